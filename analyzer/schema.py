@@ -1,0 +1,210 @@
+"""The event table: one row per SMTP event, the single schema every stage shares.
+
+Every parser returns exactly these columns, in this order, with these Arrow types.
+A column's meaning is written here and nowhere else; ``docs`` in the README is generated
+from :data:`COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+
+__all__ = [
+    "COLUMNS",
+    "EVENTS",
+    "STATUSES",
+    "STAGES",
+    "DIRECTIONS",
+    "SCHEMA",
+    "Column",
+    "empty_table",
+    "validate",
+    "to_pandas",
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    meaning: str
+
+
+TS = pa.timestamp("us", tz="UTC")
+
+COLUMNS: tuple[Column, ...] = (
+    Column("ts", TS, "When the line was logged, timezone-aware UTC. Yearless syslog stamps take "
+           "the year from --year or the file's modification time and the zone from --tz."),
+    Column("host", pa.string(), "The server that logged the line (syslog hostname); null for "
+           "Exim's own log files, which carry none."),
+    Column("mta", pa.string(), "'postfix' or 'exim'."),
+    Column("program", pa.string(), "The logging program as written, e.g. postfix/smtp, "
+           "postfix/submission/smtpd, postfix-out/qmgr, exim."),
+    Column("pid", pa.int32(), "Process id from the syslog tag or Exim's [pid]; null when absent."),
+    Column("queue_id", pa.string(), "Postfix queue id or Exim message id the line belongs to; null "
+           "for session-level lines (and Postfix NOQUEUE)."),
+    Column("event", pa.string(), "What happened, from the closed set EVENTS."),
+    Column("direction", pa.string(), "inbound (a client talking to us), outbound (we talk to a "
+           "remote server), local (pickup, local/virtual/pipe delivery, our own queue); null "
+           "where it does not apply."),
+    Column("client_host", pa.string(), "Inbound: the client's reverse-DNS name ('unknown' when it "
+           "had none), as the MTA logged it."),
+    Column("client_ip", pa.string(), "Inbound: the client's IP address."),
+    Column("client_port", pa.int32(), "Inbound: the client's TCP port, where logged."),
+    Column("helo", pa.string(), "The HELO/EHLO name the client gave, where logged."),
+    Column("relay_host", pa.string(), "Outbound/local: the host or transport the message was "
+           "handed to (Postfix relay=, Exim H= on deliveries), e.g. mx.example.com, local, none."),
+    Column("relay_ip", pa.string(), "Outbound: the relay's IP address."),
+    Column("relay_port", pa.int32(), "Outbound: the relay's TCP port."),
+    Column("sender", pa.string(), "Envelope sender (MAIL FROM); '' is the null sender <>."),
+    Column("recipient", pa.string(), "Envelope recipient (RCPT TO) of this event."),
+    Column("orig_recipient", pa.string(), "The recipient before aliasing/rewriting (Postfix "
+           "orig_to=, Exim's <original> address)."),
+    Column("status", pa.string(), "The MTA's verdict or the event's sub-kind, from STATUSES."),
+    Column("dsn", pa.string(), "The enhanced status code the MTA itself logged (Postfix dsn=). It "
+           "is the MTA's decision and may differ from what the server said (a 521 greeting is "
+           "dsn=4.3.2 under smtp_skip_5xx_greeting)."),
+    Column("reply_code", pa.int16(), "The SMTP reply code the server said (remote server for "
+           "outbound, our server for inbound rejects), e.g. 221, 250, 421, 521, 550."),
+    Column("enhanced_code", pa.string(), "The RFC 3463 enhanced status code found in the reply "
+           "text, e.g. 5.1.1; also found in multi-line replies (550-5.7.1 ...)."),
+    Column("smtp_stage", pa.string(), "The SMTP stage the event happened at, from STAGES."),
+    Column("reply_text", pa.string(), "The reply or reason text as logged."),
+    Column("delay", pa.float64(), "Seconds from arrival to this delivery attempt (Postfix delay=, "
+           "Exim QT=)."),
+    Column("size", pa.int64(), "Message size in bytes (Postfix size=, Exim S=)."),
+    Column("nrcpt", pa.int32(), "Number of recipients (Postfix nrcpt=)."),
+    Column("quit", pa.bool_(), "Session ends only: true when the client sent QUIT (and so got "
+           "its 221), false when the session ended any other way; null elsewhere."),
+    Column("message_id", pa.string(), "The Message-ID header (Postfix cleanup message-id=, Exim id=)."),
+    Column("related_id", pa.string(), "Another queue id this line links to: the bounce notice "
+           "a bounce created, the queue id a content filter re-injected as ('queued as')."),
+    Column("sasl_username", pa.string(), "SASL login name (successful submissions; tried name "
+           "where the failure logs it)."),
+    Column("protocol", pa.string(), "Protocol the message came in by (Postfix proto=, Exim P=)."),
+    Column("tls", pa.string(), "TLS version and cipher where logged (Exim X=, Postfix TLS lines)."),
+    Column("detail", pa.string(), "Other free text worth keeping: disconnect command counts, "
+           "warning text, DNSBL domain, postscreen test."),
+    Column("source", pa.string(), "The file the line came from ('-' for stdin)."),
+    Column("line_no", pa.int64(), "1-based line number in that file (after decompression)."),
+)
+
+SCHEMA = pa.schema([pa.field(c.name, c.type) for c in COLUMNS])
+NAMES = tuple(c.name for c in COLUMNS)
+
+#: The closed set of events.
+EVENTS: dict[str, str] = {
+    "connect": "A client connected to us (smtpd, postscreen, Exim SMTP connection).",
+    "disconnect": "A session ended in an orderly way; `quit` says whether QUIT/221 happened.",
+    "lost_connection": "A session ended abruptly (lost connection, postscreen HANGUP, Exim "
+                       "unexpected disconnection); `smtp_stage` says where.",
+    "timeout": "A session or conversation timed out; `smtp_stage` says where.",
+    "too_many_errors": "A session was dropped for too many errors or non-mail commands.",
+    "protocol_error": "A client broke the protocol: improper pipelining, pregreet, non-SMTP "
+                      "command, Exim synchronization/syntax error.",
+    "reject": "We refused a client's command (smtpd/postscreen/cleanup/milter reject, Exim "
+              "rejected connection/HELO/MAIL/RCPT/DATA).",
+    "reject_warning": "A reject that was only logged (warn_if_reject, Exim warn ACL).",
+    "filter_action": "A header/body/milter/access action other than reject: hold, discard, "
+                     "redirect, filter, prepend, info ... (`status` says which).",
+    "received": "A message entered the queue: Postfix smtpd client= or pickup, Exim <=.",
+    "message_id": "Postfix cleanup logged the Message-ID.",
+    "queued": "Postfix qmgr took the message into the active queue (from=, size=, nrcpt=).",
+    "delivery": "A delivery attempt for one recipient: `status` sent, deferred, bounced ...",
+    "reply": "A remote server's reply logged outside a delivery line (Postfix 'host X said', "
+             "Exim per-host SMTP error).",
+    "connect_failure": "We could not connect to a remote server (refused, timed out, unreachable).",
+    "expired": "A message stayed in the queue too long and was returned (qmgr status=expired).",
+    "bounce_notice": "A bounce/delay/success notification was created (`related_id` is its queue id).",
+    "removed": "A message left the queue (Postfix qmgr removed, Exim Completed).",
+    "admin": "An administrator acted on the queue (postsuper, Exim -Mrm ...).",
+    "frozen": "Exim froze or thawed a message.",
+    "auth_failure": "SASL authentication failed (ours as server, or at a remote server).",
+    "tls": "A TLS session was established or failed (`status` established or failed).",
+    "dnsbl": "A DNSBL listed a client (postscreen DNSBL rank, dnsblog).",
+    "screen": "A postscreen verdict (PASS NEW, PASS OLD, allow/deny list).",
+    "dns": "A DNS problem with a peer (hostname does not resolve, no host name found).",
+    "rate_limit": "A client hit a rate or concurrency limit.",
+    "verify": "An address verification result (Postfix verify, Exim sender/recipient verify).",
+    "queue_run": "Exim started or ended a queue run.",
+    "daemon": "The mail system started, stopped or reloaded.",
+    "stats": "Periodic statistics (anvil, scache, cache cleanup).",
+    "info": "Other informational lines we recognise (EHLO keywords discarded, PIX workarounds).",
+    "warning": "A warning logged by the MTA.",
+    "error": "An error logged by the MTA.",
+    "fatal": "A fatal error: the daemon stopped.",
+    "panic": "A panic (Postfix panic:, Exim paniclog).",
+}
+
+#: Known values of `status` (the column is open to the MTA's own words, e.g. postsuper's).
+STATUSES: dict[str, str] = {
+    "sent": "Delivered (2xx at the end of DATA, or local delivery done).",
+    "deferred": "Delivery failed for now; will be retried (temporary).",
+    "bounced": "Delivery failed permanently; the sender gets a bounce.",
+    "expired": "Given up after the maximal queue lifetime.",
+    "rejected": "We refused the client's command permanently.",
+    "tempfailed": "We refused the client's command temporarily (4xx).",
+    "undeliverable": "Address verification found the address undeliverable.",
+    "deliverable": "Address verification found the address deliverable.",
+    "suppressed": "Exim *> delivery suppressed by -N.",
+    "established": "TLS session established.",
+    "failed": "The thing tried (TLS, verify, auth, connect) failed.",
+}
+
+STAGES: tuple[str, ...] = (
+    "connect", "greeting", "HELO/EHLO", "STARTTLS", "AUTH", "MAIL FROM", "RCPT TO", "DATA",
+    "end of DATA", "BDAT", "QUIT", "RSET", "VRFY", "ETRN", "NOOP", "other",
+)
+
+DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "local")
+
+
+def empty_table() -> pa.Table:
+    """A table with the event schema and no rows."""
+    return SCHEMA.empty_table()
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """Return ``table`` with exactly the schema's columns: missing ones null, types cast."""
+    n = table.num_rows
+    cols = []
+    for field in SCHEMA:
+        if field.name in table.column_names:
+            col = table.column(field.name)
+            if col.type != field.type:
+                col = col.cast(field.type)
+        else:
+            col = pa.nulls(n, field.type)
+        cols.append(col)
+    return pa.Table.from_arrays(cols, schema=SCHEMA)
+
+
+class SchemaError(ValueError):
+    """A table does not follow the event schema."""
+
+
+def validate(table: pa.Table | pd.DataFrame) -> None:
+    """Raise SchemaError unless ``table`` has the schema's columns, types and closed sets."""
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    names = table.column_names[: len(NAMES)]
+    if tuple(names) != NAMES:
+        raise SchemaError(f"columns {names} differ from the schema's {list(NAMES)}")
+    for field in SCHEMA:
+        got = table.schema.field(field.name).type
+        if got != field.type:
+            raise SchemaError(f"column {field.name} is {got}, the schema says {field.type}")
+    for name, allowed in (("event", EVENTS), ("smtp_stage", STAGES), ("direction", DIRECTIONS),
+                          ("mta", ("postfix", "exim"))):
+        values = set(table.column(name).unique().drop_null().to_pylist())
+        bad = values - set(allowed)
+        if bad:
+            raise SchemaError(f"column {name} has values outside its closed set: {sorted(bad)}")
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """The event table as a pandas DataFrame with Arrow-backed dtypes."""
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
