@@ -208,3 +208,21 @@ def validate(table: pa.Table | pd.DataFrame) -> None:
 def to_pandas(table: pa.Table) -> pd.DataFrame:
     """The event table as a pandas DataFrame with Arrow-backed dtypes."""
     return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+#: Columns that analyzer.classify() adds to the event table (the knowledge base fills them).
+CLASS_COLUMNS: tuple[Column, ...] = (
+    Column("reply_class", pa.string(), "RFC 5321 class of reply_code: 2xx positive completion, "
+           "3xx positive intermediate, 4xx transient negative, 5xx permanent negative; null "
+           "where the event has no code."),
+    Column("outcome", pa.string(), "ok | transient_failure | permanent_failure | info."),
+    Column("cause", pa.string(), "Stable cause id from the knowledge base (e.g. session.closed, "
+           "host.no_mail, mailbox.unknown); 'unknown' only where no rule matches."),
+    Column("provider", pa.string(), "Who answered, when the text or host tells (gmail, microsoft, "
+           "yahoo, apple, proofpoint, mimecast, barracuda, spamhaus ...); null otherwise."),
+    Column("severity", pa.string(), "info | warning | critical: how much the cause matters to the "
+           "administrator."),
+    Column("fix_id", pa.string(), "The knowledge-base entry that explains the cause and its fix "
+           "(what `maillens explain` shows)."),
+)
+CLASS_SCHEMA = pa.schema([pa.field(c.name, c.type) for c in CLASS_COLUMNS])
