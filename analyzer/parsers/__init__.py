@@ -1,0 +1,299 @@
+"""Parsers: a batch of raw lines in, a batch of the event table out.
+
+:func:`parse_batch` splits headers (:mod:`.syslog`), sends Postfix and Exim messages through
+their pattern lists (:mod:`.postfix`, :mod:`.exim`) with the vectorized engine, derives columns
+(:mod:`.fields`) and conforms the result to :data:`analyzer.schema.SCHEMA`. What it does not
+recognise it counts by kind, with samples, in :class:`LineCounts`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import conform
+from . import exim, postfix
+from .engine import Pattern, const_column, match_patterns, nonempty
+from .fields import finish
+from .syslog import HeaderState, strip_inner_exim_stamp, split_headers
+
+__all__ = ["parse_batch", "LineCounts", "FileContext", "FORMATS"]
+
+FORMATS = ("auto", "syslog", "rfc3339", "exim")
+SAMPLES_PER_KIND = 3
+
+
+@dataclass
+class LineCounts:
+    """What became of the lines read: events, foreign programs, unrecognised kinds ..."""
+
+    lines: int = 0
+    events: int = 0
+    blank: int = 0
+    meta: int = 0  # journalctl '-- Boot ...' and similar
+    continuation: int = 0  # Exim rejectlog/paniclog continuation lines
+    foreign: Counter = field(default_factory=Counter)  # program -> lines
+    unknown: Counter = field(default_factory=Counter)  # kind -> lines
+    samples: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)  # kind -> (file, line, text)
+    by_mta: Counter = field(default_factory=Counter)
+
+    def add_unknown(self, kinds: list[str], sources: list[str], line_nos: list[int], texts: list[str]) -> None:
+        for kind, src, no, text in zip(kinds, sources, line_nos, texts, strict=True):
+            self.unknown[kind] += 1
+            s = self.samples.setdefault(kind, [])
+            if len(s) < SAMPLES_PER_KIND:
+                s.append((src, no, text[:300]))
+
+    def merge(self, other: LineCounts) -> None:
+        self.lines += other.lines
+        self.events += other.events
+        self.blank += other.blank
+        self.meta += other.meta
+        self.continuation += other.continuation
+        self.foreign.update(other.foreign)
+        self.by_mta.update(other.by_mta)
+        for kind, n in other.unknown.items():
+            self.unknown[kind] += n
+            s = self.samples.setdefault(kind, [])
+            s.extend(other.samples.get(kind, [])[: SAMPLES_PER_KIND - len(s)])
+
+    @property
+    def unrecognised(self) -> int:
+        return sum(self.unknown.values())
+
+
+@dataclass
+class FileContext:
+    """Per-file parsing state carried across batches."""
+
+    name: str
+    headers: HeaderState
+    panic: bool = False  # an Exim paniclog: every entry is a panic
+
+    @property
+    def flavour(self) -> str | None:
+        return self.headers.flavour()
+
+
+_MTA_PATTERNS: dict[str, list[Pattern]] = {"postfix": postfix.PATTERNS, "exim": exim.PATTERNS}
+_POSTFIX_RX = postfix.POSTFIX_PROGRAM
+_EXIM_RX = exim.EXIM_PROGRAM
+_REJECT_ACTIONS = {"reject": "reject", "milter-reject": "reject", "proxy-reject": "reject",
+                   "reject_warning": "reject_warning"}
+
+
+def _mask_shape(msg: pa.Array) -> pa.Array:
+    """A short, id-free shape of a message, to group unrecognised lines by kind."""
+    s = pc.replace_substring_regex(msg, r"^(?:[0-9A-F]{5,24}|[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}|NOQUEUE): ", "QID: ")
+    s = pc.replace_substring_regex(s, r"\[[^\]]*\]", "[…]")
+    s = pc.replace_substring_regex(s, r"[0-9]+", "N")
+    g = pc.extract_regex(s, pattern=r"^(?P<w>[^\s]*(?: [^\s]+){0,2})")
+    return pc.coalesce(g.field("w"), "")
+
+
+def _parse_mta(mta: str, sub: pa.Table) -> tuple[dict[str, pa.Array] | None, pa.Array]:
+    """Match one MTA's messages; return derived columns for matches and unmatched positions."""
+    patterns = _MTA_PATTERNS[mta]
+    msgs = sub.column("msg").combine_chunks()
+    daemons = None
+    if mta == "postfix":
+        daemons = pc.replace_substring_regex(sub.column("program").combine_chunks(), r"^.*/", "")
+    matched, unmatched = match_patterns(msgs, patterns, daemons)
+    n = len(matched.rows)
+    if n == 0:
+        return None, unmatched
+    cols: dict[str, pa.Array] = {}
+    for name in matched.groups.column_names:
+        cols[name] = matched.groups.column(name).combine_chunks()
+    for name in ("ts", "host", "program", "pid", "row"):
+        cols[name] = pc.take(sub.column(name).combine_chunks(), matched.rows)
+    cols["event"] = const_column(patterns, matched.pattern, "event")
+    cols["pattern"] = pc.take(pa.array([p.name for p in patterns]), matched.pattern)
+    for key in ("status", "smtp_stage", "direction", "reply_code"):
+        c = const_column(patterns, matched.pattern, key)
+        if c is not None:
+            cols[key] = pc.coalesce(nonempty(cols[key]), c) if key in cols else c
+    q = const_column(patterns, matched.pattern, "quit", pa.bool_())
+    if q is not None:
+        cols["quit"] = q
+    if mta == "postfix":
+        _postfix_specifics(cols, pc.take(daemons, matched.rows))
+    cols = finish(cols, mta, n)
+    if mta == "postfix":
+        _postfix_after(cols)
+    else:
+        _exim_after(cols)
+    cols["mta"] = pa.array([mta] * n)
+    return cols, unmatched
+
+
+def _map(arr: pa.Array, mapping: dict[str, str]) -> pa.Array:
+    keys = pa.array(list(mapping))
+    vals = pa.array(list(mapping.values()))
+    return pc.take(vals, pc.index_in(arr, value_set=keys))
+
+
+def _postfix_specifics(cols: dict[str, pa.Array], daemons: pa.Array) -> None:
+    if "level" in cols:  # warning/error/fatal/panic lines
+        level = nonempty(cols.pop("level"))
+        cols["event"] = pc.coalesce(level, cols["event"])
+    if "action" in cols:
+        action = nonempty(cols.pop("action"))
+        cols["event"] = pc.coalesce(_map(action, _REJECT_ACTIONS), cols["event"])
+        cols["status"] = pc.coalesce(cols.get("status", pa.nulls(len(action), pa.string())), action)
+        cols["_action"] = action
+    direction = _map(daemons, postfix.DAEMON_DIRECTION)
+    cols["direction"] = pc.coalesce(cols["direction"], direction) if "direction" in cols else direction
+
+
+def _postfix_after(cols: dict[str, pa.Array]) -> None:
+    event = cols["event"]
+    # rejects: rejected (5xx) or tempfailed (4xx) by the reply we sent
+    is_rej = pc.is_in(event, value_set=pa.array(["reject", "reject_warning"]))
+    code = cols["reply_code"]
+    verdict = pc.if_else(pc.equal(pc.divide(code, pa.scalar(100, pa.int16())), 4), "tempfailed", "rejected")
+    verdict = pc.coalesce(verdict, "rejected")
+    cols["status"] = pc.if_else(is_rej, verdict, cols.get("status", pa.nulls(len(event), pa.string())))
+    cols.pop("_action", None)
+    # smtpd disconnect: the command counts say whether the client sent QUIT (answered 221)
+    is_disc = pc.and_(pc.equal(event, "disconnect"), pc.equal(cols["pattern"], "smtpd.disconnect"))
+    detail = cols.get("detail", pa.nulls(len(event), pa.string()))
+    has_counts = pc.match_substring_regex(pc.coalesce(detail, ""), r"commands=")
+    sent_quit = pc.match_substring_regex(pc.coalesce(detail, ""), r"(?:^| )quit=1(?: |$)")
+    quit_ = pc.if_else(pc.and_(is_disc, has_counts), sent_quit, pa.scalar(None, pa.bool_()))
+    cols["quit"] = pc.coalesce(cols["quit"], quit_) if "quit" in cols else quit_
+    _closed_by_quit(cols)
+
+
+def _closed_by_quit(cols: dict[str, pa.Array]) -> None:
+    """A session that ended with QUIT got a 221 from us: say so in stage and code."""
+    q = pc.fill_null(cols["quit"], False)
+    cols["smtp_stage"] = pc.if_else(q, "QUIT", cols["smtp_stage"])
+    cols["reply_code"] = pc.if_else(q, pa.scalar(221, pa.int16()), cols["reply_code"])
+
+
+def _exim_after(cols: dict[str, pa.Array]) -> None:
+    event = cols["event"]
+    n = len(event)
+    is_rej = pc.equal(event, "reject")
+    status = cols.get("status", pa.nulls(n, pa.string()))
+    cols["status"] = pc.if_else(pc.and_(is_rej, pc.is_null(status)), "rejected", status)
+    # an Exim delivery with H= went to a remote server; without, it was local
+    is_del = pc.is_in(event, value_set=pa.array(["delivery", "reply", "timeout", "lost_connection", "connect_failure"]))
+    has_relay = pc.is_valid(cols.get("relay_ip", pa.nulls(n, pa.string())))
+    has_client = pc.is_valid(cols.get("client_ip", pa.nulls(n, pa.string())))
+    direction = pc.if_else(is_del, pc.if_else(has_relay, "outbound", pc.if_else(has_client, "inbound", "local")),
+                           pc.if_else(has_client, "inbound", pa.scalar(None, pa.string())))
+    is_recv = pc.equal(event, "received")
+    direction = pc.if_else(pc.and_(is_recv, pc.invert(has_client)), "local", direction)
+    cols["direction"] = pc.coalesce(cols["direction"], direction) if "direction" in cols else direction
+    if "quit" in cols:
+        _closed_by_quit(cols)
+
+
+def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa.Table, LineCounts]:
+    """Parse one batch of consecutive lines of one file."""
+    counts = LineCounts(lines=len(lines))
+    arr = pa.array(lines, pa.string())
+    headers, no_header = split_headers(arr, ctx.headers)
+    pieces: list[pa.Table] = []
+    source = ctx.name
+
+    # lines without a header: blank, journal meta, Exim continuation, or unknown
+    if len(no_header):
+        rest = pc.take(arr, no_header)
+        blank = pc.equal(pc.utf8_trim_whitespace(rest), "")
+        meta = pc.starts_with(rest, "-- ")
+        counts.blank += pc.sum(blank).as_py() or 0
+        counts.meta += pc.sum(pc.and_(meta, pc.invert(blank))).as_py() or 0
+        other = pc.invert(pc.or_(blank, meta))
+        idx = pc.filter(no_header, other)
+        if len(idx):
+            if ctx.flavour == "exim":
+                counts.continuation += len(idx)
+            else:
+                texts = pc.take(arr, idx).to_pylist()
+                counts.add_unknown(["(no timestamp/header)"] * len(idx), [source] * len(idx),
+                                   [first_line + int(i) for i in idx.to_numpy()], texts)
+
+    if headers.num_rows:
+        prog = headers.column("program")
+        is_pf = pc.match_substring_regex(prog, _POSTFIX_RX)
+        is_ex = pc.match_substring_regex(prog, _EXIM_RX)
+        # Exim through syslog/journald: use Exim's own stamp when the message carries one
+        if pc.any(is_ex).as_py():
+            msg, ts, pid = strip_inner_exim_stamp(headers.column("msg").combine_chunks(),
+                                                  headers.column("ts").combine_chunks(),
+                                                  headers.column("pid").combine_chunks(), ctx.headers.clock.tz)
+            headers = headers.set_column(headers.schema.get_field_index("msg"), "msg", msg)
+            headers = headers.set_column(headers.schema.get_field_index("ts"), "ts", ts)
+            headers = headers.set_column(headers.schema.get_field_index("pid"), "pid", pid)
+        foreign_mask = pc.invert(pc.or_(is_pf, is_ex))
+        if pc.any(foreign_mask).as_py():
+            progs = pc.filter(prog, foreign_mask)
+            vc = pc.value_counts(pc.replace_substring_regex(progs, r"[/\[].*$", ""))
+            for item in vc.to_pylist():
+                counts.foreign[item["values"]] += item["counts"]
+        for mta, mask in (("postfix", is_pf), ("exim", is_ex)):
+            if not pc.any(mask).as_py():
+                continue
+            sub = headers.filter(mask)
+            counts.by_mta[mta] += sub.num_rows
+            cols, unmatched = _parse_mta(mta, sub)
+            if cols is not None:
+                # rows with no usable time (e.g. a journal line without an inner stamp) are unknown
+                ok = pc.is_valid(cols["ts"])
+                if not pc.all(ok).as_py():
+                    bad_rows = pc.filter(cols["row"], pc.invert(ok))
+                    unmatched = pa.concat_arrays([unmatched, pc.index_in(bad_rows, value_set=sub.column("row").combine_chunks())])
+                    cols = {k: pc.filter(v, ok) for k, v in cols.items()}
+                if ctx.panic:
+                    cols["event"] = pa.array(["panic"] * len(cols["event"]))
+                pieces.append(_table(cols))
+            if len(unmatched):
+                um = sub.take(unmatched)
+                if ctx.panic and mta == "exim":
+                    cols2 = {c: um.column(c).combine_chunks() for c in ("ts", "host", "program", "pid", "row")}
+                    cols2["detail"] = um.column("msg").combine_chunks()
+                    cols2["event"] = pa.array(["panic"] * um.num_rows)
+                    cols2["mta"] = pa.array(["exim"] * um.num_rows)
+                    pieces.append(_table(cols2))
+                    continue
+                daemon = pc.replace_substring_regex(um.column("program").combine_chunks(), r"^.*/", "")
+                kinds = pc.binary_join_element_wise(pa.array([mta + "/"] * um.num_rows), daemon,
+                                                    pa.array([": "] * um.num_rows),
+                                                    _mask_shape(um.column("msg").combine_chunks()), "")
+                rows = um.column("row").to_numpy()
+                counts.add_unknown(kinds.to_pylist(), [source] * um.num_rows,
+                                   [first_line + int(r) for r in rows],
+                                   pc.take(arr, pa.array(rows)).to_pylist())
+    if pieces:
+        table = pa.concat_tables(pieces, promote_options="default")
+        table = table.sort_by("row")
+        rows = table.column("row")
+        table = table.append_column("source", pa.array([source] * table.num_rows))
+        table = table.append_column("line_no", pc.add(rows, first_line))
+        table = conform(table)
+    else:
+        table = conform(pa.table({}))
+    counts.events = table.num_rows
+    return table, counts
+
+
+def _table(cols: dict[str, pa.Array]) -> pa.Table:
+    n = len(cols["event"])
+    clean = {}
+    for k, v in cols.items():
+        if isinstance(v, pa.ChunkedArray):
+            v = v.combine_chunks()
+        if len(v) != n:
+            raise AssertionError(f"column {k} has {len(v)} rows, expected {n}")
+        clean[k] = v
+    return pa.table(clean)
+
+
+_ = np

@@ -1,0 +1,277 @@
+"""Turn captured groups into event columns, vectorized over a whole batch.
+
+The patterns capture strings; this module splits ``host[ip]:port``, reads Exim ``NAME=value``
+items, finds reply codes, enhanced codes and SMTP stages in reply texts, and casts to the
+schema's types.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .engine import map_uniques, nonempty
+
+__all__ = ["finish", "canonical_stage", "reply_codes", "stage_from_text"]
+
+_HOSTPORT = r"^(?P<h>[^\[\]\s]*)\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?$"
+_EXIM_H = r"^(?P<h>[^\s()\[\]]+)?\s*(?:\((?P<helo>[^)]*)\))?\s*(?:\[(?P<ip>[^\]]+)\](?:[:.](?P<port>\d+))?)?$"
+_CODE = r"(?:^|: |\(|\s)(?P<code>[2-5][0-9][0-9])(?:[ -]|$)(?:[2-5][0-9][0-9][ -])?(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3}\b)?"
+_ENH_ANY = r"(?:^|[\s(\[-])(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3})(?:$|[\s,;:)\].])"
+_STAGE_TEXT = (r"(?:in reply to (?P<a>.+?) command|(?P<b>refused to talk to me)|while (?P<c>[^:()]+)"
+               r"|remote mail server after (?P<d>[^:]+?)(?::|$| [2-5]\d\d)|timed out while (?P<e>.+))")
+
+# Exim NAME=value items (value quoted or not); first occurrence wins.
+_EXIM_FIELDS = {
+    "H": r"(?:^| )H=(?P<v>(?:[^\s()\[\]]+ )?(?:\([^)]*\) )?\[[^\]]+\](?::\d+)?|\S+)",
+    "F": r"(?:^| )F=(?P<v><[^>]*>|\S+)",
+    "P": r"(?:^| )P=(?P<v>\S+)",
+    "S": r"(?:^| )S=(?P<v>\d+)",
+    "id": r"(?:^| )id=(?P<v>\S+)",
+    "X": r"(?:^| )X=(?P<v>\S+)",
+    "C": r"(?:^| )C=\"(?P<v>(?:[^\"\\]|\\.)*)\"",
+    "QT": r"(?:^| )QT=(?P<v>[\dsmhdw.]+)",
+    "R": r"(?:^| )R=(?P<v>\S+)",
+    "A": r"(?:^| )A=(?P<v>\S+)",
+    "U": r"(?:^| )U=(?P<v>\S+)",
+    "errno": r"defer \((?P<v>-?\d+)\)",
+    "CQUIT": r"(?:^| )C=(?P<v>\S*QUIT)",
+}
+
+_STAGE_RULES = [
+    ("END OF DATA", "end of DATA"), ("END-OF-MESSAGE", "end of DATA"), ("AFTER DATA", "end of DATA"),
+    ("END OF MESSAGE", "end of DATA"), ("LOCAL_SCAN", "end of DATA"), ("DATA BLOCK", "DATA"),
+    ("MESSAGE BODY", "DATA"), ("MESSAGE CONTENT", "DATA"), ("GREETING", "greeting"),
+    ("REFUSED TO TALK", "greeting"), ("INITIAL CONNECTION", "greeting"), ("BANNER", "greeting"),
+    ("STARTTLS", "STARTTLS"), ("TLS", "STARTTLS"), ("EHLO", "HELO/EHLO"), ("HELO", "HELO/EHLO"),
+    ("LHLO", "HELO/EHLO"), ("AUTH", "AUTH"), ("MAIL", "MAIL FROM"), ("RCPT", "RCPT TO"),
+    ("BDAT", "BDAT"), ("DATA", "DATA"), ("QUIT", "QUIT"), ("RSET", "RSET"), ("VRFY", "VRFY"),
+    ("ETRN", "ETRN"), ("NOOP", "NOOP"), ("CONNECT", "connect"),
+]
+
+
+def canonical_stage(raw: str) -> str:
+    """Map an MTA's wording of a stage (RCPT, 'end of DATA', 'receiving the initial server
+    greeting', 'RCPT TO:<a@b>') to one of schema.STAGES."""
+    up = raw.upper().replace("_", " ")
+    for key, stage in _STAGE_RULES:
+        if key in up:
+            return stage
+    return "other"
+
+
+def _stage_column(raw: pa.Array) -> pa.Array:
+    trimmed = pc.utf8_slice_codeunits(pc.replace_substring_regex(raw, r"[:<].*$", ""), 0, 60)
+    return map_uniques(trimmed, canonical_stage)
+
+
+def stage_from_text(text: pa.Array) -> pa.Array:
+    """The stage a reply text names ('in reply to RCPT TO command', 'while receiving the initial
+    server greeting', Exim 'after end of data'), canonical, or null."""
+    g = pc.extract_regex(pc.coalesce(text, ""), pattern=_STAGE_TEXT)
+    raw = pc.coalesce(*[nonempty(g.field(k)) for k in "abcde"])
+    return _stage_column(raw)
+
+
+def reply_codes(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(reply_code int16, enhanced_code) found in reply texts."""
+    t = pc.coalesce(text, "")
+    g = pc.extract_regex(t, pattern=_CODE)
+    code = pc.cast(nonempty(g.field("code")), pa.int16())
+    enh = nonempty(g.field("enh"))
+    if enh.null_count:
+        g2 = pc.extract_regex(t, pattern=_ENH_ANY)
+        enh = pc.coalesce(enh, nonempty(g2.field("enh")))
+    return code, enh
+
+
+def _strip_brackets(arr: pa.Array) -> pa.Array:
+    arr = nonempty(arr)
+    inner = pc.replace_substring_regex(arr, r"^<(.*)>$", r"\1")
+    return inner
+
+
+def _col(t: dict[str, pa.Array], name: str, n: int) -> pa.Array:
+    return t[name] if name in t else pa.nulls(n, pa.string())
+
+
+def _split_hostport(spec: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    g = pc.extract_regex(pc.coalesce(spec, ""), pattern=_HOSTPORT)
+    ok = g.is_valid()
+    host = pc.if_else(ok, nonempty(g.field("h")), spec)
+    ip = nonempty(g.field("ip"))
+    port = nonempty(g.field("port"))
+    return host, ip, port
+
+
+def _split_exim_h(spec: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+    g = pc.extract_regex(pc.coalesce(spec, ""), pattern=_EXIM_H)
+    return nonempty(g.field("h")), nonempty(g.field("helo")), nonempty(g.field("ip")), nonempty(g.field("port"))
+
+
+def _exim_duration(arr: pa.Array) -> pa.Array:
+    """Exim's 1d2h3m4s style durations in seconds."""
+    g = pc.extract_regex(pc.coalesce(arr, ""), pattern=r"^(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>[\d.]+)s)?$")
+    total = None
+    for k, mult in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        v = pc.multiply(pc.cast(pc.coalesce(nonempty(g.field(k)), "0"), pa.float64()), float(mult))
+        total = v if total is None else pc.add(total, v)
+    return pc.if_else(pc.and_(g.is_valid(), pc.is_valid(nonempty(arr))), total, pa.scalar(None, pa.float64()))
+
+
+def _set(cols: dict[str, pa.Array], name: str, value: pa.Array, *, override: bool = False) -> None:
+    """Fill column ``name`` with ``value`` where it is null (or everywhere with override)."""
+    if name not in cols or override:
+        cols[name] = value
+    else:
+        cols[name] = pc.coalesce(cols[name], value)
+
+
+def finish(cols: dict[str, pa.Array], mta: str, n: int) -> dict[str, pa.Array]:
+    """Derive schema columns from captured groups (all strings) and pattern constants."""
+    out = dict(cols)
+    for k in ("sender", "recipient", "orig_recipient"):
+        if k in out:
+            out[k] = _strip_brackets(out[k])
+    for k in ("queue_id", "detail", "reply_text", "helo", "sasl_username", "protocol", "tls",
+              "related_id", "status", "dsn", "message_id", "client_host", "client_ip"):
+        if k in out:
+            out[k] = nonempty(out[k])
+
+    if mta == "exim":
+        _finish_exim(out, n)
+
+    if "client" in out:
+        h, ip, port = _split_hostport(nonempty(out.pop("client")))
+        _set(out, "client_host", h)
+        _set(out, "client_ip", ip)
+        _set(out, "client_port", port)
+    if "relay" in out:
+        relay = nonempty(out.pop("relay"))
+        h, ip, port = _split_hostport(relay)
+        _set(out, "relay_host", h)
+        _set(out, "relay_ip", ip)
+        _set(out, "relay_port", port)
+
+    # reply code and enhanced code from the text; a code the pattern knows wins
+    text = _col(out, "reply_text", n)
+    code, enh = reply_codes(text)
+    if "reply_code" in out:
+        out["reply_code"] = pc.coalesce(pc.cast(nonempty(out["reply_code"]), pa.int16()), code)
+    else:
+        out["reply_code"] = code
+    out["enhanced_code"] = enh
+
+    # stage: from the pattern's stage group, else the pattern constant, else the reply text
+    raw = out.pop("stage", None)
+    stage = _stage_column(nonempty(raw)) if raw is not None else pa.nulls(n, pa.string())
+    if "smtp_stage" in out:
+        stage = pc.coalesce(out["smtp_stage"], stage)
+    out["smtp_stage"] = pc.coalesce(stage, stage_from_text(text))
+
+    if "message_id" in out:
+        out["message_id"] = _strip_brackets(out["message_id"])
+    if "kv" in out:  # smtpd client= extras
+        kv = out.pop("kv")
+        g = pc.extract_regex(pc.coalesce(kv, ""), pattern=r"sasl_username=(?P<u>[^,]+)")
+        _set(out, "sasl_username", nonempty(g.field("u")))
+        g = pc.extract_regex(pc.coalesce(kv, ""), pattern=r"sasl_method=(?P<m>[^,]+)")
+        _set(out, "detail", nonempty(g.field("m")))
+        g = pc.extract_regex(pc.coalesce(kv, ""), pattern=r"orig_queue_id=(?P<q>[^,]+)")
+        _set(out, "related_id", nonempty(g.field("q")))
+    # a content filter or next hop that answered "queued as X"
+    g = pc.extract_regex(pc.coalesce(text, ""), pattern=r"queued as (?P<q>[0-9A-Za-z-]{5,})")
+    _set(out, "related_id", nonempty(g.field("q")))
+    if "tls_trust" in out:
+        trust = nonempty(out.pop("tls_trust"))
+        if "tls" in out:
+            out["tls"] = pc.binary_join_element_wise(trust, out["tls"], " ")
+    if "delay" in out and out["delay"].type == pa.string():
+        out["delay"] = pc.cast(nonempty(out["delay"]), pa.float64())
+    return out
+
+
+def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
+    fields = out.pop("fields", None)
+    f: dict[str, pa.Array] = {}
+    if fields is not None:
+        src = pc.coalesce(fields, "")
+        for key, rx in _EXIM_FIELDS.items():
+            if key == "errno" and "reply_text" not in out:
+                continue
+            f[key] = nonempty(pc.extract_regex(src, pattern=rx).field("v"))
+    event = out["event"]
+    is_recv = pc.equal(event, "received")
+    is_deliv = pc.is_in(event, value_set=pa.array(["delivery", "reply", "timeout", "lost_connection",
+                                                     "connect_failure"]))
+    if "H" in f:
+        # H= on arrivals and session lines is the client; on deliveries the relay
+        inbound_h = pc.if_else(is_deliv, pa.scalar(None, pa.string()), f["H"])
+        outbound_h = pc.if_else(is_deliv, f["H"], pa.scalar(None, pa.string()))
+        out["client_h"] = pc.coalesce(_col(out, "client_h", n), inbound_h)
+        out["relay_h"] = pc.coalesce(_col(out, "relay_h", n), outbound_h)
+    for which in ("client", "relay"):
+        key = f"{which}_h"
+        if key in out:
+            h, helo, ip, port = _split_exim_h(nonempty(out.pop(key)))
+            _set(out, f"{which}_host", h)
+            _set(out, f"{which}_ip", ip)
+            _set(out, f"{which}_port", port)
+            if which == "client":
+                _set(out, "helo", helo)
+    if "F" in f:
+        _set(out, "sender", _strip_brackets(f["F"]))
+    if "P" in f:
+        _set(out, "protocol", f["P"])
+    if "S" in f:
+        _set(out, "size", f["S"])
+    if "id" in f:
+        _set(out, "message_id", f["id"])
+    if "X" in f:
+        _set(out, "tls", f["X"])
+    if "C" in f:
+        _set(out, "reply_text", pc.replace_substring(f["C"], '\\"', '"'))
+    if "QT" in f:
+        _set(out, "delay", _exim_duration(f["QT"]))
+    if "A" in f:
+        user = pc.replace_substring_regex(f["A"], r"^[^:]*:", "")
+        _set(out, "sasl_username", pc.if_else(pc.match_substring(f["A"], ":"), user, pa.scalar(None, pa.string())))
+    if "R" in f:
+        # on an arrival R= names the message a bounce is about
+        rel = pc.if_else(pc.and_(is_recv, pc.match_substring_regex(pc.coalesce(f["R"], ""), r"^[0-9A-Za-z]{6}-")),
+                         f["R"], pa.scalar(None, pa.string()))
+        _set(out, "related_id", rel)
+    if "errno" in f:
+        _set(out, "detail", pc.binary_join_element_wise("defer (", f["errno"], ")", ""))
+    if "CQUIT" in f and "pattern" in out:
+        no_mail = pc.equal(out["pattern"], "exim.no_mail")
+        quit_ = pc.is_valid(f["CQUIT"])
+        _set(out, "quit", pc.if_else(no_mail, quit_, pa.scalar(None, pa.bool_())))
+    if "flag" in out:
+        flag = out.pop("flag")
+        _set(out, "status", pc.if_else(pc.equal(flag, "*>"), "suppressed", pa.scalar(None, pa.string())), override=False)
+        out["status"] = pc.if_else(pc.equal(pc.coalesce(flag, ""), "*>"), "suppressed", out["status"])
+    # the address an Exim reject or verify names: RCPT -> recipient, MAIL/sender verify -> sender
+    if "addr" in out:
+        addr = _strip_brackets(out.pop("addr"))
+        stage = pc.coalesce(_col(out, "stage", n), "")
+        vtype = pc.coalesce(_col(out, "vtype", n), "")
+        is_rcpt = pc.or_(pc.equal(stage, "RCPT"), pc.equal(vtype, "recipient"))
+        is_mail = pc.or_(pc.equal(stage, "MAIL"), pc.equal(vtype, "sender"))
+        _set(out, "recipient", pc.if_else(is_rcpt, addr, pa.scalar(None, pa.string())))
+        _set(out, "sender", pc.if_else(is_mail, addr, pa.scalar(None, pa.string())))
+    if "vres" in out:
+        vres = out.pop("vres")
+        _set(out, "status", pc.if_else(pc.equal(vres, "fail"), "failed", "deferred"))
+        _set(out, "detail", pc.binary_join_element_wise(out.pop("vtype"), "verify", " "))
+    if "temp" in out:
+        temp = nonempty(out.pop("temp"))
+        _set(out, "status", pc.if_else(pc.is_valid(temp), "tempfailed", "rejected"))
+    if "from" in out:
+        _set(out, "client_h_from", out.pop("from"))
+        out.pop("client_h_from")
+
+
+_ = re  # re is kept for readers extending the module

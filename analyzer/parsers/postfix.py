@@ -1,0 +1,183 @@
+"""What Postfix's daemons write, as data: one :class:`Pattern` per kind of message.
+
+Group names are event columns, or derived names that :mod:`analyzer.parsers.fields` expands:
+``client`` (``host[ip]:port``), ``relay`` (same, or none/local/a transport), ``stage`` (an SMTP
+command or phrase), ``reply_text`` (reply codes and stage are read from it), ``delays``.
+Addresses are captured with their angle brackets so that the null sender ``<>`` stays apart
+from "not logged".
+"""
+
+from __future__ import annotations
+
+from .engine import Pattern
+
+__all__ = ["PATTERNS", "DAEMON_DIRECTION", "is_postfix_program", "POSTFIX_PROGRAM"]
+
+# Short ids are hex; long ids (enable_long_queue_ids) use a vowel-less base-52 alphabet.
+QID = r"(?:[0-9A-F]{5,24}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20})"
+ADDR = r"<[^>]*>"  # an address with its brackets
+CLIENT = r"[^\s\[\]]*\[[^\]]*\](?::\d+)?"
+DAEMONS = ("smtpd", "smtp", "lmtp", "local", "virtual", "pipe", "error", "discard", "retry",
+           "qmgr", "nqmgr", "oqmgr", "cleanup", "pickup", "bounce", "defer", "trace", "postscreen",
+           "dnsblog", "tlsproxy", "tlsmgr", "anvil", "scache", "verify", "master", "postsuper",
+           "postqueue", "postdrop", "sendmail", "postfix-script", "postmap", "postalias",
+           "postlogd", "trivial-rewrite", "rewrite", "showq", "flush", "proxymap", "spawn",
+           "relay", "postmulti", "postconf", "postlog", "qmqpd", "oqmgr", "policy-spf")
+POSTFIX_PROGRAM = (r"^(?:postfix[\w.-]*(?:/[\w.-]+)*|[\w.-]+(?:/[\w.-]+)*/(?:"
+                   + "|".join(d.replace("-", r"\-") for d in DAEMONS) + "))$")
+
+INBOUND = frozenset({"smtpd", "postscreen", "dnsblog", "tlsproxy", "anvil", "qmqpd"})
+OUTBOUND = frozenset({"smtp", "relay"})
+LOCAL = frozenset({"local", "virtual", "pipe", "pickup", "sendmail", "postdrop", "lmtp", "discard"})
+DAEMON_DIRECTION = {**{d: "inbound" for d in INBOUND}, **{d: "outbound" for d in OUTBOUND},
+                    **{d: "local" for d in LOCAL}}
+
+SMTPD = frozenset({"smtpd"})
+SCREEN = frozenset({"postscreen"})
+DELIVERY = frozenset({"smtp", "lmtp", "local", "virtual", "pipe", "error", "discard", "retry",
+                      "qmgr", "nqmgr", "oqmgr", "relay"})
+CLIENTS = frozenset({"smtp", "lmtp", "relay"})
+QMGR = frozenset({"qmgr", "nqmgr", "oqmgr"})
+REJECTERS = frozenset({"smtpd", "postscreen", "cleanup", "qmqpd"})
+
+# The tail Postfix puts after a reject/filter reason.
+_ENVELOPE = (rf"(?:; from=(?P<sender>{ADDR}))?(?: to=(?P<recipient>{ADDR}))?"
+             r"(?: proto=(?P<protocol>\S+))?(?: helo=<(?P<helo>[^>]*)>)?")
+
+PATTERNS: list[Pattern] = [
+    # ---- smtpd sessions ----------------------------------------------------------------
+    Pattern("smtpd.connect", rf"^connect from (?P<client>{CLIENT})$", "connect", daemons=SMTPD,
+            prefix="connect from"),
+    Pattern("smtpd.disconnect", rf"^disconnect from (?P<client>{CLIENT})(?: (?P<detail>.*))?$",
+            "disconnect", daemons=SMTPD | {"tlsproxy"}, prefix="disconnect from"),
+    Pattern("smtpd.client", rf"^(?P<queue_id>{QID}): client=(?P<client>{CLIENT})(?:, (?P<kv>.*))?$",
+            "received", daemons=SMTPD | {"qmqpd"}),
+    Pattern("smtpd.reject",
+            rf"^(?:(?P<queue_id>{QID})|NOQUEUE): (?P<action>reject|reject_warning|milter-reject|proxy-reject): "
+            rf"(?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT}): (?P<reply_text>.*?){_ENVELOPE}$",
+            "reject", daemons=REJECTERS),
+    Pattern("smtpd.action",
+            rf"^(?:(?P<queue_id>{QID})|NOQUEUE): (?P<status>[a-z][a-z-]*): "
+            rf"(?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT}): (?P<reply_text>.*?){_ENVELOPE}$",
+            "filter_action", daemons=REJECTERS),
+    Pattern("smtpd.proxy_accept",
+            rf"^(?:(?P<queue_id>{QID})|NOQUEUE): proxy-accept: (?P<stage>[A-Z][A-Z-]*): (?P<reply_text>.*?){_ENVELOPE}$",
+            "filter_action", {"status": "proxy-accept"}, daemons=SMTPD),
+    Pattern("smtpd.lost",
+            rf"^(?:(?:{QID}|NOQUEUE): )?lost connection after (?P<stage>[A-Z][A-Z-]*)(?: \([^)]*\))? from (?P<client>{CLIENT})$",
+            "lost_connection", {"quit": False}, daemons=SMTPD | {"tlsproxy"}),
+    Pattern("smtpd.timeout",
+            rf"^(?:(?:{QID}|NOQUEUE): )?timeout after (?P<stage>[A-Z][A-Z-]*)(?: \([^)]*\))? from (?P<client>{CLIENT})$",
+            "timeout", {"quit": False}, daemons=SMTPD | {"tlsproxy"}),
+    Pattern("smtpd.too_many_errors",
+            rf"^(?:(?:{QID}|NOQUEUE): )?too many errors after (?P<stage>[A-Z][A-Z-]*)(?: \([^)]*\))? from (?P<client>{CLIENT})$",
+            "too_many_errors", {"quit": False}, daemons=SMTPD),
+    Pattern("smtpd.sasl_failed",
+            rf"^warning: (?P<client>{CLIENT}): SASL (?P<detail>[\w-]+) authentication failed:? ?(?P<reply_text>.*?)"
+            r"(?:, sasl_username=(?P<sasl_username>.*))?$",
+            "auth_failure", {"status": "failed", "smtp_stage": "AUTH"}, daemons=SMTPD),
+    Pattern("smtpd.pipelining",
+            rf"^improper command pipelining after (?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT}):? ?(?P<detail>.*)$",
+            "protocol_error", {"status": "pipelining"}, daemons=SMTPD),
+    Pattern("smtpd.non_smtp", rf"^warning: non-SMTP command from (?P<client>{CLIENT}): (?P<detail>.*)$",
+            "protocol_error", {"status": "non-smtp command"}, daemons=SMTPD),
+    Pattern("smtpd.bare_lf", rf"^warning: (?:disallowing|non-standard) .*?(?:bare <LF>|bare <CR>).*? from (?P<client>{CLIENT})(?P<detail>.*)$",
+            "protocol_error", {"status": "bare newline"}, daemons=SMTPD),
+    Pattern("tls.in", rf"^(?P<tls_trust>\w+) TLS connection established from (?P<client>{CLIENT}): (?P<tls>.*)$",
+            "tls", {"status": "established", "smtp_stage": "STARTTLS"}, daemons=SMTPD | {"tlsproxy"}),
+    Pattern("tls.in_failed", rf"^(?:SSL_accept error|warning: TLS library problem|TLS handshake failed) (?:from|for) (?P<client>{CLIENT}):? ?(?P<detail>.*)$",
+            "tls", {"status": "failed", "smtp_stage": "STARTTLS"}, daemons=SMTPD | {"tlsproxy"}),
+    Pattern("smtpd.hostname", rf"^warning: hostname (?P<client_host>\S+) does not resolve to address (?P<client_ip>[^\s:]+)(?P<detail>.*)$",
+            "dns", daemons=SMTPD),
+    Pattern("smtpd.addr_not_listed", r"^warning: address not listed for hostname (?P<client_host>\S+)(?P<detail>.*)$",
+            "dns", daemons=SMTPD),
+    Pattern("smtpd.reverse", r"^warning: (?P<client_ip>[0-9a-fA-F.:]+): (?P<detail>(?:hostname|address) .*)$",
+            "dns", daemons=SMTPD),
+    Pattern("smtpd.rate", rf"^warning: (?P<detail>[A-Z][\w ]+ limit exceeded): (?P<count>\d+) from (?P<client>{CLIENT}) for service (?P<service>\S+)$",
+            "rate_limit", daemons=SMTPD | {"anvil"}),
+    Pattern("smtpd.ehlo_keywords", r"^discarding EHLO keywords: (?P<detail>.*)$", "info"),
+    Pattern("smtpd.ignore_ehlo", r"^(?:ignoring|disabling) .* EHLO .*$", "info"),
+    # ---- postscreen ------------------------------------------------------------------------
+    Pattern("postscreen.connect", rf"^CONNECT from (?P<client>{CLIENT}) to \[(?P<server>[^\]]*)\]:\d+$",
+            "connect", daemons=SCREEN | {"tlsproxy"}),
+    Pattern("postscreen.disconnect", rf"^DISCONNECT (?P<client>{CLIENT})$", "disconnect",
+            daemons=SCREEN | {"tlsproxy"}),
+    Pattern("postscreen.pass", rf"^(?P<status>PASS NEW|PASS OLD|WHITELISTED|BLACKLISTED|ALLOWLISTED|DENYLISTED|WHITELIST VETO|ALLOWLIST VETO) (?P<client>{CLIENT})$",
+            "screen", daemons=SCREEN),
+    Pattern("postscreen.dnsbl", rf"^DNSBL rank (?P<detail>\d+) for (?P<client>{CLIENT})$", "dnsbl", daemons=SCREEN),
+    Pattern("postscreen.pregreet", rf"^PREGREET (?P<count>\d+) after (?P<secs>\S+) from (?P<client>{CLIENT}): (?P<detail>.*)$",
+            "protocol_error", {"status": "pregreet", "smtp_stage": "greeting"}, daemons=SCREEN),
+    Pattern("postscreen.hangup", rf"^HANGUP after (?P<secs>\S+) from (?P<client>{CLIENT}) in (?P<detail>.*)$",
+            "lost_connection", {"status": "hangup", "quit": False}, daemons=SCREEN),
+    Pattern("postscreen.command", rf"^(?P<status>COMMAND PIPELINING|NON-SMTP COMMAND|BARE NEWLINE|COMMAND TIME LIMIT|COMMAND COUNT LIMIT|COMMAND LENGTH LIMIT) "
+            rf"from (?P<client>{CLIENT})(?: after (?P<stage>[A-Z][A-Z-]*))?:? ?(?P<detail>.*)$",
+            "protocol_error", daemons=SCREEN),
+    Pattern("postscreen.noqueue", rf"^NOQUEUE: reject: (?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT}): (?P<reply_text>.*?){_ENVELOPE}$",
+            "reject", {"status": "rejected"}, daemons=SCREEN),
+    Pattern("postscreen.cache", r"^cache (?P<detail>\S+ full cleanup: .*)$", "stats"),
+    Pattern("dnsblog.listed", r"^addr (?P<client_ip>\S+) listed by domain (?P<detail>\S+) as (?P<dnsbl_reply>\S+)$",
+            "dnsbl", daemons=frozenset({"dnsblog"})),
+    # ---- cleanup ---------------------------------------------------------------------------
+    Pattern("cleanup.message_id", rf"^(?P<queue_id>{QID}): (?:resent-)?message-id=(?P<message_id>.*)$", "message_id",
+            daemons=frozenset({"cleanup"})),
+    Pattern("cleanup.action",
+            rf"^(?P<queue_id>{QID}): (?P<action>[a-z][a-z-]*): (?P<detail>.*?) from (?P<client>{CLIENT}|local)"
+            rf"{_ENVELOPE}(?:: (?P<reply_text>.*))?$",
+            "filter_action", daemons=frozenset({"cleanup"})),
+    Pattern("cleanup.milter",
+            rf"^(?P<queue_id>{QID}): (?P<action>milter-[a-z-]+|reject|discard|hold): (?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT}|local): (?P<reply_text>.*?){_ENVELOPE}$",
+            "filter_action", daemons=frozenset({"cleanup"})),
+    # ---- queue manager ---------------------------------------------------------------------
+    Pattern("qmgr.active", rf"^(?P<queue_id>{QID}): from=(?P<sender>{ADDR}), size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+) \(queue active\)$",
+            "queued", daemons=QMGR),
+    Pattern("qmgr.removed", rf"^(?P<queue_id>{QID}): removed$", "removed", daemons=QMGR),
+    Pattern("qmgr.expired", rf"^(?P<queue_id>{QID}): from=(?P<sender>{ADDR}),? status=expired, (?P<reply_text>returned to sender|.*)$",
+            "expired", {"status": "expired"}, daemons=QMGR),
+    Pattern("qmgr.skipped", rf"^(?P<queue_id>{QID}): (?P<detail>skipped, still being delivered)$", "info", daemons=QMGR),
+    # ---- delivery agents -------------------------------------------------------------------
+    Pattern("delivery.status",
+            rf"^(?P<queue_id>{QID}): to=(?P<recipient>{ADDR}),(?: orig_to=(?P<orig_recipient>{ADDR}),)? "
+            r"relay=(?P<relay>[^,]+?),(?: conn_use=\d+,)? delay=(?P<delay>[\d.]+), delays=(?P<delays>[\d./]+), "
+            r"dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}), status=(?P<status>[\w-]+) \((?P<reply_text>.*)\)$",
+            "delivery", daemons=DELIVERY),
+    Pattern("smtp.said", rf"^(?P<queue_id>{QID}): host (?P<relay>\S+) said: (?P<reply_text>.*)$", "reply", daemons=CLIENTS),
+    Pattern("smtp.refused_to_talk", rf"^(?P<queue_id>{QID}): host (?P<relay>\S+) refused to talk to me: (?P<reply_text>.*)$",
+            "reply", {"smtp_stage": "greeting"}, daemons=CLIENTS),
+    Pattern("smtp.lost", rf"^(?:(?P<queue_id>{QID}): )?lost connection with (?P<relay>\S+) while (?P<stage>.*)$",
+            "lost_connection", daemons=CLIENTS),
+    Pattern("smtp.timeout", rf"^(?:(?P<queue_id>{QID}): )?conversation with (?P<relay>\S+) timed out while (?P<stage>.*)$",
+            "timeout", daemons=CLIENTS),
+    Pattern("smtp.connect_failed", r"^connect to (?P<relay>[^\s\[]*\[[^\]]*\](?::\d+)?|[^\s:]+(?::\d+)?): (?P<reply_text>.*)$",
+            "connect_failure", {"status": "failed", "smtp_stage": "connect"}, daemons=CLIENTS),
+    Pattern("smtp.sasl_failed", rf"^(?:(?P<queue_id>{QID}): )?SASL authentication failed; server (?P<relay>\S+) said: (?P<reply_text>.*)$",
+            "auth_failure", {"status": "failed", "smtp_stage": "AUTH", "direction": "outbound"}, daemons=CLIENTS),
+    Pattern("tls.out", rf"^(?P<tls_trust>\w+) TLS connection established to (?P<relay>{CLIENT}): (?P<tls>.*)$",
+            "tls", {"status": "established", "smtp_stage": "STARTTLS"}, daemons=CLIENTS),
+    Pattern("tls.out_failed", rf"^(?:(?P<queue_id>{QID}): )?(?:certificate verification failed for|SSL_connect error to|Server certificate not (?:trusted|verified)|TLS is required, but (?:was not offered|our TLS engine is unavailable) by host|TLS handshake failed for) (?P<relay>{CLIENT})?:? ?(?P<detail>.*)$",
+            "tls", {"status": "failed", "smtp_stage": "STARTTLS"}, daemons=CLIENTS),
+    Pattern("smtp.pix", rf"^(?P<queue_id>{QID}): enabling PIX workarounds: (?P<detail>.*) for (?P<relay>{CLIENT})$", "info",
+            daemons=CLIENTS),
+    Pattern("smtp.breaking_line", rf"^(?P<queue_id>{QID}): breaking line > \d+ bytes with <CR><LF> SPACE$", "info", daemons=CLIENTS),
+    # ---- notifications, pickup, admin, daemons --------------------------------------------------
+    Pattern("bounce.notice", rf"^(?P<queue_id>{QID}): (?P<status>(?:sender|postmaster) (?:non-delivery|delay|delivery status|success) notification): (?P<related_id>{QID})$",
+            "bounce_notice", daemons=frozenset({"bounce", "defer", "trace"})),
+    Pattern("pickup", rf"^(?P<queue_id>{QID}): uid=(?P<uid>\d+) from=(?P<sender>{ADDR})(?: orig_id=(?P<related_id>{QID}))?$", "received",
+            daemons=frozenset({"pickup"})),
+    Pattern("postsuper.queue", rf"^(?P<queue_id>{QID}): (?P<status>removed|requeued|placed on hold|released from hold|expired)$", "admin",
+            daemons=frozenset({"postsuper"})),
+    Pattern("postsuper.summary", r"^(?P<status>Deleted|Requeued|Placed on hold|Released from hold|Expired): (?P<count>\d+) messages?$", "admin",
+            daemons=frozenset({"postsuper"})),
+    Pattern("master.lifecycle", r"^(?P<status>daemon started|reload|terminating on signal|starting the Postfix mail system|stopping the Postfix mail system|refreshing the Postfix mail system|daemon started --|Postfix is (?:running|already running)|the Postfix mail system is (?:running|not running))(?P<detail>.*)$",
+            "daemon", daemons=frozenset({"master", "postfix-script", "postfix", "postlogd", "postmulti"})),
+    Pattern("stats", r"^statistics: (?P<detail>.*)$", "stats"),
+    Pattern("verify.cache", r"^cache (?P<detail>.* full cleanup: .*)$", "stats"),
+    Pattern("tlsproxy.plain", rf"^(?P<status>CONNECT|DISCONNECT)(?: from)? (?P<client>{CLIENT})$", "info", daemons=frozenset({"tlsproxy"})),
+    # ---- problems our own server reports --------------------------------------------------------
+    Pattern("generic.level",
+            rf"^(?:(?P<queue_id>{QID}): )?(?P<level>warning|error|fatal|panic): (?P<detail>.*)$", "warning"),
+]
+
+
+def is_postfix_program(program: str) -> bool:  # pragma: no cover - documentation helper
+    import re
+    return re.match(POSTFIX_PROGRAM, program) is not None

@@ -1,0 +1,219 @@
+"""The line header: timestamp, host, program and pid, for every log flavour we read.
+
+Flavours (tried per batch, the one that matched most in the file so far first):
+
+* ``syslog``  classic BSD syslog and journalctl short: ``Nov 29 10:00:00 mx postfix/smtpd[12]: msg``
+  (also with fractional seconds).
+* ``rfc3339`` RFC 3339 / RFC 5424-style syslog and journalctl short-iso(-precise):
+  ``2026-11-29T10:00:00.123456+01:00 mx postfix/smtpd[12]: msg``.
+* ``exim``    Exim's own log files: ``2026-11-29 10:00:00[.123] [+0100] [[pid]] msg``.
+* ``notime``  journal lines whose program prints its own stamp: ``mx exim[12]: 2026-11-29 10:00:00 msg``.
+
+Yearless stamps take their year from a per-file :class:`Clock`; zone-less stamps are in ``tz``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import TS
+from .engine import nonempty
+
+__all__ = ["HEADERS", "Clock", "split_headers", "MONTHS"]
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MON = "|".join(MONTHS)
+_PROG = r"(?P<program>[^\s\[\]:]+)(?:\[(?P<pid>\d{1,10})\])?"
+
+HEADERS: dict[str, str] = {
+    "syslog": rf"^(?P<mon>{_MON}) {{1,2}}(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d)(?P<frac>\.\d{{1,9}})? "
+              rf"(?P<host>\S+) {_PROG}: ?(?P<msg>.*)$",
+    "rfc3339": rf"^(?P<iso>\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{{1,9}})?)(?P<off>Z|[+-]\d\d:?\d\d)? "
+               rf"(?P<host>\S+) {_PROG}: ?(?P<msg>.*)$",
+    "exim": r"^(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d(?:\.\d{1,9})?)(?: (?P<off>[+-]\d{4}))?"
+            r"(?: \[(?P<pid>\d{1,10})(?::\d+)?\])?(?: (?P<msg>.*))?$",
+    "notime": rf"^(?P<host>[\w.-]+) {_PROG}: (?P<msg>\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d.*)$",
+}
+
+
+@dataclass
+class Clock:
+    """Year and zone for one file's yearless stamps.
+
+    The first yearless line gets ``year`` if given, else the year that puts it at or before
+    ``reference`` (the file's modification time, or now for stdin). After that, a month going
+    from December back to January moves to the next year (and a straggler going back to
+    December, to the previous one).
+    """
+
+    tz: str
+    year: int | None = None
+    reference: dt.datetime | None = None
+    _current: int | None = None
+    _prev_month: int | None = None
+
+    def years(self, months: np.ndarray, days: np.ndarray) -> np.ndarray:
+        if len(months) == 0:
+            return np.zeros(0, dtype=np.int64)
+        if self._current is None:
+            if self.year is not None:
+                self._current = self.year
+            else:
+                ref = (self.reference or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(self.tz))
+                first = (int(months[0]), int(days[0]))
+                self._current = ref.year - 1 if first > (ref.month, ref.day) else ref.year
+            self._prev_month = int(months[0])
+        prev = np.concatenate([[self._prev_month], months[:-1]])
+        step = months - prev
+        wrap = np.where(step < -6, 1, np.where(step > 6, -1, 0))
+        years = self._current + np.cumsum(wrap)
+        self._current = int(years[-1])
+        self._prev_month = int(months[-1])
+        return years.astype(np.int64)
+
+
+@dataclass
+class HeaderState:
+    """What the header parser remembers across the batches of one file."""
+
+    clock: Clock
+    order: list[str] = field(default_factory=lambda: list(HEADERS))
+    counts: dict[str, int] = field(default_factory=dict)
+    forced: str | None = None
+
+    def flavour(self) -> str | None:
+        return max(self.counts, key=self.counts.get) if self.counts else None
+
+
+def _local_to_utc(naive: pa.Array, tz: str) -> pa.Array:
+    local = pc.assume_timezone(naive, timezone=tz, ambiguous="earliest", nonexistent="earliest")
+    return local.cast(TS)
+
+
+def _syslog_ts(g: pa.StructArray, clock: Clock) -> pa.Array:
+    mon = g.field("mon")
+    months = pc.add(pc.index_in(mon, value_set=pa.array(MONTHS)), 1).to_numpy(zero_copy_only=False)
+    days = pc.cast(g.field("day"), pa.int64()).to_numpy(zero_copy_only=False)
+    years = clock.years(months.astype(np.int64), days)
+    text = pc.binary_join_element_wise(pa.array(years.astype(str)), mon, g.field("day"), g.field("time"), " ")
+    naive = pc.strptime(text, format="%Y %b %d %H:%M:%S", unit="us", error_is_null=True)
+    frac = nonempty(g.field("frac"))
+    if frac.null_count < len(frac):
+        micros = pc.cast(pc.round(pc.multiply(pc.cast(pc.coalesce(frac, "0"), pa.float64()), 1e6)), pa.int64())
+        naive = pc.add(naive, pc.cast(micros, pa.duration("us")))
+    return _local_to_utc(naive, clock.tz)
+
+
+def _iso_ts(stamp: pa.Array, off: pa.Array, tz: str) -> pa.Array:
+    """Stamps with an offset are exact; those without are local time in ``tz``."""
+    stamp = pc.replace_substring(pc.replace_substring(stamp, ",", "."), " ", "T")
+    off = nonempty(off)
+    has_off = pc.is_valid(off)
+    out = pa.nulls(len(stamp), TS)
+    if pc.any(has_off).as_py():
+        with_off = pc.binary_join_element_wise(stamp, pc.coalesce(off, "Z"), "")
+        exact = pc.cast(with_off, TS, safe=False) if False else _cast_ts(with_off, TS)
+        out = pc.if_else(has_off, exact, out)
+    if not pc.all(has_off).as_py():
+        naive = _cast_ts(stamp, pa.timestamp("us"))
+        out = pc.if_else(has_off, out, _local_to_utc(naive, tz))
+    return out
+
+
+def _cast_ts(arr: pa.Array, typ: pa.DataType) -> pa.Array:
+    try:
+        return pc.cast(arr, typ)
+    except pa.ArrowInvalid:
+        # a malformed stamp (e.g. month 13) among good ones: convert one by one, null the bad
+        out = []
+        for s in arr.to_pylist():
+            try:
+                out.append(pc.cast(pa.array([s]), typ)[0].as_py())
+            except (pa.ArrowInvalid, TypeError):
+                out.append(None)
+        return pa.array(out, typ)
+
+
+def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array]:
+    """Split a batch into header fields.
+
+    Returns a table (row, flavour, ts, host, program, pid, msg) for the lines that have a
+    header, and the positions of those that have none.
+    """
+    n = len(lines)
+    remaining = np.arange(n, dtype=np.int64)
+    taken = np.zeros(n, dtype=bool)
+    parts: list[pa.Table] = []
+    order = [state.forced] if state.forced else sorted(state.order, key=lambda f: -state.counts.get(f, 0))
+    for flavour in order:
+        if len(remaining) == 0:
+            break
+        cand = pa.array(remaining)
+        sub = pc.take(lines, cand)
+        g = pc.extract_regex(sub, pattern=HEADERS[flavour])
+        valid = g.is_valid()
+        hits = pc.filter(cand, valid)
+        if len(hits) == 0:
+            continue
+        g = pc.filter(g, valid)
+        state.counts[flavour] = state.counts.get(flavour, 0) + len(hits)
+        if flavour == "syslog":
+            ts = _syslog_ts(g, state.clock)
+        elif flavour == "rfc3339":
+            ts = _iso_ts(g.field("iso"), g.field("off"), state.clock.tz)
+        elif flavour == "exim":
+            ts = _iso_ts(pc.binary_join_element_wise(g.field("date"), g.field("time"), "T"),
+                         g.field("off"), state.clock.tz)
+        else:
+            ts = pa.nulls(len(hits), TS)
+        names = g.type.names
+        host = nonempty(g.field("host")) if "host" in names else pa.nulls(len(hits), pa.string())
+        program = nonempty(g.field("program")) if "program" in names else pa.array(["exim"] * len(hits))
+        msg = g.field("msg")
+        if flavour == "exim":
+            msg = pc.coalesce(msg, "")
+        parts.append(pa.table({
+            "row": hits,
+            "flavour": pa.array([flavour] * len(hits)),
+            "ts": ts,
+            "host": host,
+            "program": program,
+            "pid": pc.cast(nonempty(g.field("pid")), pa.int32()),
+            "msg": msg,
+        }))
+        taken[hits.to_numpy()] = True
+        remaining = remaining[~taken[remaining]]
+    if parts:
+        table = pa.concat_tables(parts)
+    else:
+        table = pa.table({"row": pa.array([], pa.int64()), "flavour": pa.array([], pa.string()),
+                          "ts": pa.array([], TS), "host": pa.array([], pa.string()),
+                          "program": pa.array([], pa.string()), "pid": pa.array([], pa.int32()),
+                          "msg": pa.array([], pa.string())})
+    return table, pa.array(remaining)
+
+
+EXIM_INNER = HEADERS["exim"]
+
+
+def strip_inner_exim_stamp(msg: pa.Array, ts: pa.Array, pid: pa.Array, tz: str) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Exim through syslog/journald may keep its own stamp in the message: use it and strip it."""
+    has = pc.match_substring_regex(msg, r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+    if not pc.any(has).as_py():
+        return msg, ts, pid
+    g = pc.extract_regex(pc.if_else(has, msg, ""), pattern=EXIM_INNER)
+    inner_ts = _iso_ts(pc.binary_join_element_wise(pc.coalesce(g.field("date"), "1970-01-01"),
+                                                   pc.coalesce(g.field("time"), "00:00:00"), "T"),
+                       g.field("off"), tz)
+    ok = pc.and_(has, g.is_valid())
+    new_msg = pc.if_else(ok, pc.coalesce(g.field("msg"), ""), msg)
+    new_ts = pc.if_else(ok, inner_ts, ts)
+    inner_pid = pc.cast(nonempty(g.field("pid")), pa.int32())
+    new_pid = pc.coalesce(pid, inner_pid)
+    return new_msg, new_ts, new_pid

@@ -1,0 +1,284 @@
+"""Where lines come from: files, globs, directories, stdin; compression; rotation order; batches.
+
+Everything here streams: a file is read in chunks of bytes, decompressed as it goes and cut into
+batches of lines, so memory does not grow with the size of the input.
+"""
+
+from __future__ import annotations
+
+import bz2
+import glob
+import lzma
+import os
+import re
+import sys
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = [
+    "Input",
+    "Batch",
+    "SourceError",
+    "expand_inputs",
+    "iter_batches",
+    "rotation_key",
+]
+
+CHUNK = 4 << 20  # bytes read from disk at a time
+MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+}
+# Names in a directory that are never mail logs (documentation, data, scripts).
+SKIP_SUFFIXES = (".md", ".json", ".jsonl", ".toml", ".yaml", ".yml", ".py", ".sh", ".txt",
+                 ".html", ".csv", ".parquet", ".ini", ".cfg", ".conf")
+
+
+class SourceError(OSError):
+    """An input could not be found or opened."""
+
+    hint = "check the path; globs must be quoted or expanded by the shell"
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input: a path, or '-' for stdin."""
+
+    name: str
+    path: Path | None = None  # None for stdin
+
+    @property
+    def mtime(self) -> float | None:
+        return self.path.stat().st_mtime if self.path is not None else None
+
+
+@dataclass
+class Batch:
+    """A batch of consecutive lines of one input."""
+
+    source: str
+    first_line: int  # 1-based number of lines[0]
+    lines: list[str]
+
+
+@dataclass
+class ReadWarnings:
+    """Problems met while reading that did not stop the run."""
+
+    messages: list[str] = field(default_factory=list)
+
+    def add(self, msg: str) -> None:
+        self.messages.append(msg)
+
+
+_ROT_NUM = re.compile(r"^(?P<base>.*?)\.(?P<n>\d{1,3})(?P<ext>(?:\.(?:gz|bz2|xz|zst))?)$")
+_ROT_DATE = re.compile(r"^(?P<base>.*?)[-.](?P<d>\d{8}(?:\d{2})?)(?P<ext>(?:\.(?:gz|bz2|xz|zst))?)$")
+_COMP = re.compile(r"\.(?:gz|bz2|xz|zst)$")
+
+
+def rotation_key(path: str) -> tuple[str, int, str]:
+    """Sort key putting a rotated set oldest first: log.3.gz, log.2.gz, log.1, log.
+
+    logrotate's numbered names (higher is older) and dated names (``-20261128``, older date is
+    older) are both understood; the live file comes last.
+    """
+    name = os.path.basename(path)
+    d = os.path.dirname(path)
+    m = _ROT_NUM.match(name)
+    if m:
+        return (os.path.join(d, m["base"]), -int(m["n"]), "")
+    m = _ROT_DATE.match(name)
+    if m:
+        return (os.path.join(d, m["base"]), -(10**9), m["d"])
+    base = _COMP.sub("", name)
+    return (os.path.join(d, base), 0, "")
+
+
+def _files_in(directory: Path) -> list[str]:
+    out = []
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(x for x in dirs if not x.startswith("."))
+        for f in files:
+            if f.startswith(".") or f.lower().endswith(SKIP_SUFFIXES) or f.lower().startswith("readme"):
+                continue
+            out.append(os.path.join(root, f))
+    return out
+
+
+def expand_inputs(specs: Iterable[str]) -> list[Input]:
+    """Turn command-line arguments into inputs: files, globs, directories, '-' for stdin.
+
+    Directories are walked; each rotated set is read oldest first. Raises SourceError for a
+    name that matches nothing.
+    """
+    found: list[Input] = []
+    seen: set[str] = set()
+    for spec in specs:
+        if spec == "-":
+            found.append(Input("-"))
+            continue
+        p = Path(spec)
+        if p.is_dir():
+            names = _files_in(p)
+        elif p.exists():
+            names = [spec]
+        elif glob.has_magic(spec):
+            names = [n for n in glob.glob(spec, recursive=True) if os.path.isfile(n)]
+            if not names:
+                raise SourceError(f"{spec}: no file matches this pattern")
+        else:
+            raise SourceError(f"{spec}: no such file or directory")
+        for n in sorted(names, key=rotation_key):
+            real = os.path.realpath(n)
+            if real in seen:
+                continue
+            seen.add(real)
+            found.append(Input(n, Path(n)))
+    return found
+
+
+def sniff_compression(head: bytes) -> str | None:
+    """The compression of a stream from its first bytes (content, not name), or None."""
+    for magic, kind in MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def _decompressor(kind: str) -> Callable[[], object]:
+    if kind == "gzip":
+        return lambda: zlib.decompressobj(wbits=47)
+    if kind == "bzip2":
+        return bz2.BZ2Decompressor
+    if kind == "xz":
+        return lzma.LZMADecompressor
+    if kind == "zstd":
+        try:
+            import zstandard
+        except ImportError as exc:  # pragma: no cover - zstandard is a dependency
+            raise SourceError("reading zstd needs the 'zstandard' package") from exc
+        return lambda: zstandard.ZstdDecompressor().decompressobj()
+    raise ValueError(kind)
+
+
+def _decompress(raw: BinaryIO, kind: str, name: str, warn: Callable[[str], None]) -> Iterator[bytes]:
+    """Stream-decompress; multi-member files are followed; a truncated or corrupt stream is
+    read up to the break, with a warning."""
+    make = _decompressor(kind)
+    d = make()
+    pending = b""
+    ended = False
+    while True:
+        data = pending or raw.read(CHUNK)
+        pending = b""
+        if not data:
+            break
+        try:
+            out = d.decompress(data)
+        except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as exc:
+            warn(f"{name}: {kind} data is corrupt ({exc}); read up to the break")
+            return
+        if out:
+            yield out
+        if getattr(d, "eof", False):
+            rest = getattr(d, "unused_data", b"")
+            if rest.strip(b"\0"):
+                d = make()  # another member follows
+                pending = rest
+                continue
+            ended = True
+            if not rest:
+                # keep reading: a concatenated member may start in the next chunk
+                nxt = raw.read(CHUNK)
+                if nxt:
+                    d = make()
+                    pending = nxt
+                    ended = False
+                    continue
+            break
+        ended = False
+    flush = getattr(d, "flush", None)
+    if flush is not None and kind == "gzip":
+        tail = flush()
+        if tail:
+            yield tail
+    if not ended and not getattr(d, "eof", True):
+        warn(f"{name}: {kind} stream is truncated; read up to the break")
+
+
+def _open_bytes(inp: Input) -> BinaryIO:
+    if inp.path is None:
+        return sys.stdin.buffer
+    try:
+        return open(inp.path, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise SourceError(f"{inp.name}: {exc.strerror or exc}") from exc
+
+
+def iter_chunks(inp: Input, warn: Callable[[str], None]) -> Iterator[bytes]:
+    """The decompressed bytes of an input, in chunks."""
+    raw = _open_bytes(inp)
+    try:
+        head = raw.read(CHUNK)
+        kind = sniff_compression(head)
+        if kind is None:
+            if head:
+                yield head
+            while data := raw.read(CHUNK):
+                yield data
+            return
+
+        class _Rejoin:
+            """Give back the sniffed head before the rest of the stream."""
+
+            def __init__(self) -> None:
+                self.first = head
+
+            def read(self, n: int) -> bytes:
+                if self.first:
+                    out, self.first = self.first, b""
+                    return out
+                return raw.read(n)
+
+        yield from _decompress(_Rejoin(), kind, inp.name, warn)  # type: ignore[arg-type]
+    finally:
+        if inp.path is not None:
+            raw.close()
+
+
+def iter_batches(inp: Input, warn: Callable[[str], None], batch_lines: int = 200_000) -> Iterator[Batch]:
+    """Batches of decoded lines of one input (UTF-8, undecodable bytes replaced, CR/LF stripped)."""
+    carry = b""
+    line_no = 1
+    pending: list[str] = []
+    pending_first = 1
+    for chunk in iter_chunks(inp, warn):
+        data = carry + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry = data
+            continue
+        carry = data[cut + 1 :]
+        text = data[:cut].decode("utf-8", "replace")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        lines = text.split("\n")
+        if not pending:
+            pending_first = line_no
+        pending.extend(lines)
+        line_no += len(lines)
+        if len(pending) >= batch_lines:
+            yield Batch(inp.name, pending_first, pending)
+            pending = []
+    if carry:
+        last = carry.decode("utf-8", "replace").rstrip("\r")
+        if not pending:
+            pending_first = line_no
+        pending.append(last)
+    if pending:
+        yield Batch(inp.name, pending_first, pending)
