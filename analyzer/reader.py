@@ -16,7 +16,7 @@ from .parsers.syslog import Clock, HeaderState
 from .schema import empty_table, to_pandas
 from .sources import Input, expand_inputs, iter_batches
 
-__all__ = ["ParseResult", "FileSummary", "parse_logs", "read_logs", "UnrecognisedLines",
+__all__ = ["ParseResult", "FileSummary", "parse_logs", "read_logs", "parse_lines", "UnrecognisedLines",
            "default_tz", "OptionError"]
 
 
@@ -154,3 +154,12 @@ def read_logs(paths: Sequence[str] | str, **kwargs) -> pd.DataFrame:
         "warnings": list(result.warnings),
     }
     return df
+
+
+def parse_lines(lines: Sequence[str], *, source: str = "<lines>", year: int = 2026, tz: str = "UTC",
+                fmt: str = "auto") -> ParseResult:
+    """Parse lines held in memory (tests, tools); stamps without a year get ``year``."""
+    clock = Clock(tz=_check_tz(tz), year=year)
+    ctx = FileContext(source, HeaderState(clock, forced=None if fmt == "auto" else fmt))
+    table, counts = parse_batch(list(lines), 1, ctx)
+    return ParseResult(to_pandas(table), counts, [FileSummary(source, counts.lines, counts.events, ctx.flavour)], [])

@@ -193,6 +193,10 @@ def finish(cols: dict[str, pa.Array], mta: str, n: int) -> dict[str, pa.Array]:
     return out
 
 
+def _map_small(arr: pa.Array, mapping: dict[str, str]) -> pa.Array:
+    return pc.take(pa.array(list(mapping.values())), pc.index_in(arr, value_set=pa.array(list(mapping))))
+
+
 def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
     fields = out.pop("fields", None)
     f: dict[str, pa.Array] = {}
@@ -258,14 +262,16 @@ def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
         addr = _strip_brackets(out.pop("addr"))
         stage = pc.coalesce(_col(out, "stage", n), "")
         vtype = pc.coalesce(_col(out, "vtype", n), "")
-        is_rcpt = pc.or_(pc.equal(stage, "RCPT"), pc.equal(vtype, "recipient"))
+        is_rcpt = pc.or_(pc.is_in(stage, value_set=pa.array(["RCPT", "VRFY", "EXPN"])), pc.equal(vtype, "recipient"))
         is_mail = pc.or_(pc.equal(stage, "MAIL"), pc.equal(vtype, "sender"))
         _set(out, "recipient", pc.if_else(is_rcpt, addr, pa.scalar(None, pa.string())))
         _set(out, "sender", pc.if_else(is_mail, addr, pa.scalar(None, pa.string())))
     if "vres" in out:
-        vres = out.pop("vres")
-        _set(out, "status", pc.if_else(pc.equal(vres, "fail"), "failed", "deferred"))
-        _set(out, "detail", pc.binary_join_element_wise(out.pop("vtype"), "verify", " "))
+        vres = nonempty(out.pop("vres"))
+        status = _map_small(vres, {"fail": "failed", "failed": "failed", "defer": "deferred", "accepted": "deliverable"})
+        _set(out, "status", status)
+        if "vtype" in out:
+            _set(out, "detail", pc.binary_join_element_wise(nonempty(out.pop("vtype")), "verify", " "))
     if "temp" in out:
         temp = nonempty(out.pop("temp"))
         _set(out, "status", pc.if_else(pc.is_valid(temp), "tempfailed", "rejected"))

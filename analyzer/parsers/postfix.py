@@ -16,6 +16,7 @@ __all__ = ["PATTERNS", "DAEMON_DIRECTION", "is_postfix_program", "POSTFIX_PROGRA
 # Short ids are hex; long ids (enable_long_queue_ids) use a vowel-less base-52 alphabet.
 QID = r"(?:[0-9A-F]{5,24}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20})"
 ADDR = r"<[^>]*>"  # an address with its brackets
+LOOSE_ADDR = r"(?:<[^>]*>|[^<>,\s]+)"  # older Postfix wrote to= without brackets
 CLIENT = r"[^\s\[\]]*\[[^\]]*\](?::\d+)?"
 DAEMONS = ("smtpd", "smtp", "lmtp", "local", "virtual", "pipe", "error", "discard", "retry",
            "qmgr", "nqmgr", "oqmgr", "cleanup", "pickup", "bounce", "defer", "trace", "postscreen",
@@ -61,8 +62,13 @@ PATTERNS: list[Pattern] = [
             rf"(?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT}): (?P<reply_text>.*?){_ENVELOPE}$",
             "filter_action", daemons=REJECTERS),
     Pattern("smtpd.proxy_accept",
-            rf"^(?:(?P<queue_id>{QID})|NOQUEUE): proxy-accept: (?P<stage>[A-Z][A-Z-]*): (?P<reply_text>.*?){_ENVELOPE}$",
+            rf"^(?:(?:(?P<queue_id>{QID})|NOQUEUE): )?proxy-accept: (?P<stage>[A-Z][A-Z-]*): (?P<reply_text>.*?){_ENVELOPE}$",
             "filter_action", {"status": "proxy-accept"}, daemons=SMTPD),
+    Pattern("smtpd.proxy_reject",
+            rf"^(?:(?:(?P<queue_id>{QID})|NOQUEUE): )?proxy-reject: (?P<stage>[A-Z][A-Z-]*): (?P<reply_text>.*?){_ENVELOPE}$",
+            "reject", daemons=SMTPD),
+    Pattern("smtpd.bare_lf_after", rf"^bare <(?:LF|CR)> received after (?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT})(?P<detail>.*)$",
+            "protocol_error", {"status": "bare newline"}, daemons=SMTPD),
     Pattern("smtpd.lost",
             rf"^(?:(?:{QID}|NOQUEUE): )?lost connection after (?P<stage>[A-Z][A-Z-]*)(?: \([^)]*\))? from (?P<client>{CLIENT})$",
             "lost_connection", {"quit": False}, daemons=SMTPD | {"tlsproxy"}),
@@ -85,6 +91,8 @@ PATTERNS: list[Pattern] = [
             "protocol_error", {"status": "bare newline"}, daemons=SMTPD),
     Pattern("tls.in", rf"^(?P<tls_trust>\w+) TLS connection established from (?P<client>{CLIENT}): (?P<tls>.*)$",
             "tls", {"status": "established", "smtp_stage": "STARTTLS"}, daemons=SMTPD | {"tlsproxy"}),
+    Pattern("tlsproxy.failed", rf"^TLS handshake failed for service=\S+ peer=(?P<client>{CLIENT})(?P<detail>.*)$",
+            "tls", {"status": "failed", "smtp_stage": "STARTTLS"}, daemons=frozenset({"tlsproxy"})),
     Pattern("tls.in_failed", rf"^(?:SSL_accept error|warning: TLS library problem|TLS handshake failed) (?:from|for) (?P<client>{CLIENT}):? ?(?P<detail>.*)$",
             "tls", {"status": "failed", "smtp_stage": "STARTTLS"}, daemons=SMTPD | {"tlsproxy"}),
     Pattern("smtpd.hostname", rf"^warning: hostname (?P<client_host>\S+) does not resolve to address (?P<client_ip>[^\s:]+)(?P<detail>.*)$",
@@ -114,7 +122,6 @@ PATTERNS: list[Pattern] = [
             "protocol_error", daemons=SCREEN),
     Pattern("postscreen.noqueue", rf"^NOQUEUE: reject: (?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT}): (?P<reply_text>.*?){_ENVELOPE}$",
             "reject", {"status": "rejected"}, daemons=SCREEN),
-    Pattern("postscreen.cache", r"^cache (?P<detail>\S+ full cleanup: .*)$", "stats"),
     Pattern("dnsblog.listed", r"^addr (?P<client_ip>\S+) listed by domain (?P<detail>\S+) as (?P<dnsbl_reply>\S+)$",
             "dnsbl", daemons=frozenset({"dnsblog"})),
     # ---- cleanup ---------------------------------------------------------------------------
@@ -136,9 +143,9 @@ PATTERNS: list[Pattern] = [
     Pattern("qmgr.skipped", rf"^(?P<queue_id>{QID}): (?P<detail>skipped, still being delivered)$", "info", daemons=QMGR),
     # ---- delivery agents -------------------------------------------------------------------
     Pattern("delivery.status",
-            rf"^(?P<queue_id>{QID}): to=(?P<recipient>{ADDR}),(?: orig_to=(?P<orig_recipient>{ADDR}),)? "
+            rf"^(?P<queue_id>{QID}): to=(?P<recipient>{LOOSE_ADDR}),(?: orig_to=(?P<orig_recipient>{LOOSE_ADDR}),)? "
             r"relay=(?P<relay>[^,]+?),(?: conn_use=\d+,)? delay=(?P<delay>[\d.]+), delays=(?P<delays>[\d./]+), "
-            r"dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}), status=(?P<status>[\w-]+) \((?P<reply_text>.*)\)$",
+            r"dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}), status=(?P<status>[\w-]+)(?: \((?P<reply_text>.*?)\)?)?$",
             "delivery", daemons=DELIVERY),
     Pattern("smtp.said", rf"^(?P<queue_id>{QID}): host (?P<relay>\S+) said: (?P<reply_text>.*)$", "reply", daemons=CLIENTS),
     Pattern("smtp.refused_to_talk", rf"^(?P<queue_id>{QID}): host (?P<relay>\S+) refused to talk to me: (?P<reply_text>.*)$",
@@ -169,10 +176,14 @@ PATTERNS: list[Pattern] = [
             daemons=frozenset({"postsuper"})),
     Pattern("master.lifecycle", r"^(?P<status>daemon started|reload|terminating on signal|starting the Postfix mail system|stopping the Postfix mail system|refreshing the Postfix mail system|daemon started --|Postfix is (?:running|already running)|the Postfix mail system is (?:running|not running))(?P<detail>.*)$",
             "daemon", daemons=frozenset({"master", "postfix-script", "postfix", "postlogd", "postmulti"})),
+    Pattern("anvil.max", r"^statistics: (?P<detail>max .*?) for \((?P<service>[\w/.-]+(?::\d+)?):(?P<client_ip>[^)]+)\) at .*$", "stats",
+            daemons=frozenset({"anvil"})),
     Pattern("stats", r"^statistics: (?P<detail>.*)$", "stats"),
-    Pattern("verify.cache", r"^cache (?P<detail>.* full cleanup: .*)$", "stats"),
+    Pattern("verify.cache", r"^cache (?P<detail>.* (?:full|partial) cleanup: .*)$", "stats"),
     Pattern("tlsproxy.plain", rf"^(?P<status>CONNECT|DISCONNECT)(?: from)? (?P<client>{CLIENT})$", "info", daemons=frozenset({"tlsproxy"})),
     # ---- problems our own server reports --------------------------------------------------------
+    Pattern("generic.level_qid",
+            rf"^(?P<level>warning|error|fatal|panic): (?P<queue_id>{QID}): (?P<detail>.*)$", "warning"),
     Pattern("generic.level",
             rf"^(?:(?P<queue_id>{QID}): )?(?P<level>warning|error|fatal|panic): (?P<detail>.*)$", "warning"),
 ]

@@ -33,11 +33,11 @@ _PROG = r"(?P<program>[^\s\[\]:]+)(?:\[(?P<pid>\d{1,10})\])?"
 
 HEADERS: dict[str, str] = {
     "syslog": rf"^(?P<mon>{_MON}) {{1,2}}(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d)(?P<frac>\.\d{{1,9}})? "
-              rf"(?P<host>\S+) {_PROG}: ?(?P<msg>.*)$",
+              rf"(?P<host>\S+) {_PROG}: ?(?P<msg>.*?)\s*$",
     "rfc3339": rf"^(?P<iso>\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{{1,9}})?)(?P<off>Z|[+-]\d\d:?\d\d)? "
-               rf"(?P<host>\S+) {_PROG}: ?(?P<msg>.*)$",
+               rf"(?P<host>\S+) {_PROG}: ?(?P<msg>.*?)\s*$",
     "exim": r"^(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d(?:\.\d{1,9})?)(?: (?P<off>[+-]\d{4}))?"
-            r"(?: \[(?P<pid>\d{1,10})(?::\d+)?\])?(?: (?P<msg>.*))?$",
+            r"(?: \[(?P<pid>\d{1,10})(?::\d+)?\])?(?: (?P<msg>.*?))?\s*$",
     "notime": rf"^(?P<host>[\w.-]+) {_PROG}: (?P<msg>\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d.*)$",
 }
 

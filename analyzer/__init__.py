@@ -1,0 +1,24 @@
+"""maillens: Postfix and Exim log analysis.
+
+The public API; the command line in :mod:`analyzer.cli` is a thin layer over it.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .reader import ParseResult, parse_logs, read_logs  # noqa: E402
+from .schema import CLASS_COLUMNS, COLUMNS, EVENTS, SCHEMA, STAGES, validate  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "read_logs",
+    "parse_logs",
+    "ParseResult",
+    "COLUMNS",
+    "CLASS_COLUMNS",
+    "EVENTS",
+    "STAGES",
+    "SCHEMA",
+    "validate",
+]

@@ -1,0 +1,5 @@
+"""python -m analyzer"""
+
+from .cli import main
+
+main()

@@ -1,0 +1,312 @@
+"""Classify every event: reply class, outcome, cause, provider, severity and the fix to show.
+
+``classify(events)`` returns the event table with :data:`analyzer.schema.CLASS_COLUMNS` appended.
+It is vectorized: reply texts are normalised with one RE2 pass (addresses, IPs and ids masked),
+the few distinct combinations of (event, status, code, enhanced code, stage, quit, text,
+provider) are classified against the knowledge base, and the answers are mapped back by index.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analyzer import schema
+from analyzer.rules import KnowledgeBase, RulesError, load_rules
+from analyzer.rules._load import parse_status
+
+__all__ = ["classify", "load_rules", "KnowledgeBase", "RulesError", "reply_class"]
+
+#: One RE2 pass masks what varies between otherwise identical replies: addresses, IPs, ids.
+MASK = (r"(?i)[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+"
+        r"|\b\d{1,3}(?:\.\d{1,3}){3}\b"
+        r"|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b"
+        r"|\b[a-z0-9]*\d[a-z0-9]*[a-z][a-z0-9]*\d[a-z0-9._-]*"
+        r"|\d{6,}")
+MASKED = "~"
+
+#: Events whose `detail` is bookkeeping (command counts, sizes), not a reason worth matching.
+DETAIL_IGNORED = ("connect", "disconnect", "received", "message_id", "queued", "removed", "stats",
+                  "queue_run", "bounce_notice", "delivery")
+
+STATUS_OUTCOME = {
+    "sent": "ok", "deliverable": "ok", "established": "ok", "suppressed": "ok",
+    "deferred": "transient_failure", "tempfailed": "transient_failure",
+    "bounced": "permanent_failure", "expired": "permanent_failure",
+    "rejected": "permanent_failure", "undeliverable": "permanent_failure",
+}
+CLASS_OUTCOME = {"2xx": "ok", "3xx": "ok", "4xx": "transient_failure",
+                 "5xx": "permanent_failure"}
+
+_CODE_IN_TEXT = re.compile(r"(?:^|said:\s*|:\s|\bwith\s)([2-5]\d\d)(?:[ -]|$)")
+_ENH_AFTER_CODE = re.compile(r"\b[2-5]\d\d[ -]+(?:\S+ )?([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
+_ENH_ANY = re.compile(r"(?<![\w.])#?([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
+
+_KB: KnowledgeBase | None = None
+
+
+def default_rules() -> KnowledgeBase:
+    """The shipped knowledge base, loaded once."""
+    global _KB
+    if _KB is None:
+        _KB = load_rules()
+    return _KB
+
+
+def reply_class(code: int | None) -> str | None:
+    """'2xx' ... '5xx' for a reply code; None for no code or a code outside 2xx-5xx."""
+    if code is None or not 200 <= int(code) <= 599:
+        return None
+    return f"{int(code) // 100}xx"
+
+
+# --------------------------------------------------------------------------------------------
+# columnar helpers
+
+
+def _column(events: pd.DataFrame, name: str) -> pa.Array:
+    typ = schema.SCHEMA.field(name).type
+    if name not in events.columns:
+        return pa.nulls(len(events), typ)
+    s = events[name]
+    arr: Any = s.array.__arrow_array__() if isinstance(s.dtype, pd.ArrowDtype) else \
+        pa.array(s.to_numpy(dtype=object), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if arr.type != typ:
+        arr = arr.cast(typ)
+    return arr
+
+
+def _encode(arr: pa.Array) -> tuple[np.ndarray, list[Any]]:
+    """Integer codes (0 = null, i+1 = vocab[i]) and the vocabulary of distinct values."""
+    d = pc.dictionary_encode(arr)
+    idx = pc.fill_null(d.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
+    return idx, d.dictionary.to_pylist()
+
+
+@dataclass
+class _Uniques:
+    """The distinct combinations to classify, one numpy array per key (U long)."""
+
+    cols: dict[str, np.ndarray]
+    vocab: dict[str, list[Any]]
+    inverse: np.ndarray
+
+
+def _combine(cols: dict[str, np.ndarray], sizes: dict[str, int]) -> _Uniques:
+    names = list(cols)
+    total = 1
+    for n in names:
+        total *= sizes[n]
+    if total < 2**62:
+        key = np.zeros(len(next(iter(cols.values()))), dtype=np.int64)
+        for n in names:
+            key = key * sizes[n] + cols[n]
+        inverse, uniq = pd.factorize(key)
+        out: dict[str, np.ndarray] = {}
+        for n in reversed(names):
+            uniq, out[n] = np.divmod(uniq, sizes[n])
+        return _Uniques({n: out[n] for n in names}, {}, inverse)
+    # Too many combinations for one int64 key: factorize pairwise.
+    key = cols[names[0]]
+    for n in names[1:]:
+        key, _ = pd.factorize(key * sizes[n] + cols[n])
+        key = key.astype(np.int64)
+    inverse, first = pd.factorize(key)
+    pos = np.zeros(len(first), dtype=np.int64)
+    pos[inverse] = np.arange(len(inverse))
+    return _Uniques({n: cols[n][pos] for n in names}, {}, inverse)
+
+
+def _provider_of_hosts(kb: KnowledgeBase, hosts: list[str]) -> list[str | None]:
+    pats = [(pid, re.compile(p["host"], re.I)) for pid, p in kb.providers.items() if p.get("host")]
+    out: list[str | None] = []
+    for h in hosts:
+        out.append(next((pid for pid, rx in pats if h and rx.search(h)), None))
+    return out
+
+
+def _provider_of_texts(kb: KnowledgeBase, texts: pa.Array) -> list[str | None]:
+    found: list[str | None] = [None] * len(texts)
+    for pid, p in kb.providers.items():
+        if not p.get("text") or len(texts) == 0:
+            continue
+        hit = pc.fill_null(pc.match_substring_regex(texts, p["text"], ignore_case=True), False)
+        for i in np.flatnonzero(hit.to_numpy(zero_copy_only=False)):
+            if found[i] is None:
+                found[i] = pid
+    return found
+
+
+def _text_codes(texts: list[str | None]) -> tuple[list[int | None], list[str | None]]:
+    codes: list[int | None] = []
+    enh: list[str | None] = []
+    for t in texts:
+        if not t:
+            codes.append(None)
+            enh.append(None)
+            continue
+        m = _CODE_IN_TEXT.search(t)
+        codes.append(int(m[1]) if m else None)
+        m2 = _ENH_AFTER_CODE.search(t) or _ENH_ANY.search(t)
+        enh.append(m2[1] if m2 else None)
+    return codes, enh
+
+
+def _lut(vocab: list[Any], allowed: frozenset[str] | None) -> np.ndarray:
+    """Boolean lookup over codes 0..len(vocab): which values a condition accepts (0 = null)."""
+    if allowed is None:
+        return np.ones(len(vocab) + 1, dtype=bool)
+    return np.array([False] + [v in allowed for v in vocab], dtype=bool)
+
+
+# --------------------------------------------------------------------------------------------
+# the classifier
+
+
+def _match(kb: KnowledgeBase, u: dict[str, np.ndarray], v: dict[str, list[Any]],
+           texts: pa.Array) -> np.ndarray:
+    """Index of the winning rule for each unique combination (-1 where nothing matched)."""
+    n = len(u["event"])
+    best = np.full(n, -1, dtype=np.int64)
+    order = sorted(range(len(kb.rules)), key=lambda i: (-kb.rules[i].score, i))
+    enh_parsed = [parse_status(e) for e in v["enh"]]
+    dsn_parsed = [parse_status(e) for e in v["dsn"]]
+    text_hits: dict[str, np.ndarray] = {}
+    for i in order:
+        free = best < 0
+        if not free.any():
+            break
+        r = kb.rules[i]
+        m = free.copy()
+        for key, values in (("event", r.event), ("status", r.status), ("stage", r.stage),
+                            ("mta", r.mta), ("provider", r.provider)):
+            if values is not None:
+                m &= _lut(v[key], values)[u[key]]
+        if r.quit is not None:
+            m &= u["quit"] == (2 if r.quit else 1)
+        if r.codes is not None:
+            m &= np.isin(u["code"], np.fromiter(r.codes, dtype=np.int64))
+        if r.enhanced:
+            lut = np.array([False] + [any(p.matches(e) for p in r.enhanced) for e in enh_parsed])
+            m &= lut[u["enh"]]
+        if r.dsn:
+            lut = np.array([False] + [any(p.matches(e) for p in r.dsn) for e in dsn_parsed])
+            m &= lut[u["dsn"]]
+        if r.text is not None and m.any():
+            hits = text_hits.get(r.text)
+            if hits is None:
+                got = pc.match_substring_regex(texts, r.text, ignore_case=True)
+                hits = np.concatenate([[False], pc.fill_null(got, False).to_numpy(
+                    zero_copy_only=False)])
+                text_hits[r.text] = hits
+            m &= hits[u["text"]]
+        best[m] = i
+    return best
+
+
+def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
+             rule_ids: bool = False) -> pd.DataFrame:
+    """Return ``events`` with the classification columns appended (Arrow-backed dtypes).
+
+    Every row gets a cause ('unknown' only where no rule matches). With ``rule_ids=True`` a
+    ``rule_id`` column names the rule that decided, for tests and debugging.
+    """
+    kb = rules or default_rules()
+    n = len(events)
+    col = {name: _column(events, name) for name in (
+        "event", "status", "reply_code", "enhanced_code", "smtp_stage", "quit", "reply_text",
+        "detail", "relay_host", "mta", "dsn")}
+
+    # The text a rule reads: the reply, else the detail of events where detail is a reason.
+    detail = col["detail"]
+    if detail.null_count < n:
+        ignored = pc.fill_null(pc.is_in(col["event"], pa.array(DETAIL_IGNORED)), True)
+        detail = pc.if_else(ignored, pa.nulls(n, pa.string()), detail)
+    text = pc.coalesce(col["reply_text"], detail)
+    raw_idx, raw_vocab = _encode(text)
+    norm = pc.replace_substring_regex(pa.array(raw_vocab, pa.string()), MASK, MASKED)
+    norm_enc = pc.dictionary_encode(norm)
+    norm_map = np.concatenate([[0], norm_enc.indices.to_numpy(zero_copy_only=False) + 1])
+    texts = norm_enc.dictionary
+    text_idx = norm_map[raw_idx]
+
+    cols: dict[str, np.ndarray] = {}
+    vocab: dict[str, list[Any]] = {}
+    for key, name in (("event", "event"), ("status", "status"), ("stage", "smtp_stage"),
+                      ("mta", "mta"), ("dsn", "dsn"), ("enh_col", "enhanced_code")):
+        cols[key], vocab[key] = _encode(col[name])
+    host_idx, hosts = _encode(col["relay_host"])
+    host_prov = _provider_of_hosts(kb, hosts)
+    prov_names = sorted(kb.providers)
+    prov_code = {p: i + 1 for i, p in enumerate(prov_names)}
+    cols["relay_prov"] = np.array([0] + [prov_code.get(p, 0) for p in host_prov])[host_idx]
+    code = pc.fill_null(col["reply_code"].cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
+    cols["code"] = np.where((code >= 100) & (code <= 999), code, -1) + 1
+    cols["quit"] = pc.fill_null(col["quit"].cast(pa.int8()), -1).to_numpy(
+        zero_copy_only=False).astype(np.int64) + 1
+    cols["text"] = text_idx
+    sizes = {k: len(vocab[k]) + 1 for k in vocab}
+    sizes.update(relay_prov=len(prov_names) + 1, code=1001, quit=3, text=len(texts) + 1)
+    uq = _combine(cols, sizes)
+    u = uq.cols
+
+    # Per distinct text: codes found in it and the provider it names.
+    text_list = texts.to_pylist()
+    t_code, t_enh = _text_codes(text_list)
+    t_prov = _provider_of_texts(kb, texts)
+    t_code_arr = np.array([-1] + [c if c is not None else -1 for c in t_code])
+    eff_code = np.where(u["code"] > 0, u["code"] - 1, t_code_arr[u["text"]])
+    enh_col = [None] + [e if parse_status(e) else None for e in vocab["enh_col"]]
+    t_enh_full = [None] + t_enh
+    eff_enh = [enh_col[a] or t_enh_full[b] for a, b in zip(u["enh_col"], u["text"])]
+    enh_codes, enh_vocab = pd.factorize(pd.Series(eff_enh, dtype=object))
+    t_prov_full = [None] + t_prov
+    eff_prov = [prov_names[rp - 1] if rp else t_prov_full[t]
+                for rp, t in zip(u["relay_prov"], u["text"])]
+    p_codes, p_vocab = pd.factorize(pd.Series(eff_prov, dtype=object))
+    uu = dict(event=u["event"], status=u["status"], stage=u["stage"], mta=u["mta"],
+              dsn=u["dsn"], quit=u["quit"], code=eff_code, text=u["text"],
+              enh=enh_codes.astype(np.int64) + 1, provider=p_codes.astype(np.int64) + 1)
+    vv = dict(event=vocab["event"], status=vocab["status"], stage=vocab["stage"],
+              mta=vocab["mta"], dsn=vocab["dsn"], enh=list(enh_vocab), provider=list(p_vocab))
+    best = _match(kb, uu, vv, texts)
+
+    # Answers per unique combination.
+    ev_v = [None] + vocab["event"]
+    st_v = [None] + vocab["status"]
+    res: dict[str, list[Any]] = {c.name: [] for c in schema.CLASS_COLUMNS}
+    res["rule_id"] = []
+    for j in range(len(best)):
+        rule = kb.rules[best[j]] if best[j] >= 0 else None
+        cause_id = rule.cause if rule else "unknown"
+        cause = kb.causes[cause_id]
+        rc = reply_class(eff_code[j]) if eff_code[j] >= 0 else None
+        event, status = ev_v[u["event"][j]], st_v[u["status"][j]]
+        if event == "reject_warning":
+            outcome = "info"
+        else:
+            outcome = STATUS_OUTCOME.get(status) or CLASS_OUTCOME.get(rc) or cause["outcome"]
+        res["reply_class"].append(rc)
+        res["outcome"].append(outcome)
+        res["cause"].append(cause_id)
+        res["provider"].append(eff_prov[j])
+        res["severity"].append(cause["severity"])
+        res["fix_id"].append((rule.fix if rule and rule.fix else cause_id))
+        res["rule_id"].append(rule.id if rule else None)
+
+    out = events.copy(deep=False)
+    names = [c.name for c in schema.CLASS_COLUMNS] + (["rule_id"] if rule_ids else [])
+    inverse = pa.array(uq.inverse.astype(np.int32))
+    for name in names:
+        small = pa.array(res[name], pa.string())
+        out[name] = pd.Series(pd.arrays.ArrowExtensionArray(pc.take(small, inverse)),
+                              index=events.index)
+    return out

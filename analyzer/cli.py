@@ -1,0 +1,169 @@
+"""The command line: options in, one library call, render, exit code.
+
+The only module that imports typer and rich. Exit codes:
+0 success · 1 findings at or above --fail-on (report) · 2 bad usage or option ·
+3 an input could not be read · 4 --strict and unrecognised lines · 5 an output could not be written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .output import OutputError, write_events
+from .reader import OptionError, UnrecognisedLines, parse_logs
+from .sources import SourceError
+from .summary import ParseSummary, summarise
+
+app = typer.Typer(
+    name="maillens",
+    help="Read Postfix and Exim logs; say what went wrong, why, and what to do about it.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_STRICT, EXIT_OUTPUT = 1, 2, 3, 4, 5
+
+
+def fail(message: str, hint: str | None, code: int) -> NoReturn:
+    err.print(f"Error: {message}", markup=False)
+    if hint:
+        err.print(f"Try: {hint}", markup=False)
+    raise typer.Exit(code)
+
+
+def _progress() -> Progress | None:
+    if not sys.stderr.isatty():
+        return None
+    return Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                    TimeRemainingColumn(), console=err, transient=True)
+
+
+LogsArg = Annotated[list[str], typer.Argument(help="Log files, globs, directories, or - for stdin. "
+                                                   "Compressed files (gz, bz2, xz, zst) are detected by content.",
+                                              show_default=False)]
+YearOpt = Annotated[int | None, typer.Option("--year", help="Year of the first yearless syslog line "
+                                             "[default: from each file's modification time]", min=1970, max=2200)]
+TzOpt = Annotated[str | None, typer.Option("--tz", help="Time zone of stamps that carry none, e.g. "
+                                           "Europe/Berlin [default: $TZ, else this machine's zone]")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Line format: auto, syslog, rfc3339 or exim "
+                                        "(auto detects it per file)")]
+
+
+def run_parse(logs: list[str], *, year: int | None, tz: str | None, fmt: str, strict: bool):
+    """Parse with a progress bar on a terminal, mapping library errors to exit codes."""
+    prog = _progress()
+    try:
+        if prog is None:
+            return parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC))
+        with prog:
+            task = prog.add_task("reading logs", total=None)
+            return parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC),
+                              progress=lambda done, total: prog.update(task, completed=done, total=total or None))
+    except OptionError as exc:
+        fail(str(exc), "maillens parse --help", EXIT_USAGE)
+    except SourceError as exc:
+        fail(str(exc), exc.hint, EXIT_INPUT)
+    except UnrecognisedLines as exc:
+        fail(str(exc), "drop --strict to count them instead, or report the line to the project", EXIT_STRICT)
+
+
+@app.command()
+def parse(
+    logs: LogsArg,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the event table to FILE "
+                                               "(.parquet, .csv, .jsonl; - for JSON lines on stdout)")] = None,
+    fmt: FormatOpt = "auto",
+    year: YearOpt = None,
+    tz: TzOpt = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 4) if any Postfix/Exim line is not recognised")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="With -o, print nothing on success")] = False,
+) -> None:
+    """Parse logs into the event table, or summarise what they hold.
+
+    Examples:
+
+      maillens parse /var/log/mail.log*                 # summary: events, reply codes, unknown lines
+
+      maillens parse /var/log/exim4/ -o events.parquet  # the whole table, for pandas or DuckDB
+
+      journalctl -u postfix -o short-iso | maillens parse - --tz UTC
+    """
+    result = run_parse(logs, year=year, tz=tz, fmt=fmt, strict=strict)
+    for w in result.warnings:
+        err.print(f"Warning: {w}", markup=False)
+    if output is not None:
+        try:
+            write_events(result.events, output)
+        except OutputError as exc:
+            fail(str(exc), exc.hint, EXIT_OUTPUT)
+        if not quiet and output != "-":
+            c = result.counts
+            err.print(f"{c.events:,} events from {c.lines:,} lines written to {output}"
+                      + (f" ({c.unrecognised:,} lines not recognised)" if c.unrecognised else ""), markup=False)
+        return
+    render_summary(summarise(result))
+
+
+def _esc(text: object) -> str:
+    from rich.markup import escape
+    return escape(str(text))
+
+
+def render_summary(s: ParseSummary) -> None:
+    ours = s.events + s.unrecognised
+    out.print(f"[bold]{s.lines:,}[/] lines read: [bold]{s.events:,}[/] events, {s.foreign:,} from other programs, "
+              f"{s.unrecognised:,} not recognised ({s.recognised_share:.1%} of Postfix/Exim lines recognised"
+              + (f", {ours:,} in all" if ours else "") + ")")
+    if s.first is not None:
+        out.print(f"From {s.first:%Y-%m-%d %H:%M:%S} to {s.last:%Y-%m-%d %H:%M:%S} UTC")
+    files = Table("file", "lines", "events", "format", title="Files", title_justify="left")
+    for name, lines, events, flavour in s.files:
+        files.add_row(_esc(name), f"{lines:,}", f"{events:,}", flavour or "-")
+    out.print(files)
+    side = Table.grid(padding=(0, 4))
+    ev = Table("event", "count", title="Events", title_justify="left")
+    for k, v in s.by_event:
+        ev.add_row(_esc(k), f"{v:,}")
+    codes = Table("reply code", "count", title="Reply codes", title_justify="left")
+    for k, v in s.by_code[:20]:
+        codes.add_row(str(k), f"{v:,}")
+    st = Table("status", "count", title="Statuses", title_justify="left")
+    for k, v in s.by_status[:20]:
+        st.add_row(_esc(k), f"{v:,}")
+    side.add_row(ev, codes, st)
+    out.print(side)
+    if s.foreign_programs:
+        out.print("Other programs: " + ", ".join(f"{_esc(p)} {n:,}" for p, n in s.foreign_programs[:12]))
+    if s.unknown:
+        un = Table("lines", "kind", "first seen at", "sample", title="Not recognised (by kind)", title_justify="left")
+        for kind, n, samples in s.unknown:
+            src, line, text = samples[0] if samples else ("", 0, "")
+            un.add_row(f"{n:,}", _esc(kind[:60]), _esc(f"{src}:{line}"), _esc(text[:100]))
+        out.print(un)
+    for w in s.warnings:
+        out.print(f"[yellow]Warning:[/] {_esc(w)}")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+def main() -> None:  # console script entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

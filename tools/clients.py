@@ -1,0 +1,216 @@
+"""SMTP clients that talk to the MTA under test on 127.0.0.1:25.
+
+Each client plays one :class:`scenarios.Scenario` and returns a list of per-recipient
+records of what the MTA answered (for sessions without a message: one record). Only
+loopback is ever contacted; the source address picks whether the MTA sees a trusted
+(127.0.0.1) or an outside (127.0.0.66) client.
+"""
+
+from __future__ import annotations
+
+import base64
+import smtplib
+import socket
+import time
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from scenarios import (CONTENT_REJECT_SUBJECT, LOCAL_DOMAIN, OUTSIDE_CLIENT_IP, SASL_PASSWORD,
+                       SASL_USER, TRUSTED_CLIENT_IP, Scenario)
+
+__all__ = ["MTA_ADDR", "CLIENTS", "make_message", "run_client"]
+
+MTA_ADDR = ("127.0.0.1", 25)
+TIMEOUT = 30
+
+
+def make_message(sc: Scenario, message_id: str) -> EmailMessage:
+    """Build the message for ``sc`` with a unique Message-ID."""
+    msg = EmailMessage()
+    msg["From"] = sc.sender
+    msg["To"] = ", ".join(sc.recipients)
+    msg["Subject"] = sc.subject or f"maillens sample: {sc.name}"
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = message_id
+    line = "The quick brown fox jumps over the lazy dog. maillens sample log generator.\n"
+    body = f"Scenario: {sc.name}\n{sc.summary}\n\n" + line * max(1, (sc.body_kib * 1024) // len(line))
+    msg.set_content(body)
+    return msg
+
+
+def _reply(code: int, text: bytes | str) -> dict:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return {"code": code, "text": text}
+
+
+def _send(sc: Scenario, message_id: str, source_ip: str, login: tuple[str, str] | None = None) -> list[dict]:
+    """Send the scenario's message with smtplib; record the MTA's reply per recipient."""
+    msg = make_message(sc, message_id)
+    results = {r: {"recipient": r} for r in sc.recipients}
+    with smtplib.SMTP(*MTA_ADDR, local_hostname=_helo(source_ip), timeout=TIMEOUT,
+                      source_address=(source_ip, 0)) as smtp:
+        smtp.ehlo()
+        if login:
+            smtp.login(*login)
+        code, text = smtp.mail(sc.sender)
+        if code >= 400:
+            for r in results.values():
+                r.update(stage="MAIL FROM", mta_reply=_reply(code, text))
+            smtp.rset()
+            smtp.quit()
+            return list(results.values())
+        accepted = []
+        for rcpt in sc.recipients:
+            code, text = smtp.rcpt(rcpt)
+            if code >= 400:
+                results[rcpt].update(stage="RCPT TO", mta_reply=_reply(code, text))
+            else:
+                accepted.append(rcpt)
+        if accepted:
+            code, text = smtp.data(msg.as_bytes())
+            for rcpt in accepted:
+                results[rcpt].update(stage="end of DATA", mta_reply=_reply(code, text))
+        else:
+            smtp.rset()
+        smtp.quit()
+    return list(results.values())
+
+
+def _helo(ip: str) -> str:
+    return "client.maillens.test" if ip == TRUSTED_CLIENT_IP else "outside-client.sender.example"
+
+
+def _raw(source_ip: str) -> socket.socket:
+    s = socket.create_connection(MTA_ADDR, timeout=TIMEOUT, source_address=(source_ip, 0))
+    return s
+
+
+def _read_reply(s: socket.socket) -> str:
+    """Read one (possibly multi-line) SMTP reply."""
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+        lines = data.split(b"\r\n")
+        complete = [ln for ln in lines[:-1]]
+        if complete and len(complete[-1]) >= 4 and complete[-1][3:4] == b" ":
+            break
+    return data.decode("utf-8", "replace")
+
+
+def client_submit(sc: Scenario, mid: str) -> list[dict]:
+    """A trusted local client (127.0.0.1) submits a message for relaying."""
+    return _send(sc, mid, TRUSTED_CLIENT_IP)
+
+
+def client_outside(sc: Scenario, mid: str) -> list[dict]:
+    """An outside client (127.0.0.66) sends a message."""
+    return _send(sc, mid, OUTSIDE_CLIENT_IP)
+
+
+def client_auth(sc: Scenario, mid: str) -> list[dict]:
+    """An outside client authenticates with SASL PLAIN, then relays."""
+    return _send(sc, mid, OUTSIDE_CLIENT_IP, login=(SASL_USER, SASL_PASSWORD))
+
+
+def client_drop_after_rcpt(sc: Scenario, mid: str) -> list[dict]:
+    """EHLO, MAIL, RCPT, then close the socket without QUIT."""
+    s = _raw(OUTSIDE_CLIENT_IP)
+    transcript = [_read_reply(s)]
+    for cmd in (f"EHLO {_helo(OUTSIDE_CLIENT_IP)}", f"MAIL FROM:<{sc.sender}>", f"RCPT TO:<{sc.recipients[0]}>"):
+        s.sendall(cmd.encode() + b"\r\n")
+        transcript.append(_read_reply(s))
+    s.close()
+    return [{"transcript": transcript}]
+
+
+def client_ehlo_quit(sc: Scenario, mid: str) -> list[dict]:
+    """EHLO then QUIT."""
+    with smtplib.SMTP(*MTA_ADDR, local_hostname="idle.sender.example", timeout=TIMEOUT,
+                      source_address=(OUTSIDE_CLIENT_IP, 0)) as smtp:
+        code, text = smtp.ehlo()
+        smtp.quit()
+    return [{"ehlo_reply": _reply(code, text)}]
+
+
+def client_auth_fail(sc: Scenario, mid: str) -> list[dict]:
+    """Two AUTH PLAIN attempts with a wrong password, then QUIT."""
+    out = []
+    with smtplib.SMTP(*MTA_ADDR, local_hostname="guesser.sender.example", timeout=TIMEOUT,
+                      source_address=(OUTSIDE_CLIENT_IP, 0)) as smtp:
+        smtp.ehlo()
+        for pw in ("wrong-password", "123456"):
+            token = base64.b64encode(f"\0{SASL_USER}\0{pw}".encode()).decode()
+            code, text = smtp.docmd("AUTH", f"PLAIN {token}")
+            out.append(_reply(code, text))
+            time.sleep(0.2)
+        try:
+            smtp.quit()
+        except smtplib.SMTPServerDisconnected:
+            pass
+    return [{"auth_replies": out}]
+
+
+def client_pregreet(sc: Scenario, mid: str) -> list[dict]:
+    """Send EHLO and MAIL before the server's greeting, in one packet."""
+    s = _raw(OUTSIDE_CLIENT_IP)
+    s.sendall(b"EHLO impatient.sender.example\r\nMAIL FROM:<impatient@sender.example>\r\n")
+    time.sleep(1.0)
+    got = b""
+    s.settimeout(5)
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    return [{"received": got.decode("utf-8", "replace")}]
+
+
+def client_http(sc: Scenario, mid: str) -> list[dict]:
+    """Send an HTTP request line to the SMTP port."""
+    s = _raw(OUTSIDE_CLIENT_IP)
+    banner = _read_reply(s)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: mx.maillens.test\r\n\r\n")
+    got = b""
+    s.settimeout(5)
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    return [{"banner": banner, "received": got.decode("utf-8", "replace")}]
+
+
+CLIENTS = {
+    "submit": client_submit,
+    "outside": client_outside,
+    "auth": client_auth,
+    "drop_after_rcpt": client_drop_after_rcpt,
+    "ehlo_quit": client_ehlo_quit,
+    "auth_fail": client_auth_fail,
+    "pregreet": client_pregreet,
+    "http": client_http,
+}
+
+
+def run_client(sc: Scenario, mid: str) -> list[dict]:
+    """Play ``sc`` against the MTA; never raises for SMTP-level refusals."""
+    try:
+        return CLIENTS[sc.client](sc, mid)
+    except smtplib.SMTPException as exc:
+        return [{"recipient": r, "client_error": f"{type(exc).__name__}: {exc}"} for r in sc.recipients] \
+            or [{"client_error": f"{type(exc).__name__}: {exc}"}]
+
+
+_ = LOCAL_DOMAIN, CONTENT_REJECT_SUBJECT  # re-exported names used by callers
