@@ -42,8 +42,8 @@ QMGR = frozenset({"qmgr", "nqmgr", "oqmgr"})
 REJECTERS = frozenset({"smtpd", "postscreen", "cleanup", "qmqpd"})
 
 # The tail Postfix puts after a reject/filter reason.
-_ENVELOPE = (rf"(?:; from=(?P<sender>{ADDR}))?(?: to=(?P<recipient>{ADDR}))?"
-             r"(?: proto=(?P<protocol>\S+))?(?: helo=<(?P<helo>[^>]*)>)?")
+_ENVELOPE = (rf"(?:; from=(?P<sender>{ADDR}))?(?:,? to=(?P<recipient>{ADDR}))?"
+             r"(?:,? proto=(?P<protocol>[^\s,]+))?(?:,? helo=<(?P<helo>[^>]*)>)?")
 
 PATTERNS: list[Pattern] = [
     # ---- smtpd sessions ----------------------------------------------------------------
@@ -118,7 +118,7 @@ PATTERNS: list[Pattern] = [
     Pattern("postscreen.hangup", rf"^HANGUP after (?P<secs>\S+) from (?P<client>{CLIENT}) in (?P<detail>.*)$",
             "lost_connection", {"status": "hangup", "quit": False}, daemons=SCREEN),
     Pattern("postscreen.command", rf"^(?P<status>COMMAND PIPELINING|NON-SMTP COMMAND|BARE NEWLINE|COMMAND TIME LIMIT|COMMAND COUNT LIMIT|COMMAND LENGTH LIMIT) "
-            rf"from (?P<client>{CLIENT})(?: after (?P<stage>[A-Z][A-Z-]*))?:? ?(?P<detail>.*)$",
+            rf"from (?P<client>{CLIENT})(?: after (?P<stage>[^\s:]+))?:? ?(?P<detail>.*)$",
             "protocol_error", daemons=SCREEN),
     Pattern("postscreen.noqueue", rf"^NOQUEUE: reject: (?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT}): (?P<reply_text>.*?){_ENVELOPE}$",
             "reject", {"status": "rejected"}, daemons=SCREEN),
@@ -176,7 +176,7 @@ PATTERNS: list[Pattern] = [
             daemons=frozenset({"postsuper"})),
     Pattern("master.lifecycle", r"^(?P<status>daemon started|reload|terminating on signal|starting the Postfix mail system|stopping the Postfix mail system|refreshing the Postfix mail system|daemon started --|Postfix is (?:running|already running)|the Postfix mail system is (?:running|not running))(?P<detail>.*)$",
             "daemon", daemons=frozenset({"master", "postfix-script", "postfix", "postlogd", "postmulti"})),
-    Pattern("anvil.max", r"^statistics: (?P<detail>max .*?) for \((?P<service>[\w/.-]+(?::\d+)?):(?P<client_ip>[^)]+)\) at .*$", "stats",
+    Pattern("anvil.max", r"^statistics: (?P<detail>max .*?) for \((?P<service>[a-z][\w/.-]*|[\d.]+:\d+|\[[^\]]*\]:\d+):(?P<client_ip>[^)]+)\) at .*$", "stats",
             daemons=frozenset({"anvil"})),
     Pattern("stats", r"^statistics: (?P<detail>.*)$", "stats"),
     Pattern("verify.cache", r"^cache (?P<detail>.* (?:full|partial) cleanup: .*)$", "stats"),
