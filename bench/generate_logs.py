@@ -314,6 +314,7 @@ class _Gen:
         self.used_pids: set = set()
         self.ev: list = []
         self.u: list = []  # lines of the unit being built: (t, text)
+        self.hits: list = []  # (incident, lines) seen while building the unit
         self._build_world()
         self.stats_slots: set = set()
 
@@ -457,7 +458,7 @@ class _Gen:
                        for j in range(n_mx)]
                 kind = "tail"
             dest = Dest(d, mxs, kind, greylist=(kind == "tail" and r.random() < 0.2),
-                        p_unknown=0.02)
+                        p_unknown=0.03)
             dests.append(dest)
             weights.append(8.0 / (i + 3) ** 0.6 + 0.05)
         self.dests = dests
@@ -581,8 +582,8 @@ class _Gen:
     # ---- units -----------------------------------------------------------------------
     def commit(self, remaining: int) -> int:
         """Add the unit built in self.u if it fits; return the number of lines added."""
-        u = self.u
-        self.u = []
+        u, hits = self.u, self.hits
+        self.u, self.hits = [], []
         n = len(u)
         if n == 0 or n > remaining:
             return 0
@@ -595,6 +596,8 @@ class _Gen:
                 if self.in_silence(t):
                     return 0
         self.ev.extend(u)
+        for inc, k in hits:
+            inc.lines += k
         return n
 
     def run(self) -> None:
@@ -606,26 +609,27 @@ class _Gen:
             inc.start = max(inc.start, self.start)
             inc.end = min(inc.end, self.end)
             budget = max(0, int(self.n * 0.15))
-            got = self.incident_units(inc, min(budget, remaining))
-            inc.lines += got
-            remaining -= got
+            remaining -= self.incident_units(inc, min(budget, remaining))
         got = self.scheduled_units(remaining)
         remaining -= got
         unit_fns, cum, total = self.unit_table()
         r = self.r.random
-        misses = 0
+        misses = failed = 0
         while remaining > 0:
             if misses > 30:
-                self.u = []
+                self.u, self.hits = [], []
                 self.filler()
                 got = self.commit(remaining)
                 if got == 0:
+                    failed += 1
+                    if failed > 10000:
+                        raise RuntimeError("cannot place the last lines; widen the window")
                     continue
                 remaining -= got
                 misses = 0
                 continue
             fn = unit_fns[bisect.bisect_left(cum, r() * total)]
-            self.u = []
+            self.u, self.hits = [], []
             fn()
             got = self.commit(remaining)
             if got:
@@ -744,7 +748,7 @@ class _Postfix(_Gen):
             (self.u_sasl_fail, 3.0),
             (self.u_submission, 15.0),
             (self.u_pickup, 2.0),
-            (self.u_dovecot, 3.5),
+            (self.u_dovecot, 2.5),
             (self.u_stats, 0.4),
         )
         fns, cum, acc = [], [], 0.0
@@ -1094,7 +1098,7 @@ class _Postfix(_Gen):
                 d = dest
             nr = 1 if rand() < 0.85 else r.randrange(2, 5)
             groups.append((d, [(self.remote_addr(d.domain), None) for _ in range(nr)]))
-        if dest is None and rand() < 0.08:
+        if dest is None and rand() < 0.08 and not any(g[0].incident_prone for g in groups):
             groups.append(("lmtp", [(r.choice(self.users), None)]))
         # merge duplicate destinations
         merged: dict = {}
@@ -1109,7 +1113,7 @@ class _Postfix(_Gen):
         t = self.adv(t, 0.3 + rand() * 2.0)
         mid = self.msgid(t, user.split("@")[1], style=r.choice((0, 2, 4)))
         self.add(t, f"postfix/cleanup[{r.choice(self.cleanup_pids)}]: {qid}: message-id=<{mid}>")
-        if rand() < 0.6:
+        if rand() < 0.45:
             t = self.adv(t, 0.01 + rand() * 0.05)
             self.add(t, f"opendkim[{self.opendkim_pid}]: {qid}: DKIM-Signature field added "
                         f"(s=mail, d={user.split('@')[1]})")
@@ -1179,7 +1183,8 @@ class _Postfix(_Gen):
                                                      final, mid)
                 else:
                     t, left, nb = self.remote_attempt(qid, t, arrival, tq, dest, rcpts, prev,
-                                                      prev_reason, rcpt_state, final, size, sender)
+                                                      prev_reason, rcpt_state, final, size, sender,
+                                                      mid)
                 if nb:
                     bounced = True
                 if len(left) < len(rcpts):
@@ -1271,13 +1276,13 @@ class _Postfix(_Gen):
                 continue
             sid = self.b64s(22)
             self.add(t, head + f"dsn=2.0.0, status=sent (250 2.0.0 <{rc}> {sid} Saved)")
-            if rand() < 0.45:
+            if rand() < 0.3:
                 self.add(t - 0.0005, f"dovecot: lmtp({rc})<{r.choice(self.dovecot_lmtp)}><{sid}>: "
                                      f"msgid=<{mid}>: saved mail to INBOX")
         return t, left, nb
 
     def remote_attempt(self, qid, t, arrival, tq, dest, rcpts, prev, prev_reason, rcpt_state,
-                       final, size, sender):
+                       final, size, sender, mid):
         r = self.r
         rand = r.random
         key = dest.domain
@@ -1297,7 +1302,7 @@ class _Postfix(_Gen):
                 nb += 1
             self.session("postfix/smtp", self.smtp, s)
             if inc is not None:
-                inc.lines += len(s)
+                self.hits.append((inc, len(s)))
             return t, left, nb
         # suspended destination: no connection at all
         if (outcome in ("refused", "timeout", "g521", "rate421") and prev_reason.get(key)
@@ -1311,7 +1316,7 @@ class _Postfix(_Gen):
                 left.append((rc, orig))
             self.session("postfix/smtp", self.smtp, s)
             if inc is not None:
-                inc.lines += len(s)
+                self.hits.append((inc, len(s)))
             return t, left, nb
         if outcome in ("refused", "timeout"):
             err = "Connection refused" if outcome == "refused" else "Connection timed out"
@@ -1331,7 +1336,7 @@ class _Postfix(_Gen):
                 left.append((rc, orig))
             self.session("postfix/smtp", self.smtp, s)
             if inc is not None:
-                inc.lines += len(s)
+                self.hits.append((inc, len(s)))
             return t, left, nb
         host, ip = mxs[0] if rand() < 0.8 or len(mxs) == 1 else mxs[1]
         relay = f"{host}[{ip}]"
@@ -1353,7 +1358,7 @@ class _Postfix(_Gen):
                 left.append((rc, orig))
             self.session("postfix/smtp", self.smtp, s)
             if inc is not None:
-                inc.lines += len(s)
+                self.hits.append((inc, len(s)))
             return t, left, nb
         t = self.adv(t, 0.05 + rand() * 0.4)
         if rand() < 0.85:
@@ -1469,7 +1474,7 @@ class _Postfix(_Gen):
                 nb += 1
         self.session("postfix/smtp", self.smtp, s)
         if inc is not None:
-            inc.lines += len(s)
+            self.hits.append((inc, len(s)))
         return t, left, nb
 
     # -- background -----------------------------------------------------------------------
@@ -1504,7 +1509,10 @@ class _Postfix(_Gen):
 
     def u_stats(self):
         r = self.r
-        slot = r.randrange(int(self.dur // 600))
+        nslots = int(self.dur // 600)
+        if nslots < 1:
+            return
+        slot = r.randrange(nslots)
         if slot in self.stats_slots:
             return
         self.stats_slots.add(slot)
@@ -1541,45 +1549,42 @@ class _Postfix(_Gen):
             times = sorted(inc.start + r.random() * span for _ in range(n))
             name = "unknown"
             for t in times:
-                self.u = []
+                self.u, self.hits = [], []
                 self.sasl_attempt(t, inc.entity, name)
                 got += self.commit(budget - got)
+            inc.lines += got
             inc.details["attempts"] = n
             return got
         if inc.kind in ("521_burst", "deferral_buildup"):
             dest = self.dest_by_domain[inc.entity]
             n = max(30, int(span / 40))
             n = min(n, budget // 12)
-            before = inc.lines
             sent = 0
             for _ in range(n):
                 t = inc.start + r.random() * span
                 if self.in_silence(t) or t > self.end - 400:
                     continue
-                self.u = []
+                self.u, self.hits = [], []
                 self.u_submission(t=t, dest=dest)
                 g = self.commit(budget - got)
                 got += g
                 sent += bool(g)
-            inc.lines = before  # lines are counted in remote_attempt for all traffic
             inc.details["extra_messages"] = sent
             return got
         if inc.kind == "microsoft_block":
             ms = [d for d in self.dests if d.kind == "ms"]
             n = max(20, int(span / 120))
             n = min(n, budget // 12)
-            before = inc.lines
             sent = 0
             for _ in range(n):
                 t = inc.start + r.random() * span
                 if self.in_silence(t) or t > self.end - 400:
                     continue
-                self.u = []
+                self.u, self.hits = [], []
                 self.u_submission(t=t, dest=r.choice(ms))
                 g = self.commit(budget - got)
                 got += g
                 sent += bool(g)
-            inc.lines = before
             inc.details["extra_messages"] = sent
             return got
         return 0
@@ -1688,13 +1693,14 @@ class _Exim(_Gen):
             mid_, t = self.new_exim_id(t, pid)
             size = int(min(2.5e7, max(600, r.lognormvariate(8.8, 1.1))))
             x = f" X={r.choice(EXIM_TLS)} CV=no" if tls else ""
+            hdr = self.msgid(t, dom)
             self.add(t, f"[{pid}] {mid_} <= {sender or '<>'} H={hp} {self.iface()} "
-                        f"P={'esmtps' if tls else 'esmtp'}{x} S={size} id={self.msgid(t, dom)}")
+                        f"P={'esmtps' if tls else 'esmtp'}{x} S={size} id={hdr}")
             groups = [("local", [(a, None) for a in rcpts])]
             if rand() < 0.04 and len(rcpts) == 1:
                 d = self.pick_dest(exclude_prone=True)
                 groups = [(d, [(self.remote_addr(d.domain), rcpts[0])])]
-            self.deliver(mid_, t, sender, size, groups)
+            self.deliver(mid_, t, sender, size, groups, hdr=hdr)
         t += 0.05 + rand() * 0.3
         how = "closed by QUIT" if rand() < 0.93 else f"lost D={int(t - self.u[0][0]) + 1}s"
         self.add(t, f"[{pid}] SMTP connection from {hp} {self.iface()} {how}")
@@ -1833,10 +1839,10 @@ class _Exim(_Gen):
         groups = list(merged.values())
         mid_, t = self.new_exim_id(t, pid)
         size = int(min(2.0e7, max(500, r.lognormvariate(8.5, 1.3))))
+        hdr = self.msgid(t, user.split('@')[1], style=r.choice((0, 2, 4)))
         self.add(t, f"[{pid}] {mid_} <= {user} H={hp} {self.iface(587)} P=esmtpsa "
-                    f"X={r.choice(EXIM_TLS)} CV=no A=dovecot_plain:{user} S={size} "
-                    f"id={self.msgid(t, user.split('@')[1], style=r.choice((0, 2, 4)))}")
-        self.deliver(mid_, t, user, size, groups)
+                    f"X={r.choice(EXIM_TLS)} CV=no A=dovecot_plain:{user} S={size} id={hdr}")
+        self.deliver(mid_, t, user, size, groups, hdr=hdr)
         t += 0.05 + rand() * 0.3
         self.add(t, f"[{pid}] SMTP connection from {hp} {self.iface(587)} closed by QUIT")
 
@@ -1861,7 +1867,7 @@ class _Exim(_Gen):
         self.deliver(mid_, t, sender, size, groups, same_pid=pid)
 
     # -- delivery engine ------------------------------------------------------------------
-    def deliver(self, mid, t, sender, size, groups, notice=False, same_pid=None):
+    def deliver(self, mid, t, sender, size, groups, notice=False, same_pid=None, hdr=None):
         r = self.r
         rand = r.random
         arrival = t
@@ -1890,7 +1896,8 @@ class _Exim(_Gen):
                     done_any = True
                     continue
                 t, left, bad = self.remote_attempt(pid, mid, t, arrival, dest, rcpts, prev, rstate,
-                                                   final, size, sender, qrun_pid is not None)
+                                                   final, size, sender, qrun_pid is not None,
+                                                   hdr or f"{mid}@{self.fqdn}")
                 bounced.extend(bad)
                 if len(left) < len(rcpts):
                     done_any = True
@@ -1936,7 +1943,7 @@ class _Exim(_Gen):
             pid = self.new_pid(t)
 
     def remote_attempt(self, pid, mid, t, arrival, dest, rcpts, prev, rstate, final, size,
-                       sender, in_qrun):
+                       sender, in_qrun, hdr):
         r = self.r
         rand = r.random
         key = dest.domain
@@ -1957,7 +1964,7 @@ class _Exim(_Gen):
                             f"time not reached for any host for '{dest.domain}'")
                 left.append((rc, orig))
             if inc is not None:
-                inc.lines += len(self.u) - n0
+                self.hits.append((inc, len(self.u) - n0))
             return t, left, bad
         prev[key] = outcome
         host, ip = dest.mxs[0] if rand() < 0.8 or len(dest.mxs) == 1 else dest.mxs[1]
@@ -1971,7 +1978,7 @@ class _Exim(_Gen):
                             f"{hh}: {err}")
                 left.append((rc, orig))
             if inc is not None:
-                inc.lines += len(self.u) - n0
+                self.hits.append((inc, len(self.u) - n0))
             return t, left, bad
         if outcome == "g521":
             t += 0.1 + rand() * 0.4
@@ -1981,7 +1988,7 @@ class _Exim(_Gen):
                             f"5.3.2 {host} Service not available")
                 left.append((rc, orig))
             if inc is not None:
-                inc.lines += len(self.u) - n0
+                self.hits.append((inc, len(self.u) - n0))
             return t, left, bad
         x = f" X={r.choice(EXIM_TLS)} CV=yes" if rand() < 0.85 else ""
         t += 0.2 + rand() * 0.8
@@ -1990,7 +1997,7 @@ class _Exim(_Gen):
             if k == "gmail":
                 reply = f"250 2.0.0 OK  {int(t)} {self.hexs(10)}si{r.randrange(10**6, 10**7)} - gsmtp"
             elif k in MS_KINDS:
-                reply = f"250 2.6.0 <{mid}@{self.fqdn}> [InternalId={r.randrange(10**10, 10**11)}] Queued mail for delivery"
+                reply = f"250 2.6.0 <{hdr}> [InternalId={r.randrange(10**10, 10**11)}] Queued mail for delivery"
             else:
                 reply = f"250 2.0.0 Ok: queued as {self.hexs(11).upper()}"
             first = True
@@ -2055,12 +2062,13 @@ class _Exim(_Gen):
                             f"{hh}{x}: SMTP error from remote mail server after {after}: {said}")
                 left.append((rc, orig))
         if inc is not None:
-            inc.lines += len(self.u) - n0
+            self.hits.append((inc, len(self.u) - n0))
         return t, left, bad
 
     def filler(self):
         r = self.r
-        t = self.end - 0.2 - r.random() * 3  # a session cut off by the end of the log
+        # a session cut off by the end of the log
+        t = self._map_active(self.active_total - 0.2 - r.random() * 3)
         self.conn_open(t, self.new_pid(t), r.choice(self.bad_ips), r.randrange(1024, 65535))
 
     def incident_units(self, inc: Incident, budget: int) -> int:
@@ -2071,9 +2079,10 @@ class _Exim(_Gen):
             n = max(300, int(span / 8))
             n = min(n, budget // 3)
             for t in sorted(inc.start + r.random() * span for _ in range(n)):
-                self.u = []
+                self.u, self.hits = [], []
                 self.sasl_attempt(t, inc.entity)
                 got += self.commit(budget - got)
+            inc.lines += got
             inc.details["attempts"] = n
             return got
         if inc.kind in ("521_burst", "deferral_buildup", "microsoft_block"):
@@ -2084,17 +2093,16 @@ class _Exim(_Gen):
                 pool = [self.dest_by_domain[inc.entity]]
                 n = max(30, int(span / 40))
             n = min(n, budget // 8)
-            before, sent = inc.lines, 0
+            sent = 0
             for _ in range(n):
                 t = inc.start + r.random() * span
                 if self.in_silence(t) or t > self.end - 400:
                     continue
-                self.u = []
+                self.u, self.hits = [], []
                 self.u_submission(t=t, dest=r.choice(pool))
                 g = self.commit(budget - got)
                 got += g
                 sent += bool(g)
-            inc.lines = before
             inc.details["extra_messages"] = sent
             return got
         return 0

@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import smtplib
 import socket
+import subprocess
 import time
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from scenarios import (CONTENT_REJECT_SUBJECT, LOCAL_DOMAIN, OUTSIDE_CLIENT_IP, SASL_PASSWORD,
-                       SASL_USER, TRUSTED_CLIENT_IP, Scenario)
+from scenarios import OUTSIDE_CLIENT_IP, SASL_PASSWORD, SASL_USER, TRUSTED_CLIENT_IP, Scenario
 
 __all__ = ["MTA_ADDR", "CLIENTS", "make_message", "run_client"]
 
@@ -116,6 +116,15 @@ def client_auth(sc: Scenario, mid: str) -> list[dict]:
     return _send(sc, mid, OUTSIDE_CLIENT_IP, login=(SASL_USER, SASL_PASSWORD))
 
 
+def client_sendmail(sc: Scenario, mid: str) -> list[dict]:
+    """Submit with the MTA's sendmail command (Postfix pickup / Exim local submission)."""
+    msg = make_message(sc, mid)
+    res = subprocess.run(["/usr/sbin/sendmail", "-f", sc.sender, "--", *sc.recipients], input=msg.as_bytes(),
+                         capture_output=True, timeout=TIMEOUT)
+    return [{"recipient": r, "stage": "sendmail", "mta_reply": {"code": res.returncode,
+             "text": res.stderr.decode("utf-8", "replace")}} for r in sc.recipients]
+
+
 def client_drop_after_rcpt(sc: Scenario, mid: str) -> list[dict]:
     """EHLO, MAIL, RCPT, then close the socket without QUIT."""
     s = _raw(OUTSIDE_CLIENT_IP)
@@ -194,6 +203,7 @@ def client_http(sc: Scenario, mid: str) -> list[dict]:
 
 CLIENTS = {
     "submit": client_submit,
+    "sendmail": client_sendmail,
     "outside": client_outside,
     "auth": client_auth,
     "drop_after_rcpt": client_drop_after_rcpt,
@@ -212,5 +222,3 @@ def run_client(sc: Scenario, mid: str) -> list[dict]:
         return [{"recipient": r, "client_error": f"{type(exc).__name__}: {exc}"} for r in sc.recipients] \
             or [{"client_error": f"{type(exc).__name__}: {exc}"}]
 
-
-_ = LOCAL_DOMAIN, CONTENT_REJECT_SUBJECT  # re-exported names used by callers

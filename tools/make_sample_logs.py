@@ -126,7 +126,7 @@ def play(scenarios: list[Scenario], tag: str, run_id: str, records: list[dict], 
             records.append({
                 "scenario": sc.name, "kind": sc.kind, "summary": sc.summary,
                 "sender": sc.sender, "recipient": rcpt, "message_id": mid,
-                "client_ip": TRUSTED_CLIENT_IP if sc.client == "submit" else OUTSIDE_CLIENT_IP,
+                "client_ip": {"submit": TRUSTED_CLIENT_IP, "sendmail": None}.get(sc.client, OUTSIDE_CLIENT_IP),
                 "submitted_at": submitted, "phase": sc.phase,
                 "mx_answer": {"stage": answer[0], **answer[1]} if answer else None,
                 "mta_reply": res.get("mta_reply"), "mta_reply_stage": res.get("stage"),

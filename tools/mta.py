@@ -170,11 +170,17 @@ class Postfix(MTA):
         shutil.copy(CONF / "postfix/header_checks", etc / "maillens_header_checks")
         assert BLOCKED_SENDER in (etc / "maillens_sender_access").read_text()
         assert CONTENT_REJECT_SUBJECT in (etc / "maillens_header_checks").read_text()
+        # Default DSN templates say "$delay_warning_time_hours hour(s)", which is 0 with our
+        # second-scale timers and makes bounce(8) log warnings; speak in seconds instead.
+        tmpl = sh("postconf", "-t").replace("$delay_warning_time_hours hour(s)", "$delay_warning_time_seconds second(s)")
+        tmpl = tmpl.replace("$maximal_queue_lifetime_days day(s)", "$maximal_queue_lifetime_seconds second(s)")
+        (etc / "maillens_bounce.cf").write_text(tmpl)
         sh("postmap", str(etc / "maillens_transport"))
         sh("postmap", str(etc / "maillens_sender_access"))
         sh("newaliases")
         sasl = etc / "sasl"
         sasl.mkdir(exist_ok=True)
+        (sasl / "sasldb2").unlink(missing_ok=True)
         shutil.copy(CONF / "postfix/smtpd.conf", sasl / "smtpd.conf")
         user, realm = SASL_USER.split("@")
         # Debian's way: /etc/sasldb2 is root:sasl 0640 and postfix is in group sasl.

@@ -44,7 +44,7 @@ def observe_postfix(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) 
     status: dict[tuple[str, str], tuple[str, str]] = {}
     expired: dict[str, str] = {}
     noqueue: dict[tuple[str, str], str] = {}
-    cleanup_rej: dict[str, str] = {}
+    cleanup_rej: dict[tuple[str, str], tuple[str, str]] = {}
     dsn: dict[str, str] = {}
     for line in lines:
         if m := PF_MSGID.search(line):
@@ -57,15 +57,16 @@ def observe_postfix(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) 
         elif m := PF_NOQUEUE.search(line):
             noqueue[(m["from"], m["rcpt"])] = line
         elif m := PF_CLEANUP_REJECT.search(line):
-            cleanup_rej[m["qid"]] = line
+            cleanup_rej[(m["from"], m["rcpt"])] = (m["qid"], line)
         elif m := PF_DSN.search(line):
             dsn[m["qid"]] = m["dsn"]
     result = {}
     for mid, (sender, rcpts) in wanted.items():
         ob = Observation(queue_id=qid_by_mid.get(mid))
         for rcpt in rcpts:
-            if ob.queue_id and ob.queue_id in cleanup_rej:
-                ob.outcomes[rcpt], ob.final_lines[rcpt] = "rejected", cleanup_rej[ob.queue_id]
+            if (sender, rcpt) in cleanup_rej:  # rejected before cleanup saw the Message-ID
+                ob.queue_id, line = cleanup_rej[(sender, rcpt)]
+                ob.outcomes[rcpt], ob.final_lines[rcpt] = "rejected", line
             elif ob.queue_id and (ob.queue_id, rcpt) in status:
                 st, line = status[(ob.queue_id, rcpt)]
                 if st == "deferred" and ob.queue_id in expired:

@@ -225,8 +225,9 @@ SCENARIOS: list[Scenario] = [
          "dropped.example", "dropper", None, "deferred"),
     _out("eod-timeout", "MX never answers the end of DATA: timeout, deferred",
          "slowdata.example", "slowdata", None, "deferred"),
-    _out("unrouted-domain", "a domain with no route in the sandbox: the catch-all refuses it",
-         "nowhere.example", None, None, "bounced"),
+    _out("unrouted-domain-sendmail", "submitted with the sendmail command (pickup / local "
+         "submission) to a domain with no route in the sandbox: the catch-all bounces it (relay=none)",
+         "nowhere.example", None, None, "bounced", client="sendmail"),
     # ---------------- inbound ----------------
     Scenario("in-local-accept", "inbound", "outside client delivers to a local user",
              sender="friend@sender.example", recipients=[f"alice@{LOCAL_DOMAIN}"],

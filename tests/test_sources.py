@@ -1,0 +1,91 @@
+"""Inputs: compression by content, truncated streams, rotation order, globs, directories, stdin."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+
+import pytest
+import zstandard
+
+from analyzer.reader import parse_logs
+from analyzer.sources import SourceError, expand_inputs, iter_batches, rotation_key
+
+LINES = [f"Nov 29 10:00:{i:02d} mx postfix/qmgr[7]: ABCDEF{i:04X}: removed" for i in range(50)]
+TEXT = ("\n".join(LINES) + "\n").encode()
+
+
+def _read(path):
+    warnings = []
+    inp = expand_inputs([str(path)])[0]
+    lines = [ln for b in iter_batches(inp, warnings.append) for ln in b.lines]
+    return lines, warnings
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress,
+                                      lambda b: zstandard.ZstdCompressor().compress(b)],
+                         ids=["gzip", "bzip2", "xz", "zstd"])
+def test_compression_detected_by_content(tmp_path, compress):
+    """A compressed log is read whatever its name says."""
+    p = tmp_path / "mail.log"  # no telling suffix
+    p.write_bytes(compress(TEXT))
+    lines, warnings = _read(p)
+    assert lines == LINES and warnings == []
+
+
+def test_truncated_gzip_read_up_to_break(tmp_path):
+    """A truncated gzip yields the lines before the break and a warning, not an exception."""
+    blob = gzip.compress(TEXT * 200)
+    p = tmp_path / "mail.log.2.gz"
+    p.write_bytes(blob[: len(blob) // 2])
+    lines, warnings = _read(p)
+    assert 0 < len(lines) < 50 * 200
+    assert lines[0] == LINES[0]
+    assert any("truncated" in w or "corrupt" in w for w in warnings)
+
+
+def test_multi_member_gzip(tmp_path):
+    """Concatenated gzip members (as `cat a.gz b.gz` makes) are all read."""
+    p = tmp_path / "both.gz"
+    p.write_bytes(gzip.compress(TEXT) + gzip.compress(TEXT))
+    lines, warnings = _read(p)
+    assert lines == LINES + LINES and not warnings
+
+
+def test_rotation_order_oldest_first(tmp_path):
+    """A directory's rotated set is read oldest first, the live file last."""
+    for name in ["mail.log", "mail.log.1", "mail.log.2.gz", "mail.log.10.gz", "README.md"]:
+        (tmp_path / name).write_bytes(b"")
+    names = [os.path.basename(i.name) for i in expand_inputs([str(tmp_path)])]
+    assert names == ["mail.log.10.gz", "mail.log.2.gz", "mail.log.1", "mail.log"]
+    assert rotation_key("x/mail.log-20261127.gz") < rotation_key("x/mail.log-20261128")
+
+
+def test_glob_and_missing(tmp_path):
+    """Globs expand; a name that matches nothing is a SourceError naming it."""
+    (tmp_path / "a.log").write_bytes(TEXT)
+    assert len(expand_inputs([str(tmp_path / "*.log")])) == 1
+    with pytest.raises(SourceError, match="nothing.log"):
+        expand_inputs([str(tmp_path / "nothing.log")])
+    with pytest.raises(SourceError, match="no file matches"):
+        expand_inputs([str(tmp_path / "*.gz")])
+
+
+def test_crlf_and_invalid_utf8(tmp_path):
+    """CRLF endings are stripped and undecodable bytes are replaced, never fatal."""
+    p = tmp_path / "m.log"
+    p.write_bytes(LINES[0].encode() + b"\r\n" + b"Nov 29 10:00:01 mx postfix/smtpd[1]: connect from \xff\xfe[192.0.2.1]\r\n")
+    res = parse_logs([str(p)], tz="UTC", year=2026)
+    assert list(res.events["event"]) == ["removed", "connect"]
+    assert res.events["client_ip"].iloc[1] == "192.0.2.1"
+
+
+def test_batches_keep_line_numbers(tmp_path):
+    """Line numbers stay right across batch boundaries."""
+    p = tmp_path / "m.log"
+    p.write_bytes(TEXT)
+    res = parse_logs([str(p)], tz="UTC", year=2026, batch_lines=7)
+    assert list(res.events["line_no"]) == list(range(1, 51))
+    assert res.events["queue_id"].iloc[33] == "ABCDEF0021"
