@@ -367,7 +367,7 @@ class _Gen:
         rr = self.r.randrange
         used = self.used_ids
         while True:
-            q = f"{usec:05X}{rr(0x10000, 0x8000000):X}"
+            q = f"{usec:05X}{rr(0x10000, 0x1800000):X}"
             if q not in used:
                 used.add(q)
                 return q
@@ -432,7 +432,7 @@ class _Gen:
             ipn[0] += 1
             if r.random() < 0.08:
                 return f"2001:db8:{r.randrange(0x100, 0xffff):x}::{r.randrange(1, 0xfff):x}"
-            return f"203.0.113.{r.randrange(1, 255)}"
+            return f"203.0.113.{r.randrange(1, 150)}"  # .150-.254 are spam sources
 
         dests, weights = [], []
         gm = Dest("gmail.test", [("gmail-smtp-in.l.google.test", "203.0.113.26"),
@@ -448,7 +448,7 @@ class _Gen:
         weights.append(4.0)
         self.dest_by_domain = {}
         for i, d in enumerate(doms):
-            k = r.random()
+            k = r.random() if i >= 3 else 1.0  # example.com/net/org run their own MX
             if k < 0.22:
                 mxs = [(f"{d.replace('.', '-')}.mail.protection.outlook.test", mx_ip())]
                 kind = "m365"
