@@ -172,7 +172,7 @@ class Postfix(MTA):
         assert CONTENT_REJECT_SUBJECT in (etc / "maillens_header_checks").read_text()
         # Default DSN templates say "$delay_warning_time_hours hour(s)", which is 0 with our
         # second-scale timers and makes bounce(8) log warnings; speak in seconds instead.
-        tmpl = sh("postconf", "-t").replace("$delay_warning_time_hours hour(s)", "$delay_warning_time_seconds second(s)")
+        tmpl = sh("postconf", "-t", "/dev/null").replace("$delay_warning_time_hours hour(s)", "$delay_warning_time_seconds second(s)")
         tmpl = tmpl.replace("$maximal_queue_lifetime_days day(s)", "$maximal_queue_lifetime_seconds second(s)")
         (etc / "maillens_bounce.cf").write_text(tmpl)
         sh("postmap", str(etc / "maillens_transport"))
