@@ -310,3 +310,45 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
         out[name] = pd.Series(pd.arrays.ArrowExtensionArray(pc.take(small, inverse)),
                               index=events.index)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# examples: rows built from the knowledge base's own example replies
+
+
+def example_frame(examples: list[dict[str, Any]]) -> pd.DataFrame:
+    """An event table with one row per example (text, code, event, status, quit ...)."""
+    cols: dict[str, list[Any]] = {k: [] for k in (
+        "event", "status", "reply_code", "enhanced_code", "smtp_stage", "quit", "reply_text",
+        "relay_host", "mta", "dsn", "detail")}
+    for ex in examples:
+        cols["event"].append(ex.get("event", "reply"))
+        cols["status"].append(ex.get("status"))
+        cols["reply_code"].append(ex.get("code"))
+        cols["enhanced_code"].append(ex.get("enhanced"))
+        cols["smtp_stage"].append(ex.get("stage"))
+        cols["quit"].append(ex.get("quit"))
+        cols["reply_text"].append(ex.get("text") or None)
+        cols["relay_host"].append(ex.get("relay_host"))
+        cols["mta"].append(ex.get("mta"))
+        cols["dsn"].append(ex.get("dsn"))
+        cols["detail"].append(ex.get("detail"))
+    table = pa.table({k: pa.array(v, schema.SCHEMA.field(k).type) for k, v in cols.items()})
+    return schema.to_pandas(schema.conform(table))
+
+
+def check_examples(kb: KnowledgeBase, only_site: bool = False) -> list[str]:
+    """One line per rule example that does not end on its own rule (empty when all do)."""
+    pairs = [(r, ex) for r in kb.rules if (r.site or not only_site) for ex in r.examples]
+    if not pairs:
+        return []
+    got = classify(example_frame([ex for _, ex in pairs]), kb, rule_ids=True)["rule_id"]
+    problems = []
+    by_id = {r.id: r for r in kb.rules}
+    for (rule, ex), hit in zip(pairs, got.tolist()):
+        # A code's default rule may be shadowed by an explicit rule saying the same thing.
+        implied = rule.source == "codes.toml" and hit in by_id and by_id[hit].cause == rule.cause
+        if hit != rule.id and not implied:
+            problems.append(f"{rule.source}: rule {rule.id}: example {ex.get('text')!r} "
+                            f"matched rule {hit} instead")
+    return problems

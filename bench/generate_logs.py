@@ -554,6 +554,8 @@ class _Gen:
         if prev is not None:
             if prev == "grey":
                 return ("sent" if r() < 0.92 else "grey"), None
+            if dest.incident_prone:  # the incident is over: the destination has recovered
+                return "sent", None
             return ("sent" if r() < 0.6 else prev), None
         x = r()
         if dest.greylist and x < 0.55:
@@ -568,7 +570,7 @@ class _Gen:
         elif k in MS_KINDS:
             if x < 0.003:
                 return "msblock", None
-        elif k == "tail":
+        elif k == "tail" and not dest.incident_prone:  # keep incident destinations clean
             if x < 0.010:
                 return "refused", None
             if x < 0.017:

@@ -36,6 +36,8 @@ class LineCounts:
     blank: int = 0
     meta: int = 0  # journalctl '-- Boot ...' and similar
     continuation: int = 0  # Exim rejectlog/paniclog continuation lines
+    headerless: int = 0  # lines with no syslog/Exim header at all (not mail-server lines)
+    headerless_samples: list[tuple[str, int, str]] = field(default_factory=list)
     foreign: Counter = field(default_factory=Counter)  # program -> lines
     unknown: Counter = field(default_factory=Counter)  # kind -> lines
     samples: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)  # kind -> (file, line, text)
@@ -54,6 +56,8 @@ class LineCounts:
         self.blank += other.blank
         self.meta += other.meta
         self.continuation += other.continuation
+        self.headerless += other.headerless
+        self.headerless_samples.extend(other.headerless_samples[: SAMPLES_PER_KIND - len(self.headerless_samples)])
         self.foreign.update(other.foreign)
         self.by_mta.update(other.by_mta)
         for kind, n in other.unknown.items():
@@ -216,11 +220,17 @@ def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa
             if ctx.flavour == "exim":
                 counts.continuation += len(idx)
             else:
-                texts = pc.take(arr, idx).to_pylist()
-                counts.add_unknown(["(no timestamp/header)"] * len(idx), [source] * len(idx),
-                                   [first_line + int(i) for i in idx.to_numpy()], texts)
+                counts.headerless += len(idx)
+                for i in idx.to_numpy()[: SAMPLES_PER_KIND - len(counts.headerless_samples)]:
+                    counts.headerless_samples.append((source, first_line + int(i), lines[int(i)][:300]))
 
     if headers.num_rows:
+        prog = headers.column("program")
+        is_pf = pc.match_substring_regex(prog, _POSTFIX_RX)
+        is_ex = pc.match_substring_regex(prog, _EXIM_RX)
+        # 'YYYY-MM-DD hh:mm:ss host exim[pid]: ...' (syslog with an ISO-like stamp) looks like an
+        # Exim line at first sight: take host, program and pid from the message
+        headers = _unwrap_syslog_in_exim(headers)
         prog = headers.column("program")
         is_pf = pc.match_substring_regex(prog, _POSTFIX_RX)
         is_ex = pc.match_substring_regex(prog, _EXIM_RX)
@@ -282,6 +292,28 @@ def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa
         table = conform(pa.table({}))
     counts.events = table.num_rows
     return table, counts
+
+
+_WRAPPED = r"^(?P<host>[\w.-]+) (?P<program>[^\s\[\]:]+)\[(?P<pid>\d{1,10})\]: (?:\[\d+\] )?(?P<msg>.*)$"
+
+
+def _unwrap_syslog_in_exim(headers: pa.Table) -> pa.Table:
+    flav = headers.column("flavour").combine_chunks()
+    is_exim_flav = pc.equal(flav, "exim")
+    if not pc.any(is_exim_flav).as_py():
+        return headers
+    msg = headers.column("msg").combine_chunks()
+    g = pc.extract_regex(pc.if_else(is_exim_flav, msg, ""), pattern=_WRAPPED)
+    ok = pc.and_(is_exim_flav, g.is_valid())
+    if not pc.any(ok).as_py():
+        return headers
+    for name in ("host", "program", "msg"):
+        col = headers.column(name).combine_chunks()
+        headers = headers.set_column(headers.schema.get_field_index(name), name, pc.if_else(ok, g.field(name), col))
+    pid = headers.column("pid").combine_chunks()
+    headers = headers.set_column(headers.schema.get_field_index("pid"), "pid",
+                                 pc.if_else(ok, pc.cast(nonempty(g.field("pid")), pa.int32()), pid))
+    return headers
 
 
 def _table(cols: dict[str, pa.Array]) -> pa.Table:

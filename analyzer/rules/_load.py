@@ -33,7 +33,7 @@ EXAMPLE_KEYS = {"text", "code", "enhanced", "dsn", "event", "status", "stage", "
                 "mta", "detail"}
 
 # Specificity weights: text + provider > text > provider > enhanced code > basic code > class.
-W_TEXT, W_PROVIDER, W_OTHER = 1000, 500, 5
+W_TEXT, W_PROVIDER, W_OTHER = 1000, 1000, 5
 ENHANCED_CLASS, ENHANCED_SUBJECT, ENHANCED_DETAIL, ENHANCED_RANGE = 10, 30, 60, 40
 CODE_EXACT, CODE_TENS, CODE_CLASS = 50, 20, 10
 DSN_FACTOR = 0.3
@@ -319,7 +319,7 @@ def _auto_rules(kb: KnowledgeBase) -> list[Rule]:
         if entry.get("cause"):
             out.append(Rule(id=f"code.{code}", cause=entry["cause"], source="codes.toml",
                             codes=frozenset({int(code)}), code_score=CODE_EXACT,
-                            examples=[{"text": f"{code} {entry['title']}", "code": int(code)}]))
+                            examples=[{"text": f"{code}", "code": int(code)}]))
     for key, entry in kb.enhanced.items():
         if not entry.get("cause"):
             continue
@@ -329,8 +329,7 @@ def _auto_rules(kb: KnowledgeBase) -> list[Rule]:
         concrete = key.replace("X", "5").replace("x", "5")
         basic = {"2": 250, "4": 450, "5": 550}[concrete[0]]
         out.append(Rule(id=f"enhanced.{key}", cause=entry["cause"], source="codes.toml",
-                        enhanced=(pat,), examples=[{"text": f"{basic} {concrete} "
-                                                            f"{entry['title']}"}]))
+                        enhanced=(pat,), examples=[{"text": f"{basic} {concrete}"}]))
         out.append(Rule(id=f"dsn.{key}", cause=entry["cause"], source="codes.toml", dsn=(pat,),
                         examples=[{"text": "", "dsn": concrete, "event": "delivery",
                                    "status": "bounced" if concrete[0] == "5" else "deferred"}]))

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""Throughput and peak memory of ``maillens parse`` (and of pflogsumm / eximstats, if installed).
+
+    python bench/bench_parse.py                      # 1M-line Postfix and Exim logs
+    python bench/bench_parse.py --lines 200000 --repeat 3
+    python bench/bench_parse.py --write-md bench/RESULTS.md
+
+The logs come from ``bench/generate_logs.py`` (seeded, so every run parses the same bytes)
+and are cached under ``bench/out/`` (git-ignored); a cached file is reused only when the
+generator source, seed and line count are unchanged.
+
+Each tool runs in its own child process. Wall time is measured around the child; peak RSS
+is the child's own ``ru_maxrss`` as returned by ``os.wait4`` for that child (so every run is
+measured separately, which ``getrusage(RUSAGE_CHILDREN)`` cannot do after the first run).
+With ``--repeat K`` the best (lowest) time of K runs is shown, with the peak RSS of that run.
+
+The tools:
+
+* ``maillens``: ``python -m analyzer parse FILE -o OUT.parquet`` (this checkout);
+* ``pflogsumm``: ``pflogsumm FILE`` on the Postfix log (Debian package ``pflogsumm``);
+* ``eximstats``: ``eximstats FILE`` on the Exim log (Debian package ``exim4-base``).
+
+The script never installs anything: a missing tool is reported as "not installed". A tool
+that fails (e.g. ``maillens`` before the parser exists) is reported with its exit status
+and the end of its stderr, and the other tools are still measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT_DIR = HERE / "out"
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.generate_logs import generate  # noqa: E402
+
+
+@dataclass
+class Result:
+    tool: str
+    file: str
+    lines: int
+    seconds: float | None = None
+    peak_rss_mib: float | None = None
+    status: str = "ok"
+    error: str = ""
+
+    @property
+    def rate(self) -> float | None:
+        if self.seconds is None or self.seconds <= 0:
+            return None
+        return self.lines / self.seconds
+
+
+# --------------------------------------------------------------------------------------
+# input files
+
+
+def _generator_digest() -> str:
+    return hashlib.sha1((HERE / "generate_logs.py").read_bytes()).hexdigest()[:12]
+
+
+def ensure_log(mta: str, lines: int, seed: int, regen: bool = False, quiet: bool = False) -> Path:
+    """Return the cached log for (mta, lines, seed), generating it when missing or stale."""
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    path = OUT_DIR / f"{mta}-{lines}-s{seed}.log"
+    stamp = path.with_suffix(".json")
+    want = {"mta": mta, "lines": lines, "seed": seed, "generator": _generator_digest()}
+    if not regen and path.exists() and stamp.exists():
+        try:
+            if json.loads(stamp.read_text()) == want:
+                return path
+        except ValueError:
+            pass
+    if not quiet:
+        print(f"generating {path.relative_to(ROOT)} ({lines:,} lines) ...", file=sys.stderr,
+              flush=True)
+    t0 = time.perf_counter()
+    tmp = path.with_suffix(".log.tmp")
+    generate(mta=mta, lines=lines, seed=seed, out=tmp)
+    os.replace(tmp, path)
+    stamp.write_text(json.dumps(want) + "\n")
+    if not quiet:
+        print(f"  done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# measuring one child process
+
+
+def run_measured(cmd: list[str], cwd: Path, timeout: float) -> tuple[float, float, int, str]:
+    """Run ``cmd``; return (wall seconds, peak RSS MiB of that child, exit code, stderr tail)."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=err)
+        killed = []
+
+        def kill():
+            killed.append(True)
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code  # reaped by wait4 already
+        err.seek(0)
+        tail = err.read()[-4000:].decode("utf-8", "replace")
+    # ru_maxrss is in KiB on Linux, bytes on macOS
+    rss = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+    if killed:
+        tail = f"killed after the {timeout:.0f}s timeout\n" + tail
+    return wall, rss, code, tail
+
+
+def bench_tool(tool: str, cmd: list[str], log: Path, lines: int, repeat: int,
+               timeout: float) -> Result:
+    res = Result(tool, str(log.relative_to(ROOT)) if log.is_relative_to(ROOT) else str(log), lines)
+    best = None
+    for _ in range(repeat):
+        wall, rss, code, tail = run_measured(cmd, ROOT, timeout)
+        if code != 0:
+            res.status = f"FAILED (exit {code})"
+            res.error = tail.strip()
+            return res
+        if best is None or wall < best[0]:
+            best = (wall, rss)
+    res.seconds, res.peak_rss_mib = best
+    return res
+
+
+def maillens_cmd(log: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "analyzer", "parse", str(log), "-o", str(out)]
+
+
+# --------------------------------------------------------------------------------------
+# reporting
+
+HEAD = ("tool", "file", "lines", "seconds", "lines/s", "peak RSS MiB", "status")
+
+
+def _cells(r: Result) -> tuple[str, ...]:
+    return (
+        r.tool,
+        r.file,
+        f"{r.lines:,}" if r.lines else "-",
+        f"{r.seconds:.2f}" if r.seconds is not None else "-",
+        f"{r.rate:,.0f}" if r.rate is not None else "-",
+        f"{r.peak_rss_mib:.0f}" if r.peak_rss_mib is not None else "-",
+        r.status,
+    )
+
+
+def text_table(results: list[Result]) -> str:
+    rows = [HEAD] + [_cells(r) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEAD))]
+    right = {2, 3, 4, 5}
+    out = []
+    for n, row in enumerate(rows):
+        out.append("  ".join(c.rjust(w) if i in right else c.ljust(w)
+                             for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def md_table(results: list[Result]) -> str:
+    out = ["| " + " | ".join(HEAD) + " |",
+           "|" + "|".join(("---:" if i in (2, 3, 4, 5) else "---") for i in range(len(HEAD))) + "|"]
+    for r in results:
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(r)) + " |")
+    return "\n".join(out)
+
+
+def _git_rev() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                             capture_output=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, text=True, capture_output=True, timeout=10).stdout.strip()
+        return rev + ("+dirty" if dirty else "") if rev else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
+
+
+def write_md(path: Path, results: list[Result], args) -> None:
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = []
+    if not path.exists() or path.stat().st_size == 0:
+        parts.append("# Benchmark results\n\nAppended by `python bench/bench_parse.py "
+                     "--write-md bench/RESULTS.md`; see bench/README.md.\n")
+    parts.append(f"\n## {now} — commit {_git_rev()}\n")
+    parts.append(f"{machine()}; {args.lines:,} lines per log, seed {args.seed}, "
+                 f"best of {args.repeat}.\n")
+    parts.append(md_table(results) + "\n")
+    failed = [r for r in results if r.error]
+    for r in failed:
+        last = r.error.strip().splitlines()[-1] if r.error.strip() else ""
+        parts.append(f"\n{r.tool} on {r.file}: {r.status}: `{last[:300]}`\n")
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("\n".join(parts))
+
+
+# --------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Throughput and peak RSS of maillens parse "
+                                            "(and pflogsumm/eximstats when installed).")
+    p.add_argument("--lines", type=int, default=1_000_000, help="lines per log (default 1000000)")
+    p.add_argument("--repeat", type=int, default=1, help="runs per tool; the best is shown")
+    p.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    p.add_argument("--mta", choices=("postfix", "exim", "both"), default="both")
+    p.add_argument("--tools", default="maillens,pflogsumm,eximstats",
+                   help="comma-separated subset of maillens,pflogsumm,eximstats")
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per run (default 1800)")
+    p.add_argument("--regen", action="store_true", help="regenerate the cached logs")
+    p.add_argument("--write-md", metavar="FILE", help="append the results as Markdown to FILE "
+                                                     "(e.g. bench/RESULTS.md)")
+    a = p.parse_args(argv)
+    if a.lines <= 0 or a.repeat <= 0:
+        p.error("--lines and --repeat must be positive")
+    tools = [t.strip() for t in a.tools.split(",") if t.strip()]
+    unknown = set(tools) - {"maillens", "pflogsumm", "eximstats"}
+    if unknown:
+        p.error(f"unknown tools: {', '.join(sorted(unknown))}")
+    mtas = ("postfix", "exim") if a.mta == "both" else (a.mta,)
+    logs = {m: ensure_log(m, a.lines, a.seed, a.regen) for m in mtas}
+
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="maillens-bench-") as tmp:
+        for mta, log in logs.items():
+            if "maillens" in tools:
+                print(f"maillens parse {log.name} ...", file=sys.stderr, flush=True)
+                out = Path(tmp) / f"{mta}.parquet"
+                results.append(bench_tool("maillens", maillens_cmd(log, out), log, a.lines,
+                                          a.repeat, a.timeout))
+            other = {"postfix": "pflogsumm", "exim": "eximstats"}[mta]
+            if other in tools:
+                exe = shutil.which(other)
+                if exe is None:
+                    results.append(Result(other, str(log.relative_to(ROOT)), a.lines,
+                                          status="not installed"))
+                else:
+                    print(f"{other} {log.name} ...", file=sys.stderr, flush=True)
+                    results.append(bench_tool(other, [exe, str(log)], log, a.lines, a.repeat,
+                                              a.timeout))
+
+    print()
+    print(text_table(results))
+    for r in results:
+        if r.error:
+            print(f"\n{r.tool} on {r.file}: {r.status}. Its stderr ended with:", file=sys.stderr)
+            for line in r.error.splitlines()[-15:]:
+                print(f"    {line}", file=sys.stderr)
+    if a.write_md:
+        path = Path(a.write_md)
+        write_md(path, results, a)
+        print(f"\nappended to {path}", file=sys.stderr)
+    return 1 if any(r.status.startswith("FAILED") for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
