@@ -41,6 +41,9 @@ STATUS_OUTCOME = {
     "bounced": "permanent_failure", "expired": "permanent_failure",
     "rejected": "permanent_failure", "undeliverable": "permanent_failure",
 }
+#: Events whose `status` is the MTA's verdict on the mail (and so decides the outcome).
+VERDICT_EVENTS = frozenset({"delivery", "reply", "verify", "reject", "expired", "tls",
+                            "connect_failure", "auth_failure", "screen"})
 CLASS_OUTCOME = {"2xx": "ok", "3xx": "ok", "4xx": "transient_failure",
                  "5xx": "permanent_failure"}
 
@@ -84,11 +87,20 @@ def _column(events: pd.DataFrame, name: str) -> pa.Array:
     return arr
 
 
-def _encode(arr: pa.Array) -> tuple[np.ndarray, list[Any]]:
-    """Integer codes (0 = null, i+1 = vocab[i]) and the vocabulary of distinct values."""
-    d = pc.dictionary_encode(arr)
-    idx = pc.fill_null(d.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
-    return idx, d.dictionary.to_pylist()
+def _factorize(events: pd.DataFrame, name: str, as_list: bool = True) -> tuple[np.ndarray, Any]:
+    """Integer codes (0 = null, i+1 = vocab[i]) and the distinct values (list or Arrow array)."""
+    if name not in events.columns:
+        codes, uniq = np.zeros(len(events), dtype=np.int64), pa.array([], pa.string())
+    else:
+        s = events[name]
+        if not isinstance(s.dtype, pd.ArrowDtype):
+            s = pd.Series(pd.arrays.ArrowExtensionArray(_column(events, name)), index=s.index)
+        raw, values = pd.factorize(s)
+        codes = raw.astype(np.int64) + 1
+        uniq = pa.array(values.array)
+        if isinstance(uniq, pa.ChunkedArray):
+            uniq = uniq.combine_chunks()
+    return codes, (uniq.to_pylist() if as_list else uniq)
 
 
 @dataclass
@@ -221,38 +233,38 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     """
     kb = rules or default_rules()
     n = len(events)
-    col = {name: _column(events, name) for name in (
-        "event", "status", "reply_code", "enhanced_code", "smtp_stage", "quit", "reply_text",
-        "detail", "relay_host", "mta", "dsn")}
-
-    # The text a rule reads: the reply, else the detail of events where detail is a reason.
-    detail = col["detail"]
-    if detail.null_count < n:
-        ignored = pc.fill_null(pc.is_in(col["event"], pa.array(DETAIL_IGNORED)), True)
-        detail = pc.if_else(ignored, pa.nulls(n, pa.string()), detail)
-    text = pc.coalesce(col["reply_text"], detail)
-    raw_idx, raw_vocab = _encode(text)
-    norm = pc.replace_substring_regex(pa.array(raw_vocab, pa.string()), MASK, MASKED)
-    norm_enc = pc.dictionary_encode(norm)
-    norm_map = np.concatenate([[0], norm_enc.indices.to_numpy(zero_copy_only=False) + 1])
-    texts = norm_enc.dictionary
-    text_idx = norm_map[raw_idx]
-
     cols: dict[str, np.ndarray] = {}
     vocab: dict[str, list[Any]] = {}
     for key, name in (("event", "event"), ("status", "status"), ("stage", "smtp_stage"),
                       ("mta", "mta"), ("dsn", "dsn"), ("enh_col", "enhanced_code")):
-        cols[key], vocab[key] = _encode(col[name])
-    host_idx, hosts = _encode(col["relay_host"])
+        cols[key], vocab[key] = _factorize(events, name)
+
+    # The text a rule reads: the reply, else the detail of events where detail is a reason.
+    reply_idx, reply_vocab = _factorize(events, "reply_text", as_list=False)
+    detail_idx, detail_vocab = _factorize(events, "detail", as_list=False)
+    if len(detail_vocab):
+        ignored = np.array([True] + [e in DETAIL_IGNORED for e in vocab["event"]])
+        use_detail = (reply_idx == 0) & (detail_idx > 0) & ~ignored[cols["event"]]
+        raw_idx = np.where(use_detail, detail_idx + len(reply_vocab), reply_idx)
+        raw_vocab = pa.concat_arrays([reply_vocab, detail_vocab])
+    else:
+        raw_idx, raw_vocab = reply_idx, reply_vocab
+    norm = pc.replace_substring_regex(raw_vocab, MASK, MASKED)
+    norm_enc = pc.dictionary_encode(norm)
+    norm_map = np.concatenate([[0], norm_enc.indices.to_numpy(zero_copy_only=False) + 1])
+    texts = norm_enc.dictionary
+    cols["text"] = norm_map[raw_idx]
+
+    host_idx, hosts = _factorize(events, "relay_host")
     host_prov = _provider_of_hosts(kb, hosts)
     prov_names = sorted(kb.providers)
     prov_code = {p: i + 1 for i, p in enumerate(prov_names)}
     cols["relay_prov"] = np.array([0] + [prov_code.get(p, 0) for p in host_prov])[host_idx]
-    code = pc.fill_null(col["reply_code"].cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
+    code = pc.fill_null(_column(events, "reply_code").cast(pa.int64()), -1).to_numpy(
+        zero_copy_only=False)
     cols["code"] = np.where((code >= 100) & (code <= 999), code, -1) + 1
-    cols["quit"] = pc.fill_null(col["quit"].cast(pa.int8()), -1).to_numpy(
+    cols["quit"] = pc.fill_null(_column(events, "quit").cast(pa.int8()), -1).to_numpy(
         zero_copy_only=False).astype(np.int64) + 1
-    cols["text"] = text_idx
     sizes = {k: len(vocab[k]) + 1 for k in vocab}
     sizes.update(relay_prov=len(prov_names) + 1, code=1001, quit=3, text=len(texts) + 1)
     uq = _combine(cols, sizes)
@@ -293,7 +305,8 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
         if event == "reject_warning":
             outcome = "info"
         else:
-            outcome = STATUS_OUTCOME.get(status) or CLASS_OUTCOME.get(rc) or cause["outcome"]
+            verdict = STATUS_OUTCOME.get(status) if event in VERDICT_EVENTS else None
+            outcome = verdict or CLASS_OUTCOME.get(rc) or cause["outcome"]
         res["reply_class"].append(rc)
         res["outcome"].append(outcome)
         res["cause"].append(cause_id)
