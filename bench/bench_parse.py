@@ -9,10 +9,13 @@ The logs come from ``bench/generate_logs.py`` (seeded, so every run parses the s
 and are cached under ``bench/out/`` (git-ignored); a cached file is reused only when the
 generator source, seed and line count are unchanged.
 
-Each tool runs in its own child process. Wall time is measured around the child; peak RSS
-is the child's own ``ru_maxrss`` as returned by ``os.wait4`` for that child (so every run is
-measured separately, which ``getrusage(RUSAGE_CHILDREN)`` cannot do after the first run).
-With ``--repeat K`` the best (lowest) time of K runs is shown, with the peak RSS of that run.
+Each tool runs in its own child process. Wall time is measured around the child. Peak RSS
+comes from GNU time (``/usr/bin/time -f %M``) when it is installed, else from the child's own
+``ru_maxrss`` as returned by ``os.wait4`` for that child, so every run is measured separately
+(``getrusage(RUSAGE_CHILDREN)`` only ever reports the largest child so far). Linux charges a
+child with its parent's resident size up to ``exec``, so the logs are generated in a separate
+process and this script stays small. With ``--repeat K`` the best (lowest) time of K runs is
+shown, with the peak RSS of that run.
 
 The tools:
 
@@ -49,7 +52,7 @@ OUT_DIR = HERE / "out"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.generate_logs import generate  # noqa: E402
+GNU_TIME = "/usr/bin/time"
 
 
 @dataclass
@@ -94,7 +97,10 @@ def ensure_log(mta: str, lines: int, seed: int, regen: bool = False, quiet: bool
               flush=True)
     t0 = time.perf_counter()
     tmp = path.with_suffix(".log.tmp")
-    generate(mta=mta, lines=lines, seed=seed, out=tmp)
+    # in a child process: generating 1M lines takes ~350 MB, which would otherwise be
+    # charged to every tool this process starts afterwards
+    subprocess.run([sys.executable, str(HERE / "generate_logs.py"), "--mta", mta, "--lines",
+                    str(lines), "--seed", str(seed), "-o", str(tmp), "-q"], check=True)
     os.replace(tmp, path)
     stamp.write_text(json.dumps(want) + "\n")
     if not quiet:
@@ -106,9 +112,24 @@ def ensure_log(mta: str, lines: int, seed: int, regen: bool = False, quiet: bool
 # measuring one child process
 
 
-def run_measured(cmd: list[str], cwd: Path, timeout: float) -> tuple[float, float, int, str]:
+def gnu_time() -> str | None:
+    """/usr/bin/time if it is GNU time (supports -f/-o), else None."""
+    if not os.access(GNU_TIME, os.X_OK):
+        return None
+    try:
+        r = subprocess.run([GNU_TIME, "-f", "%M", "-o", os.devnull, "true"],
+                           capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return GNU_TIME if r.returncode == 0 else None
+
+
+def run_measured(cmd: list[str], cwd: Path, timeout: float,
+                 use_time: str | None = None) -> tuple[float, float, int, str]:
     """Run ``cmd``; return (wall seconds, peak RSS MiB of that child, exit code, stderr tail)."""
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as tf:
+        if use_time:
+            cmd = [use_time, "-f", "%M", "-o", tf.name, *cmd]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=err)
@@ -129,19 +150,24 @@ def run_measured(cmd: list[str], cwd: Path, timeout: float) -> tuple[float, floa
         proc.returncode = code  # reaped by wait4 already
         err.seek(0)
         tail = err.read()[-4000:].decode("utf-8", "replace")
-    # ru_maxrss is in KiB on Linux, bytes on macOS
-    rss = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+        # ru_maxrss is in KiB on Linux, bytes on macOS
+        rss = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+        if use_time:
+            # GNU time writes "Command exited with non-zero status N" before the figure
+            figures = [x for x in tf.read().split() if x.isdigit()]
+            if figures:
+                rss = int(figures[-1]) / 1024
     if killed:
         tail = f"killed after the {timeout:.0f}s timeout\n" + tail
     return wall, rss, code, tail
 
 
 def bench_tool(tool: str, cmd: list[str], log: Path, lines: int, repeat: int,
-               timeout: float) -> Result:
+               timeout: float, use_time: str | None = None) -> Result:
     res = Result(tool, str(log.relative_to(ROOT)) if log.is_relative_to(ROOT) else str(log), lines)
     best = None
     for _ in range(repeat):
-        wall, rss, code, tail = run_measured(cmd, ROOT, timeout)
+        wall, rss, code, tail = run_measured(cmd, ROOT, timeout, use_time)
         if code != 0:
             res.status = f"FAILED (exit {code})"
             res.error = tail.strip()
@@ -219,7 +245,7 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def write_md(path: Path, results: list[Result], args) -> None:
+def write_md(path: Path, results: list[Result], args, rss_how: str) -> None:
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = []
     if not path.exists() or path.stat().st_size == 0:
@@ -227,7 +253,7 @@ def write_md(path: Path, results: list[Result], args) -> None:
                      "--write-md bench/RESULTS.md`; see bench/README.md.\n")
     parts.append(f"\n## {now} — commit {_git_rev()}\n")
     parts.append(f"{machine()}; {args.lines:,} lines per log, seed {args.seed}, "
-                 f"best of {args.repeat}.\n")
+                 f"best of {args.repeat}; peak RSS from {rss_how}.\n")
     parts.append(md_table(results) + "\n")
     failed = [r for r in results if r.error]
     for r in failed:
@@ -251,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="comma-separated subset of maillens,pflogsumm,eximstats")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per run (default 1800)")
     p.add_argument("--regen", action="store_true", help="regenerate the cached logs")
+    p.add_argument("--no-gnu-time", action="store_true",
+                   help="measure RSS with os.wait4 even when /usr/bin/time is installed")
     p.add_argument("--write-md", metavar="FILE", help="append the results as Markdown to FILE "
                                                      "(e.g. bench/RESULTS.md)")
     a = p.parse_args(argv)
@@ -263,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     mtas = ("postfix", "exim") if a.mta == "both" else (a.mta,)
     logs = {m: ensure_log(m, a.lines, a.seed, a.regen) for m in mtas}
 
+    use_time = None if a.no_gnu_time else gnu_time()
+    rss_how = "GNU time %M" if use_time else "os.wait4 ru_maxrss"
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="maillens-bench-") as tmp:
         for mta, log in logs.items():
@@ -270,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"maillens parse {log.name} ...", file=sys.stderr, flush=True)
                 out = Path(tmp) / f"{mta}.parquet"
                 results.append(bench_tool("maillens", maillens_cmd(log, out), log, a.lines,
-                                          a.repeat, a.timeout))
+                                          a.repeat, a.timeout, use_time))
             other = {"postfix": "pflogsumm", "exim": "eximstats"}[mta]
             if other in tools:
                 exe = shutil.which(other)
@@ -280,10 +310,11 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     print(f"{other} {log.name} ...", file=sys.stderr, flush=True)
                     results.append(bench_tool(other, [exe, str(log)], log, a.lines, a.repeat,
-                                              a.timeout))
+                                              a.timeout, use_time))
 
     print()
     print(text_table(results))
+    print(f"(best of {a.repeat}; peak RSS from {rss_how})")
     for r in results:
         if r.error:
             print(f"\n{r.tool} on {r.file}: {r.status}. Its stderr ended with:", file=sys.stderr)
@@ -291,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {line}", file=sys.stderr)
     if a.write_md:
         path = Path(a.write_md)
-        write_md(path, results, a)
+        write_md(path, results, a, rss_how)
         print(f"\nappended to {path}", file=sys.stderr)
     return 1 if any(r.status.startswith("FAILED") for r in results) else 0
 

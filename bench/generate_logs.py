@@ -69,9 +69,8 @@ import random
 import re
 import sys
 import time
-import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import IO, Iterable
 
 __all__ = ["generate", "Incident", "parse_incident", "parse_duration", "KINDS"]
@@ -310,6 +309,8 @@ class _Gen:
         self.silence = sorted((i.start, i.end) for i in incidents if i.kind == "silence")
         self.active_total = self.dur - sum(e - s for s, e in self.silence)
         self.end_limit = self.end - 5.0
+        # sessions start this long before the end at the latest (their lines must fit)
+        self.margin = min(400.0, 0.1 * self.active_total)
         self.used_ids: set = set()
         self.used_pids: set = set()
         self.ev: list = []
@@ -333,8 +334,10 @@ class _Gen:
                 t += e - s
         return t
 
-    def pick_time(self, margin: float = 400.0, diurnal: bool = True) -> float:
+    def pick_time(self, margin: float | None = None, diurnal: bool = True) -> float:
         r = self.r.random
+        if margin is None:
+            margin = self.margin
         span = max(self.active_total - margin, 1.0)
         for _ in range(20):
             t = self._map_active(r() * span)
@@ -893,7 +896,7 @@ class _Postfix(_Gen):
         t = self.pick_time(diurnal=False)
         ip, name, helo, dom = self.spam_sender()
         if rand() < 0.4:
-            dom2, name, ip, helo = r.choice(self.senders)
+            _dom2, name, ip, helo = r.choice(self.senders)
         t = self.postscreen_pass(t, ip)
         who = f"{name}[{ip}]"
         s = [(t, f"connect from {who}")]
@@ -944,7 +947,7 @@ class _Postfix(_Gen):
         r = self.r
         rand = r.random
         t = self.pick_time(diurnal=False)
-        ip, name, helo, dom = self.spam_sender()
+        ip, _name, helo, dom = self.spam_sender()
         port = r.randrange(1024, 65535)
         ps = f"postfix/postscreen[{self.postscreen}]: "
         self.ps_connect(t, ip, port)
@@ -984,7 +987,7 @@ class _Postfix(_Gen):
         r = self.r
         rand = r.random
         t = self.pick_time(diurnal=False)
-        ip, name, helo, dom = self.spam_sender()
+        ip, name, helo, _dom = self.spam_sender()
         t = self.postscreen_pass(t, ip)
         who = f"{name}[{ip}]"
         s = [(t, f"connect from {who}")]
@@ -1564,7 +1567,7 @@ class _Postfix(_Gen):
             sent = 0
             for _ in range(n):
                 t = inc.start + r.random() * span
-                if self.in_silence(t) or t > self.end - 400:
+                if self.in_silence(t) or t > self.end - self.margin:
                     continue
                 self.u, self.hits = [], []
                 self.u_submission(t=t, dest=dest)
@@ -1580,7 +1583,7 @@ class _Postfix(_Gen):
             sent = 0
             for _ in range(n):
                 t = inc.start + r.random() * span
-                if self.in_silence(t) or t > self.end - 400:
+                if self.in_silence(t) or t > self.end - self.margin:
                     continue
                 self.u, self.hits = [], []
                 self.u_submission(t=t, dest=r.choice(ms))
@@ -1748,7 +1751,7 @@ class _Exim(_Gen):
         r = self.r
         rand = r.random
         t = self.pick_time(diurnal=False)
-        ip, name, helo, dom = self.spam_sender()
+        ip, name, helo, _dom = self.spam_sender()
         port = r.randrange(1024, 65535)
         pid = self.new_pid(t)
         self.conn_open(t, pid, ip, port)
@@ -2098,7 +2101,7 @@ class _Exim(_Gen):
             sent = 0
             for _ in range(n):
                 t = inc.start + r.random() * span
-                if self.in_silence(t) or t > self.end - 400:
+                if self.in_silence(t) or t > self.end - self.margin:
                     continue
                 self.u, self.hits = [], []
                 self.u_submission(t=t, dest=r.choice(pool))
