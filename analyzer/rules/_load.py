@@ -37,6 +37,7 @@ W_TEXT, W_PROVIDER, W_OTHER = 1000, 1000, 5
 ENHANCED_CLASS, ENHANCED_SUBJECT, ENHANCED_DETAIL, ENHANCED_RANGE = 10, 30, 60, 40
 CODE_EXACT, CODE_TENS, CODE_CLASS = 50, 20, 10
 DSN_FACTOR = 0.3
+SITE_BONUS = 100  # a site rule beats shipped rules of the same kind
 
 
 class RulesError(ValueError):
@@ -97,7 +98,7 @@ class Rule:
 
     @property
     def score(self) -> float:
-        s: float = self.priority + self.code_score
+        s: float = self.priority + self.code_score + (SITE_BONUS if self.site else 0)
         s += W_TEXT if self.text else 0
         s += W_PROVIDER if self.provider else 0
         s += max((p.score for p in self.enhanced), default=0)
