@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import pyarrow as pa
 
-from .parsers import FORMATS, FileContext, LineCounts, parse_batch
+from .parsers import FORMATS, FileContext, LineCounts, finish_batch, parse_batch, split_batch
 from .parsers.syslog import Clock, HeaderState
 from .schema import empty_table, to_pandas
 from .sources import Input, expand_inputs, iter_batches
 
 __all__ = ["ParseResult", "FileSummary", "parse_logs", "read_logs", "parse_lines", "UnrecognisedLines",
            "default_tz", "OptionError"]
+
+
+_WORKERS = max(1, min(4, os.cpu_count() or 1))
+_POOL = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="maillens-parse")
 
 
 class OptionError(ValueError):
@@ -129,13 +135,26 @@ def _parse_input(inp: Input, tables: list[pa.Table], counts: LineCounts, warning
     ctx = FileContext(inp.name, HeaderState(clock, forced=None if fmt == "auto" else fmt),
                       panic="panic" in os.path.basename(inp.name).lower())
     lines = events = 0
-    for batch in iter_batches(inp, warnings.append, batch_lines=batch_lines):
-        table, c = parse_batch(batch.lines, batch.first_line, ctx)
+
+    def collect(fut: Future) -> None:
+        nonlocal lines, events
+        table, c = fut.result()
         counts.merge(c)
         lines += c.lines
         events += c.events
         if table.num_rows:
             tables.append(table)
+
+    # Headers are read in order (yearless stamps carry the year over); the messages of a batch
+    # are matched on a worker thread while the next batch is read. pyarrow releases the GIL.
+    pending: deque[Future] = deque()
+    for batch in iter_batches(inp, warnings.append, batch_lines=batch_lines):
+        sp = split_batch(batch.lines, batch.first_line, ctx)
+        pending.append(_POOL.submit(finish_batch, sp))
+        while len(pending) > _WORKERS:
+            collect(pending.popleft())
+    while pending:
+        collect(pending.popleft())
     return FileSummary(inp.name, lines, events, ctx.flavour)
 
 

@@ -21,7 +21,7 @@ from .engine import Pattern, const_column, match_patterns, nonempty
 from .fields import finish
 from .syslog import HeaderState, strip_inner_exim_stamp, split_headers
 
-__all__ = ["parse_batch", "LineCounts", "FileContext", "FORMATS"]
+__all__ = ["parse_batch", "split_batch", "finish_batch", "LineCounts", "FileContext", "FORMATS"]
 
 FORMATS = ("auto", "syslog", "rfc3339", "exim")
 SAMPLES_PER_KIND = 3
@@ -199,13 +199,39 @@ def _exim_after(cols: dict[str, pa.Array]) -> None:
         _closed_by_quit(cols)
 
 
+@dataclass
+class Split:
+    """A batch after its headers are read: what :func:`finish_batch` needs, and nothing shared."""
+
+    arr: pa.Array
+    lines: list[str]
+    first_line: int
+    headers: pa.Table
+    no_header: pa.Array
+    source: str
+    tz: str
+    panic: bool
+    exim_file: bool
+
+
 def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa.Table, LineCounts]:
     """Parse one batch of consecutive lines of one file."""
-    counts = LineCounts(lines=len(lines))
+    return finish_batch(split_batch(lines, first_line, ctx))
+
+
+def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
+    """Read the headers of a batch. Sequential per file: the year of yearless stamps carries over."""
     arr = pa.array(lines, pa.string())
     headers, no_header = split_headers(arr, ctx.headers)
+    return Split(arr, lines, first_line, headers, no_header, ctx.name, ctx.headers.clock.tz, ctx.panic,
+                 ctx.flavour == "exim")
+
+
+def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
+    """Match the messages of a split batch. Independent of other batches: safe to run in threads."""
+    lines, arr, first_line, headers, no_header, source = sp.lines, sp.arr, sp.first_line, sp.headers, sp.no_header, sp.source
+    counts = LineCounts(lines=len(lines))
     pieces: list[pa.Table] = []
-    source = ctx.name
 
     # lines without a header: blank, journal meta, Exim continuation, or unknown
     if len(no_header):
@@ -217,7 +243,7 @@ def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa
         other = pc.invert(pc.or_(blank, meta))
         idx = pc.filter(no_header, other)
         if len(idx):
-            if ctx.flavour == "exim":
+            if sp.exim_file:
                 counts.continuation += len(idx)
             else:
                 counts.headerless += len(idx)
@@ -225,9 +251,6 @@ def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa
                     counts.headerless_samples.append((source, first_line + int(i), lines[int(i)][:300]))
 
     if headers.num_rows:
-        prog = headers.column("program")
-        is_pf = pc.match_substring_regex(prog, _POSTFIX_RX)
-        is_ex = pc.match_substring_regex(prog, _EXIM_RX)
         # 'YYYY-MM-DD hh:mm:ss host exim[pid]: ...' (syslog with an ISO-like stamp) looks like an
         # Exim line at first sight: take host, program and pid from the message
         headers = _unwrap_syslog_in_exim(headers)
@@ -238,7 +261,7 @@ def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa
         if pc.any(is_ex).as_py():
             msg, ts, pid = strip_inner_exim_stamp(headers.column("msg").combine_chunks(),
                                                   headers.column("ts").combine_chunks(),
-                                                  headers.column("pid").combine_chunks(), ctx.headers.clock.tz)
+                                                  headers.column("pid").combine_chunks(), sp.tz)
             headers = headers.set_column(headers.schema.get_field_index("msg"), "msg", msg)
             headers = headers.set_column(headers.schema.get_field_index("ts"), "ts", ts)
             headers = headers.set_column(headers.schema.get_field_index("pid"), "pid", pid)
@@ -261,12 +284,12 @@ def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa
                     bad_rows = pc.filter(cols["row"], pc.invert(ok))
                     unmatched = pa.concat_arrays([unmatched, pc.index_in(bad_rows, value_set=sub.column("row").combine_chunks())])
                     cols = {k: pc.filter(v, ok) for k, v in cols.items()}
-                if ctx.panic:
+                if sp.panic:
                     cols["event"] = pa.array(["panic"] * len(cols["event"]))
                 pieces.append(_table(cols))
             if len(unmatched):
                 um = sub.take(unmatched)
-                if ctx.panic and mta == "exim":
+                if sp.panic and mta == "exim":
                     cols2 = {c: um.column(c).combine_chunks() for c in ("ts", "host", "program", "pid", "row")}
                     cols2["detail"] = um.column("msg").combine_chunks()
                     cols2["event"] = pa.array(["panic"] * um.num_rows)
@@ -303,8 +326,11 @@ def _unwrap_syslog_in_exim(headers: pa.Table) -> pa.Table:
     if not pc.any(is_exim_flav).as_py():
         return headers
     msg = headers.column("msg").combine_chunks()
-    g = pc.extract_regex(pc.if_else(is_exim_flav, msg, ""), pattern=_WRAPPED)
-    ok = pc.and_(is_exim_flav, g.is_valid())
+    maybe = pc.and_(is_exim_flav, pc.match_substring(msg, "]: "))
+    if not pc.any(maybe).as_py():
+        return headers
+    g = pc.extract_regex(pc.if_else(maybe, msg, ""), pattern=_WRAPPED)
+    ok = pc.and_(maybe, g.is_valid())
     if not pc.any(ok).as_py():
         return headers
     for name in ("host", "program", "msg"):

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import re
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,57 +58,107 @@ def extract(arr: pa.Array, regex: str) -> pa.StructArray:
     return pc.extract_regex(arr, pattern=regex)
 
 
+def sparse_extract(arr: pa.Array, regex: str, literal: str | None = None) -> dict[str, pa.Array]:
+    """extract_regex on only the rows that are non-null (and contain ``literal``), scattered
+    back to full length with nulls elsewhere; empty captures become null.
+
+    Capturing is the expensive part of RE2, so skipping the rows that cannot match pays off
+    on sparse columns such as Exim's optional NAME=value items.
+    """
+    n = len(arr)
+    mask = pc.is_valid(arr)
+    if literal is not None:
+        mask = pc.and_(mask, pc.fill_null(pc.match_substring(arr, literal), False))
+    names = re.findall(r"\(\?P<(\w+)>", regex)
+    if not pc.any(mask).as_py():
+        return {name: pa.nulls(n, pa.string()) for name in names}
+    st = pc.extract_regex(pc.filter(arr, mask), pattern=regex)
+    out = {}
+    for name in names:
+        vals = nonempty(st.field(name))
+        out[name] = pc.replace_with_mask(pa.nulls(n, pa.string()), mask, vals)
+    return out
+
+
 def match_patterns(msgs: pa.Array, patterns: Sequence[Pattern], daemons: pa.Array | None = None,
                    ) -> tuple[Matched, pa.Array]:
     """Run ``patterns`` in order over ``msgs``; return what matched and the unmatched positions.
 
-    ``daemons`` (same length as msgs) restricts each pattern to the rows of its daemons.
+    ``daemons`` (same length as msgs) restricts each pattern to the rows of its daemons: rows
+    are grouped by daemon once, so each group is a zero-copy slice. Per pattern, a capture-free
+    match runs first (RE2 runs it as a DFA, far cheaper than capturing); groups are captured
+    only on the rows that match and that no earlier pattern took.
     """
     n = len(msgs)
-    taken = np.zeros(n, dtype=bool)
-    remaining = np.arange(n, dtype=np.int64)
-    rows_out: list[pa.Array] = []
-    pat_out: list[pa.Array] = []
+    if daemons is None:
+        order = np.arange(n, dtype=np.int64)
+        groups = [(None, 0, n)]
+        sorted_msgs = msgs
+    else:
+        order = pc.sort_indices(daemons).to_numpy()
+        sorted_msgs = pc.take(msgs, pa.array(order))
+        sorted_d = pc.take(daemons, pa.array(order))
+        groups = []
+        start = 0
+        for item in pc.run_end_encode(sorted_d).to_pylist() if False else _runs(sorted_d):
+            groups.append(item)
+    rows_out: list[np.ndarray] = []
+    pat_out: list[np.ndarray] = []
     groups_out: list[pa.Table] = []
-    for i, pat in enumerate(patterns):
-        if len(remaining) == 0:
-            break
-        cand = pa.array(remaining)
-        if pat.daemons is not None and daemons is not None:
-            d = pc.take(daemons, cand)
-            mask = pc.is_in(d, value_set=pa.array(sorted(pat.daemons)))
-            cand = pc.filter(cand, mask)
-        if len(cand) == 0:
-            continue
-        m = pc.take(msgs, cand)
-        if pat.prefix is not None:
-            ok = pc.starts_with(m, pattern=pat.prefix)
-            cand = pc.filter(cand, ok)
-            m = pc.filter(m, ok)
-            if len(cand) == 0:
+    free = np.ones(n, dtype=bool)  # in sorted order
+    for daemon, a, b in groups:
+        idx = np.arange(a, b, dtype=np.int64)  # sorted positions still free in this group
+        chunk = sorted_msgs.slice(a, b - a)
+        live = None  # boolean mask over chunk when not compacted
+        for i, pat in enumerate(patterns):
+            if len(idx) == 0:
+                break
+            if pat.daemons is not None and daemon is not None and daemon not in pat.daemons:
                 continue
-        st = extract(m, pat.regex)
-        valid = st.is_valid()
-        hits = pc.filter(cand, valid)
-        if len(hits) == 0:
-            continue
-        st = pc.filter(st, valid)
-        cols = {}
-        for j in range(st.type.num_fields):
-            cols[st.type.field(j).name] = st.field(j)
-        rows_out.append(hits)
-        pat_out.append(pa.array(np.full(len(hits), i, dtype=np.int32)))
-        groups_out.append(pa.table(cols) if cols else pa.table({"_": pa.nulls(len(hits), pa.string())}))
-        taken[hits.to_numpy()] = True
-        remaining = remaining[~taken[remaining]]
+            ok = pc.match_substring_regex(chunk, pattern=pat.regex).to_numpy(zero_copy_only=False)
+            if live is not None:
+                ok &= live
+            nhit = int(ok.sum())
+            if nhit == 0:
+                continue
+            st = extract(pc.filter(chunk, pa.array(ok)), pat.regex)
+            hit_pos = idx[ok] if live is None else np.flatnonzero(ok) + a
+            rows_out.append(order[hit_pos])
+            pat_out.append(np.full(nhit, i, dtype=np.int32))
+            free[hit_pos] = False
+            cols = {st.type.field(j).name: st.field(j) for j in range(st.type.num_fields)}
+            groups_out.append(pa.table(cols) if cols else pa.table({"_": pa.nulls(nhit, pa.string())}))
+            if live is None:
+                # compact: later patterns only see what is left (copying pays off when much went)
+                keep = ~ok
+                idx = idx[keep]
+                chunk = pc.filter(chunk, pa.array(keep))
+            else:
+                live &= ~ok
+    remaining = np.sort(order[free])
     if rows_out:
-        groups = pa.concat_tables(groups_out, promote_options="default")
-        if "_" in groups.column_names:
-            groups = groups.drop_columns(["_"])
-        matched = Matched(pa.concat_arrays(rows_out), pa.concat_arrays(pat_out), groups)
+        groups_t = pa.concat_tables(groups_out, promote_options="default")
+        if "_" in groups_t.column_names:
+            groups_t = groups_t.drop_columns(["_"])
+        matched = Matched(pa.array(np.concatenate(rows_out)), pa.array(np.concatenate(pat_out)), groups_t)
     else:
         matched = Matched(pa.array([], pa.int64()), pa.array([], pa.int32()), pa.table({}))
-    return matched, pa.array(remaining)
+    return matched, pa.array(remaining, pa.int64())
+
+
+def _runs(sorted_values: pa.Array) -> list[tuple[str | None, int, int]]:
+    """(value, start, end) of each run of equal values in a sorted array."""
+    vc = pc.value_counts(sorted_values)
+    counts = dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True))
+    out = []
+    pos = 0
+    # sort_indices puts nulls last; values come in sorted order
+    for value in sorted(k for k in counts if k is not None):
+        out.append((value, pos, pos + counts[value]))
+        pos += counts[value]
+    if None in counts:
+        out.append((None, pos, pos + counts[None]))
+    return out
 
 
 def map_uniques(arr: pa.Array, fn, out_type: pa.DataType = pa.string()) -> pa.Array:

@@ -12,7 +12,7 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .engine import map_uniques, nonempty
+from .engine import map_uniques, nonempty, sparse_extract
 
 __all__ = ["finish", "canonical_stage", "reply_codes", "stage_from_text"]
 
@@ -107,8 +107,8 @@ def _split_hostport(spec: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
 
 
 def _split_exim_h(spec: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
-    g = pc.extract_regex(pc.coalesce(spec, ""), pattern=_EXIM_H)
-    return nonempty(g.field("h")), nonempty(g.field("helo")), nonempty(g.field("ip")), nonempty(g.field("port"))
+    g = sparse_extract(spec, _EXIM_H)
+    return g["h"], g["helo"], g["ip"], g["port"]
 
 
 def _exim_duration(arr: pa.Array) -> pa.Array:
@@ -201,11 +201,12 @@ def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
     fields = out.pop("fields", None)
     f: dict[str, pa.Array] = {}
     if fields is not None:
-        src = pc.coalesce(fields, "")
+        src = nonempty(fields)
         for key, rx in _EXIM_FIELDS.items():
             if key == "errno" and "reply_text" not in out:
                 continue
-            f[key] = nonempty(pc.extract_regex(src, pattern=rx).field("v"))
+            literal = "defer (" if key == "errno" else ("QUIT" if key == "CQUIT" else f"{key}=")
+            f[key] = sparse_extract(src, rx, literal)["v"]
     event = out["event"]
     is_recv = pc.equal(event, "received")
     is_deliv = pc.is_in(event, value_set=pa.array(["delivery", "reply", "timeout", "lost_connection",
@@ -274,7 +275,9 @@ def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
             _set(out, "detail", pc.binary_join_element_wise(nonempty(out.pop("vtype")), "verify", " "))
     if "temp" in out:
         temp = nonempty(out.pop("temp"))
-        _set(out, "status", pc.if_else(pc.is_valid(temp), "tempfailed", "rejected"))
+        is_reject = pc.equal(out["event"], "reject")
+        verdict = pc.if_else(pc.is_valid(temp), "tempfailed", "rejected")
+        _set(out, "status", pc.if_else(is_reject, verdict, pa.scalar(None, pa.string())))
     if "from" in out:
         _set(out, "client_h_from", out.pop("from"))
         out.pop("client_h_from")

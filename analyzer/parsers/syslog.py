@@ -31,15 +31,22 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 _MON = "|".join(MONTHS)
 _PROG = r"(?P<program>[^\s\[\]:]+)(?:\[(?P<pid>\d{1,10})\])?"
 
+_TAG = r"(?P<tag>[^\s\[\]:]+(?:\[\d+\])?)"
+
+# Few capture groups on purpose: RE2's cost grows with them, and these run over every line.
 HEADERS: dict[str, str] = {
-    "syslog": rf"^(?P<mon>{_MON}) {{1,2}}(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d)(?P<frac>\.\d{{1,9}})? "
-              rf"(?P<host>\S+) {_PROG}: ?(?P<msg>.*?)\s*$",
-    "rfc3339": rf"^(?P<iso>\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{{1,9}})?)(?P<off>Z|[+-]\d\d:?\d\d)? "
-               rf"(?P<host>\S+) {_PROG}: ?(?P<msg>.*?)\s*$",
-    "exim": r"^(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d(?:\.\d{1,9})?)(?: (?P<off>[+-]\d{4}))?"
-            r"(?: \[(?P<pid>\d{1,10})(?::\d+)?\])?(?: (?P<msg>.*?))?\s*$",
-    "notime": rf"^(?P<host>[\w.-]+) {_PROG}: (?P<msg>\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d.*)$",
+    "syslog": rf"^(?P<stamp>[A-Z][a-z]{{2}} [ \d]\d \d\d:\d\d:\d\d) (?P<host>\S+) {_TAG}: (?P<msg>.*)$",
+    "rfc3339": rf"^(?P<stamp>\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{{1,9}})?(?:Z|[+-]\d\d:?\d\d)?) (?P<host>\S+) {_TAG}: (?P<msg>.*)$",
+    "exim": r"^(?P<stamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,9})?(?: [+-]\d{4})?)"
+            r"(?: \[(?P<pid>\d{1,10})(?::\d+)?\])?(?: (?P<msg>.*))?$",
+    # classic syslog with a one-space day or fractional seconds (rare; slower)
+    "syslog_loose": rf"^(?P<mon>{_MON}) {{1,2}}(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d)(?P<frac>\.\d{{1,9}})? "
+                    rf"(?P<host>\S+) {_TAG}: ?(?P<msg>.*)$",
+    "notime": rf"^(?P<host>[\w.-]+) {_TAG}: (?P<msg>\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d.*)$",
 }
+# which flavour a user's --format names
+FORMAT_FLAVOURS = {"syslog": ("syslog", "syslog_loose", "notime"), "rfc3339": ("rfc3339",), "exim": ("exim",)}
+_EXIM_STAMP = r"^(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d(?:\.\d{1,9})?)(?: (?P<off>[+-]\d{4}))?"
 
 
 @dataclass
@@ -96,22 +103,44 @@ def _local_to_utc(naive: pa.Array, tz: str) -> pa.Array:
     return local.cast(TS)
 
 
-def _syslog_ts(g: pa.StructArray, clock: Clock) -> pa.Array:
-    mon = g.field("mon")
-    months = pc.add(pc.index_in(mon, value_set=pa.array(MONTHS)), 1).to_numpy(zero_copy_only=False)
-    days = pc.cast(g.field("day"), pa.int64()).to_numpy(zero_copy_only=False)
-    years = clock.years(months.astype(np.int64), days)
-    text = pc.binary_join_element_wise(pa.array(years.astype(str)), mon, g.field("day"), g.field("time"), " ")
+def _syslog_ts(mon: pa.Array, day: pa.Array, time: pa.Array, frac: pa.Array, clock: Clock) -> pa.Array:
+    """Yearless stamps to UTC. Lines share seconds, so each distinct (year, stamp) is converted
+    once and mapped back (a log of a million lines has some tens of thousands of seconds)."""
+    month_idx = pc.index_in(mon, value_set=pa.array(MONTHS))
+    ok = pc.is_valid(month_idx).to_numpy(zero_copy_only=False)
+    months = pc.fill_null(pc.add(month_idx, 1), 1).to_numpy(zero_copy_only=False).astype(np.int64)
+    dayn = pc.fill_null(pc.cast(day, pa.int64()), 1).to_numpy(zero_copy_only=False)
+    years = clock.years(months, dayn)
+    stamp = pc.binary_join_element_wise(mon, day, time, " ")
+    enc = pc.dictionary_encode(stamp)
+    codes = pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    key = years * (len(enc.dictionary) + 1) + codes
+    uniq, inverse = np.unique(key, return_inverse=True)
+    u_years = uniq // (len(enc.dictionary) + 1)
+    u_stamp = pc.take(enc.dictionary, pa.array(uniq % (len(enc.dictionary) + 1)))
+    text = pc.binary_join_element_wise(pa.array(u_years.astype(str)), u_stamp, " ")
     naive = pc.strptime(text, format="%Y %b %d %H:%M:%S", unit="us", error_is_null=True)
-    frac = nonempty(g.field("frac"))
+    utc = _local_to_utc(naive, clock.tz)
+    out = pc.take(utc, pa.array(inverse))
+    out = pc.if_else(pa.array(ok), out, pa.scalar(None, TS))
+    frac = nonempty(frac)
     if frac.null_count < len(frac):
         micros = pc.cast(pc.round(pc.multiply(pc.cast(pc.coalesce(frac, "0"), pa.float64()), 1e6)), pa.int64())
-        naive = pc.add(naive, pc.cast(micros, pa.duration("us")))
-    return _local_to_utc(naive, clock.tz)
+        out = pc.add(out, pc.cast(micros, pa.duration("us")))
+    return out
 
 
 def _iso_ts(stamp: pa.Array, off: pa.Array, tz: str) -> pa.Array:
-    """Stamps with an offset are exact; those without are local time in ``tz``."""
+    """Stamps with an offset are exact; those without are local time in ``tz``. Each distinct
+    stamp is converted once."""
+    full = pc.binary_join_element_wise(stamp, pc.coalesce(off, ""), "\x00")
+    enc = pc.dictionary_encode(full)
+    parts = pc.split_pattern(enc.dictionary, "\x00", max_splits=1)
+    out = _iso_ts_each(pc.list_element(parts, 0), pc.list_element(parts, 1), tz)
+    return pc.take(out, enc.indices)
+
+
+def _iso_ts_each(stamp: pa.Array, off: pa.Array, tz: str) -> pa.Array:
     stamp = pc.replace_substring(pc.replace_substring(stamp, ",", "."), " ", "T")
     off = nonempty(off)
     has_off = pc.is_valid(off)
@@ -140,6 +169,24 @@ def _cast_ts(arr: pa.Array, typ: pa.DataType) -> pa.Array:
         return pa.array(out, typ)
 
 
+def _stamps(flavour: str, g: pa.StructArray, clock: Clock, n: int) -> pa.Array:
+    if flavour == "syslog":
+        stamp = g.field("stamp")
+        return _syslog_ts(pc.utf8_slice_codeunits(stamp, 0, 3), pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(stamp, 4, 6)),
+                          pc.utf8_slice_codeunits(stamp, 7, 15), pa.nulls(n, pa.string()), clock)
+    if flavour == "syslog_loose":
+        return _syslog_ts(g.field("mon"), g.field("day"), g.field("time"), g.field("frac"), clock)
+    if flavour == "rfc3339":
+        stamp = g.field("stamp")
+        parts = pc.extract_regex(stamp, pattern=r"^(?P<iso>.*?)(?P<off>Z|[+-]\d\d:?\d\d)?$")
+        return _iso_ts(parts.field("iso"), parts.field("off"), clock.tz)
+    if flavour == "exim":
+        parts = pc.extract_regex(g.field("stamp"), pattern=_EXIM_STAMP)
+        return _iso_ts(pc.binary_join_element_wise(parts.field("date"), parts.field("time"), "T"),
+                       parts.field("off"), clock.tz)
+    return pa.nulls(n, TS)
+
+
 def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array]:
     """Split a batch into header fields.
 
@@ -150,7 +197,8 @@ def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Arr
     remaining = np.arange(n, dtype=np.int64)
     taken = np.zeros(n, dtype=bool)
     parts: list[pa.Table] = []
-    order = [state.forced] if state.forced else sorted(state.order, key=lambda f: -state.counts.get(f, 0))
+    flavours = FORMAT_FLAVOURS[state.forced] if state.forced else state.order
+    order = sorted(flavours, key=lambda f: -state.counts.get(f, 0))
     for flavour in order:
         if len(remaining) == 0:
             break
@@ -163,28 +211,24 @@ def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Arr
             continue
         g = pc.filter(g, valid)
         state.counts[flavour] = state.counts.get(flavour, 0) + len(hits)
-        if flavour == "syslog":
-            ts = _syslog_ts(g, state.clock)
-        elif flavour == "rfc3339":
-            ts = _iso_ts(g.field("iso"), g.field("off"), state.clock.tz)
-        elif flavour == "exim":
-            ts = _iso_ts(pc.binary_join_element_wise(g.field("date"), g.field("time"), "T"),
-                         g.field("off"), state.clock.tz)
-        else:
-            ts = pa.nulls(len(hits), TS)
+        ts = _stamps(flavour, g, state.clock, len(hits))
         names = g.type.names
         host = nonempty(g.field("host")) if "host" in names else pa.nulls(len(hits), pa.string())
-        program = nonempty(g.field("program")) if "program" in names else pa.array(["exim"] * len(hits))
-        msg = g.field("msg")
-        if flavour == "exim":
-            msg = pc.coalesce(msg, "")
+        if "tag" in names:
+            tg = pc.extract_regex(g.field("tag"), pattern=r"^(?P<program>[^\[]+)(?:\[(?P<pid>\d+)\])?$")
+            program, pid = tg.field("program"), tg.field("pid")
+        else:
+            program, pid = pa.array(["exim"] * len(hits)), g.field("pid")
+        msg = pc.coalesce(g.field("msg"), "")
+        if pc.any(pc.match_substring_regex(msg, r"\s$")).as_py():
+            msg = pc.utf8_rtrim_whitespace(msg)
         parts.append(pa.table({
             "row": hits,
             "flavour": pa.array([flavour] * len(hits)),
             "ts": ts,
             "host": host,
             "program": program,
-            "pid": pc.cast(nonempty(g.field("pid")), pa.int32()),
+            "pid": pc.cast(nonempty(pid), pa.int32()),
             "msg": msg,
         }))
         taken[hits.to_numpy()] = True
@@ -199,7 +243,8 @@ def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Arr
     return table, pa.array(remaining)
 
 
-EXIM_INNER = HEADERS["exim"]
+EXIM_INNER = (r"^(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d(?:\.\d{1,9})?)(?: (?P<off>[+-]\d{4}))?"
+              r"(?: \[(?P<pid>\d{1,10})(?::\d+)?\])?(?: (?P<msg>.*))?$")
 
 
 def strip_inner_exim_stamp(msg: pa.Array, ts: pa.Array, pid: pa.Array, tz: str) -> tuple[pa.Array, pa.Array, pa.Array]:
