@@ -58,7 +58,8 @@ def extract(arr: pa.Array, regex: str) -> pa.StructArray:
     return pc.extract_regex(arr, pattern=regex)
 
 
-def sparse_extract(arr: pa.Array, regex: str, literal: str | None = None) -> dict[str, pa.Array]:
+def sparse_extract(arr: pa.Array, regex: str, literal: str | None = None,
+                   where: pa.Array | None = None) -> dict[str, pa.Array]:
     """extract_regex on only the rows that are non-null (and contain ``literal``), scattered
     back to full length with nulls elsewhere; empty captures become null.
 
@@ -67,6 +68,8 @@ def sparse_extract(arr: pa.Array, regex: str, literal: str | None = None) -> dic
     """
     n = len(arr)
     mask = pc.is_valid(arr)
+    if where is not None:
+        mask = pc.and_(mask, where)
     if literal is not None:
         mask = pc.and_(mask, pc.fill_null(pc.match_substring(arr, literal), False))
     names = re.findall(r"\(\?P<(\w+)>", regex)

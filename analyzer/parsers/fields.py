@@ -24,20 +24,27 @@ _STAGE_TEXT = (r"(?:in reply to (?P<a>.+?) command|(?P<b>refused to talk to me)|
                r"|remote mail server after (?P<d>[^:]+?)(?::|$| [2-5]\d\d)|timed out while (?P<e>.+))")
 
 # Exim NAME=value items (value quoted or not); first occurrence wins.
-_EXIM_FIELDS = {
-    "H": r"(?:^| )H=(?P<v>(?:[^\s()\[\]]+ )?(?:\([^)]*\) )?\[[^\]]+\](?::\d+)?|\S+)",
-    "F": r"(?:^| )F=(?P<v><[^>]*>|\S+)",
-    "P": r"(?:^| )P=(?P<v>\S+)",
-    "S": r"(?:^| )S=(?P<v>\d+)",
-    "id": r"(?:^| )id=(?P<v>\S+)",
-    "X": r"(?:^| )X=(?P<v>\S+)",
-    "C": r"(?:^| )C=\"(?P<v>(?:[^\"\\]|\\.)*)\"",
-    "QT": r"(?:^| )QT=(?P<v>[\dsmhdw.]+)",
-    "R": r"(?:^| )R=(?P<v>\S+)",
-    "A": r"(?:^| )A=(?P<v>\S+)",
-    "U": r"(?:^| )U=(?P<v>\S+)",
+_EXIM_FIELDS = {  # matched against " " + the items, so each key is preceded by a space
+    "H": r" H=(?P<v>(?:[^\s()\[\]]+ )?(?:\([^)]*\) )?\[[^\]]+\](?::\d+)?)",
+    "F": r" F=(?P<v><[^>]*>|\S+)",
+    "P": r" P=(?P<v>\S+)",
+    "S": r" S=(?P<v>\d+)",
+    "id": r" id=(?P<v>\S+)",
+    "X": r" X=(?P<v>\S+)",
+    "C": r" C=\"(?P<v>(?:[^\"\\]|\\.)*)\"",
+    "QT": r" QT=(?P<v>[\dsmhdw.]+)",
+    "R": r" R=(?P<v>\S+)",
+    "A": r" A=(?P<v>\S+)",
+    "U": r" U=(?P<v>\S+)",
     "errno": r"defer \((?P<v>-?\d+)\)",
-    "CQUIT": r"(?:^| )C=(?P<v>\S*QUIT)",
+    "CQUIT": r" C=(?P<v>\S*QUIT)",
+}
+# the events each item is read for (None: all)
+_EXIM_FIELD_EVENTS = {
+    "F": ("reject", "delivery", "verify", "filter_action", "reject_warning"),
+    "P": ("received",), "S": ("received",), "id": ("received",), "U": ("received",),
+    "A": ("received",), "R": ("received",), "X": ("received", "delivery"),
+    "C": ("delivery",), "QT": ("delivery",), "errno": ("delivery",), "CQUIT": ("disconnect",),
 }
 
 _STAGE_RULES = [
@@ -70,20 +77,18 @@ def _stage_column(raw: pa.Array) -> pa.Array:
 def stage_from_text(text: pa.Array) -> pa.Array:
     """The stage a reply text names ('in reply to RCPT TO command', 'while receiving the initial
     server greeting', Exim 'after end of data'), canonical, or null."""
-    g = pc.extract_regex(pc.coalesce(text, ""), pattern=_STAGE_TEXT)
-    raw = pc.coalesce(*[nonempty(g.field(k)) for k in "abcde"])
+    g = sparse_extract(text, _STAGE_TEXT)
+    raw = pc.coalesce(*[g[k] for k in "abcde"])
     return _stage_column(raw)
 
 
 def reply_codes(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(reply_code int16, enhanced_code) found in reply texts."""
-    t = pc.coalesce(text, "")
-    g = pc.extract_regex(t, pattern=_CODE)
-    code = pc.cast(nonempty(g.field("code")), pa.int16())
-    enh = nonempty(g.field("enh"))
-    if enh.null_count:
-        g2 = pc.extract_regex(t, pattern=_ENH_ANY)
-        enh = pc.coalesce(enh, nonempty(g2.field("enh")))
+    g = sparse_extract(text, _CODE)
+    code = pc.cast(g["code"], pa.int16())
+    enh = g["enh"]
+    missing = pc.if_else(pc.is_null(enh), text, pa.scalar(None, pa.string()))
+    enh = pc.coalesce(enh, sparse_extract(missing, _ENH_ANY, ".")["enh"])
     return code, enh
 
 
@@ -98,12 +103,10 @@ def _col(t: dict[str, pa.Array], name: str, n: int) -> pa.Array:
 
 
 def _split_hostport(spec: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
-    g = pc.extract_regex(pc.coalesce(spec, ""), pattern=_HOSTPORT)
-    ok = g.is_valid()
-    host = pc.if_else(ok, nonempty(g.field("h")), spec)
-    ip = nonempty(g.field("ip"))
-    port = nonempty(g.field("port"))
-    return host, ip, port
+    g = sparse_extract(spec, _HOSTPORT, "[")
+    has_ip = pc.is_valid(g["ip"])
+    host = pc.if_else(has_ip, g["h"], spec)
+    return host, g["ip"], g["port"]
 
 
 def _split_exim_h(spec: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
@@ -113,12 +116,14 @@ def _split_exim_h(spec: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Arra
 
 def _exim_duration(arr: pa.Array) -> pa.Array:
     """Exim's 1d2h3m4s style durations in seconds."""
-    g = pc.extract_regex(pc.coalesce(arr, ""), pattern=r"^(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>[\d.]+)s)?$")
+    arr = nonempty(arr)
+    g = sparse_extract(arr, r"^(?P<w>\d+w)?(?P<d>\d+d)?(?P<h>\d+h)?(?P<m>\d+m)?(?P<s>[\d.]+s)?$")
     total = None
     for k, mult in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        v = pc.multiply(pc.cast(pc.coalesce(nonempty(g.field(k)), "0"), pa.float64()), float(mult))
+        num = pc.utf8_slice_codeunits(pc.coalesce(g[k], "0x"), 0, -1)
+        v = pc.multiply(pc.cast(num, pa.float64()), float(mult))
         total = v if total is None else pc.add(total, v)
-    return pc.if_else(pc.and_(g.is_valid(), pc.is_valid(nonempty(arr))), total, pa.scalar(None, pa.float64()))
+    return pc.if_else(pc.is_valid(arr), total, pa.scalar(None, pa.float64()))
 
 
 def _set(cols: dict[str, pa.Array], name: str, value: pa.Array, *, override: bool = False) -> None:
@@ -182,8 +187,7 @@ def finish(cols: dict[str, pa.Array], mta: str, n: int) -> dict[str, pa.Array]:
         g = pc.extract_regex(pc.coalesce(kv, ""), pattern=r"orig_queue_id=(?P<q>[^,]+)")
         _set(out, "related_id", nonempty(g.field("q")))
     # a content filter or next hop that answered "queued as X"
-    g = pc.extract_regex(pc.coalesce(text, ""), pattern=r"queued as (?P<q>[0-9A-Za-z-]{5,})")
-    _set(out, "related_id", nonempty(g.field("q")))
+    _set(out, "related_id", sparse_extract(text, r"queued as (?P<q>[0-9A-Za-z-]{5,})", "queued as")["q"])
     if "tls_trust" in out:
         trust = nonempty(out.pop("tls_trust"))
         if "tls" in out:
@@ -201,12 +205,14 @@ def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
     fields = out.pop("fields", None)
     f: dict[str, pa.Array] = {}
     if fields is not None:
-        src = nonempty(fields)
+        src = pc.binary_join_element_wise(" ", nonempty(fields), "")
         for key, rx in _EXIM_FIELDS.items():
             if key == "errno" and "reply_text" not in out:
                 continue
             literal = "defer (" if key == "errno" else ("QUIT" if key == "CQUIT" else f"{key}=")
-            f[key] = sparse_extract(src, rx, literal)["v"]
+            events = _EXIM_FIELD_EVENTS.get(key)
+            where = None if events is None else pc.is_in(out["event"], value_set=pa.array(events))
+            f[key] = sparse_extract(src, rx, literal, where)["v"]
     event = out["event"]
     is_recv = pc.equal(event, "received")
     is_deliv = pc.is_in(event, value_set=pa.array(["delivery", "reply", "timeout", "lost_connection",
