@@ -94,6 +94,7 @@ def _mask_shape(msg: pa.Array) -> pa.Array:
     """A short, id-free shape of a message, to group unrecognised lines by kind."""
     s = pc.replace_substring_regex(msg, r"^(?:[0-9A-F]{5,24}|[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}|NOQUEUE): ", "QID: ")
     s = pc.replace_substring_regex(s, r"\[[^\]]*\]", "[…]")
+    s = pc.replace_substring_regex(s, r"[^\s]*[.@/][^\s]*", "*")
     s = pc.replace_substring_regex(s, r"[0-9]+", "N")
     g = pc.extract_regex(s, pattern=r"^(?P<w>[^\s]*(?: [^\s]+){0,2})")
     return pc.coalesce(g.field("w"), "")

@@ -147,8 +147,8 @@ PATTERNS: list[Pattern] = [
             r"relay=(?P<relay>[^,]+?),(?: conn_use=\d+,)? delay=(?P<delay>[\d.]+), delays=(?P<delays>[\d./]+), "
             r"dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}), status=(?P<status>[\w-]+)(?: \((?P<reply_text>.*?)\)?)?$",
             "delivery", daemons=DELIVERY),
-    Pattern("smtp.said", rf"^(?P<queue_id>{QID}): host (?P<relay>\S+) said: (?P<reply_text>.*)$", "reply", daemons=CLIENTS),
-    Pattern("smtp.refused_to_talk", rf"^(?P<queue_id>{QID}): host (?P<relay>\S+) refused to talk to me: (?P<reply_text>.*)$",
+    Pattern("smtp.said", rf"^(?:(?P<queue_id>{QID}): )?host (?P<relay>\S+) said: (?P<reply_text>.*)$", "reply", daemons=CLIENTS),
+    Pattern("smtp.refused_to_talk", rf"^(?:(?P<queue_id>{QID}): )?host (?P<relay>\S+) refused to talk to me: (?P<reply_text>.*)$",
             "reply", {"smtp_stage": "greeting"}, daemons=CLIENTS),
     Pattern("smtp.lost", rf"^(?:(?P<queue_id>{QID}): )?lost connection with (?P<relay>\S+) while (?P<stage>.*)$",
             "lost_connection", daemons=CLIENTS),
