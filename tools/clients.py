@@ -16,7 +16,7 @@ import time
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from scenarios import OUTSIDE_CLIENT_IP, SASL_PASSWORD, SASL_USER, TRUSTED_CLIENT_IP, Scenario
+from scenarios import OUTSIDE_CLIENT_IP, SASL_PASSWORD, SASL_USER, SYNC_CLIENT_IP, TRUSTED_CLIENT_IP, Scenario
 
 __all__ = ["MTA_ADDR", "CLIENTS", "make_message", "run_client"]
 
@@ -165,7 +165,7 @@ def client_auth_fail(sc: Scenario, mid: str) -> list[dict]:
 
 def client_pregreet(sc: Scenario, mid: str) -> list[dict]:
     """Send EHLO and MAIL before the server's greeting, in one packet."""
-    s = _raw(OUTSIDE_CLIENT_IP)
+    s = _raw(SYNC_CLIENT_IP)
     s.sendall(b"EHLO impatient.sender.example\r\nMAIL FROM:<impatient@sender.example>\r\n")
     time.sleep(1.0)
     got = b""
@@ -180,6 +180,34 @@ def client_pregreet(sc: Scenario, mid: str) -> list[dict]:
         pass
     s.close()
     return [{"received": got.decode("utf-8", "replace")}]
+
+
+def _drain(s: socket.socket, timeout: float = 5) -> str:
+    """Read whatever the server still sends until it closes or goes quiet."""
+    got = b""
+    s.settimeout(timeout)
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    return got.decode("utf-8", "replace")
+
+
+def client_data_too_soon(sc: Scenario, mid: str) -> list[dict]:
+    """EHLO, then MAIL/RCPT/DATA and the message text in one write, before the 354."""
+    s = _raw(SYNC_CLIENT_IP)
+    banner = _read_reply(s)
+    s.sendall(b"EHLO hasty.sender.example\r\n")
+    ehlo = _read_reply(s)
+    s.sendall(b"MAIL FROM:<hasty@sender.example>\r\nRCPT TO:<alice@maillens.test>\r\nDATA\r\n"
+              b"Subject: too soon\r\n\r\nsent without waiting for 354\r\n.\r\nQUIT\r\n")
+    rest = _drain(s)
+    s.close()
+    return [{"banner": banner, "ehlo": ehlo, "received": rest}]
 
 
 def client_http(sc: Scenario, mid: str) -> list[dict]:
@@ -211,6 +239,7 @@ CLIENTS = {
     "auth_fail": client_auth_fail,
     "pregreet": client_pregreet,
     "http": client_http,
+    "data_too_soon": client_data_too_soon,
 }
 
 

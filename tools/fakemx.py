@@ -161,6 +161,14 @@ class _Session(asyncio.Protocol):
             line, self.buf = self.buf.split(b"\n", 1)
             self._line(line.rstrip(b"\r"))
 
+    def eof_received(self) -> bool | None:
+        """The client half-closed (Exim does ``shutdown(SHUT_WR)`` after its final dot).
+
+        Keep the connection open when hanging, so the client sees a timeout, not a close.
+        """
+        self.record["events"].append({"client": "<EOF>"})
+        return True if self.hung else None
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.record["events"].append({"closed_by": "server" if self.record.get("server_closed") else "client"})
 

@@ -44,7 +44,7 @@ from clients import run_client  # noqa: E402
 from fakemx import FakeMXFarm  # noqa: E402
 from mta import DELAY_WARNING, MTA, QUEUE_LIFETIME, Exim, Postfix  # noqa: E402
 from observe import observe_exim, observe_postfix  # noqa: E402
-from scenarios import MX_SCRIPTS, OUTSIDE_CLIENT_IP, TRUSTED_CLIENT_IP, Scenario, scenarios_for  # noqa: E402
+from scenarios import MX_SCRIPTS, OUTSIDE_CLIENT_IP, SYNC_CLIENT_IP, TRUSTED_CLIENT_IP, Scenario, scenarios_for  # noqa: E402
 import readme  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -118,7 +118,8 @@ def play(scenarios: list[Scenario], tag: str, run_id: str, records: list[dict], 
         log(f"  {sc.name}: {json.dumps(results)[:160]}")
         if sc.kind == "session":
             sessions.append({"scenario": sc.name, "summary": sc.summary, "client": sc.client,
-                             "client_ip": OUTSIDE_CLIENT_IP, "at": submitted, "seen_by_client": results})
+                             "client_ip": SYNC_CLIENT_IP if sc.client in ("pregreet", "data_too_soon") else OUTSIDE_CLIENT_IP,
+                             "at": submitted, "seen_by_client": results})
             continue
         for res in results:
             rcpt = res.get("recipient")
@@ -167,6 +168,8 @@ def run_mta(mta: MTA, tag: str, out: Path) -> dict:
         log(f"{tag}: flush 2 (queue: {mta.queue_size()})")
         mta.flush()
         time.sleep(SETTLE_SECONDS)
+        if not mta.installed():
+            raise RuntimeError(f"{mta.binary} vanished during the run (an apt operation replaced the MTA?)")
         left = mta.queue_size()
         log(f"{tag}: stopping ({left} messages left in the queue)")
         mta.stop()

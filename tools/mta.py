@@ -72,15 +72,14 @@ def wait_port(host: str, port: int, timeout: float = 30) -> None:
 
 
 def ensure_users() -> None:
-    """Create the local mailbox users (no home, no login shell) and empty their mailboxes."""
+    """Create the local mailbox users (no home, no login shell) and remove their mailboxes."""
     for user in LOCAL_USERS:
         try:
             pwd.getpwnam(user)
         except KeyError:
             sh("useradd", "-M", "-s", "/usr/sbin/nologin", user)
-        mbox = Path("/var/mail") / user
-        if mbox.exists():
-            mbox.write_bytes(b"")
+        # remove (not truncate) old mailboxes: Postfix creates them 0600, Exim wants 0660
+        (Path("/var/mail") / user).unlink(missing_ok=True)
 
 
 def write_aliases() -> None:
@@ -122,8 +121,14 @@ class MTA:
     def version(self) -> str: ...
     def log_files(self) -> dict[str, str]: ...
 
+    binary = ""
+
     def queue_size(self) -> int:
         raise NotImplementedError
+
+    def installed(self) -> bool:
+        """Whether the MTA's package is (still) installed -- another apt run can swap MTAs."""
+        return Path(self.binary).exists()
 
     def log_offset(self) -> int:
         """Current size of the main log (used to split it into a rotated set)."""
@@ -137,6 +142,7 @@ class Postfix(MTA):
     """Debian's Postfix, logging with its own postlogd (``maillog_file``) or to syslog."""
 
     name = "postfix"
+    binary = "/usr/sbin/postfix"
 
     def __init__(self, syslog: bool = False) -> None:
         self.syslog = syslog
@@ -231,10 +237,6 @@ class Postfix(MTA):
     def queue_size(self) -> int:
         return len([ln for ln in sh("postqueue", "-j").splitlines() if ln.strip()])
 
-    def active_deliveries(self) -> int:
-        """Messages in the active queue (being delivered right now)."""
-        return len([ln for ln in sh("postqueue", "-j").splitlines() if '"queue_name": "active"' in ln])
-
     def stop(self) -> None:
         sh("postfix", "stop")
         time.sleep(2)  # postlogd/rsyslog write the last lines
@@ -251,6 +253,7 @@ class Exim(MTA):
     """Debian's exim4-daemon-light with a complete config in /etc/exim4/exim4.conf."""
 
     name = "exim"
+    binary = "/usr/sbin/exim4"
     main_log = "/var/log/exim4/mainlog"
     pidfile = "/run/exim4/exim.pid"
 
@@ -284,7 +287,6 @@ class Exim(MTA):
     def reset(self) -> None:
         """Stop the daemon, empty the spool (queue and retry hints) and remove old logs."""
         kill_pidfile(self.pidfile)
-        subprocess.run(["pkill", "-x", "-F", self.pidfile], capture_output=True)
         spool = Path("/var/spool/exim4")
         for sub in ("input", "msglog", "db"):
             for p in (spool / sub).glob("*"):
@@ -301,18 +303,20 @@ class Exim(MTA):
         sh("exim4", "-bd", "-q20s")
         wait_port("127.0.0.1", 25)
 
+    def __init__(self) -> None:
+        self.runners: list[subprocess.Popen] = []
+
     def flush(self) -> None:
-        subprocess.Popen(["exim4", "-qff"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        """Start a forced queue run (``exim4 -qff``) without waiting for it to finish."""
+        self.runners.append(subprocess.Popen(["exim4", "-qff"], stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL))
 
     def queue_size(self) -> int:
         return int(sh("exim4", "-bpc").strip() or 0)
 
-    def active_deliveries(self) -> int:
-        """Exim has no active queue to look at; count delivery processes instead."""
-        out = subprocess.run(["pgrep", "-c", "-f", "exim4 -q|exim4 -M|exim4 -Mc"], capture_output=True, text=True)
-        return max(0, int(out.stdout.strip() or 0))
-
     def stop(self) -> None:
+        for runner in self.runners:
+            runner.wait(timeout=60)
         kill_pidfile(self.pidfile)
         time.sleep(2)
 

@@ -104,9 +104,10 @@ def observe_exim(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) -> 
         if m := EX_DSN.search(line):
             dsn.setdefault(m["orig"], m["qid"])
         if m := EX_ARRIVAL.search(line):
-            qid_by_mid.setdefault(m["mid"], m["qid"])
+            mid = m["mid"] if m["mid"].startswith("<") else f"<{m['mid']}>"  # Exim logs id= bare
+            qid_by_mid.setdefault(mid, m["qid"])
         elif m := EX_DELIVERY.search(line):
-            rcpt = m["orig"] or m["rcpt"]
+            rcpt = m["orig"] or m["rcpt"].rstrip(":")  # "** a@b: retry timeout exceeded"
             op = m["op"]
             st = {"=>": "sent", "->": "sent", "==": "deferred", "**": "bounced"}[op]
             if op == "**" and "retry timeout exceeded" in m["rest"]:

@@ -21,8 +21,10 @@ SESSION_HINTS: dict[str, dict[str, str]] = {
     "sess-no-mail": {"postfix": r"disconnect from .* ehlo=1 quit=1 commands=2",
                      "exim": r"no MAIL in SMTP connection from .*idle"},
     "sess-auth-failure": {"postfix": r"authentication fail", "exim": r"authenticator failed"},
-    "sess-pipelining-violation": {"postfix": r"improper command pipelining",
-                                  "exim": r"synchronization error"},
+    "sess-pipelining-violation": {"postfix": r"improper command pipelining after EHLO|impatient",
+                                  "exim": r"impatient"},
+    "sess-data-too-soon": {"postfix": r"improper command pipelining after DATA|hasty",
+                           "exim": r"synchronization error|hasty"},
     "sess-non-smtp": {"postfix": r"non-SMTP command", "exim": r"GET / HTTP|unrecognized command"},
 }
 
@@ -102,7 +104,7 @@ def write(out: Path, runs: dict, *, queue_lifetime: int, delay_warning: int) -> 
            "Addresses are `.test`/`.example` only. DNS, ident and every other network access are "
            "off: each destination domain is routed by a Postfix `transport_maps` table / an Exim "
            "`manualroute` router to `127.0.0.x:port`; anything unrouted is refused by a catch-all. "
-           "The host name in syslog lines is the generating machine's (`mx`, from `myhostname`).", "",
+           "The host name in syslog-format lines is `mx` where postlogd wrote them (Postfix's `myhostname`, first label) and the machine's own name where rsyslogd did.", "",
            "## Files", ""]
     md += _file_table(out, runs)
     md += ["", "## Runs", ""]
@@ -141,7 +143,7 @@ def write(out: Path, runs: dict, *, queue_lifetime: int, delay_warning: int) -> 
            "python3 tools/make_sample_logs.py        # all runs: postfix, postfix-syslog, exim (~10 min)",
            "python3 tools/make_sample_logs.py --mta exim   # one run; the others' results are kept",
            "```", "",
-           "The Message-IDs carry the run id and the timestamps the run's clock, so a new run produces "
+           "The Message-IDs carry the run id and the timestamps come from the run's clock, so a new run produces "
            "different ids, queue ids and times; the shapes of the lines stay the same.", "",
            "## `expected/messages.jsonl`", "",
            "One object per (message, recipient) the generator sent:", "",

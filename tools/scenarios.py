@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from fakemx import Drop, Hang, MXScript, Reply
 
 __all__ = ["Scenario", "SCENARIOS", "MX_SCRIPTS", "ROUTES", "LOCAL_DOMAIN", "MTA_HOSTNAME",
-           "OUTSIDE_CLIENT_IP", "TRUSTED_CLIENT_IP", "SASL_USER", "SASL_PASSWORD", "scenarios_for"]
+           "OUTSIDE_CLIENT_IP", "SYNC_CLIENT_IP", "TRUSTED_CLIENT_IP", "SASL_USER", "SASL_PASSWORD", "scenarios_for"]
 
 LOCAL_DOMAIN = "maillens.test"
 MTA_HOSTNAME = "mx.maillens.test"
 TRUSTED_CLIENT_IP = "127.0.0.1"   # in mynetworks / relay_from_hosts
 OUTSIDE_CLIENT_IP = "127.0.0.66"  # an "Internet" client: may only send to local users
+SYNC_CLIENT_IP = "127.0.0.67"     # a client Exim does not offer PIPELINING to (sync checks)
 SASL_USER = "carol@maillens.test"
 SASL_PASSWORD = "correct-horse"
 BLOCKED_SENDER = "spammer@blocked.example"
@@ -264,8 +265,11 @@ SCENARIOS: list[Scenario] = [
     Scenario("sess-auth-failure", "session", "two failed AUTH PLAIN attempts, then QUIT",
              client="auth_fail"),
     Scenario("sess-pipelining-violation", "session", "client talks before the greeting "
-             "(EHLO and MAIL sent at once): improper pipelining / synchronization error",
+             "(EHLO and MAIL sent at once, before the banner)",
              client="pregreet"),
+    Scenario("sess-data-too-soon", "session", "client sends the message text right after DATA "
+             "without waiting for 354: improper pipelining / synchronization error",
+             client="data_too_soon"),
     Scenario("sess-non-smtp", "session", "an HTTP request sent to the SMTP port",
              client="http"),
 ]
