@@ -29,10 +29,10 @@ import json
 import re
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence, Union
 
-__all__ = ["Reply", "Hang", "Drop", "Action", "MXScript", "FakeMXFarm", "serve"]
+__all__ = ["Action", "Drop", "FakeMXFarm", "Hang", "MXScript", "Reply", "serve"]
 
 ENHANCED_RE = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})\b")
 
@@ -50,7 +50,7 @@ class Reply:
     close: bool = False
 
     @classmethod
-    def of(cls, code: int, *lines: str, close: bool = False) -> "Reply":
+    def of(cls, code: int, *lines: str, close: bool = False) -> Reply:
         """Build a reply from a code and text lines."""
         return cls(code, tuple(lines) or ("",), close)
 
@@ -89,8 +89,8 @@ class Drop:
         return {"action": "drop"}
 
 
-Action = Union[Reply, Hang, Drop]
-StageBehaviour = Union[Action, Sequence[Action]]
+Action = Reply | Hang | Drop
+StageBehaviour = Action | Sequence[Action]
 
 EHLO_KEYWORDS = ("PIPELINING", "SIZE 10240000", "8BITMIME", "ENHANCEDSTATUSCODES")
 
@@ -131,7 +131,7 @@ class MXScript:
 class _Session(asyncio.Protocol):
     """One SMTP server session driven by an :class:`MXScript`."""
 
-    def __init__(self, farm: "FakeMXFarm", script: MXScript) -> None:
+    def __init__(self, farm: FakeMXFarm, script: MXScript) -> None:
         self.farm = farm
         self.script = script
         self.buf = b""
@@ -302,8 +302,7 @@ class FakeMXFarm:
     def write_transcript(self, path: str) -> None:
         """Write one JSON line per session the farm served."""
         with open(path, "w", encoding="utf-8") as fh:
-            for rec in self.sessions:
-                fh.write(json.dumps(rec, sort_keys=True) + "\n")
+            fh.writelines(json.dumps(rec, sort_keys=True) + "\n" for rec in self.sessions)
 
 
 async def serve(scripts: Sequence[MXScript], stop: asyncio.Event) -> FakeMXFarm:

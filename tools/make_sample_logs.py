@@ -40,12 +40,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from clients import run_client  # noqa: E402
-from fakemx import FakeMXFarm  # noqa: E402
-from mta import DELAY_WARNING, MTA, QUEUE_LIFETIME, Exim, Postfix  # noqa: E402
-from observe import observe_exim, observe_postfix  # noqa: E402
-from scenarios import MX_SCRIPTS, OUTSIDE_CLIENT_IP, SYNC_CLIENT_IP, TRUSTED_CLIENT_IP, Scenario, scenarios_for  # noqa: E402
-import readme  # noqa: E402
+import readme
+from clients import run_client
+from fakemx import FakeMXFarm
+from mta import DELAY_WARNING, MTA, QUEUE_LIFETIME, Exim, Postfix
+from observe import observe_exim, observe_postfix
+from scenarios import MX_SCRIPTS, OUTSIDE_CLIENT_IP, SYNC_CLIENT_IP, TRUSTED_CLIENT_IP, Scenario, scenarios_for
 
 REPO = Path(__file__).resolve().parent.parent
 EARLY_PHASE_SECONDS = 45     # main phase starts this long after the early one
@@ -113,7 +113,7 @@ def play(scenarios: list[Scenario], tag: str, run_id: str, records: list[dict], 
     """Play each scenario once; append what the clients saw to ``records``/``sessions``."""
     for sc in scenarios:
         mid = f"<{tag}.{sc.name}.{run_id}@gen.maillens.test>"
-        submitted = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        submitted = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         results = run_client(sc, mid)
         log(f"  {sc.name}: {json.dumps(results)[:160]}")
         if sc.kind == "session":
@@ -149,7 +149,7 @@ def run_mta(mta: MTA, tag: str, out: Path) -> dict:
     scen = scenarios_for(mta.name)
     records: list[dict] = []
     sessions: list[dict] = []
-    run_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     with FarmThread() as farm:
         mta.start()
         t0 = time.time()
@@ -259,12 +259,10 @@ def main(argv: list[str] | None = None) -> int:
                                       for t, s in ordered.items()}, indent=1, sort_keys=True) + "\n")
     with open(out / "expected" / "messages.jsonl", "w") as fh:
         for s in ordered.values():
-            for r in s.get("records", []):
-                fh.write(json.dumps(r, sort_keys=True) + "\n")
+            fh.writelines(json.dumps(r, sort_keys=True) + "\n" for r in s.get("records", []))
     with open(out / "expected" / "sessions.jsonl", "w") as fh:
         for s in ordered.values():
-            for r in s.get("sessions", []):
-                fh.write(json.dumps(r, sort_keys=True) + "\n")
+            fh.writelines(json.dumps(r, sort_keys=True) + "\n" for r in s.get("sessions", []))
     readme.write(out, ordered, queue_lifetime=QUEUE_LIFETIME, delay_warning=DELAY_WARNING)
     bad = sum(len(s["mismatches"]) for s in ordered.values())
     log(f"done; {bad} outcome mismatches")

@@ -21,10 +21,18 @@ import subprocess
 import time
 from pathlib import Path
 
-from scenarios import (BLOCKED_SENDER, CONTENT_REJECT_SUBJECT, LOCAL_DOMAIN, MTA_HOSTNAME,
-                       PANIC_SENDER, ROUTES, SASL_PASSWORD, SASL_USER)
+from scenarios import (
+    BLOCKED_SENDER,
+    CONTENT_REJECT_SUBJECT,
+    LOCAL_DOMAIN,
+    MTA_HOSTNAME,
+    PANIC_SENDER,
+    ROUTES,
+    SASL_PASSWORD,
+    SASL_USER,
+)
 
-__all__ = ["MTA", "Postfix", "Exim", "LOCAL_USERS", "QUEUE_LIFETIME", "DELAY_WARNING"]
+__all__ = ["DELAY_WARNING", "LOCAL_USERS", "MTA", "QUEUE_LIFETIME", "Exim", "Postfix"]
 
 CONF = Path(__file__).resolve().parent / "conf"
 LOCAL_USERS = ("alice", "bob")
@@ -34,7 +42,7 @@ DELAY_WARNING = 45     # seconds
 
 def sh(*cmd: str, check: bool = True, env: dict | None = None, input: str | None = None) -> str:
     """Run a command, return its stdout; raise with its output on failure when ``check``."""
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, input=input)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, input=input, check=False)
     if check and res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stdout}{res.stderr}")
     return res.stdout
@@ -197,7 +205,7 @@ class Postfix(MTA):
         sh("postfix", "check")
 
     def _running(self) -> bool:
-        return subprocess.run(["postfix", "status"], capture_output=True).returncode == 0
+        return subprocess.run(["postfix", "status"], capture_output=True, check=False).returncode == 0
 
     def reset(self) -> None:
         """Stop Postfix, empty its queue and remove old logs."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Observation", "observe_postfix", "observe_exim"]
+__all__ = ["Observation", "observe_exim", "observe_postfix"]
 
 
 @dataclass

@@ -96,55 +96,55 @@ def write(out: Path, runs: dict, *, queue_lifetime: int, delay_warning: int) -> 
     run_lines = {tag: _read_run_lines(out, tag) for tag in runs}
     md: list[str] = []
     md += ["# sample_logs — written by real Postfix and Exim daemons", "",
-           "Every log file here was written by a real MTA from Debian 12's packages, running on "
+           ("Every log file here was written by a real MTA from Debian 12's packages, running on "
            "this machine's loopback interface, while `tools/make_sample_logs.py` played scripted "
            "scenarios against it. Remote mail servers are fake MXes (`tools/fakemx.py`, Python "
            "asyncio) on `127.0.0.x` addresses that answer with chosen replies. No line was edited; "
-           "rotated files are byte-exact slices of one log cut at phase boundaries.", "",
-           "Addresses are `.test`/`.example` only. DNS, ident and every other network access are "
+           "rotated files are byte-exact slices of one log cut at phase boundaries."), "",
+           ("Addresses are `.test`/`.example` only. DNS, ident and every other network access are "
            "off: each destination domain is routed by a Postfix `transport_maps` table / an Exim "
            "`manualroute` router to `127.0.0.x:port`; anything unrouted is refused by a catch-all. "
-           "The host name in syslog-format lines is `mx` where postlogd wrote them (Postfix's `myhostname`, first label) and the machine's own name where rsyslogd did.", "",
+           "The host name in syslog-format lines is `mx` where postlogd wrote them (Postfix's `myhostname`, first label) and the machine's own name where rsyslogd did."), "",
            "## Files", ""]
     md += _file_table(out, runs)
     md += ["", "## Runs", ""]
     for tag, run in runs.items():
         md += [f"### `{tag}/`", "", RUN_DESCRIPTIONS.get(tag, ""), "",
                f"- daemon: {run['version']}",
-               f"- run id (in every generated Message-ID): `{run['run_id']}`; duration {run['duration']} s; "
-               f"{run['left_in_queue']} messages were still queued (deferred) when the daemon was stopped",
+               (f"- run id (in every generated Message-ID): `{run['run_id']}`; duration {run['duration']} s; "
+               f"{run['left_in_queue']} messages were still queued (deferred) when the daemon was stopped"),
                f"- outcome mismatches (intended vs. observed): {len(run['mismatches']) or 'none'}"]
         md += [f"  - {m}" for m in run["mismatches"]]
         md += [""]
     md += ["## How a run goes", "",
-           "1. Install the MTA from Debian (`postfix`, `sasl2-bin`, `rsyslog` / `exim4-daemon-light`; "
+           ("1. Install the MTA from Debian (`postfix`, `sasl2-bin`, `rsyslog` / `exim4-daemon-light`; "
            "installing one removes the other), write its configuration from `tools/conf/`, create "
            f"the local users {', '.join(LOCAL_USERS)} (no login), empty the queue and old logs, start "
-           "the daemon by hand (no systemd).",
+           "the daemon by hand (no systemd)."),
            "2. Start the fake MXes and play the **early** scenarios (the one meant to expire).",
            "3. 45 s later — first rotation cut — play every other scenario.",
-           "4. 15 s later flush the queue (`postqueue -f` / `exim4 -qff`): greylisted and 4xx-at-DATA "
-           "mail gets through. 15 s later — second rotation cut.",
-           f"5. When the early message is older than the queue lifetime ({queue_lifetime} s) flush "
+           ("4. 15 s later flush the queue (`postqueue -f` / `exim4 -qff`): greylisted and 4xx-at-DATA "
+           "mail gets through. 15 s later — second rotation cut."),
+           (f"5. When the early message is older than the queue lifetime ({queue_lifetime} s) flush "
            "again: it expires and is returned to the sender; everything else that is still failing "
            "stays deferred (their senders got delay warnings after "
-           f"{delay_warning} s). Let 25 s of timeouts and DSNs finish, stop the daemon.",
-           "6. Read back each message's outcome from the log (`tools/observe.py`, matching by "
-           "Message-ID → queue id → recipient) and write `expected/`.", "",
-           "Timers are shortened so a run takes about three minutes: Postfix "
+           f"{delay_warning} s). Let 25 s of timeouts and DSNs finish, stop the daemon."),
+           ("6. Read back each message's outcome from the log (`tools/observe.py`, matching by "
+           "Message-ID → queue id → recipient) and write `expected/`."), "",
+           ("Timers are shortened so a run takes about three minutes: Postfix "
            "`smtp_connect_timeout`/`smtp_helo_timeout`/`smtp_data_done_timeout` = 5s, "
            f"`queue_run_delay`/`minimal_backoff_time` = 20s, `maximal_queue_lifetime` = {queue_lifetime}s, "
            f"`delay_warning_time` = {delay_warning}s; Exim transport timeouts 5s, queue runner every 20s, "
-           f"retry rule `F,{queue_lifetime}s,20s` for the expiring domain and `F,1h,20s` otherwise.", "",
+           f"retry rule `F,{queue_lifetime}s,20s` for the expiring domain and `F,1h,20s` otherwise."), "",
            "## Regenerate", "",
-           "As root on a disposable Debian 12 machine (it changes system configuration, installs and "
-           "removes MTAs, creates users):", "",
+           ("As root on a disposable Debian 12 machine (it changes system configuration, installs and "
+           "removes MTAs, creates users):"), "",
            "```sh",
            "python3 tools/make_sample_logs.py        # all runs: postfix, postfix-syslog, exim (~10 min)",
            "python3 tools/make_sample_logs.py --mta exim   # one run; the others' results are kept",
            "```", "",
-           "The Message-IDs carry the run id and the timestamps come from the run's clock, so a new run produces "
-           "different ids, queue ids and times; the shapes of the lines stay the same.", "",
+           ("The Message-IDs carry the run id and the timestamps come from the run's clock, so a new run produces "
+           "different ids, queue ids and times; the shapes of the lines stay the same."), "",
            "## `expected/messages.jsonl`", "",
            "One object per (message, recipient) the generator sent:", "",
            "| field | meaning |", "| --- | --- |",
@@ -176,8 +176,8 @@ def write(out: Path, runs: dict, *, queue_lifetime: int, delay_warning: int) -> 
             cells.append(", ".join(outs) or "?")
         md.append(f"| [{sc.name}](#{sc.name.replace('.', '')}) | {sc.kind} | {sc.summary} | " + " | ".join(cells) + " |")
     md += ["", "### Lines each scenario produces", "",
-           "Copied from the logs of the last run: for messages, the first and the last delivery line "
-           "of each recipient (or the reject line); for sessions, the lines matching the scenario.", ""]
+           ("Copied from the logs of the last run: for messages, the first and the last delivery line "
+           "of each recipient (or the reject line); for sessions, the lines matching the scenario."), ""]
     for sc in SCENARIOS:
         md += [f"#### {sc.name}", "", sc.summary + ".", ""]
         for tag, run in runs.items():

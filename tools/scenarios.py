@@ -22,8 +22,20 @@ from dataclasses import dataclass, field
 
 from fakemx import Drop, Hang, MXScript, Reply
 
-__all__ = ["Scenario", "SCENARIOS", "MX_SCRIPTS", "ROUTES", "LOCAL_DOMAIN", "MTA_HOSTNAME",
-           "OUTSIDE_CLIENT_IP", "SYNC_CLIENT_IP", "TRUSTED_CLIENT_IP", "SASL_USER", "SASL_PASSWORD", "scenarios_for"]
+__all__ = [
+    "LOCAL_DOMAIN",
+    "MTA_HOSTNAME",
+    "MX_SCRIPTS",
+    "OUTSIDE_CLIENT_IP",
+    "ROUTES",
+    "SASL_PASSWORD",
+    "SASL_USER",
+    "SCENARIOS",
+    "SYNC_CLIENT_IP",
+    "TRUSTED_CLIENT_IP",
+    "Scenario",
+    "scenarios_for",
+]
 
 LOCAL_DOMAIN = "maillens.test"
 MTA_HOSTNAME = "mx.maillens.test"
