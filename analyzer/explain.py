@@ -36,8 +36,8 @@ _CODE = re.compile(r"[1-5]\d\d")
 class UnknownQuery(ValueError):
     """explain() was given something that is not a code, a reply or a cause id."""
 
-    hint = ("Try a reply code (521), an enhanced code (5.1.1), a reply ('550 5.7.26 ...') or a "
-            "cause id (host.no_mail).")
+    hint = ("maillens explain with a reply code (521), an enhanced code (5.1.1), a reply "
+            "('550 5.7.26 ...') or a cause id (host.no_mail)")
 
 
 def _dedup(items: list[str]) -> list[str]:

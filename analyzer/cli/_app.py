@@ -1,6 +1,6 @@
-"""The command line: options in, one library call, render, exit code.
+"""The typer app, shared options, error handling, and the `parse` command.
 
-The only module that imports typer and rich. Exit codes:
+Exit codes:
 0 success · 1 findings at or above --fail-on (report) · 2 bad usage or option ·
 3 an input could not be read · 4 --strict and unrecognised lines · 5 an output could not be written.
 """
@@ -16,11 +16,11 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__
-from .output import OutputError, write_events
-from .reader import OptionError, UnrecognisedLines, parse_logs
-from .sources import SourceError
-from .summary import ParseSummary, summarise
+from .. import __version__
+from ..output import OutputError, write_events
+from ..reader import OptionError, UnrecognisedLines, parse_logs
+from ..sources import SourceError
+from ..summary import ParseSummary, summarise
 
 app = typer.Typer(
     name="maillens",
@@ -36,9 +36,9 @@ EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_STRICT, EXIT_OUTPUT = 1, 2, 3, 4, 5
 
 
 def fail(message: str, hint: str | None, code: int) -> NoReturn:
-    err.print(f"Error: {message}", markup=False)
+    err.print(f"Error: {message}", markup=False, soft_wrap=True)
     if hint:
-        err.print(f"Try: {hint}", markup=False)
+        err.print(f"Try: {hint}", markup=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -161,9 +161,3 @@ def version() -> None:
     out.print(__version__)
 
 
-def main() -> None:  # console script entry point
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
