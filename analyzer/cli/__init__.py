@@ -2,12 +2,12 @@
 
 This package is the only place that imports typer and rich. Each module holds the commands of
 one area and registers them on the shared app: `_app` (the app, shared options, `parse`),
-`explain`. Nothing outside this package imports it.
+`explain`, `report`, `store` (ingest, prune, weekly), `investigate` (search, trace). Nothing outside this package imports it.
 """
 
 from __future__ import annotations
 
-from . import _app, explain  # noqa: F401  - registers the commands
+from . import _app, explain, investigate, report, store  # noqa: F401  - registers the commands
 from ._app import app
 
 __all__ = ["app", "main"]

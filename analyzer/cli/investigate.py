@@ -1,0 +1,1 @@
+"""`maillens search` and `maillens trace`: incident investigation (commands are added here)."""

@@ -1,0 +1,1 @@
+"""`maillens report`: the nightly report over logs (commands are added here)."""

@@ -1,0 +1,1 @@
+"""`maillens ingest`, `maillens prune`, `maillens weekly`: the history of nightly runs (commands are added here)."""
