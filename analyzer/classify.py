@@ -33,7 +33,7 @@ MASKED = "~"
 
 #: Events whose `detail` is bookkeeping (command counts, sizes), not a reason worth matching.
 DETAIL_IGNORED = ("connect", "disconnect", "received", "message_id", "queued", "removed", "stats",
-                  "queue_run", "bounce_notice", "delivery")
+                  "queue_run", "bounce_notice", "delivery", "info", "daemon", "screen")
 
 STATUS_OUTCOME = {
     "sent": "ok", "deliverable": "ok", "established": "ok", "suppressed": "ok",

@@ -23,6 +23,9 @@ class ParseSummary:
     by_event: list[tuple[str, int]]
     by_code: list[tuple[int, int]]
     by_status: list[tuple[str, int]]
+    by_cause: list[tuple[str, int]]
+    headerless: int
+    headerless_samples: list[tuple[str, int, str]]
     foreign_programs: list[tuple[str, int]]
     unknown: list[tuple[str, int, list[tuple[str, int, str]]]]
     warnings: list[str]
@@ -51,6 +54,10 @@ def summarise(result: ParseResult, top_unknown: int = 10) -> ParseSummary:
         by_event=_counts(df["event"]) if len(df) else [],
         by_code=[(int(k), v) for k, v in codes],
         by_status=_counts(df["status"]) if len(df) else [],
+        by_cause=_counts(df[df["outcome"].isin(["transient_failure", "permanent_failure"])]["cause"])
+        if len(df) and "cause" in df else [],
+        headerless=c.headerless,
+        headerless_samples=list(c.headerless_samples),
         foreign_programs=c.foreign.most_common(),
         unknown=[(k, n, c.samples.get(k, [])) for k, n in c.unknown.most_common(top_unknown)],
         warnings=list(result.warnings),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -60,6 +61,20 @@ FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Line format: aut
                                         "(auto detects it per file)")]
 
 
+RulesOpt = Annotated[list[Path] | None, typer.Option("--rules", help="A site rules file (TOML) that adds or "
+                                                      "overrides knowledge-base entries; may be repeated")]
+
+
+def load_kb(rules: list[Path] | None):
+    """The knowledge base with the site's files, or a one-line error naming file and rule."""
+    from ..rules import RulesError, load_rules
+
+    try:
+        return load_rules(tuple(rules or ()))
+    except RulesError as exc:
+        fail(str(exc), "fix the file, or run without --rules", EXIT_INPUT)
+
+
 def run_parse(logs: list[str], *, year: int | None, tz: str | None, fmt: str, strict: bool):
     """Parse with a progress bar on a terminal, mapping library errors to exit codes."""
     prog = _progress()
@@ -88,6 +103,9 @@ def parse(
     tz: TzOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 4) if any Postfix/Exim line is not recognised")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="With -o, print nothing on success")] = False,
+    classify: Annotated[bool, typer.Option("--classify/--no-classify", help="Add the knowledge base's columns "
+                                           "(reply_class, outcome, cause, provider, severity, fix_id)")] = True,
+    rules: RulesOpt = None,
 ) -> None:
     """Parse logs into the event table, or summarise what they hold.
 
@@ -99,9 +117,14 @@ def parse(
 
       journalctl -u postfix -o short-iso | maillens parse - --tz UTC
     """
+    kb = load_kb(rules) if classify else None
     result = run_parse(logs, year=year, tz=tz, fmt=fmt, strict=strict)
     for w in result.warnings:
-        err.print(f"Warning: {w}", markup=False)
+        err.print(f"Warning: {w}", markup=False, soft_wrap=True)
+    if kb is not None:
+        from ..classify import classify as classify_events
+
+        result.events = classify_events(result.events, kb)
     if output is not None:
         try:
             write_events(result.events, output)
@@ -128,8 +151,10 @@ def render_summary(s: ParseSummary) -> None:
     if s.first is not None:
         out.print(f"From {s.first:%Y-%m-%d %H:%M:%S} to {s.last:%Y-%m-%d %H:%M:%S} UTC")
     files = Table("file", "lines", "events", "format", title="Files", title_justify="left")
-    for name, lines, events, flavour in s.files:
+    for name, lines, events, flavour in s.files[:15]:
         files.add_row(_esc(name), f"{lines:,}", f"{events:,}", flavour or "-")
+    if len(s.files) > 15:
+        files.add_row(f"… and {len(s.files) - 15} more files", "", "", "")
     out.print(files)
     side = Table.grid(padding=(0, 4))
     ev = Table("event", "count", title="Events", title_justify="left")
@@ -143,6 +168,12 @@ def render_summary(s: ParseSummary) -> None:
         st.add_row(_esc(k), f"{v:,}")
     side.add_row(ev, codes, st)
     out.print(side)
+    if s.by_cause:
+        causes = Table("cause", "count", title="Causes of failures (4xx, 5xx)", title_justify="left")
+        for k, v in s.by_cause[:15]:
+            causes.add_row(_esc(k), f"{v:,}")
+        out.print(causes)
+        out.print("Explain any of them with: maillens explain CAUSE")
     if s.foreign_programs:
         out.print("Other programs: " + ", ".join(f"{_esc(p)} {n:,}" for p, n in s.foreign_programs[:12]))
     if s.unknown:
@@ -151,6 +182,9 @@ def render_summary(s: ParseSummary) -> None:
             src, line, text = samples[0] if samples else ("", 0, "")
             un.add_row(f"{n:,}", _esc(kind[:60]), _esc(f"{src}:{line}"), _esc(text[:100]))
         out.print(un)
+    if s.headerless:
+        where = ", ".join(f"{_esc(src)}:{line}" for src, line, _ in s.headerless_samples)
+        out.print(f"{s.headerless:,} lines had no syslog or Exim header (not counted as mail lines), e.g. at {where}")
     for w in s.warnings:
         out.print(f"[yellow]Warning:[/] {_esc(w)}")
 

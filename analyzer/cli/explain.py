@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..explain import UnknownQuery, explain as explain_query, render_explain
-from ..rules import RulesError, load_rules
-from ._app import EXIT_INPUT, EXIT_USAGE, app, fail, out
-
-RulesOpt = Annotated[list[Path] | None, typer.Option("--rules", help="A site rules file (TOML) that adds or "
-                                                      "overrides knowledge-base entries; may be repeated")]
-
-
-def load_kb(rules: list[Path] | None):
-    """The knowledge base with the site's files, or a one-line error naming file and rule."""
-    try:
-        return load_rules(tuple(rules or ()))
-    except RulesError as exc:
-        fail(str(exc), "fix the file, or run without --rules", EXIT_INPUT)
+from ._app import EXIT_USAGE, RulesOpt, app, fail, load_kb, out
 
 
 @app.command()

@@ -1,0 +1,544 @@
+"""The history of nightly runs: a directory of Parquet files partitioned by day, plus a manifest.
+
+Layout (hive-style, so pandas, DuckDB and Spark read it as it is)::
+
+    STORE/
+      manifest.json                                the committed state (atomically replaced)
+      .lock                                        held by the ingest or prune that writes
+      day=2026-11-28/part-<run>-<n>.parquet        classified events of one UTC day
+
+Each part holds the event table (:data:`analyzer.schema.COLUMNS`), the classification columns
+(:data:`analyzer.schema.CLASS_COLUMNS`) and ``event_key``; the day is the partition value.
+
+**Idempotency.** Every event gets a stable 64-bit ``event_key``: a hash of all its columns except
+``source`` and ``line_no`` (so renaming by rotation does not change it) and of its occurrence
+number among identical events of the same file (so lines repeated within the same second are all
+kept). An event whose key is already in its day is not added again: re-ingesting a file, a rotated
+copy that overlaps (``mail.log`` → ``mail.log.1`` → ``mail.log.2.gz``) or a file that has grown
+adds each event once. The manifest also records each ingested source's content fingerprint, so an
+unchanged file is skipped without being parsed.
+
+**Crash safety.** A run writes each part under a temporary name, fsyncs it, renames it into its
+day directory, and only then replaces ``manifest.json`` (write, fsync, rename) listing the new
+parts. Readers read only the parts the manifest lists. A part that is on disk but not listed is
+debris of a killed run; the next writer deletes it and does the work again. One writer at a time
+(``.lock``, released by the kernel when a process dies).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .schema import CLASS_COLUMNS, NAMES, SCHEMA
+from .sources import Input, expand_inputs, iter_chunks
+
+__all__ = ["ingest", "read_events", "prune", "IngestResult", "PruneResult", "StoreError", "Manifest",
+           "load_manifest", "store_days", "KEY", "STORE_SCHEMA", "parse_source", "SourceTable"]
+
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+FORMAT = "maillens-store"
+SCHEMA_VERSION = 1
+KEY = "event_key"
+#: Columns whose values identify an event (everything but where it was read from).
+KEY_COLUMNS = tuple(n for n in NAMES if n not in ("source", "line_no"))
+STORE_SCHEMA = pa.schema(list(SCHEMA) + [pa.field(c.name, c.type) for c in CLASS_COLUMNS]
+                         + [pa.field(KEY, pa.int64())])
+#: Rows per part file at most (a big day is written as several parts).
+PART_ROWS = 500_000
+_HEAD = 64 << 10
+
+
+class StoreError(OSError):
+    """The store cannot be used (not a store, unreadable manifest, locked, unwritable)."""
+
+    hint = "check --store: it must be a directory written by `maillens ingest` (or a new, empty one)"
+
+
+# --------------------------------------------------------------------------------------------
+# the manifest
+
+
+@dataclass
+class Manifest:
+    """What the store holds: committed parts, ingested sources, runs."""
+
+    parts: dict[str, dict[str, Any]] = field(default_factory=dict)  # relative path -> {day, rows, run}
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # content digest -> record
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    pruned_before: str | None = None  # ISO day: events before it are not kept
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, "schema_version": SCHEMA_VERSION, "parts": self.parts,
+                           "sources": self.sources, "runs": self.runs, "pruned_before": self.pruned_before},
+                          indent=1, sort_keys=True)
+
+    def days(self) -> list[str]:
+        return sorted({p["day"] for p in self.parts.values()})
+
+    def parts_of(self, day: str) -> list[str]:
+        return sorted(k for k, p in self.parts.items() if p["day"] == day)
+
+
+def load_manifest(store: str | os.PathLike) -> Manifest:
+    """The store's committed manifest (an empty one for a new store)."""
+    path = Path(store) / MANIFEST
+    if not path.exists():
+        if Path(store).exists() and not Path(store).is_dir():
+            raise StoreError(f"{store}: not a directory")
+        return Manifest()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: unreadable manifest ({exc})") from exc
+    if data.get("format") != FORMAT:
+        raise StoreError(f"{path}: not a maillens store manifest")
+    if data.get("schema_version", 0) > SCHEMA_VERSION:
+        raise StoreError(f"{path}: written by a newer maillens (store schema {data['schema_version']})")
+    return Manifest(data.get("parts", {}), data.get("sources", {}), data.get("runs", []),
+                    data.get("pruned_before"))
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_manifest(store: Path, m: Manifest) -> None:
+    tmp = store / f".{MANIFEST}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(m.to_json())
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, store / MANIFEST)
+    _fsync_dir(store)
+
+
+@contextlib.contextmanager
+def _locked(store: Path) -> Iterator[None]:
+    import fcntl
+
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        fd = os.open(store / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"{store}: cannot write here ({exc.strerror or exc})") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise StoreError(f"{store}: another ingest or prune is writing this store") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _clean_debris(store: Path, m: Manifest) -> int:
+    """Delete part files and temporary files the manifest does not list (left by a killed run)."""
+    removed = 0
+    for day_dir in store.glob("day=*"):
+        if not day_dir.is_dir():
+            continue
+        for f in day_dir.iterdir():
+            rel = f"{day_dir.name}/{f.name}"
+            if rel not in m.parts:
+                with contextlib.suppress(OSError):
+                    f.unlink()
+                    removed += 1
+        with contextlib.suppress(OSError):
+            day_dir.rmdir()  # only when empty
+    for f in store.glob(f".{MANIFEST}.*.tmp"):
+        with contextlib.suppress(OSError):
+            f.unlink()
+    return removed
+
+
+# --------------------------------------------------------------------------------------------
+# keys
+
+
+def event_keys(table: pa.Table) -> np.ndarray:
+    """Stable 64-bit keys: hash of the identifying columns and the occurrence number within the file."""
+    n = table.num_rows
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    df = table.select(list(KEY_COLUMNS)).to_pandas(types_mapper=pd.ArrowDtype)
+    # Arrow dtypes hash by their values; cast to object-free numpy-friendly forms for stability
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.ArrowDtype):
+            kind = df[c].dtype.pyarrow_dtype
+            if pa.types.is_timestamp(kind):
+                df[c] = df[c].astype("int64[pyarrow]").astype("Int64")
+            elif pa.types.is_integer(kind):
+                df[c] = df[c].astype("Int64")
+            elif pa.types.is_floating(kind):
+                df[c] = df[c].astype("Float64")
+            elif pa.types.is_boolean(kind):
+                df[c] = df[c].astype("boolean")
+            else:
+                df[c] = df[c].astype(object)
+    h = pd.util.hash_pandas_object(df, index=False).to_numpy()
+    # occurrence number among identical events of the same source, in line order
+    src = table.column("source").to_pandas()
+    order = np.lexsort((table.column("line_no").to_numpy(zero_copy_only=False), src.to_numpy(dtype=object)
+                        .astype(str)))
+    occ = np.empty(n, dtype=np.int64)
+    occ[order] = pd.DataFrame({"s": src.to_numpy(dtype=object)[order], "h": h[order]}).groupby(
+        ["s", "h"], sort=False).cumcount().to_numpy()
+    mixed = pd.util.hash_array(h ^ (occ.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)))
+    return mixed.view(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# sources
+
+
+def _digest(inp: Input) -> tuple[str, int, str]:
+    """(sha256 of the decompressed content, its length, sha256 of its first 64 KiB)."""
+    full, head = hashlib.sha256(), hashlib.sha256()
+    size = 0
+    for chunk in iter_chunks(inp, lambda _msg: None):
+        if size < _HEAD:
+            head.update(chunk[: _HEAD - size])
+        full.update(chunk)
+        size += len(chunk)
+    return full.hexdigest(), size, head.hexdigest()
+
+
+@dataclass
+class SourceTable:
+    """One input parsed and classified: its rows (with keys) and what was read."""
+
+    name: str
+    digest: str
+    size: int
+    head: str
+    table: pa.Table
+    lines: int
+    events: int
+    unrecognised: int
+    warnings: list[str]
+
+
+def parse_source(inp: Input, *, tz: str | None, year: int | None, now: dt.datetime | None,
+                 digest: tuple[str, int, str] | None = None) -> SourceTable:
+    """Parse and classify one input; add ``event_key``. Pure: safe to run on a Dask worker."""
+    from .classify import classify
+    from .reader import parse_logs
+
+    dg = digest or _digest(inp)
+    res = parse_logs([str(inp.path)], tz=tz, year=year, now=now)
+    events = res.events
+    if len(events):
+        events = classify(events)
+    table = pa.Table.from_pandas(events, preserve_index=False)
+    if table.num_rows == 0:
+        table = STORE_SCHEMA.empty_table()
+    else:
+        table = table.set_column(table.column_names.index("source"), "source",
+                                 pa.array([inp.name] * table.num_rows, pa.string()))
+        table = table.append_column(KEY, pa.array(event_keys(table), pa.int64()))
+        table = table.select(STORE_SCHEMA.names).cast(STORE_SCHEMA)
+    return SourceTable(inp.name, dg[0], dg[1], dg[2], table, res.counts.lines, res.counts.events,
+                       res.counts.unrecognised, list(res.warnings))
+
+
+# --------------------------------------------------------------------------------------------
+# ingest
+
+
+@dataclass
+class IngestResult:
+    """What an ingest did."""
+
+    store: str
+    run: str
+    added: int = 0
+    duplicates: int = 0
+    too_old: int = 0
+    skipped_sources: list[str] = field(default_factory=list)
+    ingested_sources: list[str] = field(default_factory=list)
+    days: list[str] = field(default_factory=list)
+    parts: int = 0
+    debris_removed: int = 0
+    lines: int = 0
+    unrecognised: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Writer:
+    """Adds one source's rows to the store under the commit protocol."""
+
+    def __init__(self, store: Path, m: Manifest, run: str, result: IngestResult,
+                 part_rows: int = PART_ROWS) -> None:
+        self.store, self.m, self.run, self.result = store, m, run, result
+        self.part_rows = part_rows
+        self.keys: dict[str, np.ndarray] = {}  # day -> sorted keys present (committed + this run)
+        self.n = 0
+
+    def _keys_of(self, day: str) -> np.ndarray:
+        if day not in self.keys:
+            arrays = [pq.read_table(self.store / rel, columns=[KEY]).column(KEY).to_numpy()
+                      for rel in self.m.parts_of(day)]
+            self.keys[day] = np.sort(np.concatenate(arrays)) if arrays else np.zeros(0, np.int64)
+        return self.keys[day]
+
+    def add(self, st: SourceTable) -> None:
+        table = st.table
+        new_parts: dict[str, dict[str, Any]] = {}
+        if table.num_rows:
+            days = pc.strftime(table.column("ts"), format="%Y-%m-%d").to_numpy(zero_copy_only=False)
+            keys = table.column(KEY).to_numpy()
+            keep = np.ones(len(keys), dtype=bool)
+            if self.m.pruned_before:
+                old = days < self.m.pruned_before
+                self.result.too_old += int(old.sum())
+                keep &= ~old
+            # first occurrence within this source only
+            _, first = np.unique(keys, return_index=True)
+            dup_in = np.ones(len(keys), dtype=bool)
+            dup_in[first] = False
+            for day in sorted(set(days[keep].tolist())):
+                sel = keep & (days == day)
+                present = self._keys_of(day)
+                seen = np.isin(keys, present) | dup_in
+                new = sel & ~seen
+                self.result.duplicates += int((sel & seen).sum())
+                idx = np.flatnonzero(new)
+                if len(idx) == 0:
+                    continue
+                part = table.take(pa.array(idx))
+                part = part.sort_by([("ts", "ascending"), (KEY, "ascending")])
+                for start in range(0, part.num_rows, self.part_rows):
+                    chunk = part.slice(start, self.part_rows)
+                    rel = self._write_part(day, chunk)
+                    new_parts[rel] = {"day": day, "rows": chunk.num_rows, "run": self.run}
+                self.keys[day] = np.sort(np.concatenate([present, keys[idx]]))
+                self.result.added += len(idx)
+        # commit: the manifest lists the parts (and the source) only after they are durable
+        self.m.parts.update(new_parts)
+        self.m.sources[st.digest] = {"name": st.name, "size": st.size, "head": st.head, "lines": st.lines,
+                                     "events": st.events, "run": self.run}
+        _write_manifest(self.store, self.m)
+        self.result.parts += len(new_parts)
+        self.result.ingested_sources.append(st.name)
+
+    def _write_part(self, day: str, chunk: pa.Table) -> str:
+        d = self.store / f"day={day}"
+        d.mkdir(exist_ok=True)
+        name = f"part-{self.run}-{self.n:04d}.parquet"
+        self.n += 1
+        tmp = d / f".{name}.tmp"
+        with open(tmp, "wb") as fh:
+            pq.write_table(chunk, fh, compression="zstd")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, d / name)
+        _fsync_dir(d)
+        return f"day={day}/{name}"
+
+
+def _new_run(now: dt.datetime | None) -> str:
+    t = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    return f"{t:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def ingest(
+    paths: Iterable[str] | str,
+    store: str | os.PathLike,
+    *,
+    tz: str | None = None,
+    year: int | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    now: dt.datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    part_rows: int = PART_ROWS,
+) -> IngestResult:
+    """Parse and classify logs and add their events to the store; each event is added once.
+
+    ``engine="dask"`` parses the files on a Dask cluster (``scheduler`` address, or a local
+    cluster); the commit is the same. ``progress(files_done, files_total)`` after each file.
+    ``now`` names the run (and stands in for stdin's modification time).
+    """
+    if isinstance(paths, str):
+        paths = [paths]
+    if engine not in ("local", "dask"):
+        raise ValueError(f"unknown engine {engine!r}; choose local or dask")
+    from .reader import _check_tz, default_tz
+
+    tz = _check_tz(tz or default_tz())
+    inputs = expand_inputs(paths)
+    if any(i.path is None for i in inputs):
+        raise StoreError("stdin cannot be ingested: its content cannot be fingerprinted")
+    root = Path(store)
+    with _locked(root):
+        m = load_manifest(root)
+        run = _new_run(now)
+        result = IngestResult(str(root), run)
+        result.debris_removed = _clean_debris(root, m)
+        started = (now or dt.datetime.now(dt.UTC)).isoformat()
+        wall = time.time()
+        writer = _Writer(root, m, run, result, part_rows)
+        todo: list[tuple[Input, tuple[str, int, str]]] = []
+        for inp in inputs:
+            dg = _digest(inp)
+            if dg[0] in m.sources:
+                result.skipped_sources.append(inp.name)
+            else:
+                todo.append((inp, dg))
+        total = len(inputs)
+        done = len(result.skipped_sources)
+        if progress:
+            progress(done, total)
+        if engine == "dask":
+            from .scale import parse_on_dask
+
+            tables: Iterable[SourceTable] = parse_on_dask(todo, tz=tz, year=year, now=now, scheduler=scheduler)
+        else:
+            tables = (parse_source(inp, tz=tz, year=year, now=now, digest=dg) for inp, dg in todo)
+        seen_now: set[str] = set()
+        for st in tables:
+            result.lines += st.lines
+            result.unrecognised += st.unrecognised
+            result.warnings.extend(st.warnings)
+            if st.digest in seen_now:  # the same content twice in one run
+                result.skipped_sources.append(st.name)
+            else:
+                writer.add(st)
+                seen_now.add(st.digest)
+            done += 1
+            if progress:
+                progress(done, total)
+        result.days = sorted({p["day"] for p in m.parts.values() if p["run"] == run})
+        m.runs.append({"run": run, "started": started, "seconds": round(time.time() - wall, 3),
+                       "engine": engine, "added": result.added, "duplicates": result.duplicates,
+                       "sources": result.ingested_sources, "skipped": result.skipped_sources})
+        _write_manifest(root, m)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# read
+
+
+def _day(t: dt.datetime | dt.date | str | None) -> str | None:
+    if t is None:
+        return None
+    if isinstance(t, str):
+        t = pd.Timestamp(t).to_pydatetime()
+    if isinstance(t, dt.datetime):
+        if t.tzinfo is not None:
+            t = t.astimezone(dt.UTC)
+        return t.date().isoformat()
+    return t.isoformat()
+
+
+def _ts(t: dt.datetime | dt.date | str) -> pd.Timestamp:
+    ts = pd.Timestamp(t)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def store_days(store: str | os.PathLike) -> list[str]:
+    """The days (UTC, ISO) the store holds events for."""
+    return load_manifest(store).days()
+
+
+def read_events(
+    store: str | os.PathLike,
+    since: dt.datetime | dt.date | str | None = None,
+    until: dt.datetime | dt.date | str | None = None,
+    columns: Sequence[str] | None = None,
+    hosts: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Events of the store with ``since <= ts < until`` (UTC; naive times are UTC), Arrow-backed.
+
+    Only the day partitions in the range are read, and only the committed parts. ``columns``
+    limits the columns read (``ts`` and ``host`` are read for filtering, and returned only when asked).
+    """
+    root = Path(store)
+    if not (root / MANIFEST).exists() and not root.is_dir():
+        raise StoreError(f"{store}: no such store")
+    m = load_manifest(root)
+    lo, hi = _day(since), _day(until)
+    rels = [rel for rel, p in sorted(m.parts.items(), key=lambda kv: (kv[1]["day"], kv[0]))
+            if (lo is None or p["day"] >= lo) and (hi is None or p["day"] <= hi)]
+    want = list(columns) if columns is not None else [n for n in STORE_SCHEMA.names]
+    unknown = [c for c in want if c not in STORE_SCHEMA.names and c != "day"]
+    if unknown:
+        raise ValueError(f"unknown column(s) {unknown}; the store has {list(STORE_SCHEMA.names)}")
+    read = [c for c in STORE_SCHEMA.names if c in want or (c == "ts" and (since or until))
+            or (c == "host" and hosts)]
+    tables = [pq.read_table(root / rel, columns=read) for rel in rels]
+    schema = pa.schema([STORE_SCHEMA.field(c) for c in read])
+    table = pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
+    mask = None
+    if since is not None:
+        mask = pc.greater_equal(table.column("ts"), pa.scalar(_ts(since).to_pydatetime(), SCHEMA.field("ts").type))
+    if until is not None:
+        m2 = pc.less(table.column("ts"), pa.scalar(_ts(until).to_pydatetime(), SCHEMA.field("ts").type))
+        mask = m2 if mask is None else pc.and_(mask, m2)
+    if hosts:
+        m3 = pc.is_in(table.column("host"), pa.array(list(hosts), pa.string()))
+        mask = m3 if mask is None else pc.and_(mask, m3)
+    if mask is not None:
+        table = table.filter(mask)
+    df = table.select([c for c in read if c in want]).to_pandas(types_mapper=pd.ArrowDtype)
+    if "day" in want:
+        df["day"] = pd.Series(pc.strftime(table.column("ts"), format="%Y-%m-%d").to_pylist(),
+                              dtype="string[pyarrow]", index=df.index) if "ts" in read else pd.NA
+    return df
+
+
+# --------------------------------------------------------------------------------------------
+# prune
+
+
+@dataclass
+class PruneResult:
+    """What a prune removed."""
+
+    removed_days: list[str]
+    removed_rows: int
+    kept_from: str
+
+
+def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime) -> PruneResult:
+    """Remove the days older than ``now - keep`` (whole UTC days; the day containing it is kept)."""
+    root = Path(store)
+    if not (root / MANIFEST).exists():
+        raise StoreError(f"{store}: no manifest.json here; not a maillens store")
+    if keep < dt.timedelta(0):
+        raise ValueError("keep must not be negative")
+    cutoff = _day(now - keep)
+    assert cutoff is not None
+    with _locked(root):
+        m = load_manifest(root)
+        gone = {rel: p for rel, p in m.parts.items() if p["day"] < cutoff}
+        for rel in gone:
+            del m.parts[rel]
+        if m.pruned_before is None or cutoff > m.pruned_before:
+            m.pruned_before = cutoff
+        _write_manifest(root, m)  # commit first; the files are now debris
+        _clean_debris(root, m)
+    return PruneResult(sorted({p["day"] for p in gone.values()}), sum(p["rows"] for p in gone.values()), cutoff)
