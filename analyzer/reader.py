@@ -124,8 +124,29 @@ def parse_logs(
         src, line, _text = counts.samples[kind][0]
         raise UnrecognisedLines(f"{src}:{line}: {counts.unrecognised} line(s) look like Postfix/Exim "
                                 f"but match no pattern (first kind: {kind!r}, {n} lines)")
-    df = to_pandas(table)
+    df = _drop_rejectlog_duplicates(to_pandas(table), counts)
     return ParseResult(df, counts, files, warnings)
+
+
+_DEDUP_KEY = ["ts", "event", "client_ip", "sender", "recipient", "reply_text", "detail"]
+
+
+def _drop_rejectlog_duplicates(df: pd.DataFrame, counts: LineCounts) -> pd.DataFrame:
+    """Exim writes every rejection to both mainlog and rejectlog: read together, keep it once."""
+    if df.empty:
+        return df
+    rejectlogs = [s for s in df["source"].dropna().unique() if "reject" in os.path.basename(str(s))]
+    is_rej = df["source"].isin(rejectlogs).fillna(False).astype(bool)
+    if not is_rej.any() or is_rej.all():
+        return df
+    h = pd.util.hash_pandas_object(df[_DEDUP_KEY], index=False)
+    in_main = h.isin(set(h[~is_rej]))
+    drop = is_rej & in_main
+    if drop.any():
+        counts.duplicates += int(drop.sum())
+        counts.events -= int(drop.sum())
+        df = df[~drop.to_numpy()].reset_index(drop=True)
+    return df
 
 
 def _parse_input(inp: Input, tables: list[pa.Table], counts: LineCounts, warnings: list[str], *,

@@ -89,3 +89,19 @@ def test_batches_keep_line_numbers(tmp_path):
     res = parse_logs([str(p)], tz="UTC", year=2026, batch_lines=7)
     assert list(res.events["line_no"]) == list(range(1, 51))
     assert res.events["queue_id"].iloc[33] == "ABCDEF0021"
+
+
+def test_exim_rejectlog_counted_once_with_mainlog(tmp_path):
+    """A rejection in both mainlog and rejectlog is one event; header-dump lines are continuation."""
+    reject = ("2024-01-01 10:00:00 H=(helo.test) [192.0.2.9] F=<a@b.test> rejected RCPT <x@ours.test>: "
+              "relay not permitted")
+    (tmp_path / "mainlog").write_text(
+        "2024-01-01 09:59:59 SMTP connection from (helo.test) [192.0.2.9] lost\n" + reject + "\n")
+    (tmp_path / "rejectlog").write_text(reject + "\nEnvelope-from: <a@b.test>\nEnvelope-to: <x@ours.test>\n"
+                                        "P Received: from [192.0.2.9]\n  by ours.test\n")
+    res = parse_logs([str(tmp_path)], tz="UTC")
+    assert list(res.events["event"]) == ["lost_connection", "reject"]
+    assert res.counts.duplicates == 1
+    assert res.counts.continuation == 4
+    alone = parse_logs([str(tmp_path / "rejectlog")], tz="UTC")
+    assert list(alone.events["event"]) == ["reject"]  # read alone, nothing is dropped

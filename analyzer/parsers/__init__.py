@@ -37,6 +37,7 @@ class LineCounts:
     meta: int = 0  # journalctl '-- Boot ...' and similar
     continuation: int = 0  # Exim rejectlog/paniclog continuation lines
     headerless: int = 0  # lines with no syslog/Exim header at all (not mail-server lines)
+    duplicates: int = 0  # Exim rejectlog entries also found in the mainlog read with it
     headerless_samples: list[tuple[str, int, str]] = field(default_factory=list)
     foreign: Counter = field(default_factory=Counter)  # program -> lines
     unknown: Counter = field(default_factory=Counter)  # kind -> lines
@@ -57,6 +58,7 @@ class LineCounts:
         self.meta += other.meta
         self.continuation += other.continuation
         self.headerless += other.headerless
+        self.duplicates += other.duplicates
         self.headerless_samples.extend(other.headerless_samples[: SAMPLES_PER_KIND - len(self.headerless_samples)])
         self.foreign.update(other.foreign)
         self.by_mta.update(other.by_mta)
