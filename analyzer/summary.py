@@ -25,6 +25,7 @@ class ParseSummary:
     by_status: list[tuple[str, int]]
     by_cause: list[tuple[str, int]]
     headerless: int
+    duplicates: int
     headerless_samples: list[tuple[str, int, str]]
     foreign_programs: list[tuple[str, int]]
     unknown: list[tuple[str, int, list[tuple[str, int, str]]]]
@@ -57,6 +58,7 @@ def summarise(result: ParseResult, top_unknown: int = 10) -> ParseSummary:
         by_cause=_counts(df[df["outcome"].isin(["transient_failure", "permanent_failure"])]["cause"])
         if len(df) and "cause" in df else [],
         headerless=c.headerless,
+        duplicates=c.duplicates,
         headerless_samples=list(c.headerless_samples),
         foreign_programs=c.foreign.most_common(),
         unknown=[(k, n, c.samples.get(k, [])) for k, n in c.unknown.most_common(top_unknown)],

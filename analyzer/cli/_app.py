@@ -185,6 +185,8 @@ def render_summary(s: ParseSummary) -> None:
     if s.headerless:
         where = ", ".join(f"{_esc(src)}:{line}" for src, line, _ in s.headerless_samples)
         out.print(f"{s.headerless:,} lines had no syslog or Exim header (not counted as mail lines), e.g. at {where}")
+    if s.duplicates:
+        out.print(f"{s.duplicates:,} Exim rejectlog entries were also in the mainlog read with them: counted once")
     for w in s.warnings:
         out.print(f"[yellow]Warning:[/] {_esc(w)}")
 

@@ -174,7 +174,7 @@ PATTERNS: list[Pattern] = [
             daemons=frozenset({"postsuper"})),
     Pattern("postsuper.summary", r"^(?P<status>Deleted|Requeued|Placed on hold|Released from hold|Expired): (?P<count>\d+) messages?$", "admin",
             daemons=frozenset({"postsuper"})),
-    Pattern("master.lifecycle", r"^(?P<status>daemon started|reload|terminating on signal|starting the Postfix mail system|stopping the Postfix mail system|refreshing the Postfix mail system|daemon started --|Postfix is (?:running|already running)|the Postfix mail system is (?:running|not running))(?P<detail>.*)$",
+    Pattern("master.lifecycle", r"^(?P<status>daemon started|reload|terminating on signal|starting the Postfix mail system|stopping the Postfix mail system|refreshing the Postfix mail system|waiting for the Postfix mail system to terminate|daemon started --|Postfix is (?:running|already running)|the Postfix mail system is (?:running|not running))(?P<detail>.*)$",
             "daemon", daemons=frozenset({"master", "postfix-script", "postfix", "postlogd", "postmulti"})),
     Pattern("anvil.max", r"^statistics: (?P<detail>max .*?) for \((?P<service>[a-z][\w/.-]*|[\d.]+:\d+|\[[^\]]*\]:\d+):(?P<client_ip>[^)]+)\) at .*$", "stats",
             daemons=frozenset({"anvil"})),
