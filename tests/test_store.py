@@ -1,0 +1,234 @@
+"""The store: ingest is idempotent (same file, rotated copies, grown files), crash-safe, prunable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from analyzer.cli import app
+from analyzer.store import KEY, MANIFEST, StoreError, ingest, load_manifest, prune, read_events
+from bench.generate_logs import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Columns that name where a row was read from; they depend on which copy of a line came first.
+WHERE = ["source", "line_no"]
+
+
+@pytest.fixture(scope="module")
+def log_lines(tmp_path_factory) -> list[str]:
+    """Three days of one Postfix server, as lines."""
+    path = tmp_path_factory.mktemp("gen") / "whole.log"
+    generate("postfix", 30000, seed=11, out=str(path), start="2026-11-25T00:00:00", hours=72, host="mx1")
+    return path.read_text().splitlines(keepends=True)
+
+
+def write(path: Path, lines: list[str], gz: bool = False) -> Path:
+    """Write lines to a file (gzip-compressed if asked)."""
+    data = "".join(lines).encode()
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+def rows(store: Path, where: bool = False) -> pd.DataFrame:
+    """The store's rows in a canonical order (without the where-read columns unless asked)."""
+    df = read_events(store)
+    if not where:
+        df = df.drop(columns=WHERE)
+    return df.sort_values(KEY).reset_index(drop=True)
+
+
+def run_ingest(paths, store: Path):
+    """Ingest with the test's fixed year and zone."""
+    return ingest([str(p) for p in paths], store, tz="UTC", year=2026)
+
+
+@pytest.fixture(scope="module")
+def clean(log_lines, tmp_path_factory) -> pd.DataFrame:
+    """The store a single ingest of the whole log builds."""
+    d = tmp_path_factory.mktemp("clean")
+    run_ingest([write(d / "whole.log", log_lines)], d / "store")
+    return rows(d / "store")
+
+
+def test_clean_ingest_has_every_event_once(clean, log_lines):
+    """One ingest stores every parsed event, with unique keys, partitioned by day."""
+    assert len(clean) > 0.8 * len(log_lines)
+    assert clean[KEY].is_unique
+    assert sorted(clean.ts.dt.strftime("%Y-%m-%d").unique()) == ["2026-11-25", "2026-11-26", "2026-11-27"]
+
+
+def test_same_file_twice_adds_nothing(tmp_path, log_lines, clean):
+    """Ingesting the same file again adds no event and leaves the store unchanged."""
+    f = write(tmp_path / "mail.log", log_lines)
+    first = run_ingest([f], tmp_path / "s")
+    second = run_ingest([f], tmp_path / "s")
+    assert first.added == len(clean)
+    assert second.added == 0 and second.skipped_sources == [str(f)]
+    pd.testing.assert_frame_equal(rows(tmp_path / "s"), clean)
+
+
+def test_copy_under_another_name_adds_nothing(tmp_path, log_lines, clean):
+    """A copy of an ingested file under another name (compressed, too) adds no event."""
+    run_ingest([write(tmp_path / "mail.log", log_lines)], tmp_path / "s")
+    again = run_ingest([write(tmp_path / "mail.log.2.gz", log_lines, gz=True)], tmp_path / "s")
+    assert again.added == 0 and again.skipped_sources
+    pd.testing.assert_frame_equal(rows(tmp_path / "s"), clean)
+
+
+def test_grown_file_adds_only_new_events(tmp_path, log_lines, clean):
+    """A file that has grown since the last ingest adds only the events after what was ingested."""
+    f = tmp_path / "mail.log"
+    write(f, log_lines[:12000])
+    a = run_ingest([f], tmp_path / "s")
+    write(f, log_lines)
+    b = run_ingest([f], tmp_path / "s")
+    assert a.added > 0 and b.added > 0
+    assert b.duplicates == a.added
+    pd.testing.assert_frame_equal(rows(tmp_path / "s"), clean)
+
+
+def test_rotation_over_three_nights(tmp_path, log_lines, clean):
+    """mail.log → mail.log.1 → mail.log.2.gz over three nights: each event is stored exactly once."""
+    cut = [0, 7000, 13000, 19000, 24000, len(log_lines)]
+    part = [log_lines[cut[i]:cut[i + 1]] for i in range(5)]
+    d, s = tmp_path / "log", tmp_path / "s"
+    d.mkdir()
+    # night 1: mail.log holds A
+    write(d / "mail.log", part[0])
+    run_ingest([d / "mail.log"], s)
+    # night 2: mail.log grew to A+B and was rotated to mail.log.1; mail.log holds C
+    write(d / "mail.log.1", part[0] + part[1])
+    write(d / "mail.log", part[2])
+    run_ingest(sorted(d.iterdir()), s)
+    # night 3: mail.log.1 → mail.log.2.gz, mail.log grew to C+D → mail.log.1, mail.log holds E
+    write(d / "mail.log.2.gz", part[0] + part[1], gz=True)
+    write(d / "mail.log.1", part[2] + part[3])
+    write(d / "mail.log", part[4])
+    last = ingest([str(d / "mail.log*")], s, tz="UTC", year=2026)
+    assert str(d / "mail.log.2.gz") in last.skipped_sources
+    pd.testing.assert_frame_equal(rows(s), clean)
+
+
+def test_repeated_identical_lines_are_all_kept(tmp_path):
+    """Identical lines within one file are distinct events (occurrence number in the key)."""
+    line = "Nov 28 10:00:00 mx1 postfix/smtpd[100]: warning: hostname x.test does not resolve to address 192.0.2.1\n"
+    f = write(tmp_path / "mail.log", [line] * 3)
+    assert run_ingest([f], tmp_path / "s").added == 3
+    assert run_ingest([write(tmp_path / "mail.log.1", [line] * 3)], tmp_path / "s").added == 0
+
+
+def test_read_events_reads_only_the_days_asked(tmp_path, log_lines, clean):
+    """since/until select rows by ts and open only the day partitions in range; columns and hosts filter."""
+    run_ingest([write(tmp_path / "mail.log", log_lines)], tmp_path / "s")
+    one = read_events(tmp_path / "s", since="2026-11-26", until=dt.datetime(2026, 11, 27, tzinfo=dt.UTC),
+                      columns=["ts", "event"])
+    assert list(one.columns) == ["ts", "event"]
+    lo, hi = pd.Timestamp("2026-11-26", tz="UTC"), pd.Timestamp("2026-11-27", tz="UTC")
+    assert len(one) == ((clean.ts >= lo) & (clean.ts < hi)).sum() > 0
+    # a missing partition of another day does not matter when that day is not asked for
+    shutil.rmtree(tmp_path / "s" / "day=2026-11-25")
+    assert len(read_events(tmp_path / "s", since="2026-11-26", until="2026-11-27")) == len(one)
+    assert len(read_events(tmp_path / "s", since="2026-11-26", hosts=["mx2"])) == 0
+
+
+def test_debris_of_a_killed_run_is_never_read_and_is_removed(tmp_path, log_lines, clean):
+    """A part file the manifest does not list is ignored by readers and deleted by the next ingest."""
+    f = write(tmp_path / "mail.log", log_lines)
+    run_ingest([f], tmp_path / "s")
+    day = tmp_path / "s" / "day=2026-11-26"
+    stray = day / "part-killed-0000.parquet"
+    shutil.copy(next(day.glob("part-*.parquet")), stray)
+    (day / ".part-killed-0001.parquet.tmp").write_bytes(b"half a parquet")
+    assert len(read_events(tmp_path / "s")) == len(clean)
+    res = run_ingest([f], tmp_path / "s")
+    assert res.debris_removed == 2 and not stray.exists()
+
+
+def test_prune_removes_old_days_and_keeps_them_out(tmp_path, log_lines):
+    """prune drops whole days before now - keep; events of pruned days are not ingested again."""
+    f = write(tmp_path / "mail.log", log_lines)
+    run_ingest([f], tmp_path / "s")
+    res = prune(tmp_path / "s", dt.timedelta(days=1), dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
+    assert res.removed_days == ["2026-11-25"] and res.kept_from == "2026-11-26"
+    assert not (tmp_path / "s" / "day=2026-11-25").exists()
+    again = run_ingest([write(tmp_path / "copy.log", log_lines + ["\n"])], tmp_path / "s")
+    assert again.added == 0 and again.too_old > 0
+    assert read_events(tmp_path / "s").ts.min() >= pd.Timestamp("2026-11-26", tz="UTC")
+
+
+def test_not_a_store_is_an_error(tmp_path):
+    """A manifest that is not ours is refused with StoreError."""
+    (tmp_path / MANIFEST).write_text(json.dumps({"hello": 1}))
+    with pytest.raises(StoreError):
+        read_events(tmp_path)
+
+
+def test_cli_ingest_and_prune(tmp_path, log_lines):
+    """`maillens ingest` then `maillens prune`: counts printed, bad --keep is a usage error (exit 2)."""
+    f = write(tmp_path / "mail.log", log_lines)
+    runner = CliRunner()
+    r = runner.invoke(app, ["ingest", str(f), "--store", str(tmp_path / "s"), "--tz", "UTC", "--year", "2026"])
+    assert r.exit_code == 0, r.output
+    assert "events added" in r.output
+    r = runner.invoke(app, ["prune", "--store", str(tmp_path / "s"), "--keep", "ninety"])
+    assert r.exit_code == 2 and "not a duration" in r.output
+    r = runner.invoke(app, ["prune", "--store", str(tmp_path / "s"), "--keep", "3650d"])
+    assert r.exit_code == 0 and "0 day(s) removed" in r.output
+    r = runner.invoke(app, ["ingest", str(tmp_path / "nope.log"), "--store", str(tmp_path / "s")])
+    assert r.exit_code == 3
+
+
+def test_kill_9_at_random_points_then_rerun_equals_a_clean_run(tmp_path, log_lines, clean):
+    """SIGKILL an ingest at 12 seeded random moments; one more run then yields the clean store, row for row."""
+    d = tmp_path / "log"
+    d.mkdir()
+    n = len(log_lines)
+    write(d / "mail.log.3.gz", log_lines[: n // 4], gz=True)
+    write(d / "mail.log.2.gz", log_lines[n // 4: n // 2], gz=True)
+    write(d / "mail.log.1", log_lines[n // 2: 3 * n // 4])
+    write(d / "mail.log", log_lines[3 * n // 4:])
+    store = tmp_path / "s"
+    cmd = [sys.executable, "-m", "analyzer", "ingest", str(d), "--store", str(store), "--tz", "UTC",
+           "--year", "2026", "--part-rows", "1500", "-q"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    t0 = time.monotonic()
+    subprocess.run(cmd, env=env, check=True, cwd=ROOT, capture_output=True)
+    full = time.monotonic() - t0
+    clean_run = rows(store, where=True)
+    shutil.rmtree(store)
+    rng = random.Random(20261129)
+    killed = attempts = 0
+    while killed < 12 and attempts < 40:
+        attempts += 1
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, full))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        rc = proc.wait()
+        if (store / MANIFEST).exists():
+            read_events(store)  # readable at every point
+        if rc == 0:  # it finished before the kill: complete and right; start again from nothing
+            pd.testing.assert_frame_equal(rows(store, where=True), clean_run)
+            shutil.rmtree(store)
+    assert killed >= 10
+    subprocess.run(cmd, env=env, check=True, cwd=ROOT, capture_output=True)
+    final = rows(store, where=True)
+    pd.testing.assert_frame_equal(final, clean_run)
+    pd.testing.assert_frame_equal(final.drop(columns=WHERE), clean)
+    listed = set(load_manifest(store).parts)
+    on_disk = {f"{p.parent.name}/{p.name}" for p in store.glob("day=*/*")}
+    assert on_disk == listed
