@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-__all__ = ["write_events", "atomic_path", "OutputError", "EVENT_FORMATS"]
+__all__ = ["EVENT_FORMATS", "OutputError", "atomic_path", "write_events"]
 
 EVENT_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 

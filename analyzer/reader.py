@@ -18,8 +18,16 @@ from .parsers.syslog import Clock, HeaderState
 from .schema import empty_table, to_pandas
 from .sources import Input, expand_inputs, iter_batches
 
-__all__ = ["ParseResult", "FileSummary", "parse_logs", "read_logs", "parse_lines", "UnrecognisedLines",
-           "default_tz", "OptionError"]
+__all__ = [
+    "FileSummary",
+    "OptionError",
+    "ParseResult",
+    "UnrecognisedLines",
+    "default_tz",
+    "parse_lines",
+    "parse_logs",
+    "read_logs",
+]
 
 
 _WORKERS = max(1, min(4, os.cpu_count() or 1))

@@ -14,15 +14,15 @@ import pyarrow as pa
 
 __all__ = [
     "COLUMNS",
-    "EVENTS",
-    "STATUSES",
-    "STAGES",
     "DIRECTIONS",
+    "EVENTS",
     "SCHEMA",
+    "STAGES",
+    "STATUSES",
     "Column",
     "empty_table",
-    "validate",
     "to_pandas",
+    "validate",
 ]
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 __all__ = [
-    "Input",
     "Batch",
+    "Input",
     "SourceError",
     "expand_inputs",
     "iter_batches",
@@ -215,7 +215,7 @@ def _open_bytes(inp: Input) -> BinaryIO:
     if inp.path is None:
         return sys.stdin.buffer
     try:
-        return open(inp.path, "rb")  # noqa: SIM115 - closed by the caller
+        return open(inp.path, "rb")
     except OSError as exc:
         raise SourceError(f"{inp.name}: {exc.strerror or exc}") from exc
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -19,9 +18,9 @@ from ..schema import conform
 from . import exim, postfix
 from .engine import Pattern, const_column, match_patterns, nonempty
 from .fields import finish
-from .syslog import HeaderState, strip_inner_exim_stamp, split_headers
+from .syslog import HeaderState, split_headers, strip_inner_exim_stamp
 
-__all__ = ["parse_batch", "split_batch", "finish_batch", "LineCounts", "FileContext", "FORMATS"]
+__all__ = ["FORMATS", "FileContext", "LineCounts", "finish_batch", "parse_batch", "split_batch"]
 
 FORMATS = ("auto", "syslog", "rfc3339", "exim")
 SAMPLES_PER_KIND = 3
@@ -356,5 +355,3 @@ def _table(cols: dict[str, pa.Array]) -> pa.Table:
         clean[k] = v
     return pa.table(clean)
 
-
-_ = np

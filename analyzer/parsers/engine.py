@@ -8,17 +8,16 @@ linear time in the input, whatever the line holds). No Python code runs per line
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import re
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Pattern", "Matched", "match_patterns", "map_uniques", "nonempty", "extract"]
+__all__ = ["Matched", "Pattern", "extract", "map_uniques", "match_patterns", "nonempty"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,6 @@ class Pattern:
     event: str
     consts: dict[str, Any] = field(default_factory=dict)
     daemons: frozenset[str] | None = None
-    prefix: str | None = None  # a literal the message must start with (cheap pre-filter)
 
 
 @dataclass
@@ -101,10 +99,7 @@ def match_patterns(msgs: pa.Array, patterns: Sequence[Pattern], daemons: pa.Arra
         order = pc.sort_indices(daemons).to_numpy()
         sorted_msgs = pc.take(msgs, pa.array(order))
         sorted_d = pc.take(daemons, pa.array(order))
-        groups = []
-        start = 0
-        for item in pc.run_end_encode(sorted_d).to_pylist() if False else _runs(sorted_d):
-            groups.append(item)
+        groups = _runs(sorted_d)
     rows_out: list[np.ndarray] = []
     pat_out: list[np.ndarray] = []
     groups_out: list[pa.Table] = []

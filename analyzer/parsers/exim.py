@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .engine import Pattern
 
-__all__ = ["PATTERNS", "MID", "EXIM_PROGRAM"]
+__all__ = ["EXIM_PROGRAM", "MID", "PATTERNS"]
 
 # Old ids 1vXyZa-000AbC-1x; Exim 4.97+ ids 1vXyZa-00000000AbC-1xyz.
 MID = r"[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}"
@@ -83,7 +83,7 @@ PATTERNS: list[Pattern] = [
             "reject"),
     Pattern("exim.acl_dropped", r"^(?P<fields>(?:[A-Z][A-Za-z]*=.*? )?)dropped by '(?P<stage>[^']*)' ACL:? ?(?P<reply_text>.*)$", "reject",
             {"status": "rejected"}),
-    Pattern("exim.refused", rf"^(?P<fields>(?:[A-Z]=.*? )?)refused connection(?:: (?P<reply_text>.*))?(?P<detail>.*)$", "reject",
+    Pattern("exim.refused", r"^(?P<fields>(?:[A-Z]=.*? )?)refused connection(?:: (?P<reply_text>.*))?(?P<detail>.*)$", "reject",
             {"smtp_stage": "connect", "status": "rejected"}),
     Pattern("exim.verify",
             rf"^(?:(?P<queue_id>{MID}) )?(?P<fields>(?:[A-Z][A-Za-z]*=.*? )?)(?P<vtype>sender|recipient) verify (?P<vres>fail|defer)"
@@ -94,7 +94,7 @@ PATTERNS: list[Pattern] = [
     Pattern("exim.queue_run", r"^(?P<status>Start|End) (?:\w+ )?queue run:?(?P<detail>.*)$", "queue_run"),
     Pattern("exim.discarded", rf"^(?:(?P<queue_id>{MID}) )?(?P<fields>(?:[A-Z][A-Za-z]*=.*? )?)(?P<stage>RCPT|MAIL|DATA) (?P<addr><[^>]*>): (?P<detail>discarded by .*)$",
             "filter_action", {"status": "discard"}),
-    Pattern("exim.vrfy", rf"^(?P<stage>VRFY|EXPN) (?P<vres>failed|accepted) for (?P<addr><[^>]*>|\S+)(?P<fields>.*)$", "verify"),
+    Pattern("exim.vrfy", r"^(?P<stage>VRFY|EXPN) (?P<vres>failed|accepted) for (?P<addr><[^>]*>|\S+)(?P<fields>.*)$", "verify"),
     Pattern("exim.config_error", r"^(?P<detail>Exim configuration error.*|configuration error.*|configured error code .*|invalid \S+: .*|.* failed to expand.*|.* returned ERROR: .*)$", "error"),
     Pattern("exim.ssl_verify", rf"^(?:(?P<client_h>{H}) )?(?P<detail>SSL verify error: .*|TLS session: .*failed.*)$", "tls", {"status": "failed", "smtp_stage": "STARTTLS"}),
     Pattern("exim.atrn", rf"^(?P<detail>(?:ATRN|ETRN) .*) (?:received )?from (?P<client_h>{H})(?P<fields>.*)$", "info"),

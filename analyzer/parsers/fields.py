@@ -7,14 +7,12 @@ schema's types.
 
 from __future__ import annotations
 
-import re
-
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .engine import map_uniques, nonempty, sparse_extract
 
-__all__ = ["finish", "canonical_stage", "reply_codes", "stage_from_text"]
+__all__ = ["canonical_stage", "finish", "reply_codes", "stage_from_text"]
 
 _HOSTPORT = r"^(?P<h>[^\[\]\s]*)\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?$"
 _EXIM_H = r"^(?P<h>[^\s()\[\]]+)?\s*(?:\((?P<helo>[^)]*)\))?\s*(?:\[(?P<ip>[^\]]+)\](?:[:.](?P<port>\d+))?)?$"
@@ -288,5 +286,3 @@ def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
         _set(out, "client_h_from", out.pop("from"))
         out.pop("client_h_from")
 
-
-_ = re  # re is kept for readers extending the module

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .engine import Pattern
 
-__all__ = ["PATTERNS", "DAEMON_DIRECTION", "is_postfix_program", "POSTFIX_PROGRAM"]
+__all__ = ["DAEMON_DIRECTION", "PATTERNS", "POSTFIX_PROGRAM", "is_postfix_program"]
 
 # Short ids are hex; long ids (enable_long_queue_ids) use a vowel-less base-52 alphabet.
 QID = r"(?:[0-9A-F]{5,24}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20})"
@@ -47,10 +47,9 @@ _ENVELOPE = (rf"(?:; from=(?P<sender>{ADDR}))?(?:,? to=(?P<recipient>{ADDR}))?"
 
 PATTERNS: list[Pattern] = [
     # ---- smtpd sessions ----------------------------------------------------------------
-    Pattern("smtpd.connect", rf"^connect from (?P<client>{CLIENT})$", "connect", daemons=SMTPD,
-            prefix="connect from"),
+    Pattern("smtpd.connect", rf"^connect from (?P<client>{CLIENT})$", "connect", daemons=SMTPD),
     Pattern("smtpd.disconnect", rf"^disconnect from (?P<client>{CLIENT})(?: (?P<detail>.*))?$",
-            "disconnect", daemons=SMTPD | {"tlsproxy"}, prefix="disconnect from"),
+            "disconnect", daemons=SMTPD | {"tlsproxy"}),
     Pattern("smtpd.client", rf"^(?P<queue_id>{QID}): client=(?P<client>{CLIENT})(?:, (?P<kv>.*))?$",
             "received", daemons=SMTPD | {"qmqpd"}),
     Pattern("smtpd.reject",
@@ -95,7 +94,7 @@ PATTERNS: list[Pattern] = [
             "tls", {"status": "failed", "smtp_stage": "STARTTLS"}, daemons=frozenset({"tlsproxy"})),
     Pattern("tls.in_failed", rf"^(?:SSL_accept error|warning: TLS library problem|TLS handshake failed) (?:from|for) (?P<client>{CLIENT}):? ?(?P<detail>.*)$",
             "tls", {"status": "failed", "smtp_stage": "STARTTLS"}, daemons=SMTPD | {"tlsproxy"}),
-    Pattern("smtpd.hostname", rf"^warning: hostname (?P<client_host>\S+) does not resolve to address (?P<client_ip>[^\s:]+)(?P<detail>.*)$",
+    Pattern("smtpd.hostname", r"^warning: hostname (?P<client_host>\S+) does not resolve to address (?P<client_ip>[^\s:]+)(?P<detail>.*)$",
             "dns", daemons=SMTPD),
     Pattern("smtpd.addr_not_listed", r"^warning: address not listed for hostname (?P<client_host>\S+)(?P<detail>.*)$",
             "dns", daemons=SMTPD),

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from ..schema import TS
 from .engine import nonempty
 
-__all__ = ["HEADERS", "Clock", "split_headers", "MONTHS"]
+__all__ = ["HEADERS", "MONTHS", "Clock", "split_headers"]
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MON = "|".join(MONTHS)
@@ -147,7 +147,7 @@ def _iso_ts_each(stamp: pa.Array, off: pa.Array, tz: str) -> pa.Array:
     out = pa.nulls(len(stamp), TS)
     if pc.any(has_off).as_py():
         with_off = pc.binary_join_element_wise(stamp, pc.coalesce(off, "Z"), "")
-        exact = pc.cast(with_off, TS, safe=False) if False else _cast_ts(with_off, TS)
+        exact = _cast_ts(with_off, TS)
         out = pc.if_else(has_off, exact, out)
     if not pc.all(has_off).as_py():
         naive = _cast_ts(stamp, pa.timestamp("us"))
