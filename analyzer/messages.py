@@ -316,7 +316,9 @@ def _last_per_group(groups: np.ndarray, keys: tuple[np.ndarray, ...], idx: np.nd
 
 def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, event_v,
                 seg_of, root, first, seg_qid, notice_of, nseg, rej_idx) -> pd.DataFrame:
-    n = len(ev)
+    def seg_t_of(segs: np.ndarray) -> np.ndarray:
+        return ts[first[segs]]
+
     # message-level facts: first non-null value in time order among head events
     head = np.flatnonzero((msg >= 0) & _is(event_c, event_v, *_HEAD_EVENTS))
     head = head[np.lexsort((rank[head], msg[head]))]
@@ -343,7 +345,8 @@ def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, e
     # notices: msg -> notice queue id; notice msg -> original queue id
     bounce_id = [None] * nmsg
     notice_of_q = [None] * nmsg
-    for child in np.flatnonzero(notice_of >= 0).tolist():
+    kids = np.flatnonzero(notice_of >= 0)
+    for child in kids[np.argsort(seg_t_of(kids), kind="stable")].tolist():  # the latest notice wins
         orig_msg = int(root[notice_of[child]])
         child_msg = int(root[child])
         bounce_id[orig_msg] = seg_qid[child]
@@ -354,6 +357,7 @@ def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, e
     g, final_att = _last_per_group(row[att], (rank[att], (~handoff[att]).astype(np.int8)), att)
     final = np.full(nrow, -1, dtype=np.int64)
     final[g] = final_att
+    last_att = final.copy()  # the reply fields come from the last attempt even when the status is expiry
     counts = np.bincount(row[att], minlength=nrow) if nrow else np.zeros(0, dtype=np.int64)
     status_arr = _arrow(ev, "status", pa.string())
     st = np.array([_STATUS_MAP.get(x, x) if x is not None else None
@@ -380,15 +384,19 @@ def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, e
 
     decide = np.where(final >= 0, final, first_of_msg[row_msg])
     dec = ev.loc[np.maximum(decide, 0)].reset_index(drop=True)
+    la = ev.loc[np.maximum(last_att, 0)].reset_index(drop=True)
     fv = first_vals.reindex(row_msg)
     recv_ts = ev["ts"].take(np.maximum(first_of_msg[row_msg], 0)).reset_index(drop=True)
     final_ts = dec["ts"].where(pd.Series(final >= 0), other=pd.NaT) if nrow else dec["ts"]
     delay = (final_ts - recv_ts).dt.total_seconds() if nrow else pd.Series([], dtype=float)
     delay = delay.where(delay.notna() & (final >= 0), other=dec["delay"].astype("float64"))
     delay = delay.where(final >= 0, other=np.nan)
-    is_attempt = pd.Series(final >= 0)
-    rec = dec["recipient"].where(is_attempt, other=None)
-    orig = dec["orig_recipient"].where(is_attempt, other=None)
+    is_attempt = pd.Series(last_att >= 0)
+    rec = la["recipient"].where(is_attempt, other=None)
+    orig = la["orig_recipient"].where(is_attempt, other=None)
+    src, line_no = dec["source"].to_numpy(), dec["line_no"].to_numpy()
+    dec = la.where(is_attempt, other=dec) if nrow else dec
+    dec["source"], dec["line_no"] = src, line_no
     out = pd.DataFrame({
         "msg": row_msg,
         "queue_id": [(qids_per.get(m) or [None])[0] if m < nseg else None for m in row_msg.tolist()],
@@ -437,7 +445,7 @@ def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, e
         vals = out[name]
         cols[name] = pd.Series(pd.arrays.ArrowExtensionArray(_to_arrow(vals, typ)))
     table = pd.DataFrame(cols)
-    table = _classify_final(table, ev, final)
+    table = _classify_final(table, ev, np.where(last_att >= 0, last_att, final))
     table["history"] = _history(ev, row, rank, nrow, att)
     return table
 
