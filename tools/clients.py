@@ -9,6 +9,7 @@ loopback is ever contacted; the source address picks whether the MTA sees a trus
 from __future__ import annotations
 
 import base64
+import contextlib
 import smtplib
 import socket
 import subprocess
@@ -156,10 +157,8 @@ def client_auth_fail(sc: Scenario, mid: str) -> list[dict]:
             code, text = smtp.docmd("AUTH", f"PLAIN {token}")
             out.append(_reply(code, text))
             time.sleep(0.2)
-        try:
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
             smtp.quit()
-        except smtplib.SMTPServerDisconnected:
-            pass
     return [{"auth_replies": out}]
 
 

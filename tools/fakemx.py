@@ -124,7 +124,7 @@ class MXScript:
         if not self.hostname:
             self.hostname = f"mx.{self.name}.example"
         if self.ehlo is None:
-            lines = (self.hostname,) + EHLO_KEYWORDS
+            lines = (self.hostname, *EHLO_KEYWORDS)
             self.ehlo = Reply(250, lines)
 
 

@@ -89,7 +89,7 @@ def split_rotated(src: Path, dest_dir: Path, name: str, offsets: list[int]) -> d
         while 0 < off < len(data) and data[off - 1:off] != b"\n":
             off += 1
         cuts.append(off)
-    bounds = [0] + cuts + [len(data)]
+    bounds = [0, *cuts, len(data)]
     parts = [data[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
     counts = {}
     n = len(parts)

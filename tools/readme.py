@@ -61,7 +61,7 @@ def _lines_for(lines: list[str], qid: str | None, rcpt: str, mta: str) -> list[s
     if mta == "exim":
         hits = [ln for ln in lines if f" {qid} " in ln and re.search(rf" (=>|->|==|\*\*) .*{re.escape(rcpt)}", ln)]
     else:
-        hits = [ln for ln in lines if f"{qid}: to=<{rcpt}>" in ln or f"{qid}: from=" in ln and "expired" in ln]
+        hits = [ln for ln in lines if f"{qid}: to=<{rcpt}>" in ln or (f"{qid}: from=" in ln and "expired" in ln)]
     if len(hits) > 2:
         hits = [hits[0], hits[-1]]
     return hits
@@ -153,7 +153,7 @@ def write(out: Path, runs: dict, *, queue_lifetime: int, delay_warning: int) -> 
            "| `sender`, `recipient`, `message_id` | envelope and the unique Message-ID header set on the message |",
            "| `client_ip`, `submitted_at` | the client's source address (null: sendmail command), UTC time of submission |",
            "| `mta_reply`, `mta_reply_stage` | what the MTA under test answered our client (inbound rejects, queue ids) |",
-           "| `mx_answer` | what the fake MX was scripted to answer on the final attempt: stage, code, enhanced code, text lines (null: no MX involved) |",
+           "| `mx_answer` | what the fake MX was scripted to answer on the final attempt: stage, code, enhanced code, text lines, or an action (hang, drop, refused: nothing listens); `earlier_attempts` lists the replies of earlier attempts (greylisting); `{queue_id}` stands for the FAKEnnnnnn id the fake MX made up (see the fakemx transcripts); null: no MX involved |",
            "| `expected_outcome` | what the scenario is designed to end in: sent, deferred, bounced, rejected, expired |",
            "| `outcome` | what the log shows at the end of the run (same vocabulary) |",
            "| `queue_id`, `final_log_line` | the MTA's queue id and the log line that decided the outcome |",

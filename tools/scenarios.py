@@ -161,26 +161,37 @@ class Scenario:
         return out
 
 
-def _answer(mx: str, stage: str, rcpt: str = "") -> tuple[str, dict]:
-    """What fake MX ``mx`` answers at ``stage`` on the final attempt, as a JSON-able dict."""
+def _answer(mx: str | None, stage: str, rcpt: str = "") -> tuple[str, dict]:
+    """What fake MX ``mx`` answers at ``stage`` on the final attempt, as a JSON-able dict.
+
+    ``mx=None`` means nothing listens at the routed address: the connection is refused.
+    """
+    if mx is None:
+        return stage, {"action": "refused"}
     script = _MX[mx]
     attr = {"greeting": "greeting", "MAIL FROM": "mail", "RCPT TO": "rcpt", "end of DATA": "eod"}[stage]
     beh = getattr(script, attr)
     local = rcpt.split("@")[0]
     if stage == "RCPT TO" and local in script.rcpt_by_localpart:
         beh = script.rcpt_by_localpart[local]
-    if isinstance(beh, list):
-        beh = beh[-1]
-    d = beh.as_dict()
-    if "text" in d:
-        d["text"] = [t.replace("{rcpt}", rcpt).replace("{hostname}", script.hostname) for t in d["text"]]
+    seq = beh if isinstance(beh, list) else [beh]
+
+    def render(action: object) -> dict:
+        d = action.as_dict()  # type: ignore[attr-defined]
+        if "text" in d:
+            d["text"] = [t.replace("{rcpt}", rcpt).replace("{hostname}", script.hostname) for t in d["text"]]
+        return d
+
+    d = render(seq[-1])
+    if len(seq) > 1:  # e.g. greylisting: what the earlier attempts got
+        d["earlier_attempts"] = [render(a) for a in seq[:-1]]
     return stage, d
 
 
 def _out(name: str, summary: str, domain: str, mx: str | None, stage: str | None, outcome: str,
          locals_: tuple[str, ...] = ("user",), **kw) -> Scenario:
     rcpts = [f"{lp}@{domain}" for lp in locals_]
-    answers = {r: _answer(mx, stage, r) for r in rcpts} if mx and stage else {}
+    answers = {r: _answer(mx, stage, r) for r in rcpts} if stage else {}
     return Scenario(name, "outbound", summary, recipients=rcpts, expect={r: outcome for r in rcpts},
                     mx_answer=answers, **kw)
 
@@ -207,9 +218,9 @@ SCENARIOS: list[Scenario] = [
                                                                   "nosuchuser@unknownuser.example"),
                         "known@unknownuser.example": _answer("unknownuser", "end of DATA")}),
     _out("rcpt-450-greylist", "450 4.2.0 greylisting at RCPT, then 250 after a queue flush",
-         "greylist.example", "greylist450", "end of DATA", "sent"),
+         "greylist.example", "greylist450", "RCPT TO", "sent"),
     _out("rcpt-451-greylist", "451 4.7.1 greylisting at RCPT, then 250 after a queue flush",
-         "greylist451.example", "greylist451", "end of DATA", "sent"),
+         "greylist451.example", "greylist451", "RCPT TO", "sent"),
     _out("greeting-421", "421 4.7.0 at the greeting (server closes): deferred, stays queued",
          "busy.example", "busy421", "greeting", "deferred"),
     _out("mail-421", "421 4.7.0 in reply to MAIL FROM (server closes): deferred",
@@ -229,15 +240,15 @@ SCENARIOS: list[Scenario] = [
     _out("eod-451-then-ok", "451 4.3.0 at end of DATA, accepted on retry", "tempfail.example",
          "tempfail451", "end of DATA", "sent"),
     _out("connect-refused", "connection refused (nothing listens on 127.0.0.25:25): deferred",
-         "refused.example", None, None, "deferred"),
+         "refused.example", None, "connect", "deferred"),
     _out("connect-refused-expire", "connection refused until the queue lifetime runs out: "
-         "expired and returned to sender", "expire.example", None, None, "expired", phase="early"),
+         "expired and returned to sender", "expire.example", None, "connect", "expired", phase="early"),
     _out("greeting-timeout", "MX accepts TCP but never greets: timeout, deferred",
-         "tarpit.example", "tarpit", None, "deferred"),
+         "tarpit.example", "tarpit", "greeting", "deferred"),
     _out("drop-at-rcpt", "MX closes the socket when it sees RCPT (no reply, no 221): deferred",
-         "dropped.example", "dropper", None, "deferred"),
+         "dropped.example", "dropper", "RCPT TO", "deferred"),
     _out("eod-timeout", "MX never answers the end of DATA: timeout, deferred",
-         "slowdata.example", "slowdata", None, "deferred"),
+         "slowdata.example", "slowdata", "end of DATA", "deferred"),
     _out("unrouted-domain-sendmail", "submitted with the sendmail command (pickup / local "
          "submission) to a domain with no route in the sandbox: the catch-all bounces it (relay=none)",
          "nowhere.example", None, None, "bounced", client="sendmail"),
