@@ -1,0 +1,279 @@
+"""Build the nightly report: a plain, JSON-serialisable dict with ``schema_version``.
+
+:func:`make_report` is the one call the CLI makes: classify, cut the report window, take the
+baseline (a history, or the part of the input before the window), detect anomalies and build.
+:func:`build_report` assembles the sections from an already classified window.
+The layout of the dict is documented in ``analyzer/report/SCHEMA.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..anomalies import FAILURES, Finding, detect_anomalies
+
+__all__ = ["SCHEMA_VERSION", "ReportWindow", "make_report", "build_report"]
+
+#: Bumped when a field is removed or changes meaning; new fields may appear within a version.
+SCHEMA_VERSION = 1
+TOP = 10
+SEVERITY_ORDER = ("critical", "warning", "info")
+ABNORMAL_ENDS = ("lost_connection", "timeout", "too_many_errors")
+
+
+@dataclass(frozen=True)
+class ReportWindow:
+    """The report's time window, UTC; None on a side means "from the first / to the last event"."""
+
+    since: pd.Timestamp | None = None
+    until: pd.Timestamp | None = None
+
+
+def _iso(ts: Any) -> str | None:
+    if ts is None or pd.isna(ts):
+        return None
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _mask(s: pd.Series, values: str | tuple[str, ...]) -> np.ndarray:
+    if isinstance(values, str):
+        return (s == values).fillna(False).to_numpy(dtype=bool)
+    return s.isin(list(values)).fillna(False).to_numpy(dtype=bool)
+
+
+def _domain(s: pd.Series) -> pd.Series:
+    return s.astype("string[pyarrow]").str.extract(r"@([^@<>\s]+)>?$", expand=False).str.lower()
+
+
+def _share(n: int, total: int) -> float:
+    return round(n / total, 4) if total else 0.0
+
+
+def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
+    rows = rows.dropna(subset=["source", "line_no"])
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    text = r.get("reply_text")
+    if text is None or pd.isna(text):
+        text = r.get("detail")
+    return {"file": str(r["source"]), "line": int(r["line_no"]),
+            "text": None if text is None or pd.isna(text) else str(text)[:300]}
+
+
+# --------------------------------------------------------------------------------------------
+# sections
+
+
+def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
+    is_delivery = _mask(ev["event"], "delivery")
+    status = ev["status"]
+    kinds = {
+        "received": _mask(ev["event"], "received"),
+        "delivered": is_delivery & _mask(status, "sent"),
+        "deferred": is_delivery & _mask(status, "deferred"),
+        "bounced": (is_delivery & _mask(status, "bounced")) | _mask(ev["event"], "expired"),
+        "rejected": _mask(ev["event"], "reject"),
+    }
+    sessions = int((_mask(ev["event"], "connect")
+                    & ~ev["program"].fillna("").str.endswith("postscreen").to_numpy(dtype=bool)
+                    & ~_mask(ev["direction"], "outbound")).sum())
+    hours = ev["ts"].dt.floor("h")
+    per_hour = []
+    if len(ev):
+        for h in pd.date_range(hours.min(), hours.max(), freq="h"):
+            in_h = (hours == h).to_numpy(dtype=bool)
+            per_hour.append({"hour": _iso(h), **{k: int((m & in_h).sum()) for k, m in kinds.items()}})
+    delays = ev.loc[kinds["delivered"], "delay"].dropna().astype(float)
+    delay = {"count": int(len(delays))}
+    for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+        delay[name] = round(float(delays.quantile(q)), 3) if len(delays) else None
+    delay["max"] = round(float(delays.max()), 3) if len(delays) else None
+    return {"sessions": sessions, **{k: int(m.sum()) for k, m in kinds.items()},
+            "per_hour": per_hour, "delay_seconds": delay}
+
+
+def _outcomes(ev: pd.DataFrame, kb: Any) -> dict[str, Any]:
+    rc = ev["reply_class"].dropna()
+    total_rc = len(rc)
+    by_class = [{"reply_class": str(k), "count": int(v), "share": _share(int(v), total_rc)}
+                for k, v in sorted(rc.value_counts().items())]
+    notable = ~(_mask(ev["severity"], "info") & _mask(ev["outcome"], ("ok", "info")))
+    rows = ev[notable]
+    total = len(rows)
+    by_cause = []
+    if total:
+        for cause, n in rows["cause"].value_counts().head(25).items():
+            sel = rows[_mask(rows["cause"], str(cause))]
+            info = kb.causes.get(str(cause), {}) if kb is not None else {}
+            by_cause.append({
+                "cause": str(cause), "title": info.get("title", str(cause)),
+                "outcome": str(sel["outcome"].mode().iloc[0]), "severity": info.get("severity", "info"),
+                "count": int(n), "share": _share(int(n), total), "example": _example(sel),
+                "fix": list(info.get("fix", [])),
+            })
+    return {"by_reply_class": by_class, "by_cause": by_cause}
+
+
+def _session_ends(ev: pd.DataFrame) -> dict[str, Any]:
+    inbound = ~_mask(ev["direction"], ("outbound", "local"))
+    disc = _mask(ev["event"], "disconnect") & inbound
+    quit_ = ev["quit"].fillna(False).to_numpy(dtype=bool)
+    out: dict[str, Any] = {
+        "closed": int((disc & quit_).sum()),
+        "closed_without_quit": int((disc & ~quit_).sum()),
+        "lost": int((_mask(ev["event"], "lost_connection") & inbound).sum()),
+        "timeout": int((_mask(ev["event"], "timeout") & inbound).sum()),
+        "too_many_errors": int((_mask(ev["event"], "too_many_errors") & inbound).sum()),
+    }
+    bad = ev[_mask(ev["event"], ABNORMAL_ENDS) & inbound]
+    stages = []
+    if len(bad):
+        g = bad.assign(stage=bad["smtp_stage"].fillna("unknown")).groupby("stage")["event"].value_counts()
+        for stage in g.index.get_level_values(0).unique():
+            row = g.loc[stage]
+            stages.append({"stage": str(stage), **{k: int(row.get(k, 0)) for k in ABNORMAL_ENDS}})
+        stages.sort(key=lambda r: (-(r["lost_connection"] + r["timeout"] + r["too_many_errors"]), r["stage"]))
+    out["by_stage"] = stages
+    return out
+
+
+def _top_failures(rows: pd.DataFrame, key: str, name: str) -> list[dict[str, Any]]:
+    rows = rows.dropna(subset=[key])
+    if rows.empty:
+        return []
+    failed = _mask(rows["outcome"], FAILURES)
+    g = pd.DataFrame({"k": rows[key].astype(str).to_numpy(), "f": failed, "cause": rows["cause"].astype(str).to_numpy()})
+    agg = g.groupby("k").agg(attempts=("f", "size"), failures=("f", "sum"))
+    agg = agg[agg["failures"] > 0].sort_values(["failures", "attempts"], ascending=[False, False]).head(TOP)
+    out = []
+    for k, r in agg.iterrows():
+        causes = g[(g["k"] == k) & g["f"]]["cause"].value_counts()
+        out.append({name: str(k), "attempts": int(r["attempts"]), "failures": int(r["failures"]),
+                    "failure_rate": _share(int(r["failures"]), int(r["attempts"])),
+                    "top_cause": str(causes.index[0]) if len(causes) else None})
+    return sorted(out, key=lambda d: (-d["failures"], d[name]))
+
+
+def _top(ev: pd.DataFrame) -> dict[str, Any]:
+    out_rows = ev[_mask(ev["event"], ("delivery", "expired")) & _mask(ev["direction"], "outbound")].copy()
+    out_rows["domain"] = _domain(out_rows["recipient"])
+    rej = ev[_mask(ev["event"], "reject")].dropna(subset=["client_ip"])
+    clients = []
+    if len(rej):
+        for ip, n in rej["client_ip"].value_counts().head(TOP).items():
+            sel = rej[_mask(rej["client_ip"], str(ip))]
+            host = sel["client_host"].dropna()
+            clients.append({"client_ip": str(ip), "client_host": str(host.iloc[0]) if len(host) else None,
+                            "rejects": int(n), "top_cause": str(sel["cause"].mode().iloc[0])})
+        clients.sort(key=lambda d: (-d["rejects"], d["client_ip"]))
+    auth = ev[_mask(ev["event"], "auth_failure")].dropna(subset=["client_ip"])
+    auths = []
+    if len(auth):
+        for ip, n in auth["client_ip"].value_counts().head(TOP).items():
+            sel = auth[_mask(auth["client_ip"], str(ip))]
+            auths.append({"client_ip": str(ip), "failures": int(n),
+                          "user_names": int(sel["sasl_username"].dropna().nunique())})
+        auths.sort(key=lambda d: (-d["failures"], d["client_ip"]))
+    return {
+        "destinations": _top_failures(out_rows, "domain", "domain"),
+        "relays": _top_failures(out_rows, "relay_host", "relay"),
+        "senders": _top_failures(out_rows, "sender", "sender"),
+        "clients_by_rejects": clients,
+        "clients_by_auth_failures": auths,
+    }
+
+
+def _unrecognised(counts: Any) -> dict[str, Any]:
+    if counts is None:
+        return {"lines": 0, "kinds": [], "foreign": [], "headerless": 0}
+    kinds = [{"kind": str(k), "count": int(n),
+              "samples": [{"file": str(f), "line": int(line), "text": str(t)} for f, line, t in counts.samples.get(k, [])]}
+             for k, n in sorted(counts.unknown.items(), key=lambda kv: (-kv[1], kv[0]))[:20]]
+    return {"lines": int(counts.unrecognised), "kinds": kinds,
+            "foreign": [{"program": str(p), "lines": int(n)} for p, n in
+                        sorted(counts.foreign.items(), key=lambda kv: (-kv[1], kv[0]))[:12]],
+            "headerless": int(counts.headerless)}
+
+
+def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = None, counts: Any = None,
+                 files: list[Any] | None = None, warnings: list[str] | None = None,
+                 window: ReportWindow = ReportWindow(), generated_at: Any = None,
+                 baseline_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report dict for an already classified and windowed events table."""
+    ev = events
+    sev_counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITY_ORDER}
+    worst = next((s for s in SEVERITY_ORDER if sev_counts[s]), None)
+    lines = {
+        "read": int(counts.lines) if counts is not None else None,
+        "events": int(counts.events) if counts is not None else len(ev),
+        "foreign": int(sum(counts.foreign.values())) if counts is not None else 0,
+        "unrecognised": int(counts.unrecognised) if counts is not None else 0,
+    }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": f"maillens {__version__}",
+        "generated_at": _iso(generated_at),
+        "window": {"since": _iso(window.since), "until": _iso(window.until),
+                   "first_event": _iso(ev["ts"].min()) if len(ev) else None,
+                   "last_event": _iso(ev["ts"].max()) if len(ev) else None,
+                   "events": int(len(ev))},
+        "baseline": baseline_info or {"source": "none", "events": 0},
+        "inputs": [{"file": str(f.name), "lines": int(f.lines), "events": int(f.events), "format": f.flavour}
+                   for f in (files or [])],
+        "lines": lines,
+        "summary": {"worst_severity": worst, **sev_counts},
+        "findings": [f.to_dict() for f in findings],
+        "volumes": _volumes(ev),
+        "outcomes": _outcomes(ev, kb),
+        "session_ends": _session_ends(ev),
+        "top": _top(ev),
+        "unrecognised": _unrecognised(counts),
+        "warnings": list(warnings or []),
+    }
+
+
+def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWindow(),
+                baseline: pd.DataFrame | None = None, params: dict[str, Any] | None = None,
+                now: Any = None, generated_at: Any = None,
+                redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The whole report for a :class:`analyzer.reader.ParseResult`.
+
+    ``window`` cuts the events; without a ``baseline`` the input's events before
+    ``window.since`` serve as one. ``now`` is the end of observation for silence detection;
+    ``generated_at`` is stamped into the report. ``redact`` (from :mod:`.redact`) is applied to
+    the finished dict, so every format shows the same pseudonyms.
+    """
+    from ..classify import classify, default_rules
+
+    kb = kb or default_rules()
+    ev = result.events
+    if "cause" not in ev.columns:
+        ev = classify(ev, kb)
+    ts = ev["ts"]
+    inside = np.ones(len(ev), dtype=bool)
+    if window.since is not None:
+        inside &= (ts >= window.since).fillna(False).to_numpy(dtype=bool)
+    if window.until is not None:
+        inside &= (ts < window.until).fillna(False).to_numpy(dtype=bool)
+    cur = ev[inside].sort_values("ts", kind="stable").reset_index(drop=True)
+    info: dict[str, Any]
+    if baseline is not None:
+        info = {"source": "history", "events": int(len(baseline))}
+    elif window.since is not None:
+        baseline = ev[(ts < window.since).fillna(False).to_numpy(dtype=bool)]
+        info = {"source": "input before the window" if len(baseline) else "none", "events": int(len(baseline))}
+    else:
+        info = {"source": "none", "events": 0}
+    info["note"] = "earlier hours of the window are compared with the hours before them"
+    findings = detect_anomalies(cur, baseline=baseline if baseline is not None and len(baseline) else None,
+                                params=params, now=now, kb=kb)
+    report = build_report(cur, findings, kb=kb, counts=result.counts, files=result.files,
+                          warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info)
+    return redact(report) if redact is not None else report

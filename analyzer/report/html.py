@@ -1,0 +1,52 @@
+"""The report as one self-contained HTML file: inline CSS and inline SVG charts, no JavaScript,
+nothing fetched from the network. Autoescaping is on for every value; a Content-Security-Policy
+forbids scripts even if something slipped through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from .charts import bar_chart, volume_chart
+from .text import clean, pct
+
+__all__ = ["render_html"]
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("analyzer.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.3g}" if v < 1000 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+_ENV.filters["num"] = _num
+_ENV.filters["pct"] = pct
+_ENV.filters["clean"] = clean
+
+
+def render_html(r: dict[str, Any]) -> str:
+    """The report dict as a standalone HTML page."""
+    charts = {
+        "volume": Markup(volume_chart(r["volumes"]["per_hour"])),
+        "causes": Markup(bar_chart([(f"{c['cause']}", c["count"]) for c in r["outcomes"]["by_cause"]
+                                    if c["outcome"] in ("transient_failure", "permanent_failure")],
+                                   chart_id="chart-causes", title="Failures by cause")),
+        "destinations": Markup(bar_chart([(d["domain"], d["failures"]) for d in r["top"]["destinations"]],
+                                         chart_id="chart-destinations", title="Top destinations by failures",
+                                         color="#ef6c00")),
+    }
+    return _ENV.get_template("report.html.j2").render(r=r, charts=charts)

@@ -1,0 +1,145 @@
+"""The report as plain text: what happened, what was abnormal, what to do. 100 columns or less."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+__all__ = ["render_text", "table", "clean"]
+
+WIDTH = 100
+
+
+def clean(value: Any, limit: int = 0) -> str:
+    """One line of text: control characters shown as '?', cut to ``limit`` characters."""
+    s = "-" if value is None else str(value)
+    s = "".join(ch if ch.isprintable() else "?" for ch in s)
+    if limit and len(s) > limit:
+        s = s[: limit - 1] + "…"
+    return s
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.3g}" if v < 1000 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return clean(v)
+
+
+def pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
+def table(headers: list[str], rows: list[list[Any]], right: set[int] | None = None) -> list[str]:
+    """Aligned plain-text columns."""
+    right = right or set()
+    cells = [[clean(c) for c in r] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(r: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+
+    return ["  " + line(headers), "  " + line(["-" * w for w in widths])] + ["  " + line(r) for r in cells]
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(clean(text), WIDTH, initial_indent=indent, subsequent_indent=indent) or [indent]
+
+
+def _finding(f: dict[str, Any]) -> list[str]:
+    out = [f"[{f['severity'].upper()}] {clean(f['title'])}"]
+    out.append(f"    when:     {f['window_start']} to {f['window_end']}")
+    out.append(f"    entity:   {clean(f['entity'], 120)}   ({f['detector']})")
+    exp = "-" if f["expected"] is None else _num(f["expected"])
+    out.append(f"    observed: {_num(f['observed'])}, expected {exp}")
+    if f.get("detail"):
+        out += _wrap(f["detail"], "    ")
+    if f["evidence"]:
+        out.append("    evidence: " + ", ".join(f"{clean(e['file'])}:{e['line']}" for e in f["evidence"]))
+    for i, step in enumerate(f["fix"], 1):
+        out += textwrap.wrap(clean(step), WIDTH, initial_indent=f"    fix {i}. ", subsequent_indent="           ")
+    return out
+
+
+def render_text(r: dict[str, Any]) -> str:
+    """The report dict as plain text."""
+    w, v, s = r["window"], r["volumes"], r["summary"]
+    out = [f"maillens report — {w['first_event'] or '-'} to {w['last_event'] or '-'} ({r['generator']})"]
+    if w["since"] or w["until"]:
+        out.append(f"Window: {w['since'] or 'start'} to {w['until'] or 'end'} (UTC)")
+    ln = r["lines"]
+    out.append(f"Read {_num(ln['read'])} lines from {len(r['inputs'])} file(s): {_num(ln['events'])} events, "
+               f"{_num(ln['foreign'])} from other programs, {_num(ln['unrecognised'])} not recognised.")
+    out.append(f"Findings: {s['critical']} critical, {s['warning']} warning, {s['info']} info. "
+               f"Baseline: {r['baseline']['source']}.")
+    out.append("")
+    out.append("ANOMALIES")
+    if not r["findings"]:
+        out.append("  Nothing abnormal found.")
+    for f in r["findings"]:
+        out += ["  " + line if line else "" for line in _finding(f)]
+        out.append("")
+    out += ["", "VOLUMES",
+            f"  sessions {_num(v['sessions'])} · received {_num(v['received'])} · delivered {_num(v['delivered'])}"
+            f" · deferred {_num(v['deferred'])} · bounced {_num(v['bounced'])} · rejected {_num(v['rejected'])}"]
+    d = v["delay_seconds"]
+    out.append(f"  delivery delay (s): p50 {_num(d['p50'])}, p90 {_num(d['p90'])}, p99 {_num(d['p99'])}, "
+               f"max {_num(d['max'])} over {_num(d['count'])} deliveries")
+    out.append("")
+    keys = ["received", "delivered", "deferred", "bounced", "rejected"]
+    out += table(["hour (UTC)"] + keys, [[h["hour"][:13].replace("T", " ") + ":00"] + [h[k] for k in keys]
+                                         for h in v["per_hour"]], right=set(range(1, 6)))
+    o = r["outcomes"]
+    out += ["", "OUTCOMES BY REPLY CLASS"]
+    out += table(["class", "count", "share"], [[c["reply_class"], _num(c["count"]), pct(c["share"])]
+                                               for c in o["by_reply_class"]], right={1, 2})
+    out += ["", "OUTCOMES BY CAUSE"]
+    for c in o["by_cause"]:
+        ex = c["example"]
+        out.append(f"  {_num(c['count']):>8}  {pct(c['share']):>6}  {clean(c['cause'])} — {clean(c['title'])} "
+                   f"[{c['outcome']}, {c['severity']}]")
+        if ex:
+            out.append(f"            e.g. {clean(ex['file'])}:{ex['line']}  {clean(ex['text'], 80)}")
+        if c["fix"] and c["severity"] != "info":
+            out += textwrap.wrap(clean(c["fix"][0]), WIDTH, initial_indent="            fix: ",
+                                 subsequent_indent="                 ")
+    se = r["session_ends"]
+    out += ["", "SESSION ENDS (inbound)",
+            f"  closed with QUIT/221 {_num(se['closed'])} · closed without QUIT {_num(se['closed_without_quit'])} · "
+            f"lost {_num(se['lost'])} · timed out {_num(se['timeout'])} · too many errors {_num(se['too_many_errors'])}"]
+    if se["by_stage"]:
+        out += table(["stage", "lost", "timeout", "too many errors"],
+                     [[b["stage"], b["lost_connection"], b["timeout"], b["too_many_errors"]] for b in se["by_stage"]],
+                     right={1, 2, 3})
+    t = r["top"]
+    for title, key, rows in (("TOP DESTINATIONS BY FAILURES", "domain", t["destinations"]),
+                             ("TOP RELAYS BY FAILURES", "relay", t["relays"]),
+                             ("TOP SENDERS BY FAILED DELIVERIES", "sender", t["senders"])):
+        out += ["", title]
+        out += table([key, "attempts", "failures", "rate", "top cause"],
+                     [[clean(x[key], 60), x["attempts"], x["failures"], pct(x["failure_rate"]), x["top_cause"]]
+                      for x in rows], right={1, 2, 3}) if rows else ["  none"]
+    out += ["", "TOP CLIENTS BY REJECTS"]
+    out += table(["client ip", "host", "rejects", "top cause"],
+                 [[x["client_ip"], clean(x["client_host"], 50), x["rejects"], x["top_cause"]]
+                  for x in t["clients_by_rejects"]], right={2}) if t["clients_by_rejects"] else ["  none"]
+    out += ["", "TOP CLIENTS BY AUTHENTICATION FAILURES"]
+    out += table(["client ip", "failures", "user names"],
+                 [[x["client_ip"], x["failures"], x["user_names"]] for x in t["clients_by_auth_failures"]],
+                 right={1, 2}) if t["clients_by_auth_failures"] else ["  none"]
+    u = r["unrecognised"]
+    out += ["", f"NOT RECOGNISED ({_num(u['lines'])} lines)"]
+    if not u["kinds"]:
+        out.append("  Every Postfix/Exim line was recognised.")
+    for k in u["kinds"]:
+        out.append(f"  {_num(k['count']):>8}  {clean(k['kind'], 80)}")
+        for smp in k["samples"][:2]:
+            out.append(f"            {clean(smp['file'])}:{smp['line']}  {clean(smp['text'], 70)}")
+    if u["foreign"]:
+        out.append("  other programs: " + ", ".join(f"{clean(x['program'])} {x['lines']:,}" for x in u["foreign"]))
+    for warning in r["warnings"]:
+        out.append(f"Warning: {clean(warning)}")
+    return "\n".join(line.rstrip() for line in out).rstrip() + "\n"
