@@ -177,11 +177,11 @@ def render_summary(s: ParseSummary) -> None:
     if s.foreign_programs:
         out.print("Other programs: " + ", ".join(f"{_esc(p)} {n:,}" for p, n in s.foreign_programs[:12]))
     if s.unknown:
-        un = Table("lines", "kind", "first seen at", "sample", title="Not recognised (by kind)", title_justify="left")
+        out.print("[bold]Not recognised[/] (lines that look like Postfix/Exim but match no pattern), by kind:")
         for kind, n, samples in s.unknown:
-            src, line, text = samples[0] if samples else ("", 0, "")
-            un.add_row(f"{n:,}", _esc(kind[:60]), _esc(f"{src}:{line}"), _esc(text[:100]))
-        out.print(un)
+            out.print(f"  {n:>7,}  {_esc(kind)}", soft_wrap=True)
+            for src, line, text in samples[:2]:
+                out.print(f"           {_esc(src)}:{line}: {_esc(text[:200])}", soft_wrap=True, style="dim")
     if s.headerless:
         where = ", ".join(f"{_esc(src)}:{line}" for src, line, _ in s.headerless_samples)
         out.print(f"{s.headerless:,} lines had no syslog or Exim header (not counted as mail lines), e.g. at {where}")
