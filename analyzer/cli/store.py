@@ -111,3 +111,89 @@ def prune(
         fail(str(exc), exc.hint, EXIT_INPUT)
     out.print(f"{len(res.removed_days)} day(s) removed ({res.removed_rows:,} events); keeping {res.kept_from} "
               "and later", markup=False)
+
+
+@app.command()
+def weekly(
+    store: StoreOpt,
+    week: Annotated[str | None, typer.Option("--week", help="ISO week, Monday first, e.g. 2026-W48 "
+                                             "[default: the last complete week]", show_default=False)] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Output format: text, markdown, json or html")] = "text",
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to FILE (atomically) "
+                                               "instead of stdout")] = None,
+    redact: Annotated[bool, typer.Option("--redact", help="Pseudonymise the local part of every address "
+                                         "(keyed HMAC, the same pseudonym everywhere in the report)")] = False,
+    redact_ips: Annotated[bool, typer.Option("--redact-ips", help="With --redact, pseudonymise IP addresses too")] = False,
+    redact_key: Annotated[str | None, typer.Option("--redact-key", help="Key for --redact pseudonyms [default: "
+                                                   "$MAILLENS_REDACT_KEY, else a random key per run]",
+                                                   show_default=False)] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="Exit 1 when a finding reaches this severity: "
+                                                "warning or critical")] = None,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    now: Annotated[str | None, typer.Option("--now", help="Take this ISO time (UTC) as the current time "
+                                            "(picks the default week; stamped in the report)")] = None,
+) -> None:
+    """The weekly report: this week against the previous one and the store's baseline.
+
+    Volumes, delivery success overall and by server, provider and destination domain, top causes
+    of failures with their change, causes new this week, the week's findings with fixes, and
+    charts per day (html). Weeks are ISO weeks in UTC, like the store's day partitions.
+
+    Examples:
+
+      maillens weekly --store /var/lib/maillens                       # the last complete week
+
+      maillens weekly --store /var/lib/maillens --week 2026-W48 -f html -o week48.html --redact
+
+      maillens weekly --store /srv/history --engine dask --scheduler tcp://10.0.0.5:8786 -f json
+    """
+    from ..output import OutputError, atomic_write_text
+    from ..store import StoreError
+    from ..weekly import FORMATS, WeekError, build_weekly, render_weekly
+
+    if fmt == "md":
+        fmt = "markdown"
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}", f"use --format {', '.join(FORMATS)}", EXIT_USAGE)
+    if fail_on is not None and fail_on not in ("warning", "critical"):
+        fail(f"unknown severity {fail_on!r} for --fail-on", "use --fail-on warning or --fail-on critical", EXIT_USAGE)
+    if redact_ips and not redact:
+        fail("--redact-ips needs --redact", "add --redact", EXIT_USAGE)
+    try:
+        wall = dt.datetime.fromisoformat(now.replace("Z", "+00:00")) if now else dt.datetime.now(dt.UTC)
+    except ValueError:
+        fail(f"--now {now!r} is not an ISO time", "e.g. --now 2026-11-30T06:00Z", EXIT_USAGE)
+    if wall.tzinfo is None:
+        wall = wall.replace(tzinfo=dt.UTC)
+    if engine == "dask":
+        from ..scale import DaskMissing, require_dask
+
+        try:
+            require_dask()
+        except DaskMissing as exc:
+            fail(str(exc), exc.hint, EXIT_USAGE)
+    redactor = None
+    if redact:
+        from ..report.redact import Redactor
+
+        redactor = Redactor(redact_key, ips=redact_ips)
+    try:
+        rep = build_weekly(store, week, now=wall, engine=engine, scheduler=scheduler, redact=redactor)
+    except WeekError as exc:
+        fail(str(exc), exc.hint, EXIT_USAGE if week else EXIT_INPUT)
+    except StoreError as exc:
+        fail(str(exc), exc.hint, EXIT_INPUT)
+    text = render_weekly(rep, fmt)
+    if output is not None and output != "-":
+        try:
+            atomic_write_text(output, text)
+        except OSError as exc:
+            fail(f"{output}: {exc.strerror or exc}", OutputError.hint, EXIT_OUTPUT)
+    else:
+        out.print(text, markup=False, highlight=False, soft_wrap=True, end="")
+    if fail_on is not None:
+        floor = ("warning", "critical").index(fail_on)
+        sev = {"info": -1, "warning": 0, "critical": 1}
+        if any(sev.get(f["severity"], -1) >= floor for f in rep["findings"]):
+            raise typer.Exit(1)

@@ -87,9 +87,17 @@ def _summary(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _finding_lines(f: dict[str, Any]) -> tuple[str, str, list[str]]:
-    when = f"{(f['window_start'] or '')[:16].replace('T', ' ')} – {(f['window_end'] or '')[11:16]}"
-    return f"[{f['severity']}] {f['title']}", when + (f" · {f['detail']}" if f["detail"] else ""), list(f["fix"])
+def _findings(r: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """(title, when and detail, fix steps) per finding; the steps of a cause are shown once."""
+    shown: set[tuple[str, ...]] = set()
+    out = []
+    for f in r["findings"]:
+        when = f"{(f['window_start'] or '')[:16].replace('T', ' ')} – {(f['window_end'] or '')[11:16]}"
+        fix = tuple(f["fix"][:3])
+        out.append((f"[{f['severity']}] {f['title']}", when + (f" · {f['detail']}" if f["detail"] else ""),
+                    list(fix) if fix not in shown else ["(what to do: see above)"] if fix else []))
+        shown.add(fix)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,11 +129,10 @@ def _text(r: dict[str, Any]) -> str:
     out.append("Findings")
     if not r["findings"]:
         out.append("(none)")
-    for f in r["findings"]:
-        title, when, fix = _finding_lines(f)
+    for title, when, fix in _findings(r):
         out.append(f"* {title}")
         out.append(f"  {when}")
-        out.extend(f"  - {s}" for s in fix[:3])
+        out.extend(f"  - {s}" for s in fix)
     out.append("")
     out.append(f"{r['generator']} · generated {r['generated_at']}")
     return "\n".join(_clean(x) for x in out) + "\n"
@@ -165,11 +172,10 @@ def _markdown(r: dict[str, Any]) -> str:
     out += ["## Findings", ""]
     if not r["findings"]:
         out.append("(none)")
-    for f in r["findings"]:
-        title, when, fix = _finding_lines(f)
+    for title, when, fix in _findings(r):
         out.append(f"- **{_md_cell(title)}**  ")
         out.append(f"  {_md_cell(when)}")
-        out.extend(f"  - {_md_cell(s)}" for s in fix[:3])
+        out.extend(f"  - {_md_cell(s)}" for s in fix)
     out += ["", f"_{_md_cell(r['generator'])} · generated {_md_cell(r['generated_at'])}_"]
     return "\n".join(out) + "\n"
 
@@ -269,9 +275,8 @@ def _html(r: dict[str, Any]) -> str:
         body.append("<p>(none)</p>")
     else:
         body.append("<ul>")
-        for f in r["findings"]:
-            title, when, fix = _finding_lines(f)
-            steps = "".join(f"<li>{_e(s)}</li>" for s in fix[:3])
+        for (title, when, fix), f in zip(_findings(r), r["findings"]):
+            steps = "".join(f"<li>{_e(s)}</li>" for s in fix)
             body.append(f'<li><strong class="{_e(f["severity"])}">{_e(title)}</strong><br>'
                         f'<span class="meta">{_e(when)}</span>' + (f"<ul>{steps}</ul>" if steps else "") + "</li>")
         body.append("</ul>")
