@@ -21,18 +21,24 @@ it has no side effects.
 from __future__ import annotations
 
 import hashlib
-import re
 import tomllib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Finding", "detect_anomalies", "load_params", "default_params", "DETECTORS", "SEVERITIES",
-           "AnomalyConfigError"]
+__all__ = [
+    "DETECTORS",
+    "SEVERITIES",
+    "AnomalyConfigError",
+    "Finding",
+    "default_params",
+    "detect_anomalies",
+    "load_params",
+]
 
 SEVERITIES = ("info", "warning", "critical")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -190,7 +196,7 @@ def _finding(ctx: Context, *, detector: str, severity: str, title: str, entity: 
         start = ts.min() if start is None else start
         end = ts.max() if end is None else end
     ev = rows.dropna(subset=["source", "line_no"]).head(n) if len(rows) else rows
-    evidence = tuple((str(s), int(line)) for s, line in zip(ev["source"], ev["line_no"])) if len(ev) else ()
+    evidence = tuple((str(s), int(line)) for s, line in zip(ev["source"], ev["line_no"], strict=False)) if len(ev) else ()
     return Finding(_fingerprint(detector, entity, cause, start), severity, title, detector, start, end,
                    entity, float(observed), None if expected is None else float(expected), evidence,
                    cause, ctx.fix_for(cause, detector), detail)
@@ -673,6 +679,33 @@ DETECTORS: list[Callable[[Context], list[Finding]]] = [
 ]
 
 
+def _overlap(a: Finding, b: Finding) -> bool:
+    if None in (a.window_start, a.window_end, b.window_start, b.window_end):
+        return False
+    return bool(a.window_start <= b.window_end and b.window_start <= a.window_end)
+
+
+def merge_related(findings: list[Finding]) -> list[Finding]:
+    """Say each thing once: a concentration finding goes into the failure spike of the same
+    entity, and a cause spike into the entity finding (spike, abuse, build-up) with the same
+    cause at the same time; the finding kept takes the higher severity."""
+    keep = list(findings)
+    absorbed: set[int] = set()
+    for i, f in enumerate(keep):
+        for j, g in enumerate(keep):
+            if i == j or j in absorbed or i in absorbed or not _overlap(f, g):
+                continue
+            same_entity = f.detector == "concentration" and g.detector == "failure_spike" and f.entity == g.entity
+            same_cause = (f.detector == "cause_spike" and g.detector in ("failure_spike", "abuse", "deferral_buildup",
+                                                                         "concentration") and f.cause == g.cause)
+            if same_entity or same_cause:
+                absorbed.add(i)
+                if _RANK[f.severity] > _RANK[g.severity]:
+                    keep[j] = replace(g, severity=f.severity)
+                break
+    return [f for i, f in enumerate(keep) if i not in absorbed]
+
+
 def _prepare(df: pd.DataFrame, kb: Any) -> pd.DataFrame:
     if "cause" not in df.columns:
         from .classify import classify
@@ -702,6 +735,7 @@ def detect_anomalies(events: pd.DataFrame, baseline: pd.DataFrame | None = None,
     found: list[Finding] = []
     for fn in (detectors or DETECTORS):
         found.extend(fn(ctx))
+    found = merge_related(found)
     far = pd.Timestamp.max.tz_localize("UTC")
     found.sort(key=lambda f: (-_RANK[f.severity], f.window_start if f.window_start is not None else far,
                               f.detector, f.entity))

@@ -11,7 +11,7 @@ from typing import Any
 from .build import SCHEMA_VERSION, ReportWindow, build_report, make_report
 from .redact import Redactor
 
-__all__ = ["make_report", "build_report", "render", "ReportWindow", "Redactor", "SCHEMA_VERSION", "FORMATS"]
+__all__ = ["FORMATS", "SCHEMA_VERSION", "Redactor", "ReportWindow", "build_report", "make_report", "render"]
 
 FORMATS = ("text", "markdown", "json", "html")
 

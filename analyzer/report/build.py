@@ -18,7 +18,7 @@ import pandas as pd
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
 
-__all__ = ["SCHEMA_VERSION", "ReportWindow", "make_report", "build_report"]
+__all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report", "make_report"]
 
 #: Bumped when a field is removed or changes meaning; new fields may appear within a version.
 SCHEMA_VERSION = 1
@@ -91,7 +91,7 @@ def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
             in_h = (hours == h).to_numpy(dtype=bool)
             per_hour.append({"hour": _iso(h), **{k: int((m & in_h).sum()) for k, m in kinds.items()}})
     delays = ev.loc[kinds["delivered"], "delay"].dropna().astype(float)
-    delay = {"count": int(len(delays))}
+    delay = {"count": len(delays)}
     for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
         delay[name] = round(float(delays.quantile(q)), 3) if len(delays) else None
     delay["max"] = round(float(delays.max()), 3) if len(delays) else None
@@ -223,7 +223,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "window": {"since": _iso(window.since), "until": _iso(window.until),
                    "first_event": _iso(ev["ts"].min()) if len(ev) else None,
                    "last_event": _iso(ev["ts"].max()) if len(ev) else None,
-                   "events": int(len(ev))},
+                   "events": len(ev)},
         "baseline": baseline_info or {"source": "none", "events": 0},
         "inputs": [{"file": str(f.name), "lines": int(f.lines), "events": int(f.events), "format": f.flavour}
                    for f in (files or [])],
@@ -265,10 +265,10 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     cur = ev[inside].sort_values("ts", kind="stable").reset_index(drop=True)
     info: dict[str, Any]
     if baseline is not None:
-        info = {"source": "history", "events": int(len(baseline))}
+        info = {"source": "history", "events": len(baseline)}
     elif window.since is not None:
         baseline = ev[(ts < window.since).fillna(False).to_numpy(dtype=bool)]
-        info = {"source": "input before the window" if len(baseline) else "none", "events": int(len(baseline))}
+        info = {"source": "input before the window" if len(baseline) else "none", "events": len(baseline)}
     else:
         info = {"source": "none", "events": 0}
     info["note"] = "earlier hours of the window are compared with the hours before them"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-__all__ = ["volume_chart", "bar_chart", "COLORS"]
+__all__ = ["COLORS", "bar_chart", "volume_chart"]
 
 COLORS = {"delivered": "#2e7d32", "deferred": "#f9a825", "bounced": "#c62828", "rejected": "#6a1b9a",
           "received": "#1565c0"}

@@ -8,7 +8,7 @@ from typing import Any
 
 from .text import clean, pct
 
-__all__ = ["render_markdown", "md"]
+__all__ = ["md", "render_markdown"]
 
 #: Characters that can start emphasis, code, links, HTML, entities, headings, tables or math.
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~&$^])")
@@ -40,7 +40,7 @@ def _table(headers: list[str], rows: list[list[str]], right: set[int] | None = N
     out = ["| " + " | ".join(headers) + " |",
            "|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
-    return out + [""]
+    return [*out, ""]
 
 
 def render_markdown(r: dict[str, Any]) -> str:
@@ -77,7 +77,7 @@ def render_markdown(r: dict[str, Any]) -> str:
     out += [f"Delivery delay (seconds): p50 {_n(d['p50'])}, p90 {_n(d['p90'])}, p99 {_n(d['p99'])}, "
             f"max {_n(d['max'])} over {_n(d['count'])} deliveries.", ""]
     keys = ["received", "delivered", "deferred", "bounced", "rejected"]
-    out += _table(["hour (UTC)"] + keys, [[md(h["hour"])] + [_n(h[k]) for k in keys] for h in v["per_hour"]],
+    out += _table(["hour (UTC)", *keys], [[md(h["hour"])] + [_n(h[k]) for k in keys] for h in v["per_hour"]],
                   right=set(range(1, 6)))
     o = r["outcomes"]
     out += ["## Outcomes by reply class", ""]

@@ -19,7 +19,7 @@ import re
 import secrets
 from typing import Any
 
-__all__ = ["Redactor", "ENV_KEY"]
+__all__ = ["ENV_KEY", "Redactor"]
 
 ENV_KEY = "MAILLENS_REDACT_KEY"
 

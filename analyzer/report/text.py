@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-__all__ = ["render_text", "table", "clean"]
+__all__ = ["clean", "render_text", "table"]
 
 WIDTH = 100
 
@@ -40,7 +40,7 @@ def table(headers: list[str], rows: list[list[Any]], right: set[int] | None = No
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
 
     def line(r: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))).rstrip()
 
     return ["  " + line(headers), "  " + line(["-" * w for w in widths])] + ["  " + line(r) for r in cells]
 
@@ -90,7 +90,7 @@ def render_text(r: dict[str, Any]) -> str:
                f"max {_num(d['max'])} over {_num(d['count'])} deliveries")
     out.append("")
     keys = ["received", "delivered", "deferred", "bounced", "rejected"]
-    out += table(["hour (UTC)"] + keys, [[h["hour"][:13].replace("T", " ") + ":00"] + [h[k] for k in keys]
+    out += table(["hour (UTC)", *keys], [[h["hour"][:13].replace("T", " ") + ":00"] + [h[k] for k in keys]
                                          for h in v["per_hour"]], right=set(range(1, 6)))
     o = r["outcomes"]
     out += ["", "OUTCOMES BY REPLY CLASS"]
