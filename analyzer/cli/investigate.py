@@ -1,1 +1,302 @@
-"""`maillens search` and `maillens trace`: incident investigation (commands are added here)."""
+"""`maillens search` and `maillens trace`: incident investigation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..output import OutputError, atomic_path
+from ..reader import default_tz
+from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, err, fail, out, run_parse
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+StoreOpt = Annotated[str | None, typer.Option("--store", help="Read events from a store written by "
+                                              "`maillens ingest` instead of log files (only the days "
+                                              "--since/--until need are read)", show_default=False)]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="From this time: 2026-11-29T10:00, "
+                                              "'2026-11-29 10:00', 10:00 (today), 2h (ago); in --tz",
+                                              show_default=False)]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Before this time (same forms as --since)",
+                                              show_default=False)]
+TzOpt = Annotated[str | None, typer.Option("--tz", help="Time zone of log stamps that carry none and of "
+                                           "--since/--until [default: $TZ, else this machine's zone]")]
+LogFormatOpt = Annotated[str, typer.Option("--log-format", help="Line format: auto, syslog, rfc3339 or exim")]
+
+
+def _safe(text: object) -> str:
+    """Log text made harmless for a terminal: control characters shown as '?'."""
+    return _CONTROL.sub("?", "" if text is None else str(text))
+
+
+def _cell(v: object, width: int | None = None) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return ""
+    s = _safe(v)
+    if width and len(s) > width:
+        s = s[: width - 1] + "…"
+    return escape(s)
+
+
+def _when(text: str | None, tz: str, what: str):
+    if text is None:
+        return None
+    from ..search import SearchError, parse_when
+
+    try:
+        return parse_when(text, now=dt.datetime.now(dt.UTC), tz=tz)
+    except SearchError as exc:
+        fail(f"{what}: {exc}", "see --help for the forms a time can take", EXIT_USAGE)
+
+
+def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, since, until, cmd: str):
+    """The linked message index from LOGS or --store."""
+    from ..messages import link
+
+    if logs and store:
+        fail("give log files or --store, not both", f"maillens {cmd} --help", EXIT_USAGE)
+    if not logs and not store:
+        fail("no input: give log files (or - for stdin) or --store DIR", f"maillens {cmd} --help", EXIT_USAGE)
+    if store:
+        try:
+            from ..store import StoreError, read_events
+        except ImportError:
+            fail("--store needs analyzer.store, which this installation does not have",
+                 "give the log files instead", EXIT_USAGE)
+        try:
+            events = read_events(store, since=since.to_pydatetime() if since is not None else None,
+                                 until=until.to_pydatetime() if until is not None else None)
+        except StoreError as exc:
+            fail(str(exc), getattr(exc, "hint", None) or "check the --store path", EXIT_INPUT)
+        except ValueError as exc:
+            fail(str(exc), f"maillens {cmd} --help", EXIT_USAGE)
+        from ..schema import NAMES
+
+        missing = [c for c in NAMES if c not in events.columns]
+        if missing:
+            fail(f"{store}: the store lacks columns {missing}", "re-ingest with this maillens version", EXIT_INPUT)
+        return link(events)
+    result = run_parse(logs or [], year=year, tz=tz, fmt=log_format, strict=False)
+    for w in result.warnings:
+        err.print(f"Warning: {_safe(w)}", markup=False)
+    return link(result.events)
+
+
+@app.command()
+def search(
+    logs: Annotated[list[str] | None, typer.Argument(help="Log files, globs, directories, or - for stdin",
+                                                     show_default=False)] = None,
+    store: StoreOpt = None,
+    code: Annotated[list[str] | None, typer.Option("--code", help="Reply code 521, class 5xx, or enhanced "
+                                                   "code 5.7.1 / 5.7.* (repeat for any of several)")] = None,
+    cause: Annotated[list[str] | None, typer.Option("--cause", help="Cause id or glob from the knowledge "
+                                                    "base, e.g. mailbox.unknown, reputation.*")] = None,
+    sender: Annotated[list[str] | None, typer.Option("--sender", help="Envelope sender (glob: '*@shop.example')")] = None,
+    recipient: Annotated[list[str] | None, typer.Option("--recipient", help="Envelope recipient (glob)")] = None,
+    domain: Annotated[list[str] | None, typer.Option("--domain", help="Recipient or sender domain (glob: "
+                                                     "'*.example.com')")] = None,
+    client_ip: Annotated[list[str] | None, typer.Option("--client-ip", help="Client address or CIDR block "
+                                                        "(who sent it to us)")] = None,
+    relay: Annotated[list[str] | None, typer.Option("--relay", help="Relay address, CIDR block or host glob "
+                                                    "(where we sent it)")] = None,
+    queue_id: Annotated[list[str] | None, typer.Option("--queue-id", help="Queue id (any hop)")] = None,
+    message_id: Annotated[list[str] | None, typer.Option("--message-id", help="Message-ID header, with or "
+                                                         "without <>")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    text: Annotated[str | None, typer.Option("--text", help="RE2 regular expression over reply texts and "
+                                             "details, e.g. 'blocked|blacklist'", show_default=False)] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or jsonl")] = "table",
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write csv/jsonl to FILE instead of "
+                                               "stdout", show_default=False)] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="Print the original log lines of every matching "
+                                      "message (all hops), in order, like exigrep")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Table: show at most the last N rows (0: all)",
+                                       min=0)] = 200,
+    year: YearOpt = None,
+    tz: TzOpt = None,
+    log_format: LogFormatOpt = "auto",
+) -> None:
+    """Find messages by code, cause, address, domain, client, relay, id, time or text.
+
+    One row per matching (message, recipient), with the line that matched as file:line. Filters
+    about the message (--sender, --recipient, --domain, --client-ip, --queue-id, --message-id)
+    test the message; filters about a line (--code, --cause, --relay, --text, --since, --until)
+    must all hold on the same line: "--code 521 --since 10:00" is a 521 after 10:00.
+
+    Examples:
+
+      maillens search /var/log/mail.log* --domain customer.example --code 5xx --since 10:00
+
+      maillens search /var/log/mail.log* --code 521 --since 0:00 -f csv -o 521-today.csv
+
+      maillens search /var/log/exim4/mainlog* --cause 'reputation.*' --relay 203.0.113.0/24
+
+      maillens search --store /srv/maillens --since 2026-11-28 --until 2026-11-29 --text 'spamhaus'
+
+      maillens search /var/log/mail.log --sender '*@shop.example' --raw     # the lines, like exigrep
+    """
+    from ..search import Filters, SearchError, matched_events, raw_lines
+    from ..search import search as run_search
+
+    if fmt not in ("table", "csv", "jsonl"):
+        fail(f"unknown format {fmt!r}", "use --format table, csv or jsonl", EXIT_USAGE)
+    if output is not None and fmt == "table":
+        fail("--output needs --format csv or jsonl", "add -f csv or -f jsonl", EXIT_USAGE)
+    zone = tz or default_tz()
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(zone)
+    except Exception:  # noqa: BLE001 - any failure means the name is unusable
+        fail(f"unknown time zone {zone!r}", "use an IANA name such as Europe/Berlin or UTC", EXIT_USAGE)
+    t0, t1 = _when(since, zone, "--since"), _when(until, zone, "--until")
+    filters = Filters(code=code or (), cause=cause or (), sender=sender or (), recipient=recipient or (),
+                      domain=domain or (), client_ip=client_ip or (), relay=relay or (), queue_id=queue_id or (),
+                      message_id=message_id or (), since=t0, until=t1, text=text)
+    try:  # check the filters before reading gigabytes of logs
+        from ..search import check_regex, parse_code
+
+        if text:
+            check_regex(text)
+        for c in filters.code:
+            parse_code(c)
+    except SearchError as exc:
+        fail(str(exc), exc.hint, EXIT_USAGE)
+    ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="search")
+    try:
+        res = run_search(ix, filters)
+    except SearchError as exc:
+        fail(str(exc), exc.hint, EXIT_USAGE)
+    rows = res.rows
+    if raw:
+        evs = matched_events(ix, res.msgs)
+        try:
+            by_msg = ix.msg[evs.index.to_numpy()]
+            prev = None
+            for (src, line_no, line), m in zip(raw_lines(evs), by_msg):
+                if prev is not None and m != prev:
+                    sys.stdout.write("\n")
+                prev = m
+                sys.stdout.write(_safe(line) + "\n")
+        except SearchError as exc:
+            fail(str(exc), "search without --raw shows file:line for each match", EXIT_INPUT)
+        except OSError as exc:
+            fail(f"cannot re-read the logs: {exc}", "check that the files are still there", EXIT_INPUT)
+        return
+    public = rows.drop(columns=["_msg"])
+    if fmt in ("csv", "jsonl"):
+        try:
+            _write_rows(public, fmt, output)
+        except OutputError as exc:
+            fail(str(exc), exc.hint, EXIT_OUTPUT)
+        if output:
+            err.print(f"{len(public):,} rows ({len(res.msgs):,} messages) written to {_safe(output)}", markup=False)
+        return
+    if not len(public):
+        err.print("No message matched.", markup=False)
+        return
+    shown = public.tail(limit) if limit else public
+    title = (f"{len(public):,} matching (message, recipient) rows in {len(res.msgs):,} messages"
+             + (f" (last {len(shown):,} shown; --limit 0 for all)" if len(shown) < len(public) else ""))
+    table = Table(title=title, title_justify="left")
+    for name in ("time (UTC)", "queue id", "recipient", "status", "code"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("reply", no_wrap=True, overflow="ellipsis", ratio=1, min_width=20)
+    table.add_column("where", no_wrap=True, overflow="ellipsis")
+    for r in shown.itertuples(index=False):
+        code_s = " ".join(x for x in (_cell(r.code), _cell(r.enhanced)) if x)
+        ts = r.ts.strftime("%Y-%m-%d %H:%M:%S") if r.ts is not None and r.ts == r.ts else ""
+        table.add_row(ts, _cell(r.queue_id), _cell(r.recipient, 40), _cell(r.status), code_s,
+                      _cell(r.text, 200), _cell(r.where))
+    out.print(table)
+
+
+def _write_rows(df, fmt: str, output: str | None) -> None:
+    frame = df.copy()
+    for col in ("ts", "final_ts"):
+        frame[col] = frame[col].astype("string[pyarrow]")
+    if output is None:
+        if fmt == "csv":
+            frame.to_csv(sys.stdout, index=False)
+        else:
+            frame.to_json(sys.stdout, orient="records", lines=True, force_ascii=False)
+            sys.stdout.write("\n" if len(frame) else "")
+        return
+    try:
+        with atomic_path(output) as tmp:
+            if fmt == "csv":
+                frame.to_csv(tmp, index=False)
+            else:
+                frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{output}: {exc.strerror or exc}") from exc
+
+
+@app.command()
+def trace(
+    query: Annotated[str, typer.Argument(help="A queue id (any hop), an address (sender or recipient) or "
+                                         "a Message-ID", show_default=False)],
+    logs: Annotated[list[str] | None, typer.Argument(help="Log files, globs, directories, or - for stdin",
+                                                     show_default=False)] = None,
+    store: StoreOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
+    limit: Annotated[int, typer.Option("--limit", help="At most the N most recent messages (0: all)",
+                                       min=0)] = 20,
+    year: YearOpt = None,
+    tz: TzOpt = None,
+    log_format: LogFormatOpt = "auto",
+) -> None:
+    """Tell the whole story of a message: received from whom, every attempt and reply, the outcome.
+
+    For each message matching the query: where it came from, a timeline of every line of every
+    hop (content filters, re-injection, the bounce notice) with file:line, and per recipient the
+    final status, the delay and, for a failure, what the knowledge base says it means and how
+    to fix it. Queue ids that were reused later in the day are told apart.
+
+    Examples:
+
+      maillens trace 4AA091855DA0 /var/log/mail.log*
+
+      maillens trace '<20261129101500.ABC@shop.example>' /var/log/mail.log*
+
+      maillens trace customer@example.com /var/log/exim4/mainlog* --limit 5
+
+      maillens trace 1xXh7O-0008OZ-26 --store /srv/maillens --since 2026-11-29 --format json
+    """
+    from ..trace import render_text
+    from ..trace import trace as run_trace
+
+    if fmt not in ("text", "json"):
+        fail(f"unknown format {fmt!r}", "use --format text or json", EXIT_USAGE)
+    zone = tz or default_tz()
+    t0, t1 = _when(since, zone, "--since"), _when(until, zone, "--until")
+    if (t0 is not None or t1 is not None) and not store:
+        fail("--since/--until with trace select the days read from --store", "drop them, or use --store",
+             EXIT_USAGE)
+    ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="trace")
+    stories = run_trace(ix, query, limit=limit)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(stories, indent=2, ensure_ascii=False) + "\n")
+        return
+    if not stories:
+        err.print(f"No message in these logs matches {_safe(query)!r} (a queue id, an address or a "
+                  "Message-ID).", markup=False)
+        return
+    out.print(_safe_block(render_text(stories)), markup=False, highlight=False, soft_wrap=True, end="")
+
+
+def _safe_block(text: str) -> str:
+    return "\n".join(_safe(line) for line in text.split("\n"))
