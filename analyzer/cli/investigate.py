@@ -46,6 +46,13 @@ def _cell(v: object, width: int | None = None) -> str:
     return escape(s)
 
 
+def _plain(v: object) -> str:
+    """A cell's text without markup escaping ('' for missing values)."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        return ""
+    return _safe(v)
+
+
 def _when(text: str | None, tz: str, what: str):
     if text is None:
         return None
@@ -208,15 +215,22 @@ def search(
     title = (f"{len(public):,} matching (message, recipient) rows in {len(res.msgs):,} messages"
              + (f" (last {len(shown):,} shown; --limit 0 for all)" if len(shown) < len(public) else ""))
     table = Table(title=title, title_justify="left")
-    for name in ("time (UTC)", "queue id", "recipient", "status", "code"):
-        table.add_column(name, no_wrap=True)
-    table.add_column("reply", no_wrap=True, overflow="ellipsis", ratio=1, min_width=20)
-    table.add_column("where", no_wrap=True, overflow="ellipsis")
+    cells = []
     for r in shown.itertuples(index=False):
-        code_s = " ".join(x for x in (_cell(r.code), _cell(r.enhanced)) if x)
-        ts = r.ts.strftime("%Y-%m-%d %H:%M:%S") if r.ts is not None and r.ts == r.ts else ""
-        table.add_row(ts, _cell(r.queue_id), _cell(r.recipient, 40), _cell(r.status), code_s,
-                      _cell(r.text, 200), _cell(r.where))
+        code_s = " ".join(x for x in (_plain(r.code), _plain(r.enhanced)) if x)
+        ts = r.ts.strftime("%Y-%m-%d %H:%M:%S") if _plain(r.ts) else ""
+        cells.append([ts, _plain(r.queue_id), _plain(r.recipient), _plain(r.status), code_s, _plain(r.where),
+                      _plain(r.text)])
+    # Fit the terminal: fixed columns at their widest (capped), the reply takes what is left.
+    caps = [19, 16, 32, 8, 13, 36, None]
+    widths = [min(cap, max([len(c[i]) for c in cells] + [4])) if cap else 0 for i, cap in enumerate(caps)]
+    widths[6] = max(24, out.width - sum(widths) - 3 * len(caps) - 1)
+    for name, w in zip(("time (UTC)", "queue id", "recipient", "status", "code", "where", "reply"), widths):
+        table.add_column(name, no_wrap=True, width=w, overflow="ellipsis")
+    for c in cells:
+        if len(c[5]) > widths[5]:
+            c[5] = "…" + c[5][-(widths[5] - 1):]  # keep the file name and line number
+        table.add_row(*(escape(x) for x in c))
     out.print(table)
 
 
