@@ -37,7 +37,7 @@ def _pts(x: float | None) -> str:
 def _change(x: float | None, before: float | int | None) -> str:
     if x is None:
         return "new" if before == 0 else "–"
-    return f"{x:+.0%}"
+    return "±0%" if round(x, 2) == 0 else f"{x:+.0%}"
 
 
 def _rows(report: dict[str, Any]) -> dict[str, list[list[str]]]:
@@ -224,7 +224,7 @@ def _svg_rate(r: dict[str, Any]) -> str:
     """Delivery success per day, this week (solid) against the previous week (dashed)."""
     w, h, pad = 640, 160, 36
     days = r["per_day"]
-    step = (w - pad - 20) / 6
+    step = (w - pad - 60) / 6
 
     def path(vals: list[float | None]) -> str:
         pts = [(pad + 10 + i * step, h - 10 - (h - 30) * v) for i, v in enumerate(vals) if v is not None]
@@ -267,7 +267,7 @@ def _html(r: dict[str, Any]) -> str:
     t = _rows(r)
     body = [f"<h1>maillens weekly report {_e(r['week'])}</h1>", "<ul>"]
     body += [f"<li>{_e(x)}</li>" for x in _summary(r)] + ["</ul>"]
-    body += ["<h2>Per day</h2>", _svg_days(r), _svg_rate(r)]
+    body += ["<h2>Charts per day</h2>", _svg_days(r), _svg_rate(r)]
     for key in ORDER:
         body += [f"<h2>{_e(TITLES[key])}</h2>", _html_table(HEAD[key], t[key])]
     body.append("<h2>Findings</h2>")
