@@ -90,3 +90,17 @@ def test_engine_dask_without_scheduler_starts_a_local_cluster(logs, tmp_path):
     b = ingest([str(logs / "mx3.log")], tmp_path / "b", tz="UTC", year=2026)
     assert a.added == b.added > 0
     pd.testing.assert_frame_equal(_rows(tmp_path / "a"), _rows(tmp_path / "b"))
+
+
+def test_weekly_facts_on_dask_equal_local(logs, cluster, tmp_path):
+    """The weekly report aggregated per day on the cluster equals the single-process one."""
+    import datetime as dt
+
+    from analyzer.weekly import build_weekly
+
+    ingest([str(logs)], tmp_path / "s", tz="UTC", year=2026)
+    now = dt.datetime(2026, 11, 30, 6, tzinfo=dt.UTC)
+    local = build_weekly(tmp_path / "s", "2026-W48", now=now)
+    on_dask = build_weekly(tmp_path / "s", "2026-W48", now=now, engine="dask", scheduler=cluster.scheduler_address)
+    assert on_dask == local
+    assert local["volumes"][1]["count"] > 0
