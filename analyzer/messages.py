@@ -262,7 +262,7 @@ def link(events: pd.DataFrame) -> MessageIndex:
             break
         root = nxt
 
-    msg = np.where(seg_of >= 0, root[np.maximum(seg_of, 0)], -1)
+    msg = np.where(seg_of >= 0, root[np.maximum(seg_of, 0)], -1) if nseg else np.full(n, -1, dtype=np.int64)
     # rejected before queueing: a message of its own
     rej = _is(event_c, event_v, "reject") & (seg_of < 0) & (
         pc.is_valid(_arrow(ev, "recipient", pa.string())).to_numpy(zero_copy_only=False)
