@@ -317,7 +317,7 @@ def _cause_spike(ctx: Context) -> list[Finding]:
     p = ctx.params["failure_spike"]
     min_hist = int(ctx.params["general"]["min_history"])
     df = ctx.all
-    m = _str_eq(df["outcome"], FAILURES) & ~_str_eq(df["cause"], "unknown")
+    m = _str_eq(df["outcome"], FAILURES) & ~_str_eq(df["cause"], "unknown") & ~_str_eq(df["severity"], "info")
     fail = _with_bucket(ctx, df.loc[m, ["ts", "cause", "source", "line_no"]])
     if fail.empty:
         return []
@@ -491,12 +491,15 @@ def _silences(ts: np.ndarray, *, start: np.datetime64 | None, end: np.datetime64
         else:
             before = ts[(ts >= a - ctxw) & (ts <= a)]
             after = ts[(ts > b) & (ts <= b + ctxw)] if b != end else ts[:0]
-            span_b = min(ctxw, a - ts[0]) if len(before) else np.timedelta64(0, "s")
-            span_a = min(ctxw, ts[-1] - b) if len(after) else np.timedelta64(0, "s")
-            secs = (span_b + span_a) / np.timedelta64(1, "s")
-            if secs < p["min_gap"]:
+            # The quieter side sets the rate: a gap next to a burst is not silence.
+            rates = []
+            for side, span in ((before, min(ctxw, a - ts[0])), (after, min(ctxw, ts[-1] - b))):
+                secs = span / np.timedelta64(1, "s")
+                if len(side) and secs >= p["min_gap"]:
+                    rates.append(len(side) / secs)
+            if not rates:
                 continue
-            exp = (len(before) + len(after)) / secs * ((b - a) / np.timedelta64(1, "s"))
+            exp = min(rates) * ((b - a) / np.timedelta64(1, "s"))
         if exp >= p["min_expected"]:
             out.append((a, b, float(exp)))
     return out
@@ -523,11 +526,13 @@ def detect_silence(ctx: Context) -> list[Finding]:
         hmasks["receptions"] = _str_eq(hist["event"], "received")
         hmasks["deliveries"] = _str_eq(hist["event"], "delivery") & _str_eq(hist["status"], "sent")
     for name, mask in series:
-        ts = np.sort(ev.loc[mask, "ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"))
+        # Arrivals are the seconds with at least one line: one session logs many lines at once.
+        ts = np.unique(ev.loc[mask, "ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(
+            dtype="datetime64[ns]").astype("datetime64[s]")).astype("datetime64[ns]")
         rate_fn = None
         if hist_days >= 1.0:
             # Seasonal baseline: the history's mean count per hour of day.
-            hts = hist.loc[hmasks[name], "ts"].dt.tz_convert("UTC")
+            hts = hist.loc[hmasks[name], "ts"].dt.tz_convert("UTC").dt.floor("s").drop_duplicates()
             per_hour = hts.dt.hour.value_counts().reindex(range(24), fill_value=0).to_numpy() / hist_days
 
             def rate_fn(a, b, per_hour=per_hour):
@@ -546,7 +551,7 @@ def detect_silence(ctx: Context) -> list[Finding]:
                                 title=f"Silence: no {name if name != 'all traffic' else 'log lines'} for "
                                       f"{minutes:.0f} minutes",
                                 observed=0.0, expected=exp, start=ta, end=tb,
-                                detail=f"about {exp:.0f} expected from the traffic around it; "
+                                detail=f"about {exp:.0f} active seconds expected from the traffic around it; "
                                        "the evidence is the last line before the gap"))
     return out
 
@@ -560,6 +565,13 @@ def detect_deferral_buildup(ctx: Context) -> list[Finding]:
     d = _with_bucket(ctx, df.loc[m, ["ts", "recipient", "queue_id", "delay", "cause", "source", "line_no"]])
     if d.empty:
         return []
+    # A message's age: the MTA's delay where logged (Postfix delay=), else the time since its
+    # queue id was first seen (Exim logs no age on '==' lines).
+    ids = df.dropna(subset=["queue_id"])
+    first_seen = ids.groupby("queue_id")["ts"].min()
+    seen = d["queue_id"].map(first_seen)
+    age = ((d["ts"] - seen).dt.total_seconds()).astype("float64").fillna(0.0)
+    d["delay"] = np.fmax(d["delay"].astype("float64").fillna(0.0).to_numpy(), age.to_numpy())
     d = d[_truthy(d["delay"] >= p["min_age"])]
     d["domain"] = _domain(d["recipient"])
     d = d.dropna(subset=["domain"])

@@ -164,6 +164,14 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str) -> list[dict[str, Any
 def _top(ev: pd.DataFrame) -> dict[str, Any]:
     out_rows = ev[_mask(ev["event"], ("delivery", "expired")) & _mask(ev["direction"], "outbound")].copy()
     out_rows["domain"] = _domain(out_rows["recipient"])
+    # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
+    known = ev.dropna(subset=["queue_id", "sender"]).drop_duplicates("queue_id")
+    by_qid = pd.Series(known["sender"].to_numpy(), index=known["queue_id"].to_numpy())
+    if len(by_qid):
+        missing = out_rows["sender"].isna().to_numpy(dtype=bool) & out_rows["queue_id"].notna().to_numpy(dtype=bool)
+        filled = out_rows.loc[missing, "queue_id"].map(by_qid)
+        out_rows["sender"] = out_rows["sender"].astype(object)
+        out_rows.loc[missing, "sender"] = filled.astype(object).to_numpy()
     rej = ev[_mask(ev["event"], "reject")].dropna(subset=["client_ip"])
     clients = []
     if len(rej):
