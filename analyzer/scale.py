@@ -46,7 +46,7 @@ def client_for(scheduler: str | None) -> Iterator[Any]:
         with Client(scheduler) as client:
             yield client
         return
-    with LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
+    with LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         yield client
 

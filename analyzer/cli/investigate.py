@@ -11,7 +11,6 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..output import OutputError, atomic_path
 from ..reader import default_tz
@@ -214,24 +213,17 @@ def search(
     shown = public.tail(limit) if limit else public
     title = (f"{len(public):,} matching (message, recipient) rows in {len(res.msgs):,} messages"
              + (f" (last {len(shown):,} shown; --limit 0 for all)" if len(shown) < len(public) else ""))
-    table = Table(title=title, title_justify="left")
-    cells = []
+    out.print(title, markup=False, highlight=False)
     for r in shown.itertuples(index=False):
         code_s = " ".join(x for x in (_plain(r.code), _plain(r.enhanced)) if x)
-        ts = r.ts.strftime("%Y-%m-%d %H:%M:%S") if _plain(r.ts) else ""
-        cells.append([ts, _plain(r.queue_id), _plain(r.recipient), _plain(r.status), code_s, _plain(r.where),
-                      _plain(r.text)])
-    # Fit the terminal: fixed columns at their widest (capped), the reply takes what is left.
-    caps = [19, 16, 32, 8, 13, 36, None]
-    widths = [min(cap, max([len(c[i]) for c in cells] + [4])) if cap else 0 for i, cap in enumerate(caps)]
-    widths[6] = max(24, out.width - sum(widths) - 3 * len(caps) - 1)
-    for name, w in zip(("time (UTC)", "queue id", "recipient", "status", "code", "where", "reply"), widths):
-        table.add_column(name, no_wrap=True, width=w, overflow="ellipsis")
-    for c in cells:
-        if len(c[5]) > widths[5]:
-            c[5] = "…" + c[5][-(widths[5] - 1):]  # keep the file name and line number
-        table.add_row(*(escape(x) for x in c))
-    out.print(table)
+        ts = r.ts.strftime("%Y-%m-%d %H:%M:%S") if _plain(r.ts) else "?"
+        sender = _plain(r.sender)
+        head = (f"{ts}  {_plain(r.queue_id) or '-':<12} {_plain(r.status):<8} {code_s:<10} "
+                f"{_plain(r.recipient) or '(no recipient)'}" + (f"  from <{sender}>" if _plain(r.sender) or
+                                                                  r.sender == "" else ""))
+        out.print(head, markup=False, highlight=False, soft_wrap=True)
+        out.print(f"    {_plain(r.text) or '-'}  [{_plain(r.where)}]", markup=False, highlight=False,
+                  soft_wrap=True, style="dim")
 
 
 def _write_rows(df, fmt: str, output: str | None) -> None:

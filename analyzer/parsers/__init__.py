@@ -276,7 +276,7 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
         for mta, mask in (("postfix", is_pf), ("exim", is_ex)):
             if not pc.any(mask).as_py():
                 continue
-            sub = headers.filter(mask)
+            sub = headers if pc.all(mask).as_py() else headers.filter(mask)
             counts.by_mta[mta] += sub.num_rows
             cols, unmatched = _parse_mta(mta, sub)
             if cols is not None:

@@ -203,7 +203,7 @@ def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Arr
         if len(remaining) == 0:
             break
         cand = pa.array(remaining)
-        sub = pc.take(lines, cand)
+        sub = lines if len(remaining) == n else pc.take(lines, cand)
         g = pc.extract_regex(sub, pattern=HEADERS[flavour])
         valid = g.is_valid()
         hits = pc.filter(cand, valid)
