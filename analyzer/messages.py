@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["messages", "link", "MessageIndex", "FINAL_STATUSES", "MESSAGE_COLUMNS"]
+__all__ = ["FINAL_STATUSES", "MESSAGE_COLUMNS", "MessageIndex", "link", "messages"]
 
 #: The final status of a (message, recipient).
 FINAL_STATUSES: dict[str, str] = {
@@ -308,7 +308,7 @@ def _last_per_group(groups: np.ndarray, keys: tuple[np.ndarray, ...], idx: np.nd
     first). Returns (group ids, chosen idx)."""
     if len(idx) == 0:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    s = np.lexsort(keys + (groups,))
+    s = np.lexsort((*keys, groups))
     g = groups[s]
     last = np.r_[g[1:] != g[:-1], True]
     return g[last], idx[s][last]
@@ -338,7 +338,7 @@ def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, e
     if nseg:
         order = np.lexsort((ts[first], np.arange(nseg) != root, root))  # the root hop first
         qids_per: dict[int, list[str]] = {}
-        for r_, q in zip(root[order].tolist(), [seg_qid[i] for i in order]):
+        for r_, q in zip(root[order].tolist(), [seg_qid[i] for i in order], strict=False):
             qids_per.setdefault(r_, []).append(q)
     else:
         qids_per = {}

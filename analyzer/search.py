@@ -31,8 +31,16 @@ import pyarrow.compute as pc
 
 from .messages import MessageIndex, _arrow
 
-__all__ = ["Filters", "SearchError", "SearchResult", "search", "parse_when", "parse_code", "raw_lines",
-           "RESULT_COLUMNS"]
+__all__ = [
+    "RESULT_COLUMNS",
+    "Filters",
+    "SearchError",
+    "SearchResult",
+    "parse_code",
+    "parse_when",
+    "raw_lines",
+    "search",
+]
 
 
 class SearchError(ValueError):
@@ -316,7 +324,7 @@ def search(ix: MessageIndex, f: Filters) -> SearchResult:
     if f.event_level():
         wanted_msgs = np.zeros(nmsg_all, dtype=bool)
         wanted_msgs[row_msg[rowmask]] = True
-        cand = np.flatnonzero((ix.msg >= 0))
+        cand = np.flatnonzero(ix.msg >= 0)
         cand = cand[wanted_msgs[ix.msg[cand]]]
         hit = cand[_event_mask(ix, f, cand)]
         # events of one recipient -> that row; message-level events -> every row of the message
@@ -421,7 +429,7 @@ def raw_lines(events: pd.DataFrame) -> Iterator[tuple[str, int, str]]:
     src = events["source"].astype(object).to_numpy()
     lines = events["line_no"].astype("int64").to_numpy()
     wanted: dict[str, set[int]] = {}
-    for s_, n_ in zip(src, lines):
+    for s_, n_ in zip(src, lines, strict=False):
         wanted.setdefault(s_, set()).add(int(n_))
     if "-" in wanted:
         raise SearchError("--raw cannot show lines read from stdin (they cannot be read again); "
@@ -439,5 +447,5 @@ def raw_lines(events: pd.DataFrame) -> Iterator[tuple[str, int, str]]:
                     text[(name, n_)] = batch.lines[n_ - first]
             if last >= hi:
                 break
-    for s_, n_ in zip(src, lines):
+    for s_, n_ in zip(src, lines, strict=False):
         yield s_, int(n_), text.get((s_, int(n_)), "")

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from .messages import MessageIndex, _arrow
 
-__all__ = ["trace", "render_text", "find_messages"]
+__all__ = ["find_messages", "render_text", "trace"]
 
 FAILED = ("bounced", "expired", "rejected", "deferred")
 

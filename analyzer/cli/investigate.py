@@ -162,7 +162,7 @@ def search(
         from zoneinfo import ZoneInfo
 
         ZoneInfo(zone)
-    except Exception:  # noqa: BLE001 - any failure means the name is unusable
+    except Exception:
         fail(f"unknown time zone {zone!r}", "use an IANA name such as Europe/Berlin or UTC", EXIT_USAGE)
     t0, t1 = _when(since, zone, "--since"), _when(until, zone, "--until")
     filters = Filters(code=code or (), cause=cause or (), sender=sender or (), recipient=recipient or (),
@@ -188,7 +188,7 @@ def search(
         try:
             by_msg = ix.msg[evs.index.to_numpy()]
             prev = None
-            for (src, line_no, line), m in zip(raw_lines(evs), by_msg):
+            for (_src, _line_no, line), m in zip(raw_lines(evs), by_msg, strict=False):
                 if prev is not None and m != prev:
                     sys.stdout.write("\n")
                 prev = m
@@ -213,7 +213,7 @@ def search(
     shown = public.tail(limit) if limit else public
     title = (f"{len(public):,} matching (message, recipient) rows in {len(res.msgs):,} messages"
              + (f" (last {len(shown):,} shown; --limit 0 for all)" if len(shown) < len(public) else ""))
-    out.print(title, markup=False, highlight=False)
+    out.print(title, markup=False, highlight=False, soft_wrap=True)
     for r in shown.itertuples(index=False):
         code_s = " ".join(x for x in (_plain(r.code), _plain(r.enhanced)) if x)
         ts = r.ts.strftime("%Y-%m-%d %H:%M:%S") if _plain(r.ts) else "?"
