@@ -220,5 +220,6 @@ def report(
         out.file.flush()
     if failing:
         if output is not None:
-            err.print(f"{len(failing)} finding(s) at or above {fail_on}; the report is in {output}", markup=False)
+            err.print(f"{len(failing)} finding(s) at or above {fail_on}; the report is in {output}", markup=False,
+                      soft_wrap=True)
         raise typer.Exit(EXIT_FINDINGS)
