@@ -102,7 +102,7 @@ def test_redact_leaves_no_original_address(logs, fmt):
     assert res.exit_code == 0, res.output
     outp = res.stdout
     red = Redactor("k1", ips=True)
-    for local, domain in ADDRESSES:
+    for local, _domain in ADDRESSES:
         bare = local.strip('"')
         for form in (bare, "pwned", "document.title"):
             if form == bare and len(bare) < 6:
