@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""How long an on-call engineer waits for ``maillens search`` and ``maillens trace`` on a 1M-line log.
+
+    python bench/bench_search.py                    # 1M-line Postfix log, the usual questions
+    python bench/bench_search.py --mta exim --lines 200000 --repeat 3
+
+The log comes from ``bench/generate_logs.py`` through ``bench_parse.ensure_log`` (seeded, cached
+under ``bench/out/``). Each query runs the real command line in its own child process
+(``python -m analyzer search LOG …``), output to /dev/null, and the wall time around the child
+is what is printed: reading and parsing the log, linking 1M events into messages, filtering and
+printing, all included. With ``--repeat K`` the best of K runs is shown. A second table splits
+one run into its stages, in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_parse import ensure_log  # noqa: E402
+
+QUERIES = {
+    "postfix": [
+        ("why did mail to this domain bounce since 10:00?",
+         ["--domain", "*.example", "--code", "5xx", "--since", "2026-11-28 10:00", "-f", "jsonl"]),
+        ("which of our mail got 521 today?", ["--code", "521", "--since", "2026-11-28", "-f", "jsonl"]),
+        ("blocklisted anywhere? (RE2 text)", ["--text", "(?i)spamhaus|blocked|blacklist", "-f", "jsonl"]),
+        ("reputation causes (classifier)", ["--cause", "reputation.*", "-f", "jsonl"]),
+        ("one client network, as a table", ["--client-ip", "198.51.100.0/24", "--limit", "50"]),
+    ],
+    "exim": [
+        ("why did mail to this domain bounce since 10:00?",
+         ["--domain", "*.example", "--code", "5xx", "--since", "2026-11-28 10:00", "-f", "jsonl"]),
+        ("blocklisted anywhere? (RE2 text)", ["--text", "(?i)spamhaus|blocked|blacklist", "-f", "jsonl"]),
+        ("one client network, as a table", ["--client-ip", "198.51.100.0/24", "--limit", "50"]),
+    ],
+}
+
+
+def run(args: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "analyzer", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE, check=True)
+    return time.perf_counter() - t
+
+
+def stages(log: Path) -> list[tuple[str, float]]:
+    """One search split into parse, link and filter (in-process)."""
+    from analyzer.messages import link
+    from analyzer.reader import parse_logs
+    from analyzer.search import Filters, search
+
+    t0 = time.perf_counter()
+    events = parse_logs([str(log)], tz="UTC").events
+    t1 = time.perf_counter()
+    ix = link(events)
+    t2 = time.perf_counter()
+    search(ix, Filters(code=["5xx"], domain=["*.example"]))
+    t3 = time.perf_counter()
+    return [("parse (reader)", t1 - t0), (f"link {len(events):,} events into {len(ix.messages):,} rows", t2 - t1),
+            ("filter (--code 5xx --domain)", t3 - t2)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--mta", choices=("postfix", "exim"), default="postfix")
+    p.add_argument("--lines", type=int, default=1_000_000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--no-stages", action="store_true", help="skip the in-process breakdown")
+    a = p.parse_args(argv)
+    log = ensure_log(a.mta, a.lines, a.seed)
+    print(f"{a.mta} log of {a.lines:,} lines: {log} ({log.stat().st_size / 1e6:.0f} MB)")
+    print(f"{'seconds':>8}  question (maillens search LOG …)")
+    for question, args in QUERIES[a.mta]:
+        best = min(run(["search", str(log), "--tz", "UTC", "--year", "2026", *args]) for _ in range(a.repeat))
+        print(f"{best:8.1f}  {question}: {' '.join(args)}")
+    best = min(run(["trace", "someone@ourdomain.test", str(log), "--tz", "UTC", "--year", "2026", "-f", "json"])
+               for _ in range(a.repeat))
+    print(f"{best:8.1f}  maillens trace ADDRESS LOG -f json")
+    if not a.no_stages:
+        print("\none search, by stage (in-process):")
+        for name, sec in stages(log):
+            print(f"{sec:8.1f}  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
