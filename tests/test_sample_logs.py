@@ -87,3 +87,45 @@ def test_inbound_rejects(postfix):
     # a cleanup header_checks reject logs only the enhanced code it answered with
     content = r[r["program"] == "postfix/cleanup"]
     assert list(content["enhanced_code"]) == ["5.7.1"] and content["reply_code"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def exim() -> pd.DataFrame:
+    if not (SAMPLES / "exim").exists():
+        pytest.skip("no Exim sample logs")
+    return classify(parse_logs([str(SAMPLES / "exim")], tz="UTC").events)
+
+
+@pytest.mark.parametrize("code,enhanced,stage,cause", [
+    (521, "5.3.2", "greeting", "host.no_mail"),
+    (550, "5.1.1", "RCPT TO", "mailbox.unknown"),
+    (556, "5.1.10", "RCPT TO", "domain.no_mail"),
+    (552, "5.3.4", "end of DATA", "message.too_big"),
+    (550, "5.7.26", "end of DATA", "auth.dmarc"),
+])
+def test_exim_fake_mx_replies_classified(exim, code, enhanced, stage, cause):
+    """Exim's 'SMTP error from remote mail server after …' gives the code, stage and cause."""
+    d = _delivery(exim, reply_code=code, enhanced_code=enhanced)
+    assert len(d) >= 1
+    assert set(d["smtp_stage"]) == {stage}
+    assert set(d["cause"]) == {cause}
+
+
+def test_exim_session_ends_and_dropped_connections(exim):
+    """'closed by QUIT' is a 221 close; a remote that hung up is session.lost at the stage it died."""
+    closed = exim[(exim["event"] == "disconnect") & (exim["quit"] == True)]  # noqa: E712
+    assert len(closed) >= 1 and set(closed["reply_code"]) == {221}
+    dropped = _delivery(exim, status="deferred")
+    dropped = dropped[dropped["reply_text"].str.startswith("Remote host closed connection").fillna(False)]
+    assert len(dropped) >= 1
+    assert set(dropped["cause"]) == {"session.lost"}
+    assert {"RCPT TO", "end of DATA"} <= set(dropped["smtp_stage"])
+
+
+def test_exim_paniclog_and_rejectlog(exim):
+    """The paniclog entry is a panic event; rejectlog entries already in the mainlog are not doubled."""
+    assert (exim["event"] == "panic").sum() == 1
+    res = parse_logs([str(SAMPLES / "exim")], tz="UTC")
+    assert res.counts.duplicates >= 1
+    rej = res.events[res.events["event"] == "reject"]
+    assert not rej.duplicated(subset=["ts", "client_ip", "recipient", "reply_text"]).any()

@@ -19,7 +19,8 @@ _EXIM_H = r"^(?P<h>[^\s()\[\]]+)?\s*(?:\((?P<helo>[^)]*)\))?\s*(?:\[(?P<ip>[^\]]
 _CODE = r"(?:^|: |\(|\s)(?P<code>[2-5][0-9][0-9])(?:[ -]|$)(?:[2-5][0-9][0-9][ -])?(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3}\b)?"
 _ENH_ANY = r"(?:^|[\s(\[-])(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3})(?:$|[\s,;:)\].])"
 _STAGE_TEXT = (r"(?:in reply to (?P<a>.+?) command|(?P<b>refused to talk to me)|while (?P<c>[^:()]+)"
-               r"|remote mail server after (?P<d>[^:]+?)(?::|$| [2-5]\d\d)|timed out while (?P<e>.+))")
+               r"|remote mail server after (?P<d>[^:]+?)(?::|$| [2-5]\d\d)|timed out while (?P<e>.+)"
+               r"|in response to (?P<f>.+))")
 
 # Exim NAME=value items (value quoted or not); first occurrence wins.
 _EXIM_FIELDS = {  # matched against " " + the items, so each key is preceded by a space
@@ -76,7 +77,7 @@ def stage_from_text(text: pa.Array) -> pa.Array:
     """The stage a reply text names ('in reply to RCPT TO command', 'while receiving the initial
     server greeting', Exim 'after end of data'), canonical, or null."""
     g = sparse_extract(text, _STAGE_TEXT)
-    raw = pc.coalesce(*[g[k] for k in "abcde"])
+    raw = pc.coalesce(*[g[k] for k in "abcdef"])
     return _stage_column(raw)
 
 
@@ -242,6 +243,8 @@ def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
         _set(out, "tls", f["X"])
     if "C" in f:
         _set(out, "reply_text", pc.replace_substring(f["C"], '\\"', '"'))
+    if "reply_text" in out:  # Exim appends DT= (delivery time) after a failure's reason
+        out["reply_text"] = pc.replace_substring_regex(out["reply_text"], r" DT=[\dsmhdw.]+$", "")
     if "QT" in f:
         _set(out, "delay", _exim_duration(f["QT"]))
     if "A" in f:
