@@ -70,6 +70,7 @@ class Finding:
     cause: str | None = None
     fix: tuple[str, ...] = ()
     detail: str = ""
+    unit: str = "count"  # what observed/expected measure: "count", or "share" (a fraction, 0.5 = 50 %)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (times as ISO 8601 UTC strings)."""
@@ -87,6 +88,7 @@ class Finding:
             "cause": self.cause,
             "fix": list(self.fix),
             "detail": self.detail,
+            "unit": self.unit,
         }
 
 
@@ -188,7 +190,7 @@ def _fingerprint(detector: str, entity: str, cause: str | None, start: pd.Timest
 
 def _finding(ctx: Context, *, detector: str, severity: str, title: str, entity: str, rows: pd.DataFrame,
              observed: float, expected: float | None, cause: str | None = None, detail: str = "",
-             start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> Finding:
+             start: pd.Timestamp | None = None, end: pd.Timestamp | None = None, unit: str = "count") -> Finding:
     """A finding whose window and evidence come from ``rows`` (unless given)."""
     n = int(ctx.params["general"]["max_evidence"])
     if len(rows):
@@ -199,7 +201,7 @@ def _finding(ctx: Context, *, detector: str, severity: str, title: str, entity: 
     evidence = tuple((str(s), int(line)) for s, line in zip(ev["source"], ev["line_no"], strict=False)) if len(ev) else ()
     return Finding(_fingerprint(detector, entity, cause, start), severity, title, detector, start, end,
                    entity, float(observed), None if expected is None else float(expected), evidence,
-                   cause, ctx.fix_for(cause, detector), detail)
+                   cause, ctx.fix_for(cause, detector), detail, unit)
 
 
 def _domain(s: pd.Series) -> pd.Series:
@@ -287,8 +289,12 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
                 if len(hist_rates) >= min_hist:
                     exp, sd = _robust(hist_rates)
                 else:
+                    # Little history for this entity: compare with everything we sent before,
+                    # and say nothing when there was no before.
                     prior = tot[tot.index < b]
-                    exp = float(prior["sum"].sum() / prior["count"].sum()) if prior["count"].sum() else 0.0
+                    if len(prior) < min_hist:
+                        continue
+                    exp, _sd = _robust((prior["sum"] / prior["count"]).to_numpy(dtype=float))
                     sd = 0.0
                 if rate >= p["min_rate"] and rate >= exp + max(p["k"] * sd, p["min_increase"]):
                     flagged.setdefault(str(entity), []).append((b, rate, exp, fails[i]))
@@ -306,7 +312,7 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
                 findings.append(_finding(
                     ctx, detector="failure_spike", severity=sev, entity=str(entity), rows=failed,
                     title=f"Failure spike at {label} {entity}: {rate:.0%} of {len(ent_rows)} deliveries failed",
-                    observed=rate, expected=float(np.mean([by_b[b][1] for b in run])), cause=cause,
+                    observed=rate, expected=exp, cause=cause, unit="share",
                     detail=f"{int(nfail)} failed deliveries, mostly {ctx.cause_title(cause)}; the expected "
                            f"failure rate was {exp:.0%}"))
     findings.extend(_cause_spike(ctx))
@@ -413,7 +419,7 @@ def detect_concentration(ctx: Context) -> list[Finding]:
                 out.append(_finding(ctx, detector="concentration", severity=sev, entity=str(entity), rows=failed,
                                     title=f"{label.capitalize()} {entity} refuses {share:.0%} of our mail "
                                           f"({len(failed)} of {len(rows)})",
-                                    observed=share, expected=None, cause=cause,
+                                    observed=share, expected=None, cause=cause, unit="share",
                                     detail=f"mostly {ctx.cause_title(cause)}; {perm} of the failures are permanent"))
     ev = _with_bucket(ctx, ctx.events)
     rej = ev[_str_eq(ev["event"], "reject") & ev["client_ip"].notna().to_numpy()]
@@ -429,7 +435,7 @@ def detect_concentration(ctx: Context) -> list[Finding]:
                 cause = rows["cause"].mode().iloc[0]
                 out.append(_finding(ctx, detector="concentration", severity="warning", entity=str(ip), rows=rows,
                                     title=f"Client {ip} caused {share:.0%} of all rejects ({len(rows)})",
-                                    observed=share, expected=None, cause=cause,
+                                    observed=share, expected=None, cause=cause, unit="share",
                                     detail=f"mostly {ctx.cause_title(cause)}"))
     return out
 
@@ -646,7 +652,7 @@ def detect_session_ends(ctx: Context) -> list[Finding]:
         out.append(_finding(ctx, detector="session_ends", severity="warning", entity="inbound sessions", rows=bad,
                             title=f"Abnormal session ends: {share:.0%} of {len(rows)} sessions lost or timed out{where}",
                             observed=share, expected=float(np.mean([exps[b] for b in run])), cause=cause,
-                            detail=f"{len(bad)} lost or timed out against {len(rows) - len(bad)} normal QUIT/221 closes"))
+                            unit="share", detail=f"{len(bad)} lost or timed out against {len(rows) - len(bad)} normal QUIT/221 closes"))
     return out
 
 

@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from .charts import bar_chart, volume_chart
-from .text import clean, pct
+from .text import clean, measure, pct
 
 __all__ = ["render_html"]
 
@@ -36,6 +36,7 @@ def _num(v: Any) -> str:
 _ENV.filters["num"] = _num
 _ENV.filters["pct"] = pct
 _ENV.filters["clean"] = clean
+_ENV.globals["measure"] = measure
 
 
 def render_html(r: dict[str, Any]) -> str:

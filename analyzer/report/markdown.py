@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .text import clean, pct
+from .text import clean, measure, pct
 
 __all__ = ["md", "render_markdown"]
 
@@ -58,11 +58,10 @@ def render_markdown(r: dict[str, Any]) -> str:
     if not r["findings"]:
         out += ["Nothing abnormal found.", ""]
     for f in r["findings"]:
-        exp = "-" if f["expected"] is None else _n(f["expected"])
         out += [f"### {f['severity'].upper()}: {md(f['title'])}", "",
                 f"- **When:** {md(f['window_start'])} to {md(f['window_end'])}",
                 f"- **Entity:** {md(f['entity'], 200)} ({md(f['detector'])})",
-                f"- **Observed:** {_n(f['observed'])}, expected {exp}"]
+                f"- **Observed:** {md(measure(f, 'observed'))}, expected {md(measure(f, 'expected'))}"]
         if f.get("detail"):
             out.append(f"- **Detail:** {md(f['detail'])}")
         if f["evidence"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-__all__ = ["clean", "render_text", "table"]
+__all__ = ["clean", "measure", "pct", "render_text", "table"]
 
 WIDTH = 100
 
@@ -33,6 +33,14 @@ def pct(v: float | None) -> str:
     return "-" if v is None else f"{v:.1%}"
 
 
+def measure(f: dict[str, Any], key: str) -> str:
+    """A finding's observed or expected value: a percentage for shares, a number otherwise."""
+    v = f.get(key)
+    if v is None:
+        return "-"
+    return pct(v) if f.get("unit") == "share" else _num(v)
+
+
 def table(headers: list[str], rows: list[list[Any]], right: set[int] | None = None) -> list[str]:
     """Aligned plain-text columns."""
     right = right or set()
@@ -53,8 +61,7 @@ def _finding(f: dict[str, Any]) -> list[str]:
     out = [f"[{f['severity'].upper()}] {clean(f['title'])}"]
     out.append(f"    when:     {f['window_start']} to {f['window_end']}")
     out.append(f"    entity:   {clean(f['entity'], 120)}   ({f['detector']})")
-    exp = "-" if f["expected"] is None else _num(f["expected"])
-    out.append(f"    observed: {_num(f['observed'])}, expected {exp}")
+    out.append(f"    observed: {measure(f, 'observed')}, expected {measure(f, 'expected')}")
     if f.get("detail"):
         out += _wrap(f["detail"], "    ")
     if f["evidence"]:

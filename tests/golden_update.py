@@ -1,0 +1,84 @@
+"""Regenerate the golden reports: ``python -m tests.golden_update`` (from the repository root).
+
+The goldens are ``tests/golden/report.{txt,md,json,html}``: ``maillens report sample_logs/`` in every
+format with a fixed year, zone, "now" and redaction key, so they change only when the report does;
+and ``report-incidents.{txt,md}``: a generated day with every kind of injected incident.
+Review the diff (``git diff tests/golden``) before committing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
+FORMATS = {"txt": "text", "md": "markdown", "json": "json", "html": "html"}
+#: The command line the goldens come from (paths relative to the repository root).
+ARGS = ["report", "sample_logs/", "--tz", "UTC", "--year", "2026", "--now", "2026-12-01T06:00:00Z",
+        "--redact", "--redact-key", "maillens-golden"]
+
+
+def render_all() -> dict[str, str]:
+    """Each golden file's name and the text the report command writes for it now."""
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+
+    runner = CliRunner()
+    cwd = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        out = {}
+        for ext, fmt in FORMATS.items():
+            res = runner.invoke(app, [*ARGS, "--format", fmt], catch_exceptions=False)
+            if res.exit_code != 0:
+                raise RuntimeError(f"maillens {' '.join(ARGS)} --format {fmt} exited {res.exit_code}: {res.output}")
+            out[f"report.{ext}"] = res.stdout
+        return out
+    finally:
+        os.chdir(cwd)
+
+
+#: A generated day with every kind of injected incident: the goldens show how findings render.
+INCIDENTS = ["521_burst:acme.example@6h+1h", "microsoft_block@12h+1h", "sasl_bruteforce:198.51.100.66@10h+1h",
+             "silence@15h+1h", "deferral_buildup@18h+3h"]
+INCIDENT_ARGS = ["report", "mail.log", "--tz", "UTC", "--year", "2026", "--now", "2026-11-29T06:00:00Z"]
+
+
+def render_incidents() -> dict[str, str]:
+    """The text and markdown reports of a generated log with injected incidents (bench generator, seed 7)."""
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+    from bench.generate_logs import generate
+
+    cwd = Path.cwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(mta="postfix", lines=4000, seed=7, out=Path(tmp) / "mail.log", incidents=INCIDENTS)
+        os.chdir(tmp)
+        try:
+            out = {}
+            for ext, fmt in (("txt", "text"), ("md", "markdown")):
+                res = CliRunner().invoke(app, [*INCIDENT_ARGS, "--format", fmt], catch_exceptions=False)
+                out[f"report-incidents.{ext}"] = res.stdout
+            return out
+        finally:
+            os.chdir(cwd)
+
+
+def main() -> int:
+    GOLDEN.mkdir(parents=True, exist_ok=True)
+    for name, text in {**render_all(), **render_incidents()}.items():
+        path = GOLDEN / name
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        path.write_text(text, encoding="utf-8")
+        print(f"{path.relative_to(ROOT)}: {'unchanged' if old == text else 'updated'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
