@@ -38,11 +38,16 @@ def test_golden_reports_are_redacted_and_self_contained(rendered):
     assert "u-" in rendered["report.json"] or '"senders": []' in rendered["report.json"]
 
 
+@pytest.fixture(scope="module")
+def incidents() -> dict[str, str]:
+    return render_incidents()
+
+
 @pytest.mark.parametrize("name", ["report-incidents.txt", "report-incidents.md"])
-def test_incident_report_matches_golden(name):
+def test_incident_report_matches_golden(incidents, name):
     """A generated day with injected incidents renders its findings exactly as reviewed."""
     want = (GOLDEN / name).read_text(encoding="utf-8")
-    got = render_incidents()[name]
+    got = incidents[name]
     if got != want:
         diff = "".join(difflib.unified_diff(want.splitlines(True), got.splitlines(True), name, "now", n=2))
         pytest.fail(f"maillens {' '.join(INCIDENT_ARGS)} differs from {name} "

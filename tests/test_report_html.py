@@ -41,18 +41,21 @@ def chromium(page: Path, *args: str) -> str:
     return res.stdout
 
 
-def test_script_in_an_address_is_shown_as_text_and_never_runs(page):
+@pytest.fixture(scope="module")
+def dom(page) -> str:
+    return chromium(page, "--dump-dom")
+
+
+def test_script_in_an_address_is_shown_as_text_and_never_runs(dom):
     """A sender "<script>document.title='pwned'</script>"@x.test is text in the DOM; the title is unchanged."""
-    dom = chromium(page, "--dump-dom")
     title = re.search(r"<title>(.*?)</title>", dom, re.S)
     assert title and title.group(1).startswith("maillens report") and "pwned" not in title.group(1)
     assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom
     assert "<script" not in dom
 
 
-def test_charts_are_in_the_rendered_dom(page):
+def test_charts_are_in_the_rendered_dom(dom):
     """The three inline SVG charts are in the DOM the browser built, with bars."""
-    dom = chromium(page, "--dump-dom")
     charts = re.findall(r'<svg[^>]*id="(chart-[a-z]+)"[^>]*>(.*?)</svg>', dom, re.S)
     assert [c[0] for c in charts] == ["chart-volume", "chart-causes", "chart-destinations"]
     assert all("<rect" in body for _, body in charts)
