@@ -321,7 +321,9 @@ def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, e
 
     # message-level facts: first non-null value in time order among head events
     head = np.flatnonzero((msg >= 0) & _is(event_c, event_v, *_HEAD_EVENTS))
-    head = head[np.lexsort((rank[head], msg[head]))]
+    # qmgr's from= first: it is the qualified sender (pickup logs from=<root>, qmgr from=<root@host>)
+    not_queued = ~_is(event_c, event_v, "queued")[head]
+    head = head[np.lexsort((rank[head], not_queued, msg[head]))]
     heads = ev.loc[head, list(_HEAD_COLUMNS)].reset_index(drop=True)
     heads["msg"] = msg[head]
     first_vals = heads.groupby("msg", sort=True).first()

@@ -175,3 +175,22 @@ def test_cli_trace_usage_errors(tmp_path):
     assert r.exit_code == 0 and "No message" in r.output
     r = runner.invoke(app, ["trace", "NOPE", str(log), "--since", "2h"])
     assert r.exit_code == 2
+
+
+def test_reused_queue_id_traces_as_two_stories():
+    """A queue id reused later in the day gives two separate stories, each with its own outcome."""
+    lines = [
+        "Nov 29 10:00:00 mx postfix/smtpd[1]: 4B2C31A0F2: client=a.test[192.0.2.1]",
+        "Nov 29 10:00:00 mx postfix/qmgr[3]: 4B2C31A0F2: from=<alice@a.test>, size=100, nrcpt=1 (queue active)",
+        "Nov 29 10:00:01 mx postfix/smtp[4]: 4B2C31A0F2: to=<x@b.test>, relay=mx.b.test[198.51.100.1]:25, "
+        "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok)",
+        "Nov 29 10:00:01 mx postfix/qmgr[3]: 4B2C31A0F2: removed",
+        "Nov 29 15:00:00 mx postfix/pickup[5]: 4B2C31A0F2: uid=0 from=<root>",
+        "Nov 29 15:00:00 mx postfix/qmgr[3]: 4B2C31A0F2: from=<root@mx.test>, size=200, nrcpt=1 (queue active)",
+        "Nov 29 15:00:02 mx postfix/smtp[4]: 4B2C31A0F2: to=<y@d.test>, relay=none, delay=2, delays=0/0/2/0, "
+        "dsn=4.4.1, status=deferred (connect to d.test[198.51.100.2]:25: Connection refused)",
+    ]
+    stories = trace(link(parse_lines(lines).events), "4B2C31A0F2")
+    assert [s["message"]["sender"] for s in stories] == ["alice@a.test", "root@mx.test"]
+    assert [s["recipients"][0]["status"] for s in stories] == ["sent", "deferred"]
+    assert [len(s["timeline"]) for s in stories] == [4, 3]
