@@ -250,10 +250,11 @@ def _with_bucket(ctx: Context, df: pd.DataFrame) -> pd.DataFrame:
 
 def _outbound(df: pd.DataFrame) -> pd.DataFrame:
     m = _str_eq(df["event"], ("delivery", "expired")) & _str_eq(df["direction"], "outbound")
-    out = df.loc[m, ["ts", "recipient", "provider", "outcome", "cause", "source", "line_no",
+    out = df.loc[m, ["ts", "recipient", "provider", "outcome", "cause", "severity", "source", "line_no",
                      "relay_host", "status"]].copy()
     out["domain"] = _domain(out["recipient"])
-    out["failed"] = _str_eq(out["outcome"], FAILURES)
+    # Failures whose cause is harmless (greylisting) are the destination's normal behaviour.
+    out["failed"] = _str_eq(out["outcome"], FAILURES) & ~_str_eq(out["severity"], "info")
     return out
 
 
