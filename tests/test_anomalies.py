@@ -191,3 +191,39 @@ def test_unclassified_events_are_classified_first(tmp_path):
     raw = parse_logs([str(path)], year=2026, tz="UTC").events
     assert "cause" not in raw.columns
     assert any(f.entity == "198.51.100.66" for f in detect_anomalies(raw))
+
+
+def _session_lines() -> list[str]:
+    """Eight hours of 30 sessions each (one in ten lost); hour 6 loses them all; hour 4 has a
+    dictionary attack of 60 unknown recipients from one client."""
+    lines = []
+    for h in range(8):
+        for i in range(30):
+            at, ip = f"Nov 28 {h:02d}:{2 * i:02d}", f"198.51.100.{i + 1}"
+            lines.append(f"{at}:00 mx1 postfix/smtpd[{100 + i}]: connect from a{i}.example[{ip}]")
+            if h == 6 or i % 10 == 0:
+                lines.append(f"{at}:01 mx1 postfix/smtpd[{100 + i}]: lost connection after DATA from a{i}.example[{ip}]")
+                lines.append(f"{at}:01 mx1 postfix/smtpd[{100 + i}]: disconnect from a{i}.example[{ip}] ehlo=1 "
+                             "mail=1 rcpt=1 data=0/1 commands=3/4")
+            else:
+                lines.append(f"{at}:01 mx1 postfix/smtpd[{100 + i}]: disconnect from a{i}.example[{ip}] ehlo=1 "
+                             "mail=1 rcpt=1 data=1 quit=1 commands=5")
+        if h == 4:
+            lines += [f"Nov 28 04:{i:02d}:30 mx1 postfix/smtpd[999]: NOQUEUE: reject: RCPT from unknown[203.0.113.200]: "
+                      f"550 5.1.1 <u{i}@ourdomain.test>: Recipient address rejected: User unknown in local recipient "
+                      f"table; from=<x@spam.example> to=<u{i}@ourdomain.test> proto=ESMTP helo=<spam>" for i in range(60)]
+    return sorted(lines, key=lambda line: line[:15])
+
+
+def test_lost_sessions_dictionary_attack_and_reject_concentration():
+    """An hour of lost sessions, a dictionary attack and one client causing every reject are each found."""
+    events = classify(parse_lines(_session_lines(), source="syn.log", year=2026, tz="UTC").events)
+    found = {(f.detector, f.entity): f for f in detect_anomalies(events) if f.severity != "info"}
+    ends = found[("session_ends", "inbound sessions")]
+    assert ends.window_start == pd.Timestamp("2026-11-28T06:00:01Z") and ends.unit == "share"
+    assert ends.observed == 1.0 and ends.expected == pytest.approx(0.1, abs=0.01) and "after DATA" in ends.title
+    attack = found[("abuse", "203.0.113.200")]
+    assert attack.observed == 60 and attack.title.startswith("Dictionary attack")
+    assert (attack.window_start.hour, attack.window_end.hour) == (4, 4)
+    assert found[("concentration", "203.0.113.200")].observed == 1.0
+    assert len(found) == 3

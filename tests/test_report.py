@@ -284,3 +284,19 @@ def test_help_has_examples():
     for text in ("Examples", "maillens report /var/log/mail.log", "--fail-on", "--redact", "--since", "--yesterday",
                  "--last", "--store", "--log-format"):
         assert text in res.stdout
+
+
+def test_terminal_rendering_colours_severities(monkeypatch, warning_log):
+    """On a terminal the text report keeps its words and colours the severity tags."""
+    import io
+
+    from rich.console import Console
+
+    from analyzer.cli import report as report_cli
+
+    buf = io.StringIO()
+    monkeypatch.setattr(report_cli, "out", Console(file=buf, force_terminal=True, color_system="standard", width=120))
+    res = run(warning_log, *FIXED)
+    assert res.exit_code == 0
+    text = buf.getvalue()
+    assert "\x1b[" in text and "[WARNING]" in text and "ANOMALIES" in text
