@@ -177,35 +177,53 @@ def _clean_debris(store: Path, m: Manifest) -> int:
 # keys
 
 
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_NULL = np.uint64(0x5BD1E9955BD1E995)
+
+
+def _column_hash(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A stable 64-bit hash per value of one column (null hashes as a constant), without Python objects per row."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    t = arr.type
+    if pa.types.is_timestamp(t) or pa.types.is_integer(t) or pa.types.is_boolean(t):
+        vals = pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+        h = pd.util.hash_array(vals.astype(np.int64))
+    elif pa.types.is_floating(t):
+        vals = pc.fill_null(arr.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+        h = pd.util.hash_array(vals.view(np.int64))
+    else:  # strings: hash each distinct value once
+        enc = pc.dictionary_encode(arr.cast(pa.string()))
+        dict_h = pd.util.hash_array(enc.dictionary.to_numpy(zero_copy_only=False).astype(object))
+        idx = pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False)
+        h = dict_h[idx] if len(dict_h) else np.zeros(len(arr), np.uint64)
+    if arr.null_count:
+        h = np.where(arr.is_null().to_numpy(zero_copy_only=False), _NULL, h)
+    return h
+
+
 def event_keys(table: pa.Table) -> np.ndarray:
     """Stable 64-bit keys: hash of the identifying columns and the occurrence number within the file."""
     n = table.num_rows
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    df = table.select(list(KEY_COLUMNS)).to_pandas(types_mapper=pd.ArrowDtype)
-    # Arrow dtypes hash by their values; cast to object-free numpy-friendly forms for stability
-    for c in df.columns:
-        if isinstance(df[c].dtype, pd.ArrowDtype):
-            kind = df[c].dtype.pyarrow_dtype
-            if pa.types.is_timestamp(kind):
-                df[c] = df[c].astype("int64[pyarrow]").astype("Int64")
-            elif pa.types.is_integer(kind):
-                df[c] = df[c].astype("Int64")
-            elif pa.types.is_floating(kind):
-                df[c] = df[c].astype("Float64")
-            elif pa.types.is_boolean(kind):
-                df[c] = df[c].astype("boolean")
-            else:
-                df[c] = df[c].astype(object)
-    h = pd.util.hash_pandas_object(df, index=False).to_numpy()
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for name in KEY_COLUMNS:
+            h = (h * _MIX) ^ _column_hash(table.column(name))
+    h = pd.util.hash_array(h)
     # occurrence number among identical events of the same source, in line order
-    src = table.column("source").to_pandas()
-    order = np.lexsort((table.column("line_no").to_numpy(zero_copy_only=False), src.to_numpy(dtype=object)
-                        .astype(str)))
-    occ = np.empty(n, dtype=np.int64)
-    occ[order] = pd.DataFrame({"s": src.to_numpy(dtype=object)[order], "h": h[order]}).groupby(
-        ["s", "h"], sort=False).cumcount().to_numpy()
-    mixed = pd.util.hash_array(h ^ (occ.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)))
+    src = pc.dictionary_encode(table.column("source").combine_chunks()).indices.to_numpy(zero_copy_only=False)
+    line = pc.fill_null(table.column("line_no"), 0).to_numpy(zero_copy_only=False)
+    order = np.lexsort((line, h, src))
+    hs, ss = h[order], src[order]
+    start = np.ones(n, dtype=bool)
+    start[1:] = (hs[1:] != hs[:-1]) | (ss[1:] != ss[:-1])
+    pos = np.arange(n)
+    first = np.maximum.accumulate(np.where(start, pos, 0))
+    occ = np.empty(n, dtype=np.uint64)
+    occ[order] = (pos - first).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = pd.util.hash_array(h ^ (occ * _MIX))
     return mixed.view(np.int64)
 
 

@@ -36,7 +36,7 @@ def logs(tmp_path_factory) -> Path:
 def cluster():
     """A two-worker LocalCluster in separate processes."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as c:
+                                  dashboard_address=":0") as c:
         yield c
 
 

@@ -252,8 +252,12 @@ def build_weekly(
     found: list[dict[str, Any]] = []
     if findings:
         until = monday + dt.timedelta(days=7)
-        ev = read_events(store, since=monday, until=until)
-        hist = read_events(store, since=base_mondays[-1], until=monday) if base_mondays else None
+        # a canonical order, whatever runs added the rows: findings do not depend on ingest history
+        order = ["ts", "host", "source", "line_no"]
+        ev = read_events(store, since=monday, until=until).sort_values(order, kind="stable", ignore_index=True)
+        hist = (read_events(store, since=base_mondays[-1], until=monday).sort_values(order, kind="stable",
+                                                                                     ignore_index=True)
+                if base_mondays else None)
         for f in detect_anomalies(ev, baseline=hist, now=pd.Timestamp(until, tz="UTC"), kb=kb)[:25]:
             found.append(f.to_dict())
 
