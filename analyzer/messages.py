@@ -278,20 +278,21 @@ def link(events: pd.DataFrame) -> MessageIndex:
     att = np.flatnonzero(per_rcpt)
     row = np.full(n, -1, dtype=np.int64)
     # rows: (msg, rkey) of attempts, plus one empty-recipient row for messages without attempts
-    att_key = pc.binary_join_element_wise(pa.array(msg[att].astype(str)), rkey.take(att), "\x1f") \
-        if len(att) else pa.array([], pa.string())
-    akc, akv = _codes(att_key)
-    row_msg = np.array([int(v.split("\x1f", 1)[0]) for v in akv], dtype=np.int64)
-    row_rkey = [v.split("\x1f", 1)[1] for v in akv]
+    rcode, rvocab = _codes(rkey.take(att)) if len(att) else (np.array([], dtype=np.int64), [])
+    base = len(rvocab) + 1
+    uniq, akc = np.unique(msg[att] * base + rcode, return_inverse=True)
+    row_msg = uniq // base
     row[att] = akc
     bare = np.setdiff1d(np.unique(msg[msg >= 0]), row_msg)
-    # order rows by message, then recipient
+    # order rows by message (first seen first), then recipient (alphabetically)
+    alpha = np.empty(len(rvocab), dtype=np.int64)
+    alpha[np.argsort(np.array(rvocab, dtype=object).astype(str), kind="stable")] = np.arange(len(rvocab))
     row_msg_all = np.concatenate([row_msg, bare])
-    row_rkey_all = row_rkey + [""] * len(bare)
+    row_alpha = np.concatenate([alpha[uniq % base] if len(uniq) else uniq, np.full(len(bare), -1)])
     msg_first = np.full(nmsg, np.iinfo(np.int64).max, dtype=np.int64)
     valid = msg >= 0
     np.minimum.at(msg_first, msg[valid], rank[valid])
-    ro = np.lexsort((np.array(row_rkey_all, dtype=object).astype(str), msg_first[row_msg_all]))
+    ro = np.lexsort((row_alpha, msg_first[row_msg_all]))
     new_of_old = np.empty(len(ro), dtype=np.int64)
     new_of_old[ro] = np.arange(len(ro))
     row[att] = new_of_old[row[att]]
