@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "BASELINE_COLUMNS",
     "DETECTORS",
     "SEVERITIES",
     "AnomalyConfigError",
@@ -41,6 +42,10 @@ __all__ = [
 ]
 
 SEVERITIES = ("info", "warning", "critical")
+#: The columns the detectors read: enough to ask a history store for (baseline=...).
+BASELINE_COLUMNS = ("ts", "program", "queue_id", "event", "direction", "client_ip", "relay_host", "sender", "recipient",
+                    "status", "smtp_stage", "reply_text", "delay", "quit", "sasl_username", "detail", "source",
+                    "line_no", "reply_class", "outcome", "cause", "provider", "severity")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
 DEFAULTS_FILE = Path(__file__).with_name("anomalies.toml")
 FAILURES = ("transient_failure", "permanent_failure")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
-from ..anomalies import SEVERITIES, AnomalyConfigError, load_params
+from ..anomalies import BASELINE_COLUMNS, SEVERITIES, AnomalyConfigError, load_params
 from ..output import OutputError, atomic_write_text
 from ..reader import default_tz
 from ..report import FORMATS, Redactor, ReportWindow, make_report, render
@@ -92,7 +92,8 @@ def _read_baseline(store: Path, start: Any) -> Any:
 
     begin = pd.Timestamp(start) - pd.Timedelta(days=BASELINE_DAYS)
     try:
-        return read_events(store, since=begin.to_pydatetime(), until=pd.Timestamp(start).to_pydatetime())
+        return read_events(store, since=begin.to_pydatetime(), until=pd.Timestamp(start).to_pydatetime(),
+                           columns=list(BASELINE_COLUMNS))
     except (OSError, ValueError) as exc:
         fail(f"{store}: cannot read the history store ({exc})", "check the path, or drop --store", EXIT_INPUT)
 
