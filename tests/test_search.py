@@ -185,6 +185,16 @@ def test_cli_search_raw(logfile):
     assert r.output.splitlines() == LINES[11:13]
 
 
+def test_cli_search_stdin(logfile):
+    """Logs on stdin are searched; --raw on stdin is refused with a one-line reason (exit 2)."""
+    data = logfile.read_text()
+    r = runner.invoke(app, ["search", "-", "--tz", "UTC", "--year", "2026", "--code", "521", "-f", "jsonl"], input=data)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output.splitlines()[0])["where"] == "-:13"
+    r = runner.invoke(app, ["search", "-", "--tz", "UTC", "--code", "521", "--raw"], input=data)
+    assert r.exit_code == 2 and "stdin" in r.output
+
+
 def test_cli_search_usage_errors(logfile, tmp_path):
     """Bad regex, bad code, bad time and bad format are exit 2 with one Error line; a missing store exit 3."""
     base = ["search", str(logfile), "--tz", "UTC"]

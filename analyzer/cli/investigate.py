@@ -177,6 +177,9 @@ def search(
             parse_code(c)
     except SearchError as exc:
         fail(str(exc), exc.hint, EXIT_USAGE)
+    if raw and logs and "-" in logs:
+        fail("--raw cannot show lines read from stdin: they cannot be read a second time",
+             "save the input to a file and search that, or drop --raw (rows still carry file:line)", EXIT_USAGE)
     ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="search")
     try:
         res = run_search(ix, filters)
