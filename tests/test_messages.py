@@ -220,3 +220,31 @@ def test_link_maps_message_level_lines_to_the_message():
     assert ix.msg.tolist() == [0, 0, 0]
     assert ix.row.tolist() == [-1, 0, 1]
     assert ix.messages["status"].tolist() == ["sent", "deferred"]
+
+
+def test_exim_bounce_notice_linked_both_ways():
+    """Exim '<= <> R=id' links the notice to the message it reports on (real Exim 4.96 lines)."""
+    lines = [
+        "2026-11-29 15:55:28 1xXhFQ-0003ra-17 <= alice@maillens.test H=(client.maillens.test) [127.0.0.1]:40899 "
+        "P=esmtp S=1631 id=exim.greeting-521.20261129T155442@gen.maillens.test T=\"maillens sample: greeting-521\" "
+        "for user@nomail.example",
+        "2026-11-29 15:55:28 1xXhFQ-0003ra-17 H=127.0.0.13 [127.0.0.13]:25: SMTP error from remote mail server after "
+        "initial connection: 521 5.3.2 mx.nomail.example does not accept mail (RFC 7504)",
+        "2026-11-29 15:55:28 1xXhFQ-0003ra-17 ** user@nomail.example F=<alice@maillens.test> R=sandbox_routes "
+        "T=remote_smtp H=127.0.0.13 [127.0.0.13]:25: SMTP error from remote mail server after initial connection: "
+        "521 5.3.2 mx.nomail.example does not accept mail (RFC 7504) DT=0s",
+        "2026-11-29 15:55:28 1xXhFQ-0003re-1J <= <> R=1xXhFQ-0003ra-17 U=Debian-exim P=local S=3160 "
+        "T=\"Mail delivery failed: returning message to sender\" for alice@maillens.test",
+        "2026-11-29 15:55:28 1xXhFQ-0003ra-17 Completed",
+        "2026-11-29 15:55:28 1xXhFQ-0003re-1J => alice <alice@maillens.test> F=<> R=local_user T=local_delivery "
+        "S=3301 QT=0s DT=0s",
+        "2026-11-29 15:55:28 1xXhFQ-0003re-1J Completed",
+    ]
+    m = messages(parse_lines(lines).events)
+    got = m[["queue_id", "status", "reply_code", "bounce_id", "notice_of"]].astype(object).where(m.notna(), None)
+    assert got.to_dict("records") == [
+        {"queue_id": "1xXhFQ-0003ra-17", "status": "bounced", "reply_code": 521, "bounce_id": "1xXhFQ-0003re-1J",
+         "notice_of": None},
+        {"queue_id": "1xXhFQ-0003re-1J", "status": "sent", "reply_code": None, "bounce_id": None,
+         "notice_of": "1xXhFQ-0003ra-17"},
+    ]
