@@ -93,6 +93,8 @@ _STATUS_MAP = {"sent": "sent", "deferred": "deferred", "bounced": "bounced", "ex
                "suppressed": "sent"}
 #: How far back a link may reach (a bounce notice or a re-injection is logged within this of its message).
 _LINK_WINDOW = pd.Timedelta(days=7)
+#: A hop's or a notice's own queue id starts within this of the line that names it.
+_NEW_ID_WINDOW = pd.Timedelta(hours=1)
 _LINK_SLACK = pd.Timedelta(seconds=60)
 
 
@@ -155,7 +157,7 @@ def _str(arr: pa.Array) -> pa.Array:
 
 
 def _find_segments(keys: pa.Array, t_ns: np.ndarray, seg_keys: pa.Array, seg_t: np.ndarray,
-                   slack: pd.Timedelta) -> np.ndarray:
+                   slack: pd.Timedelta, window: pd.Timedelta = _LINK_WINDOW) -> np.ndarray:
     """For each (key, time): the latest segment with that key starting at or before time + slack,
     within the link window; -1 where none."""
     n = len(t_ns)
@@ -166,7 +168,7 @@ def _find_segments(keys: pa.Array, t_ns: np.ndarray, seg_keys: pa.Array, seg_t: 
     right = pd.DataFrame({"k": pd.Series(seg_keys.to_numpy(zero_copy_only=False), dtype=object),
                           "t": seg_t, "s": np.arange(len(seg_t))}).sort_values("t", kind="stable")
     m = pd.merge_asof(left, right, on="t", by="k", direction="backward",
-                      tolerance=_LINK_WINDOW.value + slack.value)
+                      tolerance=window.value + slack.value)
     out = np.full(n, -1, dtype=np.int64)
     out[m["i"].to_numpy()] = m["s"].fillna(-1).to_numpy().astype(np.int64)
     return out
@@ -218,9 +220,9 @@ def link(events: pd.DataFrame) -> MessageIndex:
         else pa.array([], pa.string())
     seg_qid = qid.take(first).to_pylist() if nseg else []
 
-    def targets(idx: np.ndarray, ids: pa.Array) -> np.ndarray:
+    def targets(idx: np.ndarray, ids: pa.Array, window: pd.Timedelta = _LINK_WINDOW) -> np.ndarray:
         keys = pc.binary_join_element_wise(host.take(idx), ids, "\x1f")
-        return _find_segments(keys, ts[idx], seg_link_key, seg_t, _LINK_SLACK)
+        return _find_segments(keys, ts[idx], seg_link_key, seg_t, _LINK_SLACK, window)
 
     parent = np.full(nseg, -1, dtype=np.int64)
     notice_of = np.full(nseg, -1, dtype=np.int64)
@@ -230,7 +232,7 @@ def link(events: pd.DataFrame) -> MessageIndex:
     # (a) a delivery answered "queued as X" and X is a queue id of this host: a hop of the same message
     a = np.flatnonzero(has_rel & _is(event_c, event_v, "delivery") & _is(status_c, status_v, "sent"))
     if len(a):
-        child = targets(a, related.take(a))
+        child = targets(a, related.take(a), _NEW_ID_WINDOW)
         ok = (child >= 0) & (child != seg_of[a])
         ok[ok] &= seg_t[child[ok]] >= seg_t[seg_of[a[ok]]]
         parent[child[ok]] = seg_of[a[ok]]
@@ -245,7 +247,7 @@ def link(events: pd.DataFrame) -> MessageIndex:
     # (c) Postfix bounce: "sender non-delivery notification: X" (X is the notice)
     c = np.flatnonzero(has_rel & _is(event_c, event_v, "bounce_notice"))
     if len(c):
-        child = targets(c, related.take(c))
+        child = targets(c, related.take(c), _NEW_ID_WINDOW)
         ok = (child >= 0) & (child != seg_of[c])
         notice_of[child[ok]] = seg_of[c[ok]]
     # (d) Exim bounce: "<= <> R=id" (this segment is the notice of id)

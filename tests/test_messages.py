@@ -248,3 +248,19 @@ def test_exim_bounce_notice_linked_both_ways():
         {"queue_id": "1xXhFQ-0003re-1J", "status": "sent", "reply_code": None, "bounce_id": None,
          "notice_of": "1xXhFQ-0003ra-17"},
     ]
+
+
+def test_remote_queued_as_an_old_local_id_is_not_a_hop():
+    """A remote 'queued as X' that happens to equal a local queue id used hours earlier links nothing."""
+    lines = [
+        "Nov 29 08:00:00 mx postfix/qmgr[3]: 9F8E7D6C5B: from=<old@a.test>, size=10, nrcpt=1 (queue active)",
+        "Nov 29 08:00:01 mx postfix/smtp[4]: 9F8E7D6C5B: to=<o@b.test>, relay=mx.b.test[198.51.100.1]:25, delay=1, "
+        "delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok)",
+        "Nov 29 08:00:01 mx postfix/qmgr[3]: 9F8E7D6C5B: removed",
+        "Nov 29 11:00:00 mx postfix/qmgr[3]: 1A1A1A1A1A: from=<new@a.test>, size=10, nrcpt=1 (queue active)",
+        "Nov 29 11:00:01 mx postfix/smtp[4]: 1A1A1A1A1A: to=<n@c.test>, relay=mx.c.test[198.51.100.2]:25, delay=1, "
+        "delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 9F8E7D6C5B)",
+    ]
+    m = messages(parse_lines(lines).events)
+    assert m["queue_ids"].tolist() == ["9F8E7D6C5B", "1A1A1A1A1A"]
+    assert m["sender"].tolist() == ["old@a.test", "new@a.test"]
