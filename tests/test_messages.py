@@ -264,3 +264,33 @@ def test_remote_queued_as_an_old_local_id_is_not_a_hop():
     m = messages(parse_lines(lines).events)
     assert m["queue_ids"].tolist() == ["9F8E7D6C5B", "1A1A1A1A1A"]
     assert m["sender"].tolist() == ["old@a.test", "new@a.test"]
+
+
+def test_any_subset_and_order_of_real_lines_links_cleanly():
+    """Property: any subset of real lines, in any order, links without error; every attempt is in one
+    row, every status is a known one, and a recipient is never counted twice within a message."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from analyzer.messages import FINAL_STATUSES
+
+    pool = []
+    for name in ("2_multiple_recipients_some_bounces.log", "14_reuse_of_queueid.log", "18_expired.log",
+                 "5_zimbra_amavisd.log"):
+        pool += corpus_path(*SCEN, name).read_text().splitlines()[:120]
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.sampled_from(pool), max_size=80))
+    def check(lines):
+        ix = link(parse_lines(lines).events)
+        m = ix.messages
+        assert set(m["status"].dropna()) <= set(FINAL_STATUSES)
+        ev = ix.events
+        attempts = (ev["event"].isin(["delivery"]) & ev["queue_id"].notna()).to_numpy(dtype=bool)
+        assert (ix.row[attempts] >= 0).all()
+        assert int(m["attempts"].sum()) == int((ix.row >= 0).sum())
+        key = m["msg"].astype(str) + "|" + m["recipient"].fillna("").str.lower()
+        dup = m[key.duplicated(keep=False).to_numpy(dtype=bool) & m["orig_recipient"].isna().to_numpy(dtype=bool)]
+        assert dup.empty or dup["recipient"].isna().all()
+
+    check()
