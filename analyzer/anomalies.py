@@ -479,7 +479,7 @@ def detect_abuse(ctx: Context) -> list[Finding]:
                 out.append(_finding(ctx, detector="abuse", severity="critical" if crit else "warning",
                                     entity=str(ip), rows=r, title=f"{title} from {ip}: {n} {what}",
                                     observed=float(n), expected=float(threshold), cause=cause,
-                                    detail=f"{len(r)} lines" + (f", {users} user names tried" if users else "")))
+                                    detail=f"{len(r)} log lines" + (f", {users} user names tried" if users else "")))
     return out
 
 
@@ -683,7 +683,7 @@ def detect_server_trouble(ctx: Context) -> list[Finding]:
         cause = rows["cause"].mode().iloc[0]
         programs = ", ".join(sorted(rows["program"].dropna().unique().tolist())[:5])
         out.append(_finding(ctx, detector="server", severity=sev, entity=entity, rows=rows,
-                            title=f"{title} ({len(rows)} lines{', ' + programs if programs else ''})",
+                            title=f"{title} ({len(rows)} line{'' if len(rows) == 1 else 's'}{', ' + programs if programs else ''})",
                             observed=float(len(rows)), expected=0.0, cause=cause if cause != "unknown" else None,
                             detail=str(rows["detail"].dropna().head(1).tolist()[0] if rows["detail"].notna().any()
                                        else "")[:300]))

@@ -38,6 +38,7 @@ def volume_chart(per_hour: list[dict[str, Any]], keys: tuple[str, ...] = ("deliv
     totals = [sum(int(p.get(k, 0)) for k in keys) for p in per_hour]
     ymax = _nice_max(max(totals, default=0))
     bw = plot_w / n
+    bar = min(40.0, max(1.0, bw - 2))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="chart-volume" role="img" '
              f'width="{w}" height="{h}" viewBox="0 0 {w} {h}" {FONT}>',
              "<title>Volume per hour by outcome</title>"]
@@ -55,7 +56,7 @@ def volume_chart(per_hour: list[dict[str, Any]], keys: tuple[str, ...] = ("deliv
                 continue
             bh = plot_h * v / ymax
             y -= bh
-            parts.append(f'<rect class="bar bar-{k}" x="{x + 1:.1f}" y="{y:.1f}" width="{max(1.0, bw - 2):.1f}" '
+            parts.append(f'<rect class="bar bar-{k}" x="{x + (bw - bar) / 2:.1f}" y="{y:.1f}" width="{bar:.1f}" '
                          f'height="{bh:.1f}" fill="{COLORS[k]}"><title>{_e(p.get("hour"))} {k}: {v:,}</title></rect>')
         if i % every == 0:
             label = str(p.get("hour") or "")[11:16] if n > 1 else str(p.get("hour") or "")
