@@ -63,6 +63,7 @@ STORE_SCHEMA = pa.schema(list(SCHEMA) + [pa.field(c.name, c.type) for c in CLASS
 #: Rows per part file at most (a big day is written as several parts).
 PART_ROWS = 500_000
 _HEAD = 64 << 10
+_EPOCH = dt.date(1970, 1, 1)
 
 
 class StoreError(OSError):
@@ -325,19 +326,21 @@ class _Writer:
         table = st.table
         new_parts: dict[str, dict[str, Any]] = {}
         if table.num_rows:
-            days = pc.strftime(table.column("ts"), format="%Y-%m-%d").to_numpy(zero_copy_only=False)
+            ts_us = pc.fill_null(table.column("ts").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+            day_no = ts_us // 86_400_000_000  # UTC days since 1970-01-01
             keys = table.column(KEY).to_numpy()
             keep = np.ones(len(keys), dtype=bool)
             if self.m.pruned_before:
-                old = days < self.m.pruned_before
+                old = day_no < (dt.date.fromisoformat(self.m.pruned_before) - _EPOCH).days
                 self.result.too_old += int(old.sum())
                 keep &= ~old
             # first occurrence within this source only
             _, first = np.unique(keys, return_index=True)
             dup_in = np.ones(len(keys), dtype=bool)
             dup_in[first] = False
-            for day in sorted(set(days[keep].tolist())):
-                sel = keep & (days == day)
+            for d in np.unique(day_no[keep]).tolist():
+                day = (_EPOCH + dt.timedelta(days=int(d))).isoformat()
+                sel = keep & (day_no == d)
                 present = self._keys_of(day)
                 seen = np.isin(keys, present) | dup_in
                 new = sel & ~seen
@@ -345,12 +348,13 @@ class _Writer:
                 idx = np.flatnonzero(new)
                 if len(idx) == 0:
                     continue
+                idx = idx[np.lexsort((keys[idx], ts_us[idx]))]  # by time, then key
                 part = table.take(pa.array(idx))
-                part = part.sort_by([("ts", "ascending"), (KEY, "ascending")])
                 for start in range(0, part.num_rows, self.part_rows):
                     chunk = part.slice(start, self.part_rows)
                     rel = self._write_part(day, chunk)
                     new_parts[rel] = {"day": day, "rows": chunk.num_rows, "run": self.run}
+                del part
                 self.keys[day] = np.sort(np.concatenate([present, keys[idx]]))
                 self.result.added += len(idx)
         # commit: the manifest lists the parts (and the source) only after they are durable
