@@ -88,7 +88,7 @@ class Finding:
             "window_end": _iso(self.window_end),
             "entity": self.entity,
             "observed": _num(self.observed),
-            "expected": None if self.expected is None else _num(self.expected),
+            "expected": None if self.expected is None else _num(self.expected),  # null also when not finite
             "evidence": [{"file": f, "line": int(n)} for f, n in self.evidence],
             "cause": self.cause,
             "fix": list(self.fix),
@@ -103,8 +103,10 @@ def _iso(ts: pd.Timestamp | None) -> str | None:
     return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _num(x: float) -> float | int:
+def _num(x: float) -> float | int | None:
     x = float(x)
+    if not np.isfinite(x):
+        return None
     return int(x) if x.is_integer() else round(x, 4)
 
 

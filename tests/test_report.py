@@ -124,6 +124,8 @@ def test_redaction_is_keyed_and_consistent():
     assert a.address("bob", "example.com").endswith("@example.com")
     assert a.text("192.0.2.7 10:00:00 v1.2") == "192.0.2.7 10:00:00 v1.2"
     assert "192.0.2.7" not in Redactor("k1", ips=True).text("client [192.0.2.7] and 2001:db8::1")
+    logins = a.text("sasl_method=LOGIN, sasl_username=alice A=dovecot_plain:bob S=12")
+    assert "alice" not in logins and "bob" not in logins and "sasl_method=LOGIN" in logins and "S=12" in logins
 
 
 def test_redact_key_from_environment(logs, monkeypatch):

@@ -1,6 +1,7 @@
 """Pseudonymise a finished report: the local part of every address, optionally every client IP.
 
-A pseudonym is an HMAC-SHA256 of the original under a key, so the same address becomes the
+Login names without a domain (``sasl_username=alice``, Exim ``A=plain:alice``) are
+pseudonymised too. A pseudonym is an HMAC-SHA256 of the original under a key, so the same address becomes the
 same pseudonym in every section and every format of one run (and across runs that share the
 key), while nobody without the key can go back. The domain stays readable:
 ``alice@example.com`` -> ``u-3f9a1c0b7e@example.com``; ``192.0.2.7`` -> ``ip-5d41402abc``.
@@ -24,7 +25,10 @@ __all__ = ["ENV_KEY", "Redactor"]
 ENV_KEY = "MAILLENS_REDACT_KEY"
 
 #: A quoted local part ("a b"@x) or a run of characters that are not address delimiters, then @domain.
-ADDRESS = re.compile(r'("(?:[^"\\\r\n]|\\.)*"|[^\s<>()\[\],;:"@\\]+)@((?:\[[^\]\s]+\])|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)')
+#: '=' ends a local part too, so key=value prefixes (sasl_username=, SRS0=...=) stay readable.
+ADDRESS = re.compile(r'("(?:[^"\\\r\n]|\\.)*"|[^\s<>()\[\],;:"@\\=]+)@((?:\[[^\]\s]+\])|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)')
+#: Login names without a domain: Postfix sasl_username=NAME, Exim A=authenticator:NAME.
+LOGIN = re.compile(r"(sasl_username=|\bA=[\w-]+:)([^\s,@]+)(?=[\s,]|$)")
 IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\d)")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%\w+)?(?![\w:])")
 #: Keys whose values are never personal data (and must keep their shape).
@@ -58,6 +62,7 @@ class Redactor:
     def text(self, text: str) -> str:
         """``text`` with every address's local part (and, if asked, every IP) pseudonymised."""
         out = ADDRESS.sub(lambda m: self.address(m.group(1), m.group(2)), text)
+        out = LOGIN.sub(lambda m: f"{m.group(1)}u-{self._h(m.group(2))}", out)
         if self.ips:
             out = IPV6.sub(self._ip, IPV4.sub(self._ip, out))
         return out
