@@ -197,8 +197,15 @@ def report(
         baseline = _read_baseline(store, start)
     observed_until = None if hi is None else min(hi, wall)
     redactor = Redactor(redact_key, ips=redact_ips) if redact else None
-    rep = make_report(result, kb=kb, window=window, baseline=baseline, params=params, now=observed_until,
-                      generated_at=pd.Timestamp(wall), redact=redactor)
+    def build() -> dict[str, Any]:
+        return make_report(result, kb=kb, window=window, baseline=baseline, params=params, now=observed_until,
+                           generated_at=pd.Timestamp(wall), redact=redactor)
+
+    if err.is_terminal:
+        with err.status("classifying and looking for anomalies"):
+            rep = build()
+    else:
+        rep = build()
     text = render(rep, "markdown" if fmt == "md" else fmt)
     failing = []
     if fail_on is not None:
