@@ -97,18 +97,152 @@ class Manifest:
         return sorted(k for k, p in self.parts.items() if p["day"] == day)
 
 
-def load_manifest(store: str | os.PathLike) -> Manifest:
+class _Root:
+    """Where the store lives: a local directory (fsync, rename, flock) or an fsspec URL (s3://, gs://, memory://).
+
+    On a URL, a part is written under a temporary name and moved into place, and the manifest is
+    written in one request (atomic on object stores); there is no lock, so run one writer at a time.
+    """
+
+    def __init__(self, store: str | os.PathLike) -> None:
+        s = os.fspath(store)
+        self.name = s
+        self.fs: Any = None
+        self.local: Path | None = None
+        if "://" in s and not s.startswith("file://"):
+            try:
+                import fsspec
+            except ImportError as exc:  # pragma: no cover - fsspec comes with dask
+                raise StoreError(f"{s}: a URL store needs fsspec (pip install fsspec)") from exc
+            try:
+                self.fs, self.base = fsspec.core.url_to_fs(s)
+            except (ImportError, ValueError) as exc:
+                raise StoreError(f"{s}: {exc}") from exc
+            self.base = self.base.rstrip("/")
+        else:
+            self.local = Path(s[7:] if s.startswith("file://") else s)
+
+    def path(self, rel: str) -> str:
+        return str(self.local / rel) if self.local is not None else f"{self.base}/{rel}"
+
+    def exists(self, rel: str) -> bool:
+        return (self.local / rel).exists() if self.local is not None else bool(self.fs.exists(self.path(rel)))
+
+    def check_dir(self) -> None:
+        if self.local is not None and self.local.exists() and not self.local.is_dir():
+            raise StoreError(f"{self.name}: not a directory")
+
+    def read_text(self, rel: str) -> str:
+        if self.local is not None:
+            return (self.local / rel).read_text(encoding="utf-8")
+        return self.fs.cat_file(self.path(rel)).decode("utf-8")
+
+    def write_text(self, rel: str, text: str) -> None:
+        """Replace ``rel`` atomically with ``text``."""
+        if self.local is None:
+            self.fs.pipe_file(self.path(rel), text.encode("utf-8"))
+            return
+        tmp = self.local / f".{rel}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.local / rel)
+        _fsync_dir(self.local)
+
+    def write_table(self, rel: str, table: pa.Table) -> None:
+        """Write a Parquet file durably under a temporary name, then rename it to ``rel``."""
+        folder, name = rel.rsplit("/", 1)
+        tmp = f"{folder}/.{name}.tmp"
+        if self.local is None:
+            self.fs.makedirs(self.path(folder), exist_ok=True)
+            with self.fs.open(self.path(tmp), "wb") as fh:
+                pq.write_table(table, fh, compression="zstd")
+            self.fs.mv(self.path(tmp), self.path(rel))
+            return
+        d = self.local / folder
+        d.mkdir(exist_ok=True)
+        with open(self.local / tmp, "wb") as fh:
+            pq.write_table(table, fh, compression="zstd")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(self.local / tmp, self.local / rel)
+        _fsync_dir(d)
+
+    def read_table(self, rel: str, columns: list[str] | None = None) -> pa.Table:
+        if self.local is not None:
+            return pq.read_table(self.local / rel, columns=columns)
+        with self.fs.open(self.path(rel), "rb") as fh:
+            return pq.read_table(fh, columns=columns)
+
+    def day_files(self) -> list[str]:
+        """Every file under the day=* directories, as paths relative to the store."""
+        if self.local is not None:
+            return sorted(f"{d.name}/{f.name}" for d in self.local.glob("day=*") if d.is_dir() for f in d.iterdir())
+        found = self.fs.glob(f"{self.base}/day=*/*") + self.fs.glob(f"{self.base}/day=*/.*")
+        return sorted({str(f)[len(self.base) + 1:] if str(f).startswith(self.base) else
+                       "/".join(str(f).rsplit("/", 2)[-2:]) for f in found})
+
+    def remove(self, rel: str) -> bool:
+        try:
+            if self.local is not None:
+                (self.local / rel).unlink()
+            else:
+                self.fs.rm_file(self.path(rel))
+        except (OSError, FileNotFoundError):
+            return False
+        return True
+
+    def remove_empty_days(self) -> None:
+        if self.local is None:
+            return
+        for d in self.local.glob("day=*"):
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only when empty
+        for f in self.local.glob(f".{MANIFEST}.*.tmp"):
+            with contextlib.suppress(OSError):
+                f.unlink()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """One writer at a time (local stores; the kernel releases the lock when a process dies)."""
+        if self.local is None:
+            self.fs.makedirs(self.base, exist_ok=True)
+            yield
+            return
+        import fcntl
+
+        try:
+            self.local.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.local / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{self.name}: cannot write here ({exc.strerror or exc})") from exc
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise StoreError(f"{self.name}: another ingest or prune is writing this store") from None
+            yield
+        finally:
+            os.close(fd)
+
+
+def _root(store: str | os.PathLike | _Root) -> _Root:
+    return store if isinstance(store, _Root) else _Root(store)
+
+
+def load_manifest(store: str | os.PathLike | _Root) -> Manifest:
     """The store's committed manifest (an empty one for a new store)."""
-    path = Path(store) / MANIFEST
-    if not path.exists():
-        if Path(store).exists() and not Path(store).is_dir():
-            raise StoreError(f"{store}: not a directory")
+    root = _root(store)
+    path = root.path(MANIFEST)
+    root.check_dir()
+    if not root.exists(MANIFEST):
         return Manifest()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(root.read_text(MANIFEST))
     except (OSError, ValueError) as exc:
         raise StoreError(f"{path}: unreadable manifest ({exc})") from exc
-    if data.get("format") != FORMAT:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StoreError(f"{path}: not a maillens store manifest")
     if data.get("schema_version", 0) > SCHEMA_VERSION:
         raise StoreError(f"{path}: written by a newer maillens (store schema {data['schema_version']})")
@@ -125,52 +259,14 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _write_manifest(store: Path, m: Manifest) -> None:
-    tmp = store / f".{MANIFEST}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(m.to_json())
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, store / MANIFEST)
-    _fsync_dir(store)
+def _write_manifest(root: _Root, m: Manifest) -> None:
+    root.write_text(MANIFEST, m.to_json())
 
 
-@contextlib.contextmanager
-def _locked(store: Path) -> Iterator[None]:
-    import fcntl
-
-    try:
-        store.mkdir(parents=True, exist_ok=True)
-        fd = os.open(store / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise StoreError(f"{store}: cannot write here ({exc.strerror or exc})") from exc
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise StoreError(f"{store}: another ingest or prune is writing this store") from None
-        yield
-    finally:
-        os.close(fd)
-
-
-def _clean_debris(store: Path, m: Manifest) -> int:
+def _clean_debris(root: _Root, m: Manifest) -> int:
     """Delete part files and temporary files the manifest does not list (left by a killed run)."""
-    removed = 0
-    for day_dir in store.glob("day=*"):
-        if not day_dir.is_dir():
-            continue
-        for f in day_dir.iterdir():
-            rel = f"{day_dir.name}/{f.name}"
-            if rel not in m.parts:
-                with contextlib.suppress(OSError):
-                    f.unlink()
-                    removed += 1
-        with contextlib.suppress(OSError):
-            day_dir.rmdir()  # only when empty
-    for f in store.glob(f".{MANIFEST}.*.tmp"):
-        with contextlib.suppress(OSError):
-            f.unlink()
+    removed = sum(root.remove(rel) for rel in root.day_files() if rel not in m.parts)
+    root.remove_empty_days()
     return removed
 
 
@@ -308,7 +404,7 @@ class IngestResult:
 class _Writer:
     """Adds one source's rows to the store under the commit protocol."""
 
-    def __init__(self, store: Path, m: Manifest, run: str, result: IngestResult,
+    def __init__(self, store: _Root, m: Manifest, run: str, result: IngestResult,
                  part_rows: int = PART_ROWS) -> None:
         self.store, self.m, self.run, self.result = store, m, run, result
         self.part_rows = part_rows
@@ -317,7 +413,7 @@ class _Writer:
 
     def _keys_of(self, day: str) -> np.ndarray:
         if day not in self.keys:
-            arrays = [pq.read_table(self.store / rel, columns=[KEY]).column(KEY).to_numpy()
+            arrays = [self.store.read_table(rel, columns=[KEY]).column(KEY).to_numpy()
                       for rel in self.m.parts_of(day)]
             self.keys[day] = np.sort(np.concatenate(arrays)) if arrays else np.zeros(0, np.int64)
         return self.keys[day]
@@ -366,18 +462,10 @@ class _Writer:
         self.result.ingested_sources.append(st.name)
 
     def _write_part(self, day: str, chunk: pa.Table) -> str:
-        d = self.store / f"day={day}"
-        d.mkdir(exist_ok=True)
-        name = f"part-{self.run}-{self.n:04d}.parquet"
+        rel = f"day={day}/part-{self.run}-{self.n:04d}.parquet"
         self.n += 1
-        tmp = d / f".{name}.tmp"
-        with open(tmp, "wb") as fh:
-            pq.write_table(chunk, fh, compression="zstd")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, d / name)
-        _fsync_dir(d)
-        return f"day={day}/{name}"
+        self.store.write_table(rel, chunk)
+        return rel
 
 
 def _new_run(now: dt.datetime | None) -> str:
@@ -413,11 +501,11 @@ def ingest(
     inputs = expand_inputs(paths)
     if any(i.path is None for i in inputs):
         raise StoreError("stdin cannot be ingested: its content cannot be fingerprinted")
-    root = Path(store)
-    with _locked(root):
+    root = _Root(store)
+    with root.locked():
         m = load_manifest(root)
         run = _new_run(now)
-        result = IngestResult(str(root), run)
+        result = IngestResult(root.name, run)
         result.debris_removed = _clean_debris(root, m)
         started = (now or dt.datetime.now(dt.UTC)).isoformat()
         wall = time.time()
@@ -498,8 +586,8 @@ def read_events(
     Only the day partitions in the range are read, and only the committed parts. ``columns``
     limits the columns read (``ts`` and ``host`` are read for filtering, and returned only when asked).
     """
-    root = Path(store)
-    if not (root / MANIFEST).exists() and not root.is_dir():
+    root = _Root(store)
+    if root.local is not None and not root.local.is_dir():
         raise StoreError(f"{store}: no such store")
     m = load_manifest(root)
     lo, hi = _day(since), _day(until)
@@ -511,7 +599,7 @@ def read_events(
         raise ValueError(f"unknown column(s) {unknown}; the store has {list(STORE_SCHEMA.names)}")
     read = [c for c in STORE_SCHEMA.names if c in want or (c == "ts" and (since or until))
             or (c == "host" and hosts)]
-    tables = [pq.read_table(root / rel, columns=read) for rel in rels]
+    tables = [root.read_table(rel, columns=read) for rel in rels]
     schema = pa.schema([STORE_SCHEMA.field(c) for c in read])
     table = pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
     mask = None
@@ -547,14 +635,14 @@ class PruneResult:
 
 def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime) -> PruneResult:
     """Remove the days older than ``now - keep`` (whole UTC days; the day containing it is kept)."""
-    root = Path(store)
-    if not (root / MANIFEST).exists():
+    root = _Root(store)
+    if not root.exists(MANIFEST):
         raise StoreError(f"{store}: no manifest.json here; not a maillens store")
     if keep < dt.timedelta(0):
         raise ValueError("keep must not be negative")
     cutoff = _day(now - keep)
     assert cutoff is not None
-    with _locked(root):
+    with root.locked():
         m = load_manifest(root)
         gone = {rel: p for rel, p in m.parts.items() if p["day"] < cutoff}
         for rel in gone:

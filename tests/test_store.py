@@ -249,3 +249,19 @@ def test_kill_9_at_random_points_then_rerun_equals_a_clean_run(tmp_path, log_lin
     listed = set(load_manifest(store).parts)
     on_disk = {f"{p.parent.name}/{p.name}" for p in store.glob("day=*/*")}
     assert on_disk == listed
+
+
+def test_store_at_an_fsspec_url_equals_a_local_store(tmp_path, log_lines, clean):
+    """A store at an fsspec URL (memory://) gets the same rows, and re-ingesting adds nothing."""
+    pytest.importorskip("fsspec")
+    f = write(tmp_path / "mail.log", log_lines[:9000])
+    url = f"memory://maillens-test-{os.getpid()}/store"
+    local = run_ingest([f], tmp_path / "s")
+    remote = ingest([str(f)], url, tz="UTC", year=2026)
+    assert remote.added == local.added > 0
+    pd.testing.assert_frame_equal(read_events(url).sort_values(KEY).reset_index(drop=True),
+                                  rows(tmp_path / "s", where=True))
+    write(f, log_lines[:12000])
+    grown = ingest([str(f)], url, tz="UTC", year=2026)
+    assert grown.duplicates == local.added and grown.added > 0
+    assert prune(url, dt.timedelta(days=0), dt.datetime(2026, 11, 26, tzinfo=dt.UTC)).removed_days == ["2026-11-25"]
