@@ -16,7 +16,7 @@ from typing import Any
 
 from .sources import Input
 
-__all__ = ["DaskMissing", "require_dask", "parse_on_dask", "client_for", "map_days"]
+__all__ = ["DaskMissing", "client_for", "map_days", "parse_on_dask", "require_dask"]
 
 
 class DaskMissing(ImportError):

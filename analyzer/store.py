@@ -48,8 +48,21 @@ import pyarrow.parquet as pq
 from .schema import CLASS_COLUMNS, NAMES, SCHEMA
 from .sources import Input, expand_inputs, iter_chunks
 
-__all__ = ["ingest", "read_events", "prune", "IngestResult", "PruneResult", "StoreError", "Manifest",
-           "load_manifest", "store_days", "KEY", "STORE_SCHEMA", "parse_source", "SourceTable"]
+__all__ = [
+    "KEY",
+    "STORE_SCHEMA",
+    "IngestResult",
+    "Manifest",
+    "PruneResult",
+    "SourceTable",
+    "StoreError",
+    "ingest",
+    "load_manifest",
+    "parse_source",
+    "prune",
+    "read_events",
+    "store_days",
+]
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"

@@ -22,7 +22,7 @@ import argparse
 import shutil
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     print(head)
     print("\n".join(table))
     if args.write_md:
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         with open(args.write_md, "a", encoding="utf-8") as fh:
             fh.write(f"\n## ingest {now} — commit {_git_rev()}\n\n{head}.\n\n" + "\n".join(table) + "\n")
     return 0 if all(r[3] == "ok" for r in rows) else 1

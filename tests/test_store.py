@@ -164,7 +164,7 @@ def test_prune_removes_old_days_and_keeps_them_out(tmp_path, log_lines):
     res = prune(tmp_path / "s", dt.timedelta(days=1), dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
     assert res.removed_days == ["2026-11-25"] and res.kept_from == "2026-11-26"
     assert not (tmp_path / "s" / "day=2026-11-25").exists()
-    again = run_ingest([write(tmp_path / "copy.log", log_lines + ["\n"])], tmp_path / "s")
+    again = run_ingest([write(tmp_path / "copy.log", [*log_lines, "\n"])], tmp_path / "s")
     assert again.added == 0 and again.too_old > 0
     assert read_events(tmp_path / "s").ts.min() >= pd.Timestamp("2026-11-26", tz="UTC")
 

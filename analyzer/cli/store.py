@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..sources import SourceError
-from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, LogsArg, TzOpt, YearOpt, app, err, fail, out
+from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, LogsArg, TzOpt, YearOpt, _progress, app, err, fail, out
 
 StoreOpt = Annotated[str, typer.Option("--store", help="The store: a directory of day-partitioned Parquet "
                                        "files (created if missing)", show_default=False)]
@@ -54,7 +54,8 @@ def ingest(
       maillens ingest 'dumps/*/mail.log*' --store /srv/history --engine dask --scheduler tcp://10.0.0.5:8786
     """
     from ..reader import OptionError
-    from ..store import StoreError, ingest as ingest_logs
+    from ..store import StoreError
+    from ..store import ingest as ingest_logs
 
     if engine not in ("local", "dask"):
         fail(f"unknown engine {engine!r}", "use --engine local or --engine dask", EXIT_USAGE)
@@ -67,9 +68,17 @@ def ingest(
             require_dask()
         except DaskMissing as exc:
             fail(str(exc), exc.hint, EXIT_USAGE)
+    prog = _progress()
     try:
-        res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
-                          now=dt.datetime.now(dt.UTC), part_rows=part_rows)
+        if prog is None:
+            res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
+                              now=dt.datetime.now(dt.UTC), part_rows=part_rows)
+        else:
+            with prog:
+                task = prog.add_task("ingesting files", total=None)
+                res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
+                                  now=dt.datetime.now(dt.UTC), part_rows=part_rows,
+                                  progress=lambda done, total: prog.update(task, completed=done, total=total))
     except OptionError as exc:
         fail(str(exc), "maillens ingest --help", EXIT_USAGE)
     except SourceError as exc:
@@ -99,7 +108,8 @@ def prune(
 
       maillens prune --store /var/lib/maillens --keep 90d
     """
-    from ..store import StoreError, prune as prune_store
+    from ..store import StoreError
+    from ..store import prune as prune_store
 
     try:
         span = parse_keep(keep)

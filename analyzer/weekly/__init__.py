@@ -9,5 +9,12 @@ from __future__ import annotations
 from .build import SCHEMA_VERSION, WeekError, build_weekly, last_complete_week, parse_week
 from .render import FORMATS, render_weekly
 
-__all__ = ["SCHEMA_VERSION", "WeekError", "build_weekly", "last_complete_week", "parse_week", "render_weekly",
-           "FORMATS"]
+__all__ = [
+    "FORMATS",
+    "SCHEMA_VERSION",
+    "WeekError",
+    "build_weekly",
+    "last_complete_week",
+    "parse_week",
+    "render_weekly",
+]

@@ -24,8 +24,16 @@ import pandas as pd
 from .. import __version__
 from ..store import load_manifest, read_events
 
-__all__ = ["SCHEMA_VERSION", "build_weekly", "day_facts", "parse_week", "last_complete_week", "week_days",
-           "WeekError", "BASELINE_WEEKS"]
+__all__ = [
+    "BASELINE_WEEKS",
+    "SCHEMA_VERSION",
+    "WeekError",
+    "build_weekly",
+    "day_facts",
+    "last_complete_week",
+    "parse_week",
+    "week_days",
+]
 
 SCHEMA_VERSION = 1
 BASELINE_WEEKS = 8

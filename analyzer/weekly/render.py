@@ -110,13 +110,13 @@ def _text_table(head: list[str], rows: list[list[str]], limit: int = 60) -> list
 
     def fmt(row: list[str]) -> str:
         return "  ".join(c.ljust(w) if i == 0 or not _numeric(c) else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+                         for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
 
     return [fmt(cells[0]), "  ".join("-" * w for w in widths), *[fmt(r) for r in cells[1:]]]
 
 
 def _numeric(c: str) -> bool:
-    return bool(c) and (c[0].isdigit() or c[0] in "+-–") or c.endswith("%")
+    return (bool(c) and (c[0].isdigit() or c[0] in "+-–")) or c.endswith("%")
 
 
 def _text(r: dict[str, Any]) -> str:
@@ -275,7 +275,7 @@ def _html(r: dict[str, Any]) -> str:
         body.append("<p>(none)</p>")
     else:
         body.append("<ul>")
-        for (title, when, fix), f in zip(_findings(r), r["findings"]):
+        for (title, when, fix), f in zip(_findings(r), r["findings"], strict=True):
             steps = "".join(f"<li>{_e(s)}</li>" for s in fix)
             body.append(f'<li><strong class="{_e(f["severity"])}">{_e(title)}</strong><br>'
                         f'<span class="meta">{_e(when)}</span>' + (f"<ul>{steps}</ul>" if steps else "") + "</li>")
