@@ -501,7 +501,7 @@ def ingest(
     """Parse and classify logs and add their events to the store; each event is added once.
 
     ``engine="dask"`` parses the files on a Dask cluster (``scheduler`` address, or a local
-    cluster); the commit is the same. ``progress(files_done, files_total)`` after each file.
+    cluster); the commit is the same. ``progress(bytes_done, bytes_total)`` after each file.
     ``now`` names the run (and stands in for stdin's modification time).
     """
     if isinstance(paths, str):
@@ -530,8 +530,9 @@ def ingest(
                 result.skipped_sources.append(inp.name)
             else:
                 todo.append((inp, dg))
-        total = len(inputs)
-        done = len(result.skipped_sources)
+        size = {inp.name: inp.path.stat().st_size for inp in inputs if inp.path is not None}
+        total = sum(size.values())
+        done = sum(size[name] for name in result.skipped_sources)
         if progress:
             progress(done, total)
         if engine == "dask":
@@ -550,7 +551,7 @@ def ingest(
             else:
                 writer.add(st)
                 seen_now.add(st.digest)
-            done += 1
+            done += size.get(st.name, 0)
             if progress:
                 progress(done, total)
         result.days = sorted({p["day"] for p in m.parts.values() if p["run"] == run})

@@ -75,7 +75,7 @@ def ingest(
                               now=dt.datetime.now(dt.UTC), part_rows=part_rows)
         else:
             with prog:
-                task = prog.add_task("ingesting files", total=None)
+                task = prog.add_task("ingesting logs", total=None)
                 res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
                                   now=dt.datetime.now(dt.UTC), part_rows=part_rows,
                                   progress=lambda done, total: prog.update(task, completed=done, total=total))
