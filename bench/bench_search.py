@@ -3,6 +3,7 @@
 
     python bench/bench_search.py                    # 1M-line Postfix log, the usual questions
     python bench/bench_search.py --mta exim --lines 200000 --repeat 3
+    python bench/bench_search.py --store            # also search --store on the ingested log
 
 The log comes from ``bench/generate_logs.py`` through ``bench_parse.ensure_log`` (seeded, cached
 under ``bench/out/``). Each query runs the real command line in its own child process
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--no-stages", action="store_true", help="skip the in-process breakdown")
+    p.add_argument("--store", action="store_true", help="also time search --store on the log ingested into "
+                   "bench/out/store-<log>/ (ingested once, then reused)")
     a = p.parse_args(argv)
     log = ensure_log(a.mta, a.lines, a.seed)
     print(f"{a.mta} log of {a.lines:,} lines: {log} ({log.stat().st_size / 1e6:.0f} MB)")
@@ -84,6 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     best = min(run(["trace", "someone@ourdomain.test", str(log), "--tz", "UTC", "--year", "2026", "-f", "json"])
                for _ in range(a.repeat))
     print(f"{best:8.1f}  maillens trace ADDRESS LOG -f json")
+    if a.store:
+        store = log.parent / f"store-{log.stem}"
+        if not (store / "manifest.json").exists() and not any(store.glob("*")):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "analyzer", "ingest", str(log), "--store", str(store), "--tz", "UTC",
+                            "--year", "2026", "-q"], cwd=ROOT, check=True)
+            print(f"(ingested into {store} in {time.perf_counter() - t:.0f}s, once)")
+        for question, args in QUERIES[a.mta][:2]:
+            best = min(run(["search", "--store", str(store), "--tz", "UTC", *args]) for _ in range(a.repeat))
+            print(f"{best:8.1f}  --store: {question}: {' '.join(args)}")
     if not a.no_stages:
         print("\none search, by stage (in-process):")
         for name, sec in stages(log):
