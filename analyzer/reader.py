@@ -98,7 +98,7 @@ def parse_logs(
     strict: bool = False,
     now: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
-    batch_lines: int = 200_000,
+    batch_lines: int = 100_000,
 ) -> ParseResult:
     """Parse Postfix/Exim logs (files, globs, directories, '-' for stdin) into the event table.
 

@@ -251,7 +251,7 @@ def iter_chunks(inp: Input, warn: Callable[[str], None]) -> Iterator[bytes]:
             raw.close()
 
 
-def iter_batches(inp: Input, warn: Callable[[str], None], batch_lines: int = 200_000) -> Iterator[Batch]:
+def iter_batches(inp: Input, warn: Callable[[str], None], batch_lines: int = 100_000) -> Iterator[Batch]:
     """Batches of decoded lines of one input (UTF-8, undecodable bytes replaced, CR/LF stripped)."""
     carry = b""
     line_no = 1

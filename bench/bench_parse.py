@@ -77,7 +77,11 @@ class Result:
 
 
 def _generator_digest() -> str:
-    return hashlib.sha1((HERE / "generate_logs.py").read_bytes()).hexdigest()[:12]
+    """A digest of the generator's code (entry point and bench/gen/), to know when a cache is stale."""
+    h = hashlib.sha1()
+    for f in [HERE / "generate_logs.py", *sorted((HERE / "gen").glob("*.py"))]:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def ensure_log(mta: str, lines: int, seed: int, regen: bool = False, quiet: bool = False) -> Path:
