@@ -302,3 +302,20 @@ def test_terminal_rendering_colours_severities(monkeypatch, warning_log):
     assert res.exit_code == 0
     text = buf.getvalue()
     assert "\x1b[" in text and "[WARNING]" in text and "ANOMALIES" in text
+
+
+@given(local=st.from_regex(r"[a-z][a-z0-9._+-]{7,20}", fullmatch=True),
+       domain=st.from_regex(r"[a-z0-9-]{1,10}(\.[a-z0-9-]{1,10}){1,3}", fullmatch=True),
+       before=st.text(alphabet=" <>:;,()[]\"'=\t", max_size=4), after=st.text(alphabet=" <>:;,()[]\"'\t", max_size=4))
+def test_redaction_never_leaves_a_local_part(local, domain, before, after):
+    """Whatever surrounds an address, its local part does not survive redaction."""
+    out = Redactor("k").text(f"{before}{local}@{domain}{after}")
+    assert local not in out and "@" + domain in out
+
+
+def test_report_reads_stdin():
+    """`maillens report -` reads the log from standard input."""
+    res = runner.invoke(app, ["report", "-", *FIXED, "--format", "json"], input=POSTFIX)
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.stdout)
+    assert r["volumes"]["rejected"] == 1 and r["inputs"][0]["file"] == "-"
