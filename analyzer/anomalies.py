@@ -24,6 +24,7 @@ import hashlib
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +171,7 @@ class Context:
     now: pd.Timestamp | None = None
     bucket: pd.Timedelta = field(default_factory=lambda: pd.Timedelta(hours=1))
 
-    @property
+    @cached_property
     def all(self) -> pd.DataFrame:
         """History and window together (history first)."""
         if len(self.history) == 0:
