@@ -51,13 +51,13 @@ def client_for(scheduler: str | None) -> Iterator[Any]:
         yield client
 
 
-def _parse(inp: Input, digest: tuple[str, int, str], tz: str, year: int | None, now: dt.datetime | None):
+def _parse(inp: Input, digest: Any, tz: str, year: int | None, now: dt.datetime | None):
     from .store import parse_source
 
     return parse_source(inp, tz=tz, year=year, now=now, digest=digest)
 
 
-def parse_on_dask(todo: Sequence[tuple[Input, tuple[str, int, str]]], *, tz: str, year: int | None,
+def parse_on_dask(todo: Sequence[tuple[Input, Any]], *, tz: str, year: int | None,
                   now: dt.datetime | None, scheduler: Any = None) -> Iterator[Any]:
     """Parse the inputs on the cluster; yield their SourceTables in input order."""
     if not todo:

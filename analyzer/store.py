@@ -15,8 +15,12 @@ Each part holds the event table (:data:`analyzer.schema.COLUMNS`), the classific
 number among identical events of the same file (so lines repeated within the same second are all
 kept). An event whose key is already in its day is not added again: re-ingesting a file, a rotated
 copy that overlaps (``mail.log`` → ``mail.log.1`` → ``mail.log.2.gz``) or a file that has grown
-adds each event once. The manifest also records each ingested source's content fingerprint, so an
-unchanged file is skipped without being parsed.
+adds each event once. The manifest also records each ingested source's content fingerprint
+(sha256 and length of the decompressed content, sha256 of its first 64 KiB): an unchanged file
+(under any name, compressed or not) is skipped without being parsed, and a file whose beginning is
+a source ingested before (it grew, or it is that file rotated after it grew) is parsed only from
+where that ingest ended. (One limit: identical lines logged in the same second by the same process
+that straddle that point, or a rotation, count from 0 again on the far side, and are kept once.)
 
 **Crash safety.** A run writes each part under a temporary name, fsyncs it, renames it into its
 day directory, and only then replaces ``manifest.json`` (write, fsync, rename) listing the new
@@ -341,16 +345,46 @@ def event_keys(table: pa.Table) -> np.ndarray:
 # sources
 
 
-def _digest(inp: Input) -> tuple[str, int, str]:
-    """(sha256 of the decompressed content, its length, sha256 of its first 64 KiB)."""
+@dataclass(frozen=True)
+class Digest:
+    """What a source's content is: sha256 and length of the decompressed bytes, sha256 of the first
+    64 KiB, whether it ends at a line end, and where an earlier ingest of its beginning ended."""
+
+    sha: str
+    size: int
+    head: str
+    newline: bool
+    resume_at: int = 0  # bytes already ingested (a grown file or a rotated copy that grew)
+    resume_lines: int = 0  # lines in those bytes
+
+
+def _digest(inp: Input, known: Callable[[str], dict[int, tuple[str, int]]] | None = None) -> Digest:
+    """Fingerprint an input; ``known(head)`` gives {size: (sha, lines)} of ingested sources with the same
+    beginning, and the longest of them that is a prefix of this content is where parsing may resume."""
     full, head = hashlib.sha256(), hashlib.sha256()
     size = 0
+    last = b""
+    cands: dict[int, tuple[str, int]] | None = None
+    best = (0, 0)
     for chunk in iter_chunks(inp, lambda _msg: None):
+        if not chunk:
+            continue
         if size < _HEAD:
             head.update(chunk[: _HEAD - size])
+        if cands is None and known is not None and size + len(chunk) >= _HEAD:
+            cands = known(head.hexdigest())
+        for at, (sha, lines) in (cands or {}).items():
+            if size < at <= size + len(chunk):
+                h = full.copy()
+                h.update(chunk[: at - size])
+                if h.hexdigest() == sha and at > best[0]:
+                    best = (at, lines)
         full.update(chunk)
         size += len(chunk)
-    return full.hexdigest(), size, head.hexdigest()
+        last = chunk[-1:]
+    if best[0] >= size:
+        best = (0, 0)
+    return Digest(full.hexdigest(), size, head.hexdigest(), last == b"\n", *best)
 
 
 @dataclass
@@ -358,9 +392,7 @@ class SourceTable:
     """One input parsed and classified: its rows (with keys) and what was read."""
 
     name: str
-    digest: str
-    size: int
-    head: str
+    digest: Digest
     table: pa.Table
     lines: int
     events: int
@@ -368,14 +400,36 @@ class SourceTable:
     warnings: list[str]
 
 
+def _tail_copy(inp: Input, offset: int, folder: str) -> Input:
+    """The decompressed content of ``inp`` after ``offset`` bytes, in a file of the same base name and mtime."""
+    assert inp.path is not None
+    out = Path(folder) / inp.path.name
+    skip = offset
+    with open(out, "wb") as fh:
+        for chunk in iter_chunks(inp, lambda _msg: None):
+            if skip >= len(chunk):
+                skip -= len(chunk)
+                continue
+            fh.write(chunk[skip:])
+            skip = 0
+    st = inp.path.stat()
+    os.utime(out, (st.st_atime, st.st_mtime))
+    return Input(inp.name, out)
+
+
 def parse_source(inp: Input, *, tz: str | None, year: int | None, now: dt.datetime | None,
-                 digest: tuple[str, int, str] | None = None) -> SourceTable:
-    """Parse and classify one input; add ``event_key``. Pure: safe to run on a Dask worker."""
+                 digest: Digest | None = None) -> SourceTable:
+    """Parse and classify one input (only what follows ``digest.resume_at``); add ``event_key``.
+    Pure: safe to run on a Dask worker."""
+    import tempfile
+
     from .classify import classify
     from .reader import parse_logs
 
     dg = digest or _digest(inp)
-    res = parse_logs([str(inp.path)], tz=tz, year=year, now=now)
+    with tempfile.TemporaryDirectory(prefix="maillens-tail-") as tmp:
+        src = _tail_copy(inp, dg.resume_at, tmp) if dg.resume_at else inp
+        res = parse_logs([str(src.path)], tz=tz, year=year, now=now)
     events = res.events
     if len(events):
         events = classify(events)
@@ -385,10 +439,14 @@ def parse_source(inp: Input, *, tz: str | None, year: int | None, now: dt.dateti
     else:
         table = table.set_column(table.column_names.index("source"), "source",
                                  pa.array([inp.name] * table.num_rows, pa.string()))
+        if dg.resume_lines:
+            i = table.column_names.index("line_no")
+            table = table.set_column(i, "line_no", pc.add(table.column("line_no"), dg.resume_lines))
         table = table.append_column(KEY, pa.array(event_keys(table), pa.int64()))
         table = table.select(STORE_SCHEMA.names).cast(STORE_SCHEMA)
-    return SourceTable(inp.name, dg[0], dg[1], dg[2], table, res.counts.lines, res.counts.events,
-                       res.counts.unrecognised, list(res.warnings))
+    warnings = [w.replace(str(src.path), inp.name) for w in res.warnings]
+    return SourceTable(inp.name, dg, table, dg.resume_lines + res.counts.lines, res.counts.events,
+                       res.counts.unrecognised, warnings)
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,6 +463,7 @@ class IngestResult:
     duplicates: int = 0
     too_old: int = 0
     skipped_sources: list[str] = field(default_factory=list)
+    resumed_sources: list[str] = field(default_factory=list)  # parsed from where an earlier ingest ended
     ingested_sources: list[str] = field(default_factory=list)
     days: list[str] = field(default_factory=list)
     parts: int = 0
@@ -468,8 +527,10 @@ class _Writer:
                 self.result.added += len(idx)
         # commit: the manifest lists the parts (and the source) only after they are durable
         self.m.parts.update(new_parts)
-        self.m.sources[st.digest] = {"name": st.name, "size": st.size, "head": st.head, "lines": st.lines,
-                                     "events": st.events, "run": self.run}
+        dg = st.digest
+        self.m.sources[dg.sha] = {"name": st.name, "size": dg.size, "head": dg.head, "lines": st.lines,
+                                  "newline": dg.newline, "resumed_at": dg.resume_at, "events": st.events,
+                                  "run": self.run}
         _write_manifest(self.store, self.m)
         self.result.parts += len(new_parts)
         self.result.ingested_sources.append(st.name)
@@ -523,10 +584,14 @@ def ingest(
         started = (now or dt.datetime.now(dt.UTC)).isoformat()
         wall = time.time()
         writer = _Writer(root, m, run, result, part_rows)
-        todo: list[tuple[Input, tuple[str, int, str]]] = []
+        prefixes: dict[str, dict[int, tuple[str, int]]] = {}
+        for sha, rec in m.sources.items():
+            if rec.get("newline") and rec.get("size", 0) >= _HEAD:
+                prefixes.setdefault(rec["head"], {})[rec["size"]] = (sha, rec["lines"])
+        todo: list[tuple[Input, Digest]] = []
         for inp in inputs:
-            dg = _digest(inp)
-            if dg[0] in m.sources:
+            dg = _digest(inp, lambda head: prefixes.get(head, {}))
+            if dg.sha in m.sources:
                 result.skipped_sources.append(inp.name)
             else:
                 todo.append((inp, dg))
@@ -546,11 +611,13 @@ def ingest(
             result.lines += st.lines
             result.unrecognised += st.unrecognised
             result.warnings.extend(st.warnings)
-            if st.digest in seen_now:  # the same content twice in one run
+            if st.digest.sha in seen_now:  # the same content twice in one run
                 result.skipped_sources.append(st.name)
             else:
                 writer.add(st)
-                seen_now.add(st.digest)
+                seen_now.add(st.digest.sha)
+                if st.digest.resume_at:
+                    result.resumed_sources.append(st.name)
             done += size.get(st.name, 0)
             if progress:
                 progress(done, total)

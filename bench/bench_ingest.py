@@ -12,8 +12,10 @@ else the child's ``ru_maxrss``). Three runs on the same store:
 
 * ``first``: an empty store; parse, classify, key, write the day partitions, commit;
 * ``again``: the same file again; recognised by its content fingerprint, nothing parsed;
-* ``grown``: a copy of the day with one more line under another name (a rotated or grown file):
-  parsed in full, every event's key looked up in the day's partitions, one event added.
+* ``grown``: the day with one more line, under another name (the file grew, then was rotated):
+  recognised by its first 64 KiB and length, parsed only from where the first run ended;
+* ``overlap``: the day behind one new line at the top (a copy whose beginning differs): parsed
+  in full, every event's key looked up in the day's partitions, one event added (the worst case).
 """
 
 from __future__ import annotations
@@ -53,7 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(log, grown)
         with open(grown, "a", encoding="utf-8") as fh:
             fh.write(EXTRA.format(host="mx1"))
-        for label, src in (("first", log), ("again", log), ("grown", grown)):
+        overlap = Path(tmp) / "other" / "mail.log"
+        overlap.parent.mkdir()
+        with open(overlap, "w", encoding="utf-8") as fh, open(log, encoding="utf-8") as src:
+            fh.write(EXTRA.format(host="mx9"))
+            shutil.copyfileobj(src, fh)
+        for label, src in (("first", log), ("again", log), ("grown", grown), ("overlap", overlap)):
             cmd = [sys.executable, "-m", "analyzer", "ingest", str(src), "--store", str(store), "--tz", "UTC",
                    "--year", "2026", "-q"]
             wall, rss, code, tail = run_measured(cmd, ROOT, args.timeout, use_time)

@@ -89,15 +89,31 @@ def test_copy_under_another_name_adds_nothing(tmp_path, log_lines, clean):
 
 
 def test_grown_file_adds_only_new_events(tmp_path, log_lines, clean):
-    """A file that has grown since the last ingest adds only the events after what was ingested."""
+    """A file that has grown since the last ingest is parsed from where that ingest ended; same rows, same lines."""
     f = tmp_path / "mail.log"
     write(f, log_lines[:12000])
     a = run_ingest([f], tmp_path / "s")
     write(f, log_lines)
     b = run_ingest([f], tmp_path / "s")
     assert a.added > 0 and b.added > 0
-    assert b.duplicates == a.added
+    assert b.resumed_sources == [str(f)] and b.duplicates == 0
     pd.testing.assert_frame_equal(rows(tmp_path / "s"), clean)
+    run_ingest([f], tmp_path / "one-run")
+    pd.testing.assert_frame_equal(rows(tmp_path / "s", where=True), rows(tmp_path / "one-run", where=True))
+
+
+def test_grown_file_cut_mid_line_is_parsed_again(tmp_path, log_lines, clean):
+    """A file ingested while a line was half written is not resumed from there; keys still add each event once."""
+    f = tmp_path / "mail.log"
+    text = "".join(log_lines)
+    cut = len("".join(log_lines[:12000])) - 10
+    f.write_text(text[:cut])
+    run_ingest([f], tmp_path / "s")
+    f.write_text(text)
+    b = run_ingest([f], tmp_path / "s")
+    assert b.resumed_sources == [] and b.duplicates > 0
+    got = rows(tmp_path / "s")
+    assert len(got) >= len(clean) and set(clean[KEY]) <= set(got[KEY])
 
 
 def test_rotation_over_three_nights(tmp_path, log_lines, clean):
@@ -119,6 +135,7 @@ def test_rotation_over_three_nights(tmp_path, log_lines, clean):
     write(d / "mail.log", part[4])
     last = ingest([str(d / "mail.log*")], s, tz="UTC", year=2026)
     assert str(d / "mail.log.2.gz") in last.skipped_sources
+    assert last.resumed_sources == [str(d / "mail.log.1")]  # C was ingested as mail.log: only D is parsed
     pd.testing.assert_frame_equal(rows(s), clean)
 
 
@@ -164,7 +181,8 @@ def test_prune_removes_old_days_and_keeps_them_out(tmp_path, log_lines):
     res = prune(tmp_path / "s", dt.timedelta(days=1), dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
     assert res.removed_days == ["2026-11-25"] and res.kept_from == "2026-11-26"
     assert not (tmp_path / "s" / "day=2026-11-25").exists()
-    again = run_ingest([write(tmp_path / "copy.log", [*log_lines, "\n"])], tmp_path / "s")
+    other_head = ["Nov 25 00:00:00 mx1 dovecot: imap-login: Login: user=<a>\n", *log_lines]
+    again = run_ingest([write(tmp_path / "copy.log", other_head)], tmp_path / "s")
     assert again.added == 0 and again.too_old > 0
     assert read_events(tmp_path / "s").ts.min() >= pd.Timestamp("2026-11-26", tz="UTC")
 
@@ -263,5 +281,5 @@ def test_store_at_an_fsspec_url_equals_a_local_store(tmp_path, log_lines, clean)
                                   rows(tmp_path / "s", where=True))
     write(f, log_lines[:12000])
     grown = ingest([str(f)], url, tz="UTC", year=2026)
-    assert grown.duplicates == local.added and grown.added > 0
+    assert grown.resumed_sources == [str(f)] and grown.added > 0 and grown.duplicates == 0
     assert prune(url, dt.timedelta(days=0), dt.datetime(2026, 11, 26, tzinfo=dt.UTC)).removed_days == ["2026-11-25"]
