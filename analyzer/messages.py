@@ -183,7 +183,16 @@ def link(events: pd.DataFrame) -> MessageIndex:
     ev = events.reset_index(drop=True)
     n = len(ev)
     ts = _ts_ns(ev)
-    order = np.lexsort((np.arange(n), ts))
+    # time order; ties by file (a rotated set oldest first) and line, so a table read back from a
+    # store in any row order links the same way as the files read in order
+    src_c, src_v = _codes(_arrow(ev, "source", pa.string()))
+    from .sources import rotation_key
+
+    src_rank = np.empty(len(src_v) + 1, dtype=np.int64)
+    src_rank[sorted(range(len(src_v)), key=lambda i: rotation_key(str(src_v[i])))] = np.arange(len(src_v))
+    src_rank[-1] = len(src_v)
+    line = pc.fill_null(_arrow(ev, "line_no", pa.int64()), 0).to_numpy(zero_copy_only=False)
+    order = np.lexsort((np.arange(n), line, src_rank[src_c], ts))
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     event_c, event_v = _codes(_arrow(ev, "event", pa.string()))

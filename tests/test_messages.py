@@ -294,3 +294,11 @@ def test_any_subset_and_order_of_real_lines_links_cleanly():
         assert dup.empty or dup["recipient"].isna().all()
 
     check()
+
+
+def test_row_order_of_the_event_table_does_not_matter():
+    """Events read back from a store come in any row order; ties in time are put back by file and line."""
+    ev = parse_logs([str(corpus_path(*SCEN, "14_reuse_of_queueid.log"))], year=2026, tz="UTC").events
+    shuffled = ev.sample(frac=1.0, random_state=7)
+    cols = ["queue_ids", "message_id", "recipient", "status", "attempts"]
+    assert messages(shuffled)[cols].to_dict("records") == messages(ev)[cols].to_dict("records")

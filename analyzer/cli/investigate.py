@@ -237,8 +237,8 @@ def _write_rows(df, fmt: str, output: str | None) -> None:
         if fmt == "csv":
             frame.to_csv(sys.stdout, index=False)
         else:
-            frame.to_json(sys.stdout, orient="records", lines=True, force_ascii=False)
-            sys.stdout.write("\n" if len(frame) else "")
+            text = frame.to_json(orient="records", lines=True, force_ascii=False) if len(frame) else ""
+            sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         return
     try:
         with atomic_path(output) as tmp:
