@@ -9,6 +9,10 @@ __version__ = "0.1.0"
 
 from .reader import ParseResult, parse_logs, read_logs  # noqa: E402
 from .schema import CLASS_COLUMNS, COLUMNS, EVENTS, SCHEMA, STAGES, validate  # noqa: E402
+from .classify import classify  # noqa: E402
+from .explain import explain  # noqa: E402
+from .anomalies import Finding, detect_anomalies  # noqa: E402
+from .report import build_report, make_report, render as render_report  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -21,4 +25,11 @@ __all__ = [
     "STAGES",
     "SCHEMA",
     "validate",
+    "classify",
+    "explain",
+    "detect_anomalies",
+    "Finding",
+    "make_report",
+    "build_report",
+    "render_report",
 ]

@@ -15,8 +15,8 @@ __all__ = ["DAEMON_DIRECTION", "PATTERNS", "POSTFIX_PROGRAM", "is_postfix_progra
 
 # Short ids are hex; long ids (enable_long_queue_ids) use a vowel-less base-52 alphabet.
 QID = r"(?:[0-9A-F]{5,24}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20})"
-ADDR = r"<[^>]*>"  # an address with its brackets
-LOOSE_ADDR = r"(?:<[^>]*>|[^<>,\s]+)"  # older Postfix wrote to= without brackets
+ADDR = r"<(?:\"[^\"]*\"|[^>\"])*>"  # an address with its brackets; a quoted local part may hold '>'
+LOOSE_ADDR = rf"(?:{ADDR}|[^<>,\s]+)"  # older Postfix wrote to= without brackets
 CLIENT = r"[^\s\[\]]*\[[^\]]*\](?::\d+)?"
 DAEMONS = ("smtpd", "smtp", "lmtp", "local", "virtual", "pipe", "error", "discard", "retry",
            "qmgr", "nqmgr", "oqmgr", "cleanup", "pickup", "bounce", "defer", "trace", "postscreen",
