@@ -670,7 +670,17 @@ def read_events(
     root = _Root(store)
     if root.local is not None and not root.local.is_dir():
         raise StoreError(f"{store}: no such store")
-    m = load_manifest(root)
+    for attempt in range(3):  # a prune may delete a part between reading the manifest and the part
+        try:
+            return _read(root, load_manifest(root), since, until, columns, hosts)
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _read(root: _Root, m: Manifest, since: Any, until: Any, columns: Sequence[str] | None,
+          hosts: Sequence[str] | None) -> pd.DataFrame:
     lo, hi = _day(since), _day(until)
     rels = [rel for rel, p in sorted(m.parts.items(), key=lambda kv: (kv[1]["day"], kv[0]))
             if (lo is None or p["day"] >= lo) and (hi is None or p["day"] <= hi)]

@@ -43,9 +43,7 @@ def ingest(
 ) -> None:
     """Parse and classify logs and add their events to the store; each event is added once.
 
-    Ingesting the same file again, a rotated copy (mail.log.1, mail.log.2.gz) or a file that has
-    grown adds only the events not in the store yet. A run killed at any moment leaves the store
-    consistent; the next run completes the work.
+    Ingesting the same file again, a rotated copy (mail.log.1, mail.log.2.gz) or a file that has grown adds only the events not in the store yet. A run killed at any moment leaves the store consistent; the next run completes the work.
 
     Examples:
 
@@ -146,9 +144,7 @@ def weekly(
 ) -> None:
     """The weekly report: this week against the previous one and the store's baseline.
 
-    Volumes, delivery success overall and by server, provider and destination domain, top causes
-    of failures with their change, causes new this week, the week's findings with fixes, and
-    charts per day (html). Weeks are ISO weeks in UTC, like the store's day partitions.
+    Volumes, delivery success overall and by server, provider and destination domain, top causes of failures with their change, causes new this week, the week's findings with fixes, and charts per day (html). Weeks are ISO weeks in UTC, like the store's day partitions.
 
     Examples:
 
