@@ -51,19 +51,19 @@ def client_for(scheduler: str | None) -> Iterator[Any]:
         yield client
 
 
-def _parse(inp: Input, digest: Any, tz: str, year: int | None, now: dt.datetime | None):
+def _parse(inp: Input, digest: Any, tz: str, year: int | None, now: dt.datetime | None, rules: tuple[str, ...]):
     from .store import parse_source
 
-    return parse_source(inp, tz=tz, year=year, now=now, digest=digest)
+    return parse_source(inp, tz=tz, year=year, now=now, digest=digest, rules=rules)
 
 
 def parse_on_dask(todo: Sequence[tuple[Input, Any]], *, tz: str, year: int | None,
-                  now: dt.datetime | None, scheduler: Any = None) -> Iterator[Any]:
+                  now: dt.datetime | None, scheduler: Any = None, rules: tuple[str, ...] = ()) -> Iterator[Any]:
     """Parse the inputs on the cluster; yield their SourceTables in input order."""
     if not todo:
         return
     with client_for(scheduler) as client:
-        futures = [client.submit(_parse, inp, dg, tz, year, now, pure=False) for inp, dg in todo]
+        futures = [client.submit(_parse, inp, dg, tz, year, now, rules, pure=False) for inp, dg in todo]
         try:
             for fut in futures:
                 yield fut.result()

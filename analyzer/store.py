@@ -418,9 +418,9 @@ def _tail_copy(inp: Input, offset: int, folder: str) -> Input:
 
 
 def parse_source(inp: Input, *, tz: str | None, year: int | None, now: dt.datetime | None,
-                 digest: Digest | None = None) -> SourceTable:
+                 digest: Digest | None = None, rules: Sequence[str] = ()) -> SourceTable:
     """Parse and classify one input (only what follows ``digest.resume_at``); add ``event_key``.
-    Pure: safe to run on a Dask worker."""
+    ``rules`` are site knowledge-base files added to the shipped one. Pure: safe on a Dask worker."""
     import tempfile
 
     from .classify import classify
@@ -432,7 +432,12 @@ def parse_source(inp: Input, *, tz: str | None, year: int | None, now: dt.dateti
         res = parse_logs([str(src.path)], tz=tz, year=year, now=now)
     events = res.events
     if len(events):
-        events = classify(events)
+        if rules:
+            from .rules import load_rules
+
+            events = classify(events, load_rules(tuple(Path(r) for r in rules)))
+        else:
+            events = classify(events)
     table = pa.Table.from_pandas(events, preserve_index=False)
     if table.num_rows == 0:
         table = STORE_SCHEMA.empty_table()
@@ -558,12 +563,14 @@ def ingest(
     now: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
     part_rows: int = PART_ROWS,
+    rules: Sequence[str | os.PathLike] = (),
 ) -> IngestResult:
     """Parse and classify logs and add their events to the store; each event is added once.
 
     ``engine="dask"`` parses the files on a Dask cluster (``scheduler`` address, or a local
     cluster); the commit is the same. ``progress(bytes_done, bytes_total)`` after each file.
-    ``now`` names the run (and stands in for stdin's modification time).
+    ``now`` names the run (and stands in for stdin's modification time). ``rules``: site
+    knowledge-base files for the classification (as ``maillens parse --rules``).
     """
     if isinstance(paths, str):
         paths = [paths]
@@ -572,6 +579,11 @@ def ingest(
     from .reader import _check_tz, default_tz
 
     tz = _check_tz(tz or default_tz())
+    site = tuple(os.path.abspath(os.fspath(r)) for r in rules)
+    if site:
+        from .rules import load_rules
+
+        load_rules(tuple(Path(r) for r in site))  # a broken file fails here, before anything is read
     inputs = expand_inputs(paths)
     if any(i.path is None for i in inputs):
         raise StoreError("stdin cannot be ingested: its content cannot be fingerprinted")
@@ -603,9 +615,10 @@ def ingest(
         if engine == "dask":
             from .scale import parse_on_dask
 
-            tables: Iterable[SourceTable] = parse_on_dask(todo, tz=tz, year=year, now=now, scheduler=scheduler)
+            tables: Iterable[SourceTable] = parse_on_dask(todo, tz=tz, year=year, now=now, scheduler=scheduler,
+                                                          rules=site)
         else:
-            tables = (parse_source(inp, tz=tz, year=year, now=now, digest=dg) for inp, dg in todo)
+            tables = (parse_source(inp, tz=tz, year=year, now=now, digest=dg, rules=site) for inp, dg in todo)
         seen_now: set[str] = set()
         for st in tables:
             result.lines += st.lines
@@ -623,7 +636,7 @@ def ingest(
                 progress(done, total)
         result.days = sorted({p["day"] for p in m.parts.values() if p["run"] == run})
         m.runs.append({"run": run, "started": started, "seconds": round(time.time() - wall, 3),
-                       "engine": engine, "added": result.added, "duplicates": result.duplicates,
+                       "engine": engine, "rules": list(site), "added": result.added, "duplicates": result.duplicates,
                        "sources": result.ingested_sources, "skipped": result.skipped_sources})
         _write_manifest(root, m)
     return result

@@ -283,3 +283,34 @@ def test_store_at_an_fsspec_url_equals_a_local_store(tmp_path, log_lines, clean)
     grown = ingest([str(f)], url, tz="UTC", year=2026)
     assert grown.resumed_sources == [str(f)] and grown.added > 0 and grown.duplicates == 0
     assert prune(url, dt.timedelta(days=0), dt.datetime(2026, 11, 26, tzinfo=dt.UTC)).removed_days == ["2026-11-25"]
+
+
+def test_event_keys_ignore_file_name_and_row_order(log_lines):
+    """Keys depend on what happened, not on the file's name or the order rows arrive in; none collide."""
+    import numpy as np
+    import pyarrow as pa
+
+    from analyzer.reader import parse_lines
+    from analyzer.store import event_keys
+
+    table = pa.Table.from_pandas(parse_lines(log_lines[:3000], source="mail.log").events, preserve_index=False)
+    keys = event_keys(table)
+    renamed = table.set_column(table.column_names.index("source"), "source",
+                               pa.array(["mail.log.2.gz"] * table.num_rows))
+    assert (event_keys(renamed) == keys).all()
+    perm = np.random.default_rng(5).permutation(table.num_rows)
+    assert (event_keys(table.take(pa.array(perm))) == keys[perm]).all()
+    assert len(set(keys.tolist())) == table.num_rows
+
+
+def test_site_rules_are_used_and_recorded_and_a_broken_file_fails_first(tmp_path, log_lines):
+    """--rules: a site file is recorded with the run; a broken one is a one-line error before the store is touched."""
+    f = write(tmp_path / "mail.log", log_lines[:2000])
+    site = tmp_path / "site.toml"
+    site.write_text('[causes."site.x"]\ntitle = "X"\n')
+    r = CliRunner().invoke(app, ["ingest", str(f), "--store", str(tmp_path / "s"), "--rules", str(site)])
+    assert r.exit_code == 3 and "site.toml" in r.output
+    assert not (tmp_path / "s").exists()
+    site.write_text("")
+    ingest([str(f)], tmp_path / "s", tz="UTC", year=2026, rules=[site])
+    assert load_manifest(tmp_path / "s").runs[-1]["rules"] == [str(site)]

@@ -9,7 +9,21 @@ from typing import Annotated
 import typer
 
 from ..sources import SourceError
-from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, LogsArg, TzOpt, YearOpt, _progress, app, err, fail, out
+from ._app import (
+    EXIT_INPUT,
+    EXIT_OUTPUT,
+    EXIT_USAGE,
+    LogsArg,
+    RulesOpt,
+    TzOpt,
+    YearOpt,
+    _progress,
+    app,
+    err,
+    fail,
+    load_kb,
+    out,
+)
 
 StoreOpt = Annotated[str, typer.Option("--store", help="The store: a directory of day-partitioned Parquet "
                                        "files (created if missing)", show_default=False)]
@@ -38,6 +52,7 @@ def ingest(
     tz: TzOpt = None,
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
+    rules: RulesOpt = None,
     part_rows: Annotated[int, typer.Option("--part-rows", hidden=True, min=1)] = 500_000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success")] = False,
 ) -> None:
@@ -66,16 +81,17 @@ def ingest(
             require_dask()
         except DaskMissing as exc:
             fail(str(exc), exc.hint, EXIT_USAGE)
+    load_kb(rules)  # a broken rules file is a one-line error naming the file and rule
     prog = _progress()
     try:
         if prog is None:
             res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
-                              now=dt.datetime.now(dt.UTC), part_rows=part_rows)
+                              now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or ())
         else:
             with prog:
                 task = prog.add_task("ingesting logs", total=None)
                 res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
-                                  now=dt.datetime.now(dt.UTC), part_rows=part_rows,
+                                  now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or (),
                                   progress=lambda done, total: prog.update(task, completed=done, total=total))
     except OptionError as exc:
         fail(str(exc), "maillens ingest --help", EXIT_USAGE)
