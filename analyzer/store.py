@@ -3,7 +3,7 @@
 Layout (hive-style, so pandas, DuckDB and Spark read it as it is)::
 
     STORE/
-      manifest.json                                the committed state (atomically replaced)
+      _manifest.json                               the committed state (atomically replaced)
       .lock                                        held by the ingest or prune that writes
       day=2026-11-28/part-<run>-<n>.parquet        classified events of one UTC day
 
@@ -23,10 +23,12 @@ where that ingest ended. (One limit: identical lines logged in the same second b
 that straddle that point, or a rotation, count from 0 again on the far side, and are kept once.)
 
 **Crash safety.** A run writes each part under a temporary name, fsyncs it, renames it into its
-day directory, and only then replaces ``manifest.json`` (write, fsync, rename) listing the new
+day directory, and only then replaces ``_manifest.json`` (write, fsync, rename) listing the new
 parts. Readers read only the parts the manifest lists. A part that is on disk but not listed is
 debris of a killed run; the next writer deletes it and does the work again. One writer at a time
-(``.lock``, released by the kernel when a process dies).
+(``.lock``, released by the kernel when a process dies). Tools that read the directory as a plain
+hive dataset (pandas, DuckDB, Spark) see the committed parts plus, between a killed run and the next
+one, that run's finished but uncommitted parts: rows that are new, never copies of stored ones.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ __all__ = [
     "store_days",
 ]
 
-MANIFEST = "manifest.json"
+MANIFEST = "_manifest.json"  # "_" and "." files are skipped by pyarrow, Spark and Hive readers
 LOCK = ".lock"
 FORMAT = "maillens-store"
 SCHEMA_VERSION = 1
@@ -741,7 +743,7 @@ def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime) -> Pru
     """Remove the days older than ``now - keep`` (whole UTC days; the day containing it is kept)."""
     root = _Root(store)
     if not root.exists(MANIFEST):
-        raise StoreError(f"{store}: no manifest.json here; not a maillens store")
+        raise StoreError(f"{store}: no _manifest.json here; not a maillens store")
     if keep < dt.timedelta(0):
         raise ValueError("keep must not be negative")
     cutoff = _day(now - keep)

@@ -314,3 +314,12 @@ def test_site_rules_are_used_and_recorded_and_a_broken_file_fails_first(tmp_path
     site.write_text("")
     ingest([str(f)], tmp_path / "s", tz="UTC", year=2026, rules=[site])
     assert load_manifest(tmp_path / "s").runs[-1]["rules"] == [str(site)]
+
+
+def test_the_store_is_a_plain_hive_dataset(tmp_path, log_lines, clean):
+    """pandas reads the store directory as it is: the same rows, with `day` from the partition names."""
+    run_ingest([write(tmp_path / "mail.log", log_lines)], tmp_path / "s")
+    df = pd.read_parquet(tmp_path / "s")
+    assert len(df) == len(clean)
+    assert sorted(df["day"].astype(str).unique()) == ["2026-11-25", "2026-11-26", "2026-11-27"]
+    assert (df["ts"].dt.strftime("%Y-%m-%d") == df["day"].astype(str)).all()
