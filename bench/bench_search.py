@@ -44,11 +44,17 @@ QUERIES = {
 }
 
 
-def run(args: list[str]) -> float:
+def run(args: list[str]) -> tuple[float, int]:
+    """Wall seconds of one command, and how many lines it printed (rows for -f jsonl)."""
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "analyzer", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.PIPE, check=True)
-    return time.perf_counter() - t
+    p = subprocess.run([sys.executable, "-m", "analyzer", *args], cwd=ROOT, capture_output=True,
+                       check=True)
+    return time.perf_counter() - t, p.stdout.count(b"\n")
+
+
+def best_of(args: list[str], repeat: int) -> tuple[float, int]:
+    runs = [run(args) for _ in range(repeat)]
+    return min(r[0] for r in runs), runs[0][1]
 
 
 def stages(log: Path) -> list[tuple[str, float]]:
@@ -80,23 +86,27 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     log = ensure_log(a.mta, a.lines, a.seed)
     print(f"{a.mta} log of {a.lines:,} lines: {log} ({log.stat().st_size / 1e6:.0f} MB)")
-    print(f"{'seconds':>8}  question (maillens search LOG …)")
+    print(f"{'seconds':>8} {'lines':>6}  question (maillens search LOG …)")
     for question, args in QUERIES[a.mta]:
-        best = min(run(["search", str(log), "--tz", "UTC", "--year", "2026", *args]) for _ in range(a.repeat))
-        print(f"{best:8.1f}  {question}: {' '.join(args)}")
-    best = min(run(["trace", "someone@ourdomain.test", str(log), "--tz", "UTC", "--year", "2026", "-f", "json"])
-               for _ in range(a.repeat))
-    print(f"{best:8.1f}  maillens trace ADDRESS LOG -f json")
+        best, n = best_of(["search", str(log), "--tz", "UTC", "--year", "2026", *args], a.repeat)
+        print(f"{best:8.1f} {n:6}  {question}: {' '.join(args)}")
+    best, n = best_of(["trace", "carol.silva@ourdomain.test", str(log), "--tz", "UTC", "--year", "2026", "-f",
+                       "json"], a.repeat)
+    print(f"{best:8.1f} {n:6}  maillens trace ADDRESS LOG -f json (20 most recent messages)")
     if a.store:
-        store = log.parent / f"store-{log.stem}"
-        if not (store / "manifest.json").exists() and not any(store.glob("*")):
+        import hashlib
+
+        # a store written by another version of analyzer/store.py is not reused
+        tag = hashlib.sha1((ROOT / "analyzer" / "store.py").read_bytes()).hexdigest()[:8]
+        store = log.parent / f"store-{log.stem}-{tag}"
+        if not store.exists():
             t = time.perf_counter()
             subprocess.run([sys.executable, "-m", "analyzer", "ingest", str(log), "--store", str(store), "--tz", "UTC",
                             "--year", "2026", "-q"], cwd=ROOT, check=True)
             print(f"(ingested into {store} in {time.perf_counter() - t:.0f}s, once)")
         for question, args in QUERIES[a.mta][:2]:
-            best = min(run(["search", "--store", str(store), "--tz", "UTC", *args]) for _ in range(a.repeat))
-            print(f"{best:8.1f}  --store: {question}: {' '.join(args)}")
+            best, n = best_of(["search", "--store", str(store), "--tz", "UTC", *args], a.repeat)
+            print(f"{best:8.1f} {n:6}  --store: {question}: {' '.join(args)}")
     if not a.no_stages:
         print("\none search, by stage (in-process):")
         for name, sec in stages(log):
