@@ -523,8 +523,10 @@ class _Writer:
                 idx = np.flatnonzero(new)
                 if len(idx) == 0:
                     continue
-                idx = idx[np.lexsort((keys[idx], ts_us[idx]))]  # by time, then key
-                part = table.take(pa.array(idx))
+                if idx[-1] - idx[0] + 1 == len(idx):  # the usual case: a run of lines, no copy
+                    part = table.slice(int(idx[0]), len(idx))
+                else:
+                    part = table.take(pa.array(idx))
                 for start in range(0, part.num_rows, self.part_rows):
                     chunk = part.slice(start, self.part_rows)
                     rel = self._write_part(day, chunk)
