@@ -76,7 +76,7 @@ ORDER = ("volumes", "days", "host", "provider", "domain", "causes", "new")
 
 def _summary(r: dict[str, Any]) -> list[str]:
     d = r["delivery"]
-    lines = [f"Week {r['week']} ({r['since']} to {r['until']}, UTC), servers: {', '.join(r['hosts']) or '-'}",
+    lines = [f"Week {r['week']} ({r['since']} to {r['until']}, UTC), servers: {', '.join(r['hosts']) or '(not named in the logs)'}",
              f"Compared with {r['previous_week']} and a baseline of {len(r['baseline_weeks'])} week(s)"
              + (f" ({r['baseline_weeks'][-1]} to {r['baseline_weeks'][0]})" if r["baseline_weeks"] else ""),
              f"Delivery success: {_rate(d['rate'])} (previous week {_rate(d['previous_rate'])}, "
