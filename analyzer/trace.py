@@ -159,7 +159,10 @@ def trace(ix: MessageIndex, query: str, *, limit: int = 20, kb=None) -> list[dic
             nrows = m[(m["queue_id"] == h["bounce_id"]).fillna(False).to_numpy(dtype=bool)]
             if len(nrows):
                 nr = nrows.iloc[-1]
-                notice = {"queue_id": h["bounce_id"], "recipient": _clean(nr["recipient"]),
+                to = _clean(nr["recipient"])
+                if to and "@" not in to and _clean(nr["orig_recipient"]):  # Exim local: 'alice <alice@host>'
+                    to = _clean(nr["orig_recipient"])
+                notice = {"queue_id": h["bounce_id"], "recipient": to,
                           "status": _clean(nr["status"]), "where": f"{nr['source']}:{nr['line_no']}"}
         stories.append({"message": h, "timeline": timeline, "recipients": recipients, "notice": notice})
     return stories
