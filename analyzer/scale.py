@@ -25,6 +25,13 @@ class DaskMissing(ImportError):
     hint = "pip install 'maillens[dask]' (or use the default --engine local)"
 
 
+class WorkerError(RuntimeError):
+    """A task failed on a Dask worker."""
+
+    hint = ("every worker needs the same maillens version as this machine, and the logs and the store "
+            "at the same paths")
+
+
 def require_dask() -> None:
     """Raise DaskMissing unless dask.distributed can be imported."""
     try:
@@ -65,8 +72,12 @@ def parse_on_dask(todo: Sequence[tuple[Input, Any]], *, tz: str, year: int | Non
     with client_for(scheduler) as client:
         futures = [client.submit(_parse, inp, dg, tz, year, now, rules, pure=False) for inp, dg in todo]
         try:
-            for fut in futures:
-                yield fut.result()
+            for fut, (inp, _dg) in zip(futures, todo, strict=True):
+                try:
+                    result = fut.result()
+                except Exception as exc:
+                    raise WorkerError(f"{inp.name}: failed on a Dask worker: {type(exc).__name__}: {exc}") from exc
+                yield result
                 fut.release()
         finally:
             for fut in futures:
@@ -76,4 +87,7 @@ def parse_on_dask(todo: Sequence[tuple[Input, Any]], *, tz: str, year: int | Non
 def map_days(fn: Callable[..., Any], args: Sequence[tuple], scheduler: Any = None) -> list[Any]:
     """Run ``fn(*a)`` for each argument tuple on the cluster; results in order."""
     with client_for(scheduler) as client:
-        return client.gather([client.submit(fn, *a, pure=False) for a in args])
+        try:
+            return client.gather([client.submit(fn, *a, pure=False) for a in args])
+        except Exception as exc:
+            raise WorkerError(f"failed on a Dask worker: {type(exc).__name__}: {exc}") from exc

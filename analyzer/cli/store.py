@@ -99,6 +99,15 @@ def ingest(
         fail(str(exc), exc.hint, EXIT_INPUT)
     except StoreError as exc:
         fail(str(exc), exc.hint, EXIT_OUTPUT)
+    except OSError as exc:  # a scheduler that cannot be reached
+        fail(f"{scheduler or 'the local cluster'}: {exc}", "check --scheduler (tcp://HOST:PORT) and that it runs",
+             EXIT_INPUT)
+    except RuntimeError as exc:
+        from ..scale import WorkerError
+
+        if not isinstance(exc, WorkerError):
+            raise
+        fail(str(exc), exc.hint, EXIT_INPUT)
     for w in res.warnings:
         err.print(f"Warning: {w}", markup=False, soft_wrap=True)
     if not quiet:
@@ -205,6 +214,15 @@ def weekly(
     except WeekError as exc:
         fail(str(exc), exc.hint, EXIT_USAGE if week else EXIT_INPUT)
     except StoreError as exc:
+        fail(str(exc), exc.hint, EXIT_INPUT)
+    except OSError as exc:
+        fail(f"{scheduler or 'the local cluster'}: {exc}", "check --scheduler (tcp://HOST:PORT) and that it runs",
+             EXIT_INPUT)
+    except RuntimeError as exc:
+        from ..scale import WorkerError
+
+        if not isinstance(exc, WorkerError):
+            raise
         fail(str(exc), exc.hint, EXIT_INPUT)
     text = render_weekly(rep, fmt)
     if output is not None and output != "-":
