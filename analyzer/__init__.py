@@ -13,6 +13,9 @@ from .classify import classify  # noqa: E402
 from .explain import explain  # noqa: E402
 from .anomalies import Finding, detect_anomalies  # noqa: E402
 from .report import build_report, make_report, render as render_report  # noqa: E402
+from .messages import link, messages  # noqa: E402
+from .search import Filters, search  # noqa: E402
+from .trace import trace  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -32,4 +35,9 @@ __all__ = [
     "make_report",
     "build_report",
     "render_report",
+    "messages",
+    "link",
+    "search",
+    "Filters",
+    "trace",
 ]

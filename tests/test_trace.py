@@ -21,11 +21,8 @@ EXPECTED = SAMPLES / "expected" / "messages.jsonl"
 SCEN = ("lightmeter-controlcenter", "test_files", "postfix_logs", "individual_files")
 runner = CliRunner()
 
-#: Records the parser cannot reproduce yet, with the reason (see the closing note of issue 6).
-KNOWN_PARSER_GAPS = {
-    ("exim", "in-content-reject"): "Exim '<id> H=... F=<...> rejected after DATA' is parsed as an outbound "
-                                   "host reply (exim.host_other matches before exim.reject)",
-}
+#: Records the parser cannot reproduce yet, with the reason (none left).
+KNOWN_PARSER_GAPS: dict[tuple[str, str], str] = {}
 
 
 def _records() -> list[dict]:

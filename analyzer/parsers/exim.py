@@ -37,6 +37,11 @@ PATTERNS: list[Pattern] = [
     Pattern("exim.completed", rf"^(?P<queue_id>{MID}) Completed(?P<fields>.*)$", "removed", {"status": "completed"}),
     Pattern("exim.frozen", rf"^(?P<queue_id>{MID}) (?P<status>Frozen|Unfrozen|Message is frozen|frozen by .*|Message frozen|unfrozen by .*|cancelled by .*)(?P<detail>.*)$",
             "frozen"),
+    Pattern("exim.reject",
+            rf"^(?:(?P<queue_id>{MID}) )?(?P<fields>(?:[A-Z][A-Za-z]*=(?:[^:]|:[^ ])*? )?)(?P<temp>temporarily )?rejected "
+            r"(?P<stage>after DATA|connection|by local_scan\(\)|by non-SMTP ACL|[A-Z]+)(?: from (?P<from>\S+?):?)?"
+            r"(?: (?P<addr><[^>]*>|[^\s:]+))?(?: in \"[^\"]*\" ACL)?(?::? ?(?P<reply_text>.*))?$",
+            "reject"),
     Pattern("exim.host_smtp_error", rf"^(?P<queue_id>{MID}) (?:[A-Z]=\S+ )*H=(?P<relay_h>{H})(?: I=\S+)?:? (?P<reply_text>SMTP error from remote mail server after .*)$",
             "reply", {"direction": "outbound"}),
     Pattern("exim.host_timeout", rf"^(?P<queue_id>{MID}) (?:[A-Z]=\S+ )*H=(?P<relay_h>{H})(?: I=\S+)?:? (?P<reply_text>SMTP timeout .*|.*timed out.*)$",
@@ -82,11 +87,6 @@ PATTERNS: list[Pattern] = [
     Pattern("exim.too_many_recipients", r"^too many recipients: (?P<detail>.*)$", "reject", {"smtp_stage": "RCPT TO"}),
     Pattern("exim.auth_failed", rf"^(?P<detail>\S+) authenticator failed for (?:H=)?(?P<client_h>{H})(?P<fields>(?: [A-Z][A-Za-z]*=\S+)*): (?P<reply_text>.*?)(?: \(set_id=(?P<sasl_username>[^)]*)\))?$",
             "auth_failure", {"status": "failed", "smtp_stage": "AUTH"}),
-    Pattern("exim.reject",
-            rf"^(?:(?P<queue_id>{MID}) )?(?P<fields>(?:[A-Z][A-Za-z]*=.*? )?)(?P<temp>temporarily )?rejected "
-            r"(?P<stage>after DATA|connection|by local_scan\(\)|by non-SMTP ACL|[A-Z]+)(?: from (?P<from>\S+?):?)?"
-            r"(?: (?P<addr><[^>]*>|[^\s:]+))?(?: in \"[^\"]*\" ACL)?(?::? ?(?P<reply_text>.*))?$",
-            "reject"),
     Pattern("exim.acl_dropped", r"^(?P<fields>(?:[A-Z][A-Za-z]*=.*? )?)dropped by '(?P<stage>[^']*)' ACL:? ?(?P<reply_text>.*)$", "reject",
             {"status": "rejected"}),
     Pattern("exim.refused", r"^(?P<fields>(?:[A-Z]=.*? )?)refused connection(?:: (?P<reply_text>.*))?(?P<detail>.*)$", "reject",
