@@ -104,3 +104,16 @@ def test_weekly_facts_on_dask_equal_local(logs, cluster, tmp_path):
     on_dask = build_weekly(tmp_path / "s", "2026-W48", now=now, engine="dask", scheduler=cluster.scheduler_address)
     assert on_dask == local
     assert local["volumes"][1]["count"] > 0
+
+
+def test_a_failure_on_a_worker_names_the_file(cluster, tmp_path):
+    """A file the workers cannot read is a WorkerError naming it, with what to check."""
+    from analyzer.scale import WorkerError, parse_on_dask
+    from analyzer.sources import Input
+    from analyzer.store import Digest
+
+    missing = Input("gone.log", tmp_path / "gone.log")
+    with pytest.raises(WorkerError, match=r"gone\.log") as info:
+        list(parse_on_dask([(missing, Digest("x", 1, "y", True))], tz="UTC", year=2026, now=None,
+                           scheduler=cluster.scheduler_address))
+    assert "same paths" in info.value.hint
