@@ -16,6 +16,8 @@ from .report import build_report, make_report, render as render_report  # noqa: 
 from .messages import link, messages  # noqa: E402
 from .search import Filters, search  # noqa: E402
 from .trace import trace  # noqa: E402
+from .store import ingest, prune, read_events  # noqa: E402
+from .weekly import build_weekly, render_weekly  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -40,4 +42,9 @@ __all__ = [
     "search",
     "Filters",
     "trace",
+    "ingest",
+    "prune",
+    "read_events",
+    "build_weekly",
+    "render_weekly",
 ]

@@ -687,6 +687,8 @@ def read_events(
     root = _Root(store)
     if root.local is not None and not root.local.is_dir():
         raise StoreError(f"{store}: no such store")
+    if not root.exists(MANIFEST):
+        raise StoreError(f"{store}: not a maillens store (no {MANIFEST}); build one with maillens ingest")
     for attempt in range(3):  # a prune may delete a part between reading the manifest and the part
         try:
             return _read(root, load_manifest(root), since, until, columns, hosts)
