@@ -19,7 +19,8 @@ shown, with the peak RSS of that run.
 
 The tools:
 
-* ``maillens``: ``python -m analyzer parse FILE -o OUT.parquet`` (this checkout);
+* ``maillens``: ``python -m analyzer parse FILE -o OUT.parquet --no-classify`` (the parse alone) and
+  without ``--no-classify`` (parse + classification), so the classification's share shows (this checkout);
 * ``pflogsumm``: ``pflogsumm FILE`` on the Postfix log (Debian package ``pflogsumm``);
 * ``eximstats``: ``eximstats FILE`` on the Exim log (Debian package ``exim4-base``).
 
@@ -182,8 +183,22 @@ def bench_tool(tool: str, cmd: list[str], log: Path, lines: int, repeat: int,
     return res
 
 
-def maillens_cmd(log: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "analyzer", "parse", str(log), "-o", str(out)]
+def classify_share(results: list[Result]) -> list[str]:
+    """'classification adds N% to the parse time' per file, from the two maillens runs."""
+    out = []
+    by = {(r.tool, r.file): r for r in results if r.seconds}
+    for (tool, file), r in by.items():
+        if tool == "maillens parse" and ("maillens parse+classify", file) in by:
+            both = by[("maillens parse+classify", file)]
+            out.append(f"classification adds {100 * (both.seconds - r.seconds) / r.seconds:.0f}% "
+                       f"to the parse time of {file}")
+    return out
+
+
+def maillens_cmd(log: Path, out: Path, classify: bool = True) -> list[str]:
+    """`maillens parse` writing Parquet; with classify=False, the parse alone (--no-classify)."""
+    cmd = [sys.executable, "-m", "analyzer", "parse", str(log), "-o", str(out), "--tz", "UTC"]
+    return cmd if classify else [*cmd, "--no-classify"]
 
 
 # --------------------------------------------------------------------------------------
@@ -301,10 +316,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="maillens-bench-") as tmp:
         for mta, log in logs.items():
             if "maillens" in tools:
-                print(f"maillens parse {log.name} ...", file=sys.stderr, flush=True)
-                out = Path(tmp) / f"{mta}.parquet"
-                results.append(bench_tool("maillens", maillens_cmd(log, out), log, a.lines,
-                                          a.repeat, a.timeout, use_time))
+                # the parse alone, then parse + classify: the difference is what classifying costs
+                for name, classify in (("maillens parse", False), ("maillens parse+classify", True)):
+                    print(f"{name} {log.name} ...", file=sys.stderr, flush=True)
+                    out = Path(tmp) / f"{mta}.parquet"
+                    results.append(bench_tool(name, maillens_cmd(log, out, classify), log, a.lines,
+                                              a.repeat, a.timeout, use_time))
             other = {"postfix": "pflogsumm", "exim": "eximstats"}[mta]
             if other in tools:
                 exe = shutil.which(other)
@@ -319,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text_table(results))
     print(f"(best of {a.repeat}; peak RSS from {rss_how})")
+    for line in classify_share(results):
+        print(line)
     for r in results:
         if r.error:
             print(f"\n{r.tool} on {r.file}: {r.status}. Its stderr ended with:", file=sys.stderr)
