@@ -1,0 +1,73 @@
+"""The history of nightly runs: a directory of Parquet files partitioned by day, plus a manifest.
+
+Layout (hive-style, so pandas, DuckDB and Spark read it as it is)::
+
+    STORE/
+      _manifest.json                               the committed state (atomically replaced)
+      .lock                                        held by the ingest or prune that writes
+      day=2026-11-28/part-<run>-<n>.parquet        classified events of one UTC day
+
+Each part holds the event table (:data:`analyzer.schema.COLUMNS`), the classification columns
+(:data:`analyzer.schema.CLASS_COLUMNS`) and ``event_key``; the day is the partition value.
+
+**Idempotency.** Every event gets a stable 64-bit ``event_key``: a hash of all its columns except
+``source`` and ``line_no`` (so renaming by rotation does not change it) and of its occurrence
+number among identical events of the same file (so lines repeated within the same second are all
+kept). An event whose key is already in its day is not added again: re-ingesting a file, a rotated
+copy that overlaps (``mail.log`` → ``mail.log.1`` → ``mail.log.2.gz``) or a file that has grown
+adds each event once. The manifest also records each ingested source's content fingerprint
+(sha256 and length of the decompressed content, sha256 of its first 64 KiB): an unchanged file
+(under any name, compressed or not) is skipped without being parsed, and a file whose beginning is
+a source ingested before (it grew, or it is that file rotated after it grew) is parsed only from
+where that ingest ended. (One limit: identical lines logged in the same second by the same process
+that straddle that point, or a rotation, count from 0 again on the far side, and are kept once.)
+
+**Crash safety.** A run writes each part under a temporary name, fsyncs it, renames it into its
+day directory, and only then replaces ``_manifest.json`` (write, fsync, rename) listing the new
+parts. Readers read only the parts the manifest lists. A part that is on disk but not listed is
+debris of a killed run; the next writer deletes it and does the work again. One writer at a time
+(``.lock``, released by the kernel when a process dies). Tools that read the directory as a plain
+hive dataset (pandas, DuckDB, Spark) see the committed parts plus, between a killed run and the next
+one, that run's finished but uncommitted parts: rows that are new, never copies of stored ones.
+
+The code, one responsibility per module (all private; import from :mod:`analyzer.store`):
+
+- ``_layout``: file names, the part schema, :class:`StoreError`, the root (local directory or fsspec URL)
+- ``_manifest``: the manifest's format, loading and committing it, deleting debris
+- ``_keys``: event keys and source fingerprints
+- ``_parse``: one source parsed and classified into store rows (what a Dask worker runs)
+- ``_ingest``, ``_read``, ``_prune``: the three operations
+"""
+
+from __future__ import annotations
+
+from ._ingest import IngestResult, ingest
+from ._keys import KEY_COLUMNS as KEY_COLUMNS
+from ._keys import Digest as Digest
+from ._keys import event_keys as event_keys
+from ._layout import KEY, STORE_SCHEMA, StoreError
+from ._layout import LOCK as LOCK
+from ._layout import MANIFEST as MANIFEST
+from ._layout import PART_ROWS as PART_ROWS
+from ._manifest import FORMAT as FORMAT
+from ._manifest import SCHEMA_VERSION as SCHEMA_VERSION
+from ._manifest import Manifest, load_manifest
+from ._parse import SourceTable, parse_source
+from ._prune import PruneResult, prune
+from ._read import read_events, store_days
+
+__all__ = [
+    "KEY",
+    "STORE_SCHEMA",
+    "IngestResult",
+    "Manifest",
+    "PruneResult",
+    "SourceTable",
+    "StoreError",
+    "ingest",
+    "load_manifest",
+    "parse_source",
+    "prune",
+    "read_events",
+    "store_days",
+]

@@ -1,0 +1,40 @@
+"""Prune: drop the days older than a retention period (commit first; the files are then debris)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from ._layout import MANIFEST, Root, StoreError, day_of
+from ._manifest import clean_debris, load_manifest, write_manifest
+
+
+@dataclass
+class PruneResult:
+    """What a prune removed."""
+
+    removed_days: list[str]
+    removed_rows: int
+    kept_from: str
+
+
+def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime) -> PruneResult:
+    """Remove the days older than ``now - keep`` (whole UTC days; the day containing it is kept)."""
+    root = Root(store)
+    if not root.exists(MANIFEST):
+        raise StoreError(f"{store}: no _manifest.json here; not a maillens store")
+    if keep < dt.timedelta(0):
+        raise ValueError("keep must not be negative")
+    cutoff = day_of(now - keep)
+    assert cutoff is not None
+    with root.locked():
+        m = load_manifest(root)
+        gone = {rel: p for rel, p in m.parts.items() if p["day"] < cutoff}
+        for rel in gone:
+            del m.parts[rel]
+        if m.pruned_before is None or cutoff > m.pruned_before:
+            m.pruned_before = cutoff
+        write_manifest(root, m)  # commit first; the files are now debris
+        clean_debris(root, m)
+    return PruneResult(sorted({p["day"] for p in gone.values()}), sum(p["rows"] for p in gone.values()), cutoff)
