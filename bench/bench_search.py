@@ -104,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     if a.store:
         import hashlib
 
-        # a store written by another version of analyzer/store.py is not reused
-        tag = hashlib.sha1((ROOT / "analyzer" / "store.py").read_bytes()).hexdigest()[:8]
+        # a store written by another version of the store code (analyzer/store/) is not reused
+        h = hashlib.sha1()
+        for f in sorted((ROOT / "analyzer" / "store").glob("*.py")):
+            h.update(f.read_bytes())
+        tag = h.hexdigest()[:8]
         store = log.parent / f"store-{log.stem}-{tag}"
         if not store.exists():
             t = time.perf_counter()
