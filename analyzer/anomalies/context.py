@@ -1,0 +1,83 @@
+"""What every detector reads (:class:`Context`), how it builds a :class:`Finding` from event
+rows, and the column helpers the detectors share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .finding import Finding, _fingerprint
+
+#: The columns the detectors read: enough to ask a history store for (baseline=...).
+BASELINE_COLUMNS = ("ts", "program", "queue_id", "event", "direction", "client_ip", "relay_host", "sender", "recipient",
+                    "status", "smtp_stage", "reply_text", "delay", "quit", "sasl_username", "detail", "source",
+                    "line_no", "reply_class", "outcome", "cause", "provider", "severity")
+#: The outcomes that count as a failed delivery attempt.
+FAILURES = ("transient_failure", "permanent_failure")
+
+
+@dataclass
+class Context:
+    """What every detector reads: the window's events, the history before them, parameters."""
+
+    events: pd.DataFrame          # the report window, classified, sorted by ts
+    history: pd.DataFrame         # baseline rows before the window (may be empty)
+    params: dict[str, Any]
+    kb: Any = None
+    now: pd.Timestamp | None = None
+    bucket: pd.Timedelta = field(default_factory=lambda: pd.Timedelta(hours=1))
+
+    @cached_property
+    def all(self) -> pd.DataFrame:
+        """History and window together (history first)."""
+        if len(self.history) == 0:
+            return self.events
+        return pd.concat([self.history, self.events], ignore_index=True)
+
+    def fix_for(self, cause: str | None, detector: str) -> tuple[str, ...]:
+        if cause and self.kb is not None and cause in self.kb.causes:
+            steps = self.kb.causes[cause].get("fix") or []
+            if steps:
+                return tuple(steps)
+        return tuple(self.params.get(detector, {}).get("fix", ()))
+
+    def cause_title(self, cause: str | None) -> str:
+        if cause and self.kb is not None and cause in self.kb.causes:
+            return str(self.kb.causes[cause].get("title", cause))
+        return cause or ""
+
+
+def _finding(ctx: Context, *, detector: str, severity: str, title: str, entity: str, rows: pd.DataFrame,
+             observed: float, expected: float | None, cause: str | None = None, detail: str = "",
+             start: pd.Timestamp | None = None, end: pd.Timestamp | None = None, unit: str = "count") -> Finding:
+    """A finding whose window and evidence come from ``rows`` (unless given)."""
+    n = int(ctx.params["general"]["max_evidence"])
+    if len(rows):
+        ts = rows["ts"]
+        start = ts.min() if start is None else start
+        end = ts.max() if end is None else end
+    ev = rows.dropna(subset=["source", "line_no"]).head(n) if len(rows) else rows
+    evidence = tuple((str(s), int(line)) for s, line in zip(ev["source"], ev["line_no"], strict=False)) if len(ev) else ()
+    return Finding(_fingerprint(detector, entity, cause, start), severity, title, detector, start, end,
+                   entity, float(observed), None if expected is None else float(expected), evidence,
+                   cause, ctx.fix_for(cause, detector), detail, unit)
+
+
+def _domain(s: pd.Series) -> pd.Series:
+    """The domain of an address column, lower-cased; null where there is none."""
+    return s.astype("string[pyarrow]").str.extract(r"@([^@<>\s]+)>?$", expand=False).str.lower()
+
+
+def _truthy(s: pd.Series) -> np.ndarray:
+    return s.fillna(False).to_numpy(dtype=bool)
+
+
+def _str_eq(s: pd.Series, value: str | Iterable[str]) -> np.ndarray:
+    if isinstance(value, str):
+        return _truthy(s == value)
+    return _truthy(s.isin(list(value)))

@@ -1,0 +1,258 @@
+"""Detectors for outbound delivery: failure spikes per destination, provider and cause; new
+failure signatures; one destination refusing most of our mail or one client producing most
+rejects; deferrals piling up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .baseline import _robust, _runs, _with_bucket
+from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
+from .finding import Finding
+
+
+def _outbound(df: pd.DataFrame) -> pd.DataFrame:
+    m = _str_eq(df["event"], ("delivery", "expired")) & _str_eq(df["direction"], "outbound")
+    out = df.loc[m, ["ts", "recipient", "provider", "outcome", "cause", "severity", "source", "line_no",
+                     "relay_host", "status"]].copy()
+    out["domain"] = _domain(out["recipient"])
+    # Failures whose cause is harmless (greylisting) are the destination's normal behaviour.
+    out["failed"] = _str_eq(out["outcome"], FAILURES) & ~_str_eq(out["severity"], "info")
+    return out
+
+
+def detect_failure_spike(ctx: Context) -> list[Finding]:
+    """Failure rate per destination domain and per provider, per bucket, against earlier buckets;
+    and the count of each failure cause per bucket against earlier buckets."""
+    p = ctx.params["failure_spike"]
+    min_hist = int(ctx.params["general"]["min_history"])
+    allrows = _with_bucket(ctx, _outbound(ctx.all))
+    if allrows.empty:
+        return []
+    window_start = ctx.events["ts"].min()
+    findings: list[Finding] = []
+    for dim in ("domain", "provider"):
+        sub = allrows.dropna(subset=[dim])
+        if sub.empty:
+            continue
+        g = sub.groupby([dim, "bucket"], observed=True)["failed"].agg(["sum", "count"]).reset_index()
+        g.columns = [dim, "bucket", "fail", "n"]
+        g["fail"] = g["fail"].astype(float)
+        g["n"] = g["n"].astype(float)
+        # Everything we sent, per bucket: the prior for destinations with little history.
+        tot = allrows.groupby("bucket")["failed"].agg(["sum", "count"])
+        flagged: dict[str, list[tuple[pd.Timestamp, float, float, float]]] = {}
+        for entity, grp in g.groupby(dim, sort=True):
+            grp = grp.sort_values("bucket")
+            buckets, fails, ns = grp["bucket"].tolist(), grp["fail"].to_numpy(), grp["n"].to_numpy()
+            for i, b in enumerate(buckets):
+                if b < window_start.floor(ctx.bucket) or fails[i] < p["min_failures"]:
+                    continue
+                rate = fails[i] / ns[i]
+                hist_rates = fails[:i][ns[:i] >= 3] / ns[:i][ns[:i] >= 3]
+                if len(hist_rates) >= min_hist:
+                    exp, sd = _robust(hist_rates)
+                else:
+                    # Little history for this entity: compare with everything we sent before,
+                    # and say nothing when there was no before.
+                    prior = tot[tot.index < b]
+                    if len(prior) < min_hist:
+                        continue
+                    exp, _sd = _robust((prior["sum"] / prior["count"]).to_numpy(dtype=float))
+                    sd = 0.0
+                if rate >= p["min_rate"] and rate >= exp + max(p["k"] * sd, p["min_increase"]):
+                    flagged.setdefault(str(entity), []).append((b, rate, exp, fails[i]))
+        for entity, items in flagged.items():
+            by_b = {b: (r, e, f) for b, r, e, f in items}
+            for run in _runs(list(by_b), ctx.bucket):
+                ent_rows = sub[(sub[dim] == entity).fillna(False).to_numpy() & sub["bucket"].isin(run).to_numpy()]
+                failed = ent_rows[ent_rows["failed"]]
+                nfail = float(len(failed))
+                rate = nfail / max(1, len(ent_rows))
+                exp = float(np.mean([by_b[b][1] for b in run]))
+                cause = failed["cause"].mode().iloc[0] if len(failed) else None
+                sev = "critical" if max(by_b[b][2] for b in run) >= p["critical_failures"] else "warning"
+                label = "destination" if dim == "domain" else "provider"
+                findings.append(_finding(
+                    ctx, detector="failure_spike", severity=sev, entity=str(entity), rows=failed,
+                    title=f"Failure spike at {label} {entity}: {rate:.0%} of {len(ent_rows)} deliveries failed",
+                    observed=rate, expected=exp, cause=cause, unit="share",
+                    detail=f"{int(nfail)} failed deliveries, mostly {ctx.cause_title(cause)}; the expected "
+                           f"failure rate was {exp:.0%}"))
+    findings.extend(_cause_spike(ctx))
+    return findings
+
+
+def _cause_spike(ctx: Context) -> list[Finding]:
+    p = ctx.params["failure_spike"]
+    min_hist = int(ctx.params["general"]["min_history"])
+    df = ctx.all
+    m = _str_eq(df["outcome"], FAILURES) & ~_str_eq(df["cause"], "unknown") & ~_str_eq(df["severity"], "info")
+    fail = _with_bucket(ctx, df.loc[m, ["ts", "cause", "source", "line_no"]])
+    if fail.empty:
+        return []
+    all_buckets = pd.date_range(df["ts"].min().floor(ctx.bucket), df["ts"].max().floor(ctx.bucket),
+                                freq=ctx.bucket)
+    window_start = ctx.events["ts"].min().floor(ctx.bucket)
+    counts = fail.groupby(["cause", "bucket"]).size().unstack(fill_value=0).reindex(columns=all_buckets,
+                                                                                      fill_value=0)
+    out: list[Finding] = []
+    for cause, row in counts.iterrows():
+        vals = row.to_numpy(dtype=float)
+        hit: list[pd.Timestamp] = []
+        exps: dict[pd.Timestamp, float] = {}
+        for i, b in enumerate(all_buckets):
+            if b < window_start or i < min_hist or vals[i] < p["cause_min_count"]:
+                continue
+            med, sd = _robust(vals[:i])
+            exp = max(med, 1.0)
+            if vals[i] >= p["cause_factor"] * exp and vals[i] >= med + p["k"] * sd:
+                hit.append(b)
+                exps[b] = med
+        for run in _runs(hit, ctx.bucket):
+            rows = fail[(fail["cause"] == cause).to_numpy() & fail["bucket"].isin(run).to_numpy()]
+            n = float(sum(vals[list(all_buckets).index(b)] for b in run)) / len(run)
+            exp = float(np.mean([exps[b] for b in run]))
+            sev = "critical" if n >= p["critical_failures"] else "warning"
+            out.append(_finding(ctx, detector="cause_spike", severity=sev, entity=str(cause), rows=rows,
+                                title=f"More '{ctx.cause_title(str(cause))}' than usual: {n:.0f} per hour "
+                                      f"(usually {exp:.0f})",
+                                observed=n, expected=exp, cause=str(cause),
+                                detail=f"{len(rows)} events with cause {cause} in the window"))
+    return out
+
+
+def detect_new_signature(ctx: Context) -> list[Finding]:
+    """A failure cause, provider or normalised reply text that the baseline never had."""
+    from ..classify import MASK, MASKED
+
+    p = ctx.params["new_signature"]
+    hist, ev = ctx.history, ctx.events
+    # Earlier buckets of the window count as history once there are enough of them.
+    learn_until = None
+    if len(hist) == 0:
+        start = ev["ts"].min().floor(ctx.bucket)
+        learn_until = start + ctx.bucket * int(p["min_history"])
+        if ev["ts"].max() < learn_until:
+            return []
+        hist, ev = ev[_truthy(ev["ts"] < learn_until)], ev[_truthy(ev["ts"] >= learn_until)]
+    fm = _str_eq(ev["outcome"], FAILURES)
+    hm = _str_eq(hist["outcome"], FAILURES)
+    cur, old = ev.loc[fm].copy(), hist.loc[hm].copy()
+    if cur.empty:
+        return []
+    cur["text"] = cur["reply_text"].astype("string[pyarrow]").str.replace(MASK, MASKED, regex=True)
+    old["text"] = old["reply_text"].astype("string[pyarrow]").str.replace(MASK, MASKED, regex=True)
+    out: list[Finding] = []
+    dims = [("cause", "cause"), ("provider", "provider")] + ([("text", "reply")] if learn_until is None else [])
+    for col, what in dims:
+        seen = set(old[col].dropna().unique().tolist())
+        counts = cur[col].dropna().value_counts()
+        for value, n in counts.items():
+            if value in seen or n < p["min_count"] or value == "unknown":
+                continue
+            rows = cur[_truthy(cur[col] == value)]
+            cause = rows["cause"].mode().iloc[0] if col != "cause" else str(value)
+            shown = str(value) if col != "cause" else f"{value} ({ctx.cause_title(str(value))})"
+            out.append(_finding(ctx, detector="new_signature", severity="info", entity=str(value)[:200],
+                                rows=rows, title=f"New failure {what}: {shown[:120]}", observed=float(n),
+                                expected=0.0, cause=cause,
+                                detail=f"{n} failures with a {what} the baseline never had"))
+    return out
+
+
+def detect_concentration(ctx: Context) -> list[Finding]:
+    """One destination refusing most of what we send it; one client IP producing most rejects."""
+    p = ctx.params["concentration"]
+    out: list[Finding] = []
+    ob = _with_bucket(ctx, _outbound(ctx.events))
+    for dim, label in (("domain", "destination"), ("provider", "provider")):
+        sub = ob.dropna(subset=[dim])
+        if sub.empty:
+            continue
+        g = sub.groupby([dim, "bucket"])["failed"].agg(["sum", "count"]).reset_index()
+        g = g[(g["count"] >= p["min_attempts"]) & (g["sum"] / g["count"] >= p["min_share"])]
+        for entity, grp in g.groupby(dim, sort=True):
+            for run in _runs(grp["bucket"].tolist(), ctx.bucket):
+                rows = sub[(sub[dim] == entity).fillna(False).to_numpy() & sub["bucket"].isin(run).to_numpy()]
+                failed = rows[rows["failed"]]
+                share = len(failed) / len(rows)
+                cause = failed["cause"].mode().iloc[0] if len(failed) else None
+                perm = int(_str_eq(failed["outcome"], "permanent_failure").sum())
+                sev = "critical" if perm >= p["min_attempts"] else "warning"
+                out.append(_finding(ctx, detector="concentration", severity=sev, entity=str(entity), rows=failed,
+                                    title=f"{label.capitalize()} {entity} refuses {share:.0%} of our mail "
+                                          f"({len(failed)} of {len(rows)})",
+                                    observed=share, expected=None, cause=cause, unit="share",
+                                    detail=f"mostly {ctx.cause_title(cause)}; {perm} of the failures are permanent"))
+    ev = _with_bucket(ctx, ctx.events)
+    rej = ev[_str_eq(ev["event"], "reject") & ev["client_ip"].notna().to_numpy()]
+    if not rej.empty:
+        tot = rej.groupby("bucket").size()
+        g = rej.groupby(["client_ip", "bucket"]).size().reset_index(name="n")
+        g["share"] = g["n"] / g["bucket"].map(tot).to_numpy()
+        g = g[(g["n"] >= p["client_min_rejects"]) & (g["share"] >= p["client_min_share"])]
+        for ip, grp in g.groupby("client_ip", sort=True):
+            for run in _runs(grp["bucket"].tolist(), ctx.bucket):
+                rows = rej[(rej["client_ip"] == ip).to_numpy() & rej["bucket"].isin(run).to_numpy()]
+                share = len(rows) / int(tot[run].sum())
+                cause = rows["cause"].mode().iloc[0]
+                out.append(_finding(ctx, detector="concentration", severity="warning", entity=str(ip), rows=rows,
+                                    title=f"Client {ip} caused {share:.0%} of all rejects ({len(rows)})",
+                                    observed=share, expected=None, cause=cause, unit="share",
+                                    detail=f"mostly {ctx.cause_title(cause)}"))
+    return out
+
+
+def detect_deferral_buildup(ctx: Context) -> list[Finding]:
+    """Messages deferred for longer than min_age, per destination domain and bucket, growing
+    above what earlier buckets had."""
+    p = ctx.params["deferral_buildup"]
+    df = ctx.all
+    m = _str_eq(df["event"], "delivery") & _str_eq(df["status"], "deferred")
+    d = _with_bucket(ctx, df.loc[m, ["ts", "recipient", "queue_id", "delay", "cause", "source", "line_no"]])
+    if d.empty:
+        return []
+    # A message's age: the MTA's delay where logged (Postfix delay=), else the time since its
+    # queue id was first seen (Exim logs no age on '==' lines).
+    ids = df.dropna(subset=["queue_id"])
+    first_seen = ids.groupby("queue_id")["ts"].min()
+    seen = d["queue_id"].map(first_seen)
+    age = ((d["ts"] - seen).dt.total_seconds()).astype("float64").fillna(0.0)
+    d["delay"] = np.fmax(d["delay"].astype("float64").fillna(0.0).to_numpy(), age.to_numpy())
+    d = d[_truthy(d["delay"] >= p["min_age"])]
+    d["domain"] = _domain(d["recipient"])
+    d = d.dropna(subset=["domain"])
+    if d.empty:
+        return []
+    d["msg"] = d["queue_id"].fillna(d["recipient"])
+    all_buckets = pd.date_range(df["ts"].min().floor(ctx.bucket), df["ts"].max().floor(ctx.bucket), freq=ctx.bucket)
+    window_start = ctx.events["ts"].min().floor(ctx.bucket)
+    counts = d.groupby(["domain", "bucket"])["msg"].nunique().unstack(fill_value=0).reindex(
+        columns=all_buckets, fill_value=0)
+    out: list[Finding] = []
+    for dom, row in counts.iterrows():
+        vals = row.to_numpy(dtype=float)
+        hit, exps = [], {}
+        for i, b in enumerate(all_buckets):
+            if b < window_start or vals[i] < p["min_messages"]:
+                continue
+            med, _sd = _robust(vals[:i]) if i else (0.0, 0.0)
+            if vals[i] >= p["factor"] * max(med, 1.0):
+                hit.append(b)
+                exps[b] = med
+        for run in _runs(hit, ctx.bucket):
+            rows = d[(d["domain"] == dom).to_numpy() & d["bucket"].isin(run).to_numpy()]
+            peak = max(vals[list(all_buckets).index(b)] for b in run)
+            msgs = rows["msg"].nunique()
+            oldest = float(rows["delay"].max())
+            cause = rows["cause"].mode().iloc[0]
+            sev = "critical" if peak >= p["critical_messages"] else "warning"
+            out.append(_finding(ctx, detector="deferral_buildup", severity=sev, entity=str(dom), rows=rows,
+                                title=f"Deferrals piling up for {dom}: {msgs} messages waiting, the oldest "
+                                      f"{oldest / 3600:.1f} h",
+                                observed=float(peak), expected=float(np.mean([exps[b] for b in run])), cause=cause,
+                                detail=f"up to {peak:.0f} long-deferred messages per hour; mostly "
+                                       f"{ctx.cause_title(cause)}"))
+    return out

@@ -1,0 +1,68 @@
+"""Run the detectors: the list in the order they run, and :func:`detect_anomalies`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+
+from .abuse import detect_abuse
+from .context import Context, _truthy
+from .delivery import (
+    detect_concentration,
+    detect_deferral_buildup,
+    detect_failure_spike,
+    detect_new_signature,
+)
+from .finding import _RANK, Finding, merge_related
+from .health import detect_server_trouble, detect_session_ends, detect_silence
+from .params import default_params
+
+#: The detectors, in the order they run. Each is ``fn(ctx) -> list[Finding]``.
+DETECTORS: list[Callable[[Context], list[Finding]]] = [
+    detect_server_trouble,
+    detect_silence,
+    detect_failure_spike,
+    detect_concentration,
+    detect_abuse,
+    detect_deferral_buildup,
+    detect_session_ends,
+    detect_new_signature,
+]
+
+
+def _prepare(df: pd.DataFrame, kb: Any) -> pd.DataFrame:
+    if "cause" not in df.columns:
+        from ..classify import classify
+        df = classify(df, kb)
+    return df.sort_values("ts", kind="stable").reset_index(drop=True)
+
+
+def detect_anomalies(events: pd.DataFrame, baseline: pd.DataFrame | None = None, params: dict[str, Any] | None = None,
+                     now: Any = None, *, kb: Any = None,
+                     detectors: Iterable[Callable[[Context], list[Finding]]] | None = None) -> list[Finding]:
+    """Run the detectors over ``events`` against ``baseline``; findings most severe first."""
+    params = params or default_params()
+    if kb is None:
+        from ..classify import default_rules
+        kb = default_rules()
+    events = _prepare(events.dropna(subset=["ts"]), kb)
+    if events.empty:
+        return []
+    hist = events.iloc[0:0]
+    if baseline is not None and len(baseline):
+        hist = _prepare(baseline.dropna(subset=["ts"]), kb)
+        hist = hist[_truthy(hist["ts"] < events["ts"].min())][list(events.columns.intersection(hist.columns))]
+        hist = hist.reindex(columns=events.columns)
+    ctx = Context(events=events, history=hist, params=params, kb=kb,
+                  now=None if now is None else pd.Timestamp(now),
+                  bucket=pd.Timedelta(seconds=int(params["general"]["bucket"])))
+    found: list[Finding] = []
+    for fn in (detectors or DETECTORS):
+        found.extend(fn(ctx))
+    found = merge_related(found)
+    far = pd.Timestamp.max.tz_localize("UTC")
+    found.sort(key=lambda f: (-_RANK[f.severity], f.window_start if f.window_start is not None else far,
+                              f.detector, f.entity))
+    return found
