@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from .charts import bar_chart, volume_chart
-from .text import clean, measure, pct
+from .text import clean, measure, number, pct
 
 __all__ = ["render_html"]
 
@@ -24,13 +24,7 @@ _ENV = jinja2.Environment(
 
 
 def _num(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:,.3g}" if v < 1000 else f"{v:,.0f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
+    return number(v, str)
 
 
 _ENV.filters["num"] = _num

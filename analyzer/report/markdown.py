@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .text import clean, measure, pct
+from .text import clean, measure, number, pct
 
 __all__ = ["md", "render_markdown"]
 
@@ -24,13 +24,7 @@ def md(value: Any, limit: int = 0) -> str:
 
 
 def _n(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:,.3g}" if v < 1000 else f"{v:,.0f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return md(v)
+    return number(v, md)
 
 
 def _table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["clean", "measure", "pct", "render_text", "table"]
@@ -19,14 +20,19 @@ def clean(value: Any, limit: int = 0) -> str:
     return s
 
 
-def _num(v: Any) -> str:
+def number(v: Any, other: Callable[[Any], str] = str) -> str:
+    """A count or measure as every format shows it ('-' for none); anything else via ``other``."""
     if v is None:
         return "-"
     if isinstance(v, float):
         return f"{v:,.3g}" if v < 1000 else f"{v:,.0f}"
     if isinstance(v, int):
         return f"{v:,}"
-    return clean(v)
+    return other(v)
+
+
+def _num(v: Any) -> str:
+    return number(v, clean)
 
 
 def pct(v: float | None) -> str:
