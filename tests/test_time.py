@@ -63,3 +63,14 @@ def test_dst_gap_and_overlap_do_not_fail():
     res = parse_lines([f"Mar 29 02:30:00 mx {REMOVED}", f"Oct 25 02:30:00 mx {REMOVED}"], year=2026,
                       tz="Europe/Berlin")
     assert res.events["ts"].notna().all()
+
+
+def test_rollover_across_batches(tmp_path):
+    """The year carries over from batch to batch (batches are matched on worker threads)."""
+    p = tmp_path / "mail.log"
+    lines = [f"Dec 31 23:59:5{i} mx {REMOVED}" for i in range(5)] + [f"Jan  1 00:00:0{i} mx {REMOVED}" for i in range(5)]
+    p.write_text("\n".join(lines) + "\n")
+    res = parse_logs([str(p)], tz="UTC", year=2025, batch_lines=3)
+    years = [t.year for t in res.events["ts"]]
+    assert years == [2025] * 5 + [2026] * 5
+    assert list(res.events["line_no"]) == list(range(1, 11))
