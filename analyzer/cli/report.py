@@ -146,8 +146,10 @@ def report(
     now: Annotated[str | None, typer.Option("--now", help="Take this ISO time as the current time (for "
                                             "--today/--yesterday/--last and reproducible reports)")] = None,
 ) -> None:
-    """The nightly report: volumes, outcomes by reply class and cause, session ends, top failing
-    destinations and clients, lines not recognised, and anomalies with suggested fixes.
+    """The nightly report: what happened, what was abnormal, and what to do about it.
+
+    Volumes, outcomes by reply class and cause, session ends, top failing destinations and
+    clients, lines not recognised, and anomalies with suggested fixes.
 
     Text on a terminal (plain when piped), or markdown, json (versioned schema) or html (one
     self-contained file with charts). Exit 1 when --fail-on is reached; quiet with -o otherwise.
