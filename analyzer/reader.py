@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,7 +16,7 @@ import pyarrow as pa
 
 from .parsers import FORMATS, FileContext, LineCounts, finish_batch, parse_batch, split_batch
 from .parsers.syslog import Clock, HeaderState
-from .schema import empty_table, to_pandas
+from .schema import SCHEMA, empty_table, to_pandas
 from .sources import Input, expand_inputs, iter_batches
 
 __all__ = [
@@ -132,24 +133,28 @@ def parse_logs(
         src, line, _text = counts.samples[kind][0]
         raise UnrecognisedLines(f"{src}:{line}: {counts.unrecognised} line(s) look like Postfix/Exim "
                                 f"but match no pattern (first kind: {kind!r}, {n} lines)")
-    df = _drop_rejectlog_duplicates(to_pandas(table), counts)
+    df = _drop_repeated_lines(to_pandas(table), counts)
     return ParseResult(df, counts, files, warnings)
 
 
-_DEDUP_KEY = ["ts", "event", "client_ip", "sender", "recipient", "reply_text", "detail"]
+#: Files that repeat lines another file of the same set already has: Exim's rejectlog (every
+#: rejection is also in the mainlog) and syslog's per-severity copies (Debian's rsyslog writes
+#: mail.warn and mail.err lines to mail.log too).
+_SECONDARY = re.compile(r"(?:rejectlog|(?:^|[./_-])mail\.(?:warn|err|info|crit|notice))", re.IGNORECASE)
+_CONTENT = [c for c in SCHEMA.names if c not in ("source", "line_no")]
 
 
-def _drop_rejectlog_duplicates(df: pd.DataFrame, counts: LineCounts) -> pd.DataFrame:
-    """Exim writes every rejection to both mainlog and rejectlog: read together, keep it once."""
+def _drop_repeated_lines(df: pd.DataFrame, counts: LineCounts) -> pd.DataFrame:
+    """An event of a secondary file (rejectlog, mail.warn, mail.err …) that a primary file read in
+    the same run also has — same time, host, program, pid and content — is kept once."""
     if df.empty:
         return df
-    rejectlogs = [s for s in df["source"].dropna().unique() if "reject" in os.path.basename(str(s))]
-    is_rej = df["source"].isin(rejectlogs).fillna(False).astype(bool)
-    if not is_rej.any() or is_rej.all():
+    secondary = [s for s in df["source"].dropna().unique() if _SECONDARY.search(os.path.basename(str(s)))]
+    is_sec = df["source"].isin(secondary).fillna(False).astype(bool)
+    if not is_sec.any() or is_sec.all():
         return df
-    h = pd.util.hash_pandas_object(df[_DEDUP_KEY], index=False)
-    in_main = h.isin(set(h[~is_rej]))
-    drop = is_rej & in_main
+    h = pd.util.hash_pandas_object(df[_CONTENT], index=False)
+    drop = is_sec & h.isin(set(h[~is_sec]))
     if drop.any():
         counts.duplicates += int(drop.sum())
         counts.events -= int(drop.sum())

@@ -105,3 +105,14 @@ def test_exim_rejectlog_counted_once_with_mainlog(tmp_path):
     assert res.counts.continuation == 4
     alone = parse_logs([str(tmp_path / "rejectlog")], tz="UTC")
     assert list(alone.events["event"]) == ["reject"]  # read alone, nothing is dropped
+
+
+def test_syslog_severity_copies_counted_once(tmp_path):
+    """mail.warn repeats mail.log's warnings (rsyslog's default): read together, each counts once."""
+    warn = "Nov 29 10:00:01 mx postfix/smtpd[5]: warning: hostname x.test does not resolve to address 192.0.2.3"
+    (tmp_path / "mail.log").write_text(LINES[0] + "\n" + warn + "\n")
+    (tmp_path / "mail.warn").write_text(warn + "\n")
+    res = parse_logs([str(tmp_path)], tz="UTC", year=2026)
+    assert sorted(res.events["event"]) == ["dns", "removed"]
+    assert res.counts.duplicates == 1
+    assert len(parse_logs([str(tmp_path / "mail.warn")], tz="UTC", year=2026).events) == 1

@@ -186,7 +186,8 @@ def render_summary(s: ParseSummary) -> None:
         where = ", ".join(f"{_esc(src)}:{line}" for src, line, _ in s.headerless_samples)
         out.print(f"{s.headerless:,} lines had no syslog or Exim header (not counted as mail lines), e.g. at {where}")
     if s.duplicates:
-        out.print(f"{s.duplicates:,} Exim rejectlog entries were also in the mainlog read with them: counted once")
+        out.print(f"{s.duplicates:,} lines of rejectlog/mail.warn/mail.err-style files were also in the main log "
+                  "read with them: counted once")
     for w in s.warnings:
         out.print(f"[yellow]Warning:[/] {_esc(w)}")
 
