@@ -167,18 +167,9 @@ def client_pregreet(sc: Scenario, mid: str) -> list[dict]:
     s = _raw(SYNC_CLIENT_IP)
     s.sendall(b"EHLO impatient.sender.example\r\nMAIL FROM:<impatient@sender.example>\r\n")
     time.sleep(1.0)
-    got = b""
-    s.settimeout(5)
-    try:
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            got += chunk
-    except (TimeoutError, ConnectionResetError):
-        pass
+    got = _drain(s)
     s.close()
-    return [{"received": got.decode("utf-8", "replace")}]
+    return [{"received": got}]
 
 
 def _drain(s: socket.socket, timeout: float = 5) -> str:
@@ -214,18 +205,9 @@ def client_http(sc: Scenario, mid: str) -> list[dict]:
     s = _raw(OUTSIDE_CLIENT_IP)
     banner = _read_reply(s)
     s.sendall(b"GET / HTTP/1.1\r\nHost: mx.maillens.test\r\n\r\n")
-    got = b""
-    s.settimeout(5)
-    try:
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            got += chunk
-    except (TimeoutError, ConnectionResetError):
-        pass
+    got = _drain(s)
     s.close()
-    return [{"banner": banner, "received": got.decode("utf-8", "replace")}]
+    return [{"banner": banner, "received": got}]
 
 
 CLIENTS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -42,6 +42,19 @@ def parse_keep(text: str) -> dt.timedelta:
         raise ValueError(text)
     n, unit = int(m.group(1)), m.group(2)
     return {"d": dt.timedelta(days=n), "w": dt.timedelta(weeks=n), "h": dt.timedelta(hours=n)}[unit]
+
+
+def _cluster_error(exc: OSError | RuntimeError, scheduler: str | None) -> NoReturn:
+    """A scheduler that cannot be reached (OSError) or a task that failed on a worker: one line.
+    Any other RuntimeError is a bug and is raised as it is."""
+    from ..scale import WorkerError
+
+    if isinstance(exc, WorkerError):
+        fail(str(exc), exc.hint, EXIT_INPUT)
+    if isinstance(exc, OSError):
+        fail(f"{scheduler or 'the local cluster'}: {exc}", "check --scheduler (tcp://HOST:PORT) and that it runs",
+             EXIT_INPUT)
+    raise exc
 
 
 @app.command()
@@ -99,15 +112,8 @@ def ingest(
         fail(str(exc), exc.hint, EXIT_INPUT)
     except StoreError as exc:
         fail(str(exc), exc.hint, EXIT_OUTPUT)
-    except OSError as exc:  # a scheduler that cannot be reached
-        fail(f"{scheduler or 'the local cluster'}: {exc}", "check --scheduler (tcp://HOST:PORT) and that it runs",
-             EXIT_INPUT)
-    except RuntimeError as exc:
-        from ..scale import WorkerError
-
-        if not isinstance(exc, WorkerError):
-            raise
-        fail(str(exc), exc.hint, EXIT_INPUT)
+    except (OSError, RuntimeError) as exc:
+        _cluster_error(exc, scheduler)
     for w in res.warnings:
         err.print(f"Warning: {w}", markup=False, soft_wrap=True)
     if not quiet:
@@ -215,15 +221,8 @@ def weekly(
         fail(str(exc), exc.hint, EXIT_USAGE if week else EXIT_INPUT)
     except StoreError as exc:
         fail(str(exc), exc.hint, EXIT_INPUT)
-    except OSError as exc:
-        fail(f"{scheduler or 'the local cluster'}: {exc}", "check --scheduler (tcp://HOST:PORT) and that it runs",
-             EXIT_INPUT)
-    except RuntimeError as exc:
-        from ..scale import WorkerError
-
-        if not isinstance(exc, WorkerError):
-            raise
-        fail(str(exc), exc.hint, EXIT_INPUT)
+    except (OSError, RuntimeError) as exc:
+        _cluster_error(exc, scheduler)
     text = render_weekly(rep, fmt)
     if output is not None and output != "-":
         try:
