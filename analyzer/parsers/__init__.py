@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -43,12 +44,20 @@ class LineCounts:
     samples: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)  # kind -> (file, line, text)
     by_mta: Counter = field(default_factory=Counter)
 
-    def add_unknown(self, kinds: list[str], sources: list[str], line_nos: list[int], texts: list[str]) -> None:
-        for kind, src, no, text in zip(kinds, sources, line_nos, texts, strict=True):
-            self.unknown[kind] += 1
+    def add_unknown(self, kinds: pa.Array, rows: pa.Array, lines: pa.Array, source: str, first_line: int) -> None:
+        """Count unrecognised lines by kind; keep the first few of each kind as samples.
+
+        Counting is one value_counts over the batch; Python only touches the samples.
+        """
+        for item in pc.value_counts(kinds).to_pylist():
+            self.unknown[item["values"]] += item["counts"]
+        first = pd.DataFrame({"kind": kinds.to_pandas(), "row": rows.to_numpy()})
+        first = first.groupby("kind", sort=False).head(SAMPLES_PER_KIND)
+        texts = pc.take(lines, pa.array(first["row"].to_numpy())).to_pylist()
+        for kind, row, text in zip(first["kind"], first["row"], texts, strict=True):
             s = self.samples.setdefault(kind, [])
             if len(s) < SAMPLES_PER_KIND:
-                s.append((src, no, text[:300]))
+                s.append((source, first_line + int(row), text[:300]))
 
     def merge(self, other: LineCounts) -> None:
         self.lines += other.lines
@@ -302,10 +311,7 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
                 kinds = pc.binary_join_element_wise(pa.array([mta + "/"] * um.num_rows), daemon,
                                                     pa.array([": "] * um.num_rows),
                                                     _mask_shape(um.column("msg").combine_chunks()), "")
-                rows = um.column("row").to_numpy()
-                counts.add_unknown(kinds.to_pylist(), [source] * um.num_rows,
-                                   [first_line + int(r) for r in rows],
-                                   pc.take(arr, pa.array(rows)).to_pylist())
+                counts.add_unknown(kinds, um.column("row").combine_chunks(), arr, source, first_line)
     if pieces:
         table = pa.concat_tables(pieces, promote_options="default")
         table = table.sort_by("row")
