@@ -35,11 +35,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .textsafe import is_text
+
 __all__ = [
     "EVENT_FORMATS",
     "OutputError",
     "atomic_path",
     "atomic_write_text",
+    "is_write_through",
     "neutralise_csv_array",
     "neutralise_csv_cell",
     "neutralise_csv_frame",
@@ -95,6 +98,14 @@ def _resolve(path: str | os.PathLike) -> tuple[str, Path]:
             return "replace", Path(os.path.realpath(name))
         return "through", Path(name)
     raise OutputError(f"{name}: too many levels of symbolic links")
+
+
+def is_write_through(path: str | os.PathLike) -> bool:
+    """Whether :func:`open_output` would write ``path`` through (device, FIFO, fd link) rather than replace it."""
+    try:
+        return _resolve(path)[0] == "through"
+    except OutputError:
+        return False
 
 
 def _umask() -> int:
@@ -239,7 +250,7 @@ def neutralise_csv_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         s = out[col]
-        if s.dtype == object or isinstance(s.dtype, pd.StringDtype) or isinstance(s.dtype, pd.CategoricalDtype):
+        if is_text(s):
             risky = s.astype("string").str.match(_FORMULA_RE).fillna(False).to_numpy(dtype=bool)
             if risky.any():
                 s = s.astype(object)
@@ -261,13 +272,15 @@ def _jsonl(df: pd.DataFrame, out: IO[str]) -> None:
 def write_events(df: pd.DataFrame, path: str) -> None:
     """Write the event table to ``path`` (.parquet, .csv or .jsonl), or JSON lines to stdout for '-'.
 
+    A device, FIFO or fd link without one of these suffixes (``/dev/stdout``) gets JSON lines.
+
     CSV cells that would be spreadsheet formulas are neutralised with a leading ``'``.
     """
     if path == "-":
         _jsonl(df, sys.stdout)
         return
     suffix = Path(path).suffix.lower()
-    fmt = EVENT_FORMATS.get(suffix)
+    fmt = EVENT_FORMATS.get(suffix) or ("jsonl" if is_write_through(path) else None)
     if fmt is None:
         raise OutputError(f"{path}: unknown output type {suffix or '(none)'}; use .parquet, .csv or .jsonl")
     if fmt == "jsonl":

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["json_safe", "printable", "printable_array", "printable_frame"]
+__all__ = ["is_text", "json_safe", "printable", "printable_array", "printable_frame"]
 
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 #: One character class, so matching is linear whatever the text.
@@ -26,6 +26,11 @@ _CONTROL_KEEP_NL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BIDI}]")
 _CONTROL_RE2 = f"[\\x00-\\x08\\x0a-\\x1f\\x7f-\\x{{9f}}{_BIDI}]"
 #: Characters JSON leaves raw but a terminal may act on (JSON already escapes C0).
 _JSON_RAW = re.compile(f"[\\x7f-\\x9f{_BIDI}]")
+
+
+def is_text(s: pd.Series) -> bool:
+    """Whether a column holds text (object, string, Arrow string or categorical)."""
+    return isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype)
 
 
 def printable(text: Any, *, newlines: bool = False) -> str:
@@ -52,7 +57,7 @@ def printable_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         s = out[col]
-        if s.dtype == object or isinstance(s.dtype, pd.StringDtype | pd.CategoricalDtype):
+        if is_text(s):
             arr = pa.array(s.astype("string[pyarrow]"), type=pa.large_string(), from_pandas=True)
             out[col] = pd.Series(printable_array(arr), index=s.index, dtype="string[pyarrow]")
     return out

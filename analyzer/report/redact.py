@@ -39,6 +39,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..textsafe import is_text
+
 __all__ = ["ADDRESS_FIELDS", "ENV_KEY", "Redactor"]
 
 ENV_KEY = "MAILLENS_REDACT_KEY"
@@ -52,7 +54,8 @@ KEEP = frozenset({"schema_version", "generator", "generated_at", "since", "until
 #: Field names that may precede '=' in a log line; what follows is the value (kept: the name).
 _KEYS = frozenset({"from", "to", "orig_to", "sasl_username", "sasl_sender", "user", "sender", "recipient",
                    "rcpt", "mail_from", "rcpt_to", "login", "username", "orig_rcpt", "for", "delivered-to",
-                   "return-path", "envelope-from", "smtp.mailfrom", "header.from", "mailfrom", "helo"})
+                   "return-path", "envelope-from", "smtp.mailfrom", "header.from", "mailfrom", "helo", "id",
+                   "message-id", "msgid"})
 #: Keys whose value is a login name even without '@'.
 _LOGIN_KEYS = frozenset({"sasl_username", "sasl_sender", "user", "login", "username", "U"})
 _NOT_LOCAL = frozenset({"DATA", "END-OF-MESSAGE"})
@@ -246,7 +249,7 @@ class Redactor:
         out = df.copy()
         for col in out.columns:
             s = out[col]
-            if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype | pd.CategoricalDtype)):
+            if not is_text(s):
                 continue
             fn = self.field if col in ADDRESS_FIELDS else self.text
             values = s.dropna().unique()
