@@ -174,3 +174,24 @@ def test_fields_and_text_agree():
     assert r({"sender": "john smith@x.example"})["sender"] in r.text("<john smith@x.example>")
     assert r({"sender": "a@b.example"})["sender"] == r.text("a@b.example")
     assert r({"sender": ""})["sender"] == "" and r({"sender": "<>"})["sender"] == "<>"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_parse_outputs(logs, tmp_path, suffix):
+    """parse --redact -o FILE (every event column, every format): no original."""
+    out = tmp_path / f"events{suffix}"
+    _run("parse", logs["postfix"], logs["exim"], *FIXED, *RED, "-o", str(out))
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        text = json.dumps(pq.read_table(out).to_pylist(), default=str)
+    else:
+        text = out.read_text()
+    assert _leaks(text) == []
+    assert "u-" in text
+
+
+def test_parse_summary(logs):
+    """parse --redact (summary): the unrecognised-line samples hold no original."""
+    text = _run("parse", logs["postfix"], logs["exim"], *FIXED, *RED)
+    assert "frobnicated" in text and _leaks(text) == []
