@@ -49,6 +49,7 @@ class FileSummary:
     lines: int
     events: int
     flavour: str | None
+    not_mail: int = 0  # lines with no header, or from programs other than Postfix/Exim
 
 
 @dataclass
@@ -112,12 +113,12 @@ def parse_logs(
     if fmt not in FORMATS:
         raise OptionError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     tz = _check_tz(tz or default_tz())
-    inputs = expand_inputs(paths)
+    warnings: list[str] = []
+    inputs = expand_inputs(paths, warnings.append)
     total_bytes = sum(i.path.stat().st_size for i in inputs if i.path is not None)
     done = 0
     tables: list[pa.Table] = []
     counts = LineCounts()
-    warnings: list[str] = []
     files: list[FileSummary] = []
     for inp in inputs:
         summary = _parse_input(inp, tables, counts, warnings, year=year, tz=tz, fmt=fmt, now=now,
@@ -168,14 +169,15 @@ def _parse_input(inp: Input, tables: list[pa.Table], counts: LineCounts, warning
     clock = Clock(tz=tz, year=year, reference=ref)
     ctx = FileContext(inp.name, HeaderState(clock, forced=None if fmt == "auto" else fmt),
                       panic="panic" in os.path.basename(inp.name).lower())
-    lines = events = 0
+    lines = events = not_mail = 0
 
     def collect(fut: Future) -> None:
-        nonlocal lines, events
+        nonlocal lines, events, not_mail
         table, c = fut.result()
         counts.merge(c)
         lines += c.lines
         events += c.events
+        not_mail += c.headerless + sum(c.foreign.values())
         if table.num_rows:
             tables.append(table)
 
@@ -189,7 +191,7 @@ def _parse_input(inp: Input, tables: list[pa.Table], counts: LineCounts, warning
             collect(pending.popleft())
     while pending:
         collect(pending.popleft())
-    return FileSummary(inp.name, lines, events, ctx.flavour)
+    return FileSummary(inp.name, lines, events, ctx.flavour, not_mail)
 
 
 def read_logs(paths: Sequence[str] | str, **kwargs) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 Exit codes:
 0 success · 1 findings at or above --fail-on (report) · 2 bad usage or option ·
-3 an input could not be read · 4 --strict and unrecognised lines · 5 an output could not be written.
+3 an input could not be read · 4 --strict and unrecognised lines · 5 an output could not be written ·
+66 no mail lines read at all (no input) · 70 maillens itself failed (a bug).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from .. import __version__
+from ..intake import NoMailLines, check_intake
 from ..output import OutputError, write_events
 from ..reader import OptionError, UnrecognisedLines, parse_logs
 from ..sources import SourceError
@@ -34,6 +36,7 @@ out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
 EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_STRICT, EXIT_OUTPUT = 1, 2, 3, 4, 5
+EXIT_NOINPUT, EXIT_SOFTWARE = 66, 70  # sysexits.h EX_NOINPUT, EX_SOFTWARE
 
 
 def fail(message: str, hint: str | None, code: int) -> NoReturn:
@@ -80,13 +83,19 @@ def run_parse(logs: list[str], *, year: int | None, tz: str | None, fmt: str, st
     prog = _progress()
     try:
         if prog is None:
-            return parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC))
-        with prog:
-            task = prog.add_task("reading logs", total=None)
-            return parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC),
-                              progress=lambda done, total: prog.update(task, completed=done, total=total or None))
+            result = parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC))
+        else:
+            with prog:
+                task = prog.add_task("reading logs", total=None)
+                result = parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC),
+                                    progress=lambda done, total: prog.update(task, completed=done,
+                                                                             total=total or None))
+        check_intake(result, fmt)
+        return result
     except OptionError as exc:
         fail(str(exc), "maillens parse --help", EXIT_USAGE)
+    except NoMailLines as exc:
+        fail(str(exc), exc.hint, EXIT_NOINPUT)
     except SourceError as exc:
         fail(str(exc), exc.hint, EXIT_INPUT)
     except UnrecognisedLines as exc:
