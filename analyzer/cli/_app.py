@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -20,6 +22,7 @@ from rich.table import Table
 
 from .. import __version__
 from ..intake import NoMailLines, check_intake
+from ..locations import find_logs
 from ..output import OutputError, write_events
 from ..reader import OptionError, UnrecognisedLines, parse_logs
 from ..sources import SourceError
@@ -53,9 +56,10 @@ def _progress() -> Progress | None:
                     TimeRemainingColumn(), console=err, transient=True)
 
 
-LogsArg = Annotated[list[str], typer.Argument(help="Log files, globs, directories, or - for stdin. "
-                                                   "Compressed files (gz, bz2, xz, zst) are detected by content.",
-                                              show_default=False)]
+LogsArg = Annotated[list[str] | None, typer.Argument(
+    help="Log files, globs, directories, or - for stdin. Compressed files (gz, bz2, xz, zst) are detected by "
+         "content. None: this machine's usual mail logs (/var/log/mail.log*, maillog*, exim4/mainlog* …), "
+         "else the systemd journal", show_default=False)]
 YearOpt = Annotated[int | None, typer.Option("--year", help="Year of the first yearless syslog line "
                                              "[default: from each file's modification time]", min=1970, max=2200)]
 TzOpt = Annotated[str | None, typer.Option("--tz", help="Time zone of stamps that carry none, e.g. "
@@ -78,8 +82,32 @@ def load_kb(rules: list[Path] | None):
         fail(str(exc), "fix the file, or run without --rules", EXIT_INPUT)
 
 
-def run_parse(logs: list[str], *, year: int | None, tz: str | None, fmt: str, strict: bool):
-    """Parse with a progress bar on a terminal, mapping library errors to exit codes."""
+def run_parse(logs: list[str] | None, *, year: int | None, tz: str | None, fmt: str, strict: bool):
+    """Parse with a progress bar on a terminal, mapping library errors to exit codes.
+
+    Without logs, reads this machine's usual mail logs and says which on stderr's first line."""
+    with logs_or_defaults(logs) as logs:
+        return _run_parse(logs, year=year, tz=tz, fmt=fmt, strict=strict)
+
+
+@contextmanager
+def logs_or_defaults(logs: list[str] | None) -> Iterator[list]:
+    """The logs given, else this machine's usual ones (named on stderr's first line); exit 66 if none."""
+    if logs:
+        yield logs
+        return
+    try:
+        located = find_logs()
+    except NoMailLines as exc:
+        fail(str(exc), exc.hint, EXIT_NOINPUT)
+    err.print(located.message, markup=False, soft_wrap=True)
+    try:
+        yield located.inputs
+    finally:
+        located.cleanup()
+
+
+def _run_parse(logs: list, *, year: int | None, tz: str | None, fmt: str, strict: bool):
     prog = _progress()
     try:
         if prog is None:
@@ -104,7 +132,7 @@ def run_parse(logs: list[str], *, year: int | None, tz: str | None, fmt: str, st
 
 @app.command()
 def parse(
-    logs: LogsArg,
+    logs: LogsArg = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the event table to FILE "
                                                "(.parquet, .csv, .jsonl; - for JSON lines on stdout)")] = None,
     fmt: FormatOpt = "auto",
