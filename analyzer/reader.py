@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import pyarrow as pa
 
+from .overlap import drop_repeated_runs
 from .parsers import FORMATS, FileContext, LineCounts, finish_batch, parse_batch, split_batch
 from .parsers.syslog import Clock, HeaderState
 from .schema import SCHEMA, empty_table, to_pandas
@@ -135,6 +136,7 @@ def parse_logs(
         raise UnrecognisedLines(f"{src}:{line}: {counts.unrecognised} line(s) look like Postfix/Exim "
                                 f"but match no pattern (first kind: {kind!r}, {n} lines)")
     df = _drop_repeated_lines(to_pandas(table), counts)
+    df = drop_repeated_runs(df, counts, warnings)
     return ParseResult(df, counts, files, warnings)
 
 
