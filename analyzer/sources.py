@@ -78,7 +78,7 @@ class ReadWarnings:
         self.messages.append(msg)
 
 
-_ROT_NUM = re.compile(r"^(?P<base>.*?)\.(?P<n>\d{1,3})(?P<ext>(?:\.(?:gz|bz2|xz|zst))?)$")
+_ROT_NUM = re.compile(r"^(?P<base>.*?)\.(?P<n>\d{1,6})(?P<ext>(?:\.(?:gz|bz2|xz|zst))?)$")
 _ROT_DATE = re.compile(r"^(?P<base>.*?)[-.](?P<d>\d{8}(?:\d{2})?)(?P<ext>(?:\.(?:gz|bz2|xz|zst))?)$")
 _COMP = re.compile(r"\.(?:gz|bz2|xz|zst)$")
 
