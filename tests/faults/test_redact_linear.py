@@ -14,7 +14,7 @@ import pytest
 
 from analyzer.report.redact import Redactor
 
-N = 15_000
+N = 30_000
 SHAPES = {
     "long host name": lambda n: "a" * n,
     "long name then @": lambda n: "b" * (n - 10) + "@x.example",
@@ -33,7 +33,7 @@ SHAPES = {
 }
 
 
-def _best(fn, text: str, repeat: int = 3) -> float:
+def _best(fn, text: str, repeat: int = 5) -> float:
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -44,7 +44,7 @@ def _best(fn, text: str, repeat: int = 3) -> float:
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_text_is_linear(shape):
-    """Redactor.text on a hostile n and 4n (60k) character field: t(4n)/t(n) < 8."""
+    """Redactor.text on a hostile n and 4n (120k) character field: t(4n)/t(n) < 8."""
     r = Redactor("k", ips=True)
     small, large = SHAPES[shape](N), SHAPES[shape](4 * N)
     ratio = _best(r.text, large) / _best(r.text, small)
