@@ -146,13 +146,23 @@ def _cause_str(v) -> str | None:
     return None if _missing(v) else str(v)
 
 
-def score_log(base: Path, log: str, rows: list[dict]) -> list[Result]:
+def locate(base: Path, root: Path, log: str) -> Path | None:
+    """The log an expected row names: beside its expected/ folder, else anywhere under root."""
+    if (base / log).is_file():
+        return base / log
+    found = sorted(p for p in root.glob(f"**/{log}") if p.is_file())
+    return found[0] if found else None
+
+
+def score_log(path: Path | None, rows: list[dict]) -> list[Result]:
     """Parse, classify and link one run's log set; score each expected row against it."""
     from analyzer.classify import classify
     from analyzer.messages import link
     from analyzer.reader import parse_logs
 
-    files = rotated_set(base / log)
+    if path is None:
+        return [Result(r, *expected_causes(r), None, False) for r in rows]
+    files = rotated_set(path)
     year = None
     for r in rows:
         if r.get("submitted_at"):
@@ -214,7 +224,11 @@ def evaluate(root: Path) -> list[Result]:
             if failed or retried:
                 by_log[r["log"]].append(r)
         for log, rs in sorted(by_log.items()):
-            results += score_log(base, log, rs)
+            path = locate(base, root, log)
+            if path is None:
+                print(f"warning: {log} (named in {exp}) not found; its messages count as misses",
+                      file=sys.stderr)
+            results += score_log(path, rs)
     return results
 
 
