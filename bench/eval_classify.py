@@ -60,6 +60,8 @@ def maillens_classifier() -> Callable[[dict], str]:
             entry = explain(rec["text"], **kwargs)
         except UnknownQuery:
             return "unknown"
+        except Exception as exc:  # a crash on one reply is a miss to report, not the end of the run
+            return f"error:{type(exc).__name__}"
         return str(entry["cause"])
 
     return classify_one
