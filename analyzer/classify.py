@@ -343,7 +343,7 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
         res["provider"].append(eff_prov[j])
         res["severity"].append(cause["severity"])
         fix = rule.fix if rule and rule.fix else base_id
-        res["fix_id"].append(cause_id if fix == base_id else kb.cause_for(fix, dir_v[u["direction"][j]]))
+        res["fix_id"].append(kb.fix_for(fix, dir_v[u["direction"][j]]))
         res["rule_id"].append(rule.id if rule else None)
 
     out = events.copy(deep=False)

@@ -24,7 +24,7 @@ SHIPPED = ("causes.toml", "codes.toml", "providers.toml", "rules.toml")
 SEVERITIES = ("info", "warning", "critical")
 OUTCOMES = ("ok", "transient_failure", "permanent_failure", "info")
 CAUSE_KEYS = {"title", "meaning", "when", "fix", "references", "severity", "outcome", "generic",
-              "see_also", "inbound", "outbound"}
+              "see_also", "inbound", "outbound", "inbound_fix", "outbound_fix"}
 #: Directions a cause may name a variant for (`inbound = "client.listed"`).
 VARIANT_DIRECTIONS = ("inbound", "outbound")
 CODE_KEYS = {"title", "meaning", "when", "cause", "references"}
@@ -127,10 +127,18 @@ class KnowledgeBase:
             return str(self.causes.get(cause_id, {}).get(direction) or cause_id)
         return cause_id
 
+    def fix_for(self, fix_id: str, direction: str | None) -> str:
+        """The entry whose fix applies in ``direction``: a cause variant or a fix-only variant."""
+        if direction in VARIANT_DIRECTIONS:
+            entry = self.causes.get(fix_id, {})
+            return str(entry.get(direction) or entry.get(f"{direction}_fix") or fix_id)
+        return fix_id
+
     def variants(self, cause_id: str) -> dict[str, str]:
-        """{direction: cause id} for each direction that reads ``cause_id`` differently."""
+        """{direction: entry id} for each direction that reads ``cause_id`` differently."""
         base = self.causes.get(cause_id, {})
-        return {d: base[d] for d in VARIANT_DIRECTIONS if base.get(d)}
+        return {d: base.get(d) or base.get(f"{d}_fix") for d in VARIANT_DIRECTIONS
+                if base.get(d) or base.get(f"{d}_fix")}
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -433,8 +441,9 @@ def _finish(kb: KnowledgeBase, shipped: list[Rule], site: list[Rule]) -> None:
                            "providers")
     for ident, cause in kb.causes.items():
         for d in VARIANT_DIRECTIONS:
-            if d in cause and cause[d] not in kb.causes:
-                raise RulesError(f"cause {ident}: {d} variant '{cause[d]}' is not defined")
+            for key in (d, f"{d}_fix"):
+                if key in cause and cause[key] not in kb.causes:
+                    raise RulesError(f"cause {ident}: {key} '{cause[key]}' is not defined")
     if "unknown" not in kb.causes:
         raise RulesError("causes: the 'unknown' cause must be defined")
     kb.rules = merged
