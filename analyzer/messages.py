@@ -487,7 +487,7 @@ def _classify_final(table: pd.DataFrame, ev: pd.DataFrame, final: np.ndarray) ->
         table[name] = pd.Series([None] * len(table), dtype=pd.ArrowDtype(pa.string()))
     if len(uniq) == 0:
         return table
-    cl = classify(ev.loc[uniq].reset_index(drop=True))
+    cl = classify(ev.loc[uniq].reset_index(drop=True), attribute_causes=False)  # not a whole log
     for name in ("cause", "outcome", "fix_id"):
         vals = _arrow(cl, name, pa.string()).take(pa.array(inv))
         full = pa.nulls(len(table), pa.string()).to_pylist()
