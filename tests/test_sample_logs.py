@@ -82,7 +82,7 @@ def test_sessions_end_with_221_or_are_lost(postfix):
 def test_inbound_rejects(postfix):
     """Our own rejects: unknown user, relay denied and a policy reject, with their codes."""
     r = postfix[postfix["event"] == "reject"]
-    assert {"mailbox.unknown", "relay.denied"} <= set(r["cause"])
+    assert {"client.recipient_unknown", "client.relay_denied"} <= set(r["cause"])  # read inbound
     assert set(r["reply_code"].dropna()) <= {550, 554}
     # a cleanup header_checks reject logs only the enhanced code it answered with
     content = r[r["program"] == "postfix/cleanup"]
