@@ -37,7 +37,7 @@ def delivery(status: str, reason: str, d: str = "smtp", qid: str = "4ABC125", ds
     ("error", "delivery temporarily suspended: host mx.b.example[192.0.2.1] refused to talk to me: 421 4.7.0 "
      "Too many connections, try again later", "rate.limited", "waiting_retry"),
     ("error", "delivery temporarily suspended: lost connection with mx.b.example[192.0.2.1] while receiving "
-     "the initial server greeting", "session.lost", "waiting_retry"),
+     "the initial server greeting", "remote.connection_lost", "waiting_retry"),
     ("smtp", "host mx.b.example[192.0.2.1] said: 550 5.1.1 <a@b.example>: Recipient address rejected: User "
      "unknown in virtual mailbox table (in reply to RCPT TO command)", "mailbox.unknown", "retrying"),
     ("smtp", "host mx.b.example[192.0.2.1] refused to talk to me: 554 5.7.1 Service unavailable; Client host "
@@ -46,7 +46,8 @@ def delivery(status: str, reason: str, d: str = "smtp", qid: str = "4ABC125", ds
      "transmission channel", "server.unavailable", "retrying"),
     ("smtp", "conversation with mx.b.example[192.0.2.1] timed out while sending end of data -- message may "
      "be sent more than once", "network.timeout", "retrying"),
-    ("smtp", "lost connection with mx.b.example[192.0.2.1] while sending RCPT TO", "session.lost", "retrying"),
+    ("smtp", "lost connection with mx.b.example[192.0.2.1] while sending RCPT TO", "remote.connection_lost",
+     "retrying"),
     # the host's name is not a reason: 'spamfilter' in a host name is no spam verdict
     ("smtp", "host mx.spamfilter-suspended.example[192.0.2.1] said: 452 4.2.2 Mailbox full (in reply to RCPT "
      "TO command)", "mailbox.full", "retrying"),
@@ -196,7 +197,7 @@ def test_outbound_lost_connection_gets_outbound_advice():
     """A lost connection while we deliver is not fixed with postscreen: its fix entry is the remote one."""
     ev = lines_of(delivery("deferred", "lost connection with mx.b.example[192.0.2.1] while sending RCPT TO"),
                   "Dec  1 10:00:00 mx postfix/smtpd[202]: lost connection after CONNECT from unknown[192.0.2.9]")
-    assert list(ev["cause"]) == ["session.lost", "session.lost"]
+    assert list(ev["cause"]) == ["remote.connection_lost", "session.lost"]
     assert list(ev["fix_id"]) == ["remote.connection_lost", "session.lost"]
 
 
