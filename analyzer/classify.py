@@ -369,6 +369,8 @@ def _action(event: str | None, status: str | None, wait: bool, expire: bool) -> 
     """What the MTA did with the mail on this line; None for lines that are not about that."""
     if event not in ACTION_EVENTS:
         return None
+    if event == "reject":
+        return "rejected"  # our server refused (a 4xx reject asks the client to retry)
     if event == "frozen" and "unfrozen" in (status or "").lower():
         return None  # thawed: the fate is decided by the next delivery attempt
     act = STATUS_ACTION.get(status or "") or EVENT_ACTION.get(event or "")

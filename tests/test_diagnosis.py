@@ -265,3 +265,17 @@ def test_bounce_config_warning_is_a_config_warning():
 def test_specific_phrase_beats_code_and_provider_meanings(text, cause):
     """A phrase rule beats a code-only rule; provider meanings beat the RFC default."""
     assert classify(example_frame([{"text": text}]))["cause"].iloc[0] == cause
+
+
+@pytest.mark.parametrize("line, action", [
+    (delivery("sent", "250 2.0.0 Ok: queued as 4XYZ", dsn="2.0.0"), "delivered"),
+    (delivery("deferred", "host mx.b.example[192.0.2.1] said: 451 4.3.0 Try again later"), "retrying"),
+    (delivery("bounced", "host mx.b.example[192.0.2.1] said: 550 5.1.1 No such user", dsn="5.1.1"), "bounced"),
+    (INBOUND.format(r="450 4.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.9]"),
+     "rejected"),
+    ("Dec  1 10:00:00 mx postfix/smtpd[202]: connect from unknown[192.0.2.9]", None),
+])
+def test_action_says_what_happened_to_the_mail(line, action):
+    """The action column is the MTA's handling of the mail, apart from the cause."""
+    got = lines_of(line).iloc[0]["action"]
+    assert (None if pd.isna(got) else got) == action
