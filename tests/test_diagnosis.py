@@ -184,13 +184,14 @@ def test_dnsbl_on_a_client_is_info_on_us_critical():
 
 
 def test_unrouteable_inbound_is_not_a_typo_on_our_list():
-    """Exim refusing a client's unrouteable recipient is not 'check your list for typos'."""
+    """Exim refusing a client's unrouteable recipient (for our domains: an unknown user) is not
+    'check your list for typos'."""
     ev = lines_of(
         "2026-12-01 10:00:00 H=(x) [192.0.2.9]:4000 F=<a@example.net> rejected RCPT <u@nowhere.example>: "
         "Unrouteable address",
         "2026-12-01 10:00:01 1xXhFQ-0003ra-17 ** u@nowhere.example F=<alice@ours.example> R=dnslookup: "
         "Unrouteable address")
-    assert list(ev["cause"]) == ["client.domain_unrouteable", "domain.not_found"]
+    assert list(ev["cause"]) == ["client.recipient_unknown", "domain.not_found"]
 
 
 def test_outbound_lost_connection_gets_outbound_advice():
