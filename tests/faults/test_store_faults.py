@@ -344,3 +344,12 @@ def test_damaged_part_on_a_dask_cluster_is_named_too(tmp_path, logs):
                 c.scheduler_address)
     assert r.exit_code == 3, r.output
     assert name in r.output and "store repair" in r.output and "Dask worker" not in r.output
+
+
+def test_store_repair_is_documented():
+    """`maillens store repair --help` teaches with an example, and the README names the command and exit code 3."""
+    r = cli("store", "repair", "--help")
+    assert r.exit_code == 0 and "maillens store repair --store" in r.output
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "maillens store repair" in readme and "### What maillens will never do" in readme
+    assert "| 3 |" in readme and "store repair" in readme.split("| 3 |")[1].split("\n")[0]
