@@ -8,7 +8,6 @@ trace and parse.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
