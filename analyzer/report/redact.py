@@ -38,6 +38,8 @@ import secrets
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..textsafe import is_text
 
@@ -256,3 +258,18 @@ class Redactor:
             mapped = s.map(mapping, na_action="ignore")
             out[col] = mapped if s.dtype == object else mapped.astype("string[pyarrow]")
         return out
+
+    def table(self, table: pa.Table) -> pa.Table:
+        """:meth:`frame` for a pyarrow table (a batch of a streamed output): each distinct value once."""
+        cols = []
+        for name, col in zip(table.column_names, table.columns, strict=True):
+            typ = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+            if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+                cols.append(col)
+                continue
+            col = col.cast(typ) if pa.types.is_dictionary(col.type) else col
+            fn = self.field if name in ADDRESS_FIELDS else self.text
+            uniques = pc.unique(col).drop_null()
+            redacted = pa.array([fn(v) for v in uniques.to_pylist()], type=typ)
+            cols.append(pc.take(redacted, pc.index_in(col, value_set=uniques)))
+        return pa.Table.from_arrays(cols, names=table.column_names)

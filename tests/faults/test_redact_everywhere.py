@@ -194,3 +194,18 @@ def test_parse_summary(logs):
     """parse --redact (summary): the unrecognised-line samples hold no original."""
     text = _run("parse", logs["postfix"], logs["exim"], *FIXED, *RED)
     assert "frobnicated" in text and _leaks(text) == []
+
+
+def test_arrow_batches_match_frames():
+    """Redactor.table (for batch-by-batch writers) gives the same cells as Redactor.frame."""
+    import pandas as pd
+    import pyarrow as pa
+
+    df = pd.DataFrame({"sender": ["carol", None, "a b@x.example", "carol"],
+                       "reply_text": ["<alice>: rejected", "2001:db8::66: x", None, "to=<carol>"],
+                       "size": [1, 2, 3, 4]})
+    r = Redactor("k1", ips=True)
+    want = r.frame(df).astype(object).where(lambda d: d.notna(), None).to_dict("list")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.set_column(1, "reply_text", table.column("reply_text").dictionary_encode())
+    assert r.table(table).to_pydict() == want
