@@ -79,8 +79,6 @@ def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, si
 
     if logs and store:
         fail("give log files or --store, not both", f"maillens {cmd} --help", EXIT_USAGE)
-    if not logs and not store:
-        fail("no input: give log files (or - for stdin) or --store DIR", f"maillens {cmd} --help", EXIT_USAGE)
     if store:
         try:
             from ..store import StoreError, read_events
