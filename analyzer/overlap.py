@@ -35,6 +35,9 @@ __all__ = ["MIN_SHARE", "drop_repeated_runs"]
 #: spans two days' files, or a few equal lines, never make a copy.
 MIN_SHARE = 0.5
 _SKIP = ("ts", "source", "line_no")
+#: Columns computed from others (or added by classification): no identity of their own.
+_DERIVED = frozenset({"mta", "direction", "smtp_stage", "quit", "reply_class", "outcome", "cause", "provider",
+                      "severity", "fix_id"})
 _QUARTER_HOUR_S = 900
 
 
@@ -49,12 +52,16 @@ def _ranks(sources: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 def _keys(df: pd.DataFrame) -> pd.Series:
-    content = [c for c in df.columns if c not in _SKIP]
-    frame = df[content].copy()
+    """A hash per event of everything but its file, line and exact stamp (see the module doc)."""
     ts = pa.chunked_array([pa.array(df["ts"])]) if len(df) else pa.chunked_array([], pa.timestamp("s", "UTC"))
     secs = pc.cast(pc.cast(ts, pa.timestamp("us", "UTC")), pa.int64()).to_numpy(zero_copy_only=False) // 10**6
-    frame["_t"] = pd.array(secs % _QUARTER_HOUR_S, dtype="Int64")
-    return pd.util.hash_pandas_object(frame, index=False)
+    h = pd.util.hash_array(np.nan_to_num(secs % _QUARTER_HOUR_S, nan=-1).astype(np.int64))
+    with np.errstate(over="ignore"):
+        for c in df.columns:
+            if c not in _SKIP and c not in _DERIVED:
+                codes, _ = pd.factorize(df[c], use_na_sentinel=False)  # equal values, equal codes
+                h = h * np.uint64(1_000_003) ^ pd.util.hash_array(codes.astype(np.int64))
+    return pd.Series(h, index=df.index)
 
 
 def _shared_queue_ids(host: pd.Series, qid: pd.Series, rank: np.ndarray, n_groups: int) -> np.ndarray:
