@@ -28,6 +28,7 @@ from ..reader import OptionError, UnrecognisedLines, parse_logs
 from ..sources import SourceError
 from ..summary import ParseSummary, summarise
 from ..textsafe import printable
+from ._redact import RedactIpsOpt, RedactKeyOpt, RedactOpt, make_redactor
 
 app = typer.Typer(
     name="maillens",
@@ -153,6 +154,9 @@ def parse(
     classify: Annotated[bool, typer.Option("--classify/--no-classify", help="Add the knowledge base's columns "
                                            "(reply_class, outcome, cause, provider, severity, fix_id)")] = True,
     rules: RulesOpt = None,
+    redact: RedactOpt = False,
+    redact_ips: RedactIpsOpt = False,
+    redact_key: RedactKeyOpt = None,
 ) -> None:
     """Parse logs into the event table, or summarise what they hold.
 
@@ -164,6 +168,10 @@ def parse(
 
       journalctl -u postfix -o short-iso | maillens parse - --tz UTC
     """
+    try:
+        redactor = make_redactor(redact, redact_ips, redact_key)
+    except ValueError as exc:
+        fail(str(exc), "add --redact", EXIT_USAGE)
     kb = load_kb(rules) if classify else None
     result = run_parse(logs, year=year, tz=tz, fmt=fmt, strict=strict)
     for w in result.warnings:
@@ -172,6 +180,8 @@ def parse(
         from ..classify import classify as classify_events
 
         result.events = classify_events(result.events, kb)
+    if redactor is not None:
+        result.events = redactor.frame(result.events)
     if output is not None:
         try:
             write_events(result.events, output)
@@ -182,7 +192,13 @@ def parse(
             err.print(f"{c.events:,} events from {c.lines:,} lines written to {output}"
                       + (f" ({c.unrecognised:,} lines not recognised)" if c.unrecognised else ""), markup=False)
         return
-    render_summary(summarise(result))
+    s = summarise(result)
+    if redactor is not None:
+        import dataclasses
+
+        s = dataclasses.replace(s, unknown=redactor(s.unknown), headerless_samples=redactor(s.headerless_samples),
+                                warnings=redactor(s.warnings))
+    render_summary(s)
 
 
 def _esc(text: object) -> str:
