@@ -90,11 +90,20 @@ def fallback_causes(row: dict) -> tuple[str, ...] | None:
 
 
 def expected_causes(row: dict) -> tuple[tuple[str, ...] | None, str]:
-    """(causes, how): from the scenario table, else from the MX answer, else None."""
+    """(causes, how): from the scenario table, else from the MX answer, else None. Each cause is
+    is also accepted as read in the scenario's direction (the knowledge base's inbound/outbound
+    variant of it: mailbox.unknown at our door is client.recipient_unknown)."""
     if row.get("scenario") in SCENARIO_CAUSES:
-        return SCENARIO_CAUSES[row["scenario"]], "scenario"
-    fb = fallback_causes(row)
-    return fb, ("mx_answer" if fb else "none")
+        causes, how = SCENARIO_CAUSES[row["scenario"]], "scenario"
+    else:
+        causes = fallback_causes(row)
+        how = "mx_answer" if causes else "none"
+    if causes and row.get("kind") in ("inbound", "outbound"):
+        from analyzer.classify import default_rules
+
+        kb = default_rules()
+        causes = tuple(dict.fromkeys([*causes, *(kb.cause_for(c, row["kind"]) for c in causes)]))
+    return causes, how
 
 
 #: Exim's secondary logs, read with the mainlog (maillens drops rejectlog lines the mainlog has).
