@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from ..explain import UnknownQuery, explain as explain_query, render_explain
 from ._app import EXIT_USAGE, RulesOpt, app, fail, load_kb, out
 
 
@@ -32,7 +31,10 @@ def explain(
       maillens explain host.no_mail --format json
     """
     if fmt not in ("text", "markdown", "json"):
-        fail(f"unknown format {fmt!r}", "use --format text, markdown or json", EXIT_USAGE)
+        fail(f"--format: unknown format {fmt!r}", "use --format text, markdown or json", EXIT_USAGE)
+    from ..explain import UnknownQuery, render_explain
+    from ..explain import explain as explain_query
+
     kb = load_kb(rules)
     try:
         result = explain_query(*queries, rules=kb)

@@ -8,13 +8,10 @@ import re
 import sys
 from typing import Annotated
 
-import pandas as pd
 import typer
-from rich.markup import escape
 
-from ..output import OutputError, atomic_path
-from ..reader import default_tz
-from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, err, fail, out, run_parse
+from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, check_tz, err, fail, out, run_parse
+from ._app import when as _parse_when
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -37,6 +34,9 @@ def _safe(text: object) -> str:
 
 
 def _cell(v: object, width: int | None = None) -> str:
+    import pandas as pd
+    from rich.markup import escape
+
     if v is None or v is pd.NA or (isinstance(v, float) and v != v):
         return ""
     s = _safe(v)
@@ -47,20 +47,21 @@ def _cell(v: object, width: int | None = None) -> str:
 
 def _plain(v: object) -> str:
     """A cell's text without markup escaping ('' for missing values)."""
+    import pandas as pd
+
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
         return ""
     return _safe(v)
 
 
 def _when(text: str | None, tz: str, what: str):
-    if text is None:
+    """--since/--until by the one time parser every command uses, as a pandas Timestamp (UTC)."""
+    t = _parse_when(text, what, now=dt.datetime.now(dt.UTC), tz=tz)
+    if t is None:
         return None
-    from ..search import SearchError, parse_when
+    import pandas as pd
 
-    try:
-        return parse_when(text, now=dt.datetime.now(dt.UTC), tz=tz)
-    except SearchError as exc:
-        fail(f"{what}: {exc}", "see --help for the forms a time can take", EXIT_USAGE)
+    return pd.Timestamp(t)
 
 
 def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, since, until, cmd: str):
@@ -154,16 +155,10 @@ def search(
     from ..search import search as run_search
 
     if fmt not in ("table", "csv", "jsonl"):
-        fail(f"unknown format {fmt!r}", "use --format table, csv or jsonl", EXIT_USAGE)
+        fail(f"--format: unknown format {fmt!r}", "use --format table, csv or jsonl", EXIT_USAGE)
     if output is not None and fmt == "table":
         fail("--output needs --format csv or jsonl", "add -f csv or -f jsonl", EXIT_USAGE)
-    zone = tz or default_tz()
-    try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(zone)
-    except Exception:
-        fail(f"unknown time zone {zone!r}", "use an IANA name such as Europe/Berlin or UTC", EXIT_USAGE)
+    zone = check_tz(tz)
     t0, t1 = _when(since, zone, "--since"), _when(until, zone, "--until")
     filters = Filters(code=code or (), cause=cause or (), sender=sender or (), recipient=recipient or (),
                       domain=domain or (), client_ip=client_ip or (), relay=relay or (), queue_id=queue_id or (),
@@ -203,6 +198,8 @@ def search(
         return
     public = rows.drop(columns=["_msg"])
     if fmt in ("csv", "jsonl"):
+        from ..output import OutputError
+
         try:
             _write_rows(public, fmt, output)
         except OutputError as exc:
@@ -229,7 +226,19 @@ def search(
                   soft_wrap=True, style="dim")
 
 
+def _jsonl_text(frame) -> str:
+    """JSON lines of a frame, slashes unescaped ("postfix/smtp", not "postfix\\/smtp": grep finds them).
+
+    pandas escapes every '/' as '\\/', so each '\\/' in its output is that escape: a backslash
+    of the data is '\\\\' and the leftmost-first replace never splits one."""
+    text = frame.to_json(orient="records", lines=True, force_ascii=False) if len(frame) else ""
+    text = text.replace("\\/", "/")
+    return text if text.endswith("\n") or not text else text + "\n"
+
+
 def _write_rows(df, fmt: str, output: str | None) -> None:
+    from ..output import OutputError, atomic_path
+
     frame = df.copy()
     for col in ("ts", "final_ts"):
         frame[col] = frame[col].astype("string[pyarrow]")
@@ -237,15 +246,14 @@ def _write_rows(df, fmt: str, output: str | None) -> None:
         if fmt == "csv":
             frame.to_csv(sys.stdout, index=False)
         else:
-            text = frame.to_json(orient="records", lines=True, force_ascii=False) if len(frame) else ""
-            sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+            sys.stdout.write(_jsonl_text(frame))
         return
     try:
         with atomic_path(output) as tmp:
             if fmt == "csv":
                 frame.to_csv(tmp, index=False)
             else:
-                frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
+                tmp.write_text(_jsonl_text(frame), encoding="utf-8")
     except OutputError:
         raise
     except OSError as exc:
@@ -289,8 +297,8 @@ def trace(
     from ..trace import trace as run_trace
 
     if fmt not in ("text", "json"):
-        fail(f"unknown format {fmt!r}", "use --format text or json", EXIT_USAGE)
-    zone = tz or default_tz()
+        fail(f"--format: unknown format {fmt!r}", "use --format text or json", EXIT_USAGE)
+    zone = check_tz(tz)
     t0, t1 = _when(since, zone, "--since"), _when(until, zone, "--until")
     if (t0 is not None or t1 is not None) and not store:
         fail("--since/--until with trace select the days read from --store", "drop them, or use --store",

@@ -19,8 +19,10 @@ class PruneResult:
     kept_from: str
 
 
-def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime) -> PruneResult:
-    """Remove the days older than ``now - keep`` (whole UTC days; the day containing it is kept)."""
+def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime, *, dry_run: bool = False) -> PruneResult:
+    """Remove the days older than ``now - keep`` (whole UTC days; the day containing it is kept).
+
+    ``dry_run``: read the manifest only and say what would be removed; nothing is written."""
     root = Root(store)
     if not root.exists(MANIFEST):
         raise StoreError(f"{store}: no _manifest.json here; not a maillens store")
@@ -28,6 +30,10 @@ def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime) -> Pru
         raise ValueError("keep must not be negative")
     cutoff = day_of(now - keep)
     assert cutoff is not None
+    if dry_run:
+        m = load_manifest(root)
+        gone = {rel: p for rel, p in m.parts.items() if p["day"] < cutoff}
+        return PruneResult(sorted({p["day"] for p in gone.values()}), sum(p["rows"] for p in gone.values()), cutoff)
     with root.locked():
         m = load_manifest(root)
         gone = {rel: p for rel, p in m.parts.items() if p["day"] < cutoff}

@@ -1,0 +1,1 @@
+"""`maillens metrics`: placeholder, filled below."""
