@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -32,15 +31,17 @@ _METAVARS = {"tz": "ZONE", "since": "TIME", "until": "TIME", "now": "TIME", "out
 _CONFIG_EXCEPTIONS = {"search": {"store"}, "trace": {"store"}}
 
 
-def _tidy_help(cmd: click.Command) -> None:
-    """Plain metavars (FILE, ZONE, LOGS...) instead of typer's Python types (<str>, <list[str]>)."""
+def _tidy_help(cmd: Any) -> None:
+    """Plain metavars (FILE, ZONE, LOGS...) instead of typer's Python types (<str>, <list[str]>).
+
+    ``cmd`` is a click command as typer builds it (typer carries its own copy of click)."""
     for param in cmd.params:
-        if isinstance(param, click.Option) and (param.is_flag or param.count):
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
             continue
         if param.metavar is None and param.name:
             param.metavar = _METAVARS.get(param.name, param.name.upper())
-        if isinstance(param, click.Argument):  # the name says it; typer would add "<list[str]>"
-            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+        if param.param_type_name == "argument":  # the name says it; typer would add "<list[str]>"
+            param.display_type_rich = lambda ctx: None
     for sub in getattr(cmd, "commands", {}).values():
         _tidy_help(sub)
 
