@@ -83,7 +83,7 @@ def _check(path: Path, data: dict[str, Any], spec: dict[str, type], prefix: str 
     for key, value in data.items():
         want = spec.get(key)
         if want is None:
-            raise ConfigError(f"{path}: unknown key {prefix}{key!r}; known keys: {', '.join(prefix + k for k in spec)}")
+            raise ConfigError(f"{path}: unknown key '{prefix}{key}'; known keys: {', '.join(prefix + k for k in spec)}")
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
             raise ConfigError(f"{path}: {prefix}{key} must be a {want.__name__}, not {type(value).__name__}")
 

@@ -35,7 +35,16 @@ def _tidy_help(cmd: Any) -> None:
     """Plain metavars (FILE, ZONE, LOGS...) instead of typer's Python types (<str>, <list[str]>).
 
     ``cmd`` is a click command as typer builds it (typer carries its own copy of click)."""
+    import types
+
+    try:  # build (and cache) the --help option now, so that its value is converted cheaply too
+        help_option = cmd.get_help_option(types.SimpleNamespace(help_option_names=["--help"]))
+        if help_option is not None:
+            _light_coercion(help_option)
+    except (AttributeError, TypeError):  # pragma: no cover - another typer/click layout
+        pass
     for param in cmd.params:
+        _light_coercion(param)
         if getattr(param, "is_flag", False) or getattr(param, "count", False):
             continue
         if param.metavar is None and param.name:
@@ -44,6 +53,47 @@ def _tidy_help(cmd: Any) -> None:
             param.display_type_rich = lambda ctx: None
     for sub in getattr(cmd, "commands", {}).values():
         _tidy_help(sub)
+
+
+def _plain_type(annotation: Any) -> tuple[type, bool] | None:
+    """(str, Path or bool, is a list) for those types and lists of them, optional or not; else None."""
+    import types
+    import typing
+
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        annotation = args[0]
+    is_list = typing.get_origin(annotation) is list
+    if is_list:
+        annotation = typing.get_args(annotation)[0]
+    return (annotation, is_list) if annotation in (str, Path, bool) else None
+
+
+def _light_coercion(param: Any) -> None:
+    """Convert str and Path options ourselves: typer >= 0.24 builds a pydantic TypeAdapter for every
+    option it converts, and importing pydantic costs more than the rest of `maillens --help`.
+    Other types (int ranges …) keep typer's own conversion; older typers are left alone."""
+    try:
+        from typer._coercion import RuntimeParam, build_runtime_param
+    except ImportError:  # pragma: no cover - typer without pydantic: nothing to avoid
+        return
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None or getattr(param, "_runtime_param", "built") is not None or desc.file_annotation is not None:
+        return
+    plain = _plain_type(desc.annotation)
+    if plain is None or desc.parameter_info.parser is not None:
+        return
+    kind, is_list = plain
+
+    class _Plain(RuntimeParam):
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            items = list(value) if is_list else [value]
+            if all(isinstance(v, str if kind is Path else kind) for v in items):
+                conv = [kind(v) for v in items]
+                return conv if is_list else conv[0]
+            return build_runtime_param(desc)._coerce_value(value, param=param, ctx=ctx)  # typer's own
+
+    param._runtime_param = _Plain(parameter_info=desc.parameter_info, annotation=desc.annotation)
 
 
 class _Group(TyperGroup):

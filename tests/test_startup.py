@@ -1,0 +1,61 @@
+"""Fast start: the command line and `import analyzer` load neither pandas nor pyarrow until a
+command needs them (the time itself is measured by bench/bench_startup.py, not here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("pandas", "pyarrow", "numpy")
+
+
+def _imported(*args: str) -> set[str]:
+    """Top-level names of the modules a `python -X importtime -m analyzer ARGS` run imported."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "analyzer", *args], capture_output=True,
+                       text=True, env=env, cwd=ROOT, check=False, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    names = set()
+    for line in r.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    assert "analyzer" in names  # the parse of -X importtime's output worked
+    return names
+
+
+def test_import_of_the_package_and_cli_loads_no_heavy_module():
+    """`import analyzer, analyzer.cli` leaves pandas, pyarrow and numpy out of sys.modules."""
+    code = "import sys, analyzer, analyzer.cli; print(sorted(m for m in %r if m in sys.modules))" % (HEAVY,)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert r.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["version"], ["report", "--help"],
+                                  ["search", "--help"], ["metrics", "--help"]])
+def test_help_and_version_import_no_heavy_module(args):
+    """--help, --version and version answer without importing pandas, pyarrow, numpy or pydantic
+    (which typer >= 0.24 would import to convert option values)."""
+    assert not {*HEAVY, "pydantic"} & _imported(*args)
+
+
+def test_public_api_is_still_there():
+    """Every name in analyzer.__all__ resolves; a function keeps its name over a same-named submodule."""
+    import importlib
+
+    import analyzer
+
+    for name in analyzer.__all__:
+        assert getattr(analyzer, name) is not None, name
+    importlib.import_module("analyzer.search")
+    assert callable(analyzer.search) and analyzer.search.__module__ == "analyzer.search"
+    from analyzer import explain, trace
+
+    assert callable(explain) and callable(trace)
+    with pytest.raises(AttributeError):
+        analyzer.no_such_name  # noqa: B018
