@@ -230,3 +230,13 @@ def test_prune_dry_run_changes_nothing(tmp_path):
     assert (store / "_manifest.json").read_text() == manifest
     real = runner.invoke(app, ["prune", "--store", str(store), "--keep", "1d"])
     assert real.exit_code == 0 and real.stdout.startswith(f"{len(would)} day(s) removed")
+
+
+def test_cli_copies_of_library_constants_agree():
+    """The constants the CLI keeps so as not to import the library at start-up match the library's."""
+    from analyzer.cli import report as cli_report
+    from analyzer.report import FORMATS
+    from analyzer.report.redact import ENV_KEY
+
+    assert cli_report.ENV_KEY == ENV_KEY
+    assert cli_report.REPORT_FORMATS == FORMATS

@@ -103,6 +103,7 @@ class _Group(TyperGroup):
         _tidy_help(self)
         return super().main(*args, **kwargs)
 
+from ..textsafe import printable
 
 app = typer.Typer(
     name="maillens",
@@ -114,8 +115,17 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+
+
+class _Console(Console):
+    """A console that shows control characters in printed strings as '?' (log text, file names)."""
+
+    def print(self, *objects, **kwargs) -> None:  # type: ignore[override]
+        super().print(*(printable(o, newlines=True) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+out = _Console(highlight=False, soft_wrap=False)
+err = _Console(stderr=True, highlight=False)
 
 
 def fail(message: str, hint: str | None, code: int) -> NoReturn:
@@ -386,7 +396,7 @@ def summary_json(s: Any) -> str:
 
 def _esc(text: object) -> str:
     from rich.markup import escape
-    return escape(str(text))
+    return escape(printable(text))
 
 
 def render_summary(s: Any) -> None:
