@@ -240,3 +240,49 @@ def test_cli_copies_of_library_constants_agree():
 
     assert cli_report.ENV_KEY == ENV_KEY
     assert cli_report.REPORT_FORMATS == FORMATS
+
+
+@pytest.fixture(scope="module")
+def one_day_store(tmp_path_factory) -> Path:
+    """A store holding one day (2026-11-25, a Wednesday of ISO week 2026-W48) of generated Postfix logs."""
+    from bench.generate_logs import generate
+
+    d = tmp_path_factory.mktemp("oneday")
+    generate("postfix", 3000, seed=5, out=str(d / "mail.log"), start="2026-11-25T00:00:00", hours=20, host="mx1")
+    r = runner.invoke(app, ["ingest", str(d / "mail.log"), "--store", str(d / "store"), "--tz", "UTC",
+                            "--year", "2026", "-q"])
+    assert r.exit_code == 0, r.output
+    return d / "store"
+
+
+def test_weekly_on_an_empty_week_suggests_a_week_with_data(one_day_store):
+    """Asking for a week the store has no data for suggests the week it has, never the same one."""
+    r = runner.invoke(app, ["weekly", "--store", str(one_day_store), "--week", "2026-W45"])
+    assert r.exit_code == 2
+    assert r.stderr.startswith("Error: the store holds no events for 2026-W45")
+    try_line = next(line for line in r.stderr.splitlines() if line.startswith("Try: "))
+    assert "--week 2026-W48" in try_line and "2026-W45" not in try_line
+    r = runner.invoke(app, ["weekly", "--store", str(one_day_store), "--now", "2026-12-20T00:00Z"])
+    assert r.exit_code == 3 and "2026-W50" in r.stderr.splitlines()[0]
+    assert "--week 2026-W48" in r.stderr
+
+
+def test_weekly_rate_chart_shows_a_single_day(one_day_store):
+    """With data on one day only, the success-rate chart still marks that day."""
+    from analyzer.weekly import build_weekly, render_weekly
+
+    rep = build_weekly(one_day_store, "2026-W48", now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC), findings=False)
+    html = render_weekly(rep, "html")
+    chart = re.search(r'<svg[^>]*aria-label="delivery success per day">(.*?)</svg>', html, re.S)
+    assert chart is not None
+    marks = re.findall(r"<circle ", chart.group(1))
+    assert len(marks) == 1  # one day with data: one mark (a path through one point draws nothing)
+
+
+def test_report_with_an_empty_history_does_not_claim_a_baseline(one_day_store):
+    """`report --store` whose history holds nothing before the window says so, not 'Baseline: history.'"""
+    log = str(one_day_store.parent / "mail.log")
+    r = runner.invoke(app, ["report", log, "--store", str(one_day_store), "--tz", "UTC", "--year", "2026"])
+    assert r.exit_code == 0, r.output
+    assert "Baseline: history." not in r.stdout
+    assert "Baseline: none (the history holds no events before the window)." in r.stdout
