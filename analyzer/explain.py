@@ -13,9 +13,6 @@ import re
 import textwrap
 from typing import Any
 
-import pandas as pd
-
-from analyzer.classify import classify, default_rules, example_frame
 from analyzer.rules import KnowledgeBase
 
 __all__ = ["explain", "render_explain", "UnknownQuery", "CLASS_NAMES"]
@@ -46,7 +43,11 @@ def _dedup(items: list[str]) -> list[str]:
 
 def _classified(kb: KnowledgeBase, text: str, code: int | None,
                 enhanced: str | None) -> tuple[str, str | None]:
-    """Cause and provider the classifier gives a lone reply."""
+    """Cause and provider the classifier gives a lone reply (imports pandas: only replies need it)."""
+    import pandas as pd
+
+    from analyzer.classify import classify, example_frame
+
     row = classify(example_frame([{"text": text, "code": code, "enhanced": enhanced}]), kb)
     provider = row["provider"].iloc[0]
     return str(row["cause"].iloc[0]), (None if pd.isna(provider) else str(provider))
@@ -107,13 +108,13 @@ def _one(kb: KnowledgeBase, query: str) -> dict[str, Any]:
         key = _enhanced_key(kb, m[2], m[3])
         klass = m[1] if m[1] in "245" else None
         concrete = f"{klass or 5}.{int(m[2])}.{int(m[3])}"
-        cause, provider = _classified(kb, f"{concrete}", None, concrete)
         if key:
             entry = kb.enhanced[key]
-            cause = entry.get("cause") or cause
+            cause = entry.get("cause") or _classified(kb, concrete, None, concrete)[0]
             return _entry(kb, q, "enhanced", cause, title=entry["title"],
                           meaning=entry["meaning"], when=entry.get("when"),
                           enhanced=q if klass else key, refs=entry.get("references"))
+        cause = _classified(kb, concrete, None, concrete)[0]
         return _entry(kb, q, "enhanced", cause, enhanced=q if klass else None,
                       title=f"Unregistered enhanced code {q}",
                       meaning=f"{q} is not in the IANA registry; providers define their own "
@@ -162,7 +163,11 @@ def explain(*queries: str, rules: KnowledgeBase | None = None) -> dict[str, Any]
     """One entry for one query; for two or more, a comparison with the key differences."""
     if not queries:
         raise UnknownQuery("nothing to explain")
-    kb = rules or default_rules()
+    if rules is None:
+        from analyzer.classify import default_rules
+
+        rules = default_rules()
+    kb = rules
     entries = [_one(kb, q) for q in queries]
     if len(entries) == 1:
         return entries[0]

@@ -37,9 +37,11 @@ def test_import_of_the_package_and_cli_loads_no_heavy_module():
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["version"], ["report", "--help"],
-                                  ["search", "--help"], ["metrics", "--help"]])
+                                  ["search", "--help"], ["metrics", "--help"], ["explain", "521"],
+                                  ["explain", "5.7.26"], ["explain", "host.no_mail", "-f", "json"]])
 def test_help_and_version_import_no_heavy_module(args):
-    """--help, --version and version answer without importing pandas, pyarrow, numpy or pydantic
+    """--help, --version, version and explain of a code or cause answer without importing pandas,
+    pyarrow, numpy or pydantic
     (which typer >= 0.24 would import to convert option values)."""
     assert not {*HEAVY, "pydantic"} & _imported(*args)
 
@@ -59,3 +61,24 @@ def test_public_api_is_still_there():
     assert callable(explain) and callable(trace)
     with pytest.raises(AttributeError):
         analyzer.no_such_name  # noqa: B018
+
+
+def test_shipped_rules_pass_the_full_checks():
+    """The shipped knowledge base, loaded without its RE2 and schema checks at start-up, passes them
+    here, and both loads give the same knowledge base."""
+    from analyzer.rules import load_rules
+
+    full = load_rules(verify_shipped=True)
+    quick = load_rules()
+    assert full.causes == quick.causes and full.codes == quick.codes and full.enhanced == quick.enhanced
+    assert [(r.id, r.cause, r.text) for r in full.rules] == [(r.id, r.cause, r.text) for r in quick.rules]
+
+
+def test_site_rules_are_still_checked_in_re2(tmp_path):
+    """A site file's regex that Python accepts but RE2 does not is still refused at load."""
+    from analyzer.rules import RulesError, load_rules
+
+    site = tmp_path / "site.toml"
+    site.write_text('[[rules]]\nid = "site.x"\ncause = "mailbox.unknown"\ntext = "(?=lookahead)"\n')
+    with pytest.raises(RulesError, match="RE2"):
+        load_rules([site])
