@@ -143,6 +143,9 @@ def test_help_keeps_brackets_and_shows_no_python_types():
     assert "[default: $TZ, else this machine's zone]" in report
     assert "[default: from each file's modification time]" in report
     assert "--tz ZONE" in report and "--output FILE" in report
+    narrow = runner.invoke(app, ["report", "--help"], terminal_width=80).stdout
+    assert "    maillens report /var/log/exim4/mainlog --fail-on critical -o /srv/reports/mail.md -f markdown" in narrow
+    assert "maillens --install-completion" in runner.invoke(app, ["--help"]).stdout  # the main help's examples
     for name in _click().commands:
         text = runner.invoke(app, [name, "--help"], terminal_width=200).stdout
         for python_type in ("<bool>", "<str>", "<list[str]>", "<int range>", "<Path>", "<list[Path]>"):

@@ -51,8 +51,19 @@ def _tidy_help(cmd: Any) -> None:
             param.metavar = _METAVARS.get(param.name, param.name.upper())
         if param.param_type_name == "argument":  # the name says it; typer would add "<list[str]>"
             param.display_type_rich = lambda ctx: None
+    if getattr(cmd, "help", None) and "\b" not in cmd.help:
+        cmd.help = _keep_examples(cmd.help)
     for sub in getattr(cmd, "commands", {}).values():
         _tidy_help(sub)
+
+
+def _keep_examples(text: str) -> str:
+    """Mark indented paragraphs (the examples) with click's no-rewrap marker, so that a long
+    command line stays on one line and can be copied."""
+    import inspect
+
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join("\b\n" + p if p.startswith("  ") else p for p in paragraphs)
 
 
 def _plain_type(annotation: Any) -> tuple[type, bool] | None:
@@ -107,8 +118,7 @@ from ..textsafe import printable
 
 app = typer.Typer(
     name="maillens",
-    cls=_Group,
-    help="Read Postfix and Exim logs; say what went wrong, why, and what to do about it.",
+    cls=_Group,  # the help is _main's docstring
     no_args_is_help=True,
     add_completion=True,
     # Plain help: rich markup would eat brackets ("pip install 'maillens[dask]'", "[default: …]").
