@@ -11,8 +11,8 @@ Example (every key is optional)::
     rules = ["/etc/maillens/site-rules.toml"] # --rules
     anomalies = "/etc/maillens/thresholds.toml"   # --anomalies (report)
 
-    [redact]                                  # --redact, --redact-ips, --redact-key (report, weekly)
-    enabled = true
+    [redact]                                  # --redact, --redact-ips, --redact-key (report, weekly,
+    enabled = true                            #   search, trace); ips and key apply only when enabled
     ips = false
     key_file = "/etc/maillens/redact.key"     # the key's text; keep the file private
 
@@ -59,11 +59,17 @@ class Config:
     files: tuple[str, ...] = field(default=())
 
     def values(self) -> dict[str, Any]:
-        """The settings a file gave, by CLI parameter name (only those that were set)."""
+        """The settings a file gave, by CLI parameter name (only those that were set).
+
+        The ``[redact]`` table applies as a whole when ``enabled = true``; otherwise its ``ips`` and
+        key are not passed on (a command would refuse --redact-ips or --redact-key without --redact).
+        """
         out: dict[str, Any] = {}
         for option, attr in OPTION_KEYS.items():
             v = getattr(self, attr)
             if v is None or v == ():
+                continue
+            if option in ("redact_ips", "redact_key") and self.redact is not True:
                 continue
             out[option] = list(v) if isinstance(v, tuple) else v
         return out

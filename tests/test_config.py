@@ -126,3 +126,13 @@ def test_missing_or_broken_config_is_a_one_line_error(tmp_path):
     bad = _write(tmp_path / "bad.toml", "tz = [\n")
     r = runner.invoke(app, ["--config", str(bad), "version"])
     assert r.exit_code == 2 and "not valid TOML" in r.stderr
+
+
+def test_redact_table_applies_only_when_enabled(tmp_path):
+    """A key without enabled = true is not passed on: search and report run unredacted, without error."""
+    cfg = _write(tmp_path / "m.toml", '[redact]\nips = true\nkey = "k"\n')
+    assert load_config(cfg).values() == {}
+    for args in (["search", POSTFIX, "--code", "5xx"], ["report", POSTFIX]):
+        r = runner.invoke(app, ["--config", str(cfg), *args, "--tz", "UTC"])
+        assert r.exit_code == 0, r.output
+        assert "nosuchuser@" in r.stdout
