@@ -11,7 +11,6 @@ the library's modules are imported inside the commands (``maillens --help`` neve
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
