@@ -19,6 +19,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from .. import __version__
+from ..textsafe import printable
 
 EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_STRICT, EXIT_OUTPUT = 1, 2, 3, 4, 5
 
@@ -113,7 +114,6 @@ class _Group(TyperGroup):
         _tidy_help(self)
         return super().main(*args, **kwargs)
 
-from ..textsafe import printable
 
 app = typer.Typer(
     name="maillens",
