@@ -17,4 +17,16 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Console-script entry point (pandas and pyarrow are imported by the commands that need them)."""
-    app(prog_name="maillens")
+    import os
+
+    try:
+        app(prog_name="maillens")
+    except Exception as exc:  # a bug: never exit 1, which --fail-on gives to findings
+        from ._app import EXIT_SOFTWARE, err
+
+        err.print(f"Error: maillens crashed: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True)
+        err.print("Try: run again with MAILLENS_DEBUG=1 for the traceback, and report it to the project",
+                  markup=False, soft_wrap=True)
+        if os.environ.get("MAILLENS_DEBUG"):
+            raise
+        raise SystemExit(EXIT_SOFTWARE) from None

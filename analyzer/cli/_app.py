@@ -2,7 +2,8 @@
 
 Exit codes:
 0 success · 1 findings at or above --fail-on (report) · 2 bad usage or option ·
-3 an input could not be read · 4 --strict and unrecognised lines · 5 an output could not be written.
+3 an input could not be read · 4 --strict and unrecognised lines · 5 an output could not be written ·
+66 no mail lines read at all (no input) · 70 maillens itself failed (a bug).
 
 Start-up is kept short: this package imports typer and rich's console only; pandas, pyarrow and
 the library's modules are imported inside the commands (``maillens --help`` never loads them).
@@ -11,6 +12,8 @@ the library's modules are imported inside the commands (``maillens --help`` neve
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -20,8 +23,10 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..textsafe import printable
+from ._redact import RedactIpsOpt, RedactKeyOpt, RedactOpt, make_redactor
 
 EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_STRICT, EXIT_OUTPUT = 1, 2, 3, 4, 5
+EXIT_NOINPUT, EXIT_SOFTWARE = 66, 70  # sysexits.h EX_NOINPUT, EX_SOFTWARE
 
 #: metavars shown in --help for options whose name alone says little (the rest: NAME in capitals)
 _METAVARS = {"tz": "ZONE", "since": "TIME", "until": "TIME", "now": "TIME", "output": "FILE", "rules": "FILE",
@@ -237,9 +242,10 @@ def _progress(description: str = "reading logs") -> _Progress:
     return _Progress(description)
 
 
-LogsArg = Annotated[list[str], typer.Argument(help="Log files, globs, directories, or - for stdin. "
-                                                   "Compressed files (gz, bz2, xz, zst) are detected by content.",
-                                              show_default=False)]
+LogsArg = Annotated[list[str] | None, typer.Argument(
+    help="Log files, globs, directories, or - for stdin. Compressed files (gz, bz2, xz, zst) are detected by "
+         "content. None: this machine's usual mail logs (/var/log/mail.log*, maillog*, exim4/mainlog* …), "
+         "else the systemd journal", show_default=False)]
 YearOpt = Annotated[int | None, typer.Option("--year", help="Year of the first yearless syslog line "
                                              "[default: from each file's modification time]", min=1970, max=2200,
                                              show_default=False)]
@@ -307,18 +313,50 @@ def use_system_allocator() -> None:
         pa.set_memory_pool(pa.system_memory_pool())
 
 
-def run_parse(logs: list[str], *, year: int | None, tz: str | None, fmt: str, strict: bool):
-    """Parse with a progress bar on a terminal, mapping library errors to exit codes."""
+def run_parse(logs: list[str] | None, *, year: int | None, tz: str | None, fmt: str, strict: bool):
+    """Parse with a progress bar on a terminal, mapping library errors to exit codes.
+
+    Without logs, reads this machine's usual mail logs and says which on stderr's first line."""
+    with logs_or_defaults(logs) as logs:
+        return _run_parse(logs, year=year, tz=tz, fmt=fmt, strict=strict)
+
+
+@contextmanager
+def logs_or_defaults(logs: list[str] | None) -> Iterator[list]:
+    """The logs given, else this machine's usual ones (named on stderr's first line); exit 66 if none."""
+    if logs:
+        yield logs
+        return
+    from ..intake import NoMailLines
+    from ..locations import find_logs
+
+    try:
+        located = find_logs()
+    except NoMailLines as exc:
+        fail(str(exc), exc.hint, EXIT_NOINPUT)
+    err.print(located.message, markup=False, soft_wrap=True)
+    try:
+        yield located.inputs
+    finally:
+        located.cleanup()
+
+
+def _run_parse(logs: list, *, year: int | None, tz: str | None, fmt: str, strict: bool):
     use_system_allocator()
+    from ..intake import NoMailLines, check_intake
     from ..reader import OptionError, UnrecognisedLines, parse_logs
     from ..sources import SourceError
 
     try:
         with _progress() as prog:
-            return parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC),
-                              progress=prog if prog.active else None)
+            result = parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC),
+                                progress=prog if prog.active else None)
+        check_intake(result, fmt)
+        return result
     except OptionError as exc:
         fail(str(exc), "maillens parse --help", EXIT_USAGE)
+    except NoMailLines as exc:
+        fail(str(exc), exc.hint, EXIT_NOINPUT)
     except SourceError as exc:
         fail(str(exc), exc.hint, EXIT_INPUT)
     except UnrecognisedLines as exc:
@@ -327,7 +365,7 @@ def run_parse(logs: list[str], *, year: int | None, tz: str | None, fmt: str, st
 
 @app.command()
 def parse(
-    logs: LogsArg,
+    logs: LogsArg = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the event table to FILE "
                                                "(.parquet, .csv, .jsonl; - for JSON lines on stdout)")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="Output format of the summary: text or json "
@@ -340,6 +378,9 @@ def parse(
     classify: Annotated[bool, typer.Option("--classify/--no-classify", help="Add the knowledge base's columns "
                                            "(reply_class, outcome, cause, provider, severity, fix_id)")] = True,
     rules: RulesOpt = None,
+    redact: RedactOpt = False,
+    redact_ips: RedactIpsOpt = False,
+    redact_key: RedactKeyOpt = None,
 ) -> None:
     """Parse logs into the event table, or summarise what they hold.
 
@@ -361,6 +402,10 @@ def parse(
     if log_format not in LINE_FORMATS:
         fail(f"--log-format: unknown line format {log_format!r}", f"use one of {', '.join(LINE_FORMATS)}", EXIT_USAGE)
     check_tz(tz)
+    try:
+        redactor = make_redactor(redact, redact_ips, redact_key)
+    except ValueError as exc:
+        fail(str(exc), "add --redact", EXIT_USAGE)
     kb = load_kb(rules) if classify else None
     result = run_parse(logs, year=year, tz=tz, fmt=log_format, strict=strict)
     for w in result.warnings:
@@ -369,6 +414,8 @@ def parse(
         from ..classify import classify as classify_events
 
         result.events = classify_events(result.events, kb)
+    if redactor is not None:
+        result.events = redactor.frame(result.events)
     if output is not None:
         from ..output import OutputError, write_events
 
@@ -384,6 +431,12 @@ def parse(
     from ..summary import summarise
 
     summary = summarise(result)
+    if redactor is not None:
+        import dataclasses
+
+        summary = dataclasses.replace(summary, unknown=redactor(summary.unknown),
+                                      headerless_samples=redactor(summary.headerless_samples),
+                                      warnings=redactor(summary.warnings))
     if fmt == "json":
         out.file.write(summary_json(summary))
         out.file.flush()

@@ -32,7 +32,7 @@ from ._app import (
 BASELINE_DAYS = 28
 REPORT_FORMATS = ("text", "markdown", "json", "html")  # analyzer.report.FORMATS, without importing it
 SEVERITY_FLOORS = ("warning", "critical")
-ENV_KEY = "MAILLENS_REDACT_KEY"  # analyzer.report.redact.ENV_KEY
+from ._redact import ENV_KEY  # noqa: E402 - the same constant, without importing the report package
 
 
 def resolve_window(*, since: str | None, until: str | None, today: bool, yesterday: bool, last: str | None,
@@ -102,7 +102,7 @@ def _render_terminal(text: str) -> None:
 
 @app.command()
 def report(
-    logs: LogsArg,
+    logs: LogsArg = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="Output format: text, markdown, json or html")] = "text",
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to FILE (atomically) "
                                                "instead of stdout; nothing is printed on success")] = None,

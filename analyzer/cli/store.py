@@ -7,9 +7,11 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from ..intake import NoMailLines
 from ..sources import SourceError
 from ._app import (
     EXIT_INPUT,
+    EXIT_NOINPUT,
     EXIT_OUTPUT,
     EXIT_USAGE,
     LogsArg,
@@ -22,6 +24,7 @@ from ._app import (
     err,
     fail,
     load_kb,
+    logs_or_defaults,
     out,
     use_system_allocator,
     warn,
@@ -68,8 +71,8 @@ def _cluster_error(exc: OSError | RuntimeError, scheduler: str | None, engine: s
 
 @app.command()
 def ingest(
-    logs: LogsArg,
     store: StoreOpt,
+    logs: LogsArg = None,
     year: YearOpt = None,
     tz: TzOpt = None,
     engine: EngineOpt = "local",
@@ -106,21 +109,24 @@ def ingest(
     check_tz(tz)
     use_system_allocator()
     load_kb(rules)  # a broken rules file is a one-line error naming the file and rule
-    try:
-        with _progress("ingesting logs") as prog:
-            res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
-                              now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or (),
-                              progress=prog if prog.active else None)
-    except OptionError as exc:
-        fail(str(exc), "maillens ingest --help", EXIT_USAGE)
-    except SourceError as exc:
-        fail(str(exc), exc.hint, EXIT_INPUT)
-    except StoreError as exc:
-        _store_error(exc)
-    except (OSError, RuntimeError) as exc:
-        _cluster_error(exc, scheduler, engine)
+    with logs_or_defaults(logs) as logs:
+        try:
+            with _progress("ingesting logs") as prog:
+                res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
+                                  now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or (),
+                                  progress=prog if prog.active else None)
+        except OptionError as exc:
+            fail(str(exc), "maillens ingest --help", EXIT_USAGE)
+        except SourceError as exc:
+            fail(str(exc), exc.hint, EXIT_INPUT)
+        except StoreError as exc:
+            _store_error(exc)
+        except (OSError, RuntimeError) as exc:
+            _cluster_error(exc, scheduler, engine)
     for w in res.warnings:
         warn(w)
+    if not (res.added or res.duplicates or res.unrecognised or res.too_old or res.skipped_sources):
+        fail(f"no mail lines read ({res.lines:,} lines)", NoMailLines.hint, EXIT_NOINPUT)
     if not quiet:
         days = f" over {len(res.days)} day(s) ({res.days[0]} … {res.days[-1]})" if res.days else ""
         err.print(f"{res.added:,} events added to {store}{days}; {res.duplicates:,} already there"
