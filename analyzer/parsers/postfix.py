@@ -28,8 +28,8 @@ POSTFIX_PROGRAM = (r"^(?:postfix[\w.-]*(?:/[\w.-]+)*|[\w.-]+(?:/[\w.-]+)*/(?:"
                    + "|".join(d.replace("-", r"\-") for d in DAEMONS) + "))$")
 
 INBOUND = frozenset({"smtpd", "postscreen", "dnsblog", "tlsproxy", "anvil", "qmqpd"})
-OUTBOUND = frozenset({"smtp", "relay"})
-LOCAL = frozenset({"local", "virtual", "pipe", "pickup", "sendmail", "postdrop", "lmtp", "discard"})
+OUTBOUND = frozenset({"smtp", "relay", "lmtp", "error"})  # lmtp/error(8): the next hop judges the mail
+LOCAL = frozenset({"local", "virtual", "pipe", "pickup", "sendmail", "postdrop", "discard"})
 DAEMON_DIRECTION = {**{d: "inbound" for d in INBOUND}, **{d: "outbound" for d in OUTBOUND},
                     **{d: "local" for d in LOCAL}}
 
