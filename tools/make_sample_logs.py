@@ -230,6 +230,7 @@ def run_mta(mta: MTA, tag: str, out: Path) -> dict:
         r["outcome"] = ob.outcomes.get(r["recipient"], "unknown")
         r["final_log_line"] = ob.final_lines.get(r["recipient"])
         r["bounce_notice_queue_id"] = ob.bounce_notice
+        r["bounce_notice_outcome"] = ob.bounce_notice_outcome
         if r["outcome"] != r["expected_outcome"]:
             mismatches.append(f"{r['scenario']} {r['recipient']}: expected {r['expected_outcome']}, "
                               f"log shows {r['outcome']}")

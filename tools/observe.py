@@ -22,6 +22,7 @@ class Observation:
     outcomes: dict[str, str] = field(default_factory=dict)       # recipient -> outcome
     final_lines: dict[str, str] = field(default_factory=dict)    # recipient -> deciding line
     bounce_notice: str | None = None                             # queue id of the DSN it caused
+    bounce_notice_outcome: str | None = None                     # "frozen" when Exim froze that notice
 
 
 # ----------------------------------------------------------------------------- Postfix
@@ -92,6 +93,8 @@ EX_REJECT_RCPT = re.compile(r"F=<(?P<from>[^>]*)> (?:temporarily )?rejected RCPT
 EX_REJECT_MAIL = re.compile(r"(?:temporarily )?rejected MAIL <(?P<from>[^>]*)>")
 EX_REJECT_DATA = re.compile(r"F=<(?P<from>[^>]*)> (?:temporarily )?rejected after DATA")
 EX_DSN = re.compile(EX_ID + r" <= <> R=(?P<orig>\S+)")
+EX_IGNORED = re.compile(EX_ID + r" (?P<rcpt>\S+): error ignored$")
+EX_FREEZE = re.compile(EX_ID + r" (?P<what>Frozen|Unfrozen|Completed)")
 
 
 def observe_exim(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) -> dict[str, Observation]:
@@ -103,9 +106,16 @@ def observe_exim(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) -> 
     rej_data: dict[str, str] = {}
     dsn: dict[str, str] = {}
     discarded: dict[str, str] = {}
+    ignored: dict[tuple[str, str], str] = {}
+    frozen: dict[str, bool] = {}
     for line in lines:
         if m := EX_DSN.search(line):
             dsn.setdefault(m["orig"], m["qid"])
+        if m := EX_IGNORED.search(line):
+            ignored[(m["qid"], m["rcpt"])] = line
+            continue
+        if m := EX_FREEZE.search(line):
+            frozen[m["qid"]] = m["what"] == "Frozen"
         if m := EX_ARRIVAL.search(line):
             mid = m["mid"] if m["mid"].startswith("<") else f"<{m['mid']}>"  # Exim logs id= bare
             qid_by_mid.setdefault(mid, m["qid"])
@@ -132,6 +142,8 @@ def observe_exim(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) -> 
         for rcpt in rcpts:
             if ob.queue_id in discarded:
                 ob.outcomes[rcpt], ob.final_lines[rcpt] = "discarded", discarded[ob.queue_id]
+            elif (ob.queue_id, rcpt) in ignored:  # '** addr ...' then 'addr: error ignored'
+                ob.outcomes[rcpt], ob.final_lines[rcpt] = "error-ignored", ignored[(ob.queue_id, rcpt)]
             elif ob.queue_id and (ob.queue_id, rcpt) in status:
                 ob.outcomes[rcpt], ob.final_lines[rcpt] = status[(ob.queue_id, rcpt)]
             elif (sender, rcpt) in rej_rcpt:
@@ -144,5 +156,7 @@ def observe_exim(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) -> 
                 ob.outcomes[rcpt] = "unknown"
         if ob.queue_id:
             ob.bounce_notice = dsn.get(ob.queue_id)
+            if ob.bounce_notice and frozen.get(ob.bounce_notice):
+                ob.bounce_notice_outcome = "frozen"
         result[mid] = ob
     return result

@@ -176,6 +176,10 @@ def _postfix_specifics(cols: dict[str, pa.Array], daemons: pa.Array) -> None:
         cols["event"] = pc.coalesce(_map(action, _REJECT_ACTIONS), cols["event"])
         cols["status"] = pc.coalesce(cols.get("status", pa.nulls(len(action), pa.string())), action)
         cols["_action"] = action
+        # keep the non-plain reject words (milter-reject, proxy-reject): peers count them apart
+        marked = pc.if_else(pc.is_in(action, value_set=pa.array(["milter-reject", "proxy-reject"])), action,
+                            pa.scalar(None, pa.string()))
+        cols["detail"] = pc.coalesce(cols["detail"], marked) if "detail" in cols else marked
     direction = _map(daemons, postfix.DAEMON_DIRECTION)
     cols["direction"] = pc.coalesce(cols["direction"], direction) if "direction" in cols else direction
 
@@ -314,6 +318,22 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
             msgs = headers.column("msg").combine_chunks()
             wrapped = pc.and_(other, pc.fill_null(pc.match_substring_regex(msgs, exim.EXIM_WRAPPED), False))
             is_ex = pc.or_(is_ex, wrapped)
+        # Exim splits an entry for syslog into numbered parts, "[1\\17] ..." "[2\\17] ..." (a new line of
+        # the entry, e.g. a rejectlog header) or "[2/2] ..." (a long line cut): read the first part,
+        # count the others as continuation lines (like a rejectlog's)
+        if pc.any(is_ex).as_py():
+            msgs = headers.column("msg").combine_chunks()
+            later = pc.and_(is_ex, pc.fill_null(pc.match_substring_regex(msgs, r"^\[(?:[2-9]|\d\d+)[\\/]\d+\] "), False))
+            if pc.any(later).as_py():
+                counts.continuation += pc.sum(later).as_py()
+                keep = pc.invert(later)
+                headers, is_pf, is_ex, prog = (headers.filter(keep), pc.filter(is_pf, keep), pc.filter(is_ex, keep),
+                                               pc.filter(prog, keep))
+                msgs = headers.column("msg").combine_chunks()
+            first_part = pc.and_(is_ex, pc.fill_null(pc.match_substring_regex(msgs, r"^\[1[\\/]\d+\] "), False))
+            if pc.any(first_part).as_py():
+                msgs = pc.if_else(first_part, pc.replace_substring_regex(msgs, r"^\[1[\\/]\d+\] ", ""), msgs)
+                headers = headers.set_column(headers.schema.get_field_index("msg"), "msg", msgs)
         # Exim through syslog/journald: use Exim's own stamp when the message carries one
         if pc.any(is_ex).as_py():
             msg, ts, pid = strip_inner_exim_stamp(headers.column("msg").combine_chunks(),

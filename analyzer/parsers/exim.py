@@ -22,10 +22,7 @@ _ADDR = r"(?P<orig_recipient><[^>]*>)"
 
 # An Exim line passed through syslog/journald under another program name (a container's or
 # wrapper's): the message still starts with Exim's own stamp, or with a message id and a flag.
-EXIM_WRAPPED = (rf"^(?:\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{{3}})?(?: [+-]\d{{4}})? (?:\[\d+\] )?"
-                rf"(?:{MID} |H=|SMTP |Start queue run|End queue run|no MAIL |unexpected disconnection|"
-                r"\S+ authenticator failed|unqualified |rejected |refused connection|exim \S+ daemon|"
-                r"TLS error|no host name found|incomplete transaction|[A-Z]+ (?:failed|accepted) for)"
+EXIM_WRAPPED = (rf"^(?:\[\d+[\\/]\d+\] |\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{{3}})? "
                 rf"|{MID} (?:<=|=>|->|==|\*\*|\*>|Completed|Frozen|\(=) )")
 
 # ---- the reply code Exim sent for its own rejects, which it does not log -------------------------
