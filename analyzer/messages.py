@@ -415,10 +415,7 @@ def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, e
         exp_status = status_arr.take(np.maximum(e, 0)).to_numpy(zero_copy_only=False)
         st[late] = [_STATUS_MAP.get(x, "expired") for x in exp_status[late]]
     if nrow:
-        # Exim ": error ignored": a failure nobody is told about
-        ign = (pc.match_substring(txt, "error ignored").to_numpy(zero_copy_only=False)
-               | pc.match_substring(det, "error ignored").to_numpy(zero_copy_only=False))
-        st[(final >= 0) & ign & (st == "bounced")] = "error-ignored"
+        _error_ignored(st, row_msg, ev, msg, event_c, event_v, final)
         _frozen(st, final, row_msg, msg, rank, ev, event_c, event_v, nmsg)
 
     decide = np.where(final >= 0, final, first_of_msg[row_msg])
@@ -487,6 +484,20 @@ def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, e
     table = _classify_final(table, ev, np.where(last_att >= 0, last_att, final))
     table["history"] = _history(ev, row, rank, nrow, att)
     return table
+
+
+def _error_ignored(st: np.ndarray, row_msg: np.ndarray, ev: pd.DataFrame, msg: np.ndarray,
+                   event_c: np.ndarray, event_v: list, final: np.ndarray) -> None:
+    """Exim's 'addr: error ignored' after a '**' line: the failure was not reported to anyone."""
+    stat = pc.fill_null(_arrow(ev, "status", pa.string()), "").to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero((msg >= 0) & _is(event_c, event_v, "info") & (stat == "error ignored"))
+    if not len(idx):
+        return
+    rc = pc.utf8_lower(pc.fill_null(_arrow(ev, "recipient", pa.string()), "")).to_numpy(zero_copy_only=False)
+    keys = set(zip(msg[idx].tolist(), rc[idx].tolist(), strict=True))
+    cand = np.flatnonzero((st == "bounced") & (final >= 0))
+    hit = [i for i in cand.tolist() if (int(row_msg[i]), rc[final[i]]) in keys]
+    st[hit] = "error-ignored"
 
 
 def _frozen(st: np.ndarray, final: np.ndarray, row_msg: np.ndarray, msg: np.ndarray, rank: np.ndarray,

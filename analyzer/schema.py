@@ -154,6 +154,8 @@ STATUSES: dict[str, str] = {
     "undeliverable": "Address verification found the address undeliverable.",
     "deliverable": "Address verification found the address deliverable.",
     "suppressed": "Exim *> delivery suppressed by -N.",
+    "discarded": "Exim => blackhole: the recipients were discarded (discard verb, :blackhole:).",
+    "force-expired": "Postfix qmgr: the postmaster expired the message (postsuper -e); returned to sender.",
     "established": "TLS session established.",
     "failed": "The thing tried (TLS, verify, auth, connect) failed.",
 }

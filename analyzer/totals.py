@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFINITIONS", "peer_totals"]
+__all__ = ["DEFINITIONS", "peer_section", "peer_totals"]
 
 #: (tool, total) -> what the tool counts (our computation counts the same from the events).
 DEFINITIONS: dict[tuple[str, str], str] = {
@@ -153,7 +153,8 @@ def _eximstats(ev: pd.DataFrame) -> dict[str, int]:
     text = (_s(ev, "reply_text").fillna("") + " " + detail)
     arrival = (event == "received") & (status != "fakereject") & qid.notna()
     delivery = event == "delivery"
-    arrow = delivery & (status == "sent") & (detail == "")  # '=>' lines
+    blackhole = delivery & (status == "discarded")  # '=> blackhole (... discarded recipients)'
+    arrow = (delivery & (status == "sent") & (detail == "")) | blackhole  # '=>' lines
     further = delivery & (status == "sent") & (detail == "->")
     deferred = delivery & (status == "deferred")
     failed = delivery & (status == "bounced")
@@ -162,7 +163,6 @@ def _eximstats(ev: pd.DataFrame) -> dict[str, int]:
     sizes = pd.Series(size[arrival].to_numpy(), index=qid[arrival].astype(str).to_numpy())
     sizes = sizes[~sizes.index.duplicated(keep="first")]
     received_ids = set(sizes.index)
-    blackhole = arrow & _s(ev, "recipient").fillna("").eq("blackhole") & _s(ev, "relay_host").isna()
     rejected = ((event == "reject") & (status == "rejected")) \
         | ((event == "protocol_error") & (status == "synchronization")
            & ~detail.isin(["sync failure", "synchronization error"])) \
@@ -203,3 +203,10 @@ def peer_totals(events: pd.DataFrame) -> dict[str, dict[str, int]]:
     if len(ex):
         out["eximstats"] = _eximstats(ex)
     return out
+
+
+def peer_section(events: pd.DataFrame) -> list[dict[str, object]]:
+    """The report's ``peer_totals`` section: per peer, each total with its value and definition."""
+    return [{"tool": tool, "totals": [{"key": k, "value": v, "definition": DEFINITIONS[(tool, k)]}
+                                      for k, v in totals.items()]}
+            for tool, totals in peer_totals(events).items()]

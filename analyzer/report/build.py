@@ -18,6 +18,8 @@ import pandas as pd
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
 
+from ..totals import peer_section
+
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report", "make_report"]
 
 #: Bumped when a field is removed or changes meaning; new fields may appear within a version.
@@ -243,6 +245,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "session_ends": _session_ends(ev),
         "top": _top(ev),
         "unrecognised": _unrecognised(counts),
+        "peer_totals": peer_section(ev),
         "warnings": list(warnings or []),
     }
 

@@ -153,6 +153,9 @@ def render_text(r: dict[str, Any]) -> str:
             out.append(f"            {clean(smp['file'])}:{smp['line']}  {clean(smp['text'], 70)}")
     if u["foreign"]:
         out.append("  other programs: " + ", ".join(f"{clean(x['program'])} {x['lines']:,}" for x in u["foreign"]))
+    for peer in r.get("peer_totals", []):
+        out += ["", f"TOTALS AS {peer['tool'].upper()} COUNTS THEM"]
+        out += ["  " + " · ".join(f"{x['key'].replace('_', ' ')} {_num(x['value'])}" for x in peer["totals"])]
     for warning in r["warnings"]:
         out.append(f"Warning: {clean(warning)}")
     return "\n".join(line.rstrip() for line in out).rstrip() + "\n"
