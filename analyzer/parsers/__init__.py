@@ -193,6 +193,12 @@ def _postfix_after(cols: dict[str, pa.Array]) -> None:
     verdict = pc.coalesce(verdict, "rejected")
     cols["status"] = pc.if_else(is_rej, verdict, cols.get("status", pa.nulls(len(event), pa.string())))
     cols.pop("_action", None)
+    # cleanup's header/body/milter rejects log only the enhanced code; smtpd answered 550 (451 for 4.x.x)
+    is_cleanup_rej = pc.and_(pc.equal(event, "reject"), pc.starts_with(cols["pattern"], "cleanup."))
+    enh = pc.coalesce(cols.get("enhanced_code", pa.nulls(len(event), pa.string())), "5")
+    cleanup_code = pc.if_else(pc.starts_with(enh, "4"), pa.scalar(451, pa.int16()), pa.scalar(550, pa.int16()))
+    cols["reply_code"] = pc.coalesce(cols["reply_code"],
+                                     pc.if_else(is_cleanup_rej, cleanup_code, pa.scalar(None, pa.int16())))
     # smtpd disconnect: the command counts say whether the client sent QUIT (answered 221)
     is_disc = pc.and_(pc.equal(event, "disconnect"), pc.equal(cols["pattern"], "smtpd.disconnect"))
     detail = cols.get("detail", pa.nulls(len(event), pa.string()))
