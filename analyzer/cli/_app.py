@@ -22,6 +22,7 @@ from ..output import OutputError, write_events
 from ..reader import OptionError, UnrecognisedLines, parse_logs
 from ..sources import SourceError
 from ..summary import ParseSummary, summarise
+from ..textsafe import printable
 
 app = typer.Typer(
     name="maillens",
@@ -30,8 +31,17 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+
+
+class _Console(Console):
+    """A console that shows control characters in printed strings as '?' (log text, file names)."""
+
+    def print(self, *objects, **kwargs) -> None:  # type: ignore[override]
+        super().print(*(printable(o, newlines=True) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+out = _Console(highlight=False, soft_wrap=False)
+err = _Console(stderr=True, highlight=False)
 
 EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_STRICT, EXIT_OUTPUT = 1, 2, 3, 4, 5
 
@@ -140,7 +150,7 @@ def parse(
 
 def _esc(text: object) -> str:
     from rich.markup import escape
-    return escape(str(text))
+    return escape(printable(text))
 
 
 def render_summary(s: ParseSummary) -> None:

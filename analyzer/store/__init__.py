@@ -45,7 +45,7 @@ from ._ingest import IngestResult, ingest
 from ._keys import KEY_COLUMNS as KEY_COLUMNS
 from ._keys import Digest as Digest
 from ._keys import event_keys as event_keys
-from ._layout import KEY, STORE_SCHEMA, StoreError
+from ._layout import KEY, STORE_SCHEMA, StoreDamaged, StoreError, StoreWriteError
 from ._layout import LOCK as LOCK
 from ._layout import MANIFEST as MANIFEST
 from ._layout import PART_ROWS as PART_ROWS
@@ -55,6 +55,7 @@ from ._manifest import Manifest, load_manifest
 from ._parse import SourceTable, parse_source
 from ._prune import PruneResult, prune
 from ._read import read_events, store_days
+from ._repair import RepairResult, repair
 
 __all__ = [
     "KEY",
@@ -62,12 +63,16 @@ __all__ = [
     "IngestResult",
     "Manifest",
     "PruneResult",
+    "RepairResult",
     "SourceTable",
+    "StoreDamaged",
     "StoreError",
+    "StoreWriteError",
     "ingest",
     "load_manifest",
     "parse_source",
     "prune",
     "read_events",
+    "repair",
     "store_days",
 ]
