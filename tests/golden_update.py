@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 FORMATS = {"txt": "text", "md": "markdown", "json": "json", "html": "html"}
 #: The command line the goldens come from (paths relative to the repository root).
-ARGS = ["report", "sample_logs/postfix/", "--tz", "UTC", "--year", "2026", "--now", "2026-12-01T06:00:00Z",
+ARGS = ["report", "sample_logs/postfix/", "--tz", "UTC", "--year", "2026", "--now", "2026-12-02T06:00:00Z",
         "--redact", "--redact-key", "maillens-golden"]
 
 

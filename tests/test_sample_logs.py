@@ -22,12 +22,13 @@ def postfix() -> pd.DataFrame:
 
 
 def test_every_sample_file_parses_99_percent():
-    """Each sample file parses without an exception and ≥99% of its mail lines become events."""
+    """Each sample file parses without an exception and ≥99.5% of its mail lines become events."""
     files = [p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix not in (".md", ".json", ".jsonl")]
     assert files
     for f in files:
         c = parse_logs([str(f)], tz="UTC").counts
-        assert c.events >= 0.99 * (c.events + c.unrecognised), (f, c.unknown)
+        assert c.events >= 0.995 * (c.events + c.unrecognised), (f, c.unknown)
+        assert not c.foreign, (f, c.foreign)  # Exim under a wrapper's name is Exim, not another program
 
 
 def test_rotated_set_read_oldest_first():

@@ -225,6 +225,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "events": int(counts.events) if counts is not None else len(ev),
         "foreign": int(sum(counts.foreign.values())) if counts is not None else 0,
         "unrecognised": int(counts.unrecognised) if counts is not None else 0,
+        "debug": int(getattr(counts, "debug", 0)) if counts is not None else 0,
     }
     return {
         "schema_version": SCHEMA_VERSION,

@@ -85,7 +85,8 @@ def render_text(r: dict[str, Any]) -> str:
         out.append(f"Window: {w['since'] or 'start'} to {w['until'] or 'end'} (UTC)")
     ln = r["lines"]
     out.append(f"Read {_num(ln['read'])} lines from {len(r['inputs'])} file(s): {_num(ln['events'])} events, "
-               f"{_num(ln['foreign'])} from other programs, {_num(ln['unrecognised'])} not recognised.")
+               f"{_num(ln['foreign'])} from other programs, {_num(ln['unrecognised'])} not recognised"
+               + (f", {_num(ln['debug'])} debug lines." if ln.get("debug") else "."))
     out.append(f"Findings: {s['critical']} critical, {s['warning']} warning, {s['info']} info. "
                f"Baseline: {r['baseline']['source']}.")
     out.append("")
