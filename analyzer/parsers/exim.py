@@ -58,7 +58,7 @@ PATTERNS: list[Pattern] = [
     Pattern("exim.fakereject", rf"^(?P<queue_id>{MID}) \(= (?P<sender>\S+)(?P<fields>.*)$", "received",
             {"status": "fakereject"}),
     # the discard verb / :blackhole: router: "=> blackhole (DATA ACL discarded recipients): text"
-    Pattern("exim.blackhole", rf"^(?P<queue_id>{MID}) => blackhole \((?P<detail>[^)]*)\)(?:: (?P<reply_text>.*))?$",
+    Pattern("exim.blackhole", rf"^(?P<queue_id>{MID}) => blackhole (?P<detail>\(.*)$",
             "delivery", {"status": "discarded"}),
     Pattern("exim.delivery", rf"^(?P<queue_id>{MID}) (?P<flag>=>|->|>>|\*>) (?P<recipient>\S+)(?: {_ADDR})?(?P<fields>.*)$",
             "delivery", {"status": "sent"}),

@@ -80,7 +80,8 @@ def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
         "received": _mask(ev["event"], "received"),
         "delivered": is_delivery & _mask(status, "sent"),
         "deferred": is_delivery & _mask(status, "deferred"),
-        "bounced": (is_delivery & _mask(status, "bounced")) | _mask(ev["event"], "expired"),
+        "bounced": is_delivery & _mask(status, "bounced"),  # as pflogsumm: expiries apart
+        "expired": _mask(ev["event"], "expired"),
         "rejected": _mask(ev["event"], "reject"),
     }
     sessions = int((_mask(ev["event"], "connect")
