@@ -396,12 +396,14 @@ def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, e
                    for x in status_arr.take(np.maximum(final, 0)).to_pylist()], dtype=object) if nrow else \
         np.array([], dtype=object)
     st[final < 0] = "queued"
-    # Exim "** addr: retry timeout exceeded" is an expiry
+    # Exim "** addr: retry timeout exceeded" and "all hosts for 'd' have been failing for a long time
+    # (and retry time not reached)" are its expiries (the retry rules gave up)
     if nrow:
         txt = pc.fill_null(_arrow(ev, "reply_text", pa.string()).take(np.maximum(final, 0)), "")
         det = pc.fill_null(_arrow(ev, "detail", pa.string()).take(np.maximum(final, 0)), "")
-        rto = (pc.match_substring(txt, "retry timeout exceeded").to_numpy(zero_copy_only=False)
-               | pc.match_substring(det, "retry timeout exceeded").to_numpy(zero_copy_only=False))
+        gave_up = r"retry timeout exceeded|have been failing for a long time"
+        rto = (pc.match_substring_regex(txt, gave_up).to_numpy(zero_copy_only=False)
+               | pc.match_substring_regex(det, gave_up).to_numpy(zero_copy_only=False))
         st[(final >= 0) & rto] = "expired"
     # Postfix qmgr "status=expired": the message's deferred recipients expired
     exp = np.flatnonzero((msg >= 0) & _is(event_c, event_v, "expired"))

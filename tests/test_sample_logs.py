@@ -258,3 +258,27 @@ def test_report_on_one_server_shows_the_readme_figures(run):
     text = render(report, "text")
     assert f"TOTALS AS {peer['tool'].upper()} COUNTS THEM" in text
     assert f"received {stated['received']:,}" in text
+
+
+def test_readme_main_command_prints_the_stated_figures():
+    """The README's main command, `maillens report sample_logs/postfix/`, prints every figure that
+    sample_logs/README.md states for that night, in its pflogsumm-totals line."""
+    import os
+    import re
+
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+    readme = (SAMPLES.parent / "README.md").read_text()
+    assert "maillens report sample_logs/postfix/" in readme
+    stated = _readme_figures("postfix")
+    cwd = os.getcwd()
+    os.chdir(SAMPLES.parent)
+    try:
+        res = CliRunner().invoke(app, ["report", "sample_logs/postfix/", "--tz", "UTC"], catch_exceptions=False)
+    finally:
+        os.chdir(cwd)
+    assert res.exit_code == 0, res.output
+    line = res.stdout.split("TOTALS AS PFLOGSUMM COUNTS THEM", 1)[1].splitlines()[1]
+    shown = {k.replace(" ", "_"): int(v.replace(",", "")) for k, v in re.findall(r"([a-z][a-z ]*?) ([\d,]+)", line)}
+    assert shown == stated
