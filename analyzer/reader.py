@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import pyarrow as pa
 
-from .parsers import FORMATS, FileContext, LineCounts, finish_batch, parse_batch, split_batch
+from .coalesce import BatchQueue
+from .overlap import drop_repeated_runs
+from .parsers import FORMATS, FileContext, LineCounts, parse_batch, split_batch
 from .parsers.syslog import Clock, HeaderState
 from .schema import SCHEMA, empty_table, to_pandas
 from .sources import Input, expand_inputs, iter_batches
@@ -49,6 +50,7 @@ class FileSummary:
     lines: int
     events: int
     flavour: str | None
+    not_mail: int = 0  # lines with no header, or from programs other than Postfix/Exim
 
 
 @dataclass
@@ -112,21 +114,21 @@ def parse_logs(
     if fmt not in FORMATS:
         raise OptionError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     tz = _check_tz(tz or default_tz())
-    inputs = expand_inputs(paths)
+    warnings: list[str] = []
+    inputs = expand_inputs(paths, warnings.append)
     total_bytes = sum(i.path.stat().st_size for i in inputs if i.path is not None)
     done = 0
     tables: list[pa.Table] = []
     counts = LineCounts()
-    warnings: list[str] = []
     files: list[FileSummary] = []
+    queue = BatchQueue(_POOL, _WORKERS, tables, counts)
     for inp in inputs:
-        summary = _parse_input(inp, tables, counts, warnings, year=year, tz=tz, fmt=fmt, now=now,
-                               batch_lines=batch_lines)
-        files.append(summary)
+        files.append(_parse_input(inp, queue, warnings, year=year, tz=tz, fmt=fmt, now=now, batch_lines=batch_lines))
         if inp.path is not None:
             done += inp.path.stat().st_size
         if progress is not None:
             progress(done, total_bytes)
+    queue.finish()
     table = pa.concat_tables(tables) if tables else empty_table()
     if strict and counts.unrecognised:
         kind, n = counts.unknown.most_common(1)[0]
@@ -134,6 +136,7 @@ def parse_logs(
         raise UnrecognisedLines(f"{src}:{line}: {counts.unrecognised} line(s) look like Postfix/Exim "
                                 f"but match no pattern (first kind: {kind!r}, {n} lines)")
     df = _drop_repeated_lines(to_pandas(table), counts)
+    df = drop_repeated_runs(df, counts, warnings)
     return ParseResult(df, counts, files, warnings)
 
 
@@ -162,34 +165,21 @@ def _drop_repeated_lines(df: pd.DataFrame, counts: LineCounts) -> pd.DataFrame:
     return df
 
 
-def _parse_input(inp: Input, tables: list[pa.Table], counts: LineCounts, warnings: list[str], *,
+def _parse_input(inp: Input, queue: BatchQueue, warnings: list[str], *,
                  year: int | None, tz: str, fmt: str, now: dt.datetime | None, batch_lines: int) -> FileSummary:
     ref = dt.datetime.fromtimestamp(inp.mtime, dt.UTC) if inp.path is not None else now
     clock = Clock(tz=tz, year=year, reference=ref)
     ctx = FileContext(inp.name, HeaderState(clock, forced=None if fmt == "auto" else fmt),
                       panic="panic" in os.path.basename(inp.name).lower())
-    lines = events = 0
-
-    def collect(fut: Future) -> None:
-        nonlocal lines, events
-        table, c = fut.result()
-        counts.merge(c)
-        lines += c.lines
-        events += c.events
-        if table.num_rows:
-            tables.append(table)
-
+    summary = FileSummary(inp.name, 0, 0, None)
     # Headers are read in order (yearless stamps carry the year over); the messages of a batch
-    # are matched on a worker thread while the next batch is read. pyarrow releases the GIL.
-    pending: deque[Future] = deque()
+    # are matched on a worker thread while the next batch is read (small files together, see
+    # analyzer.coalesce). pyarrow releases the GIL.
     for batch in iter_batches(inp, warnings.append, batch_lines=batch_lines):
         sp = split_batch(batch.lines, batch.first_line, ctx)
-        pending.append(_POOL.submit(finish_batch, sp))
-        while len(pending) > _WORKERS:
-            collect(pending.popleft())
-    while pending:
-        collect(pending.popleft())
-    return FileSummary(inp.name, lines, events, ctx.flavour)
+        queue.add(sp, summary, whole_file=batch.first_line == 1 and len(batch.lines) < batch_lines)
+    summary.flavour = ctx.flavour
+    return summary
 
 
 def read_logs(paths: Sequence[str] | str, **kwargs) -> pd.DataFrame:

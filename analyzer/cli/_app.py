@@ -2,13 +2,16 @@
 
 Exit codes:
 0 success · 1 findings at or above --fail-on (report) · 2 bad usage or option ·
-3 an input could not be read · 4 --strict and unrecognised lines · 5 an output could not be written.
+3 an input could not be read · 4 --strict and unrecognised lines · 5 an output could not be written ·
+66 no mail lines read at all (no input) · 70 maillens itself failed (a bug).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -18,11 +21,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from .. import __version__
+from ..intake import NoMailLines, check_intake
+from ..locations import find_logs
 from ..output import OutputError, write_events
 from ..reader import OptionError, UnrecognisedLines, parse_logs
 from ..sources import SourceError
 from ..summary import ParseSummary, summarise
 from ..textsafe import printable
+from ._redact import RedactIpsOpt, RedactKeyOpt, RedactOpt, make_redactor
 
 app = typer.Typer(
     name="maillens",
@@ -44,6 +50,7 @@ out = _Console(highlight=False, soft_wrap=False)
 err = _Console(stderr=True, highlight=False)
 
 EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_STRICT, EXIT_OUTPUT = 1, 2, 3, 4, 5
+EXIT_NOINPUT, EXIT_SOFTWARE = 66, 70  # sysexits.h EX_NOINPUT, EX_SOFTWARE
 
 
 def fail(message: str, hint: str | None, code: int) -> NoReturn:
@@ -60,9 +67,10 @@ def _progress() -> Progress | None:
                     TimeRemainingColumn(), console=err, transient=True)
 
 
-LogsArg = Annotated[list[str], typer.Argument(help="Log files, globs, directories, or - for stdin. "
-                                                   "Compressed files (gz, bz2, xz, zst) are detected by content.",
-                                              show_default=False)]
+LogsArg = Annotated[list[str] | None, typer.Argument(
+    help="Log files, globs, directories, or - for stdin. Compressed files (gz, bz2, xz, zst) are detected by "
+         "content. None: this machine's usual mail logs (/var/log/mail.log*, maillog*, exim4/mainlog* …), "
+         "else the systemd journal", show_default=False)]
 YearOpt = Annotated[int | None, typer.Option("--year", help="Year of the first yearless syslog line "
                                              "[default: from each file's modification time]", min=1970, max=2200)]
 TzOpt = Annotated[str | None, typer.Option("--tz", help="Time zone of stamps that carry none, e.g. "
@@ -85,18 +93,48 @@ def load_kb(rules: list[Path] | None):
         fail(str(exc), "fix the file, or run without --rules", EXIT_INPUT)
 
 
-def run_parse(logs: list[str], *, year: int | None, tz: str | None, fmt: str, strict: bool):
-    """Parse with a progress bar on a terminal, mapping library errors to exit codes."""
+def run_parse(logs: list[str] | None, *, year: int | None, tz: str | None, fmt: str, strict: bool):
+    """Parse with a progress bar on a terminal, mapping library errors to exit codes.
+
+    Without logs, reads this machine's usual mail logs and says which on stderr's first line."""
+    with logs_or_defaults(logs) as logs:
+        return _run_parse(logs, year=year, tz=tz, fmt=fmt, strict=strict)
+
+
+@contextmanager
+def logs_or_defaults(logs: list[str] | None) -> Iterator[list]:
+    """The logs given, else this machine's usual ones (named on stderr's first line); exit 66 if none."""
+    if logs:
+        yield logs
+        return
+    try:
+        located = find_logs()
+    except NoMailLines as exc:
+        fail(str(exc), exc.hint, EXIT_NOINPUT)
+    err.print(located.message, markup=False, soft_wrap=True)
+    try:
+        yield located.inputs
+    finally:
+        located.cleanup()
+
+
+def _run_parse(logs: list, *, year: int | None, tz: str | None, fmt: str, strict: bool):
     prog = _progress()
     try:
         if prog is None:
-            return parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC))
-        with prog:
-            task = prog.add_task("reading logs", total=None)
-            return parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC),
-                              progress=lambda done, total: prog.update(task, completed=done, total=total or None))
+            result = parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC))
+        else:
+            with prog:
+                task = prog.add_task("reading logs", total=None)
+                result = parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC),
+                                    progress=lambda done, total: prog.update(task, completed=done,
+                                                                             total=total or None))
+        check_intake(result, fmt)
+        return result
     except OptionError as exc:
         fail(str(exc), "maillens parse --help", EXIT_USAGE)
+    except NoMailLines as exc:
+        fail(str(exc), exc.hint, EXIT_NOINPUT)
     except SourceError as exc:
         fail(str(exc), exc.hint, EXIT_INPUT)
     except UnrecognisedLines as exc:
@@ -105,7 +143,7 @@ def run_parse(logs: list[str], *, year: int | None, tz: str | None, fmt: str, st
 
 @app.command()
 def parse(
-    logs: LogsArg,
+    logs: LogsArg = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the event table to FILE "
                                                "(.parquet, .csv, .jsonl; - for JSON lines on stdout)")] = None,
     fmt: FormatOpt = "auto",
@@ -116,6 +154,9 @@ def parse(
     classify: Annotated[bool, typer.Option("--classify/--no-classify", help="Add the knowledge base's columns "
                                            "(reply_class, outcome, cause, provider, severity, fix_id)")] = True,
     rules: RulesOpt = None,
+    redact: RedactOpt = False,
+    redact_ips: RedactIpsOpt = False,
+    redact_key: RedactKeyOpt = None,
 ) -> None:
     """Parse logs into the event table, or summarise what they hold.
 
@@ -127,6 +168,10 @@ def parse(
 
       journalctl -u postfix -o short-iso | maillens parse - --tz UTC
     """
+    try:
+        redactor = make_redactor(redact, redact_ips, redact_key)
+    except ValueError as exc:
+        fail(str(exc), "add --redact", EXIT_USAGE)
     kb = load_kb(rules) if classify else None
     result = run_parse(logs, year=year, tz=tz, fmt=fmt, strict=strict)
     for w in result.warnings:
@@ -135,6 +180,8 @@ def parse(
         from ..classify import classify as classify_events
 
         result.events = classify_events(result.events, kb)
+    if redactor is not None:
+        result.events = redactor.frame(result.events)
     if output is not None:
         try:
             write_events(result.events, output)
@@ -145,7 +192,13 @@ def parse(
             err.print(f"{c.events:,} events from {c.lines:,} lines written to {output}"
                       + (f" ({c.unrecognised:,} lines not recognised)" if c.unrecognised else ""), markup=False)
         return
-    render_summary(summarise(result))
+    s = summarise(result)
+    if redactor is not None:
+        import dataclasses
+
+        s = dataclasses.replace(s, unknown=redactor(s.unknown), headerless_samples=redactor(s.headerless_samples),
+                                warnings=redactor(s.warnings))
+    render_summary(s)
 
 
 def _esc(text: object) -> str:

@@ -13,8 +13,9 @@ from rich.markup import escape
 
 from ..output import OutputError, neutralise_csv_frame, open_output
 from ..reader import default_tz
-from ..report.redact import ENV_KEY, Redactor
+from ..report.redact import Redactor
 from ..textsafe import json_safe, printable, printable_frame
+from ._redact import RedactIpsOpt, RedactKeyOpt, RedactOpt, make_redactor
 from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, err, fail, out, run_parse
 
 StoreOpt = Annotated[str | None, typer.Option("--store", help="Read events from a store written by "
@@ -28,11 +29,7 @@ UntilOpt = Annotated[str | None, typer.Option("--until", help="Before this time 
 TzOpt = Annotated[str | None, typer.Option("--tz", help="Time zone of log stamps that carry none and of "
                                            "--since/--until [default: $TZ, else this machine's zone]")]
 LogFormatOpt = Annotated[str, typer.Option("--log-format", help="Line format: auto, syslog, rfc3339 or exim")]
-RedactOpt = Annotated[bool, typer.Option("--redact", help="Pseudonymise the local part of every address and "
-                                         "every login name (keyed HMAC, the same pseudonym everywhere)")]
-RedactIpsOpt = Annotated[bool, typer.Option("--redact-ips", help="With --redact, pseudonymise IP addresses too")]
-RedactKeyOpt = Annotated[str | None, typer.Option("--redact-key", help=f"Key for --redact pseudonyms [default: "
-                                                  f"${ENV_KEY}, else a random key per run]", show_default=False)]
+
 
 
 def _safe(text: object) -> str:
@@ -41,9 +38,10 @@ def _safe(text: object) -> str:
 
 
 def _redactor(redact: bool, ips: bool, key: str | None) -> Redactor | None:
-    if (ips or key) and not redact:
-        fail("--redact-ips and --redact-key need --redact", "add --redact", EXIT_USAGE)
-    return Redactor(key, ips=ips) if redact else None
+    try:
+        return make_redactor(redact, ips, key)
+    except ValueError as exc:
+        fail(str(exc), "add --redact", EXIT_USAGE)
 
 
 def _cell(v: object, width: int | None = None) -> str:
@@ -81,8 +79,6 @@ def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, si
 
     if logs and store:
         fail("give log files or --store, not both", f"maillens {cmd} --help", EXIT_USAGE)
-    if not logs and not store:
-        fail("no input: give log files (or - for stdin) or --store DIR", f"maillens {cmd} --help", EXIT_USAGE)
     if store:
         try:
             from ..store import StoreError, read_events

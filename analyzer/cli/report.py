@@ -118,7 +118,7 @@ def _render_terminal(text: str) -> None:
 
 @app.command()
 def report(
-    logs: LogsArg,
+    logs: LogsArg = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="Output format: text, markdown, json or html")] = "text",
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to FILE (atomically) "
                                                "instead of stdout; nothing is printed on success")] = None,

@@ -8,9 +8,11 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from ..intake import NoMailLines
 from ..sources import SourceError
 from ._app import (
     EXIT_INPUT,
+    EXIT_NOINPUT,
     EXIT_OUTPUT,
     EXIT_USAGE,
     LogsArg,
@@ -22,6 +24,7 @@ from ._app import (
     err,
     fail,
     load_kb,
+    logs_or_defaults,
     out,
 )
 
@@ -70,8 +73,8 @@ def _cluster_error(exc: OSError | RuntimeError, scheduler: str | None, engine: s
 
 @app.command()
 def ingest(
-    logs: LogsArg,
     store: StoreOpt,
+    logs: LogsArg = None,
     year: YearOpt = None,
     tz: TzOpt = None,
     engine: EngineOpt = "local",
@@ -107,26 +110,29 @@ def ingest(
             fail(str(exc), exc.hint, EXIT_USAGE)
     load_kb(rules)  # a broken rules file is a one-line error naming the file and rule
     prog = _progress()
-    try:
-        if prog is None:
-            res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
-                              now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or ())
-        else:
-            with prog:
-                task = prog.add_task("ingesting logs", total=None)
+    with logs_or_defaults(logs) as logs:
+        try:
+            if prog is None:
                 res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
-                                  now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or (),
-                                  progress=lambda done, total: prog.update(task, completed=done, total=total))
-    except OptionError as exc:
-        fail(str(exc), "maillens ingest --help", EXIT_USAGE)
-    except SourceError as exc:
-        fail(str(exc), exc.hint, EXIT_INPUT)
-    except StoreError as exc:
-        _store_error(exc)
-    except (OSError, RuntimeError) as exc:
-        _cluster_error(exc, scheduler, engine)
+                                  now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or ())
+            else:
+                with prog:
+                    task = prog.add_task("ingesting logs", total=None)
+                    res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
+                                      now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or (),
+                                      progress=lambda done, total: prog.update(task, completed=done, total=total))
+        except OptionError as exc:
+            fail(str(exc), "maillens ingest --help", EXIT_USAGE)
+        except SourceError as exc:
+            fail(str(exc), exc.hint, EXIT_INPUT)
+        except StoreError as exc:
+            _store_error(exc)
+        except (OSError, RuntimeError) as exc:
+            _cluster_error(exc, scheduler, engine)
     for w in res.warnings:
         err.print(f"Warning: {w}", markup=False, soft_wrap=True)
+    if not (res.added or res.duplicates or res.unrecognised or res.too_old or res.skipped_sources):
+        fail(f"no mail lines read ({res.lines:,} lines)", NoMailLines.hint, EXIT_NOINPUT)
     if not quiet:
         days = f" over {len(res.days)} day(s) ({res.days[0]} … {res.days[-1]})" if res.days else ""
         err.print(f"{res.added:,} events added to {store}{days}; {res.duplicates:,} already there"

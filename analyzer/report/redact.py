@@ -89,13 +89,12 @@ def _find_ip(run: str) -> tuple[int, int] | None:
         starts.append(run.index(":") + 1)  # "6:2001:db8::1" from [IPv6:…], ":2001:db8::1" from host:…
     for a in starts:
         s = run[a:]
-        while s:
+        for _ in range(3):  # bounded: a run of ':' and '.' must not make this quadratic
             if _is_ip(s):
                 return a, a + len(s)
-            if s[-1] in ":." and not s.endswith("::"):
-                s = s[:-1]  # "2001:db8::66:" in a title, "192.0.2.1." ending a sentence
-                continue
-            break
+            if not s or s[-1] not in ":." or s.endswith("::"):
+                break
+            s = s[:-1]  # "2001:db8::66:" in a title, "192.0.2.1." ending a sentence
     m = _IPV4.search(run)
     while m is not None:  # "192.0.2.1:25", "1.2.0.192.zen" …
         if _is_ip(m.group(0)):

@@ -166,7 +166,8 @@ def ingest(
         from ..rules import load_rules
 
         load_rules(tuple(Path(r) for r in site))  # a broken file fails here, before anything is read
-    inputs = expand_inputs(paths)
+    skipped: list[str] = []
+    inputs = expand_inputs(paths, skipped.append)
     if any(i.path is None for i in inputs):
         raise StoreError("stdin cannot be ingested: its content cannot be fingerprinted")
     root = Root(store)
@@ -175,6 +176,7 @@ def ingest(
         check_parts(root, m)  # a damaged store is repaired first, not added to
         run = _new_run(now)
         result = IngestResult(root.name, run)
+        result.warnings.extend(skipped)
         result.debris_removed = clean_debris(root, m)
         for r in m.runs:
             if r.get("state") == "running":  # its process died: we hold the lock

@@ -53,6 +53,9 @@ class StoreDamaged(StoreError):
     def __str__(self) -> str:
         return str(self.args[0])
 
+    def __reduce__(self):  # raised on a Dask worker, rebuilt on the client
+        return (type(self), (self.args[0], self.store))
+
 
 class StoreWriteError(StoreError):
     """A file of the store could not be written (disk full, read-only, permissions); the run was undone."""

@@ -79,6 +79,7 @@ def test_neutralise_cell_and_array_agree(value, expected):
     if isinstance(value, str) or value is None:
         assert neutralise_csv_array(pa.array([value], pa.string())).to_pylist() == [expected]
         assert neutralise_csv_array(pa.array([value], pa.string()).dictionary_encode()).to_pylist() == [expected]
+        assert neutralise_csv_array(pa.array([value], pa.large_string())).to_pylist() == [expected]
         import pandas as pd
 
         got = neutralise_csv_frame(pd.DataFrame({"c": pd.Series([value], dtype="string[pyarrow]")}))["c"].iloc[0]

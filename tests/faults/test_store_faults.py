@@ -319,3 +319,15 @@ def test_repair_after_a_damaged_part_makes_the_store_usable_again(tmp_path, logs
     assert cli("search", "--store", str(s), "--code", "5xx").exit_code == 0
     ingest([str(logs[0])], s, tz="UTC", year=2026)
     pd.testing.assert_frame_equal(rows(s), want)
+
+
+def test_damaged_part_on_a_dask_cluster_is_named_too(tmp_path, logs):
+    """weekly --engine dask: a missing part read on a worker comes back as the same rc 3 naming it, not a worker error."""
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    s = store_of(tmp_path, logs[0])
+    name = _damage(s, "missing").split("/")[-1]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
+        r = cli("weekly", "--store", str(s), "--week", "2026-W48", "--engine", "dask", "--scheduler",
+                c.scheduler_address)
+    assert r.exit_code == 3, r.output
+    assert name in r.output and "store repair" in r.output and "Dask worker" not in r.output
