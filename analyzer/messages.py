@@ -544,7 +544,10 @@ def _classify_final(table: pd.DataFrame, ev: pd.DataFrame, final: np.ndarray) ->
         table[name] = pd.Series([None] * len(table), dtype=pd.ArrowDtype(pa.string()))
     if len(uniq) == 0:
         return table
-    cl = classify(ev.loc[uniq].reset_index(drop=True))
+    # a retry-wait or give-up line takes its cause from earlier lines: classify the whole log
+    # (unless it already is), then read the deciding lines
+    classified = ev if "cause_ref" in ev.columns else classify(ev)
+    cl = classified.loc[uniq].reset_index(drop=True)
     for name in ("cause", "outcome", "fix_id"):
         vals = _arrow(cl, name, pa.string()).take(pa.array(inv))
         full = pa.nulls(len(table), pa.string()).to_pylist()

@@ -233,5 +233,12 @@ CLASS_COLUMNS: tuple[Column, ...] = (
            "administrator."),
     Column("fix_id", pa.string(), "The knowledge-base entry that explains the cause and its fix "
            "(what `maillens explain` shows)."),
+    Column("action", pa.string(), "What the MTA did with the mail on this line, apart from why: "
+           "delivered | retrying (deferred after an attempt) | waiting_retry (deferred without "
+           "an attempt: retry time not reached, delivery temporarily suspended) | bounced | "
+           "expired (gave up at the queue lifetime or retry timeout) | rejected | frozen; null "
+           "for lines that are not about a message's fate."),
+    Column("cause_ref", pa.string(), "For a retry-wait or give-up line whose cause was taken from "
+           "an earlier line: 'source:line_no' of that line; null otherwise."),
 )
 CLASS_SCHEMA = pa.schema([pa.field(c.name, c.type) for c in CLASS_COLUMNS])

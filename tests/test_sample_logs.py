@@ -83,7 +83,7 @@ def test_sessions_end_with_221_or_are_lost(postfix):
 def test_inbound_rejects(postfix):
     """Our own rejects: unknown user, relay denied and a policy reject, with their codes."""
     r = postfix[postfix["event"] == "reject"]
-    assert {"mailbox.unknown", "relay.denied"} <= set(r["cause"])
+    assert {"client.recipient_unknown", "client.relay_denied"} <= set(r["cause"])  # read inbound
     assert set(r["reply_code"].dropna()) <= {550, 554}
     # a cleanup header_checks reject logs only the enhanced code; smtpd answered it with 550
     content = r[r["program"] == "postfix/cleanup"]
@@ -114,13 +114,14 @@ def test_exim_fake_mx_replies_classified(exim, code, enhanced, stage, cause):
 
 
 def test_exim_session_ends_and_dropped_connections(exim):
-    """'closed by QUIT' is a 221 close; a remote that hung up is session.lost at the stage it died."""
+    """'closed by QUIT' is a 221 close; a remote that hung up is remote.connection_lost (the outbound
+    reading of session.lost) at the stage it died."""
     closed = exim[(exim["event"] == "disconnect") & (exim["quit"] == True)]  # noqa: E712
     assert len(closed) >= 1 and set(closed["reply_code"]) == {221}
     dropped = _delivery(exim, status="deferred")
     dropped = dropped[dropped["reply_text"].str.startswith("Remote host closed connection").fillna(False)]
     assert len(dropped) >= 1
-    assert set(dropped["cause"]) == {"session.lost"}
+    assert set(dropped["cause"]) == {"remote.connection_lost"}
     assert {"RCPT TO", "end of DATA"} <= set(dropped["smtp_stage"])
 
 

@@ -29,10 +29,11 @@ POSTFIX_PROGRAM = (r"^(?:postfix[\w.-]*(?:/[\w.-]+)*|[\w.-]+(?:/[\w.-]+)*/(?:"
                    + "|".join(d.replace("-", r"\-") for d in DAEMONS) + "))$")
 
 INBOUND = frozenset({"smtpd", "postscreen", "dnsblog", "tlsproxy", "anvil", "qmqpd"})
-# error/retry: deliveries to remote destinations that fail without a connection (delivery
-# temporarily suspended, default_transport = error:...): per-domain deferral counts include them
-OUTBOUND = frozenset({"smtp", "relay", "error", "retry"})
-LOCAL = frozenset({"local", "virtual", "pipe", "pickup", "sendmail", "postdrop", "lmtp", "discard"})
+# lmtp/error(8)/retry: the next hop judges the mail; error and retry fail deliveries to remote
+# destinations without a connection (delivery temporarily suspended, default_transport = error:...),
+# so per-destination deferral counts include them
+OUTBOUND = frozenset({"smtp", "relay", "lmtp", "error", "retry"})
+LOCAL = frozenset({"local", "virtual", "pipe", "pickup", "sendmail", "postdrop", "discard"})
 DAEMON_DIRECTION = {**{d: "inbound" for d in INBOUND}, **{d: "outbound" for d in OUTBOUND},
                     **{d: "local" for d in LOCAL}}
 

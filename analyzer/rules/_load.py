@@ -24,13 +24,15 @@ SHIPPED = ("causes.toml", "codes.toml", "providers.toml", "rules.toml")
 SEVERITIES = ("info", "warning", "critical")
 OUTCOMES = ("ok", "transient_failure", "permanent_failure", "info")
 CAUSE_KEYS = {"title", "meaning", "when", "fix", "references", "severity", "outcome", "generic",
-              "see_also"}
+              "see_also", "inbound", "outbound", "inbound_fix", "outbound_fix"}
+#: Directions a cause may name a variant for (`inbound = "client.listed"`).
+VARIANT_DIRECTIONS = ("inbound", "outbound")
 CODE_KEYS = {"title", "meaning", "when", "cause", "references"}
 PROVIDER_KEYS = {"name", "text", "host", "kind"}
 RULE_KEYS = {"id", "cause", "fix", "code", "enhanced", "dsn", "text", "provider", "event", "status",
              "stage", "quit", "mta", "priority", "examples", "note", "disable"}
 EXAMPLE_KEYS = {"text", "code", "enhanced", "dsn", "event", "status", "stage", "quit", "relay_host",
-                "mta", "detail"}
+                "mta", "detail", "direction"}
 
 # Specificity weights: text + provider > text > provider > enhanced code > basic code > class.
 W_TEXT, W_PROVIDER, W_OTHER = 1000, 1000, 5
@@ -118,6 +120,25 @@ class KnowledgeBase:
     providers: dict[str, dict[str, Any]]
     rules: list[Rule]
     files: list[str]
+
+    def cause_for(self, cause_id: str, direction: str | None) -> str:
+        """The cause that applies in ``direction``: the variant a cause names for it, else itself."""
+        if direction in VARIANT_DIRECTIONS:
+            return str(self.causes.get(cause_id, {}).get(direction) or cause_id)
+        return cause_id
+
+    def fix_for(self, fix_id: str, direction: str | None) -> str:
+        """The entry whose fix applies in ``direction``: a cause variant or a fix-only variant."""
+        if direction in VARIANT_DIRECTIONS:
+            entry = self.causes.get(fix_id, {})
+            return str(entry.get(direction) or entry.get(f"{direction}_fix") or fix_id)
+        return fix_id
+
+    def variants(self, cause_id: str) -> dict[str, str]:
+        """{direction: entry id} for each direction that reads ``cause_id`` differently."""
+        base = self.causes.get(cause_id, {})
+        return {d: base.get(d) or base.get(f"{d}_fix") for d in VARIANT_DIRECTIONS
+                if base.get(d) or base.get(f"{d}_fix")}
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -418,6 +439,11 @@ def _finish(kb: KnowledgeBase, shipped: list[Rule], site: list[Rule]) -> None:
             if bad:
                 raise _err(rule.source, "rule", rule.id, f"provider {bad} is not defined in "
                            "providers")
+    for ident, cause in kb.causes.items():
+        for d in VARIANT_DIRECTIONS:
+            for key in (d, f"{d}_fix"):
+                if key in cause and cause[key] not in kb.causes:
+                    raise RulesError(f"cause {ident}: {key} '{cause[key]}' is not defined")
     if "unknown" not in kb.causes:
         raise RulesError("causes: the 'unknown' cause must be defined")
     kb.rules = merged
