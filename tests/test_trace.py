@@ -168,9 +168,11 @@ def test_cli_trace_escapes_markup_and_control_characters(tmp_path):
     assert "[bold red]owned[/]" in r.output and "\x1b" not in r.output
 
 
-def test_cli_trace_usage_errors(tmp_path):
-    """No log given and none in the usual places is "no input" (66); an unknown id is a note, not a failure; --since needs --store."""
-    r = runner.invoke(app, ["trace", "ABC"], env={"MAILLENS_ROOT": str(tmp_path)})
+def test_cli_trace_usage_errors(tmp_path, monkeypatch):
+    """No logs given or found is "no input" (66); an unknown id is a note, not a failure; --since needs --store."""
+    monkeypatch.setenv("MAILLENS_ROOT", str(tmp_path))  # an empty tree: no usual logs, no journal
+    monkeypatch.setenv("PATH", str(tmp_path))
+    r = runner.invoke(app, ["trace", "ABC"])
     assert r.exit_code == 66 and "no mail logs found" in r.output
     log = tmp_path / "mail.log"
     log.write_text("Nov 29 10:00:00 mx postfix/qmgr[3]: 4B2C31A0F2: removed\n")

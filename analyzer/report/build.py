@@ -278,7 +278,9 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     cur = ev[inside].sort_values("ts", kind="stable").reset_index(drop=True)
     info: dict[str, Any]
     if baseline is not None:
-        info = {"source": "history", "events": len(baseline)}
+        # a history that held nothing before the window is no baseline: do not call it one
+        info = {"source": "history" if len(baseline) else "none (the history holds no events before the window)",
+                "events": len(baseline)}
     elif window.since is not None:
         baseline = ev[(ts < window.since).fillna(False).to_numpy(dtype=bool)]
         info = {"source": "input before the window" if len(baseline) else "none", "events": len(baseline)}
