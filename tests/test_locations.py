@@ -13,7 +13,8 @@ from analyzer.locations import JOURNAL_NAME, NoLogsFound, find_logs
 from analyzer.reader import parse_logs
 from tests.faults._input_run import SAMPLES, maillens
 
-RFC3339 = SAMPLES / "formats" / "postfix-syslog-rfc3339" / "mail.log"  # journalctl -o short-iso's stamps
+
+RFC3339 = SAMPLES / "formats" / "postfix-syslog-rfc3339" / "mail.log"  # what the fake journal prints
 
 
 def _fake_journalctl(bindir: Path, source: Path | None, record: Path) -> None:
@@ -60,7 +61,8 @@ def test_report_without_arguments_names_the_files_on_the_first_stderr_line(root:
     first = r.stderr.splitlines()[0]
     assert first == f"Reading 1 file(s) found in the usual places: {root / 'var/log/maillog'}"
     assert not (tmp_path / "args").exists()  # files found: the journal is not read
-    assert "Read 76 lines from 1 file(s)" in r.stdout
+    n = len((SAMPLES / "postfix" / "mail.log").read_text().splitlines())
+    assert f"Read {n} lines from 1 file(s)" in r.stdout
 
 
 def test_journal_is_read_when_it_is_the_only_source(root: Path, tmp_path: Path) -> None:
@@ -72,8 +74,8 @@ def test_journal_is_read_when_it_is_the_only_source(root: Path, tmp_path: Path) 
     args = (tmp_path / "args").read_text().split("\n")
     assert ["-o", "short-iso"] == args[args.index("-o"):args.index("-o") + 2]
     assert "postfix" in args and "exim4" in args and f"--root={root}" in args
-    alone = parse_logs([str(RFC3339)], tz="UTC")
-    assert f"{alone.counts.lines:,} lines read: {len(alone.events):,} events" in r.stdout
+    want = parse_logs([str(RFC3339)], tz="UTC").counts
+    assert f"{want.lines:,} lines read: {want.events:,} events" in r.stdout
     assert JOURNAL_NAME in r.stdout  # the file table names the journal, not a temporary file
 
 
@@ -84,7 +86,8 @@ def test_journal_copy_is_removed_and_events_name_the_journal(root: Path, tmp_pat
     copy = found.journal_file
     assert copy is not None and copy.exists()
     events = parse_logs(found.inputs, tz="UTC").events
-    assert set(events["source"]) == {JOURNAL_NAME} and len(events) == len(parse_logs([str(RFC3339)], tz="UTC").events)
+    assert set(events["source"]) == {JOURNAL_NAME}
+    assert len(events) == len(parse_logs([str(RFC3339)], tz="UTC").events) > 0
     found.cleanup()
     assert not copy.exists()
 

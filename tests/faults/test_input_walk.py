@@ -12,6 +12,9 @@ from analyzer.sources import SourceError, expand_inputs
 
 from ._input_run import SAMPLES, maillens
 
+MAIL_LOG = SAMPLES / "postfix" / "mail.log"
+N = len(MAIL_LOG.read_text().splitlines())  # its lines, all Postfix events
+
 
 @pytest.fixture
 def logdir(tmp_path: Path) -> Path:
@@ -34,7 +37,7 @@ def test_directory_with_dangling_and_looping_links_and_fifo(logdir: Path) -> Non
     for name, why in (("dangling", "dangling symlink"), ("loop", "symbolic links"), ("fifo", "not a regular file"),
                       ("up", "not followed")):
         assert any(name in line and why in line for line in r.stderr.splitlines()), (name, r.stderr)
-    assert "76 lines read" in r.stdout  # mail.log once: the looping 'up' link was not followed
+    assert f"{N} lines read" in r.stdout  # mail.log once: the looping 'up' link was not followed
 
 
 def test_ingest_does_not_hang_on_a_fifo(logdir: Path, tmp_path: Path) -> None:
@@ -42,7 +45,7 @@ def test_ingest_does_not_hang_on_a_fifo(logdir: Path, tmp_path: Path) -> None:
     r = maillens("ingest", str(logdir), "--store", str(tmp_path / "store"), "--tz", "UTC", timeout=180)
     assert r.returncode == 0, r.stderr
     assert "fifo: not a regular file" in r.stderr
-    assert "76 events added" in r.stderr
+    assert f"{N} events added" in r.stderr
 
 
 def test_report_over_only_broken_entries_exits_3(tmp_path: Path) -> None:
@@ -119,7 +122,7 @@ def test_fifo_named_on_the_command_line_is_read(tmp_path: Path) -> None:
     finally:
         writer.wait(timeout=30)
     assert r.returncode == 0, r.stderr
-    assert "76 lines read" in r.stdout
+    assert f"{N} lines read" in r.stdout
 
 
 def test_an_unexpected_crash_exits_70_not_1(tmp_path: Path) -> None:
@@ -161,4 +164,4 @@ def test_read_error_midway_is_a_warning(tmp_path: Path, monkeypatch: pytest.Monk
     warnings: list[str] = []
     batches = list(sources.iter_batches(sources.Input(str(log), log), warnings.append))
     assert warnings == [f"{log}: read error (Input/output error); read up to it"]
-    assert 0 < sum(len(b.lines) for b in batches) < 76
+    assert 0 < sum(len(b.lines) for b in batches) < N
