@@ -8,7 +8,8 @@ error seen before it for the same message (queue id) or else the same recipient 
 pointer (``cause_ref`` = ``source:line_no``) to the line it came from. When no earlier error is
 in view the cause is ``queue.earlier_error_unseen``: never a guess.
 
-Vectorised: one stable sort by time, then a grouped forward fill per key.
+Vectorised over the waiting and failed-attempt lines only: per key (queue id, then recipient
+domain), one sort by key and time and one running maximum find the last error before each line.
 """
 
 from __future__ import annotations

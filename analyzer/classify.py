@@ -209,7 +209,6 @@ def _match(kb: KnowledgeBase, u: dict[str, np.ndarray], v: dict[str, list[Any]],
     order = sorted(range(len(kb.rules)), key=lambda i: (-kb.rules[i].score, i))
     enh_parsed = [parse_status(e) for e in v["enh"]]
     dsn_parsed = [parse_status(e) for e in v["dsn"]]
-    text_hits: dict[str, np.ndarray] = {}
     for i in order:
         free = best < 0
         if not free.any():
@@ -231,12 +230,14 @@ def _match(kb: KnowledgeBase, u: dict[str, np.ndarray], v: dict[str, list[Any]],
             lut = np.array([False] + [any(p.matches(e) for p in r.dsn) for e in dsn_parsed])
             m &= lut[u["dsn"]]
         if r.text is not None and m.any():
-            hits = text_hits.get(r.text)
-            if hits is None:
-                got = pc.match_substring_regex(texts, r.text, ignore_case=True)
-                hits = np.concatenate([[False], pc.fill_null(got, False).to_numpy(
-                    zero_copy_only=False)])
-                text_hits[r.text] = hits
+            # the regex runs only on the distinct texts still undecided for this rule
+            cand = np.unique(u["text"][m])
+            cand = cand[cand > 0]
+            hits = np.zeros(len(texts) + 1, dtype=bool)
+            if len(cand):
+                got = pc.match_substring_regex(texts.take(pa.array(cand - 1)), r.text,
+                                               ignore_case=True)
+                hits[cand] = pc.fill_null(got, False).to_numpy(zero_copy_only=False)
             m &= hits[u["text"]]
         best[m] = i
     return best
