@@ -64,6 +64,7 @@ SCENARIO_CAUSES: dict[str, tuple[str, ...]] = {
     "rcpt-550-5.7.606-microsoft": ("reputation.ip_listed",),
     "eod-550-5.7.26-gmail-dmarc": ("auth.dmarc",),
     "unrouted-domain-sendmail": ("domain.not_found", "local.config"),  # no route to this destination
+    "bounce-frozen": ("mailbox.unknown",),               # 550 5.1.1 at RCPT; its bounce then freezes
     # inbound: what our own server did to a client
     "in-unknown-user": ("mailbox.unknown", "client.recipient_unknown"),
     "in-relay-denied": ("relay.denied", "client.relay_denied"),
