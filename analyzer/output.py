@@ -177,6 +177,7 @@ def open_output(path: str | os.PathLike, mode: str = "w", *, encoding: str = "ut
             yield fh
             fh.flush()
             _take_mode(fh.fileno(), target)
+            os.fsync(fh.fileno())  # the new content is on disk before its name is
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
