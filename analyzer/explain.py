@@ -13,9 +13,6 @@ import re
 import textwrap
 from typing import Any
 
-import pandas as pd
-
-from analyzer.classify import classify, default_rules, example_frame
 from analyzer.rules import KnowledgeBase
 
 __all__ = ["explain", "render_explain", "UnknownQuery", "CLASS_NAMES", "advice_for", "reply_in_line",
@@ -66,9 +63,19 @@ def _dedup(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def _default_rules() -> KnowledgeBase:
+    from analyzer.classify import default_rules
+
+    return default_rules()
+
+
 def _classified(kb: KnowledgeBase, text: str, code: int | None,
                 enhanced: str | None) -> tuple[str, str | None]:
     """Cause and provider the classifier gives a lone reply (read without a direction)."""
+    import pandas as pd  # only replies need the classifier: codes and causes are looked up (fast start)
+
+    from analyzer.classify import classify, example_frame
+
     row = classify(example_frame([{"text": text, "code": code, "enhanced": enhanced}]), kb,
                    attribute_causes=False)
     provider = row["provider"].iloc[0]
@@ -115,7 +122,7 @@ def advice_for(cause_id: str, direction: str | None, kb: KnowledgeBase | None = 
     """The advice that applies to ``cause_id``: {direction: entry} for the one direction given,
     or for each direction that reads the cause differently when none is given ({'': entry}
     when the cause reads the same both ways). trace and explain show these."""
-    kb = kb or default_rules()
+    kb = kb or _default_rules()
     variants = kb.variants(cause_id)
     if direction in DIRECTIONS:
         return {direction: _advice(kb, kb.fix_for(cause_id, direction))}
@@ -218,13 +225,13 @@ def _one_plain(kb: KnowledgeBase, query: str, direction: str | None) -> dict[str
         key = _enhanced_key(kb, m[2], m[3])
         klass = m[1] if m[1] in "245" else None
         concrete = f"{klass or 5}.{int(m[2])}.{int(m[3])}"
-        cause, provider = _classified(kb, f"{concrete}", None, concrete)
         if key:
             entry = kb.enhanced[key]
-            cause = entry.get("cause") or cause
+            cause = entry.get("cause") or _classified(kb, concrete, None, concrete)[0]
             return _entry(kb, q, "enhanced", cause, title=entry["title"],
                           meaning=entry["meaning"], when=entry.get("when"),
                           enhanced=q if klass else key, refs=entry.get("references"))
+        cause = _classified(kb, concrete, None, concrete)[0]
         return _entry(kb, q, "enhanced", cause, enhanced=q if klass else None,
                       title=f"Unregistered enhanced code {q}",
                       meaning=f"{q} is not in the IANA registry; providers define their own "
@@ -286,7 +293,7 @@ def explain(*queries: str, rules: KnowledgeBase | None = None,
         raise UnknownQuery("nothing to explain")
     if direction is not None and direction not in DIRECTIONS:
         raise UnknownQuery(f"direction '{direction}' is not inbound or outbound")
-    kb = rules or default_rules()
+    kb = rules or _default_rules()
     entries = [_one(kb, q, direction) for q in queries]
     if len(entries) == 1:
         return entries[0]

@@ -107,7 +107,9 @@ def parse_logs(
 
     ``year`` and ``tz`` place yearless syslog stamps (default: each file's modification time,
     and :func:`default_tz`); ``now`` stands in for the modification time of stdin.
-    ``progress(bytes_done, bytes_total)`` is called after each batch.
+    ``progress(bytes_done, bytes_total)`` is called after each batch (bytes of decoded text,
+    capped at each file's size: exact for plain files, a step per file for compressed ones); for
+    stdin, whose size is unknown, ``progress(lines_done, -1)``.
     """
     if isinstance(paths, str):
         paths = [paths]
@@ -123,11 +125,25 @@ def parse_logs(
     files: list[FileSummary] = []
     queue = BatchQueue(_POOL, _WORKERS, tables, counts)
     for inp in inputs:
-        files.append(_parse_input(inp, queue, warnings, year=year, tz=tz, fmt=fmt, now=now, batch_lines=batch_lines))
+        on_batch = None
+        if progress is not None:
+            size = inp.path.stat().st_size if inp.path is not None else None
+            seen = [0, 0]  # lines, characters of this input so far
+
+            def on_batch(lines: int, chars: int, size=size, seen=seen, before=done) -> None:
+                seen[0] += lines
+                seen[1] += chars
+                if size is None:
+                    progress(seen[0], -1)
+                else:
+                    progress(before + min(seen[1], size), total_bytes)
+
+        files.append(_parse_input(inp, queue, warnings, year=year, tz=tz, fmt=fmt, now=now, batch_lines=batch_lines,
+                                  on_batch=on_batch))
         if inp.path is not None:
             done += inp.path.stat().st_size
-        if progress is not None:
-            progress(done, total_bytes)
+            if progress is not None:
+                progress(done, total_bytes)
     queue.finish()
     table = pa.concat_tables(tables) if tables else empty_table()
     if strict and counts.unrecognised:
@@ -166,7 +182,8 @@ def _drop_repeated_lines(df: pd.DataFrame, counts: LineCounts) -> pd.DataFrame:
 
 
 def _parse_input(inp: Input, queue: BatchQueue, warnings: list[str], *,
-                 year: int | None, tz: str, fmt: str, now: dt.datetime | None, batch_lines: int) -> FileSummary:
+                 year: int | None, tz: str, fmt: str, now: dt.datetime | None, batch_lines: int,
+                 on_batch: Callable[[int, int], None] | None = None) -> FileSummary:
     ref = dt.datetime.fromtimestamp(inp.mtime, dt.UTC) if inp.path is not None else now
     clock = Clock(tz=tz, year=year, reference=ref)
     ctx = FileContext(inp.name, HeaderState(clock, forced=None if fmt == "auto" else fmt),
@@ -176,6 +193,8 @@ def _parse_input(inp: Input, queue: BatchQueue, warnings: list[str], *,
     # are matched on a worker thread while the next batch is read (small files together, see
     # analyzer.coalesce). pyarrow releases the GIL.
     for batch in iter_batches(inp, warnings.append, batch_lines=batch_lines):
+        if on_batch is not None:  # C-level sums: no Python loop per line
+            on_batch(len(batch.lines), sum(map(len, batch.lines)) + len(batch.lines))
         sp = split_batch(batch.lines, batch.first_line, ctx)
         queue.add(sp, summary, whole_file=batch.first_line == 1 and len(batch.lines) < batch_lines)
     summary.flavour = ctx.flavour

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from ..explain import UnknownQuery, explain as explain_query, render_explain
 from ._app import EXIT_USAGE, RulesOpt, app, fail, load_kb, out
 
 
@@ -40,9 +39,12 @@ def explain(
       maillens explain host.no_mail --format json
     """
     if fmt not in ("text", "markdown", "json"):
-        fail(f"unknown format {fmt!r}", "use --format text, markdown or json", EXIT_USAGE)
+        fail(f"--format: unknown format {fmt!r}", "use --format text, markdown or json", EXIT_USAGE)
     if direction is not None and direction not in ("inbound", "outbound"):
-        fail(f"unknown direction {direction!r}", "use --direction inbound or outbound", EXIT_USAGE)
+        fail(f"--direction: unknown direction {direction!r}", "use --direction inbound or outbound", EXIT_USAGE)
+    from ..explain import UnknownQuery, render_explain
+    from ..explain import explain as explain_query
+
     kb = load_kb(rules)
     try:
         result = explain_query(*queries, rules=kb, direction=direction)
