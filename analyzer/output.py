@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .textsafe import is_text
+from .textsafe import is_text, json_safe
 
 __all__ = [
     "EVENT_FORMATS",
@@ -177,6 +177,7 @@ def open_output(path: str | os.PathLike, mode: str = "w", *, encoding: str = "ut
             yield fh
             fh.flush()
             _take_mode(fh.fileno(), target)
+            os.fsync(fh.fileno())  # the new content is on disk before its name is
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -263,7 +264,20 @@ def neutralise_csv_frame(df: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # the event table
 
-def _jsonl(df: pd.DataFrame, out: IO[str]) -> None:
+class _JsonSafe:
+    """A text stream that writes JSON with DEL, C1 and bidi characters escaped (for a terminal)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(json_safe(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _jsonl(df: pd.DataFrame, out: Any) -> None:
     frame = df.copy()
     if "ts" in frame:
         frame["ts"] = frame["ts"].astype("string[pyarrow]")
@@ -278,7 +292,7 @@ def write_events(df: pd.DataFrame, path: str) -> None:
     CSV cells that would be spreadsheet formulas are neutralised with a leading ``'``.
     """
     if path == "-":
-        _jsonl(df, sys.stdout)
+        _jsonl(df, _JsonSafe(sys.stdout))
         return
     suffix = Path(path).suffix.lower()
     fmt = EVENT_FORMATS.get(suffix) or ("jsonl" if is_write_through(path) else None)
