@@ -35,7 +35,10 @@ if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))
 
 FAILED = ("deferred", "bounced", "expired", "rejected")
-TIMEOUT = ("network.timeout", "session.timeout")  # the knowledge base names a stalled peer both ways
+#: Where the knowledge base has a generic cause and a direction-specific one for the same meaning
+#: (the issue asks for causes that differ by direction), both count.
+TIMEOUT = ("network.timeout", "session.timeout", "remote.timeout")   # outbound: the MX stopped answering
+LOST = ("session.lost", "remote.connection_lost")                     # outbound: the MX closed the socket
 
 #: Scenario -> the causes its scripted behaviour implies (the first is the one reported).
 #: Written from the scenario's script (tools/scenarios.py), not from maillens' output.
@@ -45,7 +48,7 @@ SCENARIO_CAUSES: dict[str, tuple[str, ...]] = {
     "connect-refused-expire": ("network.refused",),      # refused until the queue lifetime ran out
     "greeting-timeout": TIMEOUT,
     "eod-timeout": TIMEOUT,
-    "drop-at-rcpt": ("session.lost",),                   # socket closed at RCPT, no reply
+    "drop-at-rcpt": LOST,                                # socket closed at RCPT, no reply
     "greeting-421": ("rate.limited",),                   # 421 4.7.0 Too many connections, try again later
     "mail-421": ("server.unavailable", "server.error"),  # 421 4.7.0 Temporary System Problem
     "greeting-521": ("host.no_mail",),
@@ -62,8 +65,8 @@ SCENARIO_CAUSES: dict[str, tuple[str, ...]] = {
     "eod-550-5.7.26-gmail-dmarc": ("auth.dmarc",),
     "unrouted-domain-sendmail": ("domain.not_found", "local.config"),  # no route to this destination
     # inbound: what our own server did to a client
-    "in-unknown-user": ("mailbox.unknown",),
-    "in-relay-denied": ("relay.denied",),
+    "in-unknown-user": ("mailbox.unknown", "client.recipient_unknown"),
+    "in-relay-denied": ("relay.denied", "client.relay_denied"),
     "in-sender-policy": ("policy.sender_blocked", "policy.rejected"),
     "in-content-reject": ("content.policy", "policy.rejected"),
     "in-acl-panic": ("local.config", "system.error"),   # deny ACL whose message expansion fails
@@ -79,7 +82,7 @@ def fallback_causes(row: dict) -> tuple[str, ...] | None:
     if action == "hang":
         return TIMEOUT
     if action == "drop":
-        return ("session.lost",)
+        return LOST
     by_enh = {"5.1.1": "mailbox.unknown", "5.1.10": "domain.no_mail", "5.3.4": "message.too_big",
               "5.2.2": "mailbox.full", "4.2.2": "mailbox.full", "5.7.26": "auth.dmarc"}
     if code == 521:
@@ -90,11 +93,20 @@ def fallback_causes(row: dict) -> tuple[str, ...] | None:
 
 
 def expected_causes(row: dict) -> tuple[tuple[str, ...] | None, str]:
-    """(causes, how): from the scenario table, else from the MX answer, else None."""
+    """(causes, how): from the scenario table, else from the MX answer, else None. Each cause is
+    is also accepted as read in the scenario's direction (the knowledge base's inbound/outbound
+    variant of it: mailbox.unknown at our door is client.recipient_unknown)."""
     if row.get("scenario") in SCENARIO_CAUSES:
-        return SCENARIO_CAUSES[row["scenario"]], "scenario"
-    fb = fallback_causes(row)
-    return fb, ("mx_answer" if fb else "none")
+        causes, how = SCENARIO_CAUSES[row["scenario"]], "scenario"
+    else:
+        causes = fallback_causes(row)
+        how = "mx_answer" if causes else "none"
+    if causes and row.get("kind") in ("inbound", "outbound"):
+        from analyzer.classify import default_rules
+
+        kb = default_rules()
+        causes = tuple(dict.fromkeys([*causes, *(kb.cause_for(c, row["kind"]) for c in causes)]))
+    return causes, how
 
 
 #: Exim's secondary logs, read with the mainlog (maillens drops rejectlog lines the mainlog has).

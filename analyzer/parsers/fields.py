@@ -268,6 +268,10 @@ def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
         flag = out.pop("flag")
         _set(out, "status", pc.if_else(pc.equal(flag, "*>"), "suppressed", pa.scalar(None, pa.string())), override=False)
         out["status"] = pc.if_else(pc.equal(pc.coalesce(flag, ""), "*>"), "suppressed", out["status"])
+        # '->' (a further address of the same delivery) and '>>' (cutthrough): the flag is kept in
+        # detail, since Exim's own statistics count '=>' lines as messages and the others as addresses
+        _set(out, "detail", pc.if_else(pc.is_in(flag, value_set=pa.array(["->", ">>"])), flag,
+                                       pa.scalar(None, pa.string())))
     # the address an Exim reject or verify names: RCPT -> recipient, MAIL/sender verify -> sender
     if "addr" in out:
         addr = _strip_brackets(out.pop("addr"))

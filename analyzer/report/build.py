@@ -18,6 +18,8 @@ import pandas as pd
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
 
+from ..totals import peer_section
+
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report", "make_report"]
 
 #: Bumped when a field is removed or changes meaning; new fields may appear within a version.
@@ -78,7 +80,8 @@ def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
         "received": _mask(ev["event"], "received"),
         "delivered": is_delivery & _mask(status, "sent"),
         "deferred": is_delivery & _mask(status, "deferred"),
-        "bounced": (is_delivery & _mask(status, "bounced")) | _mask(ev["event"], "expired"),
+        "bounced": is_delivery & _mask(status, "bounced"),  # as pflogsumm: expiries apart
+        "expired": _mask(ev["event"], "expired"),
         "rejected": _mask(ev["event"], "reject"),
     }
     sessions = int((_mask(ev["event"], "connect")
@@ -223,6 +226,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "events": int(counts.events) if counts is not None else len(ev),
         "foreign": int(sum(counts.foreign.values())) if counts is not None else 0,
         "unrecognised": int(counts.unrecognised) if counts is not None else 0,
+        "debug": int(getattr(counts, "debug", 0)) if counts is not None else 0,
     }
     return {
         "schema_version": SCHEMA_VERSION,
@@ -243,6 +247,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "session_ends": _session_ends(ev),
         "top": _top(ev),
         "unrecognised": _unrecognised(counts),
+        "peer_totals": peer_section(ev),
         "warnings": list(warnings or []),
     }
 
