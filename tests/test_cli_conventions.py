@@ -221,7 +221,7 @@ def test_progress_bar_draws_only_on_a_terminal(monkeypatch):
 def test_prune_dry_run_changes_nothing(tmp_path):
     """--dry-run lists the days prune would drop and leaves the store as it was."""
     store = tmp_path / "store"
-    r = runner.invoke(app, ["ingest", POSTFIX, "--store", str(store), "--tz", "UTC", "-q"])
+    r = runner.invoke(app, ["ingest", POSTFIX, "--store", str(store), "--tz", "UTC", "--year", "2025", "-q"])
     assert r.exit_code == 0, r.output
     before = sorted(p.relative_to(store) for p in store.rglob("*"))
     manifest = (store / "_manifest.json").read_text()

@@ -192,9 +192,10 @@ def store_repair(store: StoreOpt) -> None:
 
     try:
         res = repair_store(store)
+    except StoreWriteError as exc:
+        fail(str(exc), exc.hint, EXIT_OUTPUT)
     except StoreError as exc:
-        fail(str(exc), "check --store: it must be the directory of a maillens store",
-             EXIT_OUTPUT if isinstance(exc, StoreWriteError) else EXIT_INPUT)
+        fail(str(exc), "check --store: it must be the directory of a maillens store", EXIT_INPUT)
     for rel in res.missing:
         err.print(f"Warning: {rel}: listed but missing; dropped from the manifest", markup=False, soft_wrap=True)
     for rel in res.damaged:

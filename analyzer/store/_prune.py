@@ -35,6 +35,7 @@ def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime, *, dry
     assert cutoff is not None
     if dry_run:
         m = load_manifest(root)
+        check_parts(root, m)
         gone = {rel: p for rel, p in m.parts.items() if p["day"] < cutoff}
         return PruneResult(sorted({p["day"] for p in gone.values()}), sum(p["rows"] for p in gone.values()), cutoff)
     with root.locked():

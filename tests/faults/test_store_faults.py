@@ -306,6 +306,7 @@ def test_damaged_part_is_named_with_rc_3_by_every_command(tmp_path, logs, how):
         ["weekly", "--store", str(s), "--week", "2026-W48"],
         ["report", str(logs[1]), "--store", str(s), "--tz", "UTC", "--year", "2026"],
         ["prune", "--store", str(s), "--keep", "3650d"],
+        ["prune", "--store", str(s), "--keep", "3650d", "--dry-run"],
         ["ingest", str(logs[1]), "--store", str(s), "--tz", "UTC", "--year", "2026"],
     ]
     manifest = (s / MANIFEST).read_text()
