@@ -7,7 +7,7 @@ on the command line wins over the file, and the file over the built-in defaults.
 Example (every key is optional)::
 
     tz = "Europe/Berlin"                      # --tz
-    store = "/var/lib/maillens"               # --store (ingest, prune, weekly, metrics; report's baseline)
+    store = "/var/lib/maillens"               # --store (report: the baseline; search, trace, metrics: when no LOGS)
     rules = ["/etc/maillens/site-rules.toml"] # --rules
     anomalies = "/etc/maillens/thresholds.toml"   # --anomalies (report)
 

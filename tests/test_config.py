@@ -112,10 +112,20 @@ def test_file_store_and_redaction_apply(tmp_path):
     assert "u-" in red.stdout  # the pseudonyms
 
 
-def test_search_ignores_the_file_store(tmp_path):
-    """search keeps reading the log files it is given when the file names a store."""
-    cfg = _write(tmp_path / "m.toml", f'store = "{tmp_path / "nowhere"}"\n')
-    r = runner.invoke(app, ["--config", str(cfg), "search", POSTFIX, "--tz", "UTC", "--code", "5xx"])
+def test_file_store_is_for_when_no_logs_are_given(tmp_path):
+    """search and metrics read the log files they are given, and the file's store without them."""
+    store = tmp_path / "hist"
+    cfg = _write(tmp_path / "m.toml", f'store = "{store}"\n')
+    r = runner.invoke(app, ["--config", str(cfg), "ingest", POSTFIX, "-q", "--tz", "UTC"])
+    assert r.exit_code == 0, r.output
+    for cmd in (["search", "--code", "5xx", "--since", "2000-01-01"], ["metrics", "--since", "2000-01-01"]):
+        from_logs = runner.invoke(app, ["--config", str(cfg), cmd[0], POSTFIX, *cmd[1:], "--tz", "UTC"])
+        from_store = runner.invoke(app, ["--config", str(cfg), *cmd, "--tz", "UTC"])
+        assert from_logs.exit_code == 0 and from_store.exit_code == 0, (from_logs.output, from_store.output)
+        assert "no input" not in from_store.output
+    moved = tmp_path / "moved"
+    store.rename(moved)  # the store is gone: with LOGS, nothing reads it
+    r = runner.invoke(app, ["--config", str(cfg), "search", POSTFIX, "--code", "5xx", "--tz", "UTC"])
     assert r.exit_code == 0, r.output
 
 

@@ -32,8 +32,8 @@ EXIT_NOINPUT, EXIT_SOFTWARE = 66, 70  # sysexits.h EX_NOINPUT, EX_SOFTWARE
 _METAVARS = {"tz": "ZONE", "since": "TIME", "until": "TIME", "now": "TIME", "output": "FILE", "rules": "FILE",
              "anomalies": "FILE", "config": "FILE", "store": "DIR", "log_format": "FORMAT", "fmt": "FORMAT",
              "last": "DURATION", "keep": "DURATION", "redact_key": "KEY", "fail_on": "SEVERITY"}
-#: config keys that do not apply to a command, where the option means something else there
-_CONFIG_EXCEPTIONS = {"search": {"store"}, "trace": {"store"}}
+#: the settings file's values of this run (by CLI parameter name), set by the group callback
+CONFIG: dict[str, Any] = {}
 
 
 def _tidy_help(cmd: Any) -> None:
@@ -186,6 +186,8 @@ def _main(
     except ConfigError as exc:
         fail(str(exc), exc.hint, EXIT_USAGE)
     values = cfg.values()
+    CONFIG.clear()
+    CONFIG.update(values)
     if not values:
         return
     # click's default_map: a value given on the command line wins over it, it wins over the
@@ -193,7 +195,7 @@ def _main(
     defaults: dict[str, dict[str, Any]] = {}
     for name, sub in getattr(ctx.command, "commands", {}).items():
         params = {p.name for p in sub.params}
-        chosen = {k: v for k, v in values.items() if k in params and k not in _CONFIG_EXCEPTIONS.get(name, ())}
+        chosen = {k: v for k, v in values.items() if k in params}
         if chosen:
             defaults[name] = chosen
     ctx.default_map = {**defaults, **(ctx.default_map or {})}
@@ -260,6 +262,13 @@ LINE_FORMATS = ("auto", "syslog", "rfc3339", "exim")
 RulesOpt = Annotated[list[Path] | None, typer.Option("--rules", help="A site rules file (TOML) that adds or "
                                                       "overrides knowledge-base entries; may be repeated",
                                                       show_default=False)]
+
+
+def logs_or_store(logs: list[str] | None, store: str | None) -> str | None:
+    """For commands that read LOGS or --store: the settings file's store is for when no LOGS are given."""
+    if logs and store is not None and str(store) == str(CONFIG.get("store")):
+        return None
+    return store
 
 
 def load_kb(rules: list[Path] | None):

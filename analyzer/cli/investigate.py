@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ..textsafe import json_safe, printable, printable_frame
-from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, check_tz, err, fail, out, run_parse
+from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, check_tz, err, fail, logs_or_store, out, run_parse
 from ._app import when as _parse_when
 from ._redact import RedactIpsOpt, RedactKeyOpt, RedactOpt, make_redactor
 
@@ -76,6 +76,7 @@ def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, si
     """The linked message index from LOGS or --store."""
     from ..messages import link
 
+    store = logs_or_store(logs, store)
     if logs and store:
         fail("give log files or --store, not both", f"maillens {cmd} --help", EXIT_USAGE)
     if store:

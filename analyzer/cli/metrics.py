@@ -19,6 +19,7 @@ from ._app import (
     check_tz,
     fail,
     load_kb,
+    logs_or_store,
     out,
     run_parse,
     warn,
@@ -60,6 +61,7 @@ def metrics(
 
       maillens metrics --store /var/lib/maillens --since 24h -o /var/lib/node_exporter/textfile_collector/maillens.prom
     """
+    store = logs_or_store(logs, store)
     if logs and store:
         fail("give log files or --store, not both", "maillens metrics --help", EXIT_USAGE)
     if not logs and not store:
