@@ -55,6 +55,11 @@ from .sources import Input, iter_batches
 __all__ = ["Classifier", "EventBatch", "EventStream", "FileSummary", "is_secondary", "iter_event_batches"]
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))
+#: What the commands stream with: one batch costs ~3 KiB of Arrow working memory per line while
+#: it is matched, so batches of this size, one being matched while the next is read, keep a
+#: run's peak memory flat and under ~300 MiB (bench/bench_pipeline.py measures it).
+STREAM_BATCH_LINES = 25_000
+STREAM_WORKERS = 1
 _POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="maillens-parse")
 
 #: Files that repeat lines another file of the same set already has: Exim's rejectlog (every
@@ -276,13 +281,14 @@ class Classifier:
         pos = self._keys.get_indexer(key)
         new = pos < 0
         if new.any():
+            if len(self._keys) + int(new.sum()) > self.limit:  # full: start afresh with this batch
+                self._keys, self._values = pd.Index(np.empty(0, np.uint64)), CLASS_SCHEMA.empty_table()
+                new[:] = True
             uniq, first = np.unique(key[new], return_index=True)
             rows = np.flatnonzero(new)[first]
             sample = to_pandas(table.take(pa.array(rows)))
             answers = classify(sample, self.kb)[[f.name for f in CLASS_SCHEMA]]
             values = pa.Table.from_pandas(answers, schema=CLASS_SCHEMA, preserve_index=False)
-            if len(self._keys) + len(uniq) > self.limit:
-                self._keys, self._values = pd.Index(np.empty(0, np.uint64)), CLASS_SCHEMA.empty_table()
             self._keys = self._keys.append(pd.Index(uniq))
             self._values = pa.concat_tables([self._values, values]).combine_chunks()
             pos = self._keys.get_indexer(key)

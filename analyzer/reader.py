@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from .parsers import FORMATS, FileContext, LineCounts, parse_batch
 from .parsers.syslog import Clock, HeaderState
-from .pipeline import Classifier, EventStream, FileSummary
+from .pipeline import STREAM_BATCH_LINES, STREAM_WORKERS, WORKERS, Classifier, EventStream, FileSummary
 from .schema import empty_table, to_pandas
 from .sources import expand_inputs
 
@@ -24,6 +24,7 @@ __all__ = [
     "UnrecognisedLines",
     "default_tz",
     "check_strict",
+    "collect",
     "open_stream",
     "parse_lines",
     "parse_logs",
@@ -86,9 +87,9 @@ def open_stream(
     fmt: str = "auto",
     now: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
-    batch_lines: int = 100_000,
+    batch_lines: int = STREAM_BATCH_LINES,
     classifier: Classifier | None = None,
-    workers: int | None = None,
+    workers: int = STREAM_WORKERS,
 ) -> EventStream:
     """The event batches of Postfix/Exim logs (see :mod:`analyzer.pipeline`), options checked."""
     if isinstance(paths, str):
@@ -96,9 +97,8 @@ def open_stream(
     if fmt not in FORMATS:
         raise OptionError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     tz = _check_tz(tz or default_tz())
-    extra = {} if workers is None else {"workers": workers}
     return EventStream(expand_inputs(paths), year=year, tz=tz, fmt=fmt, now=now, progress=progress,
-                       batch_lines=batch_lines, classifier=classifier, **extra)
+                       batch_lines=batch_lines, classifier=classifier, workers=workers)
 
 
 def check_strict(counts: LineCounts) -> None:
@@ -130,7 +130,12 @@ def parse_logs(
     from :func:`open_stream`'s batches; commands that need not hold it consume the stream.
     """
     stream = open_stream(paths, year=year, tz=tz, fmt=fmt, now=now, progress=progress,
-                         batch_lines=batch_lines, workers=workers)
+                         batch_lines=batch_lines, workers=workers or WORKERS)
+    return collect(stream, strict=strict)
+
+
+def collect(stream: EventStream, *, strict: bool = False) -> ParseResult:
+    """Collect a stream's batches into one table, in input order."""
     batches = [(b.index, b.table) for b in stream if b.table.num_rows]
     batches.sort(key=lambda ib: ib[0])  # secondary logs may come after the primaries: input order
     table = pa.concat_tables([t for _, t in batches]) if batches else empty_table()

@@ -7,6 +7,7 @@ Exit codes:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
@@ -18,10 +19,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from .. import __version__
-from ..output import OutputError, write_events
-from ..reader import OptionError, UnrecognisedLines, parse_logs
+from ..output import OutputError
+from ..reader import OptionError, UnrecognisedLines, check_strict, open_stream
 from ..sources import SourceError
-from ..summary import ParseSummary, summarise
+from ..summary import ParseSummary, summarise_fold
 
 app = typer.Typer(
     name="maillens",
@@ -77,20 +78,37 @@ def load_kb(rules: list[Path] | None):
 
 def run_parse(logs: list[str], *, year: int | None, tz: str | None, fmt: str, strict: bool):
     """Parse with a progress bar on a terminal, mapping library errors to exit codes."""
+    return run_stream(logs, lambda stream: parse_logs_from(stream, strict), year=year, tz=tz, fmt=fmt)
+
+
+def parse_logs_from(stream, strict: bool):
+    """The whole parse result collected from a stream (for commands that still need the table)."""
+    from ..reader import collect
+
+    return collect(stream, strict=strict)
+
+
+def run_stream(logs: list[str], consume, *, year: int | None, tz: str | None, fmt: str, classifier=None):
+    """Open the logs' event stream and hand it to ``consume`` (a sink), with a progress bar on a
+    terminal; library errors become one-line errors and exit codes. Returns what ``consume`` returns."""
     prog = _progress()
     try:
-        if prog is None:
-            return parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC))
-        with prog:
-            task = prog.add_task("reading logs", total=None)
-            return parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC),
-                              progress=lambda done, total: prog.update(task, completed=done, total=total or None))
+        with prog or contextlib.nullcontext():
+            callback = None
+            if prog is not None:
+                task = prog.add_task("reading logs", total=None)
+                callback = lambda done, total: prog.update(task, completed=done, total=total or None)  # noqa: E731
+            stream = open_stream(logs, year=year, tz=tz, fmt=fmt, now=dt.datetime.now(dt.UTC),
+                                 progress=callback, classifier=classifier)
+            return consume(stream)
     except OptionError as exc:
         fail(str(exc), "maillens parse --help", EXIT_USAGE)
     except SourceError as exc:
         fail(str(exc), exc.hint, EXIT_INPUT)
     except UnrecognisedLines as exc:
         fail(str(exc), "drop --strict to count them instead, or report the line to the project", EXIT_STRICT)
+    except OutputError as exc:
+        fail(str(exc), exc.hint, EXIT_OUTPUT)
 
 
 @app.command()
@@ -118,24 +136,38 @@ def parse(
       journalctl -u postfix -o short-iso | maillens parse - --tz UTC
     """
     kb = load_kb(rules) if classify else None
-    result = run_parse(logs, year=year, tz=tz, fmt=fmt, strict=strict)
-    for w in result.warnings:
-        err.print(f"Warning: {w}", markup=False, soft_wrap=True)
-    if kb is not None:
-        from ..classify import classify as classify_events
+    from ..pipeline import Classifier
+    from ..sinks import SummaryFold, write_stream
 
-        result.events = classify_events(result.events, kb)
+    classifier = Classifier(kb) if kb is not None else None
+    fold = SummaryFold()
+
+    def consume(stream):
+        if output is not None:
+            write_stream(_checked(stream, strict), output, classified=classifier is not None)
+        else:
+            fold.fold(stream)
+            if strict:
+                check_strict(stream.counts)
+        return stream
+
+    stream = run_stream(logs, consume, year=year, tz=tz, fmt=fmt, classifier=classifier)
+    for w in stream.warnings:
+        err.print(f"Warning: {w}", markup=False, soft_wrap=True)
     if output is not None:
-        try:
-            write_events(result.events, output)
-        except OutputError as exc:
-            fail(str(exc), exc.hint, EXIT_OUTPUT)
         if not quiet and output != "-":
-            c = result.counts
+            c = stream.counts
             err.print(f"{c.events:,} events from {c.lines:,} lines written to {output}"
                       + (f" ({c.unrecognised:,} lines not recognised)" if c.unrecognised else ""), markup=False)
         return
-    render_summary(summarise(result))
+    render_summary(summarise_fold(fold, stream.counts, stream.files, stream.warnings))
+
+
+def _checked(stream, strict: bool):
+    """The stream's batches; with ``strict``, fail at the end (before the output is committed)."""
+    yield from stream
+    if strict:
+        check_strict(stream.counts)
 
 
 def _esc(text: object) -> str:
