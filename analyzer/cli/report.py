@@ -27,7 +27,7 @@ from ._app import (
     err,
     fail,
     out,
-    run_parse,
+    run_stream,
 )
 from .explain import RulesOpt, load_kb
 
@@ -185,7 +185,10 @@ def report(
     except AnomalyConfigError as exc:
         fail(str(exc), exc.hint, EXIT_INPUT if "cannot read" in str(exc) else EXIT_USAGE)
     kb = load_kb(rules)
-    result = run_parse(logs, year=year, tz=tz, fmt=log_format, strict=False)
+    from ..pipeline import Classifier
+    from ..report.build import collect_report_events
+
+    result = run_stream(logs, collect_report_events, year=year, tz=tz, fmt=log_format, classifier=Classifier(kb))
     for w in result.warnings:
         err.print(f"Warning: {w}", markup=False, soft_wrap=True)
     import pandas as pd

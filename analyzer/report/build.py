@@ -18,7 +18,7 @@ import pandas as pd
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
 
-__all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report", "make_report"]
+__all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "collect_report_events", "make_report"]
 
 #: Bumped when a field is removed or changes meaning; new fields may appear within a version.
 SCHEMA_VERSION = 1
@@ -245,6 +245,48 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "unrecognised": _unrecognised(counts),
         "warnings": list(warnings or []),
     }
+
+
+#: The columns the report and the detectors read (classified events).
+REPORT_COLUMNS = ("ts", "program", "queue_id", "event", "direction", "client_host", "client_ip", "relay_host",
+                  "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "quit", "sasl_username",
+                  "detail", "source", "line_no", "reply_class", "outcome", "cause", "provider", "severity")
+#: Of those, the ones with few distinct values: held dictionary-encoded while a run is read.
+_FEW_VALUES = frozenset({"program", "event", "direction", "client_host", "relay_host", "status", "smtp_stage",
+                         "source", "reply_class", "outcome", "cause", "provider", "severity"})
+
+
+def collect_report_events(stream: Any) -> Any:
+    """Read a classified event stream (:mod:`analyzer.pipeline`) into the compact table the report
+    needs: only :data:`REPORT_COLUMNS`, the columns with few values dictionary-encoded per batch
+    while reading (about a third of the memory of the full event table)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..reader import ParseResult
+    from ..schema import to_pandas
+
+    pieces: list[tuple[int, pa.Table]] = []
+    for b in stream:
+        if not b.table.num_rows:
+            continue
+        t = b.table.select(list(REPORT_COLUMNS))
+        for name in _FEW_VALUES:
+            i = t.schema.get_field_index(name)
+            t = t.set_column(i, name, pc.dictionary_encode(t.column(i)))
+        pieces.append((b.index, t))
+    pieces.sort(key=lambda it: it[0])  # input order (secondary logs may be read last)
+    if pieces:
+        table = pa.concat_tables([t for _, t in pieces])
+        del pieces
+        for name in _FEW_VALUES:
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, name, table.column(i).cast(pa.string()))
+    else:
+        from ..schema import CLASS_SCHEMA, SCHEMA
+
+        table = pa.unify_schemas([SCHEMA, CLASS_SCHEMA]).empty_table().select(list(REPORT_COLUMNS))
+    return ParseResult(to_pandas(table), stream.counts, stream.files, stream.warnings)
 
 
 def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWindow(),
