@@ -173,3 +173,47 @@ def test_gzip_input_streams_like_plain(tmp_path):
     b = parse_logs([str(tmp_path / "b.log.gz")], tz="UTC", year=2026, batch_lines=9)
     assert a.events.drop(columns=["source"]).equals(b.events.drop(columns=["source"]))
     assert to_pandas(pa.Table.from_pandas(a.events, preserve_index=False)).shape == a.events.shape
+
+
+# --------------------------------------------------------------------------------------------
+# search and trace: two streaming passes keep only the messages that can match
+
+
+def _search_both(paths, filters):
+    from analyzer.messages import link
+    from analyzer.narrow import collect_matching, search_wanted
+    from analyzer.search import search
+
+    full = link(parse_logs(paths, tz="UTC").events)
+    small = link(collect_matching(open_stream(paths, tz="UTC", batch_lines=17), search_wanted(filters)).events)
+    a = search(full, filters).rows.drop(columns=["_msg"], errors="ignore")
+    b = search(small, filters).rows.drop(columns=["_msg"], errors="ignore")
+    return a, b, len(small.events), len(full.events)
+
+
+@pytest.mark.parametrize("kw", [
+    {"code": ["5xx"]}, {"code": ["4xx"]}, {"domain": ["*.example"]}, {"sender": ["*a*"]},
+    {"code": ["550"], "domain": ["*"]}, {"text": "refused"}, {"cause": ["mailbox.unknown"]},
+    {"recipient": ["b*"]}, {"code": ["2xx"], "sender": ["*e*"]}, {},
+])
+def test_two_pass_search_equals_search_of_everything(kw):
+    from analyzer.search import Filters
+
+    a, b, kept, total = _search_both([str(SAMPLES)], Filters(**kw))
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+    if kw.get("code") == ["4xx"]:
+        assert len(a) and kept < total / 3  # only the matching messages' lines were held
+
+
+def test_two_pass_trace_equals_trace_of_everything():
+    from analyzer.messages import link
+    from analyzer.narrow import collect_matching, trace_wanted
+    from analyzer.trace import trace
+
+    full = link(parse_logs([str(SAMPLES)], tz="UTC").events)
+    queries = list(full.messages["queue_id"].dropna().iloc[::40]) + list(full.messages["recipient"].dropna().iloc[:3])
+    assert len(queries) >= 5
+    for q in queries:
+        small = link(collect_matching(open_stream([str(SAMPLES)], tz="UTC", batch_lines=11), trace_wanted(q)).events)
+        got = trace(small, q)
+        assert got == trace(full, q) and got, q

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from ..output import OutputError, atomic_path
 from ..reader import default_tz
-from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, err, fail, out, run_parse
+from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, err, fail, out, run_parse, run_stream
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -63,8 +63,10 @@ def _when(text: str | None, tz: str, what: str):
         fail(f"{what}: {exc}", "see --help for the forms a time can take", EXIT_USAGE)
 
 
-def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, since, until, cmd: str):
-    """The linked message index from LOGS or --store."""
+def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, since, until, cmd: str,
+          wanted=None):
+    """The linked message index from LOGS or --store; with ``wanted`` (analyzer.narrow), files are
+    read in two streaming passes that keep only the messages that can match."""
     from ..messages import link
 
     if logs and store:
@@ -90,7 +92,13 @@ def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, si
         if missing:
             fail(f"{store}: the store lacks columns {missing}", "re-ingest with this maillens version", EXIT_INPUT)
         return link(events)
-    result = run_parse(logs or [], year=year, tz=tz, fmt=log_format, strict=False)
+    if wanted is not None and "-" not in (logs or []):  # stdin cannot be read twice
+        from ..narrow import collect_matching
+
+        result = run_stream(logs or [], lambda stream: collect_matching(stream, wanted), year=year, tz=tz,
+                            fmt=log_format)
+    else:
+        result = run_parse(logs or [], year=year, tz=tz, fmt=log_format, strict=False)
     for w in result.warnings:
         err.print(f"Warning: {_safe(w)}", markup=False)
     return link(result.events)
@@ -180,7 +188,10 @@ def search(
     if raw and logs and "-" in logs:
         fail("--raw cannot show lines read from stdin: they cannot be read a second time",
              "save the input to a file and search that, or drop --raw (rows still carry file:line)", EXIT_USAGE)
-    ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="search")
+    from ..narrow import search_wanted
+
+    ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="search",
+               wanted=search_wanted(filters))
     try:
         res = run_search(ix, filters)
     except SearchError as exc:
@@ -295,7 +306,10 @@ def trace(
     if (t0 is not None or t1 is not None) and not store:
         fail("--since/--until with trace select the days read from --store", "drop them, or use --store",
              EXIT_USAGE)
-    ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="trace")
+    from ..narrow import trace_wanted
+
+    ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="trace",
+               wanted=trace_wanted(query))
     stories = run_trace(ix, query, limit=limit)
     if fmt == "json":
         sys.stdout.write(json.dumps(stories, indent=2, ensure_ascii=False) + "\n")
