@@ -1,23 +1,61 @@
-"""Writing the event table: Parquet, CSV or JSON lines, chosen by file name, written atomically."""
+"""Writing outputs: where the bytes go (atomic replace or write-through) and the event table's formats.
+
+``open_output(path)`` is the one way maillens writes a file the user named:
+
+* a **new or regular file** is written to a temporary file beside it and renamed over it, so
+  readers never see half a file and a failed run leaves the old one in place. A new file gets
+  the mode the umask allows (like ``>`` in a shell); a replaced file keeps its mode, and its
+  owner and group where the process may set them;
+* a **symlink to a regular file** is followed: the file it points to is replaced as above and the
+  link stays a link;
+* **anything else** (a character device such as ``/dev/null`` or a terminal, a FIFO, a socket, or
+  a path through ``/proc/*/fd`` or ``/dev/fd`` such as ``/dev/stdout``) is opened and written
+  through, as ``cp`` and shells do — never replaced;
+* a dangling or looping symlink and a directory are refused (:class:`OutputError`).
+
+CSV cells that a spreadsheet would run as a formula (first character ``=``, ``+``, ``-``, ``@``,
+tab or carriage return) get a leading ``'``: :func:`neutralise_csv_cell`,
+:func:`neutralise_csv_array`, :func:`neutralise_csv_table`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import stat
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-__all__ = ["EVENT_FORMATS", "OutputError", "atomic_path", "write_events"]
+from .textsafe import is_text
+
+__all__ = [
+    "EVENT_FORMATS",
+    "OutputError",
+    "atomic_path",
+    "atomic_write_text",
+    "is_write_through",
+    "neutralise_csv_array",
+    "neutralise_csv_cell",
+    "neutralise_csv_frame",
+    "neutralise_csv_table",
+    "open_output",
+    "write_events",
+]
 
 EVENT_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+#: Directories whose entries are links to open files, not names of files: written through.
+_FD_DIRS = ("/proc/", "/dev/fd/")
+_MAX_LINKS = 40
 
 
 class OutputError(OSError):
@@ -26,33 +64,204 @@ class OutputError(OSError):
     hint = "check that the directory exists and is writable"
 
 
+# --------------------------------------------------------------------------------------------
+# where the bytes go
+
+def _resolve(path: str | os.PathLike) -> tuple[str, Path]:
+    """``("replace", file)`` for a new or regular file (after following symlinks), else
+    ``("through", path)`` for a device, FIFO, socket or /proc fd link."""
+    name = os.fspath(path)
+    current = Path(os.path.abspath(name))
+    if str(current).startswith(_FD_DIRS):
+        return "through", Path(name)
+    for _ in range(_MAX_LINKS):
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            if current != Path(os.path.abspath(name)):
+                raise OutputError(f"{name}: a symlink to {current}, which does not exist; "
+                                  "not writing through a dangling link") from None
+            return "replace", current
+        except OSError as exc:
+            raise OutputError(f"{name}: {exc.strerror or exc}") from exc
+        if stat.S_ISLNK(st.st_mode):
+            target = os.readlink(current)
+            if target.startswith(("pipe:", "socket:", "anon_inode:")) or str(current).startswith(_FD_DIRS):
+                return "through", Path(name)
+            current = Path(os.path.normpath(current.parent / target))
+            if str(current).startswith(_FD_DIRS):
+                return "through", Path(name)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            raise OutputError(f"{name}: is a directory; give a file name")
+        if stat.S_ISREG(st.st_mode):
+            return "replace", Path(os.path.realpath(name))
+        return "through", Path(name)
+    raise OutputError(f"{name}: too many levels of symbolic links")
+
+
+def is_write_through(path: str | os.PathLike) -> bool:
+    """Whether :func:`open_output` would write ``path`` through (device, FIFO, fd link) rather than replace it."""
+    try:
+        return _resolve(path)[0] == "through"
+    except OutputError:
+        return False
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)  # no /proc: read it the only way POSIX offers, and put it back
+    os.umask(old)
+    return old
+
+
+def _create_temp(target: Path) -> tuple[int, Path]:
+    """A new temporary file beside ``target``, mode 0600 until the content is complete."""
+    for _ in range(100):
+        tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"{target}: cannot write here ({exc.strerror or exc})") from exc
+    raise OutputError(f"{target}: cannot find a free temporary name beside it")
+
+
+def _take_mode(fd: int, target: Path) -> None:
+    """Give the finished temp file the old file's mode and owner, or the umask's mode for a new file."""
+    try:
+        old = os.stat(target)
+    except FileNotFoundError:
+        os.fchmod(fd, 0o666 & ~_umask())
+        return
+    with contextlib.suppress(OSError):  # only root (or the same owner, for the group) may do this
+        os.fchown(fd, old.st_uid, old.st_gid)
+    os.fchmod(fd, stat.S_IMODE(old.st_mode))
+
+
+@contextlib.contextmanager
+def open_output(path: str | os.PathLike, mode: str = "w", *, encoding: str = "utf-8",
+                newline: str | None = None) -> Iterator[IO[Any]]:
+    """A file object for writing the output ``path`` (mode ``"w"`` or ``"wb"``); see the module doc.
+
+    A regular file is replaced atomically when the block ends without an exception; a device,
+    FIFO or fd link is written through. Errors are :class:`OutputError`.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError("mode must be 'w' or 'wb'")
+    how, target = _resolve(path)
+    text = {} if mode == "wb" else {"encoding": encoding, "newline": newline}
+    if how == "through":
+        try:
+            fh = open(target, mode, **text)  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise OutputError(f"{path}: {exc.strerror or exc}") from exc
+        try:
+            with fh:
+                yield fh
+        except OSError as exc:
+            if isinstance(exc, OutputError):
+                raise
+            raise OutputError(f"{path}: {exc.strerror or exc}") from exc
+        return
+    fd, tmp = _create_temp(target)
+    try:
+        with open(fd, mode, closefd=True, **text) as fh:
+            yield fh
+            fh.flush()
+            _take_mode(fh.fileno(), target)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise OutputError(f"{path}: {exc.strerror or exc}") from exc
+        raise
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
-
-    Readers never see a half-written file, and a failed run leaves the old file in place.
-    """
-    target = Path(path)
+    """Yield a temporary path beside ``path`` (a new or regular file); rename it over ``path``
+    only if the block succeeds. Prefer :func:`open_output`, which also writes devices through."""
+    how, target = _resolve(path)
+    if how == "through":
+        raise OutputError(f"{path}: not a regular file; this output can only replace regular files")
+    fd, tmp = _create_temp(target)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    except OSError as exc:
-        raise OutputError(f"{target}: cannot write here ({exc.strerror or exc})") from exc
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, target)
+        try:
+            _take_mode(fd, target)
+        finally:
+            os.close(fd)
+        yield tmp
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
-            tmp_path.unlink()
+            tmp.unlink()
         raise
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write text to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    """Write text to ``path``: atomically for a regular file, through for a device or FIFO."""
+    with open_output(path, "w") as fh:
+        fh.write(text)
 
+
+# --------------------------------------------------------------------------------------------
+# CSV cells a spreadsheet would run
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_RE = r"^[=+\-@\t\r]"
+
+
+def neutralise_csv_cell(value: Any) -> Any:
+    """``value`` with a leading ``'`` if it is text a spreadsheet would read as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def neutralise_csv_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The same over a pyarrow array (vectorised); non-text arrays are returned unchanged."""
+    typ = arr.type
+    if pa.types.is_dictionary(typ):
+        arr = arr.cast(typ.value_type) if isinstance(arr, pa.ChunkedArray) else arr.dictionary_decode()
+        typ = arr.type
+    if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+        return arr
+    risky = pc.match_substring_regex(arr, _FORMULA_RE)
+    quote, empty = pa.scalar("'", typ), pa.scalar("", typ)
+    return pc.if_else(risky, pc.binary_join_element_wise(quote, arr, empty), arr)
+
+
+def neutralise_csv_table(table: pa.Table) -> pa.Table:
+    """Every text column of ``table`` neutralised (see :func:`neutralise_csv_array`)."""
+    cols = [neutralise_csv_array(table.column(i)) for i in range(table.num_columns)]
+    return pa.Table.from_arrays(cols, names=table.column_names)
+
+
+def neutralise_csv_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells are neutralised."""
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if is_text(s):
+            risky = s.astype("string").str.match(_FORMULA_RE).fillna(False).to_numpy(dtype=bool)
+            if risky.any():
+                s = s.astype(object)
+                s[risky] = "'" + s[risky].astype(str)
+                out[col] = s
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the event table
 
 def _jsonl(df: pd.DataFrame, out: IO[str]) -> None:
     frame = df.copy()
@@ -62,29 +271,26 @@ def _jsonl(df: pd.DataFrame, out: IO[str]) -> None:
 
 
 def write_events(df: pd.DataFrame, path: str) -> None:
-    """Write the event table to ``path`` (.parquet, .csv or .jsonl), or JSON lines to stdout for '-'."""
+    """Write the event table to ``path`` (.parquet, .csv or .jsonl), or JSON lines to stdout for '-'.
+
+    A device, FIFO or fd link without one of these suffixes (``/dev/stdout``) gets JSON lines.
+
+    CSV cells that would be spreadsheet formulas are neutralised with a leading ``'``.
+    """
     if path == "-":
         _jsonl(df, sys.stdout)
         return
     suffix = Path(path).suffix.lower()
-    fmt = EVENT_FORMATS.get(suffix)
+    fmt = EVENT_FORMATS.get(suffix) or ("jsonl" if is_write_through(path) else None)
     if fmt is None:
         raise OutputError(f"{path}: unknown output type {suffix or '(none)'}; use .parquet, .csv or .jsonl")
+    if fmt == "jsonl":
+        with open_output(path, "w") as fh:
+            _jsonl(df, fh)
+        return
     table = pa.Table.from_pandas(df, preserve_index=False)
-    writers: dict[str, Callable[[Path], None]] = {
-        "parquet": lambda p: pq.write_table(table, p, compression="zstd"),
-        "csv": lambda p: pacsv.write_csv(table, p),
-        "jsonl": lambda p: _write_jsonl(df, p),
-    }
-    try:
-        with atomic_path(path) as tmp:
-            writers[fmt](tmp)
-    except OutputError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"{path}: {exc.strerror or exc}") from exc
-
-
-def _write_jsonl(df: pd.DataFrame, p: Path) -> None:
-    with open(p, "w", encoding="utf-8") as fh:
-        _jsonl(df, fh)
+    with open_output(path, "wb") as fh:
+        if fmt == "parquet":
+            pq.write_table(table, fh, compression="zstd")
+        else:
+            pacsv.write_csv(neutralise_csv_table(table), fh)

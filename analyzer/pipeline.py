@@ -18,11 +18,12 @@ Across batches the stream keeps: the year carry-over of yearless stamps (one
 :class:`~analyzer.parsers.FileContext` per input), and the merging of lines that a secondary
 log repeats (Exim's rejectlog, syslog's mail.warn/mail.err copies of mail.log): the secondary
 inputs of a run are parsed first and held (they are small); each primary batch marks which of
-their events it has; a secondary input's batches are emitted, minus those events, when every
-primary input has been read — at its own place in the input order when the primaries come
-first (the usual case: ``mainlog`` < ``rejectlog``, ``mail.log`` < ``mail.warn``), otherwise
-after the last primary. Memory is bounded by the batch size and the secondary logs, never by the
-primary logs' length.
+their events it has; the secondary inputs' batches are emitted, minus those events, after the
+last primary batch (``EventBatch.index`` keeps each batch's place in the input order, which
+:func:`analyzer.reader.collect` restores). Memory is bounded by the batch size and the secondary
+logs, never by the primary logs' length. One exception: when the inputs hold more than one set
+of files (``mail.log*`` and ``other/mail.log*``), one set may be a copy of another in different
+stamps (:mod:`analyzer.overlap`), which only the whole table tells: such runs are held whole.
 
 **Who consumes batches.** Sinks (:mod:`analyzer.sinks`): the Parquet/CSV/JSON-lines writers of
 ``parse -o``, the summary fold of ``parse``, the report and weekly folds; and
@@ -50,7 +51,7 @@ import pyarrow.compute as pc
 from .parsers import FileContext, LineCounts, finish_batch, split_batch
 from .parsers.syslog import Clock, HeaderState
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
-from .sources import Input, iter_batches
+from .sources import Input, iter_batches, rotation_key
 
 __all__ = ["Classifier", "EventBatch", "EventStream", "FileSummary", "is_secondary", "iter_event_batches"]
 
@@ -76,6 +77,7 @@ class FileSummary:
     lines: int
     events: int
     flavour: str | None
+    not_mail: int = 0  # lines with no header, or from programs other than Postfix/Exim
 
 
 @dataclass
@@ -158,87 +160,145 @@ class EventStream:
     counts: LineCounts = field(default_factory=LineCounts)
     warnings: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._total = sum(i.path.stat().st_size for i in self.inputs if i.path is not None)
+        self._done = 0
+
     def __iter__(self) -> Iterator[EventBatch]:
+        batches = self._merged()
+        if len({rotation_key(i.name)[0] for i in self.inputs if not is_secondary(i.name)}) > 1:
+            # several sets of files: one may be another's copy in other stamps (analyzer.overlap),
+            # which only the whole table tells; such runs are held, checked, then streamed
+            batches = self._without_repeated_runs(batches)
+        for b in batches:
+            if self.classifier is not None:
+                b.table = self.classifier(b.table)
+            yield b
+
+    def _without_repeated_runs(self, batches: Iterator[EventBatch]) -> Iterator[EventBatch]:
+        from .overlap import drop_repeated_runs
+
+        held = sorted(batches, key=lambda b: b.index)  # input order, as the whole table would be
+        tables = [b.table for b in held if b.table.num_rows]
+        if not tables:
+            yield from held
+            return
+        df = drop_repeated_runs(to_pandas(pa.concat_tables(tables)), self.counts, self.warnings)
+        table = pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False)
+        del df, tables
+        for b in held:
+            b.table = b.table.slice(0, 0)
+        held[-1].table = table  # the counts stay with their batches; the events come at the end
+        yield from held
+
+    def _merged(self) -> Iterator[EventBatch]:
+        """Parsed batches in input order, secondary logs' repeated lines merged (see module doc)."""
         secondary = [i for i, inp in enumerate(self.inputs) if is_secondary(inp.name)]
         merge = bool(secondary) and len(secondary) < len(self.inputs)
         held: dict[int, list[EventBatch]] = {}
         summaries: dict[int, FileSummary] = {}
         sec_hash = np.empty(0, np.uint64)
-        if merge:
-            for i in secondary:  # small: parsed first and held until the primaries are read
-                batches = list(self._parse_input(i, summaries))
-                held[i] = batches
+        if merge:  # small: parsed first and held until the primaries are read
+            for b in self._parse(secondary, summaries):
+                held.setdefault(b.index, []).append(b)
             sec_hash = np.unique(np.concatenate(
                 [content_hash(b.table) for bs in held.values() for b in bs] or [np.empty(0, np.uint64)]))
         seen = np.zeros(len(sec_hash), dtype=bool)
-        last_primary = max((i for i in range(len(self.inputs)) if i not in held), default=-1)
-        pending: list[int] = []
-        total = sum(i.path.stat().st_size for i in self.inputs if i.path is not None)
-        done = 0
-        for i, inp in enumerate(self.inputs):
-            if i in held:
-                pending.append(i)
-            else:
-                for b in self._parse_input(i, summaries):
-                    if len(sec_hash) and b.table.num_rows:
-                        seen |= np.isin(sec_hash, content_hash(b.table))
-                    yield self._emit(b)
-            if inp.path is not None:
-                done += inp.path.stat().st_size
-            if i >= last_primary:
-                for j in pending:
-                    yield from self._release(held.pop(j), sec_hash[seen])
-                pending = []
-            if self.progress is not None:
-                self.progress(done, total)
+        primary = [i for i in range(len(self.inputs)) if not merge or i not in set(secondary)]
+        for b in self._parse(primary, summaries):
+            if len(sec_hash) and b.table.num_rows:
+                seen |= np.isin(sec_hash, content_hash(b.table))
+            self.counts.merge(b.counts)
+            yield b
+        if merge:
+            dup = sec_hash[seen]
+            for i in sorted(held):
+                for b in held[i]:
+                    if len(dup) and b.table.num_rows:
+                        drop = np.isin(content_hash(b.table), dup)
+                        n = int(drop.sum())
+                        if n:
+                            b.table = b.table.filter(pa.array(~drop))
+                            b.counts.duplicates += n
+                            b.counts.events -= n
+                    self.counts.merge(b.counts)
+                    yield b
         self.files = [summaries[i] for i in sorted(summaries)]
 
-    def _release(self, batches: list[EventBatch], dup: np.ndarray) -> Iterator[EventBatch]:
-        for b in batches:
-            if len(dup) and b.table.num_rows:
-                drop = np.isin(content_hash(b.table), dup)
-                n = int(drop.sum())
-                if n:
-                    b.table = b.table.filter(pa.array(~drop))
-                    b.counts.duplicates += n
-                    b.counts.events -= n
-            yield self._emit(b)
+    def _parse(self, indices: list[int], summaries: dict[int, FileSummary]) -> Iterator[EventBatch]:
+        """The batches of some inputs, in order. Headers are read in order (yearless stamps carry
+        the year over); the messages of a batch are matched on a worker thread while the next is
+        read (pyarrow releases the GIL); a file that is one short batch is matched together with
+        its neighbours (:mod:`analyzer.coalesce`)."""
+        from .coalesce import SmallFiles, finish_many
 
-    def _emit(self, b: EventBatch) -> EventBatch:
-        self.counts.merge(b.counts)
-        if self.classifier is not None:
-            b.table = self.classifier(b.table)
-        return b
+        small = SmallFiles()
+        pending: deque[tuple[Future, list[int]]] = deque()
 
-    def _parse_input(self, index: int, summaries: dict[int, FileSummary]) -> Iterator[EventBatch]:
-        inp = self.inputs[index]
-        ref = dt.datetime.fromtimestamp(inp.mtime, dt.UTC) if inp.path is not None else self.now
-        clock = Clock(tz=self.tz, year=self.year, reference=ref)
-        ctx = FileContext(inp.name, HeaderState(clock, forced=None if self.fmt == "auto" else self.fmt),
-                          panic="panic" in os.path.basename(inp.name).lower())
-        summary = summaries[index] = FileSummary(inp.name, 0, 0, None)
+        def results() -> Iterator[EventBatch]:
+            fut, owners = pending.popleft()
+            table, c, stats = fut.result()
+            for i, st in zip(owners, stats, strict=True):
+                summaries[i].lines += st.lines
+                summaries[i].events += st.events
+                summaries[i].not_mail += st.not_mail
+            yield EventBatch(table, c, self.inputs[owners[0]].name, owners[0])
 
-        def done(table: pa.Table, c: LineCounts) -> EventBatch:
-            summary.lines += c.lines
-            summary.events += c.events
-            return EventBatch(table, c, inp.name, index)
+        def submit(fn: Callable, arg: Any, owners: list[int]) -> Iterator[EventBatch]:
+            pending.append((_POOL.submit(fn, arg), owners))
+            while len(pending) > self.workers:
+                yield from results()
 
-        batches = iter_batches(inp, self.warnings.append, batch_lines=self.batch_lines)
-        if self.producer is not None:
-            for batch in batches:
-                yield done(*self.producer(batch.lines, batch.first_line, ctx))
-        else:
-            # Headers are read in order (yearless stamps carry the year over); the messages of
-            # a batch are matched on a worker thread while the next is read (pyarrow releases
-            # the GIL). Results come back in order.
-            pending: deque[Future] = deque()
-            for batch in batches:
-                pending.append(_POOL.submit(finish_batch, split_batch(batch.lines, batch.first_line, ctx)))
-                while len(pending) > self.workers:
-                    yield done(*pending.popleft().result())
-            while pending:
-                yield done(*pending.popleft().result())
-        summary.flavour = ctx.flavour
+        def send_small() -> Iterator[EventBatch]:
+            if small.splits:
+                splits, owners = small.take()
+                yield from submit(finish_many, splits, owners)
+
+        last = None
+        for index in indices:
+            if last is not None and index != last + 1:
+                yield from send_small()  # a joined batch never spans an input read elsewhere
+            last = index
+            inp = self.inputs[index]
+            ref = dt.datetime.fromtimestamp(inp.mtime, dt.UTC) if inp.path is not None else self.now
+            clock = Clock(tz=self.tz, year=self.year, reference=ref)
+            ctx = FileContext(inp.name, HeaderState(clock, forced=None if self.fmt == "auto" else self.fmt),
+                              panic="panic" in os.path.basename(inp.name).lower())
+            summaries[index] = FileSummary(inp.name, 0, 0, None)
+            for batch in iter_batches(inp, self.warnings.append, batch_lines=self.batch_lines):
+                if self.producer is not None:
+                    yield from send_small()
+                    while pending:
+                        yield from results()
+                    table, c = self.producer(batch.lines, batch.first_line, ctx)
+                    st = summaries[index]
+                    st.lines, st.events = st.lines + c.lines, st.events + c.events
+                    st.not_mail += c.headerless + sum(c.foreign.values())
+                    yield EventBatch(table, c, inp.name, index)
+                    continue
+                sp = split_batch(batch.lines, batch.first_line, ctx)
+                if batch.first_line == 1 and len(batch.lines) < min(self.batch_lines, small.limit):
+                    if not small.fits(sp):
+                        yield from send_small()
+                    if small.add(sp, index):
+                        yield from send_small()
+                    continue
+                yield from send_small()
+                yield from submit(_finish_one, sp, [index])
+            summaries[index].flavour = ctx.flavour
+            if self.progress is not None:
+                self._done += inp.path.stat().st_size if inp.path is not None else 0
+                self.progress(self._done, self._total)
+        yield from send_small()
+        while pending:
+            yield from results()
+
+
+def _finish_one(sp: Any) -> tuple[pa.Table, LineCounts, list[Any]]:
+    from .coalesce import FileStats
+
+    table, c = finish_batch(sp)
+    return table, c, [FileStats(c.lines, c.events, c.headerless + sum(c.foreign.values()))]
 
 
 def iter_event_batches(inputs: Iterable[Input], **options: Any) -> Iterator[EventBatch]:

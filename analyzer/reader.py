@@ -23,6 +23,7 @@ __all__ = [
     "ParseResult",
     "UnrecognisedLines",
     "default_tz",
+    "check_stream",
     "check_strict",
     "collect",
     "open_stream",
@@ -97,8 +98,10 @@ def open_stream(
     if fmt not in FORMATS:
         raise OptionError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     tz = _check_tz(tz or default_tz())
-    return EventStream(expand_inputs(paths), year=year, tz=tz, fmt=fmt, now=now, progress=progress,
-                       batch_lines=batch_lines, classifier=classifier, workers=workers)
+    warnings: list[str] = []
+    inputs = expand_inputs(paths, warnings.append)
+    return EventStream(inputs, year=year, tz=tz, fmt=fmt, now=now, progress=progress, batch_lines=batch_lines,
+                       classifier=classifier, workers=workers, warnings=warnings)
 
 
 def check_strict(counts: LineCounts) -> None:
@@ -132,6 +135,19 @@ def parse_logs(
     stream = open_stream(paths, year=year, tz=tz, fmt=fmt, now=now, progress=progress,
                          batch_lines=batch_lines, workers=workers or WORKERS)
     return collect(stream, strict=strict)
+
+
+def check_stream(stream: EventStream, fmt: str = "auto", *, strict: bool = False) -> None:
+    """After a stream is read: ``strict`` (see :func:`check_strict`), and no mail line at all is
+    :class:`analyzer.intake.NoMailLines` (files of mostly other text add a warning). Once per stream."""
+    from .intake import check_intake
+
+    if strict:
+        check_strict(stream.counts)
+    if getattr(stream, "_intake_checked", False):
+        return
+    stream._intake_checked = True  # type: ignore[attr-defined]
+    check_intake(ParseResult(None, stream.counts, stream.files, stream.warnings), fmt)  # type: ignore[arg-type]
 
 
 def collect(stream: EventStream, *, strict: bool = False) -> ParseResult:

@@ -89,5 +89,11 @@ def map_days(fn: Callable[..., Any], args: Sequence[tuple], scheduler: Any = Non
     with client_for(scheduler) as client:
         try:
             return client.gather([client.submit(fn, *a, pure=False) for a in args])
+        except OSError as exc:
+            from .store import StoreError
+
+            if isinstance(exc, StoreError):  # the store, not the cluster: said as it is (a damaged part: rc 3)
+                raise
+            raise WorkerError(f"failed on a Dask worker: {type(exc).__name__}: {exc}") from exc
         except Exception as exc:
             raise WorkerError(f"failed on a Dask worker: {type(exc).__name__}: {exc}") from exc

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .output import EVENT_FORMATS, OutputError, atomic_path
+from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv_table, open_output
 from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
 
@@ -45,42 +45,42 @@ def jsonl_text(table: pa.Table) -> str:
 
 
 class EventWriter:
-    """Write event batches to ``path`` (.parquet, .csv, .jsonl; '-' for JSON lines on stdout).
+    """Write event batches to ``path`` (.parquet, .csv, .jsonl; '-' for JSON lines on stdout; a
+    device or FIFO without one of these suffixes gets JSON lines).
 
-    Use as a context manager: the file appears (atomically) only if the block succeeds.
+    Use as a context manager: a regular file appears (atomically, via
+    :func:`analyzer.output.open_output`) only if the block succeeds. CSV cells a spreadsheet
+    would run as formulas are neutralised. ``transform`` (pa.Table -> pa.Table) is applied to
+    every batch first (e.g. redaction).
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, transform: Callable[[pa.Table], pa.Table] | None = None) -> None:
         self.path = path
         self.rows = 0
+        self.transform = transform
         if path == "-":
             self.fmt = "jsonl"
         else:
             suffix = Path(path).suffix.lower()
-            fmt = EVENT_FORMATS.get(suffix)
+            fmt = EVENT_FORMATS.get(suffix) or ("jsonl" if is_write_through(path) else None)
             if fmt is None:
                 raise OutputError(f"{path}: unknown output type {suffix or '(none)'}; use .parquet, .csv or .jsonl")
             self.fmt = fmt
         self._stack = contextlib.ExitStack()
         self._writer: Any = None
-        self._fh: IO[str] | None = None
-        self._tmp: Path | None = None
+        self._fh: IO[bytes] | None = None
         self._schema: pa.Schema | None = None
 
     def __enter__(self) -> EventWriter:
         if self.path == "-":
-            self._fh = sys.stdout
+            self._fh = sys.stdout.buffer
         else:
-            try:
-                self._tmp = self._stack.enter_context(atomic_path(self.path))
-                if self.fmt == "jsonl":
-                    self._fh = self._stack.enter_context(open(self._tmp, "w", encoding="utf-8"))
-            except OSError as exc:
-                self._stack.close()
-                raise _error(self.path, exc) from exc
+            self._fh = self._stack.enter_context(open_output(self.path, "wb"))
         return self
 
     def write(self, table: pa.Table) -> None:
+        if self.transform is not None and table.num_rows:
+            table = self.transform(table)
         if self._schema is None:
             self._schema = table.schema
         elif not table.schema.equals(self._schema, check_metadata=False):
@@ -88,12 +88,12 @@ class EventWriter:
         try:
             if self.fmt == "jsonl":
                 assert self._fh is not None
-                self._fh.write(jsonl_text(table))
+                self._fh.write(jsonl_text(table).encode("utf-8"))
             else:
                 self._open(table.schema)
                 table = table.replace_schema_metadata(self._schema.metadata)
                 if table.num_rows:
-                    self._writer.write_table(table)
+                    self._writer.write_table(neutralise_csv_table(table) if self.fmt == "csv" else table)
         except OSError as exc:
             raise _error(self.path, exc) from exc
         self.rows += table.num_rows
@@ -105,9 +105,10 @@ class EventWriter:
             # with pandas' metadata, as pandas would write it: read back, the dtypes are Arrow's
             meta = pa.Schema.from_pandas(to_pandas(schema.empty_table()), preserve_index=False).metadata
             self._schema = schema = schema.with_metadata(meta)
-            self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self._fh, schema, compression="zstd")
         else:
-            self._writer = pacsv.CSVWriter(str(self._tmp), schema)
+            self._schema = schema
+            self._writer = pacsv.CSVWriter(self._fh, schema)
 
     def close_ok(self, schema: pa.Schema) -> None:
         """Finish: make sure an empty stream still writes a file with the header/schema."""
@@ -134,11 +135,16 @@ def _error(path: str, exc: OSError) -> OutputError:
 
 
 def write_stream(batches: Iterable[EventBatch], path: str, *, classified: bool = False,
-                 also: list[Any] | None = None) -> int:
+                 also: list[Any] | None = None, transform: Callable[[Any], Any] | None = None) -> int:
     """Write every batch to ``path``; ``also`` are folds (objects with ``add(table)``) fed the
-    same batches. Returns the number of events written."""
+    same batches; ``transform`` is a DataFrame -> DataFrame applied to each batch before it is
+    written (e.g. :meth:`analyzer.report.redact.Redactor.frame`). Returns the number of events."""
     schema = pa.unify_schemas([SCHEMA, CLASS_SCHEMA]) if classified else SCHEMA
-    with EventWriter(path) as w:
+    tf = None
+    if transform is not None:
+        def tf(t: pa.Table) -> pa.Table:
+            return pa.Table.from_pandas(transform(to_pandas(t)), schema=t.schema, preserve_index=False)
+    with EventWriter(path, tf) as w:
         for b in batches:
             w.write(b.table)
             for fold in also or ():

@@ -7,10 +7,12 @@ batches of lines, so memory does not grow with the size of the input.
 from __future__ import annotations
 
 import bz2
+import errno
 import glob
 import lzma
 import os
 import re
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -76,7 +78,7 @@ class ReadWarnings:
         self.messages.append(msg)
 
 
-_ROT_NUM = re.compile(r"^(?P<base>.*?)\.(?P<n>\d{1,3})(?P<ext>(?:\.(?:gz|bz2|xz|zst))?)$")
+_ROT_NUM = re.compile(r"^(?P<base>.*?)\.(?P<n>\d{1,6})(?P<ext>(?:\.(?:gz|bz2|xz|zst))?)$")
 _ROT_DATE = re.compile(r"^(?P<base>.*?)[-.](?P<d>\d{8}(?:\d{2})?)(?P<ext>(?:\.(?:gz|bz2|xz|zst))?)$")
 _COMP = re.compile(r"\.(?:gz|bz2|xz|zst)$")
 
@@ -99,10 +101,24 @@ def rotation_key(path: str) -> tuple[str, int, str]:
     return (os.path.join(d, base), 0, "")
 
 
-def _files_in(directory: Path) -> list[str]:
+def _files_in(directory: Path, warn: Callable[[str], None]) -> list[str]:
+    """The files under a directory. Symlinked directories are not followed (no loops, no
+    escaping the tree); an unreadable subdirectory is a warning."""
+
+    def unreadable(exc: OSError) -> None:
+        warn(f"{exc.filename}: cannot list this directory ({exc.strerror or exc}); skipped")
+
     out = []
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(x for x in dirs if not x.startswith("."))
+    for root, dirs, files in os.walk(directory, onerror=unreadable, followlinks=False):
+        keep = []
+        for x in sorted(dirs):
+            if x.startswith("."):
+                continue
+            if os.path.islink(os.path.join(root, x)):
+                warn(f"{os.path.join(root, x)}: a symlink to a directory; not followed (name it to read it)")
+                continue
+            keep.append(x)
+        dirs[:] = keep
         for f in files:
             if f.startswith(".") or f.lower().endswith(SKIP_SUFFIXES) or f.lower().startswith("readme"):
                 continue
@@ -110,27 +126,81 @@ def _files_in(directory: Path) -> list[str]:
     return out
 
 
-def expand_inputs(specs: Iterable[str]) -> list[Input]:
+def _glob(spec: str) -> list[str]:
+    """Names a glob matches; ``**`` does not descend into symlinked directories (no loops)."""
+    if "**" not in spec:
+        return glob.glob(spec)
+    p = Path(spec)
+    base, rest = (Path(p.anchor), str(p.relative_to(p.anchor))) if p.is_absolute() else (Path("."), spec)
+    return [str(m) for m in base.glob(rest)]
+
+
+def _readable(name: str, warn: Callable[[str], None]) -> bool:
+    """A file found in a directory or by a glob is read if it is a regular file we may open;
+    anything else (dangling or looping link, FIFO, socket, device, no permission) is a warning."""
+    try:
+        st = os.stat(name)
+    except OSError as exc:
+        what = "a dangling symlink" if os.path.islink(name) and exc.errno == errno.ENOENT else exc.strerror or exc
+        warn(f"{name}: {what}; skipped")
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        warn(f"{name}: not a regular file (FIFO, socket or device); skipped")
+        return False
+    try:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        warn(f"{name}: {exc.strerror or exc}; skipped")
+        return False
+    os.close(fd)
+    return True
+
+
+def _raise(msg: str) -> None:
+    raise SourceError(msg)
+
+
+def expand_inputs(specs: Iterable[str | Input], warn: Callable[[str], None] | None = None) -> list[Input]:
     """Turn command-line arguments into inputs: files, globs, directories, '-' for stdin.
 
-    Directories are walked; each rotated set is read oldest first. Raises SourceError for a
-    name that matches nothing.
+    Directories are walked without following symlinked directories; each rotated set is read
+    oldest first. What a directory or glob holds that cannot be read (dangling links, FIFOs,
+    devices, no permission) is passed to ``warn`` and skipped; a file named on its own is read
+    whatever it is (a FIFO from ``<(…)`` included). Raises SourceError for a name that matches
+    nothing, and when there were inputs but none could be read. Without ``warn``, every such
+    problem raises SourceError. An :class:`Input` passes through as it is.
     """
+    report = warn or _raise
     found: list[Input] = []
     seen: set[str] = set()
+    skipped: list[str] = []
+
+    def skip(msg: str) -> None:
+        skipped.append(msg)
+        report(msg)
+
     for spec in specs:
+        if isinstance(spec, Input):
+            found.append(spec)
+            continue
         if spec == "-":
             found.append(Input("-"))
             continue
         p = Path(spec)
         if p.is_dir():
-            names = _files_in(p)
+            names = [n for n in _files_in(p, skip) if _readable(n, skip)]
         elif p.exists():
+            if p.is_file() and not _readable(spec, skip):  # a FIFO is not opened twice
+                continue
             names = [spec]
         elif glob.has_magic(spec):
-            names = [n for n in glob.glob(spec, recursive=True) if os.path.isfile(n)]
-            if not names:
+            matched = _glob(spec)
+            if not matched:
                 raise SourceError(f"{spec}: no file matches this pattern")
+            names = [n for n in matched if not os.path.isdir(n) and _readable(n, skip)]
+        elif os.path.islink(spec):
+            skip(f"{spec}: a dangling symlink")
+            continue
         else:
             raise SourceError(f"{spec}: no such file or directory")
         for n in sorted(names, key=rotation_key):
@@ -139,6 +209,9 @@ def expand_inputs(specs: Iterable[str]) -> list[Input]:
                 continue
             seen.add(real)
             found.append(Input(n, Path(n)))
+    if not found and skipped:
+        raise SourceError(f"nothing could be read: {skipped[0]}"
+                          + (f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""))
     return found
 
 

@@ -162,16 +162,20 @@ def test_read_events_reads_only_the_days_asked(tmp_path, log_lines, clean):
 
 
 def test_debris_of_a_killed_run_is_never_read_and_is_removed(tmp_path, log_lines, clean):
-    """A part file the manifest does not list is ignored by readers and deleted by the next ingest."""
+    """A part file of a run the manifest knows but does not list is ignored by readers and deleted by the next
+    ingest; a part-like file of a run it does not know is left alone."""
     f = write(tmp_path / "mail.log", log_lines)
     run_ingest([f], tmp_path / "s")
+    run = load_manifest(tmp_path / "s").runs[-1]["run"]
     day = tmp_path / "s" / "day=2026-11-26"
-    stray = day / "part-killed-0000.parquet"
+    stray = day / f"part-{run}-0900.parquet"
     shutil.copy(next(day.glob("part-*.parquet")), stray)
-    (day / ".part-killed-0001.parquet.tmp").write_bytes(b"half a parquet")
+    (day / f".part-{run}-0901.parquet.tmp").write_bytes(b"half a parquet")
+    unknown = day / "part-20200101T000000-000000-0000.parquet"
+    shutil.copy(stray, unknown)
     assert len(read_events(tmp_path / "s")) == len(clean)
     res = run_ingest([f], tmp_path / "s")
-    assert res.debris_removed == 2 and not stray.exists()
+    assert res.debris_removed == 2 and not stray.exists() and unknown.exists()
 
 
 def test_prune_removes_old_days_and_keeps_them_out(tmp_path, log_lines):

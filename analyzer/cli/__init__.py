@@ -24,4 +24,14 @@ def main() -> None:
     # ARROW_DEFAULT_MEMORY_POOL still wins. Library users keep whatever pool they chose.
     if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
         pa.set_memory_pool(pa.system_memory_pool())
-    app()
+    try:
+        app()
+    except Exception as exc:  # a bug: never exit 1, which --fail-on gives to findings
+        from ._app import EXIT_SOFTWARE, err
+
+        err.print(f"Error: maillens crashed: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True)
+        err.print("Try: run again with MAILLENS_DEBUG=1 for the traceback, and report it to the project",
+                  markup=False, soft_wrap=True)
+        if os.environ.get("MAILLENS_DEBUG"):
+            raise
+        raise SystemExit(EXIT_SOFTWARE) from None

@@ -2,14 +2,16 @@
 
 Exit codes:
 0 success · 1 findings at or above --fail-on (report) · 2 bad usage or option ·
-3 an input could not be read · 4 --strict and unrecognised lines · 5 an output could not be written.
+3 an input could not be read · 4 --strict and unrecognised lines · 5 an output could not be written ·
+66 no mail lines read at all (no input) · 70 maillens itself failed (a bug).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -19,10 +21,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from .. import __version__
+from ..intake import NoMailLines
+from ..locations import find_logs
 from ..output import OutputError
-from ..reader import OptionError, UnrecognisedLines, check_strict, open_stream
+from ..reader import OptionError, UnrecognisedLines, check_stream, collect, open_stream
 from ..sources import SourceError
 from ..summary import ParseSummary, summarise_fold
+from ..textsafe import printable
+from ._redact import RedactIpsOpt, RedactKeyOpt, RedactOpt, make_redactor
 
 app = typer.Typer(
     name="maillens",
@@ -31,10 +37,20 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+
+
+class _Console(Console):
+    """A console that shows control characters in printed strings as '?' (log text, file names)."""
+
+    def print(self, *objects, **kwargs) -> None:  # type: ignore[override]
+        super().print(*(printable(o, newlines=True) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+out = _Console(highlight=False, soft_wrap=False)
+err = _Console(stderr=True, highlight=False)
 
 EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_STRICT, EXIT_OUTPUT = 1, 2, 3, 4, 5
+EXIT_NOINPUT, EXIT_SOFTWARE = 66, 70  # sysexits.h EX_NOINPUT, EX_SOFTWARE
 
 
 def fail(message: str, hint: str | None, code: int) -> NoReturn:
@@ -51,9 +67,10 @@ def _progress() -> Progress | None:
                     TimeRemainingColumn(), console=err, transient=True)
 
 
-LogsArg = Annotated[list[str], typer.Argument(help="Log files, globs, directories, or - for stdin. "
-                                                   "Compressed files (gz, bz2, xz, zst) are detected by content.",
-                                              show_default=False)]
+LogsArg = Annotated[list[str] | None, typer.Argument(
+    help="Log files, globs, directories, or - for stdin. Compressed files (gz, bz2, xz, zst) are detected by "
+         "content. None: this machine's usual mail logs (/var/log/mail.log*, maillog*, exim4/mainlog* …), "
+         "else the systemd journal", show_default=False)]
 YearOpt = Annotated[int | None, typer.Option("--year", help="Year of the first yearless syslog line "
                                              "[default: from each file's modification time]", min=1970, max=2200)]
 TzOpt = Annotated[str | None, typer.Option("--tz", help="Time zone of stamps that carry none, e.g. "
@@ -76,44 +93,62 @@ def load_kb(rules: list[Path] | None):
         fail(str(exc), "fix the file, or run without --rules", EXIT_INPUT)
 
 
-def run_parse(logs: list[str], *, year: int | None, tz: str | None, fmt: str, strict: bool):
-    """Parse with a progress bar on a terminal, mapping library errors to exit codes."""
-    return run_stream(logs, lambda stream: parse_logs_from(stream, strict), year=year, tz=tz, fmt=fmt)
+def run_parse(logs: list[str] | None, *, year: int | None, tz: str | None, fmt: str, strict: bool):
+    """Parse with a progress bar on a terminal, mapping library errors to exit codes.
+
+    Without logs, reads this machine's usual mail logs and says which on stderr's first line."""
+    return run_stream(logs, lambda stream: collect(stream, strict=strict), year=year, tz=tz, fmt=fmt)
 
 
-def parse_logs_from(stream, strict: bool):
-    """The whole parse result collected from a stream (for commands that still need the table)."""
-    from ..reader import collect
+def run_stream(logs: list[str] | None, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None):
+    """Open the logs' event stream (analyzer.pipeline) and hand it to ``consume`` (a sink), with a
+    progress bar on a terminal; then check what was read (no mail lines: exit 66). Library errors
+    become one-line errors and exit codes. Returns what ``consume`` returns."""
+    with logs_or_defaults(logs) as logs:
+        prog = _progress()
+        try:
+            with prog or nullcontext():
+                callback = None
+                if prog is not None:
+                    task = prog.add_task("reading logs", total=None)
+                    callback = lambda done, total: prog.update(task, completed=done, total=total or None)  # noqa: E731
+                stream = open_stream(logs, year=year, tz=tz, fmt=fmt, now=dt.datetime.now(dt.UTC),
+                                     progress=callback, classifier=classifier)
+                got = consume(stream)
+            check_stream(stream, fmt)
+            return got
+        except OptionError as exc:
+            fail(str(exc), "maillens parse --help", EXIT_USAGE)
+        except NoMailLines as exc:
+            fail(str(exc), exc.hint, EXIT_NOINPUT)
+        except SourceError as exc:
+            fail(str(exc), exc.hint, EXIT_INPUT)
+        except UnrecognisedLines as exc:
+            fail(str(exc), "drop --strict to count them instead, or report the line to the project", EXIT_STRICT)
+        except OutputError as exc:
+            fail(str(exc), exc.hint, EXIT_OUTPUT)
 
-    return collect(stream, strict=strict)
 
-
-def run_stream(logs: list[str], consume, *, year: int | None, tz: str | None, fmt: str, classifier=None):
-    """Open the logs' event stream and hand it to ``consume`` (a sink), with a progress bar on a
-    terminal; library errors become one-line errors and exit codes. Returns what ``consume`` returns."""
-    prog = _progress()
+@contextmanager
+def logs_or_defaults(logs: list[str] | None) -> Iterator[list]:
+    """The logs given, else this machine's usual ones (named on stderr's first line); exit 66 if none."""
+    if logs:
+        yield logs
+        return
     try:
-        with prog or contextlib.nullcontext():
-            callback = None
-            if prog is not None:
-                task = prog.add_task("reading logs", total=None)
-                callback = lambda done, total: prog.update(task, completed=done, total=total or None)  # noqa: E731
-            stream = open_stream(logs, year=year, tz=tz, fmt=fmt, now=dt.datetime.now(dt.UTC),
-                                 progress=callback, classifier=classifier)
-            return consume(stream)
-    except OptionError as exc:
-        fail(str(exc), "maillens parse --help", EXIT_USAGE)
-    except SourceError as exc:
-        fail(str(exc), exc.hint, EXIT_INPUT)
-    except UnrecognisedLines as exc:
-        fail(str(exc), "drop --strict to count them instead, or report the line to the project", EXIT_STRICT)
-    except OutputError as exc:
-        fail(str(exc), exc.hint, EXIT_OUTPUT)
+        located = find_logs()
+    except NoMailLines as exc:
+        fail(str(exc), exc.hint, EXIT_NOINPUT)
+    err.print(located.message, markup=False, soft_wrap=True)
+    try:
+        yield located.inputs
+    finally:
+        located.cleanup()
 
 
 @app.command()
 def parse(
-    logs: LogsArg,
+    logs: LogsArg = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the event table to FILE "
                                                "(.parquet, .csv, .jsonl; - for JSON lines on stdout)")] = None,
     fmt: FormatOpt = "auto",
@@ -124,6 +159,9 @@ def parse(
     classify: Annotated[bool, typer.Option("--classify/--no-classify", help="Add the knowledge base's columns "
                                            "(reply_class, outcome, cause, provider, severity, fix_id)")] = True,
     rules: RulesOpt = None,
+    redact: RedactOpt = False,
+    redact_ips: RedactIpsOpt = False,
+    redact_key: RedactKeyOpt = None,
 ) -> None:
     """Parse logs into the event table, or summarise what they hold.
 
@@ -135,6 +173,10 @@ def parse(
 
       journalctl -u postfix -o short-iso | maillens parse - --tz UTC
     """
+    try:
+        redactor = make_redactor(redact, redact_ips, redact_key)
+    except ValueError as exc:
+        fail(str(exc), "add --redact", EXIT_USAGE)
     kb = load_kb(rules) if classify else None
     from ..pipeline import Classifier
     from ..sinks import SummaryFold, write_stream
@@ -144,11 +186,11 @@ def parse(
 
     def consume(stream):
         if output is not None:
-            write_stream(_checked(stream, strict), output, classified=classifier is not None)
+            write_stream(_checked(stream, strict, fmt), output, classified=classifier is not None,
+                         transform=redactor.frame if redactor is not None else None)
         else:
             fold.fold(stream)
-            if strict:
-                check_strict(stream.counts)
+            check_stream(stream, fmt, strict=strict)
         return stream
 
     stream = run_stream(logs, consume, year=year, tz=tz, fmt=fmt, classifier=classifier)
@@ -160,19 +202,25 @@ def parse(
             err.print(f"{c.events:,} events from {c.lines:,} lines written to {output}"
                       + (f" ({c.unrecognised:,} lines not recognised)" if c.unrecognised else ""), markup=False)
         return
-    render_summary(summarise_fold(fold, stream.counts, stream.files, stream.warnings))
+    s = summarise_fold(fold, stream.counts, stream.files, stream.warnings)
+    if redactor is not None:
+        import dataclasses
+
+        s = dataclasses.replace(s, unknown=redactor(s.unknown), headerless_samples=redactor(s.headerless_samples),
+                                warnings=redactor(s.warnings))
+    render_summary(s)
 
 
-def _checked(stream, strict: bool):
-    """The stream's batches; with ``strict``, fail at the end (before the output is committed)."""
+def _checked(stream, strict: bool, fmt: str):
+    """The stream's batches; at the end, the checks (strict, no mail lines) — before the output
+    is committed, so a failed run leaves no file."""
     yield from stream
-    if strict:
-        check_strict(stream.counts)
+    check_stream(stream, fmt, strict=strict)
 
 
 def _esc(text: object) -> str:
     from rich.markup import escape
-    return escape(str(text))
+    return escape(printable(text))
 
 
 def render_summary(s: ParseSummary) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import sys
 from typing import Annotated
 
@@ -12,11 +11,12 @@ import pandas as pd
 import typer
 from rich.markup import escape
 
-from ..output import OutputError, atomic_path
+from ..output import OutputError, neutralise_csv_frame, open_output
 from ..reader import default_tz
+from ..report.redact import Redactor
+from ..textsafe import json_safe, printable, printable_frame
+from ._redact import RedactIpsOpt, RedactKeyOpt, RedactOpt, make_redactor
 from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, err, fail, out, run_parse, run_stream
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 StoreOpt = Annotated[str | None, typer.Option("--store", help="Read events from a store written by "
                                               "`maillens ingest` instead of log files (only the days "
@@ -31,9 +31,17 @@ TzOpt = Annotated[str | None, typer.Option("--tz", help="Time zone of log stamps
 LogFormatOpt = Annotated[str, typer.Option("--log-format", help="Line format: auto, syslog, rfc3339 or exim")]
 
 
+
 def _safe(text: object) -> str:
     """Log text made harmless for a terminal: control characters shown as '?'."""
-    return _CONTROL.sub("?", "" if text is None else str(text))
+    return printable(text)
+
+
+def _redactor(redact: bool, ips: bool, key: str | None) -> Redactor | None:
+    try:
+        return make_redactor(redact, ips, key)
+    except ValueError as exc:
+        fail(str(exc), "add --redact", EXIT_USAGE)
 
 
 def _cell(v: object, width: int | None = None) -> str:
@@ -45,11 +53,13 @@ def _cell(v: object, width: int | None = None) -> str:
     return escape(s)
 
 
+def _missing(v: object) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+
+
 def _plain(v: object) -> str:
     """A cell's text without markup escaping ('' for missing values)."""
-    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
-        return ""
-    return _safe(v)
+    return "" if _missing(v) else _safe(v)
 
 
 def _when(text: str | None, tz: str, what: str):
@@ -71,8 +81,6 @@ def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, si
 
     if logs and store:
         fail("give log files or --store, not both", f"maillens {cmd} --help", EXIT_USAGE)
-    if not logs and not store:
-        fail("no input: give log files (or - for stdin) or --store DIR", f"maillens {cmd} --help", EXIT_USAGE)
     if store:
         try:
             from ..store import StoreError, read_events
@@ -95,7 +103,7 @@ def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, si
     if wanted is not None and "-" not in (logs or []):  # stdin cannot be read twice
         from ..narrow import collect_matching
 
-        result = run_stream(logs or [], lambda stream: collect_matching(stream, wanted), year=year, tz=tz,
+        result = run_stream(logs, lambda stream: collect_matching(stream, wanted), year=year, tz=tz,
                             fmt=log_format)
     else:
         result = run_parse(logs or [], year=year, tz=tz, fmt=log_format, strict=False)
@@ -138,6 +146,9 @@ def search(
     year: YearOpt = None,
     tz: TzOpt = None,
     log_format: LogFormatOpt = "auto",
+    redact: RedactOpt = False,
+    redact_ips: RedactIpsOpt = False,
+    redact_key: RedactKeyOpt = None,
 ) -> None:
     """Find messages by code, cause, address, domain, client, relay, id, time or text.
 
@@ -157,6 +168,10 @@ def search(
       maillens search --store /srv/maillens --since 2026-11-28 --until 2026-11-29 --text 'spamhaus'
 
       maillens search /var/log/mail.log --sender '*@shop.example' --raw     # the lines, like exigrep
+
+      maillens search /var/log/mail.log --code 5xx -f csv -o rejects.csv --redact   # to share
+
+    CSV cells that a spreadsheet would run as a formula (=, +, -, @) get a leading '.
     """
     from ..search import Filters, SearchError, matched_events, raw_lines
     from ..search import search as run_search
@@ -165,6 +180,7 @@ def search(
         fail(f"unknown format {fmt!r}", "use --format table, csv or jsonl", EXIT_USAGE)
     if output is not None and fmt == "table":
         fail("--output needs --format csv or jsonl", "add -f csv or -f jsonl", EXIT_USAGE)
+    redactor = _redactor(redact, redact_ips, redact_key)
     zone = tz or default_tz()
     try:
         from zoneinfo import ZoneInfo
@@ -206,20 +222,22 @@ def search(
                 if prev is not None and m != prev:
                     sys.stdout.write("\n")
                 prev = m
-                sys.stdout.write(_safe(line) + "\n")
+                sys.stdout.write(_safe(redactor.text(line) if redactor else line) + "\n")
         except SearchError as exc:
             fail(str(exc), "search without --raw shows file:line for each match", EXIT_INPUT)
         except OSError as exc:
             fail(f"cannot re-read the logs: {exc}", "check that the files are still there", EXIT_INPUT)
         return
     public = rows.drop(columns=["_msg"])
+    if redactor is not None:
+        public = redactor.frame(public)
     if fmt in ("csv", "jsonl"):
         try:
             _write_rows(public, fmt, output)
         except OutputError as exc:
             fail(str(exc), exc.hint, EXIT_OUTPUT)
         if output:
-            err.print(f"{len(public):,} rows ({len(res.msgs):,} messages) written to {_safe(output)}", markup=False)
+            err.print(f"{len(public):,} rows ({len(res.msgs):,} messages) written to {output}", markup=False)
         return
     if not len(public):
         err.print("No message matched.", markup=False)
@@ -231,36 +249,34 @@ def search(
     for r in shown.itertuples(index=False):
         code_s = " ".join(x for x in (_plain(r.code), _plain(r.enhanced)) if x)
         ts = r.ts.strftime("%Y-%m-%d %H:%M:%S") if _plain(r.ts) else "?"
-        sender = _plain(r.sender)
+        sender = None if _missing(r.sender) else _plain(r.sender)  # '' is the null sender <>
         head = (f"{ts}  {_plain(r.queue_id) or '-':<12} {_plain(r.status):<8} {code_s:<10} "
-                f"{_plain(r.recipient) or '(no recipient)'}" + (f"  from <{sender}>" if _plain(r.sender) or
-                                                                  r.sender == "" else ""))
+                f"{_plain(r.recipient) or '(no recipient)'}" + (f"  from <{sender}>" if sender is not None else ""))
         out.print(head, markup=False, highlight=False, soft_wrap=True)
         out.print(f"    {_plain(r.text) or '-'}  [{_plain(r.where)}]", markup=False, highlight=False,
                   soft_wrap=True, style="dim")
 
 
 def _write_rows(df, fmt: str, output: str | None) -> None:
+    """CSV (formula-like cells neutralised) or JSON lines, to ``output`` or stdout (made printable)."""
     frame = df.copy()
     for col in ("ts", "final_ts"):
         frame[col] = frame[col].astype("string[pyarrow]")
+    if fmt == "csv":
+        frame = neutralise_csv_frame(frame)
+        if output is None:
+            frame = printable_frame(frame)
+        text = frame.to_csv(index=False)
+    else:
+        text = frame.to_json(orient="records", lines=True, force_ascii=False) if len(frame) else ""
+        text = text if text.endswith("\n") or not text else text + "\n"
+        if output is None:
+            text = json_safe(text)
     if output is None:
-        if fmt == "csv":
-            frame.to_csv(sys.stdout, index=False)
-        else:
-            text = frame.to_json(orient="records", lines=True, force_ascii=False) if len(frame) else ""
-            sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        sys.stdout.write(text)
         return
-    try:
-        with atomic_path(output) as tmp:
-            if fmt == "csv":
-                frame.to_csv(tmp, index=False)
-            else:
-                frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
-    except OutputError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"{output}: {exc.strerror or exc}") from exc
+    with open_output(output, "w", newline="") as fh:
+        fh.write(text)
 
 
 @app.command()
@@ -278,6 +294,9 @@ def trace(
     year: YearOpt = None,
     tz: TzOpt = None,
     log_format: LogFormatOpt = "auto",
+    redact: RedactOpt = False,
+    redact_ips: RedactIpsOpt = False,
+    redact_key: RedactKeyOpt = None,
 ) -> None:
     """Tell the whole story of a message: received from whom, every attempt and reply, the outcome.
 
@@ -301,6 +320,7 @@ def trace(
 
     if fmt not in ("text", "json"):
         fail(f"unknown format {fmt!r}", "use --format text or json", EXIT_USAGE)
+    redactor = _redactor(redact, redact_ips, redact_key)
     zone = tz or default_tz()
     t0, t1 = _when(since, zone, "--since"), _when(until, zone, "--until")
     if (t0 is not None or t1 is not None) and not store:
@@ -311,11 +331,14 @@ def trace(
     ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="trace",
                wanted=trace_wanted(query))
     stories = run_trace(ix, query, limit=limit)
+    if redactor is not None:
+        stories = redactor(stories)
     if fmt == "json":
-        sys.stdout.write(json.dumps(stories, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_safe(json.dumps(stories, indent=2, ensure_ascii=False)) + "\n")
         return
     if not stories:
-        err.print(f"No message in these logs matches {_safe(query)!r} (a queue id, an address or a "
+        shown = redactor.text(query) if redactor else query
+        err.print(f"No message in these logs matches {_safe(shown)!r} (a queue id, an address or a "
                   "Message-ID).", markup=False)
         return
     out.print(_safe_block(render_text(stories)), markup=False, highlight=False, soft_wrap=True, end="")

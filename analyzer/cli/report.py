@@ -95,7 +95,8 @@ def _read_baseline(store: Path, start: Any) -> Any:
         return read_events(store, since=begin.to_pydatetime(), until=pd.Timestamp(start).to_pydatetime(),
                            columns=list(BASELINE_COLUMNS))
     except (OSError, ValueError) as exc:
-        fail(f"{store}: cannot read the history store ({exc})", "check the path, or drop --store", EXIT_INPUT)
+        fail(f"{store}: cannot read the history store ({exc})",
+             getattr(exc, "hint", None) or "check the path, or drop --store", EXIT_INPUT)
 
 
 def _render_terminal(text: str) -> None:
@@ -117,7 +118,7 @@ def _render_terminal(text: str) -> None:
 
 @app.command()
 def report(
-    logs: LogsArg,
+    logs: LogsArg = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="Output format: text, markdown, json or html")] = "text",
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to FILE (atomically) "
                                                "instead of stdout; nothing is printed on success")] = None,

@@ -1,4 +1,4 @@
-"""`maillens ingest`, `maillens prune`, `maillens weekly`: the history of nightly runs."""
+"""`maillens ingest`, `maillens prune`, `maillens store repair`, `maillens weekly`: the history of nightly runs."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from ..intake import NoMailLines
 from ..sources import SourceError
 from ._app import (
     EXIT_INPUT,
+    EXIT_NOINPUT,
     EXIT_OUTPUT,
     EXIT_USAGE,
     LogsArg,
@@ -22,6 +24,7 @@ from ._app import (
     err,
     fail,
     load_kb,
+    logs_or_defaults,
     out,
 )
 
@@ -44,13 +47,24 @@ def parse_keep(text: str) -> dt.timedelta:
     return {"d": dt.timedelta(days=n), "w": dt.timedelta(weeks=n), "h": dt.timedelta(hours=n)}[unit]
 
 
-def _cluster_error(exc: OSError | RuntimeError, scheduler: str | None) -> NoReturn:
+def _store_error(exc: OSError) -> NoReturn:
+    """A store that cannot be used: rc 3 when it is damaged (with `store repair` to try), rc 5 when it cannot be
+    written (not ours, full disk, permissions)."""
+    from ..store import StoreDamaged
+
+    fail(str(exc), getattr(exc, "hint", None), EXIT_INPUT if isinstance(exc, StoreDamaged) else EXIT_OUTPUT)
+
+
+def _cluster_error(exc: OSError | RuntimeError, scheduler: str | None, engine: str = "dask") -> NoReturn:
     """A scheduler that cannot be reached (OSError) or a task that failed on a worker: one line.
-    Any other RuntimeError is a bug and is raised as it is."""
+    Without a cluster, an OSError is said as it is. Any other RuntimeError is a bug and is raised as it is."""
     from ..scale import WorkerError
 
     if isinstance(exc, WorkerError):
         fail(str(exc), exc.hint, EXIT_INPUT)
+    if isinstance(exc, OSError) and engine != "dask":
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"{where}{exc.strerror or exc}", None, EXIT_INPUT)
     if isinstance(exc, OSError):
         fail(f"{scheduler or 'the local cluster'}: {exc}", "check --scheduler (tcp://HOST:PORT) and that it runs",
              EXIT_INPUT)
@@ -59,8 +73,8 @@ def _cluster_error(exc: OSError | RuntimeError, scheduler: str | None) -> NoRetu
 
 @app.command()
 def ingest(
-    logs: LogsArg,
     store: StoreOpt,
+    logs: LogsArg = None,
     year: YearOpt = None,
     tz: TzOpt = None,
     engine: EngineOpt = "local",
@@ -96,26 +110,29 @@ def ingest(
             fail(str(exc), exc.hint, EXIT_USAGE)
     load_kb(rules)  # a broken rules file is a one-line error naming the file and rule
     prog = _progress()
-    try:
-        if prog is None:
-            res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
-                              now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or ())
-        else:
-            with prog:
-                task = prog.add_task("ingesting logs", total=None)
+    with logs_or_defaults(logs) as logs:
+        try:
+            if prog is None:
                 res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
-                                  now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or (),
-                                  progress=lambda done, total: prog.update(task, completed=done, total=total))
-    except OptionError as exc:
-        fail(str(exc), "maillens ingest --help", EXIT_USAGE)
-    except SourceError as exc:
-        fail(str(exc), exc.hint, EXIT_INPUT)
-    except StoreError as exc:
-        fail(str(exc), exc.hint, EXIT_OUTPUT)
-    except (OSError, RuntimeError) as exc:
-        _cluster_error(exc, scheduler)
+                                  now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or ())
+            else:
+                with prog:
+                    task = prog.add_task("ingesting logs", total=None)
+                    res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
+                                      now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or (),
+                                      progress=lambda done, total: prog.update(task, completed=done, total=total))
+        except OptionError as exc:
+            fail(str(exc), "maillens ingest --help", EXIT_USAGE)
+        except SourceError as exc:
+            fail(str(exc), exc.hint, EXIT_INPUT)
+        except StoreError as exc:
+            _store_error(exc)
+        except (OSError, RuntimeError) as exc:
+            _cluster_error(exc, scheduler, engine)
     for w in res.warnings:
         err.print(f"Warning: {w}", markup=False, soft_wrap=True)
+    if not (res.added or res.duplicates or res.unrecognised or res.too_old or res.skipped_sources):
+        fail(f"no mail lines read ({res.lines:,} lines)", NoMailLines.hint, EXIT_NOINPUT)
     if not quiet:
         days = f" over {len(res.days)} day(s) ({res.days[0]} … {res.days[-1]})" if res.days else ""
         err.print(f"{res.added:,} events added to {store}{days}; {res.duplicates:,} already there"
@@ -137,7 +154,7 @@ def prune(
 
       maillens prune --store /var/lib/maillens --keep 90d
     """
-    from ..store import StoreError
+    from ..store import StoreError, StoreWriteError
     from ..store import prune as prune_store
 
     try:
@@ -147,9 +164,49 @@ def prune(
     try:
         res = prune_store(store, span, dt.datetime.now(dt.UTC))
     except StoreError as exc:
-        fail(str(exc), exc.hint, EXIT_INPUT)
+        fail(str(exc), exc.hint, EXIT_OUTPUT if isinstance(exc, StoreWriteError) else EXIT_INPUT)
     out.print(f"{len(res.removed_days)} day(s) removed ({res.removed_rows:,} events); keeping {res.kept_from} "
               "and later", markup=False)
+
+
+store_app = typer.Typer(help="Look after a store: rebuild its manifest.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("repair")
+def store_repair(store: StoreOpt) -> None:
+    """Rebuild the store's manifest from the part files that are there.
+
+    For a store whose _manifest.json was lost (deleted, not restored from a backup) or that lists a part that is missing or corrupt. Each event is listed once; an unreadable part is kept aside as .NAME.damaged; files maillens did not write are left as they are. Ingest the logs again afterwards to restore what a lost part held.
+
+    Examples:
+
+      maillens store repair --store /var/lib/maillens
+    """
+    from ..store import StoreError, StoreWriteError
+    from ..store import repair as repair_store
+
+    try:
+        res = repair_store(store)
+    except StoreError as exc:
+        fail(str(exc), "check --store: it must be the directory of a maillens store",
+             EXIT_OUTPUT if isinstance(exc, StoreWriteError) else EXIT_INPUT)
+    for rel in res.missing:
+        err.print(f"Warning: {rel}: listed but missing; dropped from the manifest", markup=False, soft_wrap=True)
+    for rel in res.damaged:
+        err.print(f"Warning: {rel}: unreadable; set aside as .{rel.split('/')[-1]}.damaged", markup=False,
+                  soft_wrap=True)
+    if res.foreign:
+        err.print(f"Warning: {len(res.foreign)} file(s) under day=*/ were not written by maillens and were left "
+                  f"as they are, e.g. {res.foreign[0]}", markup=False, soft_wrap=True)
+    out.print(f"{store}: manifest {'rebuilt' if not res.had_manifest else 'repaired'}: {res.parts} part(s), "
+              f"{res.rows:,} events"
+              + (f"; {len(res.adopted)} part(s) found unlisted and added" if res.adopted else "")
+              + (f"; {len(res.duplicates) + len(res.rewritten)} part(s) holding copies of other parts' events "
+                 "removed or rewritten" if res.duplicates or res.rewritten else ""), markup=False, soft_wrap=True)
+    if res.missing or res.damaged or not res.had_manifest:
+        out.print("Ingest the logs again to restore what the lost parts held (events already stored are not "
+                  "added twice).", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -222,7 +279,7 @@ def weekly(
     except StoreError as exc:
         fail(str(exc), exc.hint, EXIT_INPUT)
     except (OSError, RuntimeError) as exc:
-        _cluster_error(exc, scheduler)
+        _cluster_error(exc, scheduler, engine)
     text = render_weekly(rep, fmt)
     if output is not None and output != "-":
         try:

@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from ..textsafe import printable
 from .charts import bar_chart, volume_chart
 from .text import clean, measure, number, pct
 
@@ -44,4 +45,5 @@ def render_html(r: dict[str, Any]) -> str:
                                          chart_id="chart-destinations", title="Top destinations by failures",
                                          color="#ef6c00")),
     }
-    return _ENV.get_template("report.html.j2").render(r=r, charts=charts)
+    # No control character from a log reaches the page (or a terminal it is printed to).
+    return printable(_ENV.get_template("report.html.j2").render(r=r, charts=charts), newlines=True)

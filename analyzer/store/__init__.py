@@ -22,21 +22,30 @@ a source ingested before (it grew, or it is that file rotated after it grew) is 
 where that ingest ended. (One limit: identical lines logged in the same second by the same process
 that straddle that point, or a rotation, count from 0 again on the far side, and are kept once.)
 
-**Crash safety.** A run writes each part under a temporary name, fsyncs it, renames it into its
-day directory, and only then replaces ``_manifest.json`` (write, fsync, rename) listing the new
-parts. Readers read only the parts the manifest lists. A part that is on disk but not listed is
-debris of a killed run; the next writer deletes it and does the work again. One writer at a time
-(``.lock``, released by the kernel when a process dies). Tools that read the directory as a plain
+**Crash safety.** A run first records itself in ``_manifest.json``; it then writes each part under a
+temporary name, fsyncs it, renames it into its day directory, and only then replaces
+``_manifest.json`` (write, fsync, rename) listing the new parts. Readers read only the parts the
+manifest lists. A part of a run the manifest records that is on disk but not listed is debris of a
+killed run (or prune); the next writer deletes it and does the work again. One writer at a time
+(``.lock``, released by the kernel when a process dies). A failed write (a full disk) deletes the
+parts written for the file being added and the temporary file, and raises :class:`StoreWriteError`.
+
+**Never deleting what maillens did not write.** Only maillens' temporary names
+(``.part-RUN-N.parquet.tmp``, ``._manifest.json.PID.tmp``) and parts ``part-RUN-N.parquet`` of a RUN
+the manifest records are ever deleted. A directory with files in it but no manifest is refused
+(:class:`StoreDamaged` if it holds maillens parts, else :class:`StoreError`). A manifest that lists
+a missing or corrupt part makes every operation stop with :class:`StoreDamaged` naming it;
+:func:`repair` rebuilds the manifest from the parts that are there. Tools that read the directory as a plain
 hive dataset (pandas, DuckDB, Spark) see the committed parts plus, between a killed run and the next
 one, that run's finished but uncommitted parts: rows that are new, never copies of stored ones.
 
 The code, one responsibility per module (all private; import from :mod:`analyzer.store`):
 
-- ``_layout``: file names, the part schema, :class:`StoreError`, the root (local directory or fsspec URL)
+- ``_layout``: file names, the part schema, the errors, the root (local directory or fsspec URL)
 - ``_manifest``: the manifest's format, loading and committing it, deleting debris
 - ``_keys``: event keys and source fingerprints
 - ``_parse``: one source parsed and classified into store rows (what a Dask worker runs)
-- ``_ingest``, ``_read``, ``_prune``: the three operations
+- ``_ingest``, ``_read``, ``_prune``, ``_repair``: the operations
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ from ._ingest import IngestResult, ingest
 from ._keys import KEY_COLUMNS as KEY_COLUMNS
 from ._keys import Digest as Digest
 from ._keys import event_keys as event_keys
-from ._layout import KEY, STORE_SCHEMA, StoreError
+from ._layout import KEY, STORE_SCHEMA, StoreDamaged, StoreError, StoreWriteError
 from ._layout import LOCK as LOCK
 from ._layout import MANIFEST as MANIFEST
 from ._layout import PART_ROWS as PART_ROWS
@@ -55,6 +64,7 @@ from ._manifest import Manifest, load_manifest
 from ._parse import SourceTable, parse_source
 from ._prune import PruneResult, prune
 from ._read import read_events, store_days
+from ._repair import RepairResult, repair
 
 __all__ = [
     "KEY",
@@ -62,12 +72,16 @@ __all__ = [
     "IngestResult",
     "Manifest",
     "PruneResult",
+    "RepairResult",
     "SourceTable",
+    "StoreDamaged",
     "StoreError",
+    "StoreWriteError",
     "ingest",
     "load_manifest",
     "parse_source",
     "prune",
     "read_events",
+    "repair",
     "store_days",
 ]

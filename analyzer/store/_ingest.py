@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from ..sources import Input, expand_inputs
 from ._keys import HEAD_BYTES, Digest, fingerprint
 from ._layout import KEY, PART_ROWS, Root, StoreError
-from ._manifest import Manifest, clean_debris, load_manifest, write_manifest
+from ._manifest import Manifest, check_parts, clean_debris, load_manifest, write_manifest
 from ._parse import SourceTable, parse_source
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -56,14 +56,30 @@ class _Writer:
 
     def _keys_of(self, day: str) -> np.ndarray:
         if day not in self.keys:
-            arrays = [self.store.read_table(rel, columns=[KEY]).column(KEY).to_numpy()
+            arrays = [self.store.read_part(rel, columns=[KEY]).column(KEY).to_numpy()
                       for rel in self.m.parts_of(day)]
             self.keys[day] = np.sort(np.concatenate(arrays)) if arrays else np.zeros(0, np.int64)
         return self.keys[day]
 
     def add(self, st: SourceTable) -> None:
-        table = st.table
+        """Write the source's new rows as parts and commit them with the source; on any failure the
+        parts written for it are deleted again (the committed state is the one before)."""
         new_parts: dict[str, dict[str, Any]] = {}
+        try:
+            self._add(st, new_parts)
+        except BaseException:
+            for rel in new_parts:
+                self.m.parts.pop(rel, None)
+                self.store.remove(rel)
+            self.m.sources.pop(st.digest.sha, None)
+            self.keys.clear()
+            self.store.remove_empty_days()
+            raise
+        self.result.parts += len(new_parts)
+        self.result.ingested_sources.append(st.name)
+
+    def _add(self, st: SourceTable, new_parts: dict[str, dict[str, Any]]) -> None:
+        table = st.table
         if table.num_rows:
             ts_us = pc.fill_null(table.column("ts").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
             day_no = ts_us // 86_400_000_000  # UTC days since 1970-01-01
@@ -93,8 +109,9 @@ class _Writer:
                     part = table.take(pa.array(idx))
                 for start in range(0, part.num_rows, self.part_rows):
                     chunk = part.slice(start, self.part_rows)
-                    rel = self._write_part(day, chunk)
+                    rel = self._part_name(day)
                     new_parts[rel] = {"day": day, "rows": chunk.num_rows, "run": self.run}
+                    self.store.write_table(rel, chunk)
                 del part
                 self.keys[day] = np.sort(np.concatenate([present, keys[idx]]))
                 self.result.added += len(idx)
@@ -105,13 +122,10 @@ class _Writer:
                                   "newline": dg.newline, "resumed_at": dg.resume_at, "events": st.events,
                                   "run": self.run}
         write_manifest(self.store, self.m)
-        self.result.parts += len(new_parts)
-        self.result.ingested_sources.append(st.name)
 
-    def _write_part(self, day: str, chunk: pa.Table) -> str:
+    def _part_name(self, day: str) -> str:
         rel = f"day={day}/part-{self.run}-{self.n:04d}.parquet"
         self.n += 1
-        self.store.write_table(rel, chunk)
         return rel
 
 
@@ -152,17 +166,27 @@ def ingest(
         from ..rules import load_rules
 
         load_rules(tuple(Path(r) for r in site))  # a broken file fails here, before anything is read
-    inputs = expand_inputs(paths)
+    skipped: list[str] = []
+    inputs = expand_inputs(paths, skipped.append)
     if any(i.path is None for i in inputs):
         raise StoreError("stdin cannot be ingested: its content cannot be fingerprinted")
     root = Root(store)
     with root.locked():
         m = load_manifest(root)
+        check_parts(root, m)  # a damaged store is repaired first, not added to
         run = _new_run(now)
         result = IngestResult(root.name, run)
+        result.warnings.extend(skipped)
         result.debris_removed = clean_debris(root, m)
+        for r in m.runs:
+            if r.get("state") == "running":  # its process died: we hold the lock
+                r["state"] = "interrupted"
         started = (now or dt.datetime.now(dt.UTC)).isoformat()
         wall = time.time()
+        # the run is recorded before it writes anything: its files are then known to be maillens' own
+        record: dict[str, Any] = {"run": run, "started": started, "engine": engine, "state": "running"}
+        m.runs.append(record)
+        write_manifest(root, m)
         writer = _Writer(root, m, run, result, part_rows)
         prefixes: dict[str, dict[int, tuple[str, int]]] = {}
         for sha, rec in m.sources.items():
@@ -203,8 +227,9 @@ def ingest(
             if progress:
                 progress(done, total)
         result.days = sorted({p["day"] for p in m.parts.values() if p["run"] == run})
-        m.runs.append({"run": run, "started": started, "seconds": round(time.time() - wall, 3),
-                       "engine": engine, "rules": list(site), "added": result.added, "duplicates": result.duplicates,
-                       "sources": result.ingested_sources, "skipped": result.skipped_sources})
+        record.pop("state")
+        record.update({"seconds": round(time.time() - wall, 3), "rules": list(site), "added": result.added,
+                       "duplicates": result.duplicates, "sources": result.ingested_sources,
+                       "skipped": result.skipped_sources})
         write_manifest(root, m)
     return result

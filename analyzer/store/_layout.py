@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,12 +28,53 @@ STORE_SCHEMA = pa.schema(list(SCHEMA) + [pa.field(c.name, c.type) for c in CLASS
                          + [pa.field(KEY, pa.int64())])
 #: Rows per part file at most (a big day is written as several parts).
 PART_ROWS = 500_000
+#: The names maillens gives its part files and their temporary copies; nothing else is ever deleted.
+RUN = r"\d{8}T\d{6}-[0-9a-f]{6}"
+PART_NAME = re.compile(rf"^part-(?P<run>{RUN})-\d{{4,}}\.parquet$")
+PART_TMP = re.compile(rf"^\.part-(?P<run>{RUN})-\d{{4,}}\.parquet\.tmp$")
+DAY_DIR = re.compile(r"^day=(?P<day>\d{4}-\d{2}-\d{2})$")
 
 
 class StoreError(OSError):
     """The store cannot be used (not a store, unreadable manifest, locked, unwritable)."""
 
     hint = "check --store: it must be a directory written by `maillens ingest` (or a new, empty one)"
+
+
+class StoreDamaged(StoreError):
+    """The store is a maillens store, but its manifest is lost or unreadable, or lists a missing or corrupt part."""
+
+    def __init__(self, message: str, store: str) -> None:
+        super().__init__(message)
+        self.store = store
+        self.hint = (f"maillens store repair --store {store}  (it lists the parts that are there; then ingest "
+                     "the logs again to restore what a lost part held)")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __reduce__(self):  # raised on a Dask worker, rebuilt on the client
+        return (type(self), (self.args[0], self.store))
+
+
+class StoreWriteError(StoreError):
+    """A file of the store could not be written (disk full, read-only, permissions); the run was undone."""
+
+    hint = "free space on the store's filesystem (or fix its permissions), then run the ingest again"
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _write_error(exc: OSError, path: str) -> StoreWriteError:
+    """`No space left on device while writing PATH`: what failed, and on which file."""
+    if exc.errno == errno.ENOSPC:
+        what = "No space left on device"
+    elif exc.errno:
+        what = exc.strerror or os.strerror(exc.errno)
+    else:
+        what = str(exc)
+    return StoreWriteError(f"{what} while writing {path}")
 
 
 class Root:
@@ -80,11 +123,16 @@ class Root:
             self.fs.pipe_file(self.path(rel), text.encode("utf-8"))
             return
         tmp = self.local / f".{rel}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.local / rel)
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.local / rel)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise _write_error(exc, str(self.local / rel)) from exc
         fsync_dir(self.local)
 
     def write_table(self, rel: str, table: pa.Table) -> None:
@@ -92,18 +140,26 @@ class Root:
         folder, name = rel.rsplit("/", 1)
         tmp = f"{folder}/.{name}.tmp"
         if self.local is None:
-            self.fs.makedirs(self.path(folder), exist_ok=True)
-            with self.fs.open(self.path(tmp), "wb") as fh:
-                pq.write_table(table, fh, compression="zstd")
-            self.fs.mv(self.path(tmp), self.path(rel))
+            try:
+                self.fs.makedirs(self.path(folder), exist_ok=True)
+                with self.fs.open(self.path(tmp), "wb") as fh:
+                    pq.write_table(table, fh, compression="zstd")
+                self.fs.mv(self.path(tmp), self.path(rel))
+            except OSError as exc:
+                self.remove(tmp)
+                raise _write_error(exc, self.path(rel)) from exc
             return
         d = self.local / folder
-        d.mkdir(exist_ok=True)
-        with open(self.local / tmp, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(self.local / tmp, self.local / rel)
+        try:
+            d.mkdir(exist_ok=True)
+            with open(self.local / tmp, "wb") as fh:
+                pq.write_table(table, fh, compression="zstd")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(self.local / tmp, self.local / rel)
+        except OSError as exc:
+            self.remove(tmp)
+            raise _write_error(exc, str(self.local / rel)) from exc
         fsync_dir(d)
 
     def read_table(self, rel: str, columns: list[str] | None = None) -> pa.Table:
@@ -112,6 +168,45 @@ class Root:
         with self.fs.open(self.path(rel), "rb") as fh:
             return pq.read_table(fh, columns=columns)
 
+    def read_part(self, rel: str, columns: list[str] | None = None) -> pa.Table:
+        """A part the manifest lists, with the store's schema; StoreDamaged naming it if it is missing or corrupt."""
+        try:
+            table = self.read_table(rel, columns=columns)
+            want = [c for c in STORE_SCHEMA.names if columns is None or c in columns]
+            return table.select(want).cast(pa.schema([STORE_SCHEMA.field(c) for c in want]))
+        except FileNotFoundError as exc:
+            raise PartMissing(f"{self.path(rel)}: listed in the store's manifest but missing", self.name) from exc
+        except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
+            raise StoreDamaged(f"{self.path(rel)}: listed in the store's manifest but not a readable part "
+                               f"({exc})", self.name) from exc
+
+    def check_part(self, rel: str, rows: int | None) -> None:
+        """Cheap check of a listed part (its Parquet footer and row count); StoreDamaged naming it if bad."""
+        try:
+            if self.local is not None:
+                meta = pq.read_metadata(self.local / rel)
+            else:
+                with self.fs.open(self.path(rel), "rb") as fh:
+                    meta = pq.read_metadata(fh)
+        except FileNotFoundError as exc:
+            raise PartMissing(f"{self.path(rel)}: listed in the store's manifest but missing", self.name) from exc
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreDamaged(f"{self.path(rel)}: listed in the store's manifest but not a readable part "
+                               f"({exc})", self.name) from exc
+        if rows is not None and meta.num_rows != rows:
+            raise StoreDamaged(f"{self.path(rel)}: holds {meta.num_rows} rows, the manifest says {rows}", self.name)
+
+    def entries(self) -> list[str]:
+        """The names at the top of the store that maillens did not put there itself (lock, manifest temporaries)."""
+        try:
+            if self.local is not None:
+                names = [p.name for p in self.local.iterdir()] if self.local.is_dir() else []
+            else:
+                names = [str(f).rstrip("/").rsplit("/", 1)[-1] for f in self.fs.ls(self.base, detail=False)]
+        except FileNotFoundError:
+            return []
+        return [n for n in names if n != LOCK and not (n.startswith(f".{MANIFEST}.") and n.endswith(".tmp"))]
+
     def day_files(self) -> list[str]:
         """Every file under the day=* directories, as paths relative to the store."""
         if self.local is not None:
@@ -119,6 +214,12 @@ class Root:
         found = self.fs.glob(f"{self.base}/day=*/*") + self.fs.glob(f"{self.base}/day=*/.*")
         return sorted({str(f)[len(self.base) + 1:] if str(f).startswith(self.base) else
                        "/".join(str(f).rsplit("/", 2)[-2:]) for f in found})
+
+    def rename(self, rel: str, to: str) -> None:
+        if self.local is not None:
+            os.replace(self.local / rel, self.local / to)
+        else:
+            self.fs.mv(self.path(rel), self.path(to))
 
     def remove(self, rel: str) -> bool:
         try:
@@ -162,6 +263,10 @@ class Root:
             yield
         finally:
             os.close(fd)
+
+
+class PartMissing(StoreDamaged):
+    """A part the manifest lists is not on disk (deleted by hand, or by a prune running at the same time)."""
 
 
 def as_root(store: str | os.PathLike | Root) -> Root:

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 
 from ._layout import MANIFEST, Root, StoreError, day_of
-from ._manifest import clean_debris, load_manifest, write_manifest
+from ._manifest import check_parts, clean_debris, load_manifest, missing_manifest, write_manifest
 
 
 @dataclass
@@ -20,9 +20,13 @@ class PruneResult:
 
 
 def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime) -> PruneResult:
-    """Remove the days older than ``now - keep`` (whole UTC days; the day containing it is kept)."""
+    """Remove the days older than ``now - keep`` (whole UTC days; the day containing it is kept).
+
+    A store whose manifest lists a missing or corrupt part is not pruned (:class:`StoreDamaged`)."""
     root = Root(store)
     if not root.exists(MANIFEST):
+        if root.entries():
+            raise missing_manifest(root)
         raise StoreError(f"{store}: no _manifest.json here; not a maillens store")
     if keep < dt.timedelta(0):
         raise ValueError("keep must not be negative")
@@ -30,6 +34,7 @@ def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime) -> Pru
     assert cutoff is not None
     with root.locked():
         m = load_manifest(root)
+        check_parts(root, m)
         gone = {rel: p for rel, p in m.parts.items() if p["day"] < cutoff}
         for rel in gone:
             del m.parts[rel]

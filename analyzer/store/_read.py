@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import SCHEMA
-from ._layout import MANIFEST, STORE_SCHEMA, Root, StoreError, day_of
-from ._manifest import Manifest, load_manifest
+from ._layout import MANIFEST, STORE_SCHEMA, PartMissing, Root, StoreError, day_of
+from ._manifest import Manifest, load_manifest, missing_manifest
 
 
 def _ts(t: dt.datetime | dt.date | str) -> pd.Timestamp:
@@ -37,19 +37,23 @@ def read_events(
 
     Only the day partitions in the range are read, and only the committed parts. ``columns``
     limits the columns read (``ts`` and ``host`` are read for filtering, and returned only when asked).
+    A part the manifest lists that is missing or unreadable raises :class:`StoreDamaged` naming it.
     """
     root = Root(store)
     if root.local is not None and not root.local.is_dir():
         raise StoreError(f"{store}: no such store")
     if not root.exists(MANIFEST):
+        if root.entries():
+            raise missing_manifest(root)
         raise StoreError(f"{store}: not a maillens store (no {MANIFEST}); build one with maillens ingest")
-    for attempt in range(3):  # a prune may delete a part between reading the manifest and the part
+    while True:
+        m = load_manifest(root)
         try:
-            return _read(root, load_manifest(root), since, until, columns, hosts)
-        except FileNotFoundError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+            return _read(root, m, since, until, columns, hosts)
+        except PartMissing as exc:
+            # a prune may delete a part between reading the manifest and the part: then it is no longer listed
+            if set(load_manifest(root).parts) == set(m.parts):
+                raise exc from None
 
 
 def _read(root: Root, m: Manifest, since: Any, until: Any, columns: Sequence[str] | None,
@@ -63,7 +67,7 @@ def _read(root: Root, m: Manifest, since: Any, until: Any, columns: Sequence[str
         raise ValueError(f"unknown column(s) {unknown}; the store has {list(STORE_SCHEMA.names)}")
     read = [c for c in STORE_SCHEMA.names if c in want or (c == "ts" and (since or until))
             or (c == "host" and hosts)]
-    tables = [root.read_table(rel, columns=read) for rel in rels]
+    tables = [root.read_part(rel, columns=read) for rel in rels]
     schema = pa.schema([STORE_SCHEMA.field(c) for c in read])
     table = pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
     mask = None
