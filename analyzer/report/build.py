@@ -312,7 +312,10 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
         inside &= (ts >= window.since).fillna(False).to_numpy(dtype=bool)
     if window.until is not None:
         inside &= (ts < window.until).fillna(False).to_numpy(dtype=bool)
-    cur = ev[inside].sort_values("ts", kind="stable").reset_index(drop=True)
+    cur = ev if inside.all() else ev[inside]
+    if not cur["ts"].is_monotonic_increasing:  # else sorting would only copy a large table
+        cur = cur.sort_values("ts", kind="stable")
+    cur = cur.reset_index(drop=True)
     info: dict[str, Any]
     if baseline is not None:
         info = {"source": "history", "events": len(baseline)}
