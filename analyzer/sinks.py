@@ -30,8 +30,13 @@ __all__ = ["EventWriter", "SummaryFold", "jsonl_text", "write_stream"]
 FAILURES = ("transient_failure", "permanent_failure")
 
 
+JSONL_ROWS = 5_000  # pandas builds the whole text of what it is given: a few thousand rows at a time
+
+
 def jsonl_text(table: pa.Table) -> str:
     """JSON lines of a batch: one object per event, UTF-8 as is, slashes not escaped."""
+    if table.num_rows > JSONL_ROWS:
+        return "".join(jsonl_text(table.slice(i, JSONL_ROWS)) for i in range(0, table.num_rows, JSONL_ROWS))
     if table.num_rows == 0:
         return ""
     frame = to_pandas(table)

@@ -218,3 +218,12 @@ def test_two_pass_trace_equals_trace_of_everything():
         small = link(collect_matching(open_stream([str(SAMPLES)], tz="UTC", batch_lines=11), trace_wanted(q)).events)
         got = trace(small, q)
         assert got == trace(full, q) and got, q
+
+
+def test_jsonl_text_in_slices_equals_one_piece(monkeypatch):
+    import analyzer.sinks as sinks
+
+    t = pa.Table.from_pandas(parse_logs([str(SAMPLES / "postfix")], tz="UTC").events, preserve_index=False)
+    whole = sinks.jsonl_text(t)
+    monkeypatch.setattr(sinks, "JSONL_ROWS", 7)
+    assert sinks.jsonl_text(t) == whole and whole.count("\n") == t.num_rows
