@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import pyarrow as pa
 
-from .coalesce import BatchQueue
-from .overlap import drop_repeated_runs
-from .parsers import FORMATS, FileContext, LineCounts, parse_batch, split_batch
+from .parsers import FORMATS, FileContext, LineCounts, parse_batch
 from .parsers.syslog import Clock, HeaderState
-from .schema import SCHEMA, empty_table, to_pandas
-from .sources import Input, expand_inputs, iter_batches
+from .pipeline import STREAM_BATCH_LINES, STREAM_WORKERS, WORKERS, Classifier, EventStream, FileSummary
+from .schema import empty_table, to_pandas
+from .sources import expand_inputs
 
 __all__ = [
     "FileSummary",
@@ -26,14 +23,14 @@ __all__ = [
     "ParseResult",
     "UnrecognisedLines",
     "default_tz",
+    "check_stream",
+    "check_strict",
+    "collect",
+    "open_stream",
     "parse_lines",
     "parse_logs",
     "read_logs",
 ]
-
-
-_WORKERS = max(1, min(4, os.cpu_count() or 1))
-_POOL = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="maillens-parse")
 
 
 class OptionError(ValueError):
@@ -42,15 +39,6 @@ class OptionError(ValueError):
 
 class UnrecognisedLines(ValueError):
     """--strict: some lines looked like Postfix/Exim but matched no pattern."""
-
-
-@dataclass
-class FileSummary:
-    name: str
-    lines: int
-    events: int
-    flavour: str | None
-    not_mail: int = 0  # lines with no header, or from programs other than Postfix/Exim
 
 
 @dataclass
@@ -92,6 +80,39 @@ def _check_tz(tz: str) -> str:
     return tz
 
 
+def open_stream(
+    paths: Iterable[str] | str,
+    *,
+    year: int | None = None,
+    tz: str | None = None,
+    fmt: str = "auto",
+    now: dt.datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch_lines: int = STREAM_BATCH_LINES,
+    classifier: Classifier | None = None,
+    workers: int = STREAM_WORKERS,
+) -> EventStream:
+    """The event batches of Postfix/Exim logs (see :mod:`analyzer.pipeline`), options checked."""
+    if isinstance(paths, str):
+        paths = [paths]
+    if fmt not in FORMATS:
+        raise OptionError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    tz = _check_tz(tz or default_tz())
+    warnings: list[str] = []
+    inputs = expand_inputs(paths, warnings.append)
+    return EventStream(inputs, year=year, tz=tz, fmt=fmt, now=now, progress=progress, batch_lines=batch_lines,
+                       classifier=classifier, workers=workers, warnings=warnings)
+
+
+def check_strict(counts: LineCounts) -> None:
+    """--strict: raise :class:`UnrecognisedLines` if any Postfix/Exim line matched no pattern."""
+    if counts.unrecognised:
+        kind, n = counts.unknown.most_common(1)[0]
+        src, line, _text = counts.samples[kind][0]
+        raise UnrecognisedLines(f"{src}:{line}: {counts.unrecognised} line(s) look like Postfix/Exim "
+                                f"but match no pattern (first kind: {kind!r}, {n} lines)")
+
+
 def parse_logs(
     paths: Iterable[str] | str,
     *,
@@ -102,103 +123,41 @@ def parse_logs(
     now: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch_lines: int = 100_000,
+    workers: int | None = None,
 ) -> ParseResult:
     """Parse Postfix/Exim logs (files, globs, directories, '-' for stdin) into the event table.
 
     ``year`` and ``tz`` place yearless syslog stamps (default: each file's modification time,
     and :func:`default_tz`); ``now`` stands in for the modification time of stdin.
-    ``progress(bytes_done, bytes_total)`` is called after each batch (bytes of decoded text,
-    capped at each file's size: exact for plain files, a step per file for compressed ones); for
-    stdin, whose size is unknown, ``progress(lines_done, -1)``.
+    ``progress(bytes_done, bytes_total)`` is called after each input. The table is collected
+    from :func:`open_stream`'s batches; commands that need not hold it consume the stream.
     """
-    if isinstance(paths, str):
-        paths = [paths]
-    if fmt not in FORMATS:
-        raise OptionError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    tz = _check_tz(tz or default_tz())
-    warnings: list[str] = []
-    inputs = expand_inputs(paths, warnings.append)
-    total_bytes = sum(i.path.stat().st_size for i in inputs if i.path is not None)
-    done = 0
-    tables: list[pa.Table] = []
-    counts = LineCounts()
-    files: list[FileSummary] = []
-    queue = BatchQueue(_POOL, _WORKERS, tables, counts)
-    for inp in inputs:
-        on_batch = None
-        if progress is not None:
-            size = inp.path.stat().st_size if inp.path is not None else None
-            seen = [0, 0]  # lines, characters of this input so far
-
-            def on_batch(lines: int, chars: int, size=size, seen=seen, before=done) -> None:
-                seen[0] += lines
-                seen[1] += chars
-                if size is None:
-                    progress(seen[0], -1)
-                else:
-                    progress(before + min(seen[1], size), total_bytes)
-
-        files.append(_parse_input(inp, queue, warnings, year=year, tz=tz, fmt=fmt, now=now, batch_lines=batch_lines,
-                                  on_batch=on_batch))
-        if inp.path is not None:
-            done += inp.path.stat().st_size
-            if progress is not None:
-                progress(done, total_bytes)
-    queue.finish()
-    table = pa.concat_tables(tables) if tables else empty_table()
-    if strict and counts.unrecognised:
-        kind, n = counts.unknown.most_common(1)[0]
-        src, line, _text = counts.samples[kind][0]
-        raise UnrecognisedLines(f"{src}:{line}: {counts.unrecognised} line(s) look like Postfix/Exim "
-                                f"but match no pattern (first kind: {kind!r}, {n} lines)")
-    df = _drop_repeated_lines(to_pandas(table), counts)
-    df = drop_repeated_runs(df, counts, warnings)
-    return ParseResult(df, counts, files, warnings)
+    stream = open_stream(paths, year=year, tz=tz, fmt=fmt, now=now, progress=progress,
+                         batch_lines=batch_lines, workers=workers or WORKERS)
+    return collect(stream, strict=strict)
 
 
-#: Files that repeat lines another file of the same set already has: Exim's rejectlog (every
-#: rejection is also in the mainlog) and syslog's per-severity copies (Debian's rsyslog writes
-#: mail.warn and mail.err lines to mail.log too).
-_SECONDARY = re.compile(r"(?:rejectlog|(?:^|[./_-])mail\.(?:warn|err|info|crit|notice))", re.IGNORECASE)
-_CONTENT = [c for c in SCHEMA.names if c not in ("source", "line_no")]
+def check_stream(stream: EventStream, fmt: str = "auto", *, strict: bool = False) -> None:
+    """After a stream is read: ``strict`` (see :func:`check_strict`), and no mail line at all is
+    :class:`analyzer.intake.NoMailLines` (files of mostly other text add a warning). Once per stream."""
+    from .intake import check_intake
+
+    if strict:
+        check_strict(stream.counts)
+    if getattr(stream, "_intake_checked", False):
+        return
+    stream._intake_checked = True  # type: ignore[attr-defined]
+    check_intake(ParseResult(None, stream.counts, stream.files, stream.warnings), fmt)  # type: ignore[arg-type]
 
 
-def _drop_repeated_lines(df: pd.DataFrame, counts: LineCounts) -> pd.DataFrame:
-    """An event of a secondary file (rejectlog, mail.warn, mail.err …) that a primary file read in
-    the same run also has — same time, host, program, pid and content — is kept once."""
-    if df.empty:
-        return df
-    secondary = [s for s in df["source"].dropna().unique() if _SECONDARY.search(os.path.basename(str(s)))]
-    is_sec = df["source"].isin(secondary).fillna(False).astype(bool)
-    if not is_sec.any() or is_sec.all():
-        return df
-    h = pd.util.hash_pandas_object(df[_CONTENT], index=False)
-    drop = is_sec & h.isin(set(h[~is_sec]))
-    if drop.any():
-        counts.duplicates += int(drop.sum())
-        counts.events -= int(drop.sum())
-        df = df[~drop.to_numpy()].reset_index(drop=True)
-    return df
-
-
-def _parse_input(inp: Input, queue: BatchQueue, warnings: list[str], *,
-                 year: int | None, tz: str, fmt: str, now: dt.datetime | None, batch_lines: int,
-                 on_batch: Callable[[int, int], None] | None = None) -> FileSummary:
-    ref = dt.datetime.fromtimestamp(inp.mtime, dt.UTC) if inp.path is not None else now
-    clock = Clock(tz=tz, year=year, reference=ref)
-    ctx = FileContext(inp.name, HeaderState(clock, forced=None if fmt == "auto" else fmt),
-                      panic="panic" in os.path.basename(inp.name).lower())
-    summary = FileSummary(inp.name, 0, 0, None)
-    # Headers are read in order (yearless stamps carry the year over); the messages of a batch
-    # are matched on a worker thread while the next batch is read (small files together, see
-    # analyzer.coalesce). pyarrow releases the GIL.
-    for batch in iter_batches(inp, warnings.append, batch_lines=batch_lines):
-        if on_batch is not None:  # C-level sums: no Python loop per line
-            on_batch(len(batch.lines), sum(map(len, batch.lines)) + len(batch.lines))
-        sp = split_batch(batch.lines, batch.first_line, ctx)
-        queue.add(sp, summary, whole_file=batch.first_line == 1 and len(batch.lines) < batch_lines)
-    summary.flavour = ctx.flavour
-    return summary
+def collect(stream: EventStream, *, strict: bool = False) -> ParseResult:
+    """Collect a stream's batches into one table, in input order."""
+    batches = [(b.index, b.table) for b in stream if b.table.num_rows]
+    batches.sort(key=lambda ib: ib[0])  # secondary logs may come after the primaries: input order
+    table = pa.concat_tables([t for _, t in batches]) if batches else empty_table()
+    if strict:
+        check_strict(stream.counts)
+    return ParseResult(to_pandas(table), stream.counts, stream.files, stream.warnings)
 
 
 def read_logs(paths: Sequence[str] | str, **kwargs) -> pd.DataFrame:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
+from .parsers import LineCounts
 from .reader import ParseResult
+from .sinks import SummaryFold
 
-__all__ = ["ParseSummary", "summarise"]
+__all__ = ["ParseSummary", "summarise", "summarise_fold"]
 
 
 @dataclass
@@ -39,30 +43,30 @@ class ParseSummary:
         return 1.0 if ours == 0 else self.events / ours
 
 
-def _counts(series: pd.Series) -> list:
-    vc = series.dropna().value_counts()
-    return [(k, int(v)) for k, v in vc.items()]
-
-
 def summarise(result: ParseResult, top_unknown: int = 10) -> ParseSummary:
-    df = result.events
-    c = result.counts
-    codes = sorted(_counts(df["reply_code"]), key=lambda kv: (-kv[1], kv[0])) if len(df) else []
+    """The summary of a parse result held in memory."""
+    fold = SummaryFold()
+    fold.add(pa.Table.from_pandas(result.events, preserve_index=False))
+    return summarise_fold(fold, result.counts, result.files, result.warnings, top_unknown)
+
+
+def summarise_fold(fold: SummaryFold, c: LineCounts, files: list[Any], warnings: list[str],
+                   top_unknown: int = 10) -> ParseSummary:
+    """The summary from the batches a :class:`analyzer.sinks.SummaryFold` has seen."""
     return ParseSummary(
         lines=c.lines, events=c.events, foreign=sum(c.foreign.values()), unrecognised=c.unrecognised,
         blank=c.blank + c.meta, continuation=c.continuation,
-        files=[(f.name, f.lines, f.events, f.flavour) for f in result.files],
-        by_event=_counts(df["event"]) if len(df) else [],
-        by_code=[(int(k), v) for k, v in codes],
-        by_status=_counts(df["status"]) if len(df) else [],
-        by_cause=_counts(df[df["outcome"].isin(["transient_failure", "permanent_failure"])]["cause"])
-        if len(df) and "cause" in df else [],
+        files=[(f.name, f.lines, f.events, f.flavour) for f in files],
+        by_event=fold.ranked(fold.by_event),
+        by_code=[(int(k), v) for k, v in sorted(fold.by_code.items(), key=lambda kv: (-kv[1], kv[0]))],
+        by_status=fold.ranked(fold.by_status),
+        by_cause=fold.ranked(fold.by_cause),
         headerless=c.headerless,
         duplicates=c.duplicates,
         headerless_samples=list(c.headerless_samples),
         foreign_programs=c.foreign.most_common(),
         unknown=[(k, n, c.samples.get(k, [])) for k, n in c.unknown.most_common(top_unknown)],
-        warnings=list(result.warnings),
-        first=df["ts"].min() if len(df) else None,
-        last=df["ts"].max() if len(df) else None,
+        warnings=list(warnings),
+        first=fold.first,
+        last=fold.last,
     )

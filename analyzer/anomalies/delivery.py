@@ -42,27 +42,7 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
         g["n"] = g["n"].astype(float)
         # Everything we sent, per bucket: the prior for destinations with little history.
         tot = allrows.groupby("bucket")["failed"].agg(["sum", "count"])
-        flagged: dict[str, list[tuple[pd.Timestamp, float, float, float]]] = {}
-        for entity, grp in g.groupby(dim, sort=True):
-            grp = grp.sort_values("bucket")
-            buckets, fails, ns = grp["bucket"].tolist(), grp["fail"].to_numpy(), grp["n"].to_numpy()
-            for i, b in enumerate(buckets):
-                if b < window_start.floor(ctx.bucket) or fails[i] < p["min_failures"]:
-                    continue
-                rate = fails[i] / ns[i]
-                hist_rates = fails[:i][ns[:i] >= 3] / ns[:i][ns[:i] >= 3]
-                if len(hist_rates) >= min_hist:
-                    exp, sd = _robust(hist_rates)
-                else:
-                    # Little history for this entity: compare with everything we sent before,
-                    # and say nothing when there was no before.
-                    prior = tot[tot.index < b]
-                    if len(prior) < min_hist:
-                        continue
-                    exp, _sd = _robust((prior["sum"] / prior["count"]).to_numpy(dtype=float))
-                    sd = 0.0
-                if rate >= p["min_rate"] and rate >= exp + max(p["k"] * sd, p["min_increase"]):
-                    flagged.setdefault(str(entity), []).append((b, rate, exp, fails[i]))
+        flagged = _spikes(g, dim, tot, window_start.floor(ctx.bucket), p, min_hist)
         for entity, items in flagged.items():
             by_b = {b: (r, e, f) for b, r, e, f in items}
             for run in _runs(list(by_b), ctx.bucket):
@@ -82,6 +62,47 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
                            f"failure rate was {exp:.0%}"))
     findings.extend(_cause_spike(ctx))
     return findings
+
+
+def _spikes(g: pd.DataFrame, dim: str, tot: pd.DataFrame, window_start: pd.Timestamp, p: dict,
+            min_hist: int) -> dict[str, list[tuple[pd.Timestamp, float, float, float]]]:
+    """The (entity, bucket) rows of ``g`` (sorted by entity, bucket) whose failure rate is above
+    the entity's earlier buckets (or, with too little history, everything sent before).
+
+    Vectorised over entities: only buckets with enough failures in the window are looked at,
+    each against the rows of its own entity before it (contiguous in ``g``).
+    """
+    flagged: dict[str, list[tuple[pd.Timestamp, float, float, float]]] = {}
+    if g.empty:
+        return flagged
+    fails, ns = g["fail"].to_numpy(dtype=float), g["n"].to_numpy(dtype=float)
+    codes = pd.factorize(g[dim])[0]
+    first = np.r_[True, codes[1:] != codes[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(g)), 0))
+    cand = np.flatnonzero((g["bucket"] >= window_start).to_numpy() & (fails >= p["min_failures"]))
+    prior_rates: dict[pd.Timestamp, np.ndarray | None] = {}
+    for i in cand:  # candidate buckets only: few, whatever the number of entities
+        s = start[i]
+        f_prev, n_prev = fails[s:i], ns[s:i]
+        keep = n_prev >= 3
+        hist_rates = f_prev[keep] / n_prev[keep]
+        b = g["bucket"].iat[i]
+        if len(hist_rates) >= min_hist:
+            exp, sd = _robust(hist_rates)
+        else:
+            # Little history for this entity: compare with everything we sent before,
+            # and say nothing when there was no before.
+            if b not in prior_rates:
+                prior = tot[tot.index < b]
+                prior_rates[b] = None if len(prior) < min_hist else (prior["sum"] / prior["count"]).to_numpy(dtype=float)
+            if prior_rates[b] is None:
+                continue
+            exp, _sd = _robust(prior_rates[b])
+            sd = 0.0
+        rate = fails[i] / ns[i]
+        if rate >= p["min_rate"] and rate >= exp + max(p["k"] * sd, p["min_increase"]):
+            flagged.setdefault(str(g[dim].iat[i]), []).append((b, rate, exp, fails[i]))
+    return flagged
 
 
 def _cause_spike(ctx: Context) -> list[Finding]:

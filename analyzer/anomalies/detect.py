@@ -36,7 +36,13 @@ def _prepare(df: pd.DataFrame, kb: Any) -> pd.DataFrame:
     if "cause" not in df.columns:
         from ..classify import classify
         df = classify(df, kb)
+    if df["ts"].is_monotonic_increasing:  # the usual case: no copy of a large table
+        return df.reset_index(drop=True)
     return df.sort_values("ts", kind="stable").reset_index(drop=True)
+
+
+def _with_ts(df: pd.DataFrame) -> pd.DataFrame:
+    return df.dropna(subset=["ts"]) if df["ts"].isna().any() else df
 
 
 def detect_anomalies(events: pd.DataFrame, baseline: pd.DataFrame | None = None, params: dict[str, Any] | None = None,
@@ -47,12 +53,12 @@ def detect_anomalies(events: pd.DataFrame, baseline: pd.DataFrame | None = None,
     if kb is None:
         from ..classify import default_rules
         kb = default_rules()
-    events = _prepare(events.dropna(subset=["ts"]), kb)
+    events = _prepare(_with_ts(events), kb)
     if events.empty:
         return []
     hist = events.iloc[0:0]
     if baseline is not None and len(baseline):
-        hist = _prepare(baseline.dropna(subset=["ts"]), kb)
+        hist = _prepare(_with_ts(baseline), kb)
         hist = hist[_truthy(hist["ts"] < events["ts"].min())][list(events.columns.intersection(hist.columns))]
         hist = hist.reindex(columns=events.columns)
     ctx = Context(events=events, history=hist, params=params, kb=kb,

@@ -351,17 +351,33 @@ def logs_or_defaults(logs: list[str] | None) -> Iterator[list]:
 
 
 def _run_parse(logs: list, *, year: int | None, tz: str | None, fmt: str, strict: bool):
+    from ..reader import collect
+
+    return _run_stream(logs, lambda stream: collect(stream, strict=strict), year=year, tz=tz, fmt=fmt)
+
+
+def run_stream(logs: list[str] | None, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None):
+    """Open the logs' event stream (analyzer.pipeline) and hand it to ``consume`` (a sink), with a
+    progress bar on a terminal; then check what was read (no mail lines: exit 66). Library errors
+    become one-line errors and exit codes. Returns what ``consume`` returns."""
+    with logs_or_defaults(logs) as logs:
+        return _run_stream(logs, consume, year=year, tz=tz, fmt=fmt, classifier=classifier)
+
+
+def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None):
     use_system_allocator()
-    from ..intake import NoMailLines, check_intake
-    from ..reader import OptionError, UnrecognisedLines, parse_logs
+    from ..intake import NoMailLines
+    from ..output import OutputError
+    from ..reader import OptionError, UnrecognisedLines, check_stream, open_stream
     from ..sources import SourceError
 
     try:
         with _progress() as prog:
-            result = parse_logs(logs, year=year, tz=tz, fmt=fmt, strict=strict, now=dt.datetime.now(dt.UTC),
-                                progress=prog if prog.active else None)
-        check_intake(result, fmt)
-        return result
+            stream = open_stream(logs, year=year, tz=tz, fmt=fmt, now=dt.datetime.now(dt.UTC),
+                                 progress=prog if prog.active else None, classifier=classifier)
+            got = consume(stream)
+        check_stream(stream, fmt)
+        return got
     except OptionError as exc:
         fail(str(exc), "maillens parse --help", EXIT_USAGE)
     except NoMailLines as exc:
@@ -370,6 +386,8 @@ def _run_parse(logs: list, *, year: int | None, tz: str | None, fmt: str, strict
         fail(str(exc), exc.hint, EXIT_INPUT)
     except UnrecognisedLines as exc:
         fail(str(exc), "drop --strict to count them instead, or report the line to the project", EXIT_STRICT)
+    except OutputError as exc:
+        fail(str(exc), exc.hint, EXIT_OUTPUT)
 
 
 @app.command()
@@ -416,30 +434,34 @@ def parse(
     except ValueError as exc:
         fail(str(exc), "add --redact", EXIT_USAGE)
     kb = load_kb(rules) if classify else None
-    result = run_parse(logs, year=year, tz=tz, fmt=log_format, strict=strict)
-    for w in result.warnings:
+    from ..pipeline import Classifier
+    from ..reader import check_stream
+    from ..sinks import SummaryFold, write_stream
+
+    classifier = Classifier(kb) if kb is not None else None
+    fold = SummaryFold()
+
+    def consume(stream):
+        if output is not None:
+            write_stream(_checked(stream, strict, log_format), output, classified=classifier is not None,
+                         transform=redactor.frame if redactor is not None else None)
+        else:
+            fold.fold(stream)
+            check_stream(stream, log_format, strict=strict)
+        return stream
+
+    stream = run_stream(logs, consume, year=year, tz=tz, fmt=log_format, classifier=classifier)
+    for w in stream.warnings:
         warn(w)
-    if kb is not None:
-        from ..classify import classify as classify_events
-
-        result.events = classify_events(result.events, kb)
-    if redactor is not None:
-        result.events = redactor.frame(result.events)
     if output is not None:
-        from ..output import OutputError, write_events
-
-        try:
-            write_events(result.events, output)
-        except OutputError as exc:
-            fail(str(exc), exc.hint, EXIT_OUTPUT)
         if not quiet and output != "-":
-            c = result.counts
+            c = stream.counts
             err.print(f"{c.events:,} events from {c.lines:,} lines written to {output}"
                       + (f" ({c.unrecognised:,} lines not recognised)" if c.unrecognised else ""), markup=False)
         return
-    from ..summary import summarise
+    from ..summary import summarise_fold
 
-    summary = summarise(result)
+    summary = summarise_fold(fold, stream.counts, stream.files, stream.warnings)
     if redactor is not None:
         import dataclasses
 
@@ -451,6 +473,15 @@ def parse(
         out.file.flush()
         return
     render_summary(summary)
+
+
+def _checked(stream, strict: bool, fmt: str):
+    """The stream's batches; at the end, the checks (strict, no mail lines) — before the output
+    is committed, so a failed run leaves no file."""
+    from ..reader import check_stream
+
+    yield from stream
+    check_stream(stream, fmt, strict=strict)
 
 
 def summary_json(s: Any) -> str:

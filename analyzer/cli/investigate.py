@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 
 from ..textsafe import json_safe, printable, printable_frame
-from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, check_tz, err, fail, logs_or_store, out, run_parse
+from ._app import (
+    EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, check_tz, err, fail, logs_or_store, out, run_parse, run_stream,
+)
 from ._app import when as _parse_when
 from ._redact import RedactIpsOpt, RedactKeyOpt, RedactOpt, make_redactor
 
@@ -72,8 +74,10 @@ def _when(text: str | None, tz: str, what: str):
     return pd.Timestamp(t)
 
 
-def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, since, until, cmd: str):
-    """The linked message index from LOGS or --store."""
+def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, since, until, cmd: str,
+          wanted=None):
+    """The linked message index from LOGS or --store; with ``wanted`` (analyzer.narrow), files are
+    read in two streaming passes that keep only the messages that can match."""
     from ..messages import link
 
     store = logs_or_store(logs, store)
@@ -98,7 +102,13 @@ def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, si
         if missing:
             fail(f"{store}: the store lacks columns {missing}", "re-ingest with this maillens version", EXIT_INPUT)
         return link(events)
-    result = run_parse(logs or [], year=year, tz=tz, fmt=log_format, strict=False)
+    if wanted is not None and "-" not in (logs or []):  # stdin cannot be read twice
+        from ..narrow import collect_matching
+
+        result = run_stream(logs, lambda stream: collect_matching(stream, wanted), year=year, tz=tz,
+                            fmt=log_format)
+    else:
+        result = run_parse(logs or [], year=year, tz=tz, fmt=log_format, strict=False)
     for w in result.warnings:
         err.print(f"Warning: {_safe(w)}", markup=False)
     return link(result.events)
@@ -190,7 +200,10 @@ def search(
     if raw and logs and "-" in logs:
         fail("--raw cannot show lines read from stdin: they cannot be read a second time",
              "save the input to a file and search that, or drop --raw (rows still carry file:line)", EXIT_USAGE)
-    ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="search")
+    from ..narrow import search_wanted
+
+    ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="search",
+               wanted=search_wanted(filters))
     try:
         res = run_search(ix, filters)
     except SearchError as exc:
@@ -322,7 +335,10 @@ def trace(
     if (t0 is not None or t1 is not None) and not store:
         fail("--since/--until with trace select the days read from --store", "drop them, or use --store",
              EXIT_USAGE)
-    ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="trace")
+    from ..narrow import trace_wanted
+
+    ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="trace",
+               wanted=trace_wanted(query))
     stories = run_trace(ix, query, limit=limit)
     if redactor is not None:
         stories = redactor(stories)

@@ -24,7 +24,7 @@ from ._app import (
     fail,
     load_kb,
     out,
-    run_parse,
+    run_stream,
     warn,
     when,
 )
@@ -170,7 +170,9 @@ def report(
     except AnomalyConfigError as exc:
         fail(f"--anomalies: {exc}", exc.hint, EXIT_INPUT if "cannot read" in str(exc) else EXIT_USAGE)
     kb = load_kb(rules)
-    result = run_parse(logs, year=year, tz=tz, fmt=log_format, strict=False)
+    from ..report.build import collect_report_events
+
+    result = run_stream(logs, lambda stream: collect_report_events(stream, kb), year=year, tz=tz, fmt=log_format)
     for w in result.warnings:
         warn(w)
     import pandas as pd

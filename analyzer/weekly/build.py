@@ -226,6 +226,7 @@ def build_weekly(
     """The weekly report of ``store`` for ``week`` (ISO '2026-W48' or its Monday; default: the last
     complete week before ``now``). ``engine="dask"`` computes the per-day facts on a cluster."""
     from ..anomalies import detect_anomalies
+    from ..anomalies.context import BASELINE_COLUMNS
     from ..classify import default_rules
 
     kb = kb or default_rules()
@@ -268,9 +269,12 @@ def build_weekly(
         until = monday + dt.timedelta(days=7)
         # a canonical order, whatever runs added the rows: findings do not depend on ingest history
         order = ["ts", "host", "source", "line_no"]
-        ev = read_events(store, since=monday, until=until).sort_values(order, kind="stable", ignore_index=True)
-        hist = (read_events(store, since=base_mondays[-1], until=monday).sort_values(order, kind="stable",
+        # only the columns the detectors read (Parquet projection): a third of the table
+        cols = list(dict.fromkeys([*BASELINE_COLUMNS, *order]))
+        ev = read_events(store, since=monday, until=until, columns=cols).sort_values(order, kind="stable",
                                                                                      ignore_index=True)
+        hist = (read_events(store, since=base_mondays[-1], until=monday, columns=cols).sort_values(
+                    order, kind="stable", ignore_index=True)
                 if base_mondays else None)
         for f in detect_anomalies(ev, baseline=hist, now=pd.Timestamp(until, tz="UTC"), kb=kb)[:25]:
             found.append(f.to_dict())

@@ -130,7 +130,8 @@ def test_an_unexpected_crash_exits_70_not_1(tmp_path: Path) -> None:
     boom = tmp_path / "sitecustomize.py"
     boom.write_text("import analyzer.reader as r\n"
                     "def parse_logs(*a, **k):\n    raise RuntimeError('simulated bug')\n"
-                    "r.parse_logs = parse_logs\nimport analyzer.cli._app as app\napp.parse_logs = parse_logs\n")
+                    "r.parse_logs = parse_logs\nr.open_stream = parse_logs\nimport analyzer.cli._app as app\n"
+                    "app.parse_logs = parse_logs\napp.open_stream = parse_logs\n")
     r = maillens("report", str(SAMPLES / "postfix"), env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{SAMPLES.parent}"},
                  timeout=60)
     assert r.returncode == 70, (r.returncode, r.stderr)

@@ -1,0 +1,150 @@
+"""Two passes over an event stream for `search` and `trace`: hold only the messages that can match.
+
+Pass 1 streams the batches and keeps, per batch, the keys of the events that can make a message
+match (``wanted(table) -> bool mask``, see :func:`search_wanted` and :func:`trace_wanted`): their
+``(host, queue id)``, or the line itself for events without a queue id (NOQUEUE rejects are
+messages of their own), and every link between queue ids that a line names (``related_id``:
+a content filter's re-injection, a bounce notice). The keys are closed over those links, so a
+message's every hop is kept. Pass 2 streams the batches again and keeps the lines of those keys.
+Linking (:func:`analyzer.messages.link`) and the search then run on that small table as they would
+on the whole one: every line of a kept message is there, and nothing else is needed.
+
+Memory is bounded by the batch size, the number of links and the matches, not by the log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .parsers import LineCounts
+from .pipeline import EventStream, row_hash
+from .schema import empty_table, to_pandas
+
+__all__ = ["collect_matching", "search_wanted", "trace_wanted"]
+
+Wanted = Callable[[pa.Table], np.ndarray]
+
+
+def _key(table: pa.Table, qid: str = "queue_id") -> np.ndarray:
+    return row_hash(pa.table({"host": table.column("host"), "q": table.column(qid)}), ["host", "q"])
+
+
+def _line(table: pa.Table) -> np.ndarray:
+    return row_hash(table, ["source", "line_no"])
+
+
+def _closure(keys: set[int], edges: np.ndarray) -> np.ndarray:
+    """``keys`` and every key linked to them through ``edges`` (pairs), transitively."""
+    if not len(edges) or not keys:
+        return np.fromiter(keys, dtype=np.uint64, count=len(keys))
+    adj: dict[int, list[int]] = {}
+    for a, b in edges.tolist():
+        adj.setdefault(a, []).append(b)
+        adj.setdefault(b, []).append(a)
+    todo = [k for k in keys if k in adj]
+    while todo:
+        k = todo.pop()
+        for n in adj.get(k, ()):
+            if n not in keys:
+                keys.add(n)
+                todo.append(n)
+    return np.fromiter(keys, dtype=np.uint64, count=len(keys))
+
+
+def collect_matching(stream: EventStream, wanted: Wanted) -> Any:
+    """The lines of every message that can match ``wanted``, read in two passes over ``stream``'s
+    inputs; a :class:`analyzer.reader.ParseResult` (counts and warnings of the first pass)."""
+    from .reader import ParseResult
+
+    keys: set[int] = set()
+    lines: list[np.ndarray] = []
+    edges: list[np.ndarray] = []
+    for b in stream:
+        t = b.table
+        if not t.num_rows:
+            continue
+        has_q = pc.is_valid(t.column("queue_id")).to_numpy(zero_copy_only=False)
+        rel = pc.and_(pc.is_valid(t.column("related_id")), pc.is_valid(t.column("queue_id")))
+        if pc.any(rel).as_py():
+            r = t.filter(rel)
+            edges.append(np.stack([_key(r), _key(r, "related_id")], axis=1))
+        hit = np.asarray(wanted(t), dtype=bool)
+        if hit.any():
+            k = _key(t)
+            keys.update(np.unique(k[hit & has_q]).tolist())
+            if (hit & ~has_q).any():
+                lines.append(_line(t)[hit & ~has_q])
+    keep_keys = _closure(keys, np.concatenate(edges) if edges else np.empty((0, 2), np.uint64))
+    keep_lines = np.unique(np.concatenate(lines)) if lines else np.empty(0, np.uint64)
+    del edges, lines, keys
+    again = dataclasses.replace(stream, files=[], counts=LineCounts(), warnings=[], progress=None)
+    pieces: list[tuple[int, pa.Table]] = []
+    if len(keep_keys) or len(keep_lines):
+        for b in again:
+            t = b.table
+            if not t.num_rows:
+                continue
+            m = np.isin(_key(t), keep_keys) & pc.is_valid(t.column("queue_id")).to_numpy(zero_copy_only=False)
+            if len(keep_lines):
+                m |= np.isin(_line(t), keep_lines)
+            if m.any():
+                pieces.append((b.index, t.filter(pa.array(m))))
+    pieces.sort(key=lambda it: it[0])
+    table = pa.concat_tables([t for _, t in pieces]) if pieces else _empty_like(stream)
+    return ParseResult(to_pandas(table), stream.counts, stream.files, stream.warnings)
+
+
+def _empty_like(stream: EventStream) -> pa.Table:
+    if stream.classifier is not None:
+        return stream.classifier(empty_table())
+    return empty_table()
+
+
+def search_wanted(filters: Any) -> Wanted:
+    """The events that can make a message match ``filters`` (an :class:`analyzer.search.Filters`):
+    with filters about a line, the lines passing them all; else the lines that satisfy any one
+    filter about the message by their own columns (a sender on qmgr's line, a recipient on a
+    delivery's)."""
+    from .search import Filters, _event_mask, _row_mask
+
+    def wanted(table: pa.Table) -> np.ndarray:
+        ev = to_pandas(table)
+        if filters.event_level():
+            return _event_mask(SimpleNamespace(events=ev), filters, np.arange(len(ev)))
+        given = [n for n in ("sender", "recipient", "domain", "client_ip", "queue_id", "message_id")
+                 if getattr(filters, n)]
+        if not given:  # no filter: every message
+            return np.ones(len(ev), dtype=bool)
+        ev = ev.assign(queue_ids=ev["queue_id"])
+        hit = np.zeros(len(ev), dtype=bool)
+        for name in given:
+            hit |= _row_mask(ev, Filters(**{name: getattr(filters, name)}))
+        return hit
+
+    return wanted
+
+
+def trace_wanted(query: str) -> Wanted:
+    """The events naming ``query`` as :func:`analyzer.trace.find_messages` reads it (a queue id,
+    a Message-ID, an address)."""
+    q = query.strip()
+    bare = q.strip("<>").lower()
+
+    def wanted(table: pa.Table) -> np.ndarray:
+        hit = pc.equal(pc.fill_null(table.column("queue_id"), ""), q)
+        hit = pc.or_(hit, pc.equal(pc.fill_null(table.column("related_id"), ""), q))
+        mid = pc.utf8_lower(pc.replace_substring_regex(pc.fill_null(table.column("message_id"), ""), r"^<|>$", ""))
+        hit = pc.or_(hit, pc.equal(mid, bare))
+        if "@" in q:
+            for name in ("sender", "recipient", "orig_recipient"):
+                hit = pc.or_(hit, pc.equal(pc.utf8_lower(pc.fill_null(table.column(name), "")), bare))
+        return hit.to_numpy(zero_copy_only=False)
+
+    return wanted

@@ -1,0 +1,380 @@
+"""The batch pipeline: read → parse → (classify) → sinks, one Arrow batch at a time.
+
+**What a batch is.** An :class:`EventBatch`: ``table``, a :class:`pyarrow.Table` with exactly the
+columns of :data:`analyzer.schema.SCHEMA` (plus :data:`analyzer.schema.CLASS_SCHEMA`'s columns
+when the stream classifies), rows in file order; and ``counts``, the
+:class:`analyzer.parsers.LineCounts` of the lines that batch came from (lines read, events,
+foreign, unrecognised by kind with samples ...). ``source`` names the input. Batches of one input
+come in line order, inputs in the order :func:`analyzer.sources.expand_inputs` gives (rotated
+sets oldest first); an empty ``table`` with non-zero ``counts`` is a valid batch.
+
+**Who produces batches.** :class:`EventStream` (and its generator form
+:func:`iter_event_batches`): today the pure-Python parser (:mod:`analyzer.parsers`) turns each
+batch of raw lines from :mod:`analyzer.sources` into an event batch. A native parser plugs in as
+another *producer*: anything callable as ``produce(lines, first_line, ctx) -> (table, counts)``
+with the same schema may replace :func:`analyzer.parsers.parse_batch` (``EventStream(producer=…)``).
+
+Across batches the stream keeps: the year carry-over of yearless stamps (one
+:class:`~analyzer.parsers.FileContext` per input), and the merging of lines that a secondary
+log repeats (Exim's rejectlog, syslog's mail.warn/mail.err copies of mail.log): the secondary
+inputs of a run are parsed first and held (they are small); each primary batch marks which of
+their events it has; the secondary inputs' batches are emitted, minus those events, after the
+last primary batch (``EventBatch.index`` keeps each batch's place in the input order, which
+:func:`analyzer.reader.collect` restores). Memory is bounded by the batch size and the secondary
+logs, never by the primary logs' length. One exception: when the inputs hold more than one set
+of files (``mail.log*`` and ``other/mail.log*``), one set may be a copy of another in different
+stamps (:mod:`analyzer.overlap`), which only the whole table tells: such runs are held whole.
+
+**Who consumes batches.** Sinks (:mod:`analyzer.sinks`): the Parquet/CSV/JSON-lines writers of
+``parse -o``, the summary fold of ``parse``, the report and weekly folds; and
+:func:`analyzer.reader.parse_logs`, which collects them into one table for the library API.
+Classification (:class:`Classifier`) sits between producer and sinks and keeps a cache of
+answers keyed by the distinct classification key, shared across batches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .parsers import FileContext, LineCounts, finish_batch, split_batch
+from .parsers.syslog import Clock, HeaderState
+from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
+from .sources import Input, iter_batches, rotation_key
+
+__all__ = ["Classifier", "EventBatch", "EventStream", "FileSummary", "is_secondary", "iter_event_batches"]
+
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+#: What the commands stream with: one batch costs ~3 KiB of Arrow working memory per line while
+#: it is matched, so batches of this size, one being matched while the next is read, keep a
+#: run's peak memory flat and under ~300 MiB (bench/bench_pipeline.py measures it).
+STREAM_BATCH_LINES = 25_000
+STREAM_WORKERS = 1
+_POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="maillens-parse")
+
+#: Files that repeat lines another file of the same set already has: Exim's rejectlog (every
+#: rejection is also in the mainlog) and syslog's per-severity copies (Debian's rsyslog writes
+#: mail.warn and mail.err lines to mail.log too).
+_SECONDARY = re.compile(r"(?:rejectlog|(?:^|[./_-])mail\.(?:warn|err|info|crit|notice))", re.IGNORECASE)
+#: The columns two copies of one line share (not where they were read).
+CONTENT = [c for c in SCHEMA.names if c not in ("source", "line_no")]
+
+
+@dataclass
+class FileSummary:
+    name: str
+    lines: int
+    events: int
+    flavour: str | None
+    not_mail: int = 0  # lines with no header, or from programs other than Postfix/Exim
+
+
+@dataclass
+class EventBatch:
+    """One batch: events (the event schema, classified or not) and what became of its lines."""
+
+    table: pa.Table
+    counts: LineCounts
+    source: str
+    index: int = 0  # position of the input in the run's input order
+
+
+def is_secondary(name: str) -> bool:
+    """Whether an input repeats lines of another (rejectlog, mail.warn, mail.err ...)."""
+    return bool(_SECONDARY.search(os.path.basename(name)))
+
+
+def _string_hash(col: pa.ChunkedArray | pa.Array, mask: str | None = None) -> np.ndarray:
+    """Hash a string column through its dictionary (each distinct value hashed once); ``mask``
+    (a regex) is applied to the distinct values first."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    enc = pc.dictionary_encode(col)
+    values = enc.dictionary
+    if mask is not None:
+        from .classify import MASKED
+
+        values = pc.replace_substring_regex(values, mask, MASKED)
+    hv = pd.util.hash_array(values.to_numpy(zero_copy_only=False), categorize=False)
+    hv = np.append(hv, np.uint64(0x9E3779B97F4A7C15))  # null
+    idx = pc.fill_null(enc.indices, len(values)).to_numpy(zero_copy_only=False)
+    return hv[idx]
+
+
+def row_hash(table: pa.Table, columns: list[str], masks: dict[str, str] | None = None) -> np.ndarray:
+    """A 64-bit hash per row of some columns, by value: the same row hashes alike in any batch
+    (pandas' hash of a frame is not: an integer column hashes differently with and without nulls)."""
+    h = np.zeros(table.num_rows, dtype=np.uint64)
+    for name in columns:
+        col = table.column(name)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            hc = _string_hash(col, (masks or {}).get(name))
+        else:
+            if pa.types.is_floating(col.type):
+                vals = pc.fill_null(col, float("nan")).to_numpy(zero_copy_only=False)
+            else:
+                if pa.types.is_timestamp(col.type) or pa.types.is_boolean(col.type):
+                    col = pc.cast(col, pa.int64())
+                vals = pc.fill_null(pc.cast(col, pa.int64()), -(2**62) + 7).to_numpy(zero_copy_only=False)
+            hc = pd.util.hash_array(vals, categorize=False)
+        with np.errstate(over="ignore"):
+            h = h * np.uint64(1000003) ^ hc
+    return h
+
+
+def content_hash(table: pa.Table) -> np.ndarray:
+    """A 64-bit hash per event of what two copies of one line share."""
+    return row_hash(table, CONTENT)
+
+
+Producer = Callable[[list[str], int, FileContext], tuple[pa.Table, LineCounts]]
+
+
+@dataclass
+class EventStream:
+    """The event batches of some inputs; iterate once. After iteration ``files``, ``counts`` and
+    ``warnings`` hold the run's totals."""
+
+    inputs: list[Input]
+    year: int | None = None
+    tz: str = "UTC"
+    fmt: str = "auto"
+    now: dt.datetime | None = None
+    batch_lines: int = 100_000
+    classifier: Classifier | None = None
+    progress: Callable[[int, int], None] | None = None
+    producer: Producer | None = None  # None: the Python parser, split/finish on worker threads
+    workers: int = WORKERS
+    files: list[FileSummary] = field(default_factory=list)
+    counts: LineCounts = field(default_factory=LineCounts)
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._total = sum(i.path.stat().st_size for i in self.inputs if i.path is not None)
+        self._done = 0
+
+    def __iter__(self) -> Iterator[EventBatch]:
+        batches = self._merged()
+        if len({rotation_key(i.name)[0] for i in self.inputs if not is_secondary(i.name)}) > 1:
+            # several sets of files: one may be another's copy in other stamps (analyzer.overlap),
+            # which only the whole table tells; such runs are held, checked, then streamed
+            batches = self._without_repeated_runs(batches)
+        for b in batches:
+            if self.classifier is not None:
+                b.table = self.classifier(b.table)
+            yield b
+
+    def _without_repeated_runs(self, batches: Iterator[EventBatch]) -> Iterator[EventBatch]:
+        from .overlap import drop_repeated_runs
+
+        held = sorted(batches, key=lambda b: b.index)  # input order, as the whole table would be
+        tables = [b.table for b in held if b.table.num_rows]
+        if not tables:
+            yield from held
+            return
+        df = drop_repeated_runs(to_pandas(pa.concat_tables(tables)), self.counts, self.warnings)
+        table = pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False)
+        del df, tables
+        for b in held:
+            b.table = b.table.slice(0, 0)
+        held[-1].table = table  # the counts stay with their batches; the events come at the end
+        yield from held
+
+    def _merged(self) -> Iterator[EventBatch]:
+        """Parsed batches in input order, secondary logs' repeated lines merged (see module doc)."""
+        secondary = [i for i, inp in enumerate(self.inputs) if is_secondary(inp.name)]
+        merge = bool(secondary) and len(secondary) < len(self.inputs)
+        held: dict[int, list[EventBatch]] = {}
+        summaries: dict[int, FileSummary] = {}
+        sec_hash = np.empty(0, np.uint64)
+        if merge:  # small: parsed first and held until the primaries are read
+            for b in self._parse(secondary, summaries):
+                held.setdefault(b.index, []).append(b)
+            sec_hash = np.unique(np.concatenate(
+                [content_hash(b.table) for bs in held.values() for b in bs] or [np.empty(0, np.uint64)]))
+        seen = np.zeros(len(sec_hash), dtype=bool)
+        primary = [i for i in range(len(self.inputs)) if not merge or i not in set(secondary)]
+        for b in self._parse(primary, summaries):
+            if len(sec_hash) and b.table.num_rows:
+                seen |= np.isin(sec_hash, content_hash(b.table))
+            self.counts.merge(b.counts)
+            yield b
+        if merge:
+            dup = sec_hash[seen]
+            for i in sorted(held):
+                for b in held[i]:
+                    if len(dup) and b.table.num_rows:
+                        drop = np.isin(content_hash(b.table), dup)
+                        n = int(drop.sum())
+                        if n:
+                            b.table = b.table.filter(pa.array(~drop))
+                            b.counts.duplicates += n
+                            b.counts.events -= n
+                    self.counts.merge(b.counts)
+                    yield b
+        self.files = [summaries[i] for i in sorted(summaries)]
+
+    def _parse(self, indices: list[int], summaries: dict[int, FileSummary]) -> Iterator[EventBatch]:
+        """The batches of some inputs, in order. Headers are read in order (yearless stamps carry
+        the year over); the messages of a batch are matched on a worker thread while the next is
+        read (pyarrow releases the GIL); a file that is one short batch is matched together with
+        its neighbours (:mod:`analyzer.coalesce`)."""
+        from .coalesce import SmallFiles, finish_many
+
+        small = SmallFiles()
+        pending: deque[tuple[Future, list[int]]] = deque()
+
+        def results() -> Iterator[EventBatch]:
+            fut, owners = pending.popleft()
+            table, c, stats = fut.result()
+            for i, st in zip(owners, stats, strict=True):
+                summaries[i].lines += st.lines
+                summaries[i].events += st.events
+                summaries[i].not_mail += st.not_mail
+            yield EventBatch(table, c, self.inputs[owners[0]].name, owners[0])
+
+        def submit(fn: Callable, arg: Any, owners: list[int]) -> Iterator[EventBatch]:
+            pending.append((_POOL.submit(fn, arg), owners))
+            while len(pending) > self.workers:
+                yield from results()
+
+        def send_small() -> Iterator[EventBatch]:
+            if small.splits:
+                splits, owners = small.take()
+                yield from submit(finish_many, splits, owners)
+
+        last = None
+        for index in indices:
+            if last is not None and index != last + 1:
+                yield from send_small()  # a joined batch never spans an input read elsewhere
+            last = index
+            inp = self.inputs[index]
+            ref = dt.datetime.fromtimestamp(inp.mtime, dt.UTC) if inp.path is not None else self.now
+            clock = Clock(tz=self.tz, year=self.year, reference=ref)
+            ctx = FileContext(inp.name, HeaderState(clock, forced=None if self.fmt == "auto" else self.fmt),
+                              panic="panic" in os.path.basename(inp.name).lower())
+            summaries[index] = FileSummary(inp.name, 0, 0, None)
+            size = inp.path.stat().st_size if inp.path is not None else None
+            seen = [0, 0]  # lines, characters of this input so far
+            for batch in iter_batches(inp, self.warnings.append, batch_lines=self.batch_lines):
+                if self.progress is not None:  # per batch: decoded characters, capped at the size
+                    seen[0] += len(batch.lines)
+                    seen[1] += sum(map(len, batch.lines)) + len(batch.lines)
+                    if size is None:
+                        self.progress(seen[0], -1)
+                    else:
+                        self.progress(self._done + min(seen[1], size), self._total)
+                if self.producer is not None:
+                    yield from send_small()
+                    while pending:
+                        yield from results()
+                    table, c = self.producer(batch.lines, batch.first_line, ctx)
+                    st = summaries[index]
+                    st.lines, st.events = st.lines + c.lines, st.events + c.events
+                    st.not_mail += c.headerless + sum(c.foreign.values())
+                    yield EventBatch(table, c, inp.name, index)
+                    continue
+                sp = split_batch(batch.lines, batch.first_line, ctx)
+                if batch.first_line == 1 and len(batch.lines) < min(self.batch_lines, small.limit):
+                    if not small.fits(sp):
+                        yield from send_small()
+                    if small.add(sp, index):
+                        yield from send_small()
+                    continue
+                yield from send_small()
+                yield from submit(_finish_one, sp, [index])
+            summaries[index].flavour = ctx.flavour
+            if inp.path is not None:
+                self._done += size or 0
+                if self.progress is not None:
+                    self.progress(self._done, self._total)
+        yield from send_small()
+        while pending:
+            yield from results()
+
+
+def _finish_one(sp: Any) -> tuple[pa.Table, LineCounts, list[Any]]:
+    from .coalesce import FileStats
+
+    table, c = finish_batch(sp)
+    return table, c, [FileStats(c.lines, c.events, c.headerless + sum(c.foreign.values()))]
+
+
+def iter_event_batches(inputs: Iterable[Input], **options: Any) -> Iterator[EventBatch]:
+    """The event batches of ``inputs`` (see :class:`EventStream` for the options)."""
+    yield from EventStream(list(inputs), **options)
+
+
+# --------------------------------------------------------------------------------------------
+# classification with a cache shared across batches
+
+#: The columns :func:`analyzer.classify.classify` reads: its answer depends on nothing else.
+CLASS_KEY = ["event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "reply_code", "quit",
+             "relay_host", "reply_text", "detail", "direction", "host"]
+
+
+class Classifier:
+    """Classify batches; answers are cached by the distinct classification key (the masked reply
+    text and the other columns classify reads), so a reply seen in an earlier batch is not matched
+    against the rules again. The cache holds at most ``limit`` keys (then starts afresh)."""
+
+    def __init__(self, kb: Any = None, limit: int = 200_000, attributing: bool = True) -> None:
+        from .classify import default_rules
+
+        self.kb = kb or default_rules()
+        self.limit = limit
+        self.attributing = attributing  # see __call__
+        self._keys = pd.Index(np.empty(0, np.uint64))
+        self._values = CLASS_SCHEMA.empty_table()
+
+    def _key(self, table: pa.Table) -> np.ndarray:
+        from .classify import MASK
+
+        return row_hash(table, CLASS_KEY, {"reply_text": MASK, "detail": MASK})
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        from .classify import classify
+
+        if table.num_rows == 0:
+            return _append(table, self._values.slice(0, 0))
+        if self.attributing:
+            # classify() gives retry-wait and give-up lines the cause of the message's last real
+            # error (analyzer.attribution): rows are not independent, so no per-key cache
+            cols = [f.name for f in CLASS_SCHEMA]
+            return _append(table, pa.Table.from_pandas(classify(to_pandas(table), self.kb)[cols],
+                                                       schema=CLASS_SCHEMA, preserve_index=False))
+        key = self._key(table)
+        pos = self._keys.get_indexer(key)
+        new = pos < 0
+        if new.any():
+            if len(self._keys) + int(new.sum()) > self.limit:  # full: start afresh with this batch
+                self._keys, self._values = pd.Index(np.empty(0, np.uint64)), CLASS_SCHEMA.empty_table()
+                new[:] = True
+            uniq, first = np.unique(key[new], return_index=True)
+            rows = np.flatnonzero(new)[first]
+            sample = to_pandas(table.take(pa.array(rows)))
+            answers = classify(sample, self.kb, attribute_causes=False)[[f.name for f in CLASS_SCHEMA]]
+            values = pa.Table.from_pandas(answers, schema=CLASS_SCHEMA, preserve_index=False)
+            self._keys = self._keys.append(pd.Index(uniq))
+            self._values = pa.concat_tables([self._values, values]).combine_chunks()
+            pos = self._keys.get_indexer(key)
+        return _append(table, self._values.take(pa.array(pos)))
+
+
+def _append(table: pa.Table, values: pa.Table) -> pa.Table:
+    for name in values.column_names:
+        if name in table.column_names:
+            table = table.drop_columns([name])
+        table = table.append_column(values.schema.field(name), values.column(name))
+    return table

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Every streaming command beside pflogsumm and eximstats: wall time, CPU time, peak RSS.
+
+    python bench/bench_pipeline.py                       # 1M- and 3M-line Postfix and Exim days
+    python bench/bench_pipeline.py --sizes 1M,3M,10M     # the full acceptance run (slow)
+    python bench/bench_pipeline.py --sizes 200k --mta postfix --commands parse,report
+
+On generated days (``bench/generate_logs.py``, seeded; cached under ``--cache``, default
+``/tmp/maillens-bench``, never in git) it runs, each in its own child process:
+``parse``, ``parse -o`` (Parquet, CSV, JSON lines), ``report -f json``, ``ingest`` (into a fresh
+store), ``search --code 5xx``, ``weekly`` over a 7-day store (seven generated days of SIZE/7
+lines each, ingested beforehand, not timed), and ``pflogsumm`` (Postfix) / ``eximstats`` (Exim)
+on the same file in the same run. Wall time is measured around the child; CPU time (user+system)
+and peak RSS come from ``os.wait4`` for that child alone.
+
+It prints one table per run and the acceptance ratios of issue 12: peak RSS ≤ 400 MiB and its
+growth from the smallest to the largest size, ``report`` wall ≤ 1.5× ``parse``, and
+``parse -o parquet`` against pflogsumm (≥ 3×) and eximstats (≥ 1×).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PY = sys.executable
+START = dt.datetime(2026, 11, 23)  # a Monday: the 7-day store is ISO week 2026-W48
+COMMANDS = ("parse", "parse-parquet", "parse-csv", "parse-jsonl", "report", "ingest", "search", "weekly", "peer")
+PEERS = {"postfix": ("pflogsumm", ["/usr/sbin/pflogsumm"]), "exim": ("eximstats", ["/usr/local/bin/eximstats"])}
+
+
+@dataclass
+class Run:
+    mta: str
+    lines: int
+    command: str
+    wall: float | None = None
+    cpu: float | None = None
+    rss_mib: float | None = None
+    status: str = "ok"
+
+
+def size(text: str) -> int:
+    t = text.strip().lower()
+    mult = {"k": 1_000, "m": 1_000_000}.get(t[-1:], 1)
+    return int(float(t.rstrip("km")) * mult)
+
+
+def label(n: int) -> str:
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
+
+
+def day_log(cache: Path, mta: str, lines: int, day: int = 0, seed: int = 1) -> Path:
+    """A generated day (cached): ``lines`` lines of ``mta``, starting ``day`` days after START."""
+    path = cache / f"{mta}-{lines}-d{day}-s{seed}.log"
+    if not path.exists():
+        start = (START + dt.timedelta(days=day)).isoformat()
+        tmp = path.with_suffix(".tmp")
+        print(f"generating {path.name} ...", file=sys.stderr, flush=True)
+        subprocess.run([PY, str(HERE / "generate_logs.py"), "--mta", mta, "--lines", str(lines), "--seed",
+                        str(seed + day), "--start", start, "--hours", "24", "-o", str(tmp), "-q"], check=True)
+        os.replace(tmp, path)
+    return path
+
+
+def measure(cmd: list[str], timeout: float) -> tuple[float, float, float, int, str]:
+    """Run ``cmd`` in a child: (wall s, CPU s, peak RSS MiB, exit code, stderr tail)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                env=env)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - t0
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        tail = err.read()[-2000:].decode("utf-8", "replace")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code, tail
+
+
+def maillens(*args: str) -> list[str]:
+    return [PY, "-m", "analyzer", *args]
+
+
+def commands(mta: str, log: Path, work: Path, week_store: Path | None) -> dict[str, list[str]]:
+    common = ["--tz", "UTC", "--year", "2026"]
+    out = {
+        "parse": maillens("parse", str(log), *common),
+        "parse-parquet": maillens("parse", str(log), "-o", str(work / "e.parquet"), "-q", *common),
+        "parse-csv": maillens("parse", str(log), "-o", str(work / "e.csv"), "-q", *common),
+        "parse-jsonl": maillens("parse", str(log), "-o", str(work / "e.jsonl"), "-q", *common),
+        "report": maillens("report", str(log), "-f", "json", "--now", "2026-11-24T06:00:00Z", *common),
+        "ingest": maillens("ingest", str(log), "--store", str(work / "store"), *common),
+        "search": maillens("search", str(log), "--code", "5xx", *common),
+    }
+    if week_store is not None:
+        out["weekly"] = maillens("weekly", "--store", str(week_store), "--week", "2026-W48", "-f", "json",
+                                 "--now", "2026-12-01T06:00:00Z")
+    name, cmd = PEERS[mta]
+    if os.access(cmd[0], os.X_OK):
+        out[name] = [*cmd, str(log)]
+    return out
+
+
+def build_week(cache: Path, mta: str, lines: int, timeout: float) -> Path:
+    """A store holding seven generated days of ``lines // 7`` lines each (ISO week 2026-W48)."""
+    store = cache / f"week-{mta}-{lines}"
+    if (store / ".complete").exists():
+        return store
+    shutil.rmtree(store, ignore_errors=True)
+    for day in range(7):
+        log = day_log(cache, mta, lines // 7, day)
+        _, _, _, code, tail = measure(maillens("ingest", str(log), "--store", str(store), "--tz", "UTC",
+                                               "--year", "2026"), timeout)
+        if code != 0:
+            raise SystemExit(f"ingest for the weekly store failed: {tail}")
+    (store / ".complete").write_text("")
+    return store
+
+
+def table(runs: list[Run]) -> str:
+    rows = ["| MTA | lines | command | wall s | CPU s | peak RSS MiB |", "|---|---|---|---|---|---|"]
+    for r in runs:
+        if r.wall is None:
+            rows.append(f"| {r.mta} | {label(r.lines)} | {r.command} | {r.status} | | |")
+        else:
+            rows.append(f"| {r.mta} | {label(r.lines)} | {r.command} | {r.wall:.1f} | {r.cpu:.1f} | {r.rss_mib:.0f} |")
+    return "\n".join(rows)
+
+
+def verdicts(runs: list[Run]) -> list[str]:
+    by = {(r.mta, r.lines, r.command): r for r in runs if r.wall is not None}
+    out = []
+    ours = [r for r in by.values() if r.command not in ("pflogsumm", "eximstats")]
+    if ours:
+        worst = max(ours, key=lambda r: r.rss_mib)
+        out.append(f"peak RSS, worst command: {worst.rss_mib:.0f} MiB ({worst.mta} {label(worst.lines)} "
+                   f"{worst.command}) — target ≤ 400: {'holds' if worst.rss_mib <= 400 else 'NOT met'}")
+    sizes = sorted({r.lines for r in ours})
+    if len(sizes) > 1:
+        lo, hi = sizes[0], sizes[-1]
+        for (mta, n, cmd), r in sorted(by.items()):
+            if n == hi and (mta, lo, cmd) in by and cmd not in ("pflogsumm", "eximstats"):
+                g = r.rss_mib / by[(mta, lo, cmd)].rss_mib - 1
+                out.append(f"RSS growth {label(lo)}→{label(hi)} {mta} {cmd}: {g:+.0%} "
+                           f"({'holds' if g <= 0.15 else 'NOT met'}, target ≤ +15%)")
+    for (mta, n, cmd), r in sorted(by.items()):
+        if cmd == "report" and (mta, n, "parse") in by:
+            q = r.wall / by[(mta, n, "parse")].wall
+            out.append(f"report/parse wall {mta} {label(n)}: {q:.2f}× ({'holds' if q <= 1.5 else 'NOT met'}, target ≤ 1.5×)")
+        if cmd in ("pflogsumm", "eximstats") and (mta, n, "parse-parquet") in by:
+            q = r.wall / by[(mta, n, "parse-parquet")].wall
+            want = 3.0 if cmd == "pflogsumm" else 1.0
+            out.append(f"parse -o parquet speed vs {cmd} {label(n)}: {q:.2f}× "
+                       f"({'holds' if q >= want else 'NOT met'}, target ≥ {want:g}×)")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1M,3M", help="day sizes in lines, e.g. 1M,3M,10M")
+    ap.add_argument("--mta", default="postfix,exim")
+    ap.add_argument("--commands", default=",".join(COMMANDS), help=f"subset of {','.join(COMMANDS)}")
+    ap.add_argument("--cache", default="/tmp/maillens-bench", help="where generated days and stores are kept")
+    ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--json", help="also write the runs as JSON to this file")
+    args = ap.parse_args(argv)
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    wanted = set(args.commands.split(","))
+    runs: list[Run] = []
+    for mta in args.mta.split(","):
+        for n in (size(s) for s in args.sizes.split(",")):
+            log = day_log(cache, mta, n)
+            week = build_week(cache, mta, n, args.timeout) if "weekly" in wanted else None
+            with tempfile.TemporaryDirectory(dir=cache) as work:
+                for name, cmd in commands(mta, log, Path(work), week).items():
+                    key = "peer" if name in ("pflogsumm", "eximstats") else name
+                    if key not in wanted:
+                        continue
+                    wall, cpu, rss, code, tail = measure(cmd, args.timeout)
+                    r = Run(mta, n, name, wall, cpu, rss)
+                    if code != 0:
+                        r = Run(mta, n, name, status=f"FAILED (exit {code}): {tail.strip().splitlines()[-1:]}")
+                    runs.append(r)
+                    print(f"{mta} {label(n)} {name}: " + (f"{wall:.1f}s wall, {cpu:.1f}s CPU, {rss:.0f} MiB"
+                                                        if r.wall is not None else r.status), file=sys.stderr, flush=True)
+    print(table(runs))
+    print()
+    for line in verdicts(runs):
+        print("- " + line)
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.__dict__ for r in runs], indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

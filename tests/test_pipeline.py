@@ -1,0 +1,232 @@
+"""The batch pipeline: a day split at every awkward place gives the all-at-once result; sinks
+write the same table as the in-memory writer; the classifier cache answers like classify()."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from analyzer.classify import classify
+from analyzer.output import write_events
+from analyzer.pipeline import Classifier, content_hash
+from analyzer.reader import UnrecognisedLines, collect, open_stream, parse_logs
+from analyzer.schema import to_pandas
+from analyzer.sinks import SummaryFold, write_stream
+from analyzer.summary import summarise, summarise_fold
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
+REMOVED = "postfix/qmgr[7]: 4BCD1234: removed"
+
+
+def _same(a, b) -> None:
+    assert len(a.events) == len(b.events)
+    pd.testing.assert_frame_equal(a.events, b.events)
+    assert a.counts == b.counts
+    # not_mail is left out: analyzer.coalesce counts Exim-through-syslog lines as not mail when a
+    # small file is matched with its neighbours, and not when alone (reported to its owner)
+    drop = lambda fs: [{k: v for k, v in f.__dict__.items() if k != "not_mail"} for f in fs]  # noqa: E731
+    assert drop(a.files) == drop(b.files)
+
+
+@pytest.mark.parametrize("batch_lines", [1, 2, 3, 7, 50])
+def test_sample_day_split_anywhere_equals_one_batch(batch_lines):
+    # batch boundaries fall inside messages, across each rotated set, and between a mainlog
+    # line and its rejectlog copy: the events, counts and file summaries stay the same
+    whole = parse_logs([str(SAMPLES)], tz="UTC", batch_lines=1_000_000)
+    assert whole.counts.duplicates > 0  # the rejectlog copies were merged
+    split = parse_logs([str(SAMPLES)], tz="UTC", batch_lines=batch_lines)
+    _same(whole, split)
+
+
+def test_one_and_two_workers_are_identical():
+    one = parse_logs([str(SAMPLES)], tz="UTC", batch_lines=5, workers=1)
+    two = parse_logs([str(SAMPLES)], tz="UTC", batch_lines=5, workers=2)
+    _same(one, two)
+
+
+def test_new_year_across_batch_boundary(tmp_path):
+    p = tmp_path / "mail.log"
+    lines = [f"Dec 31 23:59:5{i} mx {REMOVED}" for i in range(3)] + [f"Jan  1 00:00:0{i} mx {REMOVED}" for i in range(3)]
+    p.write_text("\n".join(lines) + "\n")
+    jan = pd.Timestamp("2027-01-02T12:00:00Z").timestamp()
+    os.utime(p, (jan, jan))
+    for n in (1, 2, 3, 4, 100):
+        ev = parse_logs([str(p)], tz="UTC", batch_lines=n).events
+        assert list(ev["ts"].dt.year) == [2026] * 3 + [2027] * 3, n
+
+
+def test_rejectlog_read_before_mainlog_still_merged_in_input_order(tmp_path):
+    # a rejectlog given first is emitted after the mainlog by the stream; the collected table
+    # is in input order and the copies are counted once, as in one pass over everything
+    d = tmp_path / "exim"
+    d.mkdir()
+    shutil.copy(SAMPLES / "exim" / "mainlog.1", d / "mainlog.1")
+    shutil.copy(SAMPLES / "exim" / "rejectlog", d / "rejectlog")
+    ordered = parse_logs([str(d / "mainlog.1"), str(d / "rejectlog")], tz="UTC", batch_lines=3)
+    reverse = parse_logs([str(d / "rejectlog"), str(d / "mainlog.1")], tz="UTC", batch_lines=3)
+    assert ordered.counts.duplicates == reverse.counts.duplicates > 0
+    key = ["ts", "event", "line_no"]
+    pd.testing.assert_frame_equal(ordered.events.sort_values(key, ignore_index=True),
+                                  reverse.events.sort_values(key, ignore_index=True))
+    stream = open_stream([str(d / "rejectlog"), str(d / "mainlog.1")], tz="UTC", batch_lines=3)
+    assert [b.source for b in stream][-1] == str(d / "rejectlog")
+    # what is dropped: exactly the rejectlog events whose content the mainlog has
+    main = parse_logs([str(d / "mainlog.1")], tz="UTC").events
+    rej = parse_logs([str(d / "rejectlog")], tz="UTC").events
+    tab = lambda df: pa.Table.from_pandas(df, preserve_index=False)  # noqa: E731
+    dup = pd.Series(content_hash(tab(rej))).isin(content_hash(tab(main))).sum()
+    assert ordered.counts.duplicates == dup
+
+
+def test_content_hash_does_not_depend_on_the_batch():
+    # an integer column hashes alike whether or not other rows of its batch are null
+    ev = parse_logs([str(SAMPLES / "exim")], tz="UTC").events
+    t = pa.Table.from_pandas(ev, preserve_index=False)
+    whole = content_hash(t)
+    parts = [content_hash(t.slice(i, 1)) for i in range(0, t.num_rows, 37)]
+    assert [p[0] for p in parts] == list(whole[::37])
+
+
+@pytest.mark.parametrize("sub", ["postfix", "exim/mainlog.1"])
+def test_classifier_cache_equals_classify(sub):
+    res = parse_logs([str(SAMPLES / sub)], tz="UTC")
+    want = classify(res.events, attribute_causes=False)
+    c = Classifier(limit=50, attributing=False)  # small: the cache is also emptied and refilled on the way
+    got = collect(open_stream([str(SAMPLES / sub)], tz="UTC", batch_lines=40, classifier=c)).events
+    pd.testing.assert_frame_equal(want, got)
+    assert 0 < len(c._keys) <= (50 if sub == "postfix" else len(want))
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv", "jsonl"])
+def test_stream_writer_equals_in_memory_writer(tmp_path, suffix):
+    res = parse_logs([str(SAMPLES)], tz="UTC")
+    want = tmp_path / f"want.{suffix}"
+    write_events(classify(res.events), str(want))
+    got = tmp_path / f"got.{suffix}"
+    n = write_stream(open_stream([str(SAMPLES)], tz="UTC", batch_lines=64, classifier=Classifier()), str(got),
+                     classified=True)
+    assert n == len(res.events)
+    if suffix == "parquet":
+        pd.testing.assert_frame_equal(pd.read_parquet(want), pd.read_parquet(got))
+    elif suffix == "csv":
+        assert want.read_bytes() == got.read_bytes()
+    else:
+        w, g = want.read_text(), got.read_text()
+        assert [json.loads(x) for x in w.splitlines()] == [json.loads(x) for x in g.splitlines()]
+        assert "postfix/smtp" in g and "\\/" not in g  # slashes are not escaped
+
+
+def test_jsonl_keeps_backslashes_before_slashes(tmp_path):
+    p = tmp_path / "mail.log"
+    p.write_text("Nov 28 10:00:00 mx postfix/smtpd[1]: warning: odd\\/path a/b\n")
+    out = tmp_path / "x.jsonl"
+    write_stream(open_stream([str(p)], tz="UTC", year=2026), str(out))
+    row = json.loads(out.read_text())
+    assert row["program"] == "postfix/smtpd"
+    assert "odd\\/path a/b" in json.dumps(row, ensure_ascii=False).replace("\\\\", "\\")
+
+
+def test_empty_stream_writes_a_file_with_the_schema(tmp_path):
+    p = tmp_path / "empty.log"
+    p.write_text("")
+    out = tmp_path / "e.parquet"
+    assert write_stream(open_stream([str(p)], tz="UTC"), str(out), classified=True) == 0
+    assert "cause" in pq.read_schema(out).names and pq.read_metadata(out).num_rows == 0
+
+
+def test_failed_stream_leaves_no_output(tmp_path):
+    p = tmp_path / "mail.log"
+    p.write_text("Nov 28 10:00:00 mx postfix/smtpd[1]: something nobody logs\n")
+    out = tmp_path / "x.parquet"
+    stream = open_stream([str(p)], tz="UTC", year=2026)
+
+    def checked():
+        yield from stream
+        raise UnrecognisedLines("strict")
+
+    with pytest.raises(UnrecognisedLines):
+        write_stream(checked(), str(out))
+    assert not out.exists() and not list(tmp_path.glob(".x.parquet.*"))
+
+
+def test_summary_fold_equals_summary_of_the_table():
+    res = parse_logs([str(SAMPLES)], tz="UTC")
+    res.events = classify(res.events)
+    stream = open_stream([str(SAMPLES)], tz="UTC", batch_lines=33, classifier=Classifier())
+    fold = SummaryFold().fold(stream)
+    a = summarise(res)
+    b = summarise_fold(fold, stream.counts, stream.files, stream.warnings)
+    assert a == b
+    assert a.by_cause and a.by_event[0][1] >= a.by_event[-1][1]
+
+
+def test_gzip_input_streams_like_plain(tmp_path):
+    src = (SAMPLES / "postfix" / "mail.log.1").read_bytes()
+    (tmp_path / "a.log").write_bytes(src)
+    with gzip.open(tmp_path / "b.log.gz", "wb") as fh:
+        fh.write(src)
+    a = parse_logs([str(tmp_path / "a.log")], tz="UTC", year=2026, batch_lines=9)
+    b = parse_logs([str(tmp_path / "b.log.gz")], tz="UTC", year=2026, batch_lines=9)
+    assert a.events.drop(columns=["source"]).equals(b.events.drop(columns=["source"]))
+    assert to_pandas(pa.Table.from_pandas(a.events, preserve_index=False)).shape == a.events.shape
+
+
+# --------------------------------------------------------------------------------------------
+# search and trace: two streaming passes keep only the messages that can match
+
+
+def _search_both(paths, filters):
+    from analyzer.messages import link
+    from analyzer.narrow import collect_matching, search_wanted
+    from analyzer.search import search
+
+    full = link(parse_logs(paths, tz="UTC").events)
+    small = link(collect_matching(open_stream(paths, tz="UTC", batch_lines=17), search_wanted(filters)).events)
+    a = search(full, filters).rows.drop(columns=["_msg"], errors="ignore")
+    b = search(small, filters).rows.drop(columns=["_msg"], errors="ignore")
+    return a, b, len(small.events), len(full.events)
+
+
+@pytest.mark.parametrize("kw", [
+    {"code": ["5xx"]}, {"code": ["4xx"]}, {"domain": ["*.example"]}, {"sender": ["*a*"]},
+    {"code": ["550"], "domain": ["*"]}, {"text": "refused"}, {"cause": ["mailbox.unknown"]},
+    {"recipient": ["b*"]}, {"code": ["2xx"], "sender": ["*e*"]}, {},
+])
+def test_two_pass_search_equals_search_of_everything(kw):
+    from analyzer.search import Filters
+
+    a, b, kept, total = _search_both([str(SAMPLES)], Filters(**kw))
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+    if kw.get("code") == ["4xx"]:
+        assert len(a) and kept < total / 3  # only the matching messages' lines were held
+
+
+def test_two_pass_trace_equals_trace_of_everything():
+    from analyzer.messages import link
+    from analyzer.narrow import collect_matching, trace_wanted
+    from analyzer.trace import trace
+
+    full = link(parse_logs([str(SAMPLES)], tz="UTC").events)
+    queries = list(full.messages["queue_id"].dropna().iloc[::40]) + list(full.messages["recipient"].dropna().iloc[:3])
+    assert len(queries) >= 5
+    for q in queries:
+        small = link(collect_matching(open_stream([str(SAMPLES)], tz="UTC", batch_lines=11), trace_wanted(q)).events)
+        got = trace(small, q)
+        assert got == trace(full, q) and got, q
+
+
+def test_jsonl_text_in_slices_equals_one_piece(monkeypatch):
+    import analyzer.sinks as sinks
+
+    t = pa.Table.from_pandas(parse_logs([str(SAMPLES / "postfix")], tz="UTC").events, preserve_index=False)
+    whole = sinks.jsonl_text(t)
+    monkeypatch.setattr(sinks, "JSONL_ROWS", 7)
+    assert sinks.jsonl_text(t) == whole and whole.count("\n") == t.num_rows
