@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv_table, open_output
 from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
+from .textsafe import json_safe
 
 __all__ = ["EventWriter", "SummaryFold", "jsonl_text", "write_stream"]
 
@@ -45,7 +46,7 @@ def jsonl_text(table: pa.Table) -> str:
     text = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
     # pandas escapes every '/' as '\/'; a literal '/' never occurs in its output, so each '\/'
     # is an escaped slash (an escaped backslash before it is '\\', matched first).
-    text = text.replace("\\/", "/")
+    text = json_safe(text.replace("\\/", "/"))  # C1 and bidi controls as \uXXXX: same JSON, inert on a terminal
     return text if text.endswith("\n") else text + "\n"
 
 
