@@ -1,0 +1,112 @@
+"""The report over several servers: each server's volumes apart, the servers named in the summary."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from analyzer.cli import app
+from analyzer.report.servers import SERVER_KEYS, server_names
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXED = ["--tz", "UTC", "--year", "2026", "--now", "2026-12-01T06:00:00Z"]
+POSTFIX, EXIM = "sample_logs/postfix", "sample_logs/exim"
+
+
+def _report(*logs: str, fmt: str = "json") -> str:
+    cwd = Path.cwd()
+    os.chdir(ROOT)  # paths in the report relative to the repository, as the README shows them
+    try:
+        res = CliRunner().invoke(app, ["report", *logs, *FIXED, "--format", fmt], catch_exceptions=False)
+    finally:
+        os.chdir(cwd)
+    assert res.exit_code == 0, res.output
+    return res.stdout
+
+
+@pytest.fixture(scope="module")
+def both() -> dict:
+    return json.loads(_report(POSTFIX, EXIM))
+
+
+@pytest.fixture(scope="module")
+def alone() -> dict[str, dict]:
+    return {"mx": json.loads(_report(POSTFIX)), "exim": json.loads(_report(EXIM))}
+
+
+def test_two_servers_each_as_if_alone(both: dict, alone: dict[str, dict]) -> None:
+    """Each server's figures in a two-server run equal that server's own run's volumes."""
+    servers = {s["name"]: s for s in both["servers"]}
+    assert sorted(servers) == ["exim", "mx"]
+    for name, rep in alone.items():
+        assert [s["name"] for s in rep["servers"]] == [name]
+        for key in SERVER_KEYS:
+            assert servers[name][key] == rep["volumes"][key], (name, key)
+        assert servers[name]["events"] == rep["window"]["events"]
+    # and the servers add up to the whole run
+    for key in SERVER_KEYS:
+        assert sum(s[key] for s in both["servers"]) == both["volumes"][key]
+    assert servers["mx"]["received"] > 0 and servers["exim"]["received"] > 0
+
+
+def test_findings_name_their_server(both: dict) -> None:
+    """A finding whose evidence is in Exim's paniclog says it came from the exim server."""
+    panic = [f for f in both["findings"] if any(e["file"].endswith("exim/paniclog") for e in f["evidence"])]
+    assert panic and all(f["servers"] == ["exim"] for f in panic)
+    assert all(isinstance(f["servers"], list) for f in both["findings"])
+
+
+@pytest.mark.parametrize("fmt,section,named,first", [
+    ("text", "BY SERVER", "2 servers: exim, mx.", "ANOMALIES"),
+    ("markdown", "## By server", "2 servers: exim, mx.", "## Anomalies"),
+    ("html", '<h2 id="by-server">By server</h2>', '<p id="servers">2 servers: exim, mx.</p>', 'id="anomalies"'),
+])
+def test_every_format_shows_servers(fmt: str, section: str, named: str, first: str, both: dict) -> None:
+    """Two servers: every format names them near the top and has a By-server table with their figures."""
+    out = _report(POSTFIX, EXIM, fmt=fmt)
+    assert section in out
+    assert named in out
+    assert out.index(named) < out.index(section)
+    assert out.index(named) < out.index(first)  # in the opening summary, before the first section
+    mx = next(s for s in both["servers"] if s["name"] == "mx")
+    table = out[out.index(section):]
+    # The mx row carries mx's own counts, in SERVER_KEYS order.
+    row = next(line for line in table.splitlines() if "mx" in line)
+    numbers = [int(x) for x in row.replace("<", " ").replace(">", " ").replace("|", " ").split() if x.isdigit()]
+    assert numbers == [mx[k] for k in SERVER_KEYS]
+
+
+@pytest.mark.parametrize("fmt,section", [("text", "BY SERVER"), ("markdown", "## By server"),
+                                         ("html", 'id="by-server"')])
+def test_one_server_no_section(fmt: str, section: str) -> None:
+    """One server: no By-server section, the summary still names it."""
+    out = _report(POSTFIX, fmt=fmt)
+    assert section not in out
+    assert "1 server: mx." in out
+
+
+def test_server_names_host_else_folder() -> None:
+    """The syslog host name where there is one; else the log file's folder, else its name."""
+    ev = pd.DataFrame({
+        "host": pd.array(["mx", None, None, None, "vm"], dtype="string"),
+        "source": pd.array(["/var/log/mail.log", "/var/log/exim4/mainlog", "sample_logs/exim/mainlog.1",
+                            "mainlog", None], dtype="string"),
+    })
+    assert list(server_names(ev)) == ["mx", "exim4", "exim", "mainlog", "vm"]
+
+
+def test_server_names_escaped_in_markdown_and_html() -> None:
+    """A host name from a log is text in every format: no markup gets through."""
+    from analyzer.report import render
+
+    rep = json.loads(_report(POSTFIX, EXIM))
+    rep["servers"][0]["name"] = "<b>evil</b>|*x*"
+    md_out = render(rep, "markdown")
+    html_out = render(rep, "html")
+    assert "<b>evil" not in md_out and "\\<b\\>evil" in md_out
+    assert "<b>evil" not in html_out and "&lt;b&gt;evil" in html_out
