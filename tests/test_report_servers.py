@@ -110,3 +110,10 @@ def test_server_names_escaped_in_markdown_and_html() -> None:
     html_out = render(rep, "html")
     assert "<b>evil" not in md_out and "\\<b\\>evil" in md_out
     assert "<b>evil" not in html_out and "&lt;b&gt;evil" in html_out
+
+
+def test_readme_server_comparison_runs_on_shipped_folders() -> None:
+    """The README's server-comparison example names sample_logs folders that exist in the repository."""
+    readme = (ROOT / "README.md").read_text()
+    assert f"maillens report {POSTFIX} {EXIM}\n" in readme
+    assert (ROOT / POSTFIX).is_dir() and (ROOT / EXIM).is_dir()
