@@ -47,6 +47,24 @@ VERDICT_EVENTS = frozenset({"delivery", "reply", "verify", "reject", "expired", 
 CLASS_OUTCOME = {"2xx": "ok", "3xx": "ok", "4xx": "transient_failure",
                  "5xx": "permanent_failure"}
 
+#: What the MTA did with the mail (the `action` column), by the event's status ...
+STATUS_ACTION = {
+    "sent": "delivered", "deliverable": "delivered", "suppressed": "delivered",
+    "deferred": "retrying", "tempfailed": "retrying",
+    "bounced": "bounced", "undeliverable": "bounced", "failed": "bounced",
+    "rejected": "rejected", "expired": "expired",
+}
+EVENT_ACTION = {"reject": "rejected", "expired": "expired", "frozen": "frozen"}
+ACTION_EVENTS = frozenset({"delivery", "reply", "verify", "expired", "reject", "frozen"})
+#: ... refined by the wrapper phrase: deferred without an attempt, or given up for good.
+WAIT_TEXT = (r"retry time not (yet )?reached|retry timeout not reached|delivery temporarily "
+             r"suspended|have been failing for a long time \(and retry time not reached\)")
+EXPIRE_TEXT = (r"retry timeout exceeded|have been failing for a long time|message expired|"
+               r"too long in (the )?queue|returned to sender")
+#: The name of the host a wrapper names ('host mx.example[~] said:', 'lost connection with
+#: mx.example[~]'): masked for rule matching, so a host called spamfilter.example is no reason.
+HOST_IN_WRAPPER = r"\b((?:host|with|to|from) )[^\s\[\]]+(\[~\])"
+
 _CODE_IN_TEXT = re.compile(r"(?:^|said:\s*|:\s|\bwith\s)([2-5]\d\d)(?:[ -]|$)")
 _ENH_AFTER_CODE = re.compile(r"\b[2-5]\d\d[ -]+(?:\S+ )?([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
 _ENH_ANY = re.compile(r"(?<![\w.])#?([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
@@ -225,18 +243,23 @@ def _match(kb: KnowledgeBase, u: dict[str, np.ndarray], v: dict[str, list[Any]],
 
 
 def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
-             rule_ids: bool = False) -> pd.DataFrame:
+             rule_ids: bool = False, attribute_causes: bool = True) -> pd.DataFrame:
     """Return ``events`` with the classification columns appended (Arrow-backed dtypes).
 
-    Every row gets a cause ('unknown' only where no rule matches). With ``rule_ids=True`` a
-    ``rule_id`` column names the rule that decided, for tests and debugging.
+    Every row gets a cause ('unknown' only where no rule matches), read in the event's
+    direction (a cause's inbound/outbound variant). Retry-wait and give-up lines then take
+    the cause of the last real error for the same message or domain
+    (:func:`analyzer.attribution.attribute`; ``attribute_causes=False`` skips that, for rows
+    that are not a whole log). With ``rule_ids=True`` a ``rule_id`` column names the rule
+    that decided, for tests and debugging.
     """
     kb = rules or default_rules()
     n = len(events)
     cols: dict[str, np.ndarray] = {}
     vocab: dict[str, list[Any]] = {}
     for key, name in (("event", "event"), ("status", "status"), ("stage", "smtp_stage"),
-                      ("mta", "mta"), ("dsn", "dsn"), ("enh_col", "enhanced_code")):
+                      ("mta", "mta"), ("dsn", "dsn"), ("enh_col", "enhanced_code"),
+                      ("direction", "direction")):
         cols[key], vocab[key] = _factorize(events, name)
 
     # The text a rule reads: the reply, else the detail of events where detail is a reason.
@@ -289,19 +312,26 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
               enh=enh_codes.astype(np.int64) + 1, provider=p_codes.astype(np.int64) + 1)
     vv = dict(event=vocab["event"], status=vocab["status"], stage=vocab["stage"],
               mta=vocab["mta"], dsn=vocab["dsn"], enh=list(enh_vocab), provider=list(p_vocab))
-    best = _match(kb, uu, vv, texts)
+    rule_texts = pc.replace_substring_regex(texts, HOST_IN_WRAPPER, r"\1~\2")
+    best = _match(kb, uu, vv, rule_texts)
+    wait_hit = _text_hits(texts, WAIT_TEXT)[u["text"]]
+    expire_hit = _text_hits(texts, EXPIRE_TEXT)[u["text"]]
+    dir_v = [None] + vocab["direction"]
 
     # Answers per unique combination.
     ev_v = [None] + vocab["event"]
     st_v = [None] + vocab["status"]
-    res: dict[str, list[Any]] = {c.name: [] for c in schema.CLASS_COLUMNS}
+    res: dict[str, list[Any]] = {c.name: [] for c in schema.CLASS_COLUMNS
+                                 if c.name != "cause_ref"}
     res["rule_id"] = []
     for j in range(len(best)):
         rule = kb.rules[best[j]] if best[j] >= 0 else None
-        cause_id = rule.cause if rule else "unknown"
+        base_id = rule.cause if rule else "unknown"
+        cause_id = kb.cause_for(base_id, dir_v[u["direction"][j]])
         cause = kb.causes[cause_id]
         rc = reply_class(eff_code[j]) if eff_code[j] >= 0 else None
         event, status = ev_v[u["event"][j]], st_v[u["status"][j]]
+        res["action"].append(_action(event, status, bool(wait_hit[j]), bool(expire_hit[j])))
         if event == "reject_warning":
             outcome = "info"
         else:
@@ -312,17 +342,43 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
         res["cause"].append(cause_id)
         res["provider"].append(eff_prov[j])
         res["severity"].append(cause["severity"])
-        res["fix_id"].append((rule.fix if rule and rule.fix else cause_id))
+        fix = rule.fix if rule and rule.fix else base_id
+        res["fix_id"].append(kb.fix_for(fix, dir_v[u["direction"][j]]))
         res["rule_id"].append(rule.id if rule else None)
 
     out = events.copy(deep=False)
-    names = [c.name for c in schema.CLASS_COLUMNS] + (["rule_id"] if rule_ids else [])
+    names = [c.name for c in schema.CLASS_COLUMNS if c.name in res] + \
+        (["rule_id"] if rule_ids else [])
     inverse = pa.array(uq.inverse.astype(np.int32))
     for name in names:
         small = pa.array(res[name], pa.string())
         out[name] = pd.Series(pd.arrays.ArrowExtensionArray(pc.take(small, inverse)),
                               index=events.index)
-    return out
+    from analyzer.attribution import attribute
+
+    return attribute(out, kb) if attribute_causes else attribute(out, kb, only_columns=True)
+
+
+def _text_hits(texts: pa.Array, pattern: str) -> np.ndarray:
+    """Which distinct texts match ``pattern``, as a lookup by text code (0 = no text)."""
+    got = pc.fill_null(pc.match_substring_regex(texts, pattern, ignore_case=True), False)
+    return np.concatenate([[False], got.to_numpy(zero_copy_only=False)])
+
+
+def _action(event: str | None, status: str | None, wait: bool, expire: bool) -> str | None:
+    """What the MTA did with the mail on this line; None for lines that are not about that."""
+    if event not in ACTION_EVENTS:
+        return None
+    if event == "reject":
+        return "rejected"  # our server refused (a 4xx reject asks the client to retry)
+    if event == "frozen" and "unfrozen" in (status or "").lower():
+        return None  # thawed: the fate is decided by the next delivery attempt
+    act = STATUS_ACTION.get(status or "") or EVENT_ACTION.get(event or "")
+    if act == "retrying" and wait:
+        return "waiting_retry"
+    if act == "bounced" and expire:
+        return "expired"
+    return act
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,7 +389,7 @@ def example_frame(examples: list[dict[str, Any]]) -> pd.DataFrame:
     """An event table with one row per example (text, code, event, status, quit ...)."""
     cols: dict[str, list[Any]] = {k: [] for k in (
         "event", "status", "reply_code", "enhanced_code", "smtp_stage", "quit", "reply_text",
-        "relay_host", "mta", "dsn", "detail")}
+        "relay_host", "mta", "dsn", "detail", "direction")}
     for ex in examples:
         cols["event"].append(ex.get("event", "reply"))
         cols["status"].append(ex.get("status"))
@@ -346,6 +402,7 @@ def example_frame(examples: list[dict[str, Any]]) -> pd.DataFrame:
         cols["mta"].append(ex.get("mta"))
         cols["dsn"].append(ex.get("dsn"))
         cols["detail"].append(ex.get("detail"))
+        cols["direction"].append(ex.get("direction"))
     table = pa.table({k: pa.array(v, schema.SCHEMA.field(k).type) for k, v in cols.items()})
     return schema.to_pandas(schema.conform(table))
 
@@ -355,7 +412,8 @@ def check_examples(kb: KnowledgeBase, only_site: bool = False) -> list[str]:
     pairs = [(r, ex) for r in kb.rules if (r.site or not only_site) for ex in r.examples]
     if not pairs:
         return []
-    got = classify(example_frame([ex for _, ex in pairs]), kb, rule_ids=True)["rule_id"]
+    got = classify(example_frame([ex for _, ex in pairs]), kb, rule_ids=True,
+                   attribute_causes=False)["rule_id"]
     problems = []
     by_id = {r.id: r for r in kb.rules}
     for (rule, ex), hit in zip(pairs, got.tolist()):

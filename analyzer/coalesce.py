@@ -25,7 +25,7 @@ from .parsers.postfix import POSTFIX_PROGRAM
 __all__ = ["SMALL_FILE_LINES", "BatchQueue", "FileStats", "SmallFiles", "finish_many"]
 
 #: A file whose only batch has fewer lines than this is parsed together with its neighbours.
-SMALL_FILE_LINES = 20_000
+SMALL_FILE_LINES = 10_000
 _JOINED = "\x00joined"  # the source name of a joined batch, replaced before anything leaves
 
 
@@ -96,7 +96,7 @@ def finish_many(splits: list[Split]) -> tuple[pa.Table, LineCounts, list[FileSta
     k = len(splits)
     headers = pa.concat_tables(
         [sp.headers.set_column(0, "row", pc.add(sp.headers.column("row"), pa.scalar(int(s), pa.int64())))
-         for sp, s in zip(splits, starts, strict=True)], promote_options="default")
+         for sp, s in zip(splits, starts, strict=True)], promote_options="default").combine_chunks()
     no_header = pa.concat_arrays([pc.add(pc.cast(sp.no_header, pa.int64()), pa.scalar(int(s), pa.int64()))
                                   for sp, s in zip(splits, starts, strict=True)])
     lines = [line for sp in splits for line in sp.lines]

@@ -13,12 +13,10 @@ import re
 import textwrap
 from typing import Any
 
-import pandas as pd
-
-from analyzer.classify import classify, default_rules, example_frame
 from analyzer.rules import KnowledgeBase
 
-__all__ = ["explain", "render_explain", "UnknownQuery", "CLASS_NAMES"]
+__all__ = ["explain", "render_explain", "UnknownQuery", "CLASS_NAMES", "advice_for", "reply_in_line",
+           "codes_of", "line_direction"]
 
 CLASS_NAMES = {
     "2": "2xx positive completion",
@@ -30,7 +28,28 @@ ASPECTS = (("class", "class"), ("outcome", "outcome"), ("severity", "severity"),
            ("cause", "cause"), ("meaning", "meaning"), ("when", "when you see it"),
            ("todo", "what to do"))
 _ENH = re.compile(r"([245xX])\.(\d{1,3})\.(\d{1,3})")
+#: An enhanced code standing alone: not part of an IP address, a version or a longer number.
+_ENH_ALONE = re.compile(r"(?<![\w.])#?([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 _CODE = re.compile(r"[1-5]\d\d")
+#: Where the reply sits inside a pasted log line, most specific first. Each captures the reply.
+_REPLY_IN_LINE = (
+    re.compile(r"\bsaid: (.*?)(?: \(in reply to [^)]*\))?\)?$"),
+    re.compile(r"refused to talk to me: (.*?)\)?$"),
+    re.compile(r"SMTP error from remote (?:mail server|mailer) after [^:]*(?::<[^>]*>)?[^:]*: (.*?)(?: DT=\S+)?$"),
+    re.compile(r"\breject(?:_warning)?: [A-Z-]+ from [^\s\[]*\[[^\]]*\](?::\d+)?: (.*?)(?:; from=<.*)?$"),
+    re.compile(r"\brejected (?:RCPT|MAIL|EHLO|HELO|after DATA|connection)[^:]*: (.*)$"),
+    re.compile(r"\bstatus=\w+ \((.*)\)$"),
+    re.compile(r"(?:\*\*|==) \S+.*?: (.*?)(?: DT=\S+)?$"),
+)
+_REPLY_CODE = re.compile(r"^\s*([2-5]\d\d)(?:[ -]|$)")
+#: Who judged whom, from the daemon or the wording of a pasted line.
+_INBOUND_LINE = re.compile(r"postfix(?:/[\w.-]+)*/(?:smtpd|postscreen|dnsblog)\[|NOQUEUE: reject|"
+                           r"\brejected (?:RCPT|MAIL|EHLO|HELO|after DATA|connection)|"
+                           r"\bH=.*\brejected\b")
+_OUTBOUND_LINE = re.compile(r"postfix(?:/[\w.-]+)*/(?:smtp|lmtp|error)\[|\bsaid: |"
+                            r"refused to talk to me|SMTP error from remote|\bT=\S*smtp|"
+                            r"\bconnect to \S+\[|lost connection with |conversation with ")
+DIRECTIONS = ("inbound", "outbound")
 
 
 class UnknownQuery(ValueError):
@@ -44,12 +63,78 @@ def _dedup(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def _default_rules() -> KnowledgeBase:
+    from analyzer.classify import default_rules
+
+    return default_rules()
+
+
 def _classified(kb: KnowledgeBase, text: str, code: int | None,
                 enhanced: str | None) -> tuple[str, str | None]:
-    """Cause and provider the classifier gives a lone reply."""
-    row = classify(example_frame([{"text": text, "code": code, "enhanced": enhanced}]), kb)
+    """Cause and provider the classifier gives a lone reply (read without a direction)."""
+    import pandas as pd  # only replies need the classifier: codes and causes are looked up (fast start)
+
+    from analyzer.classify import classify, example_frame
+
+    row = classify(example_frame([{"text": text, "code": code, "enhanced": enhanced}]), kb,
+                   attribute_causes=False)
     provider = row["provider"].iloc[0]
     return str(row["cause"].iloc[0]), (None if pd.isna(provider) else str(provider))
+
+
+def reply_in_line(line: str) -> str:
+    """The reply inside a pasted log line (status line's 'said:', a reject, Exim's '**'/'=='
+    line); the line itself when none is found."""
+    text = line.strip()
+    for rx in _REPLY_IN_LINE:
+        m = rx.search(text)
+        if m and m[1].strip():
+            return m[1].strip()
+    return text
+
+
+def line_direction(line: str) -> str | None:
+    """'inbound' or 'outbound' when a pasted line tells who judged whom; None otherwise."""
+    if _OUTBOUND_LINE.search(line):
+        return "outbound"
+    if _INBOUND_LINE.search(line):
+        return "inbound"
+    return None
+
+
+def codes_of(reply: str) -> tuple[str | None, str | None]:
+    """(reply code, enhanced code) of a reply: the code only where a reply starts with one, the
+    enhanced code only where it stands alone (never digits of an IP address, a port or a time)."""
+    code_m = _REPLY_CODE.match(reply)
+    code = code_m[1] if code_m else None
+    rest = reply[code_m.end():] if code_m else reply
+    enh_m = _ENH_ALONE.match(rest.lstrip()) if code else None
+    if enh_m is None and code is None:
+        enh_m = _ENH_ALONE.search(reply)
+    enh = f"{enh_m[1]}.{int(enh_m[2])}.{int(enh_m[3])}" if enh_m else None
+    if code and enh and enh[0] != code[0]:
+        enh = None  # 550 4.x.x: a class mismatch means the digits are something else
+    return code, enh
+
+
+def advice_for(cause_id: str, direction: str | None, kb: KnowledgeBase | None = None
+               ) -> dict[str, dict[str, Any]]:
+    """The advice that applies to ``cause_id``: {direction: entry} for the one direction given,
+    or for each direction that reads the cause differently when none is given ({'': entry}
+    when the cause reads the same both ways). trace and explain show these."""
+    kb = kb or _default_rules()
+    variants = kb.variants(cause_id)
+    if direction in DIRECTIONS:
+        return {direction: _advice(kb, kb.fix_for(cause_id, direction))}
+    if not variants:
+        return {"": _advice(kb, cause_id)}
+    return {d: _advice(kb, variants.get(d, cause_id)) for d in DIRECTIONS}
+
+
+def _advice(kb: KnowledgeBase, ident: str) -> dict[str, Any]:
+    c = kb.causes[ident]
+    return {"cause": ident, "title": c["title"], "meaning": c["meaning"],
+            "severity": c["severity"], "fix": list(c["fix"])}
 
 
 def _entry(kb: KnowledgeBase, query: str, kind: str, cause_id: str, *, title: str | None = None,
@@ -84,7 +169,40 @@ def _enhanced_key(kb: KnowledgeBase, subject: str, detail: str) -> str | None:
     return key if key in kb.enhanced else None
 
 
-def _one(kb: KnowledgeBase, query: str) -> dict[str, Any]:
+def _one(kb: KnowledgeBase, query: str, direction: str | None = None) -> dict[str, Any]:
+    entry = _one_plain(kb, query, direction)
+    return _directed(kb, entry, direction or entry.pop("_direction", None))
+
+
+def _directed(kb: KnowledgeBase, entry: dict[str, Any], direction: str | None) -> dict[str, Any]:
+    """Put the direction's reading of the cause in the entry; without a direction, each
+    reading labelled under 'by_direction' (only where the two differ)."""
+    entry.pop("_direction", None)
+    entry["direction"] = direction
+    cause = entry["cause"]
+    if direction in DIRECTIONS:
+        target = kb.cause_for(cause, direction)
+        fix_id = kb.fix_for(cause, direction)
+        base = kb.causes[cause]
+        if target != cause:
+            c = kb.causes[target]
+            entry.update(cause=target, cause_title=c["title"], cause_meaning=c["meaning"],
+                         severity=c["severity"], when=c["when"],
+                         title=entry["title"].replace(base["title"], c["title"], 1))
+            if entry["meaning"] == base["meaning"]:
+                entry["meaning"] = c["meaning"]
+        if fix_id != cause:
+            own = [r for r in entry["references"] if r not in base["references"]]
+            entry["fix"] = list(kb.causes[fix_id]["fix"])
+            entry["references"] = _dedup(own + list(kb.causes[fix_id]["references"]))
+        return entry
+    readings = advice_for(cause, None, kb)
+    if "" not in readings:
+        entry["by_direction"] = readings
+    return entry
+
+
+def _one_plain(kb: KnowledgeBase, query: str, direction: str | None) -> dict[str, Any]:
     q = query.strip()
     if not q:
         raise UnknownQuery("empty query; " + UnknownQuery.hint)
@@ -107,38 +225,42 @@ def _one(kb: KnowledgeBase, query: str) -> dict[str, Any]:
         key = _enhanced_key(kb, m[2], m[3])
         klass = m[1] if m[1] in "245" else None
         concrete = f"{klass or 5}.{int(m[2])}.{int(m[3])}"
-        cause, provider = _classified(kb, f"{concrete}", None, concrete)
         if key:
             entry = kb.enhanced[key]
-            cause = entry.get("cause") or cause
+            cause = entry.get("cause") or _classified(kb, concrete, None, concrete)[0]
             return _entry(kb, q, "enhanced", cause, title=entry["title"],
                           meaning=entry["meaning"], when=entry.get("when"),
                           enhanced=q if klass else key, refs=entry.get("references"))
+        cause = _classified(kb, concrete, None, concrete)[0]
         return _entry(kb, q, "enhanced", cause, enhanced=q if klass else None,
                       title=f"Unregistered enhanced code {q}",
                       meaning=f"{q} is not in the IANA registry; providers define their own "
                       f"detail codes. Closest meaning: {kb.causes[cause]['meaning']}",
                       refs=["RFC 3463 §2 (structure of enhanced codes)"])
-    code_m = re.match(r"\s*([2-5]\d\d)(?:[ -]|$)", q)
-    enh_m = _ENH.search(q)
-    if code_m or enh_m:
-        code = code_m[1] if code_m else None
-        enh = f"{enh_m[1]}.{enh_m[2]}.{enh_m[3]}" if enh_m and enh_m[1] in "245" else None
-        cause, provider = _classified(kb, q, int(code) if code else None, enh)
+    reply = reply_in_line(q)
+    code, enh = codes_of(reply)
+    if code or enh or " " in q:
+        cause, provider = _classified(kb, reply, int(code) if code else None, enh)
+        if not code and not enh:
+            if cause == "unknown":
+                raise UnknownQuery(_unknown_message(kb, q))
+            return {**_entry(kb, q, "text", cause, title=kb.causes[cause]["title"],
+                             provider=provider), "reply": reply,
+                    "_direction": line_direction(q)}
         parts = []
         if code:
             info = kb.codes.get(code)
             parts.append(f"{code}: {info['title']}" if info else f"{code}: non-standard code")
         if enh:
-            key = _enhanced_key(kb, enh_m[2], enh_m[3])  # type: ignore[index]
+            key = _enhanced_key(kb, *enh.split(".")[1:])
             parts.append(f"{enh}: {kb.enhanced[key]['title']}" if key else
                          f"{enh}: unregistered detail")
         refs = []
         for k in ([code] if code else []):
             refs += kb.codes.get(k, {}).get("references", [])
         title = f"{kb.causes[cause]['title']} ({'; '.join(parts)})"
-        return _entry(kb, q, "reply", cause, title=title, code=code, enhanced=enh, refs=refs,
-                      provider=provider)
+        return {**_entry(kb, q, "reply", cause, title=title, code=code, enhanced=enh, refs=refs,
+                         provider=provider), "reply": reply, "_direction": line_direction(q)}
     raise UnknownQuery(_unknown_message(kb, q))
 
 
@@ -158,12 +280,21 @@ def _todo(entry: dict[str, Any]) -> str:
     return entry["fix"][0] if entry["fix"] else ""
 
 
-def explain(*queries: str, rules: KnowledgeBase | None = None) -> dict[str, Any]:
-    """One entry for one query; for two or more, a comparison with the key differences."""
+def explain(*queries: str, rules: KnowledgeBase | None = None,
+            direction: str | None = None) -> dict[str, Any]:
+    """One entry for one query; for two or more, a comparison with the key differences.
+
+    A query may be a whole pasted log line: the reply inside it is found and explained.
+    ``direction`` ('inbound': our server judged a client; 'outbound': a remote server judged
+    us) picks the advice that applies; without it, a pasted line's own direction is used, and
+    where none is known the readings that differ are both given, labelled.
+    """
     if not queries:
         raise UnknownQuery("nothing to explain")
-    kb = rules or default_rules()
-    entries = [_one(kb, q) for q in queries]
+    if direction is not None and direction not in DIRECTIONS:
+        raise UnknownQuery(f"direction '{direction}' is not inbound or outbound")
+    kb = rules or _default_rules()
+    entries = [_one(kb, q, direction) for q in queries]
     if len(entries) == 1:
         return entries[0]
     differences, same = [], []
@@ -207,13 +338,27 @@ def _text_entry(e: dict[str, Any]) -> list[str]:
     out += ["  meaning:", _wrap(e["meaning"], "    ")]
     if e["kind"] != "cause" and e["cause_meaning"] != e["meaning"]:
         out += ["  cause in detail:", _wrap(e["cause_meaning"], "    ")]
-    out += ["  when you see it:", _wrap(e["when"], "    "), "  how to fix it:"]
-    for i, step in enumerate(e["fix"], 1):
-        out.append(textwrap.fill(step, 88, initial_indent=f"    {i}. ",
-                                 subsequent_indent="       "))
+    if e.get("reply") and e["reply"] != e["query"]:
+        out.append(f"  reply:     {e['reply']}")
+    if e.get("direction"):
+        out.append(f"  direction: {e['direction']}")
+    out += ["  when you see it:", _wrap(e["when"], "    ")]
+    for label, fix in _fixes(e):
+        out.append(f"  how to fix it{label}:")
+        for i, step in enumerate(fix, 1):
+            out.append(textwrap.fill(step, 88, initial_indent=f"    {i}. ",
+                                     subsequent_indent="       "))
     out.append("  references:")
     out += [f"    - {r}" for r in e["references"]]
     return out
+
+
+def _fixes(e: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """(label, steps) per reading: one unlabelled list, or one per direction when they differ."""
+    if e.get("by_direction"):
+        return [(f" ({d}: {r['title']}; severity {r['severity']})", r["fix"])
+                for d, r in e["by_direction"].items()]
+    return [("", e["fix"])]
 
 
 def _text(result: dict[str, Any]) -> str:
@@ -241,9 +386,10 @@ def _md_entry(e: dict[str, Any], level: str = "##") -> list[str]:
         out.append(f"- **Class:** {e['class']}")
     out.append(f"- **Cause:** `{e['cause']}` ({e['cause_title']}); outcome {e['outcome']}, "
                f"severity {e['severity']}")
-    out += [f"- **Meaning:** {e['meaning']}", f"- **When you see it:** {e['when']}", "",
-            "**How to fix it**", ""]
-    out += [f"{i}. {s}" for i, s in enumerate(e["fix"], 1)]
+    out += [f"- **Meaning:** {e['meaning']}", f"- **When you see it:** {e['when']}"]
+    for label, fix in _fixes(e):
+        out += ["", f"**How to fix it{label}**", ""]
+        out += [f"{i}. {s}" for i, s in enumerate(fix, 1)]
     out += ["", "**References**", ""] + [f"- {r}" for r in e["references"]] + [""]
     return out
 

@@ -42,6 +42,16 @@ FINAL_STATUSES: dict[str, str] = {
     "deferred": "Not delivered yet: the last attempt failed temporarily and the log ends there.",
     "bounced": "Failed permanently; the sender gets (or got) a non-delivery notice.",
     "expired": "Given up after the maximal queue lifetime (Postfix status=expired, Exim retry timeout).",
+    "force-expired": "Returned to the sender because the postmaster expired it (Postfix postsuper -e, "
+                     "status=force-expired).",
+    "error-ignored": "Failed permanently, and the failure was not reported (Exim ': error ignored', "
+                     "errors_to empty or a failed bounce past ignore_bounce_errors_after).",
+    "frozen": "Exim froze the message (a bounce it could not deliver, a freeze by ACL or admin) and "
+              "the log ends with it frozen; counted once however many queue runs logged it.",
+    "held": "Put on hold by a header/body check or postsuper -h; the log ends with it held.",
+    "quarantined": "Put on hold by a milter (milter-hold, the milter's quarantine request).",
+    "discarded": "Accepted and thrown away by policy (Postfix DISCARD action, Exim discard verb or "
+                 ":blackhole:).",
     "rejected": "We refused it before or while queueing (NOQUEUE, milter/cleanup reject, Exim ACL).",
     "queued": "Accepted, but no delivery attempt for this recipient is in the logs read.",
 }
@@ -89,8 +99,14 @@ _HISTORY_FIELDS = ("ts", "queue_id", "relay_host", "relay_ip", "status", "reply_
 _HEAD_EVENTS = ("received", "queued", "message_id", "reject", "filter_action")
 _HEAD_COLUMNS = ("sender", "message_id", "client_host", "client_ip", "sasl_username", "size", "nrcpt")
 _STATUS_MAP = {"sent": "sent", "deferred": "deferred", "bounced": "bounced", "expired": "expired",
-               "rejected": "rejected", "tempfailed": "rejected", "undeliverable": "bounced",
-               "suppressed": "sent"}
+               "force-expired": "force-expired", "rejected": "rejected", "tempfailed": "rejected",
+               "undeliverable": "bounced", "suppressed": "sent", "hold": "held", "milter-hold": "quarantined",
+               "discard": "discarded", "milter-discard": "discarded"}
+#: filter actions that decide a recipient's fate (the others -- prepend, warn, info ... -- do not)
+_FINAL_FILTER_ACTIONS = ("hold", "milter-hold", "discard", "milter-discard")
+#: Exim frozen-line statuses that freeze / thaw a message
+_FREEZE = ("Frozen", "Message is frozen", "Message frozen", "frozen by")
+_THAW = ("Unfrozen", "unfrozen by", "thawed by")
 #: How far back a link may reach (a bounce notice or a re-injection is logged within this of its message).
 _LINK_WINDOW = pd.Timedelta(days=7)
 #: A hop's or a notice's own queue id starts within this of the line that names it.
@@ -285,7 +301,9 @@ def link(events: pd.DataFrame) -> MessageIndex:
     # -- recipient rows
     rcpt = pc.coalesce(_arrow(ev, "orig_recipient", pa.string()), _arrow(ev, "recipient", pa.string()))
     rkey = pc.utf8_lower(pc.fill_null(rcpt, ""))
-    per_rcpt = (msg >= 0) & _is(event_c, event_v, "delivery", "reject")
+    decisive_filter = _is(event_c, event_v, "filter_action") & _is(status_c, status_v, *_FINAL_FILTER_ACTIONS) \
+        & pc.is_valid(rcpt).to_numpy(zero_copy_only=False)
+    per_rcpt = (msg >= 0) & (_is(event_c, event_v, "delivery", "reject") | decisive_filter)
     att = np.flatnonzero(per_rcpt)
     row = np.full(n, -1, dtype=np.int64)
     # rows: (msg, rkey) of attempts, plus one empty-recipient row for messages without attempts
@@ -378,12 +396,14 @@ def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, e
                    for x in status_arr.take(np.maximum(final, 0)).to_pylist()], dtype=object) if nrow else \
         np.array([], dtype=object)
     st[final < 0] = "queued"
-    # Exim "** addr: retry timeout exceeded" is an expiry
+    # Exim "** addr: retry timeout exceeded" and "all hosts for 'd' have been failing for a long time
+    # (and retry time not reached)" are its expiries (the retry rules gave up)
     if nrow:
         txt = pc.fill_null(_arrow(ev, "reply_text", pa.string()).take(np.maximum(final, 0)), "")
         det = pc.fill_null(_arrow(ev, "detail", pa.string()).take(np.maximum(final, 0)), "")
-        rto = (pc.match_substring(txt, "retry timeout exceeded").to_numpy(zero_copy_only=False)
-               | pc.match_substring(det, "retry timeout exceeded").to_numpy(zero_copy_only=False))
+        gave_up = r"retry timeout exceeded|have been failing for a long time"
+        rto = (pc.match_substring_regex(txt, gave_up).to_numpy(zero_copy_only=False)
+               | pc.match_substring_regex(det, gave_up).to_numpy(zero_copy_only=False))
         st[(final >= 0) & rto] = "expired"
     # Postfix qmgr "status=expired": the message's deferred recipients expired
     exp = np.flatnonzero((msg >= 0) & _is(event_c, event_v, "expired"))
@@ -394,7 +414,11 @@ def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, e
         e = exp_of_msg[row_msg]
         late = (e >= 0) & ((final < 0) | ((st == "deferred") & (rank[np.maximum(e, 0)] > rank[np.maximum(final, 0)])))
         final[late] = e[late]
-        st[late] = "expired"
+        exp_status = status_arr.take(np.maximum(e, 0)).to_numpy(zero_copy_only=False)
+        st[late] = [_STATUS_MAP.get(x, "expired") for x in exp_status[late]]
+    if nrow:
+        _error_ignored(st, row_msg, ev, msg, event_c, event_v, final)
+        _frozen(st, final, row_msg, msg, rank, ev, event_c, event_v, nmsg)
 
     decide = np.where(final >= 0, final, first_of_msg[row_msg])
     dec = ev.loc[np.maximum(decide, 0)].reset_index(drop=True)
@@ -464,6 +488,39 @@ def _build_rows(ev, ts, rank, msg, row, row_msg, nrow, nmsg, handoff, event_c, e
     return table
 
 
+def _error_ignored(st: np.ndarray, row_msg: np.ndarray, ev: pd.DataFrame, msg: np.ndarray,
+                   event_c: np.ndarray, event_v: list, final: np.ndarray) -> None:
+    """Exim's 'addr: error ignored' after a '**' line: the failure was not reported to anyone."""
+    stat = pc.fill_null(_arrow(ev, "status", pa.string()), "").to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero((msg >= 0) & _is(event_c, event_v, "info") & (stat == "error ignored"))
+    if not len(idx):
+        return
+    rc = pc.utf8_lower(pc.fill_null(_arrow(ev, "recipient", pa.string()), "")).to_numpy(zero_copy_only=False)
+    keys = set(zip(msg[idx].tolist(), rc[idx].tolist(), strict=True))
+    cand = np.flatnonzero((st == "bounced") & (final >= 0))
+    hit = [i for i in cand.tolist() if (int(row_msg[i]), rc[final[i]]) in keys]
+    st[hit] = "error-ignored"
+
+
+def _frozen(st: np.ndarray, final: np.ndarray, row_msg: np.ndarray, msg: np.ndarray, rank: np.ndarray,
+            ev: pd.DataFrame, event_c: np.ndarray, event_v: list, nmsg: int) -> None:
+    """Rows whose message's last word is a freeze (after its last attempt, thaw and Completed) are frozen."""
+    fz = np.flatnonzero((msg >= 0) & _is(event_c, event_v, "frozen", "removed", "delivery"))
+    if not len(fz):
+        return
+    stat = pc.fill_null(_arrow(ev, "status", pa.string()).take(fz), "")
+    freeze = np.zeros(len(fz), dtype=bool)
+    for word in _FREEZE:
+        freeze |= pc.starts_with(stat, word).to_numpy(zero_copy_only=False)
+    freeze &= _is(event_c, event_v, "frozen")[fz]
+    g, last = _last_per_group(msg[fz], (rank[fz],), fz)
+    last_is_freeze = np.zeros(nmsg, dtype=bool)
+    is_freeze_row = np.zeros(len(ev), dtype=bool)
+    is_freeze_row[fz[freeze]] = True
+    last_is_freeze[g] = is_freeze_row[last]
+    st[last_is_freeze[row_msg] & (st != "rejected")] = "frozen"
+
+
 def _to_arrow(vals: pd.Series, typ: pa.DataType) -> pa.Array:
     if isinstance(vals.dtype, pd.ArrowDtype):
         arr = vals.array.__arrow_array__()
@@ -487,7 +544,10 @@ def _classify_final(table: pd.DataFrame, ev: pd.DataFrame, final: np.ndarray) ->
         table[name] = pd.Series([None] * len(table), dtype=pd.ArrowDtype(pa.string()))
     if len(uniq) == 0:
         return table
-    cl = classify(ev.loc[uniq].reset_index(drop=True))
+    # a retry-wait or give-up line takes its cause from earlier lines: classify the whole log
+    # (unless it already is), then read the deciding lines
+    classified = ev if "cause_ref" in ev.columns else classify(ev)
+    cl = classified.loc[uniq].reset_index(drop=True)
     for name in ("cause", "outcome", "fix_id"):
         vals = _arrow(cl, name, pa.string()).take(pa.array(inv))
         full = pa.nulls(len(table), pa.string()).to_pylist()

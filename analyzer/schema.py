@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 __all__ = [
+    "CODE_ORIGINS",
     "COLUMNS",
     "DIRECTIONS",
     "EVENTS",
@@ -71,6 +72,9 @@ COLUMNS: tuple[Column, ...] = (
            "outbound, our server for inbound rejects), e.g. 221, 250, 421, 521, 550."),
     Column("enhanced_code", pa.string(), "The RFC 3463 enhanced status code found in the reply "
            "text, e.g. 5.1.1; also found in multi-line replies (550-5.7.1 ...)."),
+    Column("code_origin", pa.string(), "Where reply_code comes from: 'logged' (the line holds it) or "
+           "'inferred' (the MTA sent it without logging it: Exim's default 550/451/501/552 ... for "
+           "its own rejects, 221 after QUIT); null where reply_code is null."),
     Column("smtp_stage", pa.string(), "The SMTP stage the event happened at, from STAGES."),
     Column("reply_text", pa.string(), "The reply or reason text as logged."),
     Column("delay", pa.float64(), "Seconds from arrival to this delivery attempt (Postfix delay=, "
@@ -150,6 +154,8 @@ STATUSES: dict[str, str] = {
     "undeliverable": "Address verification found the address undeliverable.",
     "deliverable": "Address verification found the address deliverable.",
     "suppressed": "Exim *> delivery suppressed by -N.",
+    "discarded": "Exim => blackhole: the recipients were discarded (discard verb, :blackhole:).",
+    "force-expired": "Postfix qmgr: the postmaster expired the message (postsuper -e); returned to sender.",
     "established": "TLS session established.",
     "failed": "The thing tried (TLS, verify, auth, connect) failed.",
 }
@@ -160,6 +166,8 @@ STAGES: tuple[str, ...] = (
 )
 
 DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "local")
+
+CODE_ORIGINS: tuple[str, ...] = ("logged", "inferred")
 
 
 def empty_table() -> pa.Table:
@@ -198,6 +206,7 @@ def validate(table: pa.Table | pd.DataFrame) -> None:
         if got != field.type:
             raise SchemaError(f"column {field.name} is {got}, the schema says {field.type}")
     for name, allowed in (("event", EVENTS), ("smtp_stage", STAGES), ("direction", DIRECTIONS),
+                          ("code_origin", CODE_ORIGINS),
                           ("mta", ("postfix", "exim"))):
         values = set(table.column(name).unique().drop_null().to_pylist())
         bad = values - set(allowed)
@@ -224,5 +233,12 @@ CLASS_COLUMNS: tuple[Column, ...] = (
            "administrator."),
     Column("fix_id", pa.string(), "The knowledge-base entry that explains the cause and its fix "
            "(what `maillens explain` shows)."),
+    Column("action", pa.string(), "What the MTA did with the mail on this line, apart from why: "
+           "delivered | retrying (deferred after an attempt) | waiting_retry (deferred without "
+           "an attempt: retry time not reached, delivery temporarily suspended) | bounced | "
+           "expired (gave up at the queue lifetime or retry timeout) | rejected | frozen; null "
+           "for lines that are not about a message's fate."),
+    Column("cause_ref", pa.string(), "For a retry-wait or give-up line whose cause was taken from "
+           "an earlier line: 'source:line_no' of that line; null otherwise."),
 )
 CLASS_SCHEMA = pa.schema([pa.field(c.name, c.type) for c in CLASS_COLUMNS])

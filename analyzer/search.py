@@ -22,7 +22,6 @@ import ipaddress
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -104,9 +103,6 @@ class SearchResult:
 # --------------------------------------------------------------------------------------------
 # parsing user input
 
-_REL = re.compile(r"^-?(\d+(?:\.\d+)?)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
 
 def parse_when(text: str, *, now: dt.datetime, tz: str = "UTC") -> pd.Timestamp:
     """A point in time from the command line, as UTC.
@@ -115,22 +111,12 @@ def parse_when(text: str, *, now: dt.datetime, tz: str = "UTC") -> pd.Timestamp:
     (today), ``2h``/``-2h``/``30m``/``3d`` (that long before ``now``). Stamps without an offset are
     read in ``tz``.
     """
-    t = text.strip()
-    zone = ZoneInfo(tz)
-    if m := _REL.match(t):
-        return pd.Timestamp(now).tz_convert("UTC") - pd.Timedelta(**{_UNITS[m[2]]: float(m[1])})
-    if re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", t):
-        today = pd.Timestamp(now).tz_convert(zone).date()
-        t = f"{today.isoformat()} {t}"
+    from .timeparse import TimeError, parse_time  # the one parser every --since/--until uses
+
     try:
-        ts = pd.Timestamp(t)
-    except (ValueError, TypeError) as exc:
-        raise SearchError(f"{text!r} is not a time; use 2026-11-29T10:00, 10:00 (today) or 2h (ago)") from exc
-    if ts is pd.NaT:
-        raise SearchError(f"{text!r} is not a time")
-    if ts.tzinfo is None:
-        ts = ts.tz_localize(zone)
-    return ts.tz_convert("UTC")
+        return pd.Timestamp(parse_time(text, now=now, tz=tz))
+    except TimeError as exc:
+        raise SearchError(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -294,34 +294,43 @@ def _open_bytes(inp: Input) -> BinaryIO:
 
 
 def iter_chunks(inp: Input, warn: Callable[[str], None]) -> Iterator[bytes]:
-    """The decompressed bytes of an input, in chunks."""
+    """The decompressed bytes of an input, in chunks. A read error after the file was opened
+    (EIO on a failing disk …) ends it with a warning; what was read counts."""
     raw = _open_bytes(inp)
     try:
-        head = raw.read(CHUNK)
-        kind = sniff_compression(head)
-        if kind is None:
-            if head:
-                yield head
-            while data := raw.read(CHUNK):
-                yield data
-            return
-
-        class _Rejoin:
-            """Give back the sniffed head before the rest of the stream."""
-
-            def __init__(self) -> None:
-                self.first = head
-
-            def read(self, n: int) -> bytes:
-                if self.first:
-                    out, self.first = self.first, b""
-                    return out
-                return raw.read(n)
-
-        yield from _decompress(_Rejoin(), kind, inp.name, warn)  # type: ignore[arg-type]
+        yield from _chunks(inp, raw, warn)
+    except SourceError:
+        raise
+    except OSError as exc:
+        warn(f"{inp.name}: read error ({exc.strerror or exc}); read up to it")
     finally:
         if inp.path is not None:
             raw.close()
+
+
+def _chunks(inp: Input, raw: BinaryIO, warn: Callable[[str], None]) -> Iterator[bytes]:
+    head = raw.read(CHUNK)
+    kind = sniff_compression(head)
+    if kind is None:
+        if head:
+            yield head
+        while data := raw.read(CHUNK):
+            yield data
+        return
+
+    class _Rejoin:
+        """Give back the sniffed head before the rest of the stream."""
+
+        def __init__(self) -> None:
+            self.first = head
+
+        def read(self, n: int) -> bytes:
+            if self.first:
+                out, self.first = self.first, b""
+                return out
+            return raw.read(n)
+
+    yield from _decompress(_Rejoin(), kind, inp.name, warn)  # type: ignore[arg-type]
 
 
 def iter_batches(inp: Input, warn: Callable[[str], None], batch_lines: int = 100_000) -> Iterator[Batch]:

@@ -10,11 +10,11 @@ control characters (C0 but tab, DEL, C1) and the bidirectional overrides that re
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+if TYPE_CHECKING:  # imported in the functions that need them: the CLI starts without pandas/pyarrow
+    import pandas as pd
+    import pyarrow as pa
 
 __all__ = ["is_text", "json_safe", "printable", "printable_array", "printable_frame"]
 
@@ -30,6 +30,8 @@ _JSON_RAW = re.compile(f"[\\x7f-\\x9f{_BIDI}]")
 
 def is_text(s: pd.Series) -> bool:
     """Whether a column holds text (object, string, Arrow string or categorical)."""
+    import pandas as pd
+
     return isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype)
 
 
@@ -45,6 +47,9 @@ def printable(text: Any, *, newlines: bool = False) -> str:
 
 def printable_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """:func:`printable` over a pyarrow text array (RE2, vectorised); other arrays unchanged."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(arr.type.value_type)
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
@@ -54,6 +59,9 @@ def printable_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArr
 
 def printable_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text columns are :func:`printable`."""
+    import pandas as pd
+    import pyarrow as pa
+
     out = df.copy()
     for col in out.columns:
         s = out[col]

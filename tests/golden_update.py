@@ -1,6 +1,7 @@
 """Regenerate the golden reports: ``python -m tests.golden_update`` (from the repository root).
 
-The goldens are ``tests/golden/report.{txt,md,json,html}``: ``maillens report sample_logs/`` in every
+The goldens are ``tests/golden/report.{txt,md,json,html}``: ``maillens report sample_logs/postfix/`` (the
+README's main command: one server's night) in every
 format with a fixed year, zone, "now" and redaction key, so they change only when the report does;
 and ``report-incidents.{txt,md}``: a generated day with every kind of injected incident.
 Review the diff (``git diff tests/golden``) before committing.
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 FORMATS = {"txt": "text", "md": "markdown", "json": "json", "html": "html"}
 #: The command line the goldens come from (paths relative to the repository root).
-ARGS = ["report", "sample_logs/", "--tz", "UTC", "--year", "2026", "--now", "2026-12-01T06:00:00Z",
+ARGS = ["report", "sample_logs/postfix/", "--tz", "UTC", "--year", "2026", "--now", "2026-12-02T06:00:00Z",
         "--redact", "--redact-key", "maillens-golden"]
 
 

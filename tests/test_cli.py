@@ -52,7 +52,7 @@ def test_output_formats_round_trip(log, tmp_path, suffix):
           ".jsonl": lambda p: pd.read_json(p, lines=True)}[suffix](out)
     assert list(df["event"]) == ["connect", "reject", "disconnect"]
     assert list(df["line_no"]) == [1, 2, 3]
-    assert df["cause"].iloc[1] == "mailbox.unknown"
+    assert df["cause"].iloc[1] == "client.recipient_unknown"  # our smtpd rejected a client
     assert not list(tmp_path.glob(".events*"))  # no temporary file left behind
 
 

@@ -45,12 +45,12 @@ def _parse_all(files):
 
 
 def test_corpus_parses_and_99_percent_become_events():
-    """No file raises; ≥99% of Postfix/Exim lines outside the Exim test-suite debugging are events."""
+    """No file raises; ≥99.5% of Postfix/Exim lines outside the Exim test-suite debugging are events."""
     total, suite = _parse_all(_log_files())
     ours = total.events + total.unrecognised
     assert ours > 5000
     share = total.events / ours
-    assert share >= 0.99, total.unknown.most_common(10)
+    assert share >= 0.995, total.unknown.most_common(10)
     # the test suite too is mostly recognised, and what is not is listed by kind with samples
     assert suite.events / (suite.events + suite.unrecognised) >= 0.90
     assert all(suite.samples[k] for k in suite.unknown)

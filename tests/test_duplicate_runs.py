@@ -11,13 +11,15 @@ from analyzer.reader import parse_logs
 from tests.faults._input_run import SAMPLES, maillens
 
 SYSLOG = SAMPLES / "postfix-syslog"
+RFC3339 = SAMPLES / "formats" / "postfix-syslog-rfc3339" / "mail.log"  # the same run, RFC 3339 stamps
 
 
 @pytest.fixture
 def two_formats(tmp_path: Path) -> Path:
     """One Postfix run as rotated syslog files and as one RFC 3339 file."""
-    for name in ("mail.log.2.gz", "mail.log.1", "mail.log", "mail.rfc3339.log"):
+    for name in ("mail.log.2.gz", "mail.log.1", "mail.log"):
         shutil.copy(SYSLOG / name, tmp_path / name)
+    shutil.copy(RFC3339, tmp_path / "mail.rfc3339.log")
     return tmp_path
 
 
@@ -51,8 +53,8 @@ def test_copy_in_another_zone_or_year_is_still_recognised(two_formats: Path) -> 
 def test_different_runs_are_not_merged(tmp_path: Path) -> None:
     """Two different servers' logs (different queue ids) are both counted in full."""
     a = parse_logs([str(SAMPLES / "postfix")], tz="UTC")
-    b = parse_logs([str(SYSLOG / "mail.rfc3339.log")], tz="UTC")
-    both = parse_logs([str(SAMPLES / "postfix"), str(SYSLOG / "mail.rfc3339.log")], tz="UTC")
+    b = parse_logs([str(RFC3339)], tz="UTC")
+    both = parse_logs([str(SAMPLES / "postfix"), str(RFC3339)], tz="UTC")
     assert len(both.events) == len(a.events) + len(b.events)
     assert not any("counted once" in w for w in both.warnings)
 

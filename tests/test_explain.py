@@ -94,3 +94,65 @@ def test_no_query():
     """explain() with nothing to explain raises UnknownQuery."""
     with pytest.raises(UnknownQuery):
         explain()
+
+
+# ------------------------------------------------------------------------- pasted log lines
+
+PASTED = [
+    # (line, code, enhanced, cause, direction)
+    ("connect to mx.example[192.0.2.10]:25: Connection refused", None, None, "network.refused", "outbound"),
+    ("Dec  1 10:25:30 mx postfix/smtp[124]: 4ABC125: to=<a@b.example>, relay=none, delay=252, "
+     "delays=0.1/0/250/0, dsn=4.4.1, status=deferred (connect to mx.b.example[192.0.2.25]:25: Connection "
+     "refused)", None, None, "network.refused", "outbound"),
+    ("Dec  1 10:25:30 mx postfix/smtp[124]: 4ABC125: to=<a@b.example>, relay=mx.b.example[192.0.2.1]:25, "
+     "delay=1, delays=1/0/0/0, dsn=5.1.1, status=bounced (host mx.b.example[192.0.2.1] said: 550 5.1.1 "
+     "<a@b.example>: Recipient address rejected: User unknown (in reply to RCPT TO command))",
+     "550", "5.1.1", "mailbox.unknown", "outbound"),
+    ("Dec  1 10:00:00 mx postfix/smtpd[202]: NOQUEUE: reject: RCPT from unknown[203.0.113.250]:25250: 554 5.7.1 "
+     "Service unavailable; Client host [203.0.113.250] blocked using zen.spamhaus.org; from=<a@spam.example> "
+     "to=<b@ours.example> proto=ESMTP helo=<x>", "554", "5.7.1", "client.listed", "inbound"),
+    ("2026-11-29 15:55:28 1xXhFQ-0003ra-17 ** user@nomail.example F=<alice@maillens.test> R=sandbox_routes "
+     "T=remote_smtp H=127.0.0.13 [127.0.0.13]:25: SMTP error from remote mail server after initial "
+     "connection: 521 5.3.2 mx.nomail.example does not accept mail (RFC 7504) DT=0s",
+     "521", "5.3.2", "host.no_mail", "outbound"),
+    ("2026-11-29 15:55:31 1xXhFT-0003uC-0m == user@refused.example R=sandbox_routes T=remote_smtp defer (111): "
+     "Connection refused DT=0s", None, None, "network.refused", "outbound"),
+    ("conversation with mx.b.example[192.0.2.1] timed out while receiving the initial server greeting",
+     None, None, "network.timeout", "outbound"),
+]
+
+
+@pytest.mark.parametrize("line, code, enhanced, cause, direction", PASTED)
+def test_explain_pasted_line_finds_the_reply(line, code, enhanced, cause, direction):
+    """The reply is found inside a pasted log line; IPs, ports and times are never read as codes."""
+    e = explain(line)
+    assert (e["code"], e["enhanced"], e["cause"], e["direction"]) == (code, enhanced, cause, direction)
+    if code is None:
+        assert e["class"] is None and e["outcome"] != "ok"
+
+
+def test_explain_ip_is_not_a_code():
+    """'192.0.2.10' holds '2.0.2' but is no enhanced code: no 2xx answer for a refused connection."""
+    e = explain("connect to mx.example[192.0.2.10]:25: Connection refused")
+    assert "2xx" not in render_explain(e) and e["outcome"] == "transient_failure"
+
+
+def test_explain_direction_picks_the_advice():
+    """--direction shows only the advice that applies; without it both readings are labelled."""
+    reply = "554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org"
+    inb, outb, both = explain(reply, direction="inbound"), explain(reply, direction="outbound"), explain(reply)
+    assert (inb["cause"], inb["severity"]) == ("client.listed", "info")
+    assert (outb["cause"], outb["severity"]) == ("reputation.ip_listed", "critical")
+    assert any("allow-list" in s for s in inb["fix"]) and not any("delist" in s.lower() or
+                                                                  "removal" in s for s in inb["fix"])
+    assert not any("allow-list" in s for s in outb["fix"])
+    assert set(both["by_direction"]) == {"inbound", "outbound"}
+    text = render_explain(both)
+    assert "(inbound: " in text and "(outbound: " in text
+    assert "by_direction" not in inb and "(inbound: " not in render_explain(inb)
+
+
+def test_explain_bad_direction():
+    """An unknown direction is refused with a helpful error."""
+    with pytest.raises(UnknownQuery):
+        explain("550 5.1.1 user unknown", direction="sideways")

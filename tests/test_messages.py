@@ -302,3 +302,15 @@ def test_row_order_of_the_event_table_does_not_matter():
     shuffled = ev.sample(frac=1.0, random_state=7)
     cols = ["queue_ids", "message_id", "recipient", "status", "attempts"]
     assert messages(shuffled)[cols].to_dict("records") == messages(ev)[cols].to_dict("records")
+
+
+def test_exim_retry_rules_giving_up_is_an_expiry():
+    """Exim's two ways of saying its retry rules gave up end the recipient as expired, not bounced."""
+    rows = messages(parse_lines([
+        "2026-12-01 10:00:00 1rKqXY-000ABC-1x <= a@b.test H=(c) [192.0.2.1]:1 P=esmtp S=100 id=m1@b.test",
+        "2026-12-01 10:00:01 1rKqXY-000ABC-1x == x@slow.test R=dnslookup T=remote_smtp defer (111): Connection refused",
+        "2026-12-02 10:00:01 1rKqXY-000ABC-1x ** x@slow.test R=dnslookup: all hosts for 'slow.test' have been failing for a long time (and retry time not reached)",
+        "2026-12-01 10:00:00 1rKqXY-000ABD-1x <= a@b.test H=(c) [192.0.2.1]:1 P=esmtp S=100 id=m2@b.test",
+        "2026-12-02 10:00:01 1rKqXY-000ABD-1x ** y@slow.test: retry timeout exceeded",
+    ]).events)
+    assert list(rows["status"]) == ["expired", "expired"]

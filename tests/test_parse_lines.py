@@ -79,6 +79,53 @@ CASES = [
           ts=pd.Timestamp("2021-07-17 23:20:49", tz="UTC"))),
     ("2024-01-01 10:00:06 1rKqXY-00000000ABC-1xyz Completed",
      dict(event="removed", queue_id="1rKqXY-00000000ABC-1xyz")),
+    # ---- from sample_logs/ (real Postfix 3.7 and Exim 4.96 daemons, tools/make_sample_logs.py) ----
+    ("Dec 01 21:08:25 mx postfix/qmgr[10986]: 60C38BE0A2: from=<alice@maillens.test>, status=force-expired, returned to sender",
+     dict(event="expired", status="force-expired", queue_id="60C38BE0A2", sender="alice@maillens.test")),
+    ("Dec 01 21:08:25 mx postfix/postsuper[12947]: Force-expired: 1 message",
+     dict(event="admin", status="Force-expired")),
+    ("Dec 01 21:08:05 mx postfix/proxysmtpd/smtpd[12376]: NOQUEUE: client=unknown[127.0.0.1]",
+     dict(event="info", status="client before queue", client_ip="127.0.0.1", queue_id=None, direction="inbound")),
+    ("Dec 01 21:08:04 mx postfix/cleanup[12358]: 7C5EEBE096: hold: header Subject: MAILLENS-HOLD-ME from unknown[127.0.0.66]; from=<review@sender.example> to=<alice@maillens.test> proto=ESMTP helo=<outside-client.sender.example>: held for review by the postmaster",
+     dict(event="filter_action", status="hold", recipient="alice@maillens.test", sender="review@sender.example")),
+    ("Dec 01 21:08:04 mx postfix/cleanup[12365]: 7D20EBE098: discard: header Subject: MAILLENS-DISCARD-ME from unknown[127.0.0.66]; from=<bulk@sender.example> to=<bob@maillens.test> proto=ESMTP helo=<outside-client.sender.example>: discarded by local policy",
+     dict(event="filter_action", status="discard", recipient="bob@maillens.test")),
+    ("2026-12-01 21:18:09 unqualified sender rejected: <nodomain> H=(outside-client.sender.example) [127.0.0.66]:45173",
+     dict(mta="exim", event="reject", status="rejected", sender="nodomain", client_ip="127.0.0.66", smtp_stage="MAIL FROM",
+          reply_code=501, code_origin="inferred")),
+    ("2026-12-01 21:18:09 unqualified recipient rejected: <alice> H=(outside-client.sender.example) [127.0.0.66]:45173",
+     dict(event="reject", recipient="alice", smtp_stage="RCPT TO", reply_code=501, code_origin="inferred")),
+    ("2026-12-01 21:18:09 SMTP protocol synchronization error (next input sent too soon: pipelining was not advertised): rejected \"MAIL FROM:<hasty@sender.example>\" H=(hasty.sender.example) [127.0.0.67]:51135 next input=\"RCPT TO:<alice@maillens.test>\\r\\nDATA\\r\\n\"",
+     dict(event="protocol_error", status="synchronization", client_ip="127.0.0.67", reply_code=554, code_origin="inferred")),
+    ("2026-12-01 21:17:58 1xYVEc-0006vQ-2O user@ignored.example: error ignored",
+     dict(event="info", status="error ignored", recipient="user@ignored.example")),
+    ("2026-12-01 21:17:59 1xYVEd-0006vu-0o Frozen (delivery error message)",
+     dict(event="frozen", status="Frozen", queue_id="1xYVEd-0006vu-0o")),
+    ("2026-12-01 21:18:01 1xYVEf-0006xF-25 => blackhole (DATA ACL discarded recipients): discarded by local policy",
+     dict(event="delivery", status="discarded", recipient=None,
+          detail="(DATA ACL discarded recipients): discarded by local policy")),
+    ("2026-12-01 21:13:14 plain_server authenticator failed for (guesser.sender.example) [127.0.0.66]:60551: 535 Incorrect authentication data (set_id=carol@maillens.test)",
+     dict(event="auth_failure", reply_code=535, code_origin="logged", sasl_username="carol@maillens.test")),
+    ("Dec  1 21:17:09 vm mailwrapper[25180]: 2026-12-01 21:17:09 1xYVDp-0006Y8-1L <= alice@maillens.test H=(client.maillens.test) [127.0.0.1]:44767 P=esmtp S=1657 id=exim.connect-refused-expire@gen.maillens.test",
+     dict(mta="exim", program="mailwrapper", event="received", queue_id="1xYVDp-0006Y8-1L", size=1657,
+          ts=pd.Timestamp("2026-12-01 21:17:09", tz="UTC"))),
+    ("Dec  1 21:12:21 vm mailwrapper[19854]: [1\\2] 2026-12-01 21:12:21 Warning: purging the environment.",
+     dict(mta="exim", event="warning")),
+    # ---- written from the daemons' formats where the sandbox cannot make them ----
+    ("Mar  3 10:00:00 mx postfix/qmgr[9]: 0F5383D: from=owner@list.test, size=5360, nrcpt=1 (queue active)",
+     dict(event="queued", sender="owner@list.test", size=5360)),
+    ("Mar  3 10:00:00 mx postfix/smtpd[9]: setting up TLS connection from mail.example.test[192.0.2.8]",
+     dict(event="tls", status="setting up", client_ip="192.0.2.8", smtp_stage="STARTTLS")),
+    ("Mar  3 10:00:00 mx postfix/smtp[9]: setting up TLS connection to mx.example.test[192.0.2.9]:25",
+     dict(event="tls", status="setting up", relay_ip="192.0.2.9", direction="outbound")),
+    ("2024-01-01 10:00:00 login_server [plaintext] authenticator failed for (x) [192.0.2.5]:4000: 535 Incorrect authentication data (set_id=u)",
+     dict(event="auth_failure", client_ip="192.0.2.5", sasl_username="u")),
+    ("2024-01-01 10:00:00 H=(x) [192.0.2.5]:4000 F=<a@b.test> temporarily rejected RCPT <c@d.test>: Could not complete sender verify",
+     dict(event="reject", status="tempfailed", reply_code=451, code_origin="inferred")),
+    ("2024-01-01 10:00:00 H=(x) [192.0.2.5]:4000 F=<a@b.test> rejected RCPT <c@d.test>: 550 5.7.1 listed at bl.test",
+     dict(event="reject", reply_code=550, enhanced_code="5.7.1", code_origin="logged")),
+    ("Mar  3 10:00:00 mx container-mta[77]: 1rKqXY-000ABC-1x ** bob@dest.test R=dnslookup: all hosts for 'dest.test' have been failing for a long time (and retry time not reached)",
+     dict(mta="exim", event="delivery", status="bounced", recipient="bob@dest.test")),
 ]
 
 
@@ -117,3 +164,37 @@ def test_foreign_and_unknown_are_counted():
     (kind, samples), = res.counts.samples.items()
     assert kind.startswith("postfix/smtpd: something")
     assert samples[0][:2] == ("mail.log", 2)
+
+
+def test_debug_lines_are_counted_apart():
+    """Postfix's verbose output (debug_peer_list, real smtpd 3.7 lines) is neither events nor unrecognised."""
+    res = parse_lines([
+        "Dec 01 21:08:05 mx postfix/smtpd[10989]: > unknown[127.0.0.68]: 250-PIPELINING",
+        "Dec 01 21:08:05 mx postfix/smtpd[10989]: < unknown[127.0.0.68]: ehlo idle.sender.example",
+        "Dec 01 21:08:05 mx postfix/smtpd[10989]: match_list_match: 127.0.0.68: no match",
+        "Dec 01 21:08:05 mx postfix/smtpd[10989]: private/anvil: wanted attribute: status",
+        "Dec 01 21:08:05 mx postfix/smtpd[10989]: input attribute name: status",
+        "Dec 01 21:08:05 mx postfix/smtpd[10989]: send attr ident = smtp:127.0.0.68",
+        "Dec 01 21:08:05 mx postfix/smtpd[10989]: connect from unknown[127.0.0.68]",
+    ])
+    assert res.counts.debug == 6 and res.counts.unrecognised == 0 and res.counts.events == 1
+
+
+def test_nul_byte_in_the_header_is_read():
+    """A NUL byte inside the syslog header no longer turns a Postfix line into 'another program'."""
+    res = parse_lines(["Mar  3 10:00:00 mx post\x00fix/smtpd[9]: connect from a[192.0.2.1]",
+                       "\x00\x00\x00Mar  3 10:00:01 mx postfix/smtpd[9]: disconnect from a[192.0.2.1] quit=1 commands=1"])
+    assert res.counts.events == 2 and not res.counts.foreign and res.counts.nul == 2
+    assert list(res.events["client_ip"]) == ["192.0.2.1", "192.0.2.1"]
+
+
+def test_exim_split_syslog_entry_is_one_entry():
+    """Exim's numbered syslog parts: the first is the entry, the others continuation lines."""
+    res = parse_lines([
+        "Dec  1 21:13:13 vm mailwrapper[20970]: [1\\3] 2026-12-01 21:13:13 1xYVA1-0005SE-1L H=(x) [127.0.0.66]:1 F=<n@s.example> rejected after DATA: 5.7.1 Message content rejected by local policy",
+        "Dec  1 21:13:13 vm mailwrapper[20970]: [2\\3] Envelope-from: <n@s.example>",
+        "Dec  1 21:13:13 vm mailwrapper[20970]: [3\\3] Envelope-to: <bob@maillens.test>",
+    ])
+    assert res.counts.events == 1 and res.counts.continuation == 2 and res.counts.unrecognised == 0
+    row = res.events.iloc[0]
+    assert (row["event"], row["reply_code"], row["code_origin"]) == ("reject", 550, "inferred")

@@ -168,7 +168,14 @@ def test_markdown_escape_neutralises_everything(s):
     out = md(s)
     assert "\n" not in out and "\r" not in out
     stripped = re.sub(r"\\.", "", out)
-    assert not set(stripped) & set("\\`*_[]<>|#!~&$^{}()")
+    assert not set(stripped) & set("\\`*_[]<>|#!~&$^{}")
+    assert "](" not in stripped  # brackets escaped: parentheses alone cannot make a link
+
+
+def test_markdown_leaves_parentheses_alone():
+    """Parentheses read as they are ("(67 of 67)", not "\\(67 of 67\\)"); a link still cannot form."""
+    assert md("(67 of 67)") == "(67 of 67)"
+    assert md("[x](http://evil.example)") == "\\[x\\](http://evil.example)"
 
 
 def test_text_is_plain_when_piped(logs):

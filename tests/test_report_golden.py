@@ -19,7 +19,7 @@ def rendered() -> dict[str, str]:
 
 @pytest.mark.parametrize("name", ["report.txt", "report.md", "report.json", "report.html"])
 def test_report_matches_golden(rendered, name):
-    """`maillens report sample_logs/` gives exactly the reviewed golden file."""
+    """`maillens report sample_logs/postfix/` gives exactly the reviewed golden file."""
     path = GOLDEN / name
     assert path.exists(), f"{path} is missing; run python -m tests.golden_update"
     want = path.read_text(encoding="utf-8")

@@ -115,5 +115,5 @@ def test_server_names_escaped_in_markdown_and_html() -> None:
 def test_readme_server_comparison_runs_on_shipped_folders() -> None:
     """The README's server-comparison example names sample_logs folders that exist in the repository."""
     readme = (ROOT / "README.md").read_text()
-    assert f"maillens report {POSTFIX} {EXIM}\n" in readme
+    assert f"maillens report {POSTFIX}/ {EXIM}/\n" in readme
     assert (ROOT / POSTFIX).is_dir() and (ROOT / EXIM).is_dir()

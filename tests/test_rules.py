@@ -52,8 +52,11 @@ def test_every_cause_is_complete(kb):
 
 
 def test_every_cause_is_reachable(kb):
-    """Every cause is the target of at least one rule (no dead entries)."""
-    targets = {r.cause for r in kb.rules} | {"unknown"}
+    """Every cause is the target of a rule, a direction variant or attribution (no dead entries)."""
+    from analyzer.attribution import UNSEEN
+
+    targets = {r.cause for r in kb.rules} | {"unknown", UNSEEN}
+    targets |= {v for r in kb.rules for v in kb.variants(r.cause).values()}
     assert set(kb.causes) - targets == set()
 
 

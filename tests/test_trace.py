@@ -37,13 +37,18 @@ def _index(run_dir: str, pattern: str) -> MessageIndex:
     return link(parse_logs(files, tz="UTC").events)
 
 
+#: Other formats of a run's lines, kept apart in sample_logs/formats/ (same messages, other stamps)
+FORMAT_COPIES = {"postfix-syslog": "formats/postfix-syslog-rfc3339", "exim": "formats/exim-syslog"}
+
+
 def _inputs(rec: dict) -> list[tuple[str, str]]:
-    """(directory, glob) of the log set a record's run wrote: the rotated set, and for the syslog run
-    also the RFC 3339 copy rsyslog wrote of the same lines."""
+    """(directory, glob) of the log set a record's run wrote: the rotated set, and the copy of the
+    same run in another format (RFC 3339 stamps; Exim through syslog under a wrapper's name)."""
     run_dir, base = rec["log"].split("/", 1)
     sets = [(run_dir, f"{base}*")]
-    if (SAMPLES / run_dir / "mail.rfc3339.log").exists():
-        sets.append((run_dir, "mail.rfc3339.log"))
+    copy = FORMAT_COPIES.get(run_dir)
+    if copy and (SAMPLES / copy / "mail.log").exists():
+        sets.append((copy, "mail.log"))
     return sets
 
 
@@ -85,7 +90,8 @@ def test_trace_reproduces_every_generated_outcome():
     assert not wrong, "\n".join(wrong)
     assert checked >= len(records)
     outcomes = {r["expected_outcome"] for r in records}
-    assert {"sent", "deferred", "bounced", "rejected", "expired"} <= outcomes
+    assert {"sent", "deferred", "bounced", "rejected", "expired", "force-expired", "held", "discarded",
+            "error-ignored"} <= outcomes
 
 
 @pytest.mark.skipif(not EXPECTED.exists(), reason="sample_logs/expected/messages.jsonl not generated yet")
@@ -162,10 +168,12 @@ def test_cli_trace_escapes_markup_and_control_characters(tmp_path):
     assert "[bold red]owned[/]" in r.output and "\x1b" not in r.output
 
 
-def test_cli_trace_usage_errors(tmp_path):
-    """No input is a usage error; an unknown id is a note, not a failure; --since needs --store."""
+def test_cli_trace_usage_errors(tmp_path, monkeypatch):
+    """No logs given or found is "no input" (66); an unknown id is a note, not a failure; --since needs --store."""
+    monkeypatch.setenv("MAILLENS_ROOT", str(tmp_path))  # an empty tree: no usual logs, no journal
+    monkeypatch.setenv("PATH", str(tmp_path))
     r = runner.invoke(app, ["trace", "ABC"])
-    assert r.exit_code == 2 and "no input" in r.output
+    assert r.exit_code == 66 and "no mail logs found" in r.output
     log = tmp_path / "mail.log"
     log.write_text("Nov 29 10:00:00 mx postfix/qmgr[3]: 4B2C31A0F2: removed\n")
     r = runner.invoke(app, ["trace", "NOPE", str(log), "--tz", "UTC"])

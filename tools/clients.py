@@ -17,7 +17,16 @@ import time
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from scenarios import OUTSIDE_CLIENT_IP, SASL_PASSWORD, SASL_USER, SYNC_CLIENT_IP, TRUSTED_CLIENT_IP, Scenario
+from scenarios import (
+    DEBUG_CLIENT_IP,
+    OUTSIDE_CLIENT_IP,
+    PROXY_FILTER_PORT,
+    SASL_PASSWORD,
+    SASL_USER,
+    SYNC_CLIENT_IP,
+    TRUSTED_CLIENT_IP,
+    Scenario,
+)
 
 __all__ = ["CLIENTS", "MTA_ADDR", "make_message", "run_client"]
 
@@ -45,11 +54,12 @@ def _reply(code: int, text: bytes | str) -> dict:
     return {"code": code, "text": text}
 
 
-def _send(sc: Scenario, message_id: str, source_ip: str, login: tuple[str, str] | None = None) -> list[dict]:
+def _send(sc: Scenario, message_id: str, source_ip: str, login: tuple[str, str] | None = None,
+          port: int = MTA_ADDR[1]) -> list[dict]:
     """Send the scenario's message with smtplib; record the MTA's reply per recipient."""
     msg = make_message(sc, message_id)
     results = {r: {"recipient": r} for r in sc.recipients}
-    with smtplib.SMTP(*MTA_ADDR, local_hostname=_helo(source_ip), timeout=TIMEOUT,
+    with smtplib.SMTP(MTA_ADDR[0], port, local_hostname=_helo(source_ip), timeout=TIMEOUT,
                       source_address=(source_ip, 0)) as smtp:
         smtp.ehlo()
         if login:
@@ -137,13 +147,35 @@ def client_drop_after_rcpt(sc: Scenario, mid: str) -> list[dict]:
     return [{"transcript": transcript}]
 
 
-def client_ehlo_quit(sc: Scenario, mid: str) -> list[dict]:
+def client_ehlo_quit(sc: Scenario, mid: str, source_ip: str = OUTSIDE_CLIENT_IP) -> list[dict]:
     """EHLO then QUIT."""
     with smtplib.SMTP(*MTA_ADDR, local_hostname="idle.sender.example", timeout=TIMEOUT,
-                      source_address=(OUTSIDE_CLIENT_IP, 0)) as smtp:
+                      source_address=(source_ip, 0)) as smtp:
         code, text = smtp.ehlo()
         smtp.quit()
     return [{"ehlo_reply": _reply(code, text)}]
+
+
+def client_debug_peer(sc: Scenario, mid: str) -> list[dict]:
+    """EHLO then QUIT from the address in Postfix's debug_peer_list."""
+    return client_ehlo_quit(sc, mid, DEBUG_CLIENT_IP)
+
+
+def client_proxy_filter(sc: Scenario, mid: str) -> list[dict]:
+    """A trusted client sends through the smtpd that has a before-queue filter."""
+    return _send(sc, mid, TRUSTED_CLIENT_IP, port=PROXY_FILTER_PORT)
+
+
+def client_unqualified(sc: Scenario, mid: str) -> list[dict]:
+    """MAIL FROM and RCPT TO with addresses that have no domain, RSET between, then QUIT."""
+    s = _raw(OUTSIDE_CLIENT_IP)
+    transcript = [_read_reply(s)]
+    for cmd in (f"EHLO {_helo(OUTSIDE_CLIENT_IP)}", "MAIL FROM:<nodomain>", "RSET",
+                "MAIL FROM:<stranger@sender.example>", "RCPT TO:<alice>", "RSET", "QUIT"):
+        s.sendall(cmd.encode() + b"\r\n")
+        transcript.append(_read_reply(s))
+    s.close()
+    return [{"transcript": transcript}]
 
 
 def client_auth_fail(sc: Scenario, mid: str) -> list[dict]:
@@ -221,6 +253,9 @@ CLIENTS = {
     "pregreet": client_pregreet,
     "http": client_http,
     "data_too_soon": client_data_too_soon,
+    "unqualified": client_unqualified,
+    "proxy_filter": client_proxy_filter,
+    "debug_peer": client_debug_peer,
 }
 
 

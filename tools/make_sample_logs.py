@@ -45,7 +45,16 @@ from clients import run_client
 from fakemx import FakeMXFarm
 from mta import DELAY_WARNING, MTA, QUEUE_LIFETIME, Exim, Postfix
 from observe import observe_exim, observe_postfix
-from scenarios import MX_SCRIPTS, OUTSIDE_CLIENT_IP, SYNC_CLIENT_IP, TRUSTED_CLIENT_IP, Scenario, scenarios_for
+from scenarios import (
+    DEBUG_CLIENT_IP,
+    FORCE_EXPIRE_DOMAIN,
+    MX_SCRIPTS,
+    OUTSIDE_CLIENT_IP,
+    SYNC_CLIENT_IP,
+    TRUSTED_CLIENT_IP,
+    Scenario,
+    scenarios_for,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 EARLY_PHASE_SECONDS = 45     # main phase starts this long after the early one
@@ -118,7 +127,9 @@ def play(scenarios: list[Scenario], tag: str, run_id: str, records: list[dict], 
         log(f"  {sc.name}: {json.dumps(results)[:160]}")
         if sc.kind == "session":
             sessions.append({"scenario": sc.name, "summary": sc.summary, "client": sc.client,
-                             "client_ip": SYNC_CLIENT_IP if sc.client in ("pregreet", "data_too_soon") else OUTSIDE_CLIENT_IP,
+                             "client_ip": {"pregreet": SYNC_CLIENT_IP, "data_too_soon": SYNC_CLIENT_IP,
+                                           "debug_peer": DEBUG_CLIENT_IP, "proxy_filter": TRUSTED_CLIENT_IP}
+                             .get(sc.client, OUTSIDE_CLIENT_IP),
                              "at": submitted, "seen_by_client": results})
             continue
         for res in results:
@@ -162,7 +173,10 @@ def run_mta(mta: MTA, tag: str, out: Path) -> dict:
         time.sleep(FIRST_FLUSH_AFTER)
         log(f"{tag}: flush 1 (queue: {mta.queue_size()})")
         mta.flush()
-        time.sleep(15)
+        time.sleep(5)
+        if expired := mta.force_expire(FORCE_EXPIRE_DOMAIN):
+            log(f"{tag}: postsuper -e {' '.join(expired)}")
+        time.sleep(10)
         cut_b = mta.log_offset()
         sleep_until(t0 + QUEUE_LIFETIME + 10)
         log(f"{tag}: flush 2 (queue: {mta.queue_size()})")
@@ -188,6 +202,11 @@ def run_mta(mta: MTA, tag: str, out: Path) -> dict:
         else:
             shutil.copyfile(src, dest / name)
             counts[name] = src.read_bytes().count(b"\n")
+    for rel, path in mta.format_copies().items():
+        target = out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        counts[rel] = Path(path).read_bytes().count(b"\n")
     farm.write_transcript(str(out / "expected" / f"{tag}.fakemx.jsonl"))
     # read back outcomes from the whole (unsplit) main log
     lines = Path(mta.main_log).read_text(errors="replace").splitlines()
@@ -211,6 +230,7 @@ def run_mta(mta: MTA, tag: str, out: Path) -> dict:
         r["outcome"] = ob.outcomes.get(r["recipient"], "unknown")
         r["final_log_line"] = ob.final_lines.get(r["recipient"])
         r["bounce_notice_queue_id"] = ob.bounce_notice
+        r["bounce_notice_outcome"] = ob.bounce_notice_outcome
         if r["outcome"] != r["expected_outcome"]:
             mismatches.append(f"{r['scenario']} {r['recipient']}: expected {r['expected_outcome']}, "
                               f"log shows {r['outcome']}")

@@ -24,6 +24,8 @@ from pathlib import Path
 from scenarios import (
     BLOCKED_SENDER,
     CONTENT_REJECT_SUBJECT,
+    DISCARD_SUBJECT,
+    HOLD_SUBJECT,
     LOCAL_DOMAIN,
     MTA_HOSTNAME,
     PANIC_SENDER,
@@ -95,6 +97,22 @@ def write_aliases() -> None:
     Path("/etc/aliases").write_text("# maillens sandbox\npostmaster: root\nroot: alice\n")
 
 
+RSYSLOG_DIR = Path("/var/log/maillens-rsyslog")
+RSYSLOG_PIDFILE = "/run/maillens-rsyslogd.pid"
+
+
+def start_rsyslog(files: dict[str, str]) -> None:
+    """Start rsyslogd writing the mail facility to ``RSYSLOG_DIR/<name>`` with each template."""
+    RSYSLOG_DIR.mkdir(exist_ok=True)
+    conf = Path("/etc/maillens-rsyslog.conf")
+    lines = ['# maillens: mail facility only', 'module(load="imuxsock")']
+    lines += [f'mail.* action(type="omfile" file="{RSYSLOG_DIR / name}" template="{tmpl}")'
+              for name, tmpl in files.items()]
+    conf.write_text("\n".join(lines) + "\n")
+    sh("rsyslogd", "-f", str(conf), "-i", RSYSLOG_PIDFILE)
+    time.sleep(1)
+
+
 def kill_pidfile(path: str, timeout: float = 15) -> None:
     """SIGTERM the process whose pid is in ``path`` (if any) and wait for it to exit."""
     try:
@@ -128,6 +146,8 @@ class MTA:
     def stop(self) -> None: ...
     def version(self) -> str: ...
     def log_files(self) -> dict[str, str]: ...
+    def format_copies(self) -> dict[str, str]: ...
+    def force_expire(self, domain: str) -> list[str]: ...
 
     binary = ""
 
@@ -155,7 +175,7 @@ class Postfix(MTA):
     def __init__(self, syslog: bool = False) -> None:
         self.syslog = syslog
         self.main_log = "/var/log/maillens-rsyslog/mail.log" if syslog else "/var/log/postfix.log"
-        self.rsyslog_pidfile = "/run/maillens-rsyslogd.pid"
+        self.rsyslog_pidfile = RSYSLOG_PIDFILE
 
     def install(self) -> None:
         if shutil.which("postfix") and shutil.which("saslpasswd2") and (not self.syslog or shutil.which("rsyslogd")):
@@ -220,18 +240,7 @@ class Postfix(MTA):
         ensure_users()
 
     def _start_rsyslog(self) -> None:
-        out = Path("/var/log/maillens-rsyslog")
-        out.mkdir(exist_ok=True)
-        conf = Path("/etc/maillens-rsyslog.conf")
-        conf.write_text(
-            '# maillens: mail facility only, traditional and RFC 3339 stamps\n'
-            'module(load="imuxsock")\n'
-            'mail.* action(type="omfile" file="/var/log/maillens-rsyslog/mail.log" '
-            'template="RSYSLOG_TraditionalFileFormat")\n'
-            'mail.* action(type="omfile" file="/var/log/maillens-rsyslog/mail.rfc3339.log" '
-            'template="RSYSLOG_FileFormat")\n')
-        sh("rsyslogd", "-f", str(conf), "-i", self.rsyslog_pidfile)
-        time.sleep(1)
+        start_rsyslog({"mail.log": "RSYSLOG_TraditionalFileFormat", "mail.rfc3339.log": "RSYSLOG_FileFormat"})
 
     def start(self) -> None:
         if self.syslog:
@@ -251,10 +260,28 @@ class Postfix(MTA):
         if self.syslog:
             kill_pidfile(self.rsyslog_pidfile)
 
+    def force_expire(self, domain: str) -> list[str]:
+        """``postsuper -e`` every queued message with a recipient in ``domain``, then flush them."""
+        import json
+        ids = []
+        for line in sh("postqueue", "-j").splitlines():
+            if line.strip():
+                msg = json.loads(line)
+                if any(r.get("address", "").endswith("@" + domain) for r in msg.get("recipients", [])):
+                    ids.append(msg["queue_id"])
+        for qid in ids:
+            sh("postsuper", "-e", qid)
+            sh("postqueue", "-i", qid)
+        return ids
+
     def log_files(self) -> dict[str, str]:
-        if self.syslog:
-            return {"mail.log": self.main_log, "mail.rfc3339.log": "/var/log/maillens-rsyslog/mail.rfc3339.log"}
         return {"mail.log": self.main_log}
+
+    def format_copies(self) -> dict[str, str]:
+        """The same run in another log format: ``sample_logs``-relative path -> source file."""
+        if self.syslog:
+            return {"formats/postfix-syslog-rfc3339/mail.log": "/var/log/maillens-rsyslog/mail.rfc3339.log"}
+        return {}
 
 
 class Exim(MTA):
@@ -266,9 +293,9 @@ class Exim(MTA):
     pidfile = "/run/exim4/exim.pid"
 
     def install(self) -> None:
-        if shutil.which("exim4") and Path("/usr/sbin/exim4").exists():
+        if shutil.which("exim4") and Path("/usr/sbin/exim4").exists() and shutil.which("rsyslogd"):
             return
-        apt_install("exim4-daemon-light")
+        apt_install("exim4-daemon-light", "rsyslog")
 
     def version(self) -> str:
         first = sh("exim4", "-bV").splitlines()[0]
@@ -282,6 +309,7 @@ class Exim(MTA):
                      LOCAL_DOMAIN=LOCAL_DOMAIN, QUEUE_LIFETIME=QUEUE_LIFETIME, DELAY_WARNING=DELAY_WARNING,
                      PANIC_SENDER=PANIC_SENDER, BLOCKED_SENDER=BLOCKED_SENDER,
                      CONTENT_REJECT_SUBJECT=CONTENT_REJECT_SUBJECT, SASL_USER=SASL_USER,
+                     DISCARD_SUBJECT=DISCARD_SUBJECT,
                      SASL_PASSWORD=SASL_PASSWORD)
         Path("/etc/exim4/exim4.conf").write_text(conf)
         lines = ["# generated by tools/mta.py from scenarios.ROUTES"]
@@ -305,9 +333,12 @@ class Exim(MTA):
         for name in ("mainlog", "rejectlog", "paniclog"):
             for p in Path("/var/log/exim4").glob(name + "*"):
                 p.unlink()
+        kill_pidfile(RSYSLOG_PIDFILE)
+        (RSYSLOG_DIR / "mail.log").unlink(missing_ok=True)
         ensure_users()
 
     def start(self) -> None:
+        start_rsyslog({"mail.log": "RSYSLOG_TraditionalFileFormat"})
         sh("exim4", "-bd", "-q20s")
         wait_port("127.0.0.1", 25)
 
@@ -327,6 +358,15 @@ class Exim(MTA):
             runner.wait(timeout=60)
         kill_pidfile(self.pidfile)
         time.sleep(2)
+        kill_pidfile(RSYSLOG_PIDFILE)
+
+    def force_expire(self, domain: str) -> list[str]:
+        """Postfix only (``postsuper -e``); Exim has no such command."""
+        return []
 
     def log_files(self) -> dict[str, str]:
         return {n: f"/var/log/exim4/{n}" for n in ("mainlog", "rejectlog", "paniclog")}
+
+    def format_copies(self) -> dict[str, str]:
+        """Exim's lines through syslog under a wrapper's program name (``syslog_processname``)."""
+        return {"formats/exim-syslog/mail.log": str(RSYSLOG_DIR / "mail.log")}

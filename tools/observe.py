@@ -22,15 +22,18 @@ class Observation:
     outcomes: dict[str, str] = field(default_factory=dict)       # recipient -> outcome
     final_lines: dict[str, str] = field(default_factory=dict)    # recipient -> deciding line
     bounce_notice: str | None = None                             # queue id of the DSN it caused
+    bounce_notice_outcome: str | None = None                     # "frozen" when Exim froze that notice
 
 
 # ----------------------------------------------------------------------------- Postfix
 PF_QID = r"(?P<qid>[0-9A-Za-z]{8,})"
 PF_MSGID = re.compile(PF_QID + r": message-id=(?P<mid><[^>]*>)")
 PF_STATUS = re.compile(PF_QID + r": to=<(?P<rcpt>[^>]*)>,(?: orig_to=<(?P<orig>[^>]*)>,)? .*?status=(?P<st>\w+)")
-PF_EXPIRED = re.compile(PF_QID + r": from=<[^>]*>, status=expired")
+PF_EXPIRED = re.compile(PF_QID + r": from=<[^>]*>, status=(?P<st>(?:force-)?expired)")
 PF_NOQUEUE = re.compile(r"NOQUEUE: reject: \w+ from .*? from=<(?P<from>[^>]*)> to=<(?P<rcpt>[^>]*)>")
-PF_CLEANUP_REJECT = re.compile(PF_QID + r": reject: (?:header|body) .*? from=<(?P<from>[^>]*)> to=<(?P<rcpt>[^>]*)>")
+PF_CLEANUP_REJECT = re.compile(PF_QID + r": (?P<act>reject|hold|discard): (?:header|body) .*? "
+                               r"from=<(?P<from>[^>]*)> to=<(?P<rcpt>[^>]*)>")
+PF_CLEANUP_OUTCOME = {"reject": "rejected", "hold": "held", "discard": "discarded"}
 PF_DSN = re.compile(PF_QID + r": sender non-delivery notification: (?P<dsn>\w+)")
 
 
@@ -53,24 +56,24 @@ def observe_postfix(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) 
             rcpt = m["orig"] or m["rcpt"]
             status[(m["qid"], rcpt)] = (m["st"], line)
         elif m := PF_EXPIRED.search(line):
-            expired[m["qid"]] = line
+            expired[m["qid"]] = (m["st"], line)
         elif m := PF_NOQUEUE.search(line):
             noqueue[(m["from"], m["rcpt"])] = line
         elif m := PF_CLEANUP_REJECT.search(line):
-            cleanup_rej[(m["from"], m["rcpt"])] = (m["qid"], line)
+            cleanup_rej[(m["from"], m["rcpt"])] = (m["qid"], line, PF_CLEANUP_OUTCOME[m["act"]])
         elif m := PF_DSN.search(line):
             dsn[m["qid"]] = m["dsn"]
     result = {}
     for mid, (sender, rcpts) in wanted.items():
         ob = Observation(queue_id=qid_by_mid.get(mid))
         for rcpt in rcpts:
-            if (sender, rcpt) in cleanup_rej:  # rejected before cleanup saw the Message-ID
-                ob.queue_id, line = cleanup_rej[(sender, rcpt)]
-                ob.outcomes[rcpt], ob.final_lines[rcpt] = "rejected", line
+            if (sender, rcpt) in cleanup_rej:  # rejected/held/discarded by cleanup's header checks
+                ob.queue_id, line, outcome = cleanup_rej[(sender, rcpt)]
+                ob.outcomes[rcpt], ob.final_lines[rcpt] = outcome, line
             elif ob.queue_id and (ob.queue_id, rcpt) in status:
                 st, line = status[(ob.queue_id, rcpt)]
                 if st == "deferred" and ob.queue_id in expired:
-                    st, line = "expired", expired[ob.queue_id]
+                    st, line = expired[ob.queue_id]
                 ob.outcomes[rcpt], ob.final_lines[rcpt] = st, line
             elif (sender, rcpt) in noqueue:
                 ob.outcomes[rcpt], ob.final_lines[rcpt] = "rejected", noqueue[(sender, rcpt)]
@@ -90,6 +93,8 @@ EX_REJECT_RCPT = re.compile(r"F=<(?P<from>[^>]*)> (?:temporarily )?rejected RCPT
 EX_REJECT_MAIL = re.compile(r"(?:temporarily )?rejected MAIL <(?P<from>[^>]*)>")
 EX_REJECT_DATA = re.compile(r"F=<(?P<from>[^>]*)> (?:temporarily )?rejected after DATA")
 EX_DSN = re.compile(EX_ID + r" <= <> R=(?P<orig>\S+)")
+EX_IGNORED = re.compile(EX_ID + r" (?P<rcpt>\S+): error ignored$")
+EX_FREEZE = re.compile(EX_ID + r" (?P<what>Frozen|Unfrozen|Completed)")
 
 
 def observe_exim(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) -> dict[str, Observation]:
@@ -100,9 +105,17 @@ def observe_exim(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) -> 
     rej_mail: dict[str, str] = {}
     rej_data: dict[str, str] = {}
     dsn: dict[str, str] = {}
+    discarded: dict[str, str] = {}
+    ignored: dict[tuple[str, str], str] = {}
+    frozen: dict[str, bool] = {}
     for line in lines:
         if m := EX_DSN.search(line):
             dsn.setdefault(m["orig"], m["qid"])
+        if m := EX_IGNORED.search(line):
+            ignored[(m["qid"], m["rcpt"])] = line
+            continue
+        if m := EX_FREEZE.search(line):
+            frozen[m["qid"]] = m["what"] == "Frozen"
         if m := EX_ARRIVAL.search(line):
             mid = m["mid"] if m["mid"].startswith("<") else f"<{m['mid']}>"  # Exim logs id= bare
             qid_by_mid.setdefault(mid, m["qid"])
@@ -112,6 +125,10 @@ def observe_exim(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) -> 
             st = {"=>": "sent", "->": "sent", "==": "deferred", "**": "bounced"}[op]
             if op == "**" and "retry timeout exceeded" in m["rest"]:
                 st = "expired"
+            elif op == "**" and m["rest"].endswith(": error ignored"):
+                st = "error-ignored"
+            if op == "=>" and m["rcpt"] == "blackhole" and "discarded recipients" in m["rest"]:
+                discarded[m["qid"]] = line
             status[(m["qid"], rcpt)] = (st, line)
         elif m := EX_REJECT_RCPT.search(line):
             rej_rcpt[(m["from"], m["rcpt"])] = line
@@ -123,7 +140,11 @@ def observe_exim(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) -> 
     for mid, (sender, rcpts) in wanted.items():
         ob = Observation(queue_id=qid_by_mid.get(mid))
         for rcpt in rcpts:
-            if ob.queue_id and (ob.queue_id, rcpt) in status:
+            if ob.queue_id in discarded:
+                ob.outcomes[rcpt], ob.final_lines[rcpt] = "discarded", discarded[ob.queue_id]
+            elif (ob.queue_id, rcpt) in ignored:  # '** addr ...' then 'addr: error ignored'
+                ob.outcomes[rcpt], ob.final_lines[rcpt] = "error-ignored", ignored[(ob.queue_id, rcpt)]
+            elif ob.queue_id and (ob.queue_id, rcpt) in status:
                 ob.outcomes[rcpt], ob.final_lines[rcpt] = status[(ob.queue_id, rcpt)]
             elif (sender, rcpt) in rej_rcpt:
                 ob.outcomes[rcpt], ob.final_lines[rcpt] = "rejected", rej_rcpt[(sender, rcpt)]
@@ -135,5 +156,7 @@ def observe_exim(lines: list[str], wanted: dict[str, tuple[str, list[str]]]) -> 
                 ob.outcomes[rcpt] = "unknown"
         if ob.queue_id:
             ob.bounce_notice = dsn.get(ob.queue_id)
+            if ob.bounce_notice and frozen.get(ob.bounce_notice):
+                ob.bounce_notice_outcome = "frozen"
         result[mid] = ob
     return result

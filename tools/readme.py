@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import gzip
 import re
+import tempfile
 from pathlib import Path
 
 from mta import LOCAL_USERS
+from peers import EXIMSTATS, PFLOGSUMM, concat_rotated, run_eximstats, run_pflogsumm
 from scenarios import MX_SCRIPTS, ROUTES, SCENARIOS
 
 # For sessions without a message: what to look for in each MTA's log.
@@ -26,18 +28,24 @@ SESSION_HINTS: dict[str, dict[str, str]] = {
     "sess-data-too-soon": {"postfix": r"improper command pipelining after DATA|hasty",
                            "exim": r"synchronization error|hasty"},
     "sess-non-smtp": {"postfix": r"non-SMTP command", "exim": r"GET / HTTP|unrecognized command"},
+    "sess-unqualified": {"postfix": r"outside-client.*rset=2", "exim": r"unqualified (?:sender|recipient) rejected"},
+    "sess-proxy-filter": {"postfix": r"proxysmtpd/smtpd\[\d+\]: (?:NOQUEUE: client=|proxy-accept)"},
+    "sess-debug-peer": {"postfix": r"127\.0\.0\.68\]: |match_list_match: 127\.0\.0\.68|attribute name"},
 }
 
 RUN_DESCRIPTIONS = {
     "postfix": "Postfix logging through its own postlogd (`maillog_file = /var/log/postfix.log`); "
                "no syslog daemon involved. Split into a rotated set at the phase boundaries.",
     "postfix-syslog": "The same scenarios, Postfix logging to syslog (`maillog_file` unset) with "
-                      "rsyslogd writing the mail facility twice: `mail.log` in the classic format "
-                      "(`RSYSLOG_TraditionalFileFormat`, split into a rotated set) and "
-                      "`mail.rfc3339.log` with RFC 3339 high-precision stamps (`RSYSLOG_FileFormat`, "
-                      "Debian 12's default format).",
-    "exim": "Exim's own log files (`log_file_path = /var/log/exim4/%slog`): mainlog (split into a "
-            "rotated set at the phase boundaries), rejectlog, paniclog.",
+                      "rsyslogd writing the mail facility twice: `postfix-syslog/mail.log` in the classic "
+                      "format (`RSYSLOG_TraditionalFileFormat`, split into a rotated set) and "
+                      "`formats/postfix-syslog-rfc3339/mail.log`, the same lines with RFC 3339 "
+                      "high-precision stamps (`RSYSLOG_FileFormat`, Debian 12's default format). The "
+                      "second copy is kept apart so that reading one server's folder reads its night once.",
+    "exim": "Exim's own log files (`log_file_path = /var/log/exim4/%slog : syslog`): mainlog (split into a "
+            "rotated set at the phase boundaries), rejectlog, paniclog. The same run also went to syslog "
+            "under a wrapper's program name (`syslog_processname = mailwrapper`, as containers and wrappers "
+            "name it): `formats/exim-syslog/mail.log`, Exim's own stamp inside each syslog line.",
 }
 
 
@@ -75,7 +83,8 @@ def _file_table(out: Path, runs: dict) -> list[str]:
     rows = ["| file | lines | written by |", "| --- | ---: | --- |"]
     for tag, run in runs.items():
         for name, count in run["counts"].items():
-            rows.append(f"| `{tag}/{name}` | {count} | {run['version']} |")
+            path = name if name.startswith("formats/") else f"{tag}/{name}"
+            rows.append(f"| `{path}` | {count} | {run['version']} |")
     exp = out / "expected"
     for name, what in (("messages.jsonl", "the generator's record, one object per (message, recipient)"),
                        ("sessions.jsonl", "inbound sessions that carried no message"),
@@ -116,6 +125,7 @@ def write(out: Path, runs: dict, *, queue_lifetime: int, delay_warning: int) -> 
                f"- outcome mismatches (intended vs. observed): {len(run['mismatches']) or 'none'}"]
         md += [f"  - {m}" for m in run["mismatches"]]
         md += [""]
+    md += _figures(out, runs)
     md += ["## How a run goes", "",
            ("1. Install the MTA from Debian (`postfix`, `sasl2-bin`, `rsyslog` / `exim4-daemon-light`; "
            "installing one removes the other), write its configuration from `tools/conf/`, create "
@@ -124,7 +134,8 @@ def write(out: Path, runs: dict, *, queue_lifetime: int, delay_warning: int) -> 
            "2. Start the fake MXes and play the **early** scenarios (the one meant to expire).",
            "3. 45 s later — first rotation cut — play every other scenario.",
            ("4. 15 s later flush the queue (`postqueue -f` / `exim4 -qff`): greylisted and 4xx-at-DATA "
-           "mail gets through. 15 s later — second rotation cut."),
+           "mail gets through; 5 s later the Postfix run force-expires its force-expire message (`postsuper -e`, "
+           "then `postqueue -i`). 10 s later — second rotation cut."),
            (f"5. When the early message is older than the queue lifetime ({queue_lifetime} s) flush "
            "again: it expires and is returned to the sender; everything else that is still failing "
            "stays deferred (their senders got delay warnings after "
@@ -154,10 +165,12 @@ def write(out: Path, runs: dict, *, queue_lifetime: int, delay_warning: int) -> 
            "| `client_ip`, `submitted_at` | the client's source address (null: sendmail command), UTC time of submission |",
            "| `mta_reply`, `mta_reply_stage` | what the MTA under test answered our client (inbound rejects, queue ids) |",
            "| `mx_answer` | what the fake MX was scripted to answer on the final attempt: stage, code, enhanced code, text lines, or an action (hang, drop, refused: nothing listens); `earlier_attempts` lists the replies of earlier attempts (greylisting); `{queue_id}` stands for the FAKEnnnnnn id the fake MX made up (see the fakemx transcripts); null: no MX involved |",
-           "| `expected_outcome` | what the scenario is designed to end in: sent, deferred, bounced, rejected, expired |",
+           ("| `expected_outcome` | what the scenario is designed to end in: sent, deferred, bounced, rejected, "
+            "expired, force-expired (postsuper -e), held, discarded, error-ignored (Exim: errors_to empty) |"),
            "| `outcome` | what the log shows at the end of the run (same vocabulary) |",
            "| `queue_id`, `final_log_line` | the MTA's queue id and the log line that decided the outcome |",
-           "| `bounce_notice_queue_id` | queue id of the bounce (non-delivery) notice it caused, if any |", "",
+           "| `bounce_notice_queue_id` | queue id of the bounce (non-delivery) notice it caused, if any |",
+           "| `bounce_notice_outcome` | `frozen` when Exim froze that notice (it could not be delivered) |", "",
            "`sessions.jsonl` records inbound sessions that carried no message (what the client saw).", "",
            "## Scenarios", "",
            "| scenario | kind | exercises | " + " | ".join(runs) + " |",
@@ -209,6 +222,36 @@ def write(out: Path, runs: dict, *, queue_lifetime: int, delay_warning: int) -> 
             md.append(f"| {ip}:{port} (nothing listens) | connection refused | {dom} |")
     md.append("")
     (out / "README.md").write_text("\n".join(md))
+
+
+def peer_figures(out: Path, tag: str, mta: str) -> dict[str, int] | None:
+    """The peer's grand totals of one server's night (pflogsumm for Postfix, eximstats for Exim)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if mta == "exim":
+            if EXIMSTATS is None:
+                return None
+            return run_eximstats(concat_rotated(out / tag, "mainlog", Path(tmp) / "mainlog"))
+        if PFLOGSUMM is None:
+            return None
+        return run_pflogsumm(concat_rotated(out / tag, "mail.log", Path(tmp) / "mail.log"))
+
+
+def _figures(out: Path, runs: dict) -> list[str]:
+    """Each server's night in the figures of the tool its postmaster already runs."""
+    md = ["## Figures of each night", "",
+          ("What the peers print for each server's folder (pflogsumm 1.1.5 for Postfix, eximstats 1.61 for "
+           "Exim, Debian 12): `maillens report sample_logs/<server>/` shows the same totals, with the same "
+           "definitions, in its \"Totals as pflogsumm / eximstats count them\" section "
+           "(`tests/test_sample_logs.py` checks that they agree)."), ""]
+    for tag, run in runs.items():
+        figs = peer_figures(out, tag, run["mta"])
+        if figs is None:
+            continue
+        tool = "eximstats" if run["mta"] == "exim" else "pflogsumm"
+        md += [f"### `{tag}/` ({tool})", "", "| total | value |", "| --- | ---: |"]
+        md += [f"| `{k}` | {v} |" for k, v in figs.items()]
+        md.append("")
+    return md
 
 
 def _describe(script) -> str:

@@ -23,6 +23,11 @@ from dataclasses import dataclass, field
 from fakemx import Drop, Hang, MXScript, Reply
 
 __all__ = [
+    "DEBUG_CLIENT_IP",
+    "DISCARD_SUBJECT",
+    "FORCE_EXPIRE_DOMAIN",
+    "HOLD_SUBJECT",
+    "PROXY_FILTER_PORT",
     "LOCAL_DOMAIN",
     "MTA_HOSTNAME",
     "MX_SCRIPTS",
@@ -47,6 +52,11 @@ SASL_PASSWORD = "correct-horse"
 BLOCKED_SENDER = "spammer@blocked.example"
 PANIC_SENDER = "trigger@paniclog.example"   # Exim: ACL message expansion fails -> paniclog
 CONTENT_REJECT_SUBJECT = "MAILLENS-REJECT-ME"
+HOLD_SUBJECT = "MAILLENS-HOLD-ME"          # Postfix header_checks HOLD
+DISCARD_SUBJECT = "MAILLENS-DISCARD-ME"    # Postfix header_checks DISCARD / Exim DATA ACL discard
+FORCE_EXPIRE_DOMAIN = "forceexpire.example"  # Postfix: postsuper -e after the first flush
+DEBUG_CLIENT_IP = "127.0.0.68"    # Postfix debug_peer_list: verbose smtpd lines for this client
+PROXY_FILTER_PORT = 10025          # Postfix smtpd with smtpd_proxy_filter (before-queue filter)
 
 
 def R(code: int, *lines: str, close: bool = False) -> Reply:
@@ -123,6 +133,7 @@ ROUTES: dict[str, tuple[str, int, str]] = {
     "gmail-like.example": ("127.0.0.24", 25, "smtp"),
     "refused.example": ("127.0.0.25", 25, "smtp"),
     "expire.example": ("127.0.0.26", 25, "smtp"),
+    FORCE_EXPIRE_DOMAIN: ("127.0.0.25", 25, "smtp"),
     "tarpit.example": ("127.0.0.27", 25, "smtp"),
     "dropped.example": ("127.0.0.28", 25, "smtp"),
     "slowdata.example": ("127.0.0.29", 25, "smtp"),
@@ -243,6 +254,20 @@ SCENARIOS: list[Scenario] = [
          "refused.example", None, "connect", "deferred"),
     _out("connect-refused-expire", "connection refused until the queue lifetime runs out: "
          "expired and returned to sender", "expire.example", None, "connect", "expired", phase="early"),
+    _out("force-expire", "connection refused, then the postmaster runs postsuper -e and flushes: "
+         "status=force-expired, returned to sender", FORCE_EXPIRE_DOMAIN, None, "connect", "force-expired",
+         mtas=("postfix",)),
+    _out("error-ignored", "Exim: a router fails the address with errors_to empty, so no bounce is "
+         "sent and the failure is logged with ': error ignored'", "ignored.example", None, None,
+         "error-ignored", mtas=("exim",)),
+    Scenario("bounce-frozen", "outbound", "submitted with sendmail from a sender whose domain has no "
+             "route; the recipient is unknown, and the bounce to the sender cannot be delivered: Exim "
+             "freezes the bounce message, Postfix sends the double bounce to the postmaster",
+             sender="ghost@nowhere.example", recipients=["nosuchuser@unknownuser.example"],
+             expect={"nosuchuser@unknownuser.example": "bounced"},
+             mx_answer={"nosuchuser@unknownuser.example": _answer("unknownuser", "RCPT TO",
+                                                                  "nosuchuser@unknownuser.example")},
+             client="sendmail"),
     _out("greeting-timeout", "MX accepts TCP but never greets: timeout, deferred",
          "tarpit.example", "tarpit", "greeting", "deferred"),
     _out("drop-at-rcpt", "MX closes the socket when it sees RCPT (no reply, no 221): deferred",
@@ -273,6 +298,14 @@ SCENARIOS: list[Scenario] = [
     Scenario("in-content-reject", "inbound", "message rejected at end of DATA by a header check / "
              "DATA ACL", sender="newsletter@sender.example", recipients=[f"bob@{LOCAL_DOMAIN}"],
              expect={f"bob@{LOCAL_DOMAIN}": "rejected"}, client="outside", subject=CONTENT_REJECT_SUBJECT),
+    Scenario("in-hold", "inbound", "Postfix: a header check puts the message on hold",
+             sender="review@sender.example", recipients=[f"alice@{LOCAL_DOMAIN}"],
+             expect={f"alice@{LOCAL_DOMAIN}": "held"}, client="outside", subject=HOLD_SUBJECT,
+             mtas=("postfix",)),
+    Scenario("in-discard", "inbound", "a header check (Postfix DISCARD) / DATA ACL (Exim discard) "
+             "accepts the message and throws it away",
+             sender="bulk@sender.example", recipients=[f"bob@{LOCAL_DOMAIN}"],
+             expect={f"bob@{LOCAL_DOMAIN}": "discarded"}, client="outside", subject=DISCARD_SUBJECT),
     Scenario("in-auth-relay", "inbound", "outside client authenticates (SASL PLAIN) and relays",
              sender=SASL_USER, recipients=["friend@deliver.example"],
              expect={"friend@deliver.example": "sent"}, client="auth"),
@@ -293,6 +326,16 @@ SCENARIOS: list[Scenario] = [
     Scenario("sess-data-too-soon", "session", "client sends the message text right after DATA "
              "without waiting for 354: improper pipelining / synchronization error",
              client="data_too_soon"),
+    Scenario("sess-unqualified", "session", "MAIL FROM and RCPT TO with addresses that have no "
+             "domain (Exim: 501 unqualified sender/recipient rejected; Postfix qualifies them), then "
+             "RSET and QUIT", client="unqualified"),
+    Scenario("sess-proxy-filter", "session", "Postfix: a message through an smtpd with a before-queue "
+             "filter (smtpd_proxy_filter; the fake MX plays the filter): NOQUEUE: client=, proxy-accept",
+             sender=f"alice@{LOCAL_DOMAIN}", recipients=["filtered@deliver.example"],
+             client="proxy_filter", mtas=("postfix",)),
+    Scenario("sess-debug-peer", "session", "Postfix: EHLO/QUIT from a client in debug_peer_list: "
+             "verbose smtpd lines (> host: 250-..., < host: EHLO, match_list_match, anvil attributes)",
+             client="debug_peer", mtas=("postfix",)),
     Scenario("sess-non-smtp", "session", "an HTTP request sent to the SMTP port",
              client="http"),
 ]

@@ -18,9 +18,11 @@ def detect_abuse(ctx: Context) -> list[Finding]:
     checks: list[tuple[str, np.ndarray, str | None, int, str]] = [
         ("SASL brute force", _str_eq(ev["event"], "auth_failure"), None, int(p["sasl_failures"]),
          "authentication failures"),
-        ("Dictionary attack", _str_eq(ev["event"], "reject") & _str_eq(ev["cause"], "mailbox.unknown"),
+        ("Dictionary attack", _str_eq(ev["event"], "reject") & (_str_eq(ev["cause"], "mailbox.unknown")
+                                                 | _str_eq(ev["cause"], "client.recipient_unknown")),
          "recipient", int(p["unknown_recipients"]), "unknown recipients"),
-        ("Relay probing", _str_eq(ev["event"], "reject") & _str_eq(ev["cause"], "relay.denied"), None,
+        ("Relay probing", _str_eq(ev["event"], "reject") & (_str_eq(ev["cause"], "relay.denied")
+                                             | _str_eq(ev["cause"], "client.relay_denied")), None,
          int(p["relay_attempts"]), "relay attempts refused"),
     ]
     for title, mask, distinct, threshold, what in checks:

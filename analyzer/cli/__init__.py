@@ -2,30 +2,25 @@
 
 This package is the only place that imports typer and rich. Each module holds the commands of
 one area and registers them on the shared app: `_app` (the app, shared options, `parse`),
-`explain`, `report`, `store` (ingest, prune, weekly), `investigate` (search, trace). Nothing outside this package imports it.
+`explain`, `report`, `store` (ingest, prune, weekly), `investigate` (search, trace), `metrics`.
+Nothing outside this package imports it. Modules import the library inside their commands, so
+that `maillens --help`, `--version`, `version` and `explain` start quickly.
 """
 
 from __future__ import annotations
 
-from . import _app, explain, investigate, report, store  # noqa: F401  - registers the commands
+from . import _app, explain, investigate, metrics, report, store  # noqa: F401  - registers the commands
 from ._app import app
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (pandas and pyarrow are imported by the commands that need them)."""
     import os
 
-    import pyarrow as pa
-
-    # Parsing allocates and frees many short-lived buffers; on our 2-core benchmark machine the
-    # system allocator was ~15% faster than pyarrow's default mimalloc (bench/README.md). A user's
-    # ARROW_DEFAULT_MEMORY_POOL still wins. Library users keep whatever pool they chose.
-    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
-        pa.set_memory_pool(pa.system_memory_pool())
     try:
-        app()
+        app(prog_name="maillens")
     except Exception as exc:  # a bug: never exit 1, which --fail-on gives to findings
         from ._app import EXIT_SOFTWARE, err
 

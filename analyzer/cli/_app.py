@@ -4,38 +4,130 @@ Exit codes:
 0 success · 1 findings at or above --fail-on (report) · 2 bad usage or option ·
 3 an input could not be read · 4 --strict and unrecognised lines · 5 an output could not be written ·
 66 no mail lines read at all (no input) · 70 maillens itself failed (a bug).
+
+Start-up is kept short: this package imports typer and rich's console only; pandas, pyarrow and
+the library's modules are imported inside the commands (``maillens --help`` never loads them).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-from rich.table import Table
+from typer.core import TyperGroup
 
 from .. import __version__
-from ..intake import NoMailLines
-from ..locations import find_logs
-from ..output import OutputError
-from ..reader import OptionError, UnrecognisedLines, check_stream, collect, open_stream
-from ..sources import SourceError
-from ..summary import ParseSummary, summarise_fold
 from ..textsafe import printable
 from ._redact import RedactIpsOpt, RedactKeyOpt, RedactOpt, make_redactor
 
+EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_STRICT, EXIT_OUTPUT = 1, 2, 3, 4, 5
+EXIT_NOINPUT, EXIT_SOFTWARE = 66, 70  # sysexits.h EX_NOINPUT, EX_SOFTWARE
+
+#: metavars shown in --help for options whose name alone says little (the rest: NAME in capitals)
+_METAVARS = {"tz": "ZONE", "since": "TIME", "until": "TIME", "now": "TIME", "output": "FILE", "rules": "FILE",
+             "anomalies": "FILE", "config": "FILE", "store": "DIR", "log_format": "FORMAT", "fmt": "FORMAT",
+             "last": "DURATION", "keep": "DURATION", "redact_key": "KEY", "fail_on": "SEVERITY"}
+#: config keys that do not apply to a command, where the option means something else there
+_CONFIG_EXCEPTIONS = {"search": {"store"}, "trace": {"store"}}
+
+
+def _tidy_help(cmd: Any) -> None:
+    """Plain metavars (FILE, ZONE, LOGS...) instead of typer's Python types (<str>, <list[str]>).
+
+    ``cmd`` is a click command as typer builds it (typer carries its own copy of click)."""
+    import types
+
+    try:  # build (and cache) the --help option now, so that its value is converted cheaply too
+        help_option = cmd.get_help_option(types.SimpleNamespace(help_option_names=["--help"]))
+        if help_option is not None:
+            _light_coercion(help_option)
+    except (AttributeError, TypeError):  # pragma: no cover - another typer/click layout
+        pass
+    for param in cmd.params:
+        _light_coercion(param)
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            continue
+        if param.metavar is None and param.name:
+            param.metavar = _METAVARS.get(param.name, param.name.upper())
+        if param.param_type_name == "argument":  # the name says it; typer would add "<list[str]>"
+            param.display_type_rich = lambda ctx: None
+    if getattr(cmd, "help", None) and "\b" not in cmd.help:
+        cmd.help = _keep_examples(cmd.help)
+    for sub in getattr(cmd, "commands", {}).values():
+        _tidy_help(sub)
+
+
+def _keep_examples(text: str) -> str:
+    """Mark indented paragraphs (the examples) with click's no-rewrap marker, so that a long
+    command line stays on one line and can be copied."""
+    import inspect
+
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join("\b\n" + p if p.startswith("  ") else p for p in paragraphs)
+
+
+def _plain_type(annotation: Any) -> tuple[type, bool] | None:
+    """(str, Path or bool, is a list) for those types and lists of them, optional or not; else None."""
+    import types
+    import typing
+
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        annotation = args[0]
+    is_list = typing.get_origin(annotation) is list
+    if is_list:
+        annotation = typing.get_args(annotation)[0]
+    return (annotation, is_list) if annotation in (str, Path, bool) else None
+
+
+def _light_coercion(param: Any) -> None:
+    """Convert str and Path options ourselves: typer >= 0.24 builds a pydantic TypeAdapter for every
+    option it converts, and importing pydantic costs more than the rest of `maillens --help`.
+    Other types (int ranges …) keep typer's own conversion; older typers are left alone."""
+    try:
+        from typer._coercion import RuntimeParam, build_runtime_param
+    except ImportError:  # pragma: no cover - typer without pydantic: nothing to avoid
+        return
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None or getattr(param, "_runtime_param", "built") is not None or desc.file_annotation is not None:
+        return
+    plain = _plain_type(desc.annotation)
+    if plain is None or desc.parameter_info.parser is not None:
+        return
+    kind, is_list = plain
+
+    class _Plain(RuntimeParam):
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            items = list(value) if is_list else [value]
+            if all(isinstance(v, str if kind is Path else kind) for v in items):
+                conv = [kind(v) for v in items]
+                return conv if is_list else conv[0]
+            return build_runtime_param(desc)._coerce_value(value, param=param, ctx=ctx)  # typer's own
+
+    param._runtime_param = _Plain(parameter_info=desc.parameter_info, annotation=desc.annotation)
+
+
+class _Group(TyperGroup):
+    """The maillens group: tidies the help of every command before running."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _tidy_help(self)
+        return super().main(*args, **kwargs)
+
+
 app = typer.Typer(
     name="maillens",
-    help="Read Postfix and Exim logs; say what went wrong, why, and what to do about it.",
+    cls=_Group,  # the help is _main's docstring
     no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="rich",
+    add_completion=True,
+    # Plain help: rich markup would eat brackets ("pip install 'maillens[dask]'", "[default: …]").
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
 
 
@@ -49,9 +141,6 @@ class _Console(Console):
 out = _Console(highlight=False, soft_wrap=False)
 err = _Console(stderr=True, highlight=False)
 
-EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_STRICT, EXIT_OUTPUT = 1, 2, 3, 4, 5
-EXIT_NOINPUT, EXIT_SOFTWARE = 66, 70  # sysexits.h EX_NOINPUT, EX_SOFTWARE
-
 
 def fail(message: str, hint: str | None, code: int) -> NoReturn:
     err.print(f"Error: {message}", markup=False, soft_wrap=True)
@@ -60,11 +149,97 @@ def fail(message: str, hint: str | None, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _progress() -> Progress | None:
-    if not sys.stderr.isatty():
-        return None
-    return Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                    TimeRemainingColumn(), console=err, transient=True)
+def warn(message: str) -> None:
+    err.print(f"Warning: {message}", markup=False, soft_wrap=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(__version__, markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print the version and exit")] = False,
+    config: Annotated[Path | None, typer.Option("--config", metavar="FILE", show_default=False,
+                                                help="Read settings (tz, store, rules, anomalies, redact) "
+                                                "from FILE instead of /etc/maillens.toml and "
+                                                "~/.config/maillens.toml; options given here still win")] = None,
+) -> None:
+    """Read Postfix and Exim logs; say what went wrong, why, and what to do about it.
+
+    Examples:
+
+      maillens report /var/log/mail.log --yesterday
+
+      maillens explain 5.7.26
+
+      maillens --install-completion          # tab completion for your shell
+    """
+    from ..config import ConfigError, load_config
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        fail(str(exc), exc.hint, EXIT_USAGE)
+    values = cfg.values()
+    if not values:
+        return
+    # click's default_map: a value given on the command line wins over it, it wins over the
+    # option's own default.
+    defaults: dict[str, dict[str, Any]] = {}
+    for name, sub in getattr(ctx.command, "commands", {}).items():
+        params = {p.name for p in sub.params}
+        chosen = {k: v for k, v in values.items() if k in params and k not in _CONFIG_EXCEPTIONS.get(name, ())}
+        if chosen:
+            defaults[name] = chosen
+    ctx.default_map = {**defaults, **(ctx.default_map or {})}
+
+
+class _Progress:
+    """A progress bar on stderr, only when stderr is a terminal: bytes for files, lines for stdin."""
+
+    def __init__(self, description: str, console: Console | None = None) -> None:
+        self.console = console or err
+        self.bar: Any = None
+        self.task: Any = None
+        self.description = description
+
+    def __enter__(self) -> _Progress:
+        if self.console.is_terminal:
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                TextColumn("{task.fields[lines]}"), TimeRemainingColumn(),
+                                console=self.console, transient=True)
+            self.bar.__enter__()
+            self.task = self.bar.add_task(self.description, total=None, lines="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, done: int, total: int) -> None:
+        """Library callback: ``(bytes_done, bytes_total)``; total < 0 means ``done`` counts lines
+        of an input whose size is unknown (stdin)."""
+        if self.bar is None:
+            return
+        if total < 0:
+            self.bar.update(self.task, lines=f"{done:,} lines")
+        else:
+            self.bar.update(self.task, completed=done, total=total or None)
+
+    @property
+    def active(self) -> bool:
+        return self.bar is not None
+
+
+def _progress(description: str = "reading logs") -> _Progress:
+    return _Progress(description)
 
 
 LogsArg = Annotated[list[str] | None, typer.Argument(
@@ -72,15 +247,19 @@ LogsArg = Annotated[list[str] | None, typer.Argument(
          "content. None: this machine's usual mail logs (/var/log/mail.log*, maillog*, exim4/mainlog* …), "
          "else the systemd journal", show_default=False)]
 YearOpt = Annotated[int | None, typer.Option("--year", help="Year of the first yearless syslog line "
-                                             "[default: from each file's modification time]", min=1970, max=2200)]
+                                             "[default: from each file's modification time]", min=1970, max=2200,
+                                             show_default=False)]
 TzOpt = Annotated[str | None, typer.Option("--tz", help="Time zone of stamps that carry none, e.g. "
-                                           "Europe/Berlin [default: $TZ, else this machine's zone]")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Line format: auto, syslog, rfc3339 or exim "
-                                        "(auto detects it per file)")]
+                                           "Europe/Berlin [default: $TZ, else this machine's zone]",
+                                           show_default=False)]
+LogFormatOpt = Annotated[str, typer.Option("--log-format", help="Line format of the logs: auto, syslog, rfc3339 "
+                                           "or exim (auto detects it per file)")]
+LINE_FORMATS = ("auto", "syslog", "rfc3339", "exim")
 
 
 RulesOpt = Annotated[list[Path] | None, typer.Option("--rules", help="A site rules file (TOML) that adds or "
-                                                      "overrides knowledge-base entries; may be repeated")]
+                                                      "overrides knowledge-base entries; may be repeated",
+                                                      show_default=False)]
 
 
 def load_kb(rules: list[Path] | None):
@@ -93,40 +272,53 @@ def load_kb(rules: list[Path] | None):
         fail(str(exc), "fix the file, or run without --rules", EXIT_INPUT)
 
 
+def check_tz(tz: str | None) -> str:
+    """--tz (or the default zone) checked: an unknown name is a one-line error naming the option."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from ..reader import default_tz
+
+    zone = tz or default_tz()
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"--tz: unknown time zone {zone!r}", "use an IANA name such as Europe/Berlin or UTC", EXIT_USAGE)
+    return zone
+
+
+def when(text: str | None, option: str, *, now: dt.datetime, tz: str) -> dt.datetime | None:
+    """A --since/--until/--now value read by the one time parser; a bad one is an error naming the option."""
+    if text is None:
+        return None
+    from ..timeparse import TimeError, parse_time
+
+    try:
+        return parse_time(text, now=now, tz=tz)
+    except TimeError as exc:
+        fail(f"{option}: {exc}", "see --help for the forms a time can take", EXIT_USAGE)
+
+
+def use_system_allocator() -> None:
+    """Before a command parses logs: Arrow's system allocator, unless ARROW_DEFAULT_MEMORY_POOL is set.
+
+    Parsing allocates and frees many short-lived buffers; on our 2-core benchmark machine the
+    system allocator was ~15% faster than pyarrow's default mimalloc (bench/README.md). Library
+    users keep whatever pool they chose. Called by commands, not at start-up: pyarrow is slow to import.
+    """
+    import os
+
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def run_parse(logs: list[str] | None, *, year: int | None, tz: str | None, fmt: str, strict: bool):
     """Parse with a progress bar on a terminal, mapping library errors to exit codes.
 
     Without logs, reads this machine's usual mail logs and says which on stderr's first line."""
-    return run_stream(logs, lambda stream: collect(stream, strict=strict), year=year, tz=tz, fmt=fmt)
-
-
-def run_stream(logs: list[str] | None, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None):
-    """Open the logs' event stream (analyzer.pipeline) and hand it to ``consume`` (a sink), with a
-    progress bar on a terminal; then check what was read (no mail lines: exit 66). Library errors
-    become one-line errors and exit codes. Returns what ``consume`` returns."""
     with logs_or_defaults(logs) as logs:
-        prog = _progress()
-        try:
-            with prog or nullcontext():
-                callback = None
-                if prog is not None:
-                    task = prog.add_task("reading logs", total=None)
-                    callback = lambda done, total: prog.update(task, completed=done, total=total or None)  # noqa: E731
-                stream = open_stream(logs, year=year, tz=tz, fmt=fmt, now=dt.datetime.now(dt.UTC),
-                                     progress=callback, classifier=classifier)
-                got = consume(stream)
-            check_stream(stream, fmt)
-            return got
-        except OptionError as exc:
-            fail(str(exc), "maillens parse --help", EXIT_USAGE)
-        except NoMailLines as exc:
-            fail(str(exc), exc.hint, EXIT_NOINPUT)
-        except SourceError as exc:
-            fail(str(exc), exc.hint, EXIT_INPUT)
-        except UnrecognisedLines as exc:
-            fail(str(exc), "drop --strict to count them instead, or report the line to the project", EXIT_STRICT)
-        except OutputError as exc:
-            fail(str(exc), exc.hint, EXIT_OUTPUT)
+        return _run_parse(logs, year=year, tz=tz, fmt=fmt, strict=strict)
 
 
 @contextmanager
@@ -135,6 +327,9 @@ def logs_or_defaults(logs: list[str] | None) -> Iterator[list]:
     if logs:
         yield logs
         return
+    from ..intake import NoMailLines
+    from ..locations import find_logs
+
     try:
         located = find_logs()
     except NoMailLines as exc:
@@ -146,12 +341,54 @@ def logs_or_defaults(logs: list[str] | None) -> Iterator[list]:
         located.cleanup()
 
 
+def _run_parse(logs: list, *, year: int | None, tz: str | None, fmt: str, strict: bool):
+    from ..reader import collect
+
+    return _run_stream(logs, lambda stream: collect(stream, strict=strict), year=year, tz=tz, fmt=fmt)
+
+
+def run_stream(logs: list[str] | None, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None):
+    """Open the logs' event stream (analyzer.pipeline) and hand it to ``consume`` (a sink), with a
+    progress bar on a terminal; then check what was read (no mail lines: exit 66). Library errors
+    become one-line errors and exit codes. Returns what ``consume`` returns."""
+    with logs_or_defaults(logs) as logs:
+        return _run_stream(logs, consume, year=year, tz=tz, fmt=fmt, classifier=classifier)
+
+
+def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None):
+    use_system_allocator()
+    from ..intake import NoMailLines
+    from ..output import OutputError
+    from ..reader import OptionError, UnrecognisedLines, check_stream, open_stream
+    from ..sources import SourceError
+
+    try:
+        with _progress() as prog:
+            stream = open_stream(logs, year=year, tz=tz, fmt=fmt, now=dt.datetime.now(dt.UTC),
+                                 progress=prog if prog.active else None, classifier=classifier)
+            got = consume(stream)
+        check_stream(stream, fmt)
+        return got
+    except OptionError as exc:
+        fail(str(exc), "maillens parse --help", EXIT_USAGE)
+    except NoMailLines as exc:
+        fail(str(exc), exc.hint, EXIT_NOINPUT)
+    except SourceError as exc:
+        fail(str(exc), exc.hint, EXIT_INPUT)
+    except UnrecognisedLines as exc:
+        fail(str(exc), "drop --strict to count them instead, or report the line to the project", EXIT_STRICT)
+    except OutputError as exc:
+        fail(str(exc), exc.hint, EXIT_OUTPUT)
+
+
 @app.command()
 def parse(
     logs: LogsArg = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the event table to FILE "
                                                "(.parquet, .csv, .jsonl; - for JSON lines on stdout)")] = None,
-    fmt: FormatOpt = "auto",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Output format of the summary: text or json "
+                                     "(with -o the file's extension chooses)")] = "text",
+    log_format: LogFormatOpt = "auto",
     year: YearOpt = None,
     tz: TzOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 4) if any Postfix/Exim line is not recognised")] = False,
@@ -171,14 +408,25 @@ def parse(
 
       maillens parse /var/log/exim4/ -o events.parquet  # the whole table, for pandas or DuckDB
 
-      journalctl -u postfix -o short-iso | maillens parse - --tz UTC
+      journalctl -u postfix -o short-iso | maillens parse - --tz UTC --log-format rfc3339
     """
+    if fmt in LINE_FORMATS:  # before 0.2, -f/--format was the line format here
+        warn(f"-f/--format {fmt} as the line format is deprecated: -f is the output format in every command; "
+             f"use --log-format {fmt}")
+        log_format, fmt = fmt, "text"
+    if fmt not in ("text", "json"):
+        fail(f"--format: unknown format {fmt!r}", "use --format text or json (and --log-format for the line "
+             "format)", EXIT_USAGE)
+    if log_format not in LINE_FORMATS:
+        fail(f"--log-format: unknown line format {log_format!r}", f"use one of {', '.join(LINE_FORMATS)}", EXIT_USAGE)
+    check_tz(tz)
     try:
         redactor = make_redactor(redact, redact_ips, redact_key)
     except ValueError as exc:
         fail(str(exc), "add --redact", EXIT_USAGE)
     kb = load_kb(rules) if classify else None
     from ..pipeline import Classifier
+    from ..reader import check_stream
     from ..sinks import SummaryFold, write_stream
 
     classifier = Classifier(kb) if kb is not None else None
@@ -186,36 +434,57 @@ def parse(
 
     def consume(stream):
         if output is not None:
-            write_stream(_checked(stream, strict, fmt), output, classified=classifier is not None,
+            write_stream(_checked(stream, strict, log_format), output, classified=classifier is not None,
                          transform=redactor.frame if redactor is not None else None)
         else:
             fold.fold(stream)
-            check_stream(stream, fmt, strict=strict)
+            check_stream(stream, log_format, strict=strict)
         return stream
 
-    stream = run_stream(logs, consume, year=year, tz=tz, fmt=fmt, classifier=classifier)
+    stream = run_stream(logs, consume, year=year, tz=tz, fmt=log_format, classifier=classifier)
     for w in stream.warnings:
-        err.print(f"Warning: {w}", markup=False, soft_wrap=True)
+        warn(w)
     if output is not None:
         if not quiet and output != "-":
             c = stream.counts
             err.print(f"{c.events:,} events from {c.lines:,} lines written to {output}"
                       + (f" ({c.unrecognised:,} lines not recognised)" if c.unrecognised else ""), markup=False)
         return
-    s = summarise_fold(fold, stream.counts, stream.files, stream.warnings)
+    from ..summary import summarise_fold
+
+    summary = summarise_fold(fold, stream.counts, stream.files, stream.warnings)
     if redactor is not None:
         import dataclasses
 
-        s = dataclasses.replace(s, unknown=redactor(s.unknown), headerless_samples=redactor(s.headerless_samples),
-                                warnings=redactor(s.warnings))
-    render_summary(s)
+        summary = dataclasses.replace(summary, unknown=redactor(summary.unknown),
+                                      headerless_samples=redactor(summary.headerless_samples),
+                                      warnings=redactor(summary.warnings))
+    if fmt == "json":
+        out.file.write(summary_json(summary))
+        out.file.flush()
+        return
+    render_summary(summary)
 
 
 def _checked(stream, strict: bool, fmt: str):
     """The stream's batches; at the end, the checks (strict, no mail lines) — before the output
     is committed, so a failed run leaves no file."""
+    from ..reader import check_stream
+
     yield from stream
     check_stream(stream, fmt, strict=strict)
+
+
+def summary_json(s: Any) -> str:
+    """The parse summary as one JSON document (slashes are not escaped)."""
+    import dataclasses
+    import json
+
+    data = dataclasses.asdict(s)
+    data["recognised_share"] = s.recognised_share
+    for key in ("first", "last"):
+        data[key] = None if s.__dict__[key] is None else s.__dict__[key].isoformat()
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def _esc(text: object) -> str:
@@ -223,7 +492,9 @@ def _esc(text: object) -> str:
     return escape(printable(text))
 
 
-def render_summary(s: ParseSummary) -> None:
+def render_summary(s: Any) -> None:
+    from rich.table import Table
+
     ours = s.events + s.unrecognised
     out.print(f"[bold]{s.lines:,}[/] lines read: [bold]{s.events:,}[/] events, {s.foreign:,} from other programs, "
               f"{s.unrecognised:,} not recognised ({s.recognised_share:.1%} of Postfix/Exim lines recognised"
@@ -274,7 +545,7 @@ def render_summary(s: ParseSummary) -> None:
 
 @app.command()
 def version() -> None:
-    """Print the version."""
-    out.print(__version__)
+    """Print the version (also: maillens --version)."""
+    out.print(__version__, markup=False, highlight=False)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..report.redact import ENV_KEY, Redactor
+if TYPE_CHECKING:
+    from ..report.redact import Redactor
+
+#: analyzer.report.redact.ENV_KEY (not imported here: the report package loads pandas; a test checks they agree)
+ENV_KEY = "MAILLENS_REDACT_KEY"
 
 RedactOpt = Annotated[bool, typer.Option("--redact", help="Pseudonymise the local part of every address and "
                                          "every login name (keyed HMAC, the same pseudonym everywhere)")]
@@ -19,4 +23,8 @@ def make_redactor(redact: bool, ips: bool, key: str | None) -> Redactor | None:
     """The Redactor the options ask for (None without --redact); ValueError if they make no sense."""
     if (ips or key) and not redact:
         raise ValueError("--redact-ips and --redact-key need --redact")
-    return Redactor(key, ips=ips) if redact else None
+    if not redact:
+        return None
+    from ..report.redact import Redactor
+
+    return Redactor(key, ips=ips)

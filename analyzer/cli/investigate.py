@@ -7,16 +7,12 @@ import json
 import sys
 from typing import Annotated
 
-import pandas as pd
 import typer
-from rich.markup import escape
 
-from ..output import OutputError, neutralise_csv_frame, open_output
-from ..reader import default_tz
-from ..report.redact import Redactor
 from ..textsafe import json_safe, printable, printable_frame
+from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, check_tz, err, fail, out, run_parse, run_stream
+from ._app import when as _parse_when
 from ._redact import RedactIpsOpt, RedactKeyOpt, RedactOpt, make_redactor
-from ._app import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, err, fail, out, run_parse, run_stream
 
 StoreOpt = Annotated[str | None, typer.Option("--store", help="Read events from a store written by "
                                               "`maillens ingest` instead of log files (only the days "
@@ -37,7 +33,7 @@ def _safe(text: object) -> str:
     return printable(text)
 
 
-def _redactor(redact: bool, ips: bool, key: str | None) -> Redactor | None:
+def _redactor(redact: bool, ips: bool, key: str | None):
     try:
         return make_redactor(redact, ips, key)
     except ValueError as exc:
@@ -45,7 +41,9 @@ def _redactor(redact: bool, ips: bool, key: str | None) -> Redactor | None:
 
 
 def _cell(v: object, width: int | None = None) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+    from rich.markup import escape
+
+    if _missing(v):
         return ""
     s = _safe(v)
     if width and len(s) > width:
@@ -54,6 +52,8 @@ def _cell(v: object, width: int | None = None) -> str:
 
 
 def _missing(v: object) -> bool:
+    import pandas as pd
+
     return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
 
 
@@ -63,14 +63,13 @@ def _plain(v: object) -> str:
 
 
 def _when(text: str | None, tz: str, what: str):
-    if text is None:
+    """--since/--until by the one time parser every command uses, as a pandas Timestamp (UTC)."""
+    t = _parse_when(text, what, now=dt.datetime.now(dt.UTC), tz=tz)
+    if t is None:
         return None
-    from ..search import SearchError, parse_when
+    import pandas as pd
 
-    try:
-        return parse_when(text, now=dt.datetime.now(dt.UTC), tz=tz)
-    except SearchError as exc:
-        fail(f"{what}: {exc}", "see --help for the forms a time can take", EXIT_USAGE)
+    return pd.Timestamp(t)
 
 
 def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, since, until, cmd: str,
@@ -177,17 +176,11 @@ def search(
     from ..search import search as run_search
 
     if fmt not in ("table", "csv", "jsonl"):
-        fail(f"unknown format {fmt!r}", "use --format table, csv or jsonl", EXIT_USAGE)
+        fail(f"--format: unknown format {fmt!r}", "use --format table, csv or jsonl", EXIT_USAGE)
     if output is not None and fmt == "table":
         fail("--output needs --format csv or jsonl", "add -f csv or -f jsonl", EXIT_USAGE)
     redactor = _redactor(redact, redact_ips, redact_key)
-    zone = tz or default_tz()
-    try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(zone)
-    except Exception:
-        fail(f"unknown time zone {zone!r}", "use an IANA name such as Europe/Berlin or UTC", EXIT_USAGE)
+    zone = check_tz(tz)
     t0, t1 = _when(since, zone, "--since"), _when(until, zone, "--until")
     filters = Filters(code=code or (), cause=cause or (), sender=sender or (), recipient=recipient or (),
                       domain=domain or (), client_ip=client_ip or (), relay=relay or (), queue_id=queue_id or (),
@@ -232,6 +225,8 @@ def search(
     if redactor is not None:
         public = redactor.frame(public)
     if fmt in ("csv", "jsonl"):
+        from ..output import OutputError
+
         try:
             _write_rows(public, fmt, output)
         except OutputError as exc:
@@ -257,8 +252,20 @@ def search(
                   soft_wrap=True, style="dim")
 
 
+def _jsonl_text(frame) -> str:
+    """JSON lines of a frame, slashes unescaped ("postfix/smtp", not "postfix\\/smtp": grep finds them).
+
+    pandas escapes every '/' as '\\/', so each '\\/' in its output is that escape: a backslash
+    of the data is '\\\\' and the leftmost-first replace never splits one."""
+    text = frame.to_json(orient="records", lines=True, force_ascii=False) if len(frame) else ""
+    text = text.replace("\\/", "/")
+    return text if text.endswith("\n") or not text else text + "\n"
+
+
 def _write_rows(df, fmt: str, output: str | None) -> None:
     """CSV (formula-like cells neutralised) or JSON lines, to ``output`` or stdout (made printable)."""
+    from ..output import neutralise_csv_frame, open_output
+
     frame = df.copy()
     for col in ("ts", "final_ts"):
         frame[col] = frame[col].astype("string[pyarrow]")
@@ -268,8 +275,7 @@ def _write_rows(df, fmt: str, output: str | None) -> None:
             frame = printable_frame(frame)
         text = frame.to_csv(index=False)
     else:
-        text = frame.to_json(orient="records", lines=True, force_ascii=False) if len(frame) else ""
-        text = text if text.endswith("\n") or not text else text + "\n"
+        text = _jsonl_text(frame)
         if output is None:
             text = json_safe(text)
     if output is None:
@@ -319,9 +325,9 @@ def trace(
     from ..trace import trace as run_trace
 
     if fmt not in ("text", "json"):
-        fail(f"unknown format {fmt!r}", "use --format text or json", EXIT_USAGE)
+        fail(f"--format: unknown format {fmt!r}", "use --format text or json", EXIT_USAGE)
     redactor = _redactor(redact, redact_ips, redact_key)
-    zone = tz or default_tz()
+    zone = check_tz(tz)
     t0, t1 = _when(since, zone, "--since"), _when(until, zone, "--until")
     if (t0 is not None or t1 is not None) and not store:
         fail("--since/--until with trace select the days read from --store", "drop them, or use --store",

@@ -3,70 +3,52 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
-from ..anomalies import BASELINE_COLUMNS, SEVERITIES, AnomalyConfigError, load_params
-from ..output import OutputError, atomic_write_text
-from ..reader import default_tz
-from ..report import FORMATS, Redactor, ReportWindow, make_report, render
-from ..report.redact import ENV_KEY
 from ._app import (
     EXIT_FINDINGS,
     EXIT_INPUT,
     EXIT_OUTPUT,
     EXIT_USAGE,
+    LINE_FORMATS,
     LogsArg,
+    RulesOpt,
     TzOpt,
     YearOpt,
     app,
+    check_tz,
     err,
     fail,
+    load_kb,
     out,
     run_stream,
+    warn,
+    when,
 )
-from .explain import RulesOpt, load_kb
 
 BASELINE_DAYS = 28
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhm])", re.I)
-_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
-
-
-def parse_duration(text: str) -> dt.timedelta:
-    """'24h', '90m', '7d', '1d12h' -> timedelta; ValueError otherwise."""
-    s = text.strip().replace(" ", "")
-    pos, total = 0, 0.0
-    for m in _DURATION.finditer(s):
-        if m.start() != pos:
-            break
-        total += float(m[1]) * _UNITS[m[2].lower()]
-        pos = m.end()
-    if not s or pos != len(s) or total <= 0:
-        raise ValueError(f"{text!r} is not a duration like 24h, 90m or 7d")
-    return dt.timedelta(seconds=total)
-
-
-def parse_time(text: str, zone: ZoneInfo) -> dt.datetime:
-    """An ISO date or date-time; without an offset it is read in ``zone``. Returned in UTC."""
-    s = text.strip()
-    if s.endswith(("Z", "z")):
-        s = s[:-1] + "+00:00"
-    t = dt.datetime.fromisoformat(s)
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=zone)
-    return t.astimezone(dt.UTC)
+REPORT_FORMATS = ("text", "markdown", "json", "html")  # analyzer.report.FORMATS, without importing it
+SEVERITY_FLOORS = ("warning", "critical")
+from ._redact import ENV_KEY  # noqa: E402 - the same constant, without importing the report package
 
 
 def resolve_window(*, since: str | None, until: str | None, today: bool, yesterday: bool, last: str | None,
-                   now: dt.datetime, zone: ZoneInfo) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The report window [since, until) in UTC from the options (ValueError on a bad combination)."""
+                   now: dt.datetime, tz: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The report window [since, until) in UTC from the options; a bad value or combination is an
+    error naming the option."""
+    from zoneinfo import ZoneInfo
+
+    from ..timeparse import TimeError, parse_duration
+
     relative = [name for name, on in (("--today", today), ("--yesterday", yesterday), ("--last", last)) if on]
+    given = relative + [o for o, v in (("--since", since), ("--until", until)) if v]
     if len(relative) > 1 or (relative and (since or until)):
-        raise ValueError(f"use one of --today, --yesterday, --last or --since/--until, not {' and '.join(relative + [o for o, v in (('--since', since), ('--until', until)) if v])}")
+        fail(f"use one of --today, --yesterday, --last or --since/--until, not {' and '.join(given)}",
+             "maillens report --help", EXIT_USAGE)
+    zone = ZoneInfo(tz)
     local_now = now.astimezone(zone)
     midnight = dt.datetime.combine(local_now.date(), dt.time(), tzinfo=zone)
     if today:
@@ -75,27 +57,29 @@ def resolve_window(*, since: str | None, until: str | None, today: bool, yesterd
         start = dt.datetime.combine(local_now.date() - dt.timedelta(days=1), dt.time(), tzinfo=zone)
         return start.astimezone(dt.UTC), midnight.astimezone(dt.UTC)
     if last:
-        return now - parse_duration(last), now
-    lo = parse_time(since, zone) if since else None
-    hi = parse_time(until, zone) if until else None
+        try:
+            return now - parse_duration(last), now
+        except TimeError as exc:
+            fail(f"--last: {exc}", "e.g. --last 24h", EXIT_USAGE)
+    lo = when(since, "--since", now=now, tz=tz)
+    hi = when(until, "--until", now=now, tz=tz)
     if lo and hi and hi <= lo:
-        raise ValueError("--until must be after --since")
+        fail("--until must be after --since", "maillens report --help", EXIT_USAGE)
     return lo, hi
 
 
 def _read_baseline(store: Path, start: Any) -> Any:
-    try:
-        from ..store import read_events
-    except ImportError:  # pragma: no cover - the store ships with maillens
-        fail("this maillens has no history store", "drop --store", EXIT_USAGE)
     import pandas as pd
+
+    from ..anomalies import BASELINE_COLUMNS
+    from ..store import read_events
 
     begin = pd.Timestamp(start) - pd.Timedelta(days=BASELINE_DAYS)
     try:
         return read_events(store, since=begin.to_pydatetime(), until=pd.Timestamp(start).to_pydatetime(),
                            columns=list(BASELINE_COLUMNS))
     except (OSError, ValueError) as exc:
-        fail(f"{store}: cannot read the history store ({exc})",
+        fail(f"--store: {store}: cannot read the history store ({exc})",
              getattr(exc, "hint", None) or "check the path, or drop --store", EXIT_INPUT)
 
 
@@ -122,8 +106,9 @@ def report(
     fmt: Annotated[str, typer.Option("--format", "-f", help="Output format: text, markdown, json or html")] = "text",
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to FILE (atomically) "
                                                "instead of stdout; nothing is printed on success")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Start of the window: ISO date or time "
-                                              "(2026-11-28 or 2026-11-28T06:00; in --tz unless it has an offset)")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Start of the window: 2026-11-28T06:00, "
+                                              "2026-11-28, 10:00 (today) or 2h (ago); in --tz unless it has "
+                                              "an offset")] = None,
     until: Annotated[str | None, typer.Option("--until", help="End of the window (exclusive), like --since")] = None,
     today: Annotated[bool, typer.Option("--today", help="Window: today from midnight (in --tz) until now")] = False,
     yesterday: Annotated[bool, typer.Option("--yesterday", help="Window: yesterday, midnight to midnight in --tz")] = False,
@@ -165,34 +150,36 @@ def report(
 
       maillens report /var/log/mail.log --store /var/lib/maillens --yesterday   # history as the baseline
     """
-    if fmt not in FORMATS and fmt != "md":
-        fail(f"unknown format {fmt!r}", f"use --format {', '.join(FORMATS)}", EXIT_USAGE)
-    if fail_on is not None and fail_on not in SEVERITIES[1:]:
-        fail(f"unknown severity {fail_on!r} for --fail-on", "use --fail-on warning or --fail-on critical", EXIT_USAGE)
+    if fmt == "md":
+        fmt = "markdown"
+    if fmt not in REPORT_FORMATS:
+        fail(f"--format: unknown format {fmt!r}", f"use --format {', '.join(REPORT_FORMATS)}", EXIT_USAGE)
+    if fail_on is not None and fail_on not in SEVERITY_FLOORS:
+        fail(f"--fail-on: unknown severity {fail_on!r}", "use --fail-on warning or --fail-on critical", EXIT_USAGE)
     if redact_ips and not redact:
         fail("--redact-ips needs --redact", "add --redact", EXIT_USAGE)
-    try:
-        zone = ZoneInfo(tz or default_tz())
-    except (ZoneInfoNotFoundError, ValueError):
-        fail(f"unknown time zone {tz!r}", "use an IANA name such as Europe/Berlin or UTC", EXIT_USAGE)
-    try:
-        wall = parse_time(now, zone) if now else dt.datetime.now(dt.UTC)
-        lo, hi = resolve_window(since=since, until=until, today=today, yesterday=yesterday, last=last,
-                                now=wall, zone=zone)
-    except ValueError as exc:
-        fail(str(exc), "maillens report --help", EXIT_USAGE)
+    if log_format not in LINE_FORMATS:
+        fail(f"--log-format: unknown line format {log_format!r}", f"use one of {', '.join(LINE_FORMATS)}", EXIT_USAGE)
+    zone = check_tz(tz)
+    wall = when(now, "--now", now=dt.datetime.now(dt.UTC), tz=zone) or dt.datetime.now(dt.UTC)
+    lo, hi = resolve_window(since=since, until=until, today=today, yesterday=yesterday, last=last, now=wall, tz=zone)
+    from ..anomalies import SEVERITIES, AnomalyConfigError, load_params
+
     try:
         params = load_params(anomalies)
     except AnomalyConfigError as exc:
-        fail(str(exc), exc.hint, EXIT_INPUT if "cannot read" in str(exc) else EXIT_USAGE)
+        fail(f"--anomalies: {exc}", exc.hint, EXIT_INPUT if "cannot read" in str(exc) else EXIT_USAGE)
     kb = load_kb(rules)
     from ..pipeline import Classifier
     from ..report.build import collect_report_events
 
     result = run_stream(logs, collect_report_events, year=year, tz=tz, fmt=log_format, classifier=Classifier(kb))
     for w in result.warnings:
-        err.print(f"Warning: {w}", markup=False, soft_wrap=True)
+        warn(w)
     import pandas as pd
+
+    from ..output import OutputError, atomic_write_text
+    from ..report import Redactor, ReportWindow, make_report, render
 
     window = ReportWindow(None if lo is None else pd.Timestamp(lo), None if hi is None else pd.Timestamp(hi))
     baseline = None
@@ -212,7 +199,7 @@ def report(
             rep = build()
     else:
         rep = build()
-    text = render(rep, "markdown" if fmt == "md" else fmt)
+    text = render(rep, fmt)
     failing = []
     if fail_on is not None:
         floor = SEVERITIES.index(fail_on)

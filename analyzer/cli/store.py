@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, NoReturn
 
 import typer
@@ -21,11 +20,15 @@ from ._app import (
     YearOpt,
     _progress,
     app,
+    check_tz,
     err,
     fail,
     load_kb,
     logs_or_defaults,
     out,
+    use_system_allocator,
+    warn,
+    when,
 )
 
 StoreOpt = Annotated[str, typer.Option("--store", help="The store: a directory of day-partitioned Parquet "
@@ -35,16 +38,11 @@ EngineOpt = Annotated[str, typer.Option("--engine", help="local (one process) or
 SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="With --engine dask: the scheduler "
                                                   "address, e.g. tcp://10.0.0.5:8786 [default: a local cluster]")]
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([dwh])\s*$")
-
-
 def parse_keep(text: str) -> dt.timedelta:
-    """'90d', '12w', '36h' -> timedelta."""
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(text)
-    n, unit = int(m.group(1)), m.group(2)
-    return {"d": dt.timedelta(days=n), "w": dt.timedelta(weeks=n), "h": dt.timedelta(hours=n)}[unit]
+    """'90d', '12w', '36h' -> timedelta (the shared duration parser; ValueError otherwise)."""
+    from ..timeparse import parse_duration
+
+    return parse_duration(text)
 
 
 def _store_error(exc: OSError) -> NoReturn:
@@ -108,19 +106,15 @@ def ingest(
             require_dask()
         except DaskMissing as exc:
             fail(str(exc), exc.hint, EXIT_USAGE)
+    check_tz(tz)
+    use_system_allocator()
     load_kb(rules)  # a broken rules file is a one-line error naming the file and rule
-    prog = _progress()
     with logs_or_defaults(logs) as logs:
         try:
-            if prog is None:
+            with _progress("ingesting logs") as prog:
                 res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
-                                  now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or ())
-            else:
-                with prog:
-                    task = prog.add_task("ingesting logs", total=None)
-                    res = ingest_logs(logs, store, tz=tz, year=year, engine=engine, scheduler=scheduler,
-                                      now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or (),
-                                      progress=lambda done, total: prog.update(task, completed=done, total=total))
+                                  now=dt.datetime.now(dt.UTC), part_rows=part_rows, rules=rules or (),
+                                  progress=prog if prog.active else None)
         except OptionError as exc:
             fail(str(exc), "maillens ingest --help", EXIT_USAGE)
         except SourceError as exc:
@@ -130,7 +124,7 @@ def ingest(
         except (OSError, RuntimeError) as exc:
             _cluster_error(exc, scheduler, engine)
     for w in res.warnings:
-        err.print(f"Warning: {w}", markup=False, soft_wrap=True)
+        warn(w)
     if not (res.added or res.duplicates or res.unrecognised or res.too_old or res.skipped_sources):
         fail(f"no mail lines read ({res.lines:,} lines)", NoMailLines.hint, EXIT_NOINPUT)
     if not quiet:
@@ -147,24 +141,34 @@ def prune(
     store: StoreOpt,
     keep: Annotated[str, typer.Option("--keep", help="How much history to keep: 90d, 12w, 48h",
                                       show_default=False)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the days that would be removed; change "
+                                          "nothing")] = False,
 ) -> None:
     """Delete the days of the store older than --keep (whole UTC days).
 
     Examples:
 
       maillens prune --store /var/lib/maillens --keep 90d
+
+      maillens prune --store /var/lib/maillens --keep 90d --dry-run    # what would go
     """
     from ..store import StoreError, StoreWriteError
     from ..store import prune as prune_store
 
     try:
         span = parse_keep(keep)
-    except ValueError:
-        fail(f"--keep {keep!r} is not a duration", "use a number and d, w or h, e.g. --keep 90d", EXIT_USAGE)
+    except ValueError as exc:
+        fail(f"--keep: {exc}", "use a number and d, w or h, e.g. --keep 90d", EXIT_USAGE)
     try:
-        res = prune_store(store, span, dt.datetime.now(dt.UTC))
+        res = prune_store(store, span, dt.datetime.now(dt.UTC), dry_run=dry_run)
     except StoreError as exc:
-        fail(str(exc), exc.hint, EXIT_OUTPUT if isinstance(exc, StoreWriteError) else EXIT_INPUT)
+        fail(f"--store: {exc}", exc.hint, EXIT_OUTPUT if isinstance(exc, StoreWriteError) else EXIT_INPUT)
+    if dry_run:
+        for day in res.removed_days:
+            out.print(f"would remove {day}", markup=False)
+        out.print(f"{len(res.removed_days)} day(s) would be removed ({res.removed_rows:,} events); keeping "
+                  f"{res.kept_from} and later (dry run: nothing changed)", markup=False)
+        return
     out.print(f"{len(res.removed_days)} day(s) removed ({res.removed_rows:,} events); keeping {res.kept_from} "
               "and later", markup=False)
 
@@ -188,9 +192,10 @@ def store_repair(store: StoreOpt) -> None:
 
     try:
         res = repair_store(store)
+    except StoreWriteError as exc:
+        fail(str(exc), exc.hint, EXIT_OUTPUT)
     except StoreError as exc:
-        fail(str(exc), "check --store: it must be the directory of a maillens store",
-             EXIT_OUTPUT if isinstance(exc, StoreWriteError) else EXIT_INPUT)
+        fail(str(exc), "check --store: it must be the directory of a maillens store", EXIT_INPUT)
     for rel in res.missing:
         err.print(f"Warning: {rel}: listed but missing; dropped from the manifest", markup=False, soft_wrap=True)
     for rel in res.damaged:
@@ -249,17 +254,12 @@ def weekly(
     if fmt == "md":
         fmt = "markdown"
     if fmt not in FORMATS:
-        fail(f"unknown format {fmt!r}", f"use --format {', '.join(FORMATS)}", EXIT_USAGE)
+        fail(f"--format: unknown format {fmt!r}", f"use --format {', '.join(FORMATS)}", EXIT_USAGE)
     if fail_on is not None and fail_on not in ("warning", "critical"):
-        fail(f"unknown severity {fail_on!r} for --fail-on", "use --fail-on warning or --fail-on critical", EXIT_USAGE)
+        fail(f"--fail-on: unknown severity {fail_on!r}", "use --fail-on warning or --fail-on critical", EXIT_USAGE)
     if redact_ips and not redact:
         fail("--redact-ips needs --redact", "add --redact", EXIT_USAGE)
-    try:
-        wall = dt.datetime.fromisoformat(now.replace("Z", "+00:00")) if now else dt.datetime.now(dt.UTC)
-    except ValueError:
-        fail(f"--now {now!r} is not an ISO time", "e.g. --now 2026-11-30T06:00Z", EXIT_USAGE)
-    if wall.tzinfo is None:
-        wall = wall.replace(tzinfo=dt.UTC)
+    wall = when(now, "--now", now=dt.datetime.now(dt.UTC), tz="UTC") or dt.datetime.now(dt.UTC)
     if engine == "dask":
         from ..scale import DaskMissing, require_dask
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -38,6 +39,8 @@ class LineCounts:
     continuation: int = 0  # Exim rejectlog/paniclog continuation lines
     headerless: int = 0  # lines with no syslog/Exim header at all (not mail-server lines)
     duplicates: int = 0  # Exim rejectlog entries also found in the mainlog read with it
+    debug: int = 0  # verbose debugging output (smtpd -v, debug_peer_list): not events, not unrecognised
+    nul: int = 0  # lines that held NUL bytes (removed before reading the header)
     headerless_samples: list[tuple[str, int, str]] = field(default_factory=list)
     foreign: Counter = field(default_factory=Counter)  # program -> lines
     unknown: Counter = field(default_factory=Counter)  # kind -> lines
@@ -67,6 +70,8 @@ class LineCounts:
         self.continuation += other.continuation
         self.headerless += other.headerless
         self.duplicates += other.duplicates
+        self.debug += other.debug
+        self.nul += other.nul
         self.headerless_samples.extend(other.headerless_samples[: SAMPLES_PER_KIND - len(self.headerless_samples)])
         self.foreign.update(other.foreign)
         self.by_mta.update(other.by_mta)
@@ -137,11 +142,21 @@ def _parse_mta(mta: str, sub: pa.Table) -> tuple[dict[str, pa.Array] | None, pa.
         cols["quit"] = q
     if mta == "postfix":
         _postfix_specifics(cols, pc.take(daemons, matched.rows))
+    # a code a pattern states as a constant (221 after QUIT ...) is known, not logged
+    const_code = const_column(patterns, matched.pattern, "reply_code")
+    inferred = pc.is_valid(const_code) if const_code is not None else pa.array(np.zeros(n, dtype=bool))
+    if "reply_code" in matched.groups.column_names and const_code is not None:
+        inferred = pc.and_(inferred, pc.is_null(nonempty(matched.groups.column("reply_code").combine_chunks())))
     cols = finish(cols, mta, n)
+    before = pc.is_valid(cols["reply_code"])
     if mta == "postfix":
         _postfix_after(cols)
     else:
         _exim_after(cols)
+    # code_origin: 'logged' when the line holds the code, 'inferred' when we know it otherwise
+    inferred = pc.or_(inferred, pc.invert(before))
+    cols["code_origin"] = pc.if_else(pc.is_valid(cols["reply_code"]),
+                                     pc.if_else(inferred, "inferred", "logged"), pa.scalar(None, pa.string()))
     cols["mta"] = pa.array([mta] * n)
     return cols, unmatched
 
@@ -161,6 +176,10 @@ def _postfix_specifics(cols: dict[str, pa.Array], daemons: pa.Array) -> None:
         cols["event"] = pc.coalesce(_map(action, _REJECT_ACTIONS), cols["event"])
         cols["status"] = pc.coalesce(cols.get("status", pa.nulls(len(action), pa.string())), action)
         cols["_action"] = action
+        # keep the non-plain reject words (milter-reject, proxy-reject): peers count them apart
+        marked = pc.if_else(pc.is_in(action, value_set=pa.array(["milter-reject", "proxy-reject"])), action,
+                            pa.scalar(None, pa.string()))
+        cols["detail"] = pc.coalesce(cols["detail"], marked) if "detail" in cols else marked
     direction = _map(daemons, postfix.DAEMON_DIRECTION)
     cols["direction"] = pc.coalesce(cols["direction"], direction) if "direction" in cols else direction
 
@@ -174,6 +193,12 @@ def _postfix_after(cols: dict[str, pa.Array]) -> None:
     verdict = pc.coalesce(verdict, "rejected")
     cols["status"] = pc.if_else(is_rej, verdict, cols.get("status", pa.nulls(len(event), pa.string())))
     cols.pop("_action", None)
+    # cleanup's header/body/milter rejects log only the enhanced code; smtpd answered 550 (451 for 4.x.x)
+    is_cleanup_rej = pc.and_(pc.equal(event, "reject"), pc.starts_with(cols["pattern"], "cleanup."))
+    enh = pc.coalesce(cols.get("enhanced_code", pa.nulls(len(event), pa.string())), "5")
+    cleanup_code = pc.if_else(pc.starts_with(enh, "4"), pa.scalar(451, pa.int16()), pa.scalar(550, pa.int16()))
+    cols["reply_code"] = pc.coalesce(cols["reply_code"],
+                                     pc.if_else(is_cleanup_rej, cleanup_code, pa.scalar(None, pa.int16())))
     # smtpd disconnect: the command counts say whether the client sent QUIT (answered 221)
     is_disc = pc.and_(pc.equal(event, "disconnect"), pc.equal(cols["pattern"], "smtpd.disconnect"))
     detail = cols.get("detail", pa.nulls(len(event), pa.string()))
@@ -208,6 +233,26 @@ def _exim_after(cols: dict[str, pa.Array]) -> None:
     cols["direction"] = pc.coalesce(cols["direction"], direction) if "direction" in cols else direction
     if "quit" in cols:
         _closed_by_quit(cols)
+    _exim_reply_codes(cols)
+
+
+def _exim_reply_codes(cols: dict[str, pa.Array]) -> None:
+    """Fill the reply code Exim sent for its own rejects, by its documented defaults."""
+    n = len(cols["event"])
+    code = cols["reply_code"]
+    pattern = cols["pattern"]
+    fixed = pc.cast(_map(pattern, {k: str(v) for k, v in exim.FIXED_CODES.items()}), pa.int16())
+    is_rej = pc.equal(cols["event"], "reject")
+    status = pc.coalesce(cols.get("status", pa.nulls(n, pa.string())), "")
+    stage = pc.coalesce(cols.get("smtp_stage", pa.nulls(n, pa.string())), "")
+    deny = pc.coalesce(pc.cast(_map(stage, {k: str(v) for k, v in exim.ACL_DENY_CODES.items()}), pa.int16()),
+                       pa.scalar(exim.ACL_DENY_DEFAULT, pa.int16()))
+    text = pc.coalesce(cols.get("reply_text", pa.nulls(n, pa.string())), "")
+    for needle, value in exim.TEXT_CODES:
+        deny = pc.if_else(pc.match_substring(text, needle), pa.scalar(value, pa.int16()), deny)
+    acl = pc.if_else(pc.equal(status, "tempfailed"), pa.scalar(exim.ACL_DEFER_CODE, pa.int16()), deny)
+    acl = pc.if_else(is_rej, acl, pa.scalar(None, pa.int16()))
+    cols["reply_code"] = pc.coalesce(code, fixed, acl)
 
 
 @dataclass
@@ -223,6 +268,7 @@ class Split:
     tz: str
     panic: bool
     exim_file: bool
+    nul: int = 0
 
 
 def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa.Table, LineCounts]:
@@ -233,15 +279,19 @@ def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa
 def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
     """Read the headers of a batch. Sequential per file: the year of yearless stamps carries over."""
     arr = pa.array(lines, pa.string())
+    nul = pc.match_substring(arr, "\x00")
+    n_nul = pc.sum(nul).as_py() or 0
+    if n_nul:  # a NUL byte (a crash's zero fill, a broken relay) inside a line: read the line without it
+        arr = pc.replace_substring(arr, "\x00", "")
     headers, no_header = split_headers(arr, ctx.headers)
     return Split(arr, lines, first_line, headers, no_header, ctx.name, ctx.headers.clock.tz, ctx.panic,
-                 ctx.flavour == "exim")
+                 ctx.flavour == "exim", n_nul)
 
 
 def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
     """Match the messages of a split batch. Independent of other batches: safe to run in threads."""
     lines, arr, first_line, headers, no_header, source = sp.lines, sp.arr, sp.first_line, sp.headers, sp.no_header, sp.source
-    counts = LineCounts(lines=len(lines))
+    counts = LineCounts(lines=len(lines), nul=sp.nul)
     pieces: list[pa.Table] = []
 
     # lines without a header: blank, journal meta, Exim continuation, or unknown
@@ -268,6 +318,28 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
         prog = headers.column("program")
         is_pf = pc.match_substring_regex(prog, _POSTFIX_RX)
         is_ex = pc.match_substring_regex(prog, _EXIM_RX)
+        # Exim through syslog/journald under a wrapper's or container's program name
+        other = pc.invert(pc.or_(is_pf, is_ex))
+        if pc.any(other).as_py():
+            msgs = headers.column("msg").combine_chunks()
+            wrapped = pc.and_(other, pc.fill_null(pc.match_substring_regex(msgs, exim.EXIM_WRAPPED), False))
+            is_ex = pc.or_(is_ex, wrapped)
+        # Exim splits an entry for syslog into numbered parts, "[1\\17] ..." "[2\\17] ..." (a new line of
+        # the entry, e.g. a rejectlog header) or "[2/2] ..." (a long line cut): read the first part,
+        # count the others as continuation lines (like a rejectlog's)
+        if pc.any(is_ex).as_py():
+            msgs = headers.column("msg").combine_chunks()
+            later = pc.and_(is_ex, pc.fill_null(pc.match_substring_regex(msgs, r"^\[(?:[2-9]|\d\d+)[\\/]\d+\] "), False))
+            if pc.any(later).as_py():
+                counts.continuation += pc.sum(later).as_py()
+                keep = pc.invert(later)
+                headers, is_pf, is_ex, prog = (headers.filter(keep), pc.filter(is_pf, keep), pc.filter(is_ex, keep),
+                                               pc.filter(prog, keep))
+                msgs = headers.column("msg").combine_chunks()
+            first_part = pc.and_(is_ex, pc.fill_null(pc.match_substring_regex(msgs, r"^\[1[\\/]\d+\] "), False))
+            if pc.any(first_part).as_py():
+                msgs = pc.if_else(first_part, pc.replace_substring_regex(msgs, r"^\[1[\\/]\d+\] ", ""), msgs)
+                headers = headers.set_column(headers.schema.get_field_index("msg"), "msg", msgs)
         # Exim through syslog/journald: use Exim's own stamp when the message carries one
         if pc.any(is_ex).as_py():
             msg, ts, pid = strip_inner_exim_stamp(headers.column("msg").combine_chunks(),
@@ -307,6 +379,13 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
                     cols2["mta"] = pa.array(["exim"] * um.num_rows)
                     pieces.append(_table(cols2))
                     continue
+                if mta == "postfix":
+                    dbg = pc.fill_null(pc.match_substring_regex(um.column("msg"), postfix.DEBUG), False)
+                    if pc.any(dbg).as_py():
+                        counts.debug += pc.sum(dbg).as_py()
+                        um = um.filter(pc.invert(dbg))
+                        if um.num_rows == 0:
+                            continue
                 daemon = pc.replace_substring_regex(um.column("program").combine_chunks(), r"^.*/", "")
                 kinds = pc.binary_join_element_wise(pa.array([mta + "/"] * um.num_rows), daemon,
                                                     pa.array([": "] * um.num_rows),

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from .engine import Pattern
 
-__all__ = ["EXIM_PROGRAM", "MID", "PATTERNS"]
+__all__ = ["ACL_DEFER_CODE", "ACL_DENY_CODES", "EXIM_PROGRAM", "EXIM_WRAPPED", "FIXED_CODES", "MID", "PATTERNS",
+           "TEXT_CODES"]
 
 # Old ids 1vXyZa-000AbC-1x; Exim 4.97+ ids 1vXyZa-00000000AbC-1xyz.
 MID = r"[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}"
@@ -19,11 +20,46 @@ EXIM_PROGRAM = r"^exim[\w.-]*$"
 
 _ADDR = r"(?P<orig_recipient><[^>]*>)"
 
+# An Exim line passed through syslog/journald under another program name (a container's or
+# wrapper's): the message still starts with Exim's own stamp, or with a message id and a flag.
+EXIM_WRAPPED = (rf"^(?:\[\d+[\\/]\d+\] |\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{{3}})? "
+                rf"|{MID} (?:<=|=>|->|==|\*\*|\*>|Completed|Frozen|\(=) )")
+
+# ---- the reply code Exim sent for its own rejects, which it does not log -------------------------
+# By Exim's ACL rules (spec, "Access control lists"; acl_wherecodes in Exim's globals.c): a
+# 'deny' (or 'drop') answers 550 in every SMTP ACL but AUTH (503) and ETRN (458); 'defer'
+# ("temporarily rejected") answers 451 everywhere. A code at the start of the ACL's message
+# replaces the default, and then it is in the logged text (code_origin 'logged').
+ACL_DENY_CODES: dict[str, int] = {"AUTH": 503, "ETRN": 458}  # by smtp_stage; else 550
+ACL_DENY_DEFAULT = 550
+ACL_DEFER_CODE = 451
+#: pattern -> the code Exim's SMTP code sends with that line's event
+FIXED_CODES: dict[str, int] = {
+    "exim.unqualified_sender": 501,       # "501 <x>: sender address must contain a domain"
+    "exim.unqualified_recipient": 501,    # "501 <x>: recipient address must contain a domain"
+    "exim.unqualified_verify": 501,
+    "exim.sync_error": 554,               # "554 SMTP synchronization error"
+    "exim.refused": 554,                  # host_reject_connection: "554 <text>"
+    "exim.too_many_recipients": 452,      # recipients_max reached: "452 too many recipients"
+    "exim.auth_failed": 535,              # "535 Incorrect authentication data"
+    "exim.dropped": 421,                  # too many syntax/protocol/unknown commands
+    "exim.acl_dropped": 550,              # 'drop' verb: the deny code, then the connection closes
+}
+#: (substring of the reject text, code): Exim's own fixed replies for some rejects
+TEXT_CODES: tuple[tuple[str, int], ...] = (
+    ("message too big", 552),             # message_size_limit: "552 Message size exceeds maximum permitted"
+    ("SIZE", 552),                        # MAIL FROM SIZE= over message_size_limit
+    ("syntactically invalid argument", 501),  # HELO/EHLO syntax check
+)
+
 PATTERNS: list[Pattern] = [
     # ---- message lines -------------------------------------------------------------------
     Pattern("exim.arrival", rf"^(?P<queue_id>{MID}) <= (?P<sender>\S+)(?P<fields>.*)$", "received"),
     Pattern("exim.fakereject", rf"^(?P<queue_id>{MID}) \(= (?P<sender>\S+)(?P<fields>.*)$", "received",
             {"status": "fakereject"}),
+    # the discard verb / :blackhole: router: "=> blackhole (DATA ACL discarded recipients): text"
+    Pattern("exim.blackhole", rf"^(?P<queue_id>{MID}) => blackhole (?P<detail>\(.*)$",
+            "delivery", {"status": "discarded"}),
     Pattern("exim.delivery", rf"^(?P<queue_id>{MID}) (?P<flag>=>|->|>>|\*>) (?P<recipient>\S+)(?: {_ADDR})?(?P<fields>.*)$",
             "delivery", {"status": "sent"}),
     Pattern("exim.deferral", rf"^(?P<queue_id>{MID}) == (?P<recipient>\S+?)(?: {_ADDR})?(?P<fields>(?: .*?)?) ?: (?P<reply_text>.*)$",
@@ -78,6 +114,12 @@ PATTERNS: list[Pattern] = [
     Pattern("exim.incomplete", rf"^(?P<fields>(?:[A-Z]=.*? )?)incomplete transaction \((?P<detail>[^)]*)\) from (?P<sender><[^>]*>)(?: for (?P<recipient>.*))?$",
             "info", {"status": "incomplete transaction"}),
     Pattern("exim.dropped", rf"^(?:(?P<queue_id>{MID}) )?SMTP call from (?P<client_h>{HOST})(?: I=\S+)? dropped: (?P<detail>.*)$", "too_many_errors", {"quit": False}),
+    Pattern("exim.unqualified_sender", rf"^unqualified sender rejected: (?P<sender><[^>]*>|\S*)(?P<fields>.*)$",
+            "reject", {"status": "rejected", "smtp_stage": "MAIL FROM"}),
+    Pattern("exim.unqualified_recipient", rf"^unqualified recipient rejected: (?P<recipient><[^>]*>|\S*)(?P<fields>.*)$",
+            "reject", {"status": "rejected", "smtp_stage": "RCPT TO"}),
+    Pattern("exim.unqualified_verify", rf"^unqualified verify rejected: (?P<recipient><[^>]*>|\S*)(?P<fields>.*)$",
+            "reject", {"status": "rejected", "smtp_stage": "VRFY"}),
     Pattern("exim.sync_error", rf"^SMTP protocol synchronization error \((?P<detail>[^)]*)\): rejected (?P<stage>connection|\"[^\"]*\")(?: from)? H=(?P<client_h>{H})(?P<fields>.*)$",
             "protocol_error", {"status": "synchronization"}),
     Pattern("exim.protocol_error", rf"^SMTP protocol error in \"(?P<stage>.*)\"(?: H=(?P<client_h>{H}))?(?: I=\S+)?(?: U=\S+)? (?P<detail>.*)$",
@@ -85,7 +127,9 @@ PATTERNS: list[Pattern] = [
     Pattern("exim.syntax_error", rf"^SMTP syntax error in \"(?P<stage>.*)\"(?: H=(?P<client_h>{H}))?(?: I=\S+)?(?: U=\S+)? (?P<detail>.*)$",
             "protocol_error", {"status": "syntax error"}),
     Pattern("exim.too_many_recipients", r"^too many recipients: (?P<detail>.*)$", "reject", {"smtp_stage": "RCPT TO"}),
-    Pattern("exim.auth_failed", rf"^(?P<detail>\S+) authenticator failed for (?:H=)?(?P<client_h>{H})(?P<fields>(?: [A-Z][A-Za-z]*=\S+)*): (?P<reply_text>.*?)(?: \(set_id=(?P<sasl_username>[^)]*)\))?$",
+    # "<driver> authenticator failed for ...", the driver name optionally followed by a tag in
+    # brackets or parentheses; "for" and the colon are missing in some versions' lines
+    Pattern("exim.auth_failed", rf"^(?:(?P<queue_id>{MID}) )?(?:[\w-]+: )?(?P<detail>\S+)(?: [\[(][^\])]*[\])])? authenticator failed (?:for )?(?:H=)?(?P<client_h>{H})(?P<fields>(?: [A-Z][A-Za-z]*=\S+)*):? (?P<reply_text>.*?)(?: \(set_id=(?P<sasl_username>[^)]*)\))?$",
             "auth_failure", {"status": "failed", "smtp_stage": "AUTH"}),
     Pattern("exim.acl_dropped", r"^(?P<fields>(?:[A-Z][A-Za-z]*=.*? )?)dropped by '(?P<stage>[^']*)' ACL:? ?(?P<reply_text>.*)$", "reject",
             {"status": "rejected"}),

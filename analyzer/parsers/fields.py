@@ -37,13 +37,14 @@ _EXIM_FIELDS = {  # matched against " " + the items, so each key is preceded by 
     "U": r" U=(?P<v>\S+)",
     "errno": r"defer \((?P<v>-?\d+)\)",
     "CQUIT": r" C=(?P<v>\S*QUIT)",
+    "T": r" T=(?P<v>\S*smtp\S*)",  # a remote (SMTP) transport: the delivery went outbound
 }
 # the events each item is read for (None: all)
 _EXIM_FIELD_EVENTS = {
     "F": ("reject", "delivery", "verify", "filter_action", "reject_warning"),
     "P": ("received",), "S": ("received",), "id": ("received",), "U": ("received",),
     "A": ("received",), "R": ("received",), "X": ("received", "delivery"),
-    "C": ("delivery",), "QT": ("delivery",), "errno": ("delivery",), "CQUIT": ("disconnect",),
+    "C": ("delivery",), "QT": ("delivery",), "T": ("delivery",), "errno": ("delivery",), "CQUIT": ("disconnect",),
 }
 
 _STAGE_RULES = [
@@ -255,6 +256,8 @@ def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
         rel = pc.if_else(pc.and_(is_recv, pc.match_substring_regex(pc.coalesce(f["R"], ""), r"^[0-9A-Za-z]{6}-")),
                          f["R"], pa.scalar(None, pa.string()))
         _set(out, "related_id", rel)
+    if "T" in f:
+        _set(out, "direction", pc.if_else(pc.is_valid(f["T"]), "outbound", pa.scalar(None, pa.string())))
     if "errno" in f:
         _set(out, "detail", pc.binary_join_element_wise("defer (", f["errno"], ")", ""))
     if "CQUIT" in f and "pattern" in out:
@@ -265,6 +268,10 @@ def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
         flag = out.pop("flag")
         _set(out, "status", pc.if_else(pc.equal(flag, "*>"), "suppressed", pa.scalar(None, pa.string())), override=False)
         out["status"] = pc.if_else(pc.equal(pc.coalesce(flag, ""), "*>"), "suppressed", out["status"])
+        # '->' (a further address of the same delivery) and '>>' (cutthrough): the flag is kept in
+        # detail, since Exim's own statistics count '=>' lines as messages and the others as addresses
+        _set(out, "detail", pc.if_else(pc.is_in(flag, value_set=pa.array(["->", ">>"])), flag,
+                                       pa.scalar(None, pa.string())))
     # the address an Exim reject or verify names: RCPT -> recipient, MAIL/sender verify -> sender
     if "addr" in out:
         addr = _strip_brackets(out.pop("addr"))

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from .engine import Pattern
 
-__all__ = ["DAEMON_DIRECTION", "PATTERNS", "POSTFIX_PROGRAM", "is_postfix_program"]
+__all__ = ["DAEMON_DIRECTION", "DEBUG", "PATTERNS", "POSTFIX_PROGRAM", "is_postfix_program"]
 
 # Short ids are hex; long ids (enable_long_queue_ids) use a vowel-less base-52 alphabet.
 QID = r"(?:[0-9A-F]{5,24}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20})"
 ADDR = r"<(?:\"[^\"]*\"|[^>\"])*>"  # an address with its brackets; a quoted local part may hold '>'
 LOOSE_ADDR = rf"(?:{ADDR}|[^<>,\s]+)"  # older Postfix wrote to= without brackets
+LOOSE_SENDER = rf"(?:{ADDR}|[^<>,\s]*)"  # from= without brackets (older Postfix, some syslog relays)
 CLIENT = r"[^\s\[\]]*\[[^\]]*\](?::\d+)?"
 DAEMONS = ("smtpd", "smtp", "lmtp", "local", "virtual", "pipe", "error", "discard", "retry",
            "qmgr", "nqmgr", "oqmgr", "cleanup", "pickup", "bounce", "defer", "trace", "postscreen",
@@ -28,8 +29,11 @@ POSTFIX_PROGRAM = (r"^(?:postfix[\w.-]*(?:/[\w.-]+)*|[\w.-]+(?:/[\w.-]+)*/(?:"
                    + "|".join(d.replace("-", r"\-") for d in DAEMONS) + "))$")
 
 INBOUND = frozenset({"smtpd", "postscreen", "dnsblog", "tlsproxy", "anvil", "qmqpd"})
-OUTBOUND = frozenset({"smtp", "relay"})
-LOCAL = frozenset({"local", "virtual", "pipe", "pickup", "sendmail", "postdrop", "lmtp", "discard"})
+# lmtp/error(8)/retry: the next hop judges the mail; error and retry fail deliveries to remote
+# destinations without a connection (delivery temporarily suspended, default_transport = error:...),
+# so per-destination deferral counts include them
+OUTBOUND = frozenset({"smtp", "relay", "lmtp", "error", "retry"})
+LOCAL = frozenset({"local", "virtual", "pipe", "pickup", "sendmail", "postdrop", "discard"})
 DAEMON_DIRECTION = {**{d: "inbound" for d in INBOUND}, **{d: "outbound" for d in OUTBOUND},
                     **{d: "local" for d in LOCAL}}
 
@@ -66,6 +70,11 @@ PATTERNS: list[Pattern] = [
     Pattern("smtpd.proxy_reject",
             rf"^(?:(?:(?P<queue_id>{QID})|NOQUEUE): )?proxy-reject: (?P<stage>[A-Z][A-Z-]*): (?P<reply_text>.*?){_ENVELOPE}$",
             "reject", daemons=SMTPD),
+    # smtpd_proxy_filter / milters before the queue file exists: the client line has no queue id yet
+    Pattern("smtpd.noqueue_client", rf"^NOQUEUE: client=(?P<client>{CLIENT})(?:, (?P<kv>.*))?$", "info",
+            {"status": "client before queue"}, daemons=SMTPD),
+    Pattern("smtpd.tls_setup", rf"^setting up TLS connection from (?P<client>{CLIENT})$", "tls",
+            {"status": "setting up", "smtp_stage": "STARTTLS"}, daemons=frozenset({"smtpd", "tlsproxy"})),
     Pattern("smtpd.bare_lf_after", rf"^bare <(?:LF|CR)> received after (?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT})(?P<detail>.*)$",
             "protocol_error", {"status": "bare newline"}, daemons=SMTPD),
     Pattern("smtpd.lost",
@@ -134,11 +143,12 @@ PATTERNS: list[Pattern] = [
             rf"^(?P<queue_id>{QID}): (?P<action>milter-[a-z-]+|reject|discard|hold): (?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT}|local): (?P<reply_text>.*?){_ENVELOPE}$",
             "filter_action", daemons=frozenset({"cleanup"})),
     # ---- queue manager ---------------------------------------------------------------------
-    Pattern("qmgr.active", rf"^(?P<queue_id>{QID}): from=(?P<sender>{ADDR}), size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+) \(queue active\)$",
+    Pattern("qmgr.active", rf"^(?P<queue_id>{QID}): from=(?P<sender>{LOOSE_SENDER}), size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+) \(queue active\)$",
             "queued", daemons=QMGR),
     Pattern("qmgr.removed", rf"^(?P<queue_id>{QID}): removed$", "removed", daemons=QMGR),
-    Pattern("qmgr.expired", rf"^(?P<queue_id>{QID}): from=(?P<sender>{ADDR}),? status=expired, (?P<reply_text>returned to sender|.*)$",
-            "expired", {"status": "expired"}, daemons=QMGR),
+    # status=expired (maximal_queue_lifetime) and status=force-expired (postsuper -e)
+    Pattern("qmgr.expired", rf"^(?P<queue_id>{QID}): from=(?P<sender>{LOOSE_SENDER}),? status=(?P<status>(?:force-)?expired), (?P<reply_text>returned to sender|.*)$",
+            "expired", daemons=QMGR),
     Pattern("qmgr.skipped", rf"^(?P<queue_id>{QID}): (?P<detail>skipped, still being delivered)$", "info", daemons=QMGR),
     # ---- delivery agents -------------------------------------------------------------------
     Pattern("delivery.status",
@@ -157,6 +167,8 @@ PATTERNS: list[Pattern] = [
             "connect_failure", {"status": "failed", "smtp_stage": "connect"}, daemons=CLIENTS),
     Pattern("smtp.sasl_failed", rf"^(?:(?P<queue_id>{QID}): )?SASL authentication failed; server (?P<relay>\S+) said: (?P<reply_text>.*)$",
             "auth_failure", {"status": "failed", "smtp_stage": "AUTH", "direction": "outbound"}, daemons=CLIENTS),
+    Pattern("smtp.tls_setup", rf"^setting up TLS connection to (?P<relay>{CLIENT})$", "tls",
+            {"status": "setting up", "smtp_stage": "STARTTLS", "direction": "outbound"}, daemons=CLIENTS),
     Pattern("tls.out", rf"^(?P<tls_trust>\w+) TLS connection established to (?P<relay>{CLIENT}): (?P<tls>.*)$",
             "tls", {"status": "established", "smtp_stage": "STARTTLS"}, daemons=CLIENTS),
     Pattern("tls.out_failed", rf"^(?:(?P<queue_id>{QID}): )?(?:certificate verification failed for|SSL_connect error to|Server certificate not (?:trusted|verified)|TLS is required, but (?:was not offered|our TLS engine is unavailable) by host|TLS handshake failed for) (?P<relay>{CLIENT})?:? ?(?P<detail>.*)$",
@@ -169,9 +181,9 @@ PATTERNS: list[Pattern] = [
             "bounce_notice", daemons=frozenset({"bounce", "defer", "trace"})),
     Pattern("pickup", rf"^(?P<queue_id>{QID}): uid=(?P<uid>\d+) from=(?P<sender>{ADDR})(?: orig_id=(?P<related_id>{QID}))?$", "received",
             daemons=frozenset({"pickup"})),
-    Pattern("postsuper.queue", rf"^(?P<queue_id>{QID}): (?P<status>removed|requeued|placed on hold|released from hold|expired)$", "admin",
+    Pattern("postsuper.queue", rf"^(?P<queue_id>{QID}): (?P<status>removed|requeued|placed on hold|released from hold|expired|force-expired)$", "admin",
             daemons=frozenset({"postsuper"})),
-    Pattern("postsuper.summary", r"^(?P<status>Deleted|Requeued|Placed on hold|Released from hold|Expired): (?P<count>\d+) messages?$", "admin",
+    Pattern("postsuper.summary", r"^(?P<status>Deleted|Requeued|Placed on hold|Released from hold|Expired|Force-expired): (?P<count>\d+) messages?$", "admin",
             daemons=frozenset({"postsuper"})),
     Pattern("master.lifecycle", r"^(?P<status>daemon started|reload|terminating on signal|starting the Postfix mail system|stopping the Postfix mail system|refreshing the Postfix mail system|waiting for the Postfix mail system to terminate|daemon started --|Postfix is (?:running|already running)|the Postfix mail system is (?:running|not running))(?P<detail>.*)$",
             "daemon", daemons=frozenset({"master", "postfix-script", "postfix", "postlogd", "postmulti"})),
@@ -186,6 +198,18 @@ PATTERNS: list[Pattern] = [
     Pattern("generic.level",
             rf"^(?:(?P<queue_id>{QID}): )?(?P<level>warning|error|fatal|panic): (?P<detail>.*)$", "warning"),
 ]
+
+#: Verbose output (``smtpd -v``, ``debug_peer_list``): the SMTP dialogue (``> host[ip]: 250-...``,
+#: ``< host[ip]: EHLO ...``), internal function traces (``match_list_match: ...``) and attribute
+#: exchanges with anvil/proxymap. Counted as debug lines: neither events nor unrecognised.
+DEBUG = (r"^(?:[<>] [^\s\[\]]*\[[^\]]*\](?::\d+)?:(?: |$)"
+         r"|[a-z][a-z0-9]*(?:_[a-z0-9]+)+: "
+         r"|(?:private|public)/[\w-]+: (?:wanted|unexpected) attribute"
+         r"|(?:input|output) attribute (?:name|value): "
+         r"|send attr \S+ = "
+         r"|\(list terminator\)$"
+         r"|(?:name_mask|watchdog_\w+|connection established|proxymap stream disconnect|mymalloc|event_\w+)\b"
+         r"|auto_clnt_\w+: |vstream_\w+: |dict_\w+: |rec_\w+: )")
 
 
 def is_postfix_program(program: str) -> bool:  # pragma: no cover - documentation helper

@@ -18,6 +18,8 @@ import pandas as pd
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
 
+from ..totals import peer_section
+
 __all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "collect_report_events", "make_report"]
 
 #: Bumped when a field is removed or changes meaning; new fields may appear within a version.
@@ -78,7 +80,8 @@ def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
         "received": _mask(ev["event"], "received"),
         "delivered": is_delivery & _mask(status, "sent"),
         "deferred": is_delivery & _mask(status, "deferred"),
-        "bounced": (is_delivery & _mask(status, "bounced")) | _mask(ev["event"], "expired"),
+        "bounced": is_delivery & _mask(status, "bounced"),  # as pflogsumm: expiries apart
+        "expired": _mask(ev["event"], "expired"),
         "rejected": _mask(ev["event"], "reject"),
     }
     sessions = int((_mask(ev["event"], "connect")
@@ -223,6 +226,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "events": int(counts.events) if counts is not None else len(ev),
         "foreign": int(sum(counts.foreign.values())) if counts is not None else 0,
         "unrecognised": int(counts.unrecognised) if counts is not None else 0,
+        "debug": int(getattr(counts, "debug", 0)) if counts is not None else 0,
     }
     from .servers import attach_finding_servers, by_server, server_names
 
@@ -249,17 +253,19 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "session_ends": _session_ends(ev),
         "top": _top(ev),
         "unrecognised": _unrecognised(counts),
+        "peer_totals": peer_section(ev),
         "warnings": list(warnings or []),
     }
 
 
 #: The columns the report and the detectors read (classified events).
-REPORT_COLUMNS = ("ts", "host", "program", "queue_id", "event", "direction", "client_host", "client_ip", "relay_host",
-                  "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "quit", "sasl_username",
-                  "detail", "source", "line_no", "reply_class", "outcome", "cause", "provider", "severity")
+REPORT_COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
+                  "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size", "quit",
+                  "sasl_username", "detail", "source", "line_no", "reply_class", "outcome", "cause", "provider",
+                  "severity")
 #: Of those, the ones with few distinct values: held dictionary-encoded while a run is read.
-_FEW_VALUES = frozenset({"host", "program", "event", "direction", "client_host", "relay_host", "status", "smtp_stage",
-                         "source", "reply_class", "outcome", "cause", "provider", "severity"})
+_FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client_host", "relay_host", "status",
+                         "smtp_stage", "source", "reply_class", "outcome", "cause", "provider", "severity"})
 
 
 def collect_report_events(stream: Any) -> Any:
@@ -324,7 +330,9 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     cur = cur.reset_index(drop=True)
     info: dict[str, Any]
     if baseline is not None:
-        info = {"source": "history", "events": len(baseline)}
+        # a history that held nothing before the window is no baseline: do not call it one
+        info = {"source": "history" if len(baseline) else "none (the history holds no events before the window)",
+                "events": len(baseline)}
     elif window.since is not None:
         baseline = ev[(ts < window.since).fillna(False).to_numpy(dtype=bool)]
         info = {"source": "input before the window" if len(baseline) else "none", "events": len(baseline)}

@@ -12,7 +12,9 @@ from .text import clean, measure, number, pct
 __all__ = ["md", "render_markdown"]
 
 #: Characters that can start emphasis, code, links, HTML, entities, headings, tables or math.
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~&$^])")
+#: Parentheses are left alone: with the brackets escaped they cannot make a link, and "\(67 of 67\)"
+#: is what a reader of the raw Markdown would see.
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#!|~&$^])")
 
 
 def md(value: Any, limit: int = 0) -> str:

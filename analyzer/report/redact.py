@@ -18,7 +18,8 @@ that backtracks over unbounded text):
 * any other run of characters with an ``@`` (``john=smith@x`` is hashed whole; a known field
   name before ``=``, such as ``sasl_username=``, stays readable);
 * login names without a domain: ``sasl_username=``, ``sasl_sender=``, ``user=``, Exim ``U=`` and
-  ``A=mechanism:``, and the word after an Exim delivery arrow (``=> carol <carol@host>``);
+  ``A=mechanism:``, the word after an Exim delivery arrow (``=> carol <carol@host>``) and Dovecot's
+  ``lmtp(carol)``;
 * in a dict or table, a value of a field that holds an address (``sender``, ``recipient``, …)
   even when it has no ``@``;
 * with ``ips=True``: every IPv4 and IPv6 address, also with a port or a ``:`` after it.
@@ -38,6 +39,8 @@ import secrets
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..textsafe import is_text
 
@@ -56,9 +59,12 @@ _KEYS = frozenset({"from", "to", "orig_to", "sasl_username", "sasl_sender", "use
                    "rcpt", "mail_from", "rcpt_to", "login", "username", "orig_rcpt", "for", "delivered-to",
                    "return-path", "envelope-from", "smtp.mailfrom", "header.from", "mailfrom", "helo", "id",
                    "message-id", "msgid"})
-#: Keys whose value is a login name even without '@'.
-_LOGIN_KEYS = frozenset({"sasl_username", "sasl_sender", "user", "login", "username", "U"})
+#: A key whose value is a login name even without '@' (bounded: linear whatever the run).
+_LOGIN = re.compile(r"(?<![\w.-])(?:(?i:sasl_username|sasl_sender|user|login|username)=|U=|A=[\w-]*:)")
 _NOT_LOCAL = frozenset({"DATA", "END-OF-MESSAGE"})
+#: Dovecot writes the user in parentheses after these: lmtp(carol), passwd-file(carol,192.0.2.7).
+_USER_IN_PARENS = ("lmtp", "imap", "pop3", "managesieve", "submission", "lda", "doveadm", "passwd-file", "passwd",
+                   "shadow", "pam", "sql", "ldap", "checkpassword", "static", "auth-worker")
 _ARROWS = ("=> ", "-> ", "** ", "== ")
 
 #: One token: <…> (no nesting, one line), "quoted"@, or a maximal run of non-delimiters. Each
@@ -72,6 +78,8 @@ _IPV4 = re.compile(r"(?<![0-9.])\d{1,3}(?:\.\d{1,3}){3}(?![0-9])")
 
 
 def _is_ip(s: str) -> bool:
+    if len(s) > 45:  # longer than any IPv6 text form: not one (and no costly parse of a huge run)
+        return False
     if ":" in s:
         try:
             ipaddress.IPv6Address(s)
@@ -158,22 +166,20 @@ class Redactor:
             eq = local.find("=")
             if eq > 0 and (local[:eq].lower() in _KEYS or (eq == 1 and local[0].isupper())):
                 prefix, local = prefix + local[: eq + 1], local[eq + 1:]
-            lead = len(local) - len(local.lstrip("'`"))
+            lead = len(local) - len(local.lstrip("'`["))
             prefix, local = prefix + local[:lead], local[lead:]
             if not local:
                 return run
             dm = _DOMAIN.match(rest)
             domain = dm.group(0) if dm else ""
             return prefix + self.address(local, domain) + rest[len(domain):]
-        key, eq, value = run.partition("=")
-        if eq and value:
-            if key == "A" and ":" in value:  # Exim A=authenticator:login
-                mech, _, name = value.partition(":")
-                return f"A={mech}:{self.local(name)}" if name else run
-            if key in _LOGIN_KEYS or key.lower() in _LOGIN_KEYS:
-                return f"{key}={self.local(value)}"
-        if start >= 3 and text[start - 3:start] in _ARROWS and (start == 3 or text[start - 4] in " \t"):
+        login = _LOGIN.search(run) if "=" in run else None
+        if login is not None and login.end() < len(run):  # sasl_username=alice, Exim U=alice, A=plain:alice
+            return run[: login.end()] + self.local(run[login.end():])
+        if start >= 3 and text[start - 3:start] in _ARROWS:
             return self.local(run)  # Exim: "=> carol <carol@host>"
+        if start and text[start - 1] == "(" and text[max(0, start - 14):start - 1].endswith(_USER_IN_PARENS):
+            return self.local(run)  # Dovecot: "lmtp(carol)"
         return run
 
     def _ip_text(self, text: str) -> str:
@@ -256,3 +262,18 @@ class Redactor:
             mapped = s.map(mapping, na_action="ignore")
             out[col] = mapped if s.dtype == object else mapped.astype("string[pyarrow]")
         return out
+
+    def table(self, table: pa.Table) -> pa.Table:
+        """:meth:`frame` for a pyarrow table (a batch of a streamed output): each distinct value once."""
+        cols = []
+        for name, col in zip(table.column_names, table.columns, strict=True):
+            typ = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+            if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+                cols.append(col)
+                continue
+            col = col.cast(typ) if pa.types.is_dictionary(col.type) else col
+            fn = self.field if name in ADDRESS_FIELDS else self.text
+            uniques = pc.unique(col).drop_null()
+            redacted = pa.array([fn(v) for v in uniques.to_pylist()], type=typ)
+            cols.append(pc.take(redacted, pc.index_in(col, value_set=uniques)))
+        return pa.Table.from_arrays(cols, names=table.column_names)

@@ -21,7 +21,7 @@ import pandas as pd
 __all__ = ["SERVER_KEYS", "attach_finding_servers", "by_server", "server_label", "server_names"]
 
 #: The per-server counts, in the order every format shows them.
-SERVER_KEYS = ("received", "delivered", "deferred", "bounced", "rejected", "sessions")
+SERVER_KEYS = ("received", "delivered", "deferred", "bounced", "expired", "rejected", "sessions")
 
 
 def _folder_name(source: Any) -> str:

@@ -89,7 +89,8 @@ def render_text(r: dict[str, Any]) -> str:
         out.append(f"Window: {w['since'] or 'start'} to {w['until'] or 'end'} (UTC)")
     ln = r["lines"]
     out.append(f"Read {_num(ln['read'])} lines from {len(r['inputs'])} file(s): {_num(ln['events'])} events, "
-               f"{_num(ln['foreign'])} from other programs, {_num(ln['unrecognised'])} not recognised.")
+               f"{_num(ln['foreign'])} from other programs, {_num(ln['unrecognised'])} not recognised"
+               + (f", {_num(ln['debug'])} debug lines." if ln.get("debug") else "."))
     servers = r.get("servers") or []
     if servers:
         out.append(clean(server_label(servers)) + ".")
@@ -164,6 +165,9 @@ def render_text(r: dict[str, Any]) -> str:
             out.append(f"            {clean(smp['file'])}:{smp['line']}  {clean(smp['text'], 70)}")
     if u["foreign"]:
         out.append("  other programs: " + ", ".join(f"{clean(x['program'])} {x['lines']:,}" for x in u["foreign"]))
+    for peer in r.get("peer_totals", []):
+        out += ["", f"TOTALS AS {peer['tool'].upper()} COUNTS THEM"]
+        out += ["  " + " · ".join(f"{x['key'].replace('_', ' ')} {_num(x['value'])}" for x in peer["totals"])]
     for warning in r["warnings"]:
         out.append(f"Warning: {clean(warning)}")
     return "\n".join(line.rstrip() for line in out).rstrip() + "\n"

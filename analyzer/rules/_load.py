@@ -13,10 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from analyzer import schema
 
 HERE = Path(__file__).parent
 SHIPPED = ("causes.toml", "codes.toml", "providers.toml", "rules.toml")
@@ -24,13 +20,15 @@ SHIPPED = ("causes.toml", "codes.toml", "providers.toml", "rules.toml")
 SEVERITIES = ("info", "warning", "critical")
 OUTCOMES = ("ok", "transient_failure", "permanent_failure", "info")
 CAUSE_KEYS = {"title", "meaning", "when", "fix", "references", "severity", "outcome", "generic",
-              "see_also"}
+              "see_also", "inbound", "outbound", "inbound_fix", "outbound_fix"}
+#: Directions a cause may name a variant for (`inbound = "client.listed"`).
+VARIANT_DIRECTIONS = ("inbound", "outbound")
 CODE_KEYS = {"title", "meaning", "when", "cause", "references"}
 PROVIDER_KEYS = {"name", "text", "host", "kind"}
 RULE_KEYS = {"id", "cause", "fix", "code", "enhanced", "dsn", "text", "provider", "event", "status",
              "stage", "quit", "mta", "priority", "examples", "note", "disable"}
 EXAMPLE_KEYS = {"text", "code", "enhanced", "dsn", "event", "status", "stage", "quit", "relay_host",
-                "mta", "detail"}
+                "mta", "detail", "direction"}
 
 # Specificity weights: text + provider > text > provider > enhanced code > basic code > class.
 W_TEXT, W_PROVIDER, W_OTHER = 1000, 1000, 5
@@ -119,6 +117,25 @@ class KnowledgeBase:
     rules: list[Rule]
     files: list[str]
 
+    def cause_for(self, cause_id: str, direction: str | None) -> str:
+        """The cause that applies in ``direction``: the variant a cause names for it, else itself."""
+        if direction in VARIANT_DIRECTIONS:
+            return str(self.causes.get(cause_id, {}).get(direction) or cause_id)
+        return cause_id
+
+    def fix_for(self, fix_id: str, direction: str | None) -> str:
+        """The entry whose fix applies in ``direction``: a cause variant or a fix-only variant."""
+        if direction in VARIANT_DIRECTIONS:
+            entry = self.causes.get(fix_id, {})
+            return str(entry.get(direction) or entry.get(f"{direction}_fix") or fix_id)
+        return fix_id
+
+    def variants(self, cause_id: str) -> dict[str, str]:
+        """{direction: entry id} for each direction that reads ``cause_id`` differently."""
+        base = self.causes.get(cause_id, {})
+        return {d: base.get(d) or base.get(f"{d}_fix") for d in VARIANT_DIRECTIONS
+                if base.get(d) or base.get(f"{d}_fix")}
+
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
             if r.id == rule_id:
@@ -200,12 +217,19 @@ def _codes(value: Any, src: str, ident: str) -> tuple[frozenset[int], int]:
     return frozenset(out), score
 
 
-def check_regex(pattern: str) -> str | None:
-    """None when ``pattern`` compiles both in Python and in RE2 (pyarrow); else the problem."""
+def check_regex(pattern: str, *, re2: bool = True) -> str | None:
+    """None when ``pattern`` compiles both in Python and in RE2 (pyarrow); else the problem.
+
+    ``re2=False`` checks Python's compile only (the shipped files, whose RE2 check is a test)."""
     try:
         re.compile(pattern)
     except re.error as e:
         return f"text regex does not compile: {e}"
+    if not re2:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     try:
         pc.match_substring_regex(pa.array(["x"]), pattern, ignore_case=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
@@ -214,7 +238,7 @@ def check_regex(pattern: str) -> str | None:
     return None
 
 
-def _rule(raw: dict[str, Any], src: str, index: int, site: bool) -> Rule:
+def _rule(raw: dict[str, Any], src: str, index: int, site: bool, full: bool = True) -> Rule:
     ident = raw.get("id")
     if not isinstance(ident, str) or not ident:
         raise _err(src, "rule", f"#{index + 1}", "missing 'id'")
@@ -241,11 +265,16 @@ def _rule(raw: dict[str, Any], src: str, index: int, site: bool) -> Rule:
     if "text" in raw:
         if not isinstance(raw["text"], str) or not raw["text"]:
             raise _err(src, "rule", ident, "'text' must be a non-empty regex string")
-        problem = check_regex(raw["text"])
+        problem = check_regex(raw["text"], re2=full)
         if problem:
             raise _err(src, "rule", ident, problem)
         rule.text = raw["text"]
-    for key, allowed in (("event", schema.EVENTS), ("stage", schema.STAGES),
+    closed: dict[str, Any] = {"event": None, "stage": None}
+    if full:  # the schema imports pandas and pyarrow; the shipped files are checked against it by a test
+        from analyzer import schema
+
+        closed = {"event": schema.EVENTS, "stage": schema.STAGES}
+    for key, allowed in (("event", closed["event"]), ("stage", closed["stage"]),
                          ("mta", ("postfix", "exim")), ("status", None), ("provider", None)):
         if key in raw:
             values = _strings(raw[key], src, "rule", ident, key)
@@ -337,8 +366,13 @@ def _auto_rules(kb: KnowledgeBase) -> list[Rule]:
     return out
 
 
-def load_rules(extra: list[Path] | tuple[Path, ...] = ()) -> KnowledgeBase:
-    """The shipped knowledge base plus site files that add or override entries by id."""
+def load_rules(extra: list[Path] | tuple[Path, ...] = (), *, verify_shipped: bool = False) -> KnowledgeBase:
+    """The shipped knowledge base plus site files that add or override entries by id.
+
+    Site files are checked in full (regexes in RE2, events and stages against the schema). The
+    shipped files are checked in full only with ``verify_shipped`` (the test suite does): they
+    cannot change after installation, and skipping the checks keeps pandas and pyarrow out of
+    `maillens explain`'s start-up."""
     kb = KnowledgeBase({}, {}, {}, {}, [], [])
     shipped_rules: list[Rule] = []
     site_rules: list[Rule] = []
@@ -372,7 +406,7 @@ def load_rules(extra: list[Path] | tuple[Path, ...] = ()) -> KnowledgeBase:
             entry = _entry(raw, src, "provider", ident, PROVIDER_KEYS)
             for key in ("text", "host"):
                 if key in entry:
-                    problem = check_regex(entry[key])
+                    problem = check_regex(entry[key], re2=site or verify_shipped)
                     if problem:
                         raise _err(src, "provider", ident, problem.replace("text regex",
                                                                             f"{key} regex"))
@@ -383,7 +417,7 @@ def load_rules(extra: list[Path] | tuple[Path, ...] = ()) -> KnowledgeBase:
         for i, raw in enumerate(rules):
             if not isinstance(raw, dict):
                 raise RulesError(f"{src}: rule #{i + 1}: must be a table")
-            rule = _rule(raw, src, i, site)
+            rule = _rule(raw, src, i, site, full=site or verify_shipped)
             (site_rules if site else shipped_rules).append(rule)
             if raw.get("disable"):
                 rule.cause = ""  # marked for removal below
@@ -418,6 +452,11 @@ def _finish(kb: KnowledgeBase, shipped: list[Rule], site: list[Rule]) -> None:
             if bad:
                 raise _err(rule.source, "rule", rule.id, f"provider {bad} is not defined in "
                            "providers")
+    for ident, cause in kb.causes.items():
+        for d in VARIANT_DIRECTIONS:
+            for key in (d, f"{d}_fix"):
+                if key in cause and cause[key] not in kb.causes:
+                    raise RulesError(f"cause {ident}: {key} '{cause[key]}' is not defined")
     if "unknown" not in kb.causes:
         raise RulesError("causes: the 'unknown' cause must be defined")
     kb.rules = merged

@@ -171,6 +171,7 @@ def ingest(
     if any(i.path is None for i in inputs):
         raise StoreError("stdin cannot be ingested: its content cannot be fingerprinted")
     root = Root(store)
+    load_manifest(root)  # a directory that is not ours is refused before anything (even the lock) is written
     with root.locked():
         m = load_manifest(root)
         check_parts(root, m)  # a damaged store is repaired first, not added to

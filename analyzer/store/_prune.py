@@ -19,10 +19,11 @@ class PruneResult:
     kept_from: str
 
 
-def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime) -> PruneResult:
+def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime, *, dry_run: bool = False) -> PruneResult:
     """Remove the days older than ``now - keep`` (whole UTC days; the day containing it is kept).
 
-    A store whose manifest lists a missing or corrupt part is not pruned (:class:`StoreDamaged`)."""
+    A store whose manifest lists a missing or corrupt part is not pruned (:class:`StoreDamaged`).
+    ``dry_run``: read the manifest only and say what would be removed; nothing is written."""
     root = Root(store)
     if not root.exists(MANIFEST):
         if root.entries():
@@ -32,6 +33,11 @@ def prune(store: str | os.PathLike, keep: dt.timedelta, now: dt.datetime) -> Pru
         raise ValueError("keep must not be negative")
     cutoff = day_of(now - keep)
     assert cutoff is not None
+    if dry_run:
+        m = load_manifest(root)
+        check_parts(root, m)
+        gone = {rel: p for rel, p in m.parts.items() if p["day"] < cutoff}
+        return PruneResult(sorted({p["day"] for p in gone.values()}), sum(p["rows"] for p in gone.values()), cutoff)
     with root.locked():
         m = load_manifest(root)
         check_parts(root, m)

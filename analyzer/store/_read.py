@@ -46,14 +46,15 @@ def read_events(
         if root.entries():
             raise missing_manifest(root)
         raise StoreError(f"{store}: not a maillens store (no {MANIFEST}); build one with maillens ingest")
-    while True:
+    for attempt in range(5):
         m = load_manifest(root)
         try:
             return _read(root, m, since, until, columns, hosts)
         except PartMissing as exc:
             # a prune may delete a part between reading the manifest and the part: then it is no longer listed
-            if set(load_manifest(root).parts) == set(m.parts):
+            if attempt == 4 or set(load_manifest(root).parts) == set(m.parts):
                 raise exc from None
+    raise AssertionError("unreachable")
 
 
 def _read(root: Root, m: Manifest, since: Any, until: Any, columns: Sequence[str] | None,

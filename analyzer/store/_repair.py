@@ -47,6 +47,9 @@ def repair(store: str | os.PathLike, now: dt.datetime | None = None) -> RepairRe
     root = Root(store)
     if root.local is not None and not root.local.is_dir():
         raise StoreError(f"{store}: no such directory")
+    if not root.exists(MANIFEST) and not maillens_parts(root):
+        raise StoreError(f"{root.name}: no _manifest.json and no maillens part files under day=*/ to rebuild a "
+                         "store from; nothing was changed")
     with root.locked():
         run = _new_run(now)
         res = RepairResult(root.name, run)
@@ -118,6 +121,8 @@ def repair(store: str | os.PathLike, now: dt.datetime | None = None) -> RepairRe
         if old is not None:
             new.sources = {sha: rec for sha, rec in old.sources.items() if rec.get("run") not in lost_runs}
             res.forgotten_sources = len(old.sources) - len(new.sources)
+        if old is None and root.exists(MANIFEST):  # unreadable: kept beside, out of readers' way
+            root.rename(MANIFEST, f".{MANIFEST}.damaged")
         write_manifest(root, new)  # commit; the parts it does not list, and whose rows it holds, then go
         for rel in drop_after:
             root.remove(rel)

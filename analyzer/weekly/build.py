@@ -235,7 +235,13 @@ def build_weekly(
     days_held = set(m.days())
     this_days = week_days(monday)
     if not days_held.intersection(this_days):
-        raise WeekError(f"the store holds no events for {week_name(monday)} ({this_days[0]} … {this_days[-1]})")
+        exc = WeekError(f"the store holds no events for {week_name(monday)} ({this_days[0]} … {this_days[-1]})")
+        held = sorted({week_name(dt.date.fromisoformat(d) - dt.timedelta(days=dt.date.fromisoformat(d).weekday()))
+                       for d in days_held})
+        # suggest a week that has data, never the empty one just asked for
+        exc.hint = (f"the store holds {held[0]} … {held[-1]}: e.g. maillens weekly --week {held[-1]}" if held
+                    else "ingest logs first: maillens ingest LOGS --store DIR")
+        raise exc
     prev_monday = monday - dt.timedelta(days=7)
     base_mondays = [monday - dt.timedelta(days=7 * i) for i in range(1, BASELINE_WEEKS + 1)]
     base_mondays = [b for b in base_mondays if days_held.intersection(week_days(b))]

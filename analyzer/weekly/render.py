@@ -226,9 +226,16 @@ def _svg_rate(r: dict[str, Any]) -> str:
     days = r["per_day"]
     step = (w - pad - 60) / 6
 
+    def points(vals: list[float | None]) -> list[tuple[float, float]]:
+        return [(pad + 10 + i * step, h - 10 - (h - 30) * v) for i, v in enumerate(vals) if v is not None]
+
     def path(vals: list[float | None]) -> str:
-        pts = [(pad + 10 + i * step, h - 10 - (h - 30) * v) for i, v in enumerate(vals) if v is not None]
-        return " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(pts))
+        return " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(points(vals)))
+
+    def dots(vals: list[float | None], fill: str, stroke: str) -> list[str]:
+        """A mark per day with data: a line through one point alone would draw nothing."""
+        return [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{fill}" stroke="{stroke}"/>'
+                for x, y in points(vals)]
 
     this = [d["rate"] for d in days]
     prev = [d["previous"]["rate"] for d in days]
@@ -239,8 +246,10 @@ def _svg_rate(r: dict[str, Any]) -> str:
              f'<text x="{pad - 4}" y="24" font-size="10" text-anchor="end">100%</text>']
     if any(v is not None for v in prev):
         parts.append(f'<path d="{path(prev)}" fill="none" stroke="#777" stroke-dasharray="4 3"/>')
+        parts += dots(prev, "none", "#777")
     if any(v is not None for v in this):
         parts.append(f'<path d="{path(this)}" fill="none" stroke="{COLORS["delivered"]}" stroke-width="2"/>')
+        parts += dots(this, COLORS["delivered"], COLORS["delivered"])
     for i, d in enumerate(days):
         parts.append(f'<text x="{pad + 10 + i * step:.1f}" y="{h + 8}" font-size="11" text-anchor="middle">'
                      f'{_e(d["weekday"])} {_e(_rate(d["rate"]))}</text>')

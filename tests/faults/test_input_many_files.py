@@ -30,7 +30,7 @@ def many(tmp_path: Path) -> Path:
     (tmp_path / "iso").mkdir()
     (tmp_path / "ex").mkdir()
     _cut(SAMPLES / "postfix" / "mail.log.1", tmp_path / "pf", "mail.log", 9)
-    _cut(SAMPLES / "postfix-syslog" / "mail.rfc3339.log", tmp_path / "iso", "mail.log", 13)
+    _cut(SAMPLES / "formats" / "postfix-syslog-rfc3339" / "mail.log", tmp_path / "iso", "mail.log", 13)
     _cut(SAMPLES / "exim" / "mainlog.1", tmp_path / "ex", "mainlog", 11)
     (tmp_path / "pf" / "odd.log").write_text(ODD * 3)
     return tmp_path

@@ -136,3 +136,30 @@ def test_an_unexpected_crash_exits_70_not_1(tmp_path: Path) -> None:
     assert lines[0] == "Error: maillens crashed: RuntimeError: simulated bug"
     assert lines[1].startswith("Try: ") and "report" in lines[1]
     assert "Traceback" not in r.stderr
+
+
+def test_read_error_midway_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An I/O error after some bytes were read ends that file with a warning; its lines read so far count."""
+    import errno
+    import io
+
+    from analyzer import sources
+
+    log = tmp_path / "mail.log"
+    shutil.copy(SAMPLES / "postfix" / "mail.log", log)
+
+    class Failing(io.BytesIO):
+        calls = 0
+
+        def read(self, n: int = -1) -> bytes:
+            Failing.calls += 1
+            if Failing.calls > 1:
+                raise OSError(errno.EIO, "Input/output error")
+            return super().read(n)
+
+    monkeypatch.setattr(sources, "_open_bytes", lambda inp: Failing(log.read_bytes()))
+    monkeypatch.setattr(sources, "CHUNK", 4096)
+    warnings: list[str] = []
+    batches = list(sources.iter_batches(sources.Input(str(log), log), warnings.append))
+    assert warnings == [f"{log}: read error (Input/output error); read up to it"]
+    assert 0 < sum(len(b.lines) for b in batches) < 76

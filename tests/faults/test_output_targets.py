@@ -196,13 +196,14 @@ def test_failed_write_leaves_the_old_file_and_no_debris(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["events.csv"]
 
 
-def test_write_error_on_a_fifo_is_an_output_error(tmp_path):
-    """Opening a write-through target that cannot be written raises OutputError, not a bare OSError."""
-    ro_dir = tmp_path / "ro"
-    ro_dir.mkdir()
-    fifo = ro_dir / "f"
-    os.mkfifo(fifo, 0o000)
-    if os.geteuid() == 0:
-        pytest.skip("root may open a mode-000 FIFO")
-    with pytest.raises(OutputError), open_output(fifo, "w"):
+def test_unwritable_targets_are_output_errors(tmp_path):
+    """A missing directory, a looping symlink and a write-through target that cannot be opened raise
+    OutputError (exit 5 in the CLI), never a bare OSError."""
+    with pytest.raises(OutputError, match="cannot write here"), open_output(tmp_path / "nodir" / "x.csv"):
+        pass
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(OutputError, match="symbolic links|dangling"), open_output(loop):
+        pass
+    with pytest.raises(OutputError), open_output("/proc/self/fd/999999"):
         pass

@@ -8,9 +8,10 @@ trace and parse.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from analyzer.cli import app
@@ -155,6 +156,8 @@ def test_redact_options_need_redact(logs, cmd):
      ["[IPv6:ip-", "host[ip-"]),
     ("=> carol <carol@host> R=local A=plain:dave U=eve", ["carol", "dave", "eve"], ["R=local", "A=plain:u-"]),
     ("id=m2@x.test message-id=<m3@x.test>", ["m2@", "m3@"], ["id=u-", "message-id=<u-"]),
+    ("dovecot: lmtp(carol)<123>: saved; auth: passwd-file(dave,192.0.2.1): unknown user", ["carol", "dave"],
+     ["lmtp(u-", "passwd-file(u-"]),
     ("helo=<mail.example> <mail.example>: Helo command rejected <DATA>: x", [], ["helo=<mail.example>",
                                                                                  "<mail.example>: Helo", "<DATA>"]),
 ])
@@ -195,3 +198,35 @@ def test_parse_summary(logs):
     """parse --redact (summary): the unrecognised-line samples hold no original."""
     text = _run("parse", logs["postfix"], logs["exim"], *FIXED, *RED)
     assert "frobnicated" in text and _leaks(text) == []
+
+
+def test_arrow_batches_match_frames():
+    """Redactor.table (for batch-by-batch writers) gives the same cells as Redactor.frame."""
+    import pandas as pd
+    import pyarrow as pa
+
+    df = pd.DataFrame({"sender": ["carol", None, "a b@x.example", "carol"],
+                       "reply_text": ["<alice>: rejected", "2001:db8::66: x", None, "to=<carol>"],
+                       "size": [1, 2, 3, 4]})
+    r = Redactor("k1", ips=True)
+    want = r.frame(df).astype(object).where(lambda d: d.notna(), None).to_dict("list")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.set_column(1, "reply_text", table.column("reply_text").dictionary_encode())
+    assert r.table(table).to_pydict() == want
+
+
+_LOCAL = st.from_regex(r"zq[a-z0-9][a-z0-9.=+_-]{2,18}[a-z0-9]", fullmatch=True)
+_TEMPLATES = ["to=<{l}>,", "<{l}>: Recipient address rejected", "{l}@x.example", "from=<{l}@x.example>",
+              "sasl_username={l}", "=> {l} <{l}@h.example> R=x", '"{l} x"@y.example', "A=plain:{l} S=1",
+              "U={l} P=local", "<{l} y@z.example>:", "RCPT TO:<{l}>:", "lmtp({l})<1>:", "orig_to=<{l}>, relay"]
+
+
+_PUNCT = st.text(" ;,:[]()<>=\"'", max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(local=_LOCAL, template=st.sampled_from(_TEMPLATES), before=_PUNCT, after=_PUNCT)
+def test_no_local_part_survives(local, template, before, after):
+    """Whatever the local part (dots, '=', '+', '-') and the punctuation around it, it does not survive."""
+    out = Redactor("k1").text(before + template.format(l=local) + after)
+    assert local not in out

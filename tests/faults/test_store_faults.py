@@ -94,9 +94,9 @@ def test_foreign_hive_directory_is_never_touched(tmp_path, logs):
     assert "no _manifest.json" in r.output
     r = cli("prune", "--store", str(d), "--keep", "1d")
     assert r.exit_code == 3
-    after = snapshot(d)
-    after.pop(".lock", None)
-    assert after == before
+    r = cli("store", "repair", "--store", str(d))
+    assert r.exit_code == 3 and "Traceback" not in r.output
+    assert snapshot(d) == before  # not even a lock file was added
 
 
 def test_files_maillens_did_not_write_survive_in_a_store(tmp_path, logs):
@@ -156,9 +156,22 @@ def test_store_repair_refuses_a_directory_with_no_maillens_parts(tmp_path):
     d = tmp_path / "w" / "day=2026-11-25"
     d.mkdir(parents=True)
     pd.DataFrame({"x": [1]}).to_parquet(d / "part-0.parquet")
+    before = snapshot(tmp_path / "w")
     r = cli("store", "repair", "--store", str(tmp_path / "w"))
     assert r.exit_code == 3 and "Traceback" not in r.output
-    assert not (tmp_path / "w" / MANIFEST).exists()
+    assert snapshot(tmp_path / "w") == before
+
+
+def test_unreadable_manifest_is_rc_3_and_repair_rebuilds_it(tmp_path, logs):
+    """A half-written or garbled _manifest.json: rc 3 with `store repair`; repair keeps it aside and rebuilds."""
+    s = store_of(tmp_path, logs[0])
+    want = rows(s)
+    (s / MANIFEST).write_text('{"format": "maillens-store", "parts": {')
+    r = cli("search", "--store", str(s), "--code", "5xx")
+    assert r.exit_code == 3 and "unreadable manifest" in r.output and "store repair" in r.output
+    assert cli("store", "repair", "--store", str(s)).exit_code == 0
+    assert (s / f".{MANIFEST}.damaged").exists()
+    pd.testing.assert_frame_equal(rows(s), want)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,6 +306,7 @@ def test_damaged_part_is_named_with_rc_3_by_every_command(tmp_path, logs, how):
         ["weekly", "--store", str(s), "--week", "2026-W48"],
         ["report", str(logs[1]), "--store", str(s), "--tz", "UTC", "--year", "2026"],
         ["prune", "--store", str(s), "--keep", "3650d"],
+        ["prune", "--store", str(s), "--keep", "3650d", "--dry-run"],
         ["ingest", str(logs[1]), "--store", str(s), "--tz", "UTC", "--year", "2026"],
     ]
     manifest = (s / MANIFEST).read_text()
@@ -331,3 +345,12 @@ def test_damaged_part_on_a_dask_cluster_is_named_too(tmp_path, logs):
                 c.scheduler_address)
     assert r.exit_code == 3, r.output
     assert name in r.output and "store repair" in r.output and "Dask worker" not in r.output
+
+
+def test_store_repair_is_documented():
+    """`maillens store repair --help` teaches with an example, and the README names the command and exit code 3."""
+    r = cli("store", "repair", "--help")
+    assert r.exit_code == 0 and "maillens store repair --store" in r.output
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "maillens store repair" in readme and "### What maillens will never do" in readme
+    assert "| 3 |" in readme and "store repair" in readme.split("| 3 |")[1].split("\n")[0]
