@@ -117,3 +117,42 @@ def test_readme_server_comparison_runs_on_shipped_folders() -> None:
     readme = (ROOT / "README.md").read_text()
     assert f"maillens report {POSTFIX}/ {EXIM}/\n" in readme
     assert (ROOT / POSTFIX).is_dir() and (ROOT / EXIM).is_dir()
+
+
+def test_central_syslog_many_hosts_counted_apart() -> None:
+    """One syslog file with lines from two hosts: each host gets its own lines' counts."""
+    from analyzer.reader import parse_lines
+    from analyzer.report import make_report
+
+    lines = []
+    for host, n in (("relay-a", 3), ("relay-b", 1)):
+        for i in range(n):
+            q = f"{host[-1].upper()}{i}ABCDEF01"
+            lines += [
+                f"Nov 28 10:0{i}:00 {host} postfix/smtpd[10{i}]: connect from c.example[198.51.100.{i + 1}]",
+                f"Nov 28 10:0{i}:01 {host} postfix/cleanup[20{i}]: {q}: message-id=<{i}@x.test>",
+                f"Nov 28 10:0{i}:01 {host} postfix/qmgr[30{i}]: {q}: from=<a@x.test>, size=10, nrcpt=1 (queue active)",
+                f"Nov 28 10:0{i}:02 {host} postfix/smtp[40{i}]: {q}: to=<b@dest.example>, relay=mx.dest.example"
+                f"[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok)",
+            ]
+    rep = make_report(parse_lines(lines, source="/var/log/central/mail.log"), now=pd.Timestamp("2026-11-29T00:00Z"))
+    servers = {s["name"]: s for s in rep["servers"]}
+    assert sorted(servers) == ["relay-a", "relay-b"]
+    assert (servers["relay-a"]["delivered"], servers["relay-b"]["delivered"]) == (3, 1)
+    assert (servers["relay-a"]["sessions"], servers["relay-b"]["sessions"]) == (3, 1)
+    assert servers["relay-a"]["events"] + servers["relay-b"]["events"] == rep["window"]["events"]
+
+
+def test_finding_servers_from_evidence_lines() -> None:
+    """A finding names the servers of its evidence lines; evidence outside the run names none."""
+    from analyzer.report.servers import attach_finding_servers
+
+    ev = pd.DataFrame({"host": pd.array(["a", "b", None], dtype="string"),
+                       "source": pd.array(["/log/all", "/log/all", "/srv/exim-3/mainlog"], dtype="string"),
+                       "line_no": pd.array([1, 2, 7], dtype="Int64")})
+    findings = [{"evidence": [{"file": "/log/all", "line": 2}, {"file": "/srv/exim-3/mainlog", "line": 7}]},
+                {"evidence": [{"file": "/log/all", "line": 1}]},
+                {"evidence": [{"file": "/log/other", "line": 1}]},
+                {"evidence": []}]
+    attach_finding_servers(findings, ev, server_names(ev))
+    assert [f["servers"] for f in findings] == [["b", "exim-3"], ["a"], [], []]

@@ -53,10 +53,11 @@ def by_server(ev: pd.DataFrame, names: pd.Series | None = None) -> list[dict[str
 
     names = server_names(ev) if names is None else names
     out = []
-    for name in sorted(names.dropna().unique()):
-        sel = (names == name).fillna(False).to_numpy(dtype=bool)
-        v = _volumes(ev[sel])
-        out.append({"name": str(name), "events": int(sel.sum()), **{k: int(v[k]) for k in SERVER_KEYS}})
+    # Row positions per server in one pass (a central syslog may hold many hosts).
+    groups = pd.Series(names.to_numpy(), dtype="string").groupby(names.to_numpy(), sort=True).indices
+    for name, rows in groups.items():
+        v = _volumes(ev.iloc[rows])
+        out.append({"name": str(name), "events": len(rows), **{k: int(v[k]) for k in SERVER_KEYS}})
     return out
 
 
