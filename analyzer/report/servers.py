@@ -66,7 +66,7 @@ def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, nam
     (empty when it has no evidence line in the run)."""
     pairs = {(str(e["file"]), int(e["line"])) for f in findings for e in f.get("evidence") or []}
     lookup: dict[tuple[str, int], str] = {}
-    if pairs and len(ev):
+    if pairs and len(ev) and {"source", "line_no"} <= set(ev.columns):
         want = pd.DataFrame(sorted(pairs), columns=["f", "l"])
         keep = (ev["source"].isin(want["f"].unique()).fillna(False).to_numpy(dtype=bool)
                 & ev["line_no"].notna().to_numpy(dtype=bool))
