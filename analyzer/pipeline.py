@@ -311,7 +311,7 @@ def iter_event_batches(inputs: Iterable[Input], **options: Any) -> Iterator[Even
 
 #: The columns :func:`analyzer.classify.classify` reads: its answer depends on nothing else.
 CLASS_KEY = ["event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "reply_code", "quit",
-             "relay_host", "reply_text", "detail"]
+             "relay_host", "reply_text", "detail", "direction", "host"]
 
 
 class Classifier:
@@ -319,11 +319,12 @@ class Classifier:
     text and the other columns classify reads), so a reply seen in an earlier batch is not matched
     against the rules again. The cache holds at most ``limit`` keys (then starts afresh)."""
 
-    def __init__(self, kb: Any = None, limit: int = 200_000) -> None:
+    def __init__(self, kb: Any = None, limit: int = 200_000, attributing: bool = True) -> None:
         from .classify import default_rules
 
         self.kb = kb or default_rules()
         self.limit = limit
+        self.attributing = attributing  # see __call__
         self._keys = pd.Index(np.empty(0, np.uint64))
         self._values = CLASS_SCHEMA.empty_table()
 
@@ -337,6 +338,12 @@ class Classifier:
 
         if table.num_rows == 0:
             return _append(table, self._values.slice(0, 0))
+        if self.attributing:
+            # classify() gives retry-wait and give-up lines the cause of the message's last real
+            # error (analyzer.attribution): rows are not independent, so no per-key cache
+            cols = [f.name for f in CLASS_SCHEMA]
+            return _append(table, pa.Table.from_pandas(classify(to_pandas(table), self.kb)[cols],
+                                                       schema=CLASS_SCHEMA, preserve_index=False))
         key = self._key(table)
         pos = self._keys.get_indexer(key)
         new = pos < 0
@@ -347,7 +354,7 @@ class Classifier:
             uniq, first = np.unique(key[new], return_index=True)
             rows = np.flatnonzero(new)[first]
             sample = to_pandas(table.take(pa.array(rows)))
-            answers = classify(sample, self.kb)[[f.name for f in CLASS_SCHEMA]]
+            answers = classify(sample, self.kb, attribute_causes=False)[[f.name for f in CLASS_SCHEMA]]
             values = pa.Table.from_pandas(answers, schema=CLASS_SCHEMA, preserve_index=False)
             self._keys = self._keys.append(pd.Index(uniq))
             self._values = pa.concat_tables([self._values, values]).combine_chunks()

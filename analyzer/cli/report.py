@@ -170,10 +170,9 @@ def report(
     except AnomalyConfigError as exc:
         fail(f"--anomalies: {exc}", exc.hint, EXIT_INPUT if "cannot read" in str(exc) else EXIT_USAGE)
     kb = load_kb(rules)
-    from ..pipeline import Classifier
     from ..report.build import collect_report_events
 
-    result = run_stream(logs, collect_report_events, year=year, tz=tz, fmt=log_format, classifier=Classifier(kb))
+    result = run_stream(logs, lambda stream: collect_report_events(stream, kb), year=year, tz=tz, fmt=log_format)
     for w in result.warnings:
         warn(w)
     import pandas as pd

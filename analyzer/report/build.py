@@ -268,7 +268,13 @@ _FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client
                          "smtp_stage", "source", "reply_class", "outcome", "cause", "provider", "severity"})
 
 
-def collect_report_events(stream: Any) -> Any:
+#: The event columns classify() reads (its rules and the attribution of retry/give-up lines).
+_CLASSIFY_READS = frozenset({"event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "reply_code", "quit",
+                             "relay_host", "reply_text", "detail", "direction", "host", "queue_id", "recipient",
+                             "ts", "source", "line_no"})
+
+
+def collect_report_events(stream: Any, kb: Any = None) -> Any:
     """Read a classified event stream (:mod:`analyzer.pipeline`) into the compact table the report
     needs: only :data:`REPORT_COLUMNS`, the columns with few values dictionary-encoded per batch
     while reading (about a third of the memory of the full event table)."""
@@ -278,12 +284,17 @@ def collect_report_events(stream: Any) -> Any:
     from ..reader import ParseResult
     from ..schema import to_pandas
 
+    from ..schema import SCHEMA
+
     pieces: list[tuple[int, pa.Table]] = []
+    # classified at the end, on the compact table: classify() links rows of one message
+    keep = list(REPORT_COLUMNS) if stream.classifier is not None else \
+        [c for c in SCHEMA.names if c in REPORT_COLUMNS or c in _CLASSIFY_READS]
     for b in stream:
         if not b.table.num_rows:
             continue
-        t = b.table.select(list(REPORT_COLUMNS))
-        for name in _FEW_VALUES:
+        t = b.table.select(keep)
+        for name in _FEW_VALUES & set(keep):
             i = t.schema.get_field_index(name)
             t = t.set_column(i, name, pc.dictionary_encode(t.column(i)))
         pieces.append((b.index, t))
@@ -291,14 +302,18 @@ def collect_report_events(stream: Any) -> Any:
     if pieces:
         table = pa.concat_tables([t for _, t in pieces])
         del pieces
-        for name in _FEW_VALUES:
+        for name in _FEW_VALUES & set(keep):
             i = table.schema.get_field_index(name)
             table = table.set_column(i, name, table.column(i).cast(pa.string()))
     else:
-        from ..schema import CLASS_SCHEMA, SCHEMA
+        table = SCHEMA.empty_table().select(keep)
+    events = to_pandas(table)
+    del table
+    if stream.classifier is None:
+        from ..classify import classify
 
-        table = pa.unify_schemas([SCHEMA, CLASS_SCHEMA]).empty_table().select(list(REPORT_COLUMNS))
-    return ParseResult(to_pandas(table), stream.counts, stream.files, stream.warnings)
+        events = classify(events, kb)[list(REPORT_COLUMNS)]
+    return ParseResult(events, stream.counts, stream.files, stream.warnings)
 
 
 def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWindow(),
