@@ -265,7 +265,16 @@ class EventStream:
             ctx = FileContext(inp.name, HeaderState(clock, forced=None if self.fmt == "auto" else self.fmt),
                               panic="panic" in os.path.basename(inp.name).lower())
             summaries[index] = FileSummary(inp.name, 0, 0, None)
+            size = inp.path.stat().st_size if inp.path is not None else None
+            seen = [0, 0]  # lines, characters of this input so far
             for batch in iter_batches(inp, self.warnings.append, batch_lines=self.batch_lines):
+                if self.progress is not None:  # per batch: decoded characters, capped at the size
+                    seen[0] += len(batch.lines)
+                    seen[1] += sum(map(len, batch.lines)) + len(batch.lines)
+                    if size is None:
+                        self.progress(seen[0], -1)
+                    else:
+                        self.progress(self._done + min(seen[1], size), self._total)
                 if self.producer is not None:
                     yield from send_small()
                     while pending:
@@ -286,9 +295,10 @@ class EventStream:
                 yield from send_small()
                 yield from submit(_finish_one, sp, [index])
             summaries[index].flavour = ctx.flavour
-            if self.progress is not None:
-                self._done += inp.path.stat().st_size if inp.path is not None else 0
-                self.progress(self._done, self._total)
+            if inp.path is not None:
+                self._done += size or 0
+                if self.progress is not None:
+                    self.progress(self._done, self._total)
         yield from send_small()
         while pending:
             yield from results()
