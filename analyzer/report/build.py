@@ -228,6 +228,11 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "unrecognised": int(counts.unrecognised) if counts is not None else 0,
         "debug": int(getattr(counts, "debug", 0)) if counts is not None else 0,
     }
+    from .servers import attach_finding_servers, by_server, server_names
+
+    names = server_names(ev)
+    finding_dicts = [f.to_dict() for f in findings]
+    attach_finding_servers(finding_dicts, ev, names)
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",
@@ -241,8 +246,9 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
                    for f in (files or [])],
         "lines": lines,
         "summary": {"worst_severity": worst, **sev_counts},
-        "findings": [f.to_dict() for f in findings],
+        "findings": finding_dicts,
         "volumes": _volumes(ev),
+        "servers": by_server(ev, names),
         "outcomes": _outcomes(ev, kb),
         "session_ends": _session_ends(ev),
         "top": _top(ev),
@@ -253,13 +259,13 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
 
 
 #: The columns the report and the detectors read (classified events).
-REPORT_COLUMNS = ("ts", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip", "relay_host",
-                  "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size", "quit",
+REPORT_COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
+                  "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size", "quit",
                   "sasl_username", "detail", "source", "line_no", "reply_class", "outcome", "cause", "provider",
                   "severity")
 #: Of those, the ones with few distinct values: held dictionary-encoded while a run is read.
-_FEW_VALUES = frozenset({"mta", "program", "event", "direction", "client_host", "relay_host", "status", "smtp_stage",
-                         "source", "reply_class", "outcome", "cause", "provider", "severity"})
+_FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client_host", "relay_host", "status",
+                         "smtp_stage", "source", "reply_class", "outcome", "cause", "provider", "severity"})
 
 
 #: The event columns classify() reads (its rules and the attribution of retry/give-up lines).

@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from ..textsafe import printable
 from .charts import bar_chart, volume_chart
+from .servers import SERVER_KEYS, server_label
 from .text import clean, measure, number, pct
 
 __all__ = ["render_html"]
@@ -32,6 +33,8 @@ _ENV.filters["num"] = _num
 _ENV.filters["pct"] = pct
 _ENV.filters["clean"] = clean
 _ENV.globals["measure"] = measure
+_ENV.globals["server_label"] = server_label
+_ENV.globals["SERVER_KEYS"] = SERVER_KEYS
 
 
 def render_html(r: dict[str, Any]) -> str:

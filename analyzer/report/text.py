@@ -6,6 +6,8 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from .servers import SERVER_KEYS, server_label
+
 __all__ = ["clean", "measure", "pct", "render_text", "table"]
 
 WIDTH = 100
@@ -63,10 +65,12 @@ def _wrap(text: str, indent: str) -> list[str]:
     return textwrap.wrap(clean(text), WIDTH, initial_indent=indent, subsequent_indent=indent) or [indent]
 
 
-def _finding(f: dict[str, Any]) -> list[str]:
+def _finding(f: dict[str, Any], servers: bool = False) -> list[str]:
     out = [f"[{f['severity'].upper()}] {clean(f['title'])}"]
     out.append(f"    when:     {f['window_start']} to {f['window_end']}")
     out.append(f"    entity:   {clean(f['entity'], 120)}   ({f['detector']})")
+    if servers and f.get("servers"):
+        out.append(f"    server:   {clean(', '.join(f['servers']), 120)}")
     out.append(f"    observed: {measure(f, 'observed')}, expected {measure(f, 'expected')}")
     if f.get("detail"):
         out += _wrap(f["detail"], "    ")
@@ -87,6 +91,9 @@ def render_text(r: dict[str, Any]) -> str:
     out.append(f"Read {_num(ln['read'])} lines from {len(r['inputs'])} file(s): {_num(ln['events'])} events, "
                f"{_num(ln['foreign'])} from other programs, {_num(ln['unrecognised'])} not recognised"
                + (f", {_num(ln['debug'])} debug lines." if ln.get("debug") else "."))
+    servers = r.get("servers") or []
+    if servers:
+        out.append(clean(server_label(servers)) + ".")
     out.append(f"Findings: {s['critical']} critical, {s['warning']} warning, {s['info']} info. "
                f"Baseline: {r['baseline']['source']}.")
     out.append("")
@@ -94,7 +101,7 @@ def render_text(r: dict[str, Any]) -> str:
     if not r["findings"]:
         out.append("  Nothing abnormal found.")
     for f in r["findings"]:
-        out += ["  " + line if line else "" for line in _finding(f)]
+        out += ["  " + line if line else "" for line in _finding(f, len(servers) > 1)]
         out.append("")
     out += ["", "VOLUMES",
             f"  sessions {_num(v['sessions'])} · received {_num(v['received'])} · delivered {_num(v['delivered'])}"
@@ -106,6 +113,10 @@ def render_text(r: dict[str, Any]) -> str:
     keys = ["received", "delivered", "deferred", "bounced", "rejected"]
     out += table(["hour (UTC)", *keys], [[h["hour"][:13].replace("T", " ") + ":00"] + [h[k] for k in keys]
                                          for h in v["per_hour"]], right=set(range(1, 6)))
+    if len(servers) > 1:
+        out += ["", "BY SERVER"]
+        out += table(["server", *SERVER_KEYS], [[clean(x["name"], 40)] + [_num(x[k]) for k in SERVER_KEYS]
+                                               for x in servers], right=set(range(1, len(SERVER_KEYS) + 1)))
     o = r["outcomes"]
     out += ["", "OUTCOMES BY REPLY CLASS"]
     out += table(["class", "count", "share"], [[c["reply_class"], _num(c["count"]), pct(c["share"])]

@@ -1,0 +1,87 @@
+"""Which server each event came from, and the report's per-server parts.
+
+A server is named by the event's ``host`` column (the syslog host name). Exim's own log files
+carry no host name (``host`` is null): their events take the name of the folder that holds the
+file (``/var/log/exim4/mainlog`` is ``exim4``; ``sample_logs/exim/mainlog`` is ``exim``), or the
+file name when the path has no folder. So one report over several servers' logs — syslog from
+some, Exim's own files from others kept one folder per server — tells them apart.
+
+The report lists every server in ``servers`` (name and volumes, see SCHEMA.md); renderers show
+the "By server" section only when there is more than one. Findings whose evidence lines are in
+the run name the servers those lines came from.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["SERVER_KEYS", "attach_finding_servers", "by_server", "server_label", "server_names"]
+
+#: The per-server counts, in the order every format shows them.
+SERVER_KEYS = ("received", "delivered", "deferred", "bounced", "expired", "rejected", "sessions")
+
+
+def _folder_name(source: Any) -> str:
+    if source is None or pd.isna(source) or not str(source):
+        return "unknown"
+    p = PurePath(str(source))
+    return p.parent.name or p.name
+
+
+def server_names(ev: pd.DataFrame) -> pd.Series:
+    """Each event's server name: ``host``, else the folder name of its ``source`` file."""
+    host = ev["host"].astype("string") if "host" in ev.columns else pd.Series(pd.NA, index=ev.index, dtype="string")
+    missing = host.isna().to_numpy(dtype=bool)
+    if not missing.any():
+        return host
+    src = ev["source"].astype("string") if "source" in ev.columns else pd.Series(pd.NA, index=ev.index, dtype="string")
+    # One lookup per distinct file, not per line.
+    folder = {s: _folder_name(s) for s in src[missing].dropna().unique()}
+    filled = src[missing].map(folder).fillna("unknown").astype("string")
+    out = host.copy()
+    out[missing] = filled.to_numpy()
+    return out
+
+
+def by_server(ev: pd.DataFrame, names: pd.Series | None = None) -> list[dict[str, Any]]:
+    """Per server (by name): ``name``, ``events`` and the volume counts of :data:`SERVER_KEYS`,
+    each counted exactly as the report's ``volumes`` counts the whole run."""
+    from .build import _volumes
+
+    names = server_names(ev) if names is None else names
+    out = []
+    # Row positions per server in one pass (a central syslog may hold many hosts).
+    groups = pd.Series(names.to_numpy(), dtype="string").groupby(names.to_numpy(), sort=True).indices
+    for name, rows in groups.items():
+        v = _volumes(ev.iloc[rows])
+        out.append({"name": str(name), "events": len(rows), **{k: int(v[k]) for k in SERVER_KEYS}})
+    return out
+
+
+def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, names: pd.Series) -> None:
+    """Set each finding dict's ``servers``: the names of the servers its evidence lines came from
+    (empty when it has no evidence line in the run)."""
+    pairs = {(str(e["file"]), int(e["line"])) for f in findings for e in f.get("evidence") or []}
+    lookup: dict[tuple[str, int], str] = {}
+    if pairs and len(ev) and {"source", "line_no"} <= set(ev.columns):
+        want = pd.DataFrame(sorted(pairs), columns=["f", "l"])
+        keep = (ev["source"].isin(want["f"].unique()).fillna(False).to_numpy(dtype=bool)
+                & ev["line_no"].notna().to_numpy(dtype=bool))
+        if keep.any():
+            rows = pd.DataFrame({"f": ev.loc[keep, "source"].astype(str).to_numpy(),
+                                 "l": ev.loc[keep, "line_no"].astype("int64").to_numpy(),
+                                 "s": names[keep].astype(str).to_numpy()})
+            hit = want.merge(rows, on=["f", "l"], how="inner").drop_duplicates(["f", "l"])
+            lookup = {(f, int(line)): s for f, line, s in zip(hit["f"], hit["l"], hit["s"], strict=True)}
+    for f in findings:
+        found = {lookup.get((str(e["file"]), int(e["line"]))) for e in f.get("evidence") or []}
+        f["servers"] = sorted(s for s in found if s is not None)
+
+
+def server_label(servers: list[dict[str, Any]]) -> str:
+    """The servers as the report's opening lines name them: "1 server: mx", "3 servers: mx, vm, exim"."""
+    n = len(servers)
+    return f"{n} server{'' if n == 1 else 's'}: " + ", ".join(s["name"] for s in servers) if n else "no server"
