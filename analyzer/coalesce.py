@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .parsers import LineCounts, Split, finish_batch
-from .parsers.exim import EXIM_PROGRAM
+from .parsers.exim import EXIM_PROGRAM, EXIM_WRAPPED
 from .parsers.postfix import POSTFIX_PROGRAM
 
 __all__ = ["SMALL_FILE_LINES", "BatchQueue", "FileStats", "SmallFiles", "finish_many"]
@@ -80,6 +80,9 @@ def _not_mail(sp: Split, fidx: np.ndarray, k: int) -> np.ndarray:
     if sp.headers.num_rows:
         prog = sp.headers.column("program")
         mail = pc.or_(pc.match_substring_regex(prog, POSTFIX_PROGRAM), pc.match_substring_regex(prog, EXIM_PROGRAM))
+        # Exim through syslog under a wrapper's program name is mail too (as the parser reads it)
+        wrapped = pc.match_substring_regex(sp.headers.column("msg"), EXIM_WRAPPED)
+        mail = pc.or_(pc.fill_null(mail, False), pc.fill_null(wrapped, False))
         rows = pc.filter(sp.headers.column("row"), pc.invert(pc.fill_null(mail, False))).to_numpy()
         out += np.bincount(fidx[rows], minlength=k)
     return out

@@ -75,3 +75,14 @@ def test_check_intake_raises_on_no_mail_lines(tmp_path: Path) -> None:
     result = parse_logs([str(tmp_path / "auth.log")], tz="UTC")
     with pytest.raises(NoMailLines, match=r"auth\.log; 2 lines"):
         check_intake(result)
+
+
+def test_exim_under_a_wrapper_name_is_mail_when_files_are_read_together() -> None:
+    """Exim lines logged through syslog under another program name are mail lines: no 'not mail'
+    warning for them, whether the file is read alone or batched with other small files."""
+    wrapped = SAMPLES / "formats" / "exim-syslog" / "mail.log"
+    for inputs in ([str(wrapped)], [str(wrapped), str(SAMPLES / "postfix")]):
+        res = parse_logs(inputs, tz="UTC")
+        summary = next(f for f in res.files if f.name.endswith("exim-syslog/mail.log"))
+        assert summary.events > 0 and summary.not_mail == 0, (inputs, summary)
+        assert not [w for w in res.warnings if "not Postfix or Exim lines" in w]
