@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from analyzer.rules import KnowledgeBase
 
-__all__ = ["attribute", "WAITING_CAUSES", "UNSEEN"]
+__all__ = ["UNSEEN", "WAITING_CAUSES", "attribute"]
 
 #: Causes that say only that the MTA is waiting or gave up: they take an earlier line's cause.
 WAITING_CAUSES = frozenset({"queue.retry_wait", "queue.expired"})

@@ -21,7 +21,7 @@ from analyzer import schema
 from analyzer.rules import KnowledgeBase, RulesError, load_rules
 from analyzer.rules._load import parse_status
 
-__all__ = ["classify", "load_rules", "KnowledgeBase", "RulesError", "reply_class"]
+__all__ = ["KnowledgeBase", "RulesError", "classify", "load_rules", "reply_class"]
 
 #: One RE2 pass masks what varies between otherwise identical replies: addresses, IPs, ids.
 MASK = (r"(?i)[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+"

@@ -15,8 +15,16 @@ from typing import Any
 
 from analyzer.rules import KnowledgeBase
 
-__all__ = ["explain", "render_explain", "UnknownQuery", "CLASS_NAMES", "advice_for", "reply_in_line",
-           "codes_of", "line_direction"]
+__all__ = [
+    "CLASS_NAMES",
+    "UnknownQuery",
+    "advice_for",
+    "codes_of",
+    "explain",
+    "line_direction",
+    "render_explain",
+    "reply_in_line",
+]
 
 CLASS_NAMES = {
     "2": "2xx positive completion",

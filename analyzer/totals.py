@@ -98,8 +98,8 @@ def _pflogsumm(ev: pd.DataFrame) -> dict[str, int]:
     plain = ~detail.isin(["milter-reject", "proxy-reject"])
     rejected = seen & (((smtpd & (event == "reject") & plain))
                        | (cleanup & (event == "reject")))
-    warned = seen & (((smtpd & (event == "reject_warning"))
-                      | (cleanup & (event == "filter_action") & (status == "warning"))))
+    warned = seen & ((smtpd & (event == "reject_warning"))
+                      | (cleanup & (event == "filter_action") & (status == "warning")))
     held = seen & (smtpd | cleanup) & (event == "filter_action") & (status == "hold")
     discarded = seen & (smtpd | cleanup) & (event == "filter_action") & (status == "discard")
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analyzer import parse_logs  # noqa: E402
-from bench.generate_logs import generate  # noqa: E402
+from analyzer import parse_logs
+from bench.generate_logs import generate
 
 
 def _best(fn, repeat: int) -> tuple[float, object]:

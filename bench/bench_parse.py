@@ -43,7 +43,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -265,7 +265,7 @@ def machine() -> str:
 
 
 def write_md(path: Path, results: list[Result], args, rss_how: str) -> None:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = []
     if not path.exists() or path.stat().st_size == 0:
         parts.append("# Benchmark results\n\nAppended by `python bench/bench_parse.py "

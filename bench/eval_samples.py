@@ -233,7 +233,7 @@ def evaluate(root: Path) -> list[Result]:
         by_log: dict[str, list[dict]] = defaultdict(list)
         for r in rows:
             failed = r["outcome"] in FAILED
-            retried = bool(((r.get("mx_answer") or {}).get("earlier_attempts")))
+            retried = bool((r.get("mx_answer") or {}).get("earlier_attempts"))
             if failed or retried:
                 by_log[r["log"]].append(r)
         for log, rs in sorted(by_log.items()):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ def _lines(**kw) -> list[str]:
 def _ts(line: str, mta: str) -> datetime:
     """Timestamp of a generated line (rfc3339 style for Postfix, Exim's own otherwise)."""
     if mta == "exim":
-        return datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+        return datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     return datetime.fromisoformat(line.split(" ", 1)[0])
 
 
@@ -68,8 +68,8 @@ def test_lines_are_in_time_order_and_inside_window():
     lines = _lines(mta="postfix", lines=5000, seed=2, style="rfc3339", start=START, hours=4)
     stamps = [_ts(x, "postfix") for x in lines]
     assert stamps == sorted(stamps)
-    lo = datetime(2026, 11, 28, tzinfo=timezone.utc)
-    assert lo <= stamps[0] and stamps[-1] < datetime(2026, 11, 28, 4, tzinfo=timezone.utc)
+    lo = datetime(2026, 11, 28, tzinfo=UTC)
+    assert lo <= stamps[0] and stamps[-1] < datetime(2026, 11, 28, 4, tzinfo=UTC)
 
 
 def test_postfix_sent_queue_ids_have_origin_and_removed():
@@ -123,8 +123,8 @@ def test_silence_window_has_no_lines(mta):
     """No line falls inside an injected silence window, while traffic exists just before and after it."""
     lines = _lines(mta=mta, lines=20000, seed=4, style="rfc3339", start=START, hours=12,
                    incidents=["silence@5h+45m"])
-    lo = datetime(2026, 11, 28, 5, tzinfo=timezone.utc)
-    hi = datetime(2026, 11, 28, 5, 45, tzinfo=timezone.utc)
+    lo = datetime(2026, 11, 28, 5, tzinfo=UTC)
+    hi = datetime(2026, 11, 28, 5, 45, tzinfo=UTC)
     stamps = [_ts(x, mta) for x in lines]
     assert not [s for s in stamps if lo <= s < hi]
     assert any(lo.replace(hour=4, minute=45) <= s < lo for s in stamps)
@@ -163,7 +163,7 @@ def test_incidents_show_in_the_log():
     """Injected incidents produce their signature lines inside their windows only."""
     lines = _lines(mta="postfix", lines=30000, seed=6, style="rfc3339", start=START, incidents=[
         "sasl_bruteforce:203.0.113.66@2h+1h", "521_burst:example.net@6h+1h"])
-    lo, hi = datetime(2026, 11, 28, 2, tzinfo=timezone.utc), datetime(2026, 11, 28, 3, tzinfo=timezone.utc)
+    lo, hi = datetime(2026, 11, 28, 2, tzinfo=UTC), datetime(2026, 11, 28, 3, tzinfo=UTC)
     sasl = [_ts(x, "postfix") for x in lines
             if "[203.0.113.66]: SASL" in x and "authentication failed" in x]
     assert len(sasl) >= 200
@@ -171,8 +171,8 @@ def test_incidents_show_in_the_log():
     g521 = [x for x in lines if "example.net" in x and "refused to talk to me: 521" in x
             and "status=deferred" in x]
     assert g521 and all("dsn=4.3.2" in x for x in g521)
-    assert all(datetime(2026, 11, 28, 6, tzinfo=timezone.utc) <= _ts(x, "postfix")
-               < datetime(2026, 11, 28, 7, tzinfo=timezone.utc) for x in g521)
+    assert all(datetime(2026, 11, 28, 6, tzinfo=UTC) <= _ts(x, "postfix")
+               < datetime(2026, 11, 28, 7, tzinfo=UTC) for x in g521)
 
 
 @pytest.mark.parametrize("spec", ["nosuch@1h+1h", "521_burst@1h+1h", "silence@1h", "silence@1h+0m"])

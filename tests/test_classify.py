@@ -123,7 +123,7 @@ def test_enhanced_code_found_in_multiline_reply():
 def test_enhanced_only_match_uses_multiline_code():
     """With no text rule matching, the enhanced code of a multi-line reply decides."""
     r = one(code=550, text="550-5.7.25 [203.0.113.9] zzz 550 5.7.25 qqq")
-    assert r.cause == "auth.reverse_dns" and r.rule_id == "auth.reverse_dns" or \
+    assert (r.cause == "auth.reverse_dns" and r.rule_id == "auth.reverse_dns") or \
         r.cause == "auth.reverse_dns"
 
 

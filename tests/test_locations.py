@@ -13,7 +13,6 @@ from analyzer.locations import JOURNAL_NAME, NoLogsFound, find_logs
 from analyzer.reader import parse_logs
 from tests.faults._input_run import SAMPLES, maillens
 
-
 RFC3339 = SAMPLES / "formats" / "postfix-syslog-rfc3339" / "mail.log"  # what the fake journal prints
 
 
@@ -72,7 +71,7 @@ def test_journal_is_read_when_it_is_the_only_source(root: Path, tmp_path: Path) 
     assert r.returncode == 0, r.stderr
     assert r.stderr.splitlines()[0].startswith(f"Reading the systemd journal ({JOURNAL_NAME} -o short-iso)")
     args = (tmp_path / "args").read_text().split("\n")
-    assert ["-o", "short-iso"] == args[args.index("-o"):args.index("-o") + 2]
+    assert args[args.index("-o"):args.index("-o") + 2] == ["-o", "short-iso"]
     assert "postfix" in args and "exim4" in args and f"--root={root}" in args
     want = parse_logs([str(RFC3339)], tz="UTC").counts
     assert f"{want.lines:,} lines read: {want.events:,} events" in r.stdout

@@ -10,11 +10,10 @@ from analyzer.classify import check_examples, classify, example_frame
 from analyzer.rules import RulesError, load_rules
 
 #: RFC 5321 §4.2.2/§4.2.3 reply codes, plus RFC 7504 (521, 556).
-RFC_CODES = ("211 214 220 221 250 251 252 354 421 450 451 452 455 500 501 502 503 504 "
-             "550 551 552 553 554 555 521 556").split()
+RFC_CODES = ["211", "214", "220", "221", "250", "251", "252", "354", "421", "450", "451", "452", "455", "500", "501", "502", "503", "504", "550", "551", "552", "553", "554", "555", "521", "556"]
 #: The IANA SMTP enhanced status code registry (RFC 3463, 5248 and later registrations).
 IANA_ENHANCED = (
-    [f"X.0.0"] + [f"X.1.{d}" for d in range(0, 11)] + [f"X.2.{d}" for d in range(0, 5)]
+    ["X.0.0"] + [f"X.1.{d}" for d in range(0, 11)] + [f"X.2.{d}" for d in range(0, 5)]
     + [f"X.3.{d}" for d in range(0, 7)] + [f"X.4.{d}" for d in range(0, 8)]
     + [f"X.5.{d}" for d in range(0, 7)] + [f"X.6.{d}" for d in range(0, 11)]
     + [f"X.7.{d}" for d in range(0, 31)])

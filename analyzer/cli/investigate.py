@@ -11,7 +11,18 @@ import typer
 
 from ..textsafe import json_safe, printable, printable_frame
 from ._app import (
-    EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, YearOpt, app, check_tz, err, fail, logs_or_store, out, run_parse, run_stream,
+    EXIT_INPUT,
+    EXIT_OUTPUT,
+    EXIT_USAGE,
+    YearOpt,
+    app,
+    check_tz,
+    err,
+    fail,
+    logs_or_store,
+    out,
+    run_parse,
+    run_stream,
 )
 from ._app import when as _parse_when
 from ._redact import RedactIpsOpt, RedactKeyOpt, RedactOpt, make_redactor

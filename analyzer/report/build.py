@@ -17,7 +17,6 @@ import pandas as pd
 
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
-
 from ..totals import peer_section
 
 __all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "collect_report_events", "make_report"]
@@ -282,9 +281,7 @@ def collect_report_events(stream: Any, kb: Any = None) -> Any:
     import pyarrow.compute as pc
 
     from ..reader import ParseResult
-    from ..schema import to_pandas
-
-    from ..schema import SCHEMA
+    from ..schema import SCHEMA, to_pandas
 
     pieces: list[tuple[int, pa.Table]] = []
     # classified at the end, on the compact table: classify() links rows of one message

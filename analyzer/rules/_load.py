@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 HERE = Path(__file__).parent
 SHIPPED = ("causes.toml", "codes.toml", "providers.toml", "rules.toml")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import json
 import os
-from datetime import datetime, timezone
-from typing import IO, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import IO
 
 from bench.gen.exim import Exim
 from bench.gen.incidents import DEFAULT_START, Incident, parse_incident, parse_time
@@ -37,7 +38,7 @@ def generate(
     if hours <= 0:
         raise ValueError("hours must be positive")
     if isinstance(start, datetime):
-        st = (start if start.tzinfo else start.replace(tzinfo=timezone.utc)).timestamp()
+        st = (start if start.tzinfo else start.replace(tzinfo=UTC)).timestamp()
     elif isinstance(start, (int, float)):
         st = float(start)
     else:

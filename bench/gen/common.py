@@ -5,22 +5,10 @@ from __future__ import annotations
 
 import bisect
 
-FIRST = (
-    "alice bob carol dave erin frank grace heidi ivan judy mallory niaj olivia peggy rupert "
-    "sybil trent victor walter wendy oscar pat quinn sam tina uma yusuf zoe li maria jose anna "
-    "lukas sofia noah emma omar fatima chen priya"
-).split()
-LAST = (
-    "smith jones garcia mueller rossi dubois tanaka kim novak silva khan nguyen ivanova larsen "
-    "okafor schmidt lopez brown wilson moreau"
-).split()
-ROLES = "info sales support billing noreply newsletter hr admin office contact orders jobs".split()
-WORDS = (
-    "acme globex initech umbrella hooli vandelay stark wayne wonka tyrell cyberdyne soylent "
-    "oceanic aperture blackmesa massive dynamic nakatomi gringotts monarch piedpiper prestige "
-    "sirius virtucon zorg ajax bluth dunder krusty planet contoso fabrikam northwind "
-    "tailspin adatum litware proseware wingtip woodgrove fourthcoffee"
-).split()
+FIRST = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "wendy", "oscar", "pat", "quinn", "sam", "tina", "uma", "yusuf", "zoe", "li", "maria", "jose", "anna", "lukas", "sofia", "noah", "emma", "omar", "fatima", "chen", "priya"]
+LAST = ["smith", "jones", "garcia", "mueller", "rossi", "dubois", "tanaka", "kim", "novak", "silva", "khan", "nguyen", "ivanova", "larsen", "okafor", "schmidt", "lopez", "brown", "wilson", "moreau"]
+ROLES = ["info", "sales", "support", "billing", "noreply", "newsletter", "hr", "admin", "office", "contact", "orders", "jobs"]
+WORDS = ["acme", "globex", "initech", "umbrella", "hooli", "vandelay", "stark", "wayne", "wonka", "tyrell", "cyberdyne", "soylent", "oceanic", "aperture", "blackmesa", "massive", "dynamic", "nakatomi", "gringotts", "monarch", "piedpiper", "prestige", "sirius", "virtucon", "zorg", "ajax", "bluth", "dunder", "krusty", "planet", "contoso", "fabrikam", "northwind", "tailspin", "adatum", "litware", "proseware", "wingtip", "woodgrove", "fourthcoffee"]
 SUFFIX = ("", "", "-mail", "-corp", "-group", "shop", "news", "-hq", "labs", "-online")
 TLDS = (".example", ".test", ".example", ".test", ".example.com", ".example.net")
 BRUTE_NAMES = ("admin", "info", "test", "webmaster", "postmaster", "sales", "support", "user",
@@ -86,7 +74,7 @@ def exim_dur(x: float) -> str:
 class Dest:
     """A remote destination domain with its MX hosts and behaviour."""
 
-    __slots__ = ("domain", "mxs", "kind", "greylist", "p_unknown", "incident_prone")
+    __slots__ = ("domain", "greylist", "incident_prone", "kind", "mxs", "p_unknown")
 
     def __init__(self, domain, mxs, kind, greylist=False, p_unknown=0.015):
         self.domain = domain

@@ -6,16 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import os
-import shutil
+import random
 import signal
 import subprocess
 import sys
-import random
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from analyzer.store import KEY, MANIFEST, StoreDamaged, ingest, load_manifest, prune, read_events, repair
 from bench.generate_logs import generate
 
