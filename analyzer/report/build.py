@@ -52,6 +52,16 @@ def _domain(s: pd.Series) -> pd.Series:
     return s.astype("string[pyarrow]").str.extract(r"@([^@<>\s]+)>?$", expand=False).str.lower()
 
 
+def _units(rows: pd.DataFrame) -> pd.Series:
+    """One key per message and recipient, as pflogsumm counts: (queue_id, recipient); a row
+    lacking either (a NOQUEUE reject …) is its own unit."""
+    qid, rcpt = rows["queue_id"], rows["recipient"]
+    whole = (qid.notna() & rcpt.notna()).to_numpy(dtype=bool)
+    own = pd.Series(np.arange(len(rows)), index=rows.index).astype(str)
+    key = qid.astype(object).astype(str) + "\x00" + rcpt.astype(object).astype(str)
+    return pd.Series(np.where(whole, "m\x00" + key, "l\x00" + own), index=rows.index)
+
+
 def _share(n: int, total: int) -> float:
     return round(n / total, 4) if total else 0.0
 
@@ -108,17 +118,20 @@ def _outcomes(ev: pd.DataFrame, kb: Any) -> dict[str, Any]:
                 for k, v in sorted(rc.value_counts().items())]
     notable = ~(_mask(ev["severity"], "info") & _mask(ev["outcome"], ("ok", "info")))
     rows = ev[notable]
-    total = len(rows)
     by_cause = []
-    if total:
-        for cause, n in rows["cause"].value_counts().head(25).items():
+    if len(rows):
+        g = pd.DataFrame({"cause": rows["cause"].astype(str).to_numpy(), "unit": _units(rows).to_numpy()})
+        agg = g.groupby("cause").agg(messages=("unit", "nunique"), lines=("unit", "size"))
+        agg = agg.reset_index().sort_values(["messages", "lines", "cause"], ascending=[False, False, True]).head(25)
+        total = int(g.drop_duplicates(["cause", "unit"]).shape[0])
+        for cause, m, n in zip(agg["cause"], agg["messages"], agg["lines"], strict=True):
             sel = rows[_mask(rows["cause"], str(cause))]
             info = kb.causes.get(str(cause), {}) if kb is not None else {}
             by_cause.append({
                 "cause": str(cause), "title": info.get("title", str(cause)),
                 "outcome": str(sel["outcome"].mode().iloc[0]), "severity": info.get("severity", "info"),
-                "count": int(n), "share": _share(int(n), total), "example": _example(sel),
-                "fix": list(info.get("fix", [])),
+                "messages": int(m), "lines": int(n), "count": int(n), "share": _share(int(m), total),
+                "example": _example(sel), "fix": list(info.get("fix", [])),
             })
     return {"by_reply_class": by_class, "by_cause": by_cause}
 
@@ -151,16 +164,20 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str) -> list[dict[str, Any
     if rows.empty:
         return []
     failed = _mask(rows["outcome"], FAILURES)
-    g = pd.DataFrame({"k": rows[key].astype(str).to_numpy(), "f": failed, "cause": rows["cause"].astype(str).to_numpy()})
-    agg = g.groupby("k").agg(attempts=("f", "size"), failures=("f", "sum"))
-    agg = agg[agg["failures"] > 0].sort_values(["failures", "attempts"], ascending=[False, False]).head(TOP)
-    out = []
-    for k, r in agg.iterrows():
-        causes = g[(g["k"] == k) & g["f"]]["cause"].value_counts()
-        out.append({name: str(k), "attempts": int(r["attempts"]), "failures": int(r["failures"]),
-                    "failure_rate": _share(int(r["failures"]), int(r["attempts"])),
-                    "top_cause": str(causes.index[0]) if len(causes) else None})
-    return sorted(out, key=lambda d: (-d["failures"], d[name]))
+    g = pd.DataFrame({"k": rows[key].astype(str).to_numpy(), "f": failed, "cause": rows["cause"].astype(str).to_numpy(),
+                      "unit": _units(rows).to_numpy()})
+    g["fu"] = g["unit"].where(g["f"])  # the failed units (NaN elsewhere: nunique skips it)
+    agg = g.groupby("k").agg(attempts=("f", "size"), failures=("f", "sum"), messages=("unit", "nunique"),
+                             failed_messages=("fu", "nunique"))
+    agg = agg[agg["failures"] > 0].reset_index()
+    agg = agg.sort_values(["failed_messages", "failures", "k"], ascending=[False, False, True]).head(TOP)
+    fails = g[g["f"] & g["k"].isin(agg["k"])]
+    causes = fails.drop_duplicates(["k", "cause", "unit"]).groupby(["k", "cause"]).size().reset_index(name="n")
+    top = causes.sort_values(["n", "cause"], ascending=[False, True]).drop_duplicates("k").set_index("k")["cause"]
+    return [{name: str(r.k), "messages": int(r.messages), "failed_messages": int(r.failed_messages),
+             "attempts": int(r.attempts), "failures": int(r.failures),
+             "failure_rate": _share(int(r.failed_messages), int(r.messages)), "top_cause": str(top[r.k])}
+            for r in agg.itertuples(index=False)]
 
 
 def _top(ev: pd.DataFrame) -> dict[str, Any]:

@@ -41,10 +41,10 @@ def render_html(r: dict[str, Any]) -> str:
     """The report dict as a standalone HTML page."""
     charts = {
         "volume": Markup(volume_chart(r["volumes"]["per_hour"])),
-        "causes": Markup(bar_chart([(f"{c['cause']}", c["count"]) for c in r["outcomes"]["by_cause"]
+        "causes": Markup(bar_chart([(f"{c['cause']}", c["messages"]) for c in r["outcomes"]["by_cause"]
                                     if c["outcome"] in ("transient_failure", "permanent_failure")],
                                    chart_id="chart-causes", title="Failures by cause")),
-        "destinations": Markup(bar_chart([(d["domain"], d["failures"]) for d in r["top"]["destinations"]],
+        "destinations": Markup(bar_chart([(d["domain"], d["failed_messages"]) for d in r["top"]["destinations"]],
                                          chart_id="chart-destinations", title="Top destinations by failures",
                                          color="#ef6c00")),
     }

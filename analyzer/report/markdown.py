@@ -94,10 +94,10 @@ def render_markdown(r: dict[str, Any]) -> str:
         ex = c["example"]
         example = f"{md(ex['file'])}:{ex['line']} {md(ex['text'], 120)}" if ex else "-"
         fix = md(c["fix"][0]) if c["fix"] and c["severity"] != "info" else ""
-        rows.append([md(c["cause"]), md(c["title"]), md(c["outcome"]), md(c["severity"]), _n(c["count"]),
+        rows.append([md(c["cause"]), md(c["title"]), md(c["outcome"]), md(c["severity"]), _n(c["messages"]), _n(c["lines"]),
                      md(pct(c["share"])), example, fix])
-    out += _table(["cause", "title", "outcome", "severity", "count", "share", "example", "suggested fix"], rows,
-                  right={4, 5})
+    out += _table(["cause", "title", "outcome", "severity", "messages", "lines", "share", "example", "suggested fix"],
+                  rows, right={4, 5, 6})
     se = r["session_ends"]
     out += ["## Session ends (inbound)", "",
             f"Closed with QUIT/221 {_n(se['closed'])} · closed without QUIT {_n(se['closed_without_quit'])} · "
@@ -110,9 +110,10 @@ def render_markdown(r: dict[str, Any]) -> str:
                               ("Top relays by failures", "relay", t["relays"]),
                               ("Top senders by failed deliveries", "sender", t["senders"])):
         out += [f"## {title}", ""]
-        out += _table([key, "attempts", "failures", "rate", "top cause"],
-                      [[md(x[key], 100), _n(x["attempts"]), _n(x["failures"]), md(pct(x["failure_rate"])),
-                        md(x["top_cause"])] for x in items], right={1, 2, 3})
+        out += _table([key, "messages", "failed messages", "lines", "failed lines", "rate", "top cause"],
+                      [[md(x[key], 100), _n(x["messages"]), _n(x["failed_messages"]), _n(x["attempts"]),
+                        _n(x["failures"]), md(pct(x["failure_rate"])), md(x["top_cause"])] for x in items],
+                      right={1, 2, 3, 4, 5})
     out += ["## Top clients by rejects", ""]
     out += _table(["client IP", "host", "rejects", "top cause"],
                   [[md(x["client_ip"]), md(x["client_host"], 80), _n(x["rejects"]), md(x["top_cause"])]

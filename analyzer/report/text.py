@@ -121,10 +121,11 @@ def render_text(r: dict[str, Any]) -> str:
     out += ["", "OUTCOMES BY REPLY CLASS"]
     out += table(["class", "count", "share"], [[c["reply_class"], _num(c["count"]), pct(c["share"])]
                                                for c in o["by_reply_class"]], right={1, 2})
-    out += ["", "OUTCOMES BY CAUSE"]
+    out += ["", "OUTCOMES BY CAUSE (messages = message and recipient, as pflogsumm counts; lines = log lines)"]
     for c in o["by_cause"]:
         ex = c["example"]
-        out.append(f"  {_num(c['count']):>8}  {pct(c['share']):>6}  {clean(c['cause'])} — {clean(c['title'])} "
+        out.append(f"  {_num(c['messages']):>8} messages {_num(c['lines']):>8} lines  {pct(c['share']):>6}  "
+                   f"{clean(c['cause'])} — {clean(c['title'])} "
                    f"[{c['outcome']}, {c['severity']}]")
         if ex:
             out.append(f"            e.g. {clean(ex['file'])}:{ex['line']}  {clean(ex['text'], 80)}")
@@ -144,9 +145,10 @@ def render_text(r: dict[str, Any]) -> str:
                              ("TOP RELAYS BY FAILURES", "relay", t["relays"]),
                              ("TOP SENDERS BY FAILED DELIVERIES", "sender", t["senders"])):
         out += ["", title]
-        out += table([key, "attempts", "failures", "rate", "top cause"],
-                     [[clean(x[key], 60), x["attempts"], x["failures"], pct(x["failure_rate"]), x["top_cause"]]
-                      for x in rows], right={1, 2, 3}) if rows else ["  none"]
+        out += table([key, "messages", "failed messages", "lines", "failed lines", "rate", "top cause"],
+                     [[clean(x[key], 60), x["messages"], x["failed_messages"], x["attempts"], x["failures"],
+                       pct(x["failure_rate"]), x["top_cause"]]
+                      for x in rows], right={1, 2, 3, 4, 5}) if rows else ["  none"]
     out += ["", "TOP CLIENTS BY REJECTS"]
     out += table(["client ip", "host", "rejects", "top cause"],
                  [[x["client_ip"], clean(x["client_host"], 50), x["rejects"], x["top_cause"]]
