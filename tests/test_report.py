@@ -72,7 +72,8 @@ def test_report_sections_count_what_the_logs_say(logs):
     assert (se["closed"], se["lost"]) == (2, 1)
     assert se["by_stage"] == [{"stage": "RCPT TO", "lost_connection": 1, "timeout": 0, "too_many_errors": 0}]
     dest = r["top"]["destinations"][0]
-    assert dest == {"domain": "dest.example", "attempts": 3, "failures": 2, "failure_rate": 0.6667,
+    assert dest == {"domain": "dest.example", "messages": 3, "failed_messages": 2, "attempts": 3, "failures": 2,
+                    "failure_rate": 0.6667,
                     "top_cause": "mailbox.unknown"}
     senders = {s["sender"] for s in r["top"]["senders"]}
     assert senders == {PAYLOAD, "alice.private@ourdomain.test"}
