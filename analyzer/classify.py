@@ -255,7 +255,6 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     that decided, for tests and debugging.
     """
     kb = rules or default_rules()
-    n = len(events)
     cols: dict[str, np.ndarray] = {}
     vocab: dict[str, list[Any]] = {}
     for key, name in (("event", "event"), ("status", "status"), ("stage", "smtp_stage"),
@@ -301,12 +300,12 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     t_code_arr = np.array([-1] + [c if c is not None else -1 for c in t_code])
     eff_code = np.where(u["code"] > 0, u["code"] - 1, t_code_arr[u["text"]])
     enh_col = [None] + [e if parse_status(e) else None for e in vocab["enh_col"]]
-    t_enh_full = [None] + t_enh
-    eff_enh = [enh_col[a] or t_enh_full[b] for a, b in zip(u["enh_col"], u["text"])]
+    t_enh_full = [None, *t_enh]
+    eff_enh = [enh_col[a] or t_enh_full[b] for a, b in zip(u["enh_col"], u["text"], strict=False)]
     enh_codes, enh_vocab = pd.factorize(pd.Series(eff_enh, dtype=object))
-    t_prov_full = [None] + t_prov
+    t_prov_full = [None, *t_prov]
     eff_prov = [prov_names[rp - 1] if rp else t_prov_full[t]
-                for rp, t in zip(u["relay_prov"], u["text"])]
+                for rp, t in zip(u["relay_prov"], u["text"], strict=False)]
     p_codes, p_vocab = pd.factorize(pd.Series(eff_prov, dtype=object))
     uu = dict(event=u["event"], status=u["status"], stage=u["stage"], mta=u["mta"],
               dsn=u["dsn"], quit=u["quit"], code=eff_code, text=u["text"],
@@ -417,7 +416,7 @@ def check_examples(kb: KnowledgeBase, only_site: bool = False) -> list[str]:
                    attribute_causes=False)["rule_id"]
     problems = []
     by_id = {r.id: r for r in kb.rules}
-    for (rule, ex), hit in zip(pairs, got.tolist()):
+    for (rule, ex), hit in zip(pairs, got.tolist(), strict=False):
         # A code's default rule may be shadowed by an explicit rule saying the same thing.
         implied = rule.source == "codes.toml" and hit in by_id and by_id[hit].cause == rule.cause
         if hit != rule.id and not implied:

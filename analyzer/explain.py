@@ -384,7 +384,7 @@ def _text(result: dict[str, Any]) -> str:
     out += [textwrap.fill(s, 88, initial_indent="  - ", subsequent_indent="    ")
             for s in result["summary"]]
     for e in result["entries"]:
-        out += [""] + _text_entry(e)
+        out += ["", *_text_entry(e)]
     return "\n".join(out) + "\n"
 
 

@@ -226,7 +226,7 @@ def text_table(results: list[Result]) -> str:
     out = []
     for n, row in enumerate(rows):
         out.append("  ".join(c.rjust(w) if i in right else c.ljust(w)
-                             for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+                             for i, (c, w) in enumerate(zip(row, widths, strict=False))).rstrip())
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)

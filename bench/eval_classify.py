@@ -201,13 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(as_json(scores), indent=2))
     else:
-        lines = table("dev", scores["dev"]) + [""] + table("held-out", scores["heldout"])
+        lines = [*table("dev", scores["dev"]), "", *table("held-out", scores["heldout"])]
         both = Score(total=scores["dev"].total + scores["heldout"].total,
                      correct=scores["dev"].correct + scores["heldout"].correct)
-        lines += ["", f"overall (dev + held-out): {both.ok}/{both.n} = {_pct(both.ok, both.n).strip()}",
-                  ""] + heldout_misses(scores["heldout"])
+        lines += ["", f"overall (dev + held-out): {both.ok}/{both.n} = {_pct(both.ok, both.n).strip()}", "", *heldout_misses(scores["heldout"])]
         if not args.no_misses:
-            lines += [""] + confusion(scores["dev"])
+            lines += ["", *confusion(scores["dev"])]
         print("\n".join(lines))
     if args.min_heldout is not None and scores["heldout"].accuracy() < args.min_heldout:
         print(f"held-out accuracy {scores['heldout'].accuracy():.4f} is below {args.min_heldout}",

@@ -212,7 +212,7 @@ def score_log(path: Path | None, rows: list[dict]) -> list[Result]:
             got = _cause_str(msgs["cause"].iloc[i])
             out.append(Result(r, causes, how, got, bool(causes) and got in causes))
         else:  # delivered in the end: judge the deferrals before it
-            deferrals = [_cause_str(c) for c, s in zip(ev_cause[ev_row == i], ev_status[ev_row == i])
+            deferrals = [_cause_str(c) for c, s in zip(ev_cause[ev_row == i], ev_status[ev_row == i], strict=False)
                          if s == "deferred"]
             got = ",".join(sorted(set(c or "None" for c in deferrals))) or None
             ok = bool(causes) and bool(deferrals) and all(c in causes for c in deferrals)

@@ -149,7 +149,7 @@ def test_dnsbl_detail_names_the_blocklist():
 
 # ---------------------------------------------------------------- totality
 
-events = st.sampled_from(list(schema.EVENTS) + [None])
+events = st.sampled_from([*list(schema.EVENTS), None])
 texts = st.one_of(st.none(), st.text(max_size=80), st.sampled_from([
     "550 5.1.1 user unknown", "421 try again later", "550-5.7.1 x 550 5.7.1 y", "(", "\\", "~@~",
     "said: 999 what", "5.5.5.5.5", "host x[1.2.3.4] said: 451 4.3.0 busy"]))
@@ -216,7 +216,7 @@ def manual():
     rows = field_manual_rows()
     out = classify(example_frame([r for _, _, r in rows]), rule_ids=True)
     return {(p, s, r["code"], r["text"]): (c, rid, prov) for (p, s, r), c, rid, prov in
-            zip(rows, out["cause"], out["rule_id"], out["provider"])}
+            zip(rows, out["cause"], out["rule_id"], out["provider"], strict=False)}
 
 
 def test_field_manual_has_206_responses(manual):

@@ -89,7 +89,7 @@ def test_errors_are_one_line_with_exit_codes(log, tmp_path, args, code, needle):
 def test_every_command_has_help_with_an_example():
     """Each command's --help teaches with an example and the README names the command."""
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
-    for name, cmd in ((c.name or c.callback.__name__, c) for c in app.registered_commands):
+    for name, _cmd in ((c.name or c.callback.__name__, c) for c in app.registered_commands):
         r = runner.invoke(app, [name, "--help"])
         assert r.exit_code == 0
         if name == "version":

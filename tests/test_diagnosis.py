@@ -134,10 +134,10 @@ def test_sample_exim_logs_every_wait_line_points_at_a_line_with_its_cause():
     waits = ev[ev["action"].isin(["waiting_retry", "expired"])]
     assert len(waits) > 10
     assert not waits["cause"].isin(["queue.retry_wait", "queue.expired"]).any()
-    by_ref = {f"{s}:{n}": c for s, n, c in zip(ev["source"], ev["line_no"], ev["cause"])}
+    by_ref = {f"{s}:{n}": c for s, n, c in zip(ev["source"], ev["line_no"], ev["cause"], strict=False)}
     pointed = waits[waits["cause_ref"].notna()]
     assert len(pointed) >= len(waits) - 2  # the first lines of the oldest file may have no history
-    for ref, cause in zip(pointed["cause_ref"], pointed["cause"]):
+    for ref, cause in zip(pointed["cause_ref"], pointed["cause"], strict=False):
         assert by_ref[ref] == cause
 
 

@@ -127,7 +127,7 @@ def test_eval_classify_counts_a_hand_computed_slice(tmp_path, monkeypatch, capsy
     dev, held = _slice()
     monkeypatch.setattr(eval_classify, "maillens_classifier", lambda: (lambda r: r["fake"]))
     args = ["--dev", str(_write(tmp_path / "d.jsonl", dev)), "--heldout", str(_write(tmp_path / "h.jsonl", held))]
-    assert eval_classify.main(args + ["--json"]) == 0
+    assert eval_classify.main([*args, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["dev"]["records"], out["dev"]["correct"]) == (6, 4)
     assert out["dev"]["families"]["mailbox"] == {"records": 3, "correct": 2, "accuracy": 0.6667}
@@ -136,12 +136,12 @@ def test_eval_classify_counts_a_hand_computed_slice(tmp_path, monkeypatch, capsy
     assert (out["heldout"]["records"], out["heldout"]["correct"], out["heldout"]["accuracy"]) == (4, 2, 0.5)
     assert out["heldout"]["misses_per_family"] == {"relay": 1, "reputation": 1}
 
-    assert eval_classify.main(args + ["--min-heldout", "0.95"]) == 1
+    assert eval_classify.main([*args, "--min-heldout", "0.95"]) == 1
     text = capsys.readouterr().out
     assert "SECRET-HELDOUT-TEXT" not in text          # held-out misses are never printed
     assert "550 reply 2" in text                        # dev misses are
     assert "held-out: 2/4 correct = 50.0%" in text
-    assert eval_classify.main(args + ["--min-heldout", "0.5"]) == 0
+    assert eval_classify.main([*args, "--min-heldout", "0.5"]) == 0
 
 
 def test_eval_classify_uses_maillens_explain(tmp_path, capsys):
@@ -150,7 +150,7 @@ def test_eval_classify_uses_maillens_explain(tmp_path, capsys):
 
     dev, held = _load("dev")[:5], _load("dev")[-5:]
     args = ["--dev", str(_write(tmp_path / "d.jsonl", dev)), "--heldout", str(_write(tmp_path / "h.jsonl", held))]
-    assert eval_classify.main(args + ["--json"]) == 0
+    assert eval_classify.main([*args, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
 
     def cause(text):

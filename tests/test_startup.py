@@ -30,7 +30,7 @@ def _imported(*args: str) -> set[str]:
 
 def test_import_of_the_package_and_cli_loads_no_heavy_module():
     """`import analyzer, analyzer.cli` leaves pandas, pyarrow and numpy out of sys.modules."""
-    code = "import sys, analyzer, analyzer.cli; print(sorted(m for m in %r if m in sys.modules))" % (HEAVY,)
+    code = f"import sys, analyzer, analyzer.cli; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
                        env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert r.stdout.strip() == "[]"

@@ -174,10 +174,7 @@ def map_uniques(arr: pa.Array, fn, out_type: pa.DataType = pa.string()) -> pa.Ar
 def const_column(patterns: Sequence[Pattern], pattern_idx: pa.Array, key: str,
                  typ: pa.DataType = pa.string()) -> pa.Array | None:
     """The value of consts[key] (or 'event' for key == 'event') for each matched row."""
-    if key == "event":
-        vals = [p.event for p in patterns]
-    else:
-        vals = [p.consts.get(key) for p in patterns]
+    vals = [p.event for p in patterns] if key == "event" else [p.consts.get(key) for p in patterns]
     if all(v is None for v in vals):
         return None
     return pc.take(pa.array(vals, typ), pattern_idx)

@@ -71,10 +71,7 @@ class Gen(World):
         return t
 
     def in_silence(self, t: float) -> bool:
-        for s, e in self.silence:
-            if s <= t < e:
-                return True
-        return False
+        return any(s <= t < e for s, e in self.silence)
 
     # ---- ids -------------------------------------------------------------------------
     def new_pid(self, t: float) -> int:

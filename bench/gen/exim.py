@@ -51,7 +51,7 @@ class Exim(EximDelivery, Gen):
         if not self.qruns or len(self.qruns) * 2 > remaining * 0.05:
             return 0
         got = 0
-        for q, pid in zip(self.qruns, self.qrun_pids):
+        for q, pid in zip(self.qruns, self.qrun_pids, strict=False):
             self.u = [(q, f"[{pid}] Start queue run: pid={pid}"),
                       (q + 40 + self.r.random() * 60, f"[{pid}] End queue run: pid={pid}")]
             got += self.commit(remaining - got)

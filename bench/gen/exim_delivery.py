@@ -180,7 +180,7 @@ class EximDelivery:
             srv = f"DB5PEPF0000{self.hexs(4).upper()}.eurprd0{r.randrange(1, 9)}.prod.outlook.test"
             m = ms_block_reply(dest.kind == "ms" and rand() < 0.6, srv, stamp)
             txt = [(f"MAIL FROM:<{sender}> SIZE={size}", m, 0)] * len(rcpts)
-        for (rc, orig), (after, said, code) in zip(rcpts, txt):
+        for (rc, orig), (after, said, code) in zip(rcpts, txt, strict=False):
             if said[0] == "5":
                 self.add(t, f"[{pid}] {mid} ** {rc} R=dnslookup T=remote_smtp {hh}{x}: SMTP error "
                             f"from remote mail server after {after}: {said}")

@@ -229,7 +229,7 @@ class Postfix(PostfixDelivery, Gen):
         nrc = 1 if rand() < 0.8 else r.randrange(2, 6)
         k = rand()
         items = [*hello(tls), ("mail", 1, 1)]
-        for i in range(nrc):
+        for _i in range(nrc):
             if k < 0.4:
                 rc = f"{r.choice(FIRST)}{r.randrange(1, 999)}@{r.choice(OUR_DOMAINS)}"
                 txt = (f"550 5.1.1 <{rc}>: Recipient address rejected: User unknown in virtual "

@@ -278,7 +278,7 @@ class PostfixDelivery:
         if verb == "deferred":
             prev_reason[key] = (dsn, f"host {relay} said: {said[0][0]} (in reply to "
                                      f"{said[0][1]} command)")
-        for (rc, orig), (txt, stage) in zip(rcpts, said):
+        for (rc, orig), (txt, stage) in zip(rcpts, said, strict=False):
             ot = f", orig_to=<{orig}>" if orig else ""
             s.append((t, f"{qid}: to=<{rc}>{ot}, relay={relay}:25, {dl}, dsn={dsn}, "
                          f"status={verb} (host {relay} said: {txt} (in reply to {stage} command))"))
