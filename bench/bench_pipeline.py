@@ -38,7 +38,11 @@ ROOT = HERE.parent
 PY = sys.executable
 START = dt.datetime(2026, 11, 23)  # a Monday: the 7-day store is ISO week 2026-W48
 COMMANDS = ("parse", "parse-parquet", "parse-csv", "parse-jsonl", "report", "ingest", "search", "weekly", "peer")
-PEERS = {"postfix": ("pflogsumm", ["/usr/sbin/pflogsumm"]), "exim": ("eximstats", ["/usr/local/bin/eximstats"])}
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools.peers import EXIMSTATS, PFLOGSUMM  # noqa: E402  (the one place that finds the peers)
+
+PEERS = {"postfix": ("pflogsumm", PFLOGSUMM), "exim": ("eximstats", EXIMSTATS)}
 
 
 @dataclass
@@ -113,9 +117,9 @@ def commands(mta: str, log: Path, work: Path, week_store: Path | None) -> dict[s
     if week_store is not None:
         out["weekly"] = maillens("weekly", "--store", str(week_store), "--week", "2026-W48", "-f", "json",
                                  "--now", "2026-12-01T06:00:00Z")
-    name, cmd = PEERS[mta]
-    if os.access(cmd[0], os.X_OK):
-        out[name] = [*cmd, str(log)]
+    name, exe = PEERS[mta]
+    if exe is not None:
+        out[name] = [exe, str(log)]
     return out
 
 
