@@ -18,6 +18,7 @@ import pandas as pd
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
 from ..totals import peer_section
+from .timeline import timeline
 
 __all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "collect_report_events", "make_report"]
 
@@ -96,19 +97,17 @@ def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
     sessions = int((_mask(ev["event"], "connect")
                     & ~ev["program"].fillna("").str.endswith("postscreen").to_numpy(dtype=bool)
                     & ~_mask(ev["direction"], "outbound")).sum())
-    hours = ev["ts"].dt.floor("h")
-    per_hour = []
-    if len(ev):
-        for h in pd.date_range(hours.min(), hours.max(), freq="h"):
-            in_h = (hours == h).to_numpy(dtype=bool)
-            per_hour.append({"hour": _iso(h), **{k: int((m & in_h).sum()) for k, m in kinds.items()}})
+    tl = timeline(ev["ts"], kinds, iso=_iso)
+    # the hourly rows under their first name, for readers of earlier reports (only when hourly)
+    per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
+        if tl["granularity"] == "hour" else []
     delays = ev.loc[kinds["delivered"], "delay"].dropna().astype(float)
     delay = {"count": len(delays)}
     for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
         delay[name] = round(float(delays.quantile(q)), 3) if len(delays) else None
     delay["max"] = round(float(delays.max()), 3) if len(delays) else None
     return {"sessions": sessions, **{k: int(m.sum()) for k, m in kinds.items()},
-            "per_hour": per_hour, "delay_seconds": delay}
+            "timeline": tl, "per_hour": per_hour, "delay_seconds": delay}
 
 
 def _outcomes(ev: pd.DataFrame, kb: Any) -> dict[str, Any]:

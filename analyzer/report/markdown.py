@@ -8,6 +8,7 @@ from typing import Any
 
 from .servers import SERVER_KEYS, server_label
 from .text import clean, measure, number, pct
+from .timeline import rows_for_display
 
 __all__ = ["md", "render_markdown"]
 
@@ -78,8 +79,10 @@ def render_markdown(r: dict[str, Any]) -> str:
     out += [f"Delivery delay (seconds): p50 {_n(d['p50'])}, p90 {_n(d['p90'])}, p99 {_n(d['p99'])}, "
             f"max {_n(d['max'])} over {_n(d['count'])} deliveries.", ""]
     keys = ["received", "delivered", "deferred", "bounced", "rejected"]
-    out += _table(["hour (UTC)", *keys], [[md(h["hour"])] + [_n(h[k]) for k in keys] for h in v["per_hour"]],
+    head, periods, omitted = rows_for_display(v)
+    out += _table([head, *keys], [[md(label)] + [_n(h[k]) for k in keys] for label, h in periods],
                   right=set(range(1, 6)))
+    out += [f"… and {omitted:,} more", ""] if omitted else []
     if len(servers) > 1:
         out += ["## By server", ""]
         out += _table(["server", *SERVER_KEYS], [[md(x["name"], 80)] + [_n(x[k]) for k in SERVER_KEYS]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .servers import SERVER_KEYS, server_label
+from .timeline import rows_for_display
 
 __all__ = ["clean", "measure", "pct", "render_text", "table"]
 
@@ -111,8 +112,10 @@ def render_text(r: dict[str, Any]) -> str:
                f"max {_num(d['max'])} over {_num(d['count'])} deliveries")
     out.append("")
     keys = ["received", "delivered", "deferred", "bounced", "rejected"]
-    out += table(["hour (UTC)", *keys], [[h["hour"][:13].replace("T", " ") + ":00"] + [h[k] for k in keys]
-                                         for h in v["per_hour"]], right=set(range(1, 6)))
+    head, periods, omitted = rows_for_display(v)
+    out += table([head, *keys], [[label] + [h[k] for k in keys] for label, h in periods], right=set(range(1, 6)))
+    if omitted:
+        out.append(f"  … and {omitted:,} more")
     if len(servers) > 1:
         out += ["", "BY SERVER"]
         out += table(["server", *SERVER_KEYS], [[clean(x["name"], 40)] + [_num(x[k]) for k in SERVER_KEYS]
