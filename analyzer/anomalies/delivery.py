@@ -155,6 +155,9 @@ def detect_new_signature(ctx: Context) -> list[Finding]:
     if len(hist) == 0:
         start = ev["ts"].min().floor(ctx.bucket)
         learn_until = start + ctx.bucket * int(p["min_history"])
+        if ev["ts"].max() - start > pd.Timedelta(days=float(p["long_window_days"])):
+            # a long window: new means first seen on its last day (over weeks, rare causes come and go)
+            learn_until = ev["ts"].max() - pd.Timedelta(days=1)
         if ev["ts"].max() < learn_until:
             return []
         hist, ev = ev[_truthy(ev["ts"] < learn_until)], ev[_truthy(ev["ts"] >= learn_until)]
