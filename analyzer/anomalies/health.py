@@ -42,14 +42,17 @@ def _silences(ts: np.ndarray, *, start: np.datetime64 | None, end: np.datetime64
         if hist_rate is not None:
             exp = hist_rate(a, b)
         else:
-            before = onsets[(onsets >= a - ctxw) & (onsets <= a)]
-            after = onsets[(onsets > b) & (onsets <= b + ctxw)] if b != end else onsets[:0]
-            # The quieter side sets the rate: a gap next to a burst is not silence.
+            # The quieter side sets the rate: a gap next to a burst is not silence; and over the
+            # last hour as well as the last `context` seconds: traffic tapering off into a quiet
+            # night predicts a quiet night.
             rates = []
-            for side, span in ((before, min(ctxw, a - ts[0])), (after, min(ctxw, ts[-1] - b))):
-                secs = span / np.timedelta64(1, "s")
-                if len(side) and secs >= p["min_gap"]:
-                    rates.append(len(side) / secs)
+            for width in (ctxw, np.timedelta64(int(p["near"]), "s")):
+                before = onsets[(onsets >= a - width) & (onsets <= a)]
+                after = onsets[(onsets > b) & (onsets <= b + width)] if b != end else onsets[:0]
+                for side, span in ((before, min(width, a - ts[0])), (after, min(width, ts[-1] - b))):
+                    secs = span / np.timedelta64(1, "s")
+                    if len(side) and secs >= p["min_gap"]:
+                        rates.append(len(side) / secs)
             if not rates:
                 continue
             exp = min(rates) * ((b - a) / np.timedelta64(1, "s"))
