@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log", type=Path, help="measure this log instead of a generated day")
     args = ap.parse_args(argv)
 
-    from analyzer.anomalies import detect_anomalies
     from analyzer.anomalies import detect as det
+    from analyzer.anomalies import detect_anomalies
     from analyzer.classify import default_rules
     from analyzer.reader import open_stream
     from analyzer.report import build as rb

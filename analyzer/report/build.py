@@ -18,6 +18,7 @@ import pandas as pd
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
 from ..totals import peer_section
+from .limits import LIMITS, cap
 from .timeline import timeline
 
 __all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "collect_report_events", "make_report"]
@@ -219,12 +220,14 @@ def _top(ev: pd.DataFrame) -> dict[str, Any]:
 def _unrecognised(counts: Any) -> dict[str, Any]:
     if counts is None:
         return {"lines": 0, "kinds": [], "foreign": [], "headerless": 0}
+    most = LIMITS["unrecognised.kinds"]  # samples only for the kinds shown (limits.cap counts the rest)
     kinds = [{"kind": str(k), "count": int(n),
-              "samples": [{"file": str(f), "line": int(line), "text": str(t)} for f, line, t in counts.samples.get(k, [])]}
-             for k, n in sorted(counts.unknown.items(), key=lambda kv: (-kv[1], kv[0]))[:20]]
+              "samples": [{"file": str(f), "line": int(line), "text": str(t)} for f, line, t in counts.samples.get(k, [])]
+              if i < most else []}
+             for i, (k, n) in enumerate(sorted(counts.unknown.items(), key=lambda kv: (-kv[1], kv[0])))]
     return {"lines": int(counts.unrecognised), "kinds": kinds,
             "foreign": [{"program": str(p), "lines": int(n)} for p, n in
-                        sorted(counts.foreign.items(), key=lambda kv: (-kv[1], kv[0]))[:12]],
+                        sorted(counts.foreign.items(), key=lambda kv: (-kv[1], kv[0]))],
             "headerless": int(counts.headerless)}
 
 
@@ -248,7 +251,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     names = server_names(ev)
     finding_dicts = [f.to_dict() for f in findings]
     attach_finding_servers(finding_dicts, ev, names)
-    return {
+    return cap({
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",
         "generated_at": _iso(generated_at),
@@ -270,7 +273,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "unrecognised": _unrecognised(counts),
         "peer_totals": peer_section(ev),
         "warnings": list(warnings or []),
-    }
+    })
 
 
 #: The columns the report and the detectors read (classified events).
