@@ -22,6 +22,20 @@ def _onsets(ts: np.ndarray, burst: np.timedelta64) -> np.ndarray:
     return ts[np.r_[True, np.diff(ts) >= burst]]
 
 
+def _side_rates(onsets: np.ndarray, ts: np.ndarray, a: np.datetime64, b: np.datetime64, end: np.datetime64 | None,
+                width: np.timedelta64, p: dict[str, Any]) -> list[float]:
+    """Bursts per second in the ``width`` before the gap ``a``–``b`` and after it (a side too short
+    to say anything is left out)."""
+    before = onsets[(onsets >= a - width) & (onsets <= a)]
+    after = onsets[(onsets > b) & (onsets <= b + width)] if b != end else onsets[:0]
+    rates = []
+    for side, span in ((before, min(width, a - ts[0])), (after, min(width, ts[-1] - b))):
+        secs = span / np.timedelta64(1, "s")
+        if len(side) and secs >= p["min_gap"]:
+            rates.append(len(side) / secs)
+    return rates
+
+
 def _silences(ts: np.ndarray, *, start: np.datetime64 | None, end: np.datetime64 | None, p: dict[str, Any],
               hist_rate: Callable[[np.datetime64, np.datetime64], float] | None) -> list[tuple[Any, Any, float]]:
     """Gaps in the sorted active seconds ``ts`` (numpy datetime64[ns]) longer than min_gap whose
@@ -42,17 +56,16 @@ def _silences(ts: np.ndarray, *, start: np.datetime64 | None, end: np.datetime64
         if hist_rate is not None:
             exp = hist_rate(a, b)
         else:
-            # The quieter side sets the rate: a gap next to a burst is not silence; and over the
-            # last hour as well as the last `context` seconds: traffic tapering off into a quiet
-            # night predicts a quiet night.
+            # The quieter side sets the rate: a gap next to a burst is not silence. When traffic
+            # thins out into the gap and picks up gradually after it (a valley: quieter in the
+            # `near` seconds than over `context` on both sides), it is a lull such as a quiet
+            # night, and the near rates set the expectation; a drop that does not taper is judged
+            # on the whole context.
             rates = []
-            for width in (ctxw, np.timedelta64(int(p["near"]), "s")):
-                before = onsets[(onsets >= a - width) & (onsets <= a)]
-                after = onsets[(onsets > b) & (onsets <= b + width)] if b != end else onsets[:0]
-                for side, span in ((before, min(width, a - ts[0])), (after, min(width, ts[-1] - b))):
-                    secs = span / np.timedelta64(1, "s")
-                    if len(side) and secs >= p["min_gap"]:
-                        rates.append(len(side) / secs)
+            wide = _side_rates(onsets, ts, a, b, end, ctxw, p)
+            near = _side_rates(onsets, ts, a, b, end, np.timedelta64(int(p["near"]), "s"), p)
+            valley = len(wide) == len(near) == 2 and all(n < w for n, w in zip(near, wide, strict=True))
+            rates = near if valley else wide
             if not rates:
                 continue
             exp = min(rates) * ((b - a) / np.timedelta64(1, "s"))
