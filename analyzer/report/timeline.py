@@ -39,21 +39,17 @@ def granularity(first: pd.Timestamp | None, last: pd.Timestamp | None) -> str:
     return LONGEST
 
 
-def _period_start(ts: pd.Series, period: str) -> pd.Series:
-    utc = ts.dt.tz_convert("UTC")
+def _period_start(ns: np.ndarray, period: str) -> np.ndarray:
+    """The start of each time's period (``ns``: datetime64[ns], UTC)."""
     if period == "hour":
-        return utc.dt.floor("h")
-    day = utc.dt.floor("D")
+        return ns.astype("datetime64[h]")
+    if period == "month":
+        return ns.astype("datetime64[M]")
+    day = ns.astype("datetime64[D]")
     if period == "day":
         return day
-    if period == "week":  # ISO weeks: from Monday
-        return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
-    return day - pd.to_timedelta(day.dt.day - 1, unit="D")  # month
-
-
-def _utc(value: Any) -> pd.Timestamp:
-    t = pd.Timestamp(value)
-    return t.tz_localize("UTC") if t.tzinfo is None else t
+    weekday = (day.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (ISO weekday 3 from Monday 0)
+    return day - weekday.astype("timedelta64[D]")
 
 
 def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
@@ -64,15 +60,14 @@ def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
     if not ok.any():
         return {"granularity": "hour", "rows": [], "omitted": 0}
     period = granularity(ts.min(), ts.max())
-    starts = _period_start(ts[ok], period)
-    frame = pd.DataFrame({k: np.asarray(m, dtype=np.int64)[ok] for k, m in kinds.items()})
-    frame["start"] = starts.to_numpy()
-    g = frame.groupby("start", sort=True).sum()  # one group per period that has an event
-    rows = [{"start": iso(_utc(s)),
-             **{k: int(v) for k, v in zip(g.columns, vals, strict=True)}}
-            for s, vals in zip(g.index, g.to_numpy(), strict=True)]
-    omitted = max(0, len(rows) - max_rows)
-    return {"granularity": period, "rows": rows[:max_rows], "omitted": omitted}
+    ns = ts[ok].dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]")
+    starts, which = np.unique(_period_start(ns, period), return_inverse=True)  # the periods with an event
+    counts = {k: np.bincount(which, weights=np.asarray(m, dtype=bool)[ok], minlength=len(starts)).astype(np.int64)
+              for k, m in kinds.items()}
+    rows = [{"start": iso(pd.Timestamp(s.astype("datetime64[s]").item(), tz="UTC")),
+             **{k: int(c[i]) for k, c in counts.items()}}
+            for i, s in enumerate(starts[:max_rows])]
+    return {"granularity": period, "rows": rows, "omitted": max(0, len(starts) - max_rows)}
 
 
 def rows_for_display(volumes: Mapping[str, Any]) -> tuple[str, list[tuple[str, Mapping[str, Any]]], int]:
