@@ -201,13 +201,20 @@ def detect_session_ends(ctx: Context) -> list[Finding]:
     return out
 
 
+def _matches(s: pd.Series, pattern: str) -> np.ndarray:
+    """Whether each text matches ``pattern``, the regex run once per distinct text."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    hit = pd.Series(uniq, dtype="string[pyarrow]").str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+    return np.append(hit, False)[codes]
+
+
 def detect_server_trouble(ctx: Context) -> list[Finding]:
     """Our own server in trouble: fatal/panic lines, queue file write errors, disk or resource warnings."""
     p = ctx.params["server"]
     ev = ctx.events
-    text = ev["detail"].fillna("").astype(str) + " " + ev["reply_text"].fillna("").astype(str)
     own = ~_str_eq(ev["direction"], ("outbound", "inbound"))
-    resource = (_truthy(text.str.contains(p["text"], regex=True)) & own) | _str_eq(ev["cause"], "local.resource")
+    said = _matches(ev["detail"], p["text"]) | _matches(ev["reply_text"], p["text"])
+    resource = (said & own) | _str_eq(ev["cause"], "local.resource")
     groups = [
         ("critical", "fatal/panic", _str_eq(ev["event"], ("fatal", "panic")),
          "The mail system logged fatal or panic errors"),
