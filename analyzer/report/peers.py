@@ -147,8 +147,8 @@ def _pf_domains(d: pd.DataFrame) -> pd.DataFrame:
                                               max_delay=("delay", "max")).reset_index()
     agg["avg_delay"] = np.where(agg["sent"] > 0, agg["delay_sum"] / agg["sent"].clip(lower=1), 0.0)
     agg = agg.drop(columns="delay_sum").astype({"sent": "int64", "bytes": "int64", "defers": "int64"})
-    agg["avg_delay"] = agg["avg_delay"].round(1)
-    agg["max_delay"] = agg["max_delay"].round(1)
+    agg["avg_delay"] = agg["avg_delay"].round(3)
+    agg["max_delay"] = agg["max_delay"].round(3)
     return agg[["domain", "sent", "bytes", "defers", "avg_delay", "max_delay"]]
 
 
@@ -224,7 +224,9 @@ def _pf_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     stage = _col(ev, "smtp_stage")[smtpd]
     kind = stage.map(_PF_KIND).where(stage.map(_PF_KIND).notna(), stage.fillna("other"))
     reason = _pf_reject_reason(_col(ev, "reply_text")[smtpd], kind)
-    where = detail[cleanup].fillna("").str.extract(r"^(?P<w>header|body|END-OF-MESSAGE)\b")["w"].fillna("other")
+    # header/body checks name the part in the detail; a milter's reject names the stage (END-OF-MESSAGE)
+    where = detail[cleanup].fillna("").str.extract(r"^(?P<w>header|body)\b")["w"]
+    where = where.fillna(_col(ev, "smtp_stage")[cleanup].map(_PF_KIND)).fillna("other")
     g = pd.concat([pd.DataFrame({"kind": kind.to_numpy(), "reason": reason.to_numpy()}),
                    pd.DataFrame({"kind": "cleanup", "reason": where.to_numpy()})], ignore_index=True)
     agg = g.groupby(["kind", "reason"], sort=False).size().reset_index(name="count")
@@ -471,7 +473,7 @@ PF_SECTIONS: tuple[tuple[str, str, str, list[dict[str, str]], str, str | None], 
      _cols("domain", "sent", "bytes", "defers", "avg_delay", "max_delay"),
      "per recipient domain: status=sent lines, their bytes, status=deferred lines, the average delay= of the "
      "sent lines and the largest delay= of sent and deferred lines (seconds)",
-     "delays in seconds with one decimal; pflogsumm prints minutes or hours above 60 s"),
+     "delays in seconds (the JSON to the millisecond); pflogsumm prints minutes or hours above 60 s"),
     ("warnings", "Warnings", "Warnings by daemon and text",
      _cols("daemon", "text", "count"),
      "'warning:' lines of each Postfix daemon, grouped by the text after 'warning: '",
