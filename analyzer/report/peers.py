@@ -526,7 +526,8 @@ EX_SECTIONS: tuple[tuple[str, str, str, list[dict[str, str]], str, str | None], 
      "our rejected MAIL/RCPT/DATA/connection/HELO lines by the command rejected and the reason up to its "
      "first colon",
      "eximstats puts all reasons in one list and also counts synchronization errors, drops, blackhole "
-     "deliveries and remote servers' replies that mention 'rejected'/'refused'/'dropped'; maillens groups by "
+     "deliveries and remote servers' replies that mention 'rejected'/'refused'/'dropped', and files any "
+     "reason naming SpamAssassin under 'Rejected by SpamAssassin'; maillens groups by "
      "the rejected command and leaves those out (their totals are in peer_totals)"),
 )
 
