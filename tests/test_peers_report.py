@@ -1,0 +1,100 @@
+"""The peers' sections in the report: present for each MTA, capped with "and N more", shown and
+escaped in text, Markdown, HTML and JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from analyzer.reader import parse_logs
+from analyzer.report import make_report, render
+from analyzer.report.peers import (
+    EX_SECTIONS,
+    PF_SECTIONS,
+    TOP,
+    html_fragment,
+    markdown_lines,
+    peer_sections,
+    text_lines,
+)
+from tests.conftest import SAMPLES
+
+EVIL = "<script>alert(1)</script>|*x*[a](http://e.test)"
+
+
+@pytest.fixture(scope="module")
+def report():
+    res = parse_logs([str(SAMPLES / "postfix"), str(SAMPLES / "exim")], tz="UTC", year=2026)
+    return make_report(res, generated_at=pd.Timestamp("2026-12-02T06:00:00Z"))
+
+
+def test_every_peer_section_is_in_the_report(report):
+    """Postfix and Exim logs together give pflogsumm's and eximstats' sections, each with its definition."""
+    ids = [s["id"] for s in report["peers"]]
+    assert ids == [f"pflogsumm.{k[0]}" for k in PF_SECTIONS] + [f"eximstats.{k[0]}" for k in EX_SECTIONS]
+    for s in report["peers"]:
+        assert s["definition"] and s["peer_title"]
+        assert s["rows"], s["id"]
+        keys = [c["key"] for c in s["columns"]]
+        assert all(list(r) == keys for r in s["rows"]), s["id"]
+        assert s["more"] == s["rows_total"] - len(s["rows"])
+
+
+def test_sections_are_capped_with_a_count_of_the_rest():
+    """With top=2 a long section keeps two rows (per kind for rejects) and says how many more there are."""
+    ev = parse_logs([str(SAMPLES / "postfix")], tz="UTC", year=2026).events
+    secs = {s["id"]: s for s in peer_sections(ev, top=2)}
+    rec = secs["pflogsumm.recipients_by_count"]
+    assert len(rec["rows"]) == 2 and rec["more"] == rec["rows_total"] - 2 > 0
+    rej = secs["pflogsumm.rejects"]
+    assert max(pd.Series([r["kind"] for r in rej["rows"]]).value_counts()) <= 2
+    lines = text_lines({"peers": list(secs.values())})
+    assert f"  … and {rec['more']:,} more" in lines
+
+
+def test_empty_input_has_no_peer_sections():
+    """No events, no sections (and no error)."""
+    ev = parse_logs([str(SAMPLES / "postfix")], tz="UTC", year=2026).events.iloc[0:0]
+    assert peer_sections(ev) == []
+    assert text_lines({"peers": []}) == [] and markdown_lines({"peers": []}) == []
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html", "json"])
+def test_every_format_shows_the_sections(report, fmt):
+    """Each format names every section and shows its first row's figures."""
+    out = render(report, fmt)
+    for s in report["peers"]:
+        assert s["title"] in out or s["title"].upper() in out, (fmt, s["id"])
+    if fmt == "json":
+        assert json.loads(out)["peers"] == json.loads(json.dumps(report["peers"]))
+    top = next(s for s in report["peers"] if s["id"] == "pflogsumm.senders_by_count")["rows"][0]
+    assert top["sender"] in out and f"{top['messages']:,}" in out
+
+
+def test_log_text_is_escaped_in_markdown_and_html():
+    """A hostile value in a row cannot become markup: escaped in HTML and Markdown, one line in text."""
+    sec = {"id": "pflogsumm.warnings", "mta": "postfix", "peer": "pflogsumm", "peer_title": "Warnings",
+           "title": "Warnings by daemon and text", "definition": "d", "difference": None,
+           "columns": [{"key": "daemon", "label": "daemon"}, {"key": "text", "label": "warning"},
+                       {"key": "count", "label": "lines"}],
+           "rows": [{"daemon": "smtpd", "text": EVIL + "\nsecond line", "count": 3}], "rows_total": 1, "more": 0}
+    html = str(html_fragment({"peers": [sec]}))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    md = "\n".join(markdown_lines({"peers": [sec]}))
+    assert "<script>" not in md and "\\|" in md and "\\[a\\]" in md
+    row = next(line for line in md.splitlines() if "smtpd" in line)
+    assert row.count(" | ") == 2  # the '|' in the text cannot open a column
+    text = "\n".join(text_lines({"peers": [sec]}))
+    assert "second line" in text and "\nsecond line" not in text
+
+
+def test_top_is_the_documented_default(report):
+    """Sections hold at most TOP rows (per daemon/kind where grouped)."""
+    for s in report["peers"]:
+        group = {"pflogsumm.warnings": "daemon", "pflogsumm.rejects": "kind", "eximstats.rejects": "kind"}.get(s["id"])
+        if group:
+            assert max(pd.Series([r[group] for r in s["rows"]]).value_counts()) <= TOP
+        elif not s["id"].endswith(("volumes", "queue_times", "transports")):
+            assert len(s["rows"]) <= TOP
