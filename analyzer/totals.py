@@ -264,13 +264,12 @@ def peer_totals(events: pd.DataFrame) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     if not len(events):
         return out
-    mta = events["mta"].astype(str)
-    pf = events[mta == "postfix"].reset_index(drop=True)
-    ex = events[mta == "exim"].reset_index(drop=True)
-    if len(pf):
-        out["pflogsumm"] = _pflogsumm(pf)
-    if len(ex):
-        out["eximstats"] = _eximstats(ex)
+    mta = col(events, "mta")
+    is_pf, is_ex = eq(mta, "postfix"), eq(mta, "exim")
+    if is_pf.any():
+        out["pflogsumm"] = _pflogsumm(events if is_pf.all() else events[is_pf].reset_index(drop=True))
+    if is_ex.any():
+        out["eximstats"] = _eximstats(events if is_ex.all() else events[is_ex].reset_index(drop=True))
     return out
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..totals import _PF_CMD, _lower_domain
+from ..totals import col, eq, ex_frame, frame, isin, lower_domain, mask, pf_frame, pick, valid
 
 __all__ = ["QUEUE_BUCKETS", "TOP", "eximstats_tables", "html_fragment", "markdown_lines", "peer_sections",
            "pflogsumm_tables", "text_lines"]
@@ -46,27 +46,23 @@ PF_WARNING_WIDTH = 66
 # helpers
 
 
-def _col(ev: pd.DataFrame, name: str) -> pd.Series:
-    """A column as plain objects (None for null); an all-null column when the table lacks it."""
-    if name not in ev.columns:
-        return pd.Series([None] * len(ev), index=ev.index, dtype=object)
-    s = ev[name]
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    """A column of a small (already selected) table as plain objects, None for null."""
+    s = df[name]
     return s.astype(object).where(s.notna(), None)
-
-
-def _arrow(s: pd.Series) -> pa.Array:
-    return pa.array(s.astype(object).where(s.notna(), None), type=pa.string(), from_pandas=True)
 
 
 def _re(s: pd.Series, pattern: str, repl: str) -> pd.Series:
     """RE2 rewrite (linear time whatever the text) of the first match, null-safe."""
-    out = pc.replace_substring_regex(_arrow(s), pattern=pattern, replacement=repl, max_replacements=1)
+    arr = pa.array(s.astype(object).where(s.notna(), None), type=pa.string(), from_pandas=True)
+    out = pc.replace_substring_regex(arr, pattern=pattern, replacement=repl, max_replacements=1)
     return pd.Series(out.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
 
 
 def _has(s: pd.Series, pattern: str) -> np.ndarray:
     """RE2 search, False for null."""
-    return pc.fill_null(pc.match_substring_regex(_arrow(s), pattern=pattern), False).to_numpy(zero_copy_only=False)
+    arr = pa.array(s.astype(object).where(s.notna(), None), type=pa.string(), from_pandas=True)
+    return mask(pc.match_substring_regex(arr, pattern=pattern))
 
 
 def _rank(df: pd.DataFrame, by: list[str], key: str) -> pd.DataFrame:
@@ -74,67 +70,45 @@ def _rank(df: pd.DataFrame, by: list[str], key: str) -> pd.DataFrame:
     return df.sort_values([*by, key], ascending=[False] * len(by) + [True], kind="stable").reset_index(drop=True)
 
 
-def _trim(s: pd.Series, width: int) -> pd.Series:
-    """pflogsumm's string_trimmer: longer than ``width`` -> first width-3 characters and '...'."""
-    long = s.str.len() > width
-    return s.where(~long, s.str.slice(0, width - 3) + "...")
+def _sum_by(keys: Any, sizes: Any, name: str) -> pd.DataFrame:
+    """Rows and summed size per key: ``name``, messages, bytes."""
+    g = pd.DataFrame({name: keys, "size": sizes})
+    agg = g.groupby(name, sort=False).agg(messages=("size", "size"), bytes=("size", "sum")).reset_index()
+    return agg.astype({"messages": "int64", "bytes": "int64"})
+
+
+def _size_of(sizes: pd.Series, qids: pd.Series) -> np.ndarray:
+    """Each queue id's size (0 when its arrival was not read)."""
+    return sizes.reindex(qids.astype(str).to_numpy()).fillna(0).astype("int64").to_numpy()
 
 
 # --------------------------------------------------------------------------------------------
 # pflogsumm
 
 
-def _pf_frame(ev: pd.DataFrame) -> dict[str, Any]:
-    """The masks and per-message sizes every pflogsumm table shares (as analyzer.totals defines them)."""
-    cmd = ev["program"].astype(str).str.extract(_PF_CMD)["cmd"]
-    seen = cmd.notna().to_numpy(dtype=bool)
-    event, status, qid = _col(ev, "event"), _col(ev, "status"), _col(ev, "queue_id")
-    smtpd = cmd.isin(["smtpd", "postscreen"]).to_numpy(dtype=bool)
-    cleanup = cmd.eq("cleanup").to_numpy(dtype=bool)
-    recv = seen & ((smtpd & ((((event == "received") & qid.notna()) | (status == "client before queue")).to_numpy(bool)))
-                   | (cmd.eq("pickup").to_numpy(bool) & (event == "received").to_numpy(bool)))
-    agent = seen & ~smtpd & ~cleanup & ~cmd.eq("master").to_numpy(bool)
-    delivery = agent & (event == "delivery").to_numpy(bool)
-    text = _col(ev, "reply_text").fillna("")
-    sent = delivery & (status == "sent").to_numpy(bool)
-    forwarded = sent & text.str.contains("forwarded as", regex=False).to_numpy(bool)
-    queued = seen & (event == "queued").to_numpy(bool) & qid.notna().to_numpy(bool)
-    sizes = ev.loc[queued, ["queue_id", "size", "sender"]].drop_duplicates("queue_id", keep="first")
-    sizes = pd.DataFrame({"size": pd.to_numeric(sizes["size"], errors="coerce").fillna(0).astype("int64").to_numpy(),
-                          "sender": _col(sizes, "sender").fillna("").to_numpy()},
-                         index=sizes["queue_id"].astype(str).to_numpy())
-    recv_ids = pd.Index(qid[recv & qid.notna().to_numpy(bool)].astype(str).unique())
-    return {"cmd": cmd, "seen": seen, "smtpd": smtpd, "cleanup": cleanup, "qid": qid, "event": event,
-            "status": status, "delivered": sent & ~forwarded,
-            "deferred": delivery & (status == "deferred").to_numpy(bool), "sizes": sizes, "recv_ids": recv_ids}
-
-
 def _pf_senders(f: dict[str, Any]) -> pd.DataFrame:
     got = f["sizes"][f["sizes"].index.isin(f["recv_ids"])]
-    sender = _lower_domain(got["sender"].astype(str))
-    g = pd.DataFrame({"sender": sender.where(sender != "", "from=<>").to_numpy(), "size": got["size"].to_numpy()})
-    agg = g.groupby("sender", sort=False).agg(messages=("size", "size"), bytes=("size", "sum")).reset_index()
-    return agg.astype({"messages": "int64", "bytes": "int64"})
+    sender = lower_domain(pa.array(got["sender"].astype(str).to_numpy(), type=pa.string()))
+    sender = pc.if_else(pc.equal(sender, ""), "from=<>", sender)
+    return _sum_by(sender.to_numpy(zero_copy_only=False), got["size"].to_numpy(), "sender")
 
 
 def _pf_deliveries(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     """Delivered (sent, not forwarded) and deferred lines: recipient, domain, size, delay."""
     rows = f["delivered"] | f["deferred"]
-    rcpt = _lower_domain(_col(ev, "recipient")[rows].fillna("").astype(str))
-    qid = f["qid"][rows].astype(str)
-    size = f["sizes"]["size"].reindex(qid.to_numpy()).fillna(0).astype("int64").to_numpy()
+    rcpt = lower_domain(col(ev, "recipient").filter(pa.array(rows)))
+    domain = pc.replace_substring_regex(rcpt, r"^[^@]+@", "", max_replacements=1)
+    delay = pc.fill_null(pc.cast(col(ev, "delay"), pa.float64()), 0.0).filter(pa.array(rows))
     return pd.DataFrame({
-        "recipient": rcpt.to_numpy(),
-        "domain": rcpt.str.replace(r"^[^@]+@", "", regex=True).to_numpy(),
-        "sent": f["delivered"][rows], "size": size,
-        "delay": pd.to_numeric(ev.loc[rows, "delay"], errors="coerce").astype("float64").fillna(0.0).to_numpy(),
+        "recipient": rcpt.to_numpy(zero_copy_only=False), "domain": domain.to_numpy(zero_copy_only=False),
+        "sent": f["delivered"][rows], "size": _size_of(f["sizes"]["size"], pick(f["qid"], rows)),
+        "delay": delay.to_numpy(zero_copy_only=False),
     })
 
 
 def _pf_recipients(d: pd.DataFrame) -> pd.DataFrame:
     s = d[d["sent"]]
-    agg = s.groupby("recipient", sort=False).agg(messages=("size", "size"), bytes=("size", "sum")).reset_index()
-    return agg.astype({"messages": "int64", "bytes": "int64"})
+    return _sum_by(s["recipient"].to_numpy(), s["size"].to_numpy(), "recipient")
 
 
 def _pf_domains(d: pd.DataFrame) -> pd.DataFrame:
@@ -152,40 +126,44 @@ def _pf_domains(d: pd.DataFrame) -> pd.DataFrame:
     return agg[["domain", "sent", "bytes", "defers", "avg_delay", "max_delay"]]
 
 
-def _pf_warning_text(ev: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
-    """Which events were Postfix 'warning:' lines, and their text after 'warning: ' (rebuilt from
-    the fields for the warnings maillens parses into an event of their own)."""
-    event, status, detail = _col(ev, "event"), _col(ev, "status"), _col(ev, "detail")
-    client = (_col(ev, "client_host").fillna("unknown") + "[" + _col(ev, "client_ip").fillna("") + "]")
-    qid = _col(ev, "queue_id")
-    text = pd.Series([None] * len(ev), index=ev.index, dtype=object)
+#: The events that Postfix 'warning:' lines become (the generic one and those parsed further).
+_PF_WARNING_EVENTS = ["warning", "auth_failure", "protocol_error", "dns"]
+
+
+def _pf_warning_text(w: pd.DataFrame) -> pd.Series:
+    """The text after 'warning: ' of the warning lines among ``w`` (None for the others), rebuilt
+    from the fields for the warnings maillens parses into an event of their own."""
+    event, status, detail = _col(w, "event"), _col(w, "status"), _col(w, "detail")
+    has_host, has_ip = w["client_host"].notna(), w["client_ip"].notna()
+    host, ip = _col(w, "client_host").fillna(""), _col(w, "client_ip").fillna("")
+    client = _col(w, "client_host").fillna("unknown") + "[" + ip + "]"
+    qid, tail = _col(w, "queue_id"), detail.fillna("")
+    text = pd.Series([None] * len(w), index=w.index, dtype=object)
     generic = (event == "warning") & detail.notna()
-    text = text.where(~generic, np.where(qid.notna(), qid.fillna("") + ": ", "") + detail.fillna(""))
-    inbound_auth = (event == "auth_failure") & (_col(ev, "direction") != "outbound") & detail.notna()
-    user = _col(ev, "sasl_username")
-    sasl = (client + ": SASL " + detail.fillna("") + " authentication failed: " + _col(ev, "reply_text").fillna("")
+    text = text.where(~generic, np.where(qid.notna(), qid.fillna("") + ": ", "") + tail)
+    user = _col(w, "sasl_username")
+    sasl = (client + ": SASL " + tail + " authentication failed: " + _col(w, "reply_text").fillna("")
             + np.where(user.notna(), ", sasl_username=" + user.fillna(""), ""))
-    text = text.where(~inbound_auth, sasl)
-    non_smtp = (event == "protocol_error") & (status == "non-smtp command")
-    text = text.where(~non_smtp, "non-SMTP command from " + client + ": " + detail.fillna(""))
+    text = text.where(~((event == "auth_failure") & (_col(w, "direction") != "outbound") & detail.notna()), sasl)
+    text = text.where(~((event == "protocol_error") & (status == "non-smtp command")),
+                      "non-SMTP command from " + client + ": " + tail)
     # smtpd's reverse-DNS checks: 'hostname H does not resolve to address A...', 'address not
     # listed for hostname H...', 'A: hostname/address ...'
     dns = event == "dns"
-    has_host, has_ip = _col(ev, "client_host").notna(), _col(ev, "client_ip").notna()
-    host, ip = _col(ev, "client_host").fillna(""), _col(ev, "client_ip").fillna("")
-    tail = detail.fillna("")
     text = text.where(~(dns & has_host & has_ip), "hostname " + host + " does not resolve to address " + ip + tail)
     text = text.where(~(dns & has_host & ~has_ip), "address not listed for hostname " + host + tail)
     text = text.where(~(dns & ~has_host & has_ip), ip + ": " + tail)
-    is_warning = text.notna().to_numpy(dtype=bool)
     # pflogsumm keeps what follows the last 'warning: ' of the line
-    return is_warning, _re(text, r"^.*warning: ", "")
+    return _re(text, r"^.*warning: ", "").where(text.notna(), None)
 
 
 def _pf_warnings(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
-    is_warning, text = _pf_warning_text(ev)
-    keep = f["seen"] & is_warning
-    g = pd.DataFrame({"daemon": f["cmd"][keep].astype(str).to_numpy(), "text": text[keep].astype(str).to_numpy()})
+    rows = f["seen"] & isin(f["event"], _PF_WARNING_EVENTS)
+    w = frame(ev, rows, ["event", "status", "detail", "client_host", "client_ip", "queue_id", "sasl_username",
+                         "reply_text", "direction"])
+    text = _pf_warning_text(w)
+    keep = text.notna().to_numpy(dtype=bool)
+    g = pd.DataFrame({"daemon": f["cmd"][rows][keep].astype(str), "text": text[keep].astype(str).to_numpy()})
     agg = g.groupby(["daemon", "text"], sort=False).size().reset_index(name="count")
     return agg.astype({"count": "int64"})
 
@@ -217,16 +195,16 @@ def _pf_reject_reason(text: pd.Series, kind: pd.Series) -> pd.Series:
 def _pf_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     """pflogsumm's "message reject detail": smtpd/postscreen reject lines by reject kind (RCPT,
     MAIL, CONNECT ...) and reason; cleanup rejects under 'cleanup' by header/body."""
-    event, detail = f["event"], _col(ev, "detail")
-    plain = ~detail.isin(["milter-reject", "proxy-reject"]).to_numpy(bool)
-    smtpd = f["seen"] & f["smtpd"] & (event == "reject").to_numpy(bool) & plain
-    cleanup = f["seen"] & f["cleanup"] & (event == "reject").to_numpy(bool)
-    stage = _col(ev, "smtp_stage")[smtpd]
+    reject = f["seen"] & eq(f["event"], "reject")
+    plain = ~isin(col(ev, "detail"), ["milter-reject", "proxy-reject"])
+    smtpd = frame(ev, reject & f["smtpd"] & plain, ["smtp_stage", "reply_text"])
+    stage = _col(smtpd, "smtp_stage")
     kind = stage.map(_PF_KIND).where(stage.map(_PF_KIND).notna(), stage.fillna("other"))
-    reason = _pf_reject_reason(_col(ev, "reply_text")[smtpd], kind)
+    reason = _pf_reject_reason(_col(smtpd, "reply_text"), kind)
+    cleanup = frame(ev, reject & f["cleanup"], ["detail", "smtp_stage"])
     # header/body checks name the part in the detail; a milter's reject names the stage (END-OF-MESSAGE)
-    where = detail[cleanup].fillna("").str.extract(r"^(?P<w>header|body)\b")["w"]
-    where = where.fillna(_col(ev, "smtp_stage")[cleanup].map(_PF_KIND)).fillna("other")
+    where = _col(cleanup, "detail").fillna("").str.extract(r"^(?P<w>header|body)\b")["w"]
+    where = where.fillna(_col(cleanup, "smtp_stage").map(_PF_KIND)).fillna("other")
     g = pd.concat([pd.DataFrame({"kind": kind.to_numpy(), "reason": reason.to_numpy()}),
                    pd.DataFrame({"kind": "cleanup", "reason": where.to_numpy()})], ignore_index=True)
     agg = g.groupby(["kind", "reason"], sort=False).size().reset_index(name="count")
@@ -236,7 +214,7 @@ def _pf_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
 def pflogsumm_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The full pflogsumm tables of the Postfix events (uncapped, what the tests compare)."""
     ev = events.reset_index(drop=True)
-    f = _pf_frame(ev)
+    f = pf_frame(ev)
     d = _pf_deliveries(ev, f)
     senders = _pf_senders(f)
     recipients = _pf_recipients(d)
@@ -260,102 +238,77 @@ def pflogsumm_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
 # eximstats
 
 
-def _ex_frame(ev: pd.DataFrame) -> dict[str, Any]:
-    event, status, detail, qid = _col(ev, "event"), _col(ev, "status"), _col(ev, "detail").fillna(""), _col(ev, "queue_id")
-    arrival = ((event == "received") & (status != "fakereject") & qid.notna()).to_numpy(bool)
-    delivery = (event == "delivery").to_numpy(bool)
-    blackhole = delivery & (status == "discarded").to_numpy(bool)
-    sent = delivery & (status == "sent").to_numpy(bool)
-    arrow = (sent & (detail == "").to_numpy(bool)) | blackhole
-    further = sent & (detail == "->").to_numpy(bool)
-    size = pd.to_numeric(ev["size"], errors="coerce")
-    ids = qid[arrival].astype(str)
-    first = ~ids.duplicated(keep="first").to_numpy(bool)
-    sizes = pd.Series(size[arrival].fillna(0).astype("int64").to_numpy()[first], index=ids.to_numpy()[first])
-    # the H= host as eximstats takes it: its first word ('name', '(helo)' or '[ip]'); 'local' without H=
-    helo = _col(ev, "helo")
-    ip = _col(ev, "client_ip")
-    host = _col(ev, "client_host").where(_col(ev, "client_host").notna(),
-                                         ("(" + helo.fillna("") + ")").where(helo.notna(), None))
-    host = host.where(host.notna(), ("[" + ip.fillna("") + "]").where(ip.notna(), "local"))
-    return {"event": event, "status": status, "qid": qid, "arrival": arrival, "arrow": arrow, "further": further,
-            "blackhole": blackhole, "sizes": sizes, "host": host, "size": size}
+def _ex_arrivals(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
+    """The '<=' lines: queue id, the H= host as eximstats takes it (its first word: 'name', '(helo)'
+    or '[ip]'; 'local' without H=), client IP, sender, size."""
+    a = frame(ev, f["arrival"], ["queue_id", "client_host", "helo", "client_ip", "sender"])
+    helo, ip = _col(a, "helo"), _col(a, "client_ip")
+    host = _col(a, "client_host")
+    host = host.where(host.notna(), ("(" + helo.fillna("") + ")").where(helo.notna(), None))
+    a["host"] = host.where(host.notna(), ("[" + ip.fillna("") + "]").where(ip.notna(), "local"))
+    a["size"] = f["size"].filter(pa.array(f["arrival"])).to_numpy(zero_copy_only=False).astype("int64")
+    return a
 
 
-def _ex_sources(f: dict[str, Any]) -> pd.DataFrame:
-    a = f["arrival"]
-    g = pd.DataFrame({"host": f["host"][a].astype(str).to_numpy(),
-                      "size": f["size"][a].fillna(0).astype("int64").to_numpy()})
-    agg = g.groupby("host", sort=False).agg(messages=("size", "size"), bytes=("size", "sum")).reset_index()
-    return agg.astype({"messages": "int64", "bytes": "int64"})
+def _ex_sources(a: pd.DataFrame) -> pd.DataFrame:
+    return _sum_by(a["host"].astype(str).to_numpy(), a["size"].to_numpy(), "host")
 
 
-def _ex_dest_host(ev: pd.DataFrame) -> pd.Series:
-    relay = _col(ev, "relay_host")
-    return relay.where(relay.notna(), "local")
+def _ex_deliveries(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
+    """The '=>' and '->' lines: queue id, H= host ('local' without one), recipient, its parent
+    address, direction, whether '=>' and blackhole, and the message's size."""
+    rows = f["arrow"] | f["further"]
+    d = frame(ev, rows, ["queue_id", "relay_host", "relay_ip", "recipient", "orig_recipient", "direction"])
+    d["arrow"], d["blackhole"] = f["arrow"][rows], f["blackhole"][rows]
+    d["host"] = _col(d, "relay_host").fillna("local")
+    d["size"] = np.where(d["arrow"], _size_of(f["sizes"], d["queue_id"]), 0)
+    return d
 
 
-def _ex_destinations(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
-    host = _ex_dest_host(ev)
-    arrow, further = f["arrow"], f["further"]
-    rows = arrow | further
-    size = f["sizes"].reindex(f["qid"][rows].astype(str).to_numpy()).fillna(0).astype("int64").to_numpy()
-    g = pd.DataFrame({"host": host[rows].astype(str).to_numpy(), "msg": arrow[rows],
-                      "size": np.where(arrow[rows], size, 0)})
-    agg = g.groupby("host", sort=False).agg(messages=("msg", "sum"), addresses=("msg", "size"),
+def _ex_destinations(d: pd.DataFrame) -> pd.DataFrame:
+    agg = d.groupby("host", sort=False).agg(messages=("arrow", "sum"), addresses=("arrow", "size"),
                                             bytes=("size", "sum")).reset_index()
     return agg.astype({"messages": "int64", "addresses": "int64", "bytes": "int64"})
 
 
-def _ex_local_destinations(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
-    """eximstats' "local destinations": '=>' lines without a remote host, by the address as logged
+def _ex_local_destinations(d: pd.DataFrame) -> pd.DataFrame:
+    """eximstats' "local destinations": '=>' lines without a remote host by the address as logged
     (a pipe or file delivery with its parent address)."""
-    local = f["arrow"] & _col(ev, "relay_host").isna().to_numpy(bool)
-    rcpt = _col(ev, "recipient")[local].fillna("")
-    parent = _col(ev, "orig_recipient")[local]
+    loc = d[d["arrow"] & d["relay_host"].isna()]
+    rcpt, parent = _col(loc, "recipient").fillna(""), _col(loc, "orig_recipient")
     pipe = rcpt.str.startswith(("/", "|")) & parent.notna()
-    user = rcpt.where(~pipe, rcpt + " <" + parent.fillna("") + ">")
-    user = user.where(~f["blackhole"][local], "blackhole")
-    size = f["sizes"].reindex(f["qid"][local].astype(str).to_numpy()).fillna(0).astype("int64").to_numpy()
-    g = pd.DataFrame({"recipient": user.to_numpy(), "size": size})
-    agg = g.groupby("recipient", sort=False).agg(messages=("size", "size"), bytes=("size", "sum")).reset_index()
-    return agg.astype({"messages": "int64", "bytes": "int64"})
+    user = rcpt.where(~pipe, rcpt + " <" + parent.fillna("") + ">").where(~loc["blackhole"], "blackhole")
+    return _sum_by(user.to_numpy(), loc["size"].to_numpy(), "recipient")
 
 
-def _ex_transports(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
+def _ex_transports(d: pd.DataFrame) -> pd.DataFrame:
     """Deliveries ('=>' lines) by kind of transport: remote SMTP, local, :blackhole:."""
-    a = f["arrow"]
-    outbound = (_col(ev, "direction") == "outbound").to_numpy(bool)
-    kind = np.where(f["blackhole"], ":blackhole:", np.where(outbound, "remote (smtp)", "local"))[a]
-    size = f["sizes"].reindex(f["qid"][a].astype(str).to_numpy()).fillna(0).astype("int64").to_numpy()
-    g = pd.DataFrame({"transport": kind, "size": size})
-    agg = g.groupby("transport", sort=True).agg(messages=("size", "size"), bytes=("size", "sum")).reset_index()
-    return agg.astype({"messages": "int64", "bytes": "int64"})
+    a = d[d["arrow"]]
+    kind = np.where(a["blackhole"], ":blackhole:", np.where(a["direction"] == "outbound", "remote (smtp)", "local"))
+    return _sum_by(kind, a["size"].to_numpy(), "transport").sort_values("transport").reset_index(drop=True)
 
 
-def _ex_relayed(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
+def _ex_relayed(a: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
     """eximstats' "Relayed messages": remote deliveries of messages received from a remote host,
     the address unchanged, by (from host and sender, to host and recipient)."""
-    a = f["arrival"] & (f["host"] != "local").to_numpy(bool)
-    ip = _col(ev, "client_ip")
-    sender = _col(ev, "sender")
-    src = pd.DataFrame({"qid": f["qid"][a].astype(str).to_numpy(),
-                        "src": (f["host"][a].astype(str) + ("[" + ip[a].fillna("") + "]").where(ip[a].notna(), "")
-                                + " " + sender[a].fillna("").replace("", "<>")).str.lower().to_numpy()})
-    src = src.drop_duplicates("qid", keep="first").set_index("qid")["src"]
-    remote = f["arrow"] & _col(ev, "relay_host").notna().to_numpy(bool)
-    rcpt, orig = _col(ev, "recipient").fillna(""), _col(ev, "orig_recipient")
-    same = (orig.isna() | (orig.fillna("").str.lower() == rcpt.str.lower())).to_numpy(bool)
-    rows = remote & same
-    rip = _col(ev, "relay_ip")
-    dst = (_col(ev, "relay_host")[rows].astype(str) + ("[" + rip[rows].fillna("") + "]").where(rip[rows].notna(), "")
-           + " " + rcpt[rows]).str.lower()
-    g = pd.DataFrame({"from": f["qid"][rows].astype(str).map(src).to_numpy(), "to": dst.to_numpy()}).dropna()
+    a = a[a["host"] != "local"]
+    ip, sender = _col(a, "client_ip"), _col(a, "sender").fillna("")
+    src = (a["host"].astype(str) + ("[" + ip.fillna("") + "]").where(ip.notna(), "") + " "
+           + sender.where(sender != "", "<>")).str.lower()
+    src = pd.Series(src.to_numpy(), index=a["queue_id"].astype(str).to_numpy())
+    src = src[~src.index.duplicated(keep="first")]
+    rcpt, orig = _col(d, "recipient").fillna(""), _col(d, "orig_recipient")
+    same = orig.isna() | (orig.fillna("").str.lower() == rcpt.str.lower())
+    r = d[(d["arrow"] & d["relay_host"].notna() & same).to_numpy(dtype=bool)]
+    rip = _col(r, "relay_ip")
+    dst = (r["relay_host"].astype(str) + ("[" + rip.fillna("") + "]").where(rip.notna(), "") + " "
+           + _col(r, "recipient").fillna("")).str.lower()
+    g = pd.DataFrame({"from": r["queue_id"].astype(str).map(src).to_numpy(), "to": dst.to_numpy()}).dropna()
     agg = g.groupby(["from", "to"], sort=False).size().reset_index(name="count")
     return agg.astype({"count": "int64"})
 
 
-def _id_seconds(ids: pd.Series) -> pd.Series:
+def _id_seconds(ids: pd.Series) -> np.ndarray:
     """The arrival time an Exim message id holds (its first six characters, base 62), in seconds."""
     raw = np.array(ids.str.slice(0, 6).str.ljust(6, "0").tolist(), dtype="S6")
     code = raw.view(np.uint8).reshape(-1, 6).astype("int64") if len(raw) else np.zeros((0, 6), dtype="int64")
@@ -363,26 +316,24 @@ def _id_seconds(ids: pd.Series) -> pd.Series:
     total = np.zeros(len(ids), dtype="int64")
     for i in range(6):  # six characters, not one step per line
         total = total * 62 + val[:, i]
-    return pd.Series(total, index=ids.index)
+    return total
 
 
-def _ex_queue_times(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
+def _ex_queue_times(ev: pd.DataFrame, f: dict[str, Any], a: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
     """eximstats' "Time spent on the queue": per 'Completed' line, its time minus the message's
     arrival ('<=' line read, else the time in the message id); all messages, and those with at
     least one remote delivery."""
-    event, status, qid = f["event"], f["status"], f["qid"]
-    done = ((event == "removed") & (status == "completed") & qid.notna()).to_numpy(bool)
-    us = pc.cast(pa.array(ev["ts"]), pa.int64()).to_numpy(zero_copy_only=False)
-    epoch = pd.Series(np.floor_divide(us, 10**6), index=ev.index)
-    arr = pd.DataFrame({"qid": qid[f["arrival"]].astype(str).to_numpy(), "t": epoch[f["arrival"]].to_numpy()})
-    arr = arr.drop_duplicates("qid", keep="first").set_index("qid")["t"]
-    ids = qid[done].astype(str)
-    start = ids.map(arr)
-    start = start.where(start.notna(), _id_seconds(ids))
-    queued = epoch[done].to_numpy() - start.astype("int64").to_numpy()
-    remote_ids = pd.Index(qid[f["arrow"] & _col(ev, "relay_host").notna().to_numpy(bool)].astype(str).unique())
-    remote = ids.isin(remote_ids).to_numpy(bool)
-    limits = np.array([s for s, _ in QUEUE_BUCKETS])
+    done = eq(f["event"], "removed") & eq(f["status"], "completed") & valid(f["qid"])
+    ts = pc.cast(col(ev, "ts"), pa.int64())  # microseconds
+    seconds = np.floor_divide(ts.to_numpy(zero_copy_only=False), 10**6)
+    arrived = pd.Series(seconds[f["arrival"]], index=a["queue_id"].astype(str).to_numpy())
+    arrived = arrived[~arrived.index.duplicated(keep="first")]
+    ids = pick(f["qid"], done).astype(str)
+    start = ids.map(arrived)
+    start = np.where(start.notna(), start.fillna(0).astype("int64"), _id_seconds(ids))
+    queued = seconds[done] - start
+    remote = ids.isin(pd.Index(d.loc[d["arrow"] & d["relay_host"].notna(), "queue_id"].astype(str))).to_numpy(bool)
+    limits = np.array([lim for lim, _ in QUEUE_BUCKETS])
     bucket = np.searchsorted(limits, queued, side="right")  # index of the first limit above
     labels = [f"under {QUEUE_BUCKETS[0][1]}"] + [f"{QUEUE_BUCKETS[i - 1][1]} to {QUEUE_BUCKETS[i][1]}"
                                                   for i in range(1, len(QUEUE_BUCKETS))] + [f"over {QUEUE_BUCKETS[-1][1]}"]
@@ -398,12 +349,11 @@ def _ex_queue_times(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
 def _ex_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     """Our rejects (rejected MAIL/RCPT/DATA/connection/HELO) by the command rejected and the reason
     Exim logged (its text up to the next colon, as eximstats cuts it)."""
-    rej = ((f["event"] == "reject") & (f["status"] == "rejected")).to_numpy(bool)
-    stage = _col(ev, "smtp_stage")[rej].fillna("connection")
+    r = frame(ev, eq(f["event"], "reject") & eq(f["status"], "rejected"), ["smtp_stage", "reply_text"])
+    stage = _col(r, "smtp_stage").fillna("connection")
     kind = stage.map({"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "end of DATA": "after DATA", "DATA": "DATA",
                       "HELO/EHLO": "HELO/EHLO", "connect": "connection"}).fillna(stage)
-    text = _col(ev, "reply_text")[rej]
-    reason = text.fillna("(no reason logged)").str.split(":").str[0]
+    reason = _col(r, "reply_text").fillna("(no reason logged)").str.split(":").str[0]
     g = pd.DataFrame({"kind": kind.to_numpy(), "reason": reason.to_numpy()})
     agg = g.groupby(["kind", "reason"], sort=False).size().reset_index(name="count")
     return agg.astype({"count": "int64"})
@@ -412,9 +362,11 @@ def _ex_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
 def eximstats_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The full eximstats tables of the Exim events (uncapped, what the tests compare)."""
     ev = events.reset_index(drop=True)
-    f = _ex_frame(ev)
-    sources = _ex_sources(f)
-    dest = _ex_destinations(ev, f)
+    f = ex_frame(ev)
+    a = _ex_arrivals(ev, f)
+    d = _ex_deliveries(ev, f)
+    sources = _ex_sources(a)
+    dest = _ex_destinations(d)
     volumes = pd.DataFrame({"measure": ["bytes received", "bytes delivered"],
                             "value": [int(sources["bytes"].sum()), int(dest["bytes"].sum())]})
     return {
@@ -423,10 +375,10 @@ def eximstats_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "sources_by_volume": _rank(sources, ["bytes", "messages"], "host"),
         "destinations_by_count": _rank(dest, ["messages", "bytes"], "host"),
         "destinations_by_volume": _rank(dest, ["bytes", "messages"], "host"),
-        "local_destinations": _rank(_ex_local_destinations(ev, f), ["messages", "bytes"], "recipient"),
-        "transports": _ex_transports(ev, f),
-        "relayed": _rank(_ex_relayed(ev, f), ["count"], "from"),
-        "queue_times": _ex_queue_times(ev, f),
+        "local_destinations": _rank(_ex_local_destinations(d), ["messages", "bytes"], "recipient"),
+        "transports": _ex_transports(d),
+        "relayed": _rank(_ex_relayed(a, d), ["count"], "from"),
+        "queue_times": _ex_queue_times(ev, f, a, d),
         "rejects": _ex_rejects(ev, f).sort_values(["kind", "count", "reason"], ascending=[True, False, True],
                                                    kind="stable").reset_index(drop=True),
     }
@@ -565,13 +517,14 @@ def peer_sections(events: pd.DataFrame, top: int = TOP) -> list[dict[str, Any]]:
     Exim events, each the top ``top`` rows (per daemon / kind where grouped) with ``more`` left out."""
     if not len(events):
         return []
-    mta = events["mta"].astype(str)
+    mta = col(events, "mta")
     out: list[dict[str, Any]] = []
-    pf = events[(mta == "postfix").to_numpy(bool)]
-    if len(pf):
+    is_pf, is_ex = eq(mta, "postfix"), eq(mta, "exim")
+    if is_pf.any():
+        pf = events if is_pf.all() else events[is_pf]
         out += _sections("postfix", "pflogsumm", pflogsumm_tables(pf), PF_SECTIONS, top)
-    ex = events[(mta == "exim").to_numpy(bool)]
-    if len(ex):
+    if is_ex.any():
+        ex = events if is_ex.all() else events[is_ex]
         out += _sections("exim", "eximstats", eximstats_tables(ex), EX_SECTIONS, top)
     return out
 
