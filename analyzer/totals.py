@@ -13,6 +13,7 @@ Everything is vectorized over the event table (masks, group-bys, ``nunique``).
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -99,6 +100,56 @@ def frame(ev: pd.DataFrame, rows: np.ndarray, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame({n: pick(col(ev, n), rows).to_numpy() for n in names})
 
 
+class Sizes:
+    """Each queue id's size (and sender) from its first line that gives one, as Arrow arrays;
+    :meth:`of` looks queue ids up (0 for an id whose size was not read)."""
+
+    def __init__(self, ids: pa.Array, size: pa.Array, sender: pa.Array | None = None) -> None:
+        first = ~pd.Series(ids.to_numpy(zero_copy_only=False), dtype=object).duplicated().to_numpy(dtype=bool)
+        keep = pa.array(first)
+        self.ids, self.size = ids.filter(keep), pc.fill_null(size, 0).filter(keep).cast(pa.int64())
+        self.sender = sender.filter(keep) if sender is not None else None
+
+    def of(self, qids: pa.Array) -> np.ndarray:
+        where = pc.index_in(qids, value_set=self.ids)
+        return pc.fill_null(pc.take(self.size, where), 0).to_numpy(zero_copy_only=False)
+
+    def known(self, qids: pa.Array) -> np.ndarray:
+        return mask(pc.is_in(qids, value_set=self.ids))
+
+
+_LAST: dict[str, tuple[Any, Any]] = {}
+
+
+def _once(name: str, ev: pd.DataFrame, make: Any) -> Any:
+    """``make(ev)``, reused while the same events table is asked again (the report asks for the
+    peer totals and the peer sections of one table)."""
+    hit = _LAST.get(name)
+    if hit is not None and hit[0]() is ev:
+        return hit[1]
+    out = make(ev)
+    # forgotten with the table: the result holds views of its columns
+    def forget(ref: Any) -> None:
+        if _LAST.get(name, (None,))[0] is ref:
+            del _LAST[name]
+
+    _LAST[name] = (weakref.ref(ev, forget), out)
+    return out
+
+
+def by_mta(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The Postfix and the Exim events of a table (the table itself when it holds one MTA)."""
+    def split(ev: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        mta = col(ev, "mta")
+        out = {}
+        for name in ("postfix", "exim"):
+            rows = eq(mta, name)
+            if rows.any():
+                out[name] = ev if rows.all() else ev[rows]
+        return out
+    return _once("mta", events, split)
+
+
 def pf_cmd(ev: pd.DataFrame) -> np.ndarray:
     """pflogsumm's daemon name of each line (``smtpd`` for postfix/submission/smtpd), None for lines
     of other syslog names; the pattern runs once per distinct program, not per line."""
@@ -114,21 +165,21 @@ def lower_domain(addr: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(parts.field("local"), pc.utf8_lower(parts.field("dom")), "")
 
 
-def _lower_domain(addr: pd.Series) -> pd.Series:
-    out = lower_domain(pa.array(addr.astype(object).where(addr.notna(), None), type=pa.string(), from_pandas=True))
-    return pd.Series(out.to_numpy(zero_copy_only=False), index=addr.index, dtype=object)
-
-
-def _client_domain(client_host: pd.Series, client_ip: pd.Series) -> pd.Series:
+def _client_domain(client_host: pa.Array, client_ip: pa.Array) -> pa.Array:
     """pflogsumm's gimme_domain: the client's IP when its name is unknown, else the last two labels."""
-    host = client_host.fillna("")
-    unknown = (host == "") | (host == "unknown")
-    short = host.str.replace(r"^(.*)\.([^.]+)\.([^.]{3}|[^.]{2,3}\.[^.]{2})$", r"\2.\3", regex=True).str.lower()
-    return pd.Series(np.where(unknown, client_ip.fillna(""), short), index=host.index)
+    host = pc.fill_null(client_host, "")
+    unknown = pc.or_(pc.equal(host, ""), pc.equal(host, "unknown"))
+    short = pc.utf8_lower(pc.replace_substring_regex(
+        host, r"^(.*)\.([^.]+)\.([^.]{3}|[^.]{2,3}\.[^.]{2})$", r"\2.\3", max_replacements=1))
+    return pc.if_else(unknown, pc.fill_null(client_ip, ""), short)
 
 
 def pf_frame(ev: pd.DataFrame) -> dict[str, Any]:
     """The masks pflogsumm's counts share, and each queue id's first qmgr size and sender."""
+    return _once("pflogsumm", ev, _pf_frame)
+
+
+def _pf_frame(ev: pd.DataFrame) -> dict[str, Any]:
     cmd = pf_cmd(ev)
     seen = pd.notna(cmd)
     cmds = pd.Series(cmd, dtype=object)
@@ -143,15 +194,12 @@ def pf_frame(ev: pd.DataFrame) -> dict[str, Any]:
     sent = delivery & eq(status, "sent")
     forwarded = sent & mask(pc.match_substring(col(ev, "reply_text"), "forwarded as"))
     queued = seen & eq(event, "queued") & has_qid
-    sizes = pd.DataFrame({"queue_id": pick(qid, queued).astype(str).to_numpy(),
-                          "size": pc.fill_null(col(ev, "size"), 0).filter(pa.array(queued)).to_numpy(zero_copy_only=False),
-                          "sender": pick(col(ev, "sender"), queued).fillna("").to_numpy()})
-    sizes = sizes.drop_duplicates("queue_id", keep="first").set_index("queue_id")
-    sizes["size"] = sizes["size"].astype("int64")
+    q = pa.array(queued)
+    sizes = Sizes(qid.filter(q), col(ev, "size").filter(q), pc.fill_null(col(ev, "sender"), "").filter(q))
     return {"cmd": cmd, "seen": seen, "smtpd": smtpd, "cleanup": cleanup, "event": event, "status": status,
             "qid": qid, "recv": recv, "sent": sent, "forwarded": forwarded, "delivered": sent & ~forwarded,
             "deferred": delivery & eq(status, "deferred"), "bounced": delivery & eq(status, "bounced"),
-            "sizes": sizes, "recv_ids": pd.Index(pick(qid, recv & has_qid).astype(str).unique())}
+            "sizes": sizes, "recv_ids": pc.unique(qid.filter(pa.array(recv & has_qid)))}
 
 
 def _pflogsumm(ev: pd.DataFrame) -> dict[str, int]:
@@ -166,23 +214,25 @@ def _pflogsumm(ev: pd.DataFrame) -> dict[str, int]:
     held, discarded = either & eq(status, "hold"), either & eq(status, "discard")
 
     sizes = f["sizes"]
-    got = sizes[sizes.index.isin(f["recv_ids"])]
-    senders = _lower_domain(got["sender"].astype(str))
-    senders = senders.where(senders != "", "from=<>")
+    got = pa.array(mask(pc.is_in(sizes.ids, value_set=f["recv_ids"])))
+    got_ids, got_bytes = sizes.ids.filter(got), sizes.size.filter(got)
+    senders = lower_domain(sizes.sender.filter(got))
+    senders = pc.if_else(pc.equal(senders, ""), "from=<>", senders)
     # the sending domain; a sender without one is named by its client (or itself for pickup)
-    rq = f["recv"] & valid(f["qid"])
-    clients = frame(ev, rq, ["queue_id", "client_host", "client_ip"])
-    clients = clients.drop_duplicates("queue_id", keep="last").set_index("queue_id")
-    dom = senders.str.extract(r"^[^@]+@(?P<d>.+)$")["d"]
-    cl = clients.reindex(got.index)
-    by_client = _client_domain(cl["client_host"].astype(object), cl["client_ip"].astype(object))
-    by_client = by_client.where(by_client != "", senders)
-    sending = dom.where(dom.notna(), by_client)
+    rq = pa.array(f["recv"] & valid(f["qid"]))
+    cq = f["qid"].filter(rq)
+    last = ~pd.Series(cq.to_numpy(zero_copy_only=False), dtype=object).duplicated(keep="last").to_numpy(dtype=bool)
+    cq = cq.filter(pa.array(last))
+    client = _client_domain(col(ev, "client_host").filter(rq).filter(pa.array(last)),
+                            col(ev, "client_ip").filter(rq).filter(pa.array(last)))
+    by_client = pc.take(client, pc.index_in(got_ids, value_set=cq))
+    by_client = pc.if_else(pc.equal(pc.fill_null(by_client, ""), ""), senders, by_client)
+    dom = pc.extract_regex(senders, r"^[^@]+@(?P<d>.+)$")
+    sending = pc.if_else(pc.is_valid(dom), dom.field("d"), by_client)
 
     delivered = f["delivered"]
-    rcpt = pd.Series(lower_domain(col(ev, "recipient").filter(pa.array(delivered))).to_pandas(), dtype=object)
-    dq = pick(f["qid"], delivered).astype(str)
-    bytes_delivered = int(sizes["size"].reindex(dq.to_numpy()).fillna(0).sum()) if len(dq) else 0
+    rcpt = lower_domain(col(ev, "recipient").filter(pa.array(delivered)))
+    bytes_delivered = int(sizes.of(f["qid"].filter(pa.array(delivered))).sum())
     return {
         "received": int(f["recv"].sum()),
         "delivered": int(delivered.sum()),
@@ -194,18 +244,22 @@ def _pflogsumm(ev: pd.DataFrame) -> dict[str, int]:
         "reject_warnings": int(warned.sum()),
         "held": int(held.sum()),
         "discarded": int(discarded.sum()),
-        "bytes_received": int(got["size"].sum()),
+        "bytes_received": int(pc.sum(got_bytes).as_py() or 0),
         "bytes_delivered": bytes_delivered,
-        "senders": int(senders.nunique()),
-        "sending_hosts_domains": int(sending.nunique()),
-        "recipients": int(rcpt.nunique()),
-        "recipient_hosts_domains": int(rcpt.str.replace(r"^[^@]+@", "", regex=True).nunique()),
+        "senders": len(pc.unique(senders)),
+        "sending_hosts_domains": len(pc.unique(sending)),
+        "recipients": len(pc.unique(rcpt)),
+        "recipient_hosts_domains": len(pc.unique(pc.replace_substring_regex(rcpt, r"^[^@]+@", "", max_replacements=1))),
     }
 
 
 def ex_frame(ev: pd.DataFrame) -> dict[str, Any]:
     """The masks eximstats' counts share ('<=', '=>', '->' lines ...) and each message's size from
     its '<=' line (eximstats knows a size only from a '<=' line it read)."""
+    return _once("eximstats", ev, _ex_frame)
+
+
+def _ex_frame(ev: pd.DataFrame) -> dict[str, Any]:
     event, status, qid = col(ev, "event"), col(ev, "status"), col(ev, "queue_id")
     detail = pc.fill_null(col(ev, "detail"), "")
     arrival = eq(event, "received") & ~eq(status, "fakereject") & valid(qid)
@@ -215,9 +269,7 @@ def ex_frame(ev: pd.DataFrame) -> dict[str, Any]:
     arrow = (sent & eq(detail, "")) | blackhole  # '=>' lines
     further = sent & eq(detail, "->")
     size = pc.fill_null(col(ev, "size"), 0)
-    sizes = pd.Series(size.filter(pa.array(arrival)).to_numpy(zero_copy_only=False).astype("int64"),
-                      index=pick(qid, arrival).astype(str).to_numpy())
-    sizes = sizes[~sizes.index.duplicated(keep="first")]
+    sizes = Sizes(qid.filter(pa.array(arrival)), size.filter(pa.array(arrival)))
     return {"event": event, "status": status, "qid": qid, "detail": detail, "arrival": arrival,
             "delivery": delivery, "blackhole": blackhole, "arrow": arrow, "further": further, "size": size,
             "sizes": sizes}
@@ -227,8 +279,7 @@ def _eximstats(ev: pd.DataFrame) -> dict[str, int]:
     f = ex_frame(ev)
     event, status, qid, detail, delivery = f["event"], f["status"], f["qid"], f["detail"], f["delivery"]
     arrival, arrow, sizes = f["arrival"], f["arrow"], f["sizes"]
-    received_ids = pd.Index(sizes.index)
-    known = isin(qid, list(received_ids)) if len(received_ids) else np.zeros(len(ev), dtype=bool)
+    known = sizes.known(qid)
     deferred = delivery & eq(status, "deferred")
     failed = delivery & eq(status, "bounced")
     reject = eq(event, "reject")
@@ -239,15 +290,14 @@ def _eximstats(ev: pd.DataFrame) -> dict[str, int]:
     text = pc.binary_join_element_wise(pc.fill_null(col(ev, "reply_text"), ""), detail, " ")
     remote = isin(event, ["reply", "connect_failure", "lost_connection", "timeout"]) & valid(qid) \
         & mask(pc.match_substring_regex(text, r"rejected|refused|dropped"))
-    aq = pick(qid, arrow).astype(str)
     return {
         "received": int(arrival.sum()),
         "received_bytes": int(pc.sum(f["size"].filter(pa.array(arrival))).as_py() or 0),
         "delivered": int(arrow.sum()),
         "delivered_addresses": int(arrow.sum() + f["further"].sum()),
-        "delivered_bytes": int(sizes.reindex(aq.to_numpy()).fillna(0).sum()) if len(aq) else 0,
-        "delayed": int(pick(qid, deferred & known).nunique()),
-        "failed": int(pick(qid, failed & known).nunique()),
+        "delivered_bytes": int(sizes.of(qid.filter(pa.array(arrow))).sum()),
+        "delayed": len(pc.unique(qid.filter(pa.array(deferred & known)))),
+        "failed": len(pc.unique(qid.filter(pa.array(failed & known)))),
         "errors": int(failed.sum()),
         "rejects": int(rejected.sum()),
         "temporary_rejects": int((reject & eq(status, "tempfailed")).sum()),
@@ -264,12 +314,11 @@ def peer_totals(events: pd.DataFrame) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     if not len(events):
         return out
-    mta = col(events, "mta")
-    is_pf, is_ex = eq(mta, "postfix"), eq(mta, "exim")
-    if is_pf.any():
-        out["pflogsumm"] = _pflogsumm(events if is_pf.all() else events[is_pf].reset_index(drop=True))
-    if is_ex.any():
-        out["eximstats"] = _eximstats(events if is_ex.all() else events[is_ex].reset_index(drop=True))
+    parts = by_mta(events)
+    if "postfix" in parts:
+        out["pflogsumm"] = _pflogsumm(parts["postfix"])
+    if "exim" in parts:
+        out["eximstats"] = _eximstats(parts["exim"])
     return out
 
 

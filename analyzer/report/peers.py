@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..totals import col, eq, ex_frame, frame, isin, lower_domain, mask, pf_frame, pick, valid
+from ..totals import by_mta, col, eq, ex_frame, frame, isin, lower_domain, mask, pf_frame, pick, valid
 
 __all__ = ["QUEUE_BUCKETS", "TOP", "eximstats_tables", "html_fragment", "markdown_lines", "peer_sections",
            "pflogsumm_tables", "text_lines"]
@@ -77,20 +77,17 @@ def _sum_by(keys: Any, sizes: Any, name: str) -> pd.DataFrame:
     return agg.astype({"messages": "int64", "bytes": "int64"})
 
 
-def _size_of(sizes: pd.Series, qids: pd.Series) -> np.ndarray:
-    """Each queue id's size (0 when its arrival was not read)."""
-    return sizes.reindex(qids.astype(str).to_numpy()).fillna(0).astype("int64").to_numpy()
-
-
 # --------------------------------------------------------------------------------------------
 # pflogsumm
 
 
 def _pf_senders(f: dict[str, Any]) -> pd.DataFrame:
-    got = f["sizes"][f["sizes"].index.isin(f["recv_ids"])]
-    sender = lower_domain(pa.array(got["sender"].astype(str).to_numpy(), type=pa.string()))
+    sizes = f["sizes"]
+    got = pa.array(mask(pc.is_in(sizes.ids, value_set=f["recv_ids"])))
+    sender = lower_domain(sizes.sender.filter(got))
     sender = pc.if_else(pc.equal(sender, ""), "from=<>", sender)
-    return _sum_by(sender.to_numpy(zero_copy_only=False), got["size"].to_numpy(), "sender")
+    return _sum_by(sender.to_numpy(zero_copy_only=False), sizes.size.filter(got).to_numpy(zero_copy_only=False),
+                   "sender")
 
 
 def _pf_deliveries(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
@@ -101,7 +98,7 @@ def _pf_deliveries(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     delay = pc.fill_null(pc.cast(col(ev, "delay"), pa.float64()), 0.0).filter(pa.array(rows))
     return pd.DataFrame({
         "recipient": rcpt.to_numpy(zero_copy_only=False), "domain": domain.to_numpy(zero_copy_only=False),
-        "sent": f["delivered"][rows], "size": _size_of(f["sizes"]["size"], pick(f["qid"], rows)),
+        "sent": f["delivered"][rows], "size": f["sizes"].of(f["qid"].filter(pa.array(rows))),
         "delay": delay.to_numpy(zero_copy_only=False),
     })
 
@@ -213,7 +210,7 @@ def _pf_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
 
 def pflogsumm_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The full pflogsumm tables of the Postfix events (uncapped, what the tests compare)."""
-    ev = events.reset_index(drop=True)
+    ev = events  # positions, not the index, pick rows: no copy
     f = pf_frame(ev)
     d = _pf_deliveries(ev, f)
     senders = _pf_senders(f)
@@ -261,7 +258,7 @@ def _ex_deliveries(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     d = frame(ev, rows, ["queue_id", "relay_host", "relay_ip", "recipient", "orig_recipient", "direction"])
     d["arrow"], d["blackhole"] = f["arrow"][rows], f["blackhole"][rows]
     d["host"] = _col(d, "relay_host").fillna("local")
-    d["size"] = np.where(d["arrow"], _size_of(f["sizes"], d["queue_id"]), 0)
+    d["size"] = np.where(d["arrow"], f["sizes"].of(f["qid"].filter(pa.array(rows))), 0)
     return d
 
 
@@ -361,7 +358,7 @@ def _ex_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
 
 def eximstats_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The full eximstats tables of the Exim events (uncapped, what the tests compare)."""
-    ev = events.reset_index(drop=True)
+    ev = events
     f = ex_frame(ev)
     a = _ex_arrivals(ev, f)
     d = _ex_deliveries(ev, f)
@@ -517,15 +514,12 @@ def peer_sections(events: pd.DataFrame, top: int = TOP) -> list[dict[str, Any]]:
     Exim events, each the top ``top`` rows (per daemon / kind where grouped) with ``more`` left out."""
     if not len(events):
         return []
-    mta = col(events, "mta")
+    parts = by_mta(events)  # the same tables analyzer.totals reads: their frames are computed once
     out: list[dict[str, Any]] = []
-    is_pf, is_ex = eq(mta, "postfix"), eq(mta, "exim")
-    if is_pf.any():
-        pf = events if is_pf.all() else events[is_pf]
-        out += _sections("postfix", "pflogsumm", pflogsumm_tables(pf), PF_SECTIONS, top)
-    if is_ex.any():
-        ex = events if is_ex.all() else events[is_ex]
-        out += _sections("exim", "eximstats", eximstats_tables(ex), EX_SECTIONS, top)
+    if "postfix" in parts:
+        out += _sections("postfix", "pflogsumm", pflogsumm_tables(parts["postfix"]), PF_SECTIONS, top)
+    if "exim" in parts:
+        out += _sections("exim", "eximstats", eximstats_tables(parts["exim"]), EX_SECTIONS, top)
     return out
 
 
