@@ -138,16 +138,14 @@ def _once(name: str, ev: pd.DataFrame, make: Any) -> Any:
 
 
 def by_mta(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The Postfix and the Exim events of a table (the table itself when it holds one MTA)."""
-    def split(ev: pd.DataFrame) -> dict[str, pd.DataFrame]:
-        mta = col(ev, "mta")
-        out = {}
-        for name in ("postfix", "exim"):
-            rows = eq(mta, name)
-            if rows.any():
-                out[name] = ev if rows.all() else ev[rows]
-        return out
-    return _once("mta", events, split)
+    """The Postfix and the Exim events of a table: the table itself when it holds one MTA (most
+    runs), else the two parts, kept while the table lives so that every caller gets the same parts."""
+    mta = col(events, "mta")
+    rows = {name: eq(mta, name) for name in ("postfix", "exim")}
+    present = [name for name, r in rows.items() if r.any()]
+    if len(present) < 2:
+        return {name: events for name in present}
+    return _once("mta", events, lambda ev: {name: ev[rows[name]] for name in present})
 
 
 def pf_cmd(ev: pd.DataFrame) -> np.ndarray:

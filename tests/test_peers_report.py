@@ -98,3 +98,22 @@ def test_top_is_the_documented_default(report):
             assert max(pd.Series([r[group] for r in s["rows"]]).value_counts()) <= TOP
         elif not s["id"].endswith(("volumes", "queue_times", "transports")):
             assert len(s["rows"]) <= TOP
+
+
+def test_totals_and_sections_share_one_frame_and_forget_it(monkeypatch):
+    """The report's peer totals and peer sections read one frame per MTA, dropped with the events table."""
+    import gc
+
+    from analyzer import totals
+
+    calls = []
+    real = totals._pf_frame
+    monkeypatch.setattr(totals, "_pf_frame", lambda ev: calls.append(1) or real(ev))
+    ev = parse_logs([str(SAMPLES / "postfix"), str(SAMPLES / "exim")], tz="UTC", year=2026).events
+    totals.peer_totals(ev)
+    peer_sections(ev)
+    assert len(calls) == 1
+    assert {"mta", "pflogsumm", "eximstats"} <= set(totals._LAST)
+    del ev
+    gc.collect()
+    assert not {"mta", "pflogsumm", "eximstats"} & set(totals._LAST)
