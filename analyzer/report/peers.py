@@ -575,6 +575,8 @@ def markdown_lines(report: dict[str, Any]) -> list[str]:
     for s in sections:
         cols = s["columns"]
         out += [f"### {md(s['title'])} ({s['peer']}: {md(s['peer_title'])})", "", f"_{md(s['definition'])}_", ""]
+        if s["difference"]:
+            out += [f"_Unlike {s['peer']}: {md(s['difference'])}_", ""]
         if s["rows"]:
             out += ["| " + " | ".join(md(c["label"]) for c in cols) + " |",
                     "|" + "|".join("---:" if c["key"] in _RIGHT else "---" for c in cols) + "|"]
@@ -603,7 +605,7 @@ def html_fragment(report: dict[str, Any]) -> Any:
         parts.append(f'<h3 id="{escape(s["id"])}">{escape(s["title"])} '
                      f'<span class="muted">({escape(s["peer"])}: {escape(s["peer_title"])})</span></h3>')
         parts.append(f'<p class="muted">{escape(s["definition"])}'
-                     + (f" Differs: {escape(s['difference'])}" if s["difference"] else "") + "</p>")
+                     + (f" Unlike {escape(s['peer'])}: {escape(s['difference'])}" if s["difference"] else "") + "</p>")
         if not s["rows"]:
             parts.append("<p>none</p>")
             continue
