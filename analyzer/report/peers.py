@@ -428,7 +428,8 @@ PF_SECTIONS: tuple[tuple[str, str, str, list[dict[str, str]], str, str | None], 
      "'warning:' lines of each Postfix daemon, grouped by the text after 'warning: '",
      f"maillens groups by the whole text (pflogsumm by its first {PF_WARNING_WIDTH - 3} characters); "
      "warnings parsed into an event of their own are rebuilt from its fields (SASL failures, non-SMTP "
-     "commands, hostname/address checks); TLS library and bare <LF> warnings are left out"),
+     "commands, hostname/address checks); TLS library and bare <LF> warnings are left out; a warning "
+     "with a queue id is counted as 'warning: QID: text' (pflogsumm skips 'QID: warning: text')"),
     ("rejects", "message reject detail", "Rejects by kind and reason",
      _cols("kind", "reason", "count"),
      "smtpd/postscreen reject lines by the rejected command (RCPT, MAIL, CONNECT, DATA, END-OF-MESSAGE) and "
