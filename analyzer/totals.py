@@ -92,7 +92,7 @@ def valid(a: pa.Array) -> np.ndarray:
 
 def pick(a: pa.Array, rows: np.ndarray) -> pd.Series:
     """The values of ``rows`` as a pandas Series of Python objects (None for null)."""
-    return pd.Series(a.filter(pa.array(rows)).to_pandas(), dtype=object)
+    return pd.Series(a.filter(pa.array(rows)).to_numpy(zero_copy_only=False), dtype=object)
 
 
 def frame(ev: pd.DataFrame, rows: np.ndarray, names: list[str]) -> pd.DataFrame:
