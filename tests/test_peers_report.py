@@ -117,3 +117,20 @@ def test_totals_and_sections_share_one_frame_and_forget_it(monkeypatch):
     del ev
     gc.collect()
     assert not {"mta", "pflogsumm", "eximstats"} & set(totals._LAST)
+
+
+def test_redaction_leaves_titles_and_definitions_readable():
+    """--redact pseudonymises log values in the rows, never the sections' own words."""
+    from analyzer.report import Redactor
+
+    res = parse_logs([str(SAMPLES / "postfix"), str(SAMPLES / "exim")], tz="UTC", year=2026)
+    r = make_report(res, generated_at=pd.Timestamp("2026-12-02T06:00:00Z"), redact=Redactor("k", ips=True))
+    spec = {f"{peer}.{k[0]}": k for peer, sections in (("pflogsumm", PF_SECTIONS), ("eximstats", EX_SECTIONS))
+            for k in sections}
+    for s in r["peers"]:
+        key, peer_title, title, columns, definition, difference = spec[s["id"]]
+        assert (s["peer_title"], s["title"], s["definition"], s["difference"]) == \
+            (peer_title, title, definition, difference), s["id"]
+        assert s["columns"] == columns
+    senders = next(s for s in r["peers"] if s["id"] == "pflogsumm.senders_by_count")
+    assert all(row["sender"].startswith("u-") for row in senders["rows"])

@@ -385,6 +385,7 @@ def eximstats_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
 # the report's sections
 
 #: Column labels where they differ from the row key.
+#: (Definitions never pair a '<' with a later '>': --redact would read that as an address.)
 _LABELS = {"avg_delay": "avg delay s", "max_delay": "max delay s", "text": "warning", "count": "lines",
            "value": "bytes", "remote_messages": "with a remote delivery", "remote_share": "share",
            "time": "time on queue", "from": "from host and sender", "to": "to host and recipient"}
@@ -428,20 +429,21 @@ PF_SECTIONS: tuple[tuple[str, str, str, list[dict[str, str]], str, str | None], 
      "'warning:' lines of each Postfix daemon, grouped by the text after 'warning: '",
      f"maillens groups by the whole text (pflogsumm by its first {PF_WARNING_WIDTH - 3} characters); "
      "warnings parsed into an event of their own are rebuilt from its fields (SASL failures, non-SMTP "
-     "commands, hostname/address checks); TLS library and bare <LF> warnings are left out; a warning "
+     "commands, hostname/address checks); TLS library and bare-LF warnings are left out; a warning "
      "with a queue id is counted as 'warning: QID: text' (pflogsumm skips 'QID: warning: text')"),
     ("rejects", "message reject detail", "Rejects by kind and reason",
      _cols("kind", "reason", "count"),
      "smtpd/postscreen reject lines by the rejected command (RCPT, MAIL, CONNECT, DATA, END-OF-MESSAGE) and "
      "pflogsumm's reason (the reply text cut by its rules); cleanup rejects under 'cleanup' by header/body",
      "HELO and EHLO rejects share one kind, HELO/EHLO; for kinds other than RCPT, MAIL, CONNECT and DATA "
-     "pflogsumm's reason is the envelope tail ('from=<...> to=<...> ...'): maillens cuts the reply text as for RCPT"),
+     "pflogsumm's reason is the envelope tail (from=, to=, proto=): maillens cuts the reply text as for RCPT"),
 )
 
 EX_SECTIONS: tuple[tuple[str, str, str, list[dict[str, str]], str, str | None], ...] = (
     ("volumes", "Grand total summary: Received/Delivered Volume", "Byte volumes",
      _cols("measure", "value"),
-     "bytes received: S= of the '<=' lines; bytes delivered: the message's S= once per '=>' line", None),
+     "bytes received: S= of the arrival lines; bytes delivered: the message's S= once per delivery "
+     "line ('=>')", None),
     ("sources_by_count", "Top sending hosts by message count", "Sending hosts by message count",
      _cols("host", "messages", "bytes"),
      "'<=' lines by the first word of H= (name, (helo) or [ip]); 'local' without H=", None),
