@@ -128,9 +128,18 @@ def test_redaction_leaves_titles_and_definitions_readable():
     spec = {f"{peer}.{k[0]}": k for peer, sections in (("pflogsumm", PF_SECTIONS), ("eximstats", EX_SECTIONS))
             for k in sections}
     for s in r["peers"]:
-        key, peer_title, title, columns, definition, difference = spec[s["id"]]
+        _, peer_title, title, columns, definition, difference = spec[s["id"]]
         assert (s["peer_title"], s["title"], s["definition"], s["difference"]) == \
             (peer_title, title, definition, difference), s["id"]
         assert s["columns"] == columns
     senders = next(s for s in r["peers"] if s["id"] == "pflogsumm.senders_by_count")
     assert all(row["sender"].startswith("u-") for row in senders["rows"])
+
+
+def test_dictionary_encoded_columns_give_the_same_sections():
+    """Events whose text columns are dictionary-encoded (as a store may hand them) give the same sections."""
+    ev = parse_logs([str(SAMPLES / "exim")], tz="UTC", year=2026).events
+    coded = ev.copy()
+    for name in ("program", "event", "status", "relay_host", "mta"):
+        coded[name] = ev[name].astype("category")
+    assert peer_sections(coded) == peer_sections(ev)
