@@ -88,7 +88,7 @@ def test_byte_volumes_equal(run):
     ("sources_by_volume", "volume", "sending hosts", ("messages", "bytes")),
     ("destinations_by_count", "message count", "host destinations", ("messages", "addresses", "bytes")),
     ("destinations_by_volume", "volume", "host destinations", ("messages", "addresses", "bytes")),
-    ("local_destinations", "message count", "local destinations", ("messages", "messages", "bytes")),
+    ("local_destinations", "message count", "local destinations", ("messages", "addresses", "bytes")),
 ])
 def test_sources_and_destinations_equal(run, table, title, what, cols):
     """Every sending host, destination host and local destination row equals eximstats'."""

@@ -269,13 +269,16 @@ def _ex_destinations(d: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ex_local_destinations(d: pd.DataFrame) -> pd.DataFrame:
-    """eximstats' "local destinations": '=>' lines without a remote host by the address as logged
-    (a pipe or file delivery with its parent address)."""
-    loc = d[d["arrow"] & d["relay_host"].isna()]
+    """eximstats' "local destinations": '=>' (messages) and '->' lines (with them: addresses) without
+    a remote host, by the address as logged (a pipe or file delivery with its parent address)."""
+    loc = d[d["relay_host"].isna().to_numpy(dtype=bool)]
     rcpt, parent = _col(loc, "recipient").fillna(""), _col(loc, "orig_recipient")
     pipe = rcpt.str.startswith(("/", "|")) & parent.notna()
     user = rcpt.where(~pipe, rcpt + " <" + parent.fillna("") + ">").where(~loc["blackhole"], "blackhole")
-    return _sum_by(user.to_numpy(), loc["size"].to_numpy(), "recipient")
+    g = pd.DataFrame({"recipient": user.to_numpy(), "msg": loc["arrow"].to_numpy(), "size": loc["size"].to_numpy()})
+    agg = g.groupby("recipient", sort=False).agg(messages=("msg", "sum"), addresses=("msg", "size"),
+                                                 bytes=("size", "sum")).reset_index()
+    return agg.astype({"messages": "int64", "addresses": "int64", "bytes": "int64"})
 
 
 def _ex_transports(d: pd.DataFrame) -> pd.DataFrame:
@@ -458,8 +461,9 @@ EX_SECTIONS: tuple[tuple[str, str, str, list[dict[str, str]], str, str | None], 
      _cols("host", "bytes", "messages", "addresses"),
      "the same, largest volume first", None),
     ("local_destinations", "Top local destinations by message count", "Local destinations",
-     _cols("recipient=address", "messages", "bytes"),
-     "'=>' lines without a remote host by address as logged (pipes and files with their parent address)", None),
+     _cols("recipient=address", "messages", "addresses", "bytes"),
+     "'=>' lines (messages; with '->' lines: addresses) without a remote host by address as logged (pipes "
+     "and files with their parent address)", None),
     ("transports", "Deliveries by transport", "Deliveries by transport",
      _cols("transport", "messages", "bytes"),
      "'=>' lines by transport, :blackhole: for deliveries without one",
