@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .limits import more
+from .peers import text_lines as peers_text
 from .servers import SERVER_KEYS, server_label
 from .timeline import rows_for_display
 
@@ -182,6 +183,7 @@ def render_text(r: dict[str, Any]) -> str:
     for peer in r.get("peer_totals", []):
         out += ["", f"TOTALS AS {peer['tool'].upper()} COUNTS THEM"]
         out += ["  " + " · ".join(f"{x['key'].replace('_', ' ')} {_num(x['value'])}" for x in peer["totals"])]
+    out += peers_text(r)
     for warning in r["warnings"]:
         out.append(f"Warning: {clean(warning)}")
     out += [line.strip() for line in _more(r, "warnings")]
