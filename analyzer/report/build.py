@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
+from ..anomalies.context import _domain
 from ..totals import peer_section
 from .limits import LIMITS, cap
 from .peers import peer_sections
@@ -49,10 +50,6 @@ def _mask(s: pd.Series, values: str | tuple[str, ...]) -> np.ndarray:
     if isinstance(values, str):
         return (s == values).fillna(False).to_numpy(dtype=bool)
     return s.isin(list(values)).fillna(False).to_numpy(dtype=bool)
-
-
-def _domain(s: pd.Series) -> pd.Series:
-    return s.astype("string[pyarrow]").str.extract(r"@([^@<>\s]+)>?$", expand=False).str.lower()
 
 
 def _units(rows: pd.DataFrame) -> pd.Series:
