@@ -199,17 +199,31 @@ def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Arr
     parts: list[pa.Table] = []
     flavours = FORMAT_FLAVOURS[state.forced] if state.forced else state.order
     order = sorted(flavours, key=lambda f: -state.counts.get(f, 0))
-    for flavour in order:
+    from .. import native
+
+    m = native.matcher([HEADERS[f] for f in order])
+    if m is not None:  # the native core: each line's first matching flavour, in one pass
+        found = m.run(lines)
+        bounds = np.searchsorted(found[1].to_numpy(), np.arange(len(order) + 1))
+    for k, flavour in enumerate(order):
         if len(remaining) == 0:
             break
-        cand = pa.array(remaining)
-        sub = lines if len(remaining) == n else pc.take(lines, cand)
-        g = pc.extract_regex(sub, pattern=HEADERS[flavour])
-        valid = g.is_valid()
-        hits = pc.filter(cand, valid)
-        if len(hits) == 0:
-            continue
-        g = pc.filter(g, valid)
+        if m is not None:
+            a, b = int(bounds[k]), int(bounds[k + 1])
+            hits = found[0].slice(a, b - a)
+            if len(hits) == 0:
+                continue
+            g = pa.StructArray.from_arrays([found[2][name].slice(a, b - a) for name in m.groups[k]],
+                                           names=m.groups[k])
+        else:
+            cand = pa.array(remaining)
+            sub = lines if len(remaining) == n else pc.take(lines, cand)
+            g = pc.extract_regex(sub, pattern=HEADERS[flavour])
+            valid = g.is_valid()
+            hits = pc.filter(cand, valid)
+            if len(hits) == 0:
+                continue
+            g = pc.filter(g, valid)
         state.counts[flavour] = state.counts.get(flavour, 0) + len(hits)
         ts = _stamps(flavour, g, state.clock, len(hits))
         names = g.type.names
