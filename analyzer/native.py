@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["EngineError", "available", "engine", "matcher", "unavailable_reason"]
+__all__ = ["EngineError", "available", "engine", "engine_choice", "matcher", "unavailable_reason"]
 
 ENV = "MAILLENS_ENGINE"
 #: threads the native core splits one batch over (the GIL is released while it matches)
@@ -46,9 +46,14 @@ def unavailable_reason() -> str | None:
     return _module()[1]
 
 
+def engine_choice() -> str:
+    """What ``MAILLENS_ENGINE`` asks for: auto, native or python."""
+    return os.environ.get(ENV, "auto").strip().lower() or "auto"
+
+
 def engine() -> str:
     """'native' or 'python': the engine the parsers use now (read from the environment each call)."""
-    choice = os.environ.get(ENV, "auto").strip().lower() or "auto"
+    choice = engine_choice()
     if choice == "python":
         return "python"
     if choice not in ("auto", "native"):
