@@ -32,8 +32,8 @@ class EngineError(RuntimeError):
 def _module() -> tuple[Any, str | None]:
     try:
         from . import _native  # type: ignore[attr-defined]
-    except ImportError as exc:
-        return None, f"analyzer._native is not built ({exc})"
+    except ImportError:
+        return None, "the native engine (analyzer._native) is not built: no Rust toolchain when maillens was installed"
     return _native, None
 
 

@@ -365,7 +365,8 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
                 ok = pc.is_valid(cols["ts"])
                 if not pc.all(ok).as_py():
                     bad_rows = pc.filter(cols["row"], pc.invert(ok))
-                    unmatched = pa.concat_arrays([unmatched, pc.index_in(bad_rows, value_set=sub.column("row").combine_chunks())])
+                    unmatched = pa.concat_arrays([unmatched, pc.cast(pc.index_in(bad_rows, value_set=sub.column("row").combine_chunks()),
+                                                            pa.int64())])
                     cols = {k: pc.filter(v, ok) for k, v in cols.items()}
                 if sp.panic:
                     cols["event"] = pa.array(["panic"] * len(cols["event"]))
