@@ -103,6 +103,15 @@ class Matcher:
                 pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(pats)]), out)
 
 
+    def is_match(self, arr: Any) -> Any:
+        """pyarrow's ``match_substring_regex`` for the first pattern (a non-null string array)."""
+        import numpy as np
+        import pyarrow as pa
+
+        offsets, data = _string_buffers(arr)
+        return pa.array(np.frombuffer(self._engine.is_match(offsets, data, THREADS), dtype=np.uint8).astype(bool))
+
+
 def _string_buffers(arr: Any) -> tuple[bytes, bytes]:
     """The offsets (sliced to the array) and data buffers of a string array, as bytes. Nulls
     read as empty strings."""
@@ -125,6 +134,18 @@ def _string_buffers(arr: Any) -> tuple[bytes, bytes]:
 @lru_cache(maxsize=32)
 def _compiled(key: tuple[tuple[str, frozenset[str] | None], ...]) -> Matcher:
     return Matcher([r for r, _ in key], [d for _, d in key])
+
+
+def mask(arr: Any, regex: str) -> Any:
+    """``pc.match_substring_regex(arr, regex)`` by the native core, or None when Python runs (or
+    the array has nulls, which pyarrow answers with null)."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count or engine() != "native":
+        return None
+    return _compiled(((regex, None),)).is_match(arr)
 
 
 def matcher(regexes: Sequence[str], daemons: Sequence[frozenset[str] | None] | None = None) -> Matcher | None:

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import TS
-from .engine import nonempty
+from .engine import match_regex, nonempty
 
 __all__ = ["HEADERS", "MONTHS", "Clock", "split_headers"]
 
@@ -187,6 +187,23 @@ def _stamps(flavour: str, g: pa.StructArray, clock: Clock, n: int) -> pa.Array:
     return pa.nulls(n, TS)
 
 
+_TAG_SPLIT = r"^(?P<program>[^\[]+)(?:\[(?P<pid>\d+)\])?$"
+
+
+def _split_tag(tag: pa.Array, native_engine: bool) -> tuple[pa.Array, pa.Array]:
+    """A syslog tag's program and pid ("postfix/smtpd[123]")."""
+    if native_engine:
+        from .. import native
+
+        m = native.matcher([_TAG_SPLIT])
+        if m is not None:
+            rows, _, cols = m.run(tag)
+            if len(rows) == len(tag):  # every tag splits (the header pattern made sure): same columns
+                return cols["program"], cols["pid"]
+    tg = pc.extract_regex(tag, pattern=_TAG_SPLIT)
+    return tg.field("program"), tg.field("pid")
+
+
 def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array]:
     """Split a batch into header fields.
 
@@ -229,12 +246,11 @@ def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Arr
         names = g.type.names
         host = nonempty(g.field("host")) if "host" in names else pa.nulls(len(hits), pa.string())
         if "tag" in names:
-            tg = pc.extract_regex(g.field("tag"), pattern=r"^(?P<program>[^\[]+)(?:\[(?P<pid>\d+)\])?$")
-            program, pid = tg.field("program"), tg.field("pid")
+            program, pid = _split_tag(g.field("tag"), m is not None)
         else:
             program, pid = pa.array(["exim"] * len(hits)), g.field("pid")
         msg = pc.coalesce(g.field("msg"), "")
-        if pc.any(pc.match_substring_regex(msg, r"\s$")).as_py():
+        if pc.any(match_regex(msg, r"\s$")).as_py():
             msg = pc.utf8_rtrim_whitespace(msg)
         parts.append(pa.table({
             "row": hits,
@@ -263,7 +279,7 @@ EXIM_INNER = (r"^(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d(?:\.\d{1,9})?
 
 def strip_inner_exim_stamp(msg: pa.Array, ts: pa.Array, pid: pa.Array, tz: str) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Exim through syslog/journald may keep its own stamp in the message: use it and strip it."""
-    has = pc.match_substring_regex(msg, r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+    has = match_regex(msg, r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
     if not pc.any(has).as_py():
         return msg, ts, pid
     g = pc.extract_regex(pc.if_else(has, msg, ""), pattern=EXIM_INNER)

@@ -134,6 +134,12 @@ impl Engine {
         found
     }
 
+    /// For each row of `lo..hi`: 1 if the first pattern matches somewhere in it, else 0.
+    pub fn is_match(&self, msgs: Strings, lo: usize, hi: usize) -> Vec<u8> {
+        let re = &self.patterns[0].regex;
+        (lo..hi).map(|row| u8::from(re.is_match(msgs.get(row)))).collect()
+    }
+
     /// Join the results of runs over consecutive row ranges.
     pub fn join(parts: Vec<Found>) -> Found {
         let mut out = Found { rows: Vec::new(), pats: Vec::new(), start: Vec::new(), spans: Vec::new() };

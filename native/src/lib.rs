@@ -97,6 +97,30 @@ impl PyEngine {
             .collect();
         Ok((PyBytes::new(py, &rows), PyBytes::new(py, &pats), cols))
     }
+
+    /// One byte per row: whether the first pattern matches it (pyarrow's match_substring_regex).
+    #[pyo3(signature = (offsets, data, threads=1))]
+    fn is_match<'py>(&self, py: Python<'py>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize) -> Bound<'py, PyBytes> {
+        let engine = &self.engine;
+        let out = py.detach(|| {
+            let off = arrow::offsets(&offsets);
+            let msgs = Strings { offsets: &off, data: &data };
+            let n = msgs.len();
+            let threads = threads.clamp(1, 64).min(n / 4096 + 1);
+            let step = n.div_ceil(threads.max(1)).max(1);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let (lo, hi) = ((t * step).min(n), ((t + 1) * step).min(n));
+                        s.spawn(move || engine.is_match(msgs, lo, hi))
+                    })
+                    .collect();
+                handles.into_iter().flat_map(|h| h.join().expect("matcher thread")).collect::<Vec<u8>>()
+            })
+        });
+        PyBytes::new(py, &out)
+    }
+
 }
 
 /// Rewrite an RE2 pattern into the regex crate's syntax (exposed for tests).
