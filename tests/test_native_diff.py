@@ -7,7 +7,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import hypothesis.strategies as st
 import pyarrow as pa
@@ -182,18 +181,6 @@ def test_translated_classes_match_as_re2(re2, text, expected):
     ref = pc.extract_regex(pa.array([text]), pattern=re2)[0]
     ref = ref.as_py()[m.groups[0][0]] if ref.is_valid else None
     assert got == ref == expected
-
-
-def test_engine_choice(monkeypatch):
-    """MAILLENS_ENGINE=python forces Python; native is the default when built; nonsense is an error."""
-    monkeypatch.setenv(native.ENV, "python")
-    assert native.engine() == "python"
-    assert native.matcher([r"^x$"]) is None
-    monkeypatch.delenv(native.ENV)
-    assert native.engine() == "native"
-    monkeypatch.setenv(native.ENV, "fast")
-    with pytest.raises(native.EngineError):
-        native.engine()
 
 
 def test_version_names_the_engine():

@@ -181,18 +181,15 @@ def _main(
 
       maillens --install-completion          # tab completion for your shell
     """
-    from ..config import ConfigError, load_config
-
     from .. import native
+    from ..config import ConfigError, load_config
 
     try:
         native.engine()
     except native.EngineError as exc:
         fail(str(exc), exc.hint, EXIT_USAGE)
-    if verbose:
-        if native.engine_choice() != "python" and not native.available():
-            err.print(f"maillens: {native.unavailable_reason()}; using the Python engine", markup=False,
-                      soft_wrap=True)
+    if verbose and native.engine_choice() != "python" and not native.available():
+        err.print(f"maillens: {native.unavailable_reason()}; using the Python engine", markup=False, soft_wrap=True)
 
     try:
         cfg = load_config(config)
