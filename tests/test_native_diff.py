@@ -161,6 +161,15 @@ def test_patterns_translate_and_compile():
         assert len(m.groups) == len(regexes)
 
 
+def test_fast_paths_follow_the_tables():
+    """The hand-read syslog header of the native core is the Python table's pattern verbatim (it
+    is used only then; if this fails, the pattern changed: update native/src/syslog.rs)."""
+    from analyzer import _native
+    from analyzer.parsers.syslog import HEADERS
+
+    assert HEADERS["syslog"] in _native.FAST_PATTERNS
+
+
 @pytest.mark.parametrize(("re2", "text", "expected"), [
     (r"^(?P<d>\d+)$", "٣٤", None),             # RE2's \d is ASCII
     (r"^(?P<w>\w+)$", "é", None),

@@ -34,6 +34,8 @@ impl<'a> Strings<'a> {
 
 pub struct Pattern {
     regex: Regex,
+    /// a hand-read twin of this exact pattern (see `syslog`), when there is one
+    fast: Option<fn(&[u8]) -> Option<[(usize, usize); 4]>>,
     /// (capture index in `regex`, column index in `Engine::names`)
     groups: Vec<(usize, usize)>,
     daemons: Option<Vec<Vec<u8>>>,
@@ -87,7 +89,8 @@ impl Engine {
                 }
             }
             let daemons = ds.map(|v| v.into_iter().map(String::into_bytes).collect());
-            patterns.push(Pattern { regex, groups, daemons });
+            let fast = (src == crate::syslog::HEADER).then_some(crate::syslog::header as fn(&[u8]) -> _);
+            patterns.push(Pattern { regex, fast, groups, daemons });
         }
         Ok(Engine { patterns, names })
     }
@@ -117,6 +120,15 @@ impl Engine {
             for (i, p) in self.patterns.iter().enumerate() {
                 if !ok[i] {
                     continue;
+                }
+                if let Some(fast) = p.fast {
+                    // groups in capture order: stamp, host, tag, msg
+                    let Some(spans) = fast(hay) else { continue };
+                    found.rows.push(row as u32);
+                    found.pats.push(i as u32);
+                    found.start.push(found.spans.len() as u32);
+                    found.spans.extend(spans.iter().map(|&(a, b)| Some((a as u32, b as u32))));
+                    break;
                 }
                 let l = &mut locs[i];
                 if p.regex.captures_read(l, hay).is_none() {
