@@ -99,3 +99,28 @@ def test_recipient_phrase_does_not_make_a_sender_cause():
     """'need fully-qualified address' is read with the address it is about."""
     assert cause_of("504 5.5.2 <a>: Recipient address rejected: need fully-qualified address") \
         != cause_of("504 5.5.2 <a>: Sender address rejected: need fully-qualified address")
+
+
+@pytest.mark.parametrize("text, cause", [
+    # providers' own codes, from their published code lists (analyzer/rules/provider_codes.toml)
+    ("550 This IP has sent too many messages this hour. IB504", "rate.limited"),
+    ("554 Connection refused. This IP address is listed on the Policy Block List (PBL). IB106",
+     "reputation.ip_listed"),
+    ("421 Temporarily rejected. Reverse DNS for this IP failed. IB108", "auth.reverse_dns"),
+    ("552 5.1.1 Boite du destinataire pleine. Recipient overquota. OFR_417 [417]", "mailbox.full"),
+    ("550 5.5.0 Boite du destinataire archivee. Archived recipient. LPN007_420",
+     "mailbox.disabled"),
+    ("550 5.1.0 <bounce@example.com> sender rejected. AUP#CXBL", "reputation.ip_listed"),
+    ("550 5.1.0 <bounce@example.com> sender rejected. AUP#In-1310", "rate.limited"),
+    ("554 xx.comcast.net comcast 192.0.2.1 Comcast block for spam. Please see "
+     "http://postmaster.comcast.net/smtp-error-codes.php#BL000000", "reputation.ip_listed"),
+    ("550 Mailbox is frozen. See http://mail.i.ua/err/3/", "mailbox.disabled"),
+])
+def test_provider_code_decides(text, cause):
+    """A provider's own code means what its code list says, whatever the generic words."""
+    assert cause_of(text) == cause
+
+
+def test_provider_code_beats_enhanced_code_default():
+    """5.1.0 alone reads as an address problem; Cox's AUP#CXDNS says reverse DNS."""
+    assert cause_of("550 5.1.0 <a@example.com> sender rejected. AUP#CXDNS") == "auth.reverse_dns"
