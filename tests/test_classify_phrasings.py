@@ -124,3 +124,42 @@ def test_provider_code_decides(text, cause):
 def test_provider_code_beats_enhanced_code_default():
     """5.1.0 alone reads as an address problem; Cox's AUP#CXDNS says reverse DNS."""
     assert cause_of("550 5.1.0 <a@example.com> sender rejected. AUP#CXDNS") == "auth.reverse_dns"
+
+
+@pytest.mark.parametrize("text, cause", [
+    # Microsoft's NDR reference and Outlook.com's postmaster code table
+    ("550 5.5.0 Requested action not taken: mailbox unavailable. [outlook.com]", "mailbox.unknown"),
+    ("432 4.3.2 STOREDRV.Deliver; recipient thread limit exceeded", "mailbox.rate_limited"),
+    ("550 5.1.90 Your message can't be sent because you've reached your daily limit for message "
+     "recipients", "rate.limited"),
+    ("550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal; message contains bare linefeeds, which cannot "
+     "be sent via DATA", "message.invalid"),
+    ("550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. You can tell them that "
+     "Hotmail does not relay dynamically-assigned IP ranges. (S3140)", "reputation.ip_listed"),
+    ("550 DY-001 (SNT004-MC1F43) Unfortunately, messages from 192.0.2.1 weren't sent.",
+     "reputation.ip_listed"),
+    ("450 DT:RBL 192.0.2.1", "reputation.ip_listed"),
+    ("451 MI:SFQ 192.0.2.1", "rate.limited"),
+])
+def test_provider_documented_replies(text, cause):
+    """Replies as the providers' own references word them get the meaning those give."""
+    assert cause_of(text) == cause
+
+
+@pytest.mark.parametrize("text, cause", [
+    ("553 5.1.8 Sender domain does not exist", "sender.invalid"),
+    ("550 5.1.8 Invalid sender domain", "sender.invalid"),
+    ("554 5.1.2 The domain example.com does not exist", "domain.not_found"),
+    ("550 5.7.1 Service unavailable, MailFrom domain is listed in Spamhaus.",
+     "reputation.domain_listed"),
+])
+def test_sender_domain_is_not_a_listing_by_itself(text, cause):
+    """'sender domain' names what is wrong; only 'listed'/'blocked' makes it a blocklist hit."""
+    assert cause_of(text) == cause
+
+
+def test_microsoft_541_is_read_by_its_text():
+    """Microsoft documents two 5.4.1 replies: an unknown recipient and a relay refusal."""
+    assert cause_of("550 5.4.1 Recipient address rejected: Access denied [outlook.com]") \
+        == "mailbox.unknown"
+    assert cause_of("550 5.4.1 Relay Access Denied [outlook.com]") == "relay.denied"
