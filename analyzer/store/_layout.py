@@ -162,6 +162,11 @@ class Root:
             raise _write_error(exc, str(self.local / rel)) from exc
         fsync_dir(d)
 
+    def open_part(self, rel: str, schema: pa.Schema = STORE_SCHEMA) -> PartFile:
+        """A part written batch by batch under a temporary name; :meth:`PartFile.close` makes it
+        durable and renames it to ``rel``, :meth:`PartFile.abort` deletes it."""
+        return PartFile(self, rel, schema)
+
     def read_table(self, rel: str, columns: list[str] | None = None) -> pa.Table:
         if self.local is not None:
             return pq.read_table(self.local / rel, columns=columns)
@@ -263,6 +268,59 @@ class Root:
             yield
         finally:
             os.close(fd)
+
+
+class PartFile:
+    """One part being written (see :meth:`Root.open_part`): a ``ParquetWriter`` on its temporary file."""
+
+    def __init__(self, root: Root, rel: str, schema: pa.Schema) -> None:
+        self.root, self.rel, self.rows = root, rel, 0
+        folder, name = rel.rsplit("/", 1)
+        self.folder, self.tmp = folder, f"{folder}/.{name}.tmp"
+        try:
+            if root.local is None:
+                root.fs.makedirs(root.path(folder), exist_ok=True)
+                self.fh = root.fs.open(root.path(self.tmp), "wb")
+            else:
+                (root.local / folder).mkdir(exist_ok=True)
+                self.fh = open(root.local / self.tmp, "wb")
+            self.writer = pq.ParquetWriter(self.fh, schema, compression="zstd")
+        except OSError as exc:
+            self.abort()
+            raise _write_error(exc, root.path(rel)) from exc
+
+    def write(self, table: pa.Table) -> None:
+        try:
+            self.writer.write_table(table)
+        except OSError as exc:
+            self.abort()
+            raise _write_error(exc, self.root.path(self.rel)) from exc
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        """Finish the file, make it durable, and rename it into place."""
+        root = self.root
+        try:
+            self.writer.close()
+            if root.local is not None:
+                self.fh.flush()
+                os.fsync(self.fh.fileno())
+            self.fh.close()
+            root.rename(self.tmp, self.rel)
+        except OSError as exc:
+            self.abort()
+            raise _write_error(exc, root.path(self.rel)) from exc
+        if root.local is not None:
+            fsync_dir(root.local / self.folder)
+
+    def abort(self) -> None:
+        """Delete the temporary file (and the part, if it was renamed)."""
+        for close in (getattr(getattr(self, "writer", None), "close", None), getattr(getattr(self, "fh", None),
+                                                                                   "close", None)):
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+        self.root.remove(self.tmp)
 
 
 class PartMissing(StoreDamaged):
