@@ -147,3 +147,55 @@ def test_keyset_finds_what_was_added():
     assert ks.contains(allk).all() and len(ks) == len(allk)
     assert not ks.contains(rng.integers(-2**62, 2**62, 1000)).any()
     assert len(ks.runs) > 1
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, days) -> Path:
+    """The generated days and the sample logs in one store."""
+    s = tmp_path_factory.mktemp("stream-store") / "s"
+    ingest([str(days["postfix"]), str(days["exim"]), str(SAMPLES / "postfix")], s, tz="UTC", year=2026,
+           part_rows=700)
+    return s
+
+
+@pytest.mark.parametrize("filters", [
+    {"code": ["5xx"]},
+    {"code": ["4xx"], "domain": ["*.example"]},
+    {"cause": ["reputation.*"]},
+    {"client_ip": ["198.51.100.0/24"]},
+    {"text": "(?i)spamhaus|blocked|refused"},
+    {"recipient": ["*@ourdomain.test"]},
+    {"sender": ["nobody-at-all@nowhere.invalid"]},
+])
+def test_search_store_in_two_passes_equals_reading_it_whole(store, filters):
+    """search --store holding only the matches answers as reading every row did, row for row."""
+    from analyzer.messages import link
+    from analyzer.narrow import read_store_matching, search_wanted
+    from analyzer.search import Filters, search
+
+    f = Filters(**filters)
+    since, until = pd.Timestamp("2026-11-26T03:00", tz="UTC"), None
+    want = search(link(read_events(store, since=since)), f).rows
+    narrowed = read_store_matching(store, search_wanted(f), since=since, until=until)
+    got = search(link(narrowed), f).rows
+
+    def shown(rows: pd.DataFrame) -> pd.DataFrame:  # _msg: a row number in the index searched
+        return rows.drop(columns=[c for c in rows.columns if c.startswith("_")]).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(shown(got), shown(want))
+    if filters.get("sender") != ["nobody-at-all@nowhere.invalid"]:
+        assert len(want) > 0
+    assert len(narrowed) < len(read_events(store, since=since))
+
+
+def test_store_scan_gives_read_events_rows_in_batches(store):
+    """iter_event_batches: the rows and order of read_events, in batches no larger than asked, for a time range
+    that cuts row groups (their ts statistics skip the rest)."""
+    from analyzer.store import iter_event_batches
+
+    since, until = "2026-11-26T01:30:00", "2026-11-26T09:15:00"
+    want = read_events(store, since=since, until=until)
+    tables = list(iter_event_batches(store, since=since, until=until, batch_rows=128))
+    assert tables and max(t.num_rows for t in tables) <= 128
+    got = pa.concat_tables(tables).to_pandas(types_mapper=pd.ArrowDtype)
+    pd.testing.assert_frame_equal(got, want)

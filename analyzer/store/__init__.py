@@ -63,7 +63,7 @@ from ._manifest import SCHEMA_VERSION as SCHEMA_VERSION
 from ._manifest import Manifest, load_manifest
 from ._parse import SourceTable, parse_source
 from ._prune import PruneResult, prune
-from ._read import read_events, store_days
+from ._read import Scan, iter_event_batches, read_events, scan_frame, store_days
 from ._repair import RepairResult, repair
 
 __all__ = [
@@ -81,7 +81,10 @@ __all__ = [
     "load_manifest",
     "parse_source",
     "prune",
+    "Scan",
+    "iter_event_batches",
     "read_events",
+    "scan_frame",
     "repair",
     "store_days",
 ]

@@ -11,7 +11,7 @@ import datetime as dt
 import errno
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,37 @@ class Root:
         except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
             raise StoreDamaged(f"{self.path(rel)}: listed in the store's manifest but not a readable part "
                                f"({exc})", self.name) from exc
+
+    def read_part_batches(self, rel: str, columns: list[str], batch_rows: int,
+                          row_groups: Callable[[Any], list[int]] | None = None) -> Iterator[pa.RecordBatch]:
+        """A listed part's ``columns`` as record batches (of the row groups ``row_groups(metadata)``
+        picks); StoreDamaged naming it if it is missing or corrupt."""
+        with contextlib.ExitStack() as stack:
+            try:
+                if self.local is not None:
+                    pf = pq.ParquetFile(self.local / rel)
+                else:
+                    pf = pq.ParquetFile(stack.enter_context(self.fs.open(self.path(rel), "rb")))
+                stack.callback(pf.close)
+                groups = row_groups(pf.metadata) if row_groups is not None else list(range(pf.num_row_groups))
+                names = set(pf.schema_arrow.names)
+                missing = [c for c in columns if c not in names]
+                if missing:
+                    raise KeyError(f"no column(s) {missing}")
+                if not groups:
+                    return
+                it = pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=columns)
+                while True:
+                    try:
+                        batch = next(it)
+                    except StopIteration:
+                        return
+                    yield batch.select(columns)
+            except FileNotFoundError as exc:
+                raise PartMissing(f"{self.path(rel)}: listed in the store's manifest but missing", self.name) from exc
+            except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
+                raise StoreDamaged(f"{self.path(rel)}: listed in the store's manifest but not a readable part "
+                                   f"({exc})", self.name) from exc
 
     def check_part(self, rel: str, rows: int | None) -> None:
         """Cheap check of a listed part (its Parquet footer and row count); StoreDamaged naming it if bad."""
