@@ -45,7 +45,7 @@ class SourceStream:
 
     def __iter__(self) -> Iterator[pa.Table]:
         from ..reader import open_stream
-        from ._classify import StreamClassifier
+        from ..classify_stream import StreamClassifier
 
         kb = None
         if self.rules:

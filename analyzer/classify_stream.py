@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..attribution import (ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES, _domains,
+from .attribution import (ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES, _domains,
                            _key_codes, attribute)
-from ..schema import to_pandas
+from .schema import to_pandas
 
 #: The columns :func:`analyzer.attribution.attribute` reads.
 _READS = ["ts", "queue_id", "recipient", "reply_text", "source", "line_no", "event", "outcome", "action", "cause",
@@ -38,7 +38,7 @@ class StreamClassifier:
     order (an error logged after the line that waits on it, in a later batch, is not seen)."""
 
     def __init__(self, kb: Any = None) -> None:
-        from ..pipeline import Classifier
+        from .pipeline import Classifier
 
         self.classifier = Classifier(kb, attributing=False)
         self.kb = self.classifier.kb
