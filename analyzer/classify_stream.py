@@ -17,8 +17,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .attribution import (ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES, _domains,
-                           _key_codes, attribute)
+from .attribution import (
+    ATTEMPT_EVENTS,
+    FAILED,
+    NOT_A_REASON,
+    WAITING_ACTIONS,
+    WAITING_CAUSES,
+    _domains,
+    _key_codes,
+    attribute,
+)
 from .schema import to_pandas
 
 #: The columns :func:`analyzer.attribution.attribute` reads.

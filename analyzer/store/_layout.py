@@ -314,7 +314,7 @@ class PartFile:
                 self.fh = root.fs.open(root.path(self.tmp), "wb")
             else:
                 (root.local / folder).mkdir(exist_ok=True)
-                self.fh = open(root.local / self.tmp, "wb")
+                self.fh = open(root.local / self.tmp, "wb")  # noqa: SIM115 - held open across writes, closed by close()/abort()
             self.writer = pq.ParquetWriter(self.fh, schema, compression="zstd")
         except OSError as exc:
             self.abort()

@@ -44,8 +44,8 @@ class SourceStream:
         return self.inp.name
 
     def __iter__(self) -> Iterator[pa.Table]:
-        from ..reader import open_stream
         from ..classify_stream import StreamClassifier
+        from ..reader import open_stream
 
         kb = None
         if self.rules:

@@ -15,7 +15,6 @@ from ..schema import SCHEMA
 from ._layout import MANIFEST, STORE_SCHEMA, PartMissing, Root, StoreError, day_of
 from ._manifest import Manifest, load_manifest, missing_manifest
 
-
 #: Rows per batch when the store is read batch by batch.
 BATCH_ROWS = 50_000
 

@@ -206,7 +206,7 @@ def test_disk_full_during_ingest_cleans_up_and_names_the_file(tmp_path, logs, mo
 
     s = tmp_path / "s"
     monkeypatch.setattr(layout.pq, "ParquetWriter", Full)
-    with pytest.raises(StoreError, match="No space left on device while writing .*part-.*parquet"):
+    with pytest.raises(StoreError, match=r"No space left on device while writing .*part-.*parquet"):
         ingest([str(logs[1]), str(logs[0])], s, tz="UTC", year=2026, part_rows=200)
     assert _debris(s) == []
     read_events(s)  # the committed state is readable
