@@ -83,7 +83,7 @@ class KeySet:
     (a merge never copies more than :attr:`MERGE_MAX` keys), looked up with a binary search.
     8 bytes a key."""
 
-    MERGE_MAX = 1 << 21
+    MERGE_MAX = 1 << 19  # 4 MiB: merging costs at most a few MiB more than the keys; ~20 runs for 10M keys
 
     def __init__(self, keys: np.ndarray | None = None) -> None:
         self.runs: list[np.ndarray] = []
