@@ -10,12 +10,13 @@ Linking (:func:`analyzer.messages.link`) and the search then run on that small t
 on the whole one: every line of a kept message is there, and nothing else is needed.
 
 Memory is bounded by the batch size, the number of links and the matches, not by the log.
+A store is narrowed the same way (:func:`collect_store_matching`), its day partitions read twice.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,7 +28,7 @@ from .parsers import LineCounts
 from .pipeline import EventStream, row_hash
 from .schema import empty_table, to_pandas
 
-__all__ = ["collect_matching", "search_wanted", "trace_wanted"]
+__all__ = ["collect_matching", "collect_store_matching", "read_store_matching", "search_wanted", "trace_wanted"]
 
 Wanted = Callable[[pa.Table], np.ndarray]
 
@@ -63,11 +64,42 @@ def collect_matching(stream: EventStream, wanted: Wanted) -> Any:
     inputs; a :class:`analyzer.reader.ParseResult` (counts and warnings of the first pass)."""
     from .reader import ParseResult
 
+    def again() -> Iterator[tuple[int, pa.Table]]:
+        rerun = dataclasses.replace(stream, files=[], counts=LineCounts(), warnings=[], progress=None)
+        return ((b.index, b.table) for b in rerun)
+
+    pieces = _two_passes(((b.index, b.table) for b in stream), again, wanted)
+    pieces.sort(key=lambda it: it[0])  # input order (secondary logs may be read last)
+    table = pa.concat_tables([t for _, t in pieces]) if pieces else _empty_like(stream)
+    return ParseResult(to_pandas(table), stream.counts, stream.files, stream.warnings)
+
+
+def collect_store_matching(scan: Iterable[pa.Table], wanted: Wanted) -> pa.Table | None:
+    """The rows of a store scan (:func:`analyzer.store.iter_event_batches`, read twice) of every
+    message that can match ``wanted``, in the scan's order; None when nothing can match."""
+    pieces = _two_passes(((0, t) for t in scan), lambda: ((0, t) for t in scan), wanted)
+    return pa.concat_tables([t for _, t in pieces]) if pieces else None
+
+
+def read_store_matching(store: Any, wanted: Wanted, since: Any = None, until: Any = None) -> Any:
+    """The events of ``store`` (``since <= ts < until``) of every message that can match ``wanted``,
+    as :func:`analyzer.store.read_events` would give them (same columns, same order), read batch
+    by batch in two passes: only the matches are held."""
+    from .store import iter_event_batches, scan_frame
+
+    scan = iter_event_batches(store, since=since, until=until)
+    table = collect_store_matching(scan, wanted)
+    return scan_frame(table if table is not None else scan.schema.empty_table(), scan)
+
+
+def _two_passes(first: Iterable[tuple[int, pa.Table]], second: Callable[[], Iterable[tuple[int, pa.Table]]],
+                wanted: Wanted) -> list[tuple[int, pa.Table]]:
+    """Pass 1 over ``first`` finds the keys (and links) of matching messages; pass 2 over ``second()``
+    keeps their lines, as (input index, table) pieces in the order read."""
     keys: set[int] = set()
     lines: list[np.ndarray] = []
     edges: list[np.ndarray] = []
-    for b in stream:
-        t = b.table
+    for _, t in first:
         if not t.num_rows:
             continue
         has_q = pc.is_valid(t.column("queue_id")).to_numpy(zero_copy_only=False)
@@ -84,21 +116,17 @@ def collect_matching(stream: EventStream, wanted: Wanted) -> Any:
     keep_keys = _closure(keys, np.concatenate(edges) if edges else np.empty((0, 2), np.uint64))
     keep_lines = np.unique(np.concatenate(lines)) if lines else np.empty(0, np.uint64)
     del edges, lines, keys
-    again = dataclasses.replace(stream, files=[], counts=LineCounts(), warnings=[], progress=None)
     pieces: list[tuple[int, pa.Table]] = []
     if len(keep_keys) or len(keep_lines):
-        for b in again:
-            t = b.table
+        for index, t in second():
             if not t.num_rows:
                 continue
             m = np.isin(_key(t), keep_keys) & pc.is_valid(t.column("queue_id")).to_numpy(zero_copy_only=False)
             if len(keep_lines):
                 m |= np.isin(_line(t), keep_lines)
             if m.any():
-                pieces.append((b.index, t.filter(pa.array(m))))
-    pieces.sort(key=lambda it: it[0])
-    table = pa.concat_tables([t for _, t in pieces]) if pieces else _empty_like(stream)
-    return ParseResult(to_pandas(table), stream.counts, stream.files, stream.warnings)
+                pieces.append((index, t.filter(pa.array(m))))
+    return pieces
 
 
 def _empty_like(stream: EventStream) -> pa.Table:

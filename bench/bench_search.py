@@ -8,7 +8,7 @@
 The log comes from ``bench/generate_logs.py`` through ``bench_parse.ensure_log`` (seeded, cached
 under ``bench/out/``). Each query runs the real command line in its own child process
 (``python -m analyzer search LOG …``), output to /dev/null, and the wall time around the child
-is what is printed: reading and parsing the log, linking 1M events into messages, filtering and
+is what is printed, with the child's CPU time and peak RSS (``wait4``): reading and parsing the log, linking 1M events into messages, filtering and
 printing, all included. With ``--repeat K`` the best of K runs is shown. A second table splits
 one run into its stages, in-process. The ``lines`` column (rows printed) lets a reader check that
 LOG and ``--store`` answer the same.
@@ -52,17 +52,37 @@ QUERIES = {
 }
 
 
+#: CPU seconds and peak RSS (MiB) of the last command run (from wait4).
+LAST = {"cpu": 0.0, "rss": 0.0}
+
+
 def run(args: list[str]) -> tuple[float, int]:
-    """Wall seconds of one command, and how many lines it printed (rows for -f jsonl)."""
+    """Wall seconds of one command, and how many lines it printed (rows for -f jsonl); its CPU
+    time and peak RSS go to :data:`LAST`."""
+    import os
+    import tempfile
+
     t = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "analyzer", *args], cwd=ROOT, capture_output=True,
-                       check=True)
-    return time.perf_counter() - t, p.stdout.count(b"\n")
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.Popen([sys.executable, "-m", "analyzer", *args], cwd=ROOT, stdout=out,
+                             stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"failed: maillens {' '.join(args)}")
+        out.seek(0)
+        n = out.read().count(b"\n")
+    LAST.update(cpu=usage.ru_utime + usage.ru_stime, rss=usage.ru_maxrss / 1024)
+    return wall, n
 
 
 def best_of(args: list[str], repeat: int) -> tuple[float, int]:
     runs = [run(args) for _ in range(repeat)]
     return min(r[0] for r in runs), runs[0][1]
+
+
+def _usage() -> str:
+    return f"{LAST['cpu']:7.1f} {LAST['rss']:7.0f}"
 
 
 def stages(log: Path) -> list[tuple[str, float]]:
@@ -94,13 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     log = ensure_log(a.mta, a.lines, a.seed)
     print(f"{a.mta} log of {a.lines:,} lines: {log} ({log.stat().st_size / 1e6:.0f} MB)")
-    print(f"{'seconds':>8} {'lines':>6}  question (maillens search LOG …)")
+    print(f"{'seconds':>8} {'CPU s':>7} {'RSS MiB':>7} {'lines':>6}  question (maillens search LOG …)")
     for question, args in QUERIES[a.mta]:
         best, n = best_of(["search", str(log), "--tz", "UTC", "--year", "2026", *args], a.repeat)
-        print(f"{best:8.1f} {n:6}  {question}: {' '.join(args)}")
+        print(f"{best:8.1f} {_usage()} {n:6}  {question}: {' '.join(args)}")
     best, n = best_of(["trace", "carol.silva@ourdomain.test", str(log), "--tz", "UTC", "--year", "2026", "-f",
                        "json"], a.repeat)
-    print(f"{best:8.1f} {n:6}  maillens trace ADDRESS LOG -f json (20 most recent messages)")
+    print(f"{best:8.1f} {_usage()} {n:6}  maillens trace ADDRESS LOG -f json (20 most recent messages)")
     if a.store:
         import hashlib
 
@@ -117,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"(ingested into {store} in {time.perf_counter() - t:.0f}s, once)")
         for question, args in QUERIES[a.mta][:2]:
             best, n = best_of(["search", "--store", str(store), "--tz", "UTC", *args], a.repeat)
-            print(f"{best:8.1f} {n:6}  --store: {question}: {' '.join(args)}")
+            print(f"{best:8.1f} {_usage()} {n:6}  --store: {question}: {' '.join(args)}")
     if not a.no_stages:
         print("\none search, by stage (in-process):")
         for name, sec in stages(log):

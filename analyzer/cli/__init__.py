@@ -18,7 +18,12 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Console-script entry point (pandas and pyarrow are imported by the commands that need them)."""
     import os
+    import sys
 
+    # Arrow's default allocator (mimalloc) keeps the pages of freed batches, and so does glibc's;
+    # jemalloc (in pyarrow's Linux wheels) gives them back: a stream of batches peaks 25-35% lower
+    # (bench/bench_ingest.py, bench_search.py). Set before pyarrow loads; the user's choice wins.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc" if sys.platform.startswith("linux") else "system")
     try:
         app(prog_name="maillens")
     except Exception as exc:  # a bug: never exit 1, which --fail-on gives to findings

@@ -101,8 +101,14 @@ def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, si
             fail("--store needs analyzer.store, which this installation does not have",
                  "give the log files instead", EXIT_USAGE)
         try:
-            events = read_events(store, since=since.to_pydatetime() if since is not None else None,
-                                 until=until.to_pydatetime() if until is not None else None)
+            when = {"since": since.to_pydatetime() if since is not None else None,
+                    "until": until.to_pydatetime() if until is not None else None}
+            if wanted is not None:  # two passes over the days asked for, holding only the matches
+                from ..narrow import read_store_matching
+
+                events = read_store_matching(store, wanted, **when)
+            else:
+                events = read_events(store, **when)
         except StoreError as exc:
             fail(str(exc), getattr(exc, "hint", None) or "check the --store path", EXIT_INPUT)
         except ValueError as exc:

@@ -285,31 +285,27 @@ _FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client
                          "smtp_stage", "source", "reply_class", "outcome", "cause", "provider", "severity"})
 
 
-#: The event columns classify() reads (its rules and the attribution of retry/give-up lines).
-_CLASSIFY_READS = frozenset({"event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "reply_code", "quit",
-                             "relay_host", "reply_text", "detail", "direction", "host", "queue_id", "recipient",
-                             "ts", "source", "line_no"})
-
-
 def collect_report_events(stream: Any, kb: Any = None) -> Any:
-    """Read a classified event stream (:mod:`analyzer.pipeline`) into the compact table the report
-    needs: only :data:`REPORT_COLUMNS`, the columns with few values dictionary-encoded per batch
-    while reading (about a third of the memory of the full event table)."""
+    """Read an event stream (:mod:`analyzer.pipeline`) into the compact table the report needs:
+    each batch classified as it comes (:class:`analyzer.classify_stream.StreamClassifier`: the
+    answers of classifying the whole table, the cache and the errors behind retry-waits carried
+    across batches), only :data:`REPORT_COLUMNS` kept, the columns with few values
+    dictionary-encoded while reading (about a third of the memory of the full event table)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from ..classify_stream import StreamClassifier
     from ..reader import ParseResult
     from ..schema import SCHEMA, to_pandas
 
+    classify_batch = StreamClassifier(kb) if stream.classifier is None else None
+    keep = list(REPORT_COLUMNS)
     pieces: list[tuple[int, pa.Table]] = []
-    # classified at the end, on the compact table: classify() links rows of one message
-    keep = list(REPORT_COLUMNS) if stream.classifier is not None else \
-        [c for c in SCHEMA.names if c in REPORT_COLUMNS or c in _CLASSIFY_READS]
     for b in stream:
         if not b.table.num_rows:
             continue
-        t = b.table.select(keep)
-        for name in _FEW_VALUES & set(keep):
+        t = (classify_batch(b.table) if classify_batch is not None else b.table).select(keep)
+        for name in _FEW_VALUES:
             i = t.schema.get_field_index(name)
             t = t.set_column(i, name, pc.dictionary_encode(t.column(i)))
         pieces.append((b.index, t))
@@ -317,17 +313,15 @@ def collect_report_events(stream: Any, kb: Any = None) -> Any:
     if pieces:
         table = pa.concat_tables([t for _, t in pieces])
         del pieces
-        for name in _FEW_VALUES & set(keep):
+        for name in _FEW_VALUES:
             i = table.schema.get_field_index(name)
             table = table.set_column(i, name, table.column(i).cast(pa.string()))
     else:
-        table = SCHEMA.empty_table().select(keep)
+        from ..schema import CLASS_SCHEMA
+
+        table = pa.schema(list(SCHEMA) + list(CLASS_SCHEMA)).empty_table().select(keep)
     events = to_pandas(table)
     del table
-    if stream.classifier is None:
-        from ..classify import classify
-
-        events = classify(events, kb)[list(REPORT_COLUMNS)]
     return ParseResult(events, stream.counts, stream.files, stream.warnings)
 
 

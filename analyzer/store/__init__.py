@@ -22,6 +22,17 @@ a source ingested before (it grew, or it is that file rotated after it grew) is 
 where that ingest ended. (One limit: identical lines logged in the same second by the same process
 that straddle that point, or a rotation, count from 0 again on the far side, and are kept once.)
 
+**Streaming.** A file is parsed, classified and written batch by batch
+(:class:`~analyzer.store._parse.SourceStream`): each day's new rows go to a part file open for that
+day (a ``ParquetWriter``), a new part every ``part_rows`` rows. The occurrence numbers of the keys
+count identical events of earlier batches too (:class:`~analyzer.store._keys.SourceKeys`), and
+retry-wait lines take the cause of an error in an earlier batch
+(:class:`analyzer.classify_stream.StreamClassifier`): the rows are the same for any batch size.
+Memory: one batch, the classification cache, and 8 bytes per event of the file (its keys) plus,
+when a day already holds events, that day's keys. Reading (:func:`iter_event_batches`) goes batch
+by batch too: only the days asked for, the row groups whose ``ts`` range meets the time range,
+and the columns asked for.
+
 **Crash safety.** A run first records itself in ``_manifest.json``; it then writes each part under a
 temporary name, fsyncs it, renames it into its day directory, and only then replaces
 ``_manifest.json`` (write, fsync, rename) listing the new parts. Readers read only the parts the
@@ -63,7 +74,7 @@ from ._manifest import SCHEMA_VERSION as SCHEMA_VERSION
 from ._manifest import Manifest, load_manifest
 from ._parse import SourceTable, parse_source
 from ._prune import PruneResult, prune
-from ._read import read_events, store_days
+from ._read import Scan, iter_event_batches, read_events, scan_frame, store_days
 from ._repair import RepairResult, repair
 
 __all__ = [
@@ -73,15 +84,18 @@ __all__ = [
     "Manifest",
     "PruneResult",
     "RepairResult",
+    "Scan",
     "SourceTable",
     "StoreDamaged",
     "StoreError",
     "StoreWriteError",
     "ingest",
+    "iter_event_batches",
     "load_manifest",
     "parse_source",
     "prune",
     "read_events",
     "repair",
+    "scan_frame",
     "store_days",
 ]

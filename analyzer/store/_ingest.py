@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..sources import Input, expand_inputs
-from ._keys import HEAD_BYTES, Digest, fingerprint
-from ._layout import KEY, PART_ROWS, Root, StoreError
+from ._keys import HEAD_BYTES, Digest, KeySet, fingerprint
+from ._layout import KEY, PART_ROWS, PartFile, Root, StoreError
 from ._manifest import Manifest, check_parts, clean_debris, load_manifest, write_manifest
-from ._parse import SourceTable, parse_source
+from ._parse import BATCH_LINES, SourceStream, SourceTable
 
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -45,29 +45,33 @@ class IngestResult:
 
 
 class _Writer:
-    """Adds one source's rows to the store under the commit protocol."""
+    """Adds one source's rows to the store under the commit protocol, batch by batch: each day's
+    new rows go to a part file open for that day (a new one every ``part_rows`` rows)."""
 
     def __init__(self, store: Root, m: Manifest, run: str, result: IngestResult,
                  part_rows: int = PART_ROWS) -> None:
         self.store, self.m, self.run, self.result = store, m, run, result
         self.part_rows = part_rows
-        self.keys: dict[str, np.ndarray] = {}  # day -> sorted keys present (committed + this run)
+        self.keys: dict[str, KeySet] = {}  # day -> keys of its committed parts (read when first needed)
         self.n = 0
 
-    def _keys_of(self, day: str) -> np.ndarray:
+    def _keys_of(self, day: str) -> KeySet:
         if day not in self.keys:
             arrays = [self.store.read_part(rel, columns=[KEY]).column(KEY).to_numpy()
                       for rel in self.m.parts_of(day)]
-            self.keys[day] = np.sort(np.concatenate(arrays)) if arrays else np.zeros(0, np.int64)
+            self.keys[day] = KeySet(np.concatenate(arrays) if arrays else None)
         return self.keys[day]
 
-    def add(self, st: SourceTable) -> None:
+    def add(self, st: SourceStream | SourceTable) -> None:
         """Write the source's new rows as parts and commit them with the source; on any failure the
         parts written for it are deleted again (the committed state is the one before)."""
         new_parts: dict[str, dict[str, Any]] = {}
+        open_parts: dict[str, PartFile] = {}
         try:
-            self._add(st, new_parts)
+            self._add(st, new_parts, open_parts)
         except BaseException:
+            for pf in open_parts.values():
+                pf.abort()
             for rel in new_parts:
                 self.m.parts.pop(rel, None)
                 self.store.remove(rel)
@@ -78,9 +82,10 @@ class _Writer:
         self.result.parts += len(new_parts)
         self.result.ingested_sources.append(st.name)
 
-    def _add(self, st: SourceTable, new_parts: dict[str, dict[str, Any]]) -> None:
-        table = st.table
-        if table.num_rows:
+    def _add(self, st: SourceStream | SourceTable, new_parts: dict[str, dict[str, Any]],
+             open_parts: dict[str, PartFile]) -> None:
+        touched: set[str] = set()
+        for table in st:
             ts_us = pc.fill_null(table.column("ts").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
             day_no = ts_us // 86_400_000_000  # UTC days since 1970-01-01
             keys = table.column(KEY).to_numpy()
@@ -89,32 +94,23 @@ class _Writer:
                 old = day_no < (dt.date.fromisoformat(self.m.pruned_before) - _EPOCH).days
                 self.result.too_old += int(old.sum())
                 keep &= ~old
-            # first occurrence within this source only
-            _, first = np.unique(keys, return_index=True)
-            dup_in = np.ones(len(keys), dtype=bool)
-            dup_in[first] = False
             for d in np.unique(day_no[keep]).tolist():
                 day = (_EPOCH + dt.timedelta(days=int(d))).isoformat()
-                sel = keep & (day_no == d)
-                present = self._keys_of(day)
-                seen = np.isin(keys, present) | dup_in
-                new = sel & ~seen
-                self.result.duplicates += int((sel & seen).sum())
-                idx = np.flatnonzero(new)
+                sel = np.flatnonzero(keep & (day_no == d))
+                seen = self._keys_of(day).contains(keys[sel])
+                self.result.duplicates += int(seen.sum())
+                idx = sel[~seen]
                 if len(idx) == 0:
                     continue
                 if idx[-1] - idx[0] + 1 == len(idx):  # the usual case: a run of lines, no copy
                     part = table.slice(int(idx[0]), len(idx))
                 else:
                     part = table.take(pa.array(idx))
-                for start in range(0, part.num_rows, self.part_rows):
-                    chunk = part.slice(start, self.part_rows)
-                    rel = self._part_name(day)
-                    new_parts[rel] = {"day": day, "rows": chunk.num_rows, "run": self.run}
-                    self.store.write_table(rel, chunk)
-                del part
-                self.keys[day] = np.sort(np.concatenate([present, keys[idx]]))
+                self._write(day, part, new_parts, open_parts)
+                touched.add(day)
                 self.result.added += len(idx)
+        for day in list(open_parts):
+            self._finish(open_parts.pop(day), day, new_parts)
         # commit: the manifest lists the parts (and the source) only after they are durable
         self.m.parts.update(new_parts)
         dg = st.digest
@@ -122,6 +118,24 @@ class _Writer:
                                   "newline": dg.newline, "resumed_at": dg.resume_at, "events": st.events,
                                   "run": self.run}
         write_manifest(self.store, self.m)
+        for day in touched:  # read again from its parts if a later source has events of that day
+            self.keys.pop(day, None)
+
+    def _write(self, day: str, rows: pa.Table, new_parts: dict[str, dict[str, Any]],
+               open_parts: dict[str, PartFile]) -> None:
+        while rows.num_rows:
+            pf = open_parts.get(day)
+            if pf is None:
+                pf = open_parts[day] = self.store.open_part(self._part_name(day))
+            room = self.part_rows - pf.rows
+            pf.write(rows.slice(0, room))
+            rows = rows.slice(room)
+            if pf.rows >= self.part_rows:
+                self._finish(open_parts.pop(day), day, new_parts)
+
+    def _finish(self, pf: PartFile, day: str, new_parts: dict[str, dict[str, Any]]) -> None:
+        new_parts[pf.rel] = {"day": day, "rows": pf.rows, "run": self.run}  # deleted again if closing fails
+        pf.close()
 
     def _part_name(self, day: str) -> str:
         rel = f"day={day}/part-{self.run}-{self.n:04d}.parquet"
@@ -146,6 +160,7 @@ def ingest(
     progress: Callable[[int, int], None] | None = None,
     part_rows: int = PART_ROWS,
     rules: Sequence[str | os.PathLike] = (),
+    batch_lines: int = BATCH_LINES,
 ) -> IngestResult:
     """Parse and classify logs and add their events to the store; each event is added once.
 
@@ -153,6 +168,10 @@ def ingest(
     cluster); the commit is the same. ``progress(bytes_done, bytes_total)`` after each file.
     ``now`` names the run (and stands in for stdin's modification time). ``rules``: site
     knowledge-base files for the classification (as ``maillens parse --rules``).
+
+    Each file is read, classified and written ``batch_lines`` lines at a time (see
+    :class:`analyzer.store._parse.SourceStream`): memory does not grow with the file, except by
+    the 8-byte keys of its events (and of a day's stored events, when it is not new).
     """
     if isinstance(paths, str):
         paths = [paths]
@@ -208,22 +227,23 @@ def ingest(
         if engine == "dask":
             from ..scale import parse_on_dask
 
-            tables: Iterable[SourceTable] = parse_on_dask(todo, tz=tz, year=year, now=now, scheduler=scheduler,
-                                                          rules=site)
-        else:
-            tables = (parse_source(inp, tz=tz, year=year, now=now, digest=dg, rules=site) for inp, dg in todo)
+            tables: Iterable[SourceTable | SourceStream] = parse_on_dask(todo, tz=tz, year=year, now=now,
+                                                                        scheduler=scheduler, rules=site)
+        else:  # each source streamed batch by batch into its parts
+            tables = (SourceStream(inp, dg, tz=tz, year=year, now=now, rules=site, batch_lines=batch_lines)
+                      for inp, dg in todo)
         seen_now: set[str] = set()
         for st in tables:
-            result.lines += st.lines
-            result.unrecognised += st.unrecognised
-            result.warnings.extend(st.warnings)
             if st.digest.sha in seen_now:  # the same content twice in one run
                 result.skipped_sources.append(st.name)
             else:
-                writer.add(st)
+                writer.add(st)  # reads a SourceStream
                 seen_now.add(st.digest.sha)
                 if st.digest.resume_at:
                     result.resumed_sources.append(st.name)
+            result.lines += st.lines
+            result.unrecognised += st.unrecognised
+            result.warnings.extend(st.warnings)
             done += size.get(st.name, 0)
             if progress:
                 progress(done, total)

@@ -43,16 +43,27 @@ def _column_hash(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return h
 
 
+def _content_hashes(table: pa.Table) -> np.ndarray:
+    """A 64-bit hash per row of the identifying columns."""
+    h = np.zeros(table.num_rows, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for name in KEY_COLUMNS:
+            h = (h * _MIX) ^ _column_hash(table.column(name))
+    return pd.util.hash_array(h)
+
+
+def _mix(h: np.ndarray, occ: np.ndarray) -> np.ndarray:
+    """The key of the ``occ``-th occurrence of content hash ``h``."""
+    with np.errstate(over="ignore"):
+        return pd.util.hash_array(h ^ (occ.astype(np.uint64) * _MIX)).view(np.int64)
+
+
 def event_keys(table: pa.Table) -> np.ndarray:
     """Stable 64-bit keys: hash of the identifying columns and the occurrence number within the file."""
     n = table.num_rows
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    h = np.zeros(n, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for name in KEY_COLUMNS:
-            h = (h * _MIX) ^ _column_hash(table.column(name))
-    h = pd.util.hash_array(h)
+    h = _content_hashes(table)
     # occurrence number among identical events of the same source, in line order
     src = pc.dictionary_encode(table.column("source").combine_chunks()).indices.to_numpy(zero_copy_only=False)
     line = pc.fill_null(table.column("line_no"), 0).to_numpy(zero_copy_only=False)
@@ -64,9 +75,84 @@ def event_keys(table: pa.Table) -> np.ndarray:
     first = np.maximum.accumulate(np.where(start, pos, 0))
     occ = np.empty(n, dtype=np.uint64)
     occ[order] = (pos - first).astype(np.uint64)
-    with np.errstate(over="ignore"):
-        mixed = pd.util.hash_array(h ^ (occ * _MIX))
-    return mixed.view(np.int64)
+    return _mix(h, occ)
+
+
+class KeySet:
+    """A set of 64-bit keys that grows batch by batch: sorted runs, merged while they are small
+    (a merge never copies more than :attr:`MERGE_MAX` keys), looked up with a binary search.
+    8 bytes a key."""
+
+    MERGE_MAX = 1 << 19  # 4 MiB: merging costs at most a few MiB more than the keys; ~20 runs for 10M keys
+
+    def __init__(self, keys: np.ndarray | None = None) -> None:
+        self.runs: list[np.ndarray] = []
+        if keys is not None and len(keys):
+            self.runs.append(np.sort(keys.astype(np.int64, copy=False)))
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self.runs)
+
+    def add(self, keys: np.ndarray) -> None:
+        if not len(keys):
+            return
+        self.runs.append(np.sort(keys.astype(np.int64, copy=False)))
+        while (len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1])
+               and len(self.runs[-2]) + len(self.runs[-1]) <= self.MERGE_MAX):
+            last = self.runs.pop()
+            merged = np.concatenate([self.runs.pop(), last])
+            merged.sort(kind="stable")  # two sorted runs: a merge
+            self.runs.append(merged)
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(keys), dtype=bool)
+        for run in self.runs:
+            if not len(run):
+                continue
+            at = np.searchsorted(run, keys)
+            found |= run[np.minimum(at, len(run) - 1)] == keys
+        return found
+
+
+class SourceKeys:
+    """:func:`event_keys` of one source read batch by batch: the occurrence number of an event
+    among identical events counts the ones in earlier batches too, so the keys are the same for
+    any batch size. Holds the keys given so far (8 bytes an event)."""
+
+    def __init__(self) -> None:
+        self.given = KeySet()
+
+    def __call__(self, table: pa.Table) -> np.ndarray:
+        keys = event_keys(table)
+        if not len(keys) or not len(self.given):
+            self.given.add(keys)
+            return keys
+        # identical events of earlier batches: key(h, 0), key(h, 1) ... are taken; count them
+        h = _content_hashes(table)
+        uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+        before = np.zeros(len(uniq), dtype=np.uint64)
+        probe = np.flatnonzero(self.given.contains(keys[first]))  # in-batch occurrence 0 of each content
+        while len(probe):
+            before[probe] += np.uint64(1)
+            taken = self.given.contains(_mix(uniq[probe], before[probe]))
+            probe = probe[taken]
+        shift = before[inverse.reshape(-1)]
+        if shift.any():
+            moved = shift > 0
+            src = pc.dictionary_encode(table.column("source").combine_chunks()).indices.to_numpy(
+                zero_copy_only=False)
+            line = pc.fill_null(table.column("line_no"), 0).to_numpy(zero_copy_only=False)
+            order = np.lexsort((line, h, src))
+            hs, ss = h[order], src[order]
+            start = np.ones(len(h), dtype=bool)
+            start[1:] = (hs[1:] != hs[:-1]) | (ss[1:] != ss[:-1])
+            pos = np.arange(len(h))
+            occ = np.empty(len(h), dtype=np.uint64)
+            occ[order] = (pos - np.maximum.accumulate(np.where(start, pos, 0))).astype(np.uint64)
+            keys = keys.copy()
+            keys[moved] = _mix(h[moved], occ[moved] + shift[moved])
+        self.given.add(keys)
+        return keys
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import datetime as dt
 import errno
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +162,11 @@ class Root:
             raise _write_error(exc, str(self.local / rel)) from exc
         fsync_dir(d)
 
+    def open_part(self, rel: str, schema: pa.Schema = STORE_SCHEMA) -> PartFile:
+        """A part written batch by batch under a temporary name; :meth:`PartFile.close` makes it
+        durable and renames it to ``rel``, :meth:`PartFile.abort` deletes it."""
+        return PartFile(self, rel, schema)
+
     def read_table(self, rel: str, columns: list[str] | None = None) -> pa.Table:
         if self.local is not None:
             return pq.read_table(self.local / rel, columns=columns)
@@ -179,6 +184,37 @@ class Root:
         except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
             raise StoreDamaged(f"{self.path(rel)}: listed in the store's manifest but not a readable part "
                                f"({exc})", self.name) from exc
+
+    def read_part_batches(self, rel: str, columns: list[str], batch_rows: int,
+                          row_groups: Callable[[Any], list[int]] | None = None) -> Iterator[pa.RecordBatch]:
+        """A listed part's ``columns`` as record batches (of the row groups ``row_groups(metadata)``
+        picks); StoreDamaged naming it if it is missing or corrupt."""
+        with contextlib.ExitStack() as stack:
+            try:
+                if self.local is not None:
+                    pf = pq.ParquetFile(self.local / rel)
+                else:
+                    pf = pq.ParquetFile(stack.enter_context(self.fs.open(self.path(rel), "rb")))
+                stack.callback(pf.close)
+                groups = row_groups(pf.metadata) if row_groups is not None else list(range(pf.num_row_groups))
+                names = set(pf.schema_arrow.names)
+                missing = [c for c in columns if c not in names]
+                if missing:
+                    raise KeyError(f"no column(s) {missing}")
+                if not groups:
+                    return
+                it = pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=columns)
+                while True:
+                    try:
+                        batch = next(it)
+                    except StopIteration:
+                        return
+                    yield batch.select(columns)
+            except FileNotFoundError as exc:
+                raise PartMissing(f"{self.path(rel)}: listed in the store's manifest but missing", self.name) from exc
+            except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
+                raise StoreDamaged(f"{self.path(rel)}: listed in the store's manifest but not a readable part "
+                                   f"({exc})", self.name) from exc
 
     def check_part(self, rel: str, rows: int | None) -> None:
         """Cheap check of a listed part (its Parquet footer and row count); StoreDamaged naming it if bad."""
@@ -263,6 +299,59 @@ class Root:
             yield
         finally:
             os.close(fd)
+
+
+class PartFile:
+    """One part being written (see :meth:`Root.open_part`): a ``ParquetWriter`` on its temporary file."""
+
+    def __init__(self, root: Root, rel: str, schema: pa.Schema) -> None:
+        self.root, self.rel, self.rows = root, rel, 0
+        folder, name = rel.rsplit("/", 1)
+        self.folder, self.tmp = folder, f"{folder}/.{name}.tmp"
+        try:
+            if root.local is None:
+                root.fs.makedirs(root.path(folder), exist_ok=True)
+                self.fh = root.fs.open(root.path(self.tmp), "wb")
+            else:
+                (root.local / folder).mkdir(exist_ok=True)
+                self.fh = open(root.local / self.tmp, "wb")  # noqa: SIM115 - held open across writes, closed by close()/abort()
+            self.writer = pq.ParquetWriter(self.fh, schema, compression="zstd")
+        except OSError as exc:
+            self.abort()
+            raise _write_error(exc, root.path(rel)) from exc
+
+    def write(self, table: pa.Table) -> None:
+        try:
+            self.writer.write_table(table)
+        except OSError as exc:
+            self.abort()
+            raise _write_error(exc, self.root.path(self.rel)) from exc
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        """Finish the file, make it durable, and rename it into place."""
+        root = self.root
+        try:
+            self.writer.close()
+            if root.local is not None:
+                self.fh.flush()
+                os.fsync(self.fh.fileno())
+            self.fh.close()
+            root.rename(self.tmp, self.rel)
+        except OSError as exc:
+            self.abort()
+            raise _write_error(exc, root.path(self.rel)) from exc
+        if root.local is not None:
+            fsync_dir(root.local / self.folder)
+
+    def abort(self) -> None:
+        """Delete the temporary file (and the part, if it was renamed)."""
+        for close in (getattr(getattr(self, "writer", None), "close", None), getattr(getattr(self, "fh", None),
+                                                                                   "close", None)):
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+        self.root.remove(self.tmp)
 
 
 class PartMissing(StoreDamaged):

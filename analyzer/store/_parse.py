@@ -1,24 +1,89 @@
-"""Parse and classify one source into the rows the store keeps; what the Dask workers run."""
+"""Parse and classify one source into the rows the store keeps, batch by batch; what the Dask workers run."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..sources import Input, iter_chunks
-from ._keys import Digest, event_keys, fingerprint
+from ._keys import Digest, SourceKeys, fingerprint
 from ._layout import KEY, STORE_SCHEMA
+
+#: Lines per batch when a source is streamed into the store.
+BATCH_LINES = 25_000
+
+
+@dataclass
+class SourceStream:
+    """One input parsed and classified batch by batch into store rows (with keys); iterate once.
+    After iteration ``lines``, ``events``, ``unrecognised`` and ``warnings`` say what was read.
+    Memory: one batch, the classification cache, and the source's keys (8 bytes an event)."""
+
+    inp: Input
+    digest: Digest
+    tz: str | None = None
+    year: int | None = None
+    now: dt.datetime | None = None
+    rules: Sequence[str] = ()
+    batch_lines: int = BATCH_LINES
+    lines: int = 0
+    events: int = 0
+    unrecognised: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.inp.name
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        from ..classify_stream import StreamClassifier
+        from ..reader import open_stream
+
+        kb = None
+        if self.rules:
+            from ..rules import load_rules
+
+            kb = load_rules(tuple(Path(r) for r in self.rules))
+        dg = self.digest
+        keys = SourceKeys()
+        with contextlib.ExitStack() as stack:
+            src = self.inp
+            if dg.resume_at:
+                tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="maillens-tail-"))
+                src = _tail_copy(self.inp, dg.resume_at, tmp)
+            stream = open_stream([str(src.path)], tz=self.tz, year=self.year, now=self.now,
+                                 batch_lines=self.batch_lines, classifier=StreamClassifier(kb))
+            for b in stream:
+                if b.table.num_rows:
+                    yield self._rows(b.table, keys)
+            self.lines = dg.resume_lines + stream.counts.lines
+            self.events = stream.counts.events
+            self.unrecognised = stream.counts.unrecognised
+            self.warnings = [w.replace(str(src.path), self.inp.name) for w in stream.warnings]
+
+    def _rows(self, table: pa.Table, keys: SourceKeys) -> pa.Table:
+        n = table.num_rows
+        table = table.set_column(table.column_names.index("source"), "source",
+                                 pa.array([self.inp.name] * n, pa.string()))
+        if self.digest.resume_lines:
+            i = table.column_names.index("line_no")
+            table = table.set_column(i, "line_no", pc.add(table.column("line_no"), self.digest.resume_lines))
+        table = table.append_column(KEY, pa.array(keys(table), pa.int64()))
+        return table.select(STORE_SCHEMA.names).cast(STORE_SCHEMA)
 
 
 @dataclass
 class SourceTable:
-    """One input parsed and classified: its rows (with keys) and what was read."""
+    """One input parsed and classified whole: its rows (with keys) and what was read (a Dask
+    worker's answer). Iterating gives the rows as one batch, like a :class:`SourceStream`."""
 
     name: str
     digest: Digest
@@ -27,6 +92,10 @@ class SourceTable:
     events: int
     unrecognised: int
     warnings: list[str]
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        if self.table.num_rows:
+            yield self.table
 
 
 def _tail_copy(inp: Input, offset: int, folder: str) -> Input:
@@ -48,36 +117,10 @@ def _tail_copy(inp: Input, offset: int, folder: str) -> Input:
 
 def parse_source(inp: Input, *, tz: str | None, year: int | None, now: dt.datetime | None,
                  digest: Digest | None = None, rules: Sequence[str] = ()) -> SourceTable:
-    """Parse and classify one input (only what follows ``digest.resume_at``); add ``event_key``.
-    ``rules`` are site knowledge-base files added to the shipped one. Pure: safe on a Dask worker."""
-    import tempfile
-
-    from ..classify import classify
-    from ..reader import parse_logs
-
-    dg = digest or fingerprint(inp)
-    with tempfile.TemporaryDirectory(prefix="maillens-tail-") as tmp:
-        src = _tail_copy(inp, dg.resume_at, tmp) if dg.resume_at else inp
-        res = parse_logs([str(src.path)], tz=tz, year=year, now=now)
-    events = res.events
-    if len(events):
-        if rules:
-            from ..rules import load_rules
-
-            events = classify(events, load_rules(tuple(Path(r) for r in rules)))
-        else:
-            events = classify(events)
-    table = pa.Table.from_pandas(events, preserve_index=False)
-    if table.num_rows == 0:
-        table = STORE_SCHEMA.empty_table()
-    else:
-        table = table.set_column(table.column_names.index("source"), "source",
-                                 pa.array([inp.name] * table.num_rows, pa.string()))
-        if dg.resume_lines:
-            i = table.column_names.index("line_no")
-            table = table.set_column(i, "line_no", pc.add(table.column("line_no"), dg.resume_lines))
-        table = table.append_column(KEY, pa.array(event_keys(table), pa.int64()))
-        table = table.select(STORE_SCHEMA.names).cast(STORE_SCHEMA)
-    warnings = [w.replace(str(src.path), inp.name) for w in res.warnings]
-    return SourceTable(inp.name, dg, table, dg.resume_lines + res.counts.lines, res.counts.events,
-                       res.counts.unrecognised, warnings)
+    """Parse and classify one input (only what follows ``digest.resume_at``) into one table with
+    ``event_key``: the batches of :class:`SourceStream`, collected. ``rules`` are site
+    knowledge-base files added to the shipped one. Pure: safe on a Dask worker."""
+    st = SourceStream(inp, digest or fingerprint(inp), tz=tz, year=year, now=now, rules=rules)
+    tables = list(st)
+    table = pa.concat_tables(tables).combine_chunks() if tables else STORE_SCHEMA.empty_table()
+    return SourceTable(inp.name, st.digest, table, st.lines, st.events, st.unrecognised, st.warnings)

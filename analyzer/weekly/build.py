@@ -119,9 +119,19 @@ def facts_of(ev: pd.DataFrame) -> pd.DataFrame:
 
 
 def day_facts(store: str | os.PathLike, day: str) -> pd.DataFrame:
-    """The facts of one day partition of the store."""
+    """The facts of one day partition of the store, folded batch by batch (only the fact columns
+    are read): memory is one batch and the counts, not the day."""
+    from ..store import iter_event_batches
+
     nxt = (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
-    return facts_of(read_events(store, since=day, until=nxt, columns=FACT_COLUMNS))
+    cols = ["day", "host", "kind", "domain", "provider", "cause", "outcome"]
+    parts = [facts_of(t.to_pandas(types_mapper=pd.ArrowDtype))
+             for t in iter_event_batches(store, since=day, until=nxt, columns=FACT_COLUMNS)]
+    parts = [f for f in parts if len(f)]
+    if len(parts) <= 1:
+        return parts[0] if parts else facts_of(pd.DataFrame())
+    both = pd.concat(parts, ignore_index=True)
+    return both.groupby(cols, sort=True)["count"].sum().reset_index()[[*cols, "count"]]
 
 
 # --------------------------------------------------------------------------------------------

@@ -188,19 +188,25 @@ def test_disk_full_during_ingest_cleans_up_and_names_the_file(tmp_path, logs, mo
     """ENOSPC while writing a part: no .tmp or uncommitted part is left, the error names the file, rc 5, no cluster talk."""
     import analyzer.store._layout as layout
 
-    real = layout.pq.write_table
     calls = {"n": 0}
 
-    def full(table, where, **kw):
-        calls["n"] += 1
-        if calls["n"] >= 3:  # the first source's parts go through, then the disk is full
-            where.write(b"PAR1" + b"\0" * 1000)
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real(table, where, **kw)
+    class Full(layout.pq.ParquetWriter):
+        """A part writer whose third batch (of the run) finds the disk full, half written."""
+
+        def __init__(self, where, schema, **kw):
+            self.where = where
+            super().__init__(where, schema, **kw)
+
+        def write_table(self, table, *args, **kw):
+            calls["n"] += 1
+            if calls["n"] >= 3:  # the first source's parts go through, then the disk is full
+                self.where.write(b"\0" * 1000)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return super().write_table(table, *args, **kw)
 
     s = tmp_path / "s"
-    monkeypatch.setattr(layout.pq, "write_table", full)
-    with pytest.raises(StoreError, match="No space left on device while writing .*part-.*parquet"):
+    monkeypatch.setattr(layout.pq, "ParquetWriter", Full)
+    with pytest.raises(StoreError, match=r"No space left on device while writing .*part-.*parquet"):
         ingest([str(logs[1]), str(logs[0])], s, tz="UTC", year=2026, part_rows=200)
     assert _debris(s) == []
     read_events(s)  # the committed state is readable

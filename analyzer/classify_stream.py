@@ -1,0 +1,103 @@
+"""Classification of a stream of batches that equals classifying the whole table at once.
+
+:class:`analyzer.pipeline.Classifier` answers each distinct classification key once (a cache
+shared across batches). What it cannot do per batch is the attribution of retry-wait and give-up
+lines (:mod:`analyzer.attribution`): such a line takes the cause of the last real error of the same
+message, else the same recipient domain, which may be in an earlier batch. :class:`StreamClassifier`
+carries those errors across batches: the last one per queue id and per recipient domain (a few
+columns each), put in front of the next batch's waiting and failed lines when they are attributed.
+Memory: the cache and one row per failing message or domain, not per line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .attribution import (
+    ATTEMPT_EVENTS,
+    FAILED,
+    NOT_A_REASON,
+    WAITING_ACTIONS,
+    WAITING_CAUSES,
+    _domains,
+    _key_codes,
+    attribute,
+)
+from .schema import to_pandas
+
+#: The columns :func:`analyzer.attribution.attribute` reads.
+_READS = ["ts", "queue_id", "recipient", "reply_text", "source", "line_no", "event", "outcome", "action", "cause",
+          "fix_id", "severity"]
+#: The columns it writes.
+_WRITES = ["cause", "fix_id", "severity", "cause_ref"]
+
+
+def _isin(col: Any, values: frozenset[str]) -> np.ndarray:
+    return pc.fill_null(pc.is_in(col, value_set=pa.array(sorted(values))), False).to_numpy(zero_copy_only=False)
+
+
+class StreamClassifier:
+    """Classify batches (``table -> table`` with the classification columns), the same answers
+    as :func:`analyzer.classify.classify` of the whole stream, provided the lines come in time
+    order (an error logged after the line that waits on it, in a later batch, is not seen)."""
+
+    def __init__(self, kb: Any = None) -> None:
+        from .pipeline import Classifier
+
+        self.classifier = Classifier(kb, attributing=False)
+        self.kb = self.classifier.kb
+        self.carry: pa.Table | None = None  # the last error per queue id and per domain, earlier batches
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        table = self.classifier(table)
+        if not table.num_rows:
+            return table
+        cause = table.column("cause")
+        target = _isin(cause, WAITING_CAUSES) & _isin(table.column("action"), WAITING_ACTIONS)
+        source = (_isin(table.column("outcome"), FAILED) & _isin(table.column("event"), ATTEMPT_EVENTS)
+                  & ~_isin(cause, NOT_A_REASON) & ~target)
+        rows = np.flatnonzero(source | target)
+        if not len(rows):
+            return table
+        sub = table.select(_READS).take(pa.array(rows))
+        if target.any():
+            ahead = 0 if self.carry is None else self.carry.num_rows
+            both = sub if self.carry is None else pa.concat_tables([self.carry, sub])
+            done = attribute(to_pandas(both), self.kb)
+            at = np.zeros(table.num_rows, dtype=bool)
+            at[rows[target[rows]]] = True
+            mask = pa.array(at)
+            pick = pa.array(np.flatnonzero(target[rows]) + ahead)
+            for name in _WRITES:
+                col = done[name]
+                got = pa.array(col.array, type=table.schema.field(name).type).take(pick)
+                i = table.schema.get_field_index(name)
+                table = table.set_column(i, table.schema.field(name),
+                                         pc.replace_with_mask(table.column(i).combine_chunks(), mask, got))
+        sources = sub.filter(pa.array(source[rows]))
+        if sources.num_rows:
+            self._keep_last(sources)
+        return table
+
+    def _keep_last(self, sources: pa.Table) -> None:
+        """Carry, per queue id and per recipient domain, the last error (by time, then line order)."""
+        both = sources if self.carry is None else pa.concat_tables([self.carry, sources])
+        df = to_pandas(both)
+        n = len(df)
+        ts = pc.fill_null(both.column("ts").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+        pos = np.arange(n)
+        keep = np.zeros(n, dtype=bool)
+        for keys in (_key_codes(both.column("queue_id").combine_chunks()), _key_codes(_domains(df, pos))):
+            order = np.lexsort((pos, ts, keys))
+            k = keys[order]
+            last = np.ones(n, dtype=bool)
+            last[:-1] = k[1:] != k[:-1]
+            keep[order[last & (k >= 0)]] = True
+        self.carry = both.filter(pa.array(keep)).combine_chunks()
+
+
+__all__ = ["StreamClassifier"]
