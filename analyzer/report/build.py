@@ -66,16 +66,27 @@ def _share(n: int, total: int) -> float:
     return round(n / total, 4) if total else 0.0
 
 
-def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
-    rows = rows.dropna(subset=["source", "line_no"])
-    if rows.empty:
-        return None
-    r = rows.iloc[0]
-    text = r.get("reply_text")
+def _meaningful(text: Any) -> bool:
+    """A reply or detail worth showing as an example: words, not a fragment ("-", a bare DNSBL
+    name, a base64 SASL prompt such as "VXNlcm5hbWU6")."""
     if text is None or pd.isna(text):
-        text = r.get("detail")
-    return {"file": str(r["source"]), "line": int(r["line_no"]),
-            "text": None if text is None or pd.isna(text) else str(text)[:300]}
+        return False
+    t = str(text).strip()
+    return len(t) >= 12 and " " in t and any(ch.isalpha() for ch in t)
+
+
+def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
+    """The first of ``rows`` (up to 200 looked at) whose reply text, or else detail, means
+    something; None when none does (better no example than a fragment)."""
+    rows = rows.dropna(subset=["source", "line_no"]).head(200)
+    for col in ("reply_text", "detail"):
+        if col not in rows.columns:
+            continue
+        good = rows[col].map(_meaningful).to_numpy(dtype=bool)
+        if good.any():
+            r = rows[good].iloc[0]
+            return {"file": str(r["source"]), "line": int(r["line_no"]), "text": str(r[col])[:300]}
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,7 +260,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     names = server_names(ev)
     finding_dicts = [f.to_dict() for f in findings]
     attach_finding_servers(finding_dicts, ev, names)
-    return {
+    report = {
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",
         "generated_at": _iso(generated_at),
@@ -272,6 +283,9 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "peer_totals": peer_section(ev),
         "warnings": list(warnings or []),
     }
+    from .headline import add_headline
+
+    return add_headline(report)  # computed once here, shown first by every renderer
 
 
 #: The columns the report and the detectors read (classified events).
@@ -368,6 +382,9 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     else:
         info = {"source": "none", "events": 0}
     info["note"] = "earlier hours of the window are compared with the hours before them"
+    from .headline import expected_volumes
+
+    info["expected"] = expected_volumes(baseline, cur, window.since, window.until)  # the headline's "usually"
     findings = detect_anomalies(cur, baseline=baseline if baseline is not None and len(baseline) else None,
                                 params=params, now=now, kb=kb)
     report = build_report(cur, findings, kb=kb, counts=result.counts, files=result.files,
