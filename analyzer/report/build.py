@@ -79,14 +79,16 @@ def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
     """The first of ``rows`` (up to 200 looked at) whose reply text, or else detail, means
     something; None when none does (better no example than a fragment)."""
     rows = rows.dropna(subset=["source", "line_no"]).head(200)
-    for col in ("reply_text", "detail"):
-        if col not in rows.columns:
-            continue
-        good = rows[col].map(_meaningful).to_numpy(dtype=bool)
-        if good.any():
-            r = rows[good].iloc[0]
-            return {"file": str(r["source"]), "line": int(r["line_no"]), "text": str(r[col])[:300]}
-    return None
+    texts = pd.Series([None] * len(rows), index=rows.index, dtype=object)
+    for col in ("detail", "reply_text"):  # the reply text wins where both mean something
+        if col in rows.columns:
+            good = rows[col].map(_meaningful).to_numpy(dtype=bool)
+            texts[good] = rows.loc[good, col].astype(str)
+    found = texts.notna().to_numpy(dtype=bool)
+    if not found.any():
+        return None
+    r = rows[found].iloc[0]
+    return {"file": str(r["source"]), "line": int(r["line_no"]), "text": str(texts[found].iloc[0])[:300]}
 
 
 # --------------------------------------------------------------------------------------------
