@@ -318,3 +318,17 @@ def test_schema_documents_the_new_fields():
     schema = (Path(__file__).resolve().parent.parent / "analyzer" / "report" / "SCHEMA.md").read_text()
     for word in ("`headline`", "`items`", "`usual`", "`entities`", "`reason`", "`expected`"):
         assert word in schema
+
+
+@pytest.mark.parametrize("name", ["weekly.txt", "weekly.md", "weekly.json", "weekly.html"])
+def test_weekly_report_shows_the_headline_first(name):
+    """The weekly golden files open with the headline too: the week's volumes against the baseline."""
+    text = _golden(name)
+    start = text.index("Week 2026-W48 (2026-11-23 to 2026-11-29 UTC) on 2 servers: received")
+    if name == "weekly.json":
+        assert list(json.loads(text))[:2] == ["schema_version", "headline"]
+    elif name == "weekly.html":
+        assert text.index("<h1>") < text.index('id="headline"') < start < text.index("<h2")
+    else:
+        first_section = text.index("Volumes")
+        assert start < first_section and "(usually 2,038)" in text[start:first_section]

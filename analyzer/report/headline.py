@@ -10,12 +10,13 @@ then failures whose cause is on our side (our IP listed, our DMARC failing …) 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["MAX_ITEMS", "VOLUME_KEYS", "add_headline", "expected_volumes", "headline", "short_location"]
+__all__ = ["MAX_ITEMS", "VOLUME_KEYS", "add_headline", "compose", "expected_volumes", "headline", "short_location",
+           "weekly_headline"]
 
 #: The volumes the headline reports, in its order.
 VOLUME_KEYS = ("received", "delivered", "deferred", "bounced", "rejected")
@@ -98,36 +99,24 @@ def _item_from_cause(c: dict[str, Any]) -> dict[str, Any]:
             "cause": c["cause"]}
 
 
-def headline(r: dict[str, Any], our_side: Iterable[str] | None = None) -> dict[str, Any]:
-    """The headline of a report dict (every other section already built). ``our_side``: the
-    causes that are trouble on our side (default: ``[severity] our_side_causes`` of anomalies.toml);
-    failures with one of them that no finding covers are named too, as warnings."""
-    v = r["volumes"]
-    expected = (r.get("baseline") or {}).get("expected")
-    usual = (expected or {}).get("counts") or {}
-    volumes = [{"kind": k, "count": int(v.get(k, 0)), "usual": usual.get(k)} for k in VOLUME_KEYS]
-    findings = r.get("findings") or []
+def compose(period: str, servers: list[str], volumes: list[dict[str, Any]], findings: list[dict[str, Any]],
+            causes: Sequence[dict[str, Any]] = (), after_volumes: str = "") -> dict[str, Any]:
+    """The headline from its parts: ``volumes`` (``kind``, ``count``, ``usual`` or None), the
+    findings (most severe first), failure ``causes`` on our side that no finding covers (report
+    ``by_cause`` rows), and an optional clause after the volumes (the weekly success rate)."""
     notable = [f for f in findings if f["severity"] != "info"]
     items = [_item_from_finding(f) for f in notable[:MAX_ITEMS]]
-    covered = {f.get("cause") for f in findings}
-    if our_side is None:
-        from ..anomalies import default_params
-
-        our_side = default_params().get("severity", {}).get("our_side_causes", ())
-    critical_causes = [c for c in r.get("outcomes", {}).get("by_cause", [])
-                       if c["cause"] in our_side and c["cause"] not in covered
-                       and c.get("outcome") in ("transient_failure", "permanent_failure")]
-    room = MAX_ITEMS - len(items)
-    items += [_item_from_cause(c) for c in critical_causes[:max(0, room)]]
+    room = max(0, MAX_ITEMS - len(items))
+    items += [_item_from_cause(c) for c in causes[:room]]
     more_findings = len(findings) - sum(1 for i in items if i["finding"])
-    more_causes = max(0, len(critical_causes) - max(0, room))
-
-    servers = [s["name"] for s in (r.get("servers") or [])]
+    more_causes = max(0, len(causes) - room)
     where = f" on {servers[0]}" if len(servers) == 1 else (f" on {len(servers)} servers" if servers else "")
-    parts = [f"{_period(r['window'])}{where}: "
+    compared = any(x["usual"] is not None for x in volumes)
+    parts = [f"{period}{where}: "
              + ", ".join(f"{x['kind']} {x['count']:,}" + (f" (usually {_usual(x['usual'])})"
                                                           if x["usual"] is not None else "") for x in volumes)
-             + ("." if usual else "; no baseline to compare with.")]
+             + (f"; {after_volumes}" if after_volumes else "")
+             + ("." if compared else "; no baseline to compare with.")]
     for i, it in enumerate(items, 1):
         where_ = ", ".join(short_location(e["file"], e["line"]) for e in it["evidence"])
         text = f"({i}) {it['severity'].upper()}: {it['title']}" + (f" ({where_})" if where_ else "")
@@ -146,8 +135,43 @@ def headline(r: dict[str, Any], our_side: Iterable[str] | None = None) -> dict[s
             "more_findings": more_findings, "nothing_else": not (more_findings or more_causes)}
 
 
+def headline(r: dict[str, Any], our_side: Iterable[str] | None = None) -> dict[str, Any]:
+    """The headline of a report dict (every other section already built). ``our_side``: the
+    causes that are trouble on our side (default: ``[severity] our_side_causes`` of anomalies.toml);
+    failures with one of them that no finding covers are named too, as warnings."""
+    v = r["volumes"]
+    usual = ((r.get("baseline") or {}).get("expected") or {}).get("counts") or {}
+    volumes = [{"kind": k, "count": int(v.get(k, 0)), "usual": usual.get(k)} for k in VOLUME_KEYS]
+    findings = r.get("findings") or []
+    covered = {f.get("cause") for f in findings}
+    if our_side is None:
+        from ..anomalies import default_params
+
+        our_side = default_params().get("severity", {}).get("our_side_causes", ())
+    causes = [c for c in r.get("outcomes", {}).get("by_cause", [])
+              if c["cause"] in our_side and c["cause"] not in covered
+              and c.get("outcome") in ("transient_failure", "permanent_failure")]
+    return compose(_period(r["window"]), [s["name"] for s in (r.get("servers") or [])], volumes, findings, causes)
+
+
+def weekly_headline(r: dict[str, Any]) -> dict[str, Any]:
+    """The headline of a weekly report dict: the week's volumes against its baseline weeks, the
+    delivery success rate, and the findings that matter."""
+    counts = {v["kind"]: v for v in r["volumes"]}
+    volumes = [{"kind": k, "count": int(counts[k]["count"]), "usual": counts[k].get("baseline")}
+               for k in VOLUME_KEYS if k in counts]
+    d = r.get("delivery") or {}
+    rate = d.get("rate")
+    clause = "" if rate is None else f"delivery success {rate:.1%}" + (
+        f" (usually {d['baseline_rate']:.1%})" if d.get("baseline_rate") is not None else "")
+    return compose(f"Week {r['week']} ({r['since']} to {r['until']} UTC)", list(r.get("hosts") or []), volumes,
+                   r.get("findings") or [], after_volumes=clause)
+
+
 def add_headline(report: dict[str, Any]) -> dict[str, Any]:
-    """The report with ``headline`` as its first key after ``schema_version`` (JSON shows it first)."""
-    out = {"schema_version": report["schema_version"], "headline": headline(report)}
+    """The report with ``headline`` as its first key after ``schema_version`` (JSON shows it first);
+    a weekly report (``kind`` = ``weekly``) gets :func:`weekly_headline`."""
+    make = weekly_headline if report.get("kind") == "weekly" else headline
+    out = {"schema_version": report["schema_version"], "headline": make(report)}
     out.update((k, val) for k, val in report.items() if k not in out)
     return out
