@@ -75,7 +75,7 @@ def _group(ctx: Context, members: list[Finding], *, detector: str, entity: str, 
     same_unit = {f.unit for f in members} == {lead.unit}
     return Finding(_fingerprint(detector, entity, lead.cause, start), severity, title, detector, start,
                    max(ends) if ends else None, entity, max(f.observed for f in members) if same_unit else lead.observed,
-                   lead.expected if same_unit else None, tuple(evidence[:n]), lead.cause, lead.fix, detail,
+                   lead.expected if same_unit else None, tuple(sorted(evidence[:n])), lead.cause, lead.fix, detail,
                    lead.unit, entities, reason)
 
 
@@ -165,6 +165,16 @@ def _auth_succeeded(ctx: Context, ip: str, after: pd.Timestamp | None) -> bool:
     return bool(m.any())
 
 
+def _why_not(f: Finding, rules: dict[str, Any]) -> str:
+    """Why a finding the detector called critical is a warning under the policy."""
+    if f.detector in rules["attack_detectors"]:
+        hours = float(rules["attack_persist"]) / 3600
+        return f"an attack that neither succeeded nor lasted {hours:g} h: a warning"
+    if _destination_level(f, rules):
+        return "one destination's trouble, not ours: a warning"
+    return "not trouble on our side: a warning"
+
+
 def _critical_gate(ctx: Context, findings: list[Finding], rules: dict[str, Any]) -> list[Finding]:
     our_side = set(rules["our_side_causes"])
     big = set(rules["big_providers"])
@@ -198,8 +208,7 @@ def _critical_gate(ctx: Context, findings: list[Finding], rules: dict[str, Any])
         elif reason:
             out.append(replace(f, reason=reason))
         else:
-            out.append(replace(f, severity="warning",
-                               reason="critical only for trouble on our side; this is one destination's"))
+            out.append(replace(f, severity="warning", reason=_why_not(f, rules)))
     return out
 
 

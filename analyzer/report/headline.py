@@ -104,8 +104,12 @@ def compose(period: str, servers: list[str], volumes: list[dict[str, Any]], find
     """The headline from its parts: ``volumes`` (``kind``, ``count``, ``usual`` or None), the
     findings (most severe first), failure ``causes`` on our side that no finding covers (report
     ``by_cause`` rows), and an optional clause after the volumes (the weekly success rate)."""
-    notable = [f for f in findings if f["severity"] != "info"]
-    items = [_item_from_finding(f) for f in notable[:MAX_ITEMS]]
+    chosen: list[dict[str, Any]] = []
+    for f in findings:  # most severe first; one item per cause (a spike and its deferrals are one thing)
+        if f["severity"] != "info" and len(chosen) < MAX_ITEMS and \
+                (f.get("cause") is None or f.get("cause") not in {c.get("cause") for c in chosen}):
+            chosen.append(f)
+    items = [_item_from_finding(f) for f in chosen]
     room = max(0, MAX_ITEMS - len(items))
     items += [_item_from_cause(c) for c in causes[:room]]
     more_findings = len(findings) - sum(1 for i in items if i["finding"])
