@@ -110,9 +110,11 @@ def test_headline_compares_with_a_baseline_and_says_nothing_else():
     assert "received 90 (usually 100)" in h["text"] and "bounced 2 (usually 1.5)" in h["text"]
     assert "(1) CRITICAL: Sending IP on a blocklist (mail.log:12) — fix: Delist." in h["text"]
     assert h["text"].endswith("Nothing else unusual.") and h["nothing_else"]
-    r["findings"] += [dict(r["findings"][0], fingerprint=f"f{i}", severity="warning") for i in range(2, 6)]
+    r["findings"] += [dict(r["findings"][0], fingerprint=f"f{i}", severity="warning", cause=f"c{i // 2}")
+                      for i in range(2, 6)]  # causes c1, c1, c2, c2: one item per cause
     h = headline(r)
-    assert len(h["items"]) == 3 and h["more_findings"] == 2 and h["text"].endswith("2 more findings below.")
+    assert [i["finding"] for i in h["items"]] == ["f1", "f2", "f4"]
+    assert h["more_findings"] == 2 and h["text"].endswith("2 more findings below.")
 
 
 def test_expected_volumes_scale_a_longer_history_to_the_window(tmp_path):
