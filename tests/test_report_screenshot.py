@@ -122,7 +122,7 @@ def test_headline_is_painted_at_the_top_of_the_first_screen(page, layout, tmp_pa
              f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}")
     img = _pixels(shot)
     assert img.shape[0] == VIEWPORT[1]
-    ys, xs = _near(img, HEADLINE_BG).nonzero()
+    ys, _xs = _near(img, HEADLINE_BG).nonzero()
     assert len(ys) > 20000, "no headline box painted on the first screen"
     top, bottom = int(ys.min()), int(ys.max())
     assert abs(top - layout["headline"]["top"]) <= 6 and bottom < VIEWPORT[1] - 1

@@ -11,8 +11,8 @@ from markupsafe import Markup
 
 from ..textsafe import printable
 from .charts import bar_chart, volume_chart
-from .servers import SERVER_KEYS, server_label
 from .headline import short_location
+from .servers import SERVER_KEYS, server_label
 from .text import baseline_phrase, clean, number, observed, pct, shown_key, where
 
 __all__ = ["render_html"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .servers import SERVER_KEYS, server_label
 from .headline import short_location
+from .servers import SERVER_KEYS, server_label
 from .text import baseline_phrase, clean, evidence_list, number, observed, pct, shown_key, where
 
 __all__ = ["md", "render_markdown"]
