@@ -334,3 +334,14 @@ def test_weekly_report_shows_the_headline_first(name):
     else:
         first_section = text.index("Volumes")
         assert start < first_section and "(usually 2,038)" in text[start:first_section]
+
+
+def test_sasl_attack_that_comes_back_hours_later_becomes_critical():
+    """Two bursts from one address seven hours apart: the attack persisted, so it is critical."""
+    burst = [f"Nov 28 {h:02d}:{m:02d}:{s:02d} mx1 postfix/smtpd[300]: warning: unknown[203.0.113.9]: SASL LOGIN "
+             f"authentication failed: UGFzc3dvcmQ6, sasl_username=user{m}" for h in (2, 9) for m in range(0, 20)
+             for s in (5, 35)]
+    ev = classify(parse_lines(burst, source="auth.log", year=2026, tz="UTC").events)
+    found = [f for f in detect_anomalies(ev) if f.detector == "abuse"]
+    assert len(found) == 2 and {f.severity for f in found} == {"critical"}
+    assert all("lasted 7" in f.reason for f in found)

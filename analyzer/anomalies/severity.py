@@ -15,7 +15,8 @@ override any key). In order:
 3. **Critical means "act now, on our side"**: a finding stays (or becomes) critical only when it is
    our server (``critical_detectors``), an our-side cause (our IP or domain listed, our
    authentication records, local resources), a big mailbox provider refusing us broadly, or an
-   authentication attack that succeeded or persisted. Any other critical becomes a warning.
+   authentication attack (from an address or a network) that succeeded or persisted, counted
+   over all its findings. Any other critical becomes a warning.
    ``Finding.reason`` says which rule decided.
 """
 
@@ -182,6 +183,13 @@ def _critical_gate(ctx: Context, findings: list[Finding], rules: dict[str, Any])
     persist = pd.Timedelta(seconds=float(rules["attack_persist"]))
     candidates = {f.entity for f in findings if f.severity == "critical" and _destination_level(f, rules)}
     provider_of = _providers_of(ctx, candidates)
+    # how long each attacking address or network kept at it, over all its attack findings
+    spans: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}
+    for f in findings:
+        if f.cause in attacks and f.detector in rules["attack_detectors"] and f.window_start is not None \
+                and f.window_end is not None:
+            a, b = spans.get(f.entity, (f.window_start, f.window_end))
+            spans[f.entity] = (min(a, f.window_start), max(b, f.window_end))
     out: list[Finding] = []
     for f in findings:
         reason = ""
@@ -189,10 +197,10 @@ def _critical_gate(ctx: Context, findings: list[Finding], rules: dict[str, Any])
             reason = "our own server"
         elif f.cause in our_side:
             reason = f"{f.cause} is trouble on our side"
-        elif f.cause in attacks and f.detector in rules["attack_detectors"] and _is_ip(f.entity):
-            span = (f.window_end - f.window_start) if f.window_start is not None and f.window_end is not None \
-                else pd.Timedelta(0)
-            if _auth_succeeded(ctx, f.entity, f.window_start):
+        elif f.cause in attacks and f.detector in rules["attack_detectors"]:
+            first, last = spans.get(f.entity, (None, None))
+            span = (last - first) if first is not None and last is not None else pd.Timedelta(0)
+            if _is_ip(f.entity) and _auth_succeeded(ctx, f.entity, f.window_start):
                 reason = "the attacking address also logged in"
             elif span >= persist:
                 reason = f"the attack lasted {span / pd.Timedelta(hours=1):.1f} h"
