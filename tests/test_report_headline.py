@@ -115,6 +115,8 @@ def test_headline_compares_with_a_baseline_and_says_nothing_else():
     h = headline(r)
     assert [i["finding"] for i in h["items"]] == ["f1", "f2", "f4"]
     assert h["more_findings"] == 2 and h["text"].endswith("2 more findings below.")
+    r["omitted"] = {"findings": 10}  # a size cap cut ten more: they count too
+    assert headline(r)["text"].endswith("12 more findings below.")
 
 
 def test_expected_volumes_scale_a_longer_history_to_the_window(tmp_path):

@@ -100,10 +100,11 @@ def _item_from_cause(c: dict[str, Any]) -> dict[str, Any]:
 
 
 def compose(period: str, servers: list[str], volumes: list[dict[str, Any]], findings: list[dict[str, Any]],
-            causes: Sequence[dict[str, Any]] = (), after_volumes: str = "") -> dict[str, Any]:
+            causes: Sequence[dict[str, Any]] = (), after_volumes: str = "", omitted: int = 0) -> dict[str, Any]:
     """The headline from its parts: ``volumes`` (``kind``, ``count``, ``usual`` or None), the
     findings (most severe first), failure ``causes`` on our side that no finding covers (report
-    ``by_cause`` rows), and an optional clause after the volumes (the weekly success rate)."""
+    ``by_cause`` rows), an optional clause after the volumes (the weekly success rate), and the
+    number of findings a size cap left out of ``findings`` (counted among the "more")."""
     chosen: list[dict[str, Any]] = []
     for f in findings:  # most severe first; one item per cause (a spike and its deferrals are one thing)
         if f["severity"] != "info" and len(chosen) < MAX_ITEMS and \
@@ -112,7 +113,7 @@ def compose(period: str, servers: list[str], volumes: list[dict[str, Any]], find
     items = [_item_from_finding(f) for f in chosen]
     room = max(0, MAX_ITEMS - len(items))
     items += [_item_from_cause(c) for c in causes[:room]]
-    more_findings = len(findings) - sum(1 for i in items if i["finding"])
+    more_findings = len(findings) + omitted - sum(1 for i in items if i["finding"])
     more_causes = max(0, len(causes) - room)
     where = f" on {servers[0]}" if len(servers) == 1 else (f" on {len(servers)} servers" if servers else "")
     compared = any(x["usual"] is not None for x in volumes)
@@ -155,7 +156,8 @@ def headline(r: dict[str, Any], our_side: Iterable[str] | None = None) -> dict[s
     causes = [c for c in r.get("outcomes", {}).get("by_cause", [])
               if c["cause"] in our_side and c["cause"] not in covered
               and c.get("outcome") in ("transient_failure", "permanent_failure")]
-    return compose(_period(r["window"]), [s["name"] for s in (r.get("servers") or [])], volumes, findings, causes)
+    return compose(_period(r["window"]), [s["name"] for s in (r.get("servers") or [])], volumes, findings, causes,
+                   omitted=int((r.get("omitted") or {}).get("findings", 0)))
 
 
 def weekly_headline(r: dict[str, Any]) -> dict[str, Any]:
