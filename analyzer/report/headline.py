@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["MAX_ITEMS", "VOLUME_KEYS", "add_headline", "compose", "expected_volumes", "headline", "short_location",
+__all__ = ["MAX_ITEMS", "VOLUME_KEYS", "add_headline", "compose", "expected_volumes", "headline", "short_location", "span",
            "weekly_headline"]
 
 #: The volumes the headline reports, in its order.
@@ -62,13 +62,18 @@ def expected_volumes(baseline: pd.DataFrame | None, window_events: pd.DataFrame,
     return {"counts": out, "baseline_seconds": round(span), "window_seconds": round(window)}
 
 
-def _period(w: dict[str, Any]) -> str:
-    a, b = w.get("first_event"), w.get("last_event")
+def span(a: str | None, b: str | None, none: str = "-") -> str:
+    """Two ISO UTC times as a reader wants them: ``2026-11-28 12:04–12:58 UTC`` on one day,
+    ``2026-11-28 23:10 to 2026-11-29 01:00 UTC`` across days."""
     if not a or not b:
-        return "No events"
+        return none
     if a[:10] == b[:10]:
         return f"{a[:10]} {a[11:16]}–{b[11:16]} UTC"
     return f"{a[:10]} {a[11:16]} to {b[:10]} {b[11:16]} UTC"
+
+
+def _period(w: dict[str, Any]) -> str:
+    return span(w.get("first_event"), w.get("last_event"), "No events")
 
 
 def _usual(n: float) -> str:

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from ..textsafe import printable
 from .charts import bar_chart, volume_chart
-from .headline import short_location
+from .headline import short_location, span
 from .servers import SERVER_KEYS, server_label
 from .text import baseline_phrase, clean, number, observed, pct, shown_key, where
 
@@ -36,6 +36,7 @@ _ENV.filters["clean"] = clean
 _ENV.globals["observed"] = observed
 _ENV.globals["where"] = where
 _ENV.globals["short_location"] = short_location
+_ENV.globals["span"] = span
 _ENV.globals["shown_key"] = shown_key
 _ENV.globals["baseline_phrase"] = baseline_phrase
 _ENV.globals["server_label"] = server_label

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .headline import short_location
+from .headline import short_location, span
 from .servers import SERVER_KEYS, server_label
 from .text import baseline_phrase, clean, evidence_list, number, observed, pct, shown_key, where
 
@@ -62,7 +62,7 @@ def render_markdown(r: dict[str, Any]) -> str:
         out += ["Nothing abnormal found.", ""]
     for f in r["findings"]:
         out += [f"### {f['severity'].upper()}: {md(f['title'])}", "",
-                f"- **When:** {md(f['window_start'])} to {md(f['window_end'])}",
+                f"- **When:** {md(span(f['window_start'], f['window_end']))}",
                 f"- **Entity:** {md(where(f), 300)} ({md(f['detector'])})",
                 f"- **Observed:** {md(observed(f))}"]
         if f.get("reason"):

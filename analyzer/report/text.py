@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from .headline import short_location
+from .headline import short_location, span
 from .servers import SERVER_KEYS, server_label
 
 __all__ = ["baseline_phrase", "clean", "evidence_list", "measure", "observed", "pct", "render_text", "shown_key",
@@ -104,7 +104,7 @@ def _wrap(text: str, indent: str) -> list[str]:
 
 def _finding(f: dict[str, Any], servers: bool = False) -> list[str]:
     out = [f"[{f['severity'].upper()}] {clean(f['title'])}"]
-    out.append(f"    when:     {f['window_start']} to {f['window_end']}")
+    out.append(f"    when:     {span(f['window_start'], f['window_end'])}")
     out += _wrap(f"{where(f)} ({f['detector']})", "    entity:   ")[:3]
     if servers and f.get("servers"):
         out.append(f"    server:   {clean(', '.join(f['servers']), 120)}")
