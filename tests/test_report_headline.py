@@ -347,3 +347,20 @@ def test_sasl_attack_that_comes_back_hours_later_becomes_critical():
     found = [f for f in detect_anomalies(ev) if f.detector == "abuse"]
     assert len(found) == 2 and {f.severity for f in found} == {"critical"}
     assert all("lasted 7" in f.reason for f in found)
+
+
+def test_evidence_is_short_in_text_markdown_html_and_full_in_json(sample_report):
+    """Findings' evidence reads basename:line in text, Markdown and HTML (the full path in the HTML
+    title), and keeps the path as given in JSON."""
+    f = next(f for f in sample_report["findings"] if f["evidence"])
+    e = f["evidence"][0]
+    assert "/" in e["file"]
+    short = f"{Path(e['file']).name}:{e['line']}"
+    text = render(sample_report, "text")
+    ev_lines = [ln for ln in text.splitlines() if ln.strip().startswith("evidence:")]
+    assert ev_lines and all("/" not in ln for ln in ev_lines) and short in ev_lines[0]
+    md_lines = [ln for ln in render(sample_report, "markdown").splitlines() if ln.startswith("- **Evidence:**")]
+    assert md_lines and all("/" not in ln for ln in md_lines)
+    assert f'<code title="{e["file"]}">{short}</code>' in render(sample_report, "html")
+    assert json.loads(render(sample_report, "json"))["findings"][0]["evidence"][0]["file"] == \
+        sample_report["findings"][0]["evidence"][0]["file"]
