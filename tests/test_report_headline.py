@@ -364,3 +364,22 @@ def test_evidence_is_short_in_text_markdown_html_and_full_in_json(sample_report)
     assert f'<code title="{e["file"]}">{short}</code>' in render(sample_report, "html")
     assert json.loads(render(sample_report, "json"))["findings"][0]["evidence"][0]["file"] == \
         sample_report["findings"][0]["evidence"][0]["file"]
+
+
+def test_input_before_the_window_gives_the_usual_volumes(tmp_path):
+    """A day's log cut at noon: the morning is the baseline, and the headline says what is usual for
+    the afternoon (the morning's counts scaled by the two spans)."""
+    from bench.generate_logs import generate
+
+    path = tmp_path / "mail.log"
+    generate(mta="postfix", lines=3000, seed=1, out=path)
+    res = parse_logs([str(path)], tz="UTC", year=2026)
+    from analyzer.report import ReportWindow
+
+    r = make_report(res, window=ReportWindow(since=pd.Timestamp("2026-11-28T12:00:00Z")))
+    exp = r["baseline"]["expected"]
+    assert r["baseline"]["source"] == "input before the window" and exp is not None
+    usual = {v["kind"]: v["usual"] for v in r["headline"]["volumes"]}
+    assert usual == exp["counts"] and usual["received"] > 0
+    assert f"received {r['volumes']['received']:,} (usually " in r["headline"]["text"]
+    assert "no baseline" not in r["headline"]["text"]

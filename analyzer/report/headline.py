@@ -43,14 +43,14 @@ def expected_volumes(baseline: pd.DataFrame | None, window_events: pd.DataFrame,
                      until: Any = None) -> dict[str, Any] | None:
     """What the baseline predicts for the report window: each volume's count scaled by the ratio
     of the two spans (each at least an hour). None without a baseline, or when the baseline is
-    shorter than the window (too little to say what is usual)."""
+    shorter than three quarters of the window (too little to say what is usual)."""
     if baseline is None or not len(baseline) or "event" not in baseline.columns:
         return None
     ts = window_events["ts"] if len(window_events) else pd.Series([], dtype="datetime64[ns, UTC]")
     window = _span_seconds(since if since is not None else (ts.min() if len(ts) else None),
                            until if until is not None else (ts.max() if len(ts) else None))
     span = _span_seconds(baseline["ts"].min(), baseline["ts"].max())
-    if span < window:
+    if span < 0.75 * window:
         return None
     counts = baseline.groupby(["event", "status"], dropna=False, observed=True).size()
     out: dict[str, Any] = {}
