@@ -14,8 +14,9 @@ import pytest
 from analyzer.anomalies import default_params, detect_anomalies
 from analyzer.classify import classify
 from analyzer.reader import ParseResult, parse_lines, parse_logs
-from analyzer.report import make_report, render
+from analyzer.report import ReportWindow, make_report, render
 from analyzer.report.headline import headline
+from bench.generate_logs import generate
 from tests.golden_update import GOLDEN, ROOT
 
 SAMPLE = ROOT / "sample_logs"
@@ -369,13 +370,9 @@ def test_evidence_is_short_in_text_markdown_html_and_full_in_json(sample_report)
 def test_input_before_the_window_gives_the_usual_volumes(tmp_path):
     """A day's log cut at noon: the morning is the baseline, and the headline says what is usual for
     the afternoon (the morning's counts scaled by the two spans)."""
-    from bench.generate_logs import generate
-
     path = tmp_path / "mail.log"
     generate(mta="postfix", lines=3000, seed=1, out=path)
     res = parse_logs([str(path)], tz="UTC", year=2026)
-    from analyzer.report import ReportWindow
-
     r = make_report(res, window=ReportWindow(since=pd.Timestamp("2026-11-28T12:00:00Z")))
     exp = r["baseline"]["expected"]
     assert r["baseline"]["source"] == "input before the window" and exp is not None
