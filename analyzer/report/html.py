@@ -12,6 +12,7 @@ from markupsafe import Markup
 from ..textsafe import printable
 from .charts import bar_chart, volume_chart
 from .headline import short_location, span
+from .peers import html_fragment as peers_html
 from .servers import SERVER_KEYS, server_label
 from .text import baseline_phrase, clean, number, observed, pct, shown_key, where
 
@@ -41,6 +42,7 @@ _ENV.globals["shown_key"] = shown_key
 _ENV.globals["baseline_phrase"] = baseline_phrase
 _ENV.globals["server_label"] = server_label
 _ENV.globals["SERVER_KEYS"] = SERVER_KEYS
+_ENV.globals["peers_html"] = peers_html
 
 
 def render_html(r: dict[str, Any]) -> str:
