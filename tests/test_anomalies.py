@@ -149,7 +149,7 @@ def test_finding_to_dict_is_json_and_complete():
                  "window_start": "2026-11-28T10:00:00Z", "window_end": "2026-11-28T11:00:00Z",
                  "entity": "198.51.100.66", "observed": 145, "expected": 30,
                  "evidence": [{"file": "mail.log", "line": 3}], "cause": "auth.sasl_failed", "fix": ["block it"],
-                 "detail": "d", "unit": "count"}
+                 "detail": "d", "unit": "count", "entities": [], "reason": ""}
 
 
 def test_thresholds_from_a_site_file_change_detection(tmp_path):

@@ -15,7 +15,9 @@
   silence. Library code never reads the clock.
 
 Each detector is ``fn(ctx) -> list[Finding]`` where ``ctx`` holds the frames and parameters;
-it has no side effects.
+it has no side effects. Their findings then pass the severity policy (``severity.py``):
+critical only for trouble on our side, per-recipient causes folded into one finding per cause,
+one cause at several destinations grouped into one finding.
 
 The package, by responsibility:
 
@@ -26,6 +28,7 @@ The package, by responsibility:
 * ``delivery.py``  failure and cause spikes, new signatures, concentration, deferral build-up
 * ``abuse.py``     SASL brute force, dictionary attacks, relay probing
 * ``health.py``    silence, abnormal session ends, server trouble
+* ``severity.py``  the severity policy applied after the detectors (``[severity]`` in anomalies.toml)
 * ``detect.py``    :data:`DETECTORS` and :func:`detect_anomalies`
 """
 

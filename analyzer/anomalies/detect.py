@@ -19,6 +19,7 @@ from .finding import _RANK, Finding, merge_related
 from .health import detect_server_trouble, detect_session_ends, detect_silence
 from .longwindow import detect_slow_abuse
 from .params import default_params
+from .severity import apply_severity_policy
 
 #: The detectors, in the order they run. Each is ``fn(ctx) -> list[Finding]``.
 DETECTORS: list[Callable[[Context], list[Finding]]] = [
@@ -69,7 +70,7 @@ def detect_anomalies(events: pd.DataFrame, baseline: pd.DataFrame | None = None,
     found: list[Finding] = []
     for fn in (detectors or DETECTORS):
         found.extend(fn(ctx))
-    found = merge_related(found)
+    found = apply_severity_policy(merge_related(found), ctx)  # what severity means: anomalies.toml [severity]
     far = pd.Timestamp.max.tz_localize("UTC")
     found.sort(key=lambda f: (-_RANK[f.severity], f.window_start if f.window_start is not None else far,
                               f.detector, f.entity))

@@ -32,6 +32,8 @@ class Finding:
     fix: tuple[str, ...] = ()
     detail: str = ""
     unit: str = "count"  # what observed/expected measure: "count", or "share" (a fraction, 0.5 = 50 %)
+    entities: tuple[str, ...] = ()  # a grouped finding: every destination it stands for (see severity.py)
+    reason: str = ""  # why the severity policy (severity.py) set this severity, when it did
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (times as ISO 8601 UTC strings)."""
@@ -50,6 +52,8 @@ class Finding:
             "fix": list(self.fix),
             "detail": self.detail,
             "unit": self.unit,
+            "entities": list(self.entities),
+            "reason": self.reason,
         }
 
 

@@ -66,16 +66,29 @@ def _share(n: int, total: int) -> float:
     return round(n / total, 4) if total else 0.0
 
 
-def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
-    rows = rows.dropna(subset=["source", "line_no"])
-    if rows.empty:
-        return None
-    r = rows.iloc[0]
-    text = r.get("reply_text")
+def _meaningful(text: Any) -> bool:
+    """A reply or detail worth showing as an example: words, not a fragment ("-", a bare DNSBL
+    name, a base64 SASL prompt such as "VXNlcm5hbWU6")."""
     if text is None or pd.isna(text):
-        text = r.get("detail")
-    return {"file": str(r["source"]), "line": int(r["line_no"]),
-            "text": None if text is None or pd.isna(text) else str(text)[:300]}
+        return False
+    t = str(text).strip()
+    return len(t) >= 12 and " " in t and any(ch.isalpha() for ch in t)
+
+
+def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
+    """The first of ``rows`` (up to 200 looked at) whose reply text, or else detail, means
+    something; None when none does (better no example than a fragment)."""
+    rows = rows.dropna(subset=["source", "line_no"]).head(200)
+    texts = pd.Series([None] * len(rows), index=rows.index, dtype=object)
+    for col in ("detail", "reply_text"):  # the reply text wins where both mean something
+        if col in rows.columns:
+            good = rows[col].map(_meaningful).to_numpy(dtype=bool)
+            texts[good] = rows.loc[good, col].astype(str)
+    found = texts.notna().to_numpy(dtype=bool)
+    if not found.any():
+        return None
+    r = rows[found].iloc[0]
+    return {"file": str(r["source"]), "line": int(r["line_no"]), "text": str(texts[found].iloc[0])[:300]}
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,7 +262,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     names = server_names(ev)
     finding_dicts = [f.to_dict() for f in findings]
     attach_finding_servers(finding_dicts, ev, names)
-    return cap({
+    report = cap({
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",
         "generated_at": _iso(generated_at),
@@ -273,6 +286,9 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "peers": peer_sections(ev),
         "warnings": list(warnings or []),
     })
+    from .headline import add_headline
+
+    return add_headline(report)  # computed once here, after the cap, shown first by every renderer
 
 
 #: The columns the report and the detectors read (classified events).
@@ -363,6 +379,9 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     else:
         info = {"source": "none", "events": 0}
     info["note"] = "earlier hours of the window are compared with the hours before them"
+    from .headline import expected_volumes
+
+    info["expected"] = expected_volumes(baseline, cur, window.since, window.until)  # the headline's "usually"
     findings = detect_anomalies(cur, baseline=baseline if baseline is not None and len(baseline) else None,
                                 params=params, now=now, kb=kb)
     report = build_report(cur, findings, kb=kb, counts=result.counts, files=result.files,

@@ -74,9 +74,12 @@ def volume_chart(per_hour: list[dict[str, Any]], keys: tuple[str, ...] = ("deliv
     return "".join(parts)
 
 
-def bar_chart(items: list[tuple[str, float]], *, chart_id: str, title: str, color: str = "#c62828") -> str:
-    """Horizontal bars, one per (label, value), largest first as given."""
-    items = items[:12]
+def bar_chart(items: list[tuple[str, float]], *, chart_id: str, title: str, color: str = "#c62828",
+              limit: int | None = 12) -> str:
+    """Horizontal bars, one per (label, value), in the order given (``limit`` bars at most; None: all,
+    for a chart that must show every row of the table beside it). Each bar carries its label in
+    ``data-label``."""
+    items = items[:limit] if limit is not None else list(items)
     row, left, w = 22, 260, 760
     h = 30 + row * max(1, len(items))
     vmax = max((v for _, v in items), default=0) or 1
@@ -89,7 +92,7 @@ def bar_chart(items: list[tuple[str, float]], *, chart_id: str, title: str, colo
         bw = (w - left - 70) * v / vmax
         short = label if len(label) <= 40 else label[:39] + "…"
         parts.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end">{_e(short)}</text>')
-        parts.append(f'<rect class="bar" x="{left}" y="{y + 3}" width="{max(1.0, bw):.1f}" height="{row - 6}" '
+        parts.append(f'<rect class="bar" data-label="{_e(label)}" x="{left}" y="{y + 3}" width="{max(1.0, bw):.1f}" height="{row - 6}" '
                      f'fill="{color}"><title>{_e(label)}: {v:,.0f}</title></rect>')
         parts.append(f'<text x="{left + bw + 4:.1f}" y="{y + 14}">{v:,.0f}</text>')
     parts.append("</svg>")

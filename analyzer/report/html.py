@@ -11,9 +11,10 @@ from markupsafe import Markup
 
 from ..textsafe import printable
 from .charts import bar_chart, volume_chart
+from .headline import short_location, span
 from .peers import html_fragment as peers_html
 from .servers import SERVER_KEYS, server_label
-from .text import clean, measure, number, pct
+from .text import baseline_phrase, clean, number, observed, pct, shown_key, where
 from .timeline import rows_for_display
 
 __all__ = ["render_html"]
@@ -34,7 +35,12 @@ def _num(v: Any) -> str:
 _ENV.filters["num"] = _num
 _ENV.filters["pct"] = pct
 _ENV.filters["clean"] = clean
-_ENV.globals["measure"] = measure
+_ENV.globals["observed"] = observed
+_ENV.globals["where"] = where
+_ENV.globals["short_location"] = short_location
+_ENV.globals["span"] = span
+_ENV.globals["shown_key"] = shown_key
+_ENV.globals["baseline_phrase"] = baseline_phrase
 _ENV.globals["server_label"] = server_label
 _ENV.globals["SERVER_KEYS"] = SERVER_KEYS
 _ENV.globals["peers_html"] = peers_html
@@ -47,9 +53,8 @@ def render_html(r: dict[str, Any]) -> str:
     charts = {
         "volume": Markup(volume_chart([row for _, row in periods], labels=[
             label[11:16] if head.startswith("hour") else label for label, _ in periods], axis=head)),
-        "causes": Markup(bar_chart([(f"{c['cause']}", c["messages"]) for c in r["outcomes"]["by_cause"]
-                                    if c["outcome"] in ("transient_failure", "permanent_failure")],
-                                   chart_id="chart-causes", title="Failures by cause")),
+        "causes": Markup(bar_chart([(str(c["cause"]), c["messages"]) for c in r["outcomes"]["by_cause"]],
+                                   chart_id="chart-causes", title="Messages by cause", limit=None)),
         "destinations": Markup(bar_chart([(d["domain"], d["failed_messages"]) for d in r["top"]["destinations"]],
                                          chart_id="chart-destinations", title="Top destinations by failures",
                                          color="#ef6c00")),

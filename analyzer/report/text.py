@@ -6,12 +6,14 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from .headline import short_location, span
 from .limits import more
 from .peers import text_lines as peers_text
 from .servers import SERVER_KEYS, server_label
 from .timeline import rows_for_display
 
-__all__ = ["clean", "measure", "pct", "render_text", "table"]
+__all__ = ["baseline_phrase", "clean", "evidence_list", "measure", "observed", "pct", "render_text", "shown_key",
+           "table", "where"]
 
 WIDTH = 100
 
@@ -58,6 +60,41 @@ def measure(f: dict[str, Any], key: str) -> str:
     return pct(v) if f.get("unit") == "share" else _num(v)
 
 
+def observed(f: dict[str, Any]) -> str:
+    """What a finding measured, in words: "117, expected 30", or "100.0%; nothing earlier to
+    compare with" when there is no expected value."""
+    if f.get("expected") is None:
+        return f"{measure(f, 'observed')}; nothing earlier to compare with"
+    return f"{measure(f, 'observed')}, expected {measure(f, 'expected')}"
+
+
+def baseline_phrase(b: dict[str, Any]) -> str:
+    """The baseline in a few words; "history" only with the number of events it held."""
+    src = str(b.get("source") or "none")
+    n = int(b.get("events") or 0)
+    if not n:
+        return src if src.startswith("none") else "none"
+    return f"{src} ({n:,} events)"
+
+
+def shown_key(key: str, value: Any) -> Any:
+    """A top-table key as shown: the null sender (empty) as ``<>``, not as a blank cell."""
+    return "<>" if key == "sender" and (value is None or str(value) in ("", "<>")) else value
+
+
+def evidence_list(items: list[dict[str, Any]]) -> str:
+    """Evidence as short ``basename:line`` links (the JSON keeps the full paths)."""
+    return ", ".join(short_location(clean(e["file"]), e["line"]) for e in items)
+
+
+def where(f: dict[str, Any]) -> str:
+    """A finding's entity, or the destinations a grouped finding stands for."""
+    ents = f.get("entities") or []
+    if len(ents) > 1:
+        return "destinations: " + ", ".join(ents)
+    return str(f["entity"])
+
+
 def table(headers: list[str], rows: list[list[Any]], right: set[int] | None = None) -> list[str]:
     """Aligned plain-text columns."""
     right = right or set()
@@ -76,15 +113,17 @@ def _wrap(text: str, indent: str) -> list[str]:
 
 def _finding(f: dict[str, Any], servers: bool = False) -> list[str]:
     out = [f"[{f['severity'].upper()}] {clean(f['title'])}"]
-    out.append(f"    when:     {f['window_start']} to {f['window_end']}")
-    out.append(f"    entity:   {clean(f['entity'], 120)}   ({f['detector']})")
+    out.append(f"    when:     {span(f['window_start'], f['window_end'])}")
+    out += _wrap(f"{where(f)} ({f['detector']})", "    entity:   ")[:3]
     if servers and f.get("servers"):
         out.append(f"    server:   {clean(', '.join(f['servers']), 120)}")
-    out.append(f"    observed: {measure(f, 'observed')}, expected {measure(f, 'expected')}")
+    out.append(f"    observed: {observed(f)}")
+    if f.get("reason"):
+        out.append(f"    severity: {clean(f['reason'], 120)}")
     if f.get("detail"):
         out += _wrap(f["detail"], "    ")
     if f["evidence"]:
-        out.append("    evidence: " + ", ".join(f"{clean(e['file'])}:{e['line']}" for e in f["evidence"]))
+        out.append("    evidence: " + evidence_list(f["evidence"]))
     for i, step in enumerate(f["fix"], 1):
         out += textwrap.wrap(clean(step), WIDTH, initial_indent=f"    fix {i}. ", subsequent_indent="           ")
     return out
@@ -93,7 +132,10 @@ def _finding(f: dict[str, Any], servers: bool = False) -> list[str]:
 def render_text(r: dict[str, Any]) -> str:
     """The report dict as plain text."""
     w, v, s = r["window"], r["volumes"], r["summary"]
-    out = [f"maillens report — {w['first_event'] or '-'} to {w['last_event'] or '-'} ({r['generator']})"]
+    out = [f"maillens report — {w['first_event'] or '-'} to {w['last_event'] or '-'} ({r['generator']})", ""]
+    if r.get("headline"):
+        out += _wrap(r["headline"]["text"], "")
+        out.append("")
     if w["since"] or w["until"]:
         out.append(f"Window: {w['since'] or 'start'} to {w['until'] or 'end'} (UTC)")
     ln = r["lines"]
@@ -104,7 +146,7 @@ def render_text(r: dict[str, Any]) -> str:
     if servers:
         out.append(clean(server_label(servers)) + ".")
     out.append(f"Findings: {s['critical']} critical, {s['warning']} warning, {s['info']} info. "
-               f"Baseline: {r['baseline']['source']}.")
+               f"Baseline: {clean(baseline_phrase(r['baseline']))}.")
     out.append("")
     out.append("ANOMALIES")
     if not r["findings"]:
@@ -139,7 +181,7 @@ def render_text(r: dict[str, Any]) -> str:
                    f"{clean(c['cause'])} — {clean(c['title'])} "
                    f"[{c['outcome']}, {c['severity']}]")
         if ex:
-            out.append(f"            e.g. {clean(ex['file'])}:{ex['line']}  {clean(ex['text'], 80)}")
+            out.append(f"            e.g. {short_location(clean(ex['file']), ex['line'])}  {clean(ex['text'], 80)}")
         if c["fix"] and c["severity"] != "info":
             out += textwrap.wrap(clean(c["fix"][0]), WIDTH, initial_indent="            fix: ",
                                  subsequent_indent="                 ")
@@ -157,7 +199,7 @@ def render_text(r: dict[str, Any]) -> str:
                              ("TOP SENDERS BY FAILED DELIVERIES", "sender", t["senders"])):
         out += ["", title]
         out += table([key, "messages", "failed messages", "lines", "failed lines", "rate", "top cause"],
-                     [[clean(x[key], 60), x["messages"], x["failed_messages"], x["attempts"], x["failures"],
+                     [[clean(shown_key(key, x[key]), 60), x["messages"], x["failed_messages"], x["attempts"], x["failures"],
                        pct(x["failure_rate"]), x["top_cause"]]
                       for x in rows], right={1, 2, 3, 4, 5}) if rows else ["  none"]
     out += ["", "TOP CLIENTS BY REJECTS"]
@@ -175,7 +217,7 @@ def render_text(r: dict[str, Any]) -> str:
     for k in u["kinds"]:
         out.append(f"  {_num(k['count']):>8}  {clean(k['kind'], 80)}")
         for smp in k["samples"][:2]:
-            out.append(f"            {clean(smp['file'])}:{smp['line']}  {clean(smp['text'], 70)}")
+            out.append(f"            {short_location(clean(smp['file']), smp['line'])}  {clean(smp['text'], 70)}")
     out += _more(r, "unrecognised.kinds")
     if u["foreign"]:
         out.append("  other programs: " + ", ".join(f"{clean(x['program'])} {x['lines']:,}" for x in u["foreign"])

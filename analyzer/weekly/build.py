@@ -313,4 +313,7 @@ def build_weekly(
         "findings": found,
         "per_day": _per_day(this, prev, monday),
     }
+    from ..report.headline import add_headline
+
+    report = add_headline(report)  # first in every format, as in the nightly report
     return redact(report) if redact is not None else report

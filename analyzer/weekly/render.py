@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -120,7 +121,10 @@ def _numeric(c: str) -> bool:
 
 
 def _text(r: dict[str, Any]) -> str:
-    out = [f"maillens weekly report {r['week']}", "=" * 40, *_summary(r), ""]
+    out = [f"maillens weekly report {r['week']}", "=" * 40]
+    if r.get("headline"):
+        out += [*textwrap.wrap(r["headline"]["text"], 100), ""]
+    out += [*_summary(r), ""]
     t = _rows(r)
     for key in ORDER:
         out.append(TITLES[key])
@@ -162,6 +166,8 @@ def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 def _markdown(r: dict[str, Any]) -> str:
     out = [f"# maillens weekly report {r['week']}", ""]
+    if r.get("headline"):
+        out += [_md_cell(r["headline"]["text"]), ""]
     out.extend(f"- {_md_cell(x)}" for x in _summary(r))
     out.append("")
     t = _rows(r)
@@ -261,6 +267,7 @@ CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:980p
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{padding:2px 10px;border-bottom:1px solid #ddd;text-align:right}
 td:first-child,th:first-child{text-align:left}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}
 .critical{color:#b71c1c}.warning{color:#e65100}.info{color:#555}.meta{color:#666;font-size:.9em}
+.headline{background:#fff4ce;border:2px solid #e0a800;border-radius:4px;padding:.2em 1em;margin:.5em 0 1em}
 li{margin:.3em 0}"""
 
 
@@ -274,7 +281,10 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
 
 def _html(r: dict[str, Any]) -> str:
     t = _rows(r)
-    body = [f"<h1>maillens weekly report {_e(r['week'])}</h1>", "<ul>"]
+    body = [f"<h1>maillens weekly report {_e(r['week'])}</h1>"]
+    if r.get("headline"):
+        body.append(f'<section class="headline" id="headline"><p>{_e(r["headline"]["text"])}</p></section>')
+    body.append("<ul>")
     body += [f"<li>{_e(x)}</li>" for x in _summary(r)] + ["</ul>"]
     body += ["<h2>Charts per day</h2>", _svg_days(r), _svg_rate(r)]
     for key in ORDER:
