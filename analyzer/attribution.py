@@ -35,6 +35,8 @@ FAILED = frozenset({"transient_failure", "permanent_failure"})
 #: Causes that are no reason (bookkeeping, generic fallbacks with nothing to tell).
 NOT_A_REASON = frozenset({"unknown", "queue.retry_wait", "queue.expired", UNSEEN,
                           "queue.frozen", "queue.run", "system.config_warning"})
+#: MTA error lines that can explain a reject logged right after them with no reason of its own.
+ERROR_EVENTS = frozenset({"error", "panic"})
 #: The domain an Exim wait line names: "... for any host for 'example.com'".
 _DOMAIN_IN_TEXT = r"for '(?P<d>[^']+)'"
 
@@ -103,7 +105,66 @@ def _put(arr: pa.Array, at: np.ndarray, values: pa.Array, at2: np.ndarray | None
 
 def attribute(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -> pd.DataFrame:
     """``df`` (classified) with the waiting lines' cause, severity and fix_id taken from the
-    error behind them, and ``cause_ref`` pointing at it. Returns a new frame; ``df`` is kept."""
+    error behind them, and ``cause_ref`` pointing at it; a reject that logs no reason takes the
+    error line logged just before it (:func:`_bare_rejects`). Returns a new frame; ``df`` is kept."""
+    out = _waits(df, kb, only_columns=only_columns)
+    return out if only_columns else _bare_rejects(out, kb)
+
+
+def _severity_of(kb: KnowledgeBase, causes: pa.Array) -> pa.Array:
+    sev = {c: e["severity"] for c, e in kb.causes.items()}
+    return pc.take(pa.array(list(sev.values()), pa.string()),
+                   pc.index_in(causes, value_set=pa.array(list(sev), pa.string())))
+
+
+def _refs(df: pd.DataFrame, src_rows: pa.Array) -> pa.Array:
+    """'source:line_no' of ``src_rows``."""
+    src_name = pc.fill_null(_arrow(df, "source").take(src_rows), "?")
+    line = _arrow(df, "line_no", pa.int64()).take(src_rows).cast(pa.string())
+    return pc.binary_join_element_wise(src_name, line, ":")
+
+
+def _bare_rejects(df: pd.DataFrame, kb: KnowledgeBase) -> pd.DataFrame:
+    """A reject that logs no reason (Exim's ``rejected MAIL <a@b>`` when the ACL's ``message=``
+    failed to expand) takes the cause of the MTA error logged just before it: the line above it
+    in the same file, within a second (Exim writes the error, then the reject)."""
+    n = len(df)
+    if not n or not {"source", "line_no", "reply_text", "event"} <= set(df.columns):
+        return df
+    event = _arrow(df, "event")
+    bare = _isin(event, frozenset({"reject"})) & pc.is_null(_arrow(df, "reply_text")).to_numpy(
+        zero_copy_only=False)
+    if not bare.any():
+        return df
+    src = _key_codes(_arrow(df, "source"))
+    line = pc.fill_null(_arrow(df, "line_no", pa.int64()), -10).to_numpy(zero_copy_only=False)
+    order = np.lexsort((line, src))
+    prev = np.full(n, -1, dtype=np.int64)
+    prev[order[1:]] = order[:-1]
+    p = np.maximum(prev, 0)
+    cause = _arrow(df, "cause")
+    ts = pc.fill_null(_arrow(df, "ts", pa.timestamp("ns", "UTC")).cast(pa.int64()), 0).to_numpy(
+        zero_copy_only=False) if "ts" in df.columns else np.zeros(n, dtype=np.int64)
+    explained = (bare & (prev >= 0) & (src[p] == src) & (src >= 0) & (line[p] == line - 1)
+                 & (np.abs(ts - ts[p]) <= 1_000_000_000) & _isin(event, ERROR_EVENTS)[p]
+                 & ~_isin(cause, NOT_A_REASON | {"system.error", "system.warning"})[p])
+    rows = np.flatnonzero(explained)
+    if not len(rows):
+        return df
+    src_rows = pa.array(p[rows], pa.int64())
+    out = df.copy(deep=False)
+    new_cause = cause.take(src_rows)
+    columns = {"cause": _put(cause, rows, new_cause),
+               "fix_id": _put(_arrow(df, "fix_id"), rows, _arrow(df, "fix_id").take(src_rows)),
+               "severity": _put(_arrow(df, "severity"), rows, _severity_of(kb, new_cause)),
+               "cause_ref": _put(_arrow(df, "cause_ref"), rows, _refs(df, src_rows))}
+    for name, values in columns.items():
+        out[name] = pd.Series(pd.arrays.ArrowExtensionArray(values), index=df.index)
+    return out
+
+
+def _waits(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -> pd.DataFrame:
+    """The retry-wait and give-up lines' attribution (see the module's docstring)."""
     n = len(df)
     out = df.copy(deep=False)
     cause = _arrow(df, "cause")
@@ -136,19 +197,20 @@ def attribute(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False
 
     unseen = pa.array([UNSEEN] * len(miss), pa.string())
     new_cause = _put(cause, hit, cause.take(src_rows), miss, unseen)
-    sev = {c: e["severity"] for c, e in kb.causes.items()}
-    severity = pc.take(pa.array(list(sev.values()), pa.string()),
-                       pc.index_in(new_cause, value_set=pa.array(list(sev), pa.string())))
-    severity = pc.if_else(pa.array(target), severity, _arrow(df, "severity"))
-    src_name = pc.fill_null(_arrow(df, "source").take(src_rows), "?")
-    line = _arrow(df, "line_no", pa.int64()).take(src_rows).cast(pa.string())
-    refs = pc.binary_join_element_wise(src_name, line, ":")
+    severity = pc.if_else(pa.array(target), _severity_of(kb, new_cause), _arrow(df, "severity"))
+    refs = _refs(df, src_rows)
     columns = {
         "cause": new_cause,
         "fix_id": _put(_arrow(df, "fix_id"), hit, _arrow(df, "fix_id").take(src_rows), miss, unseen),
         "severity": severity,
         "cause_ref": _put(pa.nulls(n, pa.string()), hit, refs),
     }
+    if "direction" in df.columns:
+        # an Exim retry wait names no host (Postfix's 'delivery temporarily suspended' does): it
+        # waits for the delivery that failed, and its direction is that delivery's
+        src_dir = _arrow(df, "direction").take(src_rows)
+        columns["direction"] = _put(_arrow(df, "direction"), hit, pc.coalesce(src_dir, _arrow(df, "direction").take(
+            pa.array(hit, pa.int64()))))
     for name, values in columns.items():
         out[name] = pd.Series(pd.arrays.ArrowExtensionArray(values), index=df.index)
     return out
