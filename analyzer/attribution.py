@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from analyzer.rules import KnowledgeBase
 
-__all__ = ["UNSEEN", "WAITING_CAUSES", "attribute"]
+__all__ = ["UNSEEN", "WAITING_CAUSES", "attribute", "attribute_from_store"]
 
 #: Causes that say only that the MTA is waiting or gave up: they take an earlier line's cause.
 WAITING_CAUSES = frozenset({"queue.retry_wait", "queue.expired"})
@@ -211,6 +211,153 @@ def _waits(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -
         src_dir = _arrow(df, "direction").take(src_rows)
         columns["direction"] = _put(_arrow(df, "direction"), hit, pc.coalesce(src_dir, _arrow(df, "direction").take(
             pa.array(hit, pa.int64()))))
+    for name, values in columns.items():
+        out[name] = pd.Series(pd.arrays.ArrowExtensionArray(values), index=df.index)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# attribution from the store's history (previous nights)
+
+#: How far back the store is searched: longer than Postfix's default maximal_queue_lifetime (5d)
+#: and Exim's default retry timeout (4d), so the first error of any message still queued is in view.
+LOOKBACK_DAYS = 7
+#: The store columns the look-up reads (and nothing else).
+HISTORY_COLUMNS = ("ts", "queue_id", "recipient", "event", "outcome", "cause", "fix_id", "action",
+                   "cause_ref", "direction", "source", "line_no")
+
+
+def _sources_mask(df: pd.DataFrame) -> np.ndarray:
+    """Rows that can explain a later wait: a failed delivery attempt with a reason, or a wait
+    line that already took one (its pointer is kept)."""
+    cause = _arrow(df, "cause")
+    attempt = _isin(_arrow(df, "outcome"), FAILED) & _isin(_arrow(df, "event"), ATTEMPT_EVENTS)
+    waited = _isin(_arrow(df, "action"), WAITING_ACTIONS)
+    return (attempt | waited) & ~_isin(cause, NOT_A_REASON)
+
+
+def _history(store: object, keys: list[tuple[str | None, str | None]], before: pd.Timestamp, days: int,
+             read: object) -> pd.DataFrame:
+    """The store's error lines for the (queue id, domain) ``keys`` from ``days`` before ``before``:
+    read one day at a time, newest first, only :data:`HISTORY_COLUMNS`, keeping only matching
+    rows, and stopping once every key has an error for its queue id or its domain."""
+    open_keys = {(q, d) for q, d in keys if q or d}
+    want_q = {q for q, _ in open_keys if q}
+    want_d = {d for _, d in open_keys if d}
+    found: list[pd.DataFrame] = []
+    day = before.floor("D")
+    start = before - pd.Timedelta(days=days)
+    while open_keys and day + pd.Timedelta(days=1) > start:
+        lo, hi = max(day, start), min(day + pd.Timedelta(days=1), before)
+        day -= pd.Timedelta(days=1)
+        if hi <= lo:
+            continue
+        t = read(store, since=lo.to_pydatetime(), until=hi.to_pydatetime(), columns=list(HISTORY_COLUMNS))
+        if not len(t):
+            continue
+        dom = pc.utf8_lower(pc.extract_regex(pc.fill_null(_arrow(t, "recipient"), ""),
+                                             r"@(?P<d>[^@>\s]+)>?$").field("d"))
+        q = _arrow(t, "queue_id")
+        match = (_isin(q, frozenset(want_q)) | _isin(dom, frozenset(want_d))) & _sources_mask(t)
+        if not match.any():
+            continue
+        hit = t[match].copy()
+        hit["_domain"] = pd.Series(pd.arrays.ArrowExtensionArray(dom.filter(pa.array(match))), index=hit.index)
+        found.append(hit)
+        got_q = set(hit["queue_id"].dropna().astype(str))
+        got_d = set(hit["_domain"].dropna().astype(str))
+        open_keys = {(q, d) for q, d in open_keys if q not in got_q and d not in got_d}
+        want_q = {q for q, _ in open_keys if q}
+        want_d = {d for _, d in open_keys if d}
+    if not found:
+        return pd.DataFrame(columns=[*HISTORY_COLUMNS, "_domain"])
+    return pd.concat(found, ignore_index=True)
+
+
+def _pick(src_q: pa.Array, src_d: pa.Array, src_ts: np.ndarray, tgt_q: pa.Array, tgt_d: pa.Array,
+          tgt_ts: np.ndarray) -> np.ndarray:
+    """For each target, the index of the last source before it with its queue id, else with its
+    domain; -1 where none."""
+    ns = len(src_q)
+    ts = np.concatenate([src_ts, tgt_ts])
+    is_source = np.concatenate([np.ones(ns, dtype=bool), np.zeros(len(tgt_q), dtype=bool)])
+    found = np.full(len(tgt_q), -1, dtype=np.int64)
+    for a, b in ((src_q, tgt_q), (src_d, tgt_d)):
+        keys = _key_codes(pa.concat_arrays([a.cast(pa.string()), b.cast(pa.string())]))
+        got = _last_source(keys, ts, is_source)[ns:]
+        found = np.where(found < 0, got, found)
+    return found
+
+
+def _ts_ns(df: pd.DataFrame) -> np.ndarray:
+    if "ts" not in df.columns:
+        return np.zeros(len(df), dtype=np.int64)
+    return pc.fill_null(_arrow(df, "ts", pa.timestamp("ns", "UTC")).cast(pa.int64()), 0).to_numpy(
+        zero_copy_only=False)
+
+
+def attribute_from_store(df: pd.DataFrame, store: object, kb: KnowledgeBase, *, days: int = LOOKBACK_DAYS,
+                         read: object = None) -> pd.DataFrame:
+    """``df`` (classified events, as read from logs or from the store) with each wait line still
+    'earlier error not in these logs' given the last real error for its queue id, else its
+    recipient domain: first from ``df``'s own earlier lines (events read from a store were
+    attributed per ingest run), then from the store's history before ``df``'s first event
+    (``days`` back), with ``cause_ref`` pointing at that row's file:line (or at the line that
+    row itself took its cause from). Only the keys of the lines still unexplained are looked up,
+    a day at a time, reading only :data:`HISTORY_COLUMNS`. ``read`` is
+    :func:`analyzer.store.read_events` (injectable for tests)."""
+    n = len(df)
+    if not n or "cause" not in df.columns or "ts" not in df.columns or not df["ts"].notna().any():
+        return df
+    target = _isin(_arrow(df, "cause"), frozenset({UNSEEN})) & _isin(_arrow(df, "action"), WAITING_ACTIONS)
+    if not target.any():
+        return df
+    rows = np.flatnonzero(target)
+    take = pa.array(rows, pa.int64())
+    t_q, t_d, t_ts = _arrow(df, "queue_id").take(take), _domains(df, rows), _ts_ns(df)[rows]
+    # 1. this frame's own earlier errors
+    s_rows = np.flatnonzero(_sources_mask(df))
+    s_take = pa.array(s_rows, pa.int64())
+    own = _pick(_arrow(df, "queue_id").take(s_take), _domains(df, s_rows), _ts_ns(df)[s_rows], t_q, t_d, t_ts)
+    pieces = []  # (target rows, source frame, source rows in it)
+    if (own >= 0).any():
+        pieces.append((rows[own >= 0], df, s_rows[own[own >= 0]]))
+    # 2. the store's history for the lines still unexplained
+    left = own < 0
+    if left.any():
+        if read is None:
+            from analyzer.store import read_events as read
+        keys = list(zip(t_q.filter(pa.array(left)).to_pylist(), t_d.filter(pa.array(left)).to_pylist(), strict=True))
+        hist = _history(store, keys, pd.Timestamp(df["ts"].min()), days, read)
+        if len(hist):
+            lt = pa.array(np.flatnonzero(left), pa.int64())
+            got = _pick(_arrow(hist, "queue_id"), _arrow(hist, "_domain"), _ts_ns(hist),
+                        t_q.take(lt), t_d.take(lt), t_ts[left])
+            if (got >= 0).any():
+                pieces.append((rows[left][got >= 0], hist, got[got >= 0]))
+    if not pieces:
+        return df
+    at = np.concatenate([p[0] for p in pieces])
+    order = np.argsort(at, kind="stable")
+    at = at[order]
+
+    def column(name: str) -> pa.Array:
+        parts = [_arrow(src, name).take(pa.array(idx, pa.int64())).cast(pa.string()) for _, src, idx in pieces]
+        return pa.concat_arrays(parts).take(pa.array(order))
+
+    refs = pa.concat_arrays([pc.coalesce(_arrow(src, "cause_ref").take(pa.array(idx, pa.int64())),
+                                         _refs(src, pa.array(idx, pa.int64()))) for _, src, idx in pieces]
+                            ).take(pa.array(order))
+    new_cause = column("cause")
+    out = df.copy(deep=False)
+    columns = {"cause": _put(_arrow(df, "cause"), at, new_cause),
+               "fix_id": _put(_arrow(df, "fix_id"), at, pc.coalesce(column("fix_id"), new_cause)),
+               "severity": _put(_arrow(df, "severity"), at, pc.coalesce(
+                   _severity_of(kb, new_cause), _arrow(df, "severity").take(pa.array(at, pa.int64())))),
+               "cause_ref": _put(_arrow(df, "cause_ref"), at, refs)}
+    if "direction" in df.columns:
+        columns["direction"] = _put(_arrow(df, "direction"), at, pc.coalesce(
+            column("direction"), _arrow(df, "direction").take(pa.array(at, pa.int64()))))
     for name, values in columns.items():
         out[name] = pd.Series(pd.arrays.ArrowExtensionArray(values), index=df.index)
     return out
