@@ -163,8 +163,29 @@ def _failed_rows(ev: pd.DataFrame) -> np.ndarray:
             & ~_mask(ev["cause"], BOOKKEEPING_CAUSES))
 
 
-def _cause_list(rows: pd.DataFrame, kb: Any, limit: int) -> list[dict[str, Any]]:
-    """Per cause and fix entry (the direction's advice): messages, lines, share, an example, the fix."""
+def _referred(ev: pd.DataFrame, refs: set[str]) -> dict[str, dict[str, Any]]:
+    """The example of each ``source:line_no`` in ``refs`` that ``ev`` holds (one pass over ``ev``)."""
+    want = {}
+    for ref in refs:
+        file, _, line = ref.rpartition(":")
+        if line.isdigit():
+            want.setdefault(int(line), set()).add(file)
+    if not want or not {"source", "line_no"} <= set(ev.columns):
+        return {}
+    near = ev[ev["line_no"].isin(list(want)).fillna(False).to_numpy(dtype=bool)]
+    out = {}
+    for i in range(len(near)):
+        row = near.iloc[i:i + 1]
+        file, line = str(row["source"].iloc[0]), int(row["line_no"].iloc[0])
+        if file in want.get(line, ()):
+            out[f"{file}:{line}"] = _example(row)
+    return out
+
+
+def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    """Per cause and fix entry (the direction's advice): messages, lines, share, an example, the fix.
+    Where every line of a cause took it from an earlier line (retry waits), the example is that
+    earlier line, the error itself (when ``ev`` holds it)."""
     if rows.empty:
         return []
     fix_id = rows["fix_id"] if "fix_id" in rows.columns else rows["cause"]
@@ -192,6 +213,17 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int) -> list[dict[str, Any]]
             "messages": int(m), "lines": int(n), "count": int(n), "share": _share(int(m), total),
             "example": _example(sel), "fix": list(advice.get("fix", [])),
         })
+    if ev is not None and "cause_ref" in rows.columns:
+        refs = {}
+        for entry in out:
+            sel = rows[(keys == f"{entry['cause']}\x00{entry['fix_id']}")]
+            if sel["cause_ref"].notna().all():
+                refs[id(entry)] = str(sel["cause_ref"].iloc[0])
+        found = _referred(ev, set(refs.values()))
+        for entry in out:
+            ex = found.get(refs.get(id(entry), ""))
+            if ex is not None:
+                entry["example"] = ex
     return out
 
 
@@ -203,7 +235,7 @@ def _outcomes(ev: pd.DataFrame, kb: Any) -> dict[str, Any]:
     failed = _failed_rows(ev)
     notable = ~(_mask(ev["severity"], "info") & _mask(ev["outcome"], ("ok", "info")))
     return {"by_reply_class": by_class,
-            "by_cause": _cause_list(ev[failed], kb, 25),
+            "by_cause": _cause_list(ev[failed], kb, 25, ev),
             "states": _cause_list(ev[notable & ~failed], kb, 25)}
 
 
