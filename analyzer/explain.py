@@ -261,21 +261,23 @@ def _one_plain(kb: KnowledgeBase, query: str, direction: str | None) -> dict[str
             return {**_entry(kb, q, "text", cause, title=kb.causes[cause]["title"],
                              provider=provider), "reply": reply,
                     "_direction": line_direction(q)}
-        parts = []
-        if code:
-            info = kb.codes.get(code)
-            parts.append(f"{code}: {info['title']}" if info else f"{code}: non-standard code")
-        if enh:
-            key = _enhanced_key(kb, *enh.split(".")[1:])
-            parts.append(f"{enh}: {kb.enhanced[key]['title']}" if key else
-                         f"{enh}: unregistered detail")
-        refs = []
-        for k in ([code] if code else []):
-            refs += kb.codes.get(k, {}).get("references", [])
-        title = f"{kb.causes[cause]['title']} ({'; '.join(parts)})"
+        title, refs = _code_title(kb, cause, code, enh)
         return {**_entry(kb, q, "reply", cause, title=title, code=code, enhanced=enh, refs=refs,
                          provider=provider), "reply": reply, "_direction": line_direction(q)}
     raise UnknownQuery(_unknown_message(kb, q))
+
+
+def _code_title(kb: KnowledgeBase, cause: str, code: str | None, enh: str | None) -> tuple[str, list[str]]:
+    """The entry's title (the cause, then what the code and enhanced code mean) and the code's references."""
+    parts = []
+    if code:
+        info = kb.codes.get(code)
+        parts.append(f"{code}: {info['title']}" if info else f"{code}: non-standard code")
+    if enh:
+        key = _enhanced_key(kb, *enh.split(".")[1:])
+        parts.append(f"{enh}: {kb.enhanced[key]['title']}" if key else f"{enh}: unregistered detail")
+    title = kb.causes[cause]["title"] + (f" ({'; '.join(parts)})" if parts else "")
+    return title, list(kb.codes.get(code, {}).get("references", [])) if code else []
 
 
 def _from_log_line(kb: KnowledgeBase, line: str) -> dict[str, Any] | None:
@@ -305,15 +307,7 @@ def _from_log_line(kb: KnowledgeBase, line: str) -> dict[str, Any] | None:
     enh = val("enhanced_code")
     reply = val("reply_text") or val("detail") or line.strip()
     direction = val("direction") if val("direction") in DIRECTIONS else None
-    parts = []
-    if code:
-        info = kb.codes.get(code)
-        parts.append(f"{code}: {info['title']}" if info else f"{code}: non-standard code")
-    if enh:
-        key = _enhanced_key(kb, *enh.split(".")[1:])
-        parts.append(f"{enh}: {kb.enhanced[key]['title']}" if key else f"{enh}: unregistered detail")
-    title = kb.causes[cause]["title"] + (f" ({'; '.join(parts)})" if parts else "")
-    refs = list(kb.codes.get(code, {}).get("references", [])) if code else []
+    title, refs = _code_title(kb, cause, code, enh)
     return {**_entry(kb, line, "reply" if code or enh else "text", cause, title=title, code=code,
                      enhanced=enh, refs=refs, provider=val("provider")),
             "reply": str(reply), "_direction": direction}
