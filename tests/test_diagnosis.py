@@ -354,3 +354,17 @@ def test_trace_of_a_retry_wait_points_at_the_error_behind_it():
     r = _trace_one(EXIM_521, "other@nomail.example")
     assert (r["status"], r["cause"], r["cause_ref"]) == ("expired", "host.no_mail", "<lines>:2")
     assert r["explanation"]["cause"] == "host.no_mail"
+
+
+def test_exim_client_losing_the_connection_is_inbound():
+    """Exim's 'H=(helo) [ip] incomplete transaction (connection lost)' is a client of ours going away
+    (inbound, a session end), not a remote server dropping our delivery."""
+    ev = lines_of(
+        "2026-12-01 21:18:02 H=(outside-client.sender.example) [127.0.0.66]:43745 incomplete transaction "
+        "(connection lost) from <quitter@sender.example> for alice@maillens.test",
+        "2026-12-01 21:17:59 1xYVEd-0006vz-1a H=127.0.0.28 [127.0.0.28]:25: Remote host closed connection in "
+        "response to pipelined RCPT TO:<user@dropped.example>")
+    assert list(ev["direction"]) == ["inbound", "outbound"]
+    assert list(ev["client_ip"].astype(object).fillna("")) == ["127.0.0.66", ""]
+    assert list(ev["cause"]) == ["session.lost", "remote.connection_lost"]
+    assert ev.iloc[0]["outcome"] not in FAILED
