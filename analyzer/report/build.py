@@ -22,7 +22,7 @@ from ..totals import peer_section
 __all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "collect_report_events", "make_report"]
 
 #: Bumped when a field is removed or changes meaning; new fields may appear within a version.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TOP = 10
 SEVERITY_ORDER = ("critical", "warning", "info")
 ABNORMAL_ENDS = ("lost_connection", "timeout", "too_many_errors")
