@@ -52,9 +52,6 @@ def _domain(s: pd.Series) -> pd.Series:
     return s.astype("string[pyarrow]").str.extract(r"@([^@<>\s]+)>?$", expand=False).str.lower()
 
 
-#: Outbound lines about a connection, not a message: Postfix's smtp client logs ``connect to
-#: H: Connection refused`` (no queue id) before the message's own status line.
-_CONNECTION_EVENTS = ("connect_failure", "timeout", "lost_connection", "reply", "tls", "dns")
 #: Lines that are no delivery failure whatever their outcome: the MTA's own warnings and errors,
 #: queue bookkeeping (Exim frozen/unfrozen, queue runs), administrator actions.
 NOT_DELIVERY_EVENTS = ("warning", "error", "fatal", "panic", "daemon", "stats", "queue_run", "frozen", "admin",
@@ -68,12 +65,14 @@ BOOKKEEPING_CAUSES = ("queue.frozen", "queue.run", "queue.admin", "queue.removed
 def _units(rows: pd.DataFrame) -> pd.Series:
     """One key per message and recipient, as pflogsumm counts: ``m`` (queue_id, recipient); a line
     with a queue id but no recipient (an Exim host-level error, an expiry) ``q`` its message; a
-    line with neither (a NOQUEUE reject, an auth failure) ``l`` its own unit; an outbound
-    connection-level line without a queue id belongs to no message (null)."""
+    client's line with neither (a NOQUEUE reject, an auth failure) ``l`` its own unit; any other
+    line without a queue id (an outbound connection's, an MTA warning) belongs to no message (null)."""
     qid, rcpt = rows["queue_id"], rows["recipient"]
     has_q = qid.notna().to_numpy(dtype=bool)
     has_r = rcpt.notna().to_numpy(dtype=bool)
-    conn = _mask(rows["event"], _CONNECTION_EVENTS) & ~_mask(rows["direction"], "inbound") \
+    # without a queue id, only a client's attempt (a NOQUEUE reject, an auth failure) is a unit of
+    # its own; an outbound connection's line or the MTA's own warning is no message
+    conn = ~_mask(rows["direction"], "inbound") & ~_mask(rows["event"], ("reject", "reject_warning")) \
         if "event" in rows.columns and "direction" in rows.columns else np.zeros(len(rows), dtype=bool)
     q = qid.astype("string").fillna("").to_numpy(dtype=object)
     r = rcpt.astype("string").fillna("").to_numpy(dtype=object)
@@ -99,7 +98,7 @@ def _share(n: int, total: int) -> float:
 
 def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
     """The first line of ``rows`` that says the cause itself (not a retry wait that took it from
-    an earlier line), with a text where one has it."""
+    an earlier line), with a text where one has it, of a message where one is."""
     rows = rows.dropna(subset=["source", "line_no"])
     if rows.empty:
         return None
@@ -108,6 +107,9 @@ def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
     if {"reply_text", "detail"} <= set(rows.columns):
         said = (rows["reply_text"].notna() | rows["detail"].notna()).to_numpy(dtype=bool)
         rows = rows[said] if said.any() else rows
+    if "queue_id" in rows.columns:  # a message's own line rather than a connection's
+        mine = rows["queue_id"].notna().to_numpy(dtype=bool)
+        rows = rows[mine] if mine.any() else rows
     r = rows.iloc[0]
     text = r.get("reply_text")
     if text is None or pd.isna(text):
@@ -236,7 +238,9 @@ def _outcomes(ev: pd.DataFrame, kb: Any) -> dict[str, Any]:
     notable = ~(_mask(ev["severity"], "info") & _mask(ev["outcome"], ("ok", "info")))
     return {"by_reply_class": by_class,
             "by_cause": _cause_list(ev[failed], kb, 25, ev),
-            "states": _cause_list(ev[notable & ~failed], kb, 25)}
+            "states": sorted(_cause_list(ev[notable & ~failed], kb, 25),  # the worst first
+                             key=lambda c: SEVERITY_ORDER.index(c["severity"]) if c["severity"] in SEVERITY_ORDER
+                             else len(SEVERITY_ORDER))}
 
 
 def _session_ends(ev: pd.DataFrame) -> dict[str, Any]:

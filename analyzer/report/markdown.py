@@ -98,6 +98,11 @@ def render_markdown(r: dict[str, Any]) -> str:
                      md(pct(c["share"])), example, fix])
     out += _table(["cause", "title", "outcome", "severity", "messages", "lines", "share", "example", "suggested fix"],
                   rows, right={4, 5, 6})
+    if o.get("states"):  # not failures: frozen/held messages, lost sessions, MTA warnings
+        out += ["## States and MTA warnings (not failures)", ""]
+        out += _table(["cause", "title", "severity", "messages", "lines"],
+                      [[md(c["cause"]), md(c["title"]), md(c["severity"]), _n(c["messages"]), _n(c["lines"])]
+                       for c in o["states"]], right={3, 4})
     se = r["session_ends"]
     out += ["## Session ends (inbound)", "",
             f"Closed with QUIT/221 {_n(se['closed'])} · closed without QUIT {_n(se['closed_without_quit'])} · "

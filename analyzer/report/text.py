@@ -132,6 +132,10 @@ def render_text(r: dict[str, Any]) -> str:
         if c["fix"] and c["severity"] != "info":
             out += textwrap.wrap(clean(c["fix"][0]), WIDTH, initial_indent="            fix: ",
                                  subsequent_indent="                 ")
+    if o.get("states"):  # not failures: frozen/held messages, lost sessions, MTA warnings
+        out += ["", "STATES AND MTA WARNINGS (not failures)"]
+        out += [f"  {_num(c['messages']):>8} messages {_num(c['lines']):>8} lines  {clean(c['cause'])} — "
+                f"{clean(c['title'])} [{c['severity']}]" for c in o["states"]]
     se = r["session_ends"]
     out += ["", "SESSION ENDS (inbound)",
             f"  closed with QUIT/221 {_num(se['closed'])} · closed without QUIT {_num(se['closed_without_quit'])} · "
