@@ -73,7 +73,8 @@ def render_markdown(r: dict[str, Any]) -> str:
         out.append("")
     out += ["## Volumes", "",
             f"Sessions {_n(v['sessions'])} · received {_n(v['received'])} · delivered {_n(v['delivered'])} · "
-            f"deferred {_n(v['deferred'])} · bounced {_n(v['bounced'])} · rejected {_n(v['rejected'])}.", ""]
+            f"deferred {_n(v['deferred'])} ({_n(v.get('deferrals', v['deferred']))} deferral lines) · bounced {_n(v['bounced'])} · "
+            f"expired {_n(v.get('expired', 0))} · rejected {_n(v['rejected'])}.", ""]
     d = v["delay_seconds"]
     out += [f"Delivery delay (seconds): p50 {_n(d['p50'])}, p90 {_n(d['p90'])}, p99 {_n(d['p99'])}, "
             f"max {_n(d['max'])} over {_n(d['count'])} deliveries.", ""]

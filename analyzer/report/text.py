@@ -105,7 +105,8 @@ def render_text(r: dict[str, Any]) -> str:
         out.append("")
     out += ["", "VOLUMES",
             f"  sessions {_num(v['sessions'])} · received {_num(v['received'])} · delivered {_num(v['delivered'])}"
-            f" · deferred {_num(v['deferred'])} · bounced {_num(v['bounced'])} · rejected {_num(v['rejected'])}"]
+            f" · deferred {_num(v['deferred'])} ({_num(v.get('deferrals', v['deferred']))} deferral lines)"
+            f" · bounced {_num(v['bounced'])} · expired {_num(v.get('expired', 0))} · rejected {_num(v['rejected'])}"]
     d = v["delay_seconds"]
     out.append(f"  delivery delay (s): p50 {_num(d['p50'])}, p90 {_num(d['p90'])}, p99 {_num(d['p99'])}, "
                f"max {_num(d['max'])} over {_num(d['count'])} deliveries")
