@@ -368,3 +368,24 @@ def test_exim_client_losing_the_connection_is_inbound():
     assert list(ev["client_ip"].astype(object).fillna("")) == ["127.0.0.66", ""]
     assert list(ev["cause"]) == ["session.lost", "remote.connection_lost"]
     assert ev.iloc[0]["outcome"] not in FAILED
+
+
+EXIM_REFUSED = ("2026-11-29 15:55:31 1xXhFT-0003uC-0m == user@refused.example R=sandbox_routes T=remote_smtp "
+                "H=127.0.0.25 [127.0.0.25]:25 defer (111): Connection refused DT=0s")
+
+
+@pytest.mark.parametrize("wrapper, action", [
+    ("2026-11-29 16:55:31 1xXhFT-0003uC-0m == user@refused.example R=sandbox_routes T=remote_smtp defer (-54) "
+     "DT=0s: retry time not reached for any host for 'refused.example'", "waiting_retry"),
+    ("2026-11-29 16:55:31 1xXhFT-0003uC-0m == user@refused.example routing defer (-52) DT=0s: retry time not "
+     "reached", "waiting_retry"),
+    ("2026-11-29 16:55:31 1xXhFT-0003uC-0m ** user@refused.example: retry timeout exceeded", "expired"),
+    ("2026-11-29 16:55:31 1xXhFT-0003uC-0m ** user@refused.example R=sandbox_routes T=remote_smtp: all hosts "
+     "for 'refused.example' have been failing for a long time (and retry time not reached)", "expired"),
+])
+def test_exim_wrapper_is_classified_by_the_error_behind_it(wrapper, action):
+    """Each Exim wrapper (retry time not reached, retry timeout exceeded, all hosts failing) carries the cause
+    of the refused connection before it, outbound, with a pointer; the action keeps what Exim did."""
+    r = lines_of(EXIM_REFUSED, wrapper).iloc[1]
+    assert (r["cause"], r["action"], r["direction"], r["cause_ref"]) == (
+        "network.refused", action, "outbound", "<lines>:1")
