@@ -205,12 +205,6 @@ def _waits(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -
         "severity": severity,
         "cause_ref": _put(pa.nulls(n, pa.string()), hit, refs),
     }
-    if "direction" in df.columns:
-        # an Exim retry wait names no host (Postfix's 'delivery temporarily suspended' does): it
-        # waits for the delivery that failed, and its direction is that delivery's
-        src_dir = _arrow(df, "direction").take(src_rows)
-        columns["direction"] = _put(_arrow(df, "direction"), hit, pc.coalesce(src_dir, _arrow(df, "direction").take(
-            pa.array(hit, pa.int64()))))
     for name, values in columns.items():
         out[name] = pd.Series(pd.arrays.ArrowExtensionArray(values), index=df.index)
     return out
@@ -224,7 +218,7 @@ def _waits(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -
 LOOKBACK_DAYS = 7
 #: The store columns the look-up reads (and nothing else).
 HISTORY_COLUMNS = ("ts", "queue_id", "recipient", "event", "outcome", "cause", "fix_id", "action",
-                   "cause_ref", "direction", "source", "line_no")
+                   "cause_ref", "source", "line_no")
 
 
 def _sources_mask(df: pd.DataFrame) -> np.ndarray:
@@ -355,9 +349,6 @@ def attribute_from_store(df: pd.DataFrame, store: object, kb: KnowledgeBase, *, 
                "severity": _put(_arrow(df, "severity"), at, pc.coalesce(
                    _severity_of(kb, new_cause), _arrow(df, "severity").take(pa.array(at, pa.int64())))),
                "cause_ref": _put(_arrow(df, "cause_ref"), at, refs)}
-    if "direction" in df.columns:
-        columns["direction"] = _put(_arrow(df, "direction"), at, pc.coalesce(
-            column("direction"), _arrow(df, "direction").take(pa.array(at, pa.int64()))))
     for name, values in columns.items():
         out[name] = pd.Series(pd.arrays.ArrowExtensionArray(values), index=df.index)
     return out

@@ -560,6 +560,8 @@ def _classify_final(table: pd.DataFrame, ev: pd.DataFrame, final: np.ndarray) ->
     classified = ev if "cause_ref" in ev.columns else classify(ev)
     cl = classified.loc[uniq].reset_index(drop=True)
     for name in _FINAL_CLASS:
+        if name not in cl.columns:  # a classifier without attribution (no cause_ref)
+            continue
         vals = _arrow(cl, name, pa.string()).take(pa.array(inv))
         full = pa.nulls(len(table), pa.string()).to_pylist()
         col = np.array(full, dtype=object)

@@ -385,7 +385,7 @@ EXIM_REFUSED = ("2026-11-29 15:55:31 1xXhFT-0003uC-0m == user@refused.example R=
 ])
 def test_exim_wrapper_is_classified_by_the_error_behind_it(wrapper, action):
     """Each Exim wrapper (retry time not reached, retry timeout exceeded, all hosts failing) carries the cause
-    of the refused connection before it, outbound, with a pointer; the action keeps what Exim did."""
+    of the refused connection before it, its advice and a pointer; the action keeps what Exim did."""
     r = lines_of(EXIM_REFUSED, wrapper).iloc[1]
-    assert (r["cause"], r["action"], r["direction"], r["cause_ref"]) == (
-        "network.refused", action, "outbound", "<lines>:1")
+    assert (r["cause"], r["action"], r["fix_id"], r["cause_ref"]) == (
+        "network.refused", action, "network.refused", "<lines>:1")

@@ -62,7 +62,7 @@ def test_waits_take_the_stored_error_with_a_pointer(tmp_path, store):
     # the give-up matched by its queue id (the stored == line), the other wait by its domain
     assert list(got["cause_ref"][:2]) == [f"{stored}:2", f"{stored}:2"]
     assert pd.isna(got["cause_ref"].iloc[2])
-    assert list(got["direction"][:2]) == ["outbound", "outbound"]
+    assert list(got["fix_id"][:2]) == ["host.no_mail", "host.no_mail"]
     assert got["severity"].iloc[0] == kb.causes["host.no_mail"]["severity"]
     assert list(got["action"]) == ["waiting_retry", "expired", "waiting_retry"]
 

@@ -191,7 +191,11 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     if rows.empty:
         return []
     fix_id = rows["fix_id"] if "fix_id" in rows.columns else rows["cause"]
+    # a line that took its cause from an earlier one (an Exim retry wait naming no host) has no
+    # direction of its own worth counting: the cause's direction is that of the lines stating it
     direction = rows["direction"].astype(object).where(rows["direction"].notna(), "")
+    if "cause_ref" in rows.columns:
+        direction = direction.where(rows["cause_ref"].isna(), "")
     keys = (rows["cause"].astype(str) + "\x00" + fix_id.astype(object).where(fix_id.notna(), rows["cause"]).astype(str)
             ).to_numpy(dtype=object)
     units = _units(rows)
@@ -208,6 +212,7 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
         info = kb.causes.get(cause, {}) if kb is not None else {}
         advice = kb.causes.get(fix, info) if kb is not None else {}
         dirs = direction[keys == k]
+        dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
         out.append({
             "cause": cause, "title": info.get("title", cause),
             "outcome": str(sel["outcome"].mode().iloc[0]), "severity": info.get("severity", "info"),
