@@ -18,6 +18,7 @@ import pandas as pd
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
 from ..totals import peer_section
+from .peers import peer_sections
 
 __all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "collect_report_events", "make_report"]
 
@@ -295,7 +296,11 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str) -> list[dict[str, Any
 
 
 def _top(ev: pd.DataFrame) -> dict[str, Any]:
-    out_rows = ev[_mask(ev["event"], ("delivery", "expired")) & _mask(ev["direction"], "outbound")].copy()
+    # outbound lines, and the waits and give-ups that took their cause from an outbound attempt
+    # (an Exim 'retry timeout exceeded' names no host: its own direction is not outbound)
+    waited = ev["cause_ref"].notna().to_numpy(dtype=bool) & ~_mask(ev["direction"], "inbound") \
+        if "cause_ref" in ev.columns else np.zeros(len(ev), dtype=bool)
+    out_rows = ev[_mask(ev["event"], ("delivery", "expired")) & (_mask(ev["direction"], "outbound") | waited)].copy()
     out_rows["domain"] = _domain(out_rows["recipient"])
     # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
     known = ev.dropna(subset=["queue_id", "sender"]).drop_duplicates("queue_id")
@@ -384,6 +389,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "top": _top(ev),
         "unrecognised": _unrecognised(counts),
         "peer_totals": peer_section(ev),
+        "peers": peer_sections(ev),
         "warnings": list(warnings or []),
     }
 
@@ -392,9 +398,9 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
 REPORT_COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
                   "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size", "quit",
                   "sasl_username", "detail", "source", "line_no", "reply_class", "outcome", "cause", "provider",
-                  "severity", "fix_id", "action", "cause_ref")
+                  "severity", "helo", "relay_ip", "orig_recipient", "fix_id", "action", "cause_ref")
 #: Of those, the ones with few distinct values: held dictionary-encoded while a run is read.
-_FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client_host", "relay_host", "status",
+_FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client_host", "relay_host", "relay_ip", "status",
                          "smtp_stage", "source", "reply_class", "outcome", "cause", "provider", "severity",
                          "fix_id", "action"})
 
