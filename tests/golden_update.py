@@ -3,12 +3,14 @@
 The goldens are ``tests/golden/report.{txt,md,json,html}``: ``maillens report sample_logs/postfix/`` (the
 README's main command: one server's night) in every
 format with a fixed year, zone, "now" and redaction key, so they change only when the report does;
-and ``report-incidents.{txt,md}``: a generated day with every kind of injected incident.
+``report-incidents.{txt,md}``: a generated day with every kind of injected incident; and
+``report-rotated.{txt,md,json,html}``: a generated four-week rotated set (per-day table, slow attacks).
 Review the diff (``git diff tests/golden``) before committing.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -71,9 +73,36 @@ def render_incidents() -> dict[str, str]:
             os.chdir(cwd)
 
 
+#: A generated four-week rotated set (bench/generate_rotated.py, seed 28): per-day time table, slow attacks.
+ROTATED_ARGS = ["report", "rotated", "--tz", "UTC", "--year", "2026", "--now", "2026-11-30T06:00:00Z"]
+
+
+def render_rotated() -> dict[str, str]:
+    """The report of the generated 28-day rotated set (mail.log, mail.log.1, mail.log.2.gz …) in every format."""
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+    from analyzer.report import render
+    from bench.generate_rotated import generate_rotated
+
+    cwd = Path.cwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        generate_rotated(Path(tmp) / "rotated")
+        os.chdir(tmp)
+        try:
+            # one run (the set is 45,000 lines); the other formats render the same report dict
+            res = CliRunner().invoke(app, [*ROTATED_ARGS, "--format", "json"], catch_exceptions=False)
+        finally:
+            os.chdir(cwd)
+    report = json.loads(res.stdout)
+    return {f"report-rotated.{ext}": res.stdout if fmt == "json" else render(report, fmt) for ext, fmt in FORMATS.items()}
+
+
 def main() -> int:
     GOLDEN.mkdir(parents=True, exist_ok=True)
-    for name, text in {**render_all(), **render_incidents()}.items():
+    for name, text in {**render_all(), **render_incidents(), **render_rotated()}.items():
         path = GOLDEN / name
         old = path.read_text(encoding="utf-8") if path.exists() else None
         path.write_text(text, encoding="utf-8")

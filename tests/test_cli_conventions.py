@@ -32,10 +32,13 @@ def _click():
 
 
 def test_version_option_and_command():
-    """`maillens --version` and `maillens version` print the package version."""
-    for args in (["--version"], ["version"]):
-        r = runner.invoke(app, args)
-        assert r.exit_code == 0 and r.stdout.strip() == __version__
+    """`maillens --version` prints the package version; `maillens version` also names the parser engine."""
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.stdout.strip() == __version__
+    r = runner.invoke(app, ["version"])
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[0] == __version__
+    assert r.stdout.splitlines()[1] in ("parser: native", "parser: python")
 
 
 def test_shell_completion_is_offered():

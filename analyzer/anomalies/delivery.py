@@ -116,24 +116,23 @@ def _cause_spike(ctx: Context) -> list[Finding]:
     all_buckets = pd.date_range(df["ts"].min().floor(ctx.bucket), df["ts"].max().floor(ctx.bucket),
                                 freq=ctx.bucket)
     window_start = ctx.events["ts"].min().floor(ctx.bucket)
-    counts = fail.groupby(["cause", "bucket"]).size().unstack(fill_value=0).reindex(columns=all_buckets,
-                                                                                      fill_value=0)
+    counts = fail.groupby(["cause", "bucket"], observed=True).size().unstack(fill_value=0).reindex(
+        columns=all_buckets, fill_value=0)
+    vals_all = counts.to_numpy(dtype=float)
+    idx = np.arange(len(all_buckets))
+    cand = (vals_all >= p["cause_min_count"]) & (np.asarray(all_buckets >= window_start) & (idx >= min_hist))[None, :]
+    hits: dict[int, dict[pd.Timestamp, float]] = {}
+    for r, i in np.argwhere(cand):  # the busy (cause, bucket) cells only
+        med, sd = _robust(vals_all[r, :i])
+        if vals_all[r, i] >= p["cause_factor"] * max(med, 1.0) and vals_all[r, i] >= med + p["k"] * sd:
+            hits.setdefault(int(r), {})[all_buckets[i]] = med
     out: list[Finding] = []
-    for cause, row in counts.iterrows():
-        vals = row.to_numpy(dtype=float)
-        hit: list[pd.Timestamp] = []
-        exps: dict[pd.Timestamp, float] = {}
-        for i, b in enumerate(all_buckets):
-            if b < window_start or i < min_hist or vals[i] < p["cause_min_count"]:
-                continue
-            med, sd = _robust(vals[:i])
-            exp = max(med, 1.0)
-            if vals[i] >= p["cause_factor"] * exp and vals[i] >= med + p["k"] * sd:
-                hit.append(b)
-                exps[b] = med
+    for r, exps in hits.items():
+        cause, vals = counts.index[r], vals_all[r]
+        hit = list(exps)
         for run in _runs(hit, ctx.bucket):
             rows = fail[(fail["cause"] == cause).to_numpy() & fail["bucket"].isin(run).to_numpy()]
-            n = float(sum(vals[list(all_buckets).index(b)] for b in run)) / len(run)
+            n = float(sum(vals[all_buckets.get_loc(b)] for b in run)) / len(run)
             exp = float(np.mean([exps[b] for b in run]))
             sev = "critical" if n >= p["critical_failures"] else "warning"
             out.append(_finding(ctx, detector="cause_spike", severity=sev, entity=str(cause), rows=rows,
@@ -144,35 +143,52 @@ def _cause_spike(ctx: Context) -> list[Finding]:
     return out
 
 
-def detect_new_signature(ctx: Context) -> list[Finding]:
-    """A failure cause, provider or normalised reply text that the baseline never had."""
+def _masked_text(s: pd.Series) -> pd.Series:
+    """Reply texts with addresses, ids and numbers masked (as classify normalises them), worked
+    out once per distinct text."""
     from ..classify import MASK, MASKED
 
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    norm = pd.Series(uniq, dtype="string[pyarrow]").str.replace(MASK, MASKED, regex=True).to_numpy(dtype=object)
+    out = np.append(norm, None)[codes]  # -1 (no text) picks the trailing None
+    return pd.Series(out, index=s.index, dtype="string[pyarrow]")
+
+
+_SIGNATURE_COLUMNS = ["ts", "cause", "provider", "reply_text", "source", "line_no"]
+
+
+def detect_new_signature(ctx: Context) -> list[Finding]:
+    """A failure cause, provider or normalised reply text that the baseline never had."""
     p = ctx.params["new_signature"]
     hist, ev = ctx.history, ctx.events
+    fm = _str_eq(ev["outcome"], FAILURES)
     # Earlier buckets of the window count as history once there are enough of them.
     learn_until = None
     if len(hist) == 0:
         start = ev["ts"].min().floor(ctx.bucket)
         learn_until = start + ctx.bucket * int(p["min_history"])
+        if ev["ts"].max() - start > pd.Timedelta(days=float(p["long_window_days"])):
+            # a long window: new means first seen on its last day (over weeks, rare causes come and go)
+            learn_until = ev["ts"].max() - pd.Timedelta(days=1)
         if ev["ts"].max() < learn_until:
             return []
-        hist, ev = ev[_truthy(ev["ts"] < learn_until)], ev[_truthy(ev["ts"] >= learn_until)]
-    fm = _str_eq(ev["outcome"], FAILURES)
-    hm = _str_eq(hist["outcome"], FAILURES)
-    cur, old = ev.loc[fm].copy(), hist.loc[hm].copy()
+        before = _truthy(ev["ts"] < learn_until)
+        cur, old = ev.loc[fm & ~before, _SIGNATURE_COLUMNS], ev.loc[fm & before, _SIGNATURE_COLUMNS]
+    else:
+        cur = ev.loc[fm, _SIGNATURE_COLUMNS]
+        old = hist.loc[_str_eq(hist["outcome"], FAILURES), _SIGNATURE_COLUMNS]
     if cur.empty:
         return []
-    cur["text"] = cur["reply_text"].astype("string[pyarrow]").str.replace(MASK, MASKED, regex=True)
-    old["text"] = old["reply_text"].astype("string[pyarrow]").str.replace(MASK, MASKED, regex=True)
     out: list[Finding] = []
     dims = [("cause", "cause"), ("provider", "provider")] + ([("text", "reply")] if learn_until is None else [])
+    if learn_until is None:
+        cur = cur.assign(text=_masked_text(cur["reply_text"]))
+        old = old.assign(text=_masked_text(old["reply_text"]))
     for col, what in dims:
-        seen = set(old[col].dropna().unique().tolist())
         counts = cur[col].dropna().value_counts()
-        for value, n in counts.items():
-            if value in seen or n < p["min_count"] or value == "unknown":
-                continue
+        new = counts[(counts >= p["min_count"]).to_numpy() & ~counts.index.isin(old[col].dropna().unique())
+                     & (counts.index != "unknown")]
+        for value, n in new.items():  # the new signatures only: few
             rows = cur[_truthy(cur[col] == value)]
             cause = rows["cause"].mode().iloc[0] if col != "cause" else str(value)
             shown = str(value) if col != "cause" else f"{value} ({ctx.cause_title(str(value))})"
@@ -207,8 +223,9 @@ def detect_concentration(ctx: Context) -> list[Finding]:
                                           f"({len(failed)} of {len(rows)})",
                                     observed=share, expected=None, cause=cause, unit="share",
                                     detail=f"mostly {ctx.cause_title(cause)}; {perm} of the failures are permanent"))
-    ev = _with_bucket(ctx, ctx.events)
-    rej = ev[_str_eq(ev["event"], "reject") & ev["client_ip"].notna().to_numpy()]
+    src = ctx.events
+    rej = _with_bucket(ctx, src.loc[_str_eq(src["event"], "reject") & src["client_ip"].notna().to_numpy(dtype=bool),
+                                    ["ts", "client_ip", "cause", "source", "line_no"]])
     if not rej.empty:
         tot = rej.groupby("bucket").size()
         g = rej.groupby(["client_ip", "bucket"]).size().reset_index(name="n")
@@ -237,8 +254,8 @@ def detect_deferral_buildup(ctx: Context) -> list[Finding]:
         return []
     # A message's age: the MTA's delay where logged (Postfix delay=), else the time since its
     # queue id was first seen (Exim logs no age on '==' lines).
-    ids = df.dropna(subset=["queue_id"])
-    first_seen = ids.groupby("queue_id")["ts"].min()
+    ids = df.loc[df["queue_id"].notna().to_numpy(dtype=bool), ["queue_id", "ts"]]
+    first_seen = ids.groupby("queue_id", observed=True)["ts"].min()
     seen = d["queue_id"].map(first_seen)
     age = ((d["ts"] - seen).dt.total_seconds()).astype("float64").fillna(0.0)
     d["delay"] = np.fmax(d["delay"].astype("float64").fillna(0.0).to_numpy(), age.to_numpy())
@@ -250,22 +267,23 @@ def detect_deferral_buildup(ctx: Context) -> list[Finding]:
     d["msg"] = d["queue_id"].fillna(d["recipient"])
     all_buckets = pd.date_range(df["ts"].min().floor(ctx.bucket), df["ts"].max().floor(ctx.bucket), freq=ctx.bucket)
     window_start = ctx.events["ts"].min().floor(ctx.bucket)
-    counts = d.groupby(["domain", "bucket"])["msg"].nunique().unstack(fill_value=0).reindex(
+    counts = d.groupby(["domain", "bucket"], observed=True)["msg"].nunique().unstack(fill_value=0).reindex(
         columns=all_buckets, fill_value=0)
+    vals_all = counts.to_numpy(dtype=float)
+    in_window = np.asarray(all_buckets >= window_start)
+    # only the (domain, bucket) cells with enough deferred messages are looked at: few
+    hits: dict[int, dict[pd.Timestamp, float]] = {}
+    for r, i in np.argwhere((vals_all >= p["min_messages"]) & in_window[None, :]):
+        med = _robust(vals_all[r, :i])[0] if i else 0.0
+        if vals_all[r, i] >= p["factor"] * max(med, 1.0):
+            hits.setdefault(int(r), {})[all_buckets[i]] = med
     out: list[Finding] = []
-    for dom, row in counts.iterrows():
-        vals = row.to_numpy(dtype=float)
-        hit, exps = [], {}
-        for i, b in enumerate(all_buckets):
-            if b < window_start or vals[i] < p["min_messages"]:
-                continue
-            med, _sd = _robust(vals[:i]) if i else (0.0, 0.0)
-            if vals[i] >= p["factor"] * max(med, 1.0):
-                hit.append(b)
-                exps[b] = med
+    for r, exps in hits.items():
+        dom, vals = counts.index[r], vals_all[r]
+        hit = list(exps)
         for run in _runs(hit, ctx.bucket):
             rows = d[(d["domain"] == dom).to_numpy() & d["bucket"].isin(run).to_numpy()]
-            peak = max(vals[list(all_buckets).index(b)] for b in run)
+            peak = max(vals[all_buckets.get_loc(b)] for b in run)
             msgs = rows["msg"].nunique()
             oldest = float(rows["delay"].max())
             cause = rows["cause"].mode().iloc[0]

@@ -17,6 +17,7 @@ from .delivery import (
 )
 from .finding import _RANK, Finding, merge_related
 from .health import detect_server_trouble, detect_session_ends, detect_silence
+from .longwindow import detect_slow_abuse
 from .params import default_params
 
 #: The detectors, in the order they run. Each is ``fn(ctx) -> list[Finding]``.
@@ -26,6 +27,7 @@ DETECTORS: list[Callable[[Context], list[Finding]]] = [
     detect_failure_spike,
     detect_concentration,
     detect_abuse,
+    detect_slow_abuse,
     detect_deferral_buildup,
     detect_session_ends,
     detect_new_signature,

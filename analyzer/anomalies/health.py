@@ -14,10 +14,33 @@ from .context import Context, _finding, _str_eq, _truthy
 from .finding import Finding
 
 
+def _onsets(ts: np.ndarray, burst: np.timedelta64) -> np.ndarray:
+    """The first second of each burst of activity in the sorted seconds ``ts``: one session logs
+    lines over several seconds, so bursts, not seconds, arrive independently of each other."""
+    if len(ts) == 0:
+        return ts
+    return ts[np.r_[True, np.diff(ts) >= burst]]
+
+
+def _side_rates(onsets: np.ndarray, ts: np.ndarray, a: np.datetime64, b: np.datetime64, end: np.datetime64 | None,
+                width: np.timedelta64, p: dict[str, Any]) -> list[float]:
+    """Bursts per second in the ``width`` before the gap ``a``–``b`` and after it (a side too short
+    to say anything is left out)."""
+    before = onsets[(onsets >= a - width) & (onsets <= a)]
+    after = onsets[(onsets > b) & (onsets <= b + width)] if b != end else onsets[:0]
+    rates = []
+    for side, span in ((before, min(width, a - ts[0])), (after, min(width, ts[-1] - b))):
+        secs = span / np.timedelta64(1, "s")
+        if len(side) and secs >= p["min_gap"]:
+            rates.append(len(side) / secs)
+    return rates
+
+
 def _silences(ts: np.ndarray, *, start: np.datetime64 | None, end: np.datetime64 | None, p: dict[str, Any],
               hist_rate: Callable[[np.datetime64, np.datetime64], float] | None) -> list[tuple[Any, Any, float]]:
-    """Gaps in the sorted times ``ts`` (numpy datetime64[ns]) longer than min_gap whose expected
-    count (from the surrounding traffic or the history's rate) is at least min_expected."""
+    """Gaps in the sorted active seconds ``ts`` (numpy datetime64[ns]) longer than min_gap whose
+    expected number of bursts of activity (from the surrounding traffic or the history's rate) is
+    at least min_expected."""
     if len(ts) == 0:
         return []
     points = ts
@@ -26,20 +49,23 @@ def _silences(ts: np.ndarray, *, start: np.datetime64 | None, end: np.datetime64
     gaps = np.diff(points)
     min_gap = np.timedelta64(int(p["min_gap"]), "s")
     ctxw = np.timedelta64(int(p["context"]), "s")
+    onsets = _onsets(ts, np.timedelta64(int(p["burst"]), "s"))
     out = []
-    for i in np.flatnonzero(gaps >= min_gap):
+    for i in np.flatnonzero(gaps >= min_gap):  # the long gaps only: few
         a, b = points[i], points[i + 1]
         if hist_rate is not None:
             exp = hist_rate(a, b)
         else:
-            before = ts[(ts >= a - ctxw) & (ts <= a)]
-            after = ts[(ts > b) & (ts <= b + ctxw)] if b != end else ts[:0]
-            # The quieter side sets the rate: a gap next to a burst is not silence.
+            # The quieter side sets the rate: a gap next to a burst is not silence. When traffic
+            # thins out into the gap and picks up gradually after it (a valley: quieter in the
+            # `near` seconds than over `context` on both sides), it is a lull such as a quiet
+            # night, and the near rates set the expectation; a drop that does not taper is judged
+            # on the whole context.
             rates = []
-            for side, span in ((before, min(ctxw, a - ts[0])), (after, min(ctxw, ts[-1] - b))):
-                secs = span / np.timedelta64(1, "s")
-                if len(side) and secs >= p["min_gap"]:
-                    rates.append(len(side) / secs)
+            wide = _side_rates(onsets, ts, a, b, end, ctxw, p)
+            near = _side_rates(onsets, ts, a, b, end, np.timedelta64(int(p["near"]), "s"), p)
+            valley = len(wide) == len(near) == 2 and all(n < w for n, w in zip(near, wide, strict=True))
+            rates = near if valley else wide
             if not rates:
                 continue
             exp = min(rates) * ((b - a) / np.timedelta64(1, "s"))
@@ -48,54 +74,89 @@ def _silences(ts: np.ndarray, *, start: np.datetime64 | None, end: np.datetime64
     return out
 
 
-def detect_silence(ctx: Context) -> list[Finding]:
-    """Deliveries, receptions or all traffic stop for a period where the baseline had traffic."""
-    p = ctx.params["silence"]
-    ev = ctx.events
-    series = [
-        ("all traffic", np.ones(len(ev), dtype=bool)),
-        ("receptions", _str_eq(ev["event"], "received")),
-        ("deliveries", _str_eq(ev["event"], "delivery") & _str_eq(ev["status"], "sent")),
-    ]
-    hist = ctx.history
-    hist_days = 0.0
-    if len(hist):
-        hist_days = (hist["ts"].max() - hist["ts"].min()) / pd.Timedelta(days=1)
-    end = None if ctx.now is None else np.datetime64(pd.Timestamp(ctx.now).tz_convert("UTC").tz_localize(None), "ns")
-    out: list[Finding] = []
-    covered: list[tuple[Any, Any]] = []
-    hmasks = {"all traffic": np.ones(len(hist), dtype=bool)}
-    if len(hist):
-        hmasks["receptions"] = _str_eq(hist["event"], "received")
-        hmasks["deliveries"] = _str_eq(hist["event"], "delivery") & _str_eq(hist["status"], "sent")
-    for name, mask in series:
-        # Arrivals are the seconds with at least one line: one session logs many lines at once.
-        ts = np.unique(ev.loc[mask, "ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(
-            dtype="datetime64[ns]").astype("datetime64[s]")).astype("datetime64[ns]")
-        rate_fn = None
-        if hist_days >= 1.0:
-            # Seasonal baseline: the history's mean count per hour of day.
-            hts = hist.loc[hmasks[name], "ts"].dt.tz_convert("UTC").dt.floor("s").drop_duplicates()
-            per_hour = hts.dt.hour.value_counts().reindex(range(24), fill_value=0).to_numpy() / hist_days
+def _streams(sources: pd.Series) -> np.ndarray:
+    """The log stream of each row: its source file with the rotation suffix taken off (mail.log,
+    mail.log.1 and mail.log.2.gz are one stream; mail.warn is another)."""
+    from ..sources import rotation_key
 
-            def rate_fn(a, b, per_hour=per_hour):
-                hours = pd.date_range(pd.Timestamp(a).floor("min"), pd.Timestamp(b), freq="min").hour
-                return float(per_hour[hours].sum() / 60.0)
-        for a, b, exp in _silences(ts, start=None, end=end, p=p, hist_rate=rate_fn):
-            if any(a < cb and ca < b for ca, cb in covered):
-                continue
-            if name == "all traffic":
-                covered.append((a, b))
-            ta, tb = pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC")
-            minutes = (tb - ta) / pd.Timedelta(minutes=1)
-            last = ev[_truthy(ev["ts"] <= ta) & mask].tail(1)
-            sev = "critical" if exp >= p["critical_expected"] else "warning"
-            out.append(_finding(ctx, detector="silence", severity=sev, entity=name, rows=last,
-                                title=f"Silence: no {name if name != 'all traffic' else 'log lines'} for "
-                                      f"{minutes:.0f} minutes",
-                                observed=0.0, expected=exp, start=ta, end=tb,
-                                detail=f"about {exp:.0f} active seconds expected from the traffic around it; "
-                                       "the evidence is the last line before the gap"))
+    codes, names = pd.factorize(sources.astype("string"), use_na_sentinel=True)
+    keys = np.array([rotation_key(str(n))[0] for n in names] + [""], dtype=object)
+    return keys[codes]  # -1 (no source) picks the trailing ""
+
+
+def _seconds(ts: pd.Series) -> np.ndarray:
+    """The distinct seconds of ``ts`` with at least one line (datetime64[ns], sorted): one session
+    logs many lines at once, so active seconds, not lines, measure traffic."""
+    naive = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    return np.unique(naive.astype("datetime64[s]")).astype("datetime64[ns]")
+
+
+def _profile(ts: np.ndarray, days: float, burst: int) -> Callable[[np.datetime64, np.datetime64], float]:
+    """Expected bursts of activity between two times from the mean bursts per hour of day in the
+    active seconds ``ts`` over ``days`` days (a seasonal baseline: a quiet night stays quiet)."""
+    ts = _onsets(ts, np.timedelta64(burst, "s"))
+    hours = ((ts.astype("datetime64[h]").astype(np.int64)) % 24).astype(np.int64)
+    per_hour = np.bincount(hours, minlength=24)[:24] / days
+
+    def rate(a: np.datetime64, b: np.datetime64) -> float:
+        minutes = np.arange(a.astype("datetime64[m]"), b.astype("datetime64[m]") + np.timedelta64(1, "m"))
+        return float(per_hour[minutes.astype("datetime64[h]").astype(np.int64) % 24].sum() / 60.0)
+    return rate
+
+
+def detect_silence(ctx: Context) -> list[Finding]:
+    """Deliveries, receptions or all traffic of one log stream stop for a period where that same
+    stream had traffic: each file (with its rotated parts) is judged only against its own lines,
+    so a sparse mail.warn beside a busy mail.log makes no silence. The expected traffic comes from
+    the hour-of-day profile of a history of at least a day, or of a window of at least
+    ``profile_days`` days (so a night that is quiet every night is no silence), else from the
+    traffic just before and after the gap."""
+    p = ctx.params["silence"]
+    ev, hist = ctx.events, ctx.history
+    end = None if ctx.now is None else np.datetime64(pd.Timestamp(ctx.now).tz_convert("UTC").tz_localize(None), "ns")
+    ev_stream = _streams(ev["source"])
+    hist_stream = _streams(hist["source"]) if len(hist) else np.array([], dtype=object)
+    series = {
+        "all traffic": (np.ones(len(ev), dtype=bool), np.ones(len(hist), dtype=bool)),
+        "receptions": (_str_eq(ev["event"], "received"), _str_eq(hist["event"], "received")),
+        "deliveries": (_str_eq(ev["event"], "delivery") & _str_eq(ev["status"], "sent"),
+                       _str_eq(hist["event"], "delivery") & _str_eq(hist["status"], "sent")),
+    }
+    streams = sorted(set(ev_stream.tolist()))
+    out: list[Finding] = []
+    covered: dict[str, list[tuple[Any, Any]]] = {name: [] for name in series}
+    for stream in streams:
+        in_ev = ev_stream == stream
+        in_hist = hist_stream == stream
+        hist_days = 0.0
+        if in_hist.any():
+            hts = hist.loc[in_hist, "ts"]
+            hist_days = (hts.max() - hts.min()) / pd.Timedelta(days=1)
+        ets = ev.loc[in_ev, "ts"]
+        ev_days = (ets.max() - ets.min()) / pd.Timedelta(days=1)
+        for name, (mask, hmask) in series.items():
+            ts = _seconds(ev.loc[in_ev & mask, "ts"])
+            rate_fn = None
+            if hist_days >= 1.0:
+                rate_fn = _profile(_seconds(hist.loc[in_hist & hmask, "ts"]), hist_days, int(p["burst"]))
+            elif ev_days >= p["profile_days"]:
+                rate_fn = _profile(ts, ev_days, int(p["burst"]))
+            for a, b, exp in _silences(ts, start=None, end=end, p=p, hist_rate=rate_fn):
+                # one gap seen in several streams (mail.log and mail.info) or series is one finding
+                if any(a < cb and ca < b for ca, cb in covered[name] + covered["all traffic"]):
+                    continue
+                covered[name].append((a, b))
+                ta, tb = pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC")
+                minutes = (tb - ta) / pd.Timedelta(minutes=1)
+                last = ev[_truthy(ev["ts"] <= ta) & mask & in_ev].tail(1)
+                sev = "critical" if exp >= p["critical_expected"] else "warning"
+                where = f" in {stream}" if len(streams) > 1 and stream else ""
+                out.append(_finding(ctx, detector="silence", severity=sev, entity=name, rows=last,
+                                    title=f"Silence: no {name if name != 'all traffic' else 'log lines'}{where} for "
+                                          f"{minutes:.0f} minutes",
+                                    observed=0.0, expected=exp, start=ta, end=tb,
+                                    detail=f"about {exp:.0f} bursts of activity expected from the traffic of the "
+                                           "same log file around it; the evidence is the last line before the gap"))
     return out
 
 
@@ -140,13 +201,20 @@ def detect_session_ends(ctx: Context) -> list[Finding]:
     return out
 
 
+def _matches(s: pd.Series, pattern: str) -> np.ndarray:
+    """Whether each text matches ``pattern``, the regex run once per distinct text."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    hit = pd.Series(uniq, dtype="string[pyarrow]").str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+    return np.append(hit, False)[codes]
+
+
 def detect_server_trouble(ctx: Context) -> list[Finding]:
     """Our own server in trouble: fatal/panic lines, queue file write errors, disk or resource warnings."""
     p = ctx.params["server"]
     ev = ctx.events
-    text = ev["detail"].fillna("").astype(str) + " " + ev["reply_text"].fillna("").astype(str)
     own = ~_str_eq(ev["direction"], ("outbound", "inbound"))
-    resource = (_truthy(text.str.contains(p["text"], regex=True)) & own) | _str_eq(ev["cause"], "local.resource")
+    said = _matches(ev["detail"], p["text"]) | _matches(ev["reply_text"], p["text"])
+    resource = (said & own) | _str_eq(ev["cause"], "local.resource")
     groups = [
         ("critical", "fatal/panic", _str_eq(ev["event"], ("fatal", "panic")),
          "The mail system logged fatal or panic errors"),

@@ -168,6 +168,8 @@ def _main(
                                                 help="Read settings (tz, store, rules, anomalies, redact) "
                                                 "from FILE instead of /etc/maillens.toml and "
                                                 "~/.config/maillens.toml; options given here still win")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                          help="Say which parsing engine runs when it is not the native one")] = False,
 ) -> None:
     """Read Postfix and Exim logs; say what went wrong, why, and what to do about it.
 
@@ -179,7 +181,15 @@ def _main(
 
       maillens --install-completion          # tab completion for your shell
     """
+    from .. import native
     from ..config import ConfigError, load_config
+
+    try:
+        native.engine()
+    except native.EngineError as exc:
+        fail(str(exc), exc.hint, EXIT_USAGE)
+    if verbose and native.engine_choice() != "python" and not native.available():
+        err.print(f"maillens: {native.unavailable_reason()}; using the Python engine", markup=False, soft_wrap=True)
 
     try:
         cfg = load_config(config)
@@ -554,7 +564,18 @@ def render_summary(s: Any) -> None:
 
 @app.command()
 def version() -> None:
-    """Print the version (also: maillens --version)."""
+    """Print the version and the parsing engine in use (native or python).
+
+    Example:
+
+      MAILLENS_ENGINE=python maillens version
+    """
+    from ..native import EngineError, engine
+
     out.print(__version__, markup=False, highlight=False)
+    try:
+        out.print(f"parser: {engine()}", markup=False, highlight=False)
+    except EngineError as exc:
+        fail(str(exc), exc.hint, EXIT_USAGE)
 
 

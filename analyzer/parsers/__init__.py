@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from ..schema import conform
 from . import exim, postfix
-from .engine import Pattern, const_column, match_patterns, nonempty
+from .engine import Pattern, const_column, match_patterns, match_regex, nonempty
 from .fields import finish
 from .syslog import HeaderState, split_headers, strip_inner_exim_stamp
 
@@ -316,8 +316,8 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
         # Exim line at first sight: take host, program and pid from the message
         headers = _unwrap_syslog_in_exim(headers)
         prog = headers.column("program")
-        is_pf = pc.match_substring_regex(prog, _POSTFIX_RX)
-        is_ex = pc.match_substring_regex(prog, _EXIM_RX)
+        is_pf = match_regex(prog, _POSTFIX_RX)
+        is_ex = match_regex(prog, _EXIM_RX)
         # Exim through syslog/journald under a wrapper's or container's program name
         other = pc.invert(pc.or_(is_pf, is_ex))
         if pc.any(other).as_py():
@@ -329,14 +329,14 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
         # count the others as continuation lines (like a rejectlog's)
         if pc.any(is_ex).as_py():
             msgs = headers.column("msg").combine_chunks()
-            later = pc.and_(is_ex, pc.fill_null(pc.match_substring_regex(msgs, r"^\[(?:[2-9]|\d\d+)[\\/]\d+\] "), False))
+            later = pc.and_(is_ex, pc.fill_null(match_regex(msgs, r"^\[(?:[2-9]|\d\d+)[\\/]\d+\] "), False))
             if pc.any(later).as_py():
                 counts.continuation += pc.sum(later).as_py()
                 keep = pc.invert(later)
                 headers, is_pf, is_ex, prog = (headers.filter(keep), pc.filter(is_pf, keep), pc.filter(is_ex, keep),
                                                pc.filter(prog, keep))
                 msgs = headers.column("msg").combine_chunks()
-            first_part = pc.and_(is_ex, pc.fill_null(pc.match_substring_regex(msgs, r"^\[1[\\/]\d+\] "), False))
+            first_part = pc.and_(is_ex, pc.fill_null(match_regex(msgs, r"^\[1[\\/]\d+\] "), False))
             if pc.any(first_part).as_py():
                 msgs = pc.if_else(first_part, pc.replace_substring_regex(msgs, r"^\[1[\\/]\d+\] ", ""), msgs)
                 headers = headers.set_column(headers.schema.get_field_index("msg"), "msg", msgs)
@@ -365,7 +365,8 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
                 ok = pc.is_valid(cols["ts"])
                 if not pc.all(ok).as_py():
                     bad_rows = pc.filter(cols["row"], pc.invert(ok))
-                    unmatched = pa.concat_arrays([unmatched, pc.index_in(bad_rows, value_set=sub.column("row").combine_chunks())])
+                    unmatched = pa.concat_arrays([unmatched, pc.cast(pc.index_in(bad_rows, value_set=sub.column("row").combine_chunks()),
+                                                            pa.int64())])
                     cols = {k: pc.filter(v, ok) for k, v in cols.items()}
                 if sp.panic:
                     cols["event"] = pa.array(["panic"] * len(cols["event"]))

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Matched", "Pattern", "extract", "map_uniques", "match_patterns", "nonempty"]
+__all__ = ["Matched", "Pattern", "extract", "map_uniques", "match_patterns", "match_regex", "nonempty"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,14 @@ class Matched:
 def nonempty(arr: pa.Array) -> pa.Array:
     """Empty strings (groups that did not take part in the match) become null."""
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+
+
+def match_regex(arr: pa.Array, regex: str) -> pa.Array:
+    """``pc.match_substring_regex``, by the native core when it runs (same answers)."""
+    from .. import native
+
+    got = native.mask(arr, regex)
+    return pc.match_substring_regex(arr, regex) if got is None else got
 
 
 def extract(arr: pa.Array, regex: str) -> pa.StructArray:
@@ -91,6 +99,11 @@ def match_patterns(msgs: pa.Array, patterns: Sequence[Pattern], daemons: pa.Arra
     only on the rows that match and that no earlier pattern took.
     """
     n = len(msgs)
+    from .. import native
+
+    m = native.matcher([p.regex for p in patterns], [p.daemons for p in patterns])
+    if m is not None:  # the native core runs the same patterns (analyzer.native)
+        return _match_native(m, msgs, n, daemons)
     if daemons is None:
         order = np.arange(n, dtype=np.int64)
         groups = [(None, 0, n)]
@@ -142,6 +155,24 @@ def match_patterns(msgs: pa.Array, patterns: Sequence[Pattern], daemons: pa.Arra
     else:
         matched = Matched(pa.array([], pa.int64()), pa.array([], pa.int32()), pa.table({}))
     return matched, pa.array(remaining, pa.int64())
+
+
+def _match_native(m, msgs: pa.Array, n: int, daemons: pa.Array | None) -> tuple[Matched, pa.Array]:
+    """:func:`match_patterns` by the native core: same rows, order, groups and columns."""
+    rows, pats, cols = m.run(msgs, daemons)
+    free = np.ones(n, dtype=bool)
+    free[rows.to_numpy()] = False
+    remaining = pa.array(np.flatnonzero(free), pa.int64())
+    if len(rows) == 0:
+        return Matched(pa.array([], pa.int64()), pa.array([], pa.int32()), pa.table({})), remaining
+    # columns in the order concatenating the Python engine's per-pattern tables gives
+    p = pats.to_numpy()
+    _, first = np.unique(p, return_index=True)
+    names: dict[str, None] = {}
+    for i in sorted(first):
+        names.update(dict.fromkeys(m.groups[int(p[i])]))
+    groups = pa.table({k: cols[k] for k in names}) if names else pa.table({"_": pa.nulls(len(rows), pa.string())}).drop_columns(["_"])
+    return Matched(rows, pats, groups), remaining
 
 
 def _runs(sorted_values: pa.Array) -> list[tuple[str | None, int, int]]:

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import TS
-from .engine import nonempty
+from .engine import match_regex, nonempty
 
 __all__ = ["HEADERS", "MONTHS", "Clock", "split_headers"]
 
@@ -187,6 +187,23 @@ def _stamps(flavour: str, g: pa.StructArray, clock: Clock, n: int) -> pa.Array:
     return pa.nulls(n, TS)
 
 
+_TAG_SPLIT = r"^(?P<program>[^\[]+)(?:\[(?P<pid>\d+)\])?$"
+
+
+def _split_tag(tag: pa.Array, native_engine: bool) -> tuple[pa.Array, pa.Array]:
+    """A syslog tag's program and pid ("postfix/smtpd[123]")."""
+    if native_engine:
+        from .. import native
+
+        m = native.matcher([_TAG_SPLIT])
+        if m is not None:
+            rows, _, cols = m.run(tag)
+            if len(rows) == len(tag):  # every tag splits (the header pattern made sure): same columns
+                return cols["program"], cols["pid"]
+    tg = pc.extract_regex(tag, pattern=_TAG_SPLIT)
+    return tg.field("program"), tg.field("pid")
+
+
 def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array]:
     """Split a batch into header fields.
 
@@ -199,28 +216,41 @@ def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Arr
     parts: list[pa.Table] = []
     flavours = FORMAT_FLAVOURS[state.forced] if state.forced else state.order
     order = sorted(flavours, key=lambda f: -state.counts.get(f, 0))
-    for flavour in order:
+    from .. import native
+
+    m = native.matcher([HEADERS[f] for f in order])
+    if m is not None:  # the native core: each line's first matching flavour, in one pass
+        found = m.run(lines)
+        bounds = np.searchsorted(found[1].to_numpy(), np.arange(len(order) + 1))
+    for k, flavour in enumerate(order):
         if len(remaining) == 0:
             break
-        cand = pa.array(remaining)
-        sub = lines if len(remaining) == n else pc.take(lines, cand)
-        g = pc.extract_regex(sub, pattern=HEADERS[flavour])
-        valid = g.is_valid()
-        hits = pc.filter(cand, valid)
-        if len(hits) == 0:
-            continue
-        g = pc.filter(g, valid)
+        if m is not None:
+            a, b = int(bounds[k]), int(bounds[k + 1])
+            hits = found[0].slice(a, b - a)
+            if len(hits) == 0:
+                continue
+            g = pa.StructArray.from_arrays([found[2][name].slice(a, b - a) for name in m.groups[k]],
+                                           names=m.groups[k])
+        else:
+            cand = pa.array(remaining)
+            sub = lines if len(remaining) == n else pc.take(lines, cand)
+            g = pc.extract_regex(sub, pattern=HEADERS[flavour])
+            valid = g.is_valid()
+            hits = pc.filter(cand, valid)
+            if len(hits) == 0:
+                continue
+            g = pc.filter(g, valid)
         state.counts[flavour] = state.counts.get(flavour, 0) + len(hits)
         ts = _stamps(flavour, g, state.clock, len(hits))
         names = g.type.names
         host = nonempty(g.field("host")) if "host" in names else pa.nulls(len(hits), pa.string())
         if "tag" in names:
-            tg = pc.extract_regex(g.field("tag"), pattern=r"^(?P<program>[^\[]+)(?:\[(?P<pid>\d+)\])?$")
-            program, pid = tg.field("program"), tg.field("pid")
+            program, pid = _split_tag(g.field("tag"), m is not None)
         else:
             program, pid = pa.array(["exim"] * len(hits)), g.field("pid")
         msg = pc.coalesce(g.field("msg"), "")
-        if pc.any(pc.match_substring_regex(msg, r"\s$")).as_py():
+        if pc.any(match_regex(msg, r"\s$")).as_py():
             msg = pc.utf8_rtrim_whitespace(msg)
         parts.append(pa.table({
             "row": hits,
@@ -249,7 +279,7 @@ EXIM_INNER = (r"^(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d(?:\.\d{1,9})?
 
 def strip_inner_exim_stamp(msg: pa.Array, ts: pa.Array, pid: pa.Array, tz: str) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Exim through syslog/journald may keep its own stamp in the message: use it and strip it."""
-    has = pc.match_substring_regex(msg, r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+    has = match_regex(msg, r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
     if not pc.any(has).as_py():
         return msg, ts, pid
     g = pc.extract_regex(pc.if_else(has, msg, ""), pattern=EXIM_INNER)

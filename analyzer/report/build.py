@@ -17,8 +17,11 @@ import pandas as pd
 
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
+from ..anomalies.context import _domain
 from ..totals import peer_section
+from .limits import LIMITS, cap
 from .peers import peer_sections
+from .timeline import timeline
 
 __all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "collect_report_events", "make_report"]
 
@@ -47,10 +50,6 @@ def _mask(s: pd.Series, values: str | tuple[str, ...]) -> np.ndarray:
     if isinstance(values, str):
         return (s == values).fillna(False).to_numpy(dtype=bool)
     return s.isin(list(values)).fillna(False).to_numpy(dtype=bool)
-
-
-def _domain(s: pd.Series) -> pd.Series:
-    return s.astype("string[pyarrow]").str.extract(r"@([^@<>\s]+)>?$", expand=False).str.lower()
 
 
 #: Lines that are no delivery failure whatever their outcome: the MTA's own warnings and errors,
@@ -139,12 +138,10 @@ def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
     sessions = int((_mask(ev["event"], "connect")
                     & ~ev["program"].fillna("").str.endswith("postscreen").to_numpy(dtype=bool)
                     & ~_mask(ev["direction"], "outbound")).sum())
-    hours = ev["ts"].dt.floor("h")
-    per_hour = []
-    if len(ev):
-        for h in pd.date_range(hours.min(), hours.max(), freq="h"):
-            in_h = (hours == h).to_numpy(dtype=bool)
-            per_hour.append({"hour": _iso(h), **{k: int((m & in_h).sum()) for k, m in kinds.items()}})
+    tl = timeline(ev["ts"], kinds, iso=_iso)
+    # the hourly rows under their first name, for readers of earlier reports (only when hourly)
+    per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
+        if tl["granularity"] == "hour" else []
     delays = ev.loc[kinds["delivered"], "delay"].dropna().astype(float)
     delay = {"count": len(delays)}
     for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
@@ -156,7 +153,7 @@ def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
     qid = deferred["queue_id"]
     counts["deferrals"] = counts["deferred"]
     counts["deferred"] = int(qid.nunique() + qid.isna().sum())
-    return {"sessions": sessions, **counts, "per_hour": per_hour, "delay_seconds": delay}
+    return {"sessions": sessions, **counts, "timeline": tl, "per_hour": per_hour, "delay_seconds": delay}
 
 
 def _failed_rows(ev: pd.DataFrame) -> np.ndarray:
@@ -339,12 +336,14 @@ def _top(ev: pd.DataFrame) -> dict[str, Any]:
 def _unrecognised(counts: Any) -> dict[str, Any]:
     if counts is None:
         return {"lines": 0, "kinds": [], "foreign": [], "headerless": 0}
+    most = LIMITS["unrecognised.kinds"]  # samples only for the kinds shown (limits.cap counts the rest)
     kinds = [{"kind": str(k), "count": int(n),
-              "samples": [{"file": str(f), "line": int(line), "text": str(t)} for f, line, t in counts.samples.get(k, [])]}
-             for k, n in sorted(counts.unknown.items(), key=lambda kv: (-kv[1], kv[0]))[:20]]
+              "samples": [{"file": str(f), "line": int(line), "text": str(t)} for f, line, t in counts.samples.get(k, [])]
+              if i < most else []}
+             for i, (k, n) in enumerate(sorted(counts.unknown.items(), key=lambda kv: (-kv[1], kv[0])))]
     return {"lines": int(counts.unrecognised), "kinds": kinds,
             "foreign": [{"program": str(p), "lines": int(n)} for p, n in
-                        sorted(counts.foreign.items(), key=lambda kv: (-kv[1], kv[0]))[:12]],
+                        sorted(counts.foreign.items(), key=lambda kv: (-kv[1], kv[0]))],
             "headerless": int(counts.headerless)}
 
 
@@ -368,7 +367,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     names = server_names(ev)
     finding_dicts = [f.to_dict() for f in findings]
     attach_finding_servers(finding_dicts, ev, names)
-    return {
+    return cap({
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",
         "generated_at": _iso(generated_at),
@@ -391,7 +390,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "peer_totals": peer_section(ev),
         "peers": peer_sections(ev),
         "warnings": list(warnings or []),
-    }
+    })
 
 
 #: The columns the report and the detectors read (classified events).

@@ -30,8 +30,10 @@ def _nice_max(v: float) -> float:
 
 
 def volume_chart(per_hour: list[dict[str, Any]], keys: tuple[str, ...] = ("delivered", "deferred", "bounced",
-                                                                          "rejected")) -> str:
-    """Stacked bars: per hour, how many deliveries ended each way, and rejects."""
+                                                                          "rejected"),
+                 labels: list[str] | None = None, axis: str = "hour (UTC)") -> str:
+    """Stacked bars: per hour (or per ``labels``' periods, named ``axis``), how many deliveries
+    ended each way, and rejects."""
     w, h, left, bottom, top = 760, 240, 48, 36, 28
     n = max(1, len(per_hour))
     plot_w, plot_h = w - left - 10, h - bottom - top
@@ -57,16 +59,17 @@ def volume_chart(per_hour: list[dict[str, Any]], keys: tuple[str, ...] = ("deliv
             bh = plot_h * v / ymax
             y -= bh
             parts.append(f'<rect class="bar bar-{k}" x="{x + (bw - bar) / 2:.1f}" y="{y:.1f}" width="{bar:.1f}" '
-                         f'height="{bh:.1f}" fill="{COLORS[k]}"><title>{_e(p.get("hour"))} {k}: {v:,}</title></rect>')
+                         f'height="{bh:.1f}" fill="{COLORS[k]}"><title>{_e(labels[i] if labels else p.get("hour"))} {k}: '
+                         f'{v:,}</title></rect>')
         if i % every == 0:
-            label = str(p.get("hour") or "")[11:16] if n > 1 else str(p.get("hour") or "")
+            label = labels[i] if labels else str(p.get("hour") or "")[11:16] if n > 1 else str(p.get("hour") or "")
             parts.append(f'<text x="{x + bw / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle">{_e(label)}</text>')
     lx = left
     for k in keys:
         parts.append(f'<rect x="{lx}" y="6" width="10" height="10" fill="{COLORS[k]}"/>'
                      f'<text x="{lx + 14}" y="15">{_e(k)}</text>')
         lx += 90
-    parts.append(f'<text x="{w - 10}" y="{h - 4}" text-anchor="end">hour (UTC)</text>')
+    parts.append(f'<text x="{w - 10}" y="{h - 4}" text-anchor="end">{_e(axis)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -14,6 +14,7 @@ from .charts import bar_chart, volume_chart
 from .peers import html_fragment as peers_html
 from .servers import SERVER_KEYS, server_label
 from .text import clean, measure, number, pct
+from .timeline import rows_for_display
 
 __all__ = ["render_html"]
 
@@ -41,8 +42,11 @@ _ENV.globals["peers_html"] = peers_html
 
 def render_html(r: dict[str, Any]) -> str:
     """The report dict as a standalone HTML page."""
+    head, periods, omitted = rows_for_display(r["volumes"])
+    timeline = {"header": head, "rows": periods, "omitted": omitted}
     charts = {
-        "volume": Markup(volume_chart(r["volumes"]["per_hour"])),
+        "volume": Markup(volume_chart([row for _, row in periods], labels=[
+            label[11:16] if head.startswith("hour") else label for label, _ in periods], axis=head)),
         "causes": Markup(bar_chart([(f"{c['cause']}", c["messages"]) for c in r["outcomes"]["by_cause"]
                                     if c["outcome"] in ("transient_failure", "permanent_failure")],
                                    chart_id="chart-causes", title="Failures by cause")),
@@ -51,4 +55,4 @@ def render_html(r: dict[str, Any]) -> str:
                                          color="#ef6c00")),
     }
     # No control character from a log reaches the page (or a terminal it is printed to).
-    return printable(_ENV.get_template("report.html.j2").render(r=r, charts=charts), newlines=True)
+    return printable(_ENV.get_template("report.html.j2").render(r=r, charts=charts, timeline=timeline), newlines=True)

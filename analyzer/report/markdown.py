@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .limits import more
 from .peers import markdown_lines as peers_markdown
 from .servers import SERVER_KEYS, server_label
 from .text import clean, measure, number, pct
+from .timeline import rows_for_display
 
 __all__ = ["md", "render_markdown"]
 
@@ -17,6 +19,12 @@ __all__ = ["md", "render_markdown"]
 #: is what a reader of the raw Markdown would see.
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>#!|~&$^])")
 
+
+
+def _more(r: dict[str, Any], path: str) -> list[str]:
+    """The "… and N more" paragraph under a list the report cut (see analyzer.report.limits)."""
+    n = more(r, path)
+    return [f"… and {n:,} more", ""] if n else []
 
 def md(value: Any, limit: int = 0) -> str:
     """Escape ``value`` for Markdown: every punctuation character that can mean something is
@@ -72,6 +80,7 @@ def render_markdown(r: dict[str, Any]) -> str:
         if f["fix"]:
             out += ["", "**What to do**", ""] + [f"{i}. {md(step)}" for i, step in enumerate(f["fix"], 1)]
         out.append("")
+    out += _more(r, "findings")
     out += ["## Volumes", "",
             f"Sessions {_n(v['sessions'])} · received {_n(v['received'])} · delivered {_n(v['delivered'])} · "
             f"deferred {_n(v['deferred'])} ({_n(v.get('deferrals', v['deferred']))} deferral lines) · bounced {_n(v['bounced'])} · "
@@ -80,8 +89,10 @@ def render_markdown(r: dict[str, Any]) -> str:
     out += [f"Delivery delay (seconds): p50 {_n(d['p50'])}, p90 {_n(d['p90'])}, p99 {_n(d['p99'])}, "
             f"max {_n(d['max'])} over {_n(d['count'])} deliveries.", ""]
     keys = ["received", "delivered", "deferred", "bounced", "rejected"]
-    out += _table(["hour (UTC)", *keys], [[md(h["hour"])] + [_n(h[k]) for k in keys] for h in v["per_hour"]],
+    head, periods, _omitted = rows_for_display(v)
+    out += _table([head, *keys], [[md(label)] + [_n(h[k]) for k in keys] for label, h in periods],
                   right=set(range(1, 6)))
+    out += _more(r, "volumes.timeline")
     if len(servers) > 1:
         out += ["## By server", ""]
         out += _table(["server", *SERVER_KEYS], [[md(x["name"], 80)] + [_n(x[k]) for k in SERVER_KEYS]
@@ -136,8 +147,11 @@ def render_markdown(r: dict[str, Any]) -> str:
                   [[_n(k["count"]), md(k["kind"], 100),
                     " · ".join(f"{md(x['file'])}:{x['line']} {md(x['text'], 120)}" for x in k["samples"][:2])]
                    for k in u["kinds"]], right={0})
+    out += _more(r, "unrecognised.kinds")
     if u["foreign"]:
-        out += ["Other programs: " + ", ".join(f"{md(x['program'])} {x['lines']:,}" for x in u["foreign"]), ""]
+        out += ["Other programs: " + ", ".join(f"{md(x['program'])} {x['lines']:,}" for x in u["foreign"])
+                + (f" and {more(r, 'unrecognised.foreign'):,} more" if more(r, "unrecognised.foreign") else ""), ""]
     for warning in r["warnings"]:
         out += [f"> Warning: {md(warning)}", ""]
+    out += _more(r, "warnings")
     return "\n".join(out).rstrip() + "\n"

@@ -6,13 +6,21 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from .limits import more
 from .peers import text_lines as peers_text
 from .servers import SERVER_KEYS, server_label
+from .timeline import rows_for_display
 
 __all__ = ["clean", "measure", "pct", "render_text", "table"]
 
 WIDTH = 100
 
+
+
+def _more(r: dict[str, Any], path: str) -> list[str]:
+    """The "… and N more" line under a list the report cut (see analyzer.report.limits)."""
+    n = more(r, path)
+    return [f"  … and {n:,} more"] if n else []
 
 def clean(value: Any, limit: int = 0) -> str:
     """One line of text: control characters shown as '?', cut to ``limit`` characters."""
@@ -104,6 +112,7 @@ def render_text(r: dict[str, Any]) -> str:
     for f in r["findings"]:
         out += ["  " + line if line else "" for line in _finding(f, len(servers) > 1)]
         out.append("")
+    out += _more(r, "findings")
     out += ["", "VOLUMES",
             f"  sessions {_num(v['sessions'])} · received {_num(v['received'])} · delivered {_num(v['delivered'])}"
             f" · deferred {_num(v['deferred'])} ({_num(v.get('deferrals', v['deferred']))} deferral lines)"
@@ -113,8 +122,9 @@ def render_text(r: dict[str, Any]) -> str:
                f"max {_num(d['max'])} over {_num(d['count'])} deliveries")
     out.append("")
     keys = ["received", "delivered", "deferred", "bounced", "rejected"]
-    out += table(["hour (UTC)", *keys], [[h["hour"][:13].replace("T", " ") + ":00"] + [h[k] for k in keys]
-                                         for h in v["per_hour"]], right=set(range(1, 6)))
+    head, periods, _omitted = rows_for_display(v)
+    out += table([head, *keys], [[label] + [h[k] for k in keys] for label, h in periods], right=set(range(1, 6)))
+    out += _more(r, "volumes.timeline")
     if len(servers) > 1:
         out += ["", "BY SERVER"]
         out += table(["server", *SERVER_KEYS], [[clean(x["name"], 40)] + [_num(x[k]) for k in SERVER_KEYS]
@@ -171,12 +181,15 @@ def render_text(r: dict[str, Any]) -> str:
         out.append(f"  {_num(k['count']):>8}  {clean(k['kind'], 80)}")
         for smp in k["samples"][:2]:
             out.append(f"            {clean(smp['file'])}:{smp['line']}  {clean(smp['text'], 70)}")
+    out += _more(r, "unrecognised.kinds")
     if u["foreign"]:
-        out.append("  other programs: " + ", ".join(f"{clean(x['program'])} {x['lines']:,}" for x in u["foreign"]))
+        out.append("  other programs: " + ", ".join(f"{clean(x['program'])} {x['lines']:,}" for x in u["foreign"])
+                   + (f" and {more(r, 'unrecognised.foreign'):,} more" if more(r, "unrecognised.foreign") else ""))
     for peer in r.get("peer_totals", []):
         out += ["", f"TOTALS AS {peer['tool'].upper()} COUNTS THEM"]
         out += ["  " + " · ".join(f"{x['key'].replace('_', ' ')} {_num(x['value'])}" for x in peer["totals"])]
     out += peers_text(r)
     for warning in r["warnings"]:
         out.append(f"Warning: {clean(warning)}")
+    out += [line.strip() for line in _more(r, "warnings")]
     return "\n".join(line.rstrip() for line in out).rstrip() + "\n"

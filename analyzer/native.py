@@ -1,0 +1,156 @@
+"""Which parsing engine runs: the native core (``analyzer._native``, Rust) or pure Python.
+
+The pattern tables in :mod:`analyzer.parsers` are the specification; the native core runs the
+same tables (passed in here at start, rewritten from RE2 to the Rust regex dialect) and is held
+equal to the Python engine by differential tests (``tests/test_native_*.py``). It is optional:
+an install without a Rust toolchain has only the Python engine.
+
+``MAILLENS_ENGINE`` chooses: ``auto`` (default: native when built), ``python``, or ``native``
+(an error if it is not built). :func:`engine` names the engine in use; :func:`matcher` gives the
+native matcher of a pattern list, or None when the Python engine runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+__all__ = ["EngineError", "available", "engine", "engine_choice", "matcher", "unavailable_reason"]
+
+ENV = "MAILLENS_ENGINE"
+#: threads the native core splits one batch over (the GIL is released while it matches)
+THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+class EngineError(RuntimeError):
+    hint = "unset MAILLENS_ENGINE, or build the native engine: pip install . with cargo on PATH"
+
+
+@lru_cache(maxsize=1)
+def _module() -> tuple[Any, str | None]:
+    try:
+        from . import _native  # type: ignore[attr-defined]
+    except ImportError:
+        return None, "the native engine (analyzer._native) is not built: no Rust toolchain when maillens was installed"
+    return _native, None
+
+
+def available() -> bool:
+    """Whether the native core is built and importable."""
+    return _module()[0] is not None
+
+
+def unavailable_reason() -> str | None:
+    return _module()[1]
+
+
+def engine_choice() -> str:
+    """What ``MAILLENS_ENGINE`` asks for: auto, native or python."""
+    return os.environ.get(ENV, "auto").strip().lower() or "auto"
+
+
+def engine() -> str:
+    """'native' or 'python': the engine the parsers use now (read from the environment each call)."""
+    choice = engine_choice()
+    if choice == "python":
+        return "python"
+    if choice not in ("auto", "native"):
+        raise EngineError(f"{ENV}={choice!r}: expected auto, native or python")
+    if available():
+        return "native"
+    if choice == "native":
+        raise EngineError(f"{ENV}=native but {unavailable_reason()}")
+    return "python"
+
+
+class Matcher:
+    """A pattern list compiled by the native core; :meth:`run` is the native twin of the
+    capture step of :func:`analyzer.parsers.engine.match_patterns` (and of the header split)."""
+
+    def __init__(self, regexes: Sequence[str], daemons: Sequence[frozenset[str] | None]) -> None:
+        mod = _module()[0]
+        self._engine = mod.Engine(list(regexes), [None if d is None else sorted(d) for d in daemons])
+        self.names: list[str] = self._engine.names
+        # each pattern's group names in the order its regex has them (the order RE2 gives)
+        import re
+
+        self.groups = [re.findall(r"\(\?P<(\w+)>", r) for r in regexes]
+
+    def run(self, msgs: Any, keys: Any = None) -> tuple[Any, Any, dict[str, Any]]:
+        """(rows int64, pattern int32, {group: string column}) for the rows some pattern took, in
+        the Python engine's order (by key, then pattern, then row). A group's column is null
+        where the row's pattern has no such group and empty where the group took no part."""
+        import pyarrow as pa
+
+        offsets, data = _string_buffers(msgs)
+        key_bufs = None
+        if keys is not None:
+            import numpy as np
+            import pyarrow.compute as pc
+
+            valid = np.asarray(pc.is_valid(keys).to_numpy(zero_copy_only=False), dtype=np.uint8).tobytes()
+            k_off, k_data = _string_buffers(pc.fill_null(keys, "") if keys.null_count else keys)
+            key_bufs = (k_off, k_data, valid)
+        rows, pats, cols = self._engine.run(offsets, data, key_bufs, THREADS)
+        n = len(rows) // 8
+        out: dict[str, Any] = {}
+        for col, off, dat, validity, nulls in cols:
+            out[self.names[col]] = pa.StringArray.from_buffers(
+                n, pa.py_buffer(off), pa.py_buffer(dat), pa.py_buffer(validity) if nulls else None, nulls)
+        return (pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(rows)]),
+                pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(pats)]), out)
+
+
+    def is_match(self, arr: Any) -> Any:
+        """pyarrow's ``match_substring_regex`` for the first pattern (a non-null string array)."""
+        import numpy as np
+        import pyarrow as pa
+
+        offsets, data = _string_buffers(arr)
+        return pa.array(np.frombuffer(self._engine.is_match(offsets, data, THREADS), dtype=np.uint8).astype(bool))
+
+
+def _string_buffers(arr: Any) -> tuple[bytes, bytes]:
+    """The offsets (sliced to the array) and data buffers of a string array, as bytes. Nulls
+    read as empty strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.string():
+        arr = arr.cast(pa.string())
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
+    _, off, data = arr.buffers()
+    if off is None:  # an empty array may come without buffers
+        return b"\x00\x00\x00\x00", b""
+    o = arr.offset * 4
+    return (off.to_pybytes()[o:o + (len(arr) + 1) * 4], b"" if data is None else data.to_pybytes())
+
+
+@lru_cache(maxsize=32)
+def _compiled(key: tuple[tuple[str, frozenset[str] | None], ...]) -> Matcher:
+    return Matcher([r for r, _ in key], [d for _, d in key])
+
+
+def mask(arr: Any, regex: str) -> Any:
+    """``pc.match_substring_regex(arr, regex)`` by the native core, or None when Python runs (or
+    the array has nulls, which pyarrow answers with null)."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count or engine() != "native":
+        return None
+    return _compiled(((regex, None),)).is_match(arr)
+
+
+def matcher(regexes: Sequence[str], daemons: Sequence[frozenset[str] | None] | None = None) -> Matcher | None:
+    """The native matcher of a pattern list (compiled once), or None when Python runs."""
+    if engine() != "native":
+        return None
+    ds = list(daemons) if daemons is not None else [None] * len(regexes)
+    return _compiled(tuple(zip(regexes, ds, strict=True)))

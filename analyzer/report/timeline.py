@@ -1,0 +1,83 @@
+"""The report's time table: one row per hour, day, week or month, chosen by the span of the window,
+and only for the periods that have events (a quiet night or a weekend without mail is no row).
+
+:func:`granularity` picks the period, :func:`timeline` counts, :func:`rows_for_display` gives the
+renderers a header and a label per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: (longest span, period): the first period whose span limit the window fits in.
+SPANS: tuple[tuple[pd.Timedelta, str], ...] = (
+    (pd.Timedelta(days=2), "hour"),
+    (pd.Timedelta(weeks=8), "day"),
+    (pd.Timedelta(weeks=104), "week"),
+)
+#: Beyond the last span limit (two years: test-suite logs dated over decades).
+LONGEST = "month"
+#: At most this many rows; the rest is counted in ``omitted`` (a sparse table of the busiest span
+#: stays far below it: 48 hours, 56 days, 104 weeks).
+MAX_ROWS = 120
+HEADERS = {"hour": "hour (UTC)", "day": "day (UTC)", "week": "week from (UTC)", "month": "month (UTC)"}
+_LABEL_CHARS = {"hour": 13, "day": 10, "week": 10, "month": 7}
+
+
+def granularity(first: pd.Timestamp | None, last: pd.Timestamp | None) -> str:
+    """The period of the time table for events from ``first`` to ``last``."""
+    if first is None or last is None or pd.isna(first) or pd.isna(last):
+        return "hour"
+    span = last - first
+    for limit, name in SPANS:
+        if span <= limit:
+            return name
+    return LONGEST
+
+
+def _period_start(ns: np.ndarray, period: str) -> np.ndarray:
+    """The start of each time's period (``ns``: datetime64[ns], UTC)."""
+    if period == "hour":
+        return ns.astype("datetime64[h]")
+    if period == "month":
+        return ns.astype("datetime64[M]")
+    day = ns.astype("datetime64[D]")
+    if period == "day":
+        return day
+    weekday = (day.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (ISO weekday 3 from Monday 0)
+    return day - weekday.astype("timedelta64[D]")
+
+
+def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
+             max_rows: int = MAX_ROWS) -> dict[str, Any]:
+    """Counts of each of ``kinds`` (boolean masks over ``ts``) per period, for the periods with at
+    least one event: ``{"granularity", "rows": [{"start", **counts}], "omitted"}``."""
+    ok = ts.notna().to_numpy(dtype=bool)
+    if not ok.any():
+        return {"granularity": "hour", "rows": [], "omitted": 0}
+    period = granularity(ts.min(), ts.max())
+    ns = ts[ok].dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]")
+    starts, which = np.unique(_period_start(ns, period), return_inverse=True)  # the periods with an event
+    counts = {k: np.bincount(which, weights=np.asarray(m, dtype=bool)[ok], minlength=len(starts)).astype(np.int64)
+              for k, m in kinds.items()}
+    rows = [{"start": iso(pd.Timestamp(s.astype("datetime64[s]").item(), tz="UTC")),
+             **{k: int(c[i]) for k, c in counts.items()}}
+            for i, s in enumerate(starts[:max_rows])]
+    return {"granularity": period, "rows": rows, "omitted": max(0, len(starts) - max_rows)}
+
+
+def rows_for_display(volumes: Mapping[str, Any]) -> tuple[str, list[tuple[str, Mapping[str, Any]]], int]:
+    """For a renderer: the time column's header, (label, row) per row, and how many rows were left
+    out. Reads ``timeline`` (falls back to ``per_hour`` of reports made before it existed)."""
+    tl = volumes.get("timeline")
+    if tl is None:
+        return HEADERS["hour"], [(str(h["hour"])[:13].replace("T", " ") + ":00", h) for h in volumes.get("per_hour", [])], 0
+    period = tl["granularity"]
+    n = _LABEL_CHARS.get(period, 13)
+    return (HEADERS.get(period, period),
+            [(str(r["start"])[:n].replace("T", " ") + (":00" if period == "hour" else ""), r) for r in tl["rows"]],
+            int(tl.get("omitted", 0)))

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""The native engine against the Python engine and the peers, on the same generated days, in one run.
+
+    python bench/bench_native.py                         # 1M-line Postfix and Exim days
+    python bench/bench_native.py --lines 200000          # the first 200k lines of each (quicker)
+    python bench/bench_native.py --mta postfix --runs 3  # best of three
+
+The days are ``bench/generate_logs.py``'s (seed 1), generated once into ``--data`` (default
+``/work/benchdata``, shared with other benchmarks, never in git) and reused. Each command runs in
+its own child process; wall time is measured around it, CPU time (user+system) comes from
+``os.wait4`` for that child alone. It prints lines/s for ``maillens parse FILE`` (the summary
+parse) on both engines, ``parse -o x.parquet`` on both, pflogsumm (Postfix) or eximstats (Exim),
+and the ratios issue 13 asks for: parse ≥ 10× pflogsumm, ≥ 3× eximstats (wall), ≥ 1.5M lines/s
+for the summary parse, ≥ 1M lines/s for ``parse -o parquet``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools.peers import EXIMSTATS, PFLOGSUMM  # noqa: E402  (the one place that finds the peers)
+
+PEERS = {"postfix": ("pflogsumm", PFLOGSUMM), "exim": ("eximstats", EXIMSTATS)}
+TARGET = {"postfix": 10.0, "exim": 3.0}  # parse wall vs the peer's
+
+
+def day(data: Path, mta: str, lines: int) -> Path:
+    """The generated 1M-line day (made once), cut to ``lines`` lines when fewer are asked for."""
+    full = data / f"{mta}-1000000-d0-s1.log"
+    if not full.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        tmp = full.with_suffix(".tmp")
+        subprocess.run([sys.executable, str(HERE / "generate_logs.py"), "--mta", mta, "--lines", "1000000",
+                        "--seed", "1", "-q", "-o", str(tmp)], check=True)
+        tmp.rename(full)
+    if lines >= 1_000_000:
+        return full
+    cut = data / f"{mta}-{lines}-head-s1.log"
+    if not cut.exists():
+        with open(full, "rb") as src, open(cut.with_suffix(".tmp"), "wb") as dst:
+            for i, line in enumerate(src):
+                if i >= lines:
+                    break
+                dst.write(line)
+        cut.with_suffix(".tmp").rename(cut)
+    return cut
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall s, CPU s) of one child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}: {proc.stderr.read().decode()[-500:]}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def best(cmd: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+    results = [timed(cmd, env) for _ in range(runs)]
+    return min(r[0] for r in results), min(r[1] for r in results)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=Path("/work/benchdata"))
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--mta", choices=("postfix", "exim", "both"), default="both")
+    ap.add_argument("--runs", type=int, default=1)
+    args = ap.parse_args()
+    base = {**os.environ, "PYTHONPATH": str(ROOT)}
+    from analyzer import native
+
+    print(f"native engine: {'built' if native.available() else native.unavailable_reason()}; "
+          f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
+    print(f"{'mta':8} {'command':24} {'wall s':>8} {'CPU s':>8} {'lines/s':>11} {'lines/CPU-s':>12}")
+    for mta in (("postfix", "exim") if args.mta == "both" else (args.mta,)):
+        log = day(args.data, mta, args.lines)
+        n = args.lines
+        rows: dict[str, tuple[float, float]] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for eng in ("native", "python"):
+                if eng == "native" and not native.available():
+                    continue
+                env = {**base, "MAILLENS_ENGINE": eng}
+                rows[f"parse ({eng})"] = best([sys.executable, "-m", "analyzer", "parse", str(log)], env, args.runs)
+                out = str(Path(tmp) / "x.parquet")
+                rows[f"parse -o parquet ({eng})"] = best([sys.executable, "-m", "analyzer", "parse", str(log),
+                                                          "-o", out], env, args.runs)
+            peer, path = PEERS[mta]
+            if path is not None:
+                rows[peer] = best([path, str(log)], base, args.runs)
+        for name, (wall, cpu) in rows.items():
+            print(f"{mta:8} {name:24} {wall:8.2f} {cpu:8.2f} {n / wall:11,.0f} {n / cpu:12,.0f}")
+        peer = PEERS[mta][0]
+        for eng in ("native", "python"):
+            if f"parse ({eng})" in rows and peer in rows:
+                ratio = rows[peer][0] / rows[f"parse ({eng})"][0]
+                print(f"  {mta} parse ({eng}) vs {peer}: {ratio:.2f}x faster (wall; target {TARGET[mta]:.0f}x)")
+        if "parse (native)" in rows:
+            print(f"  summary parse {n / rows['parse (native)'][0]:,.0f} lines/s (target 1.5M); "
+                  f"parse -o parquet {n / rows['parse -o parquet (native)'][0]:,.0f} lines/s (target 1M)")
+
+
+if __name__ == "__main__":
+    main()

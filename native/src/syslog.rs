@@ -1,0 +1,121 @@
+//! The twin of `analyzer/parsers/syslog.py`'s classic syslog header, hand-read: the one pattern
+//! every line of a syslog file goes through, where the profile says a regex capture costs most.
+//!
+//! It is used only for the exact pattern text below (`HEADER`, the Python table's
+//! `HEADERS["syslog"]`): if the Python side changes that pattern, the engine runs the new
+//! pattern with the regex crate instead. Tests hold it equal to the regex on generated lines.
+
+/// `HEADERS["syslog"]` of analyzer/parsers/syslog.py, character for character.
+pub const HEADER: &str = r"^(?P<stamp>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) (?P<host>\S+) (?P<tag>[^\s\[\]:]+(?:\[\d+\])?): (?P<msg>.*)$";
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0C | b'\r' | b' ') // RE2's \s
+}
+
+/// The spans of (stamp, host, tag, msg), as `HEADER` captures them, or None where it does not match.
+pub fn header(h: &[u8]) -> Option<[(usize, usize); 4]> {
+    let d = |i: usize| h[i].is_ascii_digit();
+    if h.len() < 16
+        || !(h[0].is_ascii_uppercase() && h[1].is_ascii_lowercase() && h[2].is_ascii_lowercase() && h[3] == b' ')
+        || !((h[4] == b' ' || d(4)) && d(5) && h[6] == b' ')
+        || !(d(7) && d(8) && h[9] == b':' && d(10) && d(11) && h[12] == b':' && d(13) && d(14) && h[15] == b' ')
+    {
+        return None;
+    }
+    // host: \S+ then a space (no space inside the run, so it is the whole run)
+    let mut i = 16;
+    while i < h.len() && !is_space(h[i]) {
+        i += 1;
+    }
+    if i == 16 || i >= h.len() || h[i] != b' ' {
+        return None;
+    }
+    let host = (16, i);
+    // tag: [^\s\[\]:]+ then an optional [digits], then ": "
+    i += 1;
+    let start = i;
+    while i < h.len() && !is_space(h[i]) && !matches!(h[i], b'[' | b']' | b':') {
+        i += 1;
+    }
+    if i == start || i >= h.len() {
+        return None;
+    }
+    if h[i] == b'[' {
+        let mut j = i + 1;
+        while j < h.len() && h[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j == i + 1 || j >= h.len() || h[j] != b']' {
+            return None;
+        }
+        i = j + 1;
+    }
+    let tag = (start, i);
+    if i + 1 >= h.len() || h[i] != b':' || h[i + 1] != b' ' {
+        return None;
+    }
+    // msg: .*$ (RE2's dot takes anything but a newline)
+    if memchr::memchr(b'\n', &h[i + 2..]).is_some() {
+        return None;
+    }
+    Some([(0, 15), host, tag, (i + 2, h.len())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::translate::re2_to_rust;
+    use regex::bytes::Regex;
+
+    fn by_regex(re: &Regex, h: &[u8]) -> Option<[(usize, usize); 4]> {
+        let c = re.captures(h)?;
+        let s = |n: &str| c.name(n).map(|m| (m.start(), m.end())).unwrap();
+        Some([s("stamp"), s("host"), s("tag"), s("msg")])
+    }
+
+    #[test]
+    fn same_as_the_pattern_on_generated_lines() {
+        let re = Regex::new(&re2_to_rust(HEADER).unwrap()).unwrap();
+        let seeds: [&[u8]; 6] = [
+            b"Nov 29 10:00:00 mx postfix/smtpd[12]: connect from a[1.2.3.4]",
+            b"Dec  1 00:00:01 host.example exim[9]: 2026-12-01 00:00:01 msg",
+            b"Jan 01 23:59:59 mx cron: ",
+            b"Feb 28 01:02:03 h t[1]x: y",
+            "Mar  3 03:03:03 h\u{e9} t\u{e9}[]: \u{e9}".as_bytes(),
+            b"Apr 10 10:10:10 mx kernel[: x",
+        ];
+        let alphabet: &[u8] = b" :[]0123456789aZ\t\x0b\n\r\x0c\xc3\xa9-./";
+        let mut state: u64 = 0x9E3779B97F4A7C15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0;
+        for seed in seeds {
+            assert_eq!(header(seed), by_regex(&re, seed), "{}", String::from_utf8_lossy(seed));
+            for _ in 0..4000 {
+                let mut line = seed.to_vec();
+                for _ in 0..(next() % 4) {
+                    let pos = (next() as usize) % (line.len() + 1);
+                    let ch = alphabet[(next() as usize) % alphabet.len()];
+                    match next() % 3 {
+                        0 => line.insert(pos, ch),
+                        1 if pos < line.len() => {
+                            line.remove(pos);
+                        }
+                        _ if pos < line.len() => line[pos] = ch,
+                        _ => {}
+                    }
+                }
+                if std::str::from_utf8(&line).is_err() {
+                    continue; // the engine only sees valid UTF-8 (Arrow strings)
+                }
+                assert_eq!(header(&line), by_regex(&re, &line), "{}", String::from_utf8_lossy(&line));
+                checked += 1;
+            }
+        }
+        assert!(checked > 10_000);
+    }
+}
