@@ -56,7 +56,10 @@ _INBOUND_LINE = re.compile(r"postfix(?:/[\w.-]+)*/(?:smtpd|postscreen|dnsblog)\[
                            r"\bH=.*\brejected\b")
 _OUTBOUND_LINE = re.compile(r"postfix(?:/[\w.-]+)*/(?:smtp|lmtp|error)\[|\bsaid: |"
                             r"refused to talk to me|SMTP error from remote|\bT=\S*smtp|"
-                            r"\bconnect to \S+\[|lost connection with |conversation with ")
+                            r"\bconnect to \S+\[|lost connection with |conversation with |"
+                            # Exim's per-host line of a delivery: '<id> H=mx.example [192.0.2.1]:25: ...'
+                            r"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} (?:[A-Z]=\S+ )*"
+                            r"H=[^\s(]\S* \[[0-9A-Fa-f.:]+\](?::\d+)?: ")
 DIRECTIONS = ("inbound", "outbound")
 
 
@@ -245,6 +248,9 @@ def _one_plain(kb: KnowledgeBase, query: str, direction: str | None) -> dict[str
                       meaning=f"{q} is not in the IANA registry; providers define their own "
                       f"detail codes. Closest meaning: {kb.causes[cause]['meaning']}",
                       refs=["RFC 3463 §2 (structure of enhanced codes)"])
+    logged = _from_log_line(kb, q)
+    if logged is not None:
+        return logged
     reply = reply_in_line(q)
     code, enh = codes_of(reply)
     if code or enh or " " in q:
@@ -255,21 +261,56 @@ def _one_plain(kb: KnowledgeBase, query: str, direction: str | None) -> dict[str
             return {**_entry(kb, q, "text", cause, title=kb.causes[cause]["title"],
                              provider=provider), "reply": reply,
                     "_direction": line_direction(q)}
-        parts = []
-        if code:
-            info = kb.codes.get(code)
-            parts.append(f"{code}: {info['title']}" if info else f"{code}: non-standard code")
-        if enh:
-            key = _enhanced_key(kb, *enh.split(".")[1:])
-            parts.append(f"{enh}: {kb.enhanced[key]['title']}" if key else
-                         f"{enh}: unregistered detail")
-        refs = []
-        for k in ([code] if code else []):
-            refs += kb.codes.get(k, {}).get("references", [])
-        title = f"{kb.causes[cause]['title']} ({'; '.join(parts)})"
+        title, refs = _code_title(kb, cause, code, enh)
         return {**_entry(kb, q, "reply", cause, title=title, code=code, enhanced=enh, refs=refs,
                          provider=provider), "reply": reply, "_direction": line_direction(q)}
     raise UnknownQuery(_unknown_message(kb, q))
+
+
+def _code_title(kb: KnowledgeBase, cause: str, code: str | None, enh: str | None) -> tuple[str, list[str]]:
+    """The entry's title (the cause, then what the code and enhanced code mean) and the code's references."""
+    parts = []
+    if code:
+        info = kb.codes.get(code)
+        parts.append(f"{code}: {info['title']}" if info else f"{code}: non-standard code")
+    if enh:
+        key = _enhanced_key(kb, *enh.split(".")[1:])
+        parts.append(f"{enh}: {kb.enhanced[key]['title']}" if key else f"{enh}: unregistered detail")
+    title = kb.causes[cause]["title"] + (f" ({'; '.join(parts)})" if parts else "")
+    return title, list(kb.codes.get(code, {}).get("references", [])) if code else []
+
+
+def _from_log_line(kb: KnowledgeBase, line: str) -> dict[str, Any] | None:
+    """A whole pasted log line (with its time stamp) read as the report reads it: parsed into one
+    event and classified with its context (the daemon, the event, the stage, the direction), so
+    explain and the report agree. None when the text does not parse as one recognised line."""
+    if not re.match(r"\s*(?:\d{4}-\d\d-\d\d[ T]\d|[A-Z][a-z]{2} [ \d]\d \d\d:)", line):
+        return None  # no time stamp: a reply or a fragment, read from its text
+    import pandas as pd
+
+    from analyzer.classify import classify
+    from analyzer.reader import parse_lines
+
+    ev = parse_lines([line.strip()]).events
+    if len(ev) != 1:
+        return None
+    row = classify(ev, kb, attribute_causes=False).iloc[0]
+
+    def val(name: str) -> Any:
+        v = row.get(name)
+        return None if v is None or pd.isna(v) else v
+
+    cause = val("cause")
+    if not cause or cause == "unknown" or cause not in kb.causes:
+        return None
+    code = str(int(val("reply_code"))) if val("reply_code") is not None and val("code_origin") == "logged" else None
+    enh = val("enhanced_code")
+    reply = val("reply_text") or val("detail") or line.strip()
+    direction = val("direction") if val("direction") in DIRECTIONS else None
+    title, refs = _code_title(kb, cause, code, enh)
+    return {**_entry(kb, line, "reply" if code or enh else "text", cause, title=title, code=code,
+                     enhanced=enh, refs=refs, provider=val("provider")),
+            "reply": str(reply), "_direction": direction}
 
 
 def _unknown_message(kb: KnowledgeBase, q: str) -> str:

@@ -88,7 +88,13 @@ MESSAGE_COLUMNS: dict[str, str] = {
     "line_no": "Line number of that line.",
     "cause": "Knowledge-base cause of the deciding line (classify).",
     "outcome": "ok, transient_failure, permanent_failure or info (classify).",
-    "fix_id": "The knowledge-base entry that explains the cause (maillens explain).",
+    "fix_id": "The knowledge-base entry that explains the cause (maillens explain): the advice for "
+              "the deciding line's direction.",
+    "direction": "Direction of the deciding line: inbound (our server refused a client), outbound "
+                 "(a remote server judged us) or local.",
+    "cause_ref": "Where the cause was read when the deciding line only waited or gave up (Exim retry "
+                 "time not reached, Postfix expired): file:line of the earlier error (of this run, or "
+                 "of the store with --store); null when the deciding line says it itself.",
     "history": "Every attempt for this recipient: ts, queue_id, relay, status, reply_code, "
                "enhanced_code, dsn, text, delay, source, line_no.",
 }
@@ -534,13 +540,18 @@ def _to_arrow(vals: pd.Series, typ: pa.DataType) -> pa.Array:
     return pa.array(vals.to_numpy(dtype=object), from_pandas=True).cast(typ)
 
 
+#: Columns of a message row taken from its deciding line's classification.
+_FINAL_CLASS = ("cause", "outcome", "fix_id", "direction", "cause_ref")
+
+
 def _classify_final(table: pd.DataFrame, ev: pd.DataFrame, final: np.ndarray) -> pd.DataFrame:
-    """cause, outcome and fix_id of each row's deciding line (classify runs on those lines only)."""
+    """cause, outcome, fix_id, direction and cause_ref of each row's deciding line (classify runs on
+    those lines only)."""
     from .classify import classify
 
     have = np.flatnonzero(final >= 0)
     uniq, inv = np.unique(final[have], return_inverse=True)
-    for name in ("cause", "outcome", "fix_id"):
+    for name in _FINAL_CLASS:
         table[name] = pd.Series([None] * len(table), dtype=pd.ArrowDtype(pa.string()))
     if len(uniq) == 0:
         return table
@@ -548,7 +559,9 @@ def _classify_final(table: pd.DataFrame, ev: pd.DataFrame, final: np.ndarray) ->
     # (unless it already is), then read the deciding lines
     classified = ev if "cause_ref" in ev.columns else classify(ev)
     cl = classified.loc[uniq].reset_index(drop=True)
-    for name in ("cause", "outcome", "fix_id"):
+    for name in _FINAL_CLASS:
+        if name not in cl.columns:  # a classifier without attribution (no cause_ref)
+            continue
         vals = _arrow(cl, name, pa.string()).take(pa.array(inv))
         full = pa.nulls(len(table), pa.string()).to_pylist()
         col = np.array(full, dtype=object)

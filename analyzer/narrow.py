@@ -113,6 +113,9 @@ def _two_passes(first: Iterable[tuple[int, pa.Table]], second: Callable[[], Iter
             keys.update(np.unique(k[hit & has_q]).tolist())
             if (hit & ~has_q).any():
                 lines.append(_line(t)[hit & ~has_q])
+                # and the line above (an MTA error explains a reject logged right after it: attribution)
+                above = pa.table({"source": t.column("source"), "line_no": pc.subtract(t.column("line_no"), 1)})
+                lines.append(_line(above)[hit & ~has_q])
     keep_keys = _closure(keys, np.concatenate(edges) if edges else np.empty((0, 2), np.uint64))
     keep_lines = np.unique(np.concatenate(lines)) if lines else np.empty(0, np.uint64)
     del edges, lines, keys

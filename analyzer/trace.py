@@ -109,17 +109,19 @@ _TL_FIELDS = ("ts", "queue_id", "event", "status", "client_host", "client_ip", "
               "nrcpt", "message_id", "related_id", "detail", "mta", "source", "line_no")
 
 
-def _explanation(cause: str | None, kb) -> dict[str, Any] | None:
-    if not cause or cause == "unknown":
+def _explanation(fix_id: str | None, direction: str | None, kb) -> dict[str, Any] | None:
+    """The knowledge base's entry for the deciding line's fix entry, read in its direction: only
+    the advice that applies (a client refused at our door is not fixed like a refusal of us)."""
+    if not fix_id or fix_id == "unknown":
         return None
-    from .explain import UnknownQuery, explain
+    from .explain import DIRECTIONS, UnknownQuery, explain
 
     try:
-        e = explain(cause, rules=kb)
+        e = explain(fix_id, rules=kb, direction=direction if direction in DIRECTIONS else None)
     except UnknownQuery:
         return None
-    return {"cause": cause, "title": e.get("title"), "meaning": e.get("meaning"), "fix": list(e.get("fix") or []),
-            "references": list(e.get("references") or [])}
+    return {"cause": e.get("cause"), "title": e.get("title"), "meaning": e.get("meaning"),
+            "direction": direction, "fix": list(e.get("fix") or []), "references": list(e.get("references") or [])}
 
 
 def trace(ix: MessageIndex, query: str, *, limit: int = 20, kb=None) -> list[dict[str, Any]]:
@@ -146,9 +148,10 @@ def trace(ix: MessageIndex, query: str, *, limit: int = 20, kb=None) -> list[dic
             r = {k: _clean(v) for k, v in r.items() if k != "history"}
             entry = {k: r[k] for k in ("recipient", "orig_recipient", "status", "final_ts", "delay", "attempts",
                                        "relay", "reply_code", "enhanced_code", "dsn", "reply_text", "cause",
-                                       "outcome", "fix_id")}
+                                       "outcome", "fix_id", "direction", "cause_ref")}
             entry["where"] = f"{r['source']}:{r['line_no']}"
-            entry["explanation"] = _explanation(r["fix_id"] or r["cause"], kb) if r["status"] in FAILED else None
+            entry["explanation"] = _explanation(r["fix_id"] or r["cause"], r["direction"], kb) \
+                if r["status"] in FAILED else None
             recipients.append(entry)
         h = {k: _clean(head[k]) for k in ("queue_id", "queue_ids", "host", "mta", "message_id", "sender",
                                            "client_host", "client_ip", "sasl_username", "size", "nrcpt",
@@ -203,6 +206,8 @@ def render_text(stories: list[dict[str, Any]]) -> str:
             ex = r["explanation"]
             if ex:
                 out.append(f"      Why: {ex['title']} — {ex['meaning']}")
+                if r.get("cause_ref"):
+                    out.append(f"      (the line above only waited or gave up; the error behind it: {r['cause_ref']})")
                 for fix in ex["fix"][:3]:
                     out.append(f"      Fix: {fix}")
         if s["notice"]:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analyzer.classify import classify, example_frame
+from analyzer.classify import classify, default_rules, example_frame
+from analyzer.explain import explain
 from analyzer.reader import parse_lines, read_logs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -280,3 +281,111 @@ def test_action_says_what_happened_to_the_mail(line, action):
     """The action column is the MTA's handling of the mail, apart from the cause."""
     got = lines_of(line).iloc[0]["action"]
     assert (None if pd.isna(got) else got) == action
+
+
+# ------------------------------------------------------------------------- explain and trace
+
+
+@pytest.mark.parametrize("line, code, enhanced, cause", [
+    # a port that looks like a reply code, an IP that holds an enhanced code, times and delays
+    ("Dec  1 10:25:30 mx postfix/smtp[124]: 4ABC125: to=<a@b.example>, relay=none, delay=30, delays=0/0/30/0, "
+     "dsn=4.4.1, status=deferred (connect to mx.b.example[10.5.1.1]:550: Connection timed out)",
+     None, None, "network.timeout"),
+    ("Dec  1 10:25:30 mx postfix/smtp[124]: 4ABC125: to=<a@b.example>, relay=mx.b.example[192.0.2.10]:25, "
+     "delay=4.2, delays=0.1/0/0.1/4, dsn=4.0.0, status=deferred (host mx.b.example[192.0.2.10] said: "
+     "421 4.7.0 Try again later, closing connection. (in reply to end of DATA command))",
+     "421", "4.7.0", None),
+    ("2026-12-01 21:18:02 H=(outside-client.sender.example) [127.0.0.66]:43589 rejected MAIL <t@p.example>",
+     None, None, None),
+    ("2026-12-01 21:17:59 1xYVEd-0006vz-1a H=127.0.0.28 [127.0.0.28]:25: Remote host closed connection in "
+     "response to pipelined RCPT TO:<user@dropped.example>", None, None, "remote.connection_lost"),
+])
+def test_explain_pasted_lines_with_ips_ports_and_times(line, code, enhanced, cause):
+    """A pasted line is read as the report reads it; digits of IPs, ports, times and delays are never a code."""
+    e = explain(line)
+    assert (e["code"], e["enhanced"]) == (code, enhanced)
+    if cause:
+        assert e["cause"] == cause
+    if code is None:
+        assert e["class"] is None and e["outcome"] != "ok"
+
+
+def test_explain_agrees_with_the_report_on_context():
+    """A pasted line with its time stamp gets the cause the report gives the same line (event, stage and
+    direction read by the parser), not only what its words say."""
+    lines = [
+        "2026-12-01 21:18:00 H=(outside-client.sender.example) [127.0.0.66]:36639 F=<stranger@sender.example> "
+        "rejected RCPT <nosuchuser@maillens.test>: Unrouteable address",
+        INBOUND.format(r="554 5.7.1 <x@elsewhere.example>: Relay access denied"),
+        outbound("550 5.1.1 <b@far.example>: Recipient address rejected: User unknown"),
+    ]
+    ev = lines_of(*lines)
+    for line, (cause, direction) in zip(lines, zip(ev["cause"], ev["direction"], strict=True), strict=True):
+        e = explain(line)
+        assert (e["cause"], e["direction"]) == (cause, direction)
+
+
+def _trace_one(lines: list[str], query: str) -> dict:
+    from analyzer.messages import link
+    from analyzer.trace import trace
+
+    (story,) = trace(link(lines_of(*lines)), query)
+    (r,) = story["recipients"]
+    return r
+
+
+def test_trace_shows_only_the_advice_of_the_events_direction():
+    """trace explains an inbound unknown recipient with the inbound advice and an outbound one with the
+    outbound advice; neither carries the other's fix."""
+    kb = default_rules()
+    inb = _trace_one([INBOUND.format(r="550 5.1.1 <b@ours.example>: Recipient address rejected: User unknown "
+                                       "in local recipient table")], "b@ours.example")
+    outb = _trace_one([outbound("550 5.1.1 <b@far.example>: Recipient address rejected: User unknown")],
+                      "b@far.example")
+    assert (inb["direction"], inb["explanation"]["cause"]) == ("inbound", "client.recipient_unknown")
+    assert (outb["direction"], outb["explanation"]["cause"]) == ("outbound", "mailbox.unknown")
+    assert inb["explanation"]["fix"] == kb.causes["client.recipient_unknown"]["fix"]
+    assert outb["explanation"]["fix"] == kb.causes["mailbox.unknown"]["fix"]
+    assert not set(inb["explanation"]["fix"]) & set(outb["explanation"]["fix"])
+
+
+def test_trace_of_a_retry_wait_points_at_the_error_behind_it():
+    """A message whose last line is an Exim retry wait is explained by the 521 before it, with the pointer."""
+    r = _trace_one(EXIM_521, "other@nomail.example")
+    assert (r["status"], r["cause"], r["cause_ref"]) == ("expired", "host.no_mail", "<lines>:2")
+    assert r["explanation"]["cause"] == "host.no_mail"
+
+
+def test_exim_client_losing_the_connection_is_inbound():
+    """Exim's 'H=(helo) [ip] incomplete transaction (connection lost)' is a client of ours going away
+    (inbound, a session end), not a remote server dropping our delivery."""
+    ev = lines_of(
+        "2026-12-01 21:18:02 H=(outside-client.sender.example) [127.0.0.66]:43745 incomplete transaction "
+        "(connection lost) from <quitter@sender.example> for alice@maillens.test",
+        "2026-12-01 21:17:59 1xYVEd-0006vz-1a H=127.0.0.28 [127.0.0.28]:25: Remote host closed connection in "
+        "response to pipelined RCPT TO:<user@dropped.example>")
+    assert list(ev["direction"]) == ["inbound", "outbound"]
+    assert list(ev["client_ip"].astype(object).fillna("")) == ["127.0.0.66", ""]
+    assert list(ev["cause"]) == ["session.lost", "remote.connection_lost"]
+    assert ev.iloc[0]["outcome"] not in FAILED
+
+
+EXIM_REFUSED = ("2026-11-29 15:55:31 1xXhFT-0003uC-0m == user@refused.example R=sandbox_routes T=remote_smtp "
+                "H=127.0.0.25 [127.0.0.25]:25 defer (111): Connection refused DT=0s")
+
+
+@pytest.mark.parametrize("wrapper, action", [
+    ("2026-11-29 16:55:31 1xXhFT-0003uC-0m == user@refused.example R=sandbox_routes T=remote_smtp defer (-54) "
+     "DT=0s: retry time not reached for any host for 'refused.example'", "waiting_retry"),
+    ("2026-11-29 16:55:31 1xXhFT-0003uC-0m == user@refused.example routing defer (-52) DT=0s: retry time not "
+     "reached", "waiting_retry"),
+    ("2026-11-29 16:55:31 1xXhFT-0003uC-0m ** user@refused.example: retry timeout exceeded", "expired"),
+    ("2026-11-29 16:55:31 1xXhFT-0003uC-0m ** user@refused.example R=sandbox_routes T=remote_smtp: all hosts "
+     "for 'refused.example' have been failing for a long time (and retry time not reached)", "expired"),
+])
+def test_exim_wrapper_is_classified_by_the_error_behind_it(wrapper, action):
+    """Each Exim wrapper (retry time not reached, retry timeout exceeded, all hosts failing) carries the cause
+    of the refused connection before it, its advice and a pointer; the action keeps what Exim did."""
+    r = lines_of(EXIM_REFUSED, wrapper).iloc[1]
+    assert (r["cause"], r["action"], r["fix_id"], r["cause_ref"]) == (
+        "network.refused", action, "network.refused", "<lines>:1")

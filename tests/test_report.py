@@ -85,7 +85,7 @@ def test_report_sections_count_what_the_logs_say(logs):
     assert r["unrecognised"]["lines"] == 1
     sample = r["unrecognised"]["kinds"][0]["samples"][0]
     assert sample["file"].endswith("mail.log") and sample["line"] == 11 and "frobnicated" in sample["text"]
-    assert r["schema_version"] == 2 and r["generated_at"] == "2026-11-29T06:00:00Z"
+    assert r["schema_version"] == 3 and r["generated_at"] == "2026-11-29T06:00:00Z"
 
 
 def test_json_report_keys_are_documented(logs):

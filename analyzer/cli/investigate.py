@@ -86,9 +86,10 @@ def _when(text: str | None, tz: str, what: str):
 
 
 def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, since, until, cmd: str,
-          wanted=None):
+          wanted=None, prepare=None):
     """The linked message index from LOGS or --store; with ``wanted`` (analyzer.narrow), files are
-    read in two streaming passes that keep only the messages that can match."""
+    read in two streaming passes that keep only the messages that can match. ``prepare`` is
+    applied to events read from the store before they are linked."""
     from ..messages import link
 
     store = logs_or_store(logs, store)
@@ -118,6 +119,12 @@ def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, si
         missing = [c for c in NAMES if c not in events.columns]
         if missing:
             fail(f"{store}: the store lacks columns {missing}", "re-ingest with this maillens version", EXIT_INPUT)
+        if prepare is not None:
+            try:
+                events = prepare(events, store)
+            except (OSError, ValueError) as exc:
+                fail(f"--store: {store}: cannot read the history store ({exc})",
+                     getattr(exc, "hint", None) or "check the --store path", EXIT_INPUT)
         return link(events)
     if wanted is not None and "-" not in (logs or []):  # stdin cannot be read twice
         from ..narrow import collect_matching
@@ -305,6 +312,15 @@ def _write_rows(df, fmt: str, output: str | None) -> None:
         fh.write(text)
 
 
+def _stored_causes(events, store: str):
+    """Events read from --store for a window: retry waits whose error was logged before the window
+    take it from the days before (as ``report --store``)."""
+    from ..attribution import attribute_from_store
+    from ..classify import default_rules
+
+    return attribute_from_store(events, store, default_rules())
+
+
 @app.command()
 def trace(
     query: Annotated[str, typer.Argument(help="A queue id (any hop), an address (sender or recipient) or "
@@ -355,7 +371,7 @@ def trace(
     from ..narrow import trace_wanted
 
     ix = _load(logs, store, year=year, tz=tz, log_format=log_format, since=t0, until=t1, cmd="trace",
-               wanted=trace_wanted(query))
+               wanted=trace_wanted(query), prepare=_stored_causes)
     stories = run_trace(ix, query, limit=limit)
     if redactor is not None:
         stories = redactor(stories)

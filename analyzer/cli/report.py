@@ -83,6 +83,20 @@ def _read_baseline(store: Path, start: Any) -> Any:
              getattr(exc, "hint", None) or "check the path, or drop --store", EXIT_INPUT)
 
 
+def _attribute_from_store(result: Any, store: Path, kb: Any) -> Any:
+    """Retry waits whose earlier error is not in these logs take it from the store's history."""
+    import dataclasses
+
+    from ..attribution import attribute_from_store
+
+    try:
+        events = attribute_from_store(result.events, store, kb)
+    except (OSError, ValueError) as exc:
+        fail(f"--store: {store}: cannot read the history store ({exc})",
+             getattr(exc, "hint", None) or "check the path, or drop --store", EXIT_INPUT)
+    return dataclasses.replace(result, events=events)
+
+
 def _render_terminal(text: str) -> None:
     """The plain-text report with colour: severities, section titles."""
     from rich.text import Text
@@ -123,7 +137,8 @@ def report(
     anomalies: Annotated[Path | None, typer.Option("--anomalies", help="A TOML file of anomaly thresholds "
                                                    "(see analyzer/anomalies.toml for every key and its default)")] = None,
     store: Annotated[Path | None, typer.Option("--store", help=f"A history store (maillens ingest): the "
-                                               f"{BASELINE_DAYS} days before the window are the baseline")] = None,
+                                               f"{BASELINE_DAYS} days before the window are the baseline, and "
+                                               "retry waits take their earlier error from it")] = None,
     rules: RulesOpt = None,
     log_format: Annotated[str, typer.Option("--log-format", help="Line format of the logs: auto, syslog, "
                                             "rfc3339 or exim")] = "auto",
@@ -183,6 +198,7 @@ def report(
     window = ReportWindow(None if lo is None else pd.Timestamp(lo), None if hi is None else pd.Timestamp(hi))
     baseline = None
     if store is not None:
+        result = _attribute_from_store(result, store, kb)
         start = window.since
         if start is None:
             start = result.events["ts"].min() if len(result.events) else pd.Timestamp(wall)

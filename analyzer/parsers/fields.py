@@ -217,6 +217,9 @@ def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
     is_recv = pc.equal(event, "received")
     is_deliv = pc.is_in(event, value_set=pa.array(["delivery", "reply", "timeout", "lost_connection",
                                                      "connect_failure"]))
+    # a delivery's lines name its message; a client's session lines ('H=... incomplete transaction
+    # (connection lost)') do not, and their H= is the client
+    is_deliv = pc.and_(is_deliv, pc.is_valid(out["queue_id"]) if "queue_id" in out else pa.scalar(False))
     if "H" in f:
         # H= on arrivals and session lines is the client; on deliveries the relay
         inbound_h = pc.if_else(is_deliv, pa.scalar(None, pa.string()), f["H"])

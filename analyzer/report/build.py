@@ -26,7 +26,7 @@ from .timeline import timeline
 __all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "collect_report_events", "make_report"]
 
 #: Bumped when a field is removed or changes meaning; new fields may appear within a version.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TOP = 10
 SEVERITY_ORDER = ("critical", "warning", "info")
 ABNORMAL_ENDS = ("lost_connection", "timeout", "too_many_errors")
@@ -52,14 +52,44 @@ def _mask(s: pd.Series, values: str | tuple[str, ...]) -> np.ndarray:
     return s.isin(list(values)).fillna(False).to_numpy(dtype=bool)
 
 
+#: Lines that are no delivery failure whatever their outcome: the MTA's own warnings and errors,
+#: queue bookkeeping (Exim frozen/unfrozen, queue runs), administrator actions.
+NOT_DELIVERY_EVENTS = ("warning", "error", "fatal", "panic", "daemon", "stats", "queue_run", "frozen", "admin",
+                       "info", "removed")
+#: Causes that are a state or a system warning, not a failure of a message.
+BOOKKEEPING_CAUSES = ("queue.frozen", "queue.run", "queue.admin", "queue.removed", "queue.held",
+                      "system.config_warning", "system.warning", "system.info", "system.stats", "system.daemon",
+                      "system.error", "system.fatal")
+
+
 def _units(rows: pd.DataFrame) -> pd.Series:
-    """One key per message and recipient, as pflogsumm counts: (queue_id, recipient); a row
-    lacking either (a NOQUEUE reject …) is its own unit."""
+    """One key per message and recipient, as pflogsumm counts: ``m`` (queue_id, recipient); a line
+    with a queue id but no recipient (an Exim host-level error, an expiry) ``q`` its message; a
+    client's line with neither (a NOQUEUE reject, an auth failure) ``l`` its own unit; any other
+    line without a queue id (an outbound connection's, an MTA warning) belongs to no message (null)."""
     qid, rcpt = rows["queue_id"], rows["recipient"]
-    whole = (qid.notna() & rcpt.notna()).to_numpy(dtype=bool)
-    own = pd.Series(np.arange(len(rows)), index=rows.index).astype(str)
-    key = qid.astype(object).astype(str) + "\x00" + rcpt.astype(object).astype(str)
-    return pd.Series(np.where(whole, "m\x00" + key, "l\x00" + own), index=rows.index)
+    has_q = qid.notna().to_numpy(dtype=bool)
+    has_r = rcpt.notna().to_numpy(dtype=bool)
+    # without a queue id, only a client's attempt (a NOQUEUE reject, an auth failure) is a unit of
+    # its own; an outbound connection's line or the MTA's own warning is no message
+    conn = ~_mask(rows["direction"], "inbound") & ~_mask(rows["event"], ("reject", "reject_warning")) \
+        if "event" in rows.columns and "direction" in rows.columns else np.zeros(len(rows), dtype=bool)
+    q = qid.astype("string").fillna("").to_numpy(dtype=object)
+    r = rcpt.astype("string").fillna("").to_numpy(dtype=object)
+    key = np.where(has_q & has_r, "m\x00" + q + "\x00" + r,
+                   np.where(has_q, "q\x00" + q, "l\x00" + np.arange(len(rows)).astype(str).astype(object)))
+    return pd.Series(np.where(~has_q & conn, None, key), index=rows.index, dtype=object)
+
+
+def _count_units(keys: np.ndarray, units: pd.Series, qids: pd.Series) -> pd.Series:
+    """Messages per key: distinct units, where a queue-id-only unit counts only when no unit of
+    the same key names that queue id with a recipient (one message, not two)."""
+    g = pd.DataFrame({"k": keys, "u": units.to_numpy(), "q": qids.astype(object).to_numpy()}).dropna(subset=["u"])
+    kind = g["u"].str[0]
+    full = g[kind == "m"].drop_duplicates(["k", "q"])[["k", "q"]]
+    only = g[kind == "q"].merge(full, on=["k", "q"], how="left", indicator=True)
+    keep = pd.concat([g[kind != "q"][["k", "u"]], only.loc[only["_merge"] == "left_only", ["k", "u"]]])
+    return keep.drop_duplicates().groupby("k").size()
 
 
 def _share(n: int, total: int) -> float:
@@ -76,9 +106,18 @@ def _meaningful(text: Any) -> bool:
 
 
 def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
-    """The first of ``rows`` (up to 200 looked at) whose reply text, or else detail, means
-    something; None when none does (better no example than a fragment)."""
-    rows = rows.dropna(subset=["source", "line_no"]).head(200)
+    """The first line of ``rows`` that says the cause itself (not a retry wait that took it from
+    an earlier line), of a message where one is, whose reply text, or else detail, means
+    something (up to 200 looked at); None when none does (better no example than a fragment)."""
+    rows = rows.dropna(subset=["source", "line_no"])
+    if rows.empty:
+        return None
+    if "cause_ref" in rows.columns and rows["cause_ref"].isna().any():
+        rows = rows[rows["cause_ref"].isna().to_numpy(dtype=bool)]
+    if "queue_id" in rows.columns:  # a message's own line rather than a connection's
+        mine = rows["queue_id"].notna().to_numpy(dtype=bool)
+        rows = rows[mine] if mine.any() else rows
+    rows = rows.head(200)
     texts = pd.Series([None] * len(rows), index=rows.index, dtype=object)
     for col in ("detail", "reply_text"):  # the reply text wins where both mean something
         if col in rows.columns:
@@ -98,12 +137,14 @@ def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
 def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
     is_delivery = _mask(ev["event"], "delivery")
     status = ev["status"]
+    # Exim's give-up ('** a@d: retry timeout exceeded') is a bounced line whose action is expired
+    gave_up = is_delivery & _mask(ev["action"], "expired") if "action" in ev.columns else np.zeros(len(ev), bool)
     kinds = {
         "received": _mask(ev["event"], "received"),
         "delivered": is_delivery & _mask(status, "sent"),
         "deferred": is_delivery & _mask(status, "deferred"),
-        "bounced": is_delivery & _mask(status, "bounced"),  # as pflogsumm: expiries apart
-        "expired": _mask(ev["event"], "expired"),
+        "bounced": is_delivery & _mask(status, "bounced") & ~gave_up,  # as pflogsumm: expiries apart
+        "expired": _mask(ev["event"], "expired") | gave_up,
         "rejected": _mask(ev["event"], "reject"),
     }
     sessions = int((_mask(ev["event"], "connect")
@@ -118,8 +159,89 @@ def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
     for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
         delay[name] = round(float(delays.quantile(q)), 3) if len(delays) else None
     delay["max"] = round(float(delays.max()), 3) if len(delays) else None
-    return {"sessions": sessions, **{k: int(m.sum()) for k, m in kinds.items()},
-            "timeline": tl, "per_hour": per_hour, "delay_seconds": delay}
+    counts = {k: int(m.sum()) for k, m in kinds.items()}
+    # deferred counts messages (a message deferred 12 times is one), deferrals the lines, as pflogsumm
+    deferred = ev[kinds["deferred"]]
+    qid = deferred["queue_id"]
+    counts["deferrals"] = counts["deferred"]
+    counts["deferred"] = int(qid.nunique() + qid.isna().sum())
+    return {"sessions": sessions, **counts, "timeline": tl, "per_hour": per_hour, "delay_seconds": delay}
+
+
+def _failed_rows(ev: pd.DataFrame) -> np.ndarray:
+    """Delivery failures: a failed outcome on a line about mail or a client's command, not an MTA
+    warning, queue bookkeeping or an administrator's action."""
+    return (_mask(ev["outcome"], FAILURES) & ~_mask(ev["event"], NOT_DELIVERY_EVENTS)
+            & ~_mask(ev["cause"], BOOKKEEPING_CAUSES))
+
+
+def _referred(ev: pd.DataFrame, refs: set[str]) -> dict[str, dict[str, Any]]:
+    """The example of each ``source:line_no`` in ``refs`` that ``ev`` holds (one pass over ``ev``)."""
+    want = {}
+    for ref in refs:
+        file, _, line = ref.rpartition(":")
+        if line.isdigit():
+            want.setdefault(int(line), set()).add(file)
+    if not want or not {"source", "line_no"} <= set(ev.columns):
+        return {}
+    near = ev[ev["line_no"].isin(list(want)).fillna(False).to_numpy(dtype=bool)]
+    out = {}
+    for i in range(len(near)):
+        row = near.iloc[i:i + 1]
+        file, line = str(row["source"].iloc[0]), int(row["line_no"].iloc[0])
+        if file in want.get(line, ()):
+            out[f"{file}:{line}"] = _example(row)
+    return out
+
+
+def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    """Per cause and fix entry (the direction's advice): messages, lines, share, an example, the fix.
+    Where every line of a cause took it from an earlier line (retry waits), the example is that
+    earlier line, the error itself (when ``ev`` holds it)."""
+    if rows.empty:
+        return []
+    fix_id = rows["fix_id"] if "fix_id" in rows.columns else rows["cause"]
+    # a line that took its cause from an earlier one (an Exim retry wait naming no host) has no
+    # direction of its own worth counting: the cause's direction is that of the lines stating it
+    direction = rows["direction"].astype(object).where(rows["direction"].notna(), "")
+    if "cause_ref" in rows.columns:
+        direction = direction.where(rows["cause_ref"].isna(), "")
+    keys = (rows["cause"].astype(str) + "\x00" + fix_id.astype(object).where(fix_id.notna(), rows["cause"]).astype(str)
+            ).to_numpy(dtype=object)
+    units = _units(rows)
+    messages = _count_units(keys, units, rows["queue_id"])
+    lines = pd.Series(keys).value_counts()
+    agg = pd.DataFrame({"messages": messages.reindex(lines.index, fill_value=0), "lines": lines})
+    agg = agg.rename_axis("k").reset_index()
+    agg = agg.sort_values(["messages", "lines", "k"], ascending=[False, False, True])
+    total = int(_count_units(np.zeros(len(rows), dtype=np.int64), units, rows["queue_id"]).sum())
+    out = []
+    for k, m, n in zip(agg["k"].head(limit), agg["messages"].head(limit), agg["lines"].head(limit), strict=True):
+        cause, fix = str(k).split("\x00", 1)
+        sel = rows[keys == k]
+        info = kb.causes.get(cause, {}) if kb is not None else {}
+        advice = kb.causes.get(fix, info) if kb is not None else {}
+        dirs = direction[keys == k]
+        dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
+        out.append({
+            "cause": cause, "title": info.get("title", cause),
+            "outcome": str(sel["outcome"].mode().iloc[0]), "severity": info.get("severity", "info"),
+            "direction": str(dirs.mode().iloc[0]) or None, "fix_id": fix,
+            "messages": int(m), "lines": int(n), "count": int(n), "share": _share(int(m), total),
+            "example": _example(sel), "fix": list(advice.get("fix", [])),
+        })
+    if ev is not None and "cause_ref" in rows.columns:
+        refs = {}
+        for entry in out:
+            sel = rows[(keys == f"{entry['cause']}\x00{entry['fix_id']}")]
+            if sel["cause_ref"].notna().all():
+                refs[id(entry)] = str(sel["cause_ref"].iloc[0])
+        found = _referred(ev, set(refs.values()))
+        for entry in out:
+            ex = found.get(refs.get(id(entry), ""))
+            if ex is not None:
+                entry["example"] = ex
+    return out
 
 
 def _outcomes(ev: pd.DataFrame, kb: Any) -> dict[str, Any]:
@@ -127,24 +249,13 @@ def _outcomes(ev: pd.DataFrame, kb: Any) -> dict[str, Any]:
     total_rc = len(rc)
     by_class = [{"reply_class": str(k), "count": int(v), "share": _share(int(v), total_rc)}
                 for k, v in sorted(rc.value_counts().items())]
+    failed = _failed_rows(ev)
     notable = ~(_mask(ev["severity"], "info") & _mask(ev["outcome"], ("ok", "info")))
-    rows = ev[notable]
-    by_cause = []
-    if len(rows):
-        g = pd.DataFrame({"cause": rows["cause"].astype(str).to_numpy(), "unit": _units(rows).to_numpy()})
-        agg = g.groupby("cause").agg(messages=("unit", "nunique"), lines=("unit", "size"))
-        agg = agg.reset_index().sort_values(["messages", "lines", "cause"], ascending=[False, False, True]).head(25)
-        total = int(g.drop_duplicates(["cause", "unit"]).shape[0])
-        for cause, m, n in zip(agg["cause"], agg["messages"], agg["lines"], strict=True):
-            sel = rows[_mask(rows["cause"], str(cause))]
-            info = kb.causes.get(str(cause), {}) if kb is not None else {}
-            by_cause.append({
-                "cause": str(cause), "title": info.get("title", str(cause)),
-                "outcome": str(sel["outcome"].mode().iloc[0]), "severity": info.get("severity", "info"),
-                "messages": int(m), "lines": int(n), "count": int(n), "share": _share(int(m), total),
-                "example": _example(sel), "fix": list(info.get("fix", [])),
-            })
-    return {"by_reply_class": by_class, "by_cause": by_cause}
+    return {"by_reply_class": by_class,
+            "by_cause": _cause_list(ev[failed], kb, 25, ev),
+            "states": sorted(_cause_list(ev[notable & ~failed], kb, 25),  # the worst first
+                             key=lambda c: SEVERITY_ORDER.index(c["severity"]) if c["severity"] in SEVERITY_ORDER
+                             else len(SEVERITY_ORDER))}
 
 
 def _session_ends(ev: pd.DataFrame) -> dict[str, Any]:
@@ -175,11 +286,13 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str) -> list[dict[str, Any
     if rows.empty:
         return []
     failed = _mask(rows["outcome"], FAILURES)
-    g = pd.DataFrame({"k": rows[key].astype(str).to_numpy(), "f": failed, "cause": rows["cause"].astype(str).to_numpy(),
-                      "unit": _units(rows).to_numpy()})
-    g["fu"] = g["unit"].where(g["f"])  # the failed units (NaN elsewhere: nunique skips it)
-    agg = g.groupby("k").agg(attempts=("f", "size"), failures=("f", "sum"), messages=("unit", "nunique"),
-                             failed_messages=("fu", "nunique"))
+    keys = rows[key].astype(str).to_numpy(dtype=object)
+    units = _units(rows)
+    g = pd.DataFrame({"k": keys, "f": failed, "cause": rows["cause"].astype(str).to_numpy(), "unit": units.to_numpy()})
+    agg = g.groupby("k").agg(attempts=("f", "size"), failures=("f", "sum"))
+    agg["messages"] = _count_units(keys, units, rows["queue_id"]).reindex(agg.index, fill_value=0)
+    agg["failed_messages"] = _count_units(keys[failed], units[failed], rows["queue_id"][failed]).reindex(
+        agg.index, fill_value=0)
     agg = agg[agg["failures"] > 0].reset_index()
     agg = agg.sort_values(["failed_messages", "failures", "k"], ascending=[False, False, True]).head(TOP)
     fails = g[g["f"] & g["k"].isin(agg["k"])]
@@ -192,7 +305,11 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str) -> list[dict[str, Any
 
 
 def _top(ev: pd.DataFrame) -> dict[str, Any]:
-    out_rows = ev[_mask(ev["event"], ("delivery", "expired")) & _mask(ev["direction"], "outbound")].copy()
+    # outbound lines, and the waits and give-ups that took their cause from an outbound attempt
+    # (an Exim 'retry timeout exceeded' names no host: its own direction is not outbound)
+    waited = ev["cause_ref"].notna().to_numpy(dtype=bool) & ~_mask(ev["direction"], "inbound") \
+        if "cause_ref" in ev.columns else np.zeros(len(ev), dtype=bool)
+    out_rows = ev[_mask(ev["event"], ("delivery", "expired")) & (_mask(ev["direction"], "outbound") | waited)].copy()
     out_rows["domain"] = _domain(out_rows["recipient"])
     # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
     known = ev.dropna(subset=["queue_id", "sender"]).drop_duplicates("queue_id")
@@ -295,10 +412,11 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
 REPORT_COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
                   "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size", "quit",
                   "sasl_username", "detail", "source", "line_no", "reply_class", "outcome", "cause", "provider",
-                  "severity", "helo", "relay_ip", "orig_recipient")
+                  "severity", "helo", "relay_ip", "orig_recipient", "fix_id", "action", "cause_ref")
 #: Of those, the ones with few distinct values: held dictionary-encoded while a run is read.
 _FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client_host", "relay_host", "relay_ip", "status",
-                         "smtp_stage", "source", "reply_class", "outcome", "cause", "provider", "severity"})
+                         "smtp_stage", "source", "reply_class", "outcome", "cause", "provider", "severity",
+                         "fix_id", "action"})
 
 
 def collect_report_events(stream: Any, kb: Any = None) -> Any:

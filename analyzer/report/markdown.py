@@ -88,7 +88,8 @@ def render_markdown(r: dict[str, Any]) -> str:
     out += _more(r, "findings")
     out += ["## Volumes", "",
             f"Sessions {_n(v['sessions'])} · received {_n(v['received'])} · delivered {_n(v['delivered'])} · "
-            f"deferred {_n(v['deferred'])} · bounced {_n(v['bounced'])} · rejected {_n(v['rejected'])}.", ""]
+            f"deferred {_n(v['deferred'])} ({_n(v.get('deferrals', v['deferred']))} deferral lines) · bounced {_n(v['bounced'])} · "
+            f"expired {_n(v.get('expired', 0))} · rejected {_n(v['rejected'])}.", ""]
     d = v["delay_seconds"]
     out += [f"Delivery delay (seconds): p50 {_n(d['p50'])}, p90 {_n(d['p90'])}, p99 {_n(d['p99'])}, "
             f"max {_n(d['max'])} over {_n(d['count'])} deliveries.", ""]
@@ -115,6 +116,11 @@ def render_markdown(r: dict[str, Any]) -> str:
                      md(pct(c["share"])), example, fix])
     out += _table(["cause", "title", "outcome", "severity", "messages", "lines", "share", "example", "suggested fix"],
                   rows, right={4, 5, 6})
+    if o.get("states"):  # not failures: frozen/held messages, lost sessions, MTA warnings
+        out += ["## States and MTA warnings (not failures)", ""]
+        out += _table(["cause", "title", "severity", "messages", "lines"],
+                      [[md(c["cause"]), md(c["title"]), md(c["severity"]), _n(c["messages"]), _n(c["lines"])]
+                       for c in o["states"]], right={3, 4})
     se = r["session_ends"]
     out += ["## Session ends (inbound)", "",
             f"Closed with QUIT/221 {_n(se['closed'])} · closed without QUIT {_n(se['closed_without_quit'])} · "

@@ -56,7 +56,8 @@ def by_server(ev: pd.DataFrame, names: pd.Series | None = None) -> list[dict[str
     # Row positions per server in one pass (a central syslog may hold many hosts).
     groups = pd.Series(names.to_numpy(), dtype="string").groupby(names.to_numpy(), sort=True).indices
     # only the columns _volumes reads, and no copy at all for a one-server run
-    sub = ev[[c for c in ("ts", "event", "status", "program", "direction", "delay") if c in ev.columns]]
+    sub = ev[[c for c in ("ts", "event", "status", "program", "direction", "delay", "queue_id", "action")
+              if c in ev.columns]]
     for name, rows in groups.items():
         v = _volumes(sub if len(rows) == len(sub) else sub.iloc[rows])
         out.append({"name": str(name), "events": len(rows), **{k: int(v[k]) for k in SERVER_KEYS}})

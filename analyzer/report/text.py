@@ -157,7 +157,8 @@ def render_text(r: dict[str, Any]) -> str:
     out += _more(r, "findings")
     out += ["", "VOLUMES",
             f"  sessions {_num(v['sessions'])} · received {_num(v['received'])} · delivered {_num(v['delivered'])}"
-            f" · deferred {_num(v['deferred'])} · bounced {_num(v['bounced'])} · rejected {_num(v['rejected'])}"]
+            f" · deferred {_num(v['deferred'])} ({_num(v.get('deferrals', v['deferred']))} deferral lines)"
+            f" · bounced {_num(v['bounced'])} · expired {_num(v.get('expired', 0))} · rejected {_num(v['rejected'])}"]
     d = v["delay_seconds"]
     out.append(f"  delivery delay (s): p50 {_num(d['p50'])}, p90 {_num(d['p90'])}, p99 {_num(d['p99'])}, "
                f"max {_num(d['max'])} over {_num(d['count'])} deliveries")
@@ -185,6 +186,10 @@ def render_text(r: dict[str, Any]) -> str:
         if c["fix"] and c["severity"] != "info":
             out += textwrap.wrap(clean(c["fix"][0]), WIDTH, initial_indent="            fix: ",
                                  subsequent_indent="                 ")
+    if o.get("states"):  # not failures: frozen/held messages, lost sessions, MTA warnings
+        out += ["", "STATES AND MTA WARNINGS (not failures)"]
+        out += [f"  {_num(c['messages']):>8} messages {_num(c['lines']):>8} lines  {clean(c['cause'])} — "
+                f"{clean(c['title'])} [{c['severity']}]" for c in o["states"]]
     se = r["session_ends"]
     out += ["", "SESSION ENDS (inbound)",
             f"  closed with QUIT/221 {_num(se['closed'])} · closed without QUIT {_num(se['closed_without_quit'])} · "
