@@ -23,6 +23,7 @@ from .attribution import (
     NOT_A_REASON,
     WAITING_ACTIONS,
     WAITING_CAUSES,
+    _bare_rejects,
     _domains,
     _key_codes,
     attribute,
@@ -32,6 +33,8 @@ from .schema import to_pandas
 #: The columns :func:`analyzer.attribution.attribute` reads.
 _READS = ["ts", "queue_id", "recipient", "reply_text", "source", "line_no", "event", "outcome", "action", "cause",
           "fix_id", "severity"]
+#: The columns the attribution of bare rejects reads.
+_BARE_READS = ["ts", "source", "line_no", "reply_text", "event", "cause", "fix_id", "severity", "cause_ref"]
 #: The columns it writes.
 _WRITES = ["cause", "fix_id", "severity", "cause_ref"]
 
@@ -51,9 +54,33 @@ class StreamClassifier:
         self.classifier = Classifier(kb, attributing=False)
         self.kb = self.classifier.kb
         self.carry: pa.Table | None = None  # the last error per queue id and per domain, earlier batches
+        self.tail: pa.Table | None = None  # the previous batch's last line (a bare reject's error may be there)
 
     def __call__(self, table: pa.Table) -> pa.Table:
-        table = self.classifier(table)
+        table = self._waits(self.classifier(table))
+        if table.num_rows:
+            table = self._bare(table)
+            self.tail = table.select(_BARE_READS).slice(table.num_rows - 1)
+        return table
+
+    def _bare(self, table: pa.Table) -> pa.Table:
+        """A reject that logs no reason takes the error line just above it (:func:`_bare_rejects`),
+        which may be the previous batch's last line."""
+        bare = _isin(table.column("event"), frozenset({"reject"})) & pc.is_null(table.column("reply_text")).to_numpy(
+            zero_copy_only=False)
+        if not bare.any():
+            return table
+        sub = table.select(_BARE_READS)
+        ahead = 0 if self.tail is None else 1
+        both = sub if self.tail is None else pa.concat_tables([self.tail.cast(sub.schema), sub])
+        done = _bare_rejects(to_pandas(both), self.kb)
+        for name in _WRITES:
+            col = pa.array(done[name].array, type=table.schema.field(name).type).slice(ahead)
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, table.schema.field(name), col)
+        return table
+
+    def _waits(self, table: pa.Table) -> pa.Table:
         if not table.num_rows:
             return table
         cause = table.column("cause")
