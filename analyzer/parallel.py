@@ -184,7 +184,6 @@ class TrueState:
 
     start: Start = field(default_factory=Start)
     lines: int = 0  # lines before the next block
-    redone: int = 0  # blocks parsed again because a guess was wrong
 
     def agrees(self, job: BlockJob, r: BlockResult) -> bool:
         """Whether the block, started from the true state, would have decided as it did."""

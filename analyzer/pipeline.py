@@ -163,6 +163,7 @@ class EventStream:
     producer: Producer | None = None  # None: the Python parser, split/finish on worker threads
     workers: int = 0  # processes for big inputs (analyzer.parallel); 1: none; 0: WORKERS
     block_bytes: int = BLOCK_BYTES
+    reparsed: int = 0  # blocks parsed again because their guessed state was wrong (analyzer.parallel)
     files: list[FileSummary] = field(default_factory=list)
     counts: LineCounts = field(default_factory=LineCounts)
     warnings: list[str] = field(default_factory=list)
@@ -372,7 +373,7 @@ class EventStream:
                 if not truth.agrees(j, r):
                     j.state = Start(truth.start.clock, dict(truth.start.counts))
                     r = run_block(j)  # from the true state, here
-                    truth.redone += 1
+                    self.reparsed += 1
                 table = truth.shift(r.table(), r.counts)
                 truth.take(r)
                 st = summaries[index]
