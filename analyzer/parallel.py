@@ -106,6 +106,7 @@ class BlockResult:
     delta: dict[str, int]  # header flavour -> lines of this block
     exim_file: bool  # decided: an Exim log (lines without a header are continuations)
     loose_first: bool  # decided: the loose syslog flavour tried before the strict one
+    warning: str | None = None  # the block could not be read
 
     def table(self) -> pa.Table:
         return pa.ipc.open_stream(self.ipc).read_all()
@@ -139,7 +140,12 @@ def run_block(job: BlockJob) -> BlockResult:
     """Parse one block (in a worker, or in the main process when a guess was wrong)."""
     from .sources import block_lines, read_range
 
-    data = job.data if job.data is not None else read_range(Path(job.path or ""), job.start, job.end)
+    warning = None
+    try:
+        data = job.data if job.data is not None else read_range(Path(job.path or ""), job.start, job.end)
+    except OSError as exc:  # a failing disk: the rest of the file still counts
+        data = b""
+        warning = f"{job.name}: read error at byte {job.start} ({exc.strerror or exc}); {job.end - job.start} bytes skipped"
     lines = block_lines(data, ends_file=job.ends_file)
     del data
     clock = _RecordingClock(tz=job.tz, year=job.year, reference=job.reference)
@@ -162,7 +168,7 @@ def run_block(job: BlockJob) -> BlockResult:
     clock_end = None if clock._current is None else (int(clock._current), int(clock._prev_month or 0))
     return BlockResult(sink.getvalue().to_pybytes(), counts, len(lines),
                        counts.headerless + sum(counts.foreign.values()), clock.first, clock_end, delta,
-                       flavour(hs.counts) == "exim", loose_first)
+                       flavour(hs.counts) == "exim", loose_first, warning)
 
 
 def _first_year(state: tuple[int, int] | None, stamp: tuple[int, int], job: BlockJob) -> int:
@@ -259,7 +265,9 @@ class Guesser:
 def pool(workers: int, producer: Callable | None, classifier: Any) -> Executor | None:
     """A pool of ``workers`` forked processes that parse blocks with ``producer`` and
     ``classifier``; None where processes cannot be forked (then blocks are parsed in-process)."""
+    _WORKER["producer"], _WORKER["classifier"] = producer, classifier
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
-    _WORKER["producer"], _WORKER["classifier"] = producer, classifier
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    ex.submit(os.getpid).result()  # fork the workers now, before a reader thread starts
+    return ex

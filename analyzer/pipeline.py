@@ -288,6 +288,11 @@ class EventStream:
                 size = inp.path.stat().st_size if inp.path is not None else None
                 if self._in_blocks(inp, size):
                     yield from send_small()
+                    if self._pool is None:
+                        while pending:  # fork with no thread of ours in the middle of a batch
+                            yield from results()
+                        self._pool = parallel.pool(self.workers, self.producer,
+                                                   self.classifier if self._classify_in_worker else None)
                     for fut, take in self._blocks(index, inp, ref, size, summaries):
                         yield from submit(fut, take)
                     continue
@@ -354,9 +359,6 @@ class EventStream:
         its result in order (check the guessed state, parse again if it was wrong, number the lines)."""
         from .parallel import BlockJob, Guesser, Start, TrueState, run_block
 
-        if self._pool is None:
-            self._pool = parallel.pool(self.workers, self.producer,
-                                       self.classifier if self._classify_in_worker else None)
         forced = None if self.fmt == "auto" else self.fmt
         panic = "panic" in os.path.basename(inp.name).lower()
         guess = Guesser(self.tz, self.year, ref)
@@ -370,6 +372,8 @@ class EventStream:
 
         def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
             def take(r: Any) -> Iterator[EventBatch]:
+                if r.warning:
+                    self.warnings.append(r.warning)
                 if not truth.agrees(j, r):
                     j.state = Start(truth.start.clock, dict(truth.start.counts))
                     r = run_block(j)  # from the true state, here
@@ -390,7 +394,7 @@ class EventStream:
             return take
 
         def submit(j: BlockJob) -> Future:
-            if self._pool is None:  # no fork here: parse in-process
+            if not self._pool:  # no fork here: parse in-process
                 fut: Future = Future()
                 fut.set_result(run_block(j))
                 return fut

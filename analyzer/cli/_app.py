@@ -12,6 +12,7 @@ the library's modules are imported inside the commands (``maillens --help`` neve
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -168,6 +169,10 @@ def _main(
                                                 help="Read settings (tz, store, rules, anomalies, redact) "
                                                 "from FILE instead of /etc/maillens.toml and "
                                                 "~/.config/maillens.toml; options given here still win")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", metavar="N", min=1, show_default=False,
+                                                help="Parse big logs in N processes (default: "
+                                                "$MAILLENS_WORKERS, else one per core); the "
+                                                "result is the same with any N")] = None,
 ) -> None:
     """Read Postfix and Exim logs; say what went wrong, why, and what to do about it.
 
@@ -181,6 +186,8 @@ def _main(
     """
     from ..config import ConfigError, load_config
 
+    if workers is not None:
+        os.environ["MAILLENS_WORKERS"] = str(workers)  # read by analyzer.pipeline when a stream opens
     try:
         cfg = load_config(config)
     except ConfigError as exc:
