@@ -8,11 +8,29 @@ foreign, unrecognised by kind with samples ...). ``source`` names the input. Bat
 come in line order, inputs in the order :func:`analyzer.sources.expand_inputs` gives (rotated
 sets oldest first); an empty ``table`` with non-zero ``counts`` is a valid batch.
 
+A batch holds the lines of one *block* of its input: the lines between the last newlines before
+two multiples of :data:`analyzer.sources.BLOCK_BYTES` (4 MiB, ~28,000 Postfix lines). The cuts
+depend only on the bytes, so a file read whole, read as ranges by worker processes, or
+decompressed on the fly gives the same batches, and every result that depends on batching (the
+per-batch attribution of :class:`Classifier`) is the same with any number of workers.
+(``batch_lines=N`` cuts every ~N lines instead: tests that split a day at awkward places.)
+
 **Who produces batches.** :class:`EventStream` (and its generator form
 :func:`iter_event_batches`): today the pure-Python parser (:mod:`analyzer.parsers`) turns each
 batch of raw lines from :mod:`analyzer.sources` into an event batch. A native parser plugs in as
 another *producer*: anything callable as ``produce(lines, first_line, ctx) -> (table, counts)``
 with the same schema may replace :func:`analyzer.parsers.parse_batch` (``EventStream(producer=…)``).
+A producer takes the year of yearless stamps from ``ctx.headers.clock.years(months, days)`` and
+counts the header flavours it matched in ``ctx.headers.counts`` (as ``parse_batch`` does): that
+is the state that carries from batch to batch.
+
+**Both cores.** With ``workers`` > 1 (default ``$MAILLENS_WORKERS``, else the cores), an input
+of two blocks or more (a compressed one from 512 KiB, stdin always) is parsed block by block in
+forked worker processes (:mod:`analyzer.parallel`), each running the producer (and the
+classifier, when nothing downstream needs the unclassified table) and sending back Arrow IPC;
+the stream takes the results in order, checks each block's guessed starting state (year, header
+flavour) against the true one and parses a block again in-process when the guess was wrong.
+Compressed input is decompressed on a thread of its own (:func:`analyzer.sources.iter_blocks`).
 
 Across batches the stream keeps: the year carry-over of yearless stamps (one
 :class:`~analyzer.parsers.FileContext` per input), and the merging of lines that a secondary
