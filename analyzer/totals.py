@@ -8,15 +8,24 @@ with the peers' definitions. Where a definition differs from maillens' own messa
 bounced *line* against a bounced *recipient*, an expiry that pflogsumm does not count), the
 README's "Totals and the peers" table says so; :data:`DEFINITIONS` holds the same words.
 
-Everything is vectorized over the event table (masks, group-bys, ``nunique``).
+Everything is vectorized over the event table's Arrow columns (masks, RE2 rewrites, lookups),
+with no Python object per line. :func:`pf_frame` and :func:`ex_frame` hold the masks and message
+sizes both this module and the report's peer sections (:mod:`analyzer.report.peers`) read; they
+are computed once per events table and forgotten with it.
 """
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["DEFINITIONS", "peer_section", "peer_totals"]
+__all__ = ["DEFINITIONS", "Sizes", "by_mta", "col", "eq", "ex_frame", "frame", "isin", "lower_domain", "mask",
+           "peer_section", "peer_totals", "pf_cmd", "pf_frame", "pick", "valid"]
 
 #: (tool, total) -> what the tool counts (our computation counts the same from the events).
 DEFINITIONS: dict[tuple[str, str], str] = {
@@ -56,132 +65,245 @@ DEFINITIONS: dict[tuple[str, str], str] = {
 _PF_CMD = r"^postfix(?:/(?:smtps|submission))?/(?P<cmd>[^\[:]+)$"
 
 
-def _s(df: pd.DataFrame, col: str) -> pd.Series:
-    """A column as plain Python objects (None for null), so comparisons never raise on NA."""
-    return df[col].astype(object).where(df[col].notna(), None)
+# --------------------------------------------------------------------------------------------
+# Arrow helpers: masks and subsets straight from the Arrow-backed columns (no per-row objects)
 
 
-def _lower_domain(addr: pd.Series) -> pd.Series:
-    """pflogsumm lower-cases the domain part of an address, not the local part."""
-    parts = addr.str.extract(r"^(?P<local>[^@]*)(?P<dom>@.*)?$")
-    return parts["local"].fillna("") + parts["dom"].fillna("").str.lower()
+def col(ev: pd.DataFrame, name: str) -> pa.Array:
+    """A column as one Arrow string/number array; all nulls when the table lacks it."""
+    if name not in ev.columns:
+        return pa.nulls(len(ev), pa.string())
+    a = pa.array(ev[name], from_pandas=True)
+    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    return a.dictionary_decode() if pa.types.is_dictionary(a.type) else a
 
 
-def _client_domain(client_host: pd.Series, client_ip: pd.Series) -> pd.Series:
+def mask(b: pa.Array) -> np.ndarray:
+    """A boolean Arrow array as numpy, null as False."""
+    return pc.fill_null(b, False).to_numpy(zero_copy_only=False)
+
+
+def eq(a: pa.Array, value: str) -> np.ndarray:
+    return mask(pc.equal(a, value))
+
+
+def isin(a: pa.Array, values: list[str]) -> np.ndarray:
+    return mask(pc.is_in(a, value_set=pa.array(values, type=a.type if pa.types.is_string(a.type) else None)))
+
+
+def valid(a: pa.Array) -> np.ndarray:
+    return pc.is_valid(a).to_numpy(zero_copy_only=False)
+
+
+def pick(a: pa.Array, rows: np.ndarray) -> pd.Series:
+    """The values of ``rows`` as a pandas Series of Python objects (None for null)."""
+    return pd.Series(a.filter(pa.array(rows)).to_numpy(zero_copy_only=False), dtype=object)
+
+
+def frame(ev: pd.DataFrame, rows: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """The ``rows`` of a few columns as plain objects: the small tables the sections group."""
+    return pd.DataFrame({n: pick(col(ev, n), rows).to_numpy() for n in names})
+
+
+class Sizes:
+    """Each queue id's size (and sender) from its first line that gives one, as Arrow arrays;
+    :meth:`of` looks queue ids up (0 for an id whose size was not read)."""
+
+    def __init__(self, ids: pa.Array, size: pa.Array, sender: pa.Array | None = None) -> None:
+        first = ~pd.Series(ids.to_numpy(zero_copy_only=False), dtype=object).duplicated().to_numpy(dtype=bool)
+        keep = pa.array(first)
+        self.ids, self.size = ids.filter(keep), pc.fill_null(size, 0).filter(keep).cast(pa.int64())
+        self.sender = sender.filter(keep) if sender is not None else None
+
+    def of(self, qids: pa.Array) -> np.ndarray:
+        where = pc.index_in(qids, value_set=self.ids)
+        return pc.fill_null(pc.take(self.size, where), 0).to_numpy(zero_copy_only=False)
+
+    def known(self, qids: pa.Array) -> np.ndarray:
+        return mask(pc.is_in(qids, value_set=self.ids))
+
+
+_LAST: dict[str, tuple[Any, Any]] = {}
+
+
+def _once(name: str, ev: pd.DataFrame, make: Any) -> Any:
+    """``make(ev)``, reused while the same events table is asked again (the report asks for the
+    peer totals and the peer sections of one table)."""
+    hit = _LAST.get(name)
+    if hit is not None and hit[0]() is ev:
+        return hit[1]
+    out = make(ev)
+    # forgotten with the table: the result holds views of its columns
+    def forget(ref: Any) -> None:
+        if _LAST.get(name, (None,))[0] is ref:
+            del _LAST[name]
+
+    _LAST[name] = (weakref.ref(ev, forget), out)
+    return out
+
+
+def by_mta(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The Postfix and the Exim events of a table: the table itself when it holds one MTA (most
+    runs), else the two parts, kept while the table lives so that every caller gets the same parts."""
+    mta = col(events, "mta")
+    rows = {name: eq(mta, name) for name in ("postfix", "exim")}
+    present = [name for name, r in rows.items() if r.any()]
+    if len(present) < 2:
+        return {name: events for name in present}
+    return _once("mta", events, lambda ev: {name: ev[rows[name]] for name in present})
+
+
+def pf_cmd(ev: pd.DataFrame) -> np.ndarray:
+    """pflogsumm's daemon name of each line (``smtpd`` for postfix/submission/smtpd), None for lines
+    of other syslog names; the pattern runs once per distinct program, not per line."""
+    enc = pc.dictionary_encode(col(ev, "program"))
+    names = pd.Series(enc.dictionary.to_pylist(), dtype=object).astype(str).str.extract(_PF_CMD)["cmd"]
+    lookup = np.append(names.astype(object).where(names.notna(), None).to_numpy(), None)
+    return lookup[pc.fill_null(enc.indices, len(names)).to_numpy(zero_copy_only=False)]
+
+
+def lower_domain(addr: pa.Array) -> pa.Array:
+    """pflogsumm lower-cases the domain part of an address (from the first '@'), not the local part."""
+    parts = pc.extract_regex(pc.fill_null(addr, ""), r"^(?P<local>[^@]*)(?P<dom>@.*)?$")
+    return pc.binary_join_element_wise(parts.field("local"), pc.utf8_lower(parts.field("dom")), "")
+
+
+def _client_domain(client_host: pa.Array, client_ip: pa.Array) -> pa.Array:
     """pflogsumm's gimme_domain: the client's IP when its name is unknown, else the last two labels."""
-    host = client_host.fillna("")
-    unknown = (host == "") | (host == "unknown")
-    short = host.str.replace(r"^(.*)\.([^.]+)\.([^.]{3}|[^.]{2,3}\.[^.]{2})$", r"\2.\3", regex=True).str.lower()
-    return pd.Series(np.where(unknown, client_ip.fillna(""), short), index=host.index)
+    host = pc.fill_null(client_host, "")
+    unknown = pc.or_(pc.equal(host, ""), pc.equal(host, "unknown"))
+    short = pc.utf8_lower(pc.replace_substring_regex(
+        host, r"^(.*)\.([^.]+)\.([^.]{3}|[^.]{2,3}\.[^.]{2})$", r"\2.\3", max_replacements=1))
+    return pc.if_else(unknown, pc.fill_null(client_ip, ""), short)
+
+
+def pf_frame(ev: pd.DataFrame) -> dict[str, Any]:
+    """The masks pflogsumm's counts share, and each queue id's first qmgr size and sender."""
+    return _once("pflogsumm", ev, _pf_frame)
+
+
+def _pf_frame(ev: pd.DataFrame) -> dict[str, Any]:
+    cmd = pf_cmd(ev)
+    seen = pd.notna(cmd)
+    cmds = pd.Series(cmd, dtype=object)
+    smtpd = cmds.isin(["smtpd", "postscreen"]).to_numpy(dtype=bool)
+    cleanup = (cmd == "cleanup")
+    event, status, qid = col(ev, "event"), col(ev, "status"), col(ev, "queue_id")
+    has_qid = valid(qid)
+    received = eq(event, "received")
+    recv = seen & ((smtpd & ((received & has_qid) | eq(status, "client before queue"))) | ((cmd == "pickup") & received))
+    agent = seen & ~smtpd & ~cleanup & (cmd != "master")
+    delivery = agent & eq(event, "delivery")
+    sent = delivery & eq(status, "sent")
+    forwarded = sent & mask(pc.match_substring(col(ev, "reply_text"), "forwarded as"))
+    queued = seen & eq(event, "queued") & has_qid
+    q = pa.array(queued)
+    sizes = Sizes(qid.filter(q), col(ev, "size").filter(q), pc.fill_null(col(ev, "sender"), "").filter(q))
+    return {"cmd": cmd, "seen": seen, "smtpd": smtpd, "cleanup": cleanup, "event": event, "status": status,
+            "qid": qid, "recv": recv, "sent": sent, "forwarded": forwarded, "delivered": sent & ~forwarded,
+            "deferred": delivery & eq(status, "deferred"), "bounced": delivery & eq(status, "bounced"),
+            "sizes": sizes, "recv_ids": pc.unique(qid.filter(pa.array(recv & has_qid)))}
 
 
 def _pflogsumm(ev: pd.DataFrame) -> dict[str, int]:
-    cmd = ev["program"].astype(str).str.extract(_PF_CMD)["cmd"]
-    seen = cmd.notna()  # lines of other syslog names (postfix-out/...) are not read by pflogsumm
-    event = _s(ev, "event")
-    status = _s(ev, "status")
-    detail = _s(ev, "detail").fillna("")
-    text = _s(ev, "reply_text").fillna("")
-    qid = _s(ev, "queue_id")
-    smtpd = cmd.isin(["smtpd", "postscreen"])
-    cleanup = cmd.eq("cleanup")
+    f = pf_frame(ev)
+    seen, smtpd, cleanup, event, status = f["seen"], f["smtpd"], f["cleanup"], f["event"], f["status"]
+    plain = ~isin(col(ev, "detail"), ["milter-reject", "proxy-reject"])
+    reject = eq(event, "reject")
+    rejected = seen & ((smtpd & reject & plain) | (cleanup & reject))
+    warned = seen & ((smtpd & eq(event, "reject_warning"))
+                     | (cleanup & eq(event, "filter_action") & eq(status, "warning")))
+    either = seen & (smtpd | cleanup) & eq(event, "filter_action")
+    held, discarded = either & eq(status, "hold"), either & eq(status, "discard")
 
-    recv = seen & ((smtpd & (((event == "received") & qid.notna()) | (status == "client before queue")))
-                   | (cmd.eq("pickup") & (event == "received")))
-    agent = seen & ~smtpd & ~cleanup & ~cmd.eq("master")
-    delivery = agent & (event == "delivery")
-    sent = delivery & (status == "sent")
-    forwarded = sent & text.str.contains("forwarded as", regex=False)
-    delivered = sent & ~forwarded
-    deferred = delivery & (status == "deferred")
-    bounced = delivery & (status == "bounced")
-    plain = ~detail.isin(["milter-reject", "proxy-reject"])
-    rejected = seen & (((smtpd & (event == "reject") & plain))
-                       | (cleanup & (event == "reject")))
-    warned = seen & ((smtpd & (event == "reject_warning"))
-                      | (cleanup & (event == "filter_action") & (status == "warning")))
-    held = seen & (smtpd | cleanup) & (event == "filter_action") & (status == "hold")
-    discarded = seen & (smtpd | cleanup) & (event == "filter_action") & (status == "discard")
-
-    # sizes: the first qmgr "from=<>, size=" of each queue id; received ones count as bytes received
-    queued = seen & (event == "queued") & qid.notna()
-    sizes = ev.loc[queued, ["queue_id", "size", "sender"]].drop_duplicates("queue_id", keep="first")
-    sizes = sizes.set_index(sizes["queue_id"].astype(str))
-    recv_ids = set(qid[recv & qid.notna()].astype(str))
-    got = sizes[sizes.index.isin(recv_ids)]
-    senders = _lower_domain(got["sender"].astype(object).fillna("").astype(str))
-    senders = senders.where(senders != "", "from=<>")
+    sizes = f["sizes"]
+    got = pa.array(mask(pc.is_in(sizes.ids, value_set=f["recv_ids"])))
+    got_ids, got_bytes = sizes.ids.filter(got), sizes.size.filter(got)
+    senders = lower_domain(sizes.sender.filter(got))
+    senders = pc.if_else(pc.equal(senders, ""), "from=<>", senders)
     # the sending domain; a sender without one is named by its client (or itself for pickup)
-    clients = ev.loc[recv & qid.notna(), ["queue_id", "client_host", "client_ip"]].copy()
-    clients["queue_id"] = clients["queue_id"].astype(str)
-    clients = clients.drop_duplicates("queue_id", keep="last").set_index("queue_id")
-    dom = senders.str.extract(r"^[^@]+@(?P<d>.+)$")["d"]
-    cl = clients.reindex(got.index)
-    by_client = _client_domain(cl["client_host"].astype(object), cl["client_ip"].astype(object))
-    by_client = by_client.where(by_client != "", senders)
-    sending = dom.where(dom.notna(), by_client)
+    rq = pa.array(f["recv"] & valid(f["qid"]))
+    cq = f["qid"].filter(rq)
+    last = ~pd.Series(cq.to_numpy(zero_copy_only=False), dtype=object).duplicated(keep="last").to_numpy(dtype=bool)
+    cq = cq.filter(pa.array(last))
+    client = _client_domain(col(ev, "client_host").filter(rq).filter(pa.array(last)),
+                            col(ev, "client_ip").filter(rq).filter(pa.array(last)))
+    by_client = pc.take(client, pc.index_in(got_ids, value_set=cq))
+    by_client = pc.if_else(pc.equal(pc.fill_null(by_client, ""), ""), senders, by_client)
+    dom = pc.extract_regex(senders, r"^[^@]+@(?P<d>.+)$")
+    sending = pc.if_else(pc.is_valid(dom), dom.field("d"), by_client)
 
-    rcpt = _lower_domain(_s(ev, "recipient")[delivered].fillna("").astype(str))
-    size_of = sizes["size"].astype("Int64")
-    dq = qid[delivered].astype(str)
-    bytes_delivered = int(size_of.reindex(dq).fillna(0).sum()) if len(dq) else 0
+    delivered = f["delivered"]
+    rcpt = lower_domain(col(ev, "recipient").filter(pa.array(delivered)))
+    bytes_delivered = int(sizes.of(f["qid"].filter(pa.array(delivered))).sum())
     return {
-        "received": int(recv.sum()),
+        "received": int(f["recv"].sum()),
         "delivered": int(delivered.sum()),
-        "forwarded": int(forwarded.sum()),
-        "deferred": int(qid[deferred].nunique()),
-        "deferrals": int(deferred.sum()),
-        "bounced": int(bounced.sum()),
+        "forwarded": int(f["forwarded"].sum()),
+        "deferred": int(pick(f["qid"], f["deferred"]).nunique()),
+        "deferrals": int(f["deferred"].sum()),
+        "bounced": int(f["bounced"].sum()),
         "rejected": int(rejected.sum()),
         "reject_warnings": int(warned.sum()),
         "held": int(held.sum()),
         "discarded": int(discarded.sum()),
-        "bytes_received": int(got["size"].astype("Int64").fillna(0).sum()),
+        "bytes_received": int(pc.sum(got_bytes).as_py() or 0),
         "bytes_delivered": bytes_delivered,
-        "senders": int(senders.nunique()),
-        "sending_hosts_domains": int(sending.nunique()),
-        "recipients": int(rcpt.nunique()),
-        "recipient_hosts_domains": int(rcpt.str.replace(r"^[^@]+@", "", regex=True).nunique()),
+        "senders": len(pc.unique(senders)),
+        "sending_hosts_domains": len(pc.unique(sending)),
+        "recipients": len(pc.unique(rcpt)),
+        "recipient_hosts_domains": len(pc.unique(pc.replace_substring_regex(rcpt, r"^[^@]+@", "", max_replacements=1))),
     }
 
 
+def ex_frame(ev: pd.DataFrame) -> dict[str, Any]:
+    """The masks eximstats' counts share ('<=', '=>', '->' lines ...) and each message's size from
+    its '<=' line (eximstats knows a size only from a '<=' line it read)."""
+    return _once("eximstats", ev, _ex_frame)
+
+
+def _ex_frame(ev: pd.DataFrame) -> dict[str, Any]:
+    event, status, qid = col(ev, "event"), col(ev, "status"), col(ev, "queue_id")
+    detail = pc.fill_null(col(ev, "detail"), "")
+    arrival = eq(event, "received") & ~eq(status, "fakereject") & valid(qid)
+    delivery = eq(event, "delivery")
+    blackhole = delivery & eq(status, "discarded")  # '=> blackhole (... discarded recipients)'
+    sent = delivery & eq(status, "sent")
+    arrow = (sent & eq(detail, "")) | blackhole  # '=>' lines
+    further = sent & eq(detail, "->")
+    size = pc.fill_null(col(ev, "size"), 0)
+    sizes = Sizes(qid.filter(pa.array(arrival)), size.filter(pa.array(arrival)))
+    return {"event": event, "status": status, "qid": qid, "detail": detail, "arrival": arrival,
+            "delivery": delivery, "blackhole": blackhole, "arrow": arrow, "further": further, "size": size,
+            "sizes": sizes}
+
+
 def _eximstats(ev: pd.DataFrame) -> dict[str, int]:
-    event = _s(ev, "event")
-    status = _s(ev, "status")
-    detail = _s(ev, "detail").fillna("")
-    qid = _s(ev, "queue_id")
-    text = (_s(ev, "reply_text").fillna("") + " " + detail)
-    arrival = (event == "received") & (status != "fakereject") & qid.notna()
-    delivery = event == "delivery"
-    blackhole = delivery & (status == "discarded")  # '=> blackhole (... discarded recipients)'
-    arrow = (delivery & (status == "sent") & (detail == "")) | blackhole  # '=>' lines
-    further = delivery & (status == "sent") & (detail == "->")
-    deferred = delivery & (status == "deferred")
-    failed = delivery & (status == "bounced")
-    size = pd.to_numeric(ev["size"], errors="coerce")
-    # eximstats knows a message's size only from a '<=' line it read before
-    sizes = pd.Series(size[arrival].to_numpy(), index=qid[arrival].astype(str).to_numpy())
-    sizes = sizes[~sizes.index.duplicated(keep="first")]
-    received_ids = set(sizes.index)
-    rejected = ((event == "reject") & (status == "rejected")) \
-        | ((event == "protocol_error") & (status == "synchronization")
-           & ~detail.isin(["sync failure", "synchronization error"])) \
-        | (event == "too_many_errors") | blackhole
-    temp = (event == "reject") & (status == "tempfailed")
-    remote = event.isin(["reply", "connect_failure", "lost_connection", "timeout"]) & qid.notna() \
-        & text.str.contains(r"rejected|refused|dropped", regex=True)
-    aq = qid[arrow].astype(str)
+    f = ex_frame(ev)
+    event, status, qid, detail, delivery = f["event"], f["status"], f["qid"], f["detail"], f["delivery"]
+    arrival, arrow, sizes = f["arrival"], f["arrow"], f["sizes"]
+    known = sizes.known(qid)
+    deferred = delivery & eq(status, "deferred")
+    failed = delivery & eq(status, "bounced")
+    reject = eq(event, "reject")
+    rejected = (reject & eq(status, "rejected")) \
+        | (eq(event, "protocol_error") & eq(status, "synchronization")
+           & ~isin(detail, ["sync failure", "synchronization error"])) \
+        | eq(event, "too_many_errors") | f["blackhole"]
+    text = pc.binary_join_element_wise(pc.fill_null(col(ev, "reply_text"), ""), detail, " ")
+    remote = isin(event, ["reply", "connect_failure", "lost_connection", "timeout"]) & valid(qid) \
+        & mask(pc.match_substring_regex(text, r"rejected|refused|dropped"))
     return {
         "received": int(arrival.sum()),
-        "received_bytes": int(size[arrival].fillna(0).sum()),
+        "received_bytes": int(pc.sum(f["size"].filter(pa.array(arrival))).as_py() or 0),
         "delivered": int(arrow.sum()),
-        "delivered_addresses": int(arrow.sum() + further.sum()),
-        "delivered_bytes": int(sizes.reindex(aq).fillna(0).sum()) if len(aq) else 0,
-        "delayed": int(qid[deferred & qid.astype(str).isin(received_ids)].nunique()),
-        "failed": int(qid[failed & qid.astype(str).isin(received_ids)].nunique()),
+        "delivered_addresses": int(arrow.sum() + f["further"].sum()),
+        "delivered_bytes": int(sizes.of(qid.filter(pa.array(arrow))).sum()),
+        "delayed": len(pc.unique(qid.filter(pa.array(deferred & known)))),
+        "failed": len(pc.unique(qid.filter(pa.array(failed & known)))),
         "errors": int(failed.sum()),
         "rejects": int(rejected.sum()),
-        "temporary_rejects": int(temp.sum()),
+        "temporary_rejects": int((reject & eq(status, "tempfailed")).sum()),
         "remote_reject_mentions": int(remote.sum()),
     }
 
@@ -195,13 +317,11 @@ def peer_totals(events: pd.DataFrame) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     if not len(events):
         return out
-    mta = events["mta"].astype(str)
-    pf = events[mta == "postfix"].reset_index(drop=True)
-    ex = events[mta == "exim"].reset_index(drop=True)
-    if len(pf):
-        out["pflogsumm"] = _pflogsumm(pf)
-    if len(ex):
-        out["eximstats"] = _eximstats(ex)
+    parts = by_mta(events)
+    if "postfix" in parts:
+        out["pflogsumm"] = _pflogsumm(parts["postfix"])
+    if "exim" in parts:
+        out["eximstats"] = _eximstats(parts["exim"])
     return out
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
 from ..totals import peer_section
+from .peers import peer_sections
 
 __all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "collect_report_events", "make_report"]
 
@@ -270,6 +271,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "top": _top(ev),
         "unrecognised": _unrecognised(counts),
         "peer_totals": peer_section(ev),
+        "peers": peer_sections(ev),
         "warnings": list(warnings or []),
     }
 
@@ -278,9 +280,9 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
 REPORT_COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
                   "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size", "quit",
                   "sasl_username", "detail", "source", "line_no", "reply_class", "outcome", "cause", "provider",
-                  "severity")
+                  "severity", "helo", "relay_ip", "orig_recipient")
 #: Of those, the ones with few distinct values: held dictionary-encoded while a run is read.
-_FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client_host", "relay_host", "status",
+_FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client_host", "relay_host", "relay_ip", "status",
                          "smtp_stage", "source", "reply_class", "outcome", "cause", "provider", "severity"})
 
 

@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from ..textsafe import printable
 from .charts import bar_chart, volume_chart
+from .peers import html_fragment as peers_html
 from .servers import SERVER_KEYS, server_label
 from .text import clean, measure, number, pct
 
@@ -35,6 +36,7 @@ _ENV.filters["clean"] = clean
 _ENV.globals["measure"] = measure
 _ENV.globals["server_label"] = server_label
 _ENV.globals["SERVER_KEYS"] = SERVER_KEYS
+_ENV.globals["peers_html"] = peers_html
 
 
 def render_html(r: dict[str, Any]) -> str:

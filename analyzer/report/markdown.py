@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .peers import markdown_lines as peers_markdown
 from .servers import SERVER_KEYS, server_label
 from .text import clean, measure, number, pct
 
@@ -122,6 +123,7 @@ def render_markdown(r: dict[str, Any]) -> str:
     out += _table(["client IP", "failures", "user names"],
                   [[md(x["client_ip"]), _n(x["failures"]), _n(x["user_names"])]
                    for x in t["clients_by_auth_failures"]], right={1, 2})
+    out += peers_markdown(r)
     u = r["unrecognised"]
     out += [f"## Not recognised ({_n(u['lines'])} lines)", ""]
     out += _table(["lines", "kind", "samples"],

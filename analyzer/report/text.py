@@ -6,6 +6,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from .peers import text_lines as peers_text
 from .servers import SERVER_KEYS, server_label
 
 __all__ = ["clean", "measure", "pct", "render_text", "table"]
@@ -170,6 +171,7 @@ def render_text(r: dict[str, Any]) -> str:
     for peer in r.get("peer_totals", []):
         out += ["", f"TOTALS AS {peer['tool'].upper()} COUNTS THEM"]
         out += ["  " + " · ".join(f"{x['key'].replace('_', ' ')} {_num(x['value'])}" for x in peer["totals"])]
+    out += peers_text(r)
     for warning in r["warnings"]:
         out.append(f"Warning: {clean(warning)}")
     return "\n".join(line.rstrip() for line in out).rstrip() + "\n"
