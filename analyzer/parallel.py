@@ -201,10 +201,9 @@ class TrueState:
             return False
         if any(f in r.delta for f in _OVERLAP) and _loose_first(true.counts) != r.loose_first:
             return False
-        if r.first_stamp is not None:
-            if _first_year(true.clock, r.first_stamp, job) != _first_year(job.state.clock, r.first_stamp, job):
-                return False
-        return True
+        # the first yearless stamp gets the same year; the rest of the block follows from it
+        return r.first_stamp is None or (_first_year(true.clock, r.first_stamp, job)
+                                         == _first_year(job.state.clock, r.first_stamp, job))
 
     def take(self, r: BlockResult) -> None:
         """Move past a block that agrees."""

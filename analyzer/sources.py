@@ -27,9 +27,9 @@ __all__ = [
     "Batch",
     "Input",
     "SourceError",
-    "expand_inputs",
     "block_lines",
     "cut_blocks",
+    "expand_inputs",
     "is_plain_file",
     "iter_batches",
     "iter_blocks",
@@ -462,7 +462,7 @@ def _ahead(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
                 if stop.is_set():
                     return
             q.put(done)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+        except BaseException as exc:
             q.put(exc)
         finally:
             with contextlib.suppress(Exception):
