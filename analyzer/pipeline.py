@@ -8,11 +8,29 @@ foreign, unrecognised by kind with samples ...). ``source`` names the input. Bat
 come in line order, inputs in the order :func:`analyzer.sources.expand_inputs` gives (rotated
 sets oldest first); an empty ``table`` with non-zero ``counts`` is a valid batch.
 
+A batch holds the lines of one *block* of its input: the lines between the last newlines before
+two multiples of :data:`analyzer.sources.BLOCK_BYTES` (4 MiB, ~28,000 Postfix lines). The cuts
+depend only on the bytes, so a file read whole, read as ranges by worker processes, or
+decompressed on the fly gives the same batches, and every result that depends on batching (the
+per-batch attribution of :class:`Classifier`) is the same with any number of workers.
+(``batch_lines=N`` cuts every ~N lines instead: tests that split a day at awkward places.)
+
 **Who produces batches.** :class:`EventStream` (and its generator form
 :func:`iter_event_batches`): today the pure-Python parser (:mod:`analyzer.parsers`) turns each
 batch of raw lines from :mod:`analyzer.sources` into an event batch. A native parser plugs in as
 another *producer*: anything callable as ``produce(lines, first_line, ctx) -> (table, counts)``
 with the same schema may replace :func:`analyzer.parsers.parse_batch` (``EventStream(producer=…)``).
+A producer takes the year of yearless stamps from ``ctx.headers.clock.years(months, days)`` and
+counts the header flavours it matched in ``ctx.headers.counts`` (as ``parse_batch`` does): that
+is the state that carries from batch to batch.
+
+**Both cores.** With ``workers`` > 1 (default ``$MAILLENS_WORKERS``, else the cores), an input
+of two blocks or more (a compressed one from 512 KiB, stdin always) is parsed block by block in
+forked worker processes (:mod:`analyzer.parallel`), each running the producer (and the
+classifier, when nothing downstream needs the unclassified table) and sending back Arrow IPC;
+the stream takes the results in order, checks each block's guessed starting state (year, header
+flavour) against the true one and parses a block again in-process when the guess was wrong.
+Compressed input is decompressed on a thread of its own (:func:`analyzer.sources.iter_blocks`).
 
 Across batches the stream keeps: the year carry-over of yearless stamps (one
 :class:`~analyzer.parsers.FileContext` per input), and the merging of lines that a secondary
@@ -48,20 +66,25 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import parallel
 from .parsers import FileContext, LineCounts, finish_batch, split_batch
 from .parsers.syslog import Clock, HeaderState
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
-from .sources import Input, iter_batches, rotation_key
+from .sources import BLOCK_BYTES, Input, is_plain_file, iter_batches, iter_blocks, plan_blocks, read_range, rotation_key
 
 __all__ = ["Classifier", "EventBatch", "EventStream", "FileSummary", "is_secondary", "iter_event_batches"]
 
-WORKERS = max(1, min(4, os.cpu_count() or 1))
-#: What the commands stream with: one batch costs ~3 KiB of Arrow working memory per line while
-#: it is matched, so batches of this size, one being matched while the next is read, keep a
-#: run's peak memory flat and under ~300 MiB (bench/bench_pipeline.py measures it).
-STREAM_BATCH_LINES = 25_000
-STREAM_WORKERS = 1
-_POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="maillens-parse")
+#: Worker processes that parse the blocks of big inputs: $MAILLENS_WORKERS, else the cores.
+WORKERS = parallel.default_workers()
+#: Batches are blocks of :data:`analyzer.sources.BLOCK_BYTES` (~28,000 lines): one batch costs
+#: ~3 KiB of Arrow working memory per line while it is matched, so a run's peak memory stays flat
+#: (bench/bench_pipeline.py measures it). ``batch_lines`` (tests) cuts by lines instead.
+STREAM_BATCH_LINES: int | None = None
+STREAM_WORKERS = 0  # WORKERS, read when a stream opens
+_POOL = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 1)), thread_name_prefix="maillens-parse")
+#: An uncompressed file is parsed in worker processes from this many blocks on (a compressed
+#: one from an eighth of a block of compressed bytes; stdin always): below, forking costs more.
+PARALLEL_MIN_BLOCKS = 2
 
 #: Files that repeat lines another file of the same set already has: Exim's rejectlog (every
 #: rejection is also in the mainlog) and syslog's per-severity copies (Debian's rsyslog writes
@@ -88,6 +111,7 @@ class EventBatch:
     counts: LineCounts
     source: str
     index: int = 0  # position of the input in the run's input order
+    classified: bool = False  # the producer's worker already classified it
 
 
 def is_secondary(name: str) -> bool:
@@ -151,27 +175,35 @@ class EventStream:
     tz: str = "UTC"
     fmt: str = "auto"
     now: dt.datetime | None = None
-    batch_lines: int = 100_000
+    batch_lines: int | None = None  # None: batches are blocks of block_bytes
     classifier: Classifier | None = None
     progress: Callable[[int, int], None] | None = None
     producer: Producer | None = None  # None: the Python parser, split/finish on worker threads
-    workers: int = WORKERS
+    workers: int = 0  # processes for big inputs (analyzer.parallel); 1: none; 0: WORKERS
+    block_bytes: int = BLOCK_BYTES
+    reparsed: int = 0  # blocks parsed again because their guessed state was wrong (analyzer.parallel)
     files: list[FileSummary] = field(default_factory=list)
     counts: LineCounts = field(default_factory=LineCounts)
     warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.workers <= 0:
+            self.workers = parallel.default_workers()  # read now: $MAILLENS_WORKERS may have changed
         self._total = sum(i.path.stat().st_size for i in self.inputs if i.path is not None)
         self._done = 0
 
     def __iter__(self) -> Iterator[EventBatch]:
+        sets = len({rotation_key(i.name)[0] for i in self.inputs if not is_secondary(i.name)})
+        # workers may classify what no later step changes (no secondary logs, one set of files)
+        self._classify_in_worker = (self.classifier is not None and sets <= 1
+                                    and not any(is_secondary(i.name) for i in self.inputs))
         batches = self._merged()
-        if len({rotation_key(i.name)[0] for i in self.inputs if not is_secondary(i.name)}) > 1:
+        if sets > 1:
             # several sets of files: one may be another's copy in other stamps (analyzer.overlap),
             # which only the whole table tells; such runs are held, checked, then streamed
             batches = self._without_repeated_runs(batches)
         for b in batches:
-            if self.classifier is not None:
+            if self.classifier is not None and not b.classified:
                 b.table = self.classifier(b.table)
             yield b
 
@@ -226,82 +258,184 @@ class EventStream:
         self.files = [summaries[i] for i in sorted(summaries)]
 
     def _parse(self, indices: list[int], summaries: dict[int, FileSummary]) -> Iterator[EventBatch]:
-        """The batches of some inputs, in order. Headers are read in order (yearless stamps carry
-        the year over); the messages of a batch are matched on a worker thread while the next is
-        read (pyarrow releases the GIL); a file that is one short batch is matched together with
-        its neighbours (:mod:`analyzer.coalesce`)."""
+        """The batches of some inputs, in order. Big inputs go to worker processes block by block
+        (:mod:`analyzer.parallel`). Otherwise headers are read in order (yearless stamps carry
+        the year over) and the messages of a batch are matched on a worker thread while the next
+        is read; a file that is one short batch is matched together with its neighbours
+        (:mod:`analyzer.coalesce`)."""
         from .coalesce import SmallFiles, finish_many
 
         small = SmallFiles()
-        pending: deque[tuple[Future, list[int]]] = deque()
+        pending: deque[tuple[Future, Callable[[Any], Iterator[EventBatch]]]] = deque()
+        limit = 1 if self.workers <= 1 else 2 * self.workers
+        self._pool: Any = None
 
         def results() -> Iterator[EventBatch]:
-            fut, owners = pending.popleft()
-            table, c, stats = fut.result()
-            for i, st in zip(owners, stats, strict=True):
-                summaries[i].lines += st.lines
-                summaries[i].events += st.events
-                summaries[i].not_mail += st.not_mail
-            yield EventBatch(table, c, self.inputs[owners[0]].name, owners[0])
+            fut, take = pending.popleft()
+            yield from take(fut.result())
 
-        def submit(fn: Callable, arg: Any, owners: list[int]) -> Iterator[EventBatch]:
-            pending.append((_POOL.submit(fn, arg), owners))
-            while len(pending) > self.workers:
+        def submit(fut: Future, take: Callable[[Any], Iterator[EventBatch]]) -> Iterator[EventBatch]:
+            pending.append((fut, take))
+            while len(pending) > limit:
                 yield from results()
+
+        def finished(owners: list[int]) -> Callable[[Any], Iterator[EventBatch]]:
+            def take(res: Any) -> Iterator[EventBatch]:
+                table, c, stats = res
+                for i, st in zip(owners, stats, strict=True):
+                    summaries[i].lines += st.lines
+                    summaries[i].events += st.events
+                    summaries[i].not_mail += st.not_mail
+                yield EventBatch(table, c, self.inputs[owners[0]].name, owners[0])
+            return take
 
         def send_small() -> Iterator[EventBatch]:
             if small.splits:
                 splits, owners = small.take()
-                yield from submit(finish_many, splits, owners)
+                yield from submit(_POOL.submit(finish_many, splits), finished(owners))
 
         last = None
-        for index in indices:
-            if last is not None and index != last + 1:
-                yield from send_small()  # a joined batch never spans an input read elsewhere
-            last = index
-            inp = self.inputs[index]
-            ref = dt.datetime.fromtimestamp(inp.mtime, dt.UTC) if inp.path is not None else self.now
-            clock = Clock(tz=self.tz, year=self.year, reference=ref)
-            ctx = FileContext(inp.name, HeaderState(clock, forced=None if self.fmt == "auto" else self.fmt),
-                              panic="panic" in os.path.basename(inp.name).lower())
-            summaries[index] = FileSummary(inp.name, 0, 0, None)
-            size = inp.path.stat().st_size if inp.path is not None else None
-            seen = [0, 0]  # lines, characters of this input so far
-            for batch in iter_batches(inp, self.warnings.append, batch_lines=self.batch_lines):
-                if self.progress is not None:  # per batch: decoded characters, capped at the size
-                    seen[0] += len(batch.lines)
-                    seen[1] += sum(map(len, batch.lines)) + len(batch.lines)
-                    if size is None:
-                        self.progress(seen[0], -1)
-                    else:
-                        self.progress(self._done + min(seen[1], size), self._total)
-                if self.producer is not None:
+        try:
+            for index in indices:
+                if last is not None and index != last + 1:
+                    yield from send_small()  # a joined batch never spans an input read elsewhere
+                last = index
+                inp = self.inputs[index]
+                ref = dt.datetime.fromtimestamp(inp.mtime, dt.UTC) if inp.path is not None else self.now
+                summaries[index] = FileSummary(inp.name, 0, 0, None)
+                size = inp.path.stat().st_size if inp.path is not None else None
+                if self._in_blocks(inp, size):
                     yield from send_small()
-                    while pending:
-                        yield from results()
-                    table, c = self.producer(batch.lines, batch.first_line, ctx)
-                    st = summaries[index]
-                    st.lines, st.events = st.lines + c.lines, st.events + c.events
-                    st.not_mail += c.headerless + sum(c.foreign.values())
-                    yield EventBatch(table, c, inp.name, index)
+                    if self._pool is None:
+                        while pending:  # fork with no thread of ours in the middle of a batch
+                            yield from results()
+                        self._pool = parallel.pool(self.workers, self.producer,
+                                                   self.classifier if self._classify_in_worker else None)
+                    for fut, take in self._blocks(index, inp, ref, size, summaries):
+                        yield from submit(fut, take)
                     continue
-                sp = split_batch(batch.lines, batch.first_line, ctx)
-                if batch.first_line == 1 and len(batch.lines) < min(self.batch_lines, small.limit):
-                    if not small.fits(sp):
+                clock = Clock(tz=self.tz, year=self.year, reference=ref)
+                ctx = FileContext(inp.name, HeaderState(clock, forced=None if self.fmt == "auto" else self.fmt),
+                                  panic="panic" in os.path.basename(inp.name).lower())
+                seen = [0, 0]  # lines, characters of this input so far
+                for batch in iter_batches(inp, self.warnings.append, batch_lines=self.batch_lines,
+                                          block_bytes=self.block_bytes):
+                    if self.progress is not None:  # per batch: decoded characters, capped at the size
+                        seen[0] += len(batch.lines)
+                        seen[1] += sum(map(len, batch.lines)) + len(batch.lines)
+                        if size is None:
+                            self.progress(seen[0], -1)
+                        else:
+                            self.progress(self._done + min(seen[1], size), self._total)
+                    if self.producer is not None:
                         yield from send_small()
-                    if small.add(sp, index):
-                        yield from send_small()
-                    continue
-                yield from send_small()
-                yield from submit(_finish_one, sp, [index])
-            summaries[index].flavour = ctx.flavour
-            if inp.path is not None:
-                self._done += size or 0
+                        while pending:
+                            yield from results()
+                        table, c = self.producer(batch.lines, batch.first_line, ctx)
+                        st = summaries[index]
+                        st.lines, st.events = st.lines + c.lines, st.events + c.events
+                        st.not_mail += c.headerless + sum(c.foreign.values())
+                        yield EventBatch(table, c, inp.name, index)
+                        continue
+                    sp = split_batch(batch.lines, batch.first_line, ctx)
+                    if batch.first_line == 1 and len(batch.lines) < min(self.batch_lines or small.limit, small.limit):
+                        if not small.fits(sp):
+                            yield from send_small()
+                        if small.add(sp, index):
+                            yield from send_small()
+                        continue
+                    yield from send_small()
+                    yield from submit(_POOL.submit(_finish_one, sp), finished([index]))
+                summaries[index].flavour = ctx.flavour
+                self._file_done(size)
+            yield from send_small()
+            while pending:
+                yield from results()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def _file_done(self, size: int | None) -> None:
+        self._done += size or 0
+        if self.progress is not None and size is not None:
+            self.progress(self._done, self._total)
+
+    def _in_blocks(self, inp: Input, size: int | None) -> bool:
+        """Whether an input is parsed block by block in worker processes."""
+        if self.workers <= 1 or self.batch_lines is not None:
+            return False
+        if size is None:
+            return True  # stdin: as big as it turns out
+        if is_plain_file(inp):
+            return size >= PARALLEL_MIN_BLOCKS * self.block_bytes
+        return size >= self.block_bytes // 8
+
+    def _blocks(self, index: int, inp: Input, ref: dt.datetime | None, size: int | None,
+                summaries: dict[int, FileSummary]) -> Iterator[tuple[Future, Callable[[Any], Iterator[EventBatch]]]]:
+        """Submit an input's blocks to the worker processes; each comes with the step that takes
+        its result in order (check the guessed state, parse again if it was wrong, number the lines)."""
+        from .parallel import BlockJob, Guesser, Start, TrueState, run_block
+
+        forced = None if self.fmt == "auto" else self.fmt
+        panic = "panic" in os.path.basename(inp.name).lower()
+        guess = Guesser(self.tz, self.year, ref)
+        truth = TrueState()
+        done = [0]
+
+        def job(path: str | None, start: int, end: int, data: bytes | None, head: bytes, first: bool) -> BlockJob:
+            state = guess.state(head)
+            return BlockJob(inp.name, path, start, end, data, True, self.tz, self.year, ref, forced, panic,
+                            Start() if first else state, self._classify_in_worker)
+
+        def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
+            def take(r: Any) -> Iterator[EventBatch]:
+                if r.warning:
+                    self.warnings.append(r.warning)
+                if not truth.agrees(j, r):
+                    j.state = Start(truth.start.clock, dict(truth.start.counts))
+                    r = run_block(j)  # from the true state, here
+                    self.reparsed += 1
+                table = truth.shift(r.table(), r.counts)
+                truth.take(r)
+                st = summaries[index]
+                st.lines += r.lines
+                st.events += table.num_rows
+                st.not_mail += r.not_mail
+                st.flavour = parallel.flavour(truth.start.counts)
+                done[0] += j.end - j.start if j.data is None else len(j.data)
                 if self.progress is not None:
-                    self.progress(self._done, self._total)
-        yield from send_small()
-        while pending:
-            yield from results()
+                    self.progress(self._done + min(done[0], size or done[0]), self._total if size else -1)
+                if last:
+                    self._file_done(size)
+                yield EventBatch(table, r.counts, inp.name, index, classified=j.classify)
+            return take
+
+        def submit(j: BlockJob) -> Future:
+            if not self._pool:  # no fork here: parse in-process
+                fut: Future = Future()
+                fut.set_result(run_block(j))
+                return fut
+            return self._pool.submit(run_block, j)
+
+        if size is not None and is_plain_file(inp):
+            assert inp.path is not None
+            ranges = plan_blocks(inp.path, self.block_bytes, size)
+            for k, (s, e) in enumerate(ranges):
+                j = job(str(inp.path), s, e, None, read_range(inp.path, s, min(e, s + 4096)), k == 0)
+                yield submit(j), taker(j, k == len(ranges) - 1)
+            if not ranges:
+                self._file_done(size)
+            return
+        prev: BlockJob | None = None
+        for data in iter_blocks(inp, self.warnings.append, self.block_bytes):
+            if prev is not None:
+                yield submit(prev), taker(prev, False)
+            prev = job(None, 0, 0, data, data[:4096], prev is None)
+        if prev is not None:
+            yield submit(prev), taker(prev, True)
+        else:
+            self._file_done(size)
 
 
 def _finish_one(sp: Any) -> tuple[pa.Table, LineCounts, list[Any]]:

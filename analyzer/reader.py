@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from .parsers import FORMATS, FileContext, LineCounts, parse_batch
 from .parsers.syslog import Clock, HeaderState
-from .pipeline import STREAM_BATCH_LINES, STREAM_WORKERS, WORKERS, Classifier, EventStream, FileSummary
+from .pipeline import STREAM_BATCH_LINES, STREAM_WORKERS, Classifier, EventStream, FileSummary
 from .schema import empty_table, to_pandas
 from .sources import expand_inputs
 
@@ -88,11 +88,14 @@ def open_stream(
     fmt: str = "auto",
     now: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
-    batch_lines: int = STREAM_BATCH_LINES,
+    batch_lines: int | None = STREAM_BATCH_LINES,
     classifier: Classifier | None = None,
-    workers: int = STREAM_WORKERS,
+    workers: int | None = None,
 ) -> EventStream:
-    """The event batches of Postfix/Exim logs (see :mod:`analyzer.pipeline`), options checked."""
+    """The event batches of Postfix/Exim logs (see :mod:`analyzer.pipeline`), options checked.
+
+    ``workers``: processes that parse big inputs (default ``$MAILLENS_WORKERS``, else the
+    number of cores; 1 parses in this process); the result is the same with any number."""
     if isinstance(paths, str):
         paths = [paths]
     if fmt not in FORMATS:
@@ -101,7 +104,7 @@ def open_stream(
     warnings: list[str] = []
     inputs = expand_inputs(paths, warnings.append)
     return EventStream(inputs, year=year, tz=tz, fmt=fmt, now=now, progress=progress, batch_lines=batch_lines,
-                       classifier=classifier, workers=workers, warnings=warnings)
+                       classifier=classifier, workers=workers or STREAM_WORKERS, warnings=warnings)
 
 
 def check_strict(counts: LineCounts) -> None:
@@ -122,7 +125,7 @@ def parse_logs(
     strict: bool = False,
     now: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
-    batch_lines: int = 100_000,
+    batch_lines: int | None = None,
     workers: int | None = None,
 ) -> ParseResult:
     """Parse Postfix/Exim logs (files, globs, directories, '-' for stdin) into the event table.
@@ -133,7 +136,7 @@ def parse_logs(
     from :func:`open_stream`'s batches; commands that need not hold it consume the stream.
     """
     stream = open_stream(paths, year=year, tz=tz, fmt=fmt, now=now, progress=progress,
-                         batch_lines=batch_lines, workers=workers or WORKERS)
+                         batch_lines=batch_lines, workers=workers)
     return collect(stream, strict=strict)
 
 

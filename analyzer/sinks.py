@@ -9,12 +9,14 @@ than one batch.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,30 +26,92 @@ import pyarrow.parquet as pq
 from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv_table, open_output
 from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
-from .textsafe import json_safe
+from .textsafe import _BIDI, json_safe
 
-__all__ = ["EventWriter", "SummaryFold", "jsonl_text", "write_stream"]
+__all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_text", "write_stream"]
 
 FAILURES = ("transient_failure", "permanent_failure")
 
 
-JSONL_ROWS = 5_000  # pandas builds the whole text of what it is given: a few thousand rows at a time
+JSONL_ROWS = 50_000  # rows rendered at a time (the text of a slice is built whole)
+_JSON_RAW_RE2 = f"[\\x7f-\\x{{9f}}{_BIDI}]"  # textsafe._JSON_RAW for RE2
+_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _json_strings(col: pa.Array) -> pa.Array:
+    """JSON string literals of a string column (nulls stay null): quotes, backslashes and C0
+    controls escaped, everything else as is (UTF-8)."""
+    col = pc.replace_substring(pc.replace_substring(col, "\\", "\\\\"), '"', '\\"')
+    if pc.any(pc.match_substring_regex(col, "[\\x00-\\x1f]")).as_py():
+        for code in range(32):
+            c = chr(code)
+            if pc.any(pc.match_substring(col, c)).as_py():
+                col = pc.replace_substring(col, c, _ESCAPES.get(c, f"\\u{code:04x}"))
+    return pc.binary_join_element_wise('"', col, '"', "")
+
+
+def _json_ts(col: pa.Array) -> pa.Array:
+    """Stamps as pandas prints them: ``2026-11-28 10:00:00+00:00``, microseconds when there are some."""
+    floor = pc.floor_temporal(col, unit="second")
+    secs = pc.strftime(pc.cast(floor, pa.timestamp("s", "UTC"), safe=False), format="%Y-%m-%d %H:%M:%S",
+                       locale="C")
+    micro = pc.subtract(pc.cast(pc.cast(col, pa.timestamp("us", "UTC")), pa.int64()),
+                        pc.cast(pc.cast(floor, pa.timestamp("us", "UTC")), pa.int64()))
+    frac = pc.if_else(pc.equal(micro, 0), "",
+                      pc.binary_join_element_wise(".", pc.utf8_lpad(pc.cast(micro, pa.string()), 6, "0"), ""))
+    return pc.binary_join_element_wise('"', secs, frac, '+00:00"', "")
+
+
+def _json_values(col: pa.Array) -> pa.Array:
+    """JSON values of a column, ``null`` for nulls."""
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col, t = col.cast(t.value_type), t.value_type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        out = _json_strings(col)
+    elif pa.types.is_timestamp(t):
+        out = _json_ts(col)
+    elif pa.types.is_boolean(t):
+        out = pc.if_else(col, "true", "false")
+    elif pa.types.is_floating(t):
+        finite = pc.is_finite(col)
+        out = pc.if_else(finite, pc.cast(col, pa.string()), pa.scalar(None, pa.string()))
+    else:
+        out = pc.cast(col, pa.string())
+    return pc.fill_null(out, "null")
+
+
+def jsonl_bytes(table: pa.Table) -> bytes:
+    """JSON lines of a batch (UTF-8): one object per event, keys in column order, non-ASCII as is,
+    slashes not escaped; DEL, C1 and bidi controls as \\uXXXX (:func:`analyzer.textsafe.json_safe`).
+    Built column by column with Arrow string kernels (each distinct value of a column rendered
+    once), never a Python loop over rows."""
+    if table.num_rows > JSONL_ROWS:
+        return b"".join(jsonl_bytes(table.slice(i, JSONL_ROWS)) for i in range(0, table.num_rows, JSONL_ROWS))
+    if table.num_rows == 0:
+        return b""
+    parts: list[Any] = []
+    for i, name in enumerate(table.column_names):
+        parts.append(("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":")
+        col = table.column(i).combine_chunks()
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            enc = pc.dictionary_encode(col)  # most columns repeat a few values: render those once
+            col = pc.take(_json_values(enc.dictionary), enc.indices)
+            parts.append(pc.fill_null(col, "null"))
+        else:
+            parts.append(_json_values(col))
+    parts.append("}\n")
+    rows = pc.binary_join_element_wise(*parts, "")
+    if pc.any(pc.match_substring_regex(rows, _JSON_RAW_RE2)).as_py():
+        text = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(rows)], pa.int32()), rows), "")[0].as_py()
+        return json_safe(text).encode("utf-8")
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4)
+    return rows.buffers()[2].to_pybytes()[int(offsets[0]):int(offsets[-1])]
 
 
 def jsonl_text(table: pa.Table) -> str:
-    """JSON lines of a batch: one object per event, UTF-8 as is, slashes not escaped."""
-    if table.num_rows > JSONL_ROWS:
-        return "".join(jsonl_text(table.slice(i, JSONL_ROWS)) for i in range(0, table.num_rows, JSONL_ROWS))
-    if table.num_rows == 0:
-        return ""
-    frame = to_pandas(table)
-    if "ts" in frame:
-        frame["ts"] = frame["ts"].astype("string[pyarrow]")
-    text = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
-    # pandas escapes every '/' as '\/'; a literal '/' never occurs in its output, so each '\/'
-    # is an escaped slash (an escaped backslash before it is '\\', matched first).
-    text = json_safe(text.replace("\\/", "/"))  # C1 and bidi controls as \uXXXX: same JSON, inert on a terminal
-    return text if text.endswith("\n") else text + "\n"
+    """:func:`jsonl_bytes` as text."""
+    return jsonl_bytes(table).decode("utf-8")
 
 
 class EventWriter:
@@ -94,7 +158,7 @@ class EventWriter:
         try:
             if self.fmt == "jsonl":
                 assert self._fh is not None
-                self._fh.write(jsonl_text(table).encode("utf-8"))
+                self._fh.write(jsonl_bytes(table))
             else:
                 self._open(table.schema)
                 table = table.replace_schema_metadata(self._schema.metadata)

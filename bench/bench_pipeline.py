@@ -4,14 +4,20 @@
     python bench/bench_pipeline.py                       # 1M- and 3M-line Postfix and Exim days
     python bench/bench_pipeline.py --sizes 1M,3M,10M     # the full acceptance run (slow)
     python bench/bench_pipeline.py --sizes 200k --mta postfix --commands parse,report
+    python bench/bench_pipeline.py --workers 1,2 --commands parse-parquet,peer   # one core against two
 
 On generated days (``bench/generate_logs.py``, seeded; cached under ``--cache``, default
-``/tmp/maillens-bench``, never in git) it runs, each in its own child process:
+``$MAILLENS_BENCH_DATA`` else ``/tmp/maillens-bench``, never in git; generated once, reused)
+it runs, each in its own child process:
 ``parse``, ``parse -o`` (Parquet, CSV, JSON lines), ``report -f json``, ``ingest`` (into a fresh
 store), ``search --code 5xx``, ``weekly`` over a 7-day store (seven generated days of SIZE/7
 lines each, ingested beforehand, not timed), and ``pflogsumm`` (Postfix) / ``eximstats`` (Exim)
 on the same file in the same run. Wall time is measured around the child; CPU time (user+system)
-and peak RSS come from ``os.wait4`` for that child alone.
+comes from ``os.wait4`` (the child and the worker processes it waited for). Memory is the peak of
+the sum of the proportional set sizes (PSS, shared pages divided among their sharers) of the
+child and all its descendants, sampled every 50 ms from ``/proc`` — with parse workers, the
+peak RSS of one process would understate it and the sum of RSS overstate it.
+``--workers`` (a list) sets ``MAILLENS_WORKERS`` for the children; each value is its own run.
 
 It prints one table per run and the acceptance ratios of issue 12: peak RSS ≤ 400 MiB and its
 growth from the smallest to the largest size, ``report`` wall ≤ 1.5× ``parse``, and
@@ -52,8 +58,10 @@ class Run:
     command: str
     wall: float | None = None
     cpu: float | None = None
-    rss_mib: float | None = None
+    rss_mib: float | None = None  # peak PSS of the process tree (see the module doc)
     status: str = "ok"
+    workers: int = 0  # MAILLENS_WORKERS of the run (0: the default, the cores)
+    max_rss_mib: float | None = None  # peak RSS of the largest single process (os.wait4)
 
 
 def size(text: str) -> int:
@@ -79,24 +87,72 @@ def day_log(cache: Path, mta: str, lines: int, day: int = 0, seed: int = 1) -> P
     return path
 
 
-def measure(cmd: list[str], timeout: float) -> tuple[float, float, float, int, str]:
-    """Run ``cmd`` in a child: (wall s, CPU s, peak RSS MiB, exit code, stderr tail)."""
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (from /proc/PID/task/TID/children)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except OSError:
+            continue
+    return out
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class TreeMemory(threading.Thread):
+    """Samples the summed PSS of a process tree until stopped; ``peak`` in KiB."""
+
+    def __init__(self, pid: int, every: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every, self.peak = pid, every, 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.peak = max(self.peak, sum(_pss_kib(p) for p in _tree(self.pid)))
+            self.stopped.wait(self.every)
+
+
+def measure(cmd: list[str], timeout: float, workers: int = 0) -> tuple[float, float, float, int, str, float]:
+    """Run ``cmd`` in a child: (wall s, CPU s, peak PSS MiB of its tree, exit code, stderr tail,
+    peak RSS MiB of its largest process)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if workers:
+        env["MAILLENS_WORKERS"] = str(workers)
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                                 env=env)
+        mem = TreeMemory(proc.pid)
+        mem.start()
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             timer.cancel()
+            mem.stopped.set()
         wall = time.perf_counter() - t0
+        mem.join()
         proc.returncode = code = os.waitstatus_to_exitcode(status)
         err.seek(0)
         tail = err.read()[-2000:].decode("utf-8", "replace")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code, tail
+    rss = usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, (mem.peak / 1024) or rss, code, tail, rss
 
 
 def maillens(*args: str) -> list[str]:
@@ -131,7 +187,7 @@ def build_week(cache: Path, mta: str, lines: int, timeout: float) -> Path:
     shutil.rmtree(store, ignore_errors=True)
     for day in range(7):
         log = day_log(cache, mta, lines // 7, day)
-        _, _, _, code, tail = measure(maillens("ingest", str(log), "--store", str(store), "--tz", "UTC",
+        _, _, _, code, tail, _ = measure(maillens("ingest", str(log), "--store", str(store), "--tz", "UTC",
                                                "--year", "2026"), timeout)
         if code != 0:
             raise SystemExit(f"ingest for the weekly store failed: {tail}")
@@ -139,41 +195,69 @@ def build_week(cache: Path, mta: str, lines: int, timeout: float) -> Path:
     return store
 
 
+def _peer(runs: list[Run], r: Run) -> Run | None:
+    """The peer measured on the same file in the same run (the mean of its runs before and after)."""
+    name = PEERS[r.mta][0]
+    mine = [p for p in runs if (p.mta, p.lines, p.command) == (r.mta, r.lines, name) and p.wall is not None]
+    if not mine:
+        return None
+    return Run(r.mta, r.lines, name, sum(p.wall for p in mine) / len(mine),  # type: ignore[misc]
+               sum(p.cpu for p in mine) / len(mine), max(p.rss_mib for p in mine))  # type: ignore[misc]
+
+
 def table(runs: list[Run]) -> str:
-    rows = ["| MTA | lines | command | wall s | CPU s | peak RSS MiB |", "|---|---|---|---|---|---|"]
+    """The Markdown table: one row per run, with lines/s and the speed against the peer."""
+    rows = ["| MTA | lines | command | workers | wall s | CPU s | lines/s | peak MiB (PSS, all processes) "
+            "| × peer wall | × peer CPU |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
+        w = r.workers or "cores"
         if r.wall is None:
-            rows.append(f"| {r.mta} | {label(r.lines)} | {r.command} | {r.status} | | |")
-        else:
-            rows.append(f"| {r.mta} | {label(r.lines)} | {r.command} | {r.wall:.1f} | {r.cpu:.1f} | {r.rss_mib:.0f} |")
+            rows.append(f"| {r.mta} | {label(r.lines)} | {r.command} | {w} | {r.status} | | | | | |")
+            continue
+        peer = _peer(runs, r)
+        is_peer = r.command in ("pflogsumm", "eximstats")
+        speed = "" if is_peer or r.command == "weekly" else f"{r.lines / r.wall:,.0f}"
+        vs_w = vs_c = ""
+        if peer is not None and not is_peer and r.command != "weekly":
+            vs_w, vs_c = f"{peer.wall / r.wall:.2f}", f"{peer.cpu / r.cpu:.2f}"  # type: ignore[operator]
+        rows.append(f"| {r.mta} | {label(r.lines)} | {r.command} | {'' if is_peer else w} | {r.wall:.1f} | "
+                    f"{r.cpu:.1f} | {speed} | {r.rss_mib:.0f} | {vs_w} | {vs_c} |")
     return "\n".join(rows)
 
 
 def verdicts(runs: list[Run]) -> list[str]:
-    by = {(r.mta, r.lines, r.command): r for r in runs if r.wall is not None}
+    """Issue 12's acceptance checks on the runs (per workers setting)."""
     out = []
-    ours = [r for r in by.values() if r.command not in ("pflogsumm", "eximstats")]
-    if ours:
-        worst = max(ours, key=lambda r: r.rss_mib)
-        out.append(f"peak RSS, worst command: {worst.rss_mib:.0f} MiB ({worst.mta} {label(worst.lines)} "
-                   f"{worst.command}) — target ≤ 400: {'holds' if worst.rss_mib <= 400 else 'NOT met'}")
-    sizes = sorted({r.lines for r in ours})
-    if len(sizes) > 1:
-        lo, hi = sizes[0], sizes[-1]
+    for workers in sorted({r.workers for r in runs if r.command not in ("pflogsumm", "eximstats")}):
+        tag = f"[workers={workers or 'cores'}] "
+        by = {(r.mta, r.lines, r.command): r for r in runs if r.wall is not None
+              and (r.workers == workers or r.command in ("pflogsumm", "eximstats"))}
+        ours = [r for r in by.values() if r.command not in ("pflogsumm", "eximstats")]
+        if ours:
+            worst = max(ours, key=lambda r: r.rss_mib)
+            out.append(f"{tag}peak memory, worst command: {worst.rss_mib:.0f} MiB ({worst.mta} {label(worst.lines)} "
+                       f"{worst.command}) — target ≤ 400: {'holds' if worst.rss_mib <= 400 else 'NOT met'}")
+        sizes = sorted({r.lines for r in ours})
+        if len(sizes) > 1:
+            lo, hi = sizes[0], sizes[-1]
+            for (mta, n, cmd), r in sorted(by.items()):
+                if n == hi and (mta, lo, cmd) in by and cmd not in ("pflogsumm", "eximstats"):
+                    g = r.rss_mib / by[(mta, lo, cmd)].rss_mib - 1
+                    out.append(f"{tag}memory growth {label(lo)}→{label(hi)} {mta} {cmd}: {g:+.0%} "
+                               f"({'holds' if g <= 0.15 else 'NOT met'}, target ≤ +15%)")
         for (mta, n, cmd), r in sorted(by.items()):
-            if n == hi and (mta, lo, cmd) in by and cmd not in ("pflogsumm", "eximstats"):
-                g = r.rss_mib / by[(mta, lo, cmd)].rss_mib - 1
-                out.append(f"RSS growth {label(lo)}→{label(hi)} {mta} {cmd}: {g:+.0%} "
-                           f"({'holds' if g <= 0.15 else 'NOT met'}, target ≤ +15%)")
-    for (mta, n, cmd), r in sorted(by.items()):
-        if cmd == "report" and (mta, n, "parse") in by:
-            q = r.wall / by[(mta, n, "parse")].wall
-            out.append(f"report/parse wall {mta} {label(n)}: {q:.2f}× ({'holds' if q <= 1.5 else 'NOT met'}, target ≤ 1.5×)")
-        if cmd in ("pflogsumm", "eximstats") and (mta, n, "parse-parquet") in by:
-            q = r.wall / by[(mta, n, "parse-parquet")].wall
-            want = 3.0 if cmd == "pflogsumm" else 1.0
-            out.append(f"parse -o parquet speed vs {cmd} {label(n)}: {q:.2f}× "
-                       f"({'holds' if q >= want else 'NOT met'}, target ≥ {want:g}×)")
+            if cmd == "report" and (mta, n, "parse") in by:
+                q = r.wall / by[(mta, n, "parse")].wall
+                out.append(f"{tag}report/parse wall {mta} {label(n)}: {q:.2f}× "
+                           f"({'holds' if q <= 1.5 else 'NOT met'}, target ≤ 1.5×)")
+            if cmd == "parse-parquet":
+                peer = _peer(runs, r)
+                if peer is not None:
+                    q = peer.wall / r.wall  # type: ignore[operator]
+                    want = 3.0 if peer.command == "pflogsumm" else 1.0
+                    out.append(f"{tag}parse -o parquet speed vs {peer.command} {mta} {label(n)}: {q:.2f}× its "
+                               f"speed ({'holds' if q >= want else 'NOT met'}, target ≥ {want:g}×); CPU "
+                               f"{peer.cpu / r.cpu:.2f}×")  # type: ignore[operator]
     return out
 
 
@@ -182,30 +266,43 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="1M,3M", help="day sizes in lines, e.g. 1M,3M,10M")
     ap.add_argument("--mta", default="postfix,exim")
     ap.add_argument("--commands", default=",".join(COMMANDS), help=f"subset of {','.join(COMMANDS)}")
-    ap.add_argument("--cache", default="/tmp/maillens-bench", help="where generated days and stores are kept")
+    ap.add_argument("--cache", default=os.environ.get("MAILLENS_BENCH_DATA", "/tmp/maillens-bench"),
+                    help="where generated days and stores are kept (generated once, reused)")
+    ap.add_argument("--workers", default="0", help="MAILLENS_WORKERS values to run, e.g. 1,2 (0: the default)")
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--json", help="also write the runs as JSON to this file")
     args = ap.parse_args(argv)
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     wanted = set(args.commands.split(","))
+    worker_counts = [int(w) for w in args.workers.split(",")]
     runs: list[Run] = []
+
+    def run(mta: str, n: int, name: str, cmd: list[str], workers: int) -> None:
+        wall, cpu, mem, code, tail, rss = measure(cmd, args.timeout, workers)
+        r = Run(mta, n, name, wall, cpu, mem, workers=workers, max_rss_mib=rss)
+        if code != 0:
+            r = Run(mta, n, name, status=f"FAILED (exit {code}): {tail.strip().splitlines()[-1:]}", workers=workers)
+        runs.append(r)
+        print(f"{mta} {label(n)} {name} [workers={workers or 'cores'}]: "
+              + (f"{wall:.1f}s wall, {cpu:.1f}s CPU, {mem:.0f} MiB PSS, {rss:.0f} MiB max RSS"
+                 if r.wall is not None else r.status), file=sys.stderr, flush=True)
+
     for mta in args.mta.split(","):
         for n in (size(s) for s in args.sizes.split(",")):
             log = day_log(cache, mta, n)
             week = build_week(cache, mta, n, args.timeout) if "weekly" in wanted else None
             with tempfile.TemporaryDirectory(dir=cache) as work:
-                for name, cmd in commands(mta, log, Path(work), week).items():
-                    key = "peer" if name in ("pflogsumm", "eximstats") else name
-                    if key not in wanted:
-                        continue
-                    wall, cpu, rss, code, tail = measure(cmd, args.timeout)
-                    r = Run(mta, n, name, wall, cpu, rss)
-                    if code != 0:
-                        r = Run(mta, n, name, status=f"FAILED (exit {code}): {tail.strip().splitlines()[-1:]}")
-                    runs.append(r)
-                    print(f"{mta} {label(n)} {name}: " + (f"{wall:.1f}s wall, {cpu:.1f}s CPU, {rss:.0f} MiB"
-                                                        if r.wall is not None else r.status), file=sys.stderr, flush=True)
+                cmds = commands(mta, log, Path(work), week)
+                peer = PEERS[mta][0]
+                if "peer" in wanted and peer in cmds:  # before and after ours: the load may change
+                    run(mta, n, peer, cmds[peer], 0)
+                for workers in worker_counts:
+                    for name, cmd in cmds.items():
+                        if name != peer and name in wanted:
+                            run(mta, n, name, cmd, workers)
+                if "peer" in wanted and peer in cmds:
+                    run(mta, n, peer, cmds[peer], 0)
     print(table(runs))
     print()
     for line in verdicts(runs):

@@ -12,6 +12,7 @@ the library's modules are imported inside the commands (``maillens --help`` neve
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -170,6 +171,10 @@ def _main(
                                                 "~/.config/maillens.toml; options given here still win")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v",
                                           help="Say which parsing engine runs when it is not the native one")] = False,
+    workers: Annotated[int | None, typer.Option("--workers", metavar="N", min=1, show_default=False,
+                                                help="Parse big logs in N processes (default: "
+                                                "$MAILLENS_WORKERS, else one per core); the "
+                                                "result is the same with any N")] = None,
 ) -> None:
     """Read Postfix and Exim logs; say what went wrong, why, and what to do about it.
 
@@ -184,6 +189,8 @@ def _main(
     from .. import native
     from ..config import ConfigError, load_config
 
+    if workers is not None:
+        os.environ["MAILLENS_WORKERS"] = str(workers)  # read by analyzer.pipeline when a stream opens
     try:
         native.engine()
     except native.EngineError as exc:

@@ -1,0 +1,272 @@
+"""Both cores: the blocks of a big input parsed in worker processes, merged back in order.
+
+An input is cut into blocks (:func:`analyzer.sources.cut_blocks`: the same cuts however it is
+read). A worker process gets a block — a byte range of an uncompressed file, which it reads
+itself, or the bytes of a decompressed one — and sends back its event table as an Arrow IPC
+stream, its :class:`~analyzer.parsers.LineCounts`, and what it assumed and saw (a
+:class:`BlockResult`). The main process takes the results in input order.
+
+**What a block cannot know.** Two things carry over from the lines before a block: the year of
+yearless syslog stamps (:class:`~analyzer.parsers.syslog.Clock`: December to January moves to
+the next year) and the header flavour counts (which flavour is tried first, and whether the file
+is an Exim log, which decides how lines without a header are counted). A worker starts from a
+*guess* (:func:`Guesser.state`: the first lines of every block up to it, read in the main
+process); the main process then checks, in order, that the true state (the state after the
+previous block) would have made the same decisions — the same year for the block's first
+yearless stamp, the same Exim-ness and the same order of the two overlapping syslog flavours.
+When a guess was wrong the block is parsed again, in the main process, from the true state.
+So the event table, the counts and the file summaries are those of one sequential pass (tests
+compare them row for row), and a wrong guess costs one block's time.
+
+Producers (:mod:`analyzer.pipeline`) run in the workers too. For the check to hold, a producer
+takes the year of yearless stamps from ``ctx.headers.clock.years(months, days)`` and counts the
+header flavours it matched in ``ctx.headers.counts``, as :func:`analyzer.parsers.parse_batch` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import re
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .parsers import FileContext, LineCounts, parse_batch
+from .parsers.syslog import MONTHS, Clock, HeaderState
+
+__all__ = ["BlockJob", "BlockResult", "Guesser", "TrueState", "default_workers", "pool", "run_block"]
+
+#: The header flavours that can match the same line (a strict syslog line is a loose one too).
+_OVERLAP = ("syslog", "syslog_loose")
+_STAMP = re.compile(r"^(" + "|".join(MONTHS) + r") {1,2}(\d{1,2}) \d\d:\d\d:\d\d")
+_SAMPLE_BYTES = 4096
+_SAMPLE_LINES = 16
+
+
+def default_workers() -> int:
+    """Worker processes for parsing: ``$MAILLENS_WORKERS``, else the number of cores."""
+    env = os.environ.get("MAILLENS_WORKERS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Start:
+    """The per-file state a block starts from."""
+
+    clock: tuple[int, int] | None = None  # (year, month) of the last yearless stamp; None: none yet
+    counts: dict[str, int] = field(default_factory=dict)  # header flavour -> lines so far
+
+
+@dataclass
+class BlockJob:
+    """One block: where its bytes are, and the file's settings."""
+
+    name: str
+    path: str | None  # a range of this file ...
+    start: int
+    end: int
+    data: bytes | None  # ... or these bytes
+    ends_file: bool
+    tz: str
+    year: int | None
+    reference: dt.datetime | None
+    forced: str | None
+    panic: bool
+    state: Start
+    classify: bool
+
+
+@dataclass
+class BlockResult:
+    """What a worker sends back for a block; line numbers count from the block's first line."""
+
+    ipc: bytes
+    counts: LineCounts
+    lines: int
+    not_mail: int
+    first_stamp: tuple[int, int] | None  # (month, day) of the first yearless stamp the clock read
+    clock_end: tuple[int, int] | None
+    delta: dict[str, int]  # header flavour -> lines of this block
+    exim_file: bool  # decided: an Exim log (lines without a header are continuations)
+    loose_first: bool  # decided: the loose syslog flavour tried before the strict one
+    warning: str | None = None  # the block could not be read
+
+    def table(self) -> pa.Table:
+        return pa.ipc.open_stream(self.ipc).read_all()
+
+
+class _RecordingClock(Clock):
+    """A Clock that remembers the first stamp it placed (what the check needs)."""
+
+    first: tuple[int, int] | None = None
+
+    def years(self, months: np.ndarray, days: np.ndarray) -> np.ndarray:
+        if self.first is None and len(months):
+            self.first = (int(months[0]), int(days[0]))
+        return super().years(months, days)
+
+
+def _loose_first(counts: dict[str, int]) -> bool:
+    # HeaderState tries flavours by descending count, ties in HEADERS order (strict first)
+    return counts.get("syslog_loose", 0) > counts.get("syslog", 0)
+
+
+def flavour(counts: dict[str, int]) -> str | None:
+    return max(counts, key=counts.get) if counts else None  # as HeaderState.flavour
+
+
+# what the workers run with; set in the main process before the pool forks
+_WORKER: dict[str, Any] = {"producer": None, "classifier": None}
+
+
+def run_block(job: BlockJob) -> BlockResult:
+    """Parse one block (in a worker, or in the main process when a guess was wrong)."""
+    from .sources import block_lines, read_range
+
+    warning = None
+    try:
+        data = job.data if job.data is not None else read_range(Path(job.path or ""), job.start, job.end)
+    except OSError as exc:  # a failing disk: the rest of the file still counts
+        data = b""
+        warning = f"{job.name}: read error at byte {job.start} ({exc.strerror or exc}); {job.end - job.start} bytes skipped"
+    lines = block_lines(data, ends_file=job.ends_file)
+    del data
+    clock = _RecordingClock(tz=job.tz, year=job.year, reference=job.reference)
+    if job.state.clock is not None:
+        clock._current, clock._prev_month = job.state.clock
+    hs = HeaderState(clock, forced=job.forced)
+    hs.counts = dict(job.state.counts)
+    before = dict(hs.counts)
+    loose_first = _loose_first(before)
+    ctx = FileContext(job.name, hs, panic=job.panic)
+    producer: Callable = _WORKER["producer"] or parse_batch
+    table, counts = producer(lines, 1, ctx)
+    classifier = _WORKER["classifier"]
+    if job.classify and classifier is not None:
+        table = classifier(table)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    delta = {k: v - before.get(k, 0) for k, v in hs.counts.items() if v != before.get(k, 0)}
+    clock_end = None if clock._current is None else (int(clock._current), int(clock._prev_month or 0))
+    return BlockResult(sink.getvalue().to_pybytes(), counts, len(lines),
+                       counts.headerless + sum(counts.foreign.values()), clock.first, clock_end, delta,
+                       flavour(hs.counts) == "exim", loose_first, warning)
+
+
+def _first_year(state: tuple[int, int] | None, stamp: tuple[int, int], job: BlockJob) -> int:
+    """The year a clock in ``state`` gives a first stamp (month, day) (see Clock.years)."""
+    month, day = stamp
+    if state is None:
+        if job.year is not None:
+            return job.year
+        ref = (job.reference or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(job.tz))
+        return ref.year - 1 if (month, day) > (ref.month, ref.day) else ref.year
+    year, prev = state
+    step = month - prev
+    return year + (1 if step < -6 else -1 if step > 6 else 0)
+
+
+@dataclass
+class TrueState:
+    """The state of one file after the blocks taken so far (what one sequential pass has)."""
+
+    start: Start = field(default_factory=Start)
+    lines: int = 0  # lines before the next block
+
+    def agrees(self, job: BlockJob, r: BlockResult) -> bool:
+        """Whether the block, started from the true state, would have decided as it did."""
+        true = self.start
+        after = dict(true.counts)
+        for k, v in r.delta.items():
+            after[k] = after.get(k, 0) + v
+        if (flavour(after) == "exim") != r.exim_file:
+            return False
+        if any(f in r.delta for f in _OVERLAP) and _loose_first(true.counts) != r.loose_first:
+            return False
+        # the first yearless stamp gets the same year; the rest of the block follows from it
+        return r.first_stamp is None or (_first_year(true.clock, r.first_stamp, job)
+                                         == _first_year(job.state.clock, r.first_stamp, job))
+
+    def take(self, r: BlockResult) -> None:
+        """Move past a block that agrees."""
+        for k, v in r.delta.items():
+            self.start.counts[k] = self.start.counts.get(k, 0) + v
+        if r.first_stamp is not None:
+            self.start.clock = r.clock_end
+        self.lines += r.lines
+
+    def shift(self, table: pa.Table, counts: LineCounts) -> pa.Table:
+        """Give a block's events and samples their line numbers in the file."""
+        off = self.lines
+        if off:
+            counts.samples = {k: [(s, n + off, t) for s, n, t in v] for k, v in counts.samples.items()}
+            counts.headerless_samples = [(s, n + off, t) for s, n, t in counts.headerless_samples]
+            if table.num_rows:
+                i = table.schema.get_field_index("line_no")
+                table = table.set_column(i, table.schema.field(i),
+                                         pc.add(table.column(i), pa.scalar(off, table.schema.field(i).type)))
+        return table
+
+
+class Guesser:
+    """Guesses the state each block of a file starts from, from the first lines of every block
+    up to it: the year by running a clock over their stamps, the flavour counts by matching their
+    headers."""
+
+    def __init__(self, tz: str, year: int | None, reference: dt.datetime | None) -> None:
+        from .parsers.syslog import HEADERS
+
+        self.clock = Clock(tz=tz, year=year, reference=reference)
+        self.counts: dict[str, int] = {}
+        self._headers = [(name, re.compile(rx)) for name, rx in HEADERS.items()]
+
+    def state(self, head: bytes) -> Start:
+        """The guess for the block that starts with ``head`` (its first few KiB)."""
+        lines = head[:_SAMPLE_BYTES].decode("utf-8", "replace").split("\n")[:_SAMPLE_LINES]
+        stamps = [(m, d) for m, d in (self._stamp(ln) for ln in lines) if m]
+        for ln in lines:
+            for name, rx in self._headers:
+                if rx.match(ln):
+                    self.counts[name] = self.counts.get(name, 0) + 1
+                    break
+        counts = dict(self.counts)
+        if not stamps:
+            c = self.clock
+            return Start(None if c._current is None else (int(c._current), int(c._prev_month or 0)), counts)
+        months = np.array([m for m, _ in stamps], dtype=np.int64)
+        years = self.clock.years(months, np.array([d for _, d in stamps], dtype=np.int64))
+        return Start((int(years[0]), int(months[0])), counts)
+
+    @staticmethod
+    def _stamp(line: str) -> tuple[int, int]:
+        m = _STAMP.match(line)
+        return (MONTHS.index(m[1]) + 1, int(m[2])) if m else (0, 0)
+
+
+def pool(workers: int, producer: Callable | None, classifier: Any) -> Executor | None:
+    """A pool of ``workers`` forked processes that parse blocks with ``producer`` and
+    ``classifier``; None where processes cannot be forked (then blocks are parsed in-process)."""
+    _WORKER["producer"], _WORKER["classifier"] = producer, classifier
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    ex.submit(os.getpid).result()  # fork the workers now, before a reader thread starts
+    return ex

@@ -1,0 +1,147 @@
+"""Both cores: a file cut into blocks and parsed by worker processes gives, row for row, the
+table, counts and file summaries of one pass in one process, whatever the blocks' guesses."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from analyzer import parallel
+from analyzer.pipeline import Classifier, EventStream
+from analyzer.reader import collect
+from analyzer.sources import BLOCK_BYTES, block_lines, cut_blocks, expand_inputs, plan_blocks
+from bench.generate_logs import generate
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
+BLOCK = 8192  # small blocks: a few-thousand-line log is cut in dozens of places
+
+
+def _run(paths, workers: int, *, block_bytes: int = BLOCK, **kw):
+    stream = EventStream(expand_inputs([str(p) for p in paths]), tz="UTC", workers=workers,
+                         block_bytes=block_bytes, **kw)
+    return collect(stream), stream
+
+
+def _same(a, b) -> None:
+    pd.testing.assert_frame_equal(a.events, b.events)
+    assert a.counts == b.counts
+    assert a.files == b.files
+    assert a.warnings == b.warnings
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory):
+    d = tmp_path_factory.mktemp("days")
+    generate(mta="postfix", lines=4000, seed=3, out=d / "mail.log", start="2026-11-28T00:00:00", hours=24)
+    generate(mta="exim", lines=4000, seed=4, out=d / "mainlog", start="2026-11-28T00:00:00", hours=24)
+    return d
+
+
+@pytest.mark.parametrize("name", ["mail.log", "mainlog"])
+def test_two_workers_equal_one(days, name):
+    """A Postfix syslog file and an Exim mainlog cut into ~60 blocks parse alike in 1 and 2 processes."""
+    one, _ = _run([days / name], 1, year=2026)
+    two, stream = _run([days / name], 2, year=2026)
+    assert len(one.events) > 3000 and (days / name).stat().st_size > 40 * BLOCK
+    _same(one, two)
+    assert stream.reparsed == 0  # the guesses were right
+    assert list(two.events["line_no"]) == sorted(two.events["line_no"])  # numbered in the file, in order
+
+
+def test_classified_in_workers_equals_classified_here(days):
+    """Workers that classify their blocks give the classification of one process."""
+    one, _ = _run([days / "mail.log"], 1, year=2026, classifier=Classifier())
+    two, _ = _run([days / "mail.log"], 2, year=2026, classifier=Classifier())
+    assert "cause" in two.events.columns
+    _same(one, two)
+
+
+def test_new_year_inside_a_block_and_between_blocks(tmp_path):
+    """Yearless stamps crossing 31 December: each block's year is right, guessed or not."""
+    lines = [f"Dec 31 23:{m:02d}:{s:02d} mx postfix/qmgr[7]: 4BCD{m:02d}{s:02d}: removed"
+             for m in range(50, 60) for s in range(60)]
+    lines += [f"Jan  1 00:{m:02d}:{s:02d} mx postfix/qmgr[7]: 5BCD{m:02d}{s:02d}: removed"
+              for m in range(10) for s in range(60)]
+    p = tmp_path / "mail.log"
+    p.write_text("\n".join(lines) + "\n")
+    jan = pd.Timestamp("2027-01-02T12:00:00Z").timestamp()
+    os.utime(p, (jan, jan))
+    one, _ = _run([p], 1, block_bytes=4096)
+    two, _ = _run([p], 2, block_bytes=4096)
+    _same(one, two)
+    assert list(two.events["ts"].dt.year) == [2026] * 600 + [2027] * 600
+
+
+def test_wrong_guesses_are_parsed_again(days, monkeypatch):
+    """Every block guessed wrong (another year, an Exim file): parsed again from the true state."""
+    def wrong(self, head):
+        return parallel.Start((1999, 6), {"exim": 10**9, "syslog_loose": 10**6})
+
+    one, _ = _run([days / "mail.log"], 1)
+    monkeypatch.setattr(parallel.Guesser, "state", wrong)
+    two, stream = _run([days / "mail.log"], 2)
+    _same(one, two)
+    assert stream.reparsed == len(plan_blocks(days / "mail.log", BLOCK)) - 1  # all but the first
+
+def test_gzip_in_two_workers_equals_plain_in_one(days, tmp_path):
+    """A compressed file (decompressed on its own thread, blocks sent as bytes) parses like the plain one."""
+    gz = tmp_path / "mail.log.gz"
+    gz.write_bytes(gzip.compress((days / "mail.log").read_bytes()))
+    plain, _ = _run([days / "mail.log"], 1, year=2026)
+    packed, _ = _run([gz], 2, year=2026)
+    assert plain.counts == packed.counts
+    pd.testing.assert_frame_equal(plain.events.drop(columns=["source"]), packed.events.drop(columns=["source"]))
+
+
+def test_rotated_set_with_rejectlog_in_two_workers(tmp_path, days):
+    """Several files (a rotated set, a rejectlog whose copies are merged) keep order and duplicates."""
+    d = tmp_path / "exim"
+    d.mkdir()
+    for name in ("mainlog.1", "rejectlog", "mainlog.2.gz"):
+        shutil.copy(SAMPLES / "exim" / name, d / name)
+    shutil.copy(days / "mainlog", d / "mainlog")
+    one, _ = _run([d], 1)
+    two, _ = _run([d], 2)
+    assert one.counts.duplicates > 0
+    _same(one, two)
+
+
+def test_sample_logs_in_small_blocks_equal_one_process():
+    """Every sample log (rotated sets, formats, panic log), cut in small blocks."""
+    one, _ = _run([SAMPLES], 1, block_bytes=2048)
+    two, _ = _run([SAMPLES], 2, block_bytes=2048)
+    _same(one, two)
+
+
+def test_blocks_are_cut_at_the_same_places_streamed_or_planned(days):
+    """cut_blocks (a stream) and plan_blocks (a file, by seeking) agree, and lose no byte."""
+    data = (days / "mail.log").read_bytes()
+    for size in (1000, 4096, 65536):
+        streamed = list(cut_blocks((data[i:i + 777] for i in range(0, len(data), 777)), size))
+        planned = [data[s:e] for s, e in plan_blocks(days / "mail.log", size)]
+        assert streamed == planned and b"".join(planned) == data
+        assert all(b.endswith(b"\n") for b in planned)
+
+
+def test_block_lines_cut_crlf_and_last_line():
+    """CR LF is a line end wherever a block ends; the file's last line may lack a newline."""
+    assert block_lines(b"a\r\nb\r\n") == ["a", "b"]
+    assert block_lines(b"a\nb\r") == ["a", "b"]
+    assert block_lines(b"\n") == [""]
+    assert block_lines(b"") == []
+    assert BLOCK_BYTES >= 1 << 20
+
+
+def test_ipc_result_round_trips(days):
+    """What a worker sends back reads as the table it parsed."""
+    job = parallel.BlockJob("x", str(days / "mail.log"), 0, 5000, None, True, "UTC", 2026, None, None, False,
+                            parallel.Start(), False)
+    r = parallel.run_block(job)
+    t = r.table()
+    assert isinstance(t, pa.Table) and t.num_rows == r.counts.events > 0 and r.lines == r.counts.lines
