@@ -196,8 +196,7 @@ def test_cause_chart_has_a_bar_for_every_table_row(sample_report):
     bars = re.findall(r'<rect class="bar" data-label="([^"]*)"', chart)
     rows = re.findall(r'<tr data-cause="([^"]*)">', html)
     assert bars == rows == [c["cause"] for c in sample_report["outcomes"]["by_cause"]]
-    assert any(c["outcome"] not in ("transient_failure", "permanent_failure")
-               for c in sample_report["outcomes"]["by_cause"]), "the case that was left out is present"
+    assert len(rows) > 10  # the chart is not capped below the table (it once dropped a cause the table ranked)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -171,7 +171,8 @@ def _main(
                                                 "~/.config/maillens.toml; options given here still win")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v",
                                           help="Say which parsing engine runs when it is not the native one")] = False,
-    workers: Annotated[int | None, typer.Option("--workers", metavar="N", min=1, show_default=False,
+    # a str, converted below: an int option here would make typer import pydantic for every command
+    workers: Annotated[str | None, typer.Option("--workers", metavar="N", show_default=False,
                                                 help="Parse big logs in N processes (default: "
                                                 "$MAILLENS_WORKERS, else one per core); the "
                                                 "result is the same with any N")] = None,
@@ -190,7 +191,9 @@ def _main(
     from ..config import ConfigError, load_config
 
     if workers is not None:
-        os.environ["MAILLENS_WORKERS"] = str(workers)  # read by analyzer.pipeline when a stream opens
+        if not workers.strip().isdigit() or int(workers) < 1:
+            fail(f"--workers: {workers!r} is not a number of processes (1 or more)", "--workers 2", EXIT_USAGE)
+        os.environ["MAILLENS_WORKERS"] = str(int(workers))  # read by analyzer.pipeline when a stream opens
     try:
         native.engine()
     except native.EngineError as exc:
