@@ -36,7 +36,8 @@ def test_never_raises_on_mail_like_text(lines):
     res = parse_lines(lines)
     validate(res.events)
     c = res.counts
-    accounted = c.events + c.unrecognised + c.headerless + c.blank + c.meta + c.continuation + sum(c.foreign.values())
+    accounted = (c.events + c.unrecognised + c.headerless + c.blank + c.meta + c.continuation + c.debug
+                 + sum(c.foreign.values()))
     assert accounted == len(lines)  # every line is counted exactly once
 
 
@@ -53,7 +54,7 @@ def test_never_raises_on_arbitrary_bytes(tmp_path_factory, blob):
         expected = 0 if not blob else blob.count(b"\n") + (0 if blob.endswith(b"\n") else 1)
         c = res.counts
         assert c.lines == expected
-        assert c.events + c.unrecognised + c.headerless + c.blank + c.meta + c.continuation \
+        assert c.events + c.unrecognised + c.headerless + c.blank + c.meta + c.continuation + c.debug \
             + sum(c.foreign.values()) + c.duplicates == expected
 
 
