@@ -194,7 +194,10 @@ def _referred(ev: pd.DataFrame, refs: set[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None = None,
+                full: dict[str, int] | None = None, path: str = "") -> list[dict[str, Any]]:
+    """The causes of ``rows``, most messages first, at most ``limit``; ``full[path]`` gets how many
+    there were (so that :func:`.limits.cap` can say "… and N more")."""
     """Per cause and fix entry (the direction's advice): messages, lines, share, an example, the fix.
     Where every line of a cause took it from an earlier line (retry waits), the example is that
     earlier line, the error itself (when ``ev`` holds it)."""
@@ -216,6 +219,8 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     agg = agg.sort_values(["messages", "lines", "k"], ascending=[False, False, True])
     total = int(_count_units(np.zeros(len(rows), dtype=np.int64), units, rows["queue_id"]).sum())
     out = []
+    if full is not None:
+        full[path] = len(agg)
     for k, m, n in zip(agg["k"].head(limit), agg["messages"].head(limit), agg["lines"].head(limit), strict=True):
         cause, fix = str(k).split("\x00", 1)
         sel = rows[keys == k]
@@ -244,7 +249,7 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     return out
 
 
-def _outcomes(ev: pd.DataFrame, kb: Any) -> dict[str, Any]:
+def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None) -> dict[str, Any]:
     rc = ev["reply_class"].dropna()
     total_rc = len(rc)
     by_class = [{"reply_class": str(k), "count": int(v), "share": _share(int(v), total_rc)}
@@ -252,7 +257,7 @@ def _outcomes(ev: pd.DataFrame, kb: Any) -> dict[str, Any]:
     failed = _failed_rows(ev)
     notable = ~(_mask(ev["severity"], "info") & _mask(ev["outcome"], ("ok", "info")))
     return {"by_reply_class": by_class,
-            "by_cause": _cause_list(ev[failed], kb, 25, ev),
+            "by_cause": _cause_list(ev[failed], kb, 25, ev, full, "outcomes.by_cause"),
             "states": sorted(_cause_list(ev[notable & ~failed], kb, 25),  # the worst first
                              key=lambda c: SEVERITY_ORDER.index(c["severity"]) if c["severity"] in SEVERITY_ORDER
                              else len(SEVERITY_ORDER))}
@@ -281,7 +286,8 @@ def _session_ends(ev: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def _top_failures(rows: pd.DataFrame, key: str, name: str) -> list[dict[str, Any]]:
+def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] | None = None,
+                  path: str = "") -> list[dict[str, Any]]:
     rows = rows.dropna(subset=[key])
     if rows.empty:
         return []
@@ -294,6 +300,8 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str) -> list[dict[str, Any
     agg["failed_messages"] = _count_units(keys[failed], units[failed], rows["queue_id"][failed]).reindex(
         agg.index, fill_value=0)
     agg = agg[agg["failures"] > 0].reset_index()
+    if full is not None:
+        full[path] = len(agg)
     agg = agg.sort_values(["failed_messages", "failures", "k"], ascending=[False, False, True]).head(TOP)
     fails = g[g["f"] & g["k"].isin(agg["k"])]
     causes = fails.drop_duplicates(["k", "cause", "unit"]).groupby(["k", "cause"]).size().reset_index(name="n")
@@ -304,7 +312,9 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str) -> list[dict[str, Any
             for r in agg.itertuples(index=False)]
 
 
-def _top(ev: pd.DataFrame) -> dict[str, Any]:
+def _top(ev: pd.DataFrame, full: dict[str, int] | None = None) -> dict[str, Any]:
+    """The top tables; ``full`` gets each table's length before the cut to TOP rows."""
+    full = {} if full is None else full
     # outbound lines, and the waits and give-ups that took their cause from an outbound attempt
     # (an Exim 'retry timeout exceeded' names no host: its own direction is not outbound)
     waited = ev["cause_ref"].notna().to_numpy(dtype=bool) & ~_mask(ev["direction"], "inbound") \
@@ -322,6 +332,7 @@ def _top(ev: pd.DataFrame) -> dict[str, Any]:
     rej = ev[_mask(ev["event"], "reject")].dropna(subset=["client_ip"])
     clients = []
     if len(rej):
+        full["top.clients_by_rejects"] = int(rej["client_ip"].nunique())
         for ip, n in rej["client_ip"].value_counts().head(TOP).items():
             sel = rej[_mask(rej["client_ip"], str(ip))]
             host = sel["client_host"].dropna()
@@ -331,15 +342,16 @@ def _top(ev: pd.DataFrame) -> dict[str, Any]:
     auth = ev[_mask(ev["event"], "auth_failure")].dropna(subset=["client_ip"])
     auths = []
     if len(auth):
+        full["top.clients_by_auth_failures"] = int(auth["client_ip"].nunique())
         for ip, n in auth["client_ip"].value_counts().head(TOP).items():
             sel = auth[_mask(auth["client_ip"], str(ip))]
             auths.append({"client_ip": str(ip), "failures": int(n),
                           "user_names": int(sel["sasl_username"].dropna().nunique())})
         auths.sort(key=lambda d: (-d["failures"], d["client_ip"]))
     return {
-        "destinations": _top_failures(out_rows, "domain", "domain"),
-        "relays": _top_failures(out_rows, "relay_host", "relay"),
-        "senders": _top_failures(out_rows, "sender", "sender"),
+        "destinations": _top_failures(out_rows, "domain", "domain", full, "top.destinations"),
+        "relays": _top_failures(out_rows, "relay_host", "relay", full, "top.relays"),
+        "senders": _top_failures(out_rows, "sender", "sender", full, "top.senders"),
         "clients_by_rejects": clients,
         "clients_by_auth_failures": auths,
     }
@@ -379,6 +391,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     names = server_names(ev)
     finding_dicts = [f.to_dict() for f in findings]
     attach_finding_servers(finding_dicts, ev, names)
+    full: dict[str, int] = {}  # the top tables' lengths before their cut, for "… and N more"
     report = cap({
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",
@@ -395,14 +408,14 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "findings": finding_dicts,
         "volumes": _volumes(ev),
         "servers": by_server(ev, names),
-        "outcomes": _outcomes(ev, kb),
+        "outcomes": _outcomes(ev, kb, full),
         "session_ends": _session_ends(ev),
-        "top": _top(ev),
+        "top": _top(ev, full),
         "unrecognised": _unrecognised(counts),
         "peer_totals": peer_section(ev),
         "peers": peer_sections(ev),
         "warnings": list(warnings or []),
-    })
+    }, totals=full)
     from .headline import add_headline
 
     return add_headline(report)  # computed once here, after the cap, shown first by every renderer

@@ -3,7 +3,8 @@ and the number left out is recorded under ``omitted`` (by the list's path), so e
 say "… and N more" and the JSON says how many.
 
 The lists that are "top N" by construction (``top.*``, ``outcomes.by_cause``) are cut where they
-are built; the time table counts its own ``omitted`` (:mod:`.timeline`).
+are built, which passes their full length to :func:`cap`; the time table counts its own
+``omitted`` (:mod:`.timeline`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ LIMITS: dict[str, int] = {
     "unrecognised.kinds": 20,
     "unrecognised.foreign": 12,
     "session_ends.by_stage": 20,
+    # "top N" by construction: cut where they are built, their full length passed as ``totals``
+    "outcomes.by_cause": 25,
+    "top.destinations": 10,
+    "top.relays": 10,
+    "top.senders": 10,
+    "top.clients_by_rejects": 10,
+    "top.clients_by_auth_failures": 10,
 }
 
 

@@ -116,6 +116,7 @@ def render_markdown(r: dict[str, Any]) -> str:
                      md(pct(c["share"])), example, fix])
     out += _table(["cause", "title", "outcome", "severity", "messages", "lines", "share", "example", "suggested fix"],
                   rows, right={4, 5, 6})
+    out += _more(r, "outcomes.by_cause")
     if o.get("states"):  # not failures: frozen/held messages, lost sessions, MTA warnings
         out += ["## States and MTA warnings (not failures)", ""]
         out += _table(["cause", "title", "severity", "messages", "lines"],
@@ -129,22 +130,25 @@ def render_markdown(r: dict[str, Any]) -> str:
                   [[md(b["stage"]), _n(b["lost_connection"]), _n(b["timeout"]), _n(b["too_many_errors"])]
                    for b in se["by_stage"]], right={1, 2, 3})
     t = r["top"]
-    for title, key, items in (("Top destinations by failures", "domain", t["destinations"]),
-                              ("Top relays by failures", "relay", t["relays"]),
-                              ("Top senders by failed deliveries", "sender", t["senders"])):
+    for title, key, items, path in (("Top destinations by failures", "domain", t["destinations"], "top.destinations"),
+                                    ("Top relays by failures", "relay", t["relays"], "top.relays"),
+                                    ("Top senders by failed deliveries", "sender", t["senders"], "top.senders")):
         out += [f"## {title}", ""]
         out += _table([key, "messages", "failed messages", "lines", "failed lines", "rate", "top cause"],
                       [[md(shown_key(key, x[key]), 100), _n(x["messages"]), _n(x["failed_messages"]), _n(x["attempts"]),
                         _n(x["failures"]), md(pct(x["failure_rate"])), md(x["top_cause"])] for x in items],
                       right={1, 2, 3, 4, 5})
+        out += _more(r, path)
     out += ["## Top clients by rejects", ""]
     out += _table(["client IP", "host", "rejects", "top cause"],
                   [[md(x["client_ip"]), md(x["client_host"], 80), _n(x["rejects"]), md(x["top_cause"])]
                    for x in t["clients_by_rejects"]], right={2})
+    out += _more(r, "top.clients_by_rejects")
     out += ["## Top clients by authentication failures", ""]
     out += _table(["client IP", "failures", "user names"],
                   [[md(x["client_ip"]), _n(x["failures"]), _n(x["user_names"])]
                    for x in t["clients_by_auth_failures"]], right={1, 2})
+    out += _more(r, "top.clients_by_auth_failures")
     out += peers_markdown(r)
     u = r["unrecognised"]
     out += [f"## Not recognised ({_n(u['lines'])} lines)", ""]

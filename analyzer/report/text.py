@@ -186,6 +186,7 @@ def render_text(r: dict[str, Any]) -> str:
         if c["fix"] and c["severity"] != "info":
             out += textwrap.wrap(clean(c["fix"][0]), WIDTH, initial_indent="            fix: ",
                                  subsequent_indent="                 ")
+    out += _more(r, "outcomes.by_cause")
     if o.get("states"):  # not failures: frozen/held messages, lost sessions, MTA warnings
         out += ["", "STATES AND MTA WARNINGS (not failures)"]
         out += [f"  {_num(c['messages']):>8} messages {_num(c['lines']):>8} lines  {clean(c['cause'])} — "
@@ -199,22 +200,25 @@ def render_text(r: dict[str, Any]) -> str:
                      [[b["stage"], b["lost_connection"], b["timeout"], b["too_many_errors"]] for b in se["by_stage"]],
                      right={1, 2, 3})
     t = r["top"]
-    for title, key, rows in (("TOP DESTINATIONS BY FAILURES", "domain", t["destinations"]),
-                             ("TOP RELAYS BY FAILURES", "relay", t["relays"]),
-                             ("TOP SENDERS BY FAILED DELIVERIES", "sender", t["senders"])):
+    for title, key, rows, path in (("TOP DESTINATIONS BY FAILURES", "domain", t["destinations"], "top.destinations"),
+                                   ("TOP RELAYS BY FAILURES", "relay", t["relays"], "top.relays"),
+                                   ("TOP SENDERS BY FAILED DELIVERIES", "sender", t["senders"], "top.senders")):
         out += ["", title]
         out += table([key, "messages", "failed messages", "lines", "failed lines", "rate", "top cause"],
                      [[clean(shown_key(key, x[key]), 60), x["messages"], x["failed_messages"], x["attempts"], x["failures"],
                        pct(x["failure_rate"]), x["top_cause"]]
                       for x in rows], right={1, 2, 3, 4, 5}) if rows else ["  none"]
+        out += _more(r, path)
     out += ["", "TOP CLIENTS BY REJECTS"]
     out += table(["client ip", "host", "rejects", "top cause"],
                  [[x["client_ip"], clean(x["client_host"], 50), x["rejects"], x["top_cause"]]
                   for x in t["clients_by_rejects"]], right={2}) if t["clients_by_rejects"] else ["  none"]
+    out += _more(r, "top.clients_by_rejects")
     out += ["", "TOP CLIENTS BY AUTHENTICATION FAILURES"]
     out += table(["client ip", "failures", "user names"],
                  [[x["client_ip"], x["failures"], x["user_names"]] for x in t["clients_by_auth_failures"]],
                  right={1, 2}) if t["clients_by_auth_failures"] else ["  none"]
+    out += _more(r, "top.clients_by_auth_failures")
     u = r["unrecognised"]
     out += ["", f"NOT RECOGNISED ({_num(u['lines'])} lines)"]
     if not u["kinds"]:
