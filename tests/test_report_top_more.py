@@ -43,3 +43,18 @@ def test_no_more_line_when_nothing_is_left_out():
     r = _report(clients=3, domains=2)
     assert not any(k.startswith("top.") for k in r["omitted"])
     assert "more" not in "\n".join(ln for ln in render(r, "text").splitlines() if ln.strip().startswith("…"))
+
+
+def test_attack_findings_lead_with_the_attack_fix():
+    """A slow dictionary attack is not 'add the missing address to the alias tables': the attack
+    detectors' own steps come first, the cause's after (the rotated set's golden is the code's output,
+    tests/test_golden_rotated.py keeps them equal)."""
+    import json
+    from pathlib import Path
+
+    r = json.loads((Path(__file__).parent / "golden" / "report-rotated.json").read_text())
+    attacks = [f for f in r["findings"] if f["detector"] in ("abuse", "long_window")]
+    assert any("dictionary" in f["title"].lower() for f in attacks)
+    for f in attacks:
+        assert f["fix"][0].startswith("Block the client"), f["title"]
+        assert not any(step.startswith("A single address") for step in f["fix"][:1])

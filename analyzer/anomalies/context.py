@@ -20,6 +20,9 @@ BASELINE_COLUMNS = ("ts", "program", "queue_id", "event", "direction", "client_i
 #: The outcomes that count as a failed delivery attempt.
 FAILURES = ("transient_failure", "permanent_failure")
 
+#: Detectors whose finding is an attack: their own fix, not the cause's, comes first.
+ATTACK_DETECTORS = frozenset({"abuse", "long_window"})
+
 
 @dataclass
 class Context:
@@ -40,11 +43,16 @@ class Context:
         return pd.concat([self.history, self.events], ignore_index=True)
 
     def fix_for(self, cause: str | None, detector: str) -> tuple[str, ...]:
+        """The steps a finding suggests: the cause's own fix; for the attack detectors, whose finding
+        is the attack (a dictionary attack is not "add the missing address"), the detector's steps
+        first and then the cause's."""
+        own = tuple(self.params.get(detector, {}).get("fix", ()))
+        steps: tuple[str, ...] = ()
         if cause and self.kb is not None and cause in self.kb.causes:
-            steps = self.kb.causes[cause].get("fix") or []
-            if steps:
-                return tuple(steps)
-        return tuple(self.params.get(detector, {}).get("fix", ()))
+            steps = tuple(self.kb.causes[cause].get("fix") or ())
+        if detector in ATTACK_DETECTORS and own:
+            return own + tuple(s for s in steps if s not in own)
+        return steps or own
 
     def cause_title(self, cause: str | None) -> str:
         if cause and self.kb is not None and cause in self.kb.causes:
