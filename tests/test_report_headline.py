@@ -49,7 +49,7 @@ def test_json_headline_is_the_first_key_after_the_version(report_json):
     assert "(mail.log.1:116)" in h["text"] and "sample_logs/" not in h["text"]
 
 
-@pytest.mark.parametrize("name", ["report.txt", "report-incidents.txt"])
+@pytest.mark.parametrize("name", ["report.txt", "report-incidents.txt", "report-rotated.txt"])
 def test_text_headline_is_the_first_paragraph(name, report_json):
     """The text reports open with the title line, then the headline paragraph, before any section."""
     text = _golden(name)
@@ -63,7 +63,7 @@ def test_text_headline_is_the_first_paragraph(name, report_json):
         assert first == report_json["headline"]["text"]
 
 
-@pytest.mark.parametrize("name", ["report.md", "report-incidents.md"])
+@pytest.mark.parametrize("name", ["report.md", "report-incidents.md", "report-rotated.md"])
 def test_markdown_headline_follows_the_title(name):
     """Markdown: the heading, then the headline paragraph, then the rest; parentheses unescaped."""
     lines = _golden(name).split("\n")
@@ -379,3 +379,19 @@ def test_input_before_the_window_gives_the_usual_volumes(tmp_path):
     assert usual == exp["counts"] and usual["received"] > 0
     assert f"received {r['volumes']['received']:,} (usually " in r["headline"]["text"]
     assert "no baseline" not in r["headline"]["text"]
+
+
+def test_rotated_28_day_set_headline_first_and_no_per_recipient_critical():
+    """The generated 28-day rotated set's golden JSON: headline first, and no critical finding
+    whose cause is per-recipient (the [severity] rules' list)."""
+    import json
+
+    from analyzer.anomalies.params import default_params
+
+    r = json.loads(_golden("report-rotated.json"))
+    assert list(r)[:2] == ["schema_version", "headline"]
+    per_rcpt = set(default_params()["severity"]["per_recipient"])
+    assert per_rcpt
+    assert not [f["title"] for f in r["findings"] if f["severity"] == "critical" and f["cause"] in per_rcpt]
+    html = _golden("report-rotated.html")
+    assert html.index('id="headline"') < html.index("<h2")
