@@ -88,7 +88,8 @@ def test_errors_are_one_line_with_exit_codes(log, tmp_path, args, code, needle):
 
 def test_every_command_has_help_with_an_example():
     """Each command's --help teaches with an example and the README names the command."""
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    with open(os.path.join(os.path.dirname(__file__), "..", "README.md")) as fh:
+        readme = fh.read()
     for name, _cmd in ((c.name or c.callback.__name__, c) for c in app.registered_commands):
         r = runner.invoke(app, [name, "--help"])
         assert r.exit_code == 0

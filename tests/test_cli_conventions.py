@@ -52,7 +52,7 @@ def test_shell_completion_is_offered():
 def test_each_short_flag_has_one_meaning():
     """A short flag names the same parameter in every command (-f output format, -o output, -q quiet)."""
     meaning: dict[str, set[str]] = {}
-    for name, cmd in _click().commands.items():
+    for _name, cmd in _click().commands.items():
         for p in cmd.params:
             for opt in getattr(p, "opts", []) + getattr(p, "secondary_opts", []):
                 if re.fullmatch(r"-[A-Za-z]", opt):

@@ -14,11 +14,9 @@ from analyzer.report.peers import (
     EX_SECTIONS,
     PF_SECTIONS,
     TOP,
-    html_fragment,
-    markdown_lines,
     peer_sections,
-    text_lines,
 )
+from analyzer.report.peers_render import html_fragment, markdown_lines, text_lines
 from tests.conftest import SAMPLES
 
 EVIL = "<script>alert(1)</script>|*x*[a](http://e.test)"

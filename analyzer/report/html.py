@@ -12,7 +12,7 @@ from markupsafe import Markup
 from ..textsafe import printable
 from .charts import bar_chart, volume_chart
 from .headline import short_location, span
-from .peers import html_fragment as peers_html
+from .peers_render import html_fragment as peers_html
 from .servers import SERVER_KEYS, server_label
 from .text import baseline_phrase, clean, number, observed, pct, shown_key, where
 from .timeline import rows_for_display

@@ -8,7 +8,7 @@ from typing import Any
 
 from .headline import short_location, span
 from .limits import more
-from .peers import markdown_lines as peers_markdown
+from .peers_render import markdown_lines as peers_markdown
 from .servers import SERVER_KEYS, server_label
 from .text import baseline_phrase, clean, evidence_list, number, observed, pct, shown_key, where
 from .timeline import rows_for_display

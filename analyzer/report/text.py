@@ -8,7 +8,7 @@ from typing import Any
 
 from .headline import short_location, span
 from .limits import more
-from .peers import text_lines as peers_text
+from .peers_render import text_lines as peers_text
 from .servers import SERVER_KEYS, server_label
 from .timeline import rows_for_display
 

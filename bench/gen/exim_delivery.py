@@ -94,7 +94,7 @@ class EximDelivery:
         outcome, inc = self.dest_outcome(dest, t, prev.get(key), final)
         n0 = len(self.u)
         if outcome == "nxdomain":
-            for rc, orig in rcpts:
+            for rc, _orig in rcpts:
                 t += 0.01 + rand() * 0.2
                 self.add(t, f"[{pid}] {mid} ** {rc}: Unrouteable address")
                 bad.append(rc)

@@ -43,10 +43,8 @@ def log(tmp_path: Path) -> str:
 
 def _reader(fd_or_path, sink: list[bytes]) -> threading.Thread:
     def run() -> None:
-        if isinstance(fd_or_path, int):
-            fh = os.fdopen(fd_or_path, "rb")
-        else:
-            fh = open(fd_or_path, "rb")  # noqa: SIM115 - blocks until the writer opens the FIFO
+        # open(path) blocks until the writer opens the FIFO; the handle is closed by the with below
+        fh = os.fdopen(fd_or_path, "rb") if isinstance(fd_or_path, int) else open(fd_or_path, "rb")  # noqa: SIM115
         with fh:
             sink.append(fh.read())
 
@@ -203,7 +201,7 @@ def test_unwritable_targets_are_output_errors(tmp_path):
         pass
     loop = tmp_path / "loop"
     loop.symlink_to(loop)
-    with pytest.raises(OutputError, match="symbolic links|dangling"), open_output(loop):
+    with pytest.raises(OutputError, match=r"symbolic links|dangling"), open_output(loop):
         pass
     with pytest.raises(OutputError), open_output("/proc/self/fd/999999"):
         pass

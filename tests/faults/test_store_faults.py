@@ -64,7 +64,7 @@ def test_store_without_manifest_is_refused_and_left_untouched(tmp_path, logs):
     s = store_of(tmp_path, logs[0])
     (s / MANIFEST).unlink()
     before = snapshot(s)
-    with pytest.raises(StoreError, match="no _manifest.json") as caught:
+    with pytest.raises(StoreError, match=r"no _manifest\.json") as caught:
         ingest([str(logs[0])], s, tz="UTC", year=2026)
     assert "maillens store repair" in caught.value.hint
     r = cli("ingest", str(logs[0]), "--store", str(s), "--tz", "UTC", "--year", "2026")
@@ -244,7 +244,7 @@ def test_disk_full_while_committing_the_manifest_leaves_no_tmp(tmp_path, logs, m
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     def opener(path, *args, **kw):
-        fh = open(path, *args, **kw)
+        fh = open(path, *args, **kw)  # noqa: SIM115 - a wrapper of open(): the caller closes it
         if MANIFEST in str(path):
             calls["n"] += 1
             if calls["n"] >= 2:  # the run's opening record goes through; the commit of the new parts does not

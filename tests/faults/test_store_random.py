@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -60,7 +61,7 @@ class Logs:
         union = pd.concat(self.rows.values()).drop_duplicates(KEY).sort_values(KEY).reset_index(drop=True)
         pd.testing.assert_frame_equal(store_rows(single), union)
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env: ClassVar[dict[str, str]] = {**os.environ, "PYTHONPATH": str(ROOT)}
 
     def command(self, names: list[str], store: Path) -> list[str]:
         return [sys.executable, "-m", "analyzer", "ingest", *[str(self.files[n]) for n in names], "--store",
