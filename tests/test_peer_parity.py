@@ -8,45 +8,38 @@ from our events and documented in the README's "Totals and the peers" table.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from analyzer.reader import parse_logs
 from analyzer.totals import DEFINITIONS, peer_totals
-from tools.peers import EXIMSTATS, PF_LABELS, PFLOGSUMM, concat_rotated, run_eximstats, run_pflogsumm
+from tools.peers import (
+    EXIMSTATS,
+    PF_LABELS,
+    PFLOGSUMM,
+    concat_rotated,
+    generated_day,
+    pflogsumm_units,
+    run_eximstats,
+    run_pflogsumm,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_logs"
 
 
-def _pf_units(n: int) -> int:
-    """pflogsumm prints integers over 512k in k and over 512m in m (printf %d truncates): the same here."""
-    if n > 536870912:
-        return (n // 1048576) * 1048576
-    if n > 524288:
-        return (n // 1024) * 1024
-    return n
-
-
-def _generated(tmp_path: Path, mta: str) -> Path:
-    out = tmp_path / f"generated.{mta}.log"
-    subprocess.run([sys.executable, str(REPO / "bench" / "generate_logs.py"), "--mta", mta, "--lines", "20000",
-                    "--seed", "7", "-o", str(out)], check=True, timeout=300, capture_output=True)
-    return out
 
 
 @pytest.mark.skipif(PFLOGSUMM is None, reason="pflogsumm not installed (apt-get install pflogsumm)")
 @pytest.mark.parametrize("run", ["postfix", "postfix-syslog", "generated"])
 def test_pflogsumm_totals_equal(run, tmp_path):
     """Every pflogsumm grand total equals ours, on real-daemon logs and on a generated day."""
-    log = _generated(tmp_path, "postfix") if run == "generated" else \
+    log = generated_day(tmp_path / "generated.postfix.log", "postfix", seed=7) if run == "generated" else \
         concat_rotated(SAMPLES / run, "mail.log", tmp_path / f"{run}.log")
     theirs = run_pflogsumm(log)
     assert set(theirs) == {*PF_LABELS.values(), "deferrals"}
-    ours = {k: _pf_units(v) for k, v in peer_totals(parse_logs([str(log)], tz="UTC", year=2026).events)["pflogsumm"].items()}
+    ours = {k: pflogsumm_units(v) for k, v in peer_totals(parse_logs([str(log)], tz="UTC", year=2026).events)["pflogsumm"].items()}
     diff = {k: (theirs[k], ours[k]) for k in theirs if theirs[k] != ours[k]}
     assert not diff, f"pflogsumm vs maillens (theirs, ours): {diff}"
     assert ours["received"] > 0 and ours["delivered"] > 0 and ours["deferrals"] > 0
@@ -56,7 +49,7 @@ def test_pflogsumm_totals_equal(run, tmp_path):
 @pytest.mark.parametrize("run", ["exim", "generated"])
 def test_eximstats_totals_equal(run, tmp_path):
     """Every eximstats grand total equals ours; its rejects = ours + remote replies that mention a reject."""
-    log = _generated(tmp_path, "exim") if run == "generated" else \
+    log = generated_day(tmp_path / "generated.exim.log", "exim", seed=7) if run == "generated" else \
         concat_rotated(SAMPLES / "exim", "mainlog", tmp_path / "mainlog")
     theirs = run_eximstats(log)
     ours = dict(peer_totals(parse_logs([str(log)], tz="UTC", year=2026, fmt="exim").events)["eximstats"])

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 
 import pytest
 
 from analyzer.reader import parse_logs
 from analyzer.report.peers import eximstats_tables
-from tests.conftest import CORPUS, ROOT, SAMPLES
-from tools.peers import EXIMSTATS, concat_rotated
+from tests.conftest import CORPUS, SAMPLES
+from tools.peers import EXIMSTATS, concat_rotated, generated_day
 
 pytestmark = pytest.mark.skipif(EXIMSTATS is None, reason="eximstats not installed (apt-get install exim4-base)")
 
@@ -57,9 +56,7 @@ def run(request, tmp_path_factory):
     """(eximstats' output, our full tables) for one input."""
     tmp = tmp_path_factory.mktemp(f"ex-{request.param}")
     if request.param == "generated":
-        log = tmp / "generated.log"
-        subprocess.run([sys.executable, str(ROOT / "bench" / "generate_logs.py"), "--mta", "exim", "--lines", "20000",
-                        "--seed", "11", "-o", str(log), "-q"], check=True, timeout=300)
+        log = generated_day(tmp / "generated.log", "exim")
     elif request.param == "corpus":
         if not DDGREY.exists():
             pytest.skip(f"shared corpus not found at {CORPUS}")

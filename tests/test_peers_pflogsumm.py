@@ -12,29 +12,19 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
 from analyzer.reader import parse_logs
 from analyzer.report.peers import PF_WARNING_WIDTH, pflogsumm_tables
-from tests.conftest import CORPUS, ROOT, SAMPLES
-from tools.peers import PFLOGSUMM, concat_rotated
+from tests.conftest import CORPUS, SAMPLES
+from tools.peers import PFLOGSUMM, concat_rotated, generated_day, pflogsumm_units
 
 pytestmark = pytest.mark.skipif(PFLOGSUMM is None, reason="pflogsumm not installed (apt-get install pflogsumm)")
 
 LIGHTMETER = CORPUS / "lightmeter-controlcenter" / "test_files" / "postfix_logs" / "complete.tar.gz.extracted" / "logs_sample"
 RUNS = ["postfix", "postfix-syslog", "corpus", "generated"]
-
-
-def _units(n: int) -> int:
-    """pflogsumm prints integers over 512k in k and over 512m in m, truncated: the same here."""
-    if n > 536870912:
-        return (n // 1048576) * 1048576
-    if n > 524288:
-        return (n // 1024) * 1024
-    return n
 
 
 def _n(digits: str, unit: str) -> int:
@@ -118,9 +108,7 @@ def run(request, tmp_path_factory):
     """(pflogsumm's output, our full tables) for one input."""
     tmp = tmp_path_factory.mktemp(f"pf-{request.param}")
     if request.param == "generated":
-        log = tmp / "generated.log"
-        subprocess.run([sys.executable, str(ROOT / "bench" / "generate_logs.py"), "--mta", "postfix", "--lines", "20000",
-                        "--seed", "11", "-o", str(log), "-q"], check=True, timeout=300)
+        log = generated_day(tmp / "generated.log", "postfix")
     elif request.param == "corpus":
         if not LIGHTMETER.exists():
             pytest.skip(f"shared corpus not found at {CORPUS}")
@@ -133,7 +121,7 @@ def run(request, tmp_path_factory):
 
 
 def _ours(df: pd.DataFrame, key: str, value: str) -> dict[str, int]:
-    return {str(k): _units(int(v)) for k, v in zip(df[key], df[value], strict=True)}
+    return {str(k): pflogsumm_units(int(v)) for k, v in zip(df[key], df[value], strict=True)}
 
 
 def test_byte_volumes_equal(run):
@@ -142,7 +130,7 @@ def test_byte_volumes_equal(run):
     grand = dict((label, _n(d, u)) for d, u, label in
                  re.findall(r"^\s*(\d+)([km ]?)\s+(bytes received|bytes delivered)$", out, re.M))
     ours = dict(zip(t["volumes"]["measure"], t["volumes"]["value"], strict=True))
-    assert {k: _units(int(v)) for k, v in ours.items()} == grand
+    assert {k: pflogsumm_units(int(v)) for k, v in ours.items()} == grand
 
 
 @pytest.mark.parametrize(("table", "title", "key", "value"), [
@@ -171,7 +159,7 @@ def test_per_domain_delivery_equal(run):
     assert set(d["domain"]) == set(theirs), name
     for r in d.itertuples(index=False):
         sent, size, defers, avg, avg_u, mx, mx_u = theirs[r.domain]
-        assert (r.sent, _units(r.bytes), r.defers) == (sent, size, defers), r.domain
+        assert (r.sent, pflogsumm_units(r.bytes), r.defers) == (sent, size, defers), r.domain
         for ours_s, their_v, their_u in ((r.avg_delay, avg, avg_u), (r.max_delay, mx, mx_u)):
             v, u = _time_units(ours_s)
             assert u == their_u or abs(ours_s - 60) < 0.1 or abs(ours_s - 3600) < 0.1, (r.domain, ours_s, their_u)

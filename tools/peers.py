@@ -11,9 +11,11 @@ import gzip
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
-__all__ = ["EXIMSTATS", "PFLOGSUMM", "PF_LABELS", "concat_rotated", "rotated", "run_eximstats", "run_pflogsumm"]
+__all__ = ["EXIMSTATS", "PFLOGSUMM", "PF_LABELS", "concat_rotated", "generated_day", "pflogsumm_units", "rotated",
+           "run_eximstats", "run_pflogsumm"]
 
 
 def _find(name: str, *extra: str) -> str | None:
@@ -40,6 +42,23 @@ def rotated(folder: Path, name: str) -> list[Path]:
         return int(m.group(1)) if m else 0
     return sorted((p for p in folder.iterdir() if p.name == name or re.match(rf"^{re.escape(name)}\.\d+", p.name)),
                   key=age, reverse=True)
+
+
+def pflogsumm_units(n: int) -> int:
+    """A count as pflogsumm prints it: over 512k in k and over 512m in m, truncated (printf %d)."""
+    if n > 536870912:
+        return (n // 1048576) * 1048576
+    if n > 524288:
+        return (n // 1024) * 1024
+    return n
+
+
+def generated_day(out: Path, mta: str, *, lines: int = 20000, seed: int = 11) -> Path:
+    """A day of ``mta`` logs written by ``bench/generate_logs.py`` to ``out``, for both tools to read."""
+    script = Path(__file__).resolve().parent.parent / "bench" / "generate_logs.py"
+    subprocess.run([sys.executable, str(script), "--mta", mta, "--lines", str(lines), "--seed", str(seed),
+                    "-o", str(out), "-q"], check=True, timeout=300, capture_output=True)
+    return out
 
 
 def concat_rotated(folder: Path, name: str, out: Path) -> Path:

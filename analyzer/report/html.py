@@ -32,18 +32,10 @@ def _num(v: Any) -> str:
     return number(v, str)
 
 
-_ENV.filters["num"] = _num
-_ENV.filters["pct"] = pct
-_ENV.filters["clean"] = clean
-_ENV.globals["observed"] = observed
-_ENV.globals["where"] = where
-_ENV.globals["short_location"] = short_location
-_ENV.globals["span"] = span
-_ENV.globals["shown_key"] = shown_key
-_ENV.globals["baseline_phrase"] = baseline_phrase
-_ENV.globals["server_label"] = server_label
-_ENV.globals["SERVER_KEYS"] = SERVER_KEYS
-_ENV.globals["peers_html"] = peers_html
+_ENV.filters.update(num=_num, pct=pct, clean=clean)
+_ENV.globals.update(observed=observed, where=where, short_location=short_location, span=span, shown_key=shown_key,
+                    baseline_phrase=baseline_phrase, server_label=server_label, SERVER_KEYS=SERVER_KEYS,
+                    peers_html=peers_html)
 
 
 def render_html(r: dict[str, Any]) -> str:
