@@ -48,6 +48,9 @@ class StreamClassifier:
     as :func:`analyzer.classify.classify` of the whole stream, provided the lines come in time
     order (an error logged after the line that waits on it, in a later batch, is not seen)."""
 
+    #: it carries errors from batch to batch, so batches must come to it in order, in one process
+    carries_state = True
+
     def __init__(self, kb: Any = None) -> None:
         from .pipeline import Classifier
 

@@ -195,7 +195,9 @@ class EventStream:
     def __iter__(self) -> Iterator[EventBatch]:
         sets = len({rotation_key(i.name)[0] for i in self.inputs if not is_secondary(i.name)})
         # workers may classify what no later step changes (no secondary logs, one set of files)
+        # and a classifier that carries state from batch to batch classifies here, in order
         self._classify_in_worker = (self.classifier is not None and sets <= 1
+                                    and not getattr(self.classifier, "carries_state", False)
                                     and not any(is_secondary(i.name) for i in self.inputs))
         batches = self._merged()
         if sets > 1:

@@ -454,11 +454,12 @@ def parse(
     except ValueError as exc:
         fail(str(exc), "add --redact", EXIT_USAGE)
     kb = load_kb(rules) if classify else None
-    from ..pipeline import Classifier
+    from ..classify_stream import StreamClassifier
     from ..reader import check_stream
     from ..sinks import SummaryFold, write_stream
 
-    classifier = Classifier(kb) if kb is not None else None
+    # the classification of the whole stream: the cache, and retry-waits attributed across batches
+    classifier = StreamClassifier(kb) if kb is not None else None
     fold = SummaryFold()
 
     def consume(stream):
