@@ -169,10 +169,6 @@ pub struct Rows {
     bytes: usize,
 }
 
-fn validity() -> Validity {
-    Validity { bits: Vec::new(), n: 0, nulls: 0 }
-}
-
 impl Default for Rows {
     fn default() -> Self {
         Self::new()
@@ -181,16 +177,24 @@ impl Default for Rows {
 
 impl Rows {
     pub fn new() -> Rows {
+        Rows::with_capacity(0)
+    }
+
+    /// Room for `n` rows without growing (string data grows as it comes).
+    pub fn with_capacity(n: usize) -> Rows {
         let mut strs = Vec::new();
         let mut nums = Vec::new();
+        let valid = || Validity { bits: Vec::with_capacity(n / 8 + 1), n: 0, nulls: 0 };
         for (_, kind) in COLUMNS {
             if *kind == Kind::Str {
-                strs.push(StrCol { offsets: 0i32.to_le_bytes().to_vec(), data: Vec::new(), valid: validity() });
+                let mut offsets = Vec::with_capacity(4 * (n + 1));
+                offsets.extend_from_slice(&0i32.to_le_bytes());
+                strs.push(StrCol { offsets, data: Vec::new(), valid: valid() });
             } else {
-                nums.push(NumCol { values: Vec::new(), valid: validity() });
+                nums.push(NumCol { values: Vec::with_capacity(8 * n), valid: valid() });
             }
         }
-        Rows { rows: Vec::new(), strs, nums, bytes: 0 }
+        Rows { rows: Vec::with_capacity(n), strs, nums, bytes: 0 }
     }
 
     pub fn len(&self) -> usize {
