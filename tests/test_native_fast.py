@@ -142,7 +142,7 @@ def test_rows_columns_are_the_schema():
 def test_odd_lines_among_fast_ones(case, monkeypatch):
     """A line the fast path must not (or cannot) read, among lines it reads: identical tables."""
     lines = _lines()
-    same(lines[:7] + [case] + lines[7:], monkeypatch, step=100)
+    same([*lines[:7], case, *lines[7:]], monkeypatch, step=100)
 
 
 def test_year_carries_over_across_fast_and_python_lines(monkeypatch):
@@ -178,6 +178,20 @@ def test_generated_day_read_mostly_fast(style, tz, tmp_path, monkeypatch):
     assert len(patterns) >= 12
     assert_same([str(out)], monkeypatch, tz=tz, batch_lines=1700)
     assert_same([str(out)], monkeypatch, tz=tz)
+    # blocks in worker processes, their lines cut by the native core
+    assert_same([str(out)], monkeypatch, tz=tz, workers=2, block_bytes=1 << 16)
+
+
+def test_blocks_cut_by_the_native_core(tmp_path, monkeypatch):
+    """Blocks read in worker processes: CR LF, a last line without a newline, NUL bytes and
+    invalid UTF-8 (those blocks are cut by Python) give the same tables and counts."""
+    body = "\r\n".join(_lines() * 40).encode()
+    bad = b"Nov 23 00:00:02 mx1 postfix/qmgr[1]: B7C3616BE38F: removed \xff\xfe\n" + \
+        b"Nov 23 00:00:02 mx1 postfix/qmgr[1]: B7C3616BE38F: re\x00moved\n"
+    out = tmp_path / "mixed.log"
+    out.write_bytes(body + b"\n" + bad + body + b"\r\r")
+    table = assert_same([str(out)], monkeypatch, workers=2, block_bytes=1 << 12)
+    assert table.num_rows == 2 * 40 * len(KINDS) + 1  # the NUL line is read, the other is not
 
 
 def test_corpus_postfix_identical_with_small_batches(monkeypatch):
@@ -190,7 +204,7 @@ def test_corpus_postfix_identical_with_small_batches(monkeypatch):
 
 # ---- mutated lines of every kind ---------------------------------------------------------------
 
-_ALPHABET = list(" []:<>=(),;./\\\"\t\x00\x0b\u00a0\u00e9\u0663\U0001F4E7-0123456789abcdefABCDEF") + [
+_ALPHABET = [*" []:<>=(),;./\\\"\t\x00\x0b\u00a0\u00e9\u0663\U0001F4E7-0123456789abcdefABCDEF",
     "::1", "[", "]", "<>", ", ", "; ", " to=", " from=", " proto=", " helo=<", "quit=1", "commands=", ", orig_to=<x>",
     ":99999999999", "[2001:db8::1]", "[]", "2.0.0", "450 ", "4.7.1 ", "queued as ABCDEF123", "in reply to RCPT command",
     "PASS NEW", "removed", "NOQUEUE", "reject_warning", "milter-reject", "conn_use=1,", "resent-"]

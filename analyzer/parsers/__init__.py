@@ -9,6 +9,7 @@ recognise it counts by kind, with samples, in :class:`LineCounts`.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,7 @@ from .engine import Pattern, const_column, match_patterns, match_regex, nonempty
 from .fields import finish
 from .syslog import FORMAT_FLAVOURS, HeaderState, split_headers, strip_inner_exim_stamp
 
-__all__ = ["FORMATS", "FileContext", "LineCounts", "finish_batch", "parse_batch", "split_batch"]
+__all__ = ["FORMATS", "FileContext", "LineCounts", "finish_batch", "parse_batch", "parse_block", "split_batch"]
 
 FORMATS = ("auto", "syslog", "rfc3339", "exim")
 SAMPLES_PER_KIND = 3
@@ -260,7 +261,7 @@ class Split:
     """A batch after its headers are read: what :func:`finish_batch` needs, and nothing shared."""
 
     arr: pa.Array
-    lines: list[str]
+    lines: Sequence[str]
     first_line: int
     headers: pa.Table
     no_header: pa.Array
@@ -286,6 +287,38 @@ def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
     n_nul = pc.sum(nul).as_py() or 0
     if n_nul:  # a NUL byte (a crash's zero fill, a broken relay) inside a line: read the line without it
         arr = pc.replace_substring(arr, "\x00", "")
+    return _split(arr, lines, n_nul, first_line, ctx)
+
+
+class ArrayLines(Sequence):
+    """The lines of a batch held as an Arrow array (a block read by the native core): what
+    :class:`Split` needs of a list of lines, without a Python string per line."""
+
+    def __init__(self, arr: pa.Array) -> None:
+        self.arr = arr
+
+    def __len__(self) -> int:
+        return len(self.arr)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return self.arr[i].to_pylist()
+        return self.arr[i].as_py()
+
+
+def parse_block(block: bytes, first_line: int, ctx: FileContext, *, ends_file: bool = True) -> tuple[pa.Table, LineCounts]:
+    """:func:`parse_batch` of the lines of a block of bytes (``analyzer.sources.block_lines``):
+    the native core cuts them into an Arrow array when it can (no Python string per line)."""
+    from .. import native
+    from ..sources import block_lines
+
+    arr = native.block_array(block, ends_file)
+    if arr is None:
+        return parse_batch(block_lines(block, ends_file=ends_file), first_line, ctx)
+    return finish_batch(_split(arr, ArrayLines(arr), 0, first_line, ctx))
+
+
+def _split(arr: pa.Array, lines: Sequence[str], n_nul: int, first_line: int, ctx: FileContext) -> Split:
     fast = None if ctx.panic else _fast_split(arr, ctx.headers)
     if fast is None:
         headers, no_header = split_headers(arr, ctx.headers)
@@ -310,7 +343,7 @@ def _fast_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, 
     if order[0] != "syslog":  # the classic flavour's lines come first (clock and part order)
         return None
     offsets, data = native.string_buffers(arr)
-    kind, months, days, secs, unusual, trailing, (h_rows, h_cols), (f_rows, f_cols) = fp.run(offsets, data, native.THREADS)
+    kind, months, days, secs, unusual, trailing, (h_rows, h_cols), (f_rows, f_cols) = fp.run(offsets, data, native.threads())
     if unusual:
         return None
     kind = np.frombuffer(kind, dtype=np.uint8)

@@ -176,3 +176,65 @@ pub fn read_parallel(fast: &Fast, lines: Strings, months: &[Vec<u8>], threads: u
     out.rows = concat(rows);
     Ok(out)
 }
+
+/// The twin of `analyzer/sources.py`'s `block_lines` for a block that is valid UTF-8 without
+/// NUL bytes (None otherwise: Python decodes it): the lines as an Arrow string column (offsets,
+/// data). CR LF ends a line as LF does; the last line, when the block does not end with a
+/// newline and ends its file, loses its trailing CRs.
+pub fn block_lines(block: &[u8], ends_file: bool) -> Option<(Vec<u8>, Vec<u8>)> {
+    if block.is_empty() || memchr::memchr(0, block).is_some() || std::str::from_utf8(block).is_err() {
+        return None;
+    }
+    let mut offsets: Vec<u8> = Vec::with_capacity(block.len() / 16);
+    let mut data: Vec<u8> = Vec::with_capacity(block.len());
+    offsets.extend_from_slice(&0i32.to_le_bytes());
+    let body = block.strip_suffix(b"\n");
+    let ends_newline = body.is_some();
+    let body = body.unwrap_or(block);
+    let mut start = 0;
+    let mut push = |line: &[u8], data: &mut Vec<u8>| -> Option<()> {
+        data.extend_from_slice(line);
+        offsets.extend_from_slice(&i32::try_from(data.len()).ok()?.to_le_bytes());
+        Some(())
+    };
+    for nl in memchr::memchr_iter(b'\n', body) {
+        let line = &body[start..nl];
+        push(line.strip_suffix(b"\r").unwrap_or(line), &mut data)?;
+        start = nl + 1;
+    }
+    let mut last = &body[start..];
+    if ends_newline {
+        last = last.strip_suffix(b"\r").unwrap_or(last);
+    } else if ends_file {
+        while let Some(l) = last.strip_suffix(b"\r") {
+            last = l;
+        }
+    }
+    push(last, &mut data)?;
+    Some((offsets, data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(block: &[u8], ends_file: bool) -> Vec<String> {
+        let (off, data) = block_lines(block, ends_file).unwrap();
+        let off = crate::arrow::offsets(&off);
+        off.windows(2).map(|w| String::from_utf8(data[w[0] as usize..w[1] as usize].to_vec()).unwrap()).collect()
+    }
+
+    #[test]
+    fn lines_as_python_cuts_them() {
+        assert_eq!(lines(b"a\nb\n", true), ["a", "b"]);
+        assert_eq!(lines(b"a\r\nb\r\n", true), ["a", "b"]);
+        assert_eq!(lines(b"a\r\r\nb", true), ["a\r", "b"]);
+        assert_eq!(lines(b"a\nb\r\r", true), ["a", "b"]);
+        assert_eq!(lines(b"a\nb\r\r", false), ["a", "b\r\r"]);
+        assert_eq!(lines(b"a\n\n", true), ["a", ""]);
+        assert_eq!(lines(b"\n", true), [""]);
+        assert_eq!(lines(b"a\rb\n", true), ["a\rb"]);
+        assert!(block_lines(b"a\x00\n", true).is_none());
+        assert!(block_lines(b"a\xff\n", true).is_none());
+    }
+}
