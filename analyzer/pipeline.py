@@ -330,7 +330,7 @@ class EventStream:
                                           block_bytes=self.block_bytes):
                     if self.progress is not None:  # per batch: decoded characters, capped at the size
                         seen[0] += len(batch.lines)
-                        seen[1] += sum(map(len, batch.lines)) + len(batch.lines)
+                        seen[1] += _size(batch.lines)
                         if size is None:
                             self.progress(seen[0], -1)
                         else:
@@ -446,6 +446,12 @@ class EventStream:
             self._file_done(size)
 
 
+def _size(lines: Any) -> int:
+    """About the bytes some lines were read from (a :class:`~analyzer.sources.Lines` knows)."""
+    nbytes = getattr(lines, "nbytes", None)
+    return nbytes if nbytes is not None else sum(map(len, lines)) + len(lines)
+
+
 def _finish_one(sp: Any) -> tuple[pa.Table, LineCounts, list[Any]]:
     from .coalesce import FileStats
 
@@ -554,19 +560,20 @@ class Classifier:
         key = self._key(table)
         pos = self._keys.get_indexer(key)
         new = pos < 0
-        if new.any():
-            if len(self._keys) + int(new.sum()) > self.limit:  # full: start afresh with this batch
-                self._keys, self._values = pd.Index(np.empty(0, np.uint64)), CLASS_SCHEMA.empty_table()
-                new[:] = True
-            uniq, first = np.unique(key[new], return_index=True)
-            rows = np.flatnonzero(new)[first]
-            sample = to_pandas(table.take(pa.array(rows)))
-            answers = classify(sample, self.kb, attribute_causes=False)[[f.name for f in CLASS_SCHEMA]]
-            values = pa.Table.from_pandas(answers, schema=CLASS_SCHEMA, preserve_index=False)
-            self._keys = self._keys.append(pd.Index(uniq))
-            self._values = pa.concat_tables([self._values, values]).combine_chunks()
-            pos = self._keys.get_indexer(key)
-        return self._values.take(pa.array(pos))
+        if not new.any():
+            return self._values.take(pa.array(pos))
+        uniq, first = np.unique(key[new], return_index=True)
+        rows = np.flatnonzero(new)[first]
+        sample = to_pandas(table.take(pa.array(rows)))
+        answers = classify(sample, self.kb, attribute_causes=False)[[f.name for f in CLASS_SCHEMA]]
+        values = pa.Table.from_pandas(answers, schema=CLASS_SCHEMA, preserve_index=False)
+        keys = self._keys.append(pd.Index(uniq))
+        known = pa.concat_tables([self._values, values]).combine_chunks()
+        got = known.take(pa.array(keys.get_indexer(key)))
+        if len(keys) > self.limit:  # full: start afresh with this call's new keys (at most limit)
+            keys, known = pd.Index(uniq[: self.limit]), values.slice(0, self.limit).combine_chunks()
+        self._keys, self._values = keys, known
+        return got
 
 
 def _append(table: pa.Table, values: pa.Table) -> pa.Table:

@@ -278,9 +278,10 @@ def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa
 
 def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
     """Read the headers of a batch. Sequential per file: the year of yearless stamps carries over."""
-    arr = pa.array(lines, pa.string())
-    nul = pc.match_substring(arr, "\x00")
-    n_nul = pc.sum(nul).as_py() or 0
+    arr = getattr(lines, "array", None)  # analyzer.sources.Lines: already an Arrow array
+    if arr is None:
+        arr = pa.array(lines, pa.string())
+    n_nul = pc.sum(pc.match_substring(arr, "\x00")).as_py() or 0 if getattr(lines, "nul", True) else 0
     if n_nul:  # a NUL byte (a crash's zero fill, a broken relay) inside a line: read the line without it
         arr = pc.replace_substring(arr, "\x00", "")
     headers, no_header = split_headers(arr, ctx.headers)
