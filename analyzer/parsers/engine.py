@@ -129,13 +129,20 @@ def sparse_extract(arr: pa.Array, regex: str, literal: str | None = None,
     Capturing is the expensive part of RE2, so skipping the rows that cannot match pays off
     on sparse columns such as Exim's optional NAME=value items.
     """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
     n = len(arr)
     mask = pc.is_valid(arr)
     if where is not None:
-        mask = pc.and_(mask, where)
-    if literal is not None:
-        mask = pc.and_(mask, pc.fill_null(pc.match_substring(arr, literal), False))
+        mask = pc.and_(mask, pc.fill_null(where, False))
     names = re.findall(r"\(\?P<(\w+)>", regex)
+    if literal is not None and pc.any(mask).as_py():
+        # the substring test only on the rows still in question
+        cand = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+        hit = pc.match_substring(arr.take(pa.array(cand)), literal).to_numpy(zero_copy_only=False)
+        keep = np.zeros(n, dtype=bool)
+        keep[cand[hit]] = True
+        mask = pa.array(keep)
     if not pc.any(mask).as_py():
         return {name: pa.nulls(n, pa.string()) for name in names}
     st = pc.extract_regex(pc.filter(arr, mask), pattern=regex)
