@@ -511,8 +511,10 @@ def is_plain_file(inp: Input) -> bool:
 def iter_blocks(inp: Input, warn: Callable[[str], None], block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
     """The blocks (:func:`cut_blocks`) of an input's decompressed bytes. A compressed input is
     decompressed on a thread of its own (zlib, bz2, lzma and zstd release the GIL while they
-    work), a few chunks ahead, so that it overlaps with parsing."""
-    yield from cut_blocks(_ahead(iter_chunks(inp, warn)), block_bytes)
+    work), a few chunks ahead, so that it overlaps with parsing; a plain file is read here (a
+    thread per file would cost more than reading: many small rotated files)."""
+    chunks = iter_chunks(inp, warn)
+    yield from cut_blocks(chunks if is_plain_file(inp) else _ahead(chunks), block_bytes)
 
 
 def _ahead(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
