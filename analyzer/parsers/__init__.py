@@ -23,7 +23,7 @@ from .engine import Pattern, const_column, match_patterns, match_regex, nonempty
 from .fields import finish
 from .syslog import FORMAT_FLAVOURS, HeaderState, split_headers, strip_inner_exim_stamp
 
-__all__ = ["FORMATS", "FileContext", "LineCounts", "finish_batch", "parse_batch", "parse_block", "split_batch"]
+__all__ = ["FORMATS", "FileContext", "LineCounts", "finish_batch", "parse_batch", "split_batch"]
 
 FORMATS = ("auto", "syslog", "rfc3339", "exim")
 SAMPLES_PER_KIND = 3
@@ -282,40 +282,13 @@ def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa
 
 def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
     """Read the headers of a batch. Sequential per file: the year of yearless stamps carries over."""
-    arr = pa.array(lines, pa.string())
-    nul = pc.match_substring(arr, "\x00")
-    n_nul = pc.sum(nul).as_py() or 0
+    arr = getattr(lines, "array", None)  # analyzer.sources.Lines: already an Arrow array
+    if arr is None:
+        arr = pa.array(lines, pa.string())
+    n_nul = pc.sum(pc.match_substring(arr, "\x00")).as_py() or 0 if getattr(lines, "nul", True) else 0
     if n_nul:  # a NUL byte (a crash's zero fill, a broken relay) inside a line: read the line without it
         arr = pc.replace_substring(arr, "\x00", "")
     return _split(arr, lines, n_nul, first_line, ctx)
-
-
-class ArrayLines(Sequence):
-    """The lines of a batch held as an Arrow array (a block read by the native core): what
-    :class:`Split` needs of a list of lines, without a Python string per line."""
-
-    def __init__(self, arr: pa.Array) -> None:
-        self.arr = arr
-
-    def __len__(self) -> int:
-        return len(self.arr)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return self.arr[i].to_pylist()
-        return self.arr[i].as_py()
-
-
-def parse_block(block: bytes, first_line: int, ctx: FileContext, *, ends_file: bool = True) -> tuple[pa.Table, LineCounts]:
-    """:func:`parse_batch` of the lines of a block of bytes (``analyzer.sources.block_lines``):
-    the native core cuts them into an Arrow array when it can (no Python string per line)."""
-    from .. import native
-    from ..sources import block_lines
-
-    arr = native.block_array(block, ends_file)
-    if arr is None:
-        return parse_batch(block_lines(block, ends_file=ends_file), first_line, ctx)
-    return finish_batch(_split(arr, ArrayLines(arr), 0, first_line, ctx))
 
 
 def _split(arr: pa.Array, lines: Sequence[str], n_nul: int, first_line: int, ctx: FileContext) -> Split:
