@@ -43,7 +43,7 @@ pub fn digits(s: &[u8], max: usize) -> Option<i64> {
 
 /// What `_split_hostport` gives a `host[ip]:port` spec: (host, ip, port). `Err` where the port
 /// would not fit the schema's int32 (the caller leaves such a line to Python).
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::result_unit_err)]
 pub fn split_hostport(spec: &[u8]) -> Result<(Option<&[u8]>, Option<&[u8]>, Option<i32>), ()> {
     // ^(?P<h>[^\[\]\s]*)\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?$
     let whole = (Some(spec), None, None);
@@ -110,6 +110,7 @@ impl Fields {
     }
 
     /// `stage_from_text`: Ok(None) where the text names no stage; Err where Python must decide.
+    #[allow(clippy::result_unit_err)]
     pub fn stage_from_text(&self, text: &[u8]) -> Result<Option<&str>, ()> {
         let Some(c) = self.stage_text.captures(text) else { return Ok(None) };
         let raw = (1..c.len()).filter_map(|i| c.get(i)).map(|m| m.as_bytes()).find(|m| !m.is_empty());
@@ -134,9 +135,7 @@ impl Fields {
 
     /// The queue id a reply says the next hop queued the message as.
     pub fn queued_as<'t>(&self, text: &'t [u8]) -> Option<&'t [u8]> {
-        if crate::postfix::finder(&QUEUED, b"queued as").find(text).is_none() {
-            return None;
-        }
+        crate::postfix::finder(&QUEUED, b"queued as").find(text)?;
         self.queued_as.captures(text).and_then(|c| c.name("q")).map(|m| m.as_bytes()).and_then(nonempty)
     }
 }

@@ -96,6 +96,10 @@ pub struct Fast {
     kinds: Vec<Kind>,
     pub fields: Fields,
     directions: Vec<(Vec<u8>, String)>,
+    /// per daemon named by a kind or a direction: its direction and the kinds it may try, in order
+    daemons: Vec<(Vec<u8>, Option<usize>, Vec<usize>)>,
+    /// the kinds every daemon may try (those without a daemon list)
+    any_daemon: Vec<usize>,
     reject_actions: Vec<(Vec<u8>, &'static str)>,
     /// the names of the readers in use (those whose Python pattern is unchanged)
     pub enabled: Vec<&'static str>,
@@ -153,13 +157,24 @@ impl Fast {
             .into_iter()
             .filter_map(|(k, v)| actions.iter().find(|a| **a == v).map(|a| (k.into_bytes(), *a)))
             .collect();
-        Fast {
-            kinds,
-            fields,
-            directions: directions.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect(),
-            reject_actions,
-            enabled,
+        let directions: Vec<(Vec<u8>, String)> = directions.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect();
+        let mut names: Vec<Vec<u8>> = directions.iter().map(|(d, _)| d.clone()).collect();
+        for k in &kinds {
+            names.extend(k.daemons.iter().flatten().cloned());
         }
+        names.sort();
+        names.dedup();
+        let allowed = |k: &Kind, d: &[u8]| k.daemons.as_ref().is_none_or(|ds| ds.iter().any(|x| x.as_slice() == d));
+        let daemons = names
+            .into_iter()
+            .map(|d| {
+                let dir = directions.iter().position(|(x, _)| *x == d);
+                let ks = (0..kinds.len()).filter(|&i| allowed(&kinds[i], &d)).collect();
+                (d, dir, ks)
+            })
+            .collect();
+        let any_daemon = (0..kinds.len()).filter(|&i| kinds[i].daemons.is_none()).collect();
+        Fast { kinds, fields, directions, daemons, any_daemon, reject_actions, enabled }
     }
 
     /// Read one Postfix message (`daemon`: the program's last part) into `row` (which holds the
@@ -169,13 +184,12 @@ impl Fast {
         if msg.starts_with(b"ignoring ") || msg.starts_with(b"disabling ") || msg.starts_with(b"discarding EHLO keywords: ") {
             return false;
         }
-        let direction = self.directions.iter().find(|(d, _)| d.as_slice() == daemon).map(|(_, v)| v.as_str());
-        for k in &self.kinds {
-            if let Some(ds) = &k.daemons {
-                if !ds.iter().any(|d| d.as_slice() == daemon) {
-                    continue;
-                }
-            }
+        let (direction, kinds) = match self.daemons.iter().find(|(d, _, _)| d.as_slice() == daemon) {
+            Some((_, dir, ks)) => (dir.map(|i| self.directions[i].1.as_str()), ks.as_slice()),
+            None => (None, self.any_daemon.as_slice()),
+        };
+        for &i in kinds {
+            let k = &self.kinds[i];
             // a reader that says No has not touched the row
             row.event = Some(k.event);
             row.pattern = Some(k.name);
@@ -494,7 +508,9 @@ fn read_lost<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     client_only(row, spec)
 }
 
-/// `\w+ TLS connection established {from|to} CLIENT: tls`: (trust, spec, tls).
+/// `\w+ TLS connection established {from|to} CLIENT: tls`: (trust, spec, tls); Err(true) where
+/// Python must decide, Err(false) where the pattern does not match.
+#[allow(clippy::type_complexity)]
 fn tls<'a>(msg: &'a [u8], dir: &[u8]) -> Result<(&'a [u8], &'a [u8], &'a [u8]), bool> {
     let n = msg.iter().take_while(|&&b| is_word(b)).count();
     let rest = &msg[n..];

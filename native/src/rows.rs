@@ -128,7 +128,7 @@ struct Validity {
 
 impl Validity {
     fn push(&mut self, valid: bool) {
-        if self.n % 8 == 0 {
+        if self.n.is_multiple_of(8) {
             self.bits.push(0);
         }
         if valid {
