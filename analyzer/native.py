@@ -5,6 +5,11 @@ same tables (passed in here at start, rewritten from RE2 to the Rust regex diale
 equal to the Python engine by differential tests (``tests/test_native_*.py``). It is optional:
 an install without a Rust toolchain has only the Python engine.
 
+On top of matching, the core reads the most frequent Postfix lines into finished event rows
+(:func:`fast_postfix`, used by :func:`analyzer.parsers.split_batch`): hand-read twins of the
+table's patterns of the same names plus the derivations of ``parsers/fields.py``, each used only
+while its pattern is in the table verbatim; ``MAILLENS_FAST=0`` turns that off.
+
 ``MAILLENS_ENGINE`` chooses: ``auto`` (default: native when built), ``python``, or ``native``
 (an error if it is not built). :func:`engine` names the engine in use; :func:`matcher` gives the
 native matcher of a pattern list, or None when the Python engine runs.
@@ -17,7 +22,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["EngineError", "available", "engine", "engine_choice", "matcher", "unavailable_reason"]
+__all__ = ["EngineError", "available", "engine", "engine_choice", "fast_postfix", "matcher", "unavailable_reason"]
 
 ENV = "MAILLENS_ENGINE"
 #: threads the native core splits one batch over (the GIL is released while it matches)
@@ -157,10 +162,6 @@ def matcher(regexes: Sequence[str], daemons: Sequence[frozenset[str] | None] | N
 
 
 # ---- the whole-row fast path for Postfix lines (native/src/batch.rs, postfix.rs, rows.rs) ----
-
-_ROW_TYPES = {"string": "string", "int16": "int16", "int32": "int32", "int64": "int64", "float64": "float64",
-              "bool": "bool", "ts": "ts"}
-
 
 @lru_cache(maxsize=1)
 def _fast_postfix() -> Any:
