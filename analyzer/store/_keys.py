@@ -196,7 +196,7 @@ class SourceKeys:
     def __call__(self, table: pa.Table) -> np.ndarray:
         keys = event_keys(table)
         tags = _tags(table) if len(keys) else np.zeros(0, np.int64)
-        if not len(keys) or not len(self.given.mem) and not self.given.spilled:
+        if not len(keys) or (not len(self.given.mem) and not self.given.spilled):
             self.given.add(keys, tags)
             return keys
         # identical events of earlier batches: key(h, 0), key(h, 1) ... are taken; count them
