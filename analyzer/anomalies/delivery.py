@@ -30,7 +30,7 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
     allrows = _with_bucket(ctx, _outbound(ctx.all))
     if allrows.empty:
         return []
-    window_start = ctx.events["ts"].min()
+    window_start = ctx.first_ts
     findings: list[Finding] = []
     for dim in ("domain", "provider"):
         sub = allrows.dropna(subset=[dim])
@@ -113,9 +113,9 @@ def _cause_spike(ctx: Context) -> list[Finding]:
     fail = _with_bucket(ctx, df.loc[m, ["ts", "cause", "source", "line_no"]])
     if fail.empty:
         return []
-    all_buckets = pd.date_range(df["ts"].min().floor(ctx.bucket), df["ts"].max().floor(ctx.bucket),
-                                freq=ctx.bucket)
-    window_start = ctx.events["ts"].min().floor(ctx.bucket)
+    first, last = ctx.all_span
+    all_buckets = pd.date_range(first.floor(ctx.bucket), last.floor(ctx.bucket), freq=ctx.bucket)
+    window_start = ctx.first_ts.floor(ctx.bucket)
     counts = fail.groupby(["cause", "bucket"], observed=True).size().unstack(fill_value=0).reindex(
         columns=all_buckets, fill_value=0)
     vals_all = counts.to_numpy(dtype=float)
@@ -165,12 +165,12 @@ def detect_new_signature(ctx: Context) -> list[Finding]:
     # Earlier buckets of the window count as history once there are enough of them.
     learn_until = None
     if len(hist) == 0:
-        start = ev["ts"].min().floor(ctx.bucket)
+        start = ctx.first_ts.floor(ctx.bucket)
         learn_until = start + ctx.bucket * int(p["min_history"])
-        if ev["ts"].max() - start > pd.Timedelta(days=float(p["long_window_days"])):
+        if ctx.last_ts - start > pd.Timedelta(days=float(p["long_window_days"])):
             # a long window: new means first seen on its last day (over weeks, rare causes come and go)
-            learn_until = ev["ts"].max() - pd.Timedelta(days=1)
-        if ev["ts"].max() < learn_until:
+            learn_until = ctx.last_ts - pd.Timedelta(days=1)
+        if ctx.last_ts < learn_until:
             return []
         before = _truthy(ev["ts"] < learn_until)
         cur, old = ev.loc[fm & ~before, _SIGNATURE_COLUMNS], ev.loc[fm & before, _SIGNATURE_COLUMNS]
@@ -265,8 +265,9 @@ def detect_deferral_buildup(ctx: Context) -> list[Finding]:
     if d.empty:
         return []
     d["msg"] = d["queue_id"].fillna(d["recipient"])
-    all_buckets = pd.date_range(df["ts"].min().floor(ctx.bucket), df["ts"].max().floor(ctx.bucket), freq=ctx.bucket)
-    window_start = ctx.events["ts"].min().floor(ctx.bucket)
+    first, last = ctx.all_span
+    all_buckets = pd.date_range(first.floor(ctx.bucket), last.floor(ctx.bucket), freq=ctx.bucket)
+    window_start = ctx.first_ts.floor(ctx.bucket)
     counts = d.groupby(["domain", "bucket"], observed=True)["msg"].nunique().unstack(fill_value=0).reindex(
         columns=all_buckets, fill_value=0)
     vals_all = counts.to_numpy(dtype=float)
