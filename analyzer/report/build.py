@@ -465,6 +465,11 @@ class FoldedResult(ParseResult):
 
     bulk: Bulk | None = None
 
+    def first_event(self) -> pd.Timestamp | None:
+        """The time of the first line read, kept as a row or folded."""
+        first = span(self.events["ts"], self.bulk)[0]
+        return None if first is None or pd.isna(first) else first
+
 
 class ReportFold:
     """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the other
