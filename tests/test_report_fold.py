@@ -100,19 +100,23 @@ def test_rotated_set_with_batches_across_files(kb):
 
 
 def test_folded_lines_are_counted_not_kept(day, kb):
-    """The folded lines are sessions, TLS and postscreen lines that went well, none of a message;
-    the report still counts them as events, sessions and normal closes."""
+    """The folded lines are sessions, TLS and postscreen lines that went well and Postfix's
+    message-id/removed lines; the report still counts them as events, sessions and normal closes."""
     table = classify(parse_logs([str(day)], year=2026, tz="UTC", workers=1).events, kb)
     m = is_bulk(table)
     bulk_rows = table[m]
-    assert set(bulk_rows["event"].unique()) <= {"connect", "disconnect", "tls", "screen"}
-    assert bulk_rows["queue_id"].isna().all()
+    assert set(bulk_rows["event"].unique()) == {"connect", "disconnect", "tls", "screen", "message_id", "removed"}
+    session = bulk_rows["event"].isin(["connect", "disconnect", "tls", "screen"]).to_numpy(dtype=bool)
+    assert bulk_rows.loc[session, "queue_id"].isna().all()
+    assert bulk_rows.loc[~session, ["sender", "recipient", "status", "detail"]].isna().all().all()
     assert bulk_rows["outcome"].isin(["ok", "info"]).all()
     rows, bulk = split_events(table)
     assert len(rows) + len(bulk) == len(table)
     connects = bulk_rows[(bulk_rows["event"] == "connect") & (bulk_rows["direction"] != "outbound")
                          & ~bulk_rows["program"].str.endswith("postscreen")]
     assert int(bulk.table["sessions"].sum()) == len(connects)
+    # each folded message line keeps when its message was first seen
+    assert len(bulk.qids) == int((~session).sum())
 
 
 def test_bulk_fold_does_not_depend_on_the_batches(day, kb):

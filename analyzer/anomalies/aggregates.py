@@ -14,16 +14,19 @@ fractions counts that second's bulk lines on the side of the limit their second 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["BULK_EVENTS", "ORDER_COLUMN", "Bulk", "BulkFold", "is_bulk", "row_order"]
+__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "qid_hash", "Bulk", "BulkFold", "is_bulk", "row_order"]
 
-#: The events a line must have to be folded: session start and end, TLS set-up, postscreen passes.
+#: The events of a session's lines that are folded: session start and end, TLS set-up, postscreen passes.
 BULK_EVENTS = ("connect", "disconnect", "tls", "screen")
+#: The events of a message's lines that are folded: Postfix's cleanup message-id= and qmgr removed
+#: (the message's first time is kept per queue id: :attr:`Bulk.qids`).
+MESSAGE_EVENTS = ("message_id", "removed")
 #: The columns the fold reads: a table without them (a history store's narrow rows) folds nothing.
 _NEEDS = frozenset({"ts", "event", "outcome", "severity", "direction", "cause", "source", "host", "program",
                     "reply_class", "line_no"})
@@ -60,12 +63,24 @@ def is_bulk(batch: pd.DataFrame) -> np.ndarray:
     are no resource trouble. None of them in a table that lacks a column the fold reads."""
     if not _NEEDS <= set(batch.columns):
         return np.zeros(len(batch), dtype=bool)
-    m = _eq(batch["event"], BULK_EVENTS) & _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info")
-    m &= _eq(batch["direction"], ("inbound", "outbound")) & ~_eq(batch["cause"], "local.resource")
-    for name in ("queue_id", "sasl_username", "cause_ref"):
-        if name in batch.columns:
-            m &= batch[name].isna().to_numpy(dtype=bool)
+    def null(name: str) -> np.ndarray:
+        return batch[name].isna().to_numpy(dtype=bool) if name in batch.columns else np.ones(len(batch), dtype=bool)
+
+    session = _eq(batch["event"], BULK_EVENTS) & _eq(batch["direction"], ("inbound", "outbound")) & null("queue_id")
+    # a message's bookkeeping line that names nobody and says nothing (Exim's Completed has a status)
+    message = _eq(batch["event"], MESSAGE_EVENTS) & batch["queue_id"].notna().to_numpy(dtype=bool) if \
+        "queue_id" in batch.columns else np.zeros(len(batch), dtype=bool)
+    for name in ("status", "sender", "recipient", "detail", "reply_text", "client_ip"):
+        message &= null(name)
+    m = (session | message) & _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info")
+    m &= ~_eq(batch["cause"], "local.resource") & null("sasl_username") & null("cause_ref")
     return m
+
+
+def qid_hash(ids: pd.Series) -> np.ndarray:
+    """A 64-bit hash of each queue id (the same in every batch and process; nulls hash alike:
+    mask them apart)."""
+    return pd.util.hash_array(ids.astype(object).where(ids.notna(), "").to_numpy(dtype=object), categorize=True)
 
 
 def _seconds_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -89,6 +104,7 @@ class BulkFold:
 
     def __init__(self) -> None:
         self._pieces: list[pd.DataFrame] = []
+        self._qids: list[pd.DataFrame] = []
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
         m = is_bulk(batch) if mask is None else mask
@@ -118,13 +134,19 @@ class BulkFold:
         self._pieces.append(_combine(df))
         if len(self._pieces) >= self.COMPACT_EVERY:
             self._pieces = [_combine(pd.concat(self._pieces, ignore_index=True))]
+        if "queue_id" in rows.columns:
+            has = rows["queue_id"].notna().to_numpy(dtype=bool)
+            if has.any():  # a message's first time: one (hash, second, time) per line, 24 bytes
+                self._qids.append(pd.DataFrame({"qid": qid_hash(rows["queue_id"][has]), "sec": sec[has], "ts": ns[has]}))
 
     def result(self) -> Bulk:
+        qids = pd.concat(self._qids, ignore_index=True) if self._qids else _empty_qids()
+        self._qids = []
         if not self._pieces:
-            return Bulk.empty()
+            return Bulk(Bulk.empty().table, qids)
         table = _combine(pd.concat(self._pieces, ignore_index=True))
         self._pieces = []
-        return Bulk(table.sort_values("last_order", kind="stable").reset_index(drop=True))
+        return Bulk(table.sort_values("last_order", kind="stable").reset_index(drop=True), qids)
 
 
 def _combine(df: pd.DataFrame) -> pd.DataFrame:
@@ -149,9 +171,12 @@ class Bulk:
     ``closed``/``unclosed`` (inbound disconnects with and without QUIT), the first and last time
     (``ts_min``/``ts_max``, ns), and the last line (``last_order``, see
     :func:`analyzer.report.fold.row_order`, and ``last_line``). ``sec`` is the whole second (UTC
-    epoch), :data:`_NULL_SEC` for lines without a time."""
+    epoch), :data:`_NULL_SEC` for lines without a time. ``qids`` holds, per folded line of a
+    message, its queue id's hash (:func:`qid_hash`), ``sec`` and ``ts`` (ns): when each message was
+    first seen."""
 
     table: pd.DataFrame
+    qids: pd.DataFrame = field(default_factory=lambda: _empty_qids())
 
     @classmethod
     def empty(cls) -> Bulk:
@@ -173,16 +198,16 @@ class Bulk:
     def cut(self, since: Any = None, until: Any = None, *, timed: bool = False) -> Bulk:
         """The lines with ``since <= time < until`` (a limit of None: no limit); lines without a
         time only when neither limit is given and not ``timed``."""
-        t = self.table
-        sec = t["sec"].to_numpy()
-        keep = np.ones(len(t), dtype=bool)
-        if since is not None or until is not None or timed:
-            keep &= sec != _NULL_SEC
-        if since is not None:
-            keep &= sec >= _sec_of(since, up=True)
-        if until is not None:
-            keep &= sec < _sec_of(until, up=True)
-        return self if keep.all() else Bulk(t[keep].reset_index(drop=True))
+        t, q = self.table, self.qids
+        keep, qkeep = _inside(t["sec"].to_numpy(), since, until, timed), _inside(q["sec"].to_numpy(), since, until, timed)
+        if keep.all() and qkeep.all():
+            return self
+        return Bulk(t[keep].reset_index(drop=True), q[qkeep].reset_index(drop=True))
+
+    def first_seen(self) -> pd.Series:
+        """The first time (ns) of each queue id hash among the folded lines."""
+        q = self.qids[self.qids["sec"].to_numpy() != _NULL_SEC]
+        return q.groupby("qid")["ts"].min()
 
     def first_ts(self) -> pd.Timestamp | None:
         t = self.timed
@@ -197,6 +222,21 @@ class Bulk:
         t = self.timed
         ns = np.concatenate([t["ts_min"].to_numpy(), t["ts_max"].to_numpy()])
         return pd.Series(pd.to_datetime(ns, utc=True))
+
+
+def _inside(sec: np.ndarray, since: Any, until: Any, timed: bool) -> np.ndarray:
+    keep = np.ones(len(sec), dtype=bool)
+    if since is not None or until is not None or timed:
+        keep &= sec != _NULL_SEC
+    if since is not None:
+        keep &= sec >= _sec_of(since, up=True)
+    if until is not None:
+        keep &= sec < _sec_of(until, up=True)
+    return keep
+
+
+def _empty_qids() -> pd.DataFrame:
+    return pd.DataFrame({"qid": np.array([], np.uint64), "sec": np.array([], np.int64), "ts": np.array([], np.int64)})
 
 
 def _sec_of(ts: Any, *, up: bool) -> int:

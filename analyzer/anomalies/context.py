@@ -54,6 +54,15 @@ class Context:
         return self.window_span[1]
 
     @cached_property
+    def folded_first_seen(self) -> pd.Series:
+        """The first time (ns) of each queue id (by hash) among the folded lines, history and window."""
+        parts = [b.qids for b in (self.bulk_history, self.bulk) if b is not None and len(b.qids)]
+        if not parts:
+            return pd.Series([], dtype=np.int64)
+        return Bulk(self.bulk.table if self.bulk is not None else Bulk.empty().table,
+                    pd.concat(parts, ignore_index=True)).first_seen()
+
+    @cached_property
     def all_span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
         """The first and last time of all lines, history and window."""
         a, b = self.window_span

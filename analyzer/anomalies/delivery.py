@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .aggregates import qid_hash
 from .baseline import _robust, _runs, _with_bucket
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
 from .finding import Finding
@@ -257,7 +258,14 @@ def detect_deferral_buildup(ctx: Context) -> list[Finding]:
     ids = df.loc[df["queue_id"].notna().to_numpy(dtype=bool), ["queue_id", "ts"]]
     first_seen = ids.groupby("queue_id", observed=True)["ts"].min()
     seen = d["queue_id"].map(first_seen)
-    age = ((d["ts"] - seen).dt.total_seconds()).astype("float64").fillna(0.0)
+    age = ((d["ts"] - seen).dt.total_seconds()).astype("float64")
+    folded = ctx.folded_first_seen  # lines of messages folded apart from the rows (.aggregates)
+    if len(folded):
+        seen_ns = pd.Series(qid_hash(d["queue_id"])).map(folded).to_numpy(dtype=float, copy=True)
+        seen_ns[d["queue_id"].isna().to_numpy(dtype=bool)] = np.nan
+        ts_ns = d["ts"].astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        age = pd.Series(np.fmax(age.to_numpy(dtype=float, na_value=np.nan), (ts_ns - seen_ns) / 1e9), index=d.index)
+    age = age.fillna(0.0)
     d["delay"] = np.fmax(d["delay"].astype("float64").fillna(0.0).to_numpy(), age.to_numpy())
     d = d[_truthy(d["delay"] >= p["min_age"])]
     d["domain"] = _domain(d["recipient"])
