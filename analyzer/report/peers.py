@@ -43,7 +43,7 @@ from ..totals import (
     pf_frame,
 )
 
-__all__ = ["QUEUE_BUCKETS", "TOP", "PeersFold", "eximstats_tables", "peer_sections", "pflogsumm_tables"]
+__all__ = ["QUEUE_BUCKETS", "TOP", "PeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
 
 #: Rows shown per section (per kind for the reject sections); the rest is "and N more".
 TOP = 10
@@ -437,3 +437,13 @@ class PeersFold:
                                self.top)
             totals["eximstats"] = self.ex.totals()
         return {"peer_totals": peer_totals_of(totals), "peers": peers}
+
+
+def peer_report(events: pd.DataFrame, top: int = TOP) -> dict[str, list[dict[str, Any]]]:
+    """The report's ``peer_totals`` and ``peers`` of a table, folded slice by slice
+    (:func:`analyzer.report.fold.fold_frame`): what the whole table gives, without its masks."""
+    from .fold import fold_frame
+
+    fold = PeersFold(top)
+    fold_frame(events, [fold])
+    return fold.result()
