@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 from ..schema import conform
 from . import exim, postfix
 from .engine import Pattern, const_column, match_patterns, match_regex, nonempty
+from .exim_fast import read_exim_rows
 from .fields import finish
 from .syslog import HeaderState, split_headers, strip_inner_exim_stamp
 
@@ -269,6 +271,7 @@ class Split:
     panic: bool
     exim_file: bool
     nul: int = 0
+    fast: pa.Table | None = None  # rows the native Exim readers took whole (parsers.exim_fast), with 'row'
 
 
 def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa.Table, LineCounts]:
@@ -283,9 +286,23 @@ def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
     n_nul = pc.sum(nul).as_py() or 0
     if n_nul:  # a NUL byte (a crash's zero fill, a broken relay) inside a line: read the line without it
         arr = pc.replace_substring(arr, "\x00", "")
-    headers, no_header = split_headers(arr, ctx.headers)
+    fast = None
+    if not ctx.panic and ctx.headers.forced in (None, "exim"):
+        got = read_exim_rows(arr, ctx.headers.clock.tz)
+        if got is not None and len(got[0]):
+            fast = got[1]
+    if fast is None:
+        headers, no_header = split_headers(arr, ctx.headers)
+    else:  # the other lines' headers, at their positions in the batch
+        left = np.ones(len(arr), dtype=bool)
+        left[got[0]] = False
+        rest = np.flatnonzero(left)
+        headers, no_header = split_headers(pc.take(arr, pa.array(rest)), ctx.headers)
+        headers = headers.set_column(0, "row", pa.array(rest[headers.column("row").to_numpy()]))
+        no_header = pa.array(rest[np.asarray(no_header.to_numpy(), dtype=np.int64)], pa.int64())
+        ctx.headers.counts["exim"] = ctx.headers.counts.get("exim", 0) + fast.num_rows
     return Split(arr, lines, first_line, headers, no_header, ctx.name, ctx.headers.clock.tz, ctx.panic,
-                 ctx.flavour == "exim", n_nul)
+                 ctx.flavour == "exim", n_nul, fast)
 
 
 def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
@@ -400,9 +417,27 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
         table = table.append_column("line_no", pc.add(rows, first_line))
         table = conform(table)
     else:
+        rows = pa.array([], pa.int64())
         table = conform(pa.table({}))
+    if sp.fast is not None and sp.fast.num_rows:
+        counts.by_mta["exim"] += sp.fast.num_rows
+        table = _with_fast(table, rows, sp.fast, source, first_line)
     counts.events = table.num_rows
     return table, counts
+
+
+def _with_fast(table: pa.Table, rows: Any, fast: pa.Table, source: str, first_line: int) -> pa.Table:
+    """The pattern engine's rows and the native Exim readers' rows, in line order."""
+    frows = fast.column("row")
+    fast = fast.drop_columns(["row"])
+    fast = fast.append_column("source", pa.array([source] * fast.num_rows))
+    fast = conform(fast.append_column("line_no", pc.add(frows, first_line)))
+    if table.num_rows == 0:
+        return fast
+    both = pa.concat_tables([table, fast])
+    order = np.argsort(np.concatenate([np.asarray(pa.chunked_array([rows]).to_numpy(), dtype=np.int64),
+                                       np.asarray(frows.to_numpy(), dtype=np.int64)]), kind="stable")
+    return both.take(pa.array(order))
 
 
 _WRAPPED = r"^(?P<host>[\w.-]+) (?P<program>[^\s\[\]:]+)\[(?P<pid>\d{1,10})\]: (?:\[\d+\] )?(?P<msg>.*)$"

@@ -4,6 +4,9 @@
 
 pub mod arrow;
 pub mod engine;
+pub mod exim;
+pub mod exim_cols;
+mod exim_py;
 pub mod syslog;
 pub mod translate;
 
@@ -134,6 +137,7 @@ fn py_translate(re2: &str) -> PyResult<String> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
+    m.add_class::<exim_py::EximReader>()?;
     m.add_function(wrap_pyfunction!(py_translate, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
