@@ -104,8 +104,9 @@ def finish_many(splits: list[Split]) -> tuple[pa.Table, LineCounts, list[FileSta
                                   for sp, s in zip(splits, starts, strict=True)])
     lines = [line for sp in splits for line in sp.lines]
     first = splits[0]
-    fast = [sp.fast.set_column(sp.fast.num_columns - 1, "row", pc.add(sp.fast.column("row"), pa.scalar(int(s), pa.int64())))
-            for sp, s in zip(splits, starts, strict=True) if sp.fast is not None]  # native Exim rows
+    fast = [sp.fast.set_column(sp.fast.schema.get_field_index("row"), "row",
+                               pc.add(sp.fast.column("row"), pa.scalar(int(s), pa.int64())))
+            for sp, s in zip(splits, starts, strict=True) if sp.fast is not None]  # native rows
     joined = Split(pa.concat_arrays([sp.arr for sp in splits]), lines, 1, headers, no_header, _JOINED,
                    first.tz, first.panic, first.exim_file, fast=pa.concat_tables(fast) if fast else None)
     table, counts = finish_batch(joined)

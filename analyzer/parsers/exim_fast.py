@@ -53,7 +53,7 @@ def read_exim_rows(arr: pa.Array, tz: str) -> tuple[np.ndarray, pa.Table] | None
     r = reader()
     if r is None or len(arr) == 0:
         return None
-    offsets, data = native._string_buffers(arr)
+    offsets, data = native.string_buffers(arr)
     n, rows, local, cols = r.read(offsets, data)
     positions = np.frombuffer(rows, dtype=np.int64)
     out: dict[str, pa.Array] = {}
