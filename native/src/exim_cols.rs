@@ -25,6 +25,24 @@ impl Bits {
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
     }
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    fn get(&self, i: usize) -> bool {
+        self.bytes[i / 8] & (1 << (i % 8)) != 0
+    }
+    /// Append another bitmap (whole bytes when this one ends on a byte boundary).
+    pub fn append(&mut self, other: &Bits) {
+        if self.len % 8 == 0 {
+            self.bytes.extend_from_slice(&other.bytes);
+            self.len += other.len;
+            self.nulls += other.nulls;
+            return;
+        }
+        for i in 0..other.len {
+            self.push(other.get(i));
+        }
+    }
 }
 
 /// A string column: i32 offsets, data, validity.
@@ -41,6 +59,15 @@ impl Default for StrCol {
 }
 
 impl StrCol {
+    pub fn append(&mut self, other: &StrCol) {
+        let base = self.data.len() as i32;
+        for c in other.offsets.chunks_exact(4).skip(1) {
+            let v = i32::from_le_bytes([c[0], c[1], c[2], c[3]]) + base;
+            self.offsets.extend_from_slice(&v.to_le_bytes());
+        }
+        self.data.extend_from_slice(&other.data);
+        self.valid.append(&other.valid);
+    }
     pub fn push(&mut self, v: Option<&[u8]>) {
         if let Some(v) = v {
             self.data.extend_from_slice(v);
@@ -59,6 +86,10 @@ pub struct NumCol {
 }
 
 impl NumCol {
+    pub fn append(&mut self, other: &NumCol) {
+        self.values.extend_from_slice(&other.values);
+        self.valid.append(&other.valid);
+    }
     pub fn push_i16(&mut self, v: Option<i16>) {
         self.values.extend_from_slice(&v.unwrap_or(0).to_le_bytes());
         self.valid.push(v.is_some());
@@ -85,6 +116,10 @@ pub struct BoolCol {
 }
 
 impl BoolCol {
+    pub fn append(&mut self, other: &BoolCol) {
+        self.values.append(&other.values);
+        self.valid.append(&other.valid);
+    }
     pub fn push(&mut self, v: Option<bool>) {
         self.values.push(v.unwrap_or(false));
         self.valid.push(v.is_some());
@@ -106,6 +141,19 @@ mod tests {
         assert_eq!(c.valid.into_bytes(), vec![0b101]);
         let offs: Vec<i32> = c.offsets.chunks(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         assert_eq!(offs, vec![0, 2, 2, 2]);
+    }
+
+    #[test]
+    fn appended_columns_equal_one_built_whole() {
+        let vals: Vec<Option<&[u8]>> = (0..21).map(|i| if i % 3 == 0 { None } else { Some(&b"xyz"[..i % 4]) }).collect();
+        let mut whole = StrCol::default();
+        vals.iter().for_each(|v| whole.push(*v));
+        let (mut a, mut b) = (StrCol::default(), StrCol::default());
+        vals[..5].iter().for_each(|v| a.push(*v));
+        vals[5..].iter().for_each(|v| b.push(*v));
+        a.append(&b);
+        assert_eq!((a.offsets, a.data, a.valid.nulls), (whole.offsets, whole.data, whole.valid.nulls));
+        assert_eq!(a.valid.into_bytes(), whole.valid.into_bytes());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The Python face of the Exim row readers (`exim`): `analyzer._native.EximReader`.
 
-use crate::exim::{read, Spec, SpecSource};
+use crate::exim::{read_threads, Spec, SpecSource};
 use crate::exim_cols::{Bits, NumCol, StrCol};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
@@ -36,15 +36,15 @@ impl EximReader {
     /// Read the lines of a string column (Arrow offsets sliced to it, and data). Returns (n,
     /// rows int64, local uint8, [(name, type, nulls, validity, values, data or None)]) for the
     /// rows read, "ts" and "pid" first.
-    fn read<'py>(&self, py: Python<'py>, offsets: PyBackedBytes, data: PyBackedBytes) -> PyResult<(usize, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Vec<Buffers<'py>>)> {
+    #[pyo3(signature = (offsets, data, threads=1))]
+    fn read<'py>(&self, py: Python<'py>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize) -> PyResult<(usize, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Vec<Buffers<'py>>)> {
         if data.len() > i32::MAX as usize {
             return Err(pyo3::exceptions::PyValueError::new_err("a batch over 2 GiB"));
         }
         let spec = &self.spec;
         let cols = py.detach(|| {
             let off = crate::arrow::offsets(&offsets);
-            let n = off.len().saturating_sub(1);
-            read(spec, &off, &data, 0, n)
+            read_threads(spec, &off, &data, threads)
         });
         let b = |v: &[u8]| PyBytes::new(py, v);
         let num = |name: &'static str, ty: &'static str, c: NumCol| -> Buffers<'py> {
