@@ -67,6 +67,13 @@ SEEDS = [
     "2026-11-23 00:00:41 [3891] 1xVHTs-0000pv-9r H=mx.example [2001:db8::1]:25 F=<> rejected after DATA: "
     "550 5.7.1 message too big",
     "2026-11-23 00:00:42 [3892] H=[2001:db8::2]:1025 F=<x@y.example> rejected MAIL <x@y.example>: SIZE too large",
+    "2020-02-22 01:11:08 1j4ZTB-0001Sv-P4 Message is frozen",
+    "2020-02-22 01:11:09 1j4ZTB-0001Sv-P4 Frozen (delivery error message)",
+    "2020-02-22 01:11:10 [77] 1j4ZTB-0001Sv-P4 unfrozen by root",
+    "2026-11-23 00:05:57 [4655] SMTP command timeout on connection from ([198.51.100.109]) [198.51.100.109]:4367 "
+    "I=[192.0.2.10]:25 D=300s",
+    "2026-11-23 00:00:50 [4294] SMTP call from dyn.example.com (smtp.example) [203.0.113.166]:60411 I=[192.0.2.10]:25 "
+    "dropped: too many syntax or protocol errors (last command was \"USER root\", C=EHLO)",
 ]
 
 

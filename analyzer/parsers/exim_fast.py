@@ -39,7 +39,7 @@ def _reader() -> Any:
         fields._CODE, fields._ENH_ANY, fields._STAGE_TEXT, QUEUED_AS,
         [(k, v) for k, v in fields._STAGE_RULES],
         list(exim.ACL_DENY_CODES.items()), exim.ACL_DENY_DEFAULT, exim.ACL_DEFER_CODE,
-        list(exim.TEXT_CODES))
+        list(exim.TEXT_CODES), exim.FIXED_CODES["exim.dropped"])
 
 
 def reader() -> Any:

@@ -29,6 +29,7 @@ pub struct Spec {
     deny_default: i16,
     defer_code: i16,
     text_codes: Vec<(Vec<u8>, i16)>,
+    dropped_code: i16,
 }
 
 pub struct SpecSource {
@@ -41,6 +42,7 @@ pub struct SpecSource {
     pub deny_default: i16,
     pub defer_code: i16,
     pub text_codes: Vec<(String, i16)>,
+    pub dropped_code: i16,
 }
 
 fn compile(re2: &str) -> Result<Regex, String> {
@@ -59,6 +61,7 @@ impl Spec {
             deny_default: s.deny_default,
             defer_code: s.defer_code,
             text_codes: s.text_codes.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect(),
+            dropped_code: s.dropped_code,
         })
     }
 
@@ -345,6 +348,8 @@ pub struct Row<'a> {
     pub recipient: Option<&'a [u8]>,
     pub orig_recipient: Option<&'a [u8]>,
     pub status: Option<&'static str>,
+    /// a status in the line's own words (exim.frozen)
+    pub status_text: Option<&'a str>,
     pub reply_code: Option<i16>,
     pub enhanced_code: Option<(usize, usize)>, // span in reply_text
     pub code_origin: Option<&'static str>,
@@ -650,6 +655,47 @@ fn session<'a>(m: &'a [u8]) -> Option<Row<'a>> {
     None
 }
 
+/// `MID Frozen ...`, `Message is frozen`, `unfrozen by root` ... (exim.frozen): the words are
+/// the status, the rest the detail.
+fn frozen<'a>(qid: &'a [u8], m: &'a [u8]) -> Option<Row<'a>> {
+    const WORDS: [(&[u8], bool); 7] = [
+        (b"Frozen", false), (b"Unfrozen", false), (b"Message is frozen", false), (b"frozen by ", true),
+        (b"Message frozen", false), (b"unfrozen by ", true), (b"cancelled by ", true),
+    ];
+    let &(word, to_end) = WORDS.iter().find(|(w, _)| m.starts_with(w))?;
+    let cut = if to_end { m.len() } else { word.len() };
+    let status = std::str::from_utf8(&m[..cut]).ok()?;
+    let mut row = Row { queue_id: Some(qid), event: "frozen", detail: nonempty(&m[cut..]), ..Row::default() };
+    row.status_text = Some(status);
+    Some(row)
+}
+
+/// `SMTP command timeout on [TLS ]connection from HOST items` (exim.cmd_timeout) and `SMTP call
+/// from HOST[ I=...] dropped: why` (exim.dropped).
+fn session_end<'a>(spec: &Spec, m: &'a [u8]) -> Option<Row<'a>> {
+    if let Some(rest) = m.strip_prefix(b"SMTP command timeout on ") {
+        let at = rest.strip_prefix(b"TLS ").unwrap_or(rest).strip_prefix(b"connection from ")?;
+        let (end, host) = host_at(at, 0).filter(|(_, h)| !h.bad)?;
+        if refuse(&at[end..]) {
+            return None;
+        }
+        let mut row = Row { client: host, event: "timeout", quit: Some(false), ..Row::default() };
+        row.direction = Some(delivery_direction(&row));
+        return Some(row);
+    }
+    let at = m.strip_prefix(b"SMTP call from ")?;
+    let (mut end, host) = host_at(at, 0).filter(|(_, h)| !h.bad)?;
+    if at[end..].starts_with(b" I=") {
+        end = token_end(at, end + 1);
+    }
+    let detail = at[end..].strip_prefix(b" dropped: ")?;
+    let mut row = Row { client: host, event: "too_many_errors", quit: Some(false), detail: nonempty(detail), ..Row::default() };
+    row.reply_code = Some(spec.dropped_code);
+    row.code_origin = Some("inferred");
+    row.direction = row.client.ip.map(|_| "inbound");
+    Some(row)
+}
+
 /// `[MID ]H=... F=<...> [temporarily ]rejected STAGE [<addr>][: text]` (exim.reject).
 fn reject<'a>(spec: &'a Spec, qid: Option<&'a [u8]>, m: &'a [u8]) -> Option<Row<'a>> {
     // the items must start with a NAME=
@@ -708,11 +754,7 @@ fn reject<'a>(spec: &'a Spec, qid: Option<&'a [u8]>, m: &'a [u8]) -> Option<Row<
     if let Some(a) = addr.and_then(strip_brackets) {
         match stage {
             b"RCPT" | b"VRFY" | b"EXPN" => row.recipient = Some(a),
-            b"MAIL" => {
-                if row.sender.is_none() {
-                    row.sender = Some(a)
-                }
-            }
+            b"MAIL" if row.sender.is_none() => row.sender = Some(a),
             _ => {}
         }
     }
@@ -775,13 +817,16 @@ pub fn message<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
         if rest == b"Completed" {
             return Some(Row { queue_id: Some(qid), event: "removed", status: Some("completed"), ..Row::default() });
         }
+        if let Some(row) = frozen(qid, rest) {
+            return Some(row);
+        }
         if rest.starts_with(b"H=") {
             return reject(spec, Some(qid), rest);
         }
         return None;
     }
     match m.first() {
-        Some(b'S' | b'n' | b'u') => session(m).or_else(|| reject(spec, None, m)),
+        Some(b'S' | b'n' | b'u') => session(m).or_else(|| session_end(spec, m)).or_else(|| reject(spec, None, m)),
         Some(b'A'..=b'Z') => reject(spec, None, m),
         _ => None,
     }
@@ -936,7 +981,7 @@ impl Columns {
             r.sender,
             r.recipient,
             r.orig_recipient,
-            r.status.map(str::as_bytes),
+            r.status.or(r.status_text).map(str::as_bytes),
             enh,
             r.code_origin.map(str::as_bytes),
             r.smtp_stage.map(str::as_bytes),
@@ -1047,6 +1092,7 @@ mod tests {
             deny_default: 550,
             defer_code: 451,
             text_codes: vec![("message too big".into(), 552), ("SIZE".into(), 552)],
+            dropped_code: 421,
         })
         .unwrap()
     }
@@ -1141,6 +1187,19 @@ mod tests {
         let r = message(&sp, b"H=m.test [198.51.100.222]:40990 F=<t@d.test> rejected after DATA: message too big").unwrap();
         assert_eq!((r.reply_code, r.smtp_stage, r.code_origin), (Some(552), Some("end of DATA"), Some("inferred")));
         assert!(message(&sp, b"H=x [1.2.3.4] rejected EHLO from [1.2.3.4]: bad").is_none());
+    }
+
+    #[test]
+    fn frozen_timeouts_and_drops() {
+        let sp = spec();
+        let r = message(&sp, b"1j4ZTB-0001Sv-P4 Message is frozen").unwrap();
+        assert_eq!((r.event, r.status_text, r.detail), ("frozen", Some("Message is frozen"), None));
+        let r = message(&sp, b"1j4ZTB-0001Sv-P4 unfrozen by root").unwrap();
+        assert_eq!(r.status_text, Some("unfrozen by root"));
+        let r = message(&sp, b"SMTP command timeout on connection from ([1.2.3.4]) [1.2.3.4]:4367 I=[192.0.2.10]:25 D=300s").unwrap();
+        assert_eq!((r.event, r.quit, r.direction), ("timeout", Some(false), Some("inbound")));
+        let r = message(&sp, b"SMTP call from x (y) [1.2.3.4]:60411 I=[192.0.2.10]:25 dropped: too many syntax errors").unwrap();
+        assert_eq!((r.event, r.reply_code, s(r.detail)), ("too_many_errors", Some(421), Some("too many syntax errors")));
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub struct Bits {
 
 impl Bits {
     pub fn push(&mut self, v: bool) {
-        if self.len % 8 == 0 {
+        if self.len.is_multiple_of(8) {
             self.bytes.push(0);
         }
         if v {
@@ -33,7 +33,7 @@ impl Bits {
     }
     /// Append another bitmap (whole bytes when this one ends on a byte boundary).
     pub fn append(&mut self, other: &Bits) {
-        if self.len % 8 == 0 {
+        if self.len.is_multiple_of(8) {
             self.bytes.extend_from_slice(&other.bytes);
             self.len += other.len;
             self.nulls += other.nulls;

@@ -6,6 +6,8 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
+/// (rows read, their positions int64, their 'local stamp' bytes, their columns)
+type Read<'py> = (usize, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Vec<Buffers<'py>>);
 type Buffers<'py> = (&'static str, &'static str, usize, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>);
 
 /// The readers, built with the specification's regexes and rules (see analyzer/native_exim.py).
@@ -28,8 +30,9 @@ impl EximReader {
         deny_default: i16,
         defer_code: i16,
         text_codes: Vec<(String, i16)>,
+        dropped_code: i16,
     ) -> PyResult<Self> {
-        let src = SpecSource { code, enh_any, stage_text, queued, stage_rules, deny_codes, deny_default, defer_code, text_codes };
+        let src = SpecSource { code, enh_any, stage_text, queued, stage_rules, deny_codes, deny_default, defer_code, text_codes, dropped_code };
         Spec::new(src).map(|spec| EximReader { spec }).map_err(pyo3::exceptions::PyValueError::new_err)
     }
 
@@ -37,7 +40,7 @@ impl EximReader {
     /// rows int64, local uint8, [(name, type, nulls, validity, values, data or None)]) for the
     /// rows read, "ts" and "pid" first.
     #[pyo3(signature = (offsets, data, threads=1))]
-    fn read<'py>(&self, py: Python<'py>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize) -> PyResult<(usize, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Vec<Buffers<'py>>)> {
+    fn read<'py>(&self, py: Python<'py>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize) -> PyResult<Read<'py>> {
         if data.len() > i32::MAX as usize {
             return Err(pyo3::exceptions::PyValueError::new_err("a batch over 2 GiB"));
         }
