@@ -204,6 +204,15 @@ def rows_columns(n: int, cols: list[tuple]) -> dict[str, Any]:
     return out
 
 
+def threads() -> int:
+    """Threads for one batch: :data:`THREADS` in the main process, one in a worker process (the
+    pipeline already runs one per core)."""
+    import multiprocessing
+
+    return 1 if multiprocessing.parent_process() is not None else THREADS
+
+
 def string_buffers(arr: Any) -> tuple[bytes, bytes]:
     """The offsets and data of a string array (see :func:`_string_buffers`)."""
     return _string_buffers(arr)
+

@@ -138,7 +138,7 @@ _WORKER: dict[str, Any] = {"producer": None, "classifier": None}
 
 def run_block(job: BlockJob) -> BlockResult:
     """Parse one block (in a worker, or in the main process when a guess was wrong)."""
-    from .sources import block_lines, read_range
+    from .sources import block_array, read_range
 
     warning = None
     try:
@@ -146,7 +146,7 @@ def run_block(job: BlockJob) -> BlockResult:
     except OSError as exc:  # a failing disk: the rest of the file still counts
         data = b""
         warning = f"{job.name}: read error at byte {job.start} ({exc.strerror or exc}); {job.end - job.start} bytes skipped"
-    lines = block_lines(data, ends_file=job.ends_file)
+    lines = block_array(data, ends_file=job.ends_file)
     del data
     clock = _RecordingClock(tz=job.tz, year=job.year, reference=job.reference)
     if job.state.clock is not None:

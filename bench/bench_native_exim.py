@@ -9,6 +9,7 @@ RSS from ``os.wait4`` for that child alone. Rows:
 
 * ``parse step``: lines to event tables only (``split_batch`` + ``finish_batch`` over 100k-line
   batches, one process, what the native Exim readers replace), per engine;
+* ``parse --no-classify``: the command without the causes (start-up, pipeline, summary);
 * ``maillens parse``: the whole command (start-up, pipeline, classification, summary), per engine;
 * ``eximstats`` on the same file.
 
@@ -19,16 +20,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from bench.bench_native import day  # noqa: E402  (the generated days, made once)
+from bench.bench_native import day, timed  # noqa: E402  (the generated days, made once; one child timed)
 from tools.peers import EXIMSTATS  # noqa: E402
 
 BATCH = 100_000
@@ -51,17 +50,6 @@ def step(path: Path) -> None:
     print(rows)
 
 
-def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """(wall s, CPU s, peak RSS MiB) of one child process."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}: {proc.stderr.read().decode()[-500:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=Path("/work/benchdata"))
@@ -74,22 +62,25 @@ def main() -> None:
     path = day(args.data, "exim", args.lines)
     n = sum(1 for _ in open(path, "rb"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    rows: list[tuple[str, float, float, int]] = []
+    rows: list[tuple[str, float, float, float]] = []
     for engine in ("python", "native"):
         e = {**env, "MAILLENS_ENGINE": engine}
-        rows.append((f"parse step, {engine}", *run([sys.executable, __file__, "--step", str(path)], e)))
-        rows.append((f"maillens parse, {engine}", *run([sys.executable, "-m", "analyzer", "parse", str(path)], e)))
+        rows.append((f"parse step, {engine}", *timed([sys.executable, __file__, "--step", str(path)], e)))
+        cmd = [sys.executable, "-m", "analyzer", "parse"]
+        rows.append((f"parse --no-classify, {engine}", *timed([*cmd, "--no-classify", str(path)], e)))
+        rows.append((f"maillens parse, {engine}", *timed([*cmd, str(path)], e)))
     if EXIMSTATS:
-        rows.append(("eximstats", *run([EXIMSTATS, str(path)], env)))
+        rows.append(("eximstats", *timed([EXIMSTATS, str(path)], env)))
     print(f"{path.name}: {n:,} lines, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     print(f"{'':26} {'wall s':>8} {'CPU s':>8} {'lines/s':>11} {'lines/CPU-s':>12} {'peak RSS':>9}")
     for name, wall, cpu, rss in rows:
-        print(f"{name:26} {wall:8.2f} {cpu:8.2f} {n / wall:11,.0f} {n / cpu:12,.0f} {rss:6d} MiB")
+        print(f"{name:26} {wall:8.2f} {cpu:8.2f} {n / wall:11,.0f} {n / cpu:12,.0f} {rss:6.0f} MiB")
     walls = {name: wall for name, wall, _, _ in rows}
     if "eximstats" in walls:
         for engine in ("python", "native"):
-            ratio = walls["eximstats"] / walls[f"maillens parse, {engine}"]
-            print(f"maillens parse ({engine}) vs eximstats, wall: {ratio:.2f}x faster (target 3x)")
+            for what in ("maillens parse", "parse --no-classify"):
+                ratio = walls["eximstats"] / walls[f"{what}, {engine}"]
+                print(f"{what} ({engine}) vs eximstats, wall: {ratio:.2f}x faster (target for maillens parse: 3x)")
     print(f"parse step, native vs python, wall: {walls['parse step, python'] / walls['parse step, native']:.1f}x")
 
 

@@ -9,6 +9,7 @@ recognise it counts by kind, with samples, in :class:`LineCounts`.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -261,7 +262,7 @@ class Split:
     """A batch after its headers are read: what :func:`finish_batch` needs, and nothing shared."""
 
     arr: pa.Array
-    lines: list[str]
+    lines: Sequence[str]
     first_line: int
     headers: pa.Table
     no_header: pa.Array
@@ -282,11 +283,16 @@ def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa
 
 def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
     """Read the headers of a batch. Sequential per file: the year of yearless stamps carries over."""
-    arr = pa.array(lines, pa.string())
-    nul = pc.match_substring(arr, "\x00")
-    n_nul = pc.sum(nul).as_py() or 0
+    arr = getattr(lines, "array", None)  # analyzer.sources.Lines: already an Arrow array
+    if arr is None:
+        arr = pa.array(lines, pa.string())
+    n_nul = pc.sum(pc.match_substring(arr, "\x00")).as_py() or 0 if getattr(lines, "nul", True) else 0
     if n_nul:  # a NUL byte (a crash's zero fill, a broken relay) inside a line: read the line without it
         arr = pc.replace_substring(arr, "\x00", "")
+    return _split(arr, lines, n_nul, first_line, ctx)
+
+
+def _split(arr: pa.Array, lines: Sequence[str], n_nul: int, first_line: int, ctx: FileContext) -> Split:
     fast = None if ctx.panic else (_fast_split(arr, ctx.headers) or _fast_exim_split(arr, ctx.headers))
     if fast is None:
         headers, no_header = split_headers(arr, ctx.headers)
@@ -311,7 +317,7 @@ def _fast_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, 
     if order[0] != "syslog":  # the classic flavour's lines come first (clock and part order)
         return None
     offsets, data = native.string_buffers(arr)
-    kind, months, days, secs, unusual, trailing, (h_rows, h_cols), (f_rows, f_cols) = fp.run(offsets, data, native.THREADS)
+    kind, months, days, secs, unusual, trailing, (h_rows, h_cols), (f_rows, f_cols) = fp.run(offsets, data, native.threads())
     if unusual:
         return None
     kind = np.frombuffer(kind, dtype=np.uint8)

@@ -64,7 +64,7 @@ pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>
         unusual: false,
         trailing_space: false,
         headers: Rows::new(),
-        rows: Rows::new(),
+        rows: Rows::with_capacity(hi - lo),
     };
     for i in lo..hi {
         let line = lines.get(i);
@@ -104,7 +104,7 @@ pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>
         if msg.last().is_some_and(|&c| is_space(c)) {
             b.trailing_space = true;
         }
-        let base = Row {
+        let mut row = Row {
             host: Some(Cow::Borrowed(&line[host.0..host.1])),
             mta: Some("postfix"),
             program: Some(Cow::Borrowed(program)),
@@ -112,20 +112,23 @@ pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>
             ..Row::default()
         };
         let graphic_end = msg.last().is_some_and(|&c| (0x21..=0x7E).contains(&c));
-        let row = match postfix_daemon(program) {
-            Some(daemon) if graphic_end => fast.read(daemon, msg, &base),
-            _ => None,
+        let fast_read = match postfix_daemon(program) {
+            Some(daemon) if graphic_end => fast.read(daemon, msg, &mut row),
+            _ => false,
         };
-        match row {
-            Some(r) => {
-                b.rows.push(i as u32, &r)?;
-                b.kind.push(ROW);
-            }
-            None => {
-                let r = Row { mta: None, detail: Some(Cow::Borrowed(msg)), ..base };
-                b.headers.push(i as u32, &r)?;
-                b.kind.push(HEADER);
-            }
+        if fast_read {
+            b.rows.push(i as u32, &row)?;
+            b.kind.push(ROW);
+        } else {
+            let r = Row {
+                host: Some(Cow::Borrowed(&line[host.0..host.1])),
+                program: Some(Cow::Borrowed(program)),
+                pid,
+                detail: Some(Cow::Borrowed(msg)),
+                ..Row::default()
+            };
+            b.headers.push(i as u32, &r)?;
+            b.kind.push(HEADER);
         }
     }
     Ok(b)
@@ -173,3 +176,4 @@ pub fn read_parallel(fast: &Fast, lines: Strings, months: &[Vec<u8>], threads: u
     out.rows = concat(rows);
     Ok(out)
 }
+

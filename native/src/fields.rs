@@ -134,12 +134,14 @@ impl Fields {
 
     /// The queue id a reply says the next hop queued the message as.
     pub fn queued_as<'t>(&self, text: &'t [u8]) -> Option<&'t [u8]> {
-        if memchr::memmem::find(text, b"queued as").is_none() {
+        if crate::postfix::finder(&QUEUED, b"queued as").find(text).is_none() {
             return None;
         }
         self.queued_as.captures(text).and_then(|c| c.name("q")).map(|m| m.as_bytes()).and_then(nonempty)
     }
 }
+
+static QUEUED: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
 
 /// `Cow::Borrowed` of an optional slice.
 pub fn text(s: Option<&[u8]>) -> Option<Cow<'_, [u8]>> {

@@ -12,7 +12,9 @@
 use crate::fields::{digits, is_space, is_word, nonempty, split_hostport, strip_brackets, text, Fields};
 use crate::rows::Row;
 use std::borrow::Cow;
+use memchr::memmem::Finder;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 const QID: &str = "(?:[0-9A-F]{5,24}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20})";
 const CLIENT: &str = r"[^\s\[\]]*\[[^\]]*\](?::\d+)?";
@@ -74,7 +76,10 @@ pub enum Read<'a> {
     No,
     /// not sure: leave the line to Python
     Unsure,
-    Row(Box<Row<'a>>),
+    /// the row is read (filled in place)
+    Yes,
+    #[doc(hidden)]
+    _Lifetime(std::marker::PhantomData<&'a ()>),
 }
 
 type Reader = for<'a> fn(&'a Fast, &'a [u8], &mut Row<'a>) -> Read<'a>;
@@ -90,8 +95,8 @@ struct Kind {
 pub struct Fast {
     kinds: Vec<Kind>,
     pub fields: Fields,
-    directions: HashMap<Vec<u8>, String>,
-    reject_actions: HashMap<Vec<u8>, &'static str>,
+    directions: Vec<(Vec<u8>, String)>,
+    reject_actions: Vec<(Vec<u8>, &'static str)>,
     /// the names of the readers in use (those whose Python pattern is unchanged)
     pub enabled: Vec<&'static str>,
 }
@@ -157,29 +162,31 @@ impl Fast {
         }
     }
 
-    /// The row of one Postfix message (`daemon`: the program's last part), or None.
-    pub fn read<'a>(&'a self, daemon: &[u8], msg: &'a [u8], base: &Row<'a>) -> Option<Row<'a>> {
+    /// Read one Postfix message (`daemon`: the program's last part) into `row` (which holds the
+    /// header's columns); false where Python reads it.
+    pub fn read<'a>(&'a self, daemon: &[u8], msg: &'a [u8], row: &mut Row<'a>) -> bool {
         // the patterns for every daemon that come before the ones read here
         if msg.starts_with(b"ignoring ") || msg.starts_with(b"disabling ") || msg.starts_with(b"discarding EHLO keywords: ") {
-            return None;
+            return false;
         }
+        let direction = self.directions.iter().find(|(d, _)| d.as_slice() == daemon).map(|(_, v)| v.as_str());
         for k in &self.kinds {
             if let Some(ds) = &k.daemons {
                 if !ds.iter().any(|d| d.as_slice() == daemon) {
                     continue;
                 }
             }
-            let mut row = base.clone();
+            // a reader that says No has not touched the row
             row.event = Some(k.event);
             row.pattern = Some(k.name);
-            row.direction = self.directions.get(daemon).map(String::as_str);
-            match (k.read)(self, msg, &mut row) {
+            row.direction = direction;
+            match (k.read)(self, msg, row) {
                 Read::No => continue,
-                Read::Unsure => return None,
-                Read::Row(r) => return Some(*r),
+                Read::Yes => return true,
+                _ => return false,
             }
         }
-        None
+        false
     }
 
     /// reply_text and what fields.py reads from it (codes, stage unless known, queued as).
@@ -261,8 +268,8 @@ fn set_relay<'a>(row: &mut Row<'a>, spec: &'a [u8]) -> bool {
     true
 }
 
-fn done<'a>(row: &mut Row<'a>) -> Read<'a> {
-    Read::Row(Box::new(std::mem::take(row)))
+fn done<'a>(_row: &mut Row<'a>) -> Read<'a> {
+    Read::Yes
 }
 
 /// `CLIENT` to the end of `s`, as the whole rest: the client columns.
@@ -288,8 +295,8 @@ fn read_disconnect<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a
     row.detail = text(detail);
     // _postfix_after: the command counts say whether the client sent QUIT (answered 221)
     if let Some(d) = detail {
-        if memchr::memmem::find(d, b"commands=").is_some() {
-            let quit = has_word(d, b"quit=1");
+        if finder(&COMMANDS, b"commands=").find(d).is_some() {
+            let quit = has_quit(d);
             row.quit = Some(quit);
             if quit {
                 row.smtp_stage = Some("QUIT");
@@ -301,15 +308,25 @@ fn read_disconnect<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a
     done(row)
 }
 
-/// `(?:^| )word(?: |$)` somewhere in `s`.
-fn has_word(s: &[u8], word: &[u8]) -> bool {
-    memchr::memmem::find_iter(s, word).any(|i| (i == 0 || s[i - 1] == b' ') && (i + word.len() == s.len() || s[i + word.len()] == b' '))
+static COMMANDS: OnceLock<Finder<'static>> = OnceLock::new();
+static LOST: OnceLock<Finder<'static>> = OnceLock::new();
+static QUIT1: OnceLock<Finder<'static>> = OnceLock::new();
+
+/// A substring finder built once.
+pub fn finder(cell: &'static OnceLock<Finder<'static>>, needle: &'static [u8]) -> &'static Finder<'static> {
+    cell.get_or_init(|| Finder::new(needle))
+}
+
+/// `(?:^| )quit=1(?: |$)` somewhere in `s`.
+fn has_quit(s: &[u8]) -> bool {
+    let word = b"quit=1";
+    finder(&QUIT1, b"quit=1").find_iter(s).any(|i| (i == 0 || s[i - 1] == b' ') && (i + word.len() == s.len() || s[i + word.len()] == b' '))
 }
 
 /// The first `key` followed by one or more characters other than ',' (an unanchored
 /// `key(?P<v>[^,]+)`): those characters.
 fn kv<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    memchr::memmem::find_iter(s, key).find_map(|i| {
+    s.windows(key.len()).enumerate().filter(|(_, w)| *w == key).map(|(i, _)| i).find_map(|i| {
         let v = &s[i + key.len()..];
         let n = v.iter().position(|&b| b == b',').unwrap_or(v.len());
         (n > 0).then(|| &v[..n])
@@ -422,7 +439,7 @@ fn read_reject<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     };
     let Some(colon) = memchr::memchr(b':', rest) else { return Read::No };
     let action = &rest[..colon];
-    let Some(event) = f.reject_actions.get(action).copied() else { return Read::No };
+    let Some(event) = f.reject_actions.iter().find(|(a, _)| a.as_slice() == action).map(|(_, e)| *e) else { return Read::No };
     let Some(rest) = rest[colon..].strip_prefix(b": ") else { return Read::No };
     // (?P<stage>[A-Z][A-Z-]*) from CLIENT: ...
     let n = rest.iter().take_while(|b| b.is_ascii_uppercase() || **b == b'-').count();
@@ -458,7 +475,7 @@ fn read_reject<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
 
 fn read_lost<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     let Some(rest) = msg.strip_prefix(b"lost connection after ") else {
-        return if memchr::memmem::find(msg, b"lost connection after ").is_some() { Read::Unsure } else { Read::No };
+        return if finder(&LOST, b"lost connection after ").find(msg).is_some() { Read::Unsure } else { Read::No };
     };
     let n = rest.iter().take_while(|b| b.is_ascii_uppercase() || **b == b'-').count();
     if n == 0 || !rest[0].is_ascii_uppercase() {
@@ -553,7 +570,7 @@ fn read_screen_pass<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'
             // "WHITELIST VETO x" is not "WHITELISTED": no other word is a prefix of a match
             row.status = Some(Cow::Borrowed(w));
             return match client_only(row, rest) {
-                Read::Row(r) => Read::Row(r),
+                Read::Yes => Read::Yes,
                 _ => Read::Unsure,
             };
         }
@@ -813,12 +830,12 @@ mod tests {
                 }
                 let mut row = Row::default();
                 let got = (k.read)(&fast, &line, &mut row);
-                if let Read::Row(_) = got {
+                if let Read::Yes = got {
                     assert!(re.is_match(&line), "{name} took {}", String::from_utf8_lossy(&line));
                     taken += 1;
                 }
                 if i == 0 {
-                    assert!(matches!(got, Read::Row(_)), "{name} seed");
+                    assert!(matches!(got, Read::Yes), "{name} seed");
                 }
             }
         }

@@ -138,6 +138,15 @@ impl Validity {
         }
         self.n += 1;
     }
+
+    /// Nulls up to row `n` (cells are written only where a row has a value).
+    fn fill(&mut self, n: usize) {
+        if n > self.n {
+            self.bits.resize(n.div_ceil(8), 0);
+            self.nulls += n - self.n;
+            self.n = n;
+        }
+    }
 }
 
 struct StrCol {
@@ -147,11 +156,21 @@ struct StrCol {
 }
 
 impl StrCol {
-    fn push(&mut self, v: Option<&[u8]>) {
-        if let Some(v) = v {
-            self.data.extend_from_slice(v);
+    fn fill(&mut self, n: usize) {
+        if n > self.valid.n {
+            let end = (self.data.len() as i32).to_le_bytes();
+            for _ in self.valid.n..n {
+                self.offsets.extend_from_slice(&end);
+            }
+            self.valid.fill(n);
         }
-        self.valid.push(v.is_some());
+    }
+
+    /// The value of row `row` (rows before it without a value are null).
+    fn set(&mut self, row: usize, v: &[u8]) {
+        self.fill(row);
+        self.data.extend_from_slice(v);
+        self.valid.push(true);
         self.offsets.extend_from_slice(&(self.data.len() as i32).to_le_bytes());
     }
 }
@@ -159,6 +178,23 @@ impl StrCol {
 struct NumCol {
     values: Vec<u8>,
     valid: Validity,
+    width: usize,
+}
+
+impl NumCol {
+    fn fill(&mut self, n: usize) {
+        if n > self.valid.n {
+            self.values.resize(n * self.width, 0);
+            self.valid.fill(n);
+        }
+    }
+
+    fn set(&mut self, row: usize, v: &[u8]) {
+        self.fill(row);
+        debug_assert_eq!(v.len(), self.width);
+        self.values.extend_from_slice(v);
+        self.valid.push(true);
+    }
 }
 
 /// The columns being built, plus each row's index in its batch.
@@ -169,10 +205,6 @@ pub struct Rows {
     bytes: usize,
 }
 
-fn validity() -> Validity {
-    Validity { bits: Vec::new(), n: 0, nulls: 0 }
-}
-
 impl Default for Rows {
     fn default() -> Self {
         Self::new()
@@ -181,16 +213,30 @@ impl Default for Rows {
 
 impl Rows {
     pub fn new() -> Rows {
+        Rows::with_capacity(0)
+    }
+
+    /// Room for `n` rows without growing (string data grows as it comes).
+    pub fn with_capacity(n: usize) -> Rows {
         let mut strs = Vec::new();
         let mut nums = Vec::new();
+        let valid = || Validity { bits: Vec::with_capacity(n / 8 + 1), n: 0, nulls: 0 };
         for (_, kind) in COLUMNS {
             if *kind == Kind::Str {
-                strs.push(StrCol { offsets: 0i32.to_le_bytes().to_vec(), data: Vec::new(), valid: validity() });
+                let mut offsets = Vec::with_capacity(4 * (n + 1));
+                offsets.extend_from_slice(&0i32.to_le_bytes());
+                strs.push(StrCol { offsets, data: Vec::new(), valid: valid() });
             } else {
-                nums.push(NumCol { values: Vec::new(), valid: validity() });
+                let width = match kind {
+                    Kind::I16 => 2,
+                    Kind::I32 => 4,
+                    Kind::Bool => 1,
+                    _ => 8,
+                };
+                nums.push(NumCol { values: Vec::with_capacity(width * n), valid: valid(), width });
             }
         }
-        Rows { rows: Vec::new(), strs, nums, bytes: 0 }
+        Rows { rows: Vec::with_capacity(n), strs, nums, bytes: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -238,31 +284,55 @@ impl Rows {
             return Err("a batch's text exceeds the 2 GiB of an Arrow string column".into());
         }
         self.bytes += size;
+        let k = self.rows.len();
         self.rows.push(row);
         for (col, t) in self.strs.iter_mut().zip(texts.iter().chain(std::iter::once(&r.pattern.map(str::as_bytes)))) {
-            col.push(*t);
+            if let Some(v) = t {
+                col.set(k, v);
+            }
         }
         // numbers, in COLUMNS order: ts, pid, client_port, relay_port, reply_code, delay, size, nrcpt, quit
-        let nums: [(Option<[u8; 8]>, usize); 9] = [
-            (r.ts.map(i64::to_le_bytes), 8),
-            (r.pid.map(|v| widen(v.to_le_bytes())), 4),
-            (r.client_port.map(|v| widen(v.to_le_bytes())), 4),
-            (r.relay_port.map(|v| widen(v.to_le_bytes())), 4),
-            (r.reply_code.map(|v| widen(v.to_le_bytes())), 2),
-            (r.delay.map(f64::to_le_bytes), 8),
-            (r.size.map(i64::to_le_bytes), 8),
-            (r.nrcpt.map(|v| widen(v.to_le_bytes())), 4),
-            (r.quit.map(|v| [v as u8, 0, 0, 0, 0, 0, 0, 0]), 1),
-        ];
-        for (col, (v, width)) in self.nums.iter_mut().zip(nums) {
-            col.values.extend_from_slice(&v.unwrap_or([0; 8])[..width]);
-            col.valid.push(v.is_some());
+        let n = &mut self.nums;
+        if let Some(v) = r.ts {
+            n[0].set(k, &v.to_le_bytes());
+        }
+        if let Some(v) = r.pid {
+            n[1].set(k, &v.to_le_bytes());
+        }
+        if let Some(v) = r.client_port {
+            n[2].set(k, &v.to_le_bytes());
+        }
+        if let Some(v) = r.relay_port {
+            n[3].set(k, &v.to_le_bytes());
+        }
+        if let Some(v) = r.reply_code {
+            n[4].set(k, &v.to_le_bytes());
+        }
+        if let Some(v) = r.delay {
+            n[5].set(k, &v.to_le_bytes());
+        }
+        if let Some(v) = r.size {
+            n[6].set(k, &v.to_le_bytes());
+        }
+        if let Some(v) = r.nrcpt {
+            n[7].set(k, &v.to_le_bytes());
+        }
+        if let Some(v) = r.quit {
+            n[8].set(k, &[u8::from(v)]);
         }
         Ok(())
     }
 
+    /// Nulls in every column up to the last row.
+    fn fill(&mut self) {
+        let n = self.rows.len();
+        self.strs.iter_mut().for_each(|c| c.fill(n));
+        self.nums.iter_mut().for_each(|c| c.fill(n));
+    }
+
     /// The columns' buffers, in [`COLUMNS`] order (booleans as one byte per row: Python packs them).
-    pub fn columns(self) -> Vec<Buffers> {
+    pub fn columns(mut self) -> Vec<Buffers> {
+        self.fill();
         let mut strs = self.strs.into_iter();
         let mut nums = self.nums.into_iter();
         COLUMNS
@@ -280,17 +350,13 @@ impl Rows {
     }
 }
 
-fn widen<const N: usize>(b: [u8; N]) -> [u8; 8] {
-    let mut out = [0u8; 8];
-    out[..N].copy_from_slice(&b);
-    out
-}
-
 /// Concatenate the rows of several builders (the parts of a batch read on several threads).
 pub fn concat(parts: Vec<Rows>) -> Rows {
     let mut it = parts.into_iter();
     let Some(mut first) = it.next() else { return Rows::new() };
-    for p in it {
+    first.fill();
+    for mut p in it {
+        p.fill();
         let n0 = first.rows.len();
         first.rows.extend_from_slice(&p.rows);
         first.bytes += p.bytes;
