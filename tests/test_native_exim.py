@@ -127,6 +127,28 @@ def test_seeds_in_any_zone(tz, monkeypatch):
     _same(SEEDS, monkeypatch, tz=tz, step=5)
 
 
+def test_readers_follow_the_table_verbatim(monkeypatch):
+    """The readers run only while the spec they reproduce (exim.py's table up to the last kind
+    read, the header, fields.py's Exim items) is as exim.rs was written against; a changed
+    pattern turns them off and the pattern engine reads everything."""
+    from analyzer.parsers import exim, exim_fast
+
+    assert exim_fast.table_digest() == exim_fast.TABLE_DIGEST, "exim.py changed: check native/src/exim.rs"
+    changed = [exim.PATTERNS[0].__class__(p.name, p.regex.replace("<=", "<<"), p.event, p.consts)
+               if p.name == "exim.arrival" else p for p in exim.PATTERNS]
+    monkeypatch.setattr(exim, "PATTERNS", changed)
+    assert exim_fast.table_digest() != exim_fast.TABLE_DIGEST
+    exim_fast._reader.cache_clear()
+    try:
+        assert _taken(SEEDS, monkeypatch) == 0
+    finally:
+        monkeypatch.undo()
+        exim_fast._reader.cache_clear()
+    assert _taken(SEEDS, monkeypatch) == len(SEEDS)
+    monkeypatch.setenv("MAILLENS_FAST", "0")
+    assert _taken(SEEDS, monkeypatch) == 0
+
+
 def test_lines_not_sure_are_left_to_the_patterns(monkeypatch):
     """Lines whose reading is uncertain (a syslog line inside the file, a reject with 'from',
     a blackhole delivery, a deferral without a reason, a trailing space) are not taken, and
