@@ -205,6 +205,17 @@ def test_generated_exim_day_identical(seed, tmp_path, monkeypatch):
     assert _taken(lines, monkeypatch) > 0.9 * len(lines)
 
 
+def test_exim_day_in_worker_processes(tmp_path, monkeypatch):
+    """A generated Exim day read block by block in worker processes (stamps with an offset,
+    local zone): identical to the Python engine's table."""
+    out = tmp_path / "mainlog"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "generate_logs.py"), "--mta", "exim", "--lines", "5000",
+                    "--seed", "5", "-q", "-o", str(out), "--start", "2026-03-29T00:00:00+01:00"],
+                   check=True, timeout=120)
+    table = assert_same([str(out)], monkeypatch, tz="Europe/Berlin", workers=2, block_bytes=1 << 16)
+    assert table.num_rows > 4500
+
+
 # ---- mutated lines of each kind ------------------------------------------------------------------
 
 _PIECES = [" ", "[", "]", ":", "<", ">", "=", "(", ")", '"', "\\", "\t", "\x00", "\x0b", "\u00a0", "é", "\u0663",
