@@ -525,10 +525,22 @@ fn strip_dt_cow(c: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
 /// `MID == rcpt <orig> fields: reason` (exim.deferral) and `**` (exim.failure).
 fn failed<'a>(spec: &'a Spec, qid: &'a [u8], status: &'static str, m: &'a [u8]) -> Option<Row<'a>> {
     let r_end = token_end(m, 0);
-    if r_end == 0 || m[r_end - 1] == b':' {
+    if r_end == 0 {
         return None;
     }
     let mut row = Row { queue_id: Some(qid), event: "delivery", status: Some(status), ..Row::default() };
+    if m[r_end - 1] == b':' {
+        // "addr: reason": the shortest recipient ends before the colon, and there are no items
+        if r_end < 2 || m.get(r_end) != Some(&b' ') {
+            return None;
+        }
+        row.recipient = strip_brackets(&m[..r_end - 1]);
+        row.reply_text = nonempty(&m[r_end + 1..]).map(|t| Cow::Borrowed(strip_dt(t)));
+        from_text(spec, &mut row, true);
+        row.direction = Some("local");
+        row.code_origin = row.reply_code.map(|_| "logged");
+        return Some(row);
+    }
     row.recipient = strip_brackets(&m[..r_end]);
     let mut rest = &m[r_end..];
     if rest.starts_with(b" <") {
@@ -542,9 +554,6 @@ fn failed<'a>(spec: &'a Spec, qid: &'a [u8], status: &'static str, m: &'a [u8]) 
     }
     let p = find(&rest[1..], b": ")? + 1;
     let (f, text) = if rest[p - 1] == b' ' && p >= 2 { (&rest[..p - 1], &rest[p + 2..]) } else { (&rest[..p], &rest[p + 2..]) };
-    if f.len() <= 1 {
-        return None;
-    }
     let outbound_t = field_smtp_transport(f);
     row.relay = field_host(f).ok()?;
     row.sender = field_f(f).and_then(strip_brackets);
@@ -1165,6 +1174,11 @@ mod tests {
         assert_eq!(r.reply_code, Some(451));
         assert_eq!(r.enhanced_code.map(|(a, b)| &r.reply_text.as_ref().unwrap()[a..b]), Some(&b"4.7.1"[..]));
         assert_eq!(r.smtp_stage, Some("RCPT TO"));
+        let r = message(&sp, b"1xVHXt-0003Zk-6S ** w@nosuch.test: Unrouteable address").unwrap();
+        assert_eq!((s(r.recipient), r.direction), (Some("w@nosuch.test"), Some("local")));
+        assert_eq!(r.reply_text.as_deref(), Some(&b"Unrouteable address"[..]));
+        let r = message(&sp, b"10HmaY-000000005vi-0000 ** userx@bad.ex : Unrouteable address").unwrap();
+        assert_eq!(s(r.recipient), Some("userx@bad.ex"));
         let r = message(&sp, b"1xVHTs-0000pv-9q ** p@i.test R=dnslookup T=remote_smtp H=mx [1.2.3.4]: 550 no DT=2s").unwrap();
         assert_eq!(r.status, Some("bounced"));
         assert_eq!(r.reply_text.as_deref(), Some(&b"550 no"[..]));
