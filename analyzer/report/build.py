@@ -150,7 +150,7 @@ def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
     sessions = int((_mask(ev["event"], "connect")
                     & ~ev["program"].fillna("").str.endswith("postscreen").to_numpy(dtype=bool)
                     & ~_mask(ev["direction"], "outbound")).sum())
-    tl = timeline(ev["ts"], kinds, iso=_iso)
+    tl = timeline(ev["ts"], kinds, iso=_iso, per_message={"deferred": (ev["queue_id"], "deferrals")})
     # the hourly rows under their first name, for readers of earlier reports (only when hourly)
     per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
         if tl["granularity"] == "hour" else []
