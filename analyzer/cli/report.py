@@ -185,9 +185,12 @@ def report(
     except AnomalyConfigError as exc:
         fail(f"--anomalies: {exc}", exc.hint, EXIT_INPUT if "cannot read" in str(exc) else EXIT_USAGE)
     kb = load_kb(rules)
+    from ..classify_stream import StreamClassifier
     from ..report.build import collect_report_events
 
-    result = run_stream(logs, lambda stream: collect_report_events(stream, kb), year=year, tz=tz, fmt=log_format)
+    # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone
+    result = run_stream(logs, lambda stream: collect_report_events(stream, kb), year=year, tz=tz, fmt=log_format,
+                        classifier=StreamClassifier(kb))
     for w in result.warnings:
         warn(w)
     import pandas as pd
@@ -201,7 +204,7 @@ def report(
         result = _attribute_from_store(result, store, kb)
         start = window.since
         if start is None:
-            start = result.events["ts"].min() if len(result.events) else pd.Timestamp(wall)
+            start = result.first_event() or pd.Timestamp(wall)  # rows or folded lines (report/fold.py)
         baseline = _read_baseline(store, start)
     observed_until = None if hi is None else min(hi, wall)
     redactor = Redactor(redact_key, ips=redact_ips) if redact else None
