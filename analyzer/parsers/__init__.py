@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from ..schema import TS, conform
 from . import exim, postfix
 from .engine import Pattern, const_column, match_patterns, match_regex, nonempty
+from .exim_fast import read_exim_rows
 from .fields import finish
 from .syslog import FORMAT_FLAVOURS, HeaderState, split_headers, strip_inner_exim_stamp
 
@@ -292,7 +293,7 @@ def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
 
 
 def _split(arr: pa.Array, lines: Sequence[str], n_nul: int, first_line: int, ctx: FileContext) -> Split:
-    fast = None if ctx.panic else _fast_split(arr, ctx.headers)
+    fast = None if ctx.panic else (_fast_split(arr, ctx.headers) or _fast_exim_split(arr, ctx.headers))
     if fast is None:
         headers, no_header = split_headers(arr, ctx.headers)
     else:
@@ -356,6 +357,25 @@ def _fast_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, 
     fc["row"] = pa.Array.from_buffers(pa.int64(), n_fast, [None, pa.py_buffer(f_rows)])
     fc["ts"] = pc.filter(ts, pa.array(hdr_kind == 2))
     fast = pa.table(fc)
+    return headers, no_header, fast
+
+
+def _fast_exim_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, pa.Table] | None:
+    """The native Exim readers (:mod:`.exim_fast`): lines of Exim's own log format they are sure
+    of, read into whole rows; the other lines' headers as :func:`split_headers` reads them."""
+    if state.forced not in (None, "exim"):
+        return None
+    got = read_exim_rows(arr, state.clock.tz)
+    if got is None or len(got[0]) == 0:
+        return None
+    taken, fast = got
+    left = np.ones(len(arr), dtype=bool)
+    left[taken] = False
+    rest = np.flatnonzero(left)
+    headers, no_header = split_headers(pc.take(arr, pa.array(rest)), state)
+    headers = headers.set_column(0, "row", pa.array(rest[headers.column("row").to_numpy()]))
+    no_header = pa.array(rest[np.asarray(no_header.to_numpy(), dtype=np.int64)], pa.int64())
+    state.counts["exim"] = state.counts.get("exim", 0) + fast.num_rows  # after: the order split_headers used
     return headers, no_header, fast
 
 
@@ -478,7 +498,8 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
                                                     _mask_shape(um.column("msg").combine_chunks()), "")
                 counts.add_unknown(kinds, um.column("row").combine_chunks(), arr, source, first_line)
     if sp.fast is not None and sp.fast.num_rows:
-        counts.by_mta["postfix"] += sp.fast.num_rows
+        for item in pc.value_counts(sp.fast.column("mta")).to_pylist():  # the Postfix or the Exim readers'
+            counts.by_mta[item["values"]] += item["counts"]
     if pieces:
         table = pa.concat_tables(pieces, promote_options="default")
         table = table.sort_by("row")

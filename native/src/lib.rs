@@ -5,6 +5,9 @@
 pub mod arrow;
 pub mod batch;
 pub mod engine;
+pub mod exim;
+pub mod exim_cols;
+mod exim_py;
 pub mod fields;
 pub mod postfix;
 pub mod rows;
@@ -230,6 +233,7 @@ fn py_translate(re2: &str) -> PyResult<String> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
     m.add_class::<PyFast>()?;
+    m.add_class::<exim_py::EximReader>()?;
     m.add_function(wrap_pyfunction!(py_translate, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
