@@ -61,6 +61,8 @@ MAILBOX = [
 
 RELAY_AUTH_TLS = [
     ("550 relaying to <someone@example.com> prohibited by administrator", "relay.denied"),
+    ("550 Sorry, I don't relay", "relay.denied"),
+    ("550 Invalid hostname in EHLO", "helo.invalid"),
     ("500 Unauthorized relay msg rejected", "relay.denied"),
     ("554 Relaying ist untersagt", "relay.denied"),
     ("554 Reenvío prohibido", "relay.denied"),
