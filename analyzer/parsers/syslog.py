@@ -359,23 +359,21 @@ def _split(lines: pa.Array, order: list[str], clock: Clock | _FileClocks, count:
 
 def _after(arr: pa.Array, k: pa.Array) -> pa.Array:
     """Each string of ``arr`` (no nulls) without its first ``k`` bytes (a whole number of
-    characters, at most the string): one pass over the bytes with numpy, no Python per row."""
+    characters, at most the string): the bytes are runs of dropped and kept bytes, row after row,
+    taken with one numpy mask; no Python per row."""
     arr = pa.concat_arrays([arr]) if arr.offset else arr
     n = len(arr)
-    offs = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1).astype(np.int64)
+    offs = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1)
     lo, hi = int(offs[0]), int(offs[-1])
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8, count=hi)[lo:] if hi else np.zeros(0, np.uint8)
-    kk = k.to_numpy(zero_copy_only=False).astype(np.int64)
-    starts = offs[:-1] - lo
-    cut = kk > 0
-    mark = np.zeros(hi - lo + 1, dtype=np.int8)
-    mark[starts[cut]] += 1
-    mark[starts[cut] + kk[cut]] -= 1
-    keep = np.cumsum(mark[:-1], dtype=np.int8) == 0
-    new_offs = np.empty(n + 1, dtype=np.int64)
-    new_offs[0] = 0
-    new_offs[1:] = offs[1:] - lo - np.cumsum(kk)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(new_offs.astype(np.int32)), pa.py_buffer(data[keep]))
+    kk = pc.fill_null(k, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    lens = np.diff(offs).astype(np.int64)
+    runs = np.empty(2 * n, dtype=np.int64)
+    runs[0::2], runs[1::2] = kk, lens - kk
+    keep = np.repeat(np.tile(np.array([False, True]), n), runs)
+    new_offs = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lens - kk, out=new_offs[1:])
+    return pa.StringArray.from_buffers(n, pa.py_buffer(new_offs), pa.py_buffer(data[keep]))
 
 
 EXIM_INNER = (r"^(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d(?:\.\d{1,9})?)(?: (?P<off>[+-]\d{4}))?"
