@@ -23,7 +23,7 @@ from .parsers import LineCounts, Split, finish_batch
 from .parsers.exim import EXIM_PROGRAM, EXIM_WRAPPED
 from .parsers.postfix import POSTFIX_PROGRAM
 
-__all__ = ["SMALL_FILE_LINES", "BatchQueue", "FileStats", "SmallFiles", "finish_many"]
+__all__ = ["SMALL_FILE_LINES", "BatchQueue", "FileStats", "SmallFiles", "finish_many", "split_many"]
 
 #: A file whose only batch has fewer lines than this is parsed together with its neighbours.
 SMALL_FILE_LINES = 10_000
@@ -89,6 +89,22 @@ def _not_mail(sp: Split, fidx: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def split_many(items: list[tuple[Any, int, Any]]) -> list[Split]:
+    """:func:`analyzer.parsers.split_batch` of the only batch of several small files, each
+    ``(lines, first_line, ctx)`` with a fresh context: their headers read in one pass
+    (:func:`analyzer.parsers.syslog.split_files`), the same splits and contexts afterwards."""
+    from . import native
+    from .parsers import arrow_lines, split_batch
+    from .parsers.syslog import split_files
+
+    if native.engine() == "native":  # the native core reads each file's headers (and whole rows)
+        return [split_batch(lines, first, ctx) for lines, first, ctx in items]
+    read = [arrow_lines(lines) for lines, _, _ in items]
+    heads = split_files([arr for arr, _ in read], [ctx.headers for _, _, ctx in items])
+    return [Split(arr, lines, first, h, nh, ctx.name, ctx.headers.clock.tz, ctx.panic, ctx.flavour == "exim", nul)
+            for (lines, first, ctx), (arr, nul), (h, nh) in zip(items, read, heads, strict=True)]
+
+
 def _joined_lines(parts: list[Any]) -> Any:
     """The lines of several splits as one sequence: one Arrow array when each is one
     (:class:`analyzer.sources.Lines`), else a list."""
@@ -120,7 +136,8 @@ def finish_many(splits: list[Split]) -> tuple[pa.Table, LineCounts, list[FileSta
                                pc.add(sp.fast.column("row"), pa.scalar(int(s), pa.int64())))
             for sp, s in zip(splits, starts, strict=True) if sp.fast is not None]  # native rows
     joined = Split(pa.concat_arrays([sp.arr for sp in splits]), lines, 1, headers, no_header, _JOINED,
-                   first.tz, first.panic, first.exim_file, fast=pa.concat_tables(fast) if fast else None)
+                   first.tz, first.panic, first.exim_file, sum(sp.nul for sp in splits),
+                   fast=pa.concat_tables(fast) if fast else None)
     table, counts = finish_batch(joined)
     fidx = np.repeat(np.arange(k), sizes)
     names = [sp.source for sp in splits]

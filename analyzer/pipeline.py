@@ -271,7 +271,7 @@ class EventStream:
         the year over) and the messages of a batch are matched on a worker thread while the next
         is read; a file that is one short batch is matched together with its neighbours
         (:mod:`analyzer.coalesce`)."""
-        from .coalesce import SmallFiles, finish_many
+        from .coalesce import SmallFiles, finish_many, split_many
 
         small = SmallFiles()
         pending: deque[tuple[Future, Callable[[Any], Iterator[EventBatch]]]] = deque()
@@ -297,10 +297,32 @@ class EventStream:
                 yield EventBatch(table, c, self.inputs[owners[0]].name, owners[0])
             return take
 
-        def send_small() -> Iterator[EventBatch]:
+        # small whole files wait here before their headers are read, then are read together
+        deferred: list[tuple[Any, int, FileContext, int]] = []
+        deferred_lines = [0]
+
+        def send_joined() -> Iterator[EventBatch]:
             if small.splits:
                 splits, owners = small.take()
                 yield from submit(_POOL.submit(finish_many, splits), finished(owners))
+
+        def take_deferred() -> Iterator[EventBatch]:
+            if not deferred:
+                return
+            items = list(deferred)
+            deferred.clear()
+            deferred_lines[0] = 0
+            for sp, (_, _, ctx, index) in zip(split_many([(ln, first, ctx) for ln, first, ctx, _ in items]), items,
+                                              strict=True):
+                summaries[index].flavour = ctx.flavour
+                if not small.fits(sp):
+                    yield from send_joined()
+                if small.add(sp, index):
+                    yield from send_joined()
+
+        def send_small() -> Iterator[EventBatch]:
+            yield from take_deferred()
+            yield from send_joined()
 
         last = None
         try:
@@ -345,14 +367,14 @@ class EventStream:
                         st.not_mail += c.headerless + sum(c.foreign.values())
                         yield EventBatch(table, c, inp.name, index)
                         continue
-                    sp = split_batch(batch.lines, batch.first_line, ctx)
                     if batch.first_line == 1 and len(batch.lines) < min(self.batch_lines or small.limit, small.limit):
-                        if not small.fits(sp):
-                            yield from send_small()
-                        if small.add(sp, index):
-                            yield from send_small()
+                        deferred.append((batch.lines, batch.first_line, ctx, index))
+                        deferred_lines[0] += len(batch.lines)
+                        if deferred_lines[0] >= small.limit:
+                            yield from take_deferred()
                         continue
                     yield from send_small()
+                    sp = split_batch(batch.lines, batch.first_line, ctx)
                     yield from submit(_POOL.submit(_finish_one, sp), finished([index]))
                 summaries[index].flavour = ctx.flavour
                 self._file_done(size)

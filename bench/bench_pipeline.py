@@ -5,6 +5,7 @@
     python bench/bench_pipeline.py --sizes 1M,3M,10M     # the full acceptance run (slow)
     python bench/bench_pipeline.py --sizes 200k --mta postfix --commands parse,report
     python bench/bench_pipeline.py --workers 1,2 --commands parse-parquet,peer   # one core against two
+    python bench/bench_pipeline.py --sizes 1M --before /tmp/old   # an older checkout beside this one
 
 On generated days (``bench/generate_logs.py``, seeded; cached under ``--cache``, default
 ``$MAILLENS_BENCH_DATA`` else ``/tmp/maillens-bench``, never in git; generated once, reused)
@@ -127,15 +128,16 @@ class TreeMemory(threading.Thread):
             self.stopped.wait(self.every)
 
 
-def measure(cmd: list[str], timeout: float, workers: int = 0) -> tuple[float, float, float, int, str, float]:
-    """Run ``cmd`` in a child: (wall s, CPU s, peak PSS MiB of its tree, exit code, stderr tail,
-    peak RSS MiB of its largest process)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def measure(cmd: list[str], timeout: float, workers: int = 0,
+            root: Path = ROOT) -> tuple[float, float, float, int, str, float]:
+    """Run ``cmd`` in a child (maillens from the checkout ``root``): (wall s, CPU s, peak PSS MiB of
+    its tree, exit code, stderr tail, peak RSS MiB of its largest process)."""
+    env = dict(os.environ, PYTHONPATH=str(root))
     if workers:
         env["MAILLENS_WORKERS"] = str(workers)
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+        proc = subprocess.Popen(cmd, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                                 env=env)
         mem = TreeMemory(proc.pid)
         mem.start()
@@ -232,7 +234,8 @@ def verdicts(runs: list[Run]) -> list[str]:
         tag = f"[workers={workers or 'cores'}] "
         by = {(r.mta, r.lines, r.command): r for r in runs if r.wall is not None
               and (r.workers == workers or r.command in ("pflogsumm", "eximstats"))}
-        ours = [r for r in by.values() if r.command not in ("pflogsumm", "eximstats")]
+        ours = [r for r in by.values() if r.command not in ("pflogsumm", "eximstats")
+                and not r.command.endswith("(before)")]
         if ours:
             worst = max(ours, key=lambda r: r.rss_mib)
             out.append(f"{tag}peak memory, worst command: {worst.rss_mib:.0f} MiB ({worst.mta} {label(worst.lines)} "
@@ -241,11 +244,17 @@ def verdicts(runs: list[Run]) -> list[str]:
         if len(sizes) > 1:
             lo, hi = sizes[0], sizes[-1]
             for (mta, n, cmd), r in sorted(by.items()):
-                if n == hi and (mta, lo, cmd) in by and cmd not in ("pflogsumm", "eximstats"):
+                if n == hi and (mta, lo, cmd) in by and cmd not in ("pflogsumm", "eximstats") \
+                        and not cmd.endswith("(before)"):
                     g = r.rss_mib / by[(mta, lo, cmd)].rss_mib - 1
                     out.append(f"{tag}memory growth {label(lo)}→{label(hi)} {mta} {cmd}: {g:+.0%} "
                                f"({'holds' if g <= 0.15 else 'NOT met'}, target ≤ +15%)")
         for (mta, n, cmd), r in sorted(by.items()):
+            b = by.get((mta, n, f"{cmd} (before)"))
+            if b is not None:
+                out.append(f"{tag}{mta} {label(n)} {cmd} before → now: CPU {b.cpu:.1f} → {r.cpu:.1f} s "  # type: ignore[operator]
+                           f"({b.cpu / r.cpu:.2f}× less), wall {b.wall:.1f} → {r.wall:.1f} s, "  # type: ignore[operator]
+                           f"peak {b.rss_mib:.0f} → {r.rss_mib:.0f} MiB")
             if cmd == "report" and (mta, n, "parse") in by:
                 q = r.wall / by[(mta, n, "parse")].wall
                 out.append(f"{tag}report/parse wall {mta} {label(n)}: {q:.2f}× "
@@ -271,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", default="0", help="MAILLENS_WORKERS values to run, e.g. 1,2 (0: the default)")
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--json", help="also write the runs as JSON to this file")
+    ap.add_argument("--before", type=Path, help="another checkout of maillens (e.g. `git worktree add /tmp/old "
+                    "COMMIT`): its commands run too, in the same run, as 'COMMAND (before)'")
     args = ap.parse_args(argv)
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -278,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     worker_counts = [int(w) for w in args.workers.split(",")]
     runs: list[Run] = []
 
-    def run(mta: str, n: int, name: str, cmd: list[str], workers: int) -> None:
-        wall, cpu, mem, code, tail, rss = measure(cmd, args.timeout, workers)
+    def run(mta: str, n: int, name: str, cmd: list[str], workers: int, root: Path = ROOT) -> None:
+        wall, cpu, mem, code, tail, rss = measure(cmd, args.timeout, workers, root)
         r = Run(mta, n, name, wall, cpu, mem, workers=workers, max_rss_mib=rss)
         if code != 0:
             r = Run(mta, n, name, status=f"FAILED (exit {code}): {tail.strip().splitlines()[-1:]}", workers=workers)
@@ -300,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
                 for workers in worker_counts:
                     for name, cmd in cmds.items():
                         if name != peer and name in wanted:
+                            if args.before is not None and name != "weekly":  # its own outputs and store
+                                (Path(work) / "before").mkdir(exist_ok=True)
+                                run(mta, n, f"{name} (before)", commands(mta, log, Path(work) / "before", week)[name],
+                                    workers, args.before.resolve())
                             run(mta, n, name, cmd, workers)
                 if "peer" in wanted and peer in cmds:
                     run(mta, n, peer, cmds[peer], 0)

@@ -323,3 +323,43 @@ def test_patterns_without_their_tail_capture_read_the_same():
     assert split >= 40 and tried >= 20
     assert _split_tail(r"^a|b(?P<x>.*)$") is None and _split_tail(r"^(?:a(?P<x>.*))$") is None
     assert _split_tail(r"^[|(]x(?P<x>.*)$") == (r"^(?P<_head>[|(]x)", "x")
+
+
+def test_small_files_read_together_equal_each_alone(tmp_path, monkeypatch):
+    """Small rotated files whose headers are read in one pass (syslog, RFC 3339 and Exim files, a
+    year turning inside a file and between files, files of different ages, lines without a
+    header, NUL bytes, an empty file) give what reading each file's headers alone gives."""
+    import datetime as dt
+
+    from analyzer.parsers import syslog
+
+    pf = "{} mx postfix/smtpd[7]: connect from a.example[192.0.2.{}]\n"
+    texts = [
+        pf.format("Dec 31 23:59:58", 1) + pf.format("Jan  1 00:00:01", 2),  # the year turns inside
+        pf.format("Dec 31 23:59:59", 3),
+        pf.format("Jan  1 00:00:05", 4) + "not a header line\n" + "\n",
+        "",
+        "2026-12-31T23:59:59.5+01:00 mx postfix/qmgr[9]: 3F2A1B: removed\n",
+        "2026-12-31 23:00:00 [12] 1xX6VO-000Qo3-7b Completed\n2026-12-31 23:00:01 no such thing\n",
+        pf.format("Feb 28 10:00:00", 5).replace("connect", "conn\x00ect"),
+        pf.format("Nov 28 10:00:00", 6) + pf.format("Nov 28 10:00:01", 7),
+    ] * 3
+    d = tmp_path / "logs"
+    d.mkdir()
+    for i, text in enumerate(texts):
+        p = d / f"mail.log.{len(texts) - i}"
+        p.write_text(text)
+        when = dt.datetime(2027 if i % 2 else 2026, 1 if i % 2 else 12, 5, tzinfo=dt.UTC).timestamp()
+        os.utime(p, (when, when))
+
+    def run():
+        return collect(open_stream([str(d)], tz="UTC"))
+
+    together = run()
+    monkeypatch.setattr(syslog, "split_files",
+                        lambda arrays, states: [syslog.split_headers(a, s) for a, s in zip(arrays, states, strict=True)])
+    alone = run()
+    pd.testing.assert_frame_equal(together.events, alone.events)
+    assert together.counts == alone.counts and together.files == alone.files
+    assert {f.flavour for f in together.files} >= {"syslog", "rfc3339", "exim", None}
+    assert together.counts.nul == 3 and together.events["ts"].dt.year.nunique() >= 2

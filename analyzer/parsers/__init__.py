@@ -24,7 +24,7 @@ from .exim_fast import read_exim_rows
 from .fields import finish
 from .syslog import FORMAT_FLAVOURS, HeaderState, split_headers, strip_inner_exim_stamp
 
-__all__ = ["FORMATS", "FileContext", "LineCounts", "finish_batch", "parse_batch", "split_batch"]
+__all__ = ["FORMATS", "FileContext", "LineCounts", "arrow_lines", "finish_batch", "parse_batch", "split_batch"]
 
 FORMATS = ("auto", "syslog", "rfc3339", "exim")
 SAMPLES_PER_KIND = 3
@@ -281,14 +281,20 @@ def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa
     return finish_batch(split_batch(lines, first_line, ctx))
 
 
-def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
-    """Read the headers of a batch. Sequential per file: the year of yearless stamps carries over."""
+def arrow_lines(lines: Sequence[str]) -> tuple[pa.Array, int]:
+    """The lines as an Arrow array, NUL bytes taken out, and how many lines held one."""
     arr = getattr(lines, "array", None)  # analyzer.sources.Lines: already an Arrow array
     if arr is None:
         arr = pa.array(lines, pa.string())
     n_nul = pc.sum(pc.match_substring(arr, "\x00")).as_py() or 0 if getattr(lines, "nul", True) else 0
     if n_nul:  # a NUL byte (a crash's zero fill, a broken relay) inside a line: read the line without it
         arr = pc.replace_substring(arr, "\x00", "")
+    return arr, n_nul
+
+
+def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
+    """Read the headers of a batch. Sequential per file: the year of yearless stamps carries over."""
+    arr, n_nul = arrow_lines(lines)
     return _split(arr, lines, n_nul, first_line, ctx)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -25,7 +26,7 @@ import pyarrow.compute as pc
 from ..schema import TS
 from .engine import match_regex, nonempty
 
-__all__ = ["HEADERS", "MONTHS", "Clock", "split_headers"]
+__all__ = ["HEADERS", "MONTHS", "Clock", "split_files", "split_headers"]
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MON = "|".join(MONTHS)
@@ -222,15 +223,79 @@ def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Arr
     Returns a table (row, flavour, ts, host, program, pid, msg) for the lines that have a
     header, and the positions of those that have none.
     """
+    flavours = FORMAT_FLAVOURS[state.forced] if state.forced else state.order
+    order = sorted(flavours, key=lambda f: -state.counts.get(f, 0))
+
+    def count(flavour: str, hits: pa.Array) -> None:
+        state.counts[flavour] = state.counts.get(flavour, 0) + len(hits)
+
+    return _split(lines, order, state.clock, count, native_ok=True)
+
+
+class _FileClocks:
+    """The clocks of several files read as one array (:func:`split_files`): each file's yearless
+    stamps go to its own clock, in order, as if its lines were read alone."""
+
+    def __init__(self, starts: np.ndarray, clocks: list[Clock]) -> None:
+        self.starts, self.clocks, self.tz = starts, clocks, clocks[0].tz
+        self.rows = np.zeros(0, dtype=np.int64)  # the rows the next years() call is about
+
+    def file_of(self, rows: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.starts, rows, side="right") - 1
+
+    def years(self, months: np.ndarray, days: np.ndarray) -> np.ndarray:
+        f = self.file_of(self.rows)
+        out = np.empty(len(months), dtype=np.int64)
+        cuts = np.flatnonzero(np.diff(f)) + 1
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(f)], strict=True):
+            out[a:b] = self.clocks[int(f[a])].years(months[a:b], days[a:b])
+        return out
+
+
+def split_files(arrays: list[pa.Array], states: list[HeaderState]) -> list[tuple[pa.Table, pa.Array]]:
+    """:func:`split_headers` of several whole small files, each from a fresh state, read as one
+    array: each file's results (and its state afterwards) are those of reading it alone, for one
+    pass of each pattern instead of one per file."""
+    from .. import native
+
+    k = len(arrays)
+    fresh = (all(not s.counts for s in states) and len({(s.forced, tuple(s.order), s.clock.tz) for s in states}) == 1)
+    if k < 2 or not fresh or native.matcher([HEADERS["syslog"]]) is not None:
+        return [split_headers(a, s) for a, s in zip(arrays, states, strict=True)]
+    sizes = np.array([len(a) for a in arrays], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    clocks = _FileClocks(starts[:-1], [s.clock for s in states])
+    first = states[0]
+    order = list(FORMAT_FLAVOURS[first.forced] if first.forced else first.order)
+
+    def count(flavour: str, hits: pa.Array) -> None:
+        per_file = np.bincount(clocks.file_of(hits.to_numpy()), minlength=k)
+        for i in np.flatnonzero(per_file):
+            states[i].counts[flavour] = states[i].counts.get(flavour, 0) + int(per_file[i])
+
+    table, remaining = _split(pa.concat_arrays(arrays), order, clocks, count, native_ok=False)
+    rows = table.column("row").to_numpy()
+    f = clocks.file_of(rows)
+    by_file = np.argsort(f, kind="stable")
+    table = table.take(pa.array(by_file))
+    f = f[by_file]
+    table = table.set_column(0, "row", pa.array(rows[by_file] - starts[f], pa.int64()))
+    bounds = np.searchsorted(f, np.arange(k + 1))
+    rest = remaining.to_numpy()
+    rbounds = np.searchsorted(rest, starts)
+    return [(table.slice(int(bounds[i]), int(bounds[i + 1] - bounds[i])),
+             pa.array(rest[rbounds[i]:rbounds[i + 1]] - starts[i], pa.int64())) for i in range(k)]
+
+
+def _split(lines: pa.Array, order: list[str], clock: Clock | _FileClocks, count: Any, *,
+           native_ok: bool) -> tuple[pa.Table, pa.Array]:
     n = len(lines)
     remaining = np.arange(n, dtype=np.int64)
     taken = np.zeros(n, dtype=bool)
     parts: list[pa.Table] = []
-    flavours = FORMAT_FLAVOURS[state.forced] if state.forced else state.order
-    order = sorted(flavours, key=lambda f: -state.counts.get(f, 0))
     from .. import native
 
-    m = native.matcher([HEADERS[f] for f in order])
+    m = native.matcher([HEADERS[f] for f in order]) if native_ok else None
     if m is not None:  # the native core: each line's first matching flavour, in one pass
         found = m.run(lines)
         bounds = np.searchsorted(found[1].to_numpy(), np.arange(len(order) + 1))
@@ -258,8 +323,10 @@ def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Arr
             if head is not None:
                 rest = _after(sub if len(hits) == len(sub) else pc.filter(sub, valid),
                               pc.binary_length(g.field("_head")))
-        state.counts[flavour] = state.counts.get(flavour, 0) + len(hits)
-        ts = _stamps(flavour, g, state.clock, len(hits))
+        count(flavour, hits)
+        if isinstance(clock, _FileClocks):
+            clock.rows = hits.to_numpy()
+        ts = _stamps(flavour, g, clock, len(hits))  # type: ignore[arg-type]
         names = g.type.names
         host = nonempty(g.field("host")) if "host" in names else pa.nulls(len(hits), pa.string())
         if "tag" in names:
@@ -292,23 +359,21 @@ def split_headers(lines: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Arr
 
 def _after(arr: pa.Array, k: pa.Array) -> pa.Array:
     """Each string of ``arr`` (no nulls) without its first ``k`` bytes (a whole number of
-    characters, at most the string): one pass over the bytes with numpy, no Python per row."""
+    characters, at most the string): the bytes are runs of dropped and kept bytes, row after row,
+    taken with one numpy mask; no Python per row."""
     arr = pa.concat_arrays([arr]) if arr.offset else arr
     n = len(arr)
-    offs = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1).astype(np.int64)
+    offs = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1)
     lo, hi = int(offs[0]), int(offs[-1])
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8, count=hi)[lo:] if hi else np.zeros(0, np.uint8)
-    kk = k.to_numpy(zero_copy_only=False).astype(np.int64)
-    starts = offs[:-1] - lo
-    cut = kk > 0
-    mark = np.zeros(hi - lo + 1, dtype=np.int8)
-    mark[starts[cut]] += 1
-    mark[starts[cut] + kk[cut]] -= 1
-    keep = np.cumsum(mark[:-1], dtype=np.int8) == 0
-    new_offs = np.empty(n + 1, dtype=np.int64)
-    new_offs[0] = 0
-    new_offs[1:] = offs[1:] - lo - np.cumsum(kk)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(new_offs.astype(np.int32)), pa.py_buffer(data[keep]))
+    kk = pc.fill_null(k, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    lens = np.diff(offs).astype(np.int64)
+    runs = np.empty(2 * n, dtype=np.int64)
+    runs[0::2], runs[1::2] = kk, lens - kk
+    keep = np.repeat(np.tile(np.array([False, True]), n), runs)
+    new_offs = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lens - kk, out=new_offs[1:])
+    return pa.StringArray.from_buffers(n, pa.py_buffer(new_offs), pa.py_buffer(data[keep]))
 
 
 EXIM_INNER = (r"^(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d(?:\.\d{1,9})?)(?: (?P<off>[+-]\d{4}))?"
