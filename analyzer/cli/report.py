@@ -185,9 +185,12 @@ def report(
     except AnomalyConfigError as exc:
         fail(f"--anomalies: {exc}", exc.hint, EXIT_INPUT if "cannot read" in str(exc) else EXIT_USAGE)
     kb = load_kb(rules)
+    from ..classify_stream import StreamClassifier
     from ..report.build import collect_report_events
 
-    result = run_stream(logs, lambda stream: collect_report_events(stream, kb), year=year, tz=tz, fmt=log_format)
+    # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone
+    result = run_stream(logs, lambda stream: collect_report_events(stream, kb), year=year, tz=tz, fmt=log_format,
+                        classifier=StreamClassifier(kb))
     for w in result.warnings:
         warn(w)
     import pandas as pd
