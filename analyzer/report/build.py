@@ -160,8 +160,8 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
     if bulk is not None and len(bulk.table):
         sessions += int(bulk.table["sessions"].sum())
         # the folded lines count none of the kinds: they only mark periods that had lines
-        more = bulk.times()
-        ts = pd.concat([ts.astype("datetime64[ns, UTC]").reset_index(drop=True), more], ignore_index=True)
+        more = bulk.times(ts.dtype)  # in the rows' own type: no conversion of every row
+        ts = pd.concat([ts.reset_index(drop=True), more], ignore_index=True)
         kinds_tl = {k: np.concatenate([m, np.zeros(len(more), dtype=bool)]) for k, m in kinds.items()}
     else:
         kinds_tl = kinds
@@ -264,6 +264,16 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     return out
 
 
+#: The columns the cause lists and the top tables read (a subset is taken of these, not of the table).
+_CAUSE_COLUMNS = ("cause", "fix_id", "direction", "cause_ref", "queue_id", "recipient", "event", "outcome", "source",
+                  "line_no", "detail", "reply_text")
+_TOP_COLUMNS = ("event", "direction", "cause_ref", "recipient", "sender", "queue_id", "relay_host", "outcome", "cause")
+
+
+def _cols(ev: pd.DataFrame, names: tuple[str, ...]) -> list[str]:
+    return [c for c in names if c in ev.columns]
+
+
 def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
               bulk: Bulk | None = None) -> dict[str, Any]:
     rc = ev["reply_class"].dropna().astype(str).value_counts()
@@ -276,8 +286,8 @@ def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
     failed = _failed_rows(ev)
     notable = ~(_mask(ev["severity"], "info") & _mask(ev["outcome"], ("ok", "info")))
     return {"by_reply_class": by_class,
-            "by_cause": _cause_list(ev[failed], kb, 25, ev, full, "outcomes.by_cause"),
-            "states": sorted(_cause_list(ev[notable & ~failed], kb, 25),  # the worst first
+            "by_cause": _cause_list(ev.loc[failed, _cols(ev, _CAUSE_COLUMNS)], kb, 25, ev, full, "outcomes.by_cause"),
+            "states": sorted(_cause_list(ev.loc[notable & ~failed, _cols(ev, _CAUSE_COLUMNS)], kb, 25),  # the worst first
                              key=lambda c: SEVERITY_ORDER.index(c["severity"]) if c["severity"] in SEVERITY_ORDER
                              else len(SEVERITY_ORDER))}
 
@@ -341,7 +351,8 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None) -> dict[str, Any]
     # (an Exim 'retry timeout exceeded' names no host: its own direction is not outbound)
     waited = ev["cause_ref"].notna().to_numpy(dtype=bool) & ~_mask(ev["direction"], "inbound") \
         if "cause_ref" in ev.columns else np.zeros(len(ev), dtype=bool)
-    out_rows = ev[_mask(ev["event"], ("delivery", "expired")) & (_mask(ev["direction"], "outbound") | waited)].copy()
+    out_rows = ev.loc[_mask(ev["event"], ("delivery", "expired")) & (_mask(ev["direction"], "outbound") | waited),
+                      _cols(ev, _TOP_COLUMNS)].copy()
     out_rows["domain"] = _domain(out_rows["recipient"])
     # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
     known = ev[["queue_id", "sender"]].dropna().drop_duplicates("queue_id")  # two columns, not a copy of all
