@@ -187,15 +187,18 @@ def report(
     kb = load_kb(rules)
     from ..report.build import collect_report_events
 
-    result = run_stream(logs, lambda stream: collect_report_events(stream, kb), year=year, tz=tz, fmt=log_format)
-    for w in result.warnings:
-        warn(w)
     import pandas as pd
 
-    from ..output import OutputError, atomic_write_text
-    from ..report import Redactor, ReportWindow, make_report, render
+    from ..report import ReportWindow
 
     window = ReportWindow(None if lo is None else pd.Timestamp(lo), None if hi is None else pd.Timestamp(hi))
+    result = run_stream(logs, lambda stream: collect_report_events(stream, kb, window), year=year, tz=tz,
+                        fmt=log_format)
+    for w in result.warnings:
+        warn(w)
+    from ..output import OutputError, atomic_write_text
+    from ..report import Redactor, make_report, render
+
     baseline = None
     if store is not None:
         result = _attribute_from_store(result, store, kb)

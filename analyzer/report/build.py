@@ -9,7 +9,7 @@ The layout of the dict is documented in ``analyzer/report/SCHEMA.md``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, is_bulk, span
 from ..anomalies.context import _domain
 from ..reader import ParseResult
 from ..totals import peer_section
-from .fold import RowsFold, fold_frame, fold_stream
+from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream
 from .limits import LIMITS, cap
 from .peers import peer_sections
 from .timeline import timeline
@@ -407,9 +407,11 @@ def _unrecognised(counts: Any) -> dict[str, Any]:
 def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = None, counts: Any = None,
                  files: list[Any] | None = None, warnings: list[str] | None = None,
                  window: ReportWindow = ReportWindow(), generated_at: Any = None,
-                 baseline_info: dict[str, Any] | None = None, bulk: Bulk | None = None) -> dict[str, Any]:
+                 baseline_info: dict[str, Any] | None = None, bulk: Bulk | None = None,
+                 sections: dict[str, Any] | None = None) -> dict[str, Any]:
     """The report dict for an already classified and windowed events table (and the lines of
-    the window folded into ``bulk``, which are not rows of ``events``: see :func:`split_events`)."""
+    the window folded into ``bulk``, which are not rows of ``events``: see :func:`split_events`;
+    ``sections``: the results of the registered section folds, :func:`.fold.register_section`)."""
     ev = events
     n_events = len(ev) + (len(bulk) if bulk is not None else 0)
     first, last = span(ev["ts"], bulk)
@@ -475,6 +477,9 @@ class FoldedResult(ParseResult):
     ``bulk``."""
 
     bulk: Bulk | None = None
+    #: the registered section folds' results (:func:`.fold.register_section`) and the window they kept
+    sections: dict[str, Any] = field(default_factory=dict)
+    window: ReportWindow = ReportWindow()
 
     def first_event(self) -> pd.Timestamp | None:
         """The time of the first line read, kept as a row or folded."""
@@ -485,31 +490,37 @@ class FoldedResult(ParseResult):
 class ReportFold:
     """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the other
     lines kept as rows (:data:`REPORT_COLUMNS`, the columns with few values dictionary-encoded
-    while held). ``result()`` is ``(rows, bulk)``."""
+    while held), and the registered section folds (:data:`.fold.SECTION_FOLDS`) for ``window``.
+    ``result()`` is ``(rows, bulk, sections)``."""
 
-    def __init__(self, columns: Any = REPORT_COLUMNS) -> None:
+    def __init__(self, columns: Any = REPORT_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
         self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN)
         self.bulk = BulkFold()
+        self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
 
     def add(self, batch: pd.DataFrame) -> None:
+        for f in self.sections.values():
+            f.add(batch)
         m = is_bulk(batch)
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m)
 
-    def result(self) -> tuple[pd.DataFrame, Bulk]:
-        return self.rows.result(), self.bulk.result()
+    def result(self) -> tuple[pd.DataFrame, Bulk, dict[str, Any]]:
+        return self.rows.result(), self.bulk.result(), {name: f.result() for name, f in self.sections.items()}
 
 
-def collect_report_events(stream: Any, kb: Any = None) -> FoldedResult:
+def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = ReportWindow()) -> FoldedResult:
     """Fold an event stream (:mod:`analyzer.pipeline`) into what the report needs: each batch
     classified as it comes (:class:`analyzer.classify_stream.StreamClassifier`: the answers of
     classifying the whole table, the cache and the errors behind retry-waits carried across
     batches) and folded by :class:`ReportFold`: the lines only counted into per-second
-    aggregates, the others kept as rows of :data:`REPORT_COLUMNS`."""
-    fold = ReportFold()
+    aggregates, the others kept as rows of :data:`REPORT_COLUMNS`; the registered section folds
+    keep what lies in ``window`` (the window :func:`make_report` is then given)."""
+    fold = ReportFold(window=window)
     fold_stream(stream, [fold], kb=kb, columns=REPORT_COLUMNS)
-    events, bulk = fold.result()
-    return FoldedResult(events, stream.counts, stream.files, stream.warnings, bulk=bulk)
+    events, bulk, sections = fold.result()
+    return FoldedResult(events, stream.counts, stream.files, stream.warnings, bulk=bulk, sections=sections,
+                        window=window)
 
 
 def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
@@ -552,7 +563,16 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     if "cause" not in ev.columns:
         ev = classify(ev, kb)
     bulk = getattr(result, "bulk", None)
-    if bulk is None:  # a table in memory: the same fold as the stream's
+    sections = getattr(result, "sections", None)
+    if bulk is not None and SECTION_FOLDS and getattr(result, "window", window) != window:
+        raise ValueError("the events were folded for another window: pass the same window to "
+                         "collect_report_events and make_report")
+    if bulk is None:  # a table in memory: the same folds as the stream's
+        sections = {}
+        if SECTION_FOLDS:
+            folds = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
+            fold_frame(ev, list(folds.values()))
+            sections = {name: f.result() for name, f in folds.items()}
         ev, bulk = split_events(ev)
     ts = ev["ts"]
     inside = np.ones(len(ev), dtype=bool)
@@ -594,5 +614,5 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
                                 bulk_history=base_bulk if has_base else None)
     report = build_report(cur, findings, kb=kb, counts=result.counts, files=result.files,
                           warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
-                          bulk=cur_bulk)
+                          bulk=cur_bulk, sections=sections or {})
     return redact(report) if redact is not None else report
