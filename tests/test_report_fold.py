@@ -190,9 +190,10 @@ def test_fold_frame_hands_out_slices_with_their_place():
 
 
 def test_report_columns_are_what_the_stream_keeps(day, kb):
-    """collect_report_events keeps exactly REPORT_COLUMNS (and the row order) as rows."""
+    """collect_report_events keeps exactly REPORT_COLUMNS as rows, and each row's place apart."""
     result = collect_report_events(open_stream([str(day)], year=2026, tz="UTC"), kb)
-    assert list(result.events.columns) == [*REPORT_COLUMNS, "_order"]
+    assert list(result.events.columns) == list(REPORT_COLUMNS)
+    assert len(result.order) == len(result.events) and (np.diff(result.order) > 0).all()
 
 
 class _InWindow:

@@ -1,7 +1,11 @@
 """Build the nightly report: a plain, JSON-serialisable dict with ``schema_version``.
 
-:func:`make_report` is the one call the CLI makes: classify, cut the report window, take the
-baseline (a history, or the part of the input before the window), detect anomalies and build.
+:func:`collect_report_events` folds an event stream (:mod:`.fold`): the lines the report only
+counts (sessions, TLS, postscreen, Postfix's message-id/removed: :mod:`analyzer.anomalies.aggregates`)
+into per-second aggregates, the others kept as rows; :func:`make_report` is the one call the CLI
+makes after it: cut the report window, take the baseline (a history, or the part of the input
+before the window), detect anomalies and build. Given a table in memory instead, it runs the same
+fold over it in slices (:func:`split_events`), so both give the same report.
 :func:`build_report` assembles the sections from an already classified window.
 The layout of the dict is documented in ``analyzer/report/SCHEMA.md``.
 """
@@ -477,6 +481,8 @@ class FoldedResult(ParseResult):
     ``bulk``."""
 
     bulk: Bulk | None = None
+    #: each row's place in the input order (:func:`analyzer.anomalies.aggregates.row_order`)
+    order: np.ndarray | None = None
     #: the registered section folds' results (:func:`.fold.register_section`) and the window they kept
     sections: dict[str, Any] = field(default_factory=dict)
     window: ReportWindow = ReportWindow()
@@ -519,8 +525,9 @@ def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = Re
     fold = ReportFold(window=window)
     fold_stream(stream, [fold], kb=kb, columns=REPORT_COLUMNS)
     events, bulk, sections = fold.result()
-    return FoldedResult(events, stream.counts, stream.files, stream.warnings, bulk=bulk, sections=sections,
-                        window=window)
+    order = events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64)
+    return FoldedResult(events, stream.counts, stream.files, stream.warnings, bulk=bulk, order=order,
+                        sections=sections, window=window)
 
 
 def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
@@ -574,6 +581,10 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
             fold_frame(ev, list(folds.values()))
             sections = {name: f.result() for name, f in folds.items()}
         ev, bulk = split_events(ev)
+    else:
+        order = getattr(result, "order", None)
+        if order is not None and len(order) == len(ev):
+            ev = ev.assign(**{ORDER_COLUMN: order})
     ts = ev["ts"]
     inside = np.ones(len(ev), dtype=bool)
     if window.since is not None:
