@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -88,6 +89,17 @@ def _not_mail(sp: Split, fidx: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def _joined_lines(parts: list[Any]) -> Any:
+    """The lines of several splits as one sequence: one Arrow array when each is one
+    (:class:`analyzer.sources.Lines`), else a list."""
+    from .sources import Lines
+
+    if all(isinstance(p, Lines) for p in parts):
+        return Lines(pa.concat_arrays([p.array for p in parts]), sum(p.nbytes for p in parts),
+                     any(p.nul for p in parts))
+    return [line for p in parts for line in p]
+
+
 def finish_many(splits: list[Split]) -> tuple[pa.Table, LineCounts, list[FileStats]]:
     """Match the messages of several files' splits in one batch; the table, the counts, and
     each file's share. The splits must agree on zone, Exim-ness and panic flag (see
@@ -102,10 +114,13 @@ def finish_many(splits: list[Split]) -> tuple[pa.Table, LineCounts, list[FileSta
          for sp, s in zip(splits, starts, strict=True)], promote_options="default").combine_chunks()
     no_header = pa.concat_arrays([pc.add(pc.cast(sp.no_header, pa.int64()), pa.scalar(int(s), pa.int64()))
                                   for sp, s in zip(splits, starts, strict=True)])
-    lines = [line for sp in splits for line in sp.lines]
+    lines = _joined_lines([sp.lines for sp in splits])
     first = splits[0]
+    fast = [sp.fast.set_column(sp.fast.schema.get_field_index("row"), "row",
+                               pc.add(sp.fast.column("row"), pa.scalar(int(s), pa.int64())))
+            for sp, s in zip(splits, starts, strict=True) if sp.fast is not None]  # native rows
     joined = Split(pa.concat_arrays([sp.arr for sp in splits]), lines, 1, headers, no_header, _JOINED,
-                   first.tz, first.panic, first.exim_file)
+                   first.tz, first.panic, first.exim_file, fast=pa.concat_tables(fast) if fast else None)
     table, counts = finish_batch(joined)
     fidx = np.repeat(np.arange(k), sizes)
     names = [sp.source for sp in splits]

@@ -154,3 +154,79 @@ def matcher(regexes: Sequence[str], daemons: Sequence[frozenset[str] | None] | N
         return None
     ds = list(daemons) if daemons is not None else [None] * len(regexes)
     return _compiled(tuple(zip(regexes, ds, strict=True)))
+
+
+# ---- the whole-row fast path for Postfix lines (native/src/batch.rs, postfix.rs, rows.rs) ----
+
+_ROW_TYPES = {"string": "string", "int16": "int16", "int32": "int32", "int64": "int64", "float64": "float64",
+              "bool": "bool", "ts": "ts"}
+
+
+@lru_cache(maxsize=1)
+def _fast_postfix() -> Any:
+    from .parsers import _REJECT_ACTIONS, fields, postfix, syslog
+
+    table = [(p.name, p.regex, p.event, None if p.daemons is None else sorted(p.daemons)) for p in postfix.PATTERNS]
+    return _module()[0].FastPostfix(
+        table, dict(postfix.DAEMON_DIRECTION), dict(_REJECT_ACTIONS),
+        (fields._CODE, fields._ENH_ANY, fields._STAGE_TEXT, fields._QUEUED_AS),
+        [tuple(r) for r in fields._STAGE_RULES], list(syslog.MONTHS))
+
+
+def fast_postfix() -> Any:
+    """The native reader of whole Postfix rows (None when the Python engine runs, or when
+    ``MAILLENS_FAST=0`` turns the fast path off: the native matcher alone then runs)."""
+    if engine() != "native" or os.environ.get("MAILLENS_FAST", "1") == "0":
+        return None
+    fp = _fast_postfix()
+    return fp if fp.enabled else None
+
+
+def rows_columns(n: int, cols: list[tuple]) -> dict[str, Any]:
+    """Arrow arrays (zero-copy over the bytes Rust built) from :func:`FastPostfix.run`'s columns."""
+    import numpy as np
+    import pyarrow as pa
+
+    out: dict[str, Any] = {}
+    for name, kind, values, data, validity, nulls in cols:
+        valid = pa.py_buffer(validity) if nulls else None
+        if kind == "string":
+            out[name] = pa.StringArray.from_buffers(n, pa.py_buffer(values), pa.py_buffer(data), valid, nulls)
+        elif kind == "bool":
+            bits = np.packbits(np.frombuffer(values, dtype=np.uint8), bitorder="little")
+            out[name] = pa.Array.from_buffers(pa.bool_(), n, [valid, pa.py_buffer(bits.tobytes())], nulls)
+        elif kind == "ts":
+            from .schema import TS
+
+            out[name] = pa.Array.from_buffers(TS, n, [valid, pa.py_buffer(values)], nulls)
+        else:
+            out[name] = pa.Array.from_buffers(pa.type_for_alias(kind), n, [valid, pa.py_buffer(values)], nulls)
+    return out
+
+
+def threads() -> int:
+    """Threads for one batch: :data:`THREADS` in the main process, one in a worker process (the
+    pipeline already runs one per core)."""
+    import multiprocessing
+
+    return 1 if multiprocessing.parent_process() is not None else THREADS
+
+
+def string_buffers(arr: Any) -> tuple[bytes, bytes]:
+    """The offsets and data of a string array (see :func:`_string_buffers`)."""
+    return _string_buffers(arr)
+
+
+def block_array(block: bytes, ends_file: bool) -> Any:
+    """The lines of a block (``analyzer.sources.block_lines``) as an Arrow string array built by
+    the native core, or None where Python reads it (the Python engine runs, the block is not
+    valid UTF-8 or holds NUL bytes)."""
+    import pyarrow as pa
+
+    if engine() != "native" or not block:
+        return None
+    out = _module()[0].block_lines(block, ends_file)
+    if out is None:
+        return None
+    offsets, data = out
+    return pa.StringArray.from_buffers(len(offsets) // 4 - 1, pa.py_buffer(offsets), pa.py_buffer(data))

@@ -237,6 +237,8 @@ def neutralise_csv_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunk
     if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
         return arr
     risky = pc.match_substring_regex(arr, _FORMULA_RE)
+    if not pc.any(risky).as_py():
+        return arr
     quote, empty = pa.scalar("'", typ), pa.scalar("", typ)
     return pc.if_else(risky, pc.binary_join_element_wise(quote, arr, empty), arr)
 

@@ -72,7 +72,8 @@ from .parsers.syslog import Clock, HeaderState
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
 from .sources import BLOCK_BYTES, Input, is_plain_file, iter_batches, iter_blocks, plan_blocks, read_range, rotation_key
 
-__all__ = ["Classifier", "EventBatch", "EventStream", "FileSummary", "is_secondary", "iter_event_batches"]
+__all__ = ["Classifier", "EventBatch", "EventStream", "FileSummary", "classify_grouped", "is_secondary",
+           "iter_event_batches"]
 
 #: Worker processes that parse the blocks of big inputs: $MAILLENS_WORKERS, else the cores.
 WORKERS = parallel.default_workers()
@@ -85,6 +86,10 @@ _POOL = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 1)), thre
 #: An uncompressed file is parsed in worker processes from this many blocks on (a compressed
 #: one from an eighth of a block of compressed bytes; stdin always): below, forking costs more.
 PARALLEL_MIN_BLOCKS = 2
+#: Consecutive batches are classified together up to this many events (three or four batches):
+#: a classification costs mostly per call, so fewer, bigger calls cost less; the batches wait
+#: for it (a few tens of MiB).
+CLASSIFY_ROWS = 80_000
 
 #: Files that repeat lines another file of the same set already has: Exim's rejectlog (every
 #: rejection is also in the mainlog) and syslog's per-severity copies (Debian's rsyslog writes
@@ -181,6 +186,7 @@ class EventStream:
     producer: Producer | None = None  # None: the Python parser, split/finish on worker threads
     workers: int = 0  # processes for big inputs (analyzer.parallel); 1: none; 0: WORKERS
     block_bytes: int = BLOCK_BYTES
+    classify_rows: int = 0  # batches classified together up to this many rows (0: CLASSIFY_ROWS)
     reparsed: int = 0  # blocks parsed again because their guessed state was wrong (analyzer.parallel)
     files: list[FileSummary] = field(default_factory=list)
     counts: LineCounts = field(default_factory=LineCounts)
@@ -204,10 +210,10 @@ class EventStream:
             # several sets of files: one may be another's copy in other stamps (analyzer.overlap),
             # which only the whole table tells; such runs are held, checked, then streamed
             batches = self._without_repeated_runs(batches)
-        for b in batches:
-            if self.classifier is not None and not b.classified:
-                b.table = self.classifier(b.table)
-            yield b
+        if self.classifier is None:
+            yield from batches
+            return
+        yield from classify_grouped(batches, self.classifier, self.classify_rows)
 
     def _without_repeated_runs(self, batches: Iterator[EventBatch]) -> Iterator[EventBatch]:
         from .overlap import drop_repeated_runs
@@ -324,7 +330,7 @@ class EventStream:
                                           block_bytes=self.block_bytes):
                     if self.progress is not None:  # per batch: decoded characters, capped at the size
                         seen[0] += len(batch.lines)
-                        seen[1] += sum(map(len, batch.lines)) + len(batch.lines)
+                        seen[1] += _size(batch.lines)
                         if size is None:
                             self.progress(seen[0], -1)
                         else:
@@ -440,11 +446,50 @@ class EventStream:
             self._file_done(size)
 
 
+def _size(lines: Any) -> int:
+    """About the bytes some lines were read from (a :class:`~analyzer.sources.Lines` knows)."""
+    nbytes = getattr(lines, "nbytes", None)
+    return nbytes if nbytes is not None else sum(map(len, lines)) + len(lines)
+
+
 def _finish_one(sp: Any) -> tuple[pa.Table, LineCounts, list[Any]]:
     from .coalesce import FileStats
 
     table, c = finish_batch(sp)
     return table, c, [FileStats(c.lines, c.events, c.headerless + sum(c.foreign.values()))]
+
+
+def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int = 0) -> Iterator[EventBatch]:
+    """Classify batches (those a worker did not classify already), in order. Consecutive batches
+    are classified together, up to ``rows`` rows (:data:`CLASSIFY_ROWS`), when the classifier
+    can (``classify_many``): its cost is mostly per call (each rule's pattern is compiled per
+    call), not per row, and its answers do not depend on the grouping."""
+    limit = rows or CLASSIFY_ROWS
+    many = getattr(classifier, "classify_many", None)
+    held: list[EventBatch] = []
+    size = 0
+
+    def flush() -> Iterator[EventBatch]:
+        nonlocal size
+        if not held:
+            return
+        tables = many([b.table for b in held]) if many is not None else [classifier(b.table) for b in held]
+        for b, t in zip(held, tables, strict=True):
+            b.table = t
+            yield b
+        held.clear()
+        size = 0
+
+    for b in batches:
+        if b.classified:
+            yield from flush()
+            yield b
+            continue
+        held.append(b)
+        size += b.table.num_rows
+        if size >= limit or many is None:
+            yield from flush()
+    yield from flush()
 
 
 def iter_event_batches(inputs: Iterable[Input], **options: Any) -> Iterator[EventBatch]:
@@ -490,22 +535,45 @@ class Classifier:
             cols = [f.name for f in CLASS_SCHEMA]
             return _append(table, pa.Table.from_pandas(classify(to_pandas(table), self.kb)[cols],
                                                        schema=CLASS_SCHEMA, preserve_index=False))
+        return _append(table, self._answers(table))
+
+    def classify_many(self, tables: list[pa.Table]) -> list[pa.Table]:
+        """Classify several batches at once (one lookup, one call for the keys none has seen):
+        the same tables as calling the classifier on each."""
+        if self.attributing or len(tables) < 2:
+            return [self(t) for t in tables]
+        full = [t for t in tables if t.num_rows]
+        if not full:
+            return [self(t) for t in tables]
+        both = pa.concat_tables(full) if len(full) > 1 else full[0]
+        answers = self._answers(both)
+        out, at = [], 0
+        for t in tables:
+            out.append(_append(t, answers.slice(at, t.num_rows)))
+            at += t.num_rows
+        return out
+
+    def _answers(self, table: pa.Table) -> pa.Table:
+        """The classification columns of a non-empty table, from the cache and one call for the rest."""
+        from .classify import classify
+
         key = self._key(table)
         pos = self._keys.get_indexer(key)
         new = pos < 0
-        if new.any():
-            if len(self._keys) + int(new.sum()) > self.limit:  # full: start afresh with this batch
-                self._keys, self._values = pd.Index(np.empty(0, np.uint64)), CLASS_SCHEMA.empty_table()
-                new[:] = True
-            uniq, first = np.unique(key[new], return_index=True)
-            rows = np.flatnonzero(new)[first]
-            sample = to_pandas(table.take(pa.array(rows)))
-            answers = classify(sample, self.kb, attribute_causes=False)[[f.name for f in CLASS_SCHEMA]]
-            values = pa.Table.from_pandas(answers, schema=CLASS_SCHEMA, preserve_index=False)
-            self._keys = self._keys.append(pd.Index(uniq))
-            self._values = pa.concat_tables([self._values, values]).combine_chunks()
-            pos = self._keys.get_indexer(key)
-        return _append(table, self._values.take(pa.array(pos)))
+        if not new.any():
+            return self._values.take(pa.array(pos))
+        uniq, first = np.unique(key[new], return_index=True)
+        rows = np.flatnonzero(new)[first]
+        sample = to_pandas(table.take(pa.array(rows)))
+        answers = classify(sample, self.kb, attribute_causes=False)[[f.name for f in CLASS_SCHEMA]]
+        values = pa.Table.from_pandas(answers, schema=CLASS_SCHEMA, preserve_index=False)
+        keys = self._keys.append(pd.Index(uniq))
+        known = pa.concat_tables([self._values, values]).combine_chunks()
+        got = known.take(pa.array(keys.get_indexer(key)))
+        if len(keys) > self.limit:  # full: start afresh with this call's new keys (at most limit)
+            keys, known = pd.Index(uniq[: self.limit]), values.slice(0, self.limit).combine_chunks()
+        self._keys, self._values = keys, known
+        return got
 
 
 def _append(table: pa.Table, values: pa.Table) -> pa.Table:

@@ -91,18 +91,22 @@ def jsonl_bytes(table: pa.Table) -> bytes:
     if table.num_rows == 0:
         return b""
     parts: list[Any] = []
+    raw = False  # a DEL, C1 or bidi control somewhere (only text values can hold one)
     for i, name in enumerate(table.column_names):
         parts.append(("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":")
         col = table.column(i).combine_chunks()
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             enc = pc.dictionary_encode(col)  # most columns repeat a few values: render those once
+            raw = raw or bool(pc.any(pc.match_substring_regex(enc.dictionary, _JSON_RAW_RE2)).as_py())
             col = pc.take(_json_values(enc.dictionary), enc.indices)
             parts.append(pc.fill_null(col, "null"))
         else:
+            if pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type):
+                raw = raw or bool(pc.any(pc.match_substring_regex(col.dictionary, _JSON_RAW_RE2)).as_py())
             parts.append(_json_values(col))
     parts.append("}\n")
     rows = pc.binary_join_element_wise(*parts, "")
-    if pc.any(pc.match_substring_regex(rows, _JSON_RAW_RE2)).as_py():
+    if raw or any(ord(c) >= 0x7F for c in "".join(table.column_names)):
         text = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(rows)], pa.int32()), rows), "")[0].as_py()
         return json_safe(text).encode("utf-8")
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4)

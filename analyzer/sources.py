@@ -18,15 +18,17 @@ import stat
 import sys
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 __all__ = [
     "Batch",
     "Input",
+    "Lines",
     "SourceError",
+    "block_array",
     "block_lines",
     "cut_blocks",
     "expand_inputs",
@@ -77,7 +79,7 @@ class Batch:
 
     source: str
     first_line: int  # 1-based number of lines[0]
-    lines: list[str]
+    lines: Sequence[str]  # a list, or :class:`Lines` (an Arrow array that reads as a list)
 
 
 @dataclass
@@ -364,6 +366,76 @@ def block_lines(data: bytes, *, ends_file: bool = True) -> list[str]:
     return lines
 
 
+class Lines(Sequence[str]):
+    """The lines of a block as one Arrow string array, built from the block's bytes without a
+    Python string per line (:func:`block_array`). It reads as a list of str (``len``, indexing,
+    iteration: the few places that want a line's text, such as samples, make it on demand);
+    parsers take ``array`` as it is. ``nul``: whether a line holds a NUL byte; ``nbytes``: the
+    bytes the lines came from."""
+
+    __slots__ = ("_list", "array", "nbytes", "nul")
+
+    def __init__(self, array: Any, nbytes: int, nul: bool) -> None:
+        self.array = array
+        self.nbytes = nbytes
+        self.nul = nul
+        self._list: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return self.tolist()[i]
+        if self._list is not None:
+            return self._list[i]
+        if not -len(self.array) <= i < len(self.array):
+            raise IndexError("line index out of range")
+        return self.array[i].as_py()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Lines({len(self)} lines)"
+
+    def tolist(self) -> list[str]:
+        if self._list is None:
+            self._list = self.array.to_pylist()
+        return self._list
+
+
+def block_array(data: bytes, *, ends_file: bool = True) -> Sequence[str]:
+    """:func:`block_lines` as :class:`Lines`: the same lines, cut with numpy and wrapped as an
+    Arrow array over the block's bytes (newlines taken out). A block that holds a CR or bytes
+    that are not UTF-8 takes :func:`block_lines`' way (the same lines, as a list)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if not data or b"\r" in data or len(data) >= 1 << 31:
+        return block_lines(data, ends_file=ends_file)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    nl = np.flatnonzero(buf == 10)
+    n = len(nl) if len(nl) and nl[-1] == len(data) - 1 else len(nl) + 1  # a last line without newline
+    starts = np.empty(n + 1, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = nl[:n] + 1 if n == len(nl) else np.append(nl + 1, len(data) + 1)
+    # without the newlines, line i starts i bytes earlier
+    offsets = (starts - np.arange(n + 1, dtype=np.int64)).astype(np.int32)
+    body = np.delete(buf, nl) if len(nl) else buf
+    arr = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(body))
+    try:
+        arr.validate(full=True)  # UTF-8
+    except pa.ArrowInvalid:
+        return block_lines(data, ends_file=ends_file)
+    return Lines(arr, len(data), b"\x00" in data)
+
+
 def cut_blocks(chunks: Iterable[bytes], block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
     """Cut a byte stream into blocks of whole lines at fixed places: a block ends at the last
     newline before each multiple of ``block_bytes`` (counted from the stream's start; a line
@@ -439,8 +511,10 @@ def is_plain_file(inp: Input) -> bool:
 def iter_blocks(inp: Input, warn: Callable[[str], None], block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
     """The blocks (:func:`cut_blocks`) of an input's decompressed bytes. A compressed input is
     decompressed on a thread of its own (zlib, bz2, lzma and zstd release the GIL while they
-    work), a few chunks ahead, so that it overlaps with parsing."""
-    yield from cut_blocks(_ahead(iter_chunks(inp, warn)), block_bytes)
+    work), a few chunks ahead, so that it overlaps with parsing; a plain file is read here (a
+    thread per file would cost more than reading: many small rotated files)."""
+    chunks = iter_chunks(inp, warn)
+    yield from cut_blocks(chunks if is_plain_file(inp) else _ahead(chunks), block_bytes)
 
 
 def _ahead(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
@@ -495,7 +569,7 @@ def iter_batches(inp: Input, warn: Callable[[str], None], batch_lines: int | Non
     if batch_lines is None:
         line_no = 1
         for block in iter_blocks(inp, warn, block_bytes):
-            lines = block_lines(block)
+            lines = block_array(block)
             if lines:
                 yield Batch(inp.name, line_no, lines)
                 line_no += len(lines)

@@ -8,7 +8,10 @@
 The days are ``bench/generate_logs.py``'s (seed 1), generated once into ``--data`` (default
 ``/work/benchdata``, shared with other benchmarks, never in git) and reused. Each command runs in
 its own child process; wall time is measured around it, CPU time (user+system) comes from
-``os.wait4`` for that child alone. It prints lines/s for ``maillens parse FILE`` (the summary
+``os.wait4`` for that child alone (with its worker processes), and so does peak RSS (the largest
+of them). ``native`` is the whole engine (Rust reads the most frequent Postfix kinds into finished
+rows); ``native, matcher only`` turns the whole-row fast path off (``MAILLENS_FAST=0``: Rust only
+matches, Python derives). It prints lines/s for ``maillens parse FILE`` (the summary
 parse) on both engines, ``parse -o x.parquet`` on both, pflogsumm (Postfix) or eximstats (Exim),
 and the ratios issue 13 asks for: parse ≥ 10× pflogsumm, ≥ 3× eximstats (wall), ≥ 1.5M lines/s
 for the summary parse, ≥ 1M lines/s for ``parse -o parquet``.
@@ -56,20 +59,20 @@ def day(data: Path, mta: str, lines: int) -> Path:
     return cut
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall s, CPU s) of one child process."""
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MiB) of one child process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}: {proc.stderr.read().decode()[-500:]}")
-    return wall, usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def best(cmd: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+def best(cmd: list[str], env: dict[str, str], runs: int) -> tuple[float, float, float]:
     results = [timed(cmd, env) for _ in range(runs)]
-    return min(r[0] for r in results), min(r[1] for r in results)
+    return min(r[0] for r in results), min(r[1] for r in results), max(r[2] for r in results)
 
 
 def main() -> None:
@@ -84,16 +87,16 @@ def main() -> None:
 
     print(f"native engine: {'built' if native.available() else native.unavailable_reason()}; "
           f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'mta':8} {'command':24} {'wall s':>8} {'CPU s':>8} {'lines/s':>11} {'lines/CPU-s':>12}")
+    print(f"{'mta':8} {'command':38} {'wall s':>8} {'CPU s':>8} {'lines/s':>11} {'lines/CPU-s':>12} {'RSS MiB':>8}")
     for mta in (("postfix", "exim") if args.mta == "both" else (args.mta,)):
         log = day(args.data, mta, args.lines)
         n = args.lines
-        rows: dict[str, tuple[float, float]] = {}
+        rows: dict[str, tuple[float, float, float]] = {}
         with tempfile.TemporaryDirectory() as tmp:
-            for eng in ("native", "python"):
-                if eng == "native" and not native.available():
+            for eng in ("native", "native, matcher only", "python"):
+                if eng != "python" and not native.available():
                     continue
-                env = {**base, "MAILLENS_ENGINE": eng}
+                env = {**base, "MAILLENS_ENGINE": eng.split(",")[0], "MAILLENS_FAST": "0" if "only" in eng else "1"}
                 rows[f"parse ({eng})"] = best([sys.executable, "-m", "analyzer", "parse", str(log)], env, args.runs)
                 out = str(Path(tmp) / "x.parquet")
                 rows[f"parse -o parquet ({eng})"] = best([sys.executable, "-m", "analyzer", "parse", str(log),
@@ -101,10 +104,10 @@ def main() -> None:
             peer, path = PEERS[mta]
             if path is not None:
                 rows[peer] = best([path, str(log)], base, args.runs)
-        for name, (wall, cpu) in rows.items():
-            print(f"{mta:8} {name:24} {wall:8.2f} {cpu:8.2f} {n / wall:11,.0f} {n / cpu:12,.0f}")
+        for name, (wall, cpu, rss) in rows.items():
+            print(f"{mta:8} {name:38} {wall:8.2f} {cpu:8.2f} {n / wall:11,.0f} {n / cpu:12,.0f} {rss:8.0f}")
         peer = PEERS[mta][0]
-        for eng in ("native", "python"):
+        for eng in ("native", "native, matcher only", "python"):
             if f"parse ({eng})" in rows and peer in rows:
                 ratio = rows[peer][0] / rows[f"parse ({eng})"][0]
                 print(f"  {mta} parse ({eng}) vs {peer}: {ratio:.2f}x faster (wall; target {TARGET[mta]:.0f}x)")

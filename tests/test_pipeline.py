@@ -262,3 +262,64 @@ def test_jsonl_text_equals_pandas_json_on_awkward_values():
     text = sinks.jsonl_text(table)
     assert "\x85" not in text and "\u202e" not in text and "\\u0085" in text  # inert on a terminal
     assert write_events  # the in-memory writer is the reference the stream writer is checked against
+
+
+def _sample_lines() -> pa.Array:
+    from bench.generate_logs import generate
+
+    texts = [p.read_bytes().decode("utf-8", "replace") for p in sorted(SAMPLES.rglob("*")) if p.is_file()
+             and p.suffix not in (".md", ".gz", ".bz2", ".xz", ".zst", ".json", ".jsonl")]
+    for mta in ("postfix", "exim"):
+        texts.append(generate(mta=mta, lines=3000, seed=5, start="2026-11-28T00:00:00", hours=24)["text"])
+    lines = [ln for t in texts for ln in t.replace("\r\n", "\n").split("\n")]
+    lines += ["", "x", "Nov 28 10:00:00 mx postfix/smtpd[1]: ", "2026-11-28 10:00:00 [12]", "2026-11-28 10:00:00 "]
+    return pa.array(lines, pa.string())
+
+
+def test_headers_without_the_message_capture_read_the_same():
+    """Each header pattern's groups and message, with the message cut off by offsets (the
+    pure-Python engine's way) and captured by the whole pattern, are equal on every sample line."""
+    import pyarrow.compute as pc
+
+    from analyzer.parsers.syslog import _HEAD_ONLY, HEADERS, _after
+
+    lines = _sample_lines()
+    for flavour, head in _HEAD_ONLY.items():
+        full = pc.extract_regex(lines, pattern=HEADERS[flavour])
+        part = pc.extract_regex(lines, pattern=head)
+        assert full.is_valid().equals(part.is_valid()), flavour
+        ok = full.is_valid()
+        full, part = pc.filter(full, ok), pc.filter(part, ok)
+        assert len(full) > 0 or flavour in ("rfc3339", "syslog_loose"), flavour
+        for name in full.type.names:
+            if name != "msg":
+                assert full.field(name).equals(part.field(name)), (flavour, name)
+        rest = _after(pc.filter(lines, ok), pc.binary_length(part.field("_head")))
+        assert pc.coalesce(full.field("msg"), "").equals(rest), flavour
+
+
+def test_patterns_without_their_tail_capture_read_the_same():
+    """Every Postfix and Exim pattern ending in (?P<x>.*)$: extract_matched (the tail cut off by
+    offsets) gives the groups extract_regex gives, on the messages that pattern matches."""
+    import pyarrow.compute as pc
+
+    from analyzer.parsers import exim, postfix
+    from analyzer.parsers.engine import _split_tail, extract, extract_matched
+    from analyzer.parsers.syslog import HEADERS
+
+    g = pc.extract_regex(_sample_lines(), pattern=HEADERS["syslog"])
+    msgs = pc.drop_null(g.field("msg"))
+    g = pc.extract_regex(_sample_lines(), pattern=HEADERS["exim"])
+    msgs = pa.concat_arrays([msgs, pc.drop_null(g.field("msg"))])
+    split = tried = 0
+    for pat in postfix.PATTERNS + exim.PATTERNS:
+        if _split_tail(pat.regex) is None:
+            continue
+        split += 1
+        rows = pc.filter(msgs, pc.match_substring_regex(msgs, pat.regex))
+        if len(rows):
+            tried += 1
+            assert extract_matched(rows, pat.regex).equals(extract(rows, pat.regex)), pat.name
+    assert split >= 40 and tried >= 20
+    assert _split_tail(r"^a|b(?P<x>.*)$") is None and _split_tail(r"^(?:a(?P<x>.*))$") is None
+    assert _split_tail(r"^[|(]x(?P<x>.*)$") == (r"^(?P<_head>[|(]x)", "x")

@@ -185,6 +185,7 @@ def report(
     except AnomalyConfigError as exc:
         fail(f"--anomalies: {exc}", exc.hint, EXIT_INPUT if "cannot read" in str(exc) else EXIT_USAGE)
     kb = load_kb(rules)
+    from ..classify_stream import StreamClassifier
     from ..report.build import collect_report_events
 
     import pandas as pd
@@ -192,8 +193,9 @@ def report(
     from ..report import ReportWindow
 
     window = ReportWindow(None if lo is None else pd.Timestamp(lo), None if hi is None else pd.Timestamp(hi))
+    # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone
     result = run_stream(logs, lambda stream: collect_report_events(stream, kb, window), year=year, tz=tz,
-                        fmt=log_format)
+                        fmt=log_format, classifier=StreamClassifier(kb))
     for w in result.warnings:
         warn(w)
     from ..output import OutputError, atomic_write_text

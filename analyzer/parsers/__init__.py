@@ -9,6 +9,7 @@ recognise it counts by kind, with samples, in :class:`LineCounts`.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,13 +17,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import conform
+from ..schema import TS, conform
 from . import exim, postfix
 from .engine import Pattern, const_column, match_patterns, match_regex, nonempty
 from .fields import finish
-from .syslog import HeaderState, split_headers, strip_inner_exim_stamp
+from .syslog import FORMAT_FLAVOURS, HeaderState, split_headers, strip_inner_exim_stamp
 
-__all__ = ["FORMATS", "FileContext", "LineCounts", "finish_batch", "parse_batch", "split_batch"]
+__all__ = ["FORMATS", "FileContext", "LineCounts", "finish_batch", "parse_batch", "parse_block", "split_batch"]
 
 FORMATS = ("auto", "syslog", "rfc3339", "exim")
 SAMPLES_PER_KIND = 3
@@ -260,7 +261,7 @@ class Split:
     """A batch after its headers are read: what :func:`finish_batch` needs, and nothing shared."""
 
     arr: pa.Array
-    lines: list[str]
+    lines: Sequence[str]
     first_line: int
     headers: pa.Table
     no_header: pa.Array
@@ -269,6 +270,9 @@ class Split:
     panic: bool
     exim_file: bool
     nul: int = 0
+    #: rows the native fast path read whole (``row`` plus the schema's columns but source and
+    #: line_no), or None: they join the table :func:`finish_batch` makes, in line order
+    fast: pa.Table | None = None
 
 
 def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa.Table, LineCounts]:
@@ -278,14 +282,107 @@ def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa
 
 def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
     """Read the headers of a batch. Sequential per file: the year of yearless stamps carries over."""
-    arr = pa.array(lines, pa.string())
-    nul = pc.match_substring(arr, "\x00")
-    n_nul = pc.sum(nul).as_py() or 0
+    arr = getattr(lines, "array", None)  # analyzer.sources.Lines: already an Arrow array
+    if arr is None:
+        arr = pa.array(lines, pa.string())
+    n_nul = pc.sum(pc.match_substring(arr, "\x00")).as_py() or 0 if getattr(lines, "nul", True) else 0
     if n_nul:  # a NUL byte (a crash's zero fill, a broken relay) inside a line: read the line without it
         arr = pc.replace_substring(arr, "\x00", "")
-    headers, no_header = split_headers(arr, ctx.headers)
+    return _split(arr, lines, n_nul, first_line, ctx)
+
+
+def parse_block(block: bytes, first_line: int, ctx: FileContext, *, ends_file: bool = True) -> tuple[pa.Table, LineCounts]:
+    """:func:`parse_batch` of the lines of a block of bytes (``analyzer.sources.block_lines``):
+    the native core cuts them into an Arrow array when it can (no Python string per line)."""
+    from .. import native
+    from ..sources import Lines, block_array
+
+    arr = native.block_array(block, ends_file)
+    if arr is None:  # the Python engine, or a block with NUL or bytes that are not UTF-8
+        return parse_batch(block_array(block, ends_file=ends_file), first_line, ctx)
+    return finish_batch(_split(arr, Lines(arr, len(block), False), 0, first_line, ctx))
+
+
+def _split(arr: pa.Array, lines: Sequence[str], n_nul: int, first_line: int, ctx: FileContext) -> Split:
+    fast = None if ctx.panic else _fast_split(arr, ctx.headers)
+    if fast is None:
+        headers, no_header = split_headers(arr, ctx.headers)
+    else:
+        headers, no_header, fast = fast
     return Split(arr, lines, first_line, headers, no_header, ctx.name, ctx.headers.clock.tz, ctx.panic,
-                 ctx.flavour == "exim", n_nul)
+                 ctx.flavour == "exim", n_nul, fast)
+
+
+def _fast_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, pa.Table] | None:
+    """The native fast path (:func:`analyzer.native.fast_postfix`): classic syslog headers read
+    in Rust, and the Postfix lines it is sure of read into whole rows. Returns what
+    :func:`split_headers` returns plus those rows, or None where the batch is read as before (the
+    Python engine runs, a stamp the Python clock reads otherwise, the loose flavour tried first)."""
+    from .. import native
+
+    fp = native.fast_postfix()
+    if fp is None or state.forced not in (None, "syslog"):
+        return None
+    flavours = FORMAT_FLAVOURS[state.forced] if state.forced else state.order
+    order = sorted(flavours, key=lambda f: -state.counts.get(f, 0))
+    if order[0] != "syslog":  # the classic flavour's lines come first (clock and part order)
+        return None
+    offsets, data = native.string_buffers(arr)
+    kind, months, days, secs, unusual, trailing, (h_rows, h_cols), (f_rows, f_cols) = fp.run(offsets, data, native.threads())
+    if unusual:
+        return None
+    kind = np.frombuffer(kind, dtype=np.uint8)
+    n_hdr = len(months)
+    if n_hdr == 0:
+        return None
+    months_a = np.frombuffer(months, dtype=np.uint8).astype(np.int64)
+    days_a = np.frombuffer(days, dtype=np.uint8).astype(np.int64)
+    years = state.clock.years(months_a, days_a)
+    state.counts["syslog"] = state.counts.get("syslog", 0) + n_hdr
+    ts = _utc_stamps(years, months_a, days_a, np.frombuffer(secs, dtype=np.uint32).astype(np.int64), state.clock.tz)
+    hdr_kind = kind[kind > 0]
+    n_slow = len(h_rows) // 8
+    n_fast = len(f_rows) // 8
+    hc = native.rows_columns(n_slow, h_cols)
+    msg = hc["detail"]
+    if trailing:
+        msg = pc.utf8_rtrim_whitespace(msg)
+    slow = pa.table({
+        "row": pa.Array.from_buffers(pa.int64(), n_slow, [None, pa.py_buffer(h_rows)]),
+        "flavour": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n_slow, dtype=np.int32)),
+                                                  pa.array(["syslog"])).cast(pa.string()),
+        "ts": pc.filter(ts, pa.array(hdr_kind == 1)),
+        "host": hc["host"], "program": hc["program"], "pid": hc["pid"], "msg": msg,
+    })
+    rest = np.flatnonzero(kind == 0)
+    parts = [slow]
+    no_header = pa.array(rest)
+    if len(rest):
+        other, none = split_headers(pc.take(arr, pa.array(rest)), state)
+        if other.num_rows:
+            other = other.set_column(0, "row", pa.array(rest[other.column("row").to_numpy()]))
+            parts.append(other)
+        no_header = pa.array(rest[none.to_numpy()], pa.int64())
+    headers = pa.concat_tables(parts) if len(parts) > 1 else slow
+    fc = native.rows_columns(n_fast, f_cols)
+    fc["row"] = pa.Array.from_buffers(pa.int64(), n_fast, [None, pa.py_buffer(f_rows)])
+    fc["ts"] = pc.filter(ts, pa.array(hdr_kind == 2))
+    fast = pa.table(fc)
+    return headers, no_header, fast
+
+
+def _utc_stamps(years: np.ndarray, months: np.ndarray, days: np.ndarray, secs: np.ndarray, tz: str) -> pa.Array:
+    """Local wall-clock stamps to UTC, as ``_syslog_ts`` converts them (each distinct second once)."""
+    y = years - (months <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((months + 9) % 12) + 2) // 5 + days - 1
+    days_since = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    naive = (days_since * 86400 + secs) * 1_000_000
+    uniq, inverse = np.unique(naive, return_inverse=True)
+    local = pc.assume_timezone(pa.array(uniq, pa.timestamp("us")), timezone=tz, ambiguous="earliest",
+                               nonexistent="earliest").cast(TS)
+    return pc.take(local, pa.array(inverse))
 
 
 def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
@@ -392,17 +489,34 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
                                                     pa.array([": "] * um.num_rows),
                                                     _mask_shape(um.column("msg").combine_chunks()), "")
                 counts.add_unknown(kinds, um.column("row").combine_chunks(), arr, source, first_line)
+    if sp.fast is not None and sp.fast.num_rows:
+        counts.by_mta["postfix"] += sp.fast.num_rows
     if pieces:
         table = pa.concat_tables(pieces, promote_options="default")
         table = table.sort_by("row")
-        rows = table.column("row")
-        table = table.append_column("source", pa.array([source] * table.num_rows))
-        table = table.append_column("line_no", pc.add(rows, first_line))
-        table = conform(table)
+        table = _numbered(table, source, first_line)
     else:
         table = conform(pa.table({}))
+    if sp.fast is not None and sp.fast.num_rows:
+        fast = _numbered(sp.fast, source, first_line)
+        if table.num_rows:
+            both = pa.concat_tables([table, fast])
+            order = np.argsort(both.column("line_no").to_numpy(), kind="stable")
+            table = both.take(pa.array(order))
+        else:
+            table = fast
     counts.events = table.num_rows
     return table, counts
+
+
+def _numbered(table: pa.Table, source: str, first_line: int) -> pa.Table:
+    """The event table of some rows (``row``: the line in the batch): source, line_no, schema."""
+    n = table.num_rows
+    src = source.encode()
+    offsets = (np.arange(n + 1, dtype=np.int32) * len(src)).tobytes()
+    table = table.append_column("source", pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(src * n)))
+    table = table.append_column("line_no", pc.add(table.column("row"), first_line))
+    return conform(table)
 
 
 _WRAPPED = r"^(?P<host>[\w.-]+) (?P<program>[^\s\[\]:]+)\[(?P<pid>\d{1,10})\]: (?:\[\d+\] )?(?P<msg>.*)$"

@@ -8,6 +8,7 @@ linear time in the input, whatever the line holds). No Python code runs per line
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,62 @@ def extract(arr: pa.Array, regex: str) -> pa.StructArray:
     return pc.extract_regex(arr, pattern=regex)
 
 
+_TAIL = re.compile(r"\(\?P<(\w+)>\.\*\)\$$")
+
+
+@functools.lru_cache(maxsize=1024)
+def _split_tail(regex: str) -> tuple[str, str] | None:
+    """``^P(?P<name>.*)$`` with P free of top-level alternatives: (``^(?P<_head>P)``, name), else None.
+
+    On a line that matches the whole pattern, P matches the same text with the same groups
+    alone (what follows it always matches the rest of a line), and the tail group is the rest of
+    the line: :func:`extract_matched` cuts it off by byte offsets instead of capturing it, which
+    RE2 does slowly over long texts."""
+    m = _TAIL.search(regex)
+    if m is None or not regex.startswith("^") or "_head" in regex:
+        return None
+    head = regex[1:m.start()]
+    depth, i, in_class = 0, 0, False
+    while i < len(head):
+        c = head[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if head[i + 1:i + 2] == "^":
+                i += 1
+            if head[i + 1:i + 2] == "]":
+                i += 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return None
+        i += 1
+    if depth != 0 or in_class:
+        return None
+    return f"^(?P<_head>{head})", m.group(1)
+
+
+def extract_matched(arr: pa.Array, regex: str) -> pa.StructArray:
+    """:func:`extract` on rows known to match ``regex`` (no nulls): the same groups, a trailing
+    ``(?P<name>.*)$`` cut off by offsets (:func:`_split_tail`)."""
+    split = _split_tail(regex) if arr.null_count == 0 else None
+    if split is None:
+        return extract(arr, regex)
+    from .syslog import _after
+
+    head, name = split
+    st = pc.extract_regex(arr, pattern=head)
+    rest = _after(arr, pc.binary_length(st.field("_head")))
+    names = [f.name for f in st.type if f.name != "_head"]
+    return pa.StructArray.from_arrays([st.field(k) for k in names] + [rest], names=[*names, name])
+
+
 def sparse_extract(arr: pa.Array, regex: str, literal: str | None = None,
                    where: pa.Array | None = None) -> dict[str, pa.Array]:
     """extract_regex on only the rows that are non-null (and contain ``literal``), scattered
@@ -72,13 +129,20 @@ def sparse_extract(arr: pa.Array, regex: str, literal: str | None = None,
     Capturing is the expensive part of RE2, so skipping the rows that cannot match pays off
     on sparse columns such as Exim's optional NAME=value items.
     """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
     n = len(arr)
     mask = pc.is_valid(arr)
     if where is not None:
-        mask = pc.and_(mask, where)
-    if literal is not None:
-        mask = pc.and_(mask, pc.fill_null(pc.match_substring(arr, literal), False))
+        mask = pc.and_(mask, pc.fill_null(where, False))
     names = re.findall(r"\(\?P<(\w+)>", regex)
+    if literal is not None and pc.any(mask).as_py():
+        # the substring test only on the rows still in question
+        cand = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+        hit = pc.match_substring(arr.take(pa.array(cand)), literal).to_numpy(zero_copy_only=False)
+        keep = np.zeros(n, dtype=bool)
+        keep[cand[hit]] = True
+        mask = pa.array(keep)
     if not pc.any(mask).as_py():
         return {name: pa.nulls(n, pa.string()) for name in names}
     st = pc.extract_regex(pc.filter(arr, mask), pattern=regex)
@@ -132,7 +196,7 @@ def match_patterns(msgs: pa.Array, patterns: Sequence[Pattern], daemons: pa.Arra
             nhit = int(ok.sum())
             if nhit == 0:
                 continue
-            st = extract(pc.filter(chunk, pa.array(ok)), pat.regex)
+            st = extract_matched(pc.filter(chunk, pa.array(ok)), pat.regex)
             hit_pos = idx[ok] if live is None else np.flatnonzero(ok) + a
             rows_out.append(order[hit_pos])
             pat_out.append(np.full(nhit, i, dtype=np.int32))

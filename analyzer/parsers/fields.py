@@ -21,6 +21,7 @@ _ENH_ANY = r"(?:^|[\s(\[-])(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3})(?:$|[\s,;:)\].
 _STAGE_TEXT = (r"(?:in reply to (?P<a>.+?) command|(?P<b>refused to talk to me)|while (?P<c>[^:()]+)"
                r"|remote mail server after (?P<d>[^:]+?)(?::|$| [2-5]\d\d)|timed out while (?P<e>.+)"
                r"|in response to (?P<f>.+))")
+_QUEUED_AS = r"queued as (?P<q>[0-9A-Za-z-]{5,})"
 
 # Exim NAME=value items (value quoted or not); first occurrence wins.
 _EXIM_FIELDS = {  # matched against " " + the items, so each key is preceded by a space
@@ -187,7 +188,7 @@ def finish(cols: dict[str, pa.Array], mta: str, n: int) -> dict[str, pa.Array]:
         g = pc.extract_regex(pc.coalesce(kv, ""), pattern=r"orig_queue_id=(?P<q>[^,]+)")
         _set(out, "related_id", nonempty(g.field("q")))
     # a content filter or next hop that answered "queued as X"
-    _set(out, "related_id", sparse_extract(text, r"queued as (?P<q>[0-9A-Za-z-]{5,})", "queued as")["q"])
+    _set(out, "related_id", sparse_extract(text, _QUEUED_AS, "queued as")["q"])
     if "tls_trust" in out:
         trust = nonempty(out.pop("tls_trust"))
         if "tls" in out:

@@ -24,10 +24,9 @@ from ..anomalies import FAILURES, Finding, detect_anomalies
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, is_bulk, span
 from ..anomalies.context import _domain
 from ..reader import ParseResult
-from ..totals import peer_section
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream
 from .limits import LIMITS, cap
-from .peers import peer_sections
+from .peers import peer_report
 from .timeline import timeline
 
 __all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "FoldedResult", "ReportFold", "collect_report_events",
@@ -454,8 +453,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "session_ends": _session_ends(ev, bulk),
         "top": _top(ev, full),
         "unrecognised": _unrecognised(counts),
-        "peer_totals": peer_section(ev),
-        "peers": peer_sections(ev),
+        **peer_report(ev),  # peer_totals, peers
         "warnings": list(warnings or []),
     }, totals=full)
     from .headline import add_headline

@@ -3,7 +3,11 @@
 //! holds no pattern of its own.
 
 pub mod arrow;
+pub mod batch;
 pub mod engine;
+pub mod fields;
+pub mod postfix;
+pub mod rows;
 pub mod syslog;
 pub mod translate;
 
@@ -11,6 +15,7 @@ use engine::{Engine, Strings};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
+use std::collections::HashMap;
 
 type Column<'py> = (usize, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, usize);
 
@@ -124,6 +129,105 @@ impl PyEngine {
 
 }
 
+type Buffers<'py> = (&'static str, &'static str, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, usize);
+
+fn buffers<'py>(py: Python<'py>, rows: rows::Rows) -> (Bound<'py, PyBytes>, Vec<Buffers<'py>>) {
+    let index: Vec<u8> = rows.rows.iter().flat_map(|&r| (r as i64).to_le_bytes()).collect();
+    let cols = rows
+        .columns()
+        .into_iter()
+        .map(|c| {
+            let kind = match c.kind {
+                rows::Kind::Str => "string",
+                rows::Kind::I16 => "int16",
+                rows::Kind::I32 => "int32",
+                rows::Kind::I64 => "int64",
+                rows::Kind::F64 => "float64",
+                rows::Kind::Bool => "bool",
+                rows::Kind::Ts => "ts",
+            };
+            (c.name, kind, PyBytes::new(py, &c.values), PyBytes::new(py, &c.data), PyBytes::new(py, &c.validity), c.nulls)
+        })
+        .collect();
+    (PyBytes::new(py, &index), cols)
+}
+
+/// The whole-row fast path for Postfix lines (see `batch.rs`), set up from the Python tables.
+#[pyclass(frozen, name = "FastPostfix", module = "analyzer._native")]
+struct PyFast {
+    fast: postfix::Fast,
+    months: Vec<Vec<u8>>,
+}
+
+type Table = Vec<postfix::PatternSpec>;
+type RowsOut<'py> = (Bound<'py, PyBytes>, Vec<Buffers<'py>>);
+
+#[pymethods]
+impl PyFast {
+    /// ``table``: [(name, regex, event, daemons or None)] of the Postfix table in order;
+    /// ``fields``: (code, enh_any, stage_text, queued_as) regexes of fields.py; ``stages``:
+    /// fields.py's stage rules; ``months``: the month names.
+    #[new]
+    fn new(
+        table: Table,
+        directions: HashMap<String, String>,
+        reject_actions: HashMap<String, String>,
+        fields: (String, String, String, String),
+        stages: Vec<(String, String)>,
+        months: Vec<String>,
+    ) -> PyResult<Self> {
+        let f = fields::Fields::new(&fields.0, &fields.1, &fields.2, &fields.3, stages).map_err(pyo3::exceptions::PyValueError::new_err)?;
+        Ok(PyFast { fast: postfix::Fast::new(table, directions, reject_actions, f), months: months.into_iter().map(String::into_bytes).collect() })
+    }
+
+    /// The names of the patterns read by hand (those the table still holds verbatim).
+    #[getter]
+    fn enabled(&self) -> Vec<&'static str> {
+        self.fast.enabled.clone()
+    }
+
+    /// Read a batch (Arrow offsets and data of a string column). Returns (kind, months, days,
+    /// secs, unusual, trailing_space, headers, rows); headers and rows are (row index int64
+    /// bytes, [(column, type, values, data, validity, nulls)]).
+    #[pyo3(signature = (offsets, data, threads=1))]
+    #[allow(clippy::type_complexity)]
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        offsets: PyBackedBytes,
+        data: PyBackedBytes,
+        threads: usize,
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, bool, bool, RowsOut<'py>, RowsOut<'py>)> {
+        let b = py
+            .detach(|| {
+                let off = arrow::offsets(&offsets);
+                let lines = Strings { offsets: &off, data: &data };
+                batch::read_parallel(&self.fast, lines, &self.months, threads)
+            })
+            .map_err(pyo3::exceptions::PyValueError::new_err)?;
+        let secs: Vec<u8> = b.secs.iter().flat_map(|s| s.to_le_bytes()).collect();
+        Ok((
+            PyBytes::new(py, &b.kind),
+            PyBytes::new(py, &b.months),
+            PyBytes::new(py, &b.days),
+            PyBytes::new(py, &secs),
+            b.unusual,
+            b.trailing_space,
+            buffers(py, b.headers),
+            buffers(py, b.rows),
+        ))
+    }
+}
+
+/// A block of whole lines (bytes) as an Arrow string column: (offsets, data), or None where the
+/// block is not valid UTF-8 or holds NUL bytes (see `batch::block_lines`).
+#[pyfunction]
+#[pyo3(name = "block_lines")]
+fn py_block_lines<'py>(py: Python<'py>, block: PyBackedBytes, ends_file: bool) -> Option<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let out = py.detach(|| batch::block_lines(&block, ends_file))?;
+    Some((PyBytes::new(py, &out.0), PyBytes::new(py, &out.1)))
+}
+
 /// Rewrite an RE2 pattern into the regex crate's syntax (exposed for tests).
 #[pyfunction]
 #[pyo3(name = "translate")]
@@ -134,7 +238,9 @@ fn py_translate(re2: &str) -> PyResult<String> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
+    m.add_class::<PyFast>()?;
     m.add_function(wrap_pyfunction!(py_translate, m)?)?;
+    m.add_function(wrap_pyfunction!(py_block_lines, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER])?;

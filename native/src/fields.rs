@@ -1,0 +1,173 @@
+//! The twin of `analyzer/parsers/fields.py` for one row at a time: `host[ip]:port`, bracketed
+//! addresses, reply and enhanced codes and the stage a reply text names. The regexes and the
+//! stage table come from the Python module at start ([`Fields::new`]); the hand-read parts are
+//! the fixed shapes the Python code writes as regexes (`_HOSTPORT`, `^<(.*)>$`).
+
+use crate::translate::re2_to_rust;
+use regex::bytes::Regex;
+use std::borrow::Cow;
+
+/// RE2's `\s`: `[\t\n\f\r ]` (no `\v`).
+pub fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0C | b'\r' | b' ')
+}
+
+/// RE2's `\w` (ASCII).
+pub fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// `nonempty()`: an empty capture is null.
+pub fn nonempty(s: &[u8]) -> Option<&[u8]> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// `_strip_brackets`: null when empty, else the inside of `<...>` (`<>` gives ""), else as is.
+pub fn strip_brackets(s: &[u8]) -> Option<&[u8]> {
+    if s.is_empty() {
+        None
+    } else if s.len() >= 2 && s[0] == b'<' && s[s.len() - 1] == b'>' {
+        Some(&s[1..s.len() - 1])
+    } else {
+        Some(s)
+    }
+}
+
+/// Digits (1 to `max` of them) as a number; None for anything else.
+pub fn digits(s: &[u8], max: usize) -> Option<i64> {
+    if s.is_empty() || s.len() > max || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0i64, |a, &d| a * 10 + i64::from(d - b'0')))
+}
+
+/// What `_split_hostport` gives a `host[ip]:port` spec: (host, ip, port). `Err` where the port
+/// would not fit the schema's int32 (the caller leaves such a line to Python).
+#[allow(clippy::type_complexity)]
+pub fn split_hostport(spec: &[u8]) -> Result<(Option<&[u8]>, Option<&[u8]>, Option<i32>), ()> {
+    // ^(?P<h>[^\[\]\s]*)\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?$
+    let whole = (Some(spec), None, None);
+    let Some(open) = spec.iter().position(|&b| b == b'[' || b == b']' || is_space(b)) else {
+        return Ok(whole);
+    };
+    if spec[open] != b'[' {
+        return Ok(whole);
+    }
+    let Some(close) = spec[open + 1..].iter().position(|&b| b == b']').map(|p| p + open + 1) else {
+        return Ok(whole);
+    };
+    let rest = &spec[close + 1..];
+    let port = if rest.is_empty() {
+        None
+    } else if rest[0] == b':' && rest.len() > 1 && rest[1..].iter().all(u8::is_ascii_digit) {
+        Some(digits(&rest[1..], 9).ok_or(())? as i32)
+    } else {
+        return Ok(whole);
+    };
+    let h = nonempty(&spec[..open]);
+    let ip = nonempty(&spec[open + 1..close]);
+    Ok((if ip.is_some() { h } else { Some(spec) }, ip, port))
+}
+
+/// The regexes and tables of fields.py the readers need.
+pub struct Fields {
+    code: Regex,
+    enh_any: Regex,
+    stage_text: Regex,
+    queued_as: Regex,
+    /// `_STAGE_RULES`: (key, stage), in order
+    stages: Vec<(String, String)>,
+}
+
+fn compile(re2: &str) -> Result<Regex, String> {
+    Regex::new(&re2_to_rust(re2)?).map_err(|e| format!("{re2:?}: {e}"))
+}
+
+impl Fields {
+    pub fn new(code: &str, enh_any: &str, stage_text: &str, queued_as: &str, stages: Vec<(String, String)>) -> Result<Fields, String> {
+        Ok(Fields {
+            code: compile(code)?,
+            enh_any: compile(enh_any)?,
+            stage_text: compile(stage_text)?,
+            queued_as: compile(queued_as)?,
+            stages,
+        })
+    }
+
+    /// `canonical_stage` of `_stage_column`'s trimmed text: cut at the first ':' or '<', the
+    /// first 60 characters, upper-cased, '_' read as ' ', then the first rule whose key it holds.
+    pub fn stage(&self, raw: &[u8]) -> Option<&str> {
+        let raw = nonempty(raw)?;
+        let cut = raw.iter().position(|&b| b == b':' || b == b'<').unwrap_or(raw.len());
+        let text = String::from_utf8_lossy(&raw[..cut]);
+        let trimmed: String = text.chars().take(60).collect();
+        // str.upper() of non-ASCII text may differ from Rust's; such stages go to Python
+        if !trimmed.is_ascii() {
+            return None;
+        }
+        let up = trimmed.to_ascii_uppercase().replace('_', " ");
+        Some(self.stages.iter().find(|(k, _)| up.contains(k.as_str())).map_or("other", |(_, s)| s.as_str()))
+    }
+
+    /// `stage_from_text`: Ok(None) where the text names no stage; Err where Python must decide.
+    pub fn stage_from_text(&self, text: &[u8]) -> Result<Option<&str>, ()> {
+        let Some(c) = self.stage_text.captures(text) else { return Ok(None) };
+        let raw = (1..c.len()).filter_map(|i| c.get(i)).map(|m| m.as_bytes()).find(|m| !m.is_empty());
+        match raw {
+            None => Ok(None),
+            Some(r) => self.stage(r).map(Some).ok_or(()),
+        }
+    }
+
+    /// `reply_codes`: (reply code, enhanced code) found in a reply text.
+    pub fn reply_codes<'t>(&self, text: &'t [u8]) -> (Option<i16>, Option<&'t [u8]>) {
+        let (mut code, mut enh) = (None, None);
+        if let Some(c) = self.code.captures(text) {
+            code = c.name("code").and_then(|m| digits(m.as_bytes(), 3)).map(|v| v as i16);
+            enh = c.name("enh").map(|m| m.as_bytes()).and_then(nonempty);
+        }
+        if enh.is_none() && text.contains(&b'.') {
+            enh = self.enh_any.captures(text).and_then(|c| c.name("enh")).map(|m| m.as_bytes()).and_then(nonempty);
+        }
+        (code, enh)
+    }
+
+    /// The queue id a reply says the next hop queued the message as.
+    pub fn queued_as<'t>(&self, text: &'t [u8]) -> Option<&'t [u8]> {
+        if crate::postfix::finder(&QUEUED, b"queued as").find(text).is_none() {
+            return None;
+        }
+        self.queued_as.captures(text).and_then(|c| c.name("q")).map(|m| m.as_bytes()).and_then(nonempty)
+    }
+}
+
+static QUEUED: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+
+/// `Cow::Borrowed` of an optional slice.
+pub fn text(s: Option<&[u8]>) -> Option<Cow<'_, [u8]>> {
+    s.map(Cow::Borrowed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostport_as_the_python_regex_splits_it() {
+        assert_eq!(split_hostport(b"mx.example[1.2.3.4]:25"), Ok((Some(&b"mx.example"[..]), Some(&b"1.2.3.4"[..]), Some(25))));
+        assert_eq!(split_hostport(b"[1.2.3.4]:25"), Ok((None, Some(&b"1.2.3.4"[..]), Some(25))));
+        assert_eq!(split_hostport(b"none"), Ok((Some(&b"none"[..]), None, None)));
+        assert_eq!(split_hostport(b"x[]:7"), Ok((Some(&b"x[]:7"[..]), None, Some(7))));
+        assert_eq!(split_hostport(b"a b[1]"), Ok((Some(&b"a b[1]"[..]), None, None)));
+        assert_eq!(split_hostport(b"a[1]x"), Ok((Some(&b"a[1]x"[..]), None, None)));
+        assert_eq!(split_hostport(b"a[1]:99999999999"), Err(()));
+    }
+
+    #[test]
+    fn brackets() {
+        assert_eq!(strip_brackets(b"<>"), Some(&b""[..]));
+        assert_eq!(strip_brackets(b"<a@b>"), Some(&b"a@b"[..]));
+        assert_eq!(strip_brackets(b""), None);
+        assert_eq!(strip_brackets(b"a"), Some(&b"a"[..]));
+    }
+}

@@ -1,0 +1,844 @@
+//! Whole rows for the most frequent Postfix lines, read by hand: the twin of
+//! `analyzer/parsers/postfix.py`'s patterns of the same names followed by the derivations of
+//! `fields.py` and `parsers/__init__.py` (`_parse_mta`, `_postfix_specifics`, `_postfix_after`).
+//!
+//! A reader is used only while the Python table holds its pattern verbatim, with the same event
+//! and daemons ([`Fast::new`] compares them); a line a reader is not sure of (any check fails)
+//! is left to the Python engine, which the differential tests hold equal.
+//!
+//! Each reader stands for one pattern and is tried only on lines that no earlier pattern of the
+//! table can take (each kind starts with words no earlier pattern of its daemons accepts).
+
+use crate::fields::{digits, is_space, is_word, nonempty, split_hostport, strip_brackets, text, Fields};
+use crate::rows::Row;
+use std::borrow::Cow;
+use memchr::memmem::Finder;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+const QID: &str = "(?:[0-9A-F]{5,24}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20})";
+const CLIENT: &str = r"[^\s\[\]]*\[[^\]]*\](?::\d+)?";
+const ADDR: &str = "<(?:\\\"[^\\\"]*\\\"|[^>\\\"])*>";
+
+/// (name, event, regex) of the patterns read here, as the Python table writes them.
+pub fn patterns() -> Vec<(&'static str, &'static str, String)> {
+    let env = format!(
+        r"(?:; from=(?P<sender>{ADDR}))?(?:,? to=(?P<recipient>{ADDR}))?(?:,? proto=(?P<protocol>[^\s,]+))?(?:,? helo=<(?P<helo>[^>]*)>)?"
+    );
+    let loose = format!(r"(?:{ADDR}|[^<>,\s]+)");
+    vec![
+        ("smtpd.connect", "connect", format!(r"^connect from (?P<client>{CLIENT})$")),
+        ("smtpd.disconnect", "disconnect", format!(r"^disconnect from (?P<client>{CLIENT})(?: (?P<detail>.*))?$")),
+        ("smtpd.client", "received", format!(r"^(?P<queue_id>{QID}): client=(?P<client>{CLIENT})(?:, (?P<kv>.*))?$")),
+        (
+            "smtpd.reject",
+            "reject",
+            format!(
+                r"^(?:(?P<queue_id>{QID})|NOQUEUE): (?P<action>reject|reject_warning|milter-reject|proxy-reject): (?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT}): (?P<reply_text>.*?){env}$"
+            ),
+        ),
+        (
+            "smtpd.lost",
+            "lost_connection",
+            format!(r"^(?:(?:{QID}|NOQUEUE): )?lost connection after (?P<stage>[A-Z][A-Z-]*)(?: \([^)]*\))? from (?P<client>{CLIENT})$"),
+        ),
+        ("tls.in", "tls", format!(r"^(?P<tls_trust>\w+) TLS connection established from (?P<client>{CLIENT}): (?P<tls>.*)$")),
+        ("postscreen.connect", "connect", format!(r"^CONNECT from (?P<client>{CLIENT}) to \[(?P<server>[^\]]*)\]:\d+$")),
+        ("postscreen.disconnect", "disconnect", format!(r"^DISCONNECT (?P<client>{CLIENT})$")),
+        (
+            "postscreen.pass",
+            "screen",
+            format!(r"^(?P<status>PASS NEW|PASS OLD|WHITELISTED|BLACKLISTED|ALLOWLISTED|DENYLISTED|WHITELIST VETO|ALLOWLIST VETO) (?P<client>{CLIENT})$"),
+        ),
+        ("postscreen.dnsbl", "dnsbl", format!(r"^DNSBL rank (?P<detail>\d+) for (?P<client>{CLIENT})$")),
+        ("dnsblog.listed", "dnsbl", r"^addr (?P<client_ip>\S+) listed by domain (?P<detail>\S+) as (?P<dnsbl_reply>\S+)$".to_string()),
+        ("cleanup.message_id", "message_id", format!(r"^(?P<queue_id>{QID}): (?:resent-)?message-id=(?P<message_id>.*)$")),
+        (
+            "qmgr.active",
+            "queued",
+            format!(r"^(?P<queue_id>{QID}): from=(?P<sender>(?:{ADDR}|[^<>,\s]*)), size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+) \(queue active\)$"),
+        ),
+        ("qmgr.removed", "removed", format!(r"^(?P<queue_id>{QID}): removed$")),
+        (
+            "delivery.status",
+            "delivery",
+            format!(
+                r"^(?P<queue_id>{QID}): to=(?P<recipient>{loose}),(?: orig_to=(?P<orig_recipient>{loose}),)? relay=(?P<relay>[^,]+?),(?: conn_use=\d+,)? delay=(?P<delay>[\d.]+), delays=(?P<delays>[\d./]+), dsn=(?P<dsn>\d\.\d{{1,3}}\.\d{{1,3}}), status=(?P<status>[\w-]+)(?: \((?P<reply_text>.*?)\)?)?$"
+            ),
+        ),
+        ("tls.out", "tls", format!(r"^(?P<tls_trust>\w+) TLS connection established to (?P<relay>{CLIENT}): (?P<tls>.*)$")),
+    ]
+}
+
+/// What a reader says about a line.
+pub enum Read<'a> {
+    /// the pattern cannot match: try the next one
+    No,
+    /// not sure: leave the line to Python
+    Unsure,
+    /// the row is read (filled in place)
+    Yes,
+    #[doc(hidden)]
+    _Lifetime(std::marker::PhantomData<&'a ()>),
+}
+
+type Reader = for<'a> fn(&'a Fast, &'a [u8], &mut Row<'a>) -> Read<'a>;
+
+struct Kind {
+    name: &'static str,
+    event: &'static str,
+    read: Reader,
+    daemons: Option<Vec<Vec<u8>>>,
+}
+
+/// The Postfix readers, set up from the Python tables.
+pub struct Fast {
+    kinds: Vec<Kind>,
+    pub fields: Fields,
+    directions: Vec<(Vec<u8>, String)>,
+    reject_actions: Vec<(Vec<u8>, &'static str)>,
+    /// the names of the readers in use (those whose Python pattern is unchanged)
+    pub enabled: Vec<&'static str>,
+}
+
+fn reader(name: &str) -> Option<Reader> {
+    Some(match name {
+        "smtpd.connect" => read_connect,
+        "smtpd.disconnect" => read_disconnect,
+        "smtpd.client" => read_client,
+        "smtpd.reject" => read_reject,
+        "smtpd.lost" => read_lost,
+        "tls.in" => read_tls_in,
+        "postscreen.connect" => read_screen_connect,
+        "postscreen.disconnect" => read_screen_disconnect,
+        "postscreen.pass" => read_screen_pass,
+        "postscreen.dnsbl" => read_screen_dnsbl,
+        "dnsblog.listed" => read_dnsblog,
+        "cleanup.message_id" => read_message_id,
+        "qmgr.active" => read_active,
+        "qmgr.removed" => read_removed,
+        "delivery.status" => read_delivery,
+        "tls.out" => read_tls_out,
+        _ => return None,
+    })
+}
+
+/// One pattern of the Python table: name, regex, event, daemons (None: all).
+pub type PatternSpec = (String, String, String, Option<Vec<String>>);
+
+impl Fast {
+    /// `table`: the whole Python pattern list in order; `directions`: `DAEMON_DIRECTION`;
+    /// `reject_actions`: `_REJECT_ACTIONS`. A reader is enabled only if its pattern is in the
+    /// table verbatim and every pattern before it (that is not read here) is one the reader's
+    /// lines cannot match by construction — checked by name against the table as written today.
+    pub fn new(table: Vec<PatternSpec>, directions: HashMap<String, String>, reject_actions: HashMap<String, String>, fields: Fields) -> Fast {
+        let known = patterns();
+        let mut kinds = Vec::new();
+        let mut enabled = Vec::new();
+        for (name, regex, event, daemons) in table {
+            let Some(&(n, ev, ref rx)) = known.iter().find(|p| p.0 == name) else { continue };
+            if *rx != regex || ev != event {
+                continue;
+            }
+            kinds.push(Kind {
+                name: n,
+                event: ev,
+                read: reader(n).expect("a reader per known pattern"),
+                daemons: daemons.map(|v| v.into_iter().map(String::into_bytes).collect()),
+            });
+            enabled.push(n);
+        }
+        let actions: [&'static str; 2] = ["reject", "reject_warning"];
+        let reject_actions = reject_actions
+            .into_iter()
+            .filter_map(|(k, v)| actions.iter().find(|a| **a == v).map(|a| (k.into_bytes(), *a)))
+            .collect();
+        Fast {
+            kinds,
+            fields,
+            directions: directions.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect(),
+            reject_actions,
+            enabled,
+        }
+    }
+
+    /// Read one Postfix message (`daemon`: the program's last part) into `row` (which holds the
+    /// header's columns); false where Python reads it.
+    pub fn read<'a>(&'a self, daemon: &[u8], msg: &'a [u8], row: &mut Row<'a>) -> bool {
+        // the patterns for every daemon that come before the ones read here
+        if msg.starts_with(b"ignoring ") || msg.starts_with(b"disabling ") || msg.starts_with(b"discarding EHLO keywords: ") {
+            return false;
+        }
+        let direction = self.directions.iter().find(|(d, _)| d.as_slice() == daemon).map(|(_, v)| v.as_str());
+        for k in &self.kinds {
+            if let Some(ds) = &k.daemons {
+                if !ds.iter().any(|d| d.as_slice() == daemon) {
+                    continue;
+                }
+            }
+            // a reader that says No has not touched the row
+            row.event = Some(k.event);
+            row.pattern = Some(k.name);
+            row.direction = direction;
+            match (k.read)(self, msg, row) {
+                Read::No => continue,
+                Read::Yes => return true,
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// reply_text and what fields.py reads from it (codes, stage unless known, queued as).
+    fn reply<'a>(&'a self, row: &mut Row<'a>, reply: &'a [u8], stage_known: bool) -> bool {
+        let Some(t) = nonempty(reply) else { return true };
+        row.reply_text = Some(Cow::Borrowed(t));
+        let (code, enh) = self.fields.reply_codes(t);
+        row.reply_code = code;
+        row.enhanced_code = text(enh);
+        if !stage_known {
+            match self.fields.stage_from_text(t) {
+                Ok(s) => row.smtp_stage = s,
+                Err(()) => return false,
+            }
+        }
+        row.related_id = text(self.fields.queued_as(t));
+        true
+    }
+}
+
+/// A queue id (`QID`): the whole of `s`.
+fn is_qid(s: &[u8]) -> bool {
+    let hex = (5..=24).contains(&s.len()) && s.iter().all(|&b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
+    hex || ((10..=20).contains(&s.len()) && s.iter().all(|&b| b.is_ascii_alphanumeric() && !b"AEIOUaeiou".contains(&b)))
+}
+
+/// `QID: ` at the start: the id and the rest.
+fn qid_prefix(msg: &[u8]) -> Option<(&[u8], &[u8])> {
+    let colon = memchr::memchr(b':', msg)?;
+    let (id, rest) = (&msg[..colon], &msg[colon..]);
+    (is_qid(id) && rest.starts_with(b": ")).then(|| (id, &rest[2..]))
+}
+
+/// `CLIENT` at the start of `s`: the end of the spec with its `:port` and without it (the
+/// regex tries the port first and gives it back if what follows does not match).
+fn client(s: &[u8]) -> Option<(usize, usize)> {
+    let open = s.iter().position(|&b| b == b'[' || b == b']' || is_space(b))?;
+    if s[open] != b'[' {
+        return None;
+    }
+    let close = s[open + 1..].iter().position(|&b| b == b']')? + open + 1;
+    let bare = close + 1;
+    let mut end = bare;
+    if s.get(end) == Some(&b':') {
+        let d = s[end + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if d > 0 {
+            end += 1 + d;
+        }
+    }
+    Some((end, bare))
+}
+
+/// `CLIENT` followed by exactly `tail` (None: anything, accepted by `follow`): the spec's end.
+fn client_then(s: &[u8], follow: impl Fn(&[u8]) -> bool) -> Option<usize> {
+    let (with_port, bare) = client(s)?;
+    if follow(&s[with_port..]) {
+        Some(with_port)
+    } else if with_port != bare && follow(&s[bare..]) {
+        Some(bare)
+    } else {
+        None
+    }
+}
+
+/// Set the client columns from a spec; false where Python must decide (a port too big).
+fn set_client<'a>(row: &mut Row<'a>, spec: &'a [u8]) -> bool {
+    let Ok((h, ip, port)) = split_hostport(spec) else { return false };
+    row.client_host = text(h);
+    row.client_ip = text(ip);
+    row.client_port = port;
+    true
+}
+
+fn set_relay<'a>(row: &mut Row<'a>, spec: &'a [u8]) -> bool {
+    let Ok((h, ip, port)) = split_hostport(spec) else { return false };
+    row.relay_host = text(h);
+    row.relay_ip = text(ip);
+    row.relay_port = port;
+    true
+}
+
+fn done<'a>(_row: &mut Row<'a>) -> Read<'a> {
+    Read::Yes
+}
+
+/// `CLIENT` to the end of `s`, as the whole rest: the client columns.
+fn client_only<'a>(row: &mut Row<'a>, s: &'a [u8]) -> Read<'a> {
+    match client_then(s, <[u8]>::is_empty) {
+        Some(_) if set_client(row, s) => done(row),
+        _ => Read::Unsure,
+    }
+}
+
+fn read_connect<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"connect from ") else { return Read::No };
+    client_only(row, rest)
+}
+
+fn read_disconnect<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"disconnect from ") else { return Read::No };
+    let Some(end) = client_then(rest, |t| t.is_empty() || t[0] == b' ') else { return Read::Unsure };
+    if !set_client(row, &rest[..end]) {
+        return Read::Unsure;
+    }
+    let detail = if end < rest.len() { nonempty(&rest[end + 1..]) } else { None };
+    row.detail = text(detail);
+    // _postfix_after: the command counts say whether the client sent QUIT (answered 221)
+    if let Some(d) = detail {
+        if finder(&COMMANDS, b"commands=").find(d).is_some() {
+            let quit = has_quit(d);
+            row.quit = Some(quit);
+            if quit {
+                row.smtp_stage = Some("QUIT");
+                row.reply_code = Some(221);
+                row.code_origin = Some("inferred");
+            }
+        }
+    }
+    done(row)
+}
+
+static COMMANDS: OnceLock<Finder<'static>> = OnceLock::new();
+static LOST: OnceLock<Finder<'static>> = OnceLock::new();
+static QUIT1: OnceLock<Finder<'static>> = OnceLock::new();
+
+/// A substring finder built once.
+pub fn finder(cell: &'static OnceLock<Finder<'static>>, needle: &'static [u8]) -> &'static Finder<'static> {
+    cell.get_or_init(|| Finder::new(needle))
+}
+
+/// `(?:^| )quit=1(?: |$)` somewhere in `s`.
+fn has_quit(s: &[u8]) -> bool {
+    let word = b"quit=1";
+    finder(&QUIT1, b"quit=1").find_iter(s).any(|i| (i == 0 || s[i - 1] == b' ') && (i + word.len() == s.len() || s[i + word.len()] == b' '))
+}
+
+/// The first `key` followed by one or more characters other than ',' (an unanchored
+/// `key(?P<v>[^,]+)`): those characters.
+fn kv<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    s.windows(key.len()).enumerate().filter(|(_, w)| *w == key).map(|(i, _)| i).find_map(|i| {
+        let v = &s[i + key.len()..];
+        let n = v.iter().position(|&b| b == b',').unwrap_or(v.len());
+        (n > 0).then(|| &v[..n])
+    })
+}
+
+fn read_client<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some((id, rest)) = qid_prefix(msg) else { return Read::No };
+    let Some(rest) = rest.strip_prefix(b"client=") else { return Read::No };
+    let Some(end) = client_then(rest, |t| t.is_empty() || t.starts_with(b", ")) else { return Read::Unsure };
+    if !set_client(row, &rest[..end]) {
+        return Read::Unsure;
+    }
+    row.queue_id = Some(Cow::Borrowed(id));
+    if end < rest.len() {
+        let extra = &rest[end + 2..];
+        row.sasl_username = text(kv(extra, b"sasl_username="));
+        row.detail = text(kv(extra, b"sasl_method="));
+        row.related_id = text(kv(extra, b"orig_queue_id="));
+    }
+    done(row)
+}
+
+/// `ADDR` at the start of `s`: its length.
+fn addr(s: &[u8]) -> Option<usize> {
+    if s.first() != Some(&b'<') {
+        return None;
+    }
+    let mut i = 1;
+    while i < s.len() {
+        match s[i] {
+            b'>' => return Some(i + 1),
+            b'"' => i += s[i + 1..].iter().position(|&b| b == b'"')? + 2,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+type Envelope<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, Option<&'a [u8]>, Option<&'a [u8]>);
+
+/// `_ENVELOPE` matched against all of `s`: sender, recipient (with brackets), proto, helo.
+fn envelope(s: &[u8]) -> Option<Envelope<'_>> {
+    let mut p = 0;
+    let mut out: Envelope = (None, None, None, None);
+    if let Some(r) = s.strip_prefix(b"; from=") {
+        let n = addr(r)?;
+        out.0 = Some(&r[..n]);
+        p = 7 + n;
+    }
+    let comma = |p: usize, key: &[u8]| -> Option<usize> {
+        let q = if s[p..].starts_with(b",") { p + 1 } else { p };
+        s[q..].starts_with(key).then_some(q + key.len())
+    };
+    if let Some(q) = comma(p, b" to=") {
+        let n = addr(&s[q..])?;
+        out.1 = Some(&s[q..q + n]);
+        p = q + n;
+    }
+    if let Some(q) = comma(p, b" proto=") {
+        let n = s[q..].iter().take_while(|&&b| !is_space(b) && b != b',').count();
+        if n == 0 {
+            return None;
+        }
+        out.2 = Some(&s[q..q + n]);
+        p = q + n;
+    }
+    if let Some(q) = comma(p, b" helo=<") {
+        let n = s[q..].iter().position(|&b| b == b'>')?;
+        out.3 = Some(&s[q..q + n]);
+        p = q + n + 1;
+    }
+    (p == s.len()).then_some(out)
+}
+
+/// `(?P<reply_text>.*?){_ENVELOPE}$`: the shortest reply text whose rest is an envelope.
+/// None where the line has too many places to try (Python reads it).
+fn split_envelope(s: &[u8]) -> Option<(&[u8], Envelope<'_>)> {
+    let mut tried = 0;
+    for p in 0..s.len() {
+        let t = &s[p..];
+        let key = t.starts_with(b"; from=")
+            || t.starts_with(b", to=")
+            || t.starts_with(b" to=")
+            || t.starts_with(b", proto=")
+            || t.starts_with(b" proto=")
+            || t.starts_with(b", helo=<")
+            || t.starts_with(b" helo=<");
+        if !key {
+            continue;
+        }
+        tried += 1;
+        if tried > 16 {
+            return None;
+        }
+        if let Some(e) = envelope(t) {
+            return Some((&s[..p], e));
+        }
+    }
+    Some((s, (None, None, None, None)))
+}
+
+fn read_reject<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let (id, rest) = match qid_prefix(msg) {
+        Some((id, rest)) => (Some(id), rest),
+        None => match msg.strip_prefix(b"NOQUEUE: ") {
+            Some(rest) => (None, rest),
+            None => return Read::No,
+        },
+    };
+    let Some(colon) = memchr::memchr(b':', rest) else { return Read::No };
+    let action = &rest[..colon];
+    let Some(event) = f.reject_actions.iter().find(|(a, _)| a.as_slice() == action).map(|(_, e)| *e) else { return Read::No };
+    let Some(rest) = rest[colon..].strip_prefix(b": ") else { return Read::No };
+    // (?P<stage>[A-Z][A-Z-]*) from CLIENT: ...
+    let n = rest.iter().take_while(|b| b.is_ascii_uppercase() || **b == b'-').count();
+    if n == 0 || !rest[0].is_ascii_uppercase() || !rest[n..].starts_with(b" from ") {
+        return Read::Unsure;
+    }
+    let stage = &rest[..n];
+    let rest = &rest[n + 6..];
+    let Some(end) = client_then(rest, |t| t.starts_with(b": ")) else { return Read::Unsure };
+    if !set_client(row, &rest[..end]) {
+        return Read::Unsure;
+    }
+    let Some((reply, (sender, recipient, proto, helo))) = split_envelope(&rest[end + 2..]) else { return Read::Unsure };
+    row.queue_id = text(id);
+    row.event = Some(event);
+    row.sender = text(sender.and_then(strip_brackets));
+    row.recipient = text(recipient.and_then(strip_brackets));
+    row.protocol = text(proto.and_then(nonempty));
+    row.helo = text(helo.and_then(nonempty));
+    let Some(st) = f.fields.stage(stage) else { return Read::Unsure };
+    row.smtp_stage = Some(st);
+    if !f.reply(row, reply, true) {
+        return Read::Unsure;
+    }
+    // status: rejected, or tempfailed for a 4xx reply (_postfix_after)
+    row.status = Some(Cow::Borrowed(if row.reply_code.map(|c| c / 100) == Some(4) { b"tempfailed" } else { b"rejected" }));
+    if action == b"milter-reject" || action == b"proxy-reject" {
+        row.detail = Some(Cow::Borrowed(action));
+    }
+    row.code_origin = row.reply_code.map(|_| "logged");
+    done(row)
+}
+
+fn read_lost<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"lost connection after ") else {
+        return if finder(&LOST, b"lost connection after ").find(msg).is_some() { Read::Unsure } else { Read::No };
+    };
+    let n = rest.iter().take_while(|b| b.is_ascii_uppercase() || **b == b'-').count();
+    if n == 0 || !rest[0].is_ascii_uppercase() {
+        return Read::Unsure;
+    }
+    let stage = &rest[..n];
+    let mut rest = &rest[n..];
+    if rest.starts_with(b" (") {
+        let Some(close) = rest.iter().position(|&b| b == b')') else { return Read::Unsure };
+        rest = &rest[close + 1..];
+    }
+    let Some(spec) = rest.strip_prefix(b" from ") else { return Read::Unsure };
+    let Some(st) = f.fields.stage(stage) else { return Read::Unsure };
+    row.smtp_stage = Some(st);
+    row.quit = Some(false);
+    client_only(row, spec)
+}
+
+/// `\w+ TLS connection established {from|to} CLIENT: tls`: (trust, spec, tls).
+fn tls<'a>(msg: &'a [u8], dir: &[u8]) -> Result<(&'a [u8], &'a [u8], &'a [u8]), bool> {
+    let n = msg.iter().take_while(|&&b| is_word(b)).count();
+    let rest = &msg[n..];
+    if n == 0 || !rest.starts_with(b" TLS connection established ") || !rest[28..].starts_with(dir) {
+        return Err(false);
+    }
+    let rest = &rest[28 + dir.len()..];
+    let end = client_then(rest, |t| t.starts_with(b": ")).ok_or(true)?;
+    Ok((&msg[..n], &rest[..end], &rest[end + 2..]))
+}
+
+fn set_tls<'a>(row: &mut Row<'a>, trust: &'a [u8], t: &'a [u8]) {
+    row.status = Some(Cow::Borrowed(b"established"));
+    row.smtp_stage = Some("STARTTLS");
+    row.tls = nonempty(t).map(|t| Cow::Owned([trust, b" ", t].concat()));
+}
+
+fn read_tls_in<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    match tls(msg, b"from ") {
+        Err(false) => Read::No,
+        Err(true) => Read::Unsure,
+        Ok((trust, spec, t)) => {
+            if !set_client(row, spec) {
+                return Read::Unsure;
+            }
+            set_tls(row, trust, t);
+            done(row)
+        }
+    }
+}
+
+fn read_tls_out<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    match tls(msg, b"to ") {
+        Err(false) => Read::No,
+        Err(true) => Read::Unsure,
+        Ok((trust, spec, t)) => {
+            if !set_relay(row, spec) {
+                return Read::Unsure;
+            }
+            set_tls(row, trust, t);
+            done(row)
+        }
+    }
+}
+
+fn read_screen_connect<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"CONNECT from ") else { return Read::No };
+    // CLIENT to \[[^\]]*\]:\d+$
+    let server = |t: &[u8]| -> bool {
+        let Some(t) = t.strip_prefix(b" to [") else { return false };
+        let Some(close) = t.iter().position(|&b| b == b']') else { return false };
+        let t = &t[close + 1..];
+        t.len() > 1 && t[0] == b':' && t[1..].iter().all(u8::is_ascii_digit)
+    };
+    let Some(end) = client_then(rest, server) else { return Read::Unsure };
+    if !set_client(row, &rest[..end]) {
+        return Read::Unsure;
+    }
+    done(row)
+}
+
+fn read_screen_disconnect<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"DISCONNECT ") else { return Read::No };
+    client_only(row, rest)
+}
+
+fn read_screen_pass<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    const WORDS: [&[u8]; 8] =
+        [b"PASS NEW", b"PASS OLD", b"WHITELISTED", b"BLACKLISTED", b"ALLOWLISTED", b"DENYLISTED", b"WHITELIST VETO", b"ALLOWLIST VETO"];
+    for w in WORDS {
+        if msg.starts_with(w) && msg.get(w.len()) == Some(&b' ') {
+            let rest = &msg[w.len() + 1..];
+            // "WHITELIST VETO x" is not "WHITELISTED": no other word is a prefix of a match
+            row.status = Some(Cow::Borrowed(w));
+            return match client_only(row, rest) {
+                Read::Yes => Read::Yes,
+                _ => Read::Unsure,
+            };
+        }
+    }
+    Read::No
+}
+
+fn read_screen_dnsbl<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"DNSBL rank ") else { return Read::No };
+    let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(spec) = rest[n..].strip_prefix(b" for ") else { return Read::Unsure };
+    if n == 0 {
+        return Read::Unsure;
+    }
+    row.detail = Some(Cow::Borrowed(&rest[..n]));
+    client_only(row, spec)
+}
+
+fn read_dnsblog<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"addr ") else { return Read::No };
+    // \S+ runs separated by the fixed words; a run cannot hold a space, so each ends at the first
+    let word = |s: &'a [u8]| -> (&'a [u8], &'a [u8]) {
+        let n = s.iter().position(|&b| is_space(b)).unwrap_or(s.len());
+        (&s[..n], &s[n..])
+    };
+    let (ip, rest) = word(rest);
+    let Some(rest) = rest.strip_prefix(b" listed by domain ") else { return Read::Unsure };
+    let (domain, rest) = word(rest);
+    let Some(rest) = rest.strip_prefix(b" as ") else { return Read::Unsure };
+    let (reply, rest) = word(rest);
+    if ip.is_empty() || domain.is_empty() || reply.is_empty() || !rest.is_empty() {
+        return Read::Unsure;
+    }
+    row.client_ip = Some(Cow::Borrowed(ip));
+    row.detail = Some(Cow::Borrowed(domain));
+    done(row)
+}
+
+fn read_message_id<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some((id, rest)) = qid_prefix(msg) else { return Read::No };
+    let rest = rest.strip_prefix(b"resent-").unwrap_or(rest);
+    let Some(mid) = rest.strip_prefix(b"message-id=") else { return Read::No };
+    row.queue_id = Some(Cow::Borrowed(id));
+    row.message_id = text(strip_brackets(mid));
+    done(row)
+}
+
+fn read_active<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some((id, rest)) = qid_prefix(msg) else { return Read::No };
+    let Some(rest) = rest.strip_prefix(b"from=") else { return Read::No };
+    // a bracketed sender only (the unbracketed form and quoted local parts go to Python)
+    let Some(n) = addr(rest) else { return Read::Unsure };
+    if rest[..n].contains(&b'"') {
+        return Read::Unsure;
+    }
+    let sender = &rest[..n];
+    let Some(rest) = rest[n..].strip_prefix(b", size=") else { return Read::Unsure };
+    let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(size) = digits(&rest[..n], 18) else { return Read::Unsure };
+    let Some(rest) = rest[n..].strip_prefix(b", nrcpt=") else { return Read::Unsure };
+    let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(nrcpt) = digits(&rest[..n], 9) else { return Read::Unsure };
+    if &rest[n..] != b" (queue active)" {
+        return Read::Unsure;
+    }
+    row.queue_id = Some(Cow::Borrowed(id));
+    row.sender = text(strip_brackets(sender));
+    row.size = Some(size);
+    row.nrcpt = Some(nrcpt as i32);
+    done(row)
+}
+
+fn read_removed<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some((id, rest)) = qid_prefix(msg) else { return Read::No };
+    if rest != b"removed" {
+        return if rest.starts_with(b"removed") { Read::Unsure } else { Read::No };
+    }
+    row.queue_id = Some(Cow::Borrowed(id));
+    done(row)
+}
+
+/// A bracketed address without quotes, then `,`: the address.
+fn plain_addr(s: &[u8]) -> Option<&[u8]> {
+    let n = addr(s)?;
+    (!s[..n].contains(&b'"') && s.get(n) == Some(&b',')).then(|| &s[..n])
+}
+
+/// `[\d.]+` that Arrow's cast to float64 reads: digits, or digits '.' digits.
+fn decimal(s: &[u8]) -> Option<f64> {
+    let dots = s.iter().filter(|&&b| b == b'.').count();
+    let ok = !s.is_empty() && dots <= 1 && s[0].is_ascii_digit() && s[s.len() - 1].is_ascii_digit() && s.len() <= 24;
+    if !ok {
+        return None;
+    }
+    std::str::from_utf8(s).ok()?.parse().ok()
+}
+
+fn read_delivery<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some((id, rest)) = qid_prefix(msg) else { return Read::No };
+    let Some(rest) = rest.strip_prefix(b"to=") else { return Read::No };
+    let Some(to) = plain_addr(rest) else { return Read::Unsure };
+    let mut rest = &rest[to.len() + 1..];
+    let mut orig = None;
+    if let Some(r) = rest.strip_prefix(b" orig_to=") {
+        let Some(o) = plain_addr(r) else { return Read::Unsure };
+        orig = Some(o);
+        rest = &r[o.len() + 1..];
+    }
+    let Some(rest) = rest.strip_prefix(b" relay=") else { return Read::Unsure };
+    let Some(comma) = memchr::memchr(b',', rest) else { return Read::Unsure };
+    let relay = &rest[..comma];
+    if relay.is_empty() {
+        return Read::Unsure;
+    }
+    let mut rest = &rest[comma + 1..];
+    if let Some(r) = rest.strip_prefix(b" conn_use=") {
+        let n = r.iter().take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 || r.get(n) != Some(&b',') {
+            return Read::Unsure;
+        }
+        rest = &r[n + 1..];
+    }
+    let Some(rest) = rest.strip_prefix(b" delay=") else { return Read::Unsure };
+    let n = rest.iter().take_while(|b| b.is_ascii_digit() || **b == b'.').count();
+    let Some(delay) = decimal(&rest[..n]) else { return Read::Unsure };
+    let Some(rest) = rest[n..].strip_prefix(b", delays=") else { return Read::Unsure };
+    let n = rest.iter().take_while(|b| b.is_ascii_digit() || **b == b'.' || **b == b'/').count();
+    let Some(rest) = rest[n..].strip_prefix(b", dsn=") else { return Read::Unsure };
+    if n == 0 {
+        return Read::Unsure;
+    }
+    // \d\.\d{1,3}\.\d{1,3}
+    let Some(comma) = memchr::memchr(b',', rest) else { return Read::Unsure };
+    let dsn = &rest[..comma];
+    let parts: Vec<&[u8]> = dsn.split(|&b| b == b'.').collect();
+    let dsn_ok = parts.len() == 3
+        && parts[0].len() == 1
+        && parts.iter().all(|p| !p.is_empty() && p.iter().all(u8::is_ascii_digit))
+        && parts[1].len() <= 3
+        && parts[2].len() <= 3;
+    let Some(rest) = rest[comma..].strip_prefix(b", status=") else { return Read::Unsure };
+    if !dsn_ok {
+        return Read::Unsure;
+    }
+    let n = rest.iter().take_while(|&&b| is_word(b) || b == b'-').count();
+    if n == 0 {
+        return Read::Unsure;
+    }
+    let status = &rest[..n];
+    let tail = &rest[n..];
+    let reply: &[u8] = if tail.is_empty() {
+        b""
+    } else if let Some(t) = tail.strip_prefix(b" (") {
+        t.strip_suffix(b")").unwrap_or(t)
+    } else {
+        return Read::Unsure;
+    };
+    if !set_relay(row, relay) {
+        return Read::Unsure;
+    }
+    row.queue_id = Some(Cow::Borrowed(id));
+    row.recipient = text(strip_brackets(to));
+    row.orig_recipient = text(orig.and_then(strip_brackets));
+    row.delay = Some(delay);
+    row.dsn = Some(Cow::Borrowed(dsn));
+    row.status = Some(Cow::Borrowed(status));
+    if !f.reply(row, reply, false) {
+        return Read::Unsure;
+    }
+    row.code_origin = row.reply_code.map(|_| "logged");
+    done(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::translate::re2_to_rust;
+    use regex::bytes::Regex;
+
+    #[test]
+    fn qids() {
+        assert!(is_qid(b"8BEA358063A"));
+        assert!(is_qid(b"3xYzbcdfgh"));
+        assert!(!is_qid(b"NOQUEUE"));
+        assert!(!is_qid(b"abcde"));
+    }
+
+    #[test]
+    fn envelope_split_is_the_shortest() {
+        let (text, e) = split_envelope(b"550 5.1.1 <a@b>: no; from=<s@x> to=<r@y> proto=ESMTP helo=<h>").unwrap();
+        assert_eq!(text, b"550 5.1.1 <a@b>: no");
+        assert_eq!(e, (Some(&b"<s@x>"[..]), Some(&b"<r@y>"[..]), Some(&b"ESMTP"[..]), Some(&b"h"[..])));
+        let (text, e) = split_envelope(b"no to=<a> here; from=<s>").unwrap();
+        assert_eq!((text, e.0, e.1), (&b"no to=<a> here"[..], Some(&b"<s>"[..]), None));
+    }
+
+    /// Every reader's spans agree with its pattern run by the regex crate, on mutated lines:
+    /// where the regex does not match, the reader says No or Unsure.
+    #[test]
+    fn readers_never_take_a_line_their_pattern_does_not_match() {
+        let seeds: [(&str, &[u8]); 12] = [
+            ("smtpd.connect", b"connect from mail.example.com[192.0.2.1]"),
+            ("smtpd.disconnect", b"disconnect from a[1.2.3.4]:25 ehlo=1 quit=1 commands=2"),
+            ("smtpd.client", b"8BEA358063A: client=x[1.2.3.4], sasl_method=LOGIN, sasl_username=u"),
+            ("smtpd.reject", b"NOQUEUE: reject: RCPT from a[1.2.3.4]: 554 5.7.1 no; from=<a@b> to=<c@d> proto=ESMTP helo=<h>"),
+            ("smtpd.lost", b"lost connection after EHLO (1/2 commands) from a[1.2.3.4]"),
+            ("tls.in", b"Anonymous TLS connection established from a[1.2.3.4]: TLSv1.3 with cipher X"),
+            ("postscreen.connect", b"CONNECT from [1.2.3.4]:5 to [5.6.7.8]:25"),
+            ("postscreen.pass", b"PASS OLD [1.2.3.4]:5"),
+            ("postscreen.dnsbl", b"DNSBL rank 3 for [1.2.3.4]:5"),
+            ("dnsblog.listed", b"addr 1.2.3.4 listed by domain zen.example as 127.0.0.2"),
+            ("qmgr.active", b"8BEA358063A: from=<a@b>, size=12, nrcpt=1 (queue active)"),
+            ("delivery.status", b"8BEA358063A: to=<a@b>, relay=mx[1.2.3.4]:25, delay=0.5, delays=0.1/0/0.2/0.2, dsn=2.0.0, status=sent (250 ok)"),
+        ];
+        let all = patterns();
+        let alphabet: &[u8] = b" :[]<>\",;()=0123456789aZ.-\t";
+        let mut state: u64 = 0x2545F4914F6CDD1D;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let fields = Fields::new(
+            r"(?:^|: |\(|\s)(?P<code>[2-5][0-9][0-9])(?:[ -]|$)(?:[2-5][0-9][0-9][ -])?(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3}\b)?",
+            r"(?:^|[\s(\[-])(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3})(?:$|[\s,;:)\].])",
+            r"(?:in reply to (?P<a>.+?) command)",
+            r"queued as (?P<q>[0-9A-Za-z-]{5,})",
+            vec![("RCPT".into(), "RCPT TO".into()), ("EHLO".into(), "HELO/EHLO".into())],
+        )
+        .unwrap();
+        let table = all.iter().map(|(n, e, r)| (n.to_string(), r.clone(), e.to_string(), None)).collect();
+        let mut actions = HashMap::new();
+        actions.insert("reject".to_string(), "reject".to_string());
+        let fast = Fast::new(table, HashMap::new(), actions, fields);
+        assert_eq!(fast.enabled.len(), all.len());
+        let mut taken = 0;
+        for (name, seed) in seeds {
+            let (_, _, rx) = all.iter().find(|p| p.0 == name).unwrap();
+            let re = Regex::new(&re2_to_rust(rx).unwrap()).unwrap();
+            let k = fast.kinds.iter().find(|k| k.name == name).unwrap();
+            for i in 0..3000 {
+                let mut line = seed.to_vec();
+                if i > 0 {
+                    for _ in 0..(1 + next() % 3) {
+                        let pos = (next() as usize) % (line.len() + 1);
+                        let ch = alphabet[(next() as usize) % alphabet.len()];
+                        match next() % 3 {
+                            0 => line.insert(pos, ch),
+                            1 if pos < line.len() => {
+                                line.remove(pos);
+                            }
+                            _ if pos < line.len() => line[pos] = ch,
+                            _ => {}
+                        }
+                    }
+                }
+                let mut row = Row::default();
+                let got = (k.read)(&fast, &line, &mut row);
+                if let Read::Yes = got {
+                    assert!(re.is_match(&line), "{name} took {}", String::from_utf8_lossy(&line));
+                    taken += 1;
+                }
+                if i == 0 {
+                    assert!(matches!(got, Read::Yes), "{name} seed");
+                }
+            }
+        }
+        assert!(taken > 3000);
+    }
+}
