@@ -217,10 +217,16 @@ class Bulk:
         t = self.timed
         return pd.Timestamp(int(t["ts_max"].max()), tz="UTC") if len(t) else None
 
-    def times(self) -> pd.Series:
-        """The first and last time of each second with bulk lines (UTC): where the lines were."""
+    def times(self, dtype: Any = None) -> pd.Series:
+        """The first and last time of each second with bulk lines (UTC): where the lines were; in
+        ``dtype`` when it is an Arrow timestamp type (as the rows' ``ts``), else datetime64[ns, UTC]."""
+        import pyarrow as pa
+
         t = self.timed
-        ns = np.concatenate([t["ts_min"].to_numpy(), t["ts_max"].to_numpy()])
+        ns = np.concatenate([t["ts_min"].to_numpy(dtype=np.int64), t["ts_max"].to_numpy(dtype=np.int64)])
+        if isinstance(dtype, pd.ArrowDtype) and pa.types.is_timestamp(dtype.pyarrow_dtype):
+            arrow = pa.array(ns, pa.int64()).cast(pa.timestamp("ns", "UTC")).cast(dtype.pyarrow_dtype, safe=False)
+            return pd.Series(arrow, dtype=dtype)
         return pd.Series(pd.to_datetime(ns, utc=True))
 
 

@@ -188,17 +188,19 @@ def report(
     from ..classify_stream import StreamClassifier
     from ..report.build import collect_report_events
 
-    # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone
-    result = run_stream(logs, lambda stream: collect_report_events(stream, kb), year=year, tz=tz, fmt=log_format,
-                        classifier=StreamClassifier(kb))
-    for w in result.warnings:
-        warn(w)
     import pandas as pd
 
-    from ..output import OutputError, atomic_write_text
-    from ..report import Redactor, ReportWindow, make_report, render
+    from ..report import ReportWindow
 
     window = ReportWindow(None if lo is None else pd.Timestamp(lo), None if hi is None else pd.Timestamp(hi))
+    # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone
+    result = run_stream(logs, lambda stream: collect_report_events(stream, kb, window), year=year, tz=tz,
+                        fmt=log_format, classifier=StreamClassifier(kb))
+    for w in result.warnings:
+        warn(w)
+    from ..output import OutputError, atomic_write_text
+    from ..report import Redactor, make_report, render
+
     baseline = None
     if store is not None:
         result = _attribute_from_store(result, store, kb)
