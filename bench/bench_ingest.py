@@ -151,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[Run] = []
     for n in (int(s) for s in args.sizes.split(",")):
         runs += run_size(args.mta, n, args.cache, only, args.timeout)
-    head = f"{args.mta}, generated days; commit {_rev()}; CPU = user + system of the child; "
-            "peak RSS of its largest process (wait4), peak PSS summed over its tree; the limit checks the larger"
+    head = (f"{args.mta}, generated days; commit {_rev()}; CPU = user + system of the child; "
+            "peak RSS of its largest process (wait4), peak PSS summed over its tree; the limit checks the larger")
     text = table(runs) + "\n\n" + "\n".join(verdicts(runs))
     print(head)
     print(text)
