@@ -238,3 +238,25 @@ def test_a_registered_section_fold_sees_every_line(day, kb, monkeypatch):
     assert seen[-1]["in_window"] == report["window"]["events"]
     with pytest.raises(ValueError, match="another window"):
         make_report(result, kb=kb, window=ReportWindow(), now=NOW, generated_at=NOW)
+
+
+@pytest.mark.parametrize("split", [None, "2026-11-28T09:30:00Z"])
+def test_detectors_on_folded_lines_equal_detectors_on_rows(day, kb, split):
+    """Every detector finds the same on the rows plus the folded lines as on the whole table (the
+    reference: every line a row), with or without the morning as the baseline."""
+    from analyzer.anomalies import detect_anomalies
+
+    table = classify(parse_logs([str(day)], year=2026, tz="UTC", workers=1).events, kb)
+    rows, bulk = split_events(table)
+    if split is None:
+        reference = detect_anomalies(table, now=NOW, kb=kb)
+        folded = detect_anomalies(rows, now=NOW, kb=kb, bulk=bulk)
+    else:
+        at = pd.Timestamp(split)
+        before = (table["ts"] < at).fillna(False).to_numpy(dtype=bool)
+        rb = (rows["ts"] < at).fillna(False).to_numpy(dtype=bool)
+        reference = detect_anomalies(table[~before], baseline=table[before], now=NOW, kb=kb)
+        folded = detect_anomalies(rows[~rb], baseline=rows[rb], now=NOW, kb=kb, bulk=bulk.cut(at),
+                                  bulk_history=bulk.cut(None, at))
+    assert [f.to_dict() for f in folded] == [f.to_dict() for f in reference]
+    assert any(f.detector == "silence" for f in reference)

@@ -185,12 +185,11 @@ def report(
     except AnomalyConfigError as exc:
         fail(f"--anomalies: {exc}", exc.hint, EXIT_INPUT if "cannot read" in str(exc) else EXIT_USAGE)
     kb = load_kb(rules)
-    from ..classify_stream import StreamClassifier
-    from ..report.build import collect_report_events
-
     import pandas as pd
 
+    from ..classify_stream import StreamClassifier
     from ..report import ReportWindow
+    from ..report.build import collect_report_events
 
     window = ReportWindow(None if lo is None else pd.Timestamp(lo), None if hi is None else pd.Timestamp(hi))
     # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone

@@ -29,8 +29,17 @@ from .limits import LIMITS, cap
 from .peers import peer_report
 from .timeline import timeline
 
-__all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "FoldedResult", "ReportFold", "collect_report_events",
-           "make_report", "split_events"]
+__all__ = [
+    "REPORT_COLUMNS",
+    "SCHEMA_VERSION",
+    "FoldedResult",
+    "ReportFold",
+    "ReportWindow",
+    "build_report",
+    "collect_report_events",
+    "make_report",
+    "split_events",
+]
 
 #: Bumped when a field is removed or changes meaning; new fields may appear within a version.
 SCHEMA_VERSION = 3
