@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{label(n)} {name} exited {code}: {tail}", file=sys.stderr)
             got[name] = (wall, cpu, pss, rss)
             print(f"{label(n):>6} {name:<8} {wall:8.1f} {cpu:8.1f} {pss:13.0f} {rss:12.0f}", flush=True)
-        (pw, pc, _, _), (rw, rc, rpss, rrss) = got["parse"], got["report"]
+        (pw, pc, _, _), (rw, rc, rpss, _) = got["parse"], got["report"]
         print(f"{'':>6} report/parse: wall {rw / pw:.2f}x, CPU {rc / pc:.2f}x")
         rows.append((n, rpss, rw / pw))
         if args.stages:

@@ -190,6 +190,73 @@ def test_fold_frame_hands_out_slices_with_their_place():
 
 
 def test_report_columns_are_what_the_stream_keeps(day, kb):
-    """collect_report_events keeps exactly REPORT_COLUMNS (and the row order) as rows."""
+    """collect_report_events keeps exactly REPORT_COLUMNS as rows, and each row's place apart."""
     result = collect_report_events(open_stream([str(day)], year=2026, tz="UTC"), kb)
-    assert list(result.events.columns) == [*REPORT_COLUMNS, "_order"]
+    assert list(result.events.columns) == list(REPORT_COLUMNS)
+    assert len(result.order) == len(result.events) and (np.diff(result.order) > 0).all()
+
+
+class _InWindow:
+    """A section fold for the tests: the lines of the window it was made for."""
+
+    def __init__(self, window: ReportWindow) -> None:
+        self.window, self.n = window, 0
+
+    def add(self, batch: pd.DataFrame) -> None:
+        ts = batch["ts"]
+        inside = ts.notna().to_numpy(dtype=bool, copy=True)
+        if self.window.since is not None:
+            inside &= (ts >= self.window.since).fillna(False).to_numpy(dtype=bool)
+        if self.window.until is not None:
+            inside &= (ts < self.window.until).fillna(False).to_numpy(dtype=bool)
+        self.n += int(inside.sum())
+
+    def result(self) -> int:
+        return self.n
+
+
+def test_a_registered_section_fold_sees_every_line(day, kb, monkeypatch):
+    """A section fold registered with register_section runs over the stream and over a table
+    alike, and build_report receives its result; a result folded for one window is refused for another."""
+    import analyzer.report.build as build
+    from analyzer.report import fold as fold_module
+
+    monkeypatch.setitem(fold_module.SECTION_FOLDS, "in_window", _InWindow)
+    seen: list[dict] = []
+    real = build.build_report
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("sections"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build, "build_report", spy)
+    window = ReportWindow(pd.Timestamp("2026-11-28T09:30:00Z"), pd.Timestamp("2026-11-28T20:00:00Z"))
+    result = collect_report_events(open_stream([str(day)], year=2026, tz="UTC", batch_lines=250), kb, window)
+    report = make_report(result, kb=kb, window=window, now=NOW, generated_at=NOW)
+    assert seen[-1]["in_window"] == report["window"]["events"] > 0
+    _from_table([day], kb, window=window)
+    assert seen[-1]["in_window"] == report["window"]["events"]
+    with pytest.raises(ValueError, match="another window"):
+        make_report(result, kb=kb, window=ReportWindow(), now=NOW, generated_at=NOW)
+
+
+@pytest.mark.parametrize("split", [None, "2026-11-28T09:30:00Z"])
+def test_detectors_on_folded_lines_equal_detectors_on_rows(day, kb, split):
+    """Every detector finds the same on the rows plus the folded lines as on the whole table (the
+    reference: every line a row), with or without the morning as the baseline."""
+    from analyzer.anomalies import detect_anomalies
+
+    table = classify(parse_logs([str(day)], year=2026, tz="UTC", workers=1).events, kb)
+    rows, bulk = split_events(table)
+    if split is None:
+        reference = detect_anomalies(table, now=NOW, kb=kb)
+        folded = detect_anomalies(rows, now=NOW, kb=kb, bulk=bulk)
+    else:
+        at = pd.Timestamp(split)
+        before = (table["ts"] < at).fillna(False).to_numpy(dtype=bool)
+        rb = (rows["ts"] < at).fillna(False).to_numpy(dtype=bool)
+        reference = detect_anomalies(table[~before], baseline=table[before], now=NOW, kb=kb)
+        folded = detect_anomalies(rows[~rb], baseline=rows[rb], now=NOW, kb=kb, bulk=bulk.cut(at),
+                                  bulk_history=bulk.cut(None, at))
+    assert [f.to_dict() for f in folded] == [f.to_dict() for f in reference]
+    assert any(f.detector == "silence" for f in reference)

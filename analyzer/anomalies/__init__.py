@@ -25,6 +25,8 @@ The package, by responsibility:
 * ``params.py``    thresholds: the defaults file, a site file merged over it
 * ``context.py``   what detectors read (:class:`Context`), building a finding, column helpers
 * ``baseline.py``  time buckets and robust (median/MAD) baselines
+* ``aggregates.py`` the lines only counted (sessions, TLS, postscreen, message-id/removed), folded
+  per second apart from the rows (``Context.bulk``), and the fold that makes them
 * ``delivery.py``  failure and cause spikes, new signatures, concentration, deferral build-up
 * ``abuse.py``     SASL brute force, dictionary attacks, relay probing
 * ``health.py``    silence, abnormal session ends, server trouble

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "qid_hash", "Bulk", "BulkFold", "is_bulk", "row_order"]
+__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "Bulk", "BulkFold", "is_bulk", "qid_hash", "row_order"]
 
 #: The events of a session's lines that are folded: session start and end, TLS set-up, postscreen passes.
 BULK_EVENTS = ("connect", "disconnect", "tls", "screen")
@@ -58,11 +58,14 @@ def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
 
 def is_bulk(batch: pd.DataFrame) -> np.ndarray:
     """The lines of ``batch`` that are only counted: a session's connect, normal disconnect, TLS
-    and postscreen lines, inbound or outbound, that went well (outcome ok or info, severity info),
-    belong to no message (no queue id), name no SASL user, take no cause from another line and
-    are no resource trouble. None of them in a table that lacks a column the fold reads."""
-    if not _NEEDS <= set(batch.columns):
+    and postscreen lines, inbound or outbound, of no message (no queue id); and Postfix's
+    message-id= and removed lines of a message that name nobody and say nothing (no status,
+    sender, recipient, detail, reply or client). All of them went well (outcome ok or info,
+    severity info), name no SASL user, take no cause from another line and are no resource
+    trouble. None in a table that lacks a column the fold reads."""
+    if not set(batch.columns) >= _NEEDS:
         return np.zeros(len(batch), dtype=bool)
+
     def null(name: str) -> np.ndarray:
         return batch[name].isna().to_numpy(dtype=bool) if name in batch.columns else np.ones(len(batch), dtype=bool)
 
@@ -88,7 +91,7 @@ def _seconds_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(ts.array) if not isinstance(ts.dtype, pd.ArrowDtype) else ts.array._pa_array  # noqa: SLF001
+    arr = pa.array(ts.array) if not isinstance(ts.dtype, pd.ArrowDtype) else ts.array._pa_array
     ns = pc.cast(pc.cast(arr, pa.timestamp("ns", "UTC")), pa.int64())
     valid = pc.is_valid(ns).to_numpy(zero_copy_only=False)
     ns = pc.fill_null(ns, 0).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -182,7 +185,7 @@ class Bulk:
     def empty(cls) -> Bulk:
         cols: dict[str, Any] = {"sec": np.array([], np.int64), "source": np.array([], object),
                                 "host": np.array([], object), "reply_class": np.array([], object)}
-        cols.update({c: np.array([], np.int64) for c in _COUNTS + ["ts_min", "ts_max", "last_order"]})
+        cols.update({c: np.array([], np.int64) for c in [*_COUNTS, "ts_min", "ts_max", "last_order"]})
         cols["last_line"] = np.array([], float)
         return cls(pd.DataFrame(cols))
 
@@ -217,10 +220,16 @@ class Bulk:
         t = self.timed
         return pd.Timestamp(int(t["ts_max"].max()), tz="UTC") if len(t) else None
 
-    def times(self) -> pd.Series:
-        """The first and last time of each second with bulk lines (UTC): where the lines were."""
+    def times(self, dtype: Any = None) -> pd.Series:
+        """The first and last time of each second with bulk lines (UTC): where the lines were; in
+        ``dtype`` when it is an Arrow timestamp type (as the rows' ``ts``), else datetime64[ns, UTC]."""
+        import pyarrow as pa
+
         t = self.timed
-        ns = np.concatenate([t["ts_min"].to_numpy(), t["ts_max"].to_numpy()])
+        ns = np.concatenate([t["ts_min"].to_numpy(dtype=np.int64), t["ts_max"].to_numpy(dtype=np.int64)])
+        if isinstance(dtype, pd.ArrowDtype) and pa.types.is_timestamp(dtype.pyarrow_dtype):
+            arrow = pa.array(ns, pa.int64()).cast(pa.timestamp("ns", "UTC")).cast(dtype.pyarrow_dtype, safe=False)
+            return pd.Series(arrow, dtype=dtype)
         return pd.Series(pd.to_datetime(ns, utc=True))
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aggregates import ORDER_COLUMN, Bulk, span
+from .aggregates import ORDER_COLUMN, Bulk
+from .aggregates import span as extent
 from .baseline import _robust, _runs, _with_bucket
 from .context import Context, _finding, _str_eq, _truthy
 from .finding import Finding
@@ -141,9 +142,9 @@ def detect_silence(ctx: Context) -> list[Finding]:
         in_bh = bh_stream == stream
         hist_days = 0.0
         if in_hist.any() or in_bh.any():
-            first, last = span(hist.loc[in_hist, "ts"], Bulk(bh[in_bh]) if in_bh.any() else None)
+            first, last = extent(hist.loc[in_hist, "ts"], Bulk(bh[in_bh]) if in_bh.any() else None)
             hist_days = (last - first) / pd.Timedelta(days=1)
-        first, last = span(ev.loc[in_ev, "ts"], Bulk(bw[in_bw]) if in_bw.any() else None)
+        first, last = extent(ev.loc[in_ev, "ts"], Bulk(bw[in_bw]) if in_bw.any() else None)
         ev_days = (last - first) / pd.Timedelta(days=1)
         for name, (mask, hmask) in series.items():
             folded = name == "all traffic"

@@ -185,20 +185,21 @@ def report(
     except AnomalyConfigError as exc:
         fail(f"--anomalies: {exc}", exc.hint, EXIT_INPUT if "cannot read" in str(exc) else EXIT_USAGE)
     kb = load_kb(rules)
-    from ..classify_stream import StreamClassifier
-    from ..report.build import collect_report_events
-
-    # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone
-    result = run_stream(logs, lambda stream: collect_report_events(stream, kb), year=year, tz=tz, fmt=log_format,
-                        classifier=StreamClassifier(kb))
-    for w in result.warnings:
-        warn(w)
     import pandas as pd
 
-    from ..output import OutputError, atomic_write_text
-    from ..report import Redactor, ReportWindow, make_report, render
+    from ..classify_stream import StreamClassifier
+    from ..report import ReportWindow
+    from ..report.build import collect_report_events
 
     window = ReportWindow(None if lo is None else pd.Timestamp(lo), None if hi is None else pd.Timestamp(hi))
+    # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone
+    result = run_stream(logs, lambda stream: collect_report_events(stream, kb, window), year=year, tz=tz,
+                        fmt=log_format, classifier=StreamClassifier(kb))
+    for w in result.warnings:
+        warn(w)
+    from ..output import OutputError, atomic_write_text
+    from ..report import Redactor, make_report, render
+
     baseline = None
     if store is not None:
         result = _attribute_from_store(result, store, kb)

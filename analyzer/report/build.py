@@ -1,7 +1,11 @@
 """Build the nightly report: a plain, JSON-serialisable dict with ``schema_version``.
 
-:func:`make_report` is the one call the CLI makes: classify, cut the report window, take the
-baseline (a history, or the part of the input before the window), detect anomalies and build.
+:func:`collect_report_events` folds an event stream (:mod:`.fold`): the lines the report only
+counts (sessions, TLS, postscreen, Postfix's message-id/removed: :mod:`analyzer.anomalies.aggregates`)
+into per-second aggregates, the others kept as rows; :func:`make_report` is the one call the CLI
+makes after it: cut the report window, take the baseline (a history, or the part of the input
+before the window), detect anomalies and build. Given a table in memory instead, it runs the same
+fold over it in slices (:func:`split_events`), so both give the same report.
 :func:`build_report` assembles the sections from an already classified window.
 The layout of the dict is documented in ``analyzer/report/SCHEMA.md``.
 """
@@ -9,7 +13,7 @@ The layout of the dict is documented in ``analyzer/report/SCHEMA.md``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,13 +24,22 @@ from ..anomalies import FAILURES, Finding, detect_anomalies
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, is_bulk, span
 from ..anomalies.context import _domain
 from ..reader import ParseResult
-from .fold import RowsFold, fold_frame, fold_stream
+from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream
 from .limits import LIMITS, cap
 from .peers import peer_report
 from .timeline import timeline
 
-__all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "FoldedResult", "ReportFold", "collect_report_events",
-           "make_report", "split_events"]
+__all__ = [
+    "REPORT_COLUMNS",
+    "SCHEMA_VERSION",
+    "FoldedResult",
+    "ReportFold",
+    "ReportWindow",
+    "build_report",
+    "collect_report_events",
+    "make_report",
+    "split_events",
+]
 
 #: Bumped when a field is removed or changes meaning; new fields may appear within a version.
 SCHEMA_VERSION = 3
@@ -159,8 +172,8 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
     if bulk is not None and len(bulk.table):
         sessions += int(bulk.table["sessions"].sum())
         # the folded lines count none of the kinds: they only mark periods that had lines
-        more = bulk.times()
-        ts = pd.concat([ts.astype("datetime64[ns, UTC]").reset_index(drop=True), more], ignore_index=True)
+        more = bulk.times(ts.dtype)  # in the rows' own type: no conversion of every row
+        ts = pd.concat([ts.reset_index(drop=True), more], ignore_index=True)
         kinds_tl = {k: np.concatenate([m, np.zeros(len(more), dtype=bool)]) for k, m in kinds.items()}
         qids = pd.concat([qids.astype(object).reset_index(drop=True),
                           pd.Series([None] * len(more), dtype=object)], ignore_index=True)
@@ -265,6 +278,16 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     return out
 
 
+#: The columns the cause lists and the top tables read (a subset is taken of these, not of the table).
+_CAUSE_COLUMNS = ("cause", "fix_id", "direction", "cause_ref", "queue_id", "recipient", "event", "outcome", "source",
+                  "line_no", "detail", "reply_text")
+_TOP_COLUMNS = ("event", "direction", "cause_ref", "recipient", "sender", "queue_id", "relay_host", "outcome", "cause")
+
+
+def _cols(ev: pd.DataFrame, names: tuple[str, ...]) -> list[str]:
+    return [c for c in names if c in ev.columns]
+
+
 def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
               bulk: Bulk | None = None) -> dict[str, Any]:
     rc = ev["reply_class"].dropna().astype(str).value_counts()
@@ -277,8 +300,8 @@ def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
     failed = _failed_rows(ev)
     notable = ~(_mask(ev["severity"], "info") & _mask(ev["outcome"], ("ok", "info")))
     return {"by_reply_class": by_class,
-            "by_cause": _cause_list(ev[failed], kb, 25, ev, full, "outcomes.by_cause"),
-            "states": sorted(_cause_list(ev[notable & ~failed], kb, 25),  # the worst first
+            "by_cause": _cause_list(ev.loc[failed, _cols(ev, _CAUSE_COLUMNS)], kb, 25, ev, full, "outcomes.by_cause"),
+            "states": sorted(_cause_list(ev.loc[notable & ~failed, _cols(ev, _CAUSE_COLUMNS)], kb, 25),  # the worst first
                              key=lambda c: SEVERITY_ORDER.index(c["severity"]) if c["severity"] in SEVERITY_ORDER
                              else len(SEVERITY_ORDER))}
 
@@ -342,7 +365,8 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None) -> dict[str, Any]
     # (an Exim 'retry timeout exceeded' names no host: its own direction is not outbound)
     waited = ev["cause_ref"].notna().to_numpy(dtype=bool) & ~_mask(ev["direction"], "inbound") \
         if "cause_ref" in ev.columns else np.zeros(len(ev), dtype=bool)
-    out_rows = ev[_mask(ev["event"], ("delivery", "expired")) & (_mask(ev["direction"], "outbound") | waited)].copy()
+    out_rows = ev.loc[_mask(ev["event"], ("delivery", "expired")) & (_mask(ev["direction"], "outbound") | waited),
+                      _cols(ev, _TOP_COLUMNS)].copy()
     out_rows["domain"] = _domain(out_rows["recipient"])
     # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
     known = ev[["queue_id", "sender"]].dropna().drop_duplicates("queue_id")  # two columns, not a copy of all
@@ -397,9 +421,11 @@ def _unrecognised(counts: Any) -> dict[str, Any]:
 def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = None, counts: Any = None,
                  files: list[Any] | None = None, warnings: list[str] | None = None,
                  window: ReportWindow = ReportWindow(), generated_at: Any = None,
-                 baseline_info: dict[str, Any] | None = None, bulk: Bulk | None = None) -> dict[str, Any]:
+                 baseline_info: dict[str, Any] | None = None, bulk: Bulk | None = None,
+                 sections: dict[str, Any] | None = None) -> dict[str, Any]:
     """The report dict for an already classified and windowed events table (and the lines of
-    the window folded into ``bulk``, which are not rows of ``events``: see :func:`split_events`)."""
+    the window folded into ``bulk``, which are not rows of ``events``: see :func:`split_events`;
+    ``sections``: the results of the registered section folds, :func:`.fold.register_section`)."""
     ev = events
     n_events = len(ev) + (len(bulk) if bulk is not None else 0)
     first, last = span(ev["ts"], bulk)
@@ -464,6 +490,11 @@ class FoldedResult(ParseResult):
     ``bulk``."""
 
     bulk: Bulk | None = None
+    #: each row's place in the input order (:func:`analyzer.anomalies.aggregates.row_order`)
+    order: np.ndarray | None = None
+    #: the registered section folds' results (:func:`.fold.register_section`) and the window they kept
+    sections: dict[str, Any] = field(default_factory=dict)
+    window: ReportWindow = ReportWindow()
 
     def first_event(self) -> pd.Timestamp | None:
         """The time of the first line read, kept as a row or folded."""
@@ -474,31 +505,38 @@ class FoldedResult(ParseResult):
 class ReportFold:
     """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the other
     lines kept as rows (:data:`REPORT_COLUMNS`, the columns with few values dictionary-encoded
-    while held). ``result()`` is ``(rows, bulk)``."""
+    while held), and the registered section folds (:data:`.fold.SECTION_FOLDS`) for ``window``.
+    ``result()`` is ``(rows, bulk, sections)``."""
 
-    def __init__(self, columns: Any = REPORT_COLUMNS) -> None:
+    def __init__(self, columns: Any = REPORT_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
         self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN)
         self.bulk = BulkFold()
+        self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
 
     def add(self, batch: pd.DataFrame) -> None:
+        for f in self.sections.values():
+            f.add(batch)
         m = is_bulk(batch)
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m)
 
-    def result(self) -> tuple[pd.DataFrame, Bulk]:
-        return self.rows.result(), self.bulk.result()
+    def result(self) -> tuple[pd.DataFrame, Bulk, dict[str, Any]]:
+        return self.rows.result(), self.bulk.result(), {name: f.result() for name, f in self.sections.items()}
 
 
-def collect_report_events(stream: Any, kb: Any = None) -> FoldedResult:
+def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = ReportWindow()) -> FoldedResult:
     """Fold an event stream (:mod:`analyzer.pipeline`) into what the report needs: each batch
     classified as it comes (:class:`analyzer.classify_stream.StreamClassifier`: the answers of
     classifying the whole table, the cache and the errors behind retry-waits carried across
     batches) and folded by :class:`ReportFold`: the lines only counted into per-second
-    aggregates, the others kept as rows of :data:`REPORT_COLUMNS`."""
-    fold = ReportFold()
+    aggregates, the others kept as rows of :data:`REPORT_COLUMNS`; the registered section folds
+    keep what lies in ``window`` (the window :func:`make_report` is then given)."""
+    fold = ReportFold(window=window)
     fold_stream(stream, [fold], kb=kb, columns=REPORT_COLUMNS)
-    events, bulk = fold.result()
-    return FoldedResult(events, stream.counts, stream.files, stream.warnings, bulk=bulk)
+    events, bulk, sections = fold.result()
+    order = events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64)
+    return FoldedResult(events, stream.counts, stream.files, stream.warnings, bulk=bulk, order=order,
+                        sections=sections, window=window)
 
 
 def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
@@ -541,8 +579,21 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     if "cause" not in ev.columns:
         ev = classify(ev, kb)
     bulk = getattr(result, "bulk", None)
-    if bulk is None:  # a table in memory: the same fold as the stream's
+    sections = getattr(result, "sections", None)
+    if bulk is not None and SECTION_FOLDS and getattr(result, "window", window) != window:
+        raise ValueError("the events were folded for another window: pass the same window to "
+                         "collect_report_events and make_report")
+    if bulk is None:  # a table in memory: the same folds as the stream's
+        sections = {}
+        if SECTION_FOLDS:
+            folds = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
+            fold_frame(ev, list(folds.values()))
+            sections = {name: f.result() for name, f in folds.items()}
         ev, bulk = split_events(ev)
+    else:
+        order = getattr(result, "order", None)
+        if order is not None and len(order) == len(ev):
+            ev = ev.assign(**{ORDER_COLUMN: order})
     ts = ev["ts"]
     inside = np.ones(len(ev), dtype=bool)
     if window.since is not None:
@@ -583,5 +634,5 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
                                 bulk_history=base_bulk if has_base else None)
     report = build_report(cur, findings, kb=kb, counts=result.counts, files=result.files,
                           warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
-                          bulk=cur_bulk)
+                          bulk=cur_bulk, sections=sections or {})
     return redact(report) if redact is not None else report

@@ -22,6 +22,14 @@ A fold must not keep a reference to the batch (or to a slice of it) after ``add`
 must not change it. It may keep state that grows with the distinct entities seen (destination
 domains, client addresses, queue ids, seconds of the day), never with the number of lines.
 
+**Plugging a section in.** :func:`register_section` names a section's fold factory:
+``factory(window)`` (a :class:`analyzer.report.ReportWindow`) returns a fresh fold, which sees
+every batch of the run, before and after the window too (it keeps what lies inside the window: a
+line's ``ts`` is ``since <= ts < until``, a limit of None being no limit). The report's fold
+(:class:`analyzer.report.build.ReportFold`) runs every registered fold beside its own;
+``build_report`` receives their results as ``sections[name]``. The same factories run over a table
+in memory when :func:`analyzer.report.make_report` is given one.
+
 **Who feeds folds.** :func:`fold_stream` runs folds over an event stream (:mod:`analyzer.pipeline`),
 classifying each batch as it comes; :func:`fold_frame` runs the same folds over a table already in
 memory, in slices, so that :func:`analyzer.report.make_report` gives the same report for a table
@@ -39,7 +47,8 @@ import pandas as pd
 
 from ..anomalies.aggregates import row_order
 
-__all__ = ["SLICE_ROWS", "Fold", "RowsFold", "fold_frame", "fold_stream", "row_order"]
+__all__ = ["SECTION_FOLDS", "SLICE_ROWS", "Fold", "RowsFold", "fold_frame", "fold_stream", "register_section",
+           "row_order"]
 
 #: Rows per slice when folds run over a table in memory (about one stream batch).
 SLICE_ROWS = 28_000
@@ -54,6 +63,16 @@ class Fold(Protocol):
 
     def result(self) -> Any:
         """What was kept, after the last batch."""
+
+
+#: The registered section folds: name -> factory(window) -> :class:`Fold` (see the module docstring).
+SECTION_FOLDS: dict[str, Callable[[Any], Fold]] = {}
+
+
+def register_section(name: str, factory: Callable[[Any], Fold]) -> None:
+    """Have every report run ``factory(window)``'s fold over its batches; its result reaches
+    ``build_report`` as ``sections[name]``."""
+    SECTION_FOLDS[name] = factory
 
 
 def _feed(batch: pd.DataFrame, folds: Iterable[Fold], index: int, first_row: int) -> None:
