@@ -212,3 +212,18 @@ def test_native_runs_without_the_gil():
     with ThreadPoolExecutor(2) as pool:
         a, b = pool.map(lambda _: m.run(msgs), range(2))
     assert a[0].equals(b[0]) and len(a[0]) > 0
+
+
+@pytest.mark.parametrize("pid", ["99999999999", "2147483648", "4294967296", "0000000001"])
+def test_pid_too_large_is_read_without_it(pid, monkeypatch):
+    """A pid no system gives (over 2**31 - 1) used to crash both engines; the line is read with
+    no pid, the same by both, and a normal pid beside it is kept."""
+    lines = [f"Nov 23 10:00:00 mx postfix/qmgr[{pid}]: 4F1A2B3C4D: removed",
+             "Nov 23 10:00:01 mx postfix/qmgr[123]: 4F1A2B3C4E: removed",
+             f"2026-11-23 10:00:02 [{pid}] 1vABCD-000001-AB Completed"]
+    _same_lines(lines, monkeypatch)
+    table, counts = _parse("python", lines, monkeypatch)
+    pids = table.column("pid").to_pylist()
+    assert table.column("event").to_pylist()[:2] == ["removed", "removed"]
+    assert pids[1] == 123
+    assert pids[0] == (1 if pid == "0000000001" else None)

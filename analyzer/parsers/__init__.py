@@ -22,7 +22,7 @@ from . import exim, postfix
 from .engine import Pattern, const_column, match_patterns, match_regex, nonempty
 from .exim_fast import read_exim_rows
 from .fields import finish
-from .syslog import FORMAT_FLAVOURS, HeaderState, split_headers, strip_inner_exim_stamp
+from .syslog import FORMAT_FLAVOURS, HeaderState, pid_column, split_headers, strip_inner_exim_stamp
 
 __all__ = ["FORMATS", "FileContext", "LineCounts", "arrow_lines", "finish_batch", "parse_batch", "split_batch"]
 
@@ -555,7 +555,7 @@ def _unwrap_syslog_in_exim(headers: pa.Table) -> pa.Table:
         headers = headers.set_column(headers.schema.get_field_index(name), name, pc.if_else(ok, g.field(name), col))
     pid = headers.column("pid").combine_chunks()
     headers = headers.set_column(headers.schema.get_field_index("pid"), "pid",
-                                 pc.if_else(ok, pc.cast(nonempty(g.field("pid")), pa.int32()), pid))
+                                 pc.if_else(ok, pid_column(g.field("pid")), pid))
     return headers
 
 

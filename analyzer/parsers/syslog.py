@@ -342,7 +342,7 @@ def _split(lines: pa.Array, order: list[str], clock: Clock | _FileClocks, count:
             "ts": ts,
             "host": host,
             "program": program,
-            "pid": pc.cast(nonempty(pid), pa.int32()),
+            "pid": pid_column(pid),
             "msg": msg,
         }))
         taken[hits.to_numpy()] = True
@@ -380,6 +380,15 @@ EXIM_INNER = (r"^(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d(?:\.\d{1,9})?
               r"(?: \[(?P<pid>\d{1,10})(?::\d+)?\])?(?: (?P<msg>.*))?$")
 
 
+def pid_column(digits: pa.Array) -> pa.Array:
+    """A pid column from its digits: int32, null where empty or too large for a pid (a
+    ``postfix/qmgr[99999999999]`` line is read, its pid is not a number any system gives)."""
+    d = nonempty(digits)
+    d = pc.if_else(pc.less_equal(pc.utf8_length(pc.fill_null(d, "")), 10), d, pa.scalar(None, pa.string()))
+    n = pc.cast(d, pa.int64())
+    return pc.cast(pc.if_else(pc.less_equal(n, 2**31 - 1), n, pa.scalar(None, pa.int64())), pa.int32())
+
+
 def strip_inner_exim_stamp(msg: pa.Array, ts: pa.Array, pid: pa.Array, tz: str) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Exim through syslog/journald may keep its own stamp in the message: use it and strip it."""
     has = match_regex(msg, r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
@@ -392,6 +401,6 @@ def strip_inner_exim_stamp(msg: pa.Array, ts: pa.Array, pid: pa.Array, tz: str) 
     ok = pc.and_(has, g.is_valid())
     new_msg = pc.if_else(ok, pc.coalesce(g.field("msg"), ""), msg)
     new_ts = pc.if_else(ok, inner_ts, ts)
-    inner_pid = pc.cast(nonempty(g.field("pid")), pa.int32())
+    inner_pid = pid_column(g.field("pid"))
     new_pid = pc.coalesce(pid, inner_pid)
     return new_msg, new_ts, new_pid
