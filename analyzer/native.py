@@ -216,17 +216,3 @@ def string_buffers(arr: Any) -> tuple[bytes, bytes]:
     """The offsets and data of a string array (see :func:`_string_buffers`)."""
     return _string_buffers(arr)
 
-
-def block_array(block: bytes, ends_file: bool) -> Any:
-    """The lines of a block (``analyzer.sources.block_lines``) as an Arrow string array built by
-    the native core, or None where Python reads it (the Python engine runs, the block is not
-    valid UTF-8 or holds NUL bytes)."""
-    import pyarrow as pa
-
-    if engine() != "native" or not block:
-        return None
-    out = _module()[0].block_lines(block, ends_file)
-    if out is None:
-        return None
-    offsets, data = out
-    return pa.StringArray.from_buffers(len(offsets) // 4 - 1, pa.py_buffer(offsets), pa.py_buffer(data))

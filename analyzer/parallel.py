@@ -40,7 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .parsers import FileContext, LineCounts, parse_block
+from .parsers import FileContext, LineCounts, parse_batch
 from .parsers.syslog import MONTHS, Clock, HeaderState
 
 __all__ = ["BlockJob", "BlockResult", "Guesser", "TrueState", "default_workers", "pool", "run_block"]
@@ -146,8 +146,8 @@ def run_block(job: BlockJob) -> BlockResult:
     except OSError as exc:  # a failing disk: the rest of the file still counts
         data = b""
         warning = f"{job.name}: read error at byte {job.start} ({exc.strerror or exc}); {job.end - job.start} bytes skipped"
-    producer: Callable | None = _WORKER["producer"]
-    lines = block_array(data, ends_file=job.ends_file) if producer is not None else None
+    lines = block_array(data, ends_file=job.ends_file)
+    del data
     clock = _RecordingClock(tz=job.tz, year=job.year, reference=job.reference)
     if job.state.clock is not None:
         clock._current, clock._prev_month = job.state.clock
@@ -156,11 +156,8 @@ def run_block(job: BlockJob) -> BlockResult:
     before = dict(hs.counts)
     loose_first = _loose_first(before)
     ctx = FileContext(job.name, hs, panic=job.panic)
-    if producer is None:  # the built-in parser: the native core cuts the block's lines itself
-        table, counts = parse_block(data, 1, ctx, ends_file=job.ends_file)
-    else:
-        table, counts = producer(lines, 1, ctx)
-    del data
+    producer: Callable = _WORKER["producer"] or parse_batch
+    table, counts = producer(lines, 1, ctx)
     classifier = _WORKER["classifier"]
     if job.classify and classifier is not None:
         table = classifier(table)
@@ -169,7 +166,7 @@ def run_block(job: BlockJob) -> BlockResult:
         w.write_table(table)
     delta = {k: v - before.get(k, 0) for k, v in hs.counts.items() if v != before.get(k, 0)}
     clock_end = None if clock._current is None else (int(clock._current), int(clock._prev_month or 0))
-    return BlockResult(sink.getvalue().to_pybytes(), counts, counts.lines,
+    return BlockResult(sink.getvalue().to_pybytes(), counts, len(lines),
                        counts.headerless + sum(counts.foreign.values()), clock.first, clock_end, delta,
                        flavour(hs.counts) == "exim", loose_first, warning)
 

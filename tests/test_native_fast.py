@@ -178,13 +178,13 @@ def test_generated_day_read_mostly_fast(style, tz, tmp_path, monkeypatch):
     assert len(patterns) >= 12
     assert_same([str(out)], monkeypatch, tz=tz, batch_lines=1700)
     assert_same([str(out)], monkeypatch, tz=tz)
-    # blocks in worker processes, their lines cut by the native core
+    # blocks in worker processes
     assert_same([str(out)], monkeypatch, tz=tz, workers=2, block_bytes=1 << 16)
 
 
-def test_blocks_cut_by_the_native_core(tmp_path, monkeypatch):
+def test_blocks_in_worker_processes(tmp_path, monkeypatch):
     """Blocks read in worker processes: CR LF, a last line without a newline, NUL bytes and
-    invalid UTF-8 (those blocks are cut by Python) give the same tables and counts."""
+    invalid UTF-8 give the same tables and counts."""
     body = "\r\n".join(_lines() * 40).encode()
     bad = b"Nov 23 00:00:02 mx1 postfix/qmgr[1]: B7C3616BE38F: removed \xff\xfe\n" + \
         b"Nov 23 00:00:02 mx1 postfix/qmgr[1]: B7C3616BE38F: re\x00moved\n"

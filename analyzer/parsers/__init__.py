@@ -20,10 +20,11 @@ import pyarrow.compute as pc
 from ..schema import TS, conform
 from . import exim, postfix
 from .engine import Pattern, const_column, match_patterns, match_regex, nonempty
+from .exim_fast import read_exim_rows
 from .fields import finish
 from .syslog import FORMAT_FLAVOURS, HeaderState, split_headers, strip_inner_exim_stamp
 
-__all__ = ["FORMATS", "FileContext", "LineCounts", "finish_batch", "parse_batch", "parse_block", "split_batch"]
+__all__ = ["FORMATS", "FileContext", "LineCounts", "finish_batch", "parse_batch", "split_batch"]
 
 FORMATS = ("auto", "syslog", "rfc3339", "exim")
 SAMPLES_PER_KIND = 3
@@ -291,20 +292,8 @@ def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
     return _split(arr, lines, n_nul, first_line, ctx)
 
 
-def parse_block(block: bytes, first_line: int, ctx: FileContext, *, ends_file: bool = True) -> tuple[pa.Table, LineCounts]:
-    """:func:`parse_batch` of the lines of a block of bytes (``analyzer.sources.block_lines``):
-    the native core cuts them into an Arrow array when it can (no Python string per line)."""
-    from .. import native
-    from ..sources import Lines, block_array
-
-    arr = native.block_array(block, ends_file)
-    if arr is None:  # the Python engine, or a block with NUL or bytes that are not UTF-8
-        return parse_batch(block_array(block, ends_file=ends_file), first_line, ctx)
-    return finish_batch(_split(arr, Lines(arr, len(block), False), 0, first_line, ctx))
-
-
 def _split(arr: pa.Array, lines: Sequence[str], n_nul: int, first_line: int, ctx: FileContext) -> Split:
-    fast = None if ctx.panic else _fast_split(arr, ctx.headers)
+    fast = None if ctx.panic else (_fast_split(arr, ctx.headers) or _fast_exim_split(arr, ctx.headers))
     if fast is None:
         headers, no_header = split_headers(arr, ctx.headers)
     else:
@@ -368,6 +357,25 @@ def _fast_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, 
     fc["row"] = pa.Array.from_buffers(pa.int64(), n_fast, [None, pa.py_buffer(f_rows)])
     fc["ts"] = pc.filter(ts, pa.array(hdr_kind == 2))
     fast = pa.table(fc)
+    return headers, no_header, fast
+
+
+def _fast_exim_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, pa.Table] | None:
+    """The native Exim readers (:mod:`.exim_fast`): lines of Exim's own log format they are sure
+    of, read into whole rows; the other lines' headers as :func:`split_headers` reads them."""
+    if state.forced not in (None, "exim"):
+        return None
+    got = read_exim_rows(arr, state.clock.tz)
+    if got is None or len(got[0]) == 0:
+        return None
+    taken, fast = got
+    left = np.ones(len(arr), dtype=bool)
+    left[taken] = False
+    rest = np.flatnonzero(left)
+    headers, no_header = split_headers(pc.take(arr, pa.array(rest)), state)
+    headers = headers.set_column(0, "row", pa.array(rest[headers.column("row").to_numpy()]))
+    no_header = pa.array(rest[np.asarray(no_header.to_numpy(), dtype=np.int64)], pa.int64())
+    state.counts["exim"] = state.counts.get("exim", 0) + fast.num_rows  # after: the order split_headers used
     return headers, no_header, fast
 
 
@@ -490,7 +498,8 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
                                                     _mask_shape(um.column("msg").combine_chunks()), "")
                 counts.add_unknown(kinds, um.column("row").combine_chunks(), arr, source, first_line)
     if sp.fast is not None and sp.fast.num_rows:
-        counts.by_mta["postfix"] += sp.fast.num_rows
+        for item in pc.value_counts(sp.fast.column("mta")).to_pylist():  # the Postfix or the Exim readers'
+            counts.by_mta[item["values"]] += item["counts"]
     if pieces:
         table = pa.concat_tables(pieces, promote_options="default")
         table = table.sort_by("row")

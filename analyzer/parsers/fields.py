@@ -208,8 +208,6 @@ def _finish_exim(out: dict[str, pa.Array], n: int) -> None:
     if fields is not None:
         src = pc.binary_join_element_wise(" ", nonempty(fields), "")
         for key, rx in _EXIM_FIELDS.items():
-            if key == "errno" and "reply_text" not in out:
-                continue
             literal = "defer (" if key == "errno" else ("QUIT" if key == "CQUIT" else f"{key}=")
             events = _EXIM_FIELD_EVENTS.get(key)
             where = None if events is None else pc.is_in(out["event"], value_set=pa.array(events))

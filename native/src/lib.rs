@@ -5,6 +5,9 @@
 pub mod arrow;
 pub mod batch;
 pub mod engine;
+pub mod exim;
+pub mod exim_cols;
+mod exim_py;
 pub mod fields;
 pub mod postfix;
 pub mod rows;
@@ -219,15 +222,6 @@ impl PyFast {
     }
 }
 
-/// A block of whole lines (bytes) as an Arrow string column: (offsets, data), or None where the
-/// block is not valid UTF-8 or holds NUL bytes (see `batch::block_lines`).
-#[pyfunction]
-#[pyo3(name = "block_lines")]
-fn py_block_lines<'py>(py: Python<'py>, block: PyBackedBytes, ends_file: bool) -> Option<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-    let out = py.detach(|| batch::block_lines(&block, ends_file))?;
-    Some((PyBytes::new(py, &out.0), PyBytes::new(py, &out.1)))
-}
-
 /// Rewrite an RE2 pattern into the regex crate's syntax (exposed for tests).
 #[pyfunction]
 #[pyo3(name = "translate")]
@@ -239,8 +233,8 @@ fn py_translate(re2: &str) -> PyResult<String> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
     m.add_class::<PyFast>()?;
+    m.add_class::<exim_py::EximReader>()?;
     m.add_function(wrap_pyfunction!(py_translate, m)?)?;
-    m.add_function(wrap_pyfunction!(py_block_lines, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER])?;

@@ -1,0 +1,101 @@
+"""The native Exim row readers (``analyzer._native.EximReader``, native/src/exim.rs) as a batch step.
+
+For the most frequent lines of an Exim mainlog (arrivals, deliveries, deferrals, bounces,
+Completed, SMTP connections and their ends, ACL rejects) the native core reads the whole line,
+stamp to derived columns, and gives the final event-table rows. It is built from this package's
+specification (fields.py's reply-text patterns and stage rules, exim.py's reply-code defaults);
+what it is not sure of it leaves to the pattern engine, and differential tests
+(tests/test_native_exim*.py) hold both equal row for row.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import native
+from ..schema import SCHEMA, TS
+from . import exim, fields
+
+__all__ = ["QUEUED_AS", "read_exim_rows", "reader", "table_digest"]
+
+#: fields.py's "queued as" id (finish)
+QUEUED_AS = r"queued as (?P<q>[0-9A-Za-z-]{5,})"
+
+_TYPES = {"string": pa.string(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
+          "float64": pa.float64(), "bool": pa.bool_(), "ts": pa.int64()}
+
+
+#: the last pattern of exim.PATTERNS the readers reproduce; they follow the table up to there
+LAST_READ = "exim.dropped"
+#: sha256 of what the readers reproduce by hand (:func:`table_digest`) as native/src/exim.rs was
+#: written against it. When the table changes there, the readers stay off (the pattern engine
+#: reads every line) until exim.rs is checked against the new table and this is updated.
+TABLE_DIGEST = "a7a1bb95e216925cc6af9f96b05de342cd3faf2903ce07d6deeb77e02edf791b"
+
+
+def table_digest() -> str:
+    """A digest of the spec the readers reproduce by hand: exim.PATTERNS up to LAST_READ (names,
+    regexes, events, constants, in order), the Exim header pattern, fields.py's Exim items."""
+    import hashlib
+
+    from .syslog import HEADERS
+
+    names = [p.name for p in exim.PATTERNS]
+    upto = names.index(LAST_READ) + 1 if LAST_READ in names else len(names)
+    parts = [(p.name, p.regex, p.event, sorted(p.consts.items()), p.daemons) for p in exim.PATTERNS[:upto]]
+    spec = (parts, HEADERS["exim"], exim.EXIM_WRAPPED, fields._EXIM_FIELDS, fields._EXIM_FIELD_EVENTS, fields._EXIM_H)
+    return hashlib.sha256(repr(spec).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _reader() -> Any:
+    mod = native._module()[0]
+    if mod is None or not hasattr(mod, "EximReader") or table_digest() != TABLE_DIGEST:
+        return None
+    return mod.EximReader(
+        fields._CODE, fields._ENH_ANY, fields._STAGE_TEXT, QUEUED_AS,
+        [(k, v) for k, v in fields._STAGE_RULES],
+        list(exim.ACL_DENY_CODES.items()), exim.ACL_DENY_DEFAULT, exim.ACL_DEFER_CODE,
+        list(exim.TEXT_CODES), exim.FIXED_CODES["exim.dropped"])
+
+
+def reader() -> Any:
+    """The native reader, or None when the Python engine runs (or ``MAILLENS_FAST=0`` turns the
+    whole-row readers off, or the table changed under them)."""
+    if native.engine() != "native" or os.environ.get("MAILLENS_FAST", "1") == "0":
+        return None
+    return _reader()
+
+
+def read_exim_rows(arr: pa.Array, tz: str) -> tuple[np.ndarray, pa.Table] | None:
+    """The rows of ``arr`` (lines) the native readers took: (positions, table with the event
+    schema's columns but source and line_no, plus 'row'). None when the native core is off."""
+    r = reader()
+    if r is None or len(arr) == 0:
+        return None
+    offsets, data = native.string_buffers(arr)
+    n, rows, local, cols = r.read(offsets, data, native.THREADS)
+    positions = np.frombuffer(rows, dtype=np.int64)
+    out: dict[str, pa.Array] = {}
+    for name, kind, nulls, validity, values, strdata in cols:
+        bufs = [pa.py_buffer(validity) if nulls else None, pa.py_buffer(values)]
+        if strdata is not None:
+            bufs.append(pa.py_buffer(strdata))
+        out[name] = pa.Array.from_buffers(_TYPES[kind], n, bufs, null_count=nulls)
+    ts = out["ts"].view(TS)
+    is_local = np.frombuffer(local, dtype=np.uint8).astype(bool)
+    if tz != "UTC" and is_local.any():
+        # stamps without an offset are local time in the file's zone (syslog._local_to_utc)
+        naive = out["ts"].view(pa.timestamp("us"))
+        there = pc.assume_timezone(naive, timezone=tz, ambiguous="earliest", nonexistent="earliest").cast(TS)
+        ts = pc.if_else(pa.array(is_local), there, ts)
+    out["ts"] = ts
+    table = pa.table({f.name: out[f.name] if f.name in out else pa.nulls(n, f.type)
+                      for f in SCHEMA if f.name not in ("source", "line_no")})
+    return positions, table.append_column("row", pa.array(positions))

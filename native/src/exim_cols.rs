@@ -1,0 +1,168 @@
+//! Arrow column builders for the Exim row readers (`exim`): one builder per event-table type,
+//! each ending as (validity, values[, data]) byte buffers that Python wraps with
+//! `pa.Array.from_buffers` (see `analyzer/native_exim.py`).
+
+/// LSB-first validity bitmap.
+#[derive(Default)]
+pub struct Bits {
+    bytes: Vec<u8>,
+    len: usize,
+    pub nulls: usize,
+}
+
+impl Bits {
+    pub fn push(&mut self, v: bool) {
+        if self.len.is_multiple_of(8) {
+            self.bytes.push(0);
+        }
+        if v {
+            self.bytes[self.len / 8] |= 1 << (self.len % 8);
+        } else {
+            self.nulls += 1;
+        }
+        self.len += 1;
+    }
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    fn get(&self, i: usize) -> bool {
+        self.bytes[i / 8] & (1 << (i % 8)) != 0
+    }
+    /// Append another bitmap (whole bytes when this one ends on a byte boundary).
+    pub fn append(&mut self, other: &Bits) {
+        if self.len.is_multiple_of(8) {
+            self.bytes.extend_from_slice(&other.bytes);
+            self.len += other.len;
+            self.nulls += other.nulls;
+            return;
+        }
+        for i in 0..other.len {
+            self.push(other.get(i));
+        }
+    }
+}
+
+/// A string column: i32 offsets, data, validity.
+pub struct StrCol {
+    pub offsets: Vec<u8>,
+    pub data: Vec<u8>,
+    pub valid: Bits,
+}
+
+impl Default for StrCol {
+    fn default() -> Self {
+        StrCol { offsets: 0i32.to_le_bytes().to_vec(), data: Vec::new(), valid: Bits::default() }
+    }
+}
+
+impl StrCol {
+    pub fn append(&mut self, other: &StrCol) {
+        let base = self.data.len() as i32;
+        for c in other.offsets.chunks_exact(4).skip(1) {
+            let v = i32::from_le_bytes([c[0], c[1], c[2], c[3]]) + base;
+            self.offsets.extend_from_slice(&v.to_le_bytes());
+        }
+        self.data.extend_from_slice(&other.data);
+        self.valid.append(&other.valid);
+    }
+    pub fn push(&mut self, v: Option<&[u8]>) {
+        if let Some(v) = v {
+            self.data.extend_from_slice(v);
+        }
+        self.valid.push(v.is_some());
+        // the reader refuses batches over 2 GiB (see exim::read)
+        self.offsets.extend_from_slice(&(self.data.len() as i32).to_le_bytes());
+    }
+}
+
+/// A fixed-width column (int16/32/64, float64, timestamp): little-endian values, validity.
+#[derive(Default)]
+pub struct NumCol {
+    pub values: Vec<u8>,
+    pub valid: Bits,
+}
+
+impl NumCol {
+    pub fn append(&mut self, other: &NumCol) {
+        self.values.extend_from_slice(&other.values);
+        self.valid.append(&other.valid);
+    }
+    pub fn push_i16(&mut self, v: Option<i16>) {
+        self.values.extend_from_slice(&v.unwrap_or(0).to_le_bytes());
+        self.valid.push(v.is_some());
+    }
+    pub fn push_i32(&mut self, v: Option<i32>) {
+        self.values.extend_from_slice(&v.unwrap_or(0).to_le_bytes());
+        self.valid.push(v.is_some());
+    }
+    pub fn push_i64(&mut self, v: Option<i64>) {
+        self.values.extend_from_slice(&v.unwrap_or(0).to_le_bytes());
+        self.valid.push(v.is_some());
+    }
+    pub fn push_f64(&mut self, v: Option<f64>) {
+        self.values.extend_from_slice(&v.unwrap_or(0.0).to_le_bytes());
+        self.valid.push(v.is_some());
+    }
+}
+
+/// A boolean column: value bitmap, validity.
+#[derive(Default)]
+pub struct BoolCol {
+    pub values: Bits,
+    pub valid: Bits,
+}
+
+impl BoolCol {
+    pub fn append(&mut self, other: &BoolCol) {
+        self.values.append(&other.values);
+        self.valid.append(&other.valid);
+    }
+    pub fn push(&mut self, v: Option<bool>) {
+        self.values.push(v.unwrap_or(false));
+        self.valid.push(v.is_some());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_and_nulls() {
+        let mut c = StrCol::default();
+        c.push(Some(b"ab"));
+        c.push(None);
+        c.push(Some(b""));
+        assert_eq!(c.data, b"ab");
+        assert_eq!(c.valid.nulls, 1);
+        assert_eq!(c.valid.into_bytes(), vec![0b101]);
+        let offs: Vec<i32> = c.offsets.chunks(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        assert_eq!(offs, vec![0, 2, 2, 2]);
+    }
+
+    #[test]
+    fn appended_columns_equal_one_built_whole() {
+        let vals: Vec<Option<&[u8]>> = (0..21).map(|i| if i % 3 == 0 { None } else { Some(&b"xyz"[..i % 4]) }).collect();
+        let mut whole = StrCol::default();
+        vals.iter().for_each(|v| whole.push(*v));
+        let (mut a, mut b) = (StrCol::default(), StrCol::default());
+        vals[..5].iter().for_each(|v| a.push(*v));
+        vals[5..].iter().for_each(|v| b.push(*v));
+        a.append(&b);
+        assert_eq!((a.offsets, a.data, a.valid.nulls), (whole.offsets, whole.data, whole.valid.nulls));
+        assert_eq!(a.valid.into_bytes(), whole.valid.into_bytes());
+    }
+
+    #[test]
+    fn bools_keep_value_and_validity_apart() {
+        let mut b = BoolCol::default();
+        b.push(Some(true));
+        b.push(Some(false));
+        b.push(None);
+        assert_eq!(b.values.into_bytes(), vec![0b001]);
+        assert_eq!(b.valid.into_bytes(), vec![0b011]);
+    }
+}
