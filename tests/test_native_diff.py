@@ -222,7 +222,7 @@ def test_pid_too_large_is_read_without_it(pid, monkeypatch):
              "Nov 23 10:00:01 mx postfix/qmgr[123]: 4F1A2B3C4E: removed",
              f"2026-11-23 10:00:02 [{pid}] 1vABCD-000001-AB Completed"]
     _same_lines(lines, monkeypatch)
-    table, counts = _parse("python", lines, monkeypatch)
+    table, _ = _parse("python", lines, monkeypatch)
     pids = table.column("pid").to_pylist()
     assert table.column("event").to_pylist()[:2] == ["removed", "removed"]
     assert pids[1] == 123
