@@ -9,9 +9,12 @@ bounced *line* against a bounced *recipient*, an expiry that pflogsumm does not 
 README's "Totals and the peers" table says so; :data:`DEFINITIONS` holds the same words.
 
 Everything is vectorized over the event table's Arrow columns (masks, RE2 rewrites, lookups),
-with no Python object per line. :func:`pf_frame` and :func:`ex_frame` hold the masks and message
-sizes both this module and the report's peer sections (:mod:`analyzer.report.peers`) read; they
-are computed once per events table and forgotten with it.
+with no Python object per line. :func:`pf_frame` and :func:`ex_frame` hold a table's masks; the
+counts that need state across lines (each queue id's first size, whether it was received,
+deferred ...) are folded by :mod:`analyzer.peer_folds`, one batch at a time, so a day read in
+batches gives the same totals (the report's :class:`analyzer.report.peers.PeersFold`). For a
+whole table, the masks and the fold are computed once (the totals and the report's peer
+sections share them) and forgotten with the table.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["DEFINITIONS", "Sizes", "by_mta", "col", "eq", "ex_frame", "frame", "isin", "lower_domain", "mask",
-           "peer_section", "peer_totals", "pf_cmd", "pf_frame", "pick", "valid"]
+__all__ = ["DEFINITIONS", "by_mta", "col", "eq", "ex_fold", "ex_frame", "frame", "isin", "lower_domain", "mask",
+           "peer_section", "peer_totals", "peer_totals_of", "pf_cmd", "pf_fold", "pf_frame", "pick", "valid"]
 
 #: (tool, total) -> what the tool counts (our computation counts the same from the events).
 DEFINITIONS: dict[tuple[str, str], str] = {
@@ -105,24 +108,6 @@ def frame(ev: pd.DataFrame, rows: np.ndarray, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame({n: pick(col(ev, n), rows).to_numpy() for n in names})
 
 
-class Sizes:
-    """Each queue id's size (and sender) from its first line that gives one, as Arrow arrays;
-    :meth:`of` looks queue ids up (0 for an id whose size was not read)."""
-
-    def __init__(self, ids: pa.Array, size: pa.Array, sender: pa.Array | None = None) -> None:
-        first = ~pd.Series(ids.to_numpy(zero_copy_only=False), dtype=object).duplicated().to_numpy(dtype=bool)
-        keep = pa.array(first)
-        self.ids, self.size = ids.filter(keep), pc.fill_null(size, 0).filter(keep).cast(pa.int64())
-        self.sender = sender.filter(keep) if sender is not None else None
-
-    def of(self, qids: pa.Array) -> np.ndarray:
-        where = pc.index_in(qids, value_set=self.ids)
-        return pc.fill_null(pc.take(self.size, where), 0).to_numpy(zero_copy_only=False)
-
-    def known(self, qids: pa.Array) -> np.ndarray:
-        return mask(pc.is_in(qids, value_set=self.ids))
-
-
 _LAST: dict[str, tuple[Any, Any]] = {}
 
 
@@ -196,64 +181,10 @@ def _pf_frame(ev: pd.DataFrame) -> dict[str, Any]:
     delivery = agent & eq(event, "delivery")
     sent = delivery & eq(status, "sent")
     forwarded = sent & mask(pc.match_substring(col(ev, "reply_text"), "forwarded as"))
-    queued = seen & eq(event, "queued") & has_qid
-    q = pa.array(queued)
-    sizes = Sizes(qid.filter(q), col(ev, "size").filter(q), pc.fill_null(col(ev, "sender"), "").filter(q))
     return {"cmd": cmd, "seen": seen, "smtpd": smtpd, "cleanup": cleanup, "event": event, "status": status,
-            "qid": qid, "recv": recv, "sent": sent, "forwarded": forwarded, "delivered": sent & ~forwarded,
-            "deferred": delivery & eq(status, "deferred"), "bounced": delivery & eq(status, "bounced"),
-            "sizes": sizes, "recv_ids": pc.unique(qid.filter(pa.array(recv & has_qid)))}
-
-
-def _pflogsumm(ev: pd.DataFrame) -> dict[str, int]:
-    f = pf_frame(ev)
-    seen, smtpd, cleanup, event, status = f["seen"], f["smtpd"], f["cleanup"], f["event"], f["status"]
-    plain = ~isin(col(ev, "detail"), ["milter-reject", "proxy-reject"])
-    reject = eq(event, "reject")
-    rejected = seen & ((smtpd & reject & plain) | (cleanup & reject))
-    warned = seen & ((smtpd & eq(event, "reject_warning"))
-                     | (cleanup & eq(event, "filter_action") & eq(status, "warning")))
-    either = seen & (smtpd | cleanup) & eq(event, "filter_action")
-    held, discarded = either & eq(status, "hold"), either & eq(status, "discard")
-
-    sizes = f["sizes"]
-    got = pa.array(mask(pc.is_in(sizes.ids, value_set=f["recv_ids"])))
-    got_ids, got_bytes = sizes.ids.filter(got), sizes.size.filter(got)
-    senders = lower_domain(sizes.sender.filter(got))
-    senders = pc.if_else(pc.equal(senders, ""), "from=<>", senders)
-    # the sending domain; a sender without one is named by its client (or itself for pickup)
-    rq = pa.array(f["recv"] & valid(f["qid"]))
-    cq = f["qid"].filter(rq)
-    last = ~pd.Series(cq.to_numpy(zero_copy_only=False), dtype=object).duplicated(keep="last").to_numpy(dtype=bool)
-    cq = cq.filter(pa.array(last))
-    client = _client_domain(col(ev, "client_host").filter(rq).filter(pa.array(last)),
-                            col(ev, "client_ip").filter(rq).filter(pa.array(last)))
-    by_client = pc.take(client, pc.index_in(got_ids, value_set=cq))
-    by_client = pc.if_else(pc.equal(pc.fill_null(by_client, ""), ""), senders, by_client)
-    dom = pc.extract_regex(senders, r"^[^@]+@(?P<d>.+)$")
-    sending = pc.if_else(pc.is_valid(dom), dom.field("d"), by_client)
-
-    delivered = f["delivered"]
-    rcpt = lower_domain(col(ev, "recipient").filter(pa.array(delivered)))
-    bytes_delivered = int(sizes.of(f["qid"].filter(pa.array(delivered))).sum())
-    return {
-        "received": int(f["recv"].sum()),
-        "delivered": int(delivered.sum()),
-        "forwarded": int(f["forwarded"].sum()),
-        "deferred": int(pick(f["qid"], f["deferred"]).nunique()),
-        "deferrals": int(f["deferred"].sum()),
-        "bounced": int(f["bounced"].sum()),
-        "rejected": int(rejected.sum()),
-        "reject_warnings": int(warned.sum()),
-        "held": int(held.sum()),
-        "discarded": int(discarded.sum()),
-        "bytes_received": int(pc.sum(got_bytes).as_py() or 0),
-        "bytes_delivered": bytes_delivered,
-        "senders": len(pc.unique(senders)),
-        "sending_hosts_domains": len(pc.unique(sending)),
-        "recipients": len(pc.unique(rcpt)),
-        "recipient_hosts_domains": len(pc.unique(pc.replace_substring_regex(rcpt, r"^[^@]+@", "", max_replacements=1))),
-    }
+            "qid": qid, "has_qid": has_qid, "recv": recv, "sent": sent, "forwarded": forwarded,
+            "delivered": sent & ~forwarded, "deferred": delivery & eq(status, "deferred"),
+            "bounced": delivery & eq(status, "bounced"), "queued": seen & eq(event, "queued") & has_qid}
 
 
 def ex_frame(ev: pd.DataFrame) -> dict[str, Any]:
@@ -272,40 +203,27 @@ def _ex_frame(ev: pd.DataFrame) -> dict[str, Any]:
     arrow = (sent & eq(detail, "")) | blackhole  # '=>' lines
     further = sent & eq(detail, "->")
     size = pc.fill_null(col(ev, "size"), 0)
-    sizes = Sizes(qid.filter(pa.array(arrival)), size.filter(pa.array(arrival)))
     return {"event": event, "status": status, "qid": qid, "detail": detail, "arrival": arrival,
-            "delivery": delivery, "blackhole": blackhole, "arrow": arrow, "further": further, "size": size,
-            "sizes": sizes}
+            "delivery": delivery, "blackhole": blackhole, "arrow": arrow, "further": further, "size": size}
 
 
-def _eximstats(ev: pd.DataFrame) -> dict[str, int]:
-    f = ex_frame(ev)
-    event, status, qid, detail, delivery = f["event"], f["status"], f["qid"], f["detail"], f["delivery"]
-    arrival, arrow, sizes = f["arrival"], f["arrow"], f["sizes"]
-    known = sizes.known(qid)
-    deferred = delivery & eq(status, "deferred")
-    failed = delivery & eq(status, "bounced")
-    reject = eq(event, "reject")
-    rejected = (reject & eq(status, "rejected")) \
-        | (eq(event, "protocol_error") & eq(status, "synchronization")
-           & ~isin(detail, ["sync failure", "synchronization error"])) \
-        | eq(event, "too_many_errors") | f["blackhole"]
-    text = pc.binary_join_element_wise(pc.fill_null(col(ev, "reply_text"), ""), detail, " ")
-    remote = isin(event, ["reply", "connect_failure", "lost_connection", "timeout"]) & valid(qid) \
-        & mask(pc.match_substring_regex(text, r"rejected|refused|dropped"))
-    return {
-        "received": int(arrival.sum()),
-        "received_bytes": int(pc.sum(f["size"].filter(pa.array(arrival))).as_py() or 0),
-        "delivered": int(arrow.sum()),
-        "delivered_addresses": int(arrow.sum() + f["further"].sum()),
-        "delivered_bytes": int(sizes.of(qid.filter(pa.array(arrow))).sum()),
-        "delayed": len(pc.unique(qid.filter(pa.array(deferred & known)))),
-        "failed": len(pc.unique(qid.filter(pa.array(failed & known)))),
-        "errors": int(failed.sum()),
-        "rejects": int(rejected.sum()),
-        "temporary_rejects": int((reject & eq(status, "tempfailed")).sum()),
-        "remote_reject_mentions": int(remote.sum()),
-    }
+def pf_fold(ev: pd.DataFrame) -> Any:
+    """The Postfix events folded as one batch (:class:`analyzer.peer_folds.PfFold`), kept with the table."""
+    from .peer_folds import PfFold
+
+    return _once("pflogsumm.fold", ev, lambda e: _folded(PfFold(), e, pf_frame(e)))
+
+
+def ex_fold(ev: pd.DataFrame) -> Any:
+    """The Exim events folded as one batch (:class:`analyzer.peer_folds.ExFold`), kept with the table."""
+    from .peer_folds import ExFold
+
+    return _once("eximstats.fold", ev, lambda e: _folded(ExFold(), e, ex_frame(e)))
+
+
+def _folded(fold: Any, ev: pd.DataFrame, f: dict[str, Any]) -> Any:
+    fold.add(ev, f)
+    return fold
 
 
 def peer_totals(events: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -313,20 +231,26 @@ def peer_totals(events: pd.DataFrame) -> dict[str, dict[str, int]]:
 
     Returns ``{"pflogsumm": {...}}`` for Postfix events and ``{"eximstats": {...}}`` for Exim
     events (either key absent when there are none); :data:`DEFINITIONS` says what each counts.
+    A day read batch by batch folds into the same totals (:class:`analyzer.report.peers.PeersFold`).
     """
     out: dict[str, dict[str, int]] = {}
     if not len(events):
         return out
     parts = by_mta(events)
     if "postfix" in parts:
-        out["pflogsumm"] = _pflogsumm(parts["postfix"])
+        out["pflogsumm"] = pf_fold(parts["postfix"]).totals()
     if "exim" in parts:
-        out["eximstats"] = _eximstats(parts["exim"])
+        out["eximstats"] = ex_fold(parts["exim"]).totals()
     return out
 
 
-def peer_section(events: pd.DataFrame) -> list[dict[str, object]]:
-    """The report's ``peer_totals`` section: per peer, each total with its value and definition."""
+def peer_totals_of(totals: dict[str, dict[str, int]]) -> list[dict[str, object]]:
+    """The report's ``peer_totals`` section of the totals: per peer, each total with its value and definition."""
     return [{"tool": tool, "totals": [{"key": k, "value": v, "definition": DEFINITIONS[(tool, k)]}
-                                      for k, v in totals.items()]}
-            for tool, totals in peer_totals(events).items()]
+                                      for k, v in t.items()]}
+            for tool, t in totals.items()]
+
+
+def peer_section(events: pd.DataFrame) -> list[dict[str, object]]:
+    """The report's ``peer_totals`` section of ``events``."""
+    return peer_totals_of(peer_totals(events))

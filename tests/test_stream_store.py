@@ -133,6 +133,31 @@ def test_source_keys_count_earlier_batches():
     assert got.tolist() == want.tolist()
 
 
+def test_source_keys_spilled_to_disk_give_the_same_keys(monkeypatch):
+    """SourceKeys whose older keys wait on disk (a tiny memory budget) give the whole table's keys,
+    also when the log goes back in time, and remove their files when closed."""
+    from analyzer.store import _keys
+
+    monkeypatch.setattr(_keys.TimedKeys, "MEMORY_KEYS", 20)
+    rng = np.random.default_rng(5)
+    n = 600
+    ts = np.sort(rng.integers(0, 40, n)) * 1_000_000
+    ts[450:470] = ts[10:30]  # a stretch that goes back to the beginning
+    table = pa.table({"source": ["f"] * n, "line_no": np.arange(1, n + 1),
+                      "ts": pa.array(ts, pa.timestamp("us", "UTC")),
+                      "host": pa.array(rng.integers(0, 2, n).astype(str))})
+    monkeypatch.setattr(_keys, "KEY_COLUMNS", ("ts", "host"))
+    want = event_keys(table)
+    sk = SourceKeys()
+    got = np.concatenate([sk(table.slice(i, 25)) for i in range(0, n, 25)])
+    assert len(sk.given.spilled) > 3
+    files = [p for p, _, _ in sk.given.spilled]
+    assert len(sk.given) == n
+    sk.close()
+    assert len(np.unique(want)) == n and got.tolist() == want.tolist()
+    assert not any(Path(f).exists() for f in files)
+
+
 def test_keyset_finds_what_was_added():
     """KeySet: every added key is found, others are not, across merged and unmerged runs."""
     rng = np.random.default_rng(0)

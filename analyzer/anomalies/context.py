@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .aggregates import Bulk, span
 from .finding import Finding, _fingerprint
 
 #: The columns the detectors read: enough to ask a history store for (baseline=...).
@@ -34,6 +35,42 @@ class Context:
     kb: Any = None
     now: pd.Timestamp | None = None
     bucket: pd.Timedelta = field(default_factory=lambda: pd.Timedelta(hours=1))
+    #: the lines of the window and of the history folded apart from the rows (connects, normal
+    #: disconnects, TLS and postscreen passes: :mod:`.aggregates`); None when every line is a row
+    bulk: Bulk | None = None
+    bulk_history: Bulk | None = None
+
+    @cached_property
+    def window_span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The first and last time of the window's lines (rows and folded)."""
+        return span(self.events["ts"], self.bulk)
+
+    @property
+    def first_ts(self) -> pd.Timestamp:
+        return self.window_span[0]
+
+    @property
+    def last_ts(self) -> pd.Timestamp:
+        return self.window_span[1]
+
+    @cached_property
+    def folded_first_seen(self) -> pd.Series:
+        """The first time (ns) of each queue id (by hash) among the folded lines, history and window."""
+        parts = [b.qids for b in (self.bulk_history, self.bulk) if b is not None and len(b.qids)]
+        if not parts:
+            return pd.Series([], dtype=np.int64)
+        return Bulk(self.bulk.table if self.bulk is not None else Bulk.empty().table,
+                    pd.concat(parts, ignore_index=True)).first_seen()
+
+    @cached_property
+    def all_span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The first and last time of all lines, history and window."""
+        a, b = self.window_span
+        if len(self.history) or (self.bulk_history is not None and len(self.bulk_history.table)):
+            ha, hb = span(self.history["ts"], self.bulk_history)
+            if ha is not None and not pd.isna(ha):
+                a, b = min(a, ha), max(b, hb)
+        return a, b
 
     @cached_property
     def all(self) -> pd.DataFrame:

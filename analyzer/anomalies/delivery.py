@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .aggregates import qid_hash
 from .baseline import _robust, _runs, _with_bucket
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
 from .finding import Finding
@@ -30,7 +31,7 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
     allrows = _with_bucket(ctx, _outbound(ctx.all))
     if allrows.empty:
         return []
-    window_start = ctx.events["ts"].min()
+    window_start = ctx.first_ts
     findings: list[Finding] = []
     for dim in ("domain", "provider"):
         sub = allrows.dropna(subset=[dim])
@@ -113,9 +114,9 @@ def _cause_spike(ctx: Context) -> list[Finding]:
     fail = _with_bucket(ctx, df.loc[m, ["ts", "cause", "source", "line_no"]])
     if fail.empty:
         return []
-    all_buckets = pd.date_range(df["ts"].min().floor(ctx.bucket), df["ts"].max().floor(ctx.bucket),
-                                freq=ctx.bucket)
-    window_start = ctx.events["ts"].min().floor(ctx.bucket)
+    first, last = ctx.all_span
+    all_buckets = pd.date_range(first.floor(ctx.bucket), last.floor(ctx.bucket), freq=ctx.bucket)
+    window_start = ctx.first_ts.floor(ctx.bucket)
     counts = fail.groupby(["cause", "bucket"], observed=True).size().unstack(fill_value=0).reindex(
         columns=all_buckets, fill_value=0)
     vals_all = counts.to_numpy(dtype=float)
@@ -165,12 +166,12 @@ def detect_new_signature(ctx: Context) -> list[Finding]:
     # Earlier buckets of the window count as history once there are enough of them.
     learn_until = None
     if len(hist) == 0:
-        start = ev["ts"].min().floor(ctx.bucket)
+        start = ctx.first_ts.floor(ctx.bucket)
         learn_until = start + ctx.bucket * int(p["min_history"])
-        if ev["ts"].max() - start > pd.Timedelta(days=float(p["long_window_days"])):
+        if ctx.last_ts - start > pd.Timedelta(days=float(p["long_window_days"])):
             # a long window: new means first seen on its last day (over weeks, rare causes come and go)
-            learn_until = ev["ts"].max() - pd.Timedelta(days=1)
-        if ev["ts"].max() < learn_until:
+            learn_until = ctx.last_ts - pd.Timedelta(days=1)
+        if ctx.last_ts < learn_until:
             return []
         before = _truthy(ev["ts"] < learn_until)
         cur, old = ev.loc[fm & ~before, _SIGNATURE_COLUMNS], ev.loc[fm & before, _SIGNATURE_COLUMNS]
@@ -257,7 +258,14 @@ def detect_deferral_buildup(ctx: Context) -> list[Finding]:
     ids = df.loc[df["queue_id"].notna().to_numpy(dtype=bool), ["queue_id", "ts"]]
     first_seen = ids.groupby("queue_id", observed=True)["ts"].min()
     seen = d["queue_id"].map(first_seen)
-    age = ((d["ts"] - seen).dt.total_seconds()).astype("float64").fillna(0.0)
+    age = ((d["ts"] - seen).dt.total_seconds()).astype("float64")
+    folded = ctx.folded_first_seen  # lines of messages folded apart from the rows (.aggregates)
+    if len(folded):
+        seen_ns = pd.Series(qid_hash(d["queue_id"])).map(folded).to_numpy(dtype=float, copy=True)
+        seen_ns[d["queue_id"].isna().to_numpy(dtype=bool)] = np.nan
+        ts_ns = d["ts"].astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        age = pd.Series(np.fmax(age.to_numpy(dtype=float, na_value=np.nan), (ts_ns - seen_ns) / 1e9), index=d.index)
+    age = age.fillna(0.0)
     d["delay"] = np.fmax(d["delay"].astype("float64").fillna(0.0).to_numpy(), age.to_numpy())
     d = d[_truthy(d["delay"] >= p["min_age"])]
     d["domain"] = _domain(d["recipient"])
@@ -265,8 +273,9 @@ def detect_deferral_buildup(ctx: Context) -> list[Finding]:
     if d.empty:
         return []
     d["msg"] = d["queue_id"].fillna(d["recipient"])
-    all_buckets = pd.date_range(df["ts"].min().floor(ctx.bucket), df["ts"].max().floor(ctx.bucket), freq=ctx.bucket)
-    window_start = ctx.events["ts"].min().floor(ctx.bucket)
+    first, last = ctx.all_span
+    all_buckets = pd.date_range(first.floor(ctx.bucket), last.floor(ctx.bucket), freq=ctx.bucket)
+    window_start = ctx.first_ts.floor(ctx.bucket)
     counts = d.groupby(["domain", "bucket"], observed=True)["msg"].nunique().unstack(fill_value=0).reindex(
         columns=all_buckets, fill_value=0)
     vals_all = counts.to_numpy(dtype=float)

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from .abuse import detect_abuse
+from .aggregates import Bulk, span
 from .context import Context, _truthy
 from .delivery import (
     detect_concentration,
@@ -50,23 +51,32 @@ def _with_ts(df: pd.DataFrame) -> pd.DataFrame:
 
 def detect_anomalies(events: pd.DataFrame, baseline: pd.DataFrame | None = None, params: dict[str, Any] | None = None,
                      now: Any = None, *, kb: Any = None,
-                     detectors: Iterable[Callable[[Context], list[Finding]]] | None = None) -> list[Finding]:
-    """Run the detectors over ``events`` against ``baseline``; findings most severe first."""
+                     detectors: Iterable[Callable[[Context], list[Finding]]] | None = None,
+                     bulk: Bulk | None = None, bulk_history: Bulk | None = None) -> list[Finding]:
+    """Run the detectors over ``events`` against ``baseline``; findings most severe first.
+
+    ``bulk`` and ``bulk_history`` are the lines of the window and of the baseline that were
+    folded apart from the rows (:mod:`.aggregates`); without them every line is a row."""
     params = params or default_params()
     if kb is None:
         from ..classify import default_rules
         kb = default_rules()
     events = _prepare(_with_ts(events), kb)
-    if events.empty:
+    bulk = bulk.cut(timed=True) if bulk is not None else None
+    if events.empty and (bulk is None or not len(bulk.table)):
         return []
+    first = span(events["ts"], bulk)[0]
     hist = events.iloc[0:0]
     if baseline is not None and len(baseline):
         hist = _prepare(_with_ts(baseline), kb)
-        hist = hist[_truthy(hist["ts"] < events["ts"].min())][list(events.columns.intersection(hist.columns))]
+        hist = hist[_truthy(hist["ts"] < first)][list(events.columns.intersection(hist.columns))]
         hist = hist.reindex(columns=events.columns)
+    if bulk_history is not None:
+        bulk_history = bulk_history.cut(None, first, timed=True)
     ctx = Context(events=events, history=hist, params=params, kb=kb,
                   now=None if now is None else pd.Timestamp(now),
-                  bucket=pd.Timedelta(seconds=int(params["general"]["bucket"])))
+                  bucket=pd.Timedelta(seconds=int(params["general"]["bucket"])), bulk=bulk,
+                  bulk_history=bulk_history)
     found: list[Finding] = []
     for fn in (detectors or DETECTORS):
         found.extend(fn(ctx))

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .aggregates import ORDER_COLUMN, Bulk, span
 from .baseline import _robust, _runs, _with_bucket
 from .context import Context, _finding, _str_eq, _truthy
 from .finding import Finding
@@ -84,11 +85,14 @@ def _streams(sources: pd.Series) -> np.ndarray:
     return keys[codes]  # -1 (no source) picks the trailing ""
 
 
-def _seconds(ts: pd.Series) -> np.ndarray:
-    """The distinct seconds of ``ts`` with at least one line (datetime64[ns], sorted): one session
-    logs many lines at once, so active seconds, not lines, measure traffic."""
-    naive = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
-    return np.unique(naive.astype("datetime64[s]")).astype("datetime64[ns]")
+def _seconds(ts: pd.Series, folded: pd.DataFrame | None = None) -> np.ndarray:
+    """The distinct seconds of ``ts`` (and of the folded seconds, a Bulk's table) with at least
+    one line (datetime64[ns], sorted): one session logs many lines at once, so active seconds,
+    not lines, measure traffic."""
+    naive = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype("datetime64[s]")
+    if folded is not None and len(folded):
+        naive = np.concatenate([naive, folded["sec"].to_numpy(dtype=np.int64).astype("datetime64[s]")])
+    return np.unique(naive).astype("datetime64[ns]")
 
 
 def _profile(ts: np.ndarray, days: float, burst: int) -> Callable[[np.datetime64, np.datetime64], float]:
@@ -116,29 +120,38 @@ def detect_silence(ctx: Context) -> list[Finding]:
     end = None if ctx.now is None else np.datetime64(pd.Timestamp(ctx.now).tz_convert("UTC").tz_localize(None), "ns")
     ev_stream = _streams(ev["source"])
     hist_stream = _streams(hist["source"]) if len(hist) else np.array([], dtype=object)
+    # the folded lines (sessions, TLS, postscreen: .aggregates) are traffic of their stream too
+    bw = ctx.bulk.table if ctx.bulk is not None else None
+    bh = ctx.bulk_history.table if ctx.bulk_history is not None else None
+    bw_stream = _streams(bw["source"]) if bw is not None and len(bw) else np.array([], dtype=object)
+    bh_stream = _streams(bh["source"]) if bh is not None and len(bh) else np.array([], dtype=object)
     series = {
         "all traffic": (np.ones(len(ev), dtype=bool), np.ones(len(hist), dtype=bool)),
         "receptions": (_str_eq(ev["event"], "received"), _str_eq(hist["event"], "received")),
         "deliveries": (_str_eq(ev["event"], "delivery") & _str_eq(ev["status"], "sent"),
                        _str_eq(hist["event"], "delivery") & _str_eq(hist["status"], "sent")),
     }
-    streams = sorted(set(ev_stream.tolist()))
+    streams = sorted(set(ev_stream.tolist()) | set(bw_stream.tolist()))
     out: list[Finding] = []
     covered: dict[str, list[tuple[Any, Any]]] = {name: [] for name in series}
     for stream in streams:
         in_ev = ev_stream == stream
         in_hist = hist_stream == stream
+        in_bw = bw_stream == stream
+        in_bh = bh_stream == stream
         hist_days = 0.0
-        if in_hist.any():
-            hts = hist.loc[in_hist, "ts"]
-            hist_days = (hts.max() - hts.min()) / pd.Timedelta(days=1)
-        ets = ev.loc[in_ev, "ts"]
-        ev_days = (ets.max() - ets.min()) / pd.Timedelta(days=1)
+        if in_hist.any() or in_bh.any():
+            first, last = span(hist.loc[in_hist, "ts"], Bulk(bh[in_bh]) if in_bh.any() else None)
+            hist_days = (last - first) / pd.Timedelta(days=1)
+        first, last = span(ev.loc[in_ev, "ts"], Bulk(bw[in_bw]) if in_bw.any() else None)
+        ev_days = (last - first) / pd.Timedelta(days=1)
         for name, (mask, hmask) in series.items():
-            ts = _seconds(ev.loc[in_ev & mask, "ts"])
+            folded = name == "all traffic"
+            ts = _seconds(ev.loc[in_ev & mask, "ts"], bw[in_bw] if folded and in_bw.any() else None)
             rate_fn = None
             if hist_days >= 1.0:
-                rate_fn = _profile(_seconds(hist.loc[in_hist & hmask, "ts"]), hist_days, int(p["burst"]))
+                rate_fn = _profile(_seconds(hist.loc[in_hist & hmask, "ts"], bh[in_bh] if folded and in_bh.any() else None),
+                                   hist_days, int(p["burst"]))
             elif ev_days >= p["profile_days"]:
                 rate_fn = _profile(ts, ev_days, int(p["burst"]))
             for a, b, exp in _silences(ts, start=None, end=end, p=p, hist_rate=rate_fn):
@@ -149,6 +162,8 @@ def detect_silence(ctx: Context) -> list[Finding]:
                 ta, tb = pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC")
                 minutes = (tb - ta) / pd.Timedelta(minutes=1)
                 last = ev[_truthy(ev["ts"] <= ta) & mask & in_ev].tail(1)
+                if folded and in_bw.any():
+                    last = _last_line(last, bw[in_bw], ta)
                 sev = "critical" if exp >= p["critical_expected"] else "warning"
                 where = f" in {stream}" if len(streams) > 1 and stream else ""
                 out.append(_finding(ctx, detector="silence", severity=sev, entity=name, rows=last,
@@ -160,6 +175,22 @@ def detect_silence(ctx: Context) -> list[Finding]:
     return out
 
 
+def _last_line(last: pd.DataFrame, folded: pd.DataFrame, ta: pd.Timestamp) -> pd.DataFrame:
+    """The later, in time and then input order, of ``last`` (one row or none) and the last folded
+    line at or before ``ta``, as a one-row frame (``ts``, ``source``, ``line_no``)."""
+    sel = folded[(folded["sec"].to_numpy() <= ta.value // 1_000_000_000) & folded["last_line"].notna().to_numpy()]
+    if sel.empty:
+        return last
+    best = sel.sort_values(["sec", "last_order"], kind="stable").iloc[-1]
+    if len(last):
+        row_sec = pd.Timestamp(last["ts"].iloc[0]).value // 1_000_000_000
+        row_order = int(last[ORDER_COLUMN].iloc[0]) if ORDER_COLUMN in last.columns else -1
+        if (row_sec, row_order) >= (int(best["sec"]), int(best["last_order"])):
+            return last
+    return pd.DataFrame({"ts": [pd.Timestamp(int(best["ts_max"]), tz="UTC")], "source": [best["source"]],
+                         "line_no": [int(best["last_line"])]})
+
+
 def detect_session_ends(ctx: Context) -> list[Finding]:
     """Lost connections and timeouts rising relative to normal QUIT/221 closes, per bucket."""
     p = ctx.params["session_ends"]
@@ -169,12 +200,17 @@ def detect_session_ends(ctx: Context) -> list[Finding]:
     closed = _str_eq(df["event"], "disconnect") & _truthy(df["quit"]) & inbound
     abnormal = _str_eq(df["event"], ("lost_connection", "timeout")) & inbound
     ends = _with_bucket(ctx, df.loc[closed | abnormal, ["ts", "event", "smtp_stage", "cause", "source", "line_no"]])
-    if ends.empty:
+    folded = _folded_closes(ctx)  # normal closes folded apart from the rows, per bucket
+    if ends.empty and folded.empty:
         return []
     ends["abnormal"] = _str_eq(ends["event"], ("lost_connection", "timeout"))
     g = ends.groupby("bucket")["abnormal"].agg(["sum", "count"])
+    if len(folded):
+        ends["bucket"] = ends["bucket"].astype("datetime64[ns, UTC]")
+        g.index = pd.DatetimeIndex(g.index.astype("datetime64[ns, UTC]"))
+        g = g.add(pd.DataFrame({"sum": 0, "count": folded}), fill_value=0).sort_index()
     g["share"] = g["sum"] / g["count"]
-    window_start = ctx.events["ts"].min().floor(ctx.bucket)
+    window_start = ctx.first_ts.floor(ctx.bucket)
     hit, exps = [], {}
     for i, (b, row) in enumerate(g.iterrows()):
         if b < window_start or row["sum"] < p["min_abnormal"] or row["share"] < p["min_share"]:
@@ -190,15 +226,28 @@ def detect_session_ends(ctx: Context) -> list[Finding]:
     for run in _runs(hit, ctx.bucket):
         rows = ends[ends["bucket"].isin(run).to_numpy()]
         bad = rows[rows["abnormal"]]
-        share = len(bad) / len(rows)
+        n = len(rows) + (int(folded[folded.index.isin(run)].sum()) if len(folded) else 0)
+        share = len(bad) / n
         stage = bad["smtp_stage"].mode()
         where = f" mostly after {stage.iloc[0]}" if len(stage) else ""
         cause = bad["cause"].mode().iloc[0]
         out.append(_finding(ctx, detector="session_ends", severity="warning", entity="inbound sessions", rows=bad,
-                            title=f"Abnormal session ends: {share:.0%} of {len(rows)} sessions lost or timed out{where}",
+                            title=f"Abnormal session ends: {share:.0%} of {n} sessions lost or timed out{where}",
                             observed=share, expected=float(np.mean([exps[b] for b in run])), cause=cause,
-                            unit="share", detail=f"{len(bad)} lost or timed out against {len(rows) - len(bad)} normal QUIT/221 closes"))
+                            unit="share", detail=f"{len(bad)} lost or timed out against {n - len(bad)} normal QUIT/221 closes"))
     return out
+
+
+def _folded_closes(ctx: Context) -> pd.Series:
+    """Inbound disconnects with QUIT folded apart from the rows (history and window), per bucket."""
+    parts = [b.table for b in (ctx.bulk_history, ctx.bulk) if b is not None and len(b.table)]
+    if not parts:
+        return pd.Series([], dtype=np.int64)
+    t = pd.concat(parts, ignore_index=True)
+    t = t[t["closed"].to_numpy() > 0]
+    step = int(ctx.bucket / pd.Timedelta(seconds=1))
+    bucket = pd.to_datetime((t["sec"].to_numpy() // step) * step, unit="s", utc=True)
+    return t["closed"].groupby(bucket).sum()
 
 
 def _matches(s: pd.Series, pattern: str) -> np.ndarray:

@@ -62,7 +62,7 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
     p = ctx.params["long_window"]
     hourly = ctx.params["abuse"]
     df = ctx.all
-    window_start = ctx.events["ts"].min()
+    window_start = ctx.first_ts
     base = df["client_ip"].notna().to_numpy(dtype=bool)
     kinds = [
         ("Slow SASL brute force", _str_eq(df["event"], "auth_failure"), None, int(hourly["sasl_failures"]),

@@ -204,7 +204,7 @@ def report(
         result = _attribute_from_store(result, store, kb)
         start = window.since
         if start is None:
-            start = result.events["ts"].min() if len(result.events) else pd.Timestamp(wall)
+            start = result.first_event() or pd.Timestamp(wall)  # rows or folded lines (report/fold.py)
         baseline = _read_baseline(store, start)
     observed_until = None if hi is None else min(hi, wall)
     redactor = Redactor(redact_key, ips=redact_ips) if redact else None

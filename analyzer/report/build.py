@@ -17,13 +17,16 @@ import pandas as pd
 
 from .. import __version__
 from ..anomalies import FAILURES, Finding, detect_anomalies
+from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, is_bulk, span
 from ..anomalies.context import _domain
-from ..totals import peer_section
+from ..reader import ParseResult
+from .fold import RowsFold, fold_frame, fold_stream
 from .limits import LIMITS, cap
-from .peers import peer_sections
+from .peers import peer_report
 from .timeline import timeline
 
-__all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "collect_report_events", "make_report"]
+__all__ = ["REPORT_COLUMNS", "SCHEMA_VERSION", "ReportWindow", "build_report", "FoldedResult", "ReportFold", "collect_report_events",
+           "make_report", "split_events"]
 
 #: Bumped when a field is removed or changes meaning; new fields may appear within a version.
 SCHEMA_VERSION = 3
@@ -134,7 +137,9 @@ def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
 # sections
 
 
-def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
+def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
+    """The volumes of some rows and of the lines folded into ``bulk`` (which count sessions and
+    mark the periods that had lines)."""
     is_delivery = _mask(ev["event"], "delivery")
     status = ev["status"]
     # Exim's give-up ('** a@d: retry timeout exceeded') is a bounced line whose action is expired
@@ -150,7 +155,16 @@ def _volumes(ev: pd.DataFrame) -> dict[str, Any]:
     sessions = int((_mask(ev["event"], "connect")
                     & ~ev["program"].fillna("").str.endswith("postscreen").to_numpy(dtype=bool)
                     & ~_mask(ev["direction"], "outbound")).sum())
-    tl = timeline(ev["ts"], kinds, iso=_iso)
+    ts = ev["ts"]
+    if bulk is not None and len(bulk.table):
+        sessions += int(bulk.table["sessions"].sum())
+        # the folded lines count none of the kinds: they only mark periods that had lines
+        more = bulk.times()
+        ts = pd.concat([ts.astype("datetime64[ns, UTC]").reset_index(drop=True), more], ignore_index=True)
+        kinds_tl = {k: np.concatenate([m, np.zeros(len(more), dtype=bool)]) for k, m in kinds.items()}
+    else:
+        kinds_tl = kinds
+    tl = timeline(ts, kinds_tl, iso=_iso)
     # the hourly rows under their first name, for readers of earlier reports (only when hourly)
     per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
         if tl["granularity"] == "hour" else []
@@ -249,11 +263,15 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     return out
 
 
-def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None) -> dict[str, Any]:
-    rc = ev["reply_class"].dropna()
-    total_rc = len(rc)
+def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
+              bulk: Bulk | None = None) -> dict[str, Any]:
+    rc = ev["reply_class"].dropna().astype(str).value_counts()
+    if bulk is not None and len(bulk.table):
+        more = bulk.table.dropna(subset=["reply_class"]).groupby("reply_class")["n"].sum()
+        rc = rc.add(more, fill_value=0)
+    total_rc = int(rc.sum())
     by_class = [{"reply_class": str(k), "count": int(v), "share": _share(int(v), total_rc)}
-                for k, v in sorted(rc.value_counts().items())]
+                for k, v in sorted(rc.items())]
     failed = _failed_rows(ev)
     notable = ~(_mask(ev["severity"], "info") & _mask(ev["outcome"], ("ok", "info")))
     return {"by_reply_class": by_class,
@@ -263,7 +281,7 @@ def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None) -> 
                              else len(SEVERITY_ORDER))}
 
 
-def _session_ends(ev: pd.DataFrame) -> dict[str, Any]:
+def _session_ends(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
     inbound = ~_mask(ev["direction"], ("outbound", "local"))
     disc = _mask(ev["event"], "disconnect") & inbound
     quit_ = ev["quit"].fillna(False).to_numpy(dtype=bool)
@@ -274,6 +292,9 @@ def _session_ends(ev: pd.DataFrame) -> dict[str, Any]:
         "timeout": int((_mask(ev["event"], "timeout") & inbound).sum()),
         "too_many_errors": int((_mask(ev["event"], "too_many_errors") & inbound).sum()),
     }
+    if bulk is not None and len(bulk.table):
+        out["closed"] += int(bulk.table["closed"].sum())
+        out["closed_without_quit"] += int(bulk.table["unclosed"].sum())
     bad = ev[_mask(ev["event"], ABNORMAL_ENDS) & inbound]
     stages = []
     if len(bad):
@@ -322,7 +343,7 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None) -> dict[str, Any]
     out_rows = ev[_mask(ev["event"], ("delivery", "expired")) & (_mask(ev["direction"], "outbound") | waited)].copy()
     out_rows["domain"] = _domain(out_rows["recipient"])
     # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
-    known = ev.dropna(subset=["queue_id", "sender"]).drop_duplicates("queue_id")
+    known = ev[["queue_id", "sender"]].dropna().drop_duplicates("queue_id")  # two columns, not a copy of all
     by_qid = pd.Series(known["sender"].to_numpy(), index=known["queue_id"].to_numpy())
     if len(by_qid):
         missing = out_rows["sender"].isna().to_numpy(dtype=bool) & out_rows["queue_id"].notna().to_numpy(dtype=bool)
@@ -374,14 +395,17 @@ def _unrecognised(counts: Any) -> dict[str, Any]:
 def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = None, counts: Any = None,
                  files: list[Any] | None = None, warnings: list[str] | None = None,
                  window: ReportWindow = ReportWindow(), generated_at: Any = None,
-                 baseline_info: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The report dict for an already classified and windowed events table."""
+                 baseline_info: dict[str, Any] | None = None, bulk: Bulk | None = None) -> dict[str, Any]:
+    """The report dict for an already classified and windowed events table (and the lines of
+    the window folded into ``bulk``, which are not rows of ``events``: see :func:`split_events`)."""
     ev = events
+    n_events = len(ev) + (len(bulk) if bulk is not None else 0)
+    first, last = span(ev["ts"], bulk)
     sev_counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITY_ORDER}
     worst = next((s for s in SEVERITY_ORDER if sev_counts[s]), None)
     lines = {
         "read": int(counts.lines) if counts is not None else None,
-        "events": int(counts.events) if counts is not None else len(ev),
+        "events": int(counts.events) if counts is not None else n_events,
         "foreign": int(sum(counts.foreign.values())) if counts is not None else 0,
         "unrecognised": int(counts.unrecognised) if counts is not None else 0,
         "debug": int(getattr(counts, "debug", 0)) if counts is not None else 0,
@@ -390,30 +414,29 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
 
     names = server_names(ev)
     finding_dicts = [f.to_dict() for f in findings]
-    attach_finding_servers(finding_dicts, ev, names)
+    attach_finding_servers(finding_dicts, ev, names, bulk)
     full: dict[str, int] = {}  # the top tables' lengths before their cut, for "… and N more"
     report = cap({
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",
         "generated_at": _iso(generated_at),
         "window": {"since": _iso(window.since), "until": _iso(window.until),
-                   "first_event": _iso(ev["ts"].min()) if len(ev) else None,
-                   "last_event": _iso(ev["ts"].max()) if len(ev) else None,
-                   "events": len(ev)},
+                   "first_event": _iso(first) if n_events else None,
+                   "last_event": _iso(last) if n_events else None,
+                   "events": n_events},
         "baseline": baseline_info or {"source": "none", "events": 0},
         "inputs": [{"file": str(f.name), "lines": int(f.lines), "events": int(f.events), "format": f.flavour}
                    for f in (files or [])],
         "lines": lines,
         "summary": {"worst_severity": worst, **sev_counts},
         "findings": finding_dicts,
-        "volumes": _volumes(ev),
-        "servers": by_server(ev, names),
-        "outcomes": _outcomes(ev, kb, full),
-        "session_ends": _session_ends(ev),
+        "volumes": _volumes(ev, bulk),
+        "servers": by_server(ev, names, bulk),
+        "outcomes": _outcomes(ev, kb, full, bulk),
+        "session_ends": _session_ends(ev, bulk),
         "top": _top(ev, full),
         "unrecognised": _unrecognised(counts),
-        "peer_totals": peer_section(ev),
-        "peers": peer_sections(ev),
+        **peer_report(ev),  # peer_totals, peers
         "warnings": list(warnings or []),
     }, totals=full)
     from .headline import add_headline
@@ -432,44 +455,70 @@ _FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client
                          "fix_id", "action"})
 
 
-def collect_report_events(stream: Any, kb: Any = None) -> Any:
-    """Read an event stream (:mod:`analyzer.pipeline`) into the compact table the report needs:
-    each batch classified as it comes (:class:`analyzer.classify_stream.StreamClassifier`: the
-    answers of classifying the whole table, the cache and the errors behind retry-waits carried
-    across batches), only :data:`REPORT_COLUMNS` kept, the columns with few values
-    dictionary-encoded while reading (about a third of the memory of the full event table)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+@dataclass
+class FoldedResult(ParseResult):
+    """A :class:`analyzer.reader.ParseResult` whose ``events`` hold only the lines the report
+    reads one by one; the others (:func:`analyzer.anomalies.aggregates.is_bulk`) are folded into
+    ``bulk``."""
 
-    from ..classify_stream import StreamClassifier
-    from ..reader import ParseResult
-    from ..schema import SCHEMA, to_pandas
+    bulk: Bulk | None = None
 
-    classify_batch = StreamClassifier(kb) if stream.classifier is None else None
-    keep = list(REPORT_COLUMNS)
-    pieces: list[tuple[int, pa.Table]] = []
-    for b in stream:
-        if not b.table.num_rows:
-            continue
-        t = (classify_batch(b.table) if classify_batch is not None else b.table).select(keep)
-        for name in _FEW_VALUES:
-            i = t.schema.get_field_index(name)
-            t = t.set_column(i, name, pc.dictionary_encode(t.column(i)))
-        pieces.append((b.index, t))
-    pieces.sort(key=lambda it: it[0])  # input order (secondary logs may be read last)
-    if pieces:
-        table = pa.concat_tables([t for _, t in pieces])
-        del pieces
-        for name in _FEW_VALUES:
-            i = table.schema.get_field_index(name)
-            table = table.set_column(i, name, table.column(i).cast(pa.string()))
-    else:
-        from ..schema import CLASS_SCHEMA
+    def first_event(self) -> pd.Timestamp | None:
+        """The time of the first line read, kept as a row or folded."""
+        first = span(self.events["ts"], self.bulk)[0]
+        return None if first is None or pd.isna(first) else first
 
-        table = pa.schema(list(SCHEMA) + list(CLASS_SCHEMA)).empty_table().select(keep)
-    events = to_pandas(table)
-    del table
-    return ParseResult(events, stream.counts, stream.files, stream.warnings)
+
+class ReportFold:
+    """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the other
+    lines kept as rows (:data:`REPORT_COLUMNS`, the columns with few values dictionary-encoded
+    while held). ``result()`` is ``(rows, bulk)``."""
+
+    def __init__(self, columns: Any = REPORT_COLUMNS) -> None:
+        self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN)
+        self.bulk = BulkFold()
+
+    def add(self, batch: pd.DataFrame) -> None:
+        m = is_bulk(batch)
+        self.bulk.add(batch, m)
+        self.rows.add(batch, ~m)
+
+    def result(self) -> tuple[pd.DataFrame, Bulk]:
+        return self.rows.result(), self.bulk.result()
+
+
+def collect_report_events(stream: Any, kb: Any = None) -> FoldedResult:
+    """Fold an event stream (:mod:`analyzer.pipeline`) into what the report needs: each batch
+    classified as it comes (:class:`analyzer.classify_stream.StreamClassifier`: the answers of
+    classifying the whole table, the cache and the errors behind retry-waits carried across
+    batches) and folded by :class:`ReportFold`: the lines only counted into per-second
+    aggregates, the others kept as rows of :data:`REPORT_COLUMNS`."""
+    fold = ReportFold()
+    fold_stream(stream, [fold], kb=kb, columns=REPORT_COLUMNS)
+    events, bulk = fold.result()
+    return FoldedResult(events, stream.counts, stream.files, stream.warnings, bulk=bulk)
+
+
+def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
+    """A classified table in memory as the stream's fold leaves it: (the rows kept, with their
+    place under :data:`ORDER_COLUMN`; the bulk lines folded), by the same fold, slice by slice."""
+    bulk = BulkFold()
+    masks: list[np.ndarray] = []
+
+    class _Split:
+        def add(self, batch: pd.DataFrame) -> None:
+            m = is_bulk(batch)
+            masks.append(m)
+            bulk.add(batch, m)
+
+        def result(self) -> None:
+            return None
+
+    fold_frame(events, [_Split()])
+    m = np.concatenate(masks) if masks else np.zeros(len(events), dtype=bool)
+    rows = events[~m] if m.any() else events
+    rows = rows.assign(**{ORDER_COLUMN: np.flatnonzero(~m).astype(np.int64)})
+    return rows, bulk.result()
 
 
 def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWindow(),
@@ -489,6 +538,9 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     ev = result.events
     if "cause" not in ev.columns:
         ev = classify(ev, kb)
+    bulk = getattr(result, "bulk", None)
+    if bulk is None:  # a table in memory: the same fold as the stream's
+        ev, bulk = split_events(ev)
     ts = ev["ts"]
     inside = np.ones(len(ev), dtype=bool)
     if window.since is not None:
@@ -499,22 +551,35 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     if not cur["ts"].is_monotonic_increasing:  # else sorting would only copy a large table
         cur = cur.sort_values("ts", kind="stable")
     cur = cur.reset_index(drop=True)
+    cur_bulk = bulk.cut(window.since, window.until)
     info: dict[str, Any]
+    base_bulk: Bulk | None = None
     if baseline is not None:
+        if "cause" in baseline.columns:
+            baseline, base_bulk = split_events(baseline)
+        n_base = len(baseline) + (len(base_bulk) if base_bulk is not None else 0)
         # a history that held nothing before the window is no baseline: do not call it one
-        info = {"source": "history" if len(baseline) else "none (the history holds no events before the window)",
-                "events": len(baseline)}
+        info = {"source": "history" if n_base else "none (the history holds no events before the window)",
+                "events": n_base}
     elif window.since is not None:
         baseline = ev[(ts < window.since).fillna(False).to_numpy(dtype=bool)]
-        info = {"source": "input before the window" if len(baseline) else "none", "events": len(baseline)}
+        base_bulk = bulk.cut(None, window.since)
+        n_base = len(baseline) + len(base_bulk)
+        info = {"source": "input before the window" if n_base else "none", "events": n_base}
     else:
         info = {"source": "none", "events": 0}
     info["note"] = "earlier hours of the window are compared with the hours before them"
     from .headline import expected_volumes
 
-    info["expected"] = expected_volumes(baseline, cur, window.since, window.until)  # the headline's "usually"
-    findings = detect_anomalies(cur, baseline=baseline if baseline is not None and len(baseline) else None,
-                                params=params, now=now, kb=kb)
+    # the headline's "usually"
+    info["expected"] = expected_volumes(baseline, cur, window.since, window.until,
+                                        baseline_span=span(baseline["ts"], base_bulk) if baseline is not None else None,
+                                        window_span=span(cur["ts"], cur_bulk))
+    has_base = baseline is not None and (len(baseline) or (base_bulk is not None and len(base_bulk)))
+    findings = detect_anomalies(cur, baseline=baseline if has_base else None,
+                                params=params, now=now, kb=kb, bulk=cur_bulk,
+                                bulk_history=base_bulk if has_base else None)
     report = build_report(cur, findings, kb=kb, counts=result.counts, files=result.files,
-                          warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info)
+                          warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
+                          bulk=cur_bulk)
     return redact(report) if redact is not None else report

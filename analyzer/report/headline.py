@@ -40,16 +40,26 @@ def _span_seconds(first: Any, last: Any) -> float:
 
 
 def expected_volumes(baseline: pd.DataFrame | None, window_events: pd.DataFrame, since: Any = None,
-                     until: Any = None) -> dict[str, Any] | None:
+                     until: Any = None, *, baseline_span: tuple[Any, Any] | None = None,
+                     window_span: tuple[Any, Any] | None = None) -> dict[str, Any] | None:
     """What the baseline predicts for the report window: each volume's count scaled by the ratio
     of the two spans (each at least an hour). None without a baseline, or when the baseline is
-    shorter than three quarters of the window (too little to say what is usual)."""
-    if baseline is None or not len(baseline) or "event" not in baseline.columns:
+    shorter than three quarters of the window (too little to say what is usual).
+
+    ``baseline_span`` and ``window_span`` are the (first, last) times of all lines, where some
+    lines were folded and are not rows of the tables (:mod:`analyzer.anomalies.aggregates`)."""
+    if baseline is None or "event" not in baseline.columns:
         return None
-    ts = window_events["ts"] if len(window_events) else pd.Series([], dtype="datetime64[ns, UTC]")
-    window = _span_seconds(since if since is not None else (ts.min() if len(ts) else None),
-                           until if until is not None else (ts.max() if len(ts) else None))
-    span = _span_seconds(baseline["ts"].min(), baseline["ts"].max())
+    if not len(baseline) and (baseline_span is None or baseline_span[0] is None):
+        return None
+    if window_span is None:
+        ts = window_events["ts"] if len(window_events) else pd.Series([], dtype="datetime64[ns, UTC]")
+        window_span = (ts.min() if len(ts) else None, ts.max() if len(ts) else None)
+    if baseline_span is None:
+        baseline_span = (baseline["ts"].min(), baseline["ts"].max())
+    window = _span_seconds(since if since is not None else window_span[0],
+                           until if until is not None else window_span[1])
+    span = _span_seconds(*baseline_span)
     if span < 0.75 * window:
         return None
     counts = baseline.groupby(["event", "status"], dropna=False, observed=True).size()

@@ -25,15 +25,28 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..totals import by_mta, col, eq, ex_frame, frame, isin, lower_domain, mask, pf_frame, pick, valid
+from ..keyed import Agg
+from ..peer_folds import QUEUE_BUCKETS, ExFold, PfFold
+from ..totals import (
+    _ex_frame,
+    _pf_frame,
+    by_mta,
+    col,
+    eq,
+    ex_fold,
+    ex_frame,
+    frame,
+    isin,
+    mask,
+    peer_totals_of,
+    pf_fold,
+    pf_frame,
+)
 
-__all__ = ["QUEUE_BUCKETS", "TOP", "eximstats_tables", "peer_sections", "pflogsumm_tables"]
+__all__ = ["QUEUE_BUCKETS", "TOP", "PeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
 
 #: Rows shown per section (per kind for the reject sections); the rest is "and N more".
 TOP = 10
-#: eximstats' default "Time spent on the queue" bucket limits, in seconds (under each; then "over 1d").
-QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15m"), (1800, "30m"), (3600, "1h"),
-                                               (10800, "3h"), (21600, "6h"), (43200, "12h"), (86400, "1d"))
 #: Postfix's reject word for each of our SMTP stages (pflogsumm groups rejects by that word).
 _PF_KIND = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "connect": "CONNECT", "DATA": "DATA",
             "end of DATA": "END-OF-MESSAGE"}
@@ -78,48 +91,6 @@ def _sum_by(keys: Any, sizes: Any, name: str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------------------
 # pflogsumm
-
-
-def _pf_senders(f: dict[str, Any]) -> pd.DataFrame:
-    sizes = f["sizes"]
-    got = pa.array(mask(pc.is_in(sizes.ids, value_set=f["recv_ids"])))
-    sender = lower_domain(sizes.sender.filter(got))
-    sender = pc.if_else(pc.equal(sender, ""), "from=<>", sender)
-    return _sum_by(sender.to_numpy(zero_copy_only=False), sizes.size.filter(got).to_numpy(zero_copy_only=False),
-                   "sender")
-
-
-def _pf_deliveries(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
-    """Delivered (sent, not forwarded) and deferred lines: recipient, domain, size, delay."""
-    rows = f["delivered"] | f["deferred"]
-    rcpt = lower_domain(col(ev, "recipient").filter(pa.array(rows)))
-    domain = pc.replace_substring_regex(rcpt, r"^[^@]+@", "", max_replacements=1)
-    delay = pc.fill_null(pc.cast(col(ev, "delay"), pa.float64()), 0.0).filter(pa.array(rows))
-    return pd.DataFrame({
-        "recipient": rcpt.to_numpy(zero_copy_only=False), "domain": domain.to_numpy(zero_copy_only=False),
-        "sent": f["delivered"][rows], "size": f["sizes"].of(f["qid"].filter(pa.array(rows))),
-        "delay": delay.to_numpy(zero_copy_only=False),
-    })
-
-
-def _pf_recipients(d: pd.DataFrame) -> pd.DataFrame:
-    s = d[d["sent"]]
-    return _sum_by(s["recipient"].to_numpy(), s["size"].to_numpy(), "recipient")
-
-
-def _pf_domains(d: pd.DataFrame) -> pd.DataFrame:
-    """pflogsumm's "Host/Domain Summary: Message Delivery": per recipient domain, sent lines, their
-    bytes, deferred lines, average delay of the sent lines and the maximum over sent and deferred."""
-    d = d.assign(sent_size=np.where(d["sent"], d["size"], 0), sent_delay=np.where(d["sent"], d["delay"], 0.0),
-                 defer=~d["sent"])
-    agg = d.groupby("domain", sort=False).agg(sent=("sent", "sum"), bytes=("sent_size", "sum"),
-                                              defers=("defer", "sum"), delay_sum=("sent_delay", "sum"),
-                                              max_delay=("delay", "max")).reset_index()
-    agg["avg_delay"] = np.where(agg["sent"] > 0, agg["delay_sum"] / agg["sent"].clip(lower=1), 0.0)
-    agg = agg.drop(columns="delay_sum").astype({"sent": "int64", "bytes": "int64", "defers": "int64"})
-    agg["avg_delay"] = agg["avg_delay"].round(3)
-    agg["max_delay"] = agg["max_delay"].round(3)
-    return agg[["domain", "sent", "bytes", "defers", "avg_delay", "max_delay"]]
 
 
 #: The events that Postfix 'warning:' lines become (the generic one and those parsed further).
@@ -207,13 +178,10 @@ def _pf_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     return agg.astype({"count": "int64"})
 
 
-def pflogsumm_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The full pflogsumm tables of the Postfix events (uncapped, what the tests compare)."""
-    ev = events  # positions, not the index, pick rows: no copy
-    f = pf_frame(ev)
-    d = _pf_deliveries(ev, f)
-    senders = _pf_senders(f)
-    recipients = _pf_recipients(d)
+def _pf_ranked(fold: PfFold, warnings: pd.DataFrame, rejects: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """pflogsumm's tables, ranked, from a finished fold and the grouped warnings and rejects."""
+    t = fold.tables()
+    senders, recipients = t["senders"], t["recipients"]
     volumes = pd.DataFrame({"measure": ["bytes received", "bytes delivered"],
                             "value": [int(senders["bytes"].sum()), int(recipients["bytes"].sum())]})
     return {
@@ -222,127 +190,22 @@ def pflogsumm_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "senders_by_size": _rank(senders, ["bytes", "messages"], "sender"),
         "recipients_by_count": _rank(recipients, ["messages", "bytes"], "recipient"),
         "recipients_by_size": _rank(recipients, ["bytes", "messages"], "recipient"),
-        "domains": _rank(_pf_domains(d), ["sent", "bytes"], "domain"),
-        "warnings": _pf_warnings(ev, f).sort_values(["daemon", "count", "text"], ascending=[True, False, True],
-                                                     kind="stable").reset_index(drop=True),
-        "rejects": _pf_rejects(ev, f).sort_values(["kind", "count", "reason"], ascending=[True, False, True],
-                                                   kind="stable").reset_index(drop=True),
+        "domains": _rank(t["domains"], ["sent", "bytes"], "domain"),
+        "warnings": warnings.astype({"count": "int64"}).sort_values(
+            ["daemon", "count", "text"], ascending=[True, False, True], kind="stable").reset_index(drop=True),
+        "rejects": rejects.astype({"count": "int64"}).sort_values(
+            ["kind", "count", "reason"], ascending=[True, False, True], kind="stable").reset_index(drop=True),
     }
+
+
+def pflogsumm_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The full pflogsumm tables of the Postfix events (uncapped, what the tests compare)."""
+    f = pf_frame(events)
+    return _pf_ranked(pf_fold(events), _pf_warnings(events, f), _pf_rejects(events, f))
 
 
 # --------------------------------------------------------------------------------------------
 # eximstats
-
-
-def _ex_arrivals(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
-    """The '<=' lines: queue id, the H= host as eximstats takes it (its first word: 'name', '(helo)'
-    or '[ip]'; 'local' without H=), client IP, sender, size."""
-    a = frame(ev, f["arrival"], ["queue_id", "client_host", "helo", "client_ip", "sender"])
-    helo, ip = _col(a, "helo"), _col(a, "client_ip")
-    host = _col(a, "client_host")
-    host = host.where(host.notna(), ("(" + helo.fillna("") + ")").where(helo.notna(), None))
-    a["host"] = host.where(host.notna(), ("[" + ip.fillna("") + "]").where(ip.notna(), "local"))
-    a["size"] = f["size"].filter(pa.array(f["arrival"])).to_numpy(zero_copy_only=False).astype("int64")
-    return a
-
-
-def _ex_sources(a: pd.DataFrame) -> pd.DataFrame:
-    return _sum_by(a["host"].astype(str).to_numpy(), a["size"].to_numpy(), "host")
-
-
-def _ex_deliveries(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
-    """The '=>' and '->' lines: queue id, H= host ('local' without one), recipient, its parent
-    address, direction, whether '=>' and blackhole, and the message's size."""
-    rows = f["arrow"] | f["further"]
-    d = frame(ev, rows, ["queue_id", "relay_host", "relay_ip", "recipient", "orig_recipient", "direction"])
-    d["arrow"], d["blackhole"] = f["arrow"][rows], f["blackhole"][rows]
-    d["host"] = _col(d, "relay_host").fillna("local")
-    d["size"] = np.where(d["arrow"], f["sizes"].of(f["qid"].filter(pa.array(rows))), 0)
-    return d
-
-
-def _ex_destinations(d: pd.DataFrame) -> pd.DataFrame:
-    agg = d.groupby("host", sort=False).agg(messages=("arrow", "sum"), addresses=("arrow", "size"),
-                                            bytes=("size", "sum")).reset_index()
-    return agg.astype({"messages": "int64", "addresses": "int64", "bytes": "int64"})
-
-
-def _ex_local_destinations(d: pd.DataFrame) -> pd.DataFrame:
-    """eximstats' "local destinations": '=>' (messages) and '->' lines (with them: addresses) without
-    a remote host, by the address as logged (a pipe or file delivery with its parent address)."""
-    loc = d[d["relay_host"].isna().to_numpy(dtype=bool)]
-    rcpt, parent = _col(loc, "recipient").fillna(""), _col(loc, "orig_recipient")
-    pipe = rcpt.str.startswith(("/", "|")) & parent.notna()
-    user = rcpt.where(~pipe, rcpt + " <" + parent.fillna("") + ">").where(~loc["blackhole"], "blackhole")
-    g = pd.DataFrame({"recipient": user.to_numpy(), "msg": loc["arrow"].to_numpy(), "size": loc["size"].to_numpy()})
-    agg = g.groupby("recipient", sort=False).agg(messages=("msg", "sum"), addresses=("msg", "size"),
-                                                 bytes=("size", "sum")).reset_index()
-    return agg.astype({"messages": "int64", "addresses": "int64", "bytes": "int64"})
-
-
-def _ex_transports(d: pd.DataFrame) -> pd.DataFrame:
-    """Deliveries ('=>' lines) by kind of transport: remote SMTP, local, :blackhole:."""
-    a = d[d["arrow"]]
-    kind = np.where(a["blackhole"], ":blackhole:", np.where(a["direction"] == "outbound", "remote (smtp)", "local"))
-    return _sum_by(kind, a["size"].to_numpy(), "transport").sort_values("transport").reset_index(drop=True)
-
-
-def _ex_relayed(a: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
-    """eximstats' "Relayed messages": remote deliveries of messages received from a remote host,
-    the address unchanged, by (from host and sender, to host and recipient)."""
-    a = a[a["host"] != "local"]
-    ip, sender = _col(a, "client_ip"), _col(a, "sender").fillna("")
-    src = (a["host"].astype(str) + ("[" + ip.fillna("") + "]").where(ip.notna(), "") + " "
-           + sender.where(sender != "", "<>")).str.lower()
-    src = pd.Series(src.to_numpy(), index=a["queue_id"].astype(str).to_numpy())
-    src = src[~src.index.duplicated(keep="first")]
-    rcpt, orig = _col(d, "recipient").fillna(""), _col(d, "orig_recipient")
-    same = orig.isna() | (orig.fillna("").str.lower() == rcpt.str.lower())
-    r = d[(d["arrow"] & d["relay_host"].notna() & same).to_numpy(dtype=bool)]
-    rip = _col(r, "relay_ip")
-    dst = (r["relay_host"].astype(str) + ("[" + rip.fillna("") + "]").where(rip.notna(), "") + " "
-           + _col(r, "recipient").fillna("")).str.lower()
-    g = pd.DataFrame({"from": r["queue_id"].astype(str).map(src).to_numpy(), "to": dst.to_numpy()}).dropna()
-    agg = g.groupby(["from", "to"], sort=False).size().reset_index(name="count")
-    return agg.astype({"count": "int64"})
-
-
-def _id_seconds(ids: pd.Series) -> np.ndarray:
-    """The arrival time an Exim message id holds (its first six characters, base 62), in seconds."""
-    raw = np.array(ids.str.slice(0, 6).str.ljust(6, "0").tolist(), dtype="S6")
-    code = raw.view(np.uint8).reshape(-1, 6).astype("int64") if len(raw) else np.zeros((0, 6), dtype="int64")
-    val = np.clip(np.where(code >= 97, code - 61, np.where(code >= 65, code - 55, code - 48)), 0, 61)
-    total = np.zeros(len(ids), dtype="int64")
-    for i in range(6):  # six characters, not one step per line
-        total = total * 62 + val[:, i]
-    return total
-
-
-def _ex_queue_times(ev: pd.DataFrame, f: dict[str, Any], a: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
-    """eximstats' "Time spent on the queue": per 'Completed' line, its time minus the message's
-    arrival ('<=' line read, else the time in the message id); all messages, and those with at
-    least one remote delivery."""
-    done = eq(f["event"], "removed") & eq(f["status"], "completed") & valid(f["qid"])
-    ts = pc.cast(col(ev, "ts"), pa.int64())  # microseconds
-    seconds = np.floor_divide(ts.to_numpy(zero_copy_only=False), 10**6)
-    arrived = pd.Series(seconds[f["arrival"]], index=a["queue_id"].astype(str).to_numpy())
-    arrived = arrived[~arrived.index.duplicated(keep="first")]
-    ids = pick(f["qid"], done).astype(str)
-    start = ids.map(arrived)
-    start = np.where(start.notna(), start.fillna(0).astype("int64"), _id_seconds(ids))
-    queued = seconds[done] - start
-    remote = ids.isin(pd.Index(d.loc[d["arrow"] & d["relay_host"].notna(), "queue_id"].astype(str))).to_numpy(bool)
-    limits = np.array([lim for lim, _ in QUEUE_BUCKETS])
-    bucket = np.searchsorted(limits, queued, side="right")  # index of the first limit above
-    labels = [f"under {QUEUE_BUCKETS[0][1]}"] + [f"{QUEUE_BUCKETS[i - 1][1]} to {QUEUE_BUCKETS[i][1]}"
-                                                  for i in range(1, len(QUEUE_BUCKETS))] + [f"over {QUEUE_BUCKETS[-1][1]}"]
-    n_all = np.bincount(bucket, minlength=len(labels))
-    n_remote = np.bincount(bucket[remote], minlength=len(labels))
-    total_all, total_remote = max(int(n_all.sum()), 1), max(int(n_remote.sum()), 1)
-    out = pd.DataFrame({"time": labels, "messages": n_all.astype("int64"),
-                        "share": (n_all / total_all).round(4),
-                        "remote_messages": n_remote.astype("int64"), "remote_share": (n_remote / total_remote).round(4)})
-    return out[(out["messages"] > 0) | (out["remote_messages"] > 0)].reset_index(drop=True)
 
 
 def _ex_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
@@ -358,14 +221,10 @@ def _ex_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     return agg.astype({"count": "int64"})
 
 
-def eximstats_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The full eximstats tables of the Exim events (uncapped, what the tests compare)."""
-    ev = events
-    f = ex_frame(ev)
-    a = _ex_arrivals(ev, f)
-    d = _ex_deliveries(ev, f)
-    sources = _ex_sources(a)
-    dest = _ex_destinations(d)
+def _ex_ranked(fold: ExFold, rejects: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """eximstats' tables, ranked, from a finished fold and the grouped rejects."""
+    t = fold.tables()
+    sources, dest = t["sources"], t["destinations"]
     volumes = pd.DataFrame({"measure": ["bytes received", "bytes delivered"],
                             "value": [int(sources["bytes"].sum()), int(dest["bytes"].sum())]})
     return {
@@ -374,13 +233,18 @@ def eximstats_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "sources_by_volume": _rank(sources, ["bytes", "messages"], "host"),
         "destinations_by_count": _rank(dest, ["messages", "bytes"], "host"),
         "destinations_by_volume": _rank(dest, ["bytes", "messages"], "host"),
-        "local_destinations": _rank(_ex_local_destinations(d), ["messages", "bytes"], "recipient"),
-        "transports": _ex_transports(d),
-        "relayed": _rank(_ex_relayed(a, d), ["count"], "from"),
-        "queue_times": _ex_queue_times(ev, f, a, d),
-        "rejects": _ex_rejects(ev, f).sort_values(["kind", "count", "reason"], ascending=[True, False, True],
-                                                   kind="stable").reset_index(drop=True),
+        "local_destinations": _rank(t["local_destinations"], ["messages", "bytes"], "recipient"),
+        "transports": t["transports"],
+        "relayed": _rank(t["relayed"], ["count"], "from"),
+        "queue_times": t["queue_times"],
+        "rejects": rejects.astype({"count": "int64"}).sort_values(
+            ["kind", "count", "reason"], ascending=[True, False, True], kind="stable").reset_index(drop=True),
     }
+
+
+def eximstats_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The full eximstats tables of the Exim events (uncapped, what the tests compare)."""
+    return _ex_ranked(ex_fold(events), _ex_rejects(events, ex_frame(events)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -520,10 +384,66 @@ def peer_sections(events: pd.DataFrame, top: int = TOP) -> list[dict[str, Any]]:
     Exim events, each the top ``top`` rows (per daemon / kind where grouped) with ``more`` left out."""
     if not len(events):
         return []
-    parts = by_mta(events)  # the same tables analyzer.totals reads: their frames are computed once
+    parts = by_mta(events)  # the same tables analyzer.totals reads: their folds are computed once
     out: list[dict[str, Any]] = []
     if "postfix" in parts:
         out += _sections("postfix", "pflogsumm", pflogsumm_tables(parts["postfix"]), PF_SECTIONS, top)
     if "exim" in parts:
         out += _sections("exim", "eximstats", eximstats_tables(parts["exim"]), EX_SECTIONS, top)
     return out
+
+
+class PeersFold:
+    """The report's ``peer_totals`` and ``peers`` folded batch by batch (the fold protocol of
+    :mod:`analyzer.report.fold`: :meth:`add` each batch of classified events, then :meth:`result`
+    once). Memory: the queue ids' state and the aggregates of :mod:`analyzer.peer_folds`, the
+    warnings and rejects grouped by text; the result equals :func:`peer_sections` and
+    :func:`analyzer.totals.peer_section` of the whole table."""
+
+    def __init__(self, top: int = TOP) -> None:
+        self.top = top
+        self.pf: PfFold | None = None
+        self.ex: ExFold | None = None
+        self.pf_warnings = Agg(["daemon", "text"], {"count": "sum"})
+        self.pf_rejects = Agg(["kind", "reason"], {"count": "sum"})
+        self.ex_rejects = Agg(["kind", "reason"], {"count": "sum"})
+
+    def add(self, batch: pd.DataFrame) -> None:
+        if not len(batch):
+            return
+        parts = by_mta(batch)
+        if "postfix" in parts:
+            ev = parts["postfix"]
+            self.pf = self.pf or PfFold()
+            f = self.pf.add(ev, _pf_frame(ev))
+            self.pf_warnings.add(_pf_warnings(ev, f))
+            self.pf_rejects.add(_pf_rejects(ev, f))
+        if "exim" in parts:
+            ev = parts["exim"]
+            self.ex = self.ex or ExFold()
+            f = self.ex.add(ev, _ex_frame(ev))
+            self.ex_rejects.add(_ex_rejects(ev, f))
+
+    def result(self) -> dict[str, list[dict[str, Any]]]:
+        """``{"peer_totals": ..., "peers": ...}`` as the report holds them."""
+        peers: list[dict[str, Any]] = []
+        totals: dict[str, dict[str, int]] = {}
+        if self.pf is not None:
+            peers += _sections("postfix", "pflogsumm", _pf_ranked(self.pf, self.pf_warnings.result(),
+                                                                 self.pf_rejects.result()), PF_SECTIONS, self.top)
+            totals["pflogsumm"] = self.pf.totals()
+        if self.ex is not None:
+            peers += _sections("exim", "eximstats", _ex_ranked(self.ex, self.ex_rejects.result()), EX_SECTIONS,
+                               self.top)
+            totals["eximstats"] = self.ex.totals()
+        return {"peer_totals": peer_totals_of(totals), "peers": peers}
+
+
+def peer_report(events: pd.DataFrame, top: int = TOP) -> dict[str, list[dict[str, Any]]]:
+    """The report's ``peer_totals`` and ``peers`` of a table, folded slice by slice
+    (:func:`analyzer.report.fold.fold_frame`): what the whole table gives, without its masks."""
+    from .fold import fold_frame
+
+    fold = PeersFold(top)
+    fold_frame(events, [fold])
+    return fold.result()

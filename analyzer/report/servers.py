@@ -46,12 +46,18 @@ def server_names(ev: pd.DataFrame) -> pd.Series:
     return out
 
 
-def by_server(ev: pd.DataFrame, names: pd.Series | None = None) -> list[dict[str, Any]]:
+def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None) -> list[dict[str, Any]]:
     """Per server (by name): ``name``, ``events`` and the volume counts of :data:`SERVER_KEYS`,
-    each counted exactly as the report's ``volumes`` counts the whole run."""
+    each counted exactly as the report's ``volumes`` counts the whole run (``bulk``: the lines
+    folded apart from the rows, :class:`analyzer.anomalies.aggregates.Bulk`)."""
     from .build import _volumes
 
     names = server_names(ev) if names is None else names
+    extra: dict[str, tuple[int, int]] = {}
+    if bulk is not None and len(bulk.table):
+        t = bulk.table
+        per = t.assign(server=server_names(t).to_numpy()).groupby("server")[["n", "sessions"]].sum()
+        extra = {str(k): (int(r.n), int(r.sessions)) for k, r in per.iterrows()}
     out = []
     # Row positions per server in one pass (a central syslog may hold many hosts).
     groups = pd.Series(names.to_numpy(), dtype="string").groupby(names.to_numpy(), sort=True).indices
@@ -60,15 +66,27 @@ def by_server(ev: pd.DataFrame, names: pd.Series | None = None) -> list[dict[str
               if c in ev.columns]]
     for name, rows in groups.items():
         v = _volumes(sub if len(rows) == len(sub) else sub.iloc[rows])
-        out.append({"name": str(name), "events": len(rows), **{k: int(v[k]) for k in SERVER_KEYS}})
+        n, sessions = extra.pop(str(name), (0, 0))
+        v["sessions"] += sessions
+        out.append({"name": str(name), "events": len(rows) + n, **{k: int(v[k]) for k in SERVER_KEYS}})
+    for name, (n, sessions) in extra.items():  # servers with folded lines only
+        out.append({"name": name, "events": n, **{k: 0 for k in SERVER_KEYS}, "sessions": sessions})
+    out.sort(key=lambda r: r["name"])
     return out
 
 
-def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, names: pd.Series) -> None:
+def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, names: pd.Series,
+                           bulk: Any = None) -> None:
     """Set each finding dict's ``servers``: the names of the servers its evidence lines came from
-    (empty when it has no evidence line in the run)."""
+    (empty when it has no evidence line in the run). ``bulk``'s last lines of each second (the
+    silence detector's evidence) count as lines of the run."""
     pairs = {(str(e["file"]), int(e["line"])) for f in findings for e in f.get("evidence") or []}
     lookup: dict[tuple[str, int], str] = {}
+    if pairs and bulk is not None and len(bulk.table):
+        t = bulk.table.dropna(subset=["source", "last_line"])
+        t = t[t["source"].isin({f for f, _ in pairs}).to_numpy() & t["last_line"].isin({ln for _, ln in pairs}).to_numpy()]
+        lookup = {(str(f), int(line)): str(s) for f, line, s in
+                  zip(t["source"], t["last_line"], server_names(t), strict=True) if (str(f), int(line)) in pairs}
     if pairs and len(ev) and {"source", "line_no"} <= set(ev.columns):
         want = pd.DataFrame(sorted(pairs), columns=["f", "l"])
         keep = (ev["source"].isin(want["f"].unique()).fillna(False).to_numpy(dtype=bool)
@@ -78,7 +96,7 @@ def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, nam
                                  "l": ev.loc[keep, "line_no"].astype("int64").to_numpy(),
                                  "s": names[keep].astype(str).to_numpy()})
             hit = want.merge(rows, on=["f", "l"], how="inner").drop_duplicates(["f", "l"])
-            lookup = {(f, int(line)): s for f, line, s in zip(hit["f"], hit["l"], hit["s"], strict=True)}
+            lookup.update({(f, int(line)): s for f, line, s in zip(hit["f"], hit["l"], hit["s"], strict=True)})
     for f in findings:
         found = {lookup.get((str(e["file"]), int(e["line"]))) for e in f.get("evidence") or []}
         f["servers"] = sorted(s for s in found if s is not None)

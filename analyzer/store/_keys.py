@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -114,27 +116,97 @@ class KeySet:
         return found
 
 
+class TimedKeys:
+    """The keys of a source's events so far, each run of keys with the range of its events' *tags*
+    (a value of the event's ``ts``: identical events have identical tags). The newest
+    :attr:`MEMORY_KEYS` keys stay in memory; older runs are written to a temporary directory and
+    read back only when a lookup's tag falls in their range, which for a log in time order is at
+    most once after each write. Memory: :attr:`MEMORY_KEYS` keys (8 MiB), whatever the source's size."""
+
+    MEMORY_KEYS = 1 << 20
+
+    def __init__(self) -> None:
+        self.mem = KeySet()
+        self.lo: int | None = None  # the tag range of the keys in memory
+        self.hi: int | None = None
+        self.spilled: list[tuple[str, int, int]] = []  # (file, lowest tag, highest tag)
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.mem) + sum(int(np.load(p, mmap_mode="r").shape[0]) for p, _, _ in self.spilled)
+
+    def add(self, keys: np.ndarray, tags: np.ndarray) -> None:
+        if not len(keys):
+            return
+        self.mem.add(keys)
+        lo, hi = int(tags.min()), int(tags.max())
+        self.lo = lo if self.lo is None else min(self.lo, lo)
+        self.hi = hi if self.hi is None else max(self.hi, hi)
+        if len(self.mem) > self.MEMORY_KEYS:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="maillens-keys-")
+        path = os.path.join(self._dir.name, f"keys-{len(self.spilled):05d}.npy")
+        run = np.concatenate(self.mem.runs)
+        self.mem = KeySet()
+        run.sort()
+        np.save(path, run)
+        assert self.lo is not None and self.hi is not None
+        self.spilled.append((path, self.lo, self.hi))
+        self.lo = self.hi = None
+
+    def contains(self, keys: np.ndarray, tags: np.ndarray) -> np.ndarray:
+        found = self.mem.contains(keys)
+        for path, lo, hi in self.spilled:
+            near = np.flatnonzero((tags >= lo) & (tags <= hi) & ~found)
+            if len(near):
+                found[near] = KeySet(np.load(path)).contains(keys[near])
+        return found
+
+    def close(self) -> None:
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+        self.spilled = []
+
+
+def _tags(table: pa.Table) -> np.ndarray:
+    """Each row's tag for :class:`TimedKeys`: its ``ts`` in microseconds (another value of ``ts`` for a
+    ``ts`` that is not a time): identical events have the same tag, and a log's tags grow with it."""
+    col = table.column("ts")
+    if pa.types.is_timestamp(col.type) or pa.types.is_integer(col.type):
+        return pc.fill_null(col.cast(pa.int64()), 0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return _column_hash(col).view(np.int64)
+
+
 class SourceKeys:
     """:func:`event_keys` of one source read batch by batch: the occurrence number of an event
     among identical events counts the ones in earlier batches too, so the keys are the same for
-    any batch size. Holds the keys given so far (8 bytes an event)."""
+    any batch size. Remembers the keys given so far in a :class:`TimedKeys` (bounded memory;
+    :meth:`close` removes what it wrote to disk)."""
 
     def __init__(self) -> None:
-        self.given = KeySet()
+        self.given = TimedKeys()
+
+    def close(self) -> None:
+        self.given.close()
 
     def __call__(self, table: pa.Table) -> np.ndarray:
         keys = event_keys(table)
-        if not len(keys) or not len(self.given):
-            self.given.add(keys)
+        tags = _tags(table) if len(keys) else np.zeros(0, np.int64)
+        if not len(keys) or (not len(self.given.mem) and not self.given.spilled):
+            self.given.add(keys, tags)
             return keys
         # identical events of earlier batches: key(h, 0), key(h, 1) ... are taken; count them
         h = _content_hashes(table)
         uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
         before = np.zeros(len(uniq), dtype=np.uint64)
-        probe = np.flatnonzero(self.given.contains(keys[first]))  # in-batch occurrence 0 of each content
+        probe = np.flatnonzero(self.given.contains(keys[first], tags[first]))  # in-batch occurrence 0 of each
         while len(probe):
             before[probe] += np.uint64(1)
-            taken = self.given.contains(_mix(uniq[probe], before[probe]))
+            taken = self.given.contains(_mix(uniq[probe], before[probe]), tags[first[probe]])
             probe = probe[taken]
         shift = before[inverse.reshape(-1)]
         if shift.any():
@@ -151,7 +223,7 @@ class SourceKeys:
             occ[order] = (pos - np.maximum.accumulate(np.where(start, pos, 0))).astype(np.uint64)
             keys = keys.copy()
             keys[moved] = _mix(h[moved], occ[moved] + shift[moved])
-        self.given.add(keys)
+        self.given.add(keys, tags)
         return keys
 
 

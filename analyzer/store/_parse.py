@@ -25,7 +25,8 @@ BATCH_LINES = 25_000
 class SourceStream:
     """One input parsed and classified batch by batch into store rows (with keys); iterate once.
     After iteration ``lines``, ``events``, ``unrecognised`` and ``warnings`` say what was read.
-    Memory: one batch, the classification cache, and the source's keys (8 bytes an event)."""
+    Memory: one batch, the classification cache, and the newest of the source's keys (older ones
+    wait on disk: :class:`~analyzer.store._keys.TimedKeys`)."""
 
     inp: Input
     digest: Digest
@@ -55,6 +56,7 @@ class SourceStream:
         dg = self.digest
         keys = SourceKeys()
         with contextlib.ExitStack() as stack:
+            stack.callback(keys.close)
             src = self.inp
             if dg.resume_at:
                 tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="maillens-tail-"))

@@ -1,0 +1,258 @@
+"""The lines the report counts but never shows, folded into a table per second.
+
+Most lines of a mail log say that a session began, negotiated TLS, passed the postscreen or
+ended normally. No section shows them one by one and no detector picks one as evidence, except
+silence (the last line before a gap): they are counted (events, sessions, normal closes, reply
+classes) and their times mark when a log stream was active. :func:`is_bulk` picks these lines;
+:class:`BulkFold` folds them (a fold of :mod:`analyzer.report.fold`) into :class:`Bulk`, one row
+per second, input file, host and reply class, so the report keeps only the other lines as rows.
+
+A :class:`Bulk` is cut to a time window like the rows are (:meth:`Bulk.cut`): by whole seconds,
+which is exact for syslog stamps (whole seconds); a window limit inside a second of a stamp with
+fractions counts that second's bulk lines on the side of the limit their second starts on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "qid_hash", "Bulk", "BulkFold", "is_bulk", "row_order"]
+
+#: The events of a session's lines that are folded: session start and end, TLS set-up, postscreen passes.
+BULK_EVENTS = ("connect", "disconnect", "tls", "screen")
+#: The events of a message's lines that are folded: Postfix's cleanup message-id= and qmgr removed
+#: (the message's first time is kept per queue id: :attr:`Bulk.qids`).
+MESSAGE_EVENTS = ("message_id", "removed")
+#: The columns the fold reads: a table without them (a history store's narrow rows) folds nothing.
+_NEEDS = frozenset({"ts", "event", "outcome", "severity", "direction", "cause", "source", "host", "program",
+                    "reply_class", "line_no"})
+_NULL_SEC = np.iinfo(np.int64).min  # the "second" of a line without a time
+_KEYS = ["sec", "source", "host", "reply_class"]
+_COUNTS = ["n", "sessions", "closed", "unclosed"]
+
+
+#: The column that keeps each kept row's place in the input order (:func:`row_order`): the silence
+#: detector compares it with the folded lines' to find the last line before a gap.
+ORDER_COLUMN = "_order"
+#: Bits of the row order given to the row number within an input (the input's position above it).
+_ROW_BITS = 40
+
+
+def row_order(batch: pd.DataFrame) -> np.ndarray:
+    """The place of each row of a batch (see :mod:`analyzer.report.fold`) in the run's input
+    order, one int64 per row: the input's position in the high bits, the row's number within its
+    input in the low ones."""
+    base = (int(batch.attrs.get("input", 0)) << _ROW_BITS) + int(batch.attrs.get("first_row", 0))
+    return base + np.arange(len(batch), dtype=np.int64)
+
+
+def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
+    if isinstance(value, str):
+        return (s == value).fillna(False).to_numpy(dtype=bool)
+    return s.isin(list(value)).fillna(False).to_numpy(dtype=bool)
+
+
+def is_bulk(batch: pd.DataFrame) -> np.ndarray:
+    """The lines of ``batch`` that are only counted: a session's connect, normal disconnect, TLS
+    and postscreen lines, inbound or outbound, that went well (outcome ok or info, severity info),
+    belong to no message (no queue id), name no SASL user, take no cause from another line and
+    are no resource trouble. None of them in a table that lacks a column the fold reads."""
+    if not _NEEDS <= set(batch.columns):
+        return np.zeros(len(batch), dtype=bool)
+    def null(name: str) -> np.ndarray:
+        return batch[name].isna().to_numpy(dtype=bool) if name in batch.columns else np.ones(len(batch), dtype=bool)
+
+    session = _eq(batch["event"], BULK_EVENTS) & _eq(batch["direction"], ("inbound", "outbound")) & null("queue_id")
+    # a message's bookkeeping line that names nobody and says nothing (Exim's Completed has a status)
+    message = _eq(batch["event"], MESSAGE_EVENTS) & batch["queue_id"].notna().to_numpy(dtype=bool) if \
+        "queue_id" in batch.columns else np.zeros(len(batch), dtype=bool)
+    for name in ("status", "sender", "recipient", "detail", "reply_text", "client_ip"):
+        message &= null(name)
+    m = (session | message) & _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info")
+    m &= ~_eq(batch["cause"], "local.resource") & null("sasl_username") & null("cause_ref")
+    return m
+
+
+def qid_hash(ids: pd.Series) -> np.ndarray:
+    """A 64-bit hash of each queue id (the same in every batch and process; nulls hash alike:
+    mask them apart)."""
+    return pd.util.hash_array(ids.astype(object).where(ids.notna(), "").to_numpy(dtype=object), categorize=True)
+
+
+def _seconds_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(whole second, nanoseconds) of each time; :data:`_NULL_SEC` and 0 where there is none."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(ts.array) if not isinstance(ts.dtype, pd.ArrowDtype) else ts.array._pa_array  # noqa: SLF001
+    ns = pc.cast(pc.cast(arr, pa.timestamp("ns", "UTC")), pa.int64())
+    valid = pc.is_valid(ns).to_numpy(zero_copy_only=False)
+    ns = pc.fill_null(ns, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    sec = np.where(valid, np.floor_divide(ns, 1_000_000_000), _NULL_SEC)
+    return sec, ns
+
+
+class BulkFold:
+    """Folds the :func:`is_bulk` lines of each batch into a :class:`Bulk` (a fold: ``add``/``result``)."""
+
+    #: Re-aggregate the per-batch tables once this many are held.
+    COMPACT_EVERY = 16
+
+    def __init__(self) -> None:
+        self._pieces: list[pd.DataFrame] = []
+        self._qids: list[pd.DataFrame] = []
+
+    def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
+        m = is_bulk(batch) if mask is None else mask
+        if not m.any():
+            return
+        rows = batch[m]
+        sec, ns = _seconds_ns(rows["ts"])
+        prog = rows["program"].astype("string").fillna("")
+        direction = rows["direction"]
+        inbound = ~_eq(direction, ("outbound", "local"))
+        disconnect = _eq(rows["event"], "disconnect") & inbound
+        quit_ = rows["quit"].fillna(False).to_numpy(dtype=bool) if "quit" in rows.columns else np.zeros(len(rows), bool)
+        df = pd.DataFrame({
+            "sec": sec,
+            "source": rows["source"].astype(object).where(rows["source"].notna(), None).to_numpy(),
+            "host": rows["host"].astype(object).where(rows["host"].notna(), None).to_numpy(),
+            "reply_class": rows["reply_class"].astype(object).where(rows["reply_class"].notna(), None).to_numpy(),
+            "n": np.ones(len(rows), dtype=np.int64),
+            "sessions": (_eq(rows["event"], "connect") & ~prog.str.endswith("postscreen").to_numpy(dtype=bool)
+                         & ~_eq(direction, "outbound")).astype(np.int64),
+            "closed": (disconnect & quit_).astype(np.int64),
+            "unclosed": (disconnect & ~quit_).astype(np.int64),
+            "ts_min": ns, "ts_max": ns,
+            "last_order": row_order(batch)[m],
+            "last_line": rows["line_no"].astype("float64").to_numpy(dtype=float, na_value=np.nan),
+        })
+        self._pieces.append(_combine(df))
+        if len(self._pieces) >= self.COMPACT_EVERY:
+            self._pieces = [_combine(pd.concat(self._pieces, ignore_index=True))]
+        if "queue_id" in rows.columns:
+            has = rows["queue_id"].notna().to_numpy(dtype=bool)
+            if has.any():  # a message's first time: one (hash, second, time) per line, 24 bytes
+                self._qids.append(pd.DataFrame({"qid": qid_hash(rows["queue_id"][has]), "sec": sec[has], "ts": ns[has]}))
+
+    def result(self) -> Bulk:
+        qids = pd.concat(self._qids, ignore_index=True) if self._qids else _empty_qids()
+        self._qids = []
+        if not self._pieces:
+            return Bulk(Bulk.empty().table, qids)
+        table = _combine(pd.concat(self._pieces, ignore_index=True))
+        self._pieces = []
+        return Bulk(table.sort_values("last_order", kind="stable").reset_index(drop=True), qids)
+
+
+def _combine(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per key: counts summed, first and last time, the last line (by input order)."""
+    if df.empty:
+        return df
+    df = df.sort_values("last_order", kind="stable")
+    g = df.groupby(_KEYS, dropna=False, sort=False)
+    out = g[_COUNTS].sum()
+    out["ts_min"] = g["ts_min"].min()
+    out["ts_max"] = g["ts_max"].max()
+    last = g["last_order"].idxmax()  # the row of the key's last line
+    out["last_order"] = df.loc[last.to_numpy(), "last_order"].to_numpy()
+    out["last_line"] = df.loc[last.to_numpy(), "last_line"].to_numpy()
+    return out.reset_index()
+
+
+@dataclass
+class Bulk:
+    """The folded bulk lines: ``table`` has one row per (``sec``, ``source``, ``host``,
+    ``reply_class``) with the line counts ``n``, ``sessions`` (inbound connects, not postscreen's),
+    ``closed``/``unclosed`` (inbound disconnects with and without QUIT), the first and last time
+    (``ts_min``/``ts_max``, ns), and the last line (``last_order``, see
+    :func:`analyzer.report.fold.row_order`, and ``last_line``). ``sec`` is the whole second (UTC
+    epoch), :data:`_NULL_SEC` for lines without a time. ``qids`` holds, per folded line of a
+    message, its queue id's hash (:func:`qid_hash`), ``sec`` and ``ts`` (ns): when each message was
+    first seen."""
+
+    table: pd.DataFrame
+    qids: pd.DataFrame = field(default_factory=lambda: _empty_qids())
+
+    @classmethod
+    def empty(cls) -> Bulk:
+        cols: dict[str, Any] = {"sec": np.array([], np.int64), "source": np.array([], object),
+                                "host": np.array([], object), "reply_class": np.array([], object)}
+        cols.update({c: np.array([], np.int64) for c in _COUNTS + ["ts_min", "ts_max", "last_order"]})
+        cols["last_line"] = np.array([], float)
+        return cls(pd.DataFrame(cols))
+
+    def __len__(self) -> int:
+        """The number of lines folded."""
+        return int(self.table["n"].sum())
+
+    @property
+    def timed(self) -> pd.DataFrame:
+        """The rows of lines with a time."""
+        return self.table[self.table["sec"].to_numpy() != _NULL_SEC]
+
+    def cut(self, since: Any = None, until: Any = None, *, timed: bool = False) -> Bulk:
+        """The lines with ``since <= time < until`` (a limit of None: no limit); lines without a
+        time only when neither limit is given and not ``timed``."""
+        t, q = self.table, self.qids
+        keep, qkeep = _inside(t["sec"].to_numpy(), since, until, timed), _inside(q["sec"].to_numpy(), since, until, timed)
+        if keep.all() and qkeep.all():
+            return self
+        return Bulk(t[keep].reset_index(drop=True), q[qkeep].reset_index(drop=True))
+
+    def first_seen(self) -> pd.Series:
+        """The first time (ns) of each queue id hash among the folded lines."""
+        q = self.qids[self.qids["sec"].to_numpy() != _NULL_SEC]
+        return q.groupby("qid")["ts"].min()
+
+    def first_ts(self) -> pd.Timestamp | None:
+        t = self.timed
+        return pd.Timestamp(int(t["ts_min"].min()), tz="UTC") if len(t) else None
+
+    def last_ts(self) -> pd.Timestamp | None:
+        t = self.timed
+        return pd.Timestamp(int(t["ts_max"].max()), tz="UTC") if len(t) else None
+
+    def times(self) -> pd.Series:
+        """The first and last time of each second with bulk lines (UTC): where the lines were."""
+        t = self.timed
+        ns = np.concatenate([t["ts_min"].to_numpy(), t["ts_max"].to_numpy()])
+        return pd.Series(pd.to_datetime(ns, utc=True))
+
+
+def _inside(sec: np.ndarray, since: Any, until: Any, timed: bool) -> np.ndarray:
+    keep = np.ones(len(sec), dtype=bool)
+    if since is not None or until is not None or timed:
+        keep &= sec != _NULL_SEC
+    if since is not None:
+        keep &= sec >= _sec_of(since, up=True)
+    if until is not None:
+        keep &= sec < _sec_of(until, up=True)
+    return keep
+
+
+def _empty_qids() -> pd.DataFrame:
+    return pd.DataFrame({"qid": np.array([], np.uint64), "sec": np.array([], np.int64), "ts": np.array([], np.int64)})
+
+
+def _sec_of(ts: Any, *, up: bool) -> int:
+    """The whole second of a window limit: the first second that starts at or after it."""
+    ns = pd.Timestamp(ts).value
+    sec = ns // 1_000_000_000
+    return int(sec + (1 if up and ns % 1_000_000_000 else 0))
+
+
+def span(rows_ts: pd.Series, bulk: Bulk | None) -> tuple[Any, Any]:
+    """(first, last) time over some rows' ``ts`` and a :class:`Bulk` (None where there is none)."""
+    first = rows_ts.min() if len(rows_ts) else None
+    last = rows_ts.max() if len(rows_ts) else None
+    if bulk is not None and len(bulk.table):
+        bf, bl = bulk.first_ts(), bulk.last_ts()
+        if bf is not None:
+            first = bf if first is None or pd.isna(first) or bf < first else first
+            last = bl if last is None or pd.isna(last) or bl > last else last
+    return first, last

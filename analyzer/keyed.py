@@ -1,0 +1,164 @@
+"""State that folds grow batch by batch, compact and keyed by entity (queue id, sender, domain …).
+
+The peers' totals and sections (:mod:`analyzer.totals`, :mod:`analyzer.report.peers`) fold a
+day's events batch by batch; what they keep between batches is bounded by the distinct
+entities, never by the lines:
+
+* :class:`QidTable`: per queue id (a 64-bit hash of it, :func:`key_hash`), a few int64 fields,
+  in sorted runs merged while they grow (8 bytes a field and a key, binary-search lookups);
+* :class:`Vocab`: distinct strings as small integer codes (a sender, a client's domain);
+* :class:`Agg`: sums, counts, maxima and minima per key, merged from per-batch group-bys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["Agg", "QidTable", "Vocab", "key_hash"]
+
+
+def key_hash(values: pa.Array) -> np.ndarray:
+    """A stable 64-bit hash per string (each distinct value hashed once); callers drop nulls first."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not len(arr):
+        return np.zeros(0, dtype=np.uint64)
+    enc = pc.dictionary_encode(arr.cast(pa.string()))
+    words = pd.util.hash_array(enc.dictionary.to_numpy(zero_copy_only=False).astype(object))
+    return words[pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False)]
+
+
+class QidTable:
+    """int64 ``fields`` per 64-bit key; keys are added once (:meth:`ensure`) and found with
+    :meth:`locate` as (run, position) pairs that :meth:`get` and :meth:`put` read and write."""
+
+    def __init__(self, fields: dict[str, int]) -> None:
+        self.defaults = fields  # field -> value of a new key
+        self.keys: list[np.ndarray] = []
+        self.cols: list[dict[str, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return sum(len(k) for k in self.keys)
+
+    def locate(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(run, position) of each key; run -1 for a key not held."""
+        run = np.full(len(h), -1, dtype=np.int64)
+        pos = np.zeros(len(h), dtype=np.int64)
+        for i, k in enumerate(self.keys):
+            at = np.minimum(np.searchsorted(k, h), len(k) - 1)
+            hit = (run < 0) & (k[at] == h)
+            run[hit], pos[hit] = i, at[hit]
+        return run, pos
+
+    def ensure(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`locate`, after adding the keys not held yet (with the default field values)."""
+        run, _ = self.locate(h)
+        new = np.unique(h[run < 0])
+        if len(new):
+            self.keys.append(new)
+            self.cols.append({f: np.full(len(new), v, dtype=np.int64) for f, v in self.defaults.items()})
+            while len(self.keys) > 1 and len(self.keys[-2]) <= 2 * len(self.keys[-1]):
+                k2, c2 = self.keys.pop(), self.cols.pop()
+                k1, c1 = self.keys.pop(), self.cols.pop()
+                keys = np.concatenate([k1, k2])
+                order = np.argsort(keys, kind="stable")
+                self.keys.append(keys[order])
+                self.cols.append({f: np.concatenate([c1[f], c2[f]])[order] for f in self.defaults})
+        return self.locate(h)
+
+    def get(self, field: str, run: np.ndarray, pos: np.ndarray, default: int = 0) -> np.ndarray:
+        out = np.full(len(run), default, dtype=np.int64)
+        for i, cols in enumerate(self.cols):
+            sel = run == i
+            if sel.any():
+                out[sel] = cols[field][pos[sel]]
+        return out
+
+    def put(self, field: str, run: np.ndarray, pos: np.ndarray, values: np.ndarray | int,
+            where: np.ndarray | None = None) -> None:
+        vals = np.broadcast_to(np.asarray(values, dtype=np.int64), run.shape)
+        for i, cols in enumerate(self.cols):
+            sel = run == i if where is None else (run == i) & where
+            if sel.any():
+                cols[field][pos[sel]] = vals[sel]
+
+    def flag(self, bit: int, run: np.ndarray, pos: np.ndarray, where: np.ndarray | None = None) -> None:
+        """Set ``bit`` of the ``flags`` field."""
+        for i, cols in enumerate(self.cols):
+            sel = run == i if where is None else (run == i) & where
+            if sel.any():
+                np.bitwise_or.at(cols["flags"], pos[sel], bit)
+
+    def column(self, field: str) -> np.ndarray:
+        """One field of every key held (in no particular order, the same for every field)."""
+        return np.concatenate([c[field] for c in self.cols]) if self.cols else np.zeros(0, dtype=np.int64)
+
+
+class Vocab:
+    """Distinct strings and their codes (0, 1, 2 … in first-seen order)."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+        self.words: list[str] = []
+
+    def encode(self, values: pa.Array) -> np.ndarray:
+        """The code of each (non-null) string; each distinct value of the batch is looked up once."""
+        arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        if not len(arr):
+            return np.zeros(0, dtype=np.int64)
+        enc = pc.dictionary_encode(arr.cast(pa.string()))
+        local = np.array([self._code(w) for w in enc.dictionary.to_pylist()], dtype=np.int64)
+        return local[pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False)]
+
+    def _code(self, word: str) -> int:
+        code = self.codes.get(word)
+        if code is None:
+            code = self.codes[word] = len(self.words)
+            self.words.append(word)
+        return code
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        return np.array(self.words, dtype=object)[codes] if len(codes) else np.zeros(0, dtype=object)
+
+
+class Agg:
+    """Per key (one or more columns), ``sum``/``max``/``min`` of value columns, folded batch by
+    batch: each batch's group-by is kept until the kept rows outnumber the merged table, then
+    all are merged (each row is merged a logarithmic number of times)."""
+
+    def __init__(self, keys: Sequence[str], how: dict[str, str]) -> None:
+        self.keys, self.how = list(keys), how
+        self.merged: pd.DataFrame | None = None
+        self.parts: list[pd.DataFrame] = []
+        self.pending = 0
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Fold the rows of ``frame`` (the key columns and every value column)."""
+        if not len(frame):
+            return
+        g = self._group(frame)
+        self.parts.append(g)
+        self.pending += len(g)
+        if self.pending > max(len(self.merged) if self.merged is not None else 0, 4096):
+            self._merge()
+
+    def _group(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.groupby(self.keys, sort=False).agg(self.how).reset_index()
+
+    def _merge(self) -> None:
+        frames = ([self.merged] if self.merged is not None else []) + self.parts
+        self.merged = self._group(pd.concat(frames, ignore_index=True)) if len(frames) > 1 else frames[0]
+        self.parts, self.pending = [], 0
+
+    def result(self) -> pd.DataFrame:
+        """The merged table: the key columns, then the value columns (first-seen key order)."""
+        if self.parts:
+            self._merge()
+        if self.merged is None:
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in self.keys}
+                                | {c: pd.Series([], dtype="int64") for c in self.how})
+        return self.merged

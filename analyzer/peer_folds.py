@@ -1,0 +1,475 @@
+"""pflogsumm's and eximstats' counts folded batch by batch: memory bounded by queue ids and entities.
+
+:class:`PfFold` (Postfix) and :class:`ExFold` (Exim) take the events of a day one batch at a time
+(:meth:`add`) and keep only what the peers' totals (:mod:`analyzer.totals`) and sections
+(:mod:`analyzer.report.peers`) need across batches:
+
+* per queue id (a 64-bit hash, :class:`analyzer.keyed.QidTable`): the first size and sender
+  (Postfix: qmgr; Exim: the '<=' line), whether it was received, deferred, failed, delivered
+  remotely, the arrival time and the sending host (Exim), the client of its last receive line;
+* per entity (:class:`analyzer.keyed.Agg`): the recipients', domains', hosts' counts and bytes;
+* the delivery lines whose message size is not read yet (a delivery logged before its size line):
+  resolved when the size comes, else counted with size 0 at the end, as the peers do;
+* Exim's 'Completed' lines (one per message) until the end, when every arrival is known.
+
+The results are those of the whole table read at once (the peers' definitions are in
+:data:`analyzer.totals.DEFINITIONS`); a message's first size line is the first one folded,
+whatever batch it falls in. ``tests/test_peers_fold.py`` cuts days at every batch size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .keyed import Agg, QidTable, Vocab, key_hash
+from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, frame, isin, lower_domain, mask, valid
+
+__all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
+
+#: eximstats' default "Time spent on the queue" bucket limits, in seconds (under each; then "over 1d").
+QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15m"), (1800, "30m"), (3600, "1h"),
+                                               (10800, "3h"), (21600, "6h"), (43200, "12h"), (86400, "1d"))
+
+# flags of a queue id
+_SIZED, _RECV, _DEFERRED, _FAILED, _SRC, _REMOTE = 1, 2, 4, 8, 16, 32
+
+
+def _first(h: np.ndarray, keep: str = "first") -> np.ndarray:
+    """Which rows are the first (or last) of their key within the batch."""
+    return ~pd.Series(h).duplicated(keep=keep).to_numpy(dtype=bool)  # type: ignore[arg-type]
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _sized(table: QidTable, h: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first size of each key, and whether it is read yet (``known`` False: no queue id, size 0)."""
+    run, pos = table.locate(h)
+    flags = table.get("flags", run, pos)
+    ready = (flags & _SIZED) > 0
+    size = np.where(ready & known, table.get("size", run, pos), 0)
+    return size, ready | ~known
+
+
+class _Fold:
+    """What both folds share: delivery lines that wait for their message's size."""
+
+    def __init__(self) -> None:
+        self.waiting: list[pd.DataFrame] = []  # delivery lines whose message size is not read yet
+        self.done = False
+
+    def _deliver(self, d: pd.DataFrame, final: bool = False) -> None:
+        raise NotImplementedError
+
+    def _deliver_with_waiting(self, d: pd.DataFrame) -> None:
+        """Fold ``d`` and the lines still waiting (their size may have come in this batch)."""
+        waiting = _concat(self.waiting)
+        self.waiting = []
+        self._deliver(pd.concat([waiting, d], ignore_index=True) if waiting is not None else d)
+
+    def _finish(self) -> None:
+        if not self.done:
+            waiting = _concat(self.waiting)
+            self.waiting = []
+            if waiting is not None:
+                self._deliver(waiting, final=True)  # a size never read counts 0
+            self._finish_more()
+            self.done = True
+
+    def _finish_more(self) -> None:
+        pass
+
+
+class PfFold(_Fold):
+    """pflogsumm's totals and the state of its sections, folded batch by batch (Postfix events)."""
+
+    COUNTS = ("received", "delivered", "forwarded", "deferrals", "bounced", "rejected", "reject_warnings",
+              "held", "discarded")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n = dict.fromkeys(self.COUNTS, 0)
+        self.qids = QidTable({"flags": 0, "size": 0, "sender": -1, "client": -1})
+        self.senders, self.clients = Vocab(), Vocab()
+        self.recipients = Agg(["recipient"], {"messages": "sum", "bytes": "sum"})
+        self.domains = Agg(["domain"], {"sent": "sum", "bytes": "sum", "defers": "sum", "delay_sum": "sum",
+                                        "max_delay": "max"})
+
+    def add(self, ev: pd.DataFrame, f: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Fold a batch of Postfix events; returns the batch's masks (:func:`analyzer.totals.pf_frame`)."""
+        assert not self.done, "a fold gives its result once"
+        f = f if f is not None else _pf_frame(ev)
+        self._count(ev, f)
+        self._sizes(ev, f)
+        self._received(ev, f)
+        self._deliveries(ev, f)
+        return f
+
+    def _count(self, ev: pd.DataFrame, f: dict[str, Any]) -> None:
+        seen, smtpd, cleanup, event, status = f["seen"], f["smtpd"], f["cleanup"], f["event"], f["status"]
+        plain = ~isin(col(ev, "detail"), ["milter-reject", "proxy-reject"])
+        reject = eq(event, "reject")
+        either = seen & (smtpd | cleanup) & eq(event, "filter_action")
+        n = self.n
+        n["received"] += int(f["recv"].sum())
+        n["delivered"] += int(f["delivered"].sum())
+        n["forwarded"] += int(f["forwarded"].sum())
+        n["deferrals"] += int(f["deferred"].sum())
+        n["bounced"] += int(f["bounced"].sum())
+        n["rejected"] += int((seen & ((smtpd & reject & plain) | (cleanup & reject))).sum())
+        n["reject_warnings"] += int((seen & ((smtpd & eq(event, "reject_warning"))
+                                             | (cleanup & eq(event, "filter_action") & eq(status, "warning")))).sum())
+        n["held"] += int((either & eq(status, "hold")).sum())
+        n["discarded"] += int((either & eq(status, "discard")).sum())
+
+    def _sizes(self, ev: pd.DataFrame, f: dict[str, Any]) -> None:
+        """Each queue id's first qmgr size= and sender."""
+        q = pa.array(f["queued"])
+        if not f["queued"].any():
+            return
+        h = key_hash(f["qid"].filter(q))
+        first = _first(h)
+        size = pc.fill_null(col(ev, "size"), 0).filter(q).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        sender = lower_domain(pc.fill_null(col(ev, "sender"), "").filter(q))
+        sender = pc.if_else(pc.equal(sender, ""), "from=<>", sender)
+        run, pos = self.qids.ensure(h[first])
+        fresh = (self.qids.get("flags", run, pos) & _SIZED) == 0
+        self.qids.put("size", run, pos, size[first], fresh)
+        self.qids.put("sender", run, pos, self.senders.encode(sender.filter(pa.array(first))), fresh)
+        self.qids.flag(_SIZED, run, pos, fresh)
+
+    def _received(self, ev: pd.DataFrame, f: dict[str, Any]) -> None:
+        """Received queue ids, and the client of the last receive line of each."""
+        rows = f["recv"] & f["has_qid"]
+        if not rows.any():
+            return
+        r = pa.array(rows)
+        h = key_hash(f["qid"].filter(r))
+        last = _first(h, "last")
+        client = _client_domain(col(ev, "client_host").filter(r), col(ev, "client_ip").filter(r))
+        run, pos = self.qids.ensure(h[last])
+        self.qids.put("client", run, pos, self.clients.encode(client.filter(pa.array(last))))
+        self.qids.flag(_RECV, run, pos)
+
+    def _deliveries(self, ev: pd.DataFrame, f: dict[str, Any]) -> None:
+        """Delivered (sent, not forwarded) and deferred lines: recipient, domain, size, delay."""
+        dq = f["deferred"] & f["has_qid"]
+        if dq.any():
+            run, pos = self.qids.ensure(np.unique(key_hash(f["qid"].filter(pa.array(dq)))))
+            self.qids.flag(_DEFERRED, run, pos)
+        rows = f["delivered"] | f["deferred"]
+        if not rows.any():
+            return
+        r = pa.array(rows)
+        rcpt = lower_domain(col(ev, "recipient").filter(r))
+        domain = pc.replace_substring_regex(rcpt, r"^[^@]+@", "", max_replacements=1)
+        delay = pc.fill_null(pc.cast(col(ev, "delay"), pa.float64()), 0.0).filter(r)
+        qid = f["qid"].filter(r)
+        known = valid(qid)
+        h = np.zeros(len(qid), dtype=np.uint64)
+        h[known] = key_hash(qid.filter(pa.array(known)))
+        d = pd.DataFrame({"recipient": rcpt.to_numpy(zero_copy_only=False),
+                          "domain": domain.to_numpy(zero_copy_only=False), "sent": f["delivered"][rows],
+                          "delay": delay.to_numpy(zero_copy_only=False), "h": h, "known": known})
+        self._deliver_with_waiting(d)
+
+    def _deliver(self, d: pd.DataFrame, final: bool = False) -> None:
+        size, ready = _sized(self.qids, d["h"].to_numpy(), d["known"].to_numpy() & d["sent"].to_numpy())
+        ready |= final
+        if not ready.all():
+            self.waiting.append(d[~ready].reset_index(drop=True))
+        d, size = d[ready], size[ready]
+        sent = d["sent"].to_numpy()
+        self.recipients.add(pd.DataFrame({"recipient": d["recipient"].to_numpy()[sent], "messages": 1,
+                                          "bytes": size[sent]}))
+        self.domains.add(pd.DataFrame({"domain": d["domain"].to_numpy(), "sent": sent.astype("int64"),
+                                       "bytes": np.where(sent, size, 0), "defers": (~sent).astype("int64"),
+                                       "delay_sum": np.where(sent, d["delay"].to_numpy(), 0.0),
+                                       "max_delay": d["delay"].to_numpy()}))
+
+    def got(self) -> pd.DataFrame:
+        """The received messages whose size was read: sender, client (pflogsumm's domain), size."""
+        flags = self.qids.column("flags")
+        got = (flags & (_SIZED | _RECV)) == (_SIZED | _RECV)
+        return pd.DataFrame({"sender": self.senders.decode(self.qids.column("sender")[got]),
+                             "client": self.clients.decode(self.qids.column("client")[got]),
+                             "size": self.qids.column("size")[got]})
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The sections' tables before ranking: senders, recipients (messages, bytes), domains."""
+        self._finish()
+        g = self.got()
+        senders = g.groupby("sender", sort=False).agg(messages=("size", "size"), bytes=("size", "sum")).reset_index()
+        recipients = self.recipients.result()
+        dom = self.domains.result()
+        sent = dom["sent"].to_numpy()
+        dom = dom.assign(avg_delay=np.where(sent > 0, dom["delay_sum"] / np.clip(sent, 1, None), 0.0))
+        dom = dom.astype({"sent": "int64", "bytes": "int64", "defers": "int64"})
+        dom["avg_delay"] = dom["avg_delay"].astype(float).round(3)
+        dom["max_delay"] = dom["max_delay"].astype(float).round(3)
+        return {"senders": senders.astype({"messages": "int64", "bytes": "int64"}),
+                "recipients": recipients.astype({"messages": "int64", "bytes": "int64"}),
+                "domains": dom[["domain", "sent", "bytes", "defers", "avg_delay", "max_delay"]]}
+
+    def totals(self) -> dict[str, int]:
+        t = self.tables()
+        g = self.got()
+        sender = pa.array(g["sender"].to_numpy(), pa.string())
+        dom = pc.extract_regex(sender, r"^[^@]+@(?P<d>.+)$")
+        client = pa.array(g["client"].to_numpy(), pa.string())
+        by_client = pc.if_else(pc.equal(client, ""), sender, client)
+        sending = pc.if_else(pc.is_valid(dom), dom.field("d"), by_client)
+        return {
+            **{k: self.n[k] for k in ("received", "delivered", "forwarded")},
+            "deferred": int(((self.qids.column("flags") & _DEFERRED) > 0).sum()),
+            **{k: self.n[k] for k in ("deferrals", "bounced", "rejected", "reject_warnings", "held", "discarded")},
+            "bytes_received": int(g["size"].sum()),
+            "bytes_delivered": int(t["recipients"]["bytes"].sum()),
+            "senders": int(g["sender"].nunique()),
+            "sending_hosts_domains": len(pc.unique(sending)),
+            "recipients": len(t["recipients"]),
+            "recipient_hosts_domains": int((t["domains"]["sent"] > 0).sum()),
+        }
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    """A column of a small (already selected) table as plain objects, None for null."""
+    s = df[name]
+    return s.astype(object).where(s.notna(), None)
+
+
+def id_seconds(ids: pd.Series) -> np.ndarray:
+    """The arrival time an Exim message id holds (its first six characters, base 62), in seconds."""
+    raw = np.array(ids.str.slice(0, 6).str.ljust(6, "0").tolist(), dtype="S6")
+    code = raw.view(np.uint8).reshape(-1, 6).astype("int64") if len(raw) else np.zeros((0, 6), dtype="int64")
+    val = np.clip(np.where(code >= 97, code - 61, np.where(code >= 65, code - 55, code - 48)), 0, 61)
+    total = np.zeros(len(ids), dtype="int64")
+    for i in range(6):  # six characters, not one step per line
+        total = total * 62 + val[:, i]
+    return total
+
+
+class ExFold(_Fold):
+    """eximstats' totals and the state of its sections, folded batch by batch (Exim events)."""
+
+    COUNTS = ("received", "received_bytes", "delivered", "delivered_addresses", "errors", "rejects",
+              "temporary_rejects", "remote_reject_mentions")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n = dict.fromkeys(self.COUNTS, 0)
+        self.qids = QidTable({"flags": 0, "size": 0, "arrived": 0, "src": -1})
+        self.srcs = Vocab()
+        self.sources = Agg(["host"], {"messages": "sum", "bytes": "sum"})
+        self.dest = Agg(["host"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
+        self.local = Agg(["recipient"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
+        self.transports = Agg(["transport"], {"messages": "sum", "bytes": "sum"})
+        self.relayed = Agg(["from", "to"], {"count": "sum", "first": "min"})
+        self.relay_waiting: list[pd.DataFrame] = []  # relayed deliveries whose sending host is not read yet
+        self.completed: list[pd.DataFrame] = []  # 'Completed' lines: queue id, time, time in the id
+        self.rows = 0  # lines folded (orders the relayed pairs as first seen)
+
+    def add(self, ev: pd.DataFrame, f: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Fold a batch of Exim events; returns the batch's masks (:func:`analyzer.totals.ex_frame`)."""
+        assert not self.done, "a fold gives its result once"
+        f = f if f is not None else _ex_frame(ev)
+        self._count(ev, f)
+        seconds = np.floor_divide(pc.fill_null(pc.cast(col(ev, "ts"), pa.int64()), 0)
+                                  .to_numpy(zero_copy_only=False), 10**6)
+        self._arrivals(ev, f, seconds)
+        self._deliveries(ev, f)
+        self._completed(f, seconds)
+        self.rows += len(ev)
+        return f
+
+    def _count(self, ev: pd.DataFrame, f: dict[str, Any]) -> None:
+        event, status, qid, detail, delivery = f["event"], f["status"], f["qid"], f["detail"], f["delivery"]
+        arrival, arrow = f["arrival"], f["arrow"]
+        failed = delivery & eq(status, "bounced")
+        reject = eq(event, "reject")
+        rejected = (reject & eq(status, "rejected")) \
+            | (eq(event, "protocol_error") & eq(status, "synchronization")
+               & ~isin(detail, ["sync failure", "synchronization error"])) \
+            | eq(event, "too_many_errors") | f["blackhole"]
+        text = pc.binary_join_element_wise(pc.fill_null(col(ev, "reply_text"), ""), detail, " ")
+        remote = isin(event, ["reply", "connect_failure", "lost_connection", "timeout"]) & valid(qid) \
+            & mask(pc.match_substring_regex(text, r"rejected|refused|dropped"))
+        n = self.n
+        n["received"] += int(arrival.sum())
+        n["received_bytes"] += int(pc.sum(f["size"].filter(pa.array(arrival))).as_py() or 0)
+        n["delivered"] += int(arrow.sum())
+        n["delivered_addresses"] += int(arrow.sum() + f["further"].sum())
+        n["errors"] += int(failed.sum())
+        n["rejects"] += int(rejected.sum())
+        n["temporary_rejects"] += int((reject & eq(status, "tempfailed")).sum())
+        n["remote_reject_mentions"] += int(remote.sum())
+        for rows, bit in ((delivery & eq(status, "deferred"), _DEFERRED), (failed, _FAILED)):
+            rows = rows & valid(qid)
+            if rows.any():
+                run, pos = self.qids.ensure(np.unique(key_hash(qid.filter(pa.array(rows)))))
+                self.qids.flag(bit, run, pos)
+
+    def _arrivals(self, ev: pd.DataFrame, f: dict[str, Any], seconds: np.ndarray) -> None:
+        """The '<=' lines: sending hosts (H=: 'name', '(helo)', '[ip]'; 'local' without), and each
+        message's first size, arrival time and sending host and sender."""
+        if not f["arrival"].any():
+            return
+        a = frame(ev, f["arrival"], ["queue_id", "client_host", "helo", "client_ip", "sender"])
+        helo, ip = _col(a, "helo"), _col(a, "client_ip")
+        host = _col(a, "client_host")
+        host = host.where(host.notna(), ("(" + helo.fillna("") + ")").where(helo.notna(), None))
+        host = host.where(host.notna(), ("[" + ip.fillna("") + "]").where(ip.notna(), "local")).astype(str)
+        size = f["size"].filter(pa.array(f["arrival"])).to_numpy(zero_copy_only=False).astype("int64")
+        self.sources.add(pd.DataFrame({"host": host.to_numpy(), "messages": 1, "bytes": size}))
+        h = key_hash(pa.array(a["queue_id"].astype(str).to_numpy(), pa.string()))
+        first = _first(h)
+        run, pos = self.qids.ensure(h[first])
+        fresh = (self.qids.get("flags", run, pos) & _SIZED) == 0
+        self.qids.put("size", run, pos, size[first], fresh)
+        self.qids.put("arrived", run, pos, seconds[f["arrival"]][first], fresh)
+        self.qids.flag(_SIZED, run, pos, fresh)
+        # the sending host and sender of the first arrival from a remote host ('relayed')
+        remote = (host != "local").to_numpy()
+        if remote.any():
+            sender = _col(a, "sender").fillna("")
+            src = (host + ("[" + ip.fillna("") + "]").where(ip.notna(), "") + " "
+                   + sender.where(sender != "", "<>")).str.lower()
+            hr = h[remote]
+            one = _first(hr)
+            run, pos = self.qids.ensure(hr[one])
+            fresh = (self.qids.get("flags", run, pos) & _SRC) == 0
+            codes = self.srcs.encode(pa.array(src.to_numpy()[remote][one], pa.string()))
+            self.qids.put("src", run, pos, codes, fresh)
+            self.qids.flag(_SRC, run, pos, fresh)
+
+    def _deliveries(self, ev: pd.DataFrame, f: dict[str, Any]) -> None:
+        """The '=>' and '->' lines: destination host, local address, transport, size; relayed pairs."""
+        rows = f["arrow"] | f["further"]
+        if rows.any():
+            d = frame(ev, rows, ["queue_id", "relay_host", "relay_ip", "recipient", "orig_recipient", "direction"])
+            arrow, blackhole = f["arrow"][rows], f["blackhole"][rows]
+            remote = d["relay_host"].notna().to_numpy(dtype=bool)
+            rcpt, parent = _col(d, "recipient").fillna(""), _col(d, "orig_recipient")
+            pipe = rcpt.str.startswith(("/", "|")) & parent.notna()
+            user = rcpt.where(~pipe, rcpt + " <" + parent.fillna("") + ">").where(~blackhole, "blackhole")
+            kind = np.where(blackhole, ":blackhole:",
+                            np.where(d["direction"].to_numpy() == "outbound", "remote (smtp)", "local"))
+            known = d["queue_id"].notna().to_numpy(dtype=bool)
+            h = np.zeros(len(d), dtype=np.uint64)
+            h[known] = key_hash(pa.array(d["queue_id"][known].astype(str).to_numpy(), pa.string()))
+            out = pd.DataFrame({"host": _col(d, "relay_host").fillna("local").to_numpy(),
+                                "recipient": user.where(~remote, None).to_numpy(), "arrow": arrow,
+                                "transport": np.where(arrow, kind, None), "h": h, "known": known & arrow})
+            self._deliver_with_waiting(out)
+            sent_remote = arrow & remote & known
+            if sent_remote.any():
+                run, pos = self.qids.ensure(np.unique(h[sent_remote]))
+                self.qids.flag(_REMOTE, run, pos)
+            same = parent.isna() | (parent.fillna("").str.lower() == rcpt.str.lower())
+            rel = sent_remote & same.to_numpy(dtype=bool)
+            rip = _col(d, "relay_ip")
+            dst = (d["relay_host"].astype(str) + ("[" + rip.fillna("") + "]").where(rip.notna(), "") + " "
+                   + rcpt).str.lower()
+            pairs = pd.DataFrame({"to": dst.to_numpy()[rel], "h": h[rel],
+                                  "first": self.rows + np.flatnonzero(rows)[rel]})
+            self._relay(pd.concat([*self.relay_waiting, pairs], ignore_index=True))
+
+    def _deliver(self, d: pd.DataFrame, final: bool = False) -> None:
+        size, ready = _sized(self.qids, d["h"].to_numpy(), d["known"].to_numpy())
+        ready |= final
+        if not ready.all():
+            self.waiting.append(d[~ready].reset_index(drop=True))
+        d, size = d[ready], size[ready]
+        arrow = d["arrow"].to_numpy(dtype=bool)
+        size = np.where(arrow, size, 0)
+        one = np.ones(len(d), dtype="int64")
+        self.dest.add(pd.DataFrame({"host": d["host"].to_numpy(), "messages": arrow.astype("int64"),
+                                    "addresses": one, "bytes": size}))
+        loc = d["recipient"].notna().to_numpy(dtype=bool)
+        self.local.add(pd.DataFrame({"recipient": d["recipient"].to_numpy()[loc],
+                                     "messages": arrow[loc].astype("int64"), "addresses": one[loc],
+                                     "bytes": size[loc]}))
+        self.transports.add(pd.DataFrame({"transport": d["transport"].to_numpy()[arrow], "messages": one[arrow],
+                                          "bytes": size[arrow]}))
+
+    def _relay(self, pairs: pd.DataFrame, final: bool = False) -> None:
+        self.relay_waiting = []
+        if not len(pairs):
+            return
+        run, pos = self.qids.locate(pairs["h"].to_numpy())
+        ready = (self.qids.get("flags", run, pos) & _SRC) > 0
+        if not final and not ready.all():
+            self.relay_waiting.append(pairs[~ready].reset_index(drop=True))
+        src = self.srcs.decode(self.qids.get("src", run, pos)[ready])
+        self.relayed.add(pd.DataFrame({"from": src, "to": pairs["to"].to_numpy()[ready], "count": 1,
+                                       "first": pairs["first"].to_numpy()[ready]}))
+
+    def _completed(self, f: dict[str, Any], seconds: np.ndarray) -> None:
+        done = eq(f["event"], "removed") & eq(f["status"], "completed") & valid(f["qid"])
+        if done.any():
+            ids = pd.Series(f["qid"].filter(pa.array(done)).to_numpy(zero_copy_only=False), dtype=object).astype(str)
+            self.completed.append(pd.DataFrame({"h": key_hash(pa.array(ids.to_numpy(), pa.string())),
+                                                "at": seconds[done], "id_at": id_seconds(ids)}))
+
+    def _finish_more(self) -> None:
+        self._relay(pd.concat(self.relay_waiting, ignore_index=True) if self.relay_waiting
+                    else pd.DataFrame({"to": [], "h": np.zeros(0, np.uint64), "first": []}), final=True)
+
+    def queue_times(self) -> pd.DataFrame:
+        """eximstats' "Time spent on the queue": per 'Completed' line, its time minus the message's
+        arrival ('<=' line read, else the time in the message id); all messages, and those with at
+        least one remote delivery."""
+        c = _concat(self.completed)
+        if c is None:
+            c = pd.DataFrame({"h": np.zeros(0, np.uint64), "at": np.zeros(0, np.int64), "id_at": np.zeros(0, np.int64)})
+        run, pos = self.qids.locate(c["h"].to_numpy())
+        flags = self.qids.get("flags", run, pos)
+        start = np.where((flags & _SIZED) > 0, self.qids.get("arrived", run, pos), c["id_at"].to_numpy())
+        queued = c["at"].to_numpy() - start
+        remote = (flags & _REMOTE) > 0
+        limits = np.array([lim for lim, _ in QUEUE_BUCKETS])
+        bucket = np.searchsorted(limits, queued, side="right")  # index of the first limit above
+        labels = [f"under {QUEUE_BUCKETS[0][1]}"] + [f"{QUEUE_BUCKETS[i - 1][1]} to {QUEUE_BUCKETS[i][1]}"
+                                                      for i in range(1, len(QUEUE_BUCKETS))] + [f"over {QUEUE_BUCKETS[-1][1]}"]
+        n_all = np.bincount(bucket, minlength=len(labels))
+        n_remote = np.bincount(bucket[remote], minlength=len(labels))
+        total_all, total_remote = max(int(n_all.sum()), 1), max(int(n_remote.sum()), 1)
+        out = pd.DataFrame({"time": labels, "messages": n_all.astype("int64"),
+                            "share": (n_all / total_all).round(4),
+                            "remote_messages": n_remote.astype("int64"),
+                            "remote_share": (n_remote / total_remote).round(4)})
+        return out[(out["messages"] > 0) | (out["remote_messages"] > 0)].reset_index(drop=True)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The sections' tables before ranking."""
+        self._finish()
+        relayed = self.relayed.result()
+        relayed = relayed.sort_values("first", kind="stable")[["from", "to", "count"]].reset_index(drop=True)
+        ints = {"messages": "int64", "bytes": "int64"}
+        return {"sources": self.sources.result().astype(ints),
+                "destinations": self.dest.result().astype({**ints, "addresses": "int64"}),
+                "local_destinations": self.local.result().astype({**ints, "addresses": "int64"}),
+                "transports": self.transports.result().astype(ints).sort_values("transport").reset_index(drop=True),
+                "relayed": relayed.astype({"count": "int64"}),
+                "queue_times": self.queue_times()}
+
+    def totals(self) -> dict[str, int]:
+        t = self.tables()
+        flags = self.qids.column("flags")
+        arrived = (flags & _SIZED) > 0
+        n = self.n
+        return {
+            "received": n["received"], "received_bytes": n["received_bytes"], "delivered": n["delivered"],
+            "delivered_addresses": n["delivered_addresses"],
+            "delivered_bytes": int(t["destinations"]["bytes"].sum()),
+            "delayed": int((arrived & ((flags & _DEFERRED) > 0)).sum()),
+            "failed": int((arrived & ((flags & _FAILED) > 0)).sum()),
+            **{k: n[k] for k in ("errors", "rejects", "temporary_rejects", "remote_reject_mentions")},
+        }

@@ -1,0 +1,151 @@
+"""Folds: how the report reads a day of events without holding the day.
+
+**The protocol.** A *fold* is any object with two methods:
+
+* ``add(batch: pandas.DataFrame) -> None`` takes one batch of classified events and keeps what its
+  section needs (counts, first examples, a few rows), never the batch itself;
+* ``result() -> Any`` returns what it kept, once every batch was added (called once, last).
+
+**What a batch is.** A :class:`pandas.DataFrame` with the columns of
+:data:`analyzer.report.build.REPORT_COLUMNS` (classified events, Arrow-backed dtypes as
+:func:`analyzer.schema.to_pandas` gives them), rows in the order of their input file, and two
+entries in ``batch.attrs``:
+
+* ``"input"``: the position of the batch's input in the run's input order. Batches of one input
+  come in line order; the batches of secondary logs (``mail.warn``, Exim's ``rejectlog``, see
+  :mod:`analyzer.pipeline`) come after those of the primary logs whatever their position. A fold
+  whose result depends on order sorts by ``(input, first_row)``.
+* ``"first_row"``: the number of rows of the same input that came before this batch, so
+  ``(input, first_row + i)`` is the place of row ``i`` in the input order (:func:`row_order`).
+
+A fold must not keep a reference to the batch (or to a slice of it) after ``add`` returns, and
+must not change it. It may keep state that grows with the distinct entities seen (destination
+domains, client addresses, queue ids, seconds of the day), never with the number of lines.
+
+**Who feeds folds.** :func:`fold_stream` runs folds over an event stream (:mod:`analyzer.pipeline`),
+classifying each batch as it comes; :func:`fold_frame` runs the same folds over a table already in
+memory, in slices, so that :func:`analyzer.report.make_report` gives the same report for a table
+as for the stream it came from. :class:`RowsFold` is the fold of a section that still needs rows:
+it keeps only the rows and columns it is told to, compactly (dictionary-encoded Arrow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from ..anomalies.aggregates import row_order
+
+__all__ = ["SLICE_ROWS", "Fold", "RowsFold", "fold_frame", "fold_stream", "row_order"]
+
+#: Rows per slice when folds run over a table in memory (about one stream batch).
+SLICE_ROWS = 28_000
+
+
+@runtime_checkable
+class Fold(Protocol):
+    """Folds batches of classified events into what one report section needs."""
+
+    def add(self, batch: pd.DataFrame) -> None:
+        """Take one batch (see the module docstring for what ``batch`` holds)."""
+
+    def result(self) -> Any:
+        """What was kept, after the last batch."""
+
+
+def _feed(batch: pd.DataFrame, folds: Iterable[Fold], index: int, first_row: int) -> None:
+    batch.attrs["input"] = index
+    batch.attrs["first_row"] = first_row
+    for f in folds:
+        f.add(batch)
+
+
+def fold_frame(events: pd.DataFrame, folds: Sequence[Fold], *, rows: int = SLICE_ROWS) -> None:
+    """Run ``folds`` over a table in memory, ``rows`` rows at a time (one input, in table order)."""
+    if rows <= 0:
+        raise ValueError("rows must be positive")
+    for start in range(0, len(events), rows):
+        _feed(events.iloc[start:start + rows], folds, 0, start)
+
+
+def fold_stream(stream: Any, folds: Sequence[Fold], *, kb: Any = None,
+                columns: Sequence[str] | None = None) -> None:
+    """Run ``folds`` over an event stream (:class:`analyzer.pipeline.EventStream`): each batch
+    classified as it comes (:class:`analyzer.classify_stream.StreamClassifier`, whose cache and
+    retry-wait attribution carry across batches, unless the stream classifies itself), cut to
+    ``columns``, turned into a pandas batch and handed to every fold."""
+    from ..classify_stream import StreamClassifier
+    from ..schema import to_pandas
+
+    classify_batch = StreamClassifier(kb) if stream.classifier is None else None
+    done: dict[int, int] = {}  # rows seen so far per input
+    for b in stream:
+        if not b.table.num_rows:
+            continue
+        t = classify_batch(b.table) if classify_batch is not None else b.table
+        if columns is not None:
+            t = t.select(list(columns))
+        first = done.get(b.index, 0)
+        done[b.index] = first + t.num_rows
+        _feed(to_pandas(t), folds, b.index, first)
+
+
+class RowsFold:
+    """Keeps the rows (``keep(batch)`` -> boolean mask, or all) and ``columns`` of each batch,
+    the columns in ``few_values`` dictionary-encoded while held; ``result()`` is one pandas table
+    in input order (the section that still reads rows reads that)."""
+
+    def __init__(self, columns: Sequence[str], keep: Callable[[pd.DataFrame], np.ndarray] | None = None,
+                 few_values: Iterable[str] = (), order_column: str | None = None) -> None:
+        self.columns = list(columns)
+        self.keep = keep
+        self.few_values = [c for c in few_values if c in self.columns]
+        self.order_column = order_column  # also keep each row's row_order() under this name
+        self._pieces: list[tuple[int, int, Any]] = []
+        self._schema: Any = None
+
+    def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
+        """Keep the rows of ``batch`` that ``keep`` (or ``mask``, when given) selects."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if mask is None and self.keep is not None:
+            mask = np.asarray(self.keep(batch), dtype=bool)
+        rows = batch[self.columns] if mask is None else batch.loc[mask, self.columns]
+        t = pa.Table.from_pandas(rows, preserve_index=False)
+        if self._schema is None:
+            self._schema = t.schema
+        if self.order_column is not None:
+            order = row_order(batch)
+            t = t.append_column(self.order_column, pa.array(order if mask is None else order[mask]))
+        if not t.num_rows:
+            return
+        for name in self.few_values:
+            i = t.schema.get_field_index(name)
+            if not pa.types.is_dictionary(t.schema.field(i).type):
+                t = t.set_column(i, name, pc.dictionary_encode(t.column(i)))
+        self._pieces.append((int(batch.attrs.get("input", 0)), int(batch.attrs.get("first_row", 0)), t))
+
+    def result(self) -> pd.DataFrame:
+        import pyarrow as pa
+
+        from ..schema import to_pandas
+
+        self._pieces.sort(key=lambda p: (p[0], p[1]))
+        if not self._pieces:
+            if self._schema is None:
+                return pd.DataFrame({c: pd.Series([], dtype=object) for c in self.columns})
+            t = self._schema.empty_table()
+            if self.order_column is not None:
+                t = t.append_column(self.order_column, pa.array([], pa.int64()))
+            return to_pandas(t)
+        table = pa.concat_tables([p[2] for p in self._pieces], promote_options="permissive")
+        self._pieces = []
+        for name in self.few_values:
+            i = table.schema.get_field_index(name)
+            if pa.types.is_dictionary(table.schema.field(i).type):
+                table = table.set_column(i, name, table.column(i).cast(table.schema.field(i).type.value_type))
+        return to_pandas(table)

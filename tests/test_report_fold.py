@@ -1,0 +1,195 @@
+"""The report's folds: the same report whatever the batches, the workers or the path (stream or table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyzer.anomalies.aggregates import Bulk, BulkFold, is_bulk
+from analyzer.classify import classify, default_rules
+from analyzer.pipeline import EventStream
+from analyzer.reader import open_stream, parse_logs
+from analyzer.report import ReportWindow, make_report
+from analyzer.report.build import REPORT_COLUMNS, collect_report_events, split_events
+from analyzer.report.fold import Fold, RowsFold, fold_frame
+from analyzer.sources import expand_inputs
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = pd.Timestamp("2026-11-29T06:00:00Z")
+INCIDENTS = ["521_burst:acme.example@6h+1h", "sasl_bruteforce:198.51.100.66@10h+1h", "silence@15h+1h",
+             "deferral_buildup@18h+3h"]
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return default_rules()
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Path:
+    """A generated Postfix day (3,000 lines) with incidents that every detector family sees."""
+    from bench.generate_logs import generate
+
+    path = tmp_path_factory.mktemp("fold") / "mail.log"
+    generate(mta="postfix", lines=3000, seed=7, out=path, incidents=INCIDENTS)
+    return path
+
+
+def _streamed(paths, kb, window=ReportWindow(), **stream_options):
+    if "block_bytes" in stream_options:
+        stream = EventStream(expand_inputs([str(p) for p in paths]), year=2026, tz="UTC", **stream_options)
+    else:
+        stream = open_stream([str(p) for p in paths], year=2026, tz="UTC", **stream_options)
+    result = collect_report_events(stream, kb)
+    return make_report(result, kb=kb, window=window, now=NOW, generated_at=NOW)
+
+
+def _from_table(paths, kb, window=ReportWindow()):
+    result = parse_logs([str(p) for p in paths], year=2026, tz="UTC", workers=1)
+    return make_report(result, kb=kb, window=window, now=NOW, generated_at=NOW)
+
+
+def test_the_day_has_folded_lines_and_findings(day, kb):
+    """The generated day exercises the fold: lines are folded, detectors find the incidents."""
+    result = collect_report_events(open_stream([str(day)], year=2026, tz="UTC"), kb)
+    assert len(result.bulk) > 500
+    assert len(result.events) + len(result.bulk) == result.counts.events
+    report = make_report(result, kb=kb, now=NOW, generated_at=NOW)
+    detectors = {f["detector"] for f in report["findings"]}
+    assert {"silence", "abuse"} <= detectors
+
+
+@pytest.mark.parametrize("batch_lines", [1, 7, 333, 1999])
+def test_any_batch_cut_gives_the_same_report(day, kb, batch_lines):
+    """Cutting the day into batches of 1, 7, 333 or 1999 lines gives the report of one batch."""
+    whole = _streamed([day], kb, workers=1)
+    assert _streamed([day], kb, workers=1, batch_lines=batch_lines) == whole
+
+
+def test_two_workers_give_the_same_report(day, kb):
+    """Blocks parsed by two worker processes give the report of one process."""
+    one = _streamed([day], kb, workers=1, block_bytes=64 * 1024)
+    assert _streamed([day], kb, workers=2, block_bytes=64 * 1024) == one
+
+
+def test_a_table_gives_the_report_of_its_stream(day, kb):
+    """make_report over a table in memory (folded in slices) equals the streamed report."""
+    assert _from_table([day], kb) == _streamed([day], kb, workers=1)
+
+
+def test_a_window_with_the_morning_as_baseline(day, kb):
+    """A window that starts inside a second-resolution day: the input before it is the baseline,
+    in the stream and in the table alike, with batches cut anywhere."""
+    window = ReportWindow(pd.Timestamp("2026-11-28T09:30:00Z"), pd.Timestamp("2026-11-28T20:00:00Z"))
+    report = _streamed([day], kb, window=window, workers=1)
+    assert report["baseline"]["source"] == "input before the window"
+    assert report["baseline"]["events"] > 0
+    assert _streamed([day], kb, window=window, workers=1, batch_lines=101) == report
+    assert _from_table([day], kb, window=window) == report
+
+
+def test_rotated_set_with_batches_across_files(kb):
+    """The sample rotated set (three files, one gzipped) gives one report whatever the batches."""
+    paths = [ROOT / "sample_logs" / "postfix"]
+    whole = _streamed(paths, kb, workers=1)
+    assert _streamed(paths, kb, workers=1, batch_lines=5) == whole
+    assert _from_table(paths, kb) == whole
+
+
+def test_folded_lines_are_counted_not_kept(day, kb):
+    """The folded lines are sessions, TLS and postscreen lines that went well and Postfix's
+    message-id/removed lines; the report still counts them as events, sessions and normal closes."""
+    table = classify(parse_logs([str(day)], year=2026, tz="UTC", workers=1).events, kb)
+    m = is_bulk(table)
+    bulk_rows = table[m]
+    assert set(bulk_rows["event"].unique()) == {"connect", "disconnect", "tls", "screen", "message_id", "removed"}
+    session = bulk_rows["event"].isin(["connect", "disconnect", "tls", "screen"]).to_numpy(dtype=bool)
+    assert bulk_rows.loc[session, "queue_id"].isna().all()
+    assert bulk_rows.loc[~session, ["sender", "recipient", "status", "detail"]].isna().all().all()
+    assert bulk_rows["outcome"].isin(["ok", "info"]).all()
+    rows, bulk = split_events(table)
+    assert len(rows) + len(bulk) == len(table)
+    connects = bulk_rows[(bulk_rows["event"] == "connect") & (bulk_rows["direction"] != "outbound")
+                         & ~bulk_rows["program"].str.endswith("postscreen")]
+    assert int(bulk.table["sessions"].sum()) == len(connects)
+    # each folded message line keeps when its message was first seen
+    assert len(bulk.qids) == int((~session).sum())
+
+
+def test_bulk_fold_does_not_depend_on_the_batches(day, kb):
+    """The per-second table is the same folded in one batch or in slices of 17 rows."""
+    table = classify(parse_logs([str(day)], year=2026, tz="UTC", workers=1).events, kb)
+
+    def folded(rows: int) -> pd.DataFrame:
+        f = BulkFold()
+        fold_frame(table, [f], rows=rows)
+        t = f.result().table
+        return t.sort_values(["sec", "source", "host", "reply_class", "last_order"]).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(folded(17), folded(len(table) + 1))
+
+
+def test_bulk_cut_by_window():
+    """A Bulk cut to [since, until) keeps the seconds inside; lines without a time only uncut."""
+    fold = BulkFold()
+    ts = pd.to_datetime(["2026-01-01T10:00:00Z", "2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z", None], utc=True)
+    batch = pd.DataFrame({
+        "ts": ts, "event": ["connect"] * 4, "outcome": ["ok"] * 4, "severity": ["info"] * 4,
+        "direction": ["inbound"] * 4, "cause": ["session.connect"] * 4, "source": ["a.log"] * 4,
+        "host": ["mx"] * 4, "program": ["postfix/smtpd"] * 4, "reply_class": [None] * 4, "line_no": [1, 2, 3, 4],
+        "queue_id": [None] * 4, "quit": [None] * 4,
+    })
+    fold.add(batch)
+    bulk = fold.result()
+    assert len(bulk) == 4
+    assert len(bulk.cut()) == 4
+    assert len(bulk.cut(timed=True)) == 3
+    assert len(bulk.cut(pd.Timestamp("2026-01-01T10:00:00Z"), pd.Timestamp("2026-01-01T11:00:00Z"))) == 2
+    assert len(bulk.cut(pd.Timestamp("2026-01-01T10:00:01Z"))) == 1
+    assert bulk.first_ts() == pd.Timestamp("2026-01-01T10:00:00Z")
+    assert int(bulk.table["sessions"].sum()) == 4
+    assert isinstance(Bulk.empty().cut(pd.Timestamp("2026-01-01T00:00:00Z")), Bulk)
+
+
+def test_rows_fold_keeps_input_order_and_columns():
+    """RowsFold keeps the selected rows and columns, in input order whatever order batches come in."""
+    fold = RowsFold(["a", "b"], keep=lambda b: (b["a"] % 2 == 0).to_numpy(), few_values=["b"], order_column="o")
+    assert isinstance(fold, Fold)
+    first = pd.DataFrame({"a": [0, 1, 2], "b": ["x", "y", "x"], "c": [1.0, 2.0, 3.0]})
+    second = pd.DataFrame({"a": [4, 5], "b": ["z", None], "c": [4.0, 5.0]})
+    second.attrs.update(input=1, first_row=0)
+    first.attrs.update(input=0, first_row=0)
+    fold.add(second)  # a secondary log's batch may come first
+    fold.add(first)
+    out = fold.result()
+    assert list(out.columns) == ["a", "b", "o"]
+    assert out["a"].tolist() == [0, 2, 4]
+    assert out["b"].tolist() == ["x", "x", "z"]
+    assert np.all(np.diff(out["o"].to_numpy()) > 0)
+
+
+def test_fold_frame_hands_out_slices_with_their_place():
+    """fold_frame gives each slice its first row, so row_order numbers rows as the table does."""
+    from analyzer.anomalies.aggregates import row_order
+
+    seen: list[np.ndarray] = []
+
+    class Orders:
+        def add(self, batch: pd.DataFrame) -> None:
+            seen.append(row_order(batch))
+
+        def result(self) -> None:
+            return None
+
+    fold_frame(pd.DataFrame({"x": range(10)}), [Orders()], rows=3)
+    assert np.concatenate(seen).tolist() == list(range(10))
+    assert [len(s) for s in seen] == [3, 3, 3, 1]
+
+
+def test_report_columns_are_what_the_stream_keeps(day, kb):
+    """collect_report_events keeps exactly REPORT_COLUMNS (and the row order) as rows."""
+    result = collect_report_events(open_stream([str(day)], year=2026, tz="UTC"), kb)
+    assert list(result.events.columns) == [*REPORT_COLUMNS, "_order"]
