@@ -216,13 +216,16 @@ fn host_at(s: &[u8], i: usize) -> Option<(usize, Host<'_>)> {
 
 /// The first `" H=" + H` of some items (fields.py's `_EXIM_FIELDS["H"]`); Err where the
 /// reader is not sure of it.
+/// Err also where a ` H=` is not a host: trying every later one could take time quadratic in the
+/// line (the Python path reads such lines).
 fn field_host(f: &[u8]) -> Result<Host<'_>, ()> {
-    for v in key_starts(f, b"H=") {
-        if let Some((_, h)) = host_at(f, v) {
-            return if h.bad { Err(()) } else { Ok(h) };
-        }
+    match key_starts(f, b"H=").next() {
+        None => Ok(Host::default()),
+        Some(v) => match host_at(f, v) {
+            Some((_, h)) if !h.bad => Ok(h),
+            _ => Err(()),
+        },
     }
-    Ok(Host::default())
 }
 
 /// Positions just after `" " + key` in `" " + f` (the virtual leading space of fields.py's
@@ -243,19 +246,22 @@ fn field_smtp_transport(f: &[u8]) -> bool {
 
 /// `" F=(?P<v><[^>]*>|\S+)"`.
 fn field_f(f: &[u8]) -> Option<&[u8]> {
+    let mut closes = true; // once no '>' follows, none follows a later item either
     key_starts(f, b"F=").find_map(|v| {
-        if f.get(v) == Some(&b'<') {
-            if let Some(p) = f[v..].iter().position(|&b| b == b'>') {
-                return Some(&f[v..v + p + 1]);
+        if closes && f.get(v) == Some(&b'<') {
+            match f[v..].iter().position(|&b| b == b'>') {
+                Some(p) => return Some(&f[v..v + p + 1]),
+                None => closes = false,
             }
         }
         nonempty(&f[v..token_end(f, v)])
     })
 }
 
-/// `" C=\"(?P<v>(?:[^\"\\]|\\.)*)\""`, with `\"` read as `"`.
-fn field_c(f: &[u8]) -> Option<Cow<'_, [u8]>> {
-    for v in key_starts(f, b"C=\"") {
+/// `" C=\"(?P<v>(?:[^\"\\]|\\.)*)\""`, with `\"` read as `"`; Err where the first such item
+/// is not closed (trying every later one could take time quadratic in the line).
+fn field_c(f: &[u8]) -> Result<Option<Cow<'_, [u8]>>, ()> {
+    if let Some(v) = key_starts(f, b"C=\"").next() {
         let mut i = v;
         let mut escaped = false;
         let found = loop {
@@ -274,10 +280,11 @@ fn field_c(f: &[u8]) -> Option<Cow<'_, [u8]>> {
                 Some(_) => i += 1,
             }
         };
-        if let Some(end) = found {
+        let Some(end) = found else { return Err(()) };
+        {
             let raw = &f[v..end];
             if !escaped || find(raw, b"\\\"").is_none() {
-                return Some(Cow::Borrowed(raw));
+                return Ok(Some(Cow::Borrowed(raw)));
             }
             let mut out = Vec::with_capacity(raw.len());
             let mut k = 0;
@@ -290,10 +297,10 @@ fn field_c(f: &[u8]) -> Option<Cow<'_, [u8]>> {
                     k += 1;
                 }
             }
-            return Some(Cow::Owned(out));
+            return Ok(Some(Cow::Owned(out)));
         }
     }
-    None
+    Ok(None)
 }
 
 fn utf8_len(first: u8) -> usize {
@@ -505,7 +512,7 @@ fn delivery<'a>(spec: &'a Spec, qid: &'a [u8], flag: &[u8], m: &'a [u8]) -> Opti
     row.relay = field_host(f).ok()?;
     row.sender = field_f(f).and_then(strip_brackets);
     row.tls = field_token(f, b"X=");
-    row.reply_text = field_c(f).filter(|c| !c.is_empty()).map(strip_dt_cow);
+    row.reply_text = field_c(f).ok()?.filter(|c| !c.is_empty()).map(strip_dt_cow);
     if let Some(v) = key_starts(f, b"QT=").find_map(|v| {
         let n = f[v..].iter().take_while(|&&b| b.is_ascii_digit() || b"smhdw.".contains(&b)).count();
         nonempty(&f[v..v + n])
@@ -583,7 +590,7 @@ fn failed<'a>(spec: &'a Spec, qid: &'a [u8], status: &'static str, m: &'a [u8]) 
     }
     row.reply_text = match nonempty(text) {
         Some(t) => Some(Cow::Borrowed(strip_dt(t))),
-        None => field_c(f).filter(|c| !c.is_empty()).map(strip_dt_cow),
+        None => field_c(f).ok()?.filter(|c| !c.is_empty()).map(strip_dt_cow),
     };
     from_text(spec, &mut row, true);
     row.direction = Some(if outbound_t { "outbound" } else { delivery_direction(&row) });
@@ -758,12 +765,13 @@ fn auth_failed<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
     let mut text = tail;
     let mut user = None;
     if tail.ends_with(b")") {
-        for q in find_iter(tail, b" (set_id=") {
-            let inner = &tail[q + 9..tail.len() - 1];
-            if q + 9 < tail.len() && !inner.contains(&b')') {
+        // the name holds no ')': only a start after the last ')' but the closing one will do
+        let after = tail[..tail.len() - 1].iter().rposition(|&b| b == b')').map_or(0, |p| p + 1);
+        let from = after.saturating_sub(8);
+        if let Some(q) = find(&tail[from..], b" (set_id=").map(|q| q + from) {
+            if q + 9 < tail.len() {
                 text = &tail[..q];
-                user = nonempty(inner);
-                break;
+                user = nonempty(&tail[q + 9..tail.len() - 1]);
             }
         }
     }
