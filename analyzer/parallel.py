@@ -146,8 +146,8 @@ def run_block(job: BlockJob) -> BlockResult:
     except OSError as exc:  # a failing disk: the rest of the file still counts
         data = b""
         warning = f"{job.name}: read error at byte {job.start} ({exc.strerror or exc}); {job.end - job.start} bytes skipped"
-    producer: Callable | None = _WORKER["producer"]
-    lines = block_array(data, ends_file=job.ends_file) if producer is not None else None
+    lines = block_array(data, ends_file=job.ends_file)
+    del data
     clock = _RecordingClock(tz=job.tz, year=job.year, reference=job.reference)
     if job.state.clock is not None:
         clock._current, clock._prev_month = job.state.clock

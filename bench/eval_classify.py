@@ -9,6 +9,7 @@ counted per family and never printed, so nobody tunes rules on them.
     python bench/eval_classify.py                     # figures for dev and held-out
     python bench/eval_classify.py --min-heldout 0.95  # exit 1 when held-out accuracy is lower
     python bench/eval_classify.py --json              # the same figures as JSON
+    python bench/eval_classify.py --part dev          # the development part only (held-out not run)
 
 A record counts as correct when the classifier's cause is its ``expected_cause`` or one of its
 ``also_accept`` causes (used only where the knowledge base itself defines two causes for one
@@ -187,12 +188,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="exit 1 when held-out accuracy is below this fraction (e.g. 0.95)")
     ap.add_argument("--no-misses", action="store_true", help="do not list the dev misses")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--part", choices=("dev", "heldout", "both"), default="both",
+                    help="score one part only (while writing rules: dev, so the held-out part stays unseen)")
     args = ap.parse_args(argv)
 
     classify_one = maillens_classifier()
     known = known_causes()
     scores = {}
+    wanted = PARTS if args.part == "both" else (args.part,)
     for part, path in (("dev", args.dev), ("heldout", args.heldout)):
+        if part not in wanted:
+            continue
         if not path.exists():
             print(f"Error: {path} not found\nTry: run from a checkout that has bench/replies/", file=sys.stderr)
             return 2
@@ -201,14 +207,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(as_json(scores), indent=2))
     else:
-        lines = [*table("dev", scores["dev"]), "", *table("held-out", scores["heldout"])]
-        both = Score(total=scores["dev"].total + scores["heldout"].total,
-                     correct=scores["dev"].correct + scores["heldout"].correct)
-        lines += ["", f"overall (dev + held-out): {both.ok}/{both.n} = {_pct(both.ok, both.n).strip()}", "", *heldout_misses(scores["heldout"])]
-        if not args.no_misses:
+        lines = []
+        if "dev" in scores:
+            lines += [*table("dev", scores["dev"]), ""]
+        if "heldout" in scores:
+            lines += [*table("held-out", scores["heldout"]), ""]
+        if len(scores) == 2:
+            both = Score(total=scores["dev"].total + scores["heldout"].total,
+                         correct=scores["dev"].correct + scores["heldout"].correct)
+            lines += [f"overall (dev + held-out): {both.ok}/{both.n} = {_pct(both.ok, both.n).strip()}", ""]
+        if "heldout" in scores:
+            lines += heldout_misses(scores["heldout"])
+        if "dev" in scores and not args.no_misses:
             lines += ["", *confusion(scores["dev"])]
-        print("\n".join(lines))
-    if args.min_heldout is not None and scores["heldout"].accuracy() < args.min_heldout:
+        print("\n".join(lines).strip("\n"))
+    if args.min_heldout is not None and "heldout" in scores and scores["heldout"].accuracy() < args.min_heldout:
         print(f"held-out accuracy {scores['heldout'].accuracy():.4f} is below {args.min_heldout}",
               file=sys.stderr)
         return 1

@@ -83,8 +83,10 @@ def test_split_follows_the_rule_and_covers_families(parts):
     for fam in set(fams["dev"]) | set(fams["heldout"]):
         if fams["dev"][fam] + fams["heldout"][fam] >= 2:
             assert fams["dev"][fam] and fams["heldout"][fam], fam
-    share = len(parts["heldout"]) / (len(parts["dev"]) + len(parts["heldout"]))
+    unpinned_dev = [r for r in parts["dev"] if r.get("split") != "dev"]
+    share = len(parts["heldout"]) / (len(unpinned_dev) + len(parts["heldout"]))
     assert 0.3 < share < 0.5
+    assert not any(r.get("split") for r in parts["heldout"]), "a held-out record is pinned"
 
 
 def test_expected_causes_exist_or_are_proposed(parts):
@@ -142,6 +144,29 @@ def test_eval_classify_counts_a_hand_computed_slice(tmp_path, monkeypatch, capsy
     assert "550 reply 2" in text                        # dev misses are
     assert "held-out: 2/4 correct = 50.0%" in text
     assert eval_classify.main([*args, "--min-heldout", "0.5"]) == 0
+
+
+def test_eval_classify_dev_part_alone_never_opens_the_heldout_part(tmp_path, monkeypatch, capsys):
+    """--part dev scores the development part only: the held-out path is not even opened."""
+    dev, _ = _slice()
+    monkeypatch.setattr(eval_classify, "maillens_classifier", lambda: (lambda r: r["fake"]))
+    args = ["--dev", str(_write(tmp_path / "d.jsonl", dev)), "--heldout", str(tmp_path / "missing.jsonl")]
+    assert eval_classify.main([*args, "--part", "dev", "--json"]) == 0
+    assert list(json.loads(capsys.readouterr().out)) == ["dev"]
+    assert eval_classify.main([*args, "--part", "dev"]) == 0
+    text = capsys.readouterr().out
+    assert "dev: 4/6 correct" in text and "held-out" not in text
+    assert eval_classify.main(args) == 2                  # both parts: the missing file is an error
+
+
+def test_split_pins_round_three_records_to_dev():
+    """A record marked split=dev stays in dev whatever its hash says, and moves no other record."""
+    recs = [{"id": f"{i:08x}0000", "expected_cause": "mailbox.full"} for i in range(0, 100, 7)]
+    base = split.assign(recs)
+    pinned = [{"id": "00000000aaaa", "expected_cause": "mailbox.full", "split": "dev"}]  # hash says held out
+    after = split.assign(recs + pinned)
+    assert after["00000000aaaa"] == "dev"
+    assert {k: v for k, v in after.items() if k != "00000000aaaa"} == base
 
 
 def test_eval_classify_uses_maillens_explain(tmp_path, capsys):

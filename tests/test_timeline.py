@@ -51,3 +51,37 @@ def test_display_labels_days_and_counts_omitted_rows():
                                       "deferred": 0, "bounced": 1, "rejected": 2}]}}
     head, rows, omitted = rows_for_display(volumes)
     assert (head, [label for label, _ in rows], omitted) == ("day (UTC)", ["2026-11-01"], 3)
+
+
+def test_deferred_counts_messages_and_deferrals_count_lines():
+    """A message deferred 12 times in an hour is one deferred message there and 12 deferrals; a
+    deferral without a queue id counts alone; the same message deferred in the next hour counts again."""
+    stamps = [f"2026-11-01T10:{m:02d}:00Z" for m in range(0, 60, 5)]       # 12 deferrals of A at 10h
+    stamps += ["2026-11-01T10:30:00Z", "2026-11-01T10:31:00Z"]            # B twice, no queue id once
+    stamps += ["2026-11-01T11:05:00Z", "2026-11-01T11:06:00Z"]            # A again at 11h, one delivery
+    ts = _ts(*stamps)
+    qid = ["A"] * 12 + ["B", None] + ["A", "C"]
+    deferred = np.array([True] * 15 + [False])
+    delivered = ~deferred
+    tl = timeline(ts, {"deferred": deferred, "delivered": delivered}, iso=_iso,
+                  per_message={"deferred": (pd.Series(qid, dtype=object), "deferrals")})
+    assert tl["rows"] == [
+        {"start": "2026-11-01T10:00:00Z", "deferred": 3, "delivered": 0, "deferrals": 14},
+        {"start": "2026-11-01T11:00:00Z", "deferred": 1, "delivered": 1, "deferrals": 1}]
+
+
+def test_report_time_table_counts_deferred_messages():
+    """The report's time table counts deferred messages like its totals: the rows add up to the
+    messages deferred in each period, deferrals to the deferral lines."""
+    from analyzer.report.build import _volumes
+
+    n = 6
+    ev = pd.DataFrame({
+        "ts": _ts(*[f"2026-11-01T10:0{i}:00Z" for i in range(n)]),
+        "event": ["delivery"] * n, "status": ["deferred"] * 5 + ["sent"],
+        "queue_id": ["Q1"] * 4 + ["Q2", "Q1"], "action": [None] * n,
+        "program": ["postfix/smtp"] * n, "direction": ["outbound"] * n, "delay": [None] * n,
+    })
+    v = _volumes(ev)
+    assert (v["deferred"], v["deferrals"]) == (2, 5)
+    assert [(r["deferred"], r["deferrals"], r["delivered"]) for r in v["timeline"]["rows"]] == [(2, 5, 1)]

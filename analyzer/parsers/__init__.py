@@ -292,18 +292,6 @@ def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
     return _split(arr, lines, n_nul, first_line, ctx)
 
 
-def parse_block(block: bytes, first_line: int, ctx: FileContext, *, ends_file: bool = True) -> tuple[pa.Table, LineCounts]:
-    """:func:`parse_batch` of the lines of a block of bytes (``analyzer.sources.block_lines``):
-    the native core cuts them into an Arrow array when it can (no Python string per line)."""
-    from .. import native
-    from ..sources import Lines, block_array
-
-    arr = native.block_array(block, ends_file)
-    if arr is None:  # the Python engine, or a block with NUL or bytes that are not UTF-8
-        return parse_batch(block_array(block, ends_file=ends_file), first_line, ctx)
-    return finish_batch(_split(arr, Lines(arr, len(block), False), 0, first_line, ctx))
-
-
 def _split(arr: pa.Array, lines: Sequence[str], n_nul: int, first_line: int, ctx: FileContext) -> Split:
     fast = None if ctx.panic else (_fast_split(arr, ctx.headers) or _fast_exim_split(arr, ctx.headers))
     if fast is None:

@@ -155,16 +155,18 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
     sessions = int((_mask(ev["event"], "connect")
                     & ~ev["program"].fillna("").str.endswith("postscreen").to_numpy(dtype=bool)
                     & ~_mask(ev["direction"], "outbound")).sum())
-    ts = ev["ts"]
+    ts, qids = ev["ts"], ev["queue_id"]
     if bulk is not None and len(bulk.table):
         sessions += int(bulk.table["sessions"].sum())
         # the folded lines count none of the kinds: they only mark periods that had lines
         more = bulk.times()
         ts = pd.concat([ts.astype("datetime64[ns, UTC]").reset_index(drop=True), more], ignore_index=True)
         kinds_tl = {k: np.concatenate([m, np.zeros(len(more), dtype=bool)]) for k, m in kinds.items()}
+        qids = pd.concat([qids.astype(object).reset_index(drop=True),
+                          pd.Series([None] * len(more), dtype=object)], ignore_index=True)
     else:
         kinds_tl = kinds
-    tl = timeline(ts, kinds_tl, iso=_iso)
+    tl = timeline(ts, kinds_tl, iso=_iso, per_message={"deferred": (qids, "deferrals")})
     # the hourly rows under their first name, for readers of earlier reports (only when hourly)
     per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
         if tl["granularity"] == "hour" else []

@@ -53,9 +53,15 @@ def _period_start(ns: np.ndarray, period: str) -> np.ndarray:
 
 
 def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
+             per_message: Mapping[str, tuple[Any, str]] | None = None,
              max_rows: int = MAX_ROWS) -> dict[str, Any]:
     """Counts of each of ``kinds`` (boolean masks over ``ts``) per period, for the periods with at
-    least one event: ``{"granularity", "rows": [{"start", **counts}], "omitted"}``."""
+    least one event: ``{"granularity", "rows": [{"start", **counts}], "omitted"}``.
+
+    ``per_message`` maps a kind to ``(message keys, lines name)``: that kind is counted per
+    distinct message in each period (a message deferred 12 times in an hour is one deferred
+    message there; a line without a key counts alone), and its line count is kept under the
+    lines name (``{"deferred": (queue_ids, "deferrals")}``, as pflogsumm counts)."""
     ok = ts.notna().to_numpy(dtype=bool)
     if not ok.any():
         return {"granularity": "hour", "rows": [], "omitted": 0}
@@ -64,10 +70,28 @@ def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
     starts, which = np.unique(_period_start(ns, period), return_inverse=True)  # the periods with an event
     counts = {k: np.bincount(which, weights=np.asarray(m, dtype=bool)[ok], minlength=len(starts)).astype(np.int64)
               for k, m in kinds.items()}
+    for kind, (keys, lines_name) in (per_message or {}).items():
+        counts[lines_name] = counts[kind]
+        counts[kind] = _distinct_per_period(which, np.asarray(kinds[kind], dtype=bool)[ok],
+                                            pd.Series(np.asarray(keys, dtype=object)[ok]), len(starts))
     rows = [{"start": iso(pd.Timestamp(s.astype("datetime64[s]").item(), tz="UTC")),
              **{k: int(c[i]) for k, c in counts.items()}}
             for i, s in enumerate(starts[:max_rows])]
     return {"granularity": period, "rows": rows, "omitted": max(0, len(starts) - max_rows)}
+
+
+def _distinct_per_period(which: np.ndarray, mask: np.ndarray, keys: pd.Series, n: int) -> np.ndarray:
+    """How many distinct keys the rows in ``mask`` have in each of ``n`` periods (``which``: the
+    period of each row); rows whose key is missing count one each."""
+    codes, _ = pd.factorize(keys[mask], use_na_sentinel=True)
+    periods = which[mask]
+    known = codes >= 0
+    width = int(codes.max(initial=-1)) + 1  # 0 when no row has a key
+    distinct = np.zeros(n, dtype=np.int64)
+    if width:
+        pairs = np.unique(periods[known].astype(np.int64) * width + codes[known])  # (period, key) once
+        distinct = np.bincount(pairs // width, minlength=n)
+    return (distinct + np.bincount(periods[~known], minlength=n)).astype(np.int64)
 
 
 def rows_for_display(volumes: Mapping[str, Any]) -> tuple[str, list[tuple[str, Mapping[str, Any]]], int]:

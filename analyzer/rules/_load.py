@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
-SHIPPED = ("causes.toml", "codes.toml", "providers.toml", "rules.toml", "provider_codes.toml")
+SHIPPED = ("causes.toml", "codes.toml", "providers.toml", "rules.toml", "provider_codes.toml",
+           "phrasings.toml")
 
 SEVERITIES = ("info", "warning", "critical")
 OUTCOMES = ("ok", "transient_failure", "permanent_failure", "info")

@@ -7,6 +7,10 @@ one side, the record with the smallest id moves to the other side, so each such 
 each family) is found in both parts. The split depends only on the texts and their causes:
 adding records never moves an existing one unless its cause had no record on the other side.
 
+Records gathered after the held-out part had been scored (round 3) carry ``"split": "dev"``:
+they were collected to develop rules, so they are pinned to the development part and take no
+part in the rule above. The held-out part stays exactly what it was when it was first scored.
+
     python bench/replies/split.py   # check that dev.jsonl and heldout.jsonl follow this rule
 """
 
@@ -27,7 +31,9 @@ def record_id(text: str) -> str:
 
 
 def assign(records: list[dict]) -> dict[str, str]:
-    """id -> 'dev' or 'heldout' for every record."""
+    """id -> 'dev' or 'heldout' for every record (records pinned with ``split = "dev"`` -> dev)."""
+    pinned = {r["id"] for r in records if r.get("split") == "dev"}
+    records = [r for r in records if r["id"] not in pinned]
     side = {r["id"]: ("heldout" if int(r["id"][:8], 16) % 100 < HELDOUT_SHARE else "dev")
             for r in records}
     by_cause: dict[str, list[str]] = defaultdict(list)
@@ -37,7 +43,7 @@ def assign(records: list[dict]) -> dict[str, str]:
         if len(ids) >= 2 and len({side[i] for i in ids}) == 1:
             first = min(ids)
             side[first] = "dev" if side[first] == "heldout" else "heldout"
-    return side
+    return side | {i: "dev" for i in pinned}
 
 
 def load(part: str) -> list[dict]:
