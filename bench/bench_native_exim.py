@@ -45,7 +45,7 @@ def step(path: Path) -> None:
             lines = [ln.rstrip("\n") for _, ln in zip(range(BATCH), f, strict=False)]
             if not lines:
                 break
-            table, _ = finish_batch(split_batch(lines, rows + 1, ctx))
+            finish_batch(split_batch(lines, rows + 1, ctx))
             rows += len(lines)
     print(rows)
 
@@ -60,7 +60,8 @@ def main() -> None:
         step(args.step)
         return
     path = day(args.data, "exim", args.lines)
-    n = sum(1 for _ in open(path, "rb"))
+    with open(path, "rb") as f:
+        n = sum(1 for _ in f)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     rows: list[tuple[str, float, float, float]] = []
     for engine in ("python", "native"):

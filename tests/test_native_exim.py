@@ -74,6 +74,16 @@ SEEDS = [
     "I=[192.0.2.10]:25 D=300s",
     "2026-11-23 00:00:50 [4294] SMTP call from dyn.example.com (smtp.example) [203.0.113.166]:60411 I=[192.0.2.10]:25 "
     "dropped: too many syntax or protocol errors (last command was \"USER root\", C=EHLO)",
+    "2026-11-23 00:00:13 [2808] dovecot_login authenticator failed for (User) [198.51.100.157]:19450 I=[192.0.2.10]:587: "
+    "535 Incorrect authentication data (set_id=postmaster@ourbrand.test)",
+    "2022-06-29 16:04:08 dovecot_plain authenticator failed for ppp.test.co.th ([1.2.3.5]) [1.2.3.4]:51451: "
+    "Incorrect authentication data (set_id=)",
+    "2026-11-23 00:00:04 [2542] TLS error on connection from dyn.example.net (localhost) [198.51.100.91]:30786 "
+    "I=[192.0.2.10]:25 (SSL_accept): error:0A000126:SSL routines::unexpected eof while reading",
+    "2026-11-23 00:00:06 [2472] SMTP protocol synchronization error (input sent without waiting for greeting): "
+    "rejected connection from H=[198.51.100.216]:65070 I=[192.0.2.10]:25 input=\"EHLO WIN-CLJ1B0GQ6JP\\r\\n\"",
+    "2026-11-23 00:04:33 [13405] 1xVHXt-0003Zk-6S ** walter@nosuch-domain.test: Unrouteable address",
+    "1999-03-02 09:44:33 10HmaY-000000005vi-0000 ** userx@bad.ex : Unrouteable address",
 ]
 
 

@@ -378,10 +378,17 @@ def _fast_exim_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Ar
     left = np.ones(len(arr), dtype=bool)
     left[taken] = False
     rest = np.flatnonzero(left)
+    before = list(state.counts)
+    order = sorted(FORMAT_FLAVOURS[state.forced] if state.forced else state.order, key=lambda f: -state.counts.get(f, 0))
     headers, no_header = split_headers(pc.take(arr, pa.array(rest)), state)
     headers = headers.set_column(0, "row", pa.array(rest[headers.column("row").to_numpy()]))
     no_header = pa.array(rest[np.asarray(no_header.to_numpy(), dtype=np.int64)], pa.int64())
-    state.counts["exim"] = state.counts.get("exim", 0) + fast.num_rows  # after: the order split_headers used
+    # the Exim lines count as split_headers counts them: in the order it tried the flavours (a tie
+    # between flavours goes to the one counted first: HeaderState.flavour)
+    counts = dict(state.counts)
+    counts["exim"] = counts.get("exim", 0) + fast.num_rows
+    state.counts.clear()
+    state.counts.update({k: counts[k] for k in before + [f for f in order if f in counts and f not in before]})
     return headers, no_header, fast
 
 

@@ -30,6 +30,8 @@ pub struct Spec {
     defer_code: i16,
     text_codes: Vec<(Vec<u8>, i16)>,
     dropped_code: i16,
+    auth_code: i16,
+    sync_code: i16,
 }
 
 pub struct SpecSource {
@@ -43,6 +45,8 @@ pub struct SpecSource {
     pub defer_code: i16,
     pub text_codes: Vec<(String, i16)>,
     pub dropped_code: i16,
+    pub auth_code: i16,
+    pub sync_code: i16,
 }
 
 fn compile(re2: &str) -> Result<Regex, String> {
@@ -62,6 +66,8 @@ impl Spec {
             defer_code: s.defer_code,
             text_codes: s.text_codes.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect(),
             dropped_code: s.dropped_code,
+            auth_code: s.auth_code,
+            sync_code: s.sync_code,
         })
     }
 
@@ -210,13 +216,16 @@ fn host_at(s: &[u8], i: usize) -> Option<(usize, Host<'_>)> {
 
 /// The first `" H=" + H` of some items (fields.py's `_EXIM_FIELDS["H"]`); Err where the
 /// reader is not sure of it.
+/// Err also where a ` H=` is not a host: trying every later one could take time quadratic in the
+/// line (the Python path reads such lines).
 fn field_host(f: &[u8]) -> Result<Host<'_>, ()> {
-    for v in key_starts(f, b"H=") {
-        if let Some((_, h)) = host_at(f, v) {
-            return if h.bad { Err(()) } else { Ok(h) };
-        }
+    match key_starts(f, b"H=").next() {
+        None => Ok(Host::default()),
+        Some(v) => match host_at(f, v) {
+            Some((_, h)) if !h.bad => Ok(h),
+            _ => Err(()),
+        },
     }
-    Ok(Host::default())
 }
 
 /// Positions just after `" " + key` in `" " + f` (the virtual leading space of fields.py's
@@ -237,19 +246,22 @@ fn field_smtp_transport(f: &[u8]) -> bool {
 
 /// `" F=(?P<v><[^>]*>|\S+)"`.
 fn field_f(f: &[u8]) -> Option<&[u8]> {
+    let mut closes = true; // once no '>' follows, none follows a later item either
     key_starts(f, b"F=").find_map(|v| {
-        if f.get(v) == Some(&b'<') {
-            if let Some(p) = f[v..].iter().position(|&b| b == b'>') {
-                return Some(&f[v..v + p + 1]);
+        if closes && f.get(v) == Some(&b'<') {
+            match f[v..].iter().position(|&b| b == b'>') {
+                Some(p) => return Some(&f[v..v + p + 1]),
+                None => closes = false,
             }
         }
         nonempty(&f[v..token_end(f, v)])
     })
 }
 
-/// `" C=\"(?P<v>(?:[^\"\\]|\\.)*)\""`, with `\"` read as `"`.
-fn field_c(f: &[u8]) -> Option<Cow<'_, [u8]>> {
-    for v in key_starts(f, b"C=\"") {
+/// `" C=\"(?P<v>(?:[^\"\\]|\\.)*)\""`, with `\"` read as `"`; Err where the first such item
+/// is not closed (trying every later one could take time quadratic in the line).
+fn field_c(f: &[u8]) -> Result<Option<Cow<'_, [u8]>>, ()> {
+    if let Some(v) = key_starts(f, b"C=\"").next() {
         let mut i = v;
         let mut escaped = false;
         let found = loop {
@@ -268,10 +280,11 @@ fn field_c(f: &[u8]) -> Option<Cow<'_, [u8]>> {
                 Some(_) => i += 1,
             }
         };
-        if let Some(end) = found {
+        let Some(end) = found else { return Err(()) };
+        {
             let raw = &f[v..end];
             if !escaped || find(raw, b"\\\"").is_none() {
-                return Some(Cow::Borrowed(raw));
+                return Ok(Some(Cow::Borrowed(raw)));
             }
             let mut out = Vec::with_capacity(raw.len());
             let mut k = 0;
@@ -284,10 +297,10 @@ fn field_c(f: &[u8]) -> Option<Cow<'_, [u8]>> {
                     k += 1;
                 }
             }
-            return Some(Cow::Owned(out));
+            return Ok(Some(Cow::Owned(out)));
         }
     }
-    None
+    Ok(None)
 }
 
 fn utf8_len(first: u8) -> usize {
@@ -499,7 +512,7 @@ fn delivery<'a>(spec: &'a Spec, qid: &'a [u8], flag: &[u8], m: &'a [u8]) -> Opti
     row.relay = field_host(f).ok()?;
     row.sender = field_f(f).and_then(strip_brackets);
     row.tls = field_token(f, b"X=");
-    row.reply_text = field_c(f).filter(|c| !c.is_empty()).map(strip_dt_cow);
+    row.reply_text = field_c(f).ok()?.filter(|c| !c.is_empty()).map(strip_dt_cow);
     if let Some(v) = key_starts(f, b"QT=").find_map(|v| {
         let n = f[v..].iter().take_while(|&&b| b.is_ascii_digit() || b"smhdw.".contains(&b)).count();
         nonempty(&f[v..v + n])
@@ -577,7 +590,7 @@ fn failed<'a>(spec: &'a Spec, qid: &'a [u8], status: &'static str, m: &'a [u8]) 
     }
     row.reply_text = match nonempty(text) {
         Some(t) => Some(Cow::Borrowed(strip_dt(t))),
-        None => field_c(f).filter(|c| !c.is_empty()).map(strip_dt_cow),
+        None => field_c(f).ok()?.filter(|c| !c.is_empty()).map(strip_dt_cow),
     };
     from_text(spec, &mut row, true);
     row.direction = Some(if outbound_t { "outbound" } else { delivery_direction(&row) });
@@ -700,6 +713,118 @@ fn session_end<'a>(spec: &Spec, m: &'a [u8]) -> Option<Row<'a>> {
     let detail = at[end..].strip_prefix(b" dropped: ")?;
     let mut row = Row { client: host, event: "too_many_errors", quit: Some(false), detail: nonempty(detail), ..Row::default() };
     row.reply_code = Some(spec.dropped_code);
+    row.code_origin = Some("inferred");
+    row.direction = row.client.ip.map(|_| "inbound");
+    Some(row)
+}
+
+/// `driver[ (tag)] authenticator failed for HOST[ ITEMS]: text[ (set_id=name)]` (exim.auth_failed).
+fn auth_failed<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
+    if mid(m).is_some() {
+        return None;
+    }
+    let w = m.iter().take_while(|&&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-').count();
+    if w > 0 && m[w..].starts_with(b": ") {
+        return None; // a "name: " lead the pattern skips
+    }
+    let d_end = token_end(m, 0);
+    if d_end == 0 || m[..d_end].contains(&b'=') {
+        return None; // "NAME=..." leads are the reject patterns' (earlier in the table)
+    }
+    let mut rest = &m[d_end..];
+    if rest.starts_with(b" [") || rest.starts_with(b" (") {
+        let close = rest.iter().position(|&b| b == b']' || b == b')')?;
+        rest = &rest[close + 1..];
+    }
+    rest = rest.strip_prefix(b" authenticator failed ")?;
+    rest = rest.strip_prefix(b"for ").unwrap_or(rest);
+    rest = rest.strip_prefix(b"H=").unwrap_or(rest);
+    let (end, host) = host_at(rest, 0).filter(|(_, h)| !h.bad)?;
+    // items " NAME=value" (greedy), an optional colon, a space
+    let mut i = end;
+    loop {
+        let k = rest[i..].iter().skip(1).take_while(|b| b.is_ascii_alphabetic()).count();
+        let item = rest.get(i) == Some(&b' ') && rest.get(i + 1).is_some_and(u8::is_ascii_uppercase) && rest.get(i + 1 + k) == Some(&b'=');
+        if !item || token_end(rest, i + 2 + k) == i + 2 + k {
+            break;
+        }
+        i = token_end(rest, i + 2 + k);
+    }
+    let items = &rest[end..i];
+    if refuse(items) {
+        return None;
+    }
+    if rest.get(i) == Some(&b':') {
+        i += 1;
+    }
+    if rest.get(i) != Some(&b' ') {
+        return None;
+    }
+    let tail = &rest[i + 1..];
+    // the text, then " (set_id=name)" at the very end (the earliest such start)
+    let mut text = tail;
+    let mut user = None;
+    if tail.ends_with(b")") {
+        // the name holds no ')': only a start after the last ')' but the closing one will do
+        let after = tail[..tail.len() - 1].iter().rposition(|&b| b == b')').map_or(0, |p| p + 1);
+        let from = after.saturating_sub(8);
+        if let Some(q) = find(&tail[from..], b" (set_id=").map(|q| q + from) {
+            if q + 9 < tail.len() {
+                text = &tail[..q];
+                user = nonempty(&tail[q + 9..tail.len() - 1]);
+            }
+        }
+    }
+    let mut row = Row { client: host, event: "auth_failure", status: Some("failed"), smtp_stage: Some("AUTH"), ..Row::default() };
+    row.detail = Some(&m[..d_end]);
+    row.sasl_username = user;
+    row.reply_text = nonempty(text).map(|t| Cow::Borrowed(strip_dt(t)));
+    from_text(spec, &mut row, false);
+    row.code_origin = Some(if row.reply_code.is_some() { "logged" } else { "inferred" });
+    row.reply_code = row.reply_code.or(Some(spec.auth_code));
+    row.direction = row.client.ip.map(|_| "inbound");
+    Some(row)
+}
+
+/// `TLS error on connection from HOST detail` (exim.tls_error).
+fn tls_error(m: &[u8]) -> Option<Row<'_>> {
+    let mut rest = m.strip_prefix(b"TLS error on ")?;
+    rest = rest.strip_prefix(b"connection ").unwrap_or(rest);
+    rest = rest.strip_prefix(b"from ").or_else(|| rest.strip_prefix(b"to ")).unwrap_or(rest);
+    let (end, host) = host_at(rest, 0).filter(|(_, h)| !h.bad)?;
+    let d = rest[end..].iter().take_while(|&&b| is_space(b)).count();
+    let mut row = Row { client: host, event: "tls", status: Some("failed"), smtp_stage: Some("STARTTLS"), ..Row::default() };
+    row.detail = nonempty(&rest[end + d..]);
+    row.direction = row.client.ip.map(|_| "inbound");
+    Some(row)
+}
+
+/// `SMTP protocol synchronization error (why): rejected connection from H=HOST items`
+/// (exim.sync_error).
+fn sync_error<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
+    let rest = m.strip_prefix(b"SMTP protocol synchronization error (")?;
+    let close = rest.iter().position(|&b| b == b')')?;
+    let detail = &rest[..close];
+    let mut rest = rest[close..].strip_prefix(b"): rejected ")?;
+    let stage = if rest.starts_with(b"connection") {
+        &rest[..10]
+    } else if rest.starts_with(b"\"") {
+        let q = rest[1..].iter().position(|&b| b == b'"')?;
+        &rest[..q + 2]
+    } else {
+        return None;
+    };
+    rest = &rest[stage.len()..];
+    rest = rest.strip_prefix(b" from").unwrap_or(rest);
+    rest = rest.strip_prefix(b" H=")?;
+    let (end, host) = host_at(rest, 0).filter(|(_, h)| !h.bad)?;
+    if refuse(&rest[end..]) {
+        return None;
+    }
+    let mut row = Row { client: host, event: "protocol_error", status: Some("synchronization"), ..Row::default() };
+    row.detail = nonempty(detail);
+    row.smtp_stage = Some(spec.stage(stage));
+    row.reply_code = Some(spec.sync_code);
     row.code_origin = Some("inferred");
     row.direction = row.client.ip.map(|_| "inbound");
     Some(row)
@@ -835,9 +960,15 @@ pub fn message<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
         return None;
     }
     match m.first() {
-        Some(b'S' | b'n' | b'u') => session(m).or_else(|| session_end(spec, m)).or_else(|| reject(spec, None, m)),
-        Some(b'A'..=b'Z') => reject(spec, None, m),
-        _ => None,
+        Some(b'S' | b'n' | b'u') => session(m)
+            .or_else(|| session_end(spec, m))
+            .or_else(|| sync_error(spec, m))
+            .or_else(|| reject(spec, None, m))
+            .or_else(|| auth_failed(spec, m)),
+        Some(b'T') => reject(spec, None, m).or_else(|| tls_error(m)).or_else(|| auth_failed(spec, m)),
+        Some(b'A'..=b'Z') => reject(spec, None, m).or_else(|| auth_failed(spec, m)),
+        Some(_) => auth_failed(spec, m),
+        None => None,
     }
 }
 
@@ -1102,6 +1233,8 @@ mod tests {
             defer_code: 451,
             text_codes: vec![("message too big".into(), 552), ("SIZE".into(), 552)],
             dropped_code: 421,
+            auth_code: 535,
+            sync_code: 554,
         })
         .unwrap()
     }
@@ -1214,6 +1347,22 @@ mod tests {
         assert_eq!((r.event, r.quit, r.direction), ("timeout", Some(false), Some("inbound")));
         let r = message(&sp, b"SMTP call from x (y) [1.2.3.4]:60411 I=[192.0.2.10]:25 dropped: too many syntax errors").unwrap();
         assert_eq!((r.event, r.reply_code, s(r.detail)), ("too_many_errors", Some(421), Some("too many syntax errors")));
+    }
+
+    #[test]
+    fn auth_tls_and_sync() {
+        let sp = spec();
+        let r = message(&sp, b"dovecot_login authenticator failed for (User) [198.51.100.157]:19450 I=[192.0.2.10]:587: 535 Incorrect authentication data (set_id=postmaster@our.test)").unwrap();
+        assert_eq!((r.event, r.reply_code, r.code_origin), ("auth_failure", Some(535), Some("logged")));
+        assert_eq!((s(r.sasl_username), s(r.detail), s(r.client.helo)), (Some("postmaster@our.test"), Some("dovecot_login"), Some("User")));
+        assert_eq!(r.reply_text.as_deref(), Some(&b"535 Incorrect authentication data"[..]));
+        let r = message(&sp, b"plain authenticator failed for ([1.2.3.5]) [1.2.3.4]:55379: bad (set_id=a (set_id=b)").unwrap();
+        assert_eq!((s(r.sasl_username), r.reply_code, r.code_origin), (Some("a (set_id=b"), Some(535), Some("inferred")));
+        assert!(message(&sp, b"x: plain authenticator failed for [1.2.3.4]: bad").is_none());
+        let r = message(&sp, b"TLS error on connection from (localhost) [198.51.100.102]:2857 I=[192.0.2.10]:25 (SSL_accept): eof").unwrap();
+        assert_eq!((r.event, s(r.detail)), ("tls", Some("I=[192.0.2.10]:25 (SSL_accept): eof")));
+        let r = message(&sp, b"SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from H=[198.51.100.216]:65070 I=[192.0.2.10]:25 input=\"EHLO x\"").unwrap();
+        assert_eq!((r.event, r.reply_code, r.smtp_stage), ("protocol_error", Some(554), Some("connect")));
     }
 
     #[test]

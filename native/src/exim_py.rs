@@ -31,8 +31,12 @@ impl EximReader {
         defer_code: i16,
         text_codes: Vec<(String, i16)>,
         dropped_code: i16,
+        auth_code: i16,
+        sync_code: i16,
     ) -> PyResult<Self> {
-        let src = SpecSource { code, enh_any, stage_text, queued, stage_rules, deny_codes, deny_default, defer_code, text_codes, dropped_code };
+        let src = SpecSource {
+            code, enh_any, stage_text, queued, stage_rules, deny_codes, deny_default, defer_code, text_codes, dropped_code, auth_code, sync_code,
+        };
         Spec::new(src).map(|spec| EximReader { spec }).map_err(pyo3::exceptions::PyValueError::new_err)
     }
 
