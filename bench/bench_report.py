@@ -51,7 +51,7 @@ def stages(log: Path) -> str:
     """The report in this process: RSS after the fold, peak after the report, rows and folded lines."""
     from analyzer.classify import default_rules
     from analyzer.reader import open_stream
-    from analyzer.report.build import collect_report_events, make_report
+    from analyzer.report.run import collect_report_events, make_report
 
     kb = default_rules()
     t0 = time.process_time()

@@ -13,8 +13,8 @@ from analyzer.classify import classify, default_rules
 from analyzer.pipeline import EventStream
 from analyzer.reader import open_stream, parse_logs
 from analyzer.report import ReportWindow, make_report
-from analyzer.report.build import REPORT_COLUMNS, collect_report_events, split_events
 from analyzer.report.fold import Fold, RowsFold, fold_frame
+from analyzer.report.run import REPORT_COLUMNS, collect_report_events, split_events
 from analyzer.sources import expand_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,7 +218,7 @@ class _InWindow:
 def test_a_registered_section_fold_sees_every_line(day, kb, monkeypatch):
     """A section fold registered with register_section runs over the stream and over a table
     alike, and build_report receives its result; a result folded for one window is refused for another."""
-    import analyzer.report.build as build
+    import analyzer.report.run as build  # make_report calls build_report from there
     from analyzer.report import fold as fold_module
 
     monkeypatch.setitem(fold_module.SECTION_FOLDS, "in_window", _InWindow)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from analyzer.reader import parse_logs
-from analyzer.report.build import make_report
+from analyzer.report.run import make_report
 
 NOW = pd.Timestamp("2026-12-02T06:00:00Z")
 DEFER = ("Dec 01 21:{m:02d}:04 mx postfix/smtp[10996]: 487C7BE082: to=<user@nomail.example>, "

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from analyzer.reader import open_stream, parse_logs
-from analyzer.report.build import REPORT_COLUMNS, ReportWindow, collect_report_events, make_report
+from analyzer.report.build import ReportWindow
+from analyzer.report.run import REPORT_COLUMNS, collect_report_events, make_report
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
 NOW = pd.Timestamp("2026-12-01T06:00:00Z")

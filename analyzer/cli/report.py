@@ -189,7 +189,7 @@ def report(
 
     from ..classify_stream import StreamClassifier
     from ..report import ReportWindow
-    from ..report.build import collect_report_events
+    from ..report.run import collect_report_events
 
     window = ReportWindow(None if lo is None else pd.Timestamp(lo), None if hi is None else pd.Timestamp(hi))
     # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone

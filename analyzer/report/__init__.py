@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .build import SCHEMA_VERSION, ReportWindow, build_report, make_report
+from .build import SCHEMA_VERSION, ReportWindow, build_report
 from .redact import Redactor
+from .run import make_report
 
 __all__ = ["FORMATS", "SCHEMA_VERSION", "Redactor", "ReportWindow", "build_report", "make_report", "render"]
 

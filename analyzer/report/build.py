@@ -1,45 +1,27 @@
 """Build the nightly report: a plain, JSON-serialisable dict with ``schema_version``.
 
-:func:`collect_report_events` folds an event stream (:mod:`.fold`): the lines the report only
-counts (sessions, TLS, postscreen, Postfix's message-id/removed: :mod:`analyzer.anomalies.aggregates`)
-into per-second aggregates, the others kept as rows; :func:`make_report` is the one call the CLI
-makes after it: cut the report window, take the baseline (a history, or the part of the input
-before the window), detect anomalies and build. Given a table in memory instead, it runs the same
-fold over it in slices (:func:`split_events`), so both give the same report.
-:func:`build_report` assembles the sections from an already classified window.
+:func:`build_report` assembles the sections from an already classified window (rows, and the
+lines folded into per-second aggregates); :mod:`.run` reads a run into that form and calls it.
 The layout of the dict is documented in ``analyzer/report/SCHEMA.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..anomalies import FAILURES, Finding, detect_anomalies
-from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, is_bulk, span
+from ..anomalies import FAILURES, Finding
+from ..anomalies.aggregates import Bulk, span
 from ..anomalies.context import _domain
-from ..reader import ParseResult
-from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream
 from .limits import LIMITS, cap
 from .peers import peer_report
 from .timeline import timeline
 
-__all__ = [
-    "REPORT_COLUMNS",
-    "SCHEMA_VERSION",
-    "FoldedResult",
-    "ReportFold",
-    "ReportWindow",
-    "build_report",
-    "collect_report_events",
-    "make_report",
-    "split_events",
-]
+__all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
 
 #: Bumped when a field is removed or changes meaning; new fields may appear within a version.
 SCHEMA_VERSION = 3
@@ -470,169 +452,3 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     from .headline import add_headline
 
     return add_headline(report)  # computed once here, after the cap, shown first by every renderer
-
-
-#: The columns the report and the detectors read (classified events).
-REPORT_COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
-                  "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size", "quit",
-                  "sasl_username", "detail", "source", "line_no", "reply_class", "outcome", "cause", "provider",
-                  "severity", "helo", "relay_ip", "orig_recipient", "fix_id", "action", "cause_ref")
-#: Of those, the ones with few distinct values: held dictionary-encoded while a run is read.
-_FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client_host", "relay_host", "relay_ip", "status",
-                         "smtp_stage", "source", "reply_class", "outcome", "cause", "provider", "severity",
-                         "fix_id", "action"})
-
-
-@dataclass
-class FoldedResult(ParseResult):
-    """A :class:`analyzer.reader.ParseResult` whose ``events`` hold only the lines the report
-    reads one by one; the others (:func:`analyzer.anomalies.aggregates.is_bulk`) are folded into
-    ``bulk``."""
-
-    bulk: Bulk | None = None
-    #: each row's place in the input order (:func:`analyzer.anomalies.aggregates.row_order`)
-    order: np.ndarray | None = None
-    #: the registered section folds' results (:func:`.fold.register_section`) and the window they kept
-    sections: dict[str, Any] = field(default_factory=dict)
-    window: ReportWindow = ReportWindow()
-
-    def first_event(self) -> pd.Timestamp | None:
-        """The time of the first line read, kept as a row or folded."""
-        first = span(self.events["ts"], self.bulk)[0]
-        return None if first is None or pd.isna(first) else first
-
-
-class ReportFold:
-    """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the other
-    lines kept as rows (:data:`REPORT_COLUMNS`, the columns with few values dictionary-encoded
-    while held), and the registered section folds (:data:`.fold.SECTION_FOLDS`) for ``window``.
-    ``result()`` is ``(rows, bulk, sections)``."""
-
-    def __init__(self, columns: Any = REPORT_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
-        self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN)
-        self.bulk = BulkFold()
-        self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
-
-    def add(self, batch: pd.DataFrame) -> None:
-        for f in self.sections.values():
-            f.add(batch)
-        m = is_bulk(batch)
-        self.bulk.add(batch, m)
-        self.rows.add(batch, ~m)
-
-    def result(self) -> tuple[pd.DataFrame, Bulk, dict[str, Any]]:
-        return self.rows.result(), self.bulk.result(), {name: f.result() for name, f in self.sections.items()}
-
-
-def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = ReportWindow()) -> FoldedResult:
-    """Fold an event stream (:mod:`analyzer.pipeline`) into what the report needs: each batch
-    classified as it comes (:class:`analyzer.classify_stream.StreamClassifier`: the answers of
-    classifying the whole table, the cache and the errors behind retry-waits carried across
-    batches) and folded by :class:`ReportFold`: the lines only counted into per-second
-    aggregates, the others kept as rows of :data:`REPORT_COLUMNS`; the registered section folds
-    keep what lies in ``window`` (the window :func:`make_report` is then given)."""
-    fold = ReportFold(window=window)
-    fold_stream(stream, [fold], kb=kb, columns=REPORT_COLUMNS)
-    events, bulk, sections = fold.result()
-    order = events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64)
-    return FoldedResult(events, stream.counts, stream.files, stream.warnings, bulk=bulk, order=order,
-                        sections=sections, window=window)
-
-
-def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
-    """A classified table in memory as the stream's fold leaves it: (the rows kept, with their
-    place under :data:`ORDER_COLUMN`; the bulk lines folded), by the same fold, slice by slice."""
-    bulk = BulkFold()
-    masks: list[np.ndarray] = []
-
-    class _Split:
-        def add(self, batch: pd.DataFrame) -> None:
-            m = is_bulk(batch)
-            masks.append(m)
-            bulk.add(batch, m)
-
-        def result(self) -> None:
-            return None
-
-    fold_frame(events, [_Split()])
-    m = np.concatenate(masks) if masks else np.zeros(len(events), dtype=bool)
-    rows = events[~m] if m.any() else events
-    rows = rows.assign(**{ORDER_COLUMN: np.flatnonzero(~m).astype(np.int64)})
-    return rows, bulk.result()
-
-
-def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWindow(),
-                baseline: pd.DataFrame | None = None, params: dict[str, Any] | None = None,
-                now: Any = None, generated_at: Any = None,
-                redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The whole report for a :class:`analyzer.reader.ParseResult`.
-
-    ``window`` cuts the events; without a ``baseline`` the input's events before
-    ``window.since`` serve as one. ``now`` is the end of observation for silence detection;
-    ``generated_at`` is stamped into the report. ``redact`` (from :mod:`.redact`) is applied to
-    the finished dict, so every format shows the same pseudonyms.
-    """
-    from ..classify import classify, default_rules
-
-    kb = kb or default_rules()
-    ev = result.events
-    if "cause" not in ev.columns:
-        ev = classify(ev, kb)
-    bulk = getattr(result, "bulk", None)
-    sections = getattr(result, "sections", None)
-    if bulk is not None and SECTION_FOLDS and getattr(result, "window", window) != window:
-        raise ValueError("the events were folded for another window: pass the same window to "
-                         "collect_report_events and make_report")
-    if bulk is None:  # a table in memory: the same folds as the stream's
-        sections = {}
-        if SECTION_FOLDS:
-            folds = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
-            fold_frame(ev, list(folds.values()))
-            sections = {name: f.result() for name, f in folds.items()}
-        ev, bulk = split_events(ev)
-    else:
-        order = getattr(result, "order", None)
-        if order is not None and len(order) == len(ev):
-            ev = ev.assign(**{ORDER_COLUMN: order})
-    ts = ev["ts"]
-    inside = np.ones(len(ev), dtype=bool)
-    if window.since is not None:
-        inside &= (ts >= window.since).fillna(False).to_numpy(dtype=bool)
-    if window.until is not None:
-        inside &= (ts < window.until).fillna(False).to_numpy(dtype=bool)
-    cur = ev if inside.all() else ev[inside]
-    if not cur["ts"].is_monotonic_increasing:  # else sorting would only copy a large table
-        cur = cur.sort_values("ts", kind="stable")
-    cur = cur.reset_index(drop=True)
-    cur_bulk = bulk.cut(window.since, window.until)
-    info: dict[str, Any]
-    base_bulk: Bulk | None = None
-    if baseline is not None:
-        if "cause" in baseline.columns:
-            baseline, base_bulk = split_events(baseline)
-        n_base = len(baseline) + (len(base_bulk) if base_bulk is not None else 0)
-        # a history that held nothing before the window is no baseline: do not call it one
-        info = {"source": "history" if n_base else "none (the history holds no events before the window)",
-                "events": n_base}
-    elif window.since is not None:
-        baseline = ev[(ts < window.since).fillna(False).to_numpy(dtype=bool)]
-        base_bulk = bulk.cut(None, window.since)
-        n_base = len(baseline) + len(base_bulk)
-        info = {"source": "input before the window" if n_base else "none", "events": n_base}
-    else:
-        info = {"source": "none", "events": 0}
-    info["note"] = "earlier hours of the window are compared with the hours before them"
-    from .headline import expected_volumes
-
-    # the headline's "usually"
-    info["expected"] = expected_volumes(baseline, cur, window.since, window.until,
-                                        baseline_span=span(baseline["ts"], base_bulk) if baseline is not None else None,
-                                        window_span=span(cur["ts"], cur_bulk))
-    has_base = baseline is not None and (len(baseline) or (base_bulk is not None and len(base_bulk)))
-    findings = detect_anomalies(cur, baseline=baseline if has_base else None,
-                                params=params, now=now, kb=kb, bulk=cur_bulk,
-                                bulk_history=base_bulk if has_base else None)
-    report = build_report(cur, findings, kb=kb, counts=result.counts, files=result.files,
-                          warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
-                          bulk=cur_bulk, sections=sections or {})
-    return redact(report) if redact is not None else report

@@ -7,7 +7,7 @@
 * ``result() -> Any`` returns what it kept, once every batch was added (called once, last).
 
 **What a batch is.** A :class:`pandas.DataFrame` with the columns of
-:data:`analyzer.report.build.REPORT_COLUMNS` (classified events, Arrow-backed dtypes as
+:data:`analyzer.report.run.REPORT_COLUMNS` (classified events, Arrow-backed dtypes as
 :func:`analyzer.schema.to_pandas` gives them), rows in the order of their input file, and two
 entries in ``batch.attrs``:
 
@@ -26,7 +26,7 @@ domains, client addresses, queue ids, seconds of the day), never with the number
 ``factory(window)`` (a :class:`analyzer.report.ReportWindow`) returns a fresh fold, which sees
 every batch of the run, before and after the window too (it keeps what lies inside the window: a
 line's ``ts`` is ``since <= ts < until``, a limit of None being no limit). The report's fold
-(:class:`analyzer.report.build.ReportFold`) runs every registered fold beside its own;
+(:class:`analyzer.report.run.ReportFold`) runs every registered fold beside its own;
 ``build_report`` receives their results as ``sections[name]``. The same factories run over a table
 in memory when :func:`analyzer.report.make_report` is given one.
 
