@@ -260,3 +260,17 @@ def test_detectors_on_folded_lines_equal_detectors_on_rows(day, kb, split):
                                   bulk_history=bulk.cut(None, at))
     assert [f.to_dict() for f in folded] == [f.to_dict() for f in reference]
     assert any(f.detector == "silence" for f in reference)
+
+
+def test_a_log_of_only_folded_lines_reports_its_sessions(tmp_path, kb):
+    """A log whose every line is folded (sessions only) keeps no row, so no order column: the
+    report used to crash on it (KeyError '_order'); it counts the sessions from the aggregates."""
+    log = tmp_path / "mail.log"
+    log.write_text("Nov 23 10:00:00 mx postfix/smtpd[12]: connect from unknown[192.0.2.1]\n"
+                   "Nov 23 10:00:01 mx postfix/smtpd[12]: disconnect from unknown[192.0.2.1] ehlo=1 quit=1 commands=2\n"
+                   "Nov 23 10:00:02 mx postfix/smtpd[13]: connect from unknown[192.0.2.2]\n")
+    result = collect_report_events(open_stream([str(log)], year=2026, tz="UTC"), kb)
+    assert len(result.events) == 0 and len(result.order) == 0
+    report = make_report(result, kb=kb)
+    assert report["volumes"]["sessions"] == 2
+    assert report["volumes"]["received"] == 0
