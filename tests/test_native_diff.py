@@ -88,15 +88,22 @@ def _real_lines() -> list[str]:
 REAL = _real_lines()
 
 
-def _parse(engine: str, lines: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[pa.Table, object]:
+def parse_in_batches(engine: str, lines: list[str], monkeypatch: pytest.MonkeyPatch, *, step: int = 7,
+                     tz: str = "Europe/Berlin", name: str = "gen.log") -> tuple[pa.Table, list]:
+    """Parse ``lines`` with ``engine`` in batches of ``step`` (several batches: header order and
+    the year carry over): the table and each batch's counts."""
     monkeypatch.setenv(native.ENV, engine)
-    ctx = FileContext("gen.log", HeaderState(Clock(tz="Europe/Berlin", reference=NOW)))
+    ctx = FileContext(name, HeaderState(Clock(tz=tz, reference=NOW)))
     tables, counts = [], []
-    for i in range(0, len(lines), 7):  # several batches: header order and year carry over
-        t, c = parse_batch(lines[i:i + 7], i + 1, ctx)
+    for i in range(0, len(lines), step):
+        t, c = parse_batch(lines[i:i + step], i + 1, ctx)
         tables.append(t)
         counts.append(c)
     return pa.concat_tables(tables), counts
+
+
+def _parse(engine: str, lines: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[pa.Table, list]:
+    return parse_in_batches(engine, lines, monkeypatch)
 
 
 def _same_lines(lines: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

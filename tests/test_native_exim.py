@@ -14,12 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from analyzer import native
-from analyzer.parsers import FileContext, parse_batch
 from analyzer.parsers.exim_fast import read_exim_rows
-from analyzer.parsers.syslog import Clock, HeaderState
 
 from .conftest import CORPUS, ROOT, SAMPLES
-from .test_native_diff import NOW, assert_same
+from .test_native_diff import assert_same, parse_in_batches
 
 pytestmark = pytest.mark.skipif(not native.available(), reason="the native engine is not built (no cargo at install)")
 
@@ -89,14 +87,7 @@ SEEDS = [
 
 def _parse(engine: str, lines: list[str], monkeypatch: pytest.MonkeyPatch, tz: str = "Europe/Berlin",
            step: int = 9) -> tuple[pa.Table, list]:
-    monkeypatch.setenv(native.ENV, engine)
-    ctx = FileContext("mainlog", HeaderState(Clock(tz=tz, reference=NOW)))
-    tables, counts = [], []
-    for i in range(0, len(lines), step):
-        t, c = parse_batch(lines[i:i + step], i + 1, ctx)
-        tables.append(t)
-        counts.append(c)
-    return pa.concat_tables(tables), counts
+    return parse_in_batches(engine, lines, monkeypatch, step=step, tz=tz, name="mainlog")
 
 
 def _same(lines: list[str], monkeypatch: pytest.MonkeyPatch, **kw) -> pa.Table | None:

@@ -6,7 +6,6 @@ Python)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -17,16 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from analyzer import native
-from analyzer.parsers import FileContext, parse_batch, split_batch
+from analyzer.parsers import FileContext, split_batch
 from analyzer.parsers.syslog import Clock, HeaderState
 from analyzer.schema import SCHEMA
 
 from .conftest import CORPUS, ROOT
-from .test_native_diff import assert_same
+from .test_native_diff import NOW, assert_same, parse_in_batches
 
 pytestmark = pytest.mark.skipif(not native.available(), reason="the native engine is not built (no cargo at install)")
 
-NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 EXAMPLES = int(os.environ.get("MAILLENS_FUZZ_EXAMPLES", "40"))
 
 #: one line of each kind the fast path reads (pattern name -> message), after a syslog header
@@ -71,14 +69,7 @@ def _ctx(tz: str = "Europe/Berlin") -> FileContext:
 
 
 def _parse(engine: str, lines: list[str], monkeypatch: pytest.MonkeyPatch, step: int = 5) -> tuple[pa.Table, list]:
-    monkeypatch.setenv(native.ENV, engine)
-    ctx = _ctx()
-    tables, counts = [], []
-    for i in range(0, len(lines), step):
-        t, c = parse_batch(lines[i:i + step], i + 1, ctx)
-        tables.append(t)
-        counts.append(c)
-    return pa.concat_tables(tables), counts
+    return parse_in_batches(engine, lines, monkeypatch, step=step, name="t.log")
 
 
 def same(lines: list[str], monkeypatch: pytest.MonkeyPatch, step: int = 5) -> pa.Table:
