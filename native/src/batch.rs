@@ -34,6 +34,22 @@ pub struct Batch {
     pub rows: Rows,
 }
 
+impl Batch {
+    /// An empty batch with room for `lines` kinds and `rows` event rows.
+    fn with_capacity(lines: usize, rows: Rows) -> Batch {
+        Batch {
+            kind: Vec::with_capacity(lines),
+            months: Vec::new(),
+            days: Vec::new(),
+            secs: Vec::new(),
+            unusual: false,
+            trailing_space: false,
+            headers: Rows::new(),
+            rows,
+        }
+    }
+}
+
 /// Days in each month for any year (February's 29th is "unusual": it depends on the year).
 const MDAYS: [u8; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -56,16 +72,7 @@ fn postfix_daemon(program: &[u8]) -> Option<&[u8]> {
 
 /// Read lines `lo..hi` of `lines`. `months`: the month names, January first.
 pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>]) -> Result<Batch, String> {
-    let mut b = Batch {
-        kind: Vec::with_capacity(hi - lo),
-        months: Vec::new(),
-        days: Vec::new(),
-        secs: Vec::new(),
-        unusual: false,
-        trailing_space: false,
-        headers: Rows::new(),
-        rows: Rows::with_capacity(hi - lo),
-    };
+    let mut b = Batch::with_capacity(hi - lo, Rows::with_capacity(hi - lo));
     for i in lo..hi {
         let line = lines.get(i);
         let Some([_, host, tag, msg]) = header(line) else {
@@ -151,16 +158,7 @@ pub fn read_parallel(fast: &Fast, lines: Strings, months: &[Vec<u8>], threads: u
             .collect();
         handles.into_iter().map(|h| h.join().expect("reader thread")).collect::<Result<Vec<_>, _>>()
     })?;
-    let mut out = Batch {
-        kind: Vec::with_capacity(n),
-        months: Vec::new(),
-        days: Vec::new(),
-        secs: Vec::new(),
-        unusual: false,
-        trailing_space: false,
-        headers: Rows::new(),
-        rows: Rows::new(),
-    };
+    let mut out = Batch::with_capacity(n, Rows::new());
     let (mut headers, mut rows) = (Vec::new(), Vec::new());
     for p in parts {
         out.kind.extend(p.kind);

@@ -12,6 +12,8 @@ pub mod fields;
 pub mod postfix;
 pub mod rows;
 pub mod syslog;
+#[cfg(test)]
+mod testutil;
 pub mod translate;
 
 use engine::{Engine, Strings};

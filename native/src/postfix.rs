@@ -763,6 +763,7 @@ fn read_delivery<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::{edit, XorShift};
     use crate::translate::re2_to_rust;
     use regex::bytes::Regex;
 
@@ -803,13 +804,7 @@ mod tests {
         ];
         let all = patterns();
         let alphabet: &[u8] = b" :[]<>\",;()=0123456789aZ.-\t";
-        let mut state: u64 = 0x2545F4914F6CDD1D;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = XorShift(0x2545F4914F6CDD1D);
         let fields = Fields::new(
             r"(?:^|: |\(|\s)(?P<code>[2-5][0-9][0-9])(?:[ -]|$)(?:[2-5][0-9][0-9][ -])?(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3}\b)?",
             r"(?:^|[\s(\[-])(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3})(?:$|[\s,;:)\].])",
@@ -831,17 +826,8 @@ mod tests {
             for i in 0..3000 {
                 let mut line = seed.to_vec();
                 if i > 0 {
-                    for _ in 0..(1 + next() % 3) {
-                        let pos = (next() as usize) % (line.len() + 1);
-                        let ch = alphabet[(next() as usize) % alphabet.len()];
-                        match next() % 3 {
-                            0 => line.insert(pos, ch),
-                            1 if pos < line.len() => {
-                                line.remove(pos);
-                            }
-                            _ if pos < line.len() => line[pos] = ch,
-                            _ => {}
-                        }
+                    for _ in 0..(1 + rng.next() % 3) {
+                        edit(&mut line, &mut rng, alphabet);
                     }
                 }
                 let mut row = Row::default();

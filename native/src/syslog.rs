@@ -64,6 +64,7 @@ pub fn header(h: &[u8]) -> Option<[(usize, usize); 4]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::{edit, XorShift};
     use crate::translate::re2_to_rust;
     use regex::bytes::Regex;
 
@@ -85,29 +86,14 @@ mod tests {
             b"Apr 10 10:10:10 mx kernel[: x",
         ];
         let alphabet: &[u8] = b" :[]0123456789aZ\t\x0b\n\r\x0c\xc3\xa9-./";
-        let mut state: u64 = 0x9E3779B97F4A7C15;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = XorShift(0x9E3779B97F4A7C15);
         let mut checked = 0;
         for seed in seeds {
             assert_eq!(header(seed), by_regex(&re, seed), "{}", String::from_utf8_lossy(seed));
             for _ in 0..4000 {
                 let mut line = seed.to_vec();
-                for _ in 0..(next() % 4) {
-                    let pos = (next() as usize) % (line.len() + 1);
-                    let ch = alphabet[(next() as usize) % alphabet.len()];
-                    match next() % 3 {
-                        0 => line.insert(pos, ch),
-                        1 if pos < line.len() => {
-                            line.remove(pos);
-                        }
-                        _ if pos < line.len() => line[pos] = ch,
-                        _ => {}
-                    }
+                for _ in 0..(rng.next() % 4) {
+                    edit(&mut line, &mut rng, alphabet);
                 }
                 if std::str::from_utf8(&line).is_err() {
                     continue; // the engine only sees valid UTF-8 (Arrow strings)

@@ -1,0 +1,30 @@
+//! What the crate's tests share: a small deterministic random source and the random edit of a
+//! line that the "same as the pattern on mutated lines" tests apply.
+
+/// Marsaglia's xorshift64: the same sequence on every run.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        let mut s = self.0;
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        self.0 = s;
+        s
+    }
+}
+
+/// One random edit of `line`: a byte of `alphabet` inserted, a byte deleted, or one replaced.
+pub fn edit(line: &mut Vec<u8>, rng: &mut XorShift, alphabet: &[u8]) {
+    let pos = (rng.next() as usize) % (line.len() + 1);
+    let ch = alphabet[(rng.next() as usize) % alphabet.len()];
+    match rng.next() % 3 {
+        0 => line.insert(pos, ch),
+        1 if pos < line.len() => {
+            line.remove(pos);
+        }
+        _ if pos < line.len() => line[pos] = ch,
+        _ => {}
+    }
+}
