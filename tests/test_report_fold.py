@@ -263,8 +263,8 @@ def test_detectors_on_folded_lines_equal_detectors_on_rows(day, kb, split):
 
 
 def test_a_log_of_only_folded_lines_reports_its_sessions(tmp_path, kb):
-    """A log whose every line is folded (sessions only) keeps no row, so no order column: the
-    report used to crash on it (KeyError '_order'); it counts the sessions from the aggregates."""
+    """A log whose every line is folded (sessions only) keeps no row: the report counts its
+    sessions from the aggregates."""
     log = tmp_path / "mail.log"
     log.write_text("Nov 23 10:00:00 mx postfix/smtpd[12]: connect from unknown[192.0.2.1]\n"
                    "Nov 23 10:00:01 mx postfix/smtpd[12]: disconnect from unknown[192.0.2.1] ehlo=1 quit=1 commands=2\n"
@@ -274,3 +274,13 @@ def test_a_log_of_only_folded_lines_reports_its_sessions(tmp_path, kb):
     report = make_report(result, kb=kb)
     assert report["volumes"]["sessions"] == 2
     assert report["volumes"]["received"] == 0
+
+
+def test_rows_fold_without_any_batch_has_the_order_column():
+    """No batch at all (no mail line read): the kept rows still have the order column, which the
+    report reads; it used to be missing and the report crashed (KeyError '_order')."""
+    from analyzer.anomalies.aggregates import ORDER_COLUMN
+
+    rows = RowsFold(list(REPORT_COLUMNS), order_column=ORDER_COLUMN).result()
+    assert list(rows.columns) == [*REPORT_COLUMNS, ORDER_COLUMN]
+    assert len(rows) == 0

@@ -155,8 +155,11 @@ class RowsFold:
 
         self._pieces.sort(key=lambda p: (p[0], p[1]))
         if not self._pieces:
-            if self._schema is None:
-                return pd.DataFrame({c: pd.Series([], dtype=object) for c in self.columns})
+            if self._schema is None:  # no batch at all: the columns, the order column too
+                empty = {c: pd.Series([], dtype=object) for c in self.columns}
+                if self.order_column is not None:
+                    empty[self.order_column] = pd.Series([], dtype="int64")
+                return pd.DataFrame(empty)
             t = self._schema.empty_table()
             if self.order_column is not None:
                 t = t.append_column(self.order_column, pa.array([], pa.int64()))

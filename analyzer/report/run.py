@@ -88,9 +88,7 @@ def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = Re
     fold = ReportFold(window=window)
     fold_stream(stream, [fold], kb=kb, columns=REPORT_COLUMNS)
     events, bulk, sections = fold.result()
-    # a run with no rows kept (no mail lines at all) has no order column either
-    order = (events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64) if ORDER_COLUMN in events.columns
-             else np.empty(0, dtype=np.int64))
+    order = events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64)
     return FoldedResult(events, stream.counts, stream.files, stream.warnings, bulk=bulk, order=order,
                         sections=sections, window=window)
 
