@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,8 +22,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv_table, open_output
 from .pipeline import EventBatch, EventStream
@@ -118,6 +118,31 @@ def jsonl_text(table: pa.Table) -> str:
     return jsonl_bytes(table).decode("utf-8")
 
 
+#: Batches waiting for the writer thread (a batch is ~10 MiB of Arrow data): enough to keep
+#: the thread busy while the next batch is parsed and classified, few enough to keep memory flat.
+WRITE_QUEUE = 2
+#: Columns with many distinct values per batch (ids, addresses, free text, stamps, counters):
+#: Parquet's dictionary encoding only costs time there (it gives up after the first page);
+#: every other column is dictionary-encoded (a few to a few thousand distinct values).
+HIGH_CARDINALITY = frozenset({"ts", "queue_id", "message_id", "related_id", "sender", "recipient", "reply_text",
+                              "client_host", "client_port", "size", "line_no"})
+#: Columns with Parquet min/max statistics (filters on them skip row groups in pyarrow and
+#: DuckDB); statistics of the long free-text and id columns cost ~15% of the write for nothing.
+NO_STATISTICS = frozenset({"queue_id", "message_id", "related_id", "sender", "recipient", "reply_text",
+                           "client_host", "detail", "helo"})
+#: zstd at level 1: ~35% smaller than snappy or lz4 for ~20% more encoding time, which the
+#: writer thread hides (bench/bench_pipeline.py --commands parse-parquet)
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
+_STOP = object()
+
+
+def parquet_options(schema: pa.Schema) -> dict[str, Any]:
+    """The ``ParquetWriter`` options of the event table (see :data:`HIGH_CARDINALITY`)."""
+    return {**PARQUET_OPTIONS,
+            "use_dictionary": [n for n in schema.names if n not in HIGH_CARDINALITY],
+            "write_statistics": [n for n in schema.names if n not in NO_STATISTICS]}
+
+
 class EventWriter:
     """Write event batches to ``path`` (.parquet, .csv, .jsonl; '-' for JSON lines on stdout; a
     device or FIFO without one of these suffixes gets JSON lines).
@@ -125,10 +150,17 @@ class EventWriter:
     Use as a context manager: a regular file appears (atomically, via
     :func:`analyzer.output.open_output`) only if the block succeeds. CSV cells a spreadsheet
     would run as formulas are neutralised. ``transform`` (pa.Table -> pa.Table) is applied to
-    every batch first (e.g. redaction).
+    every batch first (e.g. redaction), in the caller's thread.
+
+    With ``threaded`` (the default) batches are encoded and written on a thread of their own,
+    through a queue of :data:`WRITE_QUEUE` batches: Arrow's Parquet and CSV writers and its
+    compute kernels release the GIL, so encoding overlaps the parsing of the next batches.
+    Batches are written in the order given; an error of the thread (disk full) is raised by the
+    next :meth:`write` or by :meth:`close_ok`.
     """
 
-    def __init__(self, path: str, transform: Callable[[pa.Table], pa.Table] | None = None) -> None:
+    def __init__(self, path: str, transform: Callable[[pa.Table], pa.Table] | None = None, *,
+                 threaded: bool = True) -> None:
         self.path = path
         self.rows = 0
         self.transform = transform
@@ -140,59 +172,118 @@ class EventWriter:
             if fmt is None:
                 raise OutputError(f"{path}: unknown output type {suffix or '(none)'}; use .parquet, .csv or .jsonl")
             self.fmt = fmt
+        self.threaded = threaded
         self._stack = contextlib.ExitStack()
         self._writer: Any = None
         self._fh: IO[bytes] | None = None
-        self._schema: pa.Schema | None = None
+        self._schema: pa.Schema | None = None  # the first batch's: later batches are cast to it
+        self._file_schema: pa.Schema | None = None  # the file's (Parquet: with pandas' metadata)
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+        self._abort = False
 
     def __enter__(self) -> EventWriter:
         if self.path == "-":
             self._fh = sys.stdout.buffer
         else:
             self._fh = self._stack.enter_context(open_output(self.path, "wb"))
+        if self.threaded:
+            self._queue = queue.Queue(maxsize=WRITE_QUEUE)
+            self._thread = threading.Thread(target=self._run, name="maillens-write", daemon=True)
+            self._thread.start()
         return self
 
     def write(self, table: pa.Table) -> None:
+        self._raise_failure()
         if self.transform is not None and table.num_rows:
             table = self.transform(table)
         if self._schema is None:
             self._schema = table.schema
         elif not table.schema.equals(self._schema, check_metadata=False):
             table = table.select(self._schema.names).cast(self._schema)
+        self.rows += table.num_rows
+        if self._queue is None:
+            self._encode(table)
+        else:
+            self._queue.put(table)
+
+    def _run(self) -> None:
+        """The writer thread: encode what the queue brings until told to stop; after a failure,
+        take and drop the rest (the caller must never block on a full queue)."""
+        assert self._queue is not None
+        while True:
+            table = self._queue.get()
+            if table is _STOP:
+                return
+            if self._failure is not None or self._abort:
+                continue
+            try:
+                self._encode(table)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                self._failure = exc
+
+    def _encode(self, table: pa.Table) -> None:
         try:
             if self.fmt == "jsonl":
                 assert self._fh is not None
                 self._fh.write(jsonl_bytes(table))
             else:
                 self._open(table.schema)
-                table = table.replace_schema_metadata(self._schema.metadata)
                 if table.num_rows:
+                    table = table.replace_schema_metadata(self._file_schema.metadata)
                     self._writer.write_table(neutralise_csv_table(table) if self.fmt == "csv" else table)
         except OSError as exc:
             raise _error(self.path, exc) from exc
-        self.rows += table.num_rows
 
     def _open(self, schema: pa.Schema) -> None:
         if self._writer is not None:
             return
         if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
             # with pandas' metadata, as pandas would write it: read back, the dtypes are Arrow's
-            meta = pa.Schema.from_pandas(to_pandas(schema.empty_table()), preserve_index=False).metadata
-            self._schema = schema = schema.with_metadata(meta)
-            self._writer = pq.ParquetWriter(self._fh, schema, compression="zstd")
+            self._file_schema = schema = schema.with_metadata(_pandas_metadata(schema))
+            self._writer = pq.ParquetWriter(self._fh, schema, **parquet_options(schema))
         else:
-            self._schema = schema
-            self._writer = pacsv.CSVWriter(self._fh, schema)
+            import pyarrow.csv as pacsv
+
+            self._file_schema = schema
+            # the header and types of the cells as written (UTC stamps and dictionaries as text)
+            self._writer = pacsv.CSVWriter(self._fh, neutralise_csv_table(schema.empty_table()).schema)
+
+    def _join(self) -> None:
+        """Stop the writer thread once the queue is written (or dropped, after a failure)."""
+        if self._thread is not None:
+            assert self._queue is not None
+            self._queue.put(_STOP)
+            self._thread.join()
+            self._thread = None
+
+    def _raise_failure(self) -> None:
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            self._abort = True  # the rest is dropped
+            raise failure
 
     def close_ok(self, schema: pa.Schema) -> None:
-        """Finish: make sure an empty stream still writes a file with the header/schema."""
-        if self.fmt != "jsonl":
-            self._open(self._schema or schema)
-            self._writer.close()
-        elif self._fh is not None:
-            self._fh.flush()
+        """Finish: write what is queued, and make sure an empty stream still writes a file with
+        the header/schema."""
+        self._join()
+        self._raise_failure()
+        try:
+            if self.fmt != "jsonl":
+                self._open(self._schema or schema)
+                self._writer.close()
+            elif self._fh is not None:
+                self._fh.flush()
+        except OSError as exc:
+            raise _error(self.path, exc) from exc
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self._abort = True
+        self._join()
         if exc_type is not None and self._writer is not None:
             with contextlib.suppress(Exception):
                 self._writer.close()
@@ -200,6 +291,17 @@ class EventWriter:
             self._stack.__exit__(exc_type, exc, tb)
         except OSError as err:
             raise _error(self.path, err) from err
+
+
+_PANDAS_METADATA: dict[pa.Schema, dict] = {}
+
+
+def _pandas_metadata(schema: pa.Schema) -> dict:
+    """The metadata pandas would write for a table of ``schema`` (computed once per schema)."""
+    key = schema.remove_metadata()
+    if key not in _PANDAS_METADATA:
+        _PANDAS_METADATA[key] = pa.Schema.from_pandas(to_pandas(key.empty_table()), preserve_index=False).metadata
+    return _PANDAS_METADATA[key]
 
 
 def _error(path: str, exc: OSError) -> OutputError:
