@@ -227,7 +227,7 @@ class EventWriter:
                 continue
             try:
                 self._encode(table)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            except BaseException as exc:  # handed to the caller's thread
                 self._failure = exc
 
     def _encode(self, table: pa.Table) -> None:
