@@ -64,15 +64,36 @@ def test_rows_come_out_in_the_order_given(tmp_path):
     assert pq.read_table(out).column("n").to_pylist() == list(range(3000))
 
 
-def test_a_write_error_on_the_thread_is_raised_in_the_caller(batches):
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet", "csv"])
+def test_a_write_error_on_the_thread_is_raised_in_the_caller(tmp_path, batches, suffix):
     """/dev/full takes the bytes and fails with ENOSPC: the error reaches the caller as a
     one-line OutputError (and the thread ends), however many batches are still coming."""
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full")
+    target = tmp_path / f"full.{suffix}"
+    target.symlink_to("/dev/full")  # a link to a device is written through, in the link's format
     many = batches * 20
-    with pytest.raises(OutputError, match="/dev/full: No space left on device"):
-        write_stream(iter([_Batch(t) for t in many]), "/dev/full")
+    with pytest.raises(OutputError, match="full.*: No space left on device"):
+        write_stream(iter([_Batch(t) for t in many]), str(target))
     assert not _writer_threads()
+
+
+def test_a_full_disk_is_one_line_of_error_and_exit_5(tmp_path):
+    """Through the command line: exit 5, `Error:` and `Try:`, nothing else on stderr (no noise
+    from Arrow's write buffer, flushed when it is destroyed)."""
+    import subprocess
+    import sys
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    target = tmp_path / "full.parquet"
+    target.symlink_to("/dev/full")
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-m", "analyzer", "parse", "--tz", "UTC", str(SAMPLES), "-o", str(target)],
+                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)}, timeout=300)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 5 and len(lines) == 2, r.stderr
+    assert lines[0].startswith("Error: ") and "No space left on device" in lines[0] and lines[1].startswith("Try: ")
 
 
 class _Batch:
