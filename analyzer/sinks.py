@@ -14,7 +14,7 @@ import queue
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,12 +28,12 @@ from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
 from .textsafe import _BIDI, json_safe
 
-__all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_text", "write_stream"]
+__all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_text", "write_stream"]
 
 FAILURES = ("transient_failure", "permanent_failure")
 
 
-JSONL_ROWS = 50_000  # rows rendered at a time (the text of a slice is built whole)
+JSONL_ROWS = 16_384  # rows rendered at a time: a piece's working memory is ~3x its text (~12 MiB)
 _JSON_RAW_RE2 = f"[\\x7f-\\x{{9f}}{_BIDI}]"  # textsafe._JSON_RAW for RE2
 _ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -100,10 +100,19 @@ def jsonl_bytes(table: pa.Table) -> bytes:
     slashes not escaped; DEL, C1 and bidi controls as \\uXXXX (:func:`analyzer.textsafe.json_safe`).
     Built column by column with Arrow string kernels (each distinct value of a column rendered
     once, with its key), never a Python loop over rows."""
-    if table.num_rows > JSONL_ROWS:
-        return b"".join(jsonl_bytes(table.slice(i, JSONL_ROWS)) for i in range(0, table.num_rows, JSONL_ROWS))
-    if table.num_rows == 0:
-        return b""
+    return b"".join(jsonl_pieces(table))
+
+
+def jsonl_pieces(table: pa.Table) -> Iterator[Any]:
+    """:func:`jsonl_bytes` in pieces of :data:`JSONL_ROWS` rows, each a bytes-like object (an
+    Arrow buffer, not copied): what a writer writes, holding one piece's working memory at a time."""
+    for start in range(0, table.num_rows, JSONL_ROWS):
+        piece = _jsonl_piece(table.slice(start, JSONL_ROWS))
+        if len(piece):
+            yield piece
+
+
+def _jsonl_piece(table: pa.Table) -> Any:
     parts: list[Any] = []
     raw = False  # a DEL, C1 or bidi control somewhere (only text values can hold one)
     last = table.num_columns - 1
@@ -113,11 +122,12 @@ def jsonl_bytes(table: pa.Table) -> bytes:
         parts.append(members)
         raw = raw or odd
     rows = pc.binary_join_element_wise(*parts, "") if len(parts) > 1 else parts[0]
+    del parts
     if raw or any(ord(c) >= 0x7F for c in "".join(table.column_names)):
         text = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(rows)], pa.int32()), rows), "")[0].as_py()
         return json_safe(text).encode("utf-8")
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4)
-    return rows.buffers()[2].to_pybytes()[int(offsets[0]):int(offsets[-1])]
+    return rows.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
 
 
 def jsonl_text(table: pa.Table) -> str:
@@ -125,9 +135,10 @@ def jsonl_text(table: pa.Table) -> str:
     return jsonl_bytes(table).decode("utf-8")
 
 
-#: Batches waiting for the writer thread (a batch is ~10 MiB of Arrow data): enough to keep
-#: the thread busy while the next batch is parsed and classified, few enough to keep memory flat.
-WRITE_QUEUE = 2
+#: Batches waiting for the writer thread (a batch is ~10 MiB of Arrow data): the thread encodes
+#: a batch several times faster than the next one is parsed and classified, so one waiting batch
+#: keeps it busy; more would only add to the peak memory (JSON lines: ~15 MiB a batch).
+WRITE_QUEUE = 1
 #: Columns with many distinct values per batch (ids, addresses, free text, stamps, counters):
 #: Parquet's dictionary encoding only costs time there (it gives up after the first page);
 #: every other column is dictionary-encoded (a few to a few thousand distinct values).
@@ -240,7 +251,8 @@ class EventWriter:
         try:
             if self.fmt == "jsonl":
                 assert self._fh is not None
-                self._fh.write(jsonl_bytes(table))
+                for piece in jsonl_pieces(table):
+                    self._fh.write(piece)
             else:
                 self._open(table.schema)
                 if table.num_rows:
