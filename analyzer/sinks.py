@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import sys
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,20 +22,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv_table, open_output
 from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
 from .textsafe import _BIDI, json_safe
 
-__all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_text", "write_stream"]
+__all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_text", "write_stream"]
 
 FAILURES = ("transient_failure", "permanent_failure")
 
 
-JSONL_ROWS = 50_000  # rows rendered at a time (the text of a slice is built whole)
+JSONL_ROWS = 16_384  # rows rendered at a time: a piece's working memory is ~3x its text (~12 MiB)
 _JSON_RAW_RE2 = f"[\\x7f-\\x{{9f}}{_BIDI}]"  # textsafe._JSON_RAW for RE2
 _ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -51,15 +51,14 @@ def _json_strings(col: pa.Array) -> pa.Array:
 
 
 def _json_ts(col: pa.Array) -> pa.Array:
-    """Stamps as pandas prints them: ``2026-11-28 10:00:00+00:00``, microseconds when there are some."""
-    floor = pc.floor_temporal(col, unit="second")
-    secs = pc.strftime(pc.cast(floor, pa.timestamp("s", "UTC"), safe=False), format="%Y-%m-%d %H:%M:%S",
-                       locale="C")
-    micro = pc.subtract(pc.cast(pc.cast(col, pa.timestamp("us", "UTC")), pa.int64()),
-                        pc.cast(pc.cast(floor, pa.timestamp("us", "UTC")), pa.int64()))
-    frac = pc.if_else(pc.equal(micro, 0), "",
-                      pc.binary_join_element_wise(".", pc.utf8_lpad(pc.cast(micro, pa.string()), 6, "0"), ""))
-    return pc.binary_join_element_wise('"', secs, frac, '+00:00"', "")
+    """Stamps as pandas prints them: ``2026-11-28 10:00:00+00:00``, microseconds when there are some.
+    (Arrow's text of a zone-less stamp, cut at the second when it is whole: a zone's strftime
+    looks the zone up per value and costs ten times more.)"""
+    naive = pc.cast(pc.cast(col, pa.timestamp("us", "UTC")), pa.timestamp("us"))
+    full = pc.cast(naive, pa.string())  # 2026-11-28 10:00:00.000000
+    whole = pc.equal(pc.floor_temporal(naive, unit="second"), naive)
+    text = pc.if_else(whole, pc.utf8_slice_codeunits(full, 0, 19), full)
+    return pc.binary_join_element_wise('"', text, '+00:00"', "")
 
 
 def _json_values(col: pa.Array) -> pa.Array:
@@ -81,41 +80,89 @@ def _json_values(col: pa.Array) -> pa.Array:
     return pc.fill_null(out, "null")
 
 
+def _json_members(col: pa.Array, prefix: str, suffix: str) -> tuple[pa.Array, bool]:
+    """``prefix + value + suffix`` per row (the key and its value, and the line's end after the
+    last), and whether a value holds a DEL, C1 or bidi control. Text is dictionary-encoded first:
+    most columns repeat a few values, each rendered once."""
+    t = col.type
+    text = pa.types.is_string(t) or pa.types.is_large_string(t)
+    if text or (pa.types.is_dictionary(t) and pa.types.is_string(t.value_type)):
+        enc = pc.dictionary_encode(col) if text else col
+        raw = bool(pc.any(pc.match_substring_regex(enc.dictionary, _JSON_RAW_RE2)).as_py())
+        values = pc.binary_join_element_wise(prefix, _json_values(enc.dictionary), suffix, "")
+        values = pa.concat_arrays([values.cast(pa.string()), pa.array([prefix + "null" + suffix])])
+        return pc.take(values, pc.fill_null(enc.indices, len(values) - 1)), raw
+    return pc.binary_join_element_wise(prefix, _json_values(col), suffix, ""), False
+
+
 def jsonl_bytes(table: pa.Table) -> bytes:
     """JSON lines of a batch (UTF-8): one object per event, keys in column order, non-ASCII as is,
     slashes not escaped; DEL, C1 and bidi controls as \\uXXXX (:func:`analyzer.textsafe.json_safe`).
     Built column by column with Arrow string kernels (each distinct value of a column rendered
-    once), never a Python loop over rows."""
-    if table.num_rows > JSONL_ROWS:
-        return b"".join(jsonl_bytes(table.slice(i, JSONL_ROWS)) for i in range(0, table.num_rows, JSONL_ROWS))
-    if table.num_rows == 0:
-        return b""
+    once, with its key), never a Python loop over rows."""
+    return b"".join(jsonl_pieces(table))
+
+
+def jsonl_pieces(table: pa.Table) -> Iterator[Any]:
+    """:func:`jsonl_bytes` in pieces of :data:`JSONL_ROWS` rows, each a bytes-like object (an
+    Arrow buffer, not copied): what a writer writes, holding one piece's working memory at a time."""
+    for start in range(0, table.num_rows, JSONL_ROWS):
+        piece = _jsonl_piece(table.slice(start, JSONL_ROWS))
+        if len(piece):
+            yield piece
+
+
+def _jsonl_piece(table: pa.Table) -> Any:
     parts: list[Any] = []
     raw = False  # a DEL, C1 or bidi control somewhere (only text values can hold one)
+    last = table.num_columns - 1
     for i, name in enumerate(table.column_names):
-        parts.append(("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":")
-        col = table.column(i).combine_chunks()
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            enc = pc.dictionary_encode(col)  # most columns repeat a few values: render those once
-            raw = raw or bool(pc.any(pc.match_substring_regex(enc.dictionary, _JSON_RAW_RE2)).as_py())
-            col = pc.take(_json_values(enc.dictionary), enc.indices)
-            parts.append(pc.fill_null(col, "null"))
-        else:
-            if pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type):
-                raw = raw or bool(pc.any(pc.match_substring_regex(col.dictionary, _JSON_RAW_RE2)).as_py())
-            parts.append(_json_values(col))
-    parts.append("}\n")
-    rows = pc.binary_join_element_wise(*parts, "")
+        prefix = ("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":"
+        members, odd = _json_members(table.column(i).combine_chunks(), prefix, "}\n" if i == last else "")
+        parts.append(members)
+        raw = raw or odd
+    rows = pc.binary_join_element_wise(*parts, "") if len(parts) > 1 else parts[0]
+    del parts
     if raw or any(ord(c) >= 0x7F for c in "".join(table.column_names)):
         text = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(rows)], pa.int32()), rows), "")[0].as_py()
         return json_safe(text).encode("utf-8")
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4)
-    return rows.buffers()[2].to_pybytes()[int(offsets[0]):int(offsets[-1])]
+    return rows.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
 
 
 def jsonl_text(table: pa.Table) -> str:
     """:func:`jsonl_bytes` as text."""
     return jsonl_bytes(table).decode("utf-8")
+
+
+#: Batches waiting for the writer thread (a batch is ~10 MiB of Arrow data): the thread encodes
+#: a batch several times faster than the next one is parsed and classified, so one waiting batch
+#: keeps it busy; more would only add to the peak memory (JSON lines: ~15 MiB a batch).
+WRITE_QUEUE = 1
+#: Columns with many distinct values per batch (ids, addresses, free text, stamps, counters):
+#: Parquet's dictionary encoding only costs time there (it gives up after the first page);
+#: every other column is dictionary-encoded (a few to a few thousand distinct values).
+HIGH_CARDINALITY = frozenset({"ts", "queue_id", "message_id", "related_id", "sender", "recipient", "reply_text",
+                              "client_host", "client_port", "size", "line_no"})
+#: Columns with Parquet min/max statistics (filters on them skip row groups in pyarrow and
+#: DuckDB); statistics of the long free-text and id columns cost ~15% of the write for nothing.
+NO_STATISTICS = frozenset({"queue_id", "message_id", "related_id", "sender", "recipient", "reply_text",
+                           "client_host", "detail", "helo"})
+#: zstd at level 1: ~35% smaller than snappy or lz4 for ~20% more encoding time, which the
+#: writer thread hides (bench/bench_pipeline.py --commands parse-parquet)
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
+#: Bytes the Parquet and CSV writers gather in Arrow before handing them to the Python file: a
+#: Parquet writer writes ~12,000 small pieces per million rows, and each hand-over takes the GIL,
+#: which the writer thread would wait for (up to 5 ms a time) while the main thread works.
+WRITE_BUFFER = 4 << 20
+_STOP = object()
+
+
+def parquet_options(schema: pa.Schema) -> dict[str, Any]:
+    """The ``ParquetWriter`` options of the event table (see :data:`HIGH_CARDINALITY`)."""
+    return {**PARQUET_OPTIONS,
+            "use_dictionary": [n for n in schema.names if n not in HIGH_CARDINALITY],
+            "write_statistics": [n for n in schema.names if n not in NO_STATISTICS]}
 
 
 class EventWriter:
@@ -125,10 +172,17 @@ class EventWriter:
     Use as a context manager: a regular file appears (atomically, via
     :func:`analyzer.output.open_output`) only if the block succeeds. CSV cells a spreadsheet
     would run as formulas are neutralised. ``transform`` (pa.Table -> pa.Table) is applied to
-    every batch first (e.g. redaction).
+    every batch first (e.g. redaction), in the caller's thread.
+
+    With ``threaded`` (the default) batches are encoded and written on a thread of their own,
+    through a queue of :data:`WRITE_QUEUE` batches: Arrow's Parquet and CSV writers and its
+    compute kernels release the GIL, so encoding overlaps the parsing of the next batches.
+    Batches are written in the order given; an error of the thread (disk full) is raised by the
+    next :meth:`write` or by :meth:`close_ok`.
     """
 
-    def __init__(self, path: str, transform: Callable[[pa.Table], pa.Table] | None = None) -> None:
+    def __init__(self, path: str, transform: Callable[[pa.Table], pa.Table] | None = None, *,
+                 threaded: bool = True) -> None:
         self.path = path
         self.rows = 0
         self.transform = transform
@@ -140,66 +194,164 @@ class EventWriter:
             if fmt is None:
                 raise OutputError(f"{path}: unknown output type {suffix or '(none)'}; use .parquet, .csv or .jsonl")
             self.fmt = fmt
+        self.threaded = threaded
         self._stack = contextlib.ExitStack()
         self._writer: Any = None
         self._fh: IO[bytes] | None = None
-        self._schema: pa.Schema | None = None
+        self._sink: Any = None  # Arrow's buffer in front of _fh (Parquet, CSV)
+        self._guard: _Guard | None = None
+        self._schema: pa.Schema | None = None  # the first batch's: later batches are cast to it
+        self._file_schema: pa.Schema | None = None  # the file's (Parquet: with pandas' metadata)
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+        self._abort = False
 
     def __enter__(self) -> EventWriter:
         if self.path == "-":
             self._fh = sys.stdout.buffer
         else:
             self._fh = self._stack.enter_context(open_output(self.path, "wb"))
+        if self.threaded:
+            self._queue = queue.Queue(maxsize=WRITE_QUEUE)
+            self._thread = threading.Thread(target=self._run, name="maillens-write", daemon=True)
+            self._thread.start()
         return self
 
     def write(self, table: pa.Table) -> None:
+        self._raise_failure()
         if self.transform is not None and table.num_rows:
             table = self.transform(table)
         if self._schema is None:
             self._schema = table.schema
         elif not table.schema.equals(self._schema, check_metadata=False):
             table = table.select(self._schema.names).cast(self._schema)
+        self.rows += table.num_rows
+        if self._queue is None:
+            self._encode(table)
+        else:
+            self._queue.put(table)
+
+    def _run(self) -> None:
+        """The writer thread: encode what the queue brings until told to stop; after a failure,
+        take and drop the rest (the caller must never block on a full queue)."""
+        assert self._queue is not None
+        while True:
+            table = self._queue.get()
+            if table is _STOP:
+                return
+            if self._failure is not None or self._abort:
+                continue
+            try:
+                self._encode(table)
+            except BaseException as exc:  # handed to the caller's thread
+                self._failure = exc
+
+    def _encode(self, table: pa.Table) -> None:
         try:
             if self.fmt == "jsonl":
                 assert self._fh is not None
-                self._fh.write(jsonl_bytes(table))
+                for piece in jsonl_pieces(table):
+                    self._fh.write(piece)
             else:
                 self._open(table.schema)
-                table = table.replace_schema_metadata(self._schema.metadata)
                 if table.num_rows:
+                    table = table.replace_schema_metadata(self._file_schema.metadata)
                     self._writer.write_table(neutralise_csv_table(table) if self.fmt == "csv" else table)
         except OSError as exc:
             raise _error(self.path, exc) from exc
-        self.rows += table.num_rows
 
     def _open(self, schema: pa.Schema) -> None:
         if self._writer is not None:
             return
+        self._guard = _Guard(self._fh)
+        self._sink = pa.BufferedOutputStream(pa.PythonFile(self._guard, mode="w"), buffer_size=WRITE_BUFFER)
         if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
             # with pandas' metadata, as pandas would write it: read back, the dtypes are Arrow's
-            meta = pa.Schema.from_pandas(to_pandas(schema.empty_table()), preserve_index=False).metadata
-            self._schema = schema = schema.with_metadata(meta)
-            self._writer = pq.ParquetWriter(self._fh, schema, compression="zstd")
+            self._file_schema = schema = schema.with_metadata(_pandas_metadata(schema))
+            self._writer = pq.ParquetWriter(self._sink, schema, **parquet_options(schema))
         else:
-            self._schema = schema
-            self._writer = pacsv.CSVWriter(self._fh, schema)
+            import pyarrow.csv as pacsv
+
+            self._file_schema = schema
+            # the header and types of the cells as written (UTC stamps and dictionaries as text)
+            self._writer = pacsv.CSVWriter(self._sink, neutralise_csv_table(schema.empty_table()).schema)
+
+    def _join(self) -> None:
+        """Stop the writer thread once the queue is written (or dropped, after a failure)."""
+        if self._thread is not None:
+            assert self._queue is not None
+            self._queue.put(_STOP)
+            self._thread.join()
+            self._thread = None
+
+    def _raise_failure(self) -> None:
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            self._abort = True  # the rest is dropped
+            raise failure
 
     def close_ok(self, schema: pa.Schema) -> None:
-        """Finish: make sure an empty stream still writes a file with the header/schema."""
-        if self.fmt != "jsonl":
-            self._open(self._schema or schema)
-            self._writer.close()
-        elif self._fh is not None:
-            self._fh.flush()
+        """Finish: write what is queued, and make sure an empty stream still writes a file with
+        the header/schema."""
+        self._join()
+        self._raise_failure()
+        try:
+            if self.fmt != "jsonl":
+                self._open(self._schema or schema)
+                self._writer.close()
+                self._sink.detach()  # the rest of the buffer into the file, which stays open
+            elif self._fh is not None:
+                self._fh.flush()
+        except OSError as exc:
+            raise _error(self.path, exc) from exc
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self._abort = True
+        self._join()
         if exc_type is not None and self._writer is not None:
+            if self._guard is not None:
+                self._guard.dropped = True  # what Arrow still holds goes nowhere (the file is removed)
             with contextlib.suppress(Exception):
                 self._writer.close()
         try:
             self._stack.__exit__(exc_type, exc, tb)
         except OSError as err:
             raise _error(self.path, err) from err
+
+
+class _Guard:
+    """The file under Arrow's write buffer; after a failure it takes and drops what Arrow still
+    flushes (Arrow flushes a buffer when it is destroyed, maybe after the file is closed)."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+        self.dropped = False
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        return len(data) if self.dropped else self.fh.write(data)
+
+    def flush(self) -> None:
+        if not self.dropped:
+            self.fh.flush()
+
+    def close(self) -> None:  # the file is open_output's to close
+        self.closed = True
+
+
+_PANDAS_METADATA: dict[pa.Schema, dict] = {}
+
+
+def _pandas_metadata(schema: pa.Schema) -> dict:
+    """The metadata pandas would write for a table of ``schema`` (computed once per schema)."""
+    key = schema.remove_metadata()
+    if key not in _PANDAS_METADATA:
+        _PANDAS_METADATA[key] = pa.Schema.from_pandas(to_pandas(key.empty_table()), preserve_index=False).metadata
+    return _PANDAS_METADATA[key]
 
 
 def _error(path: str, exc: OSError) -> OutputError:

@@ -16,7 +16,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from analyzer import __version__
-from analyzer.cli import _app, app
+from analyzer.cli import _app, _help, app
 from analyzer.reader import parse_logs
 from analyzer.timeparse import TimeError, parse_duration, parse_time
 
@@ -27,7 +27,7 @@ POSTFIX = str(SAMPLES / "postfix")
 
 def _click():
     group = typer.main.get_command(app)
-    _app._tidy_help(group)
+    _help._tidy_help(group)
     return group
 
 
@@ -294,3 +294,25 @@ def test_report_with_an_empty_history_does_not_claim_a_baseline(one_day_store):
     assert r.exit_code == 0, r.output
     assert "Baseline: history." not in r.stdout
     assert "Baseline: none (the history holds no events before the window)." in r.stdout
+
+
+def test_int_options_are_converted_without_pydantic():
+    """`parse --year N` converts the number itself (typer would import pydantic, 50-100 ms of every
+    parse); a bad or out-of-range number still gets typer's own message."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys; from analyzer.cli import app\n"
+            "try:\n    app(prog_name='maillens')\nexcept SystemExit as e:\n    code = e.code\n"
+            "print('PYDANTIC' if 'pydantic' in sys.modules else 'NO-PYDANTIC', code)")
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    r = subprocess.run([sys.executable, "-c", code, "parse", "--year", "2025", "--tz", "UTC",
+                        str(SAMPLES / "postfix" / "mail.log")], capture_output=True, text=True, env=env, timeout=300)
+    assert r.stdout.splitlines()[-1] == "NO-PYDANTIC 0", r.stderr[-2000:]
+    for bad, says in (("1900", "greater than or equal to 1970"), ("20x5", "valid integer")):
+        r = runner.invoke(app, ["parse", "--year", bad, POSTFIX])
+        assert r.exit_code == 2 and "--year" in r.output and says in r.output
+    r = runner.invoke(app, ["parse", "--year", "+2025", "--tz", "UTC", "-f", "json", POSTFIX])
+    assert r.exit_code == 0 and json.loads(r.stdout)["first"].startswith("2025-")

@@ -1,0 +1,145 @@
+"""The event writers of `parse -o`: batches encoded on a writer thread, in order, with the
+thread's errors raised in the caller; the Parquet layout (dictionaries, statistics)."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from analyzer import sinks
+from analyzer.output import OutputError, neutralise_csv_table, utc_stamps_text
+from analyzer.pipeline import Classifier
+from analyzer.reader import open_stream
+from analyzer.sinks import EventWriter, write_stream
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
+
+
+@pytest.fixture(scope="module")
+def batches() -> list[pa.Table]:
+    """The sample logs' classified event batches, small (so that the queue fills and waits)."""
+    stream = open_stream([str(SAMPLES)], tz="UTC", batch_lines=16, classifier=Classifier())
+    return [b.table for b in stream]
+
+
+def _write(path: Path, tables: list[pa.Table], threaded: bool) -> None:
+    with EventWriter(str(path), threaded=threaded) as w:
+        for t in tables:
+            w.write(t)
+        w.close_ok(tables[0].schema)
+
+
+def _writer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "maillens-write"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl", "parquet"])
+def test_threaded_writer_writes_what_the_direct_one_writes(tmp_path, batches, suffix):
+    assert len(batches) > 2 * sinks.WRITE_QUEUE
+    direct, threaded = tmp_path / f"d.{suffix}", tmp_path / f"t.{suffix}"
+    _write(direct, batches, threaded=False)
+    _write(threaded, batches, threaded=True)
+    if suffix == "parquet":
+        got = pq.read_table(threaded)
+        assert got.equals(pq.read_table(direct))
+        assert got.num_rows == sum(t.num_rows for t in batches)
+        pd.testing.assert_frame_equal(pd.read_parquet(threaded), pd.read_parquet(direct))
+    else:
+        assert threaded.read_bytes() == direct.read_bytes()
+    assert not _writer_threads()
+
+
+def test_rows_come_out_in_the_order_given(tmp_path):
+    tables = [pa.table({"n": pa.array(range(i * 100, i * 100 + 100), pa.int64())}) for i in range(30)]
+    out = tmp_path / "n.parquet"
+    _write(out, tables, threaded=True)
+    assert pq.read_table(out).column("n").to_pylist() == list(range(3000))
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet", "csv"])
+def test_a_write_error_on_the_thread_is_raised_in_the_caller(tmp_path, batches, suffix):
+    """/dev/full takes the bytes and fails with ENOSPC: the error reaches the caller as a
+    one-line OutputError (and the thread ends), however many batches are still coming."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    target = tmp_path / f"full.{suffix}"
+    target.symlink_to("/dev/full")  # a link to a device is written through, in the link's format
+    many = batches * 20
+    with pytest.raises(OutputError, match=r"full\.\w+: No space left on device"):
+        write_stream(iter([_Batch(t) for t in many]), str(target))
+    assert not _writer_threads()
+
+
+def test_a_full_disk_is_one_line_of_error_and_exit_5(tmp_path):
+    """Through the command line: exit 5, `Error:` and `Try:`, nothing else on stderr (no noise
+    from Arrow's write buffer, flushed when it is destroyed)."""
+    import subprocess
+    import sys
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    target = tmp_path / "full.parquet"
+    target.symlink_to("/dev/full")
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-m", "analyzer", "parse", "--tz", "UTC", str(SAMPLES), "-o", str(target)],
+                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)}, timeout=300)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 5 and len(lines) == 2, r.stderr
+    assert lines[0].startswith("Error: ") and "No space left on device" in lines[0] and lines[1].startswith("Try: ")
+
+
+class _Batch:
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+
+
+def test_a_failing_producer_leaves_no_file_and_no_thread(tmp_path, batches):
+    out = tmp_path / "x.csv"
+
+    def failing():
+        for i, t in enumerate(batches):
+            if i == 2 * sinks.WRITE_QUEUE + 1:
+                raise RuntimeError("producer broke")
+            yield _Batch(t)
+
+    with pytest.raises(RuntimeError, match="producer broke"):
+        write_stream(failing(), str(out))
+    assert not out.exists() and not list(tmp_path.iterdir())
+    assert not _writer_threads()
+
+
+def test_parquet_layout(tmp_path, batches):
+    """Dictionary pages for the few-valued columns, none for the free text; min/max statistics
+    for the stamps (filters skip row groups), none for the reply text."""
+    out = tmp_path / "e.parquet"
+    _write(out, batches, threaded=True)
+    meta = pq.ParquetFile(out).metadata
+    names = meta.schema.to_arrow_schema().names
+    col = meta.row_group(0).column
+    event, text, ts = (col(names.index(n)) for n in ("event", "reply_text", "ts"))
+    assert event.has_dictionary_page and not text.has_dictionary_page
+    assert ts.is_stats_set and ts.statistics.has_min_max
+    assert not text.is_stats_set or not text.statistics.has_min_max
+    assert event.compression == "ZSTD"
+
+
+def test_utc_stamps_as_text_read_back_as_the_stamps():
+    ts = pa.array([0, 1_700_000_000_123_456, None], pa.timestamp("us", "UTC"))
+    text = utc_stamps_text(ts)
+    assert text.to_pylist() == ["1970-01-01 00:00:00.000000Z", "2023-11-14 22:13:20.123456Z", None]
+    plain = io.BytesIO()
+    pacsv.write_csv(pa.table({"ts": ts}), plain)
+    ours = io.BytesIO()
+    pacsv.write_csv(neutralise_csv_table(pa.table({"ts": ts})), ours)
+    assert ours.getvalue().replace(b'"', b"") == plain.getvalue().replace(b'"', b"")
+    assert pacsv.read_csv(io.BytesIO(ours.getvalue())).equals(pacsv.read_csv(io.BytesIO(plain.getvalue())))
+    other = pa.array([0], pa.timestamp("us", "Europe/Berlin"))
+    assert utc_stamps_text(other) is other
