@@ -91,6 +91,7 @@ class BlockJob:
     panic: bool
     state: Start
     classify: bool
+    keys: bool = False  # compute the rows' classification keys (analyzer.class_cache)
 
 
 @dataclass
@@ -107,6 +108,7 @@ class BlockResult:
     exim_file: bool  # decided: an Exim log (lines without a header are continuations)
     loose_first: bool  # decided: the loose syslog flavour tried before the strict one
     warning: str | None = None  # the block could not be read
+    keys: bytes | None = None  # the rows' classification keys (uint64), when the job asked
 
     def table(self) -> pa.Table:
         return pa.ipc.open_stream(self.ipc).read_all()
@@ -161,6 +163,11 @@ def run_block(job: BlockJob) -> BlockResult:
     classifier = _WORKER["classifier"]
     if job.classify and classifier is not None:
         table = classifier(table)
+    keys = None
+    if job.keys:
+        from .class_cache import class_key
+
+        keys = class_key(table).tobytes()
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as w:
         w.write_table(table)
@@ -168,7 +175,7 @@ def run_block(job: BlockJob) -> BlockResult:
     clock_end = None if clock._current is None else (int(clock._current), int(clock._prev_month or 0))
     return BlockResult(sink.getvalue().to_pybytes(), counts, len(lines),
                        counts.headerless + sum(counts.foreign.values()), clock.first, clock_end, delta,
-                       flavour(hs.counts) == "exim", loose_first, warning)
+                       flavour(hs.counts) == "exim", loose_first, warning, keys)
 
 
 def _first_year(state: tuple[int, int] | None, stamp: tuple[int, int], job: BlockJob) -> int:

@@ -62,17 +62,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from . import parallel
+from .class_cache import CLASS_KEY, Classifier
 from .parsers import FileContext, LineCounts, finish_batch, split_batch
 from .parsers.syslog import Clock, HeaderState
-from .rowhash import content_hash, row_hash
-from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
+from .rowhash import content_hash, row_hash  # noqa: F401  (row_hash: analyzer.narrow imports it here)
+from .schema import SCHEMA, to_pandas
 from .sources import BLOCK_BYTES, Input, is_plain_file, iter_batches, iter_blocks, plan_blocks, read_range, rotation_key
 
-__all__ = ["Classifier", "EventBatch", "EventStream", "FileSummary", "classify_grouped", "is_secondary",
+__all__ = ["CLASS_KEY", "Classifier", "EventBatch", "EventStream", "FileSummary", "classify_grouped", "is_secondary",
            "iter_event_batches"]
 
 #: Worker processes that parse the blocks of big inputs: $MAILLENS_WORKERS, else the cores.
@@ -115,6 +115,7 @@ class EventBatch:
     source: str
     index: int = 0  # position of the input in the run's input order
     classified: bool = False  # the producer's worker already classified it
+    keys: np.ndarray | None = None  # the rows' classification keys, when a worker computed them
 
 
 def is_secondary(name: str) -> bool:
@@ -371,7 +372,8 @@ class EventStream:
         def job(path: str | None, start: int, end: int, data: bytes | None, head: bytes, first: bool) -> BlockJob:
             state = guess.state(head)
             return BlockJob(inp.name, path, start, end, data, True, self.tz, self.year, ref, forced, panic,
-                            Start() if first else state, self._classify_in_worker)
+                            Start() if first else state, self._classify_in_worker,
+                            self.classifier is not None and not self._classify_in_worker)
 
         def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
             def take(r: Any) -> Iterator[EventBatch]:
@@ -393,7 +395,8 @@ class EventStream:
                     self.progress(self._done + min(done[0], size or done[0]), self._total if size else -1)
                 if last:
                     self._file_done(size)
-                yield EventBatch(table, r.counts, inp.name, index, classified=j.classify)
+                keys = None if r.keys is None else np.frombuffer(r.keys, np.uint64)
+                yield EventBatch(table, r.counts, inp.name, index, classified=j.classify, keys=keys)
             return take
 
         def submit(j: BlockJob) -> Future:
@@ -450,9 +453,15 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
         nonlocal size
         if not held:
             return
-        tables = many([b.table for b in held]) if many is not None else [classifier(b.table) for b in held]
+        keys = [b.keys for b in held]
+        if many is None:
+            tables = [classifier(b.table) for b in held]
+        elif all(k is None for k in keys):
+            tables = many([b.table for b in held])
+        else:
+            tables = many([b.table for b in held], keys)
         for b, t in zip(held, tables, strict=True):
-            b.table = t
+            b.table, b.keys = t, None
             yield b
         held.clear()
         size = 0
@@ -472,90 +481,3 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
 def iter_event_batches(inputs: Iterable[Input], **options: Any) -> Iterator[EventBatch]:
     """The event batches of ``inputs`` (see :class:`EventStream` for the options)."""
     yield from EventStream(list(inputs), **options)
-
-
-# --------------------------------------------------------------------------------------------
-# classification with a cache shared across batches
-
-#: The columns :func:`analyzer.classify.classify` reads: its answer depends on nothing else.
-CLASS_KEY = ["event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "reply_code", "quit",
-             "relay_host", "reply_text", "detail", "direction", "host"]
-
-
-class Classifier:
-    """Classify batches; answers are cached by the distinct classification key (the masked reply
-    text and the other columns classify reads), so a reply seen in an earlier batch is not matched
-    against the rules again. The cache holds at most ``limit`` keys (then starts afresh)."""
-
-    def __init__(self, kb: Any = None, limit: int = 200_000, attributing: bool = True) -> None:
-        from .classify import default_rules
-
-        self.kb = kb or default_rules()
-        self.limit = limit
-        self.attributing = attributing  # see __call__
-        self._keys = pd.Index(np.empty(0, np.uint64))
-        self._values = CLASS_SCHEMA.empty_table()
-
-    def _key(self, table: pa.Table) -> np.ndarray:
-        from .classify import MASK
-
-        return row_hash(table, CLASS_KEY, {"reply_text": MASK, "detail": MASK})
-
-    def __call__(self, table: pa.Table) -> pa.Table:
-        from .classify import classify
-
-        if table.num_rows == 0:
-            return _append(table, self._values.slice(0, 0))
-        if self.attributing:
-            # classify() gives retry-wait and give-up lines the cause of the message's last real
-            # error (analyzer.attribution): rows are not independent, so no per-key cache
-            cols = [f.name for f in CLASS_SCHEMA]
-            return _append(table, pa.Table.from_pandas(classify(to_pandas(table), self.kb)[cols],
-                                                       schema=CLASS_SCHEMA, preserve_index=False))
-        return _append(table, self._answers(table))
-
-    def classify_many(self, tables: list[pa.Table]) -> list[pa.Table]:
-        """Classify several batches at once (one lookup, one call for the keys none has seen):
-        the same tables as calling the classifier on each."""
-        if self.attributing or len(tables) < 2:
-            return [self(t) for t in tables]
-        full = [t for t in tables if t.num_rows]
-        if not full:
-            return [self(t) for t in tables]
-        both = pa.concat_tables(full) if len(full) > 1 else full[0]
-        answers = self._answers(both)
-        out, at = [], 0
-        for t in tables:
-            out.append(_append(t, answers.slice(at, t.num_rows)))
-            at += t.num_rows
-        return out
-
-    def _answers(self, table: pa.Table) -> pa.Table:
-        """The classification columns of a non-empty table, from the cache and one call for the rest."""
-        from .classify import classify
-
-        key = self._key(table)
-        pos = self._keys.get_indexer(key)
-        new = pos < 0
-        if not new.any():
-            return self._values.take(pa.array(pos))
-        uniq, first = np.unique(key[new], return_index=True)
-        rows = np.flatnonzero(new)[first]
-        sample = to_pandas(table.take(pa.array(rows)))
-        answers = classify(sample, self.kb, attribute_causes=False)[[f.name for f in CLASS_SCHEMA]]
-        values = pa.Table.from_pandas(answers, schema=CLASS_SCHEMA, preserve_index=False)
-        keys = self._keys.append(pd.Index(uniq))
-        known = pa.concat_tables([self._values, values]).combine_chunks()
-        got = known.take(pa.array(keys.get_indexer(key)))
-        if len(keys) > self.limit:  # full: start afresh with this call's new keys (at most limit)
-            keys, known = pd.Index(uniq[: self.limit]), values.slice(0, self.limit).combine_chunks()
-        self._keys, self._values = keys, known
-        return got
-
-
-def _append(table: pa.Table, values: pa.Table) -> pa.Table:
-    for name in values.column_names:
-        if name in table.column_names:
-            table = table.drop_columns([name])
-        table = table.append_column(values.schema.field(name), values.column(name))
-    return table

@@ -62,6 +62,40 @@ def test_classified_in_workers_equals_classified_here(days):
     _same(one, two)
 
 
+class _KeySpy(Classifier):
+    """A classifier that runs here, in order (as StreamClassifier), and records the keys it got."""
+
+    carries_state = True
+
+    def __init__(self) -> None:
+        super().__init__(attributing=False)
+        self.got: list = []
+
+    def classify_many(self, tables, keys=None):
+        self.got.append((tables, keys))
+        return super().classify_many(tables, keys)
+
+
+def test_keys_from_workers_classify_as_keys_here(days):
+    """A classifier that runs in the main process gets the rows' classification keys from the
+    workers (class_key of the very rows), and classifies as one process, which computes them."""
+    from analyzer.class_cache import class_key
+    from analyzer.classify_stream import StreamClassifier
+
+    spy = _KeySpy()
+    one, _ = _run([days / "mail.log"], 1, year=2026, classifier=_KeySpy())
+    two, _ = _run([days / "mail.log"], 2, year=2026, classifier=spy, classify_rows=500)
+    _same(one, two)
+    given = [(t, k) for tables, keys in spy.got if keys is not None for t, k in zip(tables, keys, strict=True)]
+    assert len(given) > 10 and len(spy.got) > 5
+    for t, k in given:
+        assert k is not None and (k == class_key(t)).all()
+    one, _ = _run([days / "mail.log"], 1, year=2026, classifier=StreamClassifier())
+    two, _ = _run([days / "mail.log"], 2, year=2026, classifier=StreamClassifier(), classify_rows=1500)
+    assert "cause" in two.events.columns
+    _same(one, two)
+
+
 def test_new_year_inside_a_block_and_between_blocks(tmp_path):
     """Yearless stamps crossing 31 December: each block's year is right, guessed or not."""
     lines = [f"Dec 31 23:{m:02d}:{s:02d} mx postfix/qmgr[7]: 4BCD{m:02d}{s:02d}: removed"
