@@ -27,9 +27,12 @@ is the state that carries from batch to batch.
 **Both cores.** With ``workers`` > 1 (default ``$MAILLENS_WORKERS``, else the cores), an input
 of two blocks or more (a compressed one from 512 KiB, stdin always) is parsed block by block in
 forked worker processes (:mod:`analyzer.parallel`), each running the producer (and the
-classifier, when nothing downstream needs the unclassified table) and sending back Arrow IPC;
-the stream takes the results in order, checks each block's guessed starting state (year, header
-flavour) against the true one and parses a block again in-process when the guess was wrong.
+classifier, when nothing downstream needs the unclassified table; else it computes the rows'
+classification keys, :func:`analyzer.class_cache.class_key`) and sending back Arrow IPC (a file
+in shared memory that the main process maps, where there is /dev/shm); the stream takes the
+results in order, checks each block's guessed starting state (year, header flavour) against the
+true one and parses a block again in-process when the guess was wrong. The batches are then
+made (taken, classified) on a thread, up to :data:`AHEAD` batches ahead of the consumer.
 Compressed input is decompressed on a thread of its own (:func:`analyzer.sources.iter_blocks`).
 
 Across batches the stream keeps: the year carry-over of yearless stamps (one
@@ -46,15 +49,19 @@ stamps (:mod:`analyzer.overlap`), which only the whole table tells: such runs ar
 **Who consumes batches.** Sinks (:mod:`analyzer.sinks`): the Parquet/CSV/JSON-lines writers of
 ``parse -o``, the summary fold of ``parse``, the report and weekly folds; and
 :func:`analyzer.reader.parse_logs`, which collects them into one table for the library API.
-Classification (:class:`Classifier`) sits between producer and sinks and keeps a cache of
-answers keyed by the distinct classification key, shared across batches.
+Classification (:class:`Classifier`, :mod:`analyzer.class_cache`) sits between producer and
+sinks and keeps a cache of answers keyed by the distinct classification key, shared across
+batches: its cost grows with the keys it has not seen, not with the rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
 import re
+import shutil
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -86,10 +93,13 @@ _POOL = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 1)), thre
 #: An uncompressed file is parsed in worker processes from this many blocks on (a compressed
 #: one from an eighth of a block of compressed bytes; stdin always): below, forking costs more.
 PARALLEL_MIN_BLOCKS = 2
-#: Consecutive batches are classified together up to this many events (three or four batches):
-#: a classification costs mostly per call, so fewer, bigger calls cost less; the batches wait
-#: for it (a few tens of MiB).
-CLASSIFY_ROWS = 80_000
+#: Consecutive batches are classified together up to this many events (five or six batches):
+#: a call for the new keys costs ~0.05 CPU-s whatever its size (each rule's pattern is compiled
+#: per call), so fewer, bigger calls cost less; the batches wait for it (on the 1M-line Postfix
+#: day 160k rows cost ~30 MiB more than 80k and save ~0.3 CPU-s; bench/bench_native.py).
+CLASSIFY_ROWS = 160_000
+#: Batches made ahead of the consumer, on a thread (with workers > 1; EventStream.ahead)
+AHEAD = 2
 
 #: Files that repeat lines another file of the same set already has: Exim's rejectlog (every
 #: rejection is also in the mainlog) and syslog's per-severity copies (Debian's rsyslog writes
@@ -143,6 +153,7 @@ class EventStream:
     workers: int = 0  # processes for big inputs (analyzer.parallel); 1: none; 0: WORKERS
     block_bytes: int = BLOCK_BYTES
     classify_rows: int = 0  # batches classified together up to this many rows (0: CLASSIFY_ROWS)
+    ahead: bool = True  # with workers > 1: batches made on a thread, ahead of the consumer (see __iter__)
     reparsed: int = 0  # blocks parsed again because their guessed state was wrong (analyzer.parallel)
     files: list[FileSummary] = field(default_factory=list)
     counts: LineCounts = field(default_factory=LineCounts)
@@ -155,6 +166,15 @@ class EventStream:
         self._done = 0
 
     def __iter__(self) -> Iterator[EventBatch]:
+        if self.workers > 1 and self.ahead:
+            # the batches are made (parsed, classified) on a thread of their own, one or two
+            # ahead of the consumer: a consumer that releases the GIL (the Parquet writer)
+            # works while the next batches are classified
+            yield from _ahead(self._batches(), AHEAD)
+            return
+        yield from self._batches()
+
+    def _batches(self) -> Iterator[EventBatch]:
         sets = len({rotation_key(i.name)[0] for i in self.inputs if not is_secondary(i.name)})
         # workers may classify what no later step changes (no secondary logs, one set of files)
         # and a classifier that carries state from batch to batch classifies here, in order
@@ -233,6 +253,7 @@ class EventStream:
         pending: deque[tuple[Future, Callable[[Any], Iterator[EventBatch]]]] = deque()
         limit = 1 if self.workers <= 1 else 2 * self.workers
         self._pool: Any = None
+        self._spool: str | None = None  # parallel.spool_dir() while the pool runs
 
         def results() -> Iterator[EventBatch]:
             fut, take = pending.popleft()
@@ -297,6 +318,7 @@ class EventStream:
                             yield from results()
                         self._pool = parallel.pool(self.workers, self.producer,
                                                    self.classifier if self._classify_in_worker else None)
+                        self._spool = parallel.spool_dir()
                     for fut, take in self._blocks(index, inp, ref, size, summaries):
                         yield from submit(fut, take)
                     continue
@@ -341,6 +363,9 @@ class EventStream:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
+            if self._spool is not None:  # results never taken (an error, a consumer that stopped)
+                shutil.rmtree(self._spool, ignore_errors=True)
+                self._spool = None
 
     def _file_done(self, size: int | None) -> None:
         self._done += size or 0
@@ -373,7 +398,7 @@ class EventStream:
             state = guess.state(head)
             return BlockJob(inp.name, path, start, end, data, True, self.tz, self.year, ref, forced, panic,
                             Start() if first else state, self._classify_in_worker,
-                            self.classifier is not None and not self._classify_in_worker)
+                            self.classifier is not None and not self._classify_in_worker, self._spool)
 
         def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
             def take(r: Any) -> Iterator[EventBatch]:
@@ -476,6 +501,48 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
         if size >= limit or many is None:
             yield from flush()
     yield from flush()
+
+
+def _ahead(batches: Iterator[EventBatch], depth: int) -> Iterator[EventBatch]:
+    """``batches``, run on a thread up to ``depth`` batches ahead of the caller; its exceptions
+    are raised here, in order; closing this generator stops the thread and closes ``batches``."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for b in batches:
+                if not put(("batch", b)):
+                    break
+        except BaseException as exc:  # raised again in the consumer
+            put(("error", exc))
+        finally:
+            batches.close()  # the pool and the spool go here, on this thread
+            put(("end", None))
+
+    t = threading.Thread(target=run, name="maillens-batches", daemon=True)
+    t.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "batch":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        t.join()
 
 
 def iter_event_batches(inputs: Iterable[Input], **options: Any) -> Iterator[EventBatch]:

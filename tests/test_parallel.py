@@ -179,3 +179,79 @@ def test_ipc_result_round_trips(days):
     r = parallel.run_block(job)
     t = r.table()
     assert isinstance(t, pa.Table) and t.num_rows == r.counts.events > 0 and r.lines == r.counts.lines
+
+
+def test_spooled_result_is_the_piped_one_and_its_file_goes(days, tmp_path):
+    """A block's table handed over through a spool file (shared memory) reads as the one sent
+    through the result pipe; taking it removes the file."""
+    import dataclasses
+
+    piped = parallel.BlockJob("x", str(days / "mail.log"), 0, 20000, None, True, "UTC", 2026, None, None, False,
+                              parallel.Start(), False)
+    r = parallel.run_block(dataclasses.replace(piped, spool=str(tmp_path)))
+    assert r.ipc == b"" and r.path is not None and os.path.exists(r.path)
+    t = r.table()
+    assert os.listdir(tmp_path) == []
+    want = parallel.run_block(piped)
+    assert want.path is None and t.num_rows > 50 and t.equals(want.table())
+
+
+def test_stream_removes_its_spool(days, tmp_path, monkeypatch):
+    """The spool directory is gone after a stream, read to the end or left after one batch."""
+    made = []
+
+    def spool():
+        d = tmp_path / f"spool{len(made)}"
+        d.mkdir()
+        made.append(d)
+        return str(d)
+
+    monkeypatch.setattr(parallel, "spool_dir", spool)
+    one, _ = _run([days / "mail.log"], 1, year=2026)
+    two, _ = _run([days / "mail.log"], 2, year=2026)
+    _same(one, two)
+    for ahead in (False, True):
+        it = iter(EventStream(expand_inputs([str(days / "mail.log")]), tz="UTC", workers=2, block_bytes=BLOCK,
+                              ahead=ahead))
+        assert next(it).table.num_rows
+        if not ahead:
+            assert os.listdir(made[-1])  # results waiting in the spool
+        it.close()
+    assert len(made) == 3 and not any(d.exists() for d in made)
+
+
+def test_batches_made_ahead_raise_and_stop_in_order():
+    """The thread that makes batches ahead gives them in order, raises the maker's error after
+    the batches before it, and a consumer that stops early closes the maker."""
+    from analyzer.pipeline import _ahead
+
+    closed = []
+
+    def maker(fail_at=None):
+        try:
+            for i in range(10):
+                if i == fail_at:
+                    raise ValueError("bad block")
+                yield i
+        finally:
+            closed.append(True)
+
+    assert list(_ahead(maker(), 2)) == list(range(10))
+    got = []
+    with pytest.raises(ValueError, match="bad block"):
+        for b in _ahead(maker(fail_at=4), 2):
+            got.append(b)
+    assert got == [0, 1, 2, 3]
+    it = _ahead(maker(), 1)
+    assert next(it) == 0
+    it.close()
+    assert closed == [True, True, True]
+
+
+def test_ahead_or_not_same_batches(days):
+    """Batches made on a thread ahead of the consumer are the batches made in line."""
+    from analyzer.classify_stream import StreamClassifier
+
+    ahead, _ = _run([days / "mail.log"], 2, year=2026, classifier=StreamClassifier())
+    inline, _ = _run([days / "mail.log"], 2, year=2026, classifier=StreamClassifier(), ahead=False)
+    _same(ahead, inline)
