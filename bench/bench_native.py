@@ -61,9 +61,11 @@ def day(data: Path, mta: str, lines: int) -> Path:
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """(wall s, CPU s, peak RSS MiB) of one child process."""
+    """(wall s, CPU s, peak RSS MiB) of one child process, run in the checkout its PYTHONPATH
+    names (``python -m analyzer`` imports the package of the working directory first)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=env.get("PYTHONPATH") or None)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
