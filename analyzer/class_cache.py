@@ -42,6 +42,9 @@ class Classifier:
     ``keys`` (optional everywhere) are the batches' :func:`class_key` values when a worker
     computed them already."""
 
+    #: it takes the rows' keys from the workers (EventStream asks them to compute the keys)
+    uses_keys = True
+
     def __init__(self, kb: Any = None, limit: int = 200_000, attributing: bool = True) -> None:
         from .classify import default_rules
 

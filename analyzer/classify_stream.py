@@ -50,6 +50,8 @@ class StreamClassifier:
 
     #: it carries errors from batch to batch, so batches must come to it in order, in one process
     carries_state = True
+    #: it takes the rows' classification keys from the workers (analyzer.class_cache)
+    uses_keys = True
 
     def __init__(self, kb: Any = None) -> None:
         from .class_cache import Classifier

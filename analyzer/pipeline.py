@@ -398,7 +398,8 @@ class EventStream:
             state = guess.state(head)
             return BlockJob(inp.name, path, start, end, data, True, self.tz, self.year, ref, forced, panic,
                             Start() if first else state, self._classify_in_worker,
-                            self.classifier is not None and not self._classify_in_worker, self._spool)
+                            getattr(self.classifier, "uses_keys", False) and not self._classify_in_worker,
+                            self._spool)
 
         def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
             def take(r: Any) -> Iterator[EventBatch]:
@@ -481,7 +482,7 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
         keys = [b.keys for b in held]
         if many is None:
             tables = [classifier(b.table) for b in held]
-        elif all(k is None for k in keys):
+        elif all(k is None for k in keys) or not getattr(classifier, "uses_keys", False):
             tables = many([b.table for b in held])
         else:
             tables = many([b.table for b in held], keys)
