@@ -50,22 +50,26 @@ class StreamClassifier:
 
     #: it carries errors from batch to batch, so batches must come to it in order, in one process
     carries_state = True
+    #: it takes the rows' classification keys from the workers (analyzer.class_cache)
+    uses_keys = True
 
     def __init__(self, kb: Any = None) -> None:
-        from .pipeline import Classifier
+        from .class_cache import Classifier
 
         self.classifier = Classifier(kb, attributing=False)
         self.kb = self.classifier.kb
         self.carry: pa.Table | None = None  # the last error per queue id and per domain, earlier batches
+        self.carry_domains = pa.array([], pa.string())  # the carried errors' recipient domains
         self.tail: pa.Table | None = None  # the previous batch's last line (a bare reject's error may be there)
 
-    def __call__(self, table: pa.Table) -> pa.Table:
-        return self._attribute(self.classifier(table))
+    def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
+        return self._attribute(self.classifier(table, keys))
 
-    def classify_many(self, tables: list[pa.Table]) -> list[pa.Table]:
+    def classify_many(self, tables: list[pa.Table], keys: list[np.ndarray | None] | None = None) -> list[pa.Table]:
         """Consecutive batches, in order: the same tables as calling the classifier on each, with
-        the cache's lookups and its call for new keys made once for all of them."""
-        return [self._attribute(t) for t in self.classifier.classify_many(tables)]
+        the cache's lookups and its call for new keys made once for all of them (``keys``: the
+        batches' classification keys, where a worker computed them)."""
+        return [self._attribute(t) for t in self.classifier.classify_many(tables, keys)]
 
     def _attribute(self, table: pa.Table) -> pa.Table:
         table = self._waits(table)
@@ -124,18 +128,21 @@ class StreamClassifier:
     def _keep_last(self, sources: pa.Table) -> None:
         """Carry, per queue id and per recipient domain, the last error (by time, then line order)."""
         both = sources if self.carry is None else pa.concat_tables([self.carry, sources])
-        df = to_pandas(both)
-        n = len(df)
+        # the domains of the new errors only (the carried ones' are kept beside them)
+        new = _domains(to_pandas(sources.select(["recipient", "reply_text"])), np.arange(sources.num_rows))
+        domains = new if self.carry is None else pa.concat_arrays([self.carry_domains, new])
+        n = both.num_rows
         ts = pc.fill_null(both.column("ts").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
         pos = np.arange(n)
         keep = np.zeros(n, dtype=bool)
-        for keys in (_key_codes(both.column("queue_id").combine_chunks()), _key_codes(_domains(df, pos))):
+        for keys in (_key_codes(both.column("queue_id").combine_chunks()), _key_codes(domains)):
             order = np.lexsort((pos, ts, keys))
             k = keys[order]
             last = np.ones(n, dtype=bool)
             last[:-1] = k[1:] != k[:-1]
             keep[order[last & (k >= 0)]] = True
         self.carry = both.filter(pa.array(keep)).combine_chunks()
+        self.carry_domains = domains.filter(pa.array(keep))
 
 
 __all__ = ["StreamClassifier"]

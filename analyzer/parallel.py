@@ -3,8 +3,10 @@
 An input is cut into blocks (:func:`analyzer.sources.cut_blocks`: the same cuts however it is
 read). A worker process gets a block — a byte range of an uncompressed file, which it reads
 itself, or the bytes of a decompressed one — and sends back its event table as an Arrow IPC
-stream, its :class:`~analyzer.parsers.LineCounts`, and what it assumed and saw (a
-:class:`BlockResult`). The main process takes the results in input order.
+stream (written once into a spool file in shared memory, which the main process maps and
+removes, or through the result pipe where there is no /dev/shm), its
+:class:`~analyzer.parsers.LineCounts`, the rows' classification keys when asked, and what it
+assumed and saw (a :class:`BlockResult`). The main process takes the results in input order.
 
 **What a block cannot know.** Two things carry over from the lines before a block: the year of
 yearless syslog stamps (:class:`~analyzer.parsers.syslog.Clock`: December to January moves to
@@ -25,6 +27,7 @@ header flavours it matched in ``ctx.headers.counts``, as :func:`analyzer.parsers
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
 import os
@@ -91,6 +94,8 @@ class BlockJob:
     panic: bool
     state: Start
     classify: bool
+    keys: bool = False  # compute the rows' classification keys (analyzer.class_cache)
+    spool: str | None = None  # a directory in shared memory for the result's table (see BlockResult)
 
 
 @dataclass
@@ -107,9 +112,19 @@ class BlockResult:
     exim_file: bool  # decided: an Exim log (lines without a header are continuations)
     loose_first: bool  # decided: the loose syslog flavour tried before the strict one
     warning: str | None = None  # the block could not be read
+    keys: bytes | None = None  # the rows' classification keys (uint64), when the job asked
+    path: str | None = None  # the table's IPC stream is this file (in shared memory), not ``ipc``
 
     def table(self) -> pa.Table:
-        return pa.ipc.open_stream(self.ipc).read_all()
+        """The block's table. From a spool file: mapped, not copied, and the file removed at once
+        (the mapping keeps its pages until the table is dropped)."""
+        if self.path is None:
+            return pa.ipc.open_stream(self.ipc).read_all()
+        try:
+            return pa.ipc.open_stream(pa.memory_map(self.path)).read_all()
+        finally:
+            os.unlink(self.path)
+            self.path = None
 
 
 class _RecordingClock(Clock):
@@ -161,14 +176,53 @@ def run_block(job: BlockJob) -> BlockResult:
     classifier = _WORKER["classifier"]
     if job.classify and classifier is not None:
         table = classifier(table)
+    keys = None
+    if job.keys:
+        from .class_cache import class_key
+
+        keys = class_key(table).tobytes()
+    ipc, path = _send(table, job.spool)
+    delta = {k: v - before.get(k, 0) for k, v in hs.counts.items() if v != before.get(k, 0)}
+    clock_end = None if clock._current is None else (int(clock._current), int(clock._prev_month or 0))
+    return BlockResult(ipc, counts, len(lines), counts.headerless + sum(counts.foreign.values()), clock.first,
+                       clock_end, delta, flavour(hs.counts) == "exim", loose_first, warning, keys, path)
+
+
+_SPOOLED = [0]
+
+
+def _send(table: pa.Table, spool: str | None) -> tuple[bytes, str | None]:
+    """A block's table as an Arrow IPC stream: written once into a file of the spool directory
+    (shared memory: the main process maps it, nothing is copied through the result pipe), else
+    as bytes."""
+    if spool is not None:
+        _SPOOLED[0] += 1
+        path = os.path.join(spool, f"{os.getpid()}-{_SPOOLED[0]}.arrow")
+        try:
+            with pa.OSFile(path, "wb") as f, pa.ipc.new_stream(f, table.schema) as w:
+                w.write_table(table)
+            return b"", path
+        except OSError:  # full or gone: the pipe still works
+            with contextlib.suppress(OSError):
+                os.unlink(path)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as w:
         w.write_table(table)
-    delta = {k: v - before.get(k, 0) for k, v in hs.counts.items() if v != before.get(k, 0)}
-    clock_end = None if clock._current is None else (int(clock._current), int(clock._prev_month or 0))
-    return BlockResult(sink.getvalue().to_pybytes(), counts, len(lines),
-                       counts.headerless + sum(counts.foreign.values()), clock.first, clock_end, delta,
-                       flavour(hs.counts) == "exim", loose_first, warning)
+    return sink.getvalue().to_pybytes(), None
+
+
+def spool_dir() -> str | None:
+    """A fresh directory in shared memory (/dev/shm) for the blocks' tables, or None where there
+    is none (the tables then come back through the result pipe). The caller removes it."""
+    import tempfile
+
+    base = "/dev/shm"
+    if not os.path.isdir(base) or not os.access(base, os.W_OK):
+        return None
+    try:
+        return tempfile.mkdtemp(prefix="maillens-", dir=base)
+    except OSError:
+        return None
 
 
 def _first_year(state: tuple[int, int] | None, stamp: tuple[int, int], job: BlockJob) -> int:
@@ -261,12 +315,28 @@ class Guesser:
         return (MONTHS.index(m[1]) + 1, int(m[2])) if m else (0, 0)
 
 
+def _keep_heap() -> None:
+    """In a worker: let glibc keep freed memory for the next block instead of returning it to
+    the system and faulting it in again, zeroed (every block allocates and frees a few tens of
+    MiB the same way; ~0.1 CPU-s per million lines). Bounded: a worker holds one block at a time."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD
+        libc.mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD: big buffers from the heap, kept
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
 def pool(workers: int, producer: Callable | None, classifier: Any) -> Executor | None:
     """A pool of ``workers`` forked processes that parse blocks with ``producer`` and
     ``classifier``; None where processes cannot be forked (then blocks are parsed in-process)."""
     _WORKER["producer"], _WORKER["classifier"] = producer, classifier
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
-    ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_keep_heap)
     ex.submit(os.getpid).result()  # fork the workers now, before a reader thread starts
     return ex

@@ -27,9 +27,12 @@ is the state that carries from batch to batch.
 **Both cores.** With ``workers`` > 1 (default ``$MAILLENS_WORKERS``, else the cores), an input
 of two blocks or more (a compressed one from 512 KiB, stdin always) is parsed block by block in
 forked worker processes (:mod:`analyzer.parallel`), each running the producer (and the
-classifier, when nothing downstream needs the unclassified table) and sending back Arrow IPC;
-the stream takes the results in order, checks each block's guessed starting state (year, header
-flavour) against the true one and parses a block again in-process when the guess was wrong.
+classifier, when nothing downstream needs the unclassified table; else it computes the rows'
+classification keys, :func:`analyzer.class_cache.class_key`) and sending back Arrow IPC (a file
+in shared memory that the main process maps, where there is /dev/shm); the stream takes the
+results in order, checks each block's guessed starting state (year, header flavour) against the
+true one and parses a block again in-process when the guess was wrong. The batches are then
+made (taken, classified) on a thread, up to :data:`AHEAD` batches ahead of the consumer.
 Compressed input is decompressed on a thread of its own (:func:`analyzer.sources.iter_blocks`).
 
 Across batches the stream keeps: the year carry-over of yearless stamps (one
@@ -46,15 +49,19 @@ stamps (:mod:`analyzer.overlap`), which only the whole table tells: such runs ar
 **Who consumes batches.** Sinks (:mod:`analyzer.sinks`): the Parquet/CSV/JSON-lines writers of
 ``parse -o``, the summary fold of ``parse``, the report and weekly folds; and
 :func:`analyzer.reader.parse_logs`, which collects them into one table for the library API.
-Classification (:class:`Classifier`) sits between producer and sinks and keeps a cache of
-answers keyed by the distinct classification key, shared across batches.
+Classification (:class:`Classifier`, :mod:`analyzer.class_cache`) sits between producer and
+sinks and keeps a cache of answers keyed by the distinct classification key, shared across
+batches: its cost grows with the keys it has not seen, not with the rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
 import re
+import shutil
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -62,17 +69,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from . import parallel
+from .class_cache import CLASS_KEY, Classifier
 from .parsers import FileContext, LineCounts, finish_batch, split_batch
 from .parsers.syslog import Clock, HeaderState
-from .rowhash import content_hash, row_hash
-from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
+from .rowhash import content_hash, row_hash  # noqa: F401  (row_hash: analyzer.narrow imports it here)
+from .schema import SCHEMA, to_pandas
 from .sources import BLOCK_BYTES, Input, is_plain_file, iter_batches, iter_blocks, plan_blocks, read_range, rotation_key
 
-__all__ = ["Classifier", "EventBatch", "EventStream", "FileSummary", "classify_grouped", "is_secondary",
+__all__ = ["CLASS_KEY", "Classifier", "EventBatch", "EventStream", "FileSummary", "classify_grouped", "is_secondary",
            "iter_event_batches"]
 
 #: Worker processes that parse the blocks of big inputs: $MAILLENS_WORKERS, else the cores.
@@ -86,10 +93,13 @@ _POOL = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 1)), thre
 #: An uncompressed file is parsed in worker processes from this many blocks on (a compressed
 #: one from an eighth of a block of compressed bytes; stdin always): below, forking costs more.
 PARALLEL_MIN_BLOCKS = 2
-#: Consecutive batches are classified together up to this many events (three or four batches):
-#: a classification costs mostly per call, so fewer, bigger calls cost less; the batches wait
-#: for it (a few tens of MiB).
-CLASSIFY_ROWS = 80_000
+#: Consecutive batches are classified together up to this many events (five or six batches):
+#: a call for the new keys costs ~0.05 CPU-s whatever its size (each rule's pattern is compiled
+#: per call), so fewer, bigger calls cost less; the batches wait for it (on the 1M-line Postfix
+#: day 160k rows cost ~30 MiB more than 80k and save ~0.3 CPU-s; bench/bench_native.py).
+CLASSIFY_ROWS = 160_000
+#: Batches made ahead of the consumer, on a thread (with workers > 1; EventStream.ahead)
+AHEAD = 2
 
 #: Files that repeat lines another file of the same set already has: Exim's rejectlog (every
 #: rejection is also in the mainlog) and syslog's per-severity copies (Debian's rsyslog writes
@@ -115,6 +125,7 @@ class EventBatch:
     source: str
     index: int = 0  # position of the input in the run's input order
     classified: bool = False  # the producer's worker already classified it
+    keys: np.ndarray | None = None  # the rows' classification keys, when a worker computed them
 
 
 def is_secondary(name: str) -> bool:
@@ -142,6 +153,7 @@ class EventStream:
     workers: int = 0  # processes for big inputs (analyzer.parallel); 1: none; 0: WORKERS
     block_bytes: int = BLOCK_BYTES
     classify_rows: int = 0  # batches classified together up to this many rows (0: CLASSIFY_ROWS)
+    ahead: bool = True  # with workers > 1: batches made on a thread, ahead of the consumer (see __iter__)
     reparsed: int = 0  # blocks parsed again because their guessed state was wrong (analyzer.parallel)
     files: list[FileSummary] = field(default_factory=list)
     counts: LineCounts = field(default_factory=LineCounts)
@@ -154,6 +166,15 @@ class EventStream:
         self._done = 0
 
     def __iter__(self) -> Iterator[EventBatch]:
+        if self.workers > 1 and self.ahead:
+            # the batches are made (parsed, classified) on a thread of their own, one or two
+            # ahead of the consumer: a consumer that releases the GIL (the Parquet writer)
+            # works while the next batches are classified
+            yield from _ahead(self._batches(), AHEAD)
+            return
+        yield from self._batches()
+
+    def _batches(self) -> Iterator[EventBatch]:
         sets = len({rotation_key(i.name)[0] for i in self.inputs if not is_secondary(i.name)})
         # workers may classify what no later step changes (no secondary logs, one set of files)
         # and a classifier that carries state from batch to batch classifies here, in order
@@ -232,6 +253,7 @@ class EventStream:
         pending: deque[tuple[Future, Callable[[Any], Iterator[EventBatch]]]] = deque()
         limit = 1 if self.workers <= 1 else 2 * self.workers
         self._pool: Any = None
+        self._spool: str | None = None  # parallel.spool_dir() while the pool runs
 
         def results() -> Iterator[EventBatch]:
             fut, take = pending.popleft()
@@ -296,6 +318,7 @@ class EventStream:
                             yield from results()
                         self._pool = parallel.pool(self.workers, self.producer,
                                                    self.classifier if self._classify_in_worker else None)
+                        self._spool = parallel.spool_dir()
                     for fut, take in self._blocks(index, inp, ref, size, summaries):
                         yield from submit(fut, take)
                     continue
@@ -340,6 +363,9 @@ class EventStream:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
+            if self._spool is not None:  # results never taken (an error, a consumer that stopped)
+                shutil.rmtree(self._spool, ignore_errors=True)
+                self._spool = None
 
     def _file_done(self, size: int | None) -> None:
         self._done += size or 0
@@ -371,7 +397,9 @@ class EventStream:
         def job(path: str | None, start: int, end: int, data: bytes | None, head: bytes, first: bool) -> BlockJob:
             state = guess.state(head)
             return BlockJob(inp.name, path, start, end, data, True, self.tz, self.year, ref, forced, panic,
-                            Start() if first else state, self._classify_in_worker)
+                            Start() if first else state, self._classify_in_worker,
+                            getattr(self.classifier, "uses_keys", False) and not self._classify_in_worker,
+                            self._spool)
 
         def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
             def take(r: Any) -> Iterator[EventBatch]:
@@ -393,7 +421,8 @@ class EventStream:
                     self.progress(self._done + min(done[0], size or done[0]), self._total if size else -1)
                 if last:
                     self._file_done(size)
-                yield EventBatch(table, r.counts, inp.name, index, classified=j.classify)
+                keys = None if r.keys is None else np.frombuffer(r.keys, np.uint64)
+                yield EventBatch(table, r.counts, inp.name, index, classified=j.classify, keys=keys)
             return take
 
         def submit(j: BlockJob) -> Future:
@@ -450,9 +479,15 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
         nonlocal size
         if not held:
             return
-        tables = many([b.table for b in held]) if many is not None else [classifier(b.table) for b in held]
+        keys = [b.keys for b in held]
+        if many is None:
+            tables = [classifier(b.table) for b in held]
+        elif all(k is None for k in keys) or not getattr(classifier, "uses_keys", False):
+            tables = many([b.table for b in held])
+        else:
+            tables = many([b.table for b in held], keys)
         for b, t in zip(held, tables, strict=True):
-            b.table = t
+            b.table, b.keys = t, None
             yield b
         held.clear()
         size = 0
@@ -469,93 +504,48 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
     yield from flush()
 
 
+def _ahead(batches: Iterator[EventBatch], depth: int) -> Iterator[EventBatch]:
+    """``batches``, run on a thread up to ``depth`` batches ahead of the caller; its exceptions
+    are raised here, in order; closing this generator stops the thread and closes ``batches``."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for b in batches:
+                if not put(("batch", b)):
+                    break
+        except BaseException as exc:  # raised again in the consumer
+            put(("error", exc))
+        finally:
+            batches.close()  # the pool and the spool go here, on this thread
+            put(("end", None))
+
+    t = threading.Thread(target=run, name="maillens-batches", daemon=True)
+    t.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "batch":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        t.join()
+
+
 def iter_event_batches(inputs: Iterable[Input], **options: Any) -> Iterator[EventBatch]:
     """The event batches of ``inputs`` (see :class:`EventStream` for the options)."""
     yield from EventStream(list(inputs), **options)
-
-
-# --------------------------------------------------------------------------------------------
-# classification with a cache shared across batches
-
-#: The columns :func:`analyzer.classify.classify` reads: its answer depends on nothing else.
-CLASS_KEY = ["event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "reply_code", "quit",
-             "relay_host", "reply_text", "detail", "direction", "host"]
-
-
-class Classifier:
-    """Classify batches; answers are cached by the distinct classification key (the masked reply
-    text and the other columns classify reads), so a reply seen in an earlier batch is not matched
-    against the rules again. The cache holds at most ``limit`` keys (then starts afresh)."""
-
-    def __init__(self, kb: Any = None, limit: int = 200_000, attributing: bool = True) -> None:
-        from .classify import default_rules
-
-        self.kb = kb or default_rules()
-        self.limit = limit
-        self.attributing = attributing  # see __call__
-        self._keys = pd.Index(np.empty(0, np.uint64))
-        self._values = CLASS_SCHEMA.empty_table()
-
-    def _key(self, table: pa.Table) -> np.ndarray:
-        from .classify import MASK
-
-        return row_hash(table, CLASS_KEY, {"reply_text": MASK, "detail": MASK})
-
-    def __call__(self, table: pa.Table) -> pa.Table:
-        from .classify import classify
-
-        if table.num_rows == 0:
-            return _append(table, self._values.slice(0, 0))
-        if self.attributing:
-            # classify() gives retry-wait and give-up lines the cause of the message's last real
-            # error (analyzer.attribution): rows are not independent, so no per-key cache
-            cols = [f.name for f in CLASS_SCHEMA]
-            return _append(table, pa.Table.from_pandas(classify(to_pandas(table), self.kb)[cols],
-                                                       schema=CLASS_SCHEMA, preserve_index=False))
-        return _append(table, self._answers(table))
-
-    def classify_many(self, tables: list[pa.Table]) -> list[pa.Table]:
-        """Classify several batches at once (one lookup, one call for the keys none has seen):
-        the same tables as calling the classifier on each."""
-        if self.attributing or len(tables) < 2:
-            return [self(t) for t in tables]
-        full = [t for t in tables if t.num_rows]
-        if not full:
-            return [self(t) for t in tables]
-        both = pa.concat_tables(full) if len(full) > 1 else full[0]
-        answers = self._answers(both)
-        out, at = [], 0
-        for t in tables:
-            out.append(_append(t, answers.slice(at, t.num_rows)))
-            at += t.num_rows
-        return out
-
-    def _answers(self, table: pa.Table) -> pa.Table:
-        """The classification columns of a non-empty table, from the cache and one call for the rest."""
-        from .classify import classify
-
-        key = self._key(table)
-        pos = self._keys.get_indexer(key)
-        new = pos < 0
-        if not new.any():
-            return self._values.take(pa.array(pos))
-        uniq, first = np.unique(key[new], return_index=True)
-        rows = np.flatnonzero(new)[first]
-        sample = to_pandas(table.take(pa.array(rows)))
-        answers = classify(sample, self.kb, attribute_causes=False)[[f.name for f in CLASS_SCHEMA]]
-        values = pa.Table.from_pandas(answers, schema=CLASS_SCHEMA, preserve_index=False)
-        keys = self._keys.append(pd.Index(uniq))
-        known = pa.concat_tables([self._values, values]).combine_chunks()
-        got = known.take(pa.array(keys.get_indexer(key)))
-        if len(keys) > self.limit:  # full: start afresh with this call's new keys (at most limit)
-            keys, known = pd.Index(uniq[: self.limit]), values.slice(0, self.limit).combine_chunks()
-        self._keys, self._values = keys, known
-        return got
-
-
-def _append(table: pa.Table, values: pa.Table) -> pa.Table:
-    for name in values.column_names:
-        if name in table.column_names:
-            table = table.drop_columns([name])
-        table = table.append_column(values.schema.field(name), values.column(name))
-    return table

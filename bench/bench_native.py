@@ -4,6 +4,7 @@
     python bench/bench_native.py                         # 1M-line Postfix and Exim days
     python bench/bench_native.py --lines 200000          # the first 200k lines of each (quicker)
     python bench/bench_native.py --mta postfix --runs 3  # best of three
+    python bench/bench_native.py --engines native --before /tmp/old   # an older checkout beside this one
 
 The days are ``bench/generate_logs.py``'s (seed 1), generated once into ``--data`` (default
 ``/work/benchdata``, shared with other benchmarks, never in git) and reused. Each command runs in
@@ -60,9 +61,11 @@ def day(data: Path, mta: str, lines: int) -> Path:
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """(wall s, CPU s, peak RSS MiB) of one child process."""
+    """(wall s, CPU s, peak RSS MiB) of one child process, run in the checkout its PYTHONPATH
+    names (``python -m analyzer`` imports the package of the working directory first)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=env.get("PYTHONPATH") or None)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
@@ -97,7 +100,13 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--mta", choices=("postfix", "exim", "both"), default="both")
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--engines", default="native,native-matcher,python",
+                    help="which of native, native-matcher (MAILLENS_FAST=0), python to run")
+    ap.add_argument("--before", type=Path, default=None,
+                    help="an older checkout (its analyzer/_native.abi3.so built) run beside this one, native engine")
     args = ap.parse_args()
+    engines = {"native": "native", "native-matcher": "native, matcher only", "python": "python"}
+    chosen = [engines[e.strip()] for e in args.engines.split(",") if e.strip()]
     base = {**os.environ, "PYTHONPATH": str(ROOT)}
     from analyzer import native
 
@@ -109,10 +118,13 @@ def main() -> None:
         n = args.lines
         rows: dict[str, tuple[float, float, float]] = {}
         with tempfile.TemporaryDirectory() as tmp:
-            for eng in ("native", "native, matcher only", "python"):
+            runs = [(eng, base) for eng in chosen]
+            if args.before is not None:
+                runs.append(("native, before", {**base, "PYTHONPATH": str(args.before.resolve())}))
+            for eng, where in runs:
                 if eng != "python" and not native.available():
                     continue
-                env = {**base, "MAILLENS_ENGINE": eng.split(",")[0], "MAILLENS_FAST": "0" if "only" in eng else "1"}
+                env = {**where, "MAILLENS_ENGINE": eng.split(",")[0], "MAILLENS_FAST": "0" if "only" in eng else "1"}
                 rows[f"parse ({eng})"] = best([sys.executable, "-m", "analyzer", "parse", str(log)], env, args.runs)
                 # the parser alone: the summary without the knowledge base's causes
                 rows[f"parse --no-classify ({eng})"] = best([sys.executable, "-m", "analyzer", "parse", "--no-classify",
@@ -130,10 +142,13 @@ def main() -> None:
         for name, (wall, cpu, rss) in rows.items():
             print(f"{mta:8} {name:44} {wall:8.2f} {cpu:8.2f} {n / wall:11,.0f} {n / cpu:12,.0f} {rss:8.0f}")
         peer = PEERS[mta][0]
-        for eng in ("native", "native, matcher only", "python"):
+        for eng in ("native", "native, before", "native, matcher only", "python"):
             if f"parse ({eng})" in rows and peer in rows:
                 ratio = rows[peer][0] / rows[f"parse ({eng})"][0]
                 print(f"  {mta} parse ({eng}) vs {peer}: {ratio:.2f}x faster (wall; target {TARGET[mta]:.0f}x)")
+        if "parse -o parquet (native)" in rows and peer in rows:
+            print(f"  {mta} parse -o parquet (native) vs {peer}: "
+                  f"{rows[peer][0] / rows['parse -o parquet (native)'][0]:.2f}x faster (wall)")
         if "parse (native)" in rows:
             print(f"  summary parse {n / rows['parse (native)'][0]:,.0f} lines/s (target 1.5M), "
                   f"{n / rows['parse --no-classify (native)'][0]:,.0f} without causes; "

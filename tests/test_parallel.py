@@ -62,6 +62,64 @@ def test_classified_in_workers_equals_classified_here(days):
     _same(one, two)
 
 
+class _KeySpy(Classifier):
+    """A classifier that runs here, in order (as StreamClassifier), and records the keys it got."""
+
+    carries_state = True
+
+    def __init__(self) -> None:
+        super().__init__(attributing=False)
+        self.got: list = []
+
+    def classify_many(self, tables, keys=None):
+        self.got.append((tables, keys))
+        return super().classify_many(tables, keys)
+
+
+def test_keys_from_workers_classify_as_keys_here(days):
+    """A classifier that runs in the main process gets the rows' classification keys from the
+    workers (class_key of the very rows), and classifies as one process, which computes them."""
+    from analyzer.class_cache import class_key
+    from analyzer.classify_stream import StreamClassifier
+
+    spy = _KeySpy()
+    one, _ = _run([days / "mail.log"], 1, year=2026, classifier=_KeySpy())
+    two, _ = _run([days / "mail.log"], 2, year=2026, classifier=spy, classify_rows=500)
+    _same(one, two)
+    given = [(t, k) for tables, keys in spy.got if keys is not None for t, k in zip(tables, keys, strict=True)]
+    assert len(given) > 10 and len(spy.got) > 5
+    for t, k in given:
+        assert k is not None and (k == class_key(t)).all()
+    one, _ = _run([days / "mail.log"], 1, year=2026, classifier=StreamClassifier())
+    two, _ = _run([days / "mail.log"], 2, year=2026, classifier=StreamClassifier(), classify_rows=1500)
+    assert "cause" in two.events.columns
+    _same(one, two)
+
+
+def test_classifier_without_keys_gets_none(days):
+    """A classifier that does not say it takes keys is called as before (no keys argument), and
+    the workers compute none for it."""
+    got = []
+
+    class Plain:
+        carries_state = True
+
+        def __init__(self):
+            self.inner = Classifier(attributing=False)
+
+        def __call__(self, table):
+            return self.inner(table)
+
+        def classify_many(self, tables):
+            got.append(len(tables))
+            return self.inner.classify_many(tables)
+
+    one, _ = _run([days / "mail.log"], 1, year=2026, classifier=_KeySpy())
+    two, _ = _run([days / "mail.log"], 2, year=2026, classifier=Plain(), classify_rows=500)
+    _same(one, two)
+    assert got
+
+
 def test_new_year_inside_a_block_and_between_blocks(tmp_path):
     """Yearless stamps crossing 31 December: each block's year is right, guessed or not."""
     lines = [f"Dec 31 23:{m:02d}:{s:02d} mx postfix/qmgr[7]: 4BCD{m:02d}{s:02d}: removed"
@@ -145,3 +203,77 @@ def test_ipc_result_round_trips(days):
     r = parallel.run_block(job)
     t = r.table()
     assert isinstance(t, pa.Table) and t.num_rows == r.counts.events > 0 and r.lines == r.counts.lines
+
+
+def test_spooled_result_is_the_piped_one_and_its_file_goes(days, tmp_path):
+    """A block's table handed over through a spool file (shared memory) reads as the one sent
+    through the result pipe; taking it removes the file."""
+    import dataclasses
+
+    piped = parallel.BlockJob("x", str(days / "mail.log"), 0, 20000, None, True, "UTC", 2026, None, None, False,
+                              parallel.Start(), False)
+    r = parallel.run_block(dataclasses.replace(piped, spool=str(tmp_path)))
+    assert r.ipc == b"" and r.path is not None and os.path.exists(r.path)
+    t = r.table()
+    assert os.listdir(tmp_path) == []
+    want = parallel.run_block(piped)
+    assert want.path is None and t.num_rows > 50 and t.equals(want.table())
+
+
+def test_stream_removes_its_spool(days, tmp_path, monkeypatch):
+    """The spool directory is gone after a stream, read to the end or left after one batch."""
+    made = []
+
+    def spool():
+        d = tmp_path / f"spool{len(made)}"
+        d.mkdir()
+        made.append(d)
+        return str(d)
+
+    monkeypatch.setattr(parallel, "spool_dir", spool)
+    one, _ = _run([days / "mail.log"], 1, year=2026)
+    two, _ = _run([days / "mail.log"], 2, year=2026)
+    _same(one, two)
+    for ahead in (False, True):
+        it = iter(EventStream(expand_inputs([str(days / "mail.log")]), tz="UTC", workers=2, block_bytes=BLOCK,
+                              ahead=ahead))
+        assert next(it).table.num_rows  # (other blocks' results may wait in the spool: timing)
+        it.close()
+    assert len(made) == 3 and not any(d.exists() for d in made)
+
+
+def test_batches_made_ahead_raise_and_stop_in_order():
+    """The thread that makes batches ahead gives them in order, raises the maker's error after
+    the batches before it, and a consumer that stops early closes the maker."""
+    from analyzer.pipeline import _ahead
+
+    closed = []
+
+    def maker(fail_at=None):
+        try:
+            for i in range(10):
+                if i == fail_at:
+                    raise ValueError("bad block")
+                yield i
+        finally:
+            closed.append(True)
+
+    assert list(_ahead(maker(), 2)) == list(range(10))
+    got = []
+    with pytest.raises(ValueError, match="bad block"):
+        for b in _ahead(maker(fail_at=4), 2):
+            got.append(b)
+    assert got == [0, 1, 2, 3]
+    it = _ahead(maker(), 1)
+    assert next(it) == 0
+    it.close()
+    assert closed == [True, True, True]
+
+
+def test_ahead_or_not_same_batches(days):
+    """Batches made on a thread ahead of the consumer are the batches made in line."""
+    from analyzer.classify_stream import StreamClassifier
+
+    ahead, _ = _run([days / "mail.log"], 2, year=2026, classifier=StreamClassifier())
+    inline, _ = _run([days / "mail.log"], 2, year=2026, classifier=StreamClassifier(), ahead=False)
+    _same(ahead, inline)

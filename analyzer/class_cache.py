@@ -1,0 +1,123 @@
+"""Classification with a cache shared across batches: each distinct classification key is matched
+against the rules once per run.
+
+The key of a row (:func:`class_key`) is a 64-bit hash of the columns
+:func:`analyzer.classify.classify` reads (:data:`CLASS_KEY`; reply text and detail masked as
+classify masks them). Worker processes compute it beside the rows they parse
+(:mod:`analyzer.parallel`), so the main process only looks keys up, classifies the rows of keys it
+has not seen (one call for several batches) and takes the answers by position: its work grows
+with the distinct keys, not with the rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .rowhash import row_hash
+from .schema import CLASS_SCHEMA, to_pandas
+
+__all__ = ["CLASS_KEY", "Classifier", "append_columns", "class_key"]
+
+#: The columns :func:`analyzer.classify.classify` reads: its answer depends on nothing else.
+CLASS_KEY = ["event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "reply_code", "quit",
+             "relay_host", "reply_text", "detail", "direction", "host"]
+
+
+def class_key(table: pa.Table) -> np.ndarray:
+    """The classification key of every row (uint64): rows with equal keys classify alike."""
+    from .classify import MASK
+
+    return row_hash(table, CLASS_KEY, {"reply_text": MASK, "detail": MASK})
+
+
+class Classifier:
+    """Classify batches; answers are cached by the distinct classification key (the masked reply
+    text and the other columns classify reads), so a reply seen in an earlier batch is not matched
+    against the rules again. The cache holds at most ``limit`` keys (then starts afresh).
+
+    ``keys`` (optional everywhere) are the batches' :func:`class_key` values when a worker
+    computed them already."""
+
+    #: it takes the rows' keys from the workers (EventStream asks them to compute the keys)
+    uses_keys = True
+
+    def __init__(self, kb: Any = None, limit: int = 200_000, attributing: bool = True) -> None:
+        from .classify import default_rules
+
+        self.kb = kb or default_rules()
+        self.limit = limit
+        self.attributing = attributing  # see __call__
+        self._keys = pd.Index(np.empty(0, np.uint64))
+        self._values = CLASS_SCHEMA.empty_table()
+
+    def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
+        from .classify import classify
+
+        if table.num_rows == 0:
+            return append_columns(table, self._values.slice(0, 0))
+        if self.attributing:
+            # classify() gives retry-wait and give-up lines the cause of the message's last real
+            # error (analyzer.attribution): rows are not independent, so no per-key cache
+            cols = [f.name for f in CLASS_SCHEMA]
+            return append_columns(table, pa.Table.from_pandas(classify(to_pandas(table), self.kb)[cols],
+                                                              schema=CLASS_SCHEMA, preserve_index=False))
+        return append_columns(table, self._answers(table, keys))
+
+    def classify_many(self, tables: list[pa.Table], keys: list[np.ndarray | None] | None = None) -> list[pa.Table]:
+        """Classify several batches at once (one lookup, one call for the keys none has seen):
+        the same tables as calling the classifier on each."""
+        keys = keys if keys is not None else [None] * len(tables)
+        if self.attributing or len(tables) < 2:
+            return [self(t, k) for t, k in zip(tables, keys, strict=True)]
+        full = [(t, k) for t, k in zip(tables, keys, strict=True) if t.num_rows]
+        if not full:
+            return [self(t) for t in tables]
+        both = pa.concat_tables([t for t, _ in full]) if len(full) > 1 else full[0][0]
+        key = None
+        if all(k is not None for _, k in full):
+            key = np.concatenate([k for _, k in full]) if len(full) > 1 else full[0][1]
+        answers = self._answers(both, key)
+        out, at = [], 0
+        for t in tables:
+            out.append(append_columns(t, answers.slice(at, t.num_rows)))
+            at += t.num_rows
+        return out
+
+    def _answers(self, table: pa.Table, key: np.ndarray | None = None) -> pa.Table:
+        """The classification columns of a non-empty table, from the cache and one call for the rest."""
+        from .classify import classify
+
+        if key is None:
+            key = class_key(table)
+        pos = self._keys.get_indexer(key)
+        new = pos < 0
+        if not new.any():
+            return self._values.take(pa.array(pos))
+        uniq, first = np.unique(key[new], return_index=True)
+        rows = np.flatnonzero(new)[first]
+        # classify reads only the key's columns: the others are not converted
+        sample = to_pandas(table.select([c for c in CLASS_KEY if c in table.column_names]).take(pa.array(rows)))
+        answers = classify(sample, self.kb, attribute_causes=False)[[f.name for f in CLASS_SCHEMA]]
+        values = pa.Table.from_pandas(answers, schema=CLASS_SCHEMA, preserve_index=False)
+        keys = self._keys.append(pd.Index(uniq))
+        known = pa.concat_tables([self._values, values]).combine_chunks()
+        at = pos.copy()  # the new keys come after the known ones, in uniq's order
+        at[new] = len(self._keys) + np.searchsorted(uniq, key[new])
+        got = known.take(pa.array(at))
+        if len(keys) > self.limit:  # full: start afresh with this call's new keys (at most limit)
+            keys, known = pd.Index(uniq[: self.limit]), values.slice(0, self.limit).combine_chunks()
+        self._keys, self._values = keys, known
+        return got
+
+
+def append_columns(table: pa.Table, values: pa.Table) -> pa.Table:
+    """``table`` with ``values``' columns appended (replacing columns of the same names)."""
+    for name in values.column_names:
+        if name in table.column_names:
+            table = table.drop_columns([name])
+        table = table.append_column(values.schema.field(name), values.column(name))
+    return table
