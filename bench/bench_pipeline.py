@@ -205,34 +205,28 @@ def commands(mta: str, log: Path, work: Path, week_store: Path | None,
     return out
 
 
-def build_week(cache: Path, mta: str, lines: int, timeout: float) -> Path:
-    """A store holding seven generated days of ``lines // 7`` lines each (ISO week 2026-W48)."""
-    store = cache / f"week-{mta}-{lines}"
+def _ingested(store: Path, logs: list[Path], timeout: float) -> Path:
+    """``store`` holding ``logs`` (ingested one by one, untimed, once: kept in the cache)."""
     if (store / ".complete").exists():
         return store
     shutil.rmtree(store, ignore_errors=True)
-    for day in range(7):
-        log = day_log(cache, mta, lines // 7, day)
+    for log in logs:
         _, _, _, code, tail, _ = measure(maillens("ingest", str(log), "--store", str(store), "--tz", "UTC",
                                                "--year", "2026"), timeout)
         if code != 0:
-            raise SystemExit(f"ingest for the weekly store failed: {tail}")
+            raise SystemExit(f"ingest into {store} failed: {tail}")
     (store / ".complete").write_text("")
     return store
+
+
+def build_week(cache: Path, mta: str, lines: int, timeout: float) -> Path:
+    """A store holding seven generated days of ``lines // 7`` lines each (ISO week 2026-W48)."""
+    return _ingested(cache / f"week-{mta}-{lines}", [day_log(cache, mta, lines // 7, d) for d in range(7)], timeout)
 
 
 def build_store(cache: Path, mta: str, lines: int, log: Path, timeout: float) -> Path:
-    """A store holding the generated day ``log`` (ingested once, untimed, kept in the cache)."""
-    store = cache / f"store-{mta}-{lines}"
-    if (store / ".complete").exists():
-        return store
-    shutil.rmtree(store, ignore_errors=True)
-    _, _, _, code, tail, _ = measure(maillens("ingest", str(log), "--store", str(store), "--tz", "UTC",
-                                           "--year", "2026"), timeout)
-    if code != 0:
-        raise SystemExit(f"ingest for the search store failed: {tail}")
-    (store / ".complete").write_text("")
-    return store
+    """A store holding the generated day ``log`` (for ``search --store``)."""
+    return _ingested(cache / f"store-{mta}-{lines}", [log], timeout)
 
 
 def _peer(runs: list[Run], r: Run) -> Run | None:
