@@ -270,11 +270,13 @@ class SearchFold:
     many (0: all). ``nrows`` and ``nmsgs`` count every match."""
 
     keep: int = 0
+    trim: int = 10_000  # with keep: sort and cut the rows held back to keep once they pass this many
     nrows: int = 0
     nmsgs: int = 0
     warnings: list[str] = field(default_factory=list)
     parts: list[pd.DataFrame] = field(default_factory=list)
     held: int = 0
+    empty: pd.DataFrame = field(default_factory=pd.DataFrame)  # the rows of no match, typed
 
     def add(self, rows: pd.DataFrame, nmsgs: int) -> None:
         self.nrows += len(rows)
@@ -282,7 +284,7 @@ class SearchFold:
         if len(rows):
             self.parts.append(rows)
             self.held += len(rows)
-        if self.keep and self.held > max(4 * self.keep, 10_000):
+        if self.keep and self.held > max(4 * self.keep, self.trim):
             self.parts = [self._sorted().tail(self.keep)]
             self.held = len(self.parts[0])
 
@@ -290,9 +292,7 @@ class SearchFold:
         from .sources import rotation_key
 
         if not self.parts:
-            from .search import RESULT_COLUMNS
-
-            return pd.DataFrame(columns=[*RESULT_COLUMNS, "_msg", *_ORDER])
+            return self.empty
         df = pd.concat(self.parts, ignore_index=True) if len(self.parts) > 1 else self.parts[0]
         src = df["_k_src"].to_numpy(dtype=object)
         vocab = sorted({s for s in src if s is not None}, key=rotation_key)
@@ -336,7 +336,7 @@ def _ordered(ix: Any, rows: pd.DataFrame, pos: np.ndarray, msg_base: int) -> pd.
 
 def search_stream(first: Iterable[tuple[int, pa.Table]], second: Callable[[], Iterable[tuple[int, pa.Table]]],
                   filters: Any, to_frame: Callable[[pa.Table], pd.DataFrame], fold: SearchFold,
-                  flush_rows: int = FLUSH_ROWS) -> SearchFold:
+                  empty: pa.Table, flush_rows: int = FLUSH_ROWS) -> SearchFold:
     """:func:`analyzer.search.search` of the messages in two passes over a stream of (input index,
     table), never holding all the matches: pass 1 also notes where each queue id was last seen, so
     pass 2 hands a group of messages (closed over their links) to ``link`` and the search as soon as
@@ -346,6 +346,8 @@ def search_stream(first: Iterable[tuple[int, pa.Table]], second: Callable[[], It
     from .messages import link
     from .search import search
 
+    ix = link(to_frame(empty))
+    fold.empty = _ordered(ix, search(ix, filters).rows, np.empty(0, np.int64), 0)
     seen = _LastSeen()
     keep_keys, keep_lines, links = _first_pass(first, search_wanted(filters), seen)
     if not len(keep_keys) and not len(keep_lines):
@@ -405,17 +407,19 @@ def search_files_stream(stream: EventStream, filters: Any, keep: int = 0, flush_
         return ((b.index, b.table) for b in rerun)
 
     fold = search_stream(((b.index, b.table) for b in stream), again, filters, to_pandas, SearchFold(keep),
-                         flush_rows)
+                         _empty_like(stream), flush_rows)
     fold.warnings = list(stream.warnings)
     return fold
 
 
 def search_store_stream(store: Any, filters: Any, since: Any = None, until: Any = None, keep: int = 0,
-                        flush_rows: int = FLUSH_ROWS) -> SearchFold:
+                        flush_rows: int = FLUSH_ROWS, batch_rows: int | None = None,
+                        fold: SearchFold | None = None) -> SearchFold:
     """:func:`search_stream` over the days of a store (``since <= ts < until``), read batch by batch
     twice: what ``maillens search --store`` does."""
     from .store import iter_event_batches, scan_frame
 
-    scan = iter_event_batches(store, since=since, until=until)
+    scan = iter_event_batches(store, since=since, until=until, **({"batch_rows": batch_rows} if batch_rows else {}))
     return search_stream(((0, t) for t in scan), lambda: ((0, t) for t in scan), filters,
-                         lambda t: scan_frame(t, scan), SearchFold(keep), flush_rows)
+                         lambda t: scan_frame(t, scan), fold or SearchFold(keep), scan.schema.empty_table(),
+                         flush_rows)
