@@ -41,11 +41,9 @@ FILTERS = [
 def days(tmp_path_factory) -> dict[str, Path]:
     """Two days of Postfix and of Exim (deferrals retried for hours, bounces, notices)."""
     d = tmp_path_factory.mktemp("search-stream")
-    out = {}
     for mta in ("postfix", "exim"):
-        out[mta] = d / f"{mta}.log"
-        generate(mta, 5000, seed=11, out=str(out[mta]), start="2026-11-25T20:00:00", hours=40, host="mx1")
-    return out
+        generate(mta, 5000, seed=11, out=str(d / f"{mta}.log"), start="2026-11-25T20:00:00", hours=40, host="mx1")
+    return {mta: d / f"{mta}.log" for mta in ("postfix", "exim")}
 
 
 @pytest.fixture(scope="module")
