@@ -11,6 +11,16 @@ on the whole one: every line of a kept message is there, and nothing else is nee
 
 Memory is bounded by the batch size, the number of links and the matches, not by the log.
 A store is narrowed the same way (:func:`collect_store_matching`), its day partitions read twice.
+
+``search`` goes further (:func:`search_stream`): the matches themselves are not all held. Pass 1
+also notes the last row at which each queue id was seen (:class:`_LastSeen`, 12 bytes per queue
+id), so each kept message (with every message linked to it: a component of the links) is known
+complete at a point of pass 2. Complete messages are linked and searched a group of about
+:data:`FLUSH_ROWS` lines at a time, and a :class:`SearchFold` keeps their result rows — all of them
+for CSV/JSON lines, only the last ``--limit`` for the table — with the keys that put them in the
+order the search of all the matches at once gives (the matching line's time, then the message's
+first line in time order, then the row's place in its message). Memory: the batch, 12 bytes per
+queue id of the log, the messages still open, one group, and the rows kept.
 """
 
 from __future__ import annotations
@@ -259,7 +269,7 @@ def trace_wanted(query: str) -> Wanted:
 # search, streamed: matches linked and searched a group of whole messages at a time
 
 #: Rows of whole messages gathered before they are linked and searched together.
-FLUSH_ROWS = 50_000
+FLUSH_ROWS = 20_000
 _ORDER = ["_k_ts", "_k_first", "_k_src", "_k_line", "_k_pos", "_k_row"]
 
 
