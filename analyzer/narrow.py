@@ -59,7 +59,7 @@ def _closure(keys: np.ndarray, edges: np.ndarray) -> np.ndarray:
     Vectorised: each round adds the far ends of the edges that touch the set (hop chains are short)."""
     keys = np.unique(keys)
     while len(edges) and len(keys):
-        a, b = np.isin(edges[:, 0], keys), np.isin(edges[:, 1], keys)
+        a, b = _member(edges[:, 0], keys), _member(edges[:, 1], keys)
         new = np.setdiff1d(np.concatenate([edges[b & ~a, 0], edges[a & ~b, 1]]), keys)
         edges = edges[~(a & b)]  # both ends in: nothing more to learn from it
         if not len(new):
@@ -192,12 +192,22 @@ def _first_pass(first: Iterable[tuple[int, pa.Table]], wanted: Wanted, seen: _La
     return keep_keys, keep_lines, links
 
 
+def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_keys)`` for sorted unique keys: a binary search per value, so a
+    batch costs the same however many keys there are (np.isin sorts them again every call)."""
+    if not len(sorted_keys):
+        return np.zeros(len(values), dtype=bool)
+    i = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return sorted_keys[i] == values
+
+
 def _kept(t: pa.Table, keep_keys: np.ndarray, keep_lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pass 2 on one table: which rows to keep, and each row's key (0 for rows without a queue id)."""
+    """Pass 2 on one table: which rows to keep, and each row's key (0 for rows without a queue id).
+    ``keep_keys`` and ``keep_lines`` are sorted and unique."""
     k = np.where(pc.is_valid(t.column("queue_id")).to_numpy(zero_copy_only=False), _key(t), 0).astype(np.uint64)
-    m = np.isin(k, keep_keys) & (k != 0)
+    m = _member(k, keep_keys) & (k != 0)
     if len(keep_lines):
-        m |= np.isin(_line(t), keep_lines)
+        m |= _member(_line(t), keep_lines)
     return m, k
 
 
