@@ -11,16 +11,28 @@ on the whole one: every line of a kept message is there, and nothing else is nee
 
 Memory is bounded by the batch size, the number of links and the matches, not by the log.
 A store is narrowed the same way (:func:`collect_store_matching`), its day partitions read twice.
+
+``search`` goes further (:func:`search_stream`): the matches themselves are not all held. Pass 1
+also notes the last row at which each queue id was seen (:class:`_LastSeen`, 12 bytes per queue
+id), so each kept message (with every message linked to it: a component of the links) is known
+complete at a point of pass 2. Complete messages are linked and searched a group of about
+:data:`FLUSH_ROWS` lines at a time, and a :class:`SearchFold` keeps their result rows — all of them
+for CSV/JSON lines, only the last ``--limit`` for the table — with the keys that put them in the
+order the search of all the matches at once gives (the matching line's time, then the message's
+first line in time order, then the row's place in its message). Memory: the batch, 12 bytes per
+queue id of the log, the messages still open, one group, and the rows kept.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,7 +40,8 @@ from .parsers import LineCounts
 from .pipeline import EventStream, row_hash
 from .schema import empty_table, to_pandas
 
-__all__ = ["collect_matching", "collect_store_matching", "read_store_matching", "search_wanted", "trace_wanted"]
+__all__ = ["SearchFold", "collect_matching", "collect_store_matching", "read_store_matching", "search_files_stream",
+           "search_store_stream", "search_stream", "search_wanted", "trace_wanted"]
 
 Wanted = Callable[[pa.Table], np.ndarray]
 
@@ -41,22 +54,73 @@ def _line(table: pa.Table) -> np.ndarray:
     return row_hash(table, ["source", "line_no"])
 
 
-def _closure(keys: set[int], edges: np.ndarray) -> np.ndarray:
-    """``keys`` and every key linked to them through ``edges`` (pairs), transitively."""
-    if not len(edges) or not keys:
-        return np.fromiter(keys, dtype=np.uint64, count=len(keys))
-    adj: dict[int, list[int]] = {}
-    for a, b in edges.tolist():
-        adj.setdefault(a, []).append(b)
-        adj.setdefault(b, []).append(a)
-    todo = [k for k in keys if k in adj]
-    while todo:
-        k = todo.pop()
-        for n in adj.get(k, ()):
-            if n not in keys:
-                keys.add(n)
-                todo.append(n)
-    return np.fromiter(keys, dtype=np.uint64, count=len(keys))
+def _closure(keys: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``keys`` and every key linked to them through ``edges`` (pairs), transitively; sorted, unique.
+    Vectorised: each round adds the far ends of the edges that touch the set (hop chains are short)."""
+    keys = np.unique(keys)
+    while len(edges) and len(keys):
+        a, b = _member(edges[:, 0], keys), _member(edges[:, 1], keys)
+        new = np.setdiff1d(np.concatenate([edges[b & ~a, 0], edges[a & ~b, 1]]), keys)
+        edges = edges[~(a & b)]  # both ends in: nothing more to learn from it
+        if not len(new):
+            break
+        keys = np.union1d(keys, new)
+    return keys
+
+
+def _components(keys: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """For each of the sorted ``keys``, the smallest index of a key linked to it through ``edges``
+    (pairs of keys; those with an end outside ``keys`` are ignored): its component's label."""
+    label = np.arange(len(keys))
+    if not len(edges) or not len(keys):
+        return label
+    ia, ib = np.searchsorted(keys, edges[:, 0]), np.searchsorted(keys, edges[:, 1])
+    ok = (ia < len(keys)) & (ib < len(keys))
+    ok[ok] &= (keys[ia[ok]] == edges[ok, 0]) & (keys[ib[ok]] == edges[ok, 1])
+    ia, ib = ia[ok], ib[ok]
+    while True:
+        low = np.minimum(label[ia], label[ib])
+        nxt = label.copy()
+        np.minimum.at(nxt, ia, low)
+        np.minimum.at(nxt, ib, low)
+        nxt = nxt[nxt]  # jump to the label's label
+        if np.array_equal(nxt, label):
+            return label
+        label = nxt
+
+
+class _LastSeen:
+    """The last batch each key was seen in: 12 bytes per distinct key, kept sorted and compacted."""
+
+    def __init__(self) -> None:
+        self.keys, self.at = np.empty(0, np.uint64), np.empty(0, np.int32)
+        self.new: list[tuple[np.ndarray, int]] = []
+        self.pending = 0
+
+    def add(self, keys: np.ndarray, batch: int) -> None:
+        u = np.unique(keys)
+        self.new.append((u, batch))
+        self.pending += len(u)
+        if self.pending > max(1 << 18, len(self.keys) // 2):
+            self._compact()
+
+    def _compact(self) -> None:
+        if not self.new:
+            return
+        k = np.concatenate([self.keys, *(u for u, _ in self.new)])
+        v = np.concatenate([self.at, *(np.full(len(u), b, np.int32) for u, b in self.new)])
+        self.new, self.pending = [], 0
+        o = np.lexsort((v, k))
+        k, v = k[o], v[o]
+        last = np.r_[k[1:] != k[:-1], True] if len(k) else np.empty(0, bool)
+        self.keys, self.at = k[last], v[last]
+
+    def of(self, keys: np.ndarray) -> np.ndarray:
+        """The last batch of each of ``keys`` (-1 for a key never seen)."""
+        self._compact()
+        i = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
+        found = (self.keys[i] == keys) if len(self.keys) else np.zeros(len(keys), bool)
+        return np.where(found, self.at[i] if len(self.keys) else -1, -1)
 
 
 def collect_matching(stream: EventStream, wanted: Wanted) -> Any:
@@ -92,13 +156,15 @@ def read_store_matching(store: Any, wanted: Wanted, since: Any = None, until: An
     return scan_frame(table if table is not None else scan.schema.empty_table(), scan)
 
 
-def _two_passes(first: Iterable[tuple[int, pa.Table]], second: Callable[[], Iterable[tuple[int, pa.Table]]],
-                wanted: Wanted) -> list[tuple[int, pa.Table]]:
-    """Pass 1 over ``first`` finds the keys (and links) of matching messages; pass 2 over ``second()``
-    keeps their lines, as (input index, table) pieces in the order read."""
-    keys: set[int] = set()
+def _first_pass(first: Iterable[tuple[int, pa.Table]], wanted: Wanted, seen: _LastSeen | None = None,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pass 1: the keys of every message that can match (closed over the links between queue ids),
+    the lines that match without a queue id (and the line above each), and the links themselves.
+    With ``seen``, where each key was last seen (rows counted in the order read)."""
+    keys: list[np.ndarray] = []
     lines: list[np.ndarray] = []
     edges: list[np.ndarray] = []
+    done = 0
     for _, t in first:
         if not t.num_rows:
             continue
@@ -107,28 +173,56 @@ def _two_passes(first: Iterable[tuple[int, pa.Table]], second: Callable[[], Iter
         if pc.any(rel).as_py():
             r = t.filter(rel)
             edges.append(np.stack([_key(r), _key(r, "related_id")], axis=1))
+        k = _key(t)
+        if seen is not None:
+            seen.add(k[has_q], done + t.num_rows - 1)
+        done += t.num_rows
         hit = np.asarray(wanted(t), dtype=bool)
         if hit.any():
-            k = _key(t)
-            keys.update(np.unique(k[hit & has_q]).tolist())
+            keys.append(np.unique(k[hit & has_q]))
             if (hit & ~has_q).any():
                 lines.append(_line(t)[hit & ~has_q])
                 # and the line above (an MTA error explains a reject logged right after it: attribution)
                 above = pa.table({"source": t.column("source"), "line_no": pc.subtract(t.column("line_no"), 1)})
                 lines.append(_line(above)[hit & ~has_q])
-    keep_keys = _closure(keys, np.concatenate(edges) if edges else np.empty((0, 2), np.uint64))
+    links = np.concatenate(edges) if edges else np.empty((0, 2), np.uint64)
+    del edges
+    keep_keys = _closure(np.concatenate(keys) if keys else np.empty(0, np.uint64), links)
     keep_lines = np.unique(np.concatenate(lines)) if lines else np.empty(0, np.uint64)
-    del edges, lines, keys
+    return keep_keys, keep_lines, links
+
+
+def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_keys)`` for sorted unique keys: a binary search per value, so a
+    batch costs the same however many keys there are (np.isin sorts them again every call)."""
+    if not len(sorted_keys):
+        return np.zeros(len(values), dtype=bool)
+    i = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return sorted_keys[i] == values
+
+
+def _kept(t: pa.Table, keep_keys: np.ndarray, keep_lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pass 2 on one table: which rows to keep, and each row's key (0 for rows without a queue id).
+    ``keep_keys`` and ``keep_lines`` are sorted and unique."""
+    k = np.where(pc.is_valid(t.column("queue_id")).to_numpy(zero_copy_only=False), _key(t), 0).astype(np.uint64)
+    m = _member(k, keep_keys) & (k != 0)
+    if len(keep_lines):
+        m |= _member(_line(t), keep_lines)
+    return m, k
+
+
+def _two_passes(first: Iterable[tuple[int, pa.Table]], second: Callable[[], Iterable[tuple[int, pa.Table]]],
+                wanted: Wanted) -> list[tuple[int, pa.Table]]:
+    """Pass 1 over ``first`` finds the keys (and links) of matching messages; pass 2 over ``second()``
+    keeps their lines, as (input index, table) pieces in the order read."""
+    keep_keys, keep_lines, _ = _first_pass(first, wanted)
     pieces: list[tuple[int, pa.Table]] = []
     if len(keep_keys) or len(keep_lines):
         for index, t in second():
-            if not t.num_rows:
-                continue
-            m = np.isin(_key(t), keep_keys) & pc.is_valid(t.column("queue_id")).to_numpy(zero_copy_only=False)
-            if len(keep_lines):
-                m |= np.isin(_line(t), keep_lines)
-            if m.any():
-                pieces.append((index, t.filter(pa.array(m))))
+            if t.num_rows:
+                m, _ = _kept(t, keep_keys, keep_lines)
+                if m.any():
+                    pieces.append((index, t.filter(pa.array(m))))
     return pieces
 
 
@@ -179,3 +273,173 @@ def trace_wanted(query: str) -> Wanted:
         return hit.to_numpy(zero_copy_only=False)
 
     return wanted
+
+
+# --------------------------------------------------------------------------------------------
+# search, streamed: matches linked and searched a group of whole messages at a time
+
+#: Rows of whole messages gathered before they are linked and searched together.
+FLUSH_ROWS = 20_000
+_ORDER = ["_k_ts", "_k_first", "_k_src", "_k_line", "_k_pos", "_k_row"]
+
+
+@dataclass
+class SearchFold:
+    """The result rows of a streamed search (:func:`search_stream`), in the order
+    :func:`analyzer.search.search` gives them on the whole table; ``keep``: only the last that
+    many (0: all). ``nrows`` and ``nmsgs`` count every match."""
+
+    keep: int = 0
+    trim: int = 10_000  # with keep: sort and cut the rows held back to keep once they pass this many
+    nrows: int = 0
+    nmsgs: int = 0
+    warnings: list[str] = field(default_factory=list)
+    parts: list[pd.DataFrame] = field(default_factory=list)
+    held: int = 0
+    empty: pd.DataFrame = field(default_factory=pd.DataFrame)  # the rows of no match, typed
+
+    def add(self, rows: pd.DataFrame, nmsgs: int) -> None:
+        self.nrows += len(rows)
+        self.nmsgs += nmsgs
+        if len(rows):
+            self.parts.append(rows)
+            self.held += len(rows)
+        if self.keep and self.held > max(4 * self.keep, self.trim):
+            self.parts = [self._sorted().tail(self.keep)]
+            self.held = len(self.parts[0])
+
+    def _sorted(self) -> pd.DataFrame:
+        from .sources import rotation_key
+
+        if not self.parts:
+            return self.empty
+        df = pd.concat(self.parts, ignore_index=True) if len(self.parts) > 1 else self.parts[0]
+        src = df["_k_src"].to_numpy(dtype=object)
+        vocab = sorted({s for s in src if s is not None}, key=rotation_key)
+        rank = {s: i for i, s in enumerate(vocab)}
+        src_rank = np.array([rank.get(s, len(vocab)) for s in src], dtype=np.int64)  # no source: last
+        o = np.lexsort((df["_k_row"].to_numpy(), df["_k_pos"].to_numpy(), df["_k_line"].to_numpy(), src_rank,
+                        df["_k_first"].to_numpy(), df["_k_ts"].to_numpy()))
+        return df.iloc[o].reset_index(drop=True)
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """The rows kept, in order, as ``search(...).rows`` (with ``_msg`` numbering each message)."""
+        df = self._sorted()
+        if self.keep:
+            df = df.tail(self.keep).reset_index(drop=True)
+        return df.drop(columns=_ORDER)
+
+
+def _ordered(ix: Any, rows: pd.DataFrame, pos: np.ndarray, msg_base: int) -> pd.DataFrame:
+    """``rows`` (a search of ``ix``, one group of whole messages) with the keys that order them as a
+    search of all the matches would: the row's time (none first), then its message's first line in
+    time order (time, file in rotation order, line, place in the input), then the row's place."""
+    from .messages import _ts_ns
+
+    ev = ix.events
+    nmsg = int(ix.msg.max()) + 1 if len(ix.msg) else 0
+    order = np.argsort(ix.rank, kind="stable")
+    order = order[ix.msg[order] >= 0]
+    uniq, at = np.unique(ix.msg[order], return_index=True)
+    first = np.full(max(nmsg, 1), 0, dtype=np.int64)
+    first[uniq] = order[at]
+    e = first[rows["_msg"].to_numpy(dtype=np.int64)] if len(rows) else np.empty(0, np.int64)
+    ts = pd.to_datetime(rows["ts"], utc=True).dt.tz_localize(None)
+    line = pd.to_numeric(ev["line_no"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+    return rows.assign(
+        _msg=rows["_msg"].to_numpy(dtype=np.int64) + msg_base,
+        _k_ts=ts.to_numpy(dtype="datetime64[ns]").astype(np.int64),
+        _k_first=_ts_ns(ev)[e], _k_src=ev["source"].astype(object).to_numpy()[e],
+        _k_line=line[e], _k_pos=pos[e], _k_row=np.arange(len(rows)))
+
+
+def search_stream(first: Iterable[tuple[int, pa.Table]], second: Callable[[], Iterable[tuple[int, pa.Table]]],
+                  filters: Any, to_frame: Callable[[pa.Table], pd.DataFrame], fold: SearchFold,
+                  empty: pa.Table, flush_rows: int = FLUSH_ROWS) -> SearchFold:
+    """:func:`analyzer.search.search` of the messages in two passes over a stream of (input index,
+    table), never holding all the matches: pass 1 also notes where each queue id was last seen, so
+    pass 2 hands a group of messages (closed over their links) to ``link`` and the search as soon as
+    all their lines are read, and ``fold`` keeps the result rows (or only the last ones). The rows
+    and their order are those of the search over all the matched lines at once (``--cause`` excepted:
+    its retry-wait attribution reads other messages; the CLI searches it whole)."""
+    from .messages import link
+    from .search import search
+
+    ix = link(to_frame(empty))
+    fold.empty = _ordered(ix, search(ix, filters).rows, np.empty(0, np.int64), 0)
+    seen = _LastSeen()
+    keep_keys, keep_lines, links = _first_pass(first, search_wanted(filters), seen)
+    if not len(keep_keys) and not len(keep_lines):
+        return fold
+    label = _components(keep_keys, links)
+    del links
+    comp_last = np.full(len(keep_keys), -1, dtype=np.int64)
+    np.maximum.at(comp_last, label, seen.of(keep_keys).astype(np.int64))
+    key_last = comp_last[label]
+    del seen, label, comp_last
+    pending: list[tuple[pa.Table, np.ndarray, np.ndarray]] = []  # rows, their place, when complete
+    counts: dict[int, int] = {}
+    done, ready, msg_base = 0, 0, 0
+
+    def flush(upto: int) -> None:
+        nonlocal pending, ready, msg_base
+        tables = [t.filter(pa.array(last <= upto)) for t, _, last in pending]
+        pos = np.concatenate([p[last <= upto] for _, p, last in pending]) if pending else np.empty(0, np.int64)
+        pending = [(t.filter(pa.array(last > upto)), p[last > upto], last[last > upto])
+                   for t, p, last in pending if (last > upto).any()]
+        ready = 0
+        if not len(pos):
+            return
+        o = np.argsort(pos, kind="stable")  # input order, as collect_matching
+        ix = link(to_frame(pa.concat_tables(tables).take(pa.array(o))))
+        res = search(ix, filters)
+        fold.add(_ordered(ix, res.rows, pos[o], msg_base), len(res.msgs))
+        msg_base += int(ix.msg.max()) + 1 if len(ix.msg) else 0
+
+    for index, t in second():
+        if not t.num_rows:
+            continue
+        m, k = _kept(t, keep_keys, keep_lines)
+        base = counts.get(index, 0)
+        counts[index] = base + t.num_rows
+        where = done + np.arange(t.num_rows)
+        done += t.num_rows
+        if not m.any():
+            continue
+        sel = np.flatnonzero(m)
+        i = np.minimum(np.searchsorted(keep_keys, k[sel]), max(len(keep_keys) - 1, 0))
+        by_key = (keep_keys[i] == k[sel]) & (k[sel] != 0) if len(keep_keys) else np.zeros(len(sel), bool)
+        last = np.where(by_key, key_last[i] if len(keep_keys) else 0, where[sel])  # a line of its own: now
+        pending.append((t.take(pa.array(sel)), (np.int64(index) << 40) + base + sel, last))
+        ready += int((last <= done - 1).sum())
+        if ready >= flush_rows:
+            flush(done - 1)
+    flush(np.iinfo(np.int64).max)
+    return fold
+
+
+def search_files_stream(stream: EventStream, filters: Any, keep: int = 0, flush_rows: int = FLUSH_ROWS) -> SearchFold:
+    """:func:`search_stream` over log files (``stream`` is read twice): what ``maillens search``
+    does without ``--store``."""
+    def again() -> Iterator[tuple[int, pa.Table]]:
+        rerun = dataclasses.replace(stream, files=[], counts=LineCounts(), warnings=[], progress=None)
+        return ((b.index, b.table) for b in rerun)
+
+    fold = search_stream(((b.index, b.table) for b in stream), again, filters, to_pandas, SearchFold(keep),
+                         _empty_like(stream), flush_rows)
+    fold.warnings = list(stream.warnings)
+    return fold
+
+
+def search_store_stream(store: Any, filters: Any, since: Any = None, until: Any = None, keep: int = 0,
+                        flush_rows: int = FLUSH_ROWS, batch_rows: int | None = None,
+                        fold: SearchFold | None = None) -> SearchFold:
+    """:func:`search_stream` over the days of a store (``since <= ts < until``), read batch by batch
+    twice: what ``maillens search --store`` does."""
+    from .store import iter_event_batches, scan_frame
+
+    scan = iter_event_batches(store, since=since, until=until, **({"batch_rows": batch_rows} if batch_rows else {}))
+    return search_stream(((0, t) for t in scan), lambda: ((0, t) for t in scan), filters,
+                         lambda t: scan_frame(t, scan), fold or SearchFold(keep), scan.schema.empty_table(),
+                         flush_rows)

@@ -11,7 +11,9 @@ On generated days (``bench/generate_logs.py``, seeded; cached under ``--cache``,
 ``$MAILLENS_BENCH_DATA`` else ``/tmp/maillens-bench``, never in git; generated once, reused)
 it runs, each in its own child process:
 ``parse``, ``parse -o`` (Parquet, CSV, JSON lines), ``report -f json``, ``ingest`` (into a fresh
-store), ``search --code 5xx``, ``weekly`` over a 7-day store (seven generated days of SIZE/7
+store), ``search --code 5xx`` on the file (``search``) and on a store holding the day
+(``search-store``; ingested once beforehand, untimed, cached), ``trace`` of a queue id logged half
+way through the file, ``weekly`` over a 7-day store (seven generated days of SIZE/7
 lines each, ingested beforehand, not timed), and ``pflogsumm`` (Postfix) / ``eximstats`` (Exim)
 on the same file in the same run. Wall time is measured around the child; CPU time (user+system)
 comes from ``os.wait4`` (the child and the worker processes it waited for). Memory is the peak of
@@ -20,7 +22,9 @@ child and all its descendants, sampled every 50 ms from ``/proc`` — with parse
 peak RSS of one process would understate it and the sum of RSS overstate it.
 ``--workers`` (a list) sets ``MAILLENS_WORKERS`` for the children; each value is its own run.
 
-It prints one table per run and the acceptance ratios of issue 12: peak RSS ≤ 400 MiB and its
+It prints one table row per run, then issue 12's table (per command: each size's wall, CPU and
+peak memory, the wall ratio to the peer, the memory growth from the smallest to the largest size),
+then the acceptance ratios of issue 12: peak RSS ≤ 400 MiB and its
 growth from the smallest to the largest size, ``report`` wall ≤ 1.5× ``parse``, and
 ``parse -o parquet`` against pflogsumm (≥ 3×) and eximstats (≥ 1×).
 """
@@ -44,7 +48,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = sys.executable
 START = dt.datetime(2026, 11, 23)  # a Monday: the 7-day store is ISO week 2026-W48
-COMMANDS = ("parse", "parse-parquet", "parse-csv", "parse-jsonl", "report", "ingest", "search", "weekly", "peer")
+COMMANDS = ("parse", "parse-parquet", "parse-csv", "parse-jsonl", "report", "ingest", "search", "search-store", "trace",
+            "weekly", "peer")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 from tools.peers import EXIMSTATS, PFLOGSUMM  # noqa: E402  (the one place that finds the peers)
@@ -161,7 +166,23 @@ def maillens(*args: str) -> list[str]:
     return [PY, "-m", "analyzer", *args]
 
 
-def commands(mta: str, log: Path, work: Path, week_store: Path | None) -> dict[str, list[str]]:
+def middle_queue_id(log: Path) -> str:
+    """A queue id logged half way through ``log`` (what ``trace`` looks for)."""
+    import re
+
+    pat = re.compile(r"(?:postfix/qmgr\[\d+\]: ([0-9A-F]{6,14}): from=)|(?:\] ([0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-"
+                     r"[0-9A-Za-z]{2,4}) <= )")
+    with open(log, "rb") as fh:
+        fh.seek(log.stat().st_size // 2)
+        for raw in fh:
+            m = pat.search(raw.decode("utf-8", "replace"))
+            if m:
+                return m.group(1) or m.group(2)
+    raise SystemExit(f"{log}: no queue id in its second half")
+
+
+def commands(mta: str, log: Path, work: Path, week_store: Path | None,
+             store: Path | None = None) -> dict[str, list[str]]:
     common = ["--tz", "UTC", "--year", "2026"]
     out = {
         "parse": maillens("parse", str(log), *common),
@@ -171,7 +192,10 @@ def commands(mta: str, log: Path, work: Path, week_store: Path | None) -> dict[s
         "report": maillens("report", str(log), "-f", "json", "--now", "2026-11-24T06:00:00Z", *common),
         "ingest": maillens("ingest", str(log), "--store", str(work / "store"), *common),
         "search": maillens("search", str(log), "--code", "5xx", *common),
+        "trace": maillens("trace", middle_queue_id(log), str(log), *common),
     }
+    if store is not None:  # the day ingested whole, kept in the cache
+        out["search-store"] = maillens("search", "--store", str(store), "--code", "5xx")
     if week_store is not None:
         out["weekly"] = maillens("weekly", "--store", str(week_store), "--week", "2026-W48", "-f", "json",
                                  "--now", "2026-12-01T06:00:00Z")
@@ -181,20 +205,28 @@ def commands(mta: str, log: Path, work: Path, week_store: Path | None) -> dict[s
     return out
 
 
-def build_week(cache: Path, mta: str, lines: int, timeout: float) -> Path:
-    """A store holding seven generated days of ``lines // 7`` lines each (ISO week 2026-W48)."""
-    store = cache / f"week-{mta}-{lines}"
+def _ingested(store: Path, logs: list[Path], timeout: float) -> Path:
+    """``store`` holding ``logs`` (ingested one by one, untimed, once: kept in the cache)."""
     if (store / ".complete").exists():
         return store
     shutil.rmtree(store, ignore_errors=True)
-    for day in range(7):
-        log = day_log(cache, mta, lines // 7, day)
+    for log in logs:
         _, _, _, code, tail, _ = measure(maillens("ingest", str(log), "--store", str(store), "--tz", "UTC",
                                                "--year", "2026"), timeout)
         if code != 0:
-            raise SystemExit(f"ingest for the weekly store failed: {tail}")
+            raise SystemExit(f"ingest into {store} failed: {tail}")
     (store / ".complete").write_text("")
     return store
+
+
+def build_week(cache: Path, mta: str, lines: int, timeout: float) -> Path:
+    """A store holding seven generated days of ``lines // 7`` lines each (ISO week 2026-W48)."""
+    return _ingested(cache / f"week-{mta}-{lines}", [day_log(cache, mta, lines // 7, d) for d in range(7)], timeout)
+
+
+def build_store(cache: Path, mta: str, lines: int, log: Path, timeout: float) -> Path:
+    """A store holding the generated day ``log`` (for ``search --store``)."""
+    return _ingested(cache / f"store-{mta}-{lines}", [log], timeout)
 
 
 def _peer(runs: list[Run], r: Run) -> Run | None:
@@ -224,6 +256,38 @@ def table(runs: list[Run]) -> str:
             vs_w, vs_c = f"{peer.wall / r.wall:.2f}", f"{peer.cpu / r.cpu:.2f}"  # type: ignore[operator]
         rows.append(f"| {r.mta} | {label(r.lines)} | {r.command} | {'' if is_peer else w} | {r.wall:.1f} | "
                     f"{r.cpu:.1f} | {speed} | {r.rss_mib:.0f} | {vs_w} | {vs_c} |")
+    return "\n".join(rows)
+
+
+def acceptance(runs: list[Run]) -> str:
+    """Issue 12's table: one row per (MTA, command, workers), per size wall s / CPU s / peak MiB, the
+    wall-time ratio to the peer on the same file (peer wall / ours: above 1, faster than the peer) and
+    the growth of peak memory from the smallest to the largest size."""
+    sizes = sorted({r.lines for r in runs})
+    head = " | ".join(f"{label(n)} wall s / CPU s / peak MiB | {label(n)} × peer" for n in sizes)
+    rows = [f"| MTA | command | workers | {head} | peak growth {label(sizes[0])}→{label(sizes[-1])} |",
+            "|---|---|---|" + "---:|---:|" * len(sizes) + "---:|"]
+    keys = list(dict.fromkeys((r.mta, r.command, r.workers) for r in runs))
+    for mta, cmd, workers in keys:
+        is_peer = cmd in ("pflogsumm", "eximstats")
+        if is_peer and workers:
+            continue
+        cells, peaks = [], []
+        for n in sizes:
+            mine = [r for r in runs if (r.mta, r.command, r.lines) == (mta, cmd, n)
+                    and (is_peer or r.workers == workers)]
+            ok = [r for r in mine if r.wall is not None]
+            if not ok:
+                cells.append((mine[0].status if mine else "") + " | ")
+                continue
+            r = ok[0] if not is_peer else Run(mta, n, cmd, sum(x.wall for x in ok) / len(ok),  # type: ignore[misc]
+                                                sum(x.cpu for x in ok) / len(ok), max(x.rss_mib for x in ok))  # type: ignore[misc]
+            peer = None if is_peer or cmd == "weekly" else _peer(runs, r)
+            vs = f"{peer.wall / r.wall:.2f}" if peer is not None else ""  # type: ignore[operator]
+            cells.append(f"{r.wall:.1f} / {r.cpu:.1f} / {r.rss_mib:.0f} | {vs}")
+            peaks.append(r.rss_mib)
+        growth = f"{peaks[-1] / peaks[0] - 1:+.0%}" if len(peaks) == len(sizes) and len(sizes) > 1 else ""
+        rows.append(f"| {mta} | {cmd} | {'' if is_peer else workers or 'cores'} | {' | '.join(cells)} | {growth} |")
     return "\n".join(rows)
 
 
@@ -303,8 +367,9 @@ def main(argv: list[str] | None = None) -> int:
         for n in (size(s) for s in args.sizes.split(",")):
             log = day_log(cache, mta, n)
             week = build_week(cache, mta, n, args.timeout) if "weekly" in wanted else None
+            store = build_store(cache, mta, n, log, args.timeout) if "search-store" in wanted else None
             with tempfile.TemporaryDirectory(dir=cache) as work:
-                cmds = commands(mta, log, Path(work), week)
+                cmds = commands(mta, log, Path(work), week, store)
                 peer = PEERS[mta][0]
                 if "peer" in wanted and peer in cmds:  # before and after ours: the load may change
                     run(mta, n, peer, cmds[peer], 0)
@@ -313,12 +378,15 @@ def main(argv: list[str] | None = None) -> int:
                         if name != peer and name in wanted:
                             if args.before is not None and name != "weekly":  # its own outputs and store
                                 (Path(work) / "before").mkdir(exist_ok=True)
-                                run(mta, n, f"{name} (before)", commands(mta, log, Path(work) / "before", week)[name],
+                                run(mta, n, f"{name} (before)", commands(mta, log, Path(work) / "before", week,
+                                                                         store)[name],
                                     workers, args.before.resolve())
                             run(mta, n, name, cmd, workers)
                 if "peer" in wanted and peer in cmds:
                     run(mta, n, peer, cmds[peer], 0)
     print(table(runs))
+    print()
+    print(acceptance(runs))
     print()
     for line in verdicts(runs):
         print("- " + line)

@@ -272,6 +272,7 @@ def weekly(
         from ..report.redact import Redactor
 
         redactor = Redactor(redact_key, ips=redact_ips)
+    use_system_allocator()  # the week is read batch by batch: freed buffers go back
     try:
         rep = build_weekly(store, week, now=wall, engine=engine, scheduler=scheduler, redact=redactor)
     except WeekError as exc:

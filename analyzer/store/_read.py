@@ -16,7 +16,7 @@ from ._layout import MANIFEST, STORE_SCHEMA, PartMissing, Root, StoreError, day_
 from ._manifest import Manifest, load_manifest, missing_manifest
 
 #: Rows per batch when the store is read batch by batch.
-BATCH_ROWS = 50_000
+BATCH_ROWS = 20_000
 
 
 def _ts(t: dt.datetime | dt.date | str) -> pd.Timestamp:
