@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from analyzer.explain import UnknownQuery, explain, render_explain
+from analyzer.explain import UnknownQuery, explain, render_explain, reply_in_line
 from analyzer.rules import load_rules
 
 KB = load_rules()
@@ -129,6 +129,15 @@ def test_explain_pasted_line_finds_the_reply(line, code, enhanced, cause, direct
     assert (e["code"], e["enhanced"], e["cause"], e["direction"]) == (code, enhanced, cause, direction)
     if code is None:
         assert e["class"] is None and e["outcome"] != "ok"
+
+
+def test_reply_with_base64_padding_is_not_an_exim_line():
+    """A reply quoting a base64 token ('...Q== IP: ...') is read whole, not cut at Exim's '==' marker."""
+    reply = ('550 The "From" header is missing or invalid. Please follow RFC5322. '
+             '[MEwgNYCUUqQdt1qml2jQ== IP: 192.0.2.189]. https://service.mail.example/detail/124/995.')
+    assert reply_in_line(reply) == reply
+    e = explain(reply)
+    assert (e["code"], e["cause"]) == ("550", "message.invalid")
 
 
 def test_explain_ip_is_not_a_code():
