@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.classify import classify, example_frame
+from analyzer.classify import classify
 from analyzer.reader import parse_lines
-
-
-def cause_of(text: str) -> str:
-    """The cause maillens gives a remote server's reply (outbound, as a pasted reply)."""
-    row = {"text": text, "direction": "outbound"}
-    return str(classify(example_frame([row]), attribute_causes=False)["cause"].iloc[0])
+from tests.test_classify_phrasings import cause_of
 
 
 @pytest.mark.parametrize("text, cause", [
