@@ -84,3 +84,18 @@ def test_postscreen_pregreet_is_no_helo_failure():
     assert events["detail"].iloc[0].startswith("EHLO localhost")  # the detail the rules read
     got = classify(events, attribute_causes=False)["cause"].iloc[0]
     assert got != "client.helo_invalid" and got != "helo.invalid"
+
+
+def test_lookup_failure_reply_is_theirs_outbound_and_ours_inbound():
+    """'451 4.3.0 Temporary lookup failure' from a remote server is its error; the same reply
+    from our own smtpd to a client is our configuration."""
+    outbound = ("Nov 28 00:16:07 mx1 postfix/smtp[2264]: 4ABC125: to=<a@b.example>, "
+                "relay=mx.b.example[192.0.2.1]:25, delay=1, delays=1/0/0/0, dsn=4.3.0, status=deferred "
+                "(host mx.b.example[192.0.2.1] said: 451 4.3.0 <a@b.example>: Temporary lookup failure "
+                "(in reply to RCPT TO command))")
+    inbound = ("Nov 28 00:16:06 mx1 postfix/smtpd[2263]: NOQUEUE: reject: RCPT from unknown[198.51.100.7]:"
+               "23204: 451 4.3.0 <bob@ours.example>: Temporary lookup failure; from=<a@b.example> "
+               "to=<bob@ours.example> proto=ESMTP helo=<x>")
+    got = classify(parse_lines([outbound, inbound]).events, attribute_causes=False)
+    assert got["direction"].tolist() == ["outbound", "inbound"]
+    assert got["cause"].tolist() == ["server.error", "local.config"]
