@@ -32,8 +32,9 @@ MASK = (r"(?i)[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+"
 MASKED = "~"
 #: The line prefixes inside a multi-line reply joined into one ('550-5.7.1 The IP you are using
 #: is not authorized to 550-5.7.1 send email directly'): removed so a phrase split across lines
-#: reads whole. Only after a space, so the reply's own leading code stays.
-CONTINUATION = r"\s[2-5]\d\d-(?:[245]\.\d{1,3}\.\d{1,3}\s)?"
+#: reads whole. Only inside the text (after a word, never after 'said:'), so the reply's own
+#: leading code stays where the code is read from the text.
+CONTINUATION = r"([^:\s])\s+[2-5]\d\d-(?:[245]\.\d{1,3}\.\d{1,3}\s)?"
 
 #: Events whose `detail` is bookkeeping (command counts, sizes), not a reason worth matching.
 DETAIL_IGNORED = ("connect", "disconnect", "received", "message_id", "queued", "removed", "stats",
@@ -277,7 +278,7 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     else:
         raw_idx, raw_vocab = reply_idx, reply_vocab
     norm = pc.replace_substring_regex(pc.replace_substring_regex(raw_vocab, MASK, MASKED),
-                                      CONTINUATION, " ")
+                                      CONTINUATION, r"\1 ")
     norm_enc = pc.dictionary_encode(norm)
     norm_map = np.concatenate([[0], norm_enc.indices.to_numpy(zero_copy_only=False) + 1])
     texts = norm_enc.dictionary

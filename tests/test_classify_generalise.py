@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.classify import classify
+from analyzer.classify import classify, example_frame
 from analyzer.reader import parse_lines
 from tests.test_classify_phrasings import cause_of
 
@@ -99,3 +99,16 @@ def test_lookup_failure_reply_is_theirs_outbound_and_ours_inbound():
     got = classify(parse_lines([outbound, inbound]).events, attribute_causes=False)
     assert got["direction"].tolist() == ["outbound", "inbound"]
     assert got["cause"].tolist() == ["server.error", "local.config"]
+
+
+def test_multiline_reply_reads_across_its_line_prefixes():
+    """A multi-line reply joined with its '550-5.7.1' prefixes is read as one sentence, and the
+    code of a reply quoted after 'said:' is still read from the text."""
+    joined = ("550-5.7.1 [192.0.2.1] The IP you're using to send mail is not authorized to "
+              "550-5.7.1 send email directly to our servers. Please use the SMTP relay at your "
+              "550 5.7.1 service provider instead.")
+    assert cause_of(joined) == "reputation.ip_listed"
+    wrapped = example_frame([{"text": "host mx.example[192.0.2.1] said: 550-5.7.1 first line "
+                                      "550 5.7.1 second line", "direction": "outbound"}])
+    row = classify(wrapped, attribute_causes=False).iloc[0]
+    assert row["reply_class"] == "5xx"
