@@ -70,7 +70,8 @@ EXPIRE_TEXT = (r"retry timeout exceeded|have been failing for a long time|messag
 #: mx.example[~]'): masked for rule matching, so a host called spamfilter.example is no reason.
 HOST_IN_WRAPPER = r"\b((?:host|with|to|from) )[^\s\[\]]+(\[~\])"
 
-_CODE_IN_TEXT = re.compile(r"(?:^|said:\s*|:\s|\bwith\s)([2-5]\d\d)(?:[ -]|$)")
+_CODE_IN_TEXT = re.compile(r"(?:^|said:\s*|:\s|^(?:smtp|x-[\w-]+)\s*;\s*|\bwith\s)([2-5]\d\d)(?:[ -]|$)",
+                           re.I)
 _ENH_AFTER_CODE = re.compile(r"\b[2-5]\d\d[ -]+(?:\S+ )?([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
 _ENH_ANY = re.compile(r"(?<![\w.])#?([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
 

@@ -119,6 +119,8 @@ PASTED = [
      "Connection refused DT=0s", None, None, "network.refused", "outbound"),
     ("conversation with mx.b.example[192.0.2.1] timed out while receiving the initial server greeting",
      None, None, "network.timeout", "outbound"),
+    # a bounce's Diagnostic-Code value, with its RFC 3464 type in front
+    ("Diagnostic-Code: smtp; 552 5.2.2 <user@b.example>... Mailbox full", "552", "5.2.2", "mailbox.full", None),
 ]
 
 
