@@ -30,6 +30,11 @@ MASK = (r"(?i)[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+"
         r"|\b[a-z0-9]*\d[a-z0-9]*[a-z][a-z0-9]*\d[a-z0-9._-]*"
         r"|\d{6,}")
 MASKED = "~"
+#: The line prefixes inside a multi-line reply joined into one ('550-5.7.1 The IP you are using
+#: is not authorized to 550-5.7.1 send email directly'): removed so a phrase split across lines
+#: reads whole. Only inside the text (after a word, never after 'said:'), so the reply's own
+#: leading code stays where the code is read from the text.
+CONTINUATION = r"([^:\s])\s+[2-5]\d\d-(?:[245]\.\d{1,3}\.\d{1,3}\s)?"
 
 #: Events whose `detail` is bookkeeping (command counts, sizes), not a reason worth matching.
 DETAIL_IGNORED = ("connect", "disconnect", "received", "message_id", "queued", "removed", "stats",
@@ -65,7 +70,8 @@ EXPIRE_TEXT = (r"retry timeout exceeded|have been failing for a long time|messag
 #: mx.example[~]'): masked for rule matching, so a host called spamfilter.example is no reason.
 HOST_IN_WRAPPER = r"\b((?:host|with|to|from) )[^\s\[\]]+(\[~\])"
 
-_CODE_IN_TEXT = re.compile(r"(?:^|said:\s*|:\s|\bwith\s)([2-5]\d\d)(?:[ -]|$)")
+_CODE_IN_TEXT = re.compile(r"(?:^|said:\s*|:\s|^(?:smtp|x-[\w-]+)\s*;\s*|\bwith\s)([2-5]\d\d)(?:[ -]|$)",
+                           re.I)
 _ENH_AFTER_CODE = re.compile(r"\b[2-5]\d\d[ -]+(?:\S+ )?([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
 _ENH_ANY = re.compile(r"(?<![\w.])#?([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
 
@@ -272,7 +278,8 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
         raw_vocab = pa.concat_arrays([reply_vocab, detail_vocab])
     else:
         raw_idx, raw_vocab = reply_idx, reply_vocab
-    norm = pc.replace_substring_regex(raw_vocab, MASK, MASKED)
+    norm = pc.replace_substring_regex(pc.replace_substring_regex(raw_vocab, MASK, MASKED),
+                                      CONTINUATION, r"\1 ")
     norm_enc = pc.dictionary_encode(norm)
     norm_map = np.concatenate([[0], norm_enc.indices.to_numpy(zero_copy_only=False) + 1])
     texts = norm_enc.dictionary

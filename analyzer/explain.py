@@ -47,7 +47,11 @@ _REPLY_IN_LINE = (
     re.compile(r"\breject(?:_warning)?: [A-Z-]+ from [^\s\[]*\[[^\]]*\](?::\d+)?: (.*?)(?:; from=<.*)?$"),
     re.compile(r"\brejected (?:RCPT|MAIL|EHLO|HELO|after DATA|connection)[^:]*: (.*)$"),
     re.compile(r"\bstatus=\w+ \((.*)\)$"),
-    re.compile(r"(?:\*\*|==) \S+.*?: (.*?)(?: DT=\S+)?$"),
+    # Exim's '**' (failed) and '==' (deferred) markers stand alone after the message id: the
+    # '==' that ends a base64 token quoted in a reply ('...jQ== IP: ...') is not one
+    re.compile(r"(?:^|\s)(?:\*\*|==) \S+.*?: (.*?)(?: DT=\S+)?$"),
+    # a bounce's Diagnostic-Code value: 'smtp; 550 5.1.1 ...', 'X-Postfix; unknown user' (RFC 3464)
+    re.compile(r"^(?:Diagnostic-Code:\s*)?(?:smtp|x-[\w-]+)\s*;\s*(.*)$", re.I),
 )
 _REPLY_CODE = re.compile(r"^\s*([2-5]\d\d)(?:[ -]|$)")
 #: Who judged whom, from the daemon or the wording of a pasted line.

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from analyzer.explain import UnknownQuery, explain, render_explain
+from analyzer.explain import UnknownQuery, explain, render_explain, reply_in_line
 from analyzer.rules import load_rules
 
 KB = load_rules()
@@ -119,6 +119,8 @@ PASTED = [
      "Connection refused DT=0s", None, None, "network.refused", "outbound"),
     ("conversation with mx.b.example[192.0.2.1] timed out while receiving the initial server greeting",
      None, None, "network.timeout", "outbound"),
+    # a bounce's Diagnostic-Code value, with its RFC 3464 type in front
+    ("Diagnostic-Code: smtp; 552 5.2.2 <user@b.example>... Mailbox full", "552", "5.2.2", "mailbox.full", None),
 ]
 
 
@@ -129,6 +131,15 @@ def test_explain_pasted_line_finds_the_reply(line, code, enhanced, cause, direct
     assert (e["code"], e["enhanced"], e["cause"], e["direction"]) == (code, enhanced, cause, direction)
     if code is None:
         assert e["class"] is None and e["outcome"] != "ok"
+
+
+def test_reply_with_base64_padding_is_not_an_exim_line():
+    """A reply quoting a base64 token ('...Q== IP: ...') is read whole, not cut at Exim's '==' marker."""
+    reply = ('550 The "From" header is missing or invalid. Please follow RFC5322. '
+             '[MEwgNYCUUqQdt1qml2jQ== IP: 192.0.2.189]. https://service.mail.example/detail/124/995.')
+    assert reply_in_line(reply) == reply
+    e = explain(reply)
+    assert (e["code"], e["cause"]) == ("550", "message.invalid")
 
 
 def test_explain_ip_is_not_a_code():
