@@ -20,6 +20,7 @@ from ..anomalies.context import _domain
 from .limits import LIMITS, cap
 from .peers import peer_report
 from .timeline import timeline
+from .units import count_units, message_units
 
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
 
@@ -58,36 +59,6 @@ NOT_DELIVERY_EVENTS = ("warning", "error", "fatal", "panic", "daemon", "stats", 
 BOOKKEEPING_CAUSES = ("queue.frozen", "queue.run", "queue.admin", "queue.removed", "queue.held",
                       "system.config_warning", "system.warning", "system.info", "system.stats", "system.daemon",
                       "system.error", "system.fatal")
-
-
-def _units(rows: pd.DataFrame) -> pd.Series:
-    """One key per message and recipient, as pflogsumm counts: ``m`` (queue_id, recipient); a line
-    with a queue id but no recipient (an Exim host-level error, an expiry) ``q`` its message; a
-    client's line with neither (a NOQUEUE reject, an auth failure) ``l`` its own unit; any other
-    line without a queue id (an outbound connection's, an MTA warning) belongs to no message (null)."""
-    qid, rcpt = rows["queue_id"], rows["recipient"]
-    has_q = qid.notna().to_numpy(dtype=bool)
-    has_r = rcpt.notna().to_numpy(dtype=bool)
-    # without a queue id, only a client's attempt (a NOQUEUE reject, an auth failure) is a unit of
-    # its own; an outbound connection's line or the MTA's own warning is no message
-    conn = ~_mask(rows["direction"], "inbound") & ~_mask(rows["event"], ("reject", "reject_warning")) \
-        if "event" in rows.columns and "direction" in rows.columns else np.zeros(len(rows), dtype=bool)
-    q = qid.astype("string").fillna("").to_numpy(dtype=object)
-    r = rcpt.astype("string").fillna("").to_numpy(dtype=object)
-    key = np.where(has_q & has_r, "m\x00" + q + "\x00" + r,
-                   np.where(has_q, "q\x00" + q, "l\x00" + np.arange(len(rows)).astype(str).astype(object)))
-    return pd.Series(np.where(~has_q & conn, None, key), index=rows.index, dtype=object)
-
-
-def _count_units(keys: np.ndarray, units: pd.Series, qids: pd.Series) -> pd.Series:
-    """Messages per key: distinct units, where a queue-id-only unit counts only when no unit of
-    the same key names that queue id with a recipient (one message, not two)."""
-    g = pd.DataFrame({"k": keys, "u": units.to_numpy(), "q": qids.astype(object).to_numpy()}).dropna(subset=["u"])
-    kind = g["u"].str[0]
-    full = g[kind == "m"].drop_duplicates(["k", "q"])[["k", "q"]]
-    only = g[kind == "q"].merge(full, on=["k", "q"], how="left", indicator=True)
-    keep = pd.concat([g[kind != "q"][["k", "u"]], only.loc[only["_merge"] == "left_only", ["k", "u"]]])
-    return keep.drop_duplicates().groupby("k").size()
 
 
 def _share(n: int, total: int) -> float:
@@ -222,13 +193,13 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
         direction = direction.where(rows["cause_ref"].isna(), "")
     keys = (rows["cause"].astype(str) + "\x00" + fix_id.astype(object).where(fix_id.notna(), rows["cause"]).astype(str)
             ).to_numpy(dtype=object)
-    units = _units(rows)
-    messages = _count_units(keys, units, rows["queue_id"])
+    units = message_units(rows)
+    messages = count_units(keys, units)
     lines = pd.Series(keys).value_counts()
     agg = pd.DataFrame({"messages": messages.reindex(lines.index, fill_value=0), "lines": lines})
     agg = agg.rename_axis("k").reset_index()
     agg = agg.sort_values(["messages", "lines", "k"], ascending=[False, False, True])
-    total = int(_count_units(np.zeros(len(rows), dtype=np.int64), units, rows["queue_id"]).sum())
+    total = int(count_units(np.zeros(len(rows), dtype=np.int64), units).sum())
     out = []
     if full is not None:
         full[path] = len(agg)
@@ -321,18 +292,18 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
         return []
     failed = _mask(rows["outcome"], FAILURES)
     keys = rows[key].astype(str).to_numpy(dtype=object)
-    units = _units(rows)
-    g = pd.DataFrame({"k": keys, "f": failed, "cause": rows["cause"].astype(str).to_numpy(), "unit": units.to_numpy()})
+    units = message_units(rows)
+    g = pd.DataFrame({"k": keys, "f": failed, "cause": rows["cause"].astype(str).to_numpy(),
+                      "kind": units.kind, "unit": units.h})
     agg = g.groupby("k").agg(attempts=("f", "size"), failures=("f", "sum"))
-    agg["messages"] = _count_units(keys, units, rows["queue_id"]).reindex(agg.index, fill_value=0)
-    agg["failed_messages"] = _count_units(keys[failed], units[failed], rows["queue_id"][failed]).reindex(
-        agg.index, fill_value=0)
+    agg["messages"] = count_units(keys, units).reindex(agg.index, fill_value=0)
+    agg["failed_messages"] = count_units(keys[failed], units[failed]).reindex(agg.index, fill_value=0)
     agg = agg[agg["failures"] > 0].reset_index()
     if full is not None:
         full[path] = len(agg)
     agg = agg.sort_values(["failed_messages", "failures", "k"], ascending=[False, False, True]).head(TOP)
     fails = g[g["f"] & g["k"].isin(agg["k"])]
-    causes = fails.drop_duplicates(["k", "cause", "unit"]).groupby(["k", "cause"]).size().reset_index(name="n")
+    causes = fails.drop_duplicates(["k", "cause", "kind", "unit"]).groupby(["k", "cause"]).size().reset_index(name="n")
     top = causes.sort_values(["n", "cause"], ascending=[False, True]).drop_duplicates("k").set_index("k")["cause"]
     return [{name: str(r.k), "messages": int(r.messages), "failed_messages": int(r.failed_messages),
              "attempts": int(r.attempts), "failures": int(r.failures),
