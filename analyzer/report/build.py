@@ -20,7 +20,7 @@ from ..anomalies.context import _domain
 from .limits import LIMITS, cap
 from .peers import peer_report
 from .timeline import timeline
-from .units import count_units, message_units
+from .units import Units, count_units, message_units
 
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
 
@@ -78,15 +78,17 @@ def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
     """The first line of ``rows`` that says the cause itself (not a retry wait that took it from
     an earlier line), of a message where one is, whose reply text, or else detail, means
     something (up to 200 looked at); None when none does (better no example than a fragment)."""
-    rows = rows.dropna(subset=["source", "line_no"])
-    if rows.empty:
+    # masks first, then the 200 rows looked at taken: no copy of a large selection
+    ok = rows["source"].notna().to_numpy(dtype=bool) & rows["line_no"].notna().to_numpy(dtype=bool)
+    if not ok.any():
         return None
-    if "cause_ref" in rows.columns and rows["cause_ref"].isna().any():
-        rows = rows[rows["cause_ref"].isna().to_numpy(dtype=bool)]
+    if "cause_ref" in rows.columns:
+        own = ok & rows["cause_ref"].isna().to_numpy(dtype=bool)
+        ok = own if own.any() else ok
     if "queue_id" in rows.columns:  # a message's own line rather than a connection's
-        mine = rows["queue_id"].notna().to_numpy(dtype=bool)
-        rows = rows[mine] if mine.any() else rows
-    rows = rows.head(200)
+        mine = ok & rows["queue_id"].notna().to_numpy(dtype=bool)
+        ok = mine if mine.any() else ok
+    rows = rows.iloc[np.flatnonzero(ok)[:200]]
     texts = pd.Series([None] * len(rows), index=rows.index, dtype=object)
     for col in ("detail", "reply_text"):  # the reply text wins where both mean something
         if col in rows.columns:
@@ -286,13 +288,17 @@ def _session_ends(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
 
 
 def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] | None = None,
-                  path: str = "") -> list[dict[str, Any]]:
-    rows = rows.dropna(subset=[key])
+                  path: str = "", units: Units | None = None) -> list[dict[str, Any]]:
+    """The keys with failures, most failed messages first (``units``: :func:`message_units` of
+    ``rows``, when already computed)."""
+    has = rows[key].notna().to_numpy(dtype=bool)
+    units = message_units(rows) if units is None else units
+    if not has.all():
+        rows, units = rows[has], units[has]
     if rows.empty:
         return []
     failed = _mask(rows["outcome"], FAILURES)
     keys = rows[key].astype(str).to_numpy(dtype=object)
-    units = message_units(rows)
     g = pd.DataFrame({"k": keys, "f": failed, "cause": rows["cause"].astype(str).to_numpy(),
                       "kind": units.kind, "unit": units.h})
     agg = g.groupby("k").agg(attempts=("f", "size"), failures=("f", "sum"))
@@ -329,6 +335,7 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None) -> dict[str, Any]
         filled = out_rows.loc[missing, "queue_id"].map(by_qid)
         out_rows["sender"] = out_rows["sender"].astype(object)
         out_rows.loc[missing, "sender"] = filled.astype(object).to_numpy()
+    units = message_units(out_rows)  # once for the three tables
     rej = ev[_mask(ev["event"], "reject")].dropna(subset=["client_ip"])
     clients = []
     if len(rej):
@@ -349,9 +356,9 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None) -> dict[str, Any]
                           "user_names": int(sel["sasl_username"].dropna().nunique())})
         auths.sort(key=lambda d: (-d["failures"], d["client_ip"]))
     return {
-        "destinations": _top_failures(out_rows, "domain", "domain", full, "top.destinations"),
-        "relays": _top_failures(out_rows, "relay_host", "relay", full, "top.relays"),
-        "senders": _top_failures(out_rows, "sender", "sender", full, "top.senders"),
+        "destinations": _top_failures(out_rows, "domain", "domain", full, "top.destinations", units),
+        "relays": _top_failures(out_rows, "relay_host", "relay", full, "top.relays", units),
+        "senders": _top_failures(out_rows, "sender", "sender", full, "top.senders", units),
         "clients_by_rejects": clients,
         "clients_by_auth_failures": auths,
     }
@@ -397,6 +404,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     finding_dicts = [f.to_dict() for f in findings]
     attach_finding_servers(finding_dicts, ev, names, bulk)
     full: dict[str, int] = {}  # the top tables' lengths before their cut, for "… and N more"
+    volumes = _volumes(ev, bulk)
     report = cap({
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",
@@ -411,8 +419,8 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "lines": lines,
         "summary": {"worst_severity": worst, **sev_counts},
         "findings": finding_dicts,
-        "volumes": _volumes(ev, bulk),
-        "servers": by_server(ev, names, bulk),
+        "volumes": volumes,
+        "servers": by_server(ev, names, bulk, whole=volumes),
         "outcomes": _outcomes(ev, kb, full, bulk),
         "session_ends": _session_ends(ev, bulk),
         "top": _top(ev, full),

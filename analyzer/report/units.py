@@ -57,6 +57,8 @@ def message_units(rows: pd.DataFrame) -> Units:
     with a queue id but no recipient (an Exim host-level error, an expiry) its message; a client's
     line with neither (a NOQUEUE reject, an auth failure) a unit of its own; any other line without
     a queue id (an outbound connection's, an MTA warning) belongs to no message."""
+    if not len(rows):
+        return Units(np.zeros(0, np.int8), np.zeros(0, np.uint64), np.zeros(0, np.uint64))
     qid, rcpt = rows["queue_id"], rows["recipient"]
     has_q = qid.notna().to_numpy(dtype=bool)
     has_r = rcpt.notna().to_numpy(dtype=bool)
