@@ -61,6 +61,14 @@ BOOKKEEPING_CAUSES = ("queue.frozen", "queue.run", "queue.admin", "queue.removed
                       "system.error", "system.fatal")
 
 
+def _ends_with(s: pd.Series, suffix: str) -> np.ndarray:
+    """Which values end with ``suffix`` (False for null); a Categorical's categories tested once."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        hit = np.array([str(c).endswith(suffix) for c in s.cat.categories] + [False], dtype=bool)
+        return hit[s.cat.codes.to_numpy()]  # code -1 (null) takes the last entry, False
+    return s.fillna("").str.endswith(suffix).to_numpy(dtype=bool)
+
+
 def _share(n: int, total: int) -> float:
     return round(n / total, 4) if total else 0.0
 
@@ -121,20 +129,24 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
         "rejected": _mask(ev["event"], "reject"),
     }
     sessions = int((_mask(ev["event"], "connect")
-                    & ~ev["program"].fillna("").str.endswith("postscreen").to_numpy(dtype=bool)
+                    & ~_ends_with(ev["program"], "postscreen")
                     & ~_mask(ev["direction"], "outbound")).sum())
-    ts, qids = ev["ts"], ev["queue_id"]
+    ts = ev["ts"]
+    # the timeline reads the queue ids of the deferred lines only: no object for every other row
+    deferred = kinds["deferred"]
+    keys = np.full(len(ev), None, dtype=object)
+    dq = ev["queue_id"][deferred]
+    keys[deferred] = dq.astype(object).where(dq.notna(), None).to_numpy()
     if bulk is not None and len(bulk.table):
         sessions += int(bulk.table["sessions"].sum())
         # the folded lines count none of the kinds: they only mark periods that had lines
         more = bulk.times(ts.dtype)  # in the rows' own type: no conversion of every row
         ts = pd.concat([ts.reset_index(drop=True), more], ignore_index=True)
         kinds_tl = {k: np.concatenate([m, np.zeros(len(more), dtype=bool)]) for k, m in kinds.items()}
-        qids = pd.concat([qids.astype(object).reset_index(drop=True),
-                          pd.Series([None] * len(more), dtype=object)], ignore_index=True)
+        keys = np.concatenate([keys, np.full(len(more), None, dtype=object)])
     else:
         kinds_tl = kinds
-    tl = timeline(ts, kinds_tl, iso=_iso, per_message={"deferred": (qids, "deferrals")})
+    tl = timeline(ts, kinds_tl, iso=_iso, per_message={"deferred": (keys, "deferrals")})
     # the hourly rows under their first name, for readers of earlier reports (only when hourly)
     per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
         if tl["granularity"] == "hour" else []
