@@ -83,9 +83,20 @@ def is_bulk(batch: pd.DataFrame) -> np.ndarray:
 
 
 def qid_hash(ids: pd.Series) -> np.ndarray:
-    """A 64-bit hash of each queue id (the same in every batch and process; nulls hash alike:
-    mask them apart)."""
-    return pd.util.hash_array(ids.astype(object).where(ids.notna(), "").to_numpy(dtype=object), categorize=True)
+    """A 64-bit hash of each queue id, or any string (the same in every batch and process; nulls
+    hash alike: mask them apart). Each distinct value is hashed once, from Arrow, without a
+    Python object per row (:mod:`analyzer.rowhash`)."""
+    import pyarrow as pa
+
+    from ..rowhash import _string_hash
+
+    arr = pa.array(ids.array if isinstance(ids.dtype, pd.ArrowDtype) else ids.astype(object).where(ids.notna(), None),
+                   from_pandas=True)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string()) if not pa.types.is_null(arr.type) else pa.nulls(len(arr), pa.string())
+    return _string_hash(arr)
 
 
 def _seconds_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:

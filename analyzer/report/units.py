@@ -13,23 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..anomalies.aggregates import qid_hash as value_hash
+
 __all__ = ["NONE", "LINE", "MESSAGE", "QUEUE", "Units", "count_units", "message_units", "value_hash"]
 
 #: The kinds of unit: none (a line of no message), message and recipient, queue id only, a line of its own.
 NONE, MESSAGE, QUEUE, LINE = 0, 1, 2, 3
-
-
-def value_hash(s: pd.Series) -> np.ndarray:
-    """A 64-bit hash of each value of a string column (nulls hash alike: mask them apart)."""
-    import pyarrow as pa
-
-    from ..rowhash import _string_hash
-
-    arr = pa.array(s.array if isinstance(s.dtype, pd.ArrowDtype) else s.astype(object).where(s.notna(), None),
-                   from_pandas=True)
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = arr.cast(pa.string()) if not pa.types.is_null(arr.type) else pa.nulls(len(arr), pa.string())
-    return _string_hash(arr)
 
 
 @dataclass(frozen=True)
