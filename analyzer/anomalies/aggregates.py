@@ -32,6 +32,8 @@ _NEEDS = frozenset({"ts", "event", "outcome", "severity", "direction", "cause", 
                     "reply_class", "line_no"})
 _NULL_SEC = np.iinfo(np.int64).min  # the "second" of a line without a time
 _KEYS = ["sec", "source", "host", "reply_class"]
+#: The columns :meth:`BulkFold.add` reads of the lines it folds.
+_READS = ("ts", "program", "direction", "event", "quit", "source", "host", "reply_class", "line_no", "queue_id")
 _COUNTS = ["n", "sessions", "closed", "unclosed"]
 
 
@@ -81,9 +83,20 @@ def is_bulk(batch: pd.DataFrame) -> np.ndarray:
 
 
 def qid_hash(ids: pd.Series) -> np.ndarray:
-    """A 64-bit hash of each queue id (the same in every batch and process; nulls hash alike:
-    mask them apart)."""
-    return pd.util.hash_array(ids.astype(object).where(ids.notna(), "").to_numpy(dtype=object), categorize=True)
+    """A 64-bit hash of each queue id, or any string (the same in every batch and process; nulls
+    hash alike: mask them apart). Each distinct value is hashed once, from Arrow, without a
+    Python object per row (:mod:`analyzer.rowhash`)."""
+    import pyarrow as pa
+
+    from ..rowhash import _string_hash
+
+    arr = pa.array(ids.array if isinstance(ids.dtype, pd.ArrowDtype) else ids.astype(object).where(ids.notna(), None),
+                   from_pandas=True)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string()) if not pa.types.is_null(arr.type) else pa.nulls(len(arr), pa.string())
+    return _string_hash(arr)
 
 
 def _seconds_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +126,8 @@ class BulkFold:
         m = is_bulk(batch) if mask is None else mask
         if not m.any():
             return
-        rows = batch[m]
+        # only the columns read here: a take of every column of the batch costs more than the fold
+        rows = batch[[c for c in _READS if c in batch.columns]][m]
         sec, ns = _seconds_ns(rows["ts"])
         prog = rows["program"].astype("string").fillna("")
         direction = rows["direction"]

@@ -20,6 +20,7 @@ from ..anomalies.context import _domain
 from .limits import LIMITS, cap
 from .peers import peer_report
 from .timeline import timeline
+from .units import Units, count_units, message_units
 
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
 
@@ -60,34 +61,12 @@ BOOKKEEPING_CAUSES = ("queue.frozen", "queue.run", "queue.admin", "queue.removed
                       "system.error", "system.fatal")
 
 
-def _units(rows: pd.DataFrame) -> pd.Series:
-    """One key per message and recipient, as pflogsumm counts: ``m`` (queue_id, recipient); a line
-    with a queue id but no recipient (an Exim host-level error, an expiry) ``q`` its message; a
-    client's line with neither (a NOQUEUE reject, an auth failure) ``l`` its own unit; any other
-    line without a queue id (an outbound connection's, an MTA warning) belongs to no message (null)."""
-    qid, rcpt = rows["queue_id"], rows["recipient"]
-    has_q = qid.notna().to_numpy(dtype=bool)
-    has_r = rcpt.notna().to_numpy(dtype=bool)
-    # without a queue id, only a client's attempt (a NOQUEUE reject, an auth failure) is a unit of
-    # its own; an outbound connection's line or the MTA's own warning is no message
-    conn = ~_mask(rows["direction"], "inbound") & ~_mask(rows["event"], ("reject", "reject_warning")) \
-        if "event" in rows.columns and "direction" in rows.columns else np.zeros(len(rows), dtype=bool)
-    q = qid.astype("string").fillna("").to_numpy(dtype=object)
-    r = rcpt.astype("string").fillna("").to_numpy(dtype=object)
-    key = np.where(has_q & has_r, "m\x00" + q + "\x00" + r,
-                   np.where(has_q, "q\x00" + q, "l\x00" + np.arange(len(rows)).astype(str).astype(object)))
-    return pd.Series(np.where(~has_q & conn, None, key), index=rows.index, dtype=object)
-
-
-def _count_units(keys: np.ndarray, units: pd.Series, qids: pd.Series) -> pd.Series:
-    """Messages per key: distinct units, where a queue-id-only unit counts only when no unit of
-    the same key names that queue id with a recipient (one message, not two)."""
-    g = pd.DataFrame({"k": keys, "u": units.to_numpy(), "q": qids.astype(object).to_numpy()}).dropna(subset=["u"])
-    kind = g["u"].str[0]
-    full = g[kind == "m"].drop_duplicates(["k", "q"])[["k", "q"]]
-    only = g[kind == "q"].merge(full, on=["k", "q"], how="left", indicator=True)
-    keep = pd.concat([g[kind != "q"][["k", "u"]], only.loc[only["_merge"] == "left_only", ["k", "u"]]])
-    return keep.drop_duplicates().groupby("k").size()
+def _ends_with(s: pd.Series, suffix: str) -> np.ndarray:
+    """Which values end with ``suffix`` (False for null); a Categorical's categories tested once."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        hit = np.array([str(c).endswith(suffix) for c in s.cat.categories] + [False], dtype=bool)
+        return hit[s.cat.codes.to_numpy()]  # code -1 (null) takes the last entry, False
+    return s.fillna("").str.endswith(suffix).to_numpy(dtype=bool)
 
 
 def _share(n: int, total: int) -> float:
@@ -107,15 +86,17 @@ def _example(rows: pd.DataFrame) -> dict[str, Any] | None:
     """The first line of ``rows`` that says the cause itself (not a retry wait that took it from
     an earlier line), of a message where one is, whose reply text, or else detail, means
     something (up to 200 looked at); None when none does (better no example than a fragment)."""
-    rows = rows.dropna(subset=["source", "line_no"])
-    if rows.empty:
+    # masks first, then the 200 rows looked at taken: no copy of a large selection
+    ok = rows["source"].notna().to_numpy(dtype=bool) & rows["line_no"].notna().to_numpy(dtype=bool)
+    if not ok.any():
         return None
-    if "cause_ref" in rows.columns and rows["cause_ref"].isna().any():
-        rows = rows[rows["cause_ref"].isna().to_numpy(dtype=bool)]
+    if "cause_ref" in rows.columns:
+        own = ok & rows["cause_ref"].isna().to_numpy(dtype=bool)
+        ok = own if own.any() else ok
     if "queue_id" in rows.columns:  # a message's own line rather than a connection's
-        mine = rows["queue_id"].notna().to_numpy(dtype=bool)
-        rows = rows[mine] if mine.any() else rows
-    rows = rows.head(200)
+        mine = ok & rows["queue_id"].notna().to_numpy(dtype=bool)
+        ok = mine if mine.any() else ok
+    rows = rows.iloc[np.flatnonzero(ok)[:200]]
     texts = pd.Series([None] * len(rows), index=rows.index, dtype=object)
     for col in ("detail", "reply_text"):  # the reply text wins where both mean something
         if col in rows.columns:
@@ -148,20 +129,24 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
         "rejected": _mask(ev["event"], "reject"),
     }
     sessions = int((_mask(ev["event"], "connect")
-                    & ~ev["program"].fillna("").str.endswith("postscreen").to_numpy(dtype=bool)
+                    & ~_ends_with(ev["program"], "postscreen")
                     & ~_mask(ev["direction"], "outbound")).sum())
-    ts, qids = ev["ts"], ev["queue_id"]
+    ts = ev["ts"]
+    # the timeline reads the queue ids of the deferred lines only: no object for every other row
+    deferred = kinds["deferred"]
+    keys = np.full(len(ev), None, dtype=object)
+    dq = ev["queue_id"][deferred]
+    keys[deferred] = dq.astype(object).where(dq.notna(), None).to_numpy()
     if bulk is not None and len(bulk.table):
         sessions += int(bulk.table["sessions"].sum())
         # the folded lines count none of the kinds: they only mark periods that had lines
         more = bulk.times(ts.dtype)  # in the rows' own type: no conversion of every row
         ts = pd.concat([ts.reset_index(drop=True), more], ignore_index=True)
         kinds_tl = {k: np.concatenate([m, np.zeros(len(more), dtype=bool)]) for k, m in kinds.items()}
-        qids = pd.concat([qids.astype(object).reset_index(drop=True),
-                          pd.Series([None] * len(more), dtype=object)], ignore_index=True)
+        keys = np.concatenate([keys, np.full(len(more), None, dtype=object)])
     else:
         kinds_tl = kinds
-    tl = timeline(ts, kinds_tl, iso=_iso, per_message={"deferred": (qids, "deferrals")})
+    tl = timeline(ts, kinds_tl, iso=_iso, per_message={"deferred": (keys, "deferrals")})
     # the hourly rows under their first name, for readers of earlier reports (only when hourly)
     per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
         if tl["granularity"] == "hour" else []
@@ -222,13 +207,13 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
         direction = direction.where(rows["cause_ref"].isna(), "")
     keys = (rows["cause"].astype(str) + "\x00" + fix_id.astype(object).where(fix_id.notna(), rows["cause"]).astype(str)
             ).to_numpy(dtype=object)
-    units = _units(rows)
-    messages = _count_units(keys, units, rows["queue_id"])
+    units = message_units(rows)
+    messages = count_units(keys, units)
     lines = pd.Series(keys).value_counts()
     agg = pd.DataFrame({"messages": messages.reindex(lines.index, fill_value=0), "lines": lines})
     agg = agg.rename_axis("k").reset_index()
     agg = agg.sort_values(["messages", "lines", "k"], ascending=[False, False, True])
-    total = int(_count_units(np.zeros(len(rows), dtype=np.int64), units, rows["queue_id"]).sum())
+    total = int(count_units(np.zeros(len(rows), dtype=np.int64), units).sum())
     out = []
     if full is not None:
         full[path] = len(agg)
@@ -315,24 +300,28 @@ def _session_ends(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
 
 
 def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] | None = None,
-                  path: str = "") -> list[dict[str, Any]]:
-    rows = rows.dropna(subset=[key])
+                  path: str = "", units: Units | None = None) -> list[dict[str, Any]]:
+    """The keys with failures, most failed messages first (``units``: :func:`message_units` of
+    ``rows``, when already computed)."""
+    has = rows[key].notna().to_numpy(dtype=bool)
+    units = message_units(rows) if units is None else units
+    if not has.all():
+        rows, units = rows[has], units[has]
     if rows.empty:
         return []
     failed = _mask(rows["outcome"], FAILURES)
     keys = rows[key].astype(str).to_numpy(dtype=object)
-    units = _units(rows)
-    g = pd.DataFrame({"k": keys, "f": failed, "cause": rows["cause"].astype(str).to_numpy(), "unit": units.to_numpy()})
+    g = pd.DataFrame({"k": keys, "f": failed, "cause": rows["cause"].astype(str).to_numpy(),
+                      "kind": units.kind, "unit": units.h})
     agg = g.groupby("k").agg(attempts=("f", "size"), failures=("f", "sum"))
-    agg["messages"] = _count_units(keys, units, rows["queue_id"]).reindex(agg.index, fill_value=0)
-    agg["failed_messages"] = _count_units(keys[failed], units[failed], rows["queue_id"][failed]).reindex(
-        agg.index, fill_value=0)
+    agg["messages"] = count_units(keys, units).reindex(agg.index, fill_value=0)
+    agg["failed_messages"] = count_units(keys[failed], units[failed]).reindex(agg.index, fill_value=0)
     agg = agg[agg["failures"] > 0].reset_index()
     if full is not None:
         full[path] = len(agg)
     agg = agg.sort_values(["failed_messages", "failures", "k"], ascending=[False, False, True]).head(TOP)
     fails = g[g["f"] & g["k"].isin(agg["k"])]
-    causes = fails.drop_duplicates(["k", "cause", "unit"]).groupby(["k", "cause"]).size().reset_index(name="n")
+    causes = fails.drop_duplicates(["k", "cause", "kind", "unit"]).groupby(["k", "cause"]).size().reset_index(name="n")
     top = causes.sort_values(["n", "cause"], ascending=[False, True]).drop_duplicates("k").set_index("k")["cause"]
     return [{name: str(r.k), "messages": int(r.messages), "failed_messages": int(r.failed_messages),
              "attempts": int(r.attempts), "failures": int(r.failures),
@@ -358,6 +347,7 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None) -> dict[str, Any]
         filled = out_rows.loc[missing, "queue_id"].map(by_qid)
         out_rows["sender"] = out_rows["sender"].astype(object)
         out_rows.loc[missing, "sender"] = filled.astype(object).to_numpy()
+    units = message_units(out_rows)  # once for the three tables
     rej = ev[_mask(ev["event"], "reject")].dropna(subset=["client_ip"])
     clients = []
     if len(rej):
@@ -378,9 +368,9 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None) -> dict[str, Any]
                           "user_names": int(sel["sasl_username"].dropna().nunique())})
         auths.sort(key=lambda d: (-d["failures"], d["client_ip"]))
     return {
-        "destinations": _top_failures(out_rows, "domain", "domain", full, "top.destinations"),
-        "relays": _top_failures(out_rows, "relay_host", "relay", full, "top.relays"),
-        "senders": _top_failures(out_rows, "sender", "sender", full, "top.senders"),
+        "destinations": _top_failures(out_rows, "domain", "domain", full, "top.destinations", units),
+        "relays": _top_failures(out_rows, "relay_host", "relay", full, "top.relays", units),
+        "senders": _top_failures(out_rows, "sender", "sender", full, "top.senders", units),
         "clients_by_rejects": clients,
         "clients_by_auth_failures": auths,
     }
@@ -426,6 +416,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     finding_dicts = [f.to_dict() for f in findings]
     attach_finding_servers(finding_dicts, ev, names, bulk)
     full: dict[str, int] = {}  # the top tables' lengths before their cut, for "… and N more"
+    volumes = _volumes(ev, bulk)
     report = cap({
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",
@@ -440,8 +431,8 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "lines": lines,
         "summary": {"worst_severity": worst, **sev_counts},
         "findings": finding_dicts,
-        "volumes": _volumes(ev, bulk),
-        "servers": by_server(ev, names, bulk),
+        "volumes": volumes,
+        "servers": by_server(ev, names, bulk, whole=volumes),
         "outcomes": _outcomes(ev, kb, full, bulk),
         "session_ends": _session_ends(ev, bulk),
         "top": _top(ev, full),

@@ -115,13 +115,17 @@ def fold_stream(stream: Any, folds: Sequence[Fold], *, kb: Any = None,
 class RowsFold:
     """Keeps the rows (``keep(batch)`` -> boolean mask, or all) and ``columns`` of each batch,
     the columns in ``few_values`` dictionary-encoded while held; ``result()`` is one pandas table
-    in input order (the section that still reads rows reads that)."""
+    in input order (the section that still reads rows reads that), the ``categorical`` ones of
+    ``few_values`` as pandas Categoricals (string categories), the others Arrow-backed."""
 
     def __init__(self, columns: Sequence[str], keep: Callable[[pd.DataFrame], np.ndarray] | None = None,
-                 few_values: Iterable[str] = (), order_column: str | None = None) -> None:
+                 few_values: Iterable[str] = (), order_column: str | None = None,
+                 categorical: Iterable[str] = ()) -> None:
         self.columns = list(columns)
         self.keep = keep
         self.few_values = [c for c in few_values if c in self.columns]
+        # of those, the ones the result gives as pandas Categoricals (a code per row, not a string)
+        self.categorical = frozenset(categorical) & frozenset(self.few_values)
         self.order_column = order_column  # also keep each row's row_order() under this name
         self._pieces: list[tuple[int, int, Any]] = []
         self._schema: Any = None
@@ -168,6 +172,15 @@ class RowsFold:
         self._pieces = []
         for name in self.few_values:
             i = table.schema.get_field_index(name)
-            if pa.types.is_dictionary(table.schema.field(i).type):
+            if name not in self.categorical and pa.types.is_dictionary(table.schema.field(i).type):
                 table = table.set_column(i, name, table.column(i).cast(table.schema.field(i).type.value_type))
-        return to_pandas(table)
+        if not self.categorical:
+            return to_pandas(table)
+        table = table.unify_dictionaries()  # one set of categories per column over every piece
+        df = table.to_pandas(types_mapper=lambda t: None if pa.types.is_dictionary(t) else pd.ArrowDtype(t),
+                             self_destruct=True)
+        for name in self.categorical:  # categories in sorted order: groupby and mode order as strings do
+            c = df[name]
+            if isinstance(c.dtype, pd.CategoricalDtype):
+                df[name] = c.cat.reorder_categories(sorted(c.cat.categories))
+        return df

@@ -120,8 +120,12 @@ def _pf_warning_text(w: pd.DataFrame) -> pd.Series:
     text = text.where(~(dns & has_host & has_ip), "hostname " + host + " does not resolve to address " + ip + tail)
     text = text.where(~(dns & has_host & ~has_ip), "address not listed for hostname " + host + tail)
     text = text.where(~(dns & ~has_host & has_ip), ip + ": " + tail)
-    # pflogsumm keeps what follows the last 'warning: ' of the line
-    return _re(text, r"^.*warning: ", "").where(text.notna(), None)
+    # pflogsumm keeps what follows the last 'warning: ' of the line (each distinct text rewritten once)
+    codes, uniq = pd.factorize(text.to_numpy(dtype=object), use_na_sentinel=True)
+    if not len(uniq):
+        return text
+    kept = _re(pd.Series(uniq, dtype=object), r"^.*warning: ", "").to_numpy(dtype=object)
+    return pd.Series(np.where(codes >= 0, kept[np.maximum(codes, 0)], None), index=text.index, dtype=object)
 
 
 def _pf_warnings(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
@@ -136,7 +140,17 @@ def _pf_warnings(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
 
 
 def _pf_reject_reason(text: pd.Series, kind: pd.Series) -> pd.Series:
-    """pflogsumm's reject "reason": the reply text rewritten by its rules for the reject's kind."""
+    """pflogsumm's reject "reason": the reply text rewritten by its rules for the reject's kind
+    (each distinct text and kind rewritten once)."""
+    pairs = pd.DataFrame({"t": text.to_numpy(dtype=object), "k": kind.to_numpy(dtype=object)})
+    codes = pairs.groupby(["t", "k"], sort=False, dropna=False).ngroup().to_numpy()
+    uniq = pairs.drop_duplicates()  # in the order of first appearance, as ngroup numbers them
+    reason = _pf_reject_reason_of(pd.Series(uniq["t"].to_numpy(), dtype=object),
+                                  pd.Series(uniq["k"].to_numpy(), dtype=object))
+    return pd.Series(reason.to_numpy(dtype=object)[codes], index=text.index, dtype=object)
+
+
+def _pf_reject_reason_of(text: pd.Series, kind: pd.Series) -> pd.Series:
     # the envelope maillens keeps apart ('; from=<...> to=<...>') ends the reason, as in the log line
     r = text.fillna("") + "; from=<>"
     # pflogsumm's rule for other kinds (HELO, VRFY, END-OF-MESSAGE ...) keeps the envelope tail

@@ -46,10 +46,12 @@ def server_names(ev: pd.DataFrame) -> pd.Series:
     return out
 
 
-def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None) -> list[dict[str, Any]]:
+def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None,
+              whole: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Per server (by name): ``name``, ``events`` and the volume counts of :data:`SERVER_KEYS`,
     each counted exactly as the report's ``volumes`` counts the whole run (``bulk``: the lines
-    folded apart from the rows, :class:`analyzer.anomalies.aggregates.Bulk`)."""
+    folded apart from the rows, :class:`analyzer.anomalies.aggregates.Bulk`; ``whole``: the
+    run's volumes with ``bulk``, when already counted: a run of one server has those)."""
     from .build import _volumes
 
     names = server_names(ev) if names is None else names
@@ -61,6 +63,11 @@ def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None
     out = []
     # Row positions per server in one pass (a central syslog may hold many hosts).
     groups = pd.Series(names.to_numpy(), dtype="string").groupby(names.to_numpy(), sort=True).indices
+    if whole is not None and len(groups) == 1 and len(next(iter(groups.values()))) == len(ev) \
+            and set(extra) <= {str(k) for k in groups}:
+        name = next(iter(groups))
+        n = extra.get(str(name), (0, 0))[0]
+        return [{"name": str(name), "events": len(ev) + n, **{k: int(whole[k]) for k in SERVER_KEYS}}]
     # only the columns _volumes reads, and no copy at all for a one-server run
     sub = ev[[c for c in ("ts", "event", "status", "program", "direction", "delay", "queue_id", "action")
               if c in ev.columns]]
@@ -89,8 +96,10 @@ def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, nam
                   zip(t["source"], t["last_line"], server_names(t), strict=True) if (str(f), int(line)) in pairs}
     if pairs and len(ev) and {"source", "line_no"} <= set(ev.columns):
         want = pd.DataFrame(sorted(pairs), columns=["f", "l"])
-        keep = (ev["source"].isin(want["f"].unique()).fillna(False).to_numpy(dtype=bool)
+        # the rows at a wanted line number of a wanted file: a few, not every row of the file
+        keep = (ev["line_no"].isin(want["l"].unique()).fillna(False).to_numpy(dtype=bool)
                 & ev["line_no"].notna().to_numpy(dtype=bool))
+        keep[keep] = ev.loc[keep, "source"].isin(want["f"].unique()).fillna(False).to_numpy(dtype=bool)
         if keep.any():
             rows = pd.DataFrame({"f": ev.loc[keep, "source"].astype(str).to_numpy(),
                                  "l": ev.loc[keep, "line_no"].astype("int64").to_numpy(),

@@ -1,0 +1,82 @@
+"""What the report counts as one message: a unit per message and recipient, held as 64-bit hashes.
+
+pflogsumm counts a message once per recipient, however many lines (retries, deferrals) it took.
+:func:`message_units` gives each line its unit, :func:`count_units` counts the distinct units per
+key (a cause, a destination domain …). A unit is a kind and a 64-bit hash (:mod:`analyzer.rowhash`)
+rather than a string built per line: 16 bytes a line, and the counting is integer work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..anomalies.aggregates import qid_hash as value_hash
+
+__all__ = ["NONE", "LINE", "MESSAGE", "QUEUE", "Units", "count_units", "message_units", "value_hash"]
+
+#: The kinds of unit: none (a line of no message), message and recipient, queue id only, a line of its own.
+NONE, MESSAGE, QUEUE, LINE = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Units:
+    """Per line: its unit's ``kind`` (:data:`NONE` … :data:`LINE`), the unit's hash ``h`` and its
+    queue id's hash ``q`` (0 without one)."""
+
+    kind: np.ndarray
+    h: np.ndarray
+    q: np.ndarray
+
+    def __getitem__(self, mask: np.ndarray) -> Units:
+        return Units(self.kind[mask], self.h[mask], self.q[mask])
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+
+def _eq(s: pd.Series, values: tuple[str, ...]) -> np.ndarray:
+    return s.isin(list(values)).fillna(False).to_numpy(dtype=bool)
+
+
+def message_units(rows: pd.DataFrame) -> Units:
+    """One unit per message and recipient, as pflogsumm counts: (queue_id, recipient); a line
+    with a queue id but no recipient (an Exim host-level error, an expiry) its message; a client's
+    line with neither (a NOQUEUE reject, an auth failure) a unit of its own; any other line without
+    a queue id (an outbound connection's, an MTA warning) belongs to no message."""
+    if not len(rows):
+        return Units(np.zeros(0, np.int8), np.zeros(0, np.uint64), np.zeros(0, np.uint64))
+    qid, rcpt = rows["queue_id"], rows["recipient"]
+    has_q = qid.notna().to_numpy(dtype=bool)
+    has_r = rcpt.notna().to_numpy(dtype=bool)
+    # without a queue id, only a client's attempt (a NOQUEUE reject, an auth failure) is a unit of
+    # its own; an outbound connection's line or the MTA's own warning is no message
+    conn = ~_eq(rows["direction"], ("inbound",)) & ~_eq(rows["event"], ("reject", "reject_warning")) \
+        if "event" in rows.columns and "direction" in rows.columns else np.zeros(len(rows), dtype=bool)
+    qh = np.where(has_q, value_hash(qid), np.uint64(0))
+    with np.errstate(over="ignore"):
+        mh = qh * np.uint64(1000003) ^ value_hash(rcpt)
+    kind = np.where(has_q & has_r, MESSAGE, np.where(has_q, QUEUE, np.where(conn, NONE, LINE))).astype(np.int8)
+    h = np.where(kind == MESSAGE, mh, np.where(kind == QUEUE, qh, np.where(kind == LINE,
+                 np.arange(len(rows), dtype=np.uint64), np.uint64(0))))
+    return Units(kind, h, qh)
+
+
+def count_units(keys: np.ndarray, units: Units) -> pd.Series:
+    """Messages per key: distinct units, where a queue-id-only unit counts only when no unit of
+    the same key names that queue id with a recipient (one message, not two). Keys without a
+    unit are absent."""
+    codes, uniq = pd.factorize(np.asarray(keys), use_na_sentinel=True)
+    ok = (units.kind != NONE) & (codes >= 0)
+    g = pd.DataFrame({"k": codes[ok], "kind": units.kind[ok], "u": units.h[ok], "q": units.q[ok]})
+    kind = g["kind"].to_numpy()
+    full = g.loc[kind == MESSAGE, ["k", "q"]].drop_duplicates()
+    only = g[kind == QUEUE]
+    if len(only) and len(full):
+        named = pd.MultiIndex.from_frame(only[["k", "q"]]).isin(pd.MultiIndex.from_frame(full))
+        only = only[~named]
+    keep = pd.concat([g[kind != QUEUE], only])[["k", "kind", "u"]].drop_duplicates()
+    n = np.bincount(keep["k"].to_numpy(dtype=np.int64), minlength=len(uniq))
+    return pd.Series(n[n > 0], index=pd.Index(uniq)[n > 0])
