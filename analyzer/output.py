@@ -283,7 +283,7 @@ def utc_stamps_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArr
     built 15× faster than the writer builds it (it looks the zone up per value); the CSV cell
     is then quoted, which a CSV reader reads the same. Other arrays are returned unchanged."""
     typ = arr.type
-    if not (pa.types.is_timestamp(typ) and typ.tz in ("UTC", "utc")):
+    if not (pa.types.is_timestamp(typ) and typ.tz == "UTC"):
         return arr
     naive = pc.cast(arr, pa.timestamp(typ.unit))
     return pc.binary_join_element_wise(pc.cast(naive, pa.string()), "Z", "")

@@ -370,13 +370,38 @@ def write_stream(batches: Iterable[EventBatch], path: str, *, classified: bool =
     if transform is not None:
         def tf(t: pa.Table) -> pa.Table:
             return pa.Table.from_pandas(transform(to_pandas(t)), schema=t.schema, preserve_index=False)
-    with EventWriter(path, tf) as w:
-        for b in batches:
-            w.write(b.table)
-            for fold in also or ():
-                fold.add(b.table)
-        w.close_ok(schema)
+    try:
+        with EventWriter(path, tf) as w:
+            for b in _from_input(batches):
+                w.write(b.table)
+                for fold in also or ():
+                    fold.add(b.table)
+            w.close_ok(schema)
+    except _InputFailed as failed:
+        raise failed.error from None  # as the input raised it (the output is not written)
     return w.rows
+
+
+class _InputFailed(Exception):
+    """An error of the batches' producer (an input that cannot be read, no mail lines, --strict),
+    carried through the output's block as what it is: :func:`analyzer.output.open_output` makes
+    an output error of any OSError raised in its block, and SourceError is one."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _from_input(batches: Iterable[Any]) -> Iterator[Any]:
+    it = iter(batches)
+    while True:
+        try:
+            b = next(it)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise _InputFailed(exc) from exc
+        yield b
 
 
 class SummaryFold:

@@ -316,3 +316,19 @@ def test_int_options_are_converted_without_pydantic():
         assert r.exit_code == 2 and "--year" in r.output and says in r.output
     r = runner.invoke(app, ["parse", "--year", "+2025", "--tz", "UTC", "-f", "json", POSTFIX])
     assert r.exit_code == 0 and json.loads(r.stdout)["first"].startswith("2025-")
+
+
+def test_input_errors_keep_their_exit_code_with_an_output(tmp_path):
+    """With -o, an input that holds no mail line is exit 66 and one that cannot be read exit 3,
+    with their own hints, as without -o (not exit 5 'check that the directory … is writable');
+    no output file is left."""
+    other = tmp_path / "notes.txt"
+    other.write_text("nothing of Postfix or Exim here\n")
+    out = tmp_path / "x.parquet"
+    for logs, code, hint in (([str(other)], 66, "name the mail logs"),
+                             ([str(tmp_path / "missing.log")], 3, "check the path")):
+        for target in (str(out), str(tmp_path / "x.csv"), str(tmp_path / "x.jsonl")):
+            r = runner.invoke(app, ["parse", *logs, "-o", target])
+            assert r.exit_code == code, r.output
+            assert "Error: " in r.output and hint in r.output and "writable" not in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
