@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..anomalies.aggregates import qid_hash as value_hash
 
-__all__ = ["NONE", "LINE", "MESSAGE", "QUEUE", "Units", "count_units", "message_units", "value_hash"]
+__all__ = ["LINE", "MESSAGE", "NONE", "QUEUE", "Units", "count_units", "message_units", "value_hash"]
 
 #: The kinds of unit: none (a line of no message), message and recipient, queue id only, a line of its own.
 NONE, MESSAGE, QUEUE, LINE = 0, 1, 2, 3
