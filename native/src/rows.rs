@@ -293,30 +293,21 @@ impl Rows {
         }
         // numbers, in COLUMNS order: ts, pid, client_port, relay_port, reply_code, delay, size, nrcpt, quit
         let n = &mut self.nums;
-        if let Some(v) = r.ts {
-            n[0].set(k, &v.to_le_bytes());
+        macro_rules! put {
+            ($i:expr, $v:expr) => {
+                if let Some(v) = $v {
+                    n[$i].set(k, &v.to_le_bytes());
+                }
+            };
         }
-        if let Some(v) = r.pid {
-            n[1].set(k, &v.to_le_bytes());
-        }
-        if let Some(v) = r.client_port {
-            n[2].set(k, &v.to_le_bytes());
-        }
-        if let Some(v) = r.relay_port {
-            n[3].set(k, &v.to_le_bytes());
-        }
-        if let Some(v) = r.reply_code {
-            n[4].set(k, &v.to_le_bytes());
-        }
-        if let Some(v) = r.delay {
-            n[5].set(k, &v.to_le_bytes());
-        }
-        if let Some(v) = r.size {
-            n[6].set(k, &v.to_le_bytes());
-        }
-        if let Some(v) = r.nrcpt {
-            n[7].set(k, &v.to_le_bytes());
-        }
+        put!(0, r.ts);
+        put!(1, r.pid);
+        put!(2, r.client_port);
+        put!(3, r.relay_port);
+        put!(4, r.reply_code);
+        put!(5, r.delay);
+        put!(6, r.size);
+        put!(7, r.nrcpt);
         if let Some(v) = r.quit {
             n[8].set(k, &[u8::from(v)]);
         }
