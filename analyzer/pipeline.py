@@ -58,10 +58,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import queue
 import re
 import shutil
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -72,6 +70,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import parallel
+from .ahead import run_ahead
 from .class_cache import CLASS_KEY, Classifier
 from .parsers import FileContext, LineCounts, finish_batch, split_batch
 from .parsers.syslog import Clock, HeaderState
@@ -170,7 +169,7 @@ class EventStream:
             # the batches are made (parsed, classified) on a thread of their own, one or two
             # ahead of the consumer: a consumer that releases the GIL (the Parquet writer)
             # works while the next batches are classified
-            yield from _ahead(self._batches(), AHEAD)
+            yield from run_ahead(self._batches(), AHEAD, "maillens-batches")
             return
         yield from self._batches()
 
@@ -502,48 +501,6 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
         if size >= limit or many is None:
             yield from flush()
     yield from flush()
-
-
-def _ahead(batches: Iterator[EventBatch], depth: int) -> Iterator[EventBatch]:
-    """``batches``, run on a thread up to ``depth`` batches ahead of the caller; its exceptions
-    are raised here, in order; closing this generator stops the thread and closes ``batches``."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run() -> None:
-        try:
-            for b in batches:
-                if not put(("batch", b)):
-                    break
-        except BaseException as exc:  # raised again in the consumer
-            put(("error", exc))
-        finally:
-            batches.close()  # the pool and the spool go here, on this thread
-            put(("end", None))
-
-    t = threading.Thread(target=run, name="maillens-batches", daemon=True)
-    t.start()
-    try:
-        while True:
-            kind, value = q.get()
-            if kind == "batch":
-                yield value
-            elif kind == "error":
-                raise value
-            else:
-                return
-    finally:
-        stop.set()
-        t.join()
 
 
 def iter_event_batches(inputs: Iterable[Input], **options: Any) -> Iterator[EventBatch]:

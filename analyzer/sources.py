@@ -7,22 +7,20 @@ batches of lines, so memory does not grow with the size of the input.
 from __future__ import annotations
 
 import bz2
-import contextlib
 import errno
 import glob
 import lzma
 import os
-import queue
 import re
 import stat
 import sys
-import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from .ahead import run_ahead
 from .lines import Lines, block_array, block_lines
 
 __all__ = [
@@ -427,49 +425,7 @@ def iter_blocks(inp: Input, warn: Callable[[str], None], block_bytes: int = BLOC
     work), a few chunks ahead, so that it overlaps with parsing; a plain file is read here (a
     thread per file would cost more than reading: many small rotated files)."""
     chunks = iter_chunks(inp, warn)
-    yield from cut_blocks(chunks if is_plain_file(inp) else _ahead(chunks), block_bytes)
-
-
-def _ahead(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
-    """Run an iterator of chunks on a thread, up to ``depth`` chunks ahead of its consumer.
-    Exceptions are raised in the consumer; closing the consumer stops the thread."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def run() -> None:
-        try:
-            for c in chunks:
-                while not stop.is_set():
-                    try:
-                        q.put(c, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(done)
-        except BaseException as exc:
-            q.put(exc)
-        finally:
-            with contextlib.suppress(Exception):
-                chunks.close()  # type: ignore[attr-defined]
-
-    t = threading.Thread(target=run, name="maillens-read", daemon=True)
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                q.get_nowait()
+    yield from cut_blocks(chunks if is_plain_file(inp) else run_ahead(chunks, 4, "maillens-read"), block_bytes)
 
 
 def iter_batches(inp: Input, warn: Callable[[str], None], batch_lines: int | None = None,

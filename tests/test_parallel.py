@@ -245,7 +245,7 @@ def test_stream_removes_its_spool(days, tmp_path, monkeypatch):
 def test_batches_made_ahead_raise_and_stop_in_order():
     """The thread that makes batches ahead gives them in order, raises the maker's error after
     the batches before it, and a consumer that stops early closes the maker."""
-    from analyzer.pipeline import _ahead
+    from analyzer.ahead import run_ahead as _ahead
 
     closed = []
 
