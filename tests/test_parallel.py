@@ -277,3 +277,27 @@ def test_ahead_or_not_same_batches(days):
     ahead, _ = _run([days / "mail.log"], 2, year=2026, classifier=StreamClassifier())
     inline, _ = _run([days / "mail.log"], 2, year=2026, classifier=StreamClassifier(), ahead=False)
     _same(ahead, inline)
+
+
+def test_ahead_reports_an_error_of_the_producers_close():
+    """A producer whose close fails: the consumer gets the error instead of waiting forever."""
+    from analyzer.ahead import run_ahead
+
+    class Producer:
+        def __init__(self):
+            self.items = iter(range(3))
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            return next(self.items)
+
+        def close(self):
+            raise OSError("spool not removed")
+
+    got = []
+    with pytest.raises(OSError, match="spool not removed"):
+        for x in run_ahead(Producer(), 2):
+            got.append(x)
+    assert got == [0, 1, 2]
