@@ -208,11 +208,9 @@ def link(events: pd.DataFrame) -> MessageIndex:
     # time order; ties by file (a rotated set oldest first) and line, so a table read back from a
     # store in any row order links the same way as the files read in order
     src_c, src_v = _codes(_arrow(ev, "source", pa.string()))
-    from .sources import rotation_key
+    from .sources import rotation_ranks
 
-    src_rank = np.empty(len(src_v) + 1, dtype=np.int64)
-    src_rank[sorted(range(len(src_v)), key=lambda i: rotation_key(str(src_v[i])))] = np.arange(len(src_v))
-    src_rank[-1] = len(src_v)
+    src_rank = np.asarray(rotation_ranks(src_v), dtype=np.int64)
     line = pc.fill_null(_arrow(ev, "line_no", pa.int64()), 0).to_numpy(zero_copy_only=False)
     order = np.lexsort((np.arange(n), line, src_rank[src_c], ts))
     rank = np.empty(n, dtype=np.int64)

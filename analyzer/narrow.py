@@ -309,15 +309,13 @@ class SearchFold:
             self.held = len(self.parts[0])
 
     def _sorted(self) -> pd.DataFrame:
-        from .sources import rotation_key
+        from .sources import rotation_ranks
 
         if not self.parts:
             return self.empty
         df = pd.concat(self.parts, ignore_index=True) if len(self.parts) > 1 else self.parts[0]
-        src = df["_k_src"].to_numpy(dtype=object)
-        vocab = sorted({s for s in src if s is not None}, key=rotation_key)
-        rank = {s: i for i, s in enumerate(vocab)}
-        src_rank = np.array([rank.get(s, len(vocab)) for s in src], dtype=np.int64)  # no source: last
+        codes, names = pd.factorize(df["_k_src"], use_na_sentinel=True)
+        src_rank = np.asarray(rotation_ranks(list(names)), dtype=np.int64)[codes]  # no source: last
         o = np.lexsort((df["_k_row"].to_numpy(), df["_k_pos"].to_numpy(), df["_k_line"].to_numpy(), src_rank,
                         df["_k_first"].to_numpy(), df["_k_ts"].to_numpy()))
         return df.iloc[o].reset_index(drop=True)

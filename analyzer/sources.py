@@ -38,6 +38,7 @@ __all__ = [
     "plan_blocks",
     "read_range",
     "rotation_key",
+    "rotation_ranks",
 ]
 
 CHUNK = 1 << 20  # bytes read from disk (or decompressed) at a time
@@ -113,6 +114,15 @@ def rotation_key(path: str) -> tuple[str, int, str]:
         return (os.path.join(d, m["base"]), -(10**9), m["d"])
     base = _COMP.sub("", name)
     return (os.path.join(d, base), 0, "")
+
+
+def rotation_ranks(names: Sequence[object]) -> list[int]:
+    """Each of the distinct ``names``' place in rotation order (:func:`rotation_key`, oldest first),
+    and one place more at the end, for a row without a name (index it with -1)."""
+    ranks = [len(names)] * (len(names) + 1)
+    for r, i in enumerate(sorted(range(len(names)), key=lambda i: rotation_key(str(names[i])))):
+        ranks[i] = r
+    return ranks
 
 
 def _files_in(directory: Path, warn: Callable[[str], None]) -> list[str]:

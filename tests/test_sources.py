@@ -116,3 +116,10 @@ def test_syslog_severity_copies_counted_once(tmp_path):
     assert sorted(res.events["event"]) == ["dns", "removed"]
     assert res.counts.duplicates == 1
     assert len(parse_logs([str(tmp_path / "mail.warn")], tz="UTC", year=2026).events) == 1
+
+
+def test_rotation_ranks_put_a_rotated_set_oldest_first_and_no_name_last():
+    from analyzer.sources import rotation_ranks
+
+    assert rotation_ranks(["mail.log", "mail.log.2.gz", "mail.log.1"]) == [2, 0, 1, 3]
+    assert rotation_ranks([]) == [0]
