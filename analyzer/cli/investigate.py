@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -86,6 +87,33 @@ def _when(text: str | None, tz: str, what: str):
     return pd.Timestamp(t)
 
 
+def _one_source(logs: list[str] | None, store: str | None, cmd: str) -> str | None:
+    """The --store to read (MAILLENS_STORE when no LOGS are given), or None for LOGS; both: an error."""
+    store = logs_or_store(logs, store)
+    if logs and store:
+        fail("give log files or --store, not both", f"maillens {cmd} --help", EXIT_USAGE)
+    return store
+
+
+def _window(since, until) -> dict:
+    """--since/--until as the store readers take them."""
+    return {"since": since.to_pydatetime() if since is not None else None,
+            "until": until.to_pydatetime() if until is not None else None}
+
+
+@contextlib.contextmanager
+def _store_errors(cmd: str):
+    """A store that cannot be read, or a window it cannot answer: a one-line error."""
+    from ..store import StoreError
+
+    try:
+        yield
+    except StoreError as exc:
+        fail(str(exc), getattr(exc, "hint", None) or "check the --store path", EXIT_INPUT)
+    except ValueError as exc:
+        fail(str(exc), f"maillens {cmd} --help", EXIT_USAGE)
+
+
 def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, since, until, cmd: str,
           wanted=None, prepare=None):
     """The linked message index from LOGS or --store; with ``wanted`` (analyzer.narrow), files are
@@ -93,29 +121,21 @@ def _load(logs: list[str] | None, store: str | None, *, year, tz, log_format, si
     applied to events read from the store before they are linked."""
     from ..messages import link
 
-    store = logs_or_store(logs, store)
-    if logs and store:
-        fail("give log files or --store, not both", f"maillens {cmd} --help", EXIT_USAGE)
+    store = _one_source(logs, store, cmd)
     if store:
         use_system_allocator()
         try:
-            from ..store import StoreError, read_events
+            from ..store import read_events
         except ImportError:
             fail("--store needs analyzer.store, which this installation does not have",
                  "give the log files instead", EXIT_USAGE)
-        try:
-            when = {"since": since.to_pydatetime() if since is not None else None,
-                    "until": until.to_pydatetime() if until is not None else None}
+        with _store_errors(cmd):
             if wanted is not None:  # two passes over the days asked for, holding only the matches
                 from ..narrow import read_store_matching
 
-                events = read_store_matching(store, wanted, **when)
+                events = read_store_matching(store, wanted, **_window(since, until))
             else:
-                events = read_events(store, **when)
-        except StoreError as exc:
-            fail(str(exc), getattr(exc, "hint", None) or "check the --store path", EXIT_INPUT)
-        except ValueError as exc:
-            fail(str(exc), f"maillens {cmd} --help", EXIT_USAGE)
+                events = read_events(store, **_window(since, until))
         from ..schema import NAMES
 
         missing = [c for c in NAMES if c not in events.columns]
@@ -146,9 +166,7 @@ def _search_streamed(logs, store, filters, *, keep: int, year, tz, log_format, s
     from ..narrow import search_files_stream, search_store_stream
     from ..search import SearchError
 
-    store = logs_or_store(logs, store)
-    if logs and store:
-        fail("give log files or --store, not both", "maillens search --help", EXIT_USAGE)
+    store = _one_source(logs, store, "search")
     try:
         if not store:
             fold = run_stream(logs, lambda stream: search_files_stream(stream, filters, keep), year=year, tz=tz,
@@ -156,16 +174,9 @@ def _search_streamed(logs, store, filters, *, keep: int, year, tz, log_format, s
             for w in fold.warnings:
                 err.print(f"Warning: {_safe(w)}", markup=False)
             return fold
-        from ..store import StoreError
-
         use_system_allocator()  # frees a batch's buffers back: ~100 MiB less than mimalloc on a big scan
-        try:
-            return search_store_stream(store, filters, since=since.to_pydatetime() if since is not None else None,
-                                       until=until.to_pydatetime() if until is not None else None, keep=keep)
-        except StoreError as exc:
-            fail(str(exc), getattr(exc, "hint", None) or "check the --store path", EXIT_INPUT)
-        except ValueError as exc:
-            fail(str(exc), "maillens search --help", EXIT_USAGE)
+        with _store_errors("search"):
+            return search_store_stream(store, filters, **_window(since, until), keep=keep)
     except SearchError as exc:
         fail(str(exc), exc.hint, EXIT_USAGE)
 
