@@ -4,7 +4,8 @@ Exim logs only ``retry time not reached for any host for 'D'`` for every attempt
 first failure to a domain, and ``retry timeout exceeded`` / ``all hosts for 'D' have been
 failing for a long time`` when it gives up; Postfix logs ``status=expired, returned to sender``.
 None of these lines says *why*. :func:`attribute` gives each of them the cause of the last real
-error seen before it for the same message (queue id) or else the same recipient domain, with a
+error seen before it for the same message (queue id, up to the line that ends the message:
+:func:`message_ends`) or else the same recipient domain, with a
 pointer (``cause_ref`` = ``source:line_no``) to the line it came from. When no earlier error is
 in view the cause is ``queue.earlier_error_unseen``: never a guess.
 
@@ -21,7 +22,7 @@ import pyarrow.compute as pc
 
 from analyzer.rules import KnowledgeBase
 
-__all__ = ["UNSEEN", "WAITING_CAUSES", "attribute", "attribute_from_store"]
+__all__ = ["UNSEEN", "WAITING_CAUSES", "attribute", "attribute_from_store", "message_ends"]
 
 #: Causes that say only that the MTA is waiting or gave up: they take an earlier line's cause.
 WAITING_CAUSES = frozenset({"queue.retry_wait", "queue.expired"})
@@ -88,6 +89,36 @@ def _last_source(keys: np.ndarray, order_ts: np.ndarray, is_source: np.ndarray) 
     found = np.where((last >= group_start) & (k >= 0), order[np.maximum(last, 0)], -1)
     out = np.full(n, -1, dtype=np.int64)
     out[order] = found
+    return out
+
+
+def message_ends(df: pd.DataFrame) -> np.ndarray:
+    """The lines that end a message: it left the queue (Postfix's ``removed``, Exim's
+    ``Completed``). A queue id seen after its message's end names another message (Postfix
+    reuses queue ids), which does not take the first one's errors."""
+    if "event" not in df.columns or "queue_id" not in df.columns:
+        return np.zeros(len(df), dtype=bool)
+    return _isin(_arrow(df, "event"), frozenset({"removed"})) & pc.is_valid(_arrow(df, "queue_id")).to_numpy(
+        zero_copy_only=False)
+
+
+def _message_keys(keys: np.ndarray, ts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Queue id codes (``keys``, -1 for null) made message codes: rows of a queue id after one
+    of its ``ends`` (in time, then row order) get a code of their own, one per message."""
+    if not ends.any():
+        return keys
+    n = len(keys)
+    pos = np.arange(n)
+    order = np.lexsort((pos, ts, keys))
+    k = keys[order]
+    e = ends[order].astype(np.int64)
+    before = np.cumsum(e) - e  # ends strictly before each row, over the whole sort
+    start = np.ones(n, dtype=bool)
+    start[1:] = k[1:] != k[:-1]
+    first = np.maximum.accumulate(np.where(start, pos, 0))
+    gen = before - before[first]  # ... within its queue id
+    out = np.empty(n, dtype=np.int64)
+    out[order] = np.where(k >= 0, k * (int(gen.max()) + 1) + gen, -1)
     return out
 
 
@@ -176,8 +207,9 @@ def _waits(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -
         return out
     source = (_isin(_arrow(df, "outcome"), FAILED) & _isin(_arrow(df, "event"), ATTEMPT_EVENTS)
               & ~_isin(cause, NOT_A_REASON) & ~target)
-    # only sources and targets take part: a small share of a day's lines
-    rows = np.flatnonzero(source | target)
+    ends = message_ends(df)
+    # only sources, targets and the ends of messages take part: a small share of a day's lines
+    rows = np.flatnonzero(source | target | ends)
     take = pa.array(rows, pa.int64())
     if "ts" in df.columns:
         ts = pc.fill_null(_arrow(df, "ts", pa.timestamp("ns", "UTC")).take(take).cast(pa.int64()), 0)
@@ -186,7 +218,8 @@ def _waits(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -
         ts_np = np.zeros(len(rows), dtype=np.int64)
     src_sub = source[rows]
     found = np.full(len(rows), -1, dtype=np.int64)
-    for keys in (_key_codes(_arrow(df, "queue_id").take(take)), _key_codes(_domains(df, rows))):
+    qids = _message_keys(_key_codes(_arrow(df, "queue_id").take(take)), ts_np, ends[rows])
+    for keys in (qids, _key_codes(_domains(df, rows))):
         got = _last_source(keys, ts_np, src_sub)
         found = np.where(found < 0, got, found)
     tgt_sub = target[rows]

@@ -6,7 +6,10 @@ lines (:mod:`analyzer.attribution`): such a line takes the cause of the last rea
 message, else the same recipient domain, which may be in an earlier batch. :class:`StreamClassifier`
 carries those errors across batches: the last one per queue id and per recipient domain (a few
 columns each), put in front of the next batch's waiting and failed lines when they are attributed.
-Memory: the cache and one row per failing message or domain, not per line.
+A message's errors are dropped from the carry once a line ends it (``removed``, Exim's
+``Completed``: :func:`analyzer.attribution.message_ends`; a queue id seen after that names
+another message). Memory: the cache and one row per failing message still queued and per
+failing domain, not per line or per message of the day.
 """
 
 from __future__ import annotations
@@ -102,7 +105,9 @@ class StreamClassifier:
         target = _isin(cause, WAITING_CAUSES) & _isin(table.column("action"), WAITING_ACTIONS)
         source = (_isin(table.column("outcome"), FAILED) & _isin(table.column("event"), ATTEMPT_EVENTS)
                   & ~_isin(cause, NOT_A_REASON) & ~target)
-        rows = np.flatnonzero(source | target)
+        ends = _isin(table.column("event"), frozenset({"removed"})) & pc.is_valid(table.column("queue_id")).to_numpy(
+            zero_copy_only=False)
+        rows = np.flatnonzero(source | target | ends)
         if not len(rows):
             return table
         sub = table.select(_READS).take(pa.array(rows))
@@ -120,29 +125,66 @@ class StreamClassifier:
                 i = table.schema.get_field_index(name)
                 table = table.set_column(i, table.schema.field(name),
                                          pc.replace_with_mask(table.column(i).combine_chunks(), mask, got))
-        sources = sub.filter(pa.array(source[rows]))
-        if sources.num_rows:
-            self._keep_last(sources)
+        is_src, is_end = source[rows], ends[rows]
+        if is_src.any() or (is_end.any() and self.carry is not None):
+            self._keep_last(sub.filter(pa.array(is_src)), rows[is_src], sub.filter(pa.array(is_end)), rows[is_end])
         return table
 
-    def _keep_last(self, sources: pa.Table) -> None:
-        """Carry, per queue id and per recipient domain, the last error (by time, then line order)."""
+    def _keep_last(self, sources: pa.Table, src_at: np.ndarray, ends: pa.Table, end_at: np.ndarray) -> None:
+        """Carry, per queue id and per recipient domain, the last error (by time, then line order),
+        except, per queue id, an error that one of this batch's ``ends`` follows (the message is
+        finished: kept only if it is its domain's last, with no queue id). ``src_at``, ``end_at``:
+        the rows' places in the batch."""
         both = sources if self.carry is None else pa.concat_tables([self.carry, sources])
         # the domains of the new errors only (the carried ones' are kept beside them)
         new = _domains(to_pandas(sources.select(["recipient", "reply_text"])), np.arange(sources.num_rows))
-        domains = new if self.carry is None else pa.concat_arrays([self.carry_domains, new])
+        domains = new if self.carry is None else pa.concat_arrays([self.carry_domains, new.cast(pa.string())])
+        ended = None
+        if ends.num_rows:
+            at = np.concatenate([np.full(both.num_rows - sources.num_rows, -1, np.int64), src_at])
+            ended = _after_end(both, at, ends, end_at)
         n = both.num_rows
         ts = pc.fill_null(both.column("ts").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
         pos = np.arange(n)
         keep = np.zeros(n, dtype=bool)
-        for keys in (_key_codes(both.column("queue_id").combine_chunks()), _key_codes(domains)):
+        for keys, gone in ((_key_codes(both.column("queue_id").combine_chunks()), ended),
+                           (_key_codes(domains), None)):
             order = np.lexsort((pos, ts, keys))
             k = keys[order]
             last = np.ones(n, dtype=bool)
             last[:-1] = k[1:] != k[:-1]
-            keep[order[last & (k >= 0)]] = True
+            pick = last & (k >= 0)
+            if gone is not None:
+                pick &= ~gone[order]
+            keep[order[pick]] = True
+        if ended is not None and (ended & keep).any():
+            # a finished message's error kept as its domain's last: no longer its queue id's (a
+            # queue id seen later names another message)
+            i = both.schema.get_field_index("queue_id")
+            q = both.column(i).combine_chunks()
+            both = both.set_column(i, both.schema.field(i), pc.if_else(pa.array(ended), pa.nulls(n, q.type), q))
         self.carry = both.filter(pa.array(keep)).combine_chunks()
         self.carry_domains = domains.filter(pa.array(keep))
+
+
+def _after_end(errors: pa.Table, at: np.ndarray, ends: pa.Table, end_at: np.ndarray) -> np.ndarray:
+    """Which ``errors`` an end-of-message line of ``ends`` with the same queue id follows: later in
+    time, or at the same time and later in the batch (``at``, ``end_at``: places in the batch,
+    -1 for an error carried from an earlier batch)."""
+    q = errors.column("queue_id").combine_chunks().cast(pa.string())
+    both = _key_codes(pa.concat_arrays([q, ends.column("queue_id").combine_chunks().cast(pa.string())]))
+    k, ek = both[: len(q)], both[len(q):]
+    e_ts = pc.fill_null(ends.column("ts").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    e_at = np.asarray(end_at, dtype=np.int64)
+    o = np.lexsort((e_at, e_ts, ek))  # the last end of each queue id: its (time, place) the largest
+    ek, e_ts, e_at = ek[o], e_ts[o], e_at[o]
+    last = np.ones(len(ek), dtype=bool)
+    last[:-1] = ek[1:] != ek[:-1]
+    ek, e_ts, e_at = ek[last], e_ts[last], e_at[last]
+    i = np.minimum(np.searchsorted(ek, k), max(len(ek) - 1, 0))
+    hit = (ek[i] == k) & (k >= 0) if len(ek) else np.zeros(len(k), dtype=bool)
+    ts = pc.fill_null(errors.column("ts").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    return hit & ((e_ts[i] > ts) | ((e_ts[i] == ts) & (e_at[i] > at)))
 
 
 __all__ = ["StreamClassifier"]
