@@ -90,37 +90,41 @@ def _components(keys: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 class _LastSeen:
-    """The last batch each key was seen in: 12 bytes per distinct key, kept sorted and compacted."""
+    """The last row each key was seen at: sorted runs of (key, row), 12 bytes per entry. A run is
+    merged with the one before it while that one is at most twice its size and the two hold at
+    most :attr:`MERGE_MAX` entries (a merge keeps each key's last row), so no merge ever copies
+    more than that: the transient memory stays a few MiB whatever the log's size. A log in time
+    order names a queue id in a few consecutive batches only, so runs seldom repeat a key."""
+
+    MERGE_MAX = 1 << 20
 
     def __init__(self) -> None:
-        self.keys, self.at = np.empty(0, np.uint64), np.empty(0, np.int32)
-        self.new: list[tuple[np.ndarray, int]] = []
-        self.pending = 0
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def add(self, keys: np.ndarray, batch: int) -> None:
+    def __len__(self) -> int:
+        return sum(len(k) for k, _ in self.runs)
+
+    def add(self, keys: np.ndarray, row: int) -> None:
         u = np.unique(keys)
-        self.new.append((u, batch))
-        self.pending += len(u)
-        if self.pending > max(1 << 18, len(self.keys) // 2):
-            self._compact()
-
-    def _compact(self) -> None:
-        if not self.new:
+        if not len(u):
             return
-        k = np.concatenate([self.keys, *(u for u, _ in self.new)])
-        v = np.concatenate([self.at, *(np.full(len(u), b, np.int32) for u, b in self.new)])
-        self.new, self.pending = [], 0
-        o = np.lexsort((v, k))
-        k, v = k[o], v[o]
-        last = np.r_[k[1:] != k[:-1], True] if len(k) else np.empty(0, bool)
-        self.keys, self.at = k[last], v[last]
+        self.runs.append((u, np.full(len(u), row, np.int32 if row < 1 << 31 else np.int64)))
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]) \
+                and len(self.runs[-2][0]) + len(self.runs[-1][0]) <= self.MERGE_MAX:
+            (k2, v2), (k1, v1) = self.runs.pop(), self.runs.pop()
+            k, v = np.concatenate([k1, k2]), np.concatenate([v1, v2])
+            o = np.argsort(k, kind="stable")  # two sorted runs: a merge; the later run's rows come last
+            k, v = k[o], v[o]
+            last = np.r_[k[1:] != k[:-1], True]
+            self.runs.append((k[last], v[last]))
 
     def of(self, keys: np.ndarray) -> np.ndarray:
-        """The last batch of each of ``keys`` (-1 for a key never seen)."""
-        self._compact()
-        i = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
-        found = (self.keys[i] == keys) if len(self.keys) else np.zeros(len(keys), bool)
-        return np.where(found, self.at[i] if len(self.keys) else -1, -1)
+        """The last row of each of ``keys`` (-1 for a key never seen)."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        for k, v in self.runs:
+            i = np.minimum(np.searchsorted(k, keys), len(k) - 1)
+            out = np.maximum(out, np.where(k[i] == keys, v[i], -1))
+        return out
 
 
 def collect_matching(stream: EventStream, wanted: Wanted) -> Any:

@@ -129,3 +129,23 @@ def test_last_seen_keeps_the_latest_through_compactions():
         want.update(dict.fromkeys(keys.tolist(), at))
     probe = np.array([*list(want)[:5000], 400_001], dtype=np.uint64)
     assert seen.of(probe).tolist() == [want[k] for k in probe[:-1].tolist()] + [-1]
+
+
+@pytest.mark.parametrize("merge_max", [4096, 1 << 20])
+def test_last_seen_runs_stay_small_and_answer_the_last_row(merge_max):
+    """With merges capped at ``merge_max`` entries (a merge never copies more), a key seen in
+    batches far apart (so in different runs) still answers the last row it was seen at."""
+    seen = _LastSeen()
+    seen.MERGE_MAX = merge_max
+    rng = np.random.default_rng(7)
+    want: dict[int, int] = {}
+    for at in range(0, 300_000, 1000):
+        # a moving window of queue ids (as in a log in time order) and a few old ones seen again
+        keys = np.concatenate([rng.integers(at, at + 3000, 600), rng.integers(1, 300_000, 20)]).astype(np.uint64)
+        seen.add(keys, at)
+        want.update(dict.fromkeys(keys.tolist(), at))
+    assert all(len(k) <= max(merge_max, 620) for k, _ in seen.runs)
+    if merge_max == 4096:
+        assert len(seen.runs) > 10
+    probe = np.array([*list(want), 10**9], dtype=np.uint64)
+    assert seen.of(probe).tolist() == [want[k] for k in probe[:-1].tolist()] + [-1]

@@ -139,7 +139,8 @@ def day_facts(store: str | os.PathLike, day: str) -> pd.DataFrame:
 
 #: The detectors' rows in a canonical order, whatever runs added them: findings do not depend on ingest history.
 ORDER = ["ts", "host", "source", "line_no"]
-#: Columns with few distinct values: held dictionary-encoded while the week is read.
+#: Columns with few distinct values: held dictionary-encoded while the week is read, and given to
+#: the detectors as pandas Categoricals (as the nightly report gives them: a code per row).
 _FEW = ("host", "program", "event", "direction", "relay_host", "status", "smtp_stage", "source", "reply_class",
         "outcome", "cause", "provider", "severity")
 # the canonical order key of a line within its second: microseconds, (host, source) rank, line number
@@ -182,7 +183,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tup
 
     cols = list(dict.fromkeys([*BASELINE_COLUMNS, *ORDER, *sorted(_NEEDS), "cause_ref"]))
     rank = _pair_ranks(store, since, until)
-    rows = RowsFold([*cols, ORDER_COLUMN], few_values=_FEW)
+    rows = RowsFold([*cols, ORDER_COLUMN], few_values=_FEW, categorical=_FEW)
     bulk = BulkFold()
     done = 0
     for t in iter_event_batches(store, since=since, until=until, columns=cols):
