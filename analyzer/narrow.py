@@ -13,14 +13,15 @@ Memory is bounded by the batch size, the number of links and the matches, not by
 A store is narrowed the same way (:func:`collect_store_matching`), its day partitions read twice.
 
 ``search`` goes further (:func:`search_stream`): the matches themselves are not all held. Pass 1
-also notes the last row at which each queue id was seen (:class:`_LastSeen`, 12 bytes per queue
-id), so each kept message (with every message linked to it: a component of the links) is known
+over files also notes the last row at which each queue id was seen (:class:`_LastSeen`, 12 bytes per
+queue id); over a store, a read of the ``host`` and ``queue_id`` columns alone finds the last row of
+each matched queue id instead (:func:`_last_rows`: nothing per queue id of the store). So each kept message (with every message linked to it: a component of the links) is known
 complete at a point of pass 2. Complete messages are linked and searched a group of about
 :data:`FLUSH_ROWS` lines at a time, and a :class:`SearchFold` keeps their result rows — all of them
 for CSV/JSON lines, only the last ``--limit`` for the table — with the keys that put them in the
 order the search of all the matches at once gives (the matching line's time, then the message's
 first line in time order, then the row's place in its message). Memory: the batch, 12 bytes per
-queue id of the log, the messages still open, one group, and the rows kept.
+queue id of a log (none for a store), the messages still open, one group, and the rows kept.
 """
 
 from __future__ import annotations
@@ -356,11 +357,31 @@ def _ordered(ix: Any, rows: pd.DataFrame, pos: np.ndarray, msg_base: int) -> pd.
         _k_line=line[e], _k_pos=pos[e], _k_row=np.arange(len(rows)))
 
 
+def _last_rows(ids: Iterable[pa.Table], keys: np.ndarray) -> np.ndarray:
+    """The last row (counted over the tables ``ids`` holds, in order) naming each of the sorted,
+    unique ``keys``; -1 for a key never named. ``ids``: tables of ``host`` and ``queue_id`` with
+    the rows of the scan that pass 2 reads, in the same order."""
+    out = np.full(len(keys), -1, dtype=np.int64)
+    done = 0
+    for t in ids:
+        if not len(keys) or not t.num_rows:
+            done += t.num_rows
+            continue
+        k = _key(t)
+        hit = _member(k, keys) & pc.is_valid(t.column("queue_id")).to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(hit)
+        np.maximum.at(out, np.searchsorted(keys, k[rows]), done + rows)
+        done += t.num_rows
+    return out
+
+
 def search_stream(first: Iterable[tuple[int, pa.Table]], second: Callable[[], Iterable[tuple[int, pa.Table]]],
                   filters: Any, to_frame: Callable[[pa.Table], pd.DataFrame], fold: SearchFold,
-                  empty: pa.Table, flush_rows: int = FLUSH_ROWS) -> SearchFold:
+                  empty: pa.Table, flush_rows: int = FLUSH_ROWS,
+                  ids: Callable[[], Iterable[pa.Table]] | None = None) -> SearchFold:
     """:func:`analyzer.search.search` of the messages in two passes over a stream of (input index,
-    table), never holding all the matches: pass 1 also notes where each queue id was last seen, so
+    table), never holding all the matches: pass 1 also notes where each queue id was last seen (or,
+    given ``ids``, a read of the queue ids alone finds where each matched one was last seen), so
     pass 2 hands a group of messages (closed over their links) to ``link`` and the search as soon as
     all their lines are read, and ``fold`` keeps the result rows (or only the last ones). The rows
     and their order are those of the search over all the matched lines at once (``--cause`` excepted:
@@ -370,16 +391,17 @@ def search_stream(first: Iterable[tuple[int, pa.Table]], second: Callable[[], It
 
     ix = link(to_frame(empty))
     fold.empty = _ordered(ix, search(ix, filters).rows, np.empty(0, np.int64), 0)
-    seen = _LastSeen()
+    seen = _LastSeen() if ids is None else None
     keep_keys, keep_lines, links = _first_pass(first, search_wanted(filters), seen)
     if not len(keep_keys) and not len(keep_lines):
         return fold
     label = _components(keep_keys, links)
     del links
     comp_last = np.full(len(keep_keys), -1, dtype=np.int64)
-    np.maximum.at(comp_last, label, seen.of(keep_keys).astype(np.int64))
+    last_of = seen.of(keep_keys) if seen is not None else _last_rows(ids(), keep_keys)  # type: ignore[misc]
+    np.maximum.at(comp_last, label, last_of.astype(np.int64))
     key_last = comp_last[label]
-    del seen, label, comp_last
+    del seen, label, comp_last, last_of
     pending: list[tuple[pa.Table, np.ndarray, np.ndarray]] = []  # rows, their place, when complete
     counts: dict[int, int] = {}
     done, ready, msg_base = 0, 0, 0
@@ -441,7 +463,11 @@ def search_store_stream(store: Any, filters: Any, since: Any = None, until: Any 
     twice: what ``maillens search --store`` does."""
     from .store import iter_event_batches, scan_frame
 
-    scan = iter_event_batches(store, since=since, until=until, **({"batch_rows": batch_rows} if batch_rows else {}))
+    rows = {"batch_rows": batch_rows} if batch_rows else {}
+    scan = iter_event_batches(store, since=since, until=until, **rows)
+    # where each matched message was last seen: a third read, of two columns only (no index of
+    # every queue id of the store)
+    ids = iter_event_batches(store, since=since, until=until, columns=["host", "queue_id"], **rows)
     return search_stream(((0, t) for t in scan), lambda: ((0, t) for t in scan), filters,
                          lambda t: scan_frame(t, scan), fold or SearchFold(keep), scan.schema.empty_table(),
-                         flush_rows)
+                         flush_rows, ids=lambda: iter(ids))
