@@ -96,6 +96,7 @@ class BlockJob:
     classify: bool
     keys: bool = False  # compute the rows' classification keys (analyzer.class_cache)
     spool: str | None = None  # a directory in shared memory for the result's table (see BlockResult)
+    columns: tuple[str, ...] | None = None  # send only these columns (EventStream.columns); None: all
 
 
 @dataclass
@@ -176,6 +177,9 @@ def run_block(job: BlockJob) -> BlockResult:
     classifier = _WORKER["classifier"]
     if job.classify and classifier is not None:
         table = classifier(table)
+    if job.columns is not None:
+        keep = set(job.columns) | {"line_no"}  # TrueState.shift numbers the rows
+        table = table.select([c for c in table.column_names if c in keep])
     keys = None
     if job.keys:
         from .class_cache import class_key

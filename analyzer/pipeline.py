@@ -153,6 +153,9 @@ class EventStream:
     block_bytes: int = BLOCK_BYTES
     classify_rows: int = 0  # batches classified together up to this many rows (0: CLASSIFY_ROWS)
     ahead: bool = True  # with workers > 1: batches made on a thread, ahead of the consumer (see __iter__)
+    #: the only columns the consumer (and the classifier) reads, or None: all. Worker processes
+    #: then send back only these (less to write and map); batches may still have all columns
+    columns: tuple[str, ...] | None = None
     reparsed: int = 0  # blocks parsed again because their guessed state was wrong (analyzer.parallel)
     files: list[FileSummary] = field(default_factory=list)
     counts: LineCounts = field(default_factory=LineCounts)
@@ -177,9 +180,11 @@ class EventStream:
         sets = len({rotation_key(i.name)[0] for i in self.inputs if not is_secondary(i.name)})
         # workers may classify what no later step changes (no secondary logs, one set of files)
         # and a classifier that carries state from batch to batch classifies here, in order
+        secondary = any(is_secondary(i.name) for i in self.inputs)
         self._classify_in_worker = (self.classifier is not None and sets <= 1
-                                    and not getattr(self.classifier, "carries_state", False)
-                                    and not any(is_secondary(i.name) for i in self.inputs))
+                                    and not getattr(self.classifier, "carries_state", False) and not secondary)
+        # the merging of secondary logs and of repeated sets hashes every column: whole tables then
+        self._send_columns = self.columns if sets <= 1 and not secondary else None
         batches = self._merged()
         if sets > 1:
             # several sets of files: one may be another's copy in other stamps (analyzer.overlap),
@@ -398,7 +403,7 @@ class EventStream:
             return BlockJob(inp.name, path, start, end, data, True, self.tz, self.year, ref, forced, panic,
                             Start() if first else state, self._classify_in_worker,
                             getattr(self.classifier, "uses_keys", False) and not self._classify_in_worker,
-                            self._spool)
+                            self._spool, self._send_columns)
 
         def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
             def take(r: Any) -> Iterator[EventBatch]:
