@@ -171,7 +171,7 @@ def run_block(job: BlockJob) -> BlockResult:
     hs.counts = dict(job.state.counts)
     before = dict(hs.counts)
     loose_first = _loose_first(before)
-    ctx = FileContext(job.name, hs, panic=job.panic)
+    ctx = FileContext(job.name, hs, panic=job.panic, columns=None if job.columns is None else frozenset(job.columns))
     producer: Callable = _WORKER["producer"] or parse_batch
     table, counts = producer(lines, 1, ctx)
     classifier = _WORKER["classifier"]
