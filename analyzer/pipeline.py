@@ -153,8 +153,9 @@ class EventStream:
     block_bytes: int = BLOCK_BYTES
     classify_rows: int = 0  # batches classified together up to this many rows (0: CLASSIFY_ROWS)
     ahead: bool = True  # with workers > 1: batches made on a thread, ahead of the consumer (see __iter__)
-    #: the only columns the consumer (and the classifier) reads, or None: all. Worker processes
-    #: then send back only these (less to write and map); batches may still have all columns
+    #: the only columns the consumer (and the classifier) reads, or None: all. Batches then have
+    #: only these (and line_no), and worker processes send back only these (less to put in line
+    #: order, write and map). Runs that merge secondary logs or sets of files keep all columns
     columns: tuple[str, ...] | None = None
     reparsed: int = 0  # blocks parsed again because their guessed state was wrong (analyzer.parallel)
     files: list[FileSummary] = field(default_factory=list)
@@ -186,6 +187,8 @@ class EventStream:
         # the merging of secondary logs and of repeated sets hashes every column: whole tables then
         self._send_columns = self.columns if sets <= 1 and not secondary else None
         batches = self._merged()
+        if self._send_columns is not None:
+            batches = _projected(batches, self._send_columns)
         if sets > 1:
             # several sets of files: one may be another's copy in other stamps (analyzer.overlap),
             # which only the whole table tells; such runs are held, checked, then streamed
@@ -454,6 +457,15 @@ class EventStream:
             yield submit(prev), taker(prev, True)
         else:
             self._file_done(size)
+
+
+def _projected(batches: Iterator[EventBatch], columns: tuple[str, ...]) -> Iterator[EventBatch]:
+    """The batches with only ``columns`` and line_no (those parsed in this process have all)."""
+    keep = set(columns) | {"line_no"}
+    for b in batches:
+        if len(b.table.column_names) != len(keep):
+            b.table = b.table.select([c for c in b.table.column_names if c in keep])
+        yield b
 
 
 def _size(lines: Any) -> int:
