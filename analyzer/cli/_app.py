@@ -298,15 +298,17 @@ def _run_parse(logs: list, *, year: int | None, tz: str | None, fmt: str, strict
 
 
 def run_stream(logs: list[str] | None, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None,
-               columns=None):
+               columns=None, classify_rows: int = 0):
     """Open the logs' event stream (analyzer.pipeline) and hand it to ``consume`` (a sink), with a
     progress bar on a terminal; then check what was read (no mail lines: exit 66). Library errors
     become one-line errors and exit codes. Returns what ``consume`` returns."""
     with logs_or_defaults(logs) as logs:
-        return _run_stream(logs, consume, year=year, tz=tz, fmt=fmt, classifier=classifier, columns=columns)
+        return _run_stream(logs, consume, year=year, tz=tz, fmt=fmt, classifier=classifier, columns=columns,
+                           classify_rows=classify_rows)
 
 
-def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None, columns=None):
+def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None, columns=None,
+                classify_rows: int = 0):
     use_system_allocator()
     from ..intake import NoMailLines
     from ..output import OutputError
@@ -316,7 +318,8 @@ def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: s
     try:
         with _progress() as prog:
             stream = open_stream(logs, year=year, tz=tz, fmt=fmt, now=dt.datetime.now(dt.UTC),
-                                 progress=prog if prog.active else None, classifier=classifier, columns=columns)
+                                 progress=prog if prog.active else None, classifier=classifier, columns=columns,
+                                 classify_rows=classify_rows)
             got = consume(stream)
         check_stream(stream, fmt)
         return got
@@ -377,6 +380,7 @@ def parse(
         fail(str(exc), "add --redact", EXIT_USAGE)
     kb = load_kb(rules) if classify else None
     from ..classify_stream import StreamClassifier
+    from ..pipeline import CLASSIFY_ROWS_NARROW
     from ..reader import check_stream
     from ..sinks import SummaryFold, write_stream
 
@@ -395,7 +399,8 @@ def parse(
 
     # the summary reads a few columns: worker processes send only those
     columns = None if output is not None else (*SummaryFold.READS, *(classifier.reads if classifier else ()))
-    stream = run_stream(logs, consume, year=year, tz=tz, fmt=log_format, classifier=classifier, columns=columns)
+    stream = run_stream(logs, consume, year=year, tz=tz, fmt=log_format, classifier=classifier, columns=columns,
+                        classify_rows=CLASSIFY_ROWS_NARROW if columns is not None else 0)
     for w in stream.warnings:
         warn(w)
     if output is not None:
