@@ -334,12 +334,25 @@ def _keep_heap() -> None:
         pass
 
 
-def pool(workers: int, producer: Callable | None, classifier: Any) -> Executor | None:
+#: Bytes of an input's head parsed before the workers fork (:func:`pool`'s ``warm``)
+WARM_BYTES = 64 << 10
+
+
+def pool(workers: int, producer: Callable | None, classifier: Any, warm: BlockJob | None = None) -> Executor | None:
     """A pool of ``workers`` forked processes that parse blocks with ``producer`` and
-    ``classifier``; None where processes cannot be forked (then blocks are parsed in-process)."""
+    ``classifier``; None where processes cannot be forked (then blocks are parsed in-process).
+
+    ``warm``: a small block parsed here first and thrown away, so that what the first block of
+    every worker would do once (import modules, compile the native matchers and fill the caches
+    of the parsers; ~0.07 CPU-s) is done once, before the fork, and shared."""
     _WORKER["producer"], _WORKER["classifier"] = producer, classifier
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
+    if warm is not None:
+        try:
+            run_block(warm)
+        except Exception:  # noqa: BLE001 - only a head start: the blocks themselves report errors
+            pass
     ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_keep_heap)
     ex.submit(os.getpid).result()  # fork the workers now, before a reader thread starts

@@ -327,7 +327,8 @@ class EventStream:
                         while pending:  # fork with no thread of ours in the middle of a batch
                             yield from results()
                         self._pool = parallel.pool(self.workers, self.producer,
-                                                   self.classifier if self._classify_in_worker else None)
+                                                   self.classifier if self._classify_in_worker else None,
+                                                   warm=self._warm_job(inp, ref))
                         self._spool = parallel.spool_dir()
                     for fut, take in self._blocks(index, inp, ref, size, summaries):
                         yield from submit(fut, take)
@@ -376,6 +377,22 @@ class EventStream:
             if self._spool is not None:  # results never taken (an error, a consumer that stopped)
                 shutil.rmtree(self._spool, ignore_errors=True)
                 self._spool = None
+
+    def _warm_job(self, inp: Input, ref: dt.datetime | None) -> Any:
+        """A small block of the input's first lines for :func:`analyzer.parallel.pool` to parse
+        before it forks (None for stdin and compressed input)."""
+        if inp.path is None or not is_plain_file(inp):
+            return None
+        try:
+            head = read_range(inp.path, 0, parallel.WARM_BYTES)
+        except OSError:
+            return None
+        head = head[: head.rfind(b"\n") + 1]
+        if not head:
+            return None
+        return parallel.BlockJob(inp.name, None, 0, 0, head, False, self.tz, self.year, ref,
+                                 None if self.fmt == "auto" else self.fmt, "panic" in os.path.basename(inp.name).lower(),
+                                 parallel.Start(), self._classify_in_worker, False, None, self._send_columns)
 
     def _file_done(self, size: int | None) -> None:
         self._done += size or 0
