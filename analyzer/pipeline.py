@@ -97,9 +97,6 @@ PARALLEL_MIN_BLOCKS = 2
 #: per call), so fewer, bigger calls cost less; the batches wait for it (on the 1M-line Postfix
 #: day 160k rows cost ~30 MiB more than 80k and save ~0.3 CPU-s; bench/bench_native.py).
 CLASSIFY_ROWS = 160_000
-#: ... and with batches of a few columns (``parse``'s summary: EventStream.columns), twice as many:
-#: two fewer calls per million lines (~0.1 CPU-s) for ~50 MiB more
-CLASSIFY_ROWS_NARROW = 2 * CLASSIFY_ROWS
 #: Batches made ahead of the consumer, on a thread (with workers > 1; EventStream.ahead)
 AHEAD = 2
 

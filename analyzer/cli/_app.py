@@ -298,17 +298,15 @@ def _run_parse(logs: list, *, year: int | None, tz: str | None, fmt: str, strict
 
 
 def run_stream(logs: list[str] | None, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None,
-               columns=None, classify_rows: int = 0):
+               columns=None):
     """Open the logs' event stream (analyzer.pipeline) and hand it to ``consume`` (a sink), with a
     progress bar on a terminal; then check what was read (no mail lines: exit 66). Library errors
     become one-line errors and exit codes. Returns what ``consume`` returns."""
     with logs_or_defaults(logs) as logs:
-        return _run_stream(logs, consume, year=year, tz=tz, fmt=fmt, classifier=classifier, columns=columns,
-                           classify_rows=classify_rows)
+        return _run_stream(logs, consume, year=year, tz=tz, fmt=fmt, classifier=classifier, columns=columns)
 
 
-def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None, columns=None,
-                classify_rows: int = 0):
+def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None, columns=None):
     use_system_allocator()
     from ..intake import NoMailLines
     from ..output import OutputError
@@ -318,8 +316,7 @@ def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: s
     try:
         with _progress() as prog:
             stream = open_stream(logs, year=year, tz=tz, fmt=fmt, now=dt.datetime.now(dt.UTC),
-                                 progress=prog if prog.active else None, classifier=classifier, columns=columns,
-                                 classify_rows=classify_rows)
+                                 progress=prog if prog.active else None, classifier=classifier, columns=columns)
             got = consume(stream)
         check_stream(stream, fmt)
         return got
@@ -380,7 +377,6 @@ def parse(
         fail(str(exc), "add --redact", EXIT_USAGE)
     kb = load_kb(rules) if classify else None
     from ..classify_stream import StreamClassifier
-    from ..pipeline import CLASSIFY_ROWS_NARROW
     from ..reader import check_stream
     from ..sinks import SummaryFold, write_stream
 
@@ -399,8 +395,7 @@ def parse(
 
     # the summary reads a few columns: worker processes send only those
     columns = None if output is not None else (*SummaryFold.READS, *(classifier.reads if classifier else ()))
-    stream = run_stream(logs, consume, year=year, tz=tz, fmt=log_format, classifier=classifier, columns=columns,
-                        classify_rows=CLASSIFY_ROWS_NARROW if columns is not None else 0)
+    stream = run_stream(logs, consume, year=year, tz=tz, fmt=log_format, classifier=classifier, columns=columns)
     for w in stream.warnings:
         warn(w)
     if output is not None:
