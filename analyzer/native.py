@@ -221,6 +221,14 @@ def hash_strings() -> Any:
     return getattr(_module()[0], "hash_strings", None)
 
 
+def split_lines() -> Any:
+    """The native cutting of a block into lines (``split_lines(data)`` -> (offsets, bytes) or
+    None; native/src/lines.rs), or None when the Python engine runs."""
+    if engine() != "native":
+        return None
+    return getattr(_module()[0], "split_lines", None)
+
+
 def string_buffers(arr: Any) -> tuple[bytes, bytes]:
     """The offsets and data of a string array (see :func:`_string_buffers`)."""
     return _string_buffers(arr)

@@ -10,6 +10,7 @@ pub mod exim_cols;
 mod exim_py;
 pub mod fields;
 pub mod hash;
+pub mod lines;
 pub mod postfix;
 pub mod rows;
 pub mod syslog;
@@ -250,6 +251,15 @@ fn hash_strings<'py>(
     out.map(|b| PyBytes::new(py, &b)).map_err(pyo3::exceptions::PyValueError::new_err)
 }
 
+/// A block's lines (`lines.rs`): (offsets, bytes without the newlines) for an Arrow string
+/// array, or None where Python cuts the block (a CR in it, not UTF-8, empty).
+#[pyfunction]
+#[pyo3(name = "split_lines")]
+fn py_split_lines<'py>(py: Python<'py>, data: PyBackedBytes) -> Option<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let got = py.detach(|| lines::split_lines(&data));
+    got.map(|(off, body)| (PyBytes::new(py, &off), PyBytes::new(py, &body)))
+}
+
 /// Rewrite an RE2 pattern into the regex crate's syntax (exposed for tests).
 #[pyfunction]
 #[pyo3(name = "translate")]
@@ -264,6 +274,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<exim_py::EximReader>()?;
     m.add_function(wrap_pyfunction!(py_translate, m)?)?;
     m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
+    m.add_function(wrap_pyfunction!(py_split_lines, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER])?;

@@ -1,14 +1,18 @@
-"""The classification cache's key hashed by the native core (native/src/hash.rs) groups rows as
-the pandas hash does: the same rows share a key with either engine, in any batch."""
+"""The native core's helpers equal what they replace: the classification cache's key hashed in Rust
+(native/src/hash.rs) groups rows as the pandas hash does, and a block cut into lines in Rust
+(native/src/lines.rs) gives the lines Python cuts."""
 
 from __future__ import annotations
 
+import hypothesis.strategies as st
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
 
 from analyzer import native
 from analyzer.class_cache import class_key
+from analyzer.lines import block_array, block_lines
 from analyzer.pipeline import EventStream
 from analyzer.sources import expand_inputs
 
@@ -52,3 +56,33 @@ def test_native_hash_tells_null_from_empty(monkeypatch):
     t = t.set_column(t.schema.get_field_index("reply_text"), "reply_text", pa.array(["a b", "a b", "a b"]))
     keys = class_key(t)
     assert len(set(keys.tolist())) == 3
+
+
+@pytest.mark.parametrize("data", [b"a\nbc\n", b"a\n\nbc", b"\n", "\u00e9\n\u20acx".encode(), b"a\x00b\nc\n",
+                                  b"a\r\nb\n", b"a\xff\nb\n", b"x", b""])
+@pytest.mark.parametrize("ends_file", [True, False])
+def test_native_lines_are_pythons(data, ends_file, monkeypatch):
+    monkeypatch.setenv(native.ENV, "native")
+    got = block_array(data, ends_file=ends_file)
+    assert list(got) == block_lines(data, ends_file=ends_file)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300) | st.text(alphabet="ab \n\u00e9\u20ac\x00", max_size=200).map(str.encode))
+def test_native_lines_of_any_bytes(data):
+    import os
+
+    os.environ[native.ENV] = "native"
+    try:
+        assert list(block_array(data)) == block_lines(data)
+    finally:
+        os.environ.pop(native.ENV, None)
+
+
+def test_native_lines_of_a_day_equal_numpys(monkeypatch):
+    data = b"".join((SAMPLES / "postfix" / "mail.log.1").read_bytes().splitlines(keepends=True)[:5000])
+    monkeypatch.setenv(native.ENV, "native")
+    fast = block_array(data).array
+    monkeypatch.setenv(native.ENV, "python")
+    slow = block_array(data).array
+    assert fast.equals(slow) and len(fast) > 300
