@@ -72,11 +72,15 @@ def test_native_lines_are_pythons(data, ends_file, monkeypatch):
 def test_native_lines_of_any_bytes(data):
     import os
 
+    before = os.environ.get(native.ENV)
     os.environ[native.ENV] = "native"
     try:
         assert list(block_array(data)) == block_lines(data)
     finally:
-        os.environ.pop(native.ENV, None)
+        if before is None:
+            os.environ.pop(native.ENV, None)
+        else:
+            os.environ[native.ENV] = before
 
 
 def test_native_lines_of_a_day_equal_numpys(monkeypatch):
