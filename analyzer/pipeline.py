@@ -2,7 +2,8 @@
 
 **What a batch is.** An :class:`EventBatch`: ``table``, a :class:`pyarrow.Table` with exactly the
 columns of :data:`analyzer.schema.SCHEMA` (plus :data:`analyzer.schema.CLASS_SCHEMA`'s columns
-when the stream classifies), rows in file order; and ``counts``, the
+when the stream classifies; only those of ``EventStream.columns`` when a consumer names the few it
+reads), rows in file order; and ``counts``, the
 :class:`analyzer.parsers.LineCounts` of the lines that batch came from (lines read, events,
 foreign, unrecognised by kind with samples ...). ``source`` names the input. Batches of one input
 come in line order, inputs in the order :func:`analyzer.sources.expand_inputs` gives (rotated
