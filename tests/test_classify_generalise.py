@@ -157,6 +157,7 @@ def _winner(text: str) -> tuple[str, str]:
     ("550 Account moved to a new server", "mailbox.moved", "phr.mailbox.moved_family"),
     ("550 This mailbox is no longer monitored", "mailbox.disabled", "phr.mailbox.no_longer_used"),
     ("451 DNS look-up failure for example.com", "dns.failure", "phr.dns.lookup_failure_family"),
+    ("500 Input line is too long", "protocol.syntax", "phr.protocol.command_line_too_long"),
     ("554 5.7.1 <x@example.com>: Sender address rejected: see http://example.com/why", "sender.invalid", "sender.rejected_prefix"),
     ("503 5.5.0 Wrong order", "protocol.sequence", "fallback.503_protocol"),
     ("504 5.5.4 Sorry", "protocol.unsupported", "fallback.504_protocol"),
@@ -183,6 +184,7 @@ def test_round5_family_reads_paraphrased_replies(text, cause, rule_id):
     ("550 5.6.0 The From header is invalid", "message.invalid"),
     ("450 4.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.1]", "auth.reverse_dns"),
     ("552 5.2.2 Mailbox quota exceeded", "mailbox.full"),
+    ("554 Text line too long in message body", "message.invalid"),
     ("550 5.2.1 The mailbox is disabled", "mailbox.disabled"),
 ])
 def test_round5_families_leave_lookalikes_alone(text, cause):
