@@ -55,16 +55,17 @@ def load(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def maillens_classifier(known: object = None) -> Callable[[dict], str]:
+def maillens_classifier(known: object = None, kb: object = None) -> Callable[[dict], str]:
     """A function record -> cause, using maillens' explain() as the CLI does for a pasted reply.
 
     The record's direction is passed on when explain() accepts one (it does not everywhere yet);
-    ``known`` is the table of known replies (None: the shipped one; False: rules only).
+    ``known`` is the table of known replies (None: the shipped one; False: rules only), ``kb``
+    the knowledge base (None: the shipped one).
     """
     from analyzer.classify import default_rules
     from analyzer.explain import UnknownQuery, explain
 
-    kb = default_rules()
+    kb = kb or default_rules()
     params = inspect.signature(explain).parameters
     takes_direction = "direction" in params
 
@@ -244,7 +245,7 @@ def _directed(cause: str, rec: dict) -> str:
     return default_rules().cause_for(cause, rec.get("direction"))
 
 
-def cases_with_table(test: list[dict], train: list[dict]) -> list[Case]:
+def cases_with_table(test: list[dict], train: list[dict], kb: object = None) -> list[Case]:
     """Score ``test`` with the rules, recording what a table built from ``train`` would offer
     (the table is asked as the classifier asks it, and told to decline)."""
     from analyzer.similar import KnownReplies, rows_from_records
@@ -257,7 +258,7 @@ def cases_with_table(test: list[dict], train: list[dict]) -> list[Case]:
         return False
 
     table.overrules = record  # type: ignore[method-assign]
-    classify_one = maillens_classifier(table)
+    classify_one = maillens_classifier(table, kb)
     out = []
     for rec in test:
         offered.clear()
@@ -313,10 +314,31 @@ def changed(cases: list[Case], combined: Callable[[Case], str]) -> list[str]:
     return out
 
 
-def rounds() -> dict[str, set[str]]:
-    """Development ids by the round that added them (bench/eval_rounds.json)."""
+def rounds() -> list[dict]:
+    """The development rounds, oldest first (bench/eval_rounds.json): ids and, where known,
+    the commit whose rules had not seen the round."""
     data = json.loads(ROUNDS.read_text(encoding="utf-8"))
-    return {k: set(v) for k, v in data.items() if isinstance(v, list)}
+    return [{**r, "ids": set(r["ids"])} for r in data["rounds"]]
+
+
+def rules_at(commit: str) -> object:
+    """The knowledge base of the rule files at ``commit`` (read with git), with today's code."""
+    import subprocess
+    import tempfile
+
+    from analyzer.rules import _load
+
+    tmp = Path(tempfile.mkdtemp(prefix="maillens-rules-"))
+    for name in _load.SHIPPED:
+        got = subprocess.run(["git", "show", f"{commit}:analyzer/rules/{name}"], cwd=HERE.parent,
+                             capture_output=True, check=False)
+        (tmp / name).write_bytes(got.stdout if got.returncode == 0 else b"")
+    here = _load.HERE
+    try:
+        _load.HERE = tmp
+        return _load.load_rules()
+    finally:
+        _load.HERE = here
 
 
 def cross_validate(dev: list[dict], k: int, by: str, sweep: bool, show: bool) -> list[str]:
@@ -344,20 +366,29 @@ def cross_validate(dev: list[dict], k: int, by: str, sweep: bool, show: bool) ->
     if show:
         out += ["  records the table changed:", *changed(cases, shipped)]
     sweeps = [("cv", cases)]
-    ids = rounds()
-    early, r4 = ids.get("rounds 1-3", set()), ids.get("round 4", set())
-    for name, test_ids, train_ids in (
-            ("round-4 records, table from the other records", r4, None),
-            ("records added after round 4, table from the earlier records", None, early | r4)):
-        test = [r for r in dev if (r["id"] in test_ids if test_ids is not None else r["id"] not in train_ids)]
-        if not test:
-            continue
-        train = [r for r in dev if (r["id"] not in test_ids if test_ids is not None else r["id"] in train_ids)]
-        part = cases_with_table(test, train)
+    history = rounds()
+    seen: set[str] = set()
+    sets = []
+    for r in history:
+        if r.get("rules_before"):
+            sets.append((f"round {r['round']} replayed: rules of {r['rules_before']}, table from the "
+                         f"earlier rounds", r["ids"], set(seen), r["rules_before"]))
+        seen |= r["ids"]
+    last = history[-1]
+    sets.append((f"round {last['round']}, table from the other records (today's rules)", last["ids"],
+                 {x["id"] for x in dev} - last["ids"], None))
+    later = {x["id"] for x in dev} - seen
+    if later:
+        sets.append(("records added after the last listed round, table from the earlier ones "
+                     "(today's rules)", later, seen, None))
+    for name, test_ids, train_ids, commit in sets:
+        test = [r for r in dev if r["id"] in test_ids]
+        train = [r for r in dev if r["id"] in train_ids]
+        part = cases_with_table(test, train, rules_at(commit) if commit else None)
         out += ["", *side_by_side(name, *_score_pairs(part, shipped))]
         if show:
             out += ["  records the table changed:", *changed(part, shipped)]
-        sweeps.append((name.split(",")[0], part))
+        sweeps.append((name.split(",")[0].split(":")[0], part))
     if sweep:
         out += ["", "threshold sweep (similar enough / near duplicate): correct per scored set"]
         names = [n for n, _ in sweeps]
