@@ -8,8 +8,10 @@ from ``bench/replies/dev.jsonl``), each with its cause, provider and source.
 
 Similarity is TF-IDF cosine over tokens of the reply with addresses, IPs and ids masked (the
 classifier's MASK) and a Postfix wrapper (``host H said:``, ``(in reply to ...)``) removed: the
-reply code and its class, the enhanced code and its subject, lower-case words, word pairs, and
-character pairs of Chinese and Japanese text (written without spaces). Only the first
+reply code and its class, the enhanced code and its subject, lower-case words, and character
+pairs of Chinese and Japanese text (written without spaces). The :data:`NEIGHBOURS` nearest
+known replies vote for their causes, each with its squared similarity: a reply whose close
+neighbours disagree is less certain than one whose neighbours agree. Only the first
 :data:`MAX_CHARS` characters of a reply are read, so the work per reply is bounded and linear in
 its length. A batch of replies is scored with an inverted index (numpy): each token of a query
 visits only the known replies holding that token.
@@ -31,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FIELDS", "MAX_CHARS", "NEAR_DUPLICATE", "SIMILAR_ENOUGH", "WEAK_EVIDENCE", "KnownReplies",
+__all__ = ["FIELDS", "MAX_CHARS", "NEAR_DUPLICATE", "NEIGHBOURS", "SIMILAR_ENOUGH", "WEAK_EVIDENCE", "KnownReplies",
            "default_known_replies", "normalise", "overrules", "rows_from_records", "tokens"]
 
 TABLE = Path(__file__).parent / "rules" / "known_replies.jsonl"
@@ -46,6 +48,8 @@ NEAR_DUPLICATE = 0.9
 #: The rules' ways of deciding (:func:`analyzer.classify.rule_evidence`) that a close known
 #: reply overrules.
 WEAK_EVIDENCE = frozenset({"unknown", "context", "class", "code", "enhanced"})
+#: Known replies that vote on a query's cause.
+NEIGHBOURS = 5
 #: Queries scored together: bounds the score matrix to CHUNK x table rows.
 CHUNK = 256
 
@@ -96,9 +100,7 @@ def tokens(text: str) -> list[str]:
             words += [x for x in rest if len(x) > 1]
         elif len(w) > 1:
             words.append(w)
-    out += words
-    out += [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
-    return out
+    return out + words
 
 
 #: The fields of a known reply, in the table's order.
@@ -121,8 +123,9 @@ def rows_from_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]
 
 @dataclass
 class Nearest:
-    """For each query: the index of the nearest known reply (-1: none shares a token) and the
-    cosine similarity (0..1)."""
+    """For each query: the known reply that speaks for the cause its neighbours vote for (the
+    closest one of that cause; -1: no known reply shares a token) and the support for that
+    cause, 0..1: that reply's cosine similarity times the cause's share of the votes."""
 
     index: np.ndarray
     similarity: np.ndarray
@@ -223,11 +226,28 @@ class KnownReplies:
             qs = np.repeat(np.array(qi, dtype=np.int64), lengths)
             size = min(CHUNK, q - start)
             scores = np.bincount(qs * n + rows, weights=vals, minlength=size * n).reshape(size, n)
-            best = scores.argmax(axis=1)
-            top = scores[np.arange(size), best]
-            index[start:start + size] = np.where(top > 0, best, -1)
-            sim[start:start + size] = np.minimum(top, 1.0)
+            k = min(NEIGHBOURS, n)
+            near = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            for r in range(size):
+                index[start + r], sim[start + r] = self._vote(near[r], scores[r, near[r]])
         return Nearest(index, sim)
+
+    def _vote(self, rows: np.ndarray, sims: np.ndarray) -> tuple[int, float]:
+        """(row, support) for one query from its nearest rows and their similarities."""
+        votes: dict[str, float] = {}
+        best: dict[str, tuple[float, int]] = {}
+        for i, s in zip(rows.tolist(), sims.tolist(), strict=True):
+            if s <= 0:
+                continue
+            cause = self.rows[i]["cause"]
+            votes[cause] = votes.get(cause, 0.0) + s * s
+            if s > best.get(cause, (0.0, -1))[0] or (s == best[cause][0] and i < best[cause][1]):
+                best[cause] = (s, i)
+        if not votes:
+            return -1, 0.0
+        cause = max(votes, key=lambda c: (votes[c], best[c][0], -best[c][1]))
+        s, i = best[cause]
+        return i, min(1.0, s * votes[cause] / sum(votes.values()))
 
 
 def overrules(evidence: str, rule_cause: str, row: dict[str, Any], similarity: float, *,
