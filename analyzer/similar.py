@@ -42,7 +42,7 @@ TABLE = Path(__file__).parent / "rules" / "known_replies.jsonl"
 MAX_CHARS = 2048
 #: How close a known reply must be to overrule a rule that read only a code, a class or the
 #: event (or found nothing) ...
-SIMILAR_ENOUGH = 0.5
+SIMILAR_ENOUGH = 0.3
 #: ... and to overrule a rule that matched a phrase or a provider's signature: a near-duplicate.
 NEAR_DUPLICATE = 0.9
 #: The rules' ways of deciding (:func:`analyzer.classify.rule_evidence`) that a close known

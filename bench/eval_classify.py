@@ -396,8 +396,8 @@ def cross_validate(dev: list[dict], k: int, by: str, sweep: bool, show: bool) ->
         base = "  " + " " * 13 + "  ".join(f"{'rules ' + str(_score_pairs(cs, lambda c: c.rules)[0].ok):>22}"
                                              for _, cs in sweeps)
         out.append(base)
-        for weak in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 1.01):
-            for strong in (0.8, 0.85, 0.9, 0.95, 1.01):
+        for weak in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 1.01):
+            for strong in (0.8, 0.9, 0.95, 1.01):
                 row = [_score_pairs(cs, lambda c, w=weak, s=strong: c.combined(w, s))[1].ok
                        for _, cs in sweeps]
                 out.append(f"  {weak:>5} {strong:>6}  " + "  ".join(f"{v:>22}" for v in row))
