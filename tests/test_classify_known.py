@@ -97,3 +97,24 @@ def test_explain_escapes_the_known_reply():
     line = next(x for x in md.splitlines() if "Closest known reply" in x)
     assert "\\*evil\\*" in line and "\\[link\\]" in line and "\\`tick\\`" in line
     assert "<b>" not in line and "\x1b" not in line
+
+
+def test_cross_validation_folds_keep_a_source_together():
+    """eval_classify --cv: the replies of one page (numbers folded) fall in one fold, so a
+    near-duplicate never sits on both sides of a fold."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    try:
+        import eval_classify as ev
+    finally:
+        sys.path.pop(0)
+    recs = [{"source": f"sisimai/p5-sisimai set-of-emails/maildir/bsd/lhost-qmail-{i:02d}.eml "
+                       f"(commit 21cfb932)", "provider": f"P{i}"} for i in range(1, 30)]
+    recs += [{"source": f"https://example.org/page{i}", "provider": "Q"} for i in range(30)]
+    by_source = ev.folds(recs, 5, "source")
+    assert len(set(by_source[:29])) == 1
+    assert len(set(by_source[29:])) == 1  # one page pattern: page#
+    by_provider = ev.folds(recs, 5, "provider")
+    assert len(set(by_provider[29:])) == 1 and len(set(by_provider[:29])) > 1
