@@ -322,12 +322,16 @@ def rounds() -> list[dict]:
 
 
 def rules_at(commit: str) -> object:
-    """The knowledge base of the rule files at ``commit`` (read with git), with today's code."""
+    """The knowledge base of the rule files at ``commit`` (read with git), with today's code;
+    None when the clone does not have that commit."""
     import subprocess
     import tempfile
 
     from analyzer.rules import _load
 
+    if subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=HERE.parent,
+                      capture_output=True, check=False).returncode != 0:
+        return None
     tmp = Path(tempfile.mkdtemp(prefix="maillens-rules-"))
     for name in _load.SHIPPED:
         got = subprocess.run(["git", "show", f"{commit}:analyzer/rules/{name}"], cwd=HERE.parent,
@@ -374,9 +378,9 @@ def cross_validate(dev: list[dict], k: int, by: str, sweep: bool, show: bool) ->
             sets.append((f"round {r['round']} replayed: rules of {r['rules_before']}, table from the "
                          f"earlier rounds", r["ids"], set(seen), r["rules_before"]))
         seen |= r["ids"]
-    last = history[-1]
-    sets.append((f"round {last['round']}, table from the other records (today's rules)", last["ids"],
-                 {x["id"] for x in dev} - last["ids"], None))
+    r4 = next(r["ids"] for r in history if r["round"] == "4")
+    sets.append(("round 4, table from the other records (today's rules)", r4,
+                 {x["id"] for x in dev} - r4, None))
     later = {x["id"] for x in dev} - seen
     if later:
         sets.append(("records added after the last listed round, table from the earlier ones "
@@ -384,7 +388,11 @@ def cross_validate(dev: list[dict], k: int, by: str, sweep: bool, show: bool) ->
     for name, test_ids, train_ids, commit in sets:
         test = [r for r in dev if r["id"] in test_ids]
         train = [r for r in dev if r["id"] in train_ids]
-        part = cases_with_table(test, train, rules_at(commit) if commit else None)
+        kb = rules_at(commit) if commit and test else None
+        if not test or (commit and kb is None):
+            out += ["", f"{name}: skipped ({'no such records in dev.jsonl' if not test else 'commit not in this clone'})"]
+            continue
+        part = cases_with_table(test, train, kb)
         out += ["", *side_by_side(name, *_score_pairs(part, shipped))]
         if show:
             out += ["  records the table changed:", *changed(part, shipped)]
