@@ -11,15 +11,17 @@ counted per family and never printed, so nobody tunes rules on them.
     python bench/eval_classify.py --json              # the same figures as JSON
     python bench/eval_classify.py --part dev          # the development part only (held-out not run)
     python bench/eval_classify.py --cv 5              # rules only vs rules + known replies, cross-validated on dev
+    python bench/eval_classify.py --part dev --round 5  # only the dev records gathered in round 5
 
 The classifier answers some replies from the table of known replies
 (``analyzer/rules/known_replies.jsonl``), which is built from the development part: its dev
 figure then says little. ``--cv K`` measures what the table adds honestly: the development
 records are split into K folds by source (``--group provider``: by provider), so the replies of
 one page never sit on both sides; each fold is scored with a table built from the other folds,
-rules only against rules + known replies, per family. It also scores the round-4 records with a
-table built from the other records (and the records added after round 4, if any, with a table
-from the records before them), and ``--sweep`` prints the same figures for other similarity
+rules only against rules + known replies, per family. It also replays rounds 3, 4 and 5 (the
+rules of the commit before the round's records, a table of the earlier rounds;
+``bench/eval_rounds.json``), scores the round-4 records with today's rules and a table built from
+the other records, and ``--sweep`` prints the same figures for other similarity
 thresholds: thresholds are chosen from these figures only, never from the held-out part.
 
 A record counts as correct when the classifier's cause is its ``expected_cause`` or one of its
@@ -427,7 +429,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--group", choices=GROUPS, default="source", help="what --cv folds keep together")
     ap.add_argument("--sweep", action="store_true", help="with --cv: figures for other similarity thresholds")
     ap.add_argument("--changes", action="store_true", help="with --cv: list the records the table changed")
+    ap.add_argument("--round", type=int, default=None,
+                    help="score only the development records whose 'round' field is this (implies --part dev)")
     args = ap.parse_args(argv)
+    if args.round is not None:
+        args.part = "dev"
 
     if args.cv is not None:
         if args.cv < 2:
@@ -446,7 +452,10 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             print(f"Error: {path} not found\nTry: run from a checkout that has bench/replies/", file=sys.stderr)
             return 2
-        scores[part] = score(load(path), classify_one, known)
+        recs = load(path)
+        if args.round is not None:
+            recs = [r for r in recs if r.get("round") == args.round]
+        scores[part] = score(recs, classify_one, known)
 
     if args.json:
         print(json.dumps(as_json(scores), indent=2))
