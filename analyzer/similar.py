@@ -2,7 +2,7 @@
 
 The rules (``rules/*.toml``) decide by a phrase, a provider's signature, an enhanced code, a basic
 code or a fallback by class. Where they could only read a code, a real reply that says nearly the
-same thing knows better: ``rules/known_replies.jsonl`` holds about 1.3k replies quoted by
+same thing knows better: ``rules/known_replies.jsonl`` holds about 1.6k replies quoted by
 providers' pages, MTAs' sources and bounce corpora (written by ``tools/build_known_replies.py``
 from ``bench/replies/dev.jsonl``), each with its cause, provider and source.
 
