@@ -43,7 +43,7 @@ def _streamed(paths, kb, window=ReportWindow(), **stream_options):
         stream = EventStream(expand_inputs([str(p) for p in paths]), year=2026, tz="UTC", **stream_options)
     else:
         stream = open_stream([str(p) for p in paths], year=2026, tz="UTC", **stream_options)
-    result = collect_report_events(stream, kb)
+    result = collect_report_events(stream, kb, window)
     return make_report(result, kb=kb, window=window, now=NOW, generated_at=NOW)
 
 

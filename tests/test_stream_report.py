@@ -32,7 +32,7 @@ def test_streamed_report_with_a_window():
     paths = [str(SAMPLES / "postfix")]
     w = ReportWindow(pd.Timestamp("2026-11-29T15:52:00Z"), pd.Timestamp("2026-11-29T15:56:00Z"))
     whole = make_report(parse_logs(paths, tz="UTC", year=2026), window=w, now=NOW, generated_at=NOW)
-    res = collect_report_events(open_stream(paths, tz="UTC", year=2026, batch_lines=13))
+    res = collect_report_events(open_stream(paths, tz="UTC", year=2026, batch_lines=13), window=w)
     assert make_report(res, window=w, now=NOW, generated_at=NOW) == whole
 
 

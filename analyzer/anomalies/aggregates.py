@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "Bulk", "BulkFold", "is_bulk", "qid_hash", "row_order"]
+__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "Bulk", "BulkFold", "in_window", "is_bulk", "qid_hash", "row_order"]
 
 #: The events of a session's lines that are folded: session start and end, TLS set-up, postscreen passes.
 BULK_EVENTS = ("connect", "disconnect", "tls", "screen")
@@ -80,6 +80,18 @@ def is_bulk(batch: pd.DataFrame) -> np.ndarray:
     m = (session | message) & _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info")
     m &= ~_eq(batch["cause"], "local.resource") & null("sasl_username") & null("cause_ref")
     return m
+
+
+def in_window(ts: pd.Series, window: Any) -> np.ndarray:
+    """Which times lie in ``window`` (``since <= ts < until``, a limit of None being no limit;
+    a line without a time only when neither limit is given), as the report cuts its rows."""
+    since, until = getattr(window, "since", None), getattr(window, "until", None)
+    keep = np.ones(len(ts), dtype=bool)
+    if since is not None:
+        keep &= (ts >= since).fillna(False).to_numpy(dtype=bool)
+    if until is not None:
+        keep &= (ts < until).fillna(False).to_numpy(dtype=bool)
+    return keep
 
 
 def qid_hash(ids: pd.Series) -> np.ndarray:

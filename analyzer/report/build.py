@@ -437,7 +437,8 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "session_ends": _session_ends(ev, bulk),
         "top": _top(ev, full),
         "unrecognised": _unrecognised(counts),
-        **peer_report(ev),  # peer_totals, peers
+        # peer_totals, peers: folded from the stream when the run registered the section
+        **((sections or {}).get("peers") or peer_report(ev)),
         "warnings": list(warnings or []),
     }, totals=full)
     from .headline import add_headline

@@ -27,7 +27,10 @@ domains, client addresses, queue ids, seconds of the day), never with the number
 every batch of the run, before and after the window too (it keeps what lies inside the window: a
 line's ``ts`` is ``since <= ts < until``, a limit of None being no limit). The report's fold
 (:class:`analyzer.report.run.ReportFold`) runs every registered fold beside its own;
-``build_report`` receives their results as ``sections[name]``. The same factories run over a table
+``build_report`` receives their results as ``sections[name]``. A section fold whose
+``takes_bulk`` is true is called ``add(batch, bulk=mask)`` by the report's fold, ``mask`` being
+:func:`analyzer.anomalies.aggregates.is_bulk` of the batch (computed once for all); it computes
+the mask itself when called without it (over a table in memory). The same factories run over a table
 in memory when :func:`analyzer.report.make_report` is given one.
 
 **Who feeds folds.** :func:`fold_stream` runs folds over an event stream (:mod:`analyzer.pipeline`),

@@ -43,7 +43,7 @@ from ..totals import (
     pf_frame,
 )
 
-__all__ = ["QUEUE_BUCKETS", "TOP", "PeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
+__all__ = ["QUEUE_BUCKETS", "TOP", "PeersFold", "WindowPeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
 
 #: Rows shown per section (per kind for the reject sections); the rest is "and N more".
 TOP = 10
@@ -451,6 +451,29 @@ class PeersFold:
                                self.top)
             totals["eximstats"] = self.ex.totals()
         return {"peer_totals": peer_totals_of(totals), "peers": peers}
+
+
+class WindowPeersFold(PeersFold):
+    """:class:`PeersFold` as a report section (:func:`analyzer.report.fold.register_section`): it
+    folds the lines of the window that the report keeps as rows (not the lines only counted,
+    :func:`analyzer.anomalies.aggregates.is_bulk`), so that its result is :func:`peer_report` of
+    the window's rows, without holding them."""
+
+    #: :class:`analyzer.report.run.ReportFold` passes each batch's :func:`is_bulk` mask as ``bulk``
+    takes_bulk = True
+
+    def __init__(self, window: Any, top: int = TOP) -> None:
+        super().__init__(top)
+        self.window = window
+
+    def add(self, batch: pd.DataFrame, bulk: np.ndarray | None = None) -> None:
+        from ..anomalies.aggregates import in_window, is_bulk
+
+        keep = ~(is_bulk(batch) if bulk is None else bulk) & in_window(batch["ts"], self.window)
+        if keep.all():
+            super().add(batch)
+        elif keep.any():
+            super().add(batch[keep])
 
 
 def peer_report(events: pd.DataFrame, top: int = TOP) -> dict[str, list[dict[str, Any]]]:

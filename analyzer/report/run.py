@@ -22,7 +22,8 @@ from ..anomalies import detect_anomalies
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, is_bulk, span
 from ..reader import ParseResult
 from .build import ReportWindow, build_report
-from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream
+from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
+from .peers import WindowPeersFold
 
 __all__ = ["REPORT_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "split_events"]
 
@@ -60,6 +61,9 @@ class FoldedResult(ParseResult):
         return None if first is None or pd.isna(first) else first
 
 
+register_section("peers", WindowPeersFold)  # the report's peer_totals and peers, from the stream
+
+
 class ReportFold:
     """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the other
     lines kept as rows (:data:`REPORT_COLUMNS`, the columns with few values dictionary-encoded
@@ -73,9 +77,10 @@ class ReportFold:
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
 
     def add(self, batch: pd.DataFrame) -> None:
-        for f in self.sections.values():
-            f.add(batch)
         m = is_bulk(batch)
+        for f in self.sections.values():
+            # a section that leaves the bulk lines out is given them rather than test every line again
+            f.add(batch, bulk=m) if getattr(f, "takes_bulk", False) else f.add(batch)
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m)
 
