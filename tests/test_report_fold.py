@@ -14,7 +14,7 @@ from analyzer.pipeline import EventStream
 from analyzer.reader import open_stream, parse_logs
 from analyzer.report import ReportWindow, make_report
 from analyzer.report.fold import Fold, RowsFold, fold_frame
-from analyzer.report.run import REPORT_COLUMNS, collect_report_events, split_events
+from analyzer.report.run import REPORT_COLUMNS, ROW_COLUMNS, collect_report_events, split_events
 from analyzer.sources import expand_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,9 +190,9 @@ def test_fold_frame_hands_out_slices_with_their_place():
 
 
 def test_report_columns_are_what_the_stream_keeps(day, kb):
-    """collect_report_events keeps exactly REPORT_COLUMNS as rows, and each row's place apart."""
+    """collect_report_events keeps exactly ROW_COLUMNS as rows, and each row's place apart."""
     result = collect_report_events(open_stream([str(day)], year=2026, tz="UTC"), kb)
-    assert list(result.events.columns) == list(REPORT_COLUMNS)
+    assert list(result.events.columns) == list(ROW_COLUMNS)
     assert len(result.order) == len(result.events) and (np.diff(result.order) > 0).all()
 
 
@@ -284,3 +284,28 @@ def test_rows_fold_without_any_batch_has_the_order_column():
     rows = RowsFold(list(REPORT_COLUMNS), order_column=ORDER_COLUMN).result()
     assert list(rows.columns) == [*REPORT_COLUMNS, ORDER_COLUMN]
     assert len(rows) == 0
+
+
+@pytest.fixture(scope="module")
+def exim_day(tmp_path_factory) -> Path:
+    """A generated Exim day (3,000 lines) with a burst of 5xx and a SASL brute force."""
+    from bench.generate_logs import generate
+
+    path = tmp_path_factory.mktemp("fold-exim") / "mainlog"
+    generate(mta="exim", lines=3000, seed=11, out=path,
+             incidents=["521_burst:acme.example@6h+1h", "sasl_bruteforce:198.51.100.66@10h+1h"])
+    return path
+
+
+@pytest.mark.parametrize("mta", ["postfix", "exim"])
+@pytest.mark.parametrize("batch_lines", [1, 13, 997])
+def test_awkward_cuts_give_the_table_report(day, exim_day, kb, mta, batch_lines):
+    """A day cut into batches of 1, 13 or 997 lines (a message's lines on both sides of a cut)
+    gives the report of the whole table in memory, for Postfix and Exim, with and without a
+    window that starts inside the day (the morning then is the baseline)."""
+    path = day if mta == "postfix" else exim_day
+    for window in (ReportWindow(),
+                   ReportWindow(pd.Timestamp("2026-11-28T09:30:00Z"), pd.Timestamp("2026-11-28T20:00:00Z"))):
+        table = _from_table([path], kb, window=window)
+        assert table["window"]["events"] > 0
+        assert _streamed([path], kb, window=window, workers=1, batch_lines=batch_lines) == table

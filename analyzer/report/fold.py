@@ -140,13 +140,18 @@ class RowsFold:
 
         if mask is None and self.keep is not None:
             mask = np.asarray(self.keep(batch), dtype=bool)
-        rows = batch[self.columns] if mask is None else batch.loc[mask, self.columns]
-        t = pa.Table.from_pandas(rows, preserve_index=False)
+        # the batch's columns as Arrow (no copy of Arrow-backed ones), the rows kept taken there: one
+        # take per column in Arrow, cheaper than pandas' (measured: less CPU and memory at 1M lines)
+        t = pa.Table.from_pandas(batch[self.columns], preserve_index=False)
         if self._schema is None:
             self._schema = t.schema
         if self.order_column is not None:
             order = row_order(batch)
-            t = t.append_column(self.order_column, pa.array(order if mask is None else order[mask]))
+            t = t.append_column(self.order_column, pa.array(order))
+        if mask is not None:
+            if not mask.any():
+                return
+            t = pc.filter(t, pa.array(mask))
         if not t.num_rows:
             return
         for name in self.few_values:

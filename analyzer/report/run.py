@@ -25,13 +25,18 @@ from .build import ReportWindow, build_report
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
 from .peers import WindowPeersFold
 
-__all__ = ["REPORT_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "split_events"]
+__all__ = ["REPORT_COLUMNS", "ROW_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "split_events"]
 
 #: The columns the report and the detectors read (classified events).
 REPORT_COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
                   "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size", "quit",
                   "sasl_username", "detail", "source", "line_no", "reply_class", "outcome", "cause", "provider",
                   "severity", "helo", "relay_ip", "orig_recipient", "fix_id", "action", "cause_ref")
+#: Of those, the ones only the peers' sections read (folded from the stream, :class:`.peers.WindowPeersFold`):
+#: not kept in the rows.
+_PEERS_ONLY = frozenset({"mta", "size", "helo", "relay_ip", "orig_recipient"})
+#: The columns of the rows kept (:class:`ReportFold`): what the sections built from rows and the detectors read.
+ROW_COLUMNS = tuple(c for c in REPORT_COLUMNS if c not in _PEERS_ONLY)
 #: Of those, the ones with few distinct values: held dictionary-encoded while a run is read.
 _FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client_host", "relay_host", "relay_ip", "status",
                          "smtp_stage", "source", "reply_class", "outcome", "cause", "provider", "severity",
@@ -66,11 +71,11 @@ register_section("peers", WindowPeersFold)  # the report's peer_totals and peers
 
 class ReportFold:
     """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the other
-    lines kept as rows (:data:`REPORT_COLUMNS`, the columns with few values dictionary-encoded
+    lines kept as rows (:data:`ROW_COLUMNS`, the columns with few values dictionary-encoded
     while held), and the registered section folds (:data:`.fold.SECTION_FOLDS`) for ``window``.
     ``result()`` is ``(rows, bulk, sections)``."""
 
-    def __init__(self, columns: Any = REPORT_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
+    def __init__(self, columns: Any = ROW_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
         self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN,
                              categorical=_CATEGORICAL)
         self.bulk = BulkFold()
