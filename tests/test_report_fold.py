@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer.anomalies.aggregates import Bulk, BulkFold, is_bulk
+from analyzer.anomalies.aggregates import Bulk, BulkFold, is_bulk, is_queued, qid_hash
 from analyzer.classify import classify, default_rules
 from analyzer.pipeline import EventStream
 from analyzer.reader import open_stream, parse_logs
@@ -101,7 +101,8 @@ def test_rotated_set_with_batches_across_files(kb):
 
 def test_folded_lines_are_counted_not_kept(day, kb):
     """The folded lines are sessions, TLS and postscreen lines that went well and Postfix's
-    message-id/removed lines; the report still counts them as events, sessions and normal closes."""
+    message-id/removed lines (is_bulk), and qmgr's queued lines (is_queued, their senders kept); the
+    report still counts them as events, sessions and normal closes."""
     table = classify(parse_logs([str(day)], year=2026, tz="UTC", workers=1).events, kb)
     m = is_bulk(table)
     bulk_rows = table[m]
@@ -110,13 +111,21 @@ def test_folded_lines_are_counted_not_kept(day, kb):
     assert bulk_rows.loc[session, "queue_id"].isna().all()
     assert bulk_rows.loc[~session, ["sender", "recipient", "status", "detail"]].isna().all().all()
     assert bulk_rows["outcome"].isin(["ok", "info"]).all()
+    queued = is_queued(table)
+    assert queued.any() and not (queued & m).any()
+    assert set(table.loc[queued, "event"].unique()) == {"queued"}
     rows, bulk = split_events(table)
     assert len(rows) + len(bulk) == len(table)
+    assert len(rows) == int((~(m | queued)).sum())
     connects = bulk_rows[(bulk_rows["event"] == "connect") & (bulk_rows["direction"] != "outbound")
                          & ~bulk_rows["program"].str.endswith("postscreen")]
     assert int(bulk.table["sessions"].sum()) == len(connects)
-    # each folded message line keeps when its message was first seen
-    assert len(bulk.qids) == int((~session).sum())
+    # each folded message line keeps when its message was first seen, qmgr's queued lines their sender
+    assert len(bulk.qids) == int((~session).sum()) + int(queued.sum())
+    assert len(bulk.senders) == int(queued.sum())
+    got = dict(zip(bulk.senders["qid"], bulk.senders["sender"], strict=True))
+    want = table.loc[queued, ["queue_id", "sender"]]
+    assert got == dict(zip(qid_hash(want["queue_id"]), want["sender"], strict=True))
 
 
 def test_bulk_fold_does_not_depend_on_the_batches(day, kb):
@@ -309,3 +318,23 @@ def test_awkward_cuts_give_the_table_report(day, exim_day, kb, mta, batch_lines)
         table = _from_table([path], kb, window=window)
         assert table["window"]["events"] > 0
         assert _streamed([path], kb, window=window, workers=1, batch_lines=batch_lines) == table
+
+
+@pytest.mark.parametrize("since", [None, "2026-11-28T06:30:00Z"])
+def test_top_senders_read_the_folded_queued_lines(day, kb, since):
+    """The top tables name each delivery's sender from qmgr's queued line: folded apart (Bulk.senders)
+    they give the tables of the whole table whose queued lines are rows, with a window that cuts
+    messages in two too."""
+    from analyzer.report.build import _top
+
+    table = classify(parse_logs([str(day)], year=2026, tz="UTC", workers=1).events, kb)
+    rows, bulk = split_events(table)
+    if since is not None:
+        at = pd.Timestamp(since)
+        table = table[(table["ts"] >= at).fillna(False).to_numpy(dtype=bool)]
+        rows = rows[(rows["ts"] >= at).fillna(False).to_numpy(dtype=bool)]
+        bulk = bulk.cut(at)
+    whole = _top(table.sort_values("ts", kind="stable").reset_index(drop=True))
+    folded = _top(rows.sort_values("ts", kind="stable").reset_index(drop=True), bulk=bulk)
+    assert len(bulk.senders) and whole["senders"]
+    assert folded == whole

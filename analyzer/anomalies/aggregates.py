@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "Bulk", "BulkFold", "in_window", "is_bulk", "qid_hash", "row_order"]
+__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "Bulk", "BulkFold", "in_window", "is_bulk", "is_queued", "qid_hash", "row_order"]
 
 #: The events of a session's lines that are folded: session start and end, TLS set-up, postscreen passes.
 BULK_EVENTS = ("connect", "disconnect", "tls", "screen")
@@ -33,7 +33,8 @@ _NEEDS = frozenset({"ts", "event", "outcome", "severity", "direction", "cause", 
 _NULL_SEC = np.iinfo(np.int64).min  # the "second" of a line without a time
 _KEYS = ["sec", "source", "host", "reply_class"]
 #: The columns :meth:`BulkFold.add` reads of the lines it folds.
-_READS = ("ts", "program", "direction", "event", "quit", "source", "host", "reply_class", "line_no", "queue_id")
+_READS = ("ts", "program", "direction", "event", "quit", "source", "host", "reply_class", "line_no", "queue_id",
+          "sender")
 _COUNTS = ["n", "sessions", "closed", "unclosed"]
 
 
@@ -79,6 +80,24 @@ def is_bulk(batch: pd.DataFrame) -> np.ndarray:
         message &= null(name)
     m = (session | message) & _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info")
     m &= ~_eq(batch["cause"], "local.resource") & null("sasl_username") & null("cause_ref")
+    return m
+
+
+def is_queued(batch: pd.DataFrame) -> np.ndarray:
+    """Postfix qmgr's 'queued' lines (``from=<...>, size=, nrcpt= (queue active)``: a message's
+    sender, once per delivery round) that went well and say nothing more: the report counts them
+    (:class:`Bulk`) and reads only their queue id and sender (:attr:`Bulk.senders`), so it folds
+    them apart from the rows like :func:`is_bulk`'s lines (the peers' sections read them as rows:
+    :func:`is_bulk` itself leaves them out). None in a table that lacks a column the fold reads."""
+    if not set(batch.columns) >= _NEEDS | {"queue_id", "sender"}:
+        return np.zeros(len(batch), dtype=bool)
+    m = _eq(batch["event"], "queued") & batch["queue_id"].notna().to_numpy(dtype=bool)
+    if not m.any():
+        return m
+    for name in ("status", "recipient", "detail", "reply_text", "client_ip", "sasl_username", "cause_ref"):
+        if name in batch.columns:
+            m &= batch[name].isna().to_numpy(dtype=bool)
+    m &= _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info") & ~_eq(batch["cause"], "local.resource")
     return m
 
 
@@ -133,6 +152,7 @@ class BulkFold:
     def __init__(self) -> None:
         self._pieces: list[pd.DataFrame] = []
         self._qids: list[pd.DataFrame] = []
+        self._senders: list[pd.DataFrame] = []
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
         m = is_bulk(batch) if mask is None else mask
@@ -167,15 +187,23 @@ class BulkFold:
             has = rows["queue_id"].notna().to_numpy(dtype=bool)
             if has.any():  # a message's first time: one (hash, second, time) per line, 24 bytes
                 self._qids.append(pd.DataFrame({"qid": qid_hash(rows["queue_id"][has]), "sec": sec[has], "ts": ns[has]}))
+            if "sender" in rows.columns:
+                said = has & rows["sender"].notna().to_numpy(dtype=bool)
+                if said.any():  # a message's sender (qmgr's queued lines): the top senders' tables read it
+                    self._senders.append(pd.DataFrame({
+                        "qid": qid_hash(rows["queue_id"][said]), "sec": sec[said], "ts": ns[said],
+                        "order": row_order(batch)[m][said],
+                        "sender": pd.array(rows["sender"][said].astype("string[pyarrow]"), dtype="string[pyarrow]")}))
 
     def result(self) -> Bulk:
         qids = pd.concat(self._qids, ignore_index=True) if self._qids else _empty_qids()
-        self._qids = []
+        senders = pd.concat(self._senders, ignore_index=True) if self._senders else _empty_senders()
+        self._qids, self._senders = [], []
         if not self._pieces:
-            return Bulk(Bulk.empty().table, qids)
+            return Bulk(Bulk.empty().table, qids, senders)
         table = _combine(pd.concat(self._pieces, ignore_index=True))
         self._pieces = []
-        return Bulk(table.sort_values("last_order", kind="stable").reset_index(drop=True), qids)
+        return Bulk(table.sort_values("last_order", kind="stable").reset_index(drop=True), qids, senders)
 
 
 def _combine(df: pd.DataFrame) -> pd.DataFrame:
@@ -202,10 +230,13 @@ class Bulk:
     :func:`analyzer.report.fold.row_order`, and ``last_line``). ``sec`` is the whole second (UTC
     epoch), :data:`_NULL_SEC` for lines without a time. ``qids`` holds, per folded line of a
     message, its queue id's hash (:func:`qid_hash`), ``sec`` and ``ts`` (ns): when each message was
-    first seen."""
+    first seen; ``senders`` the senders those lines name."""
 
     table: pd.DataFrame
     qids: pd.DataFrame = field(default_factory=lambda: _empty_qids())
+    #: per folded line that names a message's sender (qmgr's queued lines, :func:`is_queued`): the
+    #: queue id's hash ``qid``, ``sec``, ``ts`` (ns), ``order`` (its place in the input) and ``sender``
+    senders: pd.DataFrame = field(default_factory=lambda: _empty_senders())
 
     @classmethod
     def empty(cls) -> Bulk:
@@ -227,11 +258,17 @@ class Bulk:
     def cut(self, since: Any = None, until: Any = None, *, timed: bool = False) -> Bulk:
         """The lines with ``since <= time < until`` (a limit of None: no limit); lines without a
         time only when neither limit is given and not ``timed``."""
-        t, q = self.table, self.qids
+        t, q, s = self.table, self.qids, self.senders
         keep, qkeep = _inside(t["sec"].to_numpy(), since, until, timed), _inside(q["sec"].to_numpy(), since, until, timed)
-        if keep.all() and qkeep.all():
+        # the senders by their exact time, as the rows they were are cut
+        skeep = _inside(s["sec"].to_numpy(), None, None, timed or since is not None or until is not None)
+        if since is not None:
+            skeep &= s["ts"].to_numpy() >= pd.Timestamp(since).value
+        if until is not None:
+            skeep &= s["ts"].to_numpy() < pd.Timestamp(until).value
+        if keep.all() and qkeep.all() and skeep.all():
             return self
-        return Bulk(t[keep].reset_index(drop=True), q[qkeep].reset_index(drop=True))
+        return Bulk(t[keep].reset_index(drop=True), q[qkeep].reset_index(drop=True), s[skeep].reset_index(drop=True))
 
     def first_seen(self) -> pd.Series:
         """The first time (ns) of each queue id hash among the folded lines."""
@@ -272,6 +309,11 @@ def _inside(sec: np.ndarray, since: Any, until: Any, timed: bool) -> np.ndarray:
 
 def _empty_qids() -> pd.DataFrame:
     return pd.DataFrame({"qid": np.array([], np.uint64), "sec": np.array([], np.int64), "ts": np.array([], np.int64)})
+
+
+def _empty_senders() -> pd.DataFrame:
+    return pd.DataFrame({"qid": np.array([], np.uint64), "sec": np.array([], np.int64), "ts": np.array([], np.int64),
+                         "order": np.array([], np.int64), "sender": pd.array([], dtype="string[pyarrow]")})
 
 
 def _sec_of(ts: Any, *, up: bool) -> int:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..anomalies import detect_anomalies
-from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, is_bulk, span
+from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, is_bulk, is_queued, span
 from ..reader import ParseResult
 from .build import ReportWindow, build_report
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
@@ -86,6 +86,7 @@ class ReportFold:
         for f in self.sections.values():
             # a section that leaves the bulk lines out is given them rather than test every line again
             f.add(batch, bulk=m) if getattr(f, "takes_bulk", False) else f.add(batch)
+        m = m | is_queued(batch)  # qmgr's queued lines: counted, their senders kept (Bulk.senders)
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m)
 
@@ -116,7 +117,7 @@ def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
 
     class _Split:
         def add(self, batch: pd.DataFrame) -> None:
-            m = is_bulk(batch)
+            m = is_bulk(batch) | is_queued(batch)  # as ReportFold folds them
             masks.append(m)
             bulk.add(batch, m)
 
