@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer.anomalies.aggregates import Bulk, BulkFold, is_bulk, is_queued, qid_hash
+from analyzer.anomalies.aggregates import Bulk, BulkFold, is_bulk, is_queued, is_received, qid_hash
 from analyzer.classify import classify, default_rules
 from analyzer.pipeline import EventStream
 from analyzer.reader import open_stream, parse_logs
@@ -101,8 +101,8 @@ def test_rotated_set_with_batches_across_files(kb):
 
 def test_folded_lines_are_counted_not_kept(day, kb):
     """The folded lines are sessions, TLS and postscreen lines that went well and Postfix's
-    message-id/removed lines (is_bulk), and qmgr's queued lines (is_queued, their senders kept); the
-    report still counts them as events, sessions and normal closes."""
+    message-id/removed lines (is_bulk), and qmgr's queued lines and arrivals (is_queued, is_received:
+    their senders kept); the report still counts them as events, sessions, normal closes and receptions."""
     table = classify(parse_logs([str(day)], year=2026, tz="UTC", workers=1).events, kb)
     m = is_bulk(table)
     bulk_rows = table[m]
@@ -111,20 +111,23 @@ def test_folded_lines_are_counted_not_kept(day, kb):
     assert bulk_rows.loc[session, "queue_id"].isna().all()
     assert bulk_rows.loc[~session, ["sender", "recipient", "status", "detail"]].isna().all().all()
     assert bulk_rows["outcome"].isin(["ok", "info"]).all()
-    queued = is_queued(table)
+    queued = is_queued(table) | is_received(table)
     assert queued.any() and not (queued & m).any()
-    assert set(table.loc[queued, "event"].unique()) == {"queued"}
+    assert set(table.loc[queued, "event"].unique()) == {"queued", "received"}
     rows, bulk = split_events(table)
     assert len(rows) + len(bulk) == len(table)
     assert len(rows) == int((~(m | queued)).sum())
     connects = bulk_rows[(bulk_rows["event"] == "connect") & (bulk_rows["direction"] != "outbound")
                          & ~bulk_rows["program"].str.endswith("postscreen")]
     assert int(bulk.table["sessions"].sum()) == len(connects)
+    assert int(bulk.received().sum()) == int((table.loc[queued, "event"] == "received").sum()) > 0
     # each folded message line keeps when its message was first seen, qmgr's queued lines their sender
-    assert len(bulk.qids) == int((~session).sum()) + int(queued.sum())
-    assert len(bulk.senders) == int(queued.sum())
+    with_qid = queued & table["queue_id"].notna().to_numpy(dtype=bool)
+    assert len(bulk.qids) == int((~session).sum()) + int(with_qid.sum())
+    said = with_qid & table["sender"].notna().to_numpy(dtype=bool)
+    assert len(bulk.senders) == int(said.sum())
     got = dict(zip(bulk.senders["qid"], bulk.senders["sender"], strict=True))
-    want = table.loc[queued, ["queue_id", "sender"]]
+    want = table.loc[said, ["queue_id", "sender"]]
     assert got == dict(zip(qid_hash(want["queue_id"]), want["sender"], strict=True))
 
 

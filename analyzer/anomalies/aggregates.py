@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "Bulk", "BulkFold", "in_window", "is_bulk", "is_queued", "qid_hash", "row_order"]
+__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "in_window", "is_bulk", "is_queued",
+           "is_received", "qid_hash", "row_order"]
 
 #: The events of a session's lines that are folded: session start and end, TLS set-up, postscreen passes.
 BULK_EVENTS = ("connect", "disconnect", "tls", "screen")
@@ -31,7 +32,9 @@ MESSAGE_EVENTS = ("message_id", "removed")
 _NEEDS = frozenset({"ts", "event", "outcome", "severity", "direction", "cause", "source", "host", "program",
                     "reply_class", "line_no"})
 _NULL_SEC = np.iinfo(np.int64).min  # the "second" of a line without a time
-_KEYS = ["sec", "source", "host", "reply_class"]
+_KEYS = ["sec", "source", "host", "reply_class", "kind"]
+#: The ``kind`` of a Bulk row of received lines (:func:`is_received`); the other lines' is "".
+RECEIVED = "received"
 #: The columns :meth:`BulkFold.add` reads of the lines it folds.
 _READS = ("ts", "program", "direction", "event", "quit", "source", "host", "reply_class", "line_no", "queue_id",
           "sender")
@@ -99,6 +102,30 @@ def is_queued(batch: pd.DataFrame) -> np.ndarray:
             m &= batch[name].isna().to_numpy(dtype=bool)
     m &= _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info") & ~_eq(batch["cause"], "local.resource")
     return m
+
+
+def is_received(batch: pd.DataFrame) -> np.ndarray:
+    """A message's arrival lines (Postfix smtpd/pickup ``client=``/``uid=`` lines, Exim's ``<=``)
+    that went well and say nothing more: the report counts them (:class:`Bulk`, under their own
+    ``kind``, so that receptions keep their times and last lines) and reads their sender
+    (:attr:`Bulk.senders`), so it folds them apart from the rows; the peers' sections read them as
+    rows (:func:`is_bulk` leaves them out). None in a table that lacks a column the fold reads."""
+    if not set(batch.columns) >= _NEEDS | {"queue_id", "sender"}:
+        return np.zeros(len(batch), dtype=bool)
+    m = _eq(batch["event"], "received")
+    if not m.any():
+        return m
+    for name in ("status", "recipient", "detail", "reply_text", "sasl_username", "cause_ref"):
+        if name in batch.columns:
+            m &= batch[name].isna().to_numpy(dtype=bool)
+    m &= _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info") & ~_eq(batch["cause"], "local.resource")
+    return m
+
+
+def counted_apart(batch: pd.DataFrame) -> np.ndarray:
+    """The lines the report folds into a :class:`Bulk` beside :func:`is_bulk`'s: :func:`is_queued`
+    and :func:`is_received`."""
+    return is_queued(batch) | is_received(batch)
 
 
 def in_window(ts: pd.Series, window: Any) -> np.ndarray:
@@ -171,6 +198,7 @@ class BulkFold:
             "source": rows["source"].astype(object).where(rows["source"].notna(), None).to_numpy(),
             "host": rows["host"].astype(object).where(rows["host"].notna(), None).to_numpy(),
             "reply_class": rows["reply_class"].astype(object).where(rows["reply_class"].notna(), None).to_numpy(),
+            "kind": np.where(_eq(rows["event"], "received"), RECEIVED, ""),
             "n": np.ones(len(rows), dtype=np.int64),
             "sessions": (_eq(rows["event"], "connect") & ~prog.str.endswith("postscreen").to_numpy(dtype=bool)
                          & ~_eq(direction, "outbound")).astype(np.int64),
@@ -224,7 +252,8 @@ def _combine(df: pd.DataFrame) -> pd.DataFrame:
 @dataclass
 class Bulk:
     """The folded bulk lines: ``table`` has one row per (``sec``, ``source``, ``host``,
-    ``reply_class``) with the line counts ``n``, ``sessions`` (inbound connects, not postscreen's),
+    ``reply_class``, ``kind``: :data:`RECEIVED` for received lines, else "") with the line counts
+    ``n``, ``sessions`` (inbound connects, not postscreen's),
     ``closed``/``unclosed`` (inbound disconnects with and without QUIT), the first and last time
     (``ts_min``/``ts_max``, ns), and the last line (``last_order``, see
     :func:`analyzer.report.fold.row_order`, and ``last_line``). ``sec`` is the whole second (UTC
@@ -241,7 +270,8 @@ class Bulk:
     @classmethod
     def empty(cls) -> Bulk:
         cols: dict[str, Any] = {"sec": np.array([], np.int64), "source": np.array([], object),
-                                "host": np.array([], object), "reply_class": np.array([], object)}
+                                "host": np.array([], object), "reply_class": np.array([], object),
+                                "kind": np.array([], object)}
         cols.update({c: np.array([], np.int64) for c in [*_COUNTS, "ts_min", "ts_max", "last_order"]})
         cols["last_line"] = np.array([], float)
         return cls(pd.DataFrame(cols))
@@ -249,6 +279,13 @@ class Bulk:
     def __len__(self) -> int:
         """The number of lines folded."""
         return int(self.table["n"].sum())
+
+    def received(self, table: pd.DataFrame | None = None) -> np.ndarray:
+        """The received lines (:func:`is_received`) of each row of ``table`` (default: this one's)."""
+        t = self.table if table is None else table
+        if "kind" not in t.columns:
+            return np.zeros(len(t), dtype=np.int64)
+        return np.where(t["kind"].to_numpy() == RECEIVED, t["n"].to_numpy(dtype=np.int64), 0)
 
     @property
     def timed(self) -> pd.DataFrame:

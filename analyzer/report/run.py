@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..anomalies import detect_anomalies
-from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, is_bulk, is_queued, span
+from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, counted_apart, is_bulk, span
 from ..reader import ParseResult
 from .build import ReportWindow, build_report
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
@@ -86,7 +86,7 @@ class ReportFold:
         for f in self.sections.values():
             # a section that leaves the bulk lines out is given them rather than test every line again
             f.add(batch, bulk=m) if getattr(f, "takes_bulk", False) else f.add(batch)
-        m = m | is_queued(batch)  # qmgr's queued lines: counted, their senders kept (Bulk.senders)
+        m = m | counted_apart(batch)  # queued and received lines: counted, their senders kept (Bulk.senders)
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m)
 
@@ -117,7 +117,7 @@ def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
 
     class _Split:
         def add(self, batch: pd.DataFrame) -> None:
-            m = is_bulk(batch) | is_queued(batch)  # as ReportFold folds them
+            m = is_bulk(batch) | counted_apart(batch)  # as ReportFold folds them
             masks.append(m)
             bulk.add(batch, m)
 
@@ -197,7 +197,9 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     # the headline's "usually"
     info["expected"] = expected_volumes(baseline, cur, window.since, window.until,
                                         baseline_span=span(baseline["ts"], base_bulk) if baseline is not None else None,
-                                        window_span=span(cur["ts"], cur_bulk))
+                                        window_span=span(cur["ts"], cur_bulk),
+                                        folded={"received": int(base_bulk.received().sum())} if base_bulk is not None
+                                        else None)
     has_base = baseline is not None and (len(baseline) or (base_bulk is not None and len(base_bulk)))
     findings = detect_anomalies(cur, baseline=baseline if has_base else None,
                                 params=params, now=now, kb=kb, bulk=cur_bulk,
