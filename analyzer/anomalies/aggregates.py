@@ -195,9 +195,9 @@ class BulkFold:
         quit_ = rows["quit"].fillna(False).to_numpy(dtype=bool) if "quit" in rows.columns else np.zeros(len(rows), bool)
         df = pd.DataFrame({
             "sec": sec,
-            "source": rows["source"].astype(object).where(rows["source"].notna(), None).to_numpy(),
-            "host": rows["host"].astype(object).where(rows["host"].notna(), None).to_numpy(),
-            "reply_class": rows["reply_class"].astype(object).where(rows["reply_class"].notna(), None).to_numpy(),
+            "source": _shared_objects(rows["source"]),
+            "host": _shared_objects(rows["host"]),
+            "reply_class": _shared_objects(rows["reply_class"]),
             "kind": np.where(_eq(rows["event"], "received"), RECEIVED, ""),
             "n": np.ones(len(rows), dtype=np.int64),
             "sessions": (_eq(rows["event"], "connect") & ~prog.str.endswith("postscreen").to_numpy(dtype=bool)
@@ -232,6 +232,13 @@ class BulkFold:
         table = _combine(pd.concat(self._pieces, ignore_index=True))
         self._pieces = []
         return Bulk(table.sort_values("last_order", kind="stable").reset_index(drop=True), qids, senders)
+
+
+def _shared_objects(s: pd.Series) -> np.ndarray:
+    """The values as Python objects (None for null), one object per distinct value: the
+    per-second table holds many rows of a few files, hosts and reply classes."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    return np.append(np.asarray(uniq, dtype=object), None)[codes]  # code -1 (null) takes the None
 
 
 def _combine(df: pd.DataFrame) -> pd.DataFrame:
