@@ -10,6 +10,7 @@ counted per family and never printed, so nobody tunes rules on them.
     python bench/eval_classify.py --min-heldout 0.95  # exit 1 when held-out accuracy is lower
     python bench/eval_classify.py --json              # the same figures as JSON
     python bench/eval_classify.py --part dev          # the development part only (held-out not run)
+    python bench/eval_classify.py --part dev --round 5  # only the dev records gathered in round 5
 
 A record counts as correct when the classifier's cause is its ``expected_cause`` or one of its
 ``also_accept`` causes (used only where the knowledge base itself defines two causes for one
@@ -190,7 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--part", choices=("dev", "heldout", "both"), default="both",
                     help="score one part only (while writing rules: dev, so the held-out part stays unseen)")
+    ap.add_argument("--round", type=int, default=None,
+                    help="score only the development records whose 'round' field is this (implies --part dev)")
     args = ap.parse_args(argv)
+    if args.round is not None:
+        args.part = "dev"
 
     classify_one = maillens_classifier()
     known = known_causes()
@@ -202,7 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             print(f"Error: {path} not found\nTry: run from a checkout that has bench/replies/", file=sys.stderr)
             return 2
-        scores[part] = score(load(path), classify_one, known)
+        recs = load(path)
+        if args.round is not None:
+            recs = [r for r in recs if r.get("round") == args.round]
+        scores[part] = score(recs, classify_one, known)
 
     if args.json:
         print(json.dumps(as_json(scores), indent=2))
