@@ -349,10 +349,9 @@ def pool(workers: int, producer: Callable | None, classifier: Any, warm: BlockJo
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
     if warm is not None:
-        try:
+        # only a head start: the blocks themselves report their errors
+        with contextlib.suppress(Exception):
             run_block(warm)
-        except Exception:  # noqa: BLE001 - only a head start: the blocks themselves report errors
-            pass
     ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_keep_heap)
     ex.submit(os.getpid).result()  # fork the workers now, before a reader thread starts
