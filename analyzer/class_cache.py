@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from . import native
 from .rowhash import row_hash
 from .schema import CLASS_SCHEMA, to_pandas
 
@@ -28,10 +30,50 @@ CLASS_KEY = ["event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "re
 
 
 def class_key(table: pa.Table) -> np.ndarray:
-    """The classification key of every row (uint64): rows with equal keys classify alike."""
+    """The classification key of every row (uint64): rows with equal keys classify alike. Only
+    within one run (the cache's lifetime): the native engine hashes otherwise than pandas."""
     from .classify import MASK
 
-    return row_hash(table, CLASS_KEY, {"reply_text": MASK, "detail": MASK})
+    masks = {"reply_text": MASK, "detail": MASK}
+    hash_strings = native.hash_strings()
+    if hash_strings is None:
+        return row_hash(table, CLASS_KEY, masks)
+    # the native core hashes the string columns (~3x faster: no Python strings made)
+    h = np.zeros(table.num_rows, dtype=np.uint64)
+    for name in CLASS_KEY:
+        col = table.column(name)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            hc = row_hash(table.select([name]), [name])
+        elif name in masks:  # masked per distinct value, then hashed
+            enc = pc.dictionary_encode(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
+            from .classify import MASKED
+
+            values = _hash(hash_strings, pc.replace_substring_regex(enc.dictionary, masks[name], MASKED))
+            values = np.append(values, np.uint64(_NULL))
+            hc = values[pc.fill_null(enc.indices, len(values) - 1).to_numpy(zero_copy_only=False)]
+        else:
+            hc = _hash(hash_strings, col)
+        with np.errstate(over="ignore"):
+            h = h * np.uint64(1000003) ^ hc
+    return h
+
+
+_NULL = 0x9E3779B97F4A7C15  # a null's hash (as native/src/hash.rs)
+
+
+def _hash(hash_strings: Any, col: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The native hash of each value of a string column (uint64; nulls hash to _NULL)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if col.type != pa.string():
+        col = col.cast(pa.string())
+    n = len(col)
+    bitmap, off, data = col.buffers()
+    if off is None:  # an empty array may come without buffers
+        return np.empty(0, np.uint64)
+    offsets = off.to_pybytes()[col.offset * 4:(col.offset + n + 1) * 4]
+    valid = (bitmap.to_pybytes(), col.offset) if col.null_count and bitmap is not None else None
+    return np.frombuffer(hash_strings(offsets, b"" if data is None else data.to_pybytes(), valid), dtype=np.uint64)
 
 
 class Classifier:

@@ -19,9 +19,9 @@ import pyarrow.compute as pc
 
 from analyzer import schema
 from analyzer.rules import KnowledgeBase, RulesError, load_rules
-from analyzer.rules._load import parse_status
+from analyzer.rules._load import CODE_CLASS, parse_status
 
-__all__ = ["KnowledgeBase", "RulesError", "classify", "load_rules", "reply_class"]
+__all__ = ["KnowledgeBase", "RulesError", "classify", "load_rules", "reply_class", "rule_evidence"]
 
 #: One RE2 pass masks what varies between otherwise identical replies: addresses, IPs, ids.
 MASK = (r"(?i)[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+"
@@ -75,6 +75,9 @@ _CODE_IN_TEXT = re.compile(r"(?:^|said:\s*|:\s|^(?:smtp|x-[\w-]+)\s*;\s*|\bwith\
 _ENH_AFTER_CODE = re.compile(r"\b[2-5]\d\d[ -]+(?:\S+ )?([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
 _ENH_ANY = re.compile(r"(?<![\w.])#?([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
 
+#: Events that carry a remote server's answer to us: the only ones a known reply may explain.
+KNOWN_REPLY_EVENTS = frozenset({"reply", "delivery", "verify"})
+
 _KB: KnowledgeBase | None = None
 
 
@@ -91,6 +94,23 @@ def reply_class(code: int | None) -> str | None:
     if code is None or not 200 <= int(code) <= 599:
         return None
     return f"{int(code) // 100}xx"
+
+
+def rule_evidence(rule: Any) -> str:
+    """How a rule decides: 'phrase' (a text pattern), 'provider' (a provider's signature),
+    'enhanced' (an enhanced code only), 'code' (a basic code only), 'class' (the code's class
+    only), 'context' (the event or status only); 'unknown' for no rule."""
+    if rule is None:
+        return "unknown"
+    if rule.text:
+        return "phrase"
+    if rule.provider:
+        return "provider"
+    if rule.enhanced or rule.dsn:
+        return "enhanced"
+    if rule.codes:
+        return "class" if rule.code_score <= CODE_CLASS else "code"
+    return "context"
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,15 +270,23 @@ def _match(kb: KnowledgeBase, u: dict[str, np.ndarray], v: dict[str, list[Any]],
 
 
 def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
-             rule_ids: bool = False, attribute_causes: bool = True) -> pd.DataFrame:
+             rule_ids: bool = False, attribute_causes: bool = True,
+             known_replies: Any = None,
+             known_directions: tuple[str | None, ...] = ("outbound",)) -> pd.DataFrame:
     """Return ``events`` with the classification columns appended (Arrow-backed dtypes).
 
     Every row gets a cause ('unknown' only where no rule matches), read in the event's
-    direction (a cause's inbound/outbound variant). Retry-wait and give-up lines then take
-    the cause of the last real error for the same message or domain
+    direction (a cause's inbound/outbound variant). A remote server's failure reply that the
+    rules read only by its code (or not at all) takes the cause of the closest known reply
+    (:mod:`analyzer.similar`) when that one is close enough; a reply a phrase rule matched
+    keeps the rule's cause unless a known reply is a near-duplicate that says otherwise.
+    ``known_replies`` is the table (None: the shipped one; False: rules only) and
+    ``known_directions`` the directions it applies to (known replies are remote servers
+    answering us: outbound; explain adds None for a pasted reply). Retry-wait and give-up
+    lines then take the cause of the last real error for the same message or domain
     (:func:`analyzer.attribution.attribute`; ``attribute_causes=False`` skips that, for rows
     that are not a whole log). With ``rule_ids=True`` a ``rule_id`` column names the rule
-    that decided, for tests and debugging.
+    that decided (``known_reply:<id>`` for a known reply), for tests and debugging.
     """
     kb = rules or default_rules()
     cols: dict[str, np.ndarray] = {}
@@ -321,6 +349,9 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
               mta=vocab["mta"], dsn=vocab["dsn"], enh=list(enh_vocab), provider=list(p_vocab))
     rule_texts = pc.replace_substring_regex(texts, HOST_IN_WRAPPER, r"\1~\2")
     best = _match(kb, uu, vv, rule_texts)
+    evidence = [rule_evidence(kb.rules[b]) if b >= 0 else "unknown" for b in best]
+    known, picks = _known_picks(kb, known_replies, evidence, best, eff_code, texts, u,
+                                vocab, known_directions)
     wait_hit = _text_hits(texts, WAIT_TEXT)[u["text"]]
     expire_hit = _text_hits(texts, EXPIRE_TEXT)[u["text"]]
     dir_v = [None] + vocab["direction"]
@@ -334,6 +365,10 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     for j in range(len(best)):
         rule = kb.rules[best[j]] if best[j] >= 0 else None
         base_id = rule.cause if rule else "unknown"
+        rule_id = rule.id if rule else None
+        if picks[j] >= 0:
+            known_row = known.rows[picks[j]]
+            base_id, rule_id, rule = known_row["cause"], f"known_reply:{known_row['id']}", None
         cause_id = kb.cause_for(base_id, dir_v[u["direction"][j]])
         cause = kb.causes[cause_id]
         rc = reply_class(eff_code[j]) if eff_code[j] >= 0 else None
@@ -351,7 +386,7 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
         res["severity"].append(cause["severity"])
         fix = rule.fix if rule and rule.fix else base_id
         res["fix_id"].append(kb.fix_for(fix, dir_v[u["direction"][j]]))
-        res["rule_id"].append(rule.id if rule else None)
+        res["rule_id"].append(rule_id)
 
     out = events.copy(deep=False)
     names = [c.name for c in schema.CLASS_COLUMNS if c.name in res] + \
@@ -364,6 +399,46 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     from analyzer.attribution import attribute
 
     return attribute(out, kb) if attribute_causes else attribute(out, kb, only_columns=True)
+
+
+def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], best: np.ndarray,
+                 eff_code: np.ndarray, texts: pa.Array, u: dict[str, np.ndarray],
+                 vocab: dict[str, list[Any]], directions: tuple[str | None, ...]
+                 ) -> tuple[Any, np.ndarray]:
+    """The table and, per unique combination, the known reply that decides (-1: the rule).
+
+    Only a remote server's failure reply (4xx/5xx, or no code and no success status) in an
+    allowed direction is looked up, one query per distinct text."""
+    from analyzer import similar
+
+    picks = np.full(len(best), -1, dtype=np.int64)
+    if known_replies is False or not len(best):
+        return None, picks
+    dir_ok = np.array([None in directions] + [d in directions for d in vocab["direction"]])
+    ev_ok = np.array([False] + [e in KNOWN_REPLY_EVENTS for e in vocab["event"]])
+    st_ok = np.array([True] + [STATUS_OUTCOME.get(s) != "ok" for s in vocab["status"]])
+    failing = (eff_code >= 400) & (eff_code <= 599) | ((eff_code < 0) & st_ok[u["status"]])
+    cand = dir_ok[u["direction"]] & ev_ok[u["event"]] & failing & (u["text"] > 0)
+    if not cand.any():
+        return None, picks
+    known = similar.default_known_replies() if known_replies is None else known_replies
+    if not len(known):
+        return known, picks
+    wanted = np.unique(u["text"][cand])
+    near = known.nearest(texts.take(pa.array(wanted - 1)).to_pylist())
+    at = np.full(len(texts) + 1, -1, dtype=np.int64)
+    at[wanted] = np.arange(len(wanted))
+    for j in np.flatnonzero(cand):
+        k = at[u["text"][j]]
+        i = int(near.index[k])
+        if i < 0:
+            continue
+        row = known.rows[i]
+        rule_cause = kb.rules[best[j]].cause if best[j] >= 0 else "unknown"
+        if row["cause"] in kb.causes and known.overrules(
+                evidence[j], rule_cause, row, float(near.similarity[k])):
+            picks[j] = i
+    return known, picks
 
 
 def _text_hits(texts: pa.Array, pattern: str) -> np.ndarray:

@@ -31,6 +31,7 @@ from .attribution import (
     _key_codes,
     attribute,
 )
+from .class_cache import CLASS_KEY
 from .schema import to_pandas
 
 #: The columns :func:`analyzer.attribution.attribute` reads.
@@ -55,6 +56,8 @@ class StreamClassifier:
     carries_state = True
     #: it takes the rows' classification keys from the workers (analyzer.class_cache)
     uses_keys = True
+    #: the event table's columns it reads (with the classification's, which it adds)
+    reads = tuple(sorted(set(_READS) | set(_BARE_READS) | set(CLASS_KEY)))
 
     def __init__(self, kb: Any = None) -> None:
         from .class_cache import Classifier

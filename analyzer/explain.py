@@ -14,6 +14,7 @@ import textwrap
 from typing import Any
 
 from analyzer.rules import KnowledgeBase
+from analyzer.textsafe import printable
 
 __all__ = [
     "CLASS_NAMES",
@@ -84,17 +85,37 @@ def _default_rules() -> KnowledgeBase:
     return default_rules()
 
 
-def _classified(kb: KnowledgeBase, text: str, code: int | None,
-                enhanced: str | None) -> tuple[str, str | None]:
-    """Cause and provider the classifier gives a lone reply (read without a direction)."""
+def _classified(kb: KnowledgeBase, text: str, code: int | None, enhanced: str | None,
+                known: Any = False, direction: str | None = None
+                ) -> tuple[str, str | None, dict[str, Any] | None]:
+    """Cause, provider and the known reply that decided (None: a rule did) the classifier
+    gives a lone reply (read without a direction). ``known`` is the table of known replies
+    (None: the shipped one; False: rules only); it is not consulted for a reply ``direction``
+    says our own server sent."""
     import pandas as pd  # only replies need the classifier: codes and causes are looked up (fast start)
 
     from analyzer.classify import classify, example_frame
 
+    dirs: tuple[str | None, ...] = () if direction == "inbound" else ("outbound", None)
     row = classify(example_frame([{"text": text, "code": code, "enhanced": enhanced}]), kb,
-                   attribute_causes=False)
+                   attribute_causes=False, rule_ids=True,
+                   known_replies=known if dirs else False, known_directions=dirs)
     provider = row["provider"].iloc[0]
-    return str(row["cause"].iloc[0]), (None if pd.isna(provider) else str(provider))
+    return (str(row["cause"].iloc[0]), (None if pd.isna(provider) else str(provider)),
+            _known_row(known, row["rule_id"].iloc[0]))
+
+
+def _known_row(known: Any, rule_id: Any) -> dict[str, Any] | None:
+    """The known reply a ``known_reply:<id>`` rule id names, as explain shows it."""
+    if not isinstance(rule_id, str) or not rule_id.startswith("known_reply:"):
+        return None
+    from analyzer.similar import default_known_replies
+
+    table = default_known_replies() if known is None else known
+    row = table.row(rule_id.split(":", 1)[1])
+    if row is None:
+        return None
+    return {k: row.get(k) for k in ("id", "text", "cause", "provider", "source", "licence")}
 
 
 def reply_in_line(line: str) -> str:
@@ -184,8 +205,9 @@ def _enhanced_key(kb: KnowledgeBase, subject: str, detail: str) -> str | None:
     return key if key in kb.enhanced else None
 
 
-def _one(kb: KnowledgeBase, query: str, direction: str | None = None) -> dict[str, Any]:
-    entry = _one_plain(kb, query, direction)
+def _one(kb: KnowledgeBase, query: str, direction: str | None = None,
+         known: Any = None) -> dict[str, Any]:
+    entry = _one_plain(kb, query, direction, known)
     return _directed(kb, entry, direction or entry.pop("_direction", None))
 
 
@@ -217,7 +239,8 @@ def _directed(kb: KnowledgeBase, entry: dict[str, Any], direction: str | None) -
     return entry
 
 
-def _one_plain(kb: KnowledgeBase, query: str, direction: str | None) -> dict[str, Any]:
+def _one_plain(kb: KnowledgeBase, query: str, direction: str | None,
+               known: Any = None) -> dict[str, Any]:
     q = query.strip()
     if not q:
         raise UnknownQuery("empty query; " + UnknownQuery.hint)
@@ -252,22 +275,25 @@ def _one_plain(kb: KnowledgeBase, query: str, direction: str | None) -> dict[str
                       meaning=f"{q} is not in the IANA registry; providers define their own "
                       f"detail codes. Closest meaning: {kb.causes[cause]['meaning']}",
                       refs=["RFC 3463 §2 (structure of enhanced codes)"])
-    logged = _from_log_line(kb, q)
+    logged = _from_log_line(kb, q, known)
     if logged is not None:
         return logged
     reply = reply_in_line(q)
     code, enh = codes_of(reply)
     if code or enh or " " in q:
-        cause, provider = _classified(kb, reply, int(code) if code else None, enh)
+        cause, provider, known_row = _classified(kb, reply, int(code) if code else None, enh,
+                                                 known, direction or line_direction(q))
+        extra = {"reply": reply, "_direction": line_direction(q)}
+        if known_row:
+            extra["known_reply"] = known_row
         if not code and not enh:
             if cause == "unknown":
                 raise UnknownQuery(_unknown_message(kb, q))
             return {**_entry(kb, q, "text", cause, title=kb.causes[cause]["title"],
-                             provider=provider), "reply": reply,
-                    "_direction": line_direction(q)}
+                             provider=provider), **extra}
         title, refs = _code_title(kb, cause, code, enh)
         return {**_entry(kb, q, "reply", cause, title=title, code=code, enhanced=enh, refs=refs,
-                         provider=provider), "reply": reply, "_direction": line_direction(q)}
+                         provider=provider), **extra}
     raise UnknownQuery(_unknown_message(kb, q))
 
 
@@ -284,7 +310,7 @@ def _code_title(kb: KnowledgeBase, cause: str, code: str | None, enh: str | None
     return title, list(kb.codes.get(code, {}).get("references", [])) if code else []
 
 
-def _from_log_line(kb: KnowledgeBase, line: str) -> dict[str, Any] | None:
+def _from_log_line(kb: KnowledgeBase, line: str, known: Any = None) -> dict[str, Any] | None:
     """A whole pasted log line (with its time stamp) read as the report reads it: parsed into one
     event and classified with its context (the daemon, the event, the stage, the direction), so
     explain and the report agree. None when the text does not parse as one recognised line."""
@@ -298,7 +324,7 @@ def _from_log_line(kb: KnowledgeBase, line: str) -> dict[str, Any] | None:
     ev = parse_lines([line.strip()]).events
     if len(ev) != 1:
         return None
-    row = classify(ev, kb, attribute_causes=False).iloc[0]
+    row = classify(ev, kb, attribute_causes=False, rule_ids=True, known_replies=known).iloc[0]
 
     def val(name: str) -> Any:
         v = row.get(name)
@@ -312,9 +338,11 @@ def _from_log_line(kb: KnowledgeBase, line: str) -> dict[str, Any] | None:
     reply = val("reply_text") or val("detail") or line.strip()
     direction = val("direction") if val("direction") in DIRECTIONS else None
     title, refs = _code_title(kb, cause, code, enh)
+    known_row = _known_row(known, val("rule_id"))
     return {**_entry(kb, line, "reply" if code or enh else "text", cause, title=title, code=code,
                      enhanced=enh, refs=refs, provider=val("provider")),
-            "reply": str(reply), "_direction": direction}
+            "reply": str(reply), "_direction": direction,
+            **({"known_reply": known_row} if known_row else {})}
 
 
 def _unknown_message(kb: KnowledgeBase, q: str) -> str:
@@ -334,20 +362,23 @@ def _todo(entry: dict[str, Any]) -> str:
 
 
 def explain(*queries: str, rules: KnowledgeBase | None = None,
-            direction: str | None = None) -> dict[str, Any]:
+            direction: str | None = None, known_replies: Any = None) -> dict[str, Any]:
     """One entry for one query; for two or more, a comparison with the key differences.
 
     A query may be a whole pasted log line: the reply inside it is found and explained.
     ``direction`` ('inbound': our server judged a client; 'outbound': a remote server judged
     us) picks the advice that applies; without it, a pasted line's own direction is used, and
-    where none is known the readings that differ are both given, labelled.
+    where none is known the readings that differ are both given, labelled. A reply the rules
+    read only by its code may be answered from the closest known reply
+    (:mod:`analyzer.similar`; ``known_replies``: a table, None for the shipped one, False for
+    rules only); the entry's ``known_reply`` then names it, with its provider and source.
     """
     if not queries:
         raise UnknownQuery("nothing to explain")
     if direction is not None and direction not in DIRECTIONS:
         raise UnknownQuery(f"direction '{direction}' is not inbound or outbound")
     kb = rules or _default_rules()
-    entries = [_one(kb, q, direction) for q in queries]
+    entries = [_one(kb, q, direction, known_replies) for q in queries]
     if len(entries) == 1:
         return entries[0]
     differences, same = [], []
@@ -395,6 +426,8 @@ def _text_entry(e: dict[str, Any]) -> list[str]:
         out.append(f"  reply:     {e['reply']}")
     if e.get("direction"):
         out.append(f"  direction: {e['direction']}")
+    if e.get("known_reply"):
+        out.append(f"  closest known reply: {_known_text(e['known_reply'], printable)}")
     out += ["  when you see it:", _wrap(e["when"], "    ")]
     for label, fix in _fixes(e):
         out.append(f"  how to fix it{label}:")
@@ -404,6 +437,11 @@ def _text_entry(e: dict[str, Any]) -> list[str]:
     out.append("  references:")
     out += [f"    - {r}" for r in e["references"]]
     return out
+
+
+def _known_text(row: dict[str, Any], escape: Any) -> str:
+    """'<reply> (<provider>, <source>)', each part escaped for the output (quoted log text)."""
+    return f"{escape(row['text'])} ({escape(row['provider'])}, {escape(row['source'])})"
 
 
 def _fixes(e: dict[str, Any]) -> list[tuple[str, list[str]]]:
@@ -440,6 +478,10 @@ def _md_entry(e: dict[str, Any], level: str = "##") -> list[str]:
     out.append(f"- **Cause:** `{e['cause']}` ({e['cause_title']}); outcome {e['outcome']}, "
                f"severity {e['severity']}")
     out += [f"- **Meaning:** {e['meaning']}", f"- **When you see it:** {e['when']}"]
+    if e.get("known_reply"):
+        from analyzer.report.markdown import md  # only markdown needs it
+
+        out.append(f"- **Closest known reply:** {_known_text(e['known_reply'], md)}")
     for label, fix in _fixes(e):
         out += ["", f"**How to fix it{label}**", ""]
         out += [f"{i}. {s}" for i, s in enumerate(fix, 1)]

@@ -81,6 +81,17 @@ def block_array(data: bytes, *, ends_file: bool = True) -> Sequence[str]:
 
     if not data or b"\r" in data or len(data) >= 1 << 31:
         return block_lines(data, ends_file=ends_file)
+    from . import native
+
+    split = native.split_lines()
+    if split is not None:  # the native core: one pass, UTF-8 checked there
+        got = split(data)
+        if got is None:
+            return block_lines(data, ends_file=ends_file)
+        offsets, body = got
+        n = len(offsets) // 4 - 1
+        return Lines(pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(body)), len(data),
+                     b"\x00" in data)
     buf = np.frombuffer(data, dtype=np.uint8)
     nl = np.flatnonzero(buf == 10)
     n = len(nl) if len(nl) and nl[-1] == len(data) - 1 else len(nl) + 1  # a last line without newline

@@ -213,6 +213,22 @@ def threads() -> int:
     return 1 if multiprocessing.parent_process() is not None else THREADS
 
 
+def hash_strings() -> Any:
+    """The native hash of a string column's values (``hash_strings(offsets, data, valid)`` ->
+    little-endian uint64 bytes; native/src/hash.rs), or None when the Python engine runs."""
+    if engine() != "native":
+        return None
+    return getattr(_module()[0], "hash_strings", None)
+
+
+def split_lines() -> Any:
+    """The native cutting of a block into lines (``split_lines(data)`` -> (offsets, bytes) or
+    None; native/src/lines.rs), or None when the Python engine runs."""
+    if engine() != "native":
+        return None
+    return getattr(_module()[0], "split_lines", None)
+
+
 def string_buffers(arr: Any) -> tuple[bytes, bytes]:
     """The offsets and data of a string array (see :func:`_string_buffers`)."""
     return _string_buffers(arr)

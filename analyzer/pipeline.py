@@ -2,7 +2,8 @@
 
 **What a batch is.** An :class:`EventBatch`: ``table``, a :class:`pyarrow.Table` with exactly the
 columns of :data:`analyzer.schema.SCHEMA` (plus :data:`analyzer.schema.CLASS_SCHEMA`'s columns
-when the stream classifies), rows in file order; and ``counts``, the
+when the stream classifies; only those of ``EventStream.columns`` when a consumer names the few it
+reads), rows in file order; and ``counts``, the
 :class:`analyzer.parsers.LineCounts` of the lines that batch came from (lines read, events,
 foreign, unrecognised by kind with samples ...). ``source`` names the input. Batches of one input
 come in line order, inputs in the order :func:`analyzer.sources.expand_inputs` gives (rotated
@@ -153,6 +154,10 @@ class EventStream:
     block_bytes: int = BLOCK_BYTES
     classify_rows: int = 0  # batches classified together up to this many rows (0: CLASSIFY_ROWS)
     ahead: bool = True  # with workers > 1: batches made on a thread, ahead of the consumer (see __iter__)
+    #: the only columns the consumer (and the classifier) reads, or None: all. Batches then have
+    #: only these (and line_no), and worker processes send back only these (less to put in line
+    #: order, write and map). Runs that merge secondary logs or sets of files keep all columns
+    columns: tuple[str, ...] | None = None
     reparsed: int = 0  # blocks parsed again because their guessed state was wrong (analyzer.parallel)
     files: list[FileSummary] = field(default_factory=list)
     counts: LineCounts = field(default_factory=LineCounts)
@@ -177,10 +182,14 @@ class EventStream:
         sets = len({rotation_key(i.name)[0] for i in self.inputs if not is_secondary(i.name)})
         # workers may classify what no later step changes (no secondary logs, one set of files)
         # and a classifier that carries state from batch to batch classifies here, in order
+        secondary = any(is_secondary(i.name) for i in self.inputs)
         self._classify_in_worker = (self.classifier is not None and sets <= 1
-                                    and not getattr(self.classifier, "carries_state", False)
-                                    and not any(is_secondary(i.name) for i in self.inputs))
+                                    and not getattr(self.classifier, "carries_state", False) and not secondary)
+        # the merging of secondary logs and of repeated sets hashes every column: whole tables then
+        self._send_columns = self.columns if sets <= 1 and not secondary else None
         batches = self._merged()
+        if self._send_columns is not None:
+            batches = _projected(batches, self._send_columns)
         if sets > 1:
             # several sets of files: one may be another's copy in other stamps (analyzer.overlap),
             # which only the whole table tells; such runs are held, checked, then streamed
@@ -316,7 +325,8 @@ class EventStream:
                         while pending:  # fork with no thread of ours in the middle of a batch
                             yield from results()
                         self._pool = parallel.pool(self.workers, self.producer,
-                                                   self.classifier if self._classify_in_worker else None)
+                                                   self.classifier if self._classify_in_worker else None,
+                                                   warm=self._warm_job(inp, ref))
                         self._spool = parallel.spool_dir()
                     for fut, take in self._blocks(index, inp, ref, size, summaries):
                         yield from submit(fut, take)
@@ -366,6 +376,22 @@ class EventStream:
                 shutil.rmtree(self._spool, ignore_errors=True)
                 self._spool = None
 
+    def _warm_job(self, inp: Input, ref: dt.datetime | None) -> Any:
+        """A small block of the input's first lines for :func:`analyzer.parallel.pool` to parse
+        before it forks (None for stdin and compressed input)."""
+        if inp.path is None or not is_plain_file(inp):
+            return None
+        try:
+            head = read_range(inp.path, 0, parallel.WARM_BYTES)
+        except OSError:
+            return None
+        head = head[: head.rfind(b"\n") + 1]
+        if not head:
+            return None
+        return parallel.BlockJob(inp.name, None, 0, 0, head, False, self.tz, self.year, ref,
+                                 None if self.fmt == "auto" else self.fmt, "panic" in os.path.basename(inp.name).lower(),
+                                 parallel.Start(), self._classify_in_worker, False, None, self._send_columns)
+
     def _file_done(self, size: int | None) -> None:
         self._done += size or 0
         if self.progress is not None and size is not None:
@@ -398,7 +424,7 @@ class EventStream:
             return BlockJob(inp.name, path, start, end, data, True, self.tz, self.year, ref, forced, panic,
                             Start() if first else state, self._classify_in_worker,
                             getattr(self.classifier, "uses_keys", False) and not self._classify_in_worker,
-                            self._spool)
+                            self._spool, self._send_columns)
 
         def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
             def take(r: Any) -> Iterator[EventBatch]:
@@ -449,6 +475,15 @@ class EventStream:
             yield submit(prev), taker(prev, True)
         else:
             self._file_done(size)
+
+
+def _projected(batches: Iterator[EventBatch], columns: tuple[str, ...]) -> Iterator[EventBatch]:
+    """The batches with only ``columns`` and line_no (those parsed in this process have all)."""
+    keep = set(columns) | {"line_no"}
+    for b in batches:
+        if len(b.table.column_names) != len(keep):
+            b.table = b.table.select([c for c in b.table.column_names if c in keep])
+        yield b
 
 
 def _size(lines: Any) -> int:

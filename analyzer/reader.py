@@ -91,11 +91,13 @@ def open_stream(
     batch_lines: int | None = STREAM_BATCH_LINES,
     classifier: Classifier | None = None,
     workers: int | None = None,
+    columns: Iterable[str] | None = None,
 ) -> EventStream:
     """The event batches of Postfix/Exim logs (see :mod:`analyzer.pipeline`), options checked.
 
     ``workers``: processes that parse big inputs (default ``$MAILLENS_WORKERS``, else the
-    number of cores; 1 parses in this process); the result is the same with any number."""
+    number of cores; 1 parses in this process); the result is the same with any number.
+    ``columns``: the only columns the consumer reads (see :attr:`EventStream.columns`)."""
     if isinstance(paths, str):
         paths = [paths]
     if fmt not in FORMATS:
@@ -104,7 +106,8 @@ def open_stream(
     warnings: list[str] = []
     inputs = expand_inputs(paths, warnings.append)
     return EventStream(inputs, year=year, tz=tz, fmt=fmt, now=now, progress=progress, batch_lines=batch_lines,
-                       classifier=classifier, workers=workers or STREAM_WORKERS, warnings=warnings)
+                       classifier=classifier, workers=workers or STREAM_WORKERS, warnings=warnings,
+                       columns=None if columns is None else tuple(columns))
 
 
 def check_strict(counts: LineCounts) -> None:

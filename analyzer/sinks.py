@@ -407,6 +407,9 @@ def _from_input(batches: Iterable[Any]) -> Iterator[Any]:
 class SummaryFold:
     """Folds event batches into what ``maillens parse`` prints (see :mod:`analyzer.summary`)."""
 
+    #: the columns it reads (of the event table and the classification's)
+    READS = ("event", "reply_code", "status", "cause", "outcome", "ts")
+
     def __init__(self) -> None:
         self.by_event: Counter = Counter()
         self.by_code: Counter = Counter()

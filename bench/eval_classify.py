@@ -10,6 +10,19 @@ counted per family and never printed, so nobody tunes rules on them.
     python bench/eval_classify.py --min-heldout 0.95  # exit 1 when held-out accuracy is lower
     python bench/eval_classify.py --json              # the same figures as JSON
     python bench/eval_classify.py --part dev          # the development part only (held-out not run)
+    python bench/eval_classify.py --cv 5              # rules only vs rules + known replies, cross-validated on dev
+    python bench/eval_classify.py --part dev --round 5  # only the dev records gathered in round 5
+
+The classifier answers some replies from the table of known replies
+(``analyzer/rules/known_replies.jsonl``), which is built from the development part: its dev
+figure then says little. ``--cv K`` measures what the table adds honestly: the development
+records are split into K folds by source (``--group provider``: by provider), so the replies of
+one page never sit on both sides; each fold is scored with a table built from the other folds,
+rules only against rules + known replies, per family. It also replays rounds 3, 4 and 5 (the
+rules of the commit before the round's records, a table of the earlier rounds;
+``bench/eval_rounds.json``), scores the round-4 records with today's rules and a table built from
+the other records, and ``--sweep`` prints the same figures for other similarity
+thresholds: thresholds are chosen from these figures only, never from the held-out part.
 
 A record counts as correct when the classifier's cause is its ``expected_cause`` or one of its
 ``also_accept`` causes (used only where the knowledge base itself defines two causes for one
@@ -20,8 +33,10 @@ replies/README.md) count as misses; they are also reported on their own line.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import inspect
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -42,19 +57,24 @@ def load(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def maillens_classifier() -> Callable[[dict], str]:
+def maillens_classifier(known: object = None, kb: object = None) -> Callable[[dict], str]:
     """A function record -> cause, using maillens' explain() as the CLI does for a pasted reply.
 
-    The record's direction is passed on when explain() accepts one (it does not everywhere yet).
+    The record's direction is passed on when explain() accepts one (it does not everywhere yet);
+    ``known`` is the table of known replies (None: the shipped one; False: rules only), ``kb``
+    the knowledge base (None: the shipped one).
     """
     from analyzer.classify import default_rules
     from analyzer.explain import UnknownQuery, explain
 
-    kb = default_rules()
-    takes_direction = "direction" in inspect.signature(explain).parameters
+    kb = kb or default_rules()
+    params = inspect.signature(explain).parameters
+    takes_direction = "direction" in params
 
     def classify_one(rec: dict) -> str:
-        kwargs = {"rules": kb}
+        kwargs: dict = {"rules": kb}
+        if "known_replies" in params:
+            kwargs["known_replies"] = known
         if takes_direction and rec.get("direction"):
             kwargs["direction"] = rec["direction"]
         try:
@@ -180,6 +200,220 @@ def as_json(scores: dict[str, Score]) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# cross-validation of the known replies (development part only)
+
+ROUNDS = HERE / "eval_rounds.json"
+GROUPS = ("source", "provider")
+
+
+def group_of(rec: dict, by: str) -> str:
+    """The group a record's fold follows: its provider, or its source without the commit or
+    quoted page and with numbers folded (one bounce corpus, one repository's issues, one page)."""
+    if by == "provider":
+        return rec.get("provider", "")
+    src = re.sub(r"\s*\(.*$", "", rec.get("source", ""))
+    return re.sub(r"\d+", "#", src)
+
+
+def folds(records: list[dict], k: int, by: str) -> list[int]:
+    """A fold 0..k-1 per record, by a hash of its group (stable, independent of order)."""
+    return [int(hashlib.sha256(group_of(r, by).encode()).hexdigest()[:8], 16) % k for r in records]
+
+
+@dataclass
+class Case:
+    """One scored record: the rules' cause and, where the table was asked, what it offered."""
+
+    rec: dict
+    rules: str
+    offer: tuple | None = None  # (evidence, rule cause, known row, similarity)
+
+    def combined(self, similar_enough: float, near_duplicate: float) -> str:
+        from analyzer.similar import overrules
+
+        if self.offer is None:
+            return self.rules
+        evidence, rule_cause, row, sim = self.offer
+        if not overrules(evidence, rule_cause, row, sim, similar_enough=similar_enough,
+                         near_duplicate=near_duplicate):
+            return self.rules
+        return _directed(row["cause"], self.rec)
+
+
+def _directed(cause: str, rec: dict) -> str:
+    from analyzer.classify import default_rules
+
+    return default_rules().cause_for(cause, rec.get("direction"))
+
+
+def cases_with_table(test: list[dict], train: list[dict], kb: object = None) -> list[Case]:
+    """Score ``test`` with the rules, recording what a table built from ``train`` would offer
+    (the table is asked as the classifier asks it, and told to decline)."""
+    from analyzer.similar import KnownReplies, rows_from_records
+
+    table = KnownReplies(rows_from_records(train))
+    offered: list[tuple] = []
+
+    def record(evidence: str, rule_cause: str, row: dict, similarity: float) -> bool:
+        offered.append((evidence, rule_cause, row, similarity))
+        return False
+
+    table.overrules = record  # type: ignore[method-assign]
+    classify_one = maillens_classifier(table, kb)
+    out = []
+    for rec in test:
+        offered.clear()
+        got = classify_one(rec)
+        out.append(Case(rec, got, offered[-1] if offered else None))
+    return out
+
+
+def real_with_table(test: list[dict], train: list[dict]) -> dict[str, str]:
+    """id -> cause with a table built from ``train`` at the shipped thresholds (the real path)."""
+    from analyzer.similar import KnownReplies, rows_from_records
+
+    classify_one = maillens_classifier(KnownReplies(rows_from_records(train)))
+    return {r["id"]: classify_one(r) for r in test}
+
+
+def _score_pairs(cases: list[Case], combined: Callable[[Case], str]) -> tuple[Score, Score]:
+    rules, both = Score(), Score()
+    for c in cases:
+        fam = c.rec["expected_cause"].split(".")[0]
+        for s, got in ((rules, c.rules), (both, combined(c))):
+            s.total[fam] += 1
+            if is_correct(c.rec, got):
+                s.correct[fam] += 1
+            else:
+                s.misses.append((c.rec, got))
+    return rules, both
+
+
+def side_by_side(name: str, rules: Score, both: Score) -> list[str]:
+    out = [f"{name}: rules only {rules.ok}/{rules.n} = {_pct(rules.ok, rules.n).strip()}, "
+           f"rules + known replies {both.ok}/{both.n} = {_pct(both.ok, both.n).strip()}",
+           f"  {'family':<12} {'n':>4} {'rules':>6} {'+known':>7} {'rules':>7} {'+known':>7}"]
+    for fam in sorted(rules.total):
+        n = rules.total[fam]
+        out.append(f"  {fam:<12} {n:>4} {rules.correct[fam]:>6} {both.correct[fam]:>7} "
+                   f"{_pct(rules.correct[fam], n):>7} {_pct(both.correct[fam], n):>7}")
+    return out
+
+
+def changed(cases: list[Case], combined: Callable[[Case], str]) -> list[str]:
+    """The records the table changed: fixed (+) or broken (-), with the known reply used."""
+    out = []
+    for c in cases:
+        got = combined(c)
+        if got == c.rules:
+            continue
+        was, now = is_correct(c.rec, c.rules), is_correct(c.rec, got)
+        mark = "+" if now and not was else "-" if was and not now else "~"
+        ev, _, row, sim = c.offer
+        out.append(f"  {mark} {c.rec['id']} expected {c.rec['expected_cause']}: rules {c.rules} ({ev}) -> "
+                   f"{got} (sim {sim:.2f}, {row['id']}): {c.rec['text'][:90]}")
+    return out
+
+
+def rounds() -> list[dict]:
+    """The development rounds, oldest first (bench/eval_rounds.json): ids and, where known,
+    the commit whose rules had not seen the round."""
+    data = json.loads(ROUNDS.read_text(encoding="utf-8"))
+    return [{**r, "ids": set(r["ids"])} for r in data["rounds"]]
+
+
+def rules_at(commit: str) -> object:
+    """The knowledge base of the rule files at ``commit`` (read with git), with today's code;
+    None when the clone does not have that commit."""
+    import subprocess
+    import tempfile
+
+    from analyzer.rules import _load
+
+    if subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=HERE.parent,
+                      capture_output=True, check=False).returncode != 0:
+        return None
+    tmp = Path(tempfile.mkdtemp(prefix="maillens-rules-"))
+    for name in _load.SHIPPED:
+        got = subprocess.run(["git", "show", f"{commit}:analyzer/rules/{name}"], cwd=HERE.parent,
+                             capture_output=True, check=False)
+        (tmp / name).write_bytes(got.stdout if got.returncode == 0 else b"")
+    here = _load.HERE
+    try:
+        _load.HERE = tmp
+        return _load.load_rules()
+    finally:
+        _load.HERE = here
+
+
+def cross_validate(dev: list[dict], k: int, by: str, sweep: bool, show: bool) -> list[str]:
+    """The ``--cv`` report: K-fold by group, then round 4 (and later rounds) held back."""
+    from analyzer.similar import NEAR_DUPLICATE, SIMILAR_ENOUGH
+
+    fold = folds(dev, k, by)
+    cases: list[Case] = []
+    real: dict[str, str] = {}
+    for f in range(k):
+        test = [r for r, g in zip(dev, fold, strict=True) if g == f]
+        train = [r for r, g in zip(dev, fold, strict=True) if g != f]
+        cases += cases_with_table(test, train)
+        real.update(real_with_table(test, train))
+    shipped = lambda c: c.combined(SIMILAR_ENOUGH, NEAR_DUPLICATE)  # noqa: E731
+    drift = sum(real[c.rec["id"]] != shipped(c) for c in cases)
+    out = side_by_side(f"dev, {k}-fold by {by} (thresholds {SIMILAR_ENOUGH}/{NEAR_DUPLICATE})",
+                       *_score_pairs(cases, shipped))
+    out.append(f"  (the classifier's own answers with each fold's table differ from the simulated "
+               f"decision on {drift} record(s))")
+    by_ev = Counter((c.offer[0] if c.offer else "not asked", is_correct(c.rec, c.rules)) for c in cases)
+    out.append("  rules' evidence (right/wrong): " + ", ".join(
+        f"{ev} {by_ev[(ev, True)]}/{by_ev[(ev, False)]}"
+        for ev in sorted({e for e, _ in by_ev})))
+    if show:
+        out += ["  records the table changed:", *changed(cases, shipped)]
+    sweeps = [("cv", cases)]
+    history = rounds()
+    seen: set[str] = set()
+    sets = []
+    for r in history:
+        if r.get("rules_before"):
+            sets.append((f"round {r['round']} replayed: rules of {r['rules_before']}, table from the "
+                         f"earlier rounds", r["ids"], set(seen), r["rules_before"]))
+        seen |= r["ids"]
+    r4 = next(r["ids"] for r in history if r["round"] == "4")
+    sets.append(("round 4, table from the other records (today's rules)", r4,
+                 {x["id"] for x in dev} - r4, None))
+    later = {x["id"] for x in dev} - seen
+    if later:
+        sets.append(("records added after the last listed round, table from the earlier ones "
+                     "(today's rules)", later, seen, None))
+    for name, test_ids, train_ids, commit in sets:
+        test = [r for r in dev if r["id"] in test_ids]
+        train = [r for r in dev if r["id"] in train_ids]
+        kb = rules_at(commit) if commit and test else None
+        if not test or (commit and kb is None):
+            out += ["", f"{name}: skipped ({'no such records in dev.jsonl' if not test else 'commit not in this clone'})"]
+            continue
+        part = cases_with_table(test, train, kb)
+        out += ["", *side_by_side(name, *_score_pairs(part, shipped))]
+        if show:
+            out += ["  records the table changed:", *changed(part, shipped)]
+        sweeps.append((name.split(",")[0].split(":")[0], part))
+    if sweep:
+        out += ["", "threshold sweep (similar enough / near duplicate): correct per scored set"]
+        names = [n for n, _ in sweeps]
+        out.append(f"  {'weak':>5} {'strong':>6}  " + "  ".join(f"{n[:22]:>22}" for n in names))
+        base = "  " + " " * 13 + "  ".join(f"{'rules ' + str(_score_pairs(cs, lambda c: c.rules)[0].ok):>22}"
+                                             for _, cs in sweeps)
+        out.append(base)
+        for weak in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 1.01):
+            for strong in (0.8, 0.9, 0.95, 1.01):
+                row = [_score_pairs(cs, lambda c, w=weak, s=strong: c.combined(w, s))[1].ok
+                       for _, cs in sweeps]
+                out.append(f"  {weak:>5} {strong:>6}  " + "  ".join(f"{v:>22}" for v in row))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dev", type=Path, default=REPLIES / "dev.jsonl", help="development part (JSONL)")
@@ -190,7 +424,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--part", choices=("dev", "heldout", "both"), default="both",
                     help="score one part only (while writing rules: dev, so the held-out part stays unseen)")
+    ap.add_argument("--cv", type=int, metavar="K", default=None,
+                    help="cross-validate the known replies on the development part in K folds (dev only)")
+    ap.add_argument("--group", choices=GROUPS, default="source", help="what --cv folds keep together")
+    ap.add_argument("--sweep", action="store_true", help="with --cv: figures for other similarity thresholds")
+    ap.add_argument("--changes", action="store_true", help="with --cv: list the records the table changed")
+    ap.add_argument("--round", type=int, default=None,
+                    help="score only the development records whose 'round' field is this (implies --part dev)")
     args = ap.parse_args(argv)
+    if args.round is not None:
+        args.part = "dev"
+
+    if args.cv is not None:
+        if args.cv < 2:
+            print("Error: --cv needs at least 2 folds\nTry: --cv 5", file=sys.stderr)
+            return 2
+        print("\n".join(cross_validate(load(args.dev), args.cv, args.group, args.sweep, args.changes)))
+        return 0
 
     classify_one = maillens_classifier()
     known = known_causes()
@@ -202,7 +452,10 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             print(f"Error: {path} not found\nTry: run from a checkout that has bench/replies/", file=sys.stderr)
             return 2
-        scores[part] = score(load(path), classify_one, known)
+        recs = load(path)
+        if args.round is not None:
+            recs = [r for r in recs if r.get("round") == args.round]
+        scores[part] = score(recs, classify_one, known)
 
     if args.json:
         print(json.dumps(as_json(scores), indent=2))

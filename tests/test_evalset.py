@@ -159,6 +159,28 @@ def test_eval_classify_dev_part_alone_never_opens_the_heldout_part(tmp_path, mon
     assert eval_classify.main(args) == 2                  # both parts: the missing file is an error
 
 
+def test_eval_classify_round_scores_that_round_alone(tmp_path, monkeypatch, capsys):
+    """--round N scores only the development records of round N and never opens the held-out part."""
+    dev, _ = _slice()
+    for r in dev[:3]:
+        r["round"] = 5
+    monkeypatch.setattr(eval_classify, "maillens_classifier", lambda: (lambda r: r["fake"]))
+    args = ["--dev", str(_write(tmp_path / "d.jsonl", dev)), "--heldout", str(tmp_path / "missing.jsonl")]
+    assert eval_classify.main([*args, "--round", "5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out) == ["dev"]
+    assert (out["dev"]["records"], out["dev"]["correct"]) == (3, 2)   # records 1-3: one miss (2)
+
+
+def test_round_five_records_are_pinned_and_counted(parts):
+    """Round 5's records are all in the development part, pinned, and none repeats a held-out id."""
+    r5 = [r for r in parts["dev"] if r.get("round") == 5]
+    assert len(r5) == 301
+    assert all(r.get("split") == "dev" for r in r5)
+    assert not {r["id"] for r in r5} & {r["id"] for r in parts["heldout"]}
+    assert not any(r.get("round") for r in parts["heldout"])
+
+
 def test_split_pins_round_three_records_to_dev():
     """A record marked split=dev stays in dev whatever its hash says, and moves no other record."""
     recs = [{"id": f"{i:08x}0000", "expected_cause": "mailbox.full"} for i in range(0, 100, 7)]
@@ -250,3 +272,25 @@ def test_eval_samples_maps_every_shipped_scenario():
             r = json.loads(line)
             if r["outcome"] in eval_samples.FAILED:
                 assert eval_samples.expected_causes(r)[0], r["scenario"]
+
+
+def test_add_round_drops_texts_in_either_part_and_pins_the_rest():
+    """add_round.build: a text already in dev, a text whose id is a held-out id and a repeated
+    candidate are dropped; the others get their id, family, split=dev and round."""
+    import add_round
+
+    def cand(text, cause="mailbox.full"):
+        return {"text": text, "provider": "P", "expected_cause": cause, "meaning": "m",
+                "meaning_by": "source", "source": "s", "licence": "MIT"}
+    dev = [{"id": split.record_id("552 in dev"), "text": "552 in dev"}]
+    held = {split.record_id("552 held out")}
+    new, dropped = add_round.build(
+        [cand("552 in dev"), cand("552 held out"), cand("552 new"), cand("552 new"),
+         cand("550 other", "no.such.cause")], dev, held, 5, known_causes={"mailbox.full"})
+    assert dropped == {"in dev": 1, "in held-out": 1, "repeated": 1}
+    assert [r["text"] for r in new] == ["552 new", "550 other"]
+    assert new[0]["id"] == split.record_id("552 new") and new[0]["family"] == "mailbox"
+    assert (new[0]["split"], new[0]["round"], new[0]["proposed"]) == ("dev", 5, False)
+    assert new[1]["proposed"] is True
+    with pytest.raises(ValueError):
+        add_round.build([{"text": "x"}], dev, held, 5)

@@ -301,3 +301,30 @@ def test_ahead_reports_an_error_of_the_producers_close():
         for x in run_ahead(Producer(), 2):
             got.append(x)
     assert got == [0, 1, 2]
+
+
+def test_workers_send_only_the_columns_asked_for():
+    """EventStream.columns: worker processes send those columns (and line_no), the same rows and
+    values as the whole table, and the parse summary folds to the same result."""
+    from analyzer.classify_stream import StreamClassifier
+    from analyzer.schema import CLASS_SCHEMA
+    from analyzer.sinks import SummaryFold
+
+    paths = [SAMPLES / "postfix"]
+    cols = (*SummaryFold.READS, *StreamClassifier.reads)
+    whole = EventStream(expand_inputs([str(p) for p in paths]), tz="UTC", workers=2, block_bytes=BLOCK,
+                        classifier=StreamClassifier())
+    part = EventStream(expand_inputs([str(p) for p in paths]), tz="UTC", workers=2, block_bytes=BLOCK,
+                       classifier=StreamClassifier(), columns=cols)
+    a, b = list(whole), list(part)
+    assert len(a) == len(b) > 3
+    for x, y in zip(a, b, strict=True):
+        # the columns asked for, then the classification's (added after the projection)
+        assert set(y.table.column_names) - set(CLASS_SCHEMA.names) == (set(cols) | {"line_no"}) - set(CLASS_SCHEMA.names)
+        assert "sender" not in y.table.column_names
+        assert x.table.select(y.table.column_names).equals(y.table)
+    fa, fb = SummaryFold(), SummaryFold()
+    for x, y in zip(a, b, strict=True):
+        fa.add(x.table)
+        fb.add(y.table)
+    assert vars(fa) == vars(fb) and fa.rows > 100

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer.anomalies.aggregates import Bulk, BulkFold, is_bulk
+from analyzer.anomalies.aggregates import Bulk, BulkFold, is_bulk, is_queued, is_received, qid_hash
 from analyzer.classify import classify, default_rules
 from analyzer.pipeline import EventStream
 from analyzer.reader import open_stream, parse_logs
 from analyzer.report import ReportWindow, make_report
 from analyzer.report.fold import Fold, RowsFold, fold_frame
-from analyzer.report.run import REPORT_COLUMNS, collect_report_events, split_events
+from analyzer.report.run import REPORT_COLUMNS, ROW_COLUMNS, collect_report_events, split_events
 from analyzer.sources import expand_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +43,7 @@ def _streamed(paths, kb, window=ReportWindow(), **stream_options):
         stream = EventStream(expand_inputs([str(p) for p in paths]), year=2026, tz="UTC", **stream_options)
     else:
         stream = open_stream([str(p) for p in paths], year=2026, tz="UTC", **stream_options)
-    result = collect_report_events(stream, kb)
+    result = collect_report_events(stream, kb, window)
     return make_report(result, kb=kb, window=window, now=NOW, generated_at=NOW)
 
 
@@ -101,7 +101,8 @@ def test_rotated_set_with_batches_across_files(kb):
 
 def test_folded_lines_are_counted_not_kept(day, kb):
     """The folded lines are sessions, TLS and postscreen lines that went well and Postfix's
-    message-id/removed lines; the report still counts them as events, sessions and normal closes."""
+    message-id/removed lines (is_bulk), and qmgr's queued lines and arrivals (is_queued, is_received:
+    their senders kept); the report still counts them as events, sessions, normal closes and receptions."""
     table = classify(parse_logs([str(day)], year=2026, tz="UTC", workers=1).events, kb)
     m = is_bulk(table)
     bulk_rows = table[m]
@@ -110,13 +111,24 @@ def test_folded_lines_are_counted_not_kept(day, kb):
     assert bulk_rows.loc[session, "queue_id"].isna().all()
     assert bulk_rows.loc[~session, ["sender", "recipient", "status", "detail"]].isna().all().all()
     assert bulk_rows["outcome"].isin(["ok", "info"]).all()
+    queued = is_queued(table) | is_received(table)
+    assert queued.any() and not (queued & m).any()
+    assert set(table.loc[queued, "event"].unique()) == {"queued", "received"}
     rows, bulk = split_events(table)
     assert len(rows) + len(bulk) == len(table)
+    assert len(rows) == int((~(m | queued)).sum())
     connects = bulk_rows[(bulk_rows["event"] == "connect") & (bulk_rows["direction"] != "outbound")
                          & ~bulk_rows["program"].str.endswith("postscreen")]
     assert int(bulk.table["sessions"].sum()) == len(connects)
-    # each folded message line keeps when its message was first seen
-    assert len(bulk.qids) == int((~session).sum())
+    assert int(bulk.received().sum()) == int((table.loc[queued, "event"] == "received").sum()) > 0
+    # each folded message line keeps when its message was first seen, qmgr's queued lines their sender
+    with_qid = queued & table["queue_id"].notna().to_numpy(dtype=bool)
+    assert len(bulk.qids) == int((~session).sum()) + int(with_qid.sum())
+    said = with_qid & table["sender"].notna().to_numpy(dtype=bool)
+    assert len(bulk.senders) == int(said.sum())
+    got = dict(zip(bulk.senders["qid"], bulk.senders["sender"], strict=True))
+    want = table.loc[said, ["queue_id", "sender"]]
+    assert got == dict(zip(qid_hash(want["queue_id"]), want["sender"], strict=True))
 
 
 def test_bulk_fold_does_not_depend_on_the_batches(day, kb):
@@ -190,9 +202,9 @@ def test_fold_frame_hands_out_slices_with_their_place():
 
 
 def test_report_columns_are_what_the_stream_keeps(day, kb):
-    """collect_report_events keeps exactly REPORT_COLUMNS as rows, and each row's place apart."""
+    """collect_report_events keeps exactly ROW_COLUMNS as rows, and each row's place apart."""
     result = collect_report_events(open_stream([str(day)], year=2026, tz="UTC"), kb)
-    assert list(result.events.columns) == list(REPORT_COLUMNS)
+    assert list(result.events.columns) == list(ROW_COLUMNS)
     assert len(result.order) == len(result.events) and (np.diff(result.order) > 0).all()
 
 
@@ -284,3 +296,48 @@ def test_rows_fold_without_any_batch_has_the_order_column():
     rows = RowsFold(list(REPORT_COLUMNS), order_column=ORDER_COLUMN).result()
     assert list(rows.columns) == [*REPORT_COLUMNS, ORDER_COLUMN]
     assert len(rows) == 0
+
+
+@pytest.fixture(scope="module")
+def exim_day(tmp_path_factory) -> Path:
+    """A generated Exim day (3,000 lines) with a burst of 5xx and a SASL brute force."""
+    from bench.generate_logs import generate
+
+    path = tmp_path_factory.mktemp("fold-exim") / "mainlog"
+    generate(mta="exim", lines=3000, seed=11, out=path,
+             incidents=["521_burst:acme.example@6h+1h", "sasl_bruteforce:198.51.100.66@10h+1h"])
+    return path
+
+
+@pytest.mark.parametrize("mta", ["postfix", "exim"])
+@pytest.mark.parametrize("batch_lines", [1, 13, 997])
+def test_awkward_cuts_give_the_table_report(day, exim_day, kb, mta, batch_lines):
+    """A day cut into batches of 1, 13 or 997 lines (a message's lines on both sides of a cut)
+    gives the report of the whole table in memory, for Postfix and Exim, with and without a
+    window that starts inside the day (the morning then is the baseline)."""
+    path = day if mta == "postfix" else exim_day
+    for window in (ReportWindow(),
+                   ReportWindow(pd.Timestamp("2026-11-28T09:30:00Z"), pd.Timestamp("2026-11-28T20:00:00Z"))):
+        table = _from_table([path], kb, window=window)
+        assert table["window"]["events"] > 0
+        assert _streamed([path], kb, window=window, workers=1, batch_lines=batch_lines) == table
+
+
+@pytest.mark.parametrize("since", [None, "2026-11-28T06:30:00Z"])
+def test_top_senders_read_the_folded_queued_lines(day, kb, since):
+    """The top tables name each delivery's sender from qmgr's queued line: folded apart (Bulk.senders)
+    they give the tables of the whole table whose queued lines are rows, with a window that cuts
+    messages in two too."""
+    from analyzer.report.build import _top
+
+    table = classify(parse_logs([str(day)], year=2026, tz="UTC", workers=1).events, kb)
+    rows, bulk = split_events(table)
+    if since is not None:
+        at = pd.Timestamp(since)
+        table = table[(table["ts"] >= at).fillna(False).to_numpy(dtype=bool)]
+        rows = rows[(rows["ts"] >= at).fillna(False).to_numpy(dtype=bool)]
+        bulk = bulk.cut(at)
+    whole = _top(table.sort_values("ts", kind="stable").reset_index(drop=True))
+    folded = _top(rows.sort_values("ts", kind="stable").reset_index(drop=True), bulk=bulk)
+    assert len(bulk.senders) and whole["senders"]
+    assert folded == whole

@@ -140,6 +140,10 @@ priority = 40
     ('[[rules]]\nid = "x.empty"\ncause = "mailbox.unknown"\n', "rule x.empty: matches nothing"),
     ('[causes."x.half"]\ntitle = "Half"\n', "cause x.half: missing 'meaning'"),
     ('[[rules]\nid = 1', "not valid TOML"),
+    ('[[rules]]\nid = "x.band"\ncause = "mailbox.unknown"\ntext = "x"\nband = "loud"\n',
+     "rule x.band: 'band' must be one of"),
+    ('[[rules]]\nid = "x.band_code"\ncause = "mailbox.unknown"\ncode = 550\nband = "verdict"\n',
+     "rule x.band_code: 'band' applies to text rules only"),
 ])
 def test_broken_site_file_is_a_one_line_error(tmp_path, body, needle):
     """A broken site file raises RulesError on one line naming the file, the entry and the fault."""
@@ -165,3 +169,28 @@ def test_site_rule_can_be_disabled(tmp_path):
     kb = load_rules([site])
     with pytest.raises(KeyError):
         kb.rule("greylisted")
+
+
+def test_verdict_band_loses_to_any_reason_phrase_and_beats_codes(tmp_path):
+    """A 'verdict' phrase ('Sender address rejected') loses to a reason phrase even when its own
+    priority is far higher, and still beats a rule that matches the code alone."""
+    site = _site(tmp_path, '''
+[[rules]]
+id = "site.verdict"
+cause = "policy.rejected"
+text = 'we refuse'
+band = "verdict"
+priority = 200
+
+[[rules]]
+id = "site.reason"
+cause = "mailbox.full"
+text = 'box overflowing'
+priority = -50
+''')
+    kb = load_rules([site])
+    assert kb.rule("site.verdict").score < kb.rule("site.reason").score
+    both = classify(example_frame([{"text": "550 we refuse: box overflowing"}]), kb)
+    assert both["cause"].iloc[0] == "mailbox.full"
+    alone = classify(example_frame([{"text": "550 we refuse"}]), kb)
+    assert alone["cause"].iloc[0] == "policy.rejected"  # above code.550's mailbox.unavailable

@@ -10,7 +10,7 @@ import pytest
 
 from analyzer.reader import open_stream, parse_logs
 from analyzer.report.build import ReportWindow
-from analyzer.report.run import REPORT_COLUMNS, collect_report_events, make_report
+from analyzer.report.run import ROW_COLUMNS, collect_report_events, make_report
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
 NOW = pd.Timestamp("2026-12-01T06:00:00Z")
@@ -22,7 +22,7 @@ def test_streamed_report_equals_whole_table_report(sub, batch_lines):
     paths = [str(SAMPLES / sub)]
     whole = make_report(parse_logs(paths, tz="UTC"), now=NOW, generated_at=NOW)
     res = collect_report_events(open_stream(paths, tz="UTC", batch_lines=batch_lines))
-    assert list(res.events.columns) == list(REPORT_COLUMNS)
+    assert list(res.events.columns) == list(ROW_COLUMNS)
     streamed = make_report(res, now=NOW, generated_at=NOW)
     assert streamed == whole
     assert whole["lines"]["events"] > 0
@@ -32,7 +32,7 @@ def test_streamed_report_with_a_window():
     paths = [str(SAMPLES / "postfix")]
     w = ReportWindow(pd.Timestamp("2026-11-29T15:52:00Z"), pd.Timestamp("2026-11-29T15:56:00Z"))
     whole = make_report(parse_logs(paths, tz="UTC", year=2026), window=w, now=NOW, generated_at=NOW)
-    res = collect_report_events(open_stream(paths, tz="UTC", year=2026, batch_lines=13))
+    res = collect_report_events(open_stream(paths, tz="UTC", year=2026, batch_lines=13), window=w)
     assert make_report(res, window=w, now=NOW, generated_at=NOW) == whole
 
 

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "Bulk", "BulkFold", "is_bulk", "qid_hash", "row_order"]
+__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "in_window", "is_bulk", "is_queued",
+           "is_received", "qid_hash", "row_order"]
 
 #: The events of a session's lines that are folded: session start and end, TLS set-up, postscreen passes.
 BULK_EVENTS = ("connect", "disconnect", "tls", "screen")
@@ -31,9 +32,12 @@ MESSAGE_EVENTS = ("message_id", "removed")
 _NEEDS = frozenset({"ts", "event", "outcome", "severity", "direction", "cause", "source", "host", "program",
                     "reply_class", "line_no"})
 _NULL_SEC = np.iinfo(np.int64).min  # the "second" of a line without a time
-_KEYS = ["sec", "source", "host", "reply_class"]
+_KEYS = ["sec", "source", "host", "reply_class", "kind"]
+#: The ``kind`` of a Bulk row of received lines (:func:`is_received`); the other lines' is "".
+RECEIVED = "received"
 #: The columns :meth:`BulkFold.add` reads of the lines it folds.
-_READS = ("ts", "program", "direction", "event", "quit", "source", "host", "reply_class", "line_no", "queue_id")
+_READS = ("ts", "program", "direction", "event", "quit", "source", "host", "reply_class", "line_no", "queue_id",
+          "sender")
 _COUNTS = ["n", "sessions", "closed", "unclosed"]
 
 
@@ -82,6 +86,60 @@ def is_bulk(batch: pd.DataFrame) -> np.ndarray:
     return m
 
 
+def is_queued(batch: pd.DataFrame) -> np.ndarray:
+    """Postfix qmgr's 'queued' lines (``from=<...>, size=, nrcpt= (queue active)``: a message's
+    sender, once per delivery round) that went well and say nothing more: the report counts them
+    (:class:`Bulk`) and reads only their queue id and sender (:attr:`Bulk.senders`), so it folds
+    them apart from the rows like :func:`is_bulk`'s lines (the peers' sections read them as rows:
+    :func:`is_bulk` itself leaves them out). None in a table that lacks a column the fold reads."""
+    if not set(batch.columns) >= _NEEDS | {"queue_id", "sender"}:
+        return np.zeros(len(batch), dtype=bool)
+    m = _eq(batch["event"], "queued") & batch["queue_id"].notna().to_numpy(dtype=bool)
+    if not m.any():
+        return m
+    for name in ("status", "recipient", "detail", "reply_text", "client_ip", "sasl_username", "cause_ref"):
+        if name in batch.columns:
+            m &= batch[name].isna().to_numpy(dtype=bool)
+    m &= _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info") & ~_eq(batch["cause"], "local.resource")
+    return m
+
+
+def is_received(batch: pd.DataFrame) -> np.ndarray:
+    """A message's arrival lines (Postfix smtpd/pickup ``client=``/``uid=`` lines, Exim's ``<=``)
+    that went well and say nothing more: the report counts them (:class:`Bulk`, under their own
+    ``kind``, so that receptions keep their times and last lines) and reads their sender
+    (:attr:`Bulk.senders`), so it folds them apart from the rows; the peers' sections read them as
+    rows (:func:`is_bulk` leaves them out). None in a table that lacks a column the fold reads."""
+    if not set(batch.columns) >= _NEEDS | {"queue_id", "sender"}:
+        return np.zeros(len(batch), dtype=bool)
+    m = _eq(batch["event"], "received")
+    if not m.any():
+        return m
+    for name in ("status", "recipient", "detail", "reply_text", "sasl_username", "cause_ref"):
+        if name in batch.columns:
+            m &= batch[name].isna().to_numpy(dtype=bool)
+    m &= _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info") & ~_eq(batch["cause"], "local.resource")
+    return m
+
+
+def counted_apart(batch: pd.DataFrame) -> np.ndarray:
+    """The lines the report folds into a :class:`Bulk` beside :func:`is_bulk`'s: :func:`is_queued`
+    and :func:`is_received`."""
+    return is_queued(batch) | is_received(batch)
+
+
+def in_window(ts: pd.Series, window: Any) -> np.ndarray:
+    """Which times lie in ``window`` (``since <= ts < until``, a limit of None being no limit;
+    a line without a time only when neither limit is given), as the report cuts its rows."""
+    since, until = getattr(window, "since", None), getattr(window, "until", None)
+    keep = np.ones(len(ts), dtype=bool)
+    if since is not None:
+        keep &= (ts >= since).fillna(False).to_numpy(dtype=bool)
+    if until is not None:
+        keep &= (ts < until).fillna(False).to_numpy(dtype=bool)
+    return keep
+
+
 def qid_hash(ids: pd.Series) -> np.ndarray:
     """A 64-bit hash of each queue id, or any string (the same in every batch and process; nulls
     hash alike: mask them apart). Each distinct value is hashed once, from Arrow, without a
@@ -121,6 +179,7 @@ class BulkFold:
     def __init__(self) -> None:
         self._pieces: list[pd.DataFrame] = []
         self._qids: list[pd.DataFrame] = []
+        self._senders: list[pd.DataFrame] = []
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
         m = is_bulk(batch) if mask is None else mask
@@ -136,9 +195,10 @@ class BulkFold:
         quit_ = rows["quit"].fillna(False).to_numpy(dtype=bool) if "quit" in rows.columns else np.zeros(len(rows), bool)
         df = pd.DataFrame({
             "sec": sec,
-            "source": rows["source"].astype(object).where(rows["source"].notna(), None).to_numpy(),
-            "host": rows["host"].astype(object).where(rows["host"].notna(), None).to_numpy(),
-            "reply_class": rows["reply_class"].astype(object).where(rows["reply_class"].notna(), None).to_numpy(),
+            "source": _shared_objects(rows["source"]),
+            "host": _shared_objects(rows["host"]),
+            "reply_class": _shared_objects(rows["reply_class"]),
+            "kind": np.where(_eq(rows["event"], "received"), RECEIVED, ""),
             "n": np.ones(len(rows), dtype=np.int64),
             "sessions": (_eq(rows["event"], "connect") & ~prog.str.endswith("postscreen").to_numpy(dtype=bool)
                          & ~_eq(direction, "outbound")).astype(np.int64),
@@ -155,15 +215,30 @@ class BulkFold:
             has = rows["queue_id"].notna().to_numpy(dtype=bool)
             if has.any():  # a message's first time: one (hash, second, time) per line, 24 bytes
                 self._qids.append(pd.DataFrame({"qid": qid_hash(rows["queue_id"][has]), "sec": sec[has], "ts": ns[has]}))
+            if "sender" in rows.columns:
+                said = has & rows["sender"].notna().to_numpy(dtype=bool)
+                if said.any():  # a message's sender (qmgr's queued lines): the top senders' tables read it
+                    self._senders.append(pd.DataFrame({
+                        "qid": qid_hash(rows["queue_id"][said]), "sec": sec[said], "ts": ns[said],
+                        "order": row_order(batch)[m][said],
+                        "sender": pd.array(rows["sender"][said].astype("string[pyarrow]"), dtype="string[pyarrow]")}))
 
     def result(self) -> Bulk:
         qids = pd.concat(self._qids, ignore_index=True) if self._qids else _empty_qids()
-        self._qids = []
+        senders = pd.concat(self._senders, ignore_index=True) if self._senders else _empty_senders()
+        self._qids, self._senders = [], []
         if not self._pieces:
-            return Bulk(Bulk.empty().table, qids)
+            return Bulk(Bulk.empty().table, qids, senders)
         table = _combine(pd.concat(self._pieces, ignore_index=True))
         self._pieces = []
-        return Bulk(table.sort_values("last_order", kind="stable").reset_index(drop=True), qids)
+        return Bulk(table.sort_values("last_order", kind="stable").reset_index(drop=True), qids, senders)
+
+
+def _shared_objects(s: pd.Series) -> np.ndarray:
+    """The values as Python objects (None for null), one object per distinct value: the
+    per-second table holds many rows of a few files, hosts and reply classes."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    return np.append(np.asarray(uniq, dtype=object), None)[codes]  # code -1 (null) takes the None
 
 
 def _combine(df: pd.DataFrame) -> pd.DataFrame:
@@ -184,21 +259,26 @@ def _combine(df: pd.DataFrame) -> pd.DataFrame:
 @dataclass
 class Bulk:
     """The folded bulk lines: ``table`` has one row per (``sec``, ``source``, ``host``,
-    ``reply_class``) with the line counts ``n``, ``sessions`` (inbound connects, not postscreen's),
+    ``reply_class``, ``kind``: :data:`RECEIVED` for received lines, else "") with the line counts
+    ``n``, ``sessions`` (inbound connects, not postscreen's),
     ``closed``/``unclosed`` (inbound disconnects with and without QUIT), the first and last time
     (``ts_min``/``ts_max``, ns), and the last line (``last_order``, see
     :func:`analyzer.report.fold.row_order`, and ``last_line``). ``sec`` is the whole second (UTC
     epoch), :data:`_NULL_SEC` for lines without a time. ``qids`` holds, per folded line of a
     message, its queue id's hash (:func:`qid_hash`), ``sec`` and ``ts`` (ns): when each message was
-    first seen."""
+    first seen; ``senders`` the senders those lines name."""
 
     table: pd.DataFrame
     qids: pd.DataFrame = field(default_factory=lambda: _empty_qids())
+    #: per folded line that names a message's sender (qmgr's queued lines, :func:`is_queued`): the
+    #: queue id's hash ``qid``, ``sec``, ``ts`` (ns), ``order`` (its place in the input) and ``sender``
+    senders: pd.DataFrame = field(default_factory=lambda: _empty_senders())
 
     @classmethod
     def empty(cls) -> Bulk:
         cols: dict[str, Any] = {"sec": np.array([], np.int64), "source": np.array([], object),
-                                "host": np.array([], object), "reply_class": np.array([], object)}
+                                "host": np.array([], object), "reply_class": np.array([], object),
+                                "kind": np.array([], object)}
         cols.update({c: np.array([], np.int64) for c in [*_COUNTS, "ts_min", "ts_max", "last_order"]})
         cols["last_line"] = np.array([], float)
         return cls(pd.DataFrame(cols))
@@ -206,6 +286,13 @@ class Bulk:
     def __len__(self) -> int:
         """The number of lines folded."""
         return int(self.table["n"].sum())
+
+    def received(self, table: pd.DataFrame | None = None) -> np.ndarray:
+        """The received lines (:func:`is_received`) of each row of ``table`` (default: this one's)."""
+        t = self.table if table is None else table
+        if "kind" not in t.columns:
+            return np.zeros(len(t), dtype=np.int64)
+        return np.where(t["kind"].to_numpy() == RECEIVED, t["n"].to_numpy(dtype=np.int64), 0)
 
     @property
     def timed(self) -> pd.DataFrame:
@@ -215,11 +302,17 @@ class Bulk:
     def cut(self, since: Any = None, until: Any = None, *, timed: bool = False) -> Bulk:
         """The lines with ``since <= time < until`` (a limit of None: no limit); lines without a
         time only when neither limit is given and not ``timed``."""
-        t, q = self.table, self.qids
+        t, q, s = self.table, self.qids, self.senders
         keep, qkeep = _inside(t["sec"].to_numpy(), since, until, timed), _inside(q["sec"].to_numpy(), since, until, timed)
-        if keep.all() and qkeep.all():
+        # the senders by their exact time, as the rows they were are cut
+        skeep = _inside(s["sec"].to_numpy(), None, None, timed or since is not None or until is not None)
+        if since is not None:
+            skeep &= s["ts"].to_numpy() >= pd.Timestamp(since).value
+        if until is not None:
+            skeep &= s["ts"].to_numpy() < pd.Timestamp(until).value
+        if keep.all() and qkeep.all() and skeep.all():
             return self
-        return Bulk(t[keep].reset_index(drop=True), q[qkeep].reset_index(drop=True))
+        return Bulk(t[keep].reset_index(drop=True), q[qkeep].reset_index(drop=True), s[skeep].reset_index(drop=True))
 
     def first_seen(self) -> pd.Series:
         """The first time (ns) of each queue id hash among the folded lines."""
@@ -260,6 +353,11 @@ def _inside(sec: np.ndarray, since: Any, until: Any, timed: bool) -> np.ndarray:
 
 def _empty_qids() -> pd.DataFrame:
     return pd.DataFrame({"qid": np.array([], np.uint64), "sec": np.array([], np.int64), "ts": np.array([], np.int64)})
+
+
+def _empty_senders() -> pd.DataFrame:
+    return pd.DataFrame({"qid": np.array([], np.uint64), "sec": np.array([], np.int64), "ts": np.array([], np.int64),
+                         "order": np.array([], np.int64), "sender": pd.array([], dtype="string[pyarrow]")})
 
 
 def _sec_of(ts: Any, *, up: bool) -> int:

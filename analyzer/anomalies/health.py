@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aggregates import ORDER_COLUMN, Bulk
+from .aggregates import ORDER_COLUMN, RECEIVED, Bulk
 from .aggregates import span as extent
 from .baseline import _robust, _runs, _with_bucket
 from .context import Context, _finding, _str_eq, _truthy
@@ -147,12 +147,13 @@ def detect_silence(ctx: Context) -> list[Finding]:
         first, last = extent(ev.loc[in_ev, "ts"], Bulk(bw[in_bw]) if in_bw.any() else None)
         ev_days = (last - first) / pd.Timedelta(days=1)
         for name, (mask, hmask) in series.items():
-            folded = name == "all traffic"
-            ts = _seconds(ev.loc[in_ev & mask, "ts"], bw[in_bw] if folded and in_bw.any() else None)
+            # the folded lines of the series: all of them for all traffic, the received ones for receptions
+            fw, fh = _folded_of(name, bw, in_bw), _folded_of(name, bh, in_bh)
+            folded = fw is not None
+            ts = _seconds(ev.loc[in_ev & mask, "ts"], fw)
             rate_fn = None
             if hist_days >= 1.0:
-                rate_fn = _profile(_seconds(hist.loc[in_hist & hmask, "ts"], bh[in_bh] if folded and in_bh.any() else None),
-                                   hist_days, int(p["burst"]))
+                rate_fn = _profile(_seconds(hist.loc[in_hist & hmask, "ts"], fh), hist_days, int(p["burst"]))
             elif ev_days >= p["profile_days"]:
                 rate_fn = _profile(ts, ev_days, int(p["burst"]))
             for a, b, exp in _silences(ts, start=None, end=end, p=p, hist_rate=rate_fn):
@@ -163,8 +164,8 @@ def detect_silence(ctx: Context) -> list[Finding]:
                 ta, tb = pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC")
                 minutes = (tb - ta) / pd.Timedelta(minutes=1)
                 last = ev[_truthy(ev["ts"] <= ta) & mask & in_ev].tail(1)
-                if folded and in_bw.any():
-                    last = _last_line(last, bw[in_bw], ta)
+                if folded:
+                    last = _last_line(last, fw, ta)
                 sev = "critical" if exp >= p["critical_expected"] else "warning"
                 where = f" in {stream}" if len(streams) > 1 and stream else ""
                 out.append(_finding(ctx, detector="silence", severity=sev, entity=name, rows=last,
@@ -174,6 +175,16 @@ def detect_silence(ctx: Context) -> list[Finding]:
                                     detail=f"about {exp:.0f} bursts of activity expected from the traffic of the "
                                            "same log file around it; the evidence is the last line before the gap"))
     return out
+
+
+def _folded_of(series: str, table: pd.DataFrame | None, rows: np.ndarray) -> pd.DataFrame | None:
+    """The folded seconds (a Bulk's table, the rows of one stream) of a silence series: every one
+    for all traffic, those of received lines for receptions, none for deliveries; None when none."""
+    if table is None or not rows.any() or series == "deliveries":
+        return None
+    if series == "receptions":
+        rows = rows & (table["kind"].to_numpy() == RECEIVED) if "kind" in table.columns else np.zeros(len(rows), bool)
+    return table[rows] if rows.any() else None
 
 
 def _last_line(last: pd.DataFrame, folded: pd.DataFrame, ta: pd.Timestamp) -> pd.DataFrame:

@@ -297,15 +297,16 @@ def _run_parse(logs: list, *, year: int | None, tz: str | None, fmt: str, strict
     return _run_stream(logs, lambda stream: collect(stream, strict=strict), year=year, tz=tz, fmt=fmt)
 
 
-def run_stream(logs: list[str] | None, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None):
+def run_stream(logs: list[str] | None, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None,
+               columns=None):
     """Open the logs' event stream (analyzer.pipeline) and hand it to ``consume`` (a sink), with a
     progress bar on a terminal; then check what was read (no mail lines: exit 66). Library errors
     become one-line errors and exit codes. Returns what ``consume`` returns."""
     with logs_or_defaults(logs) as logs:
-        return _run_stream(logs, consume, year=year, tz=tz, fmt=fmt, classifier=classifier)
+        return _run_stream(logs, consume, year=year, tz=tz, fmt=fmt, classifier=classifier, columns=columns)
 
 
-def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None):
+def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None, columns=None):
     use_system_allocator()
     from ..intake import NoMailLines
     from ..output import OutputError
@@ -315,7 +316,7 @@ def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: s
     try:
         with _progress() as prog:
             stream = open_stream(logs, year=year, tz=tz, fmt=fmt, now=dt.datetime.now(dt.UTC),
-                                 progress=prog if prog.active else None, classifier=classifier)
+                                 progress=prog if prog.active else None, classifier=classifier, columns=columns)
             got = consume(stream)
         check_stream(stream, fmt)
         return got
@@ -392,7 +393,9 @@ def parse(
             check_stream(stream, log_format, strict=strict)
         return stream
 
-    stream = run_stream(logs, consume, year=year, tz=tz, fmt=log_format, classifier=classifier)
+    # the summary reads a few columns: worker processes send only those
+    columns = None if output is not None else (*SummaryFold.READS, *(classifier.reads if classifier else ()))
+    stream = run_stream(logs, consume, year=year, tz=tz, fmt=log_format, classifier=classifier, columns=columns)
     for w in stream.warnings:
         warn(w)
     if output is not None:

@@ -94,6 +94,9 @@ class FileContext:
     name: str
     headers: HeaderState
     panic: bool = False  # an Exim paniclog: every entry is a panic
+    #: the only columns the batches' consumer reads (analyzer.pipeline.EventStream.columns), or
+    #: None: all. Tables may then lack the others (fewer columns to put in line order)
+    columns: frozenset[str] | None = None
 
     @property
     def flavour(self) -> str | None:
@@ -274,6 +277,7 @@ class Split:
     #: rows the native fast path read whole (``row`` plus the schema's columns but source and
     #: line_no), or None: they join the table :func:`finish_batch` makes, in line order
     fast: pa.Table | None = None
+    columns: frozenset[str] | None = None  # FileContext.columns
 
 
 def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa.Table, LineCounts]:
@@ -305,7 +309,7 @@ def _split(arr: pa.Array, lines: Sequence[str], n_nul: int, first_line: int, ctx
     else:
         headers, no_header, fast = fast
     return Split(arr, lines, first_line, headers, no_header, ctx.name, ctx.headers.clock.tz, ctx.panic,
-                 ctx.flavour == "exim", n_nul, fast)
+                 ctx.flavour == "exim", n_nul, fast, ctx.columns)
 
 
 def _fast_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, pa.Table] | None:
@@ -434,8 +438,7 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
         # Exim line at first sight: take host, program and pid from the message
         headers = _unwrap_syslog_in_exim(headers)
         prog = headers.column("program")
-        is_pf = match_regex(prog, _POSTFIX_RX)
-        is_ex = match_regex(prog, _EXIM_RX)
+        is_pf, is_ex = _program_is(prog, _POSTFIX_RX), _program_is(prog, _EXIM_RX)
         # Exim through syslog/journald under a wrapper's or container's program name
         other = pc.invert(pc.or_(is_pf, is_ex))
         if pc.any(other).as_py():
@@ -522,6 +525,9 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
     if sp.fast is not None and sp.fast.num_rows:
         fast = _numbered(sp.fast, source, first_line)
         if table.num_rows:
+            if sp.columns is not None:  # only what the consumer reads is put in line order
+                keep = [c for c in fast.column_names if c in sp.columns or c == "line_no"]
+                table, fast = table.select(keep), fast.select(keep)
             both = pa.concat_tables([table, fast])
             order = np.argsort(both.column("line_no").to_numpy(), kind="stable")
             table = both.take(pa.array(order))
@@ -529,6 +535,12 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
             table = fast
     counts.events = table.num_rows
     return table, counts
+
+
+def _program_is(prog: pa.ChunkedArray | pa.Array, regex: str) -> pa.Array:
+    """``match_regex(prog, regex)``, matched once per distinct program name (a batch has a few)."""
+    enc = pc.dictionary_encode(prog.combine_chunks() if isinstance(prog, pa.ChunkedArray) else prog)
+    return pc.take(match_regex(enc.dictionary, regex), enc.indices)
 
 
 def _numbered(table: pa.Table, source: str, first_line: int) -> pa.Table:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .. import __version__
 from ..anomalies import FAILURES, Finding
-from ..anomalies.aggregates import Bulk, span
+from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _seconds_ns, qid_hash, span
 from ..anomalies.context import _domain
 from .limits import LIMITS, cap
 from .peers import peer_report
@@ -137,12 +137,17 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
     keys = np.full(len(ev), None, dtype=object)
     dq = ev["queue_id"][deferred]
     keys[deferred] = dq.astype(object).where(dq.notna(), None).to_numpy()
+    received = 0
     if bulk is not None and len(bulk.table):
         sessions += int(bulk.table["sessions"].sum())
-        # the folded lines count none of the kinds: they only mark periods that had lines
+        # the folded lines mark periods that had lines; of the kinds they count only receptions
+        # (each folded second's received lines, weighed at its first time)
         more = bulk.times(ts.dtype)  # in the rows' own type: no conversion of every row
         ts = pd.concat([ts.reset_index(drop=True), more], ignore_index=True)
         kinds_tl = {k: np.concatenate([m, np.zeros(len(more), dtype=bool)]) for k, m in kinds.items()}
+        got = bulk.received(bulk.timed)
+        received = int(bulk.received().sum())
+        kinds_tl["received"] = np.concatenate([kinds["received"].astype(np.int64), got, np.zeros(len(got), np.int64)])
         keys = np.concatenate([keys, np.full(len(more), None, dtype=object)])
     else:
         kinds_tl = kinds
@@ -156,6 +161,7 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
         delay[name] = round(float(delays.quantile(q)), 3) if len(delays) else None
     delay["max"] = round(float(delays.max()), 3) if len(delays) else None
     counts = {k: int(m.sum()) for k, m in kinds.items()}
+    counts["received"] += received
     # deferred counts messages (a message deferred 12 times is one), deferrals the lines, as pflogsumm
     deferred = ev[kinds["deferred"]]
     qid = deferred["queue_id"]
@@ -329,8 +335,30 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
             for r in agg.itertuples(index=False)]
 
 
-def _top(ev: pd.DataFrame, full: dict[str, int] | None = None) -> dict[str, Any]:
-    """The top tables; ``full`` gets each table's length before the cut to TOP rows."""
+def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk) -> pd.Series:
+    """Each queue id's (hash's) sender: the first line, in time and then input order, that names
+    one, among the rows and the lines folded into ``bulk`` (its ``senders``)."""
+    has = ev["queue_id"].notna().to_numpy(dtype=bool) & ev["sender"].notna().to_numpy(dtype=bool)
+    known = ev.loc[has, ["queue_id", "sender", "ts"]]
+    # the rows' place in the input (make_report gives it; else the rows are in input order)
+    order = ev[ORDER_COLUMN].to_numpy(dtype=np.int64)[has] if ORDER_COLUMN in ev.columns else np.flatnonzero(has)
+    sec, ns = _seconds_ns(known["ts"])
+    late = np.iinfo(np.int64).max  # a line without a time sorts last, as the rows do
+    b = bulk.senders
+    both = pd.DataFrame({
+        "qid": np.concatenate([qid_hash(known["queue_id"]), b["qid"].to_numpy(dtype=np.uint64)]),
+        "ts": np.concatenate([np.where(sec == _NULL_SEC, late, ns),
+                              np.where(b["sec"].to_numpy() == _NULL_SEC, late, b["ts"].to_numpy())]),
+        "order": np.concatenate([order, b["order"].to_numpy(dtype=np.int64)]),
+        "sender": np.concatenate([known["sender"].astype(object).to_numpy(), b["sender"].astype(object).to_numpy()]),
+    })
+    first = both.sort_values(["ts", "order"], kind="stable").drop_duplicates("qid")
+    return pd.Series(first["sender"].to_numpy(dtype=object), index=first["qid"].to_numpy())
+
+
+def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None = None) -> dict[str, Any]:
+    """The top tables; ``full`` gets each table's length before the cut to TOP rows (``bulk``:
+    the lines folded apart, whose senders fill those of the delivery lines)."""
     full = {} if full is None else full
     # outbound lines, and the waits and give-ups that took their cause from an outbound attempt
     # (an Exim 'retry timeout exceeded' names no host: its own direction is not outbound)
@@ -340,13 +368,20 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None) -> dict[str, Any]
                       _cols(ev, _TOP_COLUMNS)].copy()
     out_rows["domain"] = _domain(out_rows["recipient"])
     # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
-    known = ev[["queue_id", "sender"]].dropna().drop_duplicates("queue_id")  # two columns, not a copy of all
-    by_qid = pd.Series(known["sender"].to_numpy(), index=known["queue_id"].to_numpy())
-    if len(by_qid):
-        missing = out_rows["sender"].isna().to_numpy(dtype=bool) & out_rows["queue_id"].notna().to_numpy(dtype=bool)
-        filled = out_rows.loc[missing, "queue_id"].map(by_qid)
-        out_rows["sender"] = out_rows["sender"].astype(object)
-        out_rows.loc[missing, "sender"] = filled.astype(object).to_numpy()
+    missing = out_rows["sender"].isna().to_numpy(dtype=bool) & out_rows["queue_id"].notna().to_numpy(dtype=bool)
+    if bulk is not None and len(bulk.senders):  # qmgr's lines were folded: their senders are in bulk
+        by_hash = _senders_by_qid(ev, bulk)
+        if len(by_hash) and missing.any():
+            filled = pd.Series(qid_hash(out_rows.loc[missing, "queue_id"])).map(by_hash)
+            out_rows["sender"] = out_rows["sender"].astype(object)
+            out_rows.loc[missing, "sender"] = filled.astype(object).to_numpy()
+    else:
+        known = ev[["queue_id", "sender"]].dropna().drop_duplicates("queue_id")  # two columns, not a copy of all
+        by_qid = pd.Series(known["sender"].to_numpy(), index=known["queue_id"].to_numpy())
+        if len(by_qid):
+            filled = out_rows.loc[missing, "queue_id"].map(by_qid)
+            out_rows["sender"] = out_rows["sender"].astype(object)
+            out_rows.loc[missing, "sender"] = filled.astype(object).to_numpy()
     units = message_units(out_rows)  # once for the three tables
     rej = ev[_mask(ev["event"], "reject")].dropna(subset=["client_ip"])
     clients = []
@@ -435,9 +470,10 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "servers": by_server(ev, names, bulk, whole=volumes),
         "outcomes": _outcomes(ev, kb, full, bulk),
         "session_ends": _session_ends(ev, bulk),
-        "top": _top(ev, full),
+        "top": _top(ev, full, bulk),
         "unrecognised": _unrecognised(counts),
-        **peer_report(ev),  # peer_totals, peers
+        # peer_totals, peers: folded from the stream when the run registered the section
+        **((sections or {}).get("peers") or peer_report(ev)),
         "warnings": list(warnings or []),
     }, totals=full)
     from .headline import add_headline

@@ -27,7 +27,10 @@ domains, client addresses, queue ids, seconds of the day), never with the number
 every batch of the run, before and after the window too (it keeps what lies inside the window: a
 line's ``ts`` is ``since <= ts < until``, a limit of None being no limit). The report's fold
 (:class:`analyzer.report.run.ReportFold`) runs every registered fold beside its own;
-``build_report`` receives their results as ``sections[name]``. The same factories run over a table
+``build_report`` receives their results as ``sections[name]``. A section fold whose
+``takes_bulk`` is true is called ``add(batch, bulk=mask)`` by the report's fold, ``mask`` being
+:func:`analyzer.anomalies.aggregates.is_bulk` of the batch (computed once for all); it computes
+the mask itself when called without it (over a table in memory). The same factories run over a table
 in memory when :func:`analyzer.report.make_report` is given one.
 
 **Who feeds folds.** :func:`fold_stream` runs folds over an event stream (:mod:`analyzer.pipeline`),
@@ -137,13 +140,18 @@ class RowsFold:
 
         if mask is None and self.keep is not None:
             mask = np.asarray(self.keep(batch), dtype=bool)
-        rows = batch[self.columns] if mask is None else batch.loc[mask, self.columns]
-        t = pa.Table.from_pandas(rows, preserve_index=False)
+        # the batch's columns as Arrow (no copy of Arrow-backed ones), the rows kept taken there: one
+        # take per column in Arrow, cheaper than pandas' (measured: less CPU and memory at 1M lines)
+        t = pa.Table.from_pandas(batch[self.columns], preserve_index=False)
         if self._schema is None:
             self._schema = t.schema
         if self.order_column is not None:
             order = row_order(batch)
-            t = t.append_column(self.order_column, pa.array(order if mask is None else order[mask]))
+            t = t.append_column(self.order_column, pa.array(order))
+        if mask is not None:
+            if not mask.any():
+                return
+            t = pc.filter(t, pa.array(mask))
         if not t.num_rows:
             return
         for name in self.few_values:

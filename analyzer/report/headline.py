@@ -41,13 +41,15 @@ def _span_seconds(first: Any, last: Any) -> float:
 
 def expected_volumes(baseline: pd.DataFrame | None, window_events: pd.DataFrame, since: Any = None,
                      until: Any = None, *, baseline_span: tuple[Any, Any] | None = None,
-                     window_span: tuple[Any, Any] | None = None) -> dict[str, Any] | None:
+                     window_span: tuple[Any, Any] | None = None,
+                     folded: dict[str, int] | None = None) -> dict[str, Any] | None:
     """What the baseline predicts for the report window: each volume's count scaled by the ratio
     of the two spans (each at least an hour). None without a baseline, or when the baseline is
     shorter than three quarters of the window (too little to say what is usual).
 
     ``baseline_span`` and ``window_span`` are the (first, last) times of all lines, where some
-    lines were folded and are not rows of the tables (:mod:`analyzer.anomalies.aggregates`)."""
+    lines were folded and are not rows of the tables (:mod:`analyzer.anomalies.aggregates`);
+    ``folded`` the baseline's volumes among those lines (received lines)."""
     if baseline is None or "event" not in baseline.columns:
         return None
     if not len(baseline) and (baseline_span is None or baseline_span[0] is None):
@@ -68,7 +70,7 @@ def expected_volumes(baseline: pd.DataFrame | None, window_events: pd.DataFrame,
         sel = counts[counts.index.get_level_values(0) == event]
         if status is not None:
             sel = sel[sel.index.get_level_values(1) == status]
-        out[name] = round(float(sel.sum()) * window / span, 1)
+        out[name] = round(float(sel.sum() + (folded or {}).get(name, 0)) * window / span, 1)
     return {"counts": out, "baseline_seconds": round(span), "window_seconds": round(window)}
 
 

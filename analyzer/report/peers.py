@@ -43,7 +43,7 @@ from ..totals import (
     pf_frame,
 )
 
-__all__ = ["QUEUE_BUCKETS", "TOP", "PeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
+__all__ = ["QUEUE_BUCKETS", "TOP", "PeersFold", "WindowPeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
 
 #: Rows shown per section (per kind for the reject sections); the rest is "and N more".
 TOP = 10
@@ -451,6 +451,53 @@ class PeersFold:
                                self.top)
             totals["eximstats"] = self.ex.totals()
         return {"peer_totals": peer_totals_of(totals), "peers": peers}
+
+
+class WindowPeersFold(PeersFold):
+    """:class:`PeersFold` as a report section (:func:`analyzer.report.fold.register_section`): it
+    folds the lines of the window that the report keeps as rows (not the lines only counted,
+    :func:`analyzer.anomalies.aggregates.is_bulk`), so that its result is :func:`peer_report` of
+    the window's rows, without holding them. The lines are handed on :data:`FLUSH_ROWS` at a time:
+    the peers' fold costs mostly per call (masks, group-bys), so a few large calls cost less than
+    one per stream batch; memory stays bounded by that many rows."""
+
+    #: :class:`analyzer.report.run.ReportFold` passes each batch's :func:`is_bulk` mask as ``bulk``
+    takes_bulk = True
+    #: Lines held before they are folded.
+    FLUSH_ROWS = 50_000
+    #: The columns the peers' folds read (:mod:`analyzer.peer_folds`, :mod:`analyzer.totals`, the
+    #: warnings and rejects here): only those are held.
+    COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
+               "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size",
+               "sasl_username", "detail", "helo", "relay_ip", "orig_recipient")
+
+    def __init__(self, window: Any, top: int = TOP) -> None:
+        super().__init__(top)
+        self.window = window
+        self._held: list[pd.DataFrame] = []
+        self._rows = 0
+
+    def add(self, batch: pd.DataFrame, bulk: np.ndarray | None = None) -> None:
+        from ..anomalies.aggregates import in_window, is_bulk
+
+        keep = ~(is_bulk(batch) if bulk is None else bulk) & in_window(batch["ts"], self.window)
+        if not keep.any():
+            return
+        cols = [c for c in self.COLUMNS if c in batch.columns]
+        self._held.append(batch[cols] if keep.all() else batch.loc[keep, cols])
+        self._rows += int(keep.sum())
+        if self._rows >= self.FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._held:
+            rows = self._held[0] if len(self._held) == 1 else pd.concat(self._held, ignore_index=True)
+            self._held, self._rows = [], 0
+            super().add(rows)
+
+    def result(self) -> dict[str, list[dict[str, Any]]]:
+        self._flush()
+        return super().result()
 
 
 def peer_report(events: pd.DataFrame, top: int = TOP) -> dict[str, list[dict[str, Any]]]:

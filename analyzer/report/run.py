@@ -19,18 +19,24 @@ import numpy as np
 import pandas as pd
 
 from ..anomalies import detect_anomalies
-from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, is_bulk, span
+from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, counted_apart, is_bulk, span
 from ..reader import ParseResult
 from .build import ReportWindow, build_report
-from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream
+from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
+from .peers import WindowPeersFold
 
-__all__ = ["REPORT_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "split_events"]
+__all__ = ["REPORT_COLUMNS", "ROW_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "split_events"]
 
 #: The columns the report and the detectors read (classified events).
 REPORT_COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
                   "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size", "quit",
                   "sasl_username", "detail", "source", "line_no", "reply_class", "outcome", "cause", "provider",
                   "severity", "helo", "relay_ip", "orig_recipient", "fix_id", "action", "cause_ref")
+#: Of those, the ones only the peers' sections read (folded from the stream, :class:`.peers.WindowPeersFold`):
+#: not kept in the rows.
+_PEERS_ONLY = frozenset({"mta", "size", "helo", "relay_ip", "orig_recipient"})
+#: The columns of the rows kept (:class:`ReportFold`): what the sections built from rows and the detectors read.
+ROW_COLUMNS = tuple(c for c in REPORT_COLUMNS if c not in _PEERS_ONLY)
 #: Of those, the ones with few distinct values: held dictionary-encoded while a run is read.
 _FEW_VALUES = frozenset({"host", "mta", "program", "event", "direction", "client_host", "relay_host", "relay_ip", "status",
                          "smtp_stage", "source", "reply_class", "outcome", "cause", "provider", "severity",
@@ -60,22 +66,27 @@ class FoldedResult(ParseResult):
         return None if first is None or pd.isna(first) else first
 
 
+register_section("peers", WindowPeersFold)  # the report's peer_totals and peers, from the stream
+
+
 class ReportFold:
     """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the other
-    lines kept as rows (:data:`REPORT_COLUMNS`, the columns with few values dictionary-encoded
+    lines kept as rows (:data:`ROW_COLUMNS`, the columns with few values dictionary-encoded
     while held), and the registered section folds (:data:`.fold.SECTION_FOLDS`) for ``window``.
     ``result()`` is ``(rows, bulk, sections)``."""
 
-    def __init__(self, columns: Any = REPORT_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
+    def __init__(self, columns: Any = ROW_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
         self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN,
                              categorical=_CATEGORICAL)
         self.bulk = BulkFold()
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
 
     def add(self, batch: pd.DataFrame) -> None:
-        for f in self.sections.values():
-            f.add(batch)
         m = is_bulk(batch)
+        for f in self.sections.values():
+            # a section that leaves the bulk lines out is given them rather than test every line again
+            f.add(batch, bulk=m) if getattr(f, "takes_bulk", False) else f.add(batch)
+        m = m | counted_apart(batch)  # queued and received lines: counted, their senders kept (Bulk.senders)
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m)
 
@@ -106,7 +117,7 @@ def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
 
     class _Split:
         def add(self, batch: pd.DataFrame) -> None:
-            m = is_bulk(batch)
+            m = is_bulk(batch) | counted_apart(batch)  # as ReportFold folds them
             masks.append(m)
             bulk.add(batch, m)
 
@@ -186,7 +197,9 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     # the headline's "usually"
     info["expected"] = expected_volumes(baseline, cur, window.since, window.until,
                                         baseline_span=span(baseline["ts"], base_bulk) if baseline is not None else None,
-                                        window_span=span(cur["ts"], cur_bulk))
+                                        window_span=span(cur["ts"], cur_bulk),
+                                        folded={"received": int(base_bulk.received().sum())} if base_bulk is not None
+                                        else None)
     has_base = baseline is not None and (len(baseline) or (base_bulk is not None and len(base_bulk)))
     findings = detect_anomalies(cur, baseline=baseline if has_base else None,
                                 params=params, now=now, kb=kb, bulk=cur_bulk,

@@ -55,7 +55,8 @@ def _period_start(ns: np.ndarray, period: str) -> np.ndarray:
 def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
              per_message: Mapping[str, tuple[Any, str]] | None = None,
              max_rows: int = MAX_ROWS) -> dict[str, Any]:
-    """Counts of each of ``kinds`` (boolean masks over ``ts``) per period, for the periods with at
+    """Counts of each of ``kinds`` (boolean masks over ``ts``, or counts: a time that stands for
+    several lines, as a folded second does) per period, for the periods with at
     least one event: ``{"granularity", "rows": [{"start", **counts}], "omitted"}``.
 
     ``per_message`` maps a kind to ``(message keys, lines name)``: that kind is counted per
@@ -68,7 +69,7 @@ def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
     period = granularity(ts.min(), ts.max())
     ns = ts[ok].dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]")
     starts, which = np.unique(_period_start(ns, period), return_inverse=True)  # the periods with an event
-    counts = {k: np.bincount(which, weights=np.asarray(m, dtype=bool)[ok], minlength=len(starts)).astype(np.int64)
+    counts = {k: np.bincount(which, weights=_weights(m)[ok], minlength=len(starts)).astype(np.int64)
               for k, m in kinds.items()}
     for kind, (keys, lines_name) in (per_message or {}).items():
         counts[lines_name] = counts[kind]
@@ -78,6 +79,12 @@ def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
              **{k: int(c[i]) for k, c in counts.items()}}
             for i, s in enumerate(starts[:max_rows])]
     return {"granularity": period, "rows": rows, "omitted": max(0, len(starts) - max_rows)}
+
+
+def _weights(m: Any) -> np.ndarray:
+    """A kind's mask as weights (True 1), or its counts as they are."""
+    a = np.asarray(m)
+    return a.astype(bool) if a.dtype == object else a
 
 
 def _distinct_per_period(which: np.ndarray, mask: np.ndarray, keys: pd.Series, n: int) -> np.ndarray:

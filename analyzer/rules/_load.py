@@ -26,7 +26,7 @@ VARIANT_DIRECTIONS = ("inbound", "outbound")
 CODE_KEYS = {"title", "meaning", "when", "cause", "references"}
 PROVIDER_KEYS = {"name", "text", "host", "kind"}
 RULE_KEYS = {"id", "cause", "fix", "code", "enhanced", "dsn", "text", "provider", "event", "status",
-             "stage", "quit", "mta", "priority", "examples", "note", "disable"}
+             "stage", "quit", "mta", "priority", "band", "examples", "note", "disable"}
 EXAMPLE_KEYS = {"text", "code", "enhanced", "dsn", "event", "status", "stage", "quit", "relay_host",
                 "mta", "detail", "direction"}
 
@@ -35,6 +35,11 @@ W_TEXT, W_PROVIDER, W_OTHER = 1000, 1000, 5
 ENHANCED_CLASS, ENHANCED_SUBJECT, ENHANCED_DETAIL, ENHANCED_RANGE = 10, 30, 60, 40
 CODE_EXACT, CODE_TENS, CODE_CLASS = 50, 20, 10
 DSN_FACTOR = 0.3
+#: Precedence bands for text rules. A "verdict" phrase says only that the server refused
+#: ('Sender address rejected:', 'Access denied', 'not allowed', 'message rejected', 'policy'):
+#: it loses to every phrase that names a reason, whatever their priorities, and still beats
+#: every code-only or enhanced-code-only rule (a text rule weighs W_TEXT).
+BANDS = {"reason": 0, "verdict": -300}
 SITE_BONUS = 100  # a site rule beats shipped rules of the same kind
 
 
@@ -91,12 +96,14 @@ class Rule:
     quit: bool | None = None
     mta: frozenset[str] | None = None
     priority: int = 0
+    band: str = "reason"
     examples: list[dict[str, Any]] = field(default_factory=list)
     site: bool = False
 
     @property
     def score(self) -> float:
         s: float = self.priority + self.code_score + (SITE_BONUS if self.site else 0)
+        s += BANDS[self.band]
         s += W_TEXT if self.text else 0
         s += W_PROVIDER if self.provider else 0
         s += max((p.score for p in self.enhanced), default=0)
@@ -293,6 +300,12 @@ def _rule(raw: dict[str, Any], src: str, index: int, site: bool, full: bool = Tr
         if not isinstance(raw["priority"], int):
             raise _err(src, "rule", ident, "'priority' must be an integer")
         rule.priority = raw["priority"]
+    if "band" in raw:
+        if raw["band"] not in BANDS:
+            raise _err(src, "rule", ident, f"'band' must be one of {sorted(BANDS)}")
+        if "text" not in raw:
+            raise _err(src, "rule", ident, "'band' applies to text rules only")
+        rule.band = raw["band"]
     examples = raw.get("examples", [])
     if not isinstance(examples, list):
         raise _err(src, "rule", ident, "'examples' must be a list")

@@ -7,7 +7,7 @@ one side, the record with the smallest id moves to the other side, so each such 
 each family) is found in both parts. The split depends only on the texts and their causes:
 adding records never moves an existing one unless its cause had no record on the other side.
 
-Records gathered after the held-out part had been scored (rounds 3 and 4) carry ``"split": "dev"``:
+Records gathered after the held-out part had been scored (rounds 3, 4 and 5) carry ``"split": "dev"``:
 they were collected to develop rules, so they are pinned to the development part and take no
 part in the rule above. The held-out part stays exactly what it was when it was first scored.
 

@@ -9,6 +9,8 @@ pub mod exim;
 pub mod exim_cols;
 mod exim_py;
 pub mod fields;
+pub mod hash;
+pub mod lines;
 pub mod postfix;
 pub mod rows;
 pub mod syslog;
@@ -224,6 +226,40 @@ impl PyFast {
     }
 }
 
+/// One 64-bit hash per value of a string column (Arrow offsets, sliced to the column, and data;
+/// ``valid``: the validity bitmap and the bit of the first row, or None), as little-endian u64
+/// bytes (`hash.rs`).
+#[pyfunction]
+#[pyo3(signature = (offsets, data, valid=None))]
+fn hash_strings<'py>(
+    py: Python<'py>,
+    offsets: PyBackedBytes,
+    data: PyBackedBytes,
+    valid: Option<(PyBackedBytes, usize)>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let out = py.detach(|| {
+        let off = arrow::offsets(&offsets);
+        let col = Strings { offsets: &off, data: &data };
+        let bits = valid.as_ref().map(|(b, at)| (&b[..], *at));
+        if let Some((b, at)) = bits {
+            if b.len() * 8 < at + col.len() {
+                return Err("the validity bitmap is shorter than the column".to_string());
+            }
+        }
+        Ok(hash::hash_column(col, bits).iter().flat_map(|h| h.to_le_bytes()).collect::<Vec<u8>>())
+    });
+    out.map(|b| PyBytes::new(py, &b)).map_err(pyo3::exceptions::PyValueError::new_err)
+}
+
+/// A block's lines (`lines.rs`): (offsets, bytes without the newlines) for an Arrow string
+/// array, or None where Python cuts the block (a CR in it, not UTF-8, empty).
+#[pyfunction]
+#[pyo3(name = "split_lines")]
+fn py_split_lines<'py>(py: Python<'py>, data: PyBackedBytes) -> Option<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let got = py.detach(|| lines::split_lines(&data));
+    got.map(|(off, body)| (PyBytes::new(py, &off), PyBytes::new(py, &body)))
+}
+
 /// Rewrite an RE2 pattern into the regex crate's syntax (exposed for tests).
 #[pyfunction]
 #[pyo3(name = "translate")]
@@ -237,6 +273,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyFast>()?;
     m.add_class::<exim_py::EximReader>()?;
     m.add_function(wrap_pyfunction!(py_translate, m)?)?;
+    m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
+    m.add_function(wrap_pyfunction!(py_split_lines, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER])?;

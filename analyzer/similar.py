@@ -1,0 +1,272 @@
+"""Known replies: real replies with the cause their source gives, and the nearest one to a reply.
+
+The rules (``rules/*.toml``) decide by a phrase, a provider's signature, an enhanced code, a basic
+code or a fallback by class. Where they could only read a code, a real reply that says nearly the
+same thing knows better: ``rules/known_replies.jsonl`` holds about 1.6k replies quoted by
+providers' pages, MTAs' sources and bounce corpora (written by ``tools/build_known_replies.py``
+from ``bench/replies/dev.jsonl``), each with its cause, provider and source.
+
+Similarity is TF-IDF cosine over tokens of the reply with addresses, IPs and ids masked (the
+classifier's MASK) and a Postfix wrapper (``host H said:``, ``(in reply to ...)``) removed: the
+reply code and its class, the enhanced code and its subject, lower-case words, and character
+pairs of Chinese and Japanese text (written without spaces). The :data:`NEIGHBOURS` nearest
+known replies vote for their causes, each with its squared similarity: a reply whose close
+neighbours disagree is less certain than one whose neighbours agree. Only the first
+:data:`MAX_CHARS` characters of a reply are read, so the work per reply is bounded and linear in
+its length. A batch of replies is scored with an inverted index (numpy): each token of a query
+visits only the known replies holding that token.
+
+Nothing here needs more than numpy and pyarrow (already dependencies): the table is small, and a
+sparse-matrix library would add a large dependency for one product.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FIELDS", "MAX_CHARS", "NEAR_DUPLICATE", "NEIGHBOURS", "SIMILAR_ENOUGH", "WEAK_EVIDENCE", "KnownReplies",
+           "default_known_replies", "normalise", "overrules", "rows_from_records", "tokens"]
+
+TABLE = Path(__file__).parent / "rules" / "known_replies.jsonl"
+#: A reply longer than this is read up to here (an SMTP reply line is at most 512 octets; a
+#: multi-line reply joined into one is rarely longer than a few of them).
+MAX_CHARS = 2048
+#: How close a known reply must be to overrule a rule that read only a code, a class or the
+#: event (or found nothing) ...
+SIMILAR_ENOUGH = 0.3
+#: ... and to overrule a rule that matched a phrase or a provider's signature: a near-duplicate.
+NEAR_DUPLICATE = 0.9
+#: The rules' ways of deciding (:func:`analyzer.classify.rule_evidence`) that a close known
+#: reply overrules.
+WEAK_EVIDENCE = frozenset({"unknown", "context", "class", "code", "enhanced"})
+#: Known replies that vote on a query's cause.
+NEIGHBOURS = 5
+#: Queries scored together: bounds the score matrix to CHUNK x table rows.
+CHUNK = 256
+
+#: The Postfix wrapper around a remote reply, removed before comparing (RE2, linear).
+_WRAPPER_HEAD = r"^.*?\b(?:said|refused to talk to me):\s*"
+_WRAPPER_TAIL = r"\s*\(in reply to [^)]*\)\s*\)?$"
+_CODE = re.compile(r"\s*([2-5])(\d\d)(?:[\s-]|$)")
+_ENHANCED = re.compile(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?![\w.]*\d)")
+_WORD = re.compile(r"[^\W\d_]+")
+#: Scripts written without spaces between words: read as character pairs.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def normalise(texts: Sequence[str | None]) -> list[str]:
+    """Replies as the matcher reads them: masked like the classifier, wrapper removed, lower case,
+    cut at :data:`MAX_CHARS` (one vectorised RE2 pass per step)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from analyzer.classify import CONTINUATION, MASK, MASKED
+
+    arr = pa.array([t or "" for t in texts], pa.string())
+    arr = pc.utf8_slice_codeunits(arr, 0, MAX_CHARS)
+    arr = pc.replace_substring_regex(arr, MASK, MASKED)
+    arr = pc.replace_substring_regex(arr, CONTINUATION, r"\1 ")
+    arr = pc.replace_substring_regex(arr, _WRAPPER_HEAD, "")
+    arr = pc.replace_substring_regex(arr, _WRAPPER_TAIL, "")
+    return pc.utf8_lower(arr).to_pylist()
+
+
+def tokens(text: str) -> list[str]:
+    """The tokens of one normalised reply (see the module's docstring); linear in its length."""
+    text = text[:MAX_CHARS]
+    out: list[str] = []
+    m = _CODE.match(text)
+    if m:
+        out += [f"#{m[1]}{m[2]}", f"#{m[1]}xx"]
+    e = _ENHANCED.search(text)
+    if e:
+        out += [f"={e[1]}.{int(e[2])}.{int(e[3])}", f"={e[1]}.{int(e[2])}"]
+    words: list[str] = []
+    for w in _WORD.findall(text):
+        runs = _CJK.findall(w)
+        if runs:
+            for r in runs:
+                out += [r] if len(r) == 1 else [r[i:i + 2] for i in range(len(r) - 1)]
+            rest = _CJK.sub(" ", w).split()
+            words += [x for x in rest if len(x) > 1]
+        elif len(w) > 1:
+            words.append(w)
+    return out + words
+
+
+#: The fields of a known reply, in the table's order.
+FIELDS = ("id", "text", "cause", "also_accept", "provider", "source", "licence")
+
+
+def rows_from_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Known replies from reply evaluation records (``bench/replies/*.jsonl``): the outbound
+    ones, sorted by id."""
+    out = []
+    for rec in records:
+        if rec.get("direction", "outbound") != "outbound":
+            continue
+        row = {"id": rec["id"], "text": rec["text"], "cause": rec["expected_cause"],
+               "also_accept": list(rec.get("also_accept", [])), "provider": rec.get("provider", ""),
+               "source": rec.get("source", ""), "licence": rec.get("licence", "")}
+        out.append({k: row[k] for k in FIELDS})
+    return sorted(out, key=lambda r: r["id"])
+
+
+@dataclass
+class Nearest:
+    """For each query: the known reply that speaks for the cause its neighbours vote for (the
+    closest one of that cause; -1: no known reply shares a token) and the support for that
+    cause, 0..1: that reply's cosine similarity times the cause's share of the votes."""
+
+    index: np.ndarray
+    similarity: np.ndarray
+
+
+class KnownReplies:
+    """A table of known replies with an inverted index over their TF-IDF vectors."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]], *, similar_enough: float = SIMILAR_ENOUGH,
+                 near_duplicate: float = NEAR_DUPLICATE):
+        self.rows = list(rows)
+        self.similar_enough = similar_enough
+        self.near_duplicate = near_duplicate
+        self._by_id = {r["id"]: i for i, r in enumerate(self.rows)}
+        toks = [tokens(t) for t in normalise([r["text"] for r in self.rows])]
+        n = len(self.rows)
+        df: Counter[str] = Counter()
+        for ts in toks:
+            df.update(set(ts))
+        self.vocab = {t: i for i, t in enumerate(sorted(df))}
+        self.idf = np.array([math.log((n + 1) / (df[t] + 1)) + 1.0 for t in sorted(df)])
+        #: the weight of a token no known reply holds (it still counts in a query's length)
+        self.idf_unseen = math.log(n + 1) + 1.0
+        by_tok: list[list[tuple[int, float]]] = [[] for _ in self.vocab]
+        for row, ts in enumerate(toks):
+            vec = self._weights(ts)
+            for tok, w in vec.items():
+                by_tok[tok].append((row, w))
+        lengths = np.array([len(p) for p in by_tok], dtype=np.int64)
+        self.indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        self.post_rows = np.array([r for p in by_tok for r, _ in p], dtype=np.int64)
+        self.post_vals = np.array([w for p in by_tok for _, w in p], dtype=np.float64)
+
+    @classmethod
+    def load(cls, path: Path = TABLE) -> KnownReplies:
+        """The table in a JSONL file (one known reply per line)."""
+        with open(path, encoding="utf-8") as f:
+            return cls([json.loads(line) for line in f if line.strip()])
+
+    def overrules(self, evidence: str, rule_cause: str, row: dict[str, Any], similarity: float) -> bool:
+        """:func:`overrules` with this table's thresholds (the classifier asks here)."""
+        return overrules(evidence, rule_cause, row, similarity, similar_enough=self.similar_enough,
+                         near_duplicate=self.near_duplicate)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def row(self, ident: str) -> dict[str, Any] | None:
+        """The known reply with this id."""
+        i = self._by_id.get(ident)
+        return None if i is None else self.rows[i]
+
+    def _weights(self, ts: Iterable[str], unseen: list[float] | None = None) -> dict[int, float]:
+        """Token index -> L2-normalised weight (1 + log tf) * idf; unseen tokens only add to the
+        length (their squared weights are appended to ``unseen`` when given)."""
+        counts = Counter(ts)
+        vec: dict[int, float] = {}
+        norm2 = 0.0
+        for t, c in counts.items():
+            i = self.vocab.get(t)
+            w = (1.0 + math.log(c)) * (self.idf[i] if i is not None else self.idf_unseen)
+            norm2 += w * w
+            if i is not None:
+                vec[i] = w
+        norm = math.sqrt(norm2) or 1.0
+        return {i: w / norm for i, w in vec.items()}
+
+    def nearest(self, texts: Sequence[str | None], *, normalised: bool = False) -> Nearest:
+        """The nearest known reply to each text (raw replies; ``normalised=True`` when already
+        passed through :func:`normalise`)."""
+        norm = list(texts) if normalised else normalise(texts)
+        q = len(norm)
+        index = np.full(q, -1, dtype=np.int64)
+        sim = np.zeros(q, dtype=np.float64)
+        n = len(self.rows)
+        if not n or not q:
+            return Nearest(index, sim)
+        for start in range(0, q, CHUNK):
+            qi: list[int] = []
+            tok: list[int] = []
+            wt: list[float] = []
+            for k, text in enumerate(norm[start:start + CHUNK]):
+                for t, w in self._weights(tokens(text or "")).items():
+                    qi.append(k)
+                    tok.append(t)
+                    wt.append(w)
+            if not tok:
+                continue
+            t_arr = np.array(tok, dtype=np.int64)
+            lengths = self.indptr[t_arr + 1] - self.indptr[t_arr]
+            total = int(lengths.sum())
+            if not total:
+                continue
+            first = np.repeat(self.indptr[t_arr] - np.concatenate([[0], np.cumsum(lengths)[:-1]]),
+                              lengths) + np.arange(total)
+            rows = self.post_rows[first]
+            vals = self.post_vals[first] * np.repeat(np.array(wt), lengths)
+            qs = np.repeat(np.array(qi, dtype=np.int64), lengths)
+            size = min(CHUNK, q - start)
+            scores = np.bincount(qs * n + rows, weights=vals, minlength=size * n).reshape(size, n)
+            k = min(NEIGHBOURS, n)
+            near = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            for r in range(size):
+                index[start + r], sim[start + r] = self._vote(near[r], scores[r, near[r]])
+        return Nearest(index, sim)
+
+    def _vote(self, rows: np.ndarray, sims: np.ndarray) -> tuple[int, float]:
+        """(row, support) for one query from its nearest rows and their similarities."""
+        votes: dict[str, float] = {}
+        best: dict[str, tuple[float, int]] = {}
+        for i, s in zip(rows.tolist(), sims.tolist(), strict=True):
+            if s <= 0:
+                continue
+            cause = self.rows[i]["cause"]
+            votes[cause] = votes.get(cause, 0.0) + s * s
+            if s > best.get(cause, (0.0, -1))[0] or (s == best[cause][0] and i < best[cause][1]):
+                best[cause] = (s, i)
+        if not votes:
+            return -1, 0.0
+        cause = max(votes, key=lambda c: (votes[c], best[c][0], -best[c][1]))
+        s, i = best[cause]
+        return i, min(1.0, s * votes[cause] / sum(votes.values()))
+
+
+def overrules(evidence: str, rule_cause: str, row: dict[str, Any], similarity: float, *,
+              similar_enough: float = SIMILAR_ENOUGH, near_duplicate: float = NEAR_DUPLICATE) -> bool:
+    """Whether the known reply ``row`` (at ``similarity``) decides instead of the rule that
+    decided by ``evidence`` on ``rule_cause``. Never where the rule already gives one of the
+    causes the known reply accepts."""
+    if rule_cause == row["cause"] or rule_cause in row.get("also_accept", ()):
+        return False
+    threshold = similar_enough if evidence in WEAK_EVIDENCE else near_duplicate
+    return similarity >= threshold
+
+
+_DEFAULT: KnownReplies | None = None
+
+
+def default_known_replies() -> KnownReplies:
+    """The shipped table, loaded and indexed once (about 0.1 s)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = KnownReplies.load()
+    return _DEFAULT

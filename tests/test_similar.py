@@ -1,0 +1,126 @@
+"""The known-replies matcher (analyzer/similar.py) and the shipped table it reads."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from fnmatch import fnmatch
+from pathlib import Path
+
+from analyzer.similar import (
+    MAX_CHARS,
+    NEAR_DUPLICATE,
+    SIMILAR_ENOUGH,
+    TABLE,
+    KnownReplies,
+    default_known_replies,
+    normalise,
+    overrules,
+    rows_from_records,
+    tokens,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def row(ident: str, text: str, cause: str, **more) -> dict:
+    return {"id": ident, "text": text, "cause": cause, "also_accept": [], "provider": "p",
+            "source": "s", "licence": "MIT", **more}
+
+
+TABLE_ROWS = [
+    row("a", "550 5.1.1 <someone@example.org>: Recipient address rejected: User unknown in local "
+        "recipient table", "mailbox.unknown"),
+    row("b", "552 5.2.2 Mailbox full, try again later", "mailbox.full"),
+    row("c", "554 5.7.1 Service unavailable; Client host [192.0.2.4] blocked using zen.spamhaus.org",
+        "reputation.ip_listed"),
+    row("d", "550 用户不存在或者已经被禁用", "mailbox.unknown"),
+    row("e", "553 发信人在黑名单中", "policy.sender_blocked"),
+]
+
+
+def test_near_duplicate_is_found_across_addresses_ips_and_wrapper():
+    """The same reply with another address, IP and Postfix's wrapper is the nearest, near 1."""
+    table = KnownReplies(TABLE_ROWS)
+    got = table.nearest([
+        "host mx.example.net[198.51.100.9] said: 550 5.1.1 <bob@corp.example>: Recipient address "
+        "rejected: User unknown in local recipient table (in reply to RCPT TO command)",
+        "554 5.7.1 Service unavailable; Client host [203.0.113.77] blocked using zen.spamhaus.org",
+    ])
+    assert [table.rows[i]["id"] for i in got.index] == ["a", "c"]
+    assert (got.similarity >= NEAR_DUPLICATE).all()
+
+
+def test_unrelated_text_is_not_similar_enough():
+    """A reply sharing no words with the table has no neighbour; one sharing only a code is far."""
+    table = KnownReplies(TABLE_ROWS)
+    got = table.nearest(["the quick brown fox jumps over the lazy dog",
+                         "550 your message smells of elderberries and hamsters"])
+    assert got.index[0] == -1 and got.similarity[0] == 0
+    assert got.similarity[1] < SIMILAR_ENOUGH
+
+
+def test_cjk_replies_are_read_as_character_pairs():
+    """Chinese text (no spaces) matches by character pairs: the same reply is found, another is not."""
+    assert "用户" in tokens("550 用户不存在")
+    table = KnownReplies(TABLE_ROWS)
+    got = table.nearest(["550 用户不存在或者已经被禁用 (mail id 12345)", "553 发信人在黑名单中"])
+    assert [table.rows[i]["id"] for i in got.index] == ["d", "e"]
+    assert got.similarity[0] >= SIMILAR_ENOUGH
+
+
+def test_work_is_bounded_on_a_huge_reply():
+    """A reply of megabytes is read up to MAX_CHARS: tokens and normalised text stay bounded."""
+    huge = "550 5.1.1 user unknown " + "blah " * 2_000_000
+    assert len(normalise([huge])[0]) <= MAX_CHARS
+    assert len(tokens(huge)) <= MAX_CHARS
+    got = KnownReplies(TABLE_ROWS).nearest([huge])
+    assert got.index[0] >= 0  # still answered
+
+
+def test_overrules_by_evidence():
+    """A weak rule gives way at SIMILAR_ENOUGH, a phrase rule only to a near-duplicate, and never
+    where the rule already says one of the known reply's causes."""
+    r = row("x", "text", "mailbox.full", also_accept=["mailbox.rate_limited"])
+    assert overrules("code", "mailbox.unavailable", r, SIMILAR_ENOUGH)
+    assert not overrules("code", "mailbox.unavailable", r, SIMILAR_ENOUGH - 0.01)
+    assert not overrules("phrase", "mailbox.unknown", r, SIMILAR_ENOUGH)
+    assert overrules("phrase", "mailbox.unknown", r, NEAR_DUPLICATE)
+    assert not overrules("code", "mailbox.rate_limited", r, 1.0)
+
+
+def test_rows_from_records_keep_outbound_replies_sorted():
+    """Only outbound records become known replies, sorted by id, with their attribution."""
+    recs = [{"id": "2", "text": "t2", "expected_cause": "c", "direction": "outbound", "provider": "P",
+             "source": "S", "licence": "L"},
+            {"id": "1", "text": "t1", "expected_cause": "c", "direction": "outbound"},
+            {"id": "3", "text": "t3", "expected_cause": "c", "direction": "inbound"}]
+    got = rows_from_records(recs)
+    assert [r["id"] for r in got] == ["1", "2"]
+    assert got[1] == {"id": "2", "text": "t2", "cause": "c", "also_accept": [], "provider": "P",
+                    "source": "S", "licence": "L"}
+
+
+def test_shipped_table_is_in_sync_with_the_development_replies():
+    """analyzer/rules/known_replies.jsonl is what tools/build_known_replies.py writes from
+    bench/replies/dev.jsonl (after adding dev records: python tools/build_known_replies.py)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import build_known_replies as build
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    expected = build.render(build.load(ROOT / "bench" / "replies" / "dev.jsonl"))
+    assert TABLE.read_text(encoding="utf-8") == expected, \
+        "known_replies.jsonl is out of date: run python tools/build_known_replies.py"
+
+
+def test_shipped_table_is_package_data_of_development_replies_only():
+    """pyproject ships the table; its ids are development ids only."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = pyproject["tool"]["setuptools"]["package-data"]["analyzer"]
+    assert any(fnmatch("rules/known_replies.jsonl", g) for g in globs)
+    with open(ROOT / "bench" / "replies" / "dev.jsonl", encoding="utf-8") as f:
+        dev_ids = {json.loads(line)["id"] for line in f if line.strip()}
+    shipped = default_known_replies()
+    assert len(shipped) > 1000 and {r["id"] for r in shipped.rows} <= dev_ids
