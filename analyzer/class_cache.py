@@ -94,13 +94,13 @@ class Classifier:
         self.limit = limit
         self.attributing = attributing  # see __call__
         self._keys = pd.Index(np.empty(0, np.uint64))
-        self._values = CLASS_SCHEMA.empty_table()
+        self._store = _Answers()
 
     def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
         from .classify import classify
 
         if table.num_rows == 0:
-            return append_columns(table, self._values.slice(0, 0))
+            return append_columns(table, CLASS_SCHEMA.empty_table())
         if self.attributing:
             # classify() gives retry-wait and give-up lines the cause of the message's last real
             # error (analyzer.attribution): rows are not independent, so no per-key cache
@@ -138,22 +138,58 @@ class Classifier:
         pos = self._keys.get_indexer(key)
         new = pos < 0
         if not new.any():
-            return self._values.take(pa.array(pos))
+            return self._store.take(pos)
         uniq, first = np.unique(key[new], return_index=True)
         rows = np.flatnonzero(new)[first]
         # classify reads only the key's columns: the others are not converted
         sample = to_pandas(table.select([c for c in CLASS_KEY if c in table.column_names]).take(pa.array(rows)))
-        answers = classify(sample, self.kb, attribute_causes=False)[[f.name for f in CLASS_SCHEMA]]
-        values = pa.Table.from_pandas(answers, schema=CLASS_SCHEMA, preserve_index=False)
-        keys = self._keys.append(pd.Index(uniq))
-        known = pa.concat_tables([self._values, values]).combine_chunks()
+        answers = classify(sample, self.kb, attribute_causes=False)
         at = pos.copy()  # the new keys come after the known ones, in uniq's order
         at[new] = len(self._keys) + np.searchsorted(uniq, key[new])
-        got = known.take(pa.array(at))
-        if len(keys) > self.limit:  # full: start afresh with this call's new keys (at most limit)
-            keys, known = pd.Index(uniq[: self.limit]), values.slice(0, self.limit).combine_chunks()
-        self._keys, self._values = keys, known
+        self._store.append(answers)
+        got = self._store.take(at)
+        self._keys = self._keys.append(pd.Index(uniq))
+        if len(self._keys) > self.limit:  # full: start afresh with this call's new keys (at most limit)
+            self._keys, self._store = pd.Index(uniq[: self.limit]), _Answers()
+            self._store.append(answers.iloc[: self.limit])
         return got
+
+
+class _Answers:
+    """The cached answers, one row per key, held as small integer codes per column of
+    :data:`CLASS_SCHEMA` (its columns have few distinct values), in an array grown by doubling:
+    ~32 bytes per key instead of a string table copied whole on every call with new keys."""
+
+    def __init__(self) -> None:
+        self.names = [f.name for f in CLASS_SCHEMA]
+        self.words: list[list[str | None]] = [[None] for _ in self.names]  # code 0 is null
+        self.codes_of: list[dict[str, int]] = [{} for _ in self.names]
+        self.codes = np.zeros((0, len(self.names)), np.int32)
+        self.n = 0
+
+    def append(self, answers: pd.DataFrame) -> None:
+        """Add the rows of ``answers`` (classify's output, one row per new key, in key order)."""
+        need = self.n + len(answers)
+        if need > len(self.codes):
+            grown = np.zeros((max(need, 2 * len(self.codes), 1024), len(self.names)), np.int32)
+            grown[: self.n] = self.codes[: self.n]
+            self.codes = grown
+        for j, name in enumerate(self.names):
+            cat = pd.Categorical(answers[name])
+            codes_of, words = self.codes_of[j], self.words[j]
+            for word in cat.categories:
+                if word not in codes_of:
+                    codes_of[word] = len(words)
+                    words.append(word)
+            to_global = np.array([0] + [codes_of[w] for w in cat.categories], np.int32)
+            self.codes[self.n: need, j] = to_global[np.asarray(cat.codes) + 1]
+        self.n = need
+
+    def take(self, at: np.ndarray) -> pa.Table:
+        """The answers of the keys at positions ``at`` (a table of :data:`CLASS_SCHEMA`)."""
+        cols = [pa.array(self.words[j], type=f.type).take(pa.array(self.codes[at, j]))
+                for j, f in enumerate(CLASS_SCHEMA)]
+        return pa.Table.from_arrays(cols, schema=CLASS_SCHEMA)
 
 
 def append_columns(table: pa.Table, values: pa.Table) -> pa.Table:
