@@ -160,7 +160,7 @@ def ingest(
     progress: Callable[[int, int], None] | None = None,
     part_rows: int = PART_ROWS,
     rules: Sequence[str | os.PathLike] = (),
-    batch_lines: int = BATCH_LINES,
+    batch_lines: int | None = BATCH_LINES,
 ) -> IngestResult:
     """Parse and classify logs and add their events to the store; each event is added once.
 
@@ -169,7 +169,8 @@ def ingest(
     ``now`` names the run (and stands in for stdin's modification time). ``rules``: site
     knowledge-base files for the classification (as ``maillens parse --rules``).
 
-    Each file is read, classified and written ``batch_lines`` lines at a time (see
+    Each file is read, classified and written a batch at a time: the stream's blocks, parsed by
+    the worker processes, or ``batch_lines`` lines in-process when given (see
     :class:`analyzer.store._parse.SourceStream`): memory does not grow with the file, except by
     the 8-byte keys of its events (and of a day's stored events, when it is not new).
     """
