@@ -220,16 +220,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(v: &[&str]) -> (Vec<i32>, Vec<u8>) {
-        let mut off = vec![0i32];
-        let mut data = Vec::new();
-        for s in v {
-            data.extend_from_slice(s.as_bytes());
-            off.push(data.len() as i32);
-        }
-        (off, data)
-    }
+    use crate::testutil::strings;
 
     #[test]
     fn first_allowed_pattern_wins_and_order_follows_python() {

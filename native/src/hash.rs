@@ -47,16 +47,7 @@ fn is_set(bits: &[u8], i: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(values: &[&str]) -> (Vec<i32>, Vec<u8>) {
-        let mut off = vec![0i32];
-        let mut data = Vec::new();
-        for v in values {
-            data.extend_from_slice(v.as_bytes());
-            off.push(data.len() as i32);
-        }
-        (off, data)
-    }
+    use crate::testutil::strings;
 
     #[test]
     fn equal_values_hash_alike_and_nulls_apart() {

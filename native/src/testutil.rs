@@ -1,5 +1,5 @@
-//! What the crate's tests share: a small deterministic random source and the random edit of a
-//! line that the "same as the pattern on mutated lines" tests apply.
+//! What the crate's tests share: a small deterministic random source, the random edit of a
+//! line that the "same as the pattern on mutated lines" tests apply, and Arrow string buffers.
 
 /// Marsaglia's xorshift64: the same sequence on every run.
 pub struct XorShift(pub u64);
@@ -27,4 +27,15 @@ pub fn edit(line: &mut Vec<u8>, rng: &mut XorShift, alphabet: &[u8]) {
         _ if pos < line.len() => line[pos] = ch,
         _ => {}
     }
+}
+
+/// The offsets and data buffers of an Arrow string column holding `values`.
+pub fn strings(values: &[&str]) -> (Vec<i32>, Vec<u8>) {
+    let mut off = vec![0i32];
+    let mut data = Vec::new();
+    for v in values {
+        data.extend_from_slice(v.as_bytes());
+        off.push(data.len() as i32);
+    }
+    (off, data)
 }
