@@ -369,19 +369,15 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     out_rows["domain"] = _domain(out_rows["recipient"])
     # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
     missing = out_rows["sender"].isna().to_numpy(dtype=bool) & out_rows["queue_id"].notna().to_numpy(dtype=bool)
+    qids = out_rows.loc[missing, "queue_id"]
     if bulk is not None and len(bulk.senders):  # qmgr's lines were folded: their senders are in bulk
-        by_hash = _senders_by_qid(ev, bulk)
-        if len(by_hash) and missing.any():
-            filled = pd.Series(qid_hash(out_rows.loc[missing, "queue_id"])).map(by_hash)
-            out_rows["sender"] = out_rows["sender"].astype(object)
-            out_rows.loc[missing, "sender"] = filled.astype(object).to_numpy()
+        by_qid, qids = _senders_by_qid(ev, bulk), pd.Series(qid_hash(qids))
     else:
         known = ev[["queue_id", "sender"]].dropna().drop_duplicates("queue_id")  # two columns, not a copy of all
         by_qid = pd.Series(known["sender"].to_numpy(), index=known["queue_id"].to_numpy())
-        if len(by_qid):
-            filled = out_rows.loc[missing, "queue_id"].map(by_qid)
-            out_rows["sender"] = out_rows["sender"].astype(object)
-            out_rows.loc[missing, "sender"] = filled.astype(object).to_numpy()
+    if len(by_qid) and missing.any():
+        out_rows["sender"] = out_rows["sender"].astype(object)
+        out_rows.loc[missing, "sender"] = qids.map(by_qid).astype(object).to_numpy()
     units = message_units(out_rows)  # once for the three tables
     rej = ev[_mask(ev["event"], "reject")].dropna(subset=["client_ip"])
     clients = []
