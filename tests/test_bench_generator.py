@@ -211,3 +211,38 @@ def test_script_runs_from_another_directory(tmp_path):
                     "--lines", "500", "--seed", "4", "--hours", "3", "-o", str(out), "-q"],
                    cwd=tmp_path, check=True)
     assert out.read_text() == generate(mta="exim", lines=500, seed=4, hours=3, out=None)["text"]
+
+
+@pytest.mark.parametrize("mta,style", [("postfix", "syslog"), ("postfix", "rfc3339"), ("exim", "syslog")])
+def test_spilled_runs_write_what_one_sort_writes(monkeypatch, mta, style):
+    """A day spilled to many sorted runs on disk comes out byte for byte as the one in memory
+    (ties in time keep the order the lines were made in)."""
+    kw = dict(mta=mta, lines=6000, seed=13, out=None, style=style, hours=2,
+              incidents=["silence@30m+10m", "sasl_bruteforce:203.0.113.66@1h+20m"])
+    whole = generate(**kw)["text"]
+    monkeypatch.setenv("MAILLENS_GEN_SPOOL", "250")
+    spilled = generate(**kw)["text"]
+    assert spilled == whole
+    assert len(whole.splitlines()) == 6000
+
+
+def test_new_pid_takes_the_next_free_one_as_a_set_would():
+    """new_pid (a byte map searched in C) gives the pids the set-and-step loop gave, also when
+    the draws crowd one range and when they start below zero."""
+    import random
+
+    from bench.gen.engine import Gen
+
+    g = Gen.__new__(Gen)
+    g.start, g.dur = 0.0, 3600.0
+    g.used_pids, g.neg_pids = bytearray(10), set()
+    g.r = random.Random(4)
+    ref_r, used = random.Random(4), set()
+    for i in range(20000):
+        t = (-1200.0, -2.3, 5.0)[i % 3] + (i % 97) * 0.01  # crowded; below, across and above 0
+        frac = (t - g.start) / g.dur
+        pid = 2000 + int(frac * 3_500_000) + ref_r.randrange(900)
+        while pid in used:
+            pid += 1
+        used.add(pid)
+        assert g.new_pid(t) == pid

@@ -2,6 +2,7 @@
 
 incidents: incident specs and records; common: name pools, our server, formatting, Dest,
 Pool; world: the simulated domains, senders and destination behaviour; engine: time, ids,
-units, the run and the writer; postfix / postfix_delivery and exim / exim_delivery: the two
+units, the run and the writer; spool: the lines spilled to sorted runs on disk and merged
+back in time order (bounded memory at any size); postfix / postfix_delivery and exim / exim_delivery: the two
 simulations; api: ``generate()``; cli: ``main()``.
 """

@@ -12,6 +12,7 @@ from typing import IO
 
 from bench.gen.common import B64, MONTHS, OUR_DOMAINS, SPAM_HELO, b62
 from bench.gen.incidents import Incident
+from bench.gen.spool import Spool, spool_limit
 from bench.gen.world import World
 
 
@@ -33,8 +34,12 @@ class Gen(World):
         # sessions start this long before the end at the latest (their lines must fit)
         self.margin = min(400.0, 0.1 * self.active_total)
         self.used_ids: set = set()
-        self.used_pids: set = set()
-        self.ev: list = []
+        # pids in use: a byte per pid from 0 (the next free one is found with bytearray.find,
+        # in C: a 10M-line day packs millions of pids into the day's range); negative ones
+        # (a pool slot starting before a short window) in a set
+        self.used_pids = bytearray(4_000_000)
+        self.neg_pids: set = set()
+        self.ev = Spool(spool_limit())  # the lines, spilled to sorted runs past a bound
         self.u: list = []  # lines of the unit being built: (t, text)
         self.hits: list = []  # (incident, lines) seen while building the unit
         self.build_world()
@@ -77,10 +82,22 @@ class Gen(World):
     def new_pid(self, t: float) -> int:
         frac = (t - self.start) / self.dur if self.dur else 0.0
         pid = 2000 + int(frac * 3_500_000) + self.r.randrange(900)
+        if pid < 0:
+            neg = self.neg_pids
+            while pid in neg:
+                pid += 1
+            if pid < 0:
+                neg.add(pid)
+                return pid
         used = self.used_pids
-        while pid in used:
-            pid += 1
-        used.add(pid)
+        if pid >= len(used):
+            used.extend(bytes(pid - len(used) + 1_000_000))
+        if used[pid]:
+            pid = used.find(0, pid)
+            if pid < 0:
+                pid = len(used)
+                used.extend(bytes(1_000_000))
+        used[pid] = 1
         return pid
 
     def new_qid(self, t: float) -> str:
@@ -287,14 +304,12 @@ class Gen(World):
     # ---- output ----------------------------------------------------------------------
     def write(self, out: IO[str], style: str) -> None:
         """Write the lines sorted by time: ``syslog`` and ``rfc3339`` (Postfix), ``exim``."""
-        ev = self.ev
-        ev.sort(key=lambda e: e[0])
         cache: dict = {}
         host = self.host
         buf = []
         gm = time.gmtime
         micro = style == "rfc3339"
-        for t, text in ev:
+        for t, text in self.ev.merged():
             s = int(t)
             p = cache.get(s)
             if p is None:
@@ -317,3 +332,4 @@ class Gen(World):
                 buf = []
         if buf:
             out.write("\n".join(buf) + "\n")
+        self.ev.close()
