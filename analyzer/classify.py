@@ -230,8 +230,11 @@ def _lut(vocab: list[Any], allowed: frozenset[str] | None) -> np.ndarray:
 def _match(kb: KnowledgeBase, u: dict[str, np.ndarray], v: dict[str, list[Any]],
            texts: pa.Array) -> np.ndarray:
     """Index of the winning rule for each unique combination (-1 where nothing matched)."""
+    from analyzer.rulematch import runner
+
     n = len(u["event"])
     best = np.full(n, -1, dtype=np.int64)
+    run = runner(kb, texts)  # each rule's pattern over the distinct texts (native core or pyarrow)
     order = sorted(range(len(kb.rules)), key=lambda i: (-kb.rules[i].score, i))
     enh_parsed = [parse_status(e) for e in v["enh"]]
     dsn_parsed = [parse_status(e) for e in v["dsn"]]
@@ -261,9 +264,7 @@ def _match(kb: KnowledgeBase, u: dict[str, np.ndarray], v: dict[str, list[Any]],
             cand = cand[cand > 0]
             hits = np.zeros(len(texts) + 1, dtype=bool)
             if len(cand):
-                got = pc.match_substring_regex(texts.take(pa.array(cand - 1)), r.text,
-                                               ignore_case=True)
-                hits[cand] = pc.fill_null(got, False).to_numpy(zero_copy_only=False)
+                hits[cand] = run.hits(i, cand)
             m &= hits[u["text"]]
         best[m] = i
     return best
