@@ -230,42 +230,67 @@ def _lut(vocab: list[Any], allowed: frozenset[str] | None) -> np.ndarray:
 def _match(kb: KnowledgeBase, u: dict[str, np.ndarray], v: dict[str, list[Any]],
            texts: pa.Array) -> np.ndarray:
     """Index of the winning rule for each unique combination (-1 where nothing matched)."""
+    from analyzer.rulematch import runner
+
     n = len(u["event"])
     best = np.full(n, -1, dtype=np.int64)
+    free = np.ones(n, dtype=bool)  # best < 0
+    run = runner(kb, texts)  # each rule's pattern over the distinct texts (native core or pyarrow)
     order = sorted(range(len(kb.rules)), key=lambda i: (-kb.rules[i].score, i))
     enh_parsed = [parse_status(e) for e in v["enh"]]
     dsn_parsed = [parse_status(e) for e in v["dsn"]]
+    # a condition's rows, once per call (many rules share their event, status ... sets)
+    held: dict[tuple[str, Any], np.ndarray] = {}
+
+    def rows_where(key: str, values: Any) -> np.ndarray:
+        got = held.get((key, values))
+        if got is None:
+            if key == "code":
+                got = np.isin(u["code"], np.fromiter(values, dtype=np.int64))
+            elif key == "quit":
+                got = u["quit"] == (2 if values else 1)
+            else:
+                got = _lut(v[key], values)[u[key]]
+            held[(key, values)] = got
+        return got
+
     for i in order:
-        free = best < 0
         if not free.any():
             break
         r = kb.rules[i]
         m = free.copy()
         for key, values in (("event", r.event), ("status", r.status), ("stage", r.stage),
-                            ("mta", r.mta), ("provider", r.provider)):
+                            ("mta", r.mta), ("provider", r.provider), ("quit", r.quit)):
             if values is not None:
-                m &= _lut(v[key], values)[u[key]]
-        if r.quit is not None:
-            m &= u["quit"] == (2 if r.quit else 1)
+                m &= rows_where(key, values)
         if r.codes is not None:
-            m &= np.isin(u["code"], np.fromiter(r.codes, dtype=np.int64))
+            m &= rows_where("code", frozenset(r.codes))
         if r.enhanced:
             lut = np.array([False] + [any(p.matches(e) for p in r.enhanced) for e in enh_parsed])
             m &= lut[u["enh"]]
         if r.dsn:
             lut = np.array([False] + [any(p.matches(e) for p in r.dsn) for e in dsn_parsed])
             m &= lut[u["dsn"]]
-        if r.text is not None and m.any():
-            # the regex runs only on the distinct texts still undecided for this rule
-            cand = np.unique(u["text"][m])
-            cand = cand[cand > 0]
-            hits = np.zeros(len(texts) + 1, dtype=bool)
-            if len(cand):
-                got = pc.match_substring_regex(texts.take(pa.array(cand - 1)), r.text,
-                                               ignore_case=True)
-                hits[cand] = pc.fill_null(got, False).to_numpy(zero_copy_only=False)
-            m &= hits[u["text"]]
-        best[m] = i
+        if r.text is None:
+            best[m] = i
+            free[m] = False
+            continue
+        rows = np.flatnonzero(m)
+        if not len(rows):
+            continue
+        # the regex runs only on the distinct texts still undecided for this rule
+        t = u["text"][rows]
+        cand = np.zeros(len(texts) + 1, dtype=bool)
+        cand[t] = True
+        cand[0] = False
+        cand = np.flatnonzero(cand)
+        if not len(cand):
+            continue
+        hits = np.zeros(len(texts) + 1, dtype=bool)
+        hits[cand] = run.hits(i, cand)
+        rows = rows[hits[t]]
+        best[rows] = i
+        free[rows] = False
     return best
 
 

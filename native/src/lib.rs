@@ -13,6 +13,8 @@ pub mod hash;
 pub mod lines;
 pub mod postfix;
 pub mod rows;
+pub mod rulematch;
+mod rulematch_py;
 pub mod syslog;
 #[cfg(test)]
 mod testutil;
@@ -272,6 +274,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
     m.add_class::<PyFast>()?;
     m.add_class::<exim_py::EximReader>()?;
+    m.add_class::<rulematch_py::PyRuleSet>()?;
+    m.add_class::<rulematch_py::PyTexts>()?;
     m.add_function(wrap_pyfunction!(py_translate, m)?)?;
     m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
     m.add_function(wrap_pyfunction!(py_split_lines, m)?)?;

@@ -1,0 +1,58 @@
+//! The Python face of `rulematch`: `analyzer._native.RuleSet` and `Texts` (used by
+//! `analyzer/rulematch.py`).
+
+use crate::arrow;
+use crate::rulematch::{RuleSet, Texts};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::PyBytes;
+
+/// A list of patterns (RE2 syntax), each compiled when first used.
+#[pyclass(frozen, name = "RuleSet", module = "analyzer._native")]
+pub struct PyRuleSet {
+    set: RuleSet,
+}
+
+/// A string column held for several `RuleSet.hits` calls.
+#[pyclass(frozen, name = "Texts", module = "analyzer._native")]
+pub struct PyTexts {
+    texts: Texts,
+}
+
+#[pymethods]
+impl PyTexts {
+    /// From Arrow offsets (sliced to the column) and data; nulls read as empty strings.
+    #[new]
+    fn new(offsets: PyBackedBytes, data: PyBackedBytes) -> Self {
+        PyTexts { texts: Texts { offsets: arrow::offsets(&offsets), data: data.to_vec() } }
+    }
+
+    fn __len__(&self) -> usize {
+        self.texts.strings().len()
+    }
+}
+
+#[pymethods]
+impl PyRuleSet {
+    #[new]
+    #[pyo3(signature = (patterns, ignore_case=true))]
+    fn new(patterns: Vec<String>, ignore_case: bool) -> Self {
+        PyRuleSet { set: RuleSet::new(patterns, ignore_case) }
+    }
+
+    /// Whether pattern ``i`` runs here (compiles it); else the caller runs it.
+    fn usable(&self, py: Python<'_>, i: usize) -> bool {
+        py.detach(|| self.set.usable(i))
+    }
+
+    /// One byte per candidate (little-endian u32 indices into ``texts``): 1 where pattern ``i``
+    /// matches the text. None when the pattern is not usable.
+    fn hits<'py>(&self, py: Python<'py>, texts: &PyTexts, i: usize, cand: &[u8]) -> Option<Bound<'py, PyBytes>> {
+        let got = py.detach(|| {
+            let idx: Vec<u32> = cand.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            self.set.hits(i, texts.texts.strings(), &idx)
+        })?;
+        let bytes: Vec<u8> = got.into_iter().map(u8::from).collect();
+        Some(PyBytes::new(py, &bytes))
+    }
+}
