@@ -24,6 +24,14 @@ from tests.test_classify_phrasings import cause_of
     ("550 Recipient domain is not hosted here", "relay.denied", "phr.relay.local_recipients_only"),
     ("550 La boîte mail est suspendue", "mailbox.disabled", "phr.mailbox.disabled_boite_aux_lettres"),
     ("452 Insufficient disk space for the recipient", "mailbox.full", "phr.mailbox.storage_for_user"),
+    ("550 Unavailable e-mail user", "mailbox.unknown", "phr.mailbox.user_not_found_family"),
+    ("550 not exists that user", "mailbox.unknown", "phr.mailbox.user_not_found_family"),
+    ("450 Mailbox temporarily inaccessible", "mailbox.unavailable", "phr.mailbox.temporarily_unavailable_family"),
+    ("552 Folder space used up", "mailbox.full", "phr.mailbox.size_exceeded_family"),
+    ("554 Connection blocked by rbl.example.net", "reputation.ip_listed", "phr.reputation.rbl_block_family"),
+    ("550 Domain is not provisioned on this service", "relay.denied", "phr.relay.domain_not_configured_family"),
+    ("451 Unable to complete the recipient callout", "recipient.unverified", "phr.recipient.callout_failed"),
+    ("550 Your domain is required to deliver over TLS", "tls.required", "phr.tls.required_session_family"),
 ])
 def test_round7_family_reads_paraphrased_replies(text, cause, rule_id):
     """The rule id is checked, so each row fails without the rule written for it."""
@@ -37,6 +45,9 @@ def test_round7_family_reads_paraphrased_replies(text, cause, rule_id):
     ("421 4.7.29 Your email has been rate limited because this message wasn't sent over a TLS connection. "
      "Gmail requires all bulk email senders to use TLS/SSL for SMTP connections.", "tls.required"),
     ("421 4.3.2 System not accepting network messages", "server.unavailable"),
+    ("552 5.3.4 Message size exceeds fixed maximum message size", "message.too_big"),
+    ("554 5.5.1 Error: no valid recipients", "protocol.sequence"),
+    ("550 5.1.8 <user@example.com>: Sender address rejected: Domain not found", "sender.invalid"),
 ])
 def test_round7_families_leave_lookalikes_alone(text, cause):
     """A public DNSBL stays a listing (not the gateway's own block list), the server's own disk stays
