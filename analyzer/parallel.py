@@ -263,33 +263,23 @@ def _send(table: pa.Table, spool: str | None, reuse: str | None = None) -> tuple
     (shared memory: the main process maps it, nothing is copied through the result pipe), else
     as bytes. ``reuse``: a spool file to write over (its pages are there already; a shorter
     stream leaves old bytes after its end-of-stream mark, which readers stop at)."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as w:
-        w.write_table(table)
-    data = sink.getvalue()
     if spool is not None:
         if reuse is None:
             _SPOOLED[0] += 1
             reuse = os.path.join(spool, f"{os.getpid()}-{_SPOOLED[0]}.arrow")
         try:
-            _write_over(reuse, data)
+            fd = os.open(reuse, os.O_WRONLY | os.O_CREAT, 0o600)  # not truncated: its pages stay
+            with open(fd, "wb", buffering=0) as fh, pa.PythonFile(fh, mode="w") as f, \
+                    pa.ipc.new_stream(f, table.schema) as w:
+                w.write_table(table)
             return b"", reuse
         except OSError:  # full or gone: the pipe still works
             with contextlib.suppress(OSError):
                 os.unlink(reuse)
-    return data.to_pybytes(), None
-
-
-def _write_over(path: str, data: pa.Buffer) -> None:
-    """Write ``data`` at the start of ``path`` (made if missing), keeping the file's pages."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        view = memoryview(data)
-        done = 0
-        while done < len(view):
-            done += os.pwrite(fd, view[done:], done)
-    finally:
-        os.close(fd)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes(), None
 
 
 def spool_dir() -> str | None:
