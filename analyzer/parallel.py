@@ -32,6 +32,7 @@ import datetime as dt
 import multiprocessing
 import os
 import re
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ import pyarrow.compute as pc
 from .parsers import FileContext, LineCounts, parse_batch
 from .parsers.syslog import MONTHS, Clock, HeaderState
 
-__all__ = ["BlockJob", "BlockResult", "Guesser", "TrueState", "default_workers", "pool", "run_block"]
+__all__ = ["BlockJob", "BlockResult", "Guesser", "Recycler", "TrueState", "default_workers", "pool", "run_block"]
 
 #: The header flavours that can match the same line (a strict syslog line is a loose one too).
 _OVERLAP = ("syslog", "syslog_loose")
@@ -97,6 +98,7 @@ class BlockJob:
     keys: bool = False  # compute the rows' classification keys (analyzer.class_cache)
     spool: str | None = None  # a directory in shared memory for the result's table (see BlockResult)
     columns: tuple[str, ...] | None = None  # send only these columns (EventStream.columns); None: all
+    reuse: str | None = None  # a spool file whose table the main process no longer holds: written over
 
 
 @dataclass
@@ -116,16 +118,77 @@ class BlockResult:
     keys: bytes | None = None  # the rows' classification keys (uint64), when the job asked
     path: str | None = None  # the table's IPC stream is this file (in shared memory), not ``ipc``
 
-    def table(self) -> pa.Table:
-        """The block's table. From a spool file: mapped, not copied, and the file removed at once
-        (the mapping keeps its pages until the table is dropped)."""
+    def table(self, recycle: Recycler | None = None) -> pa.Table:
+        """The block's table. From a spool file: mapped, not copied. Without ``recycle`` the file
+        is removed at once (the mapping keeps its pages until the table is dropped); with it, the
+        file goes to ``recycle`` when the table is dropped, for a later block to write over."""
         if self.path is None:
             return pa.ipc.open_stream(self.ipc).read_all()
+        if recycle is not None:
+            path, self.path = self.path, None
+            return pa.ipc.open_stream(recycle.map(path)).read_all()
         try:
             return pa.ipc.open_stream(pa.memory_map(self.path)).read_all()
         finally:
             os.unlink(self.path)
             self.path = None
+
+
+class Recycler:
+    """The spool files whose tables the main process has dropped, for the next blocks to write
+    over (:attr:`BlockJob.reuse`). A fresh file of shared memory costs a page fault and a zeroed
+    page per 4 KiB on both sides, about 20 ms per block of the whole event table (three times
+    the cost of writing it); pages written over cost nothing more. At most ``keep`` files wait
+    here (the others are removed when their table is dropped); the spool directory's removal
+    takes them all."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.free: deque[str] = deque()
+
+    def take(self) -> str | None:
+        """A free file, or None (the worker makes a new one)."""
+        try:
+            return self.free.popleft()
+        except IndexError:
+            return None
+
+    def map(self, path: str) -> pa.Buffer:
+        """The file mapped as one buffer; when Arrow drops the last view of it, the file is free."""
+        import mmap
+
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            mm = mmap.mmap(fd, size, prot=mmap.PROT_READ) if size else None
+        finally:
+            os.close(fd)
+        if mm is None:
+            self.release(path)
+            return pa.py_buffer(b"")
+        view = np.frombuffer(mm, dtype=np.uint8)
+        return pa.foreign_buffer(view.ctypes.data, size, base=_Mapped(self, path, mm, view))
+
+    def release(self, path: str) -> None:
+        if len(self.free) < self.keep:
+            self.free.append(path)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+class _Mapped:
+    """Keeps a spool file's mapping while Arrow buffers point into it (``foreign_buffer``'s base);
+    when the last goes, unmaps it and hands the file back to its :class:`Recycler`."""
+
+    def __init__(self, owner: Recycler, path: str, mm: Any, view: np.ndarray) -> None:
+        self.owner, self.path, self.mm, self.view = owner, path, mm, view
+
+    def __del__(self) -> None:
+        self.view = None
+        with contextlib.suppress(BufferError, ValueError):
+            self.mm.close()
+        self.owner.release(self.path)
 
 
 class _RecordingClock(Clock):
@@ -185,7 +248,7 @@ def run_block(job: BlockJob) -> BlockResult:
         from .class_cache import class_key
 
         keys = class_key(table).tobytes()
-    ipc, path = _send(table, job.spool)
+    ipc, path = _send(table, job.spool, job.reuse)
     delta = {k: v - before.get(k, 0) for k, v in hs.counts.items() if v != before.get(k, 0)}
     clock_end = None if clock._current is None else (int(clock._current), int(clock._prev_month or 0))
     return BlockResult(ipc, counts, len(lines), counts.headerless + sum(counts.foreign.values()), clock.first,
@@ -195,20 +258,24 @@ def run_block(job: BlockJob) -> BlockResult:
 _SPOOLED = [0]
 
 
-def _send(table: pa.Table, spool: str | None) -> tuple[bytes, str | None]:
+def _send(table: pa.Table, spool: str | None, reuse: str | None = None) -> tuple[bytes, str | None]:
     """A block's table as an Arrow IPC stream: written once into a file of the spool directory
     (shared memory: the main process maps it, nothing is copied through the result pipe), else
-    as bytes."""
+    as bytes. ``reuse``: a spool file to write over (its pages are there already; a shorter
+    stream leaves old bytes after its end-of-stream mark, which readers stop at)."""
     if spool is not None:
-        _SPOOLED[0] += 1
-        path = os.path.join(spool, f"{os.getpid()}-{_SPOOLED[0]}.arrow")
+        if reuse is None:
+            _SPOOLED[0] += 1
+            reuse = os.path.join(spool, f"{os.getpid()}-{_SPOOLED[0]}.arrow")
         try:
-            with pa.OSFile(path, "wb") as f, pa.ipc.new_stream(f, table.schema) as w:
+            fd = os.open(reuse, os.O_WRONLY | os.O_CREAT, 0o600)  # not truncated: its pages stay
+            with open(fd, "wb", buffering=0) as fh, pa.PythonFile(fh, mode="w") as f, \
+                    pa.ipc.new_stream(f, table.schema) as w:
                 w.write_table(table)
-            return b"", path
+            return b"", reuse
         except OSError:  # full or gone: the pipe still works
             with contextlib.suppress(OSError):
-                os.unlink(path)
+                os.unlink(reuse)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as w:
         w.write_table(table)

@@ -262,6 +262,7 @@ class EventStream:
         limit = 1 if self.workers <= 1 else 2 * self.workers
         self._pool: Any = None
         self._spool: str | None = None  # parallel.spool_dir() while the pool runs
+        self._recycle = parallel.Recycler(limit + AHEAD + 2)  # its files free for the next blocks
 
         def results() -> Iterator[EventBatch]:
             fut, take = pending.popleft()
@@ -424,7 +425,7 @@ class EventStream:
             return BlockJob(inp.name, path, start, end, data, True, self.tz, self.year, ref, forced, panic,
                             Start() if first else state, self._classify_in_worker,
                             getattr(self.classifier, "uses_keys", False) and not self._classify_in_worker,
-                            self._spool, self._send_columns)
+                            self._spool, self._send_columns, self._recycle.take() if self._spool else None)
 
         def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
             def take(r: Any) -> Iterator[EventBatch]:
@@ -434,7 +435,7 @@ class EventStream:
                     j.state = Start(truth.start.clock, dict(truth.start.counts))
                     r = run_block(j)  # from the true state, here
                     self.reparsed += 1
-                table = truth.shift(r.table(), r.counts)
+                table = truth.shift(r.table(self._recycle), r.counts)
                 truth.take(r)
                 st = summaries[index]
                 st.lines += r.lines

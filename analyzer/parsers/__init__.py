@@ -22,6 +22,7 @@ from . import exim, postfix
 from .engine import Pattern, const_column, match_patterns, match_regex, nonempty
 from .exim_fast import read_exim_rows
 from .fields import finish
+from .order import in_line_order
 from .syslog import FORMAT_FLAVOURS, HeaderState, pid_column, split_headers, strip_inner_exim_stamp
 
 __all__ = ["FORMATS", "FileContext", "LineCounts", "arrow_lines", "finish_batch", "parse_batch", "split_batch"]
@@ -528,9 +529,7 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
             if sp.columns is not None:  # only what the consumer reads is put in line order
                 keep = [c for c in fast.column_names if c in sp.columns or c == "line_no"]
                 table, fast = table.select(keep), fast.select(keep)
-            both = pa.concat_tables([table, fast])
-            order = np.argsort(both.column("line_no").to_numpy(), kind="stable")
-            table = both.take(pa.array(order))
+            table = in_line_order(table, fast)
         else:
             table = fast
     counts.events = table.num_rows

@@ -80,7 +80,7 @@ def read_exim_rows(arr: pa.Array, tz: str) -> tuple[np.ndarray, pa.Table] | None
     if r is None or len(arr) == 0:
         return None
     offsets, data = native.string_buffers(arr)
-    n, rows, local, cols = r.read(offsets, data, native.THREADS)
+    n, rows, local, cols = r.read(offsets, data, native.threads())
     positions = np.frombuffer(rows, dtype=np.int64)
     out: dict[str, pa.Array] = {}
     for name, kind, nulls, validity, values, strdata in cols:
