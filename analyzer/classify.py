@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,19 @@ MASK = (r"(?i)[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+"
         r"|\b[a-z0-9]*\d[a-z0-9]*[a-z][a-z0-9]*\d[a-z0-9._-]*"
         r"|\d{6,}")
 MASKED = "~"
+#: What MASK leaves of tokens that are opaque by their place in a well-known reply, masked after
+#: it (one RE2 pass each, over distinct texts only): Dovecot LMTP's session id ('250 2.0.0 <~>
+#: CwKQ92SGjPbZOjBou/U/lp Saved'), Exchange Online's size and rate ('2000 bytes in 0.074, 165.734
+#: KB/sec') and a queue id ('queued as F83037DEDEA'). Without them nearly every success reply of
+#: such a server is a text of its own, and the classifier's work grows with them (issue 12). Each
+#: is anchored on the words around the token and keeps those words; no rule, provider signature,
+#: code or known reply reads what they remove (tests/test_classify_keys.py checks the shipped
+#: rules, examples and known replies against it).
+OPAQUE = (
+    (r"(<~> )[A-Za-z0-9+/=~]+( Saved)\b", r"\1~\2"),
+    (r"\b\d+ bytes in \d+(?:\.\d+)?, \d+(?:\.\d+)? KB/sec\b", "~ bytes in ~, ~ KB/sec"),
+    (r"\b(queued as )[0-9A-Za-z]+", r"\1~"),
+)
 #: The line prefixes inside a multi-line reply joined into one ('550-5.7.1 The IP you are using
 #: is not authorized to 550-5.7.1 send email directly'): removed so a phrase split across lines
 #: reads whole. Only inside the text (after a word, never after 'said:'), so the reply's own
@@ -87,6 +101,15 @@ def default_rules() -> KnowledgeBase:
     if _KB is None:
         _KB = load_rules()
     return _KB
+
+
+def mask_texts(texts: pa.Array) -> pa.Array:
+    """Texts as the classifier reads them: :data:`MASK` then :data:`OPAQUE` masked (the
+    classification key hashes this form, :func:`analyzer.class_cache.class_key`)."""
+    texts = pc.replace_substring_regex(texts, MASK, MASKED)
+    for pattern, replacement in OPAQUE:
+        texts = pc.replace_substring_regex(texts, pattern, replacement)
+    return texts
 
 
 def reply_class(code: int | None) -> str | None:
@@ -181,8 +204,19 @@ def _combine(cols: dict[str, np.ndarray], sizes: dict[str, int]) -> _Uniques:
     return _Uniques({n: cols[n][pos] for n in names}, {}, inverse)
 
 
+def host_patterns(kb: KnowledgeBase) -> tuple[tuple[str, str], ...]:
+    """The providers' relay host signatures, (provider id, pattern), in the table's order."""
+    return tuple((pid, p["host"]) for pid, p in kb.providers.items() if p.get("host"))
+
+
+@lru_cache(maxsize=8)
+def _compiled_hosts(pats: tuple[tuple[str, str], ...]) -> list[tuple[str, re.Pattern[str]]]:
+    return [(pid, re.compile(p, re.I)) for pid, p in pats]
+
+
 def _provider_of_hosts(kb: KnowledgeBase, hosts: list[str]) -> list[str | None]:
-    pats = [(pid, re.compile(p["host"], re.I)) for pid, p in kb.providers.items() if p.get("host")]
+    """The provider each relay host names (the first signature that matches; None for none)."""
+    pats = _compiled_hosts(host_patterns(kb))
     out: list[str | None] = []
     for h in hosts:
         out.append(next((pid for pid, rx in pats if h and rx.search(h)), None))
@@ -331,8 +365,7 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
         raw_vocab = pa.concat_arrays([reply_vocab, detail_vocab])
     else:
         raw_idx, raw_vocab = reply_idx, reply_vocab
-    norm = pc.replace_substring_regex(pc.replace_substring_regex(raw_vocab, MASK, MASKED),
-                                      CONTINUATION, r"\1 ")
+    norm = pc.replace_substring_regex(mask_texts(raw_vocab), CONTINUATION, r"\1 ")
     norm_enc = pc.dictionary_encode(norm)
     norm_map = np.concatenate([[0], norm_enc.indices.to_numpy(zero_copy_only=False) + 1])
     texts = norm_enc.dictionary
