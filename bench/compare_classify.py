@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         cls = {k: v for k, v in diff.items() if k in class_names}
         other = {k: v for k, v in diff.items() if k not in class_names}
         print(f"  classification columns ({', '.join(sorted(class_names))}): "
-              f"{'identical' if not cls else cls}")
-        print(f"  other columns: {'identical' if not other else other}")
+              f"{cls or 'identical'}")
+        print(f"  other columns: {other or 'identical'}")
         failed |= bool(diff)
     return 1 if failed else 0
 
