@@ -214,8 +214,9 @@ class _Answers:
 
     def take(self, at: np.ndarray) -> pa.Table:
         """The answers of the keys at positions ``at`` (a table of :data:`CLASS_SCHEMA`)."""
-        cols = [pa.array(self.words[j], type=f.type).take(pa.array(self.codes[at, j]))
-                for j, f in enumerate(CLASS_SCHEMA)]
+        # a dictionary array cast to its values' type: the same column as take, ~3x faster
+        cols = [pa.DictionaryArray.from_arrays(pa.array(self.codes[at, j]), pa.array(self.words[j], type=f.type))
+                .cast(f.type) for j, f in enumerate(CLASS_SCHEMA)]
         return pa.Table.from_arrays(cols, schema=CLASS_SCHEMA)
 
 

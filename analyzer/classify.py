@@ -214,12 +214,24 @@ def _compiled_hosts(pats: tuple[tuple[str, str], ...]) -> list[tuple[str, re.Pat
     return [(pid, re.compile(p, re.I)) for pid, p in pats]
 
 
+#: Relay host -> provider, per set of signatures: a day has a few hundred relay hosts, seen in
+#: every batch (bounded: emptied when it holds more than _HOSTS_HELD hosts).
+_HOST_PROVIDER: dict[tuple[tuple[str, str], ...], dict[str, str | None]] = {}
+_HOSTS_HELD = 100_000
+
+
 def _provider_of_hosts(kb: KnowledgeBase, hosts: list[str]) -> list[str | None]:
     """The provider each relay host names (the first signature that matches; None for none)."""
-    pats = _compiled_hosts(host_patterns(kb))
+    key = host_patterns(kb)
+    pats = _compiled_hosts(key)
+    held = _HOST_PROVIDER.setdefault(key, {})
+    if len(held) > _HOSTS_HELD:
+        held.clear()
     out: list[str | None] = []
     for h in hosts:
-        out.append(next((pid for pid, rx in pats if h and rx.search(h)), None))
+        if h not in held:
+            held[h] = next((pid for pid, rx in pats if h and rx.search(h)), None)
+        out.append(held[h])
     return out
 
 
