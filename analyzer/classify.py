@@ -242,16 +242,28 @@ def _provider_of_hosts(kb: KnowledgeBase, hosts: list[str]) -> list[str | None]:
     return out
 
 
-def _provider_of_texts(kb: KnowledgeBase, texts: pa.Array) -> list[str | None]:
+def _text_patterns(kb: KnowledgeBase, texts: pa.Array) -> tuple[list[str | None], np.ndarray, np.ndarray]:
+    """Per distinct text: the provider whose signature it holds (the table's first), and whether
+    it says the MTA waits (:data:`WAIT_TEXT`) or gave up (:data:`EXPIRE_TEXT`), as lookups by
+    text code (0 = no text). The patterns run as the rules' do (:mod:`analyzer.rulematch`: each
+    compiled once per process by the native core), ignoring case, nulls matching nothing."""
+    from analyzer.rulematch import TextRunner
+
+    provs = [(pid, p["text"]) for pid, p in kb.providers.items() if p.get("text")]
     found: list[str | None] = [None] * len(texts)
-    for pid, p in kb.providers.items():
-        if not p.get("text") or len(texts) == 0:
-            continue
-        hit = pc.fill_null(pc.match_substring_regex(texts, p["text"], ignore_case=True), False)
-        for i in np.flatnonzero(hit.to_numpy(zero_copy_only=False)):
-            if found[i] is None:
-                found[i] = pid
-    return found
+    wait = np.zeros(len(texts) + 1, dtype=bool)
+    expire = np.zeros(len(texts) + 1, dtype=bool)
+    if not len(texts):
+        return found, wait, expire
+    run = TextRunner((*(p for _, p in provs), WAIT_TEXT, EXPIRE_TEXT), texts)
+    every = np.arange(1, len(texts) + 1)
+    for i, (pid, _) in enumerate(provs):
+        for j in np.flatnonzero(run.hits(i, every)):
+            if found[j] is None:
+                found[j] = pid
+    wait[1:] = run.hits(len(provs), every)
+    expire[1:] = run.hits(len(provs) + 1, every)
+    return found, wait, expire
 
 
 def _text_codes(texts: list[str | None]) -> tuple[list[int | None], list[str | None]]:
@@ -408,7 +420,7 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     # Per distinct text: codes found in it and the provider it names.
     text_list = texts.to_pylist()
     t_code, t_enh = _text_codes(text_list)
-    t_prov = _provider_of_texts(kb, texts)
+    t_prov, t_wait, t_expire = _text_patterns(kb, texts)
     t_code_arr = np.array([-1] + [c if c is not None else -1 for c in t_code])
     eff_code = np.where(u["code"] > 0, u["code"] - 1, t_code_arr[u["text"]])
     enh_col = [None] + [e if parse_status(e) else None for e in vocab["enh_col"]]
@@ -429,8 +441,8 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     evidence = [rule_evidence(kb.rules[b]) if b >= 0 else "unknown" for b in best]
     known, picks = _known_picks(kb, known_replies, evidence, best, eff_code, texts, u,
                                 vocab, known_directions)
-    wait_hit = _text_hits(texts, WAIT_TEXT)[u["text"]]
-    expire_hit = _text_hits(texts, EXPIRE_TEXT)[u["text"]]
+    wait_hit = t_wait[u["text"]]
+    expire_hit = t_expire[u["text"]]
     dir_v = [None] + vocab["direction"]
 
     # Answers per unique combination.
@@ -516,12 +528,6 @@ def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], bes
                 evidence[j], rule_cause, row, float(near.similarity[k])):
             picks[j] = i
     return known, picks
-
-
-def _text_hits(texts: pa.Array, pattern: str) -> np.ndarray:
-    """Which distinct texts match ``pattern``, as a lookup by text code (0 = no text)."""
-    got = pc.fill_null(pc.match_substring_regex(texts, pattern, ignore_case=True), False)
-    return np.concatenate([[False], got.to_numpy(zero_copy_only=False)])
 
 
 def _action(event: str | None, status: str | None, wait: bool, expire: bool) -> str | None:
