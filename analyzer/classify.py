@@ -1,7 +1,8 @@
 """Classify every event: reply class, outcome, cause, provider, severity and the fix to show.
 
 ``classify(events)`` returns the event table with :data:`analyzer.schema.CLASS_COLUMNS` appended.
-It is vectorized: reply texts are normalised with one RE2 pass (addresses, IPs and ids masked),
+It is vectorized: reply texts are normalised by RE2 passes over the distinct texts (addresses,
+IPs, ids and the opaque tokens of well-known replies masked: :func:`mask_texts`),
 the few distinct combinations of (event, status, code, enhanced code, stage, quit, text,
 provider) are classified against the knowledge base, and the answers are mapped back by index.
 """
