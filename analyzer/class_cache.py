@@ -53,12 +53,12 @@ def class_key(table: pa.Table, kb: Any = None) -> np.ndarray:
         if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             hc = row_hash(table.select([name]), [name])
         elif name in transforms:  # worked out per distinct value, then hashed
-            hc = _dict_hash(hash_strings, col, transforms[name])
             if name == "detail":  # read only where there is no reply text and the event's detail is a reason
                 event = table.column("event")
                 ignored = pc.fill_null(pc.is_in(event, value_set=pa.array(DETAIL_IGNORED, event.type)), True)
                 read = pc.and_(pc.is_null(table.column("reply_text")), pc.invert(ignored))
-                hc = np.where(read.to_numpy(zero_copy_only=False), hc, np.uint64(_NULL))
+                col = pc.if_else(read, col, pa.scalar(None, col.type))  # (the others are not masked)
+            hc = _dict_hash(hash_strings, col, transforms[name])
         elif hash_strings is None:
             hc = row_hash(table.select([name]), [name])
         else:
