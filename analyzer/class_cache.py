@@ -4,8 +4,8 @@ against the rules once per run.
 The key of a row (:func:`class_key`) is a 64-bit hash of what :func:`analyzer.classify.classify`
 reads of the columns :data:`CLASS_KEY` (reply text and detail masked as classify masks them, the
 detail only where classify reads it, the relay host's provider): a 1M-line Postfix day has ~1.9k
-keys (38.8k before the opaque tokens of success replies were masked). Worker processes compute it beside the rows they parse
-(:mod:`analyzer.parallel`), so the main process only looks keys up, classifies the rows of keys it
+keys (38.8k before the opaque tokens of success replies were masked). Worker processes compute
+it beside the rows they parse (:mod:`analyzer.parallel`), so the main process only looks keys up, classifies the rows of keys it
 has not seen (one call for several batches) and takes the answers by position: its work grows
 with the distinct keys, not with the rows.
 """

@@ -33,8 +33,8 @@ MASK = (r"(?i)[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+"
         r"|\d{6,}")
 MASKED = "~"
 #: What MASK leaves of tokens that are opaque by their place in a well-known reply, masked after
-#: it (one RE2 pass each, over distinct texts only): Dovecot LMTP's session id (base64 or base64url: '250 2.0.0 <~>
-#: CwKQ92SGjPbZOjBou/U/lp Saved'), Exchange Online's size and rate ('2000 bytes in 0.074, 165.734
+#: it (two RE2 passes over distinct texts only): Dovecot LMTP's session id (base64 or base64url:
+#: '250 2.0.0 <~> CwKQ92SGjPbZOjBou/U/lp Saved'), Exchange Online's size and rate ('2000 bytes in 0.074, 165.734
 #: KB/sec') and a queue id ('queued as F83037DEDEA'). Without them nearly every success reply of
 #: such a server is a text of its own, and the classifier's work grows with them (issue 12). Each
 #: is anchored on the words around the token and keeps those words; no rule, code or known reply
