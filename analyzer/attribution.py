@@ -22,7 +22,8 @@ import pyarrow.compute as pc
 
 from analyzer.rules import KnowledgeBase
 
-__all__ = ["UNSEEN", "WAITING_CAUSES", "attribute", "attribute_from_store", "message_ends"]
+__all__ = ["UNSEEN", "WAITING_CAUSES", "attribute", "attribute_from_store", "bare_columns", "message_ends",
+           "wait_columns"]
 
 #: Causes that say only that the MTA is waiting or gave up: they take an earlier line's cause.
 WAITING_CAUSES = frozenset({"queue.retry_wait", "queue.expired"})
@@ -42,13 +43,24 @@ ERROR_EVENTS = frozenset({"error", "panic"})
 _DOMAIN_IN_TEXT = r"for '(?P<d>[^']+)'"
 
 
-def _arrow(df: pd.DataFrame, name: str, typ: pa.DataType = pa.string()) -> pa.Array:
+#: A frame or an Arrow table (the stream classifier hands its batches over without pandas).
+Frame = pd.DataFrame | pa.Table
+
+
+def _has(df: Frame, name: str) -> bool:
+    return name in (df.column_names if isinstance(df, pa.Table) else df.columns)
+
+
+def _arrow(df: Frame, name: str, typ: pa.DataType = pa.string()) -> pa.Array:
     """Column ``name`` as one Arrow array (nulls where the frame lacks it)."""
-    if name not in df.columns:
+    if not _has(df, name):
         return pa.nulls(len(df), typ)
-    s = df[name]
-    arr = s.array.__arrow_array__() if isinstance(s.dtype, pd.ArrowDtype) else \
-        pa.array(s.to_numpy(dtype=object), from_pandas=True)
+    if isinstance(df, pa.Table):
+        arr: pa.Array | pa.ChunkedArray = df.column(name)
+    else:
+        s = df[name]
+        arr = s.array.__arrow_array__() if isinstance(s.dtype, pd.ArrowDtype) else \
+            pa.array(s.to_numpy(dtype=object), from_pandas=True)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     return arr if arr.type == typ else arr.cast(typ)
@@ -65,7 +77,7 @@ def _key_codes(arr: pa.Array) -> np.ndarray:
     return pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def _domains(df: pd.DataFrame, rows: np.ndarray) -> pa.Array:
+def _domains(df: Frame, rows: np.ndarray) -> pa.Array:
     """Recipient domain of ``rows``, lower-cased; else the domain a wait line quotes."""
     take = pa.array(rows, pa.int64())
     rcpt = pc.utf8_lower(_arrow(df, "recipient").take(take))
@@ -92,11 +104,11 @@ def _last_source(keys: np.ndarray, order_ts: np.ndarray, is_source: np.ndarray) 
     return out
 
 
-def message_ends(df: pd.DataFrame) -> np.ndarray:
+def message_ends(df: Frame) -> np.ndarray:
     """The lines that end a message: it left the queue (Postfix's ``removed``, Exim's
     ``Completed``). A queue id seen after its message's end names another message (Postfix
     reuses queue ids), which does not take the first one's errors."""
-    if "event" not in df.columns or "queue_id" not in df.columns:
+    if not _has(df, "event") or not _has(df, "queue_id"):
         return np.zeros(len(df), dtype=bool)
     return _isin(_arrow(df, "event"), frozenset({"removed"})) & pc.is_valid(_arrow(df, "queue_id")).to_numpy(
         zero_copy_only=False)
@@ -148,7 +160,7 @@ def _severity_of(kb: KnowledgeBase, causes: pa.Array) -> pa.Array:
                    pc.index_in(causes, value_set=pa.array(list(sev), pa.string())))
 
 
-def _refs(df: pd.DataFrame, src_rows: pa.Array) -> pa.Array:
+def _refs(df: Frame, src_rows: pa.Array) -> pa.Array:
     """'source:line_no' of ``src_rows``."""
     src_name = pc.fill_null(_arrow(df, "source").take(src_rows), "?")
     line = _arrow(df, "line_no", pa.int64()).take(src_rows).cast(pa.string())
@@ -159,14 +171,26 @@ def _bare_rejects(df: pd.DataFrame, kb: KnowledgeBase) -> pd.DataFrame:
     """A reject that logs no reason (Exim's ``rejected MAIL <a@b>`` when the ACL's ``message=``
     failed to expand) takes the cause of the MTA error logged just before it: the line above it
     in the same file, within a second (Exim writes the error, then the reject)."""
-    n = len(df)
-    if not n or not {"source", "line_no", "reply_text", "event"} <= set(df.columns):
+    columns = bare_columns(df, kb)
+    if columns is None:
         return df
+    out = df.copy(deep=False)
+    for name, values in columns.items():
+        out[name] = pd.Series(pd.arrays.ArrowExtensionArray(values), index=df.index)
+    return out
+
+
+def bare_columns(df: Frame, kb: KnowledgeBase) -> dict[str, pa.Array] | None:
+    """cause, fix_id, severity and cause_ref of ``df`` (a frame or an Arrow table) with its bare
+    rejects explained (:func:`_bare_rejects`); None where none is."""
+    n = len(df)
+    if not n or not all(_has(df, c) for c in ("source", "line_no", "reply_text", "event")):
+        return None
     event = _arrow(df, "event")
     bare = _isin(event, frozenset({"reject"})) & pc.is_null(_arrow(df, "reply_text")).to_numpy(
         zero_copy_only=False)
     if not bare.any():
-        return df
+        return None
     src = _key_codes(_arrow(df, "source"))
     line = pc.fill_null(_arrow(df, "line_no", pa.int64()), -10).to_numpy(zero_copy_only=False)
     order = np.lexsort((line, src))
@@ -175,23 +199,19 @@ def _bare_rejects(df: pd.DataFrame, kb: KnowledgeBase) -> pd.DataFrame:
     p = np.maximum(prev, 0)
     cause = _arrow(df, "cause")
     ts = pc.fill_null(_arrow(df, "ts", pa.timestamp("ns", "UTC")).cast(pa.int64()), 0).to_numpy(
-        zero_copy_only=False) if "ts" in df.columns else np.zeros(n, dtype=np.int64)
+        zero_copy_only=False) if _has(df, "ts") else np.zeros(n, dtype=np.int64)
     explained = (bare & (prev >= 0) & (src[p] == src) & (src >= 0) & (line[p] == line - 1)
                  & (np.abs(ts - ts[p]) <= 1_000_000_000) & _isin(event, ERROR_EVENTS)[p]
                  & ~_isin(cause, NOT_A_REASON | {"system.error", "system.warning"})[p])
     rows = np.flatnonzero(explained)
     if not len(rows):
-        return df
+        return None
     src_rows = pa.array(p[rows], pa.int64())
-    out = df.copy(deep=False)
     new_cause = cause.take(src_rows)
-    columns = {"cause": _put(cause, rows, new_cause),
-               "fix_id": _put(_arrow(df, "fix_id"), rows, _arrow(df, "fix_id").take(src_rows)),
-               "severity": _put(_arrow(df, "severity"), rows, _severity_of(kb, new_cause)),
-               "cause_ref": _put(_arrow(df, "cause_ref"), rows, _refs(df, src_rows))}
-    for name, values in columns.items():
-        out[name] = pd.Series(pd.arrays.ArrowExtensionArray(values), index=df.index)
-    return out
+    return {"cause": _put(cause, rows, new_cause),
+            "fix_id": _put(_arrow(df, "fix_id"), rows, _arrow(df, "fix_id").take(src_rows)),
+            "severity": _put(_arrow(df, "severity"), rows, _severity_of(kb, new_cause)),
+            "cause_ref": _put(_arrow(df, "cause_ref"), rows, _refs(df, src_rows))}
 
 
 def _waits(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -> pd.DataFrame:
@@ -205,13 +225,23 @@ def _waits(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -
         out["cause_ref"] = pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.string())),
                                      index=df.index)
         return out
+    for name, values in wait_columns(df, kb, target).items():
+        out[name] = pd.Series(pd.arrays.ArrowExtensionArray(values), index=df.index)
+    return out
+
+
+def wait_columns(df: Frame, kb: KnowledgeBase, target: np.ndarray) -> dict[str, pa.Array]:
+    """cause, fix_id, severity and cause_ref of ``df`` (a frame or an Arrow table) with the
+    waiting lines ``target`` attributed (:func:`attribute`'s work, without pandas for a table)."""
+    n = len(df)
+    cause = _arrow(df, "cause")
     source = (_isin(_arrow(df, "outcome"), FAILED) & _isin(_arrow(df, "event"), ATTEMPT_EVENTS)
               & ~_isin(cause, NOT_A_REASON) & ~target)
     ends = message_ends(df)
     # only sources, targets and the ends of messages take part: a small share of a day's lines
     rows = np.flatnonzero(source | target | ends)
     take = pa.array(rows, pa.int64())
-    if "ts" in df.columns:
+    if _has(df, "ts"):
         ts = pc.fill_null(_arrow(df, "ts", pa.timestamp("ns", "UTC")).take(take).cast(pa.int64()), 0)
         ts_np = ts.to_numpy(zero_copy_only=False)
     else:
@@ -232,15 +262,12 @@ def _waits(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -
     new_cause = _put(cause, hit, cause.take(src_rows), miss, unseen)
     severity = pc.if_else(pa.array(target), _severity_of(kb, new_cause), _arrow(df, "severity"))
     refs = _refs(df, src_rows)
-    columns = {
+    return {
         "cause": new_cause,
         "fix_id": _put(_arrow(df, "fix_id"), hit, _arrow(df, "fix_id").take(src_rows), miss, unseen),
         "severity": severity,
         "cause_ref": _put(pa.nulls(n, pa.string()), hit, refs),
     }
-    for name, values in columns.items():
-        out[name] = pd.Series(pd.arrays.ArrowExtensionArray(values), index=df.index)
-    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Classify every event: reply class, outcome, cause, provider, severity and the fix to show.
 
 ``classify(events)`` returns the event table with :data:`analyzer.schema.CLASS_COLUMNS` appended.
-It is vectorized: reply texts are normalised with one RE2 pass (addresses, IPs and ids masked),
+It is vectorized: reply texts are normalised by RE2 passes over the distinct texts (addresses,
+IPs, ids and the opaque tokens of well-known replies masked: :func:`mask_texts`),
 the few distinct combinations of (event, status, code, enhanced code, stage, quit, text,
 provider) are classified against the knowledge base, and the answers are mapped back by index.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,21 @@ MASK = (r"(?i)[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+"
         r"|\b[a-z0-9]*\d[a-z0-9]*[a-z][a-z0-9]*\d[a-z0-9._-]*"
         r"|\d{6,}")
 MASKED = "~"
+#: What MASK leaves of tokens that are opaque by their place in a well-known reply, masked after
+#: it (two RE2 passes over distinct texts only): Dovecot LMTP's session id (base64 or base64url:
+#: '250 2.0.0 <~> CwKQ92SGjPbZOjBou/U/lp Saved'), Exchange Online's size and rate ('2000 bytes in 0.074, 165.734
+#: KB/sec') and a queue id ('queued as F83037DEDEA'). Without them nearly every success reply of
+#: such a server is a text of its own, and the classifier's work grows with them (issue 12). Each
+#: is anchored on the words around the token and keeps those words; no rule, code or known reply
+#: reads what they remove (tests/test_classify_keys.py: the shipped rules' examples, the known and
+#: dev replies hold no such token, and random ids answer as with MASK alone). One deliberate
+#: change: an id that happens to spell a provider's signature ('comcastAbC1/xy') names no provider.
+#: (literal, pattern, replacement): a pattern runs only over the texts holding its literal (None:
+#: all); the first two share one pass (a group that took no part is empty in the replacement).
+OPAQUE = (
+    (None, r"(<~> )[A-Za-z0-9+/=~_-]+( Saved)\b|\b(queued as )[0-9A-Za-z]+", r"\1\3~\2"),
+    (" KB/sec", r"\b\d+ bytes in \d+(?:\.\d+)?, \d+(?:\.\d+)? KB/sec\b", "~ bytes in ~, ~ KB/sec"),
+)
 #: The line prefixes inside a multi-line reply joined into one ('550-5.7.1 The IP you are using
 #: is not authorized to 550-5.7.1 send email directly'): removed so a phrase split across lines
 #: reads whole. Only inside the text (after a word, never after 'said:'), so the reply's own
@@ -87,6 +104,20 @@ def default_rules() -> KnowledgeBase:
     if _KB is None:
         _KB = load_rules()
     return _KB
+
+
+def mask_texts(texts: pa.Array) -> pa.Array:
+    """Texts as the classifier reads them: :data:`MASK` then :data:`OPAQUE` masked (the
+    classification key hashes this form, :func:`analyzer.class_cache.class_key`)."""
+    texts = pc.replace_substring_regex(texts, MASK, MASKED)
+    for literal, pattern, replacement in OPAQUE:
+        if literal is None:
+            texts = pc.replace_substring_regex(texts, pattern, replacement)
+            continue
+        hit = pc.fill_null(pc.match_substring(texts, literal), False)
+        if pc.any(hit).as_py():
+            texts = pc.replace_with_mask(texts, hit, pc.replace_substring_regex(texts.filter(hit), pattern, replacement))
+    return texts
 
 
 def reply_class(code: int | None) -> str | None:
@@ -181,24 +212,59 @@ def _combine(cols: dict[str, np.ndarray], sizes: dict[str, int]) -> _Uniques:
     return _Uniques({n: cols[n][pos] for n in names}, {}, inverse)
 
 
+def host_patterns(kb: KnowledgeBase) -> tuple[tuple[str, str], ...]:
+    """The providers' relay host signatures, (provider id, pattern), in the table's order."""
+    return tuple((pid, p["host"]) for pid, p in kb.providers.items() if p.get("host"))
+
+
+@lru_cache(maxsize=8)
+def _compiled_hosts(pats: tuple[tuple[str, str], ...]) -> list[tuple[str, re.Pattern[str]]]:
+    return [(pid, re.compile(p, re.I)) for pid, p in pats]
+
+
+#: Relay host -> provider, per set of signatures: a day has a few hundred relay hosts, seen in
+#: every batch (bounded: emptied when it holds more than _HOSTS_HELD hosts).
+_HOST_PROVIDER: dict[tuple[tuple[str, str], ...], dict[str, str | None]] = {}
+_HOSTS_HELD = 100_000
+
+
 def _provider_of_hosts(kb: KnowledgeBase, hosts: list[str]) -> list[str | None]:
-    pats = [(pid, re.compile(p["host"], re.I)) for pid, p in kb.providers.items() if p.get("host")]
+    """The provider each relay host names (the first signature that matches; None for none)."""
+    key = host_patterns(kb)
+    pats = _compiled_hosts(key)
+    held = _HOST_PROVIDER.setdefault(key, {})
+    if len(held) > _HOSTS_HELD:
+        held.clear()
     out: list[str | None] = []
     for h in hosts:
-        out.append(next((pid for pid, rx in pats if h and rx.search(h)), None))
+        if h not in held:
+            held[h] = next((pid for pid, rx in pats if h and rx.search(h)), None)
+        out.append(held[h])
     return out
 
 
-def _provider_of_texts(kb: KnowledgeBase, texts: pa.Array) -> list[str | None]:
+def _text_patterns(kb: KnowledgeBase, texts: pa.Array) -> tuple[list[str | None], np.ndarray, np.ndarray]:
+    """Per distinct text: the provider whose signature it holds (the table's first), and whether
+    it says the MTA waits (:data:`WAIT_TEXT`) or gave up (:data:`EXPIRE_TEXT`), as lookups by
+    text code (0 = no text). The patterns run as the rules' do (:mod:`analyzer.rulematch`: each
+    compiled once per process by the native core), ignoring case, nulls matching nothing."""
+    from analyzer.rulematch import TextRunner
+
+    provs = [(pid, p["text"]) for pid, p in kb.providers.items() if p.get("text")]
     found: list[str | None] = [None] * len(texts)
-    for pid, p in kb.providers.items():
-        if not p.get("text") or len(texts) == 0:
-            continue
-        hit = pc.fill_null(pc.match_substring_regex(texts, p["text"], ignore_case=True), False)
-        for i in np.flatnonzero(hit.to_numpy(zero_copy_only=False)):
-            if found[i] is None:
-                found[i] = pid
-    return found
+    wait = np.zeros(len(texts) + 1, dtype=bool)
+    expire = np.zeros(len(texts) + 1, dtype=bool)
+    if not len(texts):
+        return found, wait, expire
+    run = TextRunner((*(p for _, p in provs), WAIT_TEXT, EXPIRE_TEXT), texts)
+    every = np.arange(1, len(texts) + 1)
+    for i, (pid, _) in enumerate(provs):
+        for j in np.flatnonzero(run.hits(i, every)):
+            if found[j] is None:
+                found[j] = pid
+    wait[1:] = run.hits(len(provs), every)
+    expire[1:] = run.hits(len(provs) + 1, every)
+    return found, wait, expire
 
 
 def _text_codes(texts: list[str | None]) -> tuple[list[int | None], list[str | None]]:
@@ -331,8 +397,7 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
         raw_vocab = pa.concat_arrays([reply_vocab, detail_vocab])
     else:
         raw_idx, raw_vocab = reply_idx, reply_vocab
-    norm = pc.replace_substring_regex(pc.replace_substring_regex(raw_vocab, MASK, MASKED),
-                                      CONTINUATION, r"\1 ")
+    norm = pc.replace_substring_regex(mask_texts(raw_vocab), CONTINUATION, r"\1 ")
     norm_enc = pc.dictionary_encode(norm)
     norm_map = np.concatenate([[0], norm_enc.indices.to_numpy(zero_copy_only=False) + 1])
     texts = norm_enc.dictionary
@@ -356,7 +421,7 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     # Per distinct text: codes found in it and the provider it names.
     text_list = texts.to_pylist()
     t_code, t_enh = _text_codes(text_list)
-    t_prov = _provider_of_texts(kb, texts)
+    t_prov, t_wait, t_expire = _text_patterns(kb, texts)
     t_code_arr = np.array([-1] + [c if c is not None else -1 for c in t_code])
     eff_code = np.where(u["code"] > 0, u["code"] - 1, t_code_arr[u["text"]])
     enh_col = [None] + [e if parse_status(e) else None for e in vocab["enh_col"]]
@@ -377,8 +442,8 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     evidence = [rule_evidence(kb.rules[b]) if b >= 0 else "unknown" for b in best]
     known, picks = _known_picks(kb, known_replies, evidence, best, eff_code, texts, u,
                                 vocab, known_directions)
-    wait_hit = _text_hits(texts, WAIT_TEXT)[u["text"]]
-    expire_hit = _text_hits(texts, EXPIRE_TEXT)[u["text"]]
+    wait_hit = t_wait[u["text"]]
+    expire_hit = t_expire[u["text"]]
     dir_v = [None] + vocab["direction"]
 
     # Answers per unique combination.
@@ -464,12 +529,6 @@ def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], bes
                 evidence[j], rule_cause, row, float(near.similarity[k])):
             picks[j] = i
     return known, picks
-
-
-def _text_hits(texts: pa.Array, pattern: str) -> np.ndarray:
-    """Which distinct texts match ``pattern``, as a lookup by text code (0 = no text)."""
-    got = pc.fill_null(pc.match_substring_regex(texts, pattern, ignore_case=True), False)
-    return np.concatenate([[False], got.to_numpy(zero_copy_only=False)])
 
 
 def _action(event: str | None, status: str | None, wait: bool, expire: bool) -> str | None:

@@ -26,13 +26,12 @@ from .attribution import (
     NOT_A_REASON,
     WAITING_ACTIONS,
     WAITING_CAUSES,
-    _bare_rejects,
     _domains,
     _key_codes,
-    attribute,
+    bare_columns,
+    wait_columns,
 )
 from .class_cache import CLASS_KEY
-from .schema import to_pandas
 
 #: The columns :func:`analyzer.attribution.attribute` reads.
 _READS = ["ts", "queue_id", "recipient", "reply_text", "source", "line_no", "event", "outcome", "action", "cause",
@@ -85,7 +84,7 @@ class StreamClassifier:
         return table
 
     def _bare(self, table: pa.Table) -> pa.Table:
-        """A reject that logs no reason takes the error line just above it (:func:`_bare_rejects`),
+        """A reject that logs no reason takes the error line just above it (:func:`analyzer.attribution.bare_columns`),
         which may be the previous batch's last line."""
         bare = _isin(table.column("event"), frozenset({"reject"})) & pc.is_null(table.column("reply_text")).to_numpy(
             zero_copy_only=False)
@@ -94,9 +93,11 @@ class StreamClassifier:
         sub = table.select(_BARE_READS)
         ahead = 0 if self.tail is None else 1
         both = sub if self.tail is None else pa.concat_tables([self.tail.cast(sub.schema), sub])
-        done = _bare_rejects(to_pandas(both), self.kb)
+        done = bare_columns(both, self.kb)
+        if done is None:
+            return table
         for name in _WRITES:
-            col = pa.array(done[name].array, type=table.schema.field(name).type).slice(ahead)
+            col = done[name].cast(table.schema.field(name).type).slice(ahead)
             i = table.schema.get_field_index(name)
             table = table.set_column(i, table.schema.field(name), col)
         return table
@@ -117,14 +118,15 @@ class StreamClassifier:
         if target.any():
             ahead = 0 if self.carry is None else self.carry.num_rows
             both = sub if self.carry is None else pa.concat_tables([self.carry, sub])
-            done = attribute(to_pandas(both), self.kb)
+            # attribute()'s wait lines, on the Arrow table (its bare rejects are never wait lines)
+            waiting = _isin(both.column("cause"), WAITING_CAUSES) & _isin(both.column("action"), WAITING_ACTIONS)
+            done = wait_columns(both, self.kb, waiting)
             at = np.zeros(table.num_rows, dtype=bool)
             at[rows[target[rows]]] = True
             mask = pa.array(at)
             pick = pa.array(np.flatnonzero(target[rows]) + ahead)
             for name in _WRITES:
-                col = done[name]
-                got = pa.array(col.array, type=table.schema.field(name).type).take(pick)
+                got = done[name].cast(table.schema.field(name).type).take(pick)
                 i = table.schema.get_field_index(name)
                 table = table.set_column(i, table.schema.field(name),
                                          pc.replace_with_mask(table.column(i).combine_chunks(), mask, got))
@@ -140,7 +142,7 @@ class StreamClassifier:
         the rows' places in the batch."""
         both = sources if self.carry is None else pa.concat_tables([self.carry, sources])
         # the domains of the new errors only (the carried ones' are kept beside them)
-        new = _domains(to_pandas(sources.select(["recipient", "reply_text"])), np.arange(sources.num_rows))
+        new = _domains(sources.select(["recipient", "reply_text"]), np.arange(sources.num_rows))
         domains = new if self.carry is None else pa.concat_arrays([self.carry_domains, new.cast(pa.string())])
         ended = None
         if ends.num_rows:

@@ -7,7 +7,7 @@ providers' pages, MTAs' sources and bounce corpora (written by ``tools/build_kno
 from ``bench/replies/dev.jsonl``), each with its cause, provider and source.
 
 Similarity is TF-IDF cosine over tokens of the reply with addresses, IPs and ids masked (the
-classifier's MASK) and a Postfix wrapper (``host H said:``, ``(in reply to ...)``) removed: the
+classifier's MASK and OPAQUE) and a Postfix wrapper (``host H said:``, ``(in reply to ...)``) removed: the
 reply code and its class, the enhanced code and its subject, lower-case words, and character
 pairs of Chinese and Japanese text (written without spaces). The :data:`NEIGHBOURS` nearest
 known replies vote for their causes, each with its squared similarity: a reply whose close
@@ -69,11 +69,11 @@ def normalise(texts: Sequence[str | None]) -> list[str]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from analyzer.classify import CONTINUATION, MASK, MASKED
+    from analyzer.classify import CONTINUATION, mask_texts
 
     arr = pa.array([t or "" for t in texts], pa.string())
     arr = pc.utf8_slice_codeunits(arr, 0, MAX_CHARS)
-    arr = pc.replace_substring_regex(arr, MASK, MASKED)
+    arr = mask_texts(arr)
     arr = pc.replace_substring_regex(arr, CONTINUATION, r"\1 ")
     arr = pc.replace_substring_regex(arr, _WRAPPER_HEAD, "")
     arr = pc.replace_substring_regex(arr, _WRAPPER_TAIL, "")

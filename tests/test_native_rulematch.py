@@ -128,6 +128,14 @@ def _assert_all_patterns(texts: pa.Array) -> None:
             zero_copy_only=False)
         got = run.hits(i, cand)
         assert (got == want).all(), (rule.id, texts.filter(pa.array(got != want)).to_pylist()[:3])
+    # the providers' signatures and the wait / give-up phrases (classify._text_patterns) likewise
+    others = [p["text"] for p in kb.providers.values() if p.get("text")] + [C.WAIT_TEXT, C.EXPIRE_TEXT]
+    run = TextRunner(tuple(others), texts)
+    for i, pattern in enumerate(others):
+        assert run._set.usable(i), pattern
+        want = pc.fill_null(pc.match_substring_regex(texts, pattern, ignore_case=True), False).to_numpy(
+            zero_copy_only=False)
+        assert (run.hits(i, cand) == want).all(), pattern
 
 
 #: characters where case folding or the Perl classes differ between dialects, and text
