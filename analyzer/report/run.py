@@ -22,7 +22,7 @@ from ..anomalies import detect_anomalies
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, counted_apart, is_bulk, span
 from ..reader import ParseResult
 from .build import ReportWindow, build_report
-from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
+from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section, release_free_memory
 from .peers import WindowPeersFold
 
 __all__ = ["REPORT_COLUMNS", "ROW_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "split_events"]
@@ -103,30 +103,14 @@ def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = Re
     keep what lies in ``window`` (the window :func:`make_report` is then given)."""
     fold = ReportFold(window=window)
     fold_stream(stream, [fold], kb=kb, columns=REPORT_COLUMNS)
-    release_free_memory()  # the stream's batches are gone: before the rows are put together
+    # the stream's batches are gone: before the rows are put together; from now on the report's
+    # large temporary tables are given back to the system when freed, not kept by the C heap
+    release_free_memory(map_large=True)
     events, bulk, sections = fold.result()
     release_free_memory()  # and the pieces they were made of, before the report is built
     order = events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64)
     return FoldedResult(events, stream.counts, stream.files, stream.warnings, bulk=bulk, order=order,
                         sections=sections, window=window)
-
-
-def release_free_memory() -> None:
-    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``; nothing elsewhere).
-
-    Arrow's buffers come from the system allocator (:func:`analyzer.cli._app.use_system_allocator`),
-    and glibc keeps what a stream of batches freed: at the end of a Postfix 1M-line report's stream
-    about 60 MiB of the process's pages are free but held, and the report's own tables are then
-    built on top of them. Called at the two points where much was just freed; one call costs
-    milliseconds."""
-    import contextlib
-    import ctypes
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl): nothing to give back this way
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
