@@ -171,15 +171,30 @@ def _seconds_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 class BulkFold:
-    """Folds the :func:`is_bulk` lines of each batch into a :class:`Bulk` (a fold: ``add``/``result``)."""
+    """Folds the :func:`is_bulk` lines of each batch into a :class:`Bulk` (a fold: ``add``/``result``).
+
+    Held per key (second, file, host, reply class, kind) as numpy arrays, the files, hosts and
+    reply classes as small integer codes (:attr:`_values`): each batch is aggregated with one
+    lexsort and ``reduceat`` (no pandas table or group-by per batch), the pieces re-aggregated
+    every :data:`COMPACT_EVERY` batches; ``result()`` builds the one table."""
 
     #: Re-aggregate the per-batch tables once this many are held.
     COMPACT_EVERY = 16
+    #: The key columns held as codes of :attr:`_values` (0: null).
+    _CODED = ("source", "host", "reply_class")
 
     def __init__(self) -> None:
-        self._pieces: list[pd.DataFrame] = []
+        self._pieces: list[dict[str, np.ndarray]] = []
+        self._values: dict[str, dict[Any, int]] = {c: {} for c in self._CODED}
         self._qids: list[pd.DataFrame] = []
         self._senders: list[pd.DataFrame] = []
+
+    def _codes(self, name: str, s: pd.Series) -> np.ndarray:
+        """``s`` as codes of :attr:`_values` (1, 2, ... in order of first sight; 0 for null)."""
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        seen = self._values[name]
+        ids = np.array([seen.setdefault(v, len(seen) + 1) for v in uniq] + [0], dtype=np.int64)
+        return ids[codes]  # code -1 (null) takes the trailing 0
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
         m = is_bulk(batch) if mask is None else mask
@@ -188,29 +203,28 @@ class BulkFold:
         # only the columns read here: a take of every column of the batch costs more than the fold
         rows = batch[[c for c in _READS if c in batch.columns]][m]
         sec, ns = _seconds_ns(rows["ts"])
-        prog = rows["program"].astype("string").fillna("")
         direction = rows["direction"]
         inbound = ~_eq(direction, ("outbound", "local"))
-        disconnect = _eq(rows["event"], "disconnect") & inbound
+        event = rows["event"]
+        disconnect = _eq(event, "disconnect") & inbound
         quit_ = rows["quit"].fillna(False).to_numpy(dtype=bool) if "quit" in rows.columns else np.zeros(len(rows), bool)
-        df = pd.DataFrame({
+        pcodes, puniq = pd.factorize(rows["program"], use_na_sentinel=True)
+        screen = np.append(np.array([str(v).endswith("postscreen") for v in puniq], dtype=bool), False)[pcodes]
+        order = row_order(batch)[m]
+        self._pieces.append(_aggregate({
             "sec": sec,
-            "source": _shared_objects(rows["source"]),
-            "host": _shared_objects(rows["host"]),
-            "reply_class": _shared_objects(rows["reply_class"]),
-            "kind": np.where(_eq(rows["event"], "received"), RECEIVED, ""),
+            **{c: self._codes(c, rows[c]) for c in self._CODED},
+            "kind": _eq(event, "received").astype(np.int64),
             "n": np.ones(len(rows), dtype=np.int64),
-            "sessions": (_eq(rows["event"], "connect") & ~prog.str.endswith("postscreen").to_numpy(dtype=bool)
-                         & ~_eq(direction, "outbound")).astype(np.int64),
+            "sessions": (_eq(event, "connect") & ~screen & ~_eq(direction, "outbound")).astype(np.int64),
             "closed": (disconnect & quit_).astype(np.int64),
             "unclosed": (disconnect & ~quit_).astype(np.int64),
             "ts_min": ns, "ts_max": ns,
-            "last_order": row_order(batch)[m],
+            "last_order": order,
             "last_line": rows["line_no"].astype("float64").to_numpy(dtype=float, na_value=np.nan),
-        })
-        self._pieces.append(_combine(df))
+        }))
         if len(self._pieces) >= self.COMPACT_EVERY:
-            self._pieces = [_combine(pd.concat(self._pieces, ignore_index=True))]
+            self._pieces = [_aggregate(_concat(self._pieces))]
         if "queue_id" in rows.columns:
             has = rows["queue_id"].notna().to_numpy(dtype=bool)
             if has.any():  # a message's first time: one (hash, second, time) per line, 24 bytes
@@ -220,7 +234,7 @@ class BulkFold:
                 if said.any():  # a message's sender (qmgr's queued lines): the top senders' tables read it
                     self._senders.append(pd.DataFrame({
                         "qid": qid_hash(rows["queue_id"][said]), "sec": sec[said], "ts": ns[said],
-                        "order": row_order(batch)[m][said],
+                        "order": order[said],
                         "sender": pd.array(rows["sender"][said].astype("string[pyarrow]"), dtype="string[pyarrow]")}))
 
     def result(self) -> Bulk:
@@ -229,31 +243,45 @@ class BulkFold:
         self._qids, self._senders = [], []
         if not self._pieces:
             return Bulk(Bulk.empty().table, qids, senders)
-        table = _combine(pd.concat(self._pieces, ignore_index=True))
+        a = _aggregate(_concat(self._pieces))
         self._pieces = []
-        return Bulk(table.sort_values("last_order", kind="stable").reset_index(drop=True), qids, senders)
+        a = {k: v[np.argsort(a["last_order"], kind="stable")] for k, v in a.items()}
+        cols: dict[str, Any] = {"sec": a["sec"]}
+        for c in self._CODED:  # the codes back to their values, one object per distinct value
+            names = np.array([None, *self._values[c]], dtype=object)
+            # a key that was null throughout comes out as a group-by gives it: NaN, float
+            cols[c] = names[a[c]] if a[c].any() else np.full(len(a[c]), np.nan)
+        cols["kind"] = np.where(a["kind"] == 1, RECEIVED, "").astype(object)
+        cols.update({c: a[c] for c in [*_COUNTS, "ts_min", "ts_max", "last_order", "last_line"]})
+        return Bulk(pd.DataFrame(cols), qids, senders)
 
 
-def _shared_objects(s: pd.Series) -> np.ndarray:
-    """The values as Python objects (None for null), one object per distinct value: the
-    per-second table holds many rows of a few files, hosts and reply classes."""
-    codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    return np.append(np.asarray(uniq, dtype=object), None)[codes]  # code -1 (null) takes the None
+def _concat(pieces: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
 
 
-def _combine(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per key: counts summed, first and last time, the last line (by input order)."""
-    if df.empty:
-        return df
-    df = df.sort_values("last_order", kind="stable")
-    g = df.groupby(_KEYS, dropna=False, sort=False)
-    out = g[_COUNTS].sum()
-    out["ts_min"] = g["ts_min"].min()
-    out["ts_max"] = g["ts_max"].max()
-    last = g["last_order"].idxmax()  # the row of the key's last line
-    out["last_order"] = df.loc[last.to_numpy(), "last_order"].to_numpy()
-    out["last_line"] = df.loc[last.to_numpy(), "last_line"].to_numpy()
-    return out.reset_index()
+def _aggregate(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One entry per key (:data:`_KEYS`, as codes): counts summed, first and last time, the last
+    line (the greatest ``last_order``: row orders are distinct)."""
+    if not len(p["sec"]):
+        return p
+    keys = [p[k] for k in _KEYS]
+    idx = np.lexsort([p["last_order"], *reversed(keys)])  # by key, then input order within a key
+    ks = [k[idx] for k in keys]
+    new = np.zeros(len(idx), dtype=bool)
+    new[0] = True
+    for k in ks:
+        new[1:] |= k[1:] != k[:-1]
+    starts = np.flatnonzero(new)
+    last = np.append(starts[1:], len(idx)) - 1
+    out = {k: v[starts] for k, v in zip(_KEYS, ks, strict=True)}
+    for c in _COUNTS:
+        out[c] = np.add.reduceat(p[c][idx], starts)
+    out["ts_min"] = np.minimum.reduceat(p["ts_min"][idx], starts)
+    out["ts_max"] = np.maximum.reduceat(p["ts_max"][idx], starts)
+    out["last_order"] = p["last_order"][idx][last]
+    out["last_line"] = p["last_line"][idx][last]
+    return out
 
 
 @dataclass

@@ -316,22 +316,27 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
     if rows.empty:
         return []
     failed = _mask(rows["outcome"], FAILURES)
-    keys = rows[key].astype(str).to_numpy(dtype=object)
-    g = pd.DataFrame({"k": keys, "f": failed, "cause": rows["cause"].astype(str).to_numpy(),
-                      "kind": units.kind, "unit": units.h})
-    agg = g.groupby("k").agg(attempts=("f", "size"), failures=("f", "sum"))
-    agg["messages"] = count_units(keys, units).reindex(agg.index, fill_value=0)
-    agg["failed_messages"] = count_units(keys[failed], units[failed]).reindex(agg.index, fill_value=0)
-    agg = agg[agg["failures"] > 0].reset_index()
+    # the keys as integer codes (their strings made once per distinct key, not once per line)
+    codes, uniq = pd.factorize(rows[key], use_na_sentinel=True)
+    names = np.array([str(u) for u in uniq], dtype=object)
+    attempts = np.bincount(codes, minlength=len(uniq))
+    failures = np.bincount(codes[failed], minlength=len(uniq))
+    hit = np.flatnonzero(failures > 0)
     if full is not None:
-        full[path] = len(agg)
+        full[path] = len(hit)
+    agg = pd.DataFrame({"code": hit, "k": names[hit], "attempts": attempts[hit], "failures": failures[hit],
+                        "messages": count_units(codes, units).reindex(hit, fill_value=0).to_numpy(),
+                        "failed_messages": count_units(codes[failed], units[failed]).reindex(hit, fill_value=0)
+                        .to_numpy()})
     agg = agg.sort_values(["failed_messages", "failures", "k"], ascending=[False, False, True]).head(TOP)
-    fails = g[g["f"] & g["k"].isin(agg["k"])]
+    sel = failed & np.isin(codes, agg["code"].to_numpy())
+    fails = pd.DataFrame({"k": codes[sel], "cause": rows["cause"][sel].astype(str).to_numpy(),
+                          "kind": units.kind[sel], "unit": units.h[sel]})
     causes = fails.drop_duplicates(["k", "cause", "kind", "unit"]).groupby(["k", "cause"]).size().reset_index(name="n")
     top = causes.sort_values(["n", "cause"], ascending=[False, True]).drop_duplicates("k").set_index("k")["cause"]
     return [{name: str(r.k), "messages": int(r.messages), "failed_messages": int(r.failed_messages),
              "attempts": int(r.attempts), "failures": int(r.failures),
-             "failure_rate": _share(int(r.failed_messages), int(r.messages)), "top_cause": str(top[r.k])}
+             "failure_rate": _share(int(r.failed_messages), int(r.messages)), "top_cause": str(top[r.code])}
             for r in agg.itertuples(index=False)]
 
 
@@ -345,15 +350,19 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk) -> pd.Series:
     sec, ns = _seconds_ns(known["ts"])
     late = np.iinfo(np.int64).max  # a line without a time sorts last, as the rows do
     b = bulk.senders
-    both = pd.DataFrame({
-        "qid": np.concatenate([qid_hash(known["queue_id"]), b["qid"].to_numpy(dtype=np.uint64)]),
-        "ts": np.concatenate([np.where(sec == _NULL_SEC, late, ns),
-                              np.where(b["sec"].to_numpy() == _NULL_SEC, late, b["ts"].to_numpy())]),
-        "order": np.concatenate([order, b["order"].to_numpy(dtype=np.int64)]),
-        "sender": np.concatenate([known["sender"].astype(object).to_numpy(), b["sender"].astype(object).to_numpy()]),
-    })
-    first = both.sort_values(["ts", "order"], kind="stable").drop_duplicates("qid")
-    return pd.Series(first["sender"].to_numpy(dtype=object), index=first["qid"].to_numpy())
+    qid = np.concatenate([qid_hash(known["queue_id"]), b["qid"].to_numpy(dtype=np.uint64)])
+    ts = np.concatenate([np.where(sec == _NULL_SEC, late, ns), np.where(b["sec"].to_numpy() == _NULL_SEC, late,
+                                                                         b["ts"].to_numpy())])
+    order = np.concatenate([order, b["order"].to_numpy(dtype=np.int64)])
+    # each queue id's first line by (time, order), stable as a sort of the table by both was; the
+    # senders of those lines only are made Python strings (not one per line)
+    idx = np.lexsort((order, ts))
+    first = idx[~pd.Series(qid[idx]).duplicated().to_numpy()]
+    mine = first < len(known)
+    sender = np.empty(len(first), dtype=object)
+    sender[mine] = known["sender"].iloc[first[mine]].astype(object).to_numpy()
+    sender[~mine] = b["sender"].iloc[first[~mine] - len(known)].astype(object).to_numpy()
+    return pd.Series(sender, index=qid[first])
 
 
 def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None = None) -> dict[str, Any]:
@@ -365,7 +374,7 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     waited = ev["cause_ref"].notna().to_numpy(dtype=bool) & ~_mask(ev["direction"], "inbound") \
         if "cause_ref" in ev.columns else np.zeros(len(ev), dtype=bool)
     out_rows = ev.loc[_mask(ev["event"], ("delivery", "expired")) & (_mask(ev["direction"], "outbound") | waited),
-                      _cols(ev, _TOP_COLUMNS)].copy()
+                      _cols(ev, _TOP_COLUMNS)]  # a new table already (copy-on-write: no .copy())
     out_rows["domain"] = _domain(out_rows["recipient"])
     # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
     missing = out_rows["sender"].isna().to_numpy(dtype=bool) & out_rows["queue_id"].notna().to_numpy(dtype=bool)
