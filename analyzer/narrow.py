@@ -42,7 +42,7 @@ from .pipeline import EventStream, row_hash
 from .schema import empty_table, to_pandas
 
 __all__ = ["SearchFold", "collect_matching", "collect_store_matching", "read_store_matching", "search_files_stream",
-           "search_store_stream", "search_stream", "search_wanted", "trace_wanted"]
+           "search_store_stream", "search_stream", "search_wanted", "shed", "trace_wanted"]
 
 Wanted = Callable[[pa.Table], np.ndarray]
 
@@ -128,12 +128,28 @@ class _LastSeen:
         return out
 
 
+def shed() -> None:
+    """Give the memory freed by pass 1 back to the system before pass 2 forks its worker
+    processes: a page the workers inherit and this process then writes again is copied, and the
+    worker's copy (never used) counts in full against the run's memory."""
+    import contextlib
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
 def collect_matching(stream: EventStream, wanted: Wanted) -> Any:
     """The lines of every message that can match ``wanted``, read in two passes over ``stream``'s
     inputs; a :class:`analyzer.reader.ParseResult` (counts and warnings of the first pass)."""
     from .reader import ParseResult
 
     def again() -> Iterator[tuple[int, pa.Table]]:
+        shed()
         rerun = dataclasses.replace(stream, files=[], counts=LineCounts(), warnings=[], progress=None)
         return ((b.index, b.table) for b in rerun)
 
@@ -450,6 +466,7 @@ def search_files_stream(stream: EventStream, filters: Any, keep: int = 0, flush_
     """:func:`search_stream` over log files (``stream`` is read twice): what ``maillens search``
     does without ``--store``."""
     def again() -> Iterator[tuple[int, pa.Table]]:
+        shed()
         rerun = dataclasses.replace(stream, files=[], counts=LineCounts(), warnings=[], progress=None)
         return ((b.index, b.table) for b in rerun)
 
