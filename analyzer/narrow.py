@@ -37,12 +37,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .heap import shed
 from .parsers import LineCounts
 from .pipeline import EventStream, row_hash
 from .schema import empty_table, to_pandas
 
 __all__ = ["SearchFold", "collect_matching", "collect_store_matching", "read_store_matching", "search_files_stream",
-           "search_store_stream", "search_stream", "search_wanted", "shed", "trace_wanted"]
+           "search_store_stream", "search_stream", "search_wanted", "trace_wanted"]
 
 Wanted = Callable[[pa.Table], np.ndarray]
 
@@ -126,21 +127,6 @@ class _LastSeen:
             i = np.minimum(np.searchsorted(k, keys), len(k) - 1)
             out = np.maximum(out, np.where(k[i] == keys, v[i], -1))
         return out
-
-
-def shed() -> None:
-    """Give the memory freed by pass 1 back to the system before pass 2 forks its worker
-    processes: a page the workers inherit and this process then writes again is copied, and the
-    worker's copy (never used) counts in full against the run's memory."""
-    import contextlib
-    import ctypes
-    import ctypes.util
-    import gc
-
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
 def collect_matching(stream: EventStream, wanted: Wanted) -> Any:

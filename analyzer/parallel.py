@@ -390,15 +390,9 @@ def _keep_heap() -> None:
     """In a worker: let glibc keep freed memory for the next block instead of returning it to
     the system and faulting it in again, zeroed (every block allocates and frees a few tens of
     MiB the same way; ~0.1 CPU-s per million lines). Bounded: a worker holds one block at a time."""
-    import ctypes
-    import ctypes.util
+    from .heap import keep_freed
 
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD
-        libc.mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD: big buffers from the heap, kept
-    except (OSError, AttributeError):  # not glibc: nothing to tune
-        pass
+    keep_freed(256 << 20, 64 << 20)  # big buffers from the heap too, kept
 
 
 #: Bytes of an input's head parsed before the workers fork (:func:`pool`'s ``warm``)

@@ -48,10 +48,10 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from .. import heap
 from ..anomalies.aggregates import row_order
 
 __all__ = ["SECTION_FOLDS", "SLICE_ROWS", "Fold", "RowsFold", "fold_frame", "fold_stream", "register_section",
-           "release_free_memory",
            "row_order"]
 
 #: Rows per slice when folds run over a table in memory (about one stream batch).
@@ -114,28 +114,6 @@ def fold_stream(stream: Any, folds: Sequence[Fold], *, kb: Any = None,
         first = done.get(b.index, 0)
         done[b.index] = first + t.num_rows
         _feed(to_pandas(t), folds, b.index, first)
-
-
-def release_free_memory(*, map_large: bool = False) -> None:
-    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``; nothing elsewhere).
-
-    Arrow's buffers come from the system allocator (:func:`analyzer.cli._app.use_system_allocator`),
-    and glibc keeps what a stream of batches freed: at the end of a Postfix 1M-line report's stream
-    about 60 MiB of the process's pages are free but held, and the report's own tables are then
-    built on top of them. Called at the two points where much was just freed; one call costs
-    milliseconds."""
-    import contextlib
-    import ctypes
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl): nothing to give back this way
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim(0)
-        if map_large:
-            # M_MMAP_THRESHOLD (-3): blocks of 256 KiB and more mapped apart, given back when freed
-            libc.mallopt(-3, 256 * 1024)
 
 
 class RowsFold:
@@ -238,7 +216,7 @@ class RowsFold:
         for i in range(table.num_columns):
             if table.column(i).num_chunks > 1:
                 table = table.set_column(i, table.field(i), table.column(i).combine_chunks())
-                release_free_memory()  # the column's pieces, before the next column is copied
+                heap.trim()  # the column's pieces, before the next column is copied
         for name in self.few_values:
             if name in self.categorical:
                 continue

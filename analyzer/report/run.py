@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import heap
 from ..anomalies import detect_anomalies
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, counted_apart, is_bulk, span
 from ..reader import ParseResult
 from .build import ReportWindow, build_report
-from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section, release_free_memory
+from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
 from .peers import WindowPeersFold
 
 __all__ = ["REPORT_COLUMNS", "ROW_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "split_events"]
@@ -105,9 +106,9 @@ def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = Re
     fold_stream(stream, [fold], kb=kb, columns=REPORT_COLUMNS)
     # the stream's batches are gone: before the rows are put together; from now on the report's
     # large temporary tables are given back to the system when freed, not kept by the C heap
-    release_free_memory(map_large=True)
+    heap.trim(map_large=True)
     events, bulk, sections = fold.result()
-    release_free_memory()  # and the pieces they were made of, before the report is built
+    heap.trim()  # and the pieces they were made of, before the report is built
     order = events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64)
     return FoldedResult(events, stream.counts, stream.files, stream.warnings, bulk=bulk, order=order,
                         sections=sections, window=window)

@@ -54,7 +54,7 @@ class SourceStream:
 
     def __iter__(self) -> Iterator[pa.Table]:
         from ..classify_stream import StreamClassifier
-        from ..narrow import shed
+        from ..heap import shed
         from ..reader import open_stream
 
         kb = None
@@ -70,7 +70,7 @@ class SourceStream:
             if dg.resume_at:
                 tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="maillens-tail-"))
                 src = _tail_copy(self.inp, dg.resume_at, tmp)
-            shed()  # the fingerprint's reads freed: the worker processes fork next (see analyzer.narrow.shed)
+            shed()  # the fingerprint's reads freed: the worker processes fork next (see analyzer.heap.shed)
             stream = open_stream([str(src.path)], tz=self.tz, year=self.year, now=self.now,
                                  batch_lines=self.batch_lines, classifier=StreamClassifier(kb))
             if CLASSIFY_ROWS:
