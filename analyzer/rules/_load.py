@@ -15,7 +15,7 @@ from typing import Any
 
 HERE = Path(__file__).parent
 SHIPPED = ("causes.toml", "codes.toml", "providers.toml", "rules.toml", "provider_codes.toml",
-           "phrasings.toml")
+           "phrasings.toml", "generalise.toml")
 
 SEVERITIES = ("info", "warning", "critical")
 OUTCOMES = ("ok", "transient_failure", "permanent_failure", "info")
