@@ -18,9 +18,11 @@ The classifier answers some replies from the table of known replies
 figure then says little. ``--cv K`` measures what the table adds honestly: the development
 records are split into K folds by source (``--group provider``: by provider), so the replies of
 one page never sit on both sides; each fold is scored with a table built from the other folds,
-rules only against rules + known replies, per family. It also replays rounds 3, 4 and 5 (the
+rules only against rules + known replies, per family. It also replays rounds 3 to 7 (the
 rules of the commit before the round's records, a table of the earlier rounds;
-``bench/eval_rounds.json``), scores the round-4 records with today's rules and a table built from
+``bench/eval_rounds.json``), each twice: as those rules were, and with today's
+``analyzer/rules/generalise.toml`` laid over them (:data:`OVERLAY`), so a fallback written to
+generalise is judged on rounds it was not written from; it scores the round-4 records with today's rules and a table built from
 the other records, and ``--sweep`` prints the same figures for other similarity
 thresholds: thresholds are chosen from these figures only, never from the held-out part.
 
