@@ -15,13 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import native
+from .lazy import lazy_module
 from .rowhash import row_hash
 from .schema import CLASS_SCHEMA, to_pandas
+
+pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
 __all__ = ["CLASS_KEY", "Classifier", "append_columns", "class_key"]
 
@@ -121,7 +123,7 @@ class Classifier:
         self._own_keys = self.kb is not default_rules() and host_patterns(self.kb) != host_patterns(default_rules())
         self.limit = limit
         self.attributing = attributing  # see __call__
-        self._keys = pd.Index(np.empty(0, np.uint64))
+        self._keys = _Keys()
         self._store = _Answers()
 
     def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
@@ -163,24 +165,71 @@ class Classifier:
 
         if key is None or self._own_keys:
             key = class_key(table, self.kb)
-        pos = self._keys.get_indexer(key)
+        pos = self._keys.positions(key)
         new = pos < 0
         if not new.any():
             return self._store.take(pos)
         uniq, first = np.unique(key[new], return_index=True)
         rows = np.flatnonzero(new)[first]
         # classify reads only the key's columns: the others are not converted
-        sample = to_pandas(table.select([c for c in CLASS_KEY if c in table.column_names]).take(pa.array(rows)))
+        sample = to_pandas(_take_rows(table.select([c for c in CLASS_KEY if c in table.column_names]), rows))
         answers = classify(sample, self.kb, attribute_causes=False)
         at = pos.copy()  # the new keys come after the known ones, in uniq's order
         at[new] = len(self._keys) + np.searchsorted(uniq, key[new])
         self._store.append(answers)
         got = self._store.take(at)
-        self._keys = self._keys.append(pd.Index(uniq))
+        self._keys.add(uniq)
         if len(self._keys) > self.limit:  # full: start afresh with this call's new keys (at most limit)
-            self._keys, self._store = pd.Index(uniq[: self.limit]), _Answers()
+            self._keys, self._store = _Keys(), _Answers()
+            self._keys.add(uniq[: self.limit])
             self._store.append(answers.iloc[: self.limit])
         return got
+
+
+def _take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """``table.take(rows)``, batch by batch: a take from a table of several batches (the
+    batches classified together) would first copy them into one."""
+    batches = table.to_batches()
+    if len(batches) <= 1:
+        return table.take(pa.array(rows))
+    order = np.argsort(rows, kind="stable")
+    ends = np.cumsum([b.num_rows for b in batches])
+    cut = np.searchsorted(rows[order], ends)
+    parts, lo, start = [], 0, 0
+    for b, end, stop in zip(batches, ends, cut, strict=True):
+        if stop > start:
+            parts.append(b.take(pa.array(rows[order[start:stop]] - lo)))
+        lo, start = end, stop
+    got = pa.Table.from_batches(parts, table.schema).combine_chunks()
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return got.take(pa.array(back))
+
+
+class _Keys:
+    """The cached keys and their answers' positions (in the order added), sorted for a lookup by
+    binary search: a few thousand keys, no pandas index (pandas is imported only if needed)."""
+
+    def __init__(self) -> None:
+        self.sorted = np.empty(0, np.uint64)
+        self.at = np.empty(0, np.int64)  # the answers' position of each of ``sorted``
+
+    def __len__(self) -> int:
+        return len(self.sorted)
+
+    def positions(self, key: np.ndarray) -> np.ndarray:
+        """The position of each key's answers, -1 where the key is not known."""
+        if not len(self.sorted):
+            return np.full(len(key), -1, np.int64)
+        i = np.minimum(np.searchsorted(self.sorted, key), len(self.sorted) - 1)
+        return np.where(self.sorted[i] == key, self.at[i], -1)
+
+    def add(self, uniq: np.ndarray) -> None:
+        """Keys not known yet (distinct); their answers come next, in this order."""
+        at = np.concatenate([self.at, np.arange(len(self.sorted), len(self.sorted) + len(uniq))])
+        keys = np.concatenate([self.sorted, uniq.astype(np.uint64)])
+        order = np.argsort(keys, kind="stable")
+        self.sorted, self.at = keys[order], at[order]
 
 
 class _Answers:

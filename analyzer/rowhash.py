@@ -4,11 +4,13 @@ of duplicate-line merging (:func:`content_hash`) and of message linking."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .lazy import lazy_module
 from .schema import SCHEMA
+
+pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
 __all__ = ["CONTENT", "content_hash", "row_hash"]
 

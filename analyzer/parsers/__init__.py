@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..lazy import lazy_module
 from ..schema import TS, conform
 from . import exim, postfix
 from .engine import Pattern, const_column, match_patterns, match_regex, nonempty
@@ -24,6 +24,8 @@ from .exim_fast import read_exim_rows
 from .fields import finish
 from .order import in_line_order
 from .syslog import FORMAT_FLAVOURS, HeaderState, pid_column, split_headers, strip_inner_exim_stamp
+
+pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
 __all__ = ["FORMATS", "FileContext", "LineCounts", "arrow_lines", "finish_batch", "parse_batch", "split_batch"]
 
