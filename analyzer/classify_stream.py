@@ -70,6 +70,18 @@ class StreamClassifier:
     def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
         return self._attribute(self.classifier(table, keys))
 
+    @property
+    def by_key(self) -> Any:
+        """The part that answers each row by its key alone (a :class:`analyzer.class_cache.Classifier`):
+        it may run anywhere, in worker processes with caches of their own
+        (:class:`analyzer.pipeline.EventStream` runs it there); :meth:`attribute` then finishes
+        its batches here, in order."""
+        return self.classifier
+
+    def attribute(self, table: pa.Table) -> pa.Table:
+        """A batch :attr:`by_key` answered, attributed (batches in order, each once)."""
+        return self._attribute(table)
+
     def classify_many(self, tables: list[pa.Table], keys: list[np.ndarray | None] | None = None) -> list[pa.Table]:
         """Consecutive batches, in order: the same tables as calling the classifier on each, with
         the cache's lookups and its call for new keys made once for all of them (``keys``: the

@@ -96,6 +96,41 @@ def test_keys_from_workers_classify_as_keys_here(days):
     _same(one, two)
 
 
+def test_answers_made_in_workers_attributed_here_equal_one_process(days, monkeypatch):
+    """From ANSWER_IN_WORKERS workers on, a StreamClassifier's answers per key are made in the
+    workers (each with its own cache) and only attributed here: the table of one process, and
+    the attribution sees every batch (none classified twice, none skipped)."""
+    from analyzer import pipeline
+    from analyzer.classify_stream import StreamClassifier
+
+    class Spy(StreamClassifier):
+        def __init__(self) -> None:
+            super().__init__()
+            self.attributed = self.many = 0
+
+        def attribute(self, table):
+            self.attributed += 1
+            return super().attribute(table)
+
+        def classify_many(self, tables, keys=None):
+            self.many += 1
+            return super().classify_many(tables, keys)
+
+    for name in ("mail.log", "mainlog"):
+        one, _ = _run([days / name], 1, year=2026, classifier=StreamClassifier())
+        monkeypatch.setattr(pipeline, "ANSWER_IN_WORKERS", 2)
+        spy = Spy()
+        two, _ = _run([days / name], 2, year=2026, classifier=spy)
+        monkeypatch.undo()
+        assert "cause" in two.events.columns and len(two.events) > 3000
+        assert spy.attributed > 20 and spy.many == 0  # every block answered in a worker
+        _same(one, two)
+        spy = Spy()
+        here, _ = _run([days / name], 2, year=2026, classifier=spy)  # two workers: classified here
+        assert spy.attributed == 0 and spy.many > 0
+        _same(one, here)
+
+
 def test_classifier_without_keys_gets_none(days):
     """A classifier that does not say it takes keys is called as before (no keys argument), and
     the workers compute none for it."""
