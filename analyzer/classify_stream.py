@@ -14,6 +14,7 @@ failing domain, not per line or per message of the day.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,12 @@ _WRITES = ["cause", "fix_id", "severity", "cause_ref"]
 
 
 def _isin(col: Any, values: frozenset[str]) -> np.ndarray:
-    return pc.fill_null(pc.is_in(col, value_set=pa.array(sorted(values))), False).to_numpy(zero_copy_only=False)
+    return pc.fill_null(pc.is_in(col, value_set=_value_set(values)), False).to_numpy(zero_copy_only=False)
+
+
+@lru_cache(maxsize=32)
+def _value_set(values: frozenset[str]) -> pa.Array:
+    return pa.array(sorted(values), pa.string())
 
 
 class StreamClassifier:
