@@ -172,7 +172,7 @@ class Classifier:
         uniq, first = np.unique(key[new], return_index=True)
         rows = np.flatnonzero(new)[first]
         # classify reads only the key's columns: the others are not converted
-        sample = to_pandas(_take_rows(table.select([c for c in CLASS_KEY if c in table.column_names]), rows))
+        sample = to_pandas(table.select([c for c in CLASS_KEY if c in table.column_names]).take(pa.array(rows)))
         answers = classify(sample, self.kb, attribute_causes=False)
         at = pos.copy()  # the new keys come after the known ones, in uniq's order
         at[new] = len(self._keys) + np.searchsorted(uniq, key[new])
@@ -184,26 +184,6 @@ class Classifier:
             self._keys.add(uniq[: self.limit])
             self._store.append(answers.iloc[: self.limit])
         return got
-
-
-def _take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
-    """``table.take(rows)``, batch by batch: a take from a table of several batches (the
-    batches classified together) would first copy them into one."""
-    batches = table.to_batches()
-    if len(batches) <= 1:
-        return table.take(pa.array(rows))
-    order = np.argsort(rows, kind="stable")
-    ends = np.cumsum([b.num_rows for b in batches])
-    cut = np.searchsorted(rows[order], ends)
-    parts, lo, start = [], 0, 0
-    for b, end, stop in zip(batches, ends, cut, strict=True):
-        if stop > start:
-            parts.append(b.take(pa.array(rows[order[start:stop]] - lo)))
-        lo, start = end, stop
-    got = pa.Table.from_batches(parts, table.schema).combine_chunks()
-    back = np.empty_like(order)
-    back[order] = np.arange(len(order))
-    return got.take(pa.array(back))
 
 
 class _Keys:
