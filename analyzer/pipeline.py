@@ -228,6 +228,7 @@ class EventStream:
         del df, tables
         for b in held:
             b.table = b.table.slice(0, 0)
+            b.keys = None  # the workers' keys were the blocks' rows: the classifier computes the table's
         held[-1].table = table  # the counts stay with their batches; the events come at the end
         yield from held
 

@@ -131,6 +131,18 @@ def test_answers_made_in_workers_attributed_here_equal_one_process(days, monkeyp
         _same(one, here)
 
 
+def test_two_sets_of_files_held_whole_classify_in_two_workers(days):
+    """Two sets of files (held whole for the repeated-runs check) with a classifier that takes the
+    workers' keys: the keys of the blocks are not those of the held table (it crashed: a column
+    of the blocks' length appended to the whole table), and two workers equal one."""
+    from analyzer.classify_stream import StreamClassifier
+
+    one, _ = _run([days / "mail.log", days / "mainlog"], 1, year=2026, classifier=StreamClassifier())
+    two, _ = _run([days / "mail.log", days / "mainlog"], 2, year=2026, classifier=StreamClassifier())
+    assert "cause" in two.events.columns and len(two.events) > 6000
+    _same(one, two)
+
+
 def test_classifier_without_keys_gets_none(days):
     """A classifier that does not say it takes keys is called as before (no keys argument), and
     the workers compute none for it."""
