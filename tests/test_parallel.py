@@ -143,6 +143,51 @@ def test_two_sets_of_files_held_whole_classify_in_two_workers(days):
     _same(one, two)
 
 
+_NO_PANDAS_RUN = """
+import os, sys
+import pyarrow as pa
+from analyzer import parallel
+from analyzer.classify_stream import StreamClassifier
+from analyzer.pipeline import EventStream
+from analyzer.sources import expand_inputs
+
+MAIN, _run_block = os.getpid(), parallel.run_block
+
+def spy(job):  # each worker says whether it imported pandas
+    r = _run_block(job)
+    if os.getpid() != MAIN and "pandas" in sys.modules:
+        r.warning = "pandas imported"
+    return r
+
+parallel.run_block = spy
+
+def run(workers):
+    stream = EventStream(expand_inputs([sys.argv[1]]), tz="UTC", year=2026, workers=workers, block_bytes=8192,
+                         classifier=StreamClassifier())
+    return pa.concat_tables([b.table for b in stream]), stream
+
+assert "pandas" not in sys.modules
+two, stream = run(2)  # forked before pandas: the workers parse without it
+one, _ = run(1)
+assert two.equals(one) and two.num_rows > 3000, (two.num_rows, one.num_rows)
+print("pandas in workers:", sorted(set(stream.warnings)))
+"""
+
+
+def test_workers_forked_before_pandas_parse_alike(days):
+    """A process that has not imported pandas forks its workers before it does (they start
+    parsing while it imports pandas), and pyarrow in the workers never imports it: the same
+    table as one process."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-c", _NO_PANDAS_RUN, str(days / "mail.log")], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(root)}, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "pandas in workers: []" in r.stdout, r.stdout
+
+
 def test_classifier_without_keys_gets_none(days):
     """A classifier that does not say it takes keys is called as before (no keys argument), and
     the workers compute none for it."""
