@@ -125,6 +125,7 @@ class Classifier:
         self.attributing = attributing  # see __call__
         self._keys = _Keys()
         self._store = _Answers()
+        self._warming: Any = None  # the thread of prepare(), joined before the first call
 
     def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
         from .classify import classify
@@ -159,6 +160,16 @@ class Classifier:
             at += t.num_rows
         return out
 
+    def prepare(self) -> None:
+        """Load, on a thread, what the first call for new keys needs once (pandas, the index of
+        known replies: ~0.5 CPU-s): the stream starts it when its workers fork, while they parse
+        the first blocks and this process has nothing else to do. The first call waits for it."""
+        import threading
+
+        if self._warming is None:
+            self._warming = threading.Thread(target=_warm_up, name="maillens-warm", daemon=True)
+            self._warming.start()
+
     def _answers(self, table: pa.Table, key: np.ndarray | None = None) -> pa.Table:
         """The classification columns of a non-empty table, from the cache and one call for the rest."""
         from .classify import classify
@@ -169,6 +180,9 @@ class Classifier:
         new = pos < 0
         if not new.any():
             return self._store.take(pos)
+        if self._warming is not None:
+            self._warming.join()
+            self._warming = None
         uniq, first = np.unique(key[new], return_index=True)
         rows = np.flatnonzero(new)[first]
         # classify reads only the key's columns: the others are not converted
@@ -184,6 +198,17 @@ class Classifier:
             self._keys.add(uniq[: self.limit])
             self._store.append(answers.iloc[: self.limit])
         return got
+
+
+def _warm_up() -> None:
+    from contextlib import suppress
+
+    with suppress(Exception):  # only a head start: the first call loads whatever is missing
+        import pandas  # noqa: F401
+
+        from .similar import default_known_replies
+
+        default_known_replies()
 
 
 class _Keys:

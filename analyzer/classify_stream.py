@@ -84,6 +84,10 @@ class StreamClassifier:
         its batches here, in order."""
         return self.classifier
 
+    def prepare(self) -> None:
+        """See :meth:`analyzer.class_cache.Classifier.prepare`."""
+        self.classifier.prepare()
+
     def attribute(self, table: pa.Table) -> pa.Table:
         """A batch :attr:`by_key` answered, attributed (batches in order, each once)."""
         return self._attribute(table)

@@ -345,6 +345,8 @@ class EventStream:
                         self._pool = parallel.pool(self.workers, self.producer, self._worker_classifier(),
                                                    warm=self._warm_job(inp, ref))
                         self._spool = parallel.spool_dir()
+                        if not self._in_worker() and hasattr(self.classifier, "prepare"):
+                            self.classifier.prepare()  # its one-time loads, while the workers start
                     for fut, take in self._blocks(index, inp, ref, size, summaries):
                         yield from submit(fut, take)
                     continue

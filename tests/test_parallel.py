@@ -188,6 +188,25 @@ def test_workers_forked_before_pandas_parse_alike(days):
     assert "pandas in workers: []" in r.stdout, r.stdout
 
 
+def test_classifier_prepares_while_the_workers_start(days):
+    """With workers, the stream starts the classifier's one-time loads on a thread when they
+    fork; the first call for new keys waits for them: the same table, the thread joined."""
+    from analyzer.classify_stream import StreamClassifier
+
+    class Spy(StreamClassifier):
+        prepared = 0
+
+        def prepare(self) -> None:
+            self.prepared += 1
+            super().prepare()
+
+    one, _ = _run([days / "mail.log"], 1, year=2026, classifier=StreamClassifier())
+    spy = Spy()
+    two, _ = _run([days / "mail.log"], 2, year=2026, classifier=spy)
+    assert spy.prepared == 1 and spy.classifier._warming is None
+    _same(one, two)
+
+
 def test_classifier_without_keys_gets_none(days):
     """A classifier that does not say it takes keys is called as before (no keys argument), and
     the workers compute none for it."""
