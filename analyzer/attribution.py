@@ -15,12 +15,16 @@ domain), one sort by key and time and one running maximum find the last error be
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analyzer.lazy import lazy_module
 from analyzer.rules import KnowledgeBase
+
+pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
 __all__ = ["UNSEEN", "WAITING_CAUSES", "attribute", "attribute_from_store", "bare_columns", "message_ends",
            "wait_columns"]
@@ -44,7 +48,7 @@ _DOMAIN_IN_TEXT = r"for '(?P<d>[^']+)'"
 
 
 #: A frame or an Arrow table (the stream classifier hands its batches over without pandas).
-Frame = pd.DataFrame | pa.Table
+Frame = Any  # pd.DataFrame | pa.Table (pandas is imported when first used)
 
 
 def _has(df: Frame, name: str) -> bool:

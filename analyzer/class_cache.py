@@ -15,13 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import native
+from .lazy import lazy_module
 from .rowhash import row_hash
 from .schema import CLASS_SCHEMA, to_pandas
+
+pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
 __all__ = ["CLASS_KEY", "Classifier", "append_columns", "class_key"]
 
@@ -121,8 +123,9 @@ class Classifier:
         self._own_keys = self.kb is not default_rules() and host_patterns(self.kb) != host_patterns(default_rules())
         self.limit = limit
         self.attributing = attributing  # see __call__
-        self._keys = pd.Index(np.empty(0, np.uint64))
+        self._keys = _Keys()
         self._store = _Answers()
+        self._warming: Any = None  # the thread of prepare(), joined before the first call
 
     def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
         from .classify import classify
@@ -157,16 +160,29 @@ class Classifier:
             at += t.num_rows
         return out
 
+    def prepare(self) -> None:
+        """Load, on a thread, what the first call for new keys needs once (pandas, the index of
+        known replies: ~0.5 CPU-s): the stream starts it when its workers fork, while they parse
+        the first blocks and this process has nothing else to do. The first call waits for it."""
+        import threading
+
+        if self._warming is None:
+            self._warming = threading.Thread(target=_warm_up, name="maillens-warm", daemon=True)
+            self._warming.start()
+
     def _answers(self, table: pa.Table, key: np.ndarray | None = None) -> pa.Table:
         """The classification columns of a non-empty table, from the cache and one call for the rest."""
         from .classify import classify
 
         if key is None or self._own_keys:
             key = class_key(table, self.kb)
-        pos = self._keys.get_indexer(key)
+        pos = self._keys.positions(key)
         new = pos < 0
         if not new.any():
             return self._store.take(pos)
+        if self._warming is not None:
+            self._warming.join()
+            self._warming = None
         uniq, first = np.unique(key[new], return_index=True)
         rows = np.flatnonzero(new)[first]
         # classify reads only the key's columns: the others are not converted
@@ -176,11 +192,49 @@ class Classifier:
         at[new] = len(self._keys) + np.searchsorted(uniq, key[new])
         self._store.append(answers)
         got = self._store.take(at)
-        self._keys = self._keys.append(pd.Index(uniq))
+        self._keys.add(uniq)
         if len(self._keys) > self.limit:  # full: start afresh with this call's new keys (at most limit)
-            self._keys, self._store = pd.Index(uniq[: self.limit]), _Answers()
+            self._keys, self._store = _Keys(), _Answers()
+            self._keys.add(uniq[: self.limit])
             self._store.append(answers.iloc[: self.limit])
         return got
+
+
+def _warm_up() -> None:
+    from contextlib import suppress
+
+    with suppress(Exception):  # only a head start: the first call loads whatever is missing
+        import pandas  # noqa: F401
+
+        from .similar import default_known_replies
+
+        default_known_replies()
+
+
+class _Keys:
+    """The cached keys and their answers' positions (in the order added), sorted for a lookup by
+    binary search: a few thousand keys, no pandas index (pandas is imported only if needed)."""
+
+    def __init__(self) -> None:
+        self.sorted = np.empty(0, np.uint64)
+        self.at = np.empty(0, np.int64)  # the answers' position of each of ``sorted``
+
+    def __len__(self) -> int:
+        return len(self.sorted)
+
+    def positions(self, key: np.ndarray) -> np.ndarray:
+        """The position of each key's answers, -1 where the key is not known."""
+        if not len(self.sorted):
+            return np.full(len(key), -1, np.int64)
+        i = np.minimum(np.searchsorted(self.sorted, key), len(self.sorted) - 1)
+        return np.where(self.sorted[i] == key, self.at[i], -1)
+
+    def add(self, uniq: np.ndarray) -> None:
+        """Keys not known yet (distinct); their answers come next, in this order."""
+        at = np.concatenate([self.at, np.arange(len(self.sorted), len(self.sorted) + len(uniq))])
+        keys = np.concatenate([self.sorted, uniq.astype(np.uint64)])
+        order = np.argsort(keys, kind="stable")
+        self.sorted, self.at = keys[order], at[order]
 
 
 class _Answers:
@@ -203,14 +257,16 @@ class _Answers:
             grown[: self.n] = self.codes[: self.n]
             self.codes = grown
         for j, name in enumerate(self.names):
-            cat = pd.Categorical(answers[name])
+            col = pa.array(answers[name], type=pa.string(), from_pandas=True)
+            enc = pc.dictionary_encode(col)  # (a few distinct words: no pandas Categorical, ~20x cheaper)
             codes_of, words = self.codes_of[j], self.words[j]
-            for word in cat.categories:
+            for word in enc.dictionary.to_pylist():
                 if word not in codes_of:
                     codes_of[word] = len(words)
                     words.append(word)
-            to_global = np.array([0] + [codes_of[w] for w in cat.categories], np.int32)
-            self.codes[self.n: need, j] = to_global[np.asarray(cat.codes) + 1]
+            to_global = np.array([codes_of[w] for w in enc.dictionary.to_pylist()] + [0], np.int32)
+            at = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
+            self.codes[self.n: need, j] = to_global[at]
         self.n = need
 
     def take(self, at: np.ndarray) -> pa.Table:

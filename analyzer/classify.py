@@ -15,13 +15,15 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from analyzer import schema
-from analyzer.rules import KnowledgeBase, RulesError, load_rules
+from analyzer.lazy import lazy_module
+from analyzer.rules import KnowledgeBase, RulesError, load_rules, shipped_rules
 from analyzer.rules._load import CODE_CLASS, parse_status
+
+pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
 __all__ = ["KnowledgeBase", "RulesError", "classify", "load_rules", "reply_class", "rule_evidence"]
 
@@ -102,7 +104,7 @@ def default_rules() -> KnowledgeBase:
     """The shipped knowledge base, loaded once."""
     global _KB
     if _KB is None:
-        _KB = load_rules()
+        _KB = shipped_rules()  # the one `maillens` commands load too (cli._app.load_kb)
     return _KB
 
 

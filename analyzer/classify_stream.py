@@ -14,6 +14,7 @@ failing domain, not per line or per message of the day.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,12 @@ _WRITES = ["cause", "fix_id", "severity", "cause_ref"]
 
 
 def _isin(col: Any, values: frozenset[str]) -> np.ndarray:
-    return pc.fill_null(pc.is_in(col, value_set=pa.array(sorted(values))), False).to_numpy(zero_copy_only=False)
+    return pc.fill_null(pc.is_in(col, value_set=_value_set(values)), False).to_numpy(zero_copy_only=False)
+
+
+@lru_cache(maxsize=32)
+def _value_set(values: frozenset[str]) -> pa.Array:
+    return pa.array(sorted(values), pa.string())
 
 
 class StreamClassifier:
@@ -64,11 +70,27 @@ class StreamClassifier:
         self.classifier = Classifier(kb, attributing=False)
         self.kb = self.classifier.kb
         self.carry: pa.Table | None = None  # the last error per queue id and per domain, earlier batches
-        self.carry_domains = pa.array([], pa.string())  # the carried errors' recipient domains
+        self.carry_domains = pa.nulls(0, pa.string())  # the carried errors' recipient domains (no pa.array(): see parallel._arrow_without_pandas)
         self.tail: pa.Table | None = None  # the previous batch's last line (a bare reject's error may be there)
 
     def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
         return self._attribute(self.classifier(table, keys))
+
+    @property
+    def by_key(self) -> Any:
+        """The part that answers each row by its key alone (a :class:`analyzer.class_cache.Classifier`):
+        it may run anywhere, in worker processes with caches of their own
+        (:class:`analyzer.pipeline.EventStream` runs it there); :meth:`attribute` then finishes
+        its batches here, in order."""
+        return self.classifier
+
+    def prepare(self) -> None:
+        """See :meth:`analyzer.class_cache.Classifier.prepare`."""
+        self.classifier.prepare()
+
+    def attribute(self, table: pa.Table) -> pa.Table:
+        """A batch :attr:`by_key` answered, attributed (batches in order, each once)."""
+        return self._attribute(table)
 
     def classify_many(self, tables: list[pa.Table], keys: list[np.ndarray | None] | None = None) -> list[pa.Table]:
         """Consecutive batches, in order: the same tables as calling the classifier on each, with

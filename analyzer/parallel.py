@@ -386,6 +386,37 @@ class Guesser:
         return (MONTHS.index(m[1]) + 1, int(m[2])) if m else (0, 0)
 
 
+def _init_worker(no_pandas: bool) -> None:
+    _keep_heap()
+    if no_pandas:
+        _arrow_without_pandas()
+
+
+class _NoPandas:
+    """An import hook that refuses pandas (see :func:`_arrow_without_pandas`)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas":
+            raise ImportError("pandas: not in a parsing worker")
+
+
+def _arrow_without_pandas() -> None:
+    """In a worker forked before pandas was imported, that parses only: pyarrow imports pandas
+    at its first ``pa.array()`` (its pandas shim, to recognise pandas objects), ~0.4 CPU-s for
+    nothing. Its one attempt is made here and refused; pyarrow remembers there is none. Our
+    modules still import pandas if one needs it (:mod:`analyzer.lazy`)."""
+    import sys
+
+    if "pandas" in sys.modules:
+        return
+    hook = _NoPandas()
+    sys.meta_path.insert(0, hook)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(hook)
+
+
 def _keep_heap() -> None:
     """In a worker: let glibc keep freed memory for the next block instead of returning it to
     the system and faulting it in again, zeroed (every block allocates and frees a few tens of
@@ -406,14 +437,19 @@ def pool(workers: int, producer: Callable | None, classifier: Any, warm: BlockJo
     ``warm``: a small block parsed here first and thrown away, so that what the first block of
     every worker would do once (import modules, compile the native matchers and fill the caches
     of the parsers; ~0.07 CPU-s) is done once, before the fork, and shared."""
+    import sys
+
     _WORKER["producer"], _WORKER["classifier"] = producer, classifier
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
-    if warm is not None:
+    # workers that only parse need no pandas: forked before it is imported, they start parsing
+    # while this process imports it (~0.4 s) for its own work; the warm block would import it first
+    no_pandas = classifier is None and producer is None and "pandas" not in sys.modules
+    if warm is not None and not no_pandas:
         # only a head start: the blocks themselves report their errors
         with contextlib.suppress(Exception):
             run_block(warm)
     ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_keep_heap)
+                             initializer=_init_worker, initargs=(no_pandas,))
     ex.submit(os.getpid).result()  # fork the workers now, before a reader thread starts
     return ex

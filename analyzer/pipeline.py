@@ -28,8 +28,10 @@ is the state that carries from batch to batch.
 **Both cores.** With ``workers`` > 1 (default ``$MAILLENS_WORKERS``, else the cores), an input
 of two blocks or more (a compressed one from 512 KiB, stdin always) is parsed block by block in
 forked worker processes (:mod:`analyzer.parallel`), each running the producer (and the
-classifier, when nothing downstream needs the unclassified table; else it computes the rows'
-classification keys, :func:`analyzer.class_cache.class_key`) and sending back Arrow IPC (a file
+classifier, when nothing downstream needs the unclassified table; a classifier that carries
+state across batches has its answers per key made there from :data:`ANSWER_IN_WORKERS` workers
+on — ``EventBatch.answered``: only its attribution is left, made in order here; else the worker
+computes the rows' classification keys, :func:`analyzer.class_cache.class_key`) and sending back Arrow IPC (a file
 in shared memory that the main process maps, where there is /dev/shm); the stream takes the
 results in order, checks each block's guessed starting state (year, header flavour) against the
 true one and parses a block again in-process when the guess was wrong. The batches are then
@@ -100,6 +102,14 @@ PARALLEL_MIN_BLOCKS = 2
 CLASSIFY_ROWS = 160_000
 #: Batches made ahead of the consumer, on a thread (with workers > 1; EventStream.ahead)
 AHEAD = 2
+#: From this many worker processes on, a classifier that carries state from batch to batch
+#: (:class:`analyzer.classify_stream.StreamClassifier`) has its answers per key made in the
+#: workers (``by_key``, a cache in each) and only attributes here. Below, it classifies here: on
+#: two cores it costs the workers ~1.0 CPU-s per 1M Postfix lines (a call for new keys costs
+#: ~10 ms whatever its size, and each worker meets most keys: 35 calls instead of 6) to save the
+#: main process ~0.5 (bench/RESULTS.md, r8-stream); with spare cores the main process is the
+#: one to relieve.
+ANSWER_IN_WORKERS = 3
 
 #: Files that repeat lines another file of the same set already has: Exim's rejectlog (every
 #: rejection is also in the mainlog) and syslog's per-severity copies (Debian's rsyslog writes
@@ -126,6 +136,7 @@ class EventBatch:
     index: int = 0  # position of the input in the run's input order
     classified: bool = False  # the producer's worker already classified it
     keys: np.ndarray | None = None  # the rows' classification keys, when a worker computed them
+    answered: bool = False  # a worker added the answers per key; the stream's attribution is still to do
 
 
 def is_secondary(name: str) -> bool:
@@ -185,6 +196,11 @@ class EventStream:
         secondary = any(is_secondary(i.name) for i in self.inputs)
         self._classify_in_worker = (self.classifier is not None and sets <= 1
                                     and not getattr(self.classifier, "carries_state", False) and not secondary)
+        # a classifier that carries state has its answers per key made there (its ``by_key``,
+        # each worker with a cache of its own) and attributes here, in order (``attribute``)
+        self._answer_in_worker = (self.classifier is not None and sets <= 1 and not secondary
+                                  and self.workers >= ANSWER_IN_WORKERS
+                                  and getattr(self.classifier, "by_key", None) is not None)
         # the merging of secondary logs and of repeated sets hashes every column: whole tables then
         self._send_columns = self.columns if sets <= 1 and not secondary else None
         batches = self._merged()
@@ -212,6 +228,7 @@ class EventStream:
         del df, tables
         for b in held:
             b.table = b.table.slice(0, 0)
+            b.keys = None  # the workers' keys were the blocks' rows: the classifier computes the table's
         held[-1].table = table  # the counts stay with their batches; the events come at the end
         yield from held
 
@@ -325,10 +342,11 @@ class EventStream:
                     if self._pool is None:
                         while pending:  # fork with no thread of ours in the middle of a batch
                             yield from results()
-                        self._pool = parallel.pool(self.workers, self.producer,
-                                                   self.classifier if self._classify_in_worker else None,
+                        self._pool = parallel.pool(self.workers, self.producer, self._worker_classifier(),
                                                    warm=self._warm_job(inp, ref))
                         self._spool = parallel.spool_dir()
+                        if not self._in_worker() and hasattr(self.classifier, "prepare"):
+                            self.classifier.prepare()  # its one-time loads, while the workers start
                     for fut, take in self._blocks(index, inp, ref, size, summaries):
                         yield from submit(fut, take)
                     continue
@@ -391,7 +409,16 @@ class EventStream:
             return None
         return parallel.BlockJob(inp.name, None, 0, 0, head, False, self.tz, self.year, ref,
                                  None if self.fmt == "auto" else self.fmt, "panic" in os.path.basename(inp.name).lower(),
-                                 parallel.Start(), self._classify_in_worker, False, None, self._send_columns)
+                                 parallel.Start(), self._in_worker(), False, None, self._send_columns)
+
+    def _in_worker(self) -> bool:
+        """Whether the workers classify (wholly, or the answers per key)."""
+        return self._classify_in_worker or self._answer_in_worker
+
+    def _worker_classifier(self) -> Any:
+        if self._classify_in_worker:
+            return self.classifier
+        return self.classifier.by_key if self._answer_in_worker else None  # type: ignore[union-attr]
 
     def _file_done(self, size: int | None) -> None:
         self._done += size or 0
@@ -423,8 +450,8 @@ class EventStream:
         def job(path: str | None, start: int, end: int, data: bytes | None, head: bytes, first: bool) -> BlockJob:
             state = guess.state(head)
             return BlockJob(inp.name, path, start, end, data, True, self.tz, self.year, ref, forced, panic,
-                            Start() if first else state, self._classify_in_worker,
-                            getattr(self.classifier, "uses_keys", False) and not self._classify_in_worker,
+                            Start() if first else state, self._in_worker(),
+                            getattr(self.classifier, "uses_keys", False) and not self._in_worker(),
                             self._spool, self._send_columns, self._recycle.take() if self._spool else None)
 
         def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
@@ -448,7 +475,8 @@ class EventStream:
                 if last:
                     self._file_done(size)
                 keys = None if r.keys is None else np.frombuffer(r.keys, np.uint64)
-                yield EventBatch(table, r.counts, inp.name, index, classified=j.classify, keys=keys)
+                yield EventBatch(table, r.counts, inp.name, index, classified=j.classify and self._classify_in_worker,
+                                 keys=keys, answered=j.classify and self._answer_in_worker)
             return take
 
         def submit(j: BlockJob) -> Future:
@@ -507,6 +535,7 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
     call), not per row, and its answers do not depend on the grouping."""
     limit = rows or CLASSIFY_ROWS
     many = getattr(classifier, "classify_many", None)
+    attribute = getattr(classifier, "attribute", None)
     held: list[EventBatch] = []
     size = 0
 
@@ -528,8 +557,10 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
         size = 0
 
     for b in batches:
-        if b.classified:
+        if b.classified or b.answered:
             yield from flush()
+            if b.answered:  # the answers came from a worker; the attribution carries from batch to batch
+                b.table, b.answered = attribute(b.table), False
             yield b
             continue
         held.append(b)

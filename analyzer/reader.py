@@ -8,14 +8,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pandas as pd
 import pyarrow as pa
 
+from .lazy import lazy_module
 from .parsers import FORMATS, FileContext, LineCounts, parse_batch
 from .parsers.syslog import Clock, HeaderState
 from .pipeline import STREAM_BATCH_LINES, STREAM_WORKERS, Classifier, EventStream, FileSummary
 from .schema import empty_table, to_pandas
 from .sources import expand_inputs
+
+pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
 __all__ = [
     "FileSummary",

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
 import pyarrow as pa
+
+from .lazy import lazy_module
+
+pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
 __all__ = [
     "CODE_ORIGINS",

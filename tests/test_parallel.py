@@ -96,6 +96,117 @@ def test_keys_from_workers_classify_as_keys_here(days):
     _same(one, two)
 
 
+def test_answers_made_in_workers_attributed_here_equal_one_process(days, monkeypatch):
+    """From ANSWER_IN_WORKERS workers on, a StreamClassifier's answers per key are made in the
+    workers (each with its own cache) and only attributed here: the table of one process, and
+    the attribution sees every batch (none classified twice, none skipped)."""
+    from analyzer import pipeline
+    from analyzer.classify_stream import StreamClassifier
+
+    class Spy(StreamClassifier):
+        def __init__(self) -> None:
+            super().__init__()
+            self.attributed = self.many = 0
+
+        def attribute(self, table):
+            self.attributed += 1
+            return super().attribute(table)
+
+        def classify_many(self, tables, keys=None):
+            self.many += 1
+            return super().classify_many(tables, keys)
+
+    for name in ("mail.log", "mainlog"):
+        one, _ = _run([days / name], 1, year=2026, classifier=StreamClassifier())
+        monkeypatch.setattr(pipeline, "ANSWER_IN_WORKERS", 2)
+        spy = Spy()
+        two, _ = _run([days / name], 2, year=2026, classifier=spy)
+        monkeypatch.undo()
+        assert "cause" in two.events.columns and len(two.events) > 3000
+        assert spy.attributed > 20 and spy.many == 0  # every block answered in a worker
+        _same(one, two)
+        spy = Spy()
+        here, _ = _run([days / name], 2, year=2026, classifier=spy)  # two workers: classified here
+        assert spy.attributed == 0 and spy.many > 0
+        _same(one, here)
+
+
+def test_two_sets_of_files_held_whole_classify_in_two_workers(days):
+    """Two sets of files (held whole for the repeated-runs check) with a classifier that takes the
+    workers' keys: the keys of the blocks are not those of the held table (it crashed: a column
+    of the blocks' length appended to the whole table), and two workers equal one."""
+    from analyzer.classify_stream import StreamClassifier
+
+    one, _ = _run([days / "mail.log", days / "mainlog"], 1, year=2026, classifier=StreamClassifier())
+    two, _ = _run([days / "mail.log", days / "mainlog"], 2, year=2026, classifier=StreamClassifier())
+    assert "cause" in two.events.columns and len(two.events) > 6000
+    _same(one, two)
+
+
+_NO_PANDAS_RUN = """
+import os, sys
+import pyarrow as pa
+from analyzer import parallel
+from analyzer.classify_stream import StreamClassifier
+from analyzer.pipeline import EventStream
+from analyzer.sources import expand_inputs
+
+MAIN, _run_block = os.getpid(), parallel.run_block
+
+def spy(job):  # each worker says whether it imported pandas
+    r = _run_block(job)
+    if os.getpid() != MAIN and "pandas" in sys.modules:
+        r.warning = "pandas imported"
+    return r
+
+parallel.run_block = spy
+
+def run(workers):
+    stream = EventStream(expand_inputs([sys.argv[1]]), tz="UTC", year=2026, workers=workers, block_bytes=8192,
+                         classifier=StreamClassifier())
+    return pa.concat_tables([b.table for b in stream]), stream
+
+assert "pandas" not in sys.modules
+two, stream = run(2)  # forked before pandas: the workers parse without it
+one, _ = run(1)
+assert two.equals(one) and two.num_rows > 3000, (two.num_rows, one.num_rows)
+print("pandas in workers:", sorted(set(stream.warnings)))
+"""
+
+
+def test_workers_forked_before_pandas_parse_alike(days):
+    """A process that has not imported pandas forks its workers before it does (they start
+    parsing while it imports pandas), and pyarrow in the workers never imports it: the same
+    table as one process."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-c", _NO_PANDAS_RUN, str(days / "mail.log")], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(root)}, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "pandas in workers: []" in r.stdout, r.stdout
+
+
+def test_classifier_prepares_while_the_workers_start(days):
+    """With workers, the stream starts the classifier's one-time loads on a thread when they
+    fork; the first call for new keys waits for them: the same table, the thread joined."""
+    from analyzer.classify_stream import StreamClassifier
+
+    class Spy(StreamClassifier):
+        prepared = 0
+
+        def prepare(self) -> None:
+            self.prepared += 1
+            super().prepare()
+
+    one, _ = _run([days / "mail.log"], 1, year=2026, classifier=StreamClassifier())
+    spy = Spy()
+    two, _ = _run([days / "mail.log"], 2, year=2026, classifier=spy)
+    assert spy.prepared == 1 and spy.classifier._warming is None
+    _same(one, two)
+
+
 def test_classifier_without_keys_gets_none(days):
     """A classifier that does not say it takes keys is called as before (no keys argument), and
     the workers compute none for it."""

@@ -214,10 +214,12 @@ def logs_or_store(logs: list[str] | None, store: str | None) -> str | None:
 
 def load_kb(rules: list[Path] | None):
     """The knowledge base with the site's files, or a one-line error naming file and rule."""
-    from ..rules import RulesError, load_rules
+    from ..rules import RulesError, load_rules, shipped_rules
 
+    if not rules:  # the shipped one, loaded once (the classifier asks for it too)
+        return shipped_rules()
     try:
-        return load_rules(tuple(rules or ()))
+        return load_rules(tuple(rules))
     except RulesError as exc:
         fail(str(exc), "fix the file, or run without --rules", EXIT_INPUT)
 
@@ -226,7 +228,7 @@ def check_tz(tz: str | None) -> str:
     """--tz (or the default zone) checked: an unknown name is a one-line error naming the option."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from ..reader import default_tz
+    from ..reader import default_tz  # (no pandas: analyzer.lazy)
 
     zone = tz or default_tz()
     try:

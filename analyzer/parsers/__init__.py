@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -57,10 +56,17 @@ class LineCounts:
         """
         for item in pc.value_counts(kinds).to_pylist():
             self.unknown[item["values"]] += item["counts"]
-        first = pd.DataFrame({"kind": kinds.to_pandas(), "row": rows.to_numpy()})
-        first = first.groupby("kind", sort=False).head(SAMPLES_PER_KIND)
-        texts = pc.take(lines, pa.array(first["row"].to_numpy())).to_pylist()
-        for kind, row, text in zip(first["kind"], first["row"], texts, strict=True):
+        # the first few rows of each kind, in row order (no pandas: workers do not import it)
+        enc = pc.dictionary_encode(kinds.combine_chunks() if isinstance(kinds, pa.ChunkedArray) else kinds)
+        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+        keep = np.zeros(len(codes), dtype=bool)
+        for code in range(len(enc.dictionary)):
+            keep[np.flatnonzero(codes == code)[:SAMPLES_PER_KIND]] = True
+        at = np.flatnonzero(keep)
+        words = enc.dictionary.to_pylist()
+        picked = np.asarray(rows.to_numpy(zero_copy_only=False))[at]
+        texts = pc.take(lines, pa.array(picked)).to_pylist()
+        for kind, row, text in zip([words[c] for c in codes[at]], picked, texts, strict=True):
             s = self.samples.setdefault(kind, [])
             if len(s) < SAMPLES_PER_KIND:
                 s.append((source, first_line + int(row), text[:300]))

@@ -13,4 +13,13 @@ basic code > class. Sites add or override entries by id with their own file.
 
 from analyzer.rules._load import KnowledgeBase, Rule, RulesError, load_rules
 
-__all__ = ["KnowledgeBase", "Rule", "RulesError", "load_rules"]
+__all__ = ["KnowledgeBase", "Rule", "RulesError", "load_rules", "shipped_rules"]
+
+_SHIPPED: list[KnowledgeBase] = []
+
+
+def shipped_rules() -> KnowledgeBase:
+    """The shipped knowledge base, loaded once per process (``load_rules()`` reads the files again)."""
+    if not _SHIPPED:
+        _SHIPPED.append(load_rules())
+    return _SHIPPED[0]
