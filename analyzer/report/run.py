@@ -26,7 +26,7 @@ from .build import ReportWindow, build_report
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
 from .peers import WindowPeersFold
 
-__all__ = ["REPORT_COLUMNS", "ROW_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "split_events"]
+__all__ = ["QUIET_BLANK", "REPORT_COLUMNS", "ROW_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "quiet_rows", "split_events"]
 
 #: The columns the report and the detectors read (classified events).
 REPORT_COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
@@ -50,11 +50,11 @@ _CATEGORICAL = _FEW_VALUES - {"smtp_stage"}
 #: delivery's (our own lines: the server-trouble detector) or is an example (the cause lists'
 #: failed and notable rows): :func:`quiet_rows`' rows keep them null (a third of the rows' memory
 #: at 1M Postfix lines was reply texts, most of them sent deliveries' "250 ... queued as").
-_QUIET_BLANK = ("reply_text", "detail")
+QUIET_BLANK = ("reply_text", "detail")
 
 
 def quiet_rows(batch: pd.DataFrame) -> np.ndarray:
-    """The rows whose :data:`_QUIET_BLANK` texts nothing reads: a session's or delivery's line
+    """The rows whose :data:`QUIET_BLANK` texts nothing reads: a session's or delivery's line
     (inbound or outbound) that went well (outcome ok or info, severity info) and takes no cause
     from another line."""
     from ..anomalies.aggregates import _eq
@@ -96,7 +96,7 @@ class ReportFold:
 
     def __init__(self, columns: Any = ROW_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
         self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN,
-                             categorical=_CATEGORICAL, blank_columns=_QUIET_BLANK)
+                             categorical=_CATEGORICAL, blank_columns=QUIET_BLANK)
         self.bulk = BulkFold()
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
 
