@@ -341,3 +341,47 @@ def test_top_senders_read_the_folded_queued_lines(day, kb, since):
     folded = _top(rows.sort_values("ts", kind="stable").reset_index(drop=True), bulk=bulk)
     assert len(bulk.senders) and whole["senders"]
     assert folded == whole
+
+
+def test_exim_completed_lines_are_counted_not_kept(exim_day, kb):
+    """Exim's Completed lines (removed, status completed, nothing else said) are folded into the
+    Bulk (is_completed), not kept as rows: each keeps its message's first time and its count, and
+    the table's report is unchanged by it (test_awkward_cuts_give_the_table_report)."""
+    from analyzer.anomalies.aggregates import is_completed
+
+    table = classify(parse_logs([str(exim_day)], year=2026, tz="UTC", workers=1).events, kb)
+    done = is_completed(table)
+    completed = (table["event"] == "removed").fillna(False).to_numpy(dtype=bool)
+    assert done.any() and (done == (completed & (table["status"] == "completed").fillna(False).to_numpy(bool))).all()
+    assert not (done & is_bulk(table)).any()  # the peers' fold still reads them as rows
+    rows, bulk = split_events(table)
+    assert not (rows["event"] == "removed").fillna(False).any()
+    assert len(rows) + len(bulk) == len(table)
+
+
+def test_quiet_rows_keep_no_texts(day, kb):
+    """The rows kept from the stream hold no reply text or detail where the line went well on a
+    session or a delivery (quiet_rows); failures keep theirs, and the report is the table's."""
+    from analyzer.report.run import quiet_rows
+
+    stream = open_stream([str(day)], year=2026, tz="UTC", workers=1)
+    rows = collect_report_events(stream, kb).events
+    quiet = quiet_rows(rows)
+    assert quiet.any() and not quiet.all()
+    assert rows.loc[quiet, ["reply_text", "detail"]].isna().all().all()
+    table = classify(parse_logs([str(day)], year=2026, tz="UTC", workers=1).events, kb)
+    said = quiet_rows(table) & table["reply_text"].notna().to_numpy(dtype=bool)
+    assert said.any()  # there were texts to leave out
+    failed = rows["outcome"].isin(["permanent_failure", "transient_failure"]).to_numpy(dtype=bool)
+    assert rows.loc[failed, "reply_text"].notna().any()
+
+
+def test_rows_fold_blanks_the_marked_rows_texts():
+    """RowsFold(blank_columns=...).add(batch, mask, blank=...) keeps those columns null on the marked rows only."""
+    fold = RowsFold(["a", "t"], blank_columns=["t"])
+    batch = pd.DataFrame({"a": [0, 1, 2, 3], "t": pd.array(["w", "x", "y", None], dtype="string[pyarrow]")})
+    fold.add(batch, np.array([True, True, False, True]), blank=np.array([False, True, True, False]))
+    out = fold.result()
+    assert out["a"].tolist() == [0, 1, 3]
+    assert out["t"].isna().tolist() == [False, True, True]
+    assert out["t"].iloc[0] == "w"

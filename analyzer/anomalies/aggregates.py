@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "in_window", "is_bulk", "is_queued",
+__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "in_window", "is_bulk", "is_completed", "is_queued",
            "is_received", "qid_hash", "row_order"]
 
 #: The events of a session's lines that are folded: session start and end, TLS set-up, postscreen passes.
@@ -122,10 +122,30 @@ def is_received(batch: pd.DataFrame) -> np.ndarray:
     return m
 
 
+def is_completed(batch: pd.DataFrame) -> np.ndarray:
+    """Exim's 'Completed' lines (event removed, status completed) of a message that name nobody
+    and say nothing else: :func:`is_bulk`'s message lines but for their status. The report reads
+    nothing of them but their time, file and line, and the message's first time, all of which
+    :class:`Bulk` keeps, so it folds them apart from the rows (a third of an Exim day's rows);
+    the peers' sections read them as rows (:func:`is_bulk` leaves them out). None in a table that
+    lacks a column the fold reads."""
+    if not set(batch.columns) >= _NEEDS | {"queue_id", "status"}:
+        return np.zeros(len(batch), dtype=bool)
+    m = _eq(batch["event"], "removed")
+    if not m.any():
+        return m
+    m &= _eq(batch["status"], "completed") & batch["queue_id"].notna().to_numpy(dtype=bool)
+    for name in ("sender", "recipient", "detail", "reply_text", "client_ip", "sasl_username", "cause_ref"):
+        if name in batch.columns:
+            m &= batch[name].isna().to_numpy(dtype=bool)
+    m &= _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info") & ~_eq(batch["cause"], "local.resource")
+    return m
+
+
 def counted_apart(batch: pd.DataFrame) -> np.ndarray:
-    """The lines the report folds into a :class:`Bulk` beside :func:`is_bulk`'s: :func:`is_queued`
-    and :func:`is_received`."""
-    return is_queued(batch) | is_received(batch)
+    """The lines the report folds into a :class:`Bulk` beside :func:`is_bulk`'s: :func:`is_queued`,
+    :func:`is_received` and :func:`is_completed`."""
+    return is_queued(batch) | is_received(batch) | is_completed(batch)
 
 
 def in_window(ts: pd.Series, window: Any) -> np.ndarray:

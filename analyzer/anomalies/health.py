@@ -90,10 +90,19 @@ def _seconds(ts: pd.Series, folded: pd.DataFrame | None = None) -> np.ndarray:
     """The distinct seconds of ``ts`` (and of the folded seconds, a Bulk's table) with at least
     one line (datetime64[ns], sorted): one session logs many lines at once, so active seconds,
     not lines, measure traffic."""
-    naive = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype("datetime64[s]")
+    # a slice at a time, each slice's distinct seconds kept (a day has at most 86,400): the same
+    # seconds as the whole column's, without its temporary copies at once (measured: the
+    # silence detector's peak +129 MiB at 3M Exim lines)
+    parts = [np.unique(ts.iloc[i:i + _SLICE].dt.tz_convert("UTC").dt.tz_localize(None)
+                       .to_numpy(dtype="datetime64[ns]").astype("datetime64[s]"))
+             for i in range(0, len(ts), _SLICE)] or [np.array([], dtype="datetime64[s]")]
     if folded is not None and len(folded):
-        naive = np.concatenate([naive, folded["sec"].to_numpy(dtype=np.int64).astype("datetime64[s]")])
-    return np.unique(naive).astype("datetime64[ns]")
+        parts.append(folded["sec"].to_numpy(dtype=np.int64).astype("datetime64[s]"))
+    return np.unique(np.concatenate(parts)).astype("datetime64[ns]")
+
+
+#: Rows per slice in :func:`_seconds`.
+_SLICE = 200_000
 
 
 def _profile(ts: np.ndarray, days: float, burst: int) -> Callable[[np.datetime64, np.datetime64], float]:

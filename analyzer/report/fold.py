@@ -129,8 +129,9 @@ class RowsFold:
 
     def __init__(self, columns: Sequence[str], keep: Callable[[pd.DataFrame], np.ndarray] | None = None,
                  few_values: Iterable[str] = (), order_column: str | None = None,
-                 categorical: Iterable[str] = ()) -> None:
+                 categorical: Iterable[str] = (), blank_columns: Iterable[str] = ()) -> None:
         self.columns = list(columns)
+        self.blank_columns = [c for c in blank_columns if c in self.columns]  # see add(blank=)
         self.keep = keep
         self.few_values = [c for c in few_values if c in self.columns]
         # of those, the ones the result gives as pandas Categoricals (a code per row, not a string)
@@ -140,8 +141,9 @@ class RowsFold:
         self._schema: Any = None
         self._values: dict[str, dict[Any, int]] = {c: {} for c in self.categorical}  # value -> code
 
-    def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
-        """Keep the rows of ``batch`` that ``keep`` (or ``mask``, when given) selects."""
+    def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None, blank: np.ndarray | None = None) -> None:
+        """Keep the rows of ``batch`` that ``keep`` (or ``mask``, when given) selects; of those,
+        the ``blank_columns`` of the rows ``blank`` marks (a mask over ``batch``) are kept null."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -159,8 +161,17 @@ class RowsFold:
             if not mask.any():
                 return
             t = pc.filter(t, pa.array(mask))
+            if blank is not None:
+                blank = blank[mask]
         if not t.num_rows:
             return
+        if blank is not None and blank.any():
+            at, n = pa.array(blank), int(blank.sum())
+            for name in self.blank_columns:
+                i = t.schema.get_field_index(name)
+                col, typ = t.column(i).combine_chunks(), t.schema.field(i).type
+                # replace_with_mask copies only the texts kept (if_else would keep the whole buffer)
+                t = t.set_column(i, t.schema.field(i), pc.replace_with_mask(col, at, pa.nulls(n, typ)))
         codes = {}
         for name in self.few_values:
             i = t.schema.get_field_index(name)

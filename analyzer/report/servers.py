@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["SERVER_KEYS", "attach_finding_servers", "by_server", "server_label", "server_names"]
@@ -32,18 +33,19 @@ def _folder_name(source: Any) -> str:
 
 
 def server_names(ev: pd.DataFrame) -> pd.Series:
-    """Each event's server name: ``host``, else the folder name of its ``source`` file."""
-    host = ev["host"].astype("string") if "host" in ev.columns else pd.Series(pd.NA, index=ev.index, dtype="string")
-    missing = host.isna().to_numpy(dtype=bool)
-    if not missing.any():
-        return host
-    src = ev["source"].astype("string") if "source" in ev.columns else pd.Series(pd.NA, index=ev.index, dtype="string")
-    # One lookup per distinct file, not per line.
-    folder = {s: _folder_name(s) for s in src[missing].dropna().unique()}
-    filled = src[missing].map(folder).fillna("unknown").astype("string")
-    out = host.copy()
-    out[missing] = filled.to_numpy()
-    return out
+    """Each event's server name: ``host``, else the folder name of its ``source`` file. Named
+    once per distinct (host, file) pair, from codes (the kept rows' are Categoricals): no string
+    object per row (measured: +147 -> +13 MiB at 3M Exim lines, whose lines have no host)."""
+    n = len(ev)
+    none = np.full(n, -1, dtype=np.intp)
+    hc, hu = pd.factorize(ev["host"], use_na_sentinel=True) if "host" in ev.columns else (none, [])
+    sc, su = pd.factorize(ev["source"], use_na_sentinel=True) if "source" in ev.columns else (none, [])
+    width = len(su) + 1
+    pairs, which = np.unique((np.asarray(hc, dtype=np.int64) + 1) * width + (np.asarray(sc, dtype=np.int64) + 1),
+                             return_inverse=True)
+    names = np.array([str(hu[h - 1]) if h else _folder_name(su[f - 1] if f else None)
+                      for h, f in zip(*np.divmod(pairs, width), strict=True)] + [""], dtype=object)
+    return pd.Series(pd.array(names[:-1][which.reshape(-1)], dtype="string"), index=ev.index)
 
 
 def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None,
