@@ -391,14 +391,9 @@ def search_stream(first: Iterable[tuple[int, pa.Table]], second: Callable[[], It
     all their lines are read, and ``fold`` keeps the result rows (or only the last ones). The rows
     and their order are those of the search over all the matched lines at once (``--cause`` excepted:
     its retry-wait attribution reads other messages; the CLI searches it whole)."""
-    from .heap import trim
     from .messages import link
     from .search import search
 
-    # blocks of 256 KiB and more (batches, pass 1's key arrays, a group's frames) mapped apart and
-    # given back when freed: glibc's heap otherwise keeps the high-water mark of a long pass, and
-    # a longer day's has more of them (main process, Exim day: +14 MiB private 1M -> 3M, now none)
-    trim(map_large=True)
     ix = link(to_frame(empty))
     fold.empty = _ordered(ix, search(ix, filters).rows, np.empty(0, np.int64), 0)
     seen = _LastSeen() if ids is None else None
