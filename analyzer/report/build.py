@@ -311,6 +311,7 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
     ``rows``, when already computed)."""
     has = rows[key].notna().to_numpy(dtype=bool)
     units = message_units(rows) if units is None else units
+    rows = rows[[key, "outcome", "cause"]]  # what is read below: not a copy of every column
     if not has.all():
         rows, units = rows[has], units[has]
     if rows.empty:
@@ -340,17 +341,28 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
             for r in agg.itertuples(index=False)]
 
 
-def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk) -> pd.Series:
+def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = None) -> pd.Series:
     """Each queue id's (hash's) sender: the first line, in time and then input order, that names
-    one, among the rows and the lines folded into ``bulk`` (its ``senders``)."""
+    one, among the rows and the lines folded into ``bulk`` (its ``senders``); only of the hashes
+    ``wanted``, when given (the lines of other messages are dropped before any is sorted or
+    made a Python string: measured +83 MiB for every message's sender at 3M Exim lines)."""
     has = ev["queue_id"].notna().to_numpy(dtype=bool) & ev["sender"].notna().to_numpy(dtype=bool)
+    rows_qid = qid_hash(ev["queue_id"][has])
+    b = bulk.senders
+    b_qid = b["qid"].to_numpy(dtype=np.uint64)
+    if wanted is not None:
+        wanted = np.unique(wanted)
+        keep = np.isin(rows_qid, wanted, assume_unique=False)
+        has[has] = keep
+        rows_qid = rows_qid[keep]
+        take = np.isin(b_qid, wanted)
+        b, b_qid = b[take], b_qid[take]
     known = ev.loc[has, ["queue_id", "sender", "ts"]]
     # the rows' place in the input (make_report gives it; else the rows are in input order)
     order = ev[ORDER_COLUMN].to_numpy(dtype=np.int64)[has] if ORDER_COLUMN in ev.columns else np.flatnonzero(has)
     sec, ns = _seconds_ns(known["ts"])
     late = np.iinfo(np.int64).max  # a line without a time sorts last, as the rows do
-    b = bulk.senders
-    qid = np.concatenate([qid_hash(known["queue_id"]), b["qid"].to_numpy(dtype=np.uint64)])
+    qid = np.concatenate([rows_qid, b_qid])
     ts = np.concatenate([np.where(sec == _NULL_SEC, late, ns), np.where(b["sec"].to_numpy() == _NULL_SEC, late,
                                                                          b["ts"].to_numpy())])
     order = np.concatenate([order, b["order"].to_numpy(dtype=np.int64)])
@@ -380,7 +392,8 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     missing = out_rows["sender"].isna().to_numpy(dtype=bool) & out_rows["queue_id"].notna().to_numpy(dtype=bool)
     qids = out_rows.loc[missing, "queue_id"]
     if bulk is not None and len(bulk.senders):  # qmgr's lines were folded: their senders are in bulk
-        by_qid, qids = _senders_by_qid(ev, bulk), pd.Series(qid_hash(qids))
+        qids = pd.Series(qid_hash(qids))
+        by_qid = _senders_by_qid(ev, bulk, wanted=qids.to_numpy())
     else:
         known = ev[["queue_id", "sender"]].dropna().drop_duplicates("queue_id")  # two columns, not a copy of all
         by_qid = pd.Series(known["sender"].to_numpy(), index=known["queue_id"].to_numpy())
