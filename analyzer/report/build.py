@@ -196,6 +196,25 @@ def _referred(ev: pd.DataFrame, refs: set[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _pair_keys(cause: pd.Series, fix_id: pd.Series) -> np.ndarray:
+    """``cause + "\x00" + fix_id`` (the cause where there is no fix id) per row, as an object
+    array; each distinct pair's string made once and shared (not a new string per row: measured
+    +30 MiB in the cause lists at 3M Exim lines)."""
+    if cause.isna().any():  # how a null cause reads depends on the column's type: as it always did
+        return (cause.astype(str) + "\x00" + fix_id.astype(object).where(fix_id.notna(), cause).astype(str)
+                ).to_numpy(dtype=object)
+    cc, cu = pd.factorize(cause, use_na_sentinel=True)
+    fc, fu = pd.factorize(fix_id, use_na_sentinel=True)
+    cn = np.array([str(v) for v in cu], dtype=object)
+    fn = np.array([str(v) for v in fu] + [None], dtype=object)
+    pair = (cc.astype(np.int64) + 1) * (len(fu) + 1) + (fc.astype(np.int64) + 1)
+    uniq, inv = np.unique(pair, return_inverse=True)
+    ci, fi = np.divmod(uniq, len(fu) + 1)
+    names = np.array([cn[c - 1] + "\x00" + (fn[f - 1] if f else cn[c - 1]) for c, f in zip(ci, fi, strict=True)],
+                     dtype=object)
+    return names[inv.reshape(-1)]
+
+
 def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None = None,
                 full: dict[str, int] | None = None, path: str = "") -> list[dict[str, Any]]:
     """The causes of ``rows``, most messages first, at most ``limit``; ``full[path]`` gets how many
@@ -211,8 +230,7 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     direction = rows["direction"].astype(object).where(rows["direction"].notna(), "")
     if "cause_ref" in rows.columns:
         direction = direction.where(rows["cause_ref"].isna(), "")
-    keys = (rows["cause"].astype(str) + "\x00" + fix_id.astype(object).where(fix_id.notna(), rows["cause"]).astype(str)
-            ).to_numpy(dtype=object)
+    keys = _pair_keys(rows["cause"], fix_id)
     units = message_units(rows)
     messages = count_units(keys, units)
     lines = pd.Series(keys).value_counts()

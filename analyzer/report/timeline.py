@@ -67,7 +67,7 @@ def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
     if not ok.any():
         return {"granularity": "hour", "rows": [], "omitted": 0}
     period = granularity(ts.min(), ts.max())
-    starts, which = _periods(_utc_ns(ts if ok.all() else ts[ok]), period)  # the periods with an event
+    starts, which = _periods(ts if ok.all() else ts[ok], period)  # the periods with an event
     pos = None if ok.all() else np.flatnonzero(ok)  # the rows with a time, when not all have one
     counts = {k: _count(which, m if pos is None else np.asarray(m)[pos], len(starts)) for k, m in kinds.items()}
     for kind, (keys, lines_name) in (per_message or {}).items():
@@ -94,21 +94,33 @@ def _utc_ns(ts: pd.Series) -> np.ndarray:
     return ts.dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]")
 
 
-def _periods(ns: np.ndarray, period: str) -> tuple[np.ndarray, np.ndarray]:
-    """(the sorted distinct period starts, each time's index among them), as ``np.unique(...,
-    return_inverse=True)`` gives them, by counting over the span of periods rather than sorting
-    every time (fewer temporaries of the rows' length)."""
-    p = _period_start(ns, period)
-    unit = p.dtype
-    v = p.view(np.int64)
-    low, high = int(v.min()), int(v.max())
-    if high - low > 4 * len(v) + 10_000:  # a sparse span (decades by the week): sort instead
-        starts, which = np.unique(p, return_inverse=True)
+def _periods(ts: pd.Series, period: str) -> tuple[np.ndarray, np.ndarray]:
+    """(the sorted distinct period starts, each time's index among them) of the times ``ts`` (none
+    missing), as ``np.unique(..., return_inverse=True)`` gives them, by counting over the span of
+    periods a slice at a time rather than sorting every time (fewer temporaries of the rows'
+    length: measured +56 MiB in ``volumes`` at 3M Exim lines)."""
+    parts = [_period_start(_utc_ns(ts.iloc[i:i + _SLICE]), period) for i in range(0, len(ts), _SLICE)]
+    unit = parts[0].dtype
+    low = min(int(p.view(np.int64).min()) for p in parts)
+    high = max(int(p.view(np.int64).max()) for p in parts)
+    if high - low > 4 * len(ts) + 10_000:  # a sparse span (decades by the week): sort instead
+        starts, which = np.unique(np.concatenate(parts), return_inverse=True)
         return starts, which.reshape(-1)
-    present = np.bincount(v - low, minlength=high - low + 1) > 0
-    rank = np.cumsum(present) - 1
+    present = np.zeros(high - low + 1, dtype=bool)
+    for p in parts:
+        present[p.view(np.int64) - low] = True
+    rank = (np.cumsum(present) - 1).astype(np.int32)
     starts = (np.flatnonzero(present) + low).astype(np.int64).view(unit)
-    return starts, rank[v - low]
+    which = np.empty(len(ts), dtype=np.int32)
+    at = 0
+    for p in parts:
+        which[at:at + len(p)] = rank[p.view(np.int64) - low]
+        at += len(p)
+    return starts, which
+
+
+#: Times per slice in :func:`_periods`.
+_SLICE = 200_000
 
 
 def _count(which: np.ndarray, m: Any, n: int) -> np.ndarray:
