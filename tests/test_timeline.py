@@ -85,3 +85,36 @@ def test_report_time_table_counts_deferred_messages():
     v = _volumes(ev)
     assert (v["deferred"], v["deferrals"]) == (2, 5)
     assert [(r["deferred"], r["deferrals"], r["delivered"]) for r in v["timeline"]["rows"]] == [(2, 5, 1)]
+
+
+@pytest.mark.parametrize("period", ["hour", "day", "week", "month"])
+def test_periods_are_np_unique_of_the_period_starts(period):
+    """The periods counted a slice at a time are the sorted distinct period starts and each time's
+    index among them, as np.unique gives them, for dense spans and for a sparse one (sorted)."""
+    from analyzer.report import timeline as tlm
+
+    rng = np.random.default_rng(7)
+    for spread in (3 * 86_400, 40 * 365 * 86_400):  # a few days; four decades (the sparse path)
+        secs = np.sort(rng.integers(1_700_000_000, 1_700_000_000 + spread, 5_000))
+        ts = pd.Series(pd.to_datetime(secs, unit="s", utc=True))
+        old = tlm._SLICE
+        tlm._SLICE = 777  # several slices
+        try:
+            starts, which = tlm._periods(ts, period)
+        finally:
+            tlm._SLICE = old
+        want, inv = np.unique(tlm._period_start(ts.dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]"), period),
+                              return_inverse=True)
+        assert starts.dtype == want.dtype and (starts == want).all()
+        assert (which == inv.reshape(-1)).all()
+
+
+def test_pair_keys_as_the_concatenated_strings():
+    """The cause lists' keys are ``cause + NUL + fix_id`` (the cause where no fix id), per row."""
+    from analyzer.report.build import _pair_keys
+
+    cause = pd.Series(["a.x", "b.y", "a.x", "c.z", "b.y"], dtype="category")
+    fix = pd.Series(["f1", None, "f2", None, None], dtype="category")
+    want = (cause.astype(str) + "\x00" + fix.astype(object).where(fix.notna(), cause).astype(str)).tolist()
+    assert _pair_keys(cause, fix).tolist() == want == ["a.x\x00f1", "b.y\x00b.y", "a.x\x00f2", "c.z\x00c.z",
+                                                      "b.y\x00b.y"]

@@ -255,7 +255,10 @@ def detect_deferral_buildup(ctx: Context) -> list[Finding]:
         return []
     # A message's age: the MTA's delay where logged (Postfix delay=), else the time since its
     # queue id was first seen (Exim logs no age on '==' lines).
-    ids = df.loc[df["queue_id"].notna().to_numpy(dtype=bool), ["queue_id", "ts"]]
+    # only the lines of the deferred messages' queue ids (their first time is all that is read):
+    # not a copy of every row's queue id and a group-by over them (measured +100 MiB at 3M Exim)
+    wanted = d["queue_id"].dropna().unique()
+    ids = df.loc[_truthy(df["queue_id"].isin(wanted)), ["queue_id", "ts"]]
     first_seen = ids.groupby("queue_id", observed=True)["ts"].min()
     seen = d["queue_id"].map(first_seen)
     age = ((d["ts"] - seen).dt.total_seconds()).astype("float64")

@@ -196,6 +196,25 @@ def _referred(ev: pd.DataFrame, refs: set[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _pair_keys(cause: pd.Series, fix_id: pd.Series) -> np.ndarray:
+    """``cause + "\x00" + fix_id`` (the cause where there is no fix id) per row, as an object
+    array; each distinct pair's string made once and shared (not a new string per row: measured
+    +30 MiB in the cause lists at 3M Exim lines)."""
+    if cause.isna().any():  # how a null cause reads depends on the column's type: as it always did
+        return (cause.astype(str) + "\x00" + fix_id.astype(object).where(fix_id.notna(), cause).astype(str)
+                ).to_numpy(dtype=object)
+    cc, cu = pd.factorize(cause, use_na_sentinel=True)
+    fc, fu = pd.factorize(fix_id, use_na_sentinel=True)
+    cn = np.array([str(v) for v in cu], dtype=object)
+    fn = np.array([str(v) for v in fu] + [None], dtype=object)
+    pair = (cc.astype(np.int64) + 1) * (len(fu) + 1) + (fc.astype(np.int64) + 1)
+    uniq, inv = np.unique(pair, return_inverse=True)
+    ci, fi = np.divmod(uniq, len(fu) + 1)
+    names = np.array([cn[c - 1] + "\x00" + (fn[f - 1] if f else cn[c - 1]) for c, f in zip(ci, fi, strict=True)],
+                     dtype=object)
+    return names[inv.reshape(-1)]
+
+
 def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None = None,
                 full: dict[str, int] | None = None, path: str = "") -> list[dict[str, Any]]:
     """The causes of ``rows``, most messages first, at most ``limit``; ``full[path]`` gets how many
@@ -211,8 +230,7 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     direction = rows["direction"].astype(object).where(rows["direction"].notna(), "")
     if "cause_ref" in rows.columns:
         direction = direction.where(rows["cause_ref"].isna(), "")
-    keys = (rows["cause"].astype(str) + "\x00" + fix_id.astype(object).where(fix_id.notna(), rows["cause"]).astype(str)
-            ).to_numpy(dtype=object)
+    keys = _pair_keys(rows["cause"], fix_id)
     units = message_units(rows)
     messages = count_units(keys, units)
     lines = pd.Series(keys).value_counts()
@@ -311,6 +329,7 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
     ``rows``, when already computed)."""
     has = rows[key].notna().to_numpy(dtype=bool)
     units = message_units(rows) if units is None else units
+    rows = rows[[key, "outcome", "cause"]]  # what is read below: not a copy of every column
     if not has.all():
         rows, units = rows[has], units[has]
     if rows.empty:
@@ -340,17 +359,28 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
             for r in agg.itertuples(index=False)]
 
 
-def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk) -> pd.Series:
+def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = None) -> pd.Series:
     """Each queue id's (hash's) sender: the first line, in time and then input order, that names
-    one, among the rows and the lines folded into ``bulk`` (its ``senders``)."""
+    one, among the rows and the lines folded into ``bulk`` (its ``senders``); only of the hashes
+    ``wanted``, when given (the lines of other messages are dropped before any is sorted or
+    made a Python string: measured +83 MiB for every message's sender at 3M Exim lines)."""
     has = ev["queue_id"].notna().to_numpy(dtype=bool) & ev["sender"].notna().to_numpy(dtype=bool)
+    rows_qid = qid_hash(ev["queue_id"][has])
+    b = bulk.senders
+    b_qid = b["qid"].to_numpy(dtype=np.uint64)
+    if wanted is not None:
+        wanted = np.unique(wanted)
+        keep = np.isin(rows_qid, wanted, assume_unique=False)
+        has[has] = keep
+        rows_qid = rows_qid[keep]
+        take = np.isin(b_qid, wanted)
+        b, b_qid = b[take], b_qid[take]
     known = ev.loc[has, ["queue_id", "sender", "ts"]]
     # the rows' place in the input (make_report gives it; else the rows are in input order)
     order = ev[ORDER_COLUMN].to_numpy(dtype=np.int64)[has] if ORDER_COLUMN in ev.columns else np.flatnonzero(has)
     sec, ns = _seconds_ns(known["ts"])
     late = np.iinfo(np.int64).max  # a line without a time sorts last, as the rows do
-    b = bulk.senders
-    qid = np.concatenate([qid_hash(known["queue_id"]), b["qid"].to_numpy(dtype=np.uint64)])
+    qid = np.concatenate([rows_qid, b_qid])
     ts = np.concatenate([np.where(sec == _NULL_SEC, late, ns), np.where(b["sec"].to_numpy() == _NULL_SEC, late,
                                                                          b["ts"].to_numpy())])
     order = np.concatenate([order, b["order"].to_numpy(dtype=np.int64)])
@@ -380,7 +410,8 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     missing = out_rows["sender"].isna().to_numpy(dtype=bool) & out_rows["queue_id"].notna().to_numpy(dtype=bool)
     qids = out_rows.loc[missing, "queue_id"]
     if bulk is not None and len(bulk.senders):  # qmgr's lines were folded: their senders are in bulk
-        by_qid, qids = _senders_by_qid(ev, bulk), pd.Series(qid_hash(qids))
+        qids = pd.Series(qid_hash(qids))
+        by_qid = _senders_by_qid(ev, bulk, wanted=qids.to_numpy())
     else:
         known = ev[["queue_id", "sender"]].dropna().drop_duplicates("queue_id")  # two columns, not a copy of all
         by_qid = pd.Series(known["sender"].to_numpy(), index=known["queue_id"].to_numpy())

@@ -67,31 +67,74 @@ def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
     if not ok.any():
         return {"granularity": "hour", "rows": [], "omitted": 0}
     period = granularity(ts.min(), ts.max())
-    ns = ts[ok].dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]")
-    starts, which = np.unique(_period_start(ns, period), return_inverse=True)  # the periods with an event
-    counts = {k: np.bincount(which, weights=_weights(m)[ok], minlength=len(starts)).astype(np.int64)
-              for k, m in kinds.items()}
+    starts, which = _periods(ts if ok.all() else ts[ok], period)  # the periods with an event
+    pos = None if ok.all() else np.flatnonzero(ok)  # the rows with a time, when not all have one
+    counts = {k: _count(which, m if pos is None else np.asarray(m)[pos], len(starts)) for k, m in kinds.items()}
     for kind, (keys, lines_name) in (per_message or {}).items():
         counts[lines_name] = counts[kind]
-        counts[kind] = _distinct_per_period(which, np.asarray(kinds[kind], dtype=bool)[ok],
-                                            pd.Series(np.asarray(keys, dtype=object)[ok]), len(starts))
+        mask = np.asarray(kinds[kind], dtype=bool)
+        mine = np.flatnonzero(mask if pos is None else mask[pos])  # of the rows with a time
+        keys = np.asarray(keys, dtype=object)
+        counts[kind] = _distinct_per_period(which[mine], pd.Series(keys[mine if pos is None else pos[mine]]),
+                                            len(starts))
     rows = [{"start": iso(pd.Timestamp(s.astype("datetime64[s]").item(), tz="UTC")),
              **{k: int(c[i]) for k, c in counts.items()}}
             for i, s in enumerate(starts[:max_rows])]
     return {"granularity": period, "rows": rows, "omitted": max(0, len(starts) - max_rows)}
 
 
-def _weights(m: Any) -> np.ndarray:
-    """A kind's mask as weights (True 1), or its counts as they are."""
+def _utc_ns(ts: pd.Series) -> np.ndarray:
+    """The times (none missing) as datetime64[ns] UTC; an Arrow column cast in Arrow, without the
+    pandas copies of a tz_convert."""
+    import pyarrow as pa
+
+    if isinstance(ts.dtype, pd.ArrowDtype) and pa.types.is_timestamp(ts.dtype.pyarrow_dtype):
+        arr = ts.array._pa_array.cast(pa.timestamp("ns", ts.dtype.pyarrow_dtype.tz))
+        return arr.cast(pa.int64()).to_numpy().view("datetime64[ns]")
+    return ts.dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]")
+
+
+def _periods(ts: pd.Series, period: str) -> tuple[np.ndarray, np.ndarray]:
+    """(the sorted distinct period starts, each time's index among them) of the times ``ts`` (none
+    missing), as ``np.unique(..., return_inverse=True)`` gives them, by counting over the span of
+    periods a slice at a time rather than sorting every time (fewer temporaries of the rows'
+    length: measured +56 MiB in ``volumes`` at 3M Exim lines)."""
+    parts = [_period_start(_utc_ns(ts.iloc[i:i + _SLICE]), period) for i in range(0, len(ts), _SLICE)]
+    unit = parts[0].dtype
+    low = min(int(p.view(np.int64).min()) for p in parts)
+    high = max(int(p.view(np.int64).max()) for p in parts)
+    if high - low > 4 * len(ts) + 10_000:  # a sparse span (decades by the week): sort instead
+        starts, which = np.unique(np.concatenate(parts), return_inverse=True)
+        return starts, which.reshape(-1)
+    present = np.zeros(high - low + 1, dtype=bool)
+    for p in parts:
+        present[p.view(np.int64) - low] = True
+    rank = (np.cumsum(present) - 1).astype(np.int32)
+    starts = (np.flatnonzero(present) + low).astype(np.int64).view(unit)
+    which = np.empty(len(ts), dtype=np.int32)
+    at = 0
+    for p in parts:
+        which[at:at + len(p)] = rank[p.view(np.int64) - low]
+        at += len(p)
+    return starts, which
+
+
+#: Times per slice in :func:`_periods`.
+_SLICE = 200_000
+
+
+def _count(which: np.ndarray, m: Any, n: int) -> np.ndarray:
+    """A kind's count per period: a mask's true rows, or counts summed (a folded second stands for several lines)."""
     a = np.asarray(m)
-    return a.astype(bool) if a.dtype == object else a
+    if a.dtype == bool or a.dtype == object:
+        return np.bincount(which[a.astype(bool)], minlength=n).astype(np.int64)
+    return np.bincount(which, weights=a, minlength=n).astype(np.int64)
 
 
-def _distinct_per_period(which: np.ndarray, mask: np.ndarray, keys: pd.Series, n: int) -> np.ndarray:
-    """How many distinct keys the rows in ``mask`` have in each of ``n`` periods (``which``: the
-    period of each row); rows whose key is missing count one each."""
-    codes, _ = pd.factorize(keys[mask], use_na_sentinel=True)
-    periods = which[mask]
+def _distinct_per_period(periods: np.ndarray, keys: pd.Series, n: int) -> np.ndarray:
+    """How many distinct keys some rows have in each of ``n`` periods (``periods``: each row's
+    period); rows whose key is missing count one each."""
+    codes, _ = pd.factorize(keys, use_na_sentinel=True)
     known = codes >= 0
     width = int(codes.max(initial=-1)) + 1  # 0 when no row has a key
     distinct = np.zeros(n, dtype=np.int64)
