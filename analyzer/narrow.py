@@ -129,17 +129,22 @@ class _LastSeen:
         return out
 
 
+def _second_pass(stream: EventStream) -> Callable[[], Iterator[tuple[int, pa.Table]]]:
+    """The stream's inputs read again, as ``(input index, table)``: what the first pass freed is
+    handed back first (:func:`analyzer.heap.shed`: the second pass forks its workers)."""
+    def again() -> Iterator[tuple[int, pa.Table]]:
+        shed()
+        rerun = dataclasses.replace(stream, files=[], counts=LineCounts(), warnings=[], progress=None)
+        return ((b.index, b.table) for b in rerun)
+    return again
+
+
 def collect_matching(stream: EventStream, wanted: Wanted) -> Any:
     """The lines of every message that can match ``wanted``, read in two passes over ``stream``'s
     inputs; a :class:`analyzer.reader.ParseResult` (counts and warnings of the first pass)."""
     from .reader import ParseResult
 
-    def again() -> Iterator[tuple[int, pa.Table]]:
-        shed()
-        rerun = dataclasses.replace(stream, files=[], counts=LineCounts(), warnings=[], progress=None)
-        return ((b.index, b.table) for b in rerun)
-
-    pieces = _two_passes(((b.index, b.table) for b in stream), again, wanted)
+    pieces = _two_passes(((b.index, b.table) for b in stream), _second_pass(stream), wanted)
     pieces.sort(key=lambda it: it[0])  # input order (secondary logs may be read last)
     table = pa.concat_tables([t for _, t in pieces]) if pieces else _empty_like(stream)
     return ParseResult(to_pandas(table), stream.counts, stream.files, stream.warnings)
@@ -451,12 +456,7 @@ def search_stream(first: Iterable[tuple[int, pa.Table]], second: Callable[[], It
 def search_files_stream(stream: EventStream, filters: Any, keep: int = 0, flush_rows: int = FLUSH_ROWS) -> SearchFold:
     """:func:`search_stream` over log files (``stream`` is read twice): what ``maillens search``
     does without ``--store``."""
-    def again() -> Iterator[tuple[int, pa.Table]]:
-        shed()
-        rerun = dataclasses.replace(stream, files=[], counts=LineCounts(), warnings=[], progress=None)
-        return ((b.index, b.table) for b in rerun)
-
-    fold = search_stream(((b.index, b.table) for b in stream), again, filters, to_pandas, SearchFold(keep),
+    fold = search_stream(((b.index, b.table) for b in stream), _second_pass(stream), filters, to_pandas, SearchFold(keep),
                          _empty_like(stream), flush_rows)
     fold.warnings = list(stream.warnings)
     return fold

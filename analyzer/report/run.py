@@ -27,7 +27,7 @@ from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_sec
 from .peers import WindowPeersFold
 
 __all__ = ["QUIET_BLANK", "REPORT_COLUMNS", "ROW_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "quiet_rows",
-           "release_arrow", "split_events"]
+           "split_events"]
 
 #: The columns the report and the detectors read (classified events).
 REPORT_COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
@@ -89,18 +89,6 @@ class FoldedResult(ParseResult):
 register_section("peers", WindowPeersFold)  # the report's peer_totals and peers, from the stream
 
 
-def release_arrow() -> None:
-    """Hand the pages Arrow's default pool (mimalloc) holds unused back to the system. Arrow code
-    that allocates from the default pool rather than the one :func:`pyarrow.set_memory_pool` chose
-    (reading the workers' batches, compute kernels) leaves pages there that the pool keeps:
-    measured at the end of a 3M-line Exim stream, 253 MiB of the main process's RSS (RSS with
-    the folds' state freed: 459 MiB, 219 once released). A call every few batches during the
-    stream did not lower the stream's peak (measured), so it is called between phases only."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-
-
 class ReportFold:
     """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the other
     lines kept as rows (:data:`ROW_COLUMNS`, the columns with few values dictionary-encoded
@@ -128,11 +116,9 @@ class ReportFold:
         # (measured at 3M Exim lines: the main process's peak in the fold's results 804 -> 713 MiB)
         sections = {name: f.result() for name, f in self.sections.items()}
         self.sections = {}
-        release_arrow()
-        heap.trim()
+        heap.give_back()
         bulk, self.bulk = self.bulk.result(), BulkFold()
-        release_arrow()
-        heap.trim()
+        heap.give_back()
         return self.rows.result(), bulk, sections
 
 
@@ -145,13 +131,12 @@ def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = Re
     keep what lies in ``window`` (the window :func:`make_report` is then given)."""
     fold = ReportFold(window=window)
     fold_stream(stream, [fold], kb=kb, columns=REPORT_COLUMNS)
-    release_arrow()
+    heap.release_arrow()
     # the stream's batches are gone: before the rows are put together; from now on the report's
     # large temporary tables are given back to the system when freed, not kept by the C heap
     heap.trim(map_large=True)
     events, bulk, sections = fold.result()
-    release_arrow()
-    heap.trim()  # and the pieces they were made of, before the report is built
+    heap.give_back()  # and the pieces they were made of, before the report is built
     order = events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64)
     return FoldedResult(events, stream.counts, stream.files, stream.warnings, bulk=bulk, order=order,
                         sections=sections, window=window)
@@ -249,11 +234,11 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
                                         folded={"received": int(base_bulk.received().sum())} if base_bulk is not None
                                         else None)
     has_base = baseline is not None and (len(baseline) or (base_bulk is not None and len(base_bulk)))
-    release_arrow()  # what the cuts above left in Arrow's pool, before the detectors
+    heap.release_arrow()  # what the cuts above left in Arrow's pool, before the detectors
     findings = detect_anomalies(cur, baseline=baseline if has_base else None,
                                 params=params, now=now, kb=kb, bulk=cur_bulk,
                                 bulk_history=base_bulk if has_base else None)
-    release_arrow()  # the detectors' temporaries
+    heap.release_arrow()  # the detectors' temporaries
     report = build_report(cur, findings, kb=kb, counts=result.counts, files=result.files,
                           warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
                           bulk=cur_bulk, sections=sections or {})

@@ -67,7 +67,9 @@ def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None
     # Row positions per server in one pass (a central syslog may hold many hosts).
     # (codes, not a group-by of a string per row: measured +109 MiB at 3M Exim lines)
     codes, uniq = pd.factorize(names, use_na_sentinel=True)
-    groups = {uniq[i]: np.flatnonzero(codes == i) for i in sorted(range(len(uniq)), key=lambda i: str(uniq[i]))}
+    order = np.argsort(codes, kind="stable")  # each server's rows together, in row order
+    bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))  # (no name: code -1, sorted first)
+    groups = {uniq[i]: order[bounds[i]:bounds[i + 1]] for i in sorted(range(len(uniq)), key=lambda i: str(uniq[i]))}
     if whole is not None and len(groups) == 1 and len(next(iter(groups.values()))) == len(ev) \
             and set(extra) <= {str(k) for k in groups}:
         name = next(iter(groups))
