@@ -1,4 +1,4 @@
-"""Table tests for round 9 of issue 9's reply set (bench/replies/README.md, "Round 9"): the
+"""Table tests for rounds 9 and 10 of issue 9's reply set (bench/replies/README.md, "Round 9"): the
 key-word families for sending limits and the sender's conduct read replies worded as no record
 words them, each through the rule written for it; 'try again later' no longer decides over a
 reason; a count of errors outranks the listing it led to; and the enhanced codes X.7.20-X.7.30
@@ -25,6 +25,11 @@ from tests.test_classify_phrasings import cause_of
     ("451 4.3.0 Message temporarily deferred", "server.unavailable", "server.try_later"),
     ("421 4.7.0 Too many errors; you are blacklisted for an hour", "session.too_many_errors",
      "session.too_many_errors_text"),
+    # round 10: address forms, concurrency, reserved sender domains
+    ("553 Bang-path addresses are not accepted", "address.invalid", "kw.address.invalid"),
+    ("501 Source-routed paths refused", "address.invalid", "kw.address.invalid"),
+    ("451 Parallel sessions capped for your host", "rate.limited", "kw.rate.limited"),
+    ("550 Sender <a@foo.test> uses a reserved TLD", "sender.invalid", "kw.sender.invalid"),
 ])
 def test_round9_family_reads_paraphrased_replies(text, cause, rule_id):
     """The rule id is checked, so each row fails without the rule written for it."""
@@ -40,6 +45,9 @@ def test_round9_family_reads_paraphrased_replies(text, cause, rule_id):
     ("452 4.3.1 Insufficient system resources", "server.unavailable"),
     # a mailbox quota and a recipient count are not sending limits
     ("552 5.2.2 Mailbox quota exceeded", "mailbox.full"),
+    # an unknown local part is an unknown mailbox, a routed address refused for relaying a relay denial
+    ("550 5.1.1 Unknown local part in <x@example.com>", "mailbox.unknown"),
+    ("550 5.7.1 routed address relaying denied", "relay.denied"),
     ("452 4.5.3 Too many recipients", "message.too_many_recipients"),
     # a public list named in the reply stays a listing, complaints or not
     ("554 Client host [192.0.2.1] blocked using zen.spamhaus.org", "reputation.ip_listed"),
