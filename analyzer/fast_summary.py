@@ -174,13 +174,16 @@ class FastSummaryFold(SummaryFold):
         from .schema import SCHEMA
 
         self.ts_type = SCHEMA.field("ts").type
-        events: Counter = Counter()  # per input (the stream counts a summarised block's rows)
+        # a block summarised in a worker is counted by the stream as its table's rows: its events
+        # per input are put right here (the others were counted from their LineCounts)
+        missing: Counter = Counter()
         attribution = StreamClassifier(self.kb)
         for b in stream:
-            events[b.index] += b.counts.events
+            if b.classified:
+                missing[b.index] += b.counts.events - b.table.num_rows
             self._take(b.table, attribution)
-        for i, f in enumerate(stream.files):
-            f.events = events[i]
+        for i, n in missing.items():
+            stream.files[i].events += n
         if self._lo is not None:
             import pandas as pd
 
