@@ -30,7 +30,6 @@ files or secondary logs in one run (their merging hashes whole event rows, see
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -94,68 +93,61 @@ def _counted(values: pa.Array, n: np.ndarray) -> list[list[Any]]:
 
 
 class BlockSummariser:
-    """The stream's classifier on the summary's path: a block's table in, its summary out (see
-    the module doc). Stateless across blocks but for the classification cache, so the pipeline
-    runs it in the worker processes."""
+    """The stream's classifier on the summary's path, run where a block is parsed (a worker
+    process: it carries no state, so the pipeline runs it there): a block's table in, its
+    summary out. It groups the rows by their raw :data:`CLASS_KEY` values and sends back the
+    groups' representatives with their rows (:data:`REPS`, in the schema metadata), the counts
+    by event, reply code and status and the first and last stamp (:data:`META`), and one small
+    row per event (:data:`ROW_COLUMNS`: its group and the columns attribution reads that are
+    not the group's). The main process classifies the groups (:class:`FastSummaryFold`)."""
 
-    #: the event table's columns it reads
-    reads = StreamClassifier.reads
-
-    def __init__(self, kb: Any = None) -> None:
-        self.classifier = Classifier(kb, attributing=False)
-        self.kb = self.classifier.kb
+    #: the event table's columns it reads (and the column it adds: the stream keeps only these)
+    reads = (*StreamClassifier.reads, "gid")
 
     def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
-        n = table.num_rows
-        meta: dict[str, Any] = {"event": [], "code": [], "status": [], "cause": [], "ts": None}
-        if n == 0:
+        meta: dict[str, Any] = {"event": [], "code": [], "status": [], "ts": None}
+        if table.num_rows == 0:
             return pa.table({}).replace_schema_metadata({META: json.dumps(meta)})
         gid, first = groups(table, CLASS_KEY)
         reps = table.select(CLASS_KEY).take(pa.array(first))
-        answers = self.classifier(reps).select(_CLASS)
         rows = np.bincount(gid, minlength=len(first))
-        event, reply_text = reps.column("event"), reps.column("reply_text")
-        outcome, cause, action = answers.column("outcome"), answers.column("cause"), answers.column("action")
-        g_failed = _isin(outcome, FAILURES)
-        g_target = _isin(cause, WAITING_CAUSES) & _isin(action, WAITING_ACTIONS)
-        g_source = (_isin(outcome, FAILED) & _isin(event, ATTEMPT_EVENTS) & ~_isin(cause, NOT_A_REASON)
-                    & ~g_target)
-        g_bare = _isin(event, frozenset({"reject"})) & pc.is_null(reply_text).to_numpy(zero_copy_only=False)
-        g_removed = _isin(event, frozenset({"removed"}))
-        # the failures whose cause no attribution changes are counted here; the others in the main process
-        kept = np.bincount(gid, weights=(g_failed & ~g_target & ~g_bare)[gid], minlength=len(first)).astype(np.int64)
-        meta["event"] = _counted(event, rows)
+        reps = reps.append_column("n", pa.array(rows, pa.int64()))
+        meta["event"] = _counted(reps.column("event"), rows)
         meta["code"] = _counted(reps.column("reply_code"), rows)
         meta["status"] = _counted(reps.column("status"), rows)
-        meta["cause"] = _counted(cause, kept)
         lo, hi = pc.min_max(table.column("ts")).values()
         if lo.is_valid:
             meta["ts"] = [lo.cast(pa.int64()).as_py(), hi.cast(pa.int64()).as_py()]
-        bare = g_bare[gid]
-        take = g_target[gid] | g_source[gid] | bare
-        take |= g_removed[gid] & pc.is_valid(table.column("queue_id")).to_numpy(zero_copy_only=False)
-        take[:-1] |= bare[1:]  # the line above a bare reject (its error, if it is one)
-        take[-1] = True  # the block's last line: the next block's first bare reject may take its error
-        at = np.flatnonzero(take)
-        raw = [c for c in _OUT if c not in _CLASS]
-        out = table.select(raw).take(pa.array(at))
-        cls = answers.take(pa.array(gid[at]))
-        for name in _CLASS:
-            if name in _OUT:
-                out = out.append_column(cls.schema.field(name), cls.column(name))
-        return out.replace_schema_metadata({META: json.dumps(meta)})
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, reps.schema) as w:
+            w.write_table(reps)
+        out = table.select(ROW_COLUMNS).append_column("gid", pa.array(gid.astype(np.uint32)))
+        return out.replace_schema_metadata({META: json.dumps(meta), REPS: sink.getvalue().to_pybytes()})
+
+
+#: the schema metadata key of a summarised block's groups (an Arrow IPC stream)
+REPS = b"maillens.groups"
+#: the columns of a summarised block's rows (with ``gid``): what attribution reads that is not
+#: a column of the classification key (nor the classification)
+ROW_COLUMNS = sorted(c for c in _OUT if c not in _CLASS and c not in CLASS_KEY)
 
 
 class FastSummaryFold(SummaryFold):
-    """:class:`SummaryFold` of a stream whose classifier is :attr:`summariser`: folds the
-    summarised blocks; a stream it cannot fold so (see the module doc) is classified and folded
-    as on the general path."""
+    """:class:`SummaryFold` of a stream whose classifier is :attr:`summariser`: classifies the
+    summarised blocks' groups (a few consecutive blocks in one call, as
+    :func:`analyzer.pipeline.classify_grouped` does), counts the failures' causes, and runs the
+    retry-wait attribution on the rows it reads; a stream it cannot fold so (see the module doc)
+    is classified and folded as on the general path."""
+
+    #: consecutive blocks' groups classified in one call up to this many groups
+    GROUPS = 24_000
 
     def __init__(self, classifier: StreamClassifier) -> None:
         super().__init__()
         self.general = classifier
-        self.summariser = BlockSummariser(classifier.kb)
-        self.ts_type: pa.DataType | None = None
+        self.kb = classifier.kb
+        self.summariser = BlockSummariser()
+        self.classifier = Classifier(self.kb, attributing=False)
         self._lo: int | None = None
         self._hi: int | None = None
 
@@ -173,46 +165,80 @@ class FastSummaryFold(SummaryFold):
             return super().fold(stream)
         from .schema import SCHEMA
 
-        self.ts_type = SCHEMA.field("ts").type
-        # a block summarised in a worker is counted by the stream as its table's rows: its events
-        # per input are put right here (the others were counted from their LineCounts)
-        missing: Counter = Counter()
+        # a block summarised in a worker is counted by the stream as its table's rows, which are
+        # its events; one summarised here (small inputs) was counted from its LineCounts: the same
         attribution = StreamClassifier(self.kb)
+        held: list[tuple[pa.Table, pa.Table]] = []
+        size = 0
         for b in stream:
-            if b.classified:
-                missing[b.index] += b.counts.events - b.table.num_rows
-            self._take(b.table, attribution)
-        for i, n in missing.items():
-            stream.files[i].events += n
+            table, reps = self._open(b.table)
+            if reps is None:
+                continue
+            held.append((table, reps))
+            size += reps.num_rows
+            if size >= self.GROUPS:
+                self._classified(held, attribution)
+                held, size = [], 0
+        self._classified(held, attribution)
         if self._lo is not None:
             import pandas as pd
 
-            self.first = pd.Timestamp(pa.scalar(self._lo, pa.int64()).cast(self.ts_type).as_py())
-            self.last = pd.Timestamp(pa.scalar(self._hi, pa.int64()).cast(self.ts_type).as_py())
+            ts_type = SCHEMA.field("ts").type
+            self.first = pd.Timestamp(pa.scalar(self._lo, pa.int64()).cast(ts_type).as_py())
+            self.last = pd.Timestamp(pa.scalar(self._hi, pa.int64()).cast(ts_type).as_py())
         return self
 
-    @property
-    def kb(self) -> Any:
-        return self.summariser.kb
-
-    def _take(self, table: pa.Table, attribution: StreamClassifier) -> None:
-        meta = json.loads((table.schema.metadata or {})[META])
-        for into, name in ((self.by_event, "event"), (self.by_code, "code"), (self.by_status, "status"),
-                           (self.by_cause, "cause")):
+    def _open(self, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+        """A summarised block's rows and groups (None: no events); its counts added."""
+        md = table.schema.metadata or {}
+        meta = json.loads(md[META])
+        for into, name in ((self.by_event, "event"), (self.by_code, "code"), (self.by_status, "status")):
             for k, v in meta[name]:
                 into[k] += v
         if meta["ts"] is not None:
             lo, hi = meta["ts"]
             self._lo = lo if self._lo is None else min(self._lo, lo)
             self._hi = hi if self._hi is None else max(self._hi, hi)
-        table = table.replace_schema_metadata(None)
-        if not table.num_rows:
+        if REPS not in md:
+            return table, None
+        return table.replace_schema_metadata(None), pa.ipc.open_stream(md[REPS]).read_all()
+
+    def _classified(self, held: list[tuple[pa.Table, pa.Table]], attribution: StreamClassifier) -> None:
+        if not held:
             return
-        # the rows whose cause the attribution may change: counted after it
-        waits = _isin(table.column("cause"), WAITING_CAUSES) & _isin(table.column("action"), WAITING_ACTIONS)
-        bare = _isin(table.column("event"), frozenset({"reject"})) & pc.is_null(table.column("reply_text")).to_numpy(
-            zero_copy_only=False)
-        table = attribution._attribute(table)
-        pick = (waits | bare) & _isin(table.column("outcome"), FAILURES)
+        answers = self.classifier.classify_many([reps.drop_columns(["n"]) for _, reps in held])
+        for (table, reps), ans in zip(held, answers, strict=True):
+            self._fold(table, reps, ans.select(_CLASS), attribution)
+
+    def _fold(self, table: pa.Table, reps: pa.Table, answers: pa.Table, attribution: StreamClassifier) -> None:
+        """One block, in order: the causes of its failures, attribution's rows attributed."""
+        gid = table.column("gid").to_numpy()
+        event, reply_text = reps.column("event"), reps.column("reply_text")
+        outcome, cause, action = answers.column("outcome"), answers.column("cause"), answers.column("action")
+        g_failed = _isin(outcome, FAILURES)
+        g_target = _isin(cause, WAITING_CAUSES) & _isin(action, WAITING_ACTIONS)
+        g_source = (_isin(outcome, FAILED) & _isin(event, ATTEMPT_EVENTS) & ~_isin(cause, NOT_A_REASON)
+                    & ~g_target)
+        g_bare = _isin(event, frozenset({"reject"})) & pc.is_null(reply_text).to_numpy(zero_copy_only=False)
+        g_removed = _isin(event, frozenset({"removed"}))
+        # the failures whose cause no attribution changes: counted by group
+        kept = reps.column("n").to_numpy() * (g_failed & ~g_target & ~g_bare)
+        for k, v in _counted(cause, kept):
+            self.by_cause[k] += v
+        # the rows attribution reads (as StreamClassifier picks them) or writes
+        bare = g_bare[gid]
+        take = g_target[gid] | g_source[gid] | bare
+        take |= g_removed[gid] & pc.is_valid(table.column("queue_id")).to_numpy(zero_copy_only=False)
+        take[:-1] |= bare[1:]  # the line above a bare reject (its error, if it is one)
+        take[-1] = True  # the block's last line: the next block's first bare reject may take its error
+        at = np.flatnonzero(take)
+        on = pa.array(gid[at])
+        cols = {c: table.column(c).take(pa.array(at)) for c in ROW_COLUMNS}
+        cols.update({c: reps.column(c).take(on) for c in _OUT if c in CLASS_KEY})
+        cols.update({c: answers.column(c).take(on) for c in _OUT if c in _CLASS})
+        sub = pa.table({c: cols[c] for c in _OUT})
+        waits, bare_rows = g_target[gid[at]], g_bare[gid[at]]
+        sub = attribution._attribute(sub)
+        pick = (waits | bare_rows) & g_failed[gid[at]]
         if pick.any():
-            self._count(self.by_cause, pc.filter(table.column("cause"), pa.array(pick)))
+            self._count(self.by_cause, pc.filter(sub.column("cause"), pa.array(pick)))
