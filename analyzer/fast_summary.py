@@ -1,26 +1,26 @@
-"""The summary of ``maillens parse`` (no -o) folded where the blocks are parsed.
+"""The summary of ``maillens parse`` (no -o) folded from blocks summarised where they are parsed.
 
 The general path (:class:`analyzer.sinks.SummaryFold` over a classified :class:`EventStream`)
-sends every block's event rows from the worker processes to the main process, which classifies
-them and attributes retry-waits (:class:`analyzer.classify_stream.StreamClassifier`) before the
-fold counts a few columns. Here the stream's classifier is a :class:`BlockSummariser`, which runs
+sends every block's event rows (the ~25 columns classification and attribution read) from the
+worker processes to the main process, which classifies every row (through the key cache) and
+attributes retry-waits (:class:`analyzer.classify_stream.StreamClassifier`) before the fold
+counts a few columns. Here the stream's classifier is a :class:`BlockSummariser`, which runs
 where the block is parsed (a worker process, or in-process for small inputs) and replaces the
-block's table by what the summary still needs from it:
+block's table by what the summary still needs of it:
 
-* counts by event, reply code, status, and by cause of the failures whose cause no later step
-  changes, and the block's first and last stamp: in the table's schema metadata (:data:`META`);
-* the rows the attribution reads or writes (errors that retry-waits may take their cause from,
-  the waiting lines, the ends of messages, rejects without a reason and the line above each, the
-  block's last line), classified, with the columns :class:`StreamClassifier` reads.
+* the block's *groups*: its rows grouped by the exact raw values of :data:`CLASS_KEY` (what
+  classify reads, before it masks texts), one representative row each with its row count;
+* the counts by event, reply code and status, and the first and last stamp;
+* per event only its group and the five columns attribution reads that are not the group's.
 
-Classification is per *group* of rows with the same values of the raw :data:`CLASS_KEY` columns
-(what classify reads, before it masks the texts): one representative row per group goes to the
-:class:`analyzer.class_cache.Classifier` (whose cache keeps working across blocks), and every
-count is a group's count times the group's answer. The main process runs the same
-``StreamClassifier`` attribution on the small tables, in block order, and counts the causes of
-the waiting lines and bare rejects from its answers: the same causes as the general path, since
-the attribution reads only the rows it is given here and writes only waiting lines and bare
-rejects (tests/test_native_summary.py compares the printed summaries).
+The main process (:class:`FastSummaryFold`) classifies the groups of a few consecutive blocks in
+one call of the :class:`analyzer.class_cache.Classifier` (a call costs ~0.03 CPU-s whatever its
+size, so classifying in each worker cost more: one call per block and worker with new keys),
+counts the failures' causes per group, and runs the same ``StreamClassifier`` attribution, in
+block order, on the rows it reads (errors, waits, ends of messages, rejects without a reason and
+the line above each, the block's last line), built from the group answers: the same causes as
+the general path, since attribution reads only those rows and writes only the waits and bare
+rejects, which are counted after it (tests/test_native_summary.py compares the summaries).
 
 Not handled here (the general path runs, decided when the stream is read): several sets of
 files or secondary logs in one run (their merging hashes whole event rows, see
