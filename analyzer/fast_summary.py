@@ -82,14 +82,16 @@ def groups(table: pa.Table, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return rank[inverse.reshape(-1)], first[order]
 
 
-def _counted(values: pa.Array, n: np.ndarray) -> list[list[Any]]:
+def _counted(values: pa.Array | pa.ChunkedArray, n: np.ndarray) -> list[list[Any]]:
     """[value, rows] of groups' values weighted by their rows (nulls and zero counts left out)."""
-    t = pa.table({"v": values, "n": pa.array(n, pa.int64())}).filter(pc.and_(pc.is_valid(values),
-                                                                              pc.greater(pa.array(n), 0)))
-    if not t.num_rows:
-        return []
-    got = t.group_by("v").aggregate([("n", "sum")])
-    return [[v, int(c)] for v, c in zip(got.column("v").to_pylist(), got.column("n_sum").to_pylist(), strict=True)]
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    enc = pc.dictionary_encode(values)
+    idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+    ok = idx >= 0
+    sums = np.bincount(idx[ok], weights=np.asarray(n)[ok], minlength=len(enc.dictionary)).astype(np.int64)
+    words = enc.dictionary.to_pylist()
+    return [[words[i], int(sums[i])] for i in np.flatnonzero(sums)]
 
 
 class BlockSummariser:
