@@ -139,20 +139,37 @@ def test_hypothesis_lines(tmp_path, lines, cut):
     _same([p], workers=1, batch_lines=cut)
 
 
-def _cli(args: list[str]) -> str:
+def _cli(args: list[str], stdin: str | None = None) -> str:
     from analyzer.cli import app
 
-    r = CliRunner().invoke(app, ["parse", *args])
+    r = CliRunner().invoke(app, ["parse", *args], input=stdin)
     return f"{r.exit_code}\n{r.output}"
+
+
+def _both(monkeypatch, args: list[str], stdin: str | None = None) -> tuple[str, str]:
+    fast = _cli(args, stdin)
+    with monkeypatch.context() as m:
+        m.setattr(FastSummaryFold, "eligible", staticmethod(lambda stream: False))
+        general = _cli(args, stdin)
+    return fast, general
+
+
+def test_stdin_strict_and_no_mail_lines(days, monkeypatch, tmp_path):
+    text = days["exim"].read_text()
+    fast, general = _both(monkeypatch, ["-", "--tz", "UTC", "-f", "json"], stdin=text)
+    assert fast == general and fast.startswith("0\n")
+    fast, general = _both(monkeypatch, ["--strict", "--tz", "UTC", str(SAMPLES / "postfix")])
+    assert fast == general
+    other = tmp_path / "messages"
+    other.write_text("Jan  1 00:00:01 host sshd[1]: Accepted publickey for root\n" * 5)
+    fast, general = _both(monkeypatch, ["--tz", "UTC", str(other)])
+    assert fast == general and not fast.startswith("0\n")  # no mail lines: an error, the same
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_printed_summary(days, monkeypatch, fmt):
     for paths in ([str(days["postfix"])], [str(days["exim"])], [str(SAMPLES / "postfix")]):
         args = ["-f", fmt, "--tz", "UTC", *paths]
-        fast = _cli(args)
-        monkeypatch.setattr(FastSummaryFold, "eligible", staticmethod(lambda stream: False))
-        general = _cli(args)
-        monkeypatch.undo()
+        fast, general = _both(monkeypatch, args)
         assert fast == general
         assert "events" in fast
