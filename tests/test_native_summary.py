@@ -52,8 +52,9 @@ def _summaries(paths: list[Path], **kw) -> tuple:
         fold = FastSummaryFold(general) if fast else SummaryFold()
         clf = fold.summariser if fast else general
         columns = (*SummaryFold.READS, *clf.reads)
-        stream = EventStream(expand_inputs([str(p) for p in paths]), tz="UTC", year=2026, classifier=clf,
-                             columns=columns, **kw)
+        opts = {"year": 2026, **kw}
+        stream = EventStream(expand_inputs([str(p) for p in paths]), tz="UTC", classifier=clf, columns=columns,
+                             **opts)
         fold.fold(stream)
         got.append(summarise_fold(fold, stream.counts, stream.files, stream.warnings))
     return tuple(got)
@@ -73,7 +74,9 @@ def test_sample_logs(name):
 @pytest.mark.parametrize("mta", ["postfix", "exim"])
 @pytest.mark.parametrize("kw", [{"workers": 1, "batch_lines": 1}, {"workers": 1, "batch_lines": 97},
                                 {"workers": 1, "batch_lines": 4096}, {"workers": 2, "block_bytes": 8192},
-                                {"workers": 2, "block_bytes": 65536}])
+                                {"workers": 2, "block_bytes": 65536},
+                                # the year of yearless stamps guessed per block (a year end in the day)
+                                {"workers": 2, "block_bytes": 8192, "year": None}])
 def test_generated_days_cut_anywhere(days, mta, kw):
     fast, general = _summaries([days[mta]], **kw)
     assert general.by_cause  # the day has failures to attribute
@@ -173,3 +176,17 @@ def test_printed_summary(days, monkeypatch, fmt):
         fast, general = _both(monkeypatch, args)
         assert fast == general
         assert "events" in fast
+
+
+def test_blocks_parsed_again_after_a_wrong_guess(days, monkeypatch):
+    """A block whose guessed start (here: an Exim log) was wrong is summarised again in the main process."""
+    from analyzer import parallel
+
+    monkeypatch.setattr(parallel.Guesser, "state", lambda self, head: parallel.Start(None, {"exim": 10**9}))
+    fold = FastSummaryFold(StreamClassifier(default_rules()))
+    stream = EventStream(expand_inputs([str(days["postfix"])]), tz="UTC", year=2026, classifier=fold.summariser,
+                         columns=(*SummaryFold.READS, *fold.summariser.reads), workers=2, block_bytes=8192)
+    fold.fold(stream)
+    assert stream.reparsed > 0
+    _, general = _summaries([days["postfix"]], workers=2, block_bytes=8192)
+    assert summarise_fold(fold, stream.counts, stream.files, stream.warnings) == general
