@@ -1,0 +1,246 @@
+"""The summary of ``maillens parse`` (no -o) folded from blocks summarised where they are parsed.
+
+The general path (:class:`analyzer.sinks.SummaryFold` over a classified :class:`EventStream`)
+sends every block's event rows (the ~25 columns classification and attribution read) from the
+worker processes to the main process, which classifies every row (through the key cache) and
+attributes retry-waits (:class:`analyzer.classify_stream.StreamClassifier`) before the fold
+counts a few columns. Here the stream's classifier is a :class:`BlockSummariser`, which runs
+where the block is parsed (a worker process, or in-process for small inputs) and replaces the
+block's table by what the summary still needs of it:
+
+* the block's *groups*: its rows grouped by the exact raw values of :data:`CLASS_KEY` (what
+  classify reads, before it masks texts), one representative row each with its row count;
+* the counts by event, reply code and status, and the first and last stamp;
+* per event only its group and the five columns attribution reads that are not the group's.
+
+The main process (:class:`FastSummaryFold`) classifies the groups of a few consecutive blocks in
+one call of the :class:`analyzer.class_cache.Classifier` (a call costs ~0.03 CPU-s whatever its
+size, so classifying in each worker cost more: one call per block and worker with new keys),
+counts the failures' causes per group, and runs the same ``StreamClassifier`` attribution, in
+block order, on the rows it reads (errors, waits, ends of messages, rejects without a reason and
+the line above each, the block's last line), built from the group answers: the same causes as
+the general path, since attribution reads only those rows and writes only the waits and bare
+rejects, which are counted after it (tests/test_native_summary.py compares the summaries).
+
+Not handled here (the general path runs, decided when the stream is read): several sets of
+files or secondary logs in one run (their merging hashes whole event rows, see
+:mod:`analyzer.pipeline`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES
+from .class_cache import CLASS_KEY, Classifier
+from .classify_stream import _BARE_READS, _READS, StreamClassifier
+from .schema import CLASS_SCHEMA
+from .sinks import FAILURES, SummaryFold
+
+__all__ = ["META", "BlockSummariser", "FastSummaryFold"]
+
+#: the schema metadata key of a summarised block's counts (JSON)
+META = b"maillens.summary"
+_CLASS = [f.name for f in CLASS_SCHEMA]
+#: the columns of a summarised block's rows
+_OUT = sorted(set(_READS) | set(_BARE_READS))
+
+
+def _isin(values: Any, of: frozenset[str] | tuple[str, ...]) -> np.ndarray:
+    return pc.fill_null(pc.is_in(values, value_set=pa.array(sorted(of))), False).to_numpy(zero_copy_only=False)
+
+
+def groups(table: pa.Table, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(group of each row, first row of each group) of the rows' exact values in ``names``
+    (null a value of its own). Groups are numbered in order of their first row."""
+    n = table.num_rows
+    key = np.zeros(n, np.int64)
+    span = 1
+    for name in names:
+        col = table.column(name)
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        enc = pc.dictionary_encode(col)
+        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
+        card = len(enc.dictionary) + 1
+        if span * card >= 1 << 62:  # renumber the tuples so far densely before they overflow
+            uniq, key = np.unique(key, return_inverse=True)
+            span = len(uniq)
+        key = key * card + codes
+        span *= card
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    # renumber by first row, so that the representatives are in line order
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[inverse.reshape(-1)], first[order]
+
+
+def _counted(values: pa.Array | pa.ChunkedArray, n: np.ndarray) -> list[list[Any]]:
+    """[value, rows] of groups' values weighted by their rows (nulls and zero counts left out)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    enc = pc.dictionary_encode(values)
+    idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+    ok = idx >= 0
+    sums = np.bincount(idx[ok], weights=np.asarray(n)[ok], minlength=len(enc.dictionary)).astype(np.int64)
+    words = enc.dictionary.to_pylist()
+    return [[words[i], int(sums[i])] for i in np.flatnonzero(sums)]
+
+
+class BlockSummariser:
+    """The stream's classifier on the summary's path, run where a block is parsed (a worker
+    process: it carries no state, so the pipeline runs it there): a block's table in, its
+    summary out. It groups the rows by their raw :data:`CLASS_KEY` values and sends back the
+    groups' representatives with their rows (:data:`REPS`, in the schema metadata), the counts
+    by event, reply code and status and the first and last stamp (:data:`META`), and one small
+    row per event (:data:`ROW_COLUMNS`: its group and the columns attribution reads that are
+    not the group's). The main process classifies the groups (:class:`FastSummaryFold`)."""
+
+    #: the event table's columns it reads (and the column it adds: the stream keeps only these)
+    reads = (*StreamClassifier.reads, "gid")
+
+    def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
+        meta: dict[str, Any] = {"event": [], "code": [], "status": [], "ts": None}
+        if table.num_rows == 0:
+            return pa.table({}).replace_schema_metadata({META: json.dumps(meta)})
+        gid, first = groups(table, CLASS_KEY)
+        reps = table.select(CLASS_KEY).take(pa.array(first))
+        rows = np.bincount(gid, minlength=len(first))
+        reps = reps.append_column("n", pa.array(rows, pa.int64()))
+        meta["event"] = _counted(reps.column("event"), rows)
+        meta["code"] = _counted(reps.column("reply_code"), rows)
+        meta["status"] = _counted(reps.column("status"), rows)
+        lo, hi = pc.min_max(table.column("ts")).values()
+        if lo.is_valid:
+            meta["ts"] = [lo.cast(pa.int64()).as_py(), hi.cast(pa.int64()).as_py()]
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, reps.schema) as w:
+            w.write_table(reps)
+        out = table.select(ROW_COLUMNS).append_column("gid", pa.array(gid.astype(np.uint32)))
+        return out.replace_schema_metadata({META: json.dumps(meta), REPS: sink.getvalue().to_pybytes()})
+
+
+#: the schema metadata key of a summarised block's groups (an Arrow IPC stream)
+REPS = b"maillens.groups"
+#: the columns of a summarised block's rows (with ``gid``): what attribution reads that is not
+#: a column of the classification key (nor the classification)
+ROW_COLUMNS = sorted(c for c in _OUT if c not in _CLASS and c not in CLASS_KEY)
+
+
+class FastSummaryFold(SummaryFold):
+    """:class:`SummaryFold` of a stream whose classifier is :attr:`summariser`: classifies the
+    summarised blocks' groups (a few consecutive blocks in one call, as
+    :func:`analyzer.pipeline.classify_grouped` does), counts the failures' causes, and runs the
+    retry-wait attribution on the rows it reads; a stream it cannot fold so (see the module doc)
+    is classified and folded as on the general path."""
+
+    #: consecutive blocks' groups classified in one call up to this many groups
+    GROUPS = 24_000
+
+    def __init__(self, classifier: StreamClassifier) -> None:
+        super().__init__()
+        self.general = classifier
+        self.kb = classifier.kb
+        self.summariser = BlockSummariser()
+        self.classifier = Classifier(self.kb, attributing=False)
+        self._lo: int | None = None
+        self._hi: int | None = None
+
+    @staticmethod
+    def eligible(stream: Any) -> bool:
+        from .pipeline import is_secondary
+        from .sources import rotation_key
+
+        names = [i.name for i in stream.inputs]
+        return not any(is_secondary(n) for n in names) and len({rotation_key(n)[0] for n in names}) <= 1
+
+    def fold(self, stream: Any) -> SummaryFold:
+        if not self.eligible(stream):
+            stream.classifier = self.general
+            return super().fold(stream)
+        from .schema import SCHEMA
+
+        # a block summarised in a worker is counted by the stream as its table's rows, which are
+        # its events; one summarised here (small inputs) was counted from its LineCounts: the same
+        attribution = StreamClassifier(self.kb)
+        held: list[tuple[pa.Table, pa.Table]] = []
+        size = 0
+        for b in stream:
+            table, reps = self._open(b.table)
+            if reps is None:
+                continue
+            held.append((table, reps))
+            size += reps.num_rows
+            if size >= self.GROUPS:
+                self._classified(held, attribution)
+                held, size = [], 0
+        self._classified(held, attribution)
+        if self._lo is not None:
+            import pandas as pd
+
+            ts_type = SCHEMA.field("ts").type
+            self.first = pd.Timestamp(pa.scalar(self._lo, pa.int64()).cast(ts_type).as_py())
+            self.last = pd.Timestamp(pa.scalar(self._hi, pa.int64()).cast(ts_type).as_py())
+        return self
+
+    def _open(self, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+        """A summarised block's rows and groups (None: no events); its counts added."""
+        md = table.schema.metadata or {}
+        meta = json.loads(md[META])
+        for into, name in ((self.by_event, "event"), (self.by_code, "code"), (self.by_status, "status")):
+            for k, v in meta[name]:
+                into[k] += v
+        if meta["ts"] is not None:
+            lo, hi = meta["ts"]
+            self._lo = lo if self._lo is None else min(self._lo, lo)
+            self._hi = hi if self._hi is None else max(self._hi, hi)
+        if REPS not in md:
+            return table, None
+        return table.replace_schema_metadata(None), pa.ipc.open_stream(md[REPS]).read_all()
+
+    def _classified(self, held: list[tuple[pa.Table, pa.Table]], attribution: StreamClassifier) -> None:
+        if not held:
+            return
+        answers = self.classifier.classify_many([reps.drop_columns(["n"]) for _, reps in held])
+        for (table, reps), ans in zip(held, answers, strict=True):
+            self._fold(table, reps, ans.select(_CLASS), attribution)
+
+    def _fold(self, table: pa.Table, reps: pa.Table, answers: pa.Table, attribution: StreamClassifier) -> None:
+        """One block, in order: the causes of its failures, attribution's rows attributed."""
+        gid = table.column("gid").to_numpy()
+        event, reply_text = reps.column("event"), reps.column("reply_text")
+        outcome, cause, action = answers.column("outcome"), answers.column("cause"), answers.column("action")
+        g_failed = _isin(outcome, FAILURES)
+        g_target = _isin(cause, WAITING_CAUSES) & _isin(action, WAITING_ACTIONS)
+        g_source = (_isin(outcome, FAILED) & _isin(event, ATTEMPT_EVENTS) & ~_isin(cause, NOT_A_REASON)
+                    & ~g_target)
+        g_bare = _isin(event, frozenset({"reject"})) & pc.is_null(reply_text).to_numpy(zero_copy_only=False)
+        g_removed = _isin(event, frozenset({"removed"}))
+        # the failures whose cause no attribution changes: counted by group
+        kept = reps.column("n").to_numpy() * (g_failed & ~g_target & ~g_bare)
+        for k, v in _counted(cause, kept):
+            self.by_cause[k] += v
+        # the rows attribution reads (as StreamClassifier picks them) or writes
+        bare = g_bare[gid]
+        take = g_target[gid] | g_source[gid] | bare
+        take |= g_removed[gid] & pc.is_valid(table.column("queue_id")).to_numpy(zero_copy_only=False)
+        take[:-1] |= bare[1:]  # the line above a bare reject (its error, if it is one)
+        take[-1] = True  # the block's last line: the next block's first bare reject may take its error
+        at = np.flatnonzero(take)
+        on = pa.array(gid[at])
+        cols = {c: table.column(c).take(pa.array(at)) for c in ROW_COLUMNS}
+        cols.update({c: reps.column(c).take(on) for c in _OUT if c in CLASS_KEY})
+        cols.update({c: answers.column(c).take(on) for c in _OUT if c in _CLASS})
+        sub = pa.table({c: cols[c] for c in _OUT})
+        waits, bare_rows = g_target[gid[at]], g_bare[gid[at]]
+        sub = attribution._attribute(sub)
+        pick = (waits | bare_rows) & g_failed[gid[at]]
+        if pick.any():
+            self._count(self.by_cause, pc.filter(sub.column("cause"), pa.array(pick)))
