@@ -107,24 +107,33 @@ class BlockSummariser:
     reads = (*StreamClassifier.reads, "gid")
 
     def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
-        meta: dict[str, Any] = {"event": [], "code": [], "status": [], "ts": None}
+        if META in (table.schema.metadata or {}):  # summarised where it was parsed (fold_batch)
+            return table
         if table.num_rows == 0:
-            return pa.table({}).replace_schema_metadata({META: json.dumps(meta)})
+            return _packed(table, np.zeros(0, np.int64), table)
         gid, first = groups(table, CLASS_KEY)
-        reps = table.select(CLASS_KEY).take(pa.array(first))
-        rows = np.bincount(gid, minlength=len(first))
-        reps = reps.append_column("n", pa.array(rows, pa.int64()))
-        meta["event"] = _counted(reps.column("event"), rows)
-        meta["code"] = _counted(reps.column("reply_code"), rows)
-        meta["status"] = _counted(reps.column("status"), rows)
-        lo, hi = pc.min_max(table.column("ts")).values()
-        if lo.is_valid:
-            meta["ts"] = [lo.cast(pa.int64()).as_py(), hi.cast(pa.int64()).as_py()]
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, reps.schema) as w:
-            w.write_table(reps)
-        out = table.select(ROW_COLUMNS).append_column("gid", pa.array(gid.astype(np.uint32)))
-        return out.replace_schema_metadata({META: json.dumps(meta), REPS: sink.getvalue().to_pybytes()})
+        return _packed(table.select(ROW_COLUMNS), gid, table.select(CLASS_KEY).take(pa.array(first)))
+
+
+def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table) -> pa.Table:
+    """A block's summary (see :class:`BlockSummariser`): ``rows`` (:data:`ROW_COLUMNS`, one a
+    row), each row's group ``gid`` and the groups' representatives ``reps`` (:data:`CLASS_KEY`)."""
+    meta: dict[str, Any] = {"event": [], "code": [], "status": [], "ts": None}
+    if rows.num_rows == 0:
+        return pa.table({}).replace_schema_metadata({META: json.dumps(meta)})
+    n = np.bincount(gid, minlength=reps.num_rows)
+    reps = reps.append_column("n", pa.array(n, pa.int64()))
+    meta["event"] = _counted(reps.column("event"), n)
+    meta["code"] = _counted(reps.column("reply_code"), n)
+    meta["status"] = _counted(reps.column("status"), n)
+    lo, hi = pc.min_max(rows.column("ts")).values()
+    if lo.is_valid:
+        meta["ts"] = [lo.cast(pa.int64()).as_py(), hi.cast(pa.int64()).as_py()]
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, reps.schema) as w:
+        w.write_table(reps)
+    out = rows.append_column("gid", pa.array(gid.astype(np.uint32)))
+    return out.replace_schema_metadata({META: json.dumps(meta), REPS: sink.getvalue().to_pybytes()})
 
 
 #: the schema metadata key of a summarised block's groups (an Arrow IPC stream)
@@ -165,8 +174,11 @@ class FastSummaryFold(SummaryFold):
         if not self.eligible(stream):
             stream.classifier = self.general
             return super().fold(stream)
+        from . import native
         from .schema import SCHEMA
 
+        if stream.producer is None and native.fold_postfix() is not None:
+            stream.producer = fold_batch  # the fast path's Postfix rows grouped in Rust
         # a block summarised in a worker is counted by the stream as its table's rows, which are
         # its events; one summarised here (small inputs) was counted from its LineCounts: the same
         attribution = StreamClassifier(self.kb)
@@ -244,3 +256,88 @@ class FastSummaryFold(SummaryFold):
         pick = (waits | bare_rows) & g_failed[gid[at]]
         if pick.any():
             self._count(self.by_cause, pc.filter(sub.column("cause"), pa.array(pick)))
+
+
+def fold_batch(lines: Any, first_line: int, ctx: Any) -> tuple[pa.Table, Any]:
+    """The stream's producer on the summary's path (:func:`analyzer.parsers.parse_batch`'s
+    place): the Postfix lines the native fast path reads whole are grouped in Rust
+    (``analyzer._native.fold_postfix``, native/src/fold.rs: no event rows are built for them),
+    the other lines are parsed as :func:`~analyzer.parsers.finish_batch` parses them, and the
+    block comes back summarised as :class:`BlockSummariser` summarises a table (which then
+    passes it on). Where the fast path does not run (see :func:`_fold_split`), the block is
+    parsed whole as before and summarised by the :class:`BlockSummariser`."""
+    from .parsers import Split, _split, arrow_lines, finish_batch
+
+    arr, n_nul = arrow_lines(lines)
+    folded = None if ctx.panic else _fold_split(arr, ctx.headers)
+    if folded is None:
+        return finish_batch(_split(arr, lines, n_nul, first_line, ctx))
+    headers, no_header, fast = folded
+    sp = Split(arr, lines, first_line, headers, no_header, ctx.name, ctx.headers.clock.tz, ctx.panic,
+               ctx.flavour == "exim", n_nul, None, ctx.columns)
+    table, counts = finish_batch(sp)
+    n_fast = len(fast["row"])
+    if n_fast:
+        counts.by_mta["postfix"] += n_fast  # as finish_batch counts a fast table's rows
+    counts.events = table.num_rows + n_fast
+    return _merged(table, fast, ctx.name, first_line), counts
+
+
+def _fold_split(arr: pa.Array, state: Any) -> tuple[pa.Table, pa.Array, dict[str, Any]] | None:
+    """:func:`analyzer.parsers._fast_split` with the fast rows folded: the headers as it reads
+    them, and of the rows read whole their line (``row``), stamp, group, queue id and recipient
+    and the groups' representatives (``reps``, :data:`CLASS_KEY` columns). None where the batch
+    is read as before (no native fold, a stamp the Python clock reads otherwise, not syslog)."""
+    from . import native
+    from .parsers import classic_headers, syslog_first
+    from .schema import conform
+
+    fold = native.fold_postfix()
+    if fold is None or not syslog_first(state):
+        return None
+    offsets, data = native.string_buffers(arr)
+    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt) = fold(
+        native.fast_postfix(), offsets, data, native.threads())
+    got = classic_headers(arr, state, head, h_rows, h_cols)
+    if got is None:
+        return None
+    headers, no_header, ts, hdr_kind = got
+    n = len(f_rows) // 8
+    reps = conform(pa.table(native.rows_columns(len(g_rows) // 8, g_cols))).select(CLASS_KEY)
+    fast = {"row": np.frombuffer(f_rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
+            "ts": pc.filter(ts, pa.array(hdr_kind == 2)), "queue_id": native.string_column(n, qid),
+            "recipient": native.string_column(n, rcpt), "reps": reps}
+    return headers, no_header, fast
+
+
+def _merged(table: pa.Table, fast: dict[str, Any], source: str, first_line: int) -> pa.Table:
+    """The summary of a block (:func:`_packed`) from its Python-parsed rows ``table`` (all
+    columns) and its folded rows ``fast``: groups of both (the Python rows' numbered after the
+    fast ones'; a key in both has two groups, which classify alike), rows in line order."""
+    if table.num_rows:
+        gid_s, first_s = groups(table, CLASS_KEY)
+        reps_s = table.select(CLASS_KEY).take(pa.array(first_s))
+        line_s = table.column("line_no").to_numpy()
+    else:
+        gid_s, reps_s, line_s = np.zeros(0, np.int64), fast["reps"].slice(0, 0), np.zeros(0, np.int64)
+    reps_f = fast["reps"]
+    line_f = fast["row"] + first_line
+    line_no = np.concatenate([line_s, line_f])
+    order = np.argsort(line_no, kind="stable")
+    n = len(order)
+    cols: dict[str, Any] = {}
+    for c in ROW_COLUMNS:
+        if c == "line_no":
+            continue
+        if c == "source":
+            src = source.encode()
+            offsets = (np.arange(n + 1, dtype=np.int32) * len(src)).tobytes()
+            cols[c] = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(src * n))
+            continue
+        both = pa.chunked_array([table.column(c), fast[c].cast(table.schema.field(c).type)], table.schema.field(c).type)
+        cols[c] = both.take(pa.array(order))
+    cols["line_no"] = pa.array(line_no[order], table.schema.field("line_no").type)
+    rows = pa.table({c: cols[c] for c in ROW_COLUMNS})
+    gid = np.concatenate([gid_s + reps_f.num_rows, fast["gid"]])[order]
+    reps = pa.concat_tables([reps_f, reps_s.cast(reps_f.schema)])
+    return _packed(rows, gid, reps)

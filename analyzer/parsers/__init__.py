@@ -327,14 +327,40 @@ def _fast_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, 
     from .. import native
 
     fp = native.fast_postfix()
-    if fp is None or state.forced not in (None, "syslog"):
-        return None
-    flavours = FORMAT_FLAVOURS[state.forced] if state.forced else state.order
-    order = sorted(flavours, key=lambda f: -state.counts.get(f, 0))
-    if order[0] != "syslog":  # the classic flavour's lines come first (clock and part order)
+    if fp is None or not syslog_first(state):
         return None
     offsets, data = native.string_buffers(arr)
     kind, months, days, secs, unusual, trailing, (h_rows, h_cols), (f_rows, f_cols) = fp.run(offsets, data, native.threads())
+    got = classic_headers(arr, state, (kind, months, days, secs, unusual, trailing), h_rows, h_cols)
+    if got is None:
+        return None
+    headers, no_header, ts, hdr_kind = got
+    n_fast = len(f_rows) // 8
+    fc = native.rows_columns(n_fast, f_cols)
+    fc["row"] = pa.Array.from_buffers(pa.int64(), n_fast, [None, pa.py_buffer(f_rows)])
+    fc["ts"] = pc.filter(ts, pa.array(hdr_kind == 2))
+    fast = pa.table(fc)
+    return headers, no_header, fast
+
+
+
+def syslog_first(state: HeaderState) -> bool:
+    """Whether the classic syslog flavour is tried first (the native readers' lines come first:
+    clock and part order)."""
+    if state.forced not in (None, "syslog"):
+        return False
+    flavours = FORMAT_FLAVOURS[state.forced] if state.forced else state.order
+    return sorted(flavours, key=lambda f: -state.counts.get(f, 0))[0] == "syslog"
+
+def classic_headers(arr: pa.Array, state: HeaderState, head: tuple, h_rows: bytes,
+                    h_cols: list) -> tuple[pa.Table, pa.Array, pa.Array, np.ndarray] | None:
+    """The headers of a batch the native readers went through (``head``: their kind, months,
+    days, secs, unusual, trailing_space; ``h_rows``/``h_cols``: the lines they left to the Python
+    engine): what :func:`split_headers` returns, the stamps of the lines with a classic header
+    and their kinds (2: read whole). None where the batch is read as before."""
+    from .. import native
+
+    kind, months, days, secs, unusual, trailing = head
     if unusual:
         return None
     kind = np.frombuffer(kind, dtype=np.uint8)
@@ -348,7 +374,6 @@ def _fast_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, 
     ts = _utc_stamps(years, months_a, days_a, np.frombuffer(secs, dtype=np.uint32).astype(np.int64), state.clock.tz)
     hdr_kind = kind[kind > 0]
     n_slow = len(h_rows) // 8
-    n_fast = len(f_rows) // 8
     hc = native.rows_columns(n_slow, h_cols)
     msg = hc["detail"]
     if trailing:
@@ -370,11 +395,7 @@ def _fast_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, 
             parts.append(other)
         no_header = pa.array(rest[none.to_numpy()], pa.int64())
     headers = pa.concat_tables(parts) if len(parts) > 1 else slow
-    fc = native.rows_columns(n_fast, f_cols)
-    fc["row"] = pa.Array.from_buffers(pa.int64(), n_fast, [None, pa.py_buffer(f_rows)])
-    fc["ts"] = pc.filter(ts, pa.array(hdr_kind == 2))
-    fast = pa.table(fc)
-    return headers, no_header, fast
+    return headers, no_header, ts, hdr_kind
 
 
 def _fast_exim_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, pa.Table] | None:
