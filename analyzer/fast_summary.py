@@ -184,7 +184,13 @@ class FastSummaryFold(SummaryFold):
         attribution = StreamClassifier(self.kb)
         held: list[tuple[pa.Table, pa.Table]] = []
         size = 0
+        warm = hasattr(self.classifier, "prepare")
         for b in stream:
+            if warm:
+                warm = False
+                # the classifier's one-time loads on a thread while the workers parse (the stream
+                # does it only for a classifier of its own; here the pool has forked by now)
+                self.classifier.prepare()
             table, reps = self._open(b.table)
             if reps is None:
                 continue

@@ -190,3 +190,20 @@ def test_blocks_parsed_again_after_a_wrong_guess(days, monkeypatch):
     assert stream.reparsed > 0
     _, general = _summaries([days["postfix"]], workers=2, block_bytes=8192)
     assert summarise_fold(fold, stream.counts, stream.files, stream.warnings) == general
+
+
+def test_rust_fold_runs_and_equals_the_python_parse(days, monkeypatch):
+    """The Postfix day's fast-path rows are folded in Rust (fold_batch took them), and the
+    summary is the same with the Rust fold off (the blocks parsed whole, grouped in Python)."""
+    from analyzer import native
+
+    if native.fold_postfix() is None:
+        pytest.skip("no native fold in this build")
+    folded = []
+    split = fast_summary._fold_split
+    monkeypatch.setattr(fast_summary, "_fold_split", lambda arr, state: folded.append(1) or split(arr, state))
+    on, general = _summaries([days["postfix"]], workers=1, block_bytes=8192, year=None)
+    assert len(folded) > 3
+    monkeypatch.setattr(native, "fold_postfix", lambda: None)
+    off, _ = _summaries([days["postfix"]], workers=1, block_bytes=8192, year=None)
+    assert on == off == general
