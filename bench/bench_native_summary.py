@@ -2,6 +2,8 @@
 """The summary's own cost, the general path against analyzer.fast_summary, on the same blocks.
 
     PYTHONPATH=$PWD python bench/bench_native_summary.py /work/benchdata/postfix-1000000-d0-s1.log [--blocks 12]
+    PYTHONPATH=$PWD python bench/bench_native_summary.py LOG --producers   # the workers' side, whole file
+    PYTHONPATH=$PWD python bench/bench_native_summary.py LOG --whole 3 [--before DIR]  # beside the peer
 
 Parses the first ``--blocks`` blocks of a file once (not timed), then times, in this process and
 alternately (best of ``--repeat``), what each path adds to the parse per block:
@@ -14,6 +16,12 @@ alternately (best of ``--repeat``), what each path adds to the parse per block:
 
 CPU seconds (process time), so that a loaded machine inflates both alike; the two folds' results
 are checked equal.
+
+``--producers``: what a worker does per block on the summary's path, over the whole file, best of
+``--repeat``: the general parse (parse_batch) plus the BlockSummariser, against fold_batch (the
+Postfix fast-path rows grouped in Rust, native/src/fold.rs). ``--whole N``: ``maillens parse LOG``
+(this checkout; with ``--before DIR`` that checkout too) and the peer (pflogsumm or eximstats),
+alternately N times: wall, CPU of the process tree, and the peer's wall over ours (the issue's ratio).
 """
 
 from __future__ import annotations
@@ -104,12 +112,85 @@ def fast(tables: list[pa.Table], kb) -> tuple[SummaryFold, dict[str, float]]:
     return fold, t
 
 
+def producers(log: str, repeat: int) -> None:
+    from analyzer.fast_summary import BlockSummariser, fold_batch
+    from analyzer.parsers import FileContext, HeaderState, parse_batch
+    from analyzer.parsers.syslog import Clock
+    from analyzer.sources import iter_batches
+
+    inp = expand_inputs([log])[0]
+    batches = list(iter_batches(inp, print))
+    summarise = BlockSummariser()
+
+    def general_block(b, ctx):
+        return summarise(parse_batch(b.lines, b.first_line, ctx)[0])
+
+    def fold_block(b, ctx):
+        return summarise(fold_batch(b.lines, b.first_line, ctx)[0])
+
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        for name, fn in (("general", general_block), ("fold", fold_block)):
+            ctx = FileContext(inp.name, HeaderState(Clock(tz="UTC", year=2026)))
+            t0 = time.process_time()
+            rows = sum(fn(b, ctx).num_rows for b in batches)
+            best[name] = min(best.get(name, 1e9), time.process_time() - t0)
+    print(f"{Path(log).name}: {len(batches)} blocks, {rows:,} events; worker side (parse + summary), best of {repeat}:")
+    for name, v in best.items():
+        print(f"  {name:8s} {v:.3f} CPU-s")
+
+
+def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU of the process tree) of a command, output thrown away."""
+    import os
+    import subprocess
+
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env})
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t0
+    if p.returncode:
+        raise SystemExit(f"{argv[:3]} exited {p.returncode}")
+    return wall, ru.ru_utime + ru.ru_stime
+
+
+def whole(log: str, runs: int, before: str | None) -> None:
+    from bench.bench_pipeline import PEERS
+
+    mta = "exim" if "exim" in Path(log).name else "postfix"
+    peer, tool = PEERS[mta]
+    cmds = {"parse": ([sys.executable, "-m", "analyzer", "parse", log], {"PYTHONPATH": str(ROOT)})}
+    if before:
+        cmds["parse (before)"] = ([sys.executable, "-m", "analyzer", "parse", log], {"PYTHONPATH": before})
+    if tool:
+        cmds[peer] = ([tool, log], {})
+    got: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
+    for _ in range(runs):
+        for name, (argv, env) in cmds.items():
+            got[name].append(_timed(argv, env))
+    mean = {k: (sum(w for w, _ in v) / len(v), sum(c for _, c in v) / len(v)) for k, v in got.items()}
+    print(f"{Path(log).name}: mean of {runs} runs, alternately")
+    for name, (w, c) in mean.items():
+        vs = f"  {peer} wall / this wall: {mean[peer][0] / w:.2f}x" if peer in mean and name != peer else ""
+        print(f"  {name:16s} {w:6.2f} s wall {c:6.2f} CPU-s{vs}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("log")
     ap.add_argument("--blocks", type=int, default=12)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--producers", action="store_true", help="the workers' side: parse + summary per block")
+    ap.add_argument("--whole", type=int, default=0, metavar="N", help="maillens parse LOG beside the peer, N runs")
+    ap.add_argument("--before", help="another checkout, run in --whole too")
     args = ap.parse_args()
+    if args.producers:
+        producers(args.log, args.repeat)
+        return
+    if args.whole:
+        whole(args.log, args.whole, args.before)
+        return
     tables = []
     for b in EventStream(expand_inputs([args.log]), tz="UTC", workers=1):
         tables.append(b.table)
