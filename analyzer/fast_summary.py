@@ -25,6 +25,17 @@ rejects, which are counted after it (tests/test_native_summary.py compares the s
 Not handled here (the general path runs, decided when the stream is read): several sets of
 files or secondary logs in one run (their merging hashes whole event rows, see
 :mod:`analyzer.pipeline`).
+
+**The Rust fold** (:func:`fold_batch`, the stream's producer here when the native fast path is
+on): a block's Postfix lines that the fast path reads whole are grouped in Rust
+(native/src/fold.rs: no event row is built for them, threads over line ranges, the GIL
+released); the block's other lines are parsed by :func:`analyzer.parsers.finish_batch` and
+grouped as above; the block comes out already summarised. It runs wherever
+:func:`analyzer.parsers._fast_split` would (classic syslog headers tried first, every stamp one
+the Rust reader reads as the Python clock does, not a panic log), for files and stdin, plain or
+compressed, with --strict too (the same counts are checked); elsewhere (``MAILLENS_ENGINE=python``,
+``MAILLENS_FAST=0``, Exim's own format: its native readers build whole rows) the block is parsed
+whole and summarised by :class:`BlockSummariser`, as before.
 """
 
 from __future__ import annotations
