@@ -207,3 +207,17 @@ def test_rust_fold_runs_and_equals_the_python_parse(days, monkeypatch):
     monkeypatch.setattr(native, "fold_postfix", lambda: None)
     off, _ = _summaries([days["postfix"]], workers=1, block_bytes=8192, year=None)
     assert on == off == general
+
+
+MUTATED = st.builds(
+    lambda line, at, junk: line[:at] + junk + line[at:],
+    LINE, st.integers(0, 200), st.text(alphabet=" :[]<>=,;()0123456789aZ.-\t\x00é", max_size=4))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(LINE, MUTATED), min_size=1, max_size=80), st.sampled_from([1, 3, 4096]))
+def test_hypothesis_mutated_lines(tmp_path, lines, cut):
+    """Lines edited anywhere (the Rust fold's readers must give up where the Python tables do)."""
+    p = tmp_path / "mail.log"
+    p.write_text("\n".join(lines) + "\n")
+    _same([p], workers=1, batch_lines=cut)
