@@ -246,6 +246,11 @@ class FastSummaryFold(SummaryFold):
     def _fold(self, table: pa.Table, reps: pa.Table, answers: pa.Table, attribution: StreamClassifier) -> None:
         """One block, in order: the causes of its failures, attribution's rows attributed."""
         gid = table.column("gid").to_numpy()
+        # rows come in line order, or (fold_batch) the Python-parsed ones before the folded ones
+        line = table.column("line_no").to_numpy()
+        order = None if np.all(line[1:] >= line[:-1]) else np.argsort(line, kind="stable")
+        if order is not None:
+            gid = gid[order]
         event, reply_text = reps.column("event"), reps.column("reply_text")
         outcome, cause, action = answers.column("outcome"), answers.column("cause"), answers.column("action")
         g_failed = _isin(outcome, FAILURES)
@@ -261,12 +266,14 @@ class FastSummaryFold(SummaryFold):
         # the rows attribution reads (as StreamClassifier picks them) or writes
         bare = g_bare[gid]
         take = g_target[gid] | g_source[gid] | bare
-        take |= g_removed[gid] & pc.is_valid(table.column("queue_id")).to_numpy(zero_copy_only=False)
+        has_queue = pc.is_valid(table.column("queue_id")).to_numpy(zero_copy_only=False)
+        take |= g_removed[gid] & (has_queue if order is None else has_queue[order])
         take[:-1] |= bare[1:]  # the line above a bare reject (its error, if it is one)
         take[-1] = True  # the block's last line: the next block's first bare reject may take its error
         at = np.flatnonzero(take)
         on = pa.array(gid[at])
-        cols = {c: table.column(c).take(pa.array(at)) for c in ROW_COLUMNS}
+        rows = pa.array(at if order is None else order[at])
+        cols = {c: table.column(c).take(rows) for c in ROW_COLUMNS}
         cols.update({c: reps.column(c).take(on) for c in _OUT if c in CLASS_KEY})
         cols.update({c: answers.column(c).take(on) for c in _OUT if c in _CLASS})
         sub = pa.table({c: cols[c] for c in _OUT})
@@ -332,7 +339,8 @@ def _fold_split(arr: pa.Array, state: Any) -> tuple[pa.Table, pa.Array, dict[str
 def _merged(table: pa.Table, fast: dict[str, Any], source: str, first_line: int) -> pa.Table:
     """The summary of a block (:func:`_packed`) from its Python-parsed rows ``table`` (all
     columns) and its folded rows ``fast``: groups of both (the Python rows' numbered after the
-    fast ones'; a key in both has two groups, which classify alike), rows in line order."""
+    fast ones'; a key in both has two groups, which classify alike); the Python rows first, then
+    the folded ones: :meth:`FastSummaryFold._fold` puts the few rows it reads in line order."""
     if table.num_rows:
         gid_s, first_s = groups(table, CLASS_KEY)
         reps_s = table.select(CLASS_KEY).take(pa.array(first_s))
@@ -340,23 +348,16 @@ def _merged(table: pa.Table, fast: dict[str, Any], source: str, first_line: int)
     else:
         gid_s, reps_s, line_s = np.zeros(0, np.int64), fast["reps"].slice(0, 0), np.zeros(0, np.int64)
     reps_f = fast["reps"]
-    line_f = fast["row"] + first_line
-    line_no = np.concatenate([line_s, line_f])
-    order = np.argsort(line_no, kind="stable")
-    n = len(order)
-    cols: dict[str, Any] = {}
-    for c in ROW_COLUMNS:
-        if c == "line_no":
-            continue
-        if c == "source":
-            src = source.encode()
-            offsets = (np.arange(n + 1, dtype=np.int32) * len(src)).tobytes()
-            cols[c] = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(src * n))
-            continue
-        both = pa.chunked_array([table.column(c), fast[c].cast(table.schema.field(c).type)], table.schema.field(c).type)
-        cols[c] = both.take(pa.array(order))
-    cols["line_no"] = pa.array(line_no[order], table.schema.field("line_no").type)
+    line_no = np.concatenate([line_s, fast["row"] + first_line])
+    n = len(line_no)
+    cols: dict[str, Any] = {"line_no": pa.array(line_no, table.schema.field("line_no").type)}
+    src = source.encode()
+    offsets = (np.arange(n + 1, dtype=np.int32) * len(src)).tobytes()
+    cols["source"] = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(src * n))
+    for c in ("ts", "queue_id", "recipient"):
+        t = table.schema.field(c).type
+        cols[c] = pa.chunked_array([table.column(c).combine_chunks(), fast[c].cast(t)], t).combine_chunks()
     rows = pa.table({c: cols[c] for c in ROW_COLUMNS})
-    gid = np.concatenate([gid_s + reps_f.num_rows, fast["gid"]])[order]
+    gid = np.concatenate([gid_s + reps_f.num_rows, fast["gid"]])
     reps = pa.concat_tables([reps_f, reps_s.cast(reps_f.schema)])
     return _packed(rows, gid, reps)
