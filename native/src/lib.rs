@@ -171,7 +171,7 @@ struct PyFast {
 }
 
 type Table = Vec<postfix::PatternSpec>;
-pub(crate) type RowsOut<'py> = (Bound<'py, PyBytes>, Vec<Buffers<'py>>);
+type RowsOut<'py> = (Bound<'py, PyBytes>, Vec<Buffers<'py>>);
 
 #[pymethods]
 impl PyFast {
