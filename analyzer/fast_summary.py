@@ -199,10 +199,11 @@ class FastSummaryFold(SummaryFold):
         size = 0
         warm = hasattr(self.classifier, "prepare")
         for b in stream:
-            if warm:
+            if warm and getattr(stream, "_pool", None) is not None:
                 warm = False
                 # the classifier's one-time loads on a thread while the workers parse (the stream
-                # does it only for a classifier of its own; here the pool has forked by now)
+                # does it only for a classifier of its own): once its pool has forked, never before
+                # (a fork while the thread imports would leave the workers' import lock held)
                 self.classifier.prepare()
             table, reps = self._open(b.table)
             if reps is None:
