@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["EngineError", "available", "engine", "engine_choice", "fast_postfix", "matcher", "unavailable_reason"]
+__all__ = ["EngineError", "available", "engine", "engine_choice", "fast_postfix", "fold_postfix", "matcher",
+           "string_column", "unavailable_reason"]
 
 ENV = "MAILLENS_ENGINE"
 #: threads the native core splits one batch over (the GIL is released while it matches)
@@ -181,6 +182,23 @@ def fast_postfix() -> Any:
         return None
     fp = _fast_postfix()
     return fp if fp.enabled else None
+
+
+def fold_postfix() -> Any:
+    """The native summary fold of a block's Postfix lines (``fold_postfix(fast, offsets, data,
+    threads)``, native/src/fold.rs), or None where the fast path is off or the build has none."""
+    if fast_postfix() is None:
+        return None
+    return getattr(_module()[0], "fold_postfix", None)
+
+
+def string_column(n: int, col: tuple) -> Any:
+    """An Arrow string array from (offsets, data, validity, nulls) buffers built in Rust."""
+    import pyarrow as pa
+
+    offsets, data, validity, nulls = col
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data),
+                                       pa.py_buffer(validity) if nulls else None, nulls)
 
 
 def rows_columns(n: int, cols: list[tuple]) -> dict[str, Any]:

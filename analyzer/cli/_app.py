@@ -385,6 +385,11 @@ def parse(
     # the classification of the whole stream: the cache, and retry-waits attributed across batches
     classifier = StreamClassifier(kb) if kb is not None else None
     fold = SummaryFold()
+    if output is None and classifier is not None:  # the summary folded where blocks are parsed
+        from ..fast_summary import FastSummaryFold
+
+        fold = FastSummaryFold(classifier)
+        classifier = fold.summariser
 
     def consume(stream):
         if output is not None:

@@ -16,8 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import TS, conform
+from ..schema import conform
 from . import exim, postfix
+from .classic import classic_headers, syslog_first
 from .engine import Pattern, const_column, match_patterns, match_regex, nonempty
 from .exim_fast import read_exim_rows
 from .fields import finish
@@ -327,54 +328,21 @@ def _fast_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, 
     from .. import native
 
     fp = native.fast_postfix()
-    if fp is None or state.forced not in (None, "syslog"):
-        return None
-    flavours = FORMAT_FLAVOURS[state.forced] if state.forced else state.order
-    order = sorted(flavours, key=lambda f: -state.counts.get(f, 0))
-    if order[0] != "syslog":  # the classic flavour's lines come first (clock and part order)
+    if fp is None or not syslog_first(state):
         return None
     offsets, data = native.string_buffers(arr)
     kind, months, days, secs, unusual, trailing, (h_rows, h_cols), (f_rows, f_cols) = fp.run(offsets, data, native.threads())
-    if unusual:
+    got = classic_headers(arr, state, (kind, months, days, secs, unusual, trailing), h_rows, h_cols)
+    if got is None:
         return None
-    kind = np.frombuffer(kind, dtype=np.uint8)
-    n_hdr = len(months)
-    if n_hdr == 0:
-        return None
-    months_a = np.frombuffer(months, dtype=np.uint8).astype(np.int64)
-    days_a = np.frombuffer(days, dtype=np.uint8).astype(np.int64)
-    years = state.clock.years(months_a, days_a)
-    state.counts["syslog"] = state.counts.get("syslog", 0) + n_hdr
-    ts = _utc_stamps(years, months_a, days_a, np.frombuffer(secs, dtype=np.uint32).astype(np.int64), state.clock.tz)
-    hdr_kind = kind[kind > 0]
-    n_slow = len(h_rows) // 8
+    headers, no_header, ts, hdr_kind = got
     n_fast = len(f_rows) // 8
-    hc = native.rows_columns(n_slow, h_cols)
-    msg = hc["detail"]
-    if trailing:
-        msg = pc.utf8_rtrim_whitespace(msg)
-    slow = pa.table({
-        "row": pa.Array.from_buffers(pa.int64(), n_slow, [None, pa.py_buffer(h_rows)]),
-        "flavour": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n_slow, dtype=np.int32)),
-                                                  pa.array(["syslog"])).cast(pa.string()),
-        "ts": pc.filter(ts, pa.array(hdr_kind == 1)),
-        "host": hc["host"], "program": hc["program"], "pid": hc["pid"], "msg": msg,
-    })
-    rest = np.flatnonzero(kind == 0)
-    parts = [slow]
-    no_header = pa.array(rest)
-    if len(rest):
-        other, none = split_headers(pc.take(arr, pa.array(rest)), state)
-        if other.num_rows:
-            other = other.set_column(0, "row", pa.array(rest[other.column("row").to_numpy()]))
-            parts.append(other)
-        no_header = pa.array(rest[none.to_numpy()], pa.int64())
-    headers = pa.concat_tables(parts) if len(parts) > 1 else slow
     fc = native.rows_columns(n_fast, f_cols)
     fc["row"] = pa.Array.from_buffers(pa.int64(), n_fast, [None, pa.py_buffer(f_rows)])
     fc["ts"] = pc.filter(ts, pa.array(hdr_kind == 2))
     fast = pa.table(fc)
     return headers, no_header, fast
+
 
 
 def _fast_exim_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, pa.Table] | None:
@@ -401,20 +369,6 @@ def _fast_exim_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Ar
     state.counts.clear()
     state.counts.update({k: counts[k] for k in before + [f for f in order if f in counts and f not in before]})
     return headers, no_header, fast
-
-
-def _utc_stamps(years: np.ndarray, months: np.ndarray, days: np.ndarray, secs: np.ndarray, tz: str) -> pa.Array:
-    """Local wall-clock stamps to UTC, as ``_syslog_ts`` converts them (each distinct second once)."""
-    y = years - (months <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * ((months + 9) % 12) + 2) // 5 + days - 1
-    days_since = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    naive = (days_since * 86400 + secs) * 1_000_000
-    uniq, inverse = np.unique(naive, return_inverse=True)
-    local = pc.assume_timezone(pa.array(uniq, pa.timestamp("us")), timezone=tz, ambiguous="earliest",
-                               nonexistent="earliest").cast(TS)
-    return pc.take(local, pa.array(inverse))
 
 
 def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:

@@ -51,15 +51,15 @@ impl Batch {
 }
 
 /// Days in each month for any year (February's 29th is "unusual": it depends on the year).
-const MDAYS: [u8; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+pub const MDAYS: [u8; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-fn two(b: &[u8]) -> u32 {
+pub fn two(b: &[u8]) -> u32 {
     let d = |c: u8| if c == b' ' { 0 } else { u32::from(c - b'0') };
     d(b[0]) * 10 + d(b[1])
 }
 
 /// `postfix[\w.-]*(?:/[\w.-]+)*`: the daemon (the last part), or None.
-fn postfix_daemon(program: &[u8]) -> Option<&[u8]> {
+pub fn postfix_daemon(program: &[u8]) -> Option<&[u8]> {
     if !program.starts_with(b"postfix") || program.ends_with(b"/") {
         return None;
     }

@@ -9,6 +9,8 @@ pub mod exim;
 pub mod exim_cols;
 mod exim_py;
 pub mod fields;
+pub mod fold;
+mod fold_py;
 pub mod hash;
 pub mod lines;
 pub mod postfix;
@@ -279,6 +281,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_translate, m)?)?;
     m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
     m.add_function(wrap_pyfunction!(py_split_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(fold_py::fold_postfix, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER])?;

@@ -1,0 +1,364 @@
+"""The summary of ``maillens parse`` (no -o) folded from blocks summarised where they are parsed.
+
+The general path (:class:`analyzer.sinks.SummaryFold` over a classified :class:`EventStream`)
+sends every block's event rows (the ~25 columns classification and attribution read) from the
+worker processes to the main process, which classifies every row (through the key cache) and
+attributes retry-waits (:class:`analyzer.classify_stream.StreamClassifier`) before the fold
+counts a few columns. Here the stream's classifier is a :class:`BlockSummariser`, which runs
+where the block is parsed (a worker process, or in-process for small inputs) and replaces the
+block's table by what the summary still needs of it:
+
+* the block's *groups*: its rows grouped by the exact raw values of :data:`CLASS_KEY` (what
+  classify reads, before it masks texts), one representative row each with its row count;
+* the counts by event, reply code and status, and the first and last stamp;
+* per event only its group and the five columns attribution reads that are not the group's.
+
+The main process (:class:`FastSummaryFold`) classifies the groups of a few consecutive blocks in
+one call of the :class:`analyzer.class_cache.Classifier` (a call costs ~0.03 CPU-s whatever its
+size, so classifying in each worker cost more: one call per block and worker with new keys),
+counts the failures' causes per group, and runs the same ``StreamClassifier`` attribution, in
+block order, on the rows it reads (errors, waits, ends of messages, rejects without a reason and
+the line above each, the block's last line), built from the group answers: the same causes as
+the general path, since attribution reads only those rows and writes only the waits and bare
+rejects, which are counted after it (tests/test_native_summary.py compares the summaries).
+
+Not handled here (the general path runs, decided when the stream is read): several sets of
+files or secondary logs in one run (their merging hashes whole event rows, see
+:mod:`analyzer.pipeline`).
+
+**The Rust fold** (:func:`fold_batch`, the stream's producer here when the native fast path is
+on): a block's Postfix lines that the fast path reads whole are grouped in Rust
+(native/src/fold.rs: no event row is built for them, threads over line ranges, the GIL
+released); the block's other lines are parsed by :func:`analyzer.parsers.finish_batch` and
+grouped as above; the block comes out already summarised. It runs wherever
+:func:`analyzer.parsers._fast_split` would (classic syslog headers tried first, every stamp one
+the Rust reader reads as the Python clock does, not a panic log), for files and stdin, plain or
+compressed, with --strict too (the same counts are checked); elsewhere (``MAILLENS_ENGINE=python``,
+``MAILLENS_FAST=0``, Exim's own format: its native readers build whole rows) the block is parsed
+whole and summarised by :class:`BlockSummariser`, as before.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES
+from .class_cache import CLASS_KEY, Classifier
+from .classify_stream import _BARE_READS, _READS, StreamClassifier
+from .schema import CLASS_SCHEMA
+from .sinks import FAILURES, SummaryFold
+
+__all__ = ["META", "BlockSummariser", "FastSummaryFold"]
+
+#: the schema metadata key of a summarised block's counts (JSON)
+META = b"maillens.summary"
+_CLASS = [f.name for f in CLASS_SCHEMA]
+#: the columns of a summarised block's rows
+_OUT = sorted(set(_READS) | set(_BARE_READS))
+
+
+def _isin(values: Any, of: frozenset[str] | tuple[str, ...]) -> np.ndarray:
+    return pc.fill_null(pc.is_in(values, value_set=pa.array(sorted(of))), False).to_numpy(zero_copy_only=False)
+
+
+def groups(table: pa.Table, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(group of each row, first row of each group) of the rows' exact values in ``names``
+    (null a value of its own). Groups are numbered in order of their first row."""
+    n = table.num_rows
+    key = np.zeros(n, np.int64)
+    span = 1
+    for name in names:
+        col = table.column(name)
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        enc = pc.dictionary_encode(col)
+        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
+        card = len(enc.dictionary) + 1
+        if span * card >= 1 << 62:  # renumber the tuples so far densely before they overflow
+            uniq, key = np.unique(key, return_inverse=True)
+            span = len(uniq)
+        key = key * card + codes
+        span *= card
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    # renumber by first row, so that the representatives are in line order
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[inverse.reshape(-1)], first[order]
+
+
+def _counted(values: pa.Array | pa.ChunkedArray, n: np.ndarray) -> list[list[Any]]:
+    """[value, rows] of groups' values weighted by their rows (nulls and zero counts left out)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    enc = pc.dictionary_encode(values)
+    idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+    ok = idx >= 0
+    sums = np.bincount(idx[ok], weights=np.asarray(n)[ok], minlength=len(enc.dictionary)).astype(np.int64)
+    words = enc.dictionary.to_pylist()
+    return [[words[i], int(sums[i])] for i in np.flatnonzero(sums)]
+
+
+class BlockSummariser:
+    """The stream's classifier on the summary's path, run where a block is parsed (a worker
+    process: it carries no state, so the pipeline runs it there): a block's table in, its
+    summary out. It groups the rows by their raw :data:`CLASS_KEY` values and sends back the
+    groups' representatives with their rows (:data:`REPS`, in the schema metadata), the counts
+    by event, reply code and status and the first and last stamp (:data:`META`), and one small
+    row per event (:data:`ROW_COLUMNS`: its group and the columns attribution reads that are
+    not the group's). The main process classifies the groups (:class:`FastSummaryFold`)."""
+
+    #: the event table's columns it reads (and the column it adds: the stream keeps only these)
+    reads = (*StreamClassifier.reads, "gid")
+
+    def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
+        if META in (table.schema.metadata or {}):  # summarised where it was parsed (fold_batch)
+            return table
+        if table.num_rows == 0:
+            return _packed(table, np.zeros(0, np.int64), table)
+        gid, first = groups(table, CLASS_KEY)
+        return _packed(table.select(ROW_COLUMNS), gid, table.select(CLASS_KEY).take(pa.array(first)))
+
+
+def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table) -> pa.Table:
+    """A block's summary (see :class:`BlockSummariser`): ``rows`` (:data:`ROW_COLUMNS`, one a
+    row), each row's group ``gid`` and the groups' representatives ``reps`` (:data:`CLASS_KEY`)."""
+    meta: dict[str, Any] = {"event": [], "code": [], "status": [], "ts": None}
+    if rows.num_rows == 0:
+        return pa.table({}).replace_schema_metadata({META: json.dumps(meta)})
+    n = np.bincount(gid, minlength=reps.num_rows)
+    reps = reps.append_column("n", pa.array(n, pa.int64()))
+    meta["event"] = _counted(reps.column("event"), n)
+    meta["code"] = _counted(reps.column("reply_code"), n)
+    meta["status"] = _counted(reps.column("status"), n)
+    lo, hi = pc.min_max(rows.column("ts")).values()
+    if lo.is_valid:
+        meta["ts"] = [lo.cast(pa.int64()).as_py(), hi.cast(pa.int64()).as_py()]
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, reps.schema) as w:
+        w.write_table(reps)
+    out = rows.append_column("gid", pa.array(gid.astype(np.uint32)))
+    return out.replace_schema_metadata({META: json.dumps(meta), REPS: sink.getvalue().to_pybytes()})
+
+
+#: the schema metadata key of a summarised block's groups (an Arrow IPC stream)
+REPS = b"maillens.groups"
+#: the columns of a summarised block's rows (with ``gid``): what attribution reads that is not
+#: a column of the classification key (nor the classification)
+ROW_COLUMNS = sorted(c for c in _OUT if c not in _CLASS and c not in CLASS_KEY)
+
+
+class FastSummaryFold(SummaryFold):
+    """:class:`SummaryFold` of a stream whose classifier is :attr:`summariser`: classifies the
+    summarised blocks' groups (a few consecutive blocks in one call, as
+    :func:`analyzer.pipeline.classify_grouped` does), counts the failures' causes, and runs the
+    retry-wait attribution on the rows it reads; a stream it cannot fold so (see the module doc)
+    is classified and folded as on the general path."""
+
+    #: consecutive blocks' groups classified in one call up to this many groups (a call has a
+    #: fixed cost: 80k, ~20 blocks of a Postfix day, two or three calls a 1M day, saved ~0.13
+    #: main-process CPU-s against 24k; what is held stays bounded by it, not by the input)
+    GROUPS = 80_000
+
+    def __init__(self, classifier: StreamClassifier) -> None:
+        super().__init__()
+        self.general = classifier
+        self.kb = classifier.kb
+        self.summariser = BlockSummariser()
+        self.classifier = Classifier(self.kb, attributing=False)
+        self._lo: int | None = None
+        self._hi: int | None = None
+
+    @staticmethod
+    def eligible(stream: Any) -> bool:
+        from .pipeline import is_secondary
+        from .sources import rotation_key
+
+        names = [i.name for i in stream.inputs]
+        return not any(is_secondary(n) for n in names) and len({rotation_key(n)[0] for n in names}) <= 1
+
+    def fold(self, stream: Any) -> SummaryFold:
+        if not self.eligible(stream):
+            stream.classifier = self.general
+            return super().fold(stream)
+        from . import native
+        from .schema import SCHEMA
+
+        if stream.producer is None and native.fold_postfix() is not None:
+            stream.producer = fold_batch  # the fast path's Postfix rows grouped in Rust
+        # a block summarised in a worker is counted by the stream as its table's rows, which are
+        # its events; one summarised here (small inputs) was counted from its LineCounts: the same
+        attribution = StreamClassifier(self.kb)
+        held: list[tuple[pa.Table, pa.Table]] = []
+        size = 0
+        warm = hasattr(self.classifier, "prepare")
+        for b in stream:
+            if warm and getattr(stream, "_pool", None) is not None:
+                warm = False
+                # the classifier's one-time loads on a thread while the workers parse (the stream
+                # does it only for a classifier of its own): once its pool has forked, never before
+                # (a fork while the thread imports would leave the workers' import lock held)
+                self.classifier.prepare()
+            table, reps = self._open(b.table)
+            if reps is None:
+                continue
+            held.append((table, reps))
+            size += reps.num_rows
+            if size >= self.GROUPS:
+                self._classified(held, attribution)
+                held, size = [], 0
+        self._classified(held, attribution)
+        if self._lo is not None:
+            import pandas as pd
+
+            ts_type = SCHEMA.field("ts").type
+            self.first = pd.Timestamp(pa.scalar(self._lo, pa.int64()).cast(ts_type).as_py())
+            self.last = pd.Timestamp(pa.scalar(self._hi, pa.int64()).cast(ts_type).as_py())
+        return self
+
+    def _open(self, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+        """A summarised block's rows and groups (None: no events); its counts added."""
+        md = table.schema.metadata or {}
+        meta = json.loads(md[META])
+        for into, name in ((self.by_event, "event"), (self.by_code, "code"), (self.by_status, "status")):
+            for k, v in meta[name]:
+                into[k] += v
+        if meta["ts"] is not None:
+            lo, hi = meta["ts"]
+            self._lo = lo if self._lo is None else min(self._lo, lo)
+            self._hi = hi if self._hi is None else max(self._hi, hi)
+        if REPS not in md:
+            return table, None
+        return table.replace_schema_metadata(None), pa.ipc.open_stream(md[REPS]).read_all()
+
+    def _classified(self, held: list[tuple[pa.Table, pa.Table]], attribution: StreamClassifier) -> None:
+        if not held:
+            return
+        answers = self.classifier.classify_many([reps.drop_columns(["n"]) for _, reps in held])
+        for (table, reps), ans in zip(held, answers, strict=True):
+            self._fold(table, reps, ans.select(_CLASS), attribution)
+
+    def _fold(self, table: pa.Table, reps: pa.Table, answers: pa.Table, attribution: StreamClassifier) -> None:
+        """One block, in order: the causes of its failures, attribution's rows attributed."""
+        gid = table.column("gid").to_numpy()
+        # rows come in line order, or (fold_batch) the Python-parsed ones before the folded ones
+        line = table.column("line_no").to_numpy()
+        order = None if np.all(line[1:] >= line[:-1]) else np.argsort(line, kind="stable")
+        if order is not None:
+            gid = gid[order]
+        event, reply_text = reps.column("event"), reps.column("reply_text")
+        outcome, cause, action = answers.column("outcome"), answers.column("cause"), answers.column("action")
+        g_failed = _isin(outcome, FAILURES)
+        g_target = _isin(cause, WAITING_CAUSES) & _isin(action, WAITING_ACTIONS)
+        g_source = (_isin(outcome, FAILED) & _isin(event, ATTEMPT_EVENTS) & ~_isin(cause, NOT_A_REASON)
+                    & ~g_target)
+        g_bare = _isin(event, frozenset({"reject"})) & pc.is_null(reply_text).to_numpy(zero_copy_only=False)
+        g_removed = _isin(event, frozenset({"removed"}))
+        # the failures whose cause no attribution changes: counted by group
+        kept = reps.column("n").to_numpy() * (g_failed & ~g_target & ~g_bare)
+        for k, v in _counted(cause, kept):
+            self.by_cause[k] += v
+        # the rows attribution reads (as StreamClassifier picks them) or writes
+        bare = g_bare[gid]
+        take = g_target[gid] | g_source[gid] | bare
+        has_queue = pc.is_valid(table.column("queue_id")).to_numpy(zero_copy_only=False)
+        take |= g_removed[gid] & (has_queue if order is None else has_queue[order])
+        take[:-1] |= bare[1:]  # the line above a bare reject (its error, if it is one)
+        take[-1] = True  # the block's last line: the next block's first bare reject may take its error
+        at = np.flatnonzero(take)
+        on = pa.array(gid[at])
+        rows = pa.array(at if order is None else order[at])
+        cols = {c: table.column(c).take(rows) for c in ROW_COLUMNS}
+        cols.update({c: reps.column(c).take(on) for c in _OUT if c in CLASS_KEY})
+        cols.update({c: answers.column(c).take(on) for c in _OUT if c in _CLASS})
+        sub = pa.table({c: cols[c] for c in _OUT})
+        waits, bare_rows = g_target[gid[at]], g_bare[gid[at]]
+        sub = attribution._attribute(sub)
+        pick = (waits | bare_rows) & g_failed[gid[at]]
+        if pick.any():
+            self._count(self.by_cause, pc.filter(sub.column("cause"), pa.array(pick)))
+
+
+def fold_batch(lines: Any, first_line: int, ctx: Any) -> tuple[pa.Table, Any]:
+    """The stream's producer on the summary's path (:func:`analyzer.parsers.parse_batch`'s
+    place): the Postfix lines the native fast path reads whole are grouped in Rust
+    (``analyzer._native.fold_postfix``, native/src/fold.rs: no event rows are built for them),
+    the other lines are parsed as :func:`~analyzer.parsers.finish_batch` parses them, and the
+    block comes back summarised as :class:`BlockSummariser` summarises a table (which then
+    passes it on). Where the fast path does not run (see :func:`_fold_split`), the block is
+    parsed whole as before and summarised by the :class:`BlockSummariser`."""
+    from .parsers import Split, _split, arrow_lines, finish_batch
+
+    arr, n_nul = arrow_lines(lines)
+    folded = None if ctx.panic else _fold_split(arr, ctx.headers)
+    if folded is None:
+        return finish_batch(_split(arr, lines, n_nul, first_line, ctx))
+    headers, no_header, fast = folded
+    sp = Split(arr, lines, first_line, headers, no_header, ctx.name, ctx.headers.clock.tz, ctx.panic,
+               ctx.flavour == "exim", n_nul, None, ctx.columns)
+    table, counts = finish_batch(sp)
+    n_fast = len(fast["row"])
+    if n_fast:
+        counts.by_mta["postfix"] += n_fast  # as finish_batch counts a fast table's rows
+    counts.events = table.num_rows + n_fast
+    return _merged(table, fast, ctx.name, first_line), counts
+
+
+def _fold_split(arr: pa.Array, state: Any) -> tuple[pa.Table, pa.Array, dict[str, Any]] | None:
+    """:func:`analyzer.parsers._fast_split` with the fast rows folded: the headers as it reads
+    them, and of the rows read whole their line (``row``), stamp, group, queue id and recipient
+    and the groups' representatives (``reps``, :data:`CLASS_KEY` columns). None where the batch
+    is read as before (no native fold, a stamp the Python clock reads otherwise, not syslog)."""
+    from . import native
+    from .parsers import classic_headers, syslog_first
+    from .schema import conform
+
+    fold = native.fold_postfix()
+    if fold is None or not syslog_first(state):
+        return None
+    offsets, data = native.string_buffers(arr)
+    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt) = fold(
+        native.fast_postfix(), offsets, data, native.threads())
+    got = classic_headers(arr, state, head, h_rows, h_cols)
+    if got is None:
+        return None
+    headers, no_header, ts, hdr_kind = got
+    n = len(f_rows) // 8
+    reps = conform(pa.table(native.rows_columns(len(g_rows) // 8, g_cols))).select(CLASS_KEY)
+    fast = {"row": np.frombuffer(f_rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
+            "ts": pc.filter(ts, pa.array(hdr_kind == 2)), "queue_id": native.string_column(n, qid),
+            "recipient": native.string_column(n, rcpt), "reps": reps}
+    return headers, no_header, fast
+
+
+def _merged(table: pa.Table, fast: dict[str, Any], source: str, first_line: int) -> pa.Table:
+    """The summary of a block (:func:`_packed`) from its Python-parsed rows ``table`` (all
+    columns) and its folded rows ``fast``: groups of both (the Python rows' numbered after the
+    fast ones'; a key in both has two groups, which classify alike); the Python rows first, then
+    the folded ones: :meth:`FastSummaryFold._fold` puts the few rows it reads in line order."""
+    if table.num_rows:
+        gid_s, first_s = groups(table, CLASS_KEY)
+        reps_s = table.select(CLASS_KEY).take(pa.array(first_s))
+        line_s = table.column("line_no").to_numpy()
+    else:
+        gid_s, reps_s, line_s = np.zeros(0, np.int64), fast["reps"].slice(0, 0), np.zeros(0, np.int64)
+    reps_f = fast["reps"]
+    line_no = np.concatenate([line_s, fast["row"] + first_line])
+    n = len(line_no)
+    cols: dict[str, Any] = {"line_no": pa.array(line_no, table.schema.field("line_no").type)}
+    src = source.encode()
+    offsets = (np.arange(n + 1, dtype=np.int32) * len(src)).tobytes()
+    cols["source"] = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(src * n))
+    for c in ("ts", "queue_id", "recipient"):
+        t = table.schema.field(c).type
+        cols[c] = pa.chunked_array([table.column(c).combine_chunks(), fast[c].cast(t)], t).combine_chunks()
+    rows = pa.table({c: cols[c] for c in ROW_COLUMNS})
+    gid = np.concatenate([gid_s + reps_f.num_rows, fast["gid"]])
+    reps = pa.concat_tables([reps_f, reps_s.cast(reps_f.schema)])
+    return _packed(rows, gid, reps)

@@ -1,0 +1,345 @@
+//! The summary fold of `maillens parse` (no -o): a block of lines in, and of the Postfix lines
+//! the fast path reads whole (`postfix.rs`) only what the summary needs, no event rows: their
+//! *groups* (rows with equal values in every column of `analyzer.class_cache.CLASS_KEY`, one
+//! representative row each, numbered in order of their first line), each row's group, and the
+//! two columns attribution reads that no group holds (queue id, recipient). The other lines come
+//! back as `batch::read` gives them (headers for the Python engine, kinds, stamps), so the Python
+//! side parses them as before (`analyzer/fast_summary.py`). Threads over line ranges, no GIL.
+
+use crate::batch::{postfix_daemon, two, HEADER, MDAYS, NO_HEADER, ROW};
+use crate::engine::Strings;
+use crate::fields::is_space;
+use crate::postfix::Fast;
+use crate::rows::{concat, Row, Rows};
+use crate::syslog::header;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// A nullable string column being built (Arrow offsets, data, LSB-first validity bitmap).
+#[derive(Default)]
+pub struct Col {
+    pub offsets: Vec<i32>,
+    pub data: Vec<u8>,
+    pub valid: Vec<u8>,
+    pub nulls: usize,
+}
+
+impl Col {
+    fn push(&mut self, v: Option<&[u8]>) {
+        let n = self.offsets.len().saturating_sub(1);
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        if n.is_multiple_of(8) {
+            self.valid.push(0);
+        }
+        match v {
+            Some(v) => {
+                self.data.extend_from_slice(v);
+                self.valid[n / 8] |= 1 << (n % 8);
+            }
+            None => self.nulls += 1,
+        }
+        self.offsets.push(self.data.len() as i32);
+    }
+
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        (self.valid[i / 8] & (1 << (i % 8)) != 0).then(|| &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize])
+    }
+
+    fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    fn extend(&mut self, other: &Col) {
+        for i in 0..other.len() {
+            self.push(other.get(i));
+        }
+    }
+}
+
+/// The classification key of a row: its `CLASS_KEY` values, nulls told from empty texts.
+fn key(r: &Row, out: &mut Vec<u8>) {
+    out.clear();
+    let mut put = |v: Option<&[u8]>| match v {
+        None => out.push(0),
+        Some(b) => {
+            out.push(1);
+            out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            out.extend_from_slice(b);
+        }
+    };
+    put(r.event.map(str::as_bytes));
+    put(r.status.as_deref());
+    put(r.smtp_stage.map(str::as_bytes));
+    put(r.mta.map(str::as_bytes));
+    put(r.dsn.as_deref());
+    put(r.enhanced_code.as_deref());
+    put(r.reply_code.map(i16::to_le_bytes).as_ref().map(|b| &b[..]));
+    put(r.quit.map(|q| [u8::from(q)]).as_ref().map(|b| &b[..]));
+    put(r.relay_host.as_deref());
+    put(r.reply_text.as_deref());
+    put(r.detail.as_deref());
+    put(r.direction.map(str::as_bytes));
+}
+
+/// A block (or a part of one) folded.
+pub struct Folded<'a> {
+    /// as `batch::Batch`: per line NO_HEADER / HEADER / ROW; stamps of the lines with a header
+    pub kind: Vec<u8>,
+    pub months: Vec<u8>,
+    pub days: Vec<u8>,
+    pub secs: Vec<u32>,
+    pub unusual: bool,
+    pub trailing_space: bool,
+    /// the HEADER lines (the Python engine reads them)
+    pub headers: Rows,
+    /// the ROW lines: line index, group, queue id, recipient
+    pub rows: Vec<u32>,
+    pub gid: Vec<u32>,
+    pub queue_id: Col,
+    pub recipient: Col,
+    /// the groups' keys and representatives (their first row), by group number
+    pub keys: Vec<Box<[u8]>>,
+    pub reps: Vec<(u32, Row<'a>)>,
+}
+
+/// Fold lines `lo..hi` of `lines` (`months`: the month names, January first).
+pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months: &[Vec<u8>]) -> Result<Folded<'a>, String> {
+    let mut f = Folded {
+        kind: Vec::with_capacity(hi - lo),
+        months: Vec::new(),
+        days: Vec::new(),
+        secs: Vec::new(),
+        unusual: false,
+        trailing_space: false,
+        headers: Rows::new(),
+        rows: Vec::with_capacity(hi - lo),
+        gid: Vec::with_capacity(hi - lo),
+        queue_id: Col::default(),
+        recipient: Col::default(),
+        keys: Vec::new(),
+        reps: Vec::new(),
+    };
+    let mut groups: HashMap<Box<[u8]>, u32> = HashMap::new();
+    let mut buf = Vec::new();
+    for i in lo..hi {
+        let line = lines.get(i);
+        let Some([_, host, tag, msg]) = header(line) else {
+            f.kind.push(NO_HEADER);
+            continue;
+        };
+        let stamp = &line[..15];
+        let month = months.iter().position(|m| m.as_slice() == &stamp[..3]).unwrap_or_else(|| {
+            f.unusual = true;
+            0
+        });
+        let (day, h, m, s) = (two(&stamp[4..6]), two(&stamp[7..9]), two(&stamp[10..12]), two(&stamp[13..15]));
+        f.unusual |= day == 0 || day > u32::from(MDAYS[month]) || h > 23 || m > 59 || s > 59;
+        f.months.push(month as u8 + 1);
+        f.days.push(day as u8);
+        f.secs.push(h * 3600 + m * 60 + s);
+        let tag = &line[tag.0..tag.1];
+        let (program, pid) = match memchr::memchr(b'[', tag) {
+            Some(p) => {
+                let digits = &tag[p + 1..tag.len() - 1];
+                let v = digits.iter().try_fold(0u64, |a, &d| a.checked_mul(10)?.checked_add(u64::from(d - b'0')));
+                let pid = v.filter(|&v| v <= i32::MAX as u64).map(|v| v as i32);
+                f.unusual |= pid.is_none();
+                (&tag[..p], pid)
+            }
+            None => (tag, None),
+        };
+        let msg = &line[msg.0..msg.1];
+        f.trailing_space |= msg.last().is_some_and(|&c| is_space(c));
+        let host = Some(Cow::Borrowed(&line[host.0..host.1]));
+        let mut row = Row { host: host.clone(), mta: Some("postfix"), program: Some(Cow::Borrowed(program)), pid, ..Row::default() };
+        let graphic_end = msg.last().is_some_and(|&c| (0x21..=0x7E).contains(&c));
+        let read = graphic_end && postfix_daemon(program).is_some_and(|d| fast.read(d, msg, &mut row));
+        if !read {
+            let r = Row { host, program: Some(Cow::Borrowed(program)), pid, detail: Some(Cow::Borrowed(msg)), ..Row::default() };
+            f.headers.push(i as u32, &r)?;
+            f.kind.push(HEADER);
+            continue;
+        }
+        f.kind.push(ROW);
+        key(&row, &mut buf);
+        let g = match groups.get(buf.as_slice()) {
+            Some(&g) => g,
+            None => {
+                let g = f.keys.len() as u32;
+                let k: Box<[u8]> = buf.as_slice().into();
+                groups.insert(k.clone(), g);
+                f.keys.push(k);
+                f.reps.push((i as u32, row.clone()));
+                g
+            }
+        };
+        f.rows.push(i as u32);
+        f.gid.push(g);
+        f.queue_id.push(row.queue_id.as_deref());
+        f.recipient.push(row.recipient.as_deref());
+    }
+    Ok(f)
+}
+
+/// Join folds of consecutive line ranges: groups renumbered in order of their first line.
+pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
+    let mut it = parts.into_iter();
+    let mut out = it.next().expect("one part at least");
+    let mut groups: HashMap<Box<[u8]>, u32> = out.keys.iter().cloned().zip(0..).collect();
+    let mut headers = vec![std::mem::take(&mut out.headers)];
+    for p in it {
+        let map: Vec<u32> = p
+            .keys
+            .into_iter()
+            .zip(p.reps)
+            .map(|(k, rep)| {
+                *groups.entry(k.clone()).or_insert_with(|| {
+                    out.keys.push(k);
+                    out.reps.push(rep);
+                    out.keys.len() as u32 - 1
+                })
+            })
+            .collect();
+        out.kind.extend(p.kind);
+        out.months.extend(p.months);
+        out.days.extend(p.days);
+        out.secs.extend(p.secs);
+        out.unusual |= p.unusual;
+        out.trailing_space |= p.trailing_space;
+        headers.push(p.headers);
+        out.rows.extend(p.rows);
+        out.gid.extend(p.gid.iter().map(|&g| map[g as usize]));
+        out.queue_id.extend(&p.queue_id);
+        out.recipient.extend(&p.recipient);
+    }
+    out.headers = concat(headers);
+    out
+}
+
+/// [`fold`] over `threads` ranges of the block at once.
+pub fn fold_parallel<'a>(fast: &'a Fast, lines: Strings<'a>, months: &[Vec<u8>], threads: usize) -> Result<Folded<'a>, String> {
+    let n = lines.len();
+    let threads = threads.clamp(1, 64).min(n / 4096 + 1);
+    let step = n.div_ceil(threads).max(1);
+    let parts = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (lo, hi) = ((t * step).min(n), ((t + 1) * step).min(n));
+                s.spawn(move || fold(fast, lines, lo, hi, months))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("fold thread")).collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(join(parts))
+}
+
+/// The representatives as event-row columns (their row: the line of the group's first row).
+pub fn reps(f: &Folded) -> Result<Rows, String> {
+    let mut rows = Rows::with_capacity(f.reps.len());
+    for (i, r) in &f.reps {
+        rows.push(*i, r)?;
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader of every hand-read pattern (the fields' regexes as fields.py writes them).
+    fn fast() -> Fast {
+        let fields = crate::fields::Fields::new(
+            r"(?:^|: |\(|\s)(?P<code>[2-5][0-9][0-9])(?:[ -]|$)(?:[2-5][0-9][0-9][ -])?(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3}\b)?",
+            r"(?:^|[\s(\[-])(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3})(?:$|[\s,;:)\].])",
+            r"(?:in reply to (?P<a>.+?) command)",
+            r"queued as (?P<q>[0-9A-Za-z-]{5,})",
+            vec![("RCPT".into(), "RCPT TO".into())],
+        )
+        .unwrap();
+        let table = crate::postfix::patterns().iter().map(|(n, e, r)| (n.to_string(), r.clone(), e.to_string(), None)).collect();
+        Fast::new(table, HashMap::new(), HashMap::new(), fields)
+    }
+
+    fn lines(v: &[String]) -> (Vec<i32>, Vec<u8>) {
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        crate::testutil::strings(&refs)
+    }
+
+    fn day() -> Vec<String> {
+        let mut v = Vec::new();
+        for i in 0..9000 {
+            let q = format!("{:X}", 0x1000 + i % 37);
+            v.push(match i % 6 {
+                0 => format!("Dec  3 10:00:{:02} mx postfix/smtpd[{i}]: connect from a{}.example[10.0.0.{}]", i % 60, i % 5, i % 9),
+                1 => format!("Dec  3 10:00:{:02} mx postfix/qmgr[1]: {q}: removed", i % 60),
+                2 => format!("Dec  3 10:00:{:02} mx postfix/smtpd[{i}]: disconnect from b[10.1.1.1] ehlo=1 quit=1 commands=2", i % 60),
+                3 => format!("Dec  3 10:00:{:02} mx other[2]: something {i}", i % 60),
+                4 => "not a syslog line".to_string(),
+                _ => format!("Dec  3 10:00:{:02} mx postfix/cleanup[3]: {q}: message-id=<{}@x>", i % 60, i % 7),
+            });
+        }
+        v
+    }
+
+    #[test]
+    fn equal_keys_share_a_group_and_threads_change_nothing() {
+        let fast = fast();
+        let months: Vec<Vec<u8>> = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+            .iter()
+            .map(|m| m.as_bytes().to_vec())
+            .collect();
+        let v = day();
+        let (o, d) = lines(&v);
+        let s = Strings { offsets: &o, data: &d };
+        let one = fold_parallel(&fast, s, &months, 1).unwrap();
+        let four = fold_parallel(&fast, s, &months, 4).unwrap();
+        assert_eq!(one.kind, four.kind);
+        assert_eq!(one.rows, four.rows);
+        assert_eq!(one.gid, four.gid);
+        assert_eq!(one.keys, four.keys);
+        assert_eq!(one.queue_id.data, four.queue_id.data);
+        assert_eq!(one.queue_id.valid, four.queue_id.valid);
+        assert_eq!(one.headers.rows, four.headers.rows);
+        assert!(!one.rows.is_empty() && one.keys.len() < one.rows.len());
+        // groups numbered by first row; a row's group has the row's key
+        let firsts: Vec<u32> = one.reps.iter().map(|(i, _)| *i).collect();
+        assert!(firsts.windows(2).all(|w| w[0] < w[1]));
+        let mut buf = Vec::new();
+        for (k, (i, _)) in one.reps.iter().enumerate() {
+            let at = one.rows.iter().position(|r| r == i).unwrap();
+            assert_eq!(one.gid[at] as usize, k);
+        }
+        for (g, (_, r)) in one.reps.iter().enumerate() {
+            key(r, &mut buf);
+            assert_eq!(&*one.keys[g], buf.as_slice());
+        }
+        // every line is counted once, as batch::read counts it
+        let b = crate::batch::read(&fast, s, 0, v.len(), &months).unwrap();
+        assert_eq!(b.kind, one.kind);
+        assert_eq!(b.rows.rows, one.rows);
+        assert_eq!(b.headers.rows, one.headers.rows);
+        assert_eq!(b.secs, one.secs);
+    }
+
+    #[test]
+    fn null_and_empty_are_different_keys() {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        key(&Row { detail: None, ..Row::default() }, &mut a);
+        key(&Row { detail: Some(Cow::Borrowed(b"")), ..Row::default() }, &mut b);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn col_keeps_nulls() {
+        let mut c = Col::default();
+        c.push(Some(b"ab"));
+        c.push(None);
+        c.push(Some(b""));
+        let mut d = Col::default();
+        d.extend(&c);
+        assert_eq!(d.offsets, vec![0, 2, 2, 2]);
+        assert_eq!((d.valid[0], d.nulls), (0b101, 1));
+    }
+}
