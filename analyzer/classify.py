@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from analyzer import schema
 from analyzer.lazy import lazy_module
+from analyzer.rulematch import match as _match
 from analyzer.rules import KnowledgeBase, RulesError, load_rules, shipped_rules
 from analyzer.rules._load import CODE_CLASS, parse_status
 
@@ -157,27 +158,48 @@ def _column(events: pd.DataFrame, name: str) -> pa.Array:
     s = events[name]
     arr: Any = s.array.__arrow_array__() if isinstance(s.dtype, pd.ArrowDtype) else \
         pa.array(s.to_numpy(dtype=object), from_pandas=True)
+    return _one_array(arr, typ)
+
+
+def _one_array(arr: pa.Array | pa.ChunkedArray, typ: pa.DataType) -> pa.Array:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    if arr.type != typ:
-        arr = arr.cast(typ)
-    return arr
+    return arr if arr.type == typ else arr.cast(typ)
 
 
-def _factorize(events: pd.DataFrame, name: str, as_list: bool = True) -> tuple[np.ndarray, Any]:
-    """Integer codes (0 = null, i+1 = vocab[i]) and the distinct values (list or Arrow array)."""
-    if name not in events.columns:
-        codes, uniq = np.zeros(len(events), dtype=np.int64), pa.array([], pa.string())
+def _key_table(events: pd.DataFrame) -> pa.Table:
+    """The columns classify reads (:data:`analyzer.class_cache.CLASS_KEY`) of a frame, as Arrow
+    arrays of the event schema's types (nulls for a column the frame lacks)."""
+    from analyzer.class_cache import CLASS_KEY
+
+    return pa.table({name: _column(events, name) for name in CLASS_KEY})
+
+
+def _table_column(table: pa.Table, name: str) -> pa.Array:
+    typ = schema.SCHEMA.field(name).type
+    if name not in table.column_names:
+        return pa.nulls(table.num_rows, typ)
+    return _one_array(table.column(name), typ)
+
+
+def _factorize(table: pa.Table, name: str, as_list: bool = True) -> tuple[np.ndarray, Any]:
+    """Integer codes (0 = null, i+1 = vocab[i]) and the distinct values (list or Arrow array),
+    distinct values in the order first seen (as pandas' factorize)."""
+    if name not in table.column_names:
+        codes, uniq = np.zeros(table.num_rows, dtype=np.int64), pa.array([], pa.string())
     else:
-        s = events[name]
-        if not isinstance(s.dtype, pd.ArrowDtype):
-            s = pd.Series(pd.arrays.ArrowExtensionArray(_column(events, name)), index=s.index)
-        raw, values = pd.factorize(s)
-        codes = raw.astype(np.int64) + 1
-        uniq = pa.array(values.array)
-        if isinstance(uniq, pa.ChunkedArray):
-            uniq = uniq.combine_chunks()
+        enc = pc.dictionary_encode(_table_column(table, name))
+        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
+        uniq = enc.dictionary
     return codes, (uniq.to_pylist() if as_list else uniq)
+
+
+def _factorize_list(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """pandas' factorize of a list of hashable values: codes (-1 for None) and the distinct values."""
+    seen: dict[Any, int] = {}
+    codes = np.fromiter((-1 if v is None else seen.setdefault(v, len(seen)) for v in values), dtype=np.int64,
+                        count=len(values))
+    return codes, list(seen)
 
 
 @dataclass
@@ -190,6 +212,8 @@ class _Uniques:
 
 
 def _combine(cols: dict[str, np.ndarray], sizes: dict[str, int]) -> _Uniques:
+    """The distinct combinations of the codes ``cols`` (their order does not matter: each is
+    classified on its own) and each row's one."""
     names = list(cols)
     total = 1
     for n in names:
@@ -198,20 +222,18 @@ def _combine(cols: dict[str, np.ndarray], sizes: dict[str, int]) -> _Uniques:
         key = np.zeros(len(next(iter(cols.values()))), dtype=np.int64)
         for n in names:
             key = key * sizes[n] + cols[n]
-        inverse, uniq = pd.factorize(key)
+        uniq, inverse = np.unique(key, return_inverse=True)
         out: dict[str, np.ndarray] = {}
         for n in reversed(names):
             uniq, out[n] = np.divmod(uniq, sizes[n])
-        return _Uniques({n: out[n] for n in names}, {}, inverse)
+        return _Uniques({n: out[n] for n in names}, {}, inverse.reshape(-1))
     # Too many combinations for one int64 key: factorize pairwise.
     key = cols[names[0]]
     for n in names[1:]:
-        key, _ = pd.factorize(key * sizes[n] + cols[n])
-        key = key.astype(np.int64)
-    inverse, first = pd.factorize(key)
-    pos = np.zeros(len(first), dtype=np.int64)
-    pos[inverse] = np.arange(len(inverse))
-    return _Uniques({n: cols[n][pos] for n in names}, {}, inverse)
+        _, key = np.unique(key * sizes[n] + cols[n], return_inverse=True)
+        key = key.reshape(-1).astype(np.int64)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return _Uniques({n: cols[n][first] for n in names}, {}, inverse.reshape(-1))
 
 
 def host_patterns(kb: KnowledgeBase) -> tuple[tuple[str, str], ...]:
@@ -245,6 +267,20 @@ def _provider_of_hosts(kb: KnowledgeBase, hosts: list[str]) -> list[str | None]:
     return out
 
 
+def _provider_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
+    return [(pid, p["text"]) for pid, p in kb.providers.items() if p.get("text")]
+
+
+def compile_patterns(kb: KnowledgeBase) -> None:
+    """Compile now the text patterns a classification call runs (the rules', the providers' and
+    the wait/give-up phrases) where the native core runs them: they are compiled when first
+    used otherwise, ~0.15 CPU-s in the first call (:meth:`analyzer.class_cache.Classifier.prepare`)."""
+    from analyzer.rulematch import compile_all, runner_patterns
+
+    compile_all(runner_patterns(kb))
+    compile_all((*(p for _, p in _provider_texts(kb)), WAIT_TEXT, EXPIRE_TEXT))
+
+
 def _text_patterns(kb: KnowledgeBase, texts: pa.Array) -> tuple[list[str | None], np.ndarray, np.ndarray]:
     """Per distinct text: the provider whose signature it holds (the table's first), and whether
     it says the MTA waits (:data:`WAIT_TEXT`) or gave up (:data:`EXPIRE_TEXT`), as lookups by
@@ -252,7 +288,7 @@ def _text_patterns(kb: KnowledgeBase, texts: pa.Array) -> tuple[list[str | None]
     compiled once per process by the native core), ignoring case, nulls matching nothing."""
     from analyzer.rulematch import TextRunner
 
-    provs = [(pid, p["text"]) for pid, p in kb.providers.items() if p.get("text")]
+    provs = _provider_texts(kb)
     found: list[str | None] = [None] * len(texts)
     wait = np.zeros(len(texts) + 1, dtype=bool)
     expire = np.zeros(len(texts) + 1, dtype=bool)
@@ -284,82 +320,8 @@ def _text_codes(texts: list[str | None]) -> tuple[list[int | None], list[str | N
     return codes, enh
 
 
-def _lut(vocab: list[Any], allowed: frozenset[str] | None) -> np.ndarray:
-    """Boolean lookup over codes 0..len(vocab): which values a condition accepts (0 = null)."""
-    if allowed is None:
-        return np.ones(len(vocab) + 1, dtype=bool)
-    return np.array([False] + [v in allowed for v in vocab], dtype=bool)
-
-
 # --------------------------------------------------------------------------------------------
 # the classifier
-
-
-def _match(kb: KnowledgeBase, u: dict[str, np.ndarray], v: dict[str, list[Any]],
-           texts: pa.Array) -> np.ndarray:
-    """Index of the winning rule for each unique combination (-1 where nothing matched)."""
-    from analyzer.rulematch import runner
-
-    n = len(u["event"])
-    best = np.full(n, -1, dtype=np.int64)
-    free = np.ones(n, dtype=bool)  # best < 0
-    run = runner(kb, texts)  # each rule's pattern over the distinct texts (native core or pyarrow)
-    order = sorted(range(len(kb.rules)), key=lambda i: (-kb.rules[i].score, i))
-    enh_parsed = [parse_status(e) for e in v["enh"]]
-    dsn_parsed = [parse_status(e) for e in v["dsn"]]
-    # a condition's rows, once per call (many rules share their event, status ... sets)
-    held: dict[tuple[str, Any], np.ndarray] = {}
-
-    def rows_where(key: str, values: Any) -> np.ndarray:
-        got = held.get((key, values))
-        if got is None:
-            if key == "code":
-                got = np.isin(u["code"], np.fromiter(values, dtype=np.int64))
-            elif key == "quit":
-                got = u["quit"] == (2 if values else 1)
-            else:
-                got = _lut(v[key], values)[u[key]]
-            held[(key, values)] = got
-        return got
-
-    for i in order:
-        if not free.any():
-            break
-        r = kb.rules[i]
-        m = free.copy()
-        for key, values in (("event", r.event), ("status", r.status), ("stage", r.stage),
-                            ("mta", r.mta), ("provider", r.provider), ("quit", r.quit)):
-            if values is not None:
-                m &= rows_where(key, values)
-        if r.codes is not None:
-            m &= rows_where("code", frozenset(r.codes))
-        if r.enhanced:
-            lut = np.array([False] + [any(p.matches(e) for p in r.enhanced) for e in enh_parsed])
-            m &= lut[u["enh"]]
-        if r.dsn:
-            lut = np.array([False] + [any(p.matches(e) for p in r.dsn) for e in dsn_parsed])
-            m &= lut[u["dsn"]]
-        if r.text is None:
-            best[m] = i
-            free[m] = False
-            continue
-        rows = np.flatnonzero(m)
-        if not len(rows):
-            continue
-        # the regex runs only on the distinct texts still undecided for this rule
-        t = u["text"][rows]
-        cand = np.zeros(len(texts) + 1, dtype=bool)
-        cand[t] = True
-        cand[0] = False
-        cand = np.flatnonzero(cand)
-        if not len(cand):
-            continue
-        hits = np.zeros(len(texts) + 1, dtype=bool)
-        hits[cand] = run.hits(i, cand)
-        rows = rows[hits[t]]
-        best[rows] = i
-        free[rows] = False
-    return best
 
 
 def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
@@ -382,6 +344,27 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     that decided (``known_reply:<id>`` for a known reply), for tests and debugging.
     """
     kb = rules or default_rules()
+    answers = classify_table(_key_table(events), kb, rule_ids=rule_ids, known_replies=known_replies,
+                             known_directions=known_directions)
+    out = events.copy(deep=False)
+    for name in answers.column_names:
+        if name != "cause_ref":
+            out[name] = pd.Series(pd.arrays.ArrowExtensionArray(answers.column(name).combine_chunks()),
+                                  index=events.index)
+    from analyzer.attribution import attribute
+
+    return attribute(out, kb) if attribute_causes else attribute(out, kb, only_columns=True)
+
+
+def classify_table(table: pa.Table, rules: KnowledgeBase | None = None, *, rule_ids: bool = False,
+                   known_replies: Any = None, known_directions: tuple[str | None, ...] = ("outbound",)) -> pa.Table:
+    """The classification columns of ``table`` (an Arrow table of the event schema's types; the
+    columns classify reads, :data:`analyzer.class_cache.CLASS_KEY`, missing ones read as nulls),
+    row for row: :data:`analyzer.schema.CLASS_SCHEMA` (``cause_ref`` null: no attribution)
+    and, with ``rule_ids``, ``rule_id``. What :func:`classify` appends with
+    ``attribute_causes=False``, without pandas (the stream's classifier calls it)."""
+    kb = rules or default_rules()
+    events = table
     cols: dict[str, np.ndarray] = {}
     vocab: dict[str, list[Any]] = {}
     for key, name in (("event", "event"), ("status", "status"), ("stage", "smtp_stage"),
@@ -410,10 +393,10 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     prov_names = sorted(kb.providers)
     prov_code = {p: i + 1 for i, p in enumerate(prov_names)}
     cols["relay_prov"] = np.array([0] + [prov_code.get(p, 0) for p in host_prov])[host_idx]
-    code = pc.fill_null(_column(events, "reply_code").cast(pa.int64()), -1).to_numpy(
+    code = pc.fill_null(_table_column(events, "reply_code").cast(pa.int64()), -1).to_numpy(
         zero_copy_only=False)
     cols["code"] = np.where((code >= 100) & (code <= 999), code, -1) + 1
-    cols["quit"] = pc.fill_null(_column(events, "quit").cast(pa.int8()), -1).to_numpy(
+    cols["quit"] = pc.fill_null(_table_column(events, "quit").cast(pa.int8()), -1).to_numpy(
         zero_copy_only=False).astype(np.int64) + 1
     sizes = {k: len(vocab[k]) + 1 for k in vocab}
     sizes.update(relay_prov=len(prov_names) + 1, code=1001, quit=3, text=len(texts) + 1)
@@ -429,11 +412,11 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
     enh_col = [None] + [e if parse_status(e) else None for e in vocab["enh_col"]]
     t_enh_full = [None, *t_enh]
     eff_enh = [enh_col[a] or t_enh_full[b] for a, b in zip(u["enh_col"], u["text"], strict=False)]
-    enh_codes, enh_vocab = pd.factorize(pd.Series(eff_enh, dtype=object))
+    enh_codes, enh_vocab = _factorize_list(eff_enh)
     t_prov_full = [None, *t_prov]
     eff_prov = [prov_names[rp - 1] if rp else t_prov_full[t]
                 for rp, t in zip(u["relay_prov"], u["text"], strict=False)]
-    p_codes, p_vocab = pd.factorize(pd.Series(eff_prov, dtype=object))
+    p_codes, p_vocab = _factorize_list(eff_prov)
     uu = dict(event=u["event"], status=u["status"], stage=u["stage"], mta=u["mta"],
               dsn=u["dsn"], quit=u["quit"], code=eff_code, text=u["text"],
               enh=enh_codes.astype(np.int64) + 1, provider=p_codes.astype(np.int64) + 1)
@@ -480,17 +463,12 @@ def classify(events: pd.DataFrame, rules: KnowledgeBase | None = None, *,
         res["fix_id"].append(kb.fix_for(fix, dir_v[u["direction"][j]]))
         res["rule_id"].append(rule_id)
 
-    out = events.copy(deep=False)
-    names = [c.name for c in schema.CLASS_COLUMNS if c.name in res] + \
-        (["rule_id"] if rule_ids else [])
+    names = [c.name for c in schema.CLASS_COLUMNS if c.name in res] + (["rule_id"] if rule_ids else [])
     inverse = pa.array(uq.inverse.astype(np.int32))
-    for name in names:
-        small = pa.array(res[name], pa.string())
-        out[name] = pd.Series(pd.arrays.ArrowExtensionArray(pc.take(small, inverse)),
-                              index=events.index)
-    from analyzer.attribution import attribute
-
-    return attribute(out, kb) if attribute_causes else attribute(out, kb, only_columns=True)
+    arrays = {name: pc.take(pa.array(res[name], pa.string()), inverse) for name in names}
+    arrays["cause_ref"] = pa.nulls(table.num_rows, pa.string())
+    order = [c.name for c in schema.CLASS_COLUMNS if c.name in arrays] + (["rule_id"] if rule_ids else [])
+    return pa.table({name: arrays[name] for name in order})
 
 
 def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], best: np.ndarray,
@@ -517,7 +495,7 @@ def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], bes
     if not len(known):
         return known, picks
     wanted = np.unique(u["text"][cand])
-    near = known.nearest(texts.take(pa.array(wanted - 1)).to_pylist())
+    near = _nearest(known, texts.take(pa.array(wanted - 1)).to_pylist())
     at = np.full(len(texts) + 1, -1, dtype=np.int64)
     at[wanted] = np.arange(len(wanted))
     for j in np.flatnonzero(cand):
@@ -531,6 +509,33 @@ def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], bes
                 evidence[j], rule_cause, row, float(near.similarity[k])):
             picks[j] = i
     return known, picks
+
+
+#: The nearest known reply of each text asked for, per table of known replies (its id: the table
+#: is kept beside): a stream's calls ask again for texts an earlier call had (other statuses,
+#: events), ~30 ms per call otherwise. Bounded: emptied past _NEAR_HELD texts.
+_NEAR: dict[int, tuple[Any, dict[str, tuple[int, float]]]] = {}
+_NEAR_HELD = 100_000
+
+
+def _nearest(known: Any, texts: list[str]) -> Any:
+    """``known.nearest(texts)``, each text's answer worked out once per process."""
+    from analyzer.similar import Nearest
+
+    entry = _NEAR.get(id(known))
+    if entry is None or entry[0] is not known:
+        if len(_NEAR) > 8:
+            _NEAR.clear()
+        entry = _NEAR[id(known)] = (known, {})
+    held = entry[1]
+    new = [t for t in dict.fromkeys(texts) if t not in held]
+    if new:
+        if len(held) + len(new) > _NEAR_HELD:
+            held.clear()
+        got = known.nearest(new)
+        held.update(zip(new, zip(got.index.tolist(), got.similarity.tolist(), strict=True), strict=True))
+    pairs = [held[t] for t in texts]
+    return Nearest(np.array([i for i, _ in pairs], dtype=np.int64), np.array([s for _, s in pairs], dtype=np.float64))
 
 
 def _action(event: str | None, status: str | None, wait: bool, expire: bool) -> str | None:

@@ -131,8 +131,7 @@ class StreamClassifier:
         target = _isin(cause, WAITING_CAUSES) & _isin(table.column("action"), WAITING_ACTIONS)
         source = (_isin(table.column("outcome"), FAILED) & _isin(table.column("event"), ATTEMPT_EVENTS)
                   & ~_isin(cause, NOT_A_REASON) & ~target)
-        ends = _isin(table.column("event"), frozenset({"removed"})) & pc.is_valid(table.column("queue_id")).to_numpy(
-            zero_copy_only=False)
+        ends = self._ends(table, source | target)
         rows = np.flatnonzero(source | target | ends)
         if not len(rows):
             return table
@@ -156,6 +155,24 @@ class StreamClassifier:
         if is_src.any() or (is_end.any() and self.carry is not None):
             self._keep_last(sub.filter(pa.array(is_src)), rows[is_src], sub.filter(pa.array(is_end)), rows[is_end])
         return table
+
+    def _ends(self, table: pa.Table, errors: np.ndarray) -> np.ndarray:
+        """The lines that end a message (:func:`analyzer.attribution.message_ends`) whose queue id
+        is one of the batch's ``errors`` (sources and targets) or of the carried errors: only
+        those tell an error's message from a later one of the same queue id; the others (most
+        of them: Exim's Completed lines) would only be taken, sorted and dropped."""
+        qid = table.column("queue_id")
+        ends = _isin(table.column("event"), frozenset({"removed"})) & pc.is_valid(qid).to_numpy(zero_copy_only=False)
+        if not ends.any():
+            return ends
+        ids = [qid.filter(pa.array(errors))] if errors.any() else []
+        if self.carry is not None and self.carry.num_rows:
+            ids.append(self.carry.column("queue_id"))
+        if not ids:
+            return np.zeros(len(ends), dtype=bool)
+        wanted = pc.unique(pa.chunked_array([c for i in ids for c in (i.chunks if isinstance(i, pa.ChunkedArray) else [i])],
+                                            qid.type).combine_chunks().drop_null())
+        return ends & pc.fill_null(pc.is_in(qid, value_set=wanted), False).to_numpy(zero_copy_only=False)
 
     def _keep_last(self, sources: pa.Table, src_at: np.ndarray, ends: pa.Table, end_at: np.ndarray) -> None:
         """Carry, per queue id and per recipient domain, the last error (by time, then line order),

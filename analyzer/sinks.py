@@ -349,11 +349,43 @@ _PANDAS_METADATA: dict[pa.Schema, dict] = {}
 
 
 def _pandas_metadata(schema: pa.Schema) -> dict:
-    """The metadata pandas would write for a table of ``schema`` (computed once per schema)."""
+    """The metadata pandas would write for a table of ``schema`` (computed once per schema):
+    without importing pandas when it is not (:func:`_metadata_without_pandas`)."""
     key = schema.remove_metadata()
     if key not in _PANDAS_METADATA:
-        _PANDAS_METADATA[key] = pa.Schema.from_pandas(to_pandas(key.empty_table()), preserve_index=False).metadata
+        import sys
+
+        got = None if "pandas" in sys.modules else _metadata_without_pandas(key)
+        if got is None:
+            got = pa.Schema.from_pandas(to_pandas(key.empty_table()), preserve_index=False).metadata
+        _PANDAS_METADATA[key] = got
     return _PANDAS_METADATA[key]
+
+
+def _metadata_without_pandas(schema: pa.Schema) -> dict | None:
+    """What ``pa.Schema.from_pandas`` writes for a frame of ``schema``'s Arrow-backed columns
+    (:func:`analyzer.schema.to_pandas`), built without pandas (~0.3 CPU-s to import in a
+    ``parse -o`` that needs nothing else of it): per column its name, pyarrow's logical type of
+    it and the ArrowDtype's name; no index. None for a type whose entry holds more (decimals,
+    dictionaries, nested types ...) or without pandas installed. tests/test_sinks_metadata.py
+    checks it equals pandas' for the event table's schema."""
+    import json
+    from importlib.metadata import PackageNotFoundError, version
+
+    from pyarrow.pandas_compat import get_logical_type
+
+    plain = (pa.types.is_string, pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_timestamp)
+    if not all(any(t(f.type) for t in plain) for f in schema):
+        return None
+    try:
+        pandas_version = version("pandas")
+    except PackageNotFoundError:
+        return None
+    columns = [{"name": f.name, "field_name": f.name, "pandas_type": get_logical_type(f.type),
+                "numpy_type": f"{f.type}[pyarrow]", "metadata": None} for f in schema]
+    return {b"pandas": json.dumps({"index_columns": [], "column_indexes": [], "columns": columns, "attributes": {},
+                                   "creator": {"library": "pyarrow", "version": pa.__version__},
+                                   "pandas_version": pandas_version}).encode("utf8")}
 
 
 def _error(path: str, exc: OSError) -> OutputError:

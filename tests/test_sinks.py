@@ -147,3 +147,14 @@ def test_utc_stamps_as_text_read_back_as_the_stamps(unit):
     assert pacsv.read_csv(io.BytesIO(ours.getvalue())).equals(pacsv.read_csv(io.BytesIO(plain.getvalue())))
     other = pa.array([0], pa.timestamp("us", "Europe/Berlin"))
     assert utc_stamps_text(other) is other
+
+
+def test_pandas_metadata_without_pandas_is_what_pandas_writes():
+    """The Parquet file's pandas metadata, built without importing pandas, is byte for byte what
+    ``pa.Schema.from_pandas`` writes for the event table's frame (classified or not)."""
+    from analyzer.schema import CLASS_SCHEMA, SCHEMA, to_pandas
+
+    for schema in (SCHEMA, pa.unify_schemas([SCHEMA, CLASS_SCHEMA])):
+        want = pa.Schema.from_pandas(to_pandas(schema.empty_table()), preserve_index=False).metadata
+        assert sinks._metadata_without_pandas(schema) == want
+    assert sinks._metadata_without_pandas(pa.schema([("d", pa.dictionary(pa.int8(), pa.string()))])) is None

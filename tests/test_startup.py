@@ -93,3 +93,36 @@ def test_runtime_dependencies_hold_no_plotting_library():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     names = {re.split(r"[<>=\[;! ]", d, maxsplit=1)[0].lower() for d in deps}
     assert not names & {"matplotlib", "seaborn", "plotly", "bokeh", "pillow", "kiwisolver", "contourpy", "fonttools"}
+
+
+def test_parse_to_parquet_never_imports_pandas(tmp_path):
+    """`parse -o x.parquet` of a rotated set of Postfix logs (classified)
+    writes the table without importing pandas in the main process: the classifier works on Arrow,
+    the file's pandas metadata is built without it and pyarrow's own attempt is refused
+    (analyzer.lazy.arrow_without_pandas)."""
+    out = tmp_path / "e.parquet"
+    code = ("import sys\nfrom analyzer.cli import main\n"
+            f"sys.argv = ['maillens', 'parse', {str(ROOT / 'sample_logs' / 'postfix')!r}, '-o', {str(out)!r}, '-q', '--tz', 'UTC']\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print(sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert out.stat().st_size
+    assert r.stdout.strip().splitlines()[-1] == "['pyarrow']"
+
+
+def test_pyarrow_sees_pandas_once_it_is_imported():
+    """After pyarrow's attempt was refused, the first import of pandas revives its pandas support:
+    ``pa.array`` of a Series and of a Categorical answer as in a process that never refused."""
+    code = ("import sys, pyarrow as pa\n"
+            "if sys.argv[1] == 'refuse':\n"
+            "    from analyzer.lazy import arrow_without_pandas\n"
+            "    arrow_without_pandas()\n"
+            "    pa.array(['x'])\n"
+            "    assert 'pandas' not in sys.modules\n"
+            "import pandas as pd\n"
+            "print(pa.array(pd.Series([1, None])).to_pylist(), pa.array(pd.Series(['a', 'b'], dtype='category')).type,"
+            " pa.Table.from_pandas(pd.DataFrame({'a': [1.5]})).schema.metadata is not None)\n")
+    got = [subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, cwd=ROOT, check=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120).stdout for mode in ("plain", "refuse")]
+    assert got[0] == got[1] and "dictionary" in got[0]

@@ -310,6 +310,9 @@ def run_stream(logs: list[str] | None, consume, *, year: int | None, tz: str | N
 
 def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: str, classifier=None, columns=None):
     use_system_allocator()
+    from ..lazy import arrow_without_pandas
+
+    arrow_without_pandas()  # pyarrow's own import of pandas refused: imported only if a step reads a frame
     from ..intake import NoMailLines
     from ..output import OutputError
     from ..reader import OptionError, UnrecognisedLines, check_stream, open_stream
