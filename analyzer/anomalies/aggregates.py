@@ -56,10 +56,44 @@ def row_order(batch: pd.DataFrame) -> np.ndarray:
     return base + np.arange(len(batch), dtype=np.int64)
 
 
+#: The codes of the columns :func:`_eq` compared last (id of the array -> the array, its Arrow
+#: data, codes, distinct values): a batch's few-valued columns (event, direction, outcome ...) are
+#: compared a dozen times by the folds' masks; each is factorized once and every further
+#: comparison is a lookup per row (measured: a string comparison per call cost more than the
+#: factorization). Bounded: cleared when it holds :data:`_CODED_MAX` columns.
+_CODED: dict[int, tuple[Any, Any, np.ndarray, np.ndarray]] = {}
+_CODED_MAX = 16
+
+
+def _coded(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, distinct values) of an Arrow-backed or categorical column, -1 for null; None for
+    another dtype. Reused while the same array (and Arrow data) is asked again."""
+    arr = s.array
+    data = getattr(arr, "_pa_array", None)
+    if data is None and not isinstance(arr, pd.Categorical):
+        return None
+    hit = _CODED.get(id(arr))
+    if hit is not None and hit[0] is arr and hit[1] is data:
+        return hit[2], hit[3]
+    codes, uniq = pd.factorize(arr, use_na_sentinel=True)
+    values = np.asarray(uniq, dtype=object)
+    if len(_CODED) >= _CODED_MAX:
+        _CODED.clear()
+    _CODED[id(arr)] = (arr, data, codes, values)
+    return codes, values
+
+
 def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
+    """Where ``s`` equals ``value`` (or one of the values), null as False."""
+    values = [value] if isinstance(value, str) else list(value)
+    coded = _coded(s) if len(s) else None
+    if coded is not None:
+        codes, uniq = coded
+        hit = np.append(np.isin(uniq, values), False)  # code -1 (null) takes the trailing False
+        return hit[codes]
     if isinstance(value, str):
         return (s == value).fillna(False).to_numpy(dtype=bool)
-    return s.isin(list(value)).fillna(False).to_numpy(dtype=bool)
+    return s.isin(values).fillna(False).to_numpy(dtype=bool)
 
 
 def is_bulk(batch: pd.DataFrame) -> np.ndarray:
@@ -265,7 +299,8 @@ class BulkFold:
             return Bulk(Bulk.empty().table, qids, senders)
         a = _aggregate(_concat(self._pieces))
         self._pieces = []
-        a = {k: v[np.argsort(a["last_order"], kind="stable")] for k, v in a.items()}
+        by_order = np.argsort(a["last_order"], kind="stable")  # once, not once per column
+        a = {k: v[by_order] for k, v in a.items()}
         cols: dict[str, Any] = {"sec": a["sec"]}
         for c in self._CODED:  # the codes back to their values, one object per distinct value
             names = np.array([None, *self._values[c]], dtype=object)
