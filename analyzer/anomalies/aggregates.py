@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "in_window", "is_bulk", "is_completed", "is_queued",
            "is_received", "qid_hash", "row_order"]
@@ -56,41 +58,20 @@ def row_order(batch: pd.DataFrame) -> np.ndarray:
     return base + np.arange(len(batch), dtype=np.int64)
 
 
-#: The codes of the columns :func:`_eq` compared last (id of the array -> the array, its Arrow
-#: data, codes, distinct values): a batch's few-valued columns (event, direction, outcome ...) are
-#: compared a dozen times by the folds' masks; each is factorized once and every further
-#: comparison is a lookup per row (measured: a string comparison per call cost more than the
-#: factorization). Bounded: cleared when it holds :data:`_CODED_MAX` columns.
-_CODED: dict[int, tuple[Any, Any, np.ndarray, np.ndarray]] = {}
-_CODED_MAX = 16
-
-
-def _coded(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """(codes, distinct values) of an Arrow-backed or categorical column, -1 for null; None for
-    another dtype. Reused while the same array (and Arrow data) is asked again."""
-    arr = s.array
-    data = getattr(arr, "_pa_array", None)
-    if data is None and not isinstance(arr, pd.Categorical):
-        return None
-    hit = _CODED.get(id(arr))
-    if hit is not None and hit[0] is arr and hit[1] is data:
-        return hit[2], hit[3]
-    codes, uniq = pd.factorize(arr, use_na_sentinel=True)
-    values = np.asarray(uniq, dtype=object)
-    if len(_CODED) >= _CODED_MAX:
-        _CODED.clear()
-    _CODED[id(arr)] = (arr, data, codes, values)
-    return codes, values
-
-
 def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
-    """Where ``s`` equals ``value`` (or one of the values), null as False."""
+    """Where ``s`` equals ``value`` (or one of the values), null as False. An Arrow-backed string
+    column is compared by one Arrow kernel, a Categorical by its codes (a value per category):
+    the folds' masks compare a batch's columns a dozen times, and pandas' own comparison cost
+    ten times the kernel's (measured: 0.6 against 0.07 ms on a 28k-row batch)."""
     values = [value] if isinstance(value, str) else list(value)
-    coded = _coded(s) if len(s) else None
-    if coded is not None:
-        codes, uniq = coded
-        hit = np.append(np.isin(uniq, values), False)  # code -1 (null) takes the trailing False
-        return hit[codes]
+    data = getattr(s.array, "_pa_array", None)
+    if data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        hit = pc.equal(data, values[0]) if len(values) == 1 else \
+            pc.is_in(data, value_set=pa.array(values, type=data.type))
+        return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        known = np.append(np.isin(np.asarray(s.cat.categories, dtype=object), values), False)
+        return known[s.cat.codes.to_numpy()]  # code -1 (null) takes the trailing False
     if isinstance(value, str):
         return (s == value).fillna(False).to_numpy(dtype=bool)
     return s.isin(values).fillna(False).to_numpy(dtype=bool)
