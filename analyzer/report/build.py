@@ -46,8 +46,8 @@ def _iso(ts: Any) -> str | None:
 
 
 def _mask(s: pd.Series, values: str | tuple[str, ...]) -> np.ndarray:
-    """Where ``s`` equals ``values`` (or one of them), null as False: the detectors' comparison,
-    which factorizes a column once for all the comparisons of it (:func:`..anomalies.aggregates._eq`)."""
+    """Where ``s`` equals ``values`` (or one of them), null as False: the detectors' comparison
+    (:func:`..anomalies.aggregates._eq`: an Arrow kernel, or a Categorical's codes)."""
     return _eq(s, values)
 
 
