@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .keyed import Agg, QidTable, Vocab, key_hash
-from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, frame, isin, lower_domain, mask, valid
+from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
 
 __all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
 
@@ -239,10 +239,27 @@ class PfFold(_Fold):
         }
 
 
-def _col(df: pd.DataFrame, name: str) -> pd.Series:
-    """A column of a small (already selected) table as plain objects, None for null."""
-    s = df[name]
-    return s.astype(object).where(s.notna(), None)
+def _str(a: pa.Array) -> pa.Array:
+    """A string column as Arrow ``string`` (the joins take one string type)."""
+    return a if pa.types.is_string(a.type) else a.cast(pa.string())
+
+
+def _wrap(left: str, a: pa.Array, right: str) -> pa.Array:
+    """``left + a + right`` per value, null where ``a`` is null."""
+    return pc.binary_join_element_wise(left, a, right, "")
+
+
+def _ip_suffix(ip: pa.Array) -> pa.Array:
+    """``[ip]``, or an empty string where there is no IP."""
+    return pc.fill_null(_wrap("[", ip, "]"), "")
+
+
+def _lower(a: pa.Array) -> pa.Array:
+    """Python's ``str.lower`` of each value: Arrow's where every text is ASCII, else Python's own
+    (its full case mapping differs from Arrow's for a few letters)."""
+    if pc.all(pc.string_is_ascii(a)).as_py() is not False:
+        return pc.ascii_lower(a)
+    return pa.array([None if v is None else v.lower() for v in a.to_pylist()], pa.string())
 
 
 def id_seconds(ids: pd.Series) -> np.ndarray:
@@ -318,17 +335,16 @@ class ExFold(_Fold):
 
     def _arrivals(self, ev: pd.DataFrame, f: dict[str, Any], seconds: np.ndarray) -> None:
         """The '<=' lines: sending hosts (H=: 'name', '(helo)', '[ip]'; 'local' without), and each
-        message's first size, arrival time and sending host and sender."""
+        message's first size, arrival time and sending host and sender (Arrow kernels throughout:
+        no Python string per line)."""
         if not f["arrival"].any():
             return
-        a = frame(ev, f["arrival"], ["queue_id", "client_host", "helo", "client_ip", "sender"])
-        helo, ip = _col(a, "helo"), _col(a, "client_ip")
-        host = _col(a, "client_host")
-        host = host.where(host.notna(), ("(" + helo.fillna("") + ")").where(helo.notna(), None))
-        host = host.where(host.notna(), ("[" + ip.fillna("") + "]").where(ip.notna(), "local")).astype(str)
-        size = f["size"].filter(pa.array(f["arrival"])).to_numpy(zero_copy_only=False).astype("int64")
-        self.sources.add(pd.DataFrame({"host": host.to_numpy(), "messages": 1, "bytes": size}))
-        h = key_hash(pa.array(a["queue_id"].astype(str).to_numpy(), pa.string()))
+        r = pa.array(f["arrival"])
+        chost, helo, ip, sender = (_str(col(ev, n).filter(r)) for n in ("client_host", "helo", "client_ip", "sender"))
+        host = pc.coalesce(chost, _wrap("(", helo, ")"), _wrap("[", ip, "]"), pa.scalar("local"))
+        size = f["size"].filter(r).to_numpy(zero_copy_only=False).astype("int64")
+        self.sources.add(pd.DataFrame({"host": host.to_numpy(zero_copy_only=False), "messages": 1, "bytes": size}))
+        h = key_hash(f["qid"].filter(r))  # an arrival has a queue id (ex_frame)
         first = _first(h)
         run, pos = self.qids.ensure(h[first])
         fresh = (self.qids.get("flags", run, pos) & _SIZED) == 0
@@ -336,50 +352,57 @@ class ExFold(_Fold):
         self.qids.put("arrived", run, pos, seconds[f["arrival"]][first], fresh)
         self.qids.flag(_SIZED, run, pos, fresh)
         # the sending host and sender of the first arrival from a remote host ('relayed')
-        remote = (host != "local").to_numpy()
+        remote = mask(pc.not_equal(host, "local"))
         if remote.any():
-            sender = _col(a, "sender").fillna("")
-            src = (host + ("[" + ip.fillna("") + "]").where(ip.notna(), "") + " "
-                   + sender.where(sender != "", "<>")).str.lower()
             hr = h[remote]
             one = _first(hr)
+            at = np.flatnonzero(remote)[one]  # only the lines read are joined
+            said = pc.fill_null(sender.take(at), "")
+            src = _lower(pc.binary_join_element_wise(
+                host.take(at), _ip_suffix(ip.take(at)), " ", pc.if_else(pc.equal(said, ""), "<>", said), ""))
             run, pos = self.qids.ensure(hr[one])
             fresh = (self.qids.get("flags", run, pos) & _SRC) == 0
-            codes = self.srcs.encode(pa.array(src.to_numpy()[remote][one], pa.string()))
-            self.qids.put("src", run, pos, codes, fresh)
+            self.qids.put("src", run, pos, self.srcs.encode(src), fresh)
             self.qids.flag(_SRC, run, pos, fresh)
 
     def _deliveries(self, ev: pd.DataFrame, f: dict[str, Any]) -> None:
         """The '=>' and '->' lines: destination host, local address, transport, size; relayed pairs."""
         rows = f["arrow"] | f["further"]
-        if rows.any():
-            d = frame(ev, rows, ["queue_id", "relay_host", "relay_ip", "recipient", "orig_recipient", "direction"])
-            arrow, blackhole = f["arrow"][rows], f["blackhole"][rows]
-            remote = d["relay_host"].notna().to_numpy(dtype=bool)
-            rcpt, parent = _col(d, "recipient").fillna(""), _col(d, "orig_recipient")
-            pipe = rcpt.str.startswith(("/", "|")) & parent.notna()
-            user = rcpt.where(~pipe, rcpt + " <" + parent.fillna("") + ">").where(~blackhole, "blackhole")
-            kind = np.where(blackhole, ":blackhole:",
-                            np.where(d["direction"].to_numpy() == "outbound", "remote (smtp)", "local"))
-            known = d["queue_id"].notna().to_numpy(dtype=bool)
-            h = np.zeros(len(d), dtype=np.uint64)
-            h[known] = key_hash(pa.array(d["queue_id"][known].astype(str).to_numpy(), pa.string()))
-            out = pd.DataFrame({"host": _col(d, "relay_host").fillna("local").to_numpy(),
-                                "recipient": user.where(~remote, None).to_numpy(), "arrow": arrow,
-                                "transport": np.where(arrow, kind, None), "h": h, "known": known & arrow})
-            self._deliver_with_waiting(out)
-            sent_remote = arrow & remote & known
-            if sent_remote.any():
-                run, pos = self.qids.ensure(np.unique(h[sent_remote]))
-                self.qids.flag(_REMOTE, run, pos)
-            same = parent.isna() | (parent.fillna("").str.lower() == rcpt.str.lower())
-            rel = sent_remote & same.to_numpy(dtype=bool)
-            rip = _col(d, "relay_ip")
-            dst = (d["relay_host"].astype(str) + ("[" + rip.fillna("") + "]").where(rip.notna(), "") + " "
-                   + rcpt).str.lower()
-            pairs = pd.DataFrame({"to": dst.to_numpy()[rel], "h": h[rel],
-                                  "first": self.rows + np.flatnonzero(rows)[rel]})
-            self._relay(pd.concat([*self.relay_waiting, pairs], ignore_index=True))
+        if not rows.any():
+            return
+        r = pa.array(rows)
+        qid = f["qid"].filter(r)
+        rhost, rip, rcpt, parent, direction = (_str(col(ev, n).filter(r)) for n in (
+            "relay_host", "relay_ip", "recipient", "orig_recipient", "direction"))
+        rcpt = pc.fill_null(rcpt, "")
+        arrow, blackhole = f["arrow"][rows], f["blackhole"][rows]
+        remote = valid(rhost)
+        pipe = mask(pc.or_(pc.starts_with(rcpt, "/"), pc.starts_with(rcpt, "|"))) & valid(parent)
+        user = pc.if_else(pa.array(pipe), pc.binary_join_element_wise(rcpt, " <", parent, ">", ""), rcpt)
+        user = pc.if_else(pa.array(blackhole), "blackhole", user)
+        kind = np.where(blackhole, ":blackhole:", np.where(eq(direction, "outbound"), "remote (smtp)", "local"))
+        known = valid(qid)
+        h = np.zeros(len(qid), dtype=np.uint64)
+        h[known] = key_hash(qid.filter(pa.array(known)))
+        local = pc.if_else(pa.array(remote), pa.scalar(None, pa.string()), user)
+        out = pd.DataFrame({"host": pc.fill_null(rhost, "local").to_numpy(zero_copy_only=False),
+                            "recipient": local.to_numpy(zero_copy_only=False), "arrow": arrow,
+                            "transport": np.where(arrow, kind, None), "h": h, "known": known & arrow})
+        self._deliver_with_waiting(out)
+        sent_remote = arrow & remote & known
+        rel = sent_remote.copy()
+        if sent_remote.any():
+            run, pos = self.qids.ensure(np.unique(h[sent_remote]))
+            self.qids.flag(_REMOTE, run, pos)
+            # a relayed pair: a remote delivery to the address itself (no parent, or the same one)
+            at = np.flatnonzero(sent_remote)
+            p, c = parent.take(at), rcpt.take(at)
+            rel[at] = ~valid(p) | mask(pc.equal(_lower(pc.fill_null(p, "")), _lower(c)))
+        at = np.flatnonzero(rel)
+        dst = _lower(pc.binary_join_element_wise(rhost.take(at), _ip_suffix(rip.take(at)), " ", rcpt.take(at), ""))
+        pairs = pd.DataFrame({"to": dst.to_numpy(zero_copy_only=False), "h": h[rel],
+                              "first": self.rows + np.flatnonzero(rows)[rel]})
+        self._relay(pd.concat([*self.relay_waiting, pairs], ignore_index=True))
 
     def _deliver(self, d: pd.DataFrame, final: bool = False) -> None:
         size, ready = _sized(self.qids, d["h"].to_numpy(), d["known"].to_numpy())

