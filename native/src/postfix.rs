@@ -42,6 +42,16 @@ pub fn patterns() -> Vec<(&'static str, &'static str, String)> {
             "lost_connection",
             format!(r"^(?:(?:{QID}|NOQUEUE): )?lost connection after (?P<stage>[A-Z][A-Z-]*)(?: \([^)]*\))? from (?P<client>{CLIENT})$"),
         ),
+        (
+            "smtpd.timeout",
+            "timeout",
+            format!(r"^(?:(?:{QID}|NOQUEUE): )?timeout after (?P<stage>[A-Z][A-Z-]*)(?: \([^)]*\))? from (?P<client>{CLIENT})$"),
+        ),
+        (
+            "smtpd.too_many_errors",
+            "too_many_errors",
+            format!(r"^(?:(?:{QID}|NOQUEUE): )?too many errors after (?P<stage>[A-Z][A-Z-]*)(?: \([^)]*\))? from (?P<client>{CLIENT})$"),
+        ),
         ("tls.in", "tls", format!(r"^(?P<tls_trust>\w+) TLS connection established from (?P<client>{CLIENT}): (?P<tls>.*)$")),
         ("postscreen.connect", "connect", format!(r"^CONNECT from (?P<client>{CLIENT}) to \[(?P<server>[^\]]*)\]:\d+$")),
         ("postscreen.disconnect", "disconnect", format!(r"^DISCONNECT (?P<client>{CLIENT})$")),
@@ -51,6 +61,12 @@ pub fn patterns() -> Vec<(&'static str, &'static str, String)> {
             format!(r"^(?P<status>PASS NEW|PASS OLD|WHITELISTED|BLACKLISTED|ALLOWLISTED|DENYLISTED|WHITELIST VETO|ALLOWLIST VETO) (?P<client>{CLIENT})$"),
         ),
         ("postscreen.dnsbl", "dnsbl", format!(r"^DNSBL rank (?P<detail>\d+) for (?P<client>{CLIENT})$")),
+        (
+            "postscreen.pregreet",
+            "protocol_error",
+            format!(r"^PREGREET (?P<count>\d+) after (?P<secs>\S+) from (?P<client>{CLIENT}): (?P<detail>.*)$"),
+        ),
+        ("postscreen.hangup", "lost_connection", format!(r"^HANGUP after (?P<secs>\S+) from (?P<client>{CLIENT}) in (?P<detail>.*)$")),
         ("dnsblog.listed", "dnsbl", r"^addr (?P<client_ip>\S+) listed by domain (?P<detail>\S+) as (?P<dnsbl_reply>\S+)$".to_string()),
         ("cleanup.message_id", "message_id", format!(r"^(?P<queue_id>{QID}): (?:resent-)?message-id=(?P<message_id>.*)$")),
         (
@@ -112,6 +128,10 @@ fn reader(name: &str) -> Option<Reader> {
         "smtpd.client" => read_client,
         "smtpd.reject" => read_reject,
         "smtpd.lost" => read_lost,
+        "smtpd.timeout" => read_timeout,
+        "smtpd.too_many_errors" => read_too_many_errors,
+        "postscreen.pregreet" => read_screen_pregreet,
+        "postscreen.hangup" => read_screen_hangup,
         "tls.in" => read_tls_in,
         "postscreen.connect" => read_screen_connect,
         "postscreen.disconnect" => read_screen_disconnect,
@@ -324,6 +344,8 @@ fn read_disconnect<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a
 
 static COMMANDS: OnceLock<Finder<'static>> = OnceLock::new();
 static LOST: OnceLock<Finder<'static>> = OnceLock::new();
+static TIMEOUT: OnceLock<Finder<'static>> = OnceLock::new();
+static TOO_MANY: OnceLock<Finder<'static>> = OnceLock::new();
 static QUIT1: OnceLock<Finder<'static>> = OnceLock::new();
 
 /// A substring finder built once.
@@ -487,9 +509,12 @@ fn read_reject<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     done(row)
 }
 
-fn read_lost<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
-    let Some(rest) = msg.strip_prefix(b"lost connection after ") else {
-        return if finder(&LOST, b"lost connection after ").find(msg).is_some() { Read::Unsure } else { Read::No };
+/// `[QID: ]WORDS after STAGE[ (...)] from CLIENT` (smtpd.lost, smtpd.timeout,
+/// smtpd.too_many_errors: the same pattern but for the words; quit false). A line with a queue id
+/// or NOQUEUE before the words is left to Python.
+fn read_after<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>, words: &'static [u8], cell: &'static OnceLock<Finder<'static>>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(words) else {
+        return if finder(cell, words).find(msg).is_some() { Read::Unsure } else { Read::No };
     };
     let n = rest.iter().take_while(|b| b.is_ascii_uppercase() || **b == b'-').count();
     if n == 0 || !rest[0].is_ascii_uppercase() {
@@ -506,6 +531,58 @@ fn read_lost<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     row.smtp_stage = Some(st);
     row.quit = Some(false);
     client_only(row, spec)
+}
+
+fn read_lost<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    read_after(f, msg, row, b"lost connection after ", &LOST)
+}
+
+fn read_timeout<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    read_after(f, msg, row, b"timeout after ", &TIMEOUT)
+}
+
+fn read_too_many_errors<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    read_after(f, msg, row, b"too many errors after ", &TOO_MANY)
+}
+
+/// `after SECS from CLIENT` then `tail` (postscreen's PREGREET and HANGUP): the client's spec and
+/// what follows `tail`; None where Python decides.
+fn screen_after<'a>(rest: &'a [u8], tail: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
+    let rest = rest.strip_prefix(b"after ")?;
+    // \S+ then " from ": the token ends at the first whitespace
+    let n = rest.iter().position(|&b| is_space(b)).unwrap_or(rest.len());
+    if n == 0 {
+        return None;
+    }
+    let spec = rest[n..].strip_prefix(b" from ")?;
+    let end = client_then(spec, |t| t.starts_with(tail))?;
+    Some((&spec[..end], &spec[end + tail.len()..]))
+}
+
+fn read_screen_pregreet<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"PREGREET ") else { return Read::No };
+    let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(rest) = rest[n..].strip_prefix(b" ") else { return Read::Unsure };
+    let Some((spec, detail)) = screen_after(rest, b": ").filter(|_| n > 0) else { return Read::Unsure };
+    if !set_client(row, spec) {
+        return Read::Unsure;
+    }
+    row.status = Some(Cow::Borrowed(b"pregreet"));
+    row.smtp_stage = Some("greeting");
+    row.detail = text(nonempty(detail));
+    done(row)
+}
+
+fn read_screen_hangup<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"HANGUP ") else { return Read::No };
+    let Some((spec, detail)) = screen_after(rest, b" in ") else { return Read::Unsure };
+    if !set_client(row, spec) {
+        return Read::Unsure;
+    }
+    row.status = Some(Cow::Borrowed(b"hangup"));
+    row.quit = Some(false);
+    row.detail = text(nonempty(detail));
+    done(row)
 }
 
 /// `\w+ TLS connection established {from|to} CLIENT: tls`: (trust, spec, tls); Err(true) where
@@ -788,16 +865,20 @@ mod tests {
     /// where the regex does not match, the reader says No or Unsure.
     #[test]
     fn readers_never_take_a_line_their_pattern_does_not_match() {
-        let seeds: [(&str, &[u8]); 12] = [
+        let seeds: [(&str, &[u8]); 16] = [
             ("smtpd.connect", b"connect from mail.example.com[192.0.2.1]"),
             ("smtpd.disconnect", b"disconnect from a[1.2.3.4]:25 ehlo=1 quit=1 commands=2"),
             ("smtpd.client", b"8BEA358063A: client=x[1.2.3.4], sasl_method=LOGIN, sasl_username=u"),
             ("smtpd.reject", b"NOQUEUE: reject: RCPT from a[1.2.3.4]: 554 5.7.1 no; from=<a@b> to=<c@d> proto=ESMTP helo=<h>"),
             ("smtpd.lost", b"lost connection after EHLO (1/2 commands) from a[1.2.3.4]"),
+            ("smtpd.timeout", b"timeout after DATA (0/1 commands) from a[1.2.3.4]:25"),
+            ("smtpd.too_many_errors", b"too many errors after RCPT from a[1.2.3.4]"),
             ("tls.in", b"Anonymous TLS connection established from a[1.2.3.4]: TLSv1.3 with cipher X"),
             ("postscreen.connect", b"CONNECT from [1.2.3.4]:5 to [5.6.7.8]:25"),
             ("postscreen.pass", b"PASS OLD [1.2.3.4]:5"),
             ("postscreen.dnsbl", b"DNSBL rank 3 for [1.2.3.4]:5"),
+            ("postscreen.pregreet", b"PREGREET 11 after 0.1 from [1.2.3.4]:5: EHLO x\\r\\n"),
+            ("postscreen.hangup", b"HANGUP after 0.5 from [1.2.3.4]:5 in tests after SMTP handshake"),
             ("dnsblog.listed", b"addr 1.2.3.4 listed by domain zen.example as 127.0.0.2"),
             ("qmgr.active", b"8BEA358063A: from=<a@b>, size=12, nrcpt=1 (queue active)"),
             ("delivery.status", b"8BEA358063A: to=<a@b>, relay=mx[1.2.3.4]:25, delay=0.5, delays=0.1/0/0.2/0.2, dsn=2.0.0, status=sent (250 ok)"),
