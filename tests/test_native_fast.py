@@ -60,6 +60,8 @@ KINDS = {
                                               "to RCPT TO command))"),
     "tls.out": ("postfix/smtp[2128]", "Trusted TLS connection established to mx.ext.example[203.0.113.5]:25: "
                                       "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)"),
+    "bounce.notice": ("postfix/bounce[2619]", "C41C22BF603: sender non-delivery notification: 150F2403BD2"),
+    "pickup": ("postfix/pickup[2297]", "635EFF9A641: uid=1000 from=<backup> orig_id=150F2403BD2"),
 }
 STAMP = "Nov 23 00:00:01 mx1 "
 
@@ -203,7 +205,8 @@ _ALPHABET = [*" []:<>=(),;./\\\"\t\x00\x0b\u00a0\u00e9\u0663\U0001F4E7-012345678
     "::1", "[", "]", "<>", ", ", "; ", " to=", " from=", " proto=", " helo=<", "quit=1", "commands=", ", orig_to=<x>",
     ":99999999999", "[2001:db8::1]", "[]", "2.0.0", "450 ", "4.7.1 ", "queued as ABCDEF123", "in reply to RCPT command",
     "PASS NEW", "removed", "NOQUEUE", "reject_warning", "milter-reject", "conn_use=1,", "resent-",
-    " in ", " after ", " from ", "ABCDEF123: ", "NOQUEUE: ", " (1/2 commands)", "HANGUP ", "PREGREET "]
+    " in ", " after ", " from ", "ABCDEF123: ", "NOQUEUE: ", " (1/2 commands)", "HANGUP ", "PREGREET ",
+    "postmaster delay", " orig_id=", "uid=0", "<\"a b\"@c>"]
 
 
 @st.composite

@@ -83,6 +83,12 @@ pub fn patterns() -> Vec<(&'static str, &'static str, String)> {
             ),
         ),
         ("tls.out", "tls", format!(r"^(?P<tls_trust>\w+) TLS connection established to (?P<relay>{CLIENT}): (?P<tls>.*)$")),
+        (
+            "bounce.notice",
+            "bounce_notice",
+            format!(r"^(?P<queue_id>{QID}): (?P<status>(?:sender|postmaster) (?:non-delivery|delay|delivery status|success) notification): (?P<related_id>{QID})$"),
+        ),
+        ("pickup", "received", format!(r"^(?P<queue_id>{QID}): uid=(?P<uid>\d+) from=(?P<sender>{ADDR})(?: orig_id=(?P<related_id>{QID}))?$")),
     ]
 }
 
@@ -143,6 +149,8 @@ fn reader(name: &str) -> Option<Reader> {
         "qmgr.removed" => read_removed,
         "delivery.status" => read_delivery,
         "tls.out" => read_tls_out,
+        "bounce.notice" => read_bounce_notice,
+        "pickup" => read_pickup,
         _ => return None,
     })
 }
@@ -745,6 +753,52 @@ fn read_removed<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     done(row)
 }
 
+/// `QID: (sender|postmaster) (non-delivery|delay|delivery status|success) notification: QID`
+/// (bounce.notice; the bounce, defer and trace daemons have no earlier pattern but the EHLO ones).
+fn read_bounce_notice<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some((id, rest)) = qid_prefix(msg) else { return Read::No };
+    const KINDS: [&[u8]; 4] = [b"non-delivery", b"delay", b"delivery status", b"success"];
+    let Some(after) = rest.strip_prefix(b"sender ").or_else(|| rest.strip_prefix(b"postmaster ")) else { return Read::Unsure };
+    let Some(kind) = KINDS.iter().find(|k| after.starts_with(k) && after[k.len()..].starts_with(b" notification: ")) else {
+        return Read::Unsure;
+    };
+    let status_len = rest.len() - after.len() + kind.len() + 13; // + " notification"
+    let related = &rest[status_len + 2..];
+    if !is_qid(related) {
+        return Read::Unsure;
+    }
+    row.queue_id = Some(Cow::Borrowed(id));
+    row.status = Some(Cow::Borrowed(&rest[..status_len]));
+    row.related_id = Some(Cow::Borrowed(related));
+    done(row)
+}
+
+/// `QID: uid=N from=<sender>[ orig_id=QID]` (pickup; its daemon has no earlier pattern but the
+/// EHLO ones). A quoted local part goes to Python, as in qmgr.active.
+fn read_pickup<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some((id, rest)) = qid_prefix(msg) else { return Read::No };
+    let Some(rest) = rest.strip_prefix(b"uid=") else { return Read::No };
+    let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(rest) = rest[n..].strip_prefix(b" from=").filter(|_| n > 0) else { return Read::Unsure };
+    let Some(a) = addr(rest) else { return Read::Unsure };
+    if rest[..a].contains(&b'"') {
+        return Read::Unsure;
+    }
+    let tail = &rest[a..];
+    let related = if tail.is_empty() {
+        None
+    } else {
+        match tail.strip_prefix(b" orig_id=") {
+            Some(q) if is_qid(q) => Some(q),
+            _ => return Read::Unsure,
+        }
+    };
+    row.queue_id = Some(Cow::Borrowed(id));
+    row.sender = text(strip_brackets(&rest[..a]));
+    row.related_id = text(related);
+    done(row)
+}
+
 /// A bracketed address without quotes, then `,`: the address.
 fn plain_addr(s: &[u8]) -> Option<&[u8]> {
     let n = addr(s)?;
@@ -865,7 +919,7 @@ mod tests {
     /// where the regex does not match, the reader says No or Unsure.
     #[test]
     fn readers_never_take_a_line_their_pattern_does_not_match() {
-        let seeds: [(&str, &[u8]); 16] = [
+        let seeds: [(&str, &[u8]); 19] = [
             ("smtpd.connect", b"connect from mail.example.com[192.0.2.1]"),
             ("smtpd.disconnect", b"disconnect from a[1.2.3.4]:25 ehlo=1 quit=1 commands=2"),
             ("smtpd.client", b"8BEA358063A: client=x[1.2.3.4], sasl_method=LOGIN, sasl_username=u"),
@@ -881,6 +935,9 @@ mod tests {
             ("postscreen.hangup", b"HANGUP after 0.5 from [1.2.3.4]:5 in tests after SMTP handshake"),
             ("dnsblog.listed", b"addr 1.2.3.4 listed by domain zen.example as 127.0.0.2"),
             ("qmgr.active", b"8BEA358063A: from=<a@b>, size=12, nrcpt=1 (queue active)"),
+            ("bounce.notice", b"8BEA358063A: sender non-delivery notification: 150F2403BD2"),
+            ("pickup", b"635EFF9A641: uid=1000 from=<backup>"),
+            ("pickup", b"635EFF9A641: uid=0 from=<> orig_id=150F2403BD2"),
             ("delivery.status", b"8BEA358063A: to=<a@b>, relay=mx[1.2.3.4]:25, delay=0.5, delays=0.1/0/0.2/0.2, dsn=2.0.0, status=sent (250 ok)"),
         ];
         let all = patterns();
