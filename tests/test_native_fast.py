@@ -41,6 +41,12 @@ KINDS = {
     "smtpd.lost": ("postfix/smtpd[12]", "lost connection after AUTH (0/1 commands) from unknown[203.0.113.7]"),
     "smtpd.timeout": ("postfix/smtpd[13]", "timeout after END-OF-MESSAGE from mail.example[198.51.100.3]:2525"),
     "smtpd.too_many_errors": ("postfix/submission/smtpd[14]", "too many errors after AUTH from unknown[203.0.113.8]"),
+    "smtpd.sasl_failed": ("postfix/submission/smtpd[2035]", "warning: unknown[198.51.100.141]: SASL LOGIN authentication "
+                                                            "failed: UGFzc3dvcmQ6, sasl_username=admin"),
+    "smtpd.pipelining": ("postfix/smtpd[2400]", "improper command pipelining after CONNECT from "
+                                                "dyn.example.test[203.0.113.236]: EHLO WIN-CLJ1B0GQ6JP\\r\\n"),
+    "smtpd.non_smtp": ("postfix/smtpd[2101]", "warning: non-SMTP command from unknown[203.0.113.157]: "
+                                              "CONNECT 203.0.113.80:25 HTTP/1.0"),
     "tls.in": ("postfix/smtpd[2146]", "Anonymous TLS connection established from smtp.example[198.51.100.129]: "
                                       "TLSv1.3 with cipher TLS_AES_128_GCM_SHA256 (128/128 bits)"),
     "postscreen.connect": ("postfix/postscreen[2757]", "CONNECT from [198.51.100.25]:47518 to [192.0.2.10]:25"),
@@ -206,7 +212,8 @@ _ALPHABET = [*" []:<>=(),;./\\\"\t\x00\x0b\u00a0\u00e9\u0663\U0001F4E7-012345678
     ":99999999999", "[2001:db8::1]", "[]", "2.0.0", "450 ", "4.7.1 ", "queued as ABCDEF123", "in reply to RCPT command",
     "PASS NEW", "removed", "NOQUEUE", "reject_warning", "milter-reject", "conn_use=1,", "resent-",
     " in ", " after ", " from ", "ABCDEF123: ", "NOQUEUE: ", " (1/2 commands)", "HANGUP ", "PREGREET ",
-    "postmaster delay", " orig_id=", "uid=0", "<\"a b\"@c>"]
+    "postmaster delay", " orig_id=", "uid=0", "<\"a b\"@c>", ", sasl_username=", "SASL PLAIN", " authentication failed",
+    "535 5.7.8 Error: authentication failed: ", "queued as 4F2A"]
 
 
 @st.composite

@@ -52,6 +52,19 @@ pub fn patterns() -> Vec<(&'static str, &'static str, String)> {
             "too_many_errors",
             format!(r"^(?:(?:{QID}|NOQUEUE): )?too many errors after (?P<stage>[A-Z][A-Z-]*)(?: \([^)]*\))? from (?P<client>{CLIENT})$"),
         ),
+        (
+            "smtpd.sasl_failed",
+            "auth_failure",
+            format!(
+                r"^warning: (?P<client>{CLIENT}): SASL (?P<detail>[\w-]+) authentication failed:? ?(?P<reply_text>.*?)(?:, sasl_username=(?P<sasl_username>.*))?$"
+            ),
+        ),
+        (
+            "smtpd.pipelining",
+            "protocol_error",
+            format!(r"^improper command pipelining after (?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT}):? ?(?P<detail>.*)$"),
+        ),
+        ("smtpd.non_smtp", "protocol_error", format!(r"^warning: non-SMTP command from (?P<client>{CLIENT}): (?P<detail>.*)$")),
         ("tls.in", "tls", format!(r"^(?P<tls_trust>\w+) TLS connection established from (?P<client>{CLIENT}): (?P<tls>.*)$")),
         ("postscreen.connect", "connect", format!(r"^CONNECT from (?P<client>{CLIENT}) to \[(?P<server>[^\]]*)\]:\d+$")),
         ("postscreen.disconnect", "disconnect", format!(r"^DISCONNECT (?P<client>{CLIENT})$")),
@@ -136,6 +149,9 @@ fn reader(name: &str) -> Option<Reader> {
         "smtpd.lost" => read_lost,
         "smtpd.timeout" => read_timeout,
         "smtpd.too_many_errors" => read_too_many_errors,
+        "smtpd.sasl_failed" => read_sasl_failed,
+        "smtpd.pipelining" => read_pipelining,
+        "smtpd.non_smtp" => read_non_smtp,
         "postscreen.pregreet" => read_screen_pregreet,
         "postscreen.hangup" => read_screen_hangup,
         "tls.in" => read_tls_in,
@@ -553,6 +569,78 @@ fn read_too_many_errors<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Re
     read_after(f, msg, row, b"too many errors after ", &TOO_MANY)
 }
 
+static SASL_USER: OnceLock<Finder<'static>> = OnceLock::new();
+
+/// `warning: CLIENT: SASL MECH authentication failed[:][ ]TEXT[, sasl_username=NAME]`
+/// (smtpd.sasl_failed): the text ends at the first `, sasl_username=` (the lazy group). No
+/// earlier pattern for smtpd starts with `warning: `.
+fn read_sasl_failed<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"warning: ") else { return Read::No };
+    let Some(end) = client_then(rest, |t| t.starts_with(b": SASL ")) else {
+        return if rest.windows(7).any(|w| w == b": SASL ") { Read::Unsure } else { Read::No };
+    };
+    let spec = &rest[..end];
+    let rest = &rest[end + 7..];
+    let n = rest.iter().take_while(|&&b| is_word(b) || b == b'-').count();
+    let Some(rest) = rest[n..].strip_prefix(b" authentication failed").filter(|_| n > 0) else { return Read::Unsure };
+    let rest = rest.strip_prefix(b":").unwrap_or(rest);
+    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    let (reply, user) = match finder(&SASL_USER, b", sasl_username=").find(rest) {
+        Some(p) => (&rest[..p], Some(&rest[p + 16..])),
+        None => (rest, None),
+    };
+    if !set_client(row, spec) {
+        return Read::Unsure;
+    }
+    let detail = &msg[9 + end + 7..9 + end + 7 + n];
+    row.detail = Some(Cow::Borrowed(detail));
+    row.status = Some(Cow::Borrowed(b"failed"));
+    row.smtp_stage = Some("AUTH");
+    row.sasl_username = text(user.and_then(nonempty));
+    if !f.reply(row, reply, true) {
+        return Read::Unsure;
+    }
+    row.code_origin = row.reply_code.map(|_| "logged");
+    done(row)
+}
+
+/// `improper command pipelining after STAGE from CLIENT[:][ ]DETAIL` (smtpd.pipelining): the
+/// detail takes any rest, so the port, the colon and the space are each taken where present.
+fn read_pipelining<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"improper command pipelining after ") else { return Read::No };
+    let n = rest.iter().take_while(|b| b.is_ascii_uppercase() || **b == b'-').count();
+    if n == 0 || !rest[0].is_ascii_uppercase() {
+        return Read::Unsure;
+    }
+    let stage = &rest[..n];
+    let Some(rest) = rest[n..].strip_prefix(b" from ") else { return Read::Unsure };
+    let Some(end) = client_then(rest, |_| true) else { return Read::Unsure };
+    if !set_client(row, &rest[..end]) {
+        return Read::Unsure;
+    }
+    let tail = &rest[end..];
+    let tail = tail.strip_prefix(b":").unwrap_or(tail);
+    let tail = tail.strip_prefix(b" ").unwrap_or(tail);
+    let Some(st) = f.fields.stage(stage) else { return Read::Unsure };
+    row.smtp_stage = Some(st);
+    row.status = Some(Cow::Borrowed(b"pipelining"));
+    row.detail = text(nonempty(tail));
+    done(row)
+}
+
+/// `warning: non-SMTP command from CLIENT: DETAIL` (smtpd.non_smtp; smtpd.sasl_failed before it
+/// cannot take such a line: its client is the first word after `warning: `).
+fn read_non_smtp<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"warning: non-SMTP command from ") else { return Read::No };
+    let Some(end) = client_then(rest, |t| t.starts_with(b": ")) else { return Read::Unsure };
+    if !set_client(row, &rest[..end]) {
+        return Read::Unsure;
+    }
+    row.status = Some(Cow::Borrowed(b"non-smtp command"));
+    row.detail = text(nonempty(&rest[end + 2..]));
+    done(row)
+}
+
 /// `after SECS from CLIENT` then `tail` (postscreen's PREGREET and HANGUP): the client's spec and
 /// what follows `tail`; None where Python decides.
 fn screen_after<'a>(rest: &'a [u8], tail: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
@@ -919,7 +1007,7 @@ mod tests {
     /// where the regex does not match, the reader says No or Unsure.
     #[test]
     fn readers_never_take_a_line_their_pattern_does_not_match() {
-        let seeds: [(&str, &[u8]); 19] = [
+        let seeds: [(&str, &[u8]); 22] = [
             ("smtpd.connect", b"connect from mail.example.com[192.0.2.1]"),
             ("smtpd.disconnect", b"disconnect from a[1.2.3.4]:25 ehlo=1 quit=1 commands=2"),
             ("smtpd.client", b"8BEA358063A: client=x[1.2.3.4], sasl_method=LOGIN, sasl_username=u"),
@@ -927,6 +1015,9 @@ mod tests {
             ("smtpd.lost", b"lost connection after EHLO (1/2 commands) from a[1.2.3.4]"),
             ("smtpd.timeout", b"timeout after DATA (0/1 commands) from a[1.2.3.4]:25"),
             ("smtpd.too_many_errors", b"too many errors after RCPT from a[1.2.3.4]"),
+            ("smtpd.pipelining", b"improper command pipelining after CONNECT from a[1.2.3.4]: EHLO x\\r\\n"),
+            ("smtpd.non_smtp", b"warning: non-SMTP command from unknown[1.2.3.4]: CONNECT 1.2.3.4:25 HTTP/1.0"),
+            ("smtpd.sasl_failed", b"warning: unknown[1.2.3.4]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=a"),
             ("tls.in", b"Anonymous TLS connection established from a[1.2.3.4]: TLSv1.3 with cipher X"),
             ("postscreen.connect", b"CONNECT from [1.2.3.4]:5 to [5.6.7.8]:25"),
             ("postscreen.pass", b"PASS OLD [1.2.3.4]:5"),
