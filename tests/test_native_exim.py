@@ -82,6 +82,13 @@ SEEDS = [
     "rejected connection from H=[198.51.100.216]:65070 I=[192.0.2.10]:25 input=\"EHLO WIN-CLJ1B0GQ6JP\\r\\n\"",
     "2026-11-23 00:04:33 [13405] 1xVHXt-0003Zk-6S ** walter@nosuch-domain.test: Unrouteable address",
     "1999-03-02 09:44:33 10HmaY-000000005vi-0000 ** userx@bad.ex : Unrouteable address",
+    "2026-11-23 00:05:06 [14831] Start queue run: pid=14831",
+    "2026-11-23 00:06:16 [14831] End queue run: pid=14831",
+    "2026-11-23 00:06:17 End queue run",
+    "2026-11-23 00:06:18 [7] Start 2nd_pass queue run: pid=7 -qq",
+    "2026-11-23 00:06:19 [7] Start queue queue run:x",
+    "2026-11-23 00:06:20 [7] End queue run queue run: y",
+    "2026-11-23 00:06:21 [7] End queue runs",
 ]
 
 
@@ -162,6 +169,8 @@ def test_lines_not_sure_are_left_to_the_patterns(monkeypatch):
         "2026-11-23 00:00:04 [1] 1xVHTW-0000ZZ-KK Completed ",
         "2026-11-23 00:00:05 [1] SMTP connection from [1.2.3.4]:5 H=x [5.6.7.8] closed by QUIT",
         "2026-11-23 00:00:06 [1] 1xVHTW-0000ZZ-KK => a@b.example R=r T=t C=\"451 defer (12) later\"",
+        "2026-11-23 00:00:07 [1] Start two-stage queue run: pid=1",
+        "2026-11-23 00:00:08 [1] Start  queue run: pid=1",
     ]
     assert _taken(odd, monkeypatch) == 0
     _same(odd + SEEDS, monkeypatch)

@@ -39,12 +39,22 @@ KINDS = {
                                           "zen.spamhaus.org; from=<a@b.example> to=<c@ourdomain.test> proto=ESMTP "
                                           "helo=<x.example>"),
     "smtpd.lost": ("postfix/smtpd[12]", "lost connection after AUTH (0/1 commands) from unknown[203.0.113.7]"),
+    "smtpd.timeout": ("postfix/smtpd[13]", "timeout after END-OF-MESSAGE from mail.example[198.51.100.3]:2525"),
+    "smtpd.too_many_errors": ("postfix/submission/smtpd[14]", "too many errors after AUTH from unknown[203.0.113.8]"),
+    "smtpd.sasl_failed": ("postfix/submission/smtpd[2035]", "warning: unknown[198.51.100.141]: SASL LOGIN authentication "
+                                                            "failed: UGFzc3dvcmQ6, sasl_username=admin"),
+    "smtpd.pipelining": ("postfix/smtpd[2400]", "improper command pipelining after CONNECT from "
+                                                "dyn.example.test[203.0.113.236]: EHLO WIN-CLJ1B0GQ6JP\\r\\n"),
+    "smtpd.non_smtp": ("postfix/smtpd[2101]", "warning: non-SMTP command from unknown[203.0.113.157]: "
+                                              "CONNECT 203.0.113.80:25 HTTP/1.0"),
     "tls.in": ("postfix/smtpd[2146]", "Anonymous TLS connection established from smtp.example[198.51.100.129]: "
                                       "TLSv1.3 with cipher TLS_AES_128_GCM_SHA256 (128/128 bits)"),
     "postscreen.connect": ("postfix/postscreen[2757]", "CONNECT from [198.51.100.25]:47518 to [192.0.2.10]:25"),
     "postscreen.disconnect": ("postfix/postscreen[2757]", "DISCONNECT [198.51.100.25]:47518"),
     "postscreen.pass": ("postfix/postscreen[2757]", "PASS OLD [198.51.100.25]:47518"),
     "postscreen.dnsbl": ("postfix/postscreen[2757]", "DNSBL rank 3 for [203.0.113.50]:52101"),
+    "postscreen.pregreet": ("postfix/postscreen[2757]", "PREGREET 11 after 0.1 from [203.0.113.50]:52101: EHLO ylmf-pc\\r\\n"),
+    "postscreen.hangup": ("postfix/postscreen[2757]", "HANGUP after 0.52 from [203.0.113.51]:52102 in tests after SMTP handshake"),
     "dnsblog.listed": ("postfix/dnsblog[77]", "addr 203.0.113.50 listed by domain zen.spamhaus.org as 127.0.0.2"),
     "cleanup.message_id": ("postfix/cleanup[2464]", "B7C3616BE38F: message-id=<20261123000001.6137FB@example>"),
     "qmgr.active": ("postfix/qmgr[2641]", "B7C3616BE38F: from=<frank@example.test>, size=2852, nrcpt=2 (queue active)"),
@@ -56,6 +66,8 @@ KINDS = {
                                               "to RCPT TO command))"),
     "tls.out": ("postfix/smtp[2128]", "Trusted TLS connection established to mx.ext.example[203.0.113.5]:25: "
                                       "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)"),
+    "bounce.notice": ("postfix/bounce[2619]", "C41C22BF603: sender non-delivery notification: 150F2403BD2"),
+    "pickup": ("postfix/pickup[2297]", "635EFF9A641: uid=1000 from=<backup> orig_id=150F2403BD2"),
 }
 STAMP = "Nov 23 00:00:01 mx1 "
 
@@ -101,12 +113,12 @@ def test_each_kind_is_read_whole_and_identically(monkeypatch):
     table = same(_lines(), monkeypatch, step=100)
     assert table.num_rows == len(KINDS)
     by = dict(zip(table.column("line_no").to_pylist(), table.to_pylist(), strict=True))
-    disc = by[2]
+    disc = by[list(KINDS).index("smtpd.disconnect") + 1]
     assert (disc["quit"], disc["reply_code"], disc["code_origin"], disc["smtp_stage"]) == (True, 221, "inferred", "QUIT")
-    rej = by[4]
+    rej = by[list(KINDS).index("smtpd.reject") + 1]
     assert (rej["status"], rej["reply_code"], rej["enhanced_code"], rej["smtp_stage"], rej["sender"]) == \
         ("rejected", 554, "5.7.1", "RCPT TO", "a@b.example")
-    dl = by[15]
+    dl = by[list(KINDS).index("delivery.status") + 1]
     assert (dl["relay_ip"], dl["relay_port"], dl["delay"], dl["reply_code"], dl["smtp_stage"]) == \
         ("203.0.113.5", 25, 0.66, 450, "RCPT TO")
 
@@ -198,7 +210,10 @@ def test_corpus_postfix_identical_with_small_batches(monkeypatch):
 _ALPHABET = [*" []:<>=(),;./\\\"\t\x00\x0b\u00a0\u00e9\u0663\U0001F4E7-0123456789abcdefABCDEF",
     "::1", "[", "]", "<>", ", ", "; ", " to=", " from=", " proto=", " helo=<", "quit=1", "commands=", ", orig_to=<x>",
     ":99999999999", "[2001:db8::1]", "[]", "2.0.0", "450 ", "4.7.1 ", "queued as ABCDEF123", "in reply to RCPT command",
-    "PASS NEW", "removed", "NOQUEUE", "reject_warning", "milter-reject", "conn_use=1,", "resent-"]
+    "PASS NEW", "removed", "NOQUEUE", "reject_warning", "milter-reject", "conn_use=1,", "resent-",
+    " in ", " after ", " from ", "ABCDEF123: ", "NOQUEUE: ", " (1/2 commands)", "HANGUP ", "PREGREET ",
+    "postmaster delay", " orig_id=", "uid=0", "<\"a b\"@c>", ", sasl_username=", "SASL PLAIN", " authentication failed",
+    "535 5.7.8 Error: authentication failed: ", "queued as 4F2A"]
 
 
 @st.composite

@@ -1,5 +1,7 @@
 """Two event tables of one batch put together in line order (the native readers' rows and the
-rows the pattern engine matched)."""
+rows the pattern engine matched): by slices where the rows of one fall into a few places of the
+other, else column by column in the native core (``analyzer._native.interleave``: runs of rows
+copied whole), else by a take."""
 
 from __future__ import annotations
 
@@ -35,7 +37,55 @@ def in_line_order(table: pa.Table, fast: pa.Table) -> pa.Table:
             if done < fast.num_rows:
                 pieces.append(fast.slice(done))
             return pa.concat_tables(pieces).combine_chunks()
+        merged = interleaved(table, fast, pos)
+        if merged is not None:
+            return merged
     return by_take(table, fast)
+
+
+def _layout(t: pa.DataType) -> str | None:
+    if t == pa.string():
+        return "string"
+    if t == pa.bool_():
+        return "bool"
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_timestamp(t):
+        return str(t.bit_width // 8)
+    return None
+
+
+def _side(arr: pa.Array) -> tuple:
+    bufs = arr.buffers()
+    return (bufs[0] if arr.null_count else None, bufs[1], bufs[2] if len(bufs) > 2 else None, arr.offset, len(arr))
+
+
+def interleaved(table: pa.Table, fast: pa.Table, pos: np.ndarray) -> pa.Table | None:
+    """:func:`by_take`'s table when ``pos`` (sorted) are the places of ``table``'s rows among all,
+    put together by the native core; None when it does not run or a column's type is not one
+    it copies (strings, booleans, numbers, timestamps)."""
+    from .. import native
+
+    mod = native._module()[0] if native.engine() == "native" else None
+    fn = getattr(mod, "interleave", None)
+    if fn is None or table.schema != fast.schema:
+        return None
+    n = table.num_rows + fast.num_rows
+    from_b = np.ones(n, dtype=np.uint8)
+    from_b[pos] = 0
+    args = []
+    for a, b in zip(table.columns, fast.columns, strict=True):
+        kind = _layout(a.type)
+        if kind is None:
+            return None
+        a = a.chunk(0) if a.num_chunks == 1 else a.combine_chunks()
+        b = b.chunk(0) if b.num_chunks == 1 else b.combine_chunks()
+        args.append((kind, _side(a), _side(b)))
+    cols = []
+    for f, (validity, nulls, values, data) in zip(table.schema, fn(from_b.tobytes(), args), strict=True):
+        bufs = [pa.py_buffer(validity) if nulls else None, pa.py_buffer(values)]
+        if f.type == pa.string():
+            bufs.append(pa.py_buffer(data))
+        cols.append(pa.Array.from_buffers(f.type, n, bufs, null_count=nulls))
+    return pa.Table.from_arrays(cols, schema=table.schema)
 
 
 def by_take(table: pa.Table, fast: pa.Table) -> pa.Table:

@@ -12,6 +12,7 @@
 //! and goes to the Python path; differential tests hold the two equal.
 
 use crate::exim_cols::{BoolCol, NumCol, StrCol};
+use crate::fields::is_word;
 use crate::translate::re2_to_rust;
 use regex::bytes::Regex;
 use std::borrow::Cow;
@@ -799,6 +800,31 @@ fn tls_error(m: &[u8]) -> Option<Row<'_>> {
     Some(row)
 }
 
+/// `Start queue run: pid=N` / `End queue run: pid=N` (exim.queue_run:
+/// `^(?P<status>Start|End) (?:\w+ )?queue run:?(?P<detail>.*)$`). No earlier pattern of the table
+/// takes a line that starts so: theirs start with a message id, a fixed word, `[A-Z]=`/`Name=`
+/// items or (auth_failed) one word and then ` authenticator failed`.
+fn queue_run(m: &[u8]) -> Option<Row<'_>> {
+    let (status, rest) = match m.strip_prefix(b"Start ") {
+        Some(r) => ("Start", r),
+        None => ("End", m.strip_prefix(b"End ")?),
+    };
+    // the optional word, then "queue run" (at most one of the two ways fits: a word before
+    // "queue run" that is itself "queue" would need "queue queue run" to start "queue run")
+    let rest = match rest.strip_prefix(b"queue run") {
+        Some(r) => r,
+        None => {
+            let w = rest.iter().take_while(|&&b| is_word(b)).count();
+            if w == 0 || rest.get(w) != Some(&b' ') {
+                return None;
+            }
+            rest[w + 1..].strip_prefix(b"queue run")?
+        }
+    };
+    let rest = rest.strip_prefix(b":").unwrap_or(rest);
+    Some(Row { event: "queue_run", status: Some(status), detail: nonempty(rest), ..Row::default() })
+}
+
 /// `SMTP protocol synchronization error (why): rejected connection from H=HOST items`
 /// (exim.sync_error).
 fn sync_error<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
@@ -964,8 +990,10 @@ pub fn message<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
             .or_else(|| session_end(spec, m))
             .or_else(|| sync_error(spec, m))
             .or_else(|| reject(spec, None, m))
-            .or_else(|| auth_failed(spec, m)),
+            .or_else(|| auth_failed(spec, m))
+            .or_else(|| queue_run(m)),
         Some(b'T') => reject(spec, None, m).or_else(|| tls_error(m)).or_else(|| auth_failed(spec, m)),
+        Some(b'E') => reject(spec, None, m).or_else(|| auth_failed(spec, m)).or_else(|| queue_run(m)),
         Some(b'A'..=b'Z') => reject(spec, None, m).or_else(|| auth_failed(spec, m)),
         Some(_) => auth_failed(spec, m),
         None => None,
@@ -1315,6 +1343,20 @@ mod tests {
         let r = message(&sp, b"1xVHTs-0000pv-9q ** p@i.test R=dnslookup T=remote_smtp H=mx [1.2.3.4]: 550 no DT=2s").unwrap();
         assert_eq!(r.status, Some("bounced"));
         assert_eq!(r.reply_text.as_deref(), Some(&b"550 no"[..]));
+    }
+
+    #[test]
+    fn queue_runs() {
+        let sp = spec();
+        let r = message(&sp, b"Start queue run: pid=14831").unwrap();
+        assert_eq!((r.event, r.status, s(r.detail)), ("queue_run", Some("Start"), Some(" pid=14831")));
+        let r = message(&sp, b"End 2nd_pass queue run").unwrap();
+        assert_eq!((r.status, r.detail), (Some("End"), None));
+        let r = message(&sp, b"Start queue queue run:x").unwrap();
+        assert_eq!(s(r.detail), Some("x"));
+        for no in [&b"Start two-stage queue run: pid=1"[..], b"Start  queue run", b"End queue", b"Ended queue run"] {
+            assert!(message(&sp, no).is_none(), "{}", String::from_utf8_lossy(no));
+        }
     }
 
     #[test]

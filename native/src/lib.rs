@@ -12,7 +12,10 @@ pub mod fields;
 pub mod fold;
 mod fold_py;
 pub mod hash;
+pub mod interleave;
+mod interleave_py;
 pub mod lines;
+pub mod owned;
 pub mod postfix;
 pub mod rows;
 pub mod rulematch;
@@ -23,6 +26,7 @@ mod testutil;
 pub mod translate;
 
 use engine::{Engine, Strings};
+use owned::{owned, Owned};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
@@ -140,9 +144,9 @@ impl PyEngine {
 
 }
 
-type Buffers<'py> = (&'static str, &'static str, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, usize);
+type Buffers<'py> = (&'static str, &'static str, Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, usize);
 
-fn buffers<'py>(py: Python<'py>, rows: rows::Rows) -> (Bound<'py, PyBytes>, Vec<Buffers<'py>>) {
+fn buffers<'py>(py: Python<'py>, rows: rows::Rows) -> (Bound<'py, Owned>, Vec<Buffers<'py>>) {
     let index: Vec<u8> = rows.rows.iter().flat_map(|&r| (r as i64).to_le_bytes()).collect();
     let cols = rows
         .columns()
@@ -157,10 +161,10 @@ fn buffers<'py>(py: Python<'py>, rows: rows::Rows) -> (Bound<'py, PyBytes>, Vec<
                 rows::Kind::Bool => "bool",
                 rows::Kind::Ts => "ts",
             };
-            (c.name, kind, PyBytes::new(py, &c.values), PyBytes::new(py, &c.data), PyBytes::new(py, &c.validity), c.nulls)
+            (c.name, kind, owned(py, c.values), owned(py, c.data), owned(py, c.validity), c.nulls)
         })
         .collect();
-    (PyBytes::new(py, &index), cols)
+    (owned(py, index), cols)
 }
 
 /// The whole-row fast path for Postfix lines (see `batch.rs`), set up from the Python tables.
@@ -171,7 +175,7 @@ struct PyFast {
 }
 
 type Table = Vec<postfix::PatternSpec>;
-type RowsOut<'py> = (Bound<'py, PyBytes>, Vec<Buffers<'py>>);
+type RowsOut<'py> = (Bound<'py, Owned>, Vec<Buffers<'py>>);
 
 #[pymethods]
 impl PyFast {
@@ -208,7 +212,7 @@ impl PyFast {
         offsets: PyBackedBytes,
         data: PyBackedBytes,
         threads: usize,
-    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, bool, bool, RowsOut<'py>, RowsOut<'py>)> {
+    ) -> PyResult<(Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, bool, bool, RowsOut<'py>, RowsOut<'py>)> {
         let b = py
             .detach(|| {
                 let off = arrow::offsets(&offsets);
@@ -218,10 +222,10 @@ impl PyFast {
             .map_err(pyo3::exceptions::PyValueError::new_err)?;
         let secs: Vec<u8> = b.secs.iter().flat_map(|s| s.to_le_bytes()).collect();
         Ok((
-            PyBytes::new(py, &b.kind),
-            PyBytes::new(py, &b.months),
-            PyBytes::new(py, &b.days),
-            PyBytes::new(py, &secs),
+            owned(py, b.kind),
+            owned(py, b.months),
+            owned(py, b.days),
+            owned(py, secs),
             b.unusual,
             b.trailing_space,
             buffers(py, b.headers),
@@ -275,6 +279,7 @@ fn py_translate(re2: &str) -> PyResult<String> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
     m.add_class::<PyFast>()?;
+    m.add_class::<owned::Owned>()?;
     m.add_class::<exim_py::EximReader>()?;
     m.add_class::<rulematch_py::PyRuleSet>()?;
     m.add_class::<rulematch_py::PyTexts>()?;
@@ -282,6 +287,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
     m.add_function(wrap_pyfunction!(py_split_lines, m)?)?;
     m.add_function(wrap_pyfunction!(fold_py::fold_postfix, m)?)?;
+
+    m.add_function(wrap_pyfunction!(interleave_py::py_interleave, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER])?;

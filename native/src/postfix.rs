@@ -42,6 +42,29 @@ pub fn patterns() -> Vec<(&'static str, &'static str, String)> {
             "lost_connection",
             format!(r"^(?:(?:{QID}|NOQUEUE): )?lost connection after (?P<stage>[A-Z][A-Z-]*)(?: \([^)]*\))? from (?P<client>{CLIENT})$"),
         ),
+        (
+            "smtpd.timeout",
+            "timeout",
+            format!(r"^(?:(?:{QID}|NOQUEUE): )?timeout after (?P<stage>[A-Z][A-Z-]*)(?: \([^)]*\))? from (?P<client>{CLIENT})$"),
+        ),
+        (
+            "smtpd.too_many_errors",
+            "too_many_errors",
+            format!(r"^(?:(?:{QID}|NOQUEUE): )?too many errors after (?P<stage>[A-Z][A-Z-]*)(?: \([^)]*\))? from (?P<client>{CLIENT})$"),
+        ),
+        (
+            "smtpd.sasl_failed",
+            "auth_failure",
+            format!(
+                r"^warning: (?P<client>{CLIENT}): SASL (?P<detail>[\w-]+) authentication failed:? ?(?P<reply_text>.*?)(?:, sasl_username=(?P<sasl_username>.*))?$"
+            ),
+        ),
+        (
+            "smtpd.pipelining",
+            "protocol_error",
+            format!(r"^improper command pipelining after (?P<stage>[A-Z][A-Z-]*) from (?P<client>{CLIENT}):? ?(?P<detail>.*)$"),
+        ),
+        ("smtpd.non_smtp", "protocol_error", format!(r"^warning: non-SMTP command from (?P<client>{CLIENT}): (?P<detail>.*)$")),
         ("tls.in", "tls", format!(r"^(?P<tls_trust>\w+) TLS connection established from (?P<client>{CLIENT}): (?P<tls>.*)$")),
         ("postscreen.connect", "connect", format!(r"^CONNECT from (?P<client>{CLIENT}) to \[(?P<server>[^\]]*)\]:\d+$")),
         ("postscreen.disconnect", "disconnect", format!(r"^DISCONNECT (?P<client>{CLIENT})$")),
@@ -51,6 +74,12 @@ pub fn patterns() -> Vec<(&'static str, &'static str, String)> {
             format!(r"^(?P<status>PASS NEW|PASS OLD|WHITELISTED|BLACKLISTED|ALLOWLISTED|DENYLISTED|WHITELIST VETO|ALLOWLIST VETO) (?P<client>{CLIENT})$"),
         ),
         ("postscreen.dnsbl", "dnsbl", format!(r"^DNSBL rank (?P<detail>\d+) for (?P<client>{CLIENT})$")),
+        (
+            "postscreen.pregreet",
+            "protocol_error",
+            format!(r"^PREGREET (?P<count>\d+) after (?P<secs>\S+) from (?P<client>{CLIENT}): (?P<detail>.*)$"),
+        ),
+        ("postscreen.hangup", "lost_connection", format!(r"^HANGUP after (?P<secs>\S+) from (?P<client>{CLIENT}) in (?P<detail>.*)$")),
         ("dnsblog.listed", "dnsbl", r"^addr (?P<client_ip>\S+) listed by domain (?P<detail>\S+) as (?P<dnsbl_reply>\S+)$".to_string()),
         ("cleanup.message_id", "message_id", format!(r"^(?P<queue_id>{QID}): (?:resent-)?message-id=(?P<message_id>.*)$")),
         (
@@ -67,6 +96,12 @@ pub fn patterns() -> Vec<(&'static str, &'static str, String)> {
             ),
         ),
         ("tls.out", "tls", format!(r"^(?P<tls_trust>\w+) TLS connection established to (?P<relay>{CLIENT}): (?P<tls>.*)$")),
+        (
+            "bounce.notice",
+            "bounce_notice",
+            format!(r"^(?P<queue_id>{QID}): (?P<status>(?:sender|postmaster) (?:non-delivery|delay|delivery status|success) notification): (?P<related_id>{QID})$"),
+        ),
+        ("pickup", "received", format!(r"^(?P<queue_id>{QID}): uid=(?P<uid>\d+) from=(?P<sender>{ADDR})(?: orig_id=(?P<related_id>{QID}))?$")),
     ]
 }
 
@@ -112,6 +147,13 @@ fn reader(name: &str) -> Option<Reader> {
         "smtpd.client" => read_client,
         "smtpd.reject" => read_reject,
         "smtpd.lost" => read_lost,
+        "smtpd.timeout" => read_timeout,
+        "smtpd.too_many_errors" => read_too_many_errors,
+        "smtpd.sasl_failed" => read_sasl_failed,
+        "smtpd.pipelining" => read_pipelining,
+        "smtpd.non_smtp" => read_non_smtp,
+        "postscreen.pregreet" => read_screen_pregreet,
+        "postscreen.hangup" => read_screen_hangup,
         "tls.in" => read_tls_in,
         "postscreen.connect" => read_screen_connect,
         "postscreen.disconnect" => read_screen_disconnect,
@@ -123,6 +165,8 @@ fn reader(name: &str) -> Option<Reader> {
         "qmgr.removed" => read_removed,
         "delivery.status" => read_delivery,
         "tls.out" => read_tls_out,
+        "bounce.notice" => read_bounce_notice,
+        "pickup" => read_pickup,
         _ => return None,
     })
 }
@@ -324,6 +368,8 @@ fn read_disconnect<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a
 
 static COMMANDS: OnceLock<Finder<'static>> = OnceLock::new();
 static LOST: OnceLock<Finder<'static>> = OnceLock::new();
+static TIMEOUT: OnceLock<Finder<'static>> = OnceLock::new();
+static TOO_MANY: OnceLock<Finder<'static>> = OnceLock::new();
 static QUIT1: OnceLock<Finder<'static>> = OnceLock::new();
 
 /// A substring finder built once.
@@ -487,9 +533,12 @@ fn read_reject<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     done(row)
 }
 
-fn read_lost<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
-    let Some(rest) = msg.strip_prefix(b"lost connection after ") else {
-        return if finder(&LOST, b"lost connection after ").find(msg).is_some() { Read::Unsure } else { Read::No };
+/// `[QID: ]WORDS after STAGE[ (...)] from CLIENT` (smtpd.lost, smtpd.timeout,
+/// smtpd.too_many_errors: the same pattern but for the words; quit false). A line with a queue id
+/// or NOQUEUE before the words is left to Python.
+fn read_after<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>, words: &'static [u8], cell: &'static OnceLock<Finder<'static>>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(words) else {
+        return if finder(cell, words).find(msg).is_some() { Read::Unsure } else { Read::No };
     };
     let n = rest.iter().take_while(|b| b.is_ascii_uppercase() || **b == b'-').count();
     if n == 0 || !rest[0].is_ascii_uppercase() {
@@ -506,6 +555,130 @@ fn read_lost<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     row.smtp_stage = Some(st);
     row.quit = Some(false);
     client_only(row, spec)
+}
+
+fn read_lost<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    read_after(f, msg, row, b"lost connection after ", &LOST)
+}
+
+fn read_timeout<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    read_after(f, msg, row, b"timeout after ", &TIMEOUT)
+}
+
+fn read_too_many_errors<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    read_after(f, msg, row, b"too many errors after ", &TOO_MANY)
+}
+
+static SASL_USER: OnceLock<Finder<'static>> = OnceLock::new();
+
+/// `warning: CLIENT: SASL MECH authentication failed[:][ ]TEXT[, sasl_username=NAME]`
+/// (smtpd.sasl_failed): the text ends at the first `, sasl_username=` (the lazy group). No
+/// earlier pattern for smtpd starts with `warning: `.
+fn read_sasl_failed<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"warning: ") else { return Read::No };
+    let Some(end) = client_then(rest, |t| t.starts_with(b": SASL ")) else {
+        return if rest.windows(7).any(|w| w == b": SASL ") { Read::Unsure } else { Read::No };
+    };
+    let spec = &rest[..end];
+    let rest = &rest[end + 7..];
+    let n = rest.iter().take_while(|&&b| is_word(b) || b == b'-').count();
+    let Some(rest) = rest[n..].strip_prefix(b" authentication failed").filter(|_| n > 0) else { return Read::Unsure };
+    let rest = rest.strip_prefix(b":").unwrap_or(rest);
+    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    let (reply, user) = match finder(&SASL_USER, b", sasl_username=").find(rest) {
+        Some(p) => (&rest[..p], Some(&rest[p + 16..])),
+        None => (rest, None),
+    };
+    if !set_client(row, spec) {
+        return Read::Unsure;
+    }
+    let detail = &msg[9 + end + 7..9 + end + 7 + n];
+    row.detail = Some(Cow::Borrowed(detail));
+    row.status = Some(Cow::Borrowed(b"failed"));
+    row.smtp_stage = Some("AUTH");
+    row.sasl_username = text(user.and_then(nonempty));
+    if !f.reply(row, reply, true) {
+        return Read::Unsure;
+    }
+    row.code_origin = row.reply_code.map(|_| "logged");
+    done(row)
+}
+
+/// `improper command pipelining after STAGE from CLIENT[:][ ]DETAIL` (smtpd.pipelining): the
+/// detail takes any rest, so the port, the colon and the space are each taken where present.
+fn read_pipelining<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"improper command pipelining after ") else { return Read::No };
+    let n = rest.iter().take_while(|b| b.is_ascii_uppercase() || **b == b'-').count();
+    if n == 0 || !rest[0].is_ascii_uppercase() {
+        return Read::Unsure;
+    }
+    let stage = &rest[..n];
+    let Some(rest) = rest[n..].strip_prefix(b" from ") else { return Read::Unsure };
+    let Some(end) = client_then(rest, |_| true) else { return Read::Unsure };
+    if !set_client(row, &rest[..end]) {
+        return Read::Unsure;
+    }
+    let tail = &rest[end..];
+    let tail = tail.strip_prefix(b":").unwrap_or(tail);
+    let tail = tail.strip_prefix(b" ").unwrap_or(tail);
+    let Some(st) = f.fields.stage(stage) else { return Read::Unsure };
+    row.smtp_stage = Some(st);
+    row.status = Some(Cow::Borrowed(b"pipelining"));
+    row.detail = text(nonempty(tail));
+    done(row)
+}
+
+/// `warning: non-SMTP command from CLIENT: DETAIL` (smtpd.non_smtp; smtpd.sasl_failed before it
+/// cannot take such a line: its client is the first word after `warning: `).
+fn read_non_smtp<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"warning: non-SMTP command from ") else { return Read::No };
+    let Some(end) = client_then(rest, |t| t.starts_with(b": ")) else { return Read::Unsure };
+    if !set_client(row, &rest[..end]) {
+        return Read::Unsure;
+    }
+    row.status = Some(Cow::Borrowed(b"non-smtp command"));
+    row.detail = text(nonempty(&rest[end + 2..]));
+    done(row)
+}
+
+/// `after SECS from CLIENT` then `tail` (postscreen's PREGREET and HANGUP): the client's spec and
+/// what follows `tail`; None where Python decides.
+fn screen_after<'a>(rest: &'a [u8], tail: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
+    let rest = rest.strip_prefix(b"after ")?;
+    // \S+ then " from ": the token ends at the first whitespace
+    let n = rest.iter().position(|&b| is_space(b)).unwrap_or(rest.len());
+    if n == 0 {
+        return None;
+    }
+    let spec = rest[n..].strip_prefix(b" from ")?;
+    let end = client_then(spec, |t| t.starts_with(tail))?;
+    Some((&spec[..end], &spec[end + tail.len()..]))
+}
+
+fn read_screen_pregreet<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"PREGREET ") else { return Read::No };
+    let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(rest) = rest[n..].strip_prefix(b" ") else { return Read::Unsure };
+    let Some((spec, detail)) = screen_after(rest, b": ").filter(|_| n > 0) else { return Read::Unsure };
+    if !set_client(row, spec) {
+        return Read::Unsure;
+    }
+    row.status = Some(Cow::Borrowed(b"pregreet"));
+    row.smtp_stage = Some("greeting");
+    row.detail = text(nonempty(detail));
+    done(row)
+}
+
+fn read_screen_hangup<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"HANGUP ") else { return Read::No };
+    let Some((spec, detail)) = screen_after(rest, b" in ") else { return Read::Unsure };
+    if !set_client(row, spec) {
+        return Read::Unsure;
+    }
+    row.status = Some(Cow::Borrowed(b"hangup"));
+    row.quit = Some(false);
+    row.detail = text(nonempty(detail));
+    done(row)
 }
 
 /// `\w+ TLS connection established {from|to} CLIENT: tls`: (trust, spec, tls); Err(true) where
@@ -668,6 +841,52 @@ fn read_removed<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     done(row)
 }
 
+/// `QID: (sender|postmaster) (non-delivery|delay|delivery status|success) notification: QID`
+/// (bounce.notice; the bounce, defer and trace daemons have no earlier pattern but the EHLO ones).
+fn read_bounce_notice<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some((id, rest)) = qid_prefix(msg) else { return Read::No };
+    const KINDS: [&[u8]; 4] = [b"non-delivery", b"delay", b"delivery status", b"success"];
+    let Some(after) = rest.strip_prefix(b"sender ").or_else(|| rest.strip_prefix(b"postmaster ")) else { return Read::Unsure };
+    let Some(kind) = KINDS.iter().find(|k| after.starts_with(k) && after[k.len()..].starts_with(b" notification: ")) else {
+        return Read::Unsure;
+    };
+    let status_len = rest.len() - after.len() + kind.len() + 13; // + " notification"
+    let related = &rest[status_len + 2..];
+    if !is_qid(related) {
+        return Read::Unsure;
+    }
+    row.queue_id = Some(Cow::Borrowed(id));
+    row.status = Some(Cow::Borrowed(&rest[..status_len]));
+    row.related_id = Some(Cow::Borrowed(related));
+    done(row)
+}
+
+/// `QID: uid=N from=<sender>[ orig_id=QID]` (pickup; its daemon has no earlier pattern but the
+/// EHLO ones). A quoted local part goes to Python, as in qmgr.active.
+fn read_pickup<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some((id, rest)) = qid_prefix(msg) else { return Read::No };
+    let Some(rest) = rest.strip_prefix(b"uid=") else { return Read::No };
+    let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(rest) = rest[n..].strip_prefix(b" from=").filter(|_| n > 0) else { return Read::Unsure };
+    let Some(a) = addr(rest) else { return Read::Unsure };
+    if rest[..a].contains(&b'"') {
+        return Read::Unsure;
+    }
+    let tail = &rest[a..];
+    let related = if tail.is_empty() {
+        None
+    } else {
+        match tail.strip_prefix(b" orig_id=") {
+            Some(q) if is_qid(q) => Some(q),
+            _ => return Read::Unsure,
+        }
+    };
+    row.queue_id = Some(Cow::Borrowed(id));
+    row.sender = text(strip_brackets(&rest[..a]));
+    row.related_id = text(related);
+    done(row)
+}
+
 /// A bracketed address without quotes, then `,`: the address.
 fn plain_addr(s: &[u8]) -> Option<&[u8]> {
     let n = addr(s)?;
@@ -788,18 +1007,28 @@ mod tests {
     /// where the regex does not match, the reader says No or Unsure.
     #[test]
     fn readers_never_take_a_line_their_pattern_does_not_match() {
-        let seeds: [(&str, &[u8]); 12] = [
+        let seeds: [(&str, &[u8]); 22] = [
             ("smtpd.connect", b"connect from mail.example.com[192.0.2.1]"),
             ("smtpd.disconnect", b"disconnect from a[1.2.3.4]:25 ehlo=1 quit=1 commands=2"),
             ("smtpd.client", b"8BEA358063A: client=x[1.2.3.4], sasl_method=LOGIN, sasl_username=u"),
             ("smtpd.reject", b"NOQUEUE: reject: RCPT from a[1.2.3.4]: 554 5.7.1 no; from=<a@b> to=<c@d> proto=ESMTP helo=<h>"),
             ("smtpd.lost", b"lost connection after EHLO (1/2 commands) from a[1.2.3.4]"),
+            ("smtpd.timeout", b"timeout after DATA (0/1 commands) from a[1.2.3.4]:25"),
+            ("smtpd.too_many_errors", b"too many errors after RCPT from a[1.2.3.4]"),
+            ("smtpd.pipelining", b"improper command pipelining after CONNECT from a[1.2.3.4]: EHLO x\\r\\n"),
+            ("smtpd.non_smtp", b"warning: non-SMTP command from unknown[1.2.3.4]: CONNECT 1.2.3.4:25 HTTP/1.0"),
+            ("smtpd.sasl_failed", b"warning: unknown[1.2.3.4]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=a"),
             ("tls.in", b"Anonymous TLS connection established from a[1.2.3.4]: TLSv1.3 with cipher X"),
             ("postscreen.connect", b"CONNECT from [1.2.3.4]:5 to [5.6.7.8]:25"),
             ("postscreen.pass", b"PASS OLD [1.2.3.4]:5"),
             ("postscreen.dnsbl", b"DNSBL rank 3 for [1.2.3.4]:5"),
+            ("postscreen.pregreet", b"PREGREET 11 after 0.1 from [1.2.3.4]:5: EHLO x\\r\\n"),
+            ("postscreen.hangup", b"HANGUP after 0.5 from [1.2.3.4]:5 in tests after SMTP handshake"),
             ("dnsblog.listed", b"addr 1.2.3.4 listed by domain zen.example as 127.0.0.2"),
             ("qmgr.active", b"8BEA358063A: from=<a@b>, size=12, nrcpt=1 (queue active)"),
+            ("bounce.notice", b"8BEA358063A: sender non-delivery notification: 150F2403BD2"),
+            ("pickup", b"635EFF9A641: uid=1000 from=<backup>"),
+            ("pickup", b"635EFF9A641: uid=0 from=<> orig_id=150F2403BD2"),
             ("delivery.status", b"8BEA358063A: to=<a@b>, relay=mx[1.2.3.4]:25, delay=0.5, delays=0.1/0/0.2/0.2, dsn=2.0.0, status=sent (250 ok)"),
         ];
         let all = patterns();
