@@ -142,8 +142,10 @@ class _Day:
         from ..report.run import quiet_rows
 
         m = is_bulk(df) | counted_apart(df) | traffic_only(df)
-        # without the sender: the Bulk keeps no senders (the weekly reads none)
-        self.bulk.add(df.drop(columns=["sender"]), m)
+        # without the sender: the Bulk keeps no senders (the weekly reads none); without the reply
+        # class, which no detector reads of a Bulk: one row per second, file, host and kind (the
+        # reply classes of a second apart made its table several times longer)
+        self.bulk.add(df.drop(columns=["sender"]).assign(reply_class=None), m)
         keep = df[~m]
         us = keep["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
         keep = keep.assign(**{ORDER_COLUMN: _order_key(
