@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import heap
+
 __all__ = ["ORDER", "READ_COLUMNS", "ROW_COLUMNS", "week_events"]
 
 #: The detectors' rows in a canonical order, whatever runs added them: findings do not depend on ingest history.
@@ -198,7 +200,9 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tup
             tables.append(table)
         if len(q):
             qids.append(q)
+        heap.give_back()  # the day's batches and temporaries, before the next day is read
     ev = week.result()
+    heap.give_back()
     t = pd.concat(tables, ignore_index=True) if tables else Bulk.empty().table
     del tables
     if len(t):  # by the order key, stably (as the whole week's fold gave it)
