@@ -23,6 +23,8 @@ import pandas as pd
 
 from .. import __version__
 from ..store import load_manifest
+from .events import ORDER as ORDER  # the detectors' rows' order (re-exported)
+from .events import week_events
 
 __all__ = [
     "BASELINE_WEEKS",
@@ -132,86 +134,6 @@ def day_facts(store: str | os.PathLike, day: str) -> pd.DataFrame:
         return parts[0] if parts else facts_of(pd.DataFrame())
     both = pd.concat(parts, ignore_index=True)
     return both.groupby(cols, sort=True)["count"].sum().reset_index()[[*cols, "count"]]
-
-
-# --------------------------------------------------------------------------------------------
-# the events the detectors read
-
-#: The detectors' rows in a canonical order, whatever runs added them: findings do not depend on ingest history.
-ORDER = ["ts", "host", "source", "line_no"]
-#: Columns with few distinct values: held dictionary-encoded while the week is read, and given to
-#: the detectors as pandas Categoricals (as the nightly report gives them: a code per row).
-_FEW = ("host", "program", "event", "direction", "relay_host", "status", "smtp_stage", "source", "reply_class",
-        "outcome", "cause", "provider", "severity")
-# the canonical order key of a line within its second: microseconds, (host, source) rank, line number
-_US_SHIFT, _PAIR_SHIFT, _PAIR_MAX, _LINE_MAX = 43, 30, (1 << 13) - 1, (1 << 30) - 1
-
-
-def _pair_ranks(store: str | os.PathLike, since: dt.date, until: dt.date) -> dict[tuple[Any, Any], int]:
-    """The (host, source) pairs of the range, ranked in the order of :data:`ORDER` (nulls last)."""
-    from ..store import iter_event_batches
-
-    pairs: set[tuple[Any, Any]] = set()
-    for t in iter_event_batches(store, since=since, until=until, columns=["host", "source"]):
-        u = t.group_by(["host", "source"]).aggregate([])
-        pairs.update(zip(u.column("host").to_pylist(), u.column("source").to_pylist(), strict=True))
-    ordered = sorted(pairs, key=lambda p: (p[0] is None, p[0] or "", p[1] is None, p[1] or ""))
-    return {p: min(i, _PAIR_MAX) for i, p in enumerate(ordered)}
-
-
-def _order_key(us: np.ndarray, host: Any, source: Any, line: np.ndarray,
-               rank: dict[tuple[Any, Any], int]) -> np.ndarray:
-    """Where each line falls in :data:`ORDER` among the lines of its second (one int64); the
-    (host, source) rank is looked up once per distinct pair."""
-    pairs = pd.MultiIndex.from_arrays([pd.Series(host, dtype=object), pd.Series(source, dtype=object)])
-    codes, uniq = pd.factorize(pairs)
-    ranks = np.array([rank.get(p, _PAIR_MAX) for p in uniq], dtype=np.int64)
-    pair = ranks[codes] if len(codes) else np.zeros(0, dtype=np.int64)
-    return (np.mod(us, 10**6) << _US_SHIFT) | (pair << _PAIR_SHIFT) | np.clip(line, 0, _LINE_MAX)
-
-
-def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tuple[pd.DataFrame, Any]:
-    """The events of ``[since, until)`` as the detectors read them, read batch by batch: the lines
-    only counted (:func:`analyzer.anomalies.aggregates.is_bulk`) folded into a ``Bulk``, the others
-    kept as rows (only the columns the detectors read) in :data:`ORDER`; the row and bulk order
-    (``ORDER_COLUMN``, ``last_order``) is that order within each second. Memory: the kept rows,
-    dictionary-encoded while read, and the per-second aggregates."""
-    from ..anomalies.aggregates import _NEEDS, ORDER_COLUMN, Bulk, BulkFold, is_bulk
-    from ..anomalies.context import BASELINE_COLUMNS
-    from ..report.fold import RowsFold
-    from ..report.run import QUIET_BLANK, quiet_rows
-    from ..store import iter_event_batches
-
-    cols = list(dict.fromkeys([*BASELINE_COLUMNS, *ORDER, *sorted(_NEEDS), "cause_ref"]))
-    rank = _pair_ranks(store, since, until)
-    rows = RowsFold([*cols, ORDER_COLUMN], few_values=_FEW, categorical=_FEW, blank_columns=QUIET_BLANK)
-    bulk = BulkFold()
-    done = 0
-    for t in iter_event_batches(store, since=since, until=until, columns=cols):
-        df = t.to_pandas(types_mapper=pd.ArrowDtype)
-        df.attrs.update({"input": 0, "first_row": done})  # the last line of a folded second: read order
-        done += len(df)
-        # only is_bulk's lines: folding counted_apart's too (as the report does) held fewer rows
-        # (Exim week 75 -> 45 MiB) but a larger Bulk and its senders, and a higher peak (measured)
-        m = is_bulk(df)
-        bulk.add(df, m)
-        keep = df[~m]
-        us = keep["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
-        keep = keep.assign(**{ORDER_COLUMN: _order_key(
-            us, keep["host"].astype(object).to_numpy(), keep["source"].astype(object).to_numpy(),
-            keep["line_no"].to_numpy(dtype=np.int64, na_value=0), rank)})
-        rows.add(keep, blank=quiet_rows(keep))  # texts nothing reads, as the report's rows
-    ev = rows.result()
-    if len(ev):
-        ev = ev.sort_values(ORDER, kind="stable", ignore_index=True)
-    b = bulk.result()
-    t = b.table
-    if len(t):  # the last line of each folded second by ORDER, comparable with the rows'
-        t = t.assign(last_order=_order_key(t["ts_max"].to_numpy() // 1000, t["host"].to_numpy(),
-                                           t["source"].to_numpy(),
-                                           np.nan_to_num(t["last_line"].to_numpy(), nan=0).astype(np.int64), rank))
-        b = Bulk(t.sort_values("last_order", kind="stable").reset_index(drop=True), b.qids)
-    return ev, b
 
 
 # --------------------------------------------------------------------------------------------

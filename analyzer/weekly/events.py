@@ -1,0 +1,211 @@
+"""The events the weekly report's detectors read, folded from the store one day partition at a time.
+
+:func:`week_events` reads ``[since, until)`` day by day (only the columns the detectors and the
+fold read, only that day's row groups). Of each day:
+
+* the lines only counted (:func:`analyzer.anomalies.aggregates.is_bulk`, and the arrival, queued
+  and completed lines of :func:`~analyzer.anomalies.aggregates.counted_apart`, as the nightly
+  report folds them) go into a per-second :class:`~analyzer.anomalies.aggregates.Bulk`, its
+  queue ids cut to each one's first time of the day (all that ``first_seen`` reads) and without
+  the senders (which no detector reads);
+* the other lines are kept as rows of the columns the detectors read, sorted in :data:`ORDER`
+  within the day (days are disjoint ranges of ``ts``, so the days in turn are the week in order),
+  then handed to one :class:`~analyzer.report.fold.RowsFold` for the week (dictionary codes shared
+  by every day): no sort, nor copy, of the week's rows at the end.
+
+What is held: the week's kept rows (compact) and per-second counts; the day being read is dropped
+before the next is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import heap
+
+__all__ = ["ORDER", "READ_COLUMNS", "ROW_COLUMNS", "week_events"]
+
+#: The detectors' rows in a canonical order, whatever runs added them: findings do not depend on ingest history.
+ORDER = ["ts", "host", "source", "line_no"]
+#: Columns with few distinct values: held as codes while the week is read, and given to the
+#: detectors as pandas Categoricals (as the nightly report gives them: a code per row).
+_FEW = ("host", "program", "event", "direction", "relay_host", "status", "smtp_stage", "source", "reply_class",
+        "outcome", "cause", "provider", "severity")
+# the canonical order key of a line within its second: microseconds, (host, source) rank, line number
+_US_SHIFT, _PAIR_SHIFT, _PAIR_MAX, _LINE_MAX = 43, 30, (1 << 13) - 1, (1 << 30) - 1
+_NO_MATCH = object()
+#: Read by the fold only (what is folded, and where), never by a detector: not kept in the rows.
+_FOLD_ONLY = ("sender", "cause_ref", "reply_class")
+
+
+def _columns() -> tuple[list[str], list[str]]:
+    from ..anomalies.aggregates import _NEEDS
+    from ..anomalies.context import BASELINE_COLUMNS
+
+    read = list(dict.fromkeys([*BASELINE_COLUMNS, *ORDER, *sorted(_NEEDS), "cause_ref"]))
+    return read, [c for c in read if c not in _FOLD_ONLY]
+
+
+#: The columns read from the store, and those of them kept in the rows.
+READ_COLUMNS, ROW_COLUMNS = _columns()
+
+
+def _pair_ranks(store: str | os.PathLike, since: dt.date, until: dt.date) -> dict[tuple[Any, Any], int]:
+    """The (host, source) pairs of the range, ranked in the order of :data:`ORDER` (nulls last)."""
+    from ..store import iter_event_batches
+
+    pairs: set[tuple[Any, Any]] = set()
+    for t in iter_event_batches(store, since=since, until=until, columns=["host", "source"]):
+        u = t.group_by(["host", "source"]).aggregate([])
+        pairs.update(zip(u.column("host").to_pylist(), u.column("source").to_pylist(), strict=True))
+    ordered = sorted(pairs, key=lambda p: (p[0] is None, p[0] or "", p[1] is None, p[1] or ""))
+    return {p: min(i, _PAIR_MAX) for i, p in enumerate(ordered)}
+
+
+def _order_key(us: np.ndarray, host: Any, source: Any, line: np.ndarray,
+               rank: dict[tuple[Any, Any], int]) -> np.ndarray:
+    """Where each line falls in :data:`ORDER` among the lines of its second (one int64); the
+    (host, source) rank is looked up once per distinct pair (codes of each column, no tuple per row)."""
+    hc, hu = pd.factorize(pd.Series(host, dtype=object), use_na_sentinel=False)
+    sc, su = pd.factorize(pd.Series(source, dtype=object), use_na_sentinel=False)
+    # a null host or source is ranked last (_PAIR_MAX), as a pair with a null never matches a rank
+    hv = [_NO_MATCH if pd.isna(v) else v for v in hu]
+    sv = [_NO_MATCH if pd.isna(v) else v for v in su]
+    pair = hc.astype(np.int64) * max(len(sv), 1) + sc
+    pc_, pu = pd.factorize(pair)
+    ranks = np.array([rank.get((hv[int(p) // max(len(sv), 1)], sv[int(p) % max(len(sv), 1)]), _PAIR_MAX)
+                      for p in pu], dtype=np.int64)
+    pr = ranks[pc_] if len(pc_) else np.zeros(0, dtype=np.int64)
+    return (np.mod(us, 10**6) << _US_SHIFT) | (pr << _PAIR_SHIFT) | np.clip(line, 0, _LINE_MAX)
+
+
+def _days(since: dt.date, until: dt.date) -> list[tuple[dt.date, dt.date]]:
+    out, d = [], since
+    while d < until:
+        out.append((d, min(d + dt.timedelta(days=1), until)))
+        d += dt.timedelta(days=1)
+    return out
+
+
+#: The events some detector reads as rows (or as evidence); a line of another event is traffic only.
+_ROW_EVENTS = ("delivery", "expired", "reject", "auth_failure", "disconnect", "lost_connection", "timeout",
+               "fatal", "panic")
+
+
+def traffic_only(df: pd.DataFrame) -> np.ndarray:
+    """The lines no detector reads but as traffic of their log stream (its active seconds, its last
+    line before a gap, a message's first time: what a :class:`~analyzer.anomalies.aggregates.Bulk`
+    keeps): not a delivery, reject, authentication failure or session end (the delivery, abuse and
+    session detectors' rows), no failure (cause and signature spikes), not outbound (the severity
+    policy's domain providers), naming no SASL user (the policy's logins of an attacker), no
+    resource trouble nor fatal line, and none of our own lines (neither inbound nor outbound) that
+    says something (the server-trouble detector matches their texts). A received line folds as one
+    (its ``kind``): the silence detector counts receptions from the folded seconds too."""
+    from ..anomalies.aggregates import _eq
+    from ..anomalies.context import FAILURES
+
+    m = ~_eq(df["event"], _ROW_EVENTS) & ~_eq(df["outcome"], FAILURES) & ~_eq(df["direction"], "outbound")
+    m &= df["sasl_username"].isna().to_numpy(dtype=bool) & ~_eq(df["cause"], "local.resource")
+    own = ~_eq(df["direction"], ("outbound", "inbound"))
+    says = df["detail"].notna().to_numpy(dtype=bool) | df["reply_text"].notna().to_numpy(dtype=bool)
+    return m & ~(own & says)
+
+
+def _first_seen_of_day(qids: pd.DataFrame) -> pd.DataFrame:
+    """A day's folded queue-id lines cut to each queue id's first line (``first_seen`` reads the
+    least ``ts`` per id; the day's lines lie in one day, so the cut holds for any cut at a day)."""
+    if len(qids) < 2:
+        return qids
+    q = qids.sort_values(["qid", "ts"], kind="stable")
+    first = np.r_[True, q["qid"].to_numpy()[1:] != q["qid"].to_numpy()[:-1]]
+    return q[first].reset_index(drop=True)
+
+
+class _Day:
+    """The fold of one day: its bulk lines per second, its kept rows (``RowsFold``, in read order)."""
+
+    def __init__(self, rank: dict[tuple[Any, Any], int]) -> None:
+        from ..anomalies.aggregates import ORDER_COLUMN, BulkFold
+        from ..report.fold import RowsFold
+        from ..report.run import QUIET_BLANK
+
+        self.rank = rank
+        # dictionary-encoded Arrow while the day is read; the week's fold gives the codes
+        self.rows = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, blank_columns=QUIET_BLANK)
+        self.bulk = BulkFold()
+
+    def add(self, df: pd.DataFrame) -> None:
+        from ..anomalies.aggregates import ORDER_COLUMN, counted_apart, is_bulk
+        from ..report.run import quiet_rows
+
+        m = is_bulk(df) | counted_apart(df) | traffic_only(df)
+        # without the sender: the Bulk keeps no senders (the weekly reads none); without the reply
+        # class, which no detector reads of a Bulk: one row per second, file, host and kind (the
+        # reply classes of a second apart made its table several times longer)
+        self.bulk.add(df.drop(columns=["sender"]).assign(reply_class=None), m)
+        keep = df[~m]
+        us = keep["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
+        keep = keep.assign(**{ORDER_COLUMN: _order_key(
+            us, keep["host"].astype(object).to_numpy(), keep["source"].astype(object).to_numpy(),
+            keep["line_no"].to_numpy(dtype=np.int64, na_value=0), self.rank)})
+        keep.attrs.update(df.attrs)
+        self.rows.add(keep, blank=quiet_rows(keep))  # texts nothing reads, as the report's rows
+
+    def result(self) -> tuple[pd.DataFrame, Any]:
+        ev = self.rows.result()
+        if len(ev):
+            ev = ev.sort_values(ORDER, kind="stable", ignore_index=True)
+        b = self.bulk.result()
+        t = b.table
+        if len(t):  # the last line of each folded second by ORDER, comparable with the rows'
+            t = t.assign(last_order=_order_key(t["ts_max"].to_numpy() // 1000, t["host"].to_numpy(),
+                                               t["source"].to_numpy(),
+                                               np.nan_to_num(t["last_line"].to_numpy(), nan=0).astype(np.int64),
+                                               self.rank))
+        return ev, t, _first_seen_of_day(b.qids)
+
+
+def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tuple[pd.DataFrame, Any]:
+    """The events of ``[since, until)`` as the detectors read them (see the module docstring): the
+    kept rows in :data:`ORDER` with their order key (``ORDER_COLUMN``, the order within each
+    second), and a ``Bulk`` of the folded lines whose ``last_order`` is the same key."""
+    from ..anomalies.aggregates import ORDER_COLUMN, Bulk
+    from ..report.fold import RowsFold
+    from ..store import iter_event_batches
+
+    rank = _pair_ranks(store, since, until)
+    week = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, categorical=_FEW)
+    tables, qids = [], []
+    done = held = 0
+    for lo, hi in _days(since, until):
+        day = _Day(rank)
+        for t in iter_event_batches(store, since=lo, until=hi, columns=READ_COLUMNS):
+            df = t.to_pandas(types_mapper=pd.ArrowDtype)
+            df.attrs.update({"input": 0, "first_row": done})  # the last line of a folded second: read order
+            done += len(df)
+            day.add(df)
+        ev, table, q = day.result()
+        del day
+        if len(ev):
+            ev.attrs.update({"input": 0, "first_row": held})
+            held += len(ev)
+            week.add(ev)
+        del ev
+        if len(table):
+            tables.append(table)
+        if len(q):
+            qids.append(q)
+        heap.give_back()  # the day's batches and temporaries, before the next day is read
+    ev = week.result()
+    heap.give_back()
+    t = pd.concat(tables, ignore_index=True) if tables else Bulk.empty().table
+    del tables
+    if len(t):  # by the order key, stably (as the whole week's fold gave it)
+        t = t.take(np.argsort(t["last_order"].to_numpy(), kind="stable")).reset_index(drop=True)
+    return ev, Bulk(t, pd.concat(qids, ignore_index=True)) if qids else Bulk(t)
+
