@@ -9,9 +9,7 @@ where the block is parsed (a worker process, or in-process for small inputs) and
 block's table by what the summary still needs of it:
 
 * the block's *groups*: its rows grouped by the exact raw values of :data:`CLASS_KEY` (what
-  classify reads, before it masks texts), one representative row each with its row count and
-  its classification key (:func:`analyzer.class_cache.class_key`: the masking of the groups'
-  reply texts is done there, not in the main process);
+  classify reads, before it masks texts), one representative row each with its row count;
 * the counts by event, reply code and status, and the first and last stamp;
 * per event only its group and the five columns attribution reads that are not the group's.
 
@@ -50,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES
-from .class_cache import CLASS_KEY, Classifier, class_key
+from .class_cache import CLASS_KEY, Classifier
 from .classify_stream import _BARE_READS, _READS, StreamClassifier
 from .schema import CLASS_SCHEMA
 from .sinks import FAILURES, SummaryFold
@@ -135,10 +133,7 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table) -> pa.Table:
     if rows.num_rows == 0:
         return pa.table({}).replace_schema_metadata({META: json.dumps(meta)})
     n = np.bincount(gid, minlength=reps.num_rows)
-    # the groups' classification keys computed here (where the block is parsed: a worker, off
-    # the main process's path: masking ~135k distinct reply texts of a Postfix day cost it ~0.3
-    # CPU-s), with the shipped rules' host signatures (the Classifier recomputes them for others)
-    reps = reps.append_column("n", pa.array(n, pa.int64())).append_column("key", pa.array(class_key(reps)))
+    reps = reps.append_column("n", pa.array(n, pa.int64()))
     meta["event"] = _counted(reps.column("event"), n)
     meta["code"] = _counted(reps.column("reply_code"), n)
     meta["status"] = _counted(reps.column("status"), n)
@@ -243,8 +238,7 @@ class FastSummaryFold(SummaryFold):
     def _classified(self, held: list[tuple[pa.Table, pa.Table]], attribution: StreamClassifier) -> None:
         if not held:
             return
-        answers = self.classifier.classify_many([reps.drop_columns(["n", "key"]) for _, reps in held],
-                                                [reps.column("key").to_numpy() for _, reps in held])
+        answers = self.classifier.classify_many([reps.drop_columns(["n"]) for _, reps in held])
         for (table, reps), ans in zip(held, answers, strict=True):
             self._fold(table, reps, ans.select(_CLASS), attribution)
 
