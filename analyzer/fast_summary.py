@@ -214,12 +214,10 @@ class FastSummaryFold(SummaryFold):
                 self._classified(held, attribution)
                 held, size = [], 0
         self._classified(held, attribution)
-        if self._lo is not None:
-            import pandas as pd
-
+        if self._lo is not None:  # datetimes, as SummaryFold's (no pandas)
             ts_type = SCHEMA.field("ts").type
-            self.first = pd.Timestamp(pa.scalar(self._lo, pa.int64()).cast(ts_type).as_py())
-            self.last = pd.Timestamp(pa.scalar(self._hi, pa.int64()).cast(ts_type).as_py())
+            self.first = pa.scalar(self._lo, pa.int64()).cast(ts_type).as_py()
+            self.last = pa.scalar(self._hi, pa.int64()).cast(ts_type).as_py()
         return self
 
     def _open(self, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:

@@ -22,13 +22,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .lazy import lazy_module
 from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv_table, open_output
 from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
 from .textsafe import _BIDI, json_safe
-
-pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
 __all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_text", "write_stream"]
 
@@ -470,7 +467,8 @@ class SummaryFold:
             self._count(self.by_cause, pc.filter(table.column("cause"), pc.fill_null(failed, False)))
         lo, hi = pc.min_max(table.column("ts")).values()
         if lo.is_valid:
-            lo_v, hi_v = pd.Timestamp(lo.as_py()), pd.Timestamp(hi.as_py())
+            # datetimes (what pandas' Timestamp of them prints alike), not pandas': `parse` never imports it
+            lo_v, hi_v = lo.as_py(), hi.as_py()
             self.first = lo_v if self.first is None else min(self.first, lo_v)
             self.last = hi_v if self.last is None else max(self.last, hi_v)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 
 from .parsers import LineCounts
@@ -34,8 +34,9 @@ class ParseSummary:
     foreign_programs: list[tuple[str, int]]
     unknown: list[tuple[str, int, list[tuple[str, int, str]]]]
     warnings: list[str]
-    first: pd.Timestamp | None
-    last: pd.Timestamp | None
+    #: the first and last stamps (timezone-aware UTC datetimes; `parse` never imports pandas)
+    first: datetime | None
+    last: datetime | None
 
     @property
     def recognised_share(self) -> float:

@@ -23,6 +23,7 @@ from analyzer.classify import default_rules
 from analyzer.classify_stream import StreamClassifier
 from analyzer.fast_summary import FastSummaryFold
 from analyzer.pipeline import EventStream
+from analyzer.rules import load_rules
 from analyzer.sinks import SummaryFold
 from analyzer.sources import expand_inputs
 from analyzer.summary import summarise_fold
@@ -44,11 +45,11 @@ def days(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
-def _summaries(paths: list[Path], **kw) -> tuple:
-    """(fast, general) ParseSummary of the same inputs and stream options."""
+def _summaries(paths: list[Path], kb=None, **kw) -> tuple:
+    """(fast, general) ParseSummary of the same inputs and stream options (rules ``kb``)."""
     got = []
     for fast in (True, False):
-        general = StreamClassifier(default_rules())
+        general = StreamClassifier(kb or default_rules())
         fold = FastSummaryFold(general) if fast else SummaryFold()
         clf = fold.summariser if fast else general
         columns = (*SummaryFold.READS, *clf.reads)
@@ -113,6 +114,15 @@ def test_secondary_logs_take_the_general_path(monkeypatch):
                          workers=1)
     fold.fold(stream)
     assert not called and fold.by_event
+
+
+def test_rules_with_other_host_signatures(days):
+    """Rules naming providers by other relay hosts (than the shipped ones, which keys computed in
+    workers use): the summary is the general path's."""
+    kb = load_rules()
+    kb.providers["gmail"] = dict(kb.providers["gmail"], host=r"(^|\.)example\.(org|com|net)$")
+    fast, general = _summaries([days["postfix"]], kb=kb, workers=2, block_bytes=16384)
+    assert general.by_cause and fast == general
 
 
 LINE = st.sampled_from([

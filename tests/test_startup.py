@@ -3,6 +3,7 @@ command needs them (the time itself is measured by bench/bench_startup.py, not h
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -95,20 +96,64 @@ def test_runtime_dependencies_hold_no_plotting_library():
     assert not names & {"matplotlib", "seaborn", "plotly", "bokeh", "pillow", "kiwisolver", "contourpy", "fonttools"}
 
 
+def _parse_imports(args: list[str], stdin: Path | None = None, workers: int | None = None) -> tuple[list[str], str]:
+    """(which of pandas and pyarrow the main process of `maillens parse ARGS` imported, its stdout)."""
+    code = ("import sys\nfrom analyzer.cli import main\n"
+            f"sys.argv = ['maillens', 'parse', *{args!r}, '--tz', 'UTC']\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print(sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"}
+    if workers is not None:
+        env["MAILLENS_WORKERS"] = str(workers)
+    with open(stdin or os.devnull, "rb") as fh:
+        r = subprocess.run([sys.executable, "-c", code], stdin=fh, capture_output=True, text=True, cwd=ROOT,
+                           check=True, env=env, timeout=300)
+    *out, imported = r.stdout.strip().splitlines()
+    return ast.literal_eval(imported), "\n".join(out)
+
+
+def _native_engine() -> None:
+    from analyzer import native
+
+    if native.engine() != "native":  # the Python engine's parsers build frames: there pandas is needed
+        pytest.skip("the Python engine parses into pandas frames")
+
+
 def test_parse_to_parquet_never_imports_pandas(tmp_path):
     """`parse -o x.parquet` of a rotated set of Postfix logs (classified)
     writes the table without importing pandas in the main process: the classifier works on Arrow,
     the file's pandas metadata is built without it and pyarrow's own attempt is refused
     (analyzer.lazy.arrow_without_pandas)."""
+    _native_engine()
     out = tmp_path / "e.parquet"
-    code = ("import sys\nfrom analyzer.cli import main\n"
-            f"sys.argv = ['maillens', 'parse', {str(ROOT / 'sample_logs' / 'postfix')!r}, '-o', {str(out)!r}, '-q', '--tz', 'UTC']\n"
-            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            "print(sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules))\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    imported, _ = _parse_imports([str(ROOT / "sample_logs" / "postfix"), "-o", str(out), "-q"])
     assert out.stat().st_size
-    assert r.stdout.strip().splitlines()[-1] == "['pyarrow']"
+    assert imported == ["pyarrow"]
+
+
+@pytest.mark.parametrize("args", [["sample_logs/postfix"], ["sample_logs/postfix/mail.log.2.gz", "-f", "json"],
+                                  ["sample_logs/exim/mainlog"], ["sample_logs/exim/mainlog", "-f", "json"]])
+def test_parse_summary_never_imports_pandas(args):
+    """`parse FILE` (the summary, no -o: analyzer.fast_summary, in process for small inputs)
+    prints its summary without importing pandas: groups classified on Arrow, stamps as datetimes."""
+    _native_engine()
+    imported, out = _parse_imports(args)
+    assert imported == ["pyarrow"]
+    assert '"by_code": [' in out if "json" in args else "lines read" in out
+
+
+@pytest.mark.parametrize("mta", ["postfix", "exim"])
+def test_parse_summary_in_workers_never_imports_pandas(tmp_path, mta):
+    """The same with the blocks parsed and summarised in worker processes (stdin is always cut
+    into blocks when there are workers), as for a big day."""
+    _native_engine()
+    from bench.generate_logs import generate
+
+    log = tmp_path / "day.log"
+    generate(mta=mta, lines=3000, seed=5, out=log, start="2026-11-28T00:00:00", hours=24)
+    imported, out = _parse_imports(["-", "--year", "2026", "-f", "json"], stdin=log, workers=2)
+    assert imported == ["pyarrow"]
+    assert '"events": 0' not in out and '"by_cause": [' in out
 
 
 def test_pyarrow_sees_pandas_once_it_is_imported():
