@@ -19,6 +19,17 @@ pub const ROW: u8 = 2;
 pub struct Batch {
     /// per line: [`NO_HEADER`], [`HEADER`] (the Python engine reads the message) or [`ROW`]
     pub kind: Vec<u8>,
+    /// the stamps of the lines with a header, and the batch's two flags
+    pub stamps: Stamps,
+    /// the HEADER lines: host, program, pid, and the message in `detail`
+    pub headers: Rows,
+    /// the ROW lines
+    pub rows: Rows,
+}
+
+/// What [`Batch`] and `fold::Folded` keep of their lines' headers.
+#[derive(Default)]
+pub struct Stamps {
     /// per line with a header (kind HEADER or ROW), in line order: month 1-12, day, seconds of the day
     pub months: Vec<u8>,
     pub days: Vec<u8>,
@@ -28,10 +39,26 @@ pub struct Batch {
     pub unusual: bool,
     /// some message ends with whitespace (Python right-trims the batch's messages then)
     pub trailing_space: bool,
-    /// the HEADER lines: host, program, pid, and the message in `detail`
-    pub headers: Rows,
-    /// the ROW lines
-    pub rows: Rows,
+}
+
+impl Stamps {
+    /// Keep one line's header.
+    pub fn push(&mut self, h: &Head) {
+        self.months.push(h.month);
+        self.days.push(h.day);
+        self.secs.push(h.secs);
+        self.unusual |= h.unusual;
+        self.trailing_space |= h.trailing_space;
+    }
+
+    /// Append the stamps of the next range of lines.
+    pub fn append(&mut self, next: Stamps) {
+        self.months.extend(next.months);
+        self.days.extend(next.days);
+        self.secs.extend(next.secs);
+        self.unusual |= next.unusual;
+        self.trailing_space |= next.trailing_space;
+    }
 }
 
 impl Batch {
@@ -39,11 +66,7 @@ impl Batch {
     fn with_capacity(lines: usize, rows: Rows) -> Batch {
         Batch {
             kind: Vec::with_capacity(lines),
-            months: Vec::new(),
-            days: Vec::new(),
-            secs: Vec::new(),
-            unusual: false,
-            trailing_space: false,
+            stamps: Stamps::default(),
             headers: Rows::new(),
             rows,
         }
@@ -70,49 +93,91 @@ pub fn postfix_daemon(program: &[u8]) -> Option<&[u8]> {
     Some(program.rsplit(|&b| b == b'/').next().unwrap_or(program))
 }
 
+/// One classic syslog line's header as [`read`] and `fold::fold` both take it: the stamp's
+/// month (1-12), day and seconds of the day, the host, program, pid and message, and the two
+/// flags the caller ORs into its batch (`unusual`, `trailing_space`).
+pub struct Head<'a> {
+    pub month: u8,
+    pub day: u8,
+    pub secs: u32,
+    pub host: &'a [u8],
+    pub program: &'a [u8],
+    pub pid: Option<i32>,
+    pub msg: &'a [u8],
+    pub unusual: bool,
+    pub trailing_space: bool,
+}
+
+/// The header of `line` (None: no classic syslog header). `months`: the month names, January first.
+pub fn head<'a>(line: &'a [u8], months: &[Vec<u8>]) -> Option<Head<'a>> {
+    let [_, host, tag, msg] = header(line)?;
+    let stamp = &line[..15];
+    let mut unusual = false;
+    let month = months.iter().position(|m| m.as_slice() == &stamp[..3]).unwrap_or_else(|| {
+        unusual = true;
+        0
+    });
+    let (day, h, m, s) = (two(&stamp[4..6]), two(&stamp[7..9]), two(&stamp[10..12]), two(&stamp[13..15]));
+    unusual |= day == 0 || day > u32::from(MDAYS[month]) || h > 23 || m > 59 || s > 59;
+    let tag = &line[tag.0..tag.1];
+    let (program, pid) = match memchr::memchr(b'[', tag) {
+        Some(p) => {
+            let digits = &tag[p + 1..tag.len() - 1];
+            let v = digits.iter().try_fold(0u64, |a, &d| a.checked_mul(10)?.checked_add(u64::from(d - b'0')));
+            let pid = v.filter(|&v| v <= i32::MAX as u64).map(|v| v as i32);
+            unusual |= pid.is_none();
+            (&tag[..p], pid)
+        }
+        None => (tag, None),
+    };
+    let msg = &line[msg.0..msg.1];
+    Some(Head {
+        month: month as u8 + 1,
+        day: day as u8,
+        secs: h * 3600 + m * 60 + s,
+        host: &line[host.0..host.1],
+        program,
+        pid,
+        msg,
+        unusual,
+        trailing_space: msg.last().is_some_and(|&c| is_space(c)),
+    })
+}
+
+/// `work(lo, hi)` over `threads` consecutive ranges of `n` lines at once (at most one thread per
+/// 4096 lines), the results in range order.
+pub fn over_ranges<T: Send>(
+    n: usize,
+    threads: usize,
+    work: impl Fn(usize, usize) -> Result<T, String> + Sync,
+) -> Result<Vec<T>, String> {
+    let threads = threads.clamp(1, 64).min(n / 4096 + 1);
+    let step = n.div_ceil(threads).max(1);
+    let work = &work;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (lo, hi) = ((t * step).min(n), ((t + 1) * step).min(n));
+                s.spawn(move || work(lo, hi))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("reader thread")).collect()
+    })
+}
+
 /// Read lines `lo..hi` of `lines`. `months`: the month names, January first.
 pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>]) -> Result<Batch, String> {
     let mut b = Batch::with_capacity(hi - lo, Rows::with_capacity(hi - lo));
     for i in lo..hi {
         let line = lines.get(i);
-        let Some([_, host, tag, msg]) = header(line) else {
+        let Some(hd) = head(line, months) else {
             b.kind.push(NO_HEADER);
             continue;
         };
-        let stamp = &line[..15];
-        let month = months.iter().position(|m| m.as_slice() == &stamp[..3]);
-        let (day, h, m, s) = (two(&stamp[4..6]), two(&stamp[7..9]), two(&stamp[10..12]), two(&stamp[13..15]));
-        let month = month.unwrap_or_else(|| {
-            b.unusual = true;
-            0
-        });
-        if day == 0 || day > u32::from(MDAYS[month]) || h > 23 || m > 59 || s > 59 {
-            b.unusual = true;
-        }
-        b.months.push(month as u8 + 1);
-        b.days.push(day as u8);
-        b.secs.push(h * 3600 + m * 60 + s);
-        let tag = &line[tag.0..tag.1];
-        let (program, pid) = match memchr::memchr(b'[', tag) {
-            Some(p) => {
-                let digits = &tag[p + 1..tag.len() - 1];
-                let v = digits.iter().try_fold(0u64, |a, &d| a.checked_mul(10)?.checked_add(u64::from(d - b'0')));
-                match v {
-                    Some(v) if v <= i32::MAX as u64 => (&tag[..p], Some(v as i32)),
-                    _ => {
-                        b.unusual = true;
-                        (&tag[..p], None)
-                    }
-                }
-            }
-            None => (tag, None),
-        };
-        let msg = &line[msg.0..msg.1];
-        if msg.last().is_some_and(|&c| is_space(c)) {
-            b.trailing_space = true;
-        }
+        b.stamps.push(&hd);
+        let (host, program, pid, msg) = (hd.host, hd.program, hd.pid, hd.msg);
         let mut row = Row {
-            host: Some(Cow::Borrowed(&line[host.0..host.1])),
+            host: Some(Cow::Borrowed(host)),
             mta: Some("postfix"),
             program: Some(Cow::Borrowed(program)),
             pid,
@@ -128,7 +193,7 @@ pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>
             b.kind.push(ROW);
         } else {
             let r = Row {
-                host: Some(Cow::Borrowed(&line[host.0..host.1])),
+                host: Some(Cow::Borrowed(host)),
                 program: Some(Cow::Borrowed(program)),
                 pid,
                 detail: Some(Cow::Borrowed(msg)),
@@ -144,29 +209,15 @@ pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>
 /// [`read`] over `threads` ranges of the batch at once.
 pub fn read_parallel(fast: &Fast, lines: Strings, months: &[Vec<u8>], threads: usize) -> Result<Batch, String> {
     let n = lines.len();
-    let threads = threads.clamp(1, 64).min(n / 4096 + 1);
-    if threads == 1 {
+    if threads.clamp(1, 64).min(n / 4096 + 1) == 1 {
         return read(fast, lines, 0, n, months);
     }
-    let step = n.div_ceil(threads);
-    let parts = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (lo, hi) = ((t * step).min(n), ((t + 1) * step).min(n));
-                s.spawn(move || read(fast, lines, lo, hi, months))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("reader thread")).collect::<Result<Vec<_>, _>>()
-    })?;
+    let parts = over_ranges(n, threads, |lo, hi| read(fast, lines, lo, hi, months))?;
     let mut out = Batch::with_capacity(n, Rows::new());
     let (mut headers, mut rows) = (Vec::new(), Vec::new());
     for p in parts {
         out.kind.extend(p.kind);
-        out.months.extend(p.months);
-        out.days.extend(p.days);
-        out.secs.extend(p.secs);
-        out.unusual |= p.unusual;
-        out.trailing_space |= p.trailing_space;
+        out.stamps.append(p.stamps);
         headers.push(p.headers);
         rows.push(p.rows);
     }

@@ -6,12 +6,10 @@
 //! back as `batch::read` gives them (headers for the Python engine, kinds, stamps), so the Python
 //! side parses them as before (`analyzer/fast_summary.py`). Threads over line ranges, no GIL.
 
-use crate::batch::{postfix_daemon, two, HEADER, MDAYS, NO_HEADER, ROW};
+use crate::batch::{head, over_ranges, Stamps, postfix_daemon, HEADER, NO_HEADER, ROW};
 use crate::engine::Strings;
-use crate::fields::is_space;
 use crate::postfix::Fast;
 use crate::rows::{concat, Row, Rows};
-use crate::syslog::header;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -87,11 +85,7 @@ fn key(r: &Row, out: &mut Vec<u8>) {
 pub struct Folded<'a> {
     /// as `batch::Batch`: per line NO_HEADER / HEADER / ROW; stamps of the lines with a header
     pub kind: Vec<u8>,
-    pub months: Vec<u8>,
-    pub days: Vec<u8>,
-    pub secs: Vec<u32>,
-    pub unusual: bool,
-    pub trailing_space: bool,
+    pub stamps: Stamps,
     /// the HEADER lines (the Python engine reads them)
     pub headers: Rows,
     /// the ROW lines: line index, group, queue id, recipient
@@ -108,11 +102,7 @@ pub struct Folded<'a> {
 pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months: &[Vec<u8>]) -> Result<Folded<'a>, String> {
     let mut f = Folded {
         kind: Vec::with_capacity(hi - lo),
-        months: Vec::new(),
-        days: Vec::new(),
-        secs: Vec::new(),
-        unusual: false,
-        trailing_space: false,
+        stamps: Stamps::default(),
         headers: Rows::new(),
         rows: Vec::with_capacity(hi - lo),
         gid: Vec::with_capacity(hi - lo),
@@ -125,34 +115,13 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
     let mut buf = Vec::new();
     for i in lo..hi {
         let line = lines.get(i);
-        let Some([_, host, tag, msg]) = header(line) else {
+        let Some(hd) = head(line, months) else {
             f.kind.push(NO_HEADER);
             continue;
         };
-        let stamp = &line[..15];
-        let month = months.iter().position(|m| m.as_slice() == &stamp[..3]).unwrap_or_else(|| {
-            f.unusual = true;
-            0
-        });
-        let (day, h, m, s) = (two(&stamp[4..6]), two(&stamp[7..9]), two(&stamp[10..12]), two(&stamp[13..15]));
-        f.unusual |= day == 0 || day > u32::from(MDAYS[month]) || h > 23 || m > 59 || s > 59;
-        f.months.push(month as u8 + 1);
-        f.days.push(day as u8);
-        f.secs.push(h * 3600 + m * 60 + s);
-        let tag = &line[tag.0..tag.1];
-        let (program, pid) = match memchr::memchr(b'[', tag) {
-            Some(p) => {
-                let digits = &tag[p + 1..tag.len() - 1];
-                let v = digits.iter().try_fold(0u64, |a, &d| a.checked_mul(10)?.checked_add(u64::from(d - b'0')));
-                let pid = v.filter(|&v| v <= i32::MAX as u64).map(|v| v as i32);
-                f.unusual |= pid.is_none();
-                (&tag[..p], pid)
-            }
-            None => (tag, None),
-        };
-        let msg = &line[msg.0..msg.1];
-        f.trailing_space |= msg.last().is_some_and(|&c| is_space(c));
-        let host = Some(Cow::Borrowed(&line[host.0..host.1]));
+        f.stamps.push(&hd);
+        let (program, pid, msg) = (hd.program, hd.pid, hd.msg);
+        let host = Some(Cow::Borrowed(hd.host));
         let mut row = Row { host: host.clone(), mta: Some("postfix"), program: Some(Cow::Borrowed(program)), pid, ..Row::default() };
         let graphic_end = msg.last().is_some_and(|&c| (0x21..=0x7E).contains(&c));
         let read = graphic_end && postfix_daemon(program).is_some_and(|d| fast.read(d, msg, &mut row));
@@ -203,11 +172,7 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
             })
             .collect();
         out.kind.extend(p.kind);
-        out.months.extend(p.months);
-        out.days.extend(p.days);
-        out.secs.extend(p.secs);
-        out.unusual |= p.unusual;
-        out.trailing_space |= p.trailing_space;
+        out.stamps.append(p.stamps);
         headers.push(p.headers);
         out.rows.extend(p.rows);
         out.gid.extend(p.gid.iter().map(|&g| map[g as usize]));
@@ -221,17 +186,7 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
 /// [`fold`] over `threads` ranges of the block at once.
 pub fn fold_parallel<'a>(fast: &'a Fast, lines: Strings<'a>, months: &[Vec<u8>], threads: usize) -> Result<Folded<'a>, String> {
     let n = lines.len();
-    let threads = threads.clamp(1, 64).min(n / 4096 + 1);
-    let step = n.div_ceil(threads).max(1);
-    let parts = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (lo, hi) = ((t * step).min(n), ((t + 1) * step).min(n));
-                s.spawn(move || fold(fast, lines, lo, hi, months))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("fold thread")).collect::<Result<Vec<_>, _>>()
-    })?;
+    let parts = over_ranges(n, threads, |lo, hi| fold(fast, lines, lo, hi, months))?;
     Ok(join(parts))
 }
 
@@ -320,7 +275,7 @@ mod tests {
         assert_eq!(b.kind, one.kind);
         assert_eq!(b.rows.rows, one.rows);
         assert_eq!(b.headers.rows, one.headers.rows);
-        assert_eq!(b.secs, one.secs);
+        assert_eq!(b.stamps.secs, one.stamps.secs);
     }
 
     #[test]

@@ -40,7 +40,8 @@ pub fn fold_postfix<'py>(py: Python<'py>, fast: PyRef<'py, PyFast>, offsets: PyB
     });
     let (f, groups) = got.map_err(pyo3::exceptions::PyValueError::new_err)?;
     let b = |v: &[u8]| PyBytes::new(py, v);
-    let head = (b(&f.kind), b(&f.months), b(&f.days), b(&le(&f.secs, u32::to_le_bytes)), f.unusual, f.trailing_space);
+    let st = &f.stamps;
+    let head = (b(&f.kind), b(&st.months), b(&st.days), b(&le(&st.secs, u32::to_le_bytes)), st.unusual, st.trailing_space);
     let rows = (b(&le(&f.rows, |r| i64::from(r).to_le_bytes())), b(&le(&f.gid, u32::to_le_bytes)), buffers(py, groups),
                 col(py, &f.queue_id), col(py, &f.recipient));
     let headers = buffers(py, f.headers);

@@ -220,14 +220,15 @@ impl PyFast {
                 batch::read_parallel(&self.fast, lines, &self.months, threads)
             })
             .map_err(pyo3::exceptions::PyValueError::new_err)?;
-        let secs: Vec<u8> = b.secs.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let st = b.stamps;
+        let secs: Vec<u8> = st.secs.iter().flat_map(|s| s.to_le_bytes()).collect();
         Ok((
             owned(py, b.kind),
-            owned(py, b.months),
-            owned(py, b.days),
+            owned(py, st.months),
+            owned(py, st.days),
             owned(py, secs),
-            b.unusual,
-            b.trailing_space,
+            st.unusual,
+            st.trailing_space,
             buffers(py, b.headers),
             buffers(py, b.rows),
         ))
