@@ -50,32 +50,44 @@ def _values(s: pd.Series) -> np.ndarray:
 
 def sent_counts(rows: pd.DataFrame, step: int) -> pd.DataFrame:
     """``rows`` (sent deliveries, with a time) counted per (``step``-second step, recipient domain,
-    provider), with each key's first and last time (ns)."""
+    provider), with each key's first and last time (ns): one Arrow group-by, no object per row."""
+    import pyarrow as pa
+
     from .context import _domain
 
     if not len(rows):
         return empty()
     sec, ns = _seconds_ns(rows["ts"])
-    t = pd.DataFrame({"sec": (sec // step) * step, "domain": _values(_domain(rows["recipient"])),
-                      "provider": _values(rows["provider"]), "n": np.ones(len(rows), np.int64),
-                      "ts_min": ns, "ts_max": ns})
+    prov = rows["provider"]
+    prov = pa.array(prov.astype(object).to_numpy(dtype=object), type=pa.string(), from_pandas=True) \
+        if isinstance(prov.dtype, pd.CategoricalDtype) else pa.array(prov.astype("string[pyarrow]").array, type=pa.string())
+    t = pa.table({"sec": (sec // step) * step, "domain": pa.array(_domain(rows["recipient"]).array, type=pa.string()),
+                  "provider": prov, "n": np.ones(len(rows), np.int64), "ts_min": ns, "ts_max": ns})
     return _group(t)
 
 
-def _group(t: pd.DataFrame) -> pd.DataFrame:
-    g = t.groupby(SENT_KEYS, dropna=False, sort=True).agg(n=("n", "sum"), ts_min=("ts_min", "min"),
-                                                            ts_max=("ts_max", "max")).reset_index()
+def _group(t: Any) -> pd.DataFrame:
+    g = t.group_by(SENT_KEYS).aggregate([("n", "sum"), ("ts_min", "min"), ("ts_max", "max")])
+    g = g.rename_columns([c.split("_sum")[0].replace("ts_min_min", "ts_min").replace("ts_max_max", "ts_max")
+                          for c in g.column_names])
+    out = g.to_pandas()
+    out = out.sort_values(SENT_KEYS, kind="stable", na_position="last", ignore_index=True)
     for c in ("domain", "provider"):
-        g[c] = _values(g[c])
-    return g
+        out[c] = _values(out[c])
+    return out[["sec", "domain", "provider", "n", "ts_min", "ts_max"]]
 
 
 def combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """The counts of several :func:`sent_counts` tables together."""
+    import pyarrow as pa
+
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty()
-    return _group(pd.concat(parts, ignore_index=True))
+    t = pd.concat(parts, ignore_index=True)
+    cols = {c: pa.array(t[c].to_numpy(), type=pa.string(), from_pandas=True) for c in ("domain", "provider")}
+    return _group(pa.table({"sec": t["sec"].to_numpy(), **cols, "n": t["n"].to_numpy(),
+                            "ts_min": t["ts_min"].to_numpy(), "ts_max": t["ts_max"].to_numpy()}))
 
 
 def _like(col: pd.Series, n: int) -> pd.Series:

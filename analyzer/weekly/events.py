@@ -150,7 +150,7 @@ class _Day:
 
         sent = is_sent(df)  # counted per step (Bulk.sent), their seconds and last lines in the Bulk
         if sent.any():
-            self.sent.append(sent_counts(df[sent], SENT_STEP))
+            self.sent.append(sent_counts(df.loc[sent, ["ts", "recipient", "provider"]], SENT_STEP))
         m = is_bulk(df) | counted_apart(df) | traffic_only(df) | sent
         # without the sender: the Bulk keeps no senders (the weekly reads none); without the reply
         # class, which no detector reads of a Bulk: one row per second, file, host and kind (the
