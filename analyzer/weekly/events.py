@@ -187,23 +187,22 @@ _BULK_FEW = ("source", "host", "kind")
 _BULK_COUNTS = ("n", "sessions", "closed", "unclosed")
 
 
+def _compact(t: pd.DataFrame) -> pd.DataFrame:
+    """A day's folded seconds with :data:`_BULK_FEW` as Categoricals and :data:`_BULK_COUNTS` as
+    int32 (done as each day is read: the days' string columns were most of the held seconds)."""
+    return t.astype({**{c: "category" for c in _BULK_FEW}, **{c: np.int32 for c in _BULK_COUNTS}})
+
+
 def _concat_compact(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    """The days' folded seconds as one table, :data:`_BULK_FEW` as Categoricals (one category set
-    for the week), :data:`_BULK_COUNTS` as int32; one day's table converted at a time."""
+    """The days' compact folded seconds (:func:`_compact`) as one table, one category set for the week."""
     from pandas.api.types import union_categoricals
 
     columns = list(tables[0].columns)
-    few: dict[str, list[pd.Categorical]] = {c: [] for c in _BULK_FEW}
-    rest = []
-    for i, t in enumerate(tables):
-        for c in _BULK_FEW:
-            few[c].append(pd.Categorical(t[c].astype(object)))
-        rest.append(t.drop(columns=list(_BULK_FEW)).astype({c: np.int32 for c in _BULK_COUNTS}))
-        tables[i] = None  # type: ignore[call-overload]  # the day's strings go as soon as coded
-    out = pd.concat(rest, ignore_index=True)
-    del rest
+    few = {c: union_categoricals([pd.Categorical(t[c].astype(object)) if not isinstance(t[c].dtype, pd.CategoricalDtype)
+                                  else t[c].array for t in tables]) for c in _BULK_FEW}
+    out = pd.concat([t.drop(columns=list(_BULK_FEW)) for t in tables], ignore_index=True)
     for c in _BULK_FEW:
-        out[c] = union_categoricals(few[c])
+        out[c] = few[c]
     return out[columns]
 
 
@@ -235,7 +234,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tup
             week.add(ev)
         del ev
         if len(table):
-            tables.append(table)
+            tables.append(_compact(table))
         if len(q):
             qids.append(q)
         heap.give_back()  # the day's batches and temporaries, before the next day is read
