@@ -10,7 +10,7 @@ import pytest
 
 from analyzer.anomalies import detect_anomalies
 from analyzer.anomalies.aggregates import DELIVERED, ORDER_COLUMN, BulkFold, row_order
-from analyzer.anomalies.sent import is_sent, sent_counts
+from analyzer.anomalies.sent import is_local_sent, is_sent, sent_counts
 from analyzer.classify import classify
 from analyzer.reader import parse_logs
 from bench.generate_logs import generate
@@ -27,13 +27,14 @@ def test_sent_deliveries_folded_give_the_rows_findings(tmp_path, mta):
     want = [f.to_dict() for f in detect_anomalies(events)]
     assert {"failure_spike", "deferral_buildup"} <= {f["detector"] for f in want}
 
-    sent = is_sent(events)
-    assert sent.sum() > 100
+    sent, local = is_sent(events), is_local_sent(events)
+    assert sent.sum() > 100 and not (sent & local).any()
     fold = BulkFold()
-    fold.add(events, mask=sent)
+    fold.add(events, mask=sent | local)
     bulk = dataclasses.replace(fold.result(), sent=sent_counts(events[sent], 3600), sent_step=3600)
     assert (bulk.table["kind"] == DELIVERED).all() and int(bulk.sent["n"].sum()) == int(sent.sum())
-    rows = events.assign(**{ORDER_COLUMN: row_order(events)})[~sent].reset_index(drop=True)
+    assert int(bulk.table["n"].sum()) == int((sent | local).sum())
+    rows = events.assign(**{ORDER_COLUMN: row_order(events)})[~(sent | local)].reset_index(drop=True)
     got = [f.to_dict() for f in detect_anomalies(rows, bulk=bulk)]
     assert got == want
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .aggregates import _eq, _seconds_ns
 
-__all__ = ["SENT_KEYS", "combine", "empty", "is_sent", "pair_counts", "sent_counts", "with_sent"]
+__all__ = ["SENT_KEYS", "combine", "empty", "is_local_sent", "is_sent", "pair_counts", "sent_counts", "with_sent"]
 
 SENT_KEYS = ["sec", "domain", "provider"]
 
@@ -33,6 +33,21 @@ def is_sent(df: pd.DataFrame) -> np.ndarray:
     m &= ~_eq(df["outcome"], FAILURES) & ~_eq(df["cause"], "local.resource")
     m &= df["sasl_username"].isna().to_numpy(dtype=bool) & df["ts"].notna().to_numpy(dtype=bool)
     return m
+
+
+def is_local_sent(df: pd.DataFrame) -> np.ndarray:
+    """Sent local deliveries (Exim's ``=>`` to a mailbox: most of an Exim day's deliveries) that
+    say nothing (no detail, no reply text: the server-trouble detector matches our own lines'
+    texts), not a failure, naming no SASL user, no resource trouble, with a time: only the silence
+    detector's delivery series reads them (their seconds and last lines: the Bulk's ``delivered``
+    rows) and the deferral detector a message's first time (the Bulk's queue ids)."""
+    from .context import FAILURES
+
+    m = _eq(df["event"], "delivery") & _eq(df["direction"], "local") & _eq(df["status"], "sent")
+    m &= ~_eq(df["outcome"], FAILURES) & ~_eq(df["cause"], "local.resource")
+    for c in ("sasl_username", "detail", "reply_text"):
+        m &= df[c].isna().to_numpy(dtype=bool)
+    return m & df["ts"].notna().to_numpy(dtype=bool)
 
 
 def empty() -> pd.DataFrame:

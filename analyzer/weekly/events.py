@@ -145,13 +145,14 @@ class _Day:
 
     def add(self, df: pd.DataFrame) -> None:
         from ..anomalies.aggregates import ORDER_COLUMN, counted_apart, is_bulk
-        from ..anomalies.sent import is_sent, sent_counts
+        from ..anomalies.sent import is_local_sent, is_sent, sent_counts
         from ..report.run import quiet_rows
 
         sent = is_sent(df)  # counted per step (Bulk.sent), their seconds and last lines in the Bulk
         if sent.any():
             self.sent.append(sent_counts(df.loc[sent, ["ts", "recipient", "provider"]], SENT_STEP))
-        m = is_bulk(df) | counted_apart(df) | traffic_only(df) | sent
+        # the local ones that say nothing: their seconds and last lines only (no counts read)
+        m = is_bulk(df) | counted_apart(df) | traffic_only(df) | sent | is_local_sent(df)
         # without the sender: the Bulk keeps no senders (the weekly reads none); without the reply
         # class, which no detector reads of a Bulk: one row per second, file, host and kind (the
         # reply classes of a second apart made its table several times longer)
