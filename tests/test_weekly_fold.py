@@ -87,8 +87,10 @@ def test_fold_keeps_fewer_rows_and_counts_every_line(store):
     n = len(read_events(store, since=since, until=until, columns=["ts"]))
     assert len(rows) + len(bulk) == n
     assert len(bulk) > len(rows)
-    # every failure, reject, authentication failure, abnormal session end and delivery stays a row
-    from analyzer.anomalies.aggregates import _eq
+    # every failure, reject, authentication failure, abnormal session end and delivery stays a row,
+    # but the sent outbound deliveries: counted per hour, domain and provider (Bulk.sent)
+    from analyzer.anomalies.aggregates import DELIVERED, _eq
+    from analyzer.anomalies.sent import is_local_sent, is_sent
     from analyzer.weekly.events import READ_COLUMNS
 
     ev = read_events(store, since=since, until=until, columns=READ_COLUMNS)
@@ -96,8 +98,13 @@ def test_fold_keeps_fewer_rows_and_counts_every_line(store):
         df["_read"] = (_eq(df["outcome"], ("transient_failure", "permanent_failure"))
                        | _eq(df["event"], ("reject", "auth_failure", "lost_connection", "timeout", "delivery"))
                        | df["sasl_username"].notna().to_numpy(dtype=bool))
-    assert ev["_read"].sum() > 1000
-    assert rows["_read"].sum() == ev["_read"].sum()
+    sent, local = is_sent(ev), is_local_sent(ev)
+    assert ev["_read"].sum() > 1000 and sent.sum() > 100
+    assert not is_sent(rows).any() and not is_local_sent(rows).any()
+    assert rows["_read"].sum() == ev["_read"].sum() - sent.sum() - local.sum()
+    assert int(bulk.sent["n"].sum()) == int(sent.sum())
+    assert int(bulk.table.loc[bulk.table["kind"] == DELIVERED, "n"].sum()) == int(sent.sum() + local.sum())
+    assert (bulk.sent["sec"] % 3600 == 0).all()
     # a message's first time is kept once per queue id and day
     q = bulk.qids.assign(day=bulk.qids["sec"] // 86400)
     assert not q.duplicated(["qid", "day"]).any()
@@ -106,13 +113,15 @@ def test_fold_keeps_fewer_rows_and_counts_every_line(store):
 def test_folded_first_seen_is_each_messages_first_line(store):
     """Cut per day, the folded queue ids still give each message's first time among its folded lines."""
     from analyzer.anomalies.aggregates import counted_apart, is_bulk, qid_hash
+    from analyzer.anomalies.sent import is_local_sent, is_sent
     from analyzer.weekly.build import week_events
     from analyzer.weekly.events import READ_COLUMNS, traffic_only
 
     since, until = dt.date(2026, 11, 23), dt.date(2026, 11, 30)
     _, bulk = week_events(store, since, until)
     ev = read_events(store, since=since, until=until, columns=READ_COLUMNS)
-    folded = ev[(is_bulk(ev) | counted_apart(ev) | traffic_only(ev)) & ev["queue_id"].notna().to_numpy(dtype=bool)]
+    folded = ev[(is_bulk(ev) | counted_apart(ev) | traffic_only(ev) | is_sent(ev) | is_local_sent(ev))
+                & ev["queue_id"].notna().to_numpy(dtype=bool)]
     ns = folded["ts"].astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").astype(np.int64)
     want = pd.Series(ns).groupby(qid_hash(folded["queue_id"])).min()
     got = bulk.first_seen()

@@ -37,9 +37,12 @@ _NULL_SEC = np.iinfo(np.int64).min  # the "second" of a line without a time
 _KEYS = ["sec", "source", "host", "reply_class", "kind"]
 #: The ``kind`` of a Bulk row of received lines (:func:`is_received`); the other lines' is "".
 RECEIVED = "received"
+#: The ``kind`` of a Bulk row of sent deliveries (event delivery, status sent): only the weekly
+#: report folds them (:mod:`analyzer.weekly.events`, with their counts in :attr:`Bulk.sent`).
+DELIVERED = "delivered"
 #: The columns :meth:`BulkFold.add` reads of the lines it folds.
 _READS = ("ts", "program", "direction", "event", "quit", "source", "host", "reply_class", "line_no", "queue_id",
-          "sender")
+          "sender", "status")
 _COUNTS = ["n", "sessions", "closed", "unclosed"]
 
 
@@ -249,7 +252,10 @@ class BulkFold:
         self._pieces.append(_aggregate({
             "sec": sec,
             **{c: self._codes(c, rows[c]) for c in self._CODED},
-            "kind": _eq(event, "received").astype(np.int64),
+            # 1: received, 2: a sent delivery (folded by the weekly only), 0: the others
+            "kind": np.where(_eq(event, "received"), 1, np.where(
+                _eq(event, "delivery") & _eq(rows["status"], "sent"), 2, 0)).astype(np.int64)
+            if "status" in rows.columns else _eq(event, "received").astype(np.int64),
             "n": np.ones(len(rows), dtype=np.int64),
             "sessions": (_eq(event, "connect") & ~screen & ~_eq(direction, "outbound")).astype(np.int64),
             "closed": (disconnect & quit_).astype(np.int64),
@@ -287,7 +293,7 @@ class BulkFold:
             names = np.array([None, *self._values[c]], dtype=object)
             # a key that was null throughout comes out as a group-by gives it: NaN, float
             cols[c] = names[a[c]] if a[c].any() else np.full(len(a[c]), np.nan)
-        cols["kind"] = np.where(a["kind"] == 1, RECEIVED, "").astype(object)
+        cols["kind"] = np.array(["", RECEIVED, DELIVERED], dtype=object)[a["kind"]]
         cols.update({c: a[c] for c in [*_COUNTS, "ts_min", "ts_max", "last_order", "last_line"]})
         return Bulk(pd.DataFrame(cols), qids, senders)
 
@@ -337,6 +343,11 @@ class Bulk:
     #: per folded line that names a message's sender (qmgr's queued lines, :func:`is_queued`): the
     #: queue id's hash ``qid``, ``sec``, ``ts`` (ns), ``order`` (its place in the input) and ``sender``
     senders: pd.DataFrame = field(default_factory=lambda: _empty_senders())
+    #: the sent deliveries folded apart from the rows (the weekly report's; None elsewhere), counted
+    #: per (``sec``: start of a ``sent_step``-second step, ``domain`` of the recipient, ``provider``):
+    #: ``n`` and the first and last time (``ts_min``/``ts_max``, ns); see :func:`sent_counts`
+    sent: pd.DataFrame | None = None
+    sent_step: int = 0
 
     @classmethod
     def empty(cls) -> Bulk:
@@ -374,9 +385,21 @@ class Bulk:
             skeep &= s["ts"].to_numpy() >= pd.Timestamp(since).value
         if until is not None:
             skeep &= s["ts"].to_numpy() < pd.Timestamp(until).value
-        if keep.all() and qkeep.all() and skeep.all():
+        sent, sent_all = self.sent, True
+        if sent is not None and (since is not None or until is not None):
+            # a step is kept when its lines lie inside: exact for limits at a step's edge (the
+            # weekly's days) or outside its lines' time range
+            sk = np.ones(len(sent), dtype=bool)
+            if since is not None:
+                sk &= sent["ts_min"].to_numpy() >= pd.Timestamp(since).value
+            if until is not None:
+                sk &= sent["ts_max"].to_numpy() < pd.Timestamp(until).value
+            sent_all = bool(sk.all())
+            sent = sent[sk].reset_index(drop=True)
+        if keep.all() and qkeep.all() and skeep.all() and sent_all:
             return self
-        return Bulk(t[keep].reset_index(drop=True), q[qkeep].reset_index(drop=True), s[skeep].reset_index(drop=True))
+        return Bulk(t[keep].reset_index(drop=True), q[qkeep].reset_index(drop=True), s[skeep].reset_index(drop=True),
+                    sent, self.sent_step)
 
     def first_seen(self) -> pd.Series:
         """The first time (ns) of each queue id hash among the folded lines."""

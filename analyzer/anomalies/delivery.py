@@ -11,6 +11,7 @@ from .aggregates import qid_hash
 from .baseline import _robust, _runs, _with_bucket
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
 from .finding import Finding
+from .sent import with_sent
 
 
 def _outbound(df: pd.DataFrame) -> pd.DataFrame:
@@ -28,7 +29,8 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
     and the count of each failure cause per bucket against earlier buckets."""
     p = ctx.params["failure_spike"]
     min_hist = int(ctx.params["general"]["min_history"])
-    allrows = _with_bucket(ctx, _outbound(ctx.all))
+    # the sent deliveries folded apart from the rows (the weekly's) count as rows weighing w
+    allrows = _with_bucket(ctx, with_sent(ctx, _outbound(ctx.all), [ctx.bulk_history, ctx.bulk]))
     if allrows.empty:
         return []
     window_start = ctx.first_ts
@@ -37,12 +39,11 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
         sub = allrows.dropna(subset=[dim])
         if sub.empty:
             continue
-        g = sub.groupby([dim, "bucket"], observed=True)["failed"].agg(["sum", "count"]).reset_index()
-        g.columns = [dim, "bucket", "fail", "n"]
+        g = sub.groupby([dim, "bucket"], observed=True).agg(fail=("failed", "sum"), n=("w", "sum")).reset_index()
         g["fail"] = g["fail"].astype(float)
         g["n"] = g["n"].astype(float)
         # Everything we sent, per bucket: the prior for destinations with little history.
-        tot = allrows.groupby("bucket")["failed"].agg(["sum", "count"])
+        tot = allrows.groupby("bucket").agg(sum=("failed", "sum"), count=("w", "sum"))
         flagged = _spikes(g, dim, tot, window_start.floor(ctx.bucket), p, min_hist)
         for entity, items in flagged.items():
             by_b = {b: (r, e, f) for b, r, e, f in items}
@@ -50,14 +51,15 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
                 ent_rows = sub[(sub[dim] == entity).fillna(False).to_numpy() & sub["bucket"].isin(run).to_numpy()]
                 failed = ent_rows[ent_rows["failed"]]
                 nfail = float(len(failed))
-                rate = nfail / max(1, len(ent_rows))
+                sent = int(ent_rows["w"].sum())
+                rate = nfail / max(1, sent)
                 exp = float(np.mean([by_b[b][1] for b in run]))
                 cause = failed["cause"].mode().iloc[0] if len(failed) else None
                 sev = "critical" if max(by_b[b][2] for b in run) >= p["critical_failures"] else "warning"
                 label = "destination" if dim == "domain" else "provider"
                 findings.append(_finding(
                     ctx, detector="failure_spike", severity=sev, entity=str(entity), rows=failed,
-                    title=f"Failure spike at {label} {entity}: {rate:.0%} of {len(ent_rows)} deliveries failed",
+                    title=f"Failure spike at {label} {entity}: {rate:.0%} of {sent} deliveries failed",
                     observed=rate, expected=exp, cause=cause, unit="share",
                     detail=f"{int(nfail)} failed deliveries, mostly {ctx.cause_title(cause)}; the expected "
                            f"failure rate was {exp:.0%}"))
@@ -204,24 +206,25 @@ def detect_concentration(ctx: Context) -> list[Finding]:
     """One destination refusing most of what we send it; one client IP producing most rejects."""
     p = ctx.params["concentration"]
     out: list[Finding] = []
-    ob = _with_bucket(ctx, _outbound(ctx.events))
+    ob = _with_bucket(ctx, with_sent(ctx, _outbound(ctx.events), [ctx.bulk]))
     for dim, label in (("domain", "destination"), ("provider", "provider")):
         sub = ob.dropna(subset=[dim])
         if sub.empty:
             continue
-        g = sub.groupby([dim, "bucket"])["failed"].agg(["sum", "count"]).reset_index()
+        g = sub.groupby([dim, "bucket"]).agg(sum=("failed", "sum"), count=("w", "sum")).reset_index()
         g = g[(g["count"] >= p["min_attempts"]) & (g["sum"] / g["count"] >= p["min_share"])]
         for entity, grp in g.groupby(dim, sort=True):
             for run in _runs(grp["bucket"].tolist(), ctx.bucket):
                 rows = sub[(sub[dim] == entity).fillna(False).to_numpy() & sub["bucket"].isin(run).to_numpy()]
                 failed = rows[rows["failed"]]
-                share = len(failed) / len(rows)
+                sent = int(rows["w"].sum())
+                share = len(failed) / sent
                 cause = failed["cause"].mode().iloc[0] if len(failed) else None
                 perm = int(_str_eq(failed["outcome"], "permanent_failure").sum())
                 sev = "critical" if perm >= p["min_attempts"] else "warning"
                 out.append(_finding(ctx, detector="concentration", severity=sev, entity=str(entity), rows=failed,
                                     title=f"{label.capitalize()} {entity} refuses {share:.0%} of our mail "
-                                          f"({len(failed)} of {len(rows)})",
+                                          f"({len(failed)} of {sent})",
                                     observed=share, expected=None, cause=cause, unit="share",
                                     detail=f"mostly {ctx.cause_title(cause)}; {perm} of the failures are permanent"))
     src = ctx.events

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aggregates import ORDER_COLUMN, RECEIVED, Bulk
+from .aggregates import DELIVERED, ORDER_COLUMN, RECEIVED, Bulk
 from .aggregates import span as extent
 from .baseline import _robust, _runs, _with_bucket
 from .context import Context, _finding, _str_eq, _truthy
@@ -195,11 +195,13 @@ def detect_silence(ctx: Context) -> list[Finding]:
 
 def _folded_of(series: str, table: pd.DataFrame | None, rows: np.ndarray) -> pd.DataFrame | None:
     """The folded seconds (a Bulk's table, the rows of one stream) of a silence series: every one
-    for all traffic, those of received lines for receptions, none for deliveries; None when none."""
-    if table is None or not rows.any() or series == "deliveries":
+    for all traffic, those of received lines for receptions, those of sent deliveries (the
+    weekly's) for deliveries; None when none."""
+    if table is None or not rows.any():
         return None
-    if series == "receptions":
-        rows = rows & (table["kind"].to_numpy() == RECEIVED) if "kind" in table.columns else np.zeros(len(rows), bool)
+    if series in ("receptions", "deliveries"):
+        kind = RECEIVED if series == "receptions" else DELIVERED
+        rows = rows & (table["kind"].to_numpy() == kind) if "kind" in table.columns else np.zeros(len(rows), bool)
     return table[rows] if rows.any() else None
 
 

@@ -144,16 +144,24 @@ def _related(ctx: Context, findings: list[Finding], rules: dict[str, Any]) -> li
 
 def _providers_of(ctx: Context, entities: set[str]) -> dict[str, str]:
     """The provider most replies of each destination domain in ``entities`` came from."""
+    from .sent import pair_counts
+
     ev = ctx.events
     out = ev[_str_eq(ev["direction"], "outbound") & ev["provider"].notna().to_numpy()]
-    if out.empty or not entities:
+    folded = pair_counts(ctx.bulk, entities) if entities else None  # the weekly's sent deliveries
+    if (out.empty and (folded is None or folded.empty)) or not entities:
         return {}
     dom = _domain(out["recipient"])
     sel = dom.isin(list(entities)).fillna(False).to_numpy(dtype=bool)
-    if not sel.any():
+    if not sel.any() and (folded is None or folded.empty):
         return {}
     pairs = pd.DataFrame({"d": dom[sel].to_numpy(), "p": out.loc[sel, "provider"].astype(str).to_numpy()})
-    return pairs.groupby("d")["p"].agg(lambda s: s.mode().iloc[0]).to_dict()
+    if folded is None or folded.empty:
+        return pairs.groupby("d")["p"].agg(lambda s: s.mode().iloc[0]).to_dict()
+    # with counts: the most frequent provider of each domain, the least name among equals (as mode())
+    w = pd.concat([pairs.assign(w=1), folded], ignore_index=True).astype({"d": object, "p": object})
+    c = w.groupby(["d", "p"])["w"].sum().reset_index().sort_values(["d", "w", "p"], ascending=[True, False, True])
+    return dict(zip(c["d"].drop_duplicates().to_list(), c.drop_duplicates("d")["p"].to_list(), strict=True))
 
 
 def _auth_succeeded(ctx: Context, ip: str, after: pd.Timestamp | None) -> bool:

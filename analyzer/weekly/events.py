@@ -41,6 +41,9 @@ _US_SHIFT, _PAIR_SHIFT, _PAIR_MAX, _LINE_MAX = 43, 30, (1 << 13) - 1, (1 << 30) 
 _NO_MATCH = object()
 #: Read by the fold only (what is folded, and where), never by a detector: not kept in the rows.
 _FOLD_ONLY = ("sender", "cause_ref", "reply_class")
+#: The step (seconds) the sent deliveries are counted per (``Bulk.sent``): the detectors' default
+#: bucket; a bucket that is not a multiple of it is refused by the detectors.
+SENT_STEP = 3600
 
 
 def _columns() -> tuple[list[str], list[str]]:
@@ -138,12 +141,18 @@ class _Day:
         # dictionary-encoded Arrow while the day is read; the week's fold gives the codes
         self.rows = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, blank_columns=QUIET_BLANK)
         self.bulk = BulkFold()
+        self.sent: list[pd.DataFrame] = []
 
     def add(self, df: pd.DataFrame) -> None:
         from ..anomalies.aggregates import ORDER_COLUMN, counted_apart, is_bulk
+        from ..anomalies.sent import is_local_sent, is_sent, sent_counts
         from ..report.run import quiet_rows
 
-        m = is_bulk(df) | counted_apart(df) | traffic_only(df)
+        sent = is_sent(df)  # counted per step (Bulk.sent), their seconds and last lines in the Bulk
+        if sent.any():
+            self.sent.append(sent_counts(df.loc[sent, ["ts", "recipient", "provider"]], SENT_STEP))
+        # the local ones that say nothing: their seconds and last lines only (no counts read)
+        m = is_bulk(df) | counted_apart(df) | traffic_only(df) | sent | is_local_sent(df)
         # without the sender: the Bulk keeps no senders (the weekly reads none); without the reply
         # class, which no detector reads of a Bulk: one row per second, file, host and kind (the
         # reply classes of a second apart made its table several times longer)
@@ -156,7 +165,9 @@ class _Day:
         keep.attrs.update(df.attrs)
         self.rows.add(keep, blank=quiet_rows(keep))  # texts nothing reads, as the report's rows
 
-    def result(self) -> tuple[pd.DataFrame, Any]:
+    def result(self) -> tuple[pd.DataFrame, Any, Any, pd.DataFrame]:
+        from ..anomalies.sent import combine
+
         ev = self.rows.result()
         if len(ev):
             ev = ev.sort_values(ORDER, kind="stable", ignore_index=True)
@@ -167,7 +178,33 @@ class _Day:
                                                t["source"].to_numpy(),
                                                np.nan_to_num(t["last_line"].to_numpy(), nan=0).astype(np.int64),
                                                self.rank))
-        return ev, t, _first_seen_of_day(b.qids)
+        return ev, t, _first_seen_of_day(b.qids), combine(self.sent)
+
+
+#: The folded seconds' columns of few values, held as Categoricals over the week (a code per row,
+#: not a string: the week's table has a row per second, file, host and kind, ~1M at 7x1M lines).
+_BULK_FEW = ("source", "host", "kind")
+#: Their line counts, held as int32 (a second's count of one kind of line).
+_BULK_COUNTS = ("n", "sessions", "closed", "unclosed")
+
+
+def _compact(t: pd.DataFrame) -> pd.DataFrame:
+    """A day's folded seconds with :data:`_BULK_FEW` as Categoricals and :data:`_BULK_COUNTS` as
+    int32 (done as each day is read: the days' string columns were most of the held seconds)."""
+    return t.astype({**{c: "category" for c in _BULK_FEW}, **{c: np.int32 for c in _BULK_COUNTS}})
+
+
+def _concat_compact(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """The days' compact folded seconds (:func:`_compact`) as one table, one category set for the week."""
+    from pandas.api.types import union_categoricals
+
+    columns = list(tables[0].columns)
+    few = {c: union_categoricals([pd.Categorical(t[c].astype(object)) if not isinstance(t[c].dtype, pd.CategoricalDtype)
+                                  else t[c].array for t in tables]) for c in _BULK_FEW}
+    out = pd.concat([t.drop(columns=list(_BULK_FEW)) for t in tables], ignore_index=True)
+    for c in _BULK_FEW:
+        out[c] = few[c]
+    return out[columns]
 
 
 def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tuple[pd.DataFrame, Any]:
@@ -180,7 +217,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tup
 
     rank = _pair_ranks(store, since, until)
     week = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, categorical=_FEW)
-    tables, qids = [], []
+    tables, qids, sent = [], [], []
     done = held = 0
     for lo, hi in _days(since, until):
         day = _Day(rank)
@@ -189,7 +226,8 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tup
             df.attrs.update({"input": 0, "first_row": done})  # the last line of a folded second: read order
             done += len(df)
             day.add(df)
-        ev, table, q = day.result()
+        ev, table, q, s = day.result()
+        sent.append(s)
         del day
         if len(ev):
             ev.attrs.update({"input": 0, "first_row": held})
@@ -197,15 +235,18 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tup
             week.add(ev)
         del ev
         if len(table):
-            tables.append(table)
+            tables.append(_compact(table))
         if len(q):
             qids.append(q)
         heap.give_back()  # the day's batches and temporaries, before the next day is read
     ev = week.result()
     heap.give_back()
-    t = pd.concat(tables, ignore_index=True) if tables else Bulk.empty().table
+    t = _concat_compact(tables) if tables else Bulk.empty().table
     del tables
     if len(t):  # by the order key, stably (as the whole week's fold gave it)
         t = t.take(np.argsort(t["last_order"].to_numpy(), kind="stable")).reset_index(drop=True)
-    return ev, Bulk(t, pd.concat(qids, ignore_index=True)) if qids else Bulk(t)
+    from ..anomalies.sent import combine
+
+    q = pd.concat(qids, ignore_index=True) if qids else Bulk.empty().qids
+    return ev, Bulk(t, q, sent=combine(sent), sent_step=SENT_STEP)
 

@@ -1,0 +1,156 @@
+"""Sent deliveries counted per time step instead of held as rows (the weekly report's fold).
+
+Of a sent outbound delivery (:func:`is_sent`) the detectors read only its time, recipient domain,
+provider and file/line: the failure-spike and concentration detectors count deliveries per
+(domain or provider, bucket) and per bucket (a sent one never fails, nor is evidence); the
+severity policy counts (domain, provider) pairs; the silence detector reads the active seconds
+and the last line of each stream (a :class:`~analyzer.anomalies.aggregates.Bulk` row of kind
+``delivered``); the deferral detector a message's first time (the Bulk's queue ids). So the
+weekly report folds them: :func:`sent_counts` per batch, :func:`combine` over the week, read by
+:func:`with_sent` and :func:`pair_counts`. Without a fold (the nightly report) nothing changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .aggregates import _eq, _seconds_ns
+
+__all__ = ["SENT_KEYS", "combine", "empty", "is_local_sent", "is_sent", "pair_counts", "sent_counts", "with_sent"]
+
+SENT_KEYS = ["sec", "domain", "provider"]
+
+
+def is_sent(df: pd.DataFrame) -> np.ndarray:
+    """Sent outbound deliveries that no detector reads but as counts: not a failure, naming no
+    SASL user, no resource trouble, with a time."""
+    from .context import FAILURES
+
+    m = _eq(df["event"], "delivery") & _eq(df["direction"], "outbound") & _eq(df["status"], "sent")
+    m &= ~_eq(df["outcome"], FAILURES) & ~_eq(df["cause"], "local.resource")
+    m &= df["sasl_username"].isna().to_numpy(dtype=bool) & df["ts"].notna().to_numpy(dtype=bool)
+    return m
+
+
+def is_local_sent(df: pd.DataFrame) -> np.ndarray:
+    """Sent local deliveries (Exim's ``=>`` to a mailbox: most of an Exim day's deliveries) that
+    say nothing (no detail, no reply text: the server-trouble detector matches our own lines'
+    texts), not a failure, naming no SASL user, no resource trouble, with a time: only the silence
+    detector's delivery series reads them (their seconds and last lines: the Bulk's ``delivered``
+    rows) and the deferral detector a message's first time (the Bulk's queue ids)."""
+    from .context import FAILURES
+
+    m = _eq(df["event"], "delivery") & _eq(df["direction"], "local") & _eq(df["status"], "sent")
+    m &= ~_eq(df["outcome"], FAILURES) & ~_eq(df["cause"], "local.resource")
+    for c in ("sasl_username", "detail", "reply_text"):
+        m &= df[c].isna().to_numpy(dtype=bool)
+    return m & df["ts"].notna().to_numpy(dtype=bool)
+
+
+def empty() -> pd.DataFrame:
+    return pd.DataFrame({"sec": np.array([], np.int64), "domain": np.array([], object),
+                         "provider": np.array([], object), "n": np.array([], np.int64),
+                         "ts_min": np.array([], np.int64), "ts_max": np.array([], np.int64)})
+
+
+def _values(s: pd.Series) -> np.ndarray:
+    """A column as Python strings and None (no NA scalars: the keys group and compare plainly)."""
+    out = s.astype(object).to_numpy(dtype=object, copy=True)
+    out[pd.isna(out)] = None
+    return out
+
+
+def sent_counts(rows: pd.DataFrame, step: int) -> pd.DataFrame:
+    """``rows`` (sent deliveries, with a time) counted per (``step``-second step, recipient domain,
+    provider), with each key's first and last time (ns): one Arrow group-by, no object per row."""
+    import pyarrow as pa
+
+    from .context import _domain
+
+    if not len(rows):
+        return empty()
+    sec, ns = _seconds_ns(rows["ts"])
+    prov = rows["provider"]
+    prov = pa.array(prov.astype(object).to_numpy(dtype=object), type=pa.string(), from_pandas=True) \
+        if isinstance(prov.dtype, pd.CategoricalDtype) else pa.array(prov.astype("string[pyarrow]").array, type=pa.string())
+    t = pa.table({"sec": (sec // step) * step, "domain": pa.array(_domain(rows["recipient"]).array, type=pa.string()),
+                  "provider": prov, "n": np.ones(len(rows), np.int64), "ts_min": ns, "ts_max": ns})
+    return _group(t)
+
+
+def _group(t: Any) -> pd.DataFrame:
+    g = t.group_by(SENT_KEYS).aggregate([("n", "sum"), ("ts_min", "min"), ("ts_max", "max")])
+    g = g.rename_columns([c.split("_sum")[0].replace("ts_min_min", "ts_min").replace("ts_max_max", "ts_max")
+                          for c in g.column_names])
+    out = g.to_pandas()
+    out = out.sort_values(SENT_KEYS, kind="stable", na_position="last", ignore_index=True)
+    for c in ("domain", "provider"):
+        out[c] = _values(out[c])
+    return out[["sec", "domain", "provider", "n", "ts_min", "ts_max"]]
+
+
+def combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The counts of several :func:`sent_counts` tables together."""
+    import pyarrow as pa
+
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty()
+    t = pd.concat(parts, ignore_index=True)
+    cols = {c: pa.array(t[c].to_numpy(), type=pa.string(), from_pandas=True) for c in ("domain", "provider")}
+    return _group(pa.table({"sec": t["sec"].to_numpy(), **cols, "n": t["n"].to_numpy(),
+                            "ts_min": t["ts_min"].to_numpy(), "ts_max": t["ts_max"].to_numpy()}))
+
+
+def _like(col: pd.Series, n: int) -> pd.Series:
+    """``n`` missing values of ``col``'s dtype (a Categorical stays one with the same categories)."""
+    return pd.Series(col.array.take(np.full(n, -1), allow_fill=True))
+
+
+def with_sent(ctx: Any, out: pd.DataFrame, bulks: list[Any]) -> pd.DataFrame:
+    """``out`` (outbound delivery rows with ``domain`` and ``failed``) with a weight ``w`` (1 per
+    row) and, after its rows, the sent deliveries folded in ``bulks`` (their ``sent`` counts): one
+    row per step and key, at the step's start, not failed, weighing its count."""
+    out = out.assign(w=np.ones(len(out), dtype=np.int64))
+    parts = [b for b in bulks if b is not None and b.sent is not None and len(b.sent)]
+    if not parts:
+        return out
+    step = int(ctx.bucket / pd.Timedelta(seconds=1))
+    if any(step % b.sent_step for b in parts):
+        raise ValueError(f"sent deliveries folded per {parts[0].sent_step} s cannot be bucketed per {step} s")
+    s = pd.concat([b.sent for b in parts], ignore_index=True)
+    n = len(s)
+    add = {c: _like(out[c], n) for c in out.columns}
+    ts = pd.Series(pd.to_datetime(s["sec"].to_numpy(), unit="s", utc=True))
+    add["ts"] = ts.astype(out["ts"].dtype) if len(out) else ts
+    add["domain"] = pd.Series(s["domain"].to_numpy(dtype=object)).astype(out["domain"].dtype)
+    prov = s["provider"].to_numpy(dtype=object)
+    if isinstance(out["provider"].dtype, pd.CategoricalDtype):
+        cats = out["provider"].cat.categories
+        new = sorted({v for v in prov if not pd.isna(v)} - set(cats))
+        if new:
+            keep_sorted = bool(cats.is_monotonic_increasing)
+            allc = sorted([*cats, *new]) if keep_sorted else [*cats, *new]
+            out = out.assign(provider=out["provider"].cat.set_categories(allc))
+            cats = out["provider"].cat.categories
+        add["provider"] = pd.Series(pd.Categorical(prov, categories=cats))
+    else:
+        add["provider"] = pd.Series(prov).astype(out["provider"].dtype) if len(out) else pd.Series(prov)
+    add["failed"] = pd.Series(np.zeros(n, dtype=bool))
+    add["w"] = pd.Series(s["n"].to_numpy(dtype=np.int64))
+    return pd.concat([out, pd.DataFrame(add)], ignore_index=True)
+
+
+def pair_counts(bulk: Any, entities: set[str]) -> pd.DataFrame:
+    """(domain ``d``, provider ``p``, count ``w``) of the sent deliveries folded in ``bulk`` to
+    the domains in ``entities`` with a provider."""
+    if bulk is None or bulk.sent is None or not len(bulk.sent):
+        return pd.DataFrame({"d": [], "p": [], "w": []})
+    s = bulk.sent
+    sel = s["domain"].isin(list(entities)).to_numpy(dtype=bool) & s["provider"].notna().to_numpy(dtype=bool)
+    return pd.DataFrame({"d": s.loc[sel, "domain"].to_numpy(dtype=object),
+                         "p": s.loc[sel, "provider"].astype(str).to_numpy(dtype=object),
+                         "w": s.loc[sel, "n"].to_numpy(dtype=np.int64)})
