@@ -70,7 +70,7 @@ class StreamClassifier:
         self.classifier = Classifier(kb, attributing=False)
         self.kb = self.classifier.kb
         self.carry: pa.Table | None = None  # the last error per queue id and per domain, earlier batches
-        self.carry_domains = pa.nulls(0, pa.string())  # the carried errors' recipient domains (no pa.array(): see parallel._arrow_without_pandas)
+        self.carry_domains = pa.nulls(0, pa.string())  # the carried errors' recipient domains (no pa.array(): see lazy.refuse_arrow_pandas)
         self.tail: pa.Table | None = None  # the previous batch's last line (a bare reject's error may be there)
 
     def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:

@@ -19,7 +19,7 @@ import importlib.util
 import sys
 from typing import Any
 
-__all__ = ["arrow_without_pandas", "lazy_module"]
+__all__ = ["arrow_without_pandas", "lazy_module", "refuse_arrow_pandas"]
 
 
 class _Lazy:
@@ -78,7 +78,30 @@ def arrow_without_pandas() -> None:
     so pyarrow behaves exactly as if pandas had been imported from the start."""
     if "pandas" in sys.modules or any(isinstance(f, _Revive) for f in sys.meta_path):
         return
-    from .parallel import _arrow_without_pandas  # the parsing workers' refusal (they never revive)
-
-    _arrow_without_pandas()
+    refuse_arrow_pandas()
     sys.meta_path.insert(0, _Revive())
+
+
+class _NoPandas:
+    """An import hook that refuses pandas (see :func:`refuse_arrow_pandas`)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas":
+            raise ImportError("pandas: refused for pyarrow's shim")
+
+
+def refuse_arrow_pandas() -> None:
+    """pyarrow imports pandas at its first ``pa.array()`` (its pandas shim, to recognise pandas
+    objects), ~0.4 CPU-s for nothing in a process that reads no frame. Its one attempt is made
+    here and refused; pyarrow remembers there is none. A parsing worker stops here (it never
+    reads a frame); :func:`arrow_without_pandas` adds the hook that revives the shim."""
+    if "pandas" in sys.modules:
+        return
+    import pyarrow as pa
+
+    hook = _NoPandas()
+    sys.meta_path.insert(0, hook)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(hook)

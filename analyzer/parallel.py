@@ -391,37 +391,14 @@ def _init_worker(no_pandas: bool) -> None:
 
     _keep_heap()
     if no_pandas:
-        _arrow_without_pandas()
+        from .lazy import refuse_arrow_pandas
+
+        refuse_arrow_pandas()
     # what the worker inherited (modules, caches: a big heap that lives as long as it does) out of
     # the cycle collector's reach: its full collections, triggered by every batch's allocations,
     # walked all of it (~6% of a worker's CPU, and a write to each object's page, which copies
     # the page from the parent); the batches' own objects are still collected
     gc.freeze()
-
-
-class _NoPandas:
-    """An import hook that refuses pandas (see :func:`_arrow_without_pandas`)."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name == "pandas":
-            raise ImportError("pandas: not in a parsing worker")
-
-
-def _arrow_without_pandas() -> None:
-    """In a worker forked before pandas was imported, that parses only: pyarrow imports pandas
-    at its first ``pa.array()`` (its pandas shim, to recognise pandas objects), ~0.4 CPU-s for
-    nothing. Its one attempt is made here and refused; pyarrow remembers there is none. Our
-    modules still import pandas if one needs it (:mod:`analyzer.lazy`)."""
-    import sys
-
-    if "pandas" in sys.modules:
-        return
-    hook = _NoPandas()
-    sys.meta_path.insert(0, hook)
-    try:
-        pa.array([0])
-    finally:
-        sys.meta_path.remove(hook)
 
 
 def _keep_heap() -> None:
