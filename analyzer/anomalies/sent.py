@@ -130,7 +130,7 @@ def with_sent(ctx: Any, out: pd.DataFrame, bulks: list[Any]) -> pd.DataFrame:
     prov = s["provider"].to_numpy(dtype=object)
     if isinstance(out["provider"].dtype, pd.CategoricalDtype):
         cats = out["provider"].cat.categories
-        new = sorted({v for v in prov if not pd.isna(v)} - set(cats))
+        new = sorted(set(pd.unique(prov[pd.notna(prov)])) - set(cats))  # distinct values, not a set per row
         if new:
             keep_sorted = bool(cats.is_monotonic_increasing)
             allc = sorted([*cats, *new]) if keep_sorted else [*cats, *new]
