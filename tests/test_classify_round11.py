@@ -50,3 +50,26 @@ def test_round11_rule_reads_paraphrased_replies(text, cause, rule_id):
 ])
 def test_round11_rules_leave_lookalikes_alone(text, cause):
     assert cause_of(text) == cause
+
+
+@pytest.mark.parametrize("text, cause, rule_id", [
+    ("554 Ihre IP steht auf einer Sperrliste", "reputation.ip_listed", "kw.reputation.ip_listed"),
+    ("550 Absender steht auf der Sperrliste des Empfängers", "policy.sender_blocked",
+     "phr.policy.sender_on_block_list_languages"),
+    ("550 L'expéditeur figure sur la liste noire du destinataire", "policy.sender_blocked",
+     "phr.policy.sender_on_block_list_languages"),
+    ("550 Remitente en la lista negra del destinatario", "policy.sender_blocked",
+     "phr.policy.sender_on_block_list_languages"),
+])
+def test_block_list_words_in_other_languages(text, cause, rule_id):
+    """A block list named in German, French, Spanish, Polish ... is a listing of the IP, and of the
+    sender where the reply names the sender."""
+    assert _winner(text) == (default_rules().cause_for(cause, "outbound"), rule_id)
+
+
+@pytest.mark.parametrize("text, cause", [
+    ("554 IP en lista negra", "reputation.ip_listed"),
+    ("554 Adresse IP bloquee", "reputation.ip_listed"),
+])
+def test_ip_on_a_list_in_other_languages_stays_a_listing(text, cause):
+    assert cause_of(text) == cause
