@@ -351,7 +351,7 @@ fn duration(v: &[u8]) -> Option<f64> {
 }
 
 /// The derived columns of one row (the message part; stamp and pid come from the header).
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Row<'a> {
     pub queue_id: Option<&'a [u8]>,
     pub event: &'static str,
@@ -1116,7 +1116,7 @@ pub const STR_COLUMNS: [&str; 24] = [
 ];
 
 impl Columns {
-    fn new() -> Columns {
+    pub fn new() -> Columns {
         Columns {
             strs: STR_COLUMNS.iter().map(|&n| (n, StrCol::default())).collect(),
             i16s: vec![("reply_code", NumCol::default())],
@@ -1128,7 +1128,7 @@ impl Columns {
         }
     }
 
-    fn push(&mut self, row_no: usize, ts: i64, local: bool, pid: Option<i32>, r: &Row) {
+    pub fn push(&mut self, row_no: usize, ts: i64, local: bool, pid: Option<i32>, r: &Row) {
         self.rows.extend_from_slice(&(row_no as i64).to_le_bytes());
         self.n += 1;
         self.ts.push_i64(Some(ts));
@@ -1240,7 +1240,7 @@ pub fn read(spec: &Spec, offsets: &[i32], data: &[u8], lo: usize, hi: usize) -> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub fn spec() -> Spec {

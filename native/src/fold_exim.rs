@@ -1,0 +1,246 @@
+//! The summary fold of `maillens parse` (no -o) for Exim's own log format: the twin of `fold`
+//! over the Exim row readers (`exim`). Of a block's lines the readers are sure of it keeps only
+//! what the summary needs, no event rows: their *groups* (rows with equal values in every column
+//! of `analyzer.class_cache.CLASS_KEY`, one representative each, numbered in order of their
+//! first line), each row's group, stamp, queue id and recipient. The other lines are left to the
+//! Python path as `exim::read` leaves them (`analyzer/fast_summary_exim.py`). Threads over line
+//! ranges, no GIL.
+
+use crate::exim::{header, message, Columns, Row, Spec};
+use crate::exim_cols::StrCol;
+use std::collections::HashMap;
+
+/// A group's representative: its first row, with the header's stamp and pid.
+#[derive(Clone)]
+pub struct Rep<'a> {
+    pub line: u32,
+    pub ts: i64,
+    pub local: bool,
+    pub pid: Option<i32>,
+    pub row: Row<'a>,
+}
+
+/// A block (or a part of one) folded.
+#[derive(Default)]
+pub struct Folded<'a> {
+    /// the lines read: position, group, stamp (micros), whether the stamp is local time
+    pub rows: Vec<u32>,
+    pub gid: Vec<u32>,
+    pub ts: Vec<i64>,
+    pub local: Vec<u8>,
+    pub queue_id: StrCol,
+    pub recipient: StrCol,
+    /// the groups' keys and representatives, by group number
+    pub keys: Vec<Box<[u8]>>,
+    pub reps: Vec<Rep<'a>>,
+}
+
+/// The classification key of a row: its `CLASS_KEY` values as `exim::Columns` writes them
+/// (event, status, smtp_stage, mta, dsn, enhanced_code, reply_code, quit, relay_host,
+/// reply_text, detail, direction; mta is always "exim" and dsn always null here), nulls told
+/// from empty texts.
+pub fn key(r: &Row, out: &mut Vec<u8>) {
+    out.clear();
+    let mut put = |v: Option<&[u8]>| match v {
+        None => out.push(0),
+        Some(b) => {
+            out.push(1);
+            out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            out.extend_from_slice(b);
+        }
+    };
+    let text: Option<&[u8]> = r.reply_text.as_deref();
+    put(Some(r.event.as_bytes()));
+    put(r.status.or(r.status_text).map(str::as_bytes));
+    put(r.smtp_stage.map(str::as_bytes));
+    put(r.enhanced_code.and_then(|(a, b)| text.map(|t| &t[a..b])));
+    put(r.reply_code.map(i16::to_le_bytes).as_ref().map(|b| &b[..]));
+    put(r.quit.map(|q| [u8::from(q)]).as_ref().map(|b| &b[..]));
+    put(r.relay.host);
+    put(text);
+    put(r.detail);
+    put(r.direction.map(str::as_bytes));
+}
+
+/// Fold lines `lo..hi` of a string column (Arrow offsets and data).
+pub fn fold<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: usize) -> Folded<'a> {
+    let mut f = Folded::default();
+    let mut groups: HashMap<Box<[u8]>, u32> = HashMap::new();
+    let mut buf = Vec::new();
+    for i in lo..hi {
+        let (a, b) = (offsets[i], offsets[i + 1]);
+        if a < 0 || b < a || b as usize > data.len() {
+            continue;
+        }
+        let line = &data[a as usize..b as usize];
+        let Some((ts, local, pid, msg)) = header(line) else { continue };
+        let Some(row) = message(spec, msg) else { continue };
+        key(&row, &mut buf);
+        let g = match groups.get(buf.as_slice()) {
+            Some(&g) => g,
+            None => {
+                let g = f.keys.len() as u32;
+                let k: Box<[u8]> = buf.as_slice().into();
+                groups.insert(k.clone(), g);
+                f.keys.push(k);
+                f.reps.push(Rep { line: i as u32, ts, local, pid, row: row.clone() });
+                g
+            }
+        };
+        f.rows.push(i as u32);
+        f.gid.push(g);
+        f.ts.push(ts);
+        f.local.push(u8::from(local));
+        f.queue_id.push(row.queue_id);
+        f.recipient.push(row.recipient);
+    }
+    f
+}
+
+/// Join folds of consecutive line ranges: groups renumbered in order of their first line.
+pub fn join(parts: Vec<Folded<'_>>) -> Folded<'_> {
+    let mut it = parts.into_iter();
+    let mut out = it.next().unwrap_or_default();
+    let mut groups: HashMap<Box<[u8]>, u32> = out.keys.iter().cloned().zip(0..).collect();
+    for p in it {
+        let map: Vec<u32> = p
+            .keys
+            .into_iter()
+            .zip(p.reps)
+            .map(|(k, rep)| {
+                *groups.entry(k.clone()).or_insert_with(|| {
+                    out.keys.push(k);
+                    out.reps.push(rep);
+                    out.keys.len() as u32 - 1
+                })
+            })
+            .collect();
+        out.rows.extend(p.rows);
+        out.gid.extend(p.gid.iter().map(|&g| map[g as usize]));
+        out.ts.extend(p.ts);
+        out.local.extend(p.local);
+        out.queue_id.append(&p.queue_id);
+        out.recipient.append(&p.recipient);
+    }
+    out
+}
+
+/// [`fold`] over `threads` consecutive ranges at once (as `exim::read_threads` splits them).
+pub fn fold_threads<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], threads: usize) -> Folded<'a> {
+    let n = offsets.len().saturating_sub(1);
+    let threads = threads.clamp(1, 64).min(n / 4096 + 1);
+    if threads == 1 {
+        return fold(spec, offsets, data, 0, n);
+    }
+    let step = n.div_ceil(threads);
+    let parts = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (lo, hi) = ((t * step).min(n), ((t + 1) * step).min(n));
+                s.spawn(move || fold(spec, offsets, data, lo, hi))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("exim fold thread")).collect::<Vec<_>>()
+    });
+    join(parts)
+}
+
+/// The representatives as event-table columns (as `exim::read` gives rows).
+pub fn reps(f: &Folded) -> Columns {
+    let mut cols = Columns::new();
+    for r in &f.reps {
+        cols.push(r.line as usize, r.ts, r.local, r.pid, &r.row);
+    }
+    cols
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exim::read;
+
+    fn spec() -> Spec {
+        crate::exim::tests::spec()
+    }
+
+    fn day() -> Vec<String> {
+        let mut v = Vec::new();
+        for i in 0..20000 {
+            let q = format!("1a{:04}-00{:04}-{:02}", i % 97, i % 89, i % 50 + 10);
+            let s = i % 60;
+            v.push(match i % 9 {
+                0 => format!("2026-12-03 10:00:{s:02} {q} <= a{}@x.example H=h{}.example [10.0.0.{}] P=esmtp S={i}", i % 5, i % 3, i % 7),
+                1 => format!("2026-12-03 10:00:{s:02} {q} => u{}@y.example R=dnslookup T=remote_smtp H=mx.y.example [10.1.1.{}] C=\"250 OK id={i}\"", i % 11, i % 4),
+                2 => format!("2026-12-03 10:00:{s:02} {q} Completed"),
+                3 => format!("2026-12-03 10:00:{s:02} {q} == u{}@z.example R=dnslookup T=remote_smtp defer (-44): SMTP error from remote mail server after RCPT TO:<u@z.example>: 451 4.7.1 Try again later", i % 3),
+                4 => format!("2026-12-03 10:00:{s:02} [{i}] SMTP connection from [10.2.0.{}]:{} lost", i % 9, 1000 + i % 5),
+                5 => "  continuation of nothing".to_string(),
+                6 => format!("2026-12-03 10:00:{s:02} something exim does not say {i}"),
+                7 => format!("2026-12-03 10:00:{s:02} +0100 {q} ** u{}@w.example: Unrouteable address", i % 2),
+                _ => format!("2026-12-03 10:00:{s:02}.{:03} H=(helo{}) [10.3.0.{}] F=<s@x> rejected RCPT <r@y>: relay not permitted", i % 1000, i % 2, i % 3),
+            });
+        }
+        v
+    }
+
+    #[test]
+    fn folds_the_rows_the_reader_reads_and_threads_change_nothing() {
+        let spec = spec();
+        let v = day();
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        let (o, d) = crate::testutil::strings(&refs);
+        let one = fold_threads(&spec, &o, &d, 1);
+        let four = fold_threads(&spec, &o, &d, 4);
+        assert_eq!(one.rows, four.rows);
+        assert_eq!(one.gid, four.gid);
+        assert_eq!(one.keys, four.keys);
+        assert_eq!(one.ts, four.ts);
+        assert_eq!(one.local, four.local);
+        assert_eq!(one.queue_id.data, four.queue_id.data);
+        assert_eq!(one.queue_id.offsets, four.queue_id.offsets);
+        assert_eq!(one.recipient.valid.as_bytes(), four.recipient.valid.as_bytes());
+        // the same lines as the reader, with the same stamps
+        let whole = read(&spec, &o, &d, 0, v.len());
+        let rows: Vec<u8> = one.rows.iter().flat_map(|&r| i64::from(r).to_le_bytes()).collect();
+        assert_eq!(rows, whole.rows);
+        assert_eq!(one.local, whole.local);
+        let ts: Vec<u8> = one.ts.iter().flat_map(|t| t.to_le_bytes()).collect();
+        assert_eq!(ts, whole.ts.values);
+        assert!(!one.rows.is_empty() && one.keys.len() < one.rows.len() / 4);
+        // groups numbered by first row; a group's representative has the group's key
+        let firsts: Vec<u32> = one.reps.iter().map(|r| r.line).collect();
+        assert!(firsts.windows(2).all(|w| w[0] < w[1]));
+        let mut buf = Vec::new();
+        for (g, r) in one.reps.iter().enumerate() {
+            key(&r.row, &mut buf);
+            assert_eq!(&*one.keys[g], buf.as_slice());
+            let at = one.rows.iter().position(|&x| x == r.line).unwrap();
+            assert_eq!(one.gid[at] as usize, g);
+        }
+        assert_eq!(reps(&one).n, one.keys.len());
+    }
+
+    #[test]
+    fn rows_of_a_group_agree_on_every_key_column() {
+        let spec = spec();
+        let v = day();
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        let (o, d) = crate::testutil::strings(&refs);
+        let f = fold_threads(&spec, &o, &d, 3);
+        let mut buf = Vec::new();
+        for (k, &line) in f.rows.iter().enumerate() {
+            let (a, b) = (o[line as usize] as usize, o[line as usize + 1] as usize);
+            let (_, _, _, msg) = header(&d[a..b]).unwrap();
+            key(&message(&spec, msg).unwrap(), &mut buf);
+            assert_eq!(&*f.keys[f.gid[k] as usize], buf.as_slice());
+        }
+    }
+
+    #[test]
+    fn null_and_empty_are_different_keys() {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        key(&Row { detail: None, ..Row::default() }, &mut a);
+        key(&Row { detail: Some(b""), ..Row::default() }, &mut b);
+        assert_ne!(a, b);
+    }
+}
