@@ -238,7 +238,9 @@ class FastSummaryFold(SummaryFold):
     def _classified(self, held: list[tuple[pa.Table, pa.Table]], attribution: StreamClassifier) -> None:
         if not held:
             return
-        answers = self.classifier.classify_many([reps.drop_columns(["n"]) for _, reps in held])
+        # a block's groups may come with their classification keys (fast_summary_exim: worked out in the worker)
+        keys = [reps.column("key").to_numpy() if "key" in reps.column_names else None for _, reps in held]
+        answers = self.classifier.classify_many([reps.select(CLASS_KEY) for _, reps in held], keys)
         for (table, reps), ans in zip(held, answers, strict=True):
             self._fold(table, reps, ans.select(_CLASS), attribution)
 
@@ -295,8 +297,11 @@ def fold_batch(lines: Any, first_line: int, ctx: Any) -> tuple[pa.Table, Any]:
 
     arr, n_nul = arrow_lines(lines)
     folded = None if ctx.panic else _fold_split(arr, ctx.headers)
-    if folded is None:
-        return finish_batch(_split(arr, lines, n_nul, first_line, ctx))
+    if folded is None:  # Exim's own format: its readers' lines grouped in Rust too (fast_summary_exim)
+        from .fast_summary_exim import fold_exim_batch
+
+        got = fold_exim_batch(arr, lines, n_nul, first_line, ctx)
+        return got if got is not None else finish_batch(_split(arr, lines, n_nul, first_line, ctx))
     headers, no_header, fast = folded
     sp = Split(arr, lines, first_line, headers, no_header, ctx.name, ctx.headers.clock.tz, ctx.panic,
                ctx.flavour == "exim", n_nul, None, ctx.columns)
