@@ -8,7 +8,7 @@ in Rust as they are read (``analyzer._native.fold_exim``, native/src/fold_exim.r
 line ranges, the GIL released): no event row is built for them; of each group only its first row
 comes back, and of each line its group, stamp, queue id and recipient (what attribution reads).
 The block's other lines are read as :func:`analyzer.parsers._fast_exim_split` leaves them to the
-pattern engine (their headers split in the same flavour order, the header counts the same), and
+pattern engine (:func:`analyzer.parsers.exim_rest_headers`: the same headers and counts), and
 the block comes back summarised as :func:`analyzer.fast_summary._merged` summarises it.
 
 :func:`fold_exim_batch` returns None where it does not run (the block is then read on the general
@@ -45,7 +45,7 @@ def fold_exim_batch(arr: pa.Array, lines: Any, n_nul: int, first_line: int, ctx:
     """A block of an Exim log summarised (the stream's producer's part for Exim: see the module
     doc), or None where the general path reads it."""
     from .fast_summary import _merged
-    from .parsers import Split, finish_batch
+    from .parsers import Split, exim_rest_headers, finish_batch
     from .parsers.syslog import split_headers
 
     state = ctx.headers
@@ -58,7 +58,7 @@ def fold_exim_batch(arr: pa.Array, lines: Any, n_nul: int, first_line: int, ctx:
         fast = None
     else:
         fast = got
-        headers, no_header = _rest_headers(arr, state, fast["row"])
+        headers, no_header = exim_rest_headers(arr, state, fast["row"])
     sp = Split(arr, lines, first_line, headers, no_header, ctx.name, state.clock.tz, ctx.panic,
                ctx.flavour == "exim", n_nul, None, ctx.columns)
     table, counts = finish_batch(sp)
@@ -87,26 +87,6 @@ def _keyed(table: pa.Table) -> pa.Table:
     with pa.ipc.new_stream(sink, reps.schema) as w:
         w.write_table(reps)
     return table.replace_schema_metadata({**md, REPS: sink.getvalue().to_pybytes()})
-
-
-def _rest_headers(arr: pa.Array, state: Any, taken: np.ndarray) -> tuple[pa.Table, pa.Array]:
-    """The headers of the lines the readers left, and the header counts, exactly as
-    :func:`analyzer.parsers._fast_exim_split` reads and counts them."""
-    from .parsers.syslog import FORMAT_FLAVOURS, split_headers
-
-    left = np.ones(len(arr), dtype=bool)
-    left[taken] = False
-    rest = np.flatnonzero(left)
-    before = list(state.counts)
-    order = sorted(FORMAT_FLAVOURS[state.forced] if state.forced else state.order, key=lambda f: -state.counts.get(f, 0))
-    headers, no_header = split_headers(pc.take(arr, pa.array(rest)), state)
-    headers = headers.set_column(0, "row", pa.array(rest[headers.column("row").to_numpy()]))
-    no_header = pa.array(rest[np.asarray(no_header.to_numpy(), dtype=np.int64)], pa.int64())
-    counts = dict(state.counts)
-    counts["exim"] = counts.get("exim", 0) + len(taken)
-    state.counts.clear()
-    state.counts.update({k: counts[k] for k in before + [f for f in order if f in counts and f not in before]})
-    return headers, no_header
 
 
 def _folded(fold: Any, arr: pa.Array, tz: str) -> dict[str, Any] | None:

@@ -6,18 +6,54 @@
 //! Python path as `exim::read` leaves them (`analyzer/fast_summary_exim.py`). Threads over line
 //! ranges, no GIL.
 
-use crate::exim::{header, message, Columns, Row, Spec};
+use crate::exim::{each_row, over_threads, Columns, Row, Spec};
 use crate::exim_cols::StrCol;
 use std::collections::HashMap;
 
 /// A group's representative: its first row, with the header's stamp and pid.
-#[derive(Clone)]
 pub struct Rep<'a> {
     pub line: u32,
     pub ts: i64,
     pub local: bool,
     pub pid: Option<i32>,
     pub row: Row<'a>,
+}
+
+/// Rows numbered by the distinct keys they have, in order of first sight: the groups of a
+/// fold, their keys and representatives (`R`).
+pub struct Groups<R> {
+    index: HashMap<Box<[u8]>, u32>,
+    pub keys: Vec<Box<[u8]>>,
+    pub reps: Vec<R>,
+}
+
+impl<R> Default for Groups<R> {
+    fn default() -> Self {
+        Groups { index: HashMap::new(), keys: Vec::new(), reps: Vec::new() }
+    }
+}
+
+impl<R> Groups<R> {
+    /// The group of `key` (a new one, represented by `rep()`, the first time it is seen).
+    pub fn of(&mut self, key: &[u8], rep: impl FnOnce() -> R) -> u32 {
+        if let Some(&g) = self.index.get(key) {
+            return g;
+        }
+        let g = self.keys.len() as u32;
+        self.index.insert(key.into(), g);
+        self.keys.push(key.into());
+        self.reps.push(rep());
+        g
+    }
+
+    /// Take in the groups of a later part: what each of its group numbers becomes here.
+    pub fn absorb(&mut self, later: Groups<R>) -> Vec<u32> {
+        let mut reps = later.reps.into_iter();
+        later.keys.iter().map(|k| {
+            let rep = reps.next().expect("a representative per key");
+            self.of(k, || rep)
+        }).collect()
+    }
 }
 
 /// A block (or a part of one) folded.
@@ -30,70 +66,62 @@ pub struct Folded<'a> {
     pub local: Vec<u8>,
     pub queue_id: StrCol,
     pub recipient: StrCol,
-    /// the groups' keys and representatives, by group number
-    pub keys: Vec<Box<[u8]>>,
-    pub reps: Vec<Rep<'a>>,
+    /// the groups (keys and representatives), by group number
+    pub groups: Groups<Rep<'a>>,
+}
+
+/// A classification key being written: each value tagged, nulls told from empty texts.
+struct Key<'b>(&'b mut Vec<u8>);
+
+impl Key<'_> {
+    fn put(&mut self, v: Option<&[u8]>) -> &mut Self {
+        match v {
+            None => self.0.push(0),
+            Some(b) => {
+                self.0.push(1);
+                self.0.extend_from_slice(&(b.len() as u32).to_le_bytes());
+                self.0.extend_from_slice(b);
+            }
+        }
+        self
+    }
 }
 
 /// The classification key of a row: its `CLASS_KEY` values as `exim::Columns` writes them
 /// (event, status, smtp_stage, mta, dsn, enhanced_code, reply_code, quit, relay_host,
-/// reply_text, detail, direction; mta is always "exim" and dsn always null here), nulls told
-/// from empty texts.
+/// reply_text, detail, direction; mta is always "exim" and dsn always null here).
 pub fn key(r: &Row, out: &mut Vec<u8>) {
     out.clear();
-    let mut put = |v: Option<&[u8]>| match v {
-        None => out.push(0),
-        Some(b) => {
-            out.push(1);
-            out.extend_from_slice(&(b.len() as u32).to_le_bytes());
-            out.extend_from_slice(b);
-        }
-    };
     let text: Option<&[u8]> = r.reply_text.as_deref();
-    put(Some(r.event.as_bytes()));
-    put(r.status.or(r.status_text).map(str::as_bytes));
-    put(r.smtp_stage.map(str::as_bytes));
-    put(r.enhanced_code.and_then(|(a, b)| text.map(|t| &t[a..b])));
-    put(r.reply_code.map(i16::to_le_bytes).as_ref().map(|b| &b[..]));
-    put(r.quit.map(|q| [u8::from(q)]).as_ref().map(|b| &b[..]));
-    put(r.relay.host);
-    put(text);
-    put(r.detail);
-    put(r.direction.map(str::as_bytes));
+    let code = r.reply_code.map(i16::to_le_bytes);
+    let quit = r.quit.map(|q| [u8::from(q)]);
+    Key(out)
+        .put(Some(r.event.as_bytes()))
+        .put(r.status.or(r.status_text).map(str::as_bytes))
+        .put(r.smtp_stage.map(str::as_bytes))
+        .put(r.enhanced_code.and_then(|(a, b)| text.map(|t| &t[a..b])))
+        .put(code.as_ref().map(|b| &b[..]))
+        .put(quit.as_ref().map(|b| &b[..]))
+        .put(r.relay.host)
+        .put(text)
+        .put(r.detail)
+        .put(r.direction.map(str::as_bytes));
 }
 
 /// Fold lines `lo..hi` of a string column (Arrow offsets and data).
 pub fn fold<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: usize) -> Folded<'a> {
     let mut f = Folded::default();
-    let mut groups: HashMap<Box<[u8]>, u32> = HashMap::new();
     let mut buf = Vec::new();
-    for i in lo..hi {
-        let (a, b) = (offsets[i], offsets[i + 1]);
-        if a < 0 || b < a || b as usize > data.len() {
-            continue;
-        }
-        let line = &data[a as usize..b as usize];
-        let Some((ts, local, pid, msg)) = header(line) else { continue };
-        let Some(row) = message(spec, msg) else { continue };
+    each_row(spec, offsets, data, lo, hi, |i, ts, local, pid, row| {
         key(&row, &mut buf);
-        let g = match groups.get(buf.as_slice()) {
-            Some(&g) => g,
-            None => {
-                let g = f.keys.len() as u32;
-                let k: Box<[u8]> = buf.as_slice().into();
-                groups.insert(k.clone(), g);
-                f.keys.push(k);
-                f.reps.push(Rep { line: i as u32, ts, local, pid, row: row.clone() });
-                g
-            }
-        };
+        f.queue_id.push(row.queue_id);
+        f.recipient.push(row.recipient);
+        let g = f.groups.of(&buf, || Rep { line: i as u32, ts, local, pid, row });
         f.rows.push(i as u32);
         f.gid.push(g);
         f.ts.push(ts);
         f.local.push(u8::from(local));
-        f.queue_id.push(row.queue_id);
-        f.recipient.push(row.recipient);
-    }
+    });
     f
 }
 
@@ -101,20 +129,8 @@ pub fn fold<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: 
 pub fn join(parts: Vec<Folded<'_>>) -> Folded<'_> {
     let mut it = parts.into_iter();
     let mut out = it.next().unwrap_or_default();
-    let mut groups: HashMap<Box<[u8]>, u32> = out.keys.iter().cloned().zip(0..).collect();
     for p in it {
-        let map: Vec<u32> = p
-            .keys
-            .into_iter()
-            .zip(p.reps)
-            .map(|(k, rep)| {
-                *groups.entry(k.clone()).or_insert_with(|| {
-                    out.keys.push(k);
-                    out.reps.push(rep);
-                    out.keys.len() as u32 - 1
-                })
-            })
-            .collect();
+        let map = out.groups.absorb(p.groups);
         out.rows.extend(p.rows);
         out.gid.extend(p.gid.iter().map(|&g| map[g as usize]));
         out.ts.extend(p.ts);
@@ -127,28 +143,13 @@ pub fn join(parts: Vec<Folded<'_>>) -> Folded<'_> {
 
 /// [`fold`] over `threads` consecutive ranges at once (as `exim::read_threads` splits them).
 pub fn fold_threads<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], threads: usize) -> Folded<'a> {
-    let n = offsets.len().saturating_sub(1);
-    let threads = threads.clamp(1, 64).min(n / 4096 + 1);
-    if threads == 1 {
-        return fold(spec, offsets, data, 0, n);
-    }
-    let step = n.div_ceil(threads);
-    let parts = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (lo, hi) = ((t * step).min(n), ((t + 1) * step).min(n));
-                s.spawn(move || fold(spec, offsets, data, lo, hi))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("exim fold thread")).collect::<Vec<_>>()
-    });
-    join(parts)
+    join(over_threads(offsets.len().saturating_sub(1), threads, |lo, hi| fold(spec, offsets, data, lo, hi)))
 }
 
 /// The representatives as event-table columns (as `exim::read` gives rows).
 pub fn reps(f: &Folded) -> Columns {
     let mut cols = Columns::new();
-    for r in &f.reps {
+    for r in &f.groups.reps {
         cols.push(r.line as usize, r.ts, r.local, r.pid, &r.row);
     }
     cols
@@ -157,11 +158,7 @@ pub fn reps(f: &Folded) -> Columns {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exim::read;
-
-    fn spec() -> Spec {
-        crate::exim::tests::spec()
-    }
+    use crate::exim::{header, message, read};
 
     fn day() -> Vec<String> {
         let mut v = Vec::new();
@@ -183,57 +180,57 @@ mod tests {
         v
     }
 
-    #[test]
-    fn folds_the_rows_the_reader_reads_and_threads_change_nothing() {
-        let spec = spec();
+    /// The day's lines as an Arrow string column (offsets, data), and a check run on its folds.
+    fn with_day(check: impl Fn(&Spec, &[i32], &[u8])) {
+        let spec = crate::exim::tests::spec();
         let v = day();
         let refs: Vec<&str> = v.iter().map(String::as_str).collect();
         let (o, d) = crate::testutil::strings(&refs);
-        let one = fold_threads(&spec, &o, &d, 1);
-        let four = fold_threads(&spec, &o, &d, 4);
-        assert_eq!(one.rows, four.rows);
-        assert_eq!(one.gid, four.gid);
-        assert_eq!(one.keys, four.keys);
-        assert_eq!(one.ts, four.ts);
-        assert_eq!(one.local, four.local);
-        assert_eq!(one.queue_id.data, four.queue_id.data);
-        assert_eq!(one.queue_id.offsets, four.queue_id.offsets);
-        assert_eq!(one.recipient.valid.as_bytes(), four.recipient.valid.as_bytes());
-        // the same lines as the reader, with the same stamps
-        let whole = read(&spec, &o, &d, 0, v.len());
-        let rows: Vec<u8> = one.rows.iter().flat_map(|&r| i64::from(r).to_le_bytes()).collect();
-        assert_eq!(rows, whole.rows);
-        assert_eq!(one.local, whole.local);
-        let ts: Vec<u8> = one.ts.iter().flat_map(|t| t.to_le_bytes()).collect();
-        assert_eq!(ts, whole.ts.values);
-        assert!(!one.rows.is_empty() && one.keys.len() < one.rows.len() / 4);
-        // groups numbered by first row; a group's representative has the group's key
-        let firsts: Vec<u32> = one.reps.iter().map(|r| r.line).collect();
-        assert!(firsts.windows(2).all(|w| w[0] < w[1]));
-        let mut buf = Vec::new();
-        for (g, r) in one.reps.iter().enumerate() {
-            key(&r.row, &mut buf);
-            assert_eq!(&*one.keys[g], buf.as_slice());
-            let at = one.rows.iter().position(|&x| x == r.line).unwrap();
-            assert_eq!(one.gid[at] as usize, g);
-        }
-        assert_eq!(reps(&one).n, one.keys.len());
+        check(&spec, &o, &d);
+    }
+
+    #[test]
+    fn folds_the_rows_the_reader_reads_and_threads_change_nothing() {
+        with_day(|spec, o, d| {
+            let one = fold_threads(spec, o, d, 1);
+            let four = fold_threads(spec, o, d, 4);
+            assert_eq!((&one.rows, &one.gid, &one.groups.keys, &one.ts, &one.local), (&four.rows, &four.gid, &four.groups.keys, &four.ts, &four.local));
+            assert_eq!((&one.queue_id.data, &one.queue_id.offsets), (&four.queue_id.data, &four.queue_id.offsets));
+            assert_eq!(one.recipient.valid.as_bytes(), four.recipient.valid.as_bytes());
+            // the same lines as the reader, with the same stamps
+            let whole = read(spec, o, d, 0, o.len() - 1);
+            let rows: Vec<u8> = one.rows.iter().flat_map(|&r| i64::from(r).to_le_bytes()).collect();
+            assert_eq!(rows, whole.rows);
+            assert_eq!(one.local, whole.local);
+            let ts: Vec<u8> = one.ts.iter().flat_map(|t| t.to_le_bytes()).collect();
+            assert_eq!(ts, whole.ts.values);
+            assert!(!one.rows.is_empty() && one.groups.keys.len() < one.rows.len() / 4);
+            // groups numbered by first row; a group's representative has the group's key
+            let firsts: Vec<u32> = one.groups.reps.iter().map(|r| r.line).collect();
+            assert!(firsts.windows(2).all(|w| w[0] < w[1]));
+            let mut buf = Vec::new();
+            for (g, r) in one.groups.reps.iter().enumerate() {
+                key(&r.row, &mut buf);
+                assert_eq!(&*one.groups.keys[g], buf.as_slice());
+                let at = one.rows.iter().position(|&x| x == r.line).unwrap();
+                assert_eq!(one.gid[at] as usize, g);
+            }
+            assert_eq!(reps(&one).n, one.groups.keys.len());
+        });
     }
 
     #[test]
     fn rows_of_a_group_agree_on_every_key_column() {
-        let spec = spec();
-        let v = day();
-        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
-        let (o, d) = crate::testutil::strings(&refs);
-        let f = fold_threads(&spec, &o, &d, 3);
-        let mut buf = Vec::new();
-        for (k, &line) in f.rows.iter().enumerate() {
-            let (a, b) = (o[line as usize] as usize, o[line as usize + 1] as usize);
-            let (_, _, _, msg) = header(&d[a..b]).unwrap();
-            key(&message(&spec, msg).unwrap(), &mut buf);
-            assert_eq!(&*f.keys[f.gid[k] as usize], buf.as_slice());
-        }
+        with_day(|spec, o, d| {
+            let f = fold_threads(spec, o, d, 3);
+            let mut buf = Vec::new();
+            for (k, &line) in f.rows.iter().enumerate() {
+                let (a, b) = (o[line as usize] as usize, o[line as usize + 1] as usize);
+                let (_, _, _, msg) = header(&d[a..b]).unwrap();
+                key(&message(spec, msg).unwrap(), &mut buf);
+                assert_eq!(&*f.groups.keys[f.gid[k] as usize], buf.as_slice());
+            }
+        });
     }
 
     #[test]
@@ -242,5 +239,16 @@ mod tests {
         key(&Row { detail: None, ..Row::default() }, &mut a);
         key(&Row { detail: Some(b""), ..Row::default() }, &mut b);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn groups_absorbed_keep_first_sight_order() {
+        let mut a: Groups<char> = Groups::default();
+        assert_eq!((a.of(b"x", || 'x'), a.of(b"y", || 'y'), a.of(b"x", || '!')), (0, 1, 0));
+        let mut b: Groups<char> = Groups::default();
+        b.of(b"z", || 'z');
+        b.of(b"x", || '?');
+        assert_eq!(a.absorb(b), vec![2, 0]);
+        assert_eq!(a.reps, vec!['x', 'y', 'z']);
     }
 }
