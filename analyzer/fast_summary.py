@@ -238,9 +238,7 @@ class FastSummaryFold(SummaryFold):
     def _classified(self, held: list[tuple[pa.Table, pa.Table]], attribution: StreamClassifier) -> None:
         if not held:
             return
-        # a block's groups may come with their classification keys (fast_summary_exim: worked out in the worker)
-        keys = [reps.column("key").to_numpy() if "key" in reps.column_names else None for _, reps in held]
-        answers = self.classifier.classify_many([reps.select(CLASS_KEY) for _, reps in held], keys)
+        answers = self.classifier.classify_many([reps.drop_columns(["n"]) for _, reps in held])
         for (table, reps), ans in zip(held, answers, strict=True):
             self._fold(table, reps, ans.select(_CLASS), attribution)
 

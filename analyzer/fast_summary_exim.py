@@ -67,26 +67,7 @@ def fold_exim_batch(arr: pa.Array, lines: Any, n_nul: int, first_line: int, ctx:
     n_fast = len(fast["row"])
     counts.by_mta["exim"] += n_fast  # as finish_batch counts the readers' rows
     counts.events = table.num_rows + n_fast
-    return _keyed(_merged(table, fast, ctx.name, first_line)), counts
-
-
-def _keyed(table: pa.Table) -> pa.Table:
-    """A summarised block with its groups' classification keys (:func:`analyzer.class_cache.class_key`,
-    column ``key``) worked out here, where the block is parsed (a worker process): the main
-    process then only looks them up (:meth:`analyzer.fast_summary.FastSummaryFold._classified`).
-    Keys made with the shipped rules' provider signatures; rules with others make their own there."""
-    from .class_cache import CLASS_KEY, class_key
-    from .fast_summary import REPS
-
-    md = table.schema.metadata or {}
-    if REPS not in md:
-        return table
-    reps = pa.ipc.open_stream(md[REPS]).read_all()
-    reps = reps.append_column("key", pa.array(class_key(reps.select(CLASS_KEY)), pa.uint64()))
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, reps.schema) as w:
-        w.write_table(reps)
-    return table.replace_schema_metadata({**md, REPS: sink.getvalue().to_pybytes()})
+    return _merged(table, fast, ctx.name, first_line), counts
 
 
 def _folded(fold: Any, arr: pa.Array, tz: str) -> dict[str, Any] | None:

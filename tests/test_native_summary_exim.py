@@ -2,7 +2,7 @@
 general path's.
 
 Three summaries of the same input are compared: the Rust fold (the readers' lines grouped in
-Rust, the groups' keys worked out where the block is parsed), the fold off (blocks parsed whole,
+Rust), the fold off (blocks parsed whole,
 grouped by :class:`analyzer.fast_summary.BlockSummariser`) and the general path (the stream
 classified and attributed in the main process, folded by SummaryFold). Over the sample Exim logs,
 the shared corpus's Exim files, a generated day with deferral storms cut at awkward places (in
@@ -144,8 +144,8 @@ def test_fallbacks(day, monkeypatch, ran, env):
 
 
 def test_rules_with_other_host_signatures(day, monkeypatch):
-    """Keys worked out in the worker name providers by the shipped signatures: rules with others
-    make their own keys in the main process, and the summary is the general path's."""
+    """Rules naming providers by other relay hosts than the shipped ones: the summary is the
+    general path's."""
     kb = load_rules()
     kb.providers["gmail"] = dict(kb.providers["gmail"], host=r"(^|\.)example\.(org|com|net)$")
     on, off, general = _three([day], monkeypatch, kb=kb, workers=2, block_bytes=16384)

@@ -8,7 +8,23 @@
 
 use crate::exim::{each_row, over_threads, Columns, Row, Spec};
 use crate::exim_cols::StrCol;
+use crate::hash::hash_bytes;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The groups' index hasher: `hash::hash_bytes` of the key (SipHash cost more than the key's
+/// other work; the keys are not chosen by an adversary who could see the hashes).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = self.0.rotate_left(5) ^ hash_bytes(bytes);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// A group's representative: its first row, with the header's stamp and pid.
 pub struct Rep<'a> {
@@ -22,14 +38,14 @@ pub struct Rep<'a> {
 /// Rows numbered by the distinct keys they have, in order of first sight: the groups of a
 /// fold, their keys and representatives (`R`).
 pub struct Groups<R> {
-    index: HashMap<Box<[u8]>, u32>,
+    index: HashMap<Box<[u8]>, u32, BuildHasherDefault<KeyHasher>>,
     pub keys: Vec<Box<[u8]>>,
     pub reps: Vec<R>,
 }
 
 impl<R> Default for Groups<R> {
     fn default() -> Self {
-        Groups { index: HashMap::new(), keys: Vec::new(), reps: Vec::new() }
+        Groups { index: HashMap::default(), keys: Vec::new(), reps: Vec::new() }
     }
 }
 
@@ -110,7 +126,12 @@ pub fn key(r: &Row, out: &mut Vec<u8>) {
 
 /// Fold lines `lo..hi` of a string column (Arrow offsets and data).
 pub fn fold<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: usize) -> Folded<'a> {
-    let mut f = Folded::default();
+    let n = hi.saturating_sub(lo);
+    let mut f = Folded { rows: Vec::with_capacity(n), gid: Vec::with_capacity(n), ts: Vec::with_capacity(n), local: Vec::with_capacity(n), ..Folded::default() };
+    for c in [&mut f.queue_id, &mut f.recipient] {
+        c.offsets.reserve(4 * n);
+        c.data.reserve(24 * n);
+    }
     let mut buf = Vec::new();
     each_row(spec, offsets, data, lo, hi, |i, ts, local, pid, row| {
         key(&row, &mut buf);
