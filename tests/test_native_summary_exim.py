@@ -202,6 +202,14 @@ def test_printed_summary_and_stdin(day, monkeypatch, fmt):
     assert on == off == general
 
 
+@pytest.mark.parametrize("log_format", ["exim", "syslog", "auto"])
+def test_forced_line_formats(monkeypatch, log_format):
+    """A forced line format: Exim's own (the fold runs), another (the general path reads the lines)."""
+    on, off, general = _printed(monkeypatch, ["--log-format", log_format, "-f", "json", "--tz", "UTC",
+                                              str(SAMPLES / "exim" / "mainlog")])
+    assert on == off == general
+
+
 LINE = st.sampled_from([
     "2026-12-31 23:59:58 1vabcd-000001-AB <= a@b.example H=mail.b.example (helo.b) [192.0.2.1]:4321 P=esmtps "
     "S=1234 id=x@b.example",
