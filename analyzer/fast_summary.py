@@ -295,8 +295,11 @@ def fold_batch(lines: Any, first_line: int, ctx: Any) -> tuple[pa.Table, Any]:
 
     arr, n_nul = arrow_lines(lines)
     folded = None if ctx.panic else _fold_split(arr, ctx.headers)
-    if folded is None:
-        return finish_batch(_split(arr, lines, n_nul, first_line, ctx))
+    if folded is None:  # Exim's own format: its readers' lines grouped in Rust too (fast_summary_exim)
+        from .fast_summary_exim import fold_exim_batch
+
+        got = fold_exim_batch(arr, lines, n_nul, first_line, ctx)
+        return got if got is not None else finish_batch(_split(arr, lines, n_nul, first_line, ctx))
     headers, no_header, fast = folded
     sp = Split(arr, lines, first_line, headers, no_header, ctx.name, ctx.headers.clock.tz, ctx.panic,
                ctx.flavour == "exim", n_nul, None, ctx.columns)

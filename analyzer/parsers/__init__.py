@@ -354,6 +354,14 @@ def _fast_exim_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Ar
     if got is None or len(got[0]) == 0:
         return None
     taken, fast = got
+    headers, no_header = exim_rest_headers(arr, state, taken)
+    return headers, no_header, fast
+
+
+def exim_rest_headers(arr: pa.Array, state: HeaderState, taken: np.ndarray) -> tuple[pa.Table, pa.Array]:
+    """What :func:`split_headers` returns for the lines of ``arr`` the native Exim readers did not
+    take (``taken``: the positions of those they did), positions in ``arr``; the taken lines
+    counted as Exim headers."""
     left = np.ones(len(arr), dtype=bool)
     left[taken] = False
     rest = np.flatnonzero(left)
@@ -365,10 +373,10 @@ def _fast_exim_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Ar
     # the Exim lines count as split_headers counts them: in the order it tried the flavours (a tie
     # between flavours goes to the one counted first: HeaderState.flavour)
     counts = dict(state.counts)
-    counts["exim"] = counts.get("exim", 0) + fast.num_rows
+    counts["exim"] = counts.get("exim", 0) + len(taken)
     state.counts.clear()
     state.counts.update({k: counts[k] for k in before + [f for f in order if f in counts and f not in before]})
-    return headers, no_header, fast
+    return headers, no_header
 
 
 def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:

@@ -351,7 +351,7 @@ fn duration(v: &[u8]) -> Option<f64> {
 }
 
 /// The derived columns of one row (the message part; stamp and pid come from the header).
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Row<'a> {
     pub queue_id: Option<&'a [u8]>,
     pub event: &'static str,
@@ -1116,7 +1116,7 @@ pub const STR_COLUMNS: [&str; 24] = [
 ];
 
 impl Columns {
-    fn new() -> Columns {
+    pub fn new() -> Columns {
         Columns {
             strs: STR_COLUMNS.iter().map(|&n| (n, StrCol::default())).collect(),
             i16s: vec![("reply_code", NumCol::default())],
@@ -1128,7 +1128,7 @@ impl Columns {
         }
     }
 
-    fn push(&mut self, row_no: usize, ts: i64, local: bool, pid: Option<i32>, r: &Row) {
+    pub fn push(&mut self, row_no: usize, ts: i64, local: bool, pid: Option<i32>, r: &Row) {
         self.rows.extend_from_slice(&(row_no as i64).to_le_bytes());
         self.n += 1;
         self.ts.push_i64(Some(ts));
@@ -1199,21 +1199,7 @@ impl Columns {
 
 /// `read` over `threads` consecutive row ranges at once, joined in row order.
 pub fn read_threads(spec: &Spec, offsets: &[i32], data: &[u8], threads: usize) -> Columns {
-    let n = offsets.len().saturating_sub(1);
-    let threads = threads.clamp(1, 64).min(n / 4096 + 1);
-    if threads == 1 {
-        return read(spec, offsets, data, 0, n);
-    }
-    let step = n.div_ceil(threads);
-    let parts = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (lo, hi) = ((t * step).min(n), ((t + 1) * step).min(n));
-                s.spawn(move || read(spec, offsets, data, lo, hi))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("exim reader thread")).collect::<Vec<_>>()
-    });
+    let parts = over_threads(offsets.len().saturating_sub(1), threads, |lo, hi| read(spec, offsets, data, lo, hi));
     let mut it = parts.into_iter();
     let mut out = it.next().unwrap_or_else(Columns::new);
     for p in it {
@@ -1222,10 +1208,37 @@ pub fn read_threads(spec: &Spec, offsets: &[i32], data: &[u8], threads: usize) -
     out
 }
 
+/// `f(lo, hi)` over consecutive ranges of `0..n` on up to `threads` threads (one per 4096 rows
+/// at the most), the results in range order.
+pub fn over_threads<T: Send>(n: usize, threads: usize, f: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
+    let threads = threads.clamp(1, 64).min(n / 4096 + 1);
+    if threads == 1 {
+        return vec![f(0, n)];
+    }
+    let step = n.div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (lo, hi) = ((t * step).min(n), ((t + 1) * step).min(n));
+                s.spawn(move || f(lo, hi))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("exim reader thread")).collect()
+    })
+}
+
 /// Read rows `lo..hi` of a string column (Arrow offsets and data): the rows some reader is
 /// sure of, with all their columns.
 pub fn read(spec: &Spec, offsets: &[i32], data: &[u8], lo: usize, hi: usize) -> Columns {
     let mut out = Columns::new();
+    each_row(spec, offsets, data, lo, hi, |row, ts, local, pid, r| out.push(row, ts, local, pid, &r));
+    out
+}
+
+/// `f(position, stamp, local, pid, row)` of each of rows `lo..hi` some reader is sure of, in order.
+pub fn each_row<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: usize,
+                    mut f: impl FnMut(usize, i64, bool, Option<i32>, Row<'a>)) {
     for row in lo..hi {
         let (a, b) = (offsets[row], offsets[row + 1]);
         if a < 0 || b < a || b as usize > data.len() {
@@ -1234,13 +1247,12 @@ pub fn read(spec: &Spec, offsets: &[i32], data: &[u8], lo: usize, hi: usize) -> 
         let line = &data[a as usize..b as usize];
         let Some((ts, local, pid, msg)) = header(line) else { continue };
         let Some(r) = message(spec, msg) else { continue };
-        out.push(row, ts, local, pid, &r);
+        f(row, ts, local, pid, r);
     }
-    out
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub fn spec() -> Spec {

@@ -1,19 +1,19 @@
 //! The Python face of the Exim row readers (`exim`): `analyzer._native.EximReader`.
 
-use crate::exim::{read_threads, Spec, SpecSource};
+use crate::exim::{read_threads, Columns, Spec, SpecSource};
 use crate::exim_cols::{Bits, NumCol, StrCol};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use crate::owned::{owned, Owned};
 
 /// (rows read, their positions int64, their 'local stamp' bytes, their columns)
-type Read<'py> = (usize, Bound<'py, Owned>, Bound<'py, Owned>, Vec<Buffers<'py>>);
+pub(crate) type Read<'py> = (usize, Bound<'py, Owned>, Bound<'py, Owned>, Vec<Buffers<'py>>);
 type Buffers<'py> = (&'static str, &'static str, usize, Bound<'py, Owned>, Bound<'py, Owned>, Option<Bound<'py, Owned>>);
 
 /// The readers, built with the specification's regexes and rules (see analyzer/native_exim.py).
 #[pyclass(frozen, name = "EximReader", module = "analyzer._native")]
 pub struct EximReader {
-    spec: Spec,
+    pub(crate) spec: Spec,
 }
 
 #[pymethods]
@@ -53,27 +53,32 @@ impl EximReader {
             let off = crate::arrow::offsets(&offsets);
             read_threads(spec, &off, &data, threads)
         });
-        let b = |v: Vec<u8>| owned(py, v);
-        let num = |name: &'static str, ty: &'static str, c: NumCol| -> Buffers<'py> {
-            let nulls = c.valid.nulls;
-            (name, ty, nulls, b(c.valid.into_bytes()), b(c.values), None)
-        };
-        let mut out: Vec<Buffers<'py>> = vec![num("ts", "ts", cols.ts), num("pid", "int32", cols.pid)];
-        for (name, c) in cols.strs {
-            let StrCol { offsets, data, valid } = c;
-            let nulls = valid.nulls;
-            out.push((name, "string", nulls, b(valid.into_bytes()), b(offsets), Some(b(data))));
-        }
-        for (group, ty) in [(cols.i16s, "int16"), (cols.i32s, "int32"), (cols.i64s, "int64"), (cols.f64s, "float64")] {
-            for (name, c) in group {
-                out.push(num(name, ty, c));
-            }
-        }
-        for (name, c) in cols.bools {
-            let nulls = c.valid.nulls;
-            let values: Bits = c.values;
-            out.push((name, "bool", nulls, b(c.valid.into_bytes()), b(values.into_bytes()), None));
-        }
-        Ok((cols.n, b(cols.rows), b(cols.local), out))
+        Ok(columns_out(py, cols))
     }
+}
+
+/// The Python form of rows read (see `EximReader.read`): (n, rows int64, local uint8, columns).
+pub(crate) fn columns_out<'py>(py: Python<'py>, cols: Columns) -> Read<'py> {
+    let b = |v: Vec<u8>| owned(py, v);
+    let num = |name: &'static str, ty: &'static str, c: NumCol| -> Buffers<'py> {
+        let nulls = c.valid.nulls;
+        (name, ty, nulls, b(c.valid.into_bytes()), b(c.values), None)
+    };
+    let mut out: Vec<Buffers<'py>> = vec![num("ts", "ts", cols.ts), num("pid", "int32", cols.pid)];
+    for (name, c) in cols.strs {
+        let StrCol { offsets, data, valid } = c;
+        let nulls = valid.nulls;
+        out.push((name, "string", nulls, b(valid.into_bytes()), b(offsets), Some(b(data))));
+    }
+    for (group, ty) in [(cols.i16s, "int16"), (cols.i32s, "int32"), (cols.i64s, "int64"), (cols.f64s, "float64")] {
+        for (name, c) in group {
+            out.push(num(name, ty, c));
+        }
+    }
+    for (name, c) in cols.bools {
+        let nulls = c.valid.nulls;
+        let values: Bits = c.values;
+        out.push((name, "bool", nulls, b(c.valid.into_bytes()), b(values.into_bytes()), None));
+    }
+    (cols.n, b(cols.rows), b(cols.local), out)
 }

@@ -11,6 +11,8 @@ mod exim_py;
 pub mod fields;
 pub mod fold;
 mod fold_py;
+pub mod fold_exim;
+mod fold_exim_py;
 pub mod hash;
 pub mod interleave;
 mod interleave_py;
@@ -288,6 +290,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
     m.add_function(wrap_pyfunction!(py_split_lines, m)?)?;
     m.add_function(wrap_pyfunction!(fold_py::fold_postfix, m)?)?;
+    m.add_function(wrap_pyfunction!(fold_exim_py::fold_exim, m)?)?;
 
     m.add_function(wrap_pyfunction!(interleave_py::py_interleave, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;

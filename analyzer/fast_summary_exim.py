@@ -1,0 +1,119 @@
+"""The summary of ``maillens parse`` (no -o) on Exim's own log format, its lines grouped in Rust.
+
+The Exim twin of :func:`analyzer.fast_summary.fold_batch`'s Postfix fold. On the general path a
+block's lines the native Exim readers are sure of (:func:`analyzer.parsers.exim_fast.read_exim_rows`)
+come back as whole event rows (~30 columns), which :class:`analyzer.fast_summary.BlockSummariser`
+then groups by their :data:`~analyzer.class_cache.CLASS_KEY` values. Here those lines are grouped
+in Rust as they are read (``analyzer._native.fold_exim``, native/src/fold_exim.rs: threads over
+line ranges, the GIL released): no event row is built for them; of each group only its first row
+comes back, and of each line its group, stamp, queue id and recipient (what attribution reads).
+The block's other lines are read as :func:`analyzer.parsers._fast_exim_split` leaves them to the
+pattern engine (:func:`analyzer.parsers.exim_rest_headers`: the same headers and counts), and
+the block comes back summarised as :func:`analyzer.fast_summary._merged` summarises it.
+
+:func:`fold_exim_batch` returns None where it does not run (the block is then read on the general
+path): a panic log, a forced line format other than Exim's, no native Exim readers
+(``MAILLENS_ENGINE=python``, ``MAILLENS_FAST=0``, the pattern table changed under them) or no
+``fold_exim`` in the extension. A block with no line the readers read is read as
+:func:`analyzer.parsers._split` reads it without them.
+
+tests/test_native_summary_exim.py holds the summaries (text and JSON) equal to the general path's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["fold_exim", "fold_exim_batch"]
+
+
+def fold_exim() -> Any:
+    """The native Exim fold, or None (no native core, or readers off: see the module doc)."""
+    from . import native
+    from .parsers.exim_fast import reader
+
+    if reader() is None:
+        return None
+    return getattr(native._module()[0], "fold_exim", None)
+
+
+def fold_exim_batch(arr: pa.Array, lines: Any, n_nul: int, first_line: int, ctx: Any) -> tuple[pa.Table, Any] | None:
+    """A block of an Exim log summarised (the stream's producer's part for Exim: see the module
+    doc), or None where the general path reads it."""
+    from .fast_summary import _merged
+    from .parsers import Split, exim_rest_headers, finish_batch
+    from .parsers.syslog import split_headers
+
+    state = ctx.headers
+    fold = fold_exim()
+    if ctx.panic or state.forced not in (None, "exim") or fold is None or len(arr) == 0:
+        return None
+    got = _folded(fold, arr, state.clock.tz)
+    if got is None:  # as _split without the readers' rows
+        headers, no_header = split_headers(arr, state)
+        fast = None
+    else:
+        fast = got
+        headers, no_header = exim_rest_headers(arr, state, fast["row"])
+    sp = Split(arr, lines, first_line, headers, no_header, ctx.name, state.clock.tz, ctx.panic,
+               ctx.flavour == "exim", n_nul, None, ctx.columns)
+    table, counts = finish_batch(sp)
+    if fast is None:
+        return table, counts
+    n_fast = len(fast["row"])
+    counts.by_mta["exim"] += n_fast  # as finish_batch counts the readers' rows
+    counts.events = table.num_rows + n_fast
+    return _merged(table, fast, ctx.name, first_line), counts
+
+
+def _folded(fold: Any, arr: pa.Array, tz: str) -> dict[str, Any] | None:
+    """The Rust fold of a block: of the lines read whole their position (``row``), group, stamp,
+    queue id and recipient, and the groups' representatives (``reps``: :data:`CLASS_KEY`
+    columns); None when it read no line."""
+    from . import native
+    from .class_cache import CLASS_KEY
+    from .parsers.exim_fast import reader
+    from .schema import conform
+
+    offsets, data = native.string_buffers(arr)
+    rows, gid, ts, local, qid, rcpt, groups = fold(reader(), offsets, data, native.threads())
+    n = len(rows) // 8
+    if n == 0:
+        return None
+    return {"row": np.frombuffer(rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
+            "ts": _stamps(pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(ts)]), local, tz),
+            "queue_id": native.string_column(n, qid), "recipient": native.string_column(n, rcpt),
+            "reps": conform(pa.table(_columns(*groups))).select(CLASS_KEY)}
+
+
+def _stamps(micros: pa.Array, local: Any, tz: str) -> pa.Array:
+    """The readers' stamps as the event table's (read_exim_rows: a stamp without an offset is
+    local time in the file's zone)."""
+    from .schema import TS
+
+    ts = micros.view(TS)
+    is_local = np.frombuffer(local, dtype=np.uint8).astype(bool)
+    if tz != "UTC" and is_local.any():
+        naive = micros.view(pa.timestamp("us"))
+        there = pc.assume_timezone(naive, timezone=tz, ambiguous="earliest", nonexistent="earliest").cast(TS)
+        ts = pc.if_else(pa.array(is_local), there, ts)
+    return ts
+
+
+def _columns(n: int, rows: Any, local: Any, cols: list[tuple]) -> dict[str, pa.Array]:
+    """The columns of rows as ``EximReader.read`` gives them (but the stamp: not needed here)."""
+    from .parsers.exim_fast import _TYPES
+
+    out: dict[str, pa.Array] = {}
+    for name, kind, nulls, validity, values, strdata in cols:
+        if name == "ts":
+            continue
+        bufs = [pa.py_buffer(validity) if nulls else None, pa.py_buffer(values)]
+        if strdata is not None:
+            bufs.append(pa.py_buffer(strdata))
+        out[name] = pa.Array.from_buffers(_TYPES[kind], n, bufs, null_count=nulls)
+    return out

@@ -1,0 +1,44 @@
+//! `analyzer._native.fold_exim`: [`crate::fold_exim`] for Python (`analyzer/fast_summary_exim.py`).
+
+use crate::exim_cols::StrCol;
+use crate::exim_py::{columns_out, EximReader, Read};
+use crate::fold_exim::{fold_threads, reps};
+use crate::owned::{owned, Owned};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+
+type ColOut<'py> = (Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, usize);
+type FoldOut<'py> = (Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, ColOut<'py>, ColOut<'py>, Read<'py>);
+
+fn col(py: Python<'_>, c: StrCol) -> ColOut<'_> {
+    let StrCol { offsets, data, valid } = c;
+    let nulls = valid.nulls;
+    (owned(py, offsets), owned(py, data), owned(py, valid.into_bytes()), nulls)
+}
+
+fn le<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
+    v.iter().flat_map(|&x| f(x)).collect()
+}
+
+/// Fold a block (Arrow offsets and data of its lines) with `reader`'s readers. Returns (rows
+/// int64, gid uint32, ts int64 micros, local uint8, queue_id, recipient, groups): one cell per
+/// line read; queue_id and recipient as (offsets, data, validity, nulls) of a string column;
+/// the groups' representatives as `EximReader.read` gives rows.
+#[pyfunction]
+#[pyo3(signature = (reader, offsets, data, threads=1))]
+pub fn fold_exim<'py>(py: Python<'py>, reader: PyRef<'py, EximReader>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize) -> PyResult<FoldOut<'py>> {
+    if data.len() > i32::MAX as usize {
+        return Err(pyo3::exceptions::PyValueError::new_err("a batch over 2 GiB"));
+    }
+    let spec = &reader.spec;
+    let off = crate::arrow::offsets(&offsets);
+    let (rows, gid, ts, local, qid, rcpt, groups) = py.detach(|| {
+        let f = fold_threads(spec, &off, &data, threads);
+        let groups = reps(&f);
+        let rows = le(&f.rows, |r| i64::from(r).to_le_bytes());
+        let gid = le(&f.gid, u32::to_le_bytes);
+        let ts = le(&f.ts, i64::to_le_bytes);
+        (rows, gid, ts, f.local, f.queue_id, f.recipient, groups)
+    });
+    Ok((owned(py, rows), owned(py, gid), owned(py, ts), owned(py, local), col(py, qid), col(py, rcpt), columns_out(py, groups)))
+}
