@@ -181,10 +181,15 @@ WRITE_QUEUE = 1
 #: every other column is dictionary-encoded (a few to a few thousand distinct values).
 HIGH_CARDINALITY = frozenset({"ts", "queue_id", "message_id", "related_id", "sender", "recipient", "reply_text",
                               "client_host", "client_port", "size", "line_no"})
-#: Columns with Parquet min/max statistics (filters on them skip row groups in pyarrow and
-#: DuckDB); statistics of the long free-text and id columns cost ~15% of the write for nothing.
-NO_STATISTICS = frozenset({"queue_id", "message_id", "related_id", "sender", "recipient", "reply_text",
-                           "client_host", "detail", "helo"})
+#: Rows of a Parquet row group (batches are gathered up to it): each row group costs a fixed
+#: part of its encoding per column (45 of them), and a batch (~28,000 rows) is a small group;
+#: four batches encode ~8% faster than one by one, for ~25 MiB more held by the writer
+#: (bench/RESULTS.md, r10-parquet). Readers skip row groups by their statistics all the same.
+ROW_GROUP_ROWS = 100_000
+#: Parquet min/max statistics are written for the columns that are not text (stamps, line
+#: numbers, codes, sizes, delays): filters on them skip row groups in pyarrow and DuckDB. Text
+#: columns have none: min/max of ids and free text skip nothing, and every row group holds every
+#: event kind, status and cause, so theirs skip nothing either; they cost ~12% of the write.
 #: zstd at level 1: ~35% smaller than snappy or lz4 for ~20% more encoding time, which the
 #: writer thread hides (bench/bench_pipeline.py --commands parse-parquet)
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
@@ -199,7 +204,13 @@ def parquet_options(schema: pa.Schema) -> dict[str, Any]:
     """The ``ParquetWriter`` options of the event table (see :data:`HIGH_CARDINALITY`)."""
     return {**PARQUET_OPTIONS,
             "use_dictionary": [n for n in schema.names if n not in HIGH_CARDINALITY],
-            "write_statistics": [n for n in schema.names if n not in NO_STATISTICS]}
+            "write_statistics": [f.name for f in schema if not _is_text(f.type)]}
+
+
+def _is_text(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 class EventWriter:
@@ -243,6 +254,8 @@ class EventWriter:
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
         self._abort = False
+        self._group: list[pa.Table] = []  # Parquet: batches gathered for the next row group
+        self._group_rows = 0
 
     def __enter__(self) -> EventWriter:
         if self.path == "-":
@@ -292,11 +305,25 @@ class EventWriter:
                     self._fh.write(piece)
             else:
                 self._open(table.schema)
-                if table.num_rows:
-                    table = table.replace_schema_metadata(self._file_schema.metadata)
-                    self._writer.write_table(neutralise_csv_table(table) if self.fmt == "csv" else table)
+                if not table.num_rows:
+                    return
+                table = table.replace_schema_metadata(self._file_schema.metadata)
+                if self.fmt == "csv":
+                    self._writer.write_table(neutralise_csv_table(table))
+                    return
+                self._group.append(table)
+                self._group_rows += table.num_rows
+                if self._group_rows >= ROW_GROUP_ROWS:
+                    self._write_group()
         except OSError as exc:
             raise _error(self.path, exc) from exc
+
+    def _write_group(self) -> None:
+        """The batches gathered, as one Parquet row group (their chunks as they are: no copy)."""
+        if self._group:
+            group = pa.concat_tables(self._group) if len(self._group) > 1 else self._group[0]
+            self._group, self._group_rows = [], 0
+            self._writer.write_table(group, row_group_size=group.num_rows)
 
     def _open(self, schema: pa.Schema) -> None:
         if self._writer is not None:
@@ -338,6 +365,7 @@ class EventWriter:
         try:
             if self.fmt != "jsonl":
                 self._open(self._schema or schema)
+                self._write_group()
                 self._writer.close()
                 self._sink.detach()  # the rest of the buffer into the file, which stays open
             elif self._fh is not None:
