@@ -33,7 +33,7 @@ __all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_t
 FAILURES = ("transient_failure", "permanent_failure")
 
 
-JSONL_ROWS = 32_768  # rows rendered at a time (a batch): a piece's working memory is ~2x its text (~25 MiB)
+JSONL_ROWS = 16_384  # rows rendered at a time: a piece's working memory is ~2x its text (~12 MiB; 32k rows: ~5% less CPU, +22 MiB peak)
 _JSON_RAW_RE2 = f"[\\x7f-\\x{{9f}}{_BIDI}]"  # textsafe._JSON_RAW for RE2
 _ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -145,7 +145,7 @@ def _jsonl_piece(table: pa.Table) -> Any:
     members: list[pa.Array] = []
     raw = False  # a DEL, C1 or bidi control somewhere (only text values can hold one)
     last = table.num_columns - 1
-    at = np.empty((table.num_rows, table.num_columns), dtype=np.int64)  # row-major: the order of the text
+    at = np.empty((table.num_rows, table.num_columns), dtype=np.int32)  # row-major: the order of the text
     base = 0
     for i, name in enumerate(table.column_names):
         prefix = ("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":"
