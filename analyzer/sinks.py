@@ -15,6 +15,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,7 +33,7 @@ __all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_t
 FAILURES = ("transient_failure", "permanent_failure")
 
 
-JSONL_ROWS = 16_384  # rows rendered at a time: a piece's working memory is ~3x its text (~12 MiB)
+JSONL_ROWS = 16_384  # rows rendered at a time: a piece's working memory is ~2x its text (~12 MiB; 32k rows: ~5% less CPU, +22 MiB peak)
 _JSON_RAW_RE2 = f"[\\x7f-\\x{{9f}}{_BIDI}]"  # textsafe._JSON_RAW for RE2
 _ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -76,22 +77,36 @@ def _json_values(col: pa.Array) -> pa.Array:
         out = pc.if_else(finite, pc.cast(col, pa.string()), pa.scalar(None, pa.string()))
     else:
         out = pc.cast(col, pa.string())
-    return pc.fill_null(out, "null")
+    return pc.fill_null(out, _null())
 
 
-def _json_members(col: pa.Array, prefix: str, suffix: str) -> tuple[pa.Array, bool]:
-    """``prefix + value + suffix`` per row (the key and its value, and the line's end after the
-    last), and whether a value holds a DEL, C1 or bidi control. Text is dictionary-encoded first:
-    most columns repeat a few values, each rendered once."""
+@lru_cache(maxsize=1)
+def _null() -> pa.Scalar:
+    """The text ``null``, made once (and not at import: pyarrow may import pandas for it)."""
+    return pa.scalar("null", pa.string())
+
+
+def _json_members(col: pa.Array, prefix: str, suffix: str) -> tuple[pa.Array, np.ndarray, bool]:
+    """The distinct ``prefix + value + suffix`` of a column (the key and its value, and the line's
+    end after the last), the row's place in them, and whether a value holds a DEL, C1 or bidi
+    control. Text, integers and stamps are dictionary-encoded first (most columns repeat a few
+    values: each is rendered once); the last member is the null one."""
     t = col.type
     text = pa.types.is_string(t) or pa.types.is_large_string(t)
-    if text or (pa.types.is_dictionary(t) and pa.types.is_string(t.value_type)):
-        enc = pc.dictionary_encode(col) if text else col
-        raw = bool(pc.any(pc.match_substring_regex(enc.dictionary, _JSON_RAW_RE2)).as_py())
-        values = pc.binary_join_element_wise(prefix, _json_values(enc.dictionary), suffix, "")
-        values = pa.concat_arrays([values.cast(pa.string()), pa.array([prefix + "null" + suffix])])
-        return pc.take(values, pc.fill_null(enc.indices, len(values) - 1)), raw
-    return pc.binary_join_element_wise(prefix, _json_values(col), suffix, ""), False
+    if pa.types.is_dictionary(t) or text or pa.types.is_integer(t) or pa.types.is_timestamp(t):
+        enc = col if pa.types.is_dictionary(t) else pc.dictionary_encode(col)
+        values = enc.dictionary
+        vt = values.type
+        raw = False
+        if pa.types.is_string(vt) or pa.types.is_large_string(vt):
+            raw = bool(pc.any(pc.match_substring_regex(values, _JSON_RAW_RE2)).as_py())
+        codes = _codes(enc.indices, len(values))
+    else:  # floats (-0.0 and 0.0 are one value to a hash), booleans: value by value
+        values, codes, raw = col, np.arange(len(col), dtype=np.int64), False
+        if col.null_count:
+            codes = np.where(pc.is_valid(col).to_numpy(zero_copy_only=False), codes, len(col))
+    members = pc.binary_join_element_wise(prefix, _json_values(values), suffix, "").cast(pa.string())
+    return pa.concat_arrays([members, pa.array([prefix + "null" + suffix], pa.string())]), codes, raw
 
 
 def jsonl_bytes(table: pa.Table) -> bytes:
@@ -111,22 +126,45 @@ def jsonl_pieces(table: pa.Table) -> Iterator[Any]:
             yield piece
 
 
+def _codes(indices: pa.Array, null: int) -> np.ndarray:
+    """A dictionary's indices as int64 (read from the buffers), ``null`` where null."""
+    n = len(indices)
+    dtype = np.dtype(indices.type.to_pandas_dtype())
+    codes = np.frombuffer(indices.buffers()[1], dtype=dtype, count=n, offset=indices.offset * dtype.itemsize)
+    codes = codes.astype(np.int64)
+    if indices.null_count:
+        bits = np.unpackbits(np.frombuffer(indices.buffers()[0], np.uint8), bitorder="little")
+        codes[~bits[indices.offset: indices.offset + n].astype(bool)] = null
+    return codes
+
+
 def _jsonl_piece(table: pa.Table) -> Any:
-    parts: list[Any] = []
+    """The JSON lines of a few rows: every column's distinct members rendered once, all of them in
+    one array, and one ``take`` of them in row order (row by row, column by column), whose bytes
+    are the lines (no per-row join of the columns' texts)."""
+    members: list[pa.Array] = []
     raw = False  # a DEL, C1 or bidi control somewhere (only text values can hold one)
     last = table.num_columns - 1
+    at = np.empty((table.num_rows, table.num_columns), dtype=np.int32)  # row-major: the order of the text
+    base = 0
     for i, name in enumerate(table.column_names):
         prefix = ("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":"
-        members, odd = _json_members(table.column(i).combine_chunks(), prefix, "}\n" if i == last else "")
-        parts.append(members)
+        got, codes, odd = _json_members(table.column(i).combine_chunks(), prefix, "}\n" if i == last else "")
+        at[:, i] = codes
+        at[:, i] += base
+        base += len(got)
+        members.append(got)
         raw = raw or odd
-    rows = pc.binary_join_element_wise(*parts, "") if len(parts) > 1 else parts[0]
-    del parts
-    if raw or any(ord(c) >= 0x7F for c in "".join(table.column_names)):
-        text = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(rows)], pa.int32()), rows), "")[0].as_py()
-        return json_safe(text).encode("utf-8")
+    rows = pc.take(pa.concat_arrays(members) if len(members) > 1 else members[0], pa.array(at.reshape(-1)))
+    del members, at
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4)
-    return rows.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    data = rows.buffers()[2]
+    if data is None:
+        return b""
+    data = data.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    if raw or any(ord(c) >= 0x7F for c in "".join(table.column_names)):
+        return json_safe(data.to_pybytes().decode("utf-8")).encode("utf-8")
+    return data
 
 
 def jsonl_text(table: pa.Table) -> str:
@@ -143,10 +181,15 @@ WRITE_QUEUE = 1
 #: every other column is dictionary-encoded (a few to a few thousand distinct values).
 HIGH_CARDINALITY = frozenset({"ts", "queue_id", "message_id", "related_id", "sender", "recipient", "reply_text",
                               "client_host", "client_port", "size", "line_no"})
-#: Columns with Parquet min/max statistics (filters on them skip row groups in pyarrow and
-#: DuckDB); statistics of the long free-text and id columns cost ~15% of the write for nothing.
-NO_STATISTICS = frozenset({"queue_id", "message_id", "related_id", "sender", "recipient", "reply_text",
-                           "client_host", "detail", "helo"})
+#: Rows of a Parquet row group (batches are gathered up to it): each row group costs a fixed
+#: part of its encoding per column (45 of them), and a batch (~28,000 rows) is a small group;
+#: four batches encode ~8% faster than one by one, for ~25 MiB more held by the writer
+#: (bench/RESULTS.md, r10-parquet). Readers skip row groups by their statistics all the same.
+ROW_GROUP_ROWS = 100_000
+#: Parquet min/max statistics are written for the columns that are not text (stamps, line
+#: numbers, codes, sizes, delays): filters on them skip row groups in pyarrow and DuckDB. Text
+#: columns have none: min/max of ids and free text skip nothing, and every row group holds every
+#: event kind, status and cause, so theirs skip nothing either; they cost ~12% of the write.
 #: zstd at level 1: ~35% smaller than snappy or lz4 for ~20% more encoding time, which the
 #: writer thread hides (bench/bench_pipeline.py --commands parse-parquet)
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
@@ -161,7 +204,13 @@ def parquet_options(schema: pa.Schema) -> dict[str, Any]:
     """The ``ParquetWriter`` options of the event table (see :data:`HIGH_CARDINALITY`)."""
     return {**PARQUET_OPTIONS,
             "use_dictionary": [n for n in schema.names if n not in HIGH_CARDINALITY],
-            "write_statistics": [n for n in schema.names if n not in NO_STATISTICS]}
+            "write_statistics": [f.name for f in schema if not _is_text(f.type)]}
+
+
+def _is_text(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 class EventWriter:
@@ -205,6 +254,8 @@ class EventWriter:
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
         self._abort = False
+        self._group: list[pa.Table] = []  # Parquet: batches gathered for the next row group
+        self._group_rows = 0
 
     def __enter__(self) -> EventWriter:
         if self.path == "-":
@@ -254,11 +305,25 @@ class EventWriter:
                     self._fh.write(piece)
             else:
                 self._open(table.schema)
-                if table.num_rows:
-                    table = table.replace_schema_metadata(self._file_schema.metadata)
-                    self._writer.write_table(neutralise_csv_table(table) if self.fmt == "csv" else table)
+                if not table.num_rows:
+                    return
+                table = table.replace_schema_metadata(self._file_schema.metadata)
+                if self.fmt == "csv":
+                    self._writer.write_table(neutralise_csv_table(table))
+                    return
+                self._group.append(table)
+                self._group_rows += table.num_rows
+                if self._group_rows >= ROW_GROUP_ROWS:
+                    self._write_group()
         except OSError as exc:
             raise _error(self.path, exc) from exc
+
+    def _write_group(self) -> None:
+        """The batches gathered, as one Parquet row group (their chunks as they are: no copy)."""
+        if self._group:
+            group = pa.concat_tables(self._group) if len(self._group) > 1 else self._group[0]
+            self._group, self._group_rows = [], 0
+            self._writer.write_table(group, row_group_size=group.num_rows)
 
     def _open(self, schema: pa.Schema) -> None:
         if self._writer is not None:
@@ -300,6 +365,7 @@ class EventWriter:
         try:
             if self.fmt != "jsonl":
                 self._open(self._schema or schema)
+                self._write_group()
                 self._writer.close()
                 self._sink.detach()  # the rest of the buffer into the file, which stays open
             elif self._fh is not None:

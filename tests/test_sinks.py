@@ -118,17 +118,35 @@ def test_a_failing_producer_leaves_no_file_and_no_thread(tmp_path, batches):
 
 def test_parquet_layout(tmp_path, batches):
     """Dictionary pages for the few-valued columns, none for the free text; min/max statistics
-    for the stamps (filters skip row groups), none for the reply text."""
+    for the stamps, line numbers and codes (filters skip row groups), none for text columns;
+    batches gathered into row groups of about ROW_GROUP_ROWS rows."""
     out = tmp_path / "e.parquet"
     _write(out, batches, threaded=True)
     meta = pq.ParquetFile(out).metadata
     names = meta.schema.to_arrow_schema().names
     col = meta.row_group(0).column
-    event, text, ts = (col(names.index(n)) for n in ("event", "reply_text", "ts"))
+    event, text, ts, line_no, code = (col(names.index(n)) for n in ("event", "reply_text", "ts", "line_no",
+                                                                    "reply_code"))
     assert event.has_dictionary_page and not text.has_dictionary_page
-    assert ts.is_stats_set and ts.statistics.has_min_max
-    assert not text.is_stats_set or not text.statistics.has_min_max
+    for c in (ts, line_no, code):
+        assert c.is_stats_set and c.statistics.has_min_max
+    for c in (text, event):
+        assert not c.is_stats_set or not c.statistics.has_min_max
     assert event.compression == "ZSTD"
+    rows = sum(t.num_rows for t in batches)
+    assert meta.num_rows == rows
+    assert meta.num_row_groups == -(-rows // sinks.ROW_GROUP_ROWS) < len(batches)
+
+
+def test_row_groups_gather_batches_up_to_the_size(tmp_path, monkeypatch):
+    """Batches are gathered until a group has ROW_GROUP_ROWS rows or more; the rest at the end."""
+    monkeypatch.setattr(sinks, "ROW_GROUP_ROWS", 250)
+    tables = [pa.table({"n": pa.array(range(i * 100, i * 100 + 100), pa.int64())}) for i in range(7)]
+    out = tmp_path / "g.parquet"
+    _write(out, tables, threaded=True)
+    meta = pq.ParquetFile(out).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [300, 300, 100]
+    assert pq.read_table(out).column("n").to_pylist() == list(range(700))
 
 
 @pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
