@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES
-from .class_cache import CLASS_KEY, Classifier
+from .class_cache import CLASS_KEY, Classifier, class_key, folded_key
 from .classify_stream import _BARE_READS, _READS, StreamClassifier
 from .schema import CLASS_SCHEMA
 from .sinks import FAILURES, SummaryFold
@@ -149,6 +149,10 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table) -> pa.Table:
 
 #: the schema metadata key of a summarised block's groups (an Arrow IPC stream)
 REPS = b"maillens.groups"
+#: the groups' column of their classification keys computed by the fold, but the relay host's
+#: provider (uint64, native/src/classkey.rs; null: a group of Python-parsed rows, keyed in the
+#: main process by :func:`analyzer.class_cache.class_key`). A producer without it is keyed so too.
+CKEY = "ckey"
 #: the columns of a summarised block's rows (with ``gid``): what attribution reads that is not
 #: a column of the classification key (nor the classification)
 ROW_COLUMNS = sorted(c for c in _OUT if c not in _CLASS and c not in CLASS_KEY)
@@ -238,9 +242,27 @@ class FastSummaryFold(SummaryFold):
     def _classified(self, held: list[tuple[pa.Table, pa.Table]], attribution: StreamClassifier) -> None:
         if not held:
             return
-        answers = self.classifier.classify_many([reps.drop_columns(["n"]) for _, reps in held])
+        tables = [reps.drop_columns([c for c in (CKEY, "n") if c in reps.column_names]) for _, reps in held]
+        answers = self.classifier.classify_many(tables, self._keys([reps for _, reps in held], tables))
         for (table, reps), ans in zip(held, answers, strict=True):
             self._fold(table, reps, ans.select(_CLASS), attribution)
+
+    def _keys(self, reps: list[pa.Table], tables: list[pa.Table]) -> list[np.ndarray]:
+        """The classification keys of blocks' groups (``tables``: their :data:`CLASS_KEY`
+        columns), one call for all: from the fold's (:data:`CKEY`) where it computed them, the
+        relay host's provider mixed in (:func:`analyzer.class_cache.folded_key`); by
+        :func:`analyzer.class_cache.class_key` for the others."""
+        ck = pa.chunked_array([r.column(CKEY).combine_chunks() if CKEY in r.column_names
+                               else pa.nulls(r.num_rows, pa.uint64()) for r in reps], pa.uint64()).combine_chunks()
+        both = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        if ck.null_count == len(ck):
+            key = class_key(both, self.kb)
+        else:
+            key = folded_key(pc.fill_null(ck, 0).to_numpy(zero_copy_only=False), both.column("relay_host"), self.kb)
+            if ck.null_count:
+                rows = np.flatnonzero(pc.is_null(ck).to_numpy(zero_copy_only=False))
+                key[rows] = class_key(both.take(pa.array(rows)), self.kb)
+        return np.split(key, np.cumsum([t.num_rows for t in tables])[:-1])
 
     def _fold(self, table: pa.Table, reps: pa.Table, answers: pa.Table, attribution: StreamClassifier) -> None:
         """One block, in order: the causes of its failures, attribution's rows attributed."""
@@ -321,14 +343,16 @@ def _fold_split(arr: pa.Array, state: Any) -> tuple[pa.Table, pa.Array, dict[str
     if fold is None or not syslog_first(state):
         return None
     offsets, data = native.string_buffers(arr)
-    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt) = fold(
-        native.fast_postfix(), offsets, data, native.threads())
+    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt, ckeys) = fold(
+        native.fast_postfix(), offsets, data, native.threads(), native.masker())
     got = classic_headers(arr, state, head, h_rows, h_cols)
     if got is None:
         return None
     headers, no_header, ts, hdr_kind = got
     n = len(f_rows) // 8
     reps = conform(pa.table(native.rows_columns(len(g_rows) // 8, g_cols))).select(CLASS_KEY)
+    if ckeys:  # the groups' classification keys but the relay host's provider (class_cache.folded_key)
+        reps = reps.append_column(CKEY, pa.array(np.frombuffer(ckeys, np.uint64)))
     fast = {"row": np.frombuffer(f_rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
             "ts": pc.filter(ts, pa.array(hdr_kind == 2)), "queue_id": native.string_column(n, qid),
             "recipient": native.string_column(n, rcpt), "reps": reps}
@@ -347,6 +371,8 @@ def _merged(table: pa.Table, fast: dict[str, Any], source: str, first_line: int)
     else:
         gid_s, reps_s, line_s = np.zeros(0, np.int64), fast["reps"].slice(0, 0), np.zeros(0, np.int64)
     reps_f = fast["reps"]
+    if CKEY in reps_f.column_names and CKEY not in reps_s.column_names:  # the Python-parsed groups have none (computed in the main process)
+        reps_s = reps_s.append_column(CKEY, pa.nulls(reps_s.num_rows, pa.uint64()))
     line_no = np.concatenate([line_s, fast["row"] + first_line])
     n = len(line_no)
     cols: dict[str, Any] = {"line_no": pa.array(line_no, table.schema.field("line_no").type)}

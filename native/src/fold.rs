@@ -6,6 +6,7 @@
 //! back as `batch::read` gives them (headers for the Python engine, kinds, stamps), so the Python
 //! side parses them as before (`analyzer/fast_summary.py`). Threads over line ranges, no GIL.
 
+use crate::classkey::Masker;
 use crate::batch::{head, over_ranges, Stamps, postfix_daemon, HEADER, NO_HEADER, ROW};
 use crate::engine::Strings;
 use crate::postfix::Fast;
@@ -56,29 +57,9 @@ impl Col {
     }
 }
 
-/// The classification key of a row: its `CLASS_KEY` values, nulls told from empty texts.
+/// The raw key of a row: its `CLASS_KEY` values, nulls told from empty texts.
 fn key(r: &Row, out: &mut Vec<u8>) {
-    out.clear();
-    let mut put = |v: Option<&[u8]>| match v {
-        None => out.push(0),
-        Some(b) => {
-            out.push(1);
-            out.extend_from_slice(&(b.len() as u32).to_le_bytes());
-            out.extend_from_slice(b);
-        }
-    };
-    put(r.event.map(str::as_bytes));
-    put(r.status.as_deref());
-    put(r.smtp_stage.map(str::as_bytes));
-    put(r.mta.map(str::as_bytes));
-    put(r.dsn.as_deref());
-    put(r.enhanced_code.as_deref());
-    put(r.reply_code.map(i16::to_le_bytes).as_ref().map(|b| &b[..]));
-    put(r.quit.map(|q| [u8::from(q)]).as_ref().map(|b| &b[..]));
-    put(r.relay_host.as_deref());
-    put(r.reply_text.as_deref());
-    put(r.detail.as_deref());
-    put(r.direction.map(str::as_bytes));
+    crate::classkey::encode(r, r.relay_host.as_deref(), r.reply_text.as_deref(), r.detail.as_deref(), out);
 }
 
 /// A block (or a part of one) folded.
@@ -96,10 +77,12 @@ pub struct Folded<'a> {
     /// the groups' keys and representatives (their first row), by group number
     pub keys: Vec<Box<[u8]>>,
     pub reps: Vec<(u32, Row<'a>)>,
+    /// the groups' classification keys (`classkey.rs`; 0 without a masker), by group number
+    pub ckeys: Vec<u64>,
 }
 
 /// Fold lines `lo..hi` of `lines` (`months`: the month names, January first).
-pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months: &[Vec<u8>]) -> Result<Folded<'a>, String> {
+pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months: &[Vec<u8>], masker: Option<&Masker>) -> Result<Folded<'a>, String> {
     let mut f = Folded {
         kind: Vec::with_capacity(hi - lo),
         stamps: Stamps::default(),
@@ -110,7 +93,9 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         recipient: Col::default(),
         keys: Vec::new(),
         reps: Vec::new(),
+        ckeys: Vec::new(),
     };
+    let mut kbuf = Vec::new();
     let mut groups: HashMap<Box<[u8]>, u32> = HashMap::new();
     let mut buf = Vec::new();
     for i in lo..hi {
@@ -140,6 +125,7 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
                 let k: Box<[u8]> = buf.as_slice().into();
                 groups.insert(k.clone(), g);
                 f.keys.push(k);
+                f.ckeys.push(masker.map_or(0, |m| m.key(&row, &mut kbuf)));
                 f.reps.push((i as u32, row.clone()));
                 g
             }
@@ -162,11 +148,12 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
         let map: Vec<u32> = p
             .keys
             .into_iter()
-            .zip(p.reps)
-            .map(|(k, rep)| {
+            .zip(p.reps.into_iter().zip(p.ckeys))
+            .map(|(k, (rep, ck))| {
                 *groups.entry(k.clone()).or_insert_with(|| {
                     out.keys.push(k);
                     out.reps.push(rep);
+                    out.ckeys.push(ck);
                     out.keys.len() as u32 - 1
                 })
             })
@@ -184,9 +171,9 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
 }
 
 /// [`fold`] over `threads` ranges of the block at once.
-pub fn fold_parallel<'a>(fast: &'a Fast, lines: Strings<'a>, months: &[Vec<u8>], threads: usize) -> Result<Folded<'a>, String> {
+pub fn fold_parallel<'a>(fast: &'a Fast, lines: Strings<'a>, months: &[Vec<u8>], threads: usize, masker: Option<&Masker>) -> Result<Folded<'a>, String> {
     let n = lines.len();
-    let parts = over_ranges(n, threads, |lo, hi| fold(fast, lines, lo, hi, months))?;
+    let parts = over_ranges(n, threads, |lo, hi| fold(fast, lines, lo, hi, months, masker))?;
     Ok(join(parts))
 }
 
@@ -248,8 +235,8 @@ mod tests {
         let v = day();
         let (o, d) = lines(&v);
         let s = Strings { offsets: &o, data: &d };
-        let one = fold_parallel(&fast, s, &months, 1).unwrap();
-        let four = fold_parallel(&fast, s, &months, 4).unwrap();
+        let one = fold_parallel(&fast, s, &months, 1, None).unwrap();
+        let four = fold_parallel(&fast, s, &months, 4, None).unwrap();
         assert_eq!(one.kind, four.kind);
         assert_eq!(one.rows, four.rows);
         assert_eq!(one.gid, four.gid);
