@@ -132,7 +132,13 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table) -> pa.Table:
     meta: dict[str, Any] = {"event": [], "code": [], "status": [], "ts": None}
     if rows.num_rows == 0:
         return pa.table({}).replace_schema_metadata({META: json.dumps(meta)})
-    n = np.bincount(gid, minlength=reps.num_rows)
+    md: dict[bytes, Any] = {}
+    if CKEY in reps.column_names:  # raw groups of equal classification keys sent as one
+        reps, cid, texts = _classes(reps)
+        md[RAW] = _ipc(pa.table({"cid": pa.array(cid, pa.uint32()), "reply_text": texts}))
+        n = np.bincount(cid[gid], minlength=reps.num_rows)
+    else:
+        n = np.bincount(gid, minlength=reps.num_rows)
     reps = reps.append_column("n", pa.array(n, pa.int64()))
     meta["event"] = _counted(reps.column("event"), n)
     meta["code"] = _counted(reps.column("reply_code"), n)
@@ -140,15 +146,44 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table) -> pa.Table:
     lo, hi = pc.min_max(rows.column("ts")).values()
     if lo.is_valid:
         meta["ts"] = [lo.cast(pa.int64()).as_py(), hi.cast(pa.int64()).as_py()]
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, reps.schema) as w:
-        w.write_table(reps)
     out = rows.append_column("gid", pa.array(gid.astype(np.uint32)))
-    return out.replace_schema_metadata({META: json.dumps(meta), REPS: sink.getvalue().to_pybytes()})
+    return out.replace_schema_metadata({META: json.dumps(meta), REPS: _ipc(reps), **md})
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _classes(reps: pa.Table) -> tuple[pa.Table, np.ndarray, pa.Array]:
+    """Raw groups (``reps``, with :data:`CKEY`) merged by their classification key: the classes'
+    representatives (each one's first raw group, numbered in that order), each raw group's class,
+    and the raw groups' reply texts (attribution reads a wait line's own text). A raw group
+    without a key (Python-parsed rows) is a class of its own."""
+    ck = reps.column(CKEY).combine_chunks()
+    valid = pc.is_valid(ck).to_numpy(zero_copy_only=False)
+    key = pc.fill_null(ck, 0).to_numpy(zero_copy_only=False)
+    vi, ni = np.flatnonzero(valid), np.flatnonzero(~valid)
+    _, first, inverse = np.unique(key[vi], return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    cid = np.empty(reps.num_rows, np.int64)
+    cid[vi] = rank[inverse.reshape(-1)]
+    cid[ni] = len(order) + np.arange(len(ni))
+    firsts = np.concatenate([vi[first[order]], ni])
+    return reps.take(pa.array(firsts)), cid, reps.column("reply_text").combine_chunks()
 
 
 #: the schema metadata key of a summarised block's groups (an Arrow IPC stream)
 REPS = b"maillens.groups"
+#: the schema metadata key of a summarised block's raw groups where :data:`REPS` holds classes
+#: (rows of equal classification keys, :func:`_classes`): each raw group's class (``cid``) and
+#: reply text, an Arrow IPC stream; the rows' ``gid`` then numbers raw groups. Absent: the
+#: rows' ``gid`` numbers the groups of :data:`REPS` directly.
+RAW = b"maillens.raw"
 #: the groups' column of their classification keys computed by the fold, but the relay host's
 #: provider (uint64, native/src/classkey.rs; null: a group of Python-parsed rows, keyed in the
 #: main process by :func:`analyzer.class_cache.class_key`). A producer without it is keyed so too.
@@ -209,10 +244,10 @@ class FastSummaryFold(SummaryFold):
                 # does it only for a classifier of its own): once its pool has forked, never before
                 # (a fork while the thread imports would leave the workers' import lock held)
                 self.classifier.prepare()
-            table, reps = self._open(b.table)
+            table, reps, raw = self._open(b.table)
             if reps is None:
                 continue
-            held.append((table, reps))
+            held.append((table, reps, raw))
             size += reps.num_rows
             if size >= self.GROUPS:
                 self._classified(held, attribution)
@@ -224,8 +259,9 @@ class FastSummaryFold(SummaryFold):
             self.last = pa.scalar(self._hi, pa.int64()).cast(ts_type).as_py()
         return self
 
-    def _open(self, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
-        """A summarised block's rows and groups (None: no events); its counts added."""
+    def _open(self, table: pa.Table) -> tuple[pa.Table, pa.Table | None, pa.Table | None]:
+        """A summarised block's rows, groups (None: no events) and raw groups (:data:`RAW`, None:
+        the rows' groups are the groups); its counts added."""
         md = table.schema.metadata or {}
         meta = json.loads(md[META])
         for into, name in ((self.by_event, "event"), (self.by_code, "code"), (self.by_status, "status")):
@@ -236,16 +272,17 @@ class FastSummaryFold(SummaryFold):
             self._lo = lo if self._lo is None else min(self._lo, lo)
             self._hi = hi if self._hi is None else max(self._hi, hi)
         if REPS not in md:
-            return table, None
-        return table.replace_schema_metadata(None), pa.ipc.open_stream(md[REPS]).read_all()
+            return table, None, None
+        raw = pa.ipc.open_stream(md[RAW]).read_all() if RAW in md else None
+        return table.replace_schema_metadata(None), pa.ipc.open_stream(md[REPS]).read_all(), raw
 
-    def _classified(self, held: list[tuple[pa.Table, pa.Table]], attribution: StreamClassifier) -> None:
+    def _classified(self, held: list[tuple[pa.Table, pa.Table, pa.Table | None]], attribution: StreamClassifier) -> None:
         if not held:
             return
-        tables = [reps.drop_columns([c for c in (CKEY, "n") if c in reps.column_names]) for _, reps in held]
-        answers = self.classifier.classify_many(tables, self._keys([reps for _, reps in held], tables))
-        for (table, reps), ans in zip(held, answers, strict=True):
-            self._fold(table, reps, ans.select(_CLASS), attribution)
+        tables = [reps.drop_columns([c for c in (CKEY, "n") if c in reps.column_names]) for _, reps, _ in held]
+        answers = self.classifier.classify_many(tables, self._keys([reps for _, reps, _ in held], tables))
+        for (table, reps, raw), ans in zip(held, answers, strict=True):
+            self._fold(table, reps, raw, ans.select(_CLASS), attribution)
 
     def _keys(self, reps: list[pa.Table], tables: list[pa.Table]) -> list[np.ndarray]:
         """The classification keys of blocks' groups (``tables``: their :data:`CLASS_KEY`
@@ -264,14 +301,18 @@ class FastSummaryFold(SummaryFold):
                 key[rows] = class_key(both.take(pa.array(rows)), self.kb)
         return np.split(key, np.cumsum([t.num_rows for t in tables])[:-1])
 
-    def _fold(self, table: pa.Table, reps: pa.Table, answers: pa.Table, attribution: StreamClassifier) -> None:
+    def _fold(self, table: pa.Table, reps: pa.Table, raw: pa.Table | None, answers: pa.Table,
+              attribution: StreamClassifier) -> None:
         """One block, in order: the causes of its failures, attribution's rows attributed."""
-        gid = table.column("gid").to_numpy()
+        rid = table.column("gid").to_numpy()
         # rows come in line order, or (fold_batch) the Python-parsed ones before the folded ones
         line = table.column("line_no").to_numpy()
         order = None if np.all(line[1:] >= line[:-1]) else np.argsort(line, kind="stable")
         if order is not None:
-            gid = gid[order]
+            rid = rid[order]
+        # each row's group (its class where the raw groups were merged by key) and raw text
+        gid = rid if raw is None else raw.column("cid").to_numpy()[rid]
+        texts = reps.column("reply_text") if raw is None else raw.column("reply_text")
         event, reply_text = reps.column("event"), reps.column("reply_text")
         outcome, cause, action = answers.column("outcome"), answers.column("cause"), answers.column("action")
         g_failed = _isin(outcome, FAILURES)
@@ -295,7 +336,8 @@ class FastSummaryFold(SummaryFold):
         on = pa.array(gid[at])
         rows = pa.array(at if order is None else order[at])
         cols = {c: table.column(c).take(rows) for c in ROW_COLUMNS}
-        cols.update({c: reps.column(c).take(on) for c in _OUT if c in CLASS_KEY})
+        cols.update({c: reps.column(c).take(on) for c in _OUT if c in CLASS_KEY and c != "reply_text"})
+        cols["reply_text"] = texts.take(pa.array(rid[at]))
         cols.update({c: answers.column(c).take(on) for c in _OUT if c in _CLASS})
         sub = pa.table({c: cols[c] for c in _OUT})
         waits, bare_rows = g_target[gid[at]], g_bare[gid[at]]

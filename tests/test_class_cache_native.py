@@ -107,3 +107,17 @@ def test_fold_keys_group_as_class_key(tmp_path):
     pairs = np.unique(np.stack([fk, ck], axis=1), axis=0)
     assert len(pairs) == len(np.unique(fk)) == len(np.unique(ck))
     assert len(np.unique(ck)) < reps.num_rows  # the raw groups do share masked keys
+
+
+def test_raw_groups_merged_by_key():
+    """_classes: raw groups of equal keys are one class (numbered by first raw group), a raw
+    group without a key (Python-parsed) a class of its own; each raw group keeps its text."""
+    from analyzer.fast_summary import CKEY, _classes
+
+    reps = pa.table({"event": ["a", "b", "c", "d", "e", "f"],
+                     "reply_text": ["t1", "t2", "t3", None, "t5", "t6"],
+                     CKEY: pa.array([7, 3, 7, None, 3, None], pa.uint64())})
+    classes, cid, texts = _classes(reps)
+    assert cid.tolist() == [0, 1, 0, 2, 1, 3]
+    assert classes.column("event").to_pylist() == ["a", "b", "d", "f"]
+    assert texts.to_pylist() == reps.column("reply_text").to_pylist()
