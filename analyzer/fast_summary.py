@@ -13,6 +13,14 @@ block's table by what the summary still needs of it:
 * the counts by event, reply code and status, and the first and last stamp;
 * per event only its group and the five columns attribution reads that are not the group's.
 
+A summarised block (what a producer of another MTA's fold hands on, see :func:`_packed`): a table
+of :data:`ROW_COLUMNS` and ``gid`` (one row per event) whose schema metadata holds :data:`META`
+(counts, JSON), :data:`REPS` (the groups' :data:`CLASS_KEY` columns and ``n``, an Arrow IPC
+stream) and, where the producer computed classification keys (a :data:`CKEY` column on the
+groups it passes to :func:`_packed`), :data:`RAW`: the raw groups are then merged by key in the
+worker (:func:`_classes`) and ``gid`` numbers raw groups, each with its class and reply text.
+Without keys the main process computes them (:func:`analyzer.class_cache.class_key`).
+
 The main process (:class:`FastSummaryFold`) classifies the groups of a few consecutive blocks in
 one call of the :class:`analyzer.class_cache.Classifier` (a call costs ~0.03 CPU-s whatever its
 size, so classifying in each worker cost more: one call per block and worker with new keys),
