@@ -18,8 +18,8 @@ use std::sync::OnceLock;
 
 /// The groups' hasher: `hash.rs`'s (eight bytes a step) from a per-process random seed, in place
 /// of SipHash, which cost ~0.3 ns a byte over keys of ~150 bytes, one lookup per folded row.
-/// Seeded so that no input can be made to collide on purpose more than under SipHash's keys
-/// lacking (the seed is not known outside the process).
+/// The seed (per process, random) keeps bucket positions unpredictable from outside; unlike
+/// SipHash it is not keyed cryptographically (the class cache's keys rest on the same hash).
 #[derive(Clone, Copy)]
 pub struct KeyHash(u64);
 
