@@ -121,3 +121,27 @@ def test_raw_groups_merged_by_key():
     assert cid.tolist() == [0, 1, 0, 2, 1, 3]
     assert classes.column("event").to_pylist() == ["a", "b", "d", "f"]
     assert texts.to_pylist() == reps.column("reply_text").to_pylist()
+
+
+def test_summary_with_and_without_native_keys(tmp_path, monkeypatch):
+    """Blocks summarised with the fold's keys (classes, RAW) and without (raw groups keyed in
+    the main process) give the general path's summary, cut into small blocks."""
+    from analyzer import fast_summary
+    from tests.test_native_summary import _summaries
+
+    if native.fold_postfix() is None or native.masker() is None:
+        pytest.skip("no native fold in this build")
+    p = tmp_path / "mail.log"
+    generate("postfix", 4000, seed=3, out=str(p), start="2026-12-31T20:00:00", hours=30, host="mx1",
+             incidents=["deferral_buildup@2h+6h"])
+    raw = []
+    packed = fast_summary._packed
+    monkeypatch.setattr(fast_summary, "_packed", lambda *a: (lambda t: raw.append(
+        fast_summary.RAW in (t.schema.metadata or {})) or t)(packed(*a)))
+    on, general = _summaries([p], workers=1, block_bytes=8192)
+    assert any(raw)
+    raw.clear()
+    monkeypatch.setattr(native, "masker", lambda: None)
+    off, _ = _summaries([p], workers=1, block_bytes=8192)
+    assert not any(raw)
+    assert on == off == general
