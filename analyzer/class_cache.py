@@ -25,7 +25,7 @@ from .schema import CLASS_SCHEMA, to_pandas
 
 pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
-__all__ = ["CLASS_KEY", "Classifier", "append_columns", "class_key"]
+__all__ = ["CLASS_KEY", "Classifier", "append_columns", "class_key", "folded_key"]
 
 #: The columns :func:`analyzer.classify.classify` reads: its answer depends on nothing else.
 CLASS_KEY = ["event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "reply_code", "quit",
@@ -68,6 +68,27 @@ def class_key(table: pa.Table, kb: Any = None) -> np.ndarray:
         with np.errstate(over="ignore"):
             h = h * np.uint64(1000003) ^ hc
     return h
+
+
+def folded_key(ckey: np.ndarray, relay_host: pa.Array | pa.ChunkedArray, kb: Any = None) -> np.ndarray:
+    """The classification key of rows whose key without the relay host ``ckey`` the native fold
+    computed (native/src/classkey.rs: the texts masked as :func:`analyzer.classify.mask_texts`
+    masks them, the detail where classify reads it), with the provider ``relay_host`` names by
+    ``kb``'s signatures mixed in: rows with equal keys classify alike. Another hash than
+    :func:`class_key`'s (an equal row may have two keys, which classify alike), within one run."""
+    from .classify import _provider_of_hosts, default_rules
+
+    kb = kb or default_rules()
+
+    def providers(hosts: pa.Array) -> pa.Array:
+        return pa.array(_provider_of_hosts(kb, hosts.to_pylist()), pa.string())
+
+    hp = _dict_hash(native.hash_strings(), relay_host, providers)
+    with np.errstate(over="ignore"):
+        return (np.asarray(ckey, np.uint64) * np.uint64(0x100000001B3)) ^ hp ^ np.uint64(_FOLDED)
+
+
+_FOLDED = 0x5BD1E9955BD1E995  # (keeps the two hashes' values apart)
 
 
 def _dict_hash(hash_strings: Any, col: pa.Array | pa.ChunkedArray, transform: Any) -> np.ndarray:

@@ -13,6 +13,14 @@ block's table by what the summary still needs of it:
 * the counts by event, reply code and status, and the first and last stamp;
 * per event only its group and the five columns attribution reads that are not the group's.
 
+A summarised block (what a producer of another MTA's fold hands on, see :func:`_packed`): a table
+of :data:`ROW_COLUMNS` and ``gid`` (one row per event) whose schema metadata holds :data:`META`
+(counts, JSON), :data:`REPS` (the groups' :data:`CLASS_KEY` columns and ``n``, an Arrow IPC
+stream) and, where the producer computed classification keys (a :data:`CKEY` column on the
+groups it passes to :func:`_packed`), :data:`RAW`: the raw groups are then merged by key in the
+worker (:func:`_classes`) and ``gid`` numbers raw groups, each with its class and reply text.
+Without keys the main process computes them (:func:`analyzer.class_cache.class_key`).
+
 The main process (:class:`FastSummaryFold`) classifies the groups of a few consecutive blocks in
 one call of the :class:`analyzer.class_cache.Classifier` (a call costs ~0.03 CPU-s whatever its
 size, so classifying in each worker cost more: one call per block and worker with new keys),
@@ -48,7 +56,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES
-from .class_cache import CLASS_KEY, Classifier
+from .class_cache import CLASS_KEY, Classifier, class_key, folded_key
 from .classify_stream import _BARE_READS, _READS, StreamClassifier
 from .schema import CLASS_SCHEMA
 from .sinks import FAILURES, SummaryFold
@@ -132,7 +140,13 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table) -> pa.Table:
     meta: dict[str, Any] = {"event": [], "code": [], "status": [], "ts": None}
     if rows.num_rows == 0:
         return pa.table({}).replace_schema_metadata({META: json.dumps(meta)})
-    n = np.bincount(gid, minlength=reps.num_rows)
+    md: dict[bytes, Any] = {}
+    if CKEY in reps.column_names:  # raw groups of equal classification keys sent as one
+        reps, cid, texts = _classes(reps)
+        md[RAW] = _ipc(pa.table({"cid": pa.array(cid, pa.uint32()), "reply_text": texts}))
+        n = np.bincount(cid[gid], minlength=reps.num_rows)
+    else:
+        n = np.bincount(gid, minlength=reps.num_rows)
     reps = reps.append_column("n", pa.array(n, pa.int64()))
     meta["event"] = _counted(reps.column("event"), n)
     meta["code"] = _counted(reps.column("reply_code"), n)
@@ -140,15 +154,48 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table) -> pa.Table:
     lo, hi = pc.min_max(rows.column("ts")).values()
     if lo.is_valid:
         meta["ts"] = [lo.cast(pa.int64()).as_py(), hi.cast(pa.int64()).as_py()]
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, reps.schema) as w:
-        w.write_table(reps)
     out = rows.append_column("gid", pa.array(gid.astype(np.uint32)))
-    return out.replace_schema_metadata({META: json.dumps(meta), REPS: sink.getvalue().to_pybytes()})
+    return out.replace_schema_metadata({META: json.dumps(meta), REPS: _ipc(reps), **md})
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _classes(reps: pa.Table) -> tuple[pa.Table, np.ndarray, pa.Array]:
+    """Raw groups (``reps``, with :data:`CKEY`) merged by their classification key: the classes'
+    representatives (each one's first raw group, numbered in that order), each raw group's class,
+    and the raw groups' reply texts (attribution reads a wait line's own text). A raw group
+    without a key (Python-parsed rows) is a class of its own."""
+    ck = reps.column(CKEY).combine_chunks()
+    valid = pc.is_valid(ck).to_numpy(zero_copy_only=False)
+    key = pc.fill_null(ck, 0).to_numpy(zero_copy_only=False)
+    vi, ni = np.flatnonzero(valid), np.flatnonzero(~valid)
+    _, first, inverse = np.unique(key[vi], return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    cid = np.empty(reps.num_rows, np.int64)
+    cid[vi] = rank[inverse.reshape(-1)]
+    cid[ni] = len(order) + np.arange(len(ni))
+    firsts = np.concatenate([vi[first[order]], ni])
+    return reps.take(pa.array(firsts)), cid, reps.column("reply_text").combine_chunks()
 
 
 #: the schema metadata key of a summarised block's groups (an Arrow IPC stream)
 REPS = b"maillens.groups"
+#: the schema metadata key of a summarised block's raw groups where :data:`REPS` holds classes
+#: (rows of equal classification keys, :func:`_classes`): each raw group's class (``cid``) and
+#: reply text, an Arrow IPC stream; the rows' ``gid`` then numbers raw groups. Absent: the
+#: rows' ``gid`` numbers the groups of :data:`REPS` directly.
+RAW = b"maillens.raw"
+#: the groups' column of their classification keys computed by the fold, but the relay host's
+#: provider (uint64, native/src/classkey.rs; null: a group of Python-parsed rows, keyed in the
+#: main process by :func:`analyzer.class_cache.class_key`). A producer without it is keyed so too.
+CKEY = "ckey"
 #: the columns of a summarised block's rows (with ``gid``): what attribution reads that is not
 #: a column of the classification key (nor the classification)
 ROW_COLUMNS = sorted(c for c in _OUT if c not in _CLASS and c not in CLASS_KEY)
@@ -205,10 +252,10 @@ class FastSummaryFold(SummaryFold):
                 # does it only for a classifier of its own): once its pool has forked, never before
                 # (a fork while the thread imports would leave the workers' import lock held)
                 self.classifier.prepare()
-            table, reps = self._open(b.table)
+            table, reps, raw = self._open(b.table)
             if reps is None:
                 continue
-            held.append((table, reps))
+            held.append((table, reps, raw))
             size += reps.num_rows
             if size >= self.GROUPS:
                 self._classified(held, attribution)
@@ -220,8 +267,9 @@ class FastSummaryFold(SummaryFold):
             self.last = pa.scalar(self._hi, pa.int64()).cast(ts_type).as_py()
         return self
 
-    def _open(self, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
-        """A summarised block's rows and groups (None: no events); its counts added."""
+    def _open(self, table: pa.Table) -> tuple[pa.Table, pa.Table | None, pa.Table | None]:
+        """A summarised block's rows, groups (None: no events) and raw groups (:data:`RAW`, None:
+        the rows' groups are the groups); its counts added."""
         md = table.schema.metadata or {}
         meta = json.loads(md[META])
         for into, name in ((self.by_event, "event"), (self.by_code, "code"), (self.by_status, "status")):
@@ -232,24 +280,47 @@ class FastSummaryFold(SummaryFold):
             self._lo = lo if self._lo is None else min(self._lo, lo)
             self._hi = hi if self._hi is None else max(self._hi, hi)
         if REPS not in md:
-            return table, None
-        return table.replace_schema_metadata(None), pa.ipc.open_stream(md[REPS]).read_all()
+            return table, None, None
+        raw = pa.ipc.open_stream(md[RAW]).read_all() if RAW in md else None
+        return table.replace_schema_metadata(None), pa.ipc.open_stream(md[REPS]).read_all(), raw
 
-    def _classified(self, held: list[tuple[pa.Table, pa.Table]], attribution: StreamClassifier) -> None:
+    def _classified(self, held: list[tuple[pa.Table, pa.Table, pa.Table | None]], attribution: StreamClassifier) -> None:
         if not held:
             return
-        answers = self.classifier.classify_many([reps.drop_columns(["n"]) for _, reps in held])
-        for (table, reps), ans in zip(held, answers, strict=True):
-            self._fold(table, reps, ans.select(_CLASS), attribution)
+        tables = [reps.drop_columns([c for c in (CKEY, "n") if c in reps.column_names]) for _, reps, _ in held]
+        answers = self.classifier.classify_many(tables, self._keys([reps for _, reps, _ in held], tables))
+        for (table, reps, raw), ans in zip(held, answers, strict=True):
+            self._fold(table, reps, raw, ans.select(_CLASS), attribution)
 
-    def _fold(self, table: pa.Table, reps: pa.Table, answers: pa.Table, attribution: StreamClassifier) -> None:
+    def _keys(self, reps: list[pa.Table], tables: list[pa.Table]) -> list[np.ndarray]:
+        """The classification keys of blocks' groups (``tables``: their :data:`CLASS_KEY`
+        columns), one call for all: from the fold's (:data:`CKEY`) where it computed them, the
+        relay host's provider mixed in (:func:`analyzer.class_cache.folded_key`); by
+        :func:`analyzer.class_cache.class_key` for the others."""
+        ck = pa.chunked_array([r.column(CKEY).combine_chunks() if CKEY in r.column_names
+                               else pa.nulls(r.num_rows, pa.uint64()) for r in reps], pa.uint64()).combine_chunks()
+        both = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        if ck.null_count == len(ck):
+            key = class_key(both, self.kb)
+        else:
+            key = folded_key(pc.fill_null(ck, 0).to_numpy(zero_copy_only=False), both.column("relay_host"), self.kb)
+            if ck.null_count:
+                rows = np.flatnonzero(pc.is_null(ck).to_numpy(zero_copy_only=False))
+                key[rows] = class_key(both.take(pa.array(rows)), self.kb)
+        return np.split(key, np.cumsum([t.num_rows for t in tables])[:-1])
+
+    def _fold(self, table: pa.Table, reps: pa.Table, raw: pa.Table | None, answers: pa.Table,
+              attribution: StreamClassifier) -> None:
         """One block, in order: the causes of its failures, attribution's rows attributed."""
-        gid = table.column("gid").to_numpy()
+        rid = table.column("gid").to_numpy()
         # rows come in line order, or (fold_batch) the Python-parsed ones before the folded ones
         line = table.column("line_no").to_numpy()
         order = None if np.all(line[1:] >= line[:-1]) else np.argsort(line, kind="stable")
         if order is not None:
-            gid = gid[order]
+            rid = rid[order]
+        # each row's group (its class where the raw groups were merged by key) and raw text
+        gid = rid if raw is None else raw.column("cid").to_numpy()[rid]
+        texts = reps.column("reply_text") if raw is None else raw.column("reply_text")
         event, reply_text = reps.column("event"), reps.column("reply_text")
         outcome, cause, action = answers.column("outcome"), answers.column("cause"), answers.column("action")
         g_failed = _isin(outcome, FAILURES)
@@ -273,7 +344,8 @@ class FastSummaryFold(SummaryFold):
         on = pa.array(gid[at])
         rows = pa.array(at if order is None else order[at])
         cols = {c: table.column(c).take(rows) for c in ROW_COLUMNS}
-        cols.update({c: reps.column(c).take(on) for c in _OUT if c in CLASS_KEY})
+        cols.update({c: reps.column(c).take(on) for c in _OUT if c in CLASS_KEY and c != "reply_text"})
+        cols["reply_text"] = texts.take(pa.array(rid[at]))
         cols.update({c: answers.column(c).take(on) for c in _OUT if c in _CLASS})
         sub = pa.table({c: cols[c] for c in _OUT})
         waits, bare_rows = g_target[gid[at]], g_bare[gid[at]]
@@ -324,14 +396,16 @@ def _fold_split(arr: pa.Array, state: Any) -> tuple[pa.Table, pa.Array, dict[str
     if fold is None or not syslog_first(state):
         return None
     offsets, data = native.string_buffers(arr)
-    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt) = fold(
-        native.fast_postfix(), offsets, data, native.threads())
+    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt, ckeys) = fold(
+        native.fast_postfix(), offsets, data, native.threads(), native.masker())
     got = classic_headers(arr, state, head, h_rows, h_cols)
     if got is None:
         return None
     headers, no_header, ts, hdr_kind = got
     n = len(f_rows) // 8
     reps = conform(pa.table(native.rows_columns(len(g_rows) // 8, g_cols))).select(CLASS_KEY)
+    if ckeys:  # the groups' classification keys but the relay host's provider (class_cache.folded_key)
+        reps = reps.append_column(CKEY, pa.array(np.frombuffer(ckeys, np.uint64)))
     fast = {"row": np.frombuffer(f_rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
             "ts": pc.filter(ts, pa.array(hdr_kind == 2)), "queue_id": native.string_column(n, qid),
             "recipient": native.string_column(n, rcpt), "reps": reps}
@@ -350,6 +424,8 @@ def _merged(table: pa.Table, fast: dict[str, Any], source: str, first_line: int)
     else:
         gid_s, reps_s, line_s = np.zeros(0, np.int64), fast["reps"].slice(0, 0), np.zeros(0, np.int64)
     reps_f = fast["reps"]
+    if CKEY in reps_f.column_names and CKEY not in reps_s.column_names:  # the Python-parsed groups have none (computed in the main process)
+        reps_s = reps_s.append_column(CKEY, pa.nulls(reps_s.num_rows, pa.uint64()))
     line_no = np.concatenate([line_s, fast["row"] + first_line])
     n = len(line_no)
     cols: dict[str, Any] = {"line_no": pa.array(line_no, table.schema.field("line_no").type)}

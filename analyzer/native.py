@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["EngineError", "available", "engine", "engine_choice", "fast_postfix", "fold_postfix", "matcher",
+__all__ = ["EngineError", "available", "engine", "engine_choice", "fast_postfix", "fold_postfix", "masker", "matcher",
            "string_column", "unavailable_reason"]
 
 ENV = "MAILLENS_ENGINE"
@@ -190,6 +190,27 @@ def fold_postfix() -> Any:
     if fast_postfix() is None:
         return None
     return getattr(_module()[0], "fold_postfix", None)
+
+
+def masker() -> Any:
+    """:func:`analyzer.classify.mask_texts` in Rust (``Masker``, native/src/classkey.rs), built
+    from classify's MASK, OPAQUE and DETAIL_IGNORED: the fold computes its groups'
+    classification keys with it (``fold_postfix(..., masker=)``). None without the native engine
+    or where a pattern cannot be rewritten faithfully (the keys are then computed in Python)."""
+    return _masker() if engine() == "native" else None
+
+
+@lru_cache(maxsize=1)
+def _masker() -> Any:
+    cls = getattr(_module()[0], "Masker", None)
+    if cls is None:
+        return None
+    from .classify import DETAIL_IGNORED, MASK, MASKED, OPAQUE
+
+    try:
+        return cls(MASK, MASKED, [tuple(p) for p in OPAQUE], list(DETAIL_IGNORED))
+    except ValueError:
+        return None
 
 
 def string_column(n: int, col: tuple) -> Any:

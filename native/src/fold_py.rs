@@ -1,6 +1,7 @@
 //! `analyzer._native.fold_postfix`: [`crate::fold`] for Python (`analyzer/fast_summary.py`).
 
 use crate::engine::Strings;
+use crate::classkey::Masker;
 use crate::fold::{fold_parallel, reps, Col};
 use crate::{arrow, buffers, PyFast, RowsOut};
 use pyo3::prelude::*;
@@ -11,7 +12,7 @@ type ColOut<'py> = (Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes
 type FoldOut<'py> = (
     (Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, bool, bool),
     RowsOut<'py>,
-    (Bound<'py, PyBytes>, Bound<'py, PyBytes>, RowsOut<'py>, ColOut<'py>, ColOut<'py>),
+    (Bound<'py, PyBytes>, Bound<'py, PyBytes>, RowsOut<'py>, ColOut<'py>, ColOut<'py>, Bound<'py, PyBytes>),
 );
 
 fn col<'py>(py: Python<'py>, c: &Col) -> ColOut<'py> {
@@ -25,16 +26,20 @@ fn le<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
 
 /// Fold a block (Arrow offsets and data of its lines) with `fast`'s readers. Returns
 /// ((kind, months, days, secs, unusual, trailing_space), headers, (rows int64, gid uint32,
-/// groups, queue_id, recipient)); headers and groups as `FastPostfix.run` gives rows; queue_id
-/// and recipient as (offsets, data, validity, nulls) of a string column, one cell per row.
+/// groups, queue_id, recipient, ckeys)); headers and groups as `FastPostfix.run` gives rows;
+/// queue_id and recipient as (offsets, data, validity, nulls) of a string column, one cell per
+/// row; ckeys: the groups' classification keys without the relay host (uint64, `classkey.rs`),
+/// empty bytes without a `masker`.
 #[pyfunction]
-#[pyo3(signature = (fast, offsets, data, threads=1))]
-pub fn fold_postfix<'py>(py: Python<'py>, fast: PyRef<'py, PyFast>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize) -> PyResult<FoldOut<'py>> {
+#[pyo3(signature = (fast, offsets, data, threads=1, masker=None))]
+pub fn fold_postfix<'py>(py: Python<'py>, fast: PyRef<'py, PyFast>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize,
+                         masker: Option<PyRef<'py, PyMasker>>) -> PyResult<FoldOut<'py>> {
     let (fp, months) = (&fast.fast, &fast.months);
+    let m = masker.as_ref().map(|m| &m.0);
     let off = arrow::offsets(&offsets);
     let got = py.detach(|| {
         let lines = Strings { offsets: &off, data: &data };
-        let f = fold_parallel(fp, lines, months, threads)?;
+        let f = fold_parallel(fp, lines, months, threads, m)?;
         let groups = reps(&f)?;
         Ok::<_, String>((f, groups))
     });
@@ -43,7 +48,25 @@ pub fn fold_postfix<'py>(py: Python<'py>, fast: PyRef<'py, PyFast>, offsets: PyB
     let st = &f.stamps;
     let head = (b(&f.kind), b(&st.months), b(&st.days), b(&le(&st.secs, u32::to_le_bytes)), st.unusual, st.trailing_space);
     let rows = (b(&le(&f.rows, |r| i64::from(r).to_le_bytes())), b(&le(&f.gid, u32::to_le_bytes)), buffers(py, groups),
-                col(py, &f.queue_id), col(py, &f.recipient));
+                col(py, &f.queue_id), col(py, &f.recipient), b(&if m.is_some() { le(&f.ckeys, u64::to_le_bytes) } else { Vec::new() }));
     let headers = buffers(py, f.headers);
     Ok((head, headers, rows))
+}
+
+/// `analyzer._native.Masker(mask, masked, passes, detail_ignored)`: `analyzer.classify.mask_texts`
+/// in Rust (`classkey.rs`) for the fold's classification keys; `mask(text)` masks one text.
+#[pyclass(name = "Masker", frozen)]
+pub struct PyMasker(Masker);
+
+#[pymethods]
+impl PyMasker {
+    #[new]
+    fn new(mask: &str, masked: &str, passes: Vec<(Option<String>, String, String)>, detail_ignored: Vec<String>) -> PyResult<Self> {
+        Masker::new(mask, masked, passes, &detail_ignored).map(PyMasker).map_err(pyo3::exceptions::PyValueError::new_err)
+    }
+
+    /// One text masked (bytes in, bytes out).
+    fn mask<'py>(&self, py: Python<'py>, text: &[u8]) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.0.mask(text))
+    }
 }

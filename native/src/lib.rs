@@ -9,6 +9,7 @@ pub mod exim;
 pub mod exim_cols;
 mod exim_py;
 pub mod fields;
+pub mod classkey;
 pub mod fold;
 mod fold_py;
 pub mod fold_exim;
@@ -291,6 +292,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_split_lines, m)?)?;
     m.add_function(wrap_pyfunction!(fold_py::fold_postfix, m)?)?;
     m.add_function(wrap_pyfunction!(fold_exim_py::fold_exim, m)?)?;
+
+    m.add_class::<fold_py::PyMasker>()?;
 
     m.add_function(wrap_pyfunction!(interleave_py::py_interleave, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;

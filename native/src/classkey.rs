@@ -1,0 +1,170 @@
+//! The classification key of a folded row, computed where the row is folded (`fold.rs`): the
+//! texts masked as `analyzer.classify.mask_texts` masks them, the detail only where classify
+//! reads it, hashed (`hash.rs`). The Python side stays the specification: the patterns, the
+//! replacements and the events whose detail is ignored are passed in from `analyzer/classify.py`
+//! (`analyzer.native.masker`), the RE2 patterns rewritten by `translate.rs`, and
+//! tests/test_class_cache_native.py holds the masks equal to pyarrow's over generated texts.
+//!
+//! The key leaves out the relay host: classify reads only the provider it names, whose
+//! signatures are Python regexes of the knowledge base; the main process mixes the provider's
+//! hash in (`analyzer.fast_summary`). The `regex` crate runs in time linear in the text.
+
+use crate::hash::{hash_bytes, NULL};
+use crate::rows::Row;
+use crate::translate::re2_to_rust;
+use regex::bytes::{NoExpand, Regex, RegexBuilder};
+use std::borrow::Cow;
+
+/// One masking pass after the first: run only over texts holding `literal` (None: all).
+struct Pass {
+    literal: Option<Vec<u8>>,
+    regex: Regex,
+    replacement: Vec<u8>,
+}
+
+/// `mask_texts` in Rust, and the events whose detail classify ignores.
+pub struct Masker {
+    mask: Regex,
+    masked: Vec<u8>,
+    passes: Vec<Pass>,
+    detail_ignored: Vec<String>,
+}
+
+fn build(re2: &str) -> Result<Regex, String> {
+    let rust = re2_to_rust(re2)?;
+    RegexBuilder::new(&rust).size_limit(64 << 20).build().map_err(|e| format!("{re2:?}: {e}"))
+}
+
+/// An RE2 rewrite string (`\1` a group, `\\` a backslash) in the regex crate's syntax.
+pub fn rewrite(re2: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(re2.len() + 8);
+    let mut it = re2.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => match it.next() {
+                Some(d) if d.is_ascii_digit() => {
+                    out.push_str("${");
+                    out.push(d);
+                    out.push('}');
+                }
+                Some('\\') => out.push('\\'),
+                other => return Err(format!("unsupported rewrite \\{other:?} in {re2:?}")),
+            },
+            '$' => out.push_str("$$"),
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+impl Masker {
+    /// `mask` (replaced by the literal `masked`), then each (literal, pattern, rewrite) pass;
+    /// `detail_ignored`: classify's DETAIL_IGNORED.
+    pub fn new(mask: &str, masked: &str, passes: Vec<(Option<String>, String, String)>, detail_ignored: &[String]) -> Result<Masker, String> {
+        let passes = passes
+            .into_iter()
+            .map(|(literal, pattern, rw)| Ok(Pass { literal: literal.map(String::into_bytes), regex: build(&pattern)?, replacement: rewrite(&rw)?.into_bytes() }))
+            .collect::<Result<Vec<_>, String>>()?;
+        let detail_ignored = detail_ignored.to_vec();
+        Ok(Masker { mask: build(mask)?, masked: masked.as_bytes().to_vec(), passes, detail_ignored })
+    }
+
+    /// A text as classify reads it.
+    pub fn mask<'t>(&self, text: &'t [u8]) -> Cow<'t, [u8]> {
+        let mut out = self.mask.replace_all(text, NoExpand(&self.masked));
+        for p in &self.passes {
+            if p.literal.as_ref().is_some_and(|l| memchr::memmem::find(&out, l).is_none()) {
+                continue;
+            }
+            if let Cow::Owned(v) = p.regex.replace_all(&out, p.replacement.as_slice()) {
+                out = Cow::Owned(v);
+            }
+        }
+        out
+    }
+
+    /// The row's key: its CLASS_KEY values (analyzer/class_cache.py), texts masked, the detail
+    /// only where there is no reply text and the event's detail is a reason, hashed; without
+    /// the relay host (see the module's doc).
+    pub fn key(&self, r: &Row, buf: &mut Vec<u8>) -> u64 {
+        let text = r.reply_text.as_deref().map(|t| self.mask(t));
+        let read = r.reply_text.is_none() && r.event.is_some_and(|e| !self.detail_ignored.iter().any(|d| d == e));
+        let detail = if read { r.detail.as_deref().map(|t| self.mask(t)) } else { None };
+        encode(r, None, text.as_deref(), detail.as_deref(), buf);
+        match hash_bytes(buf) {
+            NULL => NULL ^ 1,
+            h => h,
+        }
+    }
+}
+
+/// A row's CLASS_KEY values as bytes (nulls told from empty texts), with `relay_host`,
+/// `reply_text` and `detail` in place of the row's (`fold.rs` groups by the raw ones, this
+/// module by the masked texts and no relay host).
+pub fn encode(r: &Row, relay_host: Option<&[u8]>, reply_text: Option<&[u8]>, detail: Option<&[u8]>, out: &mut Vec<u8>) {
+    out.clear();
+    let mut put = |v: Option<&[u8]>| match v {
+        None => out.push(0),
+        Some(b) => {
+            out.push(1);
+            out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            out.extend_from_slice(b);
+        }
+    };
+    put(r.event.map(str::as_bytes));
+    put(r.status.as_deref());
+    put(r.smtp_stage.map(str::as_bytes));
+    put(r.mta.map(str::as_bytes));
+    put(r.dsn.as_deref());
+    put(r.enhanced_code.as_deref());
+    put(r.reply_code.map(i16::to_le_bytes).as_ref().map(|b| &b[..]));
+    put(r.quit.map(|q| [u8::from(q)]).as_ref().map(|b| &b[..]));
+    put(relay_host);
+    put(reply_text);
+    put(detail);
+    put(r.direction.map(str::as_bytes));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masker() -> Masker {
+        // analyzer/classify.py's MASK and OPAQUE at the time of writing (the Python test passes the live ones)
+        let mask = r#"(?i)[^\s<>()\[\],;:"']+@[^\s<>()\[\],;:"']+|\b\d{1,3}(?:\.\d{1,3}){3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b|\b[a-z0-9]*\d[a-z0-9]*[a-z][a-z0-9]*\d[a-z0-9._-]*|\d{6,}"#;
+        let passes = vec![
+            (None, r"(<~> )[A-Za-z0-9+/=~_-]+( Saved)\b|\b(queued as )[0-9A-Za-z]+".to_string(), r"\1\3~\2".to_string()),
+            (Some(" KB/sec".to_string()), r"\b\d+ bytes in \d+(?:\.\d+)?, \d+(?:\.\d+)? KB/sec\b".to_string(), "~ bytes in ~, ~ KB/sec".to_string()),
+        ];
+        Masker::new(mask, "~", passes, &["connect".to_string()]).unwrap()
+    }
+
+    #[test]
+    fn masks_addresses_ips_ids_and_opaque_tokens() {
+        let m = masker();
+        assert_eq!(&*m.mask(b"550 5.1.1 <bob@example.com>: user unknown"), b"550 5.1.1 <~>: user unknown");
+        assert_eq!(&*m.mask(b"connect to 10.1.2.3 refused"), b"connect to ~ refused");
+        assert_eq!(&*m.mask(b"250 2.0.0 Ok: queued as F83037DEDEA"), b"250 2.0.0 Ok: queued as ~");
+        assert_eq!(&*m.mask(b"250 2.0.0 <a@b> CwKQ92SG/jPb Saved"), b"250 2.0.0 <~> ~ Saved");
+        assert_eq!(&*m.mask(b"2000 bytes in 0.074, 165.734 KB/sec x"), b"~ bytes in ~, ~ KB/sec x");
+        assert!(matches!(m.mask(b"plain text"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn rewrites() {
+        assert_eq!(rewrite(r"\1\3~\2").unwrap(), "${1}${3}~${2}");
+        assert_eq!(rewrite("a$b").unwrap(), "a$$b");
+        assert!(rewrite(r"\x").is_err());
+    }
+
+    #[test]
+    fn detail_only_where_read() {
+        let m = masker();
+        let mut buf = Vec::new();
+        let with = |d: &'static [u8], ev| Row { event: Some(ev), detail: Some(Cow::Borrowed(d)), ..Row::default() };
+        // an ignored event's detail is not in the key; another's is, masked
+        assert_eq!(m.key(&with(b"a", "connect"), &mut buf), m.key(&with(b"b", "connect"), &mut buf));
+        assert_ne!(m.key(&with(b"a", "reject"), &mut buf), m.key(&with(b"b", "reject"), &mut buf));
+        assert_eq!(m.key(&with(b"from 1.2.3.4", "reject"), &mut buf), m.key(&with(b"from 5.6.7.8", "reject"), &mut buf));
+    }
+}
