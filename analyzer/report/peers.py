@@ -151,26 +151,33 @@ def _pf_reject_reason(text: pd.Series, kind: pd.Series) -> pd.Series:
 
 
 def _pf_reject_reason_of(text: pd.Series, kind: pd.Series) -> pd.Series:
+    """The rules over Arrow arrays from start to end (one conversion in, one out: most texts are
+    distinct, and converting each step's result to Python strings cost more than its regex)."""
+    def re(a: pa.Array, pattern: str, repl: str) -> pa.Array:
+        return pc.replace_substring_regex(a, pattern=pattern, replacement=repl, max_replacements=1)
+
+    t = pa.array(text.astype(object).where(text.notna(), None), type=pa.string(), from_pandas=True)
     # the envelope maillens keeps apart ('; from=<...> to=<...>') ends the reason, as in the log line
-    r = text.fillna("") + "; from=<>"
+    r = pc.binary_join_element_wise(pc.fill_null(t, ""), "; from=<>", "")
     # pflogsumm's rule for other kinds (HELO, VRFY, END-OF-MESSAGE ...) keeps the envelope tail
     # ('from=<...> to=<...> proto=...'): maillens gives them the RCPT rule, which keeps the reason
-    special = ~kind.eq("MAIL")
-    a = _re(r, r"^(\d{3} <).*?(>:)", r"\1\2")
-    a = _re(a, r"^(?:\d{3} \d\.\d\.\d )(Protocol error);.*$", r"\1")
-    a = _re(a, r"^(?:.*?[:;] )(?:\[[^\]]+\] )?([^;,]+)[;,].*$", r"\1")
-    a = _re(a, r"^((?:Sender|Recipient) address rejected: [^:]+):.*$", r"\1")
-    a = _re(a, r"(client|Client host|Sender address) .+? blocked", "blocked")
-    m = _re(r, r"^\d{3} (?:<.+>: )?([^;:]+)[;:]?.*$", r"\1")
-    reason = pd.Series(np.where(special, a, m), index=text.index, dtype=object)
-    plain = ~reason.str.startswith("Sender address rejected:") & ~_has(reason, r"^(Recipient address rejected:|User unknown( |$))")
+    special = pa.array(~kind.eq("MAIL").to_numpy(dtype=bool))
+    a = re(r, r"^(\d{3} <).*?(>:)", r"\1\2")
+    a = re(a, r"^(?:\d{3} \d\.\d\.\d )(Protocol error);.*$", r"\1")
+    a = re(a, r"^(?:.*?[:;] )(?:\[[^\]]+\] )?([^;,]+)[;,].*$", r"\1")
+    a = re(a, r"^((?:Sender|Recipient) address rejected: [^:]+):.*$", r"\1")
+    a = re(a, r"(client|Client host|Sender address) .+? blocked", "blocked")
+    m = re(r, r"^\d{3} (?:<.+>: )?([^;:]+)[;:]?.*$", r"\1")
+    reason = pc.if_else(special, a, m)
+    plain = pc.invert(pc.or_(pc.starts_with(reason, "Sender address rejected:"),
+                             pc.match_substring_regex(reason, r"^(Recipient address rejected:|User unknown( |$))")))
     for pat, repl in ((r"^.*?\d{3} (Improper use of SMTP command pipelining);.*$", r"\1"),
                       (r"^.*?\d{3} (Message size exceeds fixed limit);.*$", r"\1"),
                       (r"^.*?\d{3} (Server configuration (?:error|problem));.*$", r"(Local) \1")):
-        hit = plain & _has(reason, pat)
-        reason = reason.where(~hit, _re(reason, pat, repl))
-        plain &= ~hit
-    return reason
+        hit = pc.and_(plain, pc.match_substring_regex(reason, pat))
+        reason = pc.if_else(hit, re(reason, pat, repl), reason)
+        plain = pc.and_(plain, pc.invert(hit))
+    return pd.Series(reason.to_numpy(zero_copy_only=False), index=text.index, dtype=object)
 
 
 def _pf_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
@@ -484,15 +491,28 @@ class WindowPeersFold(PeersFold):
         if not keep.any():
             return
         cols = [c for c in self.COLUMNS if c in batch.columns]
-        self._held.append(batch[cols] if keep.all() else batch.loc[keep, cols])
+        if all(isinstance(batch.dtypes[c], pd.ArrowDtype) for c in cols):
+            # the stream's batches (Arrow-backed): the rows kept by one Arrow filter of the table,
+            # not a pandas take per column (measured: a sixth of the peers' fold)
+            t = pa.Table.from_arrays([batch[c].array.__arrow_array__() for c in cols], names=cols)
+            self._held.append(t if keep.all() else t.filter(pa.array(keep)))
+        else:
+            self._held.append(batch[cols] if keep.all() else batch.loc[keep, cols])
         self._rows += int(keep.sum())
         if self._rows >= self.FLUSH_ROWS:
             self._flush()
 
     def _flush(self) -> None:
         if self._held:
-            rows = self._held[0] if len(self._held) == 1 else pd.concat(self._held, ignore_index=True)
-            self._held, self._rows = [], 0
+            from ..schema import to_pandas
+
+            held, self._held, self._rows = self._held, [], 0
+            if all(isinstance(h, pa.Table) for h in held):
+                rows = to_pandas(pa.concat_tables(held, promote_options="permissive"))
+            else:
+                held = [to_pandas(h) if isinstance(h, pa.Table) else h for h in held]
+                rows = held[0] if len(held) == 1 else pd.concat(held, ignore_index=True)
+            del held
             super().add(rows)
 
     def result(self) -> dict[str, list[dict[str, Any]]]:
