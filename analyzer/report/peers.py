@@ -77,8 +77,17 @@ def _has(s: pd.Series, pattern: str) -> np.ndarray:
     return mask(pc.match_substring_regex(arr, pattern=pattern))
 
 
-def _rank(df: pd.DataFrame, by: list[str], key: str) -> pd.DataFrame:
-    """Largest first; ties by ``key`` (the peers break ties by name too)."""
+def _rank(df: pd.DataFrame, by: list[str], key: str, top: int | None = None) -> pd.DataFrame:
+    """Largest first; ties by ``key`` (the peers break ties by name too). With ``top``, only the
+    first ``top`` rows, ``attrs["rows_total"]`` saying how many there were: the rows whose first
+    measure reaches the ``top``-th largest are sorted, not the whole table (the report shows ten
+    rows of tables of every recipient; the same rows in the same order, the sort being stable)."""
+    if top is not None and 0 < top < len(df):
+        v = df[by[0]].to_numpy()
+        kth = np.partition(v, len(v) - top)[len(v) - top]  # the top-th largest
+        out = _rank(df[v >= kth], by, key).head(top)
+        out.attrs["rows_total"] = len(df)
+        return out
     return df.sort_values([*by, key], ascending=[False] * len(by) + [True], kind="stable").reset_index(drop=True)
 
 
@@ -199,19 +208,21 @@ def _pf_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     return agg.astype({"count": "int64"})
 
 
-def _pf_ranked(fold: PfFold, warnings: pd.DataFrame, rejects: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """pflogsumm's tables, ranked, from a finished fold and the grouped warnings and rejects."""
+def _pf_ranked(fold: PfFold, warnings: pd.DataFrame, rejects: pd.DataFrame,
+               top: int | None = None) -> dict[str, pd.DataFrame]:
+    """pflogsumm's tables, ranked, from a finished fold and the grouped warnings and rejects (the
+    tables of entities only their ``top`` rows, when given: :func:`_rank`)."""
     t = fold.tables()
     senders, recipients = t["senders"], t["recipients"]
     volumes = pd.DataFrame({"measure": ["bytes received", "bytes delivered"],
                             "value": [int(senders["bytes"].sum()), int(recipients["bytes"].sum())]})
     return {
         "volumes": volumes,
-        "senders_by_count": _rank(senders, ["messages", "bytes"], "sender"),
-        "senders_by_size": _rank(senders, ["bytes", "messages"], "sender"),
-        "recipients_by_count": _rank(recipients, ["messages", "bytes"], "recipient"),
-        "recipients_by_size": _rank(recipients, ["bytes", "messages"], "recipient"),
-        "domains": _rank(t["domains"], ["sent", "bytes"], "domain"),
+        "senders_by_count": _rank(senders, ["messages", "bytes"], "sender", top),
+        "senders_by_size": _rank(senders, ["bytes", "messages"], "sender", top),
+        "recipients_by_count": _rank(recipients, ["messages", "bytes"], "recipient", top),
+        "recipients_by_size": _rank(recipients, ["bytes", "messages"], "recipient", top),
+        "domains": _rank(t["domains"], ["sent", "bytes"], "domain", top),
         "warnings": warnings.astype({"count": "int64"}).sort_values(
             ["daemon", "count", "text"], ascending=[True, False, True], kind="stable").reset_index(drop=True),
         "rejects": rejects.astype({"count": "int64"}).sort_values(
@@ -242,21 +253,22 @@ def _ex_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     return agg.astype({"count": "int64"})
 
 
-def _ex_ranked(fold: ExFold, rejects: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """eximstats' tables, ranked, from a finished fold and the grouped rejects."""
+def _ex_ranked(fold: ExFold, rejects: pd.DataFrame, top: int | None = None) -> dict[str, pd.DataFrame]:
+    """eximstats' tables, ranked, from a finished fold and the grouped rejects (``top``: as
+    :func:`_pf_ranked`)."""
     t = fold.tables()
     sources, dest = t["sources"], t["destinations"]
     volumes = pd.DataFrame({"measure": ["bytes received", "bytes delivered"],
                             "value": [int(sources["bytes"].sum()), int(dest["bytes"].sum())]})
     return {
         "volumes": volumes,
-        "sources_by_count": _rank(sources, ["messages", "bytes"], "host"),
-        "sources_by_volume": _rank(sources, ["bytes", "messages"], "host"),
-        "destinations_by_count": _rank(dest, ["messages", "bytes"], "host"),
-        "destinations_by_volume": _rank(dest, ["bytes", "messages"], "host"),
-        "local_destinations": _rank(t["local_destinations"], ["messages", "bytes"], "recipient"),
+        "sources_by_count": _rank(sources, ["messages", "bytes"], "host", top),
+        "sources_by_volume": _rank(sources, ["bytes", "messages"], "host", top),
+        "destinations_by_count": _rank(dest, ["messages", "bytes"], "host", top),
+        "destinations_by_volume": _rank(dest, ["bytes", "messages"], "host", top),
+        "local_destinations": _rank(t["local_destinations"], ["messages", "bytes"], "recipient", top),
         "transports": t["transports"],
-        "relayed": _rank(t["relayed"], ["count"], "from"),
+        "relayed": _rank(t["relayed"], ["count"], "from", top),
         "queue_times": t["queue_times"],
         "rejects": rejects.astype({"count": "int64"}).sort_values(
             ["kind", "count", "reason"], ascending=[True, False, True], kind="stable").reset_index(drop=True),
@@ -391,12 +403,13 @@ def _sections(mta: str, peer: str, tables: dict[str, pd.DataFrame], spec: tuple[
         df = tables[key]
         if key != "volumes" and df.empty:
             continue
+        total = int(df.attrs.get("rows_total", len(df)))  # a table ranked to its top rows says how many it had
         shown = df if key in ("volumes", "queue_times", "transports") else \
             _cap(df, {"warnings": "daemon", "rejects": "kind"}.get(key), top)
         out.append({"id": f"{peer}.{key}", "mta": mta, "peer": peer, "peer_title": peer_title, "title": title,
                     "definition": definition, "difference": difference, "columns": columns,
-                    "rows": _records(shown[[c["key"] for c in columns]]), "rows_total": len(df),
-                    "more": len(df) - len(shown)})
+                    "rows": _records(shown[[c["key"] for c in columns]]), "rows_total": total,
+                    "more": total - len(shown)})
     return out
 
 
@@ -451,10 +464,11 @@ class PeersFold:
         totals: dict[str, dict[str, int]] = {}
         if self.pf is not None:
             peers += _sections("postfix", "pflogsumm", _pf_ranked(self.pf, self.pf_warnings.result(),
-                                                                 self.pf_rejects.result()), PF_SECTIONS, self.top)
+                                                                 self.pf_rejects.result(), self.top),
+                                PF_SECTIONS, self.top)
             totals["pflogsumm"] = self.pf.totals()
         if self.ex is not None:
-            peers += _sections("exim", "eximstats", _ex_ranked(self.ex, self.ex_rejects.result()), EX_SECTIONS,
+            peers += _sections("exim", "eximstats", _ex_ranked(self.ex, self.ex_rejects.result(), self.top), EX_SECTIONS,
                                self.top)
             totals["eximstats"] = self.ex.totals()
         return {"peer_totals": peer_totals_of(totals), "peers": peers}
