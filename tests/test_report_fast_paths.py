@@ -69,3 +69,14 @@ def test_reject_reasons_by_kind() -> None:
     # pflogsumm's cuts (the values the pandas implementation of 9e9df62 gives for these texts)
     assert got == ["Recipient address rejected: Access denied", "cannot find your hostname",
                    "blocked using zen.spamhaus.org", "; from=<>", "5.5.1 Error"]
+
+
+def test_units_value_hash_equal_values_equal_hashes() -> None:
+    from analyzer.report.units import value_hash
+
+    chunked = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([pa.array(["Q1", None, "Q2"]),
+                                                                         pa.array(["Q1", "Q3"])])))
+    h = value_hash(chunked)
+    assert h[0] == h[3] and len({h[0], h[2], h[4]}) == 3
+    plain = value_hash(pd.Series(["Q1", None, "Q2", "Q1", "Q3"], dtype=object))
+    assert plain[0] == plain[3] and len({plain[0], plain[2], plain[4]}) == 3
