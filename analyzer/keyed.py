@@ -13,7 +13,6 @@ entities, never by the lines:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,31 +23,13 @@ __all__ = ["Agg", "QidTable", "Vocab", "key_hash"]
 
 
 def key_hash(values: pa.Array) -> np.ndarray:
-    """A 64-bit hash per string, the same within a run (folds compare them, never store them);
-    callers drop nulls first. The native core hashes every value in one call (measured: a
-    third of the cost of hashing the distinct values through pandas, the peers' fold's largest
-    step); without it, each distinct value is hashed once by pandas."""
+    """A stable 64-bit hash per string (each distinct value hashed once); callers drop nulls first."""
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     if not len(arr):
         return np.zeros(0, dtype=np.uint64)
-    if arr.type != pa.string():
-        arr = arr.cast(pa.string())
-    native = _native_hash()
-    if native is not None and not arr.null_count:
-        _, off, data = arr.buffers()
-        n = len(arr)
-        offsets = off.to_pybytes()[arr.offset * 4:(arr.offset + n + 1) * 4]
-        return np.frombuffer(native(offsets, b"" if data is None else data.to_pybytes()), dtype=np.uint64)
-    enc = pc.dictionary_encode(arr)
+    enc = pc.dictionary_encode(arr.cast(pa.string()))
     words = pd.util.hash_array(enc.dictionary.to_numpy(zero_copy_only=False).astype(object))
     return words[pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False)]
-
-
-def _native_hash() -> Any:
-    """The native core's string hash (:func:`analyzer.native.hash_strings`), or None."""
-    from . import native
-
-    return native.hash_strings()
 
 
 class QidTable:
