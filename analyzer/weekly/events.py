@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .. import heap
+from ..anomalies import folded
 
 __all__ = ["ORDER", "READ_COLUMNS", "ROW_COLUMNS", "week_events"]
 
@@ -142,6 +143,8 @@ class _Day:
         self.rows = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, blank_columns=QUIET_BLANK)
         self.bulk = BulkFold()
         self.sent: list[pd.DataFrame] = []
+        self.ends: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+        self.logins: list[pd.DataFrame] = []
 
     def add(self, df: pd.DataFrame) -> None:
         from ..anomalies.aggregates import ORDER_COLUMN, counted_apart, is_bulk
@@ -151,8 +154,20 @@ class _Day:
         sent = is_sent(df)  # counted per step (Bulk.sent), their seconds and last lines in the Bulk
         if sent.any():
             self.sent.append(sent_counts(df.loc[sent, ["ts", "recipient", "provider"]], SENT_STEP))
+        # session ends and SASL logins: counted per step (.anomalies.folded), their seconds,
+        # last lines and queue ids in the Bulk; the inbound disconnects only there (closed or not)
+        ends, logins = folded.is_session_end(df), folded.is_login(df)
+        if ends.any():
+            e = df[ends]
+            us = e["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
+            order = _order_key(us, e["host"].astype(object).to_numpy(), e["source"].astype(object).to_numpy(),
+                               e["line_no"].to_numpy(dtype=np.int64, na_value=0), self.rank)
+            self.ends.append(folded.end_counts(e, SENT_STEP, order))
+        if logins.any():
+            self.logins.append(folded.login_counts(df.loc[logins, ["ts", "client_ip"]], SENT_STEP))
         # the local ones that say nothing: their seconds and last lines only (no counts read)
         m = is_bulk(df) | counted_apart(df) | traffic_only(df) | sent | is_local_sent(df)
+        m |= ends | logins | folded.is_quiet_disconnect(df)
         # without the sender: the Bulk keeps no senders (the weekly reads none); without the reply
         # class, which no detector reads of a Bulk: one row per second, file, host and kind (the
         # reply classes of a second apart made its table several times longer)
@@ -165,7 +180,7 @@ class _Day:
         keep.attrs.update(df.attrs)
         self.rows.add(keep, blank=quiet_rows(keep))  # texts nothing reads, as the report's rows
 
-    def result(self) -> tuple[pd.DataFrame, Any, Any, pd.DataFrame]:
+    def result(self) -> tuple[pd.DataFrame, Any, Any, pd.DataFrame, dict[str, Any]]:
         from ..anomalies.sent import combine
 
         ev = self.rows.result()
@@ -178,7 +193,9 @@ class _Day:
                                                t["source"].to_numpy(),
                                                np.nan_to_num(t["last_line"].to_numpy(), nan=0).astype(np.int64),
                                                self.rank))
-        return ev, t, _first_seen_of_day(b.qids), combine(self.sent)
+        ends, examples = folded.combine_ends(self.ends)
+        more = {"ends": ends, "end_examples": examples, "logins": folded.combine_logins(self.logins)}
+        return ev, t, _first_seen_of_day(b.qids), combine(self.sent), more
 
 
 #: The folded seconds' columns of few values, held as Categoricals over the week (a code per row,
@@ -217,7 +234,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tup
 
     rank = _pair_ranks(store, since, until)
     week = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, categorical=_FEW)
-    tables, qids, sent = [], [], []
+    tables, qids, sent, ends, logins = [], [], [], [], []
     done = held = 0
     for lo, hi in _days(since, until):
         day = _Day(rank)
@@ -226,8 +243,11 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tup
             df.attrs.update({"input": 0, "first_row": done})  # the last line of a folded second: read order
             done += len(df)
             day.add(df)
-        ev, table, q, s = day.result()
+        ev, table, q, s, more = day.result()
         sent.append(s)
+        if more["ends"] is not None:
+            ends.append((more["ends"], more["end_examples"]))
+        logins.append(more["logins"])
         del day
         if len(ev):
             ev.attrs.update({"input": 0, "first_row": held})
@@ -248,5 +268,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tup
     from ..anomalies.sent import combine
 
     q = pd.concat(qids, ignore_index=True) if qids else Bulk.empty().qids
-    return ev, Bulk(t, q, sent=combine(sent), sent_step=SENT_STEP)
+    e, examples = folded.combine_ends(ends)
+    return ev, Bulk(t, q, sent=combine(sent), sent_step=SENT_STEP, ends=e, end_examples=examples,
+                    logins=folded.combine_logins(logins))
 
