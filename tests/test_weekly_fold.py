@@ -48,8 +48,9 @@ def _store(tmp: Path, mta: str) -> Path:
     return tmp / "store"
 
 
-def whole_week(store: Path, since: dt.date, until: dt.date) -> tuple[pd.DataFrame, None]:
-    """The reference: every line of ``[since, until)`` a row, read at once, in the rows' order."""
+def whole_week(store: Path, since: dt.date, until: dt.date, deferred: object = None) -> tuple[pd.DataFrame, None]:
+    """The reference: every line of ``[since, until)`` a row, read at once, in the rows' order
+    (``deferred``, the queue ids the fold keeps, is not needed: nothing is folded)."""
     from analyzer.anomalies.aggregates import ORDER_COLUMN
     from analyzer.weekly.events import ORDER, READ_COLUMNS
 
@@ -99,9 +100,15 @@ def test_fold_keeps_fewer_rows_and_counts_every_line(store):
                        | _eq(df["event"], ("reject", "auth_failure", "lost_connection", "timeout", "delivery"))
                        | df["sasl_username"].notna().to_numpy(dtype=bool))
     sent, local = is_sent(ev), is_local_sent(ev)
-    assert ev["_read"].sum() > 1000 and sent.sum() > 100
+    # and the session ends and SASL logins: counted per hour (Bulk.ends, Bulk.logins)
+    from analyzer.anomalies.folded import is_login, is_session_end
+
+    ends, logins = is_session_end(ev), is_login(ev)
+    assert ev["_read"].sum() > 1000 and sent.sum() > 100 and ends.sum() > 100 and logins.sum() > 10
     assert not is_sent(rows).any() and not is_local_sent(rows).any()
-    assert rows["_read"].sum() == ev["_read"].sum() - sent.sum() - local.sum()
+    assert not is_session_end(rows).any() and not is_login(rows).any()
+    assert rows["_read"].sum() == ev["_read"].sum() - sent.sum() - local.sum() - ends.sum() - logins.sum()
+    assert int(bulk.ends["n"].sum()) == int(ends.sum())
     assert int(bulk.sent["n"].sum()) == int(sent.sum())
     assert int(bulk.table.loc[bulk.table["kind"] == DELIVERED, "n"].sum()) == int(sent.sum() + local.sum())
     assert (bulk.sent["sec"] % 3600 == 0).all()
@@ -120,10 +127,31 @@ def test_folded_first_seen_is_each_messages_first_line(store):
     since, until = dt.date(2026, 11, 23), dt.date(2026, 11, 30)
     _, bulk = week_events(store, since, until)
     ev = read_events(store, since=since, until=until, columns=READ_COLUMNS)
-    folded = ev[(is_bulk(ev) | counted_apart(ev) | traffic_only(ev) | is_sent(ev) | is_local_sent(ev))
+    from analyzer.anomalies.folded import is_login, is_quiet_disconnect, is_session_end
+
+    also = is_login(ev) | is_quiet_disconnect(ev) | is_session_end(ev)
+    folded = ev[(is_bulk(ev) | counted_apart(ev) | traffic_only(ev) | is_sent(ev) | is_local_sent(ev) | also)
                 & ev["queue_id"].notna().to_numpy(dtype=bool)]
     ns = folded["ts"].astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").astype(np.int64)
     want = pd.Series(ns).groupby(qid_hash(folded["queue_id"])).min()
     got = bulk.first_seen()
     assert len(want) > 100
     assert got.sort_index().to_dict() == want.sort_index().to_dict()
+
+
+def test_only_the_deferred_messages_queue_ids_are_kept(store):
+    """The fold keeps the first time of the deferred messages only (all the deferral detector looks
+    up): fewer queue ids, the same first time for each deferred one."""
+    from analyzer.anomalies.aggregates import qid_hash
+    from analyzer.weekly.events import deferred_qids, week_events
+
+    lo, hi = dt.date(2026, 11, 16), dt.date(2026, 11, 30)
+    wanted = deferred_qids(store, lo, hi)
+    ev = read_events(store, since=lo, until=hi, columns=["event", "status", "queue_id"])
+    m = (ev["event"] == "delivery").fillna(False) & (ev["status"] == "deferred").fillna(False) & ev["queue_id"].notna()
+    assert len(wanted) and set(wanted.tolist()) == set(qid_hash(ev.loc[m, "queue_id"]).tolist())
+    _, every = week_events(store, dt.date(2026, 11, 23), hi)
+    _, kept = week_events(store, dt.date(2026, 11, 23), hi, wanted)
+    assert 0 < len(kept.qids) < len(every.qids)
+    assert set(kept.qids["qid"].tolist()) == set(every.qids["qid"].tolist()) & set(wanted.tolist())
+    pd.testing.assert_series_equal(kept.first_seen(), every.first_seen().loc[kept.first_seen().index])

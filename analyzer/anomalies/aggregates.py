@@ -298,6 +298,22 @@ class BulkFold:
         return Bulk(pd.DataFrame(cols), qids, senders)
 
 
+def _steps_inside(t: pd.DataFrame | None, since: Any, until: Any) -> tuple[pd.DataFrame | None, bool]:
+    """The rows of a table counted per step (``ts_min``/``ts_max``, ns) whose lines lie inside
+    ``[since, until)``, and whether that is all of them: a step is kept when its lines lie inside,
+    exact for limits at a step's edge (the weekly's days) or outside its lines' time range."""
+    if t is None or (since is None and until is None):
+        return t, True
+    keep = np.ones(len(t), dtype=bool)
+    if since is not None:
+        keep &= t["ts_min"].to_numpy() >= pd.Timestamp(since).value
+    if until is not None:
+        keep &= t["ts_max"].to_numpy() < pd.Timestamp(until).value
+    if keep.all():
+        return t, True
+    return t[keep].reset_index(drop=True), False
+
+
 def _concat(pieces: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
 
@@ -348,6 +364,11 @@ class Bulk:
     #: ``n`` and the first and last time (``ts_min``/``ts_max``, ns); see :func:`sent_counts`
     sent: pd.DataFrame | None = None
     sent_step: int = 0
+    #: the session ends and SASL logins folded apart from the rows (the weekly report's; None
+    #: elsewhere), per ``sent_step``-second step: see :mod:`.folded`
+    ends: pd.DataFrame | None = None
+    end_examples: pd.DataFrame | None = None
+    logins: pd.DataFrame | None = None
 
     @classmethod
     def empty(cls) -> Bulk:
@@ -385,21 +406,17 @@ class Bulk:
             skeep &= s["ts"].to_numpy() >= pd.Timestamp(since).value
         if until is not None:
             skeep &= s["ts"].to_numpy() < pd.Timestamp(until).value
-        sent, sent_all = self.sent, True
-        if sent is not None and (since is not None or until is not None):
-            # a step is kept when its lines lie inside: exact for limits at a step's edge (the
-            # weekly's days) or outside its lines' time range
-            sk = np.ones(len(sent), dtype=bool)
-            if since is not None:
-                sk &= sent["ts_min"].to_numpy() >= pd.Timestamp(since).value
-            if until is not None:
-                sk &= sent["ts_max"].to_numpy() < pd.Timestamp(until).value
-            sent_all = bool(sk.all())
-            sent = sent[sk].reset_index(drop=True)
-        if keep.all() and qkeep.all() and skeep.all() and sent_all:
+        sent, sent_all = _steps_inside(self.sent, since, until)
+        ends, ends_all = _steps_inside(self.ends, since, until)
+        logins, logins_all = _steps_inside(self.logins, since, until)
+        examples = self.end_examples
+        if examples is not None and not ends_all:
+            examples, _ = _steps_inside(examples.assign(ts_min=examples["ts"], ts_max=examples["ts"]), since, until)
+            examples = examples.drop(columns=["ts_min", "ts_max"])
+        if keep.all() and qkeep.all() and skeep.all() and sent_all and ends_all and logins_all:
             return self
         return Bulk(t[keep].reset_index(drop=True), q[qkeep].reset_index(drop=True), s[skeep].reset_index(drop=True),
-                    sent, self.sent_step)
+                    sent, self.sent_step, ends, examples, logins)
 
     def first_seen(self) -> pd.Series:
         """The first time (ns) of each queue id hash among the folded lines."""

@@ -176,20 +176,26 @@ def detect_new_signature(ctx: Context) -> list[Finding]:
         if ctx.last_ts < learn_until:
             return []
         before = _truthy(ev["ts"] < learn_until)
-        cur, old = ev.loc[fm & ~before, _SIGNATURE_COLUMNS], ev.loc[fm & before, _SIGNATURE_COLUMNS]
+        cur, old_src, old_mask = ev.loc[fm & ~before, _SIGNATURE_COLUMNS], ev, fm & before
     else:
         cur = ev.loc[fm, _SIGNATURE_COLUMNS]
-        old = hist.loc[_str_eq(hist["outcome"], FAILURES), _SIGNATURE_COLUMNS]
+        old_src, old_mask = hist, _str_eq(hist["outcome"], FAILURES)
     if cur.empty:
         return []
     out: list[Finding] = []
     dims = [("cause", "cause"), ("provider", "provider")] + ([("text", "reply")] if learn_until is None else [])
     if learn_until is None:
         cur = cur.assign(text=_masked_text(cur["reply_text"]))
-        old = old.assign(text=_masked_text(old["reply_text"]))
+
+    def old_values(col: str) -> np.ndarray:
+        """The values the earlier failures had, a column at a time (not a copy of their rows)."""
+        if col == "text":
+            return _masked_text(old_src.loc[old_mask, "reply_text"]).dropna().unique()
+        return old_src.loc[old_mask, col].dropna().unique()
+
     for col, what in dims:
         counts = cur[col].dropna().value_counts()
-        new = counts[(counts >= p["min_count"]).to_numpy() & ~counts.index.isin(old[col].dropna().unique())
+        new = counts[(counts >= p["min_count"]).to_numpy() & ~counts.index.isin(old_values(col))
                      & (counts.index != "unknown")]
         for value, n in new.items():  # the new signatures only: few
             rows = cur[_truthy(cur[col] == value)]

@@ -229,16 +229,24 @@ def detect_session_ends(ctx: Context) -> list[Finding]:
     inbound = ~_str_eq(df["direction"], ("outbound", "local"))
     closed = _str_eq(df["event"], "disconnect") & _truthy(df["quit"]) & inbound
     abnormal = _str_eq(df["event"], ("lost_connection", "timeout")) & inbound
-    ends = _with_bucket(ctx, df.loc[closed | abnormal, ["ts", "event", "smtp_stage", "cause", "source", "line_no"]])
+    cols = ["ts", "event", "smtp_stage", "cause", "source", "line_no"]
+    ends = _with_bucket(ctx, df.loc[closed | abnormal, cols + ([ORDER_COLUMN] if ORDER_COLUMN in df.columns else [])])
     folded = _folded_closes(ctx)  # normal closes folded apart from the rows, per bucket
-    if ends.empty and folded.empty:
+    fends, fexamples = _folded_ends(ctx)  # abnormal ends folded apart from the rows (the weekly's)
+    if ends.empty and folded.empty and fends is None:
         return []
     ends["abnormal"] = _str_eq(ends["event"], ("lost_connection", "timeout"))
     g = ends.groupby("bucket")["abnormal"].agg(["sum", "count"])
-    if len(folded):
+    step = int(ctx.bucket / pd.Timedelta(seconds=1))
+    fbad = pd.Series([], dtype=np.int64)
+    if fends is not None:
+        fends = fends.assign(bucket=pd.to_datetime((fends["sec"].to_numpy() // step) * step, unit="s", utc=True))
+        fbad = fends.groupby("bucket")["n"].sum()
+    if len(folded) or len(fbad):
         ends["bucket"] = ends["bucket"].astype("datetime64[ns, UTC]")
         g.index = pd.DatetimeIndex(g.index.astype("datetime64[ns, UTC]"))
-        g = g.add(pd.DataFrame({"sum": 0, "count": folded}), fill_value=0).sort_index()
+        g = g.add(pd.DataFrame({"sum": 0, "count": folded}), fill_value=0)
+        g = g.add(pd.DataFrame({"sum": fbad, "count": fbad}), fill_value=0).sort_index()
     g["share"] = g["sum"] / g["count"]
     window_start = ctx.first_ts.floor(ctx.bucket)
     hit, exps = [], {}
@@ -256,16 +264,69 @@ def detect_session_ends(ctx: Context) -> list[Finding]:
     for run in _runs(hit, ctx.bucket):
         rows = ends[ends["bucket"].isin(run).to_numpy()]
         bad = rows[rows["abnormal"]]
-        n = len(rows) + (int(folded[folded.index.isin(run)].sum()) if len(folded) else 0)
-        share = len(bad) / n
-        stage = bad["smtp_stage"].mode()
-        where = f" mostly after {stage.iloc[0]}" if len(stage) else ""
-        cause = bad["cause"].mode().iloc[0]
+        fb = fends[fends["bucket"].isin(run).to_numpy()] if fends is not None else None
+        nfb = int(fb["n"].sum()) if fb is not None else 0
+        n = len(rows) + (int(folded[folded.index.isin(run)].sum()) if len(folded) else 0) + nfb
+        nbad = len(bad) + nfb
+        share = nbad / n
+        if fb is not None and len(fb):
+            stage = _mode_with(bad["smtp_stage"], fb, "smtp_stage")
+            cause = _mode_with(bad["cause"], fb, "cause")
+            bad = _with_examples(bad, fb, fexamples, step)
+        else:
+            stage = bad["smtp_stage"].mode()
+            stage = stage.iloc[0] if len(stage) else None
+            cause = bad["cause"].mode().iloc[0]
+        where = f" mostly after {stage}" if stage is not None else ""
         out.append(_finding(ctx, detector="session_ends", severity="warning", entity="inbound sessions", rows=bad,
                             title=f"Abnormal session ends: {share:.0%} of {n} sessions lost or timed out{where}",
                             observed=share, expected=float(np.mean([exps[b] for b in run])), cause=cause,
-                            unit="share", detail=f"{len(bad)} lost or timed out against {n - len(bad)} normal QUIT/221 closes"))
+                            unit="share", detail=f"{nbad} lost or timed out against {n - nbad} normal QUIT/221 closes"))
     return out
+
+
+def _folded_ends(ctx: Context) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The abnormal session ends folded apart from the rows (history and window: :mod:`.folded`)."""
+    parts = [b for b in (ctx.bulk_history, ctx.bulk) if b is not None and b.ends is not None and len(b.ends)]
+    if not parts:
+        return None, None
+    return (pd.concat([b.ends for b in parts], ignore_index=True),
+            pd.concat([b.end_examples for b in parts], ignore_index=True))
+
+
+def _mode_with(rows: pd.Series, fb: pd.DataFrame, column: str) -> Any:
+    """The most frequent value of ``column`` among ``rows`` and the folded ends ``fb`` (their counts)."""
+    from .folded import weighted_mode
+
+    values = pd.concat([pd.Series(rows.astype(object).to_numpy(dtype=object)), fb[column]], ignore_index=True)
+    return weighted_mode(values, np.r_[np.ones(len(rows), np.int64), fb["n"].to_numpy(dtype=np.int64)])
+
+
+def _with_examples(bad: pd.DataFrame, fb: pd.DataFrame, examples: pd.DataFrame, step: int) -> pd.DataFrame:
+    """``bad`` (rows) with the folded ends of ``fb``: their first lines (evidence) and two lines
+    without a file that carry their first and last time, in the rows' order (time, then order)."""
+    from .folded import END_KEYS
+
+    keys = fb[END_KEYS].drop_duplicates()
+    ex = examples.merge(keys, on=END_KEYS, how="inner")
+    ts_type = bad["ts"].dtype
+
+    def times(ns: np.ndarray) -> pd.Series:
+        return pd.Series(pd.to_datetime(ns, unit="ns", utc=True)).astype(ts_type)
+
+    add = pd.DataFrame({"ts": times(np.r_[ex["ts"].to_numpy(np.int64), fb["ts_min"].min(), fb["ts_max"].max()]),
+                        "source": pd.Series(np.r_[ex["source"].to_numpy(dtype=object), [None, None]], dtype=object),
+                        "line_no": np.r_[ex["line_no"].to_numpy(dtype=float), [np.nan, np.nan]],
+                        "_o": np.r_[ex["order"].to_numpy(np.int64), [0, 0]]})
+    mine = pd.DataFrame({"ts": bad["ts"].reset_index(drop=True),
+                         "source": pd.Series(bad["source"].astype(object).to_numpy(dtype=object), dtype=object),
+                         "line_no": bad["line_no"].to_numpy(dtype=float, na_value=np.nan),
+                         "_o": (bad[ORDER_COLUMN].to_numpy(dtype=np.int64, na_value=0) if ORDER_COLUMN in bad.columns
+                                else np.zeros(len(bad), np.int64))})
+    both = pd.concat([mine, add], ignore_index=True) if len(bad) else add
+    both["_t"] = both["ts"].astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").astype(np.int64) \
+        if len(both) else np.array([], np.int64)
+    return both.sort_values(["_t", "_o"], kind="stable", ignore_index=True).drop(columns=["_t", "_o"])
 
 
 def _folded_closes(ctx: Context) -> pd.Series:

@@ -171,6 +171,10 @@ def _auth_succeeded(ctx: Context, ip: str, after: pd.Timestamp | None) -> bool:
     m = _str_eq(ev["client_ip"], ip) & ev["sasl_username"].notna().to_numpy() & ~_str_eq(ev["event"], "auth_failure")
     if after is not None:
         m &= (ev["ts"] >= after).fillna(False).to_numpy(dtype=bool)
+    logins = ctx.bulk.logins if ctx.bulk is not None else None  # the weekly's, folded per step
+    if not m.any() and logins is not None and len(logins):
+        seen = logins["ts_max"].to_numpy()[(logins["client_ip"] == ip).to_numpy(dtype=bool)]
+        return bool(len(seen)) and (after is None or bool((seen >= pd.Timestamp(after).value).any()))
     return bool(m.any())
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 from .. import __version__
 from ..store import load_manifest
 from .events import ORDER as ORDER  # the detectors' rows' order (re-exported)
-from .events import week_events
+from .events import deferred_qids, week_events
 
 __all__ = [
     "BASELINE_WEEKS",
@@ -278,8 +278,10 @@ def build_weekly(
     found: list[dict[str, Any]] = []
     if findings:
         until = monday + dt.timedelta(days=7)
-        ev, bulk = week_events(store, monday, until)
-        hist, hist_bulk = week_events(store, base_mondays[-1], monday) if base_mondays else (None, None)
+        # the deferred messages of the week and its history: the only queue ids kept of the folded lines
+        deferred = deferred_qids(store, base_mondays[-1] if base_mondays else monday, until)
+        ev, bulk = week_events(store, monday, until, deferred)
+        hist, hist_bulk = week_events(store, base_mondays[-1], monday, deferred) if base_mondays else (None, None)
         for f in detect_anomalies(ev, baseline=hist, now=pd.Timestamp(until, tz="UTC"), kb=kb, bulk=bulk,
                                   bulk_history=hist_bulk)[:25]:
             found.append(f.to_dict())

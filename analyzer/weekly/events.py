@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .. import heap
+from ..anomalies import folded
 
 __all__ = ["ORDER", "READ_COLUMNS", "ROW_COLUMNS", "week_events"]
 
@@ -142,6 +143,10 @@ class _Day:
         self.rows = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, blank_columns=QUIET_BLANK)
         self.bulk = BulkFold()
         self.sent: list[pd.DataFrame] = []
+        # the day's session ends and logins, a few columns of their lines: counted once per day
+        # (a group-by per batch cost more CPU than the counts save)
+        self.ends: list[pd.DataFrame] = []
+        self.logins: list[pd.DataFrame] = []
 
     def add(self, df: pd.DataFrame) -> None:
         from ..anomalies.aggregates import ORDER_COLUMN, counted_apart, is_bulk
@@ -151,8 +156,20 @@ class _Day:
         sent = is_sent(df)  # counted per step (Bulk.sent), their seconds and last lines in the Bulk
         if sent.any():
             self.sent.append(sent_counts(df.loc[sent, ["ts", "recipient", "provider"]], SENT_STEP))
+        # session ends and SASL logins: counted per step (.anomalies.folded), their seconds,
+        # last lines and queue ids in the Bulk; the inbound disconnects only there (closed or not)
+        ends, logins = folded.is_session_end(df), folded.is_login(df)
+        if ends.any():
+            e = df.loc[ends, ["ts", "event", "smtp_stage", "cause", "source", "line_no", "host"]]
+            us = e["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
+            order = _order_key(us, e["host"].astype(object).to_numpy(), e["source"].astype(object).to_numpy(),
+                               e["line_no"].to_numpy(dtype=np.int64, na_value=0), self.rank)
+            self.ends.append(e.drop(columns=["host"]).assign(_o=order))
+        if logins.any():
+            self.logins.append(df.loc[logins, ["ts", "client_ip"]])
         # the local ones that say nothing: their seconds and last lines only (no counts read)
         m = is_bulk(df) | counted_apart(df) | traffic_only(df) | sent | is_local_sent(df)
+        m |= ends | logins | folded.is_quiet_disconnect(df)
         # without the sender: the Bulk keeps no senders (the weekly reads none); without the reply
         # class, which no detector reads of a Bulk: one row per second, file, host and kind (the
         # reply classes of a second apart made its table several times longer)
@@ -165,7 +182,7 @@ class _Day:
         keep.attrs.update(df.attrs)
         self.rows.add(keep, blank=quiet_rows(keep))  # texts nothing reads, as the report's rows
 
-    def result(self) -> tuple[pd.DataFrame, Any, Any, pd.DataFrame]:
+    def result(self) -> tuple[pd.DataFrame, Any, Any, pd.DataFrame, dict[str, Any]]:
         from ..anomalies.sent import combine
 
         ev = self.rows.result()
@@ -178,7 +195,13 @@ class _Day:
                                                t["source"].to_numpy(),
                                                np.nan_to_num(t["last_line"].to_numpy(), nan=0).astype(np.int64),
                                                self.rank))
-        return ev, t, _first_seen_of_day(b.qids), combine(self.sent)
+        ends, examples = None, None
+        if self.ends:
+            e = pd.concat(self.ends, ignore_index=True)
+            ends, examples = folded.end_counts(e, SENT_STEP, e["_o"].to_numpy())
+        logins = folded.login_counts(pd.concat(self.logins, ignore_index=True), SENT_STEP) if self.logins else None
+        more = {"ends": ends, "end_examples": examples, "logins": logins}
+        return ev, t, _first_seen_of_day(b.qids), combine(self.sent), more
 
 
 #: The folded seconds' columns of few values, held as Categoricals over the week (a code per row,
@@ -207,17 +230,36 @@ def _concat_compact(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return out[columns]
 
 
-def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tuple[pd.DataFrame, Any]:
+def deferred_qids(store: str | os.PathLike, since: dt.date, until: dt.date) -> np.ndarray:
+    """The queue ids (:func:`~analyzer.anomalies.aggregates.qid_hash`, sorted, distinct) of the
+    deferred deliveries of ``[since, until)``: the only messages whose first time the deferral
+    detector looks up among the folded lines. Three columns read, batch by batch."""
+    from ..anomalies.aggregates import _eq, qid_hash
+    from ..store import iter_event_batches
+
+    parts = [np.array([], dtype=np.uint64)]
+    for t in iter_event_batches(store, since=since, until=until, columns=["event", "status", "queue_id"]):
+        df = t.to_pandas(types_mapper=pd.ArrowDtype)
+        m = _eq(df["event"], "delivery") & _eq(df["status"], "deferred") & df["queue_id"].notna().to_numpy(dtype=bool)
+        if m.any():
+            parts.append(np.unique(qid_hash(df["queue_id"][m])))
+    return np.unique(np.concatenate(parts))
+
+
+def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
+                deferred: np.ndarray | None = None) -> tuple[pd.DataFrame, Any]:
     """The events of ``[since, until)`` as the detectors read them (see the module docstring): the
     kept rows in :data:`ORDER` with their order key (``ORDER_COLUMN``, the order within each
-    second), and a ``Bulk`` of the folded lines whose ``last_order`` is the same key."""
+    second), and a ``Bulk`` of the folded lines whose ``last_order`` is the same key. With
+    ``deferred`` (:func:`deferred_qids` of every range the detectors read together), the Bulk's
+    queue ids are only those: the others' first times are never looked up."""
     from ..anomalies.aggregates import ORDER_COLUMN, Bulk
     from ..report.fold import RowsFold
     from ..store import iter_event_batches
 
     rank = _pair_ranks(store, since, until)
     week = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, categorical=_FEW)
-    tables, qids, sent = [], [], []
+    tables, qids, sent, ends, logins = [], [], [], [], []
     done = held = 0
     for lo, hi in _days(since, until):
         day = _Day(rank)
@@ -226,8 +268,11 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tup
             df.attrs.update({"input": 0, "first_row": done})  # the last line of a folded second: read order
             done += len(df)
             day.add(df)
-        ev, table, q, s = day.result()
+        ev, table, q, s, more = day.result()
         sent.append(s)
+        if more["ends"] is not None:
+            ends.append((more["ends"], more["end_examples"]))
+        logins.append(more["logins"])
         del day
         if len(ev):
             ev.attrs.update({"input": 0, "first_row": held})
@@ -236,6 +281,8 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tup
         del ev
         if len(table):
             tables.append(_compact(table))
+        if deferred is not None and len(q):
+            q = q[np.isin(q["qid"].to_numpy(), deferred)].reset_index(drop=True)
         if len(q):
             qids.append(q)
         heap.give_back()  # the day's batches and temporaries, before the next day is read
@@ -248,5 +295,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date) -> tup
     from ..anomalies.sent import combine
 
     q = pd.concat(qids, ignore_index=True) if qids else Bulk.empty().qids
-    return ev, Bulk(t, q, sent=combine(sent), sent_step=SENT_STEP)
+    e, examples = folded.combine_ends(ends)
+    return ev, Bulk(t, q, sent=combine(sent), sent_step=SENT_STEP, ends=e, end_examples=examples,
+                    logins=folded.combine_logins(logins))
 

@@ -1,0 +1,137 @@
+"""Session ends and SASL logins counted per time step instead of held as rows (the weekly report's fold).
+
+Of an inbound session's abnormal end (a lost connection or timeout that says nothing else:
+:func:`is_session_end`) the detectors read its time, event, SMTP stage, cause and file/line: the
+session-end detector counts them per bucket against the normal closes, and for a flagged run
+reads the most frequent stage and cause, the first lines (evidence) and the first and last
+time. So the weekly report counts them per (step, event, stage, cause) with each key's first
+and last time (:func:`end_counts`) and keeps each key's first :data:`EXAMPLES` lines
+(:func:`end_examples`); their seconds and last lines go to the Bulk like the other folded lines.
+
+Of a received line that names a SASL user (:func:`is_login`) only the severity policy reads
+something beyond its second and queue id: whether the client logged in at or after a time. So
+the weekly report keeps per (step, client) the last time (:func:`login_counts`).
+
+Both tables are a :class:`~analyzer.anomalies.aggregates.Bulk`'s ``ends``/``end_examples`` and
+``logins``; without them (the nightly report) every such line is a row and nothing changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .aggregates import _eq, _seconds_ns
+
+__all__ = ["END_KEYS", "EXAMPLES", "combine_ends", "combine_logins", "end_counts", "is_login", "is_session_end",
+           "login_counts", "quiet", "weighted_mode"]
+
+#: The keys the session ends are counted per.
+END_KEYS = ["sec", "event", "smtp_stage", "cause"]
+#: Lines kept per key as evidence: a finding shows at most ``max_evidence`` (anomalies.toml, 5).
+EXAMPLES = 5
+
+
+def quiet(df: pd.DataFrame) -> np.ndarray:
+    """Lines that no detector reads for their text or outcome: not a failure, not outbound, no
+    resource trouble, and none of our own lines (neither inbound nor outbound) that says
+    something (the server-trouble detector matches their texts); with a time."""
+    from .context import FAILURES
+
+    m = ~_eq(df["outcome"], FAILURES) & ~_eq(df["direction"], ("outbound", "local"))
+    m &= ~_eq(df["cause"], "local.resource") & df["ts"].notna().to_numpy(dtype=bool)
+    own = ~_eq(df["direction"], ("outbound", "inbound"))
+    says = df["detail"].notna().to_numpy(dtype=bool) | df["reply_text"].notna().to_numpy(dtype=bool)
+    return m & ~(own & says)
+
+
+def is_session_end(df: pd.DataFrame) -> np.ndarray:
+    """Inbound lost connections and timeouts (:func:`quiet`, naming no SASL user, of no message)."""
+    m = _eq(df["event"], ("lost_connection", "timeout")) & quiet(df)
+    return m & df["sasl_username"].isna().to_numpy(dtype=bool) & df["queue_id"].isna().to_numpy(dtype=bool)
+
+
+def is_quiet_disconnect(df: pd.DataFrame) -> np.ndarray:
+    """Inbound disconnects (:func:`quiet`, naming no SASL user): the session-end detector reads
+    only whether they had a QUIT (the Bulk's ``closed``/``unclosed`` counts)."""
+    return _eq(df["event"], "disconnect") & quiet(df) & df["sasl_username"].isna().to_numpy(dtype=bool)
+
+
+def is_login(df: pd.DataFrame) -> np.ndarray:
+    """Received lines (:func:`quiet`) that name a SASL user and a client."""
+    m = _eq(df["event"], "received") & quiet(df) & df["sasl_username"].notna().to_numpy(dtype=bool)
+    return m & df["client_ip"].notna().to_numpy(dtype=bool)
+
+
+def _text(s: pd.Series) -> np.ndarray:
+    out = s.astype(object).to_numpy(dtype=object, copy=True)
+    out[pd.isna(out)] = None
+    return out
+
+
+def end_counts(rows: pd.DataFrame, step: int, order: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Session ends (``rows``: ``ts``, ``event``, ``smtp_stage``, ``cause``, ``source``, ``line_no``;
+    ``order`` their order within a second) counted per (``step``-second step, event, stage,
+    cause): ``n``, ``ts_min``, ``ts_max`` (ns); and each key's first :data:`EXAMPLES` lines."""
+    sec, ns = _seconds_ns(rows["ts"])
+    t = pd.DataFrame({"sec": (sec // step) * step, "event": _text(rows["event"]),
+                      "smtp_stage": _text(rows["smtp_stage"]), "cause": _text(rows["cause"]),
+                      "ts": ns, "order": order, "source": _text(rows["source"]),
+                      "line_no": rows["line_no"].to_numpy(dtype=np.float64, na_value=np.nan)})
+    return _counts(t), _first(t)
+
+
+def _counts(t: pd.DataFrame) -> pd.DataFrame:
+    if "n" not in t.columns:
+        t = t.assign(n=np.ones(len(t), np.int64), ts_min=t["ts"], ts_max=t["ts"])
+    g = t.groupby(END_KEYS, dropna=False, sort=True).agg(n=("n", "sum"), ts_min=("ts_min", "min"),
+                                                         ts_max=("ts_max", "max")).reset_index()
+    for c in END_KEYS[1:]:
+        g[c] = _text(g[c])
+    return g
+
+
+def _first(t: pd.DataFrame) -> pd.DataFrame:
+    """Each key's first :data:`EXAMPLES` lines, by time and then order."""
+    cols = [*END_KEYS, "ts", "order", "source", "line_no"]
+    t = t[cols].sort_values(["ts", "order"], kind="stable")
+    keep = t.groupby(END_KEYS, dropna=False, sort=False).cumcount().to_numpy() < EXAMPLES
+    return t[keep].reset_index(drop=True)
+
+
+def combine_ends(parts: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The counts and examples of several :func:`end_counts` together (None, None without any)."""
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return None, None
+    return (_counts(pd.concat([p[0] for p in parts], ignore_index=True)),
+            _first(pd.concat([p[1] for p in parts], ignore_index=True)))
+
+
+def login_counts(rows: pd.DataFrame, step: int) -> pd.DataFrame:
+    """SASL-named received lines (``ts``, ``client_ip``) per (step, client): first and last time (ns)."""
+    sec, ns = _seconds_ns(rows["ts"])
+    t = pd.DataFrame({"sec": (sec // step) * step, "client_ip": _text(rows["client_ip"]), "ts_min": ns, "ts_max": ns})
+    return combine_logins([t])
+
+
+def combine_logins(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return None
+    t = pd.concat(parts, ignore_index=True)
+    return t.groupby(["sec", "client_ip"], sort=True).agg(ts_min=("ts_min", "min"), ts_max=("ts_max", "max")).reset_index()
+
+
+def weighted_mode(values: pd.Series, weights: np.ndarray) -> Any:
+    """The most frequent non-null value of ``values`` counting each ``weights`` times, the least
+    among equals (as ``Series.mode().iloc[0]`` of the rows over sorted categories or strings);
+    None when every value is null."""
+    s = pd.Series(np.asarray(weights, dtype=np.int64), index=pd.Index(_text(values), dtype=object))
+    s = s[s.index.notna()]
+    if s.empty:
+        return None
+    c = s.groupby(level=0, sort=True).sum()
+    return sorted(c.index[c.to_numpy() == c.max()].tolist())[0]
