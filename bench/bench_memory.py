@@ -23,7 +23,7 @@ bench/week_shift.py from the day store.
 Every run is appended to ``--json`` as it ends (a long run that stops keeps what it measured).
 The table: per (MTA, command) the peak PSS at each size, wall / CPU at each size, the growth of the
 peak from the smallest size to the largest and PASS/FAIL against issue 12 (≤ 400 MiB at every size,
-growth ≤ +15%; a size missing or failed: FAIL). ``--before DIR`` runs each command of another
+growth ≤ +15%; a run that failed: FAIL; a size not run and nothing over: incomplete). ``--before DIR`` runs each command of another
 checkout just before this one's, as ``COMMAND (before)``.
 """
 
@@ -107,12 +107,13 @@ def verdict(peaks: dict[int, float], sizes: list[int]) -> tuple[str, str]:
     growth = ""
     if len(sizes) > 1 and have[0] and have[-1]:
         growth = f"{have[-1] / have[0] - 1:+.0%}"
-    if any(p is None for p in have):
-        return growth, "FAIL (missing)"
-    over = [label(n) for n, p in zip(sizes, have, strict=True) if p > CAP_MIB]  # type: ignore[operator]
-    grew = len(sizes) > 1 and have[-1] / have[0] - 1 > GROWTH  # type: ignore[operator]
+    over = [label(n) for n, p in zip(sizes, have, strict=True) if p is not None and p > CAP_MIB]
+    grew = len(sizes) > 1 and bool(growth) and have[-1] / have[0] - 1 > GROWTH  # type: ignore[operator]
     why = ([f">400 at {','.join(over)}"] if over else []) + (["growth"] if grew else [])
-    return growth, "PASS" if not why else "FAIL (" + "; ".join(why) + ")"
+    if why:
+        return growth, "FAIL (" + "; ".join(why) + ")"
+    missing = [label(n) for n, p in zip(sizes, have, strict=True) if p is None]
+    return growth, f"incomplete (no {','.join(missing)})" if missing else "PASS"
 
 
 def render(runs: list[dict]) -> str:
@@ -137,6 +138,8 @@ def render(runs: list[dict]) -> str:
                 cells.append("failed" if mine else "—")
                 tcells.append("")
         growth, ok_text = verdict(peaks, sizes)
+        if "failed" in cells:
+            ok_text = f"FAIL (exit at {','.join(label(n) for n, c in zip(sizes, cells, strict=True) if c == 'failed')})"
         rows.append(f"| {mta} | {cmd} | {' | '.join(cells)} | {growth} | {ok_text} | {' | '.join(tcells)} |")
     return "\n".join(rows)
 
