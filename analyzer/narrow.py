@@ -42,8 +42,9 @@ from .parsers import LineCounts
 from .pipeline import EventStream, row_hash
 from .schema import empty_table, to_pandas
 
-__all__ = ["SearchFold", "collect_matching", "collect_store_matching", "read_store_matching", "search_files_stream",
-           "search_store_stream", "search_stream", "search_wanted", "trace_wanted"]
+__all__ = ["KEY_COLUMNS", "SearchFold", "collect_matching", "collect_store_matching", "read_store_matching",
+           "search_files_stream", "search_store_stream", "search_stream", "search_wanted", "trace_wanted",
+           "wanted_columns"]
 
 Wanted = Callable[[pa.Table], np.ndarray]
 
@@ -150,10 +151,13 @@ def collect_matching(stream: EventStream, wanted: Wanted) -> Any:
     return ParseResult(to_pandas(table), stream.counts, stream.files, stream.warnings)
 
 
-def collect_store_matching(scan: Iterable[pa.Table], wanted: Wanted) -> pa.Table | None:
-    """The rows of a store scan (:func:`analyzer.store.iter_event_batches`, read twice) of every
-    message that can match ``wanted``, in the scan's order; None when nothing can match."""
-    pieces = _two_passes(((0, t) for t in scan), lambda: ((0, t) for t in scan), wanted)
+def collect_store_matching(scan: Iterable[pa.Table], wanted: Wanted,
+                           first: Iterable[pa.Table] | None = None) -> pa.Table | None:
+    """The rows of a store scan (:func:`analyzer.store.iter_event_batches`) of every message that can
+    match ``wanted``, in the scan's order; None when nothing can match. Pass 1 reads ``first`` (the
+    same rows, in the same order, of the columns ``wanted`` needs) or else ``scan``; pass 2 ``scan``."""
+    first = scan if first is None else first
+    pieces = _two_passes(((0, t) for t in first), lambda: ((0, t) for t in scan), wanted)
     return pa.concat_tables([t for _, t in pieces]) if pieces else None
 
 
@@ -164,7 +168,9 @@ def read_store_matching(store: Any, wanted: Wanted, since: Any = None, until: An
     from .store import iter_event_batches, scan_frame
 
     scan = iter_event_batches(store, since=since, until=until)
-    table = collect_store_matching(scan, wanted)
+    cols = wanted_columns(wanted)  # pass 1: only what it tests (Parquet projection)
+    first = iter_event_batches(store, since=since, until=until, columns=cols) if cols is not None else None
+    table = collect_store_matching(scan, wanted, first)
     return scan_frame(table if table is not None else scan.schema.empty_table(), scan)
 
 
@@ -244,19 +250,35 @@ def _empty_like(stream: EventStream) -> pa.Table:
     return empty_table()
 
 
+#: Columns pass 1 reads besides those a filter tests: the keys (:func:`_key`, :func:`_line`) and the links.
+KEY_COLUMNS = ("host", "queue_id", "related_id", "source", "line_no")
+_EVENT_COLUMNS = {"code": ("reply_code", "enhanced_code", "dsn"), "relay": ("relay_ip", "relay_host"),
+                  "text": ("reply_text", "detail")}
+_MESSAGE_COLUMNS = {"sender": ("sender",), "recipient": ("recipient", "orig_recipient"),
+                    "domain": ("recipient", "orig_recipient", "sender"), "client_ip": ("client_ip",),
+                    "queue_id": (), "message_id": ("message_id",)}
+
+
+def wanted_columns(wanted: Wanted) -> list[str] | None:
+    """The columns ``wanted`` (and pass 1) reads, for a store read to project on; None: every column."""
+    cols = getattr(wanted, "columns", None)
+    return None if cols is None else list(dict.fromkeys((*KEY_COLUMNS, *cols)))
+
+
 def search_wanted(filters: Any) -> Wanted:
     """The events that can make a message match ``filters`` (an :class:`analyzer.search.Filters`):
     with filters about a line, the lines passing them all; else the lines that satisfy any one
     filter about the message by their own columns (a sender on qmgr's line, a recipient on a
-    delivery's)."""
+    delivery's). Its ``columns``: the columns it tests (None with ``cause``: classification reads them all)."""
     from .search import Filters, _event_mask, _row_mask
+
+    given = [n for n in ("sender", "recipient", "domain", "client_ip", "queue_id", "message_id")
+             if getattr(filters, n)]
 
     def wanted(table: pa.Table) -> np.ndarray:
         ev = to_pandas(table)
         if filters.event_level():
             return _event_mask(SimpleNamespace(events=ev), filters, np.arange(len(ev)))
-        given = [n for n in ("sender", "recipient", "domain", "client_ip", "queue_id", "message_id")
-                 if getattr(filters, n)]
         if not given:  # no filter: every message
             return np.ones(len(ev), dtype=bool)
         ev = ev.assign(queue_ids=ev["queue_id"])
@@ -265,6 +287,12 @@ def search_wanted(filters: Any) -> Wanted:
             hit |= _row_mask(ev, Filters(**{name: getattr(filters, name)}))
         return hit
 
+    if filters.event_level():
+        cols = [] if not (filters.since is not None or filters.until is not None) else ["ts"]
+        cols += [c for name, names in _EVENT_COLUMNS.items() if getattr(filters, name) for c in names]
+        wanted.columns = None if filters.cause else cols  # type: ignore[attr-defined]
+    else:
+        wanted.columns = [c for name in given for c in _MESSAGE_COLUMNS[name]]  # type: ignore[attr-defined]
     return wanted
 
 
@@ -284,6 +312,7 @@ def trace_wanted(query: str) -> Wanted:
                 hit = pc.or_(hit, pc.equal(pc.utf8_lower(pc.fill_null(table.column(name), "")), bare))
         return hit.to_numpy(zero_copy_only=False)
 
+    wanted.columns = ["message_id"] + (["sender", "recipient", "orig_recipient"] if "@" in q else [])  # type: ignore[attr-defined]
     return wanted
 
 
@@ -295,6 +324,9 @@ def trace_wanted(query: str) -> Wanted:
 #: hold ~20 MiB where 20,000 held ~80 MiB (1M-line Postfix day, search --code 5xx: summed PSS
 #: 322 -> 260 MiB), for ~20% more CPU (more, smaller link and search calls).
 FLUSH_ROWS = 5_000
+#: Rows per batch of ``search --store``'s pass 2 (every column read): 5,000 rows of 46 columns hold
+#: ~9 MiB of Arrow where the store's default 20,000 held ~35 MiB.
+STORE_PASS2_ROWS = 5_000
 _ORDER = ["_k_ts", "_k_first", "_k_src", "_k_line", "_k_pos", "_k_row"]
 
 
@@ -470,10 +502,15 @@ def search_store_stream(store: Any, filters: Any, since: Any = None, until: Any 
     from .store import iter_event_batches, scan_frame
 
     rows = {"batch_rows": batch_rows} if batch_rows else {}
-    scan = iter_event_batches(store, since=since, until=until, **rows)
+    # pass 2 reads every column: smaller batches (a 20,000-row batch of 46 columns is ~35 MiB of Arrow)
+    scan = iter_event_batches(store, since=since, until=until, batch_rows=batch_rows or STORE_PASS2_ROWS)
     # where each matched message was last seen: a third read, of two columns only (no index of
     # every queue id of the store)
     ids = iter_event_batches(store, since=since, until=until, columns=["host", "queue_id"], **rows)
-    return search_stream(((0, t) for t in scan), lambda: ((0, t) for t in scan), filters,
+    # pass 1 reads only the columns the filters test and the keys (Parquet projection): a batch of
+    # 5-10 columns, not 46
+    cols = wanted_columns(search_wanted(filters))
+    first = iter_event_batches(store, since=since, until=until, columns=cols, **rows) if cols is not None else scan
+    return search_stream(((0, t) for t in first), lambda: ((0, t) for t in scan), filters,
                          lambda t: scan_frame(t, scan), fold or SearchFold(keep), scan.schema.empty_table(),
                          flush_rows, ids=lambda: iter(ids))
