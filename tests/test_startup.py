@@ -171,3 +171,40 @@ def test_pyarrow_sees_pandas_once_it_is_imported():
     got = [subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, cwd=ROOT, check=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120).stdout for mode in ("plain", "refuse")]
     assert got[0] == got[1] and "dictionary" in got[0]
+
+
+#: What `report` imports for its own work, which the parse workers need not have (analyzer.cli.report._HEAVY).
+REPORT_HEAVY = ("pandas", "analyzer.anomalies", "analyzer.report", "analyzer.report.run")
+
+
+def _report_forks(log: Path, workers: int) -> tuple[list[list[str]], str]:
+    """(for each fork of the main process of `maillens report - -f json`, which of REPORT_HEAVY it
+    had imported then; the report)."""
+    code = ("import os, sys\nfrom analyzer.cli import main\nheld = []\n"
+            f"os.register_at_fork(before=lambda: held.append(sorted(m for m in {REPORT_HEAVY!r} if m in sys.modules)))\n"
+            "sys.argv = ['maillens', 'report', '-', '--year', '2026', '--tz', 'UTC', '-f', 'json',"
+            " '--now', '2026-11-29T00:00:00Z']\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print()\nprint(held)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "MAILLENS_WORKERS": str(workers)}
+    with open(log, "rb") as fh:
+        r = subprocess.run([sys.executable, "-c", code], stdin=fh, capture_output=True, text=True, cwd=ROOT,
+                           check=True, env=env, timeout=300)
+    *out, held = r.stdout.strip().splitlines()
+    return ast.literal_eval(held), "\n".join(out)
+
+
+@pytest.mark.parametrize("mta", ["postfix", "exim"])
+def test_report_forks_its_workers_before_its_heavy_imports(tmp_path, mta):
+    """`report` starts its parse workers before it imports pandas and the report's modules (a
+    thread imports them while the workers parse): at every fork the main process held none of
+    them. The report is the one a single process (no fork) makes."""
+    _native_engine()
+    from bench.generate_logs import generate
+
+    log = tmp_path / "day.log"
+    generate(mta=mta, lines=3000, seed=5, out=log, start="2026-11-28T00:00:00", hours=24)
+    forks, two = _report_forks(log, 2)
+    assert forks and all(held == [] for held in forks), forks
+    _, one = _report_forks(log, 1)
+    assert one == two and '"schema_version"' in two

@@ -97,6 +97,97 @@ def _attribute_from_store(result: Any, store: Path, kb: Any) -> Any:
     return dataclasses.replace(result, events=events)
 
 
+#: What the report needs once the logs are read and the parse does not: pandas, the detectors and
+#: the report's modules (~0.3 CPU-s). Imported after the workers fork (:func:`_report_classifier`).
+_HEAVY = ("pandas", "analyzer.anomalies", "analyzer.report", "analyzer.report.run", "analyzer.output")
+
+
+def _heavy_imports(fmt: str) -> None:
+    import importlib
+    from contextlib import suppress
+
+    with suppress(Exception):  # only a head start: the main thread imports whatever is missing
+        for name in (*_HEAVY, f"analyzer.report.{fmt}"):  # (the renderer: a module named as its format)
+            importlib.import_module(name)
+
+
+def _report_classifier(kb: Any, fmt: str) -> Any:
+    """The stream's classifier (:class:`analyzer.classify_stream.StreamClassifier`), whose
+    ``prepare`` also imports :data:`_HEAVY` on a thread: the stream calls it once its workers
+    have forked (:class:`analyzer.pipeline.EventStream`, as for ``parse``'s classifier warm-up,
+    :meth:`analyzer.class_cache.Classifier.prepare`), so the imports run while they parse the
+    first blocks, and no worker is forked while that thread holds an import lock. Without
+    workers, or with workers that answer the classification (3+, analyzer.pipeline.ANSWER_IN_WORKERS),
+    the stream does not call it: the main thread imports them when it first needs them."""
+    import threading
+
+    from ..classify_stream import StreamClassifier
+
+    class ReportClassifier(StreamClassifier):
+        importing: threading.Thread | None = None
+
+        def prepare(self) -> None:
+            super().prepare()
+            if self.importing is None:
+                self.importing = threading.Thread(target=_heavy_imports, args=(fmt,), name="maillens-warm-report",
+                                                  daemon=True)
+                self.importing.start()
+
+        def imported(self) -> None:
+            """Wait for the imports ``prepare`` started, if it did."""
+            if self.importing is not None:
+                self.importing.join()
+
+    return ReportClassifier(kb)
+
+
+class _Resumed:
+    """An event stream whose first batch was taken already: that batch, then the others, and
+    the stream's attributes (counts, files, warnings ...)."""
+
+    def __init__(self, stream: Any, first: Any, rest: Any) -> None:
+        self._stream, self._first, self._rest = stream, first, rest
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def __iter__(self) -> Any:
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield first
+        yield from self._rest
+
+
+def _collect(stream: Any, kb: Any, classifier: Any, lo: dt.datetime | None, hi: dt.datetime | None) -> Any:
+    """The report's fold of the stream (:func:`analyzer.report.run.collect_report_events`), its
+    heavy imports made once the stream has started: the workers fork at its first batch."""
+    batches = iter(stream)
+    try:
+        first = next(batches, None)
+        classifier.imported()
+        import pandas as pd
+
+        from ..report import ReportWindow
+        from ..report.run import collect_report_events
+
+        window = ReportWindow(None if lo is None else pd.Timestamp(lo), None if hi is None else pd.Timestamp(hi))
+        return collect_report_events(_Resumed(stream, first, batches), kb, window)
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+        classifier.imported()  # (no thread left importing when an error ends the run)
+
+
+def _load_params(path: Path | None) -> dict[str, Any]:
+    from ..anomalies import AnomalyConfigError, load_params
+
+    try:
+        return load_params(path)
+    except AnomalyConfigError as exc:
+        fail(f"--anomalies: {exc}", exc.hint, EXIT_INPUT if "cannot read" in str(exc) else EXIT_USAGE)
+
+
 def _render_terminal(text: str) -> None:
     """The plain-text report with colour: severities, section titles."""
     from rich.text import Text
@@ -178,27 +269,26 @@ def report(
     zone = check_tz(tz)
     wall = when(now, "--now", now=dt.datetime.now(dt.UTC), tz=zone) or dt.datetime.now(dt.UTC)
     lo, hi = resolve_window(since=since, until=until, today=today, yesterday=yesterday, last=last, now=wall, tz=zone)
-    from ..anomalies import SEVERITIES, AnomalyConfigError, load_params
-
-    try:
-        params = load_params(anomalies)
-    except AnomalyConfigError as exc:
-        fail(f"--anomalies: {exc}", exc.hint, EXIT_INPUT if "cannot read" in str(exc) else EXIT_USAGE)
+    # a site's thresholds are checked before the logs are read (importing the detectors, and
+    # pandas, before the workers start); the defaults after (analyzer.anomalies: the package)
+    params = _load_params(anomalies) if anomalies is not None else None
     kb = load_kb(rules)
-    import pandas as pd
-
-    from ..classify_stream import StreamClassifier
-    from ..report import ReportWindow
-    from ..report.run import collect_report_events
-
-    window = ReportWindow(None if lo is None else pd.Timestamp(lo), None if hi is None else pd.Timestamp(hi))
-    # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone
-    result = run_stream(logs, lambda stream: collect_report_events(stream, kb, window), year=year, tz=tz,
-                        fmt=log_format, classifier=StreamClassifier(kb))
+    # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone;
+    # pandas and the report's modules are imported while its workers parse (_report_classifier)
+    classifier = _report_classifier(kb, fmt)
+    result = run_stream(logs, lambda stream: _collect(stream, kb, classifier, lo, hi), year=year, tz=tz,
+                        fmt=log_format, classifier=classifier)
     for w in result.warnings:
         warn(w)
+    import pandas as pd
+
+    from ..anomalies import SEVERITIES
     from ..output import OutputError, atomic_write_text
     from ..report import Redactor, make_report, render
+
+    window = result.window
+    if params is None:
+        params = _load_params(None)
 
     baseline = None
     if store is not None:
