@@ -404,12 +404,17 @@ def _fold_split(arr: pa.Array, state: Any) -> tuple[pa.Table, pa.Array, dict[str
     headers, no_header, ts, hdr_kind = got
     n = len(f_rows) // 8
     reps = conform(pa.table(native.rows_columns(len(g_rows) // 8, g_cols))).select(CLASS_KEY)
-    if ckeys:  # the groups' classification keys but the relay host's provider (class_cache.folded_key)
-        reps = reps.append_column(CKEY, pa.array(np.frombuffer(ckeys, np.uint64)))
     fast = {"row": np.frombuffer(f_rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
             "ts": pc.filter(ts, pa.array(hdr_kind == 2)), "queue_id": native.string_column(n, qid),
-            "recipient": native.string_column(n, rcpt), "reps": reps}
+            "recipient": native.string_column(n, rcpt), "reps": with_ckeys(reps, ckeys)}
     return headers, no_header, fast
+
+
+def with_ckeys(reps: pa.Table, ckeys: bytes) -> pa.Table:
+    """A fold's groups (``reps``) with their classification keys but the relay host's provider
+    (:data:`CKEY`, :func:`analyzer.class_cache.folded_key`) where it computed them (``ckeys``:
+    uint64 bytes, empty without a masker): :func:`_packed` then merges them by key (:func:`_classes`)."""
+    return reps.append_column(CKEY, pa.array(np.frombuffer(ckeys, np.uint64))) if ckeys else reps
 
 
 def _merged(table: pa.Table, fast: dict[str, Any], source: str, first_line: int) -> pa.Table:

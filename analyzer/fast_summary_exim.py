@@ -73,21 +73,23 @@ def fold_exim_batch(arr: pa.Array, lines: Any, n_nul: int, first_line: int, ctx:
 def _folded(fold: Any, arr: pa.Array, tz: str) -> dict[str, Any] | None:
     """The Rust fold of a block: of the lines read whole their position (``row``), group, stamp,
     queue id and recipient, and the groups' representatives (``reps``: :data:`CLASS_KEY`
-    columns); None when it read no line."""
+    columns, and their classification keys as the Postfix fold's, ``fast_summary.with_ckeys``);
+    None when it read no line."""
     from . import native
     from .class_cache import CLASS_KEY
+    from .fast_summary import with_ckeys
     from .parsers.exim_fast import reader
     from .schema import conform
 
     offsets, data = native.string_buffers(arr)
-    rows, gid, ts, local, qid, rcpt, groups = fold(reader(), offsets, data, native.threads())
+    rows, gid, ts, local, qid, rcpt, groups, ckeys = fold(reader(), offsets, data, native.threads(), native.masker())
     n = len(rows) // 8
     if n == 0:
         return None
     return {"row": np.frombuffer(rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
             "ts": _stamps(pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(ts)]), local, tz),
             "queue_id": native.string_column(n, qid), "recipient": native.string_column(n, rcpt),
-            "reps": conform(pa.table(_columns(*groups))).select(CLASS_KEY)}
+            "reps": with_ckeys(conform(pa.table(_columns(*groups))).select(CLASS_KEY), ckeys)}
 
 
 def _stamps(micros: pa.Array, local: Any, tz: str) -> pa.Array:

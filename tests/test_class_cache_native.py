@@ -86,7 +86,7 @@ def test_masks_are_linear_in_the_text(masker):
 
 def test_fold_keys_group_as_class_key(tmp_path):
     """The fold's groups: equal folded keys exactly where the Python class keys are equal."""
-    from analyzer.fast_summary import CKEY, _fold_split
+    from analyzer.fast_summary import _fold_split
     from analyzer.parsers import arrow_lines
     from analyzer.parsers.syslog import Clock, HeaderState
 
@@ -98,7 +98,28 @@ def test_fold_keys_group_as_class_key(tmp_path):
     arr, _ = arrow_lines(p.read_text().splitlines())
     got = _fold_split(arr, HeaderState(Clock(tz="UTC")))
     assert got is not None
-    reps = got[2]["reps"]
+    _same_partition(got[2]["reps"])
+
+
+def test_exim_fold_keys_group_as_class_key(tmp_path):
+    """The Exim fold's groups (native/src/fold_exim.rs: the same Masker over the Exim readers'
+    rows): equal folded keys exactly where the Python class keys are equal."""
+    from analyzer import fast_summary_exim
+
+    if fast_summary_exim.fold_exim() is None or native.masker() is None:
+        pytest.skip("no native Exim fold in this build")
+    p = tmp_path / "mainlog"
+    generate("exim", 6000, seed=11, out=str(p), start="2026-12-31T20:00:00", hours=30, host="mx1",
+             incidents=["deferral_buildup@2h+6h"])
+    got = fast_summary_exim._folded(fast_summary_exim.fold_exim(), pa.array(p.read_text().splitlines()), "UTC")
+    assert got is not None
+    _same_partition(got["reps"])
+
+
+def _same_partition(reps: pa.Table) -> None:
+    """A fold's groups (with their CKEY) keyed by folded_key and by class_key: the same partition."""
+    from analyzer.fast_summary import CKEY
+
     assert CKEY in reps.column_names and reps.num_rows > 50
     table = reps.select(CLASS_KEY)
     fk = folded_key(reps.column(CKEY).to_numpy(), table.column("relay_host"))

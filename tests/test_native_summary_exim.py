@@ -164,7 +164,7 @@ def test_fold_equals_the_readers_rows(day):
     assert got["ts"].equals(table.column("ts").combine_chunks())
     for c in ("queue_id", "recipient"):
         assert got[c].equals(table.column(c).combine_chunks())
-    reps = got["reps"]
+    reps = got["reps"].select(CLASS_KEY)
     assert 0 < reps.num_rows < len(positions) // 4
     # every row's key values are its group's representative's
     expanded = reps.take(pa.array(got["gid"]))
@@ -172,6 +172,26 @@ def test_fold_equals_the_readers_rows(day):
     # groups numbered by first row, as fast_summary.groups numbers them
     gid, _ = fast_summary.groups(table, CLASS_KEY)
     assert np.array_equal(gid, got["gid"])
+
+
+def test_summary_with_and_without_native_keys(day, monkeypatch):
+    """Blocks summarised with the Exim fold's keys (classes, RAW) and without (raw groups keyed
+    in the main process) give the general path's summary."""
+    from analyzer import native
+
+    if native.masker() is None:
+        pytest.skip("no native masker in this build")
+    raw = []
+    packed = fast_summary._packed
+    monkeypatch.setattr(fast_summary, "_packed", lambda *a: (lambda t: raw.append(
+        fast_summary.RAW in (t.schema.metadata or {})) or t)(packed(*a)))
+    on, _, general = _three([day], monkeypatch, workers=1, block_bytes=8192)
+    assert any(raw)
+    raw.clear()
+    monkeypatch.setattr(native, "masker", lambda: None)
+    off = _summary([day], "fold", workers=1, block_bytes=8192)
+    assert not any(raw)
+    assert on == off == general
 
 
 def _cli(args: list[str], stdin: str | None = None) -> str:

@@ -87,10 +87,15 @@ impl Masker {
     /// only where there is no reply text and the event's detail is a reason, hashed; without
     /// the relay host (see the module's doc).
     pub fn key(&self, r: &Row, buf: &mut Vec<u8>) -> u64 {
-        let text = r.reply_text.as_deref().map(|t| self.mask(t));
-        let read = r.reply_text.is_none() && r.event.is_some_and(|e| !self.detail_ignored.iter().any(|d| d == e));
-        let detail = if read { r.detail.as_deref().map(|t| self.mask(t)) } else { None };
-        encode(r, None, text.as_deref(), detail.as_deref(), buf);
+        self.key_of(&Fields::of(r), buf)
+    }
+
+    /// [`Masker::key`] of a row's values however its reader holds them (`fold_exim.rs`).
+    pub fn key_of(&self, f: &Fields, buf: &mut Vec<u8>) -> u64 {
+        let text = f.reply_text.map(|t| self.mask(t));
+        let read = f.reply_text.is_none() && f.event.is_some_and(|e| !self.detail_ignored.iter().any(|d| d.as_bytes() == e));
+        let detail = if read { f.detail.map(|t| self.mask(t)) } else { None };
+        encode(f, None, text.as_deref(), detail.as_deref(), buf);
         match hash_bytes(buf) {
             NULL => NULL ^ 1,
             h => h,
@@ -98,10 +103,45 @@ impl Masker {
     }
 }
 
+/// A row's CLASS_KEY values but the relay host, as the column writers write them (None: null).
+#[derive(Default, Clone, Copy)]
+pub struct Fields<'r> {
+    pub event: Option<&'r [u8]>,
+    pub status: Option<&'r [u8]>,
+    pub smtp_stage: Option<&'r [u8]>,
+    pub mta: Option<&'r [u8]>,
+    pub dsn: Option<&'r [u8]>,
+    pub enhanced_code: Option<&'r [u8]>,
+    pub reply_code: Option<i16>,
+    pub quit: Option<bool>,
+    pub reply_text: Option<&'r [u8]>,
+    pub detail: Option<&'r [u8]>,
+    pub direction: Option<&'r [u8]>,
+}
+
+impl<'r> Fields<'r> {
+    /// A Postfix reader's row (`rows.rs`).
+    pub fn of(r: &'r Row) -> Fields<'r> {
+        Fields {
+            event: r.event.map(str::as_bytes),
+            status: r.status.as_deref(),
+            smtp_stage: r.smtp_stage.map(str::as_bytes),
+            mta: r.mta.map(str::as_bytes),
+            dsn: r.dsn.as_deref(),
+            enhanced_code: r.enhanced_code.as_deref(),
+            reply_code: r.reply_code,
+            quit: r.quit,
+            reply_text: r.reply_text.as_deref(),
+            detail: r.detail.as_deref(),
+            direction: r.direction.map(str::as_bytes),
+        }
+    }
+}
+
 /// A row's CLASS_KEY values as bytes (nulls told from empty texts), with `relay_host`,
-/// `reply_text` and `detail` in place of the row's (`fold.rs` groups by the raw ones, this
-/// module by the masked texts and no relay host).
-pub fn encode(r: &Row, relay_host: Option<&[u8]>, reply_text: Option<&[u8]>, detail: Option<&[u8]>, out: &mut Vec<u8>) {
+/// `reply_text` and `detail` in place of the row's (`fold.rs` and `fold_exim.rs` group by the
+/// raw ones, this module by the masked texts and no relay host).
+pub fn encode(r: &Fields, relay_host: Option<&[u8]>, reply_text: Option<&[u8]>, detail: Option<&[u8]>, out: &mut Vec<u8>) {
     out.clear();
     let mut put = |v: Option<&[u8]>| match v {
         None => out.push(0),
@@ -111,18 +151,18 @@ pub fn encode(r: &Row, relay_host: Option<&[u8]>, reply_text: Option<&[u8]>, det
             out.extend_from_slice(b);
         }
     };
-    put(r.event.map(str::as_bytes));
-    put(r.status.as_deref());
-    put(r.smtp_stage.map(str::as_bytes));
-    put(r.mta.map(str::as_bytes));
-    put(r.dsn.as_deref());
-    put(r.enhanced_code.as_deref());
+    put(r.event);
+    put(r.status);
+    put(r.smtp_stage);
+    put(r.mta);
+    put(r.dsn);
+    put(r.enhanced_code);
     put(r.reply_code.map(i16::to_le_bytes).as_ref().map(|b| &b[..]));
     put(r.quit.map(|q| [u8::from(q)]).as_ref().map(|b| &b[..]));
     put(relay_host);
     put(reply_text);
     put(detail);
-    put(r.direction.map(str::as_bytes));
+    put(r.direction);
 }
 
 #[cfg(test)]

@@ -96,7 +96,7 @@ impl Col {
 
 /// The raw key of a row: its `CLASS_KEY` values, nulls told from empty texts.
 fn key(r: &Row, out: &mut Vec<u8>) {
-    crate::classkey::encode(r, r.relay_host.as_deref(), r.reply_text.as_deref(), r.detail.as_deref(), out);
+    crate::classkey::encode(&crate::classkey::Fields::of(r), r.relay_host.as_deref(), r.reply_text.as_deref(), r.detail.as_deref(), out);
 }
 
 /// A block (or a part of one) folded.

@@ -6,6 +6,7 @@
 //! Python path as `exim::read` leaves them (`analyzer/fast_summary_exim.py`). Threads over line
 //! ranges, no GIL.
 
+use crate::classkey::{encode, Fields, Masker};
 use crate::exim::{each_row, over_threads, Columns, Row, Spec};
 use crate::exim_cols::StrCol;
 use crate::hash::hash_bytes;
@@ -33,6 +34,8 @@ pub struct Rep<'a> {
     pub local: bool,
     pub pid: Option<i32>,
     pub row: Row<'a>,
+    /// its classification key without the relay host (`classkey.rs`; 0 without a masker)
+    pub ckey: u64,
 }
 
 /// Rows numbered by the distinct keys they have, in order of first sight: the groups of a
@@ -86,58 +89,49 @@ pub struct Folded<'a> {
     pub groups: Groups<Rep<'a>>,
 }
 
-/// A classification key being written: each value tagged, nulls told from empty texts.
-struct Key<'b>(&'b mut Vec<u8>);
-
-impl Key<'_> {
-    fn put(&mut self, v: Option<&[u8]>) -> &mut Self {
-        match v {
-            None => self.0.push(0),
-            Some(b) => {
-                self.0.push(1);
-                self.0.extend_from_slice(&(b.len() as u32).to_le_bytes());
-                self.0.extend_from_slice(b);
-            }
-        }
-        self
+/// The `CLASS_KEY` values of a row but the relay host, as `exim::Columns` writes them (mta is
+/// always "exim" and dsn always null here).
+pub fn fields<'r>(r: &'r Row) -> Fields<'r> {
+    let text: Option<&[u8]> = r.reply_text.as_deref();
+    Fields {
+        event: Some(r.event.as_bytes()),
+        status: r.status.or(r.status_text).map(str::as_bytes),
+        smtp_stage: r.smtp_stage.map(str::as_bytes),
+        mta: Some(b"exim"),
+        dsn: None,
+        enhanced_code: r.enhanced_code.and_then(|(a, b)| text.map(|t| &t[a..b])),
+        reply_code: r.reply_code,
+        quit: r.quit,
+        reply_text: text,
+        detail: r.detail,
+        direction: r.direction.map(str::as_bytes),
     }
 }
 
-/// The classification key of a row: its `CLASS_KEY` values as `exim::Columns` writes them
-/// (event, status, smtp_stage, mta, dsn, enhanced_code, reply_code, quit, relay_host,
-/// reply_text, detail, direction; mta is always "exim" and dsn always null here).
+/// The raw key of a row (its group's): its `CLASS_KEY` values (`classkey::encode`).
 pub fn key(r: &Row, out: &mut Vec<u8>) {
-    out.clear();
-    let text: Option<&[u8]> = r.reply_text.as_deref();
-    let code = r.reply_code.map(i16::to_le_bytes);
-    let quit = r.quit.map(|q| [u8::from(q)]);
-    Key(out)
-        .put(Some(r.event.as_bytes()))
-        .put(r.status.or(r.status_text).map(str::as_bytes))
-        .put(r.smtp_stage.map(str::as_bytes))
-        .put(r.enhanced_code.and_then(|(a, b)| text.map(|t| &t[a..b])))
-        .put(code.as_ref().map(|b| &b[..]))
-        .put(quit.as_ref().map(|b| &b[..]))
-        .put(r.relay.host)
-        .put(text)
-        .put(r.detail)
-        .put(r.direction.map(str::as_bytes));
+    let f = fields(r);
+    encode(&f, r.relay.host, f.reply_text, f.detail, out);
 }
 
-/// Fold lines `lo..hi` of a string column (Arrow offsets and data).
-pub fn fold<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: usize) -> Folded<'a> {
+/// Fold lines `lo..hi` of a string column (Arrow offsets and data); with a `masker`, the groups'
+/// classification keys too.
+pub fn fold<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: usize, masker: Option<&Masker>) -> Folded<'a> {
     let n = hi.saturating_sub(lo);
     let mut f = Folded { rows: Vec::with_capacity(n), gid: Vec::with_capacity(n), ts: Vec::with_capacity(n), local: Vec::with_capacity(n), ..Folded::default() };
     for c in [&mut f.queue_id, &mut f.recipient] {
         c.offsets.reserve(4 * n);
         c.data.reserve(24 * n);
     }
-    let mut buf = Vec::new();
+    let (mut buf, mut kbuf) = (Vec::new(), Vec::new());
     each_row(spec, offsets, data, lo, hi, |i, ts, local, pid, row| {
         key(&row, &mut buf);
         f.queue_id.push(row.queue_id);
         f.recipient.push(row.recipient);
-        let g = f.groups.of(&buf, || Rep { line: i as u32, ts, local, pid, row });
+        let g = f.groups.of(&buf, || {
+            let ckey = masker.map_or(0, |m| m.key_of(&fields(&row), &mut kbuf));
+            Rep { line: i as u32, ts, local, pid, row, ckey }
+        });
         f.rows.push(i as u32);
         f.gid.push(g);
         f.ts.push(ts);
@@ -163,8 +157,8 @@ pub fn join(parts: Vec<Folded<'_>>) -> Folded<'_> {
 }
 
 /// [`fold`] over `threads` consecutive ranges at once (as `exim::read_threads` splits them).
-pub fn fold_threads<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], threads: usize) -> Folded<'a> {
-    join(over_threads(offsets.len().saturating_sub(1), threads, |lo, hi| fold(spec, offsets, data, lo, hi)))
+pub fn fold_threads<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], threads: usize, masker: Option<&Masker>) -> Folded<'a> {
+    join(over_threads(offsets.len().saturating_sub(1), threads, |lo, hi| fold(spec, offsets, data, lo, hi, masker)))
 }
 
 /// The representatives as event-table columns (as `exim::read` gives rows).
@@ -213,8 +207,8 @@ mod tests {
     #[test]
     fn folds_the_rows_the_reader_reads_and_threads_change_nothing() {
         with_day(|spec, o, d| {
-            let one = fold_threads(spec, o, d, 1);
-            let four = fold_threads(spec, o, d, 4);
+            let one = fold_threads(spec, o, d, 1, None);
+            let four = fold_threads(spec, o, d, 4, None);
             assert_eq!((&one.rows, &one.gid, &one.groups.keys, &one.ts, &one.local), (&four.rows, &four.gid, &four.groups.keys, &four.ts, &four.local));
             assert_eq!((&one.queue_id.data, &one.queue_id.offsets), (&four.queue_id.data, &four.queue_id.offsets));
             assert_eq!(one.recipient.valid.as_bytes(), four.recipient.valid.as_bytes());
@@ -243,7 +237,7 @@ mod tests {
     #[test]
     fn rows_of_a_group_agree_on_every_key_column() {
         with_day(|spec, o, d| {
-            let f = fold_threads(spec, o, d, 3);
+            let f = fold_threads(spec, o, d, 3, None);
             let mut buf = Vec::new();
             for (k, &line) in f.rows.iter().enumerate() {
                 let (a, b) = (o[line as usize] as usize, o[line as usize + 1] as usize);

@@ -3,12 +3,13 @@
 use crate::exim_cols::StrCol;
 use crate::exim_py::{columns_out, EximReader, Read};
 use crate::fold_exim::{fold_threads, reps};
+use crate::fold_py::PyMasker;
 use crate::owned::{owned, Owned};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 
 type ColOut<'py> = (Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, usize);
-type FoldOut<'py> = (Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, ColOut<'py>, ColOut<'py>, Read<'py>);
+type FoldOut<'py> = (Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, ColOut<'py>, ColOut<'py>, Read<'py>, Bound<'py, Owned>);
 
 fn col(py: Python<'_>, c: StrCol) -> ColOut<'_> {
     let StrCol { offsets, data, valid } = c;
@@ -21,24 +22,28 @@ fn le<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
 }
 
 /// Fold a block (Arrow offsets and data of its lines) with `reader`'s readers. Returns (rows
-/// int64, gid uint32, ts int64 micros, local uint8, queue_id, recipient, groups): one cell per
+/// int64, gid uint32, ts int64 micros, local uint8, queue_id, recipient, groups, ckeys): one cell per
 /// line read; queue_id and recipient as (offsets, data, validity, nulls) of a string column;
-/// the groups' representatives as `EximReader.read` gives rows.
+/// the groups' representatives as `EximReader.read` gives rows; ckeys: the groups'
+/// classification keys without the relay host (uint64, `classkey.rs`), empty without a `masker`.
 #[pyfunction]
-#[pyo3(signature = (reader, offsets, data, threads=1))]
-pub fn fold_exim<'py>(py: Python<'py>, reader: PyRef<'py, EximReader>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize) -> PyResult<FoldOut<'py>> {
+#[pyo3(signature = (reader, offsets, data, threads=1, masker=None))]
+pub fn fold_exim<'py>(py: Python<'py>, reader: PyRef<'py, EximReader>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize,
+                      masker: Option<PyRef<'py, PyMasker>>) -> PyResult<FoldOut<'py>> {
     if data.len() > i32::MAX as usize {
         return Err(pyo3::exceptions::PyValueError::new_err("a batch over 2 GiB"));
     }
     let spec = &reader.spec;
     let off = crate::arrow::offsets(&offsets);
-    let (rows, gid, ts, local, qid, rcpt, groups) = py.detach(|| {
-        let f = fold_threads(spec, &off, &data, threads);
+    let m = masker.as_ref().map(|m| &m.0);
+    let (rows, gid, ts, local, qid, rcpt, groups, ckeys) = py.detach(|| {
+        let f = fold_threads(spec, &off, &data, threads, m);
         let groups = reps(&f);
         let rows = le(&f.rows, |r| i64::from(r).to_le_bytes());
         let gid = le(&f.gid, u32::to_le_bytes);
         let ts = le(&f.ts, i64::to_le_bytes);
-        (rows, gid, ts, f.local, f.queue_id, f.recipient, groups)
+        let ckeys = if m.is_some() { le(&f.groups.reps.iter().map(|r| r.ckey).collect::<Vec<_>>(), u64::to_le_bytes) } else { Vec::new() };
+        (rows, gid, ts, f.local, f.queue_id, f.recipient, groups, ckeys)
     });
-    Ok((owned(py, rows), owned(py, gid), owned(py, ts), owned(py, local), col(py, qid), col(py, rcpt), columns_out(py, groups)))
+    Ok((owned(py, rows), owned(py, gid), owned(py, ts), owned(py, local), col(py, qid), col(py, rcpt), columns_out(py, groups), owned(py, ckeys)))
 }

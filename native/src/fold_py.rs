@@ -56,7 +56,7 @@ pub fn fold_postfix<'py>(py: Python<'py>, fast: PyRef<'py, PyFast>, offsets: PyB
 /// `analyzer._native.Masker(mask, masked, passes, detail_ignored)`: `analyzer.classify.mask_texts`
 /// in Rust (`classkey.rs`) for the fold's classification keys; `mask(text)` masks one text.
 #[pyclass(name = "Masker", frozen)]
-pub struct PyMasker(Masker);
+pub struct PyMasker(pub Masker);
 
 #[pymethods]
 impl PyMasker {
