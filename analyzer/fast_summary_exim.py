@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 __all__ = ["fold_exim", "fold_exim_batch"]
 
@@ -78,7 +77,7 @@ def _folded(fold: Any, arr: pa.Array, tz: str) -> dict[str, Any] | None:
     from . import native
     from .class_cache import CLASS_KEY
     from .fast_summary import with_ckeys
-    from .parsers.exim_fast import reader
+    from .parsers.exim_fast import local_stamps, reader, reader_columns
     from .schema import conform
 
     offsets, data = native.string_buffers(arr)
@@ -87,35 +86,7 @@ def _folded(fold: Any, arr: pa.Array, tz: str) -> dict[str, Any] | None:
     if n == 0:
         return None
     return {"row": np.frombuffer(rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
-            "ts": _stamps(pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(ts)]), local, tz),
+            "ts": local_stamps(pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(ts)]), local, tz),
             "queue_id": native.string_column(n, qid), "recipient": native.string_column(n, rcpt),
-            "reps": with_ckeys(conform(pa.table(_columns(*groups))).select(CLASS_KEY), ckeys)}
+            "reps": with_ckeys(conform(pa.table(reader_columns(groups[0], groups[3], skip=("ts",)))).select(CLASS_KEY), ckeys)}
 
-
-def _stamps(micros: pa.Array, local: Any, tz: str) -> pa.Array:
-    """The readers' stamps as the event table's (read_exim_rows: a stamp without an offset is
-    local time in the file's zone)."""
-    from .schema import TS
-
-    ts = micros.view(TS)
-    is_local = np.frombuffer(local, dtype=np.uint8).astype(bool)
-    if tz != "UTC" and is_local.any():
-        naive = micros.view(pa.timestamp("us"))
-        there = pc.assume_timezone(naive, timezone=tz, ambiguous="earliest", nonexistent="earliest").cast(TS)
-        ts = pc.if_else(pa.array(is_local), there, ts)
-    return ts
-
-
-def _columns(n: int, rows: Any, local: Any, cols: list[tuple]) -> dict[str, pa.Array]:
-    """The columns of rows as ``EximReader.read`` gives them (but the stamp: not needed here)."""
-    from .parsers.exim_fast import _TYPES
-
-    out: dict[str, pa.Array] = {}
-    for name, kind, nulls, validity, values, strdata in cols:
-        if name == "ts":
-            continue
-        bufs = [pa.py_buffer(validity) if nulls else None, pa.py_buffer(values)]
-        if strdata is not None:
-            bufs.append(pa.py_buffer(strdata))
-        out[name] = pa.Array.from_buffers(_TYPES[kind], n, bufs, null_count=nulls)
-    return out

@@ -82,20 +82,34 @@ def read_exim_rows(arr: pa.Array, tz: str) -> tuple[np.ndarray, pa.Table] | None
     offsets, data = native.string_buffers(arr)
     n, rows, local, cols = r.read(offsets, data, native.threads())
     positions = np.frombuffer(rows, dtype=np.int64)
+    out = reader_columns(n, cols)
+    out["ts"] = local_stamps(out["ts"], local, tz)
+    table = pa.table({f.name: out[f.name] if f.name in out else pa.nulls(n, f.type)
+                      for f in SCHEMA if f.name not in ("source", "line_no")})
+    return positions, table.append_column("row", pa.array(positions))
+
+
+def reader_columns(n: int, cols: list[tuple], skip: tuple[str, ...] = ()) -> dict[str, pa.Array]:
+    """The columns of rows as ``EximReader.read`` (and ``fold_exim``'s groups) give them, by name
+    (but those in ``skip``); the stamp as int64 micros (:func:`local_stamps`)."""
     out: dict[str, pa.Array] = {}
     for name, kind, nulls, validity, values, strdata in cols:
+        if name in skip:
+            continue
         bufs = [pa.py_buffer(validity) if nulls else None, pa.py_buffer(values)]
         if strdata is not None:
             bufs.append(pa.py_buffer(strdata))
         out[name] = pa.Array.from_buffers(_TYPES[kind], n, bufs, null_count=nulls)
-    ts = out["ts"].view(TS)
+    return out
+
+
+def local_stamps(micros: pa.Array, local: Any, tz: str) -> pa.Array:
+    """The readers' stamps (int64 micros) as the event table's: a stamp without an offset
+    (``local``: one byte per row) is local time in the file's zone (syslog._local_to_utc)."""
+    ts = micros.view(TS)
     is_local = np.frombuffer(local, dtype=np.uint8).astype(bool)
     if tz != "UTC" and is_local.any():
-        # stamps without an offset are local time in the file's zone (syslog._local_to_utc)
-        naive = out["ts"].view(pa.timestamp("us"))
+        naive = micros.view(pa.timestamp("us"))
         there = pc.assume_timezone(naive, timezone=tz, ambiguous="earliest", nonexistent="earliest").cast(TS)
         ts = pc.if_else(pa.array(is_local), there, ts)
-    out["ts"] = ts
-    table = pa.table({f.name: out[f.name] if f.name in out else pa.nulls(n, f.type)
-                      for f in SCHEMA if f.name not in ("source", "line_no")})
-    return positions, table.append_column("row", pa.array(positions))
+    return ts
