@@ -23,8 +23,25 @@ __all__ = ["Agg", "QidTable", "Vocab", "key_hash"]
 
 
 def key_hash(values: pa.Array) -> np.ndarray:
-    """A stable 64-bit hash per string (each distinct value hashed once); callers drop nulls first."""
+    """A stable 64-bit hash per string; callers drop nulls first. The native core hashes every
+    value in one call (measured: a third of the cost of hashing the distinct values through
+    pandas, the peers' fold's largest step); without it (or with nulls), each distinct value is
+    hashed once through pandas."""
+    from . import native
+
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    hash_strings = native.hash_strings()
+    if hash_strings is None or arr.null_count or not len(arr):
+        return _pandas_hash(arr)
+    if arr.type != pa.string():
+        arr = arr.cast(pa.string())
+    _, off, data = arr.buffers()
+    offsets = off.to_pybytes()[arr.offset * 4:(arr.offset + len(arr) + 1) * 4]
+    return np.frombuffer(hash_strings(offsets, b"" if data is None else data.to_pybytes()), dtype=np.uint64)
+
+
+def _pandas_hash(arr: pa.Array) -> np.ndarray:
+    """:func:`key_hash` through pandas: each distinct value hashed once."""
     if not len(arr):
         return np.zeros(0, dtype=np.uint64)
     enc = pc.dictionary_encode(arr.cast(pa.string()))

@@ -26,11 +26,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .keyed import Agg, QidTable, Vocab
-from .keyed import key_hash as _pandas_key_hash
+from .keyed import Agg, QidTable, Vocab, key_hash
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
 
-__all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds", "key_hash"]
+__all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
 
 #: eximstats' default "Time spent on the queue" bucket limits, in seconds (under each; then "over 1d").
 QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15m"), (1800, "30m"), (3600, "1h"),
@@ -38,24 +37,6 @@ QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15
 
 # flags of a queue id
 _SIZED, _RECV, _DEFERRED, _FAILED, _SRC, _REMOTE = 1, 2, 4, 8, 16, 32
-
-
-def key_hash(values: pa.Array) -> np.ndarray:
-    """A 64-bit hash per string, the same within a run (the folds compare them, never store them);
-    callers drop nulls first. The native core hashes every value in one call (measured: a third
-    of the cost of hashing the distinct values through pandas, the peers' fold's largest step);
-    without it (or with nulls), :func:`analyzer.keyed.key_hash`."""
-    from . import native
-
-    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    hash_strings = native.hash_strings()
-    if hash_strings is None or arr.null_count or not len(arr):
-        return _pandas_key_hash(arr)
-    if arr.type != pa.string():
-        arr = arr.cast(pa.string())
-    _, off, data = arr.buffers()
-    offsets = off.to_pybytes()[arr.offset * 4:(arr.offset + len(arr) + 1) * 4]
-    return np.frombuffer(hash_strings(offsets, b"" if data is None else data.to_pybytes()), dtype=np.uint64)
 
 
 def _first(h: np.ndarray, keep: str = "first") -> np.ndarray:

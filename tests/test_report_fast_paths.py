@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from analyzer.peer_folds import key_hash
+from analyzer.keyed import key_hash
 from analyzer.report.build import _example
 from analyzer.report.fold import _Batch
 from analyzer.report.peers import _pf_reject_reason, _rank

@@ -20,13 +20,13 @@ __all__ = ["LINE", "MESSAGE", "NONE", "QUEUE", "Units", "count_units", "message_
 def value_hash(s: pd.Series) -> np.ndarray:
     """A 64-bit hash of each value (a queue id, a recipient); a null's is of no use (callers mask
     nulls apart). The units' hashes are compared only with each other: the native string hash of
-    every value (:func:`analyzer.peer_folds.key_hash`) where the column is Arrow strings (measured: the
+    every value (:func:`analyzer.keyed.key_hash`) where the column is Arrow strings (measured: the
     hash through pandas of the distinct values was the larger part of the report's units), else
     :func:`analyzer.anomalies.aggregates.qid_hash`."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ..peer_folds import key_hash
+    from ..keyed import key_hash
 
     if not isinstance(s.dtype, pd.ArrowDtype) or not pa.types.is_string(s.dtype.pyarrow_dtype):
         return qid_hash(s)
