@@ -3,7 +3,7 @@
 use crate::exim_cols::StrCol;
 use crate::exim_py::{columns_out, EximReader, Read};
 use crate::fold_exim::{fold_threads, reps};
-use crate::fold_py::PyMasker;
+use crate::fold_py::{le, PyMasker};
 use crate::owned::{owned, Owned};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
@@ -15,10 +15,6 @@ fn col(py: Python<'_>, c: StrCol) -> ColOut<'_> {
     let StrCol { offsets, data, valid } = c;
     let nulls = valid.nulls;
     (owned(py, offsets), owned(py, data), owned(py, valid.into_bytes()), nulls)
-}
-
-fn le<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
-    v.iter().flat_map(|&x| f(x)).collect()
 }
 
 /// Fold a block (Arrow offsets and data of its lines) with `reader`'s readers. Returns (rows

@@ -20,7 +20,8 @@ fn col<'py>(py: Python<'py>, c: &Col) -> ColOut<'py> {
     (PyBytes::new(py, &off), PyBytes::new(py, &c.data), PyBytes::new(py, &c.valid), c.nulls)
 }
 
-fn le<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
+/// `v` as little-endian bytes, each value by `f` (an Arrow buffer's).
+pub(crate) fn le<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
     v.iter().flat_map(|&x| f(x)).collect()
 }
 
