@@ -195,6 +195,13 @@ def qid_hash(ids: pd.Series) -> np.ndarray:
     return _string_hash(arr)
 
 
+def _values(s: pd.Series) -> np.ndarray:
+    """A column as Python strings and None (no NA scalars: the keys group and compare plainly)."""
+    out = s.astype(object).to_numpy(dtype=object, copy=True)
+    out[pd.isna(out)] = None
+    return out
+
+
 def _seconds_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(whole second, nanoseconds) of each time; :data:`_NULL_SEC` and 0 where there is none."""
     import pyarrow as pa

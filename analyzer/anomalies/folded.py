@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aggregates import _eq, _seconds_ns
+from .aggregates import _eq, _seconds_ns, _values
 
 __all__ = ["END_KEYS", "EXAMPLES", "combine_ends", "combine_logins", "end_counts", "is_login", "is_session_end",
            "login_counts", "quiet", "weighted_mode"]
@@ -65,20 +65,14 @@ def is_login(df: pd.DataFrame) -> np.ndarray:
     return m & df["client_ip"].notna().to_numpy(dtype=bool)
 
 
-def _text(s: pd.Series) -> np.ndarray:
-    out = s.astype(object).to_numpy(dtype=object, copy=True)
-    out[pd.isna(out)] = None
-    return out
-
-
 def end_counts(rows: pd.DataFrame, step: int, order: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Session ends (``rows``: ``ts``, ``event``, ``smtp_stage``, ``cause``, ``source``, ``line_no``;
     ``order`` their order within a second) counted per (``step``-second step, event, stage,
     cause): ``n``, ``ts_min``, ``ts_max`` (ns); and each key's first :data:`EXAMPLES` lines."""
     sec, ns = _seconds_ns(rows["ts"])
-    t = pd.DataFrame({"sec": (sec // step) * step, "event": _text(rows["event"]),
-                      "smtp_stage": _text(rows["smtp_stage"]), "cause": _text(rows["cause"]),
-                      "ts": ns, "order": order, "source": _text(rows["source"]),
+    t = pd.DataFrame({"sec": (sec // step) * step, "event": _values(rows["event"]),
+                      "smtp_stage": _values(rows["smtp_stage"]), "cause": _values(rows["cause"]),
+                      "ts": ns, "order": order, "source": _values(rows["source"]),
                       "line_no": rows["line_no"].to_numpy(dtype=np.float64, na_value=np.nan)})
     return _counts(t), _first(t)
 
@@ -89,7 +83,7 @@ def _counts(t: pd.DataFrame) -> pd.DataFrame:
     g = t.groupby(END_KEYS, dropna=False, sort=True).agg(n=("n", "sum"), ts_min=("ts_min", "min"),
                                                          ts_max=("ts_max", "max")).reset_index()
     for c in END_KEYS[1:]:
-        g[c] = _text(g[c])
+        g[c] = _values(g[c])
     return g
 
 
@@ -113,7 +107,7 @@ def combine_ends(parts: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.Dat
 def login_counts(rows: pd.DataFrame, step: int) -> pd.DataFrame:
     """SASL-named received lines (``ts``, ``client_ip``) per (step, client): first and last time (ns)."""
     sec, ns = _seconds_ns(rows["ts"])
-    t = pd.DataFrame({"sec": (sec // step) * step, "client_ip": _text(rows["client_ip"]), "ts_min": ns, "ts_max": ns})
+    t = pd.DataFrame({"sec": (sec // step) * step, "client_ip": _values(rows["client_ip"]), "ts_min": ns, "ts_max": ns})
     return combine_logins([t])
 
 
@@ -129,7 +123,7 @@ def weighted_mode(values: pd.Series, weights: np.ndarray) -> Any:
     """The most frequent non-null value of ``values`` counting each ``weights`` times, the least
     among equals (as ``Series.mode().iloc[0]`` of the rows over sorted categories or strings);
     None when every value is null."""
-    s = pd.Series(np.asarray(weights, dtype=np.int64), index=pd.Index(_text(values), dtype=object))
+    s = pd.Series(np.asarray(weights, dtype=np.int64), index=pd.Index(_values(values), dtype=object))
     s = s[s.index.notna()]
     if s.empty:
         return None

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aggregates import _eq, _seconds_ns
+from .aggregates import _eq, _seconds_ns, _values
 
 __all__ = ["SENT_KEYS", "combine", "empty", "is_local_sent", "is_sent", "pair_counts", "sent_counts", "with_sent"]
 
@@ -54,13 +54,6 @@ def empty() -> pd.DataFrame:
     return pd.DataFrame({"sec": np.array([], np.int64), "domain": np.array([], object),
                          "provider": np.array([], object), "n": np.array([], np.int64),
                          "ts_min": np.array([], np.int64), "ts_max": np.array([], np.int64)})
-
-
-def _values(s: pd.Series) -> np.ndarray:
-    """A column as Python strings and None (no NA scalars: the keys group and compare plainly)."""
-    out = s.astype(object).to_numpy(dtype=object, copy=True)
-    out[pd.isna(out)] = None
-    return out
 
 
 def sent_counts(rows: pd.DataFrame, step: int) -> pd.DataFrame:
