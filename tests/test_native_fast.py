@@ -68,6 +68,11 @@ KINDS = {
                                       "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)"),
     "bounce.notice": ("postfix/bounce[2619]", "C41C22BF603: sender non-delivery notification: 150F2403BD2"),
     "pickup": ("postfix/pickup[2297]", "635EFF9A641: uid=1000 from=<backup> orig_id=150F2403BD2"),
+    "smtp.refused_to_talk": ("postfix/smtp[2129]", "B7C3616BE38F: host mx.ext.example[203.0.113.6] refused to talk to me: "
+                                                   "421 4.3.2 Service not available, closing channel"),
+    "smtp.connect_failed": ("postfix/smtp[2130]", "connect to mx.ext.example[203.0.113.7]:25: Connection refused"),
+    "anvil.max": ("postfix/anvil[1412]", "statistics: max connection rate 1/60s for (smtp:203.0.113.9) at Nov 23 00:00:01"),
+    "stats": ("postfix/anvil[1412]", "statistics: max cache size 1 at Nov 23 00:00:01"),
 }
 STAMP = "Nov 23 00:00:01 mx1 "
 
@@ -213,7 +218,8 @@ _ALPHABET = [*" []:<>=(),;./\\\"\t\x00\x0b\u00a0\u00e9\u0663\U0001F4E7-012345678
     "PASS NEW", "removed", "NOQUEUE", "reject_warning", "milter-reject", "conn_use=1,", "resent-",
     " in ", " after ", " from ", "ABCDEF123: ", "NOQUEUE: ", " (1/2 commands)", "HANGUP ", "PREGREET ",
     "postmaster delay", " orig_id=", "uid=0", "<\"a b\"@c>", ", sasl_username=", "SASL PLAIN", " authentication failed",
-    "535 5.7.8 Error: authentication failed: ", "queued as 4F2A"]
+    "535 5.7.8 Error: authentication failed: ", "queued as 4F2A", "host ", " refused to talk to me: ", "connect to ",
+    "statistics: ", "max ", " for (", "smtp:", "127.0.0.1:10025:", "[::1]:25:", ") at "]
 
 
 @st.composite

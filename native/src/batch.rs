@@ -51,6 +51,13 @@ impl Stamps {
         self.trailing_space |= h.trailing_space;
     }
 
+    /// Room for `n` more lines.
+    pub fn reserve(&mut self, n: usize) {
+        self.months.reserve(n);
+        self.days.reserve(n);
+        self.secs.reserve(n);
+    }
+
     /// Append the stamps of the next range of lines.
     pub fn append(&mut self, next: Stamps) {
         self.months.extend(next.months);
@@ -154,14 +161,17 @@ pub fn over_ranges<T: Send>(
     let threads = threads.clamp(1, 64).min(n / 4096 + 1);
     let step = n.div_ceil(threads).max(1);
     let work = &work;
+    // the first range on the calling thread: one thread (a worker process) spawns none, and the
+    // regexes' caches stay with the thread that owns them (another thread takes a locked pool's)
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
+        let handles: Vec<_> = (1..threads)
             .map(|t| {
                 let (lo, hi) = ((t * step).min(n), ((t + 1) * step).min(n));
                 s.spawn(move || work(lo, hi))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("reader thread")).collect()
+        let first = work(0, step.min(n));
+        std::iter::once(first).chain(handles.into_iter().map(|h| h.join().expect("reader thread"))).collect()
     })
 }
 

@@ -122,6 +122,9 @@ impl Fields {
 
     /// `reply_codes`: (reply code, enhanced code) found in a reply text.
     pub fn reply_codes<'t>(&self, text: &'t [u8]) -> (Option<i16>, Option<&'t [u8]>) {
+        if let Some(got) = leading_codes(text) {
+            return got;
+        }
         let (mut code, mut enh) = (None, None);
         if let Some(c) = self.code.captures(text) {
             code = c.name("code").and_then(|m| digits(m.as_bytes(), 3)).map(|v| v as i16);
@@ -138,6 +141,38 @@ impl Fields {
         crate::postfix::finder(&QUEUED, b"queued as").find(text)?;
         self.queued_as.captures(text).and_then(|c| c.name("q")).map(|m| m.as_bytes()).and_then(nonempty)
     }
+}
+
+/// `_CODE` on a text that starts with a reply code and an enhanced code (`250 2.0.0 Ok ...`, the
+/// common shape): the match at the start, the leftmost, as the regex takes it (an optional
+/// second code, then the enhanced code where `[245].d{1,3}.d{1,3}` ends at a non-word byte).
+/// None where the regex decides (any other start, or no enhanced code there: `_ENH_ANY` then
+/// looks further), so that the regex stays the specification of every other text.
+fn leading_codes(t: &[u8]) -> Option<(Option<i16>, Option<&[u8]>)> {
+    let code3 = |s: &[u8]| s.len() >= 3 && (b'2'..=b'5').contains(&s[0]) && s[1].is_ascii_digit() && s[2].is_ascii_digit();
+    if !code3(t) || !matches!(t.get(3), Some(b' ' | b'-')) {
+        return None;
+    }
+    let code = digits(&t[..3], 3)? as i16;
+    let mut at = 4;
+    if code3(&t[at..]) && matches!(t.get(at + 3), Some(b' ' | b'-')) {
+        at += 4;
+    }
+    // [245]\.[0-9]{1,3}\.[0-9]{1,3}\b
+    let e = &t[at..];
+    if !matches!(e.first(), Some(b'2' | b'4' | b'5')) || e.get(1) != Some(&b'.') {
+        return None;
+    }
+    let a = e[2..].iter().take_while(|b| b.is_ascii_digit()).count();
+    if !(1..=3).contains(&a) || e.get(2 + a) != Some(&b'.') {
+        return None;
+    }
+    let b = e[3 + a..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let end = 3 + a + b;
+    if !(1..=3).contains(&b) || e.get(end).is_some_and(|&c| is_word(c)) {
+        return None;
+    }
+    Some((Some(code), Some(&e[..end])))
 }
 
 static QUEUED: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
@@ -160,6 +195,40 @@ mod tests {
         assert_eq!(split_hostport(b"a b[1]"), Ok((Some(&b"a b[1]"[..]), None, None)));
         assert_eq!(split_hostport(b"a[1]x"), Ok((Some(&b"a[1]x"[..]), None, None)));
         assert_eq!(split_hostport(b"a[1]:99999999999"), Err(()));
+    }
+
+    #[test]
+    fn leading_codes_as_the_regex_reads_them() {
+        let f = Fields::new(
+            r"(?:^|: |\(|\s)(?P<code>[2-5][0-9][0-9])(?:[ -]|$)(?:[2-5][0-9][0-9][ -])?(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3}\b)?",
+            r"(?:^|[\s(\[-])(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3})(?:$|[\s,;:)\].])",
+            r"x",
+            r"y",
+            vec![],
+        )
+        .unwrap();
+        fn by_regex<'t>(f: &Fields, t: &'t [u8]) -> (Option<i16>, Option<&'t [u8]>) {
+            let c = f.code.captures(t);
+            let code = c.as_ref().and_then(|c| c.name("code")).and_then(|m| digits(m.as_bytes(), 3)).map(|v| v as i16);
+            let enh = c.as_ref().and_then(|c| c.name("enh")).map(|m| m.as_bytes()).and_then(nonempty);
+            (code, enh)
+        }
+        let seeds: [&[u8]; 6] = [b"250 2.0.0 Ok: queued as ABC", b"550-5.1.1 <a@b>: no", b"450 451 4.7.1 later", b"250 2.0.0", b"421 4.3.2x", b"599 5.1.1234 y"];
+        let mut rng = crate::testutil::XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut read = 0;
+        for seed in seeds {
+            for i in 0..4000 {
+                let mut t = seed.to_vec();
+                if i > 0 {
+                    crate::testutil::edit(&mut t, &mut rng, b" -.:_a0123456789");
+                }
+                if let Some(got) = leading_codes(&t) {
+                    read += 1;
+                    assert_eq!(got, by_regex(&f, &t), "{}", String::from_utf8_lossy(&t));
+                }
+            }
+        }
+        assert!(read > 4000);
     }
 
     #[test]

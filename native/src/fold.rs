@@ -61,6 +61,11 @@ pub struct Col {
 }
 
 impl Col {
+    /// Room for `n` cells (their texts grow as they come).
+    fn with_capacity(n: usize) -> Col {
+        Col { offsets: Vec::with_capacity(n + 1), data: Vec::new(), valid: Vec::with_capacity(n / 8 + 1), nulls: 0 }
+    }
+
     fn push(&mut self, v: Option<&[u8]>) {
         let n = self.offsets.len().saturating_sub(1);
         if self.offsets.is_empty() {
@@ -126,14 +131,16 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         headers: Rows::new(),
         rows: Vec::with_capacity(hi - lo),
         gid: Vec::with_capacity(hi - lo),
-        queue_id: Col::default(),
-        recipient: Col::default(),
+        queue_id: Col::with_capacity(hi - lo),
+        recipient: Col::with_capacity(hi - lo),
         keys: Vec::new(),
         reps: Vec::new(),
         ckeys: Vec::new(),
     };
+    f.stamps.reserve(hi - lo);
     let mut kbuf = Vec::new();
-    let mut groups = Groups::default();
+    // a group per ~8 rows on a generated day: room for that many without rehashing
+    let mut groups = Groups::with_capacity_and_hasher((hi - lo) / 8, KeyHash::default());
     let mut buf = Vec::new();
     for i in lo..hi {
         let line = lines.get(i);
@@ -158,10 +165,8 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         let g = match groups.get(buf.as_slice()) {
             Some(&g) => g,
             None => {
-                let g = f.keys.len() as u32;
-                let k: Box<[u8]> = buf.as_slice().into();
-                groups.insert(k.clone(), g);
-                f.keys.push(k);
+                let g = f.reps.len() as u32;
+                groups.insert(buf.as_slice().into(), g);
                 f.ckeys.push(masker.map_or(0, |m| m.key(&row, &mut kbuf)));
                 f.reps.push((i as u32, row.clone()));
                 g
@@ -172,6 +177,12 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         f.queue_id.push(row.queue_id.as_deref());
         f.recipient.push(row.recipient.as_deref());
     }
+    // the keys by group number (kept once, in the map, while folding)
+    let mut keys: Vec<Box<[u8]>> = vec![Box::default(); f.reps.len()];
+    for (k, g) in groups {
+        keys[g as usize] = k;
+    }
+    f.keys = keys;
     Ok(f)
 }
 

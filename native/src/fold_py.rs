@@ -3,21 +3,20 @@
 use crate::engine::Strings;
 use crate::classkey::Masker;
 use crate::fold::{fold_parallel, reps, Col};
+use crate::owned::{owned, Owned};
 use crate::{arrow, buffers, PyFast, RowsOut};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
-type ColOut<'py> = (Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, usize);
-type FoldOut<'py> = (
-    (Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, bool, bool),
-    RowsOut<'py>,
-    (Bound<'py, PyBytes>, Bound<'py, PyBytes>, RowsOut<'py>, ColOut<'py>, ColOut<'py>, Bound<'py, PyBytes>),
-);
+type Buf<'py> = Bound<'py, Owned>;
+type ColOut<'py> = (Buf<'py>, Buf<'py>, Buf<'py>, usize);
+type FoldOut<'py> = ((Buf<'py>, Buf<'py>, Buf<'py>, Buf<'py>, bool, bool), RowsOut<'py>, (Buf<'py>, Buf<'py>, RowsOut<'py>, ColOut<'py>, ColOut<'py>, Buf<'py>));
 
-fn col<'py>(py: Python<'py>, c: &Col) -> ColOut<'py> {
-    let off: Vec<u8> = if c.offsets.is_empty() { vec![0; 4] } else { c.offsets.iter().flat_map(|o| o.to_le_bytes()).collect() };
-    (PyBytes::new(py, &off), PyBytes::new(py, &c.data), PyBytes::new(py, &c.valid), c.nulls)
+/// A string column's buffers handed over without a copy (`owned.rs`).
+fn col(py: Python<'_>, c: Col) -> ColOut<'_> {
+    let off: Vec<u8> = if c.offsets.is_empty() { vec![0; 4] } else { le(&c.offsets, i32::to_le_bytes) };
+    (owned(py, off), owned(py, c.data), owned(py, c.valid), c.nulls)
 }
 
 /// `v` as little-endian bytes, each value by `f` (an Arrow buffer's).
@@ -45,11 +44,11 @@ pub fn fold_postfix<'py>(py: Python<'py>, fast: PyRef<'py, PyFast>, offsets: PyB
         Ok::<_, String>((f, groups))
     });
     let (f, groups) = got.map_err(pyo3::exceptions::PyValueError::new_err)?;
-    let b = |v: &[u8]| PyBytes::new(py, v);
-    let st = &f.stamps;
-    let head = (b(&f.kind), b(&st.months), b(&st.days), b(&le(&st.secs, u32::to_le_bytes)), st.unusual, st.trailing_space);
-    let rows = (b(&le(&f.rows, |r| i64::from(r).to_le_bytes())), b(&le(&f.gid, u32::to_le_bytes)), buffers(py, groups),
-                col(py, &f.queue_id), col(py, &f.recipient), b(&if m.is_some() { le(&f.ckeys, u64::to_le_bytes) } else { Vec::new() }));
+    let st = f.stamps;
+    let head = (owned(py, f.kind), owned(py, st.months), owned(py, st.days), owned(py, le(&st.secs, u32::to_le_bytes)), st.unusual, st.trailing_space);
+    let ckeys = if m.is_some() { le(&f.ckeys, u64::to_le_bytes) } else { Vec::new() };
+    let rows = (owned(py, le(&f.rows, |r| i64::from(r).to_le_bytes())), owned(py, le(&f.gid, u32::to_le_bytes)), buffers(py, groups),
+                col(py, f.queue_id), col(py, f.recipient), owned(py, ckeys));
     let headers = buffers(py, f.headers);
     Ok((head, headers, rows))
 }

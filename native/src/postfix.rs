@@ -102,6 +102,22 @@ pub fn patterns() -> Vec<(&'static str, &'static str, String)> {
             format!(r"^(?P<queue_id>{QID}): (?P<status>(?:sender|postmaster) (?:non-delivery|delay|delivery status|success) notification): (?P<related_id>{QID})$"),
         ),
         ("pickup", "received", format!(r"^(?P<queue_id>{QID}): uid=(?P<uid>\d+) from=(?P<sender>{ADDR})(?: orig_id=(?P<related_id>{QID}))?$")),
+        (
+            "smtp.refused_to_talk",
+            "reply",
+            format!(r"^(?:(?P<queue_id>{QID}): )?host (?P<relay>\S+) refused to talk to me: (?P<reply_text>.*)$"),
+        ),
+        (
+            "smtp.connect_failed",
+            "connect_failure",
+            r"^connect to (?P<relay>[^\s\[]*\[[^\]]*\](?::\d+)?|[^\s:]+(?::\d+)?): (?P<reply_text>.*)$".to_string(),
+        ),
+        (
+            "anvil.max",
+            "stats",
+            r"^statistics: (?P<detail>max .*?) for \((?P<service>[a-z][\w/.-]*|[\d.]+:\d+|\[[^\]]*\]:\d+):(?P<client_ip>[^)]+)\) at .*$".to_string(),
+        ),
+        ("stats", "stats", r"^statistics: (?P<detail>.*)$".to_string()),
     ]
 }
 
@@ -167,6 +183,10 @@ fn reader(name: &str) -> Option<Reader> {
         "tls.out" => read_tls_out,
         "bounce.notice" => read_bounce_notice,
         "pickup" => read_pickup,
+        "smtp.refused_to_talk" => read_refused_to_talk,
+        "smtp.connect_failed" => read_connect_failed,
+        "anvil.max" => read_anvil_max,
+        "stats" => read_stats,
         _ => return None,
     })
 }
@@ -181,6 +201,7 @@ impl Fast {
     /// lines cannot match by construction — checked by name against the table as written today.
     pub fn new(table: Vec<PatternSpec>, directions: HashMap<String, String>, reject_actions: HashMap<String, String>, fields: Fields) -> Fast {
         let known = patterns();
+        let names_in: Vec<String> = table.iter().map(|p| p.0.clone()).collect();
         let mut kinds = Vec::new();
         let mut enabled = Vec::new();
         for (name, regex, event, daemons) in table {
@@ -195,6 +216,16 @@ impl Fast {
                 daemons: daemons.map(|v| v.into_iter().map(String::into_bytes).collect()),
             });
             enabled.push(n);
+        }
+        // a reader whose lines an earlier pattern also takes is used only while that one is read here
+        for (later, earlier) in [("stats", "anvil.max")] {
+            let before = names_in.iter().any(|n| n == earlier);
+            if before && !enabled.contains(&earlier) {
+                if let Some(i) = kinds.iter().position(|k| k.name == later) {
+                    kinds.remove(i);
+                    enabled.retain(|n| *n != later);
+                }
+            }
         }
         let actions: [&'static str; 2] = ["reject", "reject_warning"];
         let reject_actions = reject_actions
@@ -887,6 +918,122 @@ fn read_pickup<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     done(row)
 }
 
+/// `[QID: ]host RELAY refused to talk to me: TEXT` (smtp.refused_to_talk; smtp.said before it
+/// cannot take such a line: its relay is the same first word, which " said: " must follow).
+fn read_refused_to_talk<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let (id, rest) = match qid_prefix(msg) {
+        Some((id, rest)) => (Some(id), rest),
+        None => (None, msg),
+    };
+    let Some(rest) = rest.strip_prefix(b"host ") else { return Read::No };
+    // \S+ then a space: the relay ends at the first whitespace
+    let n = rest.iter().position(|&b| is_space(b)).unwrap_or(rest.len());
+    let Some(reply) = rest[n..].strip_prefix(b" refused to talk to me: ") else {
+        return if finder(&REFUSED, b" refused to talk to me: ").find(rest).is_some() { Read::Unsure } else { Read::No };
+    };
+    if n == 0 || !set_relay(row, &rest[..n]) {
+        return Read::Unsure;
+    }
+    row.queue_id = text(id);
+    staged_reply(f, row, "greeting", reply)
+}
+
+/// A pattern's constant stage, then the reply text and what is read from it (a code it holds
+/// was logged).
+fn staged_reply<'a>(f: &'a Fast, row: &mut Row<'a>, stage: &'static str, reply: &'a [u8]) -> Read<'a> {
+    row.smtp_stage = Some(stage);
+    if !f.reply(row, reply, true) {
+        return Read::Unsure;
+    }
+    row.code_origin = row.reply_code.map(|_| "logged");
+    done(row)
+}
+
+static REFUSED: OnceLock<Finder<'static>> = OnceLock::new();
+
+/// `connect to RELAY: TEXT` (smtp.connect_failed): RELAY is `host[ip][:port]` (the host may hold
+/// `]`) or `name[:port]`; each alternative is tried with its port, then without, as the regex
+/// does. No earlier pattern of the delivery clients starts with `connect to `.
+fn read_connect_failed<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"connect to ") else { return Read::No };
+    let port_then = |at: usize| -> Option<usize> {
+        // (?::\d+)? then ": ": the end of the relay
+        if rest[at..].starts_with(b":") {
+            let d = rest[at + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+            if d > 0 && rest[at + 1 + d..].starts_with(b": ") {
+                return Some(at + 1 + d);
+            }
+        }
+        rest[at..].starts_with(b": ").then_some(at)
+    };
+    // [^\s\[]*\[[^\]]*\]
+    let bracketed = rest.iter().position(|&b| b == b'[' || is_space(b)).filter(|&o| rest[o] == b'[').and_then(|o| {
+        let close = rest[o + 1..].iter().position(|&b| b == b']')? + o + 1;
+        port_then(close + 1)
+    });
+    let end = bracketed.or_else(|| {
+        // [^\s:]+
+        let n = rest.iter().position(|&b| b == b':' || is_space(b)).unwrap_or(rest.len());
+        (n > 0).then(|| port_then(n)).flatten()
+    });
+    let Some(end) = end else { return Read::Unsure };
+    if !set_relay(row, &rest[..end]) {
+        return Read::Unsure;
+    }
+    row.status = Some(Cow::Borrowed(b"failed"));
+    staged_reply(f, row, "connect", &rest[end + 2..])
+}
+
+static FOR_PAREN: OnceLock<Finder<'static>> = OnceLock::new();
+
+/// `statistics: max ... for (SERVICE:CLIENT_IP) at ...` (anvil.max): the detail ends at the
+/// first ` for (` whose rest matches; a line where that one does not and a later one might is
+/// left to Python (one try per line). A line no ` for (` can match is anvil's `stats`.
+fn read_anvil_max<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"statistics: ") else { return Read::No };
+    if !rest.starts_with(b"max ") {
+        return Read::No;
+    }
+    let fin = finder(&FOR_PAREN, b" for (");
+    let Some(p) = fin.find(&rest[4..]).map(|p| p + 4) else { return Read::No };
+    let t = &rest[p + 6..];
+    let run = |s: &[u8], ok: fn(&u8) -> bool| s.iter().take_while(|b| ok(b)).count();
+    // (?P<service>[a-z][\w/.-]*|[\d.]+:\d+|\[[^\]]*\]:\d+) then ':': the alternatives start apart
+    let service = match t.first() {
+        Some(b'a'..=b'z') => Some(run(t, |&b| is_word(b) || matches!(b, b'/' | b'.' | b'-'))),
+        Some(b'0'..=b'9' | b'.') => {
+            let a = run(t, |&b| b.is_ascii_digit() || b == b'.');
+            let d = if t.get(a) == Some(&b':') { run(&t[a + 1..], u8::is_ascii_digit) } else { 0 };
+            (d > 0).then_some(a + 1 + d)
+        }
+        Some(b'[') => t.iter().position(|&b| b == b']').and_then(|c| {
+            let d = if t.get(c + 1) == Some(&b':') { run(&t[c + 2..], u8::is_ascii_digit) } else { 0 };
+            (d > 0).then_some(c + 2 + d)
+        }),
+        _ => None,
+    };
+    // :(?P<client_ip>[^)]+)\) at
+    let ip = service.filter(|&n| t.get(n) == Some(&b':')).and_then(|n| {
+        let ip = &t[n + 1..];
+        let k = ip.iter().position(|&b| b == b')')?;
+        (k > 0 && ip[k..].starts_with(b") at ")).then(|| &ip[..k])
+    });
+    let Some(ip) = ip else {
+        return if fin.find(t).is_some() { Read::Unsure } else { Read::No };
+    };
+    row.detail = Some(Cow::Borrowed(&rest[..p]));
+    row.client_ip = Some(Cow::Borrowed(ip));
+    done(row)
+}
+
+/// `statistics: DETAIL` (stats, every daemon: no earlier pattern starts with `statistics: ` but
+/// anvil.max, which [`Fast::new`] requires read here before this one is).
+fn read_stats<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
+    let Some(rest) = msg.strip_prefix(b"statistics: ") else { return Read::No };
+    row.detail = text(nonempty(rest));
+    done(row)
+}
+
 /// A bracketed address without quotes, then `,`: the address.
 fn plain_addr(s: &[u8]) -> Option<&[u8]> {
     let n = addr(s)?;
@@ -1007,7 +1154,7 @@ mod tests {
     /// where the regex does not match, the reader says No or Unsure.
     #[test]
     fn readers_never_take_a_line_their_pattern_does_not_match() {
-        let seeds: [(&str, &[u8]); 22] = [
+        let seeds: [(&str, &[u8]); 30] = [
             ("smtpd.connect", b"connect from mail.example.com[192.0.2.1]"),
             ("smtpd.disconnect", b"disconnect from a[1.2.3.4]:25 ehlo=1 quit=1 commands=2"),
             ("smtpd.client", b"8BEA358063A: client=x[1.2.3.4], sasl_method=LOGIN, sasl_username=u"),
@@ -1030,6 +1177,14 @@ mod tests {
             ("pickup", b"635EFF9A641: uid=1000 from=<backup>"),
             ("pickup", b"635EFF9A641: uid=0 from=<> orig_id=150F2403BD2"),
             ("delivery.status", b"8BEA358063A: to=<a@b>, relay=mx[1.2.3.4]:25, delay=0.5, delays=0.1/0/0.2/0.2, dsn=2.0.0, status=sent (250 ok)"),
+            ("smtp.refused_to_talk", b"8BEA358063A: host mx[1.2.3.4] refused to talk to me: 421 busy"),
+            ("smtp.refused_to_talk", b"host mx[1.2.3.4]:25 refused to talk to me: 554 go away"),
+            ("smtp.connect_failed", b"connect to mx.example[1.2.3.4]:25: Connection refused"),
+            ("smtp.connect_failed", b"connect to private/dovecot-lmtp: No such file or directory"),
+            ("smtp.connect_failed", b"connect to a]b[1.2.3.4]: Connection timed out"),
+            ("anvil.max", b"statistics: max connection rate 1/60s for (smtp:1.2.3.4) at Oct 26 18:13:50"),
+            ("anvil.max", b"statistics: max connection count 3 for ([::1]:25:2001:db8::1) at now"),
+            ("stats", b"statistics: max cache size 1 at Oct 26 18:13:50"),
         ];
         let all = patterns();
         let alphabet: &[u8] = b" :[]<>\",;()=0123456789aZ.-\t";
