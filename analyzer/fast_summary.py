@@ -344,6 +344,8 @@ class FastSummaryFold(SummaryFold):
         on = pa.array(gid[at])
         rows = pa.array(at if order is None else order[at])
         cols = {c: table.column(c).take(rows) for c in ROW_COLUMNS}
+        if pa.types.is_dictionary(cols["source"].type):  # as fold_batch sends it (_merged)
+            cols["source"] = cols["source"].cast(pa.string())
         cols.update({c: reps.column(c).take(on) for c in _OUT if c in CLASS_KEY and c != "reply_text"})
         cols["reply_text"] = texts.take(pa.array(rid[at]))
         cols.update({c: answers.column(c).take(on) for c in _OUT if c in _CLASS})
@@ -431,16 +433,17 @@ def _merged(table: pa.Table, fast: dict[str, Any], source: str, first_line: int)
     reps_f = fast["reps"]
     if CKEY in reps_f.column_names and CKEY not in reps_s.column_names:  # the Python-parsed groups have none (computed in the main process)
         reps_s = reps_s.append_column(CKEY, pa.nulls(reps_s.num_rows, pa.uint64()))
-    line_no = np.concatenate([line_s, fast["row"] + first_line])
+    line_no = np.concatenate([line_s, fast["row"] + first_line]) if len(line_s) else fast["row"] + first_line
     n = len(line_no)
     cols: dict[str, Any] = {"line_no": pa.array(line_no, table.schema.field("line_no").type)}
-    src = source.encode()
-    offsets = (np.arange(n + 1, dtype=np.int32) * len(src)).tobytes()
-    cols["source"] = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(src * n))
+    # every row is the block's file: one dictionary entry, not the name once a row (the main
+    # process reads it for the few rows attribution reads: FastSummaryFold._fold)
+    cols["source"] = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([source], pa.string()))
     for c in ("ts", "queue_id", "recipient"):
         t = table.schema.field(c).type
-        cols[c] = pa.chunked_array([table.column(c).combine_chunks(), fast[c].cast(t)], t).combine_chunks()
+        f = fast[c] if fast[c].type == t else fast[c].cast(t)
+        cols[c] = pa.chunked_array([table.column(c).combine_chunks(), f], t).combine_chunks() if table.num_rows else f
     rows = pa.table({c: cols[c] for c in ROW_COLUMNS})
-    gid = np.concatenate([gid_s + reps_f.num_rows, fast["gid"]])
-    reps = pa.concat_tables([reps_f, reps_s.cast(reps_f.schema)])
+    gid = np.concatenate([gid_s + reps_f.num_rows, fast["gid"]]) if len(gid_s) else fast["gid"]
+    reps = pa.concat_tables([reps_f, reps_s.cast(reps_f.schema)]) if reps_s.num_rows else reps_f
     return _packed(rows, gid, reps)

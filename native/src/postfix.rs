@@ -147,7 +147,8 @@ pub struct Fast {
     kinds: Vec<Kind>,
     pub fields: Fields,
     directions: Vec<(Vec<u8>, String)>,
-    /// per daemon named by a kind or a direction: its direction and the kinds it may try, in order
+    /// per daemon named by a kind or a direction, sorted by name: its direction and the kinds it
+    /// may try, in order
     daemons: Vec<(Vec<u8>, Option<usize>, Vec<usize>)>,
     /// the kinds every daemon may try (those without a daemon list)
     any_daemon: Vec<usize>,
@@ -259,9 +260,13 @@ impl Fast {
         if msg.starts_with(b"ignoring ") || msg.starts_with(b"disabling ") || msg.starts_with(b"discarding EHLO keywords: ") {
             return false;
         }
-        let (direction, kinds) = match self.daemons.iter().find(|(d, _, _)| d.as_slice() == daemon) {
-            Some((_, dir, ks)) => (dir.map(|i| self.directions[i].1.as_str()), ks.as_slice()),
-            None => (None, self.any_daemon.as_slice()),
+        // `daemons` is sorted by name (Fast::new)
+        let (direction, kinds) = match self.daemons.binary_search_by(|(d, _, _)| d.as_slice().cmp(daemon)) {
+            Ok(i) => {
+                let (_, dir, ks) = &self.daemons[i];
+                (dir.map(|i| self.directions[i].1.as_str()), ks.as_slice())
+            }
+            Err(_) => (None, self.any_daemon.as_slice()),
         };
         for &i in kinds {
             let k = &self.kinds[i];
