@@ -49,6 +49,7 @@ whole and summarised by :class:`BlockSummariser`, as before.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -382,7 +383,33 @@ def fold_batch(lines: Any, first_line: int, ctx: Any) -> tuple[pa.Table, Any]:
     if n_fast:
         counts.by_mta["postfix"] += n_fast  # as finish_batch counts a fast table's rows
     counts.events = table.num_rows + n_fast
+    if fast["foreign"]:
+        counts.foreign = _foreign(fast["foreign"], counts.foreign, headers, fast["n_slow"])
     return _merged(table, fast, ctx.name, first_line), counts
+
+
+def _foreign(native: list[tuple[str, int, int]], python: Counter, headers: pa.Table, n_slow: int) -> Counter:
+    """A block's lines of other programs by program: those the fold counted (``native``:
+    program, lines, first line) and those ``finish_batch`` did (``python``, from ``headers``,
+    whose first ``n_slow`` rows are the fold's classic-header lines, in line order), in the order
+    ``finish_batch`` alone would have met them (the fold's lines sit among those rows)."""
+    if not python:
+        return Counter({k: n for k, n, _ in native})
+    from .parsers import foreign_key, programs
+
+    h, prog, is_pf, is_ex = programs(headers)
+    mask = pc.invert(pc.or_(is_pf, is_ex)).to_numpy(zero_copy_only=False)
+    at = np.flatnonzero(mask)
+    keys = foreign_key(pc.filter(prog, pa.array(mask))).to_pylist()
+    lines = h.column("row").to_numpy()[at]
+    first: dict[str, tuple[int, int]] = {}
+    for p, line, k in zip(at.tolist(), lines.tolist(), keys, strict=True):
+        first.setdefault(k, (0, line) if p < n_slow else (1, p))
+    total = Counter(python)
+    for k, n, line in native:
+        first[k] = min(first.get(k, (1, 1 << 62)), (0, line))
+        total[k] += n
+    return Counter({k: total[k] for k in sorted(total, key=lambda k: first.get(k, (2, 0)))})
 
 
 def _fold_split(arr: pa.Array, state: Any) -> tuple[pa.Table, pa.Array, dict[str, Any]] | None:
@@ -398,8 +425,8 @@ def _fold_split(arr: pa.Array, state: Any) -> tuple[pa.Table, pa.Array, dict[str
     if fold is None or not syslog_first(state):
         return None
     offsets, data = native.string_buffers(arr)
-    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt, ckeys) = fold(
-        native.fast_postfix(), offsets, data, native.threads(), native.masker())
+    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt, ckeys), foreign = fold(
+        native.fast_postfix(), offsets, data, native.threads(), native.masker(), native.foreign())
     got = classic_headers(arr, state, head, h_rows, h_cols)
     if got is None:
         return None
@@ -408,7 +435,8 @@ def _fold_split(arr: pa.Array, state: Any) -> tuple[pa.Table, pa.Array, dict[str
     reps = conform(pa.table(native.rows_columns(len(g_rows) // 8, g_cols))).select(CLASS_KEY)
     fast = {"row": np.frombuffer(f_rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
             "ts": pc.filter(ts, pa.array(hdr_kind == 2)), "queue_id": native.string_column(n, qid),
-            "recipient": native.string_column(n, rcpt), "reps": with_ckeys(reps, ckeys)}
+            "recipient": native.string_column(n, rcpt), "reps": with_ckeys(reps, ckeys), "foreign": foreign,
+            "n_slow": len(h_rows) // 8}
     return headers, no_header, fast
 
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["EngineError", "available", "engine", "engine_choice", "fast_postfix", "fold_postfix", "masker", "matcher",
+__all__ = ["EngineError", "available", "engine", "engine_choice", "fast_postfix", "fold_postfix", "foreign", "masker", "matcher",
            "string_column", "unavailable_reason"]
 
 ENV = "MAILLENS_ENGINE"
@@ -192,6 +192,33 @@ def fold_postfix() -> Any:
     return getattr(_module()[0], "fold_postfix", None)
 
 
+def foreign() -> Any:
+    """What a line of another program is, for the Postfix fold (``fold_postfix(..., foreign=)``,
+    native/src/fold.rs: such lines are counted there, as ``finish_batch`` counts them): built from
+    the Postfix and Exim program patterns and ``EXIM_WRAPPED``. None without the native engine
+    or where the build has none (the lines then go to ``finish_batch``)."""
+    return _foreign() if engine() == "native" else None
+
+
+@lru_cache(maxsize=1)
+def _foreign() -> Any:
+    from .parsers import _EXIM_RX, _POSTFIX_RX, exim
+
+    return _built("Foreign", _POSTFIX_RX, _EXIM_RX, exim.EXIM_WRAPPED)
+
+
+def _built(name: str, *args: Any) -> Any:
+    """An object of the native class ``name`` built from ``args``, or None where the build has
+    no such class or a pattern cannot be rewritten faithfully (ValueError)."""
+    cls = getattr(_module()[0], name, None)
+    if cls is None:
+        return None
+    try:
+        return cls(*args)
+    except ValueError:
+        return None
+
+
 def masker() -> Any:
     """:func:`analyzer.classify.mask_texts` in Rust (``Masker``, native/src/classkey.rs), built
     from classify's MASK, OPAQUE and DETAIL_IGNORED: the fold computes its groups'
@@ -202,15 +229,9 @@ def masker() -> Any:
 
 @lru_cache(maxsize=1)
 def _masker() -> Any:
-    cls = getattr(_module()[0], "Masker", None)
-    if cls is None:
-        return None
     from .classify import DETAIL_IGNORED, MASK, MASKED, OPAQUE
 
-    try:
-        return cls(MASK, MASKED, [tuple(p) for p in OPAQUE], list(DETAIL_IGNORED))
-    except ValueError:
-        return None
+    return _built("Masker", MASK, MASKED, [tuple(p) for p in OPAQUE], list(DETAIL_IGNORED))
 
 
 def string_column(n: int, col: tuple) -> Any:

@@ -146,6 +146,7 @@ def test_rows_columns_are_the_schema():
     "Nov 23 10:00:00 mx postfix/qmgr[1]: B7C3616BE38F: removed\u00a0",  # trailing Unicode space
     "Nov  3 10:00:00.5 mx postfix/qmgr[1]: B7C3616BE38F: removed",  # the loose flavour
     "2026-11-23T10:00:00+01:00 mx postfix/qmgr[1]: B7C3616BE38F: removed",
+    "Nov 23 10:00:00 mx postfix/postscreen[1]: DISCONNECT [198.51.100.25]:99999999999",  # a port beyond int32: null
 ])
 def test_odd_lines_among_fast_ones(case, monkeypatch):
     """A line the fast path must not (or cannot) read, among lines it reads: identical tables."""

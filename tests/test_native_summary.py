@@ -231,3 +231,33 @@ def test_hypothesis_mutated_lines(tmp_path, lines, cut):
     p = tmp_path / "mail.log"
     p.write_text("\n".join(lines) + "\n")
     _same([p], workers=1, batch_lines=cut)
+
+
+def test_other_programs_counted_in_the_fold_in_python_order(tmp_path, monkeypatch):
+    """Other programs' lines counted by the Rust fold (fold.rs Foreign), beside ones finish_batch
+    counts (a message ending in a space, an RFC 3339 header, no header): the same counts in the
+    same order (ties in most_common keep it) as the general path's, in one block and cut into many."""
+    from analyzer import native
+
+    if native.foreign() is None:
+        pytest.skip("no native fold of other programs' lines in this build")
+    pf = "Dec  3 10:00:{s:02d} mx postfix/qmgr[1]: B7C3616BE38F: removed"
+    lines = []
+    for i in range(40):
+        s = i % 60
+        lines += [pf.format(s=s),
+                  f"Dec  3 10:00:{s:02d} mx dovecot: imap(u{i}): Logged out",
+                  f"Dec  3 10:00:{s:02d} mx opendkim[7]: B7C3616BE38F: DKIM-Signature field added ",  # trailing space
+                  f"2026-12-03T10:00:{s:02d}+00:00 mx amavis[9]: ({i}) Passed CLEAN",
+                  f"Dec  3 10:00:{s:02d} mx sys/cron[3]: (root) CMD (run-parts)",
+                  f"Dec  3 10:00:{s:02d} mx wrap[4]: 2026-12-03 10:00:{s:02d} 1vQbcd-000abc-Ab <= a@b.example"]
+    log = tmp_path / "mixed.log"
+    log.write_text("\n".join(lines) + "\n")
+    seen = []
+    merge = fast_summary._foreign
+    monkeypatch.setattr(fast_summary, "_foreign", lambda *a: seen.append(a[0]) or merge(*a))
+    for kw in ({"workers": 1}, {"workers": 1, "block_bytes": 2048}):
+        fast, general = _summaries([log], **kw)
+        assert fast == general
+        assert [p for p, _ in fast.foreign_programs][:3] and fast.foreign > 0
+    assert any(seen)

@@ -405,15 +405,7 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
     if headers.num_rows:
         # 'YYYY-MM-DD hh:mm:ss host exim[pid]: ...' (syslog with an ISO-like stamp) looks like an
         # Exim line at first sight: take host, program and pid from the message
-        headers = _unwrap_syslog_in_exim(headers)
-        prog = headers.column("program")
-        is_pf, is_ex = _program_is(prog, _POSTFIX_RX), _program_is(prog, _EXIM_RX)
-        # Exim through syslog/journald under a wrapper's or container's program name
-        other = pc.invert(pc.or_(is_pf, is_ex))
-        if pc.any(other).as_py():
-            msgs = headers.column("msg").combine_chunks()
-            wrapped = pc.and_(other, pc.fill_null(pc.match_substring_regex(msgs, exim.EXIM_WRAPPED), False))
-            is_ex = pc.or_(is_ex, wrapped)
+        headers, prog, is_pf, is_ex = programs(headers)
         # Exim splits an entry for syslog into numbered parts, "[1\\17] ..." "[2\\17] ..." (a new line of
         # the entry, e.g. a rejectlog header) or "[2/2] ..." (a long line cut): read the first part,
         # count the others as continuation lines (like a rejectlog's)
@@ -441,7 +433,7 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
         foreign_mask = pc.invert(pc.or_(is_pf, is_ex))
         if pc.any(foreign_mask).as_py():
             progs = pc.filter(prog, foreign_mask)
-            vc = pc.value_counts(pc.replace_substring_regex(progs, r"[/\[].*$", ""))
+            vc = pc.value_counts(foreign_key(progs))
             for item in vc.to_pylist():
                 counts.foreign[item["values"]] += item["counts"]
         for mta, mask in (("postfix", is_pf), ("exim", is_ex)):
@@ -502,6 +494,26 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
             table = fast
     counts.events = table.num_rows
     return table, counts
+
+
+def programs(headers: pa.Table) -> tuple[pa.Table, pa.ChunkedArray, pa.Array, pa.Array]:
+    """A batch's headers with Exim's syslog lines unwrapped, their programs, and which lines are
+    Postfix's and Exim's (the rest are other programs' lines, counted in ``counts.foreign``)."""
+    headers = _unwrap_syslog_in_exim(headers)
+    prog = headers.column("program")
+    is_pf, is_ex = _program_is(prog, _POSTFIX_RX), _program_is(prog, _EXIM_RX)
+    # Exim through syslog/journald under a wrapper's or container's program name
+    other = pc.invert(pc.or_(is_pf, is_ex))
+    if pc.any(other).as_py():
+        msgs = headers.column("msg").combine_chunks()
+        wrapped = pc.and_(other, pc.fill_null(pc.match_substring_regex(msgs, exim.EXIM_WRAPPED), False))
+        is_ex = pc.or_(is_ex, wrapped)
+    return headers, prog, is_pf, is_ex
+
+
+def foreign_key(prog: pa.Array) -> pa.Array:
+    """The name other programs' lines are counted under: the program up to a '/' or '['."""
+    return pc.replace_substring_regex(prog, r"[/\[].*$", "")
 
 
 def _program_is(prog: pa.ChunkedArray | pa.Array, regex: str) -> pa.Array:

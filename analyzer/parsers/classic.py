@@ -77,8 +77,14 @@ def _utc_stamps(years: np.ndarray, months: np.ndarray, days: np.ndarray, secs: n
     doy = (153 * ((months + 9) % 12) + 2) // 5 + days - 1
     days_since = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
     naive = (days_since * 86400 + secs) * 1_000_000
-    uniq, inverse = np.unique(naive, return_inverse=True)
-    local = pc.assume_timezone(pa.array(uniq, pa.timestamp("us")), timezone=tz, ambiguous="earliest",
+    # each run of equal stamps once (a log's lines come in time order: a run a second), not
+    # each distinct one (np.unique sorts); the conversion is per value, so the same stamps
+    change = np.empty(len(naive), bool)
+    change[:1] = True
+    np.not_equal(naive[1:], naive[:-1], out=change[1:])
+    runs = naive[change]
+    inverse = np.cumsum(change) - 1
+    local = pc.assume_timezone(pa.array(runs, pa.timestamp("us")), timezone=tz, ambiguous="earliest",
                                nonexistent="earliest").cast(TS)
     return pc.take(local, pa.array(inverse))
 

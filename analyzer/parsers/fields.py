@@ -103,16 +103,25 @@ def _col(t: dict[str, pa.Array], name: str, n: int) -> pa.Array:
     return t[name] if name in t else pa.nulls(n, pa.string())
 
 
+def _port(port: pa.Array) -> pa.Array:
+    """A port's digits, null where their value does not fit the schema's int32 (a broken line:
+    the cast would fail). The native readers leave such lines to this path."""
+    digits = pc.utf8_ltrim(port, characters="0")
+    n = pc.utf8_length(digits)
+    fits = pc.or_(pc.less_equal(n, 9), pc.and_(pc.equal(n, 10), pc.less_equal(digits, "2147483647")))
+    return pc.if_else(fits, port, pa.scalar(None, pa.string()))
+
+
 def _split_hostport(spec: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     g = sparse_extract(spec, _HOSTPORT, "[")
     has_ip = pc.is_valid(g["ip"])
     host = pc.if_else(has_ip, g["h"], spec)
-    return host, g["ip"], g["port"]
+    return host, g["ip"], _port(g["port"])
 
 
 def _split_exim_h(spec: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
     g = sparse_extract(spec, _EXIM_H)
-    return g["h"], g["helo"], g["ip"], g["port"]
+    return g["h"], g["helo"], g["ip"], _port(g["port"])
 
 
 def _exim_duration(arr: pa.Array) -> pa.Array:

@@ -15,6 +15,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::OnceLock;
+use crate::translate::re2_to_rust;
+use regex::bytes::Regex;
 
 /// The groups' hasher: `hash.rs`'s (eight bytes a step) from a per-process random seed, in place
 /// of SipHash, which cost ~0.3 ns a byte over keys of ~150 bytes, one lookup per folded row.
@@ -99,6 +101,56 @@ impl Col {
     }
 }
 
+/// What a line of another program is: not a Postfix nor an Exim program (`POSTFIX_PROGRAM`,
+/// `EXIM_PROGRAM`) and no Exim line under a wrapper's name (`EXIM_WRAPPED`): the regexes of
+/// `analyzer/parsers/postfix.py` and `exim.py`, rewritten by `translate.rs`. Such a line is only
+/// counted, by its program up to a `/` or `[` (`finish_batch`'s `counts.foreign`).
+pub struct Foreign {
+    postfix: Regex,
+    exim: Regex,
+    wrapped: Regex,
+}
+
+impl Foreign {
+    pub fn new(postfix: &str, exim: &str, wrapped: &str) -> Result<Foreign, String> {
+        let rx = |re2: &str| Regex::new(&re2_to_rust(re2)?).map_err(|e| format!("{re2:?}: {e}"));
+        Ok(Foreign { postfix: rx(postfix)?, exim: rx(exim)?, wrapped: rx(wrapped)? })
+    }
+
+    /// The program's key where the line is another program's, else None. A message that does
+    /// not end in a graphic ASCII byte is left to Python (which right-trims a batch's messages
+    /// when one ends in whitespace).
+    pub fn key<'a>(&self, program: &'a [u8], msg: &[u8]) -> Option<&'a [u8]> {
+        if !msg.last().is_some_and(|&c| (0x21..=0x7E).contains(&c)) {
+            return None;
+        }
+        if self.postfix.is_match(program) || self.exim.is_match(program) || self.wrapped.is_match(msg) {
+            return None;
+        }
+        Some(&program[..program.iter().position(|&b| b == b'/' || b == b'[').unwrap_or(program.len())])
+    }
+}
+
+/// Counts by key in order of first appearance, with the line of the first (a map to the entry,
+/// so that many keys stay linear).
+#[derive(Default)]
+pub struct Tally<'a> {
+    pub counts: Vec<(&'a [u8], u64, u32)>,
+    at: HashMap<&'a [u8], usize, KeyHash>,
+}
+
+impl<'a> Tally<'a> {
+    pub fn add(&mut self, key: &'a [u8], n: u64, line: u32) {
+        match self.at.get(key) {
+            Some(&i) => self.counts[i].1 += n,
+            None => {
+                self.at.insert(key, self.counts.len());
+                self.counts.push((key, n, line));
+            }
+        }
+    }
+}
+
 /// The raw key of a row: its `CLASS_KEY` values, nulls told from empty texts.
 fn key(r: &Row, out: &mut Vec<u8>) {
     crate::classkey::encode(&crate::classkey::Fields::of(r), r.relay_host.as_deref(), r.reply_text.as_deref(), r.detail.as_deref(), out);
@@ -121,10 +173,17 @@ pub struct Folded<'a> {
     pub reps: Vec<(u32, Row<'a>)>,
     /// the groups' classification keys (`classkey.rs`; 0 without a masker), by group number
     pub ckeys: Vec<u64>,
+    /// the FOREIGN lines counted by program (see [`Foreign`])
+    pub foreign: Tally<'a>,
 }
 
+/// A line of another program, counted (`Folded::foreign`), not handed to Python; it has a header
+/// (its stamp is kept, as a HEADER line's).
+pub const FOREIGN: u8 = 3;
+
 /// Fold lines `lo..hi` of `lines` (`months`: the month names, January first).
-pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months: &[Vec<u8>], masker: Option<&Masker>) -> Result<Folded<'a>, String> {
+pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months: &[Vec<u8>], masker: Option<&Masker>,
+                foreign: Option<&Foreign>) -> Result<Folded<'a>, String> {
     let mut f = Folded {
         kind: Vec::with_capacity(hi - lo),
         stamps: Stamps::default(),
@@ -136,6 +195,7 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         keys: Vec::new(),
         reps: Vec::new(),
         ckeys: Vec::new(),
+        foreign: Tally::default(),
     };
     f.stamps.reserve(hi - lo);
     let mut kbuf = Vec::new();
@@ -155,6 +215,11 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         let graphic_end = msg.last().is_some_and(|&c| (0x21..=0x7E).contains(&c));
         let read = graphic_end && postfix_daemon(program).is_some_and(|d| fast.read(d, msg, &mut row));
         if !read {
+            if let Some(k) = foreign.and_then(|fo| fo.key(program, msg)) {
+                f.foreign.add(k, 1, i as u32);
+                f.kind.push(FOREIGN);
+                continue;
+            }
             let r = Row { host, program: Some(Cow::Borrowed(program)), pid, detail: Some(Cow::Borrowed(msg)), ..Row::default() };
             f.headers.push(i as u32, &r)?;
             f.kind.push(HEADER);
@@ -213,15 +278,19 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
         out.gid.extend(p.gid.iter().map(|&g| map[g as usize]));
         out.queue_id.extend(&p.queue_id);
         out.recipient.extend(&p.recipient);
+        for (k, n, line) in p.foreign.counts {
+            out.foreign.add(k, n, line);
+        }
     }
     out.headers = concat(headers);
     out
 }
 
 /// [`fold`] over `threads` ranges of the block at once.
-pub fn fold_parallel<'a>(fast: &'a Fast, lines: Strings<'a>, months: &[Vec<u8>], threads: usize, masker: Option<&Masker>) -> Result<Folded<'a>, String> {
+pub fn fold_parallel<'a>(fast: &'a Fast, lines: Strings<'a>, months: &[Vec<u8>], threads: usize, masker: Option<&Masker>,
+                         foreign: Option<&Foreign>) -> Result<Folded<'a>, String> {
     let n = lines.len();
-    let parts = over_ranges(n, threads, |lo, hi| fold(fast, lines, lo, hi, months, masker))?;
+    let parts = over_ranges(n, threads, |lo, hi| fold(fast, lines, lo, hi, months, masker, foreign))?;
     Ok(join(parts))
 }
 
@@ -283,8 +352,8 @@ mod tests {
         let v = day();
         let (o, d) = lines(&v);
         let s = Strings { offsets: &o, data: &d };
-        let one = fold_parallel(&fast, s, &months, 1, None).unwrap();
-        let four = fold_parallel(&fast, s, &months, 4, None).unwrap();
+        let one = fold_parallel(&fast, s, &months, 1, None, None).unwrap();
+        let four = fold_parallel(&fast, s, &months, 4, None, None).unwrap();
         assert_eq!(one.kind, four.kind);
         assert_eq!(one.rows, four.rows);
         assert_eq!(one.gid, four.gid);

@@ -2,7 +2,7 @@
 
 use crate::engine::Strings;
 use crate::classkey::Masker;
-use crate::fold::{fold_parallel, reps, Col};
+use crate::fold::{fold_parallel, reps, Col, Foreign};
 use crate::owned::{owned, Owned};
 use crate::{arrow, buffers, PyFast, RowsOut};
 use pyo3::prelude::*;
@@ -11,7 +11,12 @@ use pyo3::types::PyBytes;
 
 type Buf<'py> = Bound<'py, Owned>;
 type ColOut<'py> = (Buf<'py>, Buf<'py>, Buf<'py>, usize);
-type FoldOut<'py> = ((Buf<'py>, Buf<'py>, Buf<'py>, Buf<'py>, bool, bool), RowsOut<'py>, (Buf<'py>, Buf<'py>, RowsOut<'py>, ColOut<'py>, ColOut<'py>, Buf<'py>));
+type FoldOut<'py> = (
+    (Buf<'py>, Buf<'py>, Buf<'py>, Buf<'py>, bool, bool),
+    RowsOut<'py>,
+    (Buf<'py>, Buf<'py>, RowsOut<'py>, ColOut<'py>, ColOut<'py>, Buf<'py>),
+    Vec<(String, u64, u32)>,
+);
 
 /// A string column's buffers handed over without a copy (`owned.rs`).
 fn col(py: Python<'_>, c: Col) -> ColOut<'_> {
@@ -31,15 +36,17 @@ pub(crate) fn le<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> 
 /// row; ckeys: the groups' classification keys without the relay host (uint64, `classkey.rs`),
 /// empty bytes without a `masker`.
 #[pyfunction]
-#[pyo3(signature = (fast, offsets, data, threads=1, masker=None))]
+#[pyo3(signature = (fast, offsets, data, threads=1, masker=None, foreign=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn fold_postfix<'py>(py: Python<'py>, fast: PyRef<'py, PyFast>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize,
-                         masker: Option<PyRef<'py, PyMasker>>) -> PyResult<FoldOut<'py>> {
+                         masker: Option<PyRef<'py, PyMasker>>, foreign: Option<PyRef<'py, PyForeign>>) -> PyResult<FoldOut<'py>> {
     let (fp, months) = (&fast.fast, &fast.months);
     let m = masker.as_ref().map(|m| &m.0);
+    let fo = foreign.as_ref().map(|f| &f.0);
     let off = arrow::offsets(&offsets);
     let got = py.detach(|| {
         let lines = Strings { offsets: &off, data: &data };
-        let f = fold_parallel(fp, lines, months, threads, m)?;
+        let f = fold_parallel(fp, lines, months, threads, m, fo)?;
         let groups = reps(&f)?;
         Ok::<_, String>((f, groups))
     });
@@ -50,7 +57,23 @@ pub fn fold_postfix<'py>(py: Python<'py>, fast: PyRef<'py, PyFast>, offsets: PyB
     let rows = (owned(py, le(&f.rows, |r| i64::from(r).to_le_bytes())), owned(py, le(&f.gid, u32::to_le_bytes)), buffers(py, groups),
                 col(py, f.queue_id), col(py, f.recipient), owned(py, ckeys));
     let headers = buffers(py, f.headers);
-    Ok((head, headers, rows))
+    let counts = f.foreign.counts.iter().map(|(k, n, line)| (String::from_utf8_lossy(k).into_owned(), *n, *line)).collect();
+    Ok((head, headers, rows, counts))
+}
+
+/// `analyzer._native.Foreign(postfix_program, exim_program, exim_wrapped)`: what a line of
+/// another program is (`fold::Foreign`), for `fold_postfix(..., foreign=)`: such lines are
+/// counted by program (the fold's fourth item: [(program, lines, first line)] in order of
+/// first appearance), their kind 3.
+#[pyclass(name = "Foreign", frozen)]
+pub struct PyForeign(pub Foreign);
+
+#[pymethods]
+impl PyForeign {
+    #[new]
+    fn new(postfix: &str, exim: &str, wrapped: &str) -> PyResult<Self> {
+        Foreign::new(postfix, exim, wrapped).map(PyForeign).map_err(pyo3::exceptions::PyValueError::new_err)
+    }
 }
 
 /// `analyzer._native.Masker(mask, masked, passes, detail_ignored)`: `analyzer.classify.mask_texts`

@@ -294,6 +294,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fold_exim_py::fold_exim, m)?)?;
 
     m.add_class::<fold_py::PyMasker>()?;
+    m.add_class::<fold_py::PyForeign>()?;
 
     m.add_function(wrap_pyfunction!(interleave_py::py_interleave, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
