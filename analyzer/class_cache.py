@@ -25,7 +25,7 @@ from .schema import CLASS_SCHEMA, to_pandas
 
 pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
-__all__ = ["CLASS_KEY", "Classifier", "Groups", "append_columns", "class_key", "folded_key"]
+__all__ = ["CLASS_KEY", "Answered", "Classifier", "Groups", "append_columns", "class_key", "folded_key"]
 
 #: The columns :func:`analyzer.classify.classify` reads: its answer depends on nothing else.
 CLASS_KEY = ["event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "reply_code", "quit",
@@ -206,13 +206,15 @@ class Classifier:
                                                               schema=CLASS_SCHEMA, preserve_index=False))
         return append_columns(table, self._answers(table, keys))
 
-    def classify_many(self, tables: list[pa.Table], keys: list[np.ndarray | None] | None = None) -> list[pa.Table]:
+    def classify_many(self, tables: list[pa.Table], keys: list[np.ndarray | None] | None = None,
+                      answered: list[Answered | None] | None = None) -> list[pa.Table]:
         """Classify several batches at once (one lookup, one call for the keys none has seen):
-        the same tables as calling the classifier on each."""
+        the same tables as calling the classifier on each. ``answered``: a list as long as
+        ``tables`` where the batches' :class:`Answered` go, when their rows came grouped."""
         keys = keys if keys is not None else [None] * len(tables)
         if not self.attributing and not self._own_keys and tables and all(
                 isinstance(k, Groups) or not t.num_rows for t, k in zip(tables, keys, strict=True)):
-            return self._grouped(tables, keys)
+            return self._grouped(tables, keys, answered)
         keys = [k.rows() if isinstance(k, Groups) else k for k in keys]
         if self.attributing or len(tables) < 2:
             return [self(t, k) for t, k in zip(tables, keys, strict=True)]
@@ -241,7 +243,8 @@ class Classifier:
             self._warming = threading.Thread(target=_warm_up, args=(self.kb,), name="maillens-warm", daemon=True)
             self._warming.start()
 
-    def _grouped(self, tables: list[pa.Table], groups: list[Groups | None]) -> list[pa.Table]:
+    def _grouped(self, tables: list[pa.Table], groups: list[Groups | None],
+                 answered: list[Answered | None] | None = None) -> list[pa.Table]:
         """classify_many of batches whose rows a worker grouped by key (:class:`Groups`; None
         for an empty table): the groups are looked up and the new ones classified (one call),
         then each row takes its group's answers by position: nothing here is per row but that take."""
@@ -288,6 +291,8 @@ class Classifier:
         at = 0
         for i, (t, g) in zip(live, full, strict=True):
             out[i] = append_columns(t, store.columns(codes[:, at: at + len(g.uniq)], g.codes))
+            if answered is not None:
+                answered[i] = Answered(codes[:, at: at + len(g.uniq)], g, store.words)
             at += len(g.uniq)
         return out
 
@@ -319,6 +324,31 @@ class Classifier:
             self._keys.add(uniq[: self.limit])
             self._store.append(answers.slice(0, self.limit))
         return got
+
+
+class Answered:
+    """A batch's answers by group (its rows came as :class:`Groups`): which rows have a value
+    in a set, worked out per group, not per row. Good for the answers as classified and for
+    the :data:`CLASS_KEY` columns (equal within a group), not for columns changed later."""
+
+    __slots__ = ("codes", "groups", "words")
+
+    def __init__(self, codes: np.ndarray, groups: Groups, words: list[list[str | None]]) -> None:
+        self.codes, self.groups, self.words = codes, groups, words  # codes: per answer column, per group
+
+    def isin(self, table: pa.Table, name: str, values: frozenset[str]) -> np.ndarray:
+        """Per row of ``table`` (the batch), whether its ``name`` is one of ``values`` (null: no)."""
+        j = next((j for j, f in enumerate(CLASS_SCHEMA) if f.name == name), None)
+        if j is not None:
+            hit = np.array([w is not None and w in values for w in self.words[j]], dtype=bool)
+            per_group = hit[self.codes[j]]
+        elif name in CLASS_KEY:
+            col = table.column(name).take(pa.array(self.groups.reps))
+            per_group = pc.fill_null(pc.is_in(col, value_set=pa.array(sorted(values), col.type)), False).to_numpy(
+                zero_copy_only=False)
+        else:
+            raise KeyError(name)
+        return per_group[self.groups.codes]
 
 
 def _warm_up(kb: Any) -> None:
