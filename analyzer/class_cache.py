@@ -423,16 +423,15 @@ class _Answers:
 
     def take(self, at: np.ndarray) -> pa.Table:
         """The answers of the keys at positions ``at`` (a table of :data:`CLASS_SCHEMA`)."""
-        # a dictionary array cast to its values' type: the same column as take, ~3x faster
-        cols = [pa.DictionaryArray.from_arrays(pa.array(self.codes[at, j]), pa.array(self.words[j], type=f.type))
-                .cast(f.type) for j, f in enumerate(CLASS_SCHEMA)]
-        return pa.Table.from_arrays(cols, schema=CLASS_SCHEMA)
+        return self.columns(self.codes[: self.n].T, at)
 
     def columns(self, codes: np.ndarray, rows: np.ndarray) -> pa.Table:
         """The answers of rows of groups (``codes``: per column, each group's answer code; ``rows``:
         each row's group), a table of :data:`CLASS_SCHEMA`."""
-        cols = [pa.DictionaryArray.from_arrays(pa.array(codes[j][rows]), pa.array(self.words[j], type=f.type))
-                .cast(f.type) for j, f in enumerate(CLASS_SCHEMA)]
+        # the words taken by code (~1.6x cheaper than a dictionary array cast to its values' type);
+        # a column no group has a value in (cause_ref always, provider often): nulls, nothing taken
+        cols = [pa.array(self.words[j], type=f.type).take(pa.array(codes[j][rows])) if codes[j].any()
+                else pa.nulls(len(rows), f.type) for j, f in enumerate(CLASS_SCHEMA)]
         return pa.Table.from_arrays(cols, schema=CLASS_SCHEMA)
 
 
