@@ -32,7 +32,7 @@ from .attribution import (
     bare_columns,
     wait_columns,
 )
-from .class_cache import CLASS_KEY
+from .class_cache import CLASS_KEY, Answered
 
 #: The columns :func:`analyzer.attribution.attribute` reads.
 _READS = ["ts", "queue_id", "recipient", "reply_text", "source", "line_no", "event", "outcome", "action", "cause",
@@ -96,19 +96,24 @@ class StreamClassifier:
         """Consecutive batches, in order: the same tables as calling the classifier on each, with
         the cache's lookups and its call for new keys made once for all of them (``keys``: the
         batches' classification keys, where a worker computed them)."""
-        return [self._attribute(t) for t in self.classifier.classify_many(tables, keys)]
+        answered: list[Answered | None] = [None] * len(tables)  # where rows came grouped: masks per group
+        done = self.classifier.classify_many(tables, keys, answered)
+        return [self._attribute(t, a) for t, a in zip(done, answered, strict=True)]
 
-    def _attribute(self, table: pa.Table) -> pa.Table:
-        table = self._waits(table)
+    def _attribute(self, table: pa.Table, answered: Answered | None = None) -> pa.Table:
+        def isin(name: str, values: frozenset[str]) -> np.ndarray:  # as classified, before attribution
+            return _isin(table.column(name), values) if answered is None else answered.isin(table, name, values)
+
+        table = self._waits(table, isin)
         if table.num_rows:
-            table = self._bare(table)
+            table = self._bare(table, isin)
             self.tail = table.select(_BARE_READS).slice(table.num_rows - 1)
         return table
 
-    def _bare(self, table: pa.Table) -> pa.Table:
+    def _bare(self, table: pa.Table, isin: Any) -> pa.Table:
         """A reject that logs no reason takes the error line just above it (:func:`analyzer.attribution.bare_columns`),
-        which may be the previous batch's last line."""
-        bare = _isin(table.column("event"), frozenset({"reject"})) & pc.is_null(table.column("reply_text")).to_numpy(
+        which may be the previous batch's last line (``isin``: see :meth:`_waits`)."""
+        bare = isin("event", frozenset({"reject"})) & pc.is_null(table.column("reply_text")).to_numpy(
             zero_copy_only=False)
         if not bare.any():
             return table
@@ -124,14 +129,13 @@ class StreamClassifier:
             table = table.set_column(i, table.schema.field(name), col)
         return table
 
-    def _waits(self, table: pa.Table) -> pa.Table:
+    def _waits(self, table: pa.Table, isin: Any) -> pa.Table:
+        """``isin(name, values)``: which rows' column ``name`` as classified is in ``values``."""
         if not table.num_rows:
             return table
-        cause = table.column("cause")
-        target = _isin(cause, WAITING_CAUSES) & _isin(table.column("action"), WAITING_ACTIONS)
-        source = (_isin(table.column("outcome"), FAILED) & _isin(table.column("event"), ATTEMPT_EVENTS)
-                  & ~_isin(cause, NOT_A_REASON) & ~target)
-        ends = self._ends(table, source | target)
+        target = isin("cause", WAITING_CAUSES) & isin("action", WAITING_ACTIONS)
+        source = (isin("outcome", FAILED) & isin("event", ATTEMPT_EVENTS) & ~isin("cause", NOT_A_REASON) & ~target)
+        ends = self._ends(table, source | target, isin)
         rows = np.flatnonzero(source | target | ends)
         if not len(rows):
             return table
@@ -156,13 +160,13 @@ class StreamClassifier:
             self._keep_last(sub.filter(pa.array(is_src)), rows[is_src], sub.filter(pa.array(is_end)), rows[is_end])
         return table
 
-    def _ends(self, table: pa.Table, errors: np.ndarray) -> np.ndarray:
+    def _ends(self, table: pa.Table, errors: np.ndarray, isin: Any) -> np.ndarray:
         """The lines that end a message (:func:`analyzer.attribution.message_ends`) whose queue id
         is one of the batch's ``errors`` (sources and targets) or of the carried errors: only
         those tell an error's message from a later one of the same queue id; the others (most
         of them: Exim's Completed lines) would only be taken, sorted and dropped."""
         qid = table.column("queue_id")
-        ends = _isin(table.column("event"), frozenset({"removed"})) & pc.is_valid(qid).to_numpy(zero_copy_only=False)
+        ends = isin("event", frozenset({"removed"})) & pc.is_valid(qid).to_numpy(zero_copy_only=False)
         if not ends.any():
             return ends
         ids = [qid.filter(pa.array(errors))] if errors.any() else []

@@ -115,7 +115,7 @@ class BlockResult:
     exim_file: bool  # decided: an Exim log (lines without a header are continuations)
     loose_first: bool  # decided: the loose syslog flavour tried before the strict one
     warning: str | None = None  # the block could not be read
-    keys: bytes | None = None  # the rows' classification keys (uint64), when the job asked
+    keys: bytes | None = None  # the rows grouped by classification key (class_cache.Groups), when the job asked
     path: str | None = None  # the table's IPC stream is this file (in shared memory), not ``ipc``
 
     def table(self, recycle: Recycler | None = None) -> pa.Table:
@@ -245,9 +245,9 @@ def run_block(job: BlockJob) -> BlockResult:
         table = table.select([c for c in table.column_names if c in keep])
     keys = None
     if job.keys:
-        from .class_cache import class_key
+        from .class_cache import Groups, class_key
 
-        keys = class_key(table).tobytes()
+        keys = Groups.of(class_key(table)).to_bytes()  # grouped here: the main process answers groups
     ipc, path = _send(table, job.spool, job.reuse)
     delta = {k: v - before.get(k, 0) for k, v in hs.counts.items() if v != before.get(k, 0)}
     clock_end = None if clock._current is None else (int(clock._current), int(clock._prev_month or 0))

@@ -135,7 +135,7 @@ class EventBatch:
     source: str
     index: int = 0  # position of the input in the run's input order
     classified: bool = False  # the producer's worker already classified it
-    keys: np.ndarray | None = None  # the rows' classification keys, when a worker computed them
+    keys: Any = None  # the rows' classification keys (an array, or class_cache.Groups), when a worker computed them
     answered: bool = False  # a worker added the answers per key; the stream's attribution is still to do
 
 
@@ -439,6 +439,7 @@ class EventStream:
                 summaries: dict[int, FileSummary]) -> Iterator[tuple[Future, Callable[[Any], Iterator[EventBatch]]]]:
         """Submit an input's blocks to the worker processes; each comes with the step that takes
         its result in order (check the guessed state, parse again if it was wrong, number the lines)."""
+        from .class_cache import Groups
         from .parallel import BlockJob, Guesser, Start, TrueState, run_block
 
         forced = None if self.fmt == "auto" else self.fmt
@@ -474,7 +475,7 @@ class EventStream:
                     self.progress(self._done + min(done[0], size or done[0]), self._total if size else -1)
                 if last:
                     self._file_done(size)
-                keys = None if r.keys is None else np.frombuffer(r.keys, np.uint64)
+                keys = None if r.keys is None else Groups.from_bytes(r.keys)
                 yield EventBatch(table, r.counts, inp.name, index, classified=j.classify and self._classify_in_worker,
                                  keys=keys, answered=j.classify and self._answer_in_worker)
             return take

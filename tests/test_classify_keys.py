@@ -200,3 +200,23 @@ def test_classifier_cache_equals_classify(monkeypatch, engine):
     want = classify(table.to_pandas(), attribute_causes=False)
     for name in [f.name for f in CLASS_SCHEMA if f.name in ANSWERS]:
         assert got.column(name).to_pylist() == _values(want[name])
+
+
+def test_grouped_keys_classify_as_row_keys():
+    """Batches whose rows come grouped by key (Groups, as workers send them), some empty, one
+    alone, through a cache small enough to start afresh: the same tables as with the rows' keys."""
+    from analyzer.class_cache import Groups
+
+    table = _key_table()
+    batches = [table.slice(i, n) for i, n in ((0, 30), (30, 0), (30, 50), (80, table.num_rows))]
+    groups = [Groups.from_bytes(Groups.of(class_key(b)).to_bytes()) for b in batches]
+    for g, b in zip(groups, batches, strict=True):
+        assert len(g) == b.num_rows and (g.rows() == class_key(b)).all()
+    for limit in (200_000, 7):
+        want = Classifier(attributing=False, limit=limit).classify_many(batches, [class_key(b) for b in batches])
+        clf = Classifier(attributing=False, limit=limit)
+        got = [*clf.classify_many(batches[:2], groups[:2]), clf(batches[2], groups[2])]
+        got += clf.classify_many(batches[3:], groups[3:])
+        assert [t.num_rows for t in got] == [b.num_rows for b in batches]
+        for g, w in zip(got, want, strict=True):
+            assert g.equals(w)

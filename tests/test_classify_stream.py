@@ -174,3 +174,23 @@ def test_carry_forgets_a_removed_message_but_keeps_its_domain(tmp_path):
     assert seen[2] == [2, 3]  # each message's last error
     assert seen[3] == [3]  # 1A1B2C3D4E removed: its error was not its domain's last
     assert seen[4] == [3]  # 2A1B2C3D4E removed: kept as one.example's last error
+
+
+@pytest.mark.parametrize("name", ["exim", "postfix", "postfix/mail.log", "exim/mainlog"])
+def test_grouped_rows_attribute_as_the_whole_table(days, name):
+    """Batches whose rows come grouped by classification key (as the workers send them), two or
+    three per call: the attribution reads its masks per group, and every line's cause, fix,
+    severity and pointer are those of classifying the whole log at once."""
+    from analyzer.class_cache import Groups, class_key
+
+    path = _inputs(days, name)
+    events = pa.concat_tables([b.table for b in open_stream([str(path)], tz="UTC", year=2026, workers=1)])
+    clf = StreamClassifier()
+    batches = [events.slice(at, 97) for at in range(0, events.num_rows, 97)]
+    parts: list[pa.Table] = []
+    while len(parts) < len(batches):
+        group = batches[len(parts): len(parts) + 2 + len(parts) % 2]
+        parts += clf.classify_many(group, [Groups.of(class_key(b)) for b in group])
+    whole = _whole(path)
+    assert pc.sum(pc.is_valid(whole.column("cause_ref"))).as_py() > 0  # attribution happened
+    _same(whole, pa.concat_tables(parts).select(COLUMNS))

@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -78,8 +79,9 @@ class _KeySpy(Classifier):
 
 def test_keys_from_workers_classify_as_keys_here(days):
     """A classifier that runs in the main process gets the rows' classification keys from the
-    workers (class_key of the very rows), and classifies as one process, which computes them."""
-    from analyzer.class_cache import class_key
+    workers (class_key of the very rows, grouped: distinct keys, each row's group, a row of each
+    group), and classifies as one process, which computes them."""
+    from analyzer.class_cache import Groups, class_key
     from analyzer.classify_stream import StreamClassifier
 
     spy = _KeySpy()
@@ -89,7 +91,10 @@ def test_keys_from_workers_classify_as_keys_here(days):
     given = [(t, k) for tables, keys in spy.got if keys is not None for t, k in zip(tables, keys, strict=True)]
     assert len(given) > 10 and len(spy.got) > 5
     for t, k in given:
-        assert k is not None and (k == class_key(t)).all()
+        assert isinstance(k, Groups) and len(k) == t.num_rows
+        key = class_key(t)
+        assert (k.rows() == key).all() and len(np.unique(k.uniq)) == len(k.uniq)
+        assert (key[k.reps] == k.uniq).all()
     one, _ = _run([days / "mail.log"], 1, year=2026, classifier=StreamClassifier())
     two, _ = _run([days / "mail.log"], 2, year=2026, classifier=StreamClassifier(), classify_rows=1500)
     assert "cause" in two.events.columns

@@ -208,3 +208,20 @@ def test_report_forks_its_workers_before_its_heavy_imports(tmp_path, mta):
     assert forks and all(held == [] for held in forks), forks
     _, one = _report_forks(log, 1)
     assert one == two and '"schema_version"' in two
+
+
+@pytest.mark.parametrize(("first", "kept"), [(["parse"], ["parse"]), (["store"], ["store"]),
+                                             (["--help"], None), (["pars"], None), ([], None)])
+def test_a_named_command_is_the_only_one_built(monkeypatch, first, kept):
+    """The first argument naming a command (or the store sub-app) leaves only it registered
+    (typer then builds no other command's options); anything else leaves them all."""
+    import typer.main
+
+    from analyzer.cli import _only_named, app
+
+    monkeypatch.setattr(app, "registered_commands", list(app.registered_commands))
+    monkeypatch.setattr(app, "registered_groups", list(app.registered_groups))
+    everything = sorted(typer.main.get_command(app).commands)
+    assert {"parse", "store", "report", "explain"} <= set(everything)
+    _only_named(first)
+    assert sorted(typer.main.get_command(app).commands) == (kept or everything)

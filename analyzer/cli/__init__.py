@@ -24,6 +24,7 @@ def main() -> None:
     # jemalloc (in pyarrow's Linux wheels) gives them back: a stream of batches peaks 25-35% lower
     # (bench/bench_ingest.py, bench_search.py). Set before pyarrow loads; the user's choice wins.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc" if sys.platform.startswith("linux") else "system")
+    _only_named(sys.argv[1:2])
     try:
         app(prog_name="maillens")
     except Exception as exc:  # a bug: never exit 1, which --fail-on gives to findings
@@ -35,3 +36,20 @@ def main() -> None:
         if os.environ.get("MAILLENS_DEBUG"):
             raise
         raise SystemExit(EXIT_SOFTWARE) from None
+
+
+def _only_named(first: list[str]) -> None:
+    """When the first argument names a command (or the sub-app of commands), the app keeps only
+    it: typer builds every registered command's options from its signature on every run (~15
+    CPU-ms for all, ~2 for one). Anything else (options first, --help, a typo and its
+    suggestions, shell completion) builds them all."""
+    import os
+
+    from typer.main import get_command_name
+
+    if not first or any(k.startswith("_MAILLENS_COMPLETE") for k in os.environ):
+        return
+    cmds = [c for c in app.registered_commands if (c.name or get_command_name(c.callback.__name__)) == first[0]]
+    groups = [g for g in app.registered_groups if g.name == first[0]]
+    if len(cmds) + len(groups) == 1:
+        app.registered_commands, app.registered_groups = cmds, groups
