@@ -188,11 +188,15 @@ HIGH_CARDINALITY = frozenset({"ts", "queue_id", "message_id", "related_id", "sen
 #: dictionary grows until Parquet gives it up, and zstd gains nothing over the deltas.
 DELTA_ALWAYS = frozenset({"line_no"})
 BUSY_SHARE = 20
-#: Codec of the dictionary-encoded columns: their pages are small integer codes, run-length
-#: and bit-packed already, which zstd shrinks by only 15-35% for ~12% of the encoding time
-#: (bench/RESULTS.md, r11-parquet); the other columns are zstd level 1 (~35% smaller than
-#: snappy or lz4 for ~20% more time, which the writer thread hides).
-DICTIONARY_CODEC = "none"
+#: Dictionary-encoded columns written without compression: numbers, and text of closed or
+#: few-valued sets (event kinds, statuses, stages, programs; the classification's). Their pages
+#: are small integer codes, run-length and bit-packed already, and their dictionaries a few
+#: words: zstd shrinks them by 15-35% for ~10% of the encoding time. Every other column is zstd
+#: level 1 (~35% smaller than snappy or lz4 for ~20% more time), open-valued text (addresses,
+#: names, codes, free text) included, whose dictionaries may be large on a busy server.
+FEW_VALUED = frozenset({"host", "mta", "program", "event", "direction", "status", "code_origin", "smtp_stage",
+                        "protocol", "source", "reply_class", "outcome", "cause", "provider", "severity", "fix_id",
+                        "action"})
 #: Rows of a Parquet row group (batches are gathered up to it): each row group costs a fixed
 #: part of its encoding per column (45 of them), and a batch (~28,000 rows) is a small group;
 #: four batches encode ~8% faster than one by one, for ~25 MiB more held by the writer
@@ -211,11 +215,12 @@ _STOP = object()
 
 def parquet_options(schema: pa.Schema, first: pa.Table | None = None) -> dict[str, Any]:
     """The ``ParquetWriter`` options of the event table, given its first batch (see
-    :data:`HIGH_CARDINALITY`, :data:`DELTA_ALWAYS`, :data:`DICTIONARY_CODEC`). The encodings
+    :data:`HIGH_CARDINALITY`, :data:`DELTA_ALWAYS`, :data:`FEW_VALUED`). The encodings
     and codecs are standard Parquet (v1 data pages) that pyarrow, DuckDB and Spark read."""
     delta = [f.name for f in schema if pa.types.is_integer(f.type) and (f.name in DELTA_ALWAYS or _busy(first, f.name))]
     dictionary = [n for n in schema.names if n not in HIGH_CARDINALITY and n not in delta]
-    codec = {n: "none" if n in delta else DICTIONARY_CODEC if n in dictionary else "zstd" for n in schema.names}
+    bare = {*delta, *(f.name for f in schema if f.name in dictionary and (f.name in FEW_VALUED or not _is_text(f.type)))}
+    codec = {n: "none" if n in bare else "zstd" for n in schema.names}
     return {"use_dictionary": dictionary, "compression": codec,
             "compression_level": {n: 1 for n, c in codec.items() if c == "zstd"} or None,
             "column_encoding": dict.fromkeys(delta, "DELTA_BINARY_PACKED") or None,

@@ -119,7 +119,8 @@ def test_a_failing_producer_leaves_no_file_and_no_thread(tmp_path, batches):
 def test_parquet_layout(tmp_path, batches):
     """Dictionary pages for the few-valued columns, none for the free text; min/max statistics
     for the stamps, line numbers and codes (filters skip row groups), none for text columns;
-    line numbers as deltas; zstd for the plain columns, dictionaries' codes not compressed;
+    line numbers as deltas; zstd for the plain and open-valued columns, the dictionaries of
+    closed sets not compressed;
     batches gathered into row groups of about ROW_GROUP_ROWS rows."""
     out = tmp_path / "e.parquet"
     _write(out, batches, threaded=True)
@@ -134,7 +135,9 @@ def test_parquet_layout(tmp_path, batches):
     for c in (text, event):
         assert not c.is_stats_set or not c.statistics.has_min_max
     assert "DELTA_BINARY_PACKED" in line_no.encodings and not line_no.has_dictionary_page
-    assert (text.compression, ts.compression) == ("ZSTD", "ZSTD")
+    helo = col(names.index("helo"))
+    assert (text.compression, ts.compression, helo.compression) == ("ZSTD", "ZSTD", "ZSTD")
+    assert helo.has_dictionary_page
     assert (event.compression, line_no.compression) == ("UNCOMPRESSED", "UNCOMPRESSED")
     rows = sum(t.num_rows for t in batches)
     assert meta.num_rows == rows
