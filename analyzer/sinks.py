@@ -181,6 +181,22 @@ WRITE_QUEUE = 1
 #: every other column is dictionary-encoded (a few to a few thousand distinct values).
 HIGH_CARDINALITY = frozenset({"ts", "queue_id", "message_id", "related_id", "sender", "recipient", "reply_text",
                               "client_host", "client_port", "size", "line_no"})
+#: Integer columns written DELTA_BINARY_PACKED (differences of neighbours, bit-packed) and not
+#: compressed: line numbers always (+1 a row: 1M of them in ~20 KB, against ~1 MB as zstd of
+#: plain values, in a third of the time); and any integer column whose first batch holds more
+#: distinct values than 1/:data:`BUSY_SHARE` of its rows (Exim's pids, ports, sizes), where a
+#: dictionary grows until Parquet gives it up, and zstd gains nothing over the deltas.
+DELTA_ALWAYS = frozenset({"line_no"})
+BUSY_SHARE = 20
+#: Dictionary-encoded columns written without compression: numbers, and text of closed or
+#: few-valued sets (event kinds, statuses, stages, programs; the classification's). Their pages
+#: are small integer codes, run-length and bit-packed already, and their dictionaries a few
+#: words: zstd shrinks them by 15-35% for ~10% of the encoding time. Every other column is zstd
+#: level 1 (~35% smaller than snappy or lz4 for ~20% more time), open-valued text (addresses,
+#: names, codes, free text) included, whose dictionaries may be large on a busy server.
+FEW_VALUED = frozenset({"host", "mta", "program", "event", "direction", "status", "code_origin", "smtp_stage",
+                        "protocol", "source", "reply_class", "outcome", "cause", "provider", "severity", "fix_id",
+                        "action"})
 #: Rows of a Parquet row group (batches are gathered up to it): each row group costs a fixed
 #: part of its encoding per column (45 of them), and a batch (~28,000 rows) is a small group;
 #: four batches encode ~8% faster than one by one, for ~25 MiB more held by the writer
@@ -190,9 +206,6 @@ ROW_GROUP_ROWS = 100_000
 #: numbers, codes, sizes, delays): filters on them skip row groups in pyarrow and DuckDB. Text
 #: columns have none: min/max of ids and free text skip nothing, and every row group holds every
 #: event kind, status and cause, so theirs skip nothing either; they cost ~12% of the write.
-#: zstd at level 1: ~35% smaller than snappy or lz4 for ~20% more encoding time, which the
-#: writer thread hides (bench/bench_pipeline.py --commands parse-parquet)
-PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 #: Bytes the Parquet and CSV writers gather in Arrow before handing them to the Python file: a
 #: Parquet writer writes ~12,000 small pieces per million rows, and each hand-over takes the GIL,
 #: which the writer thread would wait for (up to 5 ms a time) while the main thread works.
@@ -200,11 +213,26 @@ WRITE_BUFFER = 4 << 20
 _STOP = object()
 
 
-def parquet_options(schema: pa.Schema) -> dict[str, Any]:
-    """The ``ParquetWriter`` options of the event table (see :data:`HIGH_CARDINALITY`)."""
-    return {**PARQUET_OPTIONS,
-            "use_dictionary": [n for n in schema.names if n not in HIGH_CARDINALITY],
+def parquet_options(schema: pa.Schema, first: pa.Table | None = None) -> dict[str, Any]:
+    """The ``ParquetWriter`` options of the event table, given its first batch (see
+    :data:`HIGH_CARDINALITY`, :data:`DELTA_ALWAYS`, :data:`FEW_VALUED`). The encodings
+    and codecs are standard Parquet (v1 data pages) that pyarrow, DuckDB and Spark read."""
+    delta = [f.name for f in schema if pa.types.is_integer(f.type) and (f.name in DELTA_ALWAYS or _busy(first, f.name))]
+    dictionary = [n for n in schema.names if n not in HIGH_CARDINALITY and n not in delta]
+    bare = {*delta, *(f.name for f in schema if f.name in dictionary and (f.name in FEW_VALUED or not _is_text(f.type)))}
+    codec = {n: "none" if n in bare else "zstd" for n in schema.names}
+    return {"use_dictionary": dictionary, "compression": codec,
+            "compression_level": {n: 1 for n, c in codec.items() if c == "zstd"} or None,
+            "column_encoding": dict.fromkeys(delta, "DELTA_BINARY_PACKED") or None,
             "write_statistics": [f.name for f in schema if not _is_text(f.type)]}
+
+
+def _busy(first: pa.Table | None, name: str) -> bool:
+    """Whether a column of the first batch has more distinct values than 1/BUSY_SHARE of its
+    rows (a batch of a few rows tells nothing: no)."""
+    if first is None or first.num_rows < 1000 or name not in first.column_names:
+        return False
+    return pc.count_distinct(first.column(name)).as_py() * BUSY_SHARE > first.num_rows
 
 
 def _is_text(t: pa.DataType) -> bool:
@@ -304,9 +332,9 @@ class EventWriter:
                 for piece in jsonl_pieces(table):
                     self._fh.write(piece)
             else:
-                self._open(table.schema)
                 if not table.num_rows:
-                    return
+                    return  # (the file is opened by the first batch with rows, or at the end)
+                self._open(table.schema, table)
                 table = table.replace_schema_metadata(self._file_schema.metadata)
                 if self.fmt == "csv":
                     self._writer.write_table(neutralise_csv_table(table))
@@ -325,7 +353,7 @@ class EventWriter:
             self._group, self._group_rows = [], 0
             self._writer.write_table(group, row_group_size=group.num_rows)
 
-    def _open(self, schema: pa.Schema) -> None:
+    def _open(self, schema: pa.Schema, first: pa.Table | None = None) -> None:
         if self._writer is not None:
             return
         self._guard = _Guard(self._fh)
@@ -335,7 +363,7 @@ class EventWriter:
 
             # with pandas' metadata, as pandas would write it: read back, the dtypes are Arrow's
             self._file_schema = schema = schema.with_metadata(_pandas_metadata(schema))
-            self._writer = pq.ParquetWriter(self._sink, schema, **parquet_options(schema))
+            self._writer = pq.ParquetWriter(self._sink, schema, **parquet_options(schema, first))
         else:
             import pyarrow.csv as pacsv
 

@@ -68,6 +68,7 @@ class Run:
     status: str = "ok"
     workers: int = 0  # MAILLENS_WORKERS of the run (0: the default, the cores)
     max_rss_mib: float | None = None  # peak RSS of the largest single process (os.wait4)
+    out_bytes: int | None = None  # the size of what ``-o`` wrote (parse -o: the encodings' trade)
 
 
 def size(text: str) -> int:
@@ -382,13 +383,15 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(mta: str, n: int, name: str, cmd: list[str], workers: int, root: Path = ROOT) -> None:
         wall, cpu, mem, code, tail, rss = measure(cmd, args.timeout, workers, root)
-        r = Run(mta, n, name, wall, cpu, mem, workers=workers, max_rss_mib=rss)
+        r = Run(mta, n, name, wall, cpu, mem, workers=workers, max_rss_mib=rss, out_bytes=_written(cmd))
         if code != 0:
             r = Run(mta, n, name, status=f"FAILED (exit {code}): {tail.strip().splitlines()[-1:]}", workers=workers)
         runs.append(r)
         print(f"{mta} {label(n)} {name} [workers={workers or 'cores'}]: "
               + (f"{wall:.1f}s wall, {cpu:.1f}s CPU, {mem:.0f} MiB PSS, {rss:.0f} MiB max RSS"
-                 if r.wall is not None else r.status), file=sys.stderr, flush=True)
+                 if r.wall is not None else r.status)
+              + (f", output {r.out_bytes / 1e6:.2f} MB" if r.out_bytes is not None and r.wall is not None else ""),
+              file=sys.stderr, flush=True)
 
     for mta in args.mta.split(","):
         for n in (size(s) for s in args.sizes.split(",")):
@@ -420,6 +423,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps([r.__dict__ for r in runs], indent=1) + "\n")
     return 0
+
+
+def _written(cmd: list[str]) -> int | None:
+    """The size of the file a command wrote with ``-o`` (None: it has none)."""
+    if "-o" not in cmd:
+        return None
+    out = Path(cmd[cmd.index("-o") + 1])
+    return out.stat().st_size if out.is_file() else None
 
 
 if __name__ == "__main__":

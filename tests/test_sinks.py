@@ -119,6 +119,8 @@ def test_a_failing_producer_leaves_no_file_and_no_thread(tmp_path, batches):
 def test_parquet_layout(tmp_path, batches):
     """Dictionary pages for the few-valued columns, none for the free text; min/max statistics
     for the stamps, line numbers and codes (filters skip row groups), none for text columns;
+    line numbers as deltas; zstd for the plain and open-valued columns, the dictionaries of
+    closed sets not compressed;
     batches gathered into row groups of about ROW_GROUP_ROWS rows."""
     out = tmp_path / "e.parquet"
     _write(out, batches, threaded=True)
@@ -132,10 +134,32 @@ def test_parquet_layout(tmp_path, batches):
         assert c.is_stats_set and c.statistics.has_min_max
     for c in (text, event):
         assert not c.is_stats_set or not c.statistics.has_min_max
-    assert event.compression == "ZSTD"
+    assert "DELTA_BINARY_PACKED" in line_no.encodings and not line_no.has_dictionary_page
+    helo = col(names.index("helo"))
+    assert (text.compression, ts.compression, helo.compression) == ("ZSTD", "ZSTD", "ZSTD")
+    assert helo.has_dictionary_page
+    assert (event.compression, line_no.compression) == ("UNCOMPRESSED", "UNCOMPRESSED")
     rows = sum(t.num_rows for t in batches)
     assert meta.num_rows == rows
     assert meta.num_row_groups == -(-rows // sinks.ROW_GROUP_ROWS) < len(batches)
+
+
+def test_busy_integer_columns_are_deltas_few_valued_ones_dictionaries(tmp_path):
+    """An integer column whose first batch has many distinct values (Exim's pids) is written as
+    deltas, one with few (Postfix's pids) as a dictionary; both read back as written."""
+    n = 4000
+    first = pa.table({"pid": pa.array([i * 7 % 3001 for i in range(n)], pa.int32()),
+                      "nrcpt": pa.array([i % 5 if i % 3 else None for i in range(n)], pa.int32())})
+    opts = sinks.parquet_options(first.schema, first)
+    assert opts["column_encoding"] == {"pid": "DELTA_BINARY_PACKED"}
+    assert opts["use_dictionary"] == ["nrcpt"]
+    assert sinks.parquet_options(first.schema)["column_encoding"] is None  # no batch: no guess
+    tables = [first, first.slice(0, 10)]
+    out = tmp_path / "b.parquet"
+    _write(out, tables, threaded=False)
+    meta = pq.ParquetFile(out).metadata.row_group(0)
+    assert "DELTA_BINARY_PACKED" in meta.column(0).encodings and meta.column(1).has_dictionary_page
+    assert pq.read_table(out).equals(pa.concat_tables(tables))
 
 
 def test_row_groups_gather_batches_up_to_the_size(tmp_path, monkeypatch):
