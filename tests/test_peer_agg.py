@@ -1,0 +1,61 @@
+"""KeyAgg (analyzer.peer_agg): per-key sums, maxima and minima folded batch by batch equal one
+pandas group-by of all the rows (keys in first-seen order, null keys left out)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from analyzer.peer_agg import KeyAgg, local_codes
+
+
+def _rows(seed: int, n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    words = np.array(["a", "b", "Ä", "", "c d", "e:f", None], dtype=object)
+    return pd.DataFrame({"k": words[rng.integers(0, len(words), n)], "j": words[rng.integers(0, 3, n)],
+                         "n": rng.integers(0, 1000, n), "x": rng.random(n).round(2), "first": rng.permutation(n)})
+
+
+def _expected(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return df.groupby(keys, sort=False).agg(n=("n", "sum"), x=("x", "max"), first=("first", "min")).reset_index()
+
+
+@pytest.mark.parametrize("cut", [1, 7, 50, 1000])
+@pytest.mark.parametrize("keys", [["k"], ["k", "j"]])
+@pytest.mark.parametrize("arrow", [False, True])
+def test_keyagg_equals_one_groupby(cut: int, keys: list[str], arrow: bool) -> None:
+    df = _rows(cut, 300)
+    agg = KeyAgg(keys, {"n": "sum", "x": "max", "first": "min"})
+    for at in range(0, len(df), cut):
+        part = df.iloc[at:at + cut]
+        cols = [pa.array(part[k].tolist(), pa.string(), from_pandas=True) if arrow else part[k].to_numpy() for k in keys]
+        agg.add(cols, n=part["n"].to_numpy(), x=part["x"].to_numpy(), first=part["first"].to_numpy())
+    got = agg.result()
+    want = _expected(df, keys)
+    assert list(got.columns) == [*keys, "n", "x", "first"]
+    assert got[keys].astype(object).values.tolist() == want[keys].astype(object).values.tolist()  # first-seen order
+    for c in ("n", "first"):
+        assert got[c].tolist() == want[c].tolist()
+    assert np.allclose(got["x"].to_numpy(), want["x"].to_numpy())
+    assert len(agg) == len(want)
+
+
+def test_keyagg_scalar_values_and_empty() -> None:
+    agg = KeyAgg(["k"], {"count": "sum"})
+    assert agg.result().empty and list(agg.result().columns) == ["k", "count"]
+    agg.add([np.array(["x", None, "x", "y"], dtype=object)], count=1)
+    agg.add([pa.array([], pa.string())], count=1)
+    agg.add([pa.array(["y", "z"])], count=1)
+    assert agg.result().to_dict("list") == {"k": ["x", "y", "z"], "count": [2, 2, 1]}
+
+
+def test_local_codes_arrow_and_numpy_agree() -> None:
+    values = ["b", None, "a", "b", "Ä"]
+    ca, ua = local_codes(pa.array(values))
+    cn, un = local_codes(np.array(values, dtype=object))
+    assert ua == un == ["b", "a", "Ä"]
+    assert ca.tolist() == cn.tolist() == [0, -1, 1, 0, 2]
+    cd, ud = local_codes(pa.array(values).dictionary_encode())
+    assert (cd.tolist(), ud) == (ca.tolist(), ua)
