@@ -19,9 +19,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .keyed import Vocab
+from .keyed import QidTable, Vocab
 
-__all__ = ["KeyAgg", "local_codes"]
+__all__ = ["KeyAgg", "SortedTable", "local_codes"]
 
 #: NaN left out of maxima and minima, as pandas' group-by leaves it out
 _UFUNC = {"sum": np.add, "max": np.fmax, "min": np.fmin}
@@ -50,39 +50,79 @@ def _identity(how: str, dtype: np.dtype) -> Any:
     return info.min if how == "max" else info.max
 
 
-class KeyAgg:
-    """Per key (one or more columns), ``sum``/``max``/``min`` of value columns, folded batch by batch."""
+class SortedTable(QidTable):
+    """:class:`analyzer.keyed.QidTable` whose lookups search the keys in sorted order: numpy's
+    binary search then walks each run once instead of a cache miss per step (measured: 50,000
+    lookups in 150,000 keys 22 ms unsorted, 3.5 ms sorted, the sort included)."""
 
-    def __init__(self, keys: Sequence[str], how: dict[str, str]) -> None:
+    def locate(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(h) < 64:
+            return super().locate(h)
+        order = np.argsort(h)
+        run_sorted, pos_sorted = super().locate(h[order])
+        run, pos = np.empty_like(run_sorted), np.empty_like(pos_sorted)
+        run[order], pos[order] = run_sorted, pos_sorted
+        return run, pos
+
+
+class KeyAgg:
+    """Per key (one or two columns), ``sum``/``max``/``min`` of value columns, folded batch by batch.
+
+    Each key column's values are coded by a :class:`analyzer.keyed.Vocab` (its own, or one given in
+    ``vocabs``: that column is then passed as the vocabulary's codes); a key of two columns is the
+    pair of codes, found in a :class:`SortedTable` (no Python object per pair)."""
+
+    def __init__(self, keys: Sequence[str], how: dict[str, str], vocabs: dict[str, Vocab] | None = None) -> None:
+        assert 1 <= len(keys) <= 2, "one or two key columns"
         self.keys, self.how = list(keys), how
-        self.vocab = Vocab()  # the keys (a tuple of values for several key columns) and their codes
-        self.words: list[Any] = self.vocab.words
-        self._code = self.vocab._code
+        vocabs = vocabs or {}
+        self.coded = [k in vocabs for k in self.keys]
+        self.vocabs = [vocabs.get(k) or Vocab() for k in self.keys]
+        self.pairs = SortedTable({"code": -1}) if len(keys) == 2 or any(self.coded) else None
+        self.key_codes: list[list[np.ndarray]] = [[] for _ in self.keys]  # per column, each key's code
+        self.n = 0
         self.vals: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
-        return len(self.words)
+        return self.n
+
+    def _column(self, i: int, values: Any) -> np.ndarray:
+        """A key column's codes in its vocabulary (-1 for null)."""
+        if self.coded[i]:
+            return np.asarray(values, dtype=np.int64)
+        local, uniq = local_codes(values)
+        code = self.vocabs[i]._code
+        lut = np.fromiter((code(w) for w in uniq), dtype=np.int64, count=len(uniq)) if uniq else np.zeros(1, np.int64)
+        return np.where(local >= 0, lut[np.maximum(local, 0)], -1)
 
     def encode(self, keys: Sequence[Any]) -> np.ndarray:
         """The code of each row's key (-1 where a key column is null), new keys added in first-seen order."""
-        parts = [local_codes(k) for k in keys]
-        if len(parts) == 1:
-            local, uniq = parts[0]
-            lut = np.fromiter((self._code(w) for w in uniq), dtype=np.int64, count=len(uniq))
-            return np.where(local >= 0, lut[np.maximum(local, 0)] if len(lut) else -1, -1)
-        ok = np.logical_and.reduce([c >= 0 for c, _ in parts])
-        combined = np.zeros(len(parts[0][0]), dtype=np.int64)
-        for c, u in parts:
-            combined = combined * max(len(u), 1) + np.maximum(c, 0)
-        out = np.full(len(combined), -1, dtype=np.int64)
+        cols = [self._column(i, k) for i, k in enumerate(keys)]
+        if self.pairs is None:  # one column, its own vocabulary: a key's code is its value's
+            self.n = len(self.vocabs[0].words)
+            return cols[0]
+        ok = np.logical_and.reduce([c >= 0 for c in cols])
+        out = np.full(len(ok), -1, dtype=np.int64)
         if not ok.any():
             return out
-        uniq, first, inv = np.unique(combined[ok], return_index=True, return_inverse=True)
-        order = np.argsort(first, kind="stable")  # first-seen order
-        rows = np.flatnonzero(ok)[first[order]]
-        lut = np.empty(len(uniq), dtype=np.int64)
-        lut[order] = [self._code(tuple(u[c[r]] for c, u in parts)) for r in rows]
-        out[ok] = lut[inv.reshape(-1)]
+        key = cols[0][ok].astype(np.uint64)
+        if len(cols) == 2:
+            key = (key << np.uint64(32)) | cols[1][ok].astype(np.uint64)
+        run, pos = self.pairs.locate(key)
+        new = run < 0
+        if new.any():
+            uniq, first = np.unique(key[new], return_index=True)
+            order = np.argsort(first, kind="stable")  # first-seen order
+            run_new, pos_new = self.pairs.ensure(uniq)
+            codes = np.empty(len(uniq), dtype=np.int64)
+            codes[order] = self.n + np.arange(len(uniq))
+            self.pairs.put("code", run_new, pos_new, codes)
+            rows = np.flatnonzero(new)[first[order]]
+            for i, c in enumerate(cols):
+                self.key_codes[i].append(c[ok][rows])
+            self.n += len(uniq)
+            run, pos = self.pairs.locate(key)
+        out[ok] = self.pairs.get("code", run, pos)
         return out
 
     def add(self, keys: Sequence[Any], **values: Any) -> None:
@@ -91,7 +131,7 @@ class KeyAgg:
         ok = codes >= 0
         if not ok.all():
             codes = codes[ok]
-        n = len(self.words)
+        n = self.n
         for name, how in self.how.items():
             v = np.asarray(values[name])
             v = np.broadcast_to(v, ok.shape)[ok]  # a scalar, or one value per row
@@ -108,13 +148,15 @@ class KeyAgg:
 
     def result(self) -> pd.DataFrame:
         """The key columns, then the value columns, one row per key in first-seen order."""
-        n = len(self.words)
-        if len(self.keys) == 1:
-            cols: dict[str, Any] = {self.keys[0]: np.array(self.words, dtype=object) if n else
-                                    pd.Series([], dtype=object)}
-        else:
-            cols = {k: np.array([w[i] for w in self.words], dtype=object) if n else pd.Series([], dtype=object)
-                    for i, k in enumerate(self.keys)}
+        n = self.n
+        cols: dict[str, Any] = {}
+        for i, k in enumerate(self.keys):
+            if not n:
+                cols[k] = pd.Series([], dtype=object)
+            elif self.pairs is None:
+                cols[k] = np.array(self.vocabs[i].words, dtype=object)
+            else:
+                cols[k] = self.vocabs[i].decode(np.concatenate(self.key_codes[i]))
         for name in self.how:
             have = self.vals.get(name)
             cols[name] = have[:n] if have is not None else np.zeros(n, dtype=np.int64)

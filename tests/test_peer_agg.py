@@ -59,3 +59,22 @@ def test_local_codes_arrow_and_numpy_agree() -> None:
     assert ca.tolist() == cn.tolist() == [0, -1, 1, 0, 2]
     cd, ud = local_codes(pa.array(values).dictionary_encode())
     assert (cd.tolist(), ud) == (ca.tolist(), ua)
+
+
+def test_keyagg_column_given_as_codes_of_a_vocabulary() -> None:
+    """A key column passed as codes of a shared Vocab (Exim's relayed pairs: the sending host's code)
+    gives the same table as the strings themselves."""
+    from analyzer.keyed import Vocab
+
+    df = _rows(3, 200)
+    vocab = Vocab()
+    coded = KeyAgg(["k", "j"], {"n": "sum", "x": "max", "first": "min"}, vocabs={"k": vocab})
+    plain = KeyAgg(["k", "j"], {"n": "sum", "x": "max", "first": "min"})
+    df = df[df["k"].notna()]
+    for at in range(0, len(df), 30):
+        part = df.iloc[at:at + 30]
+        values = {"n": part["n"].to_numpy(), "x": part["x"].to_numpy(), "first": part["first"].to_numpy()}
+        coded.add([vocab.encode(pa.array(part["k"].tolist(), pa.string())), part["j"].to_numpy()], **values)
+        plain.add([part["k"].to_numpy(), part["j"].to_numpy()], **values)
+    assert coded.result().to_dict("list") == plain.result().to_dict("list")
+    assert len(coded) == len(_expected(df, ["k", "j"]))

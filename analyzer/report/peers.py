@@ -36,12 +36,12 @@ from ..totals import (
     eq,
     ex_fold,
     ex_frame,
-    frame,
     isin,
     mask,
     peer_totals_of,
     pf_fold,
     pf_frame,
+    valid,
 )
 
 __all__ = ["QUEUE_BUCKETS", "TOP", "PeersFold", "WindowPeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
@@ -57,19 +57,6 @@ PF_WARNING_WIDTH = 66
 
 # --------------------------------------------------------------------------------------------
 # helpers
-
-
-def _col(df: pd.DataFrame, name: str) -> pd.Series:
-    """A column of a small (already selected) table as plain objects, None for null."""
-    s = df[name]
-    return s.astype(object).where(s.notna(), None)
-
-
-def _re(s: pd.Series, pattern: str, repl: str) -> pd.Series:
-    """RE2 rewrite (linear time whatever the text) of the first match, null-safe."""
-    arr = pa.array(s.astype(object).where(s.notna(), None), type=pa.string(), from_pandas=True)
-    out = pc.replace_substring_regex(arr, pattern=pattern, replacement=repl, max_replacements=1)
-    return pd.Series(out.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
 
 
 def _rank(df: pd.DataFrame, by: list[str], key: str, top: int | None = None) -> pd.DataFrame:
@@ -94,45 +81,47 @@ def _rank(df: pd.DataFrame, by: list[str], key: str, top: int | None = None) -> 
 _PF_WARNING_EVENTS = ["warning", "auth_failure", "protocol_error", "dns"]
 
 
-def _pf_warning_text(w: pd.DataFrame) -> pd.Series:
-    """The text after 'warning: ' of the warning lines among ``w`` (None for the others), rebuilt
-    from the fields for the warnings maillens parses into an event of their own."""
-    event, status, detail = _col(w, "event"), _col(w, "status"), _col(w, "detail")
-    has_host, has_ip = w["client_host"].notna(), w["client_ip"].notna()
-    host, ip = _col(w, "client_host").fillna(""), _col(w, "client_ip").fillna("")
-    client = _col(w, "client_host").fillna("unknown") + "[" + ip + "]"
-    qid, tail = _col(w, "queue_id"), detail.fillna("")
-    text = pd.Series([None] * len(w), index=w.index, dtype=object)
-    generic = (event == "warning") & detail.notna()
-    text = text.where(~generic, np.where(qid.notna(), qid.fillna("") + ": ", "") + tail)
-    user = _col(w, "sasl_username")
-    sasl = (client + ": SASL " + tail + " authentication failed: " + _col(w, "reply_text").fillna("")
-            + np.where(user.notna(), ", sasl_username=" + user.fillna(""), ""))
-    text = text.where(~((event == "auth_failure") & (_col(w, "direction") != "outbound") & detail.notna()), sasl)
-    text = text.where(~((event == "protocol_error") & (status == "non-smtp command")),
-                      "non-SMTP command from " + client + ": " + tail)
-    # smtpd's reverse-DNS checks: 'hostname H does not resolve to address A...', 'address not
-    # listed for hostname H...', 'A: hostname/address ...'
-    dns = event == "dns"
-    text = text.where(~(dns & has_host & has_ip), "hostname " + host + " does not resolve to address " + ip + tail)
-    text = text.where(~(dns & has_host & ~has_ip), "address not listed for hostname " + host + tail)
-    text = text.where(~(dns & ~has_host & has_ip), ip + ": " + tail)
+def _join(*parts: Any) -> pa.Array:
+    """The strings of each row joined, null where a part is null."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _pf_warning_text(ev: pd.DataFrame, rows: np.ndarray) -> pa.Array:
+    """The text after 'warning: ' of the warning lines among ``rows`` (null for the others), rebuilt
+    from the fields for the warnings maillens parses into an event of their own (Arrow kernels)."""
+    m = pa.array(rows)
+    event, status, detail, host, ip, qid, user, reply, direction = (col(ev, n).filter(m).cast(pa.string()) for n in (
+        "event", "status", "detail", "client_host", "client_ip", "queue_id", "sasl_username", "reply_text", "direction"))
+    has_host, has_ip, has_detail = valid(host), valid(ip), valid(detail)
+    host_, ip_, tail = pc.fill_null(host, ""), pc.fill_null(ip, ""), pc.fill_null(detail, "")
+    client = _join(pc.fill_null(host, "unknown"), "[", ip_, "]")
+    dns = eq(event, "dns")
+    sasl = _join(client, ": SASL ", tail, " authentication failed: ", pc.fill_null(reply, ""),
+                 pc.fill_null(_join(", sasl_username=", user), ""))
+    text = pa.nulls(len(event), pa.string())
+    for where, value in (
+            (eq(event, "warning") & has_detail, _join(pc.fill_null(_join(qid, ": "), ""), tail)),
+            (eq(event, "auth_failure") & ~eq(direction, "outbound") & has_detail, sasl),
+            (eq(event, "protocol_error") & eq(status, "non-smtp command"), _join("non-SMTP command from ", client, ": ", tail)),
+            # smtpd's reverse-DNS checks: 'hostname H does not resolve to address A...', 'address not
+            # listed for hostname H...', 'A: hostname/address ...'
+            (dns & has_host & has_ip, _join("hostname ", host_, " does not resolve to address ", ip_, tail)),
+            (dns & has_host & ~has_ip, _join("address not listed for hostname ", host_, tail)),
+            (dns & ~has_host & has_ip, _join(ip_, ": ", tail))):
+        if where.any():
+            text = pc.if_else(pa.array(where), value, text)
     # pflogsumm keeps what follows the last 'warning: ' of the line (each distinct text rewritten once)
-    codes, uniq = pd.factorize(text.to_numpy(dtype=object), use_na_sentinel=True)
-    if not len(uniq):
-        return text
-    kept = _re(pd.Series(uniq, dtype=object), r"^.*warning: ", "").to_numpy(dtype=object)
-    return pd.Series(np.where(codes >= 0, kept[np.maximum(codes, 0)], None), index=text.index, dtype=object)
+    enc = pc.dictionary_encode(text)
+    kept = pc.replace_substring_regex(enc.dictionary, pattern=r"^.*warning: ", replacement="", max_replacements=1)
+    return kept.take(enc.indices)
 
 
-def _pf_warning_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[np.ndarray]:
+def _pf_warning_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[Any]:
     """The daemon and the text of each warning line (what :func:`_pf_warnings` counts)."""
     rows = f["seen"] & isin(f["event"], _PF_WARNING_EVENTS)
-    w = frame(ev, rows, ["event", "status", "detail", "client_host", "client_ip", "queue_id", "sasl_username",
-                         "reply_text", "direction"])
-    text = _pf_warning_text(w)
-    keep = text.notna().to_numpy(dtype=bool)
-    return [f["cmd"][rows][keep].astype(str), text[keep].astype(str).to_numpy()]
+    text = _pf_warning_text(ev, rows)
+    keep = valid(text)
+    return [f["cmd"][rows][keep].astype(str), text.filter(pa.array(keep))]
 
 
 def _counted(keys: list[str], rows: list[Any]) -> pd.DataFrame:
@@ -152,7 +141,14 @@ def _dict_map(a: pa.Array, fn: Any) -> pa.Array:
     return pa.array([fn(v) for v in enc.dictionary.to_pylist()], pa.string()).take(enc.indices)
 
 
-def _pf_reject_reason(text: pa.Array, mail: np.ndarray) -> pa.Array:
+def _pf_reject_reason(text: pd.Series, kind: pd.Series) -> pd.Series:
+    """pflogsumm's reject "reason" of each reply text for the reject's kind (:func:`_pf_reasons`)."""
+    t = pa.array(text.astype(object).where(text.notna(), None), type=pa.string(), from_pandas=True)
+    reason = _pf_reasons(t, kind.eq("MAIL").to_numpy(dtype=bool))
+    return pd.Series(reason.to_numpy(zero_copy_only=False), index=text.index, dtype=object)
+
+
+def _pf_reasons(text: pa.Array, mail: np.ndarray) -> pa.Array:
     """pflogsumm's reject "reason": the reply text rewritten by its rules for the reject's kind
     (MAIL, or another): each distinct text of each rule rewritten once."""
     t = pc.fill_null(text, "")
@@ -208,7 +204,7 @@ def _pf_reject_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[pa.Array]:
     plain = ~isin(col(ev, "detail"), ["milter-reject", "proxy-reject"])
     smtpd = pa.array(reject & f["smtpd"] & plain)
     kind = _dict_map(col(ev, "smtp_stage").filter(smtpd), lambda s: "other" if s is None else _PF_KIND.get(s, s))
-    reason = _pf_reject_reason(col(ev, "reply_text").filter(smtpd), mask(pc.equal(kind, "MAIL")))
+    reason = _pf_reasons(col(ev, "reply_text").filter(smtpd), mask(pc.equal(kind, "MAIL")))
     cleanup = pa.array(reject & f["cleanup"])
     # header/body checks name the part in the detail; a milter's reject names the stage (END-OF-MESSAGE)
     part = _dict_map(col(ev, "detail").filter(cleanup),
