@@ -2,11 +2,12 @@
 
 :class:`KeyAgg` is what :class:`analyzer.keyed.Agg` computes (a group-by of every row folded so
 far, keys in first-seen order, null keys left out), without a pandas DataFrame or group-by per
-batch: each batch's keys are dictionary-encoded (Arrow, or ``pandas.factorize`` for object
-arrays), each distinct key of the batch is looked up once in a dict of codes, and the values are
-added with ``numpy.add.at`` (``maximum.at``, ``minimum.at``) into arrays indexed by code. Memory
-is bounded by the distinct keys, never by the lines. Measured on the 1M-line days: the peers'
-group-bys were a sixth of their fold.
+batch, nor a Python object per row or per distinct key: each key column is coded by a
+:class:`HashVocab` (a string's native 64-bit hash found in a :class:`SortedTable`, checked against
+the strings kept in Arrow), a pair of columns by the pair of codes, and the values are added with
+``numpy.add.at`` (``fmax.at``, ``fmin.at``) into arrays indexed by code. Memory is bounded by the
+distinct keys, never by the lines. Measured on the 1M-line days: the peers' group-bys were a sixth
+of their fold.
 """
 
 from __future__ import annotations
@@ -19,26 +20,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .keyed import QidTable, Vocab
+from .keyed import QidTable, key_hash
 
-__all__ = ["KeyAgg", "SortedTable", "local_codes"]
+__all__ = ["HashVocab", "KeyAgg", "SortedTable"]
 
 #: NaN left out of maxima and minima, as pandas' group-by leaves it out
 _UFUNC = {"sum": np.add, "max": np.fmax, "min": np.fmin}
-
-
-def local_codes(values: Any) -> tuple[np.ndarray, list[Any]]:
-    """Codes of a batch's values (-1 for null) and its distinct values in first-seen order."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if isinstance(values, pa.Array):
-        if pa.types.is_dictionary(values.type):
-            values = values.dictionary_decode()
-        enc = pc.dictionary_encode(values)
-        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-        return codes, enc.dictionary.to_pylist()
-    codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    return codes.astype(np.int64, copy=False), list(uniq)
 
 
 def _identity(how: str, dtype: np.dtype) -> Any:
@@ -65,19 +52,100 @@ class SortedTable(QidTable):
         return run, pos
 
 
+def _strings(values: Any) -> pa.Array:
+    """A column of texts as one Arrow ``string`` array (null for None/NaN)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not isinstance(values, pa.Array):
+        values = pa.array(np.asarray(values, dtype=object), pa.string(), from_pandas=True)
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    return values if values.type == pa.string() else values.cast(pa.string())
+
+
+class HashVocab:
+    """Distinct strings and their codes (0, 1, 2 ... in first-seen order), without a Python string
+    per value: a string is found by its 64-bit hash (:func:`analyzer.keyed.key_hash`, native) in a
+    :class:`SortedTable`, and every row's string is checked against the one kept under its code
+    (Arrow); two strings of one hash (never seen) are told apart by a dict."""
+
+    def __init__(self) -> None:
+        self.table = SortedTable({"code": -1})
+        self.n = 0
+        self._words = pa.array([], pa.string())
+        self._exact: dict[str, int] | None = None  # only after a hash collision
+
+    def words(self) -> pa.Array:
+        return self._words
+
+    def encode(self, values: Any) -> np.ndarray:
+        """The code of each string (-1 for null), new strings added in first-seen order."""
+        arr = _strings(values)
+        ok = pc.is_valid(arr).to_numpy(zero_copy_only=False)
+        out = np.full(len(arr), -1, dtype=np.int64)
+        vals = arr if ok.all() else arr.filter(pa.array(ok))
+        if not len(vals):
+            return out
+        h = key_hash(vals)
+        run, pos = self.table.locate(h)
+        codes = self.table.get("code", run, pos, default=-1)
+        new = run < 0
+        if new.any():
+            uniq, first = np.unique(h[new], return_index=True)
+            order = np.argsort(first, kind="stable")  # first-seen order
+            code = np.empty(len(uniq), dtype=np.int64)
+            code[order] = self.n + np.arange(len(uniq))
+            r, p = self.table.ensure(uniq)
+            self.table.put("code", r, p, code)
+            self._add(vals.take(pa.array(np.flatnonzero(new)[first[order]])))
+            codes[new] = code[np.searchsorted(uniq, h[new])]
+        same = pc.equal(self._words.take(pa.array(codes)), vals).to_numpy(zero_copy_only=False)
+        if not same.all():
+            codes[~same] = self._collided(vals.filter(pa.array(~same)))
+        out[ok] = codes
+        return out
+
+    def _add(self, words: pa.Array) -> None:
+        base = self.n
+        self._words = pa.concat_arrays([self._words, words])
+        self.n = len(self._words)
+        if self._exact is not None:
+            for i, w in enumerate(words.to_pylist()):
+                self._exact.setdefault(w, base + i)
+
+    def _collided(self, words: pa.Array) -> np.ndarray:
+        if self._exact is None:
+            self._exact = {}
+            for i, w in enumerate(self._words.to_pylist()):
+                self._exact.setdefault(w, i)
+        out = []
+        for w in words.to_pylist():
+            if w not in self._exact:
+                self._words = pa.concat_arrays([self._words, pa.array([w], pa.string())])
+                self._exact[w] = self.n
+                self.n += 1
+            out.append(self._exact[w])
+        return np.array(out, dtype=np.int64)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """The strings of ``codes``, as Python objects."""
+        return self._words.take(pa.array(np.asarray(codes, dtype=np.int64))).to_numpy(zero_copy_only=False) \
+            if len(codes) else np.zeros(0, dtype=object)
+
+
 class KeyAgg:
     """Per key (one or two columns), ``sum``/``max``/``min`` of value columns, folded batch by batch.
 
-    Each key column's values are coded by a :class:`analyzer.keyed.Vocab` (its own, or one given in
+    Each key column's values are coded by a :class:`HashVocab` (its own, or one given in
     ``vocabs``: that column is then passed as the vocabulary's codes); a key of two columns is the
     pair of codes, found in a :class:`SortedTable` (no Python object per pair)."""
 
-    def __init__(self, keys: Sequence[str], how: dict[str, str], vocabs: dict[str, Vocab] | None = None) -> None:
+    def __init__(self, keys: Sequence[str], how: dict[str, str], vocabs: dict[str, HashVocab] | None = None) -> None:
         assert 1 <= len(keys) <= 2, "one or two key columns"
         self.keys, self.how = list(keys), how
         vocabs = vocabs or {}
         self.coded = [k in vocabs for k in self.keys]
-        self.vocabs = [vocabs.get(k) or Vocab() for k in self.keys]
+        self.vocabs = [vocabs[k] if k in vocabs else HashVocab() for k in self.keys]
         self.pairs = SortedTable({"code": -1}) if len(keys) == 2 or any(self.coded) else None
         self.key_codes: list[list[np.ndarray]] = [[] for _ in self.keys]  # per column, each key's code
         self.n = 0
@@ -90,16 +158,13 @@ class KeyAgg:
         """A key column's codes in its vocabulary (-1 for null)."""
         if self.coded[i]:
             return np.asarray(values, dtype=np.int64)
-        local, uniq = local_codes(values)
-        code = self.vocabs[i]._code
-        lut = np.fromiter((code(w) for w in uniq), dtype=np.int64, count=len(uniq)) if uniq else np.zeros(1, np.int64)
-        return np.where(local >= 0, lut[np.maximum(local, 0)], -1)
+        return self.vocabs[i].encode(values)
 
     def encode(self, keys: Sequence[Any]) -> np.ndarray:
         """The code of each row's key (-1 where a key column is null), new keys added in first-seen order."""
         cols = [self._column(i, k) for i, k in enumerate(keys)]
         if self.pairs is None:  # one column, its own vocabulary: a key's code is its value's
-            self.n = len(self.vocabs[0].words)
+            self.n = self.vocabs[0].n
             return cols[0]
         ok = np.logical_and.reduce([c >= 0 for c in cols])
         out = np.full(len(ok), -1, dtype=np.int64)
@@ -154,7 +219,7 @@ class KeyAgg:
             if not n:
                 cols[k] = pd.Series([], dtype=object)
             elif self.pairs is None:
-                cols[k] = np.array(self.vocabs[i].words, dtype=object)
+                cols[k] = self.vocabs[i].decode(np.arange(n))
             else:
                 cols[k] = self.vocabs[i].decode(np.concatenate(self.key_codes[i]))
         for name in self.how:

@@ -26,8 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .keyed import Vocab, key_hash
-from .peer_agg import KeyAgg, SortedTable
+from .keyed import key_hash
+from .peer_agg import HashVocab, KeyAgg, SortedTable
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
 
 __all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
@@ -149,7 +149,7 @@ class PfFold(_Fold):
         super().__init__()
         self.n = dict.fromkeys(self.COUNTS, 0)
         self.qids = SortedTable({"flags": 0, "size": 0, "sender": -1, "client": -1})
-        self.senders, self.clients = Vocab(), Vocab()
+        self.senders, self.clients = HashVocab(), HashVocab()
         self._got: pd.DataFrame | None = None
         self.recipients = KeyAgg(["recipient"], {"messages": "sum", "bytes": "sum"})
         self.domains = KeyAgg(["domain"], {"sent": "sum", "bytes": "sum", "defers": "sum", "delay_sum": "sum",
@@ -321,6 +321,22 @@ def id_seconds(ids: pd.Series) -> np.ndarray:
     return total
 
 
+def _id_seconds(ids: pa.Array) -> np.ndarray:
+    """:func:`id_seconds` of Arrow strings: their first six characters read from Arrow's buffer when
+    every id is ASCII (Exim's are), without a Python string per id."""
+    six = pc.utf8_rpad(pc.utf8_slice_codeunits(ids, 0, 6), 6, "0")
+    if not len(six) or six.null_count or not pc.all(pc.string_is_ascii(six)).as_py():
+        return id_seconds(pd.Series(ids.to_numpy(zero_copy_only=False), dtype=object).astype(str))
+    off = np.frombuffer(six.buffers()[1], dtype=np.int32)[six.offset:six.offset + len(six) + 1]
+    raw = np.frombuffer(six.buffers()[2], dtype=np.uint8)[off[0]:off[-1]]
+    code = raw.reshape(-1, 6).astype("int64")
+    val = np.clip(np.where(code >= 97, code - 61, np.where(code >= 65, code - 55, code - 48)), 0, 61)
+    total = np.zeros(len(six), dtype="int64")
+    for i in range(6):
+        total = total * 62 + val[:, i]
+    return total
+
+
 class ExFold(_Fold):
     """eximstats' totals and the state of its sections, folded batch by batch (Exim events)."""
 
@@ -331,7 +347,7 @@ class ExFold(_Fold):
         super().__init__()
         self.n = dict.fromkeys(self.COUNTS, 0)
         self.qids = SortedTable({"flags": 0, "size": 0, "arrived": 0, "src": -1})
-        self.srcs = Vocab()
+        self.srcs = HashVocab()
         self.sources = KeyAgg(["host"], {"messages": "sum", "bytes": "sum"})
         self.dest = KeyAgg(["host"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
         self.local = KeyAgg(["recipient"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
@@ -474,9 +490,8 @@ class ExFold(_Fold):
     def _completed(self, f: dict[str, Any], seconds: np.ndarray) -> None:
         done = eq(f["event"], "removed") & eq(f["status"], "completed") & valid(f["qid"])
         if done.any():
-            ids = pd.Series(f["qid"].filter(pa.array(done)).to_numpy(zero_copy_only=False), dtype=object).astype(str)
-            self.completed.append({"h": key_hash(pa.array(ids.to_numpy(), pa.string())), "at": seconds[done],
-                                   "id_at": id_seconds(ids)})
+            ids = f["qid"].filter(pa.array(done)).cast(pa.string())
+            self.completed.append({"h": key_hash(ids), "at": seconds[done], "id_at": _id_seconds(ids)})
 
     def _finish_more(self) -> None:
         waiting = _concat(self.relay_waiting)

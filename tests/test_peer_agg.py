@@ -8,7 +8,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from analyzer.peer_agg import KeyAgg, local_codes
+from analyzer import peer_agg
+from analyzer.peer_agg import HashVocab, KeyAgg
 
 
 def _rows(seed: int, n: int) -> pd.DataFrame:
@@ -51,23 +52,11 @@ def test_keyagg_scalar_values_and_empty() -> None:
     assert agg.result().to_dict("list") == {"k": ["x", "y", "z"], "count": [2, 2, 1]}
 
 
-def test_local_codes_arrow_and_numpy_agree() -> None:
-    values = ["b", None, "a", "b", "Ä"]
-    ca, ua = local_codes(pa.array(values))
-    cn, un = local_codes(np.array(values, dtype=object))
-    assert ua == un == ["b", "a", "Ä"]
-    assert ca.tolist() == cn.tolist() == [0, -1, 1, 0, 2]
-    cd, ud = local_codes(pa.array(values).dictionary_encode())
-    assert (cd.tolist(), ud) == (ca.tolist(), ua)
-
-
 def test_keyagg_column_given_as_codes_of_a_vocabulary() -> None:
     """A key column passed as codes of a shared Vocab (Exim's relayed pairs: the sending host's code)
     gives the same table as the strings themselves."""
-    from analyzer.keyed import Vocab
-
     df = _rows(3, 200)
-    vocab = Vocab()
+    vocab = HashVocab()
     coded = KeyAgg(["k", "j"], {"n": "sum", "x": "max", "first": "min"}, vocabs={"k": vocab})
     plain = KeyAgg(["k", "j"], {"n": "sum", "x": "max", "first": "min"})
     df = df[df["k"].notna()]
@@ -78,3 +67,27 @@ def test_keyagg_column_given_as_codes_of_a_vocabulary() -> None:
         plain.add([part["k"].to_numpy(), part["j"].to_numpy()], **values)
     assert coded.result().to_dict("list") == plain.result().to_dict("list")
     assert len(coded) == len(_expected(df, ["k", "j"]))
+
+
+@pytest.mark.parametrize("weak", [False, True])
+def test_hashvocab_codes_in_first_seen_order_even_when_hashes_collide(weak: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One code per distinct string, the same in every batch, in first-seen order; with a hash that
+    collides for every string of one length, the strings are still told apart (the kept strings
+    are compared; a colliding string's code then comes after its batch's others)."""
+    if weak:
+        monkeypatch.setattr(peer_agg, "key_hash", lambda a: np.array([len(v) for v in a.to_pylist()], dtype=np.uint64))
+    vocab = HashVocab()
+    batches = [["ab", "cd", None, "ab", "e"], ["cd", "xy", "e", "xy"], [], ["zz", "ab"]]
+    seen: dict[str, int] = {}
+    given: dict[str, int] = {}
+    for words in batches:
+        codes = vocab.encode(pa.array(words, pa.string()))
+        want = [-1 if w is None else seen.setdefault(w, len(seen)) for w in words]
+        assert (codes < 0).tolist() == [w is None for w in words]
+        for w, c in zip(words, codes.tolist(), strict=True):
+            if w is not None:
+                assert given.setdefault(w, c) == c  # the same code in every batch
+        if not weak:
+            assert codes.tolist() == want
+    assert sorted(given.values()) == list(range(len(seen))) and vocab.n == len(seen)
+    assert vocab.decode(np.array(list(given.values()))).tolist() == list(given)
