@@ -150,7 +150,6 @@ class PfFold(_Fold):
         self.n = dict.fromkeys(self.COUNTS, 0)
         self.qids = SortedTable({"flags": 0, "size": 0, "sender": -1, "client": -1})
         self.senders, self.clients = HashVocab(), HashVocab()
-        self._got: pd.DataFrame | None = None
         self.recipients = KeyAgg(["recipient"], {"messages": "sum", "bytes": "sum"})
         self.domains = KeyAgg(["domain"], {"sent": "sum", "bytes": "sum", "defers": "sum", "delay_sum": "sum",
                                            "max_delay": "max"})
@@ -237,24 +236,30 @@ class PfFold(_Fold):
         self.domains.add([d["domain"]], sent=sent.astype("int64"), bytes=np.where(sent, size, 0),
                          defers=(~sent).astype("int64"), delay_sum=np.where(sent, delay, 0.0), max_delay=delay)
 
-    def got(self) -> pd.DataFrame:
-        """The received messages whose size was read: sender, client (pflogsumm's domain), size
-        (made once when the fold is finished)."""
-        if self.done and self._got is not None:
-            return self._got
+    def _got(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The received messages whose size was read: their sender's and client's codes, their size."""
         flags = self.qids.column("flags")
         got = (flags & (_SIZED | _RECV)) == (_SIZED | _RECV)
-        out = pd.DataFrame({"sender": self.senders.decode(self.qids.column("sender")[got]),
-                            "client": self.clients.decode(self.qids.column("client")[got]),
-                            "size": self.qids.column("size")[got]})
-        if self.done:
-            self._got = out
-        return out
+        return self.qids.column("sender")[got], self.qids.column("client")[got], self.qids.column("size")[got]
+
+    def got(self) -> pd.DataFrame:
+        """The received messages whose size was read: sender, client (pflogsumm's domain), size."""
+        sender, client, size = self._got()
+        return pd.DataFrame({"sender": self.senders.decode(sender), "client": self.clients.decode(client), "size": size})
 
     def _make_tables(self) -> dict[str, pd.DataFrame]:
         """The sections' tables before ranking: senders, recipients (messages, bytes), domains."""
-        g = self.got()
-        senders = g.groupby("sender", sort=False).agg(messages=("size", "size"), bytes=("size", "sum")).reset_index()
+        sender, _, size = self._got()
+        # per sender code (one per distinct sender), in first-seen order: messages and bytes
+        uniq, first, inv = np.unique(sender, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(len(uniq), dtype=np.int64)
+        rank[order] = np.arange(len(uniq))
+        at = rank[inv.reshape(-1)]
+        nbytes = np.zeros(len(uniq), dtype=np.int64)
+        np.add.at(nbytes, at, size)
+        senders = pd.DataFrame({"sender": self.senders.decode(uniq[order]),
+                                "messages": np.bincount(at, minlength=len(uniq)), "bytes": nbytes})
         recipients = self.recipients.result()
         dom = self.domains.result()
         sent = dom["sent"].to_numpy()
@@ -268,19 +273,19 @@ class PfFold(_Fold):
 
     def totals(self) -> dict[str, int]:
         t = self.tables()
-        g = self.got()
-        sender = pa.array(g["sender"].to_numpy(), pa.string())
+        codes, client_codes, size = self._got()
+        sender = self.senders.words().take(pa.array(codes))
         dom = pc.extract_regex(sender, r"^[^@]+@(?P<d>.+)$")
-        client = pa.array(g["client"].to_numpy(), pa.string())
+        client = self.clients.words().take(pa.array(client_codes))
         by_client = pc.if_else(pc.equal(client, ""), sender, client)
         sending = pc.if_else(pc.is_valid(dom), dom.field("d"), by_client)
         return {
             **{k: self.n[k] for k in ("received", "delivered", "forwarded")},
             "deferred": int(((self.qids.column("flags") & _DEFERRED) > 0).sum()),
             **{k: self.n[k] for k in ("deferrals", "bounced", "rejected", "reject_warnings", "held", "discarded")},
-            "bytes_received": int(g["size"].sum()),
+            "bytes_received": int(size.sum()),
             "bytes_delivered": int(t["recipients"]["bytes"].sum()),
-            "senders": int(g["sender"].nunique()),
+            "senders": len(np.unique(codes)),  # a code per distinct sender
             "sending_hosts_domains": len(pc.unique(sending)),
             "recipients": len(t["recipients"]),
             "recipient_hosts_domains": int((t["domains"]["sent"] > 0).sum()),
