@@ -7,7 +7,7 @@
 * per queue id (a 64-bit hash, :class:`analyzer.keyed.QidTable`): the first size and sender
   (Postfix: qmgr; Exim: the '<=' line), whether it was received, deferred, failed, delivered
   remotely, the arrival time and the sending host (Exim), the client of its last receive line;
-* per entity (:class:`analyzer.keyed.Agg`): the recipients', domains', hosts' counts and bytes;
+* per entity (:class:`analyzer.peer_agg.KeyAgg`): the recipients', domains', hosts' counts and bytes;
 * the delivery lines whose message size is not read yet (a delivery logged before its size line):
   resolved when the size comes, else counted with size 0 at the end, as the peers do;
 * Exim's 'Completed' lines (one per message) until the end, when every arrival is known.
@@ -26,7 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .keyed import Agg, QidTable, Vocab, key_hash
+from .keyed import key_hash
+from .peer_agg import HashVocab, KeyAgg, SortedTable
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
 
 __all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
@@ -39,17 +40,47 @@ QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15
 _SIZED, _RECV, _DEFERRED, _FAILED, _SRC, _REMOTE = 1, 2, 4, 8, 16, 32
 
 
+def _pf_sender(sender: pa.Array) -> pa.Array:
+    """pflogsumm's sender: the domain part lower-cased, from=<> for the null sender."""
+    low = lower_domain(sender)
+    return pc.if_else(pc.equal(low, ""), "from=<>", low)
+
+
+def _per_value(a: pa.Array, fn: Any) -> pa.Array:
+    """``fn`` (Arrow kernels) of each row, computed once per distinct value (null one of them):
+    a day's senders and recipients recur over many lines."""
+    enc = pc.dictionary_encode(a, null_encoding="encode")
+    return fn(enc.dictionary).take(enc.indices)
+
+
 def _first(h: np.ndarray, keep: str = "first") -> np.ndarray:
     """Which rows are the first (or last) of their key within the batch."""
     return ~pd.Series(h).duplicated(keep=keep).to_numpy(dtype=bool)  # type: ignore[arg-type]
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else None
+#: Lines held between batches: column -> Arrow array (texts) or numpy array (numbers, masks),
+#: all of one length (no pandas DataFrame built per batch).
+Rows = dict[str, Any]
 
 
-def _sized(table: QidTable, h: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _len(rows: Rows) -> int:
+    return len(next(iter(rows.values())))
+
+
+def _sel(rows: Rows, keep: np.ndarray) -> Rows:
+    m = pa.array(keep)
+    return {k: v.filter(m) if isinstance(v, pa.Array) else v[keep] for k, v in rows.items()}
+
+
+def _concat(parts: list[Rows]) -> Rows | None:
+    parts = [p for p in parts if _len(p)]
+    if len(parts) < 2:
+        return parts[0] if parts else None
+    return {k: pa.concat_arrays([p[k] for p in parts]) if isinstance(parts[0][k], pa.Array)
+            else np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _sized(table: SortedTable, h: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The first size of each key, and whether it is read yet (``known`` False: no queue id, size 0)."""
     run, pos = table.locate(h)
     flags = table.get("flags", run, pos)
@@ -62,17 +93,38 @@ class _Fold:
     """What both folds share: delivery lines that wait for their message's size."""
 
     def __init__(self) -> None:
-        self.waiting: list[pd.DataFrame] = []  # delivery lines whose message size is not read yet
+        self.waiting: list[Rows] = []  # delivery lines whose message size is not read yet
         self.done = False
+        self._tables: dict[str, pd.DataFrame] | None = None
 
-    def _deliver(self, d: pd.DataFrame, final: bool = False) -> None:
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The sections' tables before ranking, made once when the fold is finished (the sections
+        and the totals both read them)."""
+        if self._tables is None:
+            self._finish()
+            self._tables = self._make_tables()
+        return self._tables
+
+    def _make_tables(self) -> dict[str, pd.DataFrame]:
         raise NotImplementedError
 
-    def _deliver_with_waiting(self, d: pd.DataFrame) -> None:
+    def _deliver(self, d: Rows, final: bool = False) -> None:
+        raise NotImplementedError
+
+    def _deliver_with_waiting(self, d: Rows) -> None:
         """Fold ``d`` and the lines still waiting (their size may have come in this batch)."""
         waiting = _concat(self.waiting)
         self.waiting = []
-        self._deliver(pd.concat([waiting, d], ignore_index=True) if waiting is not None else d)
+        self._deliver(_concat([waiting, d]) or d if waiting is not None else d)
+
+    def _ready(self, d: Rows, known: np.ndarray, final: bool) -> tuple[Rows, np.ndarray]:
+        """The lines of ``d`` whose size is read (all when ``final``) and their sizes; the others wait."""
+        size, ready = _sized(self.qids, d["h"], known)
+        ready |= final
+        if ready.all():
+            return d, size
+        self.waiting.append(_sel(d, ~ready))
+        return _sel(d, ready), size[ready]
 
     def _finish(self) -> None:
         if not self.done:
@@ -96,11 +148,11 @@ class PfFold(_Fold):
     def __init__(self) -> None:
         super().__init__()
         self.n = dict.fromkeys(self.COUNTS, 0)
-        self.qids = QidTable({"flags": 0, "size": 0, "sender": -1, "client": -1})
-        self.senders, self.clients = Vocab(), Vocab()
-        self.recipients = Agg(["recipient"], {"messages": "sum", "bytes": "sum"})
-        self.domains = Agg(["domain"], {"sent": "sum", "bytes": "sum", "defers": "sum", "delay_sum": "sum",
-                                        "max_delay": "max"})
+        self.qids = SortedTable({"flags": 0, "size": 0, "sender": -1, "client": -1})
+        self.senders, self.clients = HashVocab(), HashVocab()
+        self.recipients = KeyAgg(["recipient"], {"messages": "sum", "bytes": "sum"})
+        self.domains = KeyAgg(["domain"], {"sent": "sum", "bytes": "sum", "defers": "sum", "delay_sum": "sum",
+                                           "max_delay": "max"})
 
     def add(self, ev: pd.DataFrame, f: dict[str, Any] | None = None) -> dict[str, Any]:
         """Fold a batch of Postfix events; returns the batch's masks (:func:`analyzer.totals.pf_frame`)."""
@@ -137,8 +189,7 @@ class PfFold(_Fold):
         h = key_hash(f["qid"].filter(q))
         first = _first(h)
         size = pc.fill_null(col(ev, "size"), 0).filter(q).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        sender = lower_domain(pc.fill_null(col(ev, "sender"), "").filter(q))
-        sender = pc.if_else(pc.equal(sender, ""), "from=<>", sender)
+        sender = _per_value(pc.fill_null(col(ev, "sender"), "").filter(q), _pf_sender)
         run, pos = self.qids.ensure(h[first])
         fresh = (self.qids.get("flags", run, pos) & _SIZED) == 0
         self.qids.put("size", run, pos, size[first], fresh)
@@ -168,45 +219,47 @@ class PfFold(_Fold):
         if not rows.any():
             return
         r = pa.array(rows)
-        rcpt = lower_domain(col(ev, "recipient").filter(r))
-        domain = pc.replace_substring_regex(rcpt, r"^[^@]+@", "", max_replacements=1)
+        rcpt = _per_value(col(ev, "recipient").filter(r), lower_domain)
+        domain = _per_value(rcpt, lambda a: pc.replace_substring_regex(a, r"^[^@]+@", "", max_replacements=1))
         delay = pc.fill_null(pc.cast(col(ev, "delay"), pa.float64()), 0.0).filter(r)
         qid = f["qid"].filter(r)
         known = valid(qid)
         h = np.zeros(len(qid), dtype=np.uint64)
         h[known] = key_hash(qid.filter(pa.array(known)))
-        d = pd.DataFrame({"recipient": rcpt.to_numpy(zero_copy_only=False),
-                          "domain": domain.to_numpy(zero_copy_only=False), "sent": f["delivered"][rows],
-                          "delay": delay.to_numpy(zero_copy_only=False), "h": h, "known": known})
-        self._deliver_with_waiting(d)
+        self._deliver_with_waiting({"recipient": rcpt, "domain": domain, "sent": f["delivered"][rows],
+                                    "delay": delay.to_numpy(zero_copy_only=False), "h": h, "known": known})
 
-    def _deliver(self, d: pd.DataFrame, final: bool = False) -> None:
-        size, ready = _sized(self.qids, d["h"].to_numpy(), d["known"].to_numpy() & d["sent"].to_numpy())
-        ready |= final
-        if not ready.all():
-            self.waiting.append(d[~ready].reset_index(drop=True))
-        d, size = d[ready], size[ready]
-        sent = d["sent"].to_numpy()
-        self.recipients.add(pd.DataFrame({"recipient": d["recipient"].to_numpy()[sent], "messages": 1,
-                                          "bytes": size[sent]}))
-        self.domains.add(pd.DataFrame({"domain": d["domain"].to_numpy(), "sent": sent.astype("int64"),
-                                       "bytes": np.where(sent, size, 0), "defers": (~sent).astype("int64"),
-                                       "delay_sum": np.where(sent, d["delay"].to_numpy(), 0.0),
-                                       "max_delay": d["delay"].to_numpy()}))
+    def _deliver(self, d: Rows, final: bool = False) -> None:
+        d, size = self._ready(d, d["known"] & d["sent"], final)
+        sent, delay = d["sent"], d["delay"]
+        self.recipients.add([d["recipient"].filter(pa.array(sent))], messages=1, bytes=size[sent])
+        self.domains.add([d["domain"]], sent=sent.astype("int64"), bytes=np.where(sent, size, 0),
+                         defers=(~sent).astype("int64"), delay_sum=np.where(sent, delay, 0.0), max_delay=delay)
+
+    def _got(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The received messages whose size was read: their sender's and client's codes, their size."""
+        flags = self.qids.column("flags")
+        got = (flags & (_SIZED | _RECV)) == (_SIZED | _RECV)
+        return self.qids.column("sender")[got], self.qids.column("client")[got], self.qids.column("size")[got]
 
     def got(self) -> pd.DataFrame:
         """The received messages whose size was read: sender, client (pflogsumm's domain), size."""
-        flags = self.qids.column("flags")
-        got = (flags & (_SIZED | _RECV)) == (_SIZED | _RECV)
-        return pd.DataFrame({"sender": self.senders.decode(self.qids.column("sender")[got]),
-                             "client": self.clients.decode(self.qids.column("client")[got]),
-                             "size": self.qids.column("size")[got]})
+        sender, client, size = self._got()
+        return pd.DataFrame({"sender": self.senders.decode(sender), "client": self.clients.decode(client), "size": size})
 
-    def tables(self) -> dict[str, pd.DataFrame]:
+    def _make_tables(self) -> dict[str, pd.DataFrame]:
         """The sections' tables before ranking: senders, recipients (messages, bytes), domains."""
-        self._finish()
-        g = self.got()
-        senders = g.groupby("sender", sort=False).agg(messages=("size", "size"), bytes=("size", "sum")).reset_index()
+        sender, _, size = self._got()
+        # per sender code (one per distinct sender), in first-seen order: messages and bytes
+        uniq, first, inv = np.unique(sender, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(len(uniq), dtype=np.int64)
+        rank[order] = np.arange(len(uniq))
+        at = rank[inv.reshape(-1)]
+        nbytes = np.zeros(len(uniq), dtype=np.int64)
+        np.add.at(nbytes, at, size)
+        senders = pd.DataFrame({"sender": self.senders.decode(uniq[order]),
+                                "messages": np.bincount(at, minlength=len(uniq)), "bytes": nbytes})
         recipients = self.recipients.result()
         dom = self.domains.result()
         sent = dom["sent"].to_numpy()
@@ -220,19 +273,19 @@ class PfFold(_Fold):
 
     def totals(self) -> dict[str, int]:
         t = self.tables()
-        g = self.got()
-        sender = pa.array(g["sender"].to_numpy(), pa.string())
+        codes, client_codes, size = self._got()
+        sender = self.senders.words().take(pa.array(codes))
         dom = pc.extract_regex(sender, r"^[^@]+@(?P<d>.+)$")
-        client = pa.array(g["client"].to_numpy(), pa.string())
+        client = self.clients.words().take(pa.array(client_codes))
         by_client = pc.if_else(pc.equal(client, ""), sender, client)
         sending = pc.if_else(pc.is_valid(dom), dom.field("d"), by_client)
         return {
             **{k: self.n[k] for k in ("received", "delivered", "forwarded")},
             "deferred": int(((self.qids.column("flags") & _DEFERRED) > 0).sum()),
             **{k: self.n[k] for k in ("deferrals", "bounced", "rejected", "reject_warnings", "held", "discarded")},
-            "bytes_received": int(g["size"].sum()),
+            "bytes_received": int(size.sum()),
             "bytes_delivered": int(t["recipients"]["bytes"].sum()),
-            "senders": int(g["sender"].nunique()),
+            "senders": len(np.unique(codes)),  # a code per distinct sender
             "sending_hosts_domains": len(pc.unique(sending)),
             "recipients": len(t["recipients"]),
             "recipient_hosts_domains": int((t["domains"]["sent"] > 0).sum()),
@@ -273,6 +326,22 @@ def id_seconds(ids: pd.Series) -> np.ndarray:
     return total
 
 
+def _id_seconds(ids: pa.Array) -> np.ndarray:
+    """:func:`id_seconds` of Arrow strings: their first six characters read from Arrow's buffer when
+    every id is ASCII (Exim's are), without a Python string per id."""
+    six = pc.utf8_rpad(pc.utf8_slice_codeunits(ids, 0, 6), 6, "0")
+    if not len(six) or six.null_count or not pc.all(pc.string_is_ascii(six)).as_py():
+        return id_seconds(pd.Series(ids.to_numpy(zero_copy_only=False), dtype=object).astype(str))
+    off = np.frombuffer(six.buffers()[1], dtype=np.int32)[six.offset:six.offset + len(six) + 1]
+    raw = np.frombuffer(six.buffers()[2], dtype=np.uint8)[off[0]:off[-1]]
+    code = raw.reshape(-1, 6).astype("int64")
+    val = np.clip(np.where(code >= 97, code - 61, np.where(code >= 65, code - 55, code - 48)), 0, 61)
+    total = np.zeros(len(six), dtype="int64")
+    for i in range(6):
+        total = total * 62 + val[:, i]
+    return total
+
+
 class ExFold(_Fold):
     """eximstats' totals and the state of its sections, folded batch by batch (Exim events)."""
 
@@ -282,15 +351,15 @@ class ExFold(_Fold):
     def __init__(self) -> None:
         super().__init__()
         self.n = dict.fromkeys(self.COUNTS, 0)
-        self.qids = QidTable({"flags": 0, "size": 0, "arrived": 0, "src": -1})
-        self.srcs = Vocab()
-        self.sources = Agg(["host"], {"messages": "sum", "bytes": "sum"})
-        self.dest = Agg(["host"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
-        self.local = Agg(["recipient"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
-        self.transports = Agg(["transport"], {"messages": "sum", "bytes": "sum"})
-        self.relayed = Agg(["from", "to"], {"count": "sum", "first": "min"})
-        self.relay_waiting: list[pd.DataFrame] = []  # relayed deliveries whose sending host is not read yet
-        self.completed: list[pd.DataFrame] = []  # 'Completed' lines: queue id, time, time in the id
+        self.qids = SortedTable({"flags": 0, "size": 0, "arrived": 0, "src": -1})
+        self.srcs = HashVocab()
+        self.sources = KeyAgg(["host"], {"messages": "sum", "bytes": "sum"})
+        self.dest = KeyAgg(["host"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
+        self.local = KeyAgg(["recipient"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
+        self.transports = KeyAgg(["transport"], {"messages": "sum", "bytes": "sum"})
+        self.relayed = KeyAgg(["from", "to"], {"count": "sum", "first": "min"}, vocabs={"from": self.srcs})
+        self.relay_waiting: list[Rows] = []  # relayed deliveries whose sending host is not read yet
+        self.completed: list[Rows] = []  # 'Completed' lines: queue id, time, time in the id
         self.rows = 0  # lines folded (orders the relayed pairs as first seen)
 
     def add(self, ev: pd.DataFrame, f: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -315,9 +384,11 @@ class ExFold(_Fold):
             | (eq(event, "protocol_error") & eq(status, "synchronization")
                & ~isin(detail, ["sync failure", "synchronization error"])) \
             | eq(event, "too_many_errors") | f["blackhole"]
-        text = pc.binary_join_element_wise(pc.fill_null(col(ev, "reply_text"), ""), detail, " ")
-        remote = isin(event, ["reply", "connect_failure", "lost_connection", "timeout"]) & valid(qid) \
-            & mask(pc.match_substring_regex(text, r"rejected|refused|dropped"))
+        # the texts of the remote servers' replies only (the regex on those lines, not on every line)
+        remote = pa.array(isin(event, ["reply", "connect_failure", "lost_connection", "timeout"]) & valid(qid))
+        text = pc.binary_join_element_wise(pc.fill_null(col(ev, "reply_text").filter(remote), ""),
+                                           detail.filter(remote), " ")
+        mentions = int(mask(pc.match_substring_regex(text, r"rejected|refused|dropped")).sum())
         n = self.n
         n["received"] += int(arrival.sum())
         n["received_bytes"] += int(pc.sum(f["size"].filter(pa.array(arrival))).as_py() or 0)
@@ -326,7 +397,7 @@ class ExFold(_Fold):
         n["errors"] += int(failed.sum())
         n["rejects"] += int(rejected.sum())
         n["temporary_rejects"] += int((reject & eq(status, "tempfailed")).sum())
-        n["remote_reject_mentions"] += int(remote.sum())
+        n["remote_reject_mentions"] += mentions
         for rows, bit in ((delivery & eq(status, "deferred"), _DEFERRED), (failed, _FAILED)):
             rows = rows & valid(qid)
             if rows.any():
@@ -343,7 +414,7 @@ class ExFold(_Fold):
         chost, helo, ip, sender = (_str(col(ev, n).filter(r)) for n in ("client_host", "helo", "client_ip", "sender"))
         host = pc.coalesce(chost, _wrap("(", helo, ")"), _wrap("[", ip, "]"), pa.scalar("local"))
         size = f["size"].filter(r).to_numpy(zero_copy_only=False).astype("int64")
-        self.sources.add(pd.DataFrame({"host": host.to_numpy(zero_copy_only=False), "messages": 1, "bytes": size}))
+        self.sources.add([host], messages=1, bytes=size)
         h = key_hash(f["qid"].filter(r))  # an arrival has a queue id (ex_frame)
         first = _first(h)
         run, pos = self.qids.ensure(h[first])
@@ -385,10 +456,8 @@ class ExFold(_Fold):
         h = np.zeros(len(qid), dtype=np.uint64)
         h[known] = key_hash(qid.filter(pa.array(known)))
         local = pc.if_else(pa.array(remote), pa.scalar(None, pa.string()), user)
-        out = pd.DataFrame({"host": pc.fill_null(rhost, "local").to_numpy(zero_copy_only=False),
-                            "recipient": local.to_numpy(zero_copy_only=False), "arrow": arrow,
-                            "transport": np.where(arrow, kind, None), "h": h, "known": known & arrow})
-        self._deliver_with_waiting(out)
+        self._deliver_with_waiting({"host": pc.fill_null(rhost, "local"), "recipient": local, "arrow": arrow,
+                                    "transport": np.where(arrow, kind, None), "h": h, "known": known & arrow})
         sent_remote = arrow & remote & known
         rel = sent_remote.copy()
         if sent_remote.any():
@@ -400,50 +469,39 @@ class ExFold(_Fold):
             rel[at] = ~valid(p) | mask(pc.equal(_lower(pc.fill_null(p, "")), _lower(c)))
         at = np.flatnonzero(rel)
         dst = _lower(pc.binary_join_element_wise(rhost.take(at), _ip_suffix(rip.take(at)), " ", rcpt.take(at), ""))
-        pairs = pd.DataFrame({"to": dst.to_numpy(zero_copy_only=False), "h": h[rel],
-                              "first": self.rows + np.flatnonzero(rows)[rel]})
-        self._relay(pd.concat([*self.relay_waiting, pairs], ignore_index=True))
+        pairs = {"to": dst, "h": h[rel], "first": self.rows + np.flatnonzero(rows)[rel]}
+        self._relay(_concat([*self.relay_waiting, pairs]) or pairs)
 
-    def _deliver(self, d: pd.DataFrame, final: bool = False) -> None:
-        size, ready = _sized(self.qids, d["h"].to_numpy(), d["known"].to_numpy())
-        ready |= final
-        if not ready.all():
-            self.waiting.append(d[~ready].reset_index(drop=True))
-        d, size = d[ready], size[ready]
-        arrow = d["arrow"].to_numpy(dtype=bool)
+    def _deliver(self, d: Rows, final: bool = False) -> None:
+        d, size = self._ready(d, d["known"], final)
+        arrow = d["arrow"].astype(bool)
         size = np.where(arrow, size, 0)
-        one = np.ones(len(d), dtype="int64")
-        self.dest.add(pd.DataFrame({"host": d["host"].to_numpy(), "messages": arrow.astype("int64"),
-                                    "addresses": one, "bytes": size}))
-        loc = d["recipient"].notna().to_numpy(dtype=bool)
-        self.local.add(pd.DataFrame({"recipient": d["recipient"].to_numpy()[loc],
-                                     "messages": arrow[loc].astype("int64"), "addresses": one[loc],
-                                     "bytes": size[loc]}))
-        self.transports.add(pd.DataFrame({"transport": d["transport"].to_numpy()[arrow], "messages": one[arrow],
-                                          "bytes": size[arrow]}))
+        messages = arrow.astype("int64")
+        self.dest.add([d["host"]], messages=messages, addresses=1, bytes=size)
+        self.local.add([d["recipient"]], messages=messages, addresses=1, bytes=size)  # null: not local
+        self.transports.add([d["transport"][arrow]], messages=1, bytes=size[arrow])
 
-    def _relay(self, pairs: pd.DataFrame, final: bool = False) -> None:
+    def _relay(self, pairs: Rows, final: bool = False) -> None:
         self.relay_waiting = []
-        if not len(pairs):
+        if not _len(pairs):
             return
-        run, pos = self.qids.locate(pairs["h"].to_numpy())
+        run, pos = self.qids.locate(pairs["h"])
         ready = (self.qids.get("flags", run, pos) & _SRC) > 0
         if not final and not ready.all():
-            self.relay_waiting.append(pairs[~ready].reset_index(drop=True))
-        src = self.srcs.decode(self.qids.get("src", run, pos)[ready])
-        self.relayed.add(pd.DataFrame({"from": src, "to": pairs["to"].to_numpy()[ready], "count": 1,
-                                       "first": pairs["first"].to_numpy()[ready]}))
+            self.relay_waiting.append(_sel(pairs, ~ready))
+        src = self.qids.get("src", run, pos)[ready]  # the sending host's code in self.srcs
+        self.relayed.add([src, pairs["to"].filter(pa.array(ready))], count=1, first=pairs["first"][ready])
 
     def _completed(self, f: dict[str, Any], seconds: np.ndarray) -> None:
         done = eq(f["event"], "removed") & eq(f["status"], "completed") & valid(f["qid"])
         if done.any():
-            ids = pd.Series(f["qid"].filter(pa.array(done)).to_numpy(zero_copy_only=False), dtype=object).astype(str)
-            self.completed.append(pd.DataFrame({"h": key_hash(pa.array(ids.to_numpy(), pa.string())),
-                                                "at": seconds[done], "id_at": id_seconds(ids)}))
+            ids = f["qid"].filter(pa.array(done)).cast(pa.string())
+            self.completed.append({"h": key_hash(ids), "at": seconds[done], "id_at": _id_seconds(ids)})
 
     def _finish_more(self) -> None:
-        self._relay(pd.concat(self.relay_waiting, ignore_index=True) if self.relay_waiting
-                    else pd.DataFrame({"to": [], "h": np.zeros(0, np.uint64), "first": []}), final=True)
+        waiting = _concat(self.relay_waiting)
+        if waiting is not None:
+            self._relay(waiting, final=True)
 
     def queue_times(self) -> pd.DataFrame:
         """eximstats' "Time spent on the queue": per 'Completed' line, its time minus the message's
@@ -451,11 +509,11 @@ class ExFold(_Fold):
         least one remote delivery."""
         c = _concat(self.completed)
         if c is None:
-            c = pd.DataFrame({"h": np.zeros(0, np.uint64), "at": np.zeros(0, np.int64), "id_at": np.zeros(0, np.int64)})
-        run, pos = self.qids.locate(c["h"].to_numpy())
+            c = {"h": np.zeros(0, np.uint64), "at": np.zeros(0, np.int64), "id_at": np.zeros(0, np.int64)}
+        run, pos = self.qids.locate(c["h"])
         flags = self.qids.get("flags", run, pos)
-        start = np.where((flags & _SIZED) > 0, self.qids.get("arrived", run, pos), c["id_at"].to_numpy())
-        queued = c["at"].to_numpy() - start
+        start = np.where((flags & _SIZED) > 0, self.qids.get("arrived", run, pos), c["id_at"])
+        queued = c["at"] - start
         remote = (flags & _REMOTE) > 0
         limits = np.array([lim for lim, _ in QUEUE_BUCKETS])
         bucket = np.searchsorted(limits, queued, side="right")  # index of the first limit above
@@ -470,9 +528,8 @@ class ExFold(_Fold):
                             "remote_share": (n_remote / total_remote).round(4)})
         return out[(out["messages"] > 0) | (out["remote_messages"] > 0)].reset_index(drop=True)
 
-    def tables(self) -> dict[str, pd.DataFrame]:
+    def _make_tables(self) -> dict[str, pd.DataFrame]:
         """The sections' tables before ranking."""
-        self._finish()
         relayed = self.relayed.result()
         relayed = relayed.sort_values("first", kind="stable")[["from", "to", "count"]].reset_index(drop=True)
         ints = {"messages": "int64", "bytes": "int64"}

@@ -141,10 +141,16 @@ def by_mta(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def pf_cmd(ev: pd.DataFrame) -> np.ndarray:
     """pflogsumm's daemon name of each line (``smtpd`` for postfix/submission/smtpd), None for lines
     of other syslog names; the pattern runs once per distinct program, not per line."""
+    lookup, index = _pf_cmd_codes(ev)
+    return lookup[index]
+
+
+def _pf_cmd_codes(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The daemon name of each distinct program (None at the end, for null) and each line's index into it."""
     enc = pc.dictionary_encode(col(ev, "program"))
     names = pd.Series(enc.dictionary.to_pylist(), dtype=object).astype(str).str.extract(_PF_CMD)["cmd"]
     lookup = np.append(names.astype(object).where(names.notna(), None).to_numpy(), None)
-    return lookup[pc.fill_null(enc.indices, len(names)).to_numpy(zero_copy_only=False)]
+    return lookup, pc.fill_null(enc.indices, len(names)).to_numpy(zero_copy_only=False)
 
 
 def lower_domain(addr: pa.Array) -> pa.Array:
@@ -170,16 +176,19 @@ def pf_frame(ev: pd.DataFrame) -> dict[str, Any]:
 
 
 def _pf_frame(ev: pd.DataFrame) -> dict[str, Any]:
-    cmd = pf_cmd(ev)
-    seen = pd.notna(cmd)
-    cmds = pd.Series(cmd, dtype=object)
-    smtpd = cmds.isin(["smtpd", "postscreen"]).to_numpy(dtype=bool)
-    cleanup = (cmd == "cleanup")
+    lookup, index = _pf_cmd_codes(ev)
+    cmd = lookup[index]
+
+    def named(*names: str) -> np.ndarray:  # compared once per distinct program, not per line
+        return np.array([n in names for n in lookup], dtype=bool)[index]
+
+    seen = np.array([n is not None for n in lookup], dtype=bool)[index]
+    smtpd, cleanup = named("smtpd", "postscreen"), named("cleanup")
     event, status, qid = col(ev, "event"), col(ev, "status"), col(ev, "queue_id")
     has_qid = valid(qid)
     received = eq(event, "received")
-    recv = seen & ((smtpd & ((received & has_qid) | eq(status, "client before queue"))) | ((cmd == "pickup") & received))
-    agent = seen & ~smtpd & ~cleanup & (cmd != "master")
+    recv = seen & ((smtpd & ((received & has_qid) | eq(status, "client before queue"))) | (named("pickup") & received))
+    agent = seen & ~smtpd & ~cleanup & ~named("master")
     delivery = agent & eq(event, "delivery")
     sent = delivery & eq(status, "sent")
     forwarded = sent & mask(pc.match_substring(col(ev, "reply_text"), "forwarded as"))

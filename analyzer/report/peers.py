@@ -18,6 +18,7 @@ text, Markdown and HTML reports.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..keyed import Agg
+from ..peer_agg import KeyAgg
 from ..peer_folds import QUEUE_BUCKETS, ExFold, PfFold
 from ..totals import (
     _ex_frame,
@@ -35,12 +36,12 @@ from ..totals import (
     eq,
     ex_fold,
     ex_frame,
-    frame,
     isin,
     mask,
     peer_totals_of,
     pf_fold,
     pf_frame,
+    valid,
 )
 
 __all__ = ["QUEUE_BUCKETS", "TOP", "PeersFold", "WindowPeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
@@ -58,25 +59,6 @@ PF_WARNING_WIDTH = 66
 # helpers
 
 
-def _col(df: pd.DataFrame, name: str) -> pd.Series:
-    """A column of a small (already selected) table as plain objects, None for null."""
-    s = df[name]
-    return s.astype(object).where(s.notna(), None)
-
-
-def _re(s: pd.Series, pattern: str, repl: str) -> pd.Series:
-    """RE2 rewrite (linear time whatever the text) of the first match, null-safe."""
-    arr = pa.array(s.astype(object).where(s.notna(), None), type=pa.string(), from_pandas=True)
-    out = pc.replace_substring_regex(arr, pattern=pattern, replacement=repl, max_replacements=1)
-    return pd.Series(out.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
-
-
-def _has(s: pd.Series, pattern: str) -> np.ndarray:
-    """RE2 search, False for null."""
-    arr = pa.array(s.astype(object).where(s.notna(), None), type=pa.string(), from_pandas=True)
-    return mask(pc.match_substring_regex(arr, pattern=pattern))
-
-
 def _rank(df: pd.DataFrame, by: list[str], key: str, top: int | None = None) -> pd.DataFrame:
     """Largest first; ties by ``key`` (the peers break ties by name too). With ``top``, only the
     first ``top`` rows, ``attrs["rows_total"]`` saying how many there were: the rows whose first
@@ -91,13 +73,6 @@ def _rank(df: pd.DataFrame, by: list[str], key: str, top: int | None = None) -> 
     return df.sort_values([*by, key], ascending=[False] * len(by) + [True], kind="stable").reset_index(drop=True)
 
 
-def _sum_by(keys: Any, sizes: Any, name: str) -> pd.DataFrame:
-    """Rows and summed size per key: ``name``, messages, bytes."""
-    g = pd.DataFrame({name: keys, "size": sizes})
-    agg = g.groupby(name, sort=False).agg(messages=("size", "size"), bytes=("size", "sum")).reset_index()
-    return agg.astype({"messages": "int64", "bytes": "int64"})
-
-
 # --------------------------------------------------------------------------------------------
 # pflogsumm
 
@@ -106,106 +81,142 @@ def _sum_by(keys: Any, sizes: Any, name: str) -> pd.DataFrame:
 _PF_WARNING_EVENTS = ["warning", "auth_failure", "protocol_error", "dns"]
 
 
-def _pf_warning_text(w: pd.DataFrame) -> pd.Series:
-    """The text after 'warning: ' of the warning lines among ``w`` (None for the others), rebuilt
-    from the fields for the warnings maillens parses into an event of their own."""
-    event, status, detail = _col(w, "event"), _col(w, "status"), _col(w, "detail")
-    has_host, has_ip = w["client_host"].notna(), w["client_ip"].notna()
-    host, ip = _col(w, "client_host").fillna(""), _col(w, "client_ip").fillna("")
-    client = _col(w, "client_host").fillna("unknown") + "[" + ip + "]"
-    qid, tail = _col(w, "queue_id"), detail.fillna("")
-    text = pd.Series([None] * len(w), index=w.index, dtype=object)
-    generic = (event == "warning") & detail.notna()
-    text = text.where(~generic, np.where(qid.notna(), qid.fillna("") + ": ", "") + tail)
-    user = _col(w, "sasl_username")
-    sasl = (client + ": SASL " + tail + " authentication failed: " + _col(w, "reply_text").fillna("")
-            + np.where(user.notna(), ", sasl_username=" + user.fillna(""), ""))
-    text = text.where(~((event == "auth_failure") & (_col(w, "direction") != "outbound") & detail.notna()), sasl)
-    text = text.where(~((event == "protocol_error") & (status == "non-smtp command")),
-                      "non-SMTP command from " + client + ": " + tail)
-    # smtpd's reverse-DNS checks: 'hostname H does not resolve to address A...', 'address not
-    # listed for hostname H...', 'A: hostname/address ...'
-    dns = event == "dns"
-    text = text.where(~(dns & has_host & has_ip), "hostname " + host + " does not resolve to address " + ip + tail)
-    text = text.where(~(dns & has_host & ~has_ip), "address not listed for hostname " + host + tail)
-    text = text.where(~(dns & ~has_host & has_ip), ip + ": " + tail)
+def _join(*parts: Any) -> pa.Array:
+    """The strings of each row joined, null where a part is null."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _pf_warning_text(ev: pd.DataFrame, rows: np.ndarray) -> pa.Array:
+    """The text after 'warning: ' of the warning lines among ``rows`` (null for the others), rebuilt
+    from the fields for the warnings maillens parses into an event of their own (Arrow kernels)."""
+    m = pa.array(rows)
+    event, status, detail, host, ip, qid, user, reply, direction = (col(ev, n).filter(m).cast(pa.string()) for n in (
+        "event", "status", "detail", "client_host", "client_ip", "queue_id", "sasl_username", "reply_text", "direction"))
+    has_host, has_ip, has_detail = valid(host), valid(ip), valid(detail)
+    host_, ip_, tail = pc.fill_null(host, ""), pc.fill_null(ip, ""), pc.fill_null(detail, "")
+    client = _join(pc.fill_null(host, "unknown"), "[", ip_, "]")
+    dns = eq(event, "dns")
+    sasl = _join(client, ": SASL ", tail, " authentication failed: ", pc.fill_null(reply, ""),
+                 pc.fill_null(_join(", sasl_username=", user), ""))
+    text = pa.nulls(len(event), pa.string())
+    for where, value in (
+            (eq(event, "warning") & has_detail, _join(pc.fill_null(_join(qid, ": "), ""), tail)),
+            (eq(event, "auth_failure") & ~eq(direction, "outbound") & has_detail, sasl),
+            (eq(event, "protocol_error") & eq(status, "non-smtp command"), _join("non-SMTP command from ", client, ": ", tail)),
+            # smtpd's reverse-DNS checks: 'hostname H does not resolve to address A...', 'address not
+            # listed for hostname H...', 'A: hostname/address ...'
+            (dns & has_host & has_ip, _join("hostname ", host_, " does not resolve to address ", ip_, tail)),
+            (dns & has_host & ~has_ip, _join("address not listed for hostname ", host_, tail)),
+            (dns & ~has_host & has_ip, _join(ip_, ": ", tail))):
+        if where.any():
+            text = pc.if_else(pa.array(where), value, text)
     # pflogsumm keeps what follows the last 'warning: ' of the line (each distinct text rewritten once)
-    codes, uniq = pd.factorize(text.to_numpy(dtype=object), use_na_sentinel=True)
-    if not len(uniq):
-        return text
-    kept = _re(pd.Series(uniq, dtype=object), r"^.*warning: ", "").to_numpy(dtype=object)
-    return pd.Series(np.where(codes >= 0, kept[np.maximum(codes, 0)], None), index=text.index, dtype=object)
+    enc = pc.dictionary_encode(text)
+    kept = pc.replace_substring_regex(enc.dictionary, pattern=r"^.*warning: ", replacement="", max_replacements=1)
+    return kept.take(enc.indices)
+
+
+def _pf_warning_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[Any]:
+    """The daemon and the text of each warning line (what :func:`_pf_warnings` counts)."""
+    rows = f["seen"] & isin(f["event"], _PF_WARNING_EVENTS)
+    text = _pf_warning_text(ev, rows)
+    keep = valid(text)
+    return [f["cmd"][rows][keep].astype(str), text.filter(pa.array(keep))]
+
+
+def _counted(keys: list[str], rows: list[Any]) -> pd.DataFrame:
+    """Lines per key (``count``), keys in first-seen order."""
+    agg = KeyAgg(keys, {"count": "sum"})
+    agg.add(rows, count=1)
+    return agg.result()
 
 
 def _pf_warnings(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
-    rows = f["seen"] & isin(f["event"], _PF_WARNING_EVENTS)
-    w = frame(ev, rows, ["event", "status", "detail", "client_host", "client_ip", "queue_id", "sasl_username",
-                         "reply_text", "direction"])
-    text = _pf_warning_text(w)
-    keep = text.notna().to_numpy(dtype=bool)
-    g = pd.DataFrame({"daemon": f["cmd"][rows][keep].astype(str), "text": text[keep].astype(str).to_numpy()})
-    agg = g.groupby(["daemon", "text"], sort=False).size().reset_index(name="count")
-    return agg.astype({"count": "int64"})
+    return _counted(["daemon", "text"], _pf_warning_rows(ev, f))
+
+
+def _dict_map(a: pa.Array, fn: Any) -> pa.Array:
+    """``fn`` of each value (null included) as strings, called once per distinct value."""
+    enc = pc.dictionary_encode(a, null_encoding="encode")
+    return pa.array([fn(v) for v in enc.dictionary.to_pylist()], pa.string()).take(enc.indices)
 
 
 def _pf_reject_reason(text: pd.Series, kind: pd.Series) -> pd.Series:
+    """pflogsumm's reject "reason" of each reply text for the reject's kind (:func:`_pf_reasons`)."""
+    t = pa.array(text.astype(object).where(text.notna(), None), type=pa.string(), from_pandas=True)
+    reason = _pf_reasons(t, kind.eq("MAIL").to_numpy(dtype=bool))
+    return pd.Series(reason.to_numpy(zero_copy_only=False), index=text.index, dtype=object)
+
+
+def _pf_reasons(text: pa.Array, mail: np.ndarray) -> pa.Array:
     """pflogsumm's reject "reason": the reply text rewritten by its rules for the reject's kind
-    (each distinct text and kind rewritten once)."""
-    pairs = pd.DataFrame({"t": text.to_numpy(dtype=object), "k": kind.to_numpy(dtype=object)})
-    codes = pairs.groupby(["t", "k"], sort=False, dropna=False).ngroup().to_numpy()
-    uniq = pairs.drop_duplicates()  # in the order of first appearance, as ngroup numbers them
-    reason = _pf_reject_reason_of(pd.Series(uniq["t"].to_numpy(), dtype=object),
-                                  pd.Series(uniq["k"].to_numpy(), dtype=object))
-    return pd.Series(reason.to_numpy(dtype=object)[codes], index=text.index, dtype=object)
+    (MAIL, or another): each distinct text of each rule rewritten once."""
+    t = pc.fill_null(text, "")
+    reasons, index, base = [], np.zeros(len(t), dtype=np.int64), 0
+    for is_mail in (False, True):
+        at = np.flatnonzero(mail == is_mail)
+        if len(at):
+            enc = pc.dictionary_encode(t.take(pa.array(at)))
+            reasons.append(_pf_reject_reason_of(enc.dictionary, is_mail).cast(pa.string()))
+            index[at] = base + enc.indices.to_numpy(zero_copy_only=False)
+            base += len(enc.dictionary)
+    return pa.concat_arrays(reasons).take(pa.array(index)) if reasons else pa.array([], pa.string())
 
 
-def _pf_reject_reason_of(text: pd.Series, kind: pd.Series) -> pd.Series:
-    """The rules over Arrow arrays from start to end (one conversion in, one out: most texts are
-    distinct, and converting each step's result to Python strings cost more than its regex)."""
+def _pf_reject_reason_of(text: pa.Array, mail: bool) -> pa.Array:
+    """The rules over Arrow arrays from start to end (most texts are distinct: no Python string
+    per step)."""
     def re(a: pa.Array, pattern: str, repl: str) -> pa.Array:
         return pc.replace_substring_regex(a, pattern=pattern, replacement=repl, max_replacements=1)
 
-    t = pa.array(text.astype(object).where(text.notna(), None), type=pa.string(), from_pandas=True)
     # the envelope maillens keeps apart ('; from=<...> to=<...>') ends the reason, as in the log line
-    r = pc.binary_join_element_wise(pc.fill_null(t, ""), "; from=<>", "")
-    # pflogsumm's rule for other kinds (HELO, VRFY, END-OF-MESSAGE ...) keeps the envelope tail
-    # ('from=<...> to=<...> proto=...'): maillens gives them the RCPT rule, which keeps the reason
-    special = pa.array(~kind.eq("MAIL").to_numpy(dtype=bool))
-    a = re(r, r"^(\d{3} <).*?(>:)", r"\1\2")
-    a = re(a, r"^(?:\d{3} \d\.\d\.\d )(Protocol error);.*$", r"\1")
-    a = re(a, r"^(?:.*?[:;] )(?:\[[^\]]+\] )?([^;,]+)[;,].*$", r"\1")
-    a = re(a, r"^((?:Sender|Recipient) address rejected: [^:]+):.*$", r"\1")
-    a = re(a, r"(client|Client host|Sender address) .+? blocked", "blocked")
-    m = re(r, r"^\d{3} (?:<.+>: )?([^;:]+)[;:]?.*$", r"\1")
-    reason = pc.if_else(special, a, m)
+    reason = pc.binary_join_element_wise(text, "; from=<>", "")
+    if mail:
+        reason = re(reason, r"^\d{3} (?:<.+>: )?([^;:]+)[;:]?.*$", r"\1")
+    else:
+        # pflogsumm's rule for other kinds (HELO, VRFY, END-OF-MESSAGE ...) keeps the envelope tail
+        # ('from=<...> to=<...> proto=...'): maillens gives them the RCPT rule, which keeps the reason
+        reason = re(reason, r"^(\d{3} <).*?(>:)", r"\1\2")
+        reason = re(reason, r"^(?:\d{3} \d\.\d\.\d )(Protocol error);.*$", r"\1")
+        reason = re(reason, r"^(?:.*?[:;] )(?:\[[^\]]+\] )?([^;,]+)[;,].*$", r"\1")
+        reason = re(reason, r"^((?:Sender|Recipient) address rejected: [^:]+):.*$", r"\1")
+        reason = re(reason, r"(client|Client host|Sender address) .+? blocked", "blocked")
     plain = pc.invert(pc.or_(pc.starts_with(reason, "Sender address rejected:"),
                              pc.match_substring_regex(reason, r"^(Recipient address rejected:|User unknown( |$))")))
     for pat, repl in ((r"^.*?\d{3} (Improper use of SMTP command pipelining);.*$", r"\1"),
                       (r"^.*?\d{3} (Message size exceeds fixed limit);.*$", r"\1"),
                       (r"^.*?\d{3} (Server configuration (?:error|problem));.*$", r"(Local) \1")):
         hit = pc.and_(plain, pc.match_substring_regex(reason, pat))
-        reason = pc.if_else(hit, re(reason, pat, repl), reason)
-        plain = pc.and_(plain, pc.invert(hit))
-    return pd.Series(reason.to_numpy(zero_copy_only=False), index=text.index, dtype=object)
+        if pc.any(hit).as_py():  # most days have none of these: no rewrite of every text
+            reason = pc.if_else(hit, re(reason, pat, repl), reason)
+            plain = pc.and_(plain, pc.invert(hit))
+    return reason
+
+
+_PF_PART = re.compile(r"^(header|body)\b")
+
+
+def _pf_reject_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[pa.Array]:
+    """The kind and reason of each reject line (what :func:`_pf_rejects` counts): smtpd/postscreen
+    rejects by the rejected command (RCPT, MAIL, CONNECT ...) and pflogsumm's reason; cleanup
+    rejects under 'cleanup' by header/body."""
+    reject = f["seen"] & eq(f["event"], "reject")
+    plain = ~isin(col(ev, "detail"), ["milter-reject", "proxy-reject"])
+    smtpd = pa.array(reject & f["smtpd"] & plain)
+    kind = _dict_map(col(ev, "smtp_stage").filter(smtpd), lambda s: "other" if s is None else _PF_KIND.get(s, s))
+    reason = _pf_reasons(col(ev, "reply_text").filter(smtpd), mask(pc.equal(kind, "MAIL")))
+    cleanup = pa.array(reject & f["cleanup"])
+    # header/body checks name the part in the detail; a milter's reject names the stage (END-OF-MESSAGE)
+    part = _dict_map(col(ev, "detail").filter(cleanup),
+                     lambda d: (m := _PF_PART.match(d or "")) and m.group(1))  # type: ignore[arg-type]
+    where = pc.coalesce(part, _dict_map(col(ev, "smtp_stage").filter(cleanup), lambda s: _PF_KIND.get(s, "other")))
+    return [pa.concat_arrays([kind, pa.array(["cleanup"] * len(where), pa.string())]),
+            pa.concat_arrays([reason, where])]
 
 
 def _pf_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
-    """pflogsumm's "message reject detail": smtpd/postscreen reject lines by reject kind (RCPT,
-    MAIL, CONNECT ...) and reason; cleanup rejects under 'cleanup' by header/body."""
-    reject = f["seen"] & eq(f["event"], "reject")
-    plain = ~isin(col(ev, "detail"), ["milter-reject", "proxy-reject"])
-    smtpd = frame(ev, reject & f["smtpd"] & plain, ["smtp_stage", "reply_text"])
-    stage = _col(smtpd, "smtp_stage")
-    kind = stage.map(_PF_KIND).where(stage.map(_PF_KIND).notna(), stage.fillna("other"))
-    reason = _pf_reject_reason(_col(smtpd, "reply_text"), kind)
-    cleanup = frame(ev, reject & f["cleanup"], ["detail", "smtp_stage"])
-    # header/body checks name the part in the detail; a milter's reject names the stage (END-OF-MESSAGE)
-    where = _col(cleanup, "detail").fillna("").str.extract(r"^(?P<w>header|body)\b")["w"]
-    where = where.fillna(_col(cleanup, "smtp_stage").map(_PF_KIND)).fillna("other")
-    g = pd.concat([pd.DataFrame({"kind": kind.to_numpy(), "reason": reason.to_numpy()}),
-                   pd.DataFrame({"kind": "cleanup", "reason": where.to_numpy()})], ignore_index=True)
-    agg = g.groupby(["kind", "reason"], sort=False).size().reset_index(name="count")
-    return agg.astype({"count": "int64"})
+    """pflogsumm's "message reject detail": :func:`_pf_reject_rows` counted."""
+    return _counted(["kind", "reason"], _pf_reject_rows(ev, f))
 
 
 def _pf_ranked(fold: PfFold, warnings: pd.DataFrame, rejects: pd.DataFrame,
@@ -240,17 +251,23 @@ def pflogsumm_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
 # eximstats
 
 
+#: Exim's SMTP stages as eximstats names the command rejected.
+_EX_KIND = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "end of DATA": "after DATA", "DATA": "DATA",
+            "HELO/EHLO": "HELO/EHLO", "connect": "connection"}
+
+
+def _ex_reject_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[pa.Array]:
+    """The kind and reason of each of our rejects (what :func:`_ex_rejects` counts)."""
+    r = pa.array(eq(f["event"], "reject") & eq(f["status"], "rejected"))
+    kind = _dict_map(col(ev, "smtp_stage").filter(r), lambda s: _EX_KIND.get(s or "connection", s or "connection"))
+    reason = _dict_map(col(ev, "reply_text").filter(r), lambda t: ("(no reason logged)" if t is None else t).split(":")[0])
+    return [kind, reason]
+
+
 def _ex_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     """Our rejects (rejected MAIL/RCPT/DATA/connection/HELO) by the command rejected and the reason
     Exim logged (its text up to the next colon, as eximstats cuts it)."""
-    r = frame(ev, eq(f["event"], "reject") & eq(f["status"], "rejected"), ["smtp_stage", "reply_text"])
-    stage = _col(r, "smtp_stage").fillna("connection")
-    kind = stage.map({"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "end of DATA": "after DATA", "DATA": "DATA",
-                      "HELO/EHLO": "HELO/EHLO", "connect": "connection"}).fillna(stage)
-    reason = _col(r, "reply_text").fillna("(no reason logged)").str.split(":").str[0]
-    g = pd.DataFrame({"kind": kind.to_numpy(), "reason": reason.to_numpy()})
-    agg = g.groupby(["kind", "reason"], sort=False).size().reset_index(name="count")
-    return agg.astype({"count": "int64"})
+    return _counted(["kind", "reason"], _ex_reject_rows(ev, f))
 
 
 def _ex_ranked(fold: ExFold, rejects: pd.DataFrame, top: int | None = None) -> dict[str, pd.DataFrame]:
@@ -438,9 +455,9 @@ class PeersFold:
         self.top = top
         self.pf: PfFold | None = None
         self.ex: ExFold | None = None
-        self.pf_warnings = Agg(["daemon", "text"], {"count": "sum"})
-        self.pf_rejects = Agg(["kind", "reason"], {"count": "sum"})
-        self.ex_rejects = Agg(["kind", "reason"], {"count": "sum"})
+        self.pf_warnings = KeyAgg(["daemon", "text"], {"count": "sum"})
+        self.pf_rejects = KeyAgg(["kind", "reason"], {"count": "sum"})
+        self.ex_rejects = KeyAgg(["kind", "reason"], {"count": "sum"})
 
     def add(self, batch: pd.DataFrame) -> None:
         if not len(batch):
@@ -450,13 +467,13 @@ class PeersFold:
             ev = parts["postfix"]
             self.pf = self.pf or PfFold()
             f = self.pf.add(ev, _pf_frame(ev))
-            self.pf_warnings.add(_pf_warnings(ev, f))
-            self.pf_rejects.add(_pf_rejects(ev, f))
+            self.pf_warnings.add(_pf_warning_rows(ev, f), count=1)
+            self.pf_rejects.add(_pf_reject_rows(ev, f), count=1)
         if "exim" in parts:
             ev = parts["exim"]
             self.ex = self.ex or ExFold()
             f = self.ex.add(ev, _ex_frame(ev))
-            self.ex_rejects.add(_ex_rejects(ev, f))
+            self.ex_rejects.add(_ex_reject_rows(ev, f), count=1)
 
     def result(self) -> dict[str, list[dict[str, Any]]]:
         """``{"peer_totals": ..., "peers": ...}`` as the report holds them."""

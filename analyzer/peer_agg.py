@@ -1,0 +1,228 @@
+"""Per-key sums, maxima and minima of the peers' folds, kept as numpy arrays indexed by a key code.
+
+:class:`KeyAgg` is what :class:`analyzer.keyed.Agg` computes (a group-by of every row folded so
+far, keys in first-seen order, null keys left out), without a pandas DataFrame or group-by per
+batch, nor a Python object per row or per distinct key: each key column is coded by a
+:class:`HashVocab` (a string's native 64-bit hash found in a :class:`SortedTable`, checked against
+the strings kept in Arrow), a pair of columns by the pair of codes, and the values are added with
+``numpy.add.at`` (``fmax.at``, ``fmin.at``) into arrays indexed by code. Memory is bounded by the
+distinct keys, never by the lines. Measured on the 1M-line days: the peers' group-bys were a sixth
+of their fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .keyed import QidTable, key_hash
+
+__all__ = ["HashVocab", "KeyAgg", "SortedTable"]
+
+#: NaN left out of maxima and minima, as pandas' group-by leaves it out
+_UFUNC = {"sum": np.add, "max": np.fmax, "min": np.fmin}
+
+
+def _identity(how: str, dtype: np.dtype) -> Any:
+    if how == "sum":
+        return 0
+    if np.issubdtype(dtype, np.floating):
+        return -np.inf if how == "max" else np.inf
+    info = np.iinfo(dtype)
+    return info.min if how == "max" else info.max
+
+
+class SortedTable(QidTable):
+    """:class:`analyzer.keyed.QidTable` whose lookups search the keys in sorted order: numpy's
+    binary search then walks each run once instead of a cache miss per step (measured: 50,000
+    lookups in 150,000 keys 22 ms unsorted, 3.5 ms sorted, the sort included)."""
+
+    def locate(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(h) < 64:
+            return super().locate(h)
+        order = np.argsort(h)
+        run_sorted, pos_sorted = super().locate(h[order])
+        run, pos = np.empty_like(run_sorted), np.empty_like(pos_sorted)
+        run[order], pos[order] = run_sorted, pos_sorted
+        return run, pos
+
+
+def _strings(values: Any) -> pa.Array:
+    """A column of texts as one Arrow ``string`` array (null for None/NaN)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not isinstance(values, pa.Array):
+        values = pa.array(np.asarray(values, dtype=object), pa.string(), from_pandas=True)
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    return values if values.type == pa.string() else values.cast(pa.string())
+
+
+class HashVocab:
+    """Distinct strings and their codes (0, 1, 2 ... in first-seen order), without a Python string
+    per value: a string is found by its 64-bit hash (:func:`analyzer.keyed.key_hash`, native) in a
+    :class:`SortedTable`, and every row's string is checked against the one kept under its code
+    (Arrow); two strings of one hash (never seen) are told apart by a dict."""
+
+    def __init__(self) -> None:
+        self.table = SortedTable({"code": -1})
+        self.n = 0
+        self._words = pa.array([], pa.string())
+        self._exact: dict[str, int] | None = None  # only after a hash collision
+
+    def words(self) -> pa.Array:
+        return self._words
+
+    def encode(self, values: Any) -> np.ndarray:
+        """The code of each string (-1 for null), new strings added in first-seen order."""
+        arr = _strings(values)
+        ok = pc.is_valid(arr).to_numpy(zero_copy_only=False)
+        out = np.full(len(arr), -1, dtype=np.int64)
+        vals = arr if ok.all() else arr.filter(pa.array(ok))
+        if not len(vals):
+            return out
+        h = key_hash(vals)
+        run, pos = self.table.locate(h)
+        codes = self.table.get("code", run, pos, default=-1)
+        new = run < 0
+        if new.any():
+            uniq, first = np.unique(h[new], return_index=True)
+            order = np.argsort(first, kind="stable")  # first-seen order
+            code = np.empty(len(uniq), dtype=np.int64)
+            code[order] = self.n + np.arange(len(uniq))
+            r, p = self.table.ensure(uniq)
+            self.table.put("code", r, p, code)
+            self._add(vals.take(pa.array(np.flatnonzero(new)[first[order]])))
+            codes[new] = code[np.searchsorted(uniq, h[new])]
+        same = pc.equal(self._words.take(pa.array(codes)), vals).to_numpy(zero_copy_only=False)
+        if not same.all():
+            codes[~same] = self._collided(vals.filter(pa.array(~same)))
+        out[ok] = codes
+        return out
+
+    def _add(self, words: pa.Array) -> None:
+        base = self.n
+        self._words = pa.concat_arrays([self._words, words])
+        self.n = len(self._words)
+        if self._exact is not None:
+            for i, w in enumerate(words.to_pylist()):
+                self._exact.setdefault(w, base + i)
+
+    def _collided(self, words: pa.Array) -> np.ndarray:
+        if self._exact is None:
+            self._exact = {}
+            for i, w in enumerate(self._words.to_pylist()):
+                self._exact.setdefault(w, i)
+        out = []
+        for w in words.to_pylist():
+            if w not in self._exact:
+                self._words = pa.concat_arrays([self._words, pa.array([w], pa.string())])
+                self._exact[w] = self.n
+                self.n += 1
+            out.append(self._exact[w])
+        return np.array(out, dtype=np.int64)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """The strings of ``codes``, as Python objects."""
+        return self._words.take(pa.array(np.asarray(codes, dtype=np.int64))).to_numpy(zero_copy_only=False) \
+            if len(codes) else np.zeros(0, dtype=object)
+
+
+class KeyAgg:
+    """Per key (one or two columns), ``sum``/``max``/``min`` of value columns, folded batch by batch.
+
+    Each key column's values are coded by a :class:`HashVocab` (its own, or one given in
+    ``vocabs``: that column is then passed as the vocabulary's codes); a key of two columns is the
+    pair of codes, found in a :class:`SortedTable` (no Python object per pair)."""
+
+    def __init__(self, keys: Sequence[str], how: dict[str, str], vocabs: dict[str, HashVocab] | None = None) -> None:
+        assert 1 <= len(keys) <= 2, "one or two key columns"
+        self.keys, self.how = list(keys), how
+        vocabs = vocabs or {}
+        self.coded = [k in vocabs for k in self.keys]
+        self.vocabs = [vocabs[k] if k in vocabs else HashVocab() for k in self.keys]
+        self.pairs = SortedTable({"code": -1}) if len(keys) == 2 or any(self.coded) else None
+        self.key_codes: list[list[np.ndarray]] = [[] for _ in self.keys]  # per column, each key's code
+        self.n = 0
+        self.vals: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _column(self, i: int, values: Any) -> np.ndarray:
+        """A key column's codes in its vocabulary (-1 for null)."""
+        if self.coded[i]:
+            return np.asarray(values, dtype=np.int64)
+        return self.vocabs[i].encode(values)
+
+    def encode(self, keys: Sequence[Any]) -> np.ndarray:
+        """The code of each row's key (-1 where a key column is null), new keys added in first-seen order."""
+        cols = [self._column(i, k) for i, k in enumerate(keys)]
+        if self.pairs is None:  # one column, its own vocabulary: a key's code is its value's
+            self.n = self.vocabs[0].n
+            return cols[0]
+        ok = np.logical_and.reduce([c >= 0 for c in cols])
+        out = np.full(len(ok), -1, dtype=np.int64)
+        if not ok.any():
+            return out
+        key = cols[0][ok].astype(np.uint64)
+        if len(cols) == 2:
+            key = (key << np.uint64(32)) | cols[1][ok].astype(np.uint64)
+        run, pos = self.pairs.locate(key)
+        new = run < 0
+        if new.any():
+            uniq, first = np.unique(key[new], return_index=True)
+            order = np.argsort(first, kind="stable")  # first-seen order
+            run_new, pos_new = self.pairs.ensure(uniq)
+            codes = np.empty(len(uniq), dtype=np.int64)
+            codes[order] = self.n + np.arange(len(uniq))
+            self.pairs.put("code", run_new, pos_new, codes)
+            rows = np.flatnonzero(new)[first[order]]
+            for i, c in enumerate(cols):
+                self.key_codes[i].append(c[ok][rows])
+            self.n += len(uniq)
+            run, pos = self.pairs.locate(key)
+        out[ok] = self.pairs.get("code", run, pos)
+        return out
+
+    def add(self, keys: Sequence[Any], **values: Any) -> None:
+        """Fold rows: ``keys`` one array per key column, ``values`` one array (or scalar) per value column."""
+        codes = self.encode(keys)
+        ok = codes >= 0
+        if not ok.all():
+            codes = codes[ok]
+        n = self.n
+        for name, how in self.how.items():
+            v = np.asarray(values[name])
+            v = np.broadcast_to(v, ok.shape)[ok]  # a scalar, or one value per row
+            have = self.vals.get(name)
+            if have is None:
+                have = np.full(max(n, 16), _identity(how, v.dtype), dtype=v.dtype if v.dtype != bool else np.int64)
+            elif len(have) < n:
+                grown = np.full(max(n, 2 * len(have)), _identity(how, have.dtype), dtype=have.dtype)
+                grown[:len(have)] = have
+                have = grown
+            self.vals[name] = have
+            if len(codes):
+                _UFUNC[how].at(have, codes, v.astype(have.dtype, copy=False))
+
+    def result(self) -> pd.DataFrame:
+        """The key columns, then the value columns, one row per key in first-seen order."""
+        n = self.n
+        cols: dict[str, Any] = {}
+        for i, k in enumerate(self.keys):
+            if not n:
+                cols[k] = pd.Series([], dtype=object)
+            elif self.pairs is None:
+                cols[k] = self.vocabs[i].decode(np.arange(n))
+            else:
+                cols[k] = self.vocabs[i].decode(np.concatenate(self.key_codes[i]))
+        for name in self.how:
+            have = self.vals.get(name)
+            cols[name] = have[:n] if have is not None else np.zeros(n, dtype=np.int64)
+        return pd.DataFrame(cols)
