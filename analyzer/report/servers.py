@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = ["SERVER_KEYS", "attach_finding_servers", "by_server", "server_label", "server_names"]
 
@@ -41,11 +42,11 @@ def server_names(ev: pd.DataFrame) -> pd.Series:
     hc, hu = pd.factorize(ev["host"], use_na_sentinel=True) if "host" in ev.columns else (none, [])
     sc, su = pd.factorize(ev["source"], use_na_sentinel=True) if "source" in ev.columns else (none, [])
     width = len(su) + 1
-    pairs, which = np.unique((np.asarray(hc, dtype=np.int64) + 1) * width + (np.asarray(sc, dtype=np.int64) + 1),
-                             return_inverse=True)
-    names = np.array([str(hu[h - 1]) if h else _folder_name(su[f - 1] if f else None)
-                      for h, f in zip(*np.divmod(pairs, width), strict=True)] + [""], dtype=object)
-    return pd.Series(pd.array(names[:-1][which.reshape(-1)], dtype="string"), index=ev.index)
+    which, pairs = pd.factorize((np.asarray(hc, dtype=np.int64) + 1) * width + (np.asarray(sc, dtype=np.int64) + 1))
+    names = [str(hu[h - 1]) if h else _folder_name(su[f - 1] if f else None)
+             for h, f in zip(*np.divmod(np.asarray(pairs, dtype=np.int64), width), strict=True)]
+    # each row's name taken from the few names in Arrow (not a string array built from an object per row)
+    return pd.Series(pd.array(pa.array(names, type=pa.string()).take(pa.array(which)), dtype="string"), index=ev.index)
 
 
 def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None,
