@@ -104,10 +104,17 @@ def test_fold_keeps_fewer_rows_and_counts_every_line(store):
     from analyzer.anomalies.folded import is_login, is_session_end
 
     ends, logins = is_session_end(ev), is_login(ev)
+    # and the quiet failures (DNSBL hits, protocol errors): counted per hour (Bulk.failures)
+    from analyzer.anomalies.failed import is_quiet_failure
+
+    fails = is_quiet_failure(ev)
     assert ev["_read"].sum() > 1000 and sent.sum() > 100 and ends.sum() > 100 and logins.sum() > 10
+    assert fails.sum() > 100
     assert not is_sent(rows).any() and not is_local_sent(rows).any()
-    assert not is_session_end(rows).any() and not is_login(rows).any()
-    assert rows["_read"].sum() == ev["_read"].sum() - sent.sum() - local.sum() - ends.sum() - logins.sum()
+    assert not is_session_end(rows).any() and not is_login(rows).any() and not is_quiet_failure(rows).any()
+    assert rows["_read"].sum() == (ev["_read"].sum() - sent.sum() - local.sum() - ends.sum() - logins.sum()
+                                   - fails.sum())
+    assert int(bulk.failures["n"].sum()) == int(fails.sum())
     assert int(bulk.ends["n"].sum()) == int(ends.sum())
     assert int(bulk.sent["n"].sum()) == int(sent.sum())
     assert int(bulk.table.loc[bulk.table["kind"] == DELIVERED, "n"].sum()) == int(sent.sum() + local.sum())

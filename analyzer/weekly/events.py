@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .. import heap
-from ..anomalies import folded
+from ..anomalies import failed, folded
 
 __all__ = ["ORDER", "READ_COLUMNS", "ROW_COLUMNS", "week_events"]
 
@@ -97,8 +97,7 @@ def _days(since: dt.date, until: dt.date) -> list[tuple[dt.date, dt.date]]:
 
 
 #: The events some detector reads as rows (or as evidence); a line of another event is traffic only.
-_ROW_EVENTS = ("delivery", "expired", "reject", "auth_failure", "disconnect", "lost_connection", "timeout",
-               "fatal", "panic")
+_ROW_EVENTS = failed.ROW_EVENTS
 
 
 def traffic_only(df: pd.DataFrame) -> np.ndarray:
@@ -147,9 +146,10 @@ class _Day:
         # (a group-by per batch cost more CPU than the counts save)
         self.ends: list[pd.DataFrame] = []
         self.logins: list[pd.DataFrame] = []
+        self.fails: list[pd.DataFrame] = []
 
     def add(self, df: pd.DataFrame) -> None:
-        from ..anomalies.aggregates import ORDER_COLUMN, counted_apart, is_bulk
+        from ..anomalies.aggregates import ORDER_COLUMN, fold_masks
         from ..anomalies.sent import is_local_sent, is_sent, sent_counts
         from ..report.run import quiet_rows
 
@@ -161,15 +161,18 @@ class _Day:
         ends, logins = folded.is_session_end(df), folded.is_login(df)
         if ends.any():
             e = df.loc[ends, ["ts", "event", "smtp_stage", "cause", "source", "line_no", "host"]]
-            us = e["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
-            order = _order_key(us, e["host"].astype(object).to_numpy(), e["source"].astype(object).to_numpy(),
-                               e["line_no"].to_numpy(dtype=np.int64, na_value=0), self.rank)
-            self.ends.append(e.drop(columns=["host"]).assign(_o=order))
+            self.ends.append(e.drop(columns=["host"]).assign(_o=self._order(e)))
         if logins.any():
             self.logins.append(df.loc[logins, ["ts", "client_ip"]])
+        # failures only the cause-spike and new-signature detectors read: counted per step (.anomalies.failed)
+        fails = failed.is_quiet_failure(df)
+        if fails.any():
+            f = df.loc[fails, ["ts", "cause", "provider", "reply_text", "severity", "source", "line_no", "host"]]
+            self.fails.append(f.drop(columns=["host"]).assign(_o=self._order(f)))
         # the local ones that say nothing: their seconds and last lines only (no counts read)
-        m = is_bulk(df) | counted_apart(df) | traffic_only(df) | sent | is_local_sent(df)
-        m |= ends | logins | folded.is_quiet_disconnect(df)
+        bulk, apart = fold_masks(df)
+        m = bulk | apart | traffic_only(df) | sent | is_local_sent(df)
+        m |= ends | logins | fails | folded.is_quiet_disconnect(df)
         # without the sender: the Bulk keeps no senders (the weekly reads none); without the reply
         # class, which no detector reads of a Bulk: one row per second, file, host and kind (the
         # reply classes of a second apart made its table several times longer)
@@ -181,6 +184,12 @@ class _Day:
             keep["line_no"].to_numpy(dtype=np.int64, na_value=0), self.rank)})
         keep.attrs.update(df.attrs)
         self.rows.add(keep, blank=quiet_rows(keep))  # texts nothing reads, as the report's rows
+
+    def _order(self, rows: pd.DataFrame) -> np.ndarray:
+        """The order key (:func:`_order_key`) of some of the day's lines (``ts``, ``host``, ``source``, ``line_no``)."""
+        us = rows["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
+        return _order_key(us, rows["host"].astype(object).to_numpy(), rows["source"].astype(object).to_numpy(),
+                          rows["line_no"].to_numpy(dtype=np.int64, na_value=0), self.rank)
 
     def result(self) -> tuple[pd.DataFrame, Any, Any, pd.DataFrame, dict[str, Any]]:
         from ..anomalies.sent import combine
@@ -200,7 +209,12 @@ class _Day:
             e = pd.concat(self.ends, ignore_index=True)
             ends, examples = folded.end_counts(e, SENT_STEP, e["_o"].to_numpy())
         logins = folded.login_counts(pd.concat(self.logins, ignore_index=True), SENT_STEP) if self.logins else None
-        more = {"ends": ends, "end_examples": examples, "logins": logins}
+        fails, fexamples = None, None
+        if self.fails:
+            f = pd.concat(self.fails, ignore_index=True)
+            fails, fexamples = failed.failure_counts(f, SENT_STEP, f["_o"].to_numpy())
+        more = {"ends": ends, "end_examples": examples, "logins": logins, "failures": fails,
+                "failure_examples": fexamples}
         return ev, t, _first_seen_of_day(b.qids), combine(self.sent), more
 
 
@@ -259,7 +273,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
 
     rank = _pair_ranks(store, since, until)
     week = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, categorical=_FEW)
-    tables, qids, sent, ends, logins = [], [], [], [], []
+    tables, qids, sent, ends, logins, fails = [], [], [], [], [], []
     done = held = 0
     for lo, hi in _days(since, until):
         day = _Day(rank)
@@ -273,6 +287,8 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
         if more["ends"] is not None:
             ends.append((more["ends"], more["end_examples"]))
         logins.append(more["logins"])
+        if more["failures"] is not None:
+            fails.append((more["failures"], more["failure_examples"]))
         del day
         if len(ev):
             ev.attrs.update({"input": 0, "first_row": held})
@@ -296,6 +312,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
 
     q = pd.concat(qids, ignore_index=True) if qids else Bulk.empty().qids
     e, examples = folded.combine_ends(ends)
+    f, fexamples = failed.combine_failures(fails)
     return ev, Bulk(t, q, sent=combine(sent), sent_step=SENT_STEP, ends=e, end_examples=examples,
-                    logins=folded.combine_logins(logins))
+                    logins=folded.combine_logins(logins), failures=f, failure_examples=fexamples)
 
