@@ -162,3 +162,30 @@ def test_only_the_deferred_messages_queue_ids_are_kept(store):
     assert 0 < len(kept.qids) < len(every.qids)
     assert set(kept.qids["qid"].tolist()) == set(every.qids["qid"].tolist()) & set(wanted.tolist())
     pd.testing.assert_series_equal(kept.first_seen(), every.first_seen().loc[kept.first_seen().index])
+
+
+def test_kept_rows_hold_the_texts_as_the_detectors_read_them(store):
+    """The kept rows' reply texts are masked as the new-signature detector masks them (masking
+    again changes nothing) but on our own lines; details and recipients only where a detector
+    reads them."""
+    from analyzer.anomalies.aggregates import _eq
+    from analyzer.anomalies.delivery import _masked_text
+    from analyzer.weekly.build import week_events
+    from analyzer.weekly.events import READ_COLUMNS
+
+    since, until = dt.date(2026, 11, 23), dt.date(2026, 11, 30)
+    rows, _ = week_events(store, since, until)
+    own = ~_eq(rows["direction"], ("outbound", "inbound"))
+    text = rows["reply_text"].astype(object)
+    assert text[~own].notna().sum() > 100
+    again = _masked_text(rows["reply_text"]).astype(object)
+    assert (text[~own].dropna() == again[~own].dropna()).all()
+    ev = read_events(store, since=since, until=until, columns=READ_COLUMNS)
+    fails = _eq(ev["outcome"], ("transient_failure", "permanent_failure"))
+    kept = _eq(rows["outcome"], ("transient_failure", "permanent_failure"))
+    assert set(_masked_text(ev["reply_text"][fails]).dropna()) >= set(rows["reply_text"][kept & ~own].dropna().astype(str))
+    read = own | _eq(rows["cause"], "local.resource") | _eq(rows["event"], ("fatal", "panic"))
+    assert rows["detail"][~read].isna().all()
+    unknown = _eq(rows["event"], "reject") & _eq(rows["cause"], ("mailbox.unknown", "client.recipient_unknown"))
+    assert rows["recipient"][unknown].notna().any()
+    assert rows["recipient"][_eq(rows["event"], ("reject", "auth_failure")) & ~unknown].isna().all()

@@ -36,7 +36,7 @@ ORDER = ["ts", "host", "source", "line_no"]
 #: Columns with few distinct values: held as codes while the week is read, and given to the
 #: detectors as pandas Categoricals (as the nightly report gives them: a code per row).
 _FEW = ("host", "program", "event", "direction", "relay_host", "status", "smtp_stage", "source", "reply_class",
-        "outcome", "cause", "provider", "severity")
+        "outcome", "cause", "provider", "severity", "reply_text")
 # the canonical order key of a line within its second: microseconds, (host, source) rank, line number
 _US_SHIFT, _PAIR_SHIFT, _PAIR_MAX, _LINE_MAX = 43, 30, (1 << 13) - 1, (1 << 30) - 1
 _NO_MATCH = object()
@@ -75,8 +75,10 @@ def _order_key(us: np.ndarray, host: Any, source: Any, line: np.ndarray,
                rank: dict[tuple[Any, Any], int]) -> np.ndarray:
     """Where each line falls in :data:`ORDER` among the lines of its second (one int64); the
     (host, source) rank is looked up once per distinct pair (codes of each column, no tuple per row)."""
-    hc, hu = pd.factorize(pd.Series(host, dtype=object), use_na_sentinel=False)
-    sc, su = pd.factorize(pd.Series(source, dtype=object), use_na_sentinel=False)
+    # a column is factorized as it is (an Arrow column's values are not made Python strings per row)
+    hc, hu = pd.factorize(host if isinstance(host, pd.Series) else pd.Series(host, dtype=object), use_na_sentinel=False)
+    sc, su = pd.factorize(source if isinstance(source, pd.Series) else pd.Series(source, dtype=object),
+                          use_na_sentinel=False)
     # a null host or source is ranked last (_PAIR_MAX), as a pair with a null never matches a rank
     hv = [_NO_MATCH if pd.isna(v) else v for v in hu]
     sv = [_NO_MATCH if pd.isna(v) else v for v in su]
@@ -117,6 +119,53 @@ def traffic_only(df: pd.DataFrame) -> np.ndarray:
     own = ~_eq(df["direction"], ("outbound", "inbound"))
     says = df["detail"].notna().to_numpy(dtype=bool) | df["reply_text"].notna().to_numpy(dtype=bool)
     return m & ~(own & says)
+
+
+def _as_read(keep: pd.DataFrame) -> pd.DataFrame:
+    """The kept rows' texts as the detectors read them (no detector reads more of them, so the
+    findings are the same; the rows are a third of their size):
+
+    * ``reply_text`` masked (:data:`analyzer.classify.MASK`, as the new-signature detector masks
+      it: masking a masked text again changes nothing), but on our own lines (neither inbound nor
+      outbound), which the server-trouble detector matches as they are: a few distinct texts
+      (held as codes, :data:`_FEW`) instead of one per line;
+    * ``detail`` only on our own lines, resource trouble and fatal/panic lines (the server-trouble
+      detector's);
+    * ``recipient`` only on outbound lines, deliveries, expiries (the delivery detectors' and the
+      severity policy's domains) and rejects of unknown recipients (the dictionary-attack counts).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..anomalies.aggregates import _eq
+    from ..anomalies.longwindow import UNKNOWN_RECIPIENT
+    from ..classify import MASK, MASKED
+
+    if not len(keep):
+        return keep
+    own = ~_eq(keep["direction"], ("outbound", "inbound"))
+    detail = own | _eq(keep["cause"], "local.resource") | _eq(keep["event"], ("fatal", "panic"))
+    recipient = _eq(keep["direction"], "outbound") | _eq(keep["event"], ("delivery", "expired"))
+    recipient |= _eq(keep["event"], "reject") & _eq(keep["cause"], UNKNOWN_RECIPIENT)
+
+    def arrow(name: str) -> Any:
+        col = keep[name].array
+        arr = col.__arrow_array__() if hasattr(col, "__arrow_array__") else pa.array(col, from_pandas=True)
+        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+    def column(arr: Any) -> pd.Series:
+        return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=keep.index)
+
+    text = arrow("reply_text")
+    if pa.types.is_string(text.type) or pa.types.is_large_string(text.type):
+        d = pc.dictionary_encode(text)  # each distinct text masked once
+        masked = pa.DictionaryArray.from_arrays(d.indices, pc.replace_substring_regex(d.dictionary, MASK, MASKED))
+        text = pc.if_else(pa.array(own), text, masked.cast(text.type))
+    out = {"reply_text": column(text)}
+    for name, where in (("detail", detail), ("recipient", recipient)):
+        arr = arrow(name)
+        out[name] = column(pc.if_else(pa.array(where), arr, pa.nulls(len(arr), arr.type)))
+    return keep.assign(**out)
 
 
 def _first_seen_of_day(qids: pd.DataFrame) -> pd.DataFrame:
@@ -177,19 +226,16 @@ class _Day:
         # class, which no detector reads of a Bulk: one row per second, file, host and kind (the
         # reply classes of a second apart made its table several times longer)
         self.bulk.add(df.drop(columns=["sender"]).assign(reply_class=None), m)
-        keep = df[~m]
-        us = keep["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
-        keep = keep.assign(**{ORDER_COLUMN: _order_key(
-            us, keep["host"].astype(object).to_numpy(), keep["source"].astype(object).to_numpy(),
-            keep["line_no"].to_numpy(dtype=np.int64, na_value=0), self.rank)})
+        keep = _as_read(df[~m])
+        keep = keep.assign(**{ORDER_COLUMN: self._order(keep)})
         keep.attrs.update(df.attrs)
         self.rows.add(keep, blank=quiet_rows(keep))  # texts nothing reads, as the report's rows
 
     def _order(self, rows: pd.DataFrame) -> np.ndarray:
         """The order key (:func:`_order_key`) of some of the day's lines (``ts``, ``host``, ``source``, ``line_no``)."""
         us = rows["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
-        return _order_key(us, rows["host"].astype(object).to_numpy(), rows["source"].astype(object).to_numpy(),
-                          rows["line_no"].to_numpy(dtype=np.int64, na_value=0), self.rank)
+        return _order_key(us, rows["host"], rows["source"], rows["line_no"].to_numpy(dtype=np.int64, na_value=0),
+                          self.rank)
 
     def result(self) -> tuple[pd.DataFrame, Any, Any, pd.DataFrame, dict[str, Any]]:
         from ..anomalies.sent import combine
