@@ -8,7 +8,12 @@ fold read, only that day's row groups). Of each day:
   report folds them) go into a per-second :class:`~analyzer.anomalies.aggregates.Bulk`, its
   queue ids cut to each one's first time of the day (all that ``first_seen`` reads) and without
   the senders (which no detector reads);
-* the other lines are kept as rows of the columns the detectors read, sorted in :data:`ORDER`
+* the sent deliveries, abnormal session ends, SASL logins (:mod:`analyzer.anomalies.sent`,
+  :mod:`~analyzer.anomalies.folded`) and quiet failures (DNSBL hits, protocol errors:
+  :mod:`~analyzer.anomalies.failed`) are counted per hour, with their first lines where a
+  detector shows them;
+* the other lines are kept as rows of the columns the detectors read (their texts as the
+  detectors read them: :func:`_as_read`), sorted in :data:`ORDER`
   within the day (days are disjoint ranges of ``ts``, so the days in turn are the week in order),
   then handed to one :class:`~analyzer.report.fold.RowsFold` for the week (dictionary codes shared
   by every day): no sort, nor copy, of the week's rows at the end.
