@@ -104,10 +104,17 @@ def test_fold_keeps_fewer_rows_and_counts_every_line(store):
     from analyzer.anomalies.folded import is_login, is_session_end
 
     ends, logins = is_session_end(ev), is_login(ev)
+    # and the quiet failures (DNSBL hits, protocol errors): counted per hour (Bulk.failures)
+    from analyzer.anomalies.failed import is_quiet_failure
+
+    fails = is_quiet_failure(ev)
     assert ev["_read"].sum() > 1000 and sent.sum() > 100 and ends.sum() > 100 and logins.sum() > 10
+    assert fails.sum() > 100
     assert not is_sent(rows).any() and not is_local_sent(rows).any()
-    assert not is_session_end(rows).any() and not is_login(rows).any()
-    assert rows["_read"].sum() == ev["_read"].sum() - sent.sum() - local.sum() - ends.sum() - logins.sum()
+    assert not is_session_end(rows).any() and not is_login(rows).any() and not is_quiet_failure(rows).any()
+    assert rows["_read"].sum() == (ev["_read"].sum() - sent.sum() - local.sum() - ends.sum() - logins.sum()
+                                   - fails.sum())
+    assert int(bulk.failures["n"].sum()) == int(fails.sum())
     assert int(bulk.ends["n"].sum()) == int(ends.sum())
     assert int(bulk.sent["n"].sum()) == int(sent.sum())
     assert int(bulk.table.loc[bulk.table["kind"] == DELIVERED, "n"].sum()) == int(sent.sum() + local.sum())
@@ -155,3 +162,30 @@ def test_only_the_deferred_messages_queue_ids_are_kept(store):
     assert 0 < len(kept.qids) < len(every.qids)
     assert set(kept.qids["qid"].tolist()) == set(every.qids["qid"].tolist()) & set(wanted.tolist())
     pd.testing.assert_series_equal(kept.first_seen(), every.first_seen().loc[kept.first_seen().index])
+
+
+def test_kept_rows_hold_the_texts_as_the_detectors_read_them(store):
+    """The kept rows' reply texts are masked as the new-signature detector masks them (masking
+    again changes nothing) but on our own lines; details and recipients only where a detector
+    reads them."""
+    from analyzer.anomalies.aggregates import _eq
+    from analyzer.anomalies.delivery import _masked_text
+    from analyzer.weekly.build import week_events
+    from analyzer.weekly.events import READ_COLUMNS
+
+    since, until = dt.date(2026, 11, 23), dt.date(2026, 11, 30)
+    rows, _ = week_events(store, since, until)
+    own = ~_eq(rows["direction"], ("outbound", "inbound"))
+    text = rows["reply_text"].astype(object)
+    assert text[~own].notna().sum() > 100
+    again = _masked_text(rows["reply_text"]).astype(object)
+    assert (text[~own].dropna() == again[~own].dropna()).all()
+    ev = read_events(store, since=since, until=until, columns=READ_COLUMNS)
+    fails = _eq(ev["outcome"], ("transient_failure", "permanent_failure"))
+    kept = _eq(rows["outcome"], ("transient_failure", "permanent_failure"))
+    assert set(_masked_text(ev["reply_text"][fails]).dropna()) >= set(rows["reply_text"][kept & ~own].dropna().astype(str))
+    read = own | _eq(rows["cause"], "local.resource") | _eq(rows["event"], ("fatal", "panic"))
+    assert rows["detail"][~read].isna().all()
+    unknown = _eq(rows["event"], "reject") & _eq(rows["cause"], ("mailbox.unknown", "client.recipient_unknown"))
+    assert rows["recipient"][unknown].notna().any()
+    assert rows["recipient"][_eq(rows["event"], ("reject", "auth_failure")) & ~unknown].isna().all()

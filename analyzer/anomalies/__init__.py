@@ -27,6 +27,8 @@ The package, by responsibility:
 * ``baseline.py``  time buckets and robust (median/MAD) baselines
 * ``aggregates.py`` the lines only counted (sessions, TLS, postscreen, message-id/removed), folded
   per second apart from the rows (``Context.bulk``), and the fold that makes them
+* ``sent.py``, ``folded.py``, ``failed.py``  sent deliveries, session ends and logins, quiet
+  failures counted per hour instead of held as rows (the weekly report's fold: ``Context.bulk``)
 * ``delivery.py``  failure and cause spikes, new signatures, concentration, deferral build-up
 * ``abuse.py``     SASL brute force, dictionary attacks, relay probing
 * ``health.py``    silence, abnormal session ends, server trouble

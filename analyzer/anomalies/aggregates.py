@@ -22,8 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "in_window", "is_bulk", "is_completed", "is_queued",
-           "is_received", "qid_hash", "row_order"]
+__all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "fold_masks", "in_window", "is_bulk",
+           "is_completed", "is_queued", "is_received", "qid_hash", "row_order"]
 
 #: The events of a session's lines that are folded: session start and end, TLS set-up, postscreen passes.
 BULK_EVENTS = ("connect", "disconnect", "tls", "screen")
@@ -80,6 +80,81 @@ def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
     return s.isin(values).fillna(False).to_numpy(dtype=bool)
 
 
+class _Masks:
+    """The tests the fold's masks share, each computed once per batch: a column's nulls and whether
+    a line went well (outcome ok or info, severity info, no resource trouble). Each of
+    :func:`is_bulk`, :func:`is_queued`, :func:`is_received` and :func:`is_completed` made them
+    again (the same four column comparisons and a dozen null tests, four times per batch)."""
+
+    def __init__(self, batch: pd.DataFrame) -> None:
+        self.batch = batch
+        self.has = set(batch.columns)
+        self._null: dict[str, np.ndarray] = {}
+        self._well: np.ndarray | None = None
+
+    def null(self, name: str) -> np.ndarray:
+        """Where column ``name`` is null (everywhere when the batch has no such column)."""
+        m = self._null.get(name)
+        if m is None:
+            b = self.batch
+            m = self._null[name] = b[name].isna().to_numpy(dtype=bool) if name in self.has \
+                else np.ones(len(b), dtype=bool)
+        return m
+
+    def nulls(self, names: tuple[str, ...], m: np.ndarray) -> np.ndarray:
+        for name in names:
+            m = m & self.null(name)
+        return m
+
+    @property
+    def well(self) -> np.ndarray:
+        if self._well is None:
+            b = self.batch
+            self._well = _eq(b["outcome"], ("ok", "info")) & _eq(b["severity"], "info") & ~_eq(b["cause"], "local.resource")
+        return self._well
+
+    def bulk(self) -> np.ndarray:
+        b = self.batch
+        if not self.has >= _NEEDS:
+            return np.zeros(len(b), dtype=bool)
+        session = _eq(b["event"], BULK_EVENTS) & _eq(b["direction"], ("inbound", "outbound")) & self.null("queue_id")
+        # a message's bookkeeping line that names nobody and says nothing (Exim's Completed has a status)
+        message = _eq(b["event"], MESSAGE_EVENTS) & ~self.null("queue_id") if "queue_id" in self.has else \
+            np.zeros(len(b), dtype=bool)
+        message = self.nulls(("status", "sender", "recipient", "detail", "reply_text", "client_ip"), message)
+        return (session | message) & self.well & self.null("sasl_username") & self.null("cause_ref")
+
+    def _said_nothing(self, need: set[str], m: Any, names: tuple[str, ...]) -> np.ndarray:
+        """Of the lines ``m`` (a function of the batch giving a mask), those that went well and
+        whose columns ``names`` are null; none when the batch lacks a column of ``need``."""
+        b = self.batch
+        if not self.has >= _NEEDS | need:
+            return np.zeros(len(b), dtype=bool)
+        m = m(b)
+        return self.nulls(names, m) & self.well if m.any() else m
+
+    def queued(self) -> np.ndarray:
+        return self._said_nothing({"queue_id", "sender"}, lambda b: _eq(b["event"], "queued") & ~self.null("queue_id"),
+                                  ("status", "recipient", "detail", "reply_text", "client_ip", "sasl_username",
+                                   "cause_ref"))
+
+    def received(self) -> np.ndarray:
+        return self._said_nothing({"queue_id", "sender"}, lambda b: _eq(b["event"], "received"),
+                                  ("status", "recipient", "detail", "reply_text", "sasl_username", "cause_ref"))
+
+    def completed(self) -> np.ndarray:
+        def removed(b: pd.DataFrame) -> np.ndarray:
+            m = _eq(b["event"], "removed")
+            return m & _eq(b["status"], "completed") & ~self.null("queue_id") if m.any() else m
+
+        return self._said_nothing({"queue_id", "status"}, removed,
+                                  ("sender", "recipient", "detail", "reply_text", "client_ip", "sasl_username",
+                                   "cause_ref"))
+
+    def apart(self) -> np.ndarray:
+        return self.queued() | self.received() | self.completed()
+
+
 def is_bulk(batch: pd.DataFrame) -> np.ndarray:
     """The lines of ``batch`` that are only counted: a session's connect, normal disconnect, TLS
     and postscreen lines, inbound or outbound, of no message (no queue id); and Postfix's
@@ -87,21 +162,7 @@ def is_bulk(batch: pd.DataFrame) -> np.ndarray:
     sender, recipient, detail, reply or client). All of them went well (outcome ok or info,
     severity info), name no SASL user, take no cause from another line and are no resource
     trouble. None in a table that lacks a column the fold reads."""
-    if not set(batch.columns) >= _NEEDS:
-        return np.zeros(len(batch), dtype=bool)
-
-    def null(name: str) -> np.ndarray:
-        return batch[name].isna().to_numpy(dtype=bool) if name in batch.columns else np.ones(len(batch), dtype=bool)
-
-    session = _eq(batch["event"], BULK_EVENTS) & _eq(batch["direction"], ("inbound", "outbound")) & null("queue_id")
-    # a message's bookkeeping line that names nobody and says nothing (Exim's Completed has a status)
-    message = _eq(batch["event"], MESSAGE_EVENTS) & batch["queue_id"].notna().to_numpy(dtype=bool) if \
-        "queue_id" in batch.columns else np.zeros(len(batch), dtype=bool)
-    for name in ("status", "sender", "recipient", "detail", "reply_text", "client_ip"):
-        message &= null(name)
-    m = (session | message) & _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info")
-    m &= ~_eq(batch["cause"], "local.resource") & null("sasl_username") & null("cause_ref")
-    return m
+    return _Masks(batch).bulk()
 
 
 def is_queued(batch: pd.DataFrame) -> np.ndarray:
@@ -110,16 +171,7 @@ def is_queued(batch: pd.DataFrame) -> np.ndarray:
     (:class:`Bulk`) and reads only their queue id and sender (:attr:`Bulk.senders`), so it folds
     them apart from the rows like :func:`is_bulk`'s lines (the peers' sections read them as rows:
     :func:`is_bulk` itself leaves them out). None in a table that lacks a column the fold reads."""
-    if not set(batch.columns) >= _NEEDS | {"queue_id", "sender"}:
-        return np.zeros(len(batch), dtype=bool)
-    m = _eq(batch["event"], "queued") & batch["queue_id"].notna().to_numpy(dtype=bool)
-    if not m.any():
-        return m
-    for name in ("status", "recipient", "detail", "reply_text", "client_ip", "sasl_username", "cause_ref"):
-        if name in batch.columns:
-            m &= batch[name].isna().to_numpy(dtype=bool)
-    m &= _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info") & ~_eq(batch["cause"], "local.resource")
-    return m
+    return _Masks(batch).queued()
 
 
 def is_received(batch: pd.DataFrame) -> np.ndarray:
@@ -128,16 +180,7 @@ def is_received(batch: pd.DataFrame) -> np.ndarray:
     ``kind``, so that receptions keep their times and last lines) and reads their sender
     (:attr:`Bulk.senders`), so it folds them apart from the rows; the peers' sections read them as
     rows (:func:`is_bulk` leaves them out). None in a table that lacks a column the fold reads."""
-    if not set(batch.columns) >= _NEEDS | {"queue_id", "sender"}:
-        return np.zeros(len(batch), dtype=bool)
-    m = _eq(batch["event"], "received")
-    if not m.any():
-        return m
-    for name in ("status", "recipient", "detail", "reply_text", "sasl_username", "cause_ref"):
-        if name in batch.columns:
-            m &= batch[name].isna().to_numpy(dtype=bool)
-    m &= _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info") & ~_eq(batch["cause"], "local.resource")
-    return m
+    return _Masks(batch).received()
 
 
 def is_completed(batch: pd.DataFrame) -> np.ndarray:
@@ -147,23 +190,19 @@ def is_completed(batch: pd.DataFrame) -> np.ndarray:
     :class:`Bulk` keeps, so it folds them apart from the rows (a third of an Exim day's rows);
     the peers' sections read them as rows (:func:`is_bulk` leaves them out). None in a table that
     lacks a column the fold reads."""
-    if not set(batch.columns) >= _NEEDS | {"queue_id", "status"}:
-        return np.zeros(len(batch), dtype=bool)
-    m = _eq(batch["event"], "removed")
-    if not m.any():
-        return m
-    m &= _eq(batch["status"], "completed") & batch["queue_id"].notna().to_numpy(dtype=bool)
-    for name in ("sender", "recipient", "detail", "reply_text", "client_ip", "sasl_username", "cause_ref"):
-        if name in batch.columns:
-            m &= batch[name].isna().to_numpy(dtype=bool)
-    m &= _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info") & ~_eq(batch["cause"], "local.resource")
-    return m
+    return _Masks(batch).completed()
 
 
 def counted_apart(batch: pd.DataFrame) -> np.ndarray:
     """The lines the report folds into a :class:`Bulk` beside :func:`is_bulk`'s: :func:`is_queued`,
     :func:`is_received` and :func:`is_completed`."""
-    return is_queued(batch) | is_received(batch) | is_completed(batch)
+    return _Masks(batch).apart()
+
+
+def fold_masks(batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(:func:`is_bulk`, :func:`counted_apart`) of ``batch``, their shared tests made once."""
+    m = _Masks(batch)
+    return m.bulk(), m.apart()
 
 
 def in_window(ts: pd.Series, window: Any) -> np.ndarray:
@@ -321,6 +360,14 @@ def _steps_inside(t: pd.DataFrame | None, since: Any, until: Any) -> tuple[pd.Da
     return t[keep].reset_index(drop=True), False
 
 
+def _examples_inside(examples: pd.DataFrame | None, whole: bool, since: Any, until: Any) -> pd.DataFrame | None:
+    """The example lines (``ts``, ns) inside ``[since, until)``, all of them when ``whole``."""
+    if examples is None or whole:
+        return examples
+    inside, _ = _steps_inside(examples.assign(ts_min=examples["ts"], ts_max=examples["ts"]), since, until)
+    return inside.drop(columns=["ts_min", "ts_max"]) if inside is not None else None
+
+
 def _concat(pieces: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
 
@@ -376,6 +423,10 @@ class Bulk:
     ends: pd.DataFrame | None = None
     end_examples: pd.DataFrame | None = None
     logins: pd.DataFrame | None = None
+    #: the quiet failures folded apart from the rows (the weekly report's; None elsewhere), per
+    #: ``sent_step``-second step: see :mod:`.failed`
+    failures: pd.DataFrame | None = None
+    failure_examples: pd.DataFrame | None = None
 
     @classmethod
     def empty(cls) -> Bulk:
@@ -416,14 +467,13 @@ class Bulk:
         sent, sent_all = _steps_inside(self.sent, since, until)
         ends, ends_all = _steps_inside(self.ends, since, until)
         logins, logins_all = _steps_inside(self.logins, since, until)
-        examples = self.end_examples
-        if examples is not None and not ends_all:
-            examples, _ = _steps_inside(examples.assign(ts_min=examples["ts"], ts_max=examples["ts"]), since, until)
-            examples = examples.drop(columns=["ts_min", "ts_max"])
-        if keep.all() and qkeep.all() and skeep.all() and sent_all and ends_all and logins_all:
+        fails, fails_all = _steps_inside(self.failures, since, until)
+        examples = _examples_inside(self.end_examples, ends_all, since, until)
+        fexamples = _examples_inside(self.failure_examples, fails_all, since, until)
+        if keep.all() and qkeep.all() and skeep.all() and sent_all and ends_all and logins_all and fails_all:
             return self
         return Bulk(t[keep].reset_index(drop=True), q[qkeep].reset_index(drop=True), s[skeep].reset_index(drop=True),
-                    sent, self.sent_step, ends, examples, logins)
+                    sent, self.sent_step, ends, examples, logins, fails, fexamples)
 
     def first_seen(self) -> pd.Series:
         """The first time (ns) of each queue id hash among the folded lines."""

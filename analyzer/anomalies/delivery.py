@@ -7,10 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .aggregates import qid_hash
+from .aggregates import ORDER_COLUMN, _values, qid_hash
 from .baseline import _robust, _runs, _with_bucket
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
+from .failed import FAIL_KEYS, bucket_of, folded_failures, with_examples
 from .finding import Finding
+from .folded import weighted_mode
 from .sent import with_sent
 
 
@@ -113,14 +115,26 @@ def _cause_spike(ctx: Context) -> list[Finding]:
     min_hist = int(ctx.params["general"]["min_history"])
     df = ctx.all
     m = _str_eq(df["outcome"], FAILURES) & ~_str_eq(df["cause"], "unknown") & ~_str_eq(df["severity"], "info")
-    fail = _with_bucket(ctx, df.loc[m, ["ts", "cause", "source", "line_no"]])
-    if fail.empty:
+    fail = _with_bucket(ctx, df.loc[m, ["ts", "cause", "source", "line_no"]
+                                    + ([ORDER_COLUMN] if ORDER_COLUMN in df.columns else [])])
+    # the quiet failures folded apart from the rows (the weekly's): those above info, of a known cause
+    folded, examples = folded_failures([ctx.bulk_history, ctx.bulk])
+    if folded is not None:
+        folded = folded[folded["spike"].to_numpy(dtype=bool) & (folded["cause"] != "unknown").to_numpy(dtype=bool)]
+        folded = folded.assign(bucket=bucket_of(folded["sec"].to_numpy(), ctx.bucket)) if len(folded) else None
+    if fail.empty and folded is None:
         return []
     first, last = ctx.all_span
     all_buckets = pd.date_range(first.floor(ctx.bucket), last.floor(ctx.bucket), freq=ctx.bucket)
     window_start = ctx.first_ts.floor(ctx.bucket)
-    counts = fail.groupby(["cause", "bucket"], observed=True).size().unstack(fill_value=0).reindex(
-        columns=all_buckets, fill_value=0)
+    if folded is None:
+        pairs = fail.groupby(["cause", "bucket"], observed=True).size()
+    else:  # the rows' and the folded counts per (cause, bucket), the causes as strings (sorted as categories are)
+        both = pd.concat([pd.DataFrame({"cause": _values(fail["cause"]), "n": np.ones(len(fail), np.int64),
+                                        "bucket": fail["bucket"].astype("datetime64[ns, UTC]").to_numpy()}),
+                          folded[["cause", "n", "bucket"]]], ignore_index=True)
+        pairs = both.groupby(["cause", "bucket"])["n"].sum()
+    counts = pairs.unstack(fill_value=0).reindex(columns=all_buckets, fill_value=0)
     vals_all = counts.to_numpy(dtype=float)
     idx = np.arange(len(all_buckets))
     cand = (vals_all >= p["cause_min_count"]) & (np.asarray(all_buckets >= window_start) & (idx >= min_hist))[None, :]
@@ -135,6 +149,12 @@ def _cause_spike(ctx: Context) -> list[Finding]:
         hit = list(exps)
         for run in _runs(hit, ctx.bucket):
             rows = fail[(fail["cause"] == cause).to_numpy() & fail["bucket"].isin(run).to_numpy()]
+            lines = len(rows)
+            if folded is not None:
+                fk = folded[(folded["cause"] == cause).to_numpy(dtype=bool) & folded["bucket"].isin(run).to_numpy()]
+                if len(fk):
+                    lines += int(fk["n"].sum())
+                    rows = with_examples(rows, fk, examples, FAIL_KEYS)
             n = float(sum(vals[all_buckets.get_loc(b)] for b in run)) / len(run)
             exp = float(np.mean([exps[b] for b in run]))
             sev = "critical" if n >= p["critical_failures"] else "warning"
@@ -142,7 +162,7 @@ def _cause_spike(ctx: Context) -> list[Finding]:
                                 title=f"More '{ctx.cause_title(str(cause))}' than usual: {n:.0f} per hour "
                                       f"(usually {exp:.0f})",
                                 observed=n, expected=exp, cause=str(cause),
-                                detail=f"{len(rows)} events with cause {cause} in the window"))
+                                detail=f"{lines} events with cause {cause} in the window"))
     return out
 
 
@@ -165,9 +185,13 @@ def detect_new_signature(ctx: Context) -> list[Finding]:
     p = ctx.params["new_signature"]
     hist, ev = ctx.history, ctx.events
     fm = _str_eq(ev["outcome"], FAILURES)
+    cols = _SIGNATURE_COLUMNS + ([ORDER_COLUMN] if ORDER_COLUMN in ev.columns else [])
+    # the quiet failures folded apart from the rows (the weekly's: .failed), of the history and the window
+    fw, examples = folded_failures([ctx.bulk])
+    fh, _ = folded_failures([ctx.bulk_history])
     # Earlier buckets of the window count as history once there are enough of them.
     learn_until = None
-    if len(hist) == 0:
+    if len(hist) == 0 and fh is None:
         start = ctx.first_ts.floor(ctx.bucket)
         learn_until = start + ctx.bucket * int(p["min_history"])
         if ctx.last_ts - start > pd.Timedelta(days=float(p["long_window_days"])):
@@ -176,11 +200,15 @@ def detect_new_signature(ctx: Context) -> list[Finding]:
         if ctx.last_ts < learn_until:
             return []
         before = _truthy(ev["ts"] < learn_until)
-        cur, old_src, old_mask = ev.loc[fm & ~before, _SIGNATURE_COLUMNS], ev, fm & before
+        cur, old_src, old_mask = ev.loc[fm & ~before, cols], ev, fm & before
+        if fw is not None:  # a key wholly after the cut is new; one before or across it was learnt
+            after = fw["ts_min"].to_numpy() >= pd.Timestamp(learn_until).value
+            fw, fh = fw[after], fw[~after]
     else:
-        cur = ev.loc[fm, _SIGNATURE_COLUMNS]
+        cur = ev.loc[fm, cols]
         old_src, old_mask = hist, _str_eq(hist["outcome"], FAILURES)
-    if cur.empty:
+    fw = fw if fw is not None and len(fw) else None
+    if cur.empty and fw is None:
         return []
     out: list[Finding] = []
     dims = [("cause", "cause"), ("provider", "provider")] + ([("text", "reply")] if learn_until is None else [])
@@ -190,16 +218,33 @@ def detect_new_signature(ctx: Context) -> list[Finding]:
     def old_values(col: str) -> np.ndarray:
         """The values the earlier failures had, a column at a time (not a copy of their rows)."""
         if col == "text":
-            return _masked_text(old_src.loc[old_mask, "reply_text"]).dropna().unique()
-        return old_src.loc[old_mask, col].dropna().unique()
+            seen = _masked_text(old_src.loc[old_mask, "reply_text"]).dropna().unique()
+        else:
+            seen = old_src.loc[old_mask, col].dropna().unique()
+        if fh is not None and len(fh):
+            seen = np.union1d(np.asarray(seen, dtype=object).astype(str),
+                              fh[col].dropna().to_numpy(dtype=object).astype(str))
+        return seen
 
     for col, what in dims:
         counts = cur[col].dropna().value_counts()
+        if fw is not None:  # the rows' counts and the folded ones, per value (as strings)
+            counts = pd.concat([pd.Series(counts.to_numpy(dtype=np.int64), index=counts.index.astype(str)),
+                                fw.dropna(subset=[col]).groupby(col)["n"].sum()]).groupby(level=0).sum()
+            counts = counts[counts.to_numpy() > 0].sort_values(ascending=False, kind="stable")
         new = counts[(counts >= p["min_count"]).to_numpy() & ~counts.index.isin(old_values(col))
                      & (counts.index != "unknown")]
         for value, n in new.items():  # the new signatures only: few
             rows = cur[_truthy(cur[col] == value)]
-            cause = rows["cause"].mode().iloc[0] if col != "cause" else str(value)
+            fk = fw[(fw[col] == value).to_numpy(dtype=bool)] if fw is not None else None
+            if col != "cause":
+                cause = rows["cause"].mode().iloc[0] if fk is None or not len(fk) else \
+                    weighted_mode(pd.concat([pd.Series(_values(rows["cause"])), fk["cause"]], ignore_index=True),
+                                  np.r_[np.ones(len(rows), np.int64), fk["n"].to_numpy(dtype=np.int64)])
+            else:
+                cause = str(value)
+            if fk is not None and len(fk):
+                rows = with_examples(rows, fk, examples, FAIL_KEYS)
             shown = str(value) if col != "cause" else f"{value} ({ctx.cause_title(str(value))})"
             out.append(_finding(ctx, detector="new_signature", severity="info", entity=str(value)[:200],
                                 rows=rows, title=f"New failure {what}: {shown[:120]}", observed=float(n),

@@ -77,31 +77,35 @@ def end_counts(rows: pd.DataFrame, step: int, order: np.ndarray) -> tuple[pd.Dat
     return _counts(t), _first(t)
 
 
-def _counts(t: pd.DataFrame) -> pd.DataFrame:
+def _counts(t: pd.DataFrame, keys: list[str] = END_KEYS) -> pd.DataFrame:
+    """Lines (or counts) per ``keys`` (the first the step, the others values): ``n``, ``ts_min``, ``ts_max``."""
     if "n" not in t.columns:
         t = t.assign(n=np.ones(len(t), np.int64), ts_min=t["ts"], ts_max=t["ts"])
-    g = t.groupby(END_KEYS, dropna=False, sort=True).agg(n=("n", "sum"), ts_min=("ts_min", "min"),
-                                                         ts_max=("ts_max", "max")).reset_index()
-    for c in END_KEYS[1:]:
-        g[c] = _values(g[c])
+    g = t.groupby(keys, dropna=False, sort=True).agg(n=("n", "sum"), ts_min=("ts_min", "min"),
+                                                     ts_max=("ts_max", "max")).reset_index()
+    for c in keys[1:]:
+        if g[c].dtype != bool:
+            g[c] = _values(g[c])
     return g
 
 
-def _first(t: pd.DataFrame) -> pd.DataFrame:
+def _first(t: pd.DataFrame, keys: list[str] = END_KEYS) -> pd.DataFrame:
     """Each key's first :data:`EXAMPLES` lines, by time and then order."""
-    cols = [*END_KEYS, "ts", "order", "source", "line_no"]
+    cols = [*keys, "ts", "order", "source", "line_no"]
     t = t[cols].sort_values(["ts", "order"], kind="stable")
-    keep = t.groupby(END_KEYS, dropna=False, sort=False).cumcount().to_numpy() < EXAMPLES
+    keep = t.groupby(keys, dropna=False, sort=False).cumcount().to_numpy() < EXAMPLES
     return t[keep].reset_index(drop=True)
 
 
-def combine_ends(parts: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """The counts and examples of several :func:`end_counts` together (None, None without any)."""
+def combine_ends(parts: list[tuple[pd.DataFrame, pd.DataFrame]],
+                 keys: list[str] = END_KEYS) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The counts and examples of several :func:`end_counts` (or other counts per ``keys``)
+    together (None, None without any)."""
     parts = [p for p in parts if len(p[0])]
     if not parts:
         return None, None
-    return (_counts(pd.concat([p[0] for p in parts], ignore_index=True)),
-            _first(pd.concat([p[1] for p in parts], ignore_index=True)))
+    return (_counts(pd.concat([p[0] for p in parts], ignore_index=True), keys),
+            _first(pd.concat([p[1] for p in parts], ignore_index=True), keys))
 
 
 def login_counts(rows: pd.DataFrame, step: int) -> pd.DataFrame:

@@ -272,7 +272,7 @@ def detect_session_ends(ctx: Context) -> list[Finding]:
         if fb is not None and len(fb):
             stage = _mode_with(bad["smtp_stage"], fb, "smtp_stage")
             cause = _mode_with(bad["cause"], fb, "cause")
-            bad = _with_examples(bad, fb, fexamples, step)
+            bad = _with_examples(bad, fb, fexamples)
         else:
             stage = bad["smtp_stage"].mode()
             stage = stage.iloc[0] if len(stage) else None
@@ -302,31 +302,13 @@ def _mode_with(rows: pd.Series, fb: pd.DataFrame, column: str) -> Any:
     return weighted_mode(values, np.r_[np.ones(len(rows), np.int64), fb["n"].to_numpy(dtype=np.int64)])
 
 
-def _with_examples(bad: pd.DataFrame, fb: pd.DataFrame, examples: pd.DataFrame, step: int) -> pd.DataFrame:
+def _with_examples(bad: pd.DataFrame, fb: pd.DataFrame, examples: pd.DataFrame) -> pd.DataFrame:
     """``bad`` (rows) with the folded ends of ``fb``: their first lines (evidence) and two lines
     without a file that carry their first and last time, in the rows' order (time, then order)."""
+    from .failed import with_examples
     from .folded import END_KEYS
 
-    keys = fb[END_KEYS].drop_duplicates()
-    ex = examples.merge(keys, on=END_KEYS, how="inner")
-    ts_type = bad["ts"].dtype
-
-    def times(ns: np.ndarray) -> pd.Series:
-        return pd.Series(pd.to_datetime(ns, unit="ns", utc=True)).astype(ts_type)
-
-    add = pd.DataFrame({"ts": times(np.r_[ex["ts"].to_numpy(np.int64), fb["ts_min"].min(), fb["ts_max"].max()]),
-                        "source": pd.Series(np.r_[ex["source"].to_numpy(dtype=object), [None, None]], dtype=object),
-                        "line_no": np.r_[ex["line_no"].to_numpy(dtype=float), [np.nan, np.nan]],
-                        "_o": np.r_[ex["order"].to_numpy(np.int64), [0, 0]]})
-    mine = pd.DataFrame({"ts": bad["ts"].reset_index(drop=True),
-                         "source": pd.Series(bad["source"].astype(object).to_numpy(dtype=object), dtype=object),
-                         "line_no": bad["line_no"].to_numpy(dtype=float, na_value=np.nan),
-                         "_o": (bad[ORDER_COLUMN].to_numpy(dtype=np.int64, na_value=0) if ORDER_COLUMN in bad.columns
-                                else np.zeros(len(bad), np.int64))})
-    both = pd.concat([mine, add], ignore_index=True) if len(bad) else add
-    both["_t"] = both["ts"].astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").astype(np.int64) \
-        if len(both) else np.array([], np.int64)
-    return both.sort_values(["_t", "_o"], kind="stable", ignore_index=True).drop(columns=["_t", "_o"])
+    return with_examples(bad, fb, examples, END_KEYS)
 
 
 def _folded_closes(ctx: Context) -> pd.Series:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import heap
 from ..anomalies import detect_anomalies
-from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, counted_apart, is_bulk, span
+from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, counted_apart, fold_masks, is_bulk, span
 from ..reader import ParseResult
 from .build import ReportWindow, build_report
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
@@ -102,11 +102,11 @@ class ReportFold:
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
 
     def add(self, batch: pd.DataFrame) -> None:
-        m = is_bulk(batch)
+        m, apart = fold_masks(batch)  # their shared tests made once
         for f in self.sections.values():
             # a section that leaves the bulk lines out is given them rather than test every line again
             f.add(batch, bulk=m) if getattr(f, "takes_bulk", False) else f.add(batch)
-        m = m | counted_apart(batch)  # queued and received lines: counted, their senders kept (Bulk.senders)
+        m = m | apart  # queued and received lines: counted, their senders kept (Bulk.senders)
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m, blank=quiet_rows(batch))
 

@@ -8,7 +8,12 @@ fold read, only that day's row groups). Of each day:
   report folds them) go into a per-second :class:`~analyzer.anomalies.aggregates.Bulk`, its
   queue ids cut to each one's first time of the day (all that ``first_seen`` reads) and without
   the senders (which no detector reads);
-* the other lines are kept as rows of the columns the detectors read, sorted in :data:`ORDER`
+* the sent deliveries, abnormal session ends, SASL logins (:mod:`analyzer.anomalies.sent`,
+  :mod:`~analyzer.anomalies.folded`) and quiet failures (DNSBL hits, protocol errors:
+  :mod:`~analyzer.anomalies.failed`) are counted per hour, with their first lines where a
+  detector shows them;
+* the other lines are kept as rows of the columns the detectors read (their texts as the
+  detectors read them: :func:`_as_read`), sorted in :data:`ORDER`
   within the day (days are disjoint ranges of ``ts``, so the days in turn are the week in order),
   then handed to one :class:`~analyzer.report.fold.RowsFold` for the week (dictionary codes shared
   by every day): no sort, nor copy, of the week's rows at the end.
@@ -27,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .. import heap
-from ..anomalies import folded
+from ..anomalies import failed, folded
 
 __all__ = ["ORDER", "READ_COLUMNS", "ROW_COLUMNS", "week_events"]
 
@@ -36,7 +41,7 @@ ORDER = ["ts", "host", "source", "line_no"]
 #: Columns with few distinct values: held as codes while the week is read, and given to the
 #: detectors as pandas Categoricals (as the nightly report gives them: a code per row).
 _FEW = ("host", "program", "event", "direction", "relay_host", "status", "smtp_stage", "source", "reply_class",
-        "outcome", "cause", "provider", "severity")
+        "outcome", "cause", "provider", "severity", "reply_text")
 # the canonical order key of a line within its second: microseconds, (host, source) rank, line number
 _US_SHIFT, _PAIR_SHIFT, _PAIR_MAX, _LINE_MAX = 43, 30, (1 << 13) - 1, (1 << 30) - 1
 _NO_MATCH = object()
@@ -75,8 +80,10 @@ def _order_key(us: np.ndarray, host: Any, source: Any, line: np.ndarray,
                rank: dict[tuple[Any, Any], int]) -> np.ndarray:
     """Where each line falls in :data:`ORDER` among the lines of its second (one int64); the
     (host, source) rank is looked up once per distinct pair (codes of each column, no tuple per row)."""
-    hc, hu = pd.factorize(pd.Series(host, dtype=object), use_na_sentinel=False)
-    sc, su = pd.factorize(pd.Series(source, dtype=object), use_na_sentinel=False)
+    # a column is factorized as it is (an Arrow column's values are not made Python strings per row)
+    hc, hu = pd.factorize(host if isinstance(host, pd.Series) else pd.Series(host, dtype=object), use_na_sentinel=False)
+    sc, su = pd.factorize(source if isinstance(source, pd.Series) else pd.Series(source, dtype=object),
+                          use_na_sentinel=False)
     # a null host or source is ranked last (_PAIR_MAX), as a pair with a null never matches a rank
     hv = [_NO_MATCH if pd.isna(v) else v for v in hu]
     sv = [_NO_MATCH if pd.isna(v) else v for v in su]
@@ -97,8 +104,7 @@ def _days(since: dt.date, until: dt.date) -> list[tuple[dt.date, dt.date]]:
 
 
 #: The events some detector reads as rows (or as evidence); a line of another event is traffic only.
-_ROW_EVENTS = ("delivery", "expired", "reject", "auth_failure", "disconnect", "lost_connection", "timeout",
-               "fatal", "panic")
+_ROW_EVENTS = failed.ROW_EVENTS
 
 
 def traffic_only(df: pd.DataFrame) -> np.ndarray:
@@ -118,6 +124,53 @@ def traffic_only(df: pd.DataFrame) -> np.ndarray:
     own = ~_eq(df["direction"], ("outbound", "inbound"))
     says = df["detail"].notna().to_numpy(dtype=bool) | df["reply_text"].notna().to_numpy(dtype=bool)
     return m & ~(own & says)
+
+
+def _as_read(keep: pd.DataFrame) -> pd.DataFrame:
+    """The kept rows' texts as the detectors read them (no detector reads more of them, so the
+    findings are the same; the rows are a third of their size):
+
+    * ``reply_text`` masked (:data:`analyzer.classify.MASK`, as the new-signature detector masks
+      it: masking a masked text again changes nothing), but on our own lines (neither inbound nor
+      outbound), which the server-trouble detector matches as they are: a few distinct texts
+      (held as codes, :data:`_FEW`) instead of one per line;
+    * ``detail`` only on our own lines, resource trouble and fatal/panic lines (the server-trouble
+      detector's);
+    * ``recipient`` only on outbound lines, deliveries, expiries (the delivery detectors' and the
+      severity policy's domains) and rejects of unknown recipients (the dictionary-attack counts).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..anomalies.aggregates import _eq
+    from ..anomalies.longwindow import UNKNOWN_RECIPIENT
+    from ..classify import MASK, MASKED
+
+    if not len(keep):
+        return keep
+    own = ~_eq(keep["direction"], ("outbound", "inbound"))
+    detail = own | _eq(keep["cause"], "local.resource") | _eq(keep["event"], ("fatal", "panic"))
+    recipient = _eq(keep["direction"], "outbound") | _eq(keep["event"], ("delivery", "expired"))
+    recipient |= _eq(keep["event"], "reject") & _eq(keep["cause"], UNKNOWN_RECIPIENT)
+
+    def arrow(name: str) -> Any:
+        col = keep[name].array
+        arr = col.__arrow_array__() if hasattr(col, "__arrow_array__") else pa.array(col, from_pandas=True)
+        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+    def column(arr: Any) -> pd.Series:
+        return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=keep.index)
+
+    text = arrow("reply_text")
+    if pa.types.is_string(text.type) or pa.types.is_large_string(text.type):
+        d = pc.dictionary_encode(text)  # each distinct text masked once
+        masked = pa.DictionaryArray.from_arrays(d.indices, pc.replace_substring_regex(d.dictionary, MASK, MASKED))
+        text = pc.if_else(pa.array(own), text, masked.cast(text.type))
+    out = {"reply_text": column(text)}
+    for name, where in (("detail", detail), ("recipient", recipient)):
+        arr = arrow(name)
+        out[name] = column(pc.if_else(pa.array(where), arr, pa.nulls(len(arr), arr.type)))
+    return keep.assign(**out)
 
 
 def _first_seen_of_day(qids: pd.DataFrame) -> pd.DataFrame:
@@ -147,9 +200,10 @@ class _Day:
         # (a group-by per batch cost more CPU than the counts save)
         self.ends: list[pd.DataFrame] = []
         self.logins: list[pd.DataFrame] = []
+        self.fails: list[pd.DataFrame] = []
 
     def add(self, df: pd.DataFrame) -> None:
-        from ..anomalies.aggregates import ORDER_COLUMN, counted_apart, is_bulk
+        from ..anomalies.aggregates import ORDER_COLUMN, fold_masks
         from ..anomalies.sent import is_local_sent, is_sent, sent_counts
         from ..report.run import quiet_rows
 
@@ -161,26 +215,32 @@ class _Day:
         ends, logins = folded.is_session_end(df), folded.is_login(df)
         if ends.any():
             e = df.loc[ends, ["ts", "event", "smtp_stage", "cause", "source", "line_no", "host"]]
-            us = e["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
-            order = _order_key(us, e["host"].astype(object).to_numpy(), e["source"].astype(object).to_numpy(),
-                               e["line_no"].to_numpy(dtype=np.int64, na_value=0), self.rank)
-            self.ends.append(e.drop(columns=["host"]).assign(_o=order))
+            self.ends.append(e.drop(columns=["host"]).assign(_o=self._order(e)))
         if logins.any():
             self.logins.append(df.loc[logins, ["ts", "client_ip"]])
+        # failures only the cause-spike and new-signature detectors read: counted per step (.anomalies.failed)
+        fails = failed.is_quiet_failure(df)
+        if fails.any():
+            f = df.loc[fails, ["ts", "cause", "provider", "reply_text", "severity", "source", "line_no", "host"]]
+            self.fails.append(f.drop(columns=["host"]).assign(_o=self._order(f)))
         # the local ones that say nothing: their seconds and last lines only (no counts read)
-        m = is_bulk(df) | counted_apart(df) | traffic_only(df) | sent | is_local_sent(df)
-        m |= ends | logins | folded.is_quiet_disconnect(df)
+        bulk, apart = fold_masks(df)
+        m = bulk | apart | traffic_only(df) | sent | is_local_sent(df)
+        m |= ends | logins | fails | folded.is_quiet_disconnect(df)
         # without the sender: the Bulk keeps no senders (the weekly reads none); without the reply
         # class, which no detector reads of a Bulk: one row per second, file, host and kind (the
         # reply classes of a second apart made its table several times longer)
         self.bulk.add(df.drop(columns=["sender"]).assign(reply_class=None), m)
-        keep = df[~m]
-        us = keep["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
-        keep = keep.assign(**{ORDER_COLUMN: _order_key(
-            us, keep["host"].astype(object).to_numpy(), keep["source"].astype(object).to_numpy(),
-            keep["line_no"].to_numpy(dtype=np.int64, na_value=0), self.rank)})
+        keep = _as_read(df[~m])
+        keep = keep.assign(**{ORDER_COLUMN: self._order(keep)})
         keep.attrs.update(df.attrs)
         self.rows.add(keep, blank=quiet_rows(keep))  # texts nothing reads, as the report's rows
+
+    def _order(self, rows: pd.DataFrame) -> np.ndarray:
+        """The order key (:func:`_order_key`) of some of the day's lines (``ts``, ``host``, ``source``, ``line_no``)."""
+        us = rows["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
+        return _order_key(us, rows["host"], rows["source"], rows["line_no"].to_numpy(dtype=np.int64, na_value=0),
+                          self.rank)
 
     def result(self) -> tuple[pd.DataFrame, Any, Any, pd.DataFrame, dict[str, Any]]:
         from ..anomalies.sent import combine
@@ -200,7 +260,12 @@ class _Day:
             e = pd.concat(self.ends, ignore_index=True)
             ends, examples = folded.end_counts(e, SENT_STEP, e["_o"].to_numpy())
         logins = folded.login_counts(pd.concat(self.logins, ignore_index=True), SENT_STEP) if self.logins else None
-        more = {"ends": ends, "end_examples": examples, "logins": logins}
+        fails, fexamples = None, None
+        if self.fails:
+            f = pd.concat(self.fails, ignore_index=True)
+            fails, fexamples = failed.failure_counts(f, SENT_STEP, f["_o"].to_numpy())
+        more = {"ends": ends, "end_examples": examples, "logins": logins, "failures": fails,
+                "failure_examples": fexamples}
         return ev, t, _first_seen_of_day(b.qids), combine(self.sent), more
 
 
@@ -259,7 +324,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
 
     rank = _pair_ranks(store, since, until)
     week = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, categorical=_FEW)
-    tables, qids, sent, ends, logins = [], [], [], [], []
+    tables, qids, sent, ends, logins, fails = [], [], [], [], [], []
     done = held = 0
     for lo, hi in _days(since, until):
         day = _Day(rank)
@@ -273,6 +338,8 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
         if more["ends"] is not None:
             ends.append((more["ends"], more["end_examples"]))
         logins.append(more["logins"])
+        if more["failures"] is not None:
+            fails.append((more["failures"], more["failure_examples"]))
         del day
         if len(ev):
             ev.attrs.update({"input": 0, "first_row": held})
@@ -296,6 +363,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
 
     q = pd.concat(qids, ignore_index=True) if qids else Bulk.empty().qids
     e, examples = folded.combine_ends(ends)
+    f, fexamples = failed.combine_failures(fails)
     return ev, Bulk(t, q, sent=combine(sent), sent_step=SENT_STEP, ends=e, end_examples=examples,
-                    logins=folded.combine_logins(logins))
+                    logins=folded.combine_logins(logins), failures=f, failure_examples=fexamples)
 
