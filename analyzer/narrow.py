@@ -213,6 +213,7 @@ def _two_passes(first: Iterable[tuple[int, pa.Table]], second: Callable[[], Iter
     """Pass 1 over ``first`` finds the keys (and links) of matching messages; pass 2 over ``second()``
     keeps their lines, as (input index, table) pieces in the order read."""
     keep_keys, keep_lines, _ = _first_pass(first, wanted)
+    shed()  # pass 1's transients back before pass 2 (a store's second read does not fork)
     pieces: list[tuple[int, pa.Table]] = []
     if len(keep_keys) or len(keep_lines):
         for index, t in second():
