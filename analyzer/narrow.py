@@ -435,6 +435,9 @@ def search_stream(first: Iterable[tuple[int, pa.Table]], second: Callable[[], It
         pos = np.concatenate([p[last <= upto] for _, p, last in pending]) if pending else np.empty(0, np.int64)
         pending = [(t.filter(pa.array(last > upto)), p[last > upto], last[last > upto])
                    for t, p, last in pending if (last > upto).any()]
+        if len(pending) > 1:  # the rows still open as one piece: not a table of 46 columns per batch read
+            pending = [(pa.concat_tables([t for t, _, _ in pending]).combine_chunks(),
+                        np.concatenate([p for _, p, _ in pending]), np.concatenate([la for _, _, la in pending]))]
         ready = 0
         if not len(pos):
             return
