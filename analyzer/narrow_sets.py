@@ -35,6 +35,9 @@ class _Sorted:
     values plus their concatenation and its sort at the end (at 10M Exim lines that transient
     raised the C heap by ~60 MiB, which it kept through pass 2)."""
 
+    #: no merge copies more entries than this (a merge's transient stays a few MiB during the stream)
+    MERGE_MAX = 1 << 18
+
     def __init__(self, width: int = 1) -> None:
         self.width = width
         self.runs: list[np.ndarray] = []
@@ -49,7 +52,8 @@ class _Sorted:
         if not len(values):
             return
         self.runs.append(self._unique(values))
-        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]) \
+                and len(self.runs[-2]) + len(self.runs[-1]) <= self.MERGE_MAX:
             last = self.runs.pop()
             prev = self.runs.pop()
             self.runs.append(self._unique(np.concatenate([prev, last])))
