@@ -38,8 +38,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .heap import shed
+from .narrow_sets import _key, _LineSet, _member, _Sorted
 from .parsers import LineCounts
-from .pipeline import EventStream, row_hash
+from .pipeline import EventStream
 from .schema import empty_table, to_pandas
 
 __all__ = ["KEY_COLUMNS", "SearchFold", "collect_matching", "collect_store_matching", "read_store_matching",
@@ -47,14 +48,6 @@ __all__ = ["KEY_COLUMNS", "SearchFold", "collect_matching", "collect_store_match
            "wanted_columns"]
 
 Wanted = Callable[[pa.Table], np.ndarray]
-
-
-def _key(table: pa.Table, qid: str = "queue_id") -> np.ndarray:
-    return row_hash(pa.table({"host": table.column("host"), "q": table.column(qid)}), ["host", "q"])
-
-
-def _line(table: pa.Table) -> np.ndarray:
-    return row_hash(table, ["source", "line_no"])
 
 
 def _closure(keys: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -175,13 +168,11 @@ def read_store_matching(store: Any, wanted: Wanted, since: Any = None, until: An
 
 
 def _first_pass(first: Iterable[tuple[int, pa.Table]], wanted: Wanted, seen: _LastSeen | None = None,
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                ) -> tuple[np.ndarray, _LineSet, np.ndarray]:
     """Pass 1: the keys of every message that can match (closed over the links between queue ids),
-    the lines that match without a queue id (and the line above each), and the links themselves.
-    With ``seen``, where each key was last seen (rows counted in the order read)."""
-    keys: list[np.ndarray] = []
-    lines: list[np.ndarray] = []
-    edges: list[np.ndarray] = []
+    the lines that match without a queue id (and the line above each), and the links themselves
+    (distinct pairs). With ``seen``, where each key was last seen (rows counted in the order read)."""
+    keys, lines, edges = _Sorted(), _LineSet(), _Sorted(2)
     done = 0
     for _, t in first:
         if not t.num_rows:
@@ -190,42 +181,30 @@ def _first_pass(first: Iterable[tuple[int, pa.Table]], wanted: Wanted, seen: _La
         rel = pc.and_(pc.is_valid(t.column("related_id")), pc.is_valid(t.column("queue_id")))
         if pc.any(rel).as_py():
             r = t.filter(rel)
-            edges.append(np.stack([_key(r), _key(r, "related_id")], axis=1))
+            edges.add(np.stack([_key(r), _key(r, "related_id")], axis=1))
         k = _key(t)
         if seen is not None:
             seen.add(k[has_q], done + t.num_rows - 1)
         done += t.num_rows
         hit = np.asarray(wanted(t), dtype=bool)
         if hit.any():
-            keys.append(np.unique(k[hit & has_q]))
-            if (hit & ~has_q).any():
-                lines.append(_line(t)[hit & ~has_q])
-                # and the line above (an MTA error explains a reject logged right after it: attribution)
-                above = pa.table({"source": t.column("source"), "line_no": pc.subtract(t.column("line_no"), 1)})
-                lines.append(_line(above)[hit & ~has_q])
-    links = np.concatenate(edges) if edges else np.empty((0, 2), np.uint64)
-    del edges
-    keep_keys = _closure(np.concatenate(keys) if keys else np.empty(0, np.uint64), links)
-    keep_lines = np.unique(np.concatenate(lines)) if lines else np.empty(0, np.uint64)
-    return keep_keys, keep_lines, links
+            keys.add(k[hit & has_q])
+            lone = hit & ~has_q
+            if lone.any():
+                # the line, and the line above (an MTA error explains a reject logged right after it: attribution)
+                lines.add(t, lone)
+    links = edges.take()
+    keep_keys = _closure(keys.take(), links)
+    return keep_keys, lines.done(), links
 
 
-def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
-    """``np.isin(values, sorted_keys)`` for sorted unique keys: a binary search per value, so a
-    batch costs the same however many keys there are (np.isin sorts them again every call)."""
-    if not len(sorted_keys):
-        return np.zeros(len(values), dtype=bool)
-    i = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
-    return sorted_keys[i] == values
-
-
-def _kept(t: pa.Table, keep_keys: np.ndarray, keep_lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _kept(t: pa.Table, keep_keys: np.ndarray, keep_lines: _LineSet) -> tuple[np.ndarray, np.ndarray]:
     """Pass 2 on one table: which rows to keep, and each row's key (0 for rows without a queue id).
-    ``keep_keys`` and ``keep_lines`` are sorted and unique."""
+    ``keep_keys`` is sorted and unique."""
     k = np.where(pc.is_valid(t.column("queue_id")).to_numpy(zero_copy_only=False), _key(t), 0).astype(np.uint64)
     m = _member(k, keep_keys) & (k != 0)
     if len(keep_lines):
-        m |= _member(_line(t), keep_lines)
+        m |= keep_lines.member(t)
     return m, k
 
 
@@ -234,6 +213,7 @@ def _two_passes(first: Iterable[tuple[int, pa.Table]], second: Callable[[], Iter
     """Pass 1 over ``first`` finds the keys (and links) of matching messages; pass 2 over ``second()``
     keeps their lines, as (input index, table) pieces in the order read."""
     keep_keys, keep_lines, _ = _first_pass(first, wanted)
+    shed()  # pass 1's transients back before pass 2 (a store's second read does not fork)
     pieces: list[tuple[int, pa.Table]] = []
     if len(keep_keys) or len(keep_lines):
         for index, t in second():
@@ -444,6 +424,7 @@ def search_stream(first: Iterable[tuple[int, pa.Table]], second: Callable[[], It
     np.maximum.at(comp_last, label, last_of.astype(np.int64))
     key_last = comp_last[label]
     del seen, label, comp_last, last_of
+    shed()  # pass 1's transients (the concatenated keys, lines and links) back before pass 2
     pending: list[tuple[pa.Table, np.ndarray, np.ndarray]] = []  # rows, their place, when complete
     counts: dict[int, int] = {}
     done, ready, msg_base = 0, 0, 0
@@ -454,6 +435,9 @@ def search_stream(first: Iterable[tuple[int, pa.Table]], second: Callable[[], It
         pos = np.concatenate([p[last <= upto] for _, p, last in pending]) if pending else np.empty(0, np.int64)
         pending = [(t.filter(pa.array(last > upto)), p[last > upto], last[last > upto])
                    for t, p, last in pending if (last > upto).any()]
+        if len(pending) > 1:  # the rows still open as one piece: not a table of 46 columns per batch read
+            pending = [(pa.concat_tables([t for t, _, _ in pending]).combine_chunks(),
+                        np.concatenate([p for _, p, _ in pending]), np.concatenate([la for _, _, la in pending]))]
         ready = 0
         if not len(pos):
             return
