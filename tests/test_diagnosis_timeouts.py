@@ -4,7 +4,7 @@ A server that gives up on a silent client says so in a 421 reply ('Timeout - clo
 Postfix smtpd's 'Error: timeout exceeded', Exim's 'SMTP command timeout - closing connection').
 Logged on an outbound delivery, the silent client was our own: the cause, its explanation and its
 fix point at our side. Our client giving up on a silent remote (Postfix 'conversation with ... timed
-out', Exim 'SMTP timeout after ...') stays a remote/network timeout.
+out', Exim 'SMTP timeout after ...') is remote.timeout: the remote took the connection and went silent.
 """
 
 from __future__ import annotations
@@ -58,7 +58,14 @@ def test_remote_closing_our_idle_session_blames_our_side(line):
      "initial server greeting", "remote.timeout"),
     (_status("421 4.4.1 Connection timed out"), "network.timeout"),
     (EX + "1xYVEd-0006vs-0i H=mx.b.example [192.0.2.1]:25: SMTP timeout after initial connection: Connection "
-     "timed out", "network.timeout"),
+     "timed out", "remote.timeout"),
+    (_status("conversation with mx.b.example[192.0.2.1] timed out while sending end of data -- message may be "
+             "sent more than once").replace("host mx.b.example[192.0.2.1] said: ", "").replace(
+                 " (in reply to MAIL FROM command)", ""), "remote.timeout"),
+    # a TCP connect that timed out: the path, not a silent remote
+    (_status("connect to mx.b.example[192.0.2.1]:25: Connection timed out").replace(
+        "host mx.b.example[192.0.2.1] said: ", "").replace(" (in reply to MAIL FROM command)", ""),
+     "network.timeout"),
     # our smtpd gave up on a silent client: inbound
     (PF.format(d="smtpd") + "timeout after DATA (0 bytes) from unknown[192.0.2.9]", "session.timeout"),
     (EX + "SMTP command timeout on connection from (x.example) [192.0.2.9]:1234", "session.timeout"),
