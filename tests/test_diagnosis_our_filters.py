@@ -60,3 +60,15 @@ def test_explain_gives_both_readings_of_a_bare_sender_block():
     e = explain("550 5.7.1 Sender blocked by local policy")
     assert {d: v["cause"] for d, v in e["by_direction"].items()} == {"inbound": "client.sender_blocked",
                                                                      "outbound": "policy.sender_blocked"}
+
+
+@pytest.mark.parametrize("detail", [
+    "warning: hostname mail.example does not resolve to address 192.0.2.5: Name or service not known",
+    "warning: 192.0.2.5: hostname mail.example verification failed: Name or service not known",
+])
+def test_our_forward_check_of_a_client_ptr_is_its_reverse_dns(detail):
+    """smtpd checking a client's PTR name: the client's reverse DNS (our check), not a domain we
+    cannot route; a resolver's temporary failure stays a DNS failure."""
+    assert cause_of(PF.format(d="smtpd") + detail) == "client.no_reverse_dns"
+    assert cause_of(PF.format(d="smtpd") + "warning: 192.0.2.5: hostname mail.example verification failed: "
+                    "Temporary failure in name resolution") == "dns.failure"
