@@ -34,6 +34,8 @@ def cause_of(line: str) -> str:
     (PF.format(d="cleanup") + "7BB1BBE096: reject: header Subject: BUY NOW from unknown[192.0.2.66]; "
      "from=<n@sender.example> to=<bob@ours.example> proto=ESMTP helo=<x.example>: 5.7.1 Message content "
      "rejected by local header check", "client.content_rejected"),
+    (PF.format(d="smtpd") + "6CF1EF65006: milter-reject: END-OF-MESSAGE from x.example[192.0.2.88]: 5.7.1 Message "
+     "rejected as spam; from=<u@x.example> to=<s@ours.example> proto=ESMTP helo=<x.example>", "client.spam_rejected"),
     (PF.format(d="cleanup") + "7D20EBE098: discard: header Subject: BULK from unknown[192.0.2.66]; "
      "from=<b@sender.example> to=<bob@ours.example> proto=ESMTP helo=<x.example>: discarded by local policy",
      "message.discarded"),
@@ -42,6 +44,7 @@ def test_our_filters_are_read_as_ours(line, cause):
     assert cause_of(line) == cause
     advice = " ".join(default_rules().causes[cause]["fix"]).lower()
     assert "ask the recipient" not in advice and "send the file another way" not in advice
+    assert "check the message itself" not in advice
 
 
 @pytest.mark.parametrize("line, cause", [
@@ -51,6 +54,9 @@ def test_our_filters_are_read_as_ours(line, cause):
     (PF.format(d="smtp") + "4ABC125: to=<a@b.example>, relay=mx.b.example[192.0.2.1]:25, delay=1, "
      "delays=0/0/0/1, dsn=5.7.1, status=bounced (host mx.b.example[192.0.2.1] said: 554 5.7.1 Message "
      "rejected due to content restrictions (in reply to end of DATA command))", "content.policy"),
+    (PF.format(d="smtp") + "4ABC125: to=<a@b.example>, relay=mx.b.example[192.0.2.1]:25, delay=1, "
+     "delays=0/0/0/1, dsn=5.7.1, status=bounced (host mx.b.example[192.0.2.1] said: 550 5.7.1 Message "
+     "rejected as spam (in reply to end of DATA command))", "content.spam"),
 ])
 def test_the_same_refusals_from_a_remote_keep_their_outbound_advice(line, cause):
     assert cause_of(line) == cause
