@@ -260,7 +260,9 @@ CURATED = [
     ("free", 550, "2", "content.virus"), ("free", 550, "5.2.1", "mailbox.disabled"),
     ("zoho", 552, "5.7.1", "content.virus"), ("zoho", 553, "5.1.1", "relay.denied"),
     ("mailru", 550, "1", "mailbox.disabled"), ("mailru", 550, "2", "content.spam"),
-    ("yandex", 421, "4.4.2", "network.timeout"), ("yandex", 552, "5.2.2", "mailbox.full"),
+    # Yandex answers an idle client as Postfix smtpd does (421 4.4.2 host Error: timeout exceeded):
+    # the server timed its client out (outbound: session.timed_out_by_remote)
+    ("yandex", 421, "4.4.2", "session.timeout"), ("yandex", 552, "5.2.2", "mailbox.full"),
     ("hostpoint", 550, "5.0.0", "auth.spf"), ("webde", 550, "1", "auth.spf"),
     ("webde", 550, "4", "auth.reverse_dns"), ("webde", 550, "9", "reputation.ip_listed"),
     ("qq", 550, "7", "auth.dmarc"), ("qq", 550, "5", "rate.limited"), ("qq", 550, "3", "mailbox.unknown"),

@@ -44,7 +44,8 @@ from tests.test_classify_phrasings import cause_of
     # a refusal with no other reason is policy, not the mailbox a bare 550 names
     ("550 Inbound mail is not allowed", "policy.rejected"),
     # network and TLS
-    ("451 4.4.2 Timeout - closing connection.", "network.timeout"),
+    # a server closing on an idle client: the client (outbound, us) kept it waiting
+    ("451 4.4.2 Timeout - closing connection.", "session.timed_out_by_remote"),
     ("Remote server did not respond", "network.timeout"),
     ("Host unreachable", "network.unreachable"),
     ("454 TLS connection failed", "tls.failed"),

@@ -34,7 +34,7 @@ def delivery(status: str, reason: str, d: str = "smtp", qid: str = "4ABC125", ds
     ("error", "delivery temporarily suspended: connect to mx.b.example[192.0.2.1]:25: Connection refused",
      "network.refused", "waiting_retry"),
     ("error", "delivery temporarily suspended: conversation with mx.b.example[192.0.2.1] timed out while "
-     "receiving the initial server greeting", "network.timeout", "waiting_retry"),
+     "receiving the initial server greeting", "remote.timeout", "waiting_retry"),
     ("error", "delivery temporarily suspended: host mx.b.example[192.0.2.1] refused to talk to me: 421 4.7.0 "
      "Too many connections, try again later", "rate.limited", "waiting_retry"),
     ("error", "delivery temporarily suspended: lost connection with mx.b.example[192.0.2.1] while receiving "
@@ -46,7 +46,7 @@ def delivery(status: str, reason: str, d: str = "smtp", qid: str = "4ABC125", ds
     ("smtp", "host mx.b.example[192.0.2.1] refused to talk to me: 421 4.3.2 Service not available, closing "
      "transmission channel", "server.unavailable", "retrying"),
     ("smtp", "conversation with mx.b.example[192.0.2.1] timed out while sending end of data -- message may "
-     "be sent more than once", "network.timeout", "retrying"),
+     "be sent more than once", "remote.timeout", "retrying"),
     ("smtp", "lost connection with mx.b.example[192.0.2.1] while sending RCPT TO", "remote.connection_lost",
      "retrying"),
     # the host's name is not a reason: 'spamfilter' in a host name is no spam verdict

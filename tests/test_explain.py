@@ -118,7 +118,7 @@ PASTED = [
     ("2026-11-29 15:55:31 1xXhFT-0003uC-0m == user@refused.example R=sandbox_routes T=remote_smtp defer (111): "
      "Connection refused DT=0s", None, None, "network.refused", "outbound"),
     ("conversation with mx.b.example[192.0.2.1] timed out while receiving the initial server greeting",
-     None, None, "network.timeout", "outbound"),
+     None, None, "remote.timeout", "outbound"),
     # a bounce's Diagnostic-Code value, with its RFC 3464 type in front
     ("Diagnostic-Code: smtp; 552 5.2.2 <user@b.example>... Mailbox full", "552", "5.2.2", "mailbox.full", None),
 ]

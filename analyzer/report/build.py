@@ -20,7 +20,7 @@ from ..anomalies.context import _domain
 from .limits import LIMITS, cap
 from .peers import peer_report
 from .timeline import timeline
-from .units import Units, count_units, message_units
+from .units import LINE, MESSAGE, QUEUE, Units, count_units, message_units
 
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
 
@@ -59,6 +59,9 @@ NOT_DELIVERY_EVENTS = ("warning", "error", "fatal", "panic", "daemon", "stats", 
 BOOKKEEPING_CAUSES = ("queue.frozen", "queue.run", "queue.admin", "queue.removed", "queue.held",
                       "system.config_warning", "system.warning", "system.info", "system.stats", "system.daemon",
                       "system.error", "system.fatal")
+#: What a cause's lines count when none is a message's (diag, #9): a client's failed logins; a
+#: client's other refused attempts (commands, sessions). Rejects count as messages, as pflogsumm.
+CLIENT_UNITS = (("logins", ("auth_failure",)), ("messages", ("reject", "reject_warning")))
 
 
 def _ends_with(s: pd.Series, suffix: str) -> np.ndarray:
@@ -276,6 +279,7 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
         cause, fix = str(k).split("\x00", 1)
         at = np.flatnonzero(kcode == code)
         ats.append(at)
+        unit = _unit(rows, units, at)
         info = kb.causes.get(cause, {}) if kb is not None else {}
         advice = kb.causes.get(fix, info) if kb is not None else {}
         dirs = direction.iloc[at]
@@ -284,7 +288,10 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
             "cause": cause, "title": info.get("title", cause),
             "outcome": str(outcome.iloc[at].mode().iloc[0]), "severity": info.get("severity", "info"),
             "direction": str(dirs.mode().iloc[0]) or None, "fix_id": fix,
-            "messages": int(m), "lines": int(n), "count": int(n), "share": _share(int(m), total),
+            "messages": int(m) if unit == "messages" else 0, "unit": unit, "units": int(m),
+            **({"clients": int(rows["client_ip"].iloc[at].nunique())} if unit != "messages" and "client_ip" in rows
+               else {}),
+            "lines": int(n), "count": int(n), "share": _share(int(m), total),
             "example": _example(rows, at, masks), "fix": list(advice.get("fix", [])),
         })
     if ev is not None and "cause_ref" in rows.columns:
@@ -301,9 +308,35 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     return out
 
 
+def _unit(rows: pd.DataFrame, units: Units, at: np.ndarray) -> str:
+    """What the rows ``at`` of one cause count in: messages where any is a message's line (or all
+    are rejects), else :data:`CLIENT_UNITS`' unit of their events, else a client's "attempts"."""
+    kinds = units.kind[at]
+    if np.isin(kinds, (MESSAGE, QUEUE)).any() or not (kinds == LINE).any() or "event" not in rows:
+        return "messages"
+    events = set(rows["event"].iloc[at].dropna().astype(str))
+    return next((unit for unit, names in CLIENT_UNITS if events and events <= set(names)), "attempts")
+
+
+def _expiries(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The MTA's give-ups (Postfix 'status=expired', Exim '** ...: retry timeout exceeded') and
+    every expiry line (with an administrator's 'postsuper -e' line of a message whose give-up is not
+    in view; diag, #9): expiries are failures, shown apart, never among the states."""
+    gave_up = _mask(ev["event"], "expired")
+    if "action" in ev.columns:
+        gave_up |= _mask(ev["event"], "delivery") & _mask(ev["action"], "expired")
+    any_ = gave_up | _mask(ev["cause"], "queue.expired")
+    alone = np.zeros(len(ev), dtype=bool)
+    lone = np.flatnonzero(any_ & ~gave_up)  # a few lines: only theirs are looked up
+    if len(lone):
+        qid = ev["queue_id"]
+        alone[lone] = ~qid.iloc[lone].isin(qid[gave_up].dropna()).to_numpy(dtype=bool)
+    return gave_up | alone, any_
+
+
 #: The columns the cause lists and the top tables read (a subset is taken of these, not of the table).
 _CAUSE_COLUMNS = ("cause", "fix_id", "direction", "cause_ref", "queue_id", "recipient", "event", "outcome", "source",
-                  "line_no", "detail", "reply_text")
+                  "line_no", "detail", "reply_text", "client_ip")
 _TOP_COLUMNS = ("event", "direction", "cause_ref", "recipient", "sender", "queue_id", "relay_host", "outcome", "cause")
 
 
@@ -322,9 +355,11 @@ def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
                 for k, v in sorted(rc.items())]
     failed = _failed_rows(ev)
     notable = ~(_mask(ev["severity"], "info") & _mask(ev["outcome"], ("ok", "info")))
+    expired, expiry = _expiries(ev)
     return {"by_reply_class": by_class,
             "by_cause": _cause_list(ev.loc[failed, _cols(ev, _CAUSE_COLUMNS)], kb, 25, ev, full, "outcomes.by_cause"),
-            "states": sorted(_cause_list(ev.loc[notable & ~failed, _cols(ev, _CAUSE_COLUMNS)], kb, 25),  # the worst first
+            "expired": _cause_list(ev.loc[expired, _cols(ev, _CAUSE_COLUMNS)], kb, 25, ev),
+            "states": sorted(_cause_list(ev.loc[notable & ~failed & ~expiry, _cols(ev, _CAUSE_COLUMNS)], kb, 25),  # worst first
                              key=lambda c: SEVERITY_ORDER.index(c["severity"]) if c["severity"] in SEVERITY_ORDER
                              else len(SEVERITY_ORDER))}
 

@@ -14,7 +14,7 @@ from .charts import bar_chart, volume_chart
 from .headline import short_location, span
 from .peers_render import html_fragment as peers_html
 from .servers import SERVER_KEYS, server_label
-from .text import baseline_phrase, clean, number, observed, pct, shown_key, where
+from .text import EXPIRED_NOTE, baseline_phrase, clean, counted, number, observed, pct, shown_key, where
 from .timeline import rows_for_display
 
 __all__ = ["render_html"]
@@ -35,7 +35,13 @@ def _num(v: Any) -> str:
 _ENV.filters.update(num=_num, pct=pct, clean=clean)
 _ENV.globals.update(observed=observed, where=where, short_location=short_location, span=span, shown_key=shown_key,
                     baseline_phrase=baseline_phrase, server_label=server_label, SERVER_KEYS=SERVER_KEYS,
-                    peers_html=peers_html)
+                    peers_html=peers_html, EXPIRED_NOTE=EXPIRED_NOTE, count_cell=lambda c: _count(c))
+
+
+def _count(c: dict[str, Any]) -> str:
+    """A cause entry's count cell: messages as a number, another unit labelled ('2 logins (1 client)')."""
+    n, unit, clients = counted(c)
+    return _num(n) if unit == "messages" else f"{n:,} {unit}{clients}"
 
 
 def render_html(r: dict[str, Any]) -> str:
@@ -45,7 +51,7 @@ def render_html(r: dict[str, Any]) -> str:
     charts = {
         "volume": Markup(volume_chart([row for _, row in periods], labels=[
             label[11:16] if head.startswith("hour") else label for label, _ in periods], axis=head)),
-        "causes": Markup(bar_chart([(str(c["cause"]), c["messages"]) for c in r["outcomes"]["by_cause"]],
+        "causes": Markup(bar_chart([(str(c["cause"]), counted(c)[0]) for c in r["outcomes"]["by_cause"]],
                                    chart_id="chart-causes", title="Messages by cause", limit=None)),
         "destinations": Markup(bar_chart([(d["domain"], d["failed_messages"]) for d in r["top"]["destinations"]],
                                          chart_id="chart-destinations", title="Top destinations by failures",

@@ -10,7 +10,7 @@ from .headline import short_location, span
 from .limits import more
 from .peers_render import markdown_lines as peers_markdown
 from .servers import SERVER_KEYS, server_label
-from .text import baseline_phrase, clean, evidence_list, number, observed, pct, shown_key, where
+from .text import EXPIRED_NOTE, baseline_phrase, clean, counted, evidence_list, number, observed, pct, shown_key, where
 from .timeline import rows_for_display
 
 __all__ = ["md", "render_markdown"]
@@ -21,6 +21,12 @@ __all__ = ["md", "render_markdown"]
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>#!|~&$^])")
 
 
+
+
+def _count(c: dict[str, Any]) -> str:
+    """A cause entry's count: a number of messages, or labelled with its unit ('2 logins (1 client)')."""
+    n, unit, clients = counted(c)
+    return _n(n) if unit == "messages" else md(f"{n:,} {unit}{clients}")
 
 def _more(r: dict[str, Any], path: str) -> list[str]:
     """The "… and N more" paragraph under a list the report cut (see analyzer.report.limits)."""
@@ -112,15 +118,21 @@ def render_markdown(r: dict[str, Any]) -> str:
         ex = c["example"]
         example = f"{md(short_location(ex['file'], ex['line']))} {md(ex['text'], 120)}" if ex else "-"
         fix = md(c["fix"][0]) if c["fix"] and c["severity"] != "info" else ""
-        rows.append([md(c["cause"]), md(c["title"]), md(c["outcome"]), md(c["severity"]), _n(c["messages"]), _n(c["lines"]),
+        rows.append([md(c["cause"]), md(c["title"]), md(c["outcome"]), md(c["severity"]), _count(c), _n(c["lines"]),
                      md(pct(c["share"])), example, fix])
     out += _table(["cause", "title", "outcome", "severity", "messages", "lines", "share", "example", "suggested fix"],
                   rows, right={4, 5, 6})
     out += _more(r, "outcomes.by_cause")
+    if o.get("expired"):  # failures, apart from the bounces: the queue gave up
+        out += [f"## Expired {EXPIRED_NOTE}", ""]
+        out += _table(["cause", "title", "severity", "messages", "lines", "example"],
+                      [[md(c["cause"]), md(c["title"]), md(c["severity"]), _n(c["messages"]), _n(c["lines"]),
+                        f"{md(short_location(c['example']['file'], c['example']['line']))} {md(c['example']['text'], 120)}"
+                        if c["example"] else "-"] for c in o["expired"]], right={3, 4})
     if o.get("states"):  # not failures: frozen/held messages, lost sessions, MTA warnings
         out += ["## States and MTA warnings (not failures)", ""]
         out += _table(["cause", "title", "severity", "messages", "lines"],
-                      [[md(c["cause"]), md(c["title"]), md(c["severity"]), _n(c["messages"]), _n(c["lines"])]
+                      [[md(c["cause"]), md(c["title"]), md(c["severity"]), _count(c), _n(c["lines"])]
                        for c in o["states"]], right={3, 4})
     se = r["session_ends"]
     out += ["## Session ends (inbound)", "",

@@ -12,10 +12,22 @@ from .peers_render import text_lines as peers_text
 from .servers import SERVER_KEYS, server_label
 from .timeline import rows_for_display
 
-__all__ = ["baseline_phrase", "clean", "evidence_list", "measure", "observed", "pct", "render_text", "shown_key",
-           "table", "where"]
+__all__ = ["EXPIRED_NOTE", "UNITS_NOTE", "baseline_phrase", "clean", "counted", "evidence_list", "measure", "observed", "pct",
+           "render_text", "shown_key", "table", "where"]
 
 WIDTH = 100
+#: What the expiries' heading says in every format: failures, shown apart from the bounces (#9).
+EXPIRED_NOTE = "(the queue gave up: returned to the sender; also counted by cause above)"
+#: The units of a client's lines that belong to no message, said where a list shows one.
+UNITS_NOTE = "a client's lines of no message count as logins (failed logins) or attempts (refused commands, sessions)"
+
+
+def counted(c: dict[str, Any]) -> tuple[int, str, str]:
+    """A cause entry's count, its unit (messages, logins, attempts) and, for a client's lines, how
+    many clients (' (N clients)'); an earlier report's entry has messages only."""
+    n, unit = c.get("units", c["messages"]), c.get("unit", "messages")
+    k = c.get("clients")
+    return n, unit, f" ({k:,} client{'' if k == 1 else 's'})" if k is not None and unit != "messages" else ""
 
 
 
@@ -176,10 +188,13 @@ def render_text(r: dict[str, Any]) -> str:
     out += table(["class", "count", "share"], [[c["reply_class"], _num(c["count"]), pct(c["share"])]
                                                for c in o["by_reply_class"]], right={1, 2})
     out += ["", "OUTCOMES BY CAUSE (messages = message and recipient, as pflogsumm counts; lines = log lines)"]
+    if any(counted(c)[1] != "messages" for c in o["by_cause"] + o.get("states", [])):
+        out.append(f"  {UNITS_NOTE}")
     for c in o["by_cause"]:
         ex = c["example"]
-        out.append(f"  {_num(c['messages']):>8} messages {_num(c['lines']):>8} lines  {pct(c['share']):>6}  "
-                   f"{clean(c['cause'])} — {clean(c['title'])} "
+        n, unit, clients = counted(c)
+        out.append(f"  {_num(n):>8} {unit:<8} {_num(c['lines']):>8} lines  {pct(c['share']):>6}  "
+                   f"{clean(c['cause'])} — {clean(c['title'])}{clients} "
                    f"[{c['outcome']}, {c['severity']}]")
         if ex:
             out.append(f"            e.g. {short_location(clean(ex['file']), ex['line'])}  {clean(ex['text'], 80)}")
@@ -187,10 +202,18 @@ def render_text(r: dict[str, Any]) -> str:
             out += textwrap.wrap(clean(c["fix"][0]), WIDTH, initial_indent="            fix: ",
                                  subsequent_indent="                 ")
     out += _more(r, "outcomes.by_cause")
+    if o.get("expired"):  # failures, apart from the bounces: the queue gave up
+        out += ["", f"EXPIRED {EXPIRED_NOTE}"]
+        for c in o["expired"]:
+            ex = c["example"]
+            out.append(f"  {_num(c['messages']):>8} messages {_num(c['lines']):>8} lines  {clean(c['cause'])} — "
+                       f"{clean(c['title'])} [{c['severity']}]")
+            if ex:
+                out.append(f"            e.g. {short_location(clean(ex['file']), ex['line'])}  {clean(ex['text'], 80)}")
     if o.get("states"):  # not failures: frozen/held messages, lost sessions, MTA warnings
         out += ["", "STATES AND MTA WARNINGS (not failures)"]
-        out += [f"  {_num(c['messages']):>8} messages {_num(c['lines']):>8} lines  {clean(c['cause'])} — "
-                f"{clean(c['title'])} [{c['severity']}]" for c in o["states"]]
+        out += [f"  {_num(counted(c)[0]):>8} {counted(c)[1]:<8} {_num(c['lines']):>8} lines  {clean(c['cause'])} — "
+                f"{clean(c['title'])}{counted(c)[2]} [{c['severity']}]" for c in o["states"]]
     se = r["session_ends"]
     out += ["", "SESSION ENDS (inbound)",
             f"  closed with QUIT/221 {_num(se['closed'])} · closed without QUIT {_num(se['closed_without_quit'])} · "
