@@ -6,7 +6,6 @@ entities, never by the lines:
 
 * :class:`QidTable`: per queue id (a 64-bit hash of it, :func:`key_hash`), a few int64 fields,
   in sorted runs merged while they grow (8 bytes a field and a key, binary-search lookups);
-* :class:`Vocab`: distinct strings as small integer codes (a sender, a client's domain);
 * :class:`Agg`: sums, counts, maxima and minima per key, merged from per-batch group-bys.
 """
 
@@ -19,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Agg", "QidTable", "Vocab", "key_hash"]
+__all__ = ["Agg", "QidTable", "key_hash"]
 
 
 def key_hash(values: pa.Array) -> np.ndarray:
@@ -113,33 +112,6 @@ class QidTable:
     def column(self, field: str) -> np.ndarray:
         """One field of every key held (in no particular order, the same for every field)."""
         return np.concatenate([c[field] for c in self.cols]) if self.cols else np.zeros(0, dtype=np.int64)
-
-
-class Vocab:
-    """Distinct strings and their codes (0, 1, 2 … in first-seen order)."""
-
-    def __init__(self) -> None:
-        self.codes: dict[str, int] = {}
-        self.words: list[str] = []
-
-    def encode(self, values: pa.Array) -> np.ndarray:
-        """The code of each (non-null) string; each distinct value of the batch is looked up once."""
-        arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-        if not len(arr):
-            return np.zeros(0, dtype=np.int64)
-        enc = pc.dictionary_encode(arr.cast(pa.string()))
-        local = np.array([self._code(w) for w in enc.dictionary.to_pylist()], dtype=np.int64)
-        return local[pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False)]
-
-    def _code(self, word: str) -> int:
-        code = self.codes.get(word)
-        if code is None:
-            code = self.codes[word] = len(self.words)
-            self.words.append(word)
-        return code
-
-    def decode(self, codes: np.ndarray) -> np.ndarray:
-        return np.array(self.words, dtype=object)[codes] if len(codes) else np.zeros(0, dtype=object)
 
 
 class Agg:
