@@ -78,3 +78,34 @@ def test_our_forward_check_of_a_client_ptr_is_its_reverse_dns(detail):
     assert cause_of(PF.format(d="smtpd") + detail) == "client.no_reverse_dns"
     assert cause_of(PF.format(d="smtpd") + "warning: 192.0.2.5: hostname mail.example verification failed: "
                     "Temporary failure in name resolution") == "dns.failure"
+
+
+_CLEANUP = [
+    # our milter (rspamd, SpamAssassin) refusing a client's message: cleanup logs it without a daemon direction
+    (PF.format(d="cleanup") + "6CF1EF65006: milter-reject: END-OF-MESSAGE from x.example[192.0.2.88]: 5.7.1 Spam "
+     "message rejected; from=<u@x.example> to=<s@ours.example> proto=ESMTP helo=<x.example>", "client.spam_rejected"),
+    (PF.format(d="cleanup") + "7BB1BBE096: reject: header Subject: BUY NOW from unknown[192.0.2.66]; "
+     "from=<n@sender.example> to=<bob@ours.example> proto=ESMTP helo=<x.example>: 5.7.1 Spam not accepted",
+     "client.spam_rejected"),
+]
+
+
+@pytest.mark.parametrize("engine", ["python", "native"])
+@pytest.mark.parametrize("line, cause", _CLEANUP)
+def test_cleanup_verdicts_on_a_client_are_inbound(line, cause, engine, monkeypatch):
+    """cleanup's milter-reject (read by the native reject reader too) and header_checks REJECT of a
+    client's message: inbound, our filter's cause and fix, in both engines."""
+    from analyzer import native
+    if engine == "native" and not native.available():
+        pytest.skip("the native engine is not built")
+    monkeypatch.setenv(native.ENV, engine)
+    ev = parse_lines([line]).events
+    assert ev.iloc[0]["direction"] == "inbound"
+    row = classify(ev).iloc[0]
+    assert (row["cause"], row["fix_id"]) == (cause, cause)
+
+
+def test_cleanup_verdict_on_mail_submitted_here_is_local():
+    line = (PF.format(d="cleanup") + "7BB1BBE096: reject: header From: x@y from local; from=<n@ours.example> "
+            "to=<bob@ours.example>: 5.7.1 Spam not accepted")
+    assert parse_lines([line]).events.iloc[0]["direction"] == "local"

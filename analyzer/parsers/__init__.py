@@ -194,6 +194,12 @@ def _postfix_specifics(cols: dict[str, pa.Array], daemons: pa.Array) -> None:
                             pa.scalar(None, pa.string()))
         cols["detail"] = pc.coalesce(cols["detail"], marked) if "detail" in cols else marked
     direction = _map(daemons, postfix.DAEMON_DIRECTION)
+    if "client" in cols:
+        # cleanup's header/body/milter verdicts name the client: our filter judging it (inbound),
+        # or mail submitted here ("from local"); native read_reject does the same for milter-reject
+        client = cols["client"]
+        judged = pc.and_(pc.equal(daemons, "cleanup"), pc.is_valid(nonempty(client)))
+        direction = pc.if_else(judged, pc.if_else(pc.equal(client, "local"), "local", "inbound"), direction)
     cols["direction"] = pc.coalesce(cols["direction"], direction) if "direction" in cols else direction
 
 

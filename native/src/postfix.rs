@@ -566,6 +566,8 @@ fn read_reject<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
         row.detail = Some(Cow::Borrowed(action));
     }
     row.code_origin = row.reply_code.map(|_| "logged");
+    // cleanup (the one rejecter without a daemon direction): our milter judging a client
+    row.direction = row.direction.or(Some("inbound"));
     done(row)
 }
 
