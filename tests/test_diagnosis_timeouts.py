@@ -95,3 +95,19 @@ def test_the_knowledge_base_ties_the_two_readings():
     assert kb.cause_for("session.timeout", "outbound") == BY_REMOTE
     assert kb.cause_for("remote.timeout", "inbound") == "session.timeout"
     assert kb.causes[BY_REMOTE]["outcome"] == "transient_failure"
+
+
+def test_a_remote_timing_out_our_session_is_trouble_on_our_side():
+    """session.timed_out_by_remote blames our server or our path: it is among the [severity]
+    our_side_causes, so a finding with it may stay critical and the headline names its failures
+    even when no finding covers them; a remote's own silence (remote.timeout) is not."""
+    from analyzer.anomalies import default_params
+    from analyzer.report.headline import headline
+
+    assert BY_REMOTE in default_params()["severity"]["our_side_causes"]
+    assert "remote.timeout" not in default_params()["severity"]["our_side_causes"]
+    r = {"window": {"first_event": "2026-11-28T00:00:00Z", "last_event": "2026-11-28T23:00:00Z"},
+         "volumes": {}, "findings": [],
+         "outcomes": {"by_cause": [{"cause": c, "title": c, "messages": 3, "outcome": "transient_failure"}
+                                   for c in ("remote.timeout", BY_REMOTE)]}}
+    assert [i["cause"] for i in headline(r)["items"]] == [BY_REMOTE]
