@@ -109,3 +109,36 @@ def test_cleanup_verdict_on_mail_submitted_here_is_local():
     line = (PF.format(d="cleanup") + "7BB1BBE096: reject: header From: x@y from local; from=<n@ours.example> "
             "to=<bob@ours.example>: 5.7.1 Spam not accepted")
     assert parse_lines([line]).events.iloc[0]["direction"] == "local"
+
+
+_EXIM_OWN = [
+    # a client's address without a domain: sender- and address-advice, not a protocol or content reading
+    (EX + "unqualified sender rejected: <nodomain> H=(outside-client.sender.example) [127.0.0.66]:45173",
+     "client.sender_invalid", "sender_unqualified_hosts"),
+    (EX + "unqualified recipient rejected: <alice> H=(outside-client.sender.example) [127.0.0.66]:45173",
+     "client.address_invalid", "recipient_unqualified_hosts"),
+    (EX + "1xYVEf-0006xD-1I H=(foobar) [192.0.2.66] F=<userx@sender.example> rejected after DATA: unqualified "
+     'address not permitted: failing address in "From:" header is: userx', "client.address_invalid", "header"),
+    # an ACL deny that says no reason: our policy, not the recipient's mailbox
+    (EX + "H=(test) [192.0.2.66] F=<x@sender.example> rejected RCPT <userx@ours.example>",
+     "client.policy_rejected", "exim -bh"),
+    # a broken ACL statement answering a client: our configuration, whatever words it holds
+    (EX + 'H=(test) [192.0.2.66] F=<x@sender.example> temporarily rejected RCPT <userx@ours.example>: unknown '
+     'ACL verb "dony" in "dony verify = junk"', "local.config", "warning or error the MTA logged"),
+]
+
+
+@pytest.mark.parametrize("line, cause, advice", _EXIM_OWN)
+def test_exim_own_inbound_rejects_get_their_advice(line, cause, advice):
+    row = classify(parse_lines([line]).events).iloc[0]
+    assert (row["direction"], row["cause"], row["fix_id"]) == ("inbound", cause, cause)
+    fix = " ".join(default_rules().causes[cause]["fix"])
+    assert advice in fix
+    assert "message itself" not in fix and "provider's postmaster page" not in fix
+
+
+def test_the_unqualified_readings_keep_their_outbound_causes():
+    kb = default_rules()
+    assert {d: kb.cause_for("sender.invalid", d) for d in ("inbound", "outbound")} == {
+        "inbound": "client.sender_invalid", "outbound": "sender.invalid"}
+    assert kb.cause_for("address.invalid", "outbound") == "address.invalid"

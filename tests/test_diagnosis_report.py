@@ -22,6 +22,11 @@ BOOKKEEPING = {"queue.frozen", "queue.run", "system.warning", "system.config_war
                "system.fatal", "queue.admin", "queue.removed"}
 
 
+#: causes whose only lines in the samples hold no reply text, so no example can be cited: Exim logs
+#: 'unqualified sender/recipient rejected: <name>' without the 501 text it sent
+TEXTLESS = {"client.sender_invalid", "client.address_invalid"}
+
+
 @cache
 def report(run: str) -> dict:
     from analyzer.cli import app
@@ -51,6 +56,8 @@ def test_every_cause_agrees_with_its_example_line(run):
     assert len(by_cause) > 10
     for c in by_cause:
         ex = c["example"]
+        if ex is None and c["cause"] in TEXTLESS:
+            continue
         assert ex, c["cause"]
         pasted = line_at(ex["file"], ex["line"])
         got = explain(pasted)["cause"]
