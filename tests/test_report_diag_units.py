@@ -100,3 +100,22 @@ def test_a_lone_admin_expiry_is_still_shown_as_an_expiry(tmp_path):
     r = json.loads(_report(tmp_path, [_pf(1, 0, "postsuper", "5D1C3BE0A9: expired")]))
     assert [c["cause"] for c in r["outcomes"]["expired"]] == ["queue.expired"]
     assert not r["outcomes"]["states"]
+
+
+def test_failures_by_cause_lead_with_messages(tmp_path):
+    """Five failed logins outnumber one expired message's deferral and one bounced message, yet the
+    entries counted in messages come first; the logins entry follows (in every format's order)."""
+    bounced = [_pf(5, 0, "qmgr", "5BBB1: from=<alice@ours.example>, size=1650, nrcpt=1 (queue active)"),
+               _pf(5, 1, "smtp", "5BBB1: to=<user@far.example>, relay=mx.far.example[192.0.2.9]:25, delay=1, "
+                   "delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx.far.example[192.0.2.9] said: 550 5.1.1 "
+                   "<user@far.example>: Recipient address rejected: User unknown (in reply to RCPT TO command))"),
+               _pf(5, 2, "qmgr", "5BBB1: removed")]
+    lines = _logins(3, "192.0.2.66", 200, 1) + _logins(2, "192.0.2.67", 201, 2) + _expiry("4AAA1", 3, False) + bounced
+    r = json.loads(_report(tmp_path, lines))
+    units = [c["unit"] for c in r["outcomes"]["by_cause"]]
+    assert "logins" in units and units.count("messages") >= 2
+    assert units == sorted(units, key=lambda u: u != "messages"), units
+    logins = next(c for c in r["outcomes"]["by_cause"] if c["unit"] == "logins")
+    assert logins["units"] > max(c["units"] for c in r["outcomes"]["by_cause"] if c["unit"] == "messages")
+    text = _report(tmp_path, lines, "text")
+    assert text.index("mailbox.unknown") < text.index("auth.sasl_failed")

@@ -264,7 +264,9 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     agg = pd.DataFrame({"code": seen, "k": kuniq[seen],
                         "messages": count_units(kcode, units).reindex(seen, fill_value=0).to_numpy(),
                         "lines": lines[seen]})
-    agg = agg.sort_values(["messages", "lines", "k"], ascending=[False, False, True])
+    # entries counted in logins or attempts (_unit) after those in messages: failures lead with messages
+    agg["apart"] = ~_in_messages(rows, units, kcode, len(kuniq))[seen]
+    agg = agg.sort_values(["apart", "messages", "lines", "k"], ascending=[True, False, False, True])
     total = int(count_units(np.zeros(len(rows), dtype=np.int64), units).sum())
     out = []
     if full is not None:
@@ -306,6 +308,16 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
             if ex is not None:
                 entry["example"] = ex
     return out
+
+
+def _in_messages(rows: pd.DataFrame, units: Units, kcode: np.ndarray, n: int) -> np.ndarray:
+    """Per key code: whether :func:`_unit` counts its rows in messages (the same tests, all keys at once)."""
+    if "event" not in rows:
+        return np.ones(n, dtype=bool)
+    known = rows["event"].notna().to_numpy(dtype=bool)  # then: only "messages" events (NOQUEUE rejects)
+    w = (np.isin(units.kind, (MESSAGE, QUEUE)), units.kind == LINE, known, known & ~_mask(rows["event"], dict(CLIENT_UNITS)["messages"]))
+    msg, line, named, other = (np.bincount(kcode, weights=x, minlength=n) for x in w)
+    return (msg > 0) | (line == 0) | ((named > 0) & (other == 0))
 
 
 def _unit(rows: pd.DataFrame, units: Units, at: np.ndarray) -> str:
