@@ -142,3 +142,9 @@ def test_the_unqualified_readings_keep_their_outbound_causes():
     assert {d: kb.cause_for("sender.invalid", d) for d in ("inbound", "outbound")} == {
         "inbound": "client.sender_invalid", "outbound": "sender.invalid"}
     assert kb.cause_for("address.invalid", "outbound") == "address.invalid"
+
+
+@pytest.mark.parametrize("line, cause", _CLEANUP + [(line, cause) for line, cause, _ in _EXIM_OWN[:2]])
+def test_explain_reads_pasted_own_rejects_inbound(line, cause):
+    e = explain(line)
+    assert (e["cause"], e["direction"]) == (cause, "inbound")
