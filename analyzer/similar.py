@@ -261,6 +261,9 @@ def overrules(evidence: str, rule_cause: str, row: dict[str, Any], similarity: f
     return similarity >= threshold
 
 
+#: Model variants tried with bench/cv_known.py (name -> KnownReplies options); "shipped" is the default.
+VARIANTS: dict[str, dict[str, Any]] = {"shipped": {}}
+
 _DEFAULT: KnownReplies | None = None
 
 
