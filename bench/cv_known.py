@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--schemes", default="kfold,rounds,mixed")
     ap.add_argument("--variant", default=None, help="score this variant (analyzer.similar.VARIANTS) only")
     ap.add_argument("--variants", action="store_true", help="score every variant, totals only")
+    ap.add_argument("--only", default=None, help="with --variants: comma-separated names to score")
     ap.add_argument("--changes", action="store_true", help="list the records the table changes")
     ap.add_argument("--no-cache", action="store_true", help="work the rules' answers out again")
     args = ap.parse_args(argv)
@@ -245,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.variants:
         print(f"{'variant':<28} " + "  ".join(f"{s:>22}" for s in args.schemes.split(",")))
         for name, model in variants().items():
+            if args.only and name not in args.only.split(","):
+                continue
             t = totals(evaluate(sets, model))
             print(f"{name:<28} " + "  ".join(f"{t[s][2]:>5}/{t[s][0]} (rules {t[s][1]:>4})" for s in t))
         return 0
