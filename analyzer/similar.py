@@ -59,7 +59,7 @@ NEIGHBOURS = 5
 #: "keyword" (a phrase of generalise.toml's fallbacks) is not listed: lowering it changed nothing.
 THRESHOLDS: dict[str, float] = {"unknown": 0.1, "code": 0.15, "class": 0.15}
 #: Token features of the shipped model (:func:`tokens`' options).
-FEATURES: dict[str, bool] = {"codes": True, "bigrams": False, "stem": False, "stop": False}
+FEATURES: dict[str, bool] = {"codes": True, "bigrams": False, "stem": False, "stop": False, "ids": False}
 #: Queries scored together: bounds the score matrix to CHUNK x table rows.
 CHUNK = 256
 
@@ -69,6 +69,11 @@ _WRAPPER_TAIL = r"\s*\(in reply to [^)]*\)\s*\)?$"
 _CODE = re.compile(r"\s*([2-5])(\d\d)(?:[\s-]|$)")
 _ENHANCED = re.compile(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?![\w.]*\d)")
 _WORD = re.compile(r"[^\W\d_]+")
+#: Letters glued to digits (or to "~", what the masks leave of one) are part of an id (a queue
+#: id, a ticket, a hash), not words: with ``ids=False`` a run of word characters holding one gives
+#: no tokens, so an id the masks do not know changes no similarity.
+_CHUNK = re.compile(r"[\w~]+")
+_ID_MARK = re.compile(r"[\d~]")
 #: Scripts written without spaces between words: read as character pairs.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
@@ -106,10 +111,11 @@ def _stem(w: str) -> str:
 
 
 def tokens(text: str, *, codes: bool = True, bigrams: bool = False, stem: bool = False,
-           stop: bool = False) -> list[str]:
+           stop: bool = False, ids: bool = False) -> list[str]:
     """The tokens of one normalised reply (see the module's docstring); linear in its length.
     Options (model variants, bench/cv_known.py): ``codes`` the reply and enhanced codes, ``bigrams``
-    pairs of adjacent words too, ``stem`` common endings removed, ``stop`` common words dropped."""
+    pairs of adjacent words too, ``stem`` common endings removed, ``stop`` common words dropped,
+    ``ids`` letters glued to digits read as words too."""
     text = text[:MAX_CHARS]
     out: list[str] = []
     m = _CODE.match(text)
@@ -119,7 +125,9 @@ def tokens(text: str, *, codes: bool = True, bigrams: bool = False, stem: bool =
     if e and codes:
         out += [f"={e[1]}.{int(e[2])}.{int(e[3])}", f"={e[1]}.{int(e[2])}"]
     words: list[str] = []
-    for w in _WORD.findall(text):
+    found = _WORD.findall(text) if ids else [
+        w for chunk in _CHUNK.findall(text) if not _ID_MARK.search(chunk) for w in _WORD.findall(chunk)]
+    for w in found:
         runs = _CJK.findall(w)
         if runs:
             for r in runs:
@@ -310,7 +318,9 @@ def overrules(evidence: str, rule_cause: str, row: dict[str, Any], similarity: f
 #: Model variants tried with bench/cv_known.py (name -> KnownReplies options); "shipped" is the default.
 VARIANTS: dict[str, dict[str, Any]] = {
     "shipped": {},
-    "r11": {"thresholds": {}},
+    "r11": {"thresholds": {}, "ids": True},
+    "thresholds+ids": {"ids": True},
+    "r11-thresholds": {"thresholds": {}},
     "bigrams": {"bigrams": True},
     "stem": {"stem": True},
     "stop": {"stop": True},
