@@ -305,13 +305,15 @@ def overrules(evidence: str, rule_cause: str, row: dict[str, Any], similarity: f
               thresholds: dict[str, float] | None = None) -> bool:
     """Whether the known reply ``row`` (at ``similarity``) decides instead of the rule that
     decided by ``evidence`` on ``rule_cause``. Never where the rule already gives one of the
-    causes the known reply accepts. ``thresholds`` (evidence -> support needed) overrides the
-    two general thresholds for the kinds of evidence it names."""
+    causes the known reply accepts. ``thresholds`` (evidence -> support needed; None:
+    :data:`THRESHOLDS`, ``{}``: none) overrides the two general thresholds for the kinds of
+    evidence it names."""
     if rule_cause == row["cause"] or rule_cause in row.get("also_accept", ()):
         return False
     threshold = similar_enough if evidence in WEAK_EVIDENCE else near_duplicate
-    if thresholds and evidence in thresholds:
-        threshold = thresholds[evidence]
+    per_kind = THRESHOLDS if thresholds is None else thresholds
+    if evidence in per_kind:
+        threshold = per_kind[evidence]
     return similarity >= threshold
 
 
@@ -357,6 +359,14 @@ VARIANTS.update({
     "low+code0.15+power6": {"thresholds": _LOW15, "power": 6.0},
     "low+code0.15+stem": {"thresholds": _LOW15, "stem": True},
     "low+code0.15+enhanced0.35": {"thresholds": {**_LOW15, "enhanced": 0.35}},
+    "shipped+stem": {"stem": True},
+    "shipped+power4": {"power": 4.0},
+    "shipped+k7": {"neighbours": 7},
+    "shipped+k4": {"neighbours": 4},
+    "shipped+phrase0.8": {"thresholds": {**THRESHOLDS, "phrase": 0.8}},
+    "shipped+keyword0.5": {"thresholds": {**THRESHOLDS, "keyword": 0.5}},
+    "shipped+provider0.6": {"thresholds": {**THRESHOLDS, "provider": 0.6}},
+    "shipped+bigrams": {"bigrams": True},
 })
 
 _DEFAULT: KnownReplies | None = None
