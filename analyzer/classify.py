@@ -471,10 +471,6 @@ def classify_table(table: pa.Table, rules: KnowledgeBase | None = None, *, rule_
     return pa.table({name: arrays[name] for name in order})
 
 
-#: The rule file of the key-word fallbacks: its phrase rules are "keyword" evidence to the known replies.
-KEYWORD_RULES = "generalise.toml"
-
-
 def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], best: np.ndarray,
                  eff_code: np.ndarray, texts: pa.Array, u: dict[str, np.ndarray],
                  vocab: dict[str, list[Any]], directions: tuple[str | None, ...]
@@ -508,11 +504,9 @@ def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], bes
         if i < 0:
             continue
         row = known.rows[i]
-        rule = kb.rules[best[j]] if best[j] >= 0 else None
-        rule_cause = rule.cause if rule else "unknown"
-        # a phrase of the key-word fallbacks (generalise.toml) is weaker than a provider's phrase
-        kind = "keyword" if evidence[j] == "phrase" and rule and rule.source == KEYWORD_RULES else evidence[j]
-        if row["cause"] in kb.causes and known.overrules(kind, rule_cause, row, float(near.similarity[k])):
+        rule_cause = kb.rules[best[j]].cause if best[j] >= 0 else "unknown"
+        if row["cause"] in kb.causes and known.overrules(
+                evidence[j], rule_cause, row, float(near.similarity[k])):
             picks[j] = i
     return known, picks
 

@@ -11,7 +11,9 @@ classifier's MASK and OPAQUE) and a Postfix wrapper (``host H said:``, ``(in rep
 reply code and its class, the enhanced code and its subject, lower-case words, and character
 pairs of Chinese and Japanese text (written without spaces). The :data:`NEIGHBOURS` nearest
 known replies vote for their causes, each with its squared similarity: a reply whose close
-neighbours disagree is less certain than one whose neighbours agree. Only the first
+neighbours disagree is less certain than one whose neighbours agree; how much support overrules
+a rule depends on how the rule decided (:data:`THRESHOLDS`, chosen with ``bench/cv_known.py``).
+Letters glued to digits are read as an id, not words. Only the first
 :data:`MAX_CHARS` characters of a reply are read, so the work per reply is bounded and linear in
 its length. A batch of replies is scored with an inverted index (numpy): each token of a query
 visits only the known replies holding that token.
@@ -56,7 +58,6 @@ NEIGHBOURS = 5
 #: sharing a few telling words decides. Chosen with bench/cv_known.py (r12-learn, RESULTS.md):
 #: on the rounds replayed with the rules before them, 1135 -> 1156/1454 (table from the other
 #: rounds) and 1142 -> 1167/1454 (plus half the round); k-fold with today's rules 1908 -> 1907/1981.
-#: "keyword" (a phrase of generalise.toml's fallbacks) is not listed: lowering it changed nothing.
 THRESHOLDS: dict[str, float] = {"unknown": 0.1, "code": 0.15, "class": 0.15}
 #: Token features of the shipped model (:func:`tokens`' options).
 FEATURES: dict[str, bool] = {"codes": True, "bigrams": False, "stem": False, "stop": False, "ids": False}
@@ -338,7 +339,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "phrase0.7": {"thresholds": {"phrase": 0.7}},
     "phrase0.6": {"thresholds": {"phrase": 0.6}},
     "phrase0.5": {"thresholds": {"phrase": 0.5}},
-    "keyword0.6": {"thresholds": {"keyword": 0.6}},
 }
 _LOW = {"unknown": 0.1, "code": 0.2, "class": 0.2}
 _LOW15 = {**_LOW, "code": 0.15, "class": 0.15}
@@ -364,7 +364,6 @@ VARIANTS.update({
     "shipped+k7": {"neighbours": 7},
     "shipped+k4": {"neighbours": 4},
     "shipped+phrase0.8": {"thresholds": {**THRESHOLDS, "phrase": 0.8}},
-    "shipped+keyword0.5": {"thresholds": {**THRESHOLDS, "keyword": 0.5}},
     "shipped+provider0.6": {"thresholds": {**THRESHOLDS, "provider": 0.6}},
     "shipped+bigrams": {"bigrams": True},
 })

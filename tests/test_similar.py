@@ -92,7 +92,6 @@ def test_overrules_by_evidence():
     assert THRESHOLDS["code"] < SIMILAR_ENOUGH and THRESHOLDS["unknown"] < SIMILAR_ENOUGH
     assert not overrules("code", "mailbox.unavailable", r, SIMILAR_ENOUGH - 0.01, thresholds={})
     assert not overrules("phrase", "mailbox.unknown", r, SIMILAR_ENOUGH)
-    assert not overrules("keyword", "mailbox.unknown", r, SIMILAR_ENOUGH)
     assert overrules("phrase", "mailbox.unknown", r, NEAR_DUPLICATE)
     assert not overrules("code", "mailbox.rate_limited", r, 1.0)
 
