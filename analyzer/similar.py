@@ -11,7 +11,9 @@ classifier's MASK and OPAQUE) and a Postfix wrapper (``host H said:``, ``(in rep
 reply code and its class, the enhanced code and its subject, lower-case words, and character
 pairs of Chinese and Japanese text (written without spaces). The :data:`NEIGHBOURS` nearest
 known replies vote for their causes, each with its squared similarity: a reply whose close
-neighbours disagree is less certain than one whose neighbours agree. Only the first
+neighbours disagree is less certain than one whose neighbours agree; how much support overrules
+a rule depends on how the rule decided (:data:`THRESHOLDS`, chosen with ``bench/cv_known.py``).
+Letters glued to digits are read as an id, not words. Only the first
 :data:`MAX_CHARS` characters of a reply are read, so the work per reply is bounded and linear in
 its length. A batch of replies is scored with an inverted index (numpy): each token of a query
 visits only the known replies holding that token.
@@ -22,6 +24,7 @@ sparse-matrix library would add a large dependency for one product.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -50,6 +53,14 @@ NEAR_DUPLICATE = 0.9
 WEAK_EVIDENCE = frozenset({"unknown", "context", "class", "code", "enhanced"})
 #: Known replies that vote on a query's cause.
 NEIGHBOURS = 5
+#: Support needed per kind of evidence, where it differs from the two thresholds above. A rule
+#: that read only a basic code (or its class), or no rule at all, says little: a known reply
+#: sharing a few telling words decides. Chosen with bench/cv_known.py (r12-learn, RESULTS.md):
+#: on the rounds replayed with the rules before them, 1135 -> 1156/1454 (table from the other
+#: rounds) and 1142 -> 1167/1454 (plus half the round); k-fold with today's rules 1908 -> 1907/1981.
+THRESHOLDS: dict[str, float] = {"unknown": 0.1, "code": 0.15, "class": 0.15}
+#: Token features of the shipped model (:func:`tokens`' options).
+FEATURES: dict[str, bool] = {"codes": True, "bigrams": False, "stem": False, "stop": False, "ids": False}
 #: Queries scored together: bounds the score matrix to CHUNK x table rows.
 CHUNK = 256
 
@@ -59,6 +70,11 @@ _WRAPPER_TAIL = r"\s*\(in reply to [^)]*\)\s*\)?$"
 _CODE = re.compile(r"\s*([2-5])(\d\d)(?:[\s-]|$)")
 _ENHANCED = re.compile(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?![\w.]*\d)")
 _WORD = re.compile(r"[^\W\d_]+")
+#: Letters glued to digits (or to "~", what the masks leave of one) are part of an id (a queue
+#: id, a ticket, a hash), not words: with ``ids=False`` a run of word characters holding one gives
+#: no tokens, so an id the masks do not know changes no similarity.
+_CHUNK = re.compile(r"[\w~]+")
+_ID_MARK = re.compile(r"[\d~]")
 #: Scripts written without spaces between words: read as character pairs.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
@@ -80,18 +96,39 @@ def normalise(texts: Sequence[str | None]) -> list[str]:
     return pc.utf8_lower(arr).to_pylist()
 
 
-def tokens(text: str) -> list[str]:
-    """The tokens of one normalised reply (see the module's docstring); linear in its length."""
+#: Words too common in replies to tell causes apart (dropped with ``stop=True``).
+_STOP = ("the a an of to is are was be been for in on at by or and not no this that with from your you "
+         "we our it its has have please try again later mail message sender recipient smtp server")
+STOP_WORDS = frozenset(_STOP.split())
+_SUFFIX = re.compile(r"(?:ing|ed|es|s|ly|ion|ions|ment|ments|er|ers)$")
+
+
+def _stem(w: str) -> str:
+    """A word with a common English ending removed (kept when that leaves fewer than 4 letters)."""
+    if len(w) < 6 or not w.isascii():
+        return w
+    cut = _SUFFIX.sub("", w)
+    return cut if len(cut) >= 4 else w
+
+
+def tokens(text: str, *, codes: bool = True, bigrams: bool = False, stem: bool = False,
+           stop: bool = False, ids: bool = False) -> list[str]:
+    """The tokens of one normalised reply (see the module's docstring); linear in its length.
+    Options (model variants, bench/cv_known.py): ``codes`` the reply and enhanced codes, ``bigrams``
+    pairs of adjacent words too, ``stem`` common endings removed, ``stop`` common words dropped,
+    ``ids`` letters glued to digits read as words too."""
     text = text[:MAX_CHARS]
     out: list[str] = []
     m = _CODE.match(text)
-    if m:
+    if m and codes:
         out += [f"#{m[1]}{m[2]}", f"#{m[1]}xx"]
     e = _ENHANCED.search(text)
-    if e:
+    if e and codes:
         out += [f"={e[1]}.{int(e[2])}.{int(e[3])}", f"={e[1]}.{int(e[2])}"]
     words: list[str] = []
-    for w in _WORD.findall(text):
+    found = _WORD.findall(text) if ids else [
+        w for chunk in _CHUNK.findall(text) if not _ID_MARK.search(chunk) for w in _WORD.findall(chunk)]
+    for w in found:
         runs = _CJK.findall(w)
         if runs:
             for r in runs:
@@ -100,6 +137,12 @@ def tokens(text: str) -> list[str]:
             words += [x for x in rest if len(x) > 1]
         elif len(w) > 1:
             words.append(w)
+    if stop:
+        words = [w for w in words if w not in STOP_WORDS]
+    if stem:
+        words = [_stem(w) for w in words]
+    if bigrams:
+        words += [f"{a}_{b}" for a, b in itertools.pairwise(words)]
     return out + words
 
 
@@ -135,12 +178,17 @@ class KnownReplies:
     """A table of known replies with an inverted index over their TF-IDF vectors."""
 
     def __init__(self, rows: Sequence[dict[str, Any]], *, similar_enough: float = SIMILAR_ENOUGH,
-                 near_duplicate: float = NEAR_DUPLICATE):
+                 near_duplicate: float = NEAR_DUPLICATE, thresholds: dict[str, float] | None = None,
+                 neighbours: int = NEIGHBOURS, power: float = 2.0, **features: bool):
         self.rows = list(rows)
         self.similar_enough = similar_enough
         self.near_duplicate = near_duplicate
+        self.thresholds = dict(THRESHOLDS if thresholds is None else thresholds)
+        self.neighbours = neighbours
+        self.power = power
+        self.features = {**FEATURES, **features}
         self._by_id = {r["id"]: i for i, r in enumerate(self.rows)}
-        toks = [tokens(t) for t in normalise([r["text"] for r in self.rows])]
+        toks = [self._tokens(t) for t in normalise([r["text"] for r in self.rows])]
         n = len(self.rows)
         df: Counter[str] = Counter()
         for ts in toks:
@@ -165,10 +213,13 @@ class KnownReplies:
         with open(path, encoding="utf-8") as f:
             return cls([json.loads(line) for line in f if line.strip()])
 
+    def _tokens(self, text: str) -> list[str]:
+        return tokens(text, **self.features)
+
     def overrules(self, evidence: str, rule_cause: str, row: dict[str, Any], similarity: float) -> bool:
         """:func:`overrules` with this table's thresholds (the classifier asks here)."""
         return overrules(evidence, rule_cause, row, similarity, similar_enough=self.similar_enough,
-                         near_duplicate=self.near_duplicate)
+                         near_duplicate=self.near_duplicate, thresholds=self.thresholds)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -208,7 +259,7 @@ class KnownReplies:
             tok: list[int] = []
             wt: list[float] = []
             for k, text in enumerate(norm[start:start + CHUNK]):
-                for t, w in self._weights(tokens(text or "")).items():
+                for t, w in self._weights(self._tokens(text or "")).items():
                     qi.append(k)
                     tok.append(t)
                     wt.append(w)
@@ -226,7 +277,7 @@ class KnownReplies:
             qs = np.repeat(np.array(qi, dtype=np.int64), lengths)
             size = min(CHUNK, q - start)
             scores = np.bincount(qs * n + rows, weights=vals, minlength=size * n).reshape(size, n)
-            k = min(NEIGHBOURS, n)
+            k = min(self.neighbours, n)
             near = np.argpartition(-scores, k - 1, axis=1)[:, :k]
             for r in range(size):
                 index[start + r], sim[start + r] = self._vote(near[r], scores[r, near[r]])
@@ -240,7 +291,7 @@ class KnownReplies:
             if s <= 0:
                 continue
             cause = self.rows[i]["cause"]
-            votes[cause] = votes.get(cause, 0.0) + s * s
+            votes[cause] = votes.get(cause, 0.0) + s ** self.power
             if s > best.get(cause, (0.0, -1))[0] or (s == best[cause][0] and i < best[cause][1]):
                 best[cause] = (s, i)
         if not votes:
@@ -251,15 +302,71 @@ class KnownReplies:
 
 
 def overrules(evidence: str, rule_cause: str, row: dict[str, Any], similarity: float, *,
-              similar_enough: float = SIMILAR_ENOUGH, near_duplicate: float = NEAR_DUPLICATE) -> bool:
+              similar_enough: float = SIMILAR_ENOUGH, near_duplicate: float = NEAR_DUPLICATE,
+              thresholds: dict[str, float] | None = None) -> bool:
     """Whether the known reply ``row`` (at ``similarity``) decides instead of the rule that
     decided by ``evidence`` on ``rule_cause``. Never where the rule already gives one of the
-    causes the known reply accepts."""
+    causes the known reply accepts. ``thresholds`` (evidence -> support needed; None:
+    :data:`THRESHOLDS`, ``{}``: none) overrides the two general thresholds for the kinds of
+    evidence it names."""
     if rule_cause == row["cause"] or rule_cause in row.get("also_accept", ()):
         return False
     threshold = similar_enough if evidence in WEAK_EVIDENCE else near_duplicate
+    per_kind = THRESHOLDS if thresholds is None else thresholds
+    if evidence in per_kind:
+        threshold = per_kind[evidence]
     return similarity >= threshold
 
+
+#: Model variants tried with bench/cv_known.py (name -> KnownReplies options); "shipped" is the default.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "shipped": {},
+    "r11": {"thresholds": {}, "ids": True},
+    "thresholds+ids": {"ids": True},
+    "r11-thresholds": {"thresholds": {}},
+    "bigrams": {"bigrams": True},
+    "stem": {"stem": True},
+    "stop": {"stop": True},
+    "no-codes": {"codes": False},
+    "k3": {"neighbours": 3},
+    "k9": {"neighbours": 9},
+    "power1": {"power": 1.0},
+    "power4": {"power": 4.0},
+    "unknown0.1": {"thresholds": {"unknown": 0.1}},
+    "code0.2": {"thresholds": {"code": 0.2, "class": 0.2}},
+    "enhanced0.4": {"thresholds": {"enhanced": 0.4}},
+    "phrase0.8": {"thresholds": {"phrase": 0.8}},
+    "phrase0.7": {"thresholds": {"phrase": 0.7}},
+    "phrase0.6": {"thresholds": {"phrase": 0.6}},
+    "phrase0.5": {"thresholds": {"phrase": 0.5}},
+}
+_LOW = {"unknown": 0.1, "code": 0.2, "class": 0.2}
+_LOW15 = {**_LOW, "code": 0.15, "class": 0.15}
+VARIANTS.update({
+    "low": {"thresholds": _LOW},
+    "low+unknown0": {"thresholds": {**_LOW, "unknown": 0.0}},
+    "low+code0.15": {"thresholds": _LOW15},
+    "low+code0.1": {"thresholds": {**_LOW, "code": 0.1, "class": 0.1}},
+    "low+enhanced0.25": {"thresholds": {**_LOW, "enhanced": 0.25}},
+    "low+power4": {"thresholds": _LOW, "power": 4.0},
+    "low+power3": {"thresholds": _LOW, "power": 3.0},
+    "low+power6": {"thresholds": _LOW, "power": 6.0},
+    "low+power4+stem": {"thresholds": _LOW, "power": 4.0, "stem": True},
+    "low+power4+k3": {"thresholds": _LOW, "power": 4.0, "neighbours": 3},
+    "low+power4+k7": {"thresholds": _LOW, "power": 4.0, "neighbours": 7},
+    "low+power4+stem+stop": {"thresholds": _LOW, "power": 4.0, "stem": True, "stop": True},
+    "low+power4+phrase0.8": {"thresholds": {**_LOW, "phrase": 0.8}, "power": 4.0},
+    "low+code0.15+power6": {"thresholds": _LOW15, "power": 6.0},
+    "low+code0.15+stem": {"thresholds": _LOW15, "stem": True},
+    "low+code0.15+enhanced0.35": {"thresholds": {**_LOW15, "enhanced": 0.35}},
+    "shipped+stem": {"stem": True},
+    "shipped+power4": {"power": 4.0},
+    "shipped+k7": {"neighbours": 7},
+    "shipped+k4": {"neighbours": 4},
+    "shipped+phrase0.8": {"thresholds": {**THRESHOLDS, "phrase": 0.8}},
+    "shipped+provider0.6": {"thresholds": {**THRESHOLDS, "provider": 0.6}},
+    "shipped+bigrams": {"bigrams": True},
+})
 
 _DEFAULT: KnownReplies | None = None
 

@@ -13,6 +13,7 @@ from analyzer.similar import (
     NEAR_DUPLICATE,
     SIMILAR_ENOUGH,
     TABLE,
+    THRESHOLDS,
     KnownReplies,
     default_known_replies,
     normalise,
@@ -80,14 +81,28 @@ def test_work_is_bounded_on_a_huge_reply():
 
 
 def test_overrules_by_evidence():
-    """A weak rule gives way at SIMILAR_ENOUGH, a phrase rule only to a near-duplicate, and never
-    where the rule already says one of the known reply's causes."""
+    """A weak rule gives way at SIMILAR_ENOUGH (a code-only rule or none: at its own, lower
+    THRESHOLDS), a phrase rule only to a near-duplicate, and never where the rule already says one
+    of the known reply's causes."""
     r = row("x", "text", "mailbox.full", also_accept=["mailbox.rate_limited"])
-    assert overrules("code", "mailbox.unavailable", r, SIMILAR_ENOUGH)
-    assert not overrules("code", "mailbox.unavailable", r, SIMILAR_ENOUGH - 0.01)
+    assert overrules("enhanced", "mailbox.unavailable", r, SIMILAR_ENOUGH)
+    assert not overrules("enhanced", "mailbox.unavailable", r, SIMILAR_ENOUGH - 0.01)
+    assert overrules("code", "mailbox.unavailable", r, THRESHOLDS["code"])
+    assert not overrules("code", "mailbox.unavailable", r, THRESHOLDS["code"] - 0.01)
+    assert THRESHOLDS["code"] < SIMILAR_ENOUGH and THRESHOLDS["unknown"] < SIMILAR_ENOUGH
+    assert not overrules("code", "mailbox.unavailable", r, SIMILAR_ENOUGH - 0.01, thresholds={})
     assert not overrules("phrase", "mailbox.unknown", r, SIMILAR_ENOUGH)
     assert overrules("phrase", "mailbox.unknown", r, NEAR_DUPLICATE)
     assert not overrules("code", "mailbox.rate_limited", r, 1.0)
+
+
+def test_ids_are_no_words():
+    """Letters glued to digits (a queue id) or to a mask's '~' give no tokens: an id the masks
+    miss changes no similarity; words joined by '_' and CJK runs are still read."""
+    masked, unmasked = normalise(["550 2.0.0 Ok: queued as ~", "550 2.0.0 Ok: queued as AF6666259BBC"])
+    assert tokens(masked) == tokens(unmasked) == ["#550", "#5xx", "=2.0.0", "=2.0", "ok", "queued", "as"]
+    assert "bbc" in tokens(unmasked, ids=True)
+    assert tokens("foo_bar 邮箱 x1y") == ["邮箱", "foo", "bar"]
 
 
 def test_rows_from_records_keep_outbound_replies_sorted():
