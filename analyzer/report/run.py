@@ -21,6 +21,7 @@ import pandas as pd
 from .. import heap
 from ..anomalies import detect_anomalies
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, counted_apart, fold_masks, is_bulk, span
+from ..anomalies.sent import is_quiet_local_sent
 from ..reader import ParseResult
 from .build import ReportWindow, build_report
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
@@ -98,7 +99,7 @@ class ReportFold:
     def __init__(self, columns: Any = ROW_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
         self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN,
                              categorical=_CATEGORICAL, blank_columns=QUIET_BLANK)
-        self.bulk = BulkFold()
+        self.bulk = BulkFold(first_only=True, split=window.since)  # a message's first line per side of the window start
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
 
     def add(self, batch: pd.DataFrame) -> None:
@@ -106,7 +107,9 @@ class ReportFold:
         for f in self.sections.values():
             # a section that leaves the bulk lines out is given them rather than test every line again
             f.add(batch, bulk=m) if getattr(f, "takes_bulk", False) else f.add(batch)
-        m = m | apart  # queued and received lines: counted, their senders kept (Bulk.senders)
+        # queued and received lines: counted, their senders kept (Bulk.senders); local sent deliveries
+        # that say nothing: counted per second as the Bulk's delivered lines
+        m = m | apart | is_quiet_local_sent(batch)
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m, blank=quiet_rows(batch))
 
@@ -150,7 +153,7 @@ def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
 
     class _Split:
         def add(self, batch: pd.DataFrame) -> None:
-            m = is_bulk(batch) | counted_apart(batch)  # as ReportFold folds them
+            m = is_bulk(batch) | counted_apart(batch) | is_quiet_local_sent(batch)  # as ReportFold folds them
             masks.append(m)
             bulk.add(batch, m)
 
@@ -231,8 +234,9 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     info["expected"] = expected_volumes(baseline, cur, window.since, window.until,
                                         baseline_span=span(baseline["ts"], base_bulk) if baseline is not None else None,
                                         window_span=span(cur["ts"], cur_bulk),
-                                        folded={"received": int(base_bulk.received().sum())} if base_bulk is not None
-                                        else None)
+                                        folded={"received": int(base_bulk.received().sum()),
+                                                "delivered": int(base_bulk.delivered().sum())}
+                                        if base_bulk is not None else None)
     has_base = baseline is not None and (len(baseline) or (base_bulk is not None and len(base_bulk)))
     heap.release_arrow()  # what the cuts above left in Arrow's pool, before the detectors
     findings = detect_anomalies(cur, baseline=baseline if has_base else None,
