@@ -21,6 +21,7 @@ import pandas as pd
 from .. import heap
 from ..anomalies import detect_anomalies
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, counted_apart, fold_masks, is_bulk, span
+from ..anomalies.folded import LoginFold, is_quiet_login
 from ..anomalies.sent import is_quiet_local_sent
 from ..reader import ParseResult
 from .build import ReportWindow, build_report
@@ -100,6 +101,7 @@ class ReportFold:
         self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN,
                              categorical=_CATEGORICAL, blank_columns=QUIET_BLANK)
         self.bulk = BulkFold(first_only=True, split=window.since)  # a message's first line per side of the window start
+        self.logins = LoginFold(window.since, window.until)
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
 
     def add(self, batch: pd.DataFrame) -> None:
@@ -110,6 +112,12 @@ class ReportFold:
         # queued and received lines: counted, their senders kept (Bulk.senders); local sent deliveries
         # that say nothing: counted per second as the Bulk's delivered lines
         m = m | apart | is_quiet_local_sent(batch)
+        # SASL-named received lines that say nothing: counted as received lines, their clients'
+        # login times kept apart (Bulk.logins: the severity policy's "also logged in")
+        logins = is_quiet_login(batch)
+        if logins.any():
+            self.logins.add(batch.loc[logins, ["ts", "client_ip"]])
+            m = m | logins
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m, blank=quiet_rows(batch))
 
@@ -121,6 +129,7 @@ class ReportFold:
         self.sections = {}
         heap.give_back()
         bulk, self.bulk = self.bulk.result(), BulkFold()
+        bulk.logins = self.logins.result()
         heap.give_back()
         return self.rows.result(), bulk, sections
 
@@ -149,11 +158,16 @@ def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
     """A classified table in memory as the stream's fold leaves it: (the rows kept, with their
     place under :data:`ORDER_COLUMN`; the bulk lines folded), by the same fold, slice by slice."""
     bulk = BulkFold()
+    logins = LoginFold()
     masks: list[np.ndarray] = []
 
     class _Split:
         def add(self, batch: pd.DataFrame) -> None:
             m = is_bulk(batch) | counted_apart(batch) | is_quiet_local_sent(batch)  # as ReportFold folds them
+            login = is_quiet_login(batch)
+            if login.any():
+                logins.add(batch.loc[login, ["ts", "client_ip"]])
+                m |= login
             masks.append(m)
             bulk.add(batch, m)
 
@@ -164,7 +178,9 @@ def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
     m = np.concatenate(masks) if masks else np.zeros(len(events), dtype=bool)
     rows = events[~m] if m.any() else events
     rows = rows.assign(**{ORDER_COLUMN: np.flatnonzero(~m).astype(np.int64)})
-    return rows, bulk.result()
+    folded = bulk.result()
+    folded.logins = logins.result()
+    return rows, folded
 
 
 def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWindow(),
