@@ -111,13 +111,7 @@ class ReportFold:
             f.add(batch, bulk=m) if getattr(f, "takes_bulk", False) else f.add(batch)
         # queued and received lines: counted, their senders kept (Bulk.senders); local sent deliveries
         # that say nothing: counted per second as the Bulk's delivered lines
-        m = m | apart | is_quiet_local_sent(batch)
-        # SASL-named received lines that say nothing: counted as received lines, their clients'
-        # login times kept apart (Bulk.logins: the severity policy's "also logged in")
-        logins = is_quiet_login(batch)
-        if logins.any():
-            self.logins.add(batch.loc[logins, ["ts", "client_ip"]])
-            m = m | logins
+        m = m | apart | _more_folded(batch, self.logins)
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m, blank=quiet_rows(batch))
 
@@ -132,6 +126,26 @@ class ReportFold:
         bulk.logins = self.logins.result()
         heap.give_back()
         return self.rows.result(), bulk, sections
+
+
+#: The columns :func:`_more_folded`'s tests and the Bulk's fold read (a history store's narrow rows lack some).
+_MORE_NEEDS = frozenset({"ts", "event", "outcome", "severity", "direction", "cause", "source", "host", "program",
+                         "reply_class", "line_no", "queue_id", "sender", "status", "recipient", "client_ip",
+                         "sasl_username", "detail", "reply_text", "cause_ref", "delay"})
+
+
+def _more_folded(batch: pd.DataFrame, logins: LoginFold) -> np.ndarray:
+    """The lines r12-rmem folds beside the bulk and counted-apart ones: quiet local sent deliveries
+    (the Bulk's delivered lines) and SASL-named arrivals that went well (received lines, their
+    clients' login times into ``logins``); none in a table that lacks a column they read."""
+    if not set(batch.columns) >= _MORE_NEEDS:
+        return np.zeros(len(batch), dtype=bool)
+    m = is_quiet_local_sent(batch)
+    login = is_quiet_login(batch)
+    if login.any():
+        logins.add(batch.loc[login, ["ts", "client_ip"]])
+        m = m | login
+    return m
 
 
 def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = ReportWindow()) -> FoldedResult:
@@ -163,11 +177,7 @@ def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
 
     class _Split:
         def add(self, batch: pd.DataFrame) -> None:
-            m = is_bulk(batch) | counted_apart(batch) | is_quiet_local_sent(batch)  # as ReportFold folds them
-            login = is_quiet_login(batch)
-            if login.any():
-                logins.add(batch.loc[login, ["ts", "client_ip"]])
-                m |= login
+            m = is_bulk(batch) | counted_apart(batch) | _more_folded(batch, logins)  # as ReportFold folds them
             masks.append(m)
             bulk.add(batch, m)
 
