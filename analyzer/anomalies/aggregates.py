@@ -267,11 +267,14 @@ class BulkFold:
     #: The key columns held as codes of :attr:`_values` (0: null).
     _CODED = ("source", "host", "reply_class")
 
-    def __init__(self) -> None:
+    def __init__(self, *, first_only: bool = False, split: Any = None) -> None:
         self._pieces: list[dict[str, np.ndarray]] = []
         self._values: dict[str, dict[Any, int]] = {c: {} for c in self._CODED}
         self._qids: list[pd.DataFrame] = []
         self._senders: list[pd.DataFrame] = []
+        # first_only: of each queue id, only its first line on either side of ``split`` (a time:
+        # the report window's start) is kept in Bulk.qids (see _first_qids), not one entry per line
+        self._split = None if not first_only else (_NULL_SEC if split is None else _sec_of(split, up=True))
 
     def _codes(self, name: str, s: pd.Series) -> np.ndarray:
         """``s`` as codes of :attr:`_values` (1, 2, ... in order of first sight; 0 for null)."""
@@ -312,6 +315,8 @@ class BulkFold:
         }))
         if len(self._pieces) >= self.COMPACT_EVERY:
             self._pieces = [_aggregate(_concat(self._pieces))]
+            if self._split is not None and len(self._qids) > 1:
+                self._qids = [_first_qids(pd.concat(self._qids, ignore_index=True), self._split)]
         if "queue_id" in rows.columns:
             has = rows["queue_id"].notna().to_numpy(dtype=bool)
             if has.any():  # a message's first time: one (hash, second, time) per line, 24 bytes
@@ -326,6 +331,8 @@ class BulkFold:
 
     def result(self) -> Bulk:
         qids = pd.concat(self._qids, ignore_index=True) if self._qids else _empty_qids()
+        if self._split is not None:
+            qids = _first_qids(qids, self._split)
         senders = pd.concat(self._senders, ignore_index=True) if self._senders else _empty_senders()
         self._qids, self._senders = [], []
         if not self._pieces:
@@ -342,6 +349,24 @@ class BulkFold:
         cols["kind"] = np.array(["", RECEIVED, DELIVERED], dtype=object)[a["kind"]]
         cols.update({c: a[c] for c in [*_COUNTS, "ts_min", "ts_max", "last_order", "last_line"]})
         return Bulk(pd.DataFrame(cols), qids, senders)
+
+
+def _first_qids(q: pd.DataFrame, split: int) -> pd.DataFrame:
+    """Of ``q`` (:attr:`Bulk.qids`), each queue id's earliest entry among the lines without a
+    time, those before second ``split`` and those from it on (r12-rmem: one entry per message,
+    not per line). Exact for what reads them: :meth:`Bulk.first_seen` (the earliest time of the
+    timed entries) after :meth:`Bulk.cut` at ``split`` and at any upper limit (an entry's second
+    grows with its time, so a side's earliest entry is kept by an upper limit whenever any of
+    that side's entries is)."""
+    if len(q) < 2:
+        return q
+    sec = q["sec"].to_numpy()
+    side = np.where(sec == _NULL_SEC, 0, np.where(sec < split, 1, 2)).astype(np.int8)
+    qid = q["qid"].to_numpy(dtype=np.uint64)
+    idx = np.lexsort((q["ts"].to_numpy(), side, qid))
+    first = np.ones(len(idx), dtype=bool)
+    first[1:] = (qid[idx][1:] != qid[idx][:-1]) | (side[idx][1:] != side[idx][:-1])
+    return q.iloc[np.sort(idx[first])].reset_index(drop=True)
 
 
 def _steps_inside(t: pd.DataFrame | None, since: Any, until: Any) -> tuple[pd.DataFrame | None, bool]:
@@ -447,6 +472,13 @@ class Bulk:
         if "kind" not in t.columns:
             return np.zeros(len(t), dtype=np.int64)
         return np.where(t["kind"].to_numpy() == RECEIVED, t["n"].to_numpy(dtype=np.int64), 0)
+
+    def delivered(self, table: pd.DataFrame | None = None) -> np.ndarray:
+        """The sent deliveries (kind :data:`DELIVERED`) of each row of ``table`` (default: this one's)."""
+        t = self.table if table is None else table
+        if "kind" not in t.columns:
+            return np.zeros(len(t), dtype=np.int64)
+        return np.where(t["kind"].to_numpy() == DELIVERED, t["n"].to_numpy(dtype=np.int64), 0)
 
     @property
     def timed(self) -> pd.DataFrame:

@@ -25,8 +25,8 @@ import pandas as pd
 
 from .aggregates import _eq, _seconds_ns, _values
 
-__all__ = ["END_KEYS", "EXAMPLES", "combine_ends", "combine_logins", "end_counts", "is_login", "is_session_end",
-           "login_counts", "quiet", "weighted_mode"]
+__all__ = ["END_KEYS", "EXAMPLES", "LoginFold", "combine_ends", "combine_logins", "end_counts", "is_login",
+           "is_quiet_login", "is_session_end", "login_counts", "quiet", "weighted_mode"]
 
 #: The keys the session ends are counted per.
 END_KEYS = ["sec", "event", "smtp_stage", "cause"]
@@ -63,6 +63,63 @@ def is_login(df: pd.DataFrame) -> np.ndarray:
     """Received lines (:func:`quiet`) that name a SASL user and a client."""
     m = _eq(df["event"], "received") & quiet(df) & df["sasl_username"].notna().to_numpy(dtype=bool)
     return m & df["client_ip"].notna().to_numpy(dtype=bool)
+
+
+def is_quiet_login(df: pd.DataFrame) -> np.ndarray:
+    """The SASL-named received lines the nightly report folds (r12-rmem): :func:`is_login`'s that
+    went well (outcome ok or info, severity info) and name no status, recipient nor borrowed cause
+    (as :func:`~analyzer.anomalies.aggregates.is_received`'s lines but for the SASL user; their
+    reply text and detail, such as Postfix's ``sasl_method=PLAIN``, are what the report's rows
+    blank on such lines: :func:`analyzer.report.run.quiet_rows`). The report counts them as received
+    lines in its Bulk (their seconds, last lines, queue ids and senders) and the severity policy
+    reads their client's last login time (:class:`LoginFold`); nothing else reads them."""
+    m = is_login(df)
+    if not m.any():
+        return m
+    m &= _eq(df["severity"], "info") & _eq(df["outcome"], ("ok", "info"))
+    for c in ("status", "recipient", "cause_ref"):
+        if c in df.columns:
+            m &= df[c].isna().to_numpy(dtype=bool)
+    return m
+
+
+class LoginFold:
+    """The report's fold of :func:`is_quiet_login` lines into a ``logins`` table (as
+    :func:`login_counts`: per (hour step, client) the first and last time, ns), each key split
+    apart on either side of ``since`` and ``until`` (the report window), so that cutting the
+    table at those limits by its first and last times is exact."""
+
+    STEP = 3600
+
+    def __init__(self, since: Any = None, until: Any = None) -> None:
+        self.limits = [pd.Timestamp(t).value for t in (since, until) if t is not None]
+        self._parts: list[pd.DataFrame] = []
+
+    def add(self, rows: pd.DataFrame) -> None:
+        """``rows``: the folded lines' ``ts`` and ``client_ip``."""
+        if not len(rows):
+            return
+        sec, ns = _seconds_ns(rows["ts"])
+        side = np.zeros(len(ns), dtype=np.int8)
+        for limit in self.limits:
+            side += (ns >= limit).astype(np.int8)
+        t = pd.DataFrame({"sec": (sec // self.STEP) * self.STEP, "side": side, "client_ip": _values(rows["client_ip"]),
+                          "ts_min": ns, "ts_max": ns})
+        self._parts.append(self._group(t))
+        if len(self._parts) >= 16:
+            self._parts = [self._group(pd.concat(self._parts, ignore_index=True))]
+
+    @staticmethod
+    def _group(t: pd.DataFrame) -> pd.DataFrame:
+        return t.groupby(["sec", "side", "client_ip"], sort=True).agg(
+            ts_min=("ts_min", "min"), ts_max=("ts_max", "max")).reset_index()
+
+    def result(self) -> pd.DataFrame | None:
+        if not self._parts:
+            return None
+        t = self._group(pd.concat(self._parts, ignore_index=True))
+        self._parts = []
+        return t.drop(columns=["side"])
 
 
 def end_counts(rows: pd.DataFrame, step: int, order: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:

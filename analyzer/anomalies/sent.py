@@ -19,7 +19,8 @@ import pandas as pd
 
 from .aggregates import _eq, _seconds_ns, _values
 
-__all__ = ["SENT_KEYS", "combine", "empty", "is_local_sent", "is_sent", "pair_counts", "sent_counts", "with_sent"]
+__all__ = ["SENT_KEYS", "combine", "empty", "is_local_sent", "is_quiet_local_sent", "is_sent", "pair_counts", "sent_counts",
+           "with_sent"]
 
 SENT_KEYS = ["sec", "domain", "provider"]
 
@@ -48,6 +49,22 @@ def is_local_sent(df: pd.DataFrame) -> np.ndarray:
     for c in ("sasl_username", "detail", "reply_text"):
         m &= df[c].isna().to_numpy(dtype=bool)
     return m & df["ts"].notna().to_numpy(dtype=bool)
+
+
+def is_quiet_local_sent(df: pd.DataFrame) -> np.ndarray:
+    """Of :func:`is_local_sent`'s deliveries, those the nightly report folds too (into its
+    :class:`~analyzer.anomalies.aggregates.Bulk`, kind ``delivered``: counted per second, file and
+    host, their last lines and queue ids kept): severity info, no delay (the report's delay quantiles read every
+    delay) and no cause taken from another line (the top tables read those of local waits). The
+    report reads nothing else of them: not outbound (no top table), no reply class, no sender."""
+    m = is_local_sent(df)
+    if not m.any():
+        return m
+    m &= _eq(df["severity"], "info")  # not a state the outcomes list
+    for c in ("cause_ref", "delay", "sender"):
+        if c in df.columns:
+            m &= df[c].isna().to_numpy(dtype=bool)
+    return m
 
 
 def empty() -> pd.DataFrame:

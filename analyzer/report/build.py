@@ -154,7 +154,7 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
     keys = np.full(len(ev), None, dtype=object)
     dq = ev["queue_id"][deferred]
     keys[deferred] = dq.astype(object).where(dq.notna(), None).to_numpy()
-    received = 0
+    received = delivered = 0
     if bulk is not None and len(bulk.table):
         sessions += int(bulk.table["sessions"].sum())
         # the folded lines mark periods that had lines; of the kinds they count only receptions
@@ -165,6 +165,10 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
         got = bulk.received(bulk.timed)
         received = int(bulk.received().sum())
         kinds_tl["received"] = np.concatenate([kinds["received"].astype(np.int64), got, np.zeros(len(got), np.int64)])
+        # r12-rmem: the local sent deliveries folded apart (sent.is_quiet_local_sent), likewise
+        got = bulk.delivered(bulk.timed)
+        delivered = int(bulk.delivered().sum())
+        kinds_tl["delivered"] = np.concatenate([kinds["delivered"].astype(np.int64), got, np.zeros(len(got), np.int64)])
         keys = np.concatenate([keys, np.full(len(more), None, dtype=object)])
     else:
         kinds_tl = kinds
@@ -179,6 +183,7 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
     delay["max"] = round(float(delays.max()), 3) if len(delays) else None
     counts = {k: int(m.sum()) for k, m in kinds.items()}
     counts["received"] += received
+    counts["delivered"] += delivered
     # deferred counts messages (a message deferred 12 times is one), deferrals the lines, as pflogsumm
     deferred = ev[kinds["deferred"]]
     qid = deferred["queue_id"]

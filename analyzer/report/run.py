@@ -21,6 +21,8 @@ import pandas as pd
 from .. import heap
 from ..anomalies import detect_anomalies
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, counted_apart, fold_masks, is_bulk, span
+from ..anomalies.folded import LoginFold, is_quiet_login
+from ..anomalies.sent import is_quiet_local_sent
 from ..reader import ParseResult
 from .build import ReportWindow, build_report
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
@@ -98,7 +100,8 @@ class ReportFold:
     def __init__(self, columns: Any = ROW_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
         self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN,
                              categorical=_CATEGORICAL, blank_columns=QUIET_BLANK)
-        self.bulk = BulkFold()
+        self.bulk = BulkFold(first_only=True, split=window.since)  # a message's first line per side of the window start
+        self.logins = LoginFold(window.since, window.until)
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
 
     def add(self, batch: pd.DataFrame) -> None:
@@ -106,7 +109,9 @@ class ReportFold:
         for f in self.sections.values():
             # a section that leaves the bulk lines out is given them rather than test every line again
             f.add(batch, bulk=m) if getattr(f, "takes_bulk", False) else f.add(batch)
-        m = m | apart  # queued and received lines: counted, their senders kept (Bulk.senders)
+        # queued and received lines: counted, their senders kept (Bulk.senders); local sent deliveries
+        # that say nothing: counted per second as the Bulk's delivered lines
+        m = m | apart | _more_folded(batch, self.logins)
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m, blank=quiet_rows(batch))
 
@@ -118,8 +123,29 @@ class ReportFold:
         self.sections = {}
         heap.give_back()
         bulk, self.bulk = self.bulk.result(), BulkFold()
+        bulk.logins = self.logins.result()
         heap.give_back()
         return self.rows.result(), bulk, sections
+
+
+#: The columns :func:`_more_folded`'s tests and the Bulk's fold read (a history store's narrow rows lack some).
+_MORE_NEEDS = frozenset({"ts", "event", "outcome", "severity", "direction", "cause", "source", "host", "program",
+                         "reply_class", "line_no", "queue_id", "sender", "status", "recipient", "client_ip",
+                         "sasl_username", "detail", "reply_text", "cause_ref", "delay"})
+
+
+def _more_folded(batch: pd.DataFrame, logins: LoginFold) -> np.ndarray:
+    """The lines r12-rmem folds beside the bulk and counted-apart ones: quiet local sent deliveries
+    (the Bulk's delivered lines) and SASL-named arrivals that went well (received lines, their
+    clients' login times into ``logins``); none in a table that lacks a column they read."""
+    if not set(batch.columns) >= _MORE_NEEDS:
+        return np.zeros(len(batch), dtype=bool)
+    m = is_quiet_local_sent(batch)
+    login = is_quiet_login(batch)
+    if login.any():
+        logins.add(batch.loc[login, ["ts", "client_ip"]])
+        m = m | login
+    return m
 
 
 def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = ReportWindow()) -> FoldedResult:
@@ -146,11 +172,12 @@ def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
     """A classified table in memory as the stream's fold leaves it: (the rows kept, with their
     place under :data:`ORDER_COLUMN`; the bulk lines folded), by the same fold, slice by slice."""
     bulk = BulkFold()
+    logins = LoginFold()
     masks: list[np.ndarray] = []
 
     class _Split:
         def add(self, batch: pd.DataFrame) -> None:
-            m = is_bulk(batch) | counted_apart(batch)  # as ReportFold folds them
+            m = is_bulk(batch) | counted_apart(batch) | _more_folded(batch, logins)  # as ReportFold folds them
             masks.append(m)
             bulk.add(batch, m)
 
@@ -161,7 +188,9 @@ def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
     m = np.concatenate(masks) if masks else np.zeros(len(events), dtype=bool)
     rows = events[~m] if m.any() else events
     rows = rows.assign(**{ORDER_COLUMN: np.flatnonzero(~m).astype(np.int64)})
-    return rows, bulk.result()
+    folded = bulk.result()
+    folded.logins = logins.result()
+    return rows, folded
 
 
 def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWindow(),
@@ -231,8 +260,9 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     info["expected"] = expected_volumes(baseline, cur, window.since, window.until,
                                         baseline_span=span(baseline["ts"], base_bulk) if baseline is not None else None,
                                         window_span=span(cur["ts"], cur_bulk),
-                                        folded={"received": int(base_bulk.received().sum())} if base_bulk is not None
-                                        else None)
+                                        folded={"received": int(base_bulk.received().sum()),
+                                                "delivered": int(base_bulk.delivered().sum())}
+                                        if base_bulk is not None else None)
     has_base = baseline is not None and (len(baseline) or (base_bulk is not None and len(base_bulk)))
     heap.release_arrow()  # what the cuts above left in Arrow's pool, before the detectors
     findings = detect_anomalies(cur, baseline=baseline if has_base else None,
