@@ -306,9 +306,15 @@ def _compact(t: pd.DataFrame) -> pd.DataFrame:
     """A day's folded seconds with :data:`_BULK_FEW` as Categoricals and :data:`_BULK_COUNTS` as
     int32 (done as each day is read: the days' string columns were most of the held seconds),
     without :data:`_BULK_UNREAD`; each column an array of its own (no block copied at a concat)."""
-    t = t.drop(columns=[c for c in _BULK_UNREAD if c in t.columns])
-    return t.astype({**{c: "category" for c in _BULK_FEW if c in t.columns},
-                     **{c: np.int32 for c in _BULK_COUNTS if c in t.columns}})
+    out: dict[str, Any] = {}
+    for c in t.columns:
+        if c in _BULK_UNREAD:
+            continue
+        if c in _BULK_FEW:
+            out[c] = pd.Categorical(t[c])
+        else:  # a copy of its own: a view would keep the day's whole 2-D block (every column) alive
+            out[c] = t[c].to_numpy(dtype=np.int32 if c in _BULK_COUNTS else None, copy=True)
+    return pd.DataFrame(out, copy=False)
 
 
 def _concat_compact(tables: list[pd.DataFrame]) -> pd.DataFrame:
