@@ -262,12 +262,18 @@ class _Day:
         return _order_key(us, rows["host"], rows["source"], rows["line_no"].to_numpy(dtype=np.int64, na_value=0),
                           self.rank)
 
-    def result(self) -> tuple[pd.DataFrame, Any, Any, pd.DataFrame, dict[str, Any]]:
-        from ..anomalies.sent import combine
-
+    def rows_result(self) -> pd.DataFrame:
+        """The day's kept rows in :data:`ORDER` (taken first: the week's fold holds them as codes
+        before the Bulk's result is made, so the day's peak holds one of them, not both)."""
         ev = self.rows.result()
         if len(ev):
             ev = ev.sort_values(ORDER, kind="stable", ignore_index=True)
+        return ev
+
+    def result(self) -> tuple[Any, Any, pd.DataFrame, dict[str, Any]]:
+        """The day's folds but its rows (:meth:`rows_result`)."""
+        from ..anomalies.sent import combine
+
         b = self.bulk.result()
         t = b.table
         if len(t):  # the last line of each folded second by ORDER, comparable with the rows'
@@ -286,7 +292,7 @@ class _Day:
             fails, fexamples = failed.failure_counts(f, SENT_STEP, f["_o"].to_numpy())
         more = {"ends": ends, "end_examples": examples, "logins": logins, "failures": fails,
                 "failure_examples": fexamples}
-        return ev, t, _first_seen_of_day(b.qids), combine(self.sent), more
+        return t, _first_seen_of_day(b.qids), combine(self.sent), more
 
 
 #: The folded seconds' columns of few values, held as Categoricals over the week (a code per row,
@@ -380,7 +386,13 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
             df.attrs.update({"input": 0, "first_row": done})  # the last line of a folded second: read order
             done += len(df)
             day.add(df)
-        ev, table, q, s, more = day.result()
+        ev = day.rows_result()
+        if len(ev):
+            ev.attrs.update({"input": 0, "first_row": held})
+            held += len(ev)
+            week.add(ev)
+        del ev
+        table, q, s, more = day.result()
         sent.append(s)
         if more["ends"] is not None:
             ends.append((more["ends"], more["end_examples"]))
@@ -388,11 +400,6 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
         if more["failures"] is not None:
             fails.append((more["failures"], more["failure_examples"]))
         del day
-        if len(ev):
-            ev.attrs.update({"input": 0, "first_row": held})
-            held += len(ev)
-            week.add(ev)
-        del ev
         if len(table):
             tables.append(_compact(table))
         if deferred is not None and len(q):
