@@ -186,12 +186,12 @@ def _first_seen_of_day(qids: pd.DataFrame) -> pd.DataFrame:
 class _Day:
     """The fold of one day: its bulk lines per second, its kept rows (``RowsFold``, in read order)."""
 
-    def __init__(self, rank: dict[tuple[Any, Any], int]) -> None:
+    def __init__(self, rank: dict[tuple[Any, Any], int], deferred: np.ndarray | None = None) -> None:
         from ..anomalies.aggregates import ORDER_COLUMN, BulkFold
         from ..report.fold import RowsFold
         from ..report.run import QUIET_BLANK
 
-        self.rank = rank
+        self.rank, self.deferred = rank, deferred
         # dictionary-encoded Arrow while the day is read; the week's fold gives the codes
         self.rows = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, blank_columns=QUIET_BLANK)
         self.bulk = BulkFold()
@@ -230,11 +230,31 @@ class _Day:
         # without the sender: the Bulk keeps no senders (the weekly reads none); without the reply
         # class, which no detector reads of a Bulk: one row per second, file, host and kind (the
         # reply classes of a second apart made its table several times longer)
-        self.bulk.add(df.drop(columns=["sender"]).assign(reply_class=None), m)
+        self.bulk.add(df.drop(columns=["sender"]).assign(reply_class=None, queue_id=self._deferred_ids(df, m)), m)
         keep = _as_read(df[~m])
         keep = keep.assign(**{ORDER_COLUMN: self._order(keep)})
         keep.attrs.update(df.attrs)
         self.rows.add(keep, blank=quiet_rows(keep))  # texts nothing reads, as the report's rows
+
+    def _deferred_ids(self, df: pd.DataFrame, m: np.ndarray) -> pd.Series:
+        """The queue ids of the folded lines (``m``) that the Bulk keeps: with ``deferred``, only
+        those (the others null): the Bulk's per-line queue ids were the day's largest temporary
+        (28 MiB of a 3M-line day, then sorted) for the few thousand ids kept at its end."""
+        q = df["queue_id"]
+        if self.deferred is None:
+            return q
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from ..anomalies.aggregates import qid_hash
+
+        at = np.flatnonzero(m & q.notna().to_numpy(dtype=bool))
+        keep = np.zeros(len(df), dtype=bool)
+        if len(at):
+            keep[at] = np.isin(qid_hash(q.iloc[at]), self.deferred)
+        arr = q.array.__arrow_array__() if hasattr(q.array, "__arrow_array__") else pa.array(q, from_pandas=True)
+        out = pc.if_else(pa.array(keep), arr, pa.nulls(len(arr), arr.type))
+        return pd.Series(pd.arrays.ArrowExtensionArray(out), index=df.index)
 
     def _order(self, rows: pd.DataFrame) -> np.ndarray:
         """The order key (:func:`_order_key`) of some of the day's lines (``ts``, ``host``, ``source``, ``line_no``)."""
@@ -242,12 +262,18 @@ class _Day:
         return _order_key(us, rows["host"], rows["source"], rows["line_no"].to_numpy(dtype=np.int64, na_value=0),
                           self.rank)
 
-    def result(self) -> tuple[pd.DataFrame, Any, Any, pd.DataFrame, dict[str, Any]]:
-        from ..anomalies.sent import combine
-
+    def rows_result(self) -> pd.DataFrame:
+        """The day's kept rows in :data:`ORDER` (taken first: the week's fold holds them as codes
+        before the Bulk's result is made, so the day's peak holds one of them, not both)."""
         ev = self.rows.result()
         if len(ev):
             ev = ev.sort_values(ORDER, kind="stable", ignore_index=True)
+        return ev
+
+    def result(self) -> tuple[Any, Any, pd.DataFrame, dict[str, Any]]:
+        """The day's folds but its rows (:meth:`rows_result`)."""
+        from ..anomalies.sent import combine
+
         b = self.bulk.result()
         t = b.table
         if len(t):  # the last line of each folded second by ORDER, comparable with the rows'
@@ -266,33 +292,57 @@ class _Day:
             fails, fexamples = failed.failure_counts(f, SENT_STEP, f["_o"].to_numpy())
         more = {"ends": ends, "end_examples": examples, "logins": logins, "failures": fails,
                 "failure_examples": fexamples}
-        return ev, t, _first_seen_of_day(b.qids), combine(self.sent), more
+        return t, _first_seen_of_day(b.qids), combine(self.sent), more
 
 
 #: The folded seconds' columns of few values, held as Categoricals over the week (a code per row,
 #: not a string: the week's table has a row per second, file, host and kind, ~1M at 7x1M lines).
 _BULK_FEW = ("source", "host", "kind")
 #: Their line counts, held as int32 (a second's count of one kind of line).
-_BULK_COUNTS = ("n", "sessions", "closed", "unclosed")
+_BULK_COUNTS = ("n", "closed")
+
+
+#: The folded seconds' columns no detector reads of the weekly's Bulk (the nightly report's
+#: sections read them): the reply class (null here), the sessions and unclosed disconnects (the
+#: servers table): 16 of a row's 66 bytes.
+_BULK_UNREAD = ("reply_class", "sessions", "unclosed")
 
 
 def _compact(t: pd.DataFrame) -> pd.DataFrame:
     """A day's folded seconds with :data:`_BULK_FEW` as Categoricals and :data:`_BULK_COUNTS` as
-    int32 (done as each day is read: the days' string columns were most of the held seconds)."""
-    return t.astype({**{c: "category" for c in _BULK_FEW}, **{c: np.int32 for c in _BULK_COUNTS}})
+    int32 (done as each day is read: the days' string columns were most of the held seconds),
+    without :data:`_BULK_UNREAD`; each column an array of its own (no block copied at a concat)."""
+    out: dict[str, Any] = {}
+    for c in t.columns:
+        if c in _BULK_UNREAD:
+            continue
+        if c in _BULK_FEW:
+            out[c] = pd.Categorical(t[c])
+        else:  # a copy of its own: a view would keep the day's whole 2-D block (every column) alive
+            out[c] = t[c].to_numpy(dtype=np.int32 if c in _BULK_COUNTS else None, copy=True)
+    return pd.DataFrame(out, copy=False)
 
 
 def _concat_compact(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    """The days' compact folded seconds (:func:`_compact`) as one table, one category set for the week."""
+    """The days' compact folded seconds (:func:`_compact`) as one table, one category set for the
+    week, its rows by ``last_order`` (stably, as the whole week's fold gave them). Built a column
+    at a time, each taken in order as it is concatenated and the days' copy of it dropped: the
+    peak is the table and one column (a concat, then a take of the whole table, held three)."""
     from pandas.api.types import union_categoricals
 
     columns = list(tables[0].columns)
-    few = {c: union_categoricals([pd.Categorical(t[c].astype(object)) if not isinstance(t[c].dtype, pd.CategoricalDtype)
-                                  else t[c].array for t in tables]) for c in _BULK_FEW}
-    out = pd.concat([t.drop(columns=list(_BULK_FEW)) for t in tables], ignore_index=True)
-    for c in _BULK_FEW:
-        out[c] = few[c]
-    return out[columns]
+    order = np.argsort(np.concatenate([t["last_order"].to_numpy() for t in tables]), kind="stable")
+    out: dict[str, Any] = {}
+    for c in columns:
+        if c in _BULK_FEW:
+            col = union_categoricals([pd.Categorical(t[c].astype(object)) if not isinstance(t[c].dtype, pd.CategoricalDtype)
+                                      else t[c].array for t in tables])
+            out[c] = pd.Categorical.from_codes(col.codes[order], dtype=col.dtype)
+        else:
+            out[c] = np.concatenate([t[c].to_numpy() for t in tables])[order]
+        for i, t in enumerate(tables):
+            tables[i] = t.drop(columns=[c])
+    return pd.DataFrame(out, copy=False)
 
 
 def deferred_qids(store: str | os.PathLike, since: dt.date, until: dt.date) -> np.ndarray:
@@ -322,18 +372,27 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     from ..report.fold import RowsFold
     from ..store import iter_event_batches
 
+    # big arrays mapped apart from the heap from now on, given back when freed: the days' temporaries
+    # left the heap fragmented (measured: RSS after a 3M-line day's adds 323 -> 277 MiB, less CPU)
+    heap.trim(map_large=True)
     rank = _pair_ranks(store, since, until)
     week = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, categorical=_FEW)
     tables, qids, sent, ends, logins, fails = [], [], [], [], [], []
     done = held = 0
     for lo, hi in _days(since, until):
-        day = _Day(rank)
+        day = _Day(rank, deferred)
         for t in iter_event_batches(store, since=lo, until=hi, columns=READ_COLUMNS):
             df = t.to_pandas(types_mapper=pd.ArrowDtype)
             df.attrs.update({"input": 0, "first_row": done})  # the last line of a folded second: read order
             done += len(df)
             day.add(df)
-        ev, table, q, s, more = day.result()
+        ev = day.rows_result()
+        if len(ev):
+            ev.attrs.update({"input": 0, "first_row": held})
+            held += len(ev)
+            week.add(ev)
+        del ev
+        table, q, s, more = day.result()
         sent.append(s)
         if more["ends"] is not None:
             ends.append((more["ends"], more["end_examples"]))
@@ -341,11 +400,6 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
         if more["failures"] is not None:
             fails.append((more["failures"], more["failure_examples"]))
         del day
-        if len(ev):
-            ev.attrs.update({"input": 0, "first_row": held})
-            held += len(ev)
-            week.add(ev)
-        del ev
         if len(table):
             tables.append(_compact(table))
         if deferred is not None and len(q):
@@ -355,10 +409,8 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
         heap.give_back()  # the day's batches and temporaries, before the next day is read
     ev = week.result()
     heap.give_back()
-    t = _concat_compact(tables) if tables else Bulk.empty().table
+    t = _concat_compact(tables) if tables else _compact(Bulk.empty().table)
     del tables
-    if len(t):  # by the order key, stably (as the whole week's fold gave it)
-        t = t.take(np.argsort(t["last_order"].to_numpy(), kind="stable")).reset_index(drop=True)
     from ..anomalies.sent import combine
 
     q = pd.concat(qids, ignore_index=True) if qids else Bulk.empty().qids
