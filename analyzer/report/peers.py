@@ -522,7 +522,8 @@ class WindowPeersFold(PeersFold):
         if not keep.any():
             return
         cols = [c for c in self.COLUMNS if c in batch.columns]
-        if all(isinstance(batch.dtypes[c], pd.ArrowDtype) for c in cols):
+        dtypes = batch.dtypes  # (a new Series at every call: once, not once per column)
+        if all(isinstance(dtypes[c], pd.ArrowDtype) for c in cols):
             # the stream's batches (Arrow-backed): the rows kept by one Arrow filter of the table,
             # not a pandas take per column (measured: a sixth of the peers' fold)
             t = pa.Table.from_arrays([batch[c].array.__arrow_array__() for c in cols], names=cols)
@@ -538,8 +539,11 @@ class WindowPeersFold(PeersFold):
             from ..schema import to_pandas
 
             held, self._held, self._rows = self._held, [], 0
+            rows: Any
             if all(isinstance(h, pa.Table) for h in held):
-                rows = to_pandas(pa.concat_tables(held, promote_options="permissive"))
+                # folded as Arrow (analyzer.totals.col reads either): no pandas table per flush,
+                # each column made one chunk once, not at every read
+                rows = pa.concat_tables(held, promote_options="permissive").combine_chunks()
             else:
                 held = [to_pandas(h) if isinstance(h, pa.Table) else h for h in held]
                 rows = held[0] if len(held) == 1 else pd.concat(held, ignore_index=True)
