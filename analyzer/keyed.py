@@ -5,20 +5,19 @@ day's events batch by batch; what they keep between batches is bounded by the di
 entities, never by the lines:
 
 * :class:`QidTable`: per queue id (a 64-bit hash of it, :func:`key_hash`), a few int64 fields,
-  in sorted runs merged while they grow (8 bytes a field and a key, binary-search lookups);
-* :class:`Agg`: sums, counts, maxima and minima per key, merged from per-batch group-bys.
+  in sorted runs merged while they grow (8 bytes a field and a key, binary-search lookups).
+
+(Sums, maxima and minima per key: :class:`analyzer.peer_agg.KeyAgg`.)
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Agg", "QidTable", "key_hash"]
+__all__ = ["QidTable", "key_hash"]
 
 
 def key_hash(values: pa.Array) -> np.ndarray:
@@ -113,41 +112,3 @@ class QidTable:
         """One field of every key held (in no particular order, the same for every field)."""
         return np.concatenate([c[field] for c in self.cols]) if self.cols else np.zeros(0, dtype=np.int64)
 
-
-class Agg:
-    """Per key (one or more columns), ``sum``/``max``/``min`` of value columns, folded batch by
-    batch: each batch's group-by is kept until the kept rows outnumber the merged table, then
-    all are merged (each row is merged a logarithmic number of times)."""
-
-    def __init__(self, keys: Sequence[str], how: dict[str, str]) -> None:
-        self.keys, self.how = list(keys), how
-        self.merged: pd.DataFrame | None = None
-        self.parts: list[pd.DataFrame] = []
-        self.pending = 0
-
-    def add(self, frame: pd.DataFrame) -> None:
-        """Fold the rows of ``frame`` (the key columns and every value column)."""
-        if not len(frame):
-            return
-        g = self._group(frame)
-        self.parts.append(g)
-        self.pending += len(g)
-        if self.pending > max(len(self.merged) if self.merged is not None else 0, 4096):
-            self._merge()
-
-    def _group(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.groupby(self.keys, sort=False).agg(self.how).reset_index()
-
-    def _merge(self) -> None:
-        frames = ([self.merged] if self.merged is not None else []) + self.parts
-        self.merged = self._group(pd.concat(frames, ignore_index=True)) if len(frames) > 1 else frames[0]
-        self.parts, self.pending = [], 0
-
-    def result(self) -> pd.DataFrame:
-        """The merged table: the key columns, then the value columns (first-seen key order)."""
-        if self.parts:
-            self._merge()
-        if self.merged is None:
-            return pd.DataFrame({c: pd.Series([], dtype=object) for c in self.keys}
-                                | {c: pd.Series([], dtype="int64") for c in self.how})
-        return self.merged

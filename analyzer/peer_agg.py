@@ -63,6 +63,10 @@ def _strings(values: Any) -> pa.Array:
     return values if values.type == pa.string() else values.cast(pa.string())
 
 
+#: Values from which :meth:`HashVocab.encode` tries coding the distinct ones only.
+_DISTINCT_FIRST = 256
+
+
 class HashVocab:
     """Distinct strings and their codes (0, 1, 2 ... in first-seen order), without a Python string
     per value: a string is found by its 64-bit hash (:func:`analyzer.keyed.key_hash`, native) in a
@@ -79,8 +83,18 @@ class HashVocab:
         return self._words
 
     def encode(self, values: Any) -> np.ndarray:
-        """The code of each string (-1 for null), new strings added in first-seen order."""
+        """The code of each string (-1 for null), new strings added in first-seen order. Where the
+        values repeat (a batch's domains, hosts, senders) each distinct one is coded once: Arrow's
+        dictionary encoding lists them in first-seen order, so the codes given are the same."""
         arr = _strings(values)
+        if len(arr) >= _DISTINCT_FIRST:
+            enc = pc.dictionary_encode(arr)
+            if 2 * len(enc.dictionary) <= len(arr):
+                codes = np.append(self._encode(enc.dictionary), -1)
+                return codes[pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)]
+        return self._encode(arr)
+
+    def _encode(self, arr: pa.Array) -> np.ndarray:
         ok = pc.is_valid(arr).to_numpy(zero_copy_only=False)
         out = np.full(len(arr), -1, dtype=np.int64)
         vals = arr if ok.all() else arr.filter(pa.array(ok))

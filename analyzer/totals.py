@@ -72,8 +72,17 @@ _PF_CMD = r"^postfix(?:/(?:smtps|submission))?/(?P<cmd>[^\[:]+)$"
 # Arrow helpers: masks and subsets straight from the Arrow-backed columns (no per-row objects)
 
 
-def col(ev: pd.DataFrame, name: str) -> pa.Array:
-    """A column as one Arrow string/number array; all nulls when the table lacks it."""
+def col(ev: pd.DataFrame | pa.Table, name: str) -> pa.Array:
+    """A column as one Arrow string/number array; all nulls when the table lacks it. ``ev`` is a
+    pandas table or an Arrow one (the report's peers' fold holds its rows in Arrow: no pandas
+    table built per flush)."""
+    if isinstance(ev, pa.Table):
+        i = ev.schema.get_field_index(name)
+        if i < 0:
+            return pa.nulls(ev.num_rows, pa.string())
+        a = ev.column(i)
+        a = a.chunk(0) if a.num_chunks == 1 else a.combine_chunks()
+        return a.dictionary_decode() if pa.types.is_dictionary(a.type) else a
     if name not in ev.columns:
         return pa.nulls(len(ev), pa.string())
     a = pa.array(ev[name], from_pandas=True)
@@ -135,6 +144,8 @@ def by_mta(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
     present = [name for name, r in rows.items() if r.any()]
     if len(present) < 2:
         return {name: events for name in present}
+    if isinstance(events, pa.Table):
+        return _once("mta", events, lambda ev: {name: ev.filter(pa.array(rows[name])) for name in present})
     return _once("mta", events, lambda ev: {name: ev[rows[name]] for name in present})
 
 

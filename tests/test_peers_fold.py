@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer.keyed import Agg, QidTable
+from analyzer.keyed import QidTable
+from analyzer.peer_agg import KeyAgg
 from analyzer.reader import parse_logs
 from analyzer.report.peers import PeersFold, peer_sections
 from analyzer.totals import peer_section
@@ -103,13 +104,16 @@ def test_qid_table_finds_fields_across_runs():
 
 
 def test_agg_merges_batches_like_one_group_by():
-    """Agg: sums, maxima and minima of many batches equal one group-by of all rows."""
+    """KeyAgg: sums, maxima and minima of many batches equal one group-by of all rows, keys in
+    first-seen order."""
     rng = np.random.default_rng(2)
     frames = [pd.DataFrame({"k": rng.integers(0, 50, 300).astype(str), "n": rng.integers(0, 9, 300),
                             "m": rng.random(300)}) for _ in range(40)]
-    agg = Agg(["k"], {"n": "sum", "m": "max"})
+    agg = KeyAgg(["k"], {"n": "sum", "m": "max"})
     for f in frames:
-        agg.add(f)
-    got = agg.result().set_index("k").sort_index()
-    want = pd.concat(frames).groupby("k").agg({"n": "sum", "m": "max"}).sort_index()
+        agg.add([f["k"].to_numpy(dtype=object)], n=f["n"].to_numpy(), m=f["m"].to_numpy())
+    result = agg.result()
+    want = pd.concat(frames).groupby("k", sort=False).agg({"n": "sum", "m": "max"})
+    assert result["k"].tolist() == want.index.tolist()
+    got = result.set_index("k")
     assert got["n"].tolist() == want["n"].tolist() and got["m"].tolist() == want["m"].tolist()

@@ -89,16 +89,26 @@ def message_units(rows: pd.DataFrame) -> Units:
 def count_units(keys: np.ndarray, units: Units) -> pd.Series:
     """Messages per key: distinct units, where a queue-id-only unit counts only when no unit of
     the same key names that queue id with a recipient (one message, not two). Keys without a
-    unit are absent."""
+    unit are absent. (Integer work: each distinct (key, kind, unit) is one int64, each hash coded
+    by a factorize, no pandas table nor MultiIndex per call.)"""
     codes, uniq = pd.factorize(np.asarray(keys), use_na_sentinel=True)
     ok = (units.kind != NONE) & (codes >= 0)
-    g = pd.DataFrame({"k": codes[ok], "kind": units.kind[ok], "u": units.h[ok], "q": units.q[ok]})
-    kind = g["kind"].to_numpy()
-    full = g.loc[kind == MESSAGE, ["k", "q"]].drop_duplicates()
-    only = g[kind == QUEUE]
-    if len(only) and len(full):
-        named = pd.MultiIndex.from_frame(only[["k", "q"]]).isin(pd.MultiIndex.from_frame(full))
-        only = only[~named]
-    keep = pd.concat([g[kind != QUEUE], only])[["k", "kind", "u"]].drop_duplicates()
-    n = np.bincount(keep["k"].to_numpy(dtype=np.int64), minlength=len(uniq))
+    k, kind = codes[ok].astype(np.int64), units.kind[ok].astype(np.int64)
+    keep = kind != QUEUE
+    only = ~keep
+    if only.any():
+        full = kind == MESSAGE
+        if full.any():  # a queue-id-only unit named, with a recipient, under the same key: not counted
+            both = only | full
+            q, _ = pd.factorize(units.q[ok][both])
+            pair = k[both] * np.int64(len(q) + 1) + q
+            named = np.isin(pair[only[both]], pair[full[both]])
+            keep[np.flatnonzero(only)[~named]] = True
+        else:
+            keep[:] = True
+    u, _ = pd.factorize(units.h[ok][keep])
+    kk = k[keep]
+    # (key, kind, unit) as one int64: kind 1..3 in two bits, units < rows
+    distinct = pd.unique((kk * 4 + kind[keep]) * np.int64(len(u) + 1) + u)
+    n = np.bincount(distinct // (4 * np.int64(len(u) + 1)), minlength=len(uniq))
     return pd.Series(n[n > 0], index=pd.Index(uniq)[n > 0])
