@@ -58,3 +58,30 @@ def test_calls_grow_and_answers_do_not_depend_on_them(day, monkeypatch):
     assert grown_calls[0] == 1 and max(grown_calls) >= 8 and 3 <= len(grown_calls) < len(each_calls) // 2
     assert sum(grown_calls) == len(each_calls)
     assert one.by_cause and one == each == grown
+
+
+def test_classify_grouped_limit_doubles(monkeypatch):
+    """The stream's classification calls (pipeline.classify_grouped): the first from
+    CLASSIFY_FIRST_ROWS rows, each next limit doubled up to CLASSIFY_ROWS; every batch once, in order."""
+    import pyarrow as pa
+
+    from analyzer import pipeline
+    from analyzer.parsers import LineCounts
+
+    calls: list[list[int]] = []
+
+    class Spy:
+        def classify_many(self, tables, keys=None):
+            calls.append([t.column("i")[0].as_py() for t in tables])
+            return [t.append_column("seen", pa.array([True] * t.num_rows)) for t in tables]
+
+    monkeypatch.setattr(pipeline, "CLASSIFY_FIRST_ROWS", 20)
+    monkeypatch.setattr(pipeline, "CLASSIFY_ROWS", 80)
+    batches = [pipeline.EventBatch(pa.table({"i": [i] * 10}), LineCounts(), "x") for i in range(30)]
+    out = list(pipeline.classify_grouped(iter(batches), Spy()))
+    assert [len(c) for c in calls] == [2, 4, 8, 8, 8]
+    assert [b.table.column("i")[0].as_py() for b in out] == list(range(30))
+    assert all(b.table.column("seen").to_pylist() == [True] * 10 for b in out)
+    calls.clear()
+    list(pipeline.classify_grouped(iter(batches[:5]), Spy(), rows=10))  # a caller's limit below the first
+    assert [len(c) for c in calls] == [1] * 5
