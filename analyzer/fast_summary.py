@@ -213,6 +213,10 @@ class FastSummaryFold(SummaryFold):
     #: fixed cost: 80k, ~20 blocks of a Postfix day, two or three calls a 1M day, saved ~0.13
     #: main-process CPU-s against 24k; what is held stays bounded by it, not by the input)
     GROUPS = 80_000
+    #: the first call's groups: each next call's limit doubles, up to :data:`GROUPS` (the early
+    #: calls, which meet most of the day's keys, run while the workers parse; what is left for
+    #: after the last block is a fraction of the input, not all of a day under GROUPS)
+    FIRST_GROUPS = 2_000
 
     def __init__(self, classifier: StreamClassifier) -> None:
         super().__init__()
@@ -244,7 +248,7 @@ class FastSummaryFold(SummaryFold):
         # its events; one summarised here (small inputs) was counted from its LineCounts: the same
         attribution = StreamClassifier(self.kb)
         held: list[tuple[pa.Table, pa.Table]] = []
-        size = 0
+        size, limit = 0, min(self.FIRST_GROUPS, self.GROUPS)
         warm = hasattr(self.classifier, "prepare")
         for b in stream:
             if warm and getattr(stream, "_pool", None) is not None:
@@ -258,9 +262,9 @@ class FastSummaryFold(SummaryFold):
                 continue
             held.append((table, reps, raw))
             size += reps.num_rows
-            if size >= self.GROUPS:
+            if size >= limit:
                 self._classified(held, attribution)
-                held, size = [], 0
+                held, size, limit = [], 0, min(2 * limit, self.GROUPS)
         self._classified(held, attribution)
         if self._lo is not None:  # datetimes, as SummaryFold's (no pandas)
             ts_type = SCHEMA.field("ts").type

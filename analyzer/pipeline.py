@@ -100,6 +100,11 @@ PARALLEL_MIN_BLOCKS = 2
 #: per call), so fewer, bigger calls cost less; the batches wait for it (on the 1M-line Postfix
 #: day 160k rows cost ~30 MiB more than 80k and save ~0.3 CPU-s; bench/bench_native.py).
 CLASSIFY_ROWS = 160_000
+#: ... the first call from this many (about one block), each next call's limit doubled up to
+#: CLASSIFY_ROWS: the first batches reach the consumer (report's fold, the Parquet writer) while
+#: the workers parse, instead of after six blocks and the classifier's warm-up; a 1M-line day
+#: costs one or two more calls
+CLASSIFY_FIRST_ROWS = 25_000
 #: Batches made ahead of the consumer, on a thread (with workers > 1; EventStream.ahead)
 AHEAD = 2
 #: From this many worker processes on, a classifier that carries state from batch to batch
@@ -531,17 +536,19 @@ def _finish_one(sp: Any) -> tuple[pa.Table, LineCounts, list[Any]]:
 
 def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int = 0) -> Iterator[EventBatch]:
     """Classify batches (those a worker did not classify already), in order. Consecutive batches
-    are classified together, up to ``rows`` rows (:data:`CLASSIFY_ROWS`), when the classifier
+    are classified together, up to ``rows`` rows (:data:`CLASSIFY_ROWS`; the first call from
+    :data:`CLASSIFY_FIRST_ROWS`, the limit doubling), when the classifier
     can (``classify_many``): its cost is mostly per call (each rule's pattern is compiled per
     call), not per row, and its answers do not depend on the grouping."""
-    limit = rows or CLASSIFY_ROWS
+    most = rows or CLASSIFY_ROWS
+    limit = min(CLASSIFY_FIRST_ROWS, most)  # doubled after each call, up to ``most``
     many = getattr(classifier, "classify_many", None)
     attribute = getattr(classifier, "attribute", None)
     held: list[EventBatch] = []
     size = 0
 
     def flush() -> Iterator[EventBatch]:
-        nonlocal size
+        nonlocal size, limit
         if not held:
             return
         keys = [b.keys for b in held]
@@ -555,7 +562,7 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
             b.table, b.keys = t, None
             yield b
         held.clear()
-        size = 0
+        size, limit = 0, min(2 * limit, most)
 
     for b in batches:
         if b.classified or b.answered:

@@ -1,0 +1,87 @@
+"""The summary's classification calls (FastSummaryFold: the first after FIRST_GROUPS groups, each
+next limit doubled up to GROUPS) answer alike however the blocks are grouped into calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzer import class_cache
+from analyzer.classify import default_rules
+from analyzer.classify_stream import StreamClassifier
+from analyzer.fast_summary import FastSummaryFold
+from analyzer.pipeline import EventStream
+from analyzer.sinks import SummaryFold
+from analyzer.sources import expand_inputs
+from analyzer.summary import summarise_fold
+from bench.generate_logs import generate
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Path:
+    """A Postfix day with a deferral storm: retry-waits attributed across blocks and calls."""
+    out = tmp_path_factory.mktemp("schedule") / "postfix.log"
+    generate("postfix", 4000, seed=11, out=str(out), start="2026-12-03T00:00:00", hours=20, host="mx1",
+             incidents=["deferral_buildup@2h+6h"])
+    assert out.stat().st_size > 20 * 8192  # many blocks of 8 KiB
+    return out
+
+
+def _summary(path: Path, monkeypatch, first: int, groups: int) -> tuple:
+    """The summary, and the blocks of each classification call."""
+    calls: list[int] = []
+    real = class_cache.Classifier.classify_many
+
+    def counted(self, tables, *a, **k):
+        calls.append(len(tables))
+        return real(self, tables, *a, **k)
+
+    with monkeypatch.context() as m:
+        m.setattr(FastSummaryFold, "FIRST_GROUPS", first)
+        m.setattr(FastSummaryFold, "GROUPS", groups)
+        m.setattr(class_cache.Classifier, "classify_many", counted)
+        fold = FastSummaryFold(StreamClassifier(default_rules()))
+        stream = EventStream(expand_inputs([str(path)]), tz="UTC", year=2026, workers=1, block_bytes=8192,
+                             classifier=fold.summariser, columns=(*SummaryFold.READS, *fold.summariser.reads))
+        fold.fold(stream)
+    return summarise_fold(fold, stream.counts, stream.files, stream.warnings), calls
+
+
+def test_calls_grow_and_answers_do_not_depend_on_them(day, monkeypatch):
+    one, one_calls = _summary(day, monkeypatch, 1 << 30, 1 << 30)
+    each, each_calls = _summary(day, monkeypatch, 1, 1)
+    grown, grown_calls = _summary(day, monkeypatch, 1, 1 << 30)
+    assert len(each_calls) > 20 and set(each_calls) == {1}  # one call a block ...
+    assert one_calls == [len(each_calls)]  # ... or one for all ...
+    # ... or calls of more and more blocks: the limit (groups) doubles
+    assert grown_calls[0] == 1 and max(grown_calls) >= 8 and 3 <= len(grown_calls) < len(each_calls) // 2
+    assert sum(grown_calls) == len(each_calls)
+    assert one.by_cause and one == each == grown
+
+
+def test_classify_grouped_limit_doubles(monkeypatch):
+    """The stream's classification calls (pipeline.classify_grouped): the first from
+    CLASSIFY_FIRST_ROWS rows, each next limit doubled up to CLASSIFY_ROWS; every batch once, in order."""
+    import pyarrow as pa
+
+    from analyzer import pipeline
+    from analyzer.parsers import LineCounts
+
+    calls: list[list[int]] = []
+
+    class Spy:
+        def classify_many(self, tables, keys=None):
+            calls.append([t.column("i")[0].as_py() for t in tables])
+            return [t.append_column("seen", pa.array([True] * t.num_rows)) for t in tables]
+
+    monkeypatch.setattr(pipeline, "CLASSIFY_FIRST_ROWS", 20)
+    monkeypatch.setattr(pipeline, "CLASSIFY_ROWS", 80)
+    batches = [pipeline.EventBatch(pa.table({"i": [i] * 10}), LineCounts(), "x") for i in range(30)]
+    out = list(pipeline.classify_grouped(iter(batches), Spy()))
+    assert [len(c) for c in calls] == [2, 4, 8, 8, 8]
+    assert [b.table.column("i")[0].as_py() for b in out] == list(range(30))
+    assert all(b.table.column("seen").to_pylist() == [True] * 10 for b in out)
+    calls.clear()
+    list(pipeline.classify_grouped(iter(batches[:5]), Spy(), rows=10))  # a caller's limit below the first
+    assert [len(c) for c in calls] == [1] * 5
