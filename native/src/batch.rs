@@ -90,7 +90,7 @@ pub fn two(b: &[u8]) -> u32 {
 
 /// `postfix[\w.-]*(?:/[\w.-]+)*`: the daemon (the last part), or None.
 pub fn postfix_daemon(program: &[u8]) -> Option<&[u8]> {
-    if !program.starts_with(b"postfix") || program.ends_with(b"/") {
+    if !program.get(..7).is_some_and(|p| crate::postfix::same(p, b"postfix")) || program.ends_with(b"/") {
         return None;
     }
     // one pass: the characters allowed, and no "//" (an empty part)

@@ -306,19 +306,24 @@ pub fn classes(f: &mut Folded) -> (Vec<u32>, Col) {
     let mut at: HashMap<u64, u32, KeyHash> = HashMap::with_capacity_and_hasher(f.ckeys.len() / 8, KeyHash::default());
     let mut cid = Vec::with_capacity(f.ckeys.len());
     let mut texts = Col::with_capacity(f.reps.len());
-    let (mut reps, mut ckeys) = (Vec::new(), Vec::new());
-    for ((line, row), ck) in std::mem::take(&mut f.reps).into_iter().zip(std::mem::take(&mut f.ckeys)) {
+    let mut firsts = Vec::new();
+    for (g, ((_, row), &ck)) in f.reps.iter().zip(&f.ckeys).enumerate() {
         texts.push(row.reply_text.as_deref());
-        let next = reps.len() as u32;
+        let next = firsts.len() as u32;
         let c = *at.entry(ck).or_insert(next);
         if c == next {
-            reps.push((line, row));
-            ckeys.push(ck);
+            firsts.push(g);
         }
         cid.push(c);
     }
-    f.reps = reps;
-    f.ckeys = ckeys;
+    // the classes' representatives kept in place (a row is large: moving each cost more)
+    let mut keep = vec![false; f.reps.len()];
+    for &g in &firsts {
+        keep[g] = true;
+    }
+    let mut it = keep.iter();
+    f.reps.retain(|_| *it.next().expect("a flag per group"));
+    f.ckeys = firsts.iter().map(|&g| f.ckeys[g]).collect();
     (cid, texts)
 }
 
