@@ -59,7 +59,7 @@ import pyarrow.compute as pc
 from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES
 from .class_cache import CLASS_KEY, Classifier, class_key, folded_key
 from .classify_stream import _BARE_READS, _READS, StreamClassifier
-from .schema import CLASS_SCHEMA
+from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
 
 __all__ = ["META", "BlockSummariser", "FastSummaryFold"]
@@ -135,15 +135,20 @@ class BlockSummariser:
         return _packed(table.select(ROW_COLUMNS), gid, table.select(CLASS_KEY).take(pa.array(first)))
 
 
-def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table) -> pa.Table:
+def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table,
+            classes: tuple[np.ndarray, pa.Array] | None = None) -> pa.Table:
     """A block's summary (see :class:`BlockSummariser`): ``rows`` (:data:`ROW_COLUMNS`, one a
-    row), each row's group ``gid`` and the groups' representatives ``reps`` (:data:`CLASS_KEY`)."""
+    row), each row's group ``gid`` and the groups' representatives ``reps`` (:data:`CLASS_KEY`).
+    ``classes``: the raw groups already merged by key (each raw group's class and reply text,
+    as :func:`_classes` gives them), ``reps`` then the classes'."""
     meta: dict[str, Any] = {"event": [], "code": [], "status": [], "ts": None}
     if rows.num_rows == 0:
         return pa.table({}).replace_schema_metadata({META: json.dumps(meta)})
     md: dict[bytes, Any] = {}
-    if CKEY in reps.column_names:  # raw groups of equal classification keys sent as one
-        reps, cid, texts = _classes(reps)
+    if classes is not None or CKEY in reps.column_names:  # raw groups of equal classification keys sent as one
+        cid, texts = classes if classes is not None else (None, None)
+        if cid is None:
+            reps, cid, texts = _classes(reps)
         md[RAW] = _ipc(pa.table({"cid": pa.array(cid, pa.uint32()), "reply_text": texts}))
         n = np.bincount(cid[gid], minlength=reps.num_rows)
     else:
@@ -197,6 +202,8 @@ RAW = b"maillens.raw"
 #: provider (uint64, native/src/classkey.rs; null: a group of Python-parsed rows, keyed in the
 #: main process by :func:`analyzer.class_cache.class_key`). A producer without it is keyed so too.
 CKEY = "ckey"
+#: the schema's fields of the :data:`CLASS_KEY` columns (as :func:`analyzer.schema.conform` gives them)
+CLASS_FIELDS = [SCHEMA.field(c) for c in CLASS_KEY]
 #: the columns of a summarised block's rows (with ``gid``): what attribution reads that is not
 #: a column of the classification key (nor the classification)
 ROW_COLUMNS = sorted(c for c in _OUT if c not in _CLASS and c not in CLASS_KEY)
@@ -240,7 +247,6 @@ class FastSummaryFold(SummaryFold):
             stream.classifier = self.general
             return super().fold(stream)
         from . import native
-        from .schema import SCHEMA
 
         if stream.producer is None and native.fold_postfix() is not None:
             stream.producer = fold_batch  # the fast path's Postfix rows grouped in Rust
@@ -373,7 +379,7 @@ def fold_batch(lines: Any, first_line: int, ctx: Any) -> tuple[pa.Table, Any]:
     from .parsers import Split, _split, arrow_lines, finish_batch
 
     arr, n_nul = arrow_lines(lines)
-    folded = None if ctx.panic else _fold_split(arr, ctx.headers)
+    folded = None if ctx.panic else _fold_split(arr, ctx.headers, classes=True)
     if folded is None:  # Exim's own format: its readers' lines grouped in Rust too (fast_summary_exim)
         from .fast_summary_exim import fold_exim_batch
 
@@ -416,31 +422,37 @@ def _foreign(native: list[tuple[str, int, int]], python: Counter, headers: pa.Ta
     return Counter({k: total[k] for k in sorted(total, key=lambda k: first.get(k, (2, 0)))})
 
 
-def _fold_split(arr: pa.Array, state: Any) -> tuple[pa.Table, pa.Array, dict[str, Any]] | None:
+def _fold_split(arr: pa.Array, state: Any, classes: bool = False) -> tuple[pa.Table, pa.Array, dict[str, Any]] | None:
     """:func:`analyzer.parsers._fast_split` with the fast rows folded: the headers as it reads
     them, and of the rows read whole their line (``row``), stamp, group, queue id and recipient
     and the groups' representatives (``reps``, :data:`CLASS_KEY` columns). None where the batch
-    is read as before (no native fold, a stamp the Python clock reads otherwise, not syslog)."""
+    is read as before (no native fold, a stamp the Python clock reads otherwise, not syslog).
+    ``classes`` (with the native masker): the groups merged by classification key in Rust
+    (native/src/fold.rs ``classes``, as :func:`_classes` merges them): ``reps`` holds the classes'
+    and ``classes`` (each group's class, the groups' reply texts); without, ``classes`` is None."""
     from . import native
     from .parsers import classic_headers, syslog_first
-    from .schema import conform
-
     fold = native.fold_postfix()
     if fold is None or not syslog_first(state):
         return None
     offsets, data = native.string_buffers(arr)
-    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt, ckeys), foreign = fold(
-        native.fast_postfix(), offsets, data, native.threads(), native.masker(), native.foreign())
+    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt, ckeys), foreign, merged = fold(
+        native.fast_postfix(), offsets, data, native.threads(), native.masker(), native.foreign(), classes)
     got = classic_headers(arr, state, head, h_rows, h_cols)
     if got is None:
         return None
     headers, no_header, ts, hdr_kind = got
     n = len(f_rows) // 8
-    reps = conform(pa.table(native.rows_columns(len(g_rows) // 8, g_cols))).select(CLASS_KEY)
+    cols = native.rows_columns(len(g_rows) // 8, g_cols)
+    reps = pa.Table.from_arrays([cols[c].cast(f.type) for c, f in zip(CLASS_KEY, CLASS_FIELDS, strict=True)],
+                                schema=pa.schema(CLASS_FIELDS))  # conform(...).select(CLASS_KEY), 12 columns of 36
+    if merged is not None:
+        cid, texts = merged
+        merged = (np.frombuffer(cid, np.uint32).astype(np.int64), native.string_column(len(cid) // 4, texts))
     fast = {"row": np.frombuffer(f_rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
             "ts": pc.filter(ts, pa.array(hdr_kind == 2)), "queue_id": native.string_column(n, qid),
             "recipient": native.string_column(n, rcpt), "reps": with_ckeys(reps, ckeys), "foreign": foreign,
-            "n_slow": len(h_rows) // 8}
+            "n_slow": len(h_rows) // 8, "classes": merged}
     return headers, no_header, fast
 
 
@@ -463,6 +475,8 @@ def _merged(table: pa.Table, fast: dict[str, Any], source: str, first_line: int)
     else:
         gid_s, reps_s, line_s = np.zeros(0, np.int64), fast["reps"].slice(0, 0), np.zeros(0, np.int64)
     reps_f = fast["reps"]
+    merged = fast.get("classes")
+    n_f = reps_f.num_rows if merged is None else len(merged[0])  # the fast raw groups
     if CKEY in reps_f.column_names and CKEY not in reps_s.column_names:  # the Python-parsed groups have none (computed in the main process)
         reps_s = reps_s.append_column(CKEY, pa.nulls(reps_s.num_rows, pa.uint64()))
     line_no = np.concatenate([line_s, fast["row"] + first_line]) if len(line_s) else fast["row"] + first_line
@@ -476,6 +490,15 @@ def _merged(table: pa.Table, fast: dict[str, Any], source: str, first_line: int)
         f = fast[c] if fast[c].type == t else fast[c].cast(t)
         cols[c] = pa.chunked_array([table.column(c).combine_chunks(), f], t).combine_chunks() if table.num_rows else f
     rows = pa.table({c: cols[c] for c in ROW_COLUMNS})
-    gid = np.concatenate([gid_s + reps_f.num_rows, fast["gid"]]) if len(gid_s) else fast["gid"]
+    gid = np.concatenate([gid_s + n_f, fast["gid"]]) if len(gid_s) else fast["gid"]
     reps = pa.concat_tables([reps_f, reps_s.cast(reps_f.schema)]) if reps_s.num_rows else reps_f
-    return _packed(rows, gid, reps)
+    if merged is None:
+        return _packed(rows, gid, reps)
+    # the Python-parsed groups have no key: a class each, after the fold's (as _classes numbers them)
+    cid, texts = merged
+    t = reps.schema.field("reply_text").type
+    texts = texts.cast(t)
+    if reps_s.num_rows:
+        cid = np.concatenate([cid, reps_f.num_rows + np.arange(reps_s.num_rows)])
+        texts = pa.concat_arrays([texts, reps_s.column("reply_text").combine_chunks().cast(t)])
+    return _packed(rows, gid, reps, (cid, texts))

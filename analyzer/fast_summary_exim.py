@@ -51,7 +51,7 @@ def fold_exim_batch(arr: pa.Array, lines: Any, n_nul: int, first_line: int, ctx:
     fold = fold_exim()
     if ctx.panic or state.forced not in (None, "exim") or fold is None or len(arr) == 0:
         return None
-    got = _folded(fold, arr, state.clock.tz)
+    got = _folded(fold, arr, state.clock.tz, classes=True)
     if got is None:  # as _split without the readers' rows
         headers, no_header = split_headers(arr, state)
         fast = None
@@ -69,24 +69,31 @@ def fold_exim_batch(arr: pa.Array, lines: Any, n_nul: int, first_line: int, ctx:
     return _merged(table, fast, ctx.name, first_line), counts
 
 
-def _folded(fold: Any, arr: pa.Array, tz: str) -> dict[str, Any] | None:
+def _folded(fold: Any, arr: pa.Array, tz: str, classes: bool = False) -> dict[str, Any] | None:
     """The Rust fold of a block: of the lines read whole their position (``row``), group, stamp,
     queue id and recipient, and the groups' representatives (``reps``: :data:`CLASS_KEY`
     columns, and their classification keys as the Postfix fold's, ``fast_summary.with_ckeys``);
-    None when it read no line."""
+    None when it read no line. ``classes``: the groups merged by key in Rust, as
+    ``fast_summary._fold_split(..., classes=True)`` gives them (``reps`` the classes', ``classes``
+    each group's class and the groups' reply texts)."""
     from . import native
-    from .class_cache import CLASS_KEY
-    from .fast_summary import with_ckeys
+    from .fast_summary import CLASS_FIELDS, with_ckeys
     from .parsers.exim_fast import local_stamps, reader, reader_columns
-    from .schema import conform
 
     offsets, data = native.string_buffers(arr)
-    rows, gid, ts, local, qid, rcpt, groups, ckeys = fold(reader(), offsets, data, native.threads(), native.masker())
+    rows, gid, ts, local, qid, rcpt, groups, ckeys, merged = fold(reader(), offsets, data, native.threads(), native.masker(),
+                                                                  classes)
     n = len(rows) // 8
     if n == 0:
         return None
+    if merged is not None:
+        cid, texts = merged
+        merged = (np.frombuffer(cid, np.uint32).astype(np.int64), native.string_column(len(cid) // 4, texts))
+    cols = reader_columns(groups[0], groups[3], skip=("ts",))
+    reps = pa.Table.from_arrays([cols[f.name].cast(f.type) if f.name in cols else pa.nulls(groups[0], f.type)
+                                 for f in CLASS_FIELDS], schema=pa.schema(CLASS_FIELDS))  # conform(...).select(CLASS_KEY)
     return {"row": np.frombuffer(rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
             "ts": local_stamps(pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(ts)]), local, tz),
             "queue_id": native.string_column(n, qid), "recipient": native.string_column(n, rcpt),
-            "reps": with_ckeys(conform(pa.table(reader_columns(groups[0], groups[3], skip=("ts",)))).select(CLASS_KEY), ckeys)}
+            "reps": with_ckeys(reps, ckeys), "classes": merged}
 

@@ -13,6 +13,7 @@ import gzip
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -211,7 +212,7 @@ def test_rust_fold_runs_and_equals_the_python_parse(days, monkeypatch):
         pytest.skip("no native fold in this build")
     folded = []
     split = fast_summary._fold_split
-    monkeypatch.setattr(fast_summary, "_fold_split", lambda arr, state: folded.append(1) or split(arr, state))
+    monkeypatch.setattr(fast_summary, "_fold_split", lambda arr, state, **kw: folded.append(1) or split(arr, state, **kw))
     on, general = _summaries([days["postfix"]], workers=1, block_bytes=8192, year=None)
     assert len(folded) > 3
     monkeypatch.setattr(native, "fold_postfix", lambda: None)
@@ -261,3 +262,43 @@ def test_other_programs_counted_in_the_fold_in_python_order(tmp_path, monkeypatc
         assert fast == general
         assert [p for p, _ in fast.foreign_programs][:3] and fast.foreign > 0
     assert any(seen)
+
+
+def test_classes_merged_in_rust_as_in_python(days, tmp_path, monkeypatch):
+    """fold_batch's blocks with the raw groups merged by key in Rust (fold.rs ``classes``) are the
+    blocks merged in Python (``_classes`` over the raw groups): the same rows, classes, raw
+    groups and counts, byte for byte, with Python-parsed lines (another program's, a message
+    the readers leave) among the folded ones."""
+    from analyzer import native
+    from analyzer.parsers import FileContext, HeaderState
+    from analyzer.parsers.syslog import Clock
+    from analyzer.sources import iter_batches
+
+    if native.fold_postfix() is None or native.masker() is None:
+        pytest.skip("no native fold in this build")
+    lines = days["postfix"].read_text().splitlines()
+    lines[5:5] = [lines[4][:16] + "mx1 postfix/smtpd[7]: warning: odd thing 1", lines[4][:16] + "mx1 cron[2]: job"]
+    p = tmp_path / "mail.log"
+    p.write_text("\n".join(lines) + "\n")
+    split = fast_summary._fold_split
+    got = {}
+    for classes in (True, False):
+        monkeypatch.setattr(fast_summary, "_fold_split", lambda arr, state, classes=False, _c=classes: split(arr, state, _c))
+        ctx = FileContext(p.name, HeaderState(Clock(tz="UTC", year=2026)))
+        inp = expand_inputs([str(p)])[0]
+        got[classes] = [fast_summary.fold_batch(b.lines, b.first_line, ctx)[0] for b in iter_batches(inp, print)]
+    assert len(got[True]) >= 1 and got[True][0].num_rows > 1000
+    same_blocks(got[True], got[False])
+
+
+def same_blocks(merged: list[pa.Table], raw: list[pa.Table]) -> None:
+    """Summarised blocks equal: rows, counts, and the classes and raw groups as tables."""
+    assert len(merged) == len(raw)
+    for a, b in zip(merged, raw, strict=True):
+        assert a.equals(b)
+        ma, mb = a.schema.metadata, b.schema.metadata
+        assert ma.keys() == mb.keys() and fast_summary.RAW in ma
+        assert ma[fast_summary.META] == mb[fast_summary.META]
+        for k in (fast_summary.REPS, fast_summary.RAW):  # the same tables (their buffers may differ)
+            ta, tb = (pa.ipc.open_stream(m[k]).read_all() for m in (ma, mb))
+            assert ta.schema == tb.schema and ta.equals(tb) and ta.num_rows > 0

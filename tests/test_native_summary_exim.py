@@ -55,8 +55,8 @@ def ran(monkeypatch) -> list[int]:
     got: list[int] = []
     folded = fast_summary_exim._folded
 
-    def spy(fold, arr, tz):
-        out = folded(fold, arr, tz)
+    def spy(fold, arr, tz, classes=False):
+        out = folded(fold, arr, tz, classes)
         got.append(0 if out is None else len(out["row"]))
         return out
 
@@ -263,3 +263,26 @@ def test_hypothesis_lines(tmp_path, monkeypatch, lines, cut):
     p = tmp_path / "mainlog"
     p.write_text("\n".join(lines) + "\n")
     _same([p], monkeypatch, workers=1, batch_lines=cut)
+
+
+def test_classes_merged_in_rust_as_in_python(day, monkeypatch):
+    """The Exim blocks with the raw groups merged by key in Rust (fold_exim.rs ``classes``) are
+    the blocks merged in Python (``fast_summary._classes``): the same rows, classes, raw groups
+    and counts."""
+    from analyzer import native
+    from analyzer.parsers import FileContext, HeaderState
+    from analyzer.parsers.syslog import Clock
+    from analyzer.sources import iter_batches
+    from tests.test_native_summary import same_blocks
+
+    if native.masker() is None:
+        pytest.skip("no native masker in this build")
+    folded = fast_summary_exim._folded
+    got = {}
+    for classes in (True, False):
+        monkeypatch.setattr(fast_summary_exim, "_folded", lambda f, a, tz, classes=False, _c=classes: folded(f, a, tz, _c))
+        ctx = FileContext(day.name, HeaderState(Clock(tz="UTC", year=2026)))
+        inp = expand_inputs([str(day)])[0]
+        got[classes] = [fast_summary.fold_batch(b.lines, b.first_line, ctx)[0] for b in iter_batches(inp, print)]
+    assert got[True] and got[True][0].num_rows > 1000
+    same_blocks(got[True], got[False])

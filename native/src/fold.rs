@@ -68,7 +68,7 @@ impl Col {
         Col { offsets: Vec::with_capacity(n + 1), data: Vec::new(), valid: Vec::with_capacity(n / 8 + 1), nulls: 0 }
     }
 
-    fn push(&mut self, v: Option<&[u8]>) {
+    pub fn push(&mut self, v: Option<&[u8]>) {
         let n = self.offsets.len().saturating_sub(1);
         if self.offsets.is_empty() {
             self.offsets.push(0);
@@ -253,6 +253,10 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
 
 /// Join folds of consecutive line ranges: groups renumbered in order of their first line.
 pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
+    if parts.len() == 1 {
+        // one range (a worker process reads with one thread): nothing to renumber
+        return parts.into_iter().next().expect("one part");
+    }
     let mut it = parts.into_iter();
     let mut out = it.next().expect("one part at least");
     let mut groups: Groups = out.keys.iter().cloned().zip(0..).collect();
@@ -292,6 +296,35 @@ pub fn fold_parallel<'a>(fast: &'a Fast, lines: Strings<'a>, months: &[Vec<u8>],
     let n = lines.len();
     let parts = over_ranges(n, threads, |lo, hi| fold(fast, lines, lo, hi, months, masker, foreign))?;
     Ok(join(parts))
+}
+
+/// Merge the groups by classification key (`ckeys`), as `analyzer.fast_summary._classes` merges
+/// them: the classes numbered by their first group, each represented by it. `f.reps` and
+/// `f.ckeys` then hold the classes'; returned: each group's class and the groups' reply texts
+/// (attribution reads a row's own text). `f.keys` and `f.gid` stay the groups'.
+pub fn classes(f: &mut Folded) -> (Vec<u32>, Col) {
+    let mut at: HashMap<u64, u32, KeyHash> = HashMap::with_capacity_and_hasher(f.ckeys.len() / 8, KeyHash::default());
+    let mut cid = Vec::with_capacity(f.ckeys.len());
+    let mut texts = Col::with_capacity(f.reps.len());
+    let mut firsts = Vec::new();
+    for (g, ((_, row), &ck)) in f.reps.iter().zip(&f.ckeys).enumerate() {
+        texts.push(row.reply_text.as_deref());
+        let next = firsts.len() as u32;
+        let c = *at.entry(ck).or_insert(next);
+        if c == next {
+            firsts.push(g);
+        }
+        cid.push(c);
+    }
+    // the classes' representatives kept in place (a row is large: moving each cost more)
+    let mut keep = vec![false; f.reps.len()];
+    for &g in &firsts {
+        keep[g] = true;
+    }
+    let mut it = keep.iter();
+    f.reps.retain(|_| *it.next().expect("a flag per group"));
+    f.ckeys = firsts.iter().map(|&g| f.ckeys[g]).collect();
+    (cid, texts)
 }
 
 /// The representatives as event-row columns (their row: the line of the group's first row).
@@ -380,6 +413,20 @@ mod tests {
         assert_eq!(b.rows.rows, one.rows);
         assert_eq!(b.headers.rows, one.headers.rows);
         assert_eq!(b.stamps.secs, one.stamps.secs);
+    }
+
+    #[test]
+    fn classes_merge_groups_by_key_in_order_of_first_group() {
+        let row = |t: &'static [u8]| Row { reply_text: Some(Cow::Borrowed(t)), ..Row::default() };
+        let fast = fast();
+        let mut f = fold(&fast, Strings { offsets: &[0], data: b"" }, 0, 0, &[], None, None).unwrap();
+        f.reps = vec![(1, row(b"a")), (2, row(b"b")), (3, row(b"c")), (5, row(b"d"))];
+        f.ckeys = vec![7, 3, 7, 9];
+        let (cid, texts) = classes(&mut f);
+        assert_eq!(cid, vec![0, 1, 0, 2]);
+        assert_eq!(f.reps.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![1, 2, 5]);
+        assert_eq!(f.ckeys, vec![7, 3, 9]);
+        assert_eq!((texts.data.as_slice(), texts.len()), (&b"abcd"[..], 4));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use crate::classkey::{encode, Fields, Masker};
 use crate::exim::{each_row, over_threads, Columns, Row, Spec};
 use crate::exim_cols::StrCol;
+use crate::fold::Col;
 use crate::hash::hash_bytes;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -163,11 +164,35 @@ pub fn fold_threads<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], threads
 
 /// The representatives as event-table columns (as `exim::read` gives rows).
 pub fn reps(f: &Folded) -> Columns {
+    columns(f.groups.reps.iter())
+}
+
+/// Representatives as event-table columns.
+pub fn columns<'f, 'a: 'f>(reps: impl Iterator<Item = &'f Rep<'a>>) -> Columns {
     let mut cols = Columns::new();
-    for r in &f.groups.reps {
+    for r in reps {
         cols.push(r.line as usize, r.ts, r.local, r.pid, &r.row);
     }
     cols
+}
+
+/// The groups merged by classification key, as `fold::classes` merges the Postfix fold's: the
+/// classes' representatives (each its key's first group), each group's class, and the groups'
+/// reply texts.
+pub fn classes<'f, 'a>(f: &'f Folded<'a>) -> (Vec<&'f Rep<'a>>, Vec<u32>, Col) {
+    let reps = &f.groups.reps;
+    let mut at: HashMap<u64, u32> = HashMap::with_capacity(reps.len() / 8);
+    let (mut firsts, mut cid, mut texts) = (Vec::new(), Vec::with_capacity(reps.len()), Col::default());
+    for r in reps {
+        texts.push(r.row.reply_text.as_deref());
+        let next = firsts.len() as u32;
+        let c = *at.entry(r.ckey).or_insert(next);
+        if c == next {
+            firsts.push(r);
+        }
+        cid.push(c);
+    }
+    (firsts, cid, texts)
 }
 
 #[cfg(test)]

@@ -16,10 +16,11 @@ type FoldOut<'py> = (
     RowsOut<'py>,
     (Buf<'py>, Buf<'py>, RowsOut<'py>, ColOut<'py>, ColOut<'py>, Buf<'py>),
     Vec<(String, u64, u32)>,
+    Option<(Buf<'py>, ColOut<'py>)>,
 );
 
 /// A string column's buffers handed over without a copy (`owned.rs`).
-fn col(py: Python<'_>, c: Col) -> ColOut<'_> {
+pub(crate) fn col(py: Python<'_>, c: Col) -> ColOut<'_> {
     let off: Vec<u8> = if c.offsets.is_empty() { vec![0; 4] } else { le(&c.offsets, i32::to_le_bytes) };
     (owned(py, off), owned(py, c.data), owned(py, c.valid), c.nulls)
 }
@@ -35,22 +36,29 @@ pub(crate) fn le<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> 
 /// queue_id and recipient as (offsets, data, validity, nulls) of a string column, one cell per
 /// row; ckeys: the groups' classification keys without the relay host (uint64, `classkey.rs`),
 /// empty bytes without a `masker`.
+///
+/// `classes` (with a `masker`): the groups come merged by classification key (`fold::classes`:
+/// the representatives and ckeys of the classes, each the first group of its key), and the
+/// fifth item is (each group's class, uint32; the groups' reply texts, a string column); else None.
 #[pyfunction]
-#[pyo3(signature = (fast, offsets, data, threads=1, masker=None, foreign=None))]
+#[pyo3(signature = (fast, offsets, data, threads=1, masker=None, foreign=None, classes=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn fold_postfix<'py>(py: Python<'py>, fast: PyRef<'py, PyFast>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize,
-                         masker: Option<PyRef<'py, PyMasker>>, foreign: Option<PyRef<'py, PyForeign>>) -> PyResult<FoldOut<'py>> {
+                         masker: Option<PyRef<'py, PyMasker>>, foreign: Option<PyRef<'py, PyForeign>>,
+                         classes: bool) -> PyResult<FoldOut<'py>> {
     let (fp, months) = (&fast.fast, &fast.months);
     let m = masker.as_ref().map(|m| &m.0);
     let fo = foreign.as_ref().map(|f| &f.0);
+    let classes = classes && m.is_some();
     let off = arrow::offsets(&offsets);
     let got = py.detach(|| {
         let lines = Strings { offsets: &off, data: &data };
-        let f = fold_parallel(fp, lines, months, threads, m, fo)?;
+        let mut f = fold_parallel(fp, lines, months, threads, m, fo)?;
+        let merged = classes.then(|| crate::fold::classes(&mut f));
         let groups = reps(&f)?;
-        Ok::<_, String>((f, groups))
+        Ok::<_, String>((f, groups, merged))
     });
-    let (f, groups) = got.map_err(pyo3::exceptions::PyValueError::new_err)?;
+    let (f, groups, merged) = got.map_err(pyo3::exceptions::PyValueError::new_err)?;
     let st = f.stamps;
     let head = (owned(py, f.kind), owned(py, st.months), owned(py, st.days), owned(py, le(&st.secs, u32::to_le_bytes)), st.unusual, st.trailing_space);
     let ckeys = if m.is_some() { le(&f.ckeys, u64::to_le_bytes) } else { Vec::new() };
@@ -58,7 +66,8 @@ pub fn fold_postfix<'py>(py: Python<'py>, fast: PyRef<'py, PyFast>, offsets: PyB
                 col(py, f.queue_id), col(py, f.recipient), owned(py, ckeys));
     let headers = buffers(py, f.headers);
     let counts = f.foreign.counts.iter().map(|(k, n, line)| (String::from_utf8_lossy(k).into_owned(), *n, *line)).collect();
-    Ok((head, headers, rows, counts))
+    let merged = merged.map(|(cid, texts)| (owned(py, le(&cid, u32::to_le_bytes)), col(py, texts)));
+    Ok((head, headers, rows, counts, merged))
 }
 
 /// `analyzer._native.Foreign(postfix_program, exim_program, exim_wrapped)`: what a line of
