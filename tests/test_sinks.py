@@ -200,3 +200,20 @@ def test_pandas_metadata_without_pandas_is_what_pandas_writes():
         want = pa.Schema.from_pandas(to_pandas(schema.empty_table()), preserve_index=False).metadata
         assert sinks._metadata_without_pandas(schema) == want
     assert sinks._metadata_without_pandas(pa.schema([("d", pa.dictionary(pa.int8(), pa.string()))])) is None
+
+
+def test_pandas_version_is_importlib_metadata_s(tmp_path, monkeypatch):
+    """The pandas version the Parquet metadata names, read from the dist-info without
+    importlib.metadata, is the one importlib.metadata gives; a layout it does not read plainly
+    (here a second pandas-like entry on the path) falls back to importlib.metadata."""
+    from importlib.metadata import version
+
+    assert sinks._pandas_version() == version("pandas")
+    odd = tmp_path / "pandas-0.0.1.dist-info"
+    odd.mkdir()
+    (odd / "METADATA").write_text("Metadata-Version: 2.1\nName: pandas\nVersion: 0.0.1\n\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert sinks._pandas_version() == version("pandas") == "0.0.1"  # the first on the path
+    (tmp_path / "pandas_stubs-1.0.dist-info").mkdir()
+    monkeypatch.setattr("importlib.metadata.version", lambda name: "fallback")
+    assert sinks._pandas_version() == "fallback"
