@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+import analyzer.schema as schema_mod
 from analyzer import sinks
 from analyzer.output import OutputError, neutralise_csv_table, utc_stamps_text
 from analyzer.pipeline import Classifier
@@ -198,8 +199,8 @@ def test_pandas_metadata_without_pandas_is_what_pandas_writes():
 
     for schema in (SCHEMA, pa.unify_schemas([SCHEMA, CLASS_SCHEMA])):
         want = pa.Schema.from_pandas(to_pandas(schema.empty_table()), preserve_index=False).metadata
-        assert sinks._metadata_without_pandas(schema) == want
-    assert sinks._metadata_without_pandas(pa.schema([("d", pa.dictionary(pa.int8(), pa.string()))])) is None
+        assert schema_mod._metadata_without_pandas(schema) == want
+    assert schema_mod._metadata_without_pandas(pa.schema([("d", pa.dictionary(pa.int8(), pa.string()))])) is None
 
 
 def test_pandas_version_is_importlib_metadata_s(tmp_path, monkeypatch):
@@ -208,12 +209,12 @@ def test_pandas_version_is_importlib_metadata_s(tmp_path, monkeypatch):
     (here a second pandas-like entry on the path) falls back to importlib.metadata."""
     from importlib.metadata import version
 
-    assert sinks._pandas_version() == version("pandas")
+    assert schema_mod._pandas_version() == version("pandas")
     odd = tmp_path / "pandas-0.0.1.dist-info"
     odd.mkdir()
     (odd / "METADATA").write_text("Metadata-Version: 2.1\nName: pandas\nVersion: 0.0.1\n\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert sinks._pandas_version() == version("pandas") == "0.0.1"  # the first on the path
+    assert schema_mod._pandas_version() == version("pandas") == "0.0.1"  # the first on the path
     (tmp_path / "pandas_stubs-1.0.dist-info").mkdir()
     monkeypatch.setattr("importlib.metadata.version", lambda name: "fallback")
-    assert sinks._pandas_version() == "fallback"
+    assert schema_mod._pandas_version() == "fallback"
