@@ -212,6 +212,25 @@ ROW_GROUP_ROWS = 100_000
 #: which the writer thread would wait for (up to 5 ms a time) while the main thread works.
 WRITE_BUFFER = 4 << 20
 _STOP = object()
+_RELEASE: queue.SimpleQueue | None = None
+
+
+def release(*objects: Any) -> None:
+    """Drop ``objects`` on a thread of their own (``maillens-free``) rather than here: a batch's
+    last reference, when it goes, unmaps the worker's spool file its buffers point into
+    (:class:`analyzer.parallel.Recycler`) and frees what Arrow made of it, system calls that
+    otherwise fall on the writer thread between two row groups (it is the consumer the batches
+    wait for). The objects are gone as soon as that thread runs."""
+    global _RELEASE
+    if _RELEASE is None:
+        _RELEASE = queue.SimpleQueue()
+        threading.Thread(target=_drop, args=(_RELEASE,), name="maillens-free", daemon=True).start()
+    _RELEASE.put(objects)
+
+
+def _drop(q: queue.SimpleQueue) -> None:
+    while True:
+        q.get()
 
 
 def parquet_options(schema: pa.Schema, first: pa.Table | None = None) -> dict[str, Any]:
@@ -325,6 +344,8 @@ class EventWriter:
                 self._encode(table)
             except BaseException as exc:  # handed to the caller's thread
                 self._failure = exc
+            release(table)
+            table = None
 
     def _encode(self, table: pa.Table) -> None:
         try:
@@ -351,8 +372,9 @@ class EventWriter:
         """The batches gathered, as one Parquet row group (their chunks as they are: no copy)."""
         if self._group:
             group = pa.concat_tables(self._group) if len(self._group) > 1 else self._group[0]
-            self._group, self._group_rows = [], 0
+            batches, self._group, self._group_rows = self._group, [], 0
             self._writer.write_table(group, row_group_size=group.num_rows)
+            release(group, batches)
 
     def _open(self, schema: pa.Schema, first: pa.Table | None = None) -> None:
         if self._writer is not None:

@@ -218,3 +218,23 @@ def test_pandas_version_is_importlib_metadata_s(tmp_path, monkeypatch):
     (tmp_path / "pandas_stubs-1.0.dist-info").mkdir()
     monkeypatch.setattr("importlib.metadata.version", lambda name: "fallback")
     assert schema_mod._pandas_version() == "fallback"
+
+
+def test_release_drops_what_it_is_given():
+    """What the writer hands to ``release`` is dropped soon (on the ``maillens-free`` thread,
+    unless this thread's own reference happened to be the last)."""
+    import weakref
+
+    done = threading.Event()
+
+    class Held:
+        def __del__(self) -> None:
+            done.set()
+
+    held = Held()
+    gone = weakref.ref(held)
+    sinks.release(held, [1, 2])
+    del held
+    assert done.wait(10)
+    assert gone() is None
+    assert any(t.name == "maillens-free" and t.daemon for t in threading.enumerate())
