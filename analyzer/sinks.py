@@ -220,12 +220,18 @@ def release(*objects: Any) -> None:
     last reference, when it goes, unmaps the worker's spool file its buffers point into
     (:class:`analyzer.parallel.Recycler`) and frees what Arrow made of it, system calls that
     otherwise fall on the writer thread between two row groups (it is the consumer the batches
-    wait for). The objects are gone as soon as that thread runs."""
+    wait for). The objects are gone as soon as that thread runs; should it fall behind (more
+    than :data:`RELEASE_BEHIND` waiting), they are dropped here: memory stays bounded."""
     global _RELEASE
     if _RELEASE is None:
         _RELEASE = queue.SimpleQueue()
         threading.Thread(target=_drop, args=(_RELEASE,), name="maillens-free", daemon=True).start()
-    _RELEASE.put(objects)
+    if _RELEASE.qsize() < RELEASE_BEHIND:
+        _RELEASE.put(objects)
+
+
+#: Hand-overs waiting for the ``maillens-free`` thread beyond which :func:`release` drops in place.
+RELEASE_BEHIND = 4
 
 
 def _drop(q: queue.SimpleQueue) -> None:

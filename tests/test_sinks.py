@@ -238,3 +238,23 @@ def test_release_drops_what_it_is_given():
     assert done.wait(10)
     assert gone() is None
     assert any(t.name == "maillens-free" and t.daemon for t in threading.enumerate())
+
+
+def test_release_drops_in_place_when_the_thread_is_behind(monkeypatch):
+    """With the release thread behind (its queue full), what is handed over is not held."""
+    import queue as queue_mod
+    import weakref
+
+    full = queue_mod.SimpleQueue()
+    for _ in range(sinks.RELEASE_BEHIND):
+        full.put(())
+    monkeypatch.setattr(sinks, "_RELEASE", full)
+
+    class Held:
+        pass
+
+    held = Held()
+    gone = weakref.ref(held)
+    sinks.release(held)
+    del held
+    assert gone() is None and full.qsize() == sinks.RELEASE_BEHIND
