@@ -212,31 +212,38 @@ ROW_GROUP_ROWS = 100_000
 #: which the writer thread would wait for (up to 5 ms a time) while the main thread works.
 WRITE_BUFFER = 4 << 20
 _STOP = object()
-_RELEASE: queue.SimpleQueue | None = None
-
-
-def release(*objects: Any) -> None:
-    """Drop ``objects`` on a thread of their own (``maillens-free``) rather than here: a batch's
-    last reference, when it goes, unmaps the worker's spool file its buffers point into
-    (:class:`analyzer.parallel.Recycler`) and frees what Arrow made of it, system calls that
-    otherwise fall on the writer thread between two row groups (it is the consumer the batches
-    wait for). The objects are gone as soon as that thread runs; should it fall behind (more
-    than :data:`RELEASE_BEHIND` waiting), they are dropped here: memory stays bounded."""
-    global _RELEASE
-    if _RELEASE is None:
-        _RELEASE = queue.SimpleQueue()
-        threading.Thread(target=_drop, args=(_RELEASE,), name="maillens-free", daemon=True).start()
-    if _RELEASE.qsize() < RELEASE_BEHIND:
-        _RELEASE.put(objects)
-
-
-#: Hand-overs waiting for the ``maillens-free`` thread beyond which :func:`release` drops in place.
+#: Hand-overs waiting for the ``maillens-free`` thread beyond which :meth:`_Freer.release` drops in place.
 RELEASE_BEHIND = 4
 
 
-def _drop(q: queue.SimpleQueue) -> None:
-    while True:
-        q.get()
+class _Freer:
+    """Drops what the writer thread hands it on a thread of its own (``maillens-free``): a
+    batch's last reference, when it goes, unmaps the worker's spool file its buffers point into
+    (:class:`analyzer.parallel.Recycler`) and frees what Arrow made of it, system calls that
+    otherwise fall on the writer thread between two row groups (the consumer the batches wait
+    for). Should the thread fall behind (more than :data:`RELEASE_BEHIND` waiting), or once it
+    is closed, objects are dropped in place: memory stays bounded. :meth:`close` (the writer's
+    end) waits for it: no thread is left to drop Arrow objects while the interpreter exits
+    (a thread stopped inside a C++ destructor then aborts the process)."""
+
+    def __init__(self) -> None:
+        self.q: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread: threading.Thread | None = threading.Thread(target=self._run, name="maillens-free", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while self.q.get() is not _STOP:
+            pass  # (what it got is dropped here)
+
+    def release(self, *objects: Any) -> None:
+        if self.thread is not None and self.q.qsize() < RELEASE_BEHIND:
+            self.q.put(objects)
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.q.put(_STOP)
+            self.thread.join()
+            self.thread = None
 
 
 def parquet_options(schema: pa.Schema, first: pa.Table | None = None) -> dict[str, Any]:
@@ -310,6 +317,7 @@ class EventWriter:
         self._abort = False
         self._group: list[pa.Table] = []  # Parquet: batches gathered for the next row group
         self._group_rows = 0
+        self._freer: _Freer | None = None  # with the writer thread: drops what it wrote
 
     def __enter__(self) -> EventWriter:
         if self.path == "-":
@@ -318,6 +326,7 @@ class EventWriter:
             self._fh = self._stack.enter_context(open_output(self.path, "wb"))
         if self.threaded:
             self._queue = queue.Queue(maxsize=WRITE_QUEUE)
+            self._freer = _Freer()
             self._thread = threading.Thread(target=self._run, name="maillens-write", daemon=True)
             self._thread.start()
         return self
@@ -350,7 +359,7 @@ class EventWriter:
                 self._encode(table)
             except BaseException as exc:  # handed to the caller's thread
                 self._failure = exc
-            release(table)
+            self._release(table)
             table = None
 
     def _encode(self, table: pa.Table) -> None:
@@ -380,7 +389,7 @@ class EventWriter:
             group = pa.concat_tables(self._group) if len(self._group) > 1 else self._group[0]
             batches, self._group, self._group_rows = self._group, [], 0
             self._writer.write_table(group, row_group_size=group.num_rows)
-            release(group, batches)
+            self._release(group, batches)
 
     def _open(self, schema: pa.Schema, first: pa.Table | None = None) -> None:
         if self._writer is not None:
@@ -407,6 +416,12 @@ class EventWriter:
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
+        if self._freer is not None:
+            self._freer.close()
+
+    def _release(self, *objects: Any) -> None:
+        if self._freer is not None:
+            self._freer.release(*objects)
 
     def _raise_failure(self) -> None:
         failure, self._failure = self._failure, None

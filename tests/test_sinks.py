@@ -220,41 +220,41 @@ def test_pandas_version_is_importlib_metadata_s(tmp_path, monkeypatch):
     assert schema_mod._pandas_version() == "fallback"
 
 
-def test_release_drops_what_it_is_given():
-    """What the writer hands to ``release`` is dropped soon (on the ``maillens-free`` thread,
-    unless this thread's own reference happened to be the last)."""
+def test_freer_drops_on_its_thread_and_stops_with_the_writer(tmp_path):
+    """What the writer hands over is dropped soon, not held; when the writer closes, the
+    ``maillens-free`` thread is gone (none is left to drop Arrow objects at exit) and later
+    hand-overs are dropped in place; so is everything while the thread is behind."""
     import weakref
-
-    done = threading.Event()
-
-    class Held:
-        def __del__(self) -> None:
-            done.set()
-
-    held = Held()
-    gone = weakref.ref(held)
-    sinks.release(held, [1, 2])
-    del held
-    assert done.wait(10)
-    assert gone() is None
-    assert any(t.name == "maillens-free" and t.daemon for t in threading.enumerate())
-
-
-def test_release_drops_in_place_when_the_thread_is_behind(monkeypatch):
-    """With the release thread behind (its queue full), what is handed over is not held."""
-    import queue as queue_mod
-    import weakref
-
-    full = queue_mod.SimpleQueue()
-    for _ in range(sinks.RELEASE_BEHIND):
-        full.put(())
-    monkeypatch.setattr(sinks, "_RELEASE", full)
 
     class Held:
         pass
 
+    freer = sinks._Freer()
     held = Held()
     gone = weakref.ref(held)
-    sinks.release(held)
+    freer.release(held, [1, 2])
     del held
-    assert gone() is None and full.qsize() == sinks.RELEASE_BEHIND
+    freer.close()  # (waits for the thread: what was queued is dropped by then)
+    assert gone() is None and freer.thread is None
+    late = Held()
+    gone = weakref.ref(late)
+    freer.release(late)
+    del late
+    assert gone() is None
+
+    behind = sinks._Freer()
+    for _ in range(sinks.RELEASE_BEHIND):
+        behind.q.put(())  # (as if the thread had not run yet)
+    more = Held()
+    gone = weakref.ref(more)
+    behind.release(more)
+    held_back = behind.q.qsize()
+    del more
+    behind.close()
+    assert held_back <= sinks.RELEASE_BEHIND
+
+    with sinks.EventWriter(str(tmp_path / "x.parquet")) as w:
+        w.write(pa.table({"a": [1]}))
+        w.close_ok(pa.schema([("a", pa.int64())]))
+    assert w._freer is not None and w._freer.thread is None
+    assert not any(t.name == "maillens-free" for t in threading.enumerate())
