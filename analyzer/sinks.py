@@ -213,7 +213,7 @@ ROW_GROUP_ROWS = 100_000
 WRITE_BUFFER = 4 << 20
 _STOP = object()
 #: Hand-overs waiting for the ``maillens-free`` thread beyond which :meth:`_Freer.release` drops in place.
-RELEASE_BEHIND = 4
+RELEASE_BEHIND = 1
 
 
 class _Freer:
@@ -221,7 +221,7 @@ class _Freer:
     batch's last reference, when it goes, unmaps the worker's spool file its buffers point into
     (:class:`analyzer.parallel.Recycler`) and frees what Arrow made of it, system calls that
     otherwise fall on the writer thread between two row groups (the consumer the batches wait
-    for). Should the thread fall behind (more than :data:`RELEASE_BEHIND` waiting), or once it
+    for). Should the thread fall behind (:data:`RELEASE_BEHIND` waiting already), or once it
     is closed, objects are dropped in place: memory stays bounded. :meth:`close` (the writer's
     end) waits for it: no thread is left to drop Arrow objects while the interpreter exits
     (a thread stopped inside a C++ destructor then aborts the process)."""
@@ -359,7 +359,8 @@ class EventWriter:
                 self._encode(table)
             except BaseException as exc:  # handed to the caller's thread
                 self._failure = exc
-            self._release(table)
+            if self.fmt != "parquet":  # (Parquet: the row group's batches go together)
+                self._release(table)
             table = None
 
     def _encode(self, table: pa.Table) -> None:
