@@ -27,7 +27,7 @@ from analyzer.rules import KnowledgeBase
 pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
 __all__ = ["UNSEEN", "WAITING_CAUSES", "attribute", "attribute_from_store", "bare_columns", "message_ends",
-           "wait_columns"]
+           "scatter", "wait_columns"]
 
 #: Causes that say only that the MTA is waiting or gave up: they take an earlier line's cause.
 WAITING_CAUSES = frozenset({"queue.retry_wait", "queue.expired"})
@@ -145,9 +145,29 @@ def _put(arr: pa.Array, at: np.ndarray, values: pa.Array, at2: np.ndarray | None
         idx = np.concatenate([at, at2])
         order = np.argsort(idx, kind="stable")
         at, values = idx[order], pa.concat_arrays([values, values2]).take(pa.array(order))
-    mask = np.zeros(len(arr), dtype=bool)
-    mask[at] = True
-    return pc.replace_with_mask(arr, pa.array(mask), values) if len(at) else arr
+    return scatter(arr, at, values)
+
+
+def scatter(arr: pa.Array | pa.ChunkedArray, at: np.ndarray, values: pa.Array) -> pa.Array | pa.ChunkedArray:
+    """``arr`` with ``values`` written at the distinct rows ``at``, the first value at the first
+    of them in row order: what ``pc.replace_with_mask`` gives (a mask true at ``at``), made as
+    one ``take`` from ``arr``'s chunks and ``values`` (for text ~2x cheaper: nothing is
+    concatenated first). An array for an array, a chunked array for a chunked one; ``arr``
+    itself when ``at`` is empty."""
+    if not len(at):
+        return arr
+    n = len(arr)
+    idx = np.arange(n, dtype=np.int64)
+    idx[np.sort(at)] = np.arange(n, n + len(at), dtype=np.int64)
+    values = values.slice(0, len(at))
+    if values.type != arr.type:
+        values = values.cast(arr.type)
+    pieces = [*(arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]),
+              *(values.chunks if isinstance(values, pa.ChunkedArray) else [values])]
+    out = pa.chunked_array(pieces, arr.type).take(pa.array(idx))  # (no concatenation of the pieces first)
+    if isinstance(arr, pa.ChunkedArray):
+        return out
+    return out.chunk(0) if out.num_chunks == 1 else out.combine_chunks()
 
 
 def attribute(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from .attribution import (
     _domains,
     _key_codes,
     bare_columns,
+    scatter,
     wait_columns,
 )
 from .class_cache import CLASS_KEY, Answered
@@ -146,15 +147,12 @@ class StreamClassifier:
             # attribute()'s wait lines, on the Arrow table (its bare rejects are never wait lines)
             waiting = _isin(both.column("cause"), WAITING_CAUSES) & _isin(both.column("action"), WAITING_ACTIONS)
             done = wait_columns(both, self.kb, waiting)
-            at = np.zeros(table.num_rows, dtype=bool)
-            at[rows[target[rows]]] = True
-            mask = pa.array(at)
+            at = rows[target[rows]]
             pick = pa.array(np.flatnonzero(target[rows]) + ahead)
             for name in _WRITES:
                 got = done[name].cast(table.schema.field(name).type).take(pick)
                 i = table.schema.get_field_index(name)
-                table = table.set_column(i, table.schema.field(name),
-                                         pc.replace_with_mask(table.column(i).combine_chunks(), mask, got))
+                table = table.set_column(i, table.schema.field(name), scatter(table.column(i), at, got))
         is_src, is_end = source[rows], ends[rows]
         if is_src.any() or (is_end.any() and self.carry is not None):
             self._keep_last(sub.filter(pa.array(is_src)), rows[is_src], sub.filter(pa.array(is_end)), rows[is_end])

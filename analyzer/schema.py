@@ -7,6 +7,9 @@ from :data:`COLUMNS`.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -25,6 +28,7 @@ __all__ = [
     "STATUSES",
     "Column",
     "empty_table",
+    "pandas_metadata",
     "to_pandas",
     "validate",
 ]
@@ -245,3 +249,73 @@ CLASS_COLUMNS: tuple[Column, ...] = (
            "an earlier line: 'source:line_no' of that line; null otherwise."),
 )
 CLASS_SCHEMA = pa.schema([pa.field(c.name, c.type) for c in CLASS_COLUMNS])
+
+
+_PANDAS_METADATA: dict[pa.Schema, dict] = {}
+
+
+def pandas_metadata(schema: pa.Schema) -> dict:
+    """The metadata pandas would write for a table of ``schema`` (computed once per schema):
+    without importing pandas when it is not (:func:`_metadata_without_pandas`)."""
+    key = schema.remove_metadata()
+    if key not in _PANDAS_METADATA:
+        got = None if "pandas" in sys.modules else _metadata_without_pandas(key)
+        if got is None:
+            got = pa.Schema.from_pandas(to_pandas(key.empty_table()), preserve_index=False).metadata
+        _PANDAS_METADATA[key] = got
+    return _PANDAS_METADATA[key]
+
+
+def _metadata_without_pandas(schema: pa.Schema) -> dict | None:
+    """What ``pa.Schema.from_pandas`` writes for a frame of ``schema``'s Arrow-backed columns
+    (:func:`analyzer.schema.to_pandas`), built without pandas (~0.3 CPU-s to import in a
+    ``parse -o`` that needs nothing else of it): per column its name, pyarrow's logical type of
+    it and the ArrowDtype's name; no index. None for a type whose entry holds more (decimals,
+    dictionaries, nested types ...) or without pandas installed. tests/test_sinks.py
+    checks it equals pandas' for the event table's schema."""
+    import json
+
+    from pyarrow.pandas_compat import get_logical_type
+
+    plain = (pa.types.is_string, pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_timestamp)
+    if not all(any(t(f.type) for t in plain) for f in schema):
+        return None
+    pandas_version = _pandas_version()
+    if pandas_version is None:
+        return None
+    columns = [{"name": f.name, "field_name": f.name, "pandas_type": get_logical_type(f.type),
+                "numpy_type": f"{f.type}[pyarrow]", "metadata": None} for f in schema]
+    return {b"pandas": json.dumps({"index_columns": [], "column_indexes": [], "columns": columns, "attributes": {},
+                                   "creator": {"library": "pyarrow", "version": pa.__version__},
+                                   "pandas_version": pandas_version}).encode("utf8")}
+
+
+def _pandas_version() -> str | None:
+    """The installed pandas' version, as ``importlib.metadata.version`` gives it (the first
+    ``pandas-*.dist-info`` on ``sys.path``, its METADATA's Version), read without importing
+    importlib.metadata (~15 ms, on the way to the first row group); that where this finds
+    nothing plain (an egg, a zip, another layout). None without pandas."""
+    import glob
+
+    for entry in sys.path:
+        entry = entry or "."
+        if os.path.isfile(entry):
+            break  # a zip: importlib.metadata looks inside
+        found = glob.glob(os.path.join(glob.escape(entry), "[Pp][Aa][Nn][Dd][Aa][Ss][-_.]*"))
+        if len(found) > 1 or (found and not found[0].endswith(".dist-info")):
+            break
+        if found:
+            found = [os.path.join(found[0], "METADATA")]
+            with contextlib.suppress(OSError), open(found[0], encoding="utf-8") as fh:
+                for line in fh:
+                    if line.startswith("Version:"):
+                        return line.split(":", 1)[1].strip()
+                    if not line.strip():
+                        break
+            break
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pandas")
+    except PackageNotFoundError:
+        return None

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv_table, open_output
 from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
+from .schema import pandas_metadata as _pandas_metadata
 from .textsafe import _BIDI, json_safe
 
 __all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_text", "write_stream"]
@@ -211,6 +212,38 @@ ROW_GROUP_ROWS = 100_000
 #: which the writer thread would wait for (up to 5 ms a time) while the main thread works.
 WRITE_BUFFER = 4 << 20
 _STOP = object()
+#: Hand-overs waiting for the ``maillens-free`` thread beyond which :meth:`_Freer.release` drops in place.
+RELEASE_BEHIND = 1
+
+
+class _Freer:
+    """Drops what the writer thread hands it on a thread of its own (``maillens-free``): a
+    batch's last reference, when it goes, unmaps the worker's spool file its buffers point into
+    (:class:`analyzer.parallel.Recycler`) and frees what Arrow made of it, system calls that
+    otherwise fall on the writer thread between two row groups (the consumer the batches wait
+    for). Should the thread fall behind (:data:`RELEASE_BEHIND` waiting already), or once it
+    is closed, objects are dropped in place: memory stays bounded. :meth:`close` (the writer's
+    end) waits for it: no thread is left to drop Arrow objects while the interpreter exits
+    (a thread stopped inside a C++ destructor then aborts the process)."""
+
+    def __init__(self) -> None:
+        self.q: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread: threading.Thread | None = threading.Thread(target=self._run, name="maillens-free", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while self.q.get() is not _STOP:
+            pass  # (what it got is dropped here)
+
+    def release(self, *objects: Any) -> None:
+        if self.thread is not None and self.q.qsize() < RELEASE_BEHIND:
+            self.q.put(objects)
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.q.put(_STOP)
+            self.thread.join()
+            self.thread = None
 
 
 def parquet_options(schema: pa.Schema, first: pa.Table | None = None) -> dict[str, Any]:
@@ -284,6 +317,7 @@ class EventWriter:
         self._abort = False
         self._group: list[pa.Table] = []  # Parquet: batches gathered for the next row group
         self._group_rows = 0
+        self._freer: _Freer | None = None  # with the writer thread: drops what it wrote
 
     def __enter__(self) -> EventWriter:
         if self.path == "-":
@@ -292,6 +326,7 @@ class EventWriter:
             self._fh = self._stack.enter_context(open_output(self.path, "wb"))
         if self.threaded:
             self._queue = queue.Queue(maxsize=WRITE_QUEUE)
+            self._freer = _Freer()
             self._thread = threading.Thread(target=self._run, name="maillens-write", daemon=True)
             self._thread.start()
         return self
@@ -324,6 +359,9 @@ class EventWriter:
                 self._encode(table)
             except BaseException as exc:  # handed to the caller's thread
                 self._failure = exc
+            if self.fmt != "parquet":  # (Parquet: the row group's batches go together)
+                self._release(table)
+            table = None
 
     def _encode(self, table: pa.Table) -> None:
         try:
@@ -350,8 +388,9 @@ class EventWriter:
         """The batches gathered, as one Parquet row group (their chunks as they are: no copy)."""
         if self._group:
             group = pa.concat_tables(self._group) if len(self._group) > 1 else self._group[0]
-            self._group, self._group_rows = [], 0
+            batches, self._group, self._group_rows = self._group, [], 0
             self._writer.write_table(group, row_group_size=group.num_rows)
+            self._release(group, batches)
 
     def _open(self, schema: pa.Schema, first: pa.Table | None = None) -> None:
         if self._writer is not None:
@@ -378,6 +417,12 @@ class EventWriter:
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
+        if self._freer is not None:
+            self._freer.close()
+
+    def _release(self, *objects: Any) -> None:
+        if self._freer is not None:
+            self._freer.release(*objects)
 
     def _raise_failure(self) -> None:
         failure, self._failure = self._failure, None
@@ -434,49 +479,6 @@ class _Guard:
 
     def close(self) -> None:  # the file is open_output's to close
         self.closed = True
-
-
-_PANDAS_METADATA: dict[pa.Schema, dict] = {}
-
-
-def _pandas_metadata(schema: pa.Schema) -> dict:
-    """The metadata pandas would write for a table of ``schema`` (computed once per schema):
-    without importing pandas when it is not (:func:`_metadata_without_pandas`)."""
-    key = schema.remove_metadata()
-    if key not in _PANDAS_METADATA:
-        import sys
-
-        got = None if "pandas" in sys.modules else _metadata_without_pandas(key)
-        if got is None:
-            got = pa.Schema.from_pandas(to_pandas(key.empty_table()), preserve_index=False).metadata
-        _PANDAS_METADATA[key] = got
-    return _PANDAS_METADATA[key]
-
-
-def _metadata_without_pandas(schema: pa.Schema) -> dict | None:
-    """What ``pa.Schema.from_pandas`` writes for a frame of ``schema``'s Arrow-backed columns
-    (:func:`analyzer.schema.to_pandas`), built without pandas (~0.3 CPU-s to import in a
-    ``parse -o`` that needs nothing else of it): per column its name, pyarrow's logical type of
-    it and the ArrowDtype's name; no index. None for a type whose entry holds more (decimals,
-    dictionaries, nested types ...) or without pandas installed. tests/test_sinks_metadata.py
-    checks it equals pandas' for the event table's schema."""
-    import json
-    from importlib.metadata import PackageNotFoundError, version
-
-    from pyarrow.pandas_compat import get_logical_type
-
-    plain = (pa.types.is_string, pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_timestamp)
-    if not all(any(t(f.type) for t in plain) for f in schema):
-        return None
-    try:
-        pandas_version = version("pandas")
-    except PackageNotFoundError:
-        return None
-    columns = [{"name": f.name, "field_name": f.name, "pandas_type": get_logical_type(f.type),
-                "numpy_type": f"{f.type}[pyarrow]", "metadata": None} for f in schema]
-    return {b"pandas": json.dumps({"index_columns": [], "column_indexes": [], "columns": columns, "attributes": {},
-                                   "creator": {"library": "pyarrow", "version": pa.__version__},
-                                   "pandas_version": pandas_version}).encode("utf8")}
 
 
 def _error(path: str, exc: OSError) -> OutputError:

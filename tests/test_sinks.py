@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+import analyzer.schema as schema_mod
 from analyzer import sinks
 from analyzer.output import OutputError, neutralise_csv_table, utc_stamps_text
 from analyzer.pipeline import Classifier
@@ -198,5 +199,62 @@ def test_pandas_metadata_without_pandas_is_what_pandas_writes():
 
     for schema in (SCHEMA, pa.unify_schemas([SCHEMA, CLASS_SCHEMA])):
         want = pa.Schema.from_pandas(to_pandas(schema.empty_table()), preserve_index=False).metadata
-        assert sinks._metadata_without_pandas(schema) == want
-    assert sinks._metadata_without_pandas(pa.schema([("d", pa.dictionary(pa.int8(), pa.string()))])) is None
+        assert schema_mod._metadata_without_pandas(schema) == want
+    assert schema_mod._metadata_without_pandas(pa.schema([("d", pa.dictionary(pa.int8(), pa.string()))])) is None
+
+
+def test_pandas_version_is_importlib_metadata_s(tmp_path, monkeypatch):
+    """The pandas version the Parquet metadata names, read from the dist-info without
+    importlib.metadata, is the one importlib.metadata gives; a layout it does not read plainly
+    (here a second pandas-like entry on the path) falls back to importlib.metadata."""
+    from importlib.metadata import version
+
+    assert schema_mod._pandas_version() == version("pandas")
+    odd = tmp_path / "pandas-0.0.1.dist-info"
+    odd.mkdir()
+    (odd / "METADATA").write_text("Metadata-Version: 2.1\nName: pandas\nVersion: 0.0.1\n\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert schema_mod._pandas_version() == version("pandas") == "0.0.1"  # the first on the path
+    (tmp_path / "pandas_stubs-1.0.dist-info").mkdir()
+    monkeypatch.setattr("importlib.metadata.version", lambda name: "fallback")
+    assert schema_mod._pandas_version() == "fallback"
+
+
+def test_freer_drops_on_its_thread_and_stops_with_the_writer(tmp_path):
+    """What the writer hands over is dropped soon, not held; when the writer closes, the
+    ``maillens-free`` thread is gone (none is left to drop Arrow objects at exit) and later
+    hand-overs are dropped in place; so is everything while the thread is behind."""
+    import weakref
+
+    class Held:
+        pass
+
+    freer = sinks._Freer()
+    held = Held()
+    gone = weakref.ref(held)
+    freer.release(held, [1, 2])
+    del held
+    freer.close()  # (waits for the thread: what was queued is dropped by then)
+    assert gone() is None and freer.thread is None
+    late = Held()
+    gone = weakref.ref(late)
+    freer.release(late)
+    del late
+    assert gone() is None
+
+    behind = sinks._Freer()
+    for _ in range(sinks.RELEASE_BEHIND):
+        behind.q.put(())  # (as if the thread had not run yet)
+    more = Held()
+    gone = weakref.ref(more)
+    behind.release(more)
+    held_back = behind.q.qsize()
+    del more
+    behind.close()
+    assert held_back <= sinks.RELEASE_BEHIND
+
+    with sinks.EventWriter(str(tmp_path / "x.parquet")) as w:
+        w.write(pa.table({"a": [1]}))
+        w.close_ok(pa.schema([("a", pa.int64())]))
+    assert w._freer is not None and w._freer.thread is None
+    assert not any(t.name == "maillens-free" for t in threading.enumerate())
