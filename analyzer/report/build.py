@@ -154,21 +154,17 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
     keys = np.full(len(ev), None, dtype=object)
     dq = ev["queue_id"][deferred]
     keys[deferred] = dq.astype(object).where(dq.notna(), None).to_numpy()
-    received = delivered = 0
+    folded = {"received": 0, "delivered": 0}
     if bulk is not None and len(bulk.table):
         sessions += int(bulk.table["sessions"].sum())
-        # the folded lines mark periods that had lines; of the kinds they count only receptions
-        # (each folded second's received lines, weighed at its first time)
+        # the folded lines mark periods that had lines; of the kinds they count only receptions and
+        # quiet local deliveries (sent.is_quiet_local_sent): each folded second's lines, weighed at its first time
         more = bulk.times(ts.dtype)  # in the rows' own type: no conversion of every row
         ts = pd.concat([ts.reset_index(drop=True), more], ignore_index=True)
         kinds_tl = {k: np.concatenate([m, np.zeros(len(more), dtype=bool)]) for k, m in kinds.items()}
-        got = bulk.received(bulk.timed)
-        received = int(bulk.received().sum())
-        kinds_tl["received"] = np.concatenate([kinds["received"].astype(np.int64), got, np.zeros(len(got), np.int64)])
-        # r12-rmem: the local sent deliveries folded apart (sent.is_quiet_local_sent), likewise
-        got = bulk.delivered(bulk.timed)
-        delivered = int(bulk.delivered().sum())
-        kinds_tl["delivered"] = np.concatenate([kinds["delivered"].astype(np.int64), got, np.zeros(len(got), np.int64)])
+        for kind in folded:
+            got, folded[kind] = getattr(bulk, kind)(bulk.timed), int(getattr(bulk, kind)().sum())
+            kinds_tl[kind] = np.concatenate([kinds[kind].astype(np.int64), got, np.zeros(len(got), np.int64)])
         keys = np.concatenate([keys, np.full(len(more), None, dtype=object)])
     else:
         kinds_tl = kinds
@@ -182,8 +178,7 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
         delay[name] = round(float(delays.quantile(q)), 3) if len(delays) else None
     delay["max"] = round(float(delays.max()), 3) if len(delays) else None
     counts = {k: int(m.sum()) for k, m in kinds.items()}
-    counts["received"] += received
-    counts["delivered"] += delivered
+    counts.update({k: counts[k] + n for k, n in folded.items()})
     # deferred counts messages (a message deferred 12 times is one), deferrals the lines, as pflogsumm
     deferred = ev[kinds["deferred"]]
     qid = deferred["queue_id"]
