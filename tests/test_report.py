@@ -327,3 +327,21 @@ def test_report_reads_stdin():
     assert res.exit_code == 0, res.output
     r = json.loads(res.stdout)
     assert r["volumes"]["rejected"] == 1 and r["inputs"][0]["file"] == "-"
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "markdown", "html"])
+def test_report_of_an_exim_log_with_no_event_is_no_crash(tmp_path, fmt):
+    """An Exim mainlog whose every line is unrecognised (a message id with a non-ASCII letter) used to
+    crash the report (an in-place mask combination on a read-only view of an all-null column): now it
+    reports no events and counts the lines as unrecognised, in every format."""
+    line = "2026-11-23 10:00:0{} 1vAbC\u00e9-000Abc-Xy {}\n"
+    log = tmp_path / "mainlog"
+    log.write_text("".join(line.format(i, t) for i, t in enumerate(
+        ("<= a@b.test H=x [192.0.2.4] P=esmtp S=100", '=> c@d.test R=r T=t H=h [192.0.2.8] C="250 OK"', "Completed"))),
+        encoding="utf-8")
+    res = runner.invoke(app, ["report", str(log), "--format", fmt, *FIXED])
+    assert res.exit_code == 0, res.output
+    if fmt == "json":
+        assert json.loads(res.stdout)["lines"] == {"read": 3, "events": 0, "foreign": 0, "unrecognised": 3, "debug": 0}
+    else:
+        assert "3" in res.stdout and "recogni" in res.stdout

@@ -75,9 +75,10 @@ def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
     if isinstance(s.dtype, pd.CategoricalDtype):
         known = np.append(np.isin(np.asarray(s.cat.categories, dtype=object), values), False)
         return known[s.cat.codes.to_numpy()]  # code -1 (null) takes the trailing False
+    # (a copy: pandas' copy-on-write may hand out a read-only view, and callers combine masks in place)
     if isinstance(value, str):
-        return (s == value).fillna(False).to_numpy(dtype=bool)
-    return s.isin(values).fillna(False).to_numpy(dtype=bool)
+        return np.array((s == value).fillna(False).to_numpy(dtype=bool), dtype=bool)
+    return np.array(s.isin(values).fillna(False).to_numpy(dtype=bool), dtype=bool)
 
 
 class _Masks:
