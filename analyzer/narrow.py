@@ -124,10 +124,9 @@ class _LastSeen:
 
 
 def _second_pass(stream: EventStream) -> Callable[[], Iterator[tuple[int, pa.Table]]]:
-    """The stream's inputs read again, as ``(input index, table)``: what the first pass freed is
-    handed back first (:func:`analyzer.heap.shed`: the second pass forks its workers)."""
+    """The stream's inputs read again, as ``(input index, table)`` (both callers hand what the first
+    pass freed back, :func:`analyzer.heap.shed`, just before: the second pass forks its workers)."""
     def again() -> Iterator[tuple[int, pa.Table]]:
-        shed()
         rerun = dataclasses.replace(stream, files=[], counts=LineCounts(), warnings=[], progress=None)
         return ((b.index, b.table) for b in rerun)
     return again
@@ -213,7 +212,7 @@ def _two_passes(first: Iterable[tuple[int, pa.Table]], second: Callable[[], Iter
     """Pass 1 over ``first`` finds the keys (and links) of matching messages; pass 2 over ``second()``
     keeps their lines, as (input index, table) pieces in the order read."""
     keep_keys, keep_lines, _ = _first_pass(first, wanted)
-    shed()  # pass 1's transients back before pass 2 (a store's second read does not fork)
+    shed()  # pass 1's transients back before pass 2 (and before a stream's second read forks its workers)
     pieces: list[tuple[int, pa.Table]] = []
     if len(keep_keys) or len(keep_lines):
         for index, t in second():

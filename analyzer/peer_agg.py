@@ -1,8 +1,8 @@
 """Per-key sums, maxima and minima of the peers' folds, kept as numpy arrays indexed by a key code.
 
-:class:`KeyAgg` is what :class:`analyzer.keyed.Agg` computes (a group-by of every row folded so
-far, keys in first-seen order, null keys left out), without a pandas DataFrame or group-by per
-batch, nor a Python object per row or per distinct key: each key column is coded by a
+:class:`KeyAgg` computes a group-by of every row folded so far (keys in first-seen order, null keys
+left out), without a pandas DataFrame or group-by per batch, nor a Python object per row or per
+distinct key: each key column is coded by a
 :class:`HashVocab` (a string's native 64-bit hash found in a :class:`SortedTable`, checked against
 the strings kept in Arrow), a pair of columns by the pair of codes, and the values are added with
 ``numpy.add.at`` (``fmax.at``, ``fmin.at``) into arrays indexed by code. Memory is bounded by the
