@@ -298,24 +298,32 @@ pub fn fold_parallel<'a>(fast: &'a Fast, lines: Strings<'a>, months: &[Vec<u8>],
     Ok(join(parts))
 }
 
-/// Merge the groups by classification key (`ckeys`), as `analyzer.fast_summary._classes` merges
-/// them: the classes numbered by their first group, each represented by it. `f.reps` and
-/// `f.ckeys` then hold the classes'; returned: each group's class and the groups' reply texts
-/// (attribution reads a row's own text). `f.keys` and `f.gid` stay the groups'.
-pub fn classes(f: &mut Folded) -> (Vec<u32>, Col) {
-    let mut at: HashMap<u64, u32, KeyHash> = HashMap::with_capacity_and_hasher(f.ckeys.len() / 8, KeyHash::default());
-    let mut cid = Vec::with_capacity(f.ckeys.len());
-    let mut texts = Col::with_capacity(f.reps.len());
-    let mut firsts = Vec::new();
-    for (g, ((_, row), &ck)) in f.reps.iter().zip(&f.ckeys).enumerate() {
-        texts.push(row.reply_text.as_deref());
+/// Number `n` keys by first appearance: the position of each number's first key, and each key's
+/// number (the class numbering of [`classes`] and `fold_exim::classes`).
+pub fn first_seen(keys: impl Iterator<Item = u64>, n: usize) -> (Vec<usize>, Vec<u32>) {
+    let mut at: HashMap<u64, u32, KeyHash> = HashMap::with_capacity_and_hasher(n / 8, KeyHash::default());
+    let (mut firsts, mut cid) = (Vec::new(), Vec::with_capacity(n));
+    for (g, k) in keys.enumerate() {
         let next = firsts.len() as u32;
-        let c = *at.entry(ck).or_insert(next);
+        let c = *at.entry(k).or_insert(next);
         if c == next {
             firsts.push(g);
         }
         cid.push(c);
     }
+    (firsts, cid)
+}
+
+/// Merge the groups by classification key (`ckeys`), as `analyzer.fast_summary._classes` merges
+/// them: the classes numbered by their first group, each represented by it. `f.reps` and
+/// `f.ckeys` then hold the classes'; returned: each group's class and the groups' reply texts
+/// (attribution reads a row's own text). `f.keys` and `f.gid` stay the groups'.
+pub fn classes(f: &mut Folded) -> (Vec<u32>, Col) {
+    let mut texts = Col::with_capacity(f.reps.len());
+    for (_, row) in &f.reps {
+        texts.push(row.reply_text.as_deref());
+    }
+    let (firsts, cid) = first_seen(f.ckeys.iter().copied(), f.ckeys.len());
     // the classes' representatives kept in place (a row is large: moving each cost more)
     let mut keep = vec![false; f.reps.len()];
     for &g in &firsts {

@@ -9,7 +9,7 @@
 use crate::classkey::{encode, Fields, Masker};
 use crate::exim::{each_row, over_threads, Columns, Row, Spec};
 use crate::exim_cols::StrCol;
-use crate::fold::Col;
+use crate::fold::{first_seen, Col};
 use crate::hash::hash_bytes;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -181,18 +181,12 @@ pub fn columns<'f, 'a: 'f>(reps: impl Iterator<Item = &'f Rep<'a>>) -> Columns {
 /// reply texts.
 pub fn classes<'f, 'a>(f: &'f Folded<'a>) -> (Vec<&'f Rep<'a>>, Vec<u32>, Col) {
     let reps = &f.groups.reps;
-    let mut at: HashMap<u64, u32> = HashMap::with_capacity(reps.len() / 8);
-    let (mut firsts, mut cid, mut texts) = (Vec::new(), Vec::with_capacity(reps.len()), Col::default());
+    let mut texts = Col::default();
     for r in reps {
         texts.push(r.row.reply_text.as_deref());
-        let next = firsts.len() as u32;
-        let c = *at.entry(r.ckey).or_insert(next);
-        if c == next {
-            firsts.push(r);
-        }
-        cid.push(c);
     }
-    (firsts, cid, texts)
+    let (firsts, cid) = first_seen(reps.iter().map(|r| r.ckey), reps.len());
+    (firsts.into_iter().map(|g| &reps[g]).collect(), cid, texts)
 }
 
 #[cfg(test)]
