@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .aggregates import ORDER_COLUMN, _eq, _seconds_ns, _values
+from .folded import _counts, _first, combine_ends
 
 __all__ = ["FAIL_KEYS", "ROW_EVENTS", "combine_failures", "failure_counts", "folded_failures", "is_quiet_failure",
            "with_examples"]
@@ -66,25 +67,11 @@ def failure_counts(rows: pd.DataFrame, step: int, order: np.ndarray) -> tuple[pd
                       "spike": ~_eq(rows["severity"], "info"),
                       "ts": ns, "order": order, "source": _values(rows["source"]),
                       "line_no": rows["line_no"].to_numpy(dtype=np.float64, na_value=np.nan)})
-    return _counts(t), _first(t)
-
-
-def _counts(t: pd.DataFrame) -> pd.DataFrame:
-    from .folded import _counts as counts
-
-    return counts(t, FAIL_KEYS)
-
-
-def _first(t: pd.DataFrame) -> pd.DataFrame:
-    from .folded import _first as first
-
-    return first(t, FAIL_KEYS)
+    return _counts(t, FAIL_KEYS), _first(t, FAIL_KEYS)
 
 
 def combine_failures(parts: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """The counts and examples of several :func:`failure_counts` together (None, None without any)."""
-    from .folded import combine_ends
-
     return combine_ends(parts, FAIL_KEYS)
 
 

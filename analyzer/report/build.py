@@ -264,7 +264,7 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     agg = pd.DataFrame({"code": seen, "k": kuniq[seen],
                         "messages": count_units(kcode, units).reindex(seen, fill_value=0).to_numpy(),
                         "lines": lines[seen]})
-    # entries counted in logins or attempts (_unit) after those in messages: failures lead with messages
+    # entries counted in logins or attempts (not _in_messages) after those in messages: failures lead with messages
     agg["apart"] = ~_in_messages(rows, units, kcode, len(kuniq))[seen]
     agg = agg.sort_values(["apart", "messages", "lines", "k"], ascending=[True, False, False, True])
     total = int(count_units(np.zeros(len(rows), dtype=np.int64), units).sum())
@@ -277,11 +277,11 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     outcome = rows["outcome"]
     top = agg.head(limit)
     ats = []  # each entry's rows
-    for code, k, m, n in zip(top["code"], top["k"], top["messages"], top["lines"], strict=True):
+    for code, k, m, n, apart in zip(top["code"], top["k"], top["messages"], top["lines"], top["apart"], strict=True):
         cause, fix = str(k).split("\x00", 1)
         at = np.flatnonzero(kcode == code)
         ats.append(at)
-        unit = _unit(rows, units, at)
+        unit = _unit(rows, at, not apart)
         info = kb.causes.get(cause, {}) if kb is not None else {}
         advice = kb.causes.get(fix, info) if kb is not None else {}
         dirs = direction.iloc[at]
@@ -311,7 +311,8 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
 
 
 def _in_messages(rows: pd.DataFrame, units: Units, kcode: np.ndarray, n: int) -> np.ndarray:
-    """Per key code: whether :func:`_unit` counts its rows in messages (the same tests, all keys at once)."""
+    """Per key code: whether its rows count in messages (all keys at once): where any is a
+    message's line, none is a client's line of no message, or all are rejects (:data:`CLIENT_UNITS`)."""
     if "event" not in rows:
         return np.ones(n, dtype=bool)
     known = rows["event"].notna().to_numpy(dtype=bool)  # then: only "messages" events (NOQUEUE rejects)
@@ -320,11 +321,10 @@ def _in_messages(rows: pd.DataFrame, units: Units, kcode: np.ndarray, n: int) ->
     return (msg > 0) | (line == 0) | ((named > 0) & (other == 0))
 
 
-def _unit(rows: pd.DataFrame, units: Units, at: np.ndarray) -> str:
-    """What the rows ``at`` of one cause count in: messages where any is a message's line (or all
-    are rejects), else :data:`CLIENT_UNITS`' unit of their events, else a client's "attempts"."""
-    kinds = units.kind[at]
-    if np.isin(kinds, (MESSAGE, QUEUE)).any() or not (kinds == LINE).any() or "event" not in rows:
+def _unit(rows: pd.DataFrame, at: np.ndarray, in_messages: bool) -> str:
+    """What the rows ``at`` of one cause count in: messages where :func:`_in_messages` says so,
+    else :data:`CLIENT_UNITS`' unit of their events, else a client's "attempts"."""
+    if in_messages:
         return "messages"
     events = set(rows["event"].iloc[at].dropna().astype(str))
     return next((unit for unit, names in CLIENT_UNITS if events and events <= set(names)), "attempts")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import heap
 from ..anomalies import detect_anomalies
-from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, counted_apart, fold_masks, is_bulk, span
+from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, fold_masks, span
 from ..anomalies.folded import LoginFold, is_quiet_login
 from ..anomalies.sent import is_quiet_local_sent
 from ..reader import ParseResult
@@ -177,7 +177,8 @@ def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
 
     class _Split:
         def add(self, batch: pd.DataFrame) -> None:
-            m = is_bulk(batch) | counted_apart(batch) | _more_folded(batch, logins)  # as ReportFold folds them
+            bulk_m, apart = fold_masks(batch)  # as ReportFold folds them (their shared tests made once)
+            m = bulk_m | apart | _more_folded(batch, logins)
             masks.append(m)
             bulk.add(batch, m)
 

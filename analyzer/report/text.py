@@ -212,8 +212,10 @@ def render_text(r: dict[str, Any]) -> str:
                 out.append(f"            e.g. {short_location(clean(ex['file']), ex['line'])}  {clean(ex['text'], 80)}")
     if o.get("states"):  # not failures: frozen/held messages, lost sessions, MTA warnings
         out += ["", "STATES AND MTA WARNINGS (not failures)"]
-        out += [f"  {_num(counted(c)[0]):>8} {counted(c)[1]:<8} {_num(c['lines']):>8} lines  {clean(c['cause'])} — "
-                f"{clean(c['title'])}{counted(c)[2]} [{c['severity']}]" for c in o["states"]]
+        for c in o["states"]:
+            n, unit, clients = counted(c)
+            out.append(f"  {_num(n):>8} {unit:<8} {_num(c['lines']):>8} lines  {clean(c['cause'])} — "
+                       f"{clean(c['title'])}{clients} [{c['severity']}]")
     se = r["session_ends"]
     out += ["", "SESSION ENDS (inbound)",
             f"  closed with QUIT/221 {_num(se['closed'])} · closed without QUIT {_num(se['closed_without_quit'])} · "
