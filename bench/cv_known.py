@@ -45,7 +45,7 @@ for p in (str(ROOT), str(HERE)):
 
 import eval_classify as ev  # noqa: E402
 
-from tools.build_known_replies import table_rows  # noqa: E402
+from analyzer.similar import rows_from_records as table_rows  # noqa: E402  (the rows tools/build_known_replies.py writes)
 
 CACHE = Path("/tmp") / "maillens-cv-known"
 
