@@ -145,10 +145,11 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table,
     if rows.num_rows == 0:
         return pa.table({}).replace_schema_metadata({META: json.dumps(meta)})
     md: dict[bytes, Any] = {}
-    if classes is not None or CKEY in reps.column_names:  # raw groups of equal classification keys sent as one
-        cid, texts = classes if classes is not None else (None, None)
-        if cid is None:
-            reps, cid, texts = _classes(reps)
+    if classes is None and CKEY in reps.column_names:  # raw groups of equal classification keys sent as one
+        reps, cid, texts = _classes(reps)
+        classes = (cid, texts)
+    if classes is not None:
+        cid, texts = classes
         md[RAW] = _ipc(pa.table({"cid": pa.array(cid, pa.uint32()), "reply_text": texts}))
         n = np.bincount(cid[gid], minlength=reps.num_rows)
     else:
