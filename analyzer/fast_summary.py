@@ -447,14 +447,23 @@ def _fold_split(arr: pa.Array, state: Any, classes: bool = False) -> tuple[pa.Ta
     cols = native.rows_columns(len(g_rows) // 8, g_cols)
     reps = pa.Table.from_arrays([cols[c].cast(f.type) for c, f in zip(CLASS_KEY, CLASS_FIELDS, strict=True)],
                                 schema=pa.schema(CLASS_FIELDS))  # conform(...).select(CLASS_KEY), 12 columns of 36
-    if merged is not None:
-        cid, texts = merged
-        merged = (np.frombuffer(cid, np.uint32).astype(np.int64), native.string_column(len(cid) // 4, texts))
+    merged = native_classes(merged)
     fast = {"row": np.frombuffer(f_rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
             "ts": pc.filter(ts, pa.array(hdr_kind == 2)), "queue_id": native.string_column(n, qid),
             "recipient": native.string_column(n, rcpt), "reps": with_ckeys(reps, ckeys), "foreign": foreign,
             "n_slow": len(h_rows) // 8, "classes": merged}
     return headers, no_header, fast
+
+
+def native_classes(merged: tuple[bytes, Any] | None) -> tuple[np.ndarray, pa.Array] | None:
+    """The Rust fold's classes (``classes=True``: each raw group's class as uint32 bytes, the
+    classes' reply texts) as class ids and a string column; None for None."""
+    if merged is None:
+        return None
+    from . import native
+
+    cid, texts = merged
+    return np.frombuffer(cid, np.uint32).astype(np.int64), native.string_column(len(cid) // 4, texts)
 
 
 def with_ckeys(reps: pa.Table, ckeys: bytes) -> pa.Table:
