@@ -145,10 +145,11 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table,
     if rows.num_rows == 0:
         return pa.table({}).replace_schema_metadata({META: json.dumps(meta)})
     md: dict[bytes, Any] = {}
-    if classes is not None or CKEY in reps.column_names:  # raw groups of equal classification keys sent as one
-        cid, texts = classes if classes is not None else (None, None)
-        if cid is None:
-            reps, cid, texts = _classes(reps)
+    if classes is None and CKEY in reps.column_names:  # raw groups of equal classification keys sent as one
+        reps, cid, texts = _classes(reps)
+        classes = (cid, texts)
+    if classes is not None:
+        cid, texts = classes
         md[RAW] = _ipc(pa.table({"cid": pa.array(cid, pa.uint32()), "reply_text": texts}))
         n = np.bincount(cid[gid], minlength=reps.num_rows)
     else:
@@ -446,14 +447,23 @@ def _fold_split(arr: pa.Array, state: Any, classes: bool = False) -> tuple[pa.Ta
     cols = native.rows_columns(len(g_rows) // 8, g_cols)
     reps = pa.Table.from_arrays([cols[c].cast(f.type) for c, f in zip(CLASS_KEY, CLASS_FIELDS, strict=True)],
                                 schema=pa.schema(CLASS_FIELDS))  # conform(...).select(CLASS_KEY), 12 columns of 36
-    if merged is not None:
-        cid, texts = merged
-        merged = (np.frombuffer(cid, np.uint32).astype(np.int64), native.string_column(len(cid) // 4, texts))
+    merged = native_classes(merged)
     fast = {"row": np.frombuffer(f_rows, np.int64), "gid": np.frombuffer(gid, np.uint32).astype(np.int64),
             "ts": pc.filter(ts, pa.array(hdr_kind == 2)), "queue_id": native.string_column(n, qid),
             "recipient": native.string_column(n, rcpt), "reps": with_ckeys(reps, ckeys), "foreign": foreign,
             "n_slow": len(h_rows) // 8, "classes": merged}
     return headers, no_header, fast
+
+
+def native_classes(merged: tuple[bytes, Any] | None) -> tuple[np.ndarray, pa.Array] | None:
+    """The Rust fold's classes (``classes=True``: each raw group's class as uint32 bytes, the
+    classes' reply texts) as class ids and a string column; None for None."""
+    if merged is None:
+        return None
+    from . import native
+
+    cid, texts = merged
+    return np.frombuffer(cid, np.uint32).astype(np.int64), native.string_column(len(cid) // 4, texts)
 
 
 def with_ckeys(reps: pa.Table, ckeys: bytes) -> pa.Table:

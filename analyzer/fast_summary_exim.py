@@ -77,7 +77,7 @@ def _folded(fold: Any, arr: pa.Array, tz: str, classes: bool = False) -> dict[st
     ``fast_summary._fold_split(..., classes=True)`` gives them (``reps`` the classes', ``classes``
     each group's class and the groups' reply texts)."""
     from . import native
-    from .fast_summary import CLASS_FIELDS, with_ckeys
+    from .fast_summary import CLASS_FIELDS, native_classes, with_ckeys
     from .parsers.exim_fast import local_stamps, reader, reader_columns
 
     offsets, data = native.string_buffers(arr)
@@ -86,9 +86,7 @@ def _folded(fold: Any, arr: pa.Array, tz: str, classes: bool = False) -> dict[st
     n = len(rows) // 8
     if n == 0:
         return None
-    if merged is not None:
-        cid, texts = merged
-        merged = (np.frombuffer(cid, np.uint32).astype(np.int64), native.string_column(len(cid) // 4, texts))
+    merged = native_classes(merged)
     cols = reader_columns(groups[0], groups[3], skip=("ts",))
     reps = pa.Table.from_arrays([cols[f.name].cast(f.type) if f.name in cols else pa.nulls(groups[0], f.type)
                                  for f in CLASS_FIELDS], schema=pa.schema(CLASS_FIELDS))  # conform(...).select(CLASS_KEY)

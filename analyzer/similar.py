@@ -318,56 +318,6 @@ def overrules(evidence: str, rule_cause: str, row: dict[str, Any], similarity: f
     return similarity >= threshold
 
 
-#: Model variants tried with bench/cv_known.py (name -> KnownReplies options); "shipped" is the default.
-VARIANTS: dict[str, dict[str, Any]] = {
-    "shipped": {},
-    "r11": {"thresholds": {}, "ids": True},
-    "thresholds+ids": {"ids": True},
-    "r11-thresholds": {"thresholds": {}},
-    "bigrams": {"bigrams": True},
-    "stem": {"stem": True},
-    "stop": {"stop": True},
-    "no-codes": {"codes": False},
-    "k3": {"neighbours": 3},
-    "k9": {"neighbours": 9},
-    "power1": {"power": 1.0},
-    "power4": {"power": 4.0},
-    "unknown0.1": {"thresholds": {"unknown": 0.1}},
-    "code0.2": {"thresholds": {"code": 0.2, "class": 0.2}},
-    "enhanced0.4": {"thresholds": {"enhanced": 0.4}},
-    "phrase0.8": {"thresholds": {"phrase": 0.8}},
-    "phrase0.7": {"thresholds": {"phrase": 0.7}},
-    "phrase0.6": {"thresholds": {"phrase": 0.6}},
-    "phrase0.5": {"thresholds": {"phrase": 0.5}},
-}
-_LOW = {"unknown": 0.1, "code": 0.2, "class": 0.2}
-_LOW15 = {**_LOW, "code": 0.15, "class": 0.15}
-VARIANTS.update({
-    "low": {"thresholds": _LOW},
-    "low+unknown0": {"thresholds": {**_LOW, "unknown": 0.0}},
-    "low+code0.15": {"thresholds": _LOW15},
-    "low+code0.1": {"thresholds": {**_LOW, "code": 0.1, "class": 0.1}},
-    "low+enhanced0.25": {"thresholds": {**_LOW, "enhanced": 0.25}},
-    "low+power4": {"thresholds": _LOW, "power": 4.0},
-    "low+power3": {"thresholds": _LOW, "power": 3.0},
-    "low+power6": {"thresholds": _LOW, "power": 6.0},
-    "low+power4+stem": {"thresholds": _LOW, "power": 4.0, "stem": True},
-    "low+power4+k3": {"thresholds": _LOW, "power": 4.0, "neighbours": 3},
-    "low+power4+k7": {"thresholds": _LOW, "power": 4.0, "neighbours": 7},
-    "low+power4+stem+stop": {"thresholds": _LOW, "power": 4.0, "stem": True, "stop": True},
-    "low+power4+phrase0.8": {"thresholds": {**_LOW, "phrase": 0.8}, "power": 4.0},
-    "low+code0.15+power6": {"thresholds": _LOW15, "power": 6.0},
-    "low+code0.15+stem": {"thresholds": _LOW15, "stem": True},
-    "low+code0.15+enhanced0.35": {"thresholds": {**_LOW15, "enhanced": 0.35}},
-    "shipped+stem": {"stem": True},
-    "shipped+power4": {"power": 4.0},
-    "shipped+k7": {"neighbours": 7},
-    "shipped+k4": {"neighbours": 4},
-    "shipped+phrase0.8": {"thresholds": {**THRESHOLDS, "phrase": 0.8}},
-    "shipped+provider0.6": {"thresholds": {**THRESHOLDS, "provider": 0.6}},
-    "shipped+bigrams": {"bigrams": True},
-})
-
 _DEFAULT: KnownReplies | None = None
 
 

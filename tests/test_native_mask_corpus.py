@@ -5,15 +5,13 @@ texts: tests/test_class_cache_native.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyarrow as pa
 import pytest
 
 from analyzer import native
 from analyzer.classify import mask_texts
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+from .conftest import CORPUS
 
 
 def _corpus_lines() -> list[str]:

@@ -29,15 +29,9 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 from analyzer.similar import rows_from_records  # noqa: E402
 
 
-def table_rows(records: list[dict]) -> list[dict]:
-    """The known replies the table holds for some evaluation records (bench/cv_known.py builds
-    each fold's table with this)."""
-    return rows_from_records(records)
-
-
 def render(records: list[dict]) -> str:
     """The table file's text for some evaluation records."""
-    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=False) + "\n" for r in table_rows(records))
+    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=False) + "\n" for r in rows_from_records(records))
 
 
 def load(path: Path) -> list[dict]:
