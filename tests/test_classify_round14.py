@@ -30,6 +30,9 @@ from tests.test_classify_phrasings import cause_of
     ("554 5.7.1 Retransmission refused", "relay.denied", "phr.relay.retransmission_denied"),
     ("550 Header From address is blacklisted", "policy.sender_blocked", "phr.policy.sender_block_policy"),
     ("550 5.7.1 Message refused by sender filtering", "policy.sender_blocked", "phr.policy.sender_filtering"),
+    ("451 Problem while writing your message", "server.error", "phr.server.processing_failure_family"),
+    ("550 5.7.1 Your e-mail domain is on the tenant's deny list", "policy.sender_blocked",
+     "phr.policy.sender_on_organisation_block_list"),
 ])
 def test_round14_rule_reads_paraphrased_replies(text, cause, rule_id):
     """The rule id is checked, so each row fails without the rule written for it."""
@@ -53,6 +56,8 @@ def test_round14_rule_reads_paraphrased_replies(text, cause, rule_id):
     # a backend that is down reads as unavailability (server.phrasings), a spam verdict naming one as spam
     ("451 4.3.0 Backend failure", "server.unavailable"),
     ("550 Backend Replied [abc]: 5.7.1 Message rejected as spam", "content.spam"),
+    # an IP on a list, even the receiver's own, is a listing (reputation), not a blocked sender
+    ("554 Your IP is on our block list", "reputation.ip_listed"),
     # plain relay refusals keep relay.denied
     ("550 5.7.1 Relaying denied", "relay.denied"),
 ])
