@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -506,8 +507,7 @@ class WindowPeersFold(PeersFold):
     takes_bulk = True
     #: Lines held before they are folded.
     FLUSH_ROWS = 50_000
-    #: The columns the peers' folds read (:mod:`analyzer.peer_folds`, :mod:`analyzer.totals`, the
-    #: warnings and rejects here): only those are held.
+    #: The columns the peers' folds read (peer_folds, totals, the warnings and rejects): only those are held.
     COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
                "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size",
                "sasl_username", "detail", "helo", "relay_ip", "orig_recipient")
@@ -530,9 +530,9 @@ class WindowPeersFold(PeersFold):
         series = [batch[c] for c in cols]  # (the stream's batch builds each once: report.fold._Batch)
         if all(isinstance(s.dtype, pd.ArrowDtype) for s in series):  # (not batch.dtypes: a Series per call)
             # the stream's batches (Arrow-backed): the rows kept by one Arrow filter of the table
-            # (not a pandas take per column), made on the fold's thread, not the report's main
+            # (not a pandas take per column), made at once on the fold's thread, not the report's main
             t = pa.Table.from_arrays([s.array.__arrow_array__() for s in series], names=cols)
-            self._held.append(t if keep.all() else (t, keep))
+            self._held.append(t if keep.all() else self._thread().submit(t.filter, pa.array(keep)))
         else:
             self._held.append(batch[cols] if keep.all() else batch.loc[keep, cols])
         self._rows += int(keep.sum())
@@ -540,25 +540,26 @@ class WindowPeersFold(PeersFold):
             self._flush()
 
     def _flush(self) -> None:
-        """Hand the held lines to the fold's thread: one flush folds while the next is gathered
-        (the main thread, the report's bottleneck, goes on with the stream; the fold's Arrow and
-        numpy work runs beside it on the second core). One flush at a time, in order: the result
-        is the same, and at most one more flush of lines is held than when folding here."""
+        """Hand the held lines to the fold's thread (its Arrow and numpy work beside the main
+        thread, the report's bottleneck), one flush at a time, in order: the same result."""
         if not self._held:
             return
         held, self._held, self._rows = self._held, [], 0
+        if self._pending is not None:
+            self._pending.result()  # (raises what the fold raised)
+        self._pending = self._thread().submit(self._fold_held, held)
+
+    def _thread(self) -> Any:
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="maillens-peers")
-        if self._pending is not None:
-            self._pending.result()  # (raises what the fold raised)
-        self._pending = self._pool.submit(self._fold_held, held)
+        return self._pool
 
     def _fold_held(self, held: list[Any]) -> None:
         from ..schema import to_pandas
 
-        held = [h[0].filter(pa.array(h[1])) if isinstance(h, tuple) else h for h in held]
+        held = [h.result() if isinstance(h, Future) else h for h in held]  # (done: jobs in order)
         if all(isinstance(h, pa.Table) for h in held):
             # folded as Arrow (analyzer.totals.col reads either): no pandas table per flush,
             # each column made one chunk once, not at every read
