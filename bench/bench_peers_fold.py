@@ -59,7 +59,7 @@ def replay(src: str, out: str | None, profile: bool, repeat: int = 1) -> None:
         for _, batch, bulk in batches:
             fold.add(batch, bulk=bulk)
         t1 = time.process_time()
-        res = fold.result()
+        res = dict(fold.result())  # (made on the fold's thread: waited for here)
         t2 = time.process_time()
         if best is None or t2 - t0 < sum(best):
             best = (t1 - t0, t2 - t1)

@@ -19,6 +19,8 @@ text, Markdown and HTML reports.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..later import Later
 from ..peer_agg import KeyAgg
 from ..peer_folds import QUEUE_BUCKETS, ExFold, PfFold
 from ..totals import (
@@ -504,8 +507,7 @@ class WindowPeersFold(PeersFold):
     takes_bulk = True
     #: Lines held before they are folded.
     FLUSH_ROWS = 50_000
-    #: The columns the peers' folds read (:mod:`analyzer.peer_folds`, :mod:`analyzer.totals`, the
-    #: warnings and rejects here): only those are held.
+    #: The columns the peers' folds read (peer_folds, totals, the warnings and rejects): only those are held.
     COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
                "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size",
                "sasl_username", "detail", "helo", "relay_ip", "orig_recipient")
@@ -525,12 +527,12 @@ class WindowPeersFold(PeersFold):
         if not keep.any():
             return
         cols = [c for c in self.COLUMNS if c in batch.columns]
-        dtypes = batch.dtypes  # (a new Series at every call: once, not once per column)
-        if all(isinstance(dtypes[c], pd.ArrowDtype) for c in cols):
-            # the stream's batches (Arrow-backed): the rows kept by one Arrow filter of the table,
-            # not a pandas take per column (measured: a sixth of the peers' fold)
-            t = pa.Table.from_arrays([batch[c].array.__arrow_array__() for c in cols], names=cols)
-            self._held.append(t if keep.all() else t.filter(pa.array(keep)))
+        series = [batch[c] for c in cols]  # (the stream's batch builds each once: report.fold._Batch)
+        if all(isinstance(s.dtype, pd.ArrowDtype) for s in series):  # (not batch.dtypes: a Series per call)
+            # the stream's batches (Arrow-backed): the rows kept by one Arrow filter of the table
+            # (not a pandas take per column), made at once on the fold's thread, not the report's main
+            t = pa.Table.from_arrays([s.array.__arrow_array__() for s in series], names=cols)
+            self._held.append(t if keep.all() else self._thread().submit(t.filter, pa.array(keep)))
         else:
             self._held.append(batch[cols] if keep.all() else batch.loc[keep, cols])
         self._rows += int(keep.sum())
@@ -538,45 +540,54 @@ class WindowPeersFold(PeersFold):
             self._flush()
 
     def _flush(self) -> None:
-        """Hand the held lines to the fold's thread: one flush folds while the next is gathered
-        (the main thread, the report's bottleneck, goes on with the stream; the fold's Arrow and
-        numpy work runs beside it on the second core). One flush at a time, in order: the result
-        is the same, and at most one more flush of lines is held than when folding here."""
+        """Hand the held lines to the fold's thread (its Arrow and numpy work beside the main
+        thread, the report's bottleneck), one flush at a time, in order: the same result."""
         if not self._held:
             return
         held, self._held, self._rows = self._held, [], 0
+        if self._pending is not None:
+            self._pending.result()  # (raises what the fold raised)
+        self._pending = self._thread().submit(self._fold_held, held)
+
+    def _thread(self) -> Any:
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="maillens-peers")
-        if self._pending is not None:
-            self._pending.result()  # (raises what the fold raised)
-        self._pending = self._pool.submit(self._fold_held, held)
+        return self._pool
 
     def _fold_held(self, held: list[Any]) -> None:
         from ..schema import to_pandas
 
-        rows: Any
+        held = [h.result() if isinstance(h, Future) else h for h in held]  # (done: jobs in order)
         if all(isinstance(h, pa.Table) for h in held):
             # folded as Arrow (analyzer.totals.col reads either): no pandas table per flush,
             # each column made one chunk once, not at every read
-            rows = pa.concat_tables(held, promote_options="permissive").combine_chunks()
+            rows: Any = pa.concat_tables(held, promote_options="permissive").combine_chunks()
         else:
             held = [to_pandas(h) if isinstance(h, pa.Table) else h for h in held]
             rows = held[0] if len(held) == 1 else pd.concat(held, ignore_index=True)
         del held
         PeersFold.add(self, rows)
 
-    def result(self) -> dict[str, list[dict[str, Any]]]:
+    def result(self) -> Mapping[str, list[dict[str, Any]]]:
+        """:meth:`PeersFold.result`, made on the fold's thread after its last flush and handed back
+        at once (:class:`analyzer.later.Later`): the main thread goes on with the report (~9% of
+        it was these tables) and waits where it reads them."""
         self._flush()
         pending, pool, self._pending, self._pool = self._pending, self._pool, None, None
+        if pool is None:
+            return super().result()
         try:
-            if pending is not None:
-                pending.result()
+            later = pool.submit(self._result_after, pending)
         finally:
-            if pool is not None:
-                pool.shutdown()
-        return super().result()
+            pool.shutdown(wait=False)  # (the thread ends once the result is made)
+        return Later(later)
+
+    def _result_after(self, pending: Any) -> dict[str, list[dict[str, Any]]]:
+        if pending is not None:  # (done: one thread, jobs in order; raises what the fold raised)
+            pending.result()
+        return PeersFold.result(self)
 
 
 def peer_report(events: pd.DataFrame, top: int = TOP) -> dict[str, list[dict[str, Any]]]:
