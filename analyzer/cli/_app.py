@@ -32,6 +32,9 @@ EXIT_NOINPUT, EXIT_SOFTWARE = 66, 70  # sysexits.h EX_NOINPUT, EX_SOFTWARE
 
 #: the settings file's values of this run (by CLI parameter name), set by the group callback
 CONFIG: dict[str, Any] = {}
+#: set by a command that finished with every file it wrote closed and no thread or process of
+#: its own left: :func:`analyzer.cli.run` may then end the process without the interpreter's teardown
+NOTHING_OPEN = False
 
 
 class _Group(TyperGroup):
@@ -408,6 +411,7 @@ def parse(
     stream = run_stream(logs, consume, year=year, tz=tz, fmt=log_format, classifier=classifier, columns=columns)
     for w in stream.warnings:
         warn(w)
+    global NOTHING_OPEN
     if output is not None:
         if not quiet and output != "-":
             c = stream.counts
@@ -426,8 +430,9 @@ def parse(
     if fmt == "json":
         out.file.write(summary_json(summary))
         out.file.flush()
-        return
-    render_summary(summary)
+    else:
+        render_summary(summary)
+    NOTHING_OPEN = True  # the summary on stdout; the inputs closed, the workers and threads ended (run_stream)
 
 
 def _checked(stream, strict: bool, fmt: str):
