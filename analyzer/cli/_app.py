@@ -316,11 +316,14 @@ def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: s
     from ..lazy import arrow_without_pandas
 
     arrow_without_pandas()  # pyarrow's own import of pandas refused: imported only if a step reads a frame
+    import gc
+
     from ..intake import NoMailLines
     from ..output import OutputError
     from ..reader import OptionError, UnrecognisedLines, check_stream, open_stream
     from ..sources import SourceError
 
+    gc.freeze()  # what start-up built is never garbage: no collection walks it again (nor a forked worker's)
     try:
         with _progress() as prog:
             stream = open_stream(logs, year=year, tz=tz, fmt=fmt, now=dt.datetime.now(dt.UTC),
