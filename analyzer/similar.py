@@ -271,18 +271,12 @@ class KnownReplies:
         n = len(self.rows)
         if not n or not q:
             return Nearest(index, sim)
+        k = min(self.neighbours, n)
         for start in range(0, q, CHUNK):
-            qi: list[int] = []
-            tok: list[int] = []
-            wt: list[float] = []
-            for k, text in enumerate(norm[start:start + CHUNK]):
-                for t, w in self._weights(self._tokens(text or "")).items():
-                    qi.append(k)
-                    tok.append(t)
-                    wt.append(w)
-            if not tok:
+            size = min(CHUNK, q - start)
+            qi, t_arr, wt = self._query_weights(norm[start:start + size])
+            if not len(t_arr):
                 continue
-            t_arr = np.array(tok, dtype=np.int64)
             lengths = self.indptr[t_arr + 1] - self.indptr[t_arr]
             total = int(lengths.sum())
             if not total:
@@ -290,21 +284,41 @@ class KnownReplies:
             first = np.repeat(self.indptr[t_arr] - np.concatenate([[0], np.cumsum(lengths)[:-1]]),
                               lengths) + np.arange(total)
             rows = self.post_rows[first]
-            vals = self.post_vals[first] * np.repeat(np.array(wt), lengths)
-            qs = np.repeat(np.array(qi, dtype=np.int64), lengths)
-            size = min(CHUNK, q - start)
+            vals = self.post_vals[first] * np.repeat(wt, lengths)
+            qs = np.repeat(qi, lengths)
             scores = np.bincount(qs * n + rows, weights=vals, minlength=size * n).reshape(size, n)
-            k = min(self.neighbours, n)
             near = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            for r in range(size):
-                index[start + r], sim[start + r] = self._vote(near[r], scores[r, near[r]])
+            near_sims = np.take_along_axis(scores, near, axis=1)
+            for r, (rows_r, sims_r) in enumerate(zip(near.tolist(), near_sims.tolist(), strict=True)):
+                index[start + r], sim[start + r] = self._vote(rows_r, sims_r)
         return Nearest(index, sim)
 
-    def _vote(self, rows: np.ndarray, sims: np.ndarray) -> tuple[int, float]:
+    def _query_weights(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Normalised queries' weights as :meth:`_weights` gives them, for all at once: each
+        (query, known token) pair's query, token and weight, queries in order and each one's
+        tokens in order of first appearance (the sums below add in the same order)."""
+        keys: list[str] = []
+        counts: list[int] = []
+        per_query: list[int] = []
+        for text in texts:
+            c = Counter(self._tokens(text or ""))
+            keys += c
+            counts += c.values()
+            per_query.append(len(c))
+        ids = np.array([self.vocab.get(t, -1) for t in keys], dtype=np.int64)
+        known = ids >= 0
+        idf = np.where(known, self.idf[np.where(known, ids, 0)] if len(self.idf) else 0.0, self.idf_unseen)
+        w = (1.0 + np.array([math.log(c) for c in counts], dtype=np.float64)) * idf
+        query = np.repeat(np.arange(len(texts), dtype=np.int64), per_query)
+        norm = np.sqrt(np.bincount(query, weights=w * w, minlength=len(texts)))
+        norm[norm == 0] = 1.0
+        return query[known], ids[known], w[known] / norm[query[known]]
+
+    def _vote(self, rows: list[int], sims: list[float]) -> tuple[int, float]:
         """(row, support) for one query from its nearest rows and their similarities."""
         votes: dict[str, float] = {}
         best: dict[str, tuple[float, int]] = {}
-        for i, s in zip(rows.tolist(), sims.tolist(), strict=True):
+        for i, s in zip(rows, sims, strict=True):
             if s <= 0:
                 continue
             cause = self.rows[i]["cause"]

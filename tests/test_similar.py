@@ -189,3 +189,17 @@ def test_stale_or_broken_index_is_not_read(tmp_path):
     for damaged in ("", "{", "[1]", index_text(table.read_bytes()).replace('"post_vals": "', '"post_vals": "AAAA')):
         index.write_text(damaged, encoding="utf-8")
         assert read_index(index, table.read_bytes()) is None
+
+
+def test_query_weights_of_a_batch_are_each_querys_own():
+    """nearest() weighs a chunk of queries at once: the same weights, bit for bit, as one query
+    at a time (:meth:`KnownReplies._weights`), tokens no known reply holds counted in the length only."""
+    known = default_known_replies()
+    texts = normalise([r["text"] for r in known.rows[::151]]
+                      + ["550 5.1.1 zzqx unknown unknown user", "", None, "452 4.2.2 mailbox full full full"])
+    qi, tok, wt = known._query_weights(texts)
+    for q, text in enumerate(texts):
+        own = known._weights(known._tokens(text or ""))
+        at = qi == q
+        assert dict(zip(tok[at].tolist(), wt[at].tolist(), strict=True)) == own
+        assert list(own) == tok[at].tolist()  # in the same order: the scores add up alike
