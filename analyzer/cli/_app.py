@@ -386,7 +386,8 @@ def parse(
         redactor = make_redactor(redact, redact_ips, redact_key)
     except ValueError as exc:
         fail(str(exc), "add --redact", EXIT_USAGE)
-    kb = load_kb(rules) if classify else None
+    # the summary with the shipped rules loads them once its workers have forked (FastSummaryFold)
+    kb = load_kb(rules) if classify and (rules or output is not None) else None
     from ..classify_stream import StreamClassifier
     from ..reader import check_stream
     from ..sinks import SummaryFold, write_stream
@@ -394,10 +395,10 @@ def parse(
     # the classification of the whole stream: the cache, and retry-waits attributed across batches
     classifier = StreamClassifier(kb) if kb is not None else None
     fold = SummaryFold()
-    if output is None and classifier is not None:  # the summary folded where blocks are parsed
+    if output is None and classify:  # the summary folded where blocks are parsed
         from ..fast_summary import FastSummaryFold
 
-        fold = FastSummaryFold(classifier)
+        fold = FastSummaryFold(classifier or (lambda: StreamClassifier(load_kb(None))))
         classifier = fold.summariser
 
     def consume(stream):
