@@ -203,3 +203,25 @@ def test_query_weights_of_a_batch_are_each_querys_own():
         at = qi == q
         assert dict(zip(tok[at].tolist(), wt[at].tolist(), strict=True)) == own
         assert list(own) == tok[at].tolist()  # in the same order: the scores add up alike
+
+
+def test_build_writes_table_and_index_and_checks_both(tmp_path, capsys):
+    """tools/build_known_replies.py writes the table and its index in one run; --check fails when
+    either one differs from what it would write."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import build_known_replies as build
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text("".join(json.dumps({"id": f"r{i}", "text": t, "expected_cause": c, "direction": "outbound"}) + "\n"
+                           for i, (t, c) in enumerate([("550 5.1.1 user unknown", "bad_recipient"),
+                                                       ("452 4.2.2 mailbox full", "mailbox_full")])))
+    table, index = tmp_path / "known.jsonl", tmp_path / "known_replies.index.json"
+    assert build.main(["--dev", str(dev), "--out", str(table)]) == 0
+    assert read_index(index, table.read_bytes()) is not None
+    assert KnownReplies.load(table, index).nearest(["550 user unknown"]).index[0] == 0
+    assert build.main(["--dev", str(dev), "--out", str(table), "--check"]) == 0
+    index.write_text(index.read_text().replace('"version": 1', '"version": 0'))
+    assert build.main(["--dev", str(dev), "--out", str(table), "--check"]) == 1
+    assert "known_replies.index.json" in capsys.readouterr().err
