@@ -36,8 +36,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FIELDS", "MAX_CHARS", "NEAR_DUPLICATE", "NEIGHBOURS", "SIMILAR_ENOUGH", "WEAK_EVIDENCE", "KnownReplies",
-           "default_known_replies", "normalise", "overrules", "rows_from_records", "tokens"]
+__all__ = ["FIELDS", "INDEX", "MAX_CHARS", "NEAR_DUPLICATE", "NEIGHBOURS", "SIMILAR_ENOUGH", "WEAK_EVIDENCE",
+           "KnownReplies", "default_known_replies", "index_text", "normalise", "overrules", "read_index",
+           "rows_from_records", "tokens"]
 
 TABLE = Path(__file__).parent / "rules" / "known_replies.jsonl"
 #: A reply longer than this is read up to here (an SMTP reply line is at most 512 octets; a
@@ -179,7 +180,8 @@ class KnownReplies:
 
     def __init__(self, rows: Sequence[dict[str, Any]], *, similar_enough: float = SIMILAR_ENOUGH,
                  near_duplicate: float = NEAR_DUPLICATE, thresholds: dict[str, float] | None = None,
-                 neighbours: int = NEIGHBOURS, power: float = 2.0, **features: bool):
+                 neighbours: int = NEIGHBOURS, power: float = 2.0, index: dict[str, Any] | None = None,
+                 **features: bool):
         self.rows = list(rows)
         self.similar_enough = similar_enough
         self.near_duplicate = near_duplicate
@@ -188,6 +190,18 @@ class KnownReplies:
         self.power = power
         self.features = {**FEATURES, **features}
         self._by_id = {r["id"]: i for i, r in enumerate(self.rows)}
+        n = len(self.rows)
+        #: the weight of a token no known reply holds (it still counts in a query's length)
+        self.idf_unseen = math.log(n + 1) + 1.0
+        if index is not None:  # precomputed (:func:`read_index`): what _index() would compute
+            self.vocab = {t: i for i, t in enumerate(index["vocab"])}
+            self.idf, self.indptr = index["idf"], index["indptr"]
+            self.post_rows, self.post_vals = index["post_rows"], index["post_vals"]
+            return
+        self._index()
+
+    def _index(self) -> None:
+        """The table's token weights (IDF) and its inverted index (token -> rows, weights)."""
         toks = [self._tokens(t) for t in normalise([r["text"] for r in self.rows])]
         n = len(self.rows)
         df: Counter[str] = Counter()
@@ -195,8 +209,6 @@ class KnownReplies:
             df.update(set(ts))
         self.vocab = {t: i for i, t in enumerate(sorted(df))}
         self.idf = np.array([math.log((n + 1) / (df[t] + 1)) + 1.0 for t in sorted(df)])
-        #: the weight of a token no known reply holds (it still counts in a query's length)
-        self.idf_unseen = math.log(n + 1) + 1.0
         by_tok: list[list[tuple[int, float]]] = [[] for _ in self.vocab]
         for row, ts in enumerate(toks):
             vec = self._weights(ts)
@@ -208,10 +220,15 @@ class KnownReplies:
         self.post_vals = np.array([w for p in by_tok for _, w in p], dtype=np.float64)
 
     @classmethod
-    def load(cls, path: Path = TABLE) -> KnownReplies:
-        """The table in a JSONL file (one known reply per line)."""
-        with open(path, encoding="utf-8") as f:
-            return cls([json.loads(line) for line in f if line.strip()])
+    def load(cls, path: Path = TABLE, index: Path | None = None) -> KnownReplies:
+        """The table in a JSONL file (one known reply per line), its index read from ``index``
+        (default: :data:`INDEX` for :data:`TABLE`) where that was computed from this very text
+        with these features, computed otherwise."""
+        raw = path.read_bytes()
+        rows = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
+        if index is None and path == TABLE:
+            index = INDEX
+        return cls(rows, index=None if index is None else read_index(index, raw))
 
     def _tokens(self, text: str) -> list[str]:
         return tokens(text, **self.features)
@@ -254,18 +271,12 @@ class KnownReplies:
         n = len(self.rows)
         if not n or not q:
             return Nearest(index, sim)
+        k = min(self.neighbours, n)
         for start in range(0, q, CHUNK):
-            qi: list[int] = []
-            tok: list[int] = []
-            wt: list[float] = []
-            for k, text in enumerate(norm[start:start + CHUNK]):
-                for t, w in self._weights(self._tokens(text or "")).items():
-                    qi.append(k)
-                    tok.append(t)
-                    wt.append(w)
-            if not tok:
+            size = min(CHUNK, q - start)
+            qi, t_arr, wt = self._query_weights(norm[start:start + size])
+            if not len(t_arr):
                 continue
-            t_arr = np.array(tok, dtype=np.int64)
             lengths = self.indptr[t_arr + 1] - self.indptr[t_arr]
             total = int(lengths.sum())
             if not total:
@@ -273,21 +284,41 @@ class KnownReplies:
             first = np.repeat(self.indptr[t_arr] - np.concatenate([[0], np.cumsum(lengths)[:-1]]),
                               lengths) + np.arange(total)
             rows = self.post_rows[first]
-            vals = self.post_vals[first] * np.repeat(np.array(wt), lengths)
-            qs = np.repeat(np.array(qi, dtype=np.int64), lengths)
-            size = min(CHUNK, q - start)
+            vals = self.post_vals[first] * np.repeat(wt, lengths)
+            qs = np.repeat(qi, lengths)
             scores = np.bincount(qs * n + rows, weights=vals, minlength=size * n).reshape(size, n)
-            k = min(self.neighbours, n)
             near = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            for r in range(size):
-                index[start + r], sim[start + r] = self._vote(near[r], scores[r, near[r]])
+            near_sims = np.take_along_axis(scores, near, axis=1)
+            for r, (rows_r, sims_r) in enumerate(zip(near.tolist(), near_sims.tolist(), strict=True)):
+                index[start + r], sim[start + r] = self._vote(rows_r, sims_r)
         return Nearest(index, sim)
 
-    def _vote(self, rows: np.ndarray, sims: np.ndarray) -> tuple[int, float]:
+    def _query_weights(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Normalised queries' weights as :meth:`_weights` gives them, for all at once: each
+        (query, known token) pair's query, token and weight, queries in order and each one's
+        tokens in order of first appearance (the sums below add in the same order)."""
+        keys: list[str] = []
+        counts: list[int] = []
+        per_query: list[int] = []
+        for text in texts:
+            c = Counter(self._tokens(text or ""))
+            keys += c
+            counts += c.values()
+            per_query.append(len(c))
+        ids = np.array([self.vocab.get(t, -1) for t in keys], dtype=np.int64)
+        known = ids >= 0
+        idf = np.where(known, self.idf[np.where(known, ids, 0)] if len(self.idf) else 0.0, self.idf_unseen)
+        w = (1.0 + np.array([math.log(c) for c in counts], dtype=np.float64)) * idf
+        query = np.repeat(np.arange(len(texts), dtype=np.int64), per_query)
+        norm = np.sqrt(np.bincount(query, weights=w * w, minlength=len(texts)))
+        norm[norm == 0] = 1.0
+        return query[known], ids[known], w[known] / norm[query[known]]
+
+    def _vote(self, rows: list[int], sims: list[float]) -> tuple[int, float]:
         """(row, support) for one query from its nearest rows and their similarities."""
         votes: dict[str, float] = {}
         best: dict[str, tuple[float, int]] = {}
-        for i, s in zip(rows.tolist(), sims.tolist(), strict=True):
+        for i, s in zip(rows, sims, strict=True):
             if s <= 0:
                 continue
             cause = self.rows[i]["cause"]
@@ -318,11 +349,68 @@ def overrules(evidence: str, rule_cause: str, row: dict[str, Any], similarity: f
     return similarity >= threshold
 
 
+#: The shipped table's index (tokens, IDF, inverted index), written with the table by
+#: ``tools/build_known_replies.py`` (:func:`index_text`): tokenising ~2k replies took ~0.15-0.2
+#: CPU-s of every classifying run's start. Read only where it was computed from the table's
+#: very bytes (its SHA-256), this code's :data:`INDEX_VERSION`, :data:`FEATURES` and
+#: :data:`MAX_CHARS`; computed again otherwise (tests/test_similar.py fails when it is stale).
+INDEX = TABLE.with_name("known_replies.index.json")
+#: Changes when what the index holds, or how replies are read into tokens, changes.
+INDEX_VERSION = 1
+#: The index's arrays: name, dtype stored (little-endian, base64), dtype in memory.
+_ARRAYS = (("idf", "<f8", np.float64), ("indptr", "<i4", np.int64), ("post_rows", "<i4", np.int64),
+           ("post_vals", "<f8", np.float64))
+
+
+def _index_stamp(table: bytes) -> dict[str, Any]:
+    import hashlib
+
+    return {"version": INDEX_VERSION, "table_sha256": hashlib.sha256(table).hexdigest(),
+            "features": dict(sorted(FEATURES.items())), "max_chars": MAX_CHARS}
+
+
+def index_text(table: bytes) -> str:
+    """The index file's text for a table file's bytes (its rows indexed with :data:`FEATURES`)."""
+    import base64
+
+    rows = [json.loads(line) for line in table.decode("utf-8").splitlines() if line.strip()]
+    known = KnownReplies(rows)
+    data: dict[str, Any] = _index_stamp(table)
+    data["vocab"] = sorted(known.vocab, key=known.vocab.__getitem__)
+    for name, stored, _ in _ARRAYS:
+        values = getattr(known, name)
+        if not np.array_equal(values.astype(stored), values):  # an int32 overflow: not in 2k replies
+            raise ValueError(f"known replies' index: {name} does not fit {stored}")
+        data[name] = base64.b64encode(np.ascontiguousarray(values, stored).tobytes()).decode("ascii")
+    return json.dumps(data, ensure_ascii=False, indent=0) + "\n"
+
+
+def read_index(path: Path, table: bytes) -> dict[str, Any] | None:
+    """The index in ``path`` as :class:`KnownReplies` takes it, None where it is missing,
+    unreadable or not computed from ``table`` (the table file's bytes) by this code."""
+    import base64
+
+    try:
+        data = json.loads(path.read_bytes())
+        if not isinstance(data, dict) or any(data.get(k) != v for k, v in _index_stamp(table).items()):
+            return None
+        out: dict[str, Any] = {"vocab": list(data["vocab"])}
+        for name, stored, dtype in _ARRAYS:
+            out[name] = np.frombuffer(base64.b64decode(data[name]), stored).astype(dtype)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    n = len(out["vocab"])
+    if len(out["idf"]) != n or len(out["indptr"]) != n + 1 or not (
+            len(out["post_rows"]) == len(out["post_vals"]) == out["indptr"][-1]):
+        return None
+    return out
+
+
 _DEFAULT: KnownReplies | None = None
 
 
 def default_known_replies() -> KnownReplies:
-    """The shipped table, loaded and indexed once (about 0.1 s)."""
+    """The shipped table and its index (:data:`INDEX`), loaded once (a few ms)."""
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = KnownReplies.load()

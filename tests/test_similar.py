@@ -9,6 +9,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from analyzer.similar import (
+    INDEX,
     MAX_CHARS,
     NEAR_DUPLICATE,
     SIMILAR_ENOUGH,
@@ -16,8 +17,10 @@ from analyzer.similar import (
     THRESHOLDS,
     KnownReplies,
     default_known_replies,
+    index_text,
     normalise,
     overrules,
+    read_index,
     rows_from_records,
     tokens,
 )
@@ -139,3 +142,86 @@ def test_shipped_table_is_package_data_of_development_replies_only():
         dev_ids = {json.loads(line)["id"] for line in f if line.strip()}
     shipped = default_known_replies()
     assert len(shipped) > 1000 and {r["id"] for r in shipped.rows} <= dev_ids
+
+
+def test_shipped_index_is_in_sync_with_the_table():
+    """analyzer/rules/known_replies.index.json is what tools/build_known_replies.py computes from
+    the table with today's masking and tokens (after changing either: python tools/build_known_replies.py)."""
+    assert INDEX.read_text(encoding="utf-8") == index_text(TABLE.read_bytes()), \
+        "known_replies.index.json is out of date: run python tools/build_known_replies.py"
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert any(fnmatch("rules/known_replies.index.json", g)
+               for g in pyproject["tool"]["setuptools"]["package-data"]["analyzer"])
+
+
+def test_indexed_table_loads_as_the_table_indexed_afresh():
+    """The shipped table read with its index answers as the table indexed from its rows."""
+    loaded = KnownReplies.load()
+    assert read_index(INDEX, TABLE.read_bytes()) is not None  # the index was used
+    built = KnownReplies(loaded.rows)
+    assert loaded.vocab == built.vocab
+    for name in ("idf", "indptr", "post_rows", "post_vals"):
+        a, b = getattr(loaded, name), getattr(built, name)
+        assert a.dtype == b.dtype and (a == b).all(), name
+    texts = [r["text"] for r in loaded.rows[::97]] + ["550 5.1.1 user unknown", "421 try later", None, ""]
+    x, y = loaded.nearest(texts), built.nearest(texts)
+    assert (x.index == y.index).all() and (x.similarity == y.similarity).all()
+
+
+def test_stale_or_broken_index_is_not_read(tmp_path):
+    """An index computed from other bytes (the table edited, not rebuilt), or a damaged one, is
+    ignored: the table is indexed afresh and answers as without an index."""
+    table = tmp_path / "known.jsonl"
+    rows = [row("a", "550 5.1.1 <x@y.example>: user unknown", "bad_recipient"),
+            row("b", "421 4.7.0 too many connections, slow down", "rate_limited")]
+    table.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    index = tmp_path / "known.index.json"
+    index.write_text(index_text(table.read_bytes()), encoding="utf-8")
+    assert read_index(index, table.read_bytes()) is not None
+    fresh = KnownReplies.load(table, index)
+    assert fresh.vocab == KnownReplies(rows).vocab
+    rows[1]["text"] = "452 4.2.2 mailbox full"
+    table.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert read_index(index, table.read_bytes()) is None
+    stale = KnownReplies.load(table, index)
+    assert stale.vocab == KnownReplies(rows).vocab and "full" in stale.vocab
+    assert stale.nearest(["452 mailbox full"]).index[0] == 1
+    for damaged in ("", "{", "[1]", index_text(table.read_bytes()).replace('"post_vals": "', '"post_vals": "AAAA')):
+        index.write_text(damaged, encoding="utf-8")
+        assert read_index(index, table.read_bytes()) is None
+
+
+def test_query_weights_of_a_batch_are_each_querys_own():
+    """nearest() weighs a chunk of queries at once: the same weights, bit for bit, as one query
+    at a time (:meth:`KnownReplies._weights`), tokens no known reply holds counted in the length only."""
+    known = default_known_replies()
+    texts = normalise([r["text"] for r in known.rows[::151]]
+                      + ["550 5.1.1 zzqx unknown unknown user", "", None, "452 4.2.2 mailbox full full full"])
+    qi, tok, wt = known._query_weights(texts)
+    for q, text in enumerate(texts):
+        own = known._weights(known._tokens(text or ""))
+        at = qi == q
+        assert dict(zip(tok[at].tolist(), wt[at].tolist(), strict=True)) == own
+        assert list(own) == tok[at].tolist()  # in the same order: the scores add up alike
+
+
+def test_build_writes_table_and_index_and_checks_both(tmp_path, capsys):
+    """tools/build_known_replies.py writes the table and its index in one run; --check fails when
+    either one differs from what it would write."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import build_known_replies as build
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text("".join(json.dumps({"id": f"r{i}", "text": t, "expected_cause": c, "direction": "outbound"}) + "\n"
+                           for i, (t, c) in enumerate([("550 5.1.1 user unknown", "bad_recipient"),
+                                                       ("452 4.2.2 mailbox full", "mailbox_full")])))
+    table, index = tmp_path / "known.jsonl", tmp_path / "known_replies.index.json"
+    assert build.main(["--dev", str(dev), "--out", str(table)]) == 0
+    assert read_index(index, table.read_bytes()) is not None
+    assert KnownReplies.load(table, index).nearest(["550 user unknown"]).index[0] == 0
+    assert build.main(["--dev", str(dev), "--out", str(table), "--check"]) == 0
+    index.write_text(index.read_text().replace('"version": 1', '"version": 0'))
+    assert build.main(["--dev", str(dev), "--out", str(table), "--check"]) == 1
+    assert "known_replies.index.json" in capsys.readouterr().err

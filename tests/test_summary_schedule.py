@@ -85,3 +85,32 @@ def test_classify_grouped_limit_doubles(monkeypatch):
     calls.clear()
     list(pipeline.classify_grouped(iter(batches[:5]), Spy(), rows=10))  # a caller's limit below the first
     assert [len(c) for c in calls] == [1] * 5
+
+
+def test_classifier_made_at_the_first_block(day, monkeypatch):
+    """FastSummaryFold given a function for its classifier (`parse FILE` with the shipped rules)
+    calls it once, when the stream yields its first block (after a big input's workers forked),
+    and sums up as with the classifier given."""
+    made: list[int] = []
+    blocks: list[int] = []
+    real_open = FastSummaryFold._open
+
+    def opened(self, table):
+        blocks.append(len(made))
+        return real_open(self, table)
+
+    def make() -> StreamClassifier:
+        made.append(len(blocks))
+        return StreamClassifier(default_rules())
+
+    monkeypatch.setattr(FastSummaryFold, "_open", opened)
+    lazy = FastSummaryFold(make)
+    assert made == []  # nothing loaded before the stream runs
+    stream = EventStream(expand_inputs([str(day)]), tz="UTC", year=2026, workers=1, block_bytes=8192,
+                         classifier=lazy.summariser, columns=(*SummaryFold.READS, *lazy.summariser.reads))
+    lazy.fold(stream)
+    assert made == [0] and len(blocks) > 20 and set(blocks) == {1}  # made once, before the first block's fold
+    got = summarise_fold(lazy, stream.counts, stream.files, stream.warnings)
+    monkeypatch.setattr(FastSummaryFold, "_open", real_open)
+    expected, _ = _summary(day, monkeypatch, FastSummaryFold.FIRST_GROUPS, FastSummaryFold.GROUPS)
+    assert got.by_cause and got == expected

@@ -3,10 +3,12 @@
 Each line is one real reply from ``bench/replies/dev.jsonl`` with the cause its source's meaning
 maps to and where it was quoted from (provider, source, licence: the set's licences allow quoting
 the reply with its source). :mod:`analyzer.similar` reads it to answer replies the rules only
-know by their code. Run after adding development records:
+know by their code. Beside it, ``known_replies.index.json``: the table's tokens and inverted
+index, computed here once instead of at every run's start (:data:`analyzer.similar.INDEX`).
+Run after adding development records, or after changing how replies are masked or tokenised:
 
-    python tools/build_known_replies.py            # rewrite the table
-    python tools/build_known_replies.py --check    # exit 1 when the table is out of date
+    python tools/build_known_replies.py            # rewrite the table and its index
+    python tools/build_known_replies.py --check    # exit 1 when either is out of date
 
 Only the development part is used; the held-out part is never read.
 """
@@ -26,7 +28,7 @@ TABLE = ROOT / "analyzer" / "rules" / "known_replies.jsonl"
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from analyzer.similar import rows_from_records  # noqa: E402
+from analyzer.similar import index_text, rows_from_records  # noqa: E402
 
 
 def render(records: list[dict]) -> str:
@@ -39,26 +41,37 @@ def load(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def _write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dev", type=Path, default=DEV, help="development part (JSONL)")
     ap.add_argument("--out", type=Path, default=TABLE, help="table to write")
-    ap.add_argument("--check", action="store_true", help="exit 1 when the table differs from what would be written")
+    ap.add_argument("--index", type=Path, default=None,
+                    help="its index to write (default: known_replies.index.json beside the table)")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 when the table or its index differs from what would be written")
     args = ap.parse_args(argv)
+    index = args.index or args.out.with_name("known_replies.index.json")
     text = render(load(args.dev))
+    index_body = index_text(text.encode("utf-8"))
     if args.check:
-        current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
-        if current != text:
-            print(f"Error: {args.out} is out of date with {args.dev}\n"
+        stale = [p for p, want in ((args.out, text), (index, index_body))
+                 if (p.read_text(encoding="utf-8") if p.exists() else "") != want]
+        if stale:
+            print(f"Error: {', '.join(map(str, stale))} out of date with {args.dev}\n"
                   f"Try: python tools/build_known_replies.py", file=sys.stderr)
             return 1
         return 0
-    fd, tmp = tempfile.mkstemp(dir=args.out.parent, prefix=".known_replies.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, args.out)
-    print(f"{args.out}: {text.count(chr(10))} known replies")
+    _write(args.out, text)
+    _write(index, index_body)
+    print(f"{args.out}: {text.count(chr(10))} known replies; index in {index}")
     return 0
 
 

@@ -5,7 +5,7 @@ Exit codes:
 3 an input could not be read · 4 --strict and unrecognised lines · 5 an output could not be written ·
 66 no mail lines read at all (no input) · 70 maillens itself failed (a bug).
 
-Start-up is kept short: this package imports typer and rich's console only; pandas, pyarrow and
+Start-up is kept short: this package imports typer only (rich when it first prints); pandas, pyarrow and
 the library's modules are imported inside the commands (``maillens --help`` never loads them).
 """
 
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from .. import __version__
@@ -32,6 +31,9 @@ EXIT_NOINPUT, EXIT_SOFTWARE = 66, 70  # sysexits.h EX_NOINPUT, EX_SOFTWARE
 
 #: the settings file's values of this run (by CLI parameter name), set by the group callback
 CONFIG: dict[str, Any] = {}
+#: set by a command that finished with every file it wrote closed and no thread or process of
+#: its own left: :func:`analyzer.cli.run` may then end the process without the interpreter's teardown
+NOTHING_OPEN = False
 
 
 class _Group(TyperGroup):
@@ -53,15 +55,51 @@ app = typer.Typer(
 )
 
 
-class _Console(Console):
-    """A console that shows control characters in printed strings as '?' (log text, file names)."""
+def _console(**kwargs: Any) -> Any:
+    """A rich console that shows control characters in printed strings as '?' (log text, file names)."""
+    from rich.console import Console
 
-    def print(self, *objects, **kwargs) -> None:  # type: ignore[override]
-        super().print(*(printable(o, newlines=True) if isinstance(o, str) else o for o in objects), **kwargs)
+    class _Console(Console):
+        def print(self, *objects, **kw) -> None:  # type: ignore[override]
+            super().print(*(printable(o, newlines=True) if isinstance(o, str) else o for o in objects), **kw)
+
+    return _Console(**kwargs)
 
 
-out = _Console(highlight=False, soft_wrap=False)
-err = _Console(stderr=True, highlight=False)
+class _LazyConsole:
+    """:func:`_console`, made at its first use: importing rich costs ~18 CPU-ms, which ``--help``
+    and ``parse``'s start-up before its workers fork do without (attributes are the console's)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._kwargs = kwargs
+        self._made: Any = None
+
+    def made(self) -> Any:
+        if self._made is None:
+            self._made = _console(**self._kwargs)
+        return self._made
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.made(), name)
+
+
+out: Any = _LazyConsole(highlight=False, soft_wrap=False)
+err: Any = _LazyConsole(stderr=True, highlight=False)
+
+
+def _is_terminal(console: Any) -> bool:
+    """``console.is_terminal``, without making a console not made yet where rich could only answer
+    no (stderr not a tty, neither TTY_COMPATIBLE nor FORCE_COLOR set: rich's own rules)."""
+    if isinstance(console, _LazyConsole) and console._made is None and not {"TTY_COMPATIBLE", "FORCE_COLOR"} & set(
+            os.environ):
+        import sys
+
+        try:
+            if sys.stderr is None or not sys.stderr.isatty():
+                return False
+        except ValueError:  # closed
+            return False
+    return (console.made() if isinstance(console, _LazyConsole) else console).is_terminal
 
 
 def fail(message: str, hint: str | None, code: int) -> NoReturn:
@@ -145,19 +183,20 @@ def _main(
 class _Progress:
     """A progress bar on stderr, only when stderr is a terminal: bytes for files, lines for stdin."""
 
-    def __init__(self, description: str, console: Console | None = None) -> None:
+    def __init__(self, description: str, console: Any = None) -> None:
         self.console = console or err
         self.bar: Any = None
         self.task: Any = None
         self.description = description
 
     def __enter__(self) -> _Progress:
-        if self.console.is_terminal:
+        if _is_terminal(self.console):
             from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+            console = self.console.made() if isinstance(self.console, _LazyConsole) else self.console
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                                 TextColumn("{task.fields[lines]}"), TimeRemainingColumn(),
-                                console=self.console, transient=True)
+                                console=console, transient=True)
             self.bar.__enter__()
             self.task = self.bar.add_task(self.description, total=None, lines="")
         return self
@@ -313,11 +352,14 @@ def _run_stream(logs: list, consume, *, year: int | None, tz: str | None, fmt: s
     from ..lazy import arrow_without_pandas
 
     arrow_without_pandas()  # pyarrow's own import of pandas refused: imported only if a step reads a frame
+    import gc
+
     from ..intake import NoMailLines
     from ..output import OutputError
     from ..reader import OptionError, UnrecognisedLines, check_stream, open_stream
     from ..sources import SourceError
 
+    gc.freeze()  # what start-up built is never garbage: no collection walks it again (nor a forked worker's)
     try:
         with _progress() as prog:
             stream = open_stream(logs, year=year, tz=tz, fmt=fmt, now=dt.datetime.now(dt.UTC),
@@ -380,7 +422,8 @@ def parse(
         redactor = make_redactor(redact, redact_ips, redact_key)
     except ValueError as exc:
         fail(str(exc), "add --redact", EXIT_USAGE)
-    kb = load_kb(rules) if classify else None
+    # the summary with the shipped rules loads them once its workers have forked (FastSummaryFold)
+    kb = load_kb(rules) if classify and (rules or output is not None) else None
     from ..classify_stream import StreamClassifier
     from ..reader import check_stream
     from ..sinks import SummaryFold, write_stream
@@ -388,10 +431,10 @@ def parse(
     # the classification of the whole stream: the cache, and retry-waits attributed across batches
     classifier = StreamClassifier(kb) if kb is not None else None
     fold = SummaryFold()
-    if output is None and classifier is not None:  # the summary folded where blocks are parsed
+    if output is None and classify:  # the summary folded where blocks are parsed
         from ..fast_summary import FastSummaryFold
 
-        fold = FastSummaryFold(classifier)
+        fold = FastSummaryFold(classifier or (lambda: StreamClassifier(load_kb(None))))
         classifier = fold.summariser
 
     def consume(stream):
@@ -408,6 +451,7 @@ def parse(
     stream = run_stream(logs, consume, year=year, tz=tz, fmt=log_format, classifier=classifier, columns=columns)
     for w in stream.warnings:
         warn(w)
+    global NOTHING_OPEN
     if output is not None:
         if not quiet and output != "-":
             c = stream.counts
@@ -426,8 +470,9 @@ def parse(
     if fmt == "json":
         out.file.write(summary_json(summary))
         out.file.flush()
-        return
-    render_summary(summary)
+    else:
+        render_summary(summary)
+    NOTHING_OPEN = True  # the summary on stdout; the inputs closed, the workers and threads ended (run_stream)
 
 
 def _checked(stream, strict: bool, fmt: str):
