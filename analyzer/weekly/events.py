@@ -405,6 +405,9 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
         del day
         if len(table):
             tables.append(_compact(table))
+        # the day's folded seconds as BulkFold gave them (a 2-D int64 block and object columns, ~30 MiB
+        # at 3M lines) were held through the next day's read by this name
+        del table
         if deferred is not None and len(q):
             q = q[np.isin(q["qid"].to_numpy(), deferred)].reset_index(drop=True)
         if len(q):
