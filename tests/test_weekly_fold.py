@@ -189,3 +189,27 @@ def test_kept_rows_hold_the_texts_as_the_detectors_read_them(store):
     unknown = _eq(rows["event"], "reject") & _eq(rows["cause"], ("mailbox.unknown", "client.recipient_unknown"))
     assert rows["recipient"][unknown].notna().any()
     assert rows["recipient"][_eq(rows["event"], ("reject", "auth_failure")) & ~unknown].isna().all()
+
+
+def test_a_days_rows_are_codes_in_order(store):
+    """A day's kept rows come out of its fold with the few-value columns as Categoricals (codes,
+    never a string per row) of the values seen only, sorted; the rows in ORDER as their strings sort."""
+    from analyzer.store import iter_event_batches
+    from analyzer.weekly.events import _FEW, ORDER, READ_COLUMNS, _Day, _pair_ranks
+
+    lo, hi = dt.date(2026, 11, 24), dt.date(2026, 11, 25)
+    day = _Day(_pair_ranks(store, lo, hi))
+    for t in iter_event_batches(store, since=lo, until=hi, columns=READ_COLUMNS):
+        day.add(t.to_pandas(types_mapper=pd.ArrowDtype))
+    rows = day.rows_result()
+    assert len(rows) > 100
+    for c in _FEW:
+        if c not in rows.columns:
+            continue
+        col = rows[c]
+        assert isinstance(col.dtype, pd.CategoricalDtype), c
+        cats = list(col.cat.categories)
+        assert cats == sorted(cats) and set(cats) == set(col.dropna().astype(str)), c
+    as_str = rows[ORDER].astype({c: object for c in ("host", "source")})
+    again = as_str.sort_values(ORDER, kind="stable", ignore_index=True)
+    assert as_str.equals(again)

@@ -192,8 +192,11 @@ class _Day:
         from ..report.run import QUIET_BLANK
 
         self.rank, self.deferred = rank, deferred
-        # dictionary-encoded Arrow while the day is read; the week's fold gives the codes
-        self.rows = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, blank_columns=QUIET_BLANK)
+        # codes while the day is read, given to the week's fold as Categoricals (categories sorted:
+        # ORDER sorts them as their strings): the few-value columns are never made strings per row
+        # (they were, then sorted, then coded again: most of the day's transient)
+        self.rows = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, categorical=_FEW,
+                             blank_columns=QUIET_BLANK)
         self.bulk = BulkFold()
         self.sent: list[pd.DataFrame] = []
         # the day's session ends and logins, a few columns of their lines: counted once per day
@@ -402,6 +405,9 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
         del day
         if len(table):
             tables.append(_compact(table))
+        # the day's folded seconds as BulkFold gave them (a 2-D int64 block and object columns, ~30 MiB
+        # at 3M lines) were held through the next day's read by this name
+        del table
         if deferred is not None and len(q):
             q = q[np.isin(q["qid"].to_numpy(), deferred)].reset_index(drop=True)
         if len(q):
