@@ -27,6 +27,7 @@ from ..reader import ParseResult
 from .build import ReportWindow, build_report
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
 from .peers import WindowPeersFold
+from .sent_fold import SENT_STEP, SentFold, is_foldable_sent
 
 __all__ = ["QUIET_BLANK", "REPORT_COLUMNS", "ROW_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "quiet_rows",
            "split_events"]
@@ -102,6 +103,7 @@ class ReportFold:
                              categorical=_CATEGORICAL, blank_columns=QUIET_BLANK)
         self.bulk = BulkFold(first_only=True, split=window.since)  # a message's first line per side of the window start
         self.logins = LoginFold(window.since, window.until)
+        self.sent = SentFold(window)  # the sent outbound deliveries that say nothing: counted, not rows
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
 
     def add(self, batch: pd.DataFrame) -> None:
@@ -112,6 +114,10 @@ class ReportFold:
         # queued and received lines: counted, their senders kept (Bulk.senders); local sent deliveries
         # that say nothing: counted per second as the Bulk's delivered lines
         m = m | apart | _more_folded(batch, self.logins)
+        sent = is_foldable_sent(batch) & ~m
+        if sent.any():  # into the Bulk (their seconds, queue ids, senders) and the SentFold
+            self.sent.add(batch, sent)
+            m |= sent
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m, blank=quiet_rows(batch))
 
@@ -124,6 +130,8 @@ class ReportFold:
         heap.give_back()
         bulk, self.bulk = self.bulk.result(), BulkFold()
         bulk.logins = self.logins.result()
+        bulk.sent, sections["sent"] = self.sent.result()
+        bulk.sent_step = SENT_STEP
         heap.give_back()
         return self.rows.result(), bulk, sections
 
