@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..anomalies.aggregates import _eq, _seconds_ns, qid_hash
 from ..anomalies.context import _domain
-from ..anomalies.sent import combine, empty, is_sent
+from ..anomalies.sent import SENT_KEYS, empty, is_sent
 from .units import MESSAGE, message_units
 
 __all__ = ["SENT_STEP", "SentFold", "is_foldable_sent"]
@@ -77,18 +77,22 @@ class _Codes:
 
 
 class SentFold:
-    """Folds the lines of :func:`is_foldable_sent` (``add(batch, mask)``) for ``window``."""
+    """Folds the lines of :func:`is_foldable_sent` (``add(batch, mask)``) for ``window``: held as
+    numpy arrays of codes (no Python object per line or per group while the day is read)."""
+
+    #: Re-aggregate the per-batch counts once this many are held.
+    COMPACT_EVERY = 16
 
     def __init__(self, window: Any) -> None:
         self.since = None if window.since is None else pd.Timestamp(window.since).value
         self.until = None if window.until is None else pd.Timestamp(window.until).value
-        self._sent: dict[int, list[pd.DataFrame]] = {0: [], 1: [], 2: []}  # per side of the window
+        self._counts: list[dict[str, np.ndarray]] = []  # per (side of the window, step, domain, provider)
         self._delays: dict[float, int] = {}
-        self._keys = {k: _Codes() for k in ("domain", "relay_host", "sender")}
+        self._keys = {k: _Codes() for k in ("domain", "relay_host", "sender", "provider")}
         self._top: list[dict[str, np.ndarray]] = []
 
     def _side(self, ns: np.ndarray) -> np.ndarray:
-        side = np.ones(len(ns), dtype=np.int8)
+        side = np.ones(len(ns), dtype=np.int64)
         if self.since is not None:
             side[ns < self.since] = 0
         if self.until is not None:
@@ -96,40 +100,74 @@ class SentFold:
         return side
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray) -> None:
-        from ..anomalies.sent import sent_counts
-
         if not mask.any():
             return
         rows = batch.loc[mask, sorted(NEEDS)]
-        _, ns = _seconds_ns(rows["ts"])
+        sec, ns = _seconds_ns(rows["ts"])
         side = self._side(ns)
-        for s in (0, 1, 2):
-            at = side == s
-            if at.any():
-                self._sent[s].append(sent_counts(rows[at] if not at.all() else rows, SENT_STEP))
+        domain = self._keys["domain"](_domain(rows["recipient"]))
+        self._counts.append(_aggregate({"side": side, "sec": (sec // SENT_STEP) * SENT_STEP,
+                                        "domain": domain.astype(np.int64),
+                                        "provider": self._keys["provider"](rows["provider"]).astype(np.int64),
+                                        "n": np.ones(len(ns), dtype=np.int64), "ts_min": ns, "ts_max": ns}))
+        if len(self._counts) >= self.COMPACT_EVERY:
+            self._counts = [_aggregate({k: np.concatenate([p[k] for p in self._counts]) for k in self._counts[0]})]
         inside = side == 1
         if not inside.any():
             return
-        rows = rows[inside] if not inside.all() else rows
+        if not inside.all():
+            rows, domain = rows[inside], domain[inside]
         d = rows["delay"].dropna().astype(float).to_numpy()
         if len(d):
             vals, n = np.unique(d, return_counts=True)
             for v, k in zip(vals.tolist(), n.tolist(), strict=True):
                 self._delays[v] = self._delays.get(v, 0) + k
         units = message_units(rows)
-        self._top.append({"domain": self._keys["domain"](_domain(rows["recipient"])),
-                          "relay_host": self._keys["relay_host"](rows["relay_host"]),
+        self._top.append({"domain": domain, "relay_host": self._keys["relay_host"](rows["relay_host"]),
                           "sender": self._keys["sender"](rows["sender"]),
                           "qid": qid_hash(rows["queue_id"]), "h": units.h, "q": units.q})
 
     def result(self) -> tuple[pd.DataFrame, dict[str, Any]]:
-        sent = [combine(p) for p in self._sent.values()]
-        sent = [s for s in sent if len(s)]
-        counts = pd.concat(sent, ignore_index=True) if sent else empty()
+        """(the counts per step, domain and provider as :attr:`Bulk.sent` holds them; the part the
+        report's build reads, ``sections["sent"]``)."""
+        values = {k: c.values() for k, c in self._keys.items()}
+        counts = empty()
+        if self._counts:
+            c = _aggregate({k: np.concatenate([p[k] for p in self._counts]) for k in self._counts[0]})
+            counts = pd.DataFrame({"sec": c["sec"], "domain": _named(values["domain"], c["domain"]),
+                                   "provider": _named(values["provider"], c["provider"]), "n": c["n"],
+                                   "ts_min": c["ts_min"], "ts_max": c["ts_max"]})
+            counts = counts.sort_values(SENT_KEYS, kind="stable", na_position="last", ignore_index=True)
         top = {k: np.concatenate([p[k] for p in self._top]) for k in self._top[0]} if self._top else None
-        self._top, self._sent = [], {}
+        self._top, self._counts = [], []
         delays = (np.array(list(self._delays), dtype=float), np.array(list(self._delays.values()), dtype=np.int64))
-        return counts, {"delays": delays, "top": top, "values": {k: c.values() for k, c in self._keys.items()}}
+        return counts, {"delays": delays, "top": top, "values": values}
+
+
+def _named(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """The strings of ``codes`` (-1: None)."""
+    return np.append(values, None)[codes]
+
+
+_GROUP = ("side", "sec", "domain", "provider")
+
+
+def _aggregate(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One entry per (side, step, domain, provider): lines summed, first and last time."""
+    if not len(p["n"]):
+        return p
+    idx = np.lexsort([p[k] for k in reversed(_GROUP)])
+    ks = [p[k][idx] for k in _GROUP]
+    new = np.zeros(len(idx), dtype=bool)
+    new[0] = True
+    for k in ks:
+        new[1:] |= k[1:] != k[:-1]
+    starts = np.flatnonzero(new)
+    out = {k: v[starts] for k, v in zip(_GROUP, ks, strict=True)}
+    out["n"] = np.add.reduceat(p["n"][idx], starts)
+    out["ts_min"] = np.minimum.reduceat(p["ts_min"][idx], starts)
+    out["ts_max"] = np.maximum.reduceat(p["ts_max"][idx], starts)
+    return out
 
 
 def folded_delays(part: dict[str, Any] | None) -> np.ndarray:
@@ -152,8 +190,7 @@ def folded_outbound(part: dict[str, Any] | None) -> tuple[pd.DataFrame, Any] | N
     t, values = part["top"], part["values"]
 
     def named(k: str) -> np.ndarray:
-        v = np.append(values[k], None)
-        return v[t[k]]  # code -1 takes the trailing None
+        return _named(values[k], t[k])
 
     n = len(t["h"])
     units = Units(np.full(n, MESSAGE, dtype=np.int8), t["h"], t["q"])
