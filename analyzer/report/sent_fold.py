@@ -178,22 +178,16 @@ def folded_delays(part: dict[str, Any] | None) -> np.ndarray:
     return np.repeat(vals, n)
 
 
-def folded_outbound(part: dict[str, Any] | None) -> tuple[pd.DataFrame, Any] | None:
-    """The folded sent deliveries of the window as the top tables read their rows: a table of
-    ``domain``, ``relay_host``, ``sender`` (the line's own, else null) and ``qid`` (the queue id's
-    :func:`~analyzer.anomalies.aggregates.qid_hash`), and their units (kind message; never a
-    failure), or None."""
+def folded_outbound(part: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The folded sent deliveries of the window as the top tables read them: per line the codes
+    (-1: null) of its ``domain``, ``relay_host`` and ``sender`` (the line's own) into ``names``,
+    its queue id's :func:`~analyzer.anomalies.aggregates.qid_hash` (``qid``) and its unit (kind
+    message; never a failure); None without any."""
     from .units import Units
 
     if not part or part.get("top") is None:
         return None
-    t, values = part["top"], part["values"]
-
-    def named(k: str) -> np.ndarray:
-        return _named(values[k], t[k])
-
-    n = len(t["h"])
-    units = Units(np.full(n, MESSAGE, dtype=np.int8), t["h"], t["q"])
-    table = pd.DataFrame({"domain": named("domain"), "relay_host": named("relay_host"), "sender": named("sender"),
-                          "qid": t["qid"]})
-    return table, units
+    t = part["top"]
+    return {"codes": {k: t[k] for k in ("domain", "relay_host", "sender")},
+            "names": {k: part["values"][k] for k in ("domain", "relay_host", "sender")},
+            "qid": t["qid"], "units": Units(np.full(len(t["h"]), MESSAGE, dtype=np.int8), t["h"], t["q"])}

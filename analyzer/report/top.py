@@ -31,10 +31,12 @@ def _cols(ev: pd.DataFrame, names: tuple[str, ...]) -> list[str]:
 
 def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] | None = None,
                   path: str = "", units: Units | None = None,
-                  extra: tuple[pd.DataFrame, Units] | None = None) -> list[dict[str, Any]]:
+                  extra: tuple[dict[str, np.ndarray], dict[str, np.ndarray], Units] | None = None
+                  ) -> list[dict[str, Any]]:
     """The keys with failures, most failed messages first (``units``: :func:`message_units` of
     ``rows``, when already computed; ``extra``: lines of no failure folded apart from the rows,
-    :func:`.sent_fold.folded_outbound`, counted as rows)."""
+    :func:`.sent_fold.folded_outbound`'s codes and names per key and units, counted as rows: only
+    those of the keys with failures are read)."""
     has = rows[key].notna().to_numpy(dtype=bool)
     units = message_units(rows) if units is None else units
     rows = rows[[key, "outcome", "cause"]]  # what is read below: not a copy of every column
@@ -43,20 +45,23 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
     if rows.empty:  # (folded lines alone have no failure: no key to show)
         return []
     failed = _eq(rows["outcome"], FAILURES)
-    keys: Any = rows[key]
-    if extra is not None and len(extra[1]):
-        more, mu = extra
-        named = pd.notna(more[key].to_numpy(dtype=object))
-        keys = np.concatenate([keys.astype(object).to_numpy(dtype=object), more[key].to_numpy(dtype=object)[named]])
-        mu = mu[named]
-        units = Units(np.concatenate([units.kind, mu.kind]), np.concatenate([units.h, mu.h]),
-                      np.concatenate([units.q, mu.q]))
-        failed = np.concatenate([failed, np.zeros(int(named.sum()), dtype=bool)])
     # the keys as integer codes (their strings made once per distinct key, not once per line)
-    codes, uniq = pd.factorize(keys, use_na_sentinel=True)
-    attempts = np.bincount(codes, minlength=len(uniq))
+    codes, uniq = pd.factorize(rows[key], use_na_sentinel=True)
     failures = np.bincount(codes[failed], minlength=len(uniq))
     hit = np.flatnonzero(failures > 0)
+    if extra is not None and len(hit):
+        # the folded lines (never a failure) of the keys with failures only, under the rows' codes
+        fc, fnames, fu = extra[0][key], extra[1][key], extra[2]
+        want = {str(uniq[i]): i for i in hit}
+        fmap = np.array([want.get(str(n), -1) for n in fnames] + [-1], dtype=np.int64)
+        fk = fmap[fc]  # code -1 (null) takes the trailing -1
+        at = np.flatnonzero(fk >= 0)
+        if len(at):
+            codes = np.concatenate([codes, fk[at]])
+            units = Units(np.concatenate([units.kind, fu.kind[at]]), np.concatenate([units.h, fu.h[at]]),
+                          np.concatenate([units.q, fu.q[at]]))
+            failed = np.concatenate([failed, np.zeros(len(at), dtype=bool)])
+    attempts = np.bincount(codes, minlength=len(uniq))
     names = np.array([str(u) for u in uniq[hit]], dtype=object)  # of the keys with failures only
     if full is not None:
         full[path] = len(hit)
@@ -115,11 +120,16 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
     return pd.Series(sender, index=qid[first])
 
 
-def _fill_senders(more: pd.DataFrame, missing: np.ndarray, by_qid: pd.Series) -> None:
-    """The senders of the folded lines ``missing`` one, by their queue id's hash (``by_qid``)."""
-    sender = more["sender"].to_numpy(dtype=object).copy()
-    sender[missing] = pd.Series(more["qid"].to_numpy(dtype=np.uint64)[missing]).map(by_qid).astype(object).to_numpy()
-    more["sender"] = sender
+def _fill_senders(more: dict[str, Any], missing: np.ndarray, by_qid: pd.Series) -> None:
+    """The senders of the folded lines ``missing`` one, by their queue id's hash (``by_qid``):
+    their codes into names appended to ``more``'s (each distinct sender's name once)."""
+    got = pd.Series(more["qid"][missing]).map(by_qid).to_numpy(dtype=object)
+    fc, fu = pd.factorize(got, use_na_sentinel=True)
+    names = more["names"]["sender"]
+    codes = more["codes"]["sender"].copy()
+    codes[missing] = np.where(fc >= 0, fc + len(names), -1)
+    more["codes"]["sender"] = codes
+    more["names"]["sender"] = np.concatenate([names, np.asarray(fu, dtype=object)])
 
 
 def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None = None,
@@ -141,22 +151,23 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
     missing = out_rows["sender"].isna().to_numpy(dtype=bool) & out_rows["queue_id"].notna().to_numpy(dtype=bool)
     qids = out_rows.loc[missing, "queue_id"]
-    more_missing = extra[0]["sender"].isna().to_numpy(dtype=bool) if extra is not None else np.zeros(0, dtype=bool)
+    more_missing = extra["codes"]["sender"] < 0 if extra is not None else np.zeros(0, dtype=bool)
     if bulk is not None and len(bulk.senders):  # qmgr's lines were folded: their senders are in bulk
         qids = pd.Series(qid_hash(qids))
-        more_q = extra[0]["qid"].to_numpy(dtype=np.uint64)[more_missing] if extra is not None else np.zeros(0, np.uint64)
+        more_q = extra["qid"][more_missing] if extra is not None else np.zeros(0, np.uint64)
         by_qid = _senders_by_qid(ev, bulk, wanted=np.concatenate([qids.to_numpy(dtype=np.uint64), more_q]))
         if more_missing.any() and len(by_qid):
-            _fill_senders(extra[0], more_missing, by_qid)
+            _fill_senders(extra, more_missing, by_qid)
     else:
         known = ev[["queue_id", "sender"]].dropna().drop_duplicates("queue_id")  # two columns, not a copy of all
         by_qid = pd.Series(known["sender"].to_numpy(), index=known["queue_id"].to_numpy())
         if more_missing.any() and len(known):
-            _fill_senders(extra[0], more_missing, pd.Series(known["sender"].to_numpy(), index=qid_hash(known["queue_id"])))
+            _fill_senders(extra, more_missing, pd.Series(known["sender"].to_numpy(), index=qid_hash(known["queue_id"])))
     if len(by_qid) and missing.any():
         out_rows["sender"] = out_rows["sender"].astype(object)
         out_rows.loc[missing, "sender"] = qids.map(by_qid).astype(object).to_numpy()
     units = message_units(out_rows)  # once for the three tables
+    more = (extra["codes"], extra["names"], extra["units"]) if extra is not None else None
     # the clients' tables read three columns of their lines: not a copy of every column
     rej = ev.loc[_eq(ev["event"], "reject"), _cols(ev, ("client_ip", "client_host", "cause"))].dropna(subset=["client_ip"])
     clients = []
@@ -178,9 +189,9 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
                           "user_names": int(sel["sasl_username"].dropna().nunique())})
         auths.sort(key=lambda d: (-d["failures"], d["client_ip"]))
     return {
-        "destinations": _top_failures(out_rows, "domain", "domain", full, "top.destinations", units, extra),
-        "relays": _top_failures(out_rows, "relay_host", "relay", full, "top.relays", units, extra),
-        "senders": _top_failures(out_rows, "sender", "sender", full, "top.senders", units, extra),
+        "destinations": _top_failures(out_rows, "domain", "domain", full, "top.destinations", units, more),
+        "relays": _top_failures(out_rows, "relay_host", "relay", full, "top.relays", units, more),
+        "senders": _top_failures(out_rows, "sender", "sender", full, "top.senders", units, more),
         "clients_by_rejects": clients,
         "clients_by_auth_failures": auths,
     }
