@@ -114,17 +114,28 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
     idx = np.lexsort((order, ts))
     first = idx[~pd.Series(qid[idx]).duplicated().to_numpy()]
     mine = first < len(known)
-    sender = np.empty(len(first), dtype=object)
-    sender[mine] = known["sender"].iloc[first[mine]].astype(object).to_numpy()
-    sender[~mine] = b["sender"].iloc[first[~mine] - len(known)].astype(object).to_numpy()
-    return pd.Series(sender, index=qid[first])
+    # the senders as a Categorical: each distinct sender's string made once, not once per message
+    # (a Python string per message was the top tables' largest temporary at 10M lines)
+    space: dict[str, int] = {}
+    codes = np.full(len(first), -1, dtype=np.int64)
+    for sel, values in ((mine, known["sender"].iloc[first[mine]]),
+                        (~mine, b["sender"].iloc[first[~mine] - len(known)])):
+        vc, vu = pd.factorize(values, use_na_sentinel=True)
+        ids = np.array([space.setdefault(str(v), len(space)) for v in vu] + [-1], dtype=np.int64)
+        codes[sel] = ids[vc]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=list(space)), index=qid[first])
 
 
 def _fill_senders(more: dict[str, Any], missing: np.ndarray, by_qid: pd.Series) -> None:
     """The senders of the folded lines ``missing`` one, by their queue id's hash (``by_qid``):
     their codes into names appended to ``more``'s (each distinct sender's name once)."""
-    got = pd.Series(more["qid"][missing]).map(by_qid).to_numpy(dtype=object)
-    fc, fu = pd.factorize(got, use_na_sentinel=True)
+    by_qid = by_qid[~by_qid.index.duplicated()]
+    pos = by_qid.index.get_indexer(more["qid"][missing])
+    if isinstance(by_qid.dtype, pd.CategoricalDtype):
+        vc, fu = by_qid.cat.codes.to_numpy(), by_qid.cat.categories.to_numpy(dtype=object)
+    else:
+        vc, fu = pd.factorize(by_qid.to_numpy(dtype=object), use_na_sentinel=True)
+    fc = np.where(pos >= 0, np.append(vc, -1)[pos], -1)  # (pos -1: not found, takes the trailing -1)
     names = more["names"]["sender"]
     codes = more["codes"]["sender"].copy()
     codes[missing] = np.where(fc >= 0, fc + len(names), -1)
