@@ -223,7 +223,7 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
         ev = classify(ev, kb)
     bulk = getattr(result, "bulk", None)
     sections = getattr(result, "sections", None)
-    if bulk is not None and SECTION_FOLDS and getattr(result, "window", window) != window:
+    if bulk is not None and (SECTION_FOLDS or sections) and getattr(result, "window", window) != window:
         raise ValueError("the events were folded for another window: pass the same window to "
                          "collect_report_events and make_report")
     if bulk is None:  # a table in memory: the same folds as the stream's
