@@ -15,18 +15,17 @@ import pandas as pd
 
 from .. import __version__
 from ..anomalies import FAILURES, Finding
-from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _eq, _seconds_ns, qid_hash, span
-from ..anomalies.context import _domain
+from ..anomalies.aggregates import Bulk, _eq, span
 from .limits import LIMITS, cap
 from .peers import peer_report
 from .timeline import timeline
+from .top import _cols, _share, _top
 from .units import LINE, MESSAGE, QUEUE, Units, count_units, message_units
 
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
 
 #: Bumped when a field is removed or changes meaning; new fields may appear within a version.
 SCHEMA_VERSION = 3
-TOP = 10
 SEVERITY_ORDER = ("critical", "warning", "info")
 ABNORMAL_ENDS = ("lost_connection", "timeout", "too_many_errors")
 
@@ -70,10 +69,6 @@ def _ends_with(s: pd.Series, suffix: str) -> np.ndarray:
         hit = np.array([str(c).endswith(suffix) for c in s.cat.categories] + [False], dtype=bool)
         return hit[s.cat.codes.to_numpy()]  # code -1 (null) takes the last entry, False
     return s.fillna("").str.endswith(suffix).to_numpy(dtype=bool)
-
-
-def _share(n: int, total: int) -> float:
-    return round(n / total, 4) if total else 0.0
 
 
 def _meaningful(text: Any) -> bool:
@@ -130,9 +125,9 @@ def _example_masks(rows: pd.DataFrame) -> dict[str, np.ndarray]:
 # sections
 
 
-def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
+def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray | None = None) -> dict[str, Any]:
     """The volumes of some rows and of the lines folded into ``bulk`` (which count sessions and
-    mark the periods that had lines)."""
+    mark the periods that had lines; ``more_delays``: those of its sent deliveries, :mod:`.sent_fold`)."""
     is_delivery = _mask(ev["event"], "delivery")
     status = ev["status"]
     # Exim's give-up ('** a@d: retry timeout exceeded') is a bounced line whose action is expired
@@ -173,6 +168,8 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
     per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
         if tl["granularity"] == "hour" else []
     delays = ev.loc[kinds["delivered"], "delay"].dropna().astype(float)
+    if more_delays is not None and len(more_delays):
+        delays = pd.Series(np.concatenate([delays.to_numpy(dtype=float), more_delays]))
     delay = {"count": len(delays)}
     for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
         delay[name] = round(float(delays.quantile(q)), 3) if len(delays) else None
@@ -349,11 +346,6 @@ def _expiries(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 #: The columns the cause lists and the top tables read (a subset is taken of these, not of the table).
 _CAUSE_COLUMNS = ("cause", "fix_id", "direction", "cause_ref", "queue_id", "recipient", "event", "outcome", "source",
                   "line_no", "detail", "reply_text", "client_ip")
-_TOP_COLUMNS = ("event", "direction", "cause_ref", "recipient", "sender", "queue_id", "relay_host", "outcome", "cause")
-
-
-def _cols(ev: pd.DataFrame, names: tuple[str, ...]) -> list[str]:
-    return [c for c in names if c in ev.columns]
 
 
 def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
@@ -402,134 +394,6 @@ def _session_ends(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
     return out
 
 
-def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] | None = None,
-                  path: str = "", units: Units | None = None) -> list[dict[str, Any]]:
-    """The keys with failures, most failed messages first (``units``: :func:`message_units` of
-    ``rows``, when already computed)."""
-    has = rows[key].notna().to_numpy(dtype=bool)
-    units = message_units(rows) if units is None else units
-    rows = rows[[key, "outcome", "cause"]]  # what is read below: not a copy of every column
-    if not has.all():
-        rows, units = rows[has], units[has]
-    if rows.empty:
-        return []
-    failed = _mask(rows["outcome"], FAILURES)
-    # the keys as integer codes (their strings made once per distinct key, not once per line)
-    codes, uniq = pd.factorize(rows[key], use_na_sentinel=True)
-    attempts = np.bincount(codes, minlength=len(uniq))
-    failures = np.bincount(codes[failed], minlength=len(uniq))
-    hit = np.flatnonzero(failures > 0)
-    names = np.array([str(u) for u in uniq[hit]], dtype=object)  # of the keys with failures only
-    if full is not None:
-        full[path] = len(hit)
-    # the messages of the keys with failures only (a key's count reads its own lines alone)
-    of_hit = failures[codes] > 0 if len(hit) < len(uniq) else np.ones(len(codes), dtype=bool)
-    agg = pd.DataFrame({"code": hit, "k": names, "attempts": attempts[hit], "failures": failures[hit],
-                        "messages": count_units(codes[of_hit], units[of_hit]).reindex(hit, fill_value=0).to_numpy(),
-                        "failed_messages": count_units(codes[failed], units[failed]).reindex(hit, fill_value=0)
-                        .to_numpy()})
-    agg = agg.sort_values(["failed_messages", "failures", "k"], ascending=[False, False, True]).head(TOP)
-    sel = failed & np.isin(codes, agg["code"].to_numpy())
-    fails = pd.DataFrame({"k": codes[sel], "cause": rows["cause"][sel].astype(str).to_numpy(),
-                          "kind": units.kind[sel], "unit": units.h[sel]})
-    causes = fails.drop_duplicates(["k", "cause", "kind", "unit"]).groupby(["k", "cause"]).size().reset_index(name="n")
-    top = causes.sort_values(["n", "cause"], ascending=[False, True]).drop_duplicates("k").set_index("k")["cause"]
-    return [{name: str(r.k), "messages": int(r.messages), "failed_messages": int(r.failed_messages),
-             "attempts": int(r.attempts), "failures": int(r.failures),
-             "failure_rate": _share(int(r.failed_messages), int(r.messages)), "top_cause": str(top[r.code])}
-            for r in agg.itertuples(index=False)]
-
-
-def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = None) -> pd.Series:
-    """Each queue id's (hash's) sender: the first line, in time and then input order, that names
-    one, among the rows and the lines folded into ``bulk`` (its ``senders``); only of the hashes
-    ``wanted``, when given (the lines of other messages are dropped before any is sorted or
-    made a Python string: measured +83 MiB for every message's sender at 3M Exim lines)."""
-    has = ev["queue_id"].notna().to_numpy(dtype=bool) & ev["sender"].notna().to_numpy(dtype=bool)
-    rows_qid = qid_hash(ev["queue_id"][has])
-    b = bulk.senders
-    b_qid = b["qid"].to_numpy(dtype=np.uint64)
-    if wanted is not None:
-        # a hash table of the wanted ids (pandas' isin), not numpy's sort of both arrays
-        # (measured: 45 -> 4 ms at 1M Postfix lines)
-        keep = pd.Series(rows_qid).isin(wanted).to_numpy(dtype=bool)
-        has[has] = keep
-        rows_qid = rows_qid[keep]
-        take = pd.Series(b_qid).isin(wanted).to_numpy(dtype=bool)
-        b, b_qid = b[take], b_qid[take]
-    known = ev.loc[has, ["queue_id", "sender", "ts"]]
-    # the rows' place in the input (make_report gives it; else the rows are in input order)
-    order = ev[ORDER_COLUMN].to_numpy(dtype=np.int64)[has] if ORDER_COLUMN in ev.columns else np.flatnonzero(has)
-    sec, ns = _seconds_ns(known["ts"])
-    late = np.iinfo(np.int64).max  # a line without a time sorts last, as the rows do
-    qid = np.concatenate([rows_qid, b_qid])
-    ts = np.concatenate([np.where(sec == _NULL_SEC, late, ns), np.where(b["sec"].to_numpy() == _NULL_SEC, late,
-                                                                         b["ts"].to_numpy())])
-    order = np.concatenate([order, b["order"].to_numpy(dtype=np.int64)])
-    # each queue id's first line by (time, order), stable as a sort of the table by both was; the
-    # senders of those lines only are made Python strings (not one per line)
-    idx = np.lexsort((order, ts))
-    first = idx[~pd.Series(qid[idx]).duplicated().to_numpy()]
-    mine = first < len(known)
-    sender = np.empty(len(first), dtype=object)
-    sender[mine] = known["sender"].iloc[first[mine]].astype(object).to_numpy()
-    sender[~mine] = b["sender"].iloc[first[~mine] - len(known)].astype(object).to_numpy()
-    return pd.Series(sender, index=qid[first])
-
-
-def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None = None) -> dict[str, Any]:
-    """The top tables; ``full`` gets each table's length before the cut to TOP rows (``bulk``:
-    the lines folded apart, whose senders fill those of the delivery lines)."""
-    full = {} if full is None else full
-    # outbound lines, and the waits and give-ups that took their cause from an outbound attempt
-    # (an Exim 'retry timeout exceeded' names no host: its own direction is not outbound)
-    waited = ev["cause_ref"].notna().to_numpy(dtype=bool) & ~_mask(ev["direction"], "inbound") \
-        if "cause_ref" in ev.columns else np.zeros(len(ev), dtype=bool)
-    out_rows = ev.loc[_mask(ev["event"], ("delivery", "expired")) & (_mask(ev["direction"], "outbound") | waited),
-                      _cols(ev, _TOP_COLUMNS)]  # a new table already (copy-on-write: no .copy())
-    out_rows["domain"] = _domain(out_rows["recipient"])
-    # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
-    missing = out_rows["sender"].isna().to_numpy(dtype=bool) & out_rows["queue_id"].notna().to_numpy(dtype=bool)
-    qids = out_rows.loc[missing, "queue_id"]
-    if bulk is not None and len(bulk.senders):  # qmgr's lines were folded: their senders are in bulk
-        qids = pd.Series(qid_hash(qids))
-        by_qid = _senders_by_qid(ev, bulk, wanted=qids.to_numpy())
-    else:
-        known = ev[["queue_id", "sender"]].dropna().drop_duplicates("queue_id")  # two columns, not a copy of all
-        by_qid = pd.Series(known["sender"].to_numpy(), index=known["queue_id"].to_numpy())
-    if len(by_qid) and missing.any():
-        out_rows["sender"] = out_rows["sender"].astype(object)
-        out_rows.loc[missing, "sender"] = qids.map(by_qid).astype(object).to_numpy()
-    units = message_units(out_rows)  # once for the three tables
-    # the clients' tables read three columns of their lines: not a copy of every column
-    rej = ev.loc[_mask(ev["event"], "reject"), _cols(ev, ("client_ip", "client_host", "cause"))].dropna(subset=["client_ip"])
-    clients = []
-    if len(rej):
-        full["top.clients_by_rejects"] = int(rej["client_ip"].nunique())
-        for ip, n in rej["client_ip"].value_counts().head(TOP).items():
-            sel = rej[_mask(rej["client_ip"], str(ip))]
-            host = sel["client_host"].dropna()
-            clients.append({"client_ip": str(ip), "client_host": str(host.iloc[0]) if len(host) else None,
-                            "rejects": int(n), "top_cause": str(sel["cause"].mode().iloc[0])})
-        clients.sort(key=lambda d: (-d["rejects"], d["client_ip"]))
-    auth = ev.loc[_mask(ev["event"], "auth_failure"), ["client_ip", "sasl_username"]].dropna(subset=["client_ip"])
-    auths = []
-    if len(auth):
-        full["top.clients_by_auth_failures"] = int(auth["client_ip"].nunique())
-        for ip, n in auth["client_ip"].value_counts().head(TOP).items():
-            sel = auth[_mask(auth["client_ip"], str(ip))]
-            auths.append({"client_ip": str(ip), "failures": int(n),
-                          "user_names": int(sel["sasl_username"].dropna().nunique())})
-        auths.sort(key=lambda d: (-d["failures"], d["client_ip"]))
-    return {
-        "destinations": _top_failures(out_rows, "domain", "domain", full, "top.destinations", units),
-        "relays": _top_failures(out_rows, "relay_host", "relay", full, "top.relays", units),
-        "senders": _top_failures(out_rows, "sender", "sender", full, "top.senders", units),
-        "clients_by_rejects": clients,
-        "clients_by_auth_failures": auths,
-    }
-
-
 def _unrecognised(counts: Any) -> dict[str, Any]:
     if counts is None:
         return {"lines": 0, "kinds": [], "foreign": [], "headerless": 0}
@@ -570,7 +434,9 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     finding_dicts = [f.to_dict() for f in findings]
     attach_finding_servers(finding_dicts, ev, names, bulk)
     full: dict[str, int] = {}  # the top tables' lengths before their cut, for "… and N more"
-    volumes = _volumes(ev, bulk)
+    from .sent_fold import folded_delays
+
+    volumes = _volumes(ev, bulk, folded_delays((sections or {}).get("sent")))
     report = cap({
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",
@@ -589,7 +455,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "servers": by_server(ev, names, bulk, whole=volumes),
         "outcomes": _outcomes(ev, kb, full, bulk),
         "session_ends": _session_ends(ev, bulk),
-        "top": _top(ev, full, bulk),
+        "top": _top(ev, full, bulk, (sections or {}).get("sent")),
         "unrecognised": _unrecognised(counts),
         # peer_totals, peers: folded from the stream when the run registered the section
         **((sections or {}).get("peers") or peer_report(ev)),

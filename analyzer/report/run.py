@@ -27,6 +27,7 @@ from ..reader import ParseResult
 from .build import ReportWindow, build_report
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
 from .peers import WindowPeersFold
+from .sent_fold import SENT_STEP, SentFold, is_foldable_sent
 
 __all__ = ["QUIET_BLANK", "REPORT_COLUMNS", "ROW_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "quiet_rows",
            "split_events"]
@@ -92,16 +93,19 @@ register_section("peers", WindowPeersFold)  # the report's peer_totals and peers
 
 
 class ReportFold:
-    """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the other
-    lines kept as rows (:data:`ROW_COLUMNS`, the columns with few values dictionary-encoded
-    while held), and the registered section folds (:data:`.fold.SECTION_FOLDS`) for ``window``.
-    ``result()`` is ``(rows, bulk, sections)``."""
+    """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the sent
+    outbound deliveries that say nothing into the Bulk and a :class:`.sent_fold.SentFold` (its
+    counts become ``Bulk.sent``, the rest ``sections["sent"]``), the other lines kept as rows
+    (:data:`ROW_COLUMNS`, the columns with few values dictionary-encoded while held), and the
+    registered section folds (:data:`.fold.SECTION_FOLDS`) for ``window``. ``result()`` is
+    ``(rows, bulk, sections)``."""
 
     def __init__(self, columns: Any = ROW_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
         self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN,
                              categorical=_CATEGORICAL, blank_columns=QUIET_BLANK)
         self.bulk = BulkFold(first_only=True, split=window.since)  # a message's first line per side of the window start
         self.logins = LoginFold(window.since, window.until)
+        self.sent = SentFold(window)  # the sent outbound deliveries that say nothing: counted, not rows
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
 
     def add(self, batch: pd.DataFrame) -> None:
@@ -112,6 +116,10 @@ class ReportFold:
         # queued and received lines: counted, their senders kept (Bulk.senders); local sent deliveries
         # that say nothing: counted per second as the Bulk's delivered lines
         m = m | apart | _more_folded(batch, self.logins)
+        sent = is_foldable_sent(batch) & ~m
+        if sent.any():  # into the Bulk (their seconds, queue ids, senders) and the SentFold
+            self.sent.add(batch, sent)
+            m |= sent
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m, blank=quiet_rows(batch))
 
@@ -124,6 +132,8 @@ class ReportFold:
         heap.give_back()
         bulk, self.bulk = self.bulk.result(), BulkFold()
         bulk.logins = self.logins.result()
+        bulk.sent, sections["sent"] = self.sent.result()
+        bulk.sent_step = SENT_STEP
         heap.give_back()
         return self.rows.result(), bulk, sections
 
@@ -213,7 +223,7 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
         ev = classify(ev, kb)
     bulk = getattr(result, "bulk", None)
     sections = getattr(result, "sections", None)
-    if bulk is not None and SECTION_FOLDS and getattr(result, "window", window) != window:
+    if bulk is not None and (SECTION_FOLDS or sections) and getattr(result, "window", window) != window:
         raise ValueError("the events were folded for another window: pass the same window to "
                          "collect_report_events and make_report")
     if bulk is None:  # a table in memory: the same folds as the stream's

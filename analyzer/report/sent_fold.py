@@ -1,0 +1,193 @@
+"""The nightly report's sent outbound deliveries, folded instead of kept as rows (#12).
+
+A sent outbound delivery that went well and says nothing (:func:`is_foldable_sent`) is the
+largest kind of kept row (Postfix 1M lines: 95k of 233k rows). What the report reads of one:
+
+* its second, file, host and reply class (the volumes' count and timeline, the servers, the
+  reply classes, the silence detector): the :class:`~analyzer.anomalies.aggregates.Bulk`'s
+  ``delivered`` lines, with its queue id (a message's first time) and sender, by the BulkFold;
+* its (minute, recipient domain, provider), counted (the failure-spike and concentration
+  detectors, the severity policy): :attr:`Bulk.sent`, :data:`SENT_STEP`-second steps, each step
+  split at the window's limits (so that a cut at any second keeps whole steps);
+* inside the window, its delay (the delay quantiles): counted per distinct value;
+* inside the window, its top tables' keys and unit (destination domain, relay, sender, the
+  message-and-recipient hash of :func:`.units.message_units`, the queue id's hashes): one compact
+  entry per line (36 bytes, not a row of 130), so that :func:`.top._top` counts attempts and
+  distinct messages per key exactly as over the rows.
+
+:class:`SentFold` keeps these; :meth:`SentFold.result` is ``(sent counts, report part)``: the
+first goes into the Bulk, the second reaches ``build_report`` as ``sections["sent"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..anomalies.aggregates import _eq, _seconds_ns, qid_hash
+from ..anomalies.context import _domain
+from ..anomalies.sent import SENT_KEYS, empty, is_sent
+from .units import MESSAGE, message_units
+
+__all__ = ["SENT_STEP", "SentFold", "is_foldable_sent"]
+
+#: The step of :attr:`Bulk.sent` in the report: a minute (a detectors' bucket of whole minutes).
+SENT_STEP = 60
+#: The columns :func:`is_foldable_sent` and :class:`SentFold` read.
+NEEDS = frozenset({"ts", "event", "direction", "status", "outcome", "cause", "sasl_username", "severity",
+                   "cause_ref", "queue_id", "recipient", "provider", "relay_host", "sender", "delay"})
+
+
+def is_foldable_sent(batch: pd.DataFrame) -> np.ndarray:
+    """Sent outbound deliveries (:func:`analyzer.anomalies.sent.is_sent`) of a message and recipient
+    that went well (outcome ok or info, severity info: no state nor failure the outcomes list), take
+    no cause from another line and are no give-up: the report reads them only as
+    :class:`SentFold` and the BulkFold keep them. None in a table lacking a column read."""
+    if not set(batch.columns) >= NEEDS:
+        return np.zeros(len(batch), dtype=bool)
+    m = is_sent(batch)
+    if not m.any():
+        return m
+    m &= _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info")
+    m &= ~_eq(batch["cause"], "queue.expired")
+    if "action" in batch.columns:
+        m &= ~_eq(batch["action"], "expired")
+    for c in ("cause_ref",):
+        m &= batch[c].isna().to_numpy(dtype=bool)
+    for c in ("queue_id", "recipient"):
+        m &= batch[c].notna().to_numpy(dtype=bool)
+    return m
+
+
+class _Codes:
+    """Strings as int32 codes (-1: null) into one list per column, shared by every batch."""
+
+    def __init__(self) -> None:
+        self.seen: dict[Any, int] = {}
+
+    def __call__(self, s: pd.Series) -> np.ndarray:
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        ids = np.array([self.seen.setdefault(str(v), len(self.seen)) for v in uniq] + [-1], dtype=np.int32)
+        return ids[codes]
+
+    def values(self) -> np.ndarray:
+        return np.array(list(self.seen), dtype=object)
+
+
+class SentFold:
+    """Folds the lines of :func:`is_foldable_sent` (``add(batch, mask)``) for ``window``: held as
+    numpy arrays of codes (no Python object per line or per group while the day is read)."""
+
+    #: Re-aggregate the per-batch counts once this many are held.
+    COMPACT_EVERY = 16
+
+    def __init__(self, window: Any) -> None:
+        self.since = None if window.since is None else pd.Timestamp(window.since).value
+        self.until = None if window.until is None else pd.Timestamp(window.until).value
+        self._counts: list[dict[str, np.ndarray]] = []  # per (side of the window, step, domain, provider)
+        self._delays: dict[float, int] = {}
+        self._keys = {k: _Codes() for k in ("domain", "relay_host", "sender", "provider")}
+        self._top: list[dict[str, np.ndarray]] = []
+
+    def _side(self, ns: np.ndarray) -> np.ndarray:
+        side = np.ones(len(ns), dtype=np.int64)
+        if self.since is not None:
+            side[ns < self.since] = 0
+        if self.until is not None:
+            side[ns >= self.until] = 2
+        return side
+
+    def add(self, batch: pd.DataFrame, mask: np.ndarray) -> None:
+        if not mask.any():
+            return
+        rows = batch.loc[mask, sorted(NEEDS)]
+        sec, ns = _seconds_ns(rows["ts"])
+        side = self._side(ns)
+        domain = self._keys["domain"](_domain(rows["recipient"]))
+        self._counts.append(_aggregate({"side": side, "sec": (sec // SENT_STEP) * SENT_STEP,
+                                        "domain": domain.astype(np.int64),
+                                        "provider": self._keys["provider"](rows["provider"]).astype(np.int64),
+                                        "n": np.ones(len(ns), dtype=np.int64), "ts_min": ns, "ts_max": ns}))
+        if len(self._counts) >= self.COMPACT_EVERY:
+            self._counts = [_aggregate({k: np.concatenate([p[k] for p in self._counts]) for k in self._counts[0]})]
+        inside = side == 1
+        if not inside.any():
+            return
+        if not inside.all():
+            rows, domain = rows[inside], domain[inside]
+        d = rows["delay"].dropna().astype(float).to_numpy()
+        if len(d):
+            vals, n = np.unique(d, return_counts=True)
+            for v, k in zip(vals.tolist(), n.tolist(), strict=True):
+                self._delays[v] = self._delays.get(v, 0) + k
+        units = message_units(rows)
+        self._top.append({"domain": domain, "relay_host": self._keys["relay_host"](rows["relay_host"]),
+                          "sender": self._keys["sender"](rows["sender"]),
+                          "qid": qid_hash(rows["queue_id"]), "h": units.h, "q": units.q})
+
+    def result(self) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """(the counts per step, domain and provider as :attr:`Bulk.sent` holds them; the part the
+        report's build reads, ``sections["sent"]``)."""
+        values = {k: c.values() for k, c in self._keys.items()}
+        counts = empty()
+        if self._counts:
+            c = _aggregate({k: np.concatenate([p[k] for p in self._counts]) for k in self._counts[0]})
+            counts = pd.DataFrame({"sec": c["sec"], "domain": _named(values["domain"], c["domain"]),
+                                   "provider": _named(values["provider"], c["provider"]), "n": c["n"],
+                                   "ts_min": c["ts_min"], "ts_max": c["ts_max"]})
+            counts = counts.sort_values(SENT_KEYS, kind="stable", na_position="last", ignore_index=True)
+        top = {k: np.concatenate([p[k] for p in self._top]) for k in self._top[0]} if self._top else None
+        self._top, self._counts = [], []
+        delays = (np.array(list(self._delays), dtype=float), np.array(list(self._delays.values()), dtype=np.int64))
+        return counts, {"delays": delays, "top": top, "values": values}
+
+
+def _named(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """The strings of ``codes`` (-1: None)."""
+    return np.append(values, None)[codes]
+
+
+_GROUP = ("side", "sec", "domain", "provider")
+
+
+def _aggregate(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One entry per (side, step, domain, provider): lines summed, first and last time."""
+    if not len(p["n"]):
+        return p
+    idx = np.lexsort([p[k] for k in reversed(_GROUP)])
+    ks = [p[k][idx] for k in _GROUP]
+    new = np.zeros(len(idx), dtype=bool)
+    new[0] = True
+    for k in ks:
+        new[1:] |= k[1:] != k[:-1]
+    starts = np.flatnonzero(new)
+    out = {k: v[starts] for k, v in zip(_GROUP, ks, strict=True)}
+    out["n"] = np.add.reduceat(p["n"][idx], starts)
+    out["ts_min"] = np.minimum.reduceat(p["ts_min"][idx], starts)
+    out["ts_max"] = np.maximum.reduceat(p["ts_max"][idx], starts)
+    return out
+
+
+def folded_delays(part: dict[str, Any] | None) -> np.ndarray:
+    """The delays of the folded sent deliveries in the window (each as many times as it was seen)."""
+    if not part:
+        return np.zeros(0, dtype=float)
+    vals, n = part["delays"]
+    return np.repeat(vals, n)
+
+
+def folded_outbound(part: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The folded sent deliveries of the window as the top tables read them: per line the codes
+    (-1: null) of its ``domain``, ``relay_host`` and ``sender`` (the line's own) into ``names``,
+    its queue id's :func:`~analyzer.anomalies.aggregates.qid_hash` (``qid``) and its unit (kind
+    message; never a failure); None without any."""
+    from .units import Units
+
+    if not part or part.get("top") is None:
+        return None
+    t = part["top"]
+    return {"codes": {k: t[k] for k in ("domain", "relay_host", "sender")},
+            "names": {k: part["values"][k] for k in ("domain", "relay_host", "sender")},
+            "qid": t["qid"], "units": Units(np.full(len(t["h"]), MESSAGE, dtype=np.int8), t["h"], t["q"])}
