@@ -169,6 +169,8 @@ def test_thresholds_from_a_site_file_change_detection(tmp_path):
     ("[nosuch]\nx = 1\n", "[nosuch]: unknown section"),
     ("[abuse]\nsasl_failures = 'many'\n", "[abuse] sasl_failures: expected int"),
     ("[abuse\n", "not valid TOML"),
+    ("[general]\nbucket = 90\n", "[general] bucket: must be a positive multiple of 60 seconds"),
+    ("[general]\nbucket = 0\n", "[general] bucket: must be a positive multiple of 60 seconds"),
 ])
 def test_bad_threshold_file_names_file_and_key(tmp_path, text, message):
     """A broken thresholds file is an error naming the file and the key."""

@@ -53,4 +53,12 @@ def load_params(path: str | Path | None = None, overrides: dict[str, Any] | None
         params = _merge(params, site, str(path))
     if overrides:
         params = _merge(params, overrides, "overrides")
+    _check_bucket(params["general"]["bucket"], str(path) if path is not None else "overrides")
     return params
+
+
+def _check_bucket(bucket: int, src: str) -> None:
+    """The bucket is whole minutes: the report counts sent deliveries per minute (not kept as rows)."""
+    if bucket <= 0 or bucket % 60:
+        raise AnomalyConfigError(f"{src}: [general] bucket: must be a positive multiple of 60 seconds "
+                                 f"(sent deliveries are counted per minute), got {bucket}")
