@@ -35,6 +35,7 @@ from tests.test_classify_phrasings import cause_of
     ("553 差出人アドレスが無効です", "sender.invalid", "phr.sender.invalid_address_languages"),
     ("553 보낸 사람 주소가 잘못되었습니다", "sender.invalid", "phr.sender.invalid_address_languages"),
     ("550 Envelope domain lacks a valid MX record", "sender.invalid", "phr.sender.domain_without_dns"),
+    ("553 5.1.8 Sender's domain does not resolve", "sender.invalid", "phr.sender.domain_without_dns"),
     ("421 只今接続が多すぎます", "rate.limited", "phr.rate.connections_languages"),
     ("421 동시 연결 수 초과", "rate.limited", "phr.rate.connections_languages"),
     ("421 연결 수가 너무 많아 연결을 종료합니다", "rate.limited", "phr.rate.connections_languages"),
@@ -57,8 +58,8 @@ def test_round15_rule_reads_paraphrased_replies(text, cause, rule_id):
 @pytest.mark.parametrize("text, cause", [
     # a recipient domain without MX is the recipient's, not the sender's
     ("550 5.1.2 Recipient domain has no MX record", "domain.not_found"),
-    # a sender e-mail address whose domain does not exist is not an unknown mailbox
-    ("553 5.1.8 Sender e-mail address domain does not exist.", "sender.invalid"),
+    # a recipient domain that does not exist stays the recipient's
+    ("550 5.1.2 Recipient address domain does not exist", "domain.not_found"),
     # a recipient's full mailbox stays the mailbox's, and bare 'insufficient system storage' keeps its code
     ("552 5.2.2 Mailbox storage is full", "mailbox.full"),
     # Postfix's size reply stays a size reply, the NetEase-style spam keyword stays content
