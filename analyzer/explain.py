@@ -280,7 +280,7 @@ def _one_plain(kb: KnowledgeBase, query: str, direction: str | None,
         return logged
     reply = reply_in_line(q)
     code, enh = codes_of(reply)
-    if code or enh or " " in q:
+    if code or enh or " " in q or not q.isascii():  # CJK replies carry no spaces
         cause, provider, known_row = _classified(kb, reply, int(code) if code else None, enh,
                                                  known, direction or line_direction(q))
         extra = {"reply": reply, "_direction": line_direction(q)}
