@@ -234,7 +234,8 @@ def run_block(job: BlockJob) -> BlockResult:
     hs.counts = dict(job.state.counts)
     before = dict(hs.counts)
     loose_first = _loose_first(before)
-    ctx = FileContext(job.name, hs, panic=job.panic, columns=None if job.columns is None else frozenset(job.columns))
+    ctx = FileContext(job.name, hs, panic=job.panic, columns=None if job.columns is None else frozenset(job.columns),
+                      keys=[] if job.keys else None)
     producer: Callable = _WORKER["producer"] or parse_batch
     table, counts = producer(lines, 1, ctx)
     classifier = _WORKER["classifier"]
@@ -245,14 +246,24 @@ def run_block(job: BlockJob) -> BlockResult:
         table = table.select([c for c in table.column_names if c in keep])
     keys = None
     if job.keys:
-        from .class_cache import Groups, class_key
-
-        keys = Groups.of(class_key(table)).to_bytes()  # grouped here: the main process answers groups
+        keys = _keys(table, ctx.keys).to_bytes()  # grouped here: the main process answers groups
     ipc, path = _send(table, job.spool, job.reuse)
     delta = {k: v - before.get(k, 0) for k, v in hs.counts.items() if v != before.get(k, 0)}
     clock_end = None if clock._current is None else (int(clock._current), int(clock._prev_month or 0))
     return BlockResult(ipc, counts, len(lines), counts.headerless + sum(counts.foreign.values()), clock.first,
                        clock_end, delta, flavour(hs.counts) == "exim", loose_first, warning, keys, path)
+
+
+def _keys(table: pa.Table, native_keys: list | None) -> Any:
+    """The rows grouped by classification key: the keys the native readers computed as they
+    read the rows (the table is theirs, one batch: the relay host's provider mixed in here,
+    :func:`~analyzer.class_cache.folded_key`), else :func:`~analyzer.class_cache.class_key`'s.
+    The two hash alike rows apart (an equal row may have a key of each: both classify alike)."""
+    from .class_cache import Groups, class_key, folded_key
+
+    if native_keys is not None and len(native_keys) == 1 and len(native_keys[0]) == table.num_rows:
+        return Groups.of(folded_key(native_keys[0], table.column("relay_host")))
+    return Groups.of(class_key(table))
 
 
 _SPOOLED = [0]
