@@ -234,8 +234,7 @@ def run_block(job: BlockJob) -> BlockResult:
     hs.counts = dict(job.state.counts)
     before = dict(hs.counts)
     loose_first = _loose_first(before)
-    ctx = FileContext(job.name, hs, panic=job.panic, columns=None if job.columns is None else frozenset(job.columns),
-                      keys=[] if job.keys else None)
+    ctx = FileContext(job.name, hs, panic=job.panic, columns=None if job.columns is None else frozenset(job.columns))
     producer: Callable = _WORKER["producer"] or parse_batch
     table, counts = producer(lines, 1, ctx)
     classifier = _WORKER["classifier"]
@@ -246,7 +245,7 @@ def run_block(job: BlockJob) -> BlockResult:
         table = table.select([c for c in table.column_names if c in keep])
     keys = None
     if job.keys:
-        keys = _keys(table, ctx.keys).to_bytes()  # grouped here: the main process answers groups
+        keys = _keys(table).to_bytes()  # grouped here: the main process answers groups
     ipc, path = _send(table, job.spool, job.reuse)
     delta = {k: v - before.get(k, 0) for k, v in hs.counts.items() if v != before.get(k, 0)}
     clock_end = None if clock._current is None else (int(clock._current), int(clock._prev_month or 0))
@@ -254,16 +253,19 @@ def run_block(job: BlockJob) -> BlockResult:
                        clock_end, delta, flavour(hs.counts) == "exim", loose_first, warning, keys, path)
 
 
-def _keys(table: pa.Table, native_keys: list | None) -> Any:
-    """The rows grouped by classification key: the keys the native readers computed as they
-    read the rows (the table is theirs, one batch: the relay host's provider mixed in here,
-    :func:`~analyzer.class_cache.folded_key`), else :func:`~analyzer.class_cache.class_key`'s.
-    The two hash alike rows apart (an equal row may have a key of each: both classify alike)."""
+def _keys(table: pa.Table) -> Any:
+    """The rows grouped by classification key: with the native engine, the keys it computes
+    from the table (:func:`analyzer.native.class_keys`: each distinct text masked once) with
+    the relay host's provider mixed in (:func:`~analyzer.class_cache.folded_key`); else
+    :func:`~analyzer.class_cache.class_key`'s. The two hash equal rows apart (a row may have a
+    key of each, in blocks parsed otherwise: both classify alike)."""
+    from . import native
     from .class_cache import Groups, class_key, folded_key
 
-    if native_keys is not None and len(native_keys) == 1 and len(native_keys[0]) == table.num_rows:
-        return Groups.of(folded_key(native_keys[0], table.column("relay_host")))
-    return Groups.of(class_key(table))
+    ckeys = native.class_keys(table) if native.engine() == "native" else None
+    if ckeys is None:
+        return Groups.of(class_key(table))
+    return Groups.of(folded_key(ckeys, table.column("relay_host")))
 
 
 _SPOOLED = [0]

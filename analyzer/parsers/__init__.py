@@ -105,10 +105,6 @@ class FileContext:
     #: the only columns the batches' consumer reads (analyzer.pipeline.EventStream.columns), or
     #: None: all. Tables may then lack the others (fewer columns to put in line order)
     columns: frozenset[str] | None = None
-    #: a list: where a batch's table is exactly the rows the native Postfix readers read, their
-    #: classification keys without the relay host (uint64, :func:`analyzer.class_cache.folded_key`
-    #: completes them) are appended to it, computed as they were read; None: not asked
-    keys: list | None = None
 
     @property
     def flavour(self) -> str | None:
@@ -296,8 +292,6 @@ class Split:
     #: line_no), or None: they join the table :func:`finish_batch` makes, in line order
     fast: pa.Table | None = None
     columns: frozenset[str] | None = None  # FileContext.columns
-    ckeys: np.ndarray | None = None  # the ``fast`` rows' keys (FileContext.keys), when asked
-    keys: list | None = None  # FileContext.keys
 
 
 def parse_batch(lines: list[str], first_line: int, ctx: FileContext) -> tuple[pa.Table, LineCounts]:
@@ -323,39 +317,27 @@ def split_batch(lines: list[str], first_line: int, ctx: FileContext) -> Split:
 
 
 def _split(arr: pa.Array, lines: Sequence[str], n_nul: int, first_line: int, ctx: FileContext) -> Split:
-    got = None if ctx.panic else (_fast_split(arr, ctx.headers, ctx.keys is not None) or _fast_exim_split(arr, ctx.headers))
-    ckeys = None
-    if got is None:
+    fast = None if ctx.panic else (_fast_split(arr, ctx.headers) or _fast_exim_split(arr, ctx.headers))
+    if fast is None:
         headers, no_header = split_headers(arr, ctx.headers)
-        fast = None
     else:
-        headers, no_header, fast, *rest = got
-        ckeys = rest[0] if rest else None
+        headers, no_header, fast = fast
     return Split(arr, lines, first_line, headers, no_header, ctx.name, ctx.headers.clock.tz, ctx.panic,
-                 ctx.flavour == "exim", n_nul, fast, ctx.columns, ckeys, ctx.keys)
+                 ctx.flavour == "exim", n_nul, fast, ctx.columns)
 
 
-def _fast_split(arr: pa.Array, state: HeaderState, keyed: bool = False) -> tuple | None:
+def _fast_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, pa.Table] | None:
     """The native fast path (:func:`analyzer.native.fast_postfix`): classic syslog headers read
     in Rust, and the Postfix lines it is sure of read into whole rows. Returns what
-    :func:`split_headers` returns plus those rows (and, ``keyed`` and a native masker built,
-    their classification keys without the relay host), or None where the batch is read as
-    before (the Python engine runs, a stamp the Python clock reads otherwise, the loose flavour
-    tried first)."""
+    :func:`split_headers` returns plus those rows, or None where the batch is read as before (the
+    Python engine runs, a stamp the Python clock reads otherwise, the loose flavour tried first)."""
     from .. import native
 
     fp = native.fast_postfix()
     if fp is None or not syslog_first(state):
         return None
     offsets, data = native.string_buffers(arr)
-    masker = native.masker() if keyed else None
-    if masker is None:
-        got = fp.run(offsets, data, native.threads())
-        ckeys = None
-    else:
-        *got, keys = fp.run(offsets, data, native.threads(), masker)
-        ckeys = np.frombuffer(keys, dtype=np.uint64)
-    kind, months, days, secs, unusual, trailing, (h_rows, h_cols), (f_rows, f_cols) = got
+    kind, months, days, secs, unusual, trailing, (h_rows, h_cols), (f_rows, f_cols) = fp.run(offsets, data, native.threads())
     got = classic_headers(arr, state, (kind, months, days, secs, unusual, trailing), h_rows, h_cols)
     if got is None:
         return None
@@ -365,7 +347,7 @@ def _fast_split(arr: pa.Array, state: HeaderState, keyed: bool = False) -> tuple
     fc["row"] = pa.Array.from_buffers(pa.int64(), n_fast, [None, pa.py_buffer(f_rows)])
     fc["ts"] = pc.filter(ts, pa.array(hdr_kind == 2))
     fast = pa.table(fc)
-    return (headers, no_header, fast) if ckeys is None else (headers, no_header, fast, ckeys)
+    return headers, no_header, fast
 
 
 
@@ -516,8 +498,6 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
             table = in_line_order(table, fast)
         else:
             table = fast
-            if sp.keys is not None and sp.ckeys is not None:
-                sp.keys.append(sp.ckeys)
     counts.events = table.num_rows
     return table, counts
 

@@ -4,7 +4,6 @@
 //! engine, which gets the header fields of the lines that have one (`headers`) so that the year
 //! of every yearless stamp is placed in one pass of the Python clock, in line order.
 
-use crate::classkey::{Fields, MaskCache, Masker};
 use crate::engine::Strings;
 use crate::fields::is_space;
 use crate::postfix::Fast;
@@ -26,9 +25,6 @@ pub struct Batch {
     pub headers: Rows,
     /// the ROW lines
     pub rows: Rows,
-    /// the ROW lines' classification keys without the relay host (`classkey.rs`), when a
-    /// masker was given (else empty)
-    pub ckeys: Vec<u64>,
 }
 
 /// What [`Batch`] and `fold::Folded` keep of their lines' headers.
@@ -80,7 +76,6 @@ impl Batch {
             stamps: Stamps::default(),
             headers: Rows::new(),
             rows,
-            ckeys: Vec::new(),
         }
     }
 }
@@ -186,14 +181,9 @@ pub fn over_ranges<T: Send>(
     })
 }
 
-/// Read lines `lo..hi` of `lines`. `months`: the month names, January first; `masker`: also
-/// the rows' classification keys ([`Batch::ckeys`]).
-pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>], masker: Option<&Masker>) -> Result<Batch, String> {
+/// Read lines `lo..hi` of `lines`. `months`: the month names, January first.
+pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>]) -> Result<Batch, String> {
     let mut b = Batch::with_capacity(hi - lo, Rows::with_capacity(hi - lo));
-    let (mut kbuf, mut cache) = (Vec::new(), MaskCache::default());
-    if masker.is_some() {
-        b.ckeys.reserve(hi - lo);
-    }
     for i in lo..hi {
         let line = lines.get(i);
         let Some(hd) = head(line, months) else {
@@ -215,9 +205,6 @@ pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>
             _ => false,
         };
         if fast_read {
-            if let Some(m) = masker {
-                b.ckeys.push(m.key_cached(&Fields::of(&row), &mut kbuf, &mut cache));
-            }
             b.rows.push(i as u32, &row)?;
             b.kind.push(ROW);
         } else {
@@ -236,18 +223,17 @@ pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>
 }
 
 /// [`read`] over `threads` ranges of the batch at once.
-pub fn read_parallel(fast: &Fast, lines: Strings, months: &[Vec<u8>], threads: usize, masker: Option<&Masker>) -> Result<Batch, String> {
+pub fn read_parallel(fast: &Fast, lines: Strings, months: &[Vec<u8>], threads: usize) -> Result<Batch, String> {
     let n = lines.len();
     if threads.clamp(1, 64).min(n / 4096 + 1) == 1 {
-        return read(fast, lines, 0, n, months, masker);
+        return read(fast, lines, 0, n, months);
     }
-    let parts = over_ranges(n, threads, |lo, hi| read(fast, lines, lo, hi, months, masker))?;
+    let parts = over_ranges(n, threads, |lo, hi| read(fast, lines, lo, hi, months))?;
     let mut out = Batch::with_capacity(n, Rows::new());
     let (mut headers, mut rows) = (Vec::new(), Vec::new());
     for p in parts {
         out.kind.extend(p.kind);
         out.stamps.append(p.stamps);
-        out.ckeys.extend(p.ckeys);
         headers.push(p.headers);
         rows.push(p.rows);
     }

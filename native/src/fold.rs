@@ -416,7 +416,7 @@ mod tests {
             assert_eq!(&*one.keys[g], buf.as_slice());
         }
         // every line is counted once, as batch::read counts it
-        let b = crate::batch::read(&fast, s, 0, v.len(), &months, None).unwrap();
+        let b = crate::batch::read(&fast, s, 0, v.len(), &months).unwrap();
         assert_eq!(b.kind, one.kind);
         assert_eq!(b.rows.rows, one.rows);
         assert_eq!(b.headers.rows, one.headers.rows);

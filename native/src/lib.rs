@@ -10,6 +10,7 @@ pub mod exim_cols;
 mod exim_py;
 pub mod fields;
 pub mod classkey;
+mod classkey_py;
 pub mod fold;
 mod fold_py;
 pub mod fold_exim;
@@ -206,36 +207,35 @@ impl PyFast {
 
     /// Read a batch (Arrow offsets and data of a string column). Returns (kind, months, days,
     /// secs, unusual, trailing_space, headers, rows); headers and rows are (row index int64
-    /// bytes, [(column, type, values, data, validity, nulls)]). With ``masker``
-    /// (``analyzer.native.masker()``) a ninth item: the rows' classification keys without the
-    /// relay host, little-endian u64 (``analyzer.class_cache.folded_key`` mixes the provider in).
-    #[pyo3(signature = (offsets, data, threads=1, masker=None))]
+    /// bytes, [(column, type, values, data, validity, nulls)]).
+    #[pyo3(signature = (offsets, data, threads=1))]
+    #[allow(clippy::type_complexity)]
     fn run<'py>(
         &self,
         py: Python<'py>,
         offsets: PyBackedBytes,
         data: PyBackedBytes,
         threads: usize,
-        masker: Option<PyRef<'py, fold_py::PyMasker>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let m = masker.as_ref().map(|m| &m.0);
+    ) -> PyResult<(Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, bool, bool, RowsOut<'py>, RowsOut<'py>)> {
         let b = py
             .detach(|| {
                 let off = arrow::offsets(&offsets);
                 let lines = Strings { offsets: &off, data: &data };
-                batch::read_parallel(&self.fast, lines, &self.months, threads, m)
+                batch::read_parallel(&self.fast, lines, &self.months, threads)
             })
             .map_err(pyo3::exceptions::PyValueError::new_err)?;
         let st = b.stamps;
         let secs: Vec<u8> = st.secs.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let head = (owned(py, b.kind), owned(py, st.months), owned(py, st.days), owned(py, secs), st.unusual, st.trailing_space);
-        let (headers, rows) = (buffers(py, b.headers), buffers(py, b.rows));
-        let (a, b2, c, d, e, f) = head;
-        if m.is_none() {
-            return Ok((a, b2, c, d, e, f, headers, rows).into_pyobject(py)?.into_any());
-        }
-        let keys: Vec<u8> = b.ckeys.iter().flat_map(|k| k.to_le_bytes()).collect();
-        Ok((a, b2, c, d, e, f, headers, rows, owned(py, keys)).into_pyobject(py)?.into_any())
+        Ok((
+            owned(py, b.kind),
+            owned(py, st.months),
+            owned(py, st.days),
+            owned(py, secs),
+            st.unusual,
+            st.trailing_space,
+            buffers(py, b.headers),
+            buffers(py, b.rows),
+        ))
     }
 }
 
@@ -293,6 +293,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_split_lines, m)?)?;
     m.add_function(wrap_pyfunction!(fold_py::fold_postfix, m)?)?;
     m.add_function(wrap_pyfunction!(fold_exim_py::fold_exim, m)?)?;
+    m.add_function(wrap_pyfunction!(classkey_py::class_keys, m)?)?;
 
     m.add_class::<fold_py::PyMasker>()?;
     m.add_class::<fold_py::PyForeign>()?;
