@@ -130,11 +130,7 @@ def _string_buffers(arr: Any) -> tuple[bytes, bytes]:
         arr = arr.cast(pa.string())
     if arr.null_count:
         arr = pc.fill_null(arr, "")
-    _, off, data = arr.buffers()
-    if off is None:  # an empty array may come without buffers
-        return b"\x00\x00\x00\x00", b""
-    o = arr.offset * 4
-    return (off.to_pybytes()[o:o + (len(arr) + 1) * 4], b"" if data is None else data.to_pybytes())
+    return _string_buffers_of(arr)
 
 
 @lru_cache(maxsize=32)
@@ -344,7 +340,7 @@ def class_keys(table: Any) -> Any:
 def _string_buffers_of(arr: Any) -> tuple[bytes, bytes]:
     """The offsets (sliced to the array) and data buffers of a string array, nulls as they are."""
     _, off, data = arr.buffers()
-    if off is None:
+    if off is None:  # an empty array may come without buffers
         return (0).to_bytes(4, "little") * (len(arr) + 1), b""
     o = arr.offset * 4
     return off.to_pybytes()[o:o + (len(arr) + 1) * 4], b"" if data is None else data.to_pybytes()
