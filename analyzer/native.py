@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["EngineError", "available", "engine", "engine_choice", "fast_postfix", "fold_postfix", "foreign", "masker", "matcher",
-           "string_column", "unavailable_reason"]
+__all__ = ["EngineError", "available", "class_keys", "engine", "engine_choice", "fast_postfix", "fold_postfix", "foreign", "masker",
+           "matcher", "string_column", "unavailable_reason"]
 
 ENV = "MAILLENS_ENGINE"
 #: threads the native core splits one batch over (the GIL is released while it matches)
@@ -130,11 +130,7 @@ def _string_buffers(arr: Any) -> tuple[bytes, bytes]:
         arr = arr.cast(pa.string())
     if arr.null_count:
         arr = pc.fill_null(arr, "")
-    _, off, data = arr.buffers()
-    if off is None:  # an empty array may come without buffers
-        return b"\x00\x00\x00\x00", b""
-    o = arr.offset * 4
-    return (off.to_pybytes()[o:o + (len(arr) + 1) * 4], b"" if data is None else data.to_pybytes())
+    return _string_buffers_of(arr)
 
 
 @lru_cache(maxsize=32)
@@ -293,3 +289,58 @@ def string_buffers(arr: Any) -> tuple[bytes, bytes]:
     """The offsets and data of a string array (see :func:`_string_buffers`)."""
     return _string_buffers(arr)
 
+
+
+#: The string columns :func:`class_keys` hands over, in the native function's order
+#: (native/src/classkey_py.rs); with reply_code and quit, :data:`analyzer.class_cache.CLASS_KEY`
+#: but the relay host.
+_KEY_STRINGS = ("event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "reply_text", "detail", "direction")
+
+
+def class_keys(table: Any) -> Any:
+    """The classification keys of a table's rows without the relay host (uint64; the texts
+    masked as classify masks them, each distinct text once: native/src/classkey.rs), for
+    :func:`analyzer.class_cache.folded_key` to mix the relay host's provider in; None when the
+    native engine or its masker is not there, or a column is not of the event schema's type."""
+    import numpy as np
+    import pyarrow as pa
+
+    m, fn = masker(), getattr(_module()[0], "class_keys", None)
+    if m is None or fn is None:
+        return None
+    n = table.num_rows
+
+    def arr(name: str, kind: Any) -> Any:
+        col = table.column(name)
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        return col if col.type == kind else None
+
+    def valid(a: Any) -> Any:
+        bits = a.buffers()[0]
+        return (bits.to_pybytes(), a.offset) if a.null_count and bits is not None else None
+
+    strs = []
+    for name in _KEY_STRINGS:
+        a = arr(name, pa.string())
+        if a is None:
+            return None
+        off, data = _string_buffers_of(a)
+        strs.append((off, data, valid(a)))
+    code, quit = arr("reply_code", pa.int16()), arr("quit", pa.bool_())
+    if code is None or quit is None:
+        return None
+    values = code.buffers()[1]
+    codes = b"" if values is None else values.to_pybytes()[code.offset * 2:(code.offset + n) * 2]
+    qbits = quit.buffers()[1]
+    out = fn(m, n, strs, (codes.ljust(2 * n, b"\x00"), valid(code)),
+             (b"" if qbits is None else qbits.to_pybytes(), quit.offset, valid(quit)))
+    return np.frombuffer(out, dtype=np.uint64)
+
+
+def _string_buffers_of(arr: Any) -> tuple[bytes, bytes]:
+    """The offsets (sliced to the array) and data buffers of a string array, nulls as they are."""
+    _, off, data = arr.buffers()
+    if off is None:  # an empty array may come without buffers
+        return (0).to_bytes(4, "little") * (len(arr) + 1), b""
+    o = arr.offset * 4
+    return off.to_pybytes()[o:o + (len(arr) + 1) * 4], b"" if data is None else data.to_pybytes()

@@ -245,14 +245,27 @@ def run_block(job: BlockJob) -> BlockResult:
         table = table.select([c for c in table.column_names if c in keep])
     keys = None
     if job.keys:
-        from .class_cache import Groups, class_key
-
-        keys = Groups.of(class_key(table)).to_bytes()  # grouped here: the main process answers groups
+        keys = _keys(table).to_bytes()  # grouped here: the main process answers groups
     ipc, path = _send(table, job.spool, job.reuse)
     delta = {k: v - before.get(k, 0) for k, v in hs.counts.items() if v != before.get(k, 0)}
     clock_end = None if clock._current is None else (int(clock._current), int(clock._prev_month or 0))
     return BlockResult(ipc, counts, len(lines), counts.headerless + sum(counts.foreign.values()), clock.first,
                        clock_end, delta, flavour(hs.counts) == "exim", loose_first, warning, keys, path)
+
+
+def _keys(table: pa.Table) -> Any:
+    """The rows grouped by classification key: with the native engine, the keys it computes
+    from the table (:func:`analyzer.native.class_keys`: each distinct text masked once) with
+    the relay host's provider mixed in (:func:`~analyzer.class_cache.folded_key`); else
+    :func:`~analyzer.class_cache.class_key`'s. The two hash equal rows apart (a row may have a
+    key of each, in blocks parsed otherwise: both classify alike)."""
+    from . import native
+    from .class_cache import Groups, class_key, folded_key
+
+    ckeys = native.class_keys(table) if native.engine() == "native" else None
+    if ckeys is None:
+        return Groups.of(class_key(table))
+    return Groups.of(folded_key(ckeys, table.column("relay_host")))
 
 
 _SPOOLED = [0]

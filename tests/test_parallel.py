@@ -79,10 +79,11 @@ class _KeySpy(Classifier):
 
 def test_keys_from_workers_classify_as_keys_here(days):
     """A classifier that runs in the main process gets the rows' classification keys from the
-    workers (class_key of the very rows, grouped: distinct keys, each row's group, a row of each
-    group), and classifies as one process, which computes them."""
+    workers (the keys of the very rows, grouped: distinct keys, each row's group, a row of each
+    group; rows parted as class_key parts them), and classifies as one process, which computes them."""
     from analyzer.class_cache import Groups, class_key
     from analyzer.classify_stream import StreamClassifier
+    from analyzer.parallel import _keys
 
     spy = _KeySpy()
     one, _ = _run([days / "mail.log"], 1, year=2026, classifier=_KeySpy())
@@ -92,9 +93,11 @@ def test_keys_from_workers_classify_as_keys_here(days):
     assert len(given) > 10 and len(spy.got) > 5
     for t, k in given:
         assert isinstance(k, Groups) and len(k) == t.num_rows
-        key = class_key(t)
+        key = _keys(t).rows()  # class_key's, or the native engine's (native.class_keys)
         assert (k.rows() == key).all() and len(np.unique(k.uniq)) == len(k.uniq)
         assert (key[k.reps] == k.uniq).all()
+        ck = class_key(t)
+        assert len(np.unique(np.stack([key, ck], axis=1), axis=0)) == len(np.unique(key)) == len(np.unique(ck))
     one, _ = _run([days / "mail.log"], 1, year=2026, classifier=StreamClassifier())
     two, _ = _run([days / "mail.log"], 2, year=2026, classifier=StreamClassifier(), classify_rows=1500)
     assert "cause" in two.events.columns

@@ -14,6 +14,8 @@ use crate::rows::Row;
 use crate::translate::re2_to_rust;
 use regex::bytes::{NoExpand, Regex, RegexBuilder};
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// One masking pass after the first: run only over texts holding `literal` (None: all).
 struct Pass {
@@ -96,6 +98,54 @@ impl Masker {
         let read = f.reply_text.is_none() && f.event.is_some_and(|e| !self.detail_ignored.iter().any(|d| d.as_bytes() == e));
         let detail = if read { f.detail.map(|t| self.mask(t)) } else { None };
         encode(f, None, text.as_deref(), detail.as_deref(), buf);
+        match hash_bytes(buf) {
+            NULL => NULL ^ 1,
+            h => h,
+        }
+    }
+}
+
+/// The hashes of texts masked by [`Masker::key_cached`], by the hash of the raw text: a
+/// batch's rows repeat their reply texts and details (one masking per distinct text, as
+/// `class_key` masks a column's dictionary, not its rows). Keyed by 64-bit hashes, as the
+/// classification cache itself is.
+#[derive(Default)]
+pub struct MaskCache {
+    masked: HashMap<u64, u64, BuildHasherDefault<Identity>>,
+}
+
+/// The hasher of keys that are hashes already.
+#[derive(Default)]
+pub struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = hash_bytes(bytes);
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+impl MaskCache {
+    /// The hash of `text` masked.
+    fn masked(&mut self, m: &Masker, text: &[u8]) -> u64 {
+        *self.masked.entry(hash_bytes(text)).or_insert_with(|| hash_bytes(&m.mask(text)))
+    }
+}
+
+impl Masker {
+    /// A key that parts rows as [`Masker::key`] does (equal keys, equal keys here), each
+    /// distinct text masked once (`cache`) and put in by its masked text's hash: another hash
+    /// than [`Masker::key`]'s.
+    pub fn key_cached(&self, f: &Fields, buf: &mut Vec<u8>, cache: &mut MaskCache) -> u64 {
+        let read = f.reply_text.is_none() && f.event.is_some_and(|e| !self.detail_ignored.iter().any(|d| d.as_bytes() == e));
+        let text = f.reply_text.map(|t| cache.masked(self, t).to_le_bytes());
+        let detail = if read { f.detail.map(|t| cache.masked(self, t).to_le_bytes()) } else { None };
+        encode(f, None, text.as_ref().map(|b| &b[..]), detail.as_ref().map(|b| &b[..]), buf);
         match hash_bytes(buf) {
             NULL => NULL ^ 1,
             h => h,
@@ -188,6 +238,40 @@ mod tests {
         assert_eq!(&*m.mask(b"250 2.0.0 <a@b> CwKQ92SG/jPb Saved"), b"250 2.0.0 <~> ~ Saved");
         assert_eq!(&*m.mask(b"2000 bytes in 0.074, 165.734 KB/sec x"), b"~ bytes in ~, ~ KB/sec x");
         assert!(matches!(m.mask(b"plain text"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn cached_keys_part_rows_as_the_keys() {
+        let m = masker();
+        let (mut buf, mut cache) = (Vec::new(), MaskCache::default());
+        let row = |ev: &'static str, text: Option<&'static [u8]>, detail: Option<&'static [u8]>, code: Option<i16>| Row {
+            event: Some(ev),
+            reply_text: text.map(Cow::Borrowed),
+            detail: detail.map(Cow::Borrowed),
+            reply_code: code,
+            ..Row::default()
+        };
+        let rows = [
+            row("reject", None, Some(b"from 1.2.3.4"), None),
+            row("reject", None, Some(b"from 5.6.7.8"), None),
+            row("reject", None, Some(b"from host"), None),
+            row("connect", None, Some(b"x 9"), None),
+            row("connect", None, Some(b"y"), None),
+            row("deliver", Some(b"250 2.0.0 Ok: queued as F83037DEDEA"), None, None),
+            row("deliver", Some(b"250 2.0.0 Ok: queued as AB12"), None, None),
+            row("deliver", Some(b"250 2.0.0 Ok: queued as AB12"), None, Some(250)),
+            row("deliver", Some(b""), None, None),
+            row("deliver", None, None, None),
+            row("deliver", Some(b"250 2.0.0 Ok: queued as F83037DEDEA"), Some(b"d"), None),
+        ];
+        let plain: Vec<u64> = rows.iter().map(|r| m.key(r, &mut buf)).collect();
+        let cached: Vec<u64> = rows.iter().map(|r| m.key_cached(&Fields::of(r), &mut buf, &mut cache)).collect();
+        for i in 0..rows.len() {
+            for j in 0..rows.len() {
+                assert_eq!(plain[i] == plain[j], cached[i] == cached[j], "rows {i} and {j}");
+            }
+        }
+        assert_eq!(cache.masked.len(), 6); // the details of "connect" are not read
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub fn hash_column(col: Strings, valid: Option<(&[u8], usize)>) -> Vec<u64> {
         .collect()
 }
 
-fn is_set(bits: &[u8], i: usize) -> bool {
+pub fn is_set(bits: &[u8], i: usize) -> bool {
     bits.get(i / 8).is_none_or(|b| b & (1 << (i % 8)) != 0)
 }
 

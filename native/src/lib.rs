@@ -10,6 +10,7 @@ pub mod exim_cols;
 mod exim_py;
 pub mod fields;
 pub mod classkey;
+mod classkey_py;
 pub mod fold;
 mod fold_py;
 pub mod fold_exim;
@@ -292,6 +293,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_split_lines, m)?)?;
     m.add_function(wrap_pyfunction!(fold_py::fold_postfix, m)?)?;
     m.add_function(wrap_pyfunction!(fold_exim_py::fold_exim, m)?)?;
+    m.add_function(wrap_pyfunction!(classkey_py::class_keys, m)?)?;
 
     m.add_class::<fold_py::PyMasker>()?;
     m.add_class::<fold_py::PyForeign>()?;
