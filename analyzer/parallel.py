@@ -295,18 +295,58 @@ def _send(table: pa.Table, spool: str | None, reuse: str | None = None) -> tuple
     return sink.getvalue().to_pybytes(), None
 
 
+SPOOL_BASE = "/dev/shm"
+_SPOOL_NAME = re.compile(r"maillens-(\d+)-[A-Za-z0-9_]+")
+
+
 def spool_dir() -> str | None:
     """A fresh directory in shared memory (/dev/shm) for the blocks' tables, or None where there
-    is none (the tables then come back through the result pipe). The caller removes it."""
+    is none (the tables then come back through the result pipe). The caller removes it. Its name
+    holds this process's id, so that a later run can remove it if this one is killed before it
+    does (:func:`sweep_spools`)."""
     import tempfile
 
-    base = "/dev/shm"
+    base = SPOOL_BASE
     if not os.path.isdir(base) or not os.access(base, os.W_OK):
         return None
+    sweep_spools(base)
     try:
-        return tempfile.mkdtemp(prefix="maillens-", dir=base)
+        return tempfile.mkdtemp(prefix=f"maillens-{os.getpid()}-", dir=base)
     except OSError:
         return None
+
+
+def sweep_spools(base: str = SPOOL_BASE) -> list[str]:
+    """Remove the spool directories in ``base`` that this user's killed runs left (a run killed by
+    SIGKILL or SIGTERM — a cron timeout, the OOM killer — cannot remove its own: its blocks' tables
+    would hold shared memory until the next boot). A directory is removed only when it is this
+    user's and the process its name holds no longer exists; others are left alone. Returns the
+    paths removed."""
+    import shutil
+    import stat
+
+    removed: list[str] = []
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return removed
+    uid = os.getuid()
+    for name in names:
+        m = _SPOOL_NAME.fullmatch(name)
+        if m is None:
+            continue
+        path = os.path.join(base, name)
+        try:
+            st = os.lstat(path)
+            if st.st_uid != uid or not stat.S_ISDIR(st.st_mode):
+                continue
+            os.kill(int(m.group(1)), 0)  # raises if no such process
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        except (OSError, OverflowError, ValueError):  # alive under another user, or gone meanwhile
+            continue
+    return removed
 
 
 def _first_year(state: tuple[int, int] | None, stamp: tuple[int, int], job: BlockJob) -> int:

@@ -366,6 +366,27 @@ def test_stream_removes_its_spool(days, tmp_path, monkeypatch):
     assert len(made) == 3 and not any(d.exists() for d in made)
 
 
+def test_spools_of_killed_runs_are_swept(tmp_path, monkeypatch):
+    """A spool directory named for a process that no longer exists (a run killed before it could
+    remove it) goes when the next run makes its own; a live process's, another name's, stay."""
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    dead = tmp_path / f"maillens-{p.pid}-abc_12"
+    live = tmp_path / f"maillens-{os.getpid()}-def_34"
+    other = [tmp_path / "maillens-old_style", tmp_path / f"other-{p.pid}-x"]
+    for d in (dead, live, *other):
+        d.mkdir()
+        (d / "block.arrow").write_bytes(b"x" * 100)
+    monkeypatch.setattr(parallel, "SPOOL_BASE", str(tmp_path))
+    made = parallel.spool_dir()
+    assert made is not None and os.path.basename(made).startswith(f"maillens-{os.getpid()}-")
+    assert not dead.exists() and live.exists() and all(d.exists() for d in other)
+    assert parallel.sweep_spools(str(tmp_path)) == []  # nothing left to remove: the live ones stay
+
+
 def test_batches_made_ahead_raise_and_stop_in_order():
     """The thread that makes batches ahead gives them in order, raises the maker's error after
     the batches before it, and a consumer that stops early closes the maker."""
