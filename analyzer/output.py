@@ -122,10 +122,48 @@ def _umask() -> int:
     return old
 
 
+def process_gone(pid: int) -> bool:
+    """Whether no process ``pid`` exists (one that exists under another user is not gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError, ValueError):
+        return False
+    return False
+
+
+def sweep_temps(target: Path) -> list[Path]:
+    """Remove the temporary files beside ``target`` that killed runs left (``.NAME.PID-HEX.tmp``,
+    this user's, PID no longer running): a run stopped by SIGKILL or SIGTERM cannot remove its
+    own. Returns the paths removed."""
+    import re
+
+    removed: list[Path] = []
+    pattern = re.compile(re.escape(f".{target.name}.") + r"(\d+)-[0-9a-f]+\.tmp")
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return removed
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m is None or not process_gone(int(m.group(1))):
+            continue
+        path = target.parent / name
+        with contextlib.suppress(OSError):
+            st = os.lstat(path)
+            if st.st_uid == os.getuid() and stat.S_ISREG(st.st_mode):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
 def _create_temp(target: Path) -> tuple[int, Path]:
-    """A new temporary file beside ``target``, mode 0600 until the content is complete."""
+    """A new temporary file beside ``target``, mode 0600 until the content is complete; its name
+    holds this process's id, so that a later run can remove it if this one is killed first."""
+    sweep_temps(target)
     for _ in range(100):
-        tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        tmp = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), tmp
         except FileExistsError:

@@ -325,6 +325,8 @@ def sweep_spools(base: str = SPOOL_BASE) -> list[str]:
     import shutil
     import stat
 
+    from .output import process_gone
+
     removed: list[str] = []
     try:
         names = os.listdir(base)
@@ -338,14 +340,11 @@ def sweep_spools(base: str = SPOOL_BASE) -> list[str]:
         path = os.path.join(base, name)
         try:
             st = os.lstat(path)
-            if st.st_uid != uid or not stat.S_ISDIR(st.st_mode):
-                continue
-            os.kill(int(m.group(1)), 0)  # raises if no such process
-        except ProcessLookupError:
+        except OSError:
+            continue
+        if st.st_uid == uid and stat.S_ISDIR(st.st_mode) and process_gone(int(m.group(1))):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
-        except (OSError, OverflowError, ValueError):  # alive under another user, or gone meanwhile
-            continue
     return removed
 
 

@@ -56,6 +56,26 @@ def test_output_formats_round_trip(log, tmp_path, suffix):
     assert not list(tmp_path.glob(".events*"))  # no temporary file left behind
 
 
+def test_killed_runs_temporary_outputs_are_swept(log, tmp_path):
+    """A temporary output a killed run left beside -o's file (its process gone) is removed by the
+    next run writing that file; a live process's, and other names, are left alone."""
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    dead = tmp_path / f".events.parquet.{p.pid}-0a1b2c3d.tmp"
+    live = tmp_path / f".events.parquet.{os.getpid()}-0a1b2c3d.tmp"
+    other = [tmp_path / ".events.parquet.0a1b2c3d.tmp", tmp_path / f".other.parquet.{p.pid}-0a1b2c3d.tmp"]
+    for f in (dead, live, *other):
+        f.write_bytes(b"PAR1 half-written")
+    out = tmp_path / "events.parquet"
+    r = runner.invoke(app, ["parse", str(log), "--tz", "UTC", "--year", "2026", "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    assert len(pd.read_parquet(out)) == 3
+    assert not dead.exists() and live.exists() and all(f.exists() for f in other)
+
+
 def test_stdin_and_compressed(tmp_path):
     """'-' reads stdin; a gzip piped in is recognised by content."""
     blob = gzip.compress(("\n".join(LINES) + "\n").encode())
