@@ -1,4 +1,4 @@
-"""Shared fixtures: where the shared corpus and the sample logs are."""
+"""Shared fixtures: where the shared corpus and the sample logs are; an ended process's id."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ def corpus_path(*parts: str) -> Path:
     if not p.exists():
         pytest.skip(f"shared corpus not found at {CORPUS} (CI has it; a bare clone may not)")
     return p
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended (for files named after a killed run's process)."""
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 
 from analyzer.cli import app
 
+from .conftest import dead_pid
+
 runner = CliRunner()
 LINES = [
     "Nov 29 10:00:00 mx postfix/smtpd[1]: connect from a.test[192.0.2.1]",
@@ -59,14 +61,10 @@ def test_output_formats_round_trip(log, tmp_path, suffix):
 def test_killed_runs_temporary_outputs_are_swept(log, tmp_path):
     """A temporary output a killed run left beside -o's file (its process gone) is removed by the
     next run writing that file; a live process's, and other names, are left alone."""
-    import subprocess
-    import sys
-
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    dead = tmp_path / f".events.parquet.{p.pid}-0a1b2c3d.tmp"
+    pid = dead_pid()
+    dead = tmp_path / f".events.parquet.{pid}-0a1b2c3d.tmp"
     live = tmp_path / f".events.parquet.{os.getpid()}-0a1b2c3d.tmp"
-    other = [tmp_path / ".events.parquet.0a1b2c3d.tmp", tmp_path / f".other.parquet.{p.pid}-0a1b2c3d.tmp"]
+    other = [tmp_path / ".events.parquet.0a1b2c3d.tmp", tmp_path / f".other.parquet.{pid}-0a1b2c3d.tmp"]
     for f in (dead, live, *other):
         f.write_bytes(b"PAR1 half-written")
     out = tmp_path / "events.parquet"

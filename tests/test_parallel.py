@@ -19,6 +19,8 @@ from analyzer.reader import collect
 from analyzer.sources import BLOCK_BYTES, block_lines, cut_blocks, expand_inputs, plan_blocks
 from bench.generate_logs import generate
 
+from .conftest import dead_pid
+
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
 BLOCK = 8192  # small blocks: a few-thousand-line log is cut in dozens of places
 
@@ -369,14 +371,10 @@ def test_stream_removes_its_spool(days, tmp_path, monkeypatch):
 def test_spools_of_killed_runs_are_swept(tmp_path, monkeypatch):
     """A spool directory named for a process that no longer exists (a run killed before it could
     remove it) goes when the next run makes its own; a live process's, another name's, stay."""
-    import subprocess
-    import sys
-
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    dead = tmp_path / f"maillens-{p.pid}-abc_12"
+    pid = dead_pid()
+    dead = tmp_path / f"maillens-{pid}-abc_12"
     live = tmp_path / f"maillens-{os.getpid()}-def_34"
-    other = [tmp_path / "maillens-old_style", tmp_path / f"other-{p.pid}-x"]
+    other = [tmp_path / "maillens-old_style", tmp_path / f"other-{pid}-x"]
     for d in (dead, live, *other):
         d.mkdir()
         (d / "block.arrow").write_bytes(b"x" * 100)
