@@ -441,6 +441,7 @@ class Guesser:
 def _init_worker(no_pandas: bool) -> None:
     import gc
 
+    _exit_with_parent(os.getppid())
     _keep_heap()
     if no_pandas:
         from .lazy import refuse_arrow_pandas
@@ -451,6 +452,26 @@ def _init_worker(no_pandas: bool) -> None:
     # walked all of it (~6% of a worker's CPU, and a write to each object's page, which copies
     # the page from the parent); the batches' own objects are still collected
     gc.freeze()
+
+
+#: Seconds between a worker's looks at whether the process that started it is still there
+PARENT_CHECK = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: end when ``parent`` (the run's main process) is gone. A main process killed by
+    SIGKILL or SIGTERM (a cron ``timeout``, the OOM killer) cannot stop its pool, and its workers
+    would wait on their pipe forever (~85 MiB each; found on this machine after killed runs). A
+    thread looks once a second: one wake-up, no work, while the worker parses."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="maillens-parent-watch", daemon=True).start()
 
 
 def _keep_heap() -> None:

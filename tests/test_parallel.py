@@ -385,6 +385,43 @@ def test_spools_of_killed_runs_are_swept(tmp_path, monkeypatch):
     assert parallel.sweep_spools(str(tmp_path)) == []  # nothing left to remove: the live ones stay
 
 
+def test_workers_end_when_the_main_process_is_killed():
+    """A main process killed before it could stop its pool (SIGKILL: no cleanup runs) does not
+    leave its worker processes behind: they notice it is gone and end."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import os, sys, time\n"
+            "from analyzer import parallel\n"
+            "ex = parallel.pool(2, None, None)\n"
+            "pids = sorted({ex.submit(os.getpid).result() for _ in range(20)} | set(ex._processes))\n"
+            "print(' '.join(map(str, pids)), flush=True)\n"
+            "time.sleep(120)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    main = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    pids = [int(p) for p in main.stdout.readline().split()]
+    assert len(pids) == 2 and main.pid not in pids
+    main.send_signal(signal.SIGKILL)
+    main.wait()
+    deadline = time.monotonic() + 20 * parallel.PARENT_CHECK
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in pids if os.path.exists(f"/proc/{p}") and _state(p) != "Z"]
+    assert alive == [], f"workers {alive} outlived their killed main process"
+
+
+def _state(pid: int) -> str:
+    """A process's state letter from /proc (Z: ended, waiting for its parent to reap it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
 def test_batches_made_ahead_raise_and_stop_in_order():
     """The thread that makes batches ahead gives them in order, raises the maker's error after
     the batches before it, and a consumer that stops early closes the maker."""
