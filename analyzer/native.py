@@ -290,7 +290,6 @@ def string_buffers(arr: Any) -> tuple[bytes, bytes]:
     return _string_buffers(arr)
 
 
-
 #: The string columns :func:`class_keys` hands over, in the native function's order
 #: (native/src/classkey_py.rs); with reply_code and quit, :data:`analyzer.class_cache.CLASS_KEY`
 #: but the relay host.

@@ -133,28 +133,41 @@ def process_gone(pid: int) -> bool:
     return False
 
 
+def leftovers(folder: str | os.PathLike, pattern: Any, *, directories: bool) -> list[Path]:
+    """What killed runs left in ``folder``: the entries whose whole name matches ``pattern`` (its
+    group 1 a process id), this user's, directories or regular files as asked, whose process is
+    gone (a run stopped by SIGKILL or SIGTERM cannot remove its own)."""
+    found: list[Path] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return found
+    kind = stat.S_ISDIR if directories else stat.S_ISREG
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m is None:
+            continue
+        path = Path(folder, name)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if st.st_uid == os.getuid() and kind(st.st_mode) and process_gone(int(m.group(1))):
+            found.append(path)
+    return found
+
+
 def sweep_temps(target: Path) -> list[Path]:
     """Remove the temporary files beside ``target`` that killed runs left (``.NAME.PID-HEX.tmp``,
-    this user's, PID no longer running): a run stopped by SIGKILL or SIGTERM cannot remove its
-    own. Returns the paths removed."""
+    :func:`leftovers`). Returns the paths removed."""
     import re
 
     removed: list[Path] = []
     pattern = re.compile(re.escape(f".{target.name}.") + r"(\d+)-[0-9a-f]+\.tmp")
-    try:
-        names = os.listdir(target.parent)
-    except OSError:
-        return removed
-    for name in names:
-        m = pattern.fullmatch(name)
-        if m is None or not process_gone(int(m.group(1))):
-            continue
-        path = target.parent / name
+    for path in leftovers(target.parent, pattern, directories=False):
         with contextlib.suppress(OSError):
-            st = os.lstat(path)
-            if st.st_uid == os.getuid() and stat.S_ISREG(st.st_mode):
-                path.unlink()
-                removed.append(path)
+            path.unlink()
+            removed.append(path)
     return removed
 
 

@@ -317,34 +317,17 @@ def spool_dir() -> str | None:
 
 
 def sweep_spools(base: str = SPOOL_BASE) -> list[str]:
-    """Remove the spool directories in ``base`` that this user's killed runs left (a run killed by
-    SIGKILL or SIGTERM — a cron timeout, the OOM killer — cannot remove its own: its blocks' tables
-    would hold shared memory until the next boot). A directory is removed only when it is this
-    user's and the process its name holds no longer exists; others are left alone. Returns the
-    paths removed."""
+    """Remove the spool directories in ``base`` that this user's killed runs left
+    (:func:`analyzer.output.leftovers`: a run killed by SIGKILL or SIGTERM — a cron timeout, the
+    OOM killer — cannot remove its own, and its blocks' tables would hold shared memory until the
+    next boot). Returns the paths removed."""
     import shutil
-    import stat
 
-    from .output import process_gone
+    from .output import leftovers
 
-    removed: list[str] = []
-    try:
-        names = os.listdir(base)
-    except OSError:
-        return removed
-    uid = os.getuid()
-    for name in names:
-        m = _SPOOL_NAME.fullmatch(name)
-        if m is None:
-            continue
-        path = os.path.join(base, name)
-        try:
-            st = os.lstat(path)
-        except OSError:
-            continue
-        if st.st_uid == uid and stat.S_ISDIR(st.st_mode) and process_gone(int(m.group(1))):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
+    removed = [str(p) for p in leftovers(base, _SPOOL_NAME, directories=True)]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
     return removed
 
 
