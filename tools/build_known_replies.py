@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +26,7 @@ TABLE = ROOT / "analyzer" / "rules" / "known_replies.jsonl"
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from analyzer.output import atomic_write_text  # noqa: E402
 from analyzer.similar import index_text, rows_from_records  # noqa: E402
 
 
@@ -39,14 +38,6 @@ def render(records: list[dict]) -> str:
 def load(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
-
-
-def _write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"Try: python tools/build_known_replies.py", file=sys.stderr)
             return 1
         return 0
-    _write(args.out, text)
-    _write(index, index_body)
+    atomic_write_text(args.out, text)  # a temporary file renamed over it, keeping its mode
+    atomic_write_text(index, index_body)
     print(f"{args.out}: {text.count(chr(10))} known replies; index in {index}")
     return 0
 
