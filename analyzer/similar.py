@@ -225,7 +225,7 @@ class KnownReplies:
         (default: :data:`INDEX` for :data:`TABLE`) where that was computed from this very text
         with these features, computed otherwise."""
         raw = path.read_bytes()
-        rows = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
+        rows = _table_rows(raw)
         if index is None and path == TABLE:
             index = INDEX
         return cls(rows, index=None if index is None else read_index(index, raw))
@@ -362,6 +362,11 @@ _ARRAYS = (("idf", "<f8", np.float64), ("indptr", "<i4", np.int64), ("post_rows"
            ("post_vals", "<f8", np.float64))
 
 
+def _table_rows(table: bytes) -> list[dict[str, Any]]:
+    """The known replies of a table file's bytes (one JSON object a line)."""
+    return [json.loads(line) for line in table.decode("utf-8").splitlines() if line.strip()]
+
+
 def _index_stamp(table: bytes) -> dict[str, Any]:
     import hashlib
 
@@ -373,8 +378,7 @@ def index_text(table: bytes) -> str:
     """The index file's text for a table file's bytes (its rows indexed with :data:`FEATURES`)."""
     import base64
 
-    rows = [json.loads(line) for line in table.decode("utf-8").splitlines() if line.strip()]
-    known = KnownReplies(rows)
+    known = KnownReplies(_table_rows(table))
     data: dict[str, Any] = _index_stamp(table)
     data["vocab"] = sorted(known.vocab, key=known.vocab.__getitem__)
     for name, stored, _ in _ARRAYS:
