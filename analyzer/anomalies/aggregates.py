@@ -471,14 +471,14 @@ class Bulk:
         t = self.table if table is None else table
         if "kind" not in t.columns:
             return np.zeros(len(t), dtype=np.int64)
-        return np.where(t["kind"].to_numpy() == RECEIVED, t["n"].to_numpy(dtype=np.int64), 0)
+        return np.where(_eq(t["kind"], RECEIVED), t["n"].to_numpy(dtype=np.int64), 0)
 
     def delivered(self, table: pd.DataFrame | None = None) -> np.ndarray:
         """The sent deliveries (kind :data:`DELIVERED`) of each row of ``table`` (default: this one's)."""
         t = self.table if table is None else table
         if "kind" not in t.columns:
             return np.zeros(len(t), dtype=np.int64)
-        return np.where(t["kind"].to_numpy() == DELIVERED, t["n"].to_numpy(dtype=np.int64), 0)
+        return np.where(_eq(t["kind"], DELIVERED), t["n"].to_numpy(dtype=np.int64), 0)
 
     @property
     def timed(self) -> pd.DataFrame:
