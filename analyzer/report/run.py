@@ -111,7 +111,7 @@ class ReportFold:
         self.logins = LoginFold(window.since, window.until)
         self.sent = SentFold(window)  # the sent outbound deliveries that say nothing: counted, not rows
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
-        self._jobs = InOrder("maillens-fold")
+        self._jobs = InOrder("maillens-fold", ahead=1)  # one batch folded there while this one tests the next
         self._logins: list[pd.DataFrame] = []  # the quiet logins' rows not yet given to self.logins
 
     def add(self, batch: pd.DataFrame) -> None:
