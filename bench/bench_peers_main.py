@@ -7,7 +7,8 @@
 Runs ``maillens ARGS`` in this process with ``time.thread_time()`` summed around each call, made on
 the main thread, of ``WindowPeersFold.add``/``result``, ``ReportFold.add``/``result``, the detectors
 and ``build_report``, and prints on stderr at exit one line ``PROBE part=CPU-s ... main=CPU-s`` (the
-main thread's total). Parts nest (``ReportFold.add`` holds ``WindowPeersFold.add``). On a shared
+main thread's total), and ``fold.keep``: ``ReportFold._keep``, the folds that keep state, on the
+fold's own thread (r14-rmain). Parts nest (``ReportFold.add`` holds ``WindowPeersFold.add``). On a shared
 machine these steadier figures compare two checkouts run alternately (bench/RESULTS.md, r13-rwall).
 """
 
@@ -23,11 +24,13 @@ from typing import Any
 CPU: collections.Counter = collections.Counter()
 
 
-def _timed(owner: Any, name: str, label: str) -> None:
-    call = getattr(owner, name)
+def _timed(owner: Any, name: str, label: str, any_thread: bool = False) -> None:
+    call = getattr(owner, name, None)
+    if call is None:  # (an older checkout)
+        return
 
     def run(*args: Any, **kwargs: Any) -> Any:
-        if threading.current_thread() is not threading.main_thread():
+        if not any_thread and threading.current_thread() is not threading.main_thread():
             return call(*args, **kwargs)
         t0 = time.thread_time()
         try:
@@ -50,6 +53,7 @@ if __name__ == "__main__":
     _timed(peers.WindowPeersFold, "result", "peers.result")
     _timed(run.ReportFold, "add", "fold.add")
     _timed(run.ReportFold, "result", "fold.result")
+    _timed(run.ReportFold, "_keep", "fold.keep", any_thread=True)  # on the fold's thread (r14-rmain)
     _timed(run, "detect_anomalies", "detect")
     _timed(run, "build_report", "build")
     atexit.register(_report)

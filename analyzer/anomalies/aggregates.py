@@ -22,6 +22,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .arrow_columns import (
+    as_arrow,
+    as_string,
+    codes_of,
+    encoded,
+    eq_arrow,
+    flags,
+    hash_arrow,
+    seconds_ns_arrow,
+    taken,
+)
+
 __all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "fold_masks", "in_window", "is_bulk",
            "is_completed", "is_queued", "is_received", "qid_hash", "row_order"]
 
@@ -222,17 +234,7 @@ def qid_hash(ids: pd.Series) -> np.ndarray:
     """A 64-bit hash of each queue id, or any string (the same in every batch and process; nulls
     hash alike: mask them apart). Each distinct value is hashed once, from Arrow, without a
     Python object per row (:mod:`analyzer.rowhash`)."""
-    import pyarrow as pa
-
-    from ..rowhash import _string_hash
-
-    arr = pa.array(ids.array if isinstance(ids.dtype, pd.ArrowDtype) else ids.astype(object).where(ids.notna(), None),
-                   from_pandas=True)
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.dictionary_decode()
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = arr.cast(pa.string()) if not pa.types.is_null(arr.type) else pa.nulls(len(arr), pa.string())
-    return _string_hash(arr)
+    return hash_arrow(as_arrow(ids))
 
 
 def _values(s: pd.Series) -> np.ndarray:
@@ -244,15 +246,7 @@ def _values(s: pd.Series) -> np.ndarray:
 
 def _seconds_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(whole second, nanoseconds) of each time; :data:`_NULL_SEC` and 0 where there is none."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = pa.array(ts.array) if not isinstance(ts.dtype, pd.ArrowDtype) else ts.array._pa_array
-    ns = pc.cast(pc.cast(arr, pa.timestamp("ns", "UTC")), pa.int64())
-    valid = pc.is_valid(ns).to_numpy(zero_copy_only=False)
-    ns = pc.fill_null(ns, 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    sec = np.where(valid, np.floor_divide(ns, 1_000_000_000), _NULL_SEC)
-    return sec, ns
+    return seconds_ns_arrow(pa.array(ts.array) if not isinstance(ts.dtype, pd.ArrowDtype) else ts.array._pa_array)
 
 
 class BulkFold:
@@ -277,58 +271,63 @@ class BulkFold:
         # the report window's start) is kept in Bulk.qids (see _first_qids), not one entry per line
         self._split = None if not first_only else (_NULL_SEC if split is None else _sec_of(split, up=True))
 
-    def _codes(self, name: str, s: pd.Series) -> np.ndarray:
-        """``s`` as codes of :attr:`_values` (1, 2, ... in order of first sight; 0 for null)."""
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    def _codes(self, name: str, arr: pa.Array) -> np.ndarray:
+        """``arr`` as codes of :attr:`_values` (1, 2, ... in order of first sight; 0 for null)."""
+        enc = encoded(arr)
         seen = self._values[name]
-        ids = np.array([seen.setdefault(v, len(seen) + 1) for v in uniq] + [0], dtype=np.int64)
-        return ids[codes]  # code -1 (null) takes the trailing 0
+        ids = np.array([seen.setdefault(v, len(seen) + 1) for v in enc.dictionary.to_pylist()] + [0], dtype=np.int64)
+        return ids[codes_of(enc)]  # null takes the trailing 0
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
         m = is_bulk(batch) if mask is None else mask
         if not m.any():
             return
-        # only the columns read here: a take of every column of the batch costs more than the fold
-        rows = batch[[c for c in _READS if c in batch.columns]][m]
-        sec, ns = _seconds_ns(rows["ts"])
-        direction = rows["direction"]
-        inbound = ~_eq(direction, ("outbound", "local"))
-        event = rows["event"]
-        disconnect = _eq(event, "disconnect") & inbound
-        quit_ = rows["quit"].fillna(False).to_numpy(dtype=bool) if "quit" in rows.columns else np.zeros(len(rows), bool)
-        pcodes, puniq = pd.factorize(rows["program"], use_na_sentinel=True)
-        screen = np.append(np.array([str(v).endswith("postscreen") for v in puniq], dtype=bool), False)[pcodes]
+        # only the columns read here, taken in Arrow (a pandas take of them cost twice the rest of the fold)
+        rows = taken(batch, _READS, m)
+        n = int(np.count_nonzero(m))
+        sec, ns = seconds_ns_arrow(rows["ts"])
+        direction, event = rows["direction"], rows["event"]
+        inbound = ~eq_arrow(direction, ("outbound", "local"))
+        disconnect = eq_arrow(event, "disconnect") & inbound
+        quit_ = flags(rows["quit"]) if "quit" in rows else np.zeros(n, bool)
+        program = encoded(rows["program"])
+        screen = np.append(np.array([str(v).endswith("postscreen") for v in program.dictionary.to_pylist()],
+                                    dtype=bool), False)[codes_of(program)]
         order = row_order(batch)[m]
+        received = eq_arrow(event, "received")
         self._pieces.append(_aggregate({
             "sec": sec,
             **{c: self._codes(c, rows[c]) for c in self._CODED},
             # 1: received, 2: a sent delivery (folded by the weekly only), 0: the others
-            "kind": np.where(_eq(event, "received"), 1, np.where(
-                _eq(event, "delivery") & _eq(rows["status"], "sent"), 2, 0)).astype(np.int64)
-            if "status" in rows.columns else _eq(event, "received").astype(np.int64),
-            "n": np.ones(len(rows), dtype=np.int64),
-            "sessions": (_eq(event, "connect") & ~screen & ~_eq(direction, "outbound")).astype(np.int64),
+            "kind": np.where(received, 1, np.where(
+                eq_arrow(event, "delivery") & eq_arrow(rows["status"], "sent"), 2, 0)).astype(np.int64)
+            if "status" in rows else received.astype(np.int64),
+            "n": np.ones(n, dtype=np.int64),
+            "sessions": (eq_arrow(event, "connect") & ~screen & ~eq_arrow(direction, "outbound")).astype(np.int64),
             "closed": (disconnect & quit_).astype(np.int64),
             "unclosed": (disconnect & ~quit_).astype(np.int64),
             "ts_min": ns, "ts_max": ns,
             "last_order": order,
-            "last_line": rows["line_no"].astype("float64").to_numpy(dtype=float, na_value=np.nan),
+            "last_line": pc.cast(rows["line_no"], pa.float64()).to_numpy(zero_copy_only=False).astype(float),
         }))
         if len(self._pieces) >= self.COMPACT_EVERY:
             self._pieces = [_aggregate(_concat(self._pieces))]
             if self._split is not None and len(self._qids) > 1:
                 self._qids = [_first_qids(pd.concat(self._qids, ignore_index=True), self._split)]
-        if "queue_id" in rows.columns:
-            has = rows["queue_id"].notna().to_numpy(dtype=bool)
-            if has.any():  # a message's first time: one (hash, second, time) per line, 24 bytes
-                self._qids.append(pd.DataFrame({"qid": qid_hash(rows["queue_id"][has]), "sec": sec[has], "ts": ns[has]}))
-            if "sender" in rows.columns:
-                said = has & rows["sender"].notna().to_numpy(dtype=bool)
-                if said.any():  # a message's sender (qmgr's queued lines): the top senders' tables read it
+        if "queue_id" in rows:
+            has = rows["queue_id"].is_valid().to_numpy(zero_copy_only=False)
+            qid = hash_arrow(rows["queue_id"]) if has.any() else None  # (nulls hash alike: kept apart by has)
+            if qid is not None:  # a message's first time: one (hash, second, time) per line, 24 bytes
+                self._qids.append(pd.DataFrame({"qid": qid[has], "sec": sec[has], "ts": ns[has]}))
+            if "sender" in rows:
+                sender = rows["sender"]
+                said = has & sender.is_valid().to_numpy(zero_copy_only=False)
+                if qid is not None and said.any():  # a message's sender (qmgr's queued lines): the top senders' tables read it
+                    keep = pa.array(said)
                     self._senders.append(pd.DataFrame({
-                        "qid": qid_hash(rows["queue_id"][said]), "sec": sec[said], "ts": ns[said],
+                        "qid": qid[said], "sec": sec[said], "ts": ns[said],
                         "order": order[said],
-                        "sender": pd.array(rows["sender"][said].astype("string[pyarrow]"), dtype="string[pyarrow]")}))
+                        "sender": pd.array(as_string(sender.filter(keep)), dtype="string[pyarrow]")}))
 
     def result(self) -> Bulk:
         qids = pd.concat(self._qids, ignore_index=True) if self._qids else _empty_qids()
@@ -472,14 +471,14 @@ class Bulk:
         t = self.table if table is None else table
         if "kind" not in t.columns:
             return np.zeros(len(t), dtype=np.int64)
-        return np.where(t["kind"].to_numpy() == RECEIVED, t["n"].to_numpy(dtype=np.int64), 0)
+        return np.where(_eq(t["kind"], RECEIVED), t["n"].to_numpy(dtype=np.int64), 0)
 
     def delivered(self, table: pd.DataFrame | None = None) -> np.ndarray:
         """The sent deliveries (kind :data:`DELIVERED`) of each row of ``table`` (default: this one's)."""
         t = self.table if table is None else table
         if "kind" not in t.columns:
             return np.zeros(len(t), dtype=np.int64)
-        return np.where(t["kind"].to_numpy() == DELIVERED, t["n"].to_numpy(dtype=np.int64), 0)
+        return np.where(_eq(t["kind"], DELIVERED), t["n"].to_numpy(dtype=np.int64), 0)
 
     @property
     def timed(self) -> pd.DataFrame:

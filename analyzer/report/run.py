@@ -23,6 +23,7 @@ from ..anomalies import detect_anomalies
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, fold_masks, span
 from ..anomalies.folded import LoginFold, is_quiet_login
 from ..anomalies.sent import is_quiet_local_sent
+from ..later import InOrder
 from ..reader import ParseResult
 from .build import ReportWindow, build_report
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
@@ -100,6 +101,9 @@ class ReportFold:
     registered section folds (:data:`.fold.SECTION_FOLDS`) for ``window``. ``result()`` is
     ``(rows, bulk, sections)``."""
 
+    #: The quiet logins' rows (:func:`analyzer.anomalies.folded.is_quiet_login`) held before they are folded.
+    LOGIN_ROWS = 4096
+
     def __init__(self, columns: Any = ROW_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
         self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN,
                              categorical=_CATEGORICAL, blank_columns=QUIET_BLANK)
@@ -107,6 +111,8 @@ class ReportFold:
         self.logins = LoginFold(window.since, window.until)
         self.sent = SentFold(window)  # the sent outbound deliveries that say nothing: counted, not rows
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
+        self._jobs = InOrder("maillens-fold", ahead=1)  # one batch folded there while this one tests the next
+        self._logins: list[pd.DataFrame] = []  # the quiet logins' rows not yet given to self.logins
 
     def add(self, batch: pd.DataFrame) -> None:
         m, apart = fold_masks(batch)  # their shared tests made once
@@ -115,18 +121,34 @@ class ReportFold:
             f.add(batch, bulk=m) if getattr(f, "takes_bulk", False) else f.add(batch)
         # queued and received lines: counted, their senders kept (Bulk.senders); local sent deliveries
         # that say nothing: counted per second as the Bulk's delivered lines
-        m = m | apart | _more_folded(batch, self.logins)
+        more, login = _more_folded(batch)
+        m = m | apart | more
         sent = is_foldable_sent(batch) & ~m
+        # the folds that keep state, on their thread (in order) while this one tests the next batch
+        self._jobs.submit(self._keep, batch, m, sent, login, quiet_rows(batch))
+
+    def _keep(self, batch: pd.DataFrame, m: np.ndarray, sent: np.ndarray, login: np.ndarray, blank: np.ndarray) -> None:
+        if login.any():  # (a few rows a batch: grouped by LoginFold a few thousand at a time, not per batch)
+            self._logins.append(batch.loc[login, ["ts", "client_ip"]])
+            if sum(map(len, self._logins)) >= self.LOGIN_ROWS:
+                self._add_logins()
         if sent.any():  # into the Bulk (their seconds, queue ids, senders) and the SentFold
             self.sent.add(batch, sent)
-            m |= sent
+            m = m | sent
         self.bulk.add(batch, m)
-        self.rows.add(batch, ~m, blank=quiet_rows(batch))
+        self.rows.add(batch, ~m, blank=blank)
+
+    def _add_logins(self) -> None:
+        if self._logins:
+            self.logins.add(pd.concat(self._logins, ignore_index=True))
+            self._logins = []
 
     def result(self) -> tuple[pd.DataFrame, Bulk, dict[str, Any]]:
         # the small results first, each fold's state freed (and Arrow's pool released) before the
         # next is built; the rows (the largest) last, when the others' temporaries are gone
         # (measured at 3M Exim lines: the main process's peak in the fold's results 804 -> 713 MiB)
+        self._jobs.wait()
+        self._add_logins()
         sections = {name: f.result() for name, f in self.sections.items()}
         self.sections = {}
         heap.give_back()
@@ -144,18 +166,16 @@ _MORE_NEEDS = frozenset({"ts", "event", "outcome", "severity", "direction", "cau
                          "sasl_username", "detail", "reply_text", "cause_ref", "delay"})
 
 
-def _more_folded(batch: pd.DataFrame, logins: LoginFold) -> np.ndarray:
+def _more_folded(batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The lines r12-rmem folds beside the bulk and counted-apart ones: quiet local sent deliveries
     (the Bulk's delivered lines) and SASL-named arrivals that went well (received lines, their
-    clients' login times into ``logins``); none in a table that lacks a column they read."""
+    clients' login times into a :class:`LoginFold`), and the latter apart; none in a table that
+    lacks a column they read."""
     if not set(batch.columns) >= _MORE_NEEDS:
-        return np.zeros(len(batch), dtype=bool)
-    m = is_quiet_local_sent(batch)
+        none = np.zeros(len(batch), dtype=bool)
+        return none, none
     login = is_quiet_login(batch)
-    if login.any():
-        logins.add(batch.loc[login, ["ts", "client_ip"]])
-        m = m | login
-    return m
+    return is_quiet_local_sent(batch) | login, login
 
 
 def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = ReportWindow()) -> FoldedResult:
@@ -188,7 +208,10 @@ def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
     class _Split:
         def add(self, batch: pd.DataFrame) -> None:
             bulk_m, apart = fold_masks(batch)  # as ReportFold folds them (their shared tests made once)
-            m = bulk_m | apart | _more_folded(batch, logins)
+            more, login = _more_folded(batch)
+            m = bulk_m | apart | more
+            if login.any():
+                logins.add(batch.loc[login, ["ts", "client_ip"]])
             masks.append(m)
             bulk.add(batch, m)
 

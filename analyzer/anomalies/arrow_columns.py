@@ -1,0 +1,81 @@
+"""A batch's columns as Arrow arrays, and the few tests the report's folds make of them.
+
+The folds of :mod:`analyzer.anomalies.aggregates` read the stream's batches (pandas tables of
+Arrow-backed columns, :mod:`analyzer.report.fold`); taking their rows and comparing their columns
+through pandas cost more than the Arrow kernels underneath (a new Series, index and dtype checks
+per step), so they take and compare the columns' Arrow arrays directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["as_arrow", "as_string", "codes_of", "encoded", "eq_arrow", "flags", "hash_arrow", "seconds_ns_arrow", "taken"]
+
+_NULL_SEC = np.iinfo(np.int64).min  # the "second" of a line without a time (as aggregates')
+
+
+def hash_arrow(arr: pa.Array) -> np.ndarray:
+    """:func:`analyzer.anomalies.aggregates.qid_hash` of an Arrow array (:func:`as_arrow`'s)."""
+    from ..rowhash import _string_hash
+
+    return _string_hash(as_string(arr))
+
+
+def as_arrow(s: pd.Series) -> pa.Array:
+    """A column as one Arrow array, dictionaries decoded: an Arrow-backed column's own data (no
+    copy of its one chunk), another's converted (objects: nulls as None)."""
+    data = getattr(s.array, "_pa_array", None)
+    if data is None:
+        data = pa.array(s.astype(object).where(s.notna(), None).to_numpy() if s.dtype == object else s.array,
+                        from_pandas=True)
+    if isinstance(data, pa.ChunkedArray):  # (combine_chunks copies even a single chunk)
+        data = data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()
+    arr = data
+    return arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr
+
+
+def taken(batch: pd.DataFrame, names: tuple[str, ...], m: np.ndarray) -> dict[str, pa.Array]:
+    """The columns ``names`` that ``batch`` has, at the rows ``m``, as Arrow arrays (:func:`as_arrow`)."""
+    keep = pa.array(m)
+    return {c: as_arrow(batch[c]).filter(keep) for c in names if c in batch.columns}
+
+
+def as_string(arr: pa.Array) -> pa.Array:
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return arr
+    return arr.cast(pa.string()) if not pa.types.is_null(arr.type) else pa.nulls(len(arr), pa.string())
+
+
+def eq_arrow(arr: pa.Array, value: str | tuple[str, ...]) -> np.ndarray:
+    """Where ``arr`` equals ``value`` (or one of the values), null as False (as :func:`analyzer.anomalies.aggregates._eq`)."""
+    arr = as_string(arr)
+    hit = pc.equal(arr, value) if isinstance(value, str) else pc.is_in(arr, value_set=pa.array(value, type=arr.type))
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+
+
+def encoded(arr: pa.Array) -> pa.DictionaryArray:
+    """``arr`` dictionary-encoded, its values in order of first sight."""
+    return pc.dictionary_encode(as_string(arr))
+
+
+def codes_of(enc: pa.DictionaryArray) -> np.ndarray:
+    """The codes of :func:`encoded`'s array, null as the dictionary's length."""
+    return pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
+
+
+def flags(arr: pa.Array) -> np.ndarray:
+    """A column of flags as booleans, null as False."""
+    return pc.fill_null(pc.cast(arr, pa.bool_()), False).to_numpy(zero_copy_only=False)
+
+
+def seconds_ns_arrow(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(whole second, nanoseconds) of each time; the smallest int64 and 0 where there is none."""
+    ns = pc.cast(pc.cast(arr, pa.timestamp("ns", "UTC")), pa.int64())
+    valid = pc.is_valid(ns).to_numpy(zero_copy_only=False)
+    ns = pc.fill_null(ns, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    sec = np.where(valid, np.floor_divide(ns, 1_000_000_000), _NULL_SEC)
+    return sec, ns
