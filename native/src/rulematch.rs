@@ -30,9 +30,16 @@ const SIZE_LIMIT: usize = 64 << 20;
 /// compile time here: 0.16 vs 0.05 CPU-s for the shipped 507 patterns), so a pattern is its
 /// forward Thompson NFA (no capture states) searched by a lazy DFA, with caches kept per pattern.
 enum Engine {
-    Lazy { dfa: DFA, nfa: NFA, caches: Mutex<Vec<Cache>>, slow: OnceLock<PikeVM> },
+    Lazy(Box<Lazy>),
     /// where the lazy DFA cannot be built (its minimum cache too large for the NFA)
     Meta(Regex),
+}
+
+struct Lazy {
+    dfa: DFA,
+    nfa: NFA,
+    caches: Mutex<Vec<Cache>>,
+    slow: OnceLock<PikeVM>,
 }
 
 impl Engine {
@@ -45,7 +52,7 @@ impl Engine {
             .build(&t)
             .ok()?;
         match DFA::builder().build_from_nfa(nfa.clone()) {
-            Ok(dfa) => Some(Engine::Lazy { dfa, nfa, caches: Mutex::new(Vec::new()), slow: OnceLock::new() }),
+            Ok(dfa) => Some(Engine::Lazy(Box::new(Lazy { dfa, nfa, caches: Mutex::new(Vec::new()), slow: OnceLock::new() }))),
             Err(_) => RegexBuilder::new(&t).case_insensitive(ignore_case).size_limit(SIZE_LIMIT).build().ok().map(Engine::Meta),
         }
     }
@@ -54,7 +61,8 @@ impl Engine {
     fn matches<'a>(&self, texts: impl Iterator<Item = &'a [u8]>) -> Vec<bool> {
         match self {
             Engine::Meta(re) => texts.map(|t| re.is_match(t)).collect(),
-            Engine::Lazy { dfa, nfa, caches, slow } => {
+            Engine::Lazy(lazy) => {
+                let Lazy { dfa, nfa, caches, slow } = &**lazy;
                 let taken = caches.lock().map(|mut c| c.pop()).unwrap_or(None);
                 let mut cache = taken.unwrap_or_else(|| dfa.create_cache());
                 let out = texts
