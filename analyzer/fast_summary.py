@@ -458,7 +458,7 @@ def _fold_split(arr: pa.Array, state: Any, classes: bool = False) -> tuple[pa.Ta
     fold = native.fold_postfix()
     if fold is None or not syslog_first(state):
         return None
-    offsets, data = native.string_buffers(arr)
+    offsets, data = native.string_views(arr)
     head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt, ckeys), foreign, merged = fold(
         native.fast_postfix(), offsets, data, native.threads(), native.masker(), native.foreign(), classes)
     got = classic_headers(arr, state, head, h_rows, h_cols)

@@ -80,7 +80,7 @@ def _folded(fold: Any, arr: pa.Array, tz: str, classes: bool = False) -> dict[st
     from .fast_summary import CLASS_FIELDS, native_classes, with_ckeys
     from .parsers.exim_fast import local_stamps, reader, reader_columns
 
-    offsets, data = native.string_buffers(arr)
+    offsets, data = native.string_views(arr)
     rows, gid, ts, local, qid, rcpt, groups, ckeys, merged = fold(reader(), offsets, data, native.threads(), native.masker(),
                                                                   classes)
     n = len(rows) // 8

@@ -121,6 +121,11 @@ class Matcher:
 def _string_buffers(arr: Any) -> tuple[bytes, bytes]:
     """The offsets (sliced to the array) and data buffers of a string array, as bytes. Nulls
     read as empty strings."""
+    return _string_buffers_of(_plain_strings(arr))
+
+
+def _plain_strings(arr: Any) -> Any:
+    """A string array (one chunk, type string) of ``arr``, nulls as empty strings."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -130,7 +135,7 @@ def _string_buffers(arr: Any) -> tuple[bytes, bytes]:
         arr = arr.cast(pa.string())
     if arr.null_count:
         arr = pc.fill_null(arr, "")
-    return _string_buffers_of(arr)
+    return arr
 
 
 @lru_cache(maxsize=32)
@@ -334,6 +339,17 @@ def class_keys(table: Any) -> Any:
     out = fn(m, n, strs, (codes.ljust(2 * n, b"\x00"), valid(code)),
              (b"" if qbits is None else qbits.to_pybytes(), quit.offset, valid(quit)))
     return np.frombuffer(out, dtype=np.uint64)
+
+
+def string_views(arr: Any) -> tuple[Any, Any]:
+    """:func:`string_buffers` without copying: the offsets and data as Arrow buffers (the
+    native folds read any buffer, ``ByteView`` in native/src/lib.rs; a block's 4 MiB copied
+    once less)."""
+    arr = _plain_strings(arr)
+    _, off, data = arr.buffers()
+    if off is None:
+        return _string_buffers_of(arr)
+    return off.slice(arr.offset * 4, (len(arr) + 1) * 4), b"" if data is None else data
 
 
 def _string_buffers_of(arr: Any) -> tuple[bytes, bytes]:

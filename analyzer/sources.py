@@ -361,22 +361,62 @@ def cut_blocks(chunks: Iterable[bytes], block_bytes: int = BLOCK_BYTES) -> Itera
     """Cut a byte stream into blocks of whole lines at fixed places: a block ends at the last
     newline before each multiple of ``block_bytes`` (counted from the stream's start; a line
     longer than that makes one longer block). The places depend only on the bytes, so
-    :func:`plan_blocks` finds the same ones in a file without reading all of it."""
-    buf = bytearray()
-    base = 0  # stream offset of buf[0]
+    :func:`plan_blocks` finds the same ones in a file without reading all of it.
+
+    The chunks are held as they came (the first from an offset, what is left of a cut one) and
+    each block is joined once from them: one copy of the stream, where growing and slicing one
+    buffer made three (~0.1 CPU-s per 1M Postfix lines, on the thread reading the input)."""
+    parts: list[bytes] = []  # the pending chunks, in order; parts[0] from byte ``lo``
+    lo = 0
+    held = 0  # the pending bytes
+    base = 0  # stream offset of the first pending byte
     mark = block_bytes
     for chunk in chunks:
-        buf += chunk
-        while base + len(buf) >= mark:
-            p = buf.rfind(b"\n", 0, mark - base)
-            if p >= 0:
-                out = bytes(buf[: p + 1])
-                del buf[: p + 1]
-                base += p + 1
+        if not chunk:
+            continue
+        parts.append(chunk)
+        held += len(chunk)
+        while base + held >= mark:
+            k, p = _last_newline(parts, lo, mark - base)
+            if k >= 0:
+                out = _joined(parts, lo, k, p)
+                del parts[:k]
+                lo = p + 1
+                if lo == len(parts[0]):
+                    del parts[0]
+                    lo = 0
+                base += len(out)
+                held -= len(out)
                 yield out
             mark += block_bytes
-    if buf:
-        yield bytes(buf)
+    if parts:
+        yield _joined(parts, lo, len(parts) - 1, len(parts[-1]) - 1)
+
+
+def _joined(parts: list[bytes], lo: int, k: int, p: int) -> bytes:
+    """parts[0][lo:] + parts[1] + ... + parts[k][: p + 1] (parts[0][lo: p + 1] when k is 0), in one copy."""
+    if k == 0:
+        return parts[0][lo: p + 1] if lo or p + 1 < len(parts[0]) else bytes(parts[0])
+    head = memoryview(parts[0])[lo:] if lo else parts[0]
+    tail = memoryview(parts[k])[: p + 1] if p + 1 < len(parts[k]) else parts[k]
+    return b"".join([head, *parts[1:k], tail])
+
+
+def _last_newline(parts: list[bytes], lo: int, limit: int) -> tuple[int, int]:
+    """(chunk, offset in it) of the last newline among the first ``limit`` pending bytes
+    (``parts[0]`` from ``lo``); (-1, -1) when there is none."""
+    starts = []  # the chunks that hold bytes before limit, with their stream offset less lo
+    at = -lo
+    for k, part in enumerate(parts):
+        if at >= limit:
+            break
+        starts.append((k, at))
+        at += len(part)
+    for k, start in reversed(starts):
+        p = parts[k].rfind(b"\n", lo if k == 0 else 0, limit - start)
+        if p >= 0:
+            return k, p
+    return -1, -1
 
 
 def plan_blocks(path: Path, block_bytes: int = BLOCK_BYTES, size: int | None = None) -> list[tuple[int, int]]:

@@ -9,9 +9,11 @@ import os
 
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer.reader import parse_logs
-from analyzer.sources import SourceError, expand_inputs, iter_batches, rotation_key
+from analyzer.sources import SourceError, cut_blocks, expand_inputs, iter_batches, rotation_key
 
 LINES = [f"Nov 29 10:00:{i:02d} mx postfix/qmgr[7]: ABCDEF{i:04X}: removed" for i in range(50)]
 TEXT = ("\n".join(LINES) + "\n").encode()
@@ -123,3 +125,34 @@ def test_rotation_ranks_put_a_rotated_set_oldest_first_and_no_name_last():
 
     assert rotation_ranks(["mail.log", "mail.log.2.gz", "mail.log.1"]) == [2, 0, 1, 3]
     assert rotation_ranks([]) == [0]
+
+
+def _cut_in_one_buffer(chunks, block_bytes):
+    """cut_blocks' rule written the plain way (one growing buffer), to hold the real one to."""
+    buf, base, mark = bytearray(), 0, block_bytes
+    for chunk in chunks:
+        buf += chunk
+        while base + len(buf) >= mark:
+            p = buf.rfind(b"\n", 0, mark - base)
+            if p >= 0:
+                yield bytes(buf[: p + 1])
+                del buf[: p + 1]
+                base += p + 1
+            mark += block_bytes
+    if buf:
+        yield bytes(buf)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"\n", b"bb", b"\n\n", b"x" * 37, b"\xc3\xa9"]), max_size=80),
+       st.lists(st.integers(0, 400), max_size=8), st.integers(1, 60))
+def test_cut_blocks_cuts_any_chunking_as_one_buffer(pieces, cuts, block_bytes):
+    """The blocks are bytes, the same however the stream came in chunks (empty ones too), and
+    the same as one growing buffer cut at the last newline before each multiple of the size."""
+    data = b"".join(pieces)
+    at = sorted(min(c, len(data)) for c in cuts)
+    chunks = [data[a:b] for a, b in zip([0, *at], [*at, len(data)], strict=True)]
+    got = list(cut_blocks(iter(chunks), block_bytes))
+    assert got == list(_cut_in_one_buffer(chunks, block_bytes))
+    assert got == list(cut_blocks([data], block_bytes)) and b"".join(got) == data
+    assert all(type(b) is bytes and b for b in got)

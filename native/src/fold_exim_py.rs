@@ -6,7 +6,6 @@ use crate::fold_exim::{fold_threads, reps};
 use crate::fold_py::{le, PyMasker};
 use crate::owned::{owned, Owned};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
 
 type ColOut<'py> = (Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, usize);
 type FoldOut<'py> = (Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, ColOut<'py>, ColOut<'py>, Read<'py>, Bound<'py, Owned>,
@@ -29,7 +28,7 @@ fn col(py: Python<'_>, c: StrCol) -> ColOut<'_> {
 #[pyfunction]
 #[pyo3(signature = (reader, offsets, data, threads=1, masker=None, classes=false))]
 #[allow(clippy::too_many_arguments)]
-pub fn fold_exim<'py>(py: Python<'py>, reader: PyRef<'py, EximReader>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize,
+pub fn fold_exim<'py>(py: Python<'py>, reader: PyRef<'py, EximReader>, offsets: crate::ByteView, data: crate::ByteView, threads: usize,
                       masker: Option<PyRef<'py, PyMasker>>, classes: bool) -> PyResult<FoldOut<'py>> {
     if data.len() > i32::MAX as usize {
         return Err(pyo3::exceptions::PyValueError::new_err("a batch over 2 GiB"));

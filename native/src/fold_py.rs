@@ -6,7 +6,6 @@ use crate::fold::{fold_parallel, reps, Col, Foreign};
 use crate::owned::{owned, Owned};
 use crate::{arrow, buffers, PyFast, RowsOut};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
 type Buf<'py> = Bound<'py, Owned>;
@@ -43,7 +42,7 @@ pub(crate) fn le<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> 
 #[pyfunction]
 #[pyo3(signature = (fast, offsets, data, threads=1, masker=None, foreign=None, classes=false))]
 #[allow(clippy::too_many_arguments)]
-pub fn fold_postfix<'py>(py: Python<'py>, fast: PyRef<'py, PyFast>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize,
+pub fn fold_postfix<'py>(py: Python<'py>, fast: PyRef<'py, PyFast>, offsets: crate::ByteView, data: crate::ByteView, threads: usize,
                          masker: Option<PyRef<'py, PyMasker>>, foreign: Option<PyRef<'py, PyForeign>>,
                          classes: bool) -> PyResult<FoldOut<'py>> {
     let (fp, months) = (&fast.fast, &fast.months);

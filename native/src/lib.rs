@@ -36,6 +36,44 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 use std::collections::HashMap;
 
+/// Bytes handed in from Python without a copy: `bytes` as they are, or any C-contiguous buffer
+/// (`pyarrow.Buffer`: a string array's offsets and data as Arrow holds them), held while in use.
+pub enum ByteView {
+    Bytes(PyBackedBytes),
+    Buffer(pyo3::buffer::PyUntypedBuffer),
+}
+
+impl std::ops::Deref for ByteView {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            ByteView::Bytes(b) => b,
+            // SAFETY: a C-contiguous buffer (checked when it was taken), whose memory its
+            // exporter keeps, unchanged (Arrow buffers are immutable), for as long as it is held
+            ByteView::Buffer(b) if b.len_bytes() > 0 => unsafe {
+                std::slice::from_raw_parts(b.buf_ptr() as *const u8, b.len_bytes())
+            },
+            ByteView::Buffer(_) => &[],
+        }
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for ByteView {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(b) = obj.extract::<PyBackedBytes>() {
+            return Ok(ByteView::Bytes(b));
+        }
+        let buf = pyo3::buffer::PyUntypedBuffer::get(&obj)?;
+        if !buf.is_c_contiguous() {
+            return Err(pyo3::exceptions::PyValueError::new_err("a contiguous buffer is needed"));
+        }
+        Ok(ByteView::Buffer(buf))
+    }
+}
+
 type Column<'py> = (usize, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, usize);
 
 /// A compiled list of patterns (RE2 syntax, as the Python tables write them).
