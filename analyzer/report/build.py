@@ -18,8 +18,9 @@ from ..anomalies import FAILURES, Finding
 from ..anomalies.aggregates import Bulk, _eq, span
 from .limits import LIMITS, cap
 from .peers import peer_report
+from .rows_at import RowsAt, take
 from .timeline import timeline
-from .top import _cols, _share, _top
+from .top import _share, _top
 from .units import LINE, MESSAGE, QUEUE, Units, count_units, message_units
 
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
@@ -80,7 +81,7 @@ def _meaningful(text: Any) -> bool:
     return len(t) >= 12 and " " in t and any(ch.isalpha() for ch in t)
 
 
-def _example(rows: pd.DataFrame, at: np.ndarray | None = None,
+def _example(rows: pd.DataFrame | RowsAt, at: np.ndarray | None = None,
              masks: dict[str, np.ndarray] | None = None) -> dict[str, Any] | None:
     """The first line of ``rows`` (of the rows at positions ``at``, when given) that says the
     cause itself (not a retry wait that took it from an earlier line), of a message where one is,
@@ -100,17 +101,17 @@ def _example(rows: pd.DataFrame, at: np.ndarray | None = None,
     pos = pos[np.flatnonzero(ok)[:200]]
     # the reply text wins where both mean something; the first row where one does is the example
     # (looked at in order, up to it: most entries' first row is)
-    cols = [rows[c].iloc[pos].to_numpy(dtype=object) for c in ("reply_text", "detail") if c in rows.columns]
+    cols = [take(rows, c, pos).to_numpy(dtype=object) for c in ("reply_text", "detail") if c in rows.columns]
     for i in range(len(pos)):
         for vals in cols:
             if _meaningful(vals[i]):
                 first = int(pos[i])
-                return {"file": str(rows["source"].iloc[first]), "line": int(rows["line_no"].iloc[first]),
+                return {"file": str(take(rows, "source", [first]).iloc[0]), "line": int(take(rows, "line_no", [first]).iloc[0]),
                         "text": str(vals[i])[:300]}
     return None
 
 
-def _example_masks(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+def _example_masks(rows: pd.DataFrame | RowsAt) -> dict[str, np.ndarray]:
     """What :func:`_example` asks of every row: a place to cite (``ok``), a cause of its own
     (``own``), a message's line (``mine``)."""
     out = {"ok": rows["source"].notna().to_numpy(dtype=bool) & rows["line_no"].notna().to_numpy(dtype=bool)}
@@ -238,7 +239,7 @@ def _pair_codes(cause: pd.Series, fix_id: pd.Series) -> tuple[np.ndarray, np.nda
     return inv.reshape(-1), names
 
 
-def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None = None,
+def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFrame | None = None,
                 full: dict[str, int] | None = None, path: str = "") -> list[dict[str, Any]]:
     """The causes of ``rows``, most messages first, at most ``limit``; ``full[path]`` gets how many
     there were (so that :func:`.limits.cap` can say "… and N more")."""
@@ -288,7 +289,7 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
             "outcome": str(outcome.iloc[at].mode().iloc[0]), "severity": info.get("severity", "info"),
             "direction": str(dirs.mode().iloc[0]) or None, "fix_id": fix,
             "messages": int(m) if unit == "messages" else 0, "unit": unit, "units": int(m),
-            **({"clients": int(rows["client_ip"].iloc[at].nunique())} if unit != "messages" and "client_ip" in rows
+            **({"clients": int(take(rows, "client_ip", at).nunique())} if unit != "messages" and "client_ip" in rows
                else {}),
             "lines": int(n), "count": int(n), "share": _share(int(m), total),
             "example": _example(rows, at, masks), "fix": list(advice.get("fix", [])),
@@ -296,7 +297,7 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     if ev is not None and "cause_ref" in rows.columns:
         refs = {}
         for entry, at in zip(out, ats, strict=True):
-            ref = rows["cause_ref"].iloc[at]
+            ref = take(rows, "cause_ref", at)
             if ref.notna().all():
                 refs[id(entry)] = str(ref.iloc[0])
         found = _referred(ev, set(refs.values()))
@@ -307,7 +308,7 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     return out
 
 
-def _in_messages(rows: pd.DataFrame, units: Units, kcode: np.ndarray, n: int) -> np.ndarray:
+def _in_messages(rows: pd.DataFrame | RowsAt, units: Units, kcode: np.ndarray, n: int) -> np.ndarray:
     """Per key code: whether its rows count in messages (all keys at once): where any is a
     message's line, none is a client's line of no message, or all are rejects (:data:`CLIENT_UNITS`)."""
     if "event" not in rows:
@@ -318,12 +319,12 @@ def _in_messages(rows: pd.DataFrame, units: Units, kcode: np.ndarray, n: int) ->
     return (msg > 0) | (line == 0) | ((named > 0) & (other == 0))
 
 
-def _unit(rows: pd.DataFrame, at: np.ndarray, in_messages: bool) -> str:
+def _unit(rows: pd.DataFrame | RowsAt, at: np.ndarray, in_messages: bool) -> str:
     """What the rows ``at`` of one cause count in: messages where :func:`_in_messages` says so,
     else :data:`CLIENT_UNITS`' unit of their events, else a client's "attempts"."""
     if in_messages:
         return "messages"
-    events = set(rows["event"].iloc[at].dropna().astype(str))
+    events = set(take(rows, "event", at).dropna().astype(str))
     return next((unit for unit, names in CLIENT_UNITS if events and events <= set(names)), "attempts")
 
 
@@ -360,10 +361,11 @@ def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
     failed = _failed_rows(ev)
     notable = ~(_mask(ev["severity"], "info") & _mask(ev["outcome"], ("ok", "info")))
     expired, expiry = _expiries(ev)
+    # each list's rows read a column at a time (RowsAt), not a copy of their columns at once
     return {"by_reply_class": by_class,
-            "by_cause": _cause_list(ev.loc[failed, _cols(ev, _CAUSE_COLUMNS)], kb, 25, ev, full, "outcomes.by_cause"),
-            "expired": _cause_list(ev.loc[expired, _cols(ev, _CAUSE_COLUMNS)], kb, 25, ev),
-            "states": sorted(_cause_list(ev.loc[notable & ~failed & ~expiry, _cols(ev, _CAUSE_COLUMNS)], kb, 25),  # worst first
+            "by_cause": _cause_list(RowsAt(ev, failed, _CAUSE_COLUMNS), kb, 25, ev, full, "outcomes.by_cause"),
+            "expired": _cause_list(RowsAt(ev, expired, _CAUSE_COLUMNS), kb, 25, ev),
+            "states": sorted(_cause_list(RowsAt(ev, notable & ~failed & ~expiry, _CAUSE_COLUMNS), kb, 25),  # worst first
                              key=lambda c: SEVERITY_ORDER.index(c["severity"]) if c["severity"] in SEVERITY_ORDER
                              else len(SEVERITY_ORDER))}
 
