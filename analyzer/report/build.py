@@ -18,7 +18,7 @@ from ..anomalies import FAILURES, Finding
 from ..anomalies.aggregates import Bulk, _eq, span
 from .limits import LIMITS, cap
 from .peers import peer_report
-from .rows_at import RowsAt, take
+from .rows_at import RowsAt, notna, take
 from .timeline import timeline
 from .top import _share, _top
 from .units import LINE, MESSAGE, QUEUE, Units, count_units, message_units
@@ -114,11 +114,11 @@ def _example(rows: pd.DataFrame | RowsAt, at: np.ndarray | None = None,
 def _example_masks(rows: pd.DataFrame | RowsAt) -> dict[str, np.ndarray]:
     """What :func:`_example` asks of every row: a place to cite (``ok``), a cause of its own
     (``own``), a message's line (``mine``)."""
-    out = {"ok": rows["source"].notna().to_numpy(dtype=bool) & rows["line_no"].notna().to_numpy(dtype=bool)}
+    out = {"ok": notna(rows, "source") & notna(rows, "line_no")}
     if "cause_ref" in rows.columns:
-        out["own"] = rows["cause_ref"].isna().to_numpy(dtype=bool)
+        out["own"] = ~notna(rows, "cause_ref")
     if "queue_id" in rows.columns:
-        out["mine"] = rows["queue_id"].notna().to_numpy(dtype=bool)
+        out["mine"] = notna(rows, "queue_id")
     return out
 
 
@@ -185,6 +185,16 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
     return {"sessions": sessions, **counts, "timeline": tl, "per_hour": per_hour, "delay_seconds": delay}
 
 
+def _value_counts(s: pd.Series) -> pd.Series:
+    """The lines per value of ``s`` (nulls apart), indexed by the values as strings; a
+    Categorical's counted on its codes (not a Python string made per row)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.dropna().astype(str).value_counts()
+    n = np.bincount(s.cat.codes.to_numpy()[s.notna().to_numpy(dtype=bool)], minlength=len(s.cat.categories))
+    at = np.flatnonzero(n)
+    return pd.Series(n[at], index=pd.Index([str(c) for c in s.cat.categories[at]], dtype=object), name="count")
+
+
 def _failed_rows(ev: pd.DataFrame) -> np.ndarray:
     """Delivery failures: a failed outcome on a line about mail or a client's command, not an MTA
     warning, queue bookkeeping or an administrator's action."""
@@ -249,11 +259,6 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
     if rows.empty:
         return []
     fix_id = rows["fix_id"] if "fix_id" in rows.columns else rows["cause"]
-    # a line that took its cause from an earlier one (an Exim retry wait naming no host) has no
-    # direction of its own worth counting: the cause's direction is that of the lines stating it
-    direction = rows["direction"].astype(object).where(rows["direction"].notna(), "")
-    if "cause_ref" in rows.columns:
-        direction = direction.where(rows["cause_ref"].isna(), "")
     # each pair by an integer code (counted and compared as ints, its string made once)
     kcode, kuniq = _pair_codes(rows["cause"], fix_id)
     units = message_units(rows)
@@ -282,7 +287,7 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
         unit = _unit(rows, at, not apart)
         info = kb.causes.get(cause, {}) if kb is not None else {}
         advice = kb.causes.get(fix, info) if kb is not None else {}
-        dirs = direction.iloc[at]
+        dirs = _directions(rows, at)
         dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
         out.append({
             "cause": cause, "title": info.get("title", cause),
@@ -306,6 +311,17 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
             if ex is not None:
                 entry["example"] = ex
     return out
+
+
+def _directions(rows: pd.DataFrame | RowsAt, at: np.ndarray) -> pd.Series:
+    """The direction of the rows ``at``, "" where none; a line that took its cause from an earlier
+    one (an Exim retry wait naming no host) has no direction of its own worth counting: the
+    cause's direction is that of the lines stating it (read per entry: not an object per row)."""
+    d = take(rows, "direction", at).astype(object)
+    d = d.where(d.notna(), "")
+    if "cause_ref" in rows.columns:
+        d = d.where(take(rows, "cause_ref", at).isna(), "")
+    return d
 
 
 def _in_messages(rows: pd.DataFrame | RowsAt, units: Units, kcode: np.ndarray, n: int) -> np.ndarray:
@@ -351,7 +367,7 @@ _CAUSE_COLUMNS = ("cause", "fix_id", "direction", "cause_ref", "queue_id", "reci
 
 def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
               bulk: Bulk | None = None) -> dict[str, Any]:
-    rc = ev["reply_class"].dropna().astype(str).value_counts()
+    rc = _value_counts(ev["reply_class"])
     if bulk is not None and len(bulk.table):
         more = bulk.table.dropna(subset=["reply_class"]).groupby("reply_class")["n"].sum()
         rc = rc.add(more, fill_value=0)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["RowsAt", "take"]
+__all__ = ["RowsAt", "notna", "take"]
 
 
 class RowsAt:
@@ -54,3 +54,13 @@ def take(rows: pd.DataFrame | RowsAt, name: str, at: Any) -> pd.Series:
     if isinstance(rows, RowsAt):
         return rows.take(name, at)
     return rows[name].iloc[at]
+
+
+def notna(rows: pd.DataFrame | RowsAt, name: str) -> np.ndarray:
+    """Where column ``name`` of ``rows`` has a value (over the whole column of a :class:`RowsAt`'s
+    table, then at its rows: no copy of the column's texts)."""
+    if isinstance(rows, RowsAt):
+        if name not in rows.columns:
+            raise KeyError(name)
+        return rows.table[name].notna().to_numpy(dtype=bool)[rows.pos]
+    return rows[name].notna().to_numpy(dtype=bool)
