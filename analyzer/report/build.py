@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .. import __version__, heap
 from ..anomalies import FAILURES, Finding
 from ..anomalies.aggregates import Bulk, _eq, span
 from .limits import LIMITS, cap
@@ -455,6 +455,16 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     from .sent_fold import folded_delays
 
     volumes = _volumes(ev, bulk, folded_delays((sections or {}).get("sent")))
+    # the sections one after the other, what each freed given back to the system before the next
+    # (their temporaries left in the C heap lay under the next one's peak)
+    heap.trim()
+    servers = by_server(ev, names, bulk, whole=volumes)
+    heap.trim()
+    outcomes = _outcomes(ev, kb, full, bulk)
+    heap.give_back()
+    session_ends = _session_ends(ev, bulk)
+    top = _top(ev, full, bulk, (sections or {}).get("sent"))
+    heap.give_back()
     report = cap({
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",
@@ -470,10 +480,10 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "summary": {"worst_severity": worst, **sev_counts},
         "findings": finding_dicts,
         "volumes": volumes,
-        "servers": by_server(ev, names, bulk, whole=volumes),
-        "outcomes": _outcomes(ev, kb, full, bulk),
-        "session_ends": _session_ends(ev, bulk),
-        "top": _top(ev, full, bulk, (sections or {}).get("sent")),
+        "servers": servers,
+        "outcomes": outcomes,
+        "session_ends": session_ends,
+        "top": top,
         "unrecognised": _unrecognised(counts),
         # peer_totals, peers: folded from the stream when the run registered the section
         **((sections or {}).get("peers") or peer_report(ev)),
