@@ -145,11 +145,10 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
                     & ~_ends_with(ev["program"], "postscreen")
                     & ~_mask(ev["direction"], "outbound")).sum())
     ts = ev["ts"]
-    # the timeline reads the queue ids of the deferred lines only: no object for every other row
-    deferred = kinds["deferred"]
-    keys = np.full(len(ev), None, dtype=object)
-    dq = ev["queue_id"][deferred]
-    keys[deferred] = dq.astype(object).where(dq.notna(), None).to_numpy()
+    # the timeline reads the queue ids of the deferred lines only (given as those alone: no
+    # object for every other row)
+    dq = ev["queue_id"][kinds["deferred"]]
+    keys = dq.astype(object).where(dq.notna(), None).to_numpy()
     folded = {"received": 0, "delivered": 0}
     if bulk is not None and len(bulk.table):
         sessions += int(bulk.table["sessions"].sum())
@@ -161,7 +160,6 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
         for kind in folded:
             got, folded[kind] = getattr(bulk, kind)(bulk.timed), int(getattr(bulk, kind)().sum())
             kinds_tl[kind] = np.concatenate([kinds[kind].astype(np.int64), got, np.zeros(len(got), np.int64)])
-        keys = np.concatenate([keys, np.full(len(more), None, dtype=object)])
     else:
         kinds_tl = kinds
     tl = timeline(ts, kinds_tl, iso=_iso, per_message={"deferred": (keys, "deferrals")})
@@ -178,8 +176,7 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
     counts = {k: int(m.sum()) for k, m in kinds.items()}
     counts.update({k: counts[k] + n for k, n in folded.items()})
     # deferred counts messages (a message deferred 12 times is one), deferrals the lines, as pflogsumm
-    deferred = ev[kinds["deferred"]]
-    qid = deferred["queue_id"]
+    qid = dq  # of the deferred lines
     counts["deferrals"] = counts["deferred"]
     counts["deferred"] = int(qid.nunique() + qid.isna().sum())
     return {"sessions": sessions, **counts, "timeline": tl, "per_hour": per_hour, "delay_seconds": delay}
