@@ -104,3 +104,21 @@ def test_value_counts_of_a_categorical_is_that_of_its_strings() -> None:
     assert _value_counts(s).to_dict() == s.dropna().astype(str).value_counts().to_dict()
     plain = pd.Series(["a", None, "a"], dtype="string[pyarrow]")
     assert _value_counts(plain).to_dict() == {"a": 2}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_timeline_keys_of_the_kind_alone_count_as_keys_per_time(seed: int) -> None:
+    from analyzer.report.build import _iso
+    from analyzer.report.timeline import timeline
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 200))
+    ts = pd.Series(pd.to_datetime(rng.integers(0, 3 * 86400, n), unit="s", utc=True))
+    ts[rng.random(n) < 0.1] = pd.NaT  # lines without a time: neither form counts them
+    mask = rng.random(n) < 0.4
+    full = np.array([None if rng.random() < 0.2 else f"Q{int(rng.integers(0, 6))}" for _ in range(n)], dtype=object)
+    full[~mask] = None
+    kinds = {"deferred": mask, "other": ~mask}
+    a = timeline(ts, kinds, iso=_iso, per_message={"deferred": (full, "deferrals")})
+    b = timeline(ts, kinds, iso=_iso, per_message={"deferred": (full[mask], "deferrals")})
+    assert a == b
