@@ -43,7 +43,8 @@ def _rows(seed: int, n: int) -> pd.DataFrame:
 
 
 class _KB:
-    causes = {c: {"title": c.title(), "severity": "warning", "fix": [f"fix {c}"]} for c in CAUSES}
+    def __init__(self) -> None:
+        self.causes = {c: {"title": c.title(), "severity": "warning", "fix": [f"fix {c}"]} for c in CAUSES}
 
 
 @pytest.mark.parametrize("seed", range(12))
