@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import heap
 from .abuse import detect_abuse
 from .aggregates import Bulk, span
 from .context import Context, _truthy
@@ -81,6 +82,11 @@ def detect_anomalies(events: pd.DataFrame, baseline: pd.DataFrame | None = None,
     for fn in (detectors or DETECTORS):
         found.extend(fn(ctx))
     found = apply_severity_policy(merge_related(found), ctx)  # what severity means: anomalies.toml [severity]
+    # the detectors' temporaries (and the context's cached tables) back to the system before the
+    # caller goes on: what they freed stayed in the C heap, under the next phase's peak
+    # (measured: 61 MiB at 3M Exim lines, at the start of the report's build)
+    del ctx, events, hist
+    heap.give_back()
     far = pd.Timestamp.max.tz_localize("UTC")
     found.sort(key=lambda f: (-_RANK[f.severity], f.window_start if f.window_start is not None else far,
                               f.detector, f.entity))

@@ -13,13 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .. import __version__, heap
 from ..anomalies import FAILURES, Finding
 from ..anomalies.aggregates import Bulk, _eq, span
 from .limits import LIMITS, cap
 from .peers import peer_report
+from .rows_at import RowsAt, notna, take
 from .timeline import timeline
-from .top import _cols, _share, _top
+from .top import _share, _top
 from .units import LINE, MESSAGE, QUEUE, Units, count_units, message_units
 
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
@@ -80,7 +81,7 @@ def _meaningful(text: Any) -> bool:
     return len(t) >= 12 and " " in t and any(ch.isalpha() for ch in t)
 
 
-def _example(rows: pd.DataFrame, at: np.ndarray | None = None,
+def _example(rows: pd.DataFrame | RowsAt, at: np.ndarray | None = None,
              masks: dict[str, np.ndarray] | None = None) -> dict[str, Any] | None:
     """The first line of ``rows`` (of the rows at positions ``at``, when given) that says the
     cause itself (not a retry wait that took it from an earlier line), of a message where one is,
@@ -100,24 +101,24 @@ def _example(rows: pd.DataFrame, at: np.ndarray | None = None,
     pos = pos[np.flatnonzero(ok)[:200]]
     # the reply text wins where both mean something; the first row where one does is the example
     # (looked at in order, up to it: most entries' first row is)
-    cols = [rows[c].iloc[pos].to_numpy(dtype=object) for c in ("reply_text", "detail") if c in rows.columns]
+    cols = [take(rows, c, pos).to_numpy(dtype=object) for c in ("reply_text", "detail") if c in rows.columns]
     for i in range(len(pos)):
         for vals in cols:
             if _meaningful(vals[i]):
                 first = int(pos[i])
-                return {"file": str(rows["source"].iloc[first]), "line": int(rows["line_no"].iloc[first]),
+                return {"file": str(take(rows, "source", [first]).iloc[0]), "line": int(take(rows, "line_no", [first]).iloc[0]),
                         "text": str(vals[i])[:300]}
     return None
 
 
-def _example_masks(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+def _example_masks(rows: pd.DataFrame | RowsAt) -> dict[str, np.ndarray]:
     """What :func:`_example` asks of every row: a place to cite (``ok``), a cause of its own
     (``own``), a message's line (``mine``)."""
-    out = {"ok": rows["source"].notna().to_numpy(dtype=bool) & rows["line_no"].notna().to_numpy(dtype=bool)}
+    out = {"ok": notna(rows, "source") & notna(rows, "line_no")}
     if "cause_ref" in rows.columns:
-        out["own"] = rows["cause_ref"].isna().to_numpy(dtype=bool)
+        out["own"] = ~notna(rows, "cause_ref")
     if "queue_id" in rows.columns:
-        out["mine"] = rows["queue_id"].notna().to_numpy(dtype=bool)
+        out["mine"] = notna(rows, "queue_id")
     return out
 
 
@@ -144,11 +145,10 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
                     & ~_ends_with(ev["program"], "postscreen")
                     & ~_mask(ev["direction"], "outbound")).sum())
     ts = ev["ts"]
-    # the timeline reads the queue ids of the deferred lines only: no object for every other row
-    deferred = kinds["deferred"]
-    keys = np.full(len(ev), None, dtype=object)
-    dq = ev["queue_id"][deferred]
-    keys[deferred] = dq.astype(object).where(dq.notna(), None).to_numpy()
+    # the timeline reads the queue ids of the deferred lines only (given as those alone: no
+    # object for every other row)
+    dq = ev["queue_id"][kinds["deferred"]]
+    keys = dq.astype(object).where(dq.notna(), None).to_numpy()
     folded = {"received": 0, "delivered": 0}
     if bulk is not None and len(bulk.table):
         sessions += int(bulk.table["sessions"].sum())
@@ -160,7 +160,6 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
         for kind in folded:
             got, folded[kind] = getattr(bulk, kind)(bulk.timed), int(getattr(bulk, kind)().sum())
             kinds_tl[kind] = np.concatenate([kinds[kind].astype(np.int64), got, np.zeros(len(got), np.int64)])
-        keys = np.concatenate([keys, np.full(len(more), None, dtype=object)])
     else:
         kinds_tl = kinds
     tl = timeline(ts, kinds_tl, iso=_iso, per_message={"deferred": (keys, "deferrals")})
@@ -177,11 +176,20 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
     counts = {k: int(m.sum()) for k, m in kinds.items()}
     counts.update({k: counts[k] + n for k, n in folded.items()})
     # deferred counts messages (a message deferred 12 times is one), deferrals the lines, as pflogsumm
-    deferred = ev[kinds["deferred"]]
-    qid = deferred["queue_id"]
+    qid = dq  # of the deferred lines
     counts["deferrals"] = counts["deferred"]
     counts["deferred"] = int(qid.nunique() + qid.isna().sum())
     return {"sessions": sessions, **counts, "timeline": tl, "per_hour": per_hour, "delay_seconds": delay}
+
+
+def _value_counts(s: pd.Series) -> pd.Series:
+    """The lines per value of ``s`` (nulls apart), indexed by the values as strings; a
+    Categorical's counted on its codes (not a Python string made per row)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.dropna().astype(str).value_counts()
+    n = np.bincount(s.cat.codes.to_numpy()[s.notna().to_numpy(dtype=bool)], minlength=len(s.cat.categories))
+    at = np.flatnonzero(n)
+    return pd.Series(n[at], index=pd.Index([str(c) for c in s.cat.categories[at]], dtype=object), name="count")
 
 
 def _failed_rows(ev: pd.DataFrame) -> np.ndarray:
@@ -238,7 +246,7 @@ def _pair_codes(cause: pd.Series, fix_id: pd.Series) -> tuple[np.ndarray, np.nda
     return inv.reshape(-1), names
 
 
-def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None = None,
+def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFrame | None = None,
                 full: dict[str, int] | None = None, path: str = "") -> list[dict[str, Any]]:
     """The causes of ``rows``, most messages first, at most ``limit``; ``full[path]`` gets how many
     there were (so that :func:`.limits.cap` can say "… and N more")."""
@@ -248,11 +256,6 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     if rows.empty:
         return []
     fix_id = rows["fix_id"] if "fix_id" in rows.columns else rows["cause"]
-    # a line that took its cause from an earlier one (an Exim retry wait naming no host) has no
-    # direction of its own worth counting: the cause's direction is that of the lines stating it
-    direction = rows["direction"].astype(object).where(rows["direction"].notna(), "")
-    if "cause_ref" in rows.columns:
-        direction = direction.where(rows["cause_ref"].isna(), "")
     # each pair by an integer code (counted and compared as ints, its string made once)
     kcode, kuniq = _pair_codes(rows["cause"], fix_id)
     units = message_units(rows)
@@ -281,14 +284,14 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
         unit = _unit(rows, at, not apart)
         info = kb.causes.get(cause, {}) if kb is not None else {}
         advice = kb.causes.get(fix, info) if kb is not None else {}
-        dirs = direction.iloc[at]
+        dirs = _directions(rows, at)
         dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
         out.append({
             "cause": cause, "title": info.get("title", cause),
             "outcome": str(outcome.iloc[at].mode().iloc[0]), "severity": info.get("severity", "info"),
             "direction": str(dirs.mode().iloc[0]) or None, "fix_id": fix,
             "messages": int(m) if unit == "messages" else 0, "unit": unit, "units": int(m),
-            **({"clients": int(rows["client_ip"].iloc[at].nunique())} if unit != "messages" and "client_ip" in rows
+            **({"clients": int(take(rows, "client_ip", at).nunique())} if unit != "messages" and "client_ip" in rows
                else {}),
             "lines": int(n), "count": int(n), "share": _share(int(m), total),
             "example": _example(rows, at, masks), "fix": list(advice.get("fix", [])),
@@ -296,7 +299,7 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     if ev is not None and "cause_ref" in rows.columns:
         refs = {}
         for entry, at in zip(out, ats, strict=True):
-            ref = rows["cause_ref"].iloc[at]
+            ref = take(rows, "cause_ref", at)
             if ref.notna().all():
                 refs[id(entry)] = str(ref.iloc[0])
         found = _referred(ev, set(refs.values()))
@@ -307,7 +310,18 @@ def _cause_list(rows: pd.DataFrame, kb: Any, limit: int, ev: pd.DataFrame | None
     return out
 
 
-def _in_messages(rows: pd.DataFrame, units: Units, kcode: np.ndarray, n: int) -> np.ndarray:
+def _directions(rows: pd.DataFrame | RowsAt, at: np.ndarray) -> pd.Series:
+    """The direction of the rows ``at``, "" where none; a line that took its cause from an earlier
+    one (an Exim retry wait naming no host) has no direction of its own worth counting: the
+    cause's direction is that of the lines stating it (read per entry: not an object per row)."""
+    d = take(rows, "direction", at).astype(object)
+    d = d.where(d.notna(), "")
+    if "cause_ref" in rows.columns:
+        d = d.where(take(rows, "cause_ref", at).isna(), "")
+    return d
+
+
+def _in_messages(rows: pd.DataFrame | RowsAt, units: Units, kcode: np.ndarray, n: int) -> np.ndarray:
     """Per key code: whether its rows count in messages (all keys at once): where any is a
     message's line, none is a client's line of no message, or all are rejects (:data:`CLIENT_UNITS`)."""
     if "event" not in rows:
@@ -318,12 +332,12 @@ def _in_messages(rows: pd.DataFrame, units: Units, kcode: np.ndarray, n: int) ->
     return (msg > 0) | (line == 0) | ((named > 0) & (other == 0))
 
 
-def _unit(rows: pd.DataFrame, at: np.ndarray, in_messages: bool) -> str:
+def _unit(rows: pd.DataFrame | RowsAt, at: np.ndarray, in_messages: bool) -> str:
     """What the rows ``at`` of one cause count in: messages where :func:`_in_messages` says so,
     else :data:`CLIENT_UNITS`' unit of their events, else a client's "attempts"."""
     if in_messages:
         return "messages"
-    events = set(rows["event"].iloc[at].dropna().astype(str))
+    events = set(take(rows, "event", at).dropna().astype(str))
     return next((unit for unit, names in CLIENT_UNITS if events and events <= set(names)), "attempts")
 
 
@@ -350,7 +364,7 @@ _CAUSE_COLUMNS = ("cause", "fix_id", "direction", "cause_ref", "queue_id", "reci
 
 def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
               bulk: Bulk | None = None) -> dict[str, Any]:
-    rc = ev["reply_class"].dropna().astype(str).value_counts()
+    rc = _value_counts(ev["reply_class"])
     if bulk is not None and len(bulk.table):
         more = bulk.table.dropna(subset=["reply_class"]).groupby("reply_class")["n"].sum()
         rc = rc.add(more, fill_value=0)
@@ -360,10 +374,11 @@ def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
     failed = _failed_rows(ev)
     notable = ~(_mask(ev["severity"], "info") & _mask(ev["outcome"], ("ok", "info")))
     expired, expiry = _expiries(ev)
+    # each list's rows read a column at a time (RowsAt), not a copy of their columns at once
     return {"by_reply_class": by_class,
-            "by_cause": _cause_list(ev.loc[failed, _cols(ev, _CAUSE_COLUMNS)], kb, 25, ev, full, "outcomes.by_cause"),
-            "expired": _cause_list(ev.loc[expired, _cols(ev, _CAUSE_COLUMNS)], kb, 25, ev),
-            "states": sorted(_cause_list(ev.loc[notable & ~failed & ~expiry, _cols(ev, _CAUSE_COLUMNS)], kb, 25),  # worst first
+            "by_cause": _cause_list(RowsAt(ev, failed, _CAUSE_COLUMNS), kb, 25, ev, full, "outcomes.by_cause"),
+            "expired": _cause_list(RowsAt(ev, expired, _CAUSE_COLUMNS), kb, 25, ev),
+            "states": sorted(_cause_list(RowsAt(ev, notable & ~failed & ~expiry, _CAUSE_COLUMNS), kb, 25),  # worst first
                              key=lambda c: SEVERITY_ORDER.index(c["severity"]) if c["severity"] in SEVERITY_ORDER
                              else len(SEVERITY_ORDER))}
 
@@ -437,6 +452,16 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     from .sent_fold import folded_delays
 
     volumes = _volumes(ev, bulk, folded_delays((sections or {}).get("sent")))
+    # the sections one after the other, what each freed given back to the system before the next
+    # (their temporaries left in the C heap lay under the next one's peak)
+    heap.trim()
+    servers = by_server(ev, names, bulk, whole=volumes)
+    heap.trim()
+    outcomes = _outcomes(ev, kb, full, bulk)
+    heap.give_back()
+    session_ends = _session_ends(ev, bulk)
+    top = _top(ev, full, bulk, (sections or {}).get("sent"))
+    heap.give_back()
     report = cap({
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",
@@ -452,10 +477,10 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
         "summary": {"worst_severity": worst, **sev_counts},
         "findings": finding_dicts,
         "volumes": volumes,
-        "servers": by_server(ev, names, bulk, whole=volumes),
-        "outcomes": _outcomes(ev, kb, full, bulk),
-        "session_ends": _session_ends(ev, bulk),
-        "top": _top(ev, full, bulk, (sections or {}).get("sent")),
+        "servers": servers,
+        "outcomes": outcomes,
+        "session_ends": session_ends,
+        "top": top,
         "unrecognised": _unrecognised(counts),
         # peer_totals, peers: folded from the stream when the run registered the section
         **((sections or {}).get("peers") or peer_report(ev)),

@@ -62,7 +62,9 @@ def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
     ``per_message`` maps a kind to ``(message keys, lines name)``: that kind is counted per
     distinct message in each period (a message deferred 12 times in an hour is one deferred
     message there; a line without a key counts alone), and its line count is kept under the
-    lines name (``{"deferred": (queue_ids, "deferrals")}``, as pflogsumm counts)."""
+    lines name (``{"deferred": (queue_ids, "deferrals")}``, as pflogsumm counts). The keys are
+    one per time, or one per line of that kind only (in order: the mask's true rows), when the
+    mask does not cover every time (no object per other line)."""
     ok = ts.notna().to_numpy(dtype=bool)
     if not ok.any():
         return {"granularity": "hour", "rows": [], "omitted": 0}
@@ -75,8 +77,11 @@ def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
         mask = np.asarray(kinds[kind], dtype=bool)
         mine = np.flatnonzero(mask if pos is None else mask[pos])  # of the rows with a time
         keys = np.asarray(keys, dtype=object)
-        counts[kind] = _distinct_per_period(which[mine], pd.Series(keys[mine if pos is None else pos[mine]]),
-                                            len(starts))
+        if len(keys) != len(mask):  # the kind's lines' keys only: those of the lines with a time
+            keys = keys if pos is None else keys[ok[mask]]
+        else:
+            keys = keys[mine if pos is None else pos[mine]]
+        counts[kind] = _distinct_per_period(which[mine], pd.Series(keys), len(starts))
     rows = [{"start": iso(pd.Timestamp(s.astype("datetime64[s]").item(), tz="UTC")),
              **{k: int(c[i]) for k, c in counts.items()}}
             for i, s in enumerate(starts[:max_rows])]

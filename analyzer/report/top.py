@@ -66,9 +66,11 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
     if full is not None:
         full[path] = len(hit)
     # the messages of the keys with failures only (a key's count reads its own lines alone)
-    of_hit = failures[codes] > 0 if len(hit) < len(uniq) else np.ones(len(codes), dtype=bool)
+    of_hit = failures[codes] > 0 if len(hit) < len(uniq) else None
+    hit_units = (codes, units) if of_hit is None or of_hit.all() else (codes[of_hit], units[of_hit])
+    del of_hit
     agg = pd.DataFrame({"code": hit, "k": names, "attempts": attempts[hit], "failures": failures[hit],
-                        "messages": count_units(codes[of_hit], units[of_hit]).reindex(hit, fill_value=0).to_numpy(),
+                        "messages": count_units(*hit_units).reindex(hit, fill_value=0).to_numpy(),
                         "failed_messages": count_units(codes[failed], units[failed]).reindex(hit, fill_value=0)
                         .to_numpy()})
     agg = agg.sort_values(["failed_messages", "failures", "k"], ascending=[False, False, True]).head(TOP)
@@ -92,6 +94,7 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
     rows_qid = qid_hash(ev["queue_id"][has])
     b = bulk.senders
     b_qid = b["qid"].to_numpy(dtype=np.uint64)
+    bpos = None  # the folded lines read (all): their columns taken there, the senders at first lines only
     if wanted is not None:
         # a hash table of the wanted ids (pandas' isin), not numpy's sort of both arrays
         # (measured: 45 -> 4 ms at 1M Postfix lines)
@@ -99,16 +102,24 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
         has[has] = keep
         rows_qid = rows_qid[keep]
         take = pd.Series(b_qid).isin(wanted).to_numpy(dtype=bool)
-        b, b_qid = b[take], b_qid[take]
-    known = ev.loc[has, ["queue_id", "sender", "ts"]]
+        bpos = np.flatnonzero(take)
+        b_qid = b_qid[bpos]
+
+    def folded(name: str) -> np.ndarray:
+        col = b[name].to_numpy()
+        return col if bpos is None else col[bpos]
+
+    # the rows' times read here, their senders only at each queue id's first line (below): not a
+    # copy of the texts of every row that names a sender
+    known = np.flatnonzero(has)
     # the rows' place in the input (make_report gives it; else the rows are in input order)
-    order = ev[ORDER_COLUMN].to_numpy(dtype=np.int64)[has] if ORDER_COLUMN in ev.columns else np.flatnonzero(has)
-    sec, ns = _seconds_ns(known["ts"])
+    order = ev[ORDER_COLUMN].to_numpy(dtype=np.int64)[has] if ORDER_COLUMN in ev.columns else known
+    sec, ns = _seconds_ns(ev["ts"].iloc[known])
     late = np.iinfo(np.int64).max  # a line without a time sorts last, as the rows do
     qid = np.concatenate([rows_qid, b_qid])
-    ts = np.concatenate([np.where(sec == _NULL_SEC, late, ns), np.where(b["sec"].to_numpy() == _NULL_SEC, late,
-                                                                         b["ts"].to_numpy())])
-    order = np.concatenate([order, b["order"].to_numpy(dtype=np.int64)])
+    ts = np.concatenate([np.where(sec == _NULL_SEC, late, ns), np.where(folded("sec") == _NULL_SEC, late,
+                                                                         folded("ts"))])
+    order = np.concatenate([order, folded("order").astype(np.int64, copy=False)])
     # each queue id's first line by (time, order), stable as a sort of the table by both was; the
     # senders of those lines only are made Python strings (not one per line)
     idx = np.lexsort((order, ts))
@@ -118,8 +129,9 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
     # (a Python string per message was the top tables' largest temporary at 10M lines)
     space: dict[str, int] = {}
     codes = np.full(len(first), -1, dtype=np.int64)
-    for sel, values in ((mine, known["sender"].iloc[first[mine]]),
-                        (~mine, b["sender"].iloc[first[~mine] - len(known)])):
+    for sel, values in ((mine, ev["sender"].iloc[known[first[mine]]]),
+                        (~mine, b["sender"].iloc[(first[~mine] - len(known)) if bpos is None
+                                                 else bpos[first[~mine] - len(known)]])):
         vc, vu = pd.factorize(values, use_na_sentinel=True)
         ids = np.array([space.setdefault(str(v), len(space)) for v in vu] + [-1], dtype=np.int64)
         codes[sel] = ids[vc]
