@@ -9,14 +9,51 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-__all__ = ["run_ahead"]
+__all__ = ["STOPPING", "run_ahead", "stop_all"]
 
 T = TypeVar("T")
 
 _ITEM, _ERROR, _END = 0, 1, 2
+
+#: Set when the run was told to stop (SIGTERM, :func:`analyzer.cli._stop_on_sigterm`): a consumer
+#: waiting for its producer gives up, and a producer blocked where nothing can wake it (a read of
+#: a stdin that stays open) is left behind after :data:`STOP_WAIT` seconds (its thread is a daemon)
+#: instead of holding the exit, so the run's own cleanup runs and the process ends.
+STOPPING = threading.Event()
+#: Seconds after the stop that a thread waits for the producer it runs; the main thread waits
+#: longer, so that the threads between it and a blocked reader finish their cleanup first.
+STOP_WAIT = 1.0
+_STOPPED_AT: list[float] = []
+
+
+def stop_all() -> None:
+    """Tell every :func:`run_ahead` of this process to stop (called from a signal handler)."""
+    if not _STOPPED_AT:
+        _STOPPED_AT.append(time.monotonic())
+    STOPPING.set()
+
+
+def _give_up() -> bool:
+    """Whether a thread waiting for its producer should stop waiting (the run is stopping and the
+    wait is over)."""
+    if not STOPPING.is_set():
+        return False
+    wait = STOP_WAIT * (3 if threading.current_thread() is threading.main_thread() else 1)
+    return time.monotonic() > _STOPPED_AT[0] + wait
+
+
+def _get(q: queue.Queue) -> tuple[int, Any]:
+    """The next entry of ``q``; SystemExit once the run is stopping and none comes."""
+    while True:
+        try:
+            return q.get(timeout=0.1)
+        except queue.Empty:
+            if STOPPING.is_set():
+                raise SystemExit("stopped") from None
 
 
 def run_ahead(items: Iterator[T], depth: int, name: str = "maillens-ahead") -> Iterator[T]:
@@ -56,7 +93,7 @@ def run_ahead(items: Iterator[T], depth: int, name: str = "maillens-ahead") -> I
     t.start()
     try:
         while True:
-            kind, value = q.get()
+            kind, value = _get(q)
             if kind == _ITEM:
                 yield value
             elif kind == _ERROR:
@@ -65,4 +102,5 @@ def run_ahead(items: Iterator[T], depth: int, name: str = "maillens-ahead") -> I
                 return
     finally:
         stop.set()
-        t.join()
+        while t.is_alive() and not _give_up():
+            t.join(0.1)

@@ -47,20 +47,44 @@ def run() -> None:
     import os
     import sys
 
+    _stop_on_sigterm()
     try:
         main()
         code: object = 0
     except SystemExit as exc:
         code = exc.code
-    if code in (0, None) and _app.NOTHING_OPEN:
+    stopped = "analyzer.ahead" in sys.modules and sys.modules["analyzer.ahead"].STOPPING.is_set()
+    if (code in (0, None) and _app.NOTHING_OPEN) or stopped:
         try:
             for f in (sys.stdout, sys.stderr):
                 if f is not None:
                     f.flush()
         except (OSError, ValueError):  # a closed pipe: as the interpreter's exit reports it
             raise SystemExit(code) from None
-        os._exit(0)
+        # after a SIGTERM, a thread left reading an open stdin holds its buffer's lock, which the
+        # interpreter's teardown would wait for and then abort on: the cleanup already ran
+        os._exit(code if isinstance(code, int) else 1)
     raise SystemExit(code)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a cron ``timeout``, ``kill``, systemd stopping a unit) ends the run as an
+    interruption does: the main thread raises ``SystemExit(143)`` (128 + the signal, as a shell
+    reports a process the signal ended), so the run's cleanup runs — its temporary output removed,
+    its workers stopped, its spool directory removed — instead of the process vanishing and leaving
+    them for the next run to sweep (threads waiting on a reader that nothing wakes, such as an
+    open stdin, are left after a few seconds: :data:`analyzer.ahead.STOPPING`). A SIGTERM the
+    caller chose to ignore stays ignored."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        from ..ahead import stop_all
+
+        stop_all()
+        raise SystemExit(128 + signum)
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, stop)
 
 
 def _only_named(first: list[str]) -> None:
