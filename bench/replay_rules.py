@@ -87,8 +87,8 @@ class Replayer:
             cause = str(self.explain(rec["text"], **kwargs)["cause"])
         except self.unknown:
             cause = "unknown"
-        rule = self.last.get("rule")
-        return cause, (rule if isinstance(rule, str) else None), self.last.get("provider")
+        rule, provider = self.last.get("rule"), self.last.get("provider")
+        return cause, (rule if isinstance(rule, str) else None), (provider if isinstance(provider, str) else None)
 
     def chain(self, kb: Any, rec: dict) -> list[tuple[str | None, str, str]]:
         """The rules that match ``rec`` in the order they win (each one's id, cause as read,
