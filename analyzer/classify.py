@@ -19,10 +19,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analyzer import schema
+from analyzer.evidence import rule_evidence, verdict_causes
 from analyzer.lazy import lazy_module
 from analyzer.rulematch import match as _match
 from analyzer.rules import KnowledgeBase, RulesError, load_rules, shipped_rules
-from analyzer.rules._load import CODE_CLASS, parse_status
+from analyzer.rules._load import parse_status
 
 pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
@@ -128,23 +129,6 @@ def reply_class(code: int | None) -> str | None:
     if code is None or not 200 <= int(code) <= 599:
         return None
     return f"{int(code) // 100}xx"
-
-
-def rule_evidence(rule: Any) -> str:
-    """How a rule decides: 'phrase' (a text pattern), 'provider' (a provider's signature),
-    'enhanced' (an enhanced code only), 'code' (a basic code only), 'class' (the code's class
-    only), 'context' (the event or status only); 'unknown' for no rule."""
-    if rule is None:
-        return "unknown"
-    if rule.text:
-        return "phrase"
-    if rule.provider:
-        return "provider"
-    if rule.enhanced or rule.dsn:
-        return "enhanced"
-    if rule.codes:
-        return "class" if rule.code_score <= CODE_CLASS else "code"
-    return "context"
 
 
 # --------------------------------------------------------------------------------------------
@@ -424,7 +408,8 @@ def classify_table(table: pa.Table, rules: KnowledgeBase | None = None, *, rule_
               mta=vocab["mta"], dsn=vocab["dsn"], enh=list(enh_vocab), provider=list(p_vocab))
     rule_texts = pc.replace_substring_regex(texts, HOST_IN_WRAPPER, r"\1~\2")
     best = _match(kb, uu, vv, rule_texts)
-    evidence = [rule_evidence(kb.rules[b]) if b >= 0 else "unknown" for b in best]
+    verdicts = verdict_causes(kb.rules)
+    evidence = [rule_evidence(kb.rules[b], verdicts) if b >= 0 else "unknown" for b in best]
     known, picks = _known_picks(kb, known_replies, evidence, best, eff_code, texts, u,
                                 vocab, known_directions)
     wait_hit = t_wait[u["text"]]

@@ -98,6 +98,11 @@ VARIANTS.update({
     "shipped+phrase0.8": {"thresholds": {**THRESHOLDS, "phrase": 0.8}},
     "shipped+provider0.6": {"thresholds": {**THRESHOLDS, "provider": 0.6}},
     "shipped+bigrams": {"bigrams": True},
+    # r14-learn: a phrase rule whose cause the rules also give as a bare verdict (analyzer.evidence)
+    "no-verdict": {"thresholds": {k: v for k, v in THRESHOLDS.items() if k != "verdict"}},
+    "verdict0.5": {"thresholds": {**THRESHOLDS, "verdict": 0.5}},
+    "verdict0.6": {"thresholds": {**THRESHOLDS, "verdict": 0.6}},
+    "verdict0.8": {"thresholds": {**THRESHOLDS, "verdict": 0.8}},
 })
 
 
