@@ -213,3 +213,36 @@ def test_a_days_rows_are_codes_in_order(store):
     as_str = rows[ORDER].astype({c: object for c in ("host", "source")})
     again = as_str.sort_values(ORDER, kind="stable", ignore_index=True)
     assert as_str.equals(again)
+
+
+def _folded_day(rng: np.random.Generator, day: int, n: int) -> pd.DataFrame:
+    sec = np.sort(rng.integers(0, 86_400, n)) + 1_795_000_000 + day * 86_400
+    ts_min = sec * 10**9 + rng.integers(0, 10**9, n)
+    return pd.DataFrame({
+        "sec": sec, "source": np.array(["mail.log", "mail.warn"], dtype=object)[rng.integers(0, 2, n)],
+        "host": "mx1", "reply_class": None, "kind": np.array(["", "received"], dtype=object)[rng.integers(0, 2, n)],
+        "n": rng.integers(1, 9, n), "sessions": 0, "closed": rng.integers(0, 3, n), "unclosed": 0,
+        "ts_min": ts_min, "ts_max": np.maximum(ts_min, sec * 10**9 + rng.integers(0, 10**9, n)),
+        "last_order": rng.permutation(n).astype(np.int64) + day * n, "last_line": rng.random(n)})
+
+
+def test_held_folded_seconds_come_back_whole():
+    """The days' folded seconds held with their times as 32-bit offsets come back as the fold
+    gave them (every column, in ``last_order``); a day whose times do not fit is held as it is."""
+    from analyzer.weekly.events import _compact, _concat_compact
+
+    rng = np.random.default_rng(7)
+    days = [_folded_day(rng, d, 500) for d in range(3)]
+    odd = _folded_day(rng, 3, 20)
+    odd.loc[5, "ts_min"] = odd.loc[5, "sec"] * 10**9 - 1  # a time outside its row's second
+    days.append(odd)
+    held = [_compact(t) for t in days]
+    assert [h["ts_max"].dtype.itemsize for h in held] == [4, 4, 4, 8]
+    got = _concat_compact(held)
+    want = pd.concat(days, ignore_index=True).drop(columns=["reply_class", "sessions", "unclosed"])
+    want = want.iloc[np.argsort(want["last_order"].to_numpy(), kind="stable")].reset_index(drop=True)
+    assert list(got.columns) == list(want.columns)
+    for c in want.columns:
+        if c in ("sec", "ts_min", "ts_max", "last_order"):
+            assert got[c].dtype == np.int64
+        assert (got[c].astype(object).to_numpy() == want[c].to_numpy()).all(), c

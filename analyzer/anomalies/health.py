@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aggregates import DELIVERED, ORDER_COLUMN, RECEIVED, Bulk
+from .aggregates import DELIVERED, ORDER_COLUMN, RECEIVED, Bulk, _eq
 from .aggregates import span as extent
 from .baseline import _robust, _runs, _with_bucket
 from .context import Context, _finding, _str_eq, _truthy
@@ -91,8 +91,8 @@ def _streams(sources: pd.Series) -> np.ndarray:
     return keys[codes]  # -1 (no source) picks the trailing ""
 
 
-def _seconds(ts: pd.Series, folded: pd.DataFrame | None = None) -> np.ndarray:
-    """The distinct seconds of ``ts`` (and of the folded seconds, a Bulk's table) with at least
+def _seconds(ts: pd.Series, folded: np.ndarray | None = None) -> np.ndarray:
+    """The distinct seconds of ``ts`` (and of the folded seconds, a Bulk's ``sec``) with at least
     one line (datetime64[ns], sorted): one session logs many lines at once, so active seconds,
     not lines, measure traffic."""
     # a slice at a time, each slice's distinct seconds kept (a day has at most 86,400): the same
@@ -102,7 +102,7 @@ def _seconds(ts: pd.Series, folded: pd.DataFrame | None = None) -> np.ndarray:
                        .to_numpy(dtype="datetime64[ns]").astype("datetime64[s]"))
              for i in range(0, len(ts), _SLICE)] or [np.array([], dtype="datetime64[s]")]
     if folded is not None and len(folded):
-        parts.append(folded["sec"].to_numpy(dtype=np.int64).astype("datetime64[s]"))
+        parts.append(folded.astype(np.int64).astype("datetime64[s]"))
     return np.unique(np.concatenate(parts)).astype("datetime64[ns]")
 
 
@@ -156,18 +156,19 @@ def detect_silence(ctx: Context) -> list[Finding]:
         in_bh = bh_stream == stream
         hist_days = 0.0
         if in_hist.any() or in_bh.any():
-            first, last = extent(hist.loc[in_hist, "ts"], Bulk(bh[in_bh]) if in_bh.any() else None)
+            first, last = extent(hist.loc[in_hist, "ts"], Bulk(bh.loc[in_bh, _SPAN]) if in_bh.any() else None)
             hist_days = (last - first) / pd.Timedelta(days=1)
-        first, last = extent(ev.loc[in_ev, "ts"], Bulk(bw[in_bw]) if in_bw.any() else None)
+        first, last = extent(ev.loc[in_ev, "ts"], Bulk(bw.loc[in_bw, _SPAN]) if in_bw.any() else None)
         ev_days = (last - first) / pd.Timedelta(days=1)
         for name, (mask, hmask) in series.items():
             # the folded lines of the series: all of them for all traffic, the received ones for receptions
             fw, fh = _folded_of(name, bw, in_bw), _folded_of(name, bh, in_bh)
             folded = fw is not None
-            ts = _seconds(ev.loc[in_ev & mask, "ts"], fw)
+            ts = _seconds(ev.loc[in_ev & mask, "ts"], _sec_of(bw, fw))
             rate_fn = None
             if hist_days >= 1.0:
-                rate_fn = _profile(_seconds(hist.loc[in_hist & hmask, "ts"], fh), hist_days, int(p["burst"]))
+                rate_fn = _profile(_seconds(hist.loc[in_hist & hmask, "ts"], _sec_of(bh, fh)), hist_days,
+                                   int(p["burst"]))
             elif ev_days >= p["profile_days"]:
                 rate_fn = _profile(ts, ev_days, int(p["burst"]))
             for a, b, exp in _silences(ts, start=None, end=end, p=p, hist_rate=rate_fn):
@@ -181,7 +182,7 @@ def detect_silence(ctx: Context) -> list[Finding]:
                 hit = np.flatnonzero(_truthy(ev["ts"] <= ta) & mask & in_ev)[-1:]
                 last = ev.iloc[hit]
                 if folded:
-                    last = _last_line(last, fw, ta)
+                    last = _last_line(last, bw, fw, ta)
                 sev = "critical" if exp >= p["critical_expected"] else "warning"
                 where = f" in {stream}" if len(streams) > 1 and stream else ""
                 out.append(_finding(ctx, detector="silence", severity=sev, entity=name, rows=last,
@@ -193,25 +194,38 @@ def detect_silence(ctx: Context) -> list[Finding]:
     return out
 
 
-def _folded_of(series: str, table: pd.DataFrame | None, rows: np.ndarray) -> pd.DataFrame | None:
-    """The folded seconds (a Bulk's table, the rows of one stream) of a silence series: every one
-    for all traffic, those of received lines for receptions, those of sent deliveries (the
-    weekly's) for deliveries; None when none."""
+#: The columns of a Bulk's table the span of a stream reads (its first and last times).
+_SPAN = ["sec", "ts_min", "ts_max"]
+
+
+def _folded_of(series: str, table: pd.DataFrame | None, rows: np.ndarray) -> np.ndarray | None:
+    """The folded seconds (rows of a Bulk's table, ``rows``: those of one stream) of a silence
+    series, as a mask of the table: every one for all traffic, those of received lines for
+    receptions, those of sent deliveries (the weekly's) for deliveries; None when none. A mask,
+    not the rows: a copy of the stream's rows (every column) was the weekly's peak."""
     if table is None or not rows.any():
         return None
     if series in ("receptions", "deliveries"):
         kind = RECEIVED if series == "receptions" else DELIVERED
-        rows = rows & (table["kind"].to_numpy() == kind) if "kind" in table.columns else np.zeros(len(rows), bool)
-    return table[rows] if rows.any() else None
+        rows = rows & _eq(table["kind"], kind) if "kind" in table.columns else np.zeros(len(rows), bool)
+    return rows if rows.any() else None
 
 
-def _last_line(last: pd.DataFrame, folded: pd.DataFrame, ta: pd.Timestamp) -> pd.DataFrame:
+def _sec_of(table: pd.DataFrame | None, rows: np.ndarray | None) -> np.ndarray | None:
+    """The ``sec`` of the folded seconds ``rows`` (:func:`_folded_of`) of ``table``."""
+    return None if rows is None or table is None else table["sec"].to_numpy()[rows]
+
+
+def _last_line(last: pd.DataFrame, table: pd.DataFrame, rows: np.ndarray, ta: pd.Timestamp) -> pd.DataFrame:
     """The later, in time and then input order, of ``last`` (one row or none) and the last folded
-    line at or before ``ta``, as a one-row frame (``ts``, ``source``, ``line_no``)."""
-    sel = folded[(folded["sec"].to_numpy() <= ta.value // 1_000_000_000) & folded["last_line"].notna().to_numpy()]
-    if sel.empty:
+    line (of ``rows`` of ``table``) at or before ``ta``, as a one-row frame (``ts``, ``source``, ``line_no``)."""
+    sec = table["sec"].to_numpy()
+    at = np.flatnonzero(rows & (sec <= ta.value // 1_000_000_000) & table["last_line"].notna().to_numpy())
+    if not len(at):
         return last
-    best = sel.sort_values(["sec", "last_order"], kind="stable").iloc[-1]
+    # the last of them by (sec, last_order), the later in table order among equals (a stable sort's last)
+    order = table["last_order"].to_numpy()
+    best = table.iloc[int(at[np.lexsort((order[at], sec[at]))[-1]])]
     if len(last):
         row_sec = pd.Timestamp(last["ts"].iloc[0]).value // 1_000_000_000
         row_order = int(last[ORDER_COLUMN].iloc[0]) if ORDER_COLUMN in last.columns else -1
