@@ -226,6 +226,11 @@ class FastSummaryFold(SummaryFold):
     #: calls, which meet most of the day's keys, run while the workers parse; what is left for
     #: after the last block is a fraction of the input, not all of a day under GROUPS)
     FIRST_GROUPS = 2_000
+    #: ... and up to this many held event rows (a Postfix block has ~250 groups to ~28k rows:
+    #: by groups alone a call held ~320 blocks, nearly 9M rows, the whole of a 3M-10M day, and
+    #: the main process grew with the input, 205 -> 456 MiB PSS from 1M to 10M; ~500k rows is
+    #: ~20 MB of rows and their blocks, and a 1M day makes the same three calls as before)
+    HELD_ROWS = 500_000
 
     def __init__(self, classifier: StreamClassifier | Callable[[], StreamClassifier]) -> None:
         """``classifier``: the general path's (its knowledge base is the fold's), or a function
@@ -272,7 +277,7 @@ class FastSummaryFold(SummaryFold):
         # its events; one summarised here (small inputs) was counted from its LineCounts: the same
         attribution: StreamClassifier | None = None
         held: list[tuple[pa.Table, pa.Table]] = []
-        size, limit = 0, min(self.FIRST_GROUPS, self.GROUPS)
+        size, rows, limit = 0, 0, min(self.FIRST_GROUPS, self.GROUPS)
         warm = True
         for b in stream:
             if attribution is None:  # the first block: a big input's workers have forked
@@ -290,9 +295,10 @@ class FastSummaryFold(SummaryFold):
                 continue
             held.append((table, reps, raw))
             size += reps.num_rows
-            if size >= limit:
+            rows += table.num_rows
+            if size >= limit or rows >= self.HELD_ROWS:
                 self._classified(held, attribution)
-                held, size, limit = [], 0, min(2 * limit, self.GROUPS)
+                held, size, rows, limit = [], 0, 0, min(2 * limit, self.GROUPS)
         if attribution is not None:
             self._classified(held, attribution)
         if self._lo is not None:  # datetimes, as SummaryFold's (no pandas)

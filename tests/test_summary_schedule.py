@@ -28,7 +28,7 @@ def day(tmp_path_factory) -> Path:
     return out
 
 
-def _summary(path: Path, monkeypatch, first: int, groups: int) -> tuple:
+def _summary(path: Path, monkeypatch, first: int, groups: int, held_rows: int = 1 << 62) -> tuple:
     """The summary, and the blocks of each classification call."""
     calls: list[int] = []
     real = class_cache.Classifier.classify_many
@@ -40,6 +40,7 @@ def _summary(path: Path, monkeypatch, first: int, groups: int) -> tuple:
     with monkeypatch.context() as m:
         m.setattr(FastSummaryFold, "FIRST_GROUPS", first)
         m.setattr(FastSummaryFold, "GROUPS", groups)
+        m.setattr(FastSummaryFold, "HELD_ROWS", held_rows)
         m.setattr(class_cache.Classifier, "classify_many", counted)
         fold = FastSummaryFold(StreamClassifier(default_rules()))
         stream = EventStream(expand_inputs([str(path)]), tz="UTC", year=2026, workers=1, block_bytes=8192,
@@ -58,6 +59,16 @@ def test_calls_grow_and_answers_do_not_depend_on_them(day, monkeypatch):
     assert grown_calls[0] == 1 and max(grown_calls) >= 8 and 3 <= len(grown_calls) < len(each_calls) // 2
     assert sum(grown_calls) == len(each_calls)
     assert one.by_cause and one == each == grown
+
+
+def test_held_rows_bound_a_call_whatever_its_groups(day, monkeypatch):
+    """However few new groups the blocks bring, a call classifies once the held blocks reach
+    HELD_ROWS event rows: what the fold holds is bounded by rows, not only by groups (a big day's
+    blocks repeat their groups, and by groups alone one call held most of the day)."""
+    one, one_calls = _summary(day, monkeypatch, 1 << 30, 1 << 30)
+    capped, capped_calls = _summary(day, monkeypatch, 1 << 30, 1 << 30, held_rows=1)
+    assert one_calls == [len(capped_calls)] and set(capped_calls) == {1}  # a call per block
+    assert one.by_cause and capped == one
 
 
 def test_classify_grouped_limit_doubles(monkeypatch):
