@@ -79,3 +79,35 @@ def test_bulk_fold_is_the_same_over_arrow_and_numpy_columns():
     assert len(arrow[0]) and len(arrow[1]) and len(arrow[2])
     for x, y in zip(arrow, numpy, strict=True):
         pd.testing.assert_frame_equal(x, y)
+
+
+def test_eq_through_cached_codes_equals_the_kernel_and_is_not_fooled_by_a_new_column():
+    """A batch's column compared through its cached dictionary codes answers as Arrow's equal/is_in
+    (null as False), again and again; a new column (even of the same length) is coded anew, and a
+    column over the size limit is compared directly and not held."""
+    import pyarrow.compute as pc
+
+    from analyzer.anomalies import aggregates, arrow_columns
+
+    def frame(values):
+        return pd.DataFrame({"c": pd.array(values, dtype=pd.ArrowDtype(pa.string()))})
+
+    def kernel(s, value):
+        data = s.array._pa_array
+        hit = pc.equal(data, value) if isinstance(value, str) else \
+            pc.is_in(data, value_set=pa.array(list(value), type=pa.string()))
+        return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+
+    one = frame(["a", None, "b", "a", "c", None])
+    other = frame(["b", "b", None, "a", "x", "a"])
+    for value in ("a", ("a", "c"), "zz", ("b",), ("zz", None)):
+        for df in (one, other, one):
+            got = aggregates._eq(df["c"], value) if value != ("zz", None) else aggregates._eq(df["c"], ("zz",))
+            want = kernel(df["c"], value if value != ("zz", None) else ("zz",))
+            assert got.dtype == bool and got.tolist() == want.tolist()
+            got[:] = True  # the caller's to change: the cache is not
+    assert aggregates._eq(one["c"], "a").tolist() == [True, False, False, True, False, False]
+    big = frame(["a", "b"] * (aggregates._CODED_ROWS // 2 + 1))
+    held = len(arrow_columns._CODED.entries)
+    assert aggregates._eq(big["c"], "b").sum() == aggregates._CODED_ROWS // 2 + 1
+    assert len(arrow_columns._CODED.entries) == held

@@ -26,6 +26,7 @@ from .arrow_columns import (
     as_arrow,
     as_string,
     codes_of,
+    distinct_codes,
     encoded,
     eq_arrow,
     flags,
@@ -73,14 +74,24 @@ def row_order(batch: pd.DataFrame) -> np.ndarray:
     return base + np.arange(len(batch), dtype=np.int64)
 
 
+#: Columns up to this many rows are compared through their cached codes (a stream batch; a whole
+#: day's table is compared directly, not held by the cache).
+_CODED_ROWS = 100_000
+
+
 def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
     """Where ``s`` equals ``value`` (or one of the values), null as False. An Arrow-backed string
     column is compared by one Arrow kernel, a Categorical by its codes (a value per category):
     the folds' masks compare a batch's columns a dozen times, and pandas' own comparison cost
-    ten times the kernel's (measured: 0.6 against 0.07 ms on a 28k-row batch)."""
+    ten times the kernel's (measured: 0.6 against 0.07 ms on a 28k-row batch). A batch's column is
+    dictionary-encoded once (:func:`analyzer.anomalies.arrow_columns.distinct_codes`) and each test
+    then reads its few distinct values: 40 tests of a 28k-row batch 7.7 -> 5.1 CPU-ms."""
     values = [value] if isinstance(value, str) else list(value)
     data = getattr(s.array, "_pa_array", None)
     if data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        if len(data) <= _CODED_ROWS:  # a stream batch: its columns are compared again and again
+            distinct, codes = distinct_codes(data)
+            return np.append(np.isin(distinct, values), False)[codes]  # code -1 (null): the trailing False
         hit = pc.equal(data, values[0]) if len(values) == 1 else \
             pc.is_in(data, value_set=pa.array(values, type=data.type))
         return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)

@@ -8,12 +8,15 @@ per step), so they take and compare the columns' Arrow arrays directly.
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["as_arrow", "as_string", "codes_of", "encoded", "eq_arrow", "flags", "hash_arrow", "seconds_ns_arrow", "taken"]
+__all__ = ["as_arrow", "as_string", "codes_of", "distinct_codes", "encoded", "eq_arrow", "flags", "hash_arrow", "seconds_ns_arrow", "taken"]
 
 _NULL_SEC = np.iinfo(np.int64).min  # the "second" of a line without a time (as aggregates')
 
@@ -79,3 +82,40 @@ def seconds_ns_arrow(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.nd
     ns = pc.fill_null(ns, 0).to_numpy(zero_copy_only=False).astype(np.int64)
     sec = np.where(valid, np.floor_divide(ns, 1_000_000_000), _NULL_SEC)
     return sec, ns
+
+
+class _Coded(threading.local):
+    """The dictionary codes of the string columns a thread compared lately (a batch's few-value
+    columns are each compared many times by the masks: one dictionary encoding, then each
+    comparison reads the handful of distinct values and indexes the codes). Keyed by the Arrow
+    column object, which is held with its entry so the key stays its own; a few batches' worth."""
+
+    SIZE = 48
+
+    def __init__(self) -> None:
+        self.entries: dict[int, tuple[Any, np.ndarray, np.ndarray]] = {}
+
+    def codes(self, data: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(distinct values as objects, each row's index into them, -1 for null)."""
+        hit = self.entries.get(id(data))
+        if hit is not None and hit[0] is data:
+            return hit[1], hit[2]
+        arr = data
+        if isinstance(arr, pa.ChunkedArray):  # (combine_chunks copies even a single chunk)
+            arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+        coded = pc.dictionary_encode(arr)
+        values = np.asarray(coded.dictionary.to_pylist(), dtype=object)
+        codes = pc.fill_null(coded.indices, -1).to_numpy(zero_copy_only=False)
+        if len(self.entries) >= self.SIZE:
+            self.entries.pop(next(iter(self.entries)))
+        self.entries[id(data)] = (data, values, codes)
+        return values, codes
+
+
+_CODED = _Coded()
+
+
+def distinct_codes(data: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """A string column's distinct values (objects) and each row's index into them (-1: null),
+    computed once per column object and thread (:class:`_Coded`)."""
+    return _CODED.codes(data)
