@@ -91,10 +91,8 @@ def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
     if data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
         if len(data) <= _CODED_ROWS:  # a stream batch: its columns are compared again and again
             distinct, codes = distinct_codes(data)
-            return np.append(np.isin(distinct, values), False)[codes]  # code -1 (null): the trailing False
-        hit = pc.equal(data, values[0]) if len(values) == 1 else \
-            pc.is_in(data, value_set=pa.array(values, type=data.type))
-        return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+            return np.append(np.isin(distinct, values), False)[codes]  # a null's code: the trailing False
+        return eq_arrow(data, value)
     if isinstance(s.dtype, pd.CategoricalDtype):
         known = np.append(np.isin(np.asarray(s.cat.categories, dtype=object), values), False)
         return known[s.cat.codes.to_numpy()]  # code -1 (null) takes the trailing False

@@ -35,10 +35,15 @@ def as_arrow(s: pd.Series) -> pa.Array:
     if data is None:
         data = pa.array(s.astype(object).where(s.notna(), None).to_numpy() if s.dtype == object else s.array,
                         from_pandas=True)
-    if isinstance(data, pa.ChunkedArray):  # (combine_chunks copies even a single chunk)
-        data = data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()
-    arr = data
+    arr = _one_array(data)
     return arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr
+
+
+def _one_array(data: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``data`` as one array (combine_chunks copies even a single chunk: that one is taken as it is)."""
+    if isinstance(data, pa.ChunkedArray):
+        return data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()
+    return data
 
 
 def taken(batch: pd.DataFrame, names: tuple[str, ...], m: np.ndarray) -> dict[str, pa.Array]:
@@ -96,16 +101,13 @@ class _Coded(threading.local):
         self.entries: dict[int, tuple[Any, np.ndarray, np.ndarray]] = {}
 
     def codes(self, data: Any) -> tuple[np.ndarray, np.ndarray]:
-        """(distinct values as objects, each row's index into them, -1 for null)."""
+        """(distinct values as objects, each row's index into them: null as their number, :func:`codes_of`)."""
         hit = self.entries.get(id(data))
         if hit is not None and hit[0] is data:
             return hit[1], hit[2]
-        arr = data
-        if isinstance(arr, pa.ChunkedArray):  # (combine_chunks copies even a single chunk)
-            arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
-        coded = pc.dictionary_encode(arr)
+        coded = encoded(_one_array(data))
         values = np.asarray(coded.dictionary.to_pylist(), dtype=object)
-        codes = pc.fill_null(coded.indices, -1).to_numpy(zero_copy_only=False)
+        codes = codes_of(coded)
         if len(self.entries) >= self.SIZE:
             self.entries.pop(next(iter(self.entries)))
         self.entries[id(data)] = (data, values, codes)
@@ -116,6 +118,6 @@ _CODED = _Coded()
 
 
 def distinct_codes(data: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """A string column's distinct values (objects) and each row's index into them (-1: null),
-    computed once per column object and thread (:class:`_Coded`)."""
+    """A string column's distinct values (objects) and each row's index into them (null: the
+    number of values), computed once per column object and thread (:class:`_Coded`)."""
     return _CODED.codes(data)

@@ -47,14 +47,15 @@ def run() -> None:
     import os
     import sys
 
+    from ..ahead import STOPPING
+
     _stop_on_sigterm()
     try:
         main()
         code: object = 0
     except SystemExit as exc:
         code = exc.code
-    stopped = "analyzer.ahead" in sys.modules and sys.modules["analyzer.ahead"].STOPPING.is_set()
-    if (code in (0, None) and _app.NOTHING_OPEN) or stopped:
+    if (code in (0, None) and _app.NOTHING_OPEN) or STOPPING.is_set():
         try:
             for f in (sys.stdout, sys.stderr):
                 if f is not None:
