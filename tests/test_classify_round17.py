@@ -1,0 +1,89 @@
+"""Table tests for round 17 of issue 9's reply set (bench/replies/README.md, "Round 17"): the rules
+written after scoring that round read replies worded as no record words them, each through the
+rule written for it, and leave look-alike wordings on their own cause. The round's largest fix is
+a reading: 'Connection refused' after an SMTP reply code is a server refusing the client, so the
+reason the reply gives decides and network.refused keeps the refusals that carry no reply code."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzer.classify import default_rules
+from tests.test_classify_generalise import _winner
+from tests.test_classify_phrasings import cause_of
+
+
+@pytest.mark.parametrize("text, cause, rule_id", [
+    ("550 5.7.1 Connection rejected - host blocked by the XYZ Threat List", "reputation.ip_listed",
+     "phr.reputation.blocked_by_named_list"),
+    ("421 4.7.1 Connection refused - 192.0.2.7 listed on the Example Abuse List", "reputation.ip_listed",
+     "phr.reputation.blocked_by_named_list"),
+    ("550 Your IP address is blocked by Acme Block List", "reputation.ip_listed",
+     "phr.reputation.blocked_by_named_list"),
+    ("550 Blocked. See https://bl.example.org/blocklist/lookup?ip=192.0.2.7", "reputation.ip_listed",
+     "phr.reputation.blocklist_lookup_link"),
+    ("554 Refused. Please see http://www.dnsbl.example/check?192.0.2.7", "reputation.ip_listed",
+     "phr.reputation.blocklist_lookup_link"),
+    ("550 5.7.1 Mail from 192.0.2.7 refused - see https://check.spamhaus.org/listed/?searchterm=192.0.2.7",
+     "reputation.ip_listed", "phr.reputation.blocklist_lookup_link"),
+    ("554 Message refused by the user", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
+    ("550 The recipient has rejected your message", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
+    ("550 5.7.1 Your mail was declined by the addressee.", "policy.sender_blocked",
+     "phr.policy.rejected_by_recipient_user"),
+    ("550 Diese Nachricht wurde vom Empfänger abgelehnt", "policy.sender_blocked",
+     "phr.policy.rejected_by_recipient_user"),
+    ("550 Message refusé par le destinataire", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
+    ("550 Mensaje rechazado por el destinatario", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
+    ("550 Messaggio rifiutato dal destinatario", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
+    ("550 Wiadomość została odrzucona przez odbiorcę", "policy.sender_blocked",
+     "phr.policy.rejected_by_recipient_user"),
+    ("554 Your IP is flagged as a spammer", "reputation.poor", "phr.reputation.deemed_spammer"),
+    ("421 Your host is suspected spammer, try later", "reputation.poor", "phr.reputation.deemed_spammer"),
+    # Vade's OX codes: the number decides, whatever 'Connection refused' or 'deferred' says
+    ("550 5.7.1 Connection refused - OXSEU0001_403", "mailbox.unknown", "vade.ox_unknown_recipient"),
+    ("550 5.7.1 Connection refused - OXSUS0001_108", "auth.reverse_dns", "vade.ox_reverse_dns"),
+    ("421 4.2.1 Connection deferred - OXSUS0001_139", "rate.limited", "vade.ox_rate"),
+    ("421 4.2.1 Connection deferred OXSEU0001_103", "server.unavailable", "vade.ox_unavailable"),
+    ("550 5.7.1 Connection refused - OXSUS0001_101", "reputation.ip_listed", "vade.ox_listed"),
+])
+def test_round17_rule_reads_paraphrased_replies(text, cause, rule_id):
+    """The rule id is checked, so each row fails without the rule written for it."""
+    assert _winner(text) == (default_rules().cause_for(cause, "outbound"), rule_id)
+
+
+@pytest.mark.parametrize("text, cause", [
+    # a server that answers with a code and a reason: the reason decides, not 'Connection refused'
+    ("421 4.3.2 - Connection refused. Server is busy, please try back later", "server.unavailable"),
+    ("421 4.7.0 Connection refused: too many connections from your IP", "rate.limited"),
+    ("550 Connection refused, your host has no reverse DNS", "auth.reverse_dns"),
+    ("554 Connection refused - your IP 192.0.2.7 is listed at bl.example.net", "reputation.ip_listed"),
+    ("550 Connection refused: poor karma", "reputation.poor"),
+])
+def test_round17_connection_refused_after_a_reply_code_is_not_a_tcp_refusal(text, cause):
+    assert cause_of(text) == cause
+
+
+@pytest.mark.parametrize("text, cause", [
+    # TCP refusals without a reply code stay network.refused
+    ("connect to mx.example.org[203.0.113.5]:25: Connection refused", "network.refused"),
+    ("delivery temporarily suspended: connect to mx.example.org[203.0.113.5]:25: Connection refused",
+     "network.refused"),
+    ("H=mx.example.org [203.0.113.5] Connection refused", "network.refused"),
+    ("Connection refused", "network.refused"),
+    # a reputation lookup is not a block list: the words' verdict stays
+    ("554 5.7.1 Client host rejected: Server IP address has bad reputation. FYI: "
+     "https://www.senderscore.org/lookup.php?lookup=192.0.2.7", "reputation.poor"),
+    # a customer's or recipient's own list stays the recipient's block
+    ("550 5.7.513 Service unavailable, Client host [192.0.2.7] blocked by contoso.com using Customer Block list "
+     "(AS16012607)", "policy.sender_blocked"),
+    ("554 Your message was blocked by the recipient", "policy.sender_blocked"),
+    ("550 You are registered as spammer (by user's reject list)", "policy.sender_blocked"),
+    # the recipient's domain or policy is not the recipient person
+    ("550 5.7.1 Message rejected by the recipient domain policy", "policy.rejected"),
+    # a message scored as spam stays content; 'if you are not a spammer' is no verdict on the sender
+    ("550 5.7.1 Message content rejected, looks like spam", "content.spam"),
+    ("550 5.7.1 Your message was blocked by ROTA DNSBL. If you are not a spammer, open http://www.rota.lv/DNSBL",
+     "reputation.ip_listed"),
+])
+def test_round17_look_alikes_keep_their_cause(text, cause):
+    assert cause_of(text) == cause
