@@ -49,6 +49,11 @@ from tests.test_classify_phrasings import cause_of
     ("550 Absender wurde vom Empfänger gesperrt", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
     ("550 Неизвестный получатель", "mailbox.unknown", "phr.mailbox.unknown_recipient_ru"),
     ("552 Письмо слишком большое", "message.too_big", "phr.message.too_big_ru"),
+    # found by probing the policy and server families in English
+    ("554 Your address is on my personal blocklist", "policy.sender_blocked", "phr.policy.recipient_own_block_list"),
+    ("550 Messages from your domain are blocked by this organisation", "policy.sender_blocked",
+     "phr.policy.recipient_own_block_list"),
+    ("451 4.4.0 Backend error, try again later", "server.error", "phr.server.backend_error"),
 ])
 def test_round17_rule_reads_paraphrased_replies(text, cause, rule_id):
     """The rule id is checked, so each row fails without the rule written for it."""
@@ -82,6 +87,10 @@ def test_round17_connection_refused_after_a_reply_code_is_not_a_tcp_refusal(text
      "(AS16012607)", "policy.sender_blocked"),
     ("554 Your message was blocked by the recipient", "policy.sender_blocked"),
     ("550 You are registered as spammer (by user's reject list)", "policy.sender_blocked"),
+    # a provider's own block list of IPs stays a listing; an administrator's rule stays a policy refusal
+    ("550 5.7.1 Unfortunately, messages from [192.0.2.7] weren't sent. Please contact your Internet service "
+     "provider since part of their network is on our block list (S3150).", "reputation.ip_listed"),
+    ("554 5.7.1 Message blocked by administrator rule", "policy.rejected"),
     # the recipient's domain or policy is not the recipient person
     ("550 5.7.1 Message rejected by the recipient domain policy", "policy.rejected"),
     # a message scored as spam stays content; 'if you are not a spammer' is no verdict on the sender
