@@ -79,7 +79,7 @@ def test_round17_connection_refused_after_a_reply_code_is_not_a_tcp_refusal(text
      "network.refused"),
     ("H=mx.example.org [203.0.113.5] Connection refused", "network.refused"),
     ("Connection refused", "network.refused"),
-    # a relay reporting, under a network status (X.4.x), that the next hop refused it is a TCP refusal again
+    # a server reporting, under a network and routing status (X.4.x), that its onward connection was refused
     ("451 4.4.1 Connection refused by mx.example.org", "network.refused"),
     ("421 4.4.0 [192.0.2.7] Connection refused", "network.refused"),
     # a reputation lookup is not a block list: the words' verdict stays
