@@ -20,22 +20,21 @@ from tests.test_classify_phrasings import cause_of
      "phr.reputation.blocked_by_named_list"),
     ("550 Your IP address is blocked by Acme Block List", "reputation.ip_listed",
      "phr.reputation.blocked_by_named_list"),
-    ("550 Blocked. See https://bl.example.org/blocklist/lookup?ip=192.0.2.7", "reputation.ip_listed",
+    ("550 Blocked. See https://mail.example.org/cgi-bin/block-lookup?ip=192.0.2.7", "reputation.ip_listed",
      "phr.reputation.blocklist_lookup_link"),
-    ("554 Refused. Please see http://www.dnsbl.example/check?192.0.2.7", "reputation.ip_listed",
+    ("554 Refused. Please see http://ipcheck.example.net/?ip=192.0.2.7", "reputation.ip_listed",
      "phr.reputation.blocklist_lookup_link"),
     ("550 5.7.1 Mail from 192.0.2.7 refused - see https://check.spamhaus.org/listed/?searchterm=192.0.2.7",
      "reputation.ip_listed", "phr.reputation.blocklist_lookup_link"),
     ("554 Message refused by the user", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
-    ("550 The recipient has rejected your message", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
     ("550 5.7.1 Your mail was declined by the addressee.", "policy.sender_blocked",
      "phr.policy.rejected_by_recipient_user"),
-    ("550 Diese Nachricht wurde vom Empfänger abgelehnt", "policy.sender_blocked",
+    ("550 Ihre Adresse wurde vom Empfänger blockiert", "policy.sender_blocked",
      "phr.policy.rejected_by_recipient_user"),
-    ("550 Message refusé par le destinataire", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
-    ("550 Mensaje rechazado por el destinatario", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
-    ("550 Messaggio rifiutato dal destinatario", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
-    ("550 Wiadomość została odrzucona przez odbiorcę", "policy.sender_blocked",
+    ("550 Expéditeur bloqué par le destinataire", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
+    ("550 Remitente bloqueado por el destinatario", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
+    ("550 Mittente bloccato dal destinatario", "policy.sender_blocked", "phr.policy.rejected_by_recipient_user"),
+    ("550 Nadawca zablokowany przez odbiorcę", "policy.sender_blocked",
      "phr.policy.rejected_by_recipient_user"),
     ("554 Your IP is flagged as a spammer", "reputation.poor", "phr.reputation.deemed_spammer"),
     ("421 Your host is suspected spammer, try later", "reputation.poor", "phr.reputation.deemed_spammer"),
@@ -53,7 +52,7 @@ from tests.test_classify_phrasings import cause_of
     ("554 Your address is on my personal blocklist", "policy.sender_blocked", "phr.policy.recipient_own_block_list"),
     ("550 Messages from your domain are blocked by this organisation", "policy.sender_blocked",
      "phr.policy.recipient_own_block_list"),
-    ("451 4.4.0 Backend error, try again later", "server.error", "phr.server.backend_error"),
+    ("554 Rejected: your IP is on the Validity block list", "reputation.ip_listed", "phr.reputation.validity_blocklist"),
 ])
 def test_round17_rule_reads_paraphrased_replies(text, cause, rule_id):
     """The rule id is checked, so each row fails without the rule written for it."""
@@ -94,7 +93,10 @@ def test_round17_connection_refused_after_a_reply_code_is_not_a_tcp_refusal(text
     ("550 5.7.1 Unfortunately, messages from [192.0.2.7] weren't sent. Please contact your Internet service "
      "provider since part of their network is on our block list (S3150).", "reputation.ip_listed"),
     ("554 5.7.1 Message blocked by administrator rule", "policy.rejected"),
-    # the recipient's domain or policy is not the recipient person
+    # 'refused by the recipient' alone stays the receiver's policy; its domain or policy is not the person either
+    ("550 Message refused by the recipient", "policy.rejected"),
+    # a backend that is down stays unavailability (round 14's reading)
+    ("451 4.3.0 Backend failure", "server.unavailable"),
     ("550 5.7.1 Message rejected by the recipient domain policy", "policy.rejected"),
     # a message scored as spam stays content; 'if you are not a spammer' is no verdict on the sender
     ("550 5.7.1 Message content rejected, looks like spam", "content.spam"),
