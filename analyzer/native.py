@@ -266,6 +266,23 @@ def rows_columns(n: int, cols: list[tuple]) -> dict[str, Any]:
     return out
 
 
+def naive_stamps(clock: Any, months: Any, days: Any, secs: Any) -> Any:
+    """Yearless header stamps (the native readers' months and days as uint8 bytes, seconds of
+    the day as uint32) placed in years by ``clock`` (an :class:`analyzer.parsers.syslog.Clock`,
+    its state moved on past them) as int64 microseconds of the local wall clock
+    (native/src/syslog.rs ``naive_stamps``, the arithmetic of ``Clock.years`` and
+    :func:`analyzer.parsers.classic._utc_stamps`); None without the native function."""
+    import numpy as np
+
+    fn = getattr(_module()[0], "naive_stamps", None) if engine() == "native" else None
+    if fn is None or len(months) == 0:
+        return None
+    m0, d0 = np.frombuffer(months, np.uint8, 1), np.frombuffer(days, np.uint8, 1)
+    clock.years(m0.astype(np.int64), d0.astype(np.int64))  # the clock placed at the first (its year, and what it records)
+    ts, clock._current, clock._prev_month = fn(months, days, secs, clock._current, clock._prev_month)
+    return np.frombuffer(ts, np.int64)
+
+
 def threads() -> int:
     """Threads for one batch: :data:`THREADS` in the main process, one in a worker process (the
     pipeline already runs one per core)."""

@@ -38,11 +38,14 @@ def classic_headers(arr: pa.Array, state: HeaderState, head: tuple, h_rows: byte
     n_hdr = len(months)
     if n_hdr == 0:
         return None
-    months_a = np.frombuffer(months, dtype=np.uint8).astype(np.int64)
-    days_a = np.frombuffer(days, dtype=np.uint8).astype(np.int64)
-    years = state.clock.years(months_a, days_a)
     state.counts["syslog"] = state.counts.get("syslog", 0) + n_hdr
-    ts = _utc_stamps(years, months_a, days_a, np.frombuffer(secs, dtype=np.uint32).astype(np.int64), state.clock.tz)
+    naive = native.naive_stamps(state.clock, months, days, secs)  # in Rust, else numpy
+    if naive is None:
+        months_a = np.frombuffer(months, dtype=np.uint8).astype(np.int64)
+        days_a = np.frombuffer(days, dtype=np.uint8).astype(np.int64)
+        years = state.clock.years(months_a, days_a)
+        naive = _naive(years, months_a, days_a, np.frombuffer(secs, dtype=np.uint32).astype(np.int64))
+    ts = _zoned(naive, state.clock.tz)
     hdr_kind = kind[kind > 0]
     n_slow = len(h_rows) // 8
     hc = native.rows_columns(n_slow, h_cols)
@@ -71,12 +74,27 @@ def classic_headers(arr: pa.Array, state: HeaderState, head: tuple, h_rows: byte
 
 def _utc_stamps(years: np.ndarray, months: np.ndarray, days: np.ndarray, secs: np.ndarray, tz: str) -> pa.Array:
     """Local wall-clock stamps to UTC, as ``_syslog_ts`` converts them (each distinct second once)."""
+    return _zoned(_naive(years, months, days, secs), tz)
+
+
+def _naive(years: np.ndarray, months: np.ndarray, days: np.ndarray, secs: np.ndarray) -> np.ndarray:
+    """Microseconds since 1970 of local wall-clock stamps (int64; the zone not applied)."""
     y = years - (months <= 2)
     era = y // 400
     yoe = y - era * 400
     doy = (153 * ((months + 9) % 12) + 2) // 5 + days - 1
     days_since = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    naive = (days_since * 86400 + secs) * 1_000_000
+    return (days_since * 86400 + secs) * 1_000_000
+
+
+#: zone names whose wall clock is UTC's (the stamps are taken as they are)
+_UTC = frozenset({"UTC", "Etc/UTC"})
+
+
+def _zoned(naive: np.ndarray, tz: str) -> pa.Array:
+    """:func:`_naive`'s stamps read in zone ``tz``, as UTC stamps (:data:`analyzer.schema.TS`)."""
+    if tz in _UTC:
+        return pa.Array.from_buffers(TS, len(naive), [None, pa.py_buffer(np.ascontiguousarray(naive, np.int64))])
     # each run of equal stamps once (a log's lines come in time order: a run a second), not
     # each distinct one (np.unique sorts); the conversion is per value, so the same stamps
     change = np.empty(len(naive), bool)
@@ -87,4 +105,3 @@ def _utc_stamps(years: np.ndarray, months: np.ndarray, days: np.ndarray, secs: n
     local = pc.assume_timezone(pa.array(runs, pa.timestamp("us")), timezone=tz, ambiguous="earliest",
                                nonexistent="earliest").cast(TS)
     return pc.take(local, pa.array(inverse))
-

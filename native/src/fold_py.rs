@@ -101,3 +101,20 @@ impl PyMasker {
         PyBytes::new(py, &self.0.mask(text))
     }
 }
+
+/// `syslog::naive_stamps` for Python (`analyzer.parsers.classic`): the headers' months, days
+/// (uint8) and seconds (uint32 little-endian bytes) as the fold or `FastPostfix.run` gives
+/// them, the clock's (year, month) before them -> (int64 microseconds of the local wall clock,
+/// the clock's year and month after them).
+#[pyfunction]
+pub fn naive_stamps<'py>(py: Python<'py>, months: crate::ByteView, days: crate::ByteView, secs: crate::ByteView, year: i64,
+                         prev_month: u8) -> PyResult<(Buf<'py>, i64, u8)> {
+    if days.len() != months.len() || secs.len() != 4 * months.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err("months, days and seconds differ in length"));
+    }
+    let (ts, year, prev) = py.detach(|| {
+        let secs = secs.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        crate::syslog::naive_stamps(&months, &days, secs, year, prev_month)
+    });
+    Ok((owned(py, le(&ts, i64::to_le_bytes)), year, prev))
+}

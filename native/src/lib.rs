@@ -330,6 +330,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
     m.add_function(wrap_pyfunction!(py_split_lines, m)?)?;
     m.add_function(wrap_pyfunction!(fold_py::fold_postfix, m)?)?;
+    m.add_function(wrap_pyfunction!(fold_py::naive_stamps, m)?)?;
     m.add_function(wrap_pyfunction!(fold_exim_py::fold_exim, m)?)?;
     m.add_function(wrap_pyfunction!(classkey_py::class_keys, m)?)?;
 

@@ -61,6 +61,34 @@ pub fn header(h: &[u8]) -> Option<[(usize, usize); 4]> {
     Some([(0, 15), host, tag, (i + 2, h.len())])
 }
 
+/// Yearless header stamps (month 1-12, day, seconds of the day) placed in years as
+/// `Clock.years` of analyzer/parsers/syslog.py places them (from `year`, the year of the month
+/// `prev_month`: a month going back more than six from the one before is the next year, forward
+/// more than six the year before), as microseconds since 1970 of the local wall clock (what
+/// `classic._utc_stamps` computes before the zone); with the clock's state after the last one.
+pub fn naive_stamps(months: &[u8], days: &[u8], secs: impl Iterator<Item = u32>, year: i64, prev_month: u8) -> (Vec<i64>, i64, u8) {
+    let (mut year, mut prev) = (year, i64::from(prev_month));
+    let mut out = Vec::with_capacity(months.len());
+    for ((&m, &d), s) in months.iter().zip(days).zip(secs) {
+        let m = i64::from(m);
+        let step = m - prev;
+        year += if step < -6 { 1 } else if step > 6 { -1 } else { 0 };
+        prev = m;
+        out.push((civil_days(year, m, i64::from(d)) * 86_400 + i64::from(s)) * 1_000_000);
+    }
+    (out, year, prev as u8)
+}
+
+/// Days from 1970-01-01 to a (year, month, day) of the proleptic Gregorian calendar, with
+/// `_utc_stamps`'s arithmetic (a day past the month's end runs on into the next).
+fn civil_days(year: i64, month: i64, day: i64) -> i64 {
+    let y = year - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +131,16 @@ mod tests {
             }
         }
         assert!(checked > 10_000);
+    }
+    #[test]
+    fn stamps_in_years_as_the_clock_places_them() {
+        // 2026-12-31 23:59:59, then January: the next year; a December straggler: back again
+        let (ts, year, prev) = naive_stamps(&[12, 1, 12, 1, 3], &[31, 1, 31, 2, 1], [86_399, 0, 5, 60, 0].into_iter(), 2026, 12);
+        assert_eq!(ts, vec![1_798_761_599_000_000, 1_798_761_600_000_000, 1_798_675_205_000_000, 1_798_848_060_000_000, 1_803_859_200_000_000]);
+        assert_eq!((year, prev), (2027, 3));
+        // leap day, and a day past a month's end running on (Feb 30 2027 = Mar 2 2027)
+        assert_eq!(naive_stamps(&[2, 2], &[29, 30], [0, 0].into_iter(), 2028, 2).0[0], 1_835_395_200_000_000);
+        assert_eq!(naive_stamps(&[2], &[30], [0].into_iter(), 2027, 2).0[0], naive_stamps(&[3], &[2], [0].into_iter(), 2027, 3).0[0]);
+        assert_eq!(naive_stamps(&[], &[], [].into_iter(), 1999, 7), (vec![], 1999, 7));
     }
 }
