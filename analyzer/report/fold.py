@@ -113,7 +113,7 @@ def fold_stream(stream: Any, folds: Sequence[Fold], *, kb: Any = None,
             t = t.select(list(columns))
         first = done.get(b.index, 0)
         done[b.index] = first + t.num_rows
-        _feed(_Batch(to_pandas(t)), folds, b.index, first)
+        _feed(_Batch.of(t, to_pandas(t)), folds, b.index, first)
 
 
 class _Batch(pd.DataFrame):
@@ -121,11 +121,30 @@ class _Batch(pd.DataFrame):
     every ``batch[name]``, and the report's folds read the same few columns of a batch a hundred
     times (their masks; measured: 6% of the report's main thread). A fold never changes a batch
     (the protocol above), so one Series per column serves them all; what is derived from the
-    batch (a selection, a copy) is a plain DataFrame."""
+    batch (a selection, a copy) is a plain DataFrame. It also keeps the Arrow table it was made
+    from (:attr:`arrow`: its columns without a Series) and the tests its masks share
+    (:meth:`batch_tests`, :mod:`analyzer.anomalies.batch_tests`)."""
 
     @property
     def _constructor(self) -> Any:
         return pd.DataFrame
+
+    @classmethod
+    def of(cls, table: Any, frame: pd.DataFrame) -> _Batch:
+        """``frame`` (``table`` as pandas, Arrow-backed columns) as a batch that keeps ``table``."""
+        b = cls(frame)
+        object.__setattr__(b, "arrow", table)
+        return b
+
+    def batch_tests(self) -> Any:
+        """The batch's :class:`analyzer.anomalies.batch_tests.BatchTests`, made once."""
+        got = self.__dict__.get("_tests")
+        if got is None:
+            from ..anomalies.batch_tests import BatchTests
+
+            got = BatchTests(self, self.__dict__.get("arrow"))
+            object.__setattr__(self, "_tests", got)
+        return got
 
     def __getitem__(self, key: Any) -> Any:
         if not isinstance(key, str):

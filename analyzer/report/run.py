@@ -62,13 +62,11 @@ def quiet_rows(batch: pd.DataFrame) -> np.ndarray:
     """The rows whose :data:`QUIET_BLANK` texts nothing reads: a session's or delivery's line
     (inbound or outbound) that went well (outcome ok or info, severity info) and takes no cause
     from another line."""
-    from ..anomalies.aggregates import _eq
+    from ..anomalies.batch_tests import tests_of
 
-    m = _eq(batch["direction"], ("inbound", "outbound")) & _eq(batch["outcome"], ("ok", "info"))
-    m &= _eq(batch["severity"], "info")
-    if "cause_ref" in batch.columns:
-        m &= batch["cause_ref"].isna().to_numpy(dtype=bool)
-    return m
+    t = tests_of(batch)
+    m = t.eq("direction", ("inbound", "outbound")) & t.eq("outcome", ("ok", "info")) & t.eq("severity", "info")
+    return m & t.null("cause_ref") if "cause_ref" in t.columns else m
 
 
 @dataclass
