@@ -99,21 +99,52 @@ def fold_stream(stream: Any, folds: Sequence[Fold], *, kb: Any = None,
     """Run ``folds`` over an event stream (:class:`analyzer.pipeline.EventStream`): each batch
     classified as it comes (:class:`analyzer.classify_stream.StreamClassifier`, whose cache and
     retry-wait attribution carry across batches, unless the stream classifies itself), cut to
-    ``columns``, turned into a pandas batch and handed to every fold."""
+    ``columns``, turned into a pandas batch and handed to every fold.
+
+    A batch is made ready on a thread of its own ("maillens-prep": classified, turned into pandas,
+    and given to each fold's ``prepare(batch)`` if it has one: work that depends on the batch
+    alone, such as the report's masks) while the folds add the one before it, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from ..classify_stream import StreamClassifier
     from ..schema import to_pandas
 
     classify_batch = StreamClassifier(kb) if stream.classifier is None else None
-    done: dict[int, int] = {}  # rows seen so far per input
-    for b in stream:
-        if not b.table.num_rows:
-            continue
-        t = classify_batch(b.table) if classify_batch is not None else b.table
+    prepares = [f.prepare for f in folds if callable(getattr(f, "prepare", None))]
+
+    def ready(table: Any, index: int, first: int) -> _Batch:
+        t = classify_batch(table) if classify_batch is not None else table
         if columns is not None:
             t = t.select(list(columns))
-        first = done.get(b.index, 0)
-        done[b.index] = first + t.num_rows
-        _feed(_Batch.of(t, to_pandas(t)), folds, b.index, first)
+        batch = _Batch.of(t, to_pandas(t))
+        batch.attrs["input"] = index
+        batch.attrs["first_row"] = first
+        for prepare in prepares:
+            prepare(batch)
+        return batch
+
+    done: dict[int, int] = {}  # rows seen so far per input
+    pool = ThreadPoolExecutor(1, thread_name_prefix="maillens-prep")
+    try:
+        pending = None  # the batch being made ready: folded once the next one is under way
+        for b in stream:
+            if not b.table.num_rows:
+                continue
+            first = done.get(b.index, 0)
+            done[b.index] = first + b.table.num_rows  # (classifying and cutting keep the rows)
+            made = pool.submit(ready, b.table, b.index, first)
+            if pending is not None:
+                _feed_ready(pending.result(), folds)
+            pending = made
+        if pending is not None:
+            _feed_ready(pending.result(), folds)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _feed_ready(batch: pd.DataFrame, folds: Iterable[Fold]) -> None:
+    for f in folds:
+        f.add(batch)
 
 
 class _Batch(pd.DataFrame):

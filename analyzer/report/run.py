@@ -112,18 +112,28 @@ class ReportFold:
         self._jobs = InOrder("maillens-fold", ahead=1)  # one batch folded there while this one tests the next
         self._logins: list[pd.DataFrame] = []  # the quiet logins' rows not yet given to self.logins
 
-    def add(self, batch: pd.DataFrame) -> None:
-        m, apart = fold_masks(batch)  # their shared tests made once
-        for f in self.sections.values():
-            # a section that leaves the bulk lines out is given them rather than test every line again
-            f.add(batch, bulk=m) if getattr(f, "takes_bulk", False) else f.add(batch)
+    def prepare(self, batch: pd.DataFrame) -> None:
+        """The batch's masks (functions of the batch alone), made ahead of :meth:`add` on the
+        stream's own thread (:func:`.fold.fold_stream`)."""
+        object.__setattr__(batch, "_report_masks", self._masks(batch))
+
+    @staticmethod
+    def _masks(batch: pd.DataFrame) -> tuple[np.ndarray, ...]:
+        bulk, apart = fold_masks(batch)  # their shared tests made once
         # queued and received lines: counted, their senders kept (Bulk.senders); local sent deliveries
         # that say nothing: counted per second as the Bulk's delivered lines
         more, login = _more_folded(batch)
-        m = m | apart | more
-        sent = is_foldable_sent(batch) & ~m
-        # the folds that keep state, on their thread (in order) while this one tests the next batch
-        self._jobs.submit(self._keep, batch, m, sent, login, quiet_rows(batch))
+        m = bulk | apart | more
+        return bulk, m, is_foldable_sent(batch) & ~m, login, quiet_rows(batch)
+
+    def add(self, batch: pd.DataFrame) -> None:
+        masks = batch.__dict__.get("_report_masks")
+        bulk, m, sent, login, blank = masks if masks is not None else self._masks(batch)
+        for f in self.sections.values():
+            # a section that leaves the bulk lines out is given them rather than test every line again
+            f.add(batch, bulk=bulk) if getattr(f, "takes_bulk", False) else f.add(batch)
+        # the folds that keep state, on their thread (in order) while this one takes the next batch
+        self._jobs.submit(self._keep, batch, m, sent, login, blank)
 
     def _keep(self, batch: pd.DataFrame, m: np.ndarray, sent: np.ndarray, login: np.ndarray, blank: np.ndarray) -> None:
         if login.any():  # (a few rows a batch: grouped by LoginFold a few thousand at a time, not per batch)
