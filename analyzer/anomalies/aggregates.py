@@ -34,6 +34,7 @@ from .arrow_columns import (
     seconds_ns_arrow,
     taken,
 )
+from .batch_tests import tests_of
 
 __all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "fold_masks", "in_window", "is_bulk",
            "is_completed", "is_queued", "is_received", "qid_hash", "row_order"]
@@ -103,25 +104,14 @@ def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
 
 
 class _Masks:
-    """The tests the fold's masks share, each computed once per batch: a column's nulls and whether
-    a line went well (outcome ok or info, severity info, no resource trouble). Each of
-    :func:`is_bulk`, :func:`is_queued`, :func:`is_received` and :func:`is_completed` made them
-    again (the same four column comparisons and a dozen null tests, four times per batch)."""
+    """The fold's masks of a batch, built of its shared column tests (:func:`.batch_tests.tests_of`:
+    each comparison and null test made once per batch, for these masks and the report's others)."""
 
     def __init__(self, batch: pd.DataFrame) -> None:
-        self.batch = batch
-        self.has = set(batch.columns)
-        self._null: dict[str, np.ndarray] = {}
-        self._well: np.ndarray | None = None
-
-    def null(self, name: str) -> np.ndarray:
-        """Where column ``name`` is null (everywhere when the batch has no such column)."""
-        m = self._null.get(name)
-        if m is None:
-            b = self.batch
-            m = self._null[name] = b[name].isna().to_numpy(dtype=bool) if name in self.has \
-                else np.ones(len(b), dtype=bool)
-        return m
+        self.t = tests_of(batch)
+        self.has = self.t.columns
+        self.null = self.t.null
+        self.eq = self.t.eq
 
     def nulls(self, names: tuple[str, ...], m: np.ndarray) -> np.ndarray:
         for name in names:
@@ -130,44 +120,45 @@ class _Masks:
 
     @property
     def well(self) -> np.ndarray:
-        if self._well is None:
-            b = self.batch
-            self._well = _eq(b["outcome"], ("ok", "info")) & _eq(b["severity"], "info") & ~_eq(b["cause"], "local.resource")
-        return self._well
+        """The lines that went well: outcome ok or info, severity info, no resource trouble."""
+        m = self.t.memo.get("well")
+        if m is None:
+            m = self.t.memo["well"] = self.eq("outcome", ("ok", "info")) & self.eq("severity", "info") \
+                & ~self.eq("cause", "local.resource")
+            m.flags.writeable = False
+        return m
 
     def bulk(self) -> np.ndarray:
-        b = self.batch
         if not self.has >= _NEEDS:
-            return np.zeros(len(b), dtype=bool)
-        session = _eq(b["event"], BULK_EVENTS) & _eq(b["direction"], ("inbound", "outbound")) & self.null("queue_id")
+            return np.zeros(self.t.rows, dtype=bool)
+        session = self.eq("event", BULK_EVENTS) & self.eq("direction", ("inbound", "outbound")) & self.null("queue_id")
         # a message's bookkeeping line that names nobody and says nothing (Exim's Completed has a status)
-        message = _eq(b["event"], MESSAGE_EVENTS) & ~self.null("queue_id") if "queue_id" in self.has else \
-            np.zeros(len(b), dtype=bool)
+        message = self.eq("event", MESSAGE_EVENTS) & ~self.null("queue_id") if "queue_id" in self.has else \
+            np.zeros(self.t.rows, dtype=bool)
         message = self.nulls(("status", "sender", "recipient", "detail", "reply_text", "client_ip"), message)
         return (session | message) & self.well & self.null("sasl_username") & self.null("cause_ref")
 
     def _said_nothing(self, need: set[str], m: Any, names: tuple[str, ...]) -> np.ndarray:
-        """Of the lines ``m`` (a function of the batch giving a mask), those that went well and
-        whose columns ``names`` are null; none when the batch lacks a column of ``need``."""
-        b = self.batch
+        """Of the lines ``m`` (a function giving a mask), those that went well and whose columns
+        ``names`` are null; none when the batch lacks a column of ``need``."""
         if not self.has >= _NEEDS | need:
-            return np.zeros(len(b), dtype=bool)
-        m = m(b)
+            return np.zeros(self.t.rows, dtype=bool)
+        m = m()
         return self.nulls(names, m) & self.well if m.any() else m
 
     def queued(self) -> np.ndarray:
-        return self._said_nothing({"queue_id", "sender"}, lambda b: _eq(b["event"], "queued") & ~self.null("queue_id"),
+        return self._said_nothing({"queue_id", "sender"}, lambda: self.eq("event", "queued") & ~self.null("queue_id"),
                                   ("status", "recipient", "detail", "reply_text", "client_ip", "sasl_username",
                                    "cause_ref"))
 
     def received(self) -> np.ndarray:
-        return self._said_nothing({"queue_id", "sender"}, lambda b: _eq(b["event"], "received"),
+        return self._said_nothing({"queue_id", "sender"}, lambda: np.array(self.eq("event", "received")),
                                   ("status", "recipient", "detail", "reply_text", "sasl_username", "cause_ref"))
 
     def completed(self) -> np.ndarray:
-        def removed(b: pd.DataFrame) -> np.ndarray:
-            m = _eq(b["event"], "removed")
-            return m & _eq(b["status"], "completed") & ~self.null("queue_id") if m.any() else m
+        def removed() -> np.ndarray:
+            m = self.eq("event", "removed")
+            return m & self.eq("status", "completed") & ~self.null("queue_id") if m.any() else np.array(m)
 
         return self._said_nothing({"queue_id", "status"}, removed,
                                   ("sender", "recipient", "detail", "reply_text", "client_ip", "sasl_username",

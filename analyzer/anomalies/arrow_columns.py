@@ -35,7 +35,10 @@ def as_arrow(s: pd.Series) -> pa.Array:
     if data is None:
         data = pa.array(s.astype(object).where(s.notna(), None).to_numpy() if s.dtype == object else s.array,
                         from_pandas=True)
-    arr = _one_array(data)
+    return _decoded(_one_array(data))
+
+
+def _decoded(arr: pa.Array) -> pa.Array:
     return arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr
 
 
@@ -49,6 +52,9 @@ def _one_array(data: pa.Array | pa.ChunkedArray) -> pa.Array:
 def taken(batch: pd.DataFrame, names: tuple[str, ...], m: np.ndarray) -> dict[str, pa.Array]:
     """The columns ``names`` that ``batch`` has, at the rows ``m``, as Arrow arrays (:func:`as_arrow`)."""
     keep = pa.array(m)
+    table = batch.__dict__.get("arrow")  # a stream batch's own table (analyzer.report.fold._Batch): no Series
+    if table is not None:
+        return {c: _decoded(_one_array(table.column(c))).filter(keep) for c in names if c in batch.columns}
     return {c: as_arrow(batch[c]).filter(keep) for c in names if c in batch.columns}
 
 

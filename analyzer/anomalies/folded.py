@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aggregates import _eq, _seconds_ns, _values
+from .aggregates import _seconds_ns, _values
+from .batch_tests import tests_of
 
 __all__ = ["END_KEYS", "EXAMPLES", "LoginFold", "combine_ends", "combine_logins", "end_counts", "is_login",
            "is_quiet_login", "is_session_end", "login_counts", "quiet", "weighted_mode"]
@@ -40,29 +41,35 @@ def quiet(df: pd.DataFrame) -> np.ndarray:
     something (the server-trouble detector matches their texts); with a time."""
     from .context import FAILURES
 
-    m = ~_eq(df["outcome"], FAILURES) & ~_eq(df["direction"], ("outbound", "local"))
-    m &= ~_eq(df["cause"], "local.resource") & df["ts"].notna().to_numpy(dtype=bool)
-    own = ~_eq(df["direction"], ("outbound", "inbound"))
-    says = df["detail"].notna().to_numpy(dtype=bool) | df["reply_text"].notna().to_numpy(dtype=bool)
+    t = tests_of(df)
+    m = ~t.eq("outcome", FAILURES) & ~t.eq("direction", ("outbound", "local"))
+    m &= ~t.eq("cause", "local.resource") & t.notnull("ts")
+    own = ~t.eq("direction", ("outbound", "inbound"))
+    says = t.notnull("detail") | t.notnull("reply_text")
     return m & ~(own & says)
 
 
 def is_session_end(df: pd.DataFrame) -> np.ndarray:
     """Inbound lost connections and timeouts (:func:`quiet`, naming no SASL user, of no message)."""
-    m = _eq(df["event"], ("lost_connection", "timeout")) & quiet(df)
-    return m & df["sasl_username"].isna().to_numpy(dtype=bool) & df["queue_id"].isna().to_numpy(dtype=bool)
+    t = tests_of(df)
+    m = t.eq("event", ("lost_connection", "timeout")) & quiet(df)
+    return m & t.null("sasl_username") & t.null("queue_id")
 
 
 def is_quiet_disconnect(df: pd.DataFrame) -> np.ndarray:
     """Inbound disconnects (:func:`quiet`, naming no SASL user): the session-end detector reads
     only whether they had a QUIT (the Bulk's ``closed``/``unclosed`` counts)."""
-    return _eq(df["event"], "disconnect") & quiet(df) & df["sasl_username"].isna().to_numpy(dtype=bool)
+    t = tests_of(df)
+    return t.eq("event", "disconnect") & quiet(df) & t.null("sasl_username")
 
 
 def is_login(df: pd.DataFrame) -> np.ndarray:
     """Received lines (:func:`quiet`) that name a SASL user and a client."""
-    m = _eq(df["event"], "received") & quiet(df) & df["sasl_username"].notna().to_numpy(dtype=bool)
-    return m & df["client_ip"].notna().to_numpy(dtype=bool)
+    t = tests_of(df)
+    m = t.eq("event", "received")
+    if not m.any():  # (most batches: the tests below not made)
+        return np.zeros(t.rows, dtype=bool)
+    return m & quiet(df) & t.notnull("sasl_username") & t.notnull("client_ip")
 
 
 def is_quiet_login(df: pd.DataFrame) -> np.ndarray:
@@ -76,10 +83,11 @@ def is_quiet_login(df: pd.DataFrame) -> np.ndarray:
     m = is_login(df)
     if not m.any():
         return m
-    m &= _eq(df["severity"], "info") & _eq(df["outcome"], ("ok", "info"))
+    t = tests_of(df)
+    m &= t.eq("severity", "info") & t.eq("outcome", ("ok", "info"))
     for c in ("status", "recipient", "cause_ref"):
-        if c in df.columns:
-            m &= df[c].isna().to_numpy(dtype=bool)
+        if c in t.columns:
+            m &= t.null(c)
     return m
 
 

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aggregates import _eq, _seconds_ns, _values
+from .aggregates import _seconds_ns, _values
+from .batch_tests import tests_of
 
 __all__ = ["SENT_KEYS", "combine", "empty", "is_local_sent", "is_quiet_local_sent", "is_sent", "pair_counts", "sent_counts",
            "with_sent"]
@@ -30,10 +31,9 @@ def is_sent(df: pd.DataFrame) -> np.ndarray:
     SASL user, no resource trouble, with a time."""
     from .context import FAILURES
 
-    m = _eq(df["event"], "delivery") & _eq(df["direction"], "outbound") & _eq(df["status"], "sent")
-    m &= ~_eq(df["outcome"], FAILURES) & ~_eq(df["cause"], "local.resource")
-    m &= df["sasl_username"].isna().to_numpy(dtype=bool) & df["ts"].notna().to_numpy(dtype=bool)
-    return m
+    t = tests_of(df)
+    m = t.eq("event", "delivery") & t.eq("direction", "outbound") & t.eq("status", "sent")
+    return m & ~t.eq("outcome", FAILURES) & ~t.eq("cause", "local.resource") & t.null("sasl_username") & t.notnull("ts")
 
 
 def is_local_sent(df: pd.DataFrame) -> np.ndarray:
@@ -44,11 +44,12 @@ def is_local_sent(df: pd.DataFrame) -> np.ndarray:
     rows) and the deferral detector a message's first time (the Bulk's queue ids)."""
     from .context import FAILURES
 
-    m = _eq(df["event"], "delivery") & _eq(df["direction"], "local") & _eq(df["status"], "sent")
-    m &= ~_eq(df["outcome"], FAILURES) & ~_eq(df["cause"], "local.resource")
+    t = tests_of(df)
+    m = t.eq("event", "delivery") & t.eq("direction", "local") & t.eq("status", "sent")
+    m &= ~t.eq("outcome", FAILURES) & ~t.eq("cause", "local.resource")
     for c in ("sasl_username", "detail", "reply_text"):
-        m &= df[c].isna().to_numpy(dtype=bool)
-    return m & df["ts"].notna().to_numpy(dtype=bool)
+        m &= t.null(c)
+    return m & t.notnull("ts")
 
 
 def is_quiet_local_sent(df: pd.DataFrame) -> np.ndarray:
@@ -60,10 +61,11 @@ def is_quiet_local_sent(df: pd.DataFrame) -> np.ndarray:
     m = is_local_sent(df)
     if not m.any():
         return m
-    m &= _eq(df["severity"], "info")  # not a state the outcomes list
+    t = tests_of(df)
+    m &= t.eq("severity", "info")  # not a state the outcomes list
     for c in ("cause_ref", "delay", "sender"):
-        if c in df.columns:
-            m &= df[c].isna().to_numpy(dtype=bool)
+        if c in t.columns:
+            m &= t.null(c)
     return m
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -527,11 +527,13 @@ class WindowPeersFold(PeersFold):
         if not keep.any():
             return
         cols = [c for c in self.COLUMNS if c in batch.columns]
-        series = [batch[c] for c in cols]  # (the stream's batch builds each once: report.fold._Batch)
+        table = batch.__dict__.get("arrow")  # a stream batch's own Arrow table (report.fold._Batch): no Series
+        series = [] if table is not None else [batch[c] for c in cols]
         if all(isinstance(s.dtype, pd.ArrowDtype) for s in series):  # (not batch.dtypes: a Series per call)
-            # the stream's batches (Arrow-backed): the rows kept by one Arrow filter of the table
-            # (not a pandas take per column), made at once on the fold's thread, not the report's main
-            t = pa.Table.from_arrays([s.array.__arrow_array__() for s in series], names=cols)
+            # Arrow-backed: the rows kept by one Arrow filter of the table (not a pandas take per
+            # column), made at once on the fold's thread, not the report's main
+            t = table.select(cols) if table is not None else \
+                pa.Table.from_arrays([s.array.__arrow_array__() for s in series], names=cols)
             self._held.append(t if keep.all() else self._thread().submit(t.filter, pa.array(keep)))
         else:
             self._held.append(batch[cols] if keep.all() else batch.loc[keep, cols])
@@ -551,8 +553,6 @@ class WindowPeersFold(PeersFold):
 
     def _thread(self) -> Any:
         if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="maillens-peers")
         return self._pool
 

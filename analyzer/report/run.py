@@ -62,13 +62,11 @@ def quiet_rows(batch: pd.DataFrame) -> np.ndarray:
     """The rows whose :data:`QUIET_BLANK` texts nothing reads: a session's or delivery's line
     (inbound or outbound) that went well (outcome ok or info, severity info) and takes no cause
     from another line."""
-    from ..anomalies.aggregates import _eq
+    from ..anomalies.batch_tests import tests_of
 
-    m = _eq(batch["direction"], ("inbound", "outbound")) & _eq(batch["outcome"], ("ok", "info"))
-    m &= _eq(batch["severity"], "info")
-    if "cause_ref" in batch.columns:
-        m &= batch["cause_ref"].isna().to_numpy(dtype=bool)
-    return m
+    t = tests_of(batch)
+    m = t.eq("direction", ("inbound", "outbound")) & t.eq("outcome", ("ok", "info")) & t.eq("severity", "info")
+    return m & t.null("cause_ref") if "cause_ref" in t.columns else m
 
 
 @dataclass
@@ -112,28 +110,40 @@ class ReportFold:
         self.sent = SentFold(window)  # the sent outbound deliveries that say nothing: counted, not rows
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
         self._jobs = InOrder("maillens-fold", ahead=1)  # one batch folded there while this one tests the next
+        self._sent_jobs = InOrder("maillens-sent", ahead=1)  # the SentFold beside them (its own state)
         self._logins: list[pd.DataFrame] = []  # the quiet logins' rows not yet given to self.logins
 
-    def add(self, batch: pd.DataFrame) -> None:
-        m, apart = fold_masks(batch)  # their shared tests made once
-        for f in self.sections.values():
-            # a section that leaves the bulk lines out is given them rather than test every line again
-            f.add(batch, bulk=m) if getattr(f, "takes_bulk", False) else f.add(batch)
+    def prepare(self, batch: pd.DataFrame) -> None:
+        """The batch's masks (functions of the batch alone), made ahead of :meth:`add` on the
+        stream's own thread (:func:`.fold.fold_stream`)."""
+        object.__setattr__(batch, "_report_masks", self._masks(batch))
+
+    @staticmethod
+    def _masks(batch: pd.DataFrame) -> tuple[np.ndarray, ...]:
+        bulk, apart = fold_masks(batch)  # their shared tests made once
         # queued and received lines: counted, their senders kept (Bulk.senders); local sent deliveries
         # that say nothing: counted per second as the Bulk's delivered lines
         more, login = _more_folded(batch)
-        m = m | apart | more
-        sent = is_foldable_sent(batch) & ~m
-        # the folds that keep state, on their thread (in order) while this one tests the next batch
-        self._jobs.submit(self._keep, batch, m, sent, login, quiet_rows(batch))
+        m = bulk | apart | more
+        return bulk, m, is_foldable_sent(batch) & ~m, login, quiet_rows(batch)
+
+    def add(self, batch: pd.DataFrame) -> None:
+        masks = batch.__dict__.get("_report_masks")
+        bulk, m, sent, login, blank = masks if masks is not None else self._masks(batch)
+        for f in self.sections.values():
+            # a section that leaves the bulk lines out is given them rather than test every line again
+            f.add(batch, bulk=bulk) if getattr(f, "takes_bulk", False) else f.add(batch)
+        # the folds that keep state, on their thread (in order) while this one takes the next batch
+        self._jobs.submit(self._keep, batch, m, sent, login, blank)
+        if sent.any():  # into the SentFold; into the Bulk by _keep (their seconds, queue ids, senders)
+            self._sent_jobs.submit(self.sent.add, batch, sent)
 
     def _keep(self, batch: pd.DataFrame, m: np.ndarray, sent: np.ndarray, login: np.ndarray, blank: np.ndarray) -> None:
         if login.any():  # (a few rows a batch: grouped by LoginFold a few thousand at a time, not per batch)
             self._logins.append(batch.loc[login, ["ts", "client_ip"]])
             if sum(map(len, self._logins)) >= self.LOGIN_ROWS:
                 self._add_logins()
-        if sent.any():  # into the Bulk (their seconds, queue ids, senders) and the SentFold
-            self.sent.add(batch, sent)
+        if sent.any():  # into the Bulk (their seconds, queue ids, senders); the SentFold on its thread
             m = m | sent
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m, blank=blank)
@@ -147,7 +157,10 @@ class ReportFold:
         # the small results first, each fold's state freed (and Arrow's pool released) before the
         # next is built; the rows (the largest) last, when the others' temporaries are gone
         # (measured at 3M Exim lines: the main process's peak in the fold's results 804 -> 713 MiB)
-        self._jobs.wait()
+        try:
+            self._jobs.wait()
+        finally:
+            self._sent_jobs.wait()
         self._add_logins()
         sections = {name: f.result() for name, f in self.sections.items()}
         self.sections = {}

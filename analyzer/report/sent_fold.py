@@ -25,10 +25,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from ..anomalies.aggregates import _eq, _seconds_ns, qid_hash
+from ..anomalies.aggregates import _seconds_ns, qid_hash
+from ..anomalies.batch_tests import tests_of
 from ..anomalies.context import _domain
 from ..anomalies.sent import SENT_KEYS, empty, is_sent
+from ..schema import to_pandas
 from .units import MESSAGE, message_units
 
 __all__ = ["SENT_STEP", "SentFold", "is_foldable_sent"]
@@ -50,15 +53,12 @@ def is_foldable_sent(batch: pd.DataFrame) -> np.ndarray:
     m = is_sent(batch)
     if not m.any():
         return m
-    m &= _eq(batch["outcome"], ("ok", "info")) & _eq(batch["severity"], "info")
-    m &= ~_eq(batch["cause"], "queue.expired")
-    if "action" in batch.columns:
-        m &= ~_eq(batch["action"], "expired")
-    for c in ("cause_ref",):
-        m &= batch[c].isna().to_numpy(dtype=bool)
-    for c in ("queue_id", "recipient"):
-        m &= batch[c].notna().to_numpy(dtype=bool)
-    return m
+    t = tests_of(batch)
+    m &= t.eq("outcome", ("ok", "info")) & t.eq("severity", "info")
+    m &= ~t.eq("cause", "queue.expired")
+    if "action" in t.columns:
+        m &= ~t.eq("action", "expired")
+    return m & t.null("cause_ref") & t.notnull("queue_id") & t.notnull("recipient")
 
 
 class _Codes:
@@ -102,7 +102,9 @@ class SentFold:
     def add(self, batch: pd.DataFrame, mask: np.ndarray) -> None:
         if not mask.any():
             return
-        rows = batch.loc[mask, sorted(NEEDS)]
+        table = batch.__dict__.get("arrow")  # a stream batch's Arrow table (report.fold._Batch): one Arrow filter
+        rows = batch.loc[mask, sorted(NEEDS)] if table is None else \
+            to_pandas(table.select(sorted(NEEDS)).filter(pa.array(mask)))
         sec, ns = _seconds_ns(rows["ts"])
         side = self._side(ns)
         domain = self._keys["domain"](_domain(rows["recipient"]))
