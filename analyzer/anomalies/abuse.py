@@ -27,7 +27,6 @@ def detect_abuse(ctx: Context) -> list[Finding]:
     client, ips = lines.codes(src, "client_ip")
     step = int(ctx.bucket.value)
     bucket = step_of(lines.ns, step)
-    recipient: np.ndarray | None = None
     out: list[Finding] = []
     checks: list[tuple[str, np.ndarray, bool, int, str]] = [
         ("SASL brute force", _str_eq(event, "auth_failure"), False, int(p["sasl_failures"]),
@@ -40,9 +39,8 @@ def detect_abuse(ctx: Context) -> list[Finding]:
     for title, mask, distinct, threshold, what in checks:
         if not mask.any():
             continue
-        if distinct and recipient is None:
-            recipient = lines.codes(src, "recipient")[0]
-        (kc, kb), n = per_key([client[mask], bucket[mask]], recipient[mask] if distinct else None)
+        # distinct recipients: their codes at this check's lines only
+        (kc, kb), n = per_key([client[mask], bucket[mask]], lines.values(src, "recipient", mask) if distinct else None)
         hit = n >= threshold
         for c in by_name(ips, kc[hit]):
             ip = ips[c]

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from .aggregates import _seconds_ns
+from .arrow_columns import _one_array
 
 DAY_NS = 86_400 * 1_000_000_000
 
@@ -27,6 +29,18 @@ def codes_of(s: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarra
     as strings when ``sort``: the order a group-by gives its keys)."""
     codes, uniq = pd.factorize(s, sort=sort, use_na_sentinel=True)
     return codes.astype(np.int64, copy=False), np.asarray(uniq, dtype=object)
+
+
+def value_codes(s: pd.Series) -> np.ndarray:
+    """Integer codes of a column (-1 for null), equal codes for equal values, without a Python
+    object per distinct value (recipients are many: a dictionary attack's are all distinct)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64)
+    data = getattr(s.array, "_pa_array", None)
+    if data is None:
+        return pd.factorize(s, use_na_sentinel=True)[0].astype(np.int64, copy=False)
+    enc = pc.dictionary_encode(_one_array(data))
+    return pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
 def times_ns(ts: pd.Series) -> np.ndarray:
@@ -95,6 +109,13 @@ class Lines:
         if col not in df.columns:
             return np.full(len(self.pos), -1, dtype=np.int64), np.zeros(0, dtype=object)
         return codes_of(df[col].iloc[self.pos], sort=sort)
+
+    def values(self, df: pd.DataFrame, col: str, sel: np.ndarray | None = None) -> np.ndarray:
+        """:func:`value_codes` of column ``col`` at these lines (or at those of them ``sel``)."""
+        pos = self.pos if sel is None else self.pos[sel]
+        if col not in df.columns:
+            return np.full(len(pos), -1, dtype=np.int64)
+        return value_codes(df[col].iloc[pos])
 
     def rows(self, df: pd.DataFrame, sel: np.ndarray, cols: list[str]) -> pd.DataFrame:
         """The table's ``cols`` at the lines selected (a mask over these lines), in table order."""

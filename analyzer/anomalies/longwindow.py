@@ -94,7 +94,7 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
         if not len(lines.pos):
             continue
         client, names = lines.codes(df, "client_ip", sort=True)
-        recipient = lines.codes(df, "recipient")[0] if distinct else None
+        recipient = lines.values(df, "recipient") if distinct else None
         every = np.ones(len(lines.pos), dtype=bool)
         ips = _stats(df, lines, every, client, names, client, recipient, step)
         # fast clients are the hourly detector's; persistent ones may join a network
