@@ -20,7 +20,7 @@ from .sent import with_sent
 def _outbound(df: pd.DataFrame) -> pd.DataFrame:
     m = _str_eq(df["event"], ("delivery", "expired")) & _str_eq(df["direction"], "outbound")
     out = df.loc[m, ["ts", "recipient", "provider", "outcome", "cause", "severity", "source", "line_no",
-                     "relay_host", "status"]].copy()
+                     "relay_host", "status"]]  # a new table already (copy-on-write: no .copy())
     out["domain"] = _domain(out["recipient"])
     # Failures whose cause is harmless (greylisting) are the destination's normal behaviour.
     out["failed"] = _str_eq(out["outcome"], FAILURES) & ~_str_eq(out["severity"], "info")
