@@ -257,3 +257,44 @@ def test_per_key_counts_lines_and_distinct_values():
     assert n.tolist() == [0, 1, 1, 0]  # nulls are no value; a key of nulls only counts 0, as nunique
     assert [x.tolist() for x in runs(np.array([30, 0, 10, 50], dtype=np.int64), 10)] == [[0, 10], [30], [50]]
     assert runs(np.zeros(0, dtype=np.int64), 10) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), wide=st.booleans(), nkeys=st.integers(1, 3), with_distinct=st.booleans())
+def test_packed_counts_equal_the_lexsort(seed: int, wide: bool, nkeys: int, with_distinct: bool):
+    """Packed in one int64 (times of one step: their common step taken out) or too wide for it
+    (the lexsort): the same tuples and counts."""
+    from analyzer.anomalies.client_counts import _packed, _per_key_lexsort
+
+    r = np.random.default_rng(seed)
+    n = int(r.integers(1, 400))
+    keys = [r.integers(0, 7, n).astype(np.int64)]
+    if nkeys > 1:  # bucket starts in ns: a large common step
+        keys.append(1_764_000_000 * 10**9 + r.integers(0, 50, n).astype(np.int64) * 3_600 * 10**9)
+    if nkeys > 2:
+        keys.append(r.integers(0, 2**62 if wide else 30, n).astype(np.int64))
+    d = r.integers(-1, 12, n).astype(np.int64) if with_distinct else None
+    got, want = per_key(keys, d), _per_key_lexsort(keys, d)
+    assert [k.tolist() for k in got[0]] == [k.tolist() for k in want[0]]
+    assert got[1].tolist() == want[1].tolist()
+    if nkeys == 2:  # a bucket's ns take few bits once their common step is out
+        assert _packed(keys) is not None
+    if wide and nkeys > 2 and int(np.ptp(keys[2])) >= 2**56:
+        assert _packed(keys) is None
+
+
+@pytest.mark.parametrize("dtype", ["datetime64[ns, UTC]", "datetime64[us, UTC]", "timestamp[us, tz=UTC][pyarrow]",
+                                   "timestamp[ns, tz=UTC][pyarrow]", "timestamp[s, tz=UTC][pyarrow]"])
+@pytest.mark.parametrize("nulls", [False, True])
+def test_times_at_are_the_times_in_ns(dtype: str, nulls: bool):
+    from analyzer.anomalies.aggregates import _seconds_ns
+    from analyzer.anomalies.client_counts import times_at
+
+    t = pd.Series(pd.to_datetime(["2026-11-23 10:00:01", "2026-11-23 10:59:59", "2026-11-24 00:00:00",
+                                  "2026-11-25 13:14:15"], utc=True))
+    if nulls:
+        t[1] = pd.NaT
+    t = t.astype(dtype)
+    pos = np.array([3, 0, 1], dtype=np.int64)
+    assert times_at(t, pos).tolist() == _seconds_ns(t.iloc[pos])[1].tolist()
+    assert times_at(t, np.zeros(0, dtype=np.int64)).tolist() == []

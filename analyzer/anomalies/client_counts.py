@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from .aggregates import _seconds_ns
@@ -43,9 +44,20 @@ def value_codes(s: pd.Series) -> np.ndarray:
     return pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
-def times_ns(ts: pd.Series) -> np.ndarray:
-    """Each time as int64 nanoseconds since the epoch (UTC)."""
-    return _seconds_ns(ts)[1]
+_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def times_at(ts: pd.Series, pos: np.ndarray) -> np.ndarray:
+    """The times ``ts`` at ``pos`` as int64 nanoseconds since the epoch (UTC; 0 where there is
+    none): an Arrow column's values taken and read as integers (no pandas Series of them)."""
+    data = getattr(ts.array, "_pa_array", None)
+    if data is not None and pa.types.is_timestamp(data.type):
+        t = data.take(pa.array(pos, type=pa.int64()))
+        if not t.null_count:
+            v = t.cast(pa.int64()).to_numpy()
+            per = _PER_UNIT[t.type.unit]
+            return v * per if per > 1 else v.copy()
+    return _seconds_ns(ts.iloc[pos])[1]
 
 
 def step_of(ns: np.ndarray, step_ns: int) -> np.ndarray:
@@ -53,13 +65,65 @@ def step_of(ns: np.ndarray, step_ns: int) -> np.ndarray:
     return (ns // step_ns) * step_ns
 
 
+def _packed(cols: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int, int]]] | None:
+    """Each line's tuple of ``cols`` packed into one int64 (sorting it sorts the tuples): each
+    column as ``(value - lo) // g`` in ``bits`` bits (``g`` the columns' common step, as times of
+    one bucket have), and the (lo, g, bits) of each; None when the tuples need more than 63 bits."""
+    fields = []
+    for c in cols:
+        lo, hi = int(c.min()), int(c.max())
+        g = int(np.gcd.reduce(c - lo)) or 1 if hi - lo >= 1 << 16 else 1
+        fields.append((lo, g, ((hi - lo) // g).bit_length()))
+    if sum(f[2] for f in fields) > 63:
+        return None
+    packed = np.zeros(len(cols[0]), dtype=np.int64)
+    for c, (lo, g, bits) in zip(cols, fields, strict=True):
+        packed <<= bits
+        packed |= (c - lo) // g if g > 1 else c - lo
+    return packed, fields
+
+
+def _unpacked(packed: np.ndarray, fields: list[tuple[int, int, int]]) -> list[np.ndarray]:
+    """The columns of :func:`_packed`'s values, back."""
+    out, shift = [], 0
+    for lo, g, bits in reversed(fields):
+        out.append(((packed >> shift) & ((1 << bits) - 1)) * g + lo)
+        shift += bits
+    return out[::-1]
+
+
 def per_key(keys: list[np.ndarray], distinct: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray]:
     """The distinct key tuples (``keys``: int64 arrays of one length, sorted as a tuple) and per
     tuple the number of lines, or with ``distinct`` (codes, -1 null) the number of distinct
-    non-null values (0 when every value is null, as ``nunique`` gives)."""
+    non-null values (0 when every value is null, as ``nunique`` gives). The tuples are packed in
+    one int64 a line and sorted in place where they fit (8 bytes a line), else lexsorted."""
     n = len(keys[0])
     if n == 0:
         return [k[:0] for k in keys], np.zeros(0, dtype=np.int64)
+    cols = keys if distinct is None else [*keys, distinct]
+    pk = _packed(cols)
+    if pk is None:
+        return _per_key_lexsort(keys, distinct)
+    packed, fields = pk
+    packed.sort()
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(packed[1:], packed[:-1], out=new[1:])
+    if distinct is None:
+        starts = np.flatnonzero(new)
+        return _unpacked(packed[starts], fields), np.diff(np.r_[starts, n])
+    uniq = packed[new]  # the distinct (keys, value) tuples
+    del packed, new
+    dbits = fields[-1][2]
+    key_part = uniq >> dbits
+    starts = np.flatnonzero(np.r_[True, key_part[1:] != key_part[:-1]])
+    value = _unpacked(uniq, fields)[-1]
+    return _unpacked(key_part[starts], fields[:-1]), np.add.reduceat((value >= 0).astype(np.int64), starts)
+
+
+def _per_key_lexsort(keys: list[np.ndarray], distinct: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:
+    """:func:`per_key` by a lexsort of the columns (for tuples wider than 63 bits)."""
+    n = len(keys[0])
     cols = keys if distinct is None else [*keys, distinct]
     order = np.lexsort(cols[::-1])
     srt = [c[order] for c in cols]
@@ -102,7 +166,7 @@ class Lines:
     @classmethod
     def of(cls, df: pd.DataFrame, mask: np.ndarray) -> Lines:
         pos = np.flatnonzero(mask)
-        return cls(pos, times_ns(df["ts"].iloc[pos]) if len(pos) else np.zeros(0, dtype=np.int64))
+        return cls(pos, times_at(df["ts"], pos))
 
     def codes(self, df: pd.DataFrame, col: str, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The codes of column ``col`` at these lines (-1 null) and its values."""
@@ -119,4 +183,4 @@ class Lines:
 
     def rows(self, df: pd.DataFrame, sel: np.ndarray, cols: list[str]) -> pd.DataFrame:
         """The table's ``cols`` at the lines selected (a mask over these lines), in table order."""
-        return df.iloc[self.pos[sel]][[c for c in cols if c in df.columns]]
+        return df[[c for c in cols if c in df.columns]].iloc[self.pos[sel]]  # those columns alone taken
