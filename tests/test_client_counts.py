@@ -19,8 +19,8 @@ from analyzer.anomalies.abuse import detect_abuse
 from analyzer.anomalies.baseline import _runs, _with_bucket
 from analyzer.anomalies.client_counts import per_key, runs
 from analyzer.anomalies.context import Context, _finding, _str_eq
-from analyzer.anomalies.delivery import _client_rejects
-from analyzer.anomalies.longwindow import UNKNOWN_RECIPIENT, detect_slow_abuse
+from analyzer.anomalies.delivery import _client_rejects, client_finding
+from analyzer.anomalies.longwindow import UNKNOWN_RECIPIENT, detect_slow_abuse, slow_finding
 
 # ---- the reference: the detectors as they were, group-bys over copies of the rows ----
 
@@ -75,12 +75,7 @@ def _ref_client_rejects(ctx: Context) -> list:
     for ip, grp in g.groupby("client_ip", sort=True):
         for run in _runs(grp["bucket"].tolist(), ctx.bucket):
             rows = rej[(rej["client_ip"] == ip).to_numpy() & rej["bucket"].isin(run).to_numpy()]
-            share = len(rows) / int(tot[run].sum())
-            cause = rows["cause"].mode().iloc[0]
-            out.append(_finding(ctx, detector="concentration", severity="warning", entity=str(ip), rows=rows,
-                                title=f"Client {ip} caused {share:.0%} of all rejects ({len(rows)})",
-                                observed=share, expected=None, cause=cause, unit="share",
-                                detail=f"mostly {ctx.cause_title(cause)}"))
+            out.append(client_finding(ctx, str(ip), rows, int(tot[run].sum())))
     return out
 
 
@@ -147,20 +142,8 @@ def _ref_slow_abuse(ctx: Context) -> list:
         found = [(str(n), "network", s, in_net[(in_net["net"] == n).to_numpy()]) for n, s in nets.iterrows()]
         found += [(str(ip), "address", s, rows[(rows["client_ip"] == ip).to_numpy()]) for ip, s in single.iterrows()]
         for entity, scope, s, ent_rows in found:
-            total, days = int(s["total"]), int(s["days"])
-            recent = ent_rows[(ent_rows["ts"] >= window_start).to_numpy()]
-            users = ent_rows["sasl_username"].dropna().nunique()
-            who = f"network {entity} ({int(s['ips'])} addresses)" if scope == "network" else entity
-            sev = "critical" if days >= p["critical_days"] and distinct is None else "warning"
-            out.append(_finding(
-                ctx, detector="long_window", severity=sev, entity=entity, rows=recent if len(recent) else ent_rows,
-                title=f"{title} from {who}: {total:,} {what} over {days} "
-                      f"day{'' if days == 1 else 's'} (at most {int(s['per_hour'])} an hour)",
-                observed=float(total), expected=float(per_span), cause=str(ent_rows["cause"].mode().iloc[0]),
-                start=s["first"], end=s["last"],
-                detail=f"{len(ent_rows):,} log lines, at most {int(s['per_day'])} {what} in one day"
-                       + (f", {users} user names tried" if users else "")
-                       + f"; below the hourly threshold ({per_hour_limit} an hour) all along"))
+            out.append(slow_finding(ctx, (title, what, per_hour_limit, per_span, distinct is not None), entity,
+                                    scope, s, ent_rows))
     return out
 
 

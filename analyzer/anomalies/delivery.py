@@ -309,13 +309,18 @@ def _client_rejects(ctx: Context) -> list[Finding]:
         ip = ips[c]
         for run in runs(kb[hit & (kc == c)], step):
             rows = lines.rows(src, (client == c) & np.isin(bucket, run), ["ts", "client_ip", "cause", "source", "line_no"])
-            share_run = len(rows) / int(tot[np.isin(tb, run)].sum())
-            cause = rows["cause"].mode().iloc[0]
-            out.append(_finding(ctx, detector="concentration", severity="warning", entity=str(ip), rows=rows,
-                                title=f"Client {ip} caused {share_run:.0%} of all rejects ({len(rows)})",
-                                observed=share_run, expected=None, cause=cause, unit="share",
-                                detail=f"mostly {ctx.cause_title(cause)}"))
+            out.append(client_finding(ctx, str(ip), rows, int(tot[np.isin(tb, run)].sum())))
     return out
+
+
+def client_finding(ctx: Context, ip: str, rows: pd.DataFrame, rejects: int) -> Finding:
+    """The finding of a client whose ``rows`` are most of the ``rejects`` of their buckets."""
+    share = len(rows) / rejects
+    cause = rows["cause"].mode().iloc[0]
+    return _finding(ctx, detector="concentration", severity="warning", entity=ip, rows=rows,
+                    title=f"Client {ip} caused {share:.0%} of all rejects ({len(rows)})",
+                    observed=share, expected=None, cause=cause, unit="share",
+                    detail=f"mostly {ctx.cause_title(cause)}")
 
 
 def detect_deferral_buildup(ctx: Context) -> list[Finding]:

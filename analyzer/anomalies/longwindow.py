@@ -72,6 +72,28 @@ def _stats(df: pd.DataFrame, lines: Lines, sel: np.ndarray, key: np.ndarray, nam
                         index=idx)
 
 
+def slow_finding(ctx: Context, kind: tuple[str, str, int, int, bool], entity: str, scope: str, st: pd.Series,
+                 ent_rows: pd.DataFrame) -> Finding:
+    """The finding of a flagged address or network (``st``: its counts, ``ent_rows``: its lines);
+    ``kind``: (title, what is counted, hourly limit, span threshold, counted as distinct recipients)."""
+    p = ctx.params["long_window"]
+    title, what, per_hour_limit, per_span, distinct = kind
+    total, days = int(st["total"]), int(st["days"])
+    recent = ent_rows[(ent_rows["ts"] >= ctx.first_ts).to_numpy()]
+    users = ent_rows["sasl_username"].dropna().nunique()
+    who = f"network {entity} ({int(st['ips'])} addresses)" if scope == "network" else entity
+    sev = "critical" if days >= p["critical_days"] and not distinct else "warning"
+    return _finding(
+        ctx, detector="long_window", severity=sev, entity=entity, rows=recent if len(recent) else ent_rows,
+        title=f"{title} from {who}: {total:,} {what} over {days} "
+              f"day{'' if days == 1 else 's'} (at most {int(st['per_hour'])} an hour)",
+        observed=float(total), expected=float(per_span), cause=str(ent_rows["cause"].mode().iloc[0]),
+        start=st["first"], end=st["last"],
+        detail=f"{len(ent_rows):,} log lines, at most {int(st['per_day'])} {what} in one day"
+               + (f", {users} user names tried" if users else "")
+               + f"; below the hourly threshold ({per_hour_limit} an hour) all along")
+
+
 def detect_slow_abuse(ctx: Context) -> list[Finding]:
     """SASL brute force and dictionary attacks too slow for the hourly thresholds: per client
     address or network, per UTC day and over the whole span (counted on codes: :mod:`.client_counts`)."""
@@ -127,18 +149,6 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
         for entity, scope, st, sel in found:  # flagged clients only: few
             ent_rows = lines.rows(df, sel, ["ts", "client_ip", "recipient", "cause", "sasl_username", "source",
                                             "line_no"])
-            total, days = int(st["total"]), int(st["days"])
-            recent = ent_rows[(ent_rows["ts"] >= window_start).to_numpy()]
-            users = ent_rows["sasl_username"].dropna().nunique()
-            who = f"network {entity} ({int(st['ips'])} addresses)" if scope == "network" else entity
-            sev = "critical" if days >= p["critical_days"] and not distinct else "warning"
-            out.append(_finding(
-                ctx, detector="long_window", severity=sev, entity=entity, rows=recent if len(recent) else ent_rows,
-                title=f"{title} from {who}: {total:,} {what} over {days} "
-                      f"day{'' if days == 1 else 's'} (at most {int(st['per_hour'])} an hour)",
-                observed=float(total), expected=float(per_span), cause=str(ent_rows["cause"].mode().iloc[0]),
-                start=st["first"], end=st["last"],
-                detail=f"{len(ent_rows):,} log lines, at most {int(st['per_day'])} {what} in one day"
-                       + (f", {users} user names tried" if users else "")
-                       + f"; below the hourly threshold ({per_hour_limit} an hour) all along"))
+            out.append(slow_finding(ctx, (title, what, per_hour_limit, per_span, distinct), entity, scope, st,
+                                    ent_rows))
     return out
