@@ -9,6 +9,7 @@ import pandas as pd
 
 from .aggregates import ORDER_COLUMN, _values, qid_hash
 from .baseline import _robust, _runs, _with_bucket
+from .client_counts import Lines, by_name, per_key, runs, step_of
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
 from .failed import FAIL_KEYS, bucket_of, folded_failures, with_examples
 from .finding import Finding
@@ -19,7 +20,7 @@ from .sent import with_sent
 def _outbound(df: pd.DataFrame) -> pd.DataFrame:
     m = _str_eq(df["event"], ("delivery", "expired")) & _str_eq(df["direction"], "outbound")
     out = df.loc[m, ["ts", "recipient", "provider", "outcome", "cause", "severity", "source", "line_no",
-                     "relay_host", "status"]].copy()
+                     "relay_host", "status"]]  # a new table already (copy-on-write: no .copy())
     out["domain"] = _domain(out["recipient"])
     # Failures whose cause is harmless (greylisting) are the destination's normal behaviour.
     out["failed"] = _str_eq(out["outcome"], FAILURES) & ~_str_eq(out["severity"], "info")
@@ -255,6 +256,13 @@ def detect_new_signature(ctx: Context) -> list[Finding]:
 
 def detect_concentration(ctx: Context) -> list[Finding]:
     """One destination refusing most of what we send it; one client IP producing most rejects."""
+    out = _refusing_destinations(ctx)  # (its tables freed before the rejects are counted)
+    out.extend(_client_rejects(ctx))
+    return out
+
+
+def _refusing_destinations(ctx: Context) -> list[Finding]:
+    """Destinations and providers refusing most of what we send them, per bucket."""
     p = ctx.params["concentration"]
     out: list[Finding] = []
     ob = _with_bucket(ctx, with_sent(ctx, _outbound(ctx.events), [ctx.bulk]))
@@ -278,24 +286,41 @@ def detect_concentration(ctx: Context) -> list[Finding]:
                                           f"({len(failed)} of {sent})",
                                     observed=share, expected=None, cause=cause, unit="share",
                                     detail=f"mostly {ctx.cause_title(cause)}; {perm} of the failures are permanent"))
-    src = ctx.events
-    rej = _with_bucket(ctx, src.loc[_str_eq(src["event"], "reject") & src["client_ip"].notna().to_numpy(dtype=bool),
-                                    ["ts", "client_ip", "cause", "source", "line_no"]])
-    if not rej.empty:
-        tot = rej.groupby("bucket").size()
-        g = rej.groupby(["client_ip", "bucket"]).size().reset_index(name="n")
-        g["share"] = g["n"] / g["bucket"].map(tot).to_numpy()
-        g = g[(g["n"] >= p["client_min_rejects"]) & (g["share"] >= p["client_min_share"])]
-        for ip, grp in g.groupby("client_ip", sort=True):
-            for run in _runs(grp["bucket"].tolist(), ctx.bucket):
-                rows = rej[(rej["client_ip"] == ip).to_numpy() & rej["bucket"].isin(run).to_numpy()]
-                share = len(rows) / int(tot[run].sum())
-                cause = rows["cause"].mode().iloc[0]
-                out.append(_finding(ctx, detector="concentration", severity="warning", entity=str(ip), rows=rows,
-                                    title=f"Client {ip} caused {share:.0%} of all rejects ({len(rows)})",
-                                    observed=share, expected=None, cause=cause, unit="share",
-                                    detail=f"mostly {ctx.cause_title(cause)}"))
     return out
+
+
+def _client_rejects(ctx: Context) -> list[Finding]:
+    """One client IP producing most rejects of a bucket: counted per (client, bucket) on codes
+    (:mod:`.client_counts`); the flagged clients' lines alone taken from the window."""
+    p = ctx.params["concentration"]
+    src = ctx.events
+    lines = Lines.of(src, _str_eq(src["event"], "reject") & src["client_ip"].notna().to_numpy(dtype=bool))
+    if not len(lines.pos):
+        return []
+    client, ips = lines.codes(src, "client_ip")
+    step = int(ctx.bucket.value)
+    bucket = step_of(lines.ns, step)
+    (tb,), tot = per_key([bucket])
+    (kc, kb), n = per_key([client, bucket])
+    share = n / tot[np.searchsorted(tb, kb)]
+    hit = (n >= p["client_min_rejects"]) & (share >= p["client_min_share"])
+    out: list[Finding] = []
+    for c in by_name(ips, kc[hit]):
+        ip = ips[c]
+        for run in runs(kb[hit & (kc == c)], step):
+            rows = lines.rows(src, (client == c) & np.isin(bucket, run), ["ts", "client_ip", "cause", "source", "line_no"])
+            out.append(client_finding(ctx, str(ip), rows, int(tot[np.isin(tb, run)].sum())))
+    return out
+
+
+def client_finding(ctx: Context, ip: str, rows: pd.DataFrame, rejects: int) -> Finding:
+    """The finding of a client whose ``rows`` are most of the ``rejects`` of their buckets."""
+    share = len(rows) / rejects
+    cause = rows["cause"].mode().iloc[0]
+    return _finding(ctx, detector="concentration", severity="warning", entity=ip, rows=rows,
+                    title=f"Client {ip} caused {share:.0%} of all rejects ({len(rows)})",
+                    observed=share, expected=None, cause=cause, unit="share",
+                    detail=f"mostly {ctx.cause_title(cause)}")
 
 
 def detect_deferral_buildup(ctx: Context) -> list[Finding]:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ipaddress
 
+import numpy as np
 import pandas as pd
 
+from .client_counts import DAY_NS, Lines, codes_of, per_key, step_of
 from .context import Context, _finding, _str_eq
 from .finding import Finding
 
@@ -40,77 +42,113 @@ def _networks(ips: pd.Series) -> pd.Series:
     return out
 
 
-def _stats(rows: pd.DataFrame, key: str, distinct: str | None) -> pd.DataFrame:
-    """Per value of ``key``: ``total`` (lines, or distinct ``distinct`` values), ``days`` with
-    any, ``per_day`` (the most in one day), ``per_hour`` (the most in one hour), ``ips``."""
-    g = rows.groupby(key, observed=True)
-    if distinct:
-        total = g[distinct].nunique()
-        per_day = rows.groupby([key, "day"], observed=True)[distinct].nunique().groupby(level=0).max()
-        per_hour = rows.groupby([key, "hour"], observed=True)[distinct].nunique().groupby(level=0).max()
-    else:
-        total = g.size()
-        per_day = rows.groupby([key, "day"], observed=True).size().groupby(level=0).max()
-        per_hour = rows.groupby([key, "hour"], observed=True).size().groupby(level=0).max()
-    return pd.DataFrame({"total": total, "days": g["day"].nunique(), "per_day": per_day, "per_hour": per_hour,
-                         "ips": g["client_ip"].nunique(), "first": g["ts"].min(), "last": g["ts"].max()})
+def _stats(df: pd.DataFrame, lines: Lines, sel: np.ndarray, key: np.ndarray, names: np.ndarray,
+           client: np.ndarray, distinct: np.ndarray | None, step: int) -> pd.DataFrame:
+    """Per key (codes ``key`` of the lines ``sel``, -1 left out; index: the keys' names, in code
+    order; column ``code``): ``total`` (lines, or distinct ``distinct`` values), ``days`` with
+    any, ``per_day`` (the most in one day), ``per_hour`` (the most in one ``step``), ``ips``
+    (distinct clients), ``first`` and ``last`` (times)."""
+    sel = sel & (key >= 0)
+    k, ns, cl = key[sel], lines.ns[sel], client[sel]
+    d = distinct[sel] if distinct is not None else None
+    day, hour = step_of(ns, DAY_NS), step_of(ns, step)
+    (codes,), total = per_key([k], d)
+    days = per_key([k], day)[1]
+
+    def most(within: np.ndarray) -> np.ndarray:
+        (kk, _), n = per_key([k, within], d)
+        return np.maximum.reduceat(n, np.flatnonzero(np.r_[True, kk[1:] != kk[:-1]]))
+
+    ips = per_key([k], cl)[1]
+    order = np.lexsort((ns, k))
+    starts = np.searchsorted(k[order], codes)
+    ends = np.r_[starts[1:], len(order)] - 1
+    at = lines.pos[np.flatnonzero(sel)]
+    ts = df["ts"]
+    idx = pd.Index(names[codes], name=None)
+    return pd.DataFrame({"code": codes, "total": total, "days": days, "per_day": most(day),
+                         "per_hour": most(hour), "ips": ips,
+                         "first": ts.iloc[at[order[starts]]].array, "last": ts.iloc[at[order[ends]]].array},
+                        index=idx)
+
+
+def slow_finding(ctx: Context, kind: tuple[str, str, int, int, bool], entity: str, scope: str, st: pd.Series,
+                 ent_rows: pd.DataFrame) -> Finding:
+    """The finding of a flagged address or network (``st``: its counts, ``ent_rows``: its lines);
+    ``kind``: (title, what is counted, hourly limit, span threshold, counted as distinct recipients)."""
+    p = ctx.params["long_window"]
+    title, what, per_hour_limit, per_span, distinct = kind
+    total, days = int(st["total"]), int(st["days"])
+    recent = ent_rows[(ent_rows["ts"] >= ctx.first_ts).to_numpy()]
+    users = ent_rows["sasl_username"].dropna().nunique()
+    who = f"network {entity} ({int(st['ips'])} addresses)" if scope == "network" else entity
+    sev = "critical" if days >= p["critical_days"] and not distinct else "warning"
+    return _finding(
+        ctx, detector="long_window", severity=sev, entity=entity, rows=recent if len(recent) else ent_rows,
+        title=f"{title} from {who}: {total:,} {what} over {days} "
+              f"day{'' if days == 1 else 's'} (at most {int(st['per_hour'])} an hour)",
+        observed=float(total), expected=float(per_span), cause=str(ent_rows["cause"].mode().iloc[0]),
+        start=st["first"], end=st["last"],
+        detail=f"{len(ent_rows):,} log lines, at most {int(st['per_day'])} {what} in one day"
+               + (f", {users} user names tried" if users else "")
+               + f"; below the hourly threshold ({per_hour_limit} an hour) all along")
 
 
 def detect_slow_abuse(ctx: Context) -> list[Finding]:
     """SASL brute force and dictionary attacks too slow for the hourly thresholds: per client
-    address or network, per UTC day and over the whole span."""
+    address or network, per UTC day and over the whole span (counted on codes: :mod:`.client_counts`)."""
     p = ctx.params["long_window"]
     hourly = ctx.params["abuse"]
     df = ctx.all
     window_start = ctx.first_ts
+    step = int(ctx.bucket.value)
     base = df["client_ip"].notna().to_numpy(dtype=bool)
     kinds = [
-        ("Slow SASL brute force", _str_eq(df["event"], "auth_failure"), None, int(hourly["sasl_failures"]),
+        ("Slow SASL brute force", _str_eq(df["event"], "auth_failure"), False, int(hourly["sasl_failures"]),
          "authentication failures", int(p["sasl_per_day"]), int(p["sasl_per_span"])),
-        ("Slow dictionary attack", _str_eq(df["event"], "reject") & _str_eq(df["cause"], UNKNOWN_RECIPIENT), "recipient",
+        ("Slow dictionary attack", _str_eq(df["event"], "reject") & _str_eq(df["cause"], UNKNOWN_RECIPIENT), True,
          int(hourly["unknown_recipients"]), "unknown recipients", int(p["unknown_per_day"]),
          int(p["unknown_per_span"])),
     ]
     out: list[Finding] = []
     for title, mask, distinct, per_hour_limit, what, per_day, per_span in kinds:
-        rows = df.loc[mask & base, ["ts", "client_ip", "recipient", "cause", "sasl_username", "source", "line_no"]]
-        if rows.empty:
+        lines = Lines.of(df, mask & base)
+        if not len(lines.pos):
             continue
-        rows = rows.assign(day=rows["ts"].dt.floor("D"), hour=rows["ts"].dt.floor(ctx.bucket))
-        ips = _stats(rows, "client_ip", distinct)
+        client, names = lines.codes(df, "client_ip", sort=True)
+        recipient = lines.values(df, "recipient") if distinct else None
+        every = np.ones(len(lines.pos), dtype=bool)
+        ips = _stats(df, lines, every, client, names, client, recipient, step)
         # fast clients are the hourly detector's; persistent ones may join a network
         slow = ips[ips["per_hour"] < per_hour_limit]
-        rows = rows[rows["client_ip"].isin(slow.index).to_numpy()]
-        if rows.empty:
+        of_slow = np.isin(client, slow["code"].to_numpy())
+        if not of_slow.any():
             continue
 
         def flagged(st: pd.DataFrame, per_day: int = per_day, per_span: int = per_span) -> pd.Series:
             return (((st["per_day"] >= per_day) | ((st["total"] >= per_span) & (st["days"] >= p["min_days"])))
                     & (st["last"] >= window_start))
 
-        persistent = slow.index[slow["total"] >= p["network_ip_min"]]
-        nrows = rows[rows["client_ip"].isin(persistent).to_numpy()]
-        nrows = nrows.assign(net=_networks(nrows["client_ip"]).to_numpy())
-        nets = _stats(nrows.dropna(subset=["net"]), "net", distinct) if len(nrows) else pd.DataFrame()
-        nets = nets[(nets["ips"] >= p["network_min_ips"]) & flagged(nets)] if len(nets) else nets
-        in_net = nrows.dropna(subset=["net"])
-        covered = set(in_net.loc[in_net["net"].isin(nets.index), "client_ip"].tolist()) if len(nets) else set()
-        single = slow[flagged(slow) & ~slow.index.isin(list(covered))]
-        found = [(str(n), "network", st, in_net[(in_net["net"] == n).to_numpy()]) for n, st in nets.iterrows()]
-        found += [(str(ip), "address", st, rows[(rows["client_ip"] == ip).to_numpy()]) for ip, st in single.iterrows()]
-        for entity, scope, st, ent_rows in found:  # flagged clients only: few
-            total, days = int(st["total"]), int(st["days"])
-            recent = ent_rows[(ent_rows["ts"] >= window_start).to_numpy()]
-            users = ent_rows["sasl_username"].dropna().nunique()
-            who = f"network {entity} ({int(st['ips'])} addresses)" if scope == "network" else entity
-            sev = "critical" if days >= p["critical_days"] and distinct is None else "warning"
-            out.append(_finding(
-                ctx, detector="long_window", severity=sev, entity=entity, rows=recent if len(recent) else ent_rows,
-                title=f"{title} from {who}: {total:,} {what} over {days} "
-                      f"day{'' if days == 1 else 's'} (at most {int(st['per_hour'])} an hour)",
-                observed=float(total), expected=float(per_span), cause=str(ent_rows["cause"].mode().iloc[0]),
-                start=st["first"], end=st["last"],
-                detail=f"{len(ent_rows):,} log lines, at most {int(st['per_day'])} {what} in one day"
-                       + (f", {users} user names tried" if users else "")
-                       + f"; below the hourly threshold ({per_hour_limit} an hour) all along"))
+        persistent = slow["code"].to_numpy()[(slow["total"] >= p["network_ip_min"]).to_numpy()]
+        # each persistent client's network, worked out once per address (not per line)
+        net_of = np.full(len(names), -1, dtype=np.int64)
+        nets = pd.DataFrame()
+        in_net = np.zeros(len(lines.pos), dtype=bool)
+        if len(persistent):
+            net_codes, net_names = codes_of(_networks(pd.Series(names[persistent], dtype=object)), sort=True)
+            net_of[persistent] = net_codes
+            net = net_of[client]
+            in_net = of_slow & (net >= 0)
+            if in_net.any():
+                nets = _stats(df, lines, in_net, net, net_names, client, recipient, step)
+                nets = nets[(nets["ips"] >= p["network_min_ips"]) & flagged(nets)]
+        covered = np.unique(client[in_net & np.isin(net_of[client], nets["code"].to_numpy())]) if len(nets) else []
+        single = slow[flagged(slow) & ~slow["code"].isin(covered)]
+        found = [(str(n), "network", st, in_net & (net_of[client] == st["code"])) for n, st in nets.iterrows()]
+        found += [(str(ip), "address", st, client == st["code"]) for ip, st in single.iterrows()]
+        for entity, scope, st, sel in found:  # flagged clients only: few
+            ent_rows = lines.rows(df, sel, ["ts", "client_ip", "recipient", "cause", "sasl_username", "source",
+                                            "line_no"])
+            out.append(slow_finding(ctx, (title, what, per_hour_limit, per_span, distinct), entity, scope, st,
+                                    ent_rows))
     return out

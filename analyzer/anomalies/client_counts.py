@@ -1,0 +1,186 @@
+"""Exact counts per client (or network) and time step for the abuse detectors, on integer codes.
+
+The detectors of :mod:`.abuse`, :mod:`.longwindow` and :mod:`.delivery` (rejects per client)
+count the inbound rejects and authentication failures per (client, bucket), per (client, day)
+and over the span, some as distinct recipients. Done with pandas, each took a copy of the
+lines' columns (client address, recipient, user name, file ... as strings), added bucket
+columns, and grouped them. Here the same counts come from one integer code per line and key:
+the distinct (key, step, value) triples are found by one ``lexsort`` of int64 arrays (nulls
+left out, as ``nunique`` leaves them out). Only the few flagged entities' lines are then taken
+from the table, in their order, for the finding (evidence, cause, user names).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .aggregates import _seconds_ns
+from .arrow_columns import _one_array
+
+DAY_NS = 86_400 * 1_000_000_000
+
+
+def codes_of(s: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a column (-1 for null) and its distinct values as Python objects (sorted
+    as strings when ``sort``: the order a group-by gives its keys)."""
+    codes, uniq = pd.factorize(s, sort=sort, use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False), np.asarray(uniq, dtype=object)
+
+
+def value_codes(s: pd.Series) -> np.ndarray:
+    """Integer codes of a column (-1 for null), equal codes for equal values, without a Python
+    object per distinct value (recipients are many: a dictionary attack's are all distinct)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64)
+    data = getattr(s.array, "_pa_array", None)
+    if data is None:
+        return pd.factorize(s, use_na_sentinel=True)[0].astype(np.int64, copy=False)
+    enc = pc.dictionary_encode(_one_array(data))
+    return pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def times_at(ts: pd.Series, pos: np.ndarray) -> np.ndarray:
+    """The times ``ts`` at ``pos`` as int64 nanoseconds since the epoch (UTC; 0 where there is
+    none): an Arrow column's values taken and read as integers (no pandas Series of them)."""
+    data = getattr(ts.array, "_pa_array", None)
+    if data is not None and pa.types.is_timestamp(data.type):
+        t = data.take(pa.array(pos, type=pa.int64()))
+        if not t.null_count:
+            v = t.cast(pa.int64()).to_numpy()
+            per = _PER_UNIT[t.type.unit]
+            return v * per if per > 1 else v.copy()
+    return _seconds_ns(ts.iloc[pos])[1]
+
+
+def step_of(ns: np.ndarray, step_ns: int) -> np.ndarray:
+    """The start (ns) of each time's step (``dt.floor`` of a UTC time by ``step_ns``)."""
+    return (ns // step_ns) * step_ns
+
+
+def _packed(cols: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int, int]]] | None:
+    """Each line's tuple of ``cols`` packed into one int64 (sorting it sorts the tuples): each
+    column as ``(value - lo) // g`` in ``bits`` bits (``g`` the columns' common step, as times of
+    one bucket have), and the (lo, g, bits) of each; None when the tuples need more than 63 bits."""
+    fields = []
+    for c in cols:
+        lo, hi = int(c.min()), int(c.max())
+        g = int(np.gcd.reduce(c - lo)) or 1 if hi - lo >= 1 << 16 else 1
+        fields.append((lo, g, ((hi - lo) // g).bit_length()))
+    if sum(f[2] for f in fields) > 63:
+        return None
+    packed = np.zeros(len(cols[0]), dtype=np.int64)
+    for c, (lo, g, bits) in zip(cols, fields, strict=True):
+        packed <<= bits
+        packed |= (c - lo) // g if g > 1 else c - lo
+    return packed, fields
+
+
+def _unpacked(packed: np.ndarray, fields: list[tuple[int, int, int]]) -> list[np.ndarray]:
+    """The columns of :func:`_packed`'s values, back."""
+    out, shift = [], 0
+    for lo, g, bits in reversed(fields):
+        out.append(((packed >> shift) & ((1 << bits) - 1)) * g + lo)
+        shift += bits
+    return out[::-1]
+
+
+def per_key(keys: list[np.ndarray], distinct: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct key tuples (``keys``: int64 arrays of one length, sorted as a tuple) and per
+    tuple the number of lines, or with ``distinct`` (codes, -1 null) the number of distinct
+    non-null values (0 when every value is null, as ``nunique`` gives). The tuples are packed in
+    one int64 a line and sorted in place where they fit (8 bytes a line), else lexsorted."""
+    n = len(keys[0])
+    if n == 0:
+        return [k[:0] for k in keys], np.zeros(0, dtype=np.int64)
+    cols = keys if distinct is None else [*keys, distinct]
+    pk = _packed(cols)
+    if pk is None:
+        return _per_key_lexsort(keys, distinct)
+    packed, fields = pk
+    packed.sort()
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(packed[1:], packed[:-1], out=new[1:])
+    if distinct is None:
+        starts = np.flatnonzero(new)
+        return _unpacked(packed[starts], fields), np.diff(np.r_[starts, n])
+    uniq = packed[new]  # the distinct (keys, value) tuples
+    del packed, new
+    dbits = fields[-1][2]
+    key_part = uniq >> dbits
+    starts = np.flatnonzero(np.r_[True, key_part[1:] != key_part[:-1]])
+    value = _unpacked(uniq, fields)[-1]
+    return _unpacked(key_part[starts], fields[:-1]), np.add.reduceat((value >= 0).astype(np.int64), starts)
+
+
+def _per_key_lexsort(keys: list[np.ndarray], distinct: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:
+    """:func:`per_key` by a lexsort of the columns (for tuples wider than 63 bits)."""
+    n = len(keys[0])
+    cols = keys if distinct is None else [*keys, distinct]
+    order = np.lexsort(cols[::-1])
+    srt = [c[order] for c in cols]
+    new_key = np.zeros(n, dtype=bool)
+    new_key[0] = True
+    for k in srt[:len(keys)]:
+        new_key[1:] |= k[1:] != k[:-1]
+    starts = np.flatnonzero(new_key)
+    uniq = [k[starts] for k in srt[:len(keys)]]
+    if distinct is None:
+        return uniq, np.diff(np.r_[starts, n])
+    d = srt[-1]
+    first_value = new_key.copy()
+    first_value[1:] |= d[1:] != d[:-1]
+    counted = (first_value & (d >= 0)).astype(np.int64)
+    return uniq, np.add.reduceat(counted, starts)
+
+
+def runs(steps: np.ndarray, step_ns: int) -> list[np.ndarray]:
+    """Sorted step starts (ns) grouped into runs of consecutive steps (:func:`.baseline._runs`)."""
+    steps = np.sort(np.asarray(steps, dtype=np.int64))
+    if not len(steps):
+        return []
+    cut = np.flatnonzero(np.diff(steps) > step_ns) + 1
+    return np.split(steps, cut)
+
+
+def by_name(names: np.ndarray, wanted: np.ndarray) -> list[int]:
+    """The distinct codes of ``wanted``, sorted by their names (the order a group-by gives its keys)."""
+    return sorted((int(c) for c in np.unique(np.asarray(wanted, dtype=np.int64))), key=lambda c: str(names[c]))
+
+
+@dataclass
+class Lines:
+    """Some lines of a table (positions ``pos``, in table order) with their key codes and times."""
+
+    pos: np.ndarray
+    ns: np.ndarray
+
+    @classmethod
+    def of(cls, df: pd.DataFrame, mask: np.ndarray) -> Lines:
+        pos = np.flatnonzero(mask)
+        return cls(pos, times_at(df["ts"], pos))
+
+    def codes(self, df: pd.DataFrame, col: str, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The codes of column ``col`` at these lines (-1 null) and its values."""
+        if col not in df.columns:
+            return np.full(len(self.pos), -1, dtype=np.int64), np.zeros(0, dtype=object)
+        return codes_of(df[col].iloc[self.pos], sort=sort)
+
+    def values(self, df: pd.DataFrame, col: str, sel: np.ndarray | None = None) -> np.ndarray:
+        """:func:`value_codes` of column ``col`` at these lines (or at those of them ``sel``)."""
+        pos = self.pos if sel is None else self.pos[sel]
+        if col not in df.columns:
+            return np.full(len(pos), -1, dtype=np.int64)
+        return value_codes(df[col].iloc[pos])
+
+    def rows(self, df: pd.DataFrame, sel: np.ndarray, cols: list[str]) -> pd.DataFrame:
+        """The table's ``cols`` at the lines selected (a mask over these lines), in table order."""
+        return df[[c for c in cols if c in df.columns]].iloc[self.pos[sel]]  # those columns alone taken
