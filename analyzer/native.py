@@ -334,8 +334,7 @@ def class_keys(table: Any) -> Any:
         a = arr(name, pa.string())
         if a is None:
             return None
-        off, data = _string_buffers_of(a)
-        strs.append((off, data, valid(a)))
+        strs.append((*_string_views_of(a), valid(a)))
     code, quit = arr("reply_code", pa.int16()), arr("quit", pa.bool_())
     if code is None or quit is None:
         return None
@@ -351,7 +350,12 @@ def string_views(arr: Any) -> tuple[Any, Any]:
     """:func:`string_buffers` without copying: the offsets and data as Arrow buffers (the
     native folds read any buffer, ``ByteView`` in native/src/lib.rs; a block's 4 MiB copied
     once less)."""
-    arr = _plain_strings(arr)
+    return _string_views_of(_plain_strings(arr))
+
+
+def _string_views_of(arr: Any) -> tuple[Any, Any]:
+    """:func:`_string_buffers_of` without copying: the offsets (sliced to the array) and data as
+    Arrow buffers, for a native function that takes any buffer (``ByteView``)."""
     _, off, data = arr.buffers()
     if off is None:
         return _string_buffers_of(arr)
