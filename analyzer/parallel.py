@@ -489,6 +489,10 @@ def pool(workers: int, producer: Callable | None, classifier: Any, warm: BlockJo
         # only a head start: the blocks themselves report their errors
         with contextlib.suppress(Exception):
             run_block(warm)
+    # Arrow's pa.array of an ndarray imports numpy.ma (numpy loads it lazily): once here, shared,
+    # not in each worker's first block (~0.03 CPU-s a worker)
+    import numpy.ma  # noqa: F401
+
     ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_init_worker, initargs=(no_pandas,))
     ex.submit(os.getpid).result()  # fork the workers now, before a reader thread starts

@@ -507,7 +507,7 @@ def programs(headers: pa.Table) -> tuple[pa.Table, pa.ChunkedArray, pa.Array, pa
     Postfix's and Exim's (the rest are other programs' lines, counted in ``counts.foreign``)."""
     headers = _unwrap_syslog_in_exim(headers)
     prog = headers.column("program")
-    is_pf, is_ex = _program_is(prog, _POSTFIX_RX), _program_is(prog, _EXIM_RX)
+    is_pf, is_ex = _program_is(prog, _POSTFIX_RX, _EXIM_RX)
     # Exim through syslog/journald under a wrapper's or container's program name
     other = pc.invert(pc.or_(is_pf, is_ex))
     if pc.any(other).as_py():
@@ -522,10 +522,13 @@ def foreign_key(prog: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(prog, r"[/\[].*$", "")
 
 
-def _program_is(prog: pa.ChunkedArray | pa.Array, regex: str) -> pa.Array:
-    """``match_regex(prog, regex)``, matched once per distinct program name (a batch has a few)."""
-    enc = pc.dictionary_encode(prog.combine_chunks() if isinstance(prog, pa.ChunkedArray) else prog)
-    return pc.take(match_regex(enc.dictionary, regex), enc.indices)
+def _program_is(prog: pa.ChunkedArray | pa.Array, *regexes: str) -> list[pa.Array]:
+    """``match_regex(prog, regex)`` for each regex, matched once per distinct program name (a
+    batch has a few; the names encoded once for all of them)."""
+    if isinstance(prog, pa.ChunkedArray):
+        prog = prog.chunk(0) if prog.num_chunks == 1 else prog.combine_chunks()
+    enc = pc.dictionary_encode(prog)
+    return [pc.take(match_regex(enc.dictionary, regex), enc.indices) for regex in regexes]
 
 
 def _numbered(table: pa.Table, source: str, first_line: int) -> pa.Table:

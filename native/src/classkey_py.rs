@@ -16,8 +16,9 @@ use pyo3::pybacked::PyBackedBytes;
 
 /// A validity bitmap and the bit of the column's first row (None: no nulls).
 type Valid = Option<(PyBackedBytes, usize)>;
-/// A string column: offsets (sliced to the column: n + 1 of them), data, validity.
-type StrIn = (PyBackedBytes, PyBackedBytes, Valid);
+/// A string column: offsets (sliced to the column: n + 1 of them), data, validity; the offsets
+/// and data as `bytes` or as the Arrow buffers themselves (not copied).
+type StrIn = (crate::ByteView, crate::ByteView, Valid);
 
 /// The string columns `class_keys` takes, in this order.
 pub const STRINGS: [&str; 9] = ["event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "reply_text", "detail", "direction"];
@@ -55,7 +56,7 @@ pub fn class_keys<'py>(
     }
     let valids = strs.iter().map(|(_, _, v)| valid_at(v, n)).collect::<PyResult<Vec<_>>>()?;
     let (code_valid, quit_valid) = (valid_at(&reply_code.1, n)?, valid_at(&quit.2, n)?);
-    let cols: Vec<Strings> = offs.iter().zip(&strs).map(|(o, (_, d, _))| Strings { offsets: o, data: d }).collect();
+    let cols: Vec<Strings> = offs.iter().zip(&strs).map(|(o, (_, d, _))| Strings { offsets: o, data: &d[..] }).collect();
     let m = &masker.0;
     let keys = py.detach(|| {
         let (mut buf, mut cache) = (Vec::new(), MaskCache::default());
