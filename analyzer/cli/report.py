@@ -273,6 +273,9 @@ def report(
     # pandas, before the workers start); the defaults after (analyzer.anomalies: the package)
     params = _load_params(anomalies) if anomalies is not None else None
     kb = load_kb(rules)
+    from ..heap import hand_back_early
+
+    hand_back_early()  # the fold's state grows while the batches pass: freed pages back at once
     # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone;
     # pandas and the report's modules are imported while its workers parse (_report_classifier)
     classifier = _report_classifier(kb, fmt)
