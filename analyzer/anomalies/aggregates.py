@@ -254,8 +254,11 @@ class BulkFold:
 
     Held per key (second, file, host, reply class, kind) as numpy arrays, the files, hosts and
     reply classes as small integer codes (:attr:`_values`): each batch is aggregated with one
-    lexsort and ``reduceat`` (no pandas table or group-by per batch), the pieces re-aggregated
-    every :data:`COMPACT_EVERY` batches; ``result()`` builds the one table."""
+    lexsort and ``reduceat`` (no pandas table or group-by per batch), the last
+    :data:`COMPACT_EVERY` batches' pieces aggregated together into one held chunk (not with the
+    chunks before them: the batches come in time order, so chunks share few keys, and the held
+    state is not sorted again every few batches: that was the stream's largest temporary at 3M
+    lines); ``result()`` aggregates the chunks into the one table."""
 
     #: Re-aggregate the per-batch tables once this many are held.
     COMPACT_EVERY = 16
@@ -264,6 +267,8 @@ class BulkFold:
 
     def __init__(self, *, first_only: bool = False, split: Any = None) -> None:
         self._pieces: list[dict[str, np.ndarray]] = []
+        self._chunks: list[dict[str, np.ndarray]] = []  # the pieces of COMPACT_EVERY batches, each aggregated
+        self._qids_done: list[pd.DataFrame] = []  # likewise Bulk.qids, each chunk's first entries only
         self._values: dict[str, dict[Any, int]] = {c: {} for c in self._CODED}
         self._qids: list[pd.DataFrame] = []
         self._senders: list[pd.DataFrame] = []
@@ -311,14 +316,15 @@ class BulkFold:
             "last_line": pc.cast(rows["line_no"], pa.float64()).to_numpy(zero_copy_only=False).astype(float),
         }))
         if len(self._pieces) >= self.COMPACT_EVERY:
-            self._pieces = [_aggregate(_concat(self._pieces))]
-            if self._split is not None and len(self._qids) > 1:
-                self._qids = [_first_qids(pd.concat(self._qids, ignore_index=True), self._split)]
+            pieces, self._pieces = self._pieces, []
+            self._chunks.append(_aggregate(_concat(pieces)))
+            if self._split is not None and self._qids:
+                self._qids_done.append(_first_qids(_concat_frames(self._qids), self._split))
         if "queue_id" in rows:
             has = rows["queue_id"].is_valid().to_numpy(zero_copy_only=False)
             qid = hash_arrow(rows["queue_id"]) if has.any() else None  # (nulls hash alike: kept apart by has)
             if qid is not None:  # a message's first time: one (hash, second, time) per line, 24 bytes
-                self._qids.append(pd.DataFrame({"qid": qid[has], "sec": sec[has], "ts": ns[has]}))
+                self._qids.append(pd.DataFrame({"qid": qid[has], "sec": sec[has], "ts": ns[has]}, copy=False))
             if "sender" in rows:
                 sender = rows["sender"]
                 said = has & sender.is_valid().to_numpy(zero_copy_only=False)
@@ -327,28 +333,33 @@ class BulkFold:
                     self._senders.append(pd.DataFrame({
                         "qid": qid[said], "sec": sec[said], "ts": ns[said],
                         "order": order[said],
-                        "sender": pd.array(as_string(sender.filter(keep)), dtype="string[pyarrow]")}))
+                        "sender": pd.array(as_string(sender.filter(keep)), dtype="string[pyarrow]")}, copy=False))
 
     def result(self) -> Bulk:
-        qids = pd.concat(self._qids, ignore_index=True) if self._qids else _empty_qids()
+        parts = [*self._qids_done, *self._qids]
+        self._qids_done, self._qids = [], []
+        qids = _concat_frames(parts) if parts else _empty_qids()
         if self._split is not None:
             qids = _first_qids(qids, self._split)
-        senders = pd.concat(self._senders, ignore_index=True) if self._senders else _empty_senders()
-        self._qids, self._senders = [], []
-        if not self._pieces:
+        senders = _concat_frames(self._senders) if self._senders else _empty_senders()
+        self._senders = []
+        pieces, self._chunks, self._pieces = [*self._chunks, *self._pieces], [], []
+        if not pieces:
             return Bulk(Bulk.empty().table, qids, senders)
-        a = _aggregate(_concat(self._pieces))
-        self._pieces = []
+        a = _aggregate(_concat(pieces))  # (the pieces' columns freed as they are joined)
         by_order = np.argsort(a["last_order"], kind="stable")  # once, not once per column
-        a = {k: v[by_order] for k, v in a.items()}
-        cols: dict[str, Any] = {"sec": a["sec"]}
+        for k in a:  # a column at a time, each old one freed as its new one is made
+            a[k] = a[k][by_order]
+        cols: dict[str, Any] = {"sec": a.pop("sec")}
         for c in self._CODED:  # the codes back to their values, one object per distinct value
             names = np.array([None, *self._values[c]], dtype=object)
             # a key that was null throughout comes out as a group-by gives it: NaN, float
-            cols[c] = names[a[c]] if a[c].any() else np.full(len(a[c]), np.nan)
-        cols["kind"] = np.array(["", RECEIVED, DELIVERED], dtype=object)[a["kind"]]
-        cols.update({c: a[c] for c in [*_COUNTS, "ts_min", "ts_max", "last_order", "last_line"]})
-        return Bulk(pd.DataFrame(cols), qids, senders)
+            code = a.pop(c)
+            cols[c] = names[code] if code.any() else np.full(len(code), np.nan)
+        cols["kind"] = np.array(["", RECEIVED, DELIVERED], dtype=object)[a.pop("kind")]
+        cols.update({c: a.pop(c) for c in [*_COUNTS, "ts_min", "ts_max", "last_order", "last_line"]})
+        # the arrays as the table's columns, not copied into one block per dtype (a copy of them all)
+        return Bulk(pd.DataFrame(cols, copy=False), qids, senders)
 
 
 def _first_qids(q: pd.DataFrame, split: int) -> pd.DataFrame:
@@ -394,30 +405,50 @@ def _examples_inside(examples: pd.DataFrame | None, whole: bool, since: Any, unt
 
 
 def _concat(pieces: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    return {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+    """The pieces joined, a column at a time: each piece's column is dropped from it as the
+    joined one is made (the pieces are consumed: one column more than them at most, not twice)."""
+    return {k: np.concatenate([p.pop(k) for p in pieces]) for k in list(pieces[0])}
+
+
+def _concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames (same columns) joined a column at a time, the list emptied as it goes (each
+    frame's column freed as the joined one is made, not all of them held beside the result)."""
+    names = list(frames[0].columns)
+    cols: dict[str, Any] = {}
+    for name in names:
+        parts = [f[name] for f in frames]
+        for f in frames:
+            del f[name]
+        cols[name] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        del parts
+    frames.clear()
+    return pd.DataFrame(cols, copy=False)
 
 
 def _aggregate(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One entry per key (:data:`_KEYS`, as codes): counts summed, first and last time, the last
-    line (the greatest ``last_order``: row orders are distinct)."""
+    line (the greatest ``last_order``: row orders are distinct). ``p`` is consumed (its columns
+    dropped as they are read: a fresh dict, as :func:`_concat` makes)."""
     if not len(p["sec"]):
         return p
-    keys = [p[k] for k in _KEYS]
-    idx = np.lexsort([p["last_order"], *reversed(keys)])  # by key, then input order within a key
-    ks = [k[idx] for k in keys]
+    idx = np.lexsort([p["last_order"], *(p[k] for k in reversed(_KEYS))])  # by key, then input order within a key
     new = np.zeros(len(idx), dtype=bool)
     new[0] = True
-    for k in ks:
-        new[1:] |= k[1:] != k[:-1]
+    ks = []
+    for k in _KEYS:
+        ks.append(p.pop(k)[idx])
+        new[1:] |= ks[-1][1:] != ks[-1][:-1]
     starts = np.flatnonzero(new)
+    del new
     last = np.append(starts[1:], len(idx)) - 1
     out = {k: v[starts] for k, v in zip(_KEYS, ks, strict=True)}
+    del ks
     for c in _COUNTS:
-        out[c] = np.add.reduceat(p[c][idx], starts)
-    out["ts_min"] = np.minimum.reduceat(p["ts_min"][idx], starts)
-    out["ts_max"] = np.maximum.reduceat(p["ts_max"][idx], starts)
-    out["last_order"] = p["last_order"][idx][last]
-    out["last_line"] = p["last_line"][idx][last]
+        out[c] = np.add.reduceat(p.pop(c)[idx], starts)
+    out["ts_min"] = np.minimum.reduceat(p.pop("ts_min")[idx], starts)
+    out["ts_max"] = np.maximum.reduceat(p.pop("ts_max")[idx], starts)
+    out["last_order"] = p.pop("last_order")[idx][last]
+    out["last_line"] = p.pop("last_line")[idx][last]
     return out
 
 

@@ -273,11 +273,18 @@ def report(
     # pandas, before the workers start); the defaults after (analyzer.anomalies: the package)
     params = _load_params(anomalies) if anomalies is not None else None
     kb = load_kb(rules)
+    from ..heap import hand_back_early
+
+    hand_back_early()  # the fold's state grows while the batches pass: freed pages back at once
     # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone;
     # pandas and the report's modules are imported while its workers parse (_report_classifier)
     classifier = _report_classifier(kb, fmt)
+    # the workers send only the columns the report and the classifier read (not the ports, pids,
+    # message ids, TLS ...): smaller blocks in shared memory while the stream is folded
+    from ..report_columns import REPORT_COLUMNS
+
     result = run_stream(logs, lambda stream: _collect(stream, kb, classifier, lo, hi), year=year, tz=tz,
-                        fmt=log_format, classifier=classifier)
+                        fmt=log_format, classifier=classifier, columns=(*REPORT_COLUMNS, *classifier.reads))
     for w in result.warnings:
         warn(w)
     import pandas as pd

@@ -25,6 +25,7 @@ from ..anomalies.folded import LoginFold, is_quiet_login
 from ..anomalies.sent import is_quiet_local_sent
 from ..later import InOrder
 from ..reader import ParseResult
+from ..report_columns import REPORT_COLUMNS  # (the CLI names them to the stream without importing this)
 from .build import ReportWindow, build_report
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
 from .peers import WindowPeersFold
@@ -33,11 +34,6 @@ from .sent_fold import SENT_STEP, SentFold, is_foldable_sent
 __all__ = ["QUIET_BLANK", "REPORT_COLUMNS", "ROW_COLUMNS", "FoldedResult", "ReportFold", "collect_report_events", "make_report", "quiet_rows",
            "split_events"]
 
-#: The columns the report and the detectors read (classified events).
-REPORT_COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
-                  "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size", "quit",
-                  "sasl_username", "detail", "source", "line_no", "reply_class", "outcome", "cause", "provider",
-                  "severity", "helo", "relay_ip", "orig_recipient", "fix_id", "action", "cause_ref")
 #: Of those, the ones only the peers' sections read (folded from the stream, :class:`.peers.WindowPeersFold`):
 #: not kept in the rows.
 _PEERS_ONLY = frozenset({"mta", "size", "helo", "relay_ip", "orig_recipient"})
