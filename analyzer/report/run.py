@@ -26,6 +26,7 @@ from ..anomalies.sent import is_quiet_local_sent
 from ..later import InOrder
 from ..reader import ParseResult
 from .build import ReportWindow, build_report
+from .ends_fold import EndsFold, is_foldable_end
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
 from .peers import WindowPeersFold
 from .sent_fold import SENT_STEP, SentFold, is_foldable_sent
@@ -110,6 +111,7 @@ class ReportFold:
         self.bulk = BulkFold(first_only=True, split=window.since)  # a message's first line per side of the window start
         self.logins = LoginFold(window.since, window.until)
         self.sent = SentFold(window)  # the sent outbound deliveries that say nothing: counted, not rows
+        self.ends = EndsFold(window)  # the inbound session ends of no failure nor message: counted, not rows
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
         self._jobs = InOrder("maillens-fold", ahead=1)  # one batch folded there while this one tests the next
         self._logins: list[pd.DataFrame] = []  # the quiet logins' rows not yet given to self.logins
@@ -124,10 +126,12 @@ class ReportFold:
         more, login = _more_folded(batch)
         m = m | apart | more
         sent = is_foldable_sent(batch) & ~m
+        ends = is_foldable_end(batch) & ~m
         # the folds that keep state, on their thread (in order) while this one tests the next batch
-        self._jobs.submit(self._keep, batch, m, sent, login, quiet_rows(batch))
+        self._jobs.submit(self._keep, batch, m, sent, login, quiet_rows(batch), ends)
 
-    def _keep(self, batch: pd.DataFrame, m: np.ndarray, sent: np.ndarray, login: np.ndarray, blank: np.ndarray) -> None:
+    def _keep(self, batch: pd.DataFrame, m: np.ndarray, sent: np.ndarray, login: np.ndarray, blank: np.ndarray,
+              ends: np.ndarray) -> None:
         if login.any():  # (a few rows a batch: grouped by LoginFold a few thousand at a time, not per batch)
             self._logins.append(batch.loc[login, ["ts", "client_ip"]])
             if sum(map(len, self._logins)) >= self.LOGIN_ROWS:
@@ -135,6 +139,9 @@ class ReportFold:
         if sent.any():  # into the Bulk (their seconds, queue ids, senders) and the SentFold
             self.sent.add(batch, sent)
             m = m | sent
+        if ends.any():  # into the Bulk (their seconds, last lines, closes) and the EndsFold
+            self.ends.add(batch, ends)
+            m = m | ends
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m, blank=blank)
 
@@ -156,6 +163,7 @@ class ReportFold:
         bulk.logins = self.logins.result()
         bulk.sent, sections["sent"] = self.sent.result()
         bulk.sent_step = SENT_STEP
+        bulk.ends, bulk.end_examples, sections["ends"] = self.ends.result()
         heap.give_back()
         return self.rows.result(), bulk, sections
 
