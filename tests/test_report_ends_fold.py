@@ -114,10 +114,10 @@ def test_end_steps_are_split_at_the_window_limits(day):
     since, until = d + pd.Timedelta(hours=9, seconds=31), d + pd.Timedelta(hours=13, minutes=7, seconds=5)
     f = EndsFold(ReportWindow(since, until))
     f.add(ev, np.ones(len(ev), dtype=bool))
-    counts, examples, part = f.result()
+    (counts, examples, fails, fexamples), part = f.result()
     assert (counts["sec"] % SENT_STEP == 0).all()
     assert "host" in examples.columns
-    bulk = Bulk(Bulk.empty().table, ends=counts, end_examples=examples)
+    bulk = Bulk(Bulk.empty().table, ends=counts, end_examples=examples, failures=fails, failure_examples=fexamples)
     ts = ev["ts"]
     detected = fo.is_session_end(ev)
     inside = ((ts >= since) & (ts < until)).to_numpy(dtype=bool)
@@ -127,3 +127,7 @@ def test_end_steps_are_split_at_the_window_limits(day):
     # the stages and states are of the lines inside only
     bad = ev["event"].isin(["lost_connection", "timeout", "too_many_errors"]).to_numpy(dtype=bool)
     assert sum(part["stages"].values()) == int((bad & inside).sum())
+    failed = ev["outcome"].isin(["transient_failure", "permanent_failure"]).to_numpy(dtype=bool)
+    assert failed.any()  # protocol errors (Postfix) and too many errors (Exim): the quiet failures' tables
+    assert int(bulk.cut(since, until).failures["n"].sum()) == int((failed & inside).sum())
+    assert sum(e["n"] for e in part["failed"].values()) == int((failed & inside).sum())

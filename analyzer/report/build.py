@@ -405,7 +405,8 @@ def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
     expired, expiry = _expiries(ev)
     # each list's rows read a column at a time (RowsAt), not a copy of their columns at once
     return {"by_reply_class": by_class,
-            "by_cause": _cause_list(RowsAt(ev, failed, _CAUSE_COLUMNS), kb, 25, ev, full, "outcomes.by_cause"),
+            "by_cause": _cause_list(RowsAt(ev, failed, _CAUSE_COLUMNS), kb, 25, ev, full, "outcomes.by_cause",
+                                    folded=(ends or {}).get("failed")),
             "expired": _cause_list(RowsAt(ev, expired, _CAUSE_COLUMNS), kb, 25, ev),
             "states": sorted(_cause_list(RowsAt(ev, notable & ~failed & ~expiry, _CAUSE_COLUMNS), kb, 25,
                                          folded=(ends or {}).get("states")),  # worst first

@@ -37,6 +37,8 @@ __all__ = ["CANDIDATES", "END_EVENTS", "EndsFold", "is_foldable_end"]
 
 #: The session ends folded (inbound, no failure, of no message).
 END_EVENTS = ("disconnect", "lost_connection", "timeout", "too_many_errors", "protocol_error")
+#: Of those, the ones folded when they are failures (no session-end detector reads them).
+FAILED_EVENTS = ("too_many_errors", "protocol_error")
 #: Of those, the ones the session-end detector counts (:func:`analyzer.anomalies.folded.is_session_end`).
 DETECTED = ("lost_connection", "timeout")
 #: Of those, the ones ``session_ends.by_stage`` counts.
@@ -47,21 +49,26 @@ CANDIDATES = 200
 EXAMPLES = 5
 #: The columns read.
 NEEDS = frozenset({"ts", "event", "direction", "outcome", "severity", "cause", "fix_id", "queue_id", "recipient",
-                   "sasl_username", "cause_ref", "smtp_stage", "client_ip", "source", "line_no", "host", "reply_text",
+                   "sasl_username", "cause_ref", "smtp_stage", "client_ip", "source", "line_no", "host", "reply_text", "provider",
                    "detail"})
 
 
 def is_foldable_end(batch: pd.DataFrame) -> np.ndarray:
     """Inbound session ends (:data:`END_EVENTS`, direction inbound) with a time and a cause, that
-    are no failure, no expiry and no resource trouble, and name no message, recipient, SASL user
+    are no failure (but of :data:`FAILED_EVENTS`), no expiry, bookkeeping nor resource trouble, and name no message, recipient, SASL user
     nor borrowed cause (their status, a session end's kind, is read by nothing the report shows). None in a table lacking a column read."""
     if not set(batch.columns) >= NEEDS:
         return np.zeros(len(batch), dtype=bool)
     m = _eq(batch["event"], END_EVENTS)
     if not m.any():
         return m
-    m &= _eq(batch["direction"], "inbound") & ~_eq(batch["outcome"], FAILURES)
-    m &= ~_eq(batch["cause"], ("queue.expired", "local.resource")) & batch["cause"].notna().to_numpy(dtype=bool)
+    from .build import BOOKKEEPING_CAUSES
+
+    # failures only of the events the session-end detector does not read (the cause lists' by_cause,
+    # the cause-spike and new-signature detectors read them: analyzer.anomalies.failed)
+    m &= _eq(batch["direction"], "inbound") & ~(_eq(batch["outcome"], FAILURES) & ~_eq(batch["event"], FAILED_EVENTS))
+    m &= ~_eq(batch["cause"], ("queue.expired", "local.resource", *BOOKKEEPING_CAUSES))
+    m &= batch["cause"].notna().to_numpy(dtype=bool)
     m &= batch["ts"].notna().to_numpy(dtype=bool)
     for c in ("queue_id", "recipient", "sasl_username", "cause_ref"):
         m &= batch[c].isna().to_numpy(dtype=bool)
@@ -82,19 +89,48 @@ def _meaningful_text(reply: np.ndarray, detail: np.ndarray) -> np.ndarray:
     return out
 
 
-class EndsFold:
-    """Folds the lines of :func:`is_foldable_end` (``add(batch, mask)``) for ``window``."""
+class _Steps:
+    """Lines counted per (side of the window, step, ``keys``) with each key's first
+    :data:`EXAMPLES` lines (the detectors' folded tables, :mod:`analyzer.anomalies.folded`)."""
 
     COMPACT_EVERY = 16
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = ["side", "sec", *keys]
+        self.counts: list[pd.DataFrame] = []
+        self.examples: list[pd.DataFrame] = []
+
+    def add(self, t: pd.DataFrame) -> None:
+        self.counts.append(_counts(t, self.keys))
+        self.examples.append(_first(t, self.keys, EXAMPLES))
+        if len(self.counts) >= self.COMPACT_EVERY:
+            self._compact()
+
+    def _compact(self) -> None:
+        self.counts = [_counts(pd.concat(self.counts, ignore_index=True), self.keys)]
+        self.examples = [_first(pd.concat(self.examples, ignore_index=True), self.keys, EXAMPLES)]
+
+    def result(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        if not self.counts:
+            return None, None
+        self._compact()
+        counts, examples = self.counts[0].drop(columns=["side"]), self.examples[0].drop(columns=["side"])
+        self.counts, self.examples = [], []
+        return counts, examples
+
+
+class EndsFold:
+    """Folds the lines of :func:`is_foldable_end` (``add(batch, mask)``) for ``window``."""
 
     def __init__(self, window: Any) -> None:
         self.since = None if window.since is None else pd.Timestamp(window.since).value
         self.until = None if window.until is None else pd.Timestamp(window.until).value
-        self._ends: list[pd.DataFrame] = []  # per (side, step, event, stage, cause)
-        self._examples: list[pd.DataFrame] = []
+        self._ends = _Steps(["event", "smtp_stage", "cause"])  # Bulk.ends (analyzer.anomalies.folded.END_KEYS)
+        self._fails = _Steps(["cause", "provider", "text", "spike"])  # Bulk.failures (.failed.FAIL_KEYS)
         self._stages: dict[tuple[str, str], int] = {}
-        self._states: dict[str, dict[str, Any]] = {}  # per cause list key (build._pair_codes' names)
-        self._candidates: list[pd.DataFrame] = []
+        # per cause list ("states", "failed") and entry key (build._pair_codes' names)
+        self._lists: dict[str, dict[str, dict[str, Any]]] = {"states": {}, "failed": {}}
+        self._candidates: dict[str, pd.DataFrame | None] = {"states": None, "failed": None}
 
     def _side(self, ns: np.ndarray) -> np.ndarray:
         side = np.ones(len(ns), dtype=np.int8)
@@ -112,49 +148,58 @@ class EndsFold:
         sec, ns = _seconds_ns(rows["ts"])
         side = self._side(ns)
         event = _values(rows["event"])
-        det = np.isin(event, DETECTED)
-        if det.any():
-            t = pd.DataFrame({"side": side[det], "sec": (sec[det] // SENT_STEP) * SENT_STEP, "event": event[det],
-                              "smtp_stage": _values(rows["smtp_stage"])[det], "cause": _values(rows["cause"])[det],
-                              "ts": ns[det], "order": order[det], "source": _values(rows["source"])[det],
-                              "line_no": rows["line_no"].to_numpy(dtype=np.float64, na_value=np.nan)[det],
-                              "host": _values(rows["host"])[det]})
-            self._ends.append(_counts(t))
-            self._examples.append(_first(t, _END_KEYS, EXAMPLES))
-            if len(self._ends) >= self.COMPACT_EVERY:
-                self._compact_ends()
+        failed = _eq(rows["outcome"], FAILURES)
+        for steps, m, cols in ((self._ends, np.isin(event, DETECTED) & ~failed, ("event", "smtp_stage", "cause")),
+                               (self._fails, failed, ("cause", "provider"))):
+            if not m.any():
+                continue
+            t = {"side": side[m], "sec": (sec[m] // SENT_STEP) * SENT_STEP, **{c: _values(rows[c])[m] for c in cols}}
+            if steps is self._fails:  # as analyzer.anomalies.failed.failure_counts keys them
+                from ..anomalies.delivery import _masked_text
+
+                t["text"] = _values(_masked_text(rows["reply_text"][m]))
+                t["spike"] = ~_eq(rows["severity"], "info")[m]
+            steps.add(pd.DataFrame({**t, "ts": ns[m], "order": order[m], "source": _values(rows["source"])[m],
+                                    "line_no": rows["line_no"].to_numpy(dtype=np.float64, na_value=np.nan)[m],
+                                    "host": _values(rows["host"])[m]}))
         inside = side == 1
         if not inside.any():
             return
         if not inside.all():
-            rows, order, ns, event = rows[inside], order[inside], ns[inside], event[inside]
+            rows, order, ns, event, failed = rows[inside], order[inside], ns[inside], event[inside], failed[inside]
         bad = np.isin(event, ABNORMAL)
         if bad.any():
             stage = rows["smtp_stage"].astype(object).where(rows["smtp_stage"].notna(), "unknown").to_numpy()[bad]
             for (st, e), n in pd.DataFrame({"s": stage, "e": event[bad]}).value_counts(sort=False).items():
                 self._stages[(str(st), str(e))] = self._stages.get((str(st), str(e)), 0) + int(n)
         notable = ~(_eq(rows["severity"], "info") & _eq(rows["outcome"], ("ok", "info")))
-        if notable.any():
-            self._add_states(rows[notable], order[notable], ns[notable], event[notable])
+        for name, m in (("states", notable & ~failed), ("failed", failed)):
+            if m.any():
+                self._add_entries(name, rows[m], order[m], ns[m], event[m])
 
-    def _add_states(self, rows: pd.DataFrame, order: np.ndarray, ns: np.ndarray, event: np.ndarray) -> None:
-        cause = _values(rows["cause"])
-        fix = _values(rows["fix_id"])
+    def _add_entries(self, name: str, rows: pd.DataFrame, order: np.ndarray, ns: np.ndarray,
+                     event: np.ndarray) -> None:
         # the cause lists' key (build._pair_codes): cause and fix, the cause where there is no fix
-        key = np.array([f"{c}\x00{c if f is None else f}" for c, f in zip(cause, fix, strict=True)], dtype=object)
+        cc, cu = pd.factorize(rows["cause"].astype(object), use_na_sentinel=True)
+        fc, fu = pd.factorize(rows["fix_id"].astype(object), use_na_sentinel=True)
+        pairs, inv = np.unique(cc.astype(np.int64) * (len(fu) + 1) + (fc + 1), return_inverse=True)
+        inv = inv.reshape(-1)
+        names = np.array([f"{cu[c]}\x00{fu[f - 1] if f else cu[c]}" for c, f in
+                          zip(*np.divmod(pairs, len(fu) + 1), strict=True)], dtype=object)
+        key = names[inv]
         outcome = _values(rows["outcome"])
         has_client = rows["client_ip"].notna().to_numpy(dtype=bool)
         hashes = qid_hash(rows["client_ip"])
-        codes, uniq = pd.factorize(key)
-        for i, k in enumerate(uniq):
-            at = codes == i
-            st = self._states.setdefault(str(k), {"n": 0, "outcomes": {}, "events": set(),
-                                                  "clients": np.zeros(0, np.uint64)})
+        entries = self._lists[name]
+        for i, k in enumerate(names):
+            at = inv == i
+            st = entries.setdefault(str(k), {"n": 0, "outcomes": {}, "events": set(),
+                                             "clients": np.zeros(0, np.uint64)})
             st["n"] += int(at.sum())
             said = outcome[at]
             for v, n in zip(*np.unique(said[pd.notna(said)].astype(str), return_counts=True), strict=True):
                 st["outcomes"][str(v)] = st["outcomes"].get(str(v), 0) + int(n)
-            st["events"].update(str(e) for e in set(event[at].tolist()) if e is not None)
+            st["events"].update(str(e) for e in pd.unique(event[at]) if e is not None)
             st["clients"] = np.union1d(st["clients"], hashes[at & has_client])
         ok = rows["source"].notna().to_numpy(dtype=bool) & rows["line_no"].notna().to_numpy(dtype=bool)
         if ok.any():
@@ -164,46 +209,38 @@ class EndsFold:
             c["source"] = _values(rows["source"].iloc[at])
             c["line_no"] = rows["line_no"].iloc[at].to_numpy(dtype=np.float64, na_value=np.nan)
             c["text"] = _meaningful_text(_values(rows["reply_text"].iloc[at]), _values(rows["detail"].iloc[at]))
-            self._candidates = [_first(pd.concat([*self._candidates, c], ignore_index=True), ["k"], CANDIDATES)]
+            held = self._candidates[name]
+            self._candidates[name] = _first(c if held is None else pd.concat([held, c], ignore_index=True), ["k"],
+                                            CANDIDATES)
 
-    def _compact_ends(self) -> None:
-        self._ends = [_counts(pd.concat(self._ends, ignore_index=True))]
-        self._examples = [_first(pd.concat(self._examples, ignore_index=True), _END_KEYS, EXAMPLES)]
-
-    def result(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, Any]]:
-        """(``Bulk.ends``, ``Bulk.end_examples``: None without any; ``sections["ends"]``)."""
-        ends = examples = None
-        if self._ends:
-            self._compact_ends()
-            ends = self._ends[0].drop(columns=["side"])
-            examples = self._examples[0].drop(columns=["side"])
-        self._ends, self._examples = [], []
-        cand = self._candidates[0] if self._candidates else None
-        states = {}
-        for key, st in self._states.items():
-            mine = cand[(cand["k"] == key).to_numpy(dtype=bool)] if cand is not None else None
-            if mine is not None and len(mine):
-                st["candidates"] = (mine["ts"].to_numpy(np.int64), mine["order"].to_numpy(np.int64),
-                                    mine["source"].to_numpy(dtype=object), mine["line_no"].to_numpy(dtype=float),
-                                    mine["text"].to_numpy(dtype=object))
-            states[key] = st
-        part = {"stages": dict(self._stages), "states": states}
-        self._stages, self._states, self._candidates = {}, {}, []
-        return ends, examples, part
+    def result(self) -> tuple[tuple[pd.DataFrame | None, ...], dict[str, Any]]:
+        """((``Bulk.ends``, ``Bulk.end_examples``, ``Bulk.failures``, ``Bulk.failure_examples``: None
+        without any), ``sections["ends"]``)."""
+        tables = (*self._ends.result(), *self._fails.result())
+        part: dict[str, Any] = {"stages": dict(self._stages)}
+        for name, entries in self._lists.items():
+            cand = self._candidates[name]
+            for key, st in entries.items():
+                mine = cand[(cand["k"] == key).to_numpy(dtype=bool)] if cand is not None else None
+                if mine is not None and len(mine):
+                    st["candidates"] = (mine["ts"].to_numpy(np.int64), mine["order"].to_numpy(np.int64),
+                                        mine["source"].to_numpy(dtype=object), mine["line_no"].to_numpy(dtype=float),
+                                        mine["text"].to_numpy(dtype=object))
+            part[name] = entries
+        self._stages, self._lists = {}, {"states": {}, "failed": {}}
+        self._candidates = {"states": None, "failed": None}
+        return tables, part
 
 
-#: The detector's keys (:data:`analyzer.anomalies.folded.END_KEYS`) with the side of the window.
-_END_KEYS = ["side", "sec", "event", "smtp_stage", "cause"]
-
-
-def _counts(t: pd.DataFrame) -> pd.DataFrame:
-    """Lines (or counts) per :data:`_END_KEYS`: ``n``, ``ts_min``, ``ts_max``."""
+def _counts(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Lines (or counts) per ``keys`` (side, step, values): ``n``, ``ts_min``, ``ts_max``."""
     if "n" not in t.columns:
         t = t.assign(n=np.ones(len(t), np.int64), ts_min=t["ts"], ts_max=t["ts"])
-    g = t.groupby(_END_KEYS, dropna=False, sort=True).agg(n=("n", "sum"), ts_min=("ts_min", "min"),
-                                                          ts_max=("ts_max", "max")).reset_index()
-    for c in _END_KEYS[2:]:
-        g[c] = _values(g[c])
+    g = t.groupby(keys, dropna=False, sort=True).agg(n=("n", "sum"), ts_min=("ts_min", "min"),
+                                                     ts_max=("ts_max", "max")).reset_index()
+    for c in keys[2:]:
+        if g[c].dtype != bool:
+            g[c] = _values(g[c])
     return g
 
 

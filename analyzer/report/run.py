@@ -163,7 +163,7 @@ class ReportFold:
         bulk.logins = self.logins.result()
         bulk.sent, sections["sent"] = self.sent.result()
         bulk.sent_step = SENT_STEP
-        bulk.ends, bulk.end_examples, sections["ends"] = self.ends.result()
+        (bulk.ends, bulk.end_examples, bulk.failures, bulk.failure_examples), sections["ends"] = self.ends.result()
         heap.give_back()
         return self.rows.result(), bulk, sections
 
