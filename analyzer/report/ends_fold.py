@@ -1,25 +1,31 @@
 """The nightly report's abnormal session ends, folded instead of kept as rows (#12).
 
-An inbound session's end that is no failure and names no message (:func:`is_foldable_end`:
-Postfix's unclosed ``disconnect`` info lines, lost connections, timeouts, too many errors, its
-pipelining ``protocol_error`` info lines; Exim's lost connections and timeouts) was 40% of the
-report's kept rows at 1M Postfix lines. What the report reads of one:
+An inbound session's end that names no message (:func:`is_foldable_end`: Postfix's unclosed
+``disconnect`` info lines, lost connections, timeouts, too many errors and protocol errors; Exim's
+lost connections, timeouts, too many errors and pipelining errors) was 40% of the report's kept
+rows at 1M Postfix lines. What the report reads of one:
 
 * its second, file, host, reply class and whether it closed (the window's event count and span,
   the timeline's periods, the servers, the reply classes, the silence detector, the normal and
   unclosed disconnects): the :class:`~analyzer.anomalies.aggregates.Bulk`'s table, by the BulkFold;
-* of the lost connections and timeouts, all sides of the window: counts per (minute, event, stage,
-  cause) and each key's first lines, as the weekly report folds them (:mod:`analyzer.anomalies.folded`:
-  ``Bulk.ends``/``end_examples``, read by the session-end detector), each minute split at the
-  window's limits (a cut at the limits keeps whole steps), the examples with their host (the
-  findings' servers);
+* of the lost connections and timeouts that are no failure, all sides of the window: counts per
+  (minute, event, stage, cause) and each key's first lines, as the weekly report folds them
+  (:mod:`analyzer.anomalies.folded`: ``Bulk.ends``/``end_examples``, the session-end detector's);
+  of the failures (too many errors, protocol errors: the cause-spike and new-signature detectors'),
+  counts per (minute, cause, provider, masked reply, above info) and each key's first lines, as
+  the weekly's quiet failures (:mod:`analyzer.anomalies.failed`: ``Bulk.failures``/
+  ``failure_examples``); each minute split at the window's limits (a cut at the limits keeps whole
+  steps), the examples with their host (the findings' servers);
 * inside the window: the lines per (SMTP stage, event) of the abnormal ends (``session_ends``) and,
-  of the lines the cause lists show (a state: not an info line that went well), per (cause, fix):
-  the lines, their outcomes, the distinct clients (as 64-bit hashes), the events, and the first
-  :data:`CANDIDATES` lines that may be an example, in input order (``outcomes.states``).
+  per cause list (``outcomes.states``: not an info line that went well; ``outcomes.by_cause``: the
+  failures) and entry (cause and fix): the lines, their outcomes, the distinct clients (as 64-bit
+  hashes), the events, and the first :data:`CANDIDATES` lines that may be an example, in input
+  order; :func:`merged_entry` counts them with the entry's rows.
 
-:class:`EndsFold` keeps these; :meth:`EndsFold.result` is ``(ends, end examples, report part)``:
-the first two go into the Bulk, the third reaches ``build_report`` as ``sections["ends"]``.
+Exact for whole-second window limits (a limit inside a second counts the Bulk's lines of that
+second on the side its start is on, as every folded line: :mod:`analyzer.anomalies.aggregates`).
+:class:`EndsFold` keeps these; :meth:`EndsFold.result` is ``(the four Bulk tables, report part)``:
+the report part reaches ``build_report`` as ``sections["ends"]``.
 """
 
 from __future__ import annotations
@@ -28,8 +34,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ..anomalies.aggregates import _eq, _seconds_ns, _values, qid_hash, row_order
+from ..anomalies.aggregates import _eq, _seconds_ns, qid_hash, row_order
+from ..anomalies.arrow_columns import (
+    as_arrow,
+    as_string,
+    codes_of,
+    encoded,
+    eq_arrow,
+    hash_arrow,
+    seconds_ns_arrow,
+    taken,
+)
 from ..anomalies.context import FAILURES
 from .sent_fold import SENT_STEP
 
@@ -49,8 +67,8 @@ CANDIDATES = 200
 EXAMPLES = 5
 #: The columns read.
 NEEDS = frozenset({"ts", "event", "direction", "outcome", "severity", "cause", "fix_id", "queue_id", "recipient",
-                   "sasl_username", "cause_ref", "smtp_stage", "client_ip", "source", "line_no", "host", "reply_text", "provider",
-                   "detail"})
+                   "sasl_username", "cause_ref", "smtp_stage", "client_ip", "source", "line_no", "host", "reply_text",
+                   "provider", "detail"})
 
 
 def is_foldable_end(batch: pd.DataFrame) -> np.ndarray:
@@ -89,51 +107,125 @@ def _meaningful_text(reply: np.ndarray, detail: np.ndarray) -> np.ndarray:
     return out
 
 
+class _Codes:
+    """Strings as int64 codes (-1: null) into one list shared by every batch."""
+
+    def __init__(self) -> None:
+        self.seen: dict[Any, int] = {}
+
+    def __call__(self, arr: pa.Array) -> np.ndarray:
+        enc = encoded(arr)
+        ids = np.array([self.seen.setdefault(v, len(self.seen)) for v in enc.dictionary.to_pylist()] + [-1],
+                       dtype=np.int64)
+        return ids[codes_of(enc)]  # null takes the trailing -1
+
+    def names(self, codes: np.ndarray) -> np.ndarray:
+        """The strings of ``codes`` (-1: None), as objects."""
+        return np.append(np.array(list(self.seen), dtype=object), None)[codes]
+
+
+def _aggregate(p: dict[str, np.ndarray], keys: list[str]) -> dict[str, np.ndarray]:
+    """One entry per ``keys``: lines summed, first and last time."""
+    if not len(p["n"]):
+        return p
+    idx = np.lexsort([p[k] for k in reversed(keys)])
+    ks = [p[k][idx] for k in keys]
+    starts = np.flatnonzero(_starts(ks))
+    out = {k: v[starts] for k, v in zip(keys, ks, strict=True)}
+    out["n"] = np.add.reduceat(p["n"][idx], starts)
+    out["ts_min"] = np.minimum.reduceat(p["ts_min"][idx], starts)
+    out["ts_max"] = np.maximum.reduceat(p["ts_max"][idx], starts)
+    return out
+
+
+def _starts(ks: list[np.ndarray]) -> np.ndarray:
+    """Where a run of equal keys (sorted) starts."""
+    new = np.zeros(len(ks[0]), dtype=bool)
+    if len(new):
+        new[0] = True
+    for k in ks:
+        new[1:] |= k[1:] != k[:-1]
+    return new
+
+
+def _firsts(d: dict[str, np.ndarray], keys: list[str], n: int) -> dict[str, np.ndarray]:
+    """Each key's first ``n`` entries, by time (``ts``) and then input order (``order``)."""
+    if not len(d["ts"]):
+        return d
+    idx = np.lexsort([d["order"], d["ts"], *[d[k] for k in reversed(keys)]])
+    new = _starts([d[k][idx] for k in keys])
+    at = np.arange(len(idx))
+    keep = at - np.maximum.accumulate(np.where(new, at, 0)) < n
+    return {k: v[idx[keep]] for k, v in d.items()}
+
+
+def _cat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
 class _Steps:
-    """Lines counted per (side of the window, step, ``keys``) with each key's first
+    """Lines counted per (side of the window, step, ``keys``: codes) with each key's first
     :data:`EXAMPLES` lines (the detectors' folded tables, :mod:`analyzer.anomalies.folded`)."""
 
     COMPACT_EVERY = 16
 
     def __init__(self, keys: list[str]) -> None:
         self.keys = ["side", "sec", *keys]
-        self.counts: list[pd.DataFrame] = []
-        self.examples: list[pd.DataFrame] = []
+        self.counts: list[dict[str, np.ndarray]] = []
+        self.examples: list[dict[str, np.ndarray]] = []
 
-    def add(self, t: pd.DataFrame) -> None:
-        self.counts.append(_counts(t, self.keys))
-        self.examples.append(_first(t, self.keys, EXAMPLES))
+    def add(self, t: dict[str, np.ndarray]) -> None:
+        n = len(t["ts"])
+        self.counts.append(_aggregate({**{k: t[k] for k in self.keys}, "n": np.ones(n, np.int64),
+                                       "ts_min": t["ts"], "ts_max": t["ts"]}, self.keys))
+        self.examples.append(_firsts(t, self.keys, EXAMPLES))
         if len(self.counts) >= self.COMPACT_EVERY:
             self._compact()
 
     def _compact(self) -> None:
-        self.counts = [_counts(pd.concat(self.counts, ignore_index=True), self.keys)]
-        self.examples = [_first(pd.concat(self.examples, ignore_index=True), self.keys, EXAMPLES)]
+        self.counts = [_aggregate(_cat(self.counts), self.keys)]
+        self.examples = [_firsts(_cat(self.examples), self.keys, EXAMPLES)]
 
-    def result(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    def result(self, codes: dict[str, _Codes]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        """(counts, examples) as :mod:`analyzer.anomalies.folded` holds them: the keys' values as
+        strings (None: null), ``spike`` as booleans, the examples' file and host as strings."""
         if not self.counts:
             return None, None
         self._compact()
-        counts, examples = self.counts[0].drop(columns=["side"]), self.examples[0].drop(columns=["side"])
+        c, e = self.counts[0], self.examples[0]
         self.counts, self.examples = [], []
-        return counts, examples
+
+        def named(d: dict[str, np.ndarray], more: tuple[str, ...]) -> pd.DataFrame:
+            cols: dict[str, Any] = {}
+            for k in [*self.keys[1:], *more]:
+                cols[k] = d[k].astype(bool) if k == "spike" else codes[k].names(d[k]) if k in codes else d[k]
+            return pd.DataFrame(cols)
+
+        return named(c, ("n", "ts_min", "ts_max")), named(e, ("ts", "order", "source", "line_no", "host"))
+
+
+#: The columns :class:`EndsFold` codes (their strings held once).
+_CODED = ("event", "smtp_stage", "cause", "fix_id", "outcome", "provider", "text", "source", "host")
 
 
 class EndsFold:
-    """Folds the lines of :func:`is_foldable_end` (``add(batch, mask)``) for ``window``."""
+    """Folds the lines of :func:`is_foldable_end` (``add(batch, mask)``) for ``window``: held as
+    numpy arrays of codes (no Python object per line)."""
 
     def __init__(self, window: Any) -> None:
         self.since = None if window.since is None else pd.Timestamp(window.since).value
         self.until = None if window.until is None else pd.Timestamp(window.until).value
+        self._codes = {k: _Codes() for k in _CODED}
         self._ends = _Steps(["event", "smtp_stage", "cause"])  # Bulk.ends (analyzer.anomalies.folded.END_KEYS)
         self._fails = _Steps(["cause", "provider", "text", "spike"])  # Bulk.failures (.failed.FAIL_KEYS)
         self._stages: dict[tuple[str, str], int] = {}
         # per cause list ("states", "failed") and entry key (build._pair_codes' names)
         self._lists: dict[str, dict[str, dict[str, Any]]] = {"states": {}, "failed": {}}
-        self._candidates: dict[str, pd.DataFrame | None] = {"states": None, "failed": None}
+        self._keys: dict[str, int] = {}  # entry key -> its number (the candidates' "k")
+        self._candidates: dict[str, dict[str, np.ndarray] | None] = {"states": None, "failed": None}
 
     def _side(self, ns: np.ndarray) -> np.ndarray:
-        side = np.ones(len(ns), dtype=np.int8)
+        side = np.ones(len(ns), dtype=np.int64)
         if self.since is not None:
             side[ns < self.since] = 0
         if self.until is not None:
@@ -143,112 +235,96 @@ class EndsFold:
     def add(self, batch: pd.DataFrame, mask: np.ndarray) -> None:
         if not mask.any():
             return
-        rows = batch.loc[mask, sorted(NEEDS)]
+        a = taken(batch, tuple(sorted(NEEDS)), mask)  # the lines' columns, in Arrow
         order = row_order(batch)[mask]
-        sec, ns = _seconds_ns(rows["ts"])
+        sec, ns = seconds_ns_arrow(a["ts"])
         side = self._side(ns)
-        event = _values(rows["event"])
-        failed = _eq(rows["outcome"], FAILURES)
-        for steps, m, cols in ((self._ends, np.isin(event, DETECTED) & ~failed, ("event", "smtp_stage", "cause")),
-                               (self._fails, failed, ("cause", "provider"))):
-            if not m.any():
-                continue
-            t = {"side": side[m], "sec": (sec[m] // SENT_STEP) * SENT_STEP, **{c: _values(rows[c])[m] for c in cols}}
-            if steps is self._fails:  # as analyzer.anomalies.failed.failure_counts keys them
-                from ..anomalies.delivery import _masked_text
+        c = {k: self._codes[k](a[k]) for k in _CODED if k != "text"}
+        line = pc.cast(a["line_no"], pa.float64()).to_numpy(zero_copy_only=False).astype(float)
+        failed = eq_arrow(a["outcome"], FAILURES)
+        base = {"side": side, "sec": (sec // SENT_STEP) * SENT_STEP, "ts": ns, "order": order, "source": c["source"],
+                "line_no": line, "host": c["host"]}
+        ends = eq_arrow(a["event"], DETECTED) & ~failed
+        if ends.any():
+            self._ends.add({k: v[ends] for k, v in {**base, **{k: c[k] for k in ("event", "smtp_stage", "cause")}}.items()})
+        if failed.any():  # keyed as analyzer.anomalies.failed.failure_counts keys them
+            from ..anomalies.delivery import _masked_text
 
-                t["text"] = _values(_masked_text(rows["reply_text"][m]))
-                t["spike"] = ~_eq(rows["severity"], "info")[m]
-            steps.add(pd.DataFrame({**t, "ts": ns[m], "order": order[m], "source": _values(rows["source"])[m],
-                                    "line_no": rows["line_no"].to_numpy(dtype=np.float64, na_value=np.nan)[m],
-                                    "host": _values(rows["host"])[m]}))
+            keep = pa.array(failed)
+            text = _masked_text(pd.Series(pd.arrays.ArrowStringArray(as_string(a["reply_text"].filter(keep)))))
+            t = {k: v[failed] for k, v in {**base, "cause": c["cause"], "provider": c["provider"]}.items()}
+            t["text"] = self._codes["text"](as_arrow(text))
+            t["spike"] = (~eq_arrow(a["severity"], "info"))[failed].astype(np.int64)
+            self._fails.add(t)
         inside = side == 1
         if not inside.any():
             return
-        if not inside.all():
-            rows, order, ns, event, failed = rows[inside], order[inside], ns[inside], event[inside], failed[inside]
-        bad = np.isin(event, ABNORMAL)
+        bad = inside & eq_arrow(a["event"], ABNORMAL)
         if bad.any():
-            stage = rows["smtp_stage"].astype(object).where(rows["smtp_stage"].notna(), "unknown").to_numpy()[bad]
-            for (st, e), n in pd.DataFrame({"s": stage, "e": event[bad]}).value_counts(sort=False).items():
-                self._stages[(str(st), str(e))] = self._stages.get((str(st), str(e)), 0) + int(n)
-        notable = ~(_eq(rows["severity"], "info") & _eq(rows["outcome"], ("ok", "info")))
-        for name, m in (("states", notable & ~failed), ("failed", failed)):
+            stage = np.where(c["smtp_stage"][bad] < 0, -2, c["smtp_stage"][bad])  # -2: no stage ("unknown")
+            pair, n = np.unique(np.stack([stage, c["event"][bad]]), axis=1, return_counts=True)
+            stages = self._codes["smtp_stage"].names(np.maximum(pair[0], 0))
+            events = self._codes["event"].names(pair[1])
+            for i in range(pair.shape[1]):
+                key = ("unknown" if pair[0, i] == -2 else str(stages[i]), str(events[i]))
+                self._stages[key] = self._stages.get(key, 0) + int(n[i])
+        notable = ~(eq_arrow(a["severity"], "info") & eq_arrow(a["outcome"], ("ok", "info")))
+        for name, m in (("states", inside & notable & ~failed), ("failed", inside & failed)):
             if m.any():
-                self._add_entries(name, rows[m], order[m], ns[m], event[m])
+                self._add_entries(name, a, c, m, base)
 
-    def _add_entries(self, name: str, rows: pd.DataFrame, order: np.ndarray, ns: np.ndarray,
-                     event: np.ndarray) -> None:
+    def _add_entries(self, name: str, a: dict[str, pa.Array], c: dict[str, np.ndarray], m: np.ndarray,
+                     base: dict[str, np.ndarray]) -> None:
+        at = np.flatnonzero(m)
         # the cause lists' key (build._pair_codes): cause and fix, the cause where there is no fix
-        cc, cu = pd.factorize(rows["cause"].astype(object), use_na_sentinel=True)
-        fc, fu = pd.factorize(rows["fix_id"].astype(object), use_na_sentinel=True)
-        pairs, inv = np.unique(cc.astype(np.int64) * (len(fu) + 1) + (fc + 1), return_inverse=True)
+        pairs, inv = np.unique(np.stack([c["cause"][at], c["fix_id"][at]]), axis=1, return_inverse=True)
         inv = inv.reshape(-1)
-        names = np.array([f"{cu[c]}\x00{fu[f - 1] if f else cu[c]}" for c, f in
-                          zip(*np.divmod(pairs, len(fu) + 1), strict=True)], dtype=object)
-        key = names[inv]
-        outcome = _values(rows["outcome"])
-        has_client = rows["client_ip"].notna().to_numpy(dtype=bool)
-        hashes = qid_hash(rows["client_ip"])
+        causes, fixes = self._codes["cause"].names(pairs[0]), self._codes["fix_id"].names(pairs[1])
+        names = [f"{cause}\x00{cause if fix is None else fix}" for cause, fix in zip(causes, fixes, strict=True)]
+        kid = np.array([self._keys.setdefault(k, len(self._keys)) for k in names], dtype=np.int64)[inv]
+        client = a["client_ip"].take(pa.array(at))
+        has_client = client.is_valid().to_numpy(zero_copy_only=False)
+        hashes = hash_arrow(client)
         entries = self._lists[name]
         for i, k in enumerate(names):
-            at = inv == i
-            st = entries.setdefault(str(k), {"n": 0, "outcomes": {}, "events": set(),
-                                             "clients": np.zeros(0, np.uint64)})
-            st["n"] += int(at.sum())
-            said = outcome[at]
-            for v, n in zip(*np.unique(said[pd.notna(said)].astype(str), return_counts=True), strict=True):
-                st["outcomes"][str(v)] = st["outcomes"].get(str(v), 0) + int(n)
-            st["events"].update(str(e) for e in pd.unique(event[at]) if e is not None)
-            st["clients"] = np.union1d(st["clients"], hashes[at & has_client])
-        ok = rows["source"].notna().to_numpy(dtype=bool) & rows["line_no"].notna().to_numpy(dtype=bool)
-        if ok.any():
-            c = pd.DataFrame({"k": key[ok], "ts": ns[ok], "order": order[ok], "at": np.flatnonzero(ok)})
-            c = _first(c, ["k"], CANDIDATES)  # (their texts looked at only for the few that may be examples)
-            at = c.pop("at").to_numpy()
-            c["source"] = _values(rows["source"].iloc[at])
-            c["line_no"] = rows["line_no"].iloc[at].to_numpy(dtype=np.float64, na_value=np.nan)
-            c["text"] = _meaningful_text(_values(rows["reply_text"].iloc[at]), _values(rows["detail"].iloc[at]))
-            held = self._candidates[name]
-            self._candidates[name] = _first(c if held is None else pd.concat([held, c], ignore_index=True), ["k"],
-                                            CANDIDATES)
+            mine = inv == i
+            st = entries.setdefault(k, {"n": 0, "outcomes": {}, "events": set(), "clients": np.zeros(0, np.uint64)})
+            st["n"] += int(mine.sum())
+            vals, n = np.unique(c["outcome"][at][mine], return_counts=True)
+            for v, cnt in zip(self._codes["outcome"].names(vals), n, strict=True):
+                if v is not None:
+                    st["outcomes"][str(v)] = st["outcomes"].get(str(v), 0) + int(cnt)
+            st["events"].update(str(e) for e in self._codes["event"].names(np.unique(c["event"][at][mine]))
+                                if e is not None)
+            st["clients"] = np.union1d(st["clients"], hashes[mine & has_client])
+        ok = (c["source"][at] >= 0) & ~np.isnan(base["line_no"][at])
+        if not ok.any():
+            return
+        cand = _firsts({"k": kid[ok], "ts": base["ts"][at][ok], "order": base["order"][at][ok], "at": at[ok]},
+                       ["k"], CANDIDATES)
+        # their texts looked at only for the few that may be examples
+        rows = pa.array(cand.pop("at"))
+        cand["source"] = self._codes["source"].names(c["source"][rows.to_numpy()])
+        cand["line_no"] = base["line_no"][rows.to_numpy()]
+        cand["text"] = _meaningful_text(a["reply_text"].take(rows).to_pylist(), a["detail"].take(rows).to_pylist())
+        held = self._candidates[name]
+        self._candidates[name] = _firsts(cand if held is None else _cat([held, cand]), ["k"], CANDIDATES)
 
     def result(self) -> tuple[tuple[pd.DataFrame | None, ...], dict[str, Any]]:
         """((``Bulk.ends``, ``Bulk.end_examples``, ``Bulk.failures``, ``Bulk.failure_examples``: None
         without any), ``sections["ends"]``)."""
-        tables = (*self._ends.result(), *self._fails.result())
+        tables = (*self._ends.result(self._codes), *self._fails.result(self._codes))
         part: dict[str, Any] = {"stages": dict(self._stages)}
         for name, entries in self._lists.items():
             cand = self._candidates[name]
             for key, st in entries.items():
-                mine = cand[(cand["k"] == key).to_numpy(dtype=bool)] if cand is not None else None
-                if mine is not None and len(mine):
-                    st["candidates"] = (mine["ts"].to_numpy(np.int64), mine["order"].to_numpy(np.int64),
-                                        mine["source"].to_numpy(dtype=object), mine["line_no"].to_numpy(dtype=float),
-                                        mine["text"].to_numpy(dtype=object))
+                mine = cand["k"] == self._keys[key] if cand is not None else None
+                if mine is not None and mine.any():
+                    st["candidates"] = tuple(cand[c][mine] for c in ("ts", "order", "source", "line_no", "text"))
             part[name] = entries
-        self._stages, self._lists = {}, {"states": {}, "failed": {}}
+        self._stages, self._lists, self._keys = {}, {"states": {}, "failed": {}}, {}
         self._candidates = {"states": None, "failed": None}
         return tables, part
-
-
-def _counts(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Lines (or counts) per ``keys`` (side, step, values): ``n``, ``ts_min``, ``ts_max``."""
-    if "n" not in t.columns:
-        t = t.assign(n=np.ones(len(t), np.int64), ts_min=t["ts"], ts_max=t["ts"])
-    g = t.groupby(keys, dropna=False, sort=True).agg(n=("n", "sum"), ts_min=("ts_min", "min"),
-                                                     ts_max=("ts_max", "max")).reset_index()
-    for c in keys[2:]:
-        if g[c].dtype != bool:
-            g[c] = _values(g[c])
-    return g
-
-
-def _first(t: pd.DataFrame, keys: list[str], n: int) -> pd.DataFrame:
-    """Each key's first ``n`` lines, by time and then input order."""
-    t = t.sort_values(["ts", "order"], kind="stable")
-    keep = t.groupby(keys, dropna=False, sort=False).cumcount().to_numpy() < n
-    return t[keep].reset_index(drop=True)
 
 
 def _mode(counts: dict[str, int]) -> str | None:

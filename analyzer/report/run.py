@@ -97,7 +97,9 @@ register_section("peers", WindowPeersFold)  # the report's peer_totals and peers
 class ReportFold:
     """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the sent
     outbound deliveries that say nothing into the Bulk and a :class:`.sent_fold.SentFold` (its
-    counts become ``Bulk.sent``, the rest ``sections["sent"]``), the other lines kept as rows
+    counts become ``Bulk.sent``, the rest ``sections["sent"]``), the inbound session ends of no
+    message into the Bulk and an :class:`.ends_fold.EndsFold` (``Bulk.ends``/``failures`` and their
+    examples, ``sections["ends"]``), the other lines kept as rows
     (:data:`ROW_COLUMNS`, the columns with few values dictionary-encoded while held), and the
     registered section folds (:data:`.fold.SECTION_FOLDS`) for ``window``. ``result()`` is
     ``(rows, bulk, sections)``."""
