@@ -49,7 +49,7 @@ from ..anomalies.arrow_columns import (
     taken,
 )
 from ..anomalies.context import FAILURES
-from .sent_fold import SENT_STEP
+from .sent_fold import SENT_STEP, SentFold
 
 __all__ = ["CANDIDATES", "END_EVENTS", "EndsFold", "is_foldable_end"]
 
@@ -224,13 +224,8 @@ class EndsFold:
         self._keys: dict[str, int] = {}  # entry key -> its number (the candidates' "k")
         self._candidates: dict[str, dict[str, np.ndarray] | None] = {"states": None, "failed": None}
 
-    def _side(self, ns: np.ndarray) -> np.ndarray:
-        side = np.ones(len(ns), dtype=np.int64)
-        if self.since is not None:
-            side[ns < self.since] = 0
-        if self.until is not None:
-            side[ns >= self.until] = 2
-        return side
+    #: each line's side of the window (0 before, 1 inside, 2 after), as the sent deliveries'
+    _side = SentFold._side
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray) -> None:
         if not mask.any():
