@@ -15,7 +15,8 @@ import pandas as pd
 
 from .. import __version__, heap
 from ..anomalies import FAILURES, Finding
-from ..anomalies.aggregates import Bulk, _eq, span
+from ..anomalies.aggregates import ORDER_COLUMN, Bulk, _eq, span
+from .ends_fold import merged_entry, merged_example
 from .limits import LIMITS, cap
 from .peers import peer_report
 from .rows_at import RowsAt, notna, take
@@ -82,23 +83,29 @@ def _meaningful(text: Any) -> bool:
 
 
 def _example(rows: pd.DataFrame | RowsAt, at: np.ndarray | None = None,
-             masks: dict[str, np.ndarray] | None = None) -> dict[str, Any] | None:
+             masks: dict[str, np.ndarray] | None = None, folded: Any = None) -> dict[str, Any] | None:
     """The first line of ``rows`` (of the rows at positions ``at``, when given) that says the
     cause itself (not a retry wait that took it from an earlier line), of a message where one is,
     whose reply text, or else detail, means something (up to 200 looked at); None when none does
     (better no example than a fragment). ``masks`` (:func:`_example_masks` of ``rows``) may be
-    worked out once for many calls over one table."""
+    worked out once for many calls over one table. ``folded``: the first lines of the same entry
+    folded apart from the rows (:func:`.ends_fold.candidates`), looked at with the rows in order."""
     # masks first, then the 200 rows looked at taken: no copy of a large selection
     masks = masks if masks is not None else _example_masks(rows)
     pos = np.arange(len(rows)) if at is None else at
     ok = masks["ok"][pos]
-    if not ok.any():
+    if not ok.any() and folded is None:
         return None
     for name in ("own", "mine"):  # a line stating the cause itself; a message's own line, not a connection's
         if name in masks:
             better = ok & masks[name][pos]
-            ok = better if better.any() else ok
+            # (the folded lines state their cause and are no message's)
+            if better.any() or (folded is not None and name == "own"):
+                ok = better
+                folded = None if name == "mine" else folded
     pos = pos[np.flatnonzero(ok)[:200]]
+    if folded is not None:
+        return merged_example(rows, pos, folded)
     # the reply text wins where both mean something; the first row where one does is the example
     # (looked at in order, up to it: most entries' first row is)
     cols = [take(rows, c, pos).to_numpy(dtype=object) for c in ("reply_text", "detail") if c in rows.columns]
@@ -247,27 +254,36 @@ def _pair_codes(cause: pd.Series, fix_id: pd.Series) -> tuple[np.ndarray, np.nda
 
 
 def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFrame | None = None,
-                full: dict[str, int] | None = None, path: str = "") -> list[dict[str, Any]]:
+                full: dict[str, int] | None = None, path: str = "",
+                folded: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The causes of ``rows``, most messages first, at most ``limit``; ``full[path]`` gets how many
     there were (so that :func:`.limits.cap` can say "… and N more")."""
     """Per cause and fix entry (the direction's advice): messages, lines, share, an example, the fix.
     Where every line of a cause took it from an earlier line (retry waits), the example is that
-    earlier line, the error itself (when ``ev`` holds it)."""
-    if rows.empty:
+    earlier line, the error itself (when ``ev`` holds it). ``folded``: per entry key (cause and
+    fix, as :func:`_pair_codes` names them) the lines of the entry folded apart from the rows
+    (:mod:`.ends_fold`: each a unit of its own, an inbound client's attempt), counted with them."""
+    folded = folded or {}
+    if rows.empty and not folded:
         return []
     fix_id = rows["fix_id"] if "fix_id" in rows.columns else rows["cause"]
     # each pair by an integer code (counted and compared as ints, its string made once)
     kcode, kuniq = _pair_codes(rows["cause"], fix_id)
+    more = np.zeros(len(kuniq), dtype=np.int64)  # the folded lines per key
+    if folded:
+        known = {str(k): i for i, k in enumerate(kuniq)}
+        kuniq = np.array([*kuniq, *(k for k in folded if k not in known)], dtype=object)
+        more = np.array([folded[k]["n"] if k in folded else 0 for k in kuniq], dtype=np.int64)
     units = message_units(rows)
-    lines = np.bincount(kcode, minlength=len(kuniq))
+    lines = np.bincount(kcode, minlength=len(kuniq)) + more
     seen = np.flatnonzero(lines)
     agg = pd.DataFrame({"code": seen, "k": kuniq[seen],
-                        "messages": count_units(kcode, units).reindex(seen, fill_value=0).to_numpy(),
+                        "messages": count_units(kcode, units).reindex(seen, fill_value=0).to_numpy() + more[seen],
                         "lines": lines[seen]})
     # entries counted in logins or attempts (not _in_messages) after those in messages: failures lead with messages
-    agg["apart"] = ~_in_messages(rows, units, kcode, len(kuniq))[seen]
+    agg["apart"] = ~_in_messages(rows, units, kcode, len(kuniq), more)[seen]
     agg = agg.sort_values(["apart", "messages", "lines", "k"], ascending=[True, False, False, True])
-    total = int(count_units(np.zeros(len(rows), dtype=np.int64), units).sum())
+    total = int(count_units(np.zeros(len(rows), dtype=np.int64), units).sum()) + int(more.sum())
     out = []
     if full is not None:
         full[path] = len(agg)
@@ -281,24 +297,33 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
         cause, fix = str(k).split("\x00", 1)
         at = np.flatnonzero(kcode == code)
         ats.append(at)
-        unit = _unit(rows, at, not apart)
         info = kb.causes.get(cause, {}) if kb is not None else {}
         advice = kb.causes.get(fix, info) if kb is not None else {}
         dirs = _directions(rows, at)
         dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
+        if str(k) in folded:  # the entry's rows and folded lines together
+            entry = merged_entry(rows, at, outcome.iloc[at], dirs, folded[str(k)], apart, masks)
+            unit = entry.pop("unit")
+        else:
+            unit = _unit(rows, at, not apart)
+            entry = {"outcome": str(outcome.iloc[at].mode().iloc[0]), "direction": str(dirs.mode().iloc[0]) or None}
+            if unit != "messages" and "client_ip" in rows:
+                entry["clients"] = int(take(rows, "client_ip", at).nunique())
+            entry["example"] = _example(rows, at, masks)
         out.append({
             "cause": cause, "title": info.get("title", cause),
-            "outcome": str(outcome.iloc[at].mode().iloc[0]), "severity": info.get("severity", "info"),
-            "direction": str(dirs.mode().iloc[0]) or None, "fix_id": fix,
+            "outcome": entry["outcome"], "severity": info.get("severity", "info"),
+            "direction": entry["direction"], "fix_id": fix,
             "messages": int(m) if unit == "messages" else 0, "unit": unit, "units": int(m),
-            **({"clients": int(take(rows, "client_ip", at).nunique())} if unit != "messages" and "client_ip" in rows
-               else {}),
+            **({"clients": entry["clients"]} if "clients" in entry else {}),
             "lines": int(n), "count": int(n), "share": _share(int(m), total),
-            "example": _example(rows, at, masks), "fix": list(advice.get("fix", [])),
+            "example": entry["example"], "fix": list(advice.get("fix", [])),
         })
     if ev is not None and "cause_ref" in rows.columns:
         refs = {}
-        for entry, at in zip(out, ats, strict=True):
+        for entry, at, k in zip(out, ats, top["k"], strict=True):
+            if str(k) in folded:  # (its folded lines take no cause from another line)
+                continue
             ref = take(rows, "cause_ref", at)
             if ref.notna().all():
                 refs[id(entry)] = str(ref.iloc[0])
@@ -321,14 +346,18 @@ def _directions(rows: pd.DataFrame | RowsAt, at: np.ndarray) -> pd.Series:
     return d
 
 
-def _in_messages(rows: pd.DataFrame | RowsAt, units: Units, kcode: np.ndarray, n: int) -> np.ndarray:
+def _in_messages(rows: pd.DataFrame | RowsAt, units: Units, kcode: np.ndarray, n: int,
+                 more: np.ndarray | None = None) -> np.ndarray:
     """Per key code: whether its rows count in messages (all keys at once): where any is a
-    message's line, none is a client's line of no message, or all are rejects (:data:`CLIENT_UNITS`)."""
+    message's line, none is a client's line of no message, or all are rejects (:data:`CLIENT_UNITS`).
+    ``more``: lines per key folded apart from the rows (clients' lines of no message, no rejects)."""
     if "event" not in rows:
         return np.ones(n, dtype=bool)
     known = rows["event"].notna().to_numpy(dtype=bool)  # then: only "messages" events (NOQUEUE rejects)
     w = (np.isin(units.kind, (MESSAGE, QUEUE)), units.kind == LINE, known, known & ~_mask(rows["event"], dict(CLIENT_UNITS)["messages"]))
     msg, line, named, other = (np.bincount(kcode, weights=x, minlength=n) for x in w)
+    if more is not None:
+        line, named, other = line + more, named + more, other + more
     return (msg > 0) | (line == 0) | ((named > 0) & (other == 0))
 
 
@@ -359,11 +388,11 @@ def _expiries(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 #: The columns the cause lists and the top tables read (a subset is taken of these, not of the table).
 _CAUSE_COLUMNS = ("cause", "fix_id", "direction", "cause_ref", "queue_id", "recipient", "event", "outcome", "source",
-                  "line_no", "detail", "reply_text", "client_ip")
+                  "line_no", "detail", "reply_text", "client_ip", "ts", ORDER_COLUMN)
 
 
 def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
-              bulk: Bulk | None = None) -> dict[str, Any]:
+              bulk: Bulk | None = None, ends: dict[str, Any] | None = None) -> dict[str, Any]:
     rc = _value_counts(ev["reply_class"])
     if bulk is not None and len(bulk.table):
         more = bulk.table.dropna(subset=["reply_class"]).groupby("reply_class")["n"].sum()
@@ -376,14 +405,18 @@ def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
     expired, expiry = _expiries(ev)
     # each list's rows read a column at a time (RowsAt), not a copy of their columns at once
     return {"by_reply_class": by_class,
-            "by_cause": _cause_list(RowsAt(ev, failed, _CAUSE_COLUMNS), kb, 25, ev, full, "outcomes.by_cause"),
+            "by_cause": _cause_list(RowsAt(ev, failed, _CAUSE_COLUMNS), kb, 25, ev, full, "outcomes.by_cause",
+                                    folded=(ends or {}).get("failed")),
             "expired": _cause_list(RowsAt(ev, expired, _CAUSE_COLUMNS), kb, 25, ev),
-            "states": sorted(_cause_list(RowsAt(ev, notable & ~failed & ~expiry, _CAUSE_COLUMNS), kb, 25),  # worst first
+            "states": sorted(_cause_list(RowsAt(ev, notable & ~failed & ~expiry, _CAUSE_COLUMNS), kb, 25,
+                                         folded=(ends or {}).get("states")),  # worst first
                              key=lambda c: SEVERITY_ORDER.index(c["severity"]) if c["severity"] in SEVERITY_ORDER
                              else len(SEVERITY_ORDER))}
 
 
-def _session_ends(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
+def _session_ends(ev: pd.DataFrame, bulk: Bulk | None = None, ends: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Inbound session ends: closes with and without QUIT, abnormal ends by SMTP stage (``ends``:
+    those folded apart from the rows, :mod:`.ends_fold`, lines per (stage, event))."""
     inbound = ~_mask(ev["direction"], ("outbound", "local"))
     disc = _mask(ev["event"], "disconnect") & inbound
     quit_ = ev["quit"].fillna(False).to_numpy(dtype=bool)
@@ -398,13 +431,17 @@ def _session_ends(ev: pd.DataFrame, bulk: Bulk | None = None) -> dict[str, Any]:
         out["closed"] += int(bulk.table["closed"].sum())
         out["closed_without_quit"] += int(bulk.table["unclosed"].sum())
     bad = ev[_mask(ev["event"], ABNORMAL_ENDS) & inbound]
-    stages = []
+    per: dict[tuple[str, str], int] = dict((ends or {}).get("stages") or {})
     if len(bad):
         g = bad.assign(stage=bad["smtp_stage"].fillna("unknown")).groupby("stage")["event"].value_counts()
-        for stage in g.index.get_level_values(0).unique():
-            row = g.loc[stage]
-            stages.append({"stage": str(stage), **{k: int(row.get(k, 0)) for k in ABNORMAL_ENDS}})
-        stages.sort(key=lambda r: (-(r["lost_connection"] + r["timeout"] + r["too_many_errors"]), r["stage"]))
+        for (stage, event), n in g.items():
+            per[(str(stage), str(event))] = per.get((str(stage), str(event)), 0) + int(n)
+    for (_stage, event), n in ((ends or {}).get("stages") or {}).items():  # the folded ones
+        out[{"lost_connection": "lost"}.get(event, event)] += n
+    stages = []
+    for stage in dict.fromkeys(s for s, _ in per):
+        stages.append({"stage": stage, **{k: int(per.get((stage, k), 0)) for k in ABNORMAL_ENDS}})
+    stages.sort(key=lambda r: (-(r["lost_connection"] + r["timeout"] + r["too_many_errors"]), r["stage"]))
     out["by_stage"] = stages
     return out
 
@@ -457,9 +494,9 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     heap.trim()
     servers = by_server(ev, names, bulk, whole=volumes)
     heap.trim()
-    outcomes = _outcomes(ev, kb, full, bulk)
+    outcomes = _outcomes(ev, kb, full, bulk, (sections or {}).get("ends"))
     heap.give_back()
-    session_ends = _session_ends(ev, bulk)
+    session_ends = _session_ends(ev, bulk, (sections or {}).get("ends"))
     top = _top(ev, full, bulk, (sections or {}).get("sent"))
     heap.give_back()
     report = cap({

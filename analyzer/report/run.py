@@ -27,6 +27,7 @@ from ..later import InOrder
 from ..reader import ParseResult
 from ..report_columns import REPORT_COLUMNS  # (the CLI names them to the stream without importing this)
 from .build import ReportWindow, build_report
+from .ends_fold import EndsFold, is_foldable_end
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
 from .peers import WindowPeersFold
 from .sent_fold import SENT_STEP, SentFold, is_foldable_sent
@@ -90,7 +91,9 @@ register_section("peers", WindowPeersFold)  # the report's peer_totals and peers
 class ReportFold:
     """The report's fold (:mod:`.fold`): each batch's bulk lines into a :class:`Bulk`, the sent
     outbound deliveries that say nothing into the Bulk and a :class:`.sent_fold.SentFold` (its
-    counts become ``Bulk.sent``, the rest ``sections["sent"]``), the other lines kept as rows
+    counts become ``Bulk.sent``, the rest ``sections["sent"]``), the inbound session ends of no
+    message into the Bulk and an :class:`.ends_fold.EndsFold` (``Bulk.ends``/``failures`` and their
+    examples, ``sections["ends"]``), the other lines kept as rows
     (:data:`ROW_COLUMNS`, the columns with few values dictionary-encoded while held), and the
     registered section folds (:data:`.fold.SECTION_FOLDS`) for ``window``. ``result()`` is
     ``(rows, bulk, sections)``."""
@@ -104,6 +107,7 @@ class ReportFold:
         self.bulk = BulkFold(first_only=True, split=window.since)  # a message's first line per side of the window start
         self.logins = LoginFold(window.since, window.until)
         self.sent = SentFold(window)  # the sent outbound deliveries that say nothing: counted, not rows
+        self.ends = EndsFold(window)  # the inbound session ends of no failure nor message: counted, not rows
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
         self._jobs = InOrder("maillens-fold", ahead=1)  # one batch folded there while this one tests the next
         self._sent_jobs = InOrder("maillens-sent", ahead=1)  # the SentFold beside them (its own state)
@@ -121,26 +125,31 @@ class ReportFold:
         # that say nothing: counted per second as the Bulk's delivered lines
         more, login = _more_folded(batch)
         m = bulk | apart | more
-        return bulk, m, is_foldable_sent(batch) & ~m, login, quiet_rows(batch)
+        sent = is_foldable_sent(batch) & ~m
+        return bulk, m, sent, login, quiet_rows(batch), is_foldable_end(batch) & ~m
 
     def add(self, batch: pd.DataFrame) -> None:
         masks = batch.__dict__.get("_report_masks")
-        bulk, m, sent, login, blank = masks if masks is not None else self._masks(batch)
+        bulk, m, sent, login, blank, ends = masks if masks is not None else self._masks(batch)
         for f in self.sections.values():
             # a section that leaves the bulk lines out is given them rather than test every line again
             f.add(batch, bulk=bulk) if getattr(f, "takes_bulk", False) else f.add(batch)
         # the folds that keep state, on their thread (in order) while this one takes the next batch
-        self._jobs.submit(self._keep, batch, m, sent, login, blank)
+        self._jobs.submit(self._keep, batch, m, sent, login, blank, ends)
         if sent.any():  # into the SentFold; into the Bulk by _keep (their seconds, queue ids, senders)
             self._sent_jobs.submit(self.sent.add, batch, sent)
 
-    def _keep(self, batch: pd.DataFrame, m: np.ndarray, sent: np.ndarray, login: np.ndarray, blank: np.ndarray) -> None:
+    def _keep(self, batch: pd.DataFrame, m: np.ndarray, sent: np.ndarray, login: np.ndarray, blank: np.ndarray,
+              ends: np.ndarray) -> None:
         if login.any():  # (a few rows a batch: grouped by LoginFold a few thousand at a time, not per batch)
             self._logins.append(batch.loc[login, ["ts", "client_ip"]])
             if sum(map(len, self._logins)) >= self.LOGIN_ROWS:
                 self._add_logins()
         if sent.any():  # into the Bulk (their seconds, queue ids, senders); the SentFold on its thread
             m = m | sent
+        if ends.any():  # into the Bulk (their seconds, last lines, closes) and the EndsFold
+            self.ends.add(batch, ends)
+            m = m | ends
         self.bulk.add(batch, m)
         self.rows.add(batch, ~m, blank=blank)
 
@@ -165,6 +174,7 @@ class ReportFold:
         bulk.logins = self.logins.result()
         bulk.sent, sections["sent"] = self.sent.result()
         bulk.sent_step = SENT_STEP
+        (bulk.ends, bulk.end_examples, bulk.failures, bulk.failure_examples), sections["ends"] = self.ends.result()
         heap.give_back()
         return self.rows.result(), bulk, sections
 

@@ -105,6 +105,13 @@ def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, nam
         t = t[t["source"].isin({f for f, _ in pairs}).to_numpy() & t["last_line"].isin({ln for _, ln in pairs}).to_numpy()]
         lookup = {(str(f), int(line)): str(s) for f, line, s in
                   zip(t["source"], t["last_line"], server_names(t), strict=True) if (str(f), int(line)) in pairs}
+    for ex in (getattr(bulk, "end_examples", None), getattr(bulk, "failure_examples", None)):
+        if pairs and ex is not None and len(ex) and "host" in ex.columns:
+            # the folded session ends' first lines (the detectors' evidence), with their host (report/ends_fold.py)
+            ex = ex.dropna(subset=["source", "line_no"])
+            lookup.update({(str(f), int(line)): str(s) for f, line, s in
+                           zip(ex["source"], ex["line_no"], server_names(ex), strict=True)
+                           if (str(f), int(line)) in pairs})
     if pairs and len(ev) and {"source", "line_no"} <= set(ev.columns):
         want = pd.DataFrame(sorted(pairs), columns=["f", "l"])
         # the rows at a wanted line number of a wanted file: a few, not every row of the file
