@@ -25,6 +25,8 @@ _M_ARENA_MAX = -8
 #: Blocks from this size on are mapped apart (given back when freed) once :func:`trim` is told
 #: ``map_large`` or :func:`hand_back_early` ran.
 MAP_LARGE = 256 * 1024
+#: How long Arrow's jemalloc pool keeps freed pages once :func:`hand_back_early` ran.
+ARROW_DECAY_MS = 200
 
 
 @functools.cache
@@ -65,12 +67,15 @@ def trim(*, map_large: bool = False) -> None:
 
 def hand_back_early() -> None:
     """Before a stream whose consumer keeps a growing state beside the batches passing through
-    (the report's fold): Arrow's jemalloc pool returns freed pages at once (no decay), glibc maps
+    (the report's fold): Arrow's jemalloc pool returns freed pages after :data:`ARROW_DECAY_MS`
+    (not its default's seconds), glibc maps
     blocks of :data:`MAP_LARGE` and more apart (given back when freed) and serves every thread
     from two arenas (each thread's arena kept the pages it freed for itself). Measured on the
     1M-line Exim day's report: the main process's peak RSS 468-483 -> 390-430 MiB, the tree's
     PSS 451-459 -> 381-398 (bench/RESULTS.md, r15-r1m). Call it before the threads start; the
-    worker processes set their own (:func:`keep_freed`)."""
+    worker processes set their own (:func:`keep_freed`). No decay at all (0 ms) saved ~45 MiB more
+    at the Exim day but cost 0.7-0.9 system CPU-s and 0.5-0.7 s of wall (madvise at every free;
+    measured at stop 30, idle); 200 ms keeps a third of that (~15 MiB) at no measurable time."""
     libc = _libc()
     if libc is not None:
         libc.mallopt(_M_ARENA_MAX, 2)
@@ -78,7 +83,7 @@ def hand_back_early() -> None:
     import pyarrow as pa
 
     if pa.default_memory_pool().backend_name == "jemalloc":
-        pa.jemalloc_set_decay_ms(0)
+        pa.jemalloc_set_decay_ms(ARROW_DECAY_MS)
 
 
 def release_arrow() -> None:
