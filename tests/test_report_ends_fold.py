@@ -13,15 +13,17 @@ import pandas as pd
 import pytest
 
 from analyzer.anomalies import folded as fo
-from analyzer.anomalies.aggregates import ORDER_COLUMN, Bulk
+from analyzer.anomalies.aggregates import Bulk
 from analyzer.classify import classify
 from analyzer.reader import parse_logs
 from analyzer.report import ReportWindow
 from analyzer.report import run as report_run
 from analyzer.report.ends_fold import EndsFold, is_foldable_end
-from analyzer.report.fold import fold_frame
 from analyzer.report.sent_fold import SENT_STEP
 from bench.generate_logs import generate
+
+from .report_folds import cut_window
+from .report_folds import folded as through_fold
 
 INCIDENTS = ["silence@15h+1h", "deferral_buildup@18h+3h"]
 NOW = pd.Timestamp("2026-12-01T06:00:00Z")
@@ -46,31 +48,11 @@ def day(request, tmp_path_factory):
     return res
 
 
-def _folded(result, window: ReportWindow, monkeypatch, *, fold_ends: bool) -> report_run.FoldedResult:
-    """``result``'s events through the report's own fold (as a stream's batches would be)."""
-    with monkeypatch.context() as m:
-        if not fold_ends:
-            m.setattr(report_run, "is_foldable_end", lambda df: np.zeros(len(df), dtype=bool))
-        fold = report_run.ReportFold(window=window)
-        fold_frame(result.events, [fold], rows=700)  # many batches: the counts' compaction runs
-        events, bulk, sections = fold.result()
-    order = events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64)
-    return report_run.FoldedResult(events, result.counts, result.files, result.warnings, bulk=bulk, order=order,
-                                   sections=sections, window=window)
-
-
-def _window(day, cut: bool) -> ReportWindow:
-    if not cut:
-        return ReportWindow()
-    d = day.events["ts"].min().floor("D")
-    return ReportWindow(d + pd.Timedelta(hours=5, minutes=30, seconds=17), d + pd.Timedelta(hours=19, minutes=2, seconds=41))
-
-
 @pytest.mark.parametrize("cut", [False, True])
 def test_folded_session_ends_give_the_rows_report(day, cut, monkeypatch):
-    window = _window(day, cut)
-    rows = _folded(day, window, monkeypatch, fold_ends=False)
-    folded = _folded(day, window, monkeypatch, fold_ends=True)
+    window = cut_window(day, cut)
+    rows = through_fold(day, window, monkeypatch, off="is_foldable_end")
+    folded = through_fold(day, window, monkeypatch)
     kept = int(is_foldable_end(rows.events).sum())  # (the normal closes among them are bulk lines already)
     assert kept > 200 and len(folded.events) == len(rows.events) - kept
     assert folded.bulk.ends is not None
@@ -100,8 +82,8 @@ def test_folded_example_is_the_first_in_input_order(day, monkeypatch):
                 order = (np.asarray(df.attrs.get("first_row", 0)) + np.arange(len(df)))
                 return mask & ~np.isin(order, keep)
             m.setattr(report_run, "is_foldable_end", some)
-            part = _folded(day, ReportWindow(), monkeypatch, fold_ends=True)
-        want = report_run.make_report(_folded(day, ReportWindow(), monkeypatch, fold_ends=False), now=NOW,
+            part = through_fold(day, ReportWindow(), monkeypatch)
+        want = report_run.make_report(through_fold(day, ReportWindow(), monkeypatch, off="is_foldable_end"), now=NOW,
                                       generated_at=NOW)
         got = report_run.make_report(part, now=NOW, generated_at=NOW)
         assert got["outcomes"]["states"] == want["outcomes"]["states"]

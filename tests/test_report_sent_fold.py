@@ -12,14 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer.anomalies.aggregates import ORDER_COLUMN, Bulk
+from analyzer.anomalies.aggregates import Bulk
 from analyzer.classify import classify
 from analyzer.reader import parse_logs
 from analyzer.report import ReportWindow
 from analyzer.report import run as report_run
-from analyzer.report.fold import fold_frame
 from analyzer.report.sent_fold import SENT_STEP, SentFold, is_foldable_sent
 from bench.generate_logs import generate
+
+from .report_folds import cut_window
+from .report_folds import folded as through_fold
 
 INCIDENTS = ["microsoft_block@7h+2h", "521_burst:bigisp.example@11h+1h", "deferral_buildup@15h+2h",
              "silence@20h+1h"]
@@ -35,33 +37,13 @@ def day(request, tmp_path_factory):
     return res
 
 
-def _folded(result, window: ReportWindow, monkeypatch, *, fold_sent: bool) -> report_run.FoldedResult:
-    """``result``'s events through the report's own fold (as a stream's batches would be)."""
-    with monkeypatch.context() as m:
-        if not fold_sent:
-            m.setattr(report_run, "is_foldable_sent", lambda df: np.zeros(len(df), dtype=bool))
-        fold = report_run.ReportFold(window=window)
-        fold_frame(result.events, [fold], rows=700)  # many batches: the counts' compaction runs
-        events, bulk, sections = fold.result()
-    order = events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64)
-    return report_run.FoldedResult(events, result.counts, result.files, result.warnings, bulk=bulk, order=order,
-                                   sections=sections, window=window)
-
-
-def _window(day, cut: bool) -> ReportWindow:
-    if not cut:
-        return ReportWindow()
-    d = day.events["ts"].min().floor("D")
-    return ReportWindow(d + pd.Timedelta(hours=5, minutes=30, seconds=17), d + pd.Timedelta(hours=19, minutes=2, seconds=41))
-
-
 @pytest.mark.parametrize("cut", [False, True])
 def test_folded_sent_deliveries_give_the_rows_report(day, cut, monkeypatch):
-    window = _window(day, cut)
+    window = cut_window(day, cut)
     sent = is_foldable_sent(day.events)
     assert sent.sum() > 300
-    rows = _folded(day, window, monkeypatch, fold_sent=False)
-    folded = _folded(day, window, monkeypatch, fold_sent=True)
+    rows = through_fold(day, window, monkeypatch, off="is_foldable_sent")
+    folded = through_fold(day, window, monkeypatch)
     assert len(folded.events) <= len(rows.events) - int(sent.sum()) + 5  # (a few are bulk lines already)
     assert folded.bulk.sent is not None and int(folded.bulk.sent["n"].sum()) >= int(sent.sum()) - 5
     want = report_run.make_report(rows, window=window, now=NOW, generated_at=NOW)

@@ -1,0 +1,35 @@
+"""Helpers shared by the tests of the report's folds (sent deliveries, session ends): a table
+through the report's own fold, with one kind of folding turned off, and a window cut inside it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analyzer.anomalies.aggregates import ORDER_COLUMN
+from analyzer.report import ReportWindow
+from analyzer.report import run as report_run
+from analyzer.report.fold import fold_frame
+
+
+def folded(result, window: ReportWindow, monkeypatch, *, off: str | None = None) -> report_run.FoldedResult:
+    """``result``'s events through the report's own fold (as a stream's batches would be); ``off``
+    names a mask of :mod:`analyzer.report.run` (``is_foldable_sent``, ``is_foldable_end``) that is
+    made to select nothing, so those lines stay rows."""
+    with monkeypatch.context() as m:
+        if off is not None:
+            m.setattr(report_run, off, lambda df: np.zeros(len(df), dtype=bool))
+        fold = report_run.ReportFold(window=window)
+        fold_frame(result.events, [fold], rows=700)  # many batches: the counts' compaction runs
+        events, bulk, sections = fold.result()
+    order = events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64)
+    return report_run.FoldedResult(events, result.counts, result.files, result.warnings, bulk=bulk, order=order,
+                                   sections=sections, window=window)
+
+
+def cut_window(day, cut: bool) -> ReportWindow:
+    """No window, or one whose limits fall inside minutes of ``day``."""
+    if not cut:
+        return ReportWindow()
+    d = day.events["ts"].min().floor("D")
+    return ReportWindow(d + pd.Timedelta(hours=5, minutes=30, seconds=17), d + pd.Timedelta(hours=19, minutes=2, seconds=41))
