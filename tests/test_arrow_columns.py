@@ -87,7 +87,7 @@ def test_eq_through_cached_codes_equals_the_kernel_and_is_not_fooled_by_a_new_co
     column over the size limit is compared directly and not held."""
     import pyarrow.compute as pc
 
-    from analyzer.anomalies import aggregates, arrow_columns
+    from analyzer.anomalies import arrow_columns, bulk_masks
 
     def frame(values):
         return pd.DataFrame({"c": pd.array(values, dtype=pd.ArrowDtype(pa.string()))})
@@ -102,12 +102,12 @@ def test_eq_through_cached_codes_equals_the_kernel_and_is_not_fooled_by_a_new_co
     other = frame(["b", "b", None, "a", "x", "a"])
     for value in ("a", ("a", "c"), "zz", ("b",), ("zz", None)):
         for df in (one, other, one):
-            got = aggregates._eq(df["c"], value) if value != ("zz", None) else aggregates._eq(df["c"], ("zz",))
+            got = bulk_masks._eq(df["c"], value) if value != ("zz", None) else bulk_masks._eq(df["c"], ("zz",))
             want = kernel(df["c"], value if value != ("zz", None) else ("zz",))
             assert got.dtype == bool and got.tolist() == want.tolist()
             got[:] = True  # the caller's to change: the cache is not
-    assert aggregates._eq(one["c"], "a").tolist() == [True, False, False, True, False, False]
-    big = frame(["a", "b"] * (aggregates._CODED_ROWS // 2 + 1))
+    assert bulk_masks._eq(one["c"], "a").tolist() == [True, False, False, True, False, False]
+    big = frame(["a", "b"] * (bulk_masks._CODED_ROWS // 2 + 1))
     held = len(arrow_columns._CODED.entries)
-    assert aggregates._eq(big["c"], "b").sum() == aggregates._CODED_ROWS // 2 + 1
+    assert bulk_masks._eq(big["c"], "b").sum() == bulk_masks._CODED_ROWS // 2 + 1
     assert len(arrow_columns._CODED.entries) == held

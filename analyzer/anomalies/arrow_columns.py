@@ -66,7 +66,7 @@ def as_string(arr: pa.Array) -> pa.Array:
 
 
 def eq_arrow(arr: pa.Array, value: str | tuple[str, ...]) -> np.ndarray:
-    """Where ``arr`` equals ``value`` (or one of the values), null as False (as :func:`analyzer.anomalies.aggregates._eq`)."""
+    """Where ``arr`` equals ``value`` (or one of the values), null as False (as :func:`analyzer.anomalies.bulk_masks._eq`)."""
     arr = as_string(arr)
     hit = pc.equal(arr, value) if isinstance(value, str) else pc.is_in(arr, value_set=pa.array(value, type=arr.type))
     return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)

@@ -12,7 +12,7 @@ values and indexes the codes), a column's nulls read from its Arrow validity, ne
 
 A stream batch (:class:`analyzer.report.fold._Batch`) keeps its :class:`BatchTests` (one for all
 the masks; the batch is never changed); any other table gets a fresh one per call, which answers
-as the pandas comparisons did (:func:`~.aggregates._eq`, ``isna``).
+as the pandas comparisons did (:func:`~.bulk_masks._eq`, ``isna``).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class BatchTests:
         them) of a stream batch's string column, else None."""
         if name in self._codes:
             return self._codes[name]
-        # (only a stream batch's: another table's columns are compared as :func:`~.aggregates._eq` does)
+        # (only a stream batch's: another table's columns are compared as :func:`~.bulk_masks._eq` does)
         data = self.table.column(name) if self.table is not None else None
         got = None
         if data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):

@@ -48,7 +48,7 @@ def _iso(ts: Any) -> str | None:
 
 def _mask(s: pd.Series, values: str | tuple[str, ...]) -> np.ndarray:
     """Where ``s`` equals ``values`` (or one of them), null as False: the detectors' comparison
-    (:func:`..anomalies.aggregates._eq`: an Arrow kernel, or a Categorical's codes)."""
+    (:func:`..anomalies.bulk_masks._eq`: an Arrow kernel, or a Categorical's codes)."""
     return _eq(s, values)
 
 

@@ -55,7 +55,7 @@ SENT_STEP = 3600
 
 
 def _columns() -> tuple[list[str], list[str]]:
-    from ..anomalies.aggregates import _NEEDS
+    from ..anomalies.bulk_masks import _NEEDS
     from ..anomalies.context import BASELINE_COLUMNS
 
     read = list(dict.fromkeys([*BASELINE_COLUMNS, *ORDER, *sorted(_NEEDS), "cause_ref"]))
