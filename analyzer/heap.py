@@ -71,7 +71,7 @@ def hand_back_early() -> None:
     (not its default's seconds), glibc maps
     blocks of :data:`MAP_LARGE` and more apart (given back when freed) and serves every thread
     from two arenas (each thread's arena kept the pages it freed for itself). Measured on the
-    1M-line Exim day's report: the main process's peak RSS 468-483 -> 390-430 MiB, the tree's
+    1M-line Exim day's report with no decay: the main process's peak RSS 468-483 -> 390-430 MiB, the tree's
     PSS 451-459 -> 381-398 (bench/RESULTS.md, r15-r1m). Call it before the threads start; the
     worker processes set their own (:func:`keep_freed`). No decay at all (0 ms) saved ~45 MiB more
     at the Exim day but cost 0.7-0.9 system CPU-s and 0.5-0.7 s of wall (madvise at every free;
