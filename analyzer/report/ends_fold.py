@@ -57,6 +57,11 @@ __all__ = ["CANDIDATES", "END_EVENTS", "EndsFold", "is_foldable_end"]
 END_EVENTS = ("disconnect", "lost_connection", "timeout", "too_many_errors", "protocol_error")
 #: Of those, the ones folded when they are failures (no session-end detector reads them).
 FAILED_EVENTS = ("too_many_errors", "protocol_error")
+#: The inbound failures of no session end folded the same way (only when failures): DNSBL hits
+#: (Postfix's postscreen and dnsblog) and TLS handshakes that failed (Exim's): read, as the
+#: weekly's quiet failures (:func:`analyzer.anomalies.failed.is_quiet_failure`), by the cause
+#: lists, the cause-spike and new-signature detectors and as the Bulk's lines only (r16-rejfold).
+QUIET_EVENTS = ("dnsbl", "tls")
 #: Of those, the ones the session-end detector counts (:func:`analyzer.anomalies.folded.is_session_end`).
 DETECTED = ("lost_connection", "timeout")
 #: Of those, the ones ``session_ends.by_stage`` counts.
@@ -73,18 +78,23 @@ NEEDS = frozenset({"ts", "event", "direction", "outcome", "severity", "cause", "
 
 def is_foldable_end(batch: pd.DataFrame) -> np.ndarray:
     """Inbound session ends (:data:`END_EVENTS`, direction inbound) with a time and a cause, that
-    are no failure (but of :data:`FAILED_EVENTS`), no expiry, bookkeeping nor resource trouble, and name no message, recipient, SASL user
-    nor borrowed cause (their status, a session end's kind, is read by nothing the report shows). None in a table lacking a column read."""
+    are no failure (but of :data:`FAILED_EVENTS`), and the failures of :data:`QUIET_EVENTS`; no
+    expiry, bookkeeping nor resource trouble, and name no message, recipient, SASL user nor
+    borrowed cause (their status, a session end's kind, is read by nothing the report shows).
+    None in a table lacking a column read."""
     if not set(batch.columns) >= NEEDS:
         return np.zeros(len(batch), dtype=bool)
-    m = _eq(batch["event"], END_EVENTS)
-    if not m.any():
-        return m
+    ends, quiet = _eq(batch["event"], END_EVENTS), _eq(batch["event"], QUIET_EVENTS)
+    if not (ends.any() or quiet.any()):
+        return ends
     from .build import BOOKKEEPING_CAUSES
 
     # failures only of the events the session-end detector does not read (the cause lists' by_cause,
-    # the cause-spike and new-signature detectors read them: analyzer.anomalies.failed)
-    m &= _eq(batch["direction"], "inbound") & ~(_eq(batch["outcome"], FAILURES) & ~_eq(batch["event"], FAILED_EVENTS))
+    # the cause-spike and new-signature detectors read them: analyzer.anomalies.failed); of the
+    # quiet events, the failures only
+    failed = _eq(batch["outcome"], FAILURES)
+    m = (ends & ~(failed & ~_eq(batch["event"], FAILED_EVENTS))) | (quiet & failed)
+    m &= _eq(batch["direction"], "inbound")
     m &= ~_eq(batch["cause"], ("queue.expired", "local.resource", *BOOKKEEPING_CAUSES))
     m &= batch["cause"].notna().to_numpy(dtype=bool)
     m &= batch["ts"].notna().to_numpy(dtype=bool)
