@@ -22,7 +22,7 @@ from analyzer.report.ends_fold import EndsFold, is_foldable_end
 from analyzer.report.sent_fold import SENT_STEP
 from bench.generate_logs import generate
 
-from .report_folds import cut_window
+from .report_folds import burst_at, cut_window
 from .report_folds import folded as through_fold
 
 INCIDENTS = ["silence@15h+1h", "deferral_buildup@18h+3h"]
@@ -38,13 +38,7 @@ def day(request, tmp_path_factory):
     ends = ev[fo.is_session_end(ev)]
     assert len(ends) >= 3
     # a burst of lost connections at 10h, a second apart, on two hosts (the finding names both servers)
-    at = ev["ts"].min().floor("h") + pd.Timedelta(hours=10, minutes=5)
-    burst = ends.sample(n=150, replace=True, random_state=3).reset_index(drop=True)
-    burst["ts"] = pd.Series([at + pd.Timedelta(seconds=i) for i in range(len(burst))]).astype(ev["ts"].dtype)
-    burst["line_no"] = (np.arange(len(burst)) + 10**6).astype(np.int64)
-    burst["host"] = pd.Series(np.where(np.arange(len(burst)) % 3 == 0, "mx2", "mx1")).astype(ev["host"].dtype)
-    ev = pd.concat([ev, burst], ignore_index=True).sort_values(["ts", "line_no"], kind="stable", ignore_index=True)
-    res.events = ev.astype({c: ev[c].dtype for c in ev.columns})
+    res.events = burst_at(ev, ends, 150, 3)
     return res
 
 

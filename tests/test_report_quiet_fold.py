@@ -20,7 +20,7 @@ from analyzer.report import run as report_run
 from analyzer.report.ends_fold import QUIET_EVENTS, EndsFold, is_foldable_end
 from bench.generate_logs import generate
 
-from .report_folds import cut_window
+from .report_folds import burst_at, cut_window
 from .report_folds import folded as through_fold
 
 NOW = pd.Timestamp("2026-12-01T06:00:00Z")
@@ -43,18 +43,10 @@ def day(request, tmp_path_factory):
     ev = classify(res.events)
     quiet = ev[_quiet(ev)]
     assert len(quiet) >= 30
-    # a burst at 10h, one a second, on two hosts, above info (the cause-spike detector's), a third
-    # of it from a provider the day never had (the new-signature detector's)
-    at = ev["ts"].min().floor("h") + pd.Timedelta(hours=10, minutes=5)
-    burst = quiet.sample(n=240, replace=True, random_state=5).reset_index(drop=True)
-    burst["ts"] = pd.Series([at + pd.Timedelta(seconds=i) for i in range(len(burst))]).astype(ev["ts"].dtype)
-    burst["line_no"] = (np.arange(len(burst)) + 10**6).astype(np.int64)
-    burst["host"] = pd.Series(np.where(np.arange(len(burst)) % 3 == 0, "mx2", "mx1")).astype(ev["host"].dtype)
-    burst["severity"] = pd.Series(["warning"] * len(burst)).astype(ev["severity"].dtype)
-    burst["provider"] = pd.Series(np.where(np.arange(len(burst)) % 3 == 1, "newlist.test", None)).astype(
-        ev["provider"].dtype)
-    ev = pd.concat([ev, burst], ignore_index=True).sort_values(["ts", "line_no"], kind="stable", ignore_index=True)
-    res.events = ev.astype({c: ev[c].dtype for c in ev.columns})
+    # a burst at 10h on two hosts, above info (the cause-spike detector's), a third of it from a
+    # provider the day never had (the new-signature detector's)
+    res.events = burst_at(ev, quiet, 240, 5, severity=lambda n: ["warning"] * n,
+                          provider=lambda n: np.where(np.arange(n) % 3 == 1, "newlist.test", None))
     return res
 
 
