@@ -510,7 +510,7 @@ _NEAR_STEP = 16
 
 def _nearest(known: Any, texts: list[str]) -> Any:
     """``known.nearest(texts)``, each text's answer worked out once per process."""
-    from analyzer.similar import Nearest
+    from analyzer.similar import KnownReplies, Nearest, normalise
 
     entry = _NEAR.get(id(known))
     if entry is None or entry[0] is not known:
@@ -522,10 +522,14 @@ def _nearest(known: Any, texts: list[str]) -> Any:
     if new:
         if len(held) + len(new) > _NEAR_HELD:
             held.clear()
+        # the shipped kind of table: the texts normalised once (its RE2 passes compile their
+        # patterns at each call); any other (bench/cv_known.py's recorder) is asked the texts
+        norm = normalise(new) if isinstance(known, KnownReplies) else None
         for at in range(0, len(new), _NEAR_STEP):  # small slices: the score matrices stay in cache
-            part = new[at: at + _NEAR_STEP]
-            got = known.nearest(part)
-            held.update(zip(part, zip(got.index.tolist(), got.similarity.tolist(), strict=True), strict=True))
+            got = (known.nearest(new[at: at + _NEAR_STEP]) if norm is None
+                   else known.nearest(norm[at: at + _NEAR_STEP], normalised=True))
+            held.update(zip(new[at: at + _NEAR_STEP], zip(got.index.tolist(), got.similarity.tolist(), strict=True),
+                            strict=True))
     pairs = [held[t] for t in texts]
     return Nearest(np.array([i for i, _ in pairs], dtype=np.int64), np.array([s for _, s in pairs], dtype=np.float64))
 
