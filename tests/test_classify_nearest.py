@@ -4,6 +4,7 @@ per text) answers as one call of the table's own ``nearest`` over all the texts.
 from __future__ import annotations
 
 import importlib
+from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings
@@ -25,12 +26,8 @@ SEEDS = [r["text"] for r in KNOWN.rows[::97]] + [
 @given(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=60), st.integers(1, 40))
 def test_sliced_answers_equal_one_call(texts, step):
     classify._NEAR.clear()
-    old = classify._NEAR_STEP
-    classify._NEAR_STEP = step
-    try:
+    with mock.patch.object(classify, "_NEAR_STEP", step):
         got = classify._nearest(KNOWN, texts)
-    finally:
-        classify._NEAR_STEP = old
     want = KNOWN.nearest(texts)
     assert np.array_equal(got.index, want.index)
     assert np.array_equal(got.similarity, want.similarity)  # bit for bit
