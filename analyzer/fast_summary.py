@@ -60,6 +60,7 @@ import pyarrow.compute as pc
 from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES
 from .class_cache import CLASS_KEY, Classifier, class_key, folded_key
 from .classify_stream import _BARE_READS, _READS, StreamClassifier
+from .fold_attribution import attributed_in_order
 from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
 
@@ -244,6 +245,7 @@ class FastSummaryFold(SummaryFold):
         self.summariser = BlockSummariser()
         self._lo: int | None = None
         self._hi: int | None = None
+        self._attributed_to: int | None = None  # the last stamp attribution has seen (fold_attribution)
 
     def _use(self, classifier: StreamClassifier) -> None:
         self.general = classifier
@@ -329,8 +331,8 @@ class FastSummaryFold(SummaryFold):
             return
         tables = [reps.drop_columns([c for c in (CKEY, "n") if c in reps.column_names]) for _, reps, _ in held]
         answers = self.classifier.classify_many(tables, self._keys([reps for _, reps, _ in held], tables))
-        for (table, reps, raw), ans in zip(held, answers, strict=True):
-            self._fold(table, reps, raw, ans.select(_CLASS), attribution)
+        subs = [self._fold(table, reps, raw, ans.select(_CLASS)) for (table, reps, raw), ans in zip(held, answers, strict=True)]
+        attributed_in_order(self, subs, attribution)
 
     def _keys(self, reps: list[pa.Table], tables: list[pa.Table]) -> list[np.ndarray]:
         """The classification keys of blocks' groups (``tables``: their :data:`CLASS_KEY`
@@ -349,9 +351,11 @@ class FastSummaryFold(SummaryFold):
                 key[rows] = class_key(both.take(pa.array(rows)), self.kb)
         return np.split(key, np.cumsum([t.num_rows for t in tables])[:-1])
 
-    def _fold(self, table: pa.Table, reps: pa.Table, raw: pa.Table | None, answers: pa.Table,
-              attribution: StreamClassifier) -> None:
-        """One block, in order: the causes of its failures, attribution's rows attributed."""
+    def _fold(self, table: pa.Table, reps: pa.Table, raw: pa.Table | None,
+              answers: pa.Table) -> tuple[pa.Table, np.ndarray]:
+        """One block: the causes of its failures that no attribution changes counted; the rows
+        attribution reads (as StreamClassifier picks them) or writes, in line order, and which of
+        them are counted after it (:func:`attributed_in_order` attributes and counts them)."""
         rid = table.column("gid").to_numpy()
         # rows come in line order, or (fold_batch) the Python-parsed ones before the folded ones
         line = table.column("line_no").to_numpy()
@@ -390,11 +394,7 @@ class FastSummaryFold(SummaryFold):
         cols["reply_text"] = texts.take(pa.array(rid[at]))
         cols.update({c: answers.column(c).take(on) for c in _OUT if c in _CLASS})
         sub = pa.table({c: cols[c] for c in _OUT})
-        waits, bare_rows = g_target[gid[at]], g_bare[gid[at]]
-        sub = attribution._attribute(sub)
-        pick = (waits | bare_rows) & g_failed[gid[at]]
-        if pick.any():
-            self._count(self.by_cause, pc.filter(sub.column("cause"), pa.array(pick)))
+        return sub, (g_target[gid[at]] | g_bare[gid[at]]) & g_failed[gid[at]]
 
 
 def fold_batch(lines: Any, first_line: int, ctx: Any) -> tuple[pa.Table, Any]:

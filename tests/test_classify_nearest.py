@@ -1,0 +1,44 @@
+"""classify._nearest (the known replies asked in slices, the texts normalised once, answers kept
+per text) answers as one call of the table's own ``nearest`` over all the texts."""
+
+from __future__ import annotations
+
+import importlib
+from unittest import mock
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analyzer.similar import default_known_replies
+
+classify = importlib.import_module("analyzer.classify")  # (the package exports a function of that name)
+
+KNOWN = default_known_replies()
+SEEDS = [r["text"] for r in KNOWN.rows[::97]] + [
+    "550 5.1.1 <bob@example.com>: Recipient address rejected: User unknown in virtual mailbox table",
+    "452 4.2.2 Mailbox full", "421 4.7.0 Try again later, closing connection.", "", "zzz qqq",
+    "host mx.example.net[192.0.2.7] said: 554 5.7.1 Service unavailable; Client host blocked using zen",
+]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=60), st.integers(1, 40))
+def test_sliced_answers_equal_one_call(texts, step):
+    classify._NEAR.clear()
+    with mock.patch.object(classify, "_NEAR_STEP", step):
+        got = classify._nearest(KNOWN, texts)
+    want = KNOWN.nearest(texts)
+    assert np.array_equal(got.index, want.index)
+    assert np.array_equal(got.similarity, want.similarity)  # bit for bit
+
+
+def test_more_texts_than_a_slice_and_answers_kept():
+    texts = SEEDS * 2
+    classify._NEAR.clear()
+    first = classify._nearest(KNOWN, texts)
+    assert len(set(texts)) > classify._NEAR_STEP
+    want = KNOWN.nearest(texts)
+    assert np.array_equal(first.index, want.index) and np.array_equal(first.similarity, want.similarity)
+    again = classify._nearest(KNOWN, texts[::-1])  # from what is kept
+    assert np.array_equal(again.index, want.index[::-1])
