@@ -91,3 +91,23 @@ def test_hashvocab_codes_in_first_seen_order_even_when_hashes_collide(weak: bool
             assert codes.tolist() == want
     assert sorted(given.values()) == list(range(len(seen))) and vocab.n == len(seen)
     assert vocab.decode(np.array(list(given.values()))).tolist() == list(given)
+
+
+def test_hashvocab_held_in_pieces_codes_and_decodes_as_one() -> None:
+    """Strings added a few at a time are held in pieces (a new one does not copy all held:
+    O(log n) pieces); codes, decoding in any order and ``words()`` are those of one array."""
+    rng = np.random.default_rng(5)
+    vocab = HashVocab()
+    everything: list[str] = []
+    for size in rng.integers(1, 40, 300):
+        words = [f"w{int(i)}" for i in rng.integers(0, 5000, size)]
+        codes = vocab.encode(pa.array(words, pa.string()))
+        for w in words:
+            if w not in everything:
+                everything.append(w)
+        assert codes.tolist() == [everything.index(w) for w in words]
+        assert len(vocab._parts) <= 2 * int(np.log2(max(vocab.n, 2))) + 1
+    assert len(vocab._parts) > 1
+    picks = rng.integers(0, vocab.n, 2000)
+    assert vocab.decode(picks).tolist() == [everything[i] for i in picks]
+    assert vocab.words().to_pylist() == everything and len(vocab._parts) == 1
