@@ -80,7 +80,7 @@ class HashVocab:
         self.table = SortedTable({"code": -1})
         self.n = 0
         self._parts: list[pa.Array] = []
-        self._exact: dict[str, int] | None = None  # only after a hash collision
+        self._exact: dict[str, int] | None = None  # the strings that collided (_collided)
 
     def words(self) -> pa.Array:
         """Every string held, in code order (one array: the pieces joined, once)."""
@@ -146,21 +146,19 @@ class HashVocab:
             last = self._parts.pop()
             self._parts[-1] = pa.concat_arrays([self._parts[-1], last])
         self.n = base + len(words)
-        if self._exact is not None:
-            for i, w in enumerate(words.to_pylist()):
-                self._exact.setdefault(w, base + i)
 
     def _collided(self, words: pa.Array) -> np.ndarray:
-        if self._exact is None:
-            self._exact = {}
-            for i, w in enumerate(self.words().to_pylist()):
-                self._exact.setdefault(w, i)
+        """The codes of strings whose hash is held under another string: only those strings are
+        kept in a dict (every other string owns its hash's entry of the table, so it is found
+        there). A dict of every string held was 59 MiB at 10M Exim lines: the native hash
+        collided once among the day's ~400,000 sending hosts and senders."""
+        exact = self._exact = self._exact or {}
         out = []
         for w in words.to_pylist():
-            if w not in self._exact:
-                self._exact[w] = self.n
+            if w not in exact:
+                exact[w] = self.n
                 self._add(pa.array([w], pa.string()))
-            out.append(self._exact[w])
+            out.append(exact[w])
         return np.array(out, dtype=np.int64)
 
     def decode(self, codes: np.ndarray) -> np.ndarray:

@@ -111,3 +111,16 @@ def test_hashvocab_held_in_pieces_codes_and_decodes_as_one() -> None:
     picks = rng.integers(0, vocab.n, 2000)
     assert vocab.decode(picks).tolist() == [everything[i] for i in picks]
     assert vocab.words().to_pylist() == everything and len(vocab._parts) == 1
+
+
+def test_hashvocab_keeps_only_the_colliding_strings_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a hash collision only the strings that collided are held in the dict (not all)."""
+    monkeypatch.setattr(peer_agg, "key_hash", lambda a: np.array([0 if v in ("", "twin") else 1 + int(v[1:])
+                                                                   for v in a.to_pylist()], dtype=np.uint64))
+    vocab = HashVocab()
+    plain = [f"w{i:03d}" for i in range(200)]
+    assert vocab.encode(pa.array(["", *plain[:1]], pa.string())).tolist() == [0, 1]
+    assert vocab.encode(pa.array(["twin", "", "w000", "twin"], pa.string())).tolist() == [2, 0, 1, 2]
+    assert vocab.encode(pa.array(plain, pa.string())).tolist() == [1, *range(3, 202)]
+    assert vocab._exact == {"twin": 2}
+    assert vocab.decode(np.array([0, 1, 2, 3])).tolist() == ["", "w000", "twin", "w001"]
