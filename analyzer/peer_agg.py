@@ -77,7 +77,7 @@ class HashVocab:
     every call (the day's distinct senders, hosts or recipients, hundreds of thousands at 10M lines)."""
 
     def __init__(self) -> None:
-        self.table = SortedTable({"code": -1})
+        self.table = SortedTable({"code": -1}, {"code": np.int32})
         self.n = 0
         self._parts: list[pa.Array] = []
         self._exact: dict[str, int] | None = None  # the strings that collided (_collided)
@@ -180,7 +180,7 @@ class KeyAgg:
         vocabs = vocabs or {}
         self.coded = [k in vocabs for k in self.keys]
         self.vocabs = [vocabs[k] if k in vocabs else HashVocab() for k in self.keys]
-        self.pairs = SortedTable({"code": -1}) if len(keys) == 2 or any(self.coded) else None
+        self.pairs = SortedTable({"code": -1}, {"code": np.int32}) if len(keys) == 2 or any(self.coded) else None
         self.key_codes: list[list[np.ndarray]] = [[] for _ in self.keys]  # per column, each key's code
         self.n = 0
         self.vals: dict[str, np.ndarray] = {}
