@@ -108,7 +108,10 @@ class StreamClassifier:
         table = self._waits(table, isin)
         if table.num_rows:
             table = self._bare(table, isin)
-            self.tail = table.select(_BARE_READS).slice(table.num_rows - 1)
+            # one row made anew: a slice would hold the batch's buffers (a worker's block mapped
+            # from shared memory, ~5 MiB) to the end of the process
+            last = table.select(_BARE_READS).slice(table.num_rows - 1)
+            self.tail = pa.Table.from_pylist(last.to_pylist(), schema=last.schema)
         return table
 
     def _bare(self, table: pa.Table, isin: Any) -> pa.Table:

@@ -12,6 +12,8 @@ entities, never by the lines:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -51,8 +53,11 @@ class QidTable:
     """int64 ``fields`` per 64-bit key; keys are added once (:meth:`ensure`) and found with
     :meth:`locate` as (run, position) pairs that :meth:`get` and :meth:`put` read and write."""
 
-    def __init__(self, fields: dict[str, int]) -> None:
+    def __init__(self, fields: dict[str, int], dtypes: dict[str, Any] | None = None) -> None:
         self.defaults = fields  # field -> value of a new key
+        # field -> its numpy dtype where narrower than int64 (flags, codes: a few bytes a key
+        # fewer, and the keys are a day's messages); get() gives int64 whatever the field's dtype
+        self.dtypes = {f: np.dtype((dtypes or {}).get(f, np.int64)) for f in fields}
         self.keys: list[np.ndarray] = []
         self.cols: list[dict[str, np.ndarray]] = []
 
@@ -75,7 +80,7 @@ class QidTable:
         new = np.unique(h[run < 0])
         if len(new):
             self.keys.append(new)
-            self.cols.append({f: np.full(len(new), v, dtype=np.int64) for f, v in self.defaults.items()})
+            self.cols.append({f: np.full(len(new), v, dtype=self.dtypes[f]) for f, v in self.defaults.items()})
             while len(self.keys) > 1 and len(self.keys[-2]) <= 2 * len(self.keys[-1]):
                 k2, c2 = self.keys.pop(), self.cols.pop()
                 k1, c1 = self.keys.pop(), self.cols.pop()
@@ -110,5 +115,5 @@ class QidTable:
 
     def column(self, field: str) -> np.ndarray:
         """One field of every key held (in no particular order, the same for every field)."""
-        return np.concatenate([c[field] for c in self.cols]) if self.cols else np.zeros(0, dtype=np.int64)
+        return np.concatenate([c[field] for c in self.cols]) if self.cols else np.zeros(0, dtype=self.dtypes[field])
 

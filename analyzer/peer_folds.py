@@ -38,6 +38,8 @@ QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15
 
 # flags of a queue id
 _SIZED, _RECV, _DEFERRED, _FAILED, _SRC, _REMOTE = 1, 2, 4, 8, 16, 32
+#: The queue ids' fields held narrower than int64: the flags above, the codes of a HashVocab
+_NARROW = {"flags": np.int8, "sender": np.int32, "client": np.int32, "src": np.int32}
 
 
 def _pf_sender(sender: pa.Array) -> pa.Array:
@@ -148,7 +150,7 @@ class PfFold(_Fold):
     def __init__(self) -> None:
         super().__init__()
         self.n = dict.fromkeys(self.COUNTS, 0)
-        self.qids = SortedTable({"flags": 0, "size": 0, "sender": -1, "client": -1})
+        self.qids = SortedTable({"flags": 0, "size": 0, "sender": -1, "client": -1}, _NARROW)
         self.senders, self.clients = HashVocab(), HashVocab()
         self.recipients = KeyAgg(["recipient"], {"messages": "sum", "bytes": "sum"})
         self.domains = KeyAgg(["domain"], {"sent": "sum", "bytes": "sum", "defers": "sum", "delay_sum": "sum",
@@ -351,7 +353,7 @@ class ExFold(_Fold):
     def __init__(self) -> None:
         super().__init__()
         self.n = dict.fromkeys(self.COUNTS, 0)
-        self.qids = SortedTable({"flags": 0, "size": 0, "arrived": 0, "src": -1})
+        self.qids = SortedTable({"flags": 0, "size": 0, "arrived": 0, "src": -1}, _NARROW)
         self.srcs = HashVocab()
         self.sources = KeyAgg(["host"], {"messages": "sum", "bytes": "sum"})
         self.dest = KeyAgg(["host"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})

@@ -194,3 +194,21 @@ def test_grouped_rows_attribute_as_the_whole_table(days, name):
     whole = _whole(path)
     assert pc.sum(pc.is_valid(whole.column("cause_ref"))).as_py() > 0  # attribution happened
     _same(whole, pa.concat_tables(parts).select(COLUMNS))
+
+
+def test_the_tail_kept_for_the_next_batch_holds_none_of_the_batch(days):
+    """The previous batch's last line is made anew: none of its buffers lies in the batch's (a
+    slice held the whole batch, a worker's block mapped from shared memory, to the end)."""
+    events = pa.concat_tables([b.table for b in open_stream([str(days["exim"])], tz="UTC", year=2026, workers=1)])
+    batch = events.slice(0, 3000).combine_chunks()
+    clf = StreamClassifier()
+    out = clf(batch)
+    assert clf.tail is not None and clf.tail.num_rows == 1
+    assert clf.tail.to_pylist() == out.select(clf.tail.column_names).slice(out.num_rows - 1).to_pylist()
+
+    def spans(t: pa.Table) -> list[tuple[int, int]]:
+        return [(b.address, b.address + b.size) for c in t.columns for ch in c.chunks for b in ch.buffers()
+                if b is not None and b.size]
+
+    held = spans(clf.tail)
+    assert held and not any(lo < hi2 and lo2 < hi for lo, hi in held for lo2, hi2 in spans(batch) + spans(out))

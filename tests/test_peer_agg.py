@@ -91,3 +91,36 @@ def test_hashvocab_codes_in_first_seen_order_even_when_hashes_collide(weak: bool
             assert codes.tolist() == want
     assert sorted(given.values()) == list(range(len(seen))) and vocab.n == len(seen)
     assert vocab.decode(np.array(list(given.values()))).tolist() == list(given)
+
+
+def test_hashvocab_held_in_pieces_codes_and_decodes_as_one() -> None:
+    """Strings added a few at a time are held in pieces (a new one does not copy all held:
+    O(log n) pieces); codes, decoding in any order and ``words()`` are those of one array."""
+    rng = np.random.default_rng(5)
+    vocab = HashVocab()
+    everything: list[str] = []
+    for size in rng.integers(1, 40, 300):
+        words = [f"w{int(i)}" for i in rng.integers(0, 5000, size)]
+        codes = vocab.encode(pa.array(words, pa.string()))
+        for w in words:
+            if w not in everything:
+                everything.append(w)
+        assert codes.tolist() == [everything.index(w) for w in words]
+        assert len(vocab._parts) <= 2 * int(np.log2(max(vocab.n, 2))) + 1
+    assert len(vocab._parts) > 1
+    picks = rng.integers(0, vocab.n, 2000)
+    assert vocab.decode(picks).tolist() == [everything[i] for i in picks]
+    assert vocab.words().to_pylist() == everything and len(vocab._parts) == 1
+
+
+def test_hashvocab_keeps_only_the_colliding_strings_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a hash collision only the strings that collided are held in the dict (not all)."""
+    monkeypatch.setattr(peer_agg, "key_hash", lambda a: np.array([0 if v in ("", "twin") else 1 + int(v[1:])
+                                                                   for v in a.to_pylist()], dtype=np.uint64))
+    vocab = HashVocab()
+    plain = [f"w{i:03d}" for i in range(200)]
+    assert vocab.encode(pa.array(["", *plain[:1]], pa.string())).tolist() == [0, 1]
+    assert vocab.encode(pa.array(["twin", "", "w000", "twin"], pa.string())).tolist() == [2, 0, 1, 2]
+    assert vocab.encode(pa.array(plain, pa.string())).tolist() == [1, *range(3, 202)]
+    assert vocab._exact == {"twin": 2}
+    assert vocab.decode(np.array([0, 1, 2, 3])).tolist() == ["", "w000", "twin", "w001"]

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..peer_agg import HashVocab
 from .arrow_columns import as_arrow, as_string, codes_of, encoded, eq_arrow, flags, hash_arrow, seconds_ns_arrow, taken
 from .bulk_masks import (  # (the masks were defined here: their importers still name this module)
     BULK_EVENTS,
@@ -119,16 +120,18 @@ class BulkFold:
         self._qids_done: list[pd.DataFrame] = []  # likewise Bulk.qids, each chunk's first entries only
         self._values: dict[str, dict[Any, int]] = {c: {} for c in self._CODED}
         self._qids: list[pd.DataFrame] = []
-        self._senders: list[pd.DataFrame] = []
+        self._senders: list[pd.DataFrame] = []  # their sender as a code of _sender_words (int32)
+        self._sender_words = HashVocab()  # the distinct senders (Arrow strings: none a Python object)
         # first_only: of each queue id, only its first line on either side of ``split`` (a time:
         # the report window's start) is kept in Bulk.qids (see _first_qids), not one entry per line
+        # (per chunk of COMPACT_EVERY batches: one entry per chunk a message is seen in)
         self._split = None if not first_only else (_NULL_SEC if split is None else _sec_of(split, up=True))
 
     def _codes(self, name: str, arr: pa.Array) -> np.ndarray:
         """``arr`` as codes of :attr:`_values` (1, 2, ... in order of first sight; 0 for null)."""
         enc = encoded(arr)
         seen = self._values[name]
-        ids = np.array([seen.setdefault(v, len(seen) + 1) for v in enc.dictionary.to_pylist()] + [0], dtype=np.int64)
+        ids = np.array([seen.setdefault(v, len(seen) + 1) for v in enc.dictionary.to_pylist()] + [0], dtype=np.int32)
         return ids[codes_of(enc)]  # null takes the trailing 0
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
@@ -153,12 +156,14 @@ class BulkFold:
             **{c: self._codes(c, rows[c]) for c in self._CODED},
             # 1: received, 2: a sent delivery (folded by the weekly only), 0: the others
             "kind": np.where(received, 1, np.where(
-                eq_arrow(event, "delivery") & eq_arrow(rows["status"], "sent"), 2, 0)).astype(np.int64)
-            if "status" in rows else received.astype(np.int64),
-            "n": np.ones(n, dtype=np.int64),
-            "sessions": (eq_arrow(event, "connect") & ~screen & ~eq_arrow(direction, "outbound")).astype(np.int64),
-            "closed": (disconnect & quit_).astype(np.int64),
-            "unclosed": (disconnect & ~quit_).astype(np.int64),
+                eq_arrow(event, "delivery") & eq_arrow(rows["status"], "sent"), 2, 0)).astype(np.int8)
+            if "status" in rows else received.astype(np.int8),
+            # held narrow (the codes int32, the kind int8, the counts int32: a key's count is of one
+            # second's lines), int64 in the result
+            "n": np.ones(n, dtype=np.int32),
+            "sessions": (eq_arrow(event, "connect") & ~screen & ~eq_arrow(direction, "outbound")).astype(np.int32),
+            "closed": (disconnect & quit_).astype(np.int32),
+            "unclosed": (disconnect & ~quit_).astype(np.int32),
             "ts_min": ns, "ts_max": ns,
             "last_order": order,
             "last_line": pc.cast(rows["line_no"], pa.float64()).to_numpy(zero_copy_only=False).astype(float),
@@ -181,16 +186,26 @@ class BulkFold:
                     self._senders.append(pd.DataFrame({
                         "qid": qid[said], "sec": sec[said], "ts": ns[said],
                         "order": order[said],
-                        "sender": pd.array(as_string(sender.filter(keep)), dtype="string[pyarrow]")}, copy=False))
+                        "sender": self._sender_words.encode(as_string(sender.filter(keep))).astype(np.int32)},
+                        copy=False))
 
     def result(self) -> Bulk:
-        parts = [*self._qids_done, *self._qids]
+        last = self._qids
+        if self._split is not None and last:
+            last = [_first_qids(_concat_frames(last), self._split)]
+        parts = [*self._qids_done, *last]
         self._qids_done, self._qids = [], []
+        # with first_only, each chunk's first entries, not cut again over the whole (a sort of every
+        # message's entry: the 10M report's peak, +170 MiB): a message seen in two chunks keeps an
+        # entry of each, later than its first, which no reader of Bulk.qids tells apart (the
+        # earliest time per queue id and side of the split: see _first_qids)
         qids = _concat_frames(parts) if parts else _empty_qids()
-        if self._split is not None:
-            qids = _first_qids(qids, self._split)
         senders = _concat_frames(self._senders) if self._senders else _empty_senders()
         self._senders = []
+        if len(senders):  # the codes as a Categorical of the distinct senders (held as Arrow strings)
+            words = pd.Index(pd.array(self._sender_words.words(), dtype="string[pyarrow]"))
+            senders["sender"] = pd.Categorical.from_codes(senders["sender"].to_numpy(), categories=words)
+        self._sender_words = HashVocab()
         pieces, self._chunks, self._pieces = [*self._chunks, *self._pieces], [], []
         if not pieces:
             return Bulk(Bulk.empty().table, qids, senders)
@@ -205,7 +220,8 @@ class BulkFold:
             code = a.pop(c)
             cols[c] = names[code] if code.any() else np.full(len(code), np.nan)
         cols["kind"] = np.array(["", RECEIVED, DELIVERED], dtype=object)[a.pop("kind")]
-        cols.update({c: a.pop(c) for c in [*_COUNTS, "ts_min", "ts_max", "last_order", "last_line"]})
+        cols.update({c: a.pop(c).astype(np.int64) for c in _COUNTS})
+        cols.update({c: a.pop(c) for c in ["ts_min", "ts_max", "last_order", "last_line"]})
         # the arrays as the table's columns, not copied into one block per dtype (a copy of them all)
         return Bulk(pd.DataFrame(cols, copy=False), qids, senders)
 
@@ -316,6 +332,7 @@ class Bulk:
     qids: pd.DataFrame = field(default_factory=lambda: _empty_qids())
     #: per folded line that names a message's sender (qmgr's queued lines, :func:`is_queued`): the
     #: queue id's hash ``qid``, ``sec``, ``ts`` (ns), ``order`` (its place in the input) and ``sender``
+    #: (a Categorical of the distinct senders from :class:`BulkFold`, whose categories are Arrow strings)
     senders: pd.DataFrame = field(default_factory=lambda: _empty_senders())
     #: the sent deliveries folded apart from the rows (the weekly report's; None elsewhere), counted
     #: per (``sec``: start of a ``sent_step``-second step, ``domain`` of the recipient, ``provider``):
