@@ -16,6 +16,7 @@ from analyzer.anomalies import batch_tests
 from analyzer.anomalies.aggregates import fold_masks, is_completed, is_queued, is_received
 from analyzer.anomalies.folded import is_login, is_quiet_disconnect, is_quiet_login, is_session_end, quiet
 from analyzer.anomalies.sent import is_local_sent, is_quiet_local_sent, is_sent
+from analyzer.report.ends_fold import is_foldable_end
 from analyzer.report.fold import _Batch
 from analyzer.report.run import REPORT_COLUMNS, quiet_rows
 from analyzer.report.sent_fold import is_foldable_sent
@@ -24,11 +25,11 @@ from analyzer.schema import to_pandas
 #: The values the masks compare, and a few they never name.
 CHOICES = {
     "event": ["connect", "disconnect", "tls", "screen", "message_id", "removed", "queued", "received", "delivery",
-              "lost_connection", "timeout", "reject", "other"],
+              "lost_connection", "timeout", "too_many_errors", "reject", "other"],
     "direction": ["inbound", "outbound", "local", "weird"],
     "outcome": ["ok", "info", "transient_failure", "permanent_failure", "odd"],
     "severity": ["info", "warning", "critical"],
-    "cause": ["session.closed", "local.resource", "queue.expired", "delivery.sent"],
+    "cause": ["session.closed", "local.resource", "queue.expired", "delivery.sent", "system.stats"],
     "status": ["sent", "completed", "deferred", "bounced"],
     "action": ["delivered", "expired", "retrying"],
 }
@@ -65,6 +66,7 @@ _MASKS = {
     "sent": is_sent, "local_sent": is_local_sent, "quiet_local_sent": is_quiet_local_sent,
     "quiet": quiet, "login": is_login, "quiet_login": is_quiet_login, "session_end": is_session_end,
     "quiet_disconnect": is_quiet_disconnect, "foldable_sent": is_foldable_sent, "quiet_rows": quiet_rows,
+    "foldable_end": is_foldable_end,
 }
 
 

@@ -72,3 +72,42 @@ def test_sent_steps_are_split_at_the_window_limits(day):
     _, n = part["delays"]
     assert int(n.sum()) == int(ev.loc[inside, "delay"].notna().sum())
     assert len(part["top"]["h"]) == int(inside.sum())
+
+
+def _sent_result(batches, window):
+    f = SentFold(window)
+    for b in batches:
+        f.add(b, is_foldable_sent(b))
+    counts, part = f.result()
+    return counts, {**part, "top": dict(part["top"]), "values": dict(part["values"])}
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_a_stream_batch_folds_as_its_table_does(day, cut):
+    """SentFold.add reads a stream batch's own Arrow columns (report.fold._Batch): the same counts,
+    delays, values and top entries as from the same rows held as an Arrow-backed table without
+    its Arrow table, and (but the units' hashes, which follow the columns' dtype) as objects."""
+    import pyarrow as pa
+
+    from analyzer.report.fold import _Batch
+    from analyzer.report.run import REPORT_COLUMNS
+    from analyzer.schema import to_pandas
+
+    window = cut_window(day, cut)
+    ev = day.events[[c for c in REPORT_COLUMNS if c in day.events.columns]]
+    table = pa.Table.from_pandas(ev, preserve_index=False)
+    slices = [table.slice(i, 3000) for i in range(0, table.num_rows, 3000)]
+    got = _sent_result([_Batch.of(t, to_pandas(t)) for t in slices], window)
+    arrow = _sent_result([to_pandas(t) for t in slices], window)
+    objects = _sent_result([to_pandas(t).astype(object).where(to_pandas(t).notna(), None).astype(
+        {"ts": to_pandas(t)["ts"].dtype, "delay": float}) for t in slices], window)
+    assert got[1]["top"] is not None and len(got[1]["top"]["h"]) > 100
+    for other, same_units in ((arrow, True), (objects, False)):
+        pd.testing.assert_frame_equal(got[0], other[0])
+        for k in ("delays",):
+            assert [a.tolist() for a in got[1][k]] == [a.tolist() for a in other[1][k]]
+        assert {k: v.tolist() for k, v in got[1]["values"].items()} == \
+            {k: v.tolist() for k, v in other[1]["values"].items()}
+        keys = ("domain", "relay_host", "sender", "qid", "h", "q") if same_units else ("domain", "relay_host", "sender", "qid")
+        for k in keys:
+            assert got[1]["top"][k].tolist() == other[1]["top"][k].tolist(), k

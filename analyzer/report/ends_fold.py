@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..anomalies.aggregates import _eq, _seconds_ns, qid_hash, row_order
+from ..anomalies.aggregates import _seconds_ns, qid_hash, row_order
 from ..anomalies.arrow_columns import (
     as_arrow,
     as_string,
@@ -50,6 +50,7 @@ from ..anomalies.arrow_columns import (
     seconds_ns_arrow,
     taken,
 )
+from ..anomalies.batch_tests import tests_of
 from ..anomalies.context import FAILURES
 from .sent_fold import SENT_STEP, SentFold
 
@@ -86,22 +87,23 @@ def is_foldable_end(batch: pd.DataFrame) -> np.ndarray:
     None in a table lacking a column read."""
     if not set(batch.columns) >= NEEDS:
         return np.zeros(len(batch), dtype=bool)
-    ends, quiet = _eq(batch["event"], END_EVENTS), _eq(batch["event"], QUIET_EVENTS)
+    # the batch's shared column tests (a stream batch's codes and Arrow validity: no Series per column)
+    t = tests_of(batch)
+    ends, quiet = t.eq("event", END_EVENTS), t.eq("event", QUIET_EVENTS)
     if not (ends.any() or quiet.any()):
-        return ends
+        return np.zeros(len(batch), dtype=bool)
     from .build import BOOKKEEPING_CAUSES
 
     # failures only of the events the session-end detector does not read (the cause lists' by_cause,
     # the cause-spike and new-signature detectors read them: analyzer.anomalies.failed); of the
     # quiet events, the failures only
-    failed = _eq(batch["outcome"], FAILURES)
-    m = (ends & ~(failed & ~_eq(batch["event"], FAILED_EVENTS))) | (quiet & failed)
-    m &= _eq(batch["direction"], "inbound")
-    m &= ~_eq(batch["cause"], ("queue.expired", "local.resource", *BOOKKEEPING_CAUSES))
-    m &= batch["cause"].notna().to_numpy(dtype=bool)
-    m &= batch["ts"].notna().to_numpy(dtype=bool)
+    failed = t.eq("outcome", FAILURES)
+    m = (ends & ~(failed & ~t.eq("event", FAILED_EVENTS))) | (quiet & failed)
+    m &= t.eq("direction", "inbound")
+    m &= ~t.eq("cause", ("queue.expired", "local.resource", *BOOKKEEPING_CAUSES))
+    m &= t.notnull("cause") & t.notnull("ts")
     for c in ("queue_id", "recipient", "sasl_username", "cause_ref"):
-        m &= batch[c].isna().to_numpy(dtype=bool)
+        m &= t.null(c)
     return m
 
 

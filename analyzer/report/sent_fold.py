@@ -26,12 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ..anomalies.aggregates import _seconds_ns, qid_hash
+from ..anomalies.arrow_columns import as_string, codes_of, encoded, hash_arrow, seconds_ns_arrow, taken
 from ..anomalies.batch_tests import tests_of
-from ..anomalies.context import _domain
 from ..anomalies.sent import SENT_KEYS, empty, is_sent
-from ..schema import to_pandas
 from .units import MESSAGE, message_units
 
 __all__ = ["SENT_STEP", "SentFold", "is_foldable_sent"]
@@ -41,6 +40,17 @@ SENT_STEP = 60
 #: The columns :func:`is_foldable_sent` and :class:`SentFold` read.
 NEEDS = frozenset({"ts", "event", "direction", "status", "outcome", "cause", "sasl_username", "severity",
                    "cause_ref", "queue_id", "recipient", "provider", "relay_host", "sender", "delay"})
+
+#: Of those, the ones :meth:`SentFold.add` reads (taken at the rows folded), and of these the units'.
+_READS = ("ts", "recipient", "provider", "delay", "relay_host", "sender", "queue_id", "direction", "event")
+_UNITS = ("queue_id", "recipient", "direction", "event")
+
+
+def _domain_arrow(recipient: pa.Array) -> pa.Array:
+    """:func:`analyzer.anomalies.context._domain` of an Arrow array: the address's domain,
+    lower-cased; null where there is none."""
+    found = pc.struct_field(pc.extract_regex(as_string(recipient), r"@(?P<domain>[^@<>\s]+)>?$"), [0])
+    return pc.utf8_lower(found)
 
 
 def is_foldable_sent(batch: pd.DataFrame) -> np.ndarray:
@@ -67,10 +77,12 @@ class _Codes:
     def __init__(self) -> None:
         self.seen: dict[Any, int] = {}
 
-    def __call__(self, s: pd.Series) -> np.ndarray:
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    def __call__(self, arr: pa.Array) -> np.ndarray:
+        """An Arrow array's codes (its distinct values taken in in order of first sight)."""
+        enc = encoded(arr)
+        uniq = enc.dictionary.to_pylist()
         ids = np.array([self.seen.setdefault(str(v), len(self.seen)) for v in uniq] + [-1], dtype=np.int32)
-        return ids[codes]
+        return ids[codes_of(enc)]
 
     def values(self) -> np.ndarray:
         return np.array(list(self.seen), dtype=object)
@@ -102,15 +114,15 @@ class SentFold:
     def add(self, batch: pd.DataFrame, mask: np.ndarray) -> None:
         if not mask.any():
             return
-        table = batch.__dict__.get("arrow")  # a stream batch's Arrow table (report.fold._Batch): one Arrow filter
-        rows = batch.loc[mask, sorted(NEEDS)] if table is None else \
-            to_pandas(table.select(sorted(NEEDS)).filter(pa.array(mask)))
-        sec, ns = _seconds_ns(rows["ts"])
+        # the columns read, at the rows folded, as Arrow arrays: a stream batch's own (one filter per
+        # column, no pandas table nor Series), another table's converted (:func:`taken`)
+        cols = taken(batch, _READS, mask)
+        sec, ns = seconds_ns_arrow(cols["ts"])
         side = self._side(ns)
-        domain = self._keys["domain"](_domain(rows["recipient"]))
+        domain = self._keys["domain"](_domain_arrow(cols["recipient"]))
         self._counts.append(_aggregate({"side": side, "sec": (sec // SENT_STEP) * SENT_STEP,
                                         "domain": domain.astype(np.int64),
-                                        "provider": self._keys["provider"](rows["provider"]).astype(np.int64),
+                                        "provider": self._keys["provider"](cols["provider"]).astype(np.int64),
                                         "n": np.ones(len(ns), dtype=np.int64), "ts_min": ns, "ts_max": ns}))
         if len(self._counts) >= self.COMPACT_EVERY:
             self._counts = [_aggregate({k: np.concatenate([p[k] for p in self._counts]) for k in self._counts[0]})]
@@ -118,16 +130,29 @@ class SentFold:
         if not inside.any():
             return
         if not inside.all():
-            rows, domain = rows[inside], domain[inside]
-        d = rows["delay"].dropna().astype(float).to_numpy()
+            keep = pa.array(inside)
+            cols = {k: v.filter(keep) for k, v in cols.items() if k not in ("ts", "provider")}
+            domain = domain[inside]
+        d = pc.drop_null(pc.cast(cols["delay"], pa.float64())).to_numpy(zero_copy_only=False)
         if len(d):
             vals, n = np.unique(d, return_counts=True)
             for v, k in zip(vals.tolist(), n.tolist(), strict=True):
                 self._delays[v] = self._delays.get(v, 0) + k
-        units = message_units(rows)
-        self._top.append({"domain": domain, "relay_host": self._keys["relay_host"](rows["relay_host"]),
-                          "sender": self._keys["sender"](rows["sender"]),
-                          "qid": qid_hash(rows["queue_id"]), "h": units.h, "q": units.q})
+        units = message_units(self._unit_rows(batch, mask, inside, cols))
+        self._top.append({"domain": domain, "relay_host": self._keys["relay_host"](cols["relay_host"]),
+                          "sender": self._keys["sender"](cols["sender"]),
+                          "qid": hash_arrow(cols["queue_id"]), "h": units.h, "q": units.q})
+
+    @staticmethod
+    def _unit_rows(batch: pd.DataFrame, mask: np.ndarray, inside: np.ndarray, cols: dict[str, Any]) -> pd.DataFrame:
+        """The columns :func:`.units.message_units` reads of the rows folded inside the window, in
+        the batch's own dtypes (the units' hash depends on them: :func:`.units.value_hash`): a
+        stream batch's as Arrow-backed columns over the arrays taken, another table's taken by pandas."""
+        names = [c for c in _UNITS if c in batch.columns]
+        if batch.__dict__.get("arrow") is not None:
+            return pd.DataFrame({c: pd.arrays.ArrowExtensionArray(cols[c]) for c in names})
+        rows = batch.loc[mask, names]
+        return rows if inside.all() else rows[inside]
 
     def result(self) -> tuple[pd.DataFrame, dict[str, Any]]:
         """(the counts per step, domain and provider as :attr:`Bulk.sent` holds them; the part the
