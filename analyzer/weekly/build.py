@@ -224,6 +224,19 @@ def _per_day(this: pd.DataFrame, prev: pd.DataFrame, monday: dt.date) -> list[di
     return out
 
 
+def _findings(store: str | os.PathLike, monday: dt.date, base_mondays: list[dt.date], kb: Any) -> list[dict[str, Any]]:
+    """The detectors' findings over the week's events, the baseline weeks' as history (the first 25)."""
+    from ..anomalies import detect_anomalies
+
+    until = monday + dt.timedelta(days=7)
+    # the deferred messages of the week and its history: the only queue ids kept of the folded lines
+    deferred = deferred_qids(store, base_mondays[-1] if base_mondays else monday, until)
+    ev, bulk = week_events(store, monday, until, deferred)
+    hist, hist_bulk = week_events(store, base_mondays[-1], monday, deferred) if base_mondays else (None, None)
+    return [f.to_dict() for f in detect_anomalies(ev, baseline=hist, now=pd.Timestamp(until, tz="UTC"), kb=kb,
+                                                  bulk=bulk, bulk_history=hist_bulk)[:25]]
+
+
 def build_weekly(
     store: str | os.PathLike,
     week: str | dt.date | None = None,
@@ -237,7 +250,6 @@ def build_weekly(
 ) -> dict[str, Any]:
     """The weekly report of ``store`` for ``week`` (ISO '2026-W48' or its Monday; default: the last
     complete week before ``now``). ``engine="dask"`` computes the per-day facts on a cluster."""
-    from ..anomalies import detect_anomalies
     from ..classify import default_rules
 
     kb = kb or default_rules()
@@ -257,6 +269,9 @@ def build_weekly(
     base_mondays = [monday - dt.timedelta(days=7 * i) for i in range(1, BASELINE_WEEKS + 1)]
     base_mondays = [b for b in base_mondays if days_held.intersection(week_days(b))]
     wanted = sorted(days_held.intersection(this_days + [d for b in base_mondays for d in week_days(b)]))
+    # the findings first: their phase (the week's rows and the detectors) is the weekly's peak, and
+    # the facts' reads left pages and garbage under it (measured: bench/RESULTS.md, r16-weekly)
+    found = _findings(store, monday, base_mondays, kb) if findings else []
     if engine == "dask":
         from ..scale import map_days
 
@@ -274,17 +289,6 @@ def build_weekly(
                 "vs_baseline": _pct(k[x], bk[x] / nb) if nb else None} for x in KINDS]
     top_causes, new_causes = _causes(this, prev, base, nb, kb)
     hosts = sorted(h for h in this["host"].unique() if h)
-
-    found: list[dict[str, Any]] = []
-    if findings:
-        until = monday + dt.timedelta(days=7)
-        # the deferred messages of the week and its history: the only queue ids kept of the folded lines
-        deferred = deferred_qids(store, base_mondays[-1] if base_mondays else monday, until)
-        ev, bulk = week_events(store, monday, until, deferred)
-        hist, hist_bulk = week_events(store, base_mondays[-1], monday, deferred) if base_mondays else (None, None)
-        for f in detect_anomalies(ev, baseline=hist, now=pd.Timestamp(until, tz="UTC"), kb=kb, bulk=bulk,
-                                  bulk_history=hist_bulk)[:25]:
-            found.append(f.to_dict())
 
     report = {
         "schema_version": SCHEMA_VERSION,
