@@ -88,7 +88,7 @@ def test_parquet_from_codes_reads_back_as_the_plain_write(tmp_path, monkeypatch,
     host = None if null_host else "mx1"
     tables = [_table(300, "mail.log.1", host=host), _table(200, "mail.log.1", host=host),
               pa.concat_tables([_table(100, "mail.log.1", host=host), _table(150, "mail.log", host=host)]),
-              _table(250, "mail.log", host=host)]
+              _table(250, "mail.log", host=host), pa.concat_tables([_table(30, "mail.log"), _table(20, "mail.log", host=None)])]
     monkeypatch.setattr(sinks, "ROW_GROUP_ROWS", 400)
     coded_file, plain_file = tmp_path / "c.parquet", tmp_path / "p.parquet"
     _write(coded_file, tables)
@@ -106,7 +106,9 @@ def test_parquet_from_codes_reads_back_as_the_plain_write(tmp_path, monkeypatch,
 
 
 def test_jsonl_from_codes_is_the_same_bytes(tmp_path, monkeypatch):
-    tables = [_table(300, "mail.log.1", host=None), pa.concat_tables([_table(10, "a"), _table(5, "b")])]
+    """Batches whose chunks hold other values (two files; a null host beside a named one) too."""
+    tables = [_table(300, "mail.log.1", host=None), pa.concat_tables([_table(10, "a"), _table(5, "b")]),
+              pa.concat_tables([_table(7, "a", host=None), _table(9, "a")])]
     _write(tmp_path / "c.jsonl", tables)
     _write(tmp_path / "p.jsonl", tables, plain=True, monkeypatch=monkeypatch)
     assert (tmp_path / "c.jsonl").read_bytes() == (tmp_path / "p.jsonl").read_bytes()
