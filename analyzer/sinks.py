@@ -213,12 +213,6 @@ ROW_GROUP_ROWS = 100_000
 #: which the writer thread would wait for (up to 5 ms a time) while the main thread works.
 WRITE_BUFFER = 4 << 20
 _STOP = object()
-#: The heap of a process that writes a stream (:func:`write_stream`, ``parse -o``): freed blocks
-#: up to 16 MiB are kept for reuse, up to 64 MiB of them (:func:`analyzer.heap.keep_freed`), not
-#: handed back and faulted in again, zeroed, for the next batch (its classification's numpy
-#: temporaries): 1M-line Postfix day, the main process's minor faults 74k -> 48k (~0.06 CPU-s of
-#: the kernel's), peak RSS +10-17 MiB (bench/RESULTS.md, r16-pout).
-KEEP_FREED = (64 << 20, 16 << 20)
 #: Hand-overs waiting for the ``maillens-free`` thread beyond which :meth:`_Freer.release` drops in place.
 RELEASE_BEHIND = 1
 
@@ -511,9 +505,6 @@ def write_stream(batches: Iterable[EventBatch], path: str, *, classified: bool =
     same batches; ``transform`` is a DataFrame -> DataFrame applied to each batch before it is
     written (e.g. :meth:`analyzer.report.redact.Redactor.frame`). Returns the number of events."""
     schema = pa.unify_schemas([SCHEMA, CLASS_SCHEMA]) if classified else SCHEMA
-    from .heap import keep_freed
-
-    keep_freed(*KEEP_FREED)
     tf = None
     if transform is not None:
         def tf(t: pa.Table) -> pa.Table:
