@@ -79,12 +79,12 @@ def block_array(data: bytes, *, ends_file: bool = True) -> Sequence[str]:
     import numpy as np
     import pyarrow as pa
 
-    if not data or b"\r" in data or len(data) >= 1 << 31:
+    if not data or len(data) >= 1 << 31:
         return block_lines(data, ends_file=ends_file)
     from . import native
 
     split = native.split_lines()
-    if split is not None:  # the native core: one pass, UTF-8 checked there
+    if split is not None:  # the native core: one pass, UTF-8 and CRs checked there (None: either)
         got = split(data)
         if got is None:
             return block_lines(data, ends_file=ends_file)
@@ -92,6 +92,8 @@ def block_array(data: bytes, *, ends_file: bool = True) -> Sequence[str]:
         n = len(offsets) // 4 - 1
         return Lines(pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(body)), len(data),
                      b"\x00" in data)
+    if b"\r" in data:
+        return block_lines(data, ends_file=ends_file)
     buf = np.frombuffer(data, dtype=np.uint8)
     nl = np.flatnonzero(buf == 10)
     n = len(nl) if len(nl) and nl[-1] == len(data) - 1 else len(nl) + 1  # a last line without newline

@@ -27,6 +27,7 @@ from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv
 from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
 from .schema import pandas_metadata as _pandas_metadata
+from .sink_codes import coded, coded_schema, one_valued, stored_metadata
 from .textsafe import _BIDI, json_safe
 
 __all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_text", "write_stream"]
@@ -311,6 +312,7 @@ class EventWriter:
         self._guard: _Guard | None = None
         self._schema: pa.Schema | None = None  # the first batch's: later batches are cast to it
         self._file_schema: pa.Schema | None = None  # the file's (Parquet: with pandas' metadata)
+        self._coded: tuple[str, ...] = ()  # Parquet: the columns written from dictionaries (sink_codes)
         self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
@@ -367,7 +369,7 @@ class EventWriter:
         try:
             if self.fmt == "jsonl":
                 assert self._fh is not None
-                for piece in jsonl_pieces(table):
+                for piece in jsonl_pieces(coded(table, one_valued(table))):
                     self._fh.write(piece)
             else:
                 if not table.num_rows:
@@ -377,6 +379,8 @@ class EventWriter:
                 if self.fmt == "csv":
                     self._writer.write_table(neutralise_csv_table(table))
                     return
+                if self._coded:
+                    table = coded(table, self._coded)
                 self._group.append(table)
                 self._group_rows += table.num_rows
                 if self._group_rows >= ROW_GROUP_ROWS:
@@ -388,6 +392,8 @@ class EventWriter:
         """The batches gathered, as one Parquet row group (their chunks as they are: no copy)."""
         if self._group:
             group = pa.concat_tables(self._group) if len(self._group) > 1 else self._group[0]
+            if self._coded:  # one dictionary a column chunk: Arrow writes the codes as they are
+                group = group.unify_dictionaries()
             batches, self._group, self._group_rows = self._group, [], 0
             self._writer.write_table(group, row_group_size=group.num_rows)
             self._release(group, batches)
@@ -402,7 +408,11 @@ class EventWriter:
 
             # with pandas' metadata, as pandas would write it: read back, the dtypes are Arrow's
             self._file_schema = schema = schema.with_metadata(_pandas_metadata(schema))
-            self._writer = pq.ParquetWriter(self._sink, schema, **parquet_options(schema, first))
+            self._coded = () if first is None else one_valued(first)
+            written = coded_schema(schema, self._coded)
+            # coded: the plain schema's metadata is added at the end (read back, the columns are text)
+            self._writer = pq.ParquetWriter(self._sink, written, store_schema=not self._coded,
+                                            **parquet_options(schema, first))
         else:
             import pyarrow.csv as pacsv
 
@@ -439,6 +449,8 @@ class EventWriter:
             if self.fmt != "jsonl":
                 self._open(self._schema or schema)
                 self._write_group()
+                if self._coded:
+                    self._writer.add_key_value_metadata(stored_metadata(self._file_schema))
                 self._writer.close()
                 self._sink.detach()  # the rest of the buffer into the file, which stays open
             elif self._fh is not None:
