@@ -48,3 +48,15 @@ def burst_at(ev: pd.DataFrame, lines: pd.DataFrame, n: int, seed: int, **set_to)
         burst[col] = pd.Series(values(len(burst)) if callable(values) else values).astype(ev[col].dtype)
     out = pd.concat([ev, burst], ignore_index=True).sort_values(["ts", "line_no"], kind="stable", ignore_index=True)
     return out.astype({c: out[c].dtype for c in out.columns})
+
+
+def ends_fold_cut(ev: pd.DataFrame):
+    """``ev`` through one :class:`EndsFold` whose window is a cut inside its day (9:00:31 to
+    13:07:05): its result, and the window's limits."""
+    from analyzer.report.ends_fold import EndsFold
+
+    d = ev["ts"].min().floor("D")
+    since, until = d + pd.Timedelta(hours=9, seconds=31), d + pd.Timedelta(hours=13, minutes=7, seconds=5)
+    f = EndsFold(ReportWindow(since, until))
+    f.add(ev, np.ones(len(ev), dtype=bool))
+    return f.result(), since, until

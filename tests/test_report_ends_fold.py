@@ -18,11 +18,11 @@ from analyzer.classify import classify
 from analyzer.reader import parse_logs
 from analyzer.report import ReportWindow
 from analyzer.report import run as report_run
-from analyzer.report.ends_fold import EndsFold, is_foldable_end
+from analyzer.report.ends_fold import is_foldable_end
 from analyzer.report.sent_fold import SENT_STEP
 from bench.generate_logs import generate
 
-from .report_folds import burst_at, cut_window
+from .report_folds import burst_at, cut_window, ends_fold_cut
 from .report_folds import folded as through_fold
 
 INCIDENTS = ["silence@15h+1h", "deferral_buildup@18h+3h"]
@@ -86,11 +86,7 @@ def test_folded_example_is_the_first_in_input_order(day, monkeypatch):
 
 def test_end_steps_are_split_at_the_window_limits(day):
     ev = day.events[is_foldable_end(day.events)]
-    d = ev["ts"].min().floor("D")
-    since, until = d + pd.Timedelta(hours=9, seconds=31), d + pd.Timedelta(hours=13, minutes=7, seconds=5)
-    f = EndsFold(ReportWindow(since, until))
-    f.add(ev, np.ones(len(ev), dtype=bool))
-    (counts, examples, fails, fexamples), part = f.result()
+    ((counts, examples, fails, fexamples), part), since, until = ends_fold_cut(ev)
     assert (counts["sec"] % SENT_STEP == 0).all()
     assert "host" in examples.columns
     bulk = Bulk(Bulk.empty().table, ends=counts, end_examples=examples, failures=fails, failure_examples=fexamples)

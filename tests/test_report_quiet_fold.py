@@ -15,12 +15,11 @@ import pytest
 
 from analyzer.classify import classify
 from analyzer.reader import parse_logs
-from analyzer.report import ReportWindow
 from analyzer.report import run as report_run
-from analyzer.report.ends_fold import QUIET_EVENTS, EndsFold, is_foldable_end
+from analyzer.report.ends_fold import QUIET_EVENTS, is_foldable_end
 from bench.generate_logs import generate
 
-from .report_folds import burst_at, cut_window
+from .report_folds import burst_at, cut_window, ends_fold_cut
 from .report_folds import folded as through_fold
 
 NOW = pd.Timestamp("2026-12-01T06:00:00Z")
@@ -94,11 +93,7 @@ def test_only_failures_of_the_quiet_events_are_folded(day):
 
 def test_quiet_failures_counted_inside_the_window(day):
     ev = day.events[_quiet(day.events)]
-    d = ev["ts"].min().floor("D")
-    since, until = d + pd.Timedelta(hours=9, seconds=31), d + pd.Timedelta(hours=13, minutes=7, seconds=5)
-    f = EndsFold(ReportWindow(since, until))
-    f.add(ev, np.ones(len(ev), dtype=bool))
-    (ends, _, fails, examples), part = f.result()
+    ((ends, _, fails, examples), part), since, until = ends_fold_cut(ev)
     assert ends is None and not part["stages"]  # no session end among them
     inside = ((ev["ts"] >= since) & (ev["ts"] < until)).to_numpy(dtype=bool)
     assert int(fails["n"].sum()) == len(ev)
