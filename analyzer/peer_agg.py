@@ -245,18 +245,38 @@ class KeyAgg:
             if len(codes):
                 _UFUNC[how].at(have, codes, v.astype(have.dtype, copy=False))
 
-    def result(self) -> pd.DataFrame:
-        """The key columns, then the value columns, one row per key in first-seen order."""
+    def values(self, name: str) -> np.ndarray:
+        """One value column, one entry per key in first-seen order."""
+        have = self.vals.get(name)
+        return have[:self.n] if have is not None else np.zeros(self.n, dtype=np.int64)
+
+    def result(self, rows: np.ndarray | None = None) -> pd.DataFrame:
+        """The key columns, then the value columns, one row per key in first-seen order; ``rows``:
+        only the keys of these codes, in this order (only their strings are decoded)."""
         n = self.n
+        at = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
         cols: dict[str, Any] = {}
         for i, k in enumerate(self.keys):
-            if not n:
+            if not len(at):
                 cols[k] = pd.Series([], dtype=object)
             elif self.pairs is None:
-                cols[k] = self.vocabs[i].decode(np.arange(n))
+                cols[k] = self.vocabs[i].decode(at)
             else:
-                cols[k] = self.vocabs[i].decode(np.concatenate(self.key_codes[i]))
+                cols[k] = self.vocabs[i].decode(np.concatenate(self.key_codes[i])[at])
         for name in self.how:
-            have = self.vals.get(name)
-            cols[name] = have[:n] if have is not None else np.zeros(n, dtype=np.int64)
+            cols[name] = self.values(name)[at]
         return pd.DataFrame(cols)
+
+
+def rank(df: pd.DataFrame, by: list[str], key: str, top: int | None = None) -> pd.DataFrame:
+    """Largest first; ties by ``key`` (the peers break ties by name too). With ``top``, only the
+    first ``top`` rows, ``attrs["rows_total"]`` saying how many there were: the rows whose first
+    measure reaches the ``top``-th largest are sorted, not the whole table (the report shows ten
+    rows of tables of every recipient; the same rows in the same order, the sort being stable)."""
+    if top is not None and 0 < top < len(df):
+        v = df[by[0]].to_numpy()
+        kth = np.partition(v, len(v) - top)[len(v) - top]  # the top-th largest
+        out = rank(df[v >= kth], by, key).head(top)
+        out.attrs["rows_total"] = len(df)
+        return out
+    return df.sort_values([*by, key], ascending=[False] * len(by) + [True], kind="stable").reset_index(drop=True)

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .keyed import key_hash
-from .peer_agg import HashVocab, KeyAgg, SortedTable
+from .peer_agg import HashVocab, KeyAgg, SortedTable, rank
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
 
 __all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
@@ -532,15 +532,37 @@ class ExFold(_Fold):
 
     def _make_tables(self) -> dict[str, pd.DataFrame]:
         """The sections' tables before ranking."""
-        relayed = self.relayed.result()
-        relayed = relayed.sort_values("first", kind="stable")[["from", "to", "count"]].reset_index(drop=True)
         ints = {"messages": "int64", "bytes": "int64"}
         return {"sources": self.sources.result().astype(ints),
                 "destinations": self.dest.result().astype({**ints, "addresses": "int64"}),
                 "local_destinations": self.local.result().astype({**ints, "addresses": "int64"}),
                 "transports": self.transports.result().astype(ints).sort_values("transport").reset_index(drop=True),
-                "relayed": relayed.astype({"count": "int64"}),
                 "queue_times": self.queue_times()}
+
+    def relayed_pairs(self, top: int | None = None) -> tuple[pd.DataFrame, int]:
+        """The relayed pairs (from, to, count) in the order of their first line, and how many there
+        are. With ``top``, only the pairs whose count reaches the ``top``-th largest: the only ones
+        a ranking of ``top`` rows by count can keep (a day has a pair per sender and recipient:
+        their strings are decoded for those pairs alone)."""
+        self.tables()  # finished
+        agg = self.relayed
+        count, n = agg.values("count"), len(agg)
+        rows = np.arange(n)
+        if top is not None and 0 < top < n:
+            rows = np.flatnonzero(count >= np.partition(count, n - top)[n - top])
+        rows = rows[np.argsort(agg.values("first")[rows], kind="stable")]
+        pairs = agg.result(rows)[["from", "to", "count"]].reset_index(drop=True)
+        return pairs.astype({"count": "int64"}), n
+
+    def relayed_ranked(self, top: int | None = None) -> pd.DataFrame:
+        """The relayed pairs as :func:`rank` ranks them by count (ties by sending host, then first
+        line), made from the pairs that can reach the ``top`` rows only (:meth:`relayed_pairs`)."""
+        pairs, n = self.relayed_pairs(top)
+        if top is None or not 0 < top < n:
+            return rank(pairs, ["count"], "from", top)
+        out = rank(pairs, ["count"], "from").head(top)
+        out.attrs["rows_total"] = n
+        return out
 
     def totals(self) -> dict[str, int]:
         t = self.tables()

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from ..later import Later
 from ..peer_agg import KeyAgg
+from ..peer_agg import rank as _rank
 from ..peer_folds import QUEUE_BUCKETS, ExFold, PfFold
 from ..totals import (
     _ex_frame,
@@ -60,20 +61,6 @@ PF_WARNING_WIDTH = 66
 
 # --------------------------------------------------------------------------------------------
 # helpers
-
-
-def _rank(df: pd.DataFrame, by: list[str], key: str, top: int | None = None) -> pd.DataFrame:
-    """Largest first; ties by ``key`` (the peers break ties by name too). With ``top``, only the
-    first ``top`` rows, ``attrs["rows_total"]`` saying how many there were: the rows whose first
-    measure reaches the ``top``-th largest are sorted, not the whole table (the report shows ten
-    rows of tables of every recipient; the same rows in the same order, the sort being stable)."""
-    if top is not None and 0 < top < len(df):
-        v = df[by[0]].to_numpy()
-        kth = np.partition(v, len(v) - top)[len(v) - top]  # the top-th largest
-        out = _rank(df[v >= kth], by, key).head(top)
-        out.attrs["rows_total"] = len(df)
-        return out
-    return df.sort_values([*by, key], ascending=[False] * len(by) + [True], kind="stable").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,7 +275,7 @@ def _ex_ranked(fold: ExFold, rejects: pd.DataFrame, top: int | None = None) -> d
         "destinations_by_volume": _rank(dest, ["bytes", "messages"], "host", top),
         "local_destinations": _rank(t["local_destinations"], ["messages", "bytes"], "recipient", top),
         "transports": t["transports"],
-        "relayed": _rank(t["relayed"], ["count"], "from", top),
+        "relayed": fold.relayed_ranked(top),
         "queue_times": t["queue_times"],
         "rejects": rejects.astype({"count": "int64"}).sort_values(
             ["kind", "count", "reason"], ascending=[True, False, True], kind="stable").reset_index(drop=True),
