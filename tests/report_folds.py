@@ -7,9 +7,21 @@ import numpy as np
 import pandas as pd
 
 from analyzer.anomalies.aggregates import ORDER_COLUMN
+from analyzer.classify import classify
+from analyzer.reader import parse_logs
 from analyzer.report import ReportWindow
 from analyzer.report import run as report_run
 from analyzer.report.fold import fold_frame
+from bench.generate_logs import generate
+
+
+def classified_day(tmp_path_factory, mta: str, *, lines: int, seed: int, incidents: list[str]):
+    """A generated day of ``mta`` parsed, its events classified (the folds' tests' fixture)."""
+    path = tmp_path_factory.mktemp("day") / f"{mta}.log"
+    generate(mta=mta, lines=lines, seed=seed, out=path, incidents=incidents)
+    res = parse_logs([str(path)], year=2026, tz="UTC")
+    res.events = classify(res.events)
+    return res
 
 
 def folded(result, window: ReportWindow, monkeypatch, *, off: str | None = None) -> report_run.FoldedResult:

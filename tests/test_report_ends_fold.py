@@ -14,15 +14,12 @@ import pytest
 
 from analyzer.anomalies import folded as fo
 from analyzer.anomalies.aggregates import Bulk
-from analyzer.classify import classify
-from analyzer.reader import parse_logs
 from analyzer.report import ReportWindow
 from analyzer.report import run as report_run
 from analyzer.report.ends_fold import is_foldable_end
 from analyzer.report.sent_fold import SENT_STEP
-from bench.generate_logs import generate
 
-from .report_folds import burst_at, cut_window, ends_fold_cut
+from .report_folds import burst_at, classified_day, cut_window, ends_fold_cut
 from .report_folds import folded as through_fold
 
 INCIDENTS = ["silence@15h+1h", "deferral_buildup@18h+3h"]
@@ -31,10 +28,8 @@ NOW = pd.Timestamp("2026-12-01T06:00:00Z")
 
 @pytest.fixture(scope="module", params=["postfix", "exim"])
 def day(request, tmp_path_factory):
-    path = tmp_path_factory.mktemp("endsfold") / f"{request.param}.log"
-    generate(mta=request.param, lines=12000, seed=7, out=path, incidents=INCIDENTS)
-    res = parse_logs([str(path)], year=2026, tz="UTC")
-    ev = classify(res.events)
+    res = classified_day(tmp_path_factory, request.param, lines=12000, seed=7, incidents=INCIDENTS)
+    ev = res.events
     ends = ev[fo.is_session_end(ev)]
     assert len(ends) >= 3
     # a burst of lost connections at 10h, a second apart, on two hosts (the finding names both servers)

@@ -16,11 +16,10 @@ import pytest
 from analyzer.anomalies import folded as fo
 from analyzer.anomalies import sent
 from analyzer.anomalies.aggregates import _NULL_SEC, Bulk, BulkFold, _first_qids
-from analyzer.classify import classify
-from analyzer.reader import parse_logs
 from analyzer.report import ReportWindow
 from analyzer.report import run as report_run
-from bench.generate_logs import generate
+
+from .report_folds import classified_day
 
 ATTACKER = "198.51.100.66"
 INCIDENTS = [f"sasl_bruteforce:{ATTACKER}@6h+1h", "silence@15h+1h", "deferral_buildup@18h+3h"]
@@ -29,10 +28,8 @@ NOW = pd.Timestamp("2026-12-01T06:00:00Z")
 
 @pytest.fixture(scope="module", params=["postfix", "exim"])
 def day(request, tmp_path_factory):
-    path = tmp_path_factory.mktemp("rmem") / f"{request.param}.log"
-    generate(mta=request.param, lines=8000, seed=7, out=path, incidents=INCIDENTS)
-    res = parse_logs([str(path)], year=2026, tz="UTC")
-    ev = classify(res.events)
+    res = classified_day(tmp_path_factory, request.param, lines=8000, seed=7, incidents=INCIDENTS)
+    ev = res.events
     # the attacker logs in an hour after its failures began: the policy reads that login
     login = ev[fo.is_quiet_login(ev)].head(1).copy()
     assert len(login) == 1

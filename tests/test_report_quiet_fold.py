@@ -13,13 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer.classify import classify
-from analyzer.reader import parse_logs
 from analyzer.report import run as report_run
 from analyzer.report.ends_fold import QUIET_EVENTS, is_foldable_end
-from bench.generate_logs import generate
 
-from .report_folds import burst_at, cut_window, ends_fold_cut
+from .report_folds import burst_at, classified_day, cut_window, ends_fold_cut
 from .report_folds import folded as through_fold
 
 NOW = pd.Timestamp("2026-12-01T06:00:00Z")
@@ -36,10 +33,8 @@ def _ends_only(df: pd.DataFrame) -> np.ndarray:
 
 @pytest.fixture(scope="module", params=["postfix", "exim"])
 def day(request, tmp_path_factory):
-    path = tmp_path_factory.mktemp("quietfold") / f"{request.param}.log"
-    generate(mta=request.param, lines=12000, seed=11, out=path, incidents=["silence@15h+1h"])
-    res = parse_logs([str(path)], year=2026, tz="UTC")
-    ev = classify(res.events)
+    res = classified_day(tmp_path_factory, request.param, lines=12000, seed=11, incidents=["silence@15h+1h"])
+    ev = res.events
     quiet = ev[_quiet(ev)]
     assert len(quiet) >= 30
     # a burst at 10h on two hosts, above info (the cause-spike detector's), a third of it from a

@@ -13,14 +13,11 @@ import pandas as pd
 import pytest
 
 from analyzer.anomalies.aggregates import Bulk
-from analyzer.classify import classify
-from analyzer.reader import parse_logs
 from analyzer.report import ReportWindow
 from analyzer.report import run as report_run
 from analyzer.report.sent_fold import SENT_STEP, SentFold, is_foldable_sent
-from bench.generate_logs import generate
 
-from .report_folds import cut_window
+from .report_folds import classified_day, cut_window
 from .report_folds import folded as through_fold
 
 INCIDENTS = ["microsoft_block@7h+2h", "521_burst:bigisp.example@11h+1h", "deferral_buildup@15h+2h",
@@ -30,11 +27,7 @@ NOW = pd.Timestamp("2026-12-01T06:00:00Z")
 
 @pytest.fixture(scope="module", params=["postfix", "exim"])
 def day(request, tmp_path_factory):
-    path = tmp_path_factory.mktemp("sentfold") / f"{request.param}.log"
-    generate(mta=request.param, lines=12000, seed=11, out=path, incidents=INCIDENTS)
-    res = parse_logs([str(path)], year=2026, tz="UTC")
-    res.events = classify(res.events)
-    return res
+    return classified_day(tmp_path_factory, request.param, lines=12000, seed=11, incidents=INCIDENTS)
 
 
 @pytest.mark.parametrize("cut", [False, True])
