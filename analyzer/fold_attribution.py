@@ -34,11 +34,12 @@ def in_time_order(subs: list[pa.Table], since: int | None) -> tuple[bool, int | 
     ts = pa.chunked_array([c for t in subs for c in t.column("ts").chunks], subs[0].schema.field("ts").type)
     if not len(ts):
         return True, since
-    hi = pc.max(ts.cast(pa.int64())).as_py()
+    ns = ts.cast(pa.int64())
+    hi = pc.max(ns).as_py()
     hi = since if hi is None else hi if since is None else max(since, hi)
-    if ts.null_count:
+    if ns.null_count:
         return False, hi
-    v = ts.cast(pa.int64()).to_numpy()
+    v = ns.to_numpy()
     return bool(np.all(v[1:] >= v[:-1])) and (since is None or int(v[0]) >= since), hi
 
 

@@ -312,9 +312,10 @@ class EndsFold:
         cand = _firsts({"k": kid[ok], "ts": base["ts"][at][ok], "order": base["order"][at][ok], "at": at[ok]},
                        ["k"], CANDIDATES)
         # their texts looked at only for the few that may be examples
-        rows = pa.array(cand.pop("at"))
-        cand["source"] = self._codes["source"].names(c["source"][rows.to_numpy()])
-        cand["line_no"] = base["line_no"][rows.to_numpy()]
+        at = cand.pop("at")
+        rows = pa.array(at)
+        cand["source"] = self._codes["source"].names(c["source"][at])
+        cand["line_no"] = base["line_no"][at]
         cand["text"] = _meaningful_text(a["reply_text"].take(rows).to_pylist(), a["detail"].take(rows).to_pylist())
         held = self._candidates[name]
         self._candidates[name] = _firsts(cand if held is None else _cat([held, cand]), ["k"], CANDIDATES)
