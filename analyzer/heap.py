@@ -87,15 +87,22 @@ def hand_back_early() -> None:
 
 
 def release_arrow() -> None:
-    """Hand the pages Arrow's default pool holds unused back to the system. Arrow code that
-    allocates from the default pool rather than the one :func:`pyarrow.set_memory_pool` chose
-    (reading the workers' batches, compute kernels) leaves pages there that the pool keeps:
-    measured at the end of a 3M-line Exim report's stream, 253 MiB of the main process's RSS (459
-    MiB with the folds' state freed, 219 once released). A call every few batches during a stream
-    did not lower its peak (measured): call it between phases."""
+    """Hand the pages Arrow's own allocators (its default pool, jemalloc, mimalloc) hold unused
+    back to the system. Arrow code that allocates from the default pool rather than the one
+    :func:`pyarrow.set_memory_pool` chose (reading the workers' batches, compute kernels, the
+    Parquet reader) leaves pages there that the pool keeps: measured at the end of a 3M-line Exim
+    report's stream, 253 MiB of the main process's RSS (459 MiB with the folds' state freed, 219
+    once released); after a 7-day store's reads, 19-25 MiB at 1M lines a day (bench/RESULTS.md,
+    r16-weekly). A call every few batches during a stream did not lower its peak (measured): call
+    it between phases, or after each file read. Well under a millisecond with nothing to give."""
+    import contextlib
+
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
+    for pool in (pa.jemalloc_memory_pool, pa.mimalloc_memory_pool):
+        with contextlib.suppress(NotImplementedError):  # a pyarrow built without that allocator
+            pool().release_unused()
 
 
 def give_back() -> None:

@@ -1,12 +1,13 @@
 """The store's reader hands back the pages Arrow's own allocators keep after each part it read
-(:func:`analyzer.store._read.release_read_pages`): once per part, after that part's last batch,
+(:func:`analyzer.heap.release_arrow`): once per part, after that part's last batch,
 and the batches are those of a read without it."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-from analyzer.store import _read, ingest, iter_event_batches
+from analyzer import heap
+from analyzer.store import ingest, iter_event_batches
 from bench.generate_logs import generate
 
 
@@ -20,7 +21,7 @@ def test_pages_go_back_after_each_part(tmp_path, monkeypatch):
     plain = pa.concat_tables(list(scan))
 
     seen: list[object] = []  # batches read and releases, in the order they happen
-    monkeypatch.setattr(_read, "release_read_pages", lambda: seen.append("release"))
+    monkeypatch.setattr(heap, "release_arrow", lambda: seen.append("release"))
     parts = []
     for rel in scan.rels:  # each part's batches, read alone
         parts.append(sum(1 for _ in scan._part(rel)))
@@ -35,6 +36,3 @@ def test_pages_go_back_after_each_part(tmp_path, monkeypatch):
         want.extend([int] * n + ["release"])
     assert [int if isinstance(x, int) else x for x in seen] == want
 
-
-def test_release_read_pages_runs():
-    _read.release_read_pages()  # no allocator of Arrow's in use, or built without one: no error

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterator, Sequence
@@ -12,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import heap
 from ..schema import SCHEMA
 from ._layout import MANIFEST, STORE_SCHEMA, PartMissing, Root, StoreError, day_of
 from ._manifest import Manifest, load_manifest, missing_manifest
@@ -23,17 +23,6 @@ BATCH_ROWS = 20_000
 def _ts(t: dt.datetime | dt.date | str) -> pd.Timestamp:
     ts = pd.Timestamp(t)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def release_read_pages() -> None:
-    """The pages Arrow's own allocators (jemalloc, mimalloc) keep after a Parquet part is read,
-    back to the system. The Parquet reader's buffers come from Arrow's C++ default pool whatever
-    pool :func:`pyarrow.set_memory_pool` chose, and that pool keeps what was freed until it
-    allocates again: measured after a 7-day store's reads, 19-25 MiB of RSS at 1M lines a day
-    (bench/RESULTS.md, r16-weekly). Costs well under a millisecond when there is nothing to give."""
-    for pool in (pa.jemalloc_memory_pool, pa.mimalloc_memory_pool):
-        with contextlib.suppress(NotImplementedError):  # a pyarrow built without that allocator
-            pool().release_unused()
 
 
 def store_days(store: str | os.PathLike) -> list[str]:
@@ -121,7 +110,7 @@ class Scan:
     def __iter__(self) -> Iterator[pa.Table]:
         for rel in self.rels:
             yield from self._part(rel)
-            release_read_pages()
+            heap.release_arrow()  # the pages the Parquet reader left in Arrow's pools
 
     def _part(self, rel: str) -> Iterator[pa.Table]:
         """One part's batches, cut to the range and hosts asked for."""

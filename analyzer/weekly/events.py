@@ -468,7 +468,6 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     from ..anomalies.aggregates import ORDER_COLUMN, Bulk
     from ..report.fold import RowsFold
     from ..store import iter_event_batches
-    from ..store._read import release_read_pages
 
     # big arrays mapped apart from the heap from now on, given back when freed: the days' temporaries
     # left the heap fragmented (measured: RSS after a 3M-line day's adds 323 -> 277 MiB, less CPU)
@@ -524,5 +523,4 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     # the days' compact tables (freed column by column as the week's were made) and what the
     # combines left, before the detectors (measured: 20 MiB of the heap at 7x1M Exim lines)
     heap.give_back()
-    release_read_pages()
     return ev, bulk
