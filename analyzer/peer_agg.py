@@ -81,6 +81,7 @@ class HashVocab:
         self.n = 0
         self._parts: list[pa.Array] = []
         self._exact: dict[str, int] | None = None  # the strings that collided (_collided)
+        self._calls = self._distinct_since = 0  # encode's calls; the last whose values were mostly distinct
 
     def words(self) -> pa.Array:
         """Every string held, in code order (one array: the pieces joined, once)."""
@@ -107,11 +108,16 @@ class HashVocab:
         values repeat (a batch's domains, hosts, senders) each distinct one is coded once: Arrow's
         dictionary encoding lists them in first-seen order, so the codes given are the same."""
         arr = _strings(values)
-        if len(arr) >= _DISTINCT_FIRST:
+        self._calls += 1
+        # a vocabulary whose last values were mostly distinct (a day's sending hosts and senders,
+        # one a message) skips the encoding that would not pay, trying it again every 8th call
+        if len(arr) >= _DISTINCT_FIRST and (not self._distinct_since or self._calls - self._distinct_since >= 8):
             enc = pc.dictionary_encode(arr)
             if 2 * len(enc.dictionary) <= len(arr):
+                self._distinct_since = 0
                 codes = np.append(self._encode(enc.dictionary), -1)
                 return codes[pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)]
+            self._distinct_since = self._calls
         return self._encode(arr)
 
     def _encode(self, arr: pa.Array) -> np.ndarray:
@@ -124,6 +130,7 @@ class HashVocab:
         run, pos = self.table.locate(h)
         codes = self.table.get("code", run, pos, default=-1)
         new = run < 0
+        check = np.ones(len(vals), dtype=bool)  # the rows whose string is compared with its code's
         if new.any():
             uniq, first = np.unique(h[new], return_index=True)
             order = np.argsort(first, kind="stable")  # first-seen order
@@ -131,9 +138,17 @@ class HashVocab:
             code[order] = self.n + np.arange(len(uniq))
             r, p = self.table.ensure(uniq)
             self.table.put("code", r, p, code)
-            self._add(vals.take(pa.array(np.flatnonzero(new)[first[order]])))
+            kept = np.flatnonzero(new)[first[order]]  # the rows whose strings are kept: theirs by definition
+            self._add(vals.take(pa.array(kept)))
             codes[new] = code[np.searchsorted(uniq, h[new])]
-        same = pc.equal(self._take(codes), vals).to_numpy(zero_copy_only=False)
+            check[kept] = False
+        if check.all():
+            same = pc.equal(self._take(codes), vals).to_numpy(zero_copy_only=False)
+        else:
+            same = np.ones(len(vals), dtype=bool)
+            if check.any():
+                at = np.flatnonzero(check)
+                same[at] = pc.equal(self._take(codes[at]), vals.take(pa.array(at))).to_numpy(zero_copy_only=False)
         if not same.all():
             codes[~same] = self._collided(vals.filter(pa.array(~same)))
         out[ok] = codes

@@ -41,6 +41,8 @@ import pyarrow.compute as pc
 
 from ..anomalies.aggregates import _seconds_ns, qid_hash, row_order
 from ..anomalies.arrow_columns import (
+    _decoded,
+    _one_array,
     as_arrow,
     as_string,
     codes_of,
@@ -173,6 +175,13 @@ def _firsts(d: dict[str, np.ndarray], keys: list[str], n: int) -> dict[str, np.n
     return {k: v[idx[keep]] for k, v in d.items()}
 
 
+def _column_at(batch: pd.DataFrame, name: str, pos: np.ndarray) -> pa.Array:
+    """The column ``name`` of ``batch`` at the rows ``pos`` (in that order), in Arrow (as :func:`taken`)."""
+    table = batch.__dict__.get("arrow")  # a stream batch's own table
+    arr = _decoded(_one_array(table.column(name))) if table is not None else as_arrow(batch[name])
+    return arr.take(pa.array(pos, type=pa.int64()))
+
+
 def _cat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
@@ -220,6 +229,85 @@ class _Steps:
 
 #: The columns :class:`EndsFold` codes (their strings held once).
 _CODED = ("event", "smtp_stage", "cause", "fix_id", "outcome", "provider", "text", "source", "host")
+#: The columns :meth:`EndsFold.add` reads of every line it folds (NEEDS less those only tested by
+#: is_foldable_end, and the detail, taken at the few example candidates only).
+_READ = ("ts", "event", "smtp_stage", "cause", "fix_id", "outcome", "severity", "provider", "source", "host",
+         "line_no", "reply_text", "client_ip")
+
+
+def _grown(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``a`` zero-padded to at least ``shape`` (each side at least doubled when it grows)."""
+    if all(n <= m for n, m in zip(shape, a.shape, strict=True)):
+        return a
+    out = np.zeros(tuple(max(n, 2 * m) for n, m in zip(shape, a.shape, strict=True)), dtype=a.dtype)
+    out[tuple(slice(0, m) for m in a.shape)] = a
+    return out
+
+
+class _Entries:
+    """One cause list's entries (numbered by :class:`EndsFold`'s keys): lines, lines per outcome
+    and per event (their codes), and the distinct clients' hashes, as arrays indexed by the entry's
+    number, folded without a step per entry."""
+
+    COMPACT_EVERY = 16
+
+    def __init__(self) -> None:
+        self.order = np.zeros(0, np.int64)  # the entries in the order first folded
+        self.n = np.zeros(0, np.int64)
+        self.outcomes = np.zeros((0, 0), np.int64)
+        self.events = np.zeros((0, 0), np.int64)
+        self.clients: list[tuple[np.ndarray, np.ndarray]] = []  # (entry, hash), sorted unique when compacted
+
+    def add(self, firsts: np.ndarray, kid: np.ndarray, outcome: np.ndarray, event: np.ndarray,
+            client: np.ndarray, has_client: np.ndarray) -> None:
+        """Fold lines: ``firsts`` the batch's entries in the order they list (new ones join the
+        order), then per line its entry, outcome and event codes (-1: null) and client hash."""
+        top = int(max(kid.max(), firsts.max())) + 1
+        self.n = _grown(self.n, (top,))
+        fresh = firsts[self.n[firsts] == 0]  # (an entry number can list twice: two pairs, one key)
+        self.order = np.concatenate([self.order, fresh[np.sort(np.unique(fresh, return_index=True)[1])]])
+        np.add.at(self.n, kid, 1)
+        for name, codes in (("outcomes", outcome), ("events", event)):
+            ok = codes >= 0
+            table = _grown(getattr(self, name), (top, int(codes.max(initial=-1)) + 1))
+            np.add.at(table, (kid[ok], codes[ok]), 1)
+            setattr(self, name, table)
+        if has_client.any():
+            self.clients.append(_pairs_unique(kid[has_client], client[has_client]))
+            if len(self.clients) >= self.COMPACT_EVERY:
+                self._compact()
+
+    def _compact(self) -> None:
+        if len(self.clients) > 1:
+            self.clients = [_pairs_unique(np.concatenate([k for k, _ in self.clients]),
+                                          np.concatenate([h for _, h in self.clients]))]
+
+    def result(self, keys: list[str], codes: dict[str, _Codes]) -> dict[str, dict[str, Any]]:
+        """Per entry key (in the order first folded): ``n``, ``outcomes`` (name: lines), ``events``
+        (names), ``clients`` (the distinct hashes, sorted), as :func:`merged_entry` reads them."""
+        self._compact()
+        kc, hc = self.clients[0] if self.clients else (np.zeros(0, np.int64), np.zeros(0, np.uint64))
+        bounds = np.searchsorted(kc, np.arange(len(self.n) + 1))
+        # (the tables grow by doubling: their columns beyond the codes held are zero)
+        outcome_names = codes["outcome"].names(np.arange(min(self.outcomes.shape[1], len(codes["outcome"].seen))))
+        event_names = codes["event"].names(np.arange(min(self.events.shape[1], len(codes["event"].seen))))
+        out = {}
+        for k in self.order:  # (once per entry, at the end)
+            row, ev = self.outcomes[k] if len(self.outcomes) > k else (), self.events[k] if len(self.events) > k else ()
+            out[keys[k]] = {"n": int(self.n[k]),
+                            "outcomes": {str(outcome_names[j]): int(row[j]) for j in np.flatnonzero(row[:len(outcome_names)])},
+                            "events": {str(event_names[j]) for j in np.flatnonzero(ev[:len(event_names)])},
+                            "clients": hc[bounds[k]:bounds[k + 1]]}
+        return out
+
+
+def _pairs_unique(k: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (entry, hash) pairs, sorted by entry and then hash."""
+    idx = np.lexsort((h, k))
+    k, h = k[idx], h[idx]
+    new = np.ones(len(k), dtype=bool)
+    new[1:] = (k[1:] != k[:-1]) | (h[1:] != h[:-1])
+    return k[new], h[new]
 
 
 class EndsFold:
@@ -234,7 +322,7 @@ class EndsFold:
         self._fails = _Steps(["cause", "provider", "text", "spike"])  # Bulk.failures (.failed.FAIL_KEYS)
         self._stages: dict[tuple[str, str], int] = {}
         # per cause list ("states", "failed") and entry key (build._pair_codes' names)
-        self._lists: dict[str, dict[str, dict[str, Any]]] = {"states": {}, "failed": {}}
+        self._lists = {"states": _Entries(), "failed": _Entries()}
         self._keys: dict[str, int] = {}  # entry key -> its number (the candidates' "k")
         self._candidates: dict[str, dict[str, np.ndarray] | None] = {"states": None, "failed": None}
 
@@ -244,7 +332,7 @@ class EndsFold:
     def add(self, batch: pd.DataFrame, mask: np.ndarray) -> None:
         if not mask.any():
             return
-        a = taken(batch, tuple(sorted(NEEDS)), mask)  # the lines' columns, in Arrow
+        a = taken(batch, _READ, mask)  # the lines' columns, in Arrow
         order = row_order(batch)[mask]
         sec, ns = seconds_ns_arrow(a["ts"])
         side = self._side(ns)
@@ -259,10 +347,11 @@ class EndsFold:
         if failed.any():  # keyed as analyzer.anomalies.failed.failure_counts keys them
             from ..anomalies.delivery import _masked_text
 
-            keep = pa.array(failed)
-            text = _masked_text(pd.Series(pd.arrays.ArrowStringArray(as_string(a["reply_text"].filter(keep)))))
+            # each distinct text masked once (its code per line from the texts' own encoding)
+            enc = encoded(a["reply_text"].filter(pa.array(failed)))
+            masked = _masked_text(pd.Series(pd.arrays.ArrowStringArray(as_string(enc.dictionary))))
             t = {k: v[failed] for k, v in {**base, "cause": c["cause"], "provider": c["provider"]}.items()}
-            t["text"] = self._codes["text"](as_arrow(text))
+            t["text"] = np.append(self._codes["text"](as_arrow(masked)), -1)[codes_of(enc)]
             t["spike"] = (~eq_arrow(a["severity"], "info"))[failed].astype(np.int64)
             self._fails.add(t)
         inside = side == 1
@@ -280,32 +369,21 @@ class EndsFold:
         notable = ~(eq_arrow(a["severity"], "info") & eq_arrow(a["outcome"], ("ok", "info")))
         for name, m in (("states", inside & notable & ~failed), ("failed", inside & failed)):
             if m.any():
-                self._add_entries(name, a, c, m, base)
+                self._add_entries(name, a, c, m, base, batch, mask)
 
     def _add_entries(self, name: str, a: dict[str, pa.Array], c: dict[str, np.ndarray], m: np.ndarray,
-                     base: dict[str, np.ndarray]) -> None:
+                     base: dict[str, np.ndarray], batch: pd.DataFrame, mask: np.ndarray) -> None:
         at = np.flatnonzero(m)
         # the cause lists' key (build._pair_codes): cause and fix, the cause where there is no fix
         pairs, inv = np.unique(np.stack([c["cause"][at], c["fix_id"][at]]), axis=1, return_inverse=True)
         inv = inv.reshape(-1)
         causes, fixes = self._codes["cause"].names(pairs[0]), self._codes["fix_id"].names(pairs[1])
         names = [f"{cause}\x00{cause if fix is None else fix}" for cause, fix in zip(causes, fixes, strict=True)]
-        kid = np.array([self._keys.setdefault(k, len(self._keys)) for k in names], dtype=np.int64)[inv]
+        firsts = np.array([self._keys.setdefault(k, len(self._keys)) for k in names], dtype=np.int64)
+        kid = firsts[inv]
         client = a["client_ip"].take(pa.array(at))
-        has_client = client.is_valid().to_numpy(zero_copy_only=False)
-        hashes = hash_arrow(client)
-        entries = self._lists[name]
-        for i, k in enumerate(names):
-            mine = inv == i
-            st = entries.setdefault(k, {"n": 0, "outcomes": {}, "events": set(), "clients": np.zeros(0, np.uint64)})
-            st["n"] += int(mine.sum())
-            vals, n = np.unique(c["outcome"][at][mine], return_counts=True)
-            for v, cnt in zip(self._codes["outcome"].names(vals), n, strict=True):
-                if v is not None:
-                    st["outcomes"][str(v)] = st["outcomes"].get(str(v), 0) + int(cnt)
-            st["events"].update(str(e) for e in self._codes["event"].names(np.unique(c["event"][at][mine]))
-                                if e is not None)
-            st["clients"] = np.union1d(st["clients"], hashes[mine & has_client])
+        self._lists[name].add(firsts, kid, c["outcome"][at], c["event"][at], hash_arrow(client),
+                              client.is_valid().to_numpy(zero_copy_only=False))
         ok = (c["source"][at] >= 0) & ~np.isnan(base["line_no"][at])
         if not ok.any():
             return
@@ -316,7 +394,8 @@ class EndsFold:
         rows = pa.array(at)
         cand["source"] = self._codes["source"].names(c["source"][at])
         cand["line_no"] = base["line_no"][at]
-        cand["text"] = _meaningful_text(a["reply_text"].take(rows).to_pylist(), a["detail"].take(rows).to_pylist())
+        detail = _column_at(batch, "detail", np.flatnonzero(mask)[at])
+        cand["text"] = _meaningful_text(a["reply_text"].take(rows).to_pylist(), detail.to_pylist())
         held = self._candidates[name]
         self._candidates[name] = _firsts(cand if held is None else _cat([held, cand]), ["k"], CANDIDATES)
 
@@ -325,14 +404,16 @@ class EndsFold:
         without any), ``sections["ends"]``)."""
         tables = (*self._ends.result(self._codes), *self._fails.result(self._codes))
         part: dict[str, Any] = {"stages": dict(self._stages)}
-        for name, entries in self._lists.items():
+        keys = list(self._keys)  # (numbered in order)
+        for name, folded in self._lists.items():
+            entries = folded.result(keys, self._codes)
             cand = self._candidates[name]
             for key, st in entries.items():
                 mine = cand["k"] == self._keys[key] if cand is not None else None
                 if mine is not None and mine.any():
                     st["candidates"] = tuple(cand[c][mine] for c in ("ts", "order", "source", "line_no", "text"))
             part[name] = entries
-        self._stages, self._lists, self._keys = {}, {"states": {}, "failed": {}}, {}
+        self._stages, self._lists, self._keys = {}, {"states": _Entries(), "failed": _Entries()}, {}
         self._candidates = {"states": None, "failed": None}
         return tables, part
 
