@@ -22,12 +22,19 @@ from analyzer.schema import to_pandas
 from tools.peers import generated_day
 
 
-@pytest.fixture(scope="module", params=["postfix", "exim"])
-def day(request, tmp_path_factory):
-    mta = request.param
+def _day(tmp_path_factory, mta):
     log = generated_day(tmp_path_factory.mktemp("window") / f"{mta}.log", mta, lines=6000)
     ev = parse_logs([str(log)], tz="UTC", year=2026, fmt="exim" if mta == "exim" else "auto").events
     return classify(ev, default_rules())
+
+
+@pytest.fixture(scope="module", params=["postfix", "exim", "both"])
+def day(request, tmp_path_factory):
+    """A day of one MTA, or a Postfix day then an Exim day in one table: batches and flushes of one
+    MTA, of the other and of both, each held with the columns its MTAs' folds read."""
+    if request.param != "both":
+        return _day(tmp_path_factory, request.param)
+    return pd.concat([_day(tmp_path_factory, "postfix"), _day(tmp_path_factory, "exim")], ignore_index=True)
 
 
 def test_window_fold_over_flushes_equals_the_kept_rows_report(day, monkeypatch):

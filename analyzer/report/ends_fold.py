@@ -175,6 +175,13 @@ def _firsts(d: dict[str, np.ndarray], keys: list[str], n: int) -> dict[str, np.n
     return {k: v[idx[keep]] for k, v in d.items()}
 
 
+def _pairs(a: np.ndarray, b: np.ndarray, **how: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique`` of the pairs of two code columns (none negative) as columns of a 2-row array,
+    in the same order (by ``a``, then ``b``), as one int64 key each (not ``axis=1``'s row view)."""
+    uniq, more = np.unique((a.astype(np.int64) << 32) | b.astype(np.int64), **how)
+    return np.stack([uniq >> 32, uniq & 0xFFFFFFFF]), more
+
+
 def _column_at(batch: pd.DataFrame, name: str, pos: np.ndarray) -> pa.Array:
     """The column ``name`` of ``batch`` at the rows ``pos`` (in that order), in Arrow (as :func:`taken`)."""
     table = batch.__dict__.get("arrow")  # a stream batch's own table
@@ -360,7 +367,8 @@ class EndsFold:
         bad = inside & eq_arrow(a["event"], ABNORMAL)
         if bad.any():
             stage = np.where(c["smtp_stage"][bad] < 0, -2, c["smtp_stage"][bad])  # -2: no stage ("unknown")
-            pair, n = np.unique(np.stack([stage, c["event"][bad]]), axis=1, return_counts=True)
+            pair, n = _pairs(stage + 2, c["event"][bad] + 1, return_counts=True)
+            pair = pair - np.array([[2], [1]])
             stages = self._codes["smtp_stage"].names(np.maximum(pair[0], 0))
             events = self._codes["event"].names(pair[1])
             for i in range(pair.shape[1]):
@@ -375,8 +383,8 @@ class EndsFold:
                      base: dict[str, np.ndarray], batch: pd.DataFrame, mask: np.ndarray) -> None:
         at = np.flatnonzero(m)
         # the cause lists' key (build._pair_codes): cause and fix, the cause where there is no fix
-        pairs, inv = np.unique(np.stack([c["cause"][at], c["fix_id"][at]]), axis=1, return_inverse=True)
-        inv = inv.reshape(-1)
+        pairs, inv = _pairs(c["cause"][at] + 1, c["fix_id"][at] + 1, return_inverse=True)
+        pairs = pairs - 1
         causes, fixes = self._codes["cause"].names(pairs[0]), self._codes["fix_id"].names(pairs[1])
         names = [f"{cause}\x00{cause if fix is None else fix}" for cause, fix in zip(causes, fixes, strict=True)]
         firsts = np.array([self._keys.setdefault(k, len(self._keys)) for k in names], dtype=np.int64)

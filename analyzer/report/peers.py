@@ -60,10 +60,6 @@ PF_WARNING_WIDTH = 66
 
 
 # --------------------------------------------------------------------------------------------
-# helpers
-
-
-# --------------------------------------------------------------------------------------------
 # pflogsumm
 
 
@@ -481,6 +477,14 @@ class PeersFold:
         return {"peer_totals": peer_totals_of(totals), "peers": peers}
 
 
+#: The columns the peers' folds read (peer_folds, totals, the warnings, the rejects) per MTA: a batch is held with its MTAs' only
+MTA_COLUMNS = {"postfix": ("mta", "program", "queue_id", "event", "direction", "client_host", "client_ip", "sender",
+                           "recipient", "status", "smtp_stage", "reply_text", "delay", "size", "sasl_username", "detail"),
+               "exim": ("ts", "mta", "queue_id", "event", "direction", "client_host", "client_ip", "relay_host",
+                        "sender", "recipient", "status", "smtp_stage", "reply_text", "size", "detail", "helo",
+                        "relay_ip", "orig_recipient")}
+
+
 class WindowPeersFold(PeersFold):
     """:class:`PeersFold` as a report section (:func:`analyzer.report.fold.register_section`): it
     folds the lines of the window that the report keeps as rows (not the lines only counted,
@@ -494,10 +498,8 @@ class WindowPeersFold(PeersFold):
     takes_bulk = True
     #: Lines held before they are folded.
     FLUSH_ROWS = 50_000
-    #: The columns the peers' folds read (peer_folds, totals, the warnings and rejects): only those are held.
-    COLUMNS = ("ts", "host", "mta", "program", "queue_id", "event", "direction", "client_host", "client_ip",
-               "relay_host", "sender", "recipient", "status", "smtp_stage", "reply_text", "delay", "size",
-               "sasl_username", "detail", "helo", "relay_ip", "orig_recipient")
+    #: The columns the peers' folds read (:data:`MTA_COLUMNS`): only those are held.
+    COLUMNS = tuple(dict.fromkeys(c for cols in MTA_COLUMNS.values() for c in cols))
 
     def __init__(self, window: Any, top: int = TOP) -> None:
         super().__init__(top)
@@ -521,12 +523,23 @@ class WindowPeersFold(PeersFold):
             # column), made at once on the fold's thread, not the report's main
             t = table.select(cols) if table is not None else \
                 pa.Table.from_arrays([s.array.__arrow_array__() for s in series], names=cols)
-            self._held.append(t if keep.all() else self._thread().submit(t.filter, pa.array(keep)))
+            self._held.append(self._thread().submit(self._kept, t, None if keep.all() else pa.array(keep)))
         else:
             self._held.append(batch[cols] if keep.all() else batch.loc[keep, cols])
         self._rows += int(keep.sum())
         if self._rows >= self.FLUSH_ROWS:
             self._flush()
+
+    @staticmethod
+    def _kept(t: pa.Table, keep: pa.Array | None) -> pa.Table:
+        """The rows ``keep`` of ``t`` (on the fold's thread), of the columns read of the MTAs it holds
+        (a mixed flush's tables are joined with the columns one lacks as nulls: the other MTA's)."""
+        if "mta" in t.column_names:
+            mtas = set(pc.unique(t.column("mta")).to_pylist())
+            if mtas and mtas <= set(MTA_COLUMNS):
+                names = {c for m in mtas for c in MTA_COLUMNS[m]}
+                t = t.select([c for c in t.column_names if c in names])
+        return t if keep is None else t.filter(keep)
 
     def _flush(self) -> None:
         """Hand the held lines to the fold's thread (its Arrow and numpy work beside the main
