@@ -72,9 +72,11 @@ class HashVocab:
     per value: a string is found by its 64-bit hash (:func:`analyzer.keyed.key_hash`, native) in a
     :class:`SortedTable`, and every row's string is checked against the one kept under its code
     (Arrow); two strings of one hash (never seen) are told apart by a dict. The strings are held in
-    pieces, in code order, each at least twice the size of the next (two pieces of near size are
-    joined as they come): a new string copies the ones held O(log n) times over the day, not at
-    every call (the day's distinct senders, hosts or recipients, hundreds of thousands at 10M lines)."""
+    pieces, in code order, each larger than the next (a new piece is joined with those before it
+    no larger than it, as a binary counter carries): a string is copied O(log n) times over the
+    day, not at every call (the day's distinct senders, hosts or recipients, hundreds of thousands
+    at 10M lines). (Joining while the piece before was at most twice the last copied the whole
+    vocabulary at nearly every call of a day's batches of like size: r17-foldcpu.)"""
 
     def __init__(self) -> None:
         self.table = SortedTable({"code": -1}, {"code": np.int32})
@@ -157,7 +159,7 @@ class HashVocab:
     def _add(self, words: pa.Array) -> None:
         base = self.n
         self._parts.append(words)
-        while len(self._parts) > 1 and len(self._parts[-2]) <= 2 * len(self._parts[-1]):
+        while len(self._parts) > 1 and len(self._parts[-2]) <= len(self._parts[-1]):
             last = self._parts.pop()
             self._parts[-1] = pa.concat_arrays([self._parts[-1], last])
         self.n = base + len(words)
