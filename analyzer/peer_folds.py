@@ -433,7 +433,7 @@ class ExFold(_Fold):
             said = pc.fill_null(sender.take(at), "")
             src = _lower(pc.binary_join_element_wise(
                 host.take(at), _ip_suffix(ip.take(at)), " ", pc.if_else(pc.equal(said, ""), "<>", said), ""))
-            run, pos = self.qids.ensure(hr[one])
+            run, pos = self.qids.locate(hr[one])  # (held: every arrival's queue id was ensured above)
             fresh = (self.qids.get("flags", run, pos) & _SRC) == 0
             self.qids.put("src", run, pos, self.srcs.encode(src), fresh)
             self.qids.flag(_SRC, run, pos, fresh)

@@ -50,7 +50,6 @@ from ..anomalies.arrow_columns import (
     eq_arrow,
     hash_arrow,
     seconds_ns_arrow,
-    taken,
 )
 from ..anomalies.batch_tests import tests_of
 from ..anomalies.context import FAILURES
@@ -182,11 +181,12 @@ def _pairs(a: np.ndarray, b: np.ndarray, **how: bool) -> tuple[np.ndarray, np.nd
     return np.stack([uniq >> 32, uniq & 0xFFFFFFFF]), more
 
 
-def _column_at(batch: pd.DataFrame, name: str, pos: np.ndarray) -> pa.Array:
-    """The column ``name`` of ``batch`` at the rows ``pos`` (in that order), in Arrow (as :func:`taken`)."""
+def _column_at(batch: pd.DataFrame, name: str, pos: pa.Array) -> pa.Array:
+    """The column ``name`` of ``batch`` at the rows ``pos`` (in that order), in Arrow, as
+    :func:`analyzer.anomalies.arrow_columns.taken` gives it (a take of the few rows folded costs half a filter of the batch)."""
     table = batch.__dict__.get("arrow")  # a stream batch's own table
     arr = _decoded(_one_array(table.column(name))) if table is not None else as_arrow(batch[name])
-    return arr.take(pa.array(pos, type=pa.int64()))
+    return arr.take(pos)
 
 
 def _cat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -339,7 +339,8 @@ class EndsFold:
     def add(self, batch: pd.DataFrame, mask: np.ndarray) -> None:
         if not mask.any():
             return
-        a = taken(batch, _READ, mask)  # the lines' columns, in Arrow
+        rows = pa.array(np.flatnonzero(mask), type=pa.int64())
+        a = {c: _column_at(batch, c, rows) for c in _READ if c in batch.columns}  # the lines' columns, in Arrow
         order = row_order(batch)[mask]
         sec, ns = seconds_ns_arrow(a["ts"])
         side = self._side(ns)
@@ -402,7 +403,7 @@ class EndsFold:
         rows = pa.array(at)
         cand["source"] = self._codes["source"].names(c["source"][at])
         cand["line_no"] = base["line_no"][at]
-        detail = _column_at(batch, "detail", np.flatnonzero(mask)[at])
+        detail = _column_at(batch, "detail", pa.array(np.flatnonzero(mask)[at], type=pa.int64()))
         cand["text"] = _meaningful_text(a["reply_text"].take(rows).to_pylist(), detail.to_pylist())
         held = self._candidates[name]
         self._candidates[name] = _firsts(cand if held is None else _cat([held, cand]), ["k"], CANDIDATES)
