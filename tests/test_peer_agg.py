@@ -124,3 +124,27 @@ def test_hashvocab_keeps_only_the_colliding_strings_apart(monkeypatch: pytest.Mo
     assert vocab.encode(pa.array(plain, pa.string())).tolist() == [1, *range(3, 202)]
     assert vocab._exact == {"twin": 2}
     assert vocab.decode(np.array([0, 1, 2, 3])).tolist() == ["", "w000", "twin", "w001"]
+
+
+@pytest.mark.parametrize("weak", [False, True])
+def test_hashvocab_codes_alike_whether_it_encodes_the_distinct_values_first_or_not(weak: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of mostly distinct strings (the dictionary encode skipped after one that did not
+    pay), then of a few repeated ones (tried again every 8th call): the codes are the first-seen
+    numbering throughout, with a hash that collides within and across batches too."""
+    if weak:
+        monkeypatch.setattr(peer_agg, "key_hash", lambda a: np.array([len(v) % 7 for v in a.to_pylist()], dtype=np.uint64))
+    rng = np.random.default_rng(11)
+    vocab = HashVocab()
+    seen: dict[str, int] = {}
+    for i in range(24):
+        pool = 100_000 if i < 12 else 40  # distinct, then repeated
+        words = [f"s{int(v)}" for v in rng.integers(0, pool, 300)]
+        words[::50] = [None] * len(words[::50])
+        codes = vocab.encode(pa.array(words, pa.string()))
+        want = [-1 if w is None else seen.setdefault(w, len(seen)) for w in words]
+        if weak:  # colliding strings are coded after their batch's others: the same code each time
+            assert len(set(codes.tolist())) == len({w for w in words}) and (codes < 0).tolist() == [w is None for w in words]
+        else:
+            assert codes.tolist() == want
+    assert vocab.n == len(seen)
+    assert sorted(vocab.decode(np.arange(vocab.n)).tolist()) == sorted(seen)
