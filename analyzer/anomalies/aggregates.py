@@ -185,8 +185,8 @@ class BulkFold:
         if "queue_id" in rows:
             has = rows["queue_id"].is_valid().to_numpy(zero_copy_only=False)
             qid = hash_arrow(rows["queue_id"]) if has.any() else None  # (nulls hash alike: kept apart by has)
-            if qid is not None:  # a message's first time: one (hash, second, time) per line, 24 bytes
-                self._qids.append(pd.DataFrame({"qid": qid[has], "sec": sec[has], "ts": ns[has]}, copy=False))
+            if qid is not None:  # a message's first time: one (hash, time) per line, 16 bytes (_held_qids)
+                self._qids.append(_held_qids(qid[has], sec[has], ns[has]))
             if "sender" in rows:
                 sender = rows["sender"]
                 said = has & sender.is_valid().to_numpy(zero_copy_only=False)
@@ -213,7 +213,7 @@ class BulkFold:
         # message's entry: the 10M report's peak, +170 MiB): a message seen in two chunks keeps an
         # entry of each, later than its first, which no reader of Bulk.qids tells apart (the
         # earliest time per queue id and side of the split: see _first_qids)
-        qids = _concat_frames(parts) if parts else _empty_qids()
+        qids = _bulk_qids(_concat_frames(parts)) if parts else _empty_qids()
         senders = _concat_frames(self._senders) if self._senders else _empty_senders()
         self._senders = []
         if len(senders):  # the codes as a Categorical of the distinct senders (held as Arrow strings)
@@ -266,14 +266,36 @@ def _deferred_hashes(batch: pd.DataFrame) -> np.ndarray:
     return np.unique(hash_arrow(taken(batch, ("queue_id",), m)["queue_id"]))
 
 
+#: A held queue-id entry's ``ts`` for a line without a time (:func:`_held_qids`)
+_NULL_TS = np.iinfo(np.int64).min
+
+
+def _held_qids(qid: np.ndarray, sec: np.ndarray, ns: np.ndarray) -> pd.DataFrame:
+    """:attr:`Bulk.qids` entries as the fold holds them: the hash and the time, :data:`_NULL_TS`
+    for a line without one (its second follows from the time: 16 bytes an entry, not 24)."""
+    return pd.DataFrame({"qid": qid, "ts": np.where(sec == _NULL_SEC, _NULL_TS, ns)}, copy=False)
+
+
+def _held_sec(ts: np.ndarray) -> np.ndarray:
+    """The second of held entries' times (:func:`_held_qids`), :data:`_NULL_SEC` for none."""
+    return np.where(ts == _NULL_TS, _NULL_SEC, np.floor_divide(ts, 1_000_000_000))
+
+
+def _bulk_qids(q: pd.DataFrame) -> pd.DataFrame:
+    """Held entries (:func:`_held_qids`) as :attr:`Bulk.qids` (``qid``, ``sec``, ``ts``: 0 without a time)."""
+    qid, ts = q.pop("qid").to_numpy(), q.pop("ts").to_numpy()
+    sec = _held_sec(ts)
+    return pd.DataFrame({"qid": qid, "sec": sec, "ts": np.where(sec == _NULL_SEC, 0, ts)}, copy=False)
+
+
 def _with_qids(q: pd.DataFrame, wanted: np.ndarray) -> pd.DataFrame:
-    """The entries of ``q`` (:attr:`Bulk.qids`) whose queue id's hash is ``wanted`` (sorted)."""
+    """The entries of ``q`` (:attr:`Bulk.qids`, or held) whose queue id's hash is ``wanted`` (sorted)."""
     keep = np.isin(q["qid"].to_numpy(dtype=np.uint64), wanted)
     return q if keep.all() else q[keep].reset_index(drop=True)
 
 
 def _first_qids(q: pd.DataFrame, split: int) -> pd.DataFrame:
-    """Of ``q`` (:attr:`Bulk.qids`), each queue id's earliest entry among the lines without a
+    """Of ``q`` (:attr:`Bulk.qids`, or held: :func:`_held_qids`), each queue id's earliest entry among the lines without a
     time, those before second ``split`` and those from it on (r12-rmem: one entry per message,
     not per line). Exact for what reads them: :meth:`Bulk.first_seen` (the earliest time of the
     timed entries) after :meth:`Bulk.cut` at ``split`` and at any upper limit (an entry's second
@@ -281,7 +303,7 @@ def _first_qids(q: pd.DataFrame, split: int) -> pd.DataFrame:
     that side's entries is)."""
     if len(q) < 2:
         return q
-    sec = q["sec"].to_numpy()
+    sec = q["sec"].to_numpy() if "sec" in q.columns else _held_sec(q["ts"].to_numpy())
     side = np.where(sec == _NULL_SEC, 0, np.where(sec < split, 1, 2)).astype(np.int8)
     qid = q["qid"].to_numpy(dtype=np.uint64)
     idx = np.lexsort((q["ts"].to_numpy(), side, qid))
