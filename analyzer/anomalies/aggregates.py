@@ -192,8 +192,8 @@ class BulkFold:
                 said = has & sender.is_valid().to_numpy(zero_copy_only=False)
                 if qid is not None and said.any():  # a message's sender (qmgr's queued lines): the top senders' tables read it
                     keep = pa.array(said)
-                    self._senders.append(pd.DataFrame({
-                        "qid": qid[said], "sec": sec[said], "ts": ns[said],
+                    self._senders.append(pd.DataFrame({  # (its second made in result(): _with_sec)
+                        "qid": qid[said], "ts": np.where(sec[said] == _NULL_SEC, _NULL_TS, ns[said]),
                         "order": order[said],
                         "sender": self._sender_words.encode(as_string(sender.filter(keep))).astype(np.int32)},
                         copy=False))
@@ -213,8 +213,8 @@ class BulkFold:
         # message's entry: the 10M report's peak, +170 MiB): a message seen in two chunks keeps an
         # entry of each, later than its first, which no reader of Bulk.qids tells apart (the
         # earliest time per queue id and side of the split: see _first_qids)
-        qids = _bulk_qids(_concat_frames(parts)) if parts else _empty_qids()
-        senders = _concat_frames(self._senders) if self._senders else _empty_senders()
+        qids = _with_sec(_concat_frames(parts)) if parts else _empty_qids()
+        senders = _with_sec(_concat_frames(self._senders)) if self._senders else _empty_senders()
         self._senders = []
         if len(senders):  # the codes as a Categorical of the distinct senders (held as Arrow strings)
             words = pd.Index(pd.array(self._sender_words.words(), dtype="string[pyarrow]"))
@@ -281,11 +281,14 @@ def _held_sec(ts: np.ndarray) -> np.ndarray:
     return np.where(ts == _NULL_TS, _NULL_SEC, np.floor_divide(ts, 1_000_000_000))
 
 
-def _bulk_qids(q: pd.DataFrame) -> pd.DataFrame:
-    """Held entries (:func:`_held_qids`) as :attr:`Bulk.qids` (``qid``, ``sec``, ``ts``: 0 without a time)."""
+def _with_sec(q: pd.DataFrame) -> pd.DataFrame:
+    """Held entries (``qid``, ``ts`` as :func:`_held_qids` holds it, more columns) as the Bulk's
+    (:attr:`Bulk.qids`, :attr:`Bulk.senders`): ``qid``, ``sec``, ``ts`` (0 without a time), the others."""
     qid, ts = q.pop("qid").to_numpy(), q.pop("ts").to_numpy()
     sec = _held_sec(ts)
-    return pd.DataFrame({"qid": qid, "sec": sec, "ts": np.where(sec == _NULL_SEC, 0, ts)}, copy=False)
+    cols = {"qid": qid, "sec": sec, "ts": np.where(sec == _NULL_SEC, 0, ts)}
+    cols.update({c: q.pop(c) for c in list(q.columns)})
+    return pd.DataFrame(cols, copy=False)
 
 
 def _with_qids(q: pd.DataFrame, wanted: np.ndarray) -> pd.DataFrame:
