@@ -10,7 +10,8 @@
 * per entity (:class:`analyzer.peer_agg.KeyAgg`): the recipients', domains', hosts' counts and bytes;
 * the delivery lines whose message size is not read yet (a delivery logged before its size line):
   resolved when the size comes, else counted with size 0 at the end, as the peers do;
-* Exim's 'Completed' lines (one per message) until the end, when every arrival is known.
+* Exim's 'Completed' lines: settled in their message's entry (time on the queue) once its arrival
+  is read, else (or a reused id's second one) held as lines until the end, when every arrival is known.
 
 The results are those of the whole table read at once (the peers' definitions are in
 :data:`analyzer.totals.DEFINITIONS`); a message's first size line is the first one folded,
@@ -40,6 +41,8 @@ QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15
 _SIZED, _RECV, _DEFERRED, _FAILED, _SRC, _REMOTE = 1, 2, 4, 8, 16, 32
 #: The queue ids' fields held narrower than int64: the flags above, the codes of a HashVocab
 _NARROW = {"flags": np.int8, "sender": np.int32, "client": np.int32, "src": np.int32}
+#: Exim's ``queued`` field (int32) of a message whose 'Completed' line is not settled in it
+_UNSETTLED = np.iinfo(np.int32).min
 
 
 def _pf_sender(sender: pa.Array) -> pa.Array:
@@ -353,7 +356,8 @@ class ExFold(_Fold):
     def __init__(self) -> None:
         super().__init__()
         self.n = dict.fromkeys(self.COUNTS, 0)
-        self.qids = SortedTable({"flags": 0, "size": 0, "arrived": 0, "src": -1}, _NARROW)
+        self.qids = SortedTable({"flags": 0, "size": 0, "arrived": 0, "src": -1, "queued": _UNSETTLED},
+                                {**_NARROW, "queued": np.int32})
         self.srcs = HashVocab()
         self.sources = KeyAgg(["host"], {"messages": "sum", "bytes": "sum"})
         self.dest = KeyAgg(["host"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
@@ -361,7 +365,7 @@ class ExFold(_Fold):
         self.transports = KeyAgg(["transport"], {"messages": "sum", "bytes": "sum"})
         self.relayed = KeyAgg(["from", "to"], {"count": "sum", "first": "min"}, vocabs={"from": self.srcs})
         self.relay_waiting: list[Rows] = []  # relayed deliveries whose sending host is not read yet
-        self.completed: list[Rows] = []  # 'Completed' lines: queue id, time, time in the id
+        self.completed: list[Rows] = []  # 'Completed' lines not settled (_completed): queue id, time, time in the id
         self.rows = 0  # lines folded (orders the relayed pairs as first seen)
 
     def add(self, ev: pd.DataFrame, f: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -496,9 +500,21 @@ class ExFold(_Fold):
 
     def _completed(self, f: dict[str, Any], seconds: np.ndarray) -> None:
         done = eq(f["event"], "removed") & eq(f["status"], "completed") & valid(f["qid"])
-        if done.any():
-            ids = f["qid"].filter(pa.array(done)).cast(pa.string())
-            self.completed.append({"h": key_hash(ids), "at": seconds[done], "id_at": _id_seconds(ids)})
+        if not done.any():
+            return
+        ids = f["qid"].filter(pa.array(done)).cast(pa.string())
+        h, at = key_hash(ids), seconds[done]
+        # settled in the message's entry: its arrival read (the first one read stays), none settled
+        # there yet, the batch's first for the id; int32 where it fits (the remote flag: at the end)
+        run, pos = self.qids.locate(h)
+        queued = at - self.qids.get("arrived", run, pos)
+        settle = (run >= 0) & ((self.qids.get("flags", run, pos) & _SIZED) > 0) & _first(h) \
+            & (self.qids.get("queued", run, pos) == _UNSETTLED) \
+            & (queued > _UNSETTLED) & (queued <= np.iinfo(np.int32).max)
+        self.qids.put("queued", run, pos, queued, settle)
+        if not settle.all():
+            rest = ~settle
+            self.completed.append({"h": h[rest], "at": at[rest], "id_at": _id_seconds(ids.filter(pa.array(rest)))})
 
     def _finish_more(self) -> None:
         waiting = _concat(self.relay_waiting)
@@ -515,8 +531,11 @@ class ExFold(_Fold):
         run, pos = self.qids.locate(c["h"])
         flags = self.qids.get("flags", run, pos)
         start = np.where((flags & _SIZED) > 0, self.qids.get("arrived", run, pos), c["id_at"])
-        queued = c["at"] - start
-        remote = (flags & _REMOTE) > 0
+        # the lines held, then the ones settled in the messages' entries (counts: the order is free)
+        settled = self.qids.column("queued")
+        done = settled != _UNSETTLED
+        queued = np.concatenate([c["at"] - start, settled[done].astype(np.int64)])
+        remote = np.concatenate([(flags & _REMOTE) > 0, (self.qids.column("flags")[done] & _REMOTE) > 0])
         limits = np.array([lim for lim, _ in QUEUE_BUCKETS])
         bucket = np.searchsorted(limits, queued, side="right")  # index of the first limit above
         labels = [f"under {QUEUE_BUCKETS[0][1]}"] + [f"{QUEUE_BUCKETS[i - 1][1]} to {QUEUE_BUCKETS[i][1]}"

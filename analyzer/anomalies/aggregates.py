@@ -114,7 +114,7 @@ class BulkFold:
     #: The key columns held as codes of :attr:`_values` (0: null).
     _CODED = ("source", "host", "reply_class")
 
-    def __init__(self, *, first_only: bool = False, split: Any = None) -> None:
+    def __init__(self, *, first_only: bool = False, split: Any = None, deferred_only: bool = False) -> None:
         self._pieces: list[dict[str, np.ndarray]] = []
         self._chunks: list[dict[str, np.ndarray]] = []  # the pieces of COMPACT_EVERY batches, each aggregated
         self._qids_done: list[pd.DataFrame] = []  # likewise Bulk.qids, each chunk's first entries only
@@ -126,6 +126,11 @@ class BulkFold:
         # the report window's start) is kept in Bulk.qids (see _first_qids), not one entry per line
         # (per chunk of COMPACT_EVERY batches: one entry per chunk a message is seen in)
         self._split = None if not first_only else (_NULL_SEC if split is None else _sec_of(split, up=True))
+        # deferred_only: Bulk.qids keeps only the messages with a deferred delivery line anywhere in
+        # the batches folded (kept as a row or not): the one reader of a message's first time is the
+        # deferral detector, for those lines' queue ids (see _deferred_hashes); the others' entries
+        # are dropped in result(), not joined and cut (at 10M Exim lines: 1.5M entries, 34 MiB)
+        self._deferred: list[np.ndarray] | None = [] if deferred_only else None
 
     def _codes(self, name: str, arr: pa.Array) -> np.ndarray:
         """``arr`` as codes of :attr:`_values` (1, 2, ... in order of first sight; 0 for null)."""
@@ -135,6 +140,10 @@ class BulkFold:
         return ids[codes_of(enc)]  # null takes the trailing 0
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
+        if self._deferred is not None:
+            hashes = _deferred_hashes(batch)
+            if len(hashes):
+                self._deferred.append(hashes)
         m = is_bulk(batch) if mask is None else mask
         if not m.any():
             return
@@ -176,21 +185,26 @@ class BulkFold:
         if "queue_id" in rows:
             has = rows["queue_id"].is_valid().to_numpy(zero_copy_only=False)
             qid = hash_arrow(rows["queue_id"]) if has.any() else None  # (nulls hash alike: kept apart by has)
-            if qid is not None:  # a message's first time: one (hash, second, time) per line, 24 bytes
-                self._qids.append(pd.DataFrame({"qid": qid[has], "sec": sec[has], "ts": ns[has]}, copy=False))
+            if qid is not None:  # a message's first time: one (hash, time) per line, 16 bytes (_held_qids)
+                self._qids.append(_held_qids(qid[has], sec[has], ns[has]))
             if "sender" in rows:
                 sender = rows["sender"]
                 said = has & sender.is_valid().to_numpy(zero_copy_only=False)
                 if qid is not None and said.any():  # a message's sender (qmgr's queued lines): the top senders' tables read it
                     keep = pa.array(said)
-                    self._senders.append(pd.DataFrame({
-                        "qid": qid[said], "sec": sec[said], "ts": ns[said],
+                    self._senders.append(pd.DataFrame({  # (its second made in result(): _with_sec)
+                        "qid": qid[said], "ts": np.where(sec[said] == _NULL_SEC, _NULL_TS, ns[said]),
                         "order": order[said],
                         "sender": self._sender_words.encode(as_string(sender.filter(keep))).astype(np.int32)},
                         copy=False))
 
     def result(self) -> Bulk:
         last = self._qids
+        if self._deferred is not None:  # only the deferred messages' entries, before they are joined
+            deferred = np.unique(np.concatenate(self._deferred)) if self._deferred else np.zeros(0, np.uint64)
+            self._deferred = []
+            self._qids_done = [_with_qids(q, deferred) for q in self._qids_done]
+            last = [_with_qids(q, deferred) for q in last]
         if self._split is not None and last:
             last = [_first_qids(_concat_frames(last), self._split)]
         parts = [*self._qids_done, *last]
@@ -199,8 +213,8 @@ class BulkFold:
         # message's entry: the 10M report's peak, +170 MiB): a message seen in two chunks keeps an
         # entry of each, later than its first, which no reader of Bulk.qids tells apart (the
         # earliest time per queue id and side of the split: see _first_qids)
-        qids = _concat_frames(parts) if parts else _empty_qids()
-        senders = _concat_frames(self._senders) if self._senders else _empty_senders()
+        qids = _with_sec(_concat_frames(parts)) if parts else _empty_qids()
+        senders = _with_sec(_concat_frames(self._senders)) if self._senders else _empty_senders()
         self._senders = []
         if len(senders):  # the codes as a Categorical of the distinct senders (held as Arrow strings)
             words = pd.Index(pd.array(self._sender_words.words(), dtype="string[pyarrow]"))
@@ -218,16 +232,73 @@ class BulkFold:
             names = np.array([None, *self._values[c]], dtype=object)
             # a key that was null throughout comes out as a group-by gives it: NaN, float
             code = a.pop(c)
-            cols[c] = names[code] if code.any() else np.full(len(code), np.nan)
-        cols["kind"] = np.array(["", RECEIVED, DELIVERED], dtype=object)[a.pop("kind")]
+            cols[c] = _shared_strings(names[code]) if code.any() else np.full(len(code), np.nan)
+        cols["kind"] = _shared_strings(np.array(["", RECEIVED, DELIVERED], dtype=object)[a.pop("kind")])
         cols.update({c: a.pop(c).astype(np.int64) for c in _COUNTS})
         cols.update({c: a.pop(c) for c in ["ts_min", "ts_max", "last_order", "last_line"]})
         # the arrays as the table's columns, not copied into one block per dtype (a copy of them all)
         return Bulk(pd.DataFrame(cols, copy=False), qids, senders)
 
 
+def _shared_strings(values: np.ndarray) -> Any:
+    """A key column of the Bulk's table (Python strings and None, a few distinct values) as pandas'
+    string dtype, each row a reference to its value's one string (the "python" storage), not a copy
+    of its text (the Arrow storage pandas infers: at 10M Exim lines the input file's path per row was
+    22 MiB of the 69 MiB table); where pandas has no such dtype, the object array as it is."""
+    try:
+        dtype = pd.StringDtype("python", na_value=np.nan)
+    except TypeError:  # (a pandas before 2.3: its DataFrame keeps the object array)
+        return values
+    return pd.array(values, dtype=dtype)
+
+
+def _deferred_hashes(batch: pd.DataFrame) -> np.ndarray:
+    """The queue ids' hashes (:func:`qid_hash`) of a batch's deferred delivery lines (event
+    delivery, status deferred: what the deferral detector reads), each once."""
+    if not {"event", "status", "queue_id"} <= set(batch.columns):
+        return np.zeros(0, np.uint64)
+    from .batch_tests import tests_of
+
+    t = tests_of(batch)
+    m = t.eq("event", "delivery") & t.eq("status", "deferred") & t.notnull("queue_id")
+    if not m.any():
+        return np.zeros(0, np.uint64)
+    return np.unique(hash_arrow(taken(batch, ("queue_id",), m)["queue_id"]))
+
+
+#: A held queue-id entry's ``ts`` for a line without a time (:func:`_held_qids`)
+_NULL_TS = np.iinfo(np.int64).min
+
+
+def _held_qids(qid: np.ndarray, sec: np.ndarray, ns: np.ndarray) -> pd.DataFrame:
+    """:attr:`Bulk.qids` entries as the fold holds them: the hash and the time, :data:`_NULL_TS`
+    for a line without one (its second follows from the time: 16 bytes an entry, not 24)."""
+    return pd.DataFrame({"qid": qid, "ts": np.where(sec == _NULL_SEC, _NULL_TS, ns)}, copy=False)
+
+
+def _held_sec(ts: np.ndarray) -> np.ndarray:
+    """The second of held entries' times (:func:`_held_qids`), :data:`_NULL_SEC` for none."""
+    return np.where(ts == _NULL_TS, _NULL_SEC, np.floor_divide(ts, 1_000_000_000))
+
+
+def _with_sec(q: pd.DataFrame) -> pd.DataFrame:
+    """Held entries (``qid``, ``ts`` as :func:`_held_qids` holds it, more columns) as the Bulk's
+    (:attr:`Bulk.qids`, :attr:`Bulk.senders`): ``qid``, ``sec``, ``ts`` (0 without a time), the others."""
+    qid, ts = q.pop("qid").to_numpy(), q.pop("ts").to_numpy()
+    sec = _held_sec(ts)
+    cols = {"qid": qid, "sec": sec, "ts": np.where(sec == _NULL_SEC, 0, ts)}
+    cols.update({c: q.pop(c) for c in list(q.columns)})
+    return pd.DataFrame(cols, copy=False)
+
+
+def _with_qids(q: pd.DataFrame, wanted: np.ndarray) -> pd.DataFrame:
+    """The entries of ``q`` (:attr:`Bulk.qids`, or held) whose queue id's hash is ``wanted`` (sorted)."""
+    keep = np.isin(q["qid"].to_numpy(dtype=np.uint64), wanted)
+    return q if keep.all() else q[keep].reset_index(drop=True)
+
+
 def _first_qids(q: pd.DataFrame, split: int) -> pd.DataFrame:
-    """Of ``q`` (:attr:`Bulk.qids`), each queue id's earliest entry among the lines without a
+    """Of ``q`` (:attr:`Bulk.qids`, or held: :func:`_held_qids`), each queue id's earliest entry among the lines without a
     time, those before second ``split`` and those from it on (r12-rmem: one entry per message,
     not per line). Exact for what reads them: :meth:`Bulk.first_seen` (the earliest time of the
     timed entries) after :meth:`Bulk.cut` at ``split`` and at any upper limit (an entry's second
@@ -235,7 +306,7 @@ def _first_qids(q: pd.DataFrame, split: int) -> pd.DataFrame:
     that side's entries is)."""
     if len(q) < 2:
         return q
-    sec = q["sec"].to_numpy()
+    sec = q["sec"].to_numpy() if "sec" in q.columns else _held_sec(q["ts"].to_numpy())
     side = np.where(sec == _NULL_SEC, 0, np.where(sec < split, 1, 2)).astype(np.int8)
     qid = q["qid"].to_numpy(dtype=np.uint64)
     idx = np.lexsort((q["ts"].to_numpy(), side, qid))
