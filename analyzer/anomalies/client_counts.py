@@ -184,3 +184,21 @@ class Lines:
     def rows(self, df: pd.DataFrame, sel: np.ndarray, cols: list[str]) -> pd.DataFrame:
         """The table's ``cols`` at the lines selected (a mask over these lines), in table order."""
         return df[[c for c in cols if c in df.columns]].iloc[self.pos[sel]]  # those columns alone taken
+
+
+def with_folded(rows: pd.DataFrame, mask: np.ndarray, folded: pd.DataFrame) -> pd.DataFrame:
+    """The lines ``mask`` of ``rows`` and the ``folded`` ones (the report's authentication
+    failures held narrow: :mod:`analyzer.report.auth_fold`, sorted by time and input order), as
+    one table of the folded table's columns in the order the rows would have had together: by
+    time, then input order (:data:`.aggregates.ORDER_COLUMN`; without it, the rows first)."""
+    from .aggregates import ORDER_COLUMN
+
+    if not mask.any():
+        return folded.reset_index(drop=True)
+    cols = [c for c in folded.columns if c in rows.columns or c == ORDER_COLUMN]
+    part = rows.loc[mask, [c for c in cols if c in rows.columns]]
+    if ORDER_COLUMN not in part.columns:
+        part = part.assign(**{ORDER_COLUMN: np.full(len(part), -1, dtype=np.int64)})
+    both = pd.concat([part, folded[cols]], ignore_index=True)
+    ns = _seconds_ns(both["ts"])[1]
+    return both.iloc[np.lexsort((both[ORDER_COLUMN].to_numpy(dtype=np.int64), ns))].reset_index(drop=True)

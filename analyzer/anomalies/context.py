@@ -39,6 +39,27 @@ class Context:
     #: disconnects, TLS and postscreen passes: :mod:`.aggregates`); None when every line is a row
     bulk: Bulk | None = None
     bulk_history: Bulk | None = None
+    #: the authentication failures of the window and of the history held narrow apart from the
+    #: rows (the nightly report's: analyzer/report/auth_fold.py); None when every one is a row
+    auth: pd.DataFrame | None = None
+    auth_history: pd.DataFrame | None = None
+
+    def auth_lines(self, *, history: bool = False) -> pd.DataFrame | None:
+        """The authentication failures of the window (with ``history``: of the history, then of
+        the window, as :attr:`all` holds them), rows and folded ones in the rows' order; None
+        when none was folded (the detectors read the rows)."""
+        if self.auth is None:
+            return None
+        from .client_counts import with_folded
+
+        def lines(rows: pd.DataFrame, folded: pd.DataFrame | None) -> pd.DataFrame:
+            mask = _str_eq(rows["event"], "auth_failure")
+            return with_folded(rows, mask, folded if folded is not None else self.auth.iloc[0:0])
+
+        window = lines(self.events, self.auth)
+        if not history or (not len(self.history) and (self.auth_history is None or not len(self.auth_history))):
+            return window
+        return pd.concat([lines(self.history, self.auth_history), window], ignore_index=True)
 
     @cached_property
     def window_span(self) -> tuple[pd.Timestamp, pd.Timestamp]:

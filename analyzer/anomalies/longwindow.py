@@ -99,20 +99,22 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
     address or network, per UTC day and over the whole span (counted on codes: :mod:`.client_counts`)."""
     p = ctx.params["long_window"]
     hourly = ctx.params["abuse"]
-    df = ctx.all
     window_start = ctx.first_ts
     step = int(ctx.bucket.value)
-    base = df["client_ip"].notna().to_numpy(dtype=bool)
+    # the authentication failures held apart from the rows (the nightly report's), history and
+    # window, with the rows' own: their table in place of the rows (Context.auth_lines)
+    auth = ctx.auth_lines(history=True)
     kinds = [
-        ("Slow SASL brute force", _str_eq(df["event"], "auth_failure"), False, int(hourly["sasl_failures"]),
+        ("Slow SASL brute force", lambda df: _str_eq(df["event"], "auth_failure"), False, int(hourly["sasl_failures"]),
          "authentication failures", int(p["sasl_per_day"]), int(p["sasl_per_span"])),
-        ("Slow dictionary attack", _str_eq(df["event"], "reject") & _str_eq(df["cause"], UNKNOWN_RECIPIENT), True,
-         int(hourly["unknown_recipients"]), "unknown recipients", int(p["unknown_per_day"]),
+        ("Slow dictionary attack", lambda df: _str_eq(df["event"], "reject") & _str_eq(df["cause"], UNKNOWN_RECIPIENT),
+         True, int(hourly["unknown_recipients"]), "unknown recipients", int(p["unknown_per_day"]),
          int(p["unknown_per_span"])),
     ]
     out: list[Finding] = []
-    for title, mask, distinct, per_hour_limit, what, per_day, per_span in kinds:
-        lines = Lines.of(df, mask & base)
+    for title, of_kind, distinct, per_hour_limit, what, per_day, per_span in kinds:
+        df = auth if auth is not None and title == "Slow SASL brute force" else ctx.all
+        lines = Lines.of(df, of_kind(df) & df["client_ip"].notna().to_numpy(dtype=bool))
         if not len(lines.pos):
             continue
         client, names = lines.codes(df, "client_ip", sort=True)

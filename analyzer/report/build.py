@@ -484,7 +484,8 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
 
     names = server_names(ev)
     finding_dicts = [f.to_dict() for f in findings]
-    attach_finding_servers(finding_dicts, ev, names, bulk)
+    auth = (sections or {}).get("auth")  # the authentication failures held apart from the rows (.auth_fold)
+    attach_finding_servers(finding_dicts, ev, names, bulk, auth)
     full: dict[str, int] = {}  # the top tables' lengths before their cut, for "… and N more"
     from .sent_fold import folded_delays
 
@@ -497,7 +498,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     outcomes = _outcomes(ev, kb, full, bulk, (sections or {}).get("ends"))
     heap.give_back()
     session_ends = _session_ends(ev, bulk, (sections or {}).get("ends"))
-    top = _top(ev, full, bulk, (sections or {}).get("sent"))
+    top = _top(ev, full, bulk, (sections or {}).get("sent"), auth)
     heap.give_back()
     report = cap({
         "schema_version": SCHEMA_VERSION,

@@ -94,10 +94,11 @@ def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None
 
 
 def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, names: pd.Series,
-                           bulk: Any = None) -> None:
+                           bulk: Any = None, lines: pd.DataFrame | None = None) -> None:
     """Set each finding dict's ``servers``: the names of the servers its evidence lines came from
     (empty when it has no evidence line in the run). ``bulk``'s last lines of each second (the
-    silence detector's evidence) count as lines of the run."""
+    silence detector's evidence) count as lines of the run, and so do ``lines`` (the window's
+    lines held apart from the rows with their file, line and host: report/auth_fold.py)."""
     pairs = {(str(e["file"]), int(e["line"])) for f in findings for e in f.get("evidence") or []}
     lookup: dict[tuple[str, int], str] = {}
     if pairs and bulk is not None and len(bulk.table):
@@ -105,7 +106,7 @@ def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, nam
         t = t[t["source"].isin({f for f, _ in pairs}).to_numpy() & t["last_line"].isin({ln for _, ln in pairs}).to_numpy()]
         lookup = {(str(f), int(line)): str(s) for f, line, s in
                   zip(t["source"], t["last_line"], server_names(t), strict=True) if (str(f), int(line)) in pairs}
-    for ex in (getattr(bulk, "end_examples", None), getattr(bulk, "failure_examples", None)):
+    for ex in (getattr(bulk, "end_examples", None), getattr(bulk, "failure_examples", None), lines):
         if pairs and ex is not None and len(ex) and "host" in ex.columns:
             # the folded session ends' first lines (the detectors' evidence), with their host (report/ends_fold.py)
             ex = ex.dropna(subset=["source", "line_no"])
