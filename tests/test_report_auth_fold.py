@@ -1,12 +1,15 @@
-"""The report's inbound authentication failures held narrow (analyzer/report/auth_fold.py;
-r17-rejauth) give the report the rows gave: the window's events and span, the servers, the
-failures' cause list (logins, clients, example), the SASL brute-force and slow brute-force
-findings (counts, runs, evidence, user names, servers), ``top.clients_by_auth_failures`` (counts,
-user names, the order of ties) and the cause detectors. Checked on generated days of both MTAs
-with a SASL brute force, a second one across a window limit, a slow one spread over the day, a
-dictionary attack and relay probing (those rejects stay rows), whole and with a window whose
-limits fall inside minutes, with the default detector parameters and with others (a 10-minute
-bucket, 12 evidence lines, lower thresholds), against the same fold with those lines kept as rows."""
+"""The report's inbound rejects and authentication failures held narrow (analyzer/report/auth_fold.py;
+r17-rejauth) give the report the rows gave: the window's events and span, the volumes and the
+timeline's rejected counts, the servers' volumes, the headline's usual volumes, the failures'
+cause list (messages and logins, clients, example), the abuse detectors' findings (SASL brute
+force, dictionary attack, relay probing, their slow forms, the client that makes most rejects:
+counts, runs, evidence, user names, servers), ``top.clients_by_rejects`` and
+``clients_by_auth_failures`` (counts, hosts, causes, user names, the order of ties) and the cause
+detectors. Checked on generated days of both MTAs with a SASL brute force, a second one, a slow
+one spread over the day and one over a network, a dictionary attack and relay probing, whole and
+with a window whose limits fall inside minutes, with the default detector parameters and with
+others (a 10-minute bucket, 12 evidence lines, lower thresholds), and with a history given as
+rows, against the same fold with those lines kept as rows."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import pytest
 from analyzer.anomalies import default_params
 from analyzer.report import ReportWindow
 from analyzer.report import run as report_run
-from analyzer.report.auth_fold import AUTH_COLUMNS, AuthFold, is_foldable_auth
+from analyzer.report.auth_fold import AUTH_COLUMNS, AuthFold, is_foldable_auth, is_foldable_reject
 
 from .report_folds import burst_at, classified_day, cut_window
 from .report_folds import folded as through_fold
@@ -73,9 +76,15 @@ def day(request, tmp_path_factory):
     return res
 
 
+def _foldable(df: pd.DataFrame) -> np.ndarray:
+    return is_foldable_auth(df) | is_foldable_reject(df)
+
+
 def _kept_auth(day, window, monkeypatch):
+    """The fold with the rejects and authentication failures kept as rows (the base's)."""
     with monkeypatch.context() as m:
-        m.setattr(report_run, "is_foldable_auth", lambda df: np.zeros(len(df), dtype=bool))
+        for name in ("is_foldable_auth", "is_foldable_reject"):
+            m.setattr(report_run, name, lambda df: np.zeros(len(df), dtype=bool))
         return through_fold(day, window, monkeypatch)
 
 
@@ -86,9 +95,9 @@ def test_folded_auth_failures_give_the_rows_report(day, cut, params, monkeypatch
     p = _params(params)
     rows = _kept_auth(day, window, monkeypatch)
     folded = through_fold(day, window, monkeypatch)
-    kept = int(is_foldable_auth(rows.events).sum())
-    assert kept > 300 and len(folded.events) == len(rows.events) - kept
-    assert not is_foldable_auth(folded.events).any() and len(folded.sections["auth"]) == kept
+    kept = int(_foldable(rows.events).sum())
+    assert kept > 500 and len(folded.events) == len(rows.events) - kept
+    assert not _foldable(folded.events).any() and len(folded.sections["auth"]) == kept
     want = report_run.make_report(rows, window=window, now=NOW, generated_at=NOW, params=p)
     got = report_run.make_report(folded, window=window, now=NOW, generated_at=NOW, params=p)
     assert got == want
@@ -103,12 +112,16 @@ def test_folded_auth_failures_give_the_rows_report(day, cut, params, monkeypatch
     assert top and top[0]["failures"] > 30 and any(t["user_names"] > 1 for t in top)
     entry = next(c for c in got["outcomes"]["by_cause"] if c["cause"] == "auth.sasl_failed")
     assert entry["unit"] == "logins" and entry["clients"] > 3
-    if not cut:
-        assert any(f["detector"] == "abuse" and f["title"].startswith(("Dictionary", "Relay")) for f in got["findings"])
+    assert any(c["unit"] == "messages" and c["cause"] in ("mailbox.unknown", "client.recipient_unknown")
+               for c in got["outcomes"]["by_cause"])
+    assert got["volumes"]["rejected"] > 100 and got["top"]["clients_by_rejects"]
+    titles = [f["title"] for f in got["findings"] if f["detector"] in ("abuse", "concentration")]
+    assert any(t.startswith("Dictionary attack from 198.51.100.99") for t in titles)
+    assert any(t.startswith("Relay probing from 198.51.100.98") for t in titles)
 
 
 def test_a_store_history_of_rows_with_the_folded_window(day, monkeypatch):
-    """A baseline given as rows (a history store's) beside a window whose failures were folded."""
+    """A baseline given as rows (a history store's) beside a window whose lines were folded."""
     d = day.events["ts"].min().floor("D")
     window = ReportWindow(d + pd.Timedelta(hours=12, minutes=0, seconds=9), None)
     before = day.events[(day.events["ts"] < window.since).to_numpy(dtype=bool)]
@@ -132,15 +145,28 @@ def test_only_inbound_failures_with_a_client_are_folded(day):
                                  index=odd.index, dtype=object)
     odd["direction"] = pd.Series(["inbound", "inbound", "outbound", "inbound"], index=odd.index, dtype=object)
     assert is_foldable_auth(odd).tolist() == [False, False, False, True]
+    # a reject naming a message or a SASL user, or a warning, is a row
+    r = is_foldable_reject(ev)
+    assert r.any() and (ev.loc[r, "event"] == "reject").all() and not (r & m).any()
+    odd = ev[r].head(4).copy()
+    odd["queue_id"] = pd.Series(["ABC123", None, None, None], index=odd.index, dtype=object)
+    odd["sasl_username"] = pd.Series([None, "bob", None, None], index=odd.index, dtype=object)
+    odd["outcome"] = pd.Series([odd["outcome"].iloc[0]] * 2 + ["info", odd["outcome"].iloc[0]], index=odd.index,
+                               dtype=object)
+    assert is_foldable_reject(odd).tolist() == [False, False, False, True]
 
 
 def test_the_records_are_the_rows_columns(day):
+    from analyzer.anomalies.client_counts import _hashed
+
     ev = day.events
-    m = is_foldable_auth(ev)
+    m = _foldable(ev)
     f = AuthFold()
     f.add(ev, m)
     got = f.result()
     want = ev[m].sort_values("ts", kind="stable").reset_index(drop=True)
+    want["recipient"] = _hashed(want["recipient"])
+    assert want["recipient"].notna().sum() > 100
     assert list(got.columns[:len(AUTH_COLUMNS)]) == list(AUTH_COLUMNS)
     for c in AUTH_COLUMNS:
         a = got[c].astype(object).where(got[c].notna(), None).tolist()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .client_counts import Lines, by_name, per_key, runs, step_of
 from .context import Context, _finding, _str_eq
@@ -17,18 +16,13 @@ def detect_abuse(ctx: Context) -> list[Finding]:
     """SASL brute force, dictionary attacks and relay probing, per client IP and bucket.
 
     Counted per (client, bucket) on codes (:mod:`.client_counts`); the lines of the flagged
-    clients' runs of buckets only are taken from the window. Where the window's authentication
-    failures were held apart from the rows (:meth:`.context.Context.auth_lines`), the brute
-    force is looked for among them (with the rows' own), the rest among the rows."""
-    auth = ctx.auth_lines()
-    if auth is None:
-        return _abuse(ctx, ctx.events, ("auth_failure", "reject"))
-    return _abuse(ctx, auth, ("auth_failure",)) + _abuse(ctx, ctx.events, ("reject",))
-
-
-def _abuse(ctx: Context, src: pd.DataFrame, events: tuple[str, ...]) -> list[Finding]:
-    """:func:`detect_abuse`'s checks over the lines of ``events`` of ``src`` (in table order)."""
+    clients' runs of buckets only are taken from the window: from the rows, or where the window's
+    rejects and authentication failures were held apart from them, from those lines and the
+    rows' own (:meth:`.context.Context.client_lines`)."""
     p = ctx.params["abuse"]
+    events = ("auth_failure", "reject")
+    folded = ctx.client_lines(events)
+    src = ctx.events if folded is None else folded
     lines = Lines.of(src, src["client_ip"].notna().to_numpy(dtype=bool) & _str_eq(src["event"], events))
     if not len(lines.pos):
         return []

@@ -101,20 +101,21 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
     hourly = ctx.params["abuse"]
     window_start = ctx.first_ts
     step = int(ctx.bucket.value)
-    # the authentication failures held apart from the rows (the nightly report's), history and
-    # window, with the rows' own: their table in place of the rows (Context.auth_lines)
-    auth = ctx.auth_lines(history=True)
+    # the rejects and authentication failures held apart from the rows (the nightly report's),
+    # history and window, with the rows' own: their table in place of the rows (Context.client_lines)
+    folded = ctx.client_lines(("auth_failure", "reject"), history=True)
+    df = ctx.all if folded is None else folded
+    base = df["client_ip"].notna().to_numpy(dtype=bool)
     kinds = [
-        ("Slow SASL brute force", lambda df: _str_eq(df["event"], "auth_failure"), False, int(hourly["sasl_failures"]),
+        ("Slow SASL brute force", _str_eq(df["event"], "auth_failure"), False, int(hourly["sasl_failures"]),
          "authentication failures", int(p["sasl_per_day"]), int(p["sasl_per_span"])),
-        ("Slow dictionary attack", lambda df: _str_eq(df["event"], "reject") & _str_eq(df["cause"], UNKNOWN_RECIPIENT),
-         True, int(hourly["unknown_recipients"]), "unknown recipients", int(p["unknown_per_day"]),
+        ("Slow dictionary attack", _str_eq(df["event"], "reject") & _str_eq(df["cause"], UNKNOWN_RECIPIENT), True,
+         int(hourly["unknown_recipients"]), "unknown recipients", int(p["unknown_per_day"]),
          int(p["unknown_per_span"])),
     ]
     out: list[Finding] = []
-    for title, of_kind, distinct, per_hour_limit, what, per_day, per_span in kinds:
-        df = auth if auth is not None and title == "Slow SASL brute force" else ctx.all
-        lines = Lines.of(df, of_kind(df) & df["client_ip"].notna().to_numpy(dtype=bool))
+    for title, mask, distinct, per_hour_limit, what, per_day, per_span in kinds:
+        lines = Lines.of(df, mask & base)
         if not len(lines.pos):
             continue
         client, names = lines.codes(df, "client_ip", sort=True)

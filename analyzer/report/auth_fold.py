@@ -30,32 +30,38 @@ import pandas as pd
 import pyarrow as pa
 
 from ..anomalies.aggregates import ORDER_COLUMN, row_order
-from ..anomalies.arrow_columns import seconds_ns_arrow, taken
+from ..anomalies.arrow_columns import hash_arrow, seconds_ns_arrow, taken
 from ..anomalies.batch_tests import tests_of
+from ..anomalies.client_counts import NO_RECIPIENT, recipient_hashes
 from ..anomalies.context import FAILURES
 from .ends_fold import _Codes
 
-__all__ = ["AUTH_COLUMNS", "AuthFold", "is_foldable_auth", "lines_frame"]
+__all__ = ["AUTH_COLUMNS", "AuthFold", "is_foldable_auth", "is_foldable_reject", "lines_frame"]
 
-#: The event held narrow.
+#: The events held narrow.
 AUTH_EVENT = "auth_failure"
+REJECT_EVENT = "reject"
 #: The columns read to choose them.
 NEEDS = frozenset({"ts", "event", "direction", "outcome", "cause", "queue_id", "recipient", "cause_ref", "client_ip",
-                   "sasl_username", "source", "line_no", "host"})
-#: The columns of a record, as strings: held as codes (the others: time, line number, input order).
-_CODED = ("client_ip", "sasl_username", "cause", "source", "host")
-#: The columns :func:`lines_frame` gives (those the readers take of an authentication failure).
-AUTH_COLUMNS = ("ts", "host", "event", "client_ip", "sasl_username", "source", "line_no", "cause")
+                   "sasl_username", "source", "line_no", "host", "client_host"})
+#: The columns of a record, as strings: held as codes (the others: time, line number, input order,
+#: the recipient's 64-bit hash).
+_CODED = ("event", "client_ip", "client_host", "sasl_username", "cause", "source", "host")
+#: The columns :func:`lines_frame` gives (those the readers take of a reject or an authentication
+#: failure); ``recipient`` as its 64-bit hash (:func:`analyzer.anomalies.aggregates.qid_hash`):
+#: the readers count distinct recipients, never show one.
+AUTH_COLUMNS = ("ts", "host", "event", "client_ip", "client_host", "recipient", "sasl_username", "source", "line_no",
+                "cause")
 
 
-def is_foldable_auth(batch: pd.DataFrame) -> np.ndarray:
-    """Inbound authentication failures (a failure outcome) with a time, a client address and a
-    cause, that name no message, recipient nor borrowed cause, of no expiry, bookkeeping nor
-    resource cause. None in a table lacking a column read."""
+def _foldable(batch: pd.DataFrame, event: str, no: tuple[str, ...]) -> np.ndarray:
+    """Inbound lines of ``event`` with a failure outcome, a time, a client address and a cause,
+    naming none of ``no``, of no expiry, bookkeeping nor resource cause. None in a table lacking
+    a column read."""
     if not set(batch.columns) >= NEEDS:
         return np.zeros(len(batch), dtype=bool)
     t = tests_of(batch)
-    m = t.eq("event", AUTH_EVENT)
+    m = t.eq("event", event)
     if not m.any():
         return m
     from .build import BOOKKEEPING_CAUSES
@@ -63,9 +69,24 @@ def is_foldable_auth(batch: pd.DataFrame) -> np.ndarray:
     m = m & t.eq("direction", "inbound") & t.eq("outcome", FAILURES)
     m &= ~t.eq("cause", ("queue.expired", "local.resource", *BOOKKEEPING_CAUSES))
     m &= t.notnull("cause") & t.notnull("ts") & t.notnull("client_ip")
-    for c in ("queue_id", "recipient", "cause_ref"):
+    for c in no:
         m &= t.null(c)
     return m
+
+
+def is_foldable_auth(batch: pd.DataFrame) -> np.ndarray:
+    """Inbound authentication failures (a failure outcome) with a time, a client address and a
+    cause, that name no message, recipient nor borrowed cause, of no expiry, bookkeeping nor
+    resource cause. None in a table lacking a column read."""
+    return _foldable(batch, AUTH_EVENT, ("queue_id", "recipient", "cause_ref"))
+
+
+def is_foldable_reject(batch: pd.DataFrame) -> np.ndarray:
+    """Inbound rejects (a failure outcome: no warning) with a time, a client address and a cause,
+    that name no message (a NOQUEUE reject: a unit of its own in the cause lists), SASL user
+    (the severity policy reads a client's logins) nor borrowed cause, of no expiry, bookkeeping
+    nor resource cause. None in a table lacking a column read."""
+    return _foldable(batch, REJECT_EVENT, ("queue_id", "sasl_username", "cause_ref"))
 
 
 class AuthFold:
@@ -80,10 +101,12 @@ class AuthFold:
     def add(self, batch: pd.DataFrame, mask: np.ndarray) -> None:
         if not mask.any():
             return
-        a = taken(batch, ("ts", "line_no", *_CODED), mask)
+        a = taken(batch, ("ts", "line_no", "recipient", *_CODED), mask)
         if self._ts_type is None:
             self._ts_type = a["ts"].type
         piece = {k: self._codes[k](a[k]).astype(np.int32) for k in _CODED}
+        piece["recipient"] = np.where(a["recipient"].is_valid().to_numpy(zero_copy_only=False),
+                                      hash_arrow(a["recipient"]).view(np.int64), NO_RECIPIENT)
         piece["ts"] = seconds_ns_arrow(a["ts"])[1]
         piece["order"] = row_order(batch)[mask]
         piece["line_no"] = a["line_no"].cast(pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
@@ -94,7 +117,8 @@ class AuthFold:
         pieces, self._pieces = self._pieces, []
         if not pieces:
             return lines_frame({k: np.zeros(0, np.int32) for k in _CODED} | {
-                "ts": np.zeros(0, np.int64), "order": np.zeros(0, np.int64), "line_no": np.zeros(0)},
+                "ts": np.zeros(0, np.int64), "order": np.zeros(0, np.int64), "line_no": np.zeros(0),
+                "recipient": np.zeros(0, np.int64)},
                 {k: [] for k in _CODED}, self._ts_type)
         d = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
         return lines_frame(d, {k: list(self._codes[k].seen) for k in _CODED}, self._ts_type)
@@ -122,7 +146,6 @@ def lines_frame(d: dict[str, np.ndarray], names: dict[str, list[Any]], ts_type: 
     """The records ``d`` (codes into ``names``) as a table of :data:`AUTH_COLUMNS` with the kept
     rows' column types, and their input order (:data:`ORDER_COLUMN`), sorted by (time, order)."""
     idx = np.lexsort((d["order"], d["ts"]))
-    n = len(idx)
     ts = pa.array(d["ts"][idx], type=pa.int64()).cast(pa.timestamp("ns", "UTC"))
     if ts_type is not None and pa.types.is_timestamp(ts_type):
         ts = ts.cast(ts_type, safe=False)
@@ -130,8 +153,10 @@ def lines_frame(d: dict[str, np.ndarray], names: dict[str, list[Any]], ts_type: 
     cols: dict[str, Any] = {
         "ts": pd.Series(ts, dtype=pd.ArrowDtype(ts.type)),
         "host": _categorical(d["host"][idx], names["host"]),
-        "event": pd.Categorical([AUTH_EVENT] * n, categories=[AUTH_EVENT]),
+        "event": _categorical(d["event"][idx], names["event"]),
         "client_ip": _strings(d["client_ip"][idx], names["client_ip"]),
+        "client_host": _categorical(d["client_host"][idx], names["client_host"]),
+        "recipient": recipient_hashes(d["recipient"][idx]),
         "sasl_username": _strings(d["sasl_username"][idx], names["sasl_username"]),
         "source": _categorical(d["source"][idx], names["source"]),
         "line_no": pd.array(pa.array(line, type=pa.float64(), from_pandas=True).cast(pa.int64()),

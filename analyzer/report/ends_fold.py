@@ -20,9 +20,11 @@ the same way as the failures among those ends, and are folded with them. What th
   steps), the examples with their host (the findings' servers);
 * inside the window: the lines per (SMTP stage, event) of the abnormal ends (``session_ends``) and,
   per cause list (``outcomes.states``: not an info line that went well; ``outcomes.by_cause``: the
-  failures) and entry (cause and fix): the lines, their outcomes, the distinct clients (as 64-bit
-  hashes), the events, and the first :data:`CANDIDATES` lines that may be an example, in input
-  order; :func:`merged_entry` counts them with the entry's rows.
+  failures) and entry (cause and fix): the lines (of them the rejects, which count in messages:
+  the rejects and authentication failures of :mod:`.auth_fold` come here as failures), their
+  outcomes, the distinct clients (as 64-bit hashes), the events, and the first
+  :data:`CANDIDATES` lines that may be an example, in input order; :func:`merged_entry` counts
+  them with the entry's rows.
 
 Exact for whole-second window limits (a limit inside a second counts the Bulk's lines of that
 second on the side its start is on, as every folded line: :mod:`analyzer.anomalies.aggregates`).
@@ -294,11 +296,14 @@ class EndsFold:
         client = a["client_ip"].take(pa.array(at))
         has_client = client.is_valid().to_numpy(zero_copy_only=False)
         hashes = hash_arrow(client)
+        rejects = eq_arrow(a["event"].take(pa.array(at)), "reject")  # (the rejects folded: report/auth_fold.py)
         entries = self._lists[name]
         for i, k in enumerate(names):
             mine = inv == i
-            st = entries.setdefault(k, {"n": 0, "outcomes": {}, "events": set(), "clients": np.zeros(0, np.uint64)})
+            st = entries.setdefault(k, {"n": 0, "rejects": 0, "outcomes": {}, "events": set(),
+                                        "clients": np.zeros(0, np.uint64)})
             st["n"] += int(mine.sum())
+            st["rejects"] += int((mine & rejects).sum())
             vals, n = np.unique(c["outcome"][at][mine], return_counts=True)
             for v, cnt in zip(self._codes["outcome"].names(vals), n, strict=True):
                 if v is not None:

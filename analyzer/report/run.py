@@ -20,13 +20,13 @@ import pandas as pd
 
 from .. import heap
 from ..anomalies import detect_anomalies
-from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, fold_masks, span
+from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, _eq, fold_masks, span
 from ..anomalies.folded import LoginFold, is_quiet_login
 from ..anomalies.sent import is_quiet_local_sent
 from ..later import InOrder
 from ..reader import ParseResult
 from ..report_columns import REPORT_COLUMNS  # (the CLI names them to the stream without importing this)
-from .auth_fold import AuthFold, is_foldable_auth
+from .auth_fold import AuthFold, is_foldable_auth, is_foldable_reject
 from .build import ReportWindow, build_report
 from .ends_fold import EndsFold, is_foldable_end
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
@@ -109,7 +109,7 @@ class ReportFold:
         self.logins = LoginFold(window.since, window.until)
         self.sent = SentFold(window)  # the sent outbound deliveries that say nothing: counted, not rows
         self.ends = EndsFold(window)  # the inbound session ends of no failure nor message: counted, not rows
-        self.auth = AuthFold()  # the inbound authentication failures: narrow records, not rows (auth_fold.py)
+        self.auth = AuthFold()  # the inbound rejects and authentication failures: narrow records, not rows (auth_fold.py)
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
         self._jobs = InOrder("maillens-fold", ahead=1)  # one batch folded there while this one tests the next
         self._sent_jobs = InOrder("maillens-sent", ahead=1)  # the SentFold beside them (its own state)
@@ -132,7 +132,8 @@ class ReportFold:
         more, login = _more_folded(batch)
         m = bulk | apart | more
         sent = is_foldable_sent(batch) & ~m
-        return bulk, m, sent, login, quiet_rows(batch), is_foldable_end(batch) & ~m, is_foldable_auth(batch) & ~m
+        return bulk, m, sent, login, quiet_rows(batch), is_foldable_end(batch) & ~m, \
+            (is_foldable_auth(batch) | is_foldable_reject(batch)) & ~m
 
     def add(self, batch: pd.DataFrame) -> None:
         masks = batch.__dict__.get("_report_masks")
@@ -153,7 +154,7 @@ class ReportFold:
                 self._add_logins()
         if sent.any():  # into the Bulk (their seconds, queue ids, senders); the SentFold on its thread
             m = m | sent
-        if auth.any():  # into the Bulk, the EndsFold (as failures: the cause lists, the detectors) and the AuthFold
+        if auth.any():  # into the Bulk, the EndsFold (failures: the cause lists, the cause detectors) and the AuthFold
             self.auth.add(batch, auth)
             ends = ends | auth
         if ends.any():  # into the Bulk (their seconds, last lines, closes) and the EndsFold
@@ -300,7 +301,7 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
         cur = cur.sort_values("ts", kind="stable")
     cur = cur.reset_index(drop=True)
     cur_bulk = bulk.cut(window.since, window.until)
-    # the authentication failures held apart from the rows (.auth_fold), cut as the rows are
+    # the rejects and authentication failures held apart from the rows (.auth_fold), cut as the rows are
     auth = (sections or {}).get("auth")
     base_auth = None
     if auth is not None:
@@ -341,7 +342,9 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
                                         baseline_span=span(baseline["ts"], base_bulk) if baseline is not None else None,
                                         window_span=span(cur["ts"], cur_bulk),
                                         folded={"received": int(base_bulk.received().sum()),
-                                                "delivered": int(base_bulk.delivered().sum())}
+                                                "delivered": int(base_bulk.delivered().sum()),
+                                                "rejected": 0 if base_auth is None
+                                                else int(_eq(base_auth["event"], "reject").sum())}
                                         if base_bulk is not None else None)
     has_base = baseline is not None and (len(baseline) or (base_bulk is not None and len(base_bulk)))
     heap.release_arrow()  # what the cuts above left in Arrow's pool, before the detectors
