@@ -94,7 +94,9 @@ class ReportFold:
     outbound deliveries that say nothing into the Bulk and a :class:`.sent_fold.SentFold` (its
     counts become ``Bulk.sent``, the rest ``sections["sent"]``), the inbound session ends of no
     message into the Bulk and an :class:`.ends_fold.EndsFold` (``Bulk.ends``/``failures`` and their
-    examples, ``sections["ends"]``), the other lines kept as rows
+    examples, ``sections["ends"]``), the inbound rejects and authentication failures into the Bulk,
+    the EndsFold and an :class:`.auth_fold.AuthFold` (narrow records, ``sections["auth"]``), the
+    other lines kept as rows
     (:data:`ROW_COLUMNS`, the columns with few values dictionary-encoded while held), and the
     registered section folds (:data:`.fold.SECTION_FOLDS`) for ``window``. ``result()`` is
     ``(rows, bulk, sections)``."""
