@@ -224,6 +224,8 @@ def with_folded(rows: pd.DataFrame, mask: np.ndarray, folded: pd.DataFrame) -> p
         part = part.assign(**{ORDER_COLUMN: np.full(len(part), -1, dtype=np.int64)})
     if "recipient" in part.columns:  # as the folded lines hold them
         part = part.assign(recipient=_hashed(part["recipient"]))
+    if not len(folded):  # the rows alone, in their own order and types
+        return part.reset_index(drop=True)
     both = pd.concat([part, folded[cols]], ignore_index=True)
     ns = _seconds_ns(both["ts"])[1]
     return both.iloc[np.lexsort((both[ORDER_COLUMN].to_numpy(dtype=np.int64), ns))].reset_index(drop=True)
