@@ -177,8 +177,10 @@ def _table(seed: int, n: int, days: int, start: str) -> pd.DataFrame:
             "sasl_username": None if r.random() < 0.4 else f"user{r.randrange(9)}",
             "source": None if r.random() < 0.05 else "mail.log", "line_no": i + 1,
         })
-    df = pd.DataFrame(rows)
-    df["ts"] = pd.to_datetime(df["ts"], unit="ns", utc=True)
+    # (no row: the columns all the same, empty)
+    df = pd.DataFrame(rows, columns=["ts", "client_ip", "event", "cause", "recipient", "sasl_username", "source",
+                                     "line_no"])
+    df["ts"] = pd.to_datetime(df["ts"].astype("int64"), unit="ns", utc=True)
     for c in ("client_ip", "event", "cause", "recipient", "sasl_username", "source"):
         df[c] = df[c].astype("string[pyarrow]")
     return df.sort_values("ts", kind="stable").reset_index(drop=True)

@@ -184,3 +184,48 @@ class Lines:
     def rows(self, df: pd.DataFrame, sel: np.ndarray, cols: list[str]) -> pd.DataFrame:
         """The table's ``cols`` at the lines selected (a mask over these lines), in table order."""
         return df[[c for c in cols if c in df.columns]].iloc[self.pos[sel]]  # those columns alone taken
+
+
+#: A folded line's recipient hash where it names none (a hash is this once in 2^64 lines).
+NO_RECIPIENT = np.iinfo(np.int64).min
+
+
+def recipient_hashes(h: np.ndarray) -> pd.arrays.ArrowExtensionArray:
+    """Recipients' 64-bit hashes (int64 bits; :data:`NO_RECIPIENT`: none) as an Arrow uint64
+    column, none as null (``nunique`` and :func:`value_codes` leave nulls out, as they do of
+    the rows' recipients): the report's folded rejects' (analyzer/report/auth_fold.py)."""
+    return pd.arrays.ArrowExtensionArray(pa.array(h.view(np.uint64), type=pa.uint64(), mask=h == NO_RECIPIENT))
+
+
+def _hashed(recipient: pd.Series) -> pd.arrays.ArrowExtensionArray:
+    """Some rows' recipients as :func:`recipient_hashes` (the hash the fold took of them)."""
+    from .aggregates import qid_hash
+
+    valid = recipient.notna().to_numpy(dtype=bool)
+    h = np.full(len(recipient), NO_RECIPIENT, dtype=np.int64)
+    if valid.any():
+        h[valid] = np.asarray(qid_hash(recipient[valid]), dtype=np.uint64).view(np.int64)
+    return recipient_hashes(h)
+
+
+def with_folded(rows: pd.DataFrame, mask: np.ndarray, folded: pd.DataFrame) -> pd.DataFrame:
+    """The lines ``mask`` of ``rows`` and the ``folded`` ones (the report's authentication
+    failures held narrow: :mod:`analyzer.report.auth_fold`, sorted by time and input order), as
+    one table of the folded table's columns in the order the rows would have had together: by
+    time, then input order (:data:`.aggregates.ORDER_COLUMN`; without it, the rows first); the
+    recipients as their hashes (:func:`recipient_hashes`), as the folded lines hold them."""
+    from .aggregates import ORDER_COLUMN
+
+    if not mask.any():
+        return folded.reset_index(drop=True)
+    cols = [c for c in folded.columns if c in rows.columns or c == ORDER_COLUMN]
+    part = rows.loc[mask, [c for c in cols if c in rows.columns]]
+    if ORDER_COLUMN not in part.columns:
+        part = part.assign(**{ORDER_COLUMN: np.full(len(part), -1, dtype=np.int64)})
+    if "recipient" in part.columns:  # as the folded lines hold them
+        part = part.assign(recipient=_hashed(part["recipient"]))
+    if not len(folded):  # the rows alone, in their own order and types
+        return part.reset_index(drop=True)
+    both = pd.concat([part, folded[cols]], ignore_index=True)
+    ns = _seconds_ns(both["ts"])[1]
+    return both.iloc[np.lexsort((both[ORDER_COLUMN].to_numpy(dtype=np.int64), ns))].reset_index(drop=True)
