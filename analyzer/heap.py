@@ -23,8 +23,17 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 #: Blocks from this size on are mapped apart (given back when freed) once :func:`trim` is told
-#: ``map_large`` or :func:`hand_back_early` ran.
+#: ``map_large`` (the report's end, after its stream).
 MAP_LARGE = 256 * 1024
+#: glibc's default trim threshold: a heap's free top beyond it goes back when a block is freed.
+TRIM_DEFAULT = 128 * 1024
+#: While a stream is folded (:func:`hand_back_early` until ``trim(map_large=True)``), blocks from
+#: this size on are mapped apart: the batches' temporaries below it are served again from the
+#: heap rather than mapped, faulted in and unmapped each time (bench/RESULTS.md, r17-kernel).
+STREAM_MAP = 4 * 1024 * 1024
+#: ... and each arena keeps up to this much free at its top (not handed back and faulted in again
+#: at every batch: a thread's batch frees its temporaries all at once).
+STREAM_KEEP = 32 * 1024 * 1024
 #: How long Arrow's jemalloc pool keeps freed pages once :func:`hand_back_early` ran.
 ARROW_DECAY_MS = 200
 
@@ -56,21 +65,26 @@ def keep_freed(trim_threshold: int, mmap_threshold: int) -> None:
 
 
 def trim(*, map_large: bool = False) -> None:
-    """Give the heap's free pages back to the system; ``map_large``: blocks of 256 KiB and more
-    mapped apart from now on, so they go back when freed. One call costs milliseconds."""
+    """Give the heap's free pages back to the system; ``map_large``: blocks of :data:`MAP_LARGE`
+    and more mapped apart from now on, so they go back when freed, and a heap's free top beyond
+    :data:`TRIM_DEFAULT` given back as it frees (what :func:`hand_back_early` set for a stream
+    undone). One call costs milliseconds."""
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
         if map_large:
             libc.mallopt(_M_MMAP_THRESHOLD, MAP_LARGE)
+            libc.mallopt(_M_TRIM_THRESHOLD, TRIM_DEFAULT)
 
 
 def hand_back_early() -> None:
     """Before a stream whose consumer keeps a growing state beside the batches passing through
     (the report's fold): Arrow's jemalloc pool returns freed pages after :data:`ARROW_DECAY_MS`
     (not its default's seconds), glibc maps
-    blocks of :data:`MAP_LARGE` and more apart (given back when freed) and serves every thread
-    from two arenas (each thread's arena kept the pages it freed for itself). Measured on the
+    blocks of :data:`STREAM_MAP` and more apart (given back when freed), lets each arena keep
+    :data:`STREAM_KEEP` free at its top and serves every thread from two arenas (each thread's
+    arena kept the pages it freed for itself). The stream's end (``trim(map_large=True)``) gives
+    the heap's free pages back and maps blocks from :data:`MAP_LARGE` on. Measured on the
     1M-line Exim day's report with no decay: the main process's peak RSS 468-483 -> 390-430 MiB, the tree's
     PSS 451-459 -> 381-398 (bench/RESULTS.md, r15-r1m). Call it before the threads start; the
     worker processes set their own (:func:`keep_freed`). No decay at all (0 ms) saved ~45 MiB more
@@ -79,7 +93,8 @@ def hand_back_early() -> None:
     libc = _libc()
     if libc is not None:
         libc.mallopt(_M_ARENA_MAX, 2)
-        libc.mallopt(_M_MMAP_THRESHOLD, MAP_LARGE)
+        libc.mallopt(_M_MMAP_THRESHOLD, STREAM_MAP)
+        libc.mallopt(_M_TRIM_THRESHOLD, STREAM_KEEP)
     import pyarrow as pa
 
     if pa.default_memory_pool().backend_name == "jemalloc":
