@@ -30,10 +30,10 @@ TRIM_DEFAULT = 128 * 1024
 #: While a stream is folded (:func:`hand_back_early` until ``trim(map_large=True)``), blocks from
 #: this size on are mapped apart: the batches' temporaries below it are served again from the
 #: heap rather than mapped, faulted in and unmapped each time (bench/RESULTS.md, r17-kernel).
-STREAM_MAP = 4 * 1024 * 1024
+STREAM_MAP = 1024 * 1024
 #: ... and each arena keeps up to this much free at its top (not handed back and faulted in again
 #: at every batch: a thread's batch frees its temporaries all at once).
-STREAM_KEEP = 32 * 1024 * 1024
+STREAM_KEEP = 8 * 1024 * 1024
 #: How long Arrow's jemalloc pool keeps freed pages once :func:`hand_back_early` ran.
 ARROW_DECAY_MS = 200
 

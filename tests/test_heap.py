@@ -46,10 +46,10 @@ _CHILD = textwrap.dedent("""
     import resource, numpy as np
     from analyzer import heap
 
-    def faults(n=20, size=3 << 20):
+    def faults(n=40, size=768 << 10):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         for _ in range(n):
-            a = np.ones(size // 8)  # a 3 MiB block written, freed, taken again
+            a = np.ones(size // 8)  # a 768 KiB block written, freed, taken again
             del a
         return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
@@ -65,8 +65,8 @@ _CHILD = textwrap.dedent("""
 def test_a_freed_block_is_taken_again_without_faults_during_the_stream():
     out = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True, check=True).stdout
     stream, end = map(int, out.split())
-    pages = 40 * (1 << 20) // 4096
-    # the stream: the 1 MiB block (under STREAM_MAP) comes back from the heap, its pages still there;
+    pages = 40 * (768 << 10) // 4096
+    # the stream: the 768 KiB block (under STREAM_MAP) comes back from the heap, its pages still there;
     # the end: mapped apart (over MAP_LARGE), every page faulted in again each time it is taken
     assert stream < pages // 10
     assert end > pages // 2
