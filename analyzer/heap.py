@@ -3,13 +3,14 @@ to the system and when. Nothing happens where the C library is not glibc (musl, 
 
 * :func:`keep_freed` — a parse worker keeps what it frees for the next block (:mod:`.parallel`);
 * :func:`trim` — free pages of the heap back to the system now (``map_large``: from then on big
-  blocks are mapped apart and given back when freed), after a stream of batches (:mod:`.report.run`);
+  blocks are mapped apart and given back when freed), at a stream's first batch and after it
+  (:mod:`.report.run`);
 * :func:`release_arrow` — Arrow's default pool's unused pages back to the system; :func:`give_back`
   that and :func:`trim`, between the phases of a report (:mod:`.report.run`);
 * :func:`shed` — also Python's garbage, before worker processes fork: a page they inherit and this
   process then writes again is copied, and the worker's unused copy counts in full;
 * :func:`hand_back_early` — from the start of a run whose main process folds a stream (the report):
-  what it frees goes back at once rather than being kept for reuse.
+  what it frees goes back sooner rather than being kept for reuse.
 """
 
 from __future__ import annotations
@@ -23,17 +24,8 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 #: Blocks from this size on are mapped apart (given back when freed) once :func:`trim` is told
-#: ``map_large`` (the report's end, after its stream).
+#: ``map_large`` (the report: from its stream's first batch folded on).
 MAP_LARGE = 256 * 1024
-#: glibc's default trim threshold: a heap's free top beyond it goes back when a block is freed.
-TRIM_DEFAULT = 128 * 1024
-#: While a stream is folded (:func:`hand_back_early` until ``trim(map_large=True)``), blocks from
-#: this size on are mapped apart: the batches' temporaries below it are served again from the
-#: heap rather than mapped, faulted in and unmapped each time (bench/RESULTS.md, r17-kernel).
-STREAM_MAP = 1024 * 1024
-#: ... and each arena keeps up to this much free at its top (not handed back and faulted in again
-#: at every batch: a thread's batch frees its temporaries all at once).
-STREAM_KEEP = 8 * 1024 * 1024
 #: How long Arrow's jemalloc pool keeps freed pages once :func:`hand_back_early` ran.
 ARROW_DECAY_MS = 200
 
@@ -66,35 +58,35 @@ def keep_freed(trim_threshold: int, mmap_threshold: int) -> None:
 
 def trim(*, map_large: bool = False) -> None:
     """Give the heap's free pages back to the system; ``map_large``: blocks of :data:`MAP_LARGE`
-    and more mapped apart from now on, so they go back when freed, and a heap's free top beyond
-    :data:`TRIM_DEFAULT` given back as it frees (what :func:`hand_back_early` set for a stream
-    undone). One call costs milliseconds."""
+    and more mapped apart from now on, so they go back when freed. One call costs milliseconds."""
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
         if map_large:
             libc.mallopt(_M_MMAP_THRESHOLD, MAP_LARGE)
-            libc.mallopt(_M_TRIM_THRESHOLD, TRIM_DEFAULT)
 
 
 def hand_back_early() -> None:
     """Before a stream whose consumer keeps a growing state beside the batches passing through
     (the report's fold): Arrow's jemalloc pool returns freed pages after :data:`ARROW_DECAY_MS`
-    (not its default's seconds), glibc maps
-    blocks of :data:`STREAM_MAP` and more apart (given back when freed), lets each arena keep
-    :data:`STREAM_KEEP` free at its top and serves every thread from two arenas (each thread's
-    arena kept the pages it freed for itself). The stream's end (``trim(map_large=True)``) gives
-    the heap's free pages back and maps blocks from :data:`MAP_LARGE` on. Measured on the
-    1M-line Exim day's report with no decay: the main process's peak RSS 468-483 -> 390-430 MiB, the tree's
-    PSS 451-459 -> 381-398 (bench/RESULTS.md, r15-r1m). Call it before the threads start; the
-    worker processes set their own (:func:`keep_freed`). No decay at all (0 ms) saved ~45 MiB more
-    at the Exim day but cost 0.7-0.9 system CPU-s and 0.5-0.7 s of wall (madvise at every free;
-    measured at stop 30, idle); 200 ms keeps a third of that (~15 MiB) at no measurable time."""
+    (not its default's seconds) and glibc serves every thread from two arenas (each thread's
+    arena kept the pages it freed for itself). Its consumer calls ``trim(map_large=True)`` when
+    the first batch comes (:func:`analyzer.report.run.collect_report_events`): from then on
+    blocks of :data:`MAP_LARGE` and more are mapped apart, given back when freed. Not before:
+    until then glibc's own threshold (raised to the size of a mapped block freed) lets the
+    classifier's warm-up, which compiles the rules' patterns while the workers parse the first
+    blocks, take its large temporaries from the heap again rather than map, fault in and unmap
+    each (~38k minor page faults, 150 MiB, at each 1M-line report; bench/RESULTS.md, r17-kernel).
+
+    Measured on the 1M-line Exim day's report with no decay (r15-r1m): the main process's peak
+    RSS 468-483 -> 390-430 MiB, the tree's PSS 451-459 -> 381-398. Call it before the threads
+    start; the worker processes set their own (:func:`keep_freed`). No decay at all (0 ms) saved
+    ~45 MiB more at the Exim day but cost 0.7-0.9 system CPU-s and 0.5-0.7 s of wall (madvise at
+    every free; measured at stop 30, idle); 200 ms keeps a third of that (~15 MiB) at no
+    measurable time."""
     libc = _libc()
     if libc is not None:
         libc.mallopt(_M_ARENA_MAX, 2)
-        libc.mallopt(_M_MMAP_THRESHOLD, STREAM_MAP)
-        libc.mallopt(_M_TRIM_THRESHOLD, STREAM_KEEP)
     import pyarrow as pa
 
     if pa.default_memory_pool().backend_name == "jemalloc":

@@ -1,12 +1,14 @@
-"""The C heap's settings for a report's stream (:func:`analyzer.heap.hand_back_early`) and its end
-(``trim(map_large=True)``): what glibc is told, and what that does to the page faults of a block
-freed and taken again (in a child process: the settings are the process's)."""
+"""The C heap's settings for a report (:func:`analyzer.heap.hand_back_early`, then
+``trim(map_large=True)`` at the stream's first batch): what glibc is told, and what that does to
+the page faults of a block freed and taken again (in a child process: the settings are the
+process's)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -26,17 +28,14 @@ class _Libc:
         return 1
 
 
-def test_the_stream_keeps_its_temporaries_and_the_end_maps_large_blocks(monkeypatch):
+def test_large_blocks_are_mapped_apart_only_once_told(monkeypatch):
     libc = _Libc()
     monkeypatch.setattr(heap, "_libc", lambda: libc)
     heap.hand_back_early()
-    assert ("mallopt", heap._M_ARENA_MAX, 2) in libc.calls
-    assert ("mallopt", heap._M_MMAP_THRESHOLD, heap.STREAM_MAP) in libc.calls
-    assert ("mallopt", heap._M_TRIM_THRESHOLD, heap.STREAM_KEEP) in libc.calls
+    assert libc.calls == [("mallopt", heap._M_ARENA_MAX, 2)]  # glibc's own mmap threshold left
     libc.calls.clear()
     heap.trim(map_large=True)
-    assert libc.calls == [("malloc_trim", 0, 0), ("mallopt", heap._M_MMAP_THRESHOLD, heap.MAP_LARGE),
-                          ("mallopt", heap._M_TRIM_THRESHOLD, heap.TRIM_DEFAULT)]
+    assert libc.calls == [("malloc_trim", 0, 0), ("mallopt", heap._M_MMAP_THRESHOLD, heap.MAP_LARGE)]
     libc.calls.clear()
     heap.trim()  # between the end's phases: the pages only, the thresholds left
     assert libc.calls == [("malloc_trim", 0, 0)]
@@ -54,19 +53,34 @@ _CHILD = textwrap.dedent("""
         return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
     heap.hand_back_early()
-    stream = faults()
+    early = faults()
     heap.trim(map_large=True)
-    end = faults()
-    print(stream, end)
+    mapped = faults()
+    print(early, mapped)
 """)
 
 
 @pytest.mark.skipif(heap._libc() is None, reason="glibc's mallopt only")
-def test_a_freed_block_is_taken_again_without_faults_during_the_stream():
+def test_a_freed_block_is_taken_again_without_faults_until_large_blocks_are_mapped():
     out = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True, check=True).stdout
-    stream, end = map(int, out.split())
+    early, mapped = map(int, out.split())
     pages = 40 * (768 << 10) // 4096
-    # the stream: the 768 KiB block (under STREAM_MAP) comes back from the heap, its pages still there;
-    # the end: mapped apart (over MAP_LARGE), every page faulted in again each time it is taken
-    assert stream < pages // 10
-    assert end > pages // 2
+    # before: the 768 KiB block, mapped once and freed, raises glibc's own threshold and comes back
+    # from the heap with its pages; after: mapped apart (over MAP_LARGE), its pages faulted in each time
+    assert early < pages // 10
+    assert mapped > pages // 2
+
+
+def test_the_report_maps_large_blocks_from_its_first_batch(monkeypatch):
+    from analyzer.reader import open_stream
+    from analyzer.report import run
+
+    seen: list[object] = []
+    monkeypatch.setattr(heap, "trim", lambda map_large=False: seen.append(("trim", map_large)))
+    add = run.ReportFold.add
+    monkeypatch.setattr(run.ReportFold, "add", lambda self, batch: (seen.append("batch"), add(self, batch)))
+    logs = Path(__file__).resolve().parent.parent / "sample_logs" / "postfix"
+    run.collect_report_events(open_stream([str(logs)], tz="UTC", batch_lines=7))
+    assert seen.count("batch") > 2
+    assert seen[:2] == [("trim", True), "batch"]  # before the first batch is folded
+    assert seen.count(("trim", True)) == 2  # and once more after the stream (collect_report_events)
