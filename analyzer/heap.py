@@ -3,8 +3,8 @@ to the system and when. Nothing happens where the C library is not glibc (musl, 
 
 * :func:`keep_freed` — a parse worker keeps what it frees for the next block (:mod:`.parallel`);
 * :func:`trim` — free pages of the heap back to the system now (``map_large``: from then on big
-  blocks are mapped apart and given back when freed), at a stream's first batch and after it
-  (:mod:`.report.run`);
+  blocks are mapped apart and given back when freed), after a stream of batches (:mod:`.report.run`);
+  :func:`map_large_from_now` — that at the report stream's first batch (after :func:`hand_back_early`);
 * :func:`release_arrow` — Arrow's default pool's unused pages back to the system; :func:`give_back`
   that and :func:`trim`, between the phases of a report (:mod:`.report.run`);
 * :func:`shed` — also Python's garbage, before worker processes fork: a page they inherit and this
@@ -18,14 +18,16 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-__all__ = ["give_back", "hand_back_early", "keep_freed", "release_arrow", "shed", "trim"]
+__all__ = ["give_back", "hand_back_early", "keep_freed", "map_large_from_now", "release_arrow", "shed", "trim"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 #: Blocks from this size on are mapped apart (given back when freed) once :func:`trim` is told
-#: ``map_large`` (the report: from its stream's first batch folded on).
+#: ``map_large`` (the report: from its stream's first batch folded on, :func:`map_large_from_now`).
 MAP_LARGE = 256 * 1024
+#: glibc's trim threshold before its own threshold raises it: a heap's free top beyond it goes back.
+TRIM_DEFAULT = 128 * 1024
 #: How long Arrow's jemalloc pool keeps freed pages once :func:`hand_back_early` ran.
 ARROW_DECAY_MS = 200
 
@@ -66,11 +68,23 @@ def trim(*, map_large: bool = False) -> None:
             libc.mallopt(_M_MMAP_THRESHOLD, MAP_LARGE)
 
 
+def map_large_from_now() -> None:
+    """After :func:`hand_back_early`, once the work before a stream is done: the heap's free pages
+    back, blocks of :data:`MAP_LARGE` and more mapped apart from now on, and the heap's free top
+    beyond :data:`TRIM_DEFAULT` given back as it frees (glibc's own thresholds, which the work
+    before may have raised, fixed as :func:`trim` ``map_large`` would have left them from the
+    start)."""
+    trim(map_large=True)
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(_M_TRIM_THRESHOLD, TRIM_DEFAULT)
+
+
 def hand_back_early() -> None:
     """Before a stream whose consumer keeps a growing state beside the batches passing through
     (the report's fold): Arrow's jemalloc pool returns freed pages after :data:`ARROW_DECAY_MS`
     (not its default's seconds) and glibc serves every thread from two arenas (each thread's
-    arena kept the pages it freed for itself). Its consumer calls ``trim(map_large=True)`` when
+    arena kept the pages it freed for itself). Its consumer calls :func:`map_large_from_now` when
     the first batch comes (:func:`analyzer.report.run.collect_report_events`): from then on
     blocks of :data:`MAP_LARGE` and more are mapped apart, given back when freed. Not before:
     until then glibc's own threshold (raised to the size of a mapped block freed) lets the

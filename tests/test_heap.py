@@ -1,5 +1,5 @@
 """The C heap's settings for a report (:func:`analyzer.heap.hand_back_early`, then
-``trim(map_large=True)`` at the stream's first batch): what glibc is told, and what that does to
+:func:`analyzer.heap.map_large_from_now` at the stream's first batch): what glibc is told, and what that does to
 the page faults of a block freed and taken again (in a child process: the settings are the
 process's)."""
 
@@ -34,7 +34,11 @@ def test_large_blocks_are_mapped_apart_only_once_told(monkeypatch):
     heap.hand_back_early()
     assert libc.calls == [("mallopt", heap._M_ARENA_MAX, 2)]  # glibc's own mmap threshold left
     libc.calls.clear()
-    heap.trim(map_large=True)
+    heap.map_large_from_now()  # (the report's first batch)
+    assert libc.calls == [("malloc_trim", 0, 0), ("mallopt", heap._M_MMAP_THRESHOLD, heap.MAP_LARGE),
+                          ("mallopt", heap._M_TRIM_THRESHOLD, heap.TRIM_DEFAULT)]
+    libc.calls.clear()
+    heap.trim(map_large=True)  # (after the stream; the weekly)
     assert libc.calls == [("malloc_trim", 0, 0), ("mallopt", heap._M_MMAP_THRESHOLD, heap.MAP_LARGE)]
     libc.calls.clear()
     heap.trim()  # between the end's phases: the pages only, the thresholds left
@@ -54,7 +58,7 @@ _CHILD = textwrap.dedent("""
 
     heap.hand_back_early()
     early = faults()
-    heap.trim(map_large=True)
+    heap.map_large_from_now()
     mapped = faults()
     print(early, mapped)
 """)
@@ -77,10 +81,12 @@ def test_the_report_maps_large_blocks_from_its_first_batch(monkeypatch):
 
     seen: list[object] = []
     monkeypatch.setattr(heap, "trim", lambda map_large=False: seen.append(("trim", map_large)))
+    monkeypatch.setattr(heap, "map_large_from_now", lambda: seen.append("map_large_from_now"))
     add = run.ReportFold.add
     monkeypatch.setattr(run.ReportFold, "add", lambda self, batch: (seen.append("batch"), add(self, batch)))
     logs = Path(__file__).resolve().parent.parent / "sample_logs" / "postfix"
     run.collect_report_events(open_stream([str(logs)], tz="UTC", batch_lines=7))
     assert seen.count("batch") > 2
-    assert seen[:2] == [("trim", True), "batch"]  # before the first batch is folded
-    assert seen.count(("trim", True)) == 2  # and once more after the stream (collect_report_events)
+    assert seen[:2] == ["map_large_from_now", "batch"]  # before the first batch is folded, once
+    assert seen.count("map_large_from_now") == 1
+    assert seen.count(("trim", True)) == 1  # after the stream (collect_report_events)

@@ -204,14 +204,14 @@ def _more_folded(batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 class _MapLargeFromFirst:
     """A fold that folds nothing: when the stream's first batch comes (classified: the
     classifier's warm-up is over), the heap's free pages go back and large blocks are mapped
-    apart from then on (``heap.trim(map_large=True)``; see :func:`analyzer.heap.hand_back_early`)."""
+    apart from then on (:func:`analyzer.heap.map_large_from_now`; see :func:`analyzer.heap.hand_back_early`)."""
 
     def __init__(self) -> None:
         self.mapped = False
 
     def add(self, batch: pd.DataFrame) -> None:
         if not self.mapped:
-            heap.trim(map_large=True)
+            heap.map_large_from_now()
             self.mapped = True
 
     def result(self) -> None:
