@@ -4,12 +4,13 @@ to the system and when. Nothing happens where the C library is not glibc (musl, 
 * :func:`keep_freed` — a parse worker keeps what it frees for the next block (:mod:`.parallel`);
 * :func:`trim` — free pages of the heap back to the system now (``map_large``: from then on big
   blocks are mapped apart and given back when freed), after a stream of batches (:mod:`.report.run`);
+  :func:`map_large_from_now` — that at the report stream's first batch (after :func:`hand_back_early`);
 * :func:`release_arrow` — Arrow's default pool's unused pages back to the system; :func:`give_back`
   that and :func:`trim`, between the phases of a report (:mod:`.report.run`);
 * :func:`shed` — also Python's garbage, before worker processes fork: a page they inherit and this
   process then writes again is copied, and the worker's unused copy counts in full;
 * :func:`hand_back_early` — from the start of a run whose main process folds a stream (the report):
-  what it frees goes back at once rather than being kept for reuse.
+  what it frees goes back sooner rather than being kept for reuse.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-__all__ = ["give_back", "hand_back_early", "keep_freed", "release_arrow", "shed", "trim"]
+__all__ = ["give_back", "hand_back_early", "keep_freed", "map_large_from_now", "release_arrow", "shed", "trim"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 #: Blocks from this size on are mapped apart (given back when freed) once :func:`trim` is told
-#: ``map_large`` or :func:`hand_back_early` ran.
+#: ``map_large`` (the report: from its stream's first batch folded on, :func:`map_large_from_now`).
 MAP_LARGE = 256 * 1024
+#: glibc's trim threshold before its own threshold raises it: a heap's free top beyond it goes back.
+TRIM_DEFAULT = 128 * 1024
 #: How long Arrow's jemalloc pool keeps freed pages once :func:`hand_back_early` ran.
 ARROW_DECAY_MS = 200
 
@@ -56,8 +59,8 @@ def keep_freed(trim_threshold: int, mmap_threshold: int) -> None:
 
 
 def trim(*, map_large: bool = False) -> None:
-    """Give the heap's free pages back to the system; ``map_large``: blocks of 256 KiB and more
-    mapped apart from now on, so they go back when freed. One call costs milliseconds."""
+    """Give the heap's free pages back to the system; ``map_large``: blocks of :data:`MAP_LARGE`
+    and more mapped apart from now on, so they go back when freed. One call costs milliseconds."""
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
@@ -65,21 +68,39 @@ def trim(*, map_large: bool = False) -> None:
             libc.mallopt(_M_MMAP_THRESHOLD, MAP_LARGE)
 
 
+def map_large_from_now() -> None:
+    """After :func:`hand_back_early`, once the work before a stream is done: the heap's free pages
+    back, blocks of :data:`MAP_LARGE` and more mapped apart from now on, and the heap's free top
+    beyond :data:`TRIM_DEFAULT` given back as it frees (glibc's own thresholds, which the work
+    before may have raised, fixed as :func:`trim` ``map_large`` would have left them from the
+    start)."""
+    trim(map_large=True)
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(_M_TRIM_THRESHOLD, TRIM_DEFAULT)
+
+
 def hand_back_early() -> None:
     """Before a stream whose consumer keeps a growing state beside the batches passing through
     (the report's fold): Arrow's jemalloc pool returns freed pages after :data:`ARROW_DECAY_MS`
-    (not its default's seconds), glibc maps
-    blocks of :data:`MAP_LARGE` and more apart (given back when freed) and serves every thread
-    from two arenas (each thread's arena kept the pages it freed for itself). Measured on the
-    1M-line Exim day's report with no decay: the main process's peak RSS 468-483 -> 390-430 MiB, the tree's
-    PSS 451-459 -> 381-398 (bench/RESULTS.md, r15-r1m). Call it before the threads start; the
-    worker processes set their own (:func:`keep_freed`). No decay at all (0 ms) saved ~45 MiB more
-    at the Exim day but cost 0.7-0.9 system CPU-s and 0.5-0.7 s of wall (madvise at every free;
-    measured at stop 30, idle); 200 ms keeps a third of that (~15 MiB) at no measurable time."""
+    (not its default's seconds) and glibc serves every thread from two arenas (each thread's
+    arena kept the pages it freed for itself). Its consumer calls :func:`map_large_from_now` when
+    the first batch comes (:func:`analyzer.report.run.collect_report_events`): from then on
+    blocks of :data:`MAP_LARGE` and more are mapped apart, given back when freed. Not before:
+    until then glibc's own threshold (raised to the size of a mapped block freed) lets the
+    classifier's warm-up, which compiles the rules' patterns while the workers parse the first
+    blocks, take its large temporaries from the heap again rather than map, fault in and unmap
+    each (~38k minor page faults, 150 MiB, at each 1M-line report; bench/RESULTS.md, r17-kernel).
+
+    Measured on the 1M-line Exim day's report with no decay (r15-r1m): the main process's peak
+    RSS 468-483 -> 390-430 MiB, the tree's PSS 451-459 -> 381-398. Call it before the threads
+    start; the worker processes set their own (:func:`keep_freed`). No decay at all (0 ms) saved
+    ~45 MiB more at the Exim day but cost 0.7-0.9 system CPU-s and 0.5-0.7 s of wall (madvise at
+    every free; measured at stop 30, idle); 200 ms keeps a third of that (~15 MiB) at no
+    measurable time."""
     libc = _libc()
     if libc is not None:
         libc.mallopt(_M_ARENA_MAX, 2)
-        libc.mallopt(_M_MMAP_THRESHOLD, MAP_LARGE)
     import pyarrow as pa
 
     if pa.default_memory_pool().backend_name == "jemalloc":

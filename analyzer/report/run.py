@@ -211,6 +211,23 @@ def _more_folded(batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return is_quiet_local_sent(batch) | login, login
 
 
+class _MapLargeFromFirst:
+    """A fold that folds nothing: when the stream's first batch comes (classified: the
+    classifier's warm-up is over), the heap's free pages go back and large blocks are mapped
+    apart from then on (:func:`analyzer.heap.map_large_from_now`; see :func:`analyzer.heap.hand_back_early`)."""
+
+    def __init__(self) -> None:
+        self.mapped = False
+
+    def add(self, batch: pd.DataFrame) -> None:
+        if not self.mapped:
+            heap.map_large_from_now()
+            self.mapped = True
+
+    def result(self) -> None:
+        return None
+
+
 def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = ReportWindow()) -> FoldedResult:
     """Fold an event stream (:mod:`analyzer.pipeline`) into what the report needs: each batch
     classified as it comes (:class:`analyzer.classify_stream.StreamClassifier`: the answers of
@@ -219,7 +236,7 @@ def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = Re
     aggregates, the others kept as rows of :data:`REPORT_COLUMNS`; the registered section folds
     keep what lies in ``window`` (the window :func:`make_report` is then given)."""
     fold = ReportFold(window=window)
-    fold_stream(stream, [fold], kb=kb, columns=REPORT_COLUMNS)
+    fold_stream(stream, [_MapLargeFromFirst(), fold], kb=kb, columns=REPORT_COLUMNS)
     heap.release_arrow()
     # the stream's batches are gone: before the rows are put together; from now on the report's
     # large temporary tables are given back to the system when freed, not kept by the C heap
