@@ -150,9 +150,10 @@ def test_masks_and_kept_rows_read_from_codes_as_from_strings(events):
         with_codes, without = _Batch.of(t, to_pandas(t), codes), _Batch.of(t, to_pandas(t))
         assert _all_masks(with_codes) == _all_masks(without)
         keep = rng.random(t.num_rows) < (0.3 if at % 2 else 1.0)
+        blank = rng.random(t.num_rows) < 0.5
         for fold, b in zip(folds, (with_codes, without), strict=True):
             b.attrs["first_row"] = at * 1000
-            fold.add(b, keep)
+            fold.add(b, keep, blank)
     a, b = (f.result() for f in folds)
     pd.testing.assert_frame_equal(a, b)
     assert isinstance(a["cause"].dtype, pd.CategoricalDtype)

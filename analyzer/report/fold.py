@@ -255,6 +255,18 @@ class RowsFold:
                 blank = blank[mask]
         if not t.num_rows:
             return
+        codes: dict[str, np.ndarray] = {}
+        # the classification's codes of a stream batch (analyzer.class_codes.RowCodes): its class
+        # columns' codes taken at the rows kept, before the rows are filtered (their strings are
+        # neither copied nor encoded again)
+        beside = batch.__dict__.get("class_codes") if table is not None else None
+        if beside is not None:
+            for name in self.few_values:
+                coded = beside.coded(name, table) if name in self.categorical and name not in self.blank_columns else None
+                if coded is not None:
+                    codes[name] = self._kept_codes(name, coded, kept)
+            if codes:
+                t = t.drop_columns(list(codes))
         schema, blanked = t.schema, {}
         if blank is not None and blank.any() and self.blank_columns:
             # the texts blanked (QUIET_BLANK) taken with their rows at once: a take whose index is
@@ -270,20 +282,19 @@ class RowsFold:
         if self.order_column is not None:
             order = row_order(batch)
             t = t.append_column(self.order_column, pa.array(order if kept is None else order[kept]))
-        codes = {}
-        # the classification's codes of a stream batch (analyzer.class_codes.RowCodes): its class
-        # columns' codes taken at the rows kept, not their strings encoded again
-        beside = batch.__dict__.get("class_codes") if table is not None else None
+        encoded = []
         for name in self.few_values:
+            if name in codes:
+                continue
             i = t.schema.get_field_index(name)
             col = t.column(i)
             if name in self.categorical:
-                coded = beside.coded(name, table) if beside is not None and name not in self.blank_columns else None
-                codes[name] = self._codes(name, col) if coded is None else self._kept_codes(name, coded, kept)
+                codes[name] = self._codes(name, col)
+                encoded.append(name)
             elif not pa.types.is_dictionary(t.schema.field(i).type):
                 t = t.set_column(i, name, pc.dictionary_encode(col))
-        if codes:
-            t = t.drop_columns(list(codes))
+        if encoded:
+            t = t.drop_columns(encoded)
         self._pieces.append((int(batch.attrs.get("input", 0)), int(batch.attrs.get("first_row", 0)), t, codes))
 
     def _codes(self, name: str, col: Any) -> np.ndarray:
