@@ -254,9 +254,11 @@ def _waits(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -
     return out
 
 
-def wait_columns(df: Frame, kb: KnowledgeBase, target: np.ndarray) -> dict[str, pa.Array]:
+def wait_columns(df: Frame, kb: KnowledgeBase, target: np.ndarray,
+                 domains: pa.Array | None = None) -> dict[str, pa.Array]:
     """cause, fix_id, severity and cause_ref of ``df`` (a frame or an Arrow table) with the
-    waiting lines ``target`` attributed (:func:`attribute`'s work, without pandas for a table)."""
+    waiting lines ``target`` attributed (:func:`attribute`'s work, without pandas for a table).
+    ``domains``: :func:`_domains` of all of ``df``'s rows, where the caller has them."""
     n = len(df)
     cause = _arrow(df, "cause")
     source = (_isin(_arrow(df, "outcome"), FAILED) & _isin(_arrow(df, "event"), ATTEMPT_EVENTS)
@@ -273,7 +275,8 @@ def wait_columns(df: Frame, kb: KnowledgeBase, target: np.ndarray) -> dict[str, 
     src_sub = source[rows]
     found = np.full(len(rows), -1, dtype=np.int64)
     qids = _message_keys(_key_codes(_arrow(df, "queue_id").take(take)), ts_np, ends[rows])
-    for keys in (qids, _key_codes(_domains(df, rows))):
+    doms = _domains(df, rows) if domains is None else domains.take(take)
+    for keys in (qids, _key_codes(doms)):
         got = _last_source(keys, ts_np, src_sub)
         found = np.where(found < 0, got, found)
     tgt_sub = target[rows]

@@ -19,17 +19,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import native
+from .class_codes import RowCodes
 from .lazy import lazy_module
 from .rowhash import row_hash
 from .schema import CLASS_SCHEMA, to_pandas
 
 pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
 
-__all__ = ["CLASS_KEY", "Answered", "Classifier", "Groups", "append_columns", "class_key", "folded_key"]
+__all__ = ["CLASS_KEY", "KEY_VERBATIM", "Answered", "Classifier", "Groups", "RowCodes", "append_columns", "class_key", "folded_key"]
 
 #: The columns :func:`analyzer.classify.classify` reads: its answer depends on nothing else.
 CLASS_KEY = ["event", "status", "smtp_stage", "mta", "dsn", "enhanced_code", "reply_code", "quit",
              "relay_host", "reply_text", "detail", "direction"]
+#: Of those, the ones a key holds as they are (both :func:`class_key` and the native fold's key):
+#: equal within a group of rows of one key. Not the texts (masked) nor the relay host (its provider only).
+KEY_VERBATIM = frozenset(CLASS_KEY) - {"relay_host", "reply_text", "detail"}
 
 
 def class_key(table: pa.Table, kb: Any = None) -> np.ndarray:
@@ -207,14 +211,18 @@ class Classifier:
         return append_columns(table, self._answers(table, keys))
 
     def classify_many(self, tables: list[pa.Table], keys: list[np.ndarray | None] | None = None,
-                      answered: list[Answered | None] | None = None) -> list[pa.Table]:
+                      answered: list[Answered | None] | None = None,
+                      coded: list[RowCodes | None] | None = None) -> list[pa.Table]:
         """Classify several batches at once (one lookup, one call for the keys none has seen):
         the same tables as calling the classifier on each. ``answered``: a list as long as
-        ``tables`` where the batches' :class:`Answered` go, when their rows came grouped."""
+        ``tables`` where the batches' :class:`Answered` go, when their rows came grouped.
+        ``coded``: such a list for the batches' answers as :class:`RowCodes`; a batch whose
+        codes go there comes back without the classification columns (its caller appends
+        ``RowCodes.table()``, once it has changed what it changes), the others with them."""
         keys = keys if keys is not None else [None] * len(tables)
         if not self.attributing and not self._own_keys and tables and all(
                 isinstance(k, Groups) or not t.num_rows for t, k in zip(tables, keys, strict=True)):
-            return self._grouped(tables, keys, answered)
+            return self._grouped(tables, keys, answered, coded)
         keys = [k.rows() if isinstance(k, Groups) else k for k in keys]
         if self.attributing or len(tables) < 2:
             return [self(t, k) for t, k in zip(tables, keys, strict=True)]
@@ -244,7 +252,8 @@ class Classifier:
             self._warming.start()
 
     def _grouped(self, tables: list[pa.Table], groups: list[Groups | None],
-                 answered: list[Answered | None] | None = None) -> list[pa.Table]:
+                 answered: list[Answered | None] | None = None,
+                 coded: list[RowCodes | None] | None = None) -> list[pa.Table]:
         """classify_many of batches whose rows a worker grouped by key (:class:`Groups`; None
         for an empty table): the groups are looked up and the new ones classified (one call),
         then each row takes its group's answers by position: nothing here is per row but that take."""
@@ -290,7 +299,11 @@ class Classifier:
         out = [t if i in live else append_columns(t, CLASS_SCHEMA.empty_table()) for i, t in enumerate(tables)]
         at = 0
         for i, (t, g) in zip(live, full, strict=True):
-            out[i] = append_columns(t, store.columns(codes[:, at: at + len(g.uniq)], g.codes))
+            if coded is not None:  # the answers as codes per row: the strings are made by the caller
+                coded[i] = RowCodes(np.take(codes[:, at: at + len(g.uniq)], g.codes, axis=1), store.words, g)
+                out[i] = t
+            else:
+                out[i] = append_columns(t, store.columns(codes[:, at: at + len(g.uniq)], g.codes))
             if answered is not None:
                 answered[i] = Answered(codes[:, at: at + len(g.uniq)], g, store.words)
             at += len(g.uniq)
@@ -329,7 +342,7 @@ class Classifier:
 class Answered:
     """A batch's answers by group (its rows came as :class:`Groups`): which rows have a value
     in a set, worked out per group, not per row. Good for the answers as classified and for
-    the :data:`CLASS_KEY` columns (equal within a group), not for columns changed later."""
+    the :data:`KEY_VERBATIM` columns (equal within a group), not for columns changed later."""
 
     __slots__ = ("codes", "groups", "words")
 
@@ -342,7 +355,7 @@ class Answered:
         if j is not None:
             hit = np.array([w is not None and w in values for w in self.words[j]], dtype=bool)
             per_group = hit[self.codes[j]]
-        elif name in CLASS_KEY:
+        elif name in KEY_VERBATIM:
             col = table.column(name).take(pa.array(self.groups.reps))
             per_group = pc.fill_null(pc.is_in(col, value_set=pa.array(sorted(values), col.type)), False).to_numpy(
                 zero_copy_only=False)

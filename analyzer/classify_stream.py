@@ -33,7 +33,8 @@ from .attribution import (
     scatter,
     wait_columns,
 )
-from .class_cache import CLASS_KEY, Answered
+from .class_cache import CLASS_KEY, Answered, append_columns
+from .class_codes import CLASS_NAMES, RowCodes
 
 #: The columns :func:`analyzer.attribution.attribute` reads.
 _READS = ["ts", "queue_id", "recipient", "reply_text", "source", "line_no", "event", "outcome", "action", "cause",
@@ -42,6 +43,8 @@ _READS = ["ts", "queue_id", "recipient", "reply_text", "source", "line_no", "eve
 _BARE_READS = ["ts", "source", "line_no", "reply_text", "event", "cause", "fix_id", "severity", "cause_ref"]
 #: The columns it writes.
 _WRITES = ["cause", "fix_id", "severity", "cause_ref"]
+#: Of those it reads, the classification's (a batch's codes give them: RowCodes).
+_CODED = frozenset(_READS) & frozenset(CLASS_NAMES)
 
 
 def _isin(col: Any, values: frozenset[str]) -> np.ndarray:
@@ -73,6 +76,8 @@ class StreamClassifier:
         self.carry: pa.Table | None = None  # the last error per queue id and per domain, earlier batches
         self.carry_domains = pa.nulls(0, pa.string())  # the carried errors' recipient domains (no pa.array(): see lazy.refuse_arrow_pandas)
         self.tail: pa.Table | None = None  # the previous batch's last line (a bare reject's error may be there)
+        self.keep_codes = False  # keep each batch's RowCodes for codes_beside (a reader of them sets it)
+        self._beside: dict[int, tuple[Any, RowCodes]] = {}  # id(table) -> (a weak reference to it, its codes)
 
     def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
         return self._attribute(self.classifier(table, keys))
@@ -98,20 +103,45 @@ class StreamClassifier:
         the cache's lookups and its call for new keys made once for all of them (``keys``: the
         batches' classification keys, where a worker computed them)."""
         answered: list[Answered | None] = [None] * len(tables)  # where rows came grouped: masks per group
-        done = self.classifier.classify_many(tables, keys, answered)
-        return [self._attribute(t, a) for t, a in zip(done, answered, strict=True)]
+        coded: list[RowCodes | None] = [None] * len(tables)  # ... and their answers as codes per row
+        done = self.classifier.classify_many(tables, keys, answered, coded)
+        return [self._attribute(t, a, c) for t, a, c in zip(done, answered, coded, strict=True)]
 
-    def _attribute(self, table: pa.Table, answered: Answered | None = None) -> pa.Table:
+    def codes_beside(self, table: pa.Table) -> RowCodes | None:
+        """The classification codes of a batch this classifier gave (``table`` itself, as it came
+        from :meth:`classify_many`), once: they name the strings its rows have. None where it
+        has none (:attr:`keep_codes` unset, its rows did not come grouped, or taken already)."""
+        got = self._beside.pop(id(table), None)
+        return got[1] if got is not None and got[0]() is table else None
+
+    def _keep(self, table: pa.Table, coded: RowCodes) -> None:
+        import weakref
+
+        key, beside = id(table), self._beside
+        # dropped with the table if nobody asks for them (its id may then name another table)
+        beside[key] = (weakref.ref(table, lambda _: beside.pop(key, None)), coded)
+
+    def _attribute(self, table: pa.Table, answered: Answered | None = None, coded: RowCodes | None = None) -> pa.Table:
+        """``coded``: the batch's answers as codes (``table`` without the classification columns):
+        the waits are attributed on the codes, then the strings are made of them."""
         def isin(name: str, values: frozenset[str]) -> np.ndarray:  # as classified, before attribution
             return _isin(table.column(name), values) if answered is None else answered.isin(table, name, values)
 
-        table = self._waits(table, isin)
+        table = self._waits(table, isin, coded)
+        if coded is not None:
+            table = append_columns(table, coded.table())
         if table.num_rows:
+            before = table
             table = self._bare(table, isin)
+            if coded is not None and table is not before:  # (rare) the codes follow the strings
+                for name in _WRITES:
+                    coded.recode(name, table.column(name))
             # one row made anew: a slice would hold the batch's buffers (a worker's block mapped
             # from shared memory, ~5 MiB) to the end of the process
             last = table.select(_BARE_READS).slice(table.num_rows - 1)
             self.tail = pa.Table.from_pylist(last.to_pylist(), schema=last.schema)
+        if coded is not None and self.keep_codes:
+            self._keep(table, coded)
         return table
 
     def _bare(self, table: pa.Table, isin: Any) -> pa.Table:
@@ -133,8 +163,9 @@ class StreamClassifier:
             table = table.set_column(i, table.schema.field(name), col)
         return table
 
-    def _waits(self, table: pa.Table, isin: Any) -> pa.Table:
-        """``isin(name, values)``: which rows' column ``name`` as classified is in ``values``."""
+    def _waits(self, table: pa.Table, isin: Any, coded: RowCodes | None = None) -> pa.Table:
+        """``isin(name, values)``: which rows' column ``name`` as classified is in ``values``.
+        ``coded``: the classification columns' codes (``table`` has not got them), changed in place."""
         if not table.num_rows:
             return table
         target = isin("cause", WAITING_CAUSES) & isin("action", WAITING_ACTIONS)
@@ -143,22 +174,35 @@ class StreamClassifier:
         rows = np.flatnonzero(source | target | ends)
         if not len(rows):
             return table
-        sub = table.select(_READS).take(pa.array(rows))
+        if coded is None:
+            sub = table.select(_READS).take(pa.array(rows))
+        else:  # the rows' classification columns from their codes (in _READS' order)
+            sub = table.select([c for c in _READS if c not in _CODED]).take(pa.array(rows))
+            sub = pa.Table.from_arrays([coded.column(c, rows) if c in _CODED else sub.column(c) for c in _READS],
+                                       names=_READS)
+        domains = None  # the recipient domains of sub's rows, when the waits need them
         if target.any():
             ahead = 0 if self.carry is None else self.carry.num_rows
             both = sub if self.carry is None else pa.concat_tables([self.carry, sub])
             # attribute()'s wait lines, on the Arrow table (its bare rejects are never wait lines)
             waiting = _isin(both.column("cause"), WAITING_CAUSES) & _isin(both.column("action"), WAITING_ACTIONS)
-            done = wait_columns(both, self.kb, waiting)
+            # the carried errors' domains are known (carry_domains): only the batch's are worked out
+            domains = _domains(sub.select(["recipient", "reply_text"]), np.arange(sub.num_rows)).cast(pa.string())
+            done = wait_columns(both, self.kb, waiting,
+                                domains if self.carry is None else pa.concat_arrays([self.carry_domains, domains]))
             at = rows[target[rows]]
             pick = pa.array(np.flatnonzero(target[rows]) + ahead)
             for name in _WRITES:
+                if coded is not None:
+                    coded.put(name, at, done[name].take(pick))
+                    continue
                 got = done[name].cast(table.schema.field(name).type).take(pick)
                 i = table.schema.get_field_index(name)
                 table = table.set_column(i, table.schema.field(name), scatter(table.column(i), at, got))
         is_src, is_end = source[rows], ends[rows]
         if is_src.any() or (is_end.any() and self.carry is not None):
-            self._keep_last(sub.filter(pa.array(is_src)), rows[is_src], sub.filter(pa.array(is_end)), rows[is_end])
+            self._keep_last(sub.filter(pa.array(is_src)), rows[is_src], sub.filter(pa.array(is_end)), rows[is_end],
+                            None if domains is None else domains.filter(pa.array(is_src)))
         return table
 
     def _ends(self, table: pa.Table, errors: np.ndarray, isin: Any) -> np.ndarray:
@@ -177,16 +221,23 @@ class StreamClassifier:
             return np.zeros(len(ends), dtype=bool)
         wanted = pc.unique(pa.chunked_array([c for i in ids for c in (i.chunks if isinstance(i, pa.ChunkedArray) else [i])],
                                             qid.type).combine_chunks().drop_null())
-        return ends & pc.fill_null(pc.is_in(qid, value_set=wanted), False).to_numpy(zero_copy_only=False)
+        # only the ends' queue ids looked up (Exim: a Completed line per message, a sixth of the rows)
+        at = np.flatnonzero(ends)
+        hit = pc.fill_null(pc.is_in(qid.take(pa.array(at)), value_set=wanted), False).to_numpy(zero_copy_only=False)
+        out = np.zeros(len(ends), dtype=bool)
+        out[at[hit]] = True
+        return out
 
-    def _keep_last(self, sources: pa.Table, src_at: np.ndarray, ends: pa.Table, end_at: np.ndarray) -> None:
+    def _keep_last(self, sources: pa.Table, src_at: np.ndarray, ends: pa.Table, end_at: np.ndarray,
+                   new: pa.Array | None = None) -> None:
         """Carry, per queue id and per recipient domain, the last error (by time, then line order),
         except, per queue id, an error that one of this batch's ``ends`` follows (the message is
         finished: kept only if it is its domain's last, with no queue id). ``src_at``, ``end_at``:
-        the rows' places in the batch."""
+        the rows' places in the batch; ``new``: the sources' recipient domains, where known."""
         both = sources if self.carry is None else pa.concat_tables([self.carry, sources])
         # the domains of the new errors only (the carried ones' are kept beside them)
-        new = _domains(sources.select(["recipient", "reply_text"]), np.arange(sources.num_rows))
+        if new is None:
+            new = _domains(sources.select(["recipient", "reply_text"]), np.arange(sources.num_rows))
         domains = new if self.carry is None else pa.concat_arrays([self.carry_domains, new.cast(pa.string())])
         ended = None
         if ends.num_rows:

@@ -99,7 +99,10 @@ def _wrap(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
 
 def _patch(module: str, attr: str, label: str) -> None:
     """Time ``module.attr`` (``Class.method`` too: static and class methods kept so) as ``label``."""
-    owner: Any = importlib.import_module(module)
+    try:
+        owner: Any = importlib.import_module(module)
+    except ImportError:  # (an older checkout)
+        return
     name = attr
     if "." in attr:
         cls, name = attr.split(".")
@@ -183,6 +186,7 @@ SPEC = [
     ("analyzer.class_cache", "Classifier.classify_many", "cache.classify_many"),
     ("analyzer.class_cache", "Classifier._grouped", "cache._grouped"),
     ("analyzer.class_cache", "_Answers.columns", "cache.answers.columns"),
+    ("analyzer.class_codes", "RowCodes.table", "codes.table"),  # (r17: the strings made of the codes)
     # prep
     ("analyzer.schema", "to_pandas", "to_pandas"),
     ("analyzer.report.fold", "_Batch.of", "_Batch.of"),
@@ -200,6 +204,8 @@ SPEC = [
     ("analyzer.report.run", "ReportFold._keep", "keep"),
     ("analyzer.anomalies.aggregates", "BulkFold.add", "BulkFold.add"),
     ("analyzer.report.fold", "RowsFold.add", "RowsFold.add"),
+    ("analyzer.report.fold", "RowsFold._codes", "RowsFold._codes"),
+    ("analyzer.report.fold", "RowsFold._kept_codes", "RowsFold._kept_codes"),
     ("analyzer.report.ends_fold", "EndsFold.add", "EndsFold.add"),
     ("analyzer.anomalies.folded", "LoginFold.add", "LoginFold.add"),
     # sent thread

@@ -41,11 +41,13 @@ class BatchTests:
     as False) and :meth:`null` (null, or everywhere when the column is missing). The masks given
     are read-only (shared between callers): combine them into new arrays (``a & b``), never in place."""
 
-    def __init__(self, batch: pd.DataFrame, table: pa.Table | None = None) -> None:
+    def __init__(self, batch: pd.DataFrame, table: pa.Table | None = None, class_codes: Any = None) -> None:
         # (a weak reference: a stream batch keeps its tests, and a cycle would keep every batch
         # until the garbage collector's next full pass: measured +50 MiB peak at 1M Exim lines)
         self._batch = weakref.ref(batch)
         self.table = table  # the batch's own Arrow table (a stream batch), else None
+        # its classification's codes (analyzer.class_codes.RowCodes, rows as table's), where the stream kept them
+        self.class_codes = class_codes if table is not None else None
         self.columns = frozenset(batch.columns)
         self.rows = len(batch)
         self._codes: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
@@ -74,7 +76,10 @@ class BatchTests:
         # (only a stream batch's: another table's columns are compared as :func:`~.bulk_masks._eq` does)
         data = self.table.column(name) if self.table is not None else None
         got = None
-        if data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        if data is not None and self.class_codes is not None:
+            # the codes the classification gave (strings made of them): nothing encoded again
+            got = self.class_codes.coded(name, self.table)
+        if got is None and data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
             # a null is a value of the dictionary (None: equal to no string), so the codes have no nulls
             coded = pc.dictionary_encode(_one_array(data), null_encoding="encode")
             distinct = np.asarray(coded.dictionary.to_pylist(), dtype=object)

@@ -112,11 +112,17 @@ def fold_stream(stream: Any, folds: Sequence[Fold], *, kb: Any = None,
     classify_batch = StreamClassifier(kb) if stream.classifier is None else None
     prepares = [f.prepare for f in folds if callable(getattr(f, "prepare", None))]
 
-    def ready(table: Any, index: int, first: int) -> _Batch:
+    # the stream's classifier keeps each batch's classification codes (analyzer.class_codes), which
+    # the batch's masks read instead of encoding its strings again
+    beside = getattr(stream.classifier, "codes_beside", None)
+    if beside is not None:
+        stream.classifier.keep_codes = True
+
+    def ready(table: Any, index: int, first: int, codes: Any = None) -> _Batch:
         t = classify_batch(table) if classify_batch is not None else table
         if columns is not None:
             t = t.select(list(columns))
-        batch = _Batch.of(t, to_pandas(t))
+        batch = _Batch.of(t, to_pandas(t), codes)
         batch.attrs["input"] = index
         batch.attrs["first_row"] = first
         for prepare in prepares:
@@ -132,7 +138,7 @@ def fold_stream(stream: Any, folds: Sequence[Fold], *, kb: Any = None,
                 continue
             first = done.get(b.index, 0)
             done[b.index] = first + b.table.num_rows  # (classifying and cutting keep the rows)
-            made = pool.submit(ready, b.table, b.index, first)
+            made = pool.submit(ready, b.table, b.index, first, None if beside is None else beside(b.table))
             if pending is not None:
                 _feed_ready(pending.result(), folds)
             pending = made
@@ -161,10 +167,13 @@ class _Batch(pd.DataFrame):
         return pd.DataFrame
 
     @classmethod
-    def of(cls, table: Any, frame: pd.DataFrame) -> _Batch:
-        """``frame`` (``table`` as pandas, Arrow-backed columns) as a batch that keeps ``table``."""
+    def of(cls, table: Any, frame: pd.DataFrame, codes: Any = None) -> _Batch:
+        """``frame`` (``table`` as pandas, Arrow-backed columns) as a batch that keeps ``table``
+        and, when given, its classification codes (:class:`analyzer.class_codes.RowCodes`, rows
+        as ``table``'s: they name the strings its rows have)."""
         b = cls(frame)
         object.__setattr__(b, "arrow", table)
+        object.__setattr__(b, "class_codes", codes)
         return b
 
     def batch_tests(self) -> Any:
@@ -173,7 +182,7 @@ class _Batch(pd.DataFrame):
         if got is None:
             from ..anomalies.batch_tests import BatchTests
 
-            got = BatchTests(self, self.__dict__.get("arrow"))
+            got = BatchTests(self, self.__dict__.get("arrow"), self.__dict__.get("class_codes"))
             object.__setattr__(self, "_tests", got)
         return got
 
@@ -246,6 +255,18 @@ class RowsFold:
                 blank = blank[mask]
         if not t.num_rows:
             return
+        codes: dict[str, np.ndarray] = {}
+        # the classification's codes of a stream batch (analyzer.class_codes.RowCodes): its class
+        # columns' codes taken at the rows kept, before the rows are filtered (their strings are
+        # neither copied nor encoded again)
+        beside = batch.__dict__.get("class_codes") if table is not None else None
+        if beside is not None:
+            for name in self.few_values:
+                coded = beside.coded(name, table) if name in self.categorical and name not in self.blank_columns else None
+                if coded is not None:
+                    codes[name] = self._kept_codes(name, coded, kept)
+            if codes:
+                t = t.drop_columns(list(codes))
         schema, blanked = t.schema, {}
         if blank is not None and blank.any() and self.blank_columns:
             # the texts blanked (QUIET_BLANK) taken with their rows at once: a take whose index is
@@ -261,16 +282,19 @@ class RowsFold:
         if self.order_column is not None:
             order = row_order(batch)
             t = t.append_column(self.order_column, pa.array(order if kept is None else order[kept]))
-        codes = {}
+        encoded = []
         for name in self.few_values:
+            if name in codes:
+                continue
             i = t.schema.get_field_index(name)
             col = t.column(i)
             if name in self.categorical:
                 codes[name] = self._codes(name, col)
+                encoded.append(name)
             elif not pa.types.is_dictionary(t.schema.field(i).type):
                 t = t.set_column(i, name, pc.dictionary_encode(col))
-        if codes:
-            t = t.drop_columns(list(codes))
+        if encoded:
+            t = t.drop_columns(encoded)
         self._pieces.append((int(batch.attrs.get("input", 0)), int(batch.attrs.get("first_row", 0)), t, codes))
 
     def _codes(self, name: str, col: Any) -> np.ndarray:
@@ -289,6 +313,20 @@ class RowsFold:
         # than 127 values, one byte a row instead of four (measured: 32 -> 8 MiB at 1M Exim lines)
         small = np.int8 if len(seen) < 127 else np.int16 if len(seen) < 32767 else np.int32
         return local[idx].astype(small)  # index -1 (null) takes the trailing -1
+
+    def _kept_codes(self, name: str, coded: tuple[np.ndarray, np.ndarray], kept: np.ndarray | None) -> np.ndarray:
+        """As :meth:`_codes`, of the rows ``kept`` (or all) of a batch whose column ``name`` has
+        the codes ``coded`` ((distinct values, None the null's; each row's index into them)):
+        the values the rows have are taken in (their codes' order; the result orders them)."""
+        distinct, rows = coded
+        own = rows if kept is None else rows[kept]
+        seen = self._values[name]
+        local = np.full(len(distinct) + 1, -1, dtype=np.int32)
+        for j in np.flatnonzero(np.bincount(own, minlength=len(distinct))):
+            if distinct[j] is not None:
+                local[j] = seen.setdefault(distinct[j], len(seen))
+        small = np.int8 if len(seen) < 127 else np.int16 if len(seen) < 32767 else np.int32
+        return local[own].astype(small)
 
     def result(self) -> pd.DataFrame:
         import pyarrow as pa

@@ -1,0 +1,128 @@
+"""A batch's classification answers as a small code per row and column, beside (or before) the
+strings.
+
+The classification cache (:mod:`analyzer.class_cache`) holds its answers as codes into a list of
+words per column; a batch whose rows came grouped by key gets each row's code by one gather.
+:class:`RowCodes` keeps those codes for the batch: the stream's attribution changes them in place
+(a few rows a batch: no copy of a string column to change them), the strings per row are made
+from them once (:meth:`RowCodes.table`), and the report's masks read them (:meth:`RowCodes.coded`)
+instead of dictionary-encoding the strings again. The codes always name the strings the batch's
+rows have: the strings are made from them, and whatever changes a string afterwards changes its
+code too (:meth:`RowCodes.recode`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .schema import CLASS_SCHEMA
+
+__all__ = ["CLASS_NAMES", "RowCodes"]
+
+#: The classification columns, in :data:`analyzer.schema.CLASS_SCHEMA`'s order (a code row each).
+CLASS_NAMES = tuple(CLASS_SCHEMA.names)
+_INDEX = {name: j for j, name in enumerate(CLASS_NAMES)}
+
+
+class RowCodes:
+    """``codes`` (int32, one row per column of :data:`CLASS_NAMES`, one column per table row):
+    the word of each is ``words[j][code]`` (code 0: null). ``words`` are the cache's lists,
+    shared: a word added here (:meth:`put`) goes into a copy of the column's list. ``groups``
+    (:class:`analyzer.class_cache.Groups`, optional): the rows' groups by classification key,
+    whose rows have equal :data:`analyzer.class_cache.KEY_VERBATIM` columns (:meth:`coded` reads
+    those per group)."""
+
+    __slots__ = ("_arrays", "_coded", "_own", "codes", "groups", "words")
+
+    def __init__(self, codes: np.ndarray, words: list[list[str | None]], groups: Any = None) -> None:
+        self.codes = np.ascontiguousarray(codes, dtype=np.int32)
+        self.words = list(words)
+        self.groups = groups
+        self._own = [False] * len(self.words)  # a column's list copied (a word added to it)
+        self._arrays: dict[int, pa.Array] = {}  # a column's words as Arrow strings, made once
+        self._coded: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+
+    def __len__(self) -> int:
+        return self.codes.shape[1]
+
+    def column(self, name: str, rows: np.ndarray | None = None) -> pa.Array:
+        """Column ``name``'s strings (of ``rows``, or all), as :meth:`table` has them."""
+        j = _INDEX[name]
+        typ = CLASS_SCHEMA.field(j).type
+        codes = self.codes[j] if rows is None else self.codes[j][rows]
+        if not codes.any():  # (no row has a value: no dictionary taken)
+            return pa.nulls(len(codes), typ)
+        words = self._arrays.get(j)
+        if words is None:
+            words = self._arrays[j] = pa.array(self.words[j], type=typ)
+        # the words taken by code (~1.6x cheaper than a dictionary array cast to its values' type)
+        return words.take(pa.array(codes))
+
+    def table(self) -> pa.Table:
+        """The classification columns' strings per row (a table of :data:`analyzer.schema.CLASS_SCHEMA`)."""
+        return pa.Table.from_arrays([self.column(name) for name in CLASS_NAMES], schema=CLASS_SCHEMA)
+
+    def _words(self, j: int) -> tuple[list[str | None], dict[str | None, int]]:
+        """Column ``j``'s own list of words (copied once) and each word's code."""
+        if not self._own[j]:
+            self.words[j] = list(self.words[j])
+            self._own[j] = True
+        words = self.words[j]
+        return words, {w: i for i, w in reversed(list(enumerate(words)))}
+
+    def _encode(self, j: int, values: list[str | None]) -> np.ndarray:
+        words, index = self._words(j)
+        out = np.empty(len(values), np.int32)
+        for i, v in enumerate(values):
+            code = 0 if v is None else index.get(v)
+            if code is None:
+                code = index[v] = len(words)
+                words.append(v)
+                self._arrays.pop(j, None)
+            out[i] = code
+        return out
+
+    def put(self, name: str, at: np.ndarray, values: pa.Array | pa.ChunkedArray) -> None:
+        """Rows ``at`` of column ``name`` take ``values`` (strings or nulls, one per row)."""
+        if len(at):
+            self.codes[_INDEX[name]][np.asarray(at)] = self._encode(_INDEX[name], values.to_pylist())
+            self._coded.pop(name, None)
+
+    def recode(self, name: str, column: pa.Array | pa.ChunkedArray) -> None:
+        """Column ``name`` takes the strings of ``column`` (one per row): after something changed
+        the batch's strings (the bare rejects' attribution), its codes follow."""
+        j = _INDEX[name]
+        data = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        enc = pc.dictionary_encode(data)
+        local = np.append(self._encode(j, enc.dictionary.to_pylist()), np.int32(0))  # (null: code 0)
+        self.codes[j] = local[pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)]
+        self._coded.pop(name, None)
+
+    def coded(self, name: str, table: pa.Table | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """(distinct values as objects, None the null's; each row's index into them) of column
+        ``name``: a classification column's from its codes; a string column the classification
+        key holds as it is (:data:`analyzer.class_cache.KEY_VERBATIM`) of ``table`` (the batch,
+        its rows in this order) from one row per group; else None."""
+        if name in self._coded:
+            return self._coded[name]
+        got = None
+        j = _INDEX.get(name)
+        if j is not None:
+            got = np.asarray(self.words[j], dtype=object), self.codes[j]
+        elif self.groups is not None and table is not None and name in table.column_names:
+            from .class_cache import KEY_VERBATIM
+
+            col = table.column(name)
+            if name in KEY_VERBATIM and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+                # equal within a group (the key hashes it): its value at one row of each group
+                reps = col.take(pa.array(self.groups.reps))
+                reps = reps.combine_chunks() if isinstance(reps, pa.ChunkedArray) else reps
+                enc = pc.dictionary_encode(reps, null_encoding="encode")
+                distinct = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+                got = distinct, enc.indices.to_numpy(zero_copy_only=False)[self.groups.codes]
+        self._coded[name] = got
+        return got
