@@ -82,7 +82,7 @@ def sample(child: subprocess.Popen) -> tuple[float, dict[tuple[int, int], list[t
     return t0, series
 
 
-def report(t0: float, end: float, series: dict, events: list[dict], width: float) -> dict:
+def report(t0: float, end: float, series: dict, events: list[dict], width: float, out: str | None = None) -> dict:
     nbins = int((end - t0) / width) + 1
     rows = []
     # per sampling interval: every thread's CPU and its share of the interval it wanted a core
@@ -119,6 +119,11 @@ def report(t0: float, end: float, series: dict, events: list[dict], width: float
                 if t in by_tid:
                     by_tid[t]["serial"] += r
     cpu = sum(r["cpu"] for r in rows)
+    data = {"t0": t0, "end": end, "bin": width, "threads": rows, "events": events,
+            "idle_wall": idle_wall, "serial": serial}
+    if out:  # before printing (a reader that stops early, `| head`, must not lose it)
+        with open(out, "w") as fh:
+            json.dump(data, fh)
     print(f"wall {end - t0:.2f} s (sampled, at this load), bin {width:.3f} s; CPU {cpu:.2f} s; "
           f"idle 2-core wall estimate {idle_wall:.2f} s; CPU with one core idle {serial:.2f} s")
     print(f"{'pid':>7} {'tid':>7} {'thread':16} {'cpu':>6} {'runq':>6} {'serial':>6} {'first':>6} {'last':>6}")
@@ -141,8 +146,7 @@ def report(t0: float, end: float, series: dict, events: list[dict], width: float
             print(f"{p:7} {stage:14} n={len(spans):3} wall={tot:6.3f} cpu={cpu_of[p, stage]:6.3f} "
                   f"first={spans[0][0]:.2f} last={spans[-1][1]:.2f}"
                   + ("" if len(spans) > 12 else "  " + " ".join(f"{a:.2f}-{b:.2f}" for a, b in spans)))
-    return {"t0": t0, "end": end, "bin": width, "threads": rows, "events": events,
-            "idle_wall": idle_wall, "serial": serial}
+    return data
 
 
 def child_main(args: list[str], log: str) -> None:
@@ -235,10 +239,7 @@ def main() -> None:
     with open(log) as fh:
         events = [json.loads(x) for x in fh if x.strip()]
     os.unlink(log)
-    data = report(t0, end, series, events, width)
-    if out:
-        with open(out, "w") as fh:
-            json.dump(data, fh)
+    report(t0, end, series, events, width, out)
     sys.exit(child.returncode)
 
 
