@@ -84,14 +84,14 @@ def block_array(data: bytes, *, ends_file: bool = True) -> Sequence[str]:
     from . import native
 
     split = native.split_lines()
-    if split is not None:  # the native core: one pass, UTF-8 and CRs checked there (None: either)
+    if split is not None:  # the native core: one pass, UTF-8, CRs and NULs checked there (None: a CR or not UTF-8)
         got = split(data)
         if got is None:
             return block_lines(data, ends_file=ends_file)
-        offsets, body = got
+        # its buffers as Rust built them (no copy); an extension built before the NUL flag: two
+        offsets, body, nul = got if len(got) == 3 else (*got, b"\x00" in data)
         n = len(offsets) // 4 - 1
-        return Lines(pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(body)), len(data),
-                     b"\x00" in data)
+        return Lines(pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(body)), len(data), nul)
     if b"\r" in data:
         return block_lines(data, ends_file=ends_file)
     buf = np.frombuffer(data, dtype=np.uint8)

@@ -107,6 +107,8 @@ CLASSIFY_ROWS = 160_000
 CLASSIFY_FIRST_ROWS = 25_000
 #: Batches made ahead of the consumer, on a thread (with workers > 1; EventStream.ahead)
 AHEAD = 2
+#: Blocks handed to the worker processes and not yet taken, per worker
+PENDING_PER_WORKER = 2
 #: From this many worker processes on, a classifier that carries state from batch to batch
 #: (:class:`analyzer.classify_stream.StreamClassifier`) has its answers per key made in the
 #: workers (``by_key``, a cache in each) and only attributes here. Below, it classifies here: on
@@ -281,7 +283,7 @@ class EventStream:
 
         small = SmallFiles()
         pending: deque[tuple[Future, Callable[[Any], Iterator[EventBatch]]]] = deque()
-        limit = 1 if self.workers <= 1 else 2 * self.workers
+        limit = 1 if self.workers <= 1 else PENDING_PER_WORKER * self.workers
         self._pool: Any = None
         self._spool: str | None = None  # parallel.spool_dir() while the pool runs
         self._recycle = parallel.Recycler(limit + AHEAD + 2)  # its files free for the next blocks

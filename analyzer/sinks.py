@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv_table, open_output
+from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv_table, open_output, start_writeback
 from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
 from .schema import pandas_metadata as _pandas_metadata
@@ -359,6 +359,8 @@ class EventWriter:
                 continue
             try:
                 self._encode(table)
+                if self._fh is not None and self.path != "-":
+                    start_writeback(self._fh)  # on disk while the rest is made: the end's fsync waits less
             except BaseException as exc:  # handed to the caller's thread
                 self._failure = exc
             if self.fmt != "parquet":  # (Parquet: the row group's batches go together)

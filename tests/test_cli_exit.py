@@ -1,5 +1,6 @@
-"""`maillens` as a command (analyzer.cli.run): a finished `parse` summary ends the process
-without the interpreter's teardown, its output whole; anything else exits as main() does."""
+"""`maillens` as a command (analyzer.cli.run): a finished `parse` (its summary, or its events
+written with -o) ends the process without the interpreter's teardown, its output whole;
+anything else exits as main() does."""
 
 from __future__ import annotations
 
@@ -52,10 +53,23 @@ def test_failures_keep_their_exit_codes(tmp_path):
     assert r.returncode == 66  # EXIT_NOINPUT
 
 
-def test_parse_to_a_file_exits_as_before(tmp_path):
-    """`parse -o` leaves its file to the usual exit (the summary path alone opts in)."""
-    out = tmp_path / "e.jsonl"
-    r = _maillens("parse", "sample_logs/postfix", "--tz", "UTC", "-o", str(out), "-q")
+def test_parse_to_a_file_is_whole_when_the_process_ends_early(tmp_path):
+    """`parse -o` ends without the teardown too (serial work after its last row group): the file
+    and stdout hold what a run through main() writes."""
+    import pyarrow.parquet as pq
+
+    for name in ("e.jsonl", "e.parquet", "e.csv"):
+        early, usual = tmp_path / ("early-" + name), tmp_path / ("usual-" + name)
+        r = _maillens("parse", "sample_logs/postfix", "--tz", "UTC", "-o", str(early), "-q")
+        assert r.returncode == 0, r.stderr
+        assert _in_process("parse", "sample_logs/postfix", "--tz", "UTC", "-o", str(usual), "-q") == ""
+        if name.endswith(".parquet"):
+            got, want = pq.read_table(early), pq.read_table(usual)
+            assert got.num_rows > 0 and got.equals(want) and got.schema.equals(want.schema, check_metadata=True)
+        else:
+            assert early.read_bytes() == usual.read_bytes() and early.stat().st_size > 0
+        if name.endswith(".jsonl"):
+            assert all(json.loads(x) for x in early.read_text().splitlines())
+    r = _maillens("parse", "sample_logs/postfix", "--tz", "UTC", "-o", "-", "-q")
     assert r.returncode == 0, r.stderr
-    lines = out.read_text().splitlines()
-    assert lines and all(json.loads(x) for x in lines)
+    assert r.stdout == _in_process("parse", "sample_logs/postfix", "--tz", "UTC", "-o", "-", "-q") and r.stdout

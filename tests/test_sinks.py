@@ -258,3 +258,34 @@ def test_freer_drops_on_its_thread_and_stops_with_the_writer(tmp_path):
         w.close_ok(pa.schema([("a", pa.int64())]))
     assert w._freer is not None and w._freer.thread is None
     assert not any(t.name == "maillens-free" for t in threading.enumerate())
+
+
+def test_the_writer_thread_starts_writeback_of_a_file_not_of_stdout(tmp_path, batches, monkeypatch):
+    """Each batch written starts the file's writeback (the end's fsync then waits for the rest
+    only); it is harmless on a pipe and leaves a file's bytes as they are."""
+    from analyzer import output
+
+    seen: list[int] = []
+    monkeypatch.setattr(sinks, "start_writeback", lambda fh: seen.append(fh.fileno()))
+    _write(tmp_path / "e.parquet", batches, threaded=True)
+    assert len(seen) == len(batches)
+    seen.clear()
+    with EventWriter("-", threaded=True) as w:
+        w.close_ok(batches[0].schema)
+    assert not seen
+    r, wfd = os.pipe()
+    try:
+        with open(wfd, "wb", closefd=False) as fh:
+            fh.write(b"x")
+            fh.flush()
+            output.start_writeback(fh)
+        assert os.read(r, 1) == b"x"
+    finally:
+        os.close(r)
+        os.close(wfd)
+    path = tmp_path / "f.bin"
+    with open(path, "wb") as fh:
+        fh.write(b"abc" * 1000)
+        fh.flush()
+        output.start_writeback(fh)
+    assert path.read_bytes() == b"abc" * 1000

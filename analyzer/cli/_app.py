@@ -457,6 +457,7 @@ def parse(
             c = stream.counts
             err.print(f"{c.events:,} events from {c.lines:,} lines written to {output}"
                       + (f" ({c.unrecognised:,} lines not recognised)" if c.unrecognised else ""), markup=False)
+        NOTHING_OPEN = True  # the output written and closed, the workers and threads ended (write_stream, run_stream)
         return
     from ..summary import summarise_fold
 

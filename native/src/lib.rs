@@ -302,13 +302,15 @@ fn hash_strings<'py>(
     out.map(|b| PyBytes::new(py, &b)).map_err(pyo3::exceptions::PyValueError::new_err)
 }
 
-/// A block's lines (`lines.rs`): (offsets, bytes without the newlines) for an Arrow string
-/// array, or None where Python cuts the block (a CR in it, not UTF-8, empty).
+/// A block's lines (`lines.rs`): (offsets, bytes without the newlines, whether a NUL is in
+/// the block) for an Arrow string array, the two buffers handed over as they were built
+/// (`owned.rs`: no copy into a `bytes`), or None where Python cuts the block (a CR in it, not
+/// UTF-8, empty).
 #[pyfunction]
 #[pyo3(name = "split_lines")]
-fn py_split_lines<'py>(py: Python<'py>, data: PyBackedBytes) -> Option<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+fn py_split_lines<'py>(py: Python<'py>, data: PyBackedBytes) -> Option<(Bound<'py, Owned>, Bound<'py, Owned>, bool)> {
     let got = py.detach(|| lines::split_lines(&data));
-    got.map(|(off, body)| (PyBytes::new(py, &off), PyBytes::new(py, &body)))
+    got.map(|(off, body, nul)| (owned(py, off), owned(py, body), nul))
 }
 
 /// Rewrite an RE2 pattern into the regex crate's syntax (exposed for tests).
