@@ -47,16 +47,14 @@ def cut_window(day, cut: bool) -> ReportWindow:
     return ReportWindow(d + pd.Timedelta(hours=5, minutes=30, seconds=17), d + pd.Timedelta(hours=19, minutes=2, seconds=41))
 
 
-def burst_at(ev: pd.DataFrame, lines: pd.DataFrame, n: int, seed: int, *, every: int = 1, first_line: int = 10**6,
-             **set_to) -> pd.DataFrame:
+def burst_at(ev: pd.DataFrame, lines: pd.DataFrame, n: int, seed: int, **set_to) -> pd.DataFrame:
     """``ev`` with ``n`` of ``lines`` (drawn with replacement) added at 10:05 of its first day, one
-    each ``every`` seconds, every third on host mx2 and the others on mx1 (a finding names both
-    servers), new line numbers from ``first_line``; ``set_to``: per column, the values given to
-    the burst's lines; in time order."""
+    a second, every third on host mx2 and the others on mx1 (a finding names both servers), new
+    line numbers; ``set_to``: per column, the values given to the burst's lines; in time order."""
     at = ev["ts"].min().floor("h") + pd.Timedelta(hours=10, minutes=5)
     burst = lines.sample(n=n, replace=True, random_state=seed).reset_index(drop=True)
-    burst["ts"] = pd.Series([at + pd.Timedelta(seconds=i * every) for i in range(len(burst))]).astype(ev["ts"].dtype)
-    burst["line_no"] = (np.arange(len(burst)) + first_line).astype(np.int64)
+    burst["ts"] = pd.Series([at + pd.Timedelta(seconds=i) for i in range(len(burst))]).astype(ev["ts"].dtype)
+    burst["line_no"] = (np.arange(len(burst)) + 10**6).astype(np.int64)
     burst["host"] = pd.Series(np.where(np.arange(len(burst)) % 3 == 0, "mx2", "mx1")).astype(ev["host"].dtype)
     for col, values in set_to.items():
         burst[col] = pd.Series(values(len(burst)) if callable(values) else values).astype(ev[col].dtype)

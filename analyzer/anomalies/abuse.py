@@ -16,14 +16,11 @@ def detect_abuse(ctx: Context) -> list[Finding]:
     """SASL brute force, dictionary attacks and relay probing, per client IP and bucket.
 
     Counted per (client, bucket) on codes (:mod:`.client_counts`); the lines of the flagged
-    clients' runs of buckets only are taken from the window: from the rows, or where the window's
-    rejects and authentication failures were held apart from them, from those lines and the
-    rows' own (:meth:`.context.Context.client_lines`)."""
+    clients' runs of buckets only are taken from the window."""
     p = ctx.params["abuse"]
-    events = ("auth_failure", "reject")
-    folded = ctx.client_lines(events)
-    src = ctx.events if folded is None else folded
-    lines = Lines.of(src, src["client_ip"].notna().to_numpy(dtype=bool) & _str_eq(src["event"], events))
+    src = ctx.events
+    lines = Lines.of(src, src["client_ip"].notna().to_numpy(dtype=bool)
+                     & _str_eq(src["event"], ("auth_failure", "reject")))
     if not len(lines.pos):
         return []
     event, cause = src["event"].iloc[lines.pos], src["cause"].iloc[lines.pos]

@@ -39,29 +39,6 @@ class Context:
     #: disconnects, TLS and postscreen passes: :mod:`.aggregates`); None when every line is a row
     bulk: Bulk | None = None
     bulk_history: Bulk | None = None
-    #: the inbound rejects and authentication failures of the window and of the history held
-    #: narrow apart from the rows (the nightly report's: analyzer/report/auth_fold.py); None when
-    #: every one is a row
-    auth: pd.DataFrame | None = None
-    auth_history: pd.DataFrame | None = None
-
-    def client_lines(self, events: tuple[str, ...], *, history: bool = False) -> pd.DataFrame | None:
-        """The lines of ``events`` (rejects, authentication failures) of the window (with
-        ``history``: of the history, then of the window, as :attr:`all` holds them), rows and
-        folded ones in the rows' order (:func:`.client_counts.with_folded`); None when none was
-        folded (the detectors read the rows)."""
-        if self.auth is None:
-            return None
-        from .client_counts import with_folded
-
-        def lines(rows: pd.DataFrame, folded: pd.DataFrame | None) -> pd.DataFrame:
-            folded = self.auth.iloc[0:0] if folded is None else folded
-            return with_folded(rows, _str_eq(rows["event"], events), folded[_str_eq(folded["event"], events)])
-
-        window = lines(self.events, self.auth)
-        if not history or (not len(self.history) and (self.auth_history is None or not len(self.auth_history))):
-            return window
-        return pd.concat([lines(self.history, self.auth_history), window], ignore_index=True)
 
     @cached_property
     def window_span(self) -> tuple[pd.Timestamp, pd.Timestamp]:

@@ -293,8 +293,7 @@ def _client_rejects(ctx: Context) -> list[Finding]:
     """One client IP producing most rejects of a bucket: counted per (client, bucket) on codes
     (:mod:`.client_counts`); the flagged clients' lines alone taken from the window."""
     p = ctx.params["concentration"]
-    folded = ctx.client_lines(("reject",))  # the rejects held apart from the rows (the nightly report's) and theirs
-    src = ctx.events if folded is None else folded
+    src = ctx.events
     lines = Lines.of(src, _str_eq(src["event"], "reject") & src["client_ip"].notna().to_numpy(dtype=bool))
     if not len(lines.pos):
         return []

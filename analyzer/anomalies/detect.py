@@ -53,14 +53,11 @@ def _with_ts(df: pd.DataFrame) -> pd.DataFrame:
 def detect_anomalies(events: pd.DataFrame, baseline: pd.DataFrame | None = None, params: dict[str, Any] | None = None,
                      now: Any = None, *, kb: Any = None,
                      detectors: Iterable[Callable[[Context], list[Finding]]] | None = None,
-                     bulk: Bulk | None = None, bulk_history: Bulk | None = None,
-                     auth: pd.DataFrame | None = None, auth_history: pd.DataFrame | None = None) -> list[Finding]:
+                     bulk: Bulk | None = None, bulk_history: Bulk | None = None) -> list[Finding]:
     """Run the detectors over ``events`` against ``baseline``; findings most severe first.
 
     ``bulk`` and ``bulk_history`` are the lines of the window and of the baseline that were
-    folded apart from the rows (:mod:`.aggregates`); without them every line is a row. ``auth``
-    and ``auth_history``: the authentication failures held apart from the rows (the nightly
-    report's, :mod:`analyzer.report.auth_fold`), of the window and of the baseline."""
+    folded apart from the rows (:mod:`.aggregates`); without them every line is a row."""
     params = params or default_params()
     if kb is None:
         from ..classify import default_rules
@@ -77,12 +74,10 @@ def detect_anomalies(events: pd.DataFrame, baseline: pd.DataFrame | None = None,
         hist = hist.reindex(columns=events.columns)
     if bulk_history is not None:
         bulk_history = bulk_history.cut(None, first, timed=True)
-    if auth_history is not None:  # as the baseline's rows: before the window's first line
-        auth_history = auth_history[_truthy(auth_history["ts"] < first)]
     ctx = Context(events=events, history=hist, params=params, kb=kb,
                   now=None if now is None else pd.Timestamp(now),
                   bucket=pd.Timedelta(seconds=int(params["general"]["bucket"])), bulk=bulk,
-                  bulk_history=bulk_history, auth=auth, auth_history=auth_history)
+                  bulk_history=bulk_history)
     found: list[Finding] = []
     for fn in (detectors or DETECTORS):
         found.extend(fn(ctx))

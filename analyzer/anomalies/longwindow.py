@@ -99,12 +99,9 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
     address or network, per UTC day and over the whole span (counted on codes: :mod:`.client_counts`)."""
     p = ctx.params["long_window"]
     hourly = ctx.params["abuse"]
+    df = ctx.all
     window_start = ctx.first_ts
     step = int(ctx.bucket.value)
-    # the rejects and authentication failures held apart from the rows (the nightly report's),
-    # history and window, with the rows' own: their table in place of the rows (Context.client_lines)
-    folded = ctx.client_lines(("auth_failure", "reject"), history=True)
-    df = ctx.all if folded is None else folded
     base = df["client_ip"].notna().to_numpy(dtype=bool)
     kinds = [
         ("Slow SASL brute force", _str_eq(df["event"], "auth_failure"), False, int(hourly["sasl_failures"]),

@@ -133,11 +133,9 @@ def _example_masks(rows: pd.DataFrame | RowsAt) -> dict[str, np.ndarray]:
 # sections
 
 
-def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray | None = None,
-             more_rejects: pd.Series | None = None) -> dict[str, Any]:
+def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray | None = None) -> dict[str, Any]:
     """The volumes of some rows and of the lines folded into ``bulk`` (which count sessions and
-    mark the periods that had lines; ``more_delays``: those of its sent deliveries, :mod:`.sent_fold`;
-    ``more_rejects``: the times of the rejects held apart from the rows, :mod:`.auth_fold`)."""
+    mark the periods that had lines; ``more_delays``: those of its sent deliveries, :mod:`.sent_fold`)."""
     is_delivery = _mask(ev["event"], "delivery")
     status = ev["status"]
     # Exim's give-up ('** a@d: retry timeout exceeded') is a bounced line whose action is expired
@@ -171,12 +169,6 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
             kinds_tl[kind] = np.concatenate([kinds[kind].astype(np.int64), got, np.zeros(len(got), np.int64)])
     else:
         kinds_tl = kinds
-    if more_rejects is not None and len(more_rejects):  # (their seconds are the Bulk's: no new period)
-        ts = pd.concat([ts.reset_index(drop=True), more_rejects.astype(ts.dtype).reset_index(drop=True)],
-                       ignore_index=True)
-        kinds_tl = {k: np.concatenate([np.asarray(m), np.full(len(more_rejects), k == "rejected",
-                                                              dtype=np.asarray(m).dtype)])
-                    for k, m in kinds_tl.items()}
     tl = timeline(ts, kinds_tl, iso=_iso, per_message={"deferred": (keys, "deferrals")})
     # the hourly rows under their first name, for readers of earlier reports (only when hourly)
     per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
@@ -190,7 +182,6 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
     delay["max"] = round(float(delays.max()), 3) if len(delays) else None
     counts = {k: int(m.sum()) for k, m in kinds.items()}
     counts.update({k: counts[k] + n for k, n in folded.items()})
-    counts["rejected"] += len(more_rejects) if more_rejects is not None else 0
     # deferred counts messages (a message deferred 12 times is one), deferrals the lines, as pflogsumm
     qid = dq  # of the deferred lines
     counts["deferrals"] = counts["deferred"]
@@ -279,12 +270,10 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
     # each pair by an integer code (counted and compared as ints, its string made once)
     kcode, kuniq = _pair_codes(rows["cause"], fix_id)
     more = np.zeros(len(kuniq), dtype=np.int64)  # the folded lines per key
-    more_rejects = more  # of those, the rejects (NOQUEUE: units of their own, counted in messages)
     if folded:
         known = {str(k): i for i, k in enumerate(kuniq)}
         kuniq = np.array([*kuniq, *(k for k in folded if k not in known)], dtype=object)
         more = np.array([folded[k]["n"] if k in folded else 0 for k in kuniq], dtype=np.int64)
-        more_rejects = np.array([folded[k].get("rejects", 0) if k in folded else 0 for k in kuniq], dtype=np.int64)
     units = message_units(rows)
     lines = np.bincount(kcode, minlength=len(kuniq)) + more
     seen = np.flatnonzero(lines)
@@ -292,7 +281,7 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
                         "messages": count_units(kcode, units).reindex(seen, fill_value=0).to_numpy() + more[seen],
                         "lines": lines[seen]})
     # entries counted in logins or attempts (not _in_messages) after those in messages: failures lead with messages
-    agg["apart"] = ~_in_messages(rows, units, kcode, len(kuniq), more, more_rejects)[seen]
+    agg["apart"] = ~_in_messages(rows, units, kcode, len(kuniq), more)[seen]
     agg = agg.sort_values(["apart", "messages", "lines", "k"], ascending=[True, False, False, True])
     total = int(count_units(np.zeros(len(rows), dtype=np.int64), units).sum()) + int(more.sum())
     out = []
@@ -358,11 +347,10 @@ def _directions(rows: pd.DataFrame | RowsAt, at: np.ndarray) -> pd.Series:
 
 
 def _in_messages(rows: pd.DataFrame | RowsAt, units: Units, kcode: np.ndarray, n: int,
-                 more: np.ndarray | None = None, more_rejects: np.ndarray | None = None) -> np.ndarray:
+                 more: np.ndarray | None = None) -> np.ndarray:
     """Per key code: whether its rows count in messages (all keys at once): where any is a
     message's line, none is a client's line of no message, or all are rejects (:data:`CLIENT_UNITS`).
-    ``more``: lines per key folded apart from the rows (clients' lines of no message), of which
-    ``more_rejects`` rejects."""
+    ``more``: lines per key folded apart from the rows (clients' lines of no message, no rejects)."""
     if "event" not in rows:
         return np.ones(n, dtype=bool)
     known = rows["event"].notna().to_numpy(dtype=bool)  # then: only "messages" events (NOQUEUE rejects)
@@ -370,8 +358,6 @@ def _in_messages(rows: pd.DataFrame | RowsAt, units: Units, kcode: np.ndarray, n
     msg, line, named, other = (np.bincount(kcode, weights=x, minlength=n) for x in w)
     if more is not None:
         line, named, other = line + more, named + more, other + more
-        if more_rejects is not None:
-            other = other - more_rejects
     return (msg > 0) | (line == 0) | ((named > 0) & (other == 0))
 
 
@@ -498,23 +484,20 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
 
     names = server_names(ev)
     finding_dicts = [f.to_dict() for f in findings]
-    auth = (sections or {}).get("auth")  # the authentication failures held apart from the rows (.auth_fold)
-    attach_finding_servers(finding_dicts, ev, names, bulk, auth)
+    attach_finding_servers(finding_dicts, ev, names, bulk)
     full: dict[str, int] = {}  # the top tables' lengths before their cut, for "… and N more"
     from .sent_fold import folded_delays
 
-    rejects = auth[_mask(auth["event"], "reject")] if auth is not None else None
-    volumes = _volumes(ev, bulk, folded_delays((sections or {}).get("sent")),
-                       rejects["ts"] if rejects is not None else None)
+    volumes = _volumes(ev, bulk, folded_delays((sections or {}).get("sent")))
     # the sections one after the other, what each freed given back to the system before the next
     # (their temporaries left in the C heap lay under the next one's peak)
     heap.trim()
-    servers = by_server(ev, names, bulk, whole=volumes, rejects=rejects)
+    servers = by_server(ev, names, bulk, whole=volumes)
     heap.trim()
     outcomes = _outcomes(ev, kb, full, bulk, (sections or {}).get("ends"))
     heap.give_back()
     session_ends = _session_ends(ev, bulk, (sections or {}).get("ends"))
-    top = _top(ev, full, bulk, (sections or {}).get("sent"), auth)
+    top = _top(ev, full, bulk, (sections or {}).get("sent"))
     heap.give_back()
     report = cap({
         "schema_version": SCHEMA_VERSION,

@@ -20,11 +20,9 @@ the same way as the failures among those ends, and are folded with them. What th
   steps), the examples with their host (the findings' servers);
 * inside the window: the lines per (SMTP stage, event) of the abnormal ends (``session_ends``) and,
   per cause list (``outcomes.states``: not an info line that went well; ``outcomes.by_cause``: the
-  failures) and entry (cause and fix): the lines (of them the rejects, which count in messages:
-  the rejects and authentication failures of :mod:`.auth_fold` come here as failures), their
-  outcomes, the distinct clients (as 64-bit hashes), the events, and the first
-  :data:`CANDIDATES` lines that may be an example, in input order; :func:`merged_entry` counts
-  them with the entry's rows.
+  failures) and entry (cause and fix): the lines, their outcomes, the distinct clients (as 64-bit
+  hashes), the events, and the first :data:`CANDIDATES` lines that may be an example, in input
+  order; :func:`merged_entry` counts them with the entry's rows.
 
 Exact for whole-second window limits (a limit inside a second counts the Bulk's lines of that
 second on the side its start is on, as every folded line: :mod:`analyzer.anomalies.aggregates`).
@@ -292,19 +290,18 @@ class _Entries:
                                           np.concatenate([h for _, h in self.clients]))]
 
     def result(self, keys: list[str], codes: dict[str, _Codes]) -> dict[str, dict[str, Any]]:
-        """Per entry key (in the order first folded): ``n``, ``rejects`` (of them), ``outcomes`` (name:
-        lines), ``events`` (names), ``clients`` (the distinct hashes, sorted), as :func:`merged_entry` reads them."""
+        """Per entry key (in the order first folded): ``n``, ``outcomes`` (name: lines), ``events``
+        (names), ``clients`` (the distinct hashes, sorted), as :func:`merged_entry` reads them."""
         self._compact()
         kc, hc = self.clients[0] if self.clients else (np.zeros(0, np.int64), np.zeros(0, np.uint64))
         bounds = np.searchsorted(kc, np.arange(len(self.n) + 1))
         # (the tables grow by doubling: their columns beyond the codes held are zero)
         outcome_names = codes["outcome"].names(np.arange(min(self.outcomes.shape[1], len(codes["outcome"].seen))))
         event_names = codes["event"].names(np.arange(min(self.events.shape[1], len(codes["event"].seen))))
-        reject = np.flatnonzero(np.asarray(event_names, dtype=object) == "reject")  # (its column: the rejects)
         out = {}
         for k in self.order:  # (once per entry, at the end)
             row, ev = self.outcomes[k] if len(self.outcomes) > k else (), self.events[k] if len(self.events) > k else ()
-            out[keys[k]] = {"n": int(self.n[k]), "rejects": int(ev[reject[0]]) if len(reject) and len(ev) else 0,
+            out[keys[k]] = {"n": int(self.n[k]),
                             "outcomes": {str(outcome_names[j]): int(row[j]) for j in np.flatnonzero(row[:len(outcome_names)])},
                             "events": {str(event_names[j]) for j in np.flatnonzero(ev[:len(event_names)])},
                             "clients": hc[bounds[k]:bounds[k + 1]]}

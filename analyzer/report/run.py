@@ -20,13 +20,12 @@ import pandas as pd
 
 from .. import heap
 from ..anomalies import detect_anomalies
-from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, _eq, fold_masks, span
+from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, fold_masks, span
 from ..anomalies.folded import LoginFold, is_quiet_login
 from ..anomalies.sent import is_quiet_local_sent
 from ..later import InOrder
 from ..reader import ParseResult
 from ..report_columns import REPORT_COLUMNS  # (the CLI names them to the stream without importing this)
-from .auth_fold import AuthFold, is_foldable_auth, is_foldable_reject
 from .build import ReportWindow, build_report
 from .ends_fold import EndsFold, is_foldable_end
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
@@ -94,9 +93,7 @@ class ReportFold:
     outbound deliveries that say nothing into the Bulk and a :class:`.sent_fold.SentFold` (its
     counts become ``Bulk.sent``, the rest ``sections["sent"]``), the inbound session ends of no
     message into the Bulk and an :class:`.ends_fold.EndsFold` (``Bulk.ends``/``failures`` and their
-    examples, ``sections["ends"]``), the inbound rejects and authentication failures into the Bulk,
-    the EndsFold and an :class:`.auth_fold.AuthFold` (narrow records, ``sections["auth"]``), the
-    other lines kept as rows
+    examples, ``sections["ends"]``), the other lines kept as rows
     (:data:`ROW_COLUMNS`, the columns with few values dictionary-encoded while held), and the
     registered section folds (:data:`.fold.SECTION_FOLDS`) for ``window``. ``result()`` is
     ``(rows, bulk, sections)``."""
@@ -112,7 +109,6 @@ class ReportFold:
         self.logins = LoginFold(window.since, window.until)
         self.sent = SentFold(window)  # the sent outbound deliveries that say nothing: counted, not rows
         self.ends = EndsFold(window)  # the inbound session ends of no failure nor message: counted, not rows
-        self.auth = AuthFold()  # the inbound rejects and authentication failures: narrow records, not rows (auth_fold.py)
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
         self._jobs = InOrder("maillens-fold", ahead=1)  # one batch folded there while this one tests the next
         self._sent_jobs = InOrder("maillens-sent", ahead=1)  # the SentFold beside them (its own state)
@@ -135,31 +131,27 @@ class ReportFold:
         more, login = _more_folded(batch)
         m = bulk | apart | more
         sent = is_foldable_sent(batch) & ~m
-        return bulk, m, sent, login, quiet_rows(batch), is_foldable_end(batch) & ~m, \
-            (is_foldable_auth(batch) | is_foldable_reject(batch)) & ~m
+        return bulk, m, sent, login, quiet_rows(batch), is_foldable_end(batch) & ~m
 
     def add(self, batch: pd.DataFrame) -> None:
         masks = batch.__dict__.get("_report_masks")
-        bulk, m, sent, login, blank, ends, auth = masks if masks is not None else self._masks(batch)
+        bulk, m, sent, login, blank, ends = masks if masks is not None else self._masks(batch)
         for f in self.sections.values():
             # a section that leaves the bulk lines out is given them rather than test every line again
             f.add(batch, bulk=bulk) if getattr(f, "takes_bulk", False) else f.add(batch)
         # the folds that keep state, on their thread (in order) while this one takes the next batch
-        self._jobs.submit(self._keep, batch, m, sent, login, blank, ends, auth)
+        self._jobs.submit(self._keep, batch, m, sent, login, blank, ends)
         if sent.any():  # into the SentFold; into the Bulk by _keep (their seconds, queue ids, senders)
             self._sent_jobs.submit(self.sent.add, batch, sent)
 
     def _keep(self, batch: pd.DataFrame, m: np.ndarray, sent: np.ndarray, login: np.ndarray, blank: np.ndarray,
-              ends: np.ndarray, auth: np.ndarray) -> None:
+              ends: np.ndarray) -> None:
         if login.any():  # (a few rows a batch: grouped by LoginFold a few thousand at a time, not per batch)
             self._logins.append(batch.loc[login, ["ts", "client_ip"]])
             if sum(map(len, self._logins)) >= self.LOGIN_ROWS:
                 self._add_logins()
         if sent.any():  # into the Bulk (their seconds, queue ids, senders); the SentFold on its thread
             m = m | sent
-        if auth.any():  # into the Bulk, the EndsFold (failures: the cause lists, the cause detectors) and the AuthFold
-            self.auth.add(batch, auth)
-            ends = ends | auth
         if ends.any():  # into the Bulk (their seconds, last lines, closes) and the EndsFold
             self.ends.add(batch, ends)
             m = m | ends
@@ -188,7 +180,6 @@ class ReportFold:
         bulk.sent, sections["sent"] = self.sent.result()
         bulk.sent_step = SENT_STEP
         (bulk.ends, bulk.end_examples, bulk.failures, bulk.failure_examples), sections["ends"] = self.ends.result()
-        sections["auth"] = self.auth.result()
         heap.give_back()
         return self.rows.result(), bulk, sections
 
@@ -321,23 +312,6 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
         cur = cur.sort_values("ts", kind="stable")
     cur = cur.reset_index(drop=True)
     cur_bulk = bulk.cut(window.since, window.until)
-    # the rejects and authentication failures held apart from the rows (.auth_fold), cut as the rows are
-    auth = (sections or {}).get("auth")
-    base_auth = None
-    if auth is not None:
-        a_ts = auth["ts"]
-        if len(auth) and isinstance(ts.dtype, pd.ArrowDtype) and a_ts.dtype != ts.dtype:
-            a_ts = a_ts.astype(ts.dtype)
-            auth = auth.assign(ts=a_ts)
-        a_in = np.ones(len(auth), dtype=bool)
-        if window.since is not None:
-            a_in &= (a_ts >= window.since).fillna(False).to_numpy(dtype=bool)
-        if window.until is not None:
-            a_in &= (a_ts < window.until).fillna(False).to_numpy(dtype=bool)
-        if baseline is None and window.since is not None:
-            base_auth = auth[(a_ts < window.since).fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
-        auth = auth if a_in.all() else auth[a_in].reset_index(drop=True)
-        sections = {**sections, "auth": auth}
     info: dict[str, Any]
     base_bulk: Bulk | None = None
     if baseline is not None:
@@ -362,16 +336,13 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
                                         baseline_span=span(baseline["ts"], base_bulk) if baseline is not None else None,
                                         window_span=span(cur["ts"], cur_bulk),
                                         folded={"received": int(base_bulk.received().sum()),
-                                                "delivered": int(base_bulk.delivered().sum()),
-                                                "rejected": 0 if base_auth is None
-                                                else int(_eq(base_auth["event"], "reject").sum())}
+                                                "delivered": int(base_bulk.delivered().sum())}
                                         if base_bulk is not None else None)
     has_base = baseline is not None and (len(baseline) or (base_bulk is not None and len(base_bulk)))
     heap.release_arrow()  # what the cuts above left in Arrow's pool, before the detectors
     findings = detect_anomalies(cur, baseline=baseline if has_base else None,
                                 params=params, now=now, kb=kb, bulk=cur_bulk,
-                                bulk_history=base_bulk if has_base else None, auth=auth,
-                                auth_history=base_auth if has_base else None)
+                                bulk_history=base_bulk if has_base else None)
     heap.release_arrow()  # the detectors' temporaries
     report = build_report(cur, findings, kb=kb, counts=result.counts, files=result.files,
                           warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,

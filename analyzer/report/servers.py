@@ -50,13 +50,11 @@ def server_names(ev: pd.DataFrame) -> pd.Series:
 
 
 def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None,
-              whole: dict[str, Any] | None = None, rejects: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+              whole: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Per server (by name): ``name``, ``events`` and the volume counts of :data:`SERVER_KEYS`,
     each counted exactly as the report's ``volumes`` counts the whole run (``bulk``: the lines
     folded apart from the rows, :class:`analyzer.anomalies.aggregates.Bulk`; ``whole``: the
-    run's volumes with ``bulk``, when already counted: a run of one server has those;
-    ``rejects``: the rejects held apart from the rows with their host and file, report/auth_fold.py,
-    whose lines the Bulk counts)."""
+    run's volumes with ``bulk``, when already counted: a run of one server has those)."""
     from .build import _volumes
 
     names = server_names(ev) if names is None else names
@@ -66,9 +64,6 @@ def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None
         per = t.assign(server=server_names(t).to_numpy(), received=bulk.received(), delivered=bulk.delivered()
                        ).groupby("server")[["n", "sessions", "received", "delivered"]].sum()
         extra = {str(k): (int(r.n), int(r.sessions), int(r.received), int(r.delivered)) for k, r in per.iterrows()}
-    rejected: dict[str, int] = {}
-    if rejects is not None and len(rejects):
-        rejected = {str(k): int(n) for k, n in server_names(rejects).value_counts().items()}
     out = []
     # Row positions per server in one pass (a central syslog may hold many hosts).
     # (codes, not a group-by of a string per row: measured +109 MiB at 3M Exim lines)
@@ -90,21 +85,19 @@ def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None
         v["sessions"] += sessions
         v["received"] += received
         v["delivered"] += delivered
-        v["rejected"] += rejected.get(str(name), 0)
         out.append({"name": str(name), "events": len(rows) + n, **{k: int(v[k]) for k in SERVER_KEYS}})
     for name, (n, sessions, received, delivered) in extra.items():  # servers with folded lines only
         out.append({"name": name, "events": n, **{k: 0 for k in SERVER_KEYS}, "sessions": sessions,
-                    "received": received, "delivered": delivered, "rejected": rejected.get(name, 0)})
+                    "received": received, "delivered": delivered})
     out.sort(key=lambda r: r["name"])
     return out
 
 
 def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, names: pd.Series,
-                           bulk: Any = None, lines: pd.DataFrame | None = None) -> None:
+                           bulk: Any = None) -> None:
     """Set each finding dict's ``servers``: the names of the servers its evidence lines came from
     (empty when it has no evidence line in the run). ``bulk``'s last lines of each second (the
-    silence detector's evidence) count as lines of the run, and so do ``lines`` (the window's
-    lines held apart from the rows with their file, line and host: report/auth_fold.py)."""
+    silence detector's evidence) count as lines of the run."""
     pairs = {(str(e["file"]), int(e["line"])) for f in findings for e in f.get("evidence") or []}
     lookup: dict[tuple[str, int], str] = {}
     if pairs and bulk is not None and len(bulk.table):
@@ -112,7 +105,7 @@ def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, nam
         t = t[t["source"].isin({f for f, _ in pairs}).to_numpy() & t["last_line"].isin({ln for _, ln in pairs}).to_numpy()]
         lookup = {(str(f), int(line)): str(s) for f, line, s in
                   zip(t["source"], t["last_line"], server_names(t), strict=True) if (str(f), int(line)) in pairs}
-    for ex in (getattr(bulk, "end_examples", None), getattr(bulk, "failure_examples", None), lines):
+    for ex in (getattr(bulk, "end_examples", None), getattr(bulk, "failure_examples", None)):
         if pairs and ex is not None and len(ex) and "host" in ex.columns:
             # the folded session ends' first lines (the detectors' evidence), with their host (report/ends_fold.py)
             ex = ex.dropna(subset=["source", "line_no"])

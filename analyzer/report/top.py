@@ -11,7 +11,6 @@ import pandas as pd
 
 from ..anomalies import FAILURES
 from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _eq, _seconds_ns, qid_hash
-from ..anomalies.client_counts import with_folded
 from ..anomalies.context import _domain
 from .units import Units, count_units, message_units
 
@@ -157,11 +156,10 @@ def _fill_senders(more: dict[str, Any], missing: np.ndarray, by_qid: pd.Series) 
 
 
 def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None = None,
-         folded: dict[str, Any] | None = None, auth_lines: pd.DataFrame | None = None) -> dict[str, Any]:
+         folded: dict[str, Any] | None = None) -> dict[str, Any]:
     """The top tables; ``full`` gets each table's length before the cut to TOP rows (``bulk``:
     the lines folded apart, whose senders fill those of the delivery lines; ``folded``: the sent
-    deliveries folded apart from the rows, :class:`.sent_fold.SentFold`'s part; ``auth_lines``:
-    the window's rejects and authentication failures held apart from the rows, :mod:`.auth_fold`)."""
+    deliveries folded apart from the rows, :class:`.sent_fold.SentFold`'s part)."""
     from .sent_fold import folded_outbound
 
     full = {} if full is None else full
@@ -194,13 +192,7 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     units = message_units(out_rows)  # once for the three tables
     more = (extra["codes"], extra["names"], extra["units"]) if extra is not None else None
     # the clients' tables read three columns of their lines: not a copy of every column
-    # (with the rejects and authentication failures held apart from the rows, report/auth_fold.py)
-    is_rej = _eq(ev["event"], "reject")
-    if auth_lines is not None:
-        rej = with_folded(ev, is_rej, auth_lines[_eq(auth_lines["event"], "reject")])
-        rej = rej[_cols(rej, ("client_ip", "client_host", "cause"))].dropna(subset=["client_ip"])
-    else:
-        rej = ev.loc[is_rej, _cols(ev, ("client_ip", "client_host", "cause"))].dropna(subset=["client_ip"])
+    rej = ev.loc[_eq(ev["event"], "reject"), _cols(ev, ("client_ip", "client_host", "cause"))].dropna(subset=["client_ip"])
     clients = []
     if len(rej):
         full["top.clients_by_rejects"] = int(rej["client_ip"].nunique())
@@ -210,12 +202,7 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
             clients.append({"client_ip": str(ip), "client_host": str(host.iloc[0]) if len(host) else None,
                             "rejects": int(n), "top_cause": str(sel["cause"].mode().iloc[0])})
         clients.sort(key=lambda d: (-d["rejects"], d["client_ip"]))
-    is_auth = _eq(ev["event"], "auth_failure")
-    if auth_lines is not None:
-        auth = with_folded(ev, is_auth, auth_lines[_eq(auth_lines["event"], "auth_failure")])
-        auth = auth[["client_ip", "sasl_username"]].dropna(subset=["client_ip"])
-    else:
-        auth = ev.loc[is_auth, ["client_ip", "sasl_username"]].dropna(subset=["client_ip"])
+    auth = ev.loc[_eq(ev["event"], "auth_failure"), ["client_ip", "sasl_username"]].dropna(subset=["client_ip"])
     auths = []
     if len(auth):
         full["top.clients_by_auth_failures"] = int(auth["client_ip"].nunique())
