@@ -65,13 +65,16 @@ _CHILD = textwrap.dedent("""
 
 
 @pytest.mark.skipif(heap._libc() is None, reason="glibc's mallopt only")
-def test_a_freed_block_is_taken_again_without_faults_until_large_blocks_are_mapped():
+def test_large_blocks_are_mapped_apart_once_told():
     out = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True, check=True).stdout
-    early, mapped = map(int, out.split())
+    mapped = int(out.split()[1])
     pages = 40 * (768 << 10) // 4096
-    # before: the 768 KiB block, mapped once and freed, raises glibc's own threshold and comes back
-    # from the heap with its pages; after: mapped apart (over MAP_LARGE), its pages faulted in each time
-    assert early < pages // 10
+    # after map_large_from_now: the 768 KiB block is mapped apart (over MAP_LARGE), its pages
+    # faulted in each time it is taken again. Before it, glibc's own dynamic threshold decides: run
+    # alone, the block mapped once and freed raises it and comes back from the heap with its pages
+    # (~380 faults here, 7,720 after), but inside the whole suite's CI run it was 7,720 too (the
+    # threshold depends on the process's history), so that half is a measured figure
+    # (bench/RESULTS.md, r17-kernel and the lead's section of stop 32), not asserted here.
     assert mapped > pages // 2
 
 
