@@ -193,7 +193,7 @@ class BulkFold:
                 if qid is not None and said.any():  # a message's sender (qmgr's queued lines): the top senders' tables read it
                     keep = pa.array(said)
                     self._senders.append(pd.DataFrame({  # (its second made in result(): _with_sec)
-                        "qid": qid[said], "ts": np.where(sec[said] == _NULL_SEC, _NULL_TS, ns[said]),
+                        "qid": qid[said], "ts": _held_ts(sec[said], ns[said]),
                         "order": order[said],
                         "sender": self._sender_words.encode(as_string(sender.filter(keep))).astype(np.int32)},
                         copy=False))
@@ -273,7 +273,13 @@ _NULL_TS = np.iinfo(np.int64).min
 def _held_qids(qid: np.ndarray, sec: np.ndarray, ns: np.ndarray) -> pd.DataFrame:
     """:attr:`Bulk.qids` entries as the fold holds them: the hash and the time, :data:`_NULL_TS`
     for a line without one (its second follows from the time: 16 bytes an entry, not 24)."""
-    return pd.DataFrame({"qid": qid, "ts": np.where(sec == _NULL_SEC, _NULL_TS, ns)}, copy=False)
+    return pd.DataFrame({"qid": qid, "ts": _held_ts(sec, ns)}, copy=False)
+
+
+def _held_ts(sec: np.ndarray, ns: np.ndarray) -> np.ndarray:
+    """Lines' times as held entries keep them: :data:`_NULL_TS` where the line had none (``sec``
+    :data:`_NULL_SEC`), so that the second follows from the time (:func:`_held_sec`)."""
+    return np.where(sec == _NULL_SEC, _NULL_TS, ns)
 
 
 def _held_sec(ts: np.ndarray) -> np.ndarray:
