@@ -82,6 +82,8 @@ class Outcome:
     evidence: str  # how the rules left decided
     known: str  # rules left + table without the group
     offer: tuple | None = None  # the table's (evidence, rule cause, row, similarity) where asked
+    ask: tuple | None = None  # what the classifier asks the table: (evidence, rule cause, text)
+    learned: str = ""  # rules left + table + learned fallback (bench/cv_learned.py)
 
 
 #: Rules read from the registries (RFC 3463 / IANA's enhanced codes, RFC 5321's reply codes and
@@ -138,7 +140,7 @@ def grouped(dev: list[dict], by: str, model: Any = None, use_cache: bool = True,
             if j >= 0 and table.rows[j]["cause"] in kb.causes:
                 offers[i] = (answers[i].ask[0], answers[i].ask[1], table.rows[j], float(near.similarity[n]))
     outs = [Outcome(dev[i], wins[i][0], wins[i][1], parts[i][2], answers[i].rules, parts[i][0], answers[i].rules,
-                    offers[i]) for i in range(len(dev))]
+                    offers[i], answers[i].ask) for i in range(len(dev))]
     decide(outs, getattr(table, "thresholds", None))
     return outs
 
