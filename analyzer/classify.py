@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analyzer import learned, schema
+from analyzer import schema
 from analyzer.evidence import rule_evidence, verdict_causes
 from analyzer.lazy import lazy_module
 from analyzer.rulematch import match as _match
@@ -410,9 +410,8 @@ def classify_table(table: pa.Table, rules: KnowledgeBase | None = None, *, rule_
     best = _match(kb, uu, vv, rule_texts)
     verdicts = verdict_causes(kb.rules)
     evidence = [rule_evidence(kb.rules[b], verdicts) if b >= 0 else "unknown" for b in best]
-    known, picks, asked = _known_picks(kb, known_replies, evidence, best, eff_code, texts, u,
-                                       vocab, known_directions)
-    taught = learned.fallback(kb, evidence, best, asked & (picks < 0), u["text"], texts)  # weak ones only
+    known, picks = _known_picks(kb, known_replies, evidence, best, eff_code, texts, u,
+                                vocab, known_directions)
     wait_hit = t_wait[u["text"]]
     expire_hit = t_expire[u["text"]]
     dir_v = [None] + vocab["direction"]
@@ -430,8 +429,6 @@ def classify_table(table: pa.Table, rules: KnowledgeBase | None = None, *, rule_
         if picks[j] >= 0:
             known_row = known.rows[picks[j]]
             base_id, rule_id, rule = known_row["cause"], f"known_reply:{known_row['id']}", None
-        elif j in taught:
-            base_id, rule_id, rule = taught[j][0], learned.explanation(*taught[j]), None
         cause_id = kb.cause_for(base_id, dir_v[u["direction"][j]])
         cause = kb.causes[cause_id]
         rc = reply_class(eff_code[j]) if eff_code[j] >= 0 else None
@@ -462,25 +459,26 @@ def classify_table(table: pa.Table, rules: KnowledgeBase | None = None, *, rule_
 def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], best: np.ndarray,
                  eff_code: np.ndarray, texts: pa.Array, u: dict[str, np.ndarray],
                  vocab: dict[str, list[Any]], directions: tuple[str | None, ...]
-                 ) -> tuple[Any, np.ndarray, np.ndarray]:
-    """The table and, per unique combination, the known reply that decides (-1: the rule) and
-    whether it was looked up: only a remote server's failure reply (4xx/5xx, or no code and no
-    success status) in an allowed direction is, one query per distinct text."""
+                 ) -> tuple[Any, np.ndarray]:
+    """The table and, per unique combination, the known reply that decides (-1: the rule).
+
+    Only a remote server's failure reply (4xx/5xx, or no code and no success status) in an
+    allowed direction is looked up, one query per distinct text."""
     from analyzer import similar
 
     picks = np.full(len(best), -1, dtype=np.int64)
     if known_replies is False or not len(best):
-        return None, picks, picks >= 0
+        return None, picks
     dir_ok = np.array([None in directions] + [d in directions for d in vocab["direction"]])
     ev_ok = np.array([False] + [e in KNOWN_REPLY_EVENTS for e in vocab["event"]])
     st_ok = np.array([True] + [STATUS_OUTCOME.get(s) != "ok" for s in vocab["status"]])
     failing = (eff_code >= 400) & (eff_code <= 599) | ((eff_code < 0) & st_ok[u["status"]])
     cand = dir_ok[u["direction"]] & ev_ok[u["event"]] & failing & (u["text"] > 0)
     if not cand.any():
-        return None, picks, cand
+        return None, picks
     known = similar.default_known_replies() if known_replies is None else known_replies
     if not len(known):
-        return known, picks, cand
+        return known, picks
     wanted = np.unique(u["text"][cand])
     near = _nearest(known, texts.take(pa.array(wanted - 1)).to_pylist())
     at = np.full(len(texts) + 1, -1, dtype=np.int64)
@@ -495,7 +493,7 @@ def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], bes
         if row["cause"] in kb.causes and known.overrules(
                 evidence[j], rule_cause, row, float(near.similarity[k])):
             picks[j] = i
-    return known, picks, cand
+    return known, picks
 
 
 #: The nearest known reply of each text asked for, per table of known replies (its id: the table

@@ -45,7 +45,6 @@ for p in (str(ROOT), str(HERE)):
 
 import eval_classify as ev  # noqa: E402
 
-from analyzer import learned  # noqa: E402
 from analyzer.similar import THRESHOLDS  # noqa: E402
 from analyzer.similar import rows_from_records as table_rows  # noqa: E402  (the rows tools/build_known_replies.py writes)
 
@@ -146,7 +145,7 @@ class _Recorder:
 def _rules_key(kb_name: str, records: list[dict]) -> str:
     h = hashlib.sha256(kb_name.encode())
     for path in sorted((ROOT / "analyzer").rglob("*")):
-        if path.suffix in (".py", ".toml") and path.name not in ("similar.py", "learned.py"):
+        if path.suffix in (".py", ".toml") and path.name != "similar.py":
             h.update(path.read_bytes())
     for r in records:
         h.update(r["id"].encode())
@@ -168,13 +167,12 @@ def rule_answers(records: list[dict], kb: Any, kb_name: str, use_cache: bool = T
     stub = _Recorder(next(iter(kb_obj.causes)))
     classify_one = ev.maillens_classifier(stub, kb)
     out = []
-    with learned.off():  # the rules' answers: no learned fallback (bench/cv_learned.py scores it)
-        for rec in records:
-            classify._NEAR.clear()  # the classifier keeps answers per text; the stub must see each text
-            stub.texts, stub.asked = [], []
-            got = classify_one(rec)
-            ask = (*stub.asked[-1], stub.texts[-1]) if stub.asked and stub.texts else None
-            out.append(Answer(rec, got, ask))
+    for rec in records:
+        classify._NEAR.clear()  # the classifier keeps answers per text; the stub must see each text
+        stub.texts, stub.asked = [], []
+        got = classify_one(rec)
+        ask = (*stub.asked[-1], stub.texts[-1]) if stub.asked and stub.texts else None
+        out.append(Answer(rec, got, ask))
     CACHE.mkdir(exist_ok=True)
     path.write_text(json.dumps([{"rules": a.rules, "ask": a.ask} for a in out]), encoding="utf-8")
     return out

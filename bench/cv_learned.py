@@ -1,4 +1,4 @@
-"""The learned fallback (:mod:`analyzer.learned`) out of group: leave one source / provider out.
+"""The learned fallback (``bench/learned_nb.py``) out of group: leave one source / provider out.
 
 Every development reply is first classified as ``bench/cv_grouped.py`` does (the rules only its
 group supports dropped, the table of known replies built without its fold); then, where the rules
@@ -29,8 +29,7 @@ for p in (str(ROOT), str(HERE)):
 
 import cv_grouped as cvg  # noqa: E402
 import eval_classify as ev  # noqa: E402
-
-from analyzer import learned  # noqa: E402
+import learned_nb as learned  # noqa: E402
 
 #: Variants tried (name -> features and smoothing).
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -76,7 +75,7 @@ def offers(outs: list[cvg.Outcome], by: str, alpha: float = learned.ALPHA,
 def decide(outs: list[cvg.Outcome], got: list[tuple[str, float] | None],
            thresholds: dict[str, float] | None = None) -> None:
     """Each outcome's ``learned``: the table's answer, or the model's where the table kept the
-    rule's and the model overrules it (:func:`analyzer.learned.pick`'s test)."""
+    rule's and the model overrules it (:func:`learned_nb.overrules`)."""
     from analyzer.classify import default_rules
 
     kb = default_rules()

@@ -1,40 +1,28 @@
-"""A learned fallback for the rules' weak decisions (issue #9): a multinomial naive Bayes model of
-the development replies' wording, consulted only where a rule decided by little (an enhanced code's
-subject, a basic code or its class, a bare verdict phrase, or no rule) and no known reply
-(:mod:`analyzer.similar`) overruled it.
+"""A naive Bayes model of the development replies' wording: the learned fallback measured for the rules'
+weak decisions (issue #9, r18-learn) and not shipped, since leave-one-group-out it gains too little
+(``bench/cv_learned.py``; bench/RESULTS.md ``## r18-learn``). Kept here to measure it again when the
+reply set grows. numpy only.
 
-The model is data: ``analyzer/rules/learned.json``, written by ``tools/build_learned.py`` from the
-development replies (the table of known replies' rows: :func:`analyzer.similar.rows_from_records`),
-read as the known replies are read (masked, wrapper removed: :func:`analyzer.similar.normalise`;
-tokens: :func:`analyzer.similar.tokens` with :data:`FEATURES`). It holds integer counts only (per
-cause: replies; per token and cause: replies holding the token), so the file is what the
-development set gives, byte for byte (``tools/build_learned.py --check``).
-
-A reply's score for a cause is the log of its prior plus, per token the model knows, the log of the
-token's smoothed share of that cause's replies (each token counted once per reply); the answer is
-the cause of highest posterior, taken only where the posterior reaches :data:`THRESHOLDS` for the
-kind of evidence the rule had (:mod:`analyzer.evidence`). The features, the smoothing and the
-thresholds were chosen by the grouped cross-validation of the development part only
-(``bench/cv_grouped.py --learned``: every group's replies scored by a model trained without that
-group), never on the held-out part. Scoring is vectorised: one gather and one ``np.add.at`` over
-the (reply, token) pairs of the texts asked, with the model's counts kept sparse.
+A reply is read as the known replies are read (masked, wrapper removed:
+:func:`analyzer.similar.normalise`; tokens: :func:`analyzer.similar.tokens` with :data:`FEATURES`).
+The model holds integer counts only (per cause: replies; per token and cause: replies holding the
+token, each token once per reply). A reply's score for a cause is the log of its prior plus, per
+token the model knows, the log of the token's smoothed share of that cause's tokens (multinomial);
+the answer is the cause of highest posterior, taken only where the posterior reaches
+:data:`THRESHOLDS` for the kind of evidence the rule had (:mod:`analyzer.evidence`). Scoring is
+vectorised: one gather and one ``np.add.at`` over the (reply, token) pairs, the counts kept sparse.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DATA", "FEATURES", "THRESHOLDS", "Learned", "default_model", "explanation", "fallback", "fit", "model_text", "off", "overrules"]
+__all__ = ["FEATURES", "THRESHOLDS", "Learned", "fit", "fit_tokens", "overrules"]
 
-DATA = Path(__file__).parent / "rules" / "learned.json"
-VERSION = 1
 #: Tokens read (:func:`analyzer.similar.tokens` options) and the additive smoothing.
 FEATURES: dict[str, bool] = {"codes": True, "bigrams": False, "stem": False, "stop": False, "ids": False}
 ALPHA = 0.1
@@ -147,48 +135,6 @@ def fit_tokens(docs: Sequence[Sequence[str]], labels: Sequence[str], *, alpha: f
     return Learned(causes, docs, vocab, indptr, cls_u.astype(np.int64), counts.astype(np.int64), alpha, feats)
 
 
-def model_text(model: Learned) -> str:
-    """The data file's text for a model (deterministic: sorted keys, integers)."""
-    body = {"version": VERSION, "alpha": model.alpha, "features": dict(sorted((model.features or {}).items())),
-            "causes": model.causes, "docs": model.docs.tolist(), "tokens": model.tokens,
-            "indptr": model.indptr.tolist(), "cause_idx": model.cause_idx.tolist(), "counts": model.counts.tolist()}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n"
-
-
-def read_model(path: Path = DATA) -> Learned | None:
-    """The model in a data file (None where it is missing or of another version)."""
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if body.get("version") != VERSION:
-        return None
-    arr = {k: np.array(body[k], dtype=np.int64) for k in ("docs", "indptr", "cause_idx", "counts")}
-    return Learned(body["causes"], arr["docs"], body["tokens"], arr["indptr"], arr["cause_idx"], arr["counts"],
-                   float(body["alpha"]), body["features"])
-
-
-_MODEL: list[Learned | None] = []
-
-
-@contextmanager
-def off() -> Iterator[None]:
-    """No learned answers inside (benches that score the rules and the known replies alone)."""
-    saved = list(_MODEL)
-    _MODEL[:] = [None]
-    try:
-        yield
-    finally:
-        _MODEL[:] = saved
-
-
-def default_model() -> Learned | None:
-    """The shipped model, read once (None when the data file is missing)."""
-    if not _MODEL:
-        _MODEL.append(read_model())
-    return _MODEL[0]
-
-
 def overrules(kind: str, rule_cause: str, cause: str, p: float, kb: Any,
               thresholds: dict[str, float] | None = None) -> bool:
     """Whether the model's ``cause`` at posterior ``p`` decides instead of a rule that decided by
@@ -196,37 +142,3 @@ def overrules(kind: str, rule_cause: str, cause: str, p: float, kb: Any,
     at their posterior, never for the rule's own cause or one the knowledge base lacks."""
     limits = THRESHOLDS if thresholds is None else thresholds
     return kind in limits and p >= limits[kind] and cause != rule_cause and cause in kb.causes
-
-
-def fallback(kb: Any, evidence: Sequence[str], best: np.ndarray, asked: np.ndarray, text_codes: np.ndarray,
-             texts: Any, model: Learned | None = None) -> dict[int, tuple[str, float, int]]:
-    """The unique combinations the model decides: combination -> (cause, posterior, replies of the
-    cause the model learnt from). ``evidence`` and ``best`` are the rules' (kind, rule index or -1),
-    ``asked`` the combinations that may be looked up (a remote server's failure reply in an allowed
-    direction: :func:`analyzer.classify._known_picks`) and that no known reply decided,
-    ``text_codes`` their text (1-based codes into ``texts``, an Arrow array of the classifier's
-    texts). One posterior per distinct text (None ``model``: the shipped one)."""
-    import pyarrow as pa
-
-    model = default_model() if model is None else model
-    weak = np.array([e in THRESHOLDS for e in evidence], dtype=bool)
-    js = np.flatnonzero(asked & weak) if len(evidence) else np.zeros(0, dtype=np.int64)
-    if model is None or not len(model) or not len(js):
-        return {}
-    wanted, at = np.unique(text_codes[js], return_inverse=True)
-    top, prob = model.posterior(texts.take(pa.array(wanted - 1)).to_pylist())
-    out: dict[int, tuple[str, float, int]] = {}
-    for n, j in enumerate(js.tolist()):
-        k = int(at.reshape(-1)[n])
-        if top[k] < 0:
-            continue
-        cause = model.causes[top[k]]
-        rule_cause = kb.rules[best[j]].cause if best[j] >= 0 else "unknown"
-        if overrules(evidence[j], rule_cause, cause, float(prob[k]), kb):
-            out[j] = (cause, float(prob[k]), int(model.docs[top[k]]))
-    return out
-
-
-def explanation(cause: str, p: float, n: int) -> str:
-    """The rule id a learned answer carries (the classifier's ``rule_id``): what it is and why."""
-    return f"learned:{cause} (posterior {p:.2f}; its wording's likeness to {n} known replies of that cause)"
