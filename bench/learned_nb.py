@@ -30,8 +30,8 @@ ALPHA = 0.1
 #: never overruled. By the grouped cross-validation (leave one source / provider out, r18-learn in
 #: bench/RESULTS.md): a basic code alone at 0.7 (+3 / +3 right, none lost; 0.5: +4 -2), no rule at
 #: all at 0.5 (+0 / +1); a code's class as a code. An enhanced code's subject and a verdict phrase
-#: are left to the rules: the model loses more than it gains there at every posterior (verdict:
-#: +9 -62 at 0.8, +1 -13 at 0.99; enhanced: +2 -2 at 0.99).
+#: are left to the rules: the model gains nothing net there at any posterior (verdict:
+#: +9 -62 at 0.7, +1 -13 at 0.99; enhanced: +2 -9 at 0.7, +2 -2 at 0.99).
 THRESHOLDS: dict[str, float] = {"unknown": 0.5, "class": 0.7, "code": 0.7}
 
 
