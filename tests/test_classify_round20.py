@@ -39,3 +39,11 @@ def test_look_alikes_keep_their_reading(text: str, cause: str) -> None:
 ])
 def test_round20_replies_right_before_any_rule_stay_right(text: str, cause: str) -> None:
     assert cause_of(text) == cause
+
+
+@pytest.mark.parametrize("text", [
+    "The recipient has exceeded their mailbox limit",
+    "552 5.2.2 This user has exceeded the mailbox quota",
+])
+def test_exceeded_the_mailbox_limit_is_a_full_mailbox(text: str) -> None:
+    assert cause_of(text) == "mailbox.full"
