@@ -7,13 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.classify import classify, example_frame
-
-
-def _winner(text: str) -> tuple[str, str]:
-    row = classify(example_frame([{"text": text, "direction": "outbound"}]), rule_ids=True,
-                   attribute_causes=False, known_replies=False).iloc[0]
-    return str(row["cause"]), str(row["rule_id"])
+from tests.test_rules_microsoft_codes import _winner  # (cause, deciding rule), rules only
 
 
 @pytest.mark.parametrize("text, cause", [
