@@ -226,7 +226,8 @@ class RowsFold:
         # of those, the ones the result gives as pandas Categoricals (a code per row, not a string)
         self.categorical = frozenset(categorical) & frozenset(self.few_values)
         self.order_column = order_column  # also keep each row's row_order() under this name
-        self.texts = [c for c in texts if c in self.columns and c not in self.few_values]
+        texts = frozenset(texts) | (frozenset(self.few_values) - self.categorical)  # (those held per batch)
+        self.texts = [c for c in self.columns if c in texts and c not in self.categorical]
         self._pieces: list[tuple[int, int, Any, dict[str, np.ndarray], dict[str, tuple[np.ndarray, Any]]]] = []
         self._schema: Any = None
         self._types: dict[str, Any] = {}  # a text's or a column's type, from the first batch it had a value in
@@ -287,20 +288,12 @@ class RowsFold:
             t = pc.filter(t, pa.array(mask))
         if blanked:
             t = pa.Table.from_arrays([blanked[c] if c in blanked else t.column(c) for c in schema.names], schema=schema)
-        if self.order_column is not None:
-            order = row_order(batch)
-            t = t.append_column(self.order_column, pa.array(order if kept is None else order[kept]))
-        encoded = []
-        for name in self.few_values:
-            if name in codes:
-                continue
-            i = t.schema.get_field_index(name)
-            col = t.column(i)
-            if name in self.categorical:
-                codes[name] = self._codes(name, col)
-                encoded.append(name)
-            elif not pa.types.is_dictionary(t.schema.field(i).type):
-                t = t.set_column(i, name, pc.dictionary_encode(col))
+        # each row's place: the batch's first (row_order's base) and the row's number in the batch, narrow
+        place = (int(row_order(batch)[0]), (np.arange(len(batch)) if kept is None else kept).astype(
+            np.uint16 if len(batch) <= 1 << 16 else np.int64)) if self.order_column is not None else None
+        encoded = [name for name in self.few_values if name in self.categorical and name not in codes]
+        for name in encoded:
+            codes[name] = self._codes(name, t.column(name))
         if encoded:
             t = t.drop_columns(encoded)
         texts = {name: self._held_text(name, t.column(name)) for name in self.texts}
@@ -311,7 +304,14 @@ class RowsFold:
             self._types.setdefault(name, t.schema.field(name).type)
         if texts or empty:
             t = t.drop_columns([*texts, *empty])
-        self._pieces.append((int(batch.attrs.get("input", 0)), int(batch.attrs.get("first_row", 0)), t, codes, texts))
+        for i, f in enumerate(t.schema):  # (line numbers) int32 while held, when they fit
+            if pa.types.is_int64(f.type) and t.num_rows:
+                low, high = pc.min_max(t.column(i)).values()
+                if low.is_valid and low.as_py() >= -(1 << 31) and high.as_py() < 1 << 31:
+                    t = t.set_column(i, f.name, t.column(i).cast(pa.int32()))
+                    self._types.setdefault(f.name, f.type)
+        self._pieces.append((int(batch.attrs.get("input", 0)), int(batch.attrs.get("first_row", 0)), t, codes, texts,
+                             place))
 
     def _held_text(self, name: str, col: Any) -> tuple[np.ndarray, Any]:
         """Column ``name`` of the rows kept as (each row's index into the batch's distinct values,
@@ -378,14 +378,21 @@ class RowsFold:
         names = [*self.columns, *([self.order_column] if self.order_column is not None else [])]
         codes = {c: np.concatenate([p[3][c] for p in self._pieces]) for c in self.categorical}
         texts = [p[4] for p in self._pieces]
+        places = [p[5] for p in self._pieces]
         table = pa.concat_tables([p[2] for p in self._pieces], promote_options="permissive")
         self._pieces = []
+        if self.order_column is not None:
+            table = table.append_column(self.order_column, pa.array(
+                np.concatenate([base + rel.astype(np.int64) for base, rel in places])))
         for name in self.texts:  # a column at a time, its pieces freed as it is made
             col = _text_column([piece.pop(name) for piece in texts], self._types.get(name))
             table = table.append_column(pa.field(name, col.type), col)
-        for name, typ in self._types.items():  # a column no batch's rows had a value in
+        for name, typ in self._types.items():  # a column no batch's rows had a value in; one held narrow
             if name not in table.column_names:
                 table = table.append_column(pa.field(name, typ), pa.nulls(table.num_rows, typ))
+            elif table.schema.field(name).type != typ and pa.types.is_integer(table.schema.field(name).type):
+                i = table.schema.get_field_index(name)
+                table = table.set_column(i, pa.field(name, typ), table.column(i).cast(typ))
         table = table.select([c for c in names if c in table.column_names])
         # one chunk per column, a column at a time (its pieces freed as it is copied): a take from a
         # column of many chunks (every row selection the report makes) concatenates them first,
@@ -394,12 +401,6 @@ class RowsFold:
             if table.column(i).num_chunks > 1:
                 table = table.set_column(i, table.field(i), table.column(i).combine_chunks())
                 heap.trim()  # the column's pieces, before the next column is copied
-        for name in self.few_values:
-            if name in self.categorical:
-                continue
-            i = table.schema.get_field_index(name)
-            if pa.types.is_dictionary(table.schema.field(i).type):
-                table = table.set_column(i, name, table.column(i).cast(table.schema.field(i).type.value_type))
         if not self.categorical:
             return to_pandas(table)
         df = table.to_pandas(types_mapper=lambda t: None if pa.types.is_dictionary(t) else pd.ArrowDtype(t),
