@@ -214,7 +214,7 @@ class RowsFold:
     senders) are held as each batch's distinct values and a narrow index per row (int8/int16
     while the batch has few), given back as the strings they were (Arrow, the type they came
     in). A column with no value in a batch's rows kept is not held for that batch at all (its
-    nulls are made again in ``result()``). (Measured: the kept rows of 3M Exim lines 44 -> ?? MiB.)"""
+    nulls are made again in ``result()``). (Measured: the kept rows of 3M Exim lines 43.7 -> 25.6 MiB.)"""
 
     def __init__(self, columns: Sequence[str], keep: Callable[[pd.DataFrame], np.ndarray] | None = None,
                  few_values: Iterable[str] = (), order_column: str | None = None,
