@@ -53,6 +53,9 @@ _CATEGORICAL = _FEW_VALUES - {"smtp_stage"}
 #: failed and notable rows): :func:`quiet_rows`' rows keep them null (a third of the rows' memory
 #: at 1M Postfix lines was reply texts, most of them sent deliveries' "250 ... queued as").
 QUIET_BLANK = ("reply_text", "detail")
+#: The kept rows' texts, held as each batch's distinct values and an index per row (:class:`.fold.RowsFold`'s
+#: ``texts``): the same reply, client, sender or user recurs among a batch's rejects and deferrals.
+_TEXTS = ("reply_text", "client_ip", "sender", "recipient", "sasl_username", "detail", "queue_id", "cause_ref")
 
 
 def quiet_rows(batch: pd.DataFrame) -> np.ndarray:
@@ -103,7 +106,7 @@ class ReportFold:
 
     def __init__(self, columns: Any = ROW_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
         self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN,
-                             categorical=_CATEGORICAL, blank_columns=QUIET_BLANK)
+                             categorical=_CATEGORICAL, blank_columns=QUIET_BLANK, texts=_TEXTS)
         # a message's first line per side of the window start, of the deferred messages only
         self.bulk = BulkFold(first_only=True, split=window.since, deferred_only=True)
         self.logins = LoginFold(window.since, window.until)

@@ -120,10 +120,10 @@ class SentFold:
         sec, ns = seconds_ns_arrow(cols["ts"])
         side = self._side(ns)
         domain = self._keys["domain"](_domain_arrow(cols["recipient"]))
-        self._counts.append(_aggregate({"side": side, "sec": (sec // SENT_STEP) * SENT_STEP,
-                                        "domain": domain.astype(np.int64),
-                                        "provider": self._keys["provider"](cols["provider"]).astype(np.int64),
-                                        "n": np.ones(len(ns), dtype=np.int64), "ts_min": ns, "ts_max": ns}))
+        # held narrow (side int8, codes and counts int32: 37 bytes an entry, not 56); int64 in result()
+        self._counts.append(_aggregate({"side": side.astype(np.int8), "sec": (sec // SENT_STEP) * SENT_STEP,
+                                        "domain": domain, "provider": self._keys["provider"](cols["provider"]),
+                                        "n": np.ones(len(ns), dtype=np.int32), "ts_min": ns, "ts_max": ns}))
         if len(self._counts) >= self.COMPACT_EVERY:
             self._counts = [_aggregate({k: np.concatenate([p[k] for p in self._counts]) for k in self._counts[0]})]
         inside = side == 1
@@ -162,7 +162,7 @@ class SentFold:
         if self._counts:
             c = _aggregate({k: np.concatenate([p[k] for p in self._counts]) for k in self._counts[0]})
             counts = pd.DataFrame({"sec": c["sec"], "domain": _named(values["domain"], c["domain"]),
-                                   "provider": _named(values["provider"], c["provider"]), "n": c["n"],
+                                   "provider": _named(values["provider"], c["provider"]), "n": c["n"].astype(np.int64),
                                    "ts_min": c["ts_min"], "ts_max": c["ts_max"]})
             counts = counts.sort_values(SENT_KEYS, kind="stable", na_position="last", ignore_index=True)
         top = {k: np.concatenate([p[k] for p in self._top]) for k in self._top[0]} if self._top else None
