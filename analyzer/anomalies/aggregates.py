@@ -455,8 +455,9 @@ class Bulk:
 
     @property
     def timed(self) -> pd.DataFrame:
-        """The rows of lines with a time."""
-        return self.table[self.table["sec"].to_numpy() != _NULL_SEC]
+        """The rows of lines with a time (the table itself when all have one: no copy of it)."""
+        timed = self.table["sec"].to_numpy() != _NULL_SEC
+        return self.table if timed.all() else self.table[timed]
 
     def cut(self, since: Any = None, until: Any = None, *, timed: bool = False) -> Bulk:
         """The lines with ``since <= time < until`` (a limit of None: no limit); lines without a

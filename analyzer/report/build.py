@@ -395,8 +395,12 @@ def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
               bulk: Bulk | None = None, ends: dict[str, Any] | None = None) -> dict[str, Any]:
     rc = _value_counts(ev["reply_class"])
     if bulk is not None and len(bulk.table):
-        more = bulk.table.dropna(subset=["reply_class"]).groupby("reply_class")["n"].sum()
-        rc = rc.add(more, fill_value=0)
+        # the folded lines per reply class: summed over the column's codes (no copy of the table)
+        codes, uniq = pd.factorize(bulk.table["reply_class"], use_na_sentinel=True)
+        known = codes >= 0
+        n = np.bincount(codes[known], weights=bulk.table["n"].to_numpy(dtype=np.int64)[known], minlength=len(uniq))
+        rc = rc.add(pd.Series(n.astype(np.int64), index=pd.Index([str(u) for u in uniq], dtype=object)),
+                    fill_value=0)
     total_rc = int(rc.sum())
     by_class = [{"reply_class": str(k), "count": int(v), "share": _share(int(v), total_rc)}
                 for k, v in sorted(rc.items())]
