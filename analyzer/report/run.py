@@ -12,6 +12,7 @@ same report.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -340,11 +341,20 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
                                         if base_bulk is not None else None)
     has_base = baseline is not None and (len(baseline) or (base_bulk is not None and len(base_bulk)))
     heap.release_arrow()  # what the cuts above left in Arrow's pool, before the detectors
-    findings = detect_anomalies(cur, baseline=baseline if has_base else None,
-                                params=params, now=now, kb=kb, bulk=cur_bulk,
-                                bulk_history=base_bulk if has_base else None)
-    heap.release_arrow()  # the detectors' temporaries
-    report = build_report(cur, findings, kb=kb, counts=result.counts, files=result.files,
-                          warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
-                          bulk=cur_bulk, sections=sections or {})
+
+    def detect() -> list[Any]:
+        found = detect_anomalies(cur, baseline=baseline if has_base else None,
+                                 params=params, now=now, kb=kb, bulk=cur_bulk,
+                                 bulk_history=base_bulk if has_base else None)
+        heap.release_arrow()  # the detectors' temporaries
+        return found
+
+    # the detectors on a thread of their own while this one builds the sections that do not read
+    # their findings (both read the window's rows and Bulk, neither writes them): what of either
+    # runs outside the GIL (numpy's sorts and loops, Arrow's kernels, the page faults) overlaps
+    with ThreadPoolExecutor(1, thread_name_prefix="maillens-detect") as pool:
+        findings = pool.submit(detect)
+        report = build_report(cur, findings.result, kb=kb, counts=result.counts, files=result.files,
+                              warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
+                              bulk=cur_bulk, sections=sections or {})
     return redact(report) if redact is not None else report
