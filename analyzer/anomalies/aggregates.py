@@ -23,7 +23,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..peer_agg import HashVocab
-from .arrow_columns import as_arrow, as_string, codes_of, encoded, eq_arrow, flags, hash_arrow, seconds_ns_arrow, taken
+from .arrow_columns import (
+    _decoded,
+    _one_array,
+    as_arrow,
+    as_string,
+    codes_of,
+    encoded,
+    eq_arrow,
+    flags,
+    hash_arrow,
+    seconds_ns_arrow,
+    taken,
+)
+from .batch_tests import tests_of
 from .bulk_masks import (  # (the masks were defined here: their importers still name this module)
     BULK_EVENTS,
     MESSAGE_EVENTS,
@@ -98,6 +111,40 @@ def _seconds_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return seconds_ns_arrow(pa.array(ts.array) if not isinstance(ts.dtype, pd.ArrowDtype) else ts.array._pa_array)
 
 
+#: The columns :meth:`BulkFold.add` reads of a stream batch's folded lines as they are (the others
+#: it compares or encodes: see :class:`_Read`).
+_READS_TAKEN = ("ts", "line_no", "queue_id", "sender", "quit")
+
+
+class _Read:
+    """The columns :meth:`BulkFold.add` reads of a batch's lines ``m``. A stream batch's (its own
+    Arrow table) are compared by the batch's shared tests (:func:`.batch_tests.tests_of`: most of
+    them made for its masks already) and dictionary-encoded whole, each answer then taken at the
+    lines: only the columns read as they are (:data:`_READS_TAKEN`) are filtered (a filter of its
+    twelve columns, the string ones copied, was a fifth of the fold's CPU at the 1M days). Another
+    table's are taken at the lines and compared and encoded there, as they always were."""
+
+    def __init__(self, batch: pd.DataFrame, m: np.ndarray) -> None:
+        self.m = m
+        self.tests = tests_of(batch)
+        self.whole = self.tests.table is not None
+        self.rows = taken(batch, _READS_TAKEN if self.whole else _READS, m)
+
+    def has(self, name: str) -> bool:
+        return name in self.tests.columns if self.whole else name in self.rows
+
+    def eq(self, name: str, value: str | tuple[str, ...]) -> np.ndarray:
+        """Where column ``name`` of the lines equals ``value`` (or one of the values), null as False."""
+        return self.tests.eq(name, value)[self.m] if self.whole else eq_arrow(self.rows[name], value)
+
+    def encoded(self, name: str) -> tuple[list[Any], np.ndarray]:
+        """(the column's distinct values, each line's index into them: null as their number)."""
+        data = _one_array(self.tests.table.column(name)) if self.whole else self.rows[name]
+        enc = encoded(_decoded(data))
+        codes = codes_of(enc)
+        return enc.dictionary.to_pylist(), codes[self.m] if self.whole else codes
+
+
 class BulkFold:
     """Folds the :func:`is_bulk` lines of each batch into a :class:`Bulk` (a fold: ``add``/``result``).
 
@@ -133,12 +180,13 @@ class BulkFold:
         # are dropped in result(), not joined and cut (at 10M Exim lines: 1.5M entries, 34 MiB)
         self._deferred: list[np.ndarray] | None = [] if deferred_only else None
 
-    def _codes(self, name: str, arr: pa.Array) -> np.ndarray:
-        """``arr`` as codes of :attr:`_values` (1, 2, ... in order of first sight; 0 for null)."""
-        enc = encoded(arr)
+    def _codes(self, name: str, read: _Read) -> np.ndarray:
+        """Column ``name`` of the rows read as codes of :attr:`_values` (1, 2, ... in order of first
+        sight; 0 for null)."""
+        values, codes = read.encoded(name)
         seen = self._values[name]
-        ids = np.array([seen.setdefault(v, len(seen) + 1) for v in enc.dictionary.to_pylist()] + [0], dtype=np.int32)
-        return ids[codes_of(enc)]  # null takes the trailing 0
+        ids = np.array([seen.setdefault(v, len(seen) + 1) for v in values] + [0], dtype=np.int32)
+        return ids[codes]  # null takes the trailing 0
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
         if self._deferred is not None:
@@ -148,30 +196,28 @@ class BulkFold:
         m = is_bulk(batch) if mask is None else mask
         if not m.any():
             return
-        # only the columns read here, taken in Arrow (a pandas take of them cost twice the rest of the fold)
-        rows = taken(batch, _READS, m)
+        read = _Read(batch, m)
+        rows = read.rows
         n = int(np.count_nonzero(m))
         sec, ns = seconds_ns_arrow(rows["ts"])
-        direction, event = rows["direction"], rows["event"]
-        inbound = ~eq_arrow(direction, ("outbound", "local"))
-        disconnect = eq_arrow(event, "disconnect") & inbound
+        inbound = ~read.eq("direction", ("outbound", "local"))
+        disconnect = read.eq("event", "disconnect") & inbound
         quit_ = flags(rows["quit"]) if "quit" in rows else np.zeros(n, bool)
-        program = encoded(rows["program"])
-        screen = np.append(np.array([str(v).endswith("postscreen") for v in program.dictionary.to_pylist()],
-                                    dtype=bool), False)[codes_of(program)]
+        values, codes = read.encoded("program")
+        screen = np.append(np.array([str(v).endswith("postscreen") for v in values], dtype=bool), False)[codes]
         order = row_order(batch)[m]
-        received = eq_arrow(event, "received")
+        received = read.eq("event", "received")
         self._pieces.append(_aggregate({
             "sec": sec,
-            **{c: self._codes(c, rows[c]) for c in self._CODED},
+            **{c: self._codes(c, read) for c in self._CODED},
             # 1: received, 2: a sent delivery (folded by the weekly only), 0: the others
             "kind": np.where(received, 1, np.where(
-                eq_arrow(event, "delivery") & eq_arrow(rows["status"], "sent"), 2, 0)).astype(np.int8)
-            if "status" in rows else received.astype(np.int8),
+                read.eq("event", "delivery") & read.eq("status", "sent"), 2, 0)).astype(np.int8)
+            if read.has("status") else received.astype(np.int8),
             # held narrow (the codes int32, the kind int8, the counts int32: a key's count is of one
             # second's lines), int64 in the result
             "n": np.ones(n, dtype=np.int32),
-            "sessions": (eq_arrow(event, "connect") & ~screen & ~eq_arrow(direction, "outbound")).astype(np.int32),
+            "sessions": (read.eq("event", "connect") & ~screen & ~read.eq("direction", "outbound")).astype(np.int32),
             "closed": (disconnect & quit_).astype(np.int32),
             "unclosed": (disconnect & ~quit_).astype(np.int32),
             "ts_min": ns, "ts_max": ns,
