@@ -203,6 +203,13 @@ def _more_folded(batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return is_quiet_local_sent(batch) | login, login
 
 
+#: After the stream, blocks from this size on are mapped apart (given back when freed); the
+#: stream's 256 KiB (:data:`analyzer.heap.MAP_LARGE`) made the end's temporaries of a few hundred
+#: thousand rows (the Bulk's table: 220k-320k rows at the 1M days) a mapping each, faulted in page
+#: by page and unmapped when freed: ~40% of the end's minor faults (bench/RESULTS.md, r18-rend).
+END_MAP_LARGE = 4 << 20
+
+
 class _MapLargeFromFirst:
     """A fold that folds nothing: when the stream's first batch comes (classified: the
     classifier's warm-up is over), the heap's free pages go back and large blocks are mapped
@@ -232,7 +239,9 @@ def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = Re
     heap.release_arrow()
     # the stream's batches are gone: before the rows are put together; from now on the report's
     # large temporary tables are given back to the system when freed, not kept by the C heap
-    heap.trim(map_large=True)
+    # (from END_MAP_LARGE on: the end's blocks below it are reused, not mapped and faulted in again)
+    heap.trim()
+    heap.keep_freed(heap.TRIM_DEFAULT, END_MAP_LARGE)
     events, bulk, sections = fold.result()
     heap.give_back()  # and the pieces they were made of, before the report is built
     order = events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64)
