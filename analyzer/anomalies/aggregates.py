@@ -23,19 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..peer_agg import HashVocab
-from .arrow_columns import (
-    _decoded,
-    _one_array,
-    as_arrow,
-    as_string,
-    codes_of,
-    encoded,
-    eq_arrow,
-    flags,
-    hash_arrow,
-    seconds_ns_arrow,
-    taken,
-)
+from .arrow_columns import as_arrow, as_string, codes_of, encoded, eq_arrow, flags, hash_arrow, seconds_ns_arrow, taken
 from .batch_tests import tests_of
 from .bulk_masks import (  # (the masks were defined here: their importers still name this module)
     BULK_EVENTS,
@@ -139,6 +127,8 @@ class _Read:
 
     def encoded(self, name: str) -> tuple[list[Any], np.ndarray]:
         """(the column's distinct values, each line's index into them: null as their number)."""
+        from .arrow_columns import _decoded, _one_array
+
         data = _one_array(self.tests.table.column(name)) if self.whole else self.rows[name]
         enc = encoded(_decoded(data))
         codes = codes_of(enc)
