@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from ..peer_agg import HashVocab
 from .arrow_columns import as_arrow, as_string, codes_of, encoded, eq_arrow, flags, hash_arrow, seconds_ns_arrow, taken
+from .batch_tests import tests_of
 from .bulk_masks import (  # (the masks were defined here: their importers still name this module)
     BULK_EVENTS,
     MESSAGE_EVENTS,
@@ -98,6 +99,42 @@ def _seconds_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return seconds_ns_arrow(pa.array(ts.array) if not isinstance(ts.dtype, pd.ArrowDtype) else ts.array._pa_array)
 
 
+#: The columns :meth:`BulkFold.add` reads of a stream batch's folded lines as they are (the others
+#: it compares or encodes: see :class:`_Read`).
+_READS_TAKEN = ("ts", "line_no", "queue_id", "sender", "quit")
+
+
+class _Read:
+    """The columns :meth:`BulkFold.add` reads of a batch's lines ``m``. A stream batch's (its own
+    Arrow table) are compared by the batch's shared tests (:func:`.batch_tests.tests_of`: most of
+    them made for its masks already) and dictionary-encoded whole, each answer then taken at the
+    lines: only the columns read as they are (:data:`_READS_TAKEN`) are filtered (a filter of its
+    twelve columns, the string ones copied, was a fifth of the fold's CPU at the 1M days). Another
+    table's are taken at the lines and compared and encoded there, as they always were."""
+
+    def __init__(self, batch: pd.DataFrame, m: np.ndarray) -> None:
+        self.m = m
+        self.tests = tests_of(batch)
+        self.whole = self.tests.table is not None
+        self.rows = taken(batch, _READS_TAKEN if self.whole else _READS, m)
+
+    def has(self, name: str) -> bool:
+        return name in self.tests.columns if self.whole else name in self.rows
+
+    def eq(self, name: str, value: str | tuple[str, ...]) -> np.ndarray:
+        """Where column ``name`` of the lines equals ``value`` (or one of the values), null as False."""
+        return self.tests.eq(name, value)[self.m] if self.whole else eq_arrow(self.rows[name], value)
+
+    def encoded(self, name: str) -> tuple[list[Any], np.ndarray]:
+        """(the column's distinct values, each line's index into them: null as their number)."""
+        from .arrow_columns import _decoded, _one_array
+
+        data = _one_array(self.tests.table.column(name)) if self.whole else self.rows[name]
+        enc = encoded(_decoded(data))
+        codes = codes_of(enc)
+        return enc.dictionary.to_pylist(), codes[self.m] if self.whole else codes
+
+
 class BulkFold:
     """Folds the :func:`is_bulk` lines of each batch into a :class:`Bulk` (a fold: ``add``/``result``).
 
@@ -117,10 +154,11 @@ class BulkFold:
     def __init__(self, *, first_only: bool = False, split: Any = None, deferred_only: bool = False) -> None:
         self._pieces: list[dict[str, np.ndarray]] = []
         self._chunks: list[dict[str, np.ndarray]] = []  # the pieces of COMPACT_EVERY batches, each aggregated
-        self._qids_done: list[pd.DataFrame] = []  # likewise Bulk.qids, each chunk's first entries only
+        # likewise Bulk.qids, each chunk's first entries only (held as numpy columns: _Held)
+        self._qids_done: list[_Held] = []
         self._values: dict[str, dict[Any, int]] = {c: {} for c in self._CODED}
-        self._qids: list[pd.DataFrame] = []
-        self._senders: list[pd.DataFrame] = []  # their sender as a code of _sender_words (int32)
+        self._qids: list[_Held] = []
+        self._senders: list[_Held] = []  # their sender as a code of _sender_words (int32)
         self._sender_words = HashVocab()  # the distinct senders (Arrow strings: none a Python object)
         # first_only: of each queue id, only its first line on either side of ``split`` (a time:
         # the report window's start) is kept in Bulk.qids (see _first_qids), not one entry per line
@@ -132,12 +170,13 @@ class BulkFold:
         # are dropped in result(), not joined and cut (at 10M Exim lines: 1.5M entries, 34 MiB)
         self._deferred: list[np.ndarray] | None = [] if deferred_only else None
 
-    def _codes(self, name: str, arr: pa.Array) -> np.ndarray:
-        """``arr`` as codes of :attr:`_values` (1, 2, ... in order of first sight; 0 for null)."""
-        enc = encoded(arr)
+    def _codes(self, name: str, read: _Read) -> np.ndarray:
+        """Column ``name`` of the rows read as codes of :attr:`_values` (1, 2, ... in order of first
+        sight; 0 for null)."""
+        values, codes = read.encoded(name)
         seen = self._values[name]
-        ids = np.array([seen.setdefault(v, len(seen) + 1) for v in enc.dictionary.to_pylist()] + [0], dtype=np.int32)
-        return ids[codes_of(enc)]  # null takes the trailing 0
+        ids = np.array([seen.setdefault(v, len(seen) + 1) for v in values] + [0], dtype=np.int32)
+        return ids[codes]  # null takes the trailing 0
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
         if self._deferred is not None:
@@ -147,30 +186,28 @@ class BulkFold:
         m = is_bulk(batch) if mask is None else mask
         if not m.any():
             return
-        # only the columns read here, taken in Arrow (a pandas take of them cost twice the rest of the fold)
-        rows = taken(batch, _READS, m)
+        read = _Read(batch, m)
+        rows = read.rows
         n = int(np.count_nonzero(m))
         sec, ns = seconds_ns_arrow(rows["ts"])
-        direction, event = rows["direction"], rows["event"]
-        inbound = ~eq_arrow(direction, ("outbound", "local"))
-        disconnect = eq_arrow(event, "disconnect") & inbound
+        inbound = ~read.eq("direction", ("outbound", "local"))
+        disconnect = read.eq("event", "disconnect") & inbound
         quit_ = flags(rows["quit"]) if "quit" in rows else np.zeros(n, bool)
-        program = encoded(rows["program"])
-        screen = np.append(np.array([str(v).endswith("postscreen") for v in program.dictionary.to_pylist()],
-                                    dtype=bool), False)[codes_of(program)]
+        values, codes = read.encoded("program")
+        screen = np.append(np.array([str(v).endswith("postscreen") for v in values], dtype=bool), False)[codes]
         order = row_order(batch)[m]
-        received = eq_arrow(event, "received")
+        received = read.eq("event", "received")
         self._pieces.append(_aggregate({
             "sec": sec,
-            **{c: self._codes(c, rows[c]) for c in self._CODED},
+            **{c: self._codes(c, read) for c in self._CODED},
             # 1: received, 2: a sent delivery (folded by the weekly only), 0: the others
             "kind": np.where(received, 1, np.where(
-                eq_arrow(event, "delivery") & eq_arrow(rows["status"], "sent"), 2, 0)).astype(np.int8)
-            if "status" in rows else received.astype(np.int8),
+                read.eq("event", "delivery") & read.eq("status", "sent"), 2, 0)).astype(np.int8)
+            if read.has("status") else received.astype(np.int8),
             # held narrow (the codes int32, the kind int8, the counts int32: a key's count is of one
             # second's lines), int64 in the result
             "n": np.ones(n, dtype=np.int32),
-            "sessions": (eq_arrow(event, "connect") & ~screen & ~eq_arrow(direction, "outbound")).astype(np.int32),
+            "sessions": (read.eq("event", "connect") & ~screen & ~read.eq("direction", "outbound")).astype(np.int32),
             "closed": (disconnect & quit_).astype(np.int32),
             "unclosed": (disconnect & ~quit_).astype(np.int32),
             "ts_min": ns, "ts_max": ns,
@@ -181,7 +218,7 @@ class BulkFold:
             pieces, self._pieces = self._pieces, []
             self._chunks.append(_aggregate(_concat(pieces)))
             if self._split is not None and self._qids:
-                self._qids_done.append(_first_qids(_concat_frames(self._qids), self._split))
+                self._qids_done.append(_first_qids(_joined(self._qids), self._split))
         if "queue_id" in rows:
             has = rows["queue_id"].is_valid().to_numpy(zero_copy_only=False)
             qid = hash_arrow(rows["queue_id"]) if has.any() else None  # (nulls hash alike: kept apart by has)
@@ -192,11 +229,10 @@ class BulkFold:
                 said = has & sender.is_valid().to_numpy(zero_copy_only=False)
                 if qid is not None and said.any():  # a message's sender (qmgr's queued lines): the top senders' tables read it
                     keep = pa.array(said)
-                    self._senders.append(pd.DataFrame({  # (its second made in result(): _with_sec)
+                    self._senders.append({  # (its second made in result(): _with_sec)
                         "qid": qid[said], "ts": _held_ts(sec[said], ns[said]),
                         "order": order[said],
-                        "sender": self._sender_words.encode(as_string(sender.filter(keep))).astype(np.int32)},
-                        copy=False))
+                        "sender": self._sender_words.encode(as_string(sender.filter(keep))).astype(np.int32)})
 
     def result(self) -> Bulk:
         last = self._qids
@@ -206,15 +242,15 @@ class BulkFold:
             self._qids_done = [_with_qids(q, deferred) for q in self._qids_done]
             last = [_with_qids(q, deferred) for q in last]
         if self._split is not None and last:
-            last = [_first_qids(_concat_frames(last), self._split)]
+            last = [_first_qids(_joined(last), self._split)]
         parts = [*self._qids_done, *last]
         self._qids_done, self._qids = [], []
         # with first_only, each chunk's first entries, not cut again over the whole (a sort of every
         # message's entry: the 10M report's peak, +170 MiB): a message seen in two chunks keeps an
         # entry of each, later than its first, which no reader of Bulk.qids tells apart (the
         # earliest time per queue id and side of the split: see _first_qids)
-        qids = _with_sec(_concat_frames(parts)) if parts else _empty_qids()
-        senders = _with_sec(_concat_frames(self._senders)) if self._senders else _empty_senders()
+        qids = _with_sec(_joined(parts)) if parts else _empty_qids()
+        senders = _with_sec(_joined(self._senders)) if self._senders else _empty_senders()
         self._senders = []
         if len(senders):  # the codes as a Categorical of the distinct senders (held as Arrow strings)
             words = pd.Index(pd.array(self._sender_words.words(), dtype="string[pyarrow]"))
@@ -270,10 +306,16 @@ def _deferred_hashes(batch: pd.DataFrame) -> np.ndarray:
 _NULL_TS = np.iinfo(np.int64).min
 
 
-def _held_qids(qid: np.ndarray, sec: np.ndarray, ns: np.ndarray) -> pd.DataFrame:
+#: Entries as the fold holds them (:func:`_held_qids`, the senders'): a numpy array per column,
+#: not a small DataFrame per batch (joining 35 of those a column at a time cost more than the rest
+#: of the Bulk's result: each frame's column looked up by name and deleted).
+_Held = dict[str, np.ndarray]
+
+
+def _held_qids(qid: np.ndarray, sec: np.ndarray, ns: np.ndarray) -> _Held:
     """:attr:`Bulk.qids` entries as the fold holds them: the hash and the time, :data:`_NULL_TS`
     for a line without one (its second follows from the time: 16 bytes an entry, not 24)."""
-    return pd.DataFrame({"qid": qid, "ts": _held_ts(sec, ns)}, copy=False)
+    return {"qid": qid, "ts": _held_ts(sec, ns)}
 
 
 def _held_ts(sec: np.ndarray, ns: np.ndarray) -> np.ndarray:
@@ -287,38 +329,39 @@ def _held_sec(ts: np.ndarray) -> np.ndarray:
     return np.where(ts == _NULL_TS, _NULL_SEC, np.floor_divide(ts, 1_000_000_000))
 
 
-def _with_sec(q: pd.DataFrame) -> pd.DataFrame:
+def _with_sec(q: _Held) -> pd.DataFrame:
     """Held entries (``qid``, ``ts`` as :func:`_held_qids` holds it, more columns) as the Bulk's
     (:attr:`Bulk.qids`, :attr:`Bulk.senders`): ``qid``, ``sec``, ``ts`` (0 without a time), the others."""
-    qid, ts = q.pop("qid").to_numpy(), q.pop("ts").to_numpy()
+    qid, ts = q.pop("qid"), q.pop("ts")
     sec = _held_sec(ts)
     cols = {"qid": qid, "sec": sec, "ts": np.where(sec == _NULL_SEC, 0, ts)}
-    cols.update({c: q.pop(c) for c in list(q.columns)})
+    cols.update({c: q.pop(c) for c in list(q)})
     return pd.DataFrame(cols, copy=False)
 
 
-def _with_qids(q: pd.DataFrame, wanted: np.ndarray) -> pd.DataFrame:
-    """The entries of ``q`` (:attr:`Bulk.qids`, or held) whose queue id's hash is ``wanted`` (sorted)."""
-    keep = np.isin(q["qid"].to_numpy(dtype=np.uint64), wanted)
-    return q if keep.all() else q[keep].reset_index(drop=True)
+def _with_qids(q: _Held, wanted: np.ndarray) -> _Held:
+    """The held entries of ``q`` whose queue id's hash is ``wanted`` (sorted)."""
+    keep = np.isin(q["qid"], wanted)
+    return q if keep.all() else {k: v[keep] for k, v in q.items()}
 
 
-def _first_qids(q: pd.DataFrame, split: int) -> pd.DataFrame:
+def _first_qids(q: pd.DataFrame | _Held, split: int) -> pd.DataFrame | _Held:
     """Of ``q`` (:attr:`Bulk.qids`, or held: :func:`_held_qids`), each queue id's earliest entry among the lines without a
     time, those before second ``split`` and those from it on (r12-rmem: one entry per message,
     not per line). Exact for what reads them: :meth:`Bulk.first_seen` (the earliest time of the
     timed entries) after :meth:`Bulk.cut` at ``split`` and at any upper limit (an entry's second
     grows with its time, so a side's earliest entry is kept by an upper limit whenever any of
     that side's entries is)."""
-    if len(q) < 2:
+    if len(q["qid"]) < 2:
         return q
-    sec = q["sec"].to_numpy() if "sec" in q.columns else _held_sec(q["ts"].to_numpy())
+    sec = np.asarray(q["sec"]) if "sec" in q else _held_sec(np.asarray(q["ts"]))
     side = np.where(sec == _NULL_SEC, 0, np.where(sec < split, 1, 2)).astype(np.int8)
-    qid = q["qid"].to_numpy(dtype=np.uint64)
-    idx = np.lexsort((q["ts"].to_numpy(), side, qid))
+    qid = np.asarray(q["qid"], dtype=np.uint64)
+    idx = np.lexsort((np.asarray(q["ts"]), side, qid))
     first = np.ones(len(idx), dtype=bool)
     first[1:] = (qid[idx][1:] != qid[idx][:-1]) | (side[idx][1:] != side[idx][:-1])
-    return q.iloc[np.sort(idx[first])].reset_index(drop=True)
+    keep = np.sort(idx[first])
+    return {k: v[keep] for k, v in q.items()} if isinstance(q, dict) else q.iloc[keep].reset_index(drop=True)
 
 
 def _steps_inside(t: pd.DataFrame | None, since: Any, until: Any) -> tuple[pd.DataFrame | None, bool]:
@@ -351,19 +394,12 @@ def _concat(pieces: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p.pop(k) for p in pieces]) for k in list(pieces[0])}
 
 
-def _concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The frames (same columns) joined a column at a time, the list emptied as it goes (each
-    frame's column freed as the joined one is made, not all of them held beside the result)."""
-    names = list(frames[0].columns)
-    cols: dict[str, Any] = {}
-    for name in names:
-        parts = [f[name] for f in frames]
-        for f in frames:
-            del f[name]
-        cols[name] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-        del parts
-    frames.clear()
-    return pd.DataFrame(cols, copy=False)
+def _joined(held: list[_Held]) -> _Held:
+    """Held entries (same columns) joined a column at a time, the list emptied (each piece's
+    column freed as the joined one is made, not all of them held beside the result)."""
+    out = _concat(held)
+    held.clear()
+    return out
 
 
 def _aggregate(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -455,8 +491,9 @@ class Bulk:
 
     @property
     def timed(self) -> pd.DataFrame:
-        """The rows of lines with a time."""
-        return self.table[self.table["sec"].to_numpy() != _NULL_SEC]
+        """The rows of lines with a time (the table itself when all have one: no copy of it)."""
+        timed = self.table["sec"].to_numpy() != _NULL_SEC
+        return self.table if timed.all() else self.table[timed]
 
     def cut(self, since: Any = None, until: Any = None, *, timed: bool = False) -> Bulk:
         """The lines with ``since <= time < until`` (a limit of None: no limit); lines without a

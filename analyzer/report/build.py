@@ -7,6 +7,7 @@ The layout of the dict is documented in ``analyzer/report/SCHEMA.md``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -395,8 +396,12 @@ def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
               bulk: Bulk | None = None, ends: dict[str, Any] | None = None) -> dict[str, Any]:
     rc = _value_counts(ev["reply_class"])
     if bulk is not None and len(bulk.table):
-        more = bulk.table.dropna(subset=["reply_class"]).groupby("reply_class")["n"].sum()
-        rc = rc.add(more, fill_value=0)
+        # the folded lines per reply class: summed over the column's codes (no copy of the table)
+        codes, uniq = pd.factorize(bulk.table["reply_class"], use_na_sentinel=True)
+        known = codes >= 0
+        n = np.bincount(codes[known], weights=bulk.table["n"].to_numpy(dtype=np.int64)[known], minlength=len(uniq))
+        rc = rc.add(pd.Series(n.astype(np.int64), index=pd.Index([str(u) for u in uniq], dtype=object)),
+                    fill_value=0)
     total_rc = int(rc.sum())
     by_class = [{"reply_class": str(k), "count": int(v), "share": _share(int(v), total_rc)}
                 for k, v in sorted(rc.items())]
@@ -460,19 +465,19 @@ def _unrecognised(counts: Any) -> dict[str, Any]:
             "headerless": int(counts.headerless)}
 
 
-def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = None, counts: Any = None,
+def build_report(events: pd.DataFrame, findings: list[Finding] | Callable[[], list[Finding]], *, kb: Any = None, counts: Any = None,
                  files: list[Any] | None = None, warnings: list[str] | None = None,
                  window: ReportWindow = ReportWindow(), generated_at: Any = None,
                  baseline_info: dict[str, Any] | None = None, bulk: Bulk | None = None,
                  sections: dict[str, Any] | None = None) -> dict[str, Any]:
     """The report dict for an already classified and windowed events table (and the lines of
     the window folded into ``bulk``, which are not rows of ``events``: see :func:`split_events`;
-    ``sections``: the results of the registered section folds, :func:`.fold.register_section`)."""
+    ``sections``: the results of the registered section folds, :func:`.fold.register_section`).
+    ``findings`` may be a call that gives them (the detectors at work on another thread,
+    :func:`.run.make_report`): made only once the sections that do not read them are built."""
     ev = events
     n_events = len(ev) + (len(bulk) if bulk is not None else 0)
     first, last = span(ev["ts"], bulk)
-    sev_counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITY_ORDER}
-    worst = next((s for s in SEVERITY_ORDER if sev_counts[s]), None)
     lines = {
         "read": int(counts.lines) if counts is not None else None,
         "events": int(counts.events) if counts is not None else n_events,
@@ -483,8 +488,6 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     from .servers import attach_finding_servers, by_server, server_names
 
     names = server_names(ev)
-    finding_dicts = [f.to_dict() for f in findings]
-    attach_finding_servers(finding_dicts, ev, names, bulk)
     full: dict[str, int] = {}  # the top tables' lengths before their cut, for "… and N more"
     from .sent_fold import folded_delays
 
@@ -499,6 +502,11 @@ def build_report(events: pd.DataFrame, findings: list[Finding], *, kb: Any = Non
     session_ends = _session_ends(ev, bulk, (sections or {}).get("ends"))
     top = _top(ev, full, bulk, (sections or {}).get("sent"))
     heap.give_back()
+    findings = findings() if callable(findings) else findings
+    sev_counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITY_ORDER}
+    worst = next((s for s in SEVERITY_ORDER if sev_counts[s]), None)
+    finding_dicts = [f.to_dict() for f in findings]
+    attach_finding_servers(finding_dicts, ev, names, bulk)
     report = cap({
         "schema_version": SCHEMA_VERSION,
         "generator": f"maillens {__version__}",

@@ -12,6 +12,7 @@ same report.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,6 +206,13 @@ def _more_folded(batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return is_quiet_local_sent(batch) | login, login
 
 
+#: After the stream, blocks from this size on are mapped apart (given back when freed); the
+#: stream's 256 KiB (:data:`analyzer.heap.MAP_LARGE`) made the end's temporaries of a few hundred
+#: thousand rows (the Bulk's table: 220k-320k rows at the 1M days) a mapping each, faulted in page
+#: by page and unmapped when freed: ~40% of the end's minor faults (bench/RESULTS.md, r18-rend).
+END_MAP_LARGE = 4 << 20
+
+
 class _MapLargeFromFirst:
     """A fold that folds nothing: when the stream's first batch comes (classified: the
     classifier's warm-up is over), the heap's free pages go back and large blocks are mapped
@@ -234,7 +242,9 @@ def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = Re
     heap.release_arrow()
     # the stream's batches are gone: before the rows are put together; from now on the report's
     # large temporary tables are given back to the system when freed, not kept by the C heap
-    heap.trim(map_large=True)
+    # (from END_MAP_LARGE on: the end's blocks below it are reused, not mapped and faulted in again)
+    heap.trim()
+    heap.keep_freed(heap.TRIM_DEFAULT, END_MAP_LARGE)
     events, bulk, sections = fold.result()
     heap.give_back()  # and the pieces they were made of, before the report is built
     order = events.pop(ORDER_COLUMN).to_numpy(dtype=np.int64)
@@ -343,11 +353,20 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
                                         if base_bulk is not None else None)
     has_base = baseline is not None and (len(baseline) or (base_bulk is not None and len(base_bulk)))
     heap.release_arrow()  # what the cuts above left in Arrow's pool, before the detectors
-    findings = detect_anomalies(cur, baseline=baseline if has_base else None,
-                                params=params, now=now, kb=kb, bulk=cur_bulk,
-                                bulk_history=base_bulk if has_base else None)
-    heap.release_arrow()  # the detectors' temporaries
-    report = build_report(cur, findings, kb=kb, counts=result.counts, files=result.files,
-                          warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
-                          bulk=cur_bulk, sections=sections or {})
+
+    def detect() -> list[Any]:
+        found = detect_anomalies(cur, baseline=baseline if has_base else None,
+                                 params=params, now=now, kb=kb, bulk=cur_bulk,
+                                 bulk_history=base_bulk if has_base else None)
+        heap.release_arrow()  # the detectors' temporaries
+        return found
+
+    # the detectors on a thread of their own while this one builds the sections that do not read
+    # their findings (both read the window's rows and Bulk, neither writes them): what of either
+    # runs outside the GIL (numpy's sorts and loops, Arrow's kernels, the page faults) overlaps
+    with ThreadPoolExecutor(1, thread_name_prefix="maillens-detect") as pool:
+        findings = pool.submit(detect)
+        report = build_report(cur, findings.result, kb=kb, counts=result.counts, files=result.files,
+                              warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
+                              bulk=cur_bulk, sections=sections or {})
     return redact(report) if redact is not None else report
