@@ -255,6 +255,9 @@ class FastSummaryFold(SummaryFold):
     def _ready(self) -> None:
         """The general classifier made, where it was given as a function."""
         if self._make is not None:
+            from .class_cache import join_ahead
+
+            join_ahead()  # (where it loads the same rules: once; joined already where workers forked)
             make, self._make = self._make, None
             self._use(make())
 

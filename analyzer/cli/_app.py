@@ -263,6 +263,13 @@ def load_kb(rules: list[Path] | None):
         fail(str(exc), "fix the file, or run without --rules", EXIT_INPUT)
 
 
+def shipped_kb():
+    """The shipped knowledge base (loaded once per process)."""
+    from ..rules import shipped_rules
+
+    return shipped_rules()
+
+
 def check_tz(tz: str | None) -> str:
     """--tz (or the default zone) checked: an unknown name is a one-line error naming the option."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -424,7 +431,11 @@ def parse(
         fail(str(exc), "add --redact", EXIT_USAGE)
     # the summary with the shipped rules loads them once its workers have forked (FastSummaryFold)
     kb = load_kb(rules) if classify and (rules or output is not None) else None
+    from ..class_cache import compile_ahead
     from ..classify_stream import StreamClassifier
+
+    if classify:  # the rules' patterns compiled on the idle core while this process starts up
+        compile_ahead((lambda: kb) if kb is not None else shipped_kb)
     from ..reader import check_stream
     from ..sinks import SummaryFold, write_stream
 
