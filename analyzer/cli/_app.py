@@ -263,6 +263,20 @@ def load_kb(rules: list[Path] | None):
         fail(str(exc), "fix the file, or run without --rules", EXIT_INPUT)
 
 
+def _import_ahead(names: tuple[str, ...]) -> None:
+    """Import ``names`` on a thread (the modules rendering needs, while the workers parse)."""
+    import importlib
+    import threading
+    from contextlib import suppress
+
+    def run() -> None:
+        with suppress(Exception):  # only a head start: the renderer imports what is missing
+            for name in names:
+                importlib.import_module(name)
+
+    threading.Thread(target=run, name="maillens-imports", daemon=True).start()
+
+
 def shipped_kb():
     """The shipped knowledge base (loaded once per process)."""
     from ..rules import shipped_rules
@@ -445,7 +459,12 @@ def parse(
     if output is None and classify:  # the summary folded where blocks are parsed
         from ..fast_summary import FastSummaryFold
 
-        fold = FastSummaryFold(classifier or (lambda: StreamClassifier(load_kb(None))))
+        def made() -> StreamClassifier:  # at the first block: a big input's workers have forked
+            # what renders the summary, imported while they parse (~0.02 CPU-s off the run's end)
+            _import_ahead(("rich.console", "rich.table", "rich.markup") if fmt == "text" else ("rich.console",))
+            return StreamClassifier(load_kb(None))
+
+        fold = FastSummaryFold(classifier or made)
         classifier = fold.summariser
 
     def consume(stream):
