@@ -22,6 +22,7 @@ from . import native
 from .class_codes import RowCodes
 from .lazy import lazy_module
 from .rowhash import row_hash
+from .rule_sets import join_ahead
 from .schema import CLASS_SCHEMA, to_pandas
 
 pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
@@ -375,62 +376,6 @@ def _warm_up(kb: Any) -> None:
 
         default_known_replies()
         compile_patterns(kb)  # (the native core compiles without the GIL)
-
-
-#: the thread of :func:`compile_ahead` and the event that stops it, while it runs
-_AHEAD: list[tuple[Any, Any]] = []
-_HOOKED: list[bool] = []
-
-
-def compile_ahead(knowledge: Any) -> None:
-    """Compile the rules' text patterns of the knowledge base ``knowledge()`` gives on a thread,
-    now: before a big input's workers fork, while this process imports what it parses with and
-    one core is idle (the native core compiles without the GIL, ~0.07 CPU-s, which after the
-    fork took a core from the workers). A fork (``os.register_at_fork``) stops it within a few
-    patterns and waits for it (a fork while it compiled would leave the workers a lock it held);
-    the classifier's warm-up (:meth:`Classifier.prepare`) and first call compile what is left.
-    Nothing without the native engine; an error only leaves the patterns to their first use."""
-    import os
-    import threading
-
-    if native.engine() != "native":
-        return
-    # imported here, not on the thread: two threads importing at once may meet a module each
-    # other needs (the import system's deadlock check then fails one of them)
-    from contextlib import suppress
-
-    from .rulematch import compile_all, runner_patterns
-
-    stop = threading.Event()
-
-    def run() -> None:
-        with suppress(Exception):
-            compile_all(runner_patterns(knowledge()), stop)
-
-    if not _HOOKED:
-        os.register_at_fork(before=_stop_ahead)
-        _HOOKED.append(True)
-    thread = threading.Thread(target=run, name="maillens-compile", daemon=True)
-    _AHEAD.append((thread, stop))
-    thread.start()
-
-
-def _stop_ahead() -> None:
-    for _, stop in list(_AHEAD):
-        stop.set()
-    join_ahead()
-
-
-def join_ahead() -> None:
-    """Wait for :func:`compile_ahead`'s thread, if one runs (not from that thread itself)."""
-    import threading
-    from contextlib import suppress
-
-    for item in list(_AHEAD):
-        if item[0] is not threading.current_thread():
-            item[0].join()
-            with suppress(ValueError):  # (another thread may have joined it too)
-                _AHEAD.remove(item)
 
 
 class _Keys:

@@ -255,7 +255,7 @@ class FastSummaryFold(SummaryFold):
     def _ready(self) -> None:
         """The general classifier made, where it was given as a function."""
         if self._make is not None:
-            from .class_cache import join_ahead
+            from .rule_sets import join_ahead
 
             join_ahead()  # (where it loads the same rules: once; joined already where workers forked)
             make, self._make = self._make, None

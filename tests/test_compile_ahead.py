@@ -1,5 +1,5 @@
 """The rules' patterns compiled on a thread before a big input's workers fork
-(:func:`analyzer.class_cache.compile_ahead`): a fork stops and waits for it, what it left is
+(:func:`analyzer.rule_sets.compile_ahead`): a fork stops and waits for it, what it left is
 compiled when first used, and the answers are the same."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import threading
 import pyarrow as pa
 import pytest
 
-from analyzer import class_cache, native, rulematch
+from analyzer import native, rule_sets, rulematch
 from analyzer.rules import shipped_rules
 
 pytestmark = pytest.mark.skipif(native.engine() != "native" or not hasattr(native._module()[0], "RuleSet"),
@@ -47,14 +47,14 @@ def test_a_fork_stops_and_joins_the_thread() -> None:
         entered.set()
         return kb
 
-    class_cache.compile_ahead(knowledge)
+    rule_sets.compile_ahead(knowledge)
     entered.wait(5)
-    threads = [t for t, _ in class_cache._AHEAD]
+    threads = [t for t, _ in rule_sets._AHEAD]
     pid = os.fork()
     if pid == 0:  # the child: nothing of the parent's thread runs here
         os._exit(0)
     os.waitpid(pid, 0)
-    assert not class_cache._AHEAD and all(not t.is_alive() for t in threads)
+    assert not rule_sets._AHEAD and all(not t.is_alive() for t in threads)
     # what the stopped thread left is compiled when first used: the same answers
     texts = pa.array(["550 5.1.1 <a@b.example>: Recipient address rejected: User unknown in virtual mailbox table",
                       "452 4.2.2 Mailbox full", "421 4.7.0 Try again later, closing connection"])
@@ -65,11 +65,11 @@ def test_a_fork_stops_and_joins_the_thread() -> None:
     cand = np.array([1, 2, 3])
     some = [i for i, p in enumerate(pats) if p is not None][:60]
     got = [fresh.hits(i, cand).tolist() for i in some]
-    rulematch._rule_set.cache_clear()
+    rule_sets.rule_set.cache_clear()
     again = rulematch.TextRunner(pats, texts)
     assert [again.hits(i, cand).tolist() for i in some] == got
 
 
 def test_join_ahead_without_a_thread_returns() -> None:
-    class_cache.join_ahead()
-    assert not class_cache._AHEAD
+    rule_sets.join_ahead()
+    assert not rule_sets._AHEAD

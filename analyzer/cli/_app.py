@@ -277,13 +277,6 @@ def _import_ahead(names: tuple[str, ...]) -> None:
     threading.Thread(target=run, name="maillens-imports", daemon=True).start()
 
 
-def shipped_kb():
-    """The shipped knowledge base (loaded once per process)."""
-    from ..rules import shipped_rules
-
-    return shipped_rules()
-
-
 def check_tz(tz: str | None) -> str:
     """--tz (or the default zone) checked: an unknown name is a one-line error naming the option."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -438,6 +431,13 @@ def parse(
              "format)", EXIT_USAGE)
     if log_format not in LINE_FORMATS:
         fail(f"--log-format: unknown line format {log_format!r}", f"use one of {', '.join(LINE_FORMATS)}", EXIT_USAGE)
+    from ..rule_sets import compile_ahead
+    from ..rules import shipped_rules
+
+    if classify and not rules:
+        # the shipped rules' patterns compiled on a thread (the native core, without the GIL) on
+        # the core that idles while this process imports what it parses with (check_tz on)
+        compile_ahead(shipped_rules)
     check_tz(tz)
     try:
         redactor = make_redactor(redact, redact_ips, redact_key)
@@ -445,11 +445,9 @@ def parse(
         fail(str(exc), "add --redact", EXIT_USAGE)
     # the summary with the shipped rules loads them once its workers have forked (FastSummaryFold)
     kb = load_kb(rules) if classify and (rules or output is not None) else None
-    from ..class_cache import compile_ahead
+    if kb is not None and rules:  # a site's rules: their patterns compiled before the workers fork
+        compile_ahead(lambda: kb)
     from ..classify_stream import StreamClassifier
-
-    if classify:  # the rules' patterns compiled on the idle core while this process starts up
-        compile_ahead((lambda: kb) if kb is not None else shipped_kb)
     from ..reader import check_stream
     from ..sinks import SummaryFold, write_stream
 
