@@ -112,6 +112,25 @@ def test_a_damaged_cache_is_ignored_and_written_again(cache: Path, monkeypatch: 
     assert where.read_bytes() == data  # written again
 
 
+def test_a_cache_others_may_write_is_not_read(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = load_rules()
+    (where,) = _files(cache)
+    for target, mode in ((where, 0o666), (cache, 0o777)):
+        old = target.stat().st_mode & 0o777
+        target.chmod(mode)
+        seen = _parsed(monkeypatch)
+        try:
+            assert load_rules() == good
+            assert len(seen) == len(_load.SHIPPED)  # parsed: the file was not read
+        finally:
+            target.chmod(old)
+            monkeypatch.undo()
+            monkeypatch.setenv("XDG_CACHE_HOME", str(cache.parent))
+    seen = _parsed(monkeypatch)
+    load_rules()
+    assert seen == []  # private again: read
+
+
 def test_no_usable_cache_directory_still_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")

@@ -9,7 +9,8 @@ kept as one :mod:`marshal` file (plain dicts, lists, strings and numbers: no cod
 - ``KEY`` is a hash of every file's content (and of this format's version and the Python
   version's marshal format): a changed file is another key, so a stale cache is never read.
 - The file holds a hash of its payload, checked before it is read: a truncated or damaged file
-  (or one of another program) is ignored and written again.
+  (or one of another program) is ignored and written again; so is one that is not this user's own,
+  or that others may write (nor its directory).
 - Written atomically (a temporary file in the same directory, then renamed), the directory
   private to the user; older ``rules-*.marshal`` files are removed when a new one is written.
 - Any problem (no home directory, a read-only one, a full disk, a value marshal cannot hold)
@@ -54,8 +55,14 @@ def _key(blobs: list[bytes]) -> str:
 
 
 def _loaded(path: Path, n: int) -> list[dict[str, Any]] | None:
-    """The tables kept at ``path``, or None where there are none, or not ``n`` of them intact."""
+    """The tables kept at ``path``, or None where there are none, or not ``n`` of them intact, or
+    the file or its directory is another user's or writable by others (marshal is not meant for
+    data someone else could have made: a root run whose HOME is a user's reads no file of theirs)."""
     try:
+        for p in (path.parent, path):
+            st = os.stat(p)
+            if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+                return None
         data = path.read_bytes()
     except OSError:
         return None
