@@ -22,6 +22,7 @@ from . import native
 from .class_codes import RowCodes
 from .lazy import lazy_module
 from .rowhash import row_hash
+from .rule_sets import join_ahead
 from .schema import CLASS_SCHEMA, to_pandas
 
 pd = lazy_module("pandas")  # imported when first used (analyzer.lazy)
@@ -322,6 +323,7 @@ class Classifier:
         if self._warming is not None:
             self._warming.join()
             self._warming = None
+        join_ahead()
         uniq, first = np.unique(key[new], return_index=True)
         rows = np.flatnonzero(new)[first]
         # classify reads only the key's columns (on Arrow: no pandas, ~0.3 CPU-s to import)
@@ -367,6 +369,7 @@ class Answered:
 def _warm_up(kb: Any) -> None:
     from contextlib import suppress
 
+    join_ahead()  # (what compile_ahead compiled is not compiled again)
     with suppress(Exception):  # only a head start: the first call loads whatever is missing
         from .classify import compile_patterns
         from .similar import default_known_replies

@@ -20,7 +20,6 @@ replies of the project.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -28,14 +27,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import native
+from .rule_sets import compile_all, runner_patterns
+from .rule_sets import rule_set as _rule_set
 from .rules._load import parse_status
 
 __all__ = ["TextRunner", "compile_all", "match", "runner", "runner_patterns"]
-
-
-@lru_cache(maxsize=8)
-def _rule_set(patterns: tuple[str | None, ...]) -> Any:
-    return native._module()[0].RuleSet(["" if p is None else p for p in patterns], True)
 
 
 class TextRunner:
@@ -64,25 +60,9 @@ class TextRunner:
         return pc.fill_null(got, False).to_numpy(zero_copy_only=False)
 
 
-def runner_patterns(kb: Any) -> tuple[str | None, ...]:
-    """The patterns of :func:`runner` (pattern ``i`` is ``kb.rules[i].text``)."""
-    return tuple(r.text for r in kb.rules)
-
-
 def runner(kb: Any, texts: pa.Array) -> TextRunner:
     """A :class:`TextRunner` for ``kb``'s rules (pattern ``i`` is ``kb.rules[i].text``)."""
     return TextRunner(runner_patterns(kb), texts)
-
-
-def compile_all(patterns: tuple[str | None, ...]) -> None:
-    """Compile every pattern of ``patterns`` in the native core now (what :class:`TextRunner`
-    would compile when first used); nothing without the native engine."""
-    if native.engine() != "native" or not hasattr(native._module()[0], "RuleSet"):
-        return
-    rule_set = _rule_set(patterns)
-    for i, p in enumerate(patterns):
-        if p is not None:
-            rule_set.usable(i)
 
 
 def _lut(vocab: list[Any], allowed: frozenset[str] | None) -> np.ndarray:

@@ -302,3 +302,40 @@ def same_blocks(merged: list[pa.Table], raw: list[pa.Table]) -> None:
         for k in (fast_summary.REPS, fast_summary.RAW):  # the same tables (their buffers may differ)
             ta, tb = (pa.ipc.open_stream(m[k]).read_all() for m in (ma, mb))
             assert ta.schema == tb.schema and ta.equals(tb) and ta.num_rows > 0
+
+
+@pytest.mark.parametrize("last", [0, 1, 4, 10**6])
+def test_the_last_blocks_classified_a_call_each(days, monkeypatch, last):
+    """FastSummaryFold.LAST_BLOCKS: the input's last blocks each classified as it comes (the
+    calls' sizes change, the summary does not); the blocks expected from the files' sizes."""
+    from analyzer.sources import plan_blocks
+
+    calls: list[int] = []
+    classified = FastSummaryFold._classified
+    monkeypatch.setattr(FastSummaryFold, "LAST_BLOCKS", last)
+    monkeypatch.setattr(FastSummaryFold, "_classified",
+                        lambda self, held, attribution: calls.append(len(held)) or classified(self, held, attribution))
+    for mta in ("postfix", "exim"):
+        calls.clear()
+        fast, general = _summaries([days[mta]], workers=2, block_bytes=16384)
+        assert fast == general
+        blocks = len(plan_blocks(days[mta], 16384))
+        stream = EventStream(expand_inputs([str(days[mta])]), tz="UTC", block_bytes=16384)
+        assert abs(FastSummaryFold._expected(stream) - blocks) <= 1
+        held = [c for c in calls if c]
+        assert sum(held) == blocks
+        if last >= blocks:
+            assert held == [1] * blocks
+        elif last:
+            assert held[len(held) - (last - 1):] == [1] * (last - 1) and len(held) >= last
+        else:
+            assert len(held) < blocks // 2  # several blocks a call, as before
+
+
+def test_no_blocks_expected_for_stdin_or_compressed(days, tmp_path):
+    gz = tmp_path / "day.log.gz"
+    with open(days["postfix"], "rb") as src, gzip.open(gz, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    assert FastSummaryFold._expected(EventStream(expand_inputs([str(gz)]), tz="UTC")) is None
+    assert FastSummaryFold._expected(EventStream(expand_inputs([str(days["exim"])]), tz="UTC",
+                                                 batch_lines=1000)) is None

@@ -29,7 +29,8 @@ def day(tmp_path_factory) -> Path:
 
 
 def _summary(path: Path, monkeypatch, first: int, groups: int, held_rows: int = 1 << 62) -> tuple:
-    """The summary, and the blocks of each classification call."""
+    """The summary, and the blocks of each classification call (the input's last blocks as the
+    limits make them too: FastSummaryFold.LAST_BLOCKS off, tests/test_native_summary.py has it on)."""
     calls: list[int] = []
     real = class_cache.Classifier.classify_many
 
@@ -41,6 +42,7 @@ def _summary(path: Path, monkeypatch, first: int, groups: int, held_rows: int = 
         m.setattr(FastSummaryFold, "FIRST_GROUPS", first)
         m.setattr(FastSummaryFold, "GROUPS", groups)
         m.setattr(FastSummaryFold, "HELD_ROWS", held_rows)
+        m.setattr(FastSummaryFold, "LAST_BLOCKS", 0)
         m.setattr(class_cache.Classifier, "classify_many", counted)
         fold = FastSummaryFold(StreamClassifier(default_rules()))
         stream = EventStream(expand_inputs([str(path)]), tz="UTC", year=2026, workers=1, block_bytes=8192,

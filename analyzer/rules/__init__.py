@@ -11,15 +11,22 @@ The most specific matching rule wins: text + provider > text > provider > enhanc
 basic code > class. Sites add or override entries by id with their own file.
 """
 
+import threading
+
 from analyzer.rules._load import KnowledgeBase, Rule, RulesError, load_rules
 
 __all__ = ["KnowledgeBase", "Rule", "RulesError", "load_rules", "shipped_rules"]
 
 _SHIPPED: list[KnowledgeBase] = []
+_LOADING = threading.Lock()
 
 
 def shipped_rules() -> KnowledgeBase:
-    """The shipped knowledge base, loaded once per process (``load_rules()`` reads the files again)."""
+    """The shipped knowledge base, loaded once per process (``load_rules()`` reads the files again;
+    a thread that asks while another loads it waits for that one: ``maillens parse`` loads it on
+    a thread to compile its patterns, analyzer.rule_sets)."""
     if not _SHIPPED:
-        _SHIPPED.append(load_rules())
+        with _LOADING:
+            if not _SHIPPED:
+                _SHIPPED.append(load_rules())
     return _SHIPPED[0]

@@ -1,0 +1,110 @@
+"""The native core's compiled sets of text patterns (``analyzer._native.RuleSet``), one per
+tuple of patterns and process, and their compilation ahead of use.
+
+Light on purpose (no numpy, no pyarrow): ``maillens parse`` starts compiling the shipped
+rules' patterns (:func:`compile_ahead`) before it imports what it parses with, so that the
+native core compiles them (~0.07 CPU-s, without the GIL) on the core that is idle while this
+process imports (~0.15 CPU-s) and before its workers fork; :mod:`analyzer.rulematch` runs the
+patterns from the same sets.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import Any
+
+from . import native
+
+__all__ = ["CHUNK", "compile_ahead", "compile_all", "join_ahead", "rule_set", "runner_patterns"]
+
+#: patterns compiled between two looks at :func:`compile_all`'s ``stop`` (a few ms)
+CHUNK = 32
+
+
+def usable() -> bool:
+    """Whether the native core runs the patterns (the native engine, a core with ``RuleSet``)."""
+    return native.engine() == "native" and hasattr(native._module()[0], "RuleSet")
+
+
+@lru_cache(maxsize=8)
+def rule_set(patterns: tuple[str | None, ...]) -> Any:
+    """The native set of ``patterns`` (each compiled when first used; None: no pattern)."""
+    return native._module()[0].RuleSet(["" if p is None else p for p in patterns], True)
+
+
+def runner_patterns(kb: Any) -> tuple[str | None, ...]:
+    """The rules' text patterns (pattern ``i`` is ``kb.rules[i].text``)."""
+    return tuple(r.text for r in kb.rules)
+
+
+def compile_all(patterns: tuple[str | None, ...], stop: threading.Event | None = None) -> None:
+    """Compile every pattern of ``patterns`` in the native core now (what a run would compile
+    when first used); nothing without the native engine. ``stop``: looked at every
+    :data:`CHUNK` patterns, the rest left uncompiled once it is set."""
+    if not usable():
+        return
+    rules = rule_set(patterns)
+    if not hasattr(rules, "compile_all"):  # an older core: one call (and GIL round trip) a pattern
+        for i, p in enumerate(patterns):
+            if stop is not None and stop.is_set():
+                return
+            if p is not None:
+                rules.usable(i)
+        return
+    # many in one call without the GIL (a thread's call per pattern waited for the GIL ~500
+    # times while another thread ran Python)
+    step = CHUNK if stop is not None else max(1, len(patterns))
+    for start in range(0, len(patterns), step):
+        if stop is not None and stop.is_set():
+            return
+        rules.compile_all(start, start + step)
+
+
+#: :func:`compile_ahead`'s thread and the event that stops it, while it runs
+_AHEAD: list[tuple[threading.Thread, threading.Event]] = []
+_HOOKED: list[bool] = []
+
+
+def compile_ahead(knowledge: Any) -> None:
+    """Compile the rules' text patterns of the knowledge base ``knowledge()`` gives on a thread,
+    now. A fork (``os.register_at_fork``) stops it within :data:`CHUNK` patterns and waits for
+    it (a fork while it compiled would leave the workers a lock it held); the classifier's
+    warm-up and first call compile what is left. ``knowledge`` runs on the thread: it must
+    import nothing (two threads importing at once may each hold a module the other needs, and
+    the import system then fails one of them). Nothing without the native engine; an error
+    only leaves the patterns to their first use."""
+    import os
+    from contextlib import suppress
+
+    if not usable():
+        return
+    stop = threading.Event()
+
+    def run() -> None:
+        with suppress(Exception):
+            compile_all(runner_patterns(knowledge()), stop)
+
+    if not _HOOKED:
+        os.register_at_fork(before=_stop_ahead)
+        _HOOKED.append(True)
+    thread = threading.Thread(target=run, name="maillens-compile", daemon=True)
+    _AHEAD.append((thread, stop))
+    thread.start()
+
+
+def _stop_ahead() -> None:
+    for _, stop in list(_AHEAD):
+        stop.set()
+    join_ahead()
+
+
+def join_ahead() -> None:
+    """Wait for :func:`compile_ahead`'s thread, if one runs (not from that thread itself)."""
+    from contextlib import suppress
+
+    for item in list(_AHEAD):
+        if item[0] is not threading.current_thread():
+            item[0].join()
+            with suppress(ValueError):  # (another thread may have joined it too)
+                _AHEAD.remove(item)
