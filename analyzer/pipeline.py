@@ -62,7 +62,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -75,7 +74,7 @@ import pyarrow as pa
 from . import parallel
 from .ahead import run_ahead
 from .class_cache import CLASS_KEY, Classifier
-from .parsers import FileContext, LineCounts, finish_batch, split_batch
+from .parsers import FileContext, LineCounts, split_batch
 from .parsers.syslog import Clock, HeaderState
 from .rowhash import content_hash, row_hash  # noqa: F401  (row_hash: analyzer.narrow imports it here)
 from .schema import SCHEMA, to_pandas
@@ -208,6 +207,14 @@ class EventStream:
         yield from self._batches()
 
     def _batches(self) -> Iterator[EventBatch]:
+        try:
+            yield from self._made()
+        finally:  # the pool's end (parallel.end_pool), joined before the stream's end
+            ending, self._ending = getattr(self, "_ending", None), None
+            if ending is not None:
+                ending.join()
+
+    def _made(self) -> Iterator[EventBatch]:
         sets = len({rotation_key(i.name)[0] for i in self.inputs if not is_secondary(i.name)})
         # workers may classify what no later step changes (no secondary logs, one set of files)
         # and a classifier that carries state from batch to batch classifies here, in order
@@ -295,7 +302,7 @@ class EventStream:
         the year over) and the messages of a batch are matched on a worker thread while the next
         is read; a file that is one short batch is matched together with its neighbours
         (:mod:`analyzer.coalesce`)."""
-        from .coalesce import SmallFiles, finish_many, split_many
+        from .coalesce import SmallFiles, _finish_one, finish_many, split_many
 
         small = SmallFiles()
         pending: deque[tuple[Future, Callable[[Any], Iterator[EventBatch]]]] = deque()
@@ -350,7 +357,7 @@ class EventStream:
             yield from take_deferred()
             yield from send_joined()
 
-        last = None
+        last, taken = None, False
         try:
             for index in indices:
                 if last is not None and index != last + 1:
@@ -410,13 +417,10 @@ class EventStream:
             yield from send_small()
             while pending:
                 yield from results()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
-            if self._spool is not None:  # results never taken (an error, a consumer that stopped)
-                shutil.rmtree(self._spool, ignore_errors=True)
-                self._spool = None
+            taken = True  # every result taken: the pool ends beside the rest of the run (_batches joins it)
+        finally:  # (else: an error, a consumer that stopped: ended here, results never taken removed)
+            self._ending = parallel.end_pool(self._pool, self._spool, wait=not taken)
+            self._pool = self._spool = None
 
     def _warm_job(self, inp: Input, ref: dt.datetime | None) -> Any:
         """A small block of the input's first lines for :func:`analyzer.parallel.pool` to parse
@@ -543,13 +547,6 @@ def _size(lines: Any) -> int:
     """About the bytes some lines were read from (a :class:`~analyzer.sources.Lines` knows)."""
     nbytes = getattr(lines, "nbytes", None)
     return nbytes if nbytes is not None else sum(map(len, lines)) + len(lines)
-
-
-def _finish_one(sp: Any) -> tuple[pa.Table, LineCounts, list[Any]]:
-    from .coalesce import FileStats
-
-    table, c = finish_batch(sp)
-    return table, c, [FileStats(c.lines, c.events, c.headerless + sum(c.foreign.values()))]
 
 
 def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int = 0) -> Iterator[EventBatch]:
