@@ -179,8 +179,9 @@ class EventStream:
     ahead: bool = True  # with workers > 1: batches made on a thread, ahead of the consumer (see __iter__)
     #: with workers > 1 and ``ahead``: batches taken from the workers up to this many ahead of
     #: the classification, on a thread of their own (:data:`RESULTS_AHEAD`); None: that many
-    #: when the classification is made in this process and the consumer takes whole batches
-    #: (``columns`` None: ``parse -o``), else 0 (the report and summary keep their memory)
+    #: when the classification is made in this process, the consumer takes whole batches
+    #: (``columns`` None: ``parse -o``) and the inputs are plain files, else 0 (the report and
+    #: summary keep their memory; a SIGTERM's stop waits for a blocked reader one thread deep)
     results_ahead: int | None = None
     #: the only columns the consumer (and the classifier) reads, or None: all. Batches then have
     #: only these (and line_no), and worker processes send back only these (less to put in line
@@ -239,8 +240,9 @@ class EventStream:
             yield from batches
             return
         results = self.results_ahead
-        if results is None:
-            results = RESULTS_AHEAD if self.columns is None and not self._in_worker() else 0
+        if results is None:  # (plain files: a reader that may block for ever, stdin, stays one thread from main)
+            plain = all(i.path is not None and is_plain_file(i) for i in self.inputs)
+            results = RESULTS_AHEAD if self.columns is None and not self._in_worker() and plain else 0
         if results > 0 and self.workers > 1 and self.ahead:
             batches = run_ahead(batches, results, "maillens-results")
         yield from classify_grouped(batches, self.classifier, self.classify_rows)
