@@ -208,11 +208,11 @@ class EventStream:
         yield from self._batches()
 
     def _batches(self) -> Iterator[EventBatch]:
+        self._endings: list[Any] = []  # the pools' ends on threads (parallel.end_pool), joined at the end
         try:
             yield from self._made()
-        finally:  # the pool's end (parallel.end_pool), joined before the stream's end
-            ending, self._ending = getattr(self, "_ending", None), None
-            if ending is not None:
+        finally:
+            for ending in filter(None, self._endings):
                 ending.join()
 
     def _made(self) -> Iterator[EventBatch]:
@@ -421,7 +421,7 @@ class EventStream:
                 yield from results()
             taken = True  # every result taken: the pool ends beside the rest of the run (_batches joins it)
         finally:  # (else: an error, a consumer that stopped: ended here, results never taken removed)
-            self._ending = parallel.end_pool(self._pool, self._spool, wait=not taken)
+            self._endings.append(parallel.end_pool(self._pool, self._spool, wait=not taken))
             self._pool = self._spool = None
 
     def _warm_job(self, inp: Input, ref: dt.datetime | None) -> Any:

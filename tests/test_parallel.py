@@ -591,3 +591,19 @@ def test_stream_joins_its_pool_end(days):
 
     _run([days / "mail.log"], 2, year=2026, classifier=_KeySpy())
     assert not any(t.name == "maillens-pool-end" for t in threading.enumerate())
+
+
+def test_secondary_and_primary_pools_both_end(tmp_path, days):
+    """A rejectlog big enough for the workers is parsed by a pool of its own before the mainlog's:
+    both pools end (on threads, the stream joins both) and the merge equals one process's."""
+    import threading
+
+    d = tmp_path / "exim"
+    d.mkdir()
+    shutil.copy(days / "mainlog", d / "mainlog")
+    shutil.copy(days / "mainlog", d / "rejectlog")  # every line a copy of the mainlog's
+    one, _ = _run([d], 1, classifier=_KeySpy())
+    two, _ = _run([d], 2, classifier=_KeySpy())
+    assert two.counts.duplicates > 3000
+    _same(one, two)
+    assert not any(t.name == "maillens-pool-end" for t in threading.enumerate())
