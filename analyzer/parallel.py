@@ -47,7 +47,8 @@ import pyarrow.compute as pc
 from .parsers import FileContext, LineCounts, parse_batch
 from .parsers.syslog import MONTHS, Clock, HeaderState
 
-__all__ = ["BlockJob", "BlockResult", "Guesser", "Recycler", "TrueState", "default_workers", "pool", "run_block"]
+__all__ = ["BlockJob", "BlockResult", "Guesser", "Recycler", "TrueState", "default_workers", "end_pool", "pool",
+           "run_block"]
 
 #: The header flavours that can match the same line (a strict syslog line is a loose one too).
 _OVERLAP = ("syslog", "syslog_loose")
@@ -464,6 +465,29 @@ def _keep_heap() -> None:
     from .heap import keep_freed
 
     keep_freed(256 << 20, 64 << 20)  # big buffers from the heap too, kept
+
+
+def end_pool(pool: Executor | None, spool: str | None, wait: bool = True) -> Any:
+    """Shut ``pool`` down and remove the ``spool`` directory; with ``wait`` False on a thread
+    (returned, to be joined) instead: the workers' exits and the freeing of the spool's shared
+    memory (~0.1-0.2 s of wall at the end of a 1M-line day, r18-pout) then no longer stand
+    between the last result and the stream's last classification and writes."""
+    import shutil
+
+    def end() -> None:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
+
+    if wait or (pool is None and spool is None):
+        end()
+        return None
+    import threading
+
+    t = threading.Thread(target=end, name="maillens-pool-end", daemon=True)
+    t.start()
+    return t
 
 
 #: Bytes of an input's head parsed before the workers fork (:func:`pool`'s ``warm``)

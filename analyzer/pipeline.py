@@ -62,7 +62,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -75,7 +74,7 @@ import pyarrow as pa
 from . import parallel
 from .ahead import run_ahead
 from .class_cache import CLASS_KEY, Classifier
-from .parsers import FileContext, LineCounts, finish_batch, split_batch
+from .parsers import FileContext, LineCounts, split_batch
 from .parsers.syslog import Clock, HeaderState
 from .rowhash import content_hash, row_hash  # noqa: F401  (row_hash: analyzer.narrow imports it here)
 from .schema import SCHEMA, to_pandas
@@ -109,6 +108,12 @@ CLASSIFY_FIRST_ROWS = 25_000
 AHEAD = 2
 #: Blocks handed to the worker processes and not yet taken, per worker
 PENDING_PER_WORKER = 2
+#: Batches taken from the workers ahead of the classification (EventStream.results_ahead's
+#: default): the workers' results are taken, and the next blocks handed out, on a thread of
+#: their own (``maillens-results``), so that the workers do not wait while a classify call
+#: runs (r17-pout: they did, 0.1-0.5 CPU-s of a 1M-line day with one core idle); 0: on the
+#: batches thread, between its classify calls
+RESULTS_AHEAD = 4
 #: From this many worker processes on, a classifier that carries state from batch to batch
 #: (:class:`analyzer.classify_stream.StreamClassifier`) has its answers per key made in the
 #: workers (``by_key``, a cache in each) and only attributes here. Below, it classifies here: on
@@ -172,6 +177,12 @@ class EventStream:
     block_bytes: int = BLOCK_BYTES
     classify_rows: int = 0  # batches classified together up to this many rows (0: CLASSIFY_ROWS)
     ahead: bool = True  # with workers > 1: batches made on a thread, ahead of the consumer (see __iter__)
+    #: with workers > 1 and ``ahead``: batches taken from the workers up to this many ahead of
+    #: the classification, on a thread of their own (:data:`RESULTS_AHEAD`); None: that many
+    #: when the classification is made in this process, the consumer takes whole batches
+    #: (``columns`` None: ``parse -o``) and the inputs are plain files, else 0 (the report and
+    #: summary keep their memory; a SIGTERM's stop waits for a blocked reader one thread deep)
+    results_ahead: int | None = None
     #: the only columns the consumer (and the classifier) reads, or None: all. Batches then have
     #: only these (and line_no), and worker processes send back only these (less to put in line
     #: order, write and map). Runs that merge secondary logs or sets of files keep all columns
@@ -197,6 +208,14 @@ class EventStream:
         yield from self._batches()
 
     def _batches(self) -> Iterator[EventBatch]:
+        self._endings: list[Any] = []  # the pools' ends on threads (parallel.end_pool), joined at the end
+        try:
+            yield from self._made()
+        finally:
+            for ending in filter(None, self._endings):
+                ending.join()
+
+    def _made(self) -> Iterator[EventBatch]:
         sets = len({rotation_key(i.name)[0] for i in self.inputs if not is_secondary(i.name)})
         # workers may classify what no later step changes (no secondary logs, one set of files)
         # and a classifier that carries state from batch to batch classifies here, in order
@@ -220,6 +239,12 @@ class EventStream:
         if self.classifier is None:
             yield from batches
             return
+        results = self.results_ahead
+        if results is None:  # (plain files: a reader that may block for ever, stdin, stays one thread from main)
+            plain = all(i.path is not None and is_plain_file(i) for i in self.inputs)
+            results = RESULTS_AHEAD if self.columns is None and not self._in_worker() and plain else 0
+        if results > 0 and self.workers > 1 and self.ahead:
+            batches = run_ahead(batches, results, "maillens-results")
         yield from classify_grouped(batches, self.classifier, self.classify_rows)
 
     def _without_repeated_runs(self, batches: Iterator[EventBatch]) -> Iterator[EventBatch]:
@@ -279,7 +304,7 @@ class EventStream:
         the year over) and the messages of a batch are matched on a worker thread while the next
         is read; a file that is one short batch is matched together with its neighbours
         (:mod:`analyzer.coalesce`)."""
-        from .coalesce import SmallFiles, finish_many, split_many
+        from .coalesce import SmallFiles, _finish_one, finish_many, split_many
 
         small = SmallFiles()
         pending: deque[tuple[Future, Callable[[Any], Iterator[EventBatch]]]] = deque()
@@ -334,7 +359,7 @@ class EventStream:
             yield from take_deferred()
             yield from send_joined()
 
-        last = None
+        last, taken = None, False
         try:
             for index in indices:
                 if last is not None and index != last + 1:
@@ -394,13 +419,10 @@ class EventStream:
             yield from send_small()
             while pending:
                 yield from results()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
-            if self._spool is not None:  # results never taken (an error, a consumer that stopped)
-                shutil.rmtree(self._spool, ignore_errors=True)
-                self._spool = None
+            taken = True  # every result taken: the pool ends beside the rest of the run (_batches joins it)
+        finally:  # (else: an error, a consumer that stopped: ended here, results never taken removed)
+            self._endings.append(parallel.end_pool(self._pool, self._spool, wait=not taken))
+            self._pool = self._spool = None
 
     def _warm_job(self, inp: Input, ref: dt.datetime | None) -> Any:
         """A small block of the input's first lines for :func:`analyzer.parallel.pool` to parse
@@ -527,13 +549,6 @@ def _size(lines: Any) -> int:
     """About the bytes some lines were read from (a :class:`~analyzer.sources.Lines` knows)."""
     nbytes = getattr(lines, "nbytes", None)
     return nbytes if nbytes is not None else sum(map(len, lines)) + len(lines)
-
-
-def _finish_one(sp: Any) -> tuple[pa.Table, LineCounts, list[Any]]:
-    from .coalesce import FileStats
-
-    table, c = finish_batch(sp)
-    return table, c, [FileStats(c.lines, c.events, c.headerless + sum(c.foreign.values()))]
 
 
 def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int = 0) -> Iterator[EventBatch]:
