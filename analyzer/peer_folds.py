@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .keyed import key_hash
-from .peer_agg import HashVocab, KeyAgg, SortedTable, rank
+from .peer_agg import KeyAgg, SortedTable, new_vocab, rank
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
 
 __all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
@@ -39,7 +39,7 @@ QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15
 
 # flags of a queue id
 _SIZED, _RECV, _DEFERRED, _FAILED, _SRC, _REMOTE = 1, 2, 4, 8, 16, 32
-#: The queue ids' fields held narrower than int64: the flags above, the codes of a HashVocab
+#: The queue ids' fields held narrower than int64: the flags above, the codes of a vocabulary (new_vocab)
 _NARROW = {"flags": np.int8, "sender": np.int32, "client": np.int32, "src": np.int32}
 #: Exim's ``queued`` field (int32) of a message whose 'Completed' line is not settled in it
 _UNSETTLED = np.iinfo(np.int32).min
@@ -154,7 +154,7 @@ class PfFold(_Fold):
         super().__init__()
         self.n = dict.fromkeys(self.COUNTS, 0)
         self.qids = SortedTable({"flags": 0, "size": 0, "sender": -1, "client": -1}, _NARROW)
-        self.senders, self.clients = HashVocab(), HashVocab()
+        self.senders, self.clients = new_vocab(), new_vocab()
         self.recipients = KeyAgg(["recipient"], {"messages": "sum", "bytes": "sum"})
         self.domains = KeyAgg(["domain"], {"sent": "sum", "bytes": "sum", "defers": "sum", "delay_sum": "sum",
                                            "max_delay": "max"})
@@ -358,7 +358,7 @@ class ExFold(_Fold):
         self.n = dict.fromkeys(self.COUNTS, 0)
         self.qids = SortedTable({"flags": 0, "size": 0, "arrived": 0, "src": -1, "queued": _UNSETTLED},
                                 {**_NARROW, "queued": np.int32})
-        self.srcs = HashVocab()
+        self.srcs = new_vocab()
         self.sources = KeyAgg(["host"], {"messages": "sum", "bytes": "sum"})
         self.dest = KeyAgg(["host"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
         self.local = KeyAgg(["recipient"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
