@@ -4,7 +4,7 @@
 //! strings are held once, in one buffer in code order; the table holds a code and 32 bits of the
 //! string's hash per slot. Linear in the bytes read (amortised: the table doubles when 5/8 full).
 
-use crate::hash::{hash_bytes, is_set};
+use crate::hash::is_set;
 
 /// An Arrow string column's offsets (i32 or i64, sliced to the column) and data, checked once
 /// (offsets from zero or more, never decreasing, within the data) so that every row reads a
@@ -80,6 +80,32 @@ fn valid_at(valid: Option<(&[u8], usize)>, i: usize) -> bool {
     valid.is_none_or(|(bits, at)| is_set(bits, at + i))
 }
 
+/// A 64-bit hash for the table alone (strings found by it are compared whole, so its quality
+/// sets only the probes' length): 16 bytes a step, each a 64x64->128-bit multiply folded to 64
+/// bits (wyhash's "mum"), about four times as fast as `hash::hash_bytes` on a 60-byte address.
+fn fast_hash(s: &[u8]) -> u64 {
+    const P0: u64 = 0xa076_1d64_78bd_642f;
+    const P1: u64 = 0xe703_7ed1_a0b4_28db;
+    const P2: u64 = 0x8ebc_6af0_9c88_c6e3;
+    fn mum(a: u64, b: u64) -> u64 {
+        let r = u128::from(a) * u128::from(b);
+        (r as u64) ^ ((r >> 64) as u64)
+    }
+    fn word(b: &[u8]) -> u64 {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(w)
+    }
+    let mut h = P0 ^ s.len() as u64;
+    let mut chunks = s.chunks_exact(16);
+    for c in &mut chunks {
+        h = mum(word(&c[..8]) ^ P1 ^ h, word(&c[8..]) ^ P2);
+    }
+    let rest = chunks.remainder();
+    let (a, b) = if rest.len() > 8 { (word(&rest[..8]), word(&rest[8..])) } else { (word(rest), 0) };
+    mum(mum(a ^ P1 ^ h, b ^ P2) ^ P0, s.len() as u64 ^ P1)
+}
+
 #[derive(Default)]
 pub struct Vocab {
     data: Vec<u8>,
@@ -122,7 +148,7 @@ impl Vocab {
         if self.slots.is_empty() || too_full(self.len() + 1, self.slots.len()) {
             self.grow();
         }
-        let tag = hash_bytes(s) >> 32;
+        let tag = fast_hash(s) >> 32;
         let mask = self.slots.len() - 1;
         let mut i = tag as usize & mask;
         loop {
@@ -163,9 +189,11 @@ impl Vocab {
     /// The code of each row of ``col`` (-1 for a null one), new strings added in row order.
     pub fn encode(&mut self, col: &Column, valid: Option<(&[u8], usize)>) -> Result<Vec<i64>, String> {
         check_valid(valid, col.len())?;
-        (0..col.len())
-            .map(|i| if valid_at(valid, i) { self.code(col.get(i)).ok_or_else(full) } else { Ok(-1) })
-            .collect()
+        let mut out = Vec::with_capacity(col.len());
+        for i in 0..col.len() {
+            out.push(if valid_at(valid, i) { self.code(col.get(i)).ok_or_else(full)? } else { -1 });
+        }
+        Ok(out)
     }
 
     /// The code of each row of a dictionary column: ``indices`` (little-endian signed integers of

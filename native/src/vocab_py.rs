@@ -15,7 +15,12 @@ fn bits(v: &Valid) -> Option<(&[u8], usize)> {
 }
 
 fn codes_out(py: Python<'_>, codes: Result<Vec<i64>, String>) -> PyResult<Bound<'_, Owned>> {
-    codes.map(|c| owned(py, crate::fold_py::le(&c, i64::to_le_bytes))).map_err(PyValueError::new_err)
+    let codes = codes.map_err(PyValueError::new_err)?;
+    let mut out = Vec::with_capacity(8 * codes.len());
+    for c in codes {
+        out.extend_from_slice(&c.to_le_bytes());
+    }
+    Ok(owned(py, out))
 }
 
 #[pyclass(name = "Vocab", module = "analyzer._native")]
