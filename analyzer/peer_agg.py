@@ -211,7 +211,7 @@ class KeyAgg:
         self.coded = [k in vocabs for k in self.keys]
         self.vocabs = [vocabs[k] if k in vocabs else new_vocab() for k in self.keys]
         self.pairs = SortedTable({"code": -1}, {"code": np.int32}) if len(keys) == 2 or any(self.coded) else None
-        self.key_codes: list[list[np.ndarray]] = [[] for _ in self.keys]  # per column, each key's code
+        self.key_codes: list[list[np.ndarray]] = [[] for _ in self.keys]  # per column, each key's code (int32)
         self.n = 0
         self.vals: dict[str, np.ndarray] = {}
 
@@ -248,7 +248,7 @@ class KeyAgg:
             self.pairs.put("code", run_new, pos_new, codes)
             rows = np.flatnonzero(new)[first[order]]
             for i, c in enumerate(cols):
-                self.key_codes[i].append(c[ok][rows])
+                self.key_codes[i].append(c[ok][rows].astype(np.int32))  # (a vocabulary's codes fit)
             self.n += len(uniq)
             run, pos = self.pairs.locate(key)
         out[ok] = self.pairs.get("code", run, pos)

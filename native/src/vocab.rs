@@ -1,8 +1,9 @@
 //! A vocabulary of byte strings: each distinct string gets a dense code (0, 1, 2 ... in the order
 //! first seen), found again by hashing, looking up, inserting and comparing in one pass over an
 //! Arrow string column (`analyzer/peer_vocab.py`: the peers' senders, hosts, recipients). The
-//! strings are held once, in one buffer in code order; the table holds a code and 32 bits of the
-//! string's hash per slot. Linear in the bytes read (amortised: the table doubles when 5/8 full).
+//! strings are held once, in one buffer in code order, with 32 bits of each one's hash; the table
+//! holds codes. Linear in the bytes read (amortised: the table doubles when 3/4 full, the strings'
+//! buffers grow by a quarter: at most a quarter of them spare, not half).
 
 use crate::hash::is_set;
 
@@ -110,12 +111,21 @@ fn fast_hash(s: &[u8]) -> u64 {
 pub struct Vocab {
     data: Vec<u8>,
     ends: Vec<u64>, // where each code's string ends in `data` (it starts where the one before ends)
-    slots: Vec<u64>, // 0: empty; else the hash's high 32 bits, then code + 1 in the low 32
+    tags: Vec<u32>, // each code's string's hash, its high 32 bits (the table's probes compare them first)
+    slots: Vec<u32>, // 0: empty; else code + 1
 }
 
-/// The table doubles when more than 5/8 of its slots are taken.
+/// The table doubles when more than 3/4 of its slots are taken.
 fn too_full(n: usize, slots: usize) -> bool {
-    8 * n >= 5 * slots
+    4 * n >= 3 * slots
+}
+
+/// Room for ``more`` items in ``v``, growing it by a quarter at least (not doubling: the
+/// vocabulary's strings are most of its memory, and at most a fifth of them is spare).
+fn reserve<T>(v: &mut Vec<T>, more: usize) {
+    if v.capacity() - v.len() < more {
+        v.reserve_exact(more.max(v.len() / 4).max(64));
+    }
 }
 
 impl Vocab {
@@ -133,7 +143,7 @@ impl Vocab {
 
     /// Bytes held (strings, their ends, the table).
     pub fn nbytes(&self) -> usize {
-        self.data.capacity() + 8 * self.ends.capacity() + 8 * self.slots.capacity()
+        self.data.capacity() + 8 * self.ends.capacity() + 4 * self.tags.capacity() + 4 * self.slots.capacity()
     }
 
     /// The string of ``code`` (below `len`).
@@ -148,7 +158,7 @@ impl Vocab {
         if self.slots.is_empty() || too_full(self.len() + 1, self.slots.len()) {
             self.grow();
         }
-        let tag = fast_hash(s) >> 32;
+        let tag = (fast_hash(s) >> 32) as u32;
         let mask = self.slots.len() - 1;
         let mut i = tag as usize & mask;
         loop {
@@ -158,26 +168,30 @@ impl Vocab {
                 if code >= i32::MAX as usize {
                     return None;
                 }
+                reserve(&mut self.data, s.len());
                 self.data.extend_from_slice(s);
+                reserve(&mut self.ends, 1);
                 self.ends.push(self.data.len() as u64);
-                self.slots[i] = tag << 32 | (code as u64 + 1);
+                reserve(&mut self.tags, 1);
+                self.tags.push(tag);
+                self.slots[i] = code as u32 + 1;
                 return Some(code as i64);
             }
-            let code = (slot & 0xffff_ffff) as usize - 1;
-            if slot >> 32 == tag && self.word(code) == s {
+            let code = slot as usize - 1;
+            if self.tags[code] == tag && self.word(code) == s {
                 return Some(code as i64);
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// Twice the slots (16 at first), every code put back by the hash bits its slot kept.
+    /// Twice the slots (16 at first), every code put back by its string's hash bits.
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(16);
         let mask = size - 1;
-        let mut slots = vec![0u64; size];
+        let mut slots = vec![0u32; size];
         for &slot in self.slots.iter().filter(|&&s| s != 0) {
-            let mut i = (slot >> 32) as usize & mask;
+            let mut i = self.tags[slot as usize - 1] as usize & mask;
             while slots[i] != 0 {
                 i = (i + 1) & mask;
             }
