@@ -180,6 +180,10 @@ class HashVocab:
             out.append(exact[w])
         return np.array(out, dtype=np.int64)
 
+    def take(self, codes: np.ndarray) -> pa.Array:
+        """The strings of ``codes`` (none negative), as an Arrow array."""
+        return self._take(np.asarray(codes, dtype=np.int64)) if len(codes) else pa.array([], pa.string())
+
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """The strings of ``codes``, as Python objects."""
         return self._take(np.asarray(codes, dtype=np.int64)).to_numpy(zero_copy_only=False) \
@@ -238,6 +242,7 @@ class KeyAgg:
         if len(cols) == 2:
             key = (key << np.uint64(32)) | cols[1][ok].astype(np.uint64)
         run, pos = self.pairs.locate(key)
+        got = self.pairs.get("code", run, pos, default=-1)
         new = run < 0
         if new.any():
             uniq, first = np.unique(key[new], return_index=True)
@@ -250,8 +255,8 @@ class KeyAgg:
             for i, c in enumerate(cols):
                 self.key_codes[i].append(c[ok][rows].astype(np.int32))  # (a vocabulary's codes fit)
             self.n += len(uniq)
-            run, pos = self.pairs.locate(key)
-        out[ok] = self.pairs.get("code", run, pos)
+            got[new] = codes[np.searchsorted(uniq, key[new])]  # the new keys' codes, not looked up again
+        out[ok] = got
         return out
 
     def add(self, keys: Sequence[Any], **values: Any) -> None:

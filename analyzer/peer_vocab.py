@@ -87,7 +87,7 @@ class NativeVocab:
             got = self._v.encode(off, data, wide, valid)
         return np.frombuffer(got, dtype=np.int64)
 
-    def _take(self, codes: np.ndarray) -> pa.Array:
+    def take(self, codes: np.ndarray) -> pa.Array:
         """The strings of ``codes`` (none negative) as one Arrow array."""
         raw = np.ascontiguousarray(codes, dtype="<i8")
         off, data, wide = self._v.take(raw)
@@ -96,11 +96,11 @@ class NativeVocab:
 
     def words(self) -> pa.Array:
         """Every string held, in code order."""
-        return self._take(np.arange(self.n, dtype=np.int64))
+        return self.take(np.arange(self.n, dtype=np.int64))
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """The strings of ``codes``, as Python objects."""
-        return self._take(np.asarray(codes, dtype=np.int64)).to_numpy(zero_copy_only=False) \
+        return self.take(np.asarray(codes, dtype=np.int64)).to_numpy(zero_copy_only=False) \
             if len(codes) else np.zeros(0, dtype=object)
 
 
