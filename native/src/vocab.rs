@@ -3,7 +3,7 @@
 //! Arrow string column (`analyzer/peer_vocab.py`: the peers' senders, hosts, recipients). The
 //! strings are held once, in one buffer in code order, with 32 bits of each one's hash; the table
 //! holds codes. Linear in the bytes read (amortised: the table doubles when 3/4 full, the strings'
-//! buffers grow by a quarter: at most a quarter of them spare, not half).
+//! buffers grow by an eighth: at most an eighth of them spare, not half).
 
 use crate::hash::is_set;
 
@@ -110,7 +110,7 @@ fn fast_hash(s: &[u8]) -> u64 {
 #[derive(Default)]
 pub struct Vocab {
     data: Vec<u8>,
-    ends: Vec<u64>, // where each code's string ends in `data` (it starts where the one before ends)
+    ends: Vec<u32>, // where each code's string ends in `data` (it starts where the one before ends)
     tags: Vec<u32>, // each code's string's hash, its high 32 bits (the table's probes compare them first)
     slots: Vec<u32>, // 0: empty; else code + 1
 }
@@ -120,11 +120,11 @@ fn too_full(n: usize, slots: usize) -> bool {
     4 * n >= 3 * slots
 }
 
-/// Room for ``more`` items in ``v``, growing it by a quarter at least (not doubling: the
-/// vocabulary's strings are most of its memory, and at most a fifth of them is spare).
+/// Room for ``more`` items in ``v``, growing it by an eighth at least (not doubling: the
+/// vocabulary's strings are most of its memory, and at most a ninth of them is spare).
 fn reserve<T>(v: &mut Vec<T>, more: usize) {
     if v.capacity() - v.len() < more {
-        v.reserve_exact(more.max(v.len() / 4).max(64));
+        v.reserve_exact(more.max(v.len() / 8).max(64));
     }
 }
 
@@ -143,7 +143,7 @@ impl Vocab {
 
     /// Bytes held (strings, their ends, the table).
     pub fn nbytes(&self) -> usize {
-        self.data.capacity() + 8 * self.ends.capacity() + 4 * self.tags.capacity() + 4 * self.slots.capacity()
+        self.data.capacity() + 4 * self.ends.capacity() + 4 * self.tags.capacity() + 4 * self.slots.capacity()
     }
 
     /// The string of ``code`` (below `len`).
@@ -153,7 +153,8 @@ impl Vocab {
     }
 
     /// The code of ``s``, which is added (the next code) when not held yet; None when the
-    /// vocabulary holds 2^31 - 1 strings already (codes are i32 for Python).
+    /// vocabulary holds 2^31 - 1 strings already (codes are i32 for Python) or would hold over
+    /// 4 GiB of text (the ends are u32; an Arrow string column holds 2 GiB).
     pub fn code(&mut self, s: &[u8]) -> Option<i64> {
         if self.slots.is_empty() || too_full(self.len() + 1, self.slots.len()) {
             self.grow();
@@ -165,13 +166,13 @@ impl Vocab {
             let slot = self.slots[i];
             if slot == 0 {
                 let code = self.len();
-                if code >= i32::MAX as usize {
+                if code >= i32::MAX as usize || self.data.len() + s.len() > u32::MAX as usize {
                     return None;
                 }
                 reserve(&mut self.data, s.len());
                 self.data.extend_from_slice(s);
                 reserve(&mut self.ends, 1);
-                self.ends.push(self.data.len() as u64);
+                self.ends.push(self.data.len() as u32);
                 reserve(&mut self.tags, 1);
                 self.tags.push(tag);
                 self.slots[i] = code as u32 + 1;
@@ -270,7 +271,7 @@ impl Vocab {
 }
 
 fn full() -> String {
-    "a vocabulary of 2^31 - 1 strings".into()
+    "a vocabulary of 2^31 - 1 strings or 4 GiB".into()
 }
 
 #[cfg(test)]
