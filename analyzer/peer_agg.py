@@ -21,8 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .keyed import QidTable, key_hash
+from .peer_vocab import NativeVocab, native_vocab
 
-__all__ = ["HashVocab", "KeyAgg", "SortedTable"]
+__all__ = ["HashVocab", "KeyAgg", "SortedTable", "Vocab", "new_vocab"]
 
 #: NaN left out of maxima and minima, as pandas' group-by leaves it out
 _UFUNC = {"sum": np.add, "max": np.fmax, "min": np.fmin}
@@ -179,27 +180,42 @@ class HashVocab:
             out.append(exact[w])
         return np.array(out, dtype=np.int64)
 
+    def take(self, codes: np.ndarray) -> pa.Array:
+        """The strings of ``codes`` (none negative), as an Arrow array."""
+        return self._take(np.asarray(codes, dtype=np.int64)) if len(codes) else pa.array([], pa.string())
+
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """The strings of ``codes``, as Python objects."""
         return self._take(np.asarray(codes, dtype=np.int64)).to_numpy(zero_copy_only=False) \
             if len(codes) else np.zeros(0, dtype=object)
 
 
+#: A vocabulary of either engine: the same codes
+Vocab = HashVocab | NativeVocab
+
+
+def new_vocab() -> Vocab:
+    """A new vocabulary: strings held and coded in Rust where the native engine runs
+    (:class:`analyzer.peer_vocab.NativeVocab`), else in Arrow (:class:`HashVocab`)."""
+    v = native_vocab()
+    return v if v is not None else HashVocab()
+
+
 class KeyAgg:
     """Per key (one or two columns), ``sum``/``max``/``min`` of value columns, folded batch by batch.
 
-    Each key column's values are coded by a :class:`HashVocab` (its own, or one given in
+    Each key column's values are coded by a vocabulary (:func:`new_vocab`: its own, or one given in
     ``vocabs``: that column is then passed as the vocabulary's codes); a key of two columns is the
     pair of codes, found in a :class:`SortedTable` (no Python object per pair)."""
 
-    def __init__(self, keys: Sequence[str], how: dict[str, str], vocabs: dict[str, HashVocab] | None = None) -> None:
+    def __init__(self, keys: Sequence[str], how: dict[str, str], vocabs: dict[str, Vocab] | None = None) -> None:
         assert 1 <= len(keys) <= 2, "one or two key columns"
         self.keys, self.how = list(keys), how
         vocabs = vocabs or {}
         self.coded = [k in vocabs for k in self.keys]
-        self.vocabs = [vocabs[k] if k in vocabs else HashVocab() for k in self.keys]
+        self.vocabs = [vocabs[k] if k in vocabs else new_vocab() for k in self.keys]
         self.pairs = SortedTable({"code": -1}, {"code": np.int32}) if len(keys) == 2 or any(self.coded) else None
-        self.key_codes: list[list[np.ndarray]] = [[] for _ in self.keys]  # per column, each key's code
+        self.key_codes: list[list[np.ndarray]] = [[] for _ in self.keys]  # per column, each key's code (int32)
         self.n = 0
         self.vals: dict[str, np.ndarray] = {}
 
@@ -226,6 +242,7 @@ class KeyAgg:
         if len(cols) == 2:
             key = (key << np.uint64(32)) | cols[1][ok].astype(np.uint64)
         run, pos = self.pairs.locate(key)
+        got = self.pairs.get("code", run, pos, default=-1)
         new = run < 0
         if new.any():
             uniq, first = np.unique(key[new], return_index=True)
@@ -236,10 +253,10 @@ class KeyAgg:
             self.pairs.put("code", run_new, pos_new, codes)
             rows = np.flatnonzero(new)[first[order]]
             for i, c in enumerate(cols):
-                self.key_codes[i].append(c[ok][rows])
+                self.key_codes[i].append(c[ok][rows].astype(np.int32))  # (a vocabulary's codes fit)
             self.n += len(uniq)
-            run, pos = self.pairs.locate(key)
-        out[ok] = self.pairs.get("code", run, pos)
+            got[new] = codes[np.searchsorted(uniq, key[new])]  # the new keys' codes, not looked up again
+        out[ok] = got
         return out
 
     def add(self, keys: Sequence[Any], **values: Any) -> None:

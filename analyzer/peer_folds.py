@@ -13,9 +13,8 @@
 * Exim's 'Completed' lines: settled in their message's entry (time on the queue) once its arrival
   is read, else (or a reused id's second one) held as lines until the end, when every arrival is known.
 
-The results are those of the whole table read at once (the peers' definitions are in
-:data:`analyzer.totals.DEFINITIONS`); a message's first size line is the first one folded,
-whatever batch it falls in. ``tests/test_peers_fold.py`` cuts days at every batch size.
+The results are those of the whole table read at once (definitions: :data:`analyzer.totals.DEFINITIONS`);
+a message's first size line is the first one folded, whatever batch. ``tests/test_peers_fold.py`` cuts days.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .keyed import key_hash
-from .peer_agg import HashVocab, KeyAgg, SortedTable, rank
+from .peer_agg import KeyAgg, SortedTable, new_vocab, rank
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
 
 __all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
@@ -39,7 +38,7 @@ QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15
 
 # flags of a queue id
 _SIZED, _RECV, _DEFERRED, _FAILED, _SRC, _REMOTE = 1, 2, 4, 8, 16, 32
-#: The queue ids' fields held narrower than int64: the flags above, the codes of a HashVocab
+#: The queue ids' fields held narrower than int64: the flags above, the codes of a vocabulary (new_vocab)
 _NARROW = {"flags": np.int8, "sender": np.int32, "client": np.int32, "src": np.int32}
 #: Exim's ``queued`` field (int32) of a message whose 'Completed' line is not settled in it
 _UNSETTLED = np.iinfo(np.int32).min
@@ -51,10 +50,12 @@ def _pf_sender(sender: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(low, ""), "from=<>", low)
 
 
-def _per_value(a: pa.Array, fn: Any) -> pa.Array:
-    """``fn`` (Arrow kernels) of each row, computed once per distinct value (null one of them):
-    a day's senders and recipients recur over many lines."""
+def _per_value(a: pa.Array, fn: Any, coded: bool = False) -> pa.Array:
+    """``fn`` (Arrow kernels) of each row, computed once per distinct value (null one of them);
+    ``coded``: as a dictionary array (a vocabulary codes each distinct value once)."""
     enc = pc.dictionary_encode(a, null_encoding="encode")
+    if coded:
+        return pa.DictionaryArray.from_arrays(enc.indices, fn(enc.dictionary))
     return fn(enc.dictionary).take(enc.indices)
 
 
@@ -154,7 +155,7 @@ class PfFold(_Fold):
         super().__init__()
         self.n = dict.fromkeys(self.COUNTS, 0)
         self.qids = SortedTable({"flags": 0, "size": 0, "sender": -1, "client": -1}, _NARROW)
-        self.senders, self.clients = HashVocab(), HashVocab()
+        self.senders, self.clients = new_vocab(), new_vocab()
         self.recipients = KeyAgg(["recipient"], {"messages": "sum", "bytes": "sum"})
         self.domains = KeyAgg(["domain"], {"sent": "sum", "bytes": "sum", "defers": "sum", "delay_sum": "sum",
                                            "max_delay": "max"})
@@ -194,11 +195,11 @@ class PfFold(_Fold):
         h = key_hash(f["qid"].filter(q))
         first = _first(h)
         size = pc.fill_null(col(ev, "size"), 0).filter(q).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        sender = _per_value(pc.fill_null(col(ev, "sender"), "").filter(q), _pf_sender)
+        sender = _per_value(pc.fill_null(col(ev, "sender"), "").filter(q).filter(pa.array(first)), _pf_sender, coded=True)
         run, pos = self.qids.ensure(h[first])
         fresh = (self.qids.get("flags", run, pos) & _SIZED) == 0
         self.qids.put("size", run, pos, size[first], fresh)
-        self.qids.put("sender", run, pos, self.senders.encode(sender.filter(pa.array(first))), fresh)
+        self.qids.put("sender", run, pos, self.senders.encode(sender), fresh)
         self.qids.flag(_SIZED, run, pos, fresh)
 
     def _received(self, ev: pd.DataFrame, f: dict[str, Any]) -> None:
@@ -279,9 +280,10 @@ class PfFold(_Fold):
     def totals(self) -> dict[str, int]:
         t = self.tables()
         codes, client_codes, size = self._got()
-        sender = self.senders.words().take(pa.array(codes))
+        m = self.clients.n + 1  # each distinct (sender, client) once: the count of distinct hosts is the same
+        pairs = np.unique(codes.astype(np.int64) * m + client_codes)
+        sender, client = self.senders.take(pairs // m), self.clients.take(pairs % m)
         dom = pc.extract_regex(sender, r"^[^@]+@(?P<d>.+)$")
-        client = self.clients.words().take(pa.array(client_codes))
         by_client = pc.if_else(pc.equal(client, ""), sender, client)
         sending = pc.if_else(pc.is_valid(dom), dom.field("d"), by_client)
         return {
@@ -358,7 +360,7 @@ class ExFold(_Fold):
         self.n = dict.fromkeys(self.COUNTS, 0)
         self.qids = SortedTable({"flags": 0, "size": 0, "arrived": 0, "src": -1, "queued": _UNSETTLED},
                                 {**_NARROW, "queued": np.int32})
-        self.srcs = HashVocab()
+        self.srcs = new_vocab()
         self.sources = KeyAgg(["host"], {"messages": "sum", "bytes": "sum"})
         self.dest = KeyAgg(["host"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
         self.local = KeyAgg(["recipient"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})

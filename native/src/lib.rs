@@ -28,6 +28,8 @@ pub mod syslog;
 #[cfg(test)]
 mod testutil;
 pub mod translate;
+pub mod vocab;
+mod vocab_py;
 
 use engine::{Engine, Strings};
 use owned::{owned, Owned};
@@ -340,6 +342,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<fold_py::PyForeign>()?;
 
     m.add_function(wrap_pyfunction!(interleave_py::py_interleave, m)?)?;
+    m.add_class::<vocab_py::PyVocab>()?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER])?;
