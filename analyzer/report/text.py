@@ -22,6 +22,11 @@ EXPIRED_NOTE = "(the queue gave up: returned to the sender; also counted by caus
 UNITS_NOTE = "a client's lines of no message count as logins (failed logins) or attempts (refused commands, sessions)"
 
 
+def _one(n: int, unit: str) -> str:
+    """The unit as it reads beside the count: 'message' for 1, 'messages' for 0 or many."""
+    return unit[:-1] if n == 1 and unit.endswith("s") else unit
+
+
 def counted(c: dict[str, Any]) -> tuple[int, str, str]:
     """A cause entry's count, its unit (messages, logins, attempts) and, for a client's lines, how
     many clients (' (N clients)'); an earlier report's entry has messages only."""
@@ -157,7 +162,7 @@ def render_text(r: dict[str, Any]) -> str:
     servers = r.get("servers") or []
     if servers:
         out.append(clean(server_label(servers)) + ".")
-    out.append(f"Findings: {s['critical']} critical, {s['warning']} warning, {s['info']} info. "
+    out.append(f"Anomaly findings: {s['critical']} critical, {s['warning']} warning, {s['info']} info. "
                f"Baseline: {clean(baseline_phrase(r['baseline']))}.")
     out.append("")
     out.append("ANOMALIES")
@@ -193,7 +198,7 @@ def render_text(r: dict[str, Any]) -> str:
     for c in o["by_cause"]:
         ex = c["example"]
         n, unit, clients = counted(c)
-        out.append(f"  {_num(n):>8} {unit:<8} {_num(c['lines']):>8} lines  {pct(c['share']):>6}  "
+        out.append(f"  {_num(n):>8} {_one(n, unit):<8} {_num(c['lines']):>8} {_one(c['lines'], 'lines'):<5}  {pct(c['share']):>6}  "
                    f"{clean(c['cause'])} — {clean(c['title'])}{clients} "
                    f"[{c['outcome']}, {c['severity']}]")
         if ex:
@@ -206,7 +211,7 @@ def render_text(r: dict[str, Any]) -> str:
         out += ["", f"EXPIRED {EXPIRED_NOTE}"]
         for c in o["expired"]:
             ex = c["example"]
-            out.append(f"  {_num(c['messages']):>8} messages {_num(c['lines']):>8} lines  {clean(c['cause'])} — "
+            out.append(f"  {_num(c['messages']):>8} {_one(c['messages'], 'messages'):<8} {_num(c['lines']):>8} {_one(c['lines'], 'lines'):<5}  {clean(c['cause'])} — "
                        f"{clean(c['title'])} [{c['severity']}]")
             if ex:
                 out.append(f"            e.g. {short_location(clean(ex['file']), ex['line'])}  {clean(ex['text'], 80)}")
@@ -214,7 +219,7 @@ def render_text(r: dict[str, Any]) -> str:
         out += ["", "STATES AND MTA WARNINGS (not failures)"]
         for c in o["states"]:
             n, unit, clients = counted(c)
-            out.append(f"  {_num(n):>8} {unit:<8} {_num(c['lines']):>8} lines  {clean(c['cause'])} — "
+            out.append(f"  {_num(n):>8} {_one(n, unit):<8} {_num(c['lines']):>8} {_one(c['lines'], 'lines'):<5}  {clean(c['cause'])} — "
                        f"{clean(c['title'])}{clients} [{c['severity']}]")
     se = r["session_ends"]
     out += ["", "SESSION ENDS (inbound)",
