@@ -110,6 +110,17 @@ def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None
     return out
 
 
+def _folded_servers(t: pd.DataFrame, line: str, pairs: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """The server names of the lines of ``t`` (lines folded apart from the rows: the Bulk's last
+    line of each second, the folded examples) at the wanted (file, ``line`` number) ``pairs``,
+    the table first cut to the lines at a wanted number of a wanted file (of thousands)."""
+    t = t.dropna(subset=["source", line])
+    t = t[t["source"].isin({f for f, _ in pairs}).to_numpy(dtype=bool)
+          & t[line].isin({ln for _, ln in pairs}).to_numpy(dtype=bool)]
+    return {(str(f), int(n)): str(s) for f, n, s in zip(t["source"], t[line], server_names(t), strict=True)
+            if (str(f), int(n)) in pairs}
+
+
 def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, names: pd.Series,
                            bulk: Any = None) -> None:
     """Set each finding dict's ``servers``: the names of the servers its evidence lines came from
@@ -118,20 +129,11 @@ def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, nam
     pairs = {(str(e["file"]), int(e["line"])) for f in findings for e in f.get("evidence") or []}
     lookup: dict[tuple[str, int], str] = {}
     if pairs and bulk is not None and len(bulk.table):
-        t = bulk.table.dropna(subset=["source", "last_line"])
-        t = t[t["source"].isin({f for f, _ in pairs}).to_numpy() & t["last_line"].isin({ln for _, ln in pairs}).to_numpy()]
-        lookup = {(str(f), int(line)): str(s) for f, line, s in
-                  zip(t["source"], t["last_line"], server_names(t), strict=True) if (str(f), int(line)) in pairs}
+        lookup = _folded_servers(bulk.table, "last_line", pairs)
     for ex in (getattr(bulk, "end_examples", None), getattr(bulk, "failure_examples", None)):
         if pairs and ex is not None and len(ex) and "host" in ex.columns:
             # the folded session ends' first lines (the detectors' evidence), with their host (report/ends_fold.py)
-            ex = ex.dropna(subset=["source", "line_no"])
-            # the lines at a wanted line number of a wanted file only (of thousands)
-            ex = ex[ex["line_no"].isin({ln for _, ln in pairs}).to_numpy(dtype=bool)
-                    & ex["source"].isin({f for f, _ in pairs}).to_numpy(dtype=bool)]
-            lookup.update({(str(f), int(line)): str(s) for f, line, s in
-                           zip(ex["source"], ex["line_no"], server_names(ex), strict=True)
-                           if (str(f), int(line)) in pairs})
+            lookup.update(_folded_servers(ex, "line_no", pairs))
     if pairs and len(ev) and {"source", "line_no"} <= set(ev.columns):
         want = pd.DataFrame(sorted(pairs), columns=["f", "l"])
         # the rows at a wanted line number of a wanted file: a few, not every row of the file
