@@ -372,11 +372,15 @@ def string_views(arr: Any) -> tuple[Any, Any]:
 
 def _string_views_of(arr: Any) -> tuple[Any, Any]:
     """:func:`_string_buffers_of` without copying: the offsets (sliced to the array) and data as
-    Arrow buffers, for a native function that takes any buffer (``ByteView``)."""
+    Arrow buffers, for a native function that takes any buffer (``ByteView``); of a string or
+    large_string array (offsets of 4 or 8 bytes)."""
+    import pyarrow as pa
+
+    width = 8 if pa.types.is_large_string(arr.type) else 4
     _, off, data = arr.buffers()
-    if off is None:
-        return _string_buffers_of(arr)
-    return off.slice(arr.offset * 4, (len(arr) + 1) * 4), b"" if data is None else data
+    if off is None:  # an empty array may come without buffers
+        return bytes(width * (len(arr) + 1)), b""
+    return off.slice(arr.offset * width, (len(arr) + 1) * width), b"" if data is None else data
 
 
 def _string_buffers_of(arr: Any) -> tuple[bytes, bytes]:

@@ -27,7 +27,7 @@ __all__ = ["NativeVocab", "native_vocab"]
 def _array(values: Any) -> pa.Array:
     """``values`` as one Arrow array (a column of texts: None/NaN null)."""
     if isinstance(values, pa.ChunkedArray):
-        values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+        values = native.one_chunk(values)
     if not isinstance(values, pa.Array):
         values = pa.array(np.asarray(values, dtype=object), pa.string(), from_pandas=True)
     return values
@@ -46,12 +46,8 @@ def _valid(arr: pa.Array) -> tuple[Any, int] | None:
 
 def _strings(arr: pa.Array) -> tuple[Any, Any, bool, tuple[Any, int] | None]:
     """(offsets sliced to the array, data, wide, validity) of a string or large_string array."""
-    wide = pa.types.is_large_string(arr.type)
-    width = 8 if wide else 4
-    _, off, data = arr.buffers()
-    if off is None:  # an empty array may come without buffers
-        return bytes(width * (len(arr) + 1)), b"", wide, None
-    return off.slice(arr.offset * width, (len(arr) + 1) * width), b"" if data is None else data, wide, _valid(arr)
+    off, data = native._string_views_of(arr)
+    return off, data, pa.types.is_large_string(arr.type), _valid(arr)
 
 
 class NativeVocab:
