@@ -4,8 +4,9 @@ The peers' totals and sections (:mod:`analyzer.totals`, :mod:`analyzer.report.pe
 day's events batch by batch; what they keep between batches is bounded by the distinct
 entities, never by the lines:
 
-* :class:`QidTable`: per queue id (a 64-bit hash of it, :func:`key_hash`), a few int64 fields,
-  in sorted runs merged while they grow (8 bytes a field and a key, binary-search lookups).
+* :class:`QidTable`: per queue id (a 64-bit hash of it, :func:`key_hash`), a few int64 (or
+  narrower) fields, the keys in a native map to dense slots (native/src/keymap.rs), or in sorted
+  runs merged while they grow where the Python engine runs (binary-search lookups).
 
 (Sums, maxima and minima per key: :class:`analyzer.peer_agg.KeyAgg`.)
 """
@@ -19,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["QidTable", "key_hash"]
+__all__ = ["QidTable", "key_hash", "key_map"]
 
 
 def key_hash(values: pa.Array) -> np.ndarray:
@@ -49,9 +50,30 @@ def _pandas_hash(arr: pa.Array) -> np.ndarray:
     return words[pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False)]
 
 
+def key_map() -> Any:
+    """A new native map of 64-bit keys to dense slots (``analyzer._native.KeyMap``,
+    native/src/keymap.rs), or None where the Python engine runs (or the build has none)."""
+    from . import native
+
+    return native._built("KeyMap") if native.engine() == "native" else None
+
+
+def _slots(got: Any) -> np.ndarray:
+    """A native call's little-endian int64 bytes as a numpy array (no copy)."""
+    return np.frombuffer(got, dtype=np.int64)
+
+
 class QidTable:
-    """int64 ``fields`` per 64-bit key; keys are added once (:meth:`ensure`) and found with
-    :meth:`locate` as (run, position) pairs that :meth:`get` and :meth:`put` read and write."""
+    """``fields`` (int64, or narrower ``dtypes``) per 64-bit key; keys are added once (:meth:`ensure`)
+    and found with :meth:`locate` as (run, position) pairs that :meth:`get` and :meth:`put` read and
+    write.
+
+    Where the native engine runs, the keys are held in a native map (:func:`key_map`: one call
+    looks a column of keys up, or adds the new ones, each key given a dense slot in first-seen
+    order) and each field is one numpy array indexed by slot: ``run`` is 0, or -1 for a key not
+    held, and ``position`` the slot (r17-foldcpu/r18-peers measured the runs' binary searches
+    and merges at about a fifth of the Exim peers' fold). Without it, the keys are held in sorted
+    runs, merged while they grow (binary-search lookups, one run after the other)."""
 
     def __init__(self, fields: dict[str, int], dtypes: dict[str, Any] | None = None) -> None:
         self.defaults = fields  # field -> value of a new key
@@ -60,12 +82,18 @@ class QidTable:
         self.dtypes = {f: np.dtype((dtypes or {}).get(f, np.int64)) for f in fields}
         self.keys: list[np.ndarray] = []
         self.cols: list[dict[str, np.ndarray]] = []
+        self._map = key_map()
+        self._n = 0  # keys in the map; its fields' arrays hold room for more (a quarter spare at most)
+        self._fields = {f: np.zeros(0, dtype=self.dtypes[f]) for f in fields}
 
     def __len__(self) -> int:
-        return sum(len(k) for k in self.keys)
+        return self._n if self._map is not None else sum(len(k) for k in self.keys)
 
     def locate(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(run, position) of each key; run -1 for a key not held."""
+        if self._map is not None:
+            slot = _slots(self._map.locate(np.ascontiguousarray(h, dtype="<u8")))
+            return np.minimum(slot, 0), np.maximum(slot, 0)
         run = np.full(len(h), -1, dtype=np.int64)
         pos = np.zeros(len(h), dtype=np.int64)
         for i, k in enumerate(self.keys):
@@ -76,6 +104,10 @@ class QidTable:
 
     def ensure(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`locate`, after adding the keys not held yet (with the default field values)."""
+        if self._map is not None:
+            slot = _slots(self._map.ensure(np.ascontiguousarray(h, dtype="<u8")))
+            self._grow(len(self._map))
+            return np.zeros(len(slot), dtype=np.int64), slot
         run, _ = self.locate(h)
         new = np.unique(h[run < 0])
         if len(new):
@@ -90,7 +122,28 @@ class QidTable:
                 self.cols.append({f: np.concatenate([c1[f], c2[f]])[order] for f in self.defaults})
         return self.locate(h)
 
+    def _grow(self, n: int) -> None:
+        """The fields' arrays made room for ``n`` keys, the new ones given their defaults."""
+        if n <= self._n:
+            return
+        for f, v in self.defaults.items():
+            arr = self._fields[f]
+            if len(arr) < n:
+                grown = np.empty(max(n, len(arr) + len(arr) // 4, 1024), dtype=arr.dtype)
+                grown[:self._n] = arr[:self._n]
+                arr = self._fields[f] = grown
+            arr[self._n:n] = v
+        self._n = n
+
     def get(self, field: str, run: np.ndarray, pos: np.ndarray, default: int = 0) -> np.ndarray:
+        if self._map is not None:
+            held = self._fields[field]
+            hit = run >= 0
+            if hit.all():
+                return held[pos].astype(np.int64)
+            out = np.full(len(run), default, dtype=np.int64)
+            out[hit] = held[pos[hit]]
+            return out
         out = np.full(len(run), default, dtype=np.int64)
         for i, cols in enumerate(self.cols):
             sel = run == i
@@ -101,6 +154,10 @@ class QidTable:
     def put(self, field: str, run: np.ndarray, pos: np.ndarray, values: np.ndarray | int,
             where: np.ndarray | None = None) -> None:
         vals = np.broadcast_to(np.asarray(values, dtype=np.int64), run.shape)
+        if self._map is not None:
+            sel = run >= 0 if where is None else (run >= 0) & where
+            self._fields[field][pos[sel]] = vals[sel]
+            return
         for i, cols in enumerate(self.cols):
             sel = run == i if where is None else (run == i) & where
             if sel.any():
@@ -108,6 +165,12 @@ class QidTable:
 
     def flag(self, bit: int, run: np.ndarray, pos: np.ndarray, where: np.ndarray | None = None) -> None:
         """Set ``bit`` of the ``flags`` field."""
+        if self._map is not None:
+            sel = run >= 0 if where is None else (run >= 0) & where
+            at = pos[sel]
+            held = self._fields["flags"]
+            held[at] = held[at] | bit  # (a key given twice: both write the same value)
+            return
         for i, cols in enumerate(self.cols):
             sel = run == i if where is None else (run == i) & where
             if sel.any():
@@ -115,5 +178,6 @@ class QidTable:
 
     def column(self, field: str) -> np.ndarray:
         """One field of every key held (in no particular order, the same for every field)."""
+        if self._map is not None:
+            return self._fields[field][:self._n]
         return np.concatenate([c[field] for c in self.cols]) if self.cols else np.zeros(0, dtype=self.dtypes[field])
-

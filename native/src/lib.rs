@@ -18,6 +18,8 @@ mod fold_exim_py;
 pub mod hash;
 pub mod interleave;
 mod interleave_py;
+pub mod keymap;
+mod keymap_py;
 pub mod lines;
 pub mod owned;
 pub mod postfix;
@@ -343,6 +345,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
     m.add_function(wrap_pyfunction!(interleave_py::py_interleave, m)?)?;
     m.add_class::<vocab_py::PyVocab>()?;
+    m.add_class::<keymap_py::PyKeyMap>()?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER])?;
