@@ -26,6 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .exim_ids import arrow_id_seconds as _id_seconds
+from .exim_ids import id_seconds
 from .keyed import key_hash
 from .peer_agg import KeyAgg, SortedTable, new_vocab, rank
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
@@ -40,6 +42,8 @@ QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15
 _SIZED, _RECV, _DEFERRED, _FAILED, _SRC, _REMOTE = 1, 2, 4, 8, 16, 32
 #: The queue ids' fields held narrower than int64: the flags above, the codes of a vocabulary (new_vocab)
 _NARROW = {"flags": np.int8, "sender": np.int32, "client": np.int32, "src": np.int32}
+#: eximstats' transports as maillens groups them, by their int8 code in the held delivery lines
+_TRANSPORTS = pa.array(["remote (smtp)", "local", ":blackhole:"], pa.string())
 #: Exim's ``queued`` field (int32) of a message whose 'Completed' line is not settled in it
 _UNSETTLED = np.iinfo(np.int32).min
 
@@ -322,33 +326,6 @@ def _lower(a: pa.Array) -> pa.Array:
     return pa.array([None if v is None else v.lower() for v in a.to_pylist()], pa.string())
 
 
-def id_seconds(ids: pd.Series) -> np.ndarray:
-    """The arrival time an Exim message id holds (its first six characters, base 62), in seconds."""
-    raw = np.array(ids.str.slice(0, 6).str.ljust(6, "0").tolist(), dtype="S6")
-    code = raw.view(np.uint8).reshape(-1, 6).astype("int64") if len(raw) else np.zeros((0, 6), dtype="int64")
-    val = np.clip(np.where(code >= 97, code - 61, np.where(code >= 65, code - 55, code - 48)), 0, 61)
-    total = np.zeros(len(ids), dtype="int64")
-    for i in range(6):  # six characters, not one step per line
-        total = total * 62 + val[:, i]
-    return total
-
-
-def _id_seconds(ids: pa.Array) -> np.ndarray:
-    """:func:`id_seconds` of Arrow strings: their first six characters read from Arrow's buffer when
-    every id is ASCII (Exim's are), without a Python string per id."""
-    six = pc.utf8_rpad(pc.utf8_slice_codeunits(ids, 0, 6), 6, "0")
-    if not len(six) or six.null_count or not pc.all(pc.string_is_ascii(six)).as_py():
-        return id_seconds(pd.Series(ids.to_numpy(zero_copy_only=False), dtype=object).astype(str))
-    off = np.frombuffer(six.buffers()[1], dtype=np.int32)[six.offset:six.offset + len(six) + 1]
-    raw = np.frombuffer(six.buffers()[2], dtype=np.uint8)[off[0]:off[-1]]
-    code = raw.reshape(-1, 6).astype("int64")
-    val = np.clip(np.where(code >= 97, code - 61, np.where(code >= 65, code - 55, code - 48)), 0, 61)
-    total = np.zeros(len(six), dtype="int64")
-    for i in range(6):
-        total = total * 62 + val[:, i]
-    return total
-
-
 class ExFold(_Fold):
     """eximstats' totals and the state of its sections, folded batch by batch (Exim events)."""
 
@@ -459,13 +436,13 @@ class ExFold(_Fold):
         pipe = mask(pc.or_(pc.starts_with(rcpt, "/"), pc.starts_with(rcpt, "|"))) & valid(parent)
         user = pc.if_else(pa.array(pipe), pc.binary_join_element_wise(rcpt, " <", parent, ">", ""), rcpt)
         user = pc.if_else(pa.array(blackhole), "blackhole", user)
-        kind = np.where(blackhole, ":blackhole:", np.where(eq(direction, "outbound"), "remote (smtp)", "local"))
+        kind = np.where(blackhole, 2, np.where(eq(direction, "outbound"), 0, 1)).astype(np.int8)  # in _TRANSPORTS
         known = valid(qid)
         h = np.zeros(len(qid), dtype=np.uint64)
         h[known] = key_hash(qid.filter(pa.array(known)))
         local = pc.if_else(pa.array(remote), pa.scalar(None, pa.string()), user)
         self._deliver_with_waiting({"host": pc.fill_null(rhost, "local"), "recipient": local, "arrow": arrow,
-                                    "transport": np.where(arrow, kind, None), "h": h, "known": known & arrow})
+                                    "transport": kind, "h": h, "known": known & arrow})
         sent_remote = arrow & remote & known
         rel = sent_remote.copy()
         if sent_remote.any():
@@ -487,7 +464,9 @@ class ExFold(_Fold):
         messages = arrow.astype("int64")
         self.dest.add([d["host"]], messages=messages, addresses=1, bytes=size)
         self.local.add([d["recipient"]], messages=messages, addresses=1, bytes=size)  # null: not local
-        self.transports.add([d["transport"][arrow]], messages=1, bytes=size[arrow])
+        # the kinds as a dictionary column: each one coded once, not a Python string per line
+        kinds = pa.DictionaryArray.from_arrays(pa.array(d["transport"][arrow]), _TRANSPORTS)
+        self.transports.add([kinds], messages=1, bytes=size[arrow])
 
     def _relay(self, pairs: Rows, final: bool = False) -> None:
         self.relay_waiting = []
