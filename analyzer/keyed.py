@@ -83,7 +83,7 @@ class QidTable:
         self.keys: list[np.ndarray] = []
         self.cols: list[dict[str, np.ndarray]] = []
         self._map = key_map()
-        self._n = 0  # keys in the map; its fields' arrays hold room for more (a quarter spare at most)
+        self._n = 0  # keys in the map; its fields' arrays hold room for more (an eighth spare at most)
         self._fields = {f: np.zeros(0, dtype=self.dtypes[f]) for f in fields}
 
     def __len__(self) -> int:
@@ -129,7 +129,7 @@ class QidTable:
         for f, v in self.defaults.items():
             arr = self._fields[f]
             if len(arr) < n:
-                grown = np.empty(max(n, len(arr) + len(arr) // 4, 1024), dtype=arr.dtype)
+                grown = np.empty(max(n, len(arr) + len(arr) // 8, 1024), dtype=arr.dtype)
                 grown[:self._n] = arr[:self._n]
                 arr = self._fields[f] = grown
             arr[self._n:n] = v

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from .keyed import QidTable, key_hash
 from .peer_vocab import NativeVocab, native_vocab
 
-__all__ = ["HashVocab", "KeyAgg", "SortedTable", "Vocab", "new_vocab"]
+__all__ = ["HashVocab", "KeyAgg", "SortedTable", "Vocab", "new_vocab", "texts"]
 
 #: NaN left out of maxima and minima, as pandas' group-by leaves it out
 _UFUNC = {"sum": np.add, "max": np.fmax, "min": np.fmin}
@@ -201,12 +201,20 @@ def new_vocab() -> Vocab:
     return v if v is not None else HashVocab()
 
 
+def texts(vocab: Vocab, codes: np.ndarray) -> pd.Series:
+    """The strings of ``codes`` as a pandas column of Arrow strings: no Python string per key (a
+    table of a day's recipients or senders is ranked to its top rows, and only the rows shown
+    become Python strings; as objects they were ~8 MiB of each 1M-line day's result)."""
+    return pd.Series(pd.arrays.ArrowExtensionArray(vocab.take(np.asarray(codes, dtype=np.int64))))
+
+
 class KeyAgg:
     """Per key (one or two columns), ``sum``/``max``/``min`` of value columns, folded batch by batch.
 
     Each key column's values are coded by a vocabulary (:func:`new_vocab`: its own, or one given in
     ``vocabs``: that column is then passed as the vocabulary's codes); a key of two columns is the
-    pair of codes, found in a :class:`SortedTable` (no Python object per pair)."""
+    pair of codes, found in a :class:`SortedTable` (no Python object per pair): where the native
+    engine runs, the pair's slot in its key map is its code (pairs held once, in the map)."""
 
     def __init__(self, keys: Sequence[str], how: dict[str, str], vocabs: dict[str, Vocab] | None = None) -> None:
         assert 1 <= len(keys) <= 2, "one or two key columns"
@@ -241,6 +249,12 @@ class KeyAgg:
         key = cols[0][ok].astype(np.uint64)
         if len(cols) == 2:
             key = (key << np.uint64(32)) | cols[1][ok].astype(np.uint64)
+        if self.pairs._map is not None:
+            # a native map gives each new pair the next slot, in first-seen order: its code; and
+            # it holds the pairs themselves (the key columns' codes, read back in result())
+            out[ok] = np.frombuffer(self.pairs._map.ensure(np.ascontiguousarray(key)), dtype=np.int64)
+            self.n = len(self.pairs._map)
+            return out
         run, pos = self.pairs.locate(key)
         got = self.pairs.get("code", run, pos, default=-1)
         new = run < 0
@@ -285,19 +299,26 @@ class KeyAgg:
         have = self.vals.get(name)
         return have[:self.n] if have is not None else np.zeros(self.n, dtype=np.int64)
 
+    def _key_codes(self, i: int, at: np.ndarray) -> np.ndarray:
+        """Key column ``i``'s codes of the keys ``at``."""
+        if self.pairs is not None and self.pairs._map is not None:
+            key = np.frombuffer(self.pairs._map.keys(), dtype=np.uint64)[at]
+            if len(self.keys) == 1:
+                return key.astype(np.int64)
+            return (key >> np.uint64(32) if i == 0 else key & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        return np.concatenate(self.key_codes[i])[at]
+
     def result(self, rows: np.ndarray | None = None) -> pd.DataFrame:
-        """The key columns, then the value columns, one row per key in first-seen order; ``rows``:
-        only the keys of these codes, in this order (only their strings are decoded)."""
+        """The key columns (Arrow strings: :func:`texts`), then the value columns, one row per key
+        in first-seen order; ``rows``: only the keys of these codes, in this order."""
         n = self.n
         at = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
         cols: dict[str, Any] = {}
         for i, k in enumerate(self.keys):
             if not len(at):
                 cols[k] = pd.Series([], dtype=object)
-            elif self.pairs is None:
-                cols[k] = self.vocabs[i].decode(at)
             else:
-                cols[k] = self.vocabs[i].decode(np.concatenate(self.key_codes[i])[at])
+                cols[k] = texts(self.vocabs[i], at if self.pairs is None else self._key_codes(i, at))
         for name in self.how:
             cols[name] = self.values(name)[at]
         return pd.DataFrame(cols)

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from .exim_ids import arrow_id_seconds as _id_seconds
 from .exim_ids import id_seconds
 from .keyed import key_hash
-from .peer_agg import KeyAgg, SortedTable, new_vocab, rank
+from .peer_agg import KeyAgg, SortedTable, new_vocab, rank, texts
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
 
 __all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
@@ -268,7 +268,7 @@ class PfFold(_Fold):
         at = rank[inv.reshape(-1)]
         nbytes = np.zeros(len(uniq), dtype=np.int64)
         np.add.at(nbytes, at, size)
-        senders = pd.DataFrame({"sender": self.senders.decode(uniq[order]),
+        senders = pd.DataFrame({"sender": texts(self.senders, uniq[order]),
                                 "messages": np.bincount(at, minlength=len(uniq)), "bytes": nbytes})
         recipients = self.recipients.result()
         dom = self.domains.result()

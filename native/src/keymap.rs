@@ -3,7 +3,7 @@
 //! numpy arrays indexed by slot). One call per column looks every key up, and adds the new ones:
 //! no sorted runs to merge and search one after the other. The keys are held once, in slot
 //! order; the table holds slots (open addressing, linear probes, doubling when 3/4 full; the
-//! keys' vector grows by a quarter, not doubling: a day's messages are most of its memory).
+//! keys' vector grows by an eighth, not doubling: a day's messages are most of its memory).
 
 /// An empty bucket of the table.
 const EMPTY: u32 = u32::MAX;
@@ -79,7 +79,7 @@ impl KeyMap {
                     return None;
                 }
                 if self.keys.len() == self.keys.capacity() {
-                    self.keys.reserve_exact((self.keys.len() / 4).max(1024));
+                    self.keys.reserve_exact((self.keys.len() / 8).max(1024));
                 }
                 self.keys.push(key);
                 self.table[i] = new as u32;
