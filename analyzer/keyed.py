@@ -77,8 +77,9 @@ class QidTable:
 
     def __init__(self, fields: dict[str, int], dtypes: dict[str, Any] | None = None) -> None:
         self.defaults = fields  # field -> value of a new key
-        # field -> its numpy dtype where narrower than int64 (flags, codes: a few bytes a key
-        # fewer, and the keys are a day's messages); get() gives int64 whatever the field's dtype
+        # field -> its numpy dtype where narrower than int64 (flags, codes, sizes: a few bytes a
+        # key fewer, and the keys are a day's messages); get() gives int64 whatever the field's
+        # dtype, and put() widens a field to int64 when a value does not fit (_widen)
         self.dtypes = {f: np.dtype((dtypes or {}).get(f, np.int64)) for f in fields}
         self.keys: list[np.ndarray] = []
         self.cols: list[dict[str, np.ndarray]] = []
@@ -154,6 +155,7 @@ class QidTable:
     def put(self, field: str, run: np.ndarray, pos: np.ndarray, values: np.ndarray | int,
             where: np.ndarray | None = None) -> None:
         vals = np.broadcast_to(np.asarray(values, dtype=np.int64), run.shape)
+        self._widen(field, vals if where is None else vals[where])
         if self._map is not None:
             sel = run >= 0 if where is None else (run >= 0) & where
             self._fields[field][pos[sel]] = vals[sel]
@@ -162,6 +164,20 @@ class QidTable:
             sel = run == i if where is None else (run == i) & where
             if sel.any():
                 cols[field][pos[sel]] = vals[sel]
+
+    def _widen(self, field: str, vals: np.ndarray) -> None:
+        """``field`` made int64 where ``vals`` do not fit its narrower dtype (a size or a time of
+        int32 beyond 2^31: held as given, never wrapped)."""
+        kind = self.dtypes[field]
+        if kind == np.int64 or not len(vals):
+            return
+        info = np.iinfo(kind)
+        if info.min <= vals.min() and vals.max() <= info.max:
+            return
+        self.dtypes[field] = np.dtype(np.int64)
+        self._fields[field] = self._fields[field].astype(np.int64)
+        for cols in self.cols:
+            cols[field] = cols[field].astype(np.int64)
 
     def flag(self, bit: int, run: np.ndarray, pos: np.ndarray, where: np.ndarray | None = None) -> None:
         """Set ``bit`` of the ``flags`` field."""

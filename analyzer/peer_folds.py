@@ -40,8 +40,10 @@ QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15
 
 # flags of a queue id
 _SIZED, _RECV, _DEFERRED, _FAILED, _SRC, _REMOTE = 1, 2, 4, 8, 16, 32
-#: The queue ids' fields held narrower than int64: the flags above, the codes of a vocabulary (new_vocab)
-_NARROW = {"flags": np.int8, "sender": np.int32, "client": np.int32, "src": np.int32}
+#: The queue ids' fields held narrower than int64: the flags above, the codes of a vocabulary (new_vocab),
+#: the sizes and arrival seconds (int32 while they fit: QidTable widens a field a value overflows)
+_NARROW = {"flags": np.int8, "sender": np.int32, "client": np.int32, "src": np.int32, "size": np.int32,
+           "arrived": np.int32}
 #: eximstats' transports as maillens groups them, by their int8 code in the held delivery lines
 _TRANSPORTS = pa.array(["remote (smtp)", "local", ":blackhole:"], pa.string())
 #: Exim's ``queued`` field (int32) of a message whose 'Completed' line is not settled in it
@@ -250,7 +252,7 @@ class PfFold(_Fold):
         """The received messages whose size was read: their sender's and client's codes, their size."""
         flags = self.qids.column("flags")
         got = (flags & (_SIZED | _RECV)) == (_SIZED | _RECV)
-        return self.qids.column("sender")[got], self.qids.column("client")[got], self.qids.column("size")[got]
+        return self.qids.column("sender")[got], self.qids.column("client")[got], self.qids.column("size")[got].astype(np.int64)
 
     def got(self) -> pd.DataFrame:
         """The received messages whose size was read: sender, client (pflogsumm's domain), size."""

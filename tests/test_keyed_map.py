@@ -14,7 +14,7 @@ from analyzer.keyed import QidTable, key_map
 pytestmark = pytest.mark.skipif(not native.available(), reason="no native build")
 
 FIELDS = {"flags": 0, "size": -1, "code": -1}
-NARROW = {"flags": np.int8, "code": np.int32}
+NARROW = {"flags": np.int8, "code": np.int32, "size": np.int32}  # (size: widened by a value beyond int32)
 
 
 def _table(engine: str, monkeypatch: pytest.MonkeyPatch) -> QidTable:
@@ -111,3 +111,21 @@ def test_many_keys_over_many_batches_grow_the_fields():
     assert (run == 0).all() and len(t) == len(want)
     assert t.get("size", run, pos).tolist() == list(want.values())
     assert len(t._fields["size"]) <= max(1024, len(t) + len(t) // 8 + 1)
+
+
+@pytest.mark.parametrize("engine", ["python", "native"])
+def test_a_narrow_field_is_widened_not_wrapped(engine, monkeypatch):
+    """An int32 field given a value beyond 2^31 (a size of 3 GB, a time past 2038) holds it
+    exactly, and the values put before stay as they were."""
+    t = _table(engine, monkeypatch)
+    h = np.array([1, 2, 3], dtype=np.uint64)
+    run, pos = t.ensure(h)
+    t.put("size", run, pos, np.array([5, -7, 2**31 - 1]))
+    assert t.dtypes["size"] == np.int32
+    t.put("size", run, pos, np.array([2**31, 0, 0]), np.array([True, False, False]))
+    run, pos = t.ensure(np.array([4, 2], dtype=np.uint64))
+    t.put("size", run, pos, np.array([-(2**40), 11]))
+    assert t.dtypes["size"] == np.int64
+    run, pos = t.locate(np.array([1, 2, 3, 4], dtype=np.uint64))
+    assert t.get("size", run, pos).tolist() == [2**31, 11, 2**31 - 1, -(2**40)]
+    assert sorted(t.column("size").tolist()) == [-(2**40), 11, 2**31 - 1, 2**31]
