@@ -10,13 +10,13 @@ use pyo3::types::PyBytes;
 /// A list of patterns (RE2 syntax), each compiled when first used.
 #[pyclass(frozen, name = "RuleSet", module = "analyzer._native")]
 pub struct PyRuleSet {
-    set: RuleSet,
+    pub(crate) set: RuleSet,
 }
 
 /// A string column held for several `RuleSet.hits` calls.
 #[pyclass(frozen, name = "Texts", module = "analyzer._native")]
 pub struct PyTexts {
-    texts: Texts,
+    pub(crate) texts: Texts,
 }
 
 #[pymethods]
