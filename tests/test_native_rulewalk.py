@@ -11,15 +11,17 @@ from pathlib import Path
 import hypothesis.strategies as st
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from analyzer import native, rulematch
 from analyzer.classify import classify, default_rules, example_frame
+from analyzer.rulematch import runner
 from analyzer.rules import load_rules
 from analyzer.schema import to_pandas
 
-from .test_native_rulematch import _frames
+from .test_native_rulematch import _TRICKY, _frames
 
 pytestmark = pytest.mark.skipif(not native.available() or not hasattr(native._module()[0], "RuleWalk"),
                                 reason="the native engine is not built (no cargo at install)")
@@ -171,3 +173,48 @@ def test_status_tables_as_the_patterns_say():
         want = [any(p.matches(rulematch.parse_status(e)) for p in grp) for grp in groups]
         assert table[at].astype(bool).tolist() == want
     assert table[1].any() and not table[3].any()
+
+
+def _assert_screen_keeps_every_match(texts: pa.Array) -> int:
+    """Where a rule's pattern matches a text (pyarrow, RE2), the screen in front of the native
+    walk (native/src/rulematch_screen.rs) lets the text through to it; the pairs it keeps out."""
+    kb = _kb()
+    run = runner(kb, texts)
+    marks = np.frombuffer(run._set.screen_marks(run._native_texts), dtype=np.uint8).reshape(len(texts), len(kb.rules))
+    kept_out = 0
+    for i, rule in enumerate(kb.rules):
+        if rule.text is None:
+            continue
+        want = pc.fill_null(pc.match_substring_regex(texts, rule.text, ignore_case=True), False).to_numpy(
+            zero_copy_only=False)
+        assert marks[want, i].all(), (rule.id, texts.filter(pa.array(want & (marks[:, i] == 0))).to_pylist()[:3])
+        kept_out += int((marks[:, i] == 0).sum())
+    return kept_out
+
+
+def test_the_screen_keeps_every_match(frames, monkeypatch):
+    """Every distinct text of the project's logs and replies against every rule: the screen
+    keeps out most (text, pattern) pairs, never one that matches."""
+    monkeypatch.setenv(native.ENV, "native")
+    seen: list[pa.Array] = []
+    orig = C._match
+
+    def recording(kb, u, v, texts):
+        seen.append(texts)
+        return orig(kb, u, v, texts)
+
+    monkeypatch.setattr(C, "_match", recording)
+    for frame in frames.values():
+        classify(to_pandas(frame) if isinstance(frame, pa.Table) else frame)
+    texts = pc.unique(pa.chunked_array(seen).combine_chunks())
+    assert _assert_screen_keeps_every_match(texts) > len(texts) * len(_kb().rules) // 4
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.lists(st.sampled_from(_TRICKY + _TEXTS) | st.text(max_size=6), max_size=8).map("".join),
+                      min_size=1, max_size=20))
+def test_the_screen_on_generated_texts(texts, monkeypatch):
+    """Texts of the characters where case folding is odd (Kelvin sign, long s, dotted I ...),
+    reply pieces and arbitrary text: the screen never keeps out a match."""
+    monkeypatch.setenv(native.ENV, "native")
+    _assert_screen_keeps_every_match(pa.array(texts, pa.string()))

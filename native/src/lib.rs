@@ -23,6 +23,7 @@ pub mod owned;
 pub mod postfix;
 pub mod rows;
 pub mod rulematch;
+pub mod rulematch_screen;
 mod rulematch_py;
 pub mod rulewalk;
 mod rulewalk_py;

@@ -54,6 +54,19 @@ impl PyRuleSet {
         py.detach(|| (start.min(end)..end).filter(|&i| self.set.usable(i)).count())
     }
 
+    /// What the screen in front of the patterns (`rulematch_screen`, used by the rule walk)
+    /// lets through: per text of ``texts``, per pattern, 1 where the pattern may match the text
+    /// (always where it is not screened), text-major.
+    fn screen_marks<'py>(&self, py: Python<'py>, texts: &PyTexts) -> Bound<'py, PyBytes> {
+        let got = py.detach(|| {
+            let screen = self.set.screen();
+            let strs = texts.texts.strings();
+            let marks = screen.marks(strs);
+            (0..strs.len()).flat_map(|t| (0..self.set.len()).map(move |p| (t, p))).map(|(t, p)| u8::from(marks.may(t, p))).collect::<Vec<u8>>()
+        });
+        PyBytes::new(py, &got)
+    }
+
     /// One byte per candidate (little-endian u32 indices into ``texts``): 1 where pattern ``i``
     /// matches the text. None when the pattern is not usable.
     fn hits<'py>(&self, py: Python<'py>, texts: &PyTexts, i: usize, cand: &[u8]) -> Option<Bound<'py, PyBytes>> {

@@ -106,7 +106,28 @@ impl PyRuleWalk {
                 n_texts: texts.len(),
                 valid,
             };
-            self.walk.run(&call, |rule, cand| set.hits(rule, texts, cand))
+            // each text scanned once for the patterns it may match (`rulematch_screen`); a
+            // pattern's automaton runs only on those of its candidates
+            let screen = set.screen();
+            let marks = screen.marks(texts);
+            let mut keep: Vec<u32> = Vec::new();
+            self.walk.run(&call, |rule, cand| {
+                if !screen.screens(rule) {
+                    return set.hits(rule, texts, cand);
+                }
+                keep.clear();
+                keep.extend(cand.iter().copied().filter(|&t| marks.may(t as usize, rule)));
+                let got = if keep.is_empty() { Vec::new() } else { set.hits(rule, texts, &keep)? };
+                let mut out = vec![false; cand.len()];
+                let mut k = 0;
+                for (j, &t) in cand.iter().enumerate() {
+                    if keep.get(k) == Some(&t) {
+                        out[j] = got[k];
+                        k += 1;
+                    }
+                }
+                Some(out)
+            })
         });
         Ok(got.ok().map(|best| PyBytes::new(py, &crate::fold_py::le(&best, i64::to_le_bytes))))
     }
