@@ -21,7 +21,7 @@ from analyzer.rulematch import runner
 from analyzer.rules import load_rules
 from analyzer.schema import to_pandas
 
-from .test_native_rulematch import _TRICKY, _frames
+from .test_native_rulematch import _TRICKY, _frames, _record_texts
 
 pytestmark = pytest.mark.skipif(not native.available() or not hasattr(native._module()[0], "RuleWalk"),
                                 reason="the native engine is not built (no cargo at install)")
@@ -196,14 +196,7 @@ def test_the_screen_keeps_every_match(frames, monkeypatch):
     """Every distinct text of the project's logs and replies against every rule: the screen
     keeps out most (text, pattern) pairs, never one that matches."""
     monkeypatch.setenv(native.ENV, "native")
-    seen: list[pa.Array] = []
-    orig = C._match
-
-    def recording(kb, u, v, texts):
-        seen.append(texts)
-        return orig(kb, u, v, texts)
-
-    monkeypatch.setattr(C, "_match", recording)
+    seen = _record_texts(monkeypatch)
     for frame in frames.values():
         classify(to_pandas(frame) if isinstance(frame, pa.Table) else frame)
     texts = pc.unique(pa.chunked_array(seen).combine_chunks())
