@@ -59,6 +59,8 @@ def compile_all(patterns: tuple[str | None, ...], stop: threading.Event | None =
         if stop is not None and stop.is_set():
             return
         rules.compile_all(start, start + step)
+    if hasattr(rules, "prepare_screen"):  # the rule walk's screen (rulematch_screen.rs), off the main thread
+        rules.prepare_screen()
 
 
 #: :func:`compile_ahead`'s thread and the event that stops it, while it runs

@@ -15,11 +15,22 @@ as the parser's tables (native/src/translate.rs). A pattern the core cannot take
 pattern when the Python engine runs (``MAILLENS_ENGINE=python``), runs with pyarrow (RE2) as
 before. Both answer alike: tests/test_native_rulematch.py compares them over the rules and
 replies of the project.
+
+With the native engine the whole walk is one call into the core (``analyzer._native.RuleWalk``,
+native/src/rulewalk.rs; a walk in Python cost ~500 numpy passes and native pattern calls, ~0.013
+CPU-s a call): the rules' steps handed over once per rule list (:func:`_walk_of`), each call's
+columns as buffers, the enhanced and DSN code patterns answered here per distinct value
+(:func:`_status_table`). There a screen (native/src/rulematch_screen.rs: the patterns' literal
+prefixes, case folded, in one Aho-Corasick automaton) tells from one scan of each text which
+patterns may match it, and a pattern's automaton runs only on those: the 1M Postfix parse's
+calls ran ~700k (pattern, text) pairs for ~1,000 matches. :func:`walk` stays the specification,
+and what runs with the Python engine or where a pattern cannot run in the core;
+tests/test_native_rulewalk.py compares the two (and the screen with RE2's matches).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,9 +40,10 @@ import pyarrow.compute as pc
 from . import native
 from .rule_sets import compile_all, runner_patterns
 from .rule_sets import rule_set as _rule_set
+from .rule_sets import usable as _rule_sets_usable
 from .rules._load import parse_status
 
-__all__ = ["TextRunner", "compile_all", "match", "runner", "runner_patterns"]
+__all__ = ["TextRunner", "compile_all", "match", "runner", "runner_patterns", "walk"]
 
 
 class TextRunner:
@@ -82,6 +94,13 @@ class _Prepared:
     #: code it needs), codes (int64 array or None), the codes as a set, enhanced, dsn, text)
     steps: list[tuple[int, tuple[tuple[str, frozenset[str]], ...], int | None, np.ndarray | None,
                       frozenset[int] | None, Any, Any, str | None]]
+    #: the native walk of the steps (:func:`_walk_of`): the core's RuleWalk, the ids of the values
+    #: its condition sets name per key, its enhanced and DSN pattern groups; None until first used
+    native: tuple[Any, dict[str, dict[Any, int]], list[Any], list[Any]] | None = None
+    #: False once a pattern could not run in the core (this rule list is walked in Python)
+    native_ok: bool = True
+    #: per enhanced / DSN value: which pattern groups accept it (:func:`_status_table`)
+    status_rows: dict[tuple[str, Any], np.ndarray] = field(default_factory=dict)
 
 
 _PREPARED: dict[int, _Prepared] = {}
@@ -110,10 +129,93 @@ def _prepared(kb: Any) -> _Prepared:
 
 def match(kb: Any, u: dict[str, np.ndarray], v: dict[str, list[Any]], texts: pa.Array) -> np.ndarray:
     """Index of the winning rule for each unique combination of :func:`analyzer.classify.classify`
-    (``u``: codes per condition, ``v``: their values; -1 where nothing matched).
+    (``u``: codes per condition, ``v``: their values; -1 where nothing matched): :func:`walk`,
+    in one call into the native core where it runs."""
+    prep = _prepared(kb)
+    if prep.native_ok and _rule_sets_usable() and hasattr(native._module()[0], "RuleWalk"):
+        got = _native_walk(kb, prep, u, v, texts)
+        if got is not None:
+            return got
+        prep.native_ok = False  # a pattern the core cannot take: walked here from now on
+    return walk(kb, u, v, texts)
 
-    The rules are walked in order (:func:`_prepared`); a rule whose conditions name none of the
-    call's values (events, statuses ..., codes) is passed over without array work: most are."""
+
+#: the keys of the condition sets, in the core's order (native/src/rulewalk.rs)
+_KEYS = ("event", "status", "stage", "mta", "provider")
+#: the columns of a call handed to the core, in its order
+_COLUMNS = (*_KEYS, "quit", "code", "enh", "dsn", "text")
+
+
+def _walk_of(prep: _Prepared) -> tuple[Any, dict[str, dict[Any, int]], list[Any], list[Any]]:
+    """The native walk of a rule list, made once: each step's condition sets (by value id, one
+    per distinct set), code set, enhanced and DSN pattern groups (one per distinct tuple)."""
+    if prep.native is not None:
+        return prep.native
+    ids: dict[str, dict[Any, int]] = {key: {} for key in _KEYS}
+    sets: dict[tuple[str, frozenset[Any]], int] = {}
+    code_sets: dict[frozenset[int], int] = {}
+    groups: dict[str, dict[Any, int]] = {"enh": {}, "dsn": {}}
+    steps = []
+    for i, conds, quit, _, code_set, enhanced, dsn, text in prep.steps:
+        held = []
+        for key, values in conds:
+            if (key, values) not in sets:
+                for x in values:
+                    ids[key].setdefault(x, len(ids[key]))
+                sets[(key, values)] = len(sets)
+            held.append(sets[(key, values)])
+        code = -1 if code_set is None else code_sets.setdefault(code_set, len(code_sets))
+        enh = groups["enh"].setdefault(enhanced, len(groups["enh"])) if enhanced else -1
+        dsn_at = groups["dsn"].setdefault(dsn, len(groups["dsn"])) if dsn else -1
+        steps.append((i, held, -1 if quit is None else quit, code, enh, dsn_at, text is not None))
+    walker = native._module()[0].RuleWalk(
+        steps, [(_KEYS.index(key), sorted(ids[key][x] for x in values)) for key, values in sets],
+        [sorted(c) for c in code_sets])
+    prep.native = (walker, ids, list(groups["enh"]), list(groups["dsn"]))
+    return prep.native
+
+
+def _status_table(prep: _Prepared, kind: str, groups: list[Any], values: list[Any]) -> tuple[bytes, int]:
+    """Which of the pattern ``groups`` accepts each of ``values`` (enhanced or DSN codes; code 0
+    is the null row), as the core's lookup table: value-major bytes. Each value's row is worked
+    out once per rule list (a call has a few dozen, a run a few hundred)."""
+    rows = prep.status_rows
+    if len(rows) > 10_000:
+        rows.clear()
+    table = np.zeros((len(values) + 1, len(groups)), dtype=np.uint8)
+    for at, e in enumerate(values, 1):
+        row = rows.get((kind, e))
+        if row is None:
+            parsed = parse_status(e)
+            row = rows[(kind, e)] = np.array([any(p.matches(parsed) for p in g) for g in groups], dtype=np.uint8)
+        table[at] = row
+    return table.tobytes(), len(groups)
+
+
+def _native_walk(kb: Any, prep: _Prepared, u: dict[str, np.ndarray], v: dict[str, list[Any]],
+                 texts: pa.Array) -> np.ndarray | None:
+    """:func:`walk` in one call into the core (without the GIL); None where a pattern it reached
+    cannot run there."""
+    walker, ids, enh_groups, dsn_groups = _walk_of(prep)
+    n = len(u["event"])
+    cols = np.empty((len(_COLUMNS), n), dtype=np.int64)
+    for j, key in enumerate(_COLUMNS):
+        cols[j] = u[key]
+    id_maps = [np.array([-1] + [ids[key].get(x, -1) for x in v[key]], dtype=np.int64) for key in _KEYS]
+    offsets, data = native.string_buffers(texts)
+    valid = None
+    if texts.null_count:
+        valid = pc.is_valid(texts).to_numpy(zero_copy_only=False).astype(np.uint8).tobytes()
+    got = walker.run(_rule_set(runner_patterns(kb)), n, cols, id_maps,
+                     _status_table(prep, "enh", enh_groups, v["enh"]), _status_table(prep, "dsn", dsn_groups, v["dsn"]),
+                     offsets, data, valid)
+    return None if got is None else np.frombuffer(got, dtype=np.int64).copy()
+
+
+def walk(kb: Any, u: dict[str, np.ndarray], v: dict[str, list[Any]], texts: pa.Array) -> np.ndarray:
+    """:func:`match` walked here (the specification of the native walk): the rules in order
+    (:func:`_prepared`), a rule whose conditions name none of the call's values (events,
+    statuses ..., codes) passed over without array work (most are)."""
     n = len(u["event"])
     best = np.full(n, -1, dtype=np.int64)
     free = np.ones(n, dtype=bool)  # best < 0

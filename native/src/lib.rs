@@ -25,7 +25,10 @@ pub mod owned;
 pub mod postfix;
 pub mod rows;
 pub mod rulematch;
+pub mod rulematch_screen;
 mod rulematch_py;
+pub mod rulewalk;
+mod rulewalk_py;
 pub mod syslog;
 #[cfg(test)]
 mod testutil;
@@ -332,6 +335,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<exim_py::EximReader>()?;
     m.add_class::<rulematch_py::PyRuleSet>()?;
     m.add_class::<rulematch_py::PyTexts>()?;
+    m.add_class::<rulewalk_py::PyRuleWalk>()?;
     m.add_function(wrap_pyfunction!(py_translate, m)?)?;
     m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
     m.add_function(wrap_pyfunction!(py_split_lines, m)?)?;

@@ -14,6 +14,7 @@
 //! crate runs in time linear in the text whatever it holds.
 
 use crate::engine::Strings;
+use crate::rulematch_screen::{self as screen, Screen};
 use crate::translate::re2_to_rust;
 use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::hybrid::dfa::{Cache, DFA};
@@ -43,18 +44,28 @@ struct Lazy {
 }
 
 impl Engine {
-    fn build(source: &str, ignore_case: bool) -> Option<Engine> {
+    /// The pattern compiled, and its literals for the screen (`rulematch_screen`; None: none).
+    fn build(source: &str, ignore_case: bool) -> Option<(Engine, Option<Vec<Vec<u8>>>)> {
         let t = re2_to_rust(source).ok()?;
-        // the same syntax options as regex::bytes::RegexBuilder's (utf8 off in the bytes API)
+        // the same syntax options as regex::bytes::RegexBuilder's (utf8 off in the bytes API);
+        // parsed once for the automaton and the screen's literals
+        let hir = syntax::parse_with(&t, &syntax::Config::new().case_insensitive(ignore_case).utf8(false)).ok()?;
         let nfa = thompson::Compiler::new()
-            .syntax(syntax::Config::new().case_insensitive(ignore_case).utf8(false))
             .configure(thompson::Config::new().which_captures(WhichCaptures::None).nfa_size_limit(Some(SIZE_LIMIT)))
-            .build(&t)
+            .build_from_hir(&hir)
             .ok()?;
-        match DFA::builder().build_from_nfa(nfa.clone()) {
-            Ok(dfa) => Some(Engine::Lazy(Box::new(Lazy { dfa, nfa, caches: Mutex::new(Vec::new()), slow: OnceLock::new() }))),
-            Err(_) => RegexBuilder::new(&t).case_insensitive(ignore_case).size_limit(SIZE_LIMIT).build().ok().map(Engine::Meta),
-        }
+        let engine = match DFA::builder().build_from_nfa(nfa.clone()) {
+            Ok(dfa) => Engine::Lazy(Box::new(Lazy { dfa, nfa, caches: Mutex::new(Vec::new()), slow: OnceLock::new() })),
+            Err(_) => Engine::Meta(RegexBuilder::new(&t).case_insensitive(ignore_case).size_limit(SIZE_LIMIT).build().ok()?),
+        };
+        // the screen folds case: only a pattern that ignores it is screened, by the literals of
+        // its case-sensitive twin (a few each; ignoring case multiplies them by the variants)
+        let lits = if ignore_case {
+            syntax::parse_with(&t, &syntax::Config::new().utf8(false)).ok().and_then(|h| screen::literals(&h))
+        } else {
+            None
+        };
+        Some((engine, lits))
     }
 
     /// Whether each text holds a match (in order).
@@ -91,7 +102,10 @@ impl Engine {
 pub struct RuleSet {
     sources: Vec<String>,
     ignore_case: bool,
-    compiled: Vec<OnceLock<Option<Engine>>>,
+    /// each pattern compiled when first used (None: it cannot be), with its screen literals
+    compiled: Vec<OnceLock<Option<(Engine, Option<Vec<Vec<u8>>>)>>>,
+    /// every pattern's literals in one automaton, built when the walk first asks
+    screen: OnceLock<Screen>,
 }
 
 /// A column of texts, owned (offsets and data copied once from Arrow's buffers).
@@ -109,7 +123,7 @@ impl Texts {
 impl RuleSet {
     pub fn new(patterns: Vec<String>, ignore_case: bool) -> RuleSet {
         let compiled = patterns.iter().map(|_| OnceLock::new()).collect();
-        RuleSet { sources: patterns, ignore_case, compiled }
+        RuleSet { sources: patterns, ignore_case, compiled, screen: OnceLock::new() }
     }
 
     pub fn len(&self) -> usize {
@@ -122,7 +136,20 @@ impl RuleSet {
 
     /// Pattern `i`, compiled on first use; None when it cannot be rewritten or compiled.
     fn engine(&self, i: usize) -> Option<&Engine> {
+        self.compiled(i).map(|(e, _)| e)
+    }
+
+    fn compiled(&self, i: usize) -> Option<&(Engine, Option<Vec<Vec<u8>>>)> {
         self.compiled[i].get_or_init(|| Engine::build(&self.sources[i], self.ignore_case)).as_ref()
+    }
+
+    /// The screen of every pattern (each compiled now if it was not yet).
+    pub fn screen(&self) -> &Screen {
+        self.screen.get_or_init(|| {
+            let lits: Vec<Option<&[Vec<u8>]>> =
+                (0..self.len()).map(|i| self.compiled(i).and_then(|(_, l)| l.as_deref())).collect();
+            Screen::new(&lits)
+        })
     }
 
     /// Whether pattern `i` runs here (else the caller runs it).

@@ -10,13 +10,13 @@ use pyo3::types::PyBytes;
 /// A list of patterns (RE2 syntax), each compiled when first used.
 #[pyclass(frozen, name = "RuleSet", module = "analyzer._native")]
 pub struct PyRuleSet {
-    set: RuleSet,
+    pub(crate) set: RuleSet,
 }
 
 /// A string column held for several `RuleSet.hits` calls.
 #[pyclass(frozen, name = "Texts", module = "analyzer._native")]
 pub struct PyTexts {
-    texts: Texts,
+    pub(crate) texts: Texts,
 }
 
 #[pymethods]
@@ -52,6 +52,28 @@ impl PyRuleSet {
     fn compile_all(&self, py: Python<'_>, start: usize, end: Option<usize>) -> usize {
         let end = end.unwrap_or(self.set.len()).min(self.set.len());
         py.detach(|| (start.min(end)..end).filter(|&i| self.set.usable(i)).count())
+    }
+
+    /// Build now, without the GIL, the screen the rule walk puts in front of the patterns
+    /// (`rulematch_screen`; compiles the patterns not compiled yet): ~3 ms once a process,
+    /// else in the first walk.
+    fn prepare_screen(&self, py: Python<'_>) {
+        py.detach(|| {
+            self.set.screen();
+        });
+    }
+
+    /// What the screen in front of the patterns (`rulematch_screen`, used by the rule walk)
+    /// lets through: per text of ``texts``, per pattern, 1 where the pattern may match the text
+    /// (always where it is not screened), text-major.
+    fn screen_marks<'py>(&self, py: Python<'py>, texts: &PyTexts) -> Bound<'py, PyBytes> {
+        let got = py.detach(|| {
+            let screen = self.set.screen();
+            let strs = texts.texts.strings();
+            let marks = screen.marks(strs);
+            (0..strs.len()).flat_map(|t| (0..self.set.len()).map(move |p| (t, p))).map(|(t, p)| u8::from(marks.may(t, p))).collect::<Vec<u8>>()
+        });
+        PyBytes::new(py, &got)
     }
 
     /// One byte per candidate (little-endian u32 indices into ``texts``): 1 where pattern ``i``
