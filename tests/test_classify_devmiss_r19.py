@@ -27,6 +27,10 @@ from tests.test_classify_phrasings import cause_of
     ("452 No space left on device", "server.unavailable", "phr.server.out_of_disk_space"),
     ("550 Sender address is not permitted", "policy.sender_blocked", "phr.policy.sender_address_not_allowed"),
     ("550 Mail content denied", "content.spam", "phr.content.qq_mail_content_denied"),
+    ("550 <bob@example.org>: invalid address (#5.5.0)", "mailbox.unknown", "phr.mailbox.unknown_bare_invalid_address"),
+    ("550 Rejected due to spam behaviour of the sending host", "reputation.poor", "phr.reputation.sending_behaviour"),
+    ("421 This IP address has been temporarily blocked due to abuse", "reputation.poor",
+     "phr.reputation.ip_temporarily_blocked"),
 ])
 def test_devmiss_wordings(text: str, cause: str, rule: str) -> None:
     assert _winner(text) == (cause, rule)
@@ -56,6 +60,15 @@ def test_devmiss_wordings(text: str, cause: str, rule: str) -> None:
     ("The recipient mailbox has exceeded its disk space limit.", "mailbox.full"),
     ("Requested action not taken: NULL sender is not allowed", "policy.rejected"),
     ("550 Content denied by attachment policy", "content.policy"),
+    # an address syntax code, or no code at all, keeps the syntax reading
+    ("501 5.1.3 Invalid address [outlook.com]", "address.invalid"),
+    ("553 5.1.3 invalid address (#5.1.3)", "address.invalid"),
+    ("553 5.1.3 <bob@example.org>... invalid address", "address.invalid"),
+    # a list named beside the behaviour or the temporary block keeps the listing
+    ("554 Reject by behaviour spam at DATA State(Connection IP address:*)ANTISPAM_BAT[]:list on rbl sites",
+     "reputation.ip_listed"),
+    ("550 Your IP 192.0.2.1 is temporarily blocked, listed in zen.spamhaus.org", "reputation.ip_listed"),
+    ("550 Message looks like spam", "content.spam"),
 ])
 def test_look_alikes_keep_their_reading(text: str, cause: str) -> None:
     assert cause_of(text) == cause
