@@ -169,12 +169,15 @@ def test_patterns_translate_and_compile():
 
 
 def test_fast_paths_follow_the_tables():
-    """The hand-read syslog header of the native core is the Python table's pattern verbatim (it
-    is used only then; if this fails, the pattern changed: update native/src/syslog.rs)."""
+    """The hand-read syslog header and reply codes of the native core are the Python patterns
+    verbatim (each is used only then; if this fails, a pattern changed: update native/src/syslog.rs
+    or fields.rs's ``leading_codes``)."""
     from analyzer import _native
+    from analyzer.parsers.fields import _CODE
     from analyzer.parsers.syslog import HEADERS
 
     assert HEADERS["syslog"] in _native.FAST_PATTERNS
+    assert _CODE in _native.FAST_PATTERNS
 
 
 @pytest.mark.parametrize(("re2", "text", "expected"), [

@@ -21,6 +21,8 @@ use std::borrow::Cow;
 /// reply-code defaults.
 pub struct Spec {
     code: Regex,
+    /// the code pattern is `fields::CODE`: `fields::leading_codes` reads the common shape
+    code_by_hand: bool,
     enh_any: Regex,
     stage_text: Regex,
     queued: Regex,
@@ -58,6 +60,7 @@ impl Spec {
     pub fn new(s: SpecSource) -> Result<Spec, String> {
         Ok(Spec {
             code: compile(&s.code)?,
+            code_by_hand: s.code == crate::fields::CODE,
             enh_any: compile(&s.enh_any)?,
             stage_text: compile(&s.stage_text)?,
             queued: compile(&s.queued)?,
@@ -400,7 +403,10 @@ where
     let Some(text) = row.reply_text.as_ref() else { return };
     let text: &[u8] = text;
     let mut enh = None;
-    if let Some(c) = spec.code.captures(text) {
+    if let Some((code, at)) = spec.code_by_hand.then(|| crate::fields::leading_codes(text)).flatten() {
+        row.reply_code = Some(code);
+        enh = Some(at);
+    } else if let Some(c) = spec.code.captures(text) {
         if let Some(m) = c.name("code").filter(|m| !m.as_bytes().is_empty()) {
             row.reply_code = std::str::from_utf8(m.as_bytes()).ok().and_then(|s| s.parse().ok());
         }
@@ -412,7 +418,8 @@ where
         }
     }
     row.enhanced_code = enh;
-    if stage_from_text && row.smtp_stage.is_none() {
+    // most texts name no stage: asked without captures first (no allocation)
+    if stage_from_text && row.smtp_stage.is_none() && spec.stage_text.is_match(text) {
         if let Some(c) = spec.stage_text.captures(text) {
             let raw = ["a", "b", "c", "d", "e", "f"]
                 .iter()

@@ -69,9 +69,15 @@ pub fn split_hostport(spec: &[u8]) -> Result<(Option<&[u8]>, Option<&[u8]>, Opti
     Ok((if ip.is_some() { h } else { Some(spec) }, ip, port))
 }
 
+/// fields.py's `_CODE` as [`leading_codes`] reads it by hand: a reader given another pattern
+/// leaves every text to its regex.
+pub const CODE: &str = r"(?:^|: |\(|\s)(?P<code>[2-5][0-9][0-9])(?:[ -]|$)(?:[2-5][0-9][0-9][ -])?(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3}\b)?";
+
 /// The regexes and tables of fields.py the readers need.
 pub struct Fields {
     code: Regex,
+    /// the code pattern is [`CODE`]: [`leading_codes`] reads the common shape
+    code_by_hand: bool,
     enh_any: Regex,
     stage_text: Regex,
     queued_as: Regex,
@@ -87,6 +93,7 @@ impl Fields {
     pub fn new(code: &str, enh_any: &str, stage_text: &str, queued_as: &str, stages: Vec<(String, String)>) -> Result<Fields, String> {
         Ok(Fields {
             code: compile(code)?,
+            code_by_hand: code == CODE,
             enh_any: compile(enh_any)?,
             stage_text: compile(stage_text)?,
             queued_as: compile(queued_as)?,
@@ -112,6 +119,10 @@ impl Fields {
     /// `stage_from_text`: Ok(None) where the text names no stage; Err where Python must decide.
     #[allow(clippy::result_unit_err)]
     pub fn stage_from_text(&self, text: &[u8]) -> Result<Option<&str>, ()> {
+        // most texts name no stage: asked without captures first (no allocation)
+        if !self.stage_text.is_match(text) {
+            return Ok(None);
+        }
         let Some(c) = self.stage_text.captures(text) else { return Ok(None) };
         let raw = (1..c.len()).filter_map(|i| c.get(i)).map(|m| m.as_bytes()).find(|m| !m.is_empty());
         match raw {
@@ -122,8 +133,8 @@ impl Fields {
 
     /// `reply_codes`: (reply code, enhanced code) found in a reply text.
     pub fn reply_codes<'t>(&self, text: &'t [u8]) -> (Option<i16>, Option<&'t [u8]>) {
-        if let Some(got) = leading_codes(text) {
-            return got;
+        if let Some((code, enh)) = self.code_by_hand.then(|| leading_codes(text)).flatten() {
+            return (Some(code), Some(&text[enh.0..enh.1]));
         }
         let (mut code, mut enh) = (None, None);
         if let Some(c) = self.code.captures(text) {
@@ -147,8 +158,9 @@ impl Fields {
 /// common shape): the match at the start, the leftmost, as the regex takes it (an optional
 /// second code, then the enhanced code where `[245].d{1,3}.d{1,3}` ends at a non-word byte).
 /// None where the regex decides (any other start, or no enhanced code there: `_ENH_ANY` then
-/// looks further), so that the regex stays the specification of every other text.
-fn leading_codes(t: &[u8]) -> Option<(Option<i16>, Option<&[u8]>)> {
+/// looks further), so that the regex stays the specification of every other text. Returned:
+/// the code and where the enhanced code is in `t`.
+pub fn leading_codes(t: &[u8]) -> Option<(i16, (usize, usize))> {
     let code3 = |s: &[u8]| s.len() >= 3 && (b'2'..=b'5').contains(&s[0]) && s[1].is_ascii_digit() && s[2].is_ascii_digit();
     if !code3(t) || !matches!(t.get(3), Some(b' ' | b'-')) {
         return None;
@@ -172,7 +184,7 @@ fn leading_codes(t: &[u8]) -> Option<(Option<i16>, Option<&[u8]>)> {
     if !(1..=3).contains(&b) || e.get(end).is_some_and(|&c| is_word(c)) {
         return None;
     }
-    Some((Some(code), Some(&e[..end])))
+    Some((code, (at, at + end)))
 }
 
 static QUEUED: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
@@ -200,7 +212,7 @@ mod tests {
     #[test]
     fn leading_codes_as_the_regex_reads_them() {
         let f = Fields::new(
-            r"(?:^|: |\(|\s)(?P<code>[2-5][0-9][0-9])(?:[ -]|$)(?:[2-5][0-9][0-9][ -])?(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3}\b)?",
+            CODE,
             r"(?:^|[\s(\[-])(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3})(?:$|[\s,;:)\].])",
             r"x",
             r"y",
@@ -222,9 +234,9 @@ mod tests {
                 if i > 0 {
                     crate::testutil::edit(&mut t, &mut rng, b" -.:_a0123456789");
                 }
-                if let Some(got) = leading_codes(&t) {
+                if let Some((code, (a, b))) = leading_codes(&t) {
                     read += 1;
-                    assert_eq!(got, by_regex(&f, &t), "{}", String::from_utf8_lossy(&t));
+                    assert_eq!((Some(code), Some(&t[a..b])), by_regex(&f, &t), "{}", String::from_utf8_lossy(&t));
                 }
             }
         }

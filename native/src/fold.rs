@@ -9,6 +9,7 @@
 use crate::classkey::Masker;
 use crate::batch::{head, over_ranges, Stamps, postfix_daemon, HEADER, NO_HEADER, ROW};
 use crate::engine::Strings;
+use crate::hash::KeyIndex;
 use crate::postfix::Fast;
 use crate::rows::{concat, Row, Rows};
 use std::borrow::Cow;
@@ -50,8 +51,6 @@ impl Hasher for KeyHasher {
         self.0 ^ (self.0 >> 29)
     }
 }
-
-type Groups = HashMap<Box<[u8]>, u32, KeyHash>;
 
 /// A nullable string column being built (Arrow offsets, data, LSB-first validity bitmap).
 #[derive(Default)]
@@ -200,7 +199,7 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
     f.stamps.reserve(hi - lo);
     let mut kbuf = Vec::new();
     // a group per ~8 rows on a generated day: room for that many without rehashing
-    let mut groups = Groups::with_capacity_and_hasher((hi - lo) / 8, KeyHash::default());
+    let mut groups = KeyIndex::with_capacity((hi - lo) / 8);
     let mut buf = Vec::new();
     for i in lo..hi {
         let line = lines.get(i);
@@ -227,27 +226,17 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         }
         f.kind.push(ROW);
         key(&row, &mut buf);
-        let g = match groups.get(buf.as_slice()) {
-            Some(&g) => g,
-            None => {
-                let g = f.reps.len() as u32;
-                groups.insert(buf.as_slice().into(), g);
-                f.ckeys.push(masker.map_or(0, |m| m.key(&row, &mut kbuf)));
-                f.reps.push((i as u32, row.clone()));
-                g
-            }
-        };
+        let (g, new) = groups.number(&buf);
+        if new {
+            f.ckeys.push(masker.map_or(0, |m| m.key(&row, &mut kbuf)));
+            f.reps.push((i as u32, row.clone()));
+        }
         f.rows.push(i as u32);
         f.gid.push(g);
         f.queue_id.push(row.queue_id.as_deref());
         f.recipient.push(row.recipient.as_deref());
     }
-    // the keys by group number (kept once, in the map, while folding)
-    let mut keys: Vec<Box<[u8]>> = vec![Box::default(); f.reps.len()];
-    for (k, g) in groups {
-        keys[g as usize] = k;
-    }
-    f.keys = keys;
+    f.keys = groups.keys;
     Ok(f)
 }
 
@@ -259,20 +248,23 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
     }
     let mut it = parts.into_iter();
     let mut out = it.next().expect("one part at least");
-    let mut groups: Groups = out.keys.iter().cloned().zip(0..).collect();
+    let mut groups = KeyIndex::with_capacity(out.keys.len());
+    for k in std::mem::take(&mut out.keys) {
+        groups.number(&k);
+    }
     let mut headers = vec![std::mem::take(&mut out.headers)];
     for p in it {
         let map: Vec<u32> = p
             .keys
-            .into_iter()
+            .iter()
             .zip(p.reps.into_iter().zip(p.ckeys))
             .map(|(k, (rep, ck))| {
-                *groups.entry(k.clone()).or_insert_with(|| {
-                    out.keys.push(k);
+                let (g, new) = groups.number(k);
+                if new {
                     out.reps.push(rep);
                     out.ckeys.push(ck);
-                    out.keys.len() as u32 - 1
-                })
+                }
+                g
             })
             .collect();
         out.kind.extend(p.kind);
@@ -287,6 +279,7 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
         }
     }
     out.headers = concat(headers);
+    out.keys = groups.keys;
     out
 }
 

@@ -10,23 +10,7 @@ use crate::classkey::{encode, Fields, Masker};
 use crate::exim::{each_row, over_threads, Columns, Row, Spec};
 use crate::exim_cols::StrCol;
 use crate::fold::{first_seen, Col};
-use crate::hash::hash_bytes;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
-/// The groups' index hasher: `hash::hash_bytes` of the key (SipHash cost more than the key's
-/// other work; the keys are not chosen by an adversary who could see the hashes).
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = self.0.rotate_left(5) ^ hash_bytes(bytes);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+use crate::hash::KeyIndex;
 
 /// A group's representative: its first row, with the header's stamp and pid.
 pub struct Rep<'a> {
@@ -42,34 +26,36 @@ pub struct Rep<'a> {
 /// Rows numbered by the distinct keys they have, in order of first sight: the groups of a
 /// fold, their keys and representatives (`R`).
 pub struct Groups<R> {
-    index: HashMap<Box<[u8]>, u32, BuildHasherDefault<KeyHasher>>,
-    pub keys: Vec<Box<[u8]>>,
+    /// the keys, by group number (`index.keys`)
+    pub index: KeyIndex,
     pub reps: Vec<R>,
 }
 
 impl<R> Default for Groups<R> {
     fn default() -> Self {
-        Groups { index: HashMap::default(), keys: Vec::new(), reps: Vec::new() }
+        Groups { index: KeyIndex::default(), reps: Vec::new() }
     }
 }
 
 impl<R> Groups<R> {
     /// The group of `key` (a new one, represented by `rep()`, the first time it is seen).
     pub fn of(&mut self, key: &[u8], rep: impl FnOnce() -> R) -> u32 {
-        if let Some(&g) = self.index.get(key) {
-            return g;
+        let (g, new) = self.index.number(key);
+        if new {
+            self.reps.push(rep());
         }
-        let g = self.keys.len() as u32;
-        self.index.insert(key.into(), g);
-        self.keys.push(key.into());
-        self.reps.push(rep());
         g
+    }
+
+    /// The keys, by group number.
+    pub fn keys(&self) -> &[Box<[u8]>] {
+        &self.index.keys
     }
 
     /// Take in the groups of a later part: what each of its group numbers becomes here.
     pub fn absorb(&mut self, later: Groups<R>) -> Vec<u32> {
         let mut reps = later.reps.into_iter();
-        later.keys.iter().map(|k| {
+        later.index.keys.iter().map(|k| {
             let rep = reps.next().expect("a representative per key");
             self.of(k, || rep)
         }).collect()
@@ -228,7 +214,7 @@ mod tests {
         with_day(|spec, o, d| {
             let one = fold_threads(spec, o, d, 1, None);
             let four = fold_threads(spec, o, d, 4, None);
-            assert_eq!((&one.rows, &one.gid, &one.groups.keys, &one.ts, &one.local), (&four.rows, &four.gid, &four.groups.keys, &four.ts, &four.local));
+            assert_eq!((&one.rows, &one.gid, &one.groups.keys(), &one.ts, &one.local), (&four.rows, &four.gid, &four.groups.keys(), &four.ts, &four.local));
             assert_eq!((&one.queue_id.data, &one.queue_id.offsets), (&four.queue_id.data, &four.queue_id.offsets));
             assert_eq!(one.recipient.valid.as_bytes(), four.recipient.valid.as_bytes());
             // the same lines as the reader, with the same stamps
@@ -238,18 +224,18 @@ mod tests {
             assert_eq!(one.local, whole.local);
             let ts: Vec<u8> = one.ts.iter().flat_map(|t| t.to_le_bytes()).collect();
             assert_eq!(ts, whole.ts.values);
-            assert!(!one.rows.is_empty() && one.groups.keys.len() < one.rows.len() / 4);
+            assert!(!one.rows.is_empty() && one.groups.keys().len() < one.rows.len() / 4);
             // groups numbered by first row; a group's representative has the group's key
             let firsts: Vec<u32> = one.groups.reps.iter().map(|r| r.line).collect();
             assert!(firsts.windows(2).all(|w| w[0] < w[1]));
             let mut buf = Vec::new();
             for (g, r) in one.groups.reps.iter().enumerate() {
                 key(&r.row, &mut buf);
-                assert_eq!(&*one.groups.keys[g], buf.as_slice());
+                assert_eq!(&*one.groups.keys()[g], buf.as_slice());
                 let at = one.rows.iter().position(|&x| x == r.line).unwrap();
                 assert_eq!(one.gid[at] as usize, g);
             }
-            assert_eq!(reps(&one).n, one.groups.keys.len());
+            assert_eq!(reps(&one).n, one.groups.keys().len());
         });
     }
 
@@ -262,7 +248,7 @@ mod tests {
                 let (a, b) = (o[line as usize] as usize, o[line as usize + 1] as usize);
                 let (_, _, _, msg) = header(&d[a..b]).unwrap();
                 key(&message(spec, msg).unwrap(), &mut buf);
-                assert_eq!(&*f.groups.keys[f.gid[k] as usize], buf.as_slice());
+                assert_eq!(&*f.groups.keys()[f.gid[k] as usize], buf.as_slice());
             }
         });
     }

@@ -54,6 +54,136 @@ pub fn is_set(bits: &[u8], i: usize) -> bool {
     bits.get(i / 8).is_none_or(|b| b & (1 << (i % 8)) != 0)
 }
 
+/// A per-process random key for [`keyed_hash`] (drawn once, from the standard library's
+/// `RandomState`): the folds' group indexes place their keys by it, so that which log texts
+/// share a bucket cannot be known, nor chosen, from outside.
+#[derive(Clone, Copy)]
+pub struct Seed([u64; 3]);
+
+impl Default for Seed {
+    fn default() -> Seed {
+        static SEED: std::sync::OnceLock<[u64; 3]> = std::sync::OnceLock::new();
+        Seed(*SEED.get_or_init(|| {
+            use std::hash::BuildHasher;
+            let r = std::collections::hash_map::RandomState::new();
+            [r.hash_one(1u64), r.hash_one(2u64), r.hash_one(3u64) | 1]
+        }))
+    }
+}
+
+/// The 128-bit product of two words folded to 64 bits (high xor low).
+#[inline]
+fn fold_mul(x: u64, y: u64) -> u64 {
+    let p = u128::from(x) * u128::from(y);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+#[inline]
+fn word(b: &[u8]) -> u64 {
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+/// A keyed hash of `bytes` for an in-memory index (never stored, shown or compared across
+/// processes: [`hash_bytes`] is that one): sixteen bytes a step, one folded multiply of the
+/// state mixed with both words and the key (as foldhash and wyhash build theirs), the length in
+/// the start state. About five times fewer cycles a byte than [`hash_bytes`] on the folds' ~150-byte
+/// group keys. Without the key, the state each word meets is unknown, so inputs that collide
+/// cannot be built from outside as they can for an unkeyed hash; [`KeyIndex`] compares the keys
+/// themselves anyway, so a collision costs time, never a wrong group.
+pub fn keyed_hash(seed: &Seed, bytes: &[u8]) -> u64 {
+    let [k0, k1, k2] = seed.0;
+    let mut s = k0 ^ (bytes.len() as u64).wrapping_mul(k2);
+    let mut chunks = bytes.chunks_exact(16);
+    for c in &mut chunks {
+        s = fold_mul(word(&c[..8]) ^ s, word(&c[8..]) ^ k1);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 16];
+        last[..rest.len()].copy_from_slice(rest);
+        s = fold_mul(word(&last[..8]) ^ s, word(&last[8..]) ^ k2);
+    }
+    fold_mul(s ^ k1, k2)
+}
+
+/// The hasher of map keys that are [`keyed_hash`]es already (their own bucket position).
+#[derive(Default)]
+pub struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = keyed_hash(&Seed::default(), bytes);
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// No further key of the same hash (`KeyIndex::next`).
+const END: u32 = u32::MAX;
+
+/// Distinct byte strings numbered in order of first sight (the folds' groups): each key hashed
+/// once ([`keyed_hash`]), the number of the first key of each hash in a map, further keys of the
+/// same hash (rare: a 64-bit keyed hash) chained after it; a lookup compares the key bytes.
+pub struct KeyIndex {
+    seed: Seed,
+    first: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<Prehashed>>,
+    next: Vec<u32>,
+    /// the keys, by number
+    pub keys: Vec<Box<[u8]>>,
+}
+
+impl KeyIndex {
+    /// Room for `n` keys.
+    pub fn with_capacity(n: usize) -> KeyIndex {
+        KeyIndex { seed: Seed::default(), first: std::collections::HashMap::with_capacity_and_hasher(n, Default::default()), next: Vec::with_capacity(n), keys: Vec::with_capacity(n) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The number of `key`, and whether it is new (then numbered next).
+    pub fn number(&mut self, key: &[u8]) -> (u32, bool) {
+        let h = keyed_hash(&self.seed, key);
+        self.number_at(h, key)
+    }
+
+    /// [`KeyIndex::number`] of a key whose hash is `h`.
+    fn number_at(&mut self, h: u64, key: &[u8]) -> (u32, bool) {
+        let new = self.keys.len() as u32;
+        let mut at = *self.first.entry(h).or_insert(new);
+        if at != new {
+            loop {
+                if *self.keys[at as usize] == *key {
+                    return (at, false);
+                }
+                match self.next[at as usize] {
+                    END => break,
+                    n => at = n,
+                }
+            }
+            self.next[at as usize] = new;
+        }
+        self.next.push(END);
+        self.keys.push(key.into());
+        (new, true)
+    }
+}
+
+impl Default for KeyIndex {
+    fn default() -> KeyIndex {
+        KeyIndex::with_capacity(0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +229,39 @@ mod tests {
         let whole = hash_column(Strings { offsets: &off, data: &data }, None);
         let (off2, data2) = strings(&["250 2.0.0 Ok"]);
         assert_eq!(hash_column(Strings { offsets: &off2, data: &data2 }, None)[0], whole[1]);
+    }
+
+    #[test]
+    fn keys_numbered_by_first_sight_and_compared_whole() {
+        let mut ix = KeyIndex::default();
+        let keys: Vec<Vec<u8>> = (0..3000u32).map(|i| format!("key {} {}", i % 1000, "x".repeat((i % 37) as usize)).into_bytes()).collect();
+        let mut want = std::collections::HashMap::new();
+        for k in &keys {
+            let next = want.len() as u32;
+            let n = *want.entry(k.clone()).or_insert(next);
+            assert_eq!(ix.number(k), (n, n == next));
+        }
+        assert_eq!(ix.len(), want.len());
+        for (k, n) in &want {
+            assert_eq!(&*ix.keys[*n as usize], k.as_slice());
+        }
+        // lengths that end inside a word, and zero bytes past the length, hash apart
+        let s = Seed::default();
+        for (a, b) in [(&b"abcdefgh"[..], &b"abcdefgh\0"[..]), (b"", b"\0"), (b"0123456789abcdef", b"0123456789abcdef\0")] {
+            assert_ne!(keyed_hash(&s, a), keyed_hash(&s, b));
+        }
+    }
+
+    #[test]
+    fn keys_of_one_hash_chain_and_stay_apart() {
+        // every key forced onto one hash: the chain keeps them apart, numbered by first sight
+        let mut ix = KeyIndex::default();
+        let add = |ix: &mut KeyIndex, k: &[u8]| ix.number_at(7, k);
+        assert_eq!(add(&mut ix, b"a"), (0, true));
+        assert_eq!(add(&mut ix, b"b"), (1, true));
+        assert_eq!(add(&mut ix, b"c"), (2, true));
+        assert_eq!(add(&mut ix, b"b"), (1, false));
+        assert_eq!(add(&mut ix, b"c"), (2, false));
+        assert_eq!(ix.next, vec![1, 2, END]);
     }
 }

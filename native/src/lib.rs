@@ -352,6 +352,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<keymap_py::PyKeyMap>()?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
-    m.add("FAST_PATTERNS", vec![syslog::HEADER])?;
+    m.add("FAST_PATTERNS", vec![syslog::HEADER, fields::CODE])?;
     Ok(())
 }
