@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from analyzer import sinks
+from analyzer import sink_jsonl, sinks
 from analyzer.pipeline import Classifier
 from analyzer.reader import open_stream
 from analyzer.textsafe import json_safe
@@ -73,7 +73,7 @@ def test_no_raw_controls_gives_the_arrow_buffer_itself():
 
 
 def test_pieces_join_to_the_whole(monkeypatch):
-    monkeypatch.setattr(sinks, "JSONL_ROWS", 3)
+    monkeypatch.setattr(sink_jsonl, "JSONL_ROWS", 3)
     table = pa.table({"a": [str(i) for i in range(10)], "n": list(range(10))})
     pieces = list(sinks.jsonl_pieces(table))
     assert len(pieces) == 4
