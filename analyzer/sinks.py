@@ -20,12 +20,14 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import sink_jsonl
 from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv_table, open_output, start_writeback
 from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
 from .schema import pandas_metadata as _pandas_metadata
 from .sink_codes import class_dictionaries, coded, coded_schema, dictionary_columns, one_valued, stored_metadata
 from .sink_jsonl import jsonl_bytes, jsonl_pieces, jsonl_text
+from .sink_pieces import RENDER_THREADS, PieceWriter
 
 __all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_text", "write_stream"]
 
@@ -70,6 +72,8 @@ ROW_GROUP_ROWS = 100_000
 #: Parquet writer writes ~12,000 small pieces per million rows, and each hand-over takes the GIL,
 #: which the writer thread would wait for (up to 5 ms a time) while the main thread works.
 WRITE_BUFFER = 4 << 20
+#: Rows of a CSV piece rendered at a time (:class:`analyzer.sink_pieces.PieceWriter`; ~5 MB of text)
+CSV_ROWS = 16_384
 _STOP = object()
 #: Hand-overs waiting for the ``maillens-free`` thread beyond which :meth:`_Freer.release` drops in place.
 RELEASE_BEHIND = 1
@@ -180,6 +184,7 @@ class EventWriter:
         self._group: list[pa.Table] = []  # Parquet: batches gathered for the next row group
         self._group_rows = 0
         self._freer: _Freer | None = None  # with the writer thread: drops what it wrote
+        self._pieces: PieceWriter | None = None  # JSON lines, CSV: what renders and writes them
 
     def __enter__(self) -> EventWriter:
         if self.path == "-":
@@ -220,6 +225,13 @@ class EventWriter:
         while True:
             table = self._queue.get()
             if table is _STOP:
+                if self._pieces is not None and self._failure is None and not self._abort:
+                    try:
+                        self._pieces.flush()
+                    except OSError as exc:
+                        self._failure = _error(self.path, exc)
+                    except BaseException as exc:  # handed to the caller's thread
+                        self._failure = exc
                 return
             if self._failure is not None or self._abort:
                 continue
@@ -237,15 +249,14 @@ class EventWriter:
         try:
             if self.fmt == "jsonl":
                 assert self._fh is not None
-                for piece in jsonl_pieces(coded(table, one_valued(table))):
-                    self._fh.write(piece)
+                self._text(self._fh.write).add(coded(table, one_valued(table)))
             else:
                 if not table.num_rows:
                     return  # (the file is opened by the first batch with rows, or at the end)
                 self._open(self._schema or table.schema, table)
                 table = table.replace_schema_metadata(self._file_schema.metadata)
-                if self.fmt == "csv":
-                    self._writer.write_table(neutralise_csv_table(table))
+                if self.fmt == "csv":  # (the header written by the CSV writer when opened)
+                    self._text(self._sink.write).add(table)
                     return
                 if self._coded:
                     table = coded(table, self._coded)
@@ -255,6 +266,16 @@ class EventWriter:
                     self._write_group()
         except OSError as exc:
             raise _error(self.path, exc) from exc
+
+    def _text(self, write: Callable[[Any], Any]) -> PieceWriter:
+        """What renders the text outputs' pieces (on threads beside the writer thread) and writes them."""
+        if self._pieces is None:
+            if self.fmt == "csv":
+                self._pieces = PieceWriter(write, _csv_piece, lambda: CSV_ROWS, RENDER_THREADS if self.threaded else 1)
+            else:
+                self._pieces = PieceWriter(write, lambda t: sink_jsonl.jsonl_piece(t), lambda: sink_jsonl.JSONL_ROWS,
+                                           RENDER_THREADS if self.threaded else 1)
+        return self._pieces
 
     def _write_group(self) -> None:
         """The batches gathered, as one Parquet row group (their chunks as they are: no copy)."""
@@ -295,6 +316,9 @@ class EventWriter:
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
+        if self._pieces is not None:  # (what is pending was written by the writer thread, or is dropped)
+            self._pieces.close()
+            self._pieces = None
         if self._freer is not None:
             self._freer.close()
 
@@ -339,6 +363,15 @@ class EventWriter:
             self._stack.__exit__(exc_type, exc, tb)
         except OSError as err:
             raise _error(self.path, err) from err
+
+
+def _csv_piece(table: pa.Table) -> pa.Buffer:
+    """CSV rows of a few events (no header), cells neutralised: what the CSV writer writes of them."""
+    import pyarrow.csv as pacsv
+
+    out = pa.BufferOutputStream()
+    pacsv.write_csv(neutralise_csv_table(table), out, write_options=pacsv.WriteOptions(include_header=False))
+    return out.getvalue()
 
 
 class _Guard:
