@@ -70,13 +70,15 @@ def _null() -> pa.Scalar:
     return pa.scalar("null", pa.string())
 
 
-def _json_members(col: pa.Array, prefix: str, suffix: str) -> tuple[pa.Array, np.ndarray, bool]:
+def _json_members(col: pa.Array, prefix: str, suffix: str) -> tuple[pa.Array, pa.Array | np.ndarray, bool]:
     """The distinct ``prefix + value + suffix`` of a column (the key and its value, and the line's
-    end after the last), the row's place in them, and whether a value holds a DEL, C1 or bidi
-    control. Text, integers and stamps are dictionary-encoded first (most columns repeat a few
-    values: each is rendered once); the last member is the null one."""
+    end after the last), the row's place in them (a dictionary's indices, null for the null
+    member; or an array of places) and whether a value holds a DEL, C1 or bidi control. Text,
+    integers and stamps are dictionary-encoded first (most columns repeat a few values: each is
+    rendered once); the last member is the null one."""
     t = col.type
     text = pa.types.is_string(t) or pa.types.is_large_string(t)
+    codes: pa.Array | np.ndarray
     if pa.types.is_dictionary(t) or text or pa.types.is_integer(t) or pa.types.is_timestamp(t):
         enc = col if pa.types.is_dictionary(t) else pc.dictionary_encode(col)
         values = enc.dictionary
@@ -84,9 +86,9 @@ def _json_members(col: pa.Array, prefix: str, suffix: str) -> tuple[pa.Array, np
         raw = False
         if pa.types.is_string(vt) or pa.types.is_large_string(vt):
             raw = bool(pc.any(pc.match_substring_regex(values, _JSON_RAW_RE2)).as_py())
-        codes = _codes(enc.indices, len(values))
+        codes = enc.indices
     else:  # floats (-0.0 and 0.0 are one value to a hash), booleans: value by value
-        values, codes, raw = col, np.arange(len(col), dtype=np.int64), False
+        values, codes, raw = col, np.arange(len(col), dtype=np.int32), False
         if col.null_count:
             codes = np.where(pc.is_valid(col).to_numpy(zero_copy_only=False), codes, len(col))
     members = pc.binary_join_element_wise(prefix, _json_values(values), suffix, "").cast(pa.string())
@@ -110,16 +112,19 @@ def jsonl_pieces(table: pa.Table) -> Iterator[Any]:
             yield piece
 
 
-def _codes(indices: pa.Array, null: int) -> np.ndarray:
-    """A dictionary's indices as int64 (read from the buffers), ``null`` where null."""
-    n = len(indices)
-    dtype = np.dtype(indices.type.to_pandas_dtype())
-    codes = np.frombuffer(indices.buffers()[1], dtype=dtype, count=n, offset=indices.offset * dtype.itemsize)
-    codes = codes.astype(np.int64)
-    if indices.null_count:
-        bits = np.unpackbits(np.frombuffer(indices.buffers()[0], np.uint8), bitorder="little")
-        codes[~bits[indices.offset: indices.offset + n].astype(bool)] = null
-    return codes
+def _place(out: np.ndarray, codes: pa.Array | np.ndarray, null: int, base: int) -> None:
+    """``out[:] = base + codes`` (int32, in one pass over the indices' own buffer); where an
+    index is null, ``base + null``."""
+    if isinstance(codes, np.ndarray):
+        np.add(codes, base, out=out, casting="unsafe")
+        return
+    n = len(codes)
+    dtype = np.dtype(codes.type.to_pandas_dtype())
+    raw = np.frombuffer(codes.buffers()[1], dtype=dtype, count=n, offset=codes.offset * dtype.itemsize)
+    np.add(raw, base, out=out, casting="unsafe")
+    if codes.null_count:
+        bits = np.unpackbits(np.frombuffer(codes.buffers()[0], np.uint8), bitorder="little")
+        out[~bits[codes.offset: codes.offset + n].astype(bool)] = base + null
 
 
 def jsonl_piece(table: pa.Table) -> Any:
@@ -134,12 +139,13 @@ def jsonl_piece(table: pa.Table) -> Any:
     for i, name in enumerate(table.column_names):
         prefix = ("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":"
         got, codes, odd = _json_members(table.column(i).combine_chunks(), prefix, "}\n" if i == last else "")
-        at[:, i] = codes
-        at[:, i] += base
+        _place(at[:, i], codes, len(got) - 1, base)
         base += len(got)
         members.append(got)
         raw = raw or odd
-    rows = pc.take(pa.concat_arrays(members) if len(members) > 1 else members[0], pa.array(at.reshape(-1)))
+    # (the places are this function's own, each within the members: not checked again)
+    rows = pc.take(pa.concat_arrays(members) if len(members) > 1 else members[0], pa.array(at.reshape(-1)),
+                   boundscheck=False)
     del members, at
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4)
     data = rows.buffers()[2]
