@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-from analyzer import sink_pieces, sinks
+from analyzer import sink_jsonl, sink_pieces, sinks
 from analyzer.output import neutralise_csv_table
 from analyzer.pipeline import Classifier
 from analyzer.reader import open_stream
@@ -63,18 +63,22 @@ def test_an_empty_stream_still_writes_the_header(tmp_path, batches):
     assert out.read_bytes() == _csv_reference([batches[0].slice(0, 0)])
 
 
-def test_a_csv_piece_that_fails_fails_the_file(tmp_path, monkeypatch, batches):
-    monkeypatch.setattr(sinks, "CSV_ROWS", 5)
-    render, calls = sinks._csv_piece, []
+@pytest.mark.parametrize(("suffix", "module", "render", "rows"), [("csv", sinks, "_csv_piece", "CSV_ROWS"),
+                                                           ("jsonl", sink_jsonl, "jsonl_piece", "JSONL_ROWS")])
+def test_a_piece_that_fails_fails_the_file(tmp_path, monkeypatch, batches, suffix, module, render, rows):
+    """An error while a piece renders on a thread (a full disk) is the writer's error: no file,
+    no thread left."""
+    monkeypatch.setattr(module, rows, 5)
+    made, calls = getattr(module, render), []
 
     def failing(table):
         calls.append(1)
         if len(calls) == 6:
             raise OSError(28, "No space left on device")
-        return render(table)
+        return made(table)
 
-    monkeypatch.setattr(sinks, "_csv_piece", failing)
-    out = tmp_path / "x.csv"
+    monkeypatch.setattr(module, render, failing)
+    out = tmp_path / f"x.{suffix}"
     with pytest.raises(sinks.OutputError, match="No space left"), sinks.EventWriter(str(out)) as w:
         for t in batches:
             w.write(t)

@@ -120,23 +120,3 @@ def test_pieces_rendered_on_threads_are_written_in_order(tmp_path, monkeypatch, 
     assert out.read_bytes() == b"".join(reference(t) for t in sample_batches)
     assert names and all(n.startswith("maillens-render") for n in names)
     assert not _threads("maillens-render")
-
-
-def test_a_piece_that_fails_fails_the_file(tmp_path, monkeypatch, sample_batches):
-    """An error while a piece renders on a thread is the writer's error: no file, no thread left."""
-    monkeypatch.setattr(sink_jsonl, "JSONL_ROWS", 5)
-    render, calls = sink_jsonl.jsonl_piece, []
-
-    def failing(table):
-        calls.append(1)
-        if len(calls) == 9:
-            raise OSError(28, "No space left on device")
-        return render(table)
-
-    monkeypatch.setattr(sink_jsonl, "jsonl_piece", failing)
-    out = tmp_path / "x.jsonl"
-    with pytest.raises(sinks.OutputError, match="No space left"), sinks.EventWriter(str(out)) as w:
-        for t in sample_batches:
-            w.write(t)
-        w.close_ok(sample_batches[0].schema)
-    assert not out.exists() and not _threads("maillens-render")
