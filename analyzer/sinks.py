@@ -3,7 +3,8 @@
 :class:`EventWriter` writes batches to Parquet (a ``ParquetWriter``), CSV or JSON lines as they
 come, to a temporary file renamed over the target when the stream ends (or to stdout for '-').
 :class:`SummaryFold` folds batches into the counts ``maillens parse`` prints. Neither holds more
-than one batch.
+than one batch (Parquet: a row group's; CSV and JSON lines: a few pieces rendered ahead,
+:mod:`analyzer.sink_pieces`).
 """
 
 from __future__ import annotations
@@ -148,7 +149,8 @@ class EventWriter:
 
     With ``threaded`` (the default) batches are encoded and written on a thread of their own,
     through a queue of :data:`WRITE_QUEUE` batches: Arrow's Parquet and CSV writers and its
-    compute kernels release the GIL, so encoding overlaps the parsing of the next batches.
+    compute kernels release the GIL, so encoding overlaps the parsing of the next batches (CSV
+    and JSON lines: their pieces rendered on two more threads, :mod:`analyzer.sink_pieces`).
     Batches are written in the order given; an error of the thread (disk full) is raised by the
     next :meth:`write` or by :meth:`close_ok`.
     """
