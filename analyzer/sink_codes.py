@@ -10,17 +10,25 @@ the next file of a rotated set, is dictionary-encoded by Arrow: what the writer 
 done), the JSON lines renderer batch by batch. The Parquet file is written from the codes with
 the key/value metadata the plain schema stores (:func:`stored_metadata`): read back, the
 columns are text, as written before (bench/RESULTS.md, r16-pout).
+
+The classification's columns (reply_class, outcome, cause ...: a few words each) are made by the
+classifier from codes per row (:class:`analyzer.class_codes.RowCodes`); where it keeps them for
+the writer (``codes_beside``), they are handed over as dictionaries of those words
+(:func:`class_dictionaries`): no hash of a million strings to find codes the classifier had
+(bench/RESULTS.md, r19-pout). Read back, they are text too.
 """
 
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["ONE_VALUED", "coded", "coded_schema", "one_value", "one_valued", "stored_metadata"]
+__all__ = ["ONE_VALUED", "class_dictionaries", "coded", "coded_schema", "dictionary_columns", "one_value", "one_valued",
+           "stored_metadata"]
 
 #: Text columns that hold one value per file (per block of it) in the logs maillens reads.
 ONE_VALUED = ("source", "host", "mta", "program")
@@ -32,6 +40,45 @@ def one_valued(table: pa.Table) -> tuple[str, ...]:
     none: all null)."""
     return tuple(f.name for f in table.schema if f.name in ONE_VALUED and f.type == pa.string()
                  and all(one_value(c) is not None for c in table.column(f.name).chunks))
+
+
+def dictionary_columns(table: pa.Table) -> tuple[str, ...]:
+    """The columns of ``table`` that are dictionaries of text."""
+    return tuple(f.name for f in table.schema if pa.types.is_dictionary(f.type) and f.type.value_type == pa.string())
+
+
+def class_dictionaries(table: pa.Table, codes: Any, words: dict[tuple, pa.Array] | None = None) -> pa.Table:
+    """``table`` with its classification columns (text) as dictionaries of the words ``codes``
+    names (a :class:`analyzer.class_codes.RowCodes` of these rows, in this order: row ``i`` of
+    column ``j`` is ``codes.words[j][codes.codes[j][i]]``, code 0 null), the strings they were
+    made of; ``table`` as it is where the codes do not fit it. ``words``: the dictionaries made
+    so far, by their words: batches with the same words share one (a row group's chunks then
+    need no unification)."""
+    from .class_codes import CLASS_NAMES
+
+    if codes is None or len(codes) != table.num_rows or not table.num_rows:
+        return table
+    words = {} if words is None else words
+    typ = pa.dictionary(_CODE, pa.string())
+    n = table.num_rows
+    for j, name in enumerate(CLASS_NAMES):
+        i = table.schema.get_field_index(name)
+        if i < 0 or table.schema.field(i).type != pa.string():
+            continue
+        key = tuple(codes.words[j])
+        values = words.get(key)
+        if values is None:
+            if len(words) > 256:
+                words.clear()
+            # code 0 is null: its place in the dictionary (which holds no null) is taken by a word no row has
+            values = words[key] = pa.array(("", *key[1:]), pa.string())
+        rows = np.ascontiguousarray(codes.codes[j], dtype=np.int32)  # (as it is: the indices, not copied)
+        valid = rows.astype(bool)
+        nulls = n - int(np.count_nonzero(valid))
+        bits = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+        col = pa.DictionaryArray.from_buffers(typ, n, [bits, pa.py_buffer(rows)], values, nulls)
+        table = table.set_column(i, table.schema.field(i).with_type(typ), col)
+    return table
 
 
 def coded_schema(schema: pa.Schema, names: tuple[str, ...]) -> pa.Schema:

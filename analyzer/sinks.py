@@ -3,175 +3,36 @@
 :class:`EventWriter` writes batches to Parquet (a ``ParquetWriter``), CSV or JSON lines as they
 come, to a temporary file renamed over the target when the stream ends (or to stdout for '-').
 :class:`SummaryFold` folds batches into the counts ``maillens parse`` prints. Neither holds more
-than one batch.
+than one batch (Parquet: a row group's; CSV and JSON lines: a few pieces rendered ahead,
+:mod:`analyzer.sink_pieces`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import queue
 import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import sink_jsonl
 from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv_table, open_output, start_writeback
 from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
 from .schema import pandas_metadata as _pandas_metadata
-from .sink_codes import coded, coded_schema, one_valued, stored_metadata
-from .textsafe import _BIDI, json_safe
+from .sink_codes import class_dictionaries, coded, coded_schema, dictionary_columns, one_valued, stored_metadata
+from .sink_jsonl import jsonl_bytes, jsonl_pieces, jsonl_text
+from .sink_pieces import RENDER_THREADS, PieceWriter
 
 __all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_text", "write_stream"]
 
 FAILURES = ("transient_failure", "permanent_failure")
-
-
-JSONL_ROWS = 16_384  # rows rendered at a time: a piece's working memory is ~2x its text (~12 MiB; 32k rows: ~5% less CPU, +22 MiB peak)
-_JSON_RAW_RE2 = f"[\\x7f-\\x{{9f}}{_BIDI}]"  # textsafe._JSON_RAW for RE2
-_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _json_strings(col: pa.Array) -> pa.Array:
-    """JSON string literals of a string column (nulls stay null): quotes, backslashes and C0
-    controls escaped, everything else as is (UTF-8)."""
-    col = pc.replace_substring(pc.replace_substring(col, "\\", "\\\\"), '"', '\\"')
-    if pc.any(pc.match_substring_regex(col, "[\\x00-\\x1f]")).as_py():
-        for code in range(32):
-            c = chr(code)
-            if pc.any(pc.match_substring(col, c)).as_py():
-                col = pc.replace_substring(col, c, _ESCAPES.get(c, f"\\u{code:04x}"))
-    return pc.binary_join_element_wise('"', col, '"', "")
-
-
-def _json_ts(col: pa.Array) -> pa.Array:
-    """Stamps as pandas prints them: ``2026-11-28 10:00:00+00:00``, microseconds when there are some.
-    (Arrow's text of a zone-less stamp, cut at the second when it is whole: a zone's strftime
-    looks the zone up per value and costs ten times more.)"""
-    naive = pc.cast(pc.cast(col, pa.timestamp("us", "UTC")), pa.timestamp("us"))
-    full = pc.cast(naive, pa.string())  # 2026-11-28 10:00:00.000000
-    whole = pc.equal(pc.floor_temporal(naive, unit="second"), naive)
-    text = pc.if_else(whole, pc.utf8_slice_codeunits(full, 0, 19), full)
-    return pc.binary_join_element_wise('"', text, '+00:00"', "")
-
-
-def _json_values(col: pa.Array) -> pa.Array:
-    """JSON values of a column, ``null`` for nulls."""
-    t = col.type
-    if pa.types.is_dictionary(t):
-        col, t = col.cast(t.value_type), t.value_type
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        out = _json_strings(col)
-    elif pa.types.is_timestamp(t):
-        out = _json_ts(col)
-    elif pa.types.is_boolean(t):
-        out = pc.if_else(col, "true", "false")
-    elif pa.types.is_floating(t):
-        finite = pc.is_finite(col)
-        out = pc.if_else(finite, pc.cast(col, pa.string()), pa.scalar(None, pa.string()))
-    else:
-        out = pc.cast(col, pa.string())
-    return pc.fill_null(out, _null())
-
-
-@lru_cache(maxsize=1)
-def _null() -> pa.Scalar:
-    """The text ``null``, made once (and not at import: pyarrow may import pandas for it)."""
-    return pa.scalar("null", pa.string())
-
-
-def _json_members(col: pa.Array, prefix: str, suffix: str) -> tuple[pa.Array, np.ndarray, bool]:
-    """The distinct ``prefix + value + suffix`` of a column (the key and its value, and the line's
-    end after the last), the row's place in them, and whether a value holds a DEL, C1 or bidi
-    control. Text, integers and stamps are dictionary-encoded first (most columns repeat a few
-    values: each is rendered once); the last member is the null one."""
-    t = col.type
-    text = pa.types.is_string(t) or pa.types.is_large_string(t)
-    if pa.types.is_dictionary(t) or text or pa.types.is_integer(t) or pa.types.is_timestamp(t):
-        enc = col if pa.types.is_dictionary(t) else pc.dictionary_encode(col)
-        values = enc.dictionary
-        vt = values.type
-        raw = False
-        if pa.types.is_string(vt) or pa.types.is_large_string(vt):
-            raw = bool(pc.any(pc.match_substring_regex(values, _JSON_RAW_RE2)).as_py())
-        codes = _codes(enc.indices, len(values))
-    else:  # floats (-0.0 and 0.0 are one value to a hash), booleans: value by value
-        values, codes, raw = col, np.arange(len(col), dtype=np.int64), False
-        if col.null_count:
-            codes = np.where(pc.is_valid(col).to_numpy(zero_copy_only=False), codes, len(col))
-    members = pc.binary_join_element_wise(prefix, _json_values(values), suffix, "").cast(pa.string())
-    return pa.concat_arrays([members, pa.array([prefix + "null" + suffix], pa.string())]), codes, raw
-
-
-def jsonl_bytes(table: pa.Table) -> bytes:
-    """JSON lines of a batch (UTF-8): one object per event, keys in column order, non-ASCII as is,
-    slashes not escaped; DEL, C1 and bidi controls as \\uXXXX (:func:`analyzer.textsafe.json_safe`).
-    Built column by column with Arrow string kernels (each distinct value of a column rendered
-    once, with its key), never a Python loop over rows."""
-    return b"".join(jsonl_pieces(table))
-
-
-def jsonl_pieces(table: pa.Table) -> Iterator[Any]:
-    """:func:`jsonl_bytes` in pieces of :data:`JSONL_ROWS` rows, each a bytes-like object (an
-    Arrow buffer, not copied): what a writer writes, holding one piece's working memory at a time."""
-    for start in range(0, table.num_rows, JSONL_ROWS):
-        piece = _jsonl_piece(table.slice(start, JSONL_ROWS))
-        if len(piece):
-            yield piece
-
-
-def _codes(indices: pa.Array, null: int) -> np.ndarray:
-    """A dictionary's indices as int64 (read from the buffers), ``null`` where null."""
-    n = len(indices)
-    dtype = np.dtype(indices.type.to_pandas_dtype())
-    codes = np.frombuffer(indices.buffers()[1], dtype=dtype, count=n, offset=indices.offset * dtype.itemsize)
-    codes = codes.astype(np.int64)
-    if indices.null_count:
-        bits = np.unpackbits(np.frombuffer(indices.buffers()[0], np.uint8), bitorder="little")
-        codes[~bits[indices.offset: indices.offset + n].astype(bool)] = null
-    return codes
-
-
-def _jsonl_piece(table: pa.Table) -> Any:
-    """The JSON lines of a few rows: every column's distinct members rendered once, all of them in
-    one array, and one ``take`` of them in row order (row by row, column by column), whose bytes
-    are the lines (no per-row join of the columns' texts)."""
-    members: list[pa.Array] = []
-    raw = False  # a DEL, C1 or bidi control somewhere (only text values can hold one)
-    last = table.num_columns - 1
-    at = np.empty((table.num_rows, table.num_columns), dtype=np.int32)  # row-major: the order of the text
-    base = 0
-    for i, name in enumerate(table.column_names):
-        prefix = ("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":"
-        got, codes, odd = _json_members(table.column(i).combine_chunks(), prefix, "}\n" if i == last else "")
-        at[:, i] = codes
-        at[:, i] += base
-        base += len(got)
-        members.append(got)
-        raw = raw or odd
-    rows = pc.take(pa.concat_arrays(members) if len(members) > 1 else members[0], pa.array(at.reshape(-1)))
-    del members, at
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4)
-    data = rows.buffers()[2]
-    if data is None:
-        return b""
-    data = data.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
-    if raw or any(ord(c) >= 0x7F for c in "".join(table.column_names)):
-        return json_safe(data.to_pybytes().decode("utf-8")).encode("utf-8")
-    return data
-
-
-def jsonl_text(table: pa.Table) -> str:
-    """:func:`jsonl_bytes` as text."""
-    return jsonl_bytes(table).decode("utf-8")
 
 
 #: Batches waiting for the writer thread (a batch is ~10 MiB of Arrow data): the thread encodes
@@ -212,6 +73,8 @@ ROW_GROUP_ROWS = 100_000
 #: Parquet writer writes ~12,000 small pieces per million rows, and each hand-over takes the GIL,
 #: which the writer thread would wait for (up to 5 ms a time) while the main thread works.
 WRITE_BUFFER = 4 << 20
+#: Rows of a CSV piece rendered at a time (:class:`analyzer.sink_pieces.PieceWriter`; ~5 MB of text)
+CSV_ROWS = 16_384
 _STOP = object()
 #: Hand-overs waiting for the ``maillens-free`` thread beyond which :meth:`_Freer.release` drops in place.
 RELEASE_BEHIND = 1
@@ -286,7 +149,8 @@ class EventWriter:
 
     With ``threaded`` (the default) batches are encoded and written on a thread of their own,
     through a queue of :data:`WRITE_QUEUE` batches: Arrow's Parquet and CSV writers and its
-    compute kernels release the GIL, so encoding overlaps the parsing of the next batches.
+    compute kernels release the GIL, so encoding overlaps the parsing of the next batches (CSV
+    and JSON lines: their pieces rendered on two more threads, :mod:`analyzer.sink_pieces`).
     Batches are written in the order given; an error of the thread (disk full) is raised by the
     next :meth:`write` or by :meth:`close_ok`.
     """
@@ -313,6 +177,8 @@ class EventWriter:
         self._schema: pa.Schema | None = None  # the first batch's: later batches are cast to it
         self._file_schema: pa.Schema | None = None  # the file's (Parquet: with pandas' metadata)
         self._coded: tuple[str, ...] = ()  # Parquet: the columns written from dictionaries (sink_codes)
+        self._class_codes: bool | None = None  # the classification's columns come as dictionaries (write's codes)
+        self._words: dict[tuple, pa.Array] = {}  # their dictionaries (sink_codes.class_dictionaries)
         self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
@@ -320,6 +186,7 @@ class EventWriter:
         self._group: list[pa.Table] = []  # Parquet: batches gathered for the next row group
         self._group_rows = 0
         self._freer: _Freer | None = None  # with the writer thread: drops what it wrote
+        self._pieces: PieceWriter | None = None  # JSON lines, CSV: what renders and writes them
 
     def __enter__(self) -> EventWriter:
         if self.path == "-":
@@ -333,14 +200,20 @@ class EventWriter:
             self._thread.start()
         return self
 
-    def write(self, table: pa.Table) -> None:
+    def write(self, table: pa.Table, codes: Any = None) -> None:
+        """Write ``table`` (after the ones before); ``codes``: its classification columns' codes
+        (:func:`analyzer.sink_codes.class_dictionaries`), taken by the Parquet writer as long
+        as the file's first batch came with them."""
         self._raise_failure()
         if self.transform is not None and table.num_rows:
-            table = self.transform(table)
+            table, codes = self.transform(table), None
         if self._schema is None:
             self._schema = table.schema
         elif not table.schema.equals(self._schema, check_metadata=False):
-            table = table.select(self._schema.names).cast(self._schema)
+            table, codes = table.select(self._schema.names).cast(self._schema), None
+        if table.num_rows and self.fmt == "parquet" and self._class_codes is not False:
+            self._class_codes = self._class_codes or codes is not None  # (decided by the first batch with rows)
+            table = class_dictionaries(table, codes, self._words) if self._class_codes else table
         self.rows += table.num_rows
         if self._queue is None:
             self._encode(table)
@@ -354,6 +227,13 @@ class EventWriter:
         while True:
             table = self._queue.get()
             if table is _STOP:
+                if self._pieces is not None and self._failure is None and not self._abort:
+                    try:
+                        self._pieces.flush()
+                    except OSError as exc:
+                        self._failure = _error(self.path, exc)
+                    except BaseException as exc:  # handed to the caller's thread
+                        self._failure = exc
                 return
             if self._failure is not None or self._abort:
                 continue
@@ -371,15 +251,14 @@ class EventWriter:
         try:
             if self.fmt == "jsonl":
                 assert self._fh is not None
-                for piece in jsonl_pieces(coded(table, one_valued(table))):
-                    self._fh.write(piece)
+                self._text(self._fh.write).add(coded(table, one_valued(table)))
             else:
                 if not table.num_rows:
                     return  # (the file is opened by the first batch with rows, or at the end)
-                self._open(table.schema, table)
+                self._open(self._schema or table.schema, table)
                 table = table.replace_schema_metadata(self._file_schema.metadata)
-                if self.fmt == "csv":
-                    self._writer.write_table(neutralise_csv_table(table))
+                if self.fmt == "csv":  # (the header written by the CSV writer when opened)
+                    self._text(self._sink.write).add(table)
                     return
                 if self._coded:
                     table = coded(table, self._coded)
@@ -389,6 +268,16 @@ class EventWriter:
                     self._write_group()
         except OSError as exc:
             raise _error(self.path, exc) from exc
+
+    def _text(self, write: Callable[[Any], Any]) -> PieceWriter:
+        """What renders the text outputs' pieces (on threads beside the writer thread) and writes them."""
+        if self._pieces is None:
+            if self.fmt == "csv":
+                self._pieces = PieceWriter(write, _csv_piece, lambda: CSV_ROWS, RENDER_THREADS if self.threaded else 1)
+            else:
+                self._pieces = PieceWriter(write, lambda t: sink_jsonl.jsonl_piece(t), lambda: sink_jsonl.JSONL_ROWS,
+                                           RENDER_THREADS if self.threaded else 1)
+        return self._pieces
 
     def _write_group(self) -> None:
         """The batches gathered, as one Parquet row group (their chunks as they are: no copy)."""
@@ -410,7 +299,7 @@ class EventWriter:
 
             # with pandas' metadata, as pandas would write it: read back, the dtypes are Arrow's
             self._file_schema = schema = schema.with_metadata(_pandas_metadata(schema))
-            self._coded = () if first is None else one_valued(first)
+            self._coded = () if first is None else one_valued(first) + dictionary_columns(first)
             written = coded_schema(schema, self._coded)
             # coded: the plain schema's metadata is added at the end (read back, the columns are text)
             self._writer = pq.ParquetWriter(self._sink, written, store_schema=not self._coded,
@@ -429,6 +318,9 @@ class EventWriter:
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
+        if self._pieces is not None:  # (what is pending was written by the writer thread, or is dropped)
+            self._pieces.close()
+            self._pieces = None
         if self._freer is not None:
             self._freer.close()
 
@@ -475,6 +367,15 @@ class EventWriter:
             raise _error(self.path, err) from err
 
 
+def _csv_piece(table: pa.Table) -> pa.Buffer:
+    """CSV rows of a few events (no header), cells neutralised: what the CSV writer writes of them."""
+    import pyarrow.csv as pacsv
+
+    out = pa.BufferOutputStream()
+    pacsv.write_csv(neutralise_csv_table(table), out, write_options=pacsv.WriteOptions(include_header=False))
+    return out.getvalue()
+
+
 class _Guard:
     """The file under Arrow's write buffer; after a failure it takes and drops what Arrow still
     flushes (Arrow flushes a buffer when it is destroyed, maybe after the file is closed)."""
@@ -502,19 +403,28 @@ def _error(path: str, exc: OSError) -> OutputError:
 
 
 def write_stream(batches: Iterable[EventBatch], path: str, *, classified: bool = False,
-                 also: list[Any] | None = None, transform: Callable[[Any], Any] | None = None) -> int:
+                 also: list[Any] | None = None, transform: Callable[[Any], Any] | None = None,
+                 classifier: Any = None) -> int:
     """Write every batch to ``path``; ``also`` are folds (objects with ``add(table)``) fed the
     same batches; ``transform`` is a DataFrame -> DataFrame applied to each batch before it is
-    written (e.g. :meth:`analyzer.report.redact.Redactor.frame`). Returns the number of events."""
+    written (e.g. :meth:`analyzer.report.redact.Redactor.frame`); ``classifier``: the stream's,
+    whose codes of each batch's classification (``codes_beside``) the writer takes instead of
+    encoding the strings again (Parquet; not read until the stream starts). Returns
+    the number of events."""
     schema = pa.unify_schemas([SCHEMA, CLASS_SCHEMA]) if classified else SCHEMA
     tf = None
     if transform is not None:
         def tf(t: pa.Table) -> pa.Table:
             return pa.Table.from_pandas(transform(to_pandas(t)), schema=t.schema, preserve_index=False)
+    beside = getattr(classifier, "codes_beside", None) if tf is None and not also else None
     try:
         with EventWriter(path, tf) as w:
+            if beside is not None and w.fmt == "parquet":
+                classifier.keep_codes = True
+            else:
+                beside = None
             for b in _from_input(batches):
-                w.write(b.table)
+                w.write(b.table, None if beside is None else beside(b.table))
                 for fold in also or ():
                     fold.add(b.table)
             w.close_ok(schema)

@@ -224,11 +224,12 @@ def test_two_pass_trace_equals_trace_of_everything():
 
 
 def test_jsonl_text_in_slices_equals_one_piece(monkeypatch):
+    import analyzer.sink_jsonl as sink_jsonl
     import analyzer.sinks as sinks
 
     t = pa.Table.from_pandas(parse_logs([str(SAMPLES / "postfix")], tz="UTC").events, preserve_index=False)
     whole = sinks.jsonl_text(t)
-    monkeypatch.setattr(sinks, "JSONL_ROWS", 7)
+    monkeypatch.setattr(sink_jsonl, "JSONL_ROWS", 7)
     assert sinks.jsonl_text(t) == whole and whole.count("\n") == t.num_rows
 
 

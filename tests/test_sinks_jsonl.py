@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from analyzer import sinks
+from analyzer import sink_jsonl, sink_pieces, sinks
 from analyzer.pipeline import Classifier
 from analyzer.reader import open_stream
 from analyzer.textsafe import json_safe
@@ -73,7 +73,7 @@ def test_no_raw_controls_gives_the_arrow_buffer_itself():
 
 
 def test_pieces_join_to_the_whole(monkeypatch):
-    monkeypatch.setattr(sinks, "JSONL_ROWS", 3)
+    monkeypatch.setattr(sink_jsonl, "JSONL_ROWS", 3)
     table = pa.table({"a": [str(i) for i in range(10)], "n": list(range(10))})
     pieces = list(sinks.jsonl_pieces(table))
     assert len(pieces) == 4
@@ -90,3 +90,33 @@ def test_the_sample_logs_event_tables(sample_batches):
     assert sum(t.num_rows for t in sample_batches) > 100
     for t in sample_batches:
         assert sinks.jsonl_bytes(t) == reference(t)
+
+
+def _threads(prefix: str) -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith(prefix)]
+
+
+def test_pieces_rendered_on_threads_are_written_in_order(tmp_path, monkeypatch, sample_batches):
+    """The writer thread's pieces rendered side by side (``maillens-render``): the file holds the
+    lines of every batch in order, as one process renders them; the threads end with the file."""
+    monkeypatch.setattr(sink_jsonl, "JSONL_ROWS", 7)
+    monkeypatch.setattr(sink_pieces, "RENDER_AHEAD", 2)
+    import threading
+
+    render, names = sink_jsonl.jsonl_piece, set()
+
+    def spy(table):
+        names.add(threading.current_thread().name)
+        return render(table)
+
+    monkeypatch.setattr(sink_jsonl, "jsonl_piece", spy)
+    out = tmp_path / "x.jsonl"
+    with sinks.EventWriter(str(out)) as w:
+        for t in sample_batches:
+            w.write(t)
+        w.close_ok(sample_batches[0].schema)
+    assert out.read_bytes() == b"".join(reference(t) for t in sample_batches)
+    assert names and all(n.startswith("maillens-render") for n in names)
+    assert not _threads("maillens-render")

@@ -468,7 +468,7 @@ def parse(
     def consume(stream):
         if output is not None:
             write_stream(_checked(stream, strict, log_format), output, classified=classifier is not None,
-                         transform=redactor.frame if redactor is not None else None)
+                         transform=redactor.frame if redactor is not None else None, classifier=classifier)
         else:
             fold.fold(stream)
             check_stream(stream, log_format, strict=strict)
