@@ -219,10 +219,8 @@ class BulkFold:
         pieces, self._chunks, self._pieces = [*self._chunks, *self._pieces], [], []
         if not pieces:
             return Bulk(Bulk.empty().table, qids, senders)
-        a = _aggregate(_concat(pieces))  # (the pieces' columns freed as they are joined)
-        by_order = np.argsort(a["last_order"], kind="stable")  # once, not once per column
-        for k in a:  # a column at a time, each old one freed as its new one is made
-            a[k] = a[k][by_order]
+        # (the pieces' columns freed as they are joined; the entries in their last lines' order)
+        a = _aggregate(_concat(pieces), by_order=True)
         cols: dict[str, Any] = {"sec": a.pop("sec")}
         for c in self._CODED:  # the codes back to their values, one object per distinct value
             names = np.array([None, *self._values[c]], dtype=object)
@@ -348,12 +346,14 @@ def _joined(held: list[_Held]) -> _Held:
     return out
 
 
-def _aggregate(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _aggregate(p: dict[str, np.ndarray], *, by_order: bool = False) -> dict[str, np.ndarray]:
     """One entry per key (:data:`_KEYS`, as codes): counts summed, first and last time, the last
-    line (the greatest ``last_order``; of equal ones, the last given). ``p`` is consumed (its
-    columns dropped as they are read: a fresh dict, as :func:`_concat` makes). The rows are sorted
-    by key (:func:`.key_groups.sorted_groups`: ties in the order given), then input order within a
-    key: the pieces come in input order, so ``last_order`` rarely needs a sort of its own."""
+    line (the greatest ``last_order``; of equal ones, the last given), in key order, or with
+    ``by_order`` in the order of their last lines (a stable sort of the key order: the Bulk's
+    table), each column gathered once into that order. ``p`` is consumed (its columns dropped as
+    they are read: a fresh dict, as :func:`_concat` makes). The rows are sorted by key
+    (:func:`.key_groups.sorted_groups`: ties in the order given), then input order within a key:
+    the pieces come in input order, so ``last_order`` rarely needs a sort of its own."""
     if not len(p["sec"]):
         return p
     lo = p["last_order"]
@@ -364,12 +364,20 @@ def _aggregate(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     idx, starts = sorted_groups([p[k] for k in _KEYS])
     first = idx[starts]
     last = idx[np.append(starts[1:], len(idx)) - 1]
+    order = np.argsort(p["last_order"][last], kind="stable") if by_order else None
+    if order is not None:
+        first, last = first[order], last[order]
     out = {k: p.pop(k)[first] for k in _KEYS}
-    out.update(zip(_COUNTS, group_sums([p.pop(c) for c in _COUNTS], idx, starts), strict=True))
-    ts_min, ts_max = p.pop("ts_min"), p.pop("ts_max")
-    at = ts_min[idx]
-    out["ts_min"] = np.minimum.reduceat(at, starts)
-    out["ts_max"] = np.maximum.reduceat(at if ts_max is ts_min else ts_max[idx], starts)  # (a batch's: one array)
+    if len(starts) == len(idx):  # every key one row's (the chunks joined, mostly): nothing to sum
+        # (int64: as numpy sums the int32 counts)
+        out.update({c: p.pop(c)[first].astype(np.int64, copy=False) for c in (*_COUNTS, "ts_min", "ts_max")})
+    else:
+        cols = dict(zip(_COUNTS, group_sums([p.pop(c) for c in _COUNTS], idx, starts), strict=True))
+        ts_min, ts_max = p.pop("ts_min"), p.pop("ts_max")
+        at = ts_min[idx]
+        cols["ts_min"] = np.minimum.reduceat(at, starts)
+        cols["ts_max"] = np.maximum.reduceat(at if ts_max is ts_min else ts_max[idx], starts)  # (a batch's: one array)
+        out.update(cols if order is None else {k: v[order] for k, v in cols.items()})
     out["last_order"] = p.pop("last_order")[last]
     out["last_line"] = p.pop("last_line")[last]
     return out
