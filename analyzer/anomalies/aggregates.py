@@ -353,15 +353,17 @@ def _aggregate(p: dict[str, np.ndarray], *, by_order: bool = False) -> dict[str,
     table), each column gathered once into that order. ``p`` is consumed (its columns dropped as
     they are read: a fresh dict, as :func:`_concat` makes). The rows are sorted by key
     (:func:`.key_groups.sorted_groups`: ties in the order given), then input order within a key:
-    the pieces come in input order, so ``last_order`` rarely needs a sort of its own."""
+    the pieces come in input order (each in key order), so within a key their ``last_order``
+    grows, and the rows need a sort by it (all columns gathered again) only where it does not.
+    """
     if not len(p["sec"]):
         return p
-    lo = p["last_order"]
-    if len(lo) > 1 and (lo[1:] < lo[:-1]).any():  # (not in input order: put in it first)
-        by = np.argsort(lo, kind="stable")
+    idx, starts = sorted_groups([p[k] for k in _KEYS])
+    if len(starts) < len(idx) and _out_of_order(p["last_order"][idx], starts):  # (put in input order first)
+        by = np.argsort(p["last_order"], kind="stable")
         for k in p:
             p[k] = p[k][by]
-    idx, starts = sorted_groups([p[k] for k in _KEYS])
+        idx, starts = sorted_groups([p[k] for k in _KEYS])
     first = idx[starts]
     last = idx[np.append(starts[1:], len(idx)) - 1]
     order = np.argsort(p["last_order"][last], kind="stable") if by_order else None
@@ -381,6 +383,13 @@ def _aggregate(p: dict[str, np.ndarray], *, by_order: bool = False) -> dict[str,
     out["last_order"] = p.pop("last_order")[last]
     out["last_line"] = p.pop("last_line")[last]
     return out
+
+
+def _out_of_order(orders: np.ndarray, starts: np.ndarray) -> bool:
+    """Whether ``orders`` (sorted by key: runs from ``starts``) fall within a run."""
+    inner = np.ones(len(orders), dtype=bool)
+    inner[starts] = False  # (a row that goes on its key's run)
+    return bool((inner[1:] & (orders[1:] < orders[:-1])).any())
 
 
 @dataclass
