@@ -22,9 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..peer_agg import HashVocab
-from .arrow_columns import as_arrow, as_string, codes_of, encoded, eq_arrow, flags, hash_arrow, seconds_ns_arrow, taken
-from .batch_tests import tests_of
+from ..peer_agg import new_vocab
+from .arrow_columns import as_arrow, flags, hash_arrow, seconds_ns_arrow
 from .bulk_masks import (  # (the masks were defined here: their importers still name this module)
     BULK_EVENTS,
     MESSAGE_EVENTS,
@@ -36,6 +35,8 @@ from .bulk_masks import (  # (the masks were defined here: their importers still
     is_queued,
     is_received,
 )
+from .bulk_read import _deferred_hashes, _Read
+from .key_groups import group_sums, sorted_groups
 
 __all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "fold_masks", "in_window", "is_bulk",
            "is_completed", "is_queued", "is_received", "qid_hash", "row_order"]
@@ -47,9 +48,6 @@ RECEIVED = "received"
 #: The ``kind`` of a Bulk row of sent deliveries (event delivery, status sent): only the weekly
 #: report folds them (:mod:`analyzer.weekly.events`, with their counts in :attr:`Bulk.sent`).
 DELIVERED = "delivered"
-#: The columns :meth:`BulkFold.add` reads of the lines it folds.
-_READS = ("ts", "program", "direction", "event", "quit", "source", "host", "reply_class", "line_no", "queue_id",
-          "sender", "status")
 _COUNTS = ["n", "sessions", "closed", "unclosed"]
 
 
@@ -99,42 +97,6 @@ def _seconds_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return seconds_ns_arrow(pa.array(ts.array) if not isinstance(ts.dtype, pd.ArrowDtype) else ts.array._pa_array)
 
 
-#: The columns :meth:`BulkFold.add` reads of a stream batch's folded lines as they are (the others
-#: it compares or encodes: see :class:`_Read`).
-_READS_TAKEN = ("ts", "line_no", "queue_id", "sender", "quit")
-
-
-class _Read:
-    """The columns :meth:`BulkFold.add` reads of a batch's lines ``m``. A stream batch's (its own
-    Arrow table) are compared by the batch's shared tests (:func:`.batch_tests.tests_of`: most of
-    them made for its masks already) and dictionary-encoded whole, each answer then taken at the
-    lines: only the columns read as they are (:data:`_READS_TAKEN`) are filtered (a filter of its
-    twelve columns, the string ones copied, was a fifth of the fold's CPU at the 1M days). Another
-    table's are taken at the lines and compared and encoded there, as they always were."""
-
-    def __init__(self, batch: pd.DataFrame, m: np.ndarray) -> None:
-        self.m = m
-        self.tests = tests_of(batch)
-        self.whole = self.tests.table is not None
-        self.rows = taken(batch, _READS_TAKEN if self.whole else _READS, m)
-
-    def has(self, name: str) -> bool:
-        return name in self.tests.columns if self.whole else name in self.rows
-
-    def eq(self, name: str, value: str | tuple[str, ...]) -> np.ndarray:
-        """Where column ``name`` of the lines equals ``value`` (or one of the values), null as False."""
-        return self.tests.eq(name, value)[self.m] if self.whole else eq_arrow(self.rows[name], value)
-
-    def encoded(self, name: str) -> tuple[list[Any], np.ndarray]:
-        """(the column's distinct values, each line's index into them: null as their number)."""
-        from .arrow_columns import _decoded, _one_array
-
-        data = _one_array(self.tests.table.column(name)) if self.whole else self.rows[name]
-        enc = encoded(_decoded(data))
-        codes = codes_of(enc)
-        return enc.dictionary.to_pylist(), codes[self.m] if self.whole else codes
-
-
 class BulkFold:
     """Folds the :func:`is_bulk` lines of each batch into a :class:`Bulk` (a fold: ``add``/``result``).
 
@@ -159,7 +121,7 @@ class BulkFold:
         self._values: dict[str, dict[Any, int]] = {c: {} for c in self._CODED}
         self._qids: list[_Held] = []
         self._senders: list[_Held] = []  # their sender as a code of _sender_words (int32)
-        self._sender_words = HashVocab()  # the distinct senders (Arrow strings: none a Python object)
+        self._sender_words = new_vocab()  # the distinct senders (in Rust, or Arrow strings: none a Python object)
         # first_only: of each queue id, only its first line on either side of ``split`` (a time:
         # the report window's start) is kept in Bulk.qids (see _first_qids), not one entry per line
         # (per chunk of COMPACT_EVERY batches: one entry per chunk a message is seen in)
@@ -175,8 +137,8 @@ class BulkFold:
         sight; 0 for null)."""
         values, codes = read.encoded(name)
         seen = self._values[name]
-        ids = np.array([seen.setdefault(v, len(seen) + 1) for v in values] + [0], dtype=np.int32)
-        return ids[codes]  # null takes the trailing 0
+        ids = np.array([0 if v is None else seen.setdefault(v, len(seen) + 1) for v in values] + [0], dtype=np.int32)
+        return ids[codes]  # null takes None's 0 or the trailing one
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
         if self._deferred is not None:
@@ -219,20 +181,18 @@ class BulkFold:
             self._chunks.append(_aggregate(_concat(pieces)))
             if self._split is not None and self._qids:
                 self._qids_done.append(_first_qids(_joined(self._qids), self._split))
-        if "queue_id" in rows:
-            has = rows["queue_id"].is_valid().to_numpy(zero_copy_only=False)
-            qid = hash_arrow(rows["queue_id"]) if has.any() else None  # (nulls hash alike: kept apart by has)
+        if read.has("queue_id"):
+            has = read.valid("queue_id")
+            qid = read.qid_hash() if has.any() else None  # (nulls hash alike: kept apart by has)
             if qid is not None:  # a message's first time: one (hash, time) per line, 16 bytes (_held_qids)
                 self._qids.append(_held_qids(qid[has], sec[has], ns[has]))
-            if "sender" in rows:
-                sender = rows["sender"]
-                said = has & sender.is_valid().to_numpy(zero_copy_only=False)
+            if read.has("sender"):
+                said = has & read.valid("sender")
                 if qid is not None and said.any():  # a message's sender (qmgr's queued lines): the top senders' tables read it
-                    keep = pa.array(said)
                     self._senders.append({  # (its second made in result(): _with_sec)
                         "qid": qid[said], "ts": _held_ts(sec[said], ns[said]),
                         "order": order[said],
-                        "sender": self._sender_words.encode(as_string(sender.filter(keep))).astype(np.int32)})
+                        "sender": self._sender_words.encode(read.strings("sender", said)).astype(np.int32)})
 
     def result(self) -> Bulk:
         last = self._qids
@@ -255,14 +215,12 @@ class BulkFold:
         if len(senders):  # the codes as a Categorical of the distinct senders (held as Arrow strings)
             words = pd.Index(pd.array(self._sender_words.words(), dtype="string[pyarrow]"))
             senders["sender"] = pd.Categorical.from_codes(senders["sender"].to_numpy(), categories=words)
-        self._sender_words = HashVocab()
+        self._sender_words = new_vocab()
         pieces, self._chunks, self._pieces = [*self._chunks, *self._pieces], [], []
         if not pieces:
             return Bulk(Bulk.empty().table, qids, senders)
-        a = _aggregate(_concat(pieces))  # (the pieces' columns freed as they are joined)
-        by_order = np.argsort(a["last_order"], kind="stable")  # once, not once per column
-        for k in a:  # a column at a time, each old one freed as its new one is made
-            a[k] = a[k][by_order]
+        # (the pieces' columns freed as they are joined; the entries in their last lines' order)
+        a = _aggregate(_concat(pieces), by_order=True)
         cols: dict[str, Any] = {"sec": a.pop("sec")}
         for c in self._CODED:  # the codes back to their values, one object per distinct value
             names = np.array([None, *self._values[c]], dtype=object)
@@ -286,20 +244,6 @@ def _shared_strings(values: np.ndarray) -> Any:
     except TypeError:  # (a pandas before 2.3: its DataFrame keeps the object array)
         return values
     return pd.array(values, dtype=dtype)
-
-
-def _deferred_hashes(batch: pd.DataFrame) -> np.ndarray:
-    """The queue ids' hashes (:func:`qid_hash`) of a batch's deferred delivery lines (event
-    delivery, status deferred: what the deferral detector reads), each once."""
-    if not {"event", "status", "queue_id"} <= set(batch.columns):
-        return np.zeros(0, np.uint64)
-    from .batch_tests import tests_of
-
-    t = tests_of(batch)
-    m = t.eq("event", "delivery") & t.eq("status", "deferred") & t.notnull("queue_id")
-    if not m.any():
-        return np.zeros(0, np.uint64)
-    return np.unique(hash_arrow(taken(batch, ("queue_id",), m)["queue_id"]))
 
 
 #: A held queue-id entry's ``ts`` for a line without a time (:func:`_held_qids`)
@@ -402,31 +346,50 @@ def _joined(held: list[_Held]) -> _Held:
     return out
 
 
-def _aggregate(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _aggregate(p: dict[str, np.ndarray], *, by_order: bool = False) -> dict[str, np.ndarray]:
     """One entry per key (:data:`_KEYS`, as codes): counts summed, first and last time, the last
-    line (the greatest ``last_order``: row orders are distinct). ``p`` is consumed (its columns
-    dropped as they are read: a fresh dict, as :func:`_concat` makes)."""
+    line (the greatest ``last_order``; of equal ones, the last given), in key order, or with
+    ``by_order`` in the order of their last lines (a stable sort of the key order: the Bulk's
+    table), each column gathered once into that order. ``p`` is consumed (its columns dropped as
+    they are read: a fresh dict, as :func:`_concat` makes). The rows are sorted by key
+    (:func:`.key_groups.sorted_groups`: ties in the order given), then input order within a key:
+    the pieces come in input order (each in key order), so within a key their ``last_order``
+    grows, and the rows need a sort by it (all columns gathered again) only where it does not.
+    """
     if not len(p["sec"]):
         return p
-    idx = np.lexsort([p["last_order"], *(p[k] for k in reversed(_KEYS))])  # by key, then input order within a key
-    new = np.zeros(len(idx), dtype=bool)
-    new[0] = True
-    ks = []
-    for k in _KEYS:
-        ks.append(p.pop(k)[idx])
-        new[1:] |= ks[-1][1:] != ks[-1][:-1]
-    starts = np.flatnonzero(new)
-    del new
-    last = np.append(starts[1:], len(idx)) - 1
-    out = {k: v[starts] for k, v in zip(_KEYS, ks, strict=True)}
-    del ks
-    for c in _COUNTS:
-        out[c] = np.add.reduceat(p.pop(c)[idx], starts)
-    out["ts_min"] = np.minimum.reduceat(p.pop("ts_min")[idx], starts)
-    out["ts_max"] = np.maximum.reduceat(p.pop("ts_max")[idx], starts)
-    out["last_order"] = p.pop("last_order")[idx][last]
-    out["last_line"] = p.pop("last_line")[idx][last]
+    idx, starts = sorted_groups([p[k] for k in _KEYS])
+    if len(starts) < len(idx) and _out_of_order(p["last_order"][idx], starts):  # (put in input order first)
+        by = np.argsort(p["last_order"], kind="stable")
+        for k in p:
+            p[k] = p[k][by]
+        idx, starts = sorted_groups([p[k] for k in _KEYS])
+    first = idx[starts]
+    last = idx[np.append(starts[1:], len(idx)) - 1]
+    order = np.argsort(p["last_order"][last], kind="stable") if by_order else None
+    if order is not None:
+        first, last = first[order], last[order]
+    out = {k: p.pop(k)[first] for k in _KEYS}
+    if len(starts) == len(idx):  # every key one row's (the chunks joined, mostly): nothing to sum
+        # (int64: as numpy sums the int32 counts)
+        out.update({c: p.pop(c)[first].astype(np.int64, copy=False) for c in (*_COUNTS, "ts_min", "ts_max")})
+    else:
+        cols = dict(zip(_COUNTS, group_sums([p.pop(c) for c in _COUNTS], idx, starts), strict=True))
+        ts_min, ts_max = p.pop("ts_min"), p.pop("ts_max")
+        at = ts_min[idx]
+        cols["ts_min"] = np.minimum.reduceat(at, starts)
+        cols["ts_max"] = np.maximum.reduceat(at if ts_max is ts_min else ts_max[idx], starts)  # (a batch's: one array)
+        out.update(cols if order is None else {k: v[order] for k, v in cols.items()})
+    out["last_order"] = p.pop("last_order")[last]
+    out["last_line"] = p.pop("last_line")[last]
     return out
+
+
+def _out_of_order(orders: np.ndarray, starts: np.ndarray) -> bool:
+    """Whether ``orders`` (sorted by key: runs from ``starts``) fall within a run."""
+    inner = np.ones(len(orders), dtype=bool)
+    inner[starts] = False  # (a row that goes on its key's run)
+    return bool((inner[1:] & (orders[1:] < orders[:-1])).any())
 
 
 @dataclass
