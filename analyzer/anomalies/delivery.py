@@ -9,6 +9,7 @@ import pandas as pd
 
 from .aggregates import ORDER_COLUMN, _values, qid_hash
 from .baseline import _robust, _runs, _with_bucket
+from .bucket_counts import floor_ns, group_codes, pair_sums
 from .client_counts import Lines, by_name, per_key, runs, step_of
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
 from .failed import FAIL_KEYS, bucket_of, folded_failures, with_examples
@@ -135,27 +136,32 @@ def _cause_spike(ctx: Context) -> list[Finding]:
     min_hist = int(ctx.params["general"]["min_history"])
     df = ctx.all
     m = _str_eq(df["outcome"], FAILURES) & ~_str_eq(df["cause"], "unknown") & ~_str_eq(df["severity"], "info")
-    fail = _with_bucket(ctx, df.loc[m, ["ts", "cause", "source", "line_no"]
-                                    + ([ORDER_COLUMN] if ORDER_COLUMN in df.columns else [])])
+    pos = np.flatnonzero(m)
     # the quiet failures folded apart from the rows (the weekly's): those above info, of a known cause
     folded, examples = folded_failures([ctx.bulk_history, ctx.bulk])
     if folded is not None:
         folded = folded[folded["spike"].to_numpy(dtype=bool) & (folded["cause"] != "unknown").to_numpy(dtype=bool)]
         folded = folded.assign(bucket=bucket_of(folded["sec"].to_numpy(), ctx.bucket)) if len(folded) else None
-    if fail.empty and folded is None:
+    if not len(pos) and folded is None:
         return []
     first, last = ctx.all_span
     all_buckets = pd.date_range(first.floor(ctx.bucket), last.floor(ctx.bucket), freq=ctx.bucket)
     window_start = ctx.first_ts.floor(ctx.bucket)
+    step = int(ctx.bucket.value)
+    # the rows' and the folded counts per (cause, bucket) on codes: the causes in a group-by's
+    # order (the column's categories; sorted strings with the folded ones)
+    row_bucket = floor_ns(df["ts"], pos, step)
     if folded is None:
-        pairs = fail.groupby(["cause", "bucket"], observed=True).size()
-    else:  # the rows' and the folded counts per (cause, bucket), the causes as strings (sorted as categories are)
-        both = pd.concat([pd.DataFrame({"cause": _values(fail["cause"]), "n": np.ones(len(fail), np.int64),
-                                        "bucket": fail["bucket"].astype("datetime64[ns, UTC]").to_numpy()}),
-                          folded[["cause", "n", "bucket"]]], ignore_index=True)
-        pairs = both.groupby(["cause", "bucket"])["n"].sum()
-    counts = pairs.unstack(fill_value=0).reindex(columns=all_buckets, fill_value=0)
-    vals_all = counts.to_numpy(dtype=float)
+        code, names = group_codes(df["cause"].iloc[pos])
+        key, bucket, weight = code, row_bucket, np.ones(len(pos), np.int64)
+    else:
+        code, names = group_codes(pd.Series(np.concatenate([_values(df["cause"].iloc[pos]),
+                                                            folded["cause"].to_numpy(dtype=object)])))
+        key = code  # (the folded keys' step starts, in seconds, to their buckets in ns)
+        bucket = np.r_[row_bucket, folded["sec"].to_numpy(dtype=np.int64) // (step // 10**9) * step]
+        weight = np.r_[np.ones(len(pos), np.int64), folded["n"].to_numpy(dtype=np.int64)]
+    causes, vals_all = _per_cause(key, bucket, weight, step, all_buckets)
+    code = code[:len(pos)]
     idx = np.arange(len(all_buckets))
     cand = (vals_all >= p["cause_min_count"]) & (np.asarray(all_buckets >= window_start) & (idx >= min_hist))[None, :]
     hits: dict[int, dict[pd.Timestamp, float]] = {}
@@ -163,12 +169,14 @@ def _cause_spike(ctx: Context) -> list[Finding]:
         med, sd = _robust(vals_all[r, :i])
         if vals_all[r, i] >= p["cause_factor"] * max(med, 1.0) and vals_all[r, i] >= med + p["k"] * sd:
             hits.setdefault(int(r), {})[all_buckets[i]] = med
+    cols = ["ts", "cause", "source", "line_no"] + ([ORDER_COLUMN] if ORDER_COLUMN in df.columns else [])
     out: list[Finding] = []
     for r, exps in hits.items():
-        cause, vals = counts.index[r], vals_all[r]
+        cause, vals = names[causes[r]], vals_all[r]
         hit = list(exps)
         for run in _runs(hit, ctx.bucket):
-            rows = fail[(fail["cause"] == cause).to_numpy() & fail["bucket"].isin(run).to_numpy()]
+            sel = (code == causes[r]) & np.isin(row_bucket, [b.value for b in run])
+            rows = df[cols].iloc[pos[sel]]
             lines = len(rows)
             if folded is not None:
                 fk = folded[(folded["cause"] == cause).to_numpy(dtype=bool) & folded["bucket"].isin(run).to_numpy()]
@@ -184,6 +192,19 @@ def _cause_spike(ctx: Context) -> list[Finding]:
                                 observed=n, expected=exp, cause=str(cause),
                                 detail=f"{lines} events with cause {cause} in the window"))
     return out
+
+
+def _per_cause(key: np.ndarray, bucket: np.ndarray, n: np.ndarray, step: int, all_buckets: pd.DatetimeIndex
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The codes of the keys with a line (sorted) and their sums of ``n`` per bucket of ``all_buckets``
+    (a row per key, a column per bucket; lines outside them left out)."""
+    keys, at, (sums,) = pair_sums(key, bucket, step, [n])
+    causes, row = np.unique(keys, return_inverse=True)
+    col = (at - all_buckets[0].value) // step if len(all_buckets) else at
+    vals = np.zeros((len(causes), len(all_buckets)), dtype=float)
+    inside = (col >= 0) & (col < len(all_buckets))
+    vals[row[inside], col[inside]] = sums[inside]
+    return causes, vals
 
 
 def _masked_text(s: pd.Series) -> pd.Series:
