@@ -25,10 +25,7 @@ _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "utc", "+00:00", "Z", "GMT", "Etc/GMT"
 def _floors_in_utc(dtype: object) -> bool:
     """Whether ``dt.floor`` of a column of ``dtype`` is the floor of its UTC nanoseconds (its
     wall time is UTC's, or it has no zone): pandas floors a zoned time on its wall time."""
-    if isinstance(dtype, pd.ArrowDtype):
-        tz = getattr(dtype.pyarrow_dtype, "tz", None)
-    else:
-        tz = getattr(dtype, "tz", None)
+    tz = getattr(dtype.pyarrow_dtype if isinstance(dtype, pd.ArrowDtype) else dtype, "tz", None)
     return tz is None or str(tz) in _UTC_NAMES
 
 

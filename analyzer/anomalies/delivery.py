@@ -9,31 +9,20 @@ import pandas as pd
 
 from .aggregates import ORDER_COLUMN, _values, qid_hash
 from .baseline import _robust, _runs, _with_bucket
-from .bucket_counts import floor_ns, group_codes, pair_sums
+from .bucket_counts import bucket_sums, floor_ns, group_codes, pair_sums
 from .client_counts import Lines, by_name, per_key, runs, step_of
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
 from .failed import FAIL_KEYS, bucket_of, folded_failures, with_examples
 from .finding import Finding
 from .folded import weighted_mode
-from .sent import with_sent
+from .outbound import Outbound, outbound_lines
 
 
-def _outbound(df: pd.DataFrame) -> pd.DataFrame:
-    m = _str_eq(df["event"], ("delivery", "expired")) & _str_eq(df["direction"], "outbound")
-    out = df.loc[m, ["ts", "recipient", "provider", "outcome", "cause", "severity", "source", "line_no",
-                     "relay_host", "status"]]  # a new table already (copy-on-write: no .copy())
-    out["domain"] = _domain(out["recipient"])
-    # Failures whose cause is harmless (greylisting) are the destination's normal behaviour.
-    out["failed"] = _str_eq(out["outcome"], FAILURES) & ~_str_eq(out["severity"], "info")
-    return out
-
-
-def _outbound_sent(ctx: Context, *, history: bool, last: bool = False) -> pd.DataFrame:
-    """The outbound delivery rows (:func:`_outbound`) with the folded sent deliveries
-    (:func:`.sent.with_sent`) and their bucket, of the window (and of the history before it,
-    ``history``): made once where both are the same table (no history rows nor history's folded
-    sent deliveries: the failure spike's and the concentration's table), kept on ``ctx`` until
-    its ``last`` reader takes it."""
+def _outbound_sent(ctx: Context, *, history: bool, last: bool = False) -> Outbound:
+    """The outbound deliveries (:class:`.outbound.Outbound`: the rows and the folded sent
+    deliveries) of the window (and of the history before it, ``history``): made once where both
+    are the same (no history rows nor history's folded sent deliveries: the failure spike's and
+    the concentration's), kept on ``ctx`` until its ``last`` reader takes them."""
     hist = ctx.bulk_history
     same = not len(ctx.history) and (hist is None or hist.sent is None or not len(hist.sent))
     key = "events" if same or not history else "all"
@@ -41,10 +30,20 @@ def _outbound_sent(ctx: Context, *, history: bool, last: bool = False) -> pd.Dat
     got = held.pop(key, None) if last else held.get(key)
     if got is None:
         rows, bulks = (ctx.all, [hist, ctx.bulk]) if key == "all" else (ctx.events, [ctx.bulk])
-        got = _with_bucket(ctx, with_sent(ctx, _outbound(rows), bulks))
+        got = outbound_lines(ctx, rows, bulks)
         if not last:
             held[key] = got
     return got
+
+
+def _times(ns: np.ndarray) -> pd.Series:
+    """Bucket starts (int64 ns) as UTC times."""
+    return pd.Series(pd.to_datetime(ns, unit="ns", utc=True))
+
+
+def _named(names: np.ndarray, codes: np.ndarray) -> dict[str, int]:
+    """The code of each name (as a string) among ``codes``."""
+    return {str(names[c]): int(c) for c in np.unique(codes)}
 
 
 def detect_failure_spike(ctx: Context) -> list[Finding]:
@@ -52,29 +51,32 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
     and the count of each failure cause per bucket against earlier buckets."""
     p = ctx.params["failure_spike"]
     min_hist = int(ctx.params["general"]["min_history"])
-    # the sent deliveries folded apart from the rows (the weekly's) count as rows weighing w
-    allrows = _outbound_sent(ctx, history=True)
-    if allrows.empty:
+    # the sent deliveries folded apart from the rows count as lines weighing w (counted on codes:
+    # .outbound, .bucket_counts; the group-by's order of entities and buckets kept)
+    ob = _outbound_sent(ctx, history=True)
+    if ob.empty:
         return []
     window_start = ctx.first_ts
+    step = int(ctx.bucket.value)
     findings: list[Finding] = []
+    # Everything we sent, per bucket: the prior for destinations with little history.
+    tb, (tsum, tcount) = bucket_sums(ob.bucket, [ob.failed, ob.w])
+    tot = pd.DataFrame({"sum": tsum, "count": tcount}, index=pd.DatetimeIndex(_times(tb), name="bucket"))
     for dim in ("domain", "provider"):
-        sub = allrows.dropna(subset=[dim])
-        if sub.empty:
+        code, names = ob.codes(dim)
+        kc, kb, (fails, sent_n) = pair_sums(code, ob.bucket, step, [ob.failed, ob.w])
+        if not len(kc):
             continue
-        g = sub.groupby([dim, "bucket"], observed=True).agg(fail=("failed", "sum"), n=("w", "sum")).reset_index()
-        g["fail"] = g["fail"].astype(float)
-        g["n"] = g["n"].astype(float)
-        # Everything we sent, per bucket: the prior for destinations with little history.
-        tot = allrows.groupby("bucket").agg(sum=("failed", "sum"), count=("w", "sum"))
+        g = pd.DataFrame({dim: names[kc], "bucket": _times(kb), "fail": fails.astype(float), "n": sent_n.astype(float)})
         flagged = _spikes(g, dim, tot, window_start.floor(ctx.bucket), p, min_hist)
+        code_of = _named(names, kc) if flagged else {}
         for entity, items in flagged.items():
             by_b = {b: (r, e, f) for b, r, e, f in items}
             for run in _runs(list(by_b), ctx.bucket):
-                ent_rows = sub[(sub[dim] == entity).fillna(False).to_numpy() & sub["bucket"].isin(run).to_numpy()]
-                failed = ent_rows[ent_rows["failed"]]
+                sel = (code == code_of[entity]) & np.isin(ob.bucket, [b.value for b in run])
+                failed = ob.failures(sel)
                 nfail = float(len(failed))
-                sent = int(ent_rows["w"].sum())
+                sent = int(ob.w[sel].sum())
                 rate = nfail / max(1, sent)
                 exp = float(np.mean([by_b[b][1] for b in run]))
                 cause = failed["cause"].mode().iloc[0] if len(failed) else None
@@ -302,21 +304,23 @@ def detect_concentration(ctx: Context) -> list[Finding]:
 
 
 def _refusing_destinations(ctx: Context) -> list[Finding]:
-    """Destinations and providers refusing most of what we send them, per bucket."""
+    """Destinations and providers refusing most of what we send them, per bucket (counted on
+    codes: :mod:`.outbound`)."""
     p = ctx.params["concentration"]
     out: list[Finding] = []
     ob = _outbound_sent(ctx, history=False, last=True)
+    step = int(ctx.bucket.value)
     for dim, label in (("domain", "destination"), ("provider", "provider")):
-        sub = ob.dropna(subset=[dim])
-        if sub.empty:
-            continue
-        g = sub.groupby([dim, "bucket"]).agg(sum=("failed", "sum"), count=("w", "sum")).reset_index()
-        g = g[(g["count"] >= p["min_attempts"]) & (g["sum"] / g["count"] >= p["min_share"])]
-        for entity, grp in g.groupby(dim, sort=True):
-            for run in _runs(grp["bucket"].tolist(), ctx.bucket):
-                rows = sub[(sub[dim] == entity).fillna(False).to_numpy() & sub["bucket"].isin(run).to_numpy()]
-                failed = rows[rows["failed"]]
-                sent = int(rows["w"].sum())
+        code, names = ob.codes(dim)
+        kc, kb, (fails, sent_n) = pair_sums(code, ob.bucket, step, [ob.failed, ob.w])
+        keep = (sent_n >= p["min_attempts"]) & (fails / np.maximum(sent_n, 1) >= p["min_share"])
+        kc, kb = kc[keep], kb[keep]
+        for c in np.unique(kc):  # (codes in the group-by's order of the entities)
+            entity = names[c]
+            for run in _runs(list(_times(kb[kc == c])), ctx.bucket):
+                sel = (code == c) & np.isin(ob.bucket, [b.value for b in run])
+                failed = ob.failures(sel)
+                sent = int(ob.w[sel].sum())
                 share = len(failed) / sent
                 cause = failed["cause"].mode().iloc[0] if len(failed) else None
                 perm = int(_str_eq(failed["outcome"], "permanent_failure").sum())
