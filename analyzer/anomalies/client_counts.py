@@ -6,13 +6,16 @@ and over the span, some as distinct recipients. Done with pandas, each took a co
 lines' columns (client address, recipient, user name, file ... as strings), added bucket
 columns, and grouped them. Here the same counts come from one integer code per line and key:
 the distinct (key, step, value) triples are found by one ``lexsort`` of int64 arrays (nulls
-left out, as ``nunique`` leaves them out). Only the few flagged entities' lines are then taken
-from the table, in their order, for the finding (evidence, cause, user names).
+left out, as ``nunique`` leaves them out). Of the few flagged entities, what a finding says
+(lines, distinct recipients and user names, first and last time, the most frequent cause) is
+read on the same codes and times (:class:`Lines`); only its evidence lines are taken from the
+table, in their order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -162,6 +165,8 @@ class Lines:
 
     pos: np.ndarray
     ns: np.ndarray
+    #: the columns' codes at these lines (:meth:`coded`), made once
+    _coded: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, df: pd.DataFrame, mask: np.ndarray) -> Lines:
@@ -181,6 +186,47 @@ class Lines:
             return np.full(len(pos), -1, dtype=np.int64)
         return value_codes(df[col].iloc[pos])
 
-    def rows(self, df: pd.DataFrame, sel: np.ndarray, cols: list[str]) -> pd.DataFrame:
-        """The table's ``cols`` at the lines selected (a mask over these lines), in table order."""
-        return df[[c for c in cols if c in df.columns]].iloc[self.pos[sel]]  # those columns alone taken
+
+    def coded(self, df: pd.DataFrame, col: str) -> np.ndarray:
+        """:meth:`values` of column ``col`` at these lines, kept for the next reader."""
+        if col not in self._coded:
+            self._coded[col] = self.values(df, col)
+        return self._coded[col]
+
+    def distinct(self, df: pd.DataFrame, col: str, sel: np.ndarray) -> int:
+        """The distinct non-null values of ``col`` at the lines ``sel`` (``nunique`` of them)."""
+        codes = self.coded(df, col)[sel]
+        return len(np.unique(codes[codes >= 0]))
+
+    def span(self, df: pd.DataFrame, sel: np.ndarray) -> tuple[Any, Any]:
+        """The first and last time of the lines ``sel`` (some), as the column's own values."""
+        at = np.flatnonzero(sel)
+        ns = self.ns[at]
+        ts = df["ts"]
+        return ts.iloc[self.pos[at[np.argmin(ns)]]], ts.iloc[self.pos[at[np.argmax(ns)]]]
+
+    def mode(self, df: pd.DataFrame, col: str, sel: np.ndarray) -> Any:
+        """``mode().iloc[0]`` of ``col`` at the lines ``sel``: of a Categorical, the most frequent
+        category (the first in category order among equals) counted on its codes."""
+        s = df[col]
+        if not isinstance(s.dtype, pd.CategoricalDtype):
+            return s.iloc[self.pos[sel]].mode().iloc[0]
+        key = f"categories of {col}"
+        if key not in self._coded:
+            self._coded[key] = s.cat.codes.to_numpy()[self.pos].astype(np.int64)
+        codes = self._coded[key][sel]
+        codes = codes[codes >= 0]
+        if not len(codes):  # (no value: as pandas says it)
+            return s.iloc[self.pos[sel]].mode().iloc[0]
+        return s.cat.categories[int(np.argmax(np.bincount(codes)))]
+
+    def evidence(self, df: pd.DataFrame, sel: np.ndarray, n: int) -> pd.DataFrame:
+        """The first ``n`` of the lines ``sel`` that name their file and line (a finding's
+        evidence: :func:`.context._finding`), their ``ts``, ``source`` and ``line_no``."""
+        if "named" not in self._coded:
+            named = np.ones(len(self.pos), dtype=bool)
+            for c in ("source", "line_no"):
+                named &= df[c].iloc[self.pos].notna().to_numpy(dtype=bool)
+            self._coded["named"] = named
+        at = np.flatnonzero(sel & self._coded["named"])[:n]
+        return df[["ts", "source", "line_no"]].iloc[self.pos[at]]

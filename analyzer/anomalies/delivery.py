@@ -352,18 +352,22 @@ def _client_rejects(ctx: Context) -> list[Finding]:
     for c in by_name(ips, kc[hit]):
         ip = ips[c]
         for run in runs(kb[hit & (kc == c)], step):
-            rows = lines.rows(src, (client == c) & np.isin(bucket, run), ["ts", "client_ip", "cause", "source", "line_no"])
-            out.append(client_finding(ctx, str(ip), rows, int(tot[np.isin(tb, run)].sum())))
+            sel = (client == c) & np.isin(bucket, run)
+            out.append(client_finding(ctx, str(ip), src, lines, sel, int(tot[np.isin(tb, run)].sum())))
     return out
 
 
-def client_finding(ctx: Context, ip: str, rows: pd.DataFrame, rejects: int) -> Finding:
-    """The finding of a client whose ``rows`` are most of the ``rejects`` of their buckets."""
-    share = len(rows) / rejects
-    cause = rows["cause"].mode().iloc[0]
-    return _finding(ctx, detector="concentration", severity="warning", entity=ip, rows=rows,
-                    title=f"Client {ip} caused {share:.0%} of all rejects ({len(rows)})",
-                    observed=share, expected=None, cause=cause, unit="share",
+def client_finding(ctx: Context, ip: str, src: pd.DataFrame, lines: Lines, sel: np.ndarray, rejects: int) -> Finding:
+    """The finding of a client whose lines (``sel``, a mask over ``lines`` of ``src``) are most of
+    the ``rejects`` of their buckets: read on the lines' codes and times, the evidence alone taken."""
+    n = int(sel.sum())
+    share = n / rejects
+    cause = lines.mode(src, "cause", sel)
+    start, end = lines.span(src, sel)
+    return _finding(ctx, detector="concentration", severity="warning", entity=ip,
+                    rows=lines.evidence(src, sel, int(ctx.params["general"]["max_evidence"])),
+                    title=f"Client {ip} caused {share:.0%} of all rejects ({n})",
+                    observed=share, expected=None, cause=cause, unit="share", start=start, end=end,
                     detail=f"mostly {ctx.cause_title(cause)}")
 
 

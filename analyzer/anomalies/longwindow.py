@@ -73,23 +73,25 @@ def _stats(df: pd.DataFrame, lines: Lines, sel: np.ndarray, key: np.ndarray, nam
 
 
 def slow_finding(ctx: Context, kind: tuple[str, str, int, int, bool], entity: str, scope: str, st: pd.Series,
-                 ent_rows: pd.DataFrame) -> Finding:
-    """The finding of a flagged address or network (``st``: its counts, ``ent_rows``: its lines);
-    ``kind``: (title, what is counted, hourly limit, span threshold, counted as distinct recipients)."""
+                 df: pd.DataFrame, lines: Lines, sel: np.ndarray) -> Finding:
+    """The finding of a flagged address or network (``st``: its counts; ``sel``: its lines, a
+    mask over ``lines`` of ``df``); ``kind``: (title, what is counted, hourly limit, span
+    threshold, counted as distinct recipients). Read on the lines' codes (no copy of its rows)."""
     p = ctx.params["long_window"]
     title, what, per_hour_limit, per_span, distinct = kind
     total, days = int(st["total"]), int(st["days"])
-    recent = ent_rows[(ent_rows["ts"] >= ctx.first_ts).to_numpy()]
-    users = ent_rows["sasl_username"].dropna().nunique()
+    recent = sel & (lines.ns >= ctx.first_ts.value)
+    users = lines.distinct(df, "sasl_username", sel) if "sasl_username" in df.columns else 0
     who = f"network {entity} ({int(st['ips'])} addresses)" if scope == "network" else entity
     sev = "critical" if days >= p["critical_days"] and not distinct else "warning"
+    rows = lines.evidence(df, recent if recent.any() else sel, int(ctx.params["general"]["max_evidence"]))
     return _finding(
-        ctx, detector="long_window", severity=sev, entity=entity, rows=recent if len(recent) else ent_rows,
+        ctx, detector="long_window", severity=sev, entity=entity, rows=rows,
         title=f"{title} from {who}: {total:,} {what} over {days} "
               f"day{'' if days == 1 else 's'} (at most {int(st['per_hour'])} an hour)",
-        observed=float(total), expected=float(per_span), cause=str(ent_rows["cause"].mode().iloc[0]),
+        observed=float(total), expected=float(per_span), cause=str(lines.mode(df, "cause", sel)),
         start=st["first"], end=st["last"],
-        detail=f"{len(ent_rows):,} log lines, at most {int(st['per_day'])} {what} in one day"
+        detail=f"{int(sel.sum()):,} log lines, at most {int(st['per_day'])} {what} in one day"
                + (f", {users} user names tried" if users else "")
                + f"; below the hourly threshold ({per_hour_limit} an hour) all along")
 
@@ -116,7 +118,7 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
         if not len(lines.pos):
             continue
         client, names = lines.codes(df, "client_ip", sort=True)
-        recipient = lines.values(df, "recipient") if distinct else None
+        recipient = lines.coded(df, "recipient") if distinct else None
         every = np.ones(len(lines.pos), dtype=bool)
         ips = _stats(df, lines, every, client, names, client, recipient, step)
         # fast clients are the hourly detector's; persistent ones may join a network
@@ -147,8 +149,6 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
         found = [(str(n), "network", st, in_net & (net_of[client] == st["code"])) for n, st in nets.iterrows()]
         found += [(str(ip), "address", st, client == st["code"]) for ip, st in single.iterrows()]
         for entity, scope, st, sel in found:  # flagged clients only: few
-            ent_rows = lines.rows(df, sel, ["ts", "client_ip", "recipient", "cause", "sasl_username", "source",
-                                            "line_no"])
             out.append(slow_finding(ctx, (title, what, per_hour_limit, per_span, distinct), entity, scope, st,
-                                    ent_rows))
+                                    df, lines, sel))
     return out
