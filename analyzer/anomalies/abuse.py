@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .client_counts import Lines, by_name, per_key, runs, step_of
+from .client_counts import Lines, by_name, count_distinct, per_key, runs, step_of
 from .context import Context, _finding, _str_eq
 from .finding import Finding
 
@@ -39,7 +39,8 @@ def detect_abuse(ctx: Context) -> list[Finding]:
         if not mask.any():
             continue
         # distinct recipients: their codes at this check's lines only
-        (kc, kb), n = per_key([client[mask], bucket[mask]], lines.coded(src, "recipient")[mask] if distinct else None)
+        recipient = lines.values(src, "recipient", mask) if distinct else None
+        (kc, kb), n = per_key([client[mask], bucket[mask]], recipient)
         hit = n >= threshold
         for c in by_name(ips, kc[hit]):
             ip = ips[c]
@@ -47,7 +48,7 @@ def detect_abuse(ctx: Context) -> list[Finding]:
             for run in runs(kb[hit & (kc == c)], step):
                 # a run's lines read on their codes and times: no copy of its rows but its evidence
                 sel = of_ip & np.isin(bucket, run)
-                n_run = lines.distinct(src, "recipient", sel) if distinct else int(sel.sum())
+                n_run = count_distinct(recipient[sel[mask]]) if recipient is not None else int(sel.sum())
                 crit = title == "SASL brute force" and n_run >= p["sasl_critical"]
                 users = lines.distinct(src, "sasl_username", sel) if "sasl_username" in src.columns else 0
                 start, end = lines.span(src, sel)

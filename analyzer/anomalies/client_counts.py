@@ -154,6 +154,11 @@ def runs(steps: np.ndarray, step_ns: int) -> list[np.ndarray]:
     return np.split(steps, cut)
 
 
+def count_distinct(codes: np.ndarray) -> int:
+    """The distinct non-null values among some lines' codes (-1 null): ``nunique`` of them."""
+    return len(np.unique(codes[codes >= 0]))
+
+
 def by_name(names: np.ndarray, wanted: np.ndarray) -> list[int]:
     """The distinct codes of ``wanted``, sorted by their names (the order a group-by gives its keys)."""
     return sorted((int(c) for c in np.unique(np.asarray(wanted, dtype=np.int64))), key=lambda c: str(names[c]))
@@ -195,8 +200,7 @@ class Lines:
 
     def distinct(self, df: pd.DataFrame, col: str, sel: np.ndarray) -> int:
         """The distinct non-null values of ``col`` at the lines ``sel`` (``nunique`` of them)."""
-        codes = self.coded(df, col)[sel]
-        return len(np.unique(codes[codes >= 0]))
+        return count_distinct(self.coded(df, col)[sel])
 
     def span(self, df: pd.DataFrame, sel: np.ndarray) -> tuple[Any, Any]:
         """The first and last time of the lines ``sel`` (some), as the column's own values."""

@@ -77,19 +77,32 @@ def _silences(ts: np.ndarray, *, start: np.datetime64 | None, end: np.datetime64
     return out
 
 
-def _streams(sources: pd.Series) -> np.ndarray:
-    """The log stream of each row: its source file with the rotation suffix taken off (mail.log,
-    mail.log.1 and mail.log.2.gz are one stream; mail.warn is another)."""
-    from ..sources import rotation_key
+class _Streams:
+    """The log stream of each row of a table: its source file with the rotation suffix taken off
+    (mail.log, mail.log.1 and mail.log.2.gz are one stream; mail.warn is another; no file: "").
+    Held as the column's codes and a stream per code, the rows of a stream found on the codes."""
 
-    # the column's own codes (a Categorical's, or factorized): no string per row (measured: an
-    # astype("string") of the rows' sources was the silence detector's peak, +223 MiB at 3M Exim)
-    if isinstance(sources.dtype, pd.CategoricalDtype):
-        codes, names = sources.cat.codes.to_numpy(), sources.cat.categories
-    else:
-        codes, names = _run_codes(sources)
-    keys = np.array([rotation_key(str(n))[0] for n in names] + [""], dtype=object)
-    return keys[codes]  # -1 (no source) picks the trailing ""
+    def __init__(self, sources: pd.Series | None) -> None:
+        from ..sources import rotation_key
+
+        # the column's own codes (a Categorical's, or factorized): no string per row (measured: an
+        # astype("string") of the rows' sources was the silence detector's peak, +223 MiB at 3M Exim)
+        if sources is None:
+            codes, names = np.zeros(0, dtype=np.int64), []
+        elif isinstance(sources.dtype, pd.CategoricalDtype):
+            codes, names = sources.cat.codes.to_numpy(), sources.cat.categories
+        else:
+            codes, names = _run_codes(sources)
+        self.keys = np.array([rotation_key(str(n))[0] for n in names] + [""], dtype=object)
+        self.codes = np.where(codes >= 0, codes, len(self.keys) - 1)  # -1 (no source) takes the trailing ""
+
+    def present(self) -> set[str]:
+        """The streams of the rows."""
+        return set(self.keys[np.flatnonzero(np.bincount(self.codes, minlength=len(self.keys)))].tolist())
+
+    def rows_of(self, stream: str) -> np.ndarray:
+        """Which rows are of ``stream``."""
+        return (self.keys == stream)[self.codes]
 
 
 def _run_codes(values: pd.Series) -> tuple[np.ndarray, Any]:
@@ -172,27 +185,24 @@ def detect_silence(ctx: Context) -> list[Finding]:
     p = ctx.params["silence"]
     ev, hist = ctx.events, ctx.history
     end = None if ctx.now is None else np.datetime64(pd.Timestamp(ctx.now).tz_convert("UTC").tz_localize(None), "ns")
-    ev_stream = _streams(ev["source"])
-    hist_stream = _streams(hist["source"]) if len(hist) else np.array([], dtype=object)
+    ev_stream = _Streams(ev["source"])
+    hist_stream = _Streams(hist["source"] if len(hist) else None)
     # the folded lines (sessions, TLS, postscreen: .aggregates) are traffic of their stream too
     bw = ctx.bulk.table if ctx.bulk is not None else None
     bh = ctx.bulk_history.table if ctx.bulk_history is not None else None
-    bw_stream = _streams(bw["source"]) if bw is not None and len(bw) else np.array([], dtype=object)
-    bh_stream = _streams(bh["source"]) if bh is not None and len(bh) else np.array([], dtype=object)
+    bw_stream = _Streams(bw["source"] if bw is not None and len(bw) else None)
+    bh_stream = _Streams(bh["source"] if bh is not None and len(bh) else None)
     series = {
         "all traffic": (np.ones(len(ev), dtype=bool), np.ones(len(hist), dtype=bool)),
         "receptions": (_str_eq(ev["event"], "received"), _str_eq(hist["event"], "received")),
         "deliveries": (_str_eq(ev["event"], "delivery") & _str_eq(ev["status"], "sent"),
                        _str_eq(hist["event"], "delivery") & _str_eq(hist["status"], "sent")),
     }
-    streams = sorted(set(ev_stream.tolist()) | set(bw_stream.tolist()))
+    streams = sorted(ev_stream.present() | bw_stream.present())
     out: list[Finding] = []
     covered: dict[str, list[tuple[Any, Any]]] = {name: [] for name in series}
     for stream in streams:
-        in_ev = ev_stream == stream
-        in_hist = hist_stream == stream
-        in_bw = bw_stream == stream
-        in_bh = bh_stream == stream
+        in_ev, in_hist, in_bw, in_bh = (x.rows_of(stream) for x in (ev_stream, hist_stream, bw_stream, bh_stream))
         hist_days = _days(hist, in_hist, bh, in_bh) if in_hist.any() or in_bh.any() else 0.0
         ev_days = _days(ev, in_ev, bw, in_bw)
         for name, (mask, hmask) in series.items():
