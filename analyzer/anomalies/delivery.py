@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .aggregates import ORDER_COLUMN, _values, qid_hash
+from .aggregates import ORDER_COLUMN, _seconds_ns, _values, qid_hash
 from .baseline import _robust, _runs, _with_bucket
 from .bucket_counts import bucket_sums, floor_ns, group_codes, pair_sums
 from .client_counts import Lines, by_name, per_key, runs, step_of
@@ -393,7 +393,7 @@ def detect_deferral_buildup(ctx: Context) -> list[Finding]:
     if len(folded):
         seen_ns = pd.Series(qid_hash(d["queue_id"])).map(folded).to_numpy(dtype=float, copy=True)
         seen_ns[d["queue_id"].isna().to_numpy(dtype=bool)] = np.nan
-        ts_ns = d["ts"].astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        ts_ns = _seconds_ns(d["ts"])[1]  # (as integers: a tz-aware column's to_numpy went through Timestamps)
         age = pd.Series(np.fmax(age.to_numpy(dtype=float, na_value=np.nan), (ts_ns - seen_ns) / 1e9), index=d.index)
     age = age.fillna(0.0)
     d["delay"] = np.fmax(d["delay"].astype("float64").fillna(0.0).to_numpy(), age.to_numpy())
