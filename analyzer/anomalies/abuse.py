@@ -53,7 +53,7 @@ def detect_abuse(ctx: Context) -> list[Finding]:
                 users = lines.distinct(src, "sasl_username", sel) if "sasl_username" in src.columns else 0
                 start, end = lines.span(src, sel)
                 out.append(_finding(ctx, detector="abuse", severity="critical" if crit else "warning",
-                                    entity=str(ip), rows=lines.evidence(src, sel, n_evidence),
+                                    entity=str(ip), rows=None, evidence=lines.evidence(src, sel, n_evidence),
                                     title=f"{title} from {ip}: {n_run} {what}",
                                     observed=float(n_run), expected=float(threshold),
                                     cause=lines.mode(src, "cause", sel), start=start, end=end,

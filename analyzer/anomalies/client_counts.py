@@ -224,13 +224,14 @@ class Lines:
             return s.iloc[self.pos[sel]].mode().iloc[0]
         return s.cat.categories[int(np.argmax(np.bincount(codes)))]
 
-    def evidence(self, df: pd.DataFrame, sel: np.ndarray, n: int) -> pd.DataFrame:
-        """The first ``n`` of the lines ``sel`` that name their file and line (a finding's
-        evidence: :func:`.context._finding`), their ``ts``, ``source`` and ``line_no``."""
+    def evidence(self, df: pd.DataFrame, sel: np.ndarray, n: int) -> tuple[tuple[str, int], ...]:
+        """(file, line) of the first ``n`` of the lines ``sel`` that name both (a finding's
+        evidence: :func:`.context._finding`), read at those lines alone."""
         if "named" not in self._coded:
             named = np.ones(len(self.pos), dtype=bool)
             for c in ("source", "line_no"):
                 named &= df[c].iloc[self.pos].notna().to_numpy(dtype=bool)
             self._coded["named"] = named
-        at = np.flatnonzero(sel & self._coded["named"])[:n]
-        return df[["ts", "source", "line_no"]].iloc[self.pos[at]]
+        at = self.pos[np.flatnonzero(sel & self._coded["named"])[:n]]
+        return tuple((str(s), int(x)) for s, x in zip(df["source"].iloc[at].tolist(), df["line_no"].iloc[at].tolist(),
+                                                        strict=True))

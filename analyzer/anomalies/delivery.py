@@ -365,7 +365,7 @@ def client_finding(ctx: Context, ip: str, src: pd.DataFrame, lines: Lines, sel: 
     cause = lines.mode(src, "cause", sel)
     start, end = lines.span(src, sel)
     return _finding(ctx, detector="concentration", severity="warning", entity=ip,
-                    rows=lines.evidence(src, sel, int(ctx.params["general"]["max_evidence"])),
+                    rows=None, evidence=lines.evidence(src, sel, int(ctx.params["general"]["max_evidence"])),
                     title=f"Client {ip} caused {share:.0%} of all rejects ({n})",
                     observed=share, expected=None, cause=cause, unit="share", start=start, end=end,
                     detail=f"mostly {ctx.cause_title(cause)}")

@@ -84,9 +84,9 @@ def slow_finding(ctx: Context, kind: tuple[str, str, int, int, bool], entity: st
     users = lines.distinct(df, "sasl_username", sel) if "sasl_username" in df.columns else 0
     who = f"network {entity} ({int(st['ips'])} addresses)" if scope == "network" else entity
     sev = "critical" if days >= p["critical_days"] and not distinct else "warning"
-    rows = lines.evidence(df, recent if recent.any() else sel, int(ctx.params["general"]["max_evidence"]))
+    evidence = lines.evidence(df, recent if recent.any() else sel, int(ctx.params["general"]["max_evidence"]))
     return _finding(
-        ctx, detector="long_window", severity=sev, entity=entity, rows=rows,
+        ctx, detector="long_window", severity=sev, entity=entity, rows=None, evidence=evidence,
         title=f"{title} from {who}: {total:,} {what} over {days} "
               f"day{'' if days == 1 else 's'} (at most {int(st['per_hour'])} an hour)",
         observed=float(total), expected=float(per_span), cause=str(lines.mode(df, "cause", sel)),
