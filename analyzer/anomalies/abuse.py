@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .client_counts import Lines, by_name, count_distinct, per_key, runs, step_of
+from .client_counts import by_name, client_lines, count_distinct, per_key, runs, step_of
 from .context import Context, _finding, _str_eq
 from .finding import Finding
 
@@ -17,12 +17,11 @@ def detect_abuse(ctx: Context) -> list[Finding]:
     lines (evidence) are taken from the window."""
     p = ctx.params["abuse"]
     src = ctx.events
-    lines = Lines.of(src, src["client_ip"].notna().to_numpy(dtype=bool)
-                     & _str_eq(src["event"], ("auth_failure", "reject")))
+    lines, ips = client_lines(ctx, src)
     if not len(lines.pos):
         return []
     event, cause = src["event"].iloc[lines.pos], src["cause"].iloc[lines.pos]
-    client, ips = lines.codes(src, "client_ip")
+    client = lines.client
     step = int(ctx.bucket.value)
     bucket = step_of(lines.ns, step)
     out: list[Finding] = []
@@ -39,7 +38,7 @@ def detect_abuse(ctx: Context) -> list[Finding]:
         if not mask.any():
             continue
         # distinct recipients: their codes at this check's lines only
-        recipient = lines.values(src, "recipient", mask) if distinct else None
+        recipient = lines.coded(src, "recipient")[mask] if distinct else None
         (kc, kb), n = per_key([client[mask], bucket[mask]], recipient)
         hit = n >= threshold
         for c in by_name(ips, kc[hit]):

@@ -30,7 +30,18 @@ DAY_NS = 86_400 * 1_000_000_000
 
 def codes_of(s: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes of a column (-1 for null) and its distinct values as Python objects (sorted
-    as strings when ``sort``: the order a group-by gives its keys)."""
+    as strings when ``sort``: the order a group-by gives its keys). An Arrow string column is
+    dictionary-encoded and its distinct values sorted by Arrow (byte order of UTF-8: code point
+    order, as Python sorts strings), not factorized and sorted by pandas."""
+    data = getattr(s.array, "_pa_array", None)
+    if sort and data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        enc = pc.dictionary_encode(_one_array(data))
+        order = pc.array_sort_indices(enc.dictionary).to_numpy()
+        rank = np.empty(len(order) + 1, dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        rank[-1] = -1  # (a null's index, -1, takes it)
+        at = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        return rank[at], enc.dictionary.take(pa.array(order)).to_numpy(zero_copy_only=False).astype(object)
     codes, uniq = pd.factorize(s, sort=sort, use_na_sentinel=True)
     return codes.astype(np.int64, copy=False), np.asarray(uniq, dtype=object)
 
@@ -178,6 +189,10 @@ class Lines:
         pos = np.flatnonzero(mask)
         return cls(pos, times_at(df["ts"], pos))
 
+    def subset(self, sel: np.ndarray) -> Lines:
+        """The lines ``sel`` (a mask over these) with what is known of them."""
+        return Lines(self.pos[sel], self.ns[sel], {k: v[sel] for k, v in self._coded.items()})
+
     def codes(self, df: pd.DataFrame, col: str, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The codes of column ``col`` at these lines (-1 null) and its values."""
         if col not in df.columns:
@@ -191,6 +206,11 @@ class Lines:
             return np.full(len(pos), -1, dtype=np.int64)
         return value_codes(df[col].iloc[pos])
 
+
+    @property
+    def client(self) -> np.ndarray:
+        """The client codes of :func:`client_lines`' lines."""
+        return self._coded[CLIENT]
 
     def coded(self, df: pd.DataFrame, col: str) -> np.ndarray:
         """:meth:`values` of column ``col`` at these lines, kept for the next reader."""
@@ -235,3 +255,24 @@ class Lines:
         at = self.pos[np.flatnonzero(sel & self._coded["named"])[:n]]
         return tuple((str(s), int(x)) for s, x in zip(df["source"].iloc[at].tolist(), df["line_no"].iloc[at].tolist(),
                                                         strict=True))
+
+
+#: The key of :func:`client_lines`' client codes among a :class:`Lines`' codes.
+CLIENT = "client codes"
+
+
+def client_lines(ctx: Any, df: pd.DataFrame) -> tuple[Lines, np.ndarray]:
+    """The inbound rejects and authentication failures of ``df`` (the context's window or all its
+    lines) that name a client: what the abuse detectors count, as :class:`Lines` whose ``client``
+    codes (:meth:`Lines.coded`) are the client addresses sorted (returned), made once per table
+    and context for every detector that reads them."""
+    from .context import _str_eq
+
+    held = ctx.__dict__.setdefault("_client_lines", {})
+    key = "events" if df is ctx.events else "all"
+    if key not in held:
+        lines = Lines.of(df, df["client_ip"].notna().to_numpy(dtype=bool) & _str_eq(df["event"], ("auth_failure", "reject")))
+        client, names = lines.codes(df, "client_ip", sort=True)
+        lines._coded[CLIENT] = client
+        held[key] = (lines, names)
+    return held[key]

@@ -10,7 +10,7 @@ import pandas as pd
 from .aggregates import ORDER_COLUMN, _seconds_ns, _values, qid_hash
 from .baseline import _robust, _runs, _with_bucket
 from .bucket_counts import bucket_sums, floor_ns, group_codes, pair_sums
-from .client_counts import Lines, by_name, per_key, runs, step_of
+from .client_counts import Lines, by_name, client_lines, per_key, runs, step_of
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
 from .failed import FAIL_KEYS, bucket_of, folded_failures, with_examples
 from .finding import Finding
@@ -338,10 +338,12 @@ def _client_rejects(ctx: Context) -> list[Finding]:
     (:mod:`.client_counts`); the flagged clients' lines alone taken from the window."""
     p = ctx.params["concentration"]
     src = ctx.events
-    lines = Lines.of(src, _str_eq(src["event"], "reject") & src["client_ip"].notna().to_numpy(dtype=bool))
-    if not len(lines.pos):
+    every_line, ips = client_lines(ctx, src)  # (the client codes shared with the abuse detectors)
+    rejects = _str_eq(src["event"], "reject")[every_line.pos]
+    if not rejects.any():
         return []
-    client, ips = lines.codes(src, "client_ip")
+    lines = every_line.subset(rejects)
+    client = lines.client
     step = int(ctx.bucket.value)
     bucket = step_of(lines.ns, step)
     (tb,), tot = per_key([bucket])

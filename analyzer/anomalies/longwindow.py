@@ -15,7 +15,7 @@ import ipaddress
 import numpy as np
 import pandas as pd
 
-from .client_counts import DAY_NS, Lines, codes_of, per_key, step_of
+from .client_counts import DAY_NS, Lines, client_lines, codes_of, per_key, step_of
 from .context import Context, _finding, _str_eq
 from .finding import Finding
 
@@ -104,7 +104,7 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
     df = ctx.all
     window_start = ctx.first_ts
     step = int(ctx.bucket.value)
-    base = df["client_ip"].notna().to_numpy(dtype=bool)
+    every_line, names = client_lines(ctx, df)  # (the client codes shared with the hourly detectors)
     kinds = [
         ("Slow SASL brute force", _str_eq(df["event"], "auth_failure"), False, int(hourly["sasl_failures"]),
          "authentication failures", int(p["sasl_per_day"]), int(p["sasl_per_span"])),
@@ -114,11 +114,12 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
     ]
     out: list[Finding] = []
     for title, mask, distinct, per_hour_limit, what, per_day, per_span in kinds:
-        lines = Lines.of(df, mask & base)
-        if not len(lines.pos):
+        of_kind = mask[every_line.pos]
+        if not of_kind.any():
             continue
-        client, names = lines.codes(df, "client_ip", sort=True)
-        recipient = lines.coded(df, "recipient") if distinct else None
+        lines = every_line.subset(of_kind)
+        client = lines.client
+        recipient = every_line.coded(df, "recipient")[of_kind] if distinct else None
         every = np.ones(len(lines.pos), dtype=bool)
         ips = _stats(df, lines, every, client, names, client, recipient, step)
         # fast clients are the hourly detector's; persistent ones may join a network
