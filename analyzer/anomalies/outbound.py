@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .bucket_counts import floor_ns, group_codes
+from .client_counts import codes_of
 from .context import FAILURES, _domain, _str_eq
 
 #: The columns of the outbound rows a finding reads (evidence, cause, outcome) and the keys' sources.
@@ -90,11 +92,22 @@ def outbound_lines(ctx: Any, rows: pd.DataFrame, bulks: list[Any]) -> Outbound:
 
 
 def _joint_codes(rows: pd.Series, folded: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of string keys over the rows then the folded keys, the keys sorted (nulls -1)."""
+    """Codes of string keys over the rows then the folded keys, the keys sorted (nulls -1): of
+    an Arrow string column (the domains) by Arrow (:func:`.client_counts.codes_of`)."""
+    data = getattr(rows.array, "_pa_array", None)
+    if data is not None and pa.types.is_string(data.type):
+        if folded is not None and len(folded):
+            data = pa.chunked_array([*_chunks(data), pa.array(folded.to_numpy(dtype=object), type=pa.string(),
+                                                              from_pandas=True)], type=pa.string())
+        return codes_of(pd.Series(pd.arrays.ArrowStringArray(data)), sort=True)
     if folded is None or not len(folded):
         return group_codes(rows)
     both = np.concatenate([rows.to_numpy(dtype=object, na_value=None), folded.to_numpy(dtype=object)])
     return group_codes(pd.Series(both, dtype=object))
+
+
+def _chunks(data: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return list(data.chunks) if isinstance(data, pa.ChunkedArray) else [data]
 
 
 def _provider_codes(rows: pd.Series, sent: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
