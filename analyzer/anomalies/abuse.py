@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from .client_counts import Lines, by_name, per_key, runs, step_of
+from .client_counts import by_name, client_lines, count_distinct, per_key, runs, step_of
 from .context import Context, _finding, _str_eq
 from .finding import Finding
-
-#: The columns a finding's lines carry (evidence, cause, user names).
-_COLUMNS = ["ts", "client_ip", "event", "cause", "recipient", "sasl_username", "source", "line_no"]
 
 
 def detect_abuse(ctx: Context) -> list[Finding]:
     """SASL brute force, dictionary attacks and relay probing, per client IP and bucket.
 
-    Counted per (client, bucket) on codes (:mod:`.client_counts`); the lines of the flagged
-    clients' runs of buckets only are taken from the window."""
+    Counted per (client, bucket) on codes (:mod:`.client_counts`); of the flagged clients' runs
+    of buckets, what a finding says is read on the lines' codes and times, and only the first
+    lines (evidence) are taken from the window."""
     p = ctx.params["abuse"]
     src = ctx.events
-    lines = Lines.of(src, src["client_ip"].notna().to_numpy(dtype=bool)
-                     & _str_eq(src["event"], ("auth_failure", "reject")))
+    lines, ips = client_lines(ctx, src)
     if not len(lines.pos):
         return []
     event, cause = src["event"].iloc[lines.pos], src["cause"].iloc[lines.pos]
-    client, ips = lines.codes(src, "client_ip")
+    client = lines.client
     step = int(ctx.bucket.value)
     bucket = step_of(lines.ns, step)
     out: list[Finding] = []
@@ -36,22 +33,28 @@ def detect_abuse(ctx: Context) -> list[Finding]:
         ("Relay probing", _str_eq(event, "reject") & _str_eq(cause, ("relay.denied", "client.relay_denied")), False,
          int(p["relay_attempts"]), "relay attempts refused"),
     ]
+    n_evidence = int(ctx.params["general"]["max_evidence"])
     for title, mask, distinct, threshold, what in checks:
         if not mask.any():
             continue
         # distinct recipients: their codes at this check's lines only
-        (kc, kb), n = per_key([client[mask], bucket[mask]], lines.values(src, "recipient", mask) if distinct else None)
+        recipient = lines.coded(src, "recipient")[mask] if distinct else None
+        (kc, kb), n = per_key([client[mask], bucket[mask]], recipient)
         hit = n >= threshold
         for c in by_name(ips, kc[hit]):
             ip = ips[c]
             of_ip = mask & (client == c)
             for run in runs(kb[hit & (kc == c)], step):
-                r = lines.rows(src, of_ip & np.isin(bucket, run), _COLUMNS)
-                n_run = int(r["recipient"].nunique()) if distinct else len(r)
+                # a run's lines read on their codes and times: no copy of its rows but its evidence
+                sel = of_ip & np.isin(bucket, run)
+                n_run = count_distinct(recipient[sel[mask]]) if recipient is not None else int(sel.sum())
                 crit = title == "SASL brute force" and n_run >= p["sasl_critical"]
-                users = r["sasl_username"].dropna().nunique() if "sasl_username" in r else 0
+                users = lines.distinct(src, "sasl_username", sel) if "sasl_username" in src.columns else 0
+                start, end = lines.span(src, sel)
                 out.append(_finding(ctx, detector="abuse", severity="critical" if crit else "warning",
-                                    entity=str(ip), rows=r, title=f"{title} from {ip}: {n_run} {what}",
-                                    observed=float(n_run), expected=float(threshold), cause=r["cause"].mode().iloc[0],
-                                    detail=f"{len(r)} log lines" + (f", {users} user names tried" if users else "")))
+                                    entity=str(ip), rows=None, evidence=lines.evidence(src, sel, n_evidence),
+                                    title=f"{title} from {ip}: {n_run} {what}",
+                                    observed=float(n_run), expected=float(threshold),
+                                    cause=lines.mode(src, "cause", sel), start=start, end=end,
+                                    detail=f"{int(sel.sum())} log lines" + (f", {users} user names tried" if users else "")))
     return out

@@ -6,13 +6,16 @@ and over the span, some as distinct recipients. Done with pandas, each took a co
 lines' columns (client address, recipient, user name, file ... as strings), added bucket
 columns, and grouped them. Here the same counts come from one integer code per line and key:
 the distinct (key, step, value) triples are found by one ``lexsort`` of int64 arrays (nulls
-left out, as ``nunique`` leaves them out). Only the few flagged entities' lines are then taken
-from the table, in their order, for the finding (evidence, cause, user names).
+left out, as ``nunique`` leaves them out). Of the few flagged entities, what a finding says
+(lines, distinct recipients and user names, first and last time, the most frequent cause) is
+read on the same codes and times (:class:`Lines`); only its evidence lines are taken from the
+table, in their order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +30,18 @@ DAY_NS = 86_400 * 1_000_000_000
 
 def codes_of(s: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes of a column (-1 for null) and its distinct values as Python objects (sorted
-    as strings when ``sort``: the order a group-by gives its keys)."""
+    as strings when ``sort``: the order a group-by gives its keys). An Arrow string column is
+    dictionary-encoded and its distinct values sorted by Arrow (byte order of UTF-8: code point
+    order, as Python sorts strings), not factorized and sorted by pandas."""
+    data = getattr(s.array, "_pa_array", None)
+    if sort and data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        enc = pc.dictionary_encode(_one_array(data))
+        order = pc.array_sort_indices(enc.dictionary).to_numpy()
+        rank = np.empty(len(order) + 1, dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        rank[-1] = -1  # (a null's index, -1, takes it)
+        at = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        return rank[at], enc.dictionary.take(pa.array(order)).to_numpy(zero_copy_only=False).astype(object)
     codes, uniq = pd.factorize(s, sort=sort, use_na_sentinel=True)
     return codes.astype(np.int64, copy=False), np.asarray(uniq, dtype=object)
 
@@ -151,6 +165,11 @@ def runs(steps: np.ndarray, step_ns: int) -> list[np.ndarray]:
     return np.split(steps, cut)
 
 
+def count_distinct(codes: np.ndarray) -> int:
+    """The distinct non-null values among some lines' codes (-1 null): ``nunique`` of them."""
+    return len(np.unique(codes[codes >= 0]))
+
+
 def by_name(names: np.ndarray, wanted: np.ndarray) -> list[int]:
     """The distinct codes of ``wanted``, sorted by their names (the order a group-by gives its keys)."""
     return sorted((int(c) for c in np.unique(np.asarray(wanted, dtype=np.int64))), key=lambda c: str(names[c]))
@@ -162,11 +181,17 @@ class Lines:
 
     pos: np.ndarray
     ns: np.ndarray
+    #: the columns' codes at these lines (:meth:`coded`), made once
+    _coded: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, df: pd.DataFrame, mask: np.ndarray) -> Lines:
         pos = np.flatnonzero(mask)
         return cls(pos, times_at(df["ts"], pos))
+
+    def subset(self, sel: np.ndarray) -> Lines:
+        """The lines ``sel`` (a mask over these) with what is known of them."""
+        return Lines(self.pos[sel], self.ns[sel], {k: v[sel] for k, v in self._coded.items()})
 
     def codes(self, df: pd.DataFrame, col: str, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The codes of column ``col`` at these lines (-1 null) and its values."""
@@ -181,6 +206,73 @@ class Lines:
             return np.full(len(pos), -1, dtype=np.int64)
         return value_codes(df[col].iloc[pos])
 
-    def rows(self, df: pd.DataFrame, sel: np.ndarray, cols: list[str]) -> pd.DataFrame:
-        """The table's ``cols`` at the lines selected (a mask over these lines), in table order."""
-        return df[[c for c in cols if c in df.columns]].iloc[self.pos[sel]]  # those columns alone taken
+
+    @property
+    def client(self) -> np.ndarray:
+        """The client codes of :func:`client_lines`' lines."""
+        return self._coded[CLIENT]
+
+    def coded(self, df: pd.DataFrame, col: str) -> np.ndarray:
+        """:meth:`values` of column ``col`` at these lines, kept for the next reader."""
+        if col not in self._coded:
+            self._coded[col] = self.values(df, col)
+        return self._coded[col]
+
+    def distinct(self, df: pd.DataFrame, col: str, sel: np.ndarray) -> int:
+        """The distinct non-null values of ``col`` at the lines ``sel`` (``nunique`` of them)."""
+        return count_distinct(self.coded(df, col)[sel])
+
+    def span(self, df: pd.DataFrame, sel: np.ndarray) -> tuple[Any, Any]:
+        """The first and last time of the lines ``sel`` (some), as the column's own values."""
+        at = np.flatnonzero(sel)
+        ns = self.ns[at]
+        ts = df["ts"]
+        return ts.iloc[self.pos[at[np.argmin(ns)]]], ts.iloc[self.pos[at[np.argmax(ns)]]]
+
+    def mode(self, df: pd.DataFrame, col: str, sel: np.ndarray) -> Any:
+        """``mode().iloc[0]`` of ``col`` at the lines ``sel``: of a Categorical, the most frequent
+        category (the first in category order among equals) counted on its codes."""
+        s = df[col]
+        if not isinstance(s.dtype, pd.CategoricalDtype):
+            return s.iloc[self.pos[sel]].mode().iloc[0]
+        key = f"categories of {col}"
+        if key not in self._coded:
+            self._coded[key] = s.cat.codes.to_numpy()[self.pos].astype(np.int64)
+        codes = self._coded[key][sel]
+        codes = codes[codes >= 0]
+        if not len(codes):  # (no value: as pandas says it)
+            return s.iloc[self.pos[sel]].mode().iloc[0]
+        return s.cat.categories[int(np.argmax(np.bincount(codes)))]
+
+    def evidence(self, df: pd.DataFrame, sel: np.ndarray, n: int) -> tuple[tuple[str, int], ...]:
+        """(file, line) of the first ``n`` of the lines ``sel`` that name both (a finding's
+        evidence: :func:`.context._finding`), read at those lines alone."""
+        if "named" not in self._coded:
+            named = np.ones(len(self.pos), dtype=bool)
+            for c in ("source", "line_no"):
+                named &= df[c].iloc[self.pos].notna().to_numpy(dtype=bool)
+            self._coded["named"] = named
+        at = self.pos[np.flatnonzero(sel & self._coded["named"])[:n]]
+        return tuple((str(s), int(x)) for s, x in zip(df["source"].iloc[at].tolist(), df["line_no"].iloc[at].tolist(),
+                                                        strict=True))
+
+
+#: The key of :func:`client_lines`' client codes among a :class:`Lines`' codes.
+CLIENT = "client codes"
+
+
+def client_lines(ctx: Any, df: pd.DataFrame) -> tuple[Lines, np.ndarray]:
+    """The inbound rejects and authentication failures of ``df`` (the context's window or all its
+    lines) that name a client: what the abuse detectors count, as :class:`Lines` whose ``client``
+    codes (:meth:`Lines.coded`) are the client addresses sorted (returned), made once per table
+    and context for every detector that reads them."""
+    from .context import _str_eq
+
+    held = ctx.__dict__.setdefault("_client_lines", {})
+    key = "events" if df is ctx.events else "all"
+    if key not in held:
+        lines = Lines.of(df, df["client_ip"].notna().to_numpy(dtype=bool) & _str_eq(df["event"], ("auth_failure", "reject")))
+        client, names = lines.codes(df, "client_ip", sort=True)
+        lines._coded[CLIENT] = client
+        held[key] = (lines, names)
+    return held[key]

@@ -97,20 +97,34 @@ class Context:
         return cause or ""
 
 
-def _finding(ctx: Context, *, detector: str, severity: str, title: str, entity: str, rows: pd.DataFrame,
+def _finding(ctx: Context, *, detector: str, severity: str, title: str, entity: str, rows: pd.DataFrame | None,
              observed: float, expected: float | None, cause: str | None = None, detail: str = "",
-             start: pd.Timestamp | None = None, end: pd.Timestamp | None = None, unit: str = "count") -> Finding:
-    """A finding whose window and evidence come from ``rows`` (unless given)."""
+             start: pd.Timestamp | None = None, end: pd.Timestamp | None = None, unit: str = "count",
+             evidence: tuple[tuple[str, int], ...] | None = None) -> Finding:
+    """A finding whose window and evidence come from ``rows`` (unless given: ``start``, ``end``,
+    ``evidence``, the first ``max_evidence`` lines that name their file and line)."""
     n = int(ctx.params["general"]["max_evidence"])
-    if len(rows):
+    if rows is not None and len(rows):
         ts = rows["ts"]
         start = ts.min() if start is None else start
         end = ts.max() if end is None else end
-    ev = rows.dropna(subset=["source", "line_no"]).head(n) if len(rows) else rows
-    evidence = tuple((str(s), int(line)) for s, line in zip(ev["source"], ev["line_no"], strict=False)) if len(ev) else ()
+    if evidence is None:
+        evidence = _evidence(rows, n) if rows is not None else ()
     return Finding(_fingerprint(detector, entity, cause, start), severity, title, detector, start, end,
                    entity, float(observed), None if expected is None else float(expected), evidence,
                    cause, ctx.fix_for(cause, detector), detail, unit)
+
+
+def _evidence(rows: pd.DataFrame, n: int) -> tuple[tuple[str, int], ...]:
+    """(file, line) of the first ``n`` of ``rows`` that name both, in their order (the rows'
+    ``dropna`` and ``head`` read as masks: no copy of the rows)."""
+    if not len(rows):
+        return ()
+    source, line = rows["source"], rows["line_no"]
+    at = np.flatnonzero(source.notna().to_numpy(dtype=bool) & line.notna().to_numpy(dtype=bool))[:n]
+    if not len(at):
+        return ()
+    return tuple((str(s), int(x)) for s, x in zip(source.iloc[at].tolist(), line.iloc[at].tolist(), strict=True))
 
 
 def _domain(s: pd.Series) -> pd.Series:
@@ -129,6 +143,12 @@ def _truthy(s: pd.Series) -> np.ndarray:
 
 
 def _str_eq(s: pd.Series, value: str | Iterable[str]) -> np.ndarray:
+    """Where ``s`` equals ``value`` (or one of the values), null as False; a Categorical compared
+    on its codes (a value per category, not pandas' comparison of the column)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        values = [value] if isinstance(value, str) else list(value)
+        known = np.append(np.isin(np.asarray(s.cat.categories, dtype=object), values), False)
+        return known[s.cat.codes.to_numpy()]  # code -1 (null) takes the trailing False
     if isinstance(value, str):
         return _truthy(s == value)
     return _truthy(s.isin(list(value)))

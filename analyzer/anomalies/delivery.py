@@ -7,32 +7,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .aggregates import ORDER_COLUMN, _values, qid_hash
+from .aggregates import ORDER_COLUMN, _seconds_ns, _values, qid_hash
 from .baseline import _robust, _runs, _with_bucket
-from .client_counts import Lines, by_name, per_key, runs, step_of
+from .bucket_counts import bucket_sums, floor_ns, group_codes, pair_sums
+from .client_counts import Lines, by_name, client_lines, per_key, runs, step_of
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
 from .failed import FAIL_KEYS, bucket_of, folded_failures, with_examples
 from .finding import Finding
 from .folded import weighted_mode
-from .sent import with_sent
+from .outbound import Outbound, outbound_lines
 
 
-def _outbound(df: pd.DataFrame) -> pd.DataFrame:
-    m = _str_eq(df["event"], ("delivery", "expired")) & _str_eq(df["direction"], "outbound")
-    out = df.loc[m, ["ts", "recipient", "provider", "outcome", "cause", "severity", "source", "line_no",
-                     "relay_host", "status"]]  # a new table already (copy-on-write: no .copy())
-    out["domain"] = _domain(out["recipient"])
-    # Failures whose cause is harmless (greylisting) are the destination's normal behaviour.
-    out["failed"] = _str_eq(out["outcome"], FAILURES) & ~_str_eq(out["severity"], "info")
-    return out
-
-
-def _outbound_sent(ctx: Context, *, history: bool, last: bool = False) -> pd.DataFrame:
-    """The outbound delivery rows (:func:`_outbound`) with the folded sent deliveries
-    (:func:`.sent.with_sent`) and their bucket, of the window (and of the history before it,
-    ``history``): made once where both are the same table (no history rows nor history's folded
-    sent deliveries: the failure spike's and the concentration's table), kept on ``ctx`` until
-    its ``last`` reader takes it."""
+def _outbound_sent(ctx: Context, *, history: bool, last: bool = False) -> Outbound:
+    """The outbound deliveries (:class:`.outbound.Outbound`: the rows and the folded sent
+    deliveries) of the window (and of the history before it, ``history``): made once where both
+    are the same (no history rows nor history's folded sent deliveries: the failure spike's and
+    the concentration's), kept on ``ctx`` until its ``last`` reader takes them."""
     hist = ctx.bulk_history
     same = not len(ctx.history) and (hist is None or hist.sent is None or not len(hist.sent))
     key = "events" if same or not history else "all"
@@ -40,10 +30,20 @@ def _outbound_sent(ctx: Context, *, history: bool, last: bool = False) -> pd.Dat
     got = held.pop(key, None) if last else held.get(key)
     if got is None:
         rows, bulks = (ctx.all, [hist, ctx.bulk]) if key == "all" else (ctx.events, [ctx.bulk])
-        got = _with_bucket(ctx, with_sent(ctx, _outbound(rows), bulks))
+        got = outbound_lines(ctx, rows, bulks)
         if not last:
             held[key] = got
     return got
+
+
+def _times(ns: np.ndarray) -> pd.Series:
+    """Bucket starts (int64 ns) as UTC times."""
+    return pd.Series(pd.to_datetime(ns, unit="ns", utc=True))
+
+
+def _named(names: np.ndarray, codes: np.ndarray) -> dict[str, int]:
+    """The code of each name (as a string) among ``codes``."""
+    return {str(names[c]): int(c) for c in np.unique(codes)}
 
 
 def detect_failure_spike(ctx: Context) -> list[Finding]:
@@ -51,29 +51,32 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
     and the count of each failure cause per bucket against earlier buckets."""
     p = ctx.params["failure_spike"]
     min_hist = int(ctx.params["general"]["min_history"])
-    # the sent deliveries folded apart from the rows (the weekly's) count as rows weighing w
-    allrows = _outbound_sent(ctx, history=True)
-    if allrows.empty:
+    # the sent deliveries folded apart from the rows count as lines weighing w (counted on codes:
+    # .outbound, .bucket_counts; the group-by's order of entities and buckets kept)
+    ob = _outbound_sent(ctx, history=True)
+    if ob.empty:
         return []
     window_start = ctx.first_ts
+    step = int(ctx.bucket.value)
     findings: list[Finding] = []
+    # Everything we sent, per bucket: the prior for destinations with little history.
+    tb, (tsum, tcount) = bucket_sums(ob.bucket, [ob.failed, ob.w])
+    tot = pd.DataFrame({"sum": tsum, "count": tcount}, index=pd.DatetimeIndex(_times(tb), name="bucket"))
     for dim in ("domain", "provider"):
-        sub = allrows.dropna(subset=[dim])
-        if sub.empty:
+        code, names = ob.codes(dim)
+        kc, kb, (fails, sent_n) = pair_sums(code, ob.bucket, step, [ob.failed, ob.w])
+        if not len(kc):
             continue
-        g = sub.groupby([dim, "bucket"], observed=True).agg(fail=("failed", "sum"), n=("w", "sum")).reset_index()
-        g["fail"] = g["fail"].astype(float)
-        g["n"] = g["n"].astype(float)
-        # Everything we sent, per bucket: the prior for destinations with little history.
-        tot = allrows.groupby("bucket").agg(sum=("failed", "sum"), count=("w", "sum"))
+        g = pd.DataFrame({dim: names[kc], "bucket": _times(kb), "fail": fails.astype(float), "n": sent_n.astype(float)})
         flagged = _spikes(g, dim, tot, window_start.floor(ctx.bucket), p, min_hist)
+        code_of = _named(names, kc) if flagged else {}
         for entity, items in flagged.items():
             by_b = {b: (r, e, f) for b, r, e, f in items}
             for run in _runs(list(by_b), ctx.bucket):
-                ent_rows = sub[(sub[dim] == entity).fillna(False).to_numpy() & sub["bucket"].isin(run).to_numpy()]
-                failed = ent_rows[ent_rows["failed"]]
+                sel = (code == code_of[entity]) & np.isin(ob.bucket, [b.value for b in run])
+                failed = ob.failures(sel)
                 nfail = float(len(failed))
-                sent = int(ent_rows["w"].sum())
+                sent = int(ob.w[sel].sum())
                 rate = nfail / max(1, sent)
                 exp = float(np.mean([by_b[b][1] for b in run]))
                 cause = failed["cause"].mode().iloc[0] if len(failed) else None
@@ -135,27 +138,32 @@ def _cause_spike(ctx: Context) -> list[Finding]:
     min_hist = int(ctx.params["general"]["min_history"])
     df = ctx.all
     m = _str_eq(df["outcome"], FAILURES) & ~_str_eq(df["cause"], "unknown") & ~_str_eq(df["severity"], "info")
-    fail = _with_bucket(ctx, df.loc[m, ["ts", "cause", "source", "line_no"]
-                                    + ([ORDER_COLUMN] if ORDER_COLUMN in df.columns else [])])
+    pos = np.flatnonzero(m)
     # the quiet failures folded apart from the rows (the weekly's): those above info, of a known cause
     folded, examples = folded_failures([ctx.bulk_history, ctx.bulk])
     if folded is not None:
         folded = folded[folded["spike"].to_numpy(dtype=bool) & (folded["cause"] != "unknown").to_numpy(dtype=bool)]
         folded = folded.assign(bucket=bucket_of(folded["sec"].to_numpy(), ctx.bucket)) if len(folded) else None
-    if fail.empty and folded is None:
+    if not len(pos) and folded is None:
         return []
     first, last = ctx.all_span
     all_buckets = pd.date_range(first.floor(ctx.bucket), last.floor(ctx.bucket), freq=ctx.bucket)
     window_start = ctx.first_ts.floor(ctx.bucket)
+    step = int(ctx.bucket.value)
+    # the rows' and the folded counts per (cause, bucket) on codes: the causes in a group-by's
+    # order (the column's categories; sorted strings with the folded ones)
+    row_bucket = floor_ns(df["ts"], pos, step)
     if folded is None:
-        pairs = fail.groupby(["cause", "bucket"], observed=True).size()
-    else:  # the rows' and the folded counts per (cause, bucket), the causes as strings (sorted as categories are)
-        both = pd.concat([pd.DataFrame({"cause": _values(fail["cause"]), "n": np.ones(len(fail), np.int64),
-                                        "bucket": fail["bucket"].astype("datetime64[ns, UTC]").to_numpy()}),
-                          folded[["cause", "n", "bucket"]]], ignore_index=True)
-        pairs = both.groupby(["cause", "bucket"])["n"].sum()
-    counts = pairs.unstack(fill_value=0).reindex(columns=all_buckets, fill_value=0)
-    vals_all = counts.to_numpy(dtype=float)
+        code, names = group_codes(df["cause"].iloc[pos])
+        key, bucket, weight = code, row_bucket, np.ones(len(pos), np.int64)
+    else:
+        code, names = group_codes(pd.Series(np.concatenate([_values(df["cause"].iloc[pos]),
+                                                            folded["cause"].to_numpy(dtype=object)])))
+        key = code  # (the folded keys' step starts, in seconds, to their buckets in ns)
+        bucket = np.r_[row_bucket, folded["sec"].to_numpy(dtype=np.int64) // (step // 10**9) * step]
+        weight = np.r_[np.ones(len(pos), np.int64), folded["n"].to_numpy(dtype=np.int64)]
+    causes, vals_all = _per_cause(key, bucket, weight, step, all_buckets)
+    code = code[:len(pos)]
     idx = np.arange(len(all_buckets))
     cand = (vals_all >= p["cause_min_count"]) & (np.asarray(all_buckets >= window_start) & (idx >= min_hist))[None, :]
     hits: dict[int, dict[pd.Timestamp, float]] = {}
@@ -163,12 +171,14 @@ def _cause_spike(ctx: Context) -> list[Finding]:
         med, sd = _robust(vals_all[r, :i])
         if vals_all[r, i] >= p["cause_factor"] * max(med, 1.0) and vals_all[r, i] >= med + p["k"] * sd:
             hits.setdefault(int(r), {})[all_buckets[i]] = med
+    cols = ["ts", "cause", "source", "line_no"] + ([ORDER_COLUMN] if ORDER_COLUMN in df.columns else [])
     out: list[Finding] = []
     for r, exps in hits.items():
-        cause, vals = counts.index[r], vals_all[r]
+        cause, vals = names[causes[r]], vals_all[r]
         hit = list(exps)
         for run in _runs(hit, ctx.bucket):
-            rows = fail[(fail["cause"] == cause).to_numpy() & fail["bucket"].isin(run).to_numpy()]
+            sel = (code == causes[r]) & np.isin(row_bucket, [b.value for b in run])
+            rows = df[cols].iloc[pos[sel]]
             lines = len(rows)
             if folded is not None:
                 fk = folded[(folded["cause"] == cause).to_numpy(dtype=bool) & folded["bucket"].isin(run).to_numpy()]
@@ -184,6 +194,19 @@ def _cause_spike(ctx: Context) -> list[Finding]:
                                 observed=n, expected=exp, cause=str(cause),
                                 detail=f"{lines} events with cause {cause} in the window"))
     return out
+
+
+def _per_cause(key: np.ndarray, bucket: np.ndarray, n: np.ndarray, step: int, all_buckets: pd.DatetimeIndex
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The codes of the keys with a line (sorted) and their sums of ``n`` per bucket of ``all_buckets``
+    (a row per key, a column per bucket; lines outside them left out)."""
+    keys, at, (sums,) = pair_sums(key, bucket, step, [n])
+    causes, row = np.unique(keys, return_inverse=True)
+    col = (at - all_buckets[0].value) // step if len(all_buckets) else at
+    vals = np.zeros((len(causes), len(all_buckets)), dtype=float)
+    inside = (col >= 0) & (col < len(all_buckets))
+    vals[row[inside], col[inside]] = sums[inside]
+    return causes, vals
 
 
 def _masked_text(s: pd.Series) -> pd.Series:
@@ -281,21 +304,23 @@ def detect_concentration(ctx: Context) -> list[Finding]:
 
 
 def _refusing_destinations(ctx: Context) -> list[Finding]:
-    """Destinations and providers refusing most of what we send them, per bucket."""
+    """Destinations and providers refusing most of what we send them, per bucket (counted on
+    codes: :mod:`.outbound`)."""
     p = ctx.params["concentration"]
     out: list[Finding] = []
     ob = _outbound_sent(ctx, history=False, last=True)
+    step = int(ctx.bucket.value)
     for dim, label in (("domain", "destination"), ("provider", "provider")):
-        sub = ob.dropna(subset=[dim])
-        if sub.empty:
-            continue
-        g = sub.groupby([dim, "bucket"]).agg(sum=("failed", "sum"), count=("w", "sum")).reset_index()
-        g = g[(g["count"] >= p["min_attempts"]) & (g["sum"] / g["count"] >= p["min_share"])]
-        for entity, grp in g.groupby(dim, sort=True):
-            for run in _runs(grp["bucket"].tolist(), ctx.bucket):
-                rows = sub[(sub[dim] == entity).fillna(False).to_numpy() & sub["bucket"].isin(run).to_numpy()]
-                failed = rows[rows["failed"]]
-                sent = int(rows["w"].sum())
+        code, names = ob.codes(dim)
+        kc, kb, (fails, sent_n) = pair_sums(code, ob.bucket, step, [ob.failed, ob.w])
+        keep = (sent_n >= p["min_attempts"]) & (fails / np.maximum(sent_n, 1) >= p["min_share"])
+        kc, kb = kc[keep], kb[keep]
+        for c in np.unique(kc):  # (codes in the group-by's order of the entities)
+            entity = names[c]
+            for run in _runs(list(_times(kb[kc == c])), ctx.bucket):
+                sel = (code == c) & np.isin(ob.bucket, [b.value for b in run])
+                failed = ob.failures(sel)
+                sent = int(ob.w[sel].sum())
                 share = len(failed) / sent
                 cause = failed["cause"].mode().iloc[0] if len(failed) else None
                 perm = int(_str_eq(failed["outcome"], "permanent_failure").sum())
@@ -313,10 +338,12 @@ def _client_rejects(ctx: Context) -> list[Finding]:
     (:mod:`.client_counts`); the flagged clients' lines alone taken from the window."""
     p = ctx.params["concentration"]
     src = ctx.events
-    lines = Lines.of(src, _str_eq(src["event"], "reject") & src["client_ip"].notna().to_numpy(dtype=bool))
-    if not len(lines.pos):
+    every_line, ips = client_lines(ctx, src)  # (the client codes shared with the abuse detectors)
+    rejects = _str_eq(src["event"], "reject")[every_line.pos]
+    if not rejects.any():
         return []
-    client, ips = lines.codes(src, "client_ip")
+    lines = every_line.subset(rejects)
+    client = lines.client
     step = int(ctx.bucket.value)
     bucket = step_of(lines.ns, step)
     (tb,), tot = per_key([bucket])
@@ -327,18 +354,22 @@ def _client_rejects(ctx: Context) -> list[Finding]:
     for c in by_name(ips, kc[hit]):
         ip = ips[c]
         for run in runs(kb[hit & (kc == c)], step):
-            rows = lines.rows(src, (client == c) & np.isin(bucket, run), ["ts", "client_ip", "cause", "source", "line_no"])
-            out.append(client_finding(ctx, str(ip), rows, int(tot[np.isin(tb, run)].sum())))
+            sel = (client == c) & np.isin(bucket, run)
+            out.append(client_finding(ctx, str(ip), src, lines, sel, int(tot[np.isin(tb, run)].sum())))
     return out
 
 
-def client_finding(ctx: Context, ip: str, rows: pd.DataFrame, rejects: int) -> Finding:
-    """The finding of a client whose ``rows`` are most of the ``rejects`` of their buckets."""
-    share = len(rows) / rejects
-    cause = rows["cause"].mode().iloc[0]
-    return _finding(ctx, detector="concentration", severity="warning", entity=ip, rows=rows,
-                    title=f"Client {ip} caused {share:.0%} of all rejects ({len(rows)})",
-                    observed=share, expected=None, cause=cause, unit="share",
+def client_finding(ctx: Context, ip: str, src: pd.DataFrame, lines: Lines, sel: np.ndarray, rejects: int) -> Finding:
+    """The finding of a client whose lines (``sel``, a mask over ``lines`` of ``src``) are most of
+    the ``rejects`` of their buckets: read on the lines' codes and times, the evidence alone taken."""
+    n = int(sel.sum())
+    share = n / rejects
+    cause = lines.mode(src, "cause", sel)
+    start, end = lines.span(src, sel)
+    return _finding(ctx, detector="concentration", severity="warning", entity=ip,
+                    rows=None, evidence=lines.evidence(src, sel, int(ctx.params["general"]["max_evidence"])),
+                    title=f"Client {ip} caused {share:.0%} of all rejects ({n})",
+                    observed=share, expected=None, cause=cause, unit="share", start=start, end=end,
                     detail=f"mostly {ctx.cause_title(cause)}")
 
 
@@ -364,7 +395,7 @@ def detect_deferral_buildup(ctx: Context) -> list[Finding]:
     if len(folded):
         seen_ns = pd.Series(qid_hash(d["queue_id"])).map(folded).to_numpy(dtype=float, copy=True)
         seen_ns[d["queue_id"].isna().to_numpy(dtype=bool)] = np.nan
-        ts_ns = d["ts"].astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        ts_ns = _seconds_ns(d["ts"])[1]  # (as integers: a tz-aware column's to_numpy went through Timestamps)
         age = pd.Series(np.fmax(age.to_numpy(dtype=float, na_value=np.nan), (ts_ns - seen_ns) / 1e9), index=d.index)
     age = age.fillna(0.0)
     d["delay"] = np.fmax(d["delay"].astype("float64").fillna(0.0).to_numpy(), age.to_numpy())

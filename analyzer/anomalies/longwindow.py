@@ -15,7 +15,7 @@ import ipaddress
 import numpy as np
 import pandas as pd
 
-from .client_counts import DAY_NS, Lines, codes_of, per_key, step_of
+from .client_counts import DAY_NS, Lines, client_lines, codes_of, per_key, step_of
 from .context import Context, _finding, _str_eq
 from .finding import Finding
 
@@ -24,22 +24,26 @@ UNKNOWN_RECIPIENT = ("mailbox.unknown", "client.recipient_unknown")
 
 def _networks(ips: pd.Series) -> pd.Series:
     """The network of each client address: ``a.b.c.0/24`` for IPv4, the /64 for IPv6; null
-    for anything else. IPv4 is cut with string operations; IPv6 (compressed forms) per distinct
-    address."""
+    for anything else. IPv4 is told by a pattern and cut at its last dot; IPv6 (compressed
+    forms) per distinct address (the cuts a Python call per address: a few hundred, against
+    pandas' masked assignments of string arrays)."""
     s = ips.astype("string")
     v4 = s.str.fullmatch(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}").fillna(False).to_numpy(dtype=bool)
-    out = pd.Series(pd.NA, index=ips.index, dtype="string")
-    out[v4] = s[v4].str.rsplit(".", n=1).str[0] + ".0/24"
     v6 = s.str.contains(":", regex=False).fillna(False).to_numpy(dtype=bool)
-    if v6.any():
-        nets = {}
-        for ip in pd.unique(s[v6].to_numpy()):  # distinct IPv6 clients, not lines
+    values = s.to_numpy(dtype=object, na_value=None)
+    out = np.full(len(s), None, dtype=object)
+    for i in np.flatnonzero(v4):
+        out[i] = values[i].rsplit(".", 1)[0] + ".0/24"
+    nets: dict[str, str | None] = {}
+    for i in np.flatnonzero(v6):
+        ip = values[i]
+        if ip not in nets:  # distinct IPv6 clients, not lines
             try:
                 nets[ip] = str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
             except ValueError:
-                nets[ip] = pd.NA
-        out[v6] = s[v6].map(nets)
-    return out
+                nets[ip] = None
+        out[i] = nets[ip]
+    return pd.Series(out, index=ips.index, dtype="string")
 
 
 def _stats(df: pd.DataFrame, lines: Lines, sel: np.ndarray, key: np.ndarray, names: np.ndarray,
@@ -73,23 +77,25 @@ def _stats(df: pd.DataFrame, lines: Lines, sel: np.ndarray, key: np.ndarray, nam
 
 
 def slow_finding(ctx: Context, kind: tuple[str, str, int, int, bool], entity: str, scope: str, st: pd.Series,
-                 ent_rows: pd.DataFrame) -> Finding:
-    """The finding of a flagged address or network (``st``: its counts, ``ent_rows``: its lines);
-    ``kind``: (title, what is counted, hourly limit, span threshold, counted as distinct recipients)."""
+                 df: pd.DataFrame, lines: Lines, sel: np.ndarray) -> Finding:
+    """The finding of a flagged address or network (``st``: its counts; ``sel``: its lines, a
+    mask over ``lines`` of ``df``); ``kind``: (title, what is counted, hourly limit, span
+    threshold, counted as distinct recipients). Read on the lines' codes (no copy of its rows)."""
     p = ctx.params["long_window"]
     title, what, per_hour_limit, per_span, distinct = kind
     total, days = int(st["total"]), int(st["days"])
-    recent = ent_rows[(ent_rows["ts"] >= ctx.first_ts).to_numpy()]
-    users = ent_rows["sasl_username"].dropna().nunique()
+    recent = sel & (lines.ns >= ctx.first_ts.value)
+    users = lines.distinct(df, "sasl_username", sel) if "sasl_username" in df.columns else 0
     who = f"network {entity} ({int(st['ips'])} addresses)" if scope == "network" else entity
     sev = "critical" if days >= p["critical_days"] and not distinct else "warning"
+    evidence = lines.evidence(df, recent if recent.any() else sel, int(ctx.params["general"]["max_evidence"]))
     return _finding(
-        ctx, detector="long_window", severity=sev, entity=entity, rows=recent if len(recent) else ent_rows,
+        ctx, detector="long_window", severity=sev, entity=entity, rows=None, evidence=evidence,
         title=f"{title} from {who}: {total:,} {what} over {days} "
               f"day{'' if days == 1 else 's'} (at most {int(st['per_hour'])} an hour)",
-        observed=float(total), expected=float(per_span), cause=str(ent_rows["cause"].mode().iloc[0]),
+        observed=float(total), expected=float(per_span), cause=str(lines.mode(df, "cause", sel)),
         start=st["first"], end=st["last"],
-        detail=f"{len(ent_rows):,} log lines, at most {int(st['per_day'])} {what} in one day"
+        detail=f"{int(sel.sum()):,} log lines, at most {int(st['per_day'])} {what} in one day"
                + (f", {users} user names tried" if users else "")
                + f"; below the hourly threshold ({per_hour_limit} an hour) all along")
 
@@ -102,7 +108,7 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
     df = ctx.all
     window_start = ctx.first_ts
     step = int(ctx.bucket.value)
-    base = df["client_ip"].notna().to_numpy(dtype=bool)
+    every_line, names = client_lines(ctx, df)  # (the client codes shared with the hourly detectors)
     kinds = [
         ("Slow SASL brute force", _str_eq(df["event"], "auth_failure"), False, int(hourly["sasl_failures"]),
          "authentication failures", int(p["sasl_per_day"]), int(p["sasl_per_span"])),
@@ -112,11 +118,12 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
     ]
     out: list[Finding] = []
     for title, mask, distinct, per_hour_limit, what, per_day, per_span in kinds:
-        lines = Lines.of(df, mask & base)
-        if not len(lines.pos):
+        of_kind = mask[every_line.pos]
+        if not of_kind.any():
             continue
-        client, names = lines.codes(df, "client_ip", sort=True)
-        recipient = lines.values(df, "recipient") if distinct else None
+        lines = every_line.subset(of_kind)
+        client = lines.client
+        recipient = every_line.coded(df, "recipient")[of_kind] if distinct else None
         every = np.ones(len(lines.pos), dtype=bool)
         ips = _stats(df, lines, every, client, names, client, recipient, step)
         # fast clients are the hourly detector's; persistent ones may join a network
@@ -147,8 +154,6 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
         found = [(str(n), "network", st, in_net & (net_of[client] == st["code"])) for n, st in nets.iterrows()]
         found += [(str(ip), "address", st, client == st["code"]) for ip, st in single.iterrows()]
         for entity, scope, st, sel in found:  # flagged clients only: few
-            ent_rows = lines.rows(df, sel, ["ts", "client_ip", "recipient", "cause", "sasl_username", "source",
-                                            "line_no"])
             out.append(slow_finding(ctx, (title, what, per_hour_limit, per_span, distinct), entity, scope, st,
-                                    ent_rows))
+                                    df, lines, sel))
     return out
