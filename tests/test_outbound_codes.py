@@ -1,6 +1,7 @@
 """The outbound deliveries counted on codes (analyzer/anomalies/outbound.py, bucket_counts.py)
 give the failure-spike and concentration detectors what the group-by of the rows joined with the
-folded sent keys (sent.with_sent) gave them: the same (entity, bucket) pairs in the same order,
+folded sent keys (``with_sent`` below: the joined table the detectors grouped before outbound.py, kept here as
+the reference) gave them: the same (entity, bucket) pairs in the same order,
 the same failures and deliveries, with the provider as a Categorical of sorted or unsorted
 categories (the folded keys naming providers the rows do not) or as strings."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import random
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,46 @@ from hypothesis import strategies as st
 from analyzer.anomalies.baseline import _with_bucket
 from analyzer.anomalies.bucket_counts import pair_sums
 from analyzer.anomalies.outbound import outbound_lines, outbound_rows
-from analyzer.anomalies.sent import with_sent
+
+
+def _like(col: pd.Series, n: int) -> pd.Series:
+    """``n`` missing values of ``col``'s dtype (a Categorical stays one with the same categories)."""
+    return pd.Series(col.array.take(np.full(n, -1), allow_fill=True))
+
+
+def with_sent(ctx: Any, out: pd.DataFrame, bulks: list[Any]) -> pd.DataFrame:
+    """``out`` (outbound delivery rows with ``domain`` and ``failed``) with a weight ``w`` (1 per
+    row) and, after its rows, the sent deliveries folded in ``bulks`` (their ``sent`` counts): one
+    row per step and key, at the step's start, not failed, weighing its count."""
+    out = out.assign(w=np.ones(len(out), dtype=np.int64))
+    parts = [b for b in bulks if b is not None and b.sent is not None and len(b.sent)]
+    if not parts:
+        return out
+    step = int(ctx.bucket / pd.Timedelta(seconds=1))
+    if any(step % b.sent_step for b in parts):
+        raise ValueError(f"sent deliveries folded per {parts[0].sent_step} s cannot be bucketed per {step} s")
+    s = pd.concat([b.sent for b in parts], ignore_index=True)
+    n = len(s)
+    add = {c: _like(out[c], n) for c in out.columns}
+    ts = pd.Series(pd.to_datetime(s["sec"].to_numpy(), unit="s", utc=True))
+    add["ts"] = ts.astype(out["ts"].dtype) if len(out) else ts
+    add["domain"] = pd.Series(s["domain"].to_numpy(dtype=object)).astype(out["domain"].dtype)
+    prov = s["provider"].to_numpy(dtype=object)
+    if isinstance(out["provider"].dtype, pd.CategoricalDtype):
+        cats = out["provider"].cat.categories
+        new = sorted(set(pd.unique(prov[pd.notna(prov)])) - set(cats))  # distinct values, not a set per row
+        if new:
+            keep_sorted = bool(cats.is_monotonic_increasing)
+            allc = sorted([*cats, *new]) if keep_sorted else [*cats, *new]
+            out = out.assign(provider=out["provider"].cat.set_categories(allc))
+            cats = out["provider"].cat.categories
+        add["provider"] = pd.Series(pd.Categorical(prov, categories=cats))
+    else:
+        add["provider"] = pd.Series(prov).astype(out["provider"].dtype) if len(out) else pd.Series(prov)
+    add["failed"] = pd.Series(np.zeros(n, dtype=bool))
+    add["w"] = pd.Series(s["n"].to_numpy(dtype=np.int64))
+    return pd.concat([out, pd.DataFrame(add)], ignore_index=True)
+
 
 _PROVIDERS = ["gmail", "microsoft", "yahoo", "apple", "zoho"]
 _DOMAINS = ["a.example", "b.example", "Ä.example", "c.example", "z.example"]

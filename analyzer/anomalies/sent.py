@@ -7,7 +7,8 @@ severity policy counts (domain, provider) pairs; the silence detector reads the 
 and the last line of each stream (a :class:`~analyzer.anomalies.aggregates.Bulk` row of kind
 ``delivered``); the deferral detector a message's first time (the Bulk's queue ids). So the
 weekly report folds them: :func:`sent_counts` per batch, :func:`combine` over the week, read by
-:func:`with_sent` and :func:`pair_counts`. Without a fold (the nightly report) nothing changes.
+:func:`analyzer.anomalies.outbound.outbound_lines` (the outbound deliveries with these counts, on
+codes) and :func:`pair_counts`. Without a fold (the nightly report) nothing changes.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ import pandas as pd
 from .aggregates import _seconds_ns, _values
 from .batch_tests import tests_of
 
-__all__ = ["SENT_KEYS", "combine", "empty", "is_local_sent", "is_quiet_local_sent", "is_sent", "pair_counts", "sent_counts",
-           "with_sent"]
+__all__ = ["SENT_KEYS", "combine", "empty", "is_local_sent", "is_quiet_local_sent", "is_sent", "pair_counts", "sent_counts"]
 
 SENT_KEYS = ["sec", "domain", "provider"]
 
@@ -115,45 +115,6 @@ def combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
     cols = {c: pa.array(t[c].to_numpy(), type=pa.string(), from_pandas=True) for c in ("domain", "provider")}
     return _group(pa.table({"sec": t["sec"].to_numpy(), **cols, "n": t["n"].to_numpy(),
                             "ts_min": t["ts_min"].to_numpy(), "ts_max": t["ts_max"].to_numpy()}))
-
-
-def _like(col: pd.Series, n: int) -> pd.Series:
-    """``n`` missing values of ``col``'s dtype (a Categorical stays one with the same categories)."""
-    return pd.Series(col.array.take(np.full(n, -1), allow_fill=True))
-
-
-def with_sent(ctx: Any, out: pd.DataFrame, bulks: list[Any]) -> pd.DataFrame:
-    """``out`` (outbound delivery rows with ``domain`` and ``failed``) with a weight ``w`` (1 per
-    row) and, after its rows, the sent deliveries folded in ``bulks`` (their ``sent`` counts): one
-    row per step and key, at the step's start, not failed, weighing its count."""
-    out = out.assign(w=np.ones(len(out), dtype=np.int64))
-    parts = [b for b in bulks if b is not None and b.sent is not None and len(b.sent)]
-    if not parts:
-        return out
-    step = int(ctx.bucket / pd.Timedelta(seconds=1))
-    if any(step % b.sent_step for b in parts):
-        raise ValueError(f"sent deliveries folded per {parts[0].sent_step} s cannot be bucketed per {step} s")
-    s = pd.concat([b.sent for b in parts], ignore_index=True)
-    n = len(s)
-    add = {c: _like(out[c], n) for c in out.columns}
-    ts = pd.Series(pd.to_datetime(s["sec"].to_numpy(), unit="s", utc=True))
-    add["ts"] = ts.astype(out["ts"].dtype) if len(out) else ts
-    add["domain"] = pd.Series(s["domain"].to_numpy(dtype=object)).astype(out["domain"].dtype)
-    prov = s["provider"].to_numpy(dtype=object)
-    if isinstance(out["provider"].dtype, pd.CategoricalDtype):
-        cats = out["provider"].cat.categories
-        new = sorted(set(pd.unique(prov[pd.notna(prov)])) - set(cats))  # distinct values, not a set per row
-        if new:
-            keep_sorted = bool(cats.is_monotonic_increasing)
-            allc = sorted([*cats, *new]) if keep_sorted else [*cats, *new]
-            out = out.assign(provider=out["provider"].cat.set_categories(allc))
-            cats = out["provider"].cat.categories
-        add["provider"] = pd.Series(pd.Categorical(prov, categories=cats))
-    else:
-        add["provider"] = pd.Series(prov).astype(out["provider"].dtype) if len(out) else pd.Series(prov)
-    add["failed"] = pd.Series(np.zeros(n, dtype=bool))
-    add["w"] = pd.Series(s["n"].to_numpy(dtype=np.int64))
-    return pd.concat([out, pd.DataFrame(add)], ignore_index=True)
 
 
 def pair_counts(bulk: Any, entities: set[str]) -> pd.DataFrame:
