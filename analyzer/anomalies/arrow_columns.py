@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["as_arrow", "as_string", "codes_of", "distinct_codes", "encoded", "eq_arrow", "flags", "hash_arrow", "seconds_ns_arrow", "taken"]
+__all__ = ["as_arrow", "as_string", "categorical_eq", "codes_of", "distinct_codes", "encoded", "eq_arrow", "flags", "hash_arrow", "seconds_ns_arrow", "taken"]
 
 _NULL_SEC = np.iinfo(np.int64).min  # the "second" of a line without a time (as aggregates')
 
@@ -84,6 +84,13 @@ def eq_arrow(arr: pa.Array, value: str | tuple[str, ...]) -> np.ndarray:
     arr = as_string(arr)
     hit = pc.equal(arr, value) if isinstance(value, str) else pc.is_in(arr, value_set=pa.array(value, type=arr.type))
     return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+
+
+def categorical_eq(s: pd.Series, values: list[str]) -> np.ndarray:
+    """Where a Categorical column equals one of ``values``, null as False: compared on its codes
+    (a test per category, not pandas' comparison of the column)."""
+    known = np.append(np.isin(np.asarray(s.cat.categories, dtype=object), values), False)
+    return known[s.cat.codes.to_numpy()]  # code -1 (null) takes the trailing False
 
 
 def encoded(arr: pa.Array) -> pa.DictionaryArray:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .arrow_columns import distinct_codes, eq_arrow
+from .arrow_columns import categorical_eq, distinct_codes, eq_arrow
 from .batch_tests import tests_of
 
 __all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "counted_apart", "fold_masks", "is_bulk", "is_completed", "is_queued",
@@ -47,8 +47,7 @@ def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
             return np.append(np.isin(distinct, values), False)[codes]  # a null's code: the trailing False
         return eq_arrow(data, value)
     if isinstance(s.dtype, pd.CategoricalDtype):
-        known = np.append(np.isin(np.asarray(s.cat.categories, dtype=object), values), False)
-        return known[s.cat.codes.to_numpy()]  # code -1 (null) takes the trailing False
+        return categorical_eq(s, values)
     if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "python":
         # (the Bulk's key columns: each row a reference to its value's one string, nulls NaN or
         # None) compared by numpy on the objects: a tenth of pandas' own comparison of them

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .aggregates import Bulk, span
+from .arrow_columns import categorical_eq
 from .finding import Finding, _fingerprint
 
 #: The columns the detectors read: enough to ask a history store for (baseline=...).
@@ -146,9 +147,7 @@ def _str_eq(s: pd.Series, value: str | Iterable[str]) -> np.ndarray:
     """Where ``s`` equals ``value`` (or one of the values), null as False; a Categorical compared
     on its codes (a value per category, not pandas' comparison of the column)."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        values = [value] if isinstance(value, str) else list(value)
-        known = np.append(np.isin(np.asarray(s.cat.categories, dtype=object), values), False)
-        return known[s.cat.codes.to_numpy()]  # code -1 (null) takes the trailing False
+        return categorical_eq(s, [value] if isinstance(value, str) else list(value))
     if isinstance(value, str):
         return _truthy(s == value)
     return _truthy(s.isin(list(value)))
