@@ -269,14 +269,12 @@ mod tests {
                 text: &text, n_texts: texts.len(),
                 valid: (round % 3 != 0).then_some(&valid[..]),
             };
-            let mut asked = Vec::new();
             let got = w.run(&call, |rule, cand| {
-                // each candidate once per step, never a text a decided combination holds alone
+                // each candidate text at most once per step
                 let mut seen = cand.to_vec();
                 seen.sort();
                 seen.dedup();
                 assert_eq!(seen.len(), cand.len());
-                asked.push(cand.len());
                 Some(cand.iter().map(|&t| texts[t as usize].contains(pats[rule])).collect())
             }).unwrap();
             assert_eq!(got, plain(&w, &call, &texts, &pats), "round {round}");
