@@ -81,38 +81,15 @@ fn valid_at(valid: Option<(&[u8], usize)>, i: usize) -> bool {
     valid.is_none_or(|(bits, at)| is_set(bits, at + i))
 }
 
-/// A 64-bit hash for the table alone (strings found by it are compared whole, so its quality
-/// sets only the probes' length): 16 bytes a step, each a 64x64->128-bit multiply folded to 64
-/// bits (wyhash's "mum"), about four times as fast as `hash::hash_bytes` on a 60-byte address.
-fn fast_hash(s: &[u8]) -> u64 {
-    const P0: u64 = 0xa076_1d64_78bd_642f;
-    const P1: u64 = 0xe703_7ed1_a0b4_28db;
-    const P2: u64 = 0x8ebc_6af0_9c88_c6e3;
-    fn mum(a: u64, b: u64) -> u64 {
-        let r = u128::from(a) * u128::from(b);
-        (r as u64) ^ ((r >> 64) as u64)
-    }
-    fn word(b: &[u8]) -> u64 {
-        let mut w = [0u8; 8];
-        w[..b.len()].copy_from_slice(b);
-        u64::from_le_bytes(w)
-    }
-    let mut h = P0 ^ s.len() as u64;
-    let mut chunks = s.chunks_exact(16);
-    for c in &mut chunks {
-        h = mum(word(&c[..8]) ^ P1 ^ h, word(&c[8..]) ^ P2);
-    }
-    let rest = chunks.remainder();
-    let (a, b) = if rest.len() > 8 { (word(&rest[..8]), word(&rest[8..])) } else { (word(rest), 0) };
-    mum(mum(a ^ P1 ^ h, b ^ P2) ^ P0, s.len() as u64 ^ P1)
-}
-
 #[derive(Default)]
 pub struct Vocab {
     data: Vec<u8>,
     ends: Vec<u32>, // where each code's string ends in `data` (it starts where the one before ends)
     tags: Vec<u32>, // each code's string's hash, its high 32 bits (the table's probes compare them first)
     slots: Vec<u32>, // 0: empty; else code + 1
+    // the table's hash is `hash::keyed_hash` under the process's random key: the strings are log
+    // texts (senders, hosts), so which of them share a probe sequence must not be choosable
+    seed: crate::hash::Seed,
 }
 
 /// The table doubles when more than 3/4 of its slots are taken.
@@ -159,7 +136,7 @@ impl Vocab {
         if self.slots.is_empty() || too_full(self.len() + 1, self.slots.len()) {
             self.grow();
         }
-        let tag = (fast_hash(s) >> 32) as u32;
+        let tag = (crate::hash::keyed_hash(&self.seed, s) >> 32) as u32;
         let mask = self.slots.len() - 1;
         let mut i = tag as usize & mask;
         loop {
