@@ -21,11 +21,37 @@ import pyarrow.compute as pc
 
 from .schema import CLASS_SCHEMA
 
-__all__ = ["CLASS_NAMES", "RowCodes"]
+__all__ = ["CLASS_NAMES", "DICTIONARY", "RowCodes", "dictionary_array"]
 
 #: The classification columns, in :data:`analyzer.schema.CLASS_SCHEMA`'s order (a code row each).
 CLASS_NAMES = tuple(CLASS_SCHEMA.names)
 _INDEX = {name: j for j, name in enumerate(CLASS_NAMES)}
+#: The type of a classification column handed over as its codes (:meth:`RowCodes.dictionaries`)
+DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+#: Dictionaries kept per list of words (:func:`dictionary_array`) up to this many, then dropped
+_SHARED = 256
+
+
+def dictionary_array(codes: np.ndarray, words: list[str | None], shared: dict[tuple, pa.Array] | None = None
+                     ) -> pa.DictionaryArray:
+    """A column's ``codes`` (a row each: the word ``words[code]``, code 0 null) as a dictionary
+    array of the words: the codes' own buffer is the indices (no copy), code 0 a null index, its
+    slot in the dictionary (which holds no null) taken by a word no row has. ``shared``: the
+    dictionaries made so far, by their words: columns with the same words share one (a Parquet
+    row group's chunks then need no unification)."""
+    key = tuple(words)
+    shared = {} if shared is None else shared
+    values = shared.get(key)
+    if values is None:
+        if len(shared) > _SHARED:
+            shared.clear()
+        values = shared[key] = pa.array(("", *key[1:]), pa.string())
+    n = len(codes)
+    rows = np.ascontiguousarray(codes, dtype=np.int32)  # (as it is: the indices, not copied)
+    valid = rows.astype(bool)
+    nulls = n - int(np.count_nonzero(valid))
+    bits = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.DictionaryArray.from_buffers(DICTIONARY, n, [bits, pa.py_buffer(rows)], values, nulls)
 
 
 class RowCodes:
@@ -65,6 +91,12 @@ class RowCodes:
     def table(self) -> pa.Table:
         """The classification columns' strings per row (a table of :data:`analyzer.schema.CLASS_SCHEMA`)."""
         return pa.Table.from_arrays([self.column(name) for name in CLASS_NAMES], schema=CLASS_SCHEMA)
+
+    def dictionaries(self, shared: dict[tuple, pa.Array] | None = None) -> pa.Table:
+        """The classification columns as dictionaries of their words (:func:`dictionary_array`,
+        type :data:`DICTIONARY`): the strings :meth:`table` has, without making them."""
+        return pa.Table.from_arrays([dictionary_array(self.codes[j], self.words[j], shared)
+                                     for j in range(len(CLASS_NAMES))], names=list(CLASS_NAMES))
 
     def _words(self, j: int) -> tuple[list[str | None], dict[str | None, int]]:
         """Column ``j``'s own list of words (copied once) and each word's code."""

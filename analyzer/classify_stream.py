@@ -47,6 +47,14 @@ _WRITES = ["cause", "fix_id", "severity", "cause_ref"]
 _CODED = frozenset(_READS) & frozenset(CLASS_NAMES)
 
 
+def _as_text(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with its dictionaries of text as text."""
+    for i, f in enumerate(schema):
+        if pa.types.is_dictionary(f.type):
+            schema = schema.set(i, f.with_type(f.type.value_type))
+    return schema
+
+
 def _isin(col: Any, values: frozenset[str]) -> np.ndarray:
     return pc.fill_null(pc.is_in(col, value_set=_value_set(values)), False).to_numpy(zero_copy_only=False)
 
@@ -77,6 +85,11 @@ class StreamClassifier:
         self.carry_domains = pa.nulls(0, pa.string())  # the carried errors' recipient domains (no pa.array(): see lazy.refuse_arrow_pandas)
         self.tail: pa.Table | None = None  # the previous batch's last line (a bare reject's error may be there)
         self.keep_codes = False  # keep each batch's RowCodes for codes_beside (a reader of them sets it)
+        #: the consumer takes the classification columns as dictionaries of their codes (the
+        #: Parquet writer): a batch with codes gets them so (RowCodes.dictionaries), its strings
+        #: are not made (a batch with bare rejects, whose attribution changes strings, gets strings)
+        self.as_dictionaries = False
+        self._shared: dict[tuple, pa.Array] = {}  # the dictionaries' words, shared by batches
         self._beside: dict[int, tuple[Any, RowCodes]] = {}  # id(table) -> (a weak reference to it, its codes)
 
     def __call__(self, table: pa.Table, keys: np.ndarray | None = None) -> pa.Table:
@@ -128,27 +141,35 @@ class StreamClassifier:
             return _isin(table.column(name), values) if answered is None else answered.isin(table, name, values)
 
         table = self._waits(table, isin, coded)
+        bare = self._bare_rows(table, isin)
+        dictionaries = coded is not None and self.as_dictionaries and not bare.any()
         if coded is not None:
-            table = append_columns(table, coded.table())
+            table = append_columns(table, coded.dictionaries(self._shared) if dictionaries else coded.table())
         if table.num_rows:
             before = table
-            table = self._bare(table, isin)
+            table = self._bare(table, bare)
             if coded is not None and table is not before:  # (rare) the codes follow the strings
                 for name in _WRITES:
                     coded.recode(name, table.column(name))
             # one row made anew: a slice would hold the batch's buffers (a worker's block mapped
-            # from shared memory, ~5 MiB) to the end of the process
+            # from shared memory, ~5 MiB) to the end of the process; its columns as text
             last = table.select(_BARE_READS).slice(table.num_rows - 1)
-            self.tail = pa.Table.from_pylist(last.to_pylist(), schema=last.schema)
-        if coded is not None and self.keep_codes:
+            self.tail = pa.Table.from_pylist(last.to_pylist(), schema=_as_text(last.schema))
+        if coded is not None and self.keep_codes and not dictionaries:
             self._keep(table, coded)
         return table
 
-    def _bare(self, table: pa.Table, isin: Any) -> pa.Table:
-        """A reject that logs no reason takes the error line just above it (:func:`analyzer.attribution.bare_columns`),
-        which may be the previous batch's last line (``isin``: see :meth:`_waits`)."""
-        bare = isin("event", frozenset({"reject"})) & pc.is_null(table.column("reply_text")).to_numpy(
+    @staticmethod
+    def _bare_rows(table: pa.Table, isin: Any) -> np.ndarray:
+        """The rejects that log no reason (see :meth:`_bare`)."""
+        if not table.num_rows:
+            return np.zeros(0, bool)
+        return isin("event", frozenset({"reject"})) & pc.is_null(table.column("reply_text")).to_numpy(
             zero_copy_only=False)
+
+    def _bare(self, table: pa.Table, bare: np.ndarray) -> pa.Table:
+        """A reject that logs no reason (``bare``: :meth:`_bare_rows`) takes the error line just
+        above it (:func:`analyzer.attribution.bare_columns`), which may be the previous batch's last line."""
         if not bare.any():
             return table
         sub = table.select(_BARE_READS)

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["ONE_VALUED", "class_dictionaries", "coded", "coded_schema", "dictionary_columns", "one_value", "one_valued",
+__all__ = ["ONE_VALUED", "class_dictionaries", "class_text_schema", "coded", "coded_schema", "dictionary_columns", "one_value", "one_valued",
            "stored_metadata"]
 
 #: Text columns that hold one value per file (per block of it) in the logs maillens reads.
@@ -54,31 +54,31 @@ def class_dictionaries(table: pa.Table, codes: Any, words: dict[tuple, pa.Array]
     made of; ``table`` as it is where the codes do not fit it. ``words``: the dictionaries made
     so far, by their words: batches with the same words share one (a row group's chunks then
     need no unification)."""
-    from .class_codes import CLASS_NAMES
+    from .class_codes import CLASS_NAMES, dictionary_array
 
     if codes is None or len(codes) != table.num_rows or not table.num_rows:
         return table
     words = {} if words is None else words
-    typ = pa.dictionary(_CODE, pa.string())
-    n = table.num_rows
     for j, name in enumerate(CLASS_NAMES):
         i = table.schema.get_field_index(name)
         if i < 0 or table.schema.field(i).type != pa.string():
             continue
-        key = tuple(codes.words[j])
-        values = words.get(key)
-        if values is None:
-            if len(words) > 256:
-                words.clear()
-            # code 0 is null: its place in the dictionary (which holds no null) is taken by a word no row has
-            values = words[key] = pa.array(("", *key[1:]), pa.string())
-        rows = np.ascontiguousarray(codes.codes[j], dtype=np.int32)  # (as it is: the indices, not copied)
-        valid = rows.astype(bool)
-        nulls = n - int(np.count_nonzero(valid))
-        bits = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-        col = pa.DictionaryArray.from_buffers(typ, n, [bits, pa.py_buffer(rows)], values, nulls)
-        table = table.set_column(i, table.schema.field(i).with_type(typ), col)
+        col = dictionary_array(codes.codes[j], codes.words[j], words)
+        table = table.set_column(i, table.schema.field(i).with_type(col.type), col)
     return table
+
+
+def class_text_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with the classification's columns that are dictionaries of text as text
+    (:meth:`analyzer.class_codes.RowCodes.dictionaries`, what the classifier hands the Parquet
+    writer); ``schema`` itself when it has none."""
+    from .class_codes import CLASS_NAMES
+
+    for name in CLASS_NAMES:
+        i = schema.get_field_index(name)
+        if i >= 0 and pa.types.is_dictionary(schema.field(i).type):
+            schema = schema.set(i, schema.field(i).with_type(schema.field(i).type.value_type))
+    return schema
 
 
 def coded_schema(schema: pa.Schema, names: tuple[str, ...]) -> pa.Schema:

@@ -26,7 +26,15 @@ from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv
 from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
 from .schema import pandas_metadata as _pandas_metadata
-from .sink_codes import class_dictionaries, coded, coded_schema, dictionary_columns, one_valued, stored_metadata
+from .sink_codes import (
+    class_dictionaries,
+    class_text_schema,
+    coded,
+    coded_schema,
+    dictionary_columns,
+    one_valued,
+    stored_metadata,
+)
 from .sink_jsonl import jsonl_bytes, jsonl_pieces, jsonl_text
 from .sink_pieces import RENDER_THREADS, PieceWriter
 
@@ -207,13 +215,17 @@ class EventWriter:
         self._raise_failure()
         if self.transform is not None and table.num_rows:
             table, codes = self.transform(table), None
+        text = class_text_schema(table.schema)  # (the classification's columns may come as dictionaries)
         if self._schema is None:
-            self._schema = table.schema
-        elif not table.schema.equals(self._schema, check_metadata=False):
-            table, codes = table.select(self._schema.names).cast(self._schema), None
+            self._schema = text
+        elif not text.equals(self._schema, check_metadata=False):
+            table, codes, text = table.select(self._schema.names).cast(self._schema), None, self._schema
         if table.num_rows and self.fmt == "parquet" and self._class_codes is not False:
-            self._class_codes = self._class_codes or codes is not None  # (decided by the first batch with rows)
+            # (decided by the first batch with rows)
+            self._class_codes = self._class_codes or codes is not None or text is not table.schema
             table = class_dictionaries(table, codes, self._words) if self._class_codes else table
+        elif text is not table.schema:  # (the file's classification columns are text: these too)
+            table = table.cast(text)
         self.rows += table.num_rows
         if self._queue is None:
             self._encode(table)
@@ -421,6 +433,7 @@ def write_stream(batches: Iterable[EventBatch], path: str, *, classified: bool =
         with EventWriter(path, tf) as w:
             if beside is not None and w.fmt == "parquet":
                 classifier.keep_codes = True
+                classifier.as_dictionaries = True  # (its batches: the classification's columns as codes)
             else:
                 beside = None
             for b in _from_input(batches):
