@@ -157,3 +157,60 @@ def test_masks_and_kept_rows_read_from_codes_as_from_strings(events):
     a, b = (f.result() for f in folds)
     pd.testing.assert_frame_equal(a, b)
     assert isinstance(a["cause"].dtype, pd.CategoricalDtype)
+
+
+def test_as_dictionaries_the_columns_decode_to_the_strings(events, monkeypatch):
+    """``as_dictionaries`` (the Parquet writer takes them): a batch's classification columns come
+    as dictionaries of its codes that decode to the strings the classifier gives otherwise,
+    the attributed waits included; a batch with a bare reject (whose attribution changes
+    strings) comes as strings with its codes beside; no strings are made for the others."""
+    rejects = np.flatnonzero(pa.compute.equal(events.column("event"), "reject").to_numpy(zero_copy_only=False))
+    assert len(rejects)
+    at = int(rejects[len(rejects) // 2])  # a bare reject: its reply text gone
+    i = events.schema.get_field_index("reply_text")
+    text = events.column(i).combine_chunks()
+    bare = pa.compute.if_else(pa.array(np.arange(events.num_rows) == at), pa.nulls(events.num_rows, text.type), text)
+    events = events.set_column(i, events.schema.field(i), bare)
+    cuts = list(range(150, events.num_rows, 150))
+    batches = [events.slice(a, b - a) for a, b in zip([0, *cuts], [*cuts, events.num_rows], strict=True)]
+    made = []
+    strings = []  # the batches whose strings were made (RowCodes.table), in dictionary mode
+    table_of = RowCodes.table
+    monkeypatch.setattr(RowCodes, "table", lambda self: strings.append(len(self)) or table_of(self))
+    for as_dictionaries in (False, True):
+        strings.clear()
+        clf = StreamClassifier()
+        clf.keep_codes, clf.as_dictionaries = True, as_dictionaries
+        out = []
+        for k in range(0, len(batches), 2):
+            group = batches[k: k + 2]
+            for t in clf.classify_many(group, [Groups.of(class_key(b)) for b in group]):
+                out.append((t, clf.codes_beside(t)))
+        made.append(out)
+    plain, coded = made
+    kinds = set()
+    for (want, _), (got, codes), start in zip(plain, coded, [0, *cuts], strict=True):
+        dictionaries = pa.types.is_dictionary(got.schema.field("cause").type)
+        kinds.add(dictionaries)
+        assert dictionaries == (not start <= at < start + got.num_rows)
+        assert (codes is None) == dictionaries  # strings: their codes beside, as before
+        for name in CLASS_NAMES:
+            assert got.column(name).cast(pa.string()).equals(want.column(name)), name
+        assert got.drop_columns(list(CLASS_NAMES)).equals(want.drop_columns(list(CLASS_NAMES)))
+    assert kinds == {True, False}
+    assert len(strings) == 1  # the bare reject's batch only
+
+
+def test_dictionaries_of_the_codes_decode_to_their_words():
+    words = [[None, "a", "b", ""] for _ in CLASS_NAMES]
+    codes = RowCodes(np.array([[1, 0, 3, 2, 0]] * len(CLASS_NAMES), np.int32), words)
+    shared: dict = {}
+    got = codes.dictionaries(shared)
+    assert got.column_names == list(CLASS_NAMES)
+    assert got.equals(got.cast(pa.schema([pa.field(n, pa.dictionary(pa.int32(), pa.string())) for n in CLASS_NAMES])))
+    for name in CLASS_NAMES:
+        assert got.column(name).to_pylist() == ["a", None, "", "b", None]
+        assert got.column(name).combine_chunks().cast(pa.string()).equals(codes.column(name))
+    assert len(shared) == 1  # one dictionary for the columns with the same words
+    full = RowCodes(np.ones((len(CLASS_NAMES), 3), np.int32), words).dictionaries(shared)
+    assert full.column("cause").null_count == 0 and full.column("cause").chunk(0).buffers()[0] is None

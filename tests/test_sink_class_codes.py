@@ -101,11 +101,12 @@ def _same_file(a, b) -> None:
         assert tb.schema.field(name).type == pa.string()  # read back as text
 
 
-@pytest.mark.parametrize("first", [True, False])
+@pytest.mark.parametrize("first", ["codes", "plain", "dictionaries"])
 def test_written_from_codes_reads_back_as_from_strings(tmp_path, monkeypatch, first):
-    """Batches with codes (and one without: encoded by the writer), several row groups: the
-    file reads back as the one written from the strings alone. A file whose first batch came
-    without codes takes none."""
+    """Batches with codes, one without (encoded by the writer), one whose classification columns
+    come as dictionaries already (the classifier's ``as_dictionaries``), several row groups: the
+    file reads back as the one written from the strings alone. A file whose first batch came as
+    strings without codes takes none (a later batch of dictionaries is written as text)."""
     from analyzer import sinks
 
     monkeypatch.setattr(sinks, "ROW_GROUP_ROWS", 50)
@@ -115,7 +116,10 @@ def test_written_from_codes_reads_back_as_from_strings(tmp_path, monkeypatch, fi
     for n in (30, 25, 40, 10, 33):
         codes = _Codes(rng.integers(0, 4, (len(CLASS_NAMES), n)).astype(np.int32), words)
         batches.append((_table(codes), codes))
-    given = [(t, c if (i > 0 or first) and i != 3 else None) for i, (t, c) in enumerate(batches)]
+    kind = [first, "dictionaries", "codes", "plain", "codes"]
+    given = [(class_dictionaries(t, c), None) if k == "dictionaries" else (t, c if k == "codes" else None)
+             for k, (t, c) in zip(kind, batches, strict=True)]
+    assert pa.types.is_dictionary(given[1][0].schema.field("cause").type)
     for path, items in ((tmp_path / "plain.parquet", [(t, None) for t, _ in batches]),
                         (tmp_path / "codes.parquet", given)):
         with EventWriter(str(path), threaded=False) as w:
@@ -128,8 +132,9 @@ def test_written_from_codes_reads_back_as_from_strings(tmp_path, monkeypatch, fi
 
 @pytest.mark.parametrize("name", ["mail.log", "mainlog"])
 def test_parse_o_with_the_classifiers_codes_reads_back_as_without(days, tmp_path, name, monkeypatch):
-    """``parse -o``'s stream on two workers, its classifier's codes taken by the writer: the
-    file reads back as the one written from the strings; the writer did get codes."""
+    """``parse -o``'s stream on two workers, its classifier's codes taken by the writer (as the
+    classification columns' dictionaries): the file reads back as the one written from the
+    strings; the writer did get codes."""
     from analyzer import sinks
 
     monkeypatch.setattr(sinks, "ROW_GROUP_ROWS", 700)
@@ -137,7 +142,7 @@ def test_parse_o_with_the_classifiers_codes_reads_back_as_without(days, tmp_path
     write = EventWriter.write
 
     def spy(self, table, codes=None):
-        got.append(codes is not None)
+        got.append(codes is not None or pa.types.is_dictionary(table.schema.field("cause").type))
         return write(self, table, codes)
 
     for out, classifier in ((tmp_path / "plain.parquet", None), (tmp_path / "codes.parquet", StreamClassifier())):
