@@ -15,7 +15,10 @@ The classification's columns (reply_class, outcome, cause ...: a few words each)
 classifier from codes per row (:class:`analyzer.class_codes.RowCodes`); where it keeps them for
 the writer (``codes_beside``), they are handed over as dictionaries of those words
 (:func:`class_dictionaries`): no hash of a million strings to find codes the classifier had
-(bench/RESULTS.md, r19-pout). Read back, they are text too.
+(bench/RESULTS.md, r19-pout). For ``parse -o`` the classifier makes no strings at all: it hands
+the dictionaries themselves (``as_dictionaries``, :meth:`analyzer.class_codes.RowCodes.dictionaries`),
+which the writer takes as they are (:func:`class_text_schema`: the file's schema has them as
+text; r20-pout). Read back, they are text too.
 """
 
 from __future__ import annotations

@@ -214,7 +214,8 @@ class EventWriter:
     def write(self, table: pa.Table, codes: Any = None) -> None:
         """Write ``table`` (after the ones before); ``codes``: its classification columns' codes
         (:func:`analyzer.sink_codes.class_dictionaries`), taken by the Parquet writer as long
-        as the file's first batch came with them."""
+        as the file's first batch came with them or with those columns as dictionaries (the
+        classifier's ``as_dictionaries``: written as they are, read back as text)."""
         self._raise_failure()
         if self.transform is not None and table.num_rows:
             table, codes = self.transform(table), None
@@ -425,9 +426,10 @@ def write_stream(batches: Iterable[EventBatch], path: str, *, classified: bool =
     """Write every batch to ``path``; ``also`` are folds (objects with ``add(table)``) fed the
     same batches; ``transform`` is a DataFrame -> DataFrame applied to each batch before it is
     written (e.g. :meth:`analyzer.report.redact.Redactor.frame`); ``classifier``: the stream's,
-    whose codes of each batch's classification (``codes_beside``) the writer takes instead of
-    encoding the strings again (Parquet; not read until the stream starts). Returns
-    the number of events."""
+    which then hands the Parquet writer each batch's classification columns as dictionaries of
+    its codes (``as_dictionaries``; a batch whose strings it had to make: the codes beside,
+    ``codes_beside``) instead of strings the writer would encode again (not read until the
+    stream starts). Returns the number of events."""
     schema = pa.unify_schemas([SCHEMA, CLASS_SCHEMA]) if classified else SCHEMA
     tf = None
     if transform is not None:
