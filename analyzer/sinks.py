@@ -450,6 +450,9 @@ def write_stream(batches: Iterable[EventBatch], path: str, *, classified: bool =
             w.close_ok(schema)
     except _InputFailed as failed:
         raise failed.error from None  # as the input raised it (the output is not written)
+    finally:
+        if beside is not None:  # (the classifier's batches as any other consumer takes them again)
+            classifier.as_dictionaries = False
     return w.rows
 
 

@@ -153,5 +153,6 @@ def test_parse_o_with_the_classifiers_codes_reads_back_as_without(days, tmp_path
         write_stream(stream, str(out), classified=True, classifier=classifier)
         monkeypatch.setattr(EventWriter, "write", write)
         assert any(got) == (classifier is not None)
+        assert classifier is None or not classifier.as_dictionaries  # (set for the writer's stream only)
     _same_file(tmp_path / "plain.parquet", tmp_path / "codes.parquet")
     assert set(CLASS_SCHEMA.names) <= set(_read(tmp_path / "codes.parquet")[0].column_names)
