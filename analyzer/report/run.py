@@ -27,7 +27,7 @@ from ..anomalies.sent import is_quiet_local_sent
 from ..later import InOrder
 from ..reader import ParseResult
 from ..report_columns import REPORT_COLUMNS  # (the CLI names them to the stream without importing this)
-from .build import ReportWindow, build_report
+from .build import ReportWindow, build_report, top_tables
 from .ends_fold import EndsFold, is_foldable_end
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
 from .peers import WindowPeersFold
@@ -371,12 +371,14 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
         heap.release_arrow()  # the detectors' temporaries
         return found
 
-    # the detectors on a thread of their own while this one builds the sections that do not read
-    # their findings (both read the window's rows and Bulk, neither writes them): what of either
-    # runs outside the GIL (numpy's sorts and loops, Arrow's kernels, the page faults) overlaps
+    # the detectors on a thread of their own, then the top tables there, while this one builds the
+    # sections that do not read their findings (all read the window's rows and Bulk, none writes
+    # them): what of either runs outside the GIL (numpy's sorts and loops, Arrow's kernels, the
+    # page faults) overlaps
     with ThreadPoolExecutor(1, thread_name_prefix="maillens-detect") as pool:
         findings = pool.submit(detect)
+        top = pool.submit(top_tables, cur, cur_bulk, sections)
         report = build_report(cur, findings.result, kb=kb, counts=result.counts, files=result.files,
                               warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
-                              bulk=cur_bulk, sections=sections or {})
+                              bulk=cur_bulk, sections=sections or {}, top=top.result)
     return redact(report) if redact is not None else report
