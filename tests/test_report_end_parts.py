@@ -9,7 +9,7 @@ against ``np.unique``; the findings handed to the build as a call, made on anoth
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -160,11 +160,27 @@ def test_the_detectors_on_their_thread_give_the_report_they_gave_inline(monkeypa
         ran.append(threading.current_thread().name)
         return detect(*args, **kwargs)
 
+    tops: list[str] = []
+    top_tables = run.top_tables
+
+    def top_where(*args, **kwargs):
+        tops.append(threading.current_thread().name)
+        return top_tables(*args, **kwargs)
+
     monkeypatch.setattr(run, "detect_anomalies", detect_where)
+    monkeypatch.setattr(run, "top_tables", top_where)
     apart = run.make_report(result, now=NOW, generated_at=NOW)
     assert ran and ran[0].startswith("maillens-detect")
+    assert tops and tops[0].startswith("maillens-detect")  # the top tables there too, after the detectors
     monkeypatch.setattr(run, "ThreadPoolExecutor", _Inline)
     inline = run.make_report(result, now=NOW, generated_at=NOW)
-    assert ran[1] == threading.current_thread().name
+    assert ran[1] == threading.current_thread().name == tops[1]
     assert apart["findings"]  # (the sample logs have some: the comparison below compares them)
+    assert apart["top"]["destinations"] and apart["omitted"]  # (and top tables, some cut: their lengths compared)
     assert apart == inline
+    # build_report given no top tables makes them itself, the same
+    monkeypatch.setattr(run, "ThreadPoolExecutor", ThreadPoolExecutor)
+    monkeypatch.setattr(run, "top_tables", lambda *a, **k: None)  # (made, not given)
+    built = run.build_report
+    monkeypatch.setattr(run, "build_report", lambda *a, top=None, **k: built(*a, **k))
+    assert run.make_report(result, now=NOW, generated_at=NOW) == apart

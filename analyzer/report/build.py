@@ -465,16 +465,30 @@ def _unrecognised(counts: Any) -> dict[str, Any]:
             "headerless": int(counts.headerless)}
 
 
+def top_tables(ev: pd.DataFrame, bulk: Bulk | None = None,
+               sections: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, int]]:
+    """The report's ``top`` section and each of its tables' length before the cut (for
+    :func:`.limits.cap`): a part that reads no finding nor other section, which
+    :func:`.run.make_report` has made on the detectors' thread."""
+    full: dict[str, int] = {}
+    top = _top(ev, full, bulk, (sections or {}).get("sent"))
+    heap.give_back()
+    return top, full
+
+
 def build_report(events: pd.DataFrame, findings: list[Finding] | Callable[[], list[Finding]], *, kb: Any = None, counts: Any = None,
                  files: list[Any] | None = None, warnings: list[str] | None = None,
                  window: ReportWindow = ReportWindow(), generated_at: Any = None,
                  baseline_info: dict[str, Any] | None = None, bulk: Bulk | None = None,
-                 sections: dict[str, Any] | None = None) -> dict[str, Any]:
+                 sections: dict[str, Any] | None = None,
+                 top: Callable[[], tuple[dict[str, Any], dict[str, int]]] | None = None) -> dict[str, Any]:
     """The report dict for an already classified and windowed events table (and the lines of
     the window folded into ``bulk``, which are not rows of ``events``: see :func:`split_events`;
     ``sections``: the results of the registered section folds, :func:`.fold.register_section`).
     ``findings`` may be a call that gives them (the detectors at work on another thread,
-    :func:`.run.make_report`): made only once the sections that do not read them are built."""
+    :func:`.run.make_report`): made only once the sections that do not read them are built;
+    ``top``, a call that gives :func:`top_tables` of the same rows (made on that thread too),
+    likewise."""
     ev = events
     n_events = len(ev) + (len(bulk) if bulk is not None else 0)
     first, last = span(ev["ts"], bulk)
@@ -500,8 +514,8 @@ def build_report(events: pd.DataFrame, findings: list[Finding] | Callable[[], li
     outcomes = _outcomes(ev, kb, full, bulk, (sections or {}).get("ends"))
     heap.give_back()
     session_ends = _session_ends(ev, bulk, (sections or {}).get("ends"))
-    top = _top(ev, full, bulk, (sections or {}).get("sent"))
-    heap.give_back()
+    tops, top_full = top() if top is not None else top_tables(ev, bulk, sections)
+    full.update(top_full)
     findings = findings() if callable(findings) else findings
     sev_counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITY_ORDER}
     worst = next((s for s in SEVERITY_ORDER if sev_counts[s]), None)
@@ -525,7 +539,7 @@ def build_report(events: pd.DataFrame, findings: list[Finding] | Callable[[], li
         "servers": servers,
         "outcomes": outcomes,
         "session_ends": session_ends,
-        "top": top,
+        "top": tops,
         "unrecognised": _unrecognised(counts),
         # peer_totals, peers: folded from the stream when the run registered the section
         **((sections or {}).get("peers") or peer_report(ev)),

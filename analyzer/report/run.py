@@ -27,7 +27,7 @@ from ..anomalies.sent import is_quiet_local_sent
 from ..later import InOrder
 from ..reader import ParseResult
 from ..report_columns import REPORT_COLUMNS  # (the CLI names them to the stream without importing this)
-from .build import ReportWindow, build_report
+from .build import ReportWindow, build_report, top_tables
 from .ends_fold import EndsFold, is_foldable_end
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
 from .peers import WindowPeersFold
@@ -169,10 +169,12 @@ class ReportFold:
 
     def result(self) -> tuple[pd.DataFrame, Bulk, dict[str, Any]]:
         # the small results first, each fold's state freed (and Arrow's pool released) before the
-        # next is built; the rows (the largest) last, when the others' temporaries are gone
+        # next is built; the rows (the largest) last, when the small ones' temporaries are gone
         # (measured at 3M Exim lines: the main process's peak in the fold's results 804 -> 713 MiB)
         # the Bulk is made on the fold thread, after its last batch (ahead=1: the submit returns
-        # once every batch's job is done), while this one makes the small results beside it
+        # once every batch's job is done), while this one makes the small results and the rows
+        # beside it (the rows' result is mostly Arrow's concatenations and takes, outside the GIL:
+        # not after the Bulk's, on the end's critical path, as before r20-rend)
         made: list[Bulk] = []
         try:
             self._jobs.submit(lambda: made.append(self.bulk.result()))
@@ -189,13 +191,15 @@ class ReportFold:
             logins = self.logins.result()
             folded_sent, sections["sent"] = self.sent.result()
             ends, sections["ends"] = self.ends.result()
+            heap.give_back()
+            rows = self.rows.result()
         finally:
             self._jobs.wait()
         bulk, self.bulk = made[0], BulkFold()
         bulk.logins, bulk.sent, bulk.sent_step = logins, folded_sent, SENT_STEP
         bulk.ends, bulk.end_examples, bulk.failures, bulk.failure_examples = ends
         heap.give_back()
-        return self.rows.result(), bulk, sections
+        return rows, bulk, sections
 
 
 #: The columns :func:`_more_folded`'s tests and the Bulk's fold read (a history store's narrow rows lack some).
@@ -371,12 +375,14 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
         heap.release_arrow()  # the detectors' temporaries
         return found
 
-    # the detectors on a thread of their own while this one builds the sections that do not read
-    # their findings (both read the window's rows and Bulk, neither writes them): what of either
-    # runs outside the GIL (numpy's sorts and loops, Arrow's kernels, the page faults) overlaps
+    # the detectors on a thread of their own, then the top tables there, while this one builds the
+    # sections that do not read their findings (all read the window's rows and Bulk, none writes
+    # them): what of either runs outside the GIL (numpy's sorts and loops, Arrow's kernels, the
+    # page faults) overlaps
     with ThreadPoolExecutor(1, thread_name_prefix="maillens-detect") as pool:
         findings = pool.submit(detect)
+        top = pool.submit(top_tables, cur, cur_bulk, sections)
         report = build_report(cur, findings.result, kb=kb, counts=result.counts, files=result.files,
                               warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
-                              bulk=cur_bulk, sections=sections or {})
+                              bulk=cur_bulk, sections=sections or {}, top=top.result)
     return redact(report) if redact is not None else report
