@@ -27,10 +27,10 @@ from tests.test_classify_phrasings import cause_of
      "phr.reputation.ip_listed_at_named_list"),
     ("451 Spam source, see http://www.sorbs.net/lookup.shtml?203.0.113.9", "reputation.ip_listed",
      "phr.reputation.dnsbl_lookup_url"),
-    ("550 Your IP address has been identified as a spammer", "reputation.poor",
-     "phr.reputation.ip_identified_as_spammer"),
-    ("550 5.7.1 Your IP is classified as a spam source by our filter", "reputation.poor",
-     "phr.reputation.ip_identified_as_spammer"),
+    ("550 5.7.1 Relaying denied: your IP has been flagged as a spam source", "reputation.poor",
+     "phr.reputation.relay_prefix_then_spammer"),
+    ("554 Relay access denied - this server is classified as a spammer", "reputation.poor",
+     "phr.reputation.relay_prefix_then_spammer"),
     ("553 5.7.1 [BL21] Connections will not be accepted from 203.0.113.9, because the ip is in "
      "Spamhaus's list; see https://postmaster.yahooinc.com/error-codes", "reputation.ip_listed",
      "phr.reputation.yahoo_ip_in_named_list"),
@@ -67,6 +67,8 @@ def test_round21_families_decide(text: str, cause: str, rule_id: str) -> None:
      "user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes", "reputation.poor"),
     # a plain relay refusal stays a relay refusal
     ("554 5.7.1 <user@example.com>: Relay access denied", "relay.denied"),
+    # the spammer verdict without the relay prefix keeps phr.reputation.deemed_spammer's reading
+    ("550 Your IP address has been identified as a spammer", "reputation.poor"),
     # 'cannot accept' a message's content is not a recipient user
     ("554 Cannot accept message: content rejected", "content.spam"),
     # the receiver's storage without the output-file words keeps its reading
