@@ -108,3 +108,29 @@ def test_the_peers_read_only_the_events_they_hold(day):
     held, keep = selected(t, None)
     assert held.column_names == ["mta", "event", "queue_id"]
     assert keep is not None and pc.fill_null(keep, False).to_numpy(zero_copy_only=False).tolist() == read.tolist()
+
+
+@pytest.mark.parametrize("engine", ["native", "python"])
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_VALUES, min_size=1, max_size=4))
+def test_sent_fold_codes_are_first_seen_over_batches(engine, batches):
+    """The sent fold's key codes (a vocabulary under either engine): each distinct string's code in
+    the order first seen over the batches, -1 for null; ``values`` the strings in code order."""
+    import os
+
+    from analyzer.report.sent_fold import _Codes
+
+    old = os.environ.get("MAILLENS_ENGINE")
+    os.environ["MAILLENS_ENGINE"] = engine
+    try:
+        codes, seen = _Codes(), {}
+        for values in batches:
+            want = [-1 if v is None else seen.setdefault(v, len(seen)) for v in values]
+            got = codes(pa.array(values, pa.string()))
+            assert got.dtype == np.int32 and got.tolist() == want
+        assert codes.values().tolist() == list(seen) and codes.values().dtype == object
+    finally:
+        if old is None:
+            os.environ.pop("MAILLENS_ENGINE", None)
+        else:
+            os.environ["MAILLENS_ENGINE"] = old
