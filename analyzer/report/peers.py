@@ -516,7 +516,8 @@ class WindowPeersFold(PeersFold):
             # column), made at once on the fold's thread, not the report's main
             t = table.select(cols) if table is not None else \
                 pa.Table.from_arrays([s.array.__arrow_array__() for s in series], names=cols)
-            self._held.append(self._thread().submit(self._kept, t, None if keep.all() else pa.array(keep)))
+            self._held.append(self._thread().submit(self._kept, t, None if keep.all() else pa.array(keep),
+                                                    batch.__dict__.get("_tests") if table is not None else None))
         else:
             self._held.append(batch[cols] if keep.all() else batch.loc[keep, cols])
         self._rows += int(keep.sum())
@@ -524,11 +525,11 @@ class WindowPeersFold(PeersFold):
             self._flush()
 
     @staticmethod
-    def _kept(t: pa.Table, keep: pa.Array | None) -> pa.Table:
+    def _kept(t: pa.Table, keep: pa.Array | None, tests: Any = None) -> pa.Table:
         """The rows ``keep`` of ``t`` (on the fold's thread), of the columns and events read of the
-        MTAs it holds (:func:`.peers_held.selected`; a mixed flush's tables are joined with the
-        columns one lacks as nulls: the other MTA's)."""
-        t, keep = selected(t, keep)
+        MTAs it holds (:func:`.peers_held.selected`, with the batch's ``tests``; a mixed flush's
+        tables are joined with the columns one lacks as nulls: the other MTA's)."""
+        t, keep = selected(t, keep, tests)
         return t if keep is None else t.filter(keep)
 
     def _flush(self) -> None:

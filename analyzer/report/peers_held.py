@@ -7,6 +7,9 @@ and folds them a flush of several batches at a time.
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -29,10 +32,12 @@ MTA_EVENTS = {"postfix": ("received", "queued", "delivery", "reject", "reject_wa
                        "connect_failure", "lost_connection", "timeout", "removed")}
 
 
-def selected(t: pa.Table, keep: pa.Array | None) -> tuple[pa.Table, pa.Array | None]:
+def selected(t: pa.Table, keep: pa.Array | None, tests: Any = None) -> tuple[pa.Table, pa.Array | None]:
     """``t``'s columns read of the MTAs it holds, and ``keep`` (None: every row) narrowed to the
-    lines of the events read (a null event is read by none). A table of an MTA not known, or
-    without an ``mta`` column, is held whole."""
+    lines of the events read (a null event is read by none): from the event codes of ``tests``
+    (the batch's :class:`analyzer.anomalies.batch_tests.BatchTests`, rows as ``t``'s) where the
+    masks made them already, else compared. A table of an MTA not known, or without an ``mta``
+    column, is held whole."""
     if "mta" not in t.column_names:
         return t, keep
     mtas = set(pc.unique(t.column("mta")).to_pylist())
@@ -41,8 +46,14 @@ def selected(t: pa.Table, keep: pa.Array | None) -> tuple[pa.Table, pa.Array | N
     names = {c for m in mtas for c in MTA_COLUMNS[m]}
     t = t.select([c for c in t.column_names if c in names])
     if "event" in t.column_names:
-        event = t.column("event")
-        kind = event.type.value_type if pa.types.is_dictionary(event.type) else event.type
-        read = pc.is_in(event, value_set=pa.array(sorted({e for m in mtas for e in MTA_EVENTS[m]}), kind))
+        events = {e for m in mtas for e in MTA_EVENTS[m]}
+        coded = tests.cached_codes("event") if tests is not None else None
+        if coded is not None:
+            distinct, rows = coded
+            read: Any = pa.array(np.fromiter((v in events for v in distinct), dtype=bool, count=len(distinct))[rows])
+        else:
+            event = t.column("event")
+            kind = event.type.value_type if pa.types.is_dictionary(event.type) else event.type
+            read = pc.is_in(event, value_set=pa.array(sorted(events), kind))
         keep = read if keep is None else pc.and_(keep, read)
     return t, keep
