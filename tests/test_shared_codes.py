@@ -108,6 +108,16 @@ def test_the_peers_read_only_the_events_they_hold(day):
     held, keep = selected(t, None)
     assert held.column_names == ["mta", "event", "queue_id"]
     assert keep is not None and pc.fill_null(keep, False).to_numpy(zero_copy_only=False).tolist() == read.tolist()
+    # the same lines from the event codes a stream batch's masks made (with a kept-rows mask)
+    stream = _Batch.of(t, to_pandas(t))
+    tests = batch_tests.tests_of(stream)
+    assert tests.cached_codes("event") is None
+    tests.codes("event")
+    some = pa.array(np.arange(len(t)) % 3 > 0)
+    for mask in (None, some):
+        _, by_codes = selected(t, mask, tests)
+        _, by_strings = selected(t, mask)
+        assert by_codes.to_pylist() == pc.fill_null(by_strings, False).to_pylist()
 
 
 @pytest.mark.parametrize("engine", ["native", "python"])
