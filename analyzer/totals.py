@@ -105,7 +105,7 @@ def coded(a: pa.Array) -> pa.DictionaryArray:
 def _per_code(a: pa.DictionaryArray, hits: np.ndarray) -> np.ndarray:
     """``hits`` (a boolean per dictionary value) of each row; null rows False."""
     idx = a.indices
-    if idx.null_count:  # (not :func:`coded`'s: the last of ``per``, False, is the null rows')
+    if idx.null_count:  # (not :func:`coded`'s: a null row takes the False appended after the hits)
         idx = pc.fill_null(idx, len(hits))
     return np.append(hits, False)[idx.to_numpy(zero_copy_only=False)]
 
