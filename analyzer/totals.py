@@ -95,11 +95,30 @@ def mask(b: pa.Array) -> np.ndarray:
     return pc.fill_null(b, False).to_numpy(zero_copy_only=False)
 
 
+def coded(a: pa.Array) -> pa.DictionaryArray:
+    """A string column dictionary-encoded once, for the many :func:`eq` and :func:`isin` tests of
+    a flush: each then compares the few distinct values, not every row. (A null is a value of the
+    dictionary, equal to none: the indices have no nulls, so read it with eq/isin only.)"""
+    return pc.dictionary_encode(a, null_encoding="encode")
+
+
+def _per_code(a: pa.DictionaryArray, hits: np.ndarray) -> np.ndarray:
+    """``hits`` (a boolean per dictionary value) of each row; null rows False."""
+    idx = a.indices
+    if idx.null_count:  # (not :func:`coded`'s: a null row takes the False appended after the hits)
+        idx = pc.fill_null(idx, len(hits))
+    return np.append(hits, False)[idx.to_numpy(zero_copy_only=False)]
+
+
 def eq(a: pa.Array, value: str) -> np.ndarray:
+    if pa.types.is_dictionary(a.type):
+        return _per_code(a, eq(a.dictionary, value))
     return mask(pc.equal(a, value))
 
 
 def isin(a: pa.Array, values: list[str]) -> np.ndarray:
+    if pa.types.is_dictionary(a.type):
+        return _per_code(a, isin(a.dictionary, values))
     return mask(pc.is_in(a, value_set=pa.array(values, type=a.type if pa.types.is_string(a.type) else None)))
 
 
@@ -195,7 +214,7 @@ def _pf_frame(ev: pd.DataFrame) -> dict[str, Any]:
 
     seen = np.array([n is not None for n in lookup], dtype=bool)[index]
     smtpd, cleanup = named("smtpd", "postscreen"), named("cleanup")
-    event, status, qid = col(ev, "event"), col(ev, "status"), col(ev, "queue_id")
+    event, status, qid = coded(col(ev, "event")), coded(col(ev, "status")), col(ev, "queue_id")
     has_qid = valid(qid)
     received = eq(event, "received")
     recv = seen & ((smtpd & ((received & has_qid) | eq(status, "client before queue"))) | (named("pickup") & received))
@@ -216,7 +235,7 @@ def ex_frame(ev: pd.DataFrame) -> dict[str, Any]:
 
 
 def _ex_frame(ev: pd.DataFrame) -> dict[str, Any]:
-    event, status, qid = col(ev, "event"), col(ev, "status"), col(ev, "queue_id")
+    event, status, qid = coded(col(ev, "event")), coded(col(ev, "status")), col(ev, "queue_id")
     detail = pc.fill_null(col(ev, "detail"), "")
     arrival = eq(event, "received") & ~eq(status, "fakereject") & valid(qid)
     delivery = eq(event, "delivery")

@@ -80,12 +80,18 @@ class BatchTests:
             # the codes the classification gave (strings made of them): nothing encoded again
             got = self.class_codes.coded(name, self.table)
         if got is None and data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
-            # a null is a value of the dictionary (None: equal to no string), so the codes have no nulls
-            coded = pc.dictionary_encode(_one_array(data), null_encoding="encode")
-            distinct = np.asarray(coded.dictionary.to_pylist(), dtype=object)
-            got = distinct, coded.indices.to_numpy(zero_copy_only=False)
+            got = _one_value(_one_array(data))
+            if got is None:
+                # a null is a value of the dictionary (None: equal to no string), so the codes have no nulls
+                coded = pc.dictionary_encode(_one_array(data), null_encoding="encode")
+                distinct = np.asarray(coded.dictionary.to_pylist(), dtype=object)
+                got = distinct, coded.indices.to_numpy(zero_copy_only=False)
         self._codes[name] = got
         return got
+
+    def cached_codes(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`codes` of column ``name`` where they were made already, else None (nothing encoded)."""
+        return self._codes.get(name)
 
     def eq(self, name: str, value: str | tuple[str, ...]) -> np.ndarray:
         """Where column ``name`` equals ``value`` (or one of the values), null as False."""
@@ -126,6 +132,16 @@ class BatchTests:
     def notnull(self, name: str) -> np.ndarray:
         """Where column ``name`` is not null (nowhere when the batch has no such column)."""
         return ~self.null(name)
+
+
+def _one_value(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """:meth:`BatchTests.codes` of a column of one value on every row (a batch's source file, most
+    often its host: each row compared with the first costs a quarter of hashing every row into a
+    dictionary), else None."""
+    n = len(arr)
+    if not n or arr.null_count or arr[0] != arr[n - 1] or not pc.all(pc.equal(arr, arr[0])).as_py():
+        return None
+    return np.asarray([arr[0].as_py()], dtype=object), np.zeros(n, dtype=np.int32)
 
 
 def tests_of(batch: pd.DataFrame) -> BatchTests:

@@ -269,13 +269,17 @@ class RowsFold:
         # columns' codes taken at the rows kept, before the rows are filtered (their strings are
         # neither copied nor encoded again)
         beside = batch.__dict__.get("class_codes") if table is not None else None
-        if beside is not None:
-            for name in self.few_values:
-                coded = beside.coded(name, table) if name in self.categorical and name not in self.blank_columns else None
+        # and the codes the batch's tests made already of its other columns (the masks' event, status,
+        # direction; the Bulk's program, source, host: analyzer.anomalies.batch_tests), likewise
+        tests = batch.__dict__.get("_tests") if table is not None else None
+        for name in self.few_values if beside is not None or tests is not None else ():
+            if name in self.categorical and name not in self.blank_columns:
+                coded = beside.coded(name, table) if beside is not None else None
+                coded = coded if coded is not None or tests is None else tests.cached_codes(name)
                 if coded is not None:
                     codes[name] = self._kept_codes(name, coded, kept)
-            if codes:
-                t = t.drop_columns(list(codes))
+        if codes:
+            t = t.drop_columns(list(codes))
         schema, blanked = t.schema, {}
         if blank is not None and blank.any() and self.blank_columns:
             # the texts blanked (QUIET_BLANK) taken with their rows at once: a take whose index is

@@ -47,8 +47,9 @@ from ..totals import (
     pf_frame,
     valid,
 )
+from .peers_held import MTA_COLUMNS, MTA_EVENTS, PF_WARNING_EVENTS, selected
 
-__all__ = ["QUEUE_BUCKETS", "TOP", "PeersFold", "WindowPeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
+__all__ = ["MTA_COLUMNS", "MTA_EVENTS", "QUEUE_BUCKETS", "TOP", "PeersFold", "WindowPeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
 
 #: Rows shown per section (per kind for the reject sections); the rest is "and N more".
 TOP = 10
@@ -64,7 +65,7 @@ PF_WARNING_WIDTH = 66
 
 
 #: The events that Postfix 'warning:' lines become (the generic one and those parsed further).
-_PF_WARNING_EVENTS = ["warning", "auth_failure", "protocol_error", "dns"]
+_PF_WARNING_EVENTS = list(PF_WARNING_EVENTS)
 
 
 def _join(*parts: Any) -> pa.Array:
@@ -477,14 +478,6 @@ class PeersFold:
         return {"peer_totals": peer_totals_of(totals), "peers": peers}
 
 
-#: The columns the peers' folds read (peer_folds, totals, the warnings, the rejects) per MTA: a batch is held with its MTAs' only
-MTA_COLUMNS = {"postfix": ("mta", "program", "queue_id", "event", "direction", "client_host", "client_ip", "sender",
-                           "recipient", "status", "smtp_stage", "reply_text", "delay", "size", "sasl_username", "detail"),
-               "exim": ("ts", "mta", "queue_id", "event", "direction", "client_host", "client_ip", "relay_host",
-                        "sender", "recipient", "status", "smtp_stage", "reply_text", "size", "detail", "helo",
-                        "relay_ip", "orig_recipient")}
-
-
 class WindowPeersFold(PeersFold):
     """:class:`PeersFold` as a report section (:func:`analyzer.report.fold.register_section`): it
     folds the lines of the window that the report keeps as rows (not the lines only counted,
@@ -523,7 +516,8 @@ class WindowPeersFold(PeersFold):
             # column), made at once on the fold's thread, not the report's main
             t = table.select(cols) if table is not None else \
                 pa.Table.from_arrays([s.array.__arrow_array__() for s in series], names=cols)
-            self._held.append(self._thread().submit(self._kept, t, None if keep.all() else pa.array(keep)))
+            self._held.append(self._thread().submit(self._kept, t, None if keep.all() else pa.array(keep),
+                                                    batch.__dict__.get("_tests") if table is not None else None))
         else:
             self._held.append(batch[cols] if keep.all() else batch.loc[keep, cols])
         self._rows += int(keep.sum())
@@ -531,14 +525,11 @@ class WindowPeersFold(PeersFold):
             self._flush()
 
     @staticmethod
-    def _kept(t: pa.Table, keep: pa.Array | None) -> pa.Table:
-        """The rows ``keep`` of ``t`` (on the fold's thread), of the columns read of the MTAs it holds
-        (a mixed flush's tables are joined with the columns one lacks as nulls: the other MTA's)."""
-        if "mta" in t.column_names:
-            mtas = set(pc.unique(t.column("mta")).to_pylist())
-            if mtas and mtas <= set(MTA_COLUMNS):
-                names = {c for m in mtas for c in MTA_COLUMNS[m]}
-                t = t.select([c for c in t.column_names if c in names])
+    def _kept(t: pa.Table, keep: pa.Array | None, tests: Any = None) -> pa.Table:
+        """The rows ``keep`` of ``t`` (on the fold's thread), of the columns and events read of the
+        MTAs it holds (:func:`.peers_held.selected`, with the batch's ``tests``; a mixed flush's
+        tables are joined with the columns one lacks as nulls: the other MTA's)."""
+        t, keep = selected(t, keep, tests)
         return t if keep is None else t.filter(keep)
 
     def _flush(self) -> None:

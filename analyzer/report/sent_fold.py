@@ -28,9 +28,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..anomalies.arrow_columns import as_string, codes_of, encoded, hash_arrow, seconds_ns_arrow, taken
+from ..anomalies.arrow_columns import as_string, hash_arrow, seconds_ns_arrow, taken
 from ..anomalies.batch_tests import tests_of
 from ..anomalies.sent import SENT_KEYS, empty, is_sent
+from ..peer_agg import new_vocab
 from .units import MESSAGE, message_units
 
 __all__ = ["SENT_STEP", "SentFold", "is_foldable_sent"]
@@ -72,20 +73,19 @@ def is_foldable_sent(batch: pd.DataFrame) -> np.ndarray:
 
 
 class _Codes:
-    """Strings as int32 codes (-1: null) into one list per column, shared by every batch."""
+    """Strings as int32 codes (-1: null) into one list per column, shared by every batch: a
+    vocabulary (:func:`analyzer.peer_agg.new_vocab`: the strings held and coded in Rust where the
+    native engine runs; a batch's thousands of distinct senders were a Python dict's, one lookup each)."""
 
     def __init__(self) -> None:
-        self.seen: dict[Any, int] = {}
+        self._words = new_vocab()
 
     def __call__(self, arr: pa.Array) -> np.ndarray:
         """An Arrow array's codes (its distinct values taken in in order of first sight)."""
-        enc = encoded(arr)
-        uniq = enc.dictionary.to_pylist()
-        ids = np.array([self.seen.setdefault(str(v), len(self.seen)) for v in uniq] + [-1], dtype=np.int32)
-        return ids[codes_of(enc)]
+        return self._words.encode(arr).astype(np.int32)
 
     def values(self) -> np.ndarray:
-        return np.array(list(self.seen), dtype=object)
+        return self._words.words().to_numpy(zero_copy_only=False).astype(object)
 
 
 class SentFold:
