@@ -18,6 +18,7 @@ from ._common import (
     fail,
     load_kb,
     out,
+    plain_file,
     run_stream,
     warn,
 )
@@ -66,7 +67,8 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
 
         def made() -> StreamClassifier:  # at the first block: a big input's workers have forked
             # what renders the summary, imported while they parse (~0.02 CPU-s off the run's end)
-            _import_ahead(("rich.console", "rich.table", "rich.markup") if fmt == "text" else ("rich.console",))
+            if fmt == "text":  # (JSON is written without rich: plain_file)
+                _import_ahead(("rich.console", "rich.table", "rich.markup"))
             return StreamClassifier(load_kb(None))
 
         fold = FastSummaryFold(classifier or made)
@@ -103,8 +105,9 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
                                       headerless_samples=redactor(summary.headerless_samples),
                                       warnings=redactor(summary.warnings))
     if fmt == "json":
-        out.file.write(summary_json(summary))
-        out.file.flush()
+        f = plain_file(out)
+        f.write(summary_json(summary))
+        f.flush()
     else:
         render_summary(summary)
     _common.NOTHING_OPEN = True  # the summary on stdout; the inputs closed, the workers and threads ended (run_stream)
