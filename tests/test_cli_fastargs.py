@@ -102,15 +102,37 @@ def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     code = ("import sys\nimport analyzer.cli as cli\n"
             f"sys.argv = ['maillens', *{list(args)!r}]\n"
             "try:\n    cli.main()\nexcept SystemExit as exc:\n    code = exc.code\nelse:\n    code = None\n"
+            "print('RICH', 'rich' in sys.modules, file=sys.stderr)\n"
             "print('TYPER', 'typer' in sys.modules, 'CODE', code, file=sys.stderr)\n")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdin=subprocess.DEVNULL)
 
 
-def test_a_plain_parse_imports_no_typer():
+def test_a_plain_parse_imports_no_typer_and_its_json_no_rich():
     r = _run("parse", SAMPLE, "--tz", "UTC", "-f", "json")
-    assert r.stderr.strip().endswith("TYPER False CODE 0"), r.stderr
+    assert r.stderr.strip().endswith("RICH False\nTYPER False CODE 0"), r.stderr
     assert '"events": 425' in r.stdout
+
+
+def test_plain_file_is_the_file_rich_would_write_to(monkeypatch):
+    """plain_file(console): what console.file is, without making an unmade console."""
+    import io
+
+    from analyzer.cli._common import _LazyConsole, plain_file
+
+    for stderr in (False, True):
+        buf = io.StringIO()
+        monkeypatch.setattr("sys.stderr" if stderr else "sys.stdout", buf)
+        lazy = _LazyConsole(stderr=stderr, highlight=False)
+        assert plain_file(lazy) is buf and lazy._made is None
+        assert plain_file(lazy) is lazy.made().file  # the same file once made
+        assert plain_file(lazy) is buf
+    chosen = io.StringIO()
+    lazy = _LazyConsole(file=chosen)
+    assert plain_file(lazy) is chosen
+    monkeypatch.setattr("sys.stdout", None)  # no stdout: rich's null file, as rich writes
+    lazy = _LazyConsole()
+    assert plain_file(lazy) is lazy.made().file
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [
