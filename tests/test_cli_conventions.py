@@ -16,7 +16,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from analyzer import __version__
-from analyzer.cli import _app, _help, app
+from analyzer.cli import _app, _common, _help, app
 from analyzer.reader import parse_logs
 from analyzer.timeparse import TimeError, parse_duration, parse_time
 
@@ -212,7 +212,7 @@ def test_progress_bar_draws_only_on_a_terminal(monkeypatch):
     """On a terminal the bar is drawn on stderr; piped, nothing is written there."""
     for terminal in (True, False):
         buf = io.StringIO()
-        monkeypatch.setattr(_app, "err", Console(file=buf, force_terminal=terminal, width=100))
+        monkeypatch.setattr(_common, "err", Console(file=buf, force_terminal=terminal, width=100))
         with _app._progress("reading logs") as prog:
             assert prog.active is terminal
             if prog.active:

@@ -9,10 +9,23 @@ that `maillens --help`, `--version`, `version` and `explain` start quickly.
 
 from __future__ import annotations
 
-from . import _app, explain, investigate, metrics, report, store  # noqa: F401  - registers the commands
-from ._app import app
+from typing import Any
 
 __all__ = ["app", "main", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    """``app`` (the typer app with every command registered), built when first asked for: `parse`
+    with plain options runs without typer (:func:`main`)."""
+    if name == "app":
+        return _typer_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _typer_app() -> Any:
+    from . import _app, explain, investigate, metrics, report, store  # noqa: F401  - registers the commands
+
+    return _app.app
 
 
 def main() -> None:
@@ -24,11 +37,12 @@ def main() -> None:
     # jemalloc (in pyarrow's Linux wheels) gives them back: a stream of batches peaks 25-35% lower
     # (bench/bench_ingest.py, bench_search.py). Set before pyarrow loads; the user's choice wins.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc" if sys.platform.startswith("linux") else "system")
-    _only_named(sys.argv[1:2])
     try:
-        app(prog_name="maillens")
+        if not _plain_parse(sys.argv[1:]):
+            _only_named(sys.argv[1:2])
+            _typer_app()(prog_name="maillens")
     except Exception as exc:  # a bug: never exit 1, which --fail-on gives to findings
-        from ._app import EXIT_SOFTWARE, err
+        from ._common import EXIT_SOFTWARE, err
 
         err.print(f"Error: maillens crashed: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True)
         err.print("Try: run again with MAILLENS_DEBUG=1 for the traceback, and report it to the project",
@@ -40,7 +54,7 @@ def main() -> None:
 
 def run() -> None:
     """The ``maillens`` command (console script, ``python -m analyzer``): :func:`main`, then, where
-    the command said it left nothing open (:data:`analyzer.cli._app.NOTHING_OPEN`: ``parse``), the
+    the command said it left nothing open (:data:`analyzer.cli._common.NOTHING_OPEN`: ``parse``), the
     output flushed and the process ended without the interpreter's teardown (freeing every
     module and object one by one: ~0.08 CPU-s after a 1M-line ``parse``). Callers that go on
     after the command (tests, bench/bench_main_cpu.py) call :func:`main`."""
@@ -48,6 +62,7 @@ def run() -> None:
     import sys
 
     from ..ahead import STOPPING
+    from . import _common
 
     _stop_on_sigterm()
     try:
@@ -55,7 +70,7 @@ def run() -> None:
         code: object = 0
     except SystemExit as exc:
         code = exc.code
-    if (code in (0, None) and _app.NOTHING_OPEN) or STOPPING.is_set():
+    if (code in (0, None) and _common.NOTHING_OPEN) or STOPPING.is_set():
         try:
             for f in (sys.stdout, sys.stderr):
                 if f is not None:
@@ -99,7 +114,61 @@ def _only_named(first: list[str]) -> None:
 
     if not first or any(k.startswith("_MAILLENS_COMPLETE") for k in os.environ):
         return
+    app = _typer_app()
     cmds = [c for c in app.registered_commands if (c.name or get_command_name(c.callback.__name__)) == first[0]]
     groups = [g for g in app.registered_groups if g.name == first[0]]
     if len(cmds) + len(groups) == 1:
         app.registered_commands, app.registered_groups = cmds, groups
+
+
+def _plain_parse(args: list[str]) -> bool:
+    """`maillens parse` run without typer where its options are plain (:mod:`analyzer.cli._fastargs`
+    reads them, else typer does: False), as typer's app would run it: the group's settings
+    (:func:`analyzer.cli._common.setup`), the settings file's values for the options not given,
+    the command, and the exits click's standalone mode makes of its exceptions."""
+    import os
+
+    if not args or args[0] != "parse" or any(k.startswith("_MAILLENS_COMPLETE") for k in os.environ):
+        return False
+    from ._fastargs import read_parse, with_settings
+
+    got = read_parse(args[1:])
+    if got is None:
+        return False
+    import sys
+
+    from ._common import setup
+
+    try:
+        try:
+            settings = setup(None, False, None)
+            from ._parse import parse_command
+
+            parse_command(**with_settings(*got, settings))
+        except EOFError as exc:  # as click's standalone mode: "Aborted!", exit 1
+            print(file=sys.stderr)
+            raise _Aborted from exc
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
+        except OSError as exc:
+            import errno
+
+            if exc.errno != errno.EPIPE:
+                raise
+            from typer._click.utils import PacifyFlushWrapper
+
+            sys.stdout, sys.stderr = PacifyFlushWrapper(sys.stdout), PacifyFlushWrapper(sys.stderr)
+            raise SystemExit(1) from None
+    except _Aborted:
+        print("Aborted!", file=sys.stderr)
+        raise SystemExit(1) from None
+    except Exception as exc:
+        typer = sys.modules.get("typer")  # imported where a command raised its Exit (fail)
+        if typer is None or not isinstance(exc, typer.Exit):
+            raise
+        raise SystemExit(exc.exit_code) from None
+    raise SystemExit(0)
+
+
+class _Aborted(Exception):
+    """click's Abort, raised and handled in :func:`_plain_parse`."""
