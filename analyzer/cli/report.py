@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from . import _app
+from . import _common
 from ._app import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -341,7 +341,7 @@ def report(
         # stream's threads and the detectors' ended (run_stream, make_report): the process may end
         # without the interpreter's teardown (analyzer.cli.run: ~0.06 CPU-s of freeing the report's
         # tables and modules one object at a time, measured after a 1M-line report)
-        _app.NOTHING_OPEN = True
+        _common.NOTHING_OPEN = True
     if failing:
         if output is not None:
             err.print(f"{len(failing)} finding(s) at or above {fail_on}; the report is in {output}", markup=False,
