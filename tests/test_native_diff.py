@@ -169,15 +169,20 @@ def test_patterns_translate_and_compile():
 
 
 def test_fast_paths_follow_the_tables():
-    """The hand-read syslog header and reply codes of the native core are the Python patterns
-    verbatim (each is used only then; if this fails, a pattern changed: update native/src/syslog.rs
-    or fields.rs's ``leading_codes``)."""
+    """The hand-read syslog header, reply codes and masks of the native core are the Python patterns
+    verbatim (each is used only then; if this fails, a pattern changed: update native/src/syslog.rs,
+    fields.rs's ``leading_codes`` or maskhand.rs)."""
     from analyzer import _native
     from analyzer.parsers.fields import _CODE
     from analyzer.parsers.syslog import HEADERS
 
     assert HEADERS["syslog"] in _native.FAST_PATTERNS
     assert _CODE in _native.FAST_PATTERNS
+    # classify's mask and first opaque pass (native/src/maskhand.rs)
+    from analyzer.classify import MASK, OPAQUE
+
+    assert MASK in _native.FAST_PATTERNS
+    assert OPAQUE[0][1] in _native.FAST_PATTERNS
 
 
 @pytest.mark.parametrize(("re2", "text", "expected"), [

@@ -10,6 +10,7 @@
 //! hash in (`analyzer.fast_summary`). The `regex` crate runs in time linear in the text.
 
 use crate::hash::{hash_bytes, NULL};
+use crate::maskhand;
 use crate::rows::Row;
 use crate::translate::re2_to_rust;
 use regex::bytes::{NoExpand, Regex, RegexBuilder};
@@ -30,6 +31,8 @@ pub struct Masker {
     masked: Vec<u8>,
     passes: Vec<Pass>,
     detail_ignored: Vec<String>,
+    /// the mask and the first pass are `maskhand.rs`'s, verbatim: read by hand where it can
+    by_hand: bool,
 }
 
 fn build(re2: &str) -> Result<Regex, String> {
@@ -63,18 +66,29 @@ impl Masker {
     /// `mask` (replaced by the literal `masked`), then each (literal, pattern, rewrite) pass;
     /// `detail_ignored`: classify's DETAIL_IGNORED.
     pub fn new(mask: &str, masked: &str, passes: Vec<(Option<String>, String, String)>, detail_ignored: &[String]) -> Result<Masker, String> {
+        let by_hand = mask == maskhand::MASK
+            && masked == maskhand::MASKED
+            && passes.first().is_some_and(|(lit, pat, rw)| lit.is_none() && pat == maskhand::OPAQUE_FIRST && rw == maskhand::OPAQUE_FIRST_REWRITE);
         let passes = passes
             .into_iter()
             .map(|(literal, pattern, rw)| Ok(Pass { literal: literal.map(String::into_bytes), regex: build(&pattern)?, replacement: rewrite(&rw)?.into_bytes() }))
             .collect::<Result<Vec<_>, String>>()?;
         let detail_ignored = detail_ignored.to_vec();
-        Ok(Masker { mask: build(mask)?, masked: masked.as_bytes().to_vec(), passes, detail_ignored })
+        Ok(Masker { mask: build(mask)?, masked: masked.as_bytes().to_vec(), passes, detail_ignored, by_hand })
+    }
+
+    /// Whether the mask and the first pass are read by hand where they can be (`maskhand.rs`).
+    pub fn by_hand(&self) -> bool {
+        self.by_hand
     }
 
     /// A text as classify reads it.
     pub fn mask<'t>(&self, text: &'t [u8]) -> Cow<'t, [u8]> {
-        let mut out = self.mask.replace_all(text, NoExpand(&self.masked));
-        for p in &self.passes {
+        let (mut out, done) = match self.by_hand.then(|| maskhand::mask(text)).flatten() {
+            Some(out) => (out, 1), // the mask and the first pass
+            None => (self.mask.replace_all(text, NoExpand(&self.masked)), 0),
+        };
+        for p in &self.passes[done..] {
             if p.literal.as_ref().is_some_and(|l| memchr::memmem::find(&out, l).is_none()) {
                 continue;
             }
@@ -229,15 +243,27 @@ mod tests {
         Masker::new(mask, "~", passes, &["connect".to_string()]).unwrap()
     }
 
+    /// The same patterns as Python spells them: the mask and the first pass read by hand.
+    fn hand_masker() -> Masker {
+        let passes = vec![
+            (None, maskhand::OPAQUE_FIRST.to_string(), maskhand::OPAQUE_FIRST_REWRITE.to_string()),
+            (Some(" KB/sec".to_string()), r"\b\d+ bytes in \d+(?:\.\d+)?, \d+(?:\.\d+)? KB/sec\b".to_string(), "~ bytes in ~, ~ KB/sec".to_string()),
+        ];
+        Masker::new(maskhand::MASK, maskhand::MASKED, passes, &["connect".to_string()]).unwrap()
+    }
+
     #[test]
     fn masks_addresses_ips_ids_and_opaque_tokens() {
-        let m = masker();
+        assert!(!masker().by_hand() && hand_masker().by_hand());
+        for m in [masker(), hand_masker()] {
         assert_eq!(&*m.mask(b"550 5.1.1 <bob@example.com>: user unknown"), b"550 5.1.1 <~>: user unknown");
         assert_eq!(&*m.mask(b"connect to 10.1.2.3 refused"), b"connect to ~ refused");
         assert_eq!(&*m.mask(b"250 2.0.0 Ok: queued as F83037DEDEA"), b"250 2.0.0 Ok: queued as ~");
         assert_eq!(&*m.mask(b"250 2.0.0 <a@b> CwKQ92SG/jPb Saved"), b"250 2.0.0 <~> ~ Saved");
         assert_eq!(&*m.mask(b"2000 bytes in 0.074, 165.734 KB/sec x"), b"~ bytes in ~, ~ KB/sec x");
         assert!(matches!(m.mask(b"plain text"), Cow::Borrowed(_)));
+        assert_eq!(&*m.mask(b"from 2001:db8::1 at 12:34:56"), b"from ~ at ~");
+        }
     }
 
     #[test]

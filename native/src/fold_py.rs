@@ -100,6 +100,12 @@ impl PyMasker {
     fn mask<'py>(&self, py: Python<'py>, text: &[u8]) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.0.mask(text))
     }
+
+    /// Whether the mask and the first pass are read by hand where they can be (`maskhand.rs`).
+    #[getter]
+    fn by_hand(&self) -> bool {
+        self.0.by_hand()
+    }
 }
 
 /// `syslog::naive_stamps` for Python (`analyzer.parsers.classic`): the headers' months, days

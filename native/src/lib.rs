@@ -21,6 +21,7 @@ mod interleave_py;
 pub mod keymap;
 mod keymap_py;
 pub mod lines;
+pub mod maskhand;
 pub mod owned;
 pub mod postfix;
 pub mod rows;
@@ -352,6 +353,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<keymap_py::PyKeyMap>()?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
-    m.add("FAST_PATTERNS", vec![syslog::HEADER, fields::CODE])?;
+    m.add("FAST_PATTERNS", vec![syslog::HEADER, fields::CODE, maskhand::MASK, maskhand::OPAQUE_FIRST])?;
     Ok(())
 }
