@@ -1,9 +1,10 @@
 """The per-message state the report settles or drops early gives the results of holding it all day.
 
-* Exim's 'Completed' lines settled in their message's queue-id entry (:class:`analyzer.peer_folds.ExFold`):
-  "Time spent on the queue" and the totals equal the unsplit fold's and the whole table's, wherever the
-  day is cut (a message's end in the next batch, a reused queue id, a message without an end, an end
-  without an arrival, a remote delivery logged after the end); only the unsettled ends are held.
+* Exim's 'Completed' lines settled in their message's queue-id entry (:class:`analyzer.peer_folds.ExFold`),
+  the message counted there and its id forgotten (a later line of the id: a new message's): "Time spent on
+  the queue" and the totals equal the unsplit fold's and the whole table's, wherever the day is cut (a
+  message's end in the next batch, a reused queue id, a message without an end, an end without an arrival,
+  a remote delivery logged after the end).
 * ``BulkFold(deferred_only=True)`` keeps ``Bulk.qids`` of the deferred messages only, and their first
   times are those of the full fold at every cut the report makes.
 """
@@ -68,19 +69,32 @@ def _queue(fold: ExFold) -> dict[str, tuple[int, int]]:
 
 
 def test_the_day_has_what_the_cases_need(exim_day):
-    """Six ends, the reused id's two arrivals: the fold in one batch settles all ends but D's (no
-    arrival) and B's second (its entry holds B's first); the reused id's ends both count from its
-    first arrival (as the whole table's eximstats reading does)."""
+    """Six ends, the reused id's two arrivals. A message's 'Completed' line is its last: what the
+    end reads of it is counted there and its id forgotten, so B's second arrival and E's remote
+    delivery logged after their ends are new messages' (B's second end counts from its second
+    arrival; E is not remote); nothing is held once the batch is folded but the messages in
+    flight (C, and E's later delivery)."""
     fold = _ex_fold(exim_day, [])
-    held = _concat(fold.completed)
-    assert held is not None and len(held["h"]) == 2
+    assert _concat(fold.completed) is None
     q = _queue(fold)
-    # A: 1.5 h, B: 30 s and 2 h 9 min (from its first arrival), D: from its id (over a day before),
-    # E: 10 s, F: 1 h 41 min
-    assert q["under 1m"] == (2, 2)  # B's first end and E's (E's remote delivery logged after its end)
-    assert q["1h to 3h"] == (3, 3)  # A, F, B's second
-    assert q["over 1d"] == (1, 0)  # D
-    assert sum(n for n, _ in q.values()) == 6
+    # A: 1.5 h, B: 30 s and 10 min, D: from its id (over a day before), E: 10 s, F: 1 h 41 min
+    assert q == {"under 1m": (2, 1), "5m to 15m": (1, 1), "1h to 3h": (2, 2), "over 1d": (1, 0)}
+    assert fold.totals()["delayed"] == 1  # F, counted at its end
+    if fold.qids._map is not None:
+        assert fold.qids._map.live == 2
+
+
+def test_a_line_after_its_message_end_is_a_new_message_wherever_the_day_is_cut(exim_day):
+    """E's remote delivery after its end, folded in the batch of the end or in a later one: the
+    same tables (the batch is folded in pieces, the delivery's a new message's)."""
+    ev = exim_day
+    late = int(np.flatnonzero((ev["queue_id"] == "1vA0ee-000005-EE").to_numpy() & (ev["event"] == "delivery").to_numpy())[0])
+    whole = _ex_fold(ev, [])
+    for cuts in ([late], [late - 1], [late + 1], list(range(1, len(ev)))):
+        split = _ex_fold(ev, cuts)
+        assert _queue(split) == _queue(whole)
+        assert split.totals() == whole.totals()
+        assert split.relayed_pairs()[0].equals(whole.relayed_pairs()[0])
 
 
 @pytest.mark.parametrize("cut", range(1, 18))
@@ -120,8 +134,7 @@ def test_an_end_out_of_int32_range_is_held_not_settled(exim_day):
     at = at.where(~far.to_numpy(), pd.Timestamp("2099-01-01T00:00:00Z"))
     ev["ts"] = at.astype(ev["ts"].dtype)
     fold = _ex_fold(ev, [])
-    held = _concat(fold.completed)
-    assert held is not None and len(held["h"]) == 3
+    assert _concat(fold.completed) is None  # (counted at the end of their messages)
     assert _queue(fold)["over 1d"] == (2, 1)  # A's (remote) and D's (from its id: not remote)
 
 
