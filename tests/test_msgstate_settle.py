@@ -6,7 +6,9 @@
   message's end in the next batch, a reused queue id, a message without an end, an end without an arrival,
   a remote delivery logged after the end).
 * ``BulkFold(deferred_only=True)`` keeps ``Bulk.qids`` of the deferred messages only, and their first
-  times are those of the full fold at every cut the report makes.
+  times are those of the full fold at every cut the report makes; ``looked_up_only=True`` keeps
+  ``Bulk.senders`` of the messages whose outbound lines name no sender only, and the top tables find
+  the same sender for each of those.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer.anomalies.aggregates import BulkFold, qid_hash
+from analyzer.anomalies.aggregates import BulkFold, counted_apart, qid_hash
 from analyzer.peer_folds import ExFold, _concat
 from analyzer.reader import parse_logs
 from analyzer.report.peers import peer_sections
@@ -167,3 +169,29 @@ def test_deferred_only_keeps_the_deferred_messages_first_times(day):
         pd.testing.assert_series_equal(got, all_[all_.index.isin(wanted)])
     pd.testing.assert_frame_equal(b.table, a.table)
     pd.testing.assert_frame_equal(b.senders, a.senders)
+
+
+def test_looked_up_only_keeps_the_senders_the_top_tables_read(day):
+    """Of a day cut into batches, ``Bulk.senders`` of the messages whose outbound delivery lines
+    name no sender only (an Exim day's local deliveries' messages left out): each looked-up queue
+    id's sender, as the top tables find it among the rows and the folded lines, is the full fold's."""
+    from analyzer.report.top import _senders_by_qid
+
+    ev = day
+    folded = counted_apart(ev)  # the queued and received lines, which name the senders
+    full, few = BulkFold(), BulkFold(looked_up_only=True)
+    for start in range(0, len(ev), 300):
+        b = ev.iloc[start:start + 300]
+        full.add(b, folded[start:start + 300])
+        few.add(b, folded[start:start + 300])
+    a, b = full.result(), few.result()
+    assert 0 < len(b.senders) <= len(a.senders)
+    out = (ev["event"].isin(["delivery", "expired"]) & (ev["direction"] == "outbound") & ev["sender"].isna()
+           & ev["queue_id"].notna()).to_numpy(dtype=bool)
+    wanted = np.unique(qid_hash(ev.loc[out, "queue_id"]))
+    assert np.isin(b.senders["qid"].to_numpy(), wanted).all()
+    rows = ev[~folded].reset_index(drop=True)
+    got, want = _senders_by_qid(rows, b, wanted), _senders_by_qid(rows, a, wanted)
+    assert len(want) and got.index.tolist() == want.index.tolist()
+    assert got.astype(object).tolist() == want.astype(object).tolist()
+    pd.testing.assert_frame_equal(b.table, a.table)
