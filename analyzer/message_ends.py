@@ -33,8 +33,13 @@ def end_cuts(h: np.ndarray, has: np.ndarray, end: np.ndarray) -> list[int]:
     ``end`` the rows that end their message. A piece from row ``s`` runs up to the first row
     ``r`` whose id ended in rows ``s .. r - 1``. Vectorised but for a step per row that follows
     an end of its own id in the batch (none in a log of unique ids read in order)."""
+    if not end.any():
+        return []
+    # the rows of the ids that end here; none to cut when each one's end is its last row
     rows = np.flatnonzero(has)
-    if not len(rows) or not end[rows].any():
+    rows = rows[pd.Series(h[rows]).isin(pd.unique(h[end])).to_numpy(dtype=bool)]
+    last = ~pd.Series(h[rows]).duplicated(keep="last").to_numpy(dtype=bool)
+    if last[end[rows]].all():
         return []
     order = np.lexsort((rows, h[rows]))  # by id, then row
     hs, rs = h[rows][order], rows[order]

@@ -60,21 +60,7 @@ impl KeyMap {
 
     /// The slot of ``key``, or None.
     pub fn get(&self, key: u64) -> Option<usize> {
-        if self.table.is_empty() {
-            return None;
-        }
-        let mask = self.table.len() - 1;
-        let mut i = bucket(key, self.shift);
-        loop {
-            let slot = self.table[i];
-            if slot == EMPTY {
-                return None;
-            }
-            if self.keys[slot as usize] == key {
-                return Some(slot as usize);
-            }
-            i = (i + 1) & mask;
-        }
+        self.bucket_of(key).map(|i| self.table[i] as usize)
     }
 
     /// The bucket holding ``key``, or None.
