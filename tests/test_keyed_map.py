@@ -173,6 +173,8 @@ def test_removed_keys_read_as_new_under_both_engines(steps):
 
 def test_the_native_map_reuses_removed_slots():
     m = key_map()
+    if m is None:
+        pytest.skip("the Python engine runs")
     keys = np.array([7, 0, 9, 3], dtype=np.uint64)
     assert np.frombuffer(m.ensure(keys), dtype=np.int64).tolist() == [0, 1, 2, 3]
     assert np.frombuffer(m.remove(np.array([0, 5, 0, 3], dtype=np.uint64)), dtype=np.int64).tolist() == [1, -1, -1, 3]
