@@ -131,14 +131,22 @@ class ExEnds:
         raise NotImplementedError
 
     def _end(self, h: np.ndarray) -> None:
-        """The messages of queue-id hashes ``h`` ended ('Completed'): their delivery lines waiting
-        for a size and their relayed deliveries waiting for a sending host folded now as at the
-        end (size 0, or dropped, when still not read), their times on the queue, delayed and failed
-        counted, and their queue ids forgotten (a later line of the id: a new message)."""
+        """The messages of queue-id hashes ``h`` ended ('Completed') whose arrival ('<=') was read:
+        their delivery lines waiting for a size and their relayed deliveries waiting for a sending
+        host folded now as at the end (size 0, or dropped, when still not read), their times on the
+        queue, delayed and failed counted, and their queue ids forgotten (a later line of the id: a
+        new message). An end read before its message's arrival (files read newest first, a message
+        received before the logs begin) is held to the end, as every end was."""
         if not len(h):
             return
         from .peer_folds import _DEFERRED, _FAILED, _SIZED, _concat, _sel
 
+        run, pos = self.qids.locate(h)
+        flags = self.qids.get("flags", run, pos)
+        arrived = (flags & _SIZED) > 0
+        h, flags = h[arrived], flags[arrived]
+        if not len(h):
+            return
         waiting = _concat(self.waiting)
         self.waiting = []
         if waiting is not None:
@@ -154,23 +162,24 @@ class ExEnds:
             if gone.any():  # (their sending host may have come since they were tried)
                 self._relay(_sel(relay, gone), final=True)
             self.relay_waiting = [_sel(relay, ~gone)] if not gone.all() else []
-        queued, remote = self._queue_times(h)
-        self.queued.add(queued, remote)
-        self.completed = []  # (every line held was of a message ended here)
-        run, pos = self.qids.locate(h)
-        flags = self.qids.get("flags", run, pos)
-        arrived = (flags & _SIZED) > 0
-        self.ended["delayed"] += int((arrived & ((flags & _DEFERRED) > 0)).sum())
-        self.ended["failed"] += int((arrived & ((flags & _FAILED) > 0)).sum())
+        held = _concat(self.completed)
+        self.completed = []
+        if held is not None:
+            mine = np.isin(held["h"], h)
+            if not mine.all():
+                self.completed.append(_sel(held, ~mine))
+            held = _sel(held, mine)
+        self.queued.add(*self._queue_times(held, h))
+        self.ended["delayed"] += int(((flags & _DEFERRED) > 0).sum())
+        self.ended["failed"] += int(((flags & _FAILED) > 0).sum())
         self.qids.remove(h)
 
-    def _queue_times(self, h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Per 'Completed' line held, its time minus the message's arrival ('<=' line read, else
-        the time in the message id), then the times settled in the entries (of the messages ``h``;
-        all held when None), and whether each message went out remotely."""
-        from .peer_folds import _REMOTE, _SIZED, _UNSETTLED, _concat
+    def _queue_times(self, c: dict[str, Any] | None, h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per 'Completed' line held (``c``), its time minus the message's arrival ('<=' line read,
+        else the time in the message id), then the times settled in the entries (of the messages
+        ``h``; of all when None), and whether each message went out remotely."""
+        from .peer_folds import _REMOTE, _SIZED, _UNSETTLED
 
-        c = _concat(self.completed)
         if c is None:
             c = {"h": np.zeros(0, np.uint64), "at": np.zeros(0, np.int64), "id_at": np.zeros(0, np.int64)}
         run, pos = self.qids.locate(c["h"])
@@ -188,5 +197,7 @@ class ExEnds:
     def queue_times(self) -> pd.DataFrame:
         """eximstats' "Time spent on the queue": per message ended, its 'Completed' line's time
         minus its arrival; all messages, and those with at least one remote delivery."""
-        return self.queued.table(*self._queue_times())
+        from .peer_folds import _concat
+
+        return self.queued.table(*self._queue_times(_concat(self.completed)))
 

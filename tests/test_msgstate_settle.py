@@ -75,15 +75,30 @@ def test_the_day_has_what_the_cases_need(exim_day):
     end reads of it is counted there and its id forgotten, so B's second arrival and E's remote
     delivery logged after their ends are new messages' (B's second end counts from its second
     arrival; E is not remote); nothing is held once the batch is folded but the messages in
-    flight (C, and E's later delivery)."""
+    flight (C, and E's later delivery) and D's end, read before (without) its arrival: held to the
+    end, as the end of a message received before the logs begin."""
     fold = _ex_fold(exim_day, [])
-    assert _concat(fold.completed) is None
+    held = _concat(fold.completed)
+    assert held is not None and len(held["h"]) == 1
     q = _queue(fold)
     # A: 1.5 h, B: 30 s and 10 min, D: from its id (over a day before), E: 10 s, F: 1 h 41 min
     assert q == {"under 1m": (2, 1), "5m to 15m": (1, 1), "1h to 3h": (2, 2), "over 1d": (1, 0)}
     assert fold.totals()["delayed"] == 1  # F, counted at its end
     if fold.qids._map is not None:
         assert fold.qids._map.live == 2
+
+
+def test_an_end_read_before_its_arrival_keeps_the_message(exim_day):
+    """Rotated files read newest first: a message's 'Completed' line comes before its arrival and
+    failure; the message is kept (its end held) and counted failed from its arrival, as when the
+    files are read oldest first."""
+    ev = exim_day
+    f_rows = (ev["queue_id"] == "1vA0ff-000006-FF").to_numpy()
+    newest_first = pd.concat([ev[f_rows].iloc[-1:], ev[~f_rows], ev[f_rows].iloc[:-1]], ignore_index=True)
+    for cuts in ([], [1], [3]):
+        fold = _ex_fold(newest_first, cuts)
+        assert fold.totals()["delayed"] == 1  # F's deferral, counted with its arrival read after its end
+        assert _queue(fold)["1h to 3h"] == (2, 2)  # A, F (from its arrival: the end held)
 
 
 def test_a_line_after_its_message_end_is_a_new_message_wherever_the_day_is_cut(exim_day):
@@ -136,7 +151,8 @@ def test_an_end_out_of_int32_range_is_held_not_settled(exim_day):
     at = at.where(~far.to_numpy(), pd.Timestamp("2099-01-01T00:00:00Z"))
     ev["ts"] = at.astype(ev["ts"].dtype)
     fold = _ex_fold(ev, [])
-    assert _concat(fold.completed) is None  # (counted at the end of their messages)
+    held = _concat(fold.completed)
+    assert held is not None and len(held["h"]) == 1  # D's (A's counted at its end: its arrival was read)
     assert _queue(fold)["over 1d"] == (2, 1)  # A's (remote) and D's (from its id: not remote)
 
 
