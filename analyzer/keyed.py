@@ -123,6 +123,25 @@ class QidTable:
                 self.cols.append({f: np.concatenate([c1[f], c2[f]])[order] for f in self.defaults})
         return self.locate(h)
 
+    def remove(self, h: np.ndarray) -> None:
+        """Forget the keys ``h`` (a message whose last line was read): a key added again later
+        starts from the default field values, as a new one. In a native map its slot is freed and
+        given to a later new key (the fields' arrays hold the keys held at once, not every key
+        ever added); the slots freed get their defaults back now, so :meth:`column` reads a free
+        slot as a key given nothing. In sorted runs the key stays, its fields set to the defaults
+        (the same values read)."""
+        if not len(h):
+            return
+        if self._map is not None:
+            slot = _slots(self._map.remove(np.ascontiguousarray(h, dtype="<u8")))
+            slot = slot[slot >= 0]
+            for f, v in self.defaults.items():
+                self._fields[f][slot] = v
+            return
+        run, pos = self.locate(h)
+        for f, v in self.defaults.items():
+            self.put(f, run, pos, v, run >= 0)
+
     def _grow(self, n: int) -> None:
         """The fields' arrays made room for ``n`` keys, the new ones given their defaults."""
         if n <= self._n:

@@ -10,8 +10,9 @@
 * per entity (:class:`analyzer.peer_agg.KeyAgg`): the recipients', domains', hosts' counts and bytes;
 * the delivery lines whose message size is not read yet (a delivery logged before its size line):
   resolved when the size comes, else counted with size 0 at the end, as the peers do;
-* Exim's 'Completed' lines: settled in their message's entry (time on the queue) once its arrival
-  is read, else (or a reused id's second one) held as lines until the end, when every arrival is known.
+* Exim's 'Completed' lines: a message's last (:mod:`analyzer.message_ends`): what the end reads of
+  the message (delayed, failed, its time on the queue) is counted there and its queue id forgotten;
+  a line of the id after it is a new message's.
 
 The results are those of the whole table read at once (definitions: :data:`analyzer.totals.DEFINITIONS`);
 a message's first size line is the first one folded, whatever batch. ``tests/test_peers_fold.py`` cuts days.
@@ -19,6 +20,7 @@ a message's first size line is the first one folded, whatever batch. ``tests/tes
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -29,14 +31,11 @@ import pyarrow.compute as pc
 from .exim_ids import arrow_id_seconds as _id_seconds
 from .exim_ids import id_seconds
 from .keyed import key_hash
+from .message_ends import QUEUE_BUCKETS, ExEnds, QueueCounts, end_cuts, rows_of, slice_rows
 from .peer_agg import KeyAgg, SortedTable, new_vocab, rank, texts
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
 
 __all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
-
-#: eximstats' default "Time spent on the queue" bucket limits, in seconds (under each; then "over 1d").
-QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15m"), (1800, "30m"), (3600, "1h"),
-                                               (10800, "3h"), (21600, "6h"), (43200, "12h"), (86400, "1d"))
 
 # flags of a queue id
 _SIZED, _RECV, _DEFERRED, _FAILED, _SRC, _REMOTE = 1, 2, 4, 8, 16, 32
@@ -328,7 +327,7 @@ def _lower(a: pa.Array) -> pa.Array:
     return pa.array([None if v is None else v.lower() for v in a.to_pylist()], pa.string())
 
 
-class ExFold(_Fold):
+class ExFold(ExEnds, _Fold):
     """eximstats' totals and the state of its sections, folded batch by batch (Exim events)."""
 
     COUNTS = ("received", "received_bytes", "delivered", "delivered_addresses", "errors", "rejects",
@@ -348,19 +347,36 @@ class ExFold(_Fold):
         self.relay_waiting: list[Rows] = []  # relayed deliveries whose sending host is not read yet
         self.completed: list[Rows] = []  # 'Completed' lines not settled (_completed): queue id, time, time in the id
         self.rows = 0  # lines folded (orders the relayed pairs as first seen)
+        self.ended = {"delayed": 0, "failed": 0}  # of the messages ended (_end): their queue ids forgotten
+        self.queued = QueueCounts()  # their times on the queue
 
     def add(self, ev: pd.DataFrame, f: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Fold a batch of Exim events; returns the batch's masks (:func:`analyzer.totals.ex_frame`)."""
+        """Fold a batch of Exim events; returns the batch's masks (:func:`analyzer.totals.ex_frame`).
+        A line of a message after its 'Completed' line in the batch starts a piece folded after
+        the lines before it (:func:`analyzer.message_ends.end_cuts`): a new message's."""
         assert not self.done, "a fold gives its result once"
         f = f if f is not None else _ex_frame(ev)
+        has = valid(f["qid"])
+        h = np.zeros(len(has), dtype=np.uint64)
+        h[has] = key_hash(f["qid"].filter(pa.array(has)))
+        end = eq(f["event"], "removed") & eq(f["status"], "completed") & has
+        bounds = [0, *end_cuts(h, has, end), rows_of(ev)]
+        for lo, hi in pairwise(bounds):
+            part = ev if hi - lo == rows_of(ev) else slice_rows(ev, lo, hi)
+            self._add(part, f if part is ev else _ex_frame(part), h[lo:hi][end[lo:hi]])
+        return f
+
+    def _add(self, ev: pd.DataFrame, f: dict[str, Any], ends: np.ndarray) -> None:
+        """Fold rows none of which follows its message's end (``ends``: the queue-id hashes of
+        those ends, in row order); then the messages ended are counted and forgotten."""
         self._count(ev, f)
         seconds = np.floor_divide(pc.fill_null(pc.cast(col(ev, "ts"), pa.int64()), 0)
                                   .to_numpy(zero_copy_only=False), 10**6)
         self._arrivals(ev, f, seconds)
         self._deliveries(ev, f)
-        self._completed(f, seconds)
-        self.rows += len(ev)
-        return f
+        self._completed(f, seconds, ends)
+        self.rows += rows_of(ev)
+        self._end(np.unique(ends))
 
     def _count(self, ev: pd.DataFrame, f: dict[str, Any]) -> None:
         event, status, qid, detail, delivery = f["event"], f["status"], f["qid"], f["detail"], f["delivery"]
@@ -481,12 +497,12 @@ class ExFold(_Fold):
         src = self.qids.get("src", run, pos)[ready]  # the sending host's code in self.srcs
         self.relayed.add([src, pairs["to"].filter(pa.array(ready))], count=1, first=pairs["first"][ready])
 
-    def _completed(self, f: dict[str, Any], seconds: np.ndarray) -> None:
+    def _completed(self, f: dict[str, Any], seconds: np.ndarray, h: np.ndarray) -> None:
         done = eq(f["event"], "removed") & eq(f["status"], "completed") & valid(f["qid"])
         if not done.any():
             return
         ids = f["qid"].filter(pa.array(done)).cast(pa.string())
-        h, at = key_hash(ids), seconds[done]
+        at = seconds[done]  # (h: their queue ids' hashes)
         # settled in the message's entry: its arrival read (the first one read stays), none settled
         # there yet, the batch's first for the id; int32 where it fits (the remote flag: at the end)
         run, pos = self.qids.locate(h)
@@ -503,34 +519,6 @@ class ExFold(_Fold):
         waiting = _concat(self.relay_waiting)
         if waiting is not None:
             self._relay(waiting, final=True)
-
-    def queue_times(self) -> pd.DataFrame:
-        """eximstats' "Time spent on the queue": per 'Completed' line, its time minus the message's
-        arrival ('<=' line read, else the time in the message id); all messages, and those with at
-        least one remote delivery."""
-        c = _concat(self.completed)
-        if c is None:
-            c = {"h": np.zeros(0, np.uint64), "at": np.zeros(0, np.int64), "id_at": np.zeros(0, np.int64)}
-        run, pos = self.qids.locate(c["h"])
-        flags = self.qids.get("flags", run, pos)
-        start = np.where((flags & _SIZED) > 0, self.qids.get("arrived", run, pos), c["id_at"])
-        # the lines held, then the ones settled in the messages' entries (counts: the order is free)
-        settled = self.qids.column("queued")
-        done = settled != _UNSETTLED
-        queued = np.concatenate([c["at"] - start, settled[done].astype(np.int64)])
-        remote = np.concatenate([(flags & _REMOTE) > 0, (self.qids.column("flags")[done] & _REMOTE) > 0])
-        limits = np.array([lim for lim, _ in QUEUE_BUCKETS])
-        bucket = np.searchsorted(limits, queued, side="right")  # index of the first limit above
-        labels = [f"under {QUEUE_BUCKETS[0][1]}"] + [f"{QUEUE_BUCKETS[i - 1][1]} to {QUEUE_BUCKETS[i][1]}"
-                                                      for i in range(1, len(QUEUE_BUCKETS))] + [f"over {QUEUE_BUCKETS[-1][1]}"]
-        n_all = np.bincount(bucket, minlength=len(labels))
-        n_remote = np.bincount(bucket[remote], minlength=len(labels))
-        total_all, total_remote = max(int(n_all.sum()), 1), max(int(n_remote.sum()), 1)
-        out = pd.DataFrame({"time": labels, "messages": n_all.astype("int64"),
-                            "share": (n_all / total_all).round(4),
-                            "remote_messages": n_remote.astype("int64"),
-                            "remote_share": (n_remote / total_remote).round(4)})
-        return out[(out["messages"] > 0) | (out["remote_messages"] > 0)].reset_index(drop=True)
 
     def _make_tables(self) -> dict[str, pd.DataFrame]:
         """The sections' tables before ranking."""
@@ -575,7 +563,7 @@ class ExFold(_Fold):
             "received": n["received"], "received_bytes": n["received_bytes"], "delivered": n["delivered"],
             "delivered_addresses": n["delivered_addresses"],
             "delivered_bytes": int(t["destinations"]["bytes"].sum()),
-            "delayed": int((arrived & ((flags & _DEFERRED) > 0)).sum()),
-            "failed": int((arrived & ((flags & _FAILED) > 0)).sum()),
+            "delayed": self.ended["delayed"] + int((arrived & ((flags & _DEFERRED) > 0)).sum()),
+            "failed": self.ended["failed"] + int((arrived & ((flags & _FAILED) > 0)).sum()),
             **{k: n[k] for k in ("errors", "rejects", "temporary_rejects", "remote_reject_mentions")},
         }

@@ -129,3 +129,56 @@ def test_a_narrow_field_is_widened_not_wrapped(engine, monkeypatch):
     run, pos = t.locate(np.array([1, 2, 3, 4], dtype=np.uint64))
     assert t.get("size", run, pos).tolist() == [2**31, 11, 2**31 - 1, -(2**40)]
     assert sorted(t.column("size").tolist()) == [-(2**40), 11, 2**31 - 1, 2**31]
+
+
+def _held(t: QidTable) -> dict[int, tuple[int, ...]]:
+    """Each key's fields read by column, the keys whose fields are all the defaults left out (a
+    removed key: a free slot of the native map, a key reset in the sorted runs)."""
+    defaults = tuple(FIELDS.values())
+    rows = ((int(k), tuple(int(t.column(f)[i]) for f in FIELDS)) for i, k in enumerate(_keys(t)))
+    return {k: v for k, v in rows if v != defaults}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_batch, _batch, st.integers(1, 255), st.integers(-2**40, 2**40)), max_size=12))
+def test_removed_keys_read_as_new_under_both_engines(steps):
+    """Batches of keys put and flagged, then some removed (held or not, repeated): under both
+    engines every key reads the same fields afterwards (a removed key as a new one: the
+    defaults), a key added again after its removal starts from the defaults, and the native map
+    holds no more slots than the most keys held at once."""
+    mp = pytest.MonkeyPatch()
+    try:
+        tables = [_table(e, mp) for e in ("python", "native")]
+    finally:
+        mp.undo()
+    most = 0
+    for keys, gone, bit, value in steps:
+        h, g = np.array(keys, dtype=np.uint64), np.array(gone, dtype=np.uint64)
+        probe = np.concatenate([h, g])
+        got = []
+        for t in tables:
+            run, pos = t.ensure(h)
+            if t._map is not None:
+                most = max(most, t._map.live)
+            fresh = t.get("flags", run, pos) == 0
+            t.put("size", run, pos, value + np.arange(len(h)), fresh)
+            t.flag(bit & 0x3F, run, pos)
+            t.remove(g)
+            after = t.locate(probe)
+            got.append([t.get(f, *after, default=v).tolist() for f, v in FIELDS.items()])
+        assert got[0] == got[1]
+        assert _held(tables[0]) == _held(tables[1])
+    assert len(tables[1]._map) <= most
+
+
+def test_the_native_map_reuses_removed_slots():
+    m = key_map()
+    if m is None:
+        pytest.skip("the Python engine runs")
+    keys = np.array([7, 0, 9, 3], dtype=np.uint64)
+    assert np.frombuffer(m.ensure(keys), dtype=np.int64).tolist() == [0, 1, 2, 3]
+    assert np.frombuffer(m.remove(np.array([0, 5, 0, 3], dtype=np.uint64)), dtype=np.int64).tolist() == [1, -1, -1, 3]
+    assert (len(m), m.live) == (4, 2)
+    assert np.frombuffer(m.ensure(np.array([11, 0, 12], dtype=np.uint64)), dtype=np.int64).tolist() == [3, 1, 4]
+    with pytest.raises(ValueError):
+        m.remove(b"\x00" * 9)

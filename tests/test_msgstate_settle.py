@@ -1,11 +1,14 @@
 """The per-message state the report settles or drops early gives the results of holding it all day.
 
-* Exim's 'Completed' lines settled in their message's queue-id entry (:class:`analyzer.peer_folds.ExFold`):
-  "Time spent on the queue" and the totals equal the unsplit fold's and the whole table's, wherever the
-  day is cut (a message's end in the next batch, a reused queue id, a message without an end, an end
-  without an arrival, a remote delivery logged after the end); only the unsettled ends are held.
+* Exim's 'Completed' lines settled in their message's queue-id entry (:class:`analyzer.peer_folds.ExFold`),
+  the message counted there and its id forgotten (a later line of the id: a new message's): "Time spent on
+  the queue" and the totals equal the unsplit fold's and the whole table's, wherever the day is cut (a
+  message's end in the next batch, a reused queue id, a message without an end, an end without an arrival,
+  a remote delivery logged after the end).
 * ``BulkFold(deferred_only=True)`` keeps ``Bulk.qids`` of the deferred messages only, and their first
-  times are those of the full fold at every cut the report makes.
+  times are those of the full fold at every cut the report makes; ``looked_up_only=True`` keeps
+  ``Bulk.senders`` of the messages whose outbound lines name no sender only, and the top tables find
+  the same sender for each of those.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer.anomalies.aggregates import BulkFold, qid_hash
+from analyzer.anomalies.aggregates import BulkFold, counted_apart, qid_hash
 from analyzer.peer_folds import ExFold, _concat
 from analyzer.reader import parse_logs
 from analyzer.report.peers import peer_sections
@@ -68,19 +71,47 @@ def _queue(fold: ExFold) -> dict[str, tuple[int, int]]:
 
 
 def test_the_day_has_what_the_cases_need(exim_day):
-    """Six ends, the reused id's two arrivals: the fold in one batch settles all ends but D's (no
-    arrival) and B's second (its entry holds B's first); the reused id's ends both count from its
-    first arrival (as the whole table's eximstats reading does)."""
+    """Six ends, the reused id's two arrivals. A message's 'Completed' line is its last: what the
+    end reads of it is counted there and its id forgotten, so B's second arrival and E's remote
+    delivery logged after their ends are new messages' (B's second end counts from its second
+    arrival; E is not remote); nothing is held once the batch is folded but the messages in
+    flight (C, and E's later delivery) and D's end, read before (without) its arrival: held to the
+    end, as the end of a message received before the logs begin."""
     fold = _ex_fold(exim_day, [])
     held = _concat(fold.completed)
-    assert held is not None and len(held["h"]) == 2
+    assert held is not None and len(held["h"]) == 1
     q = _queue(fold)
-    # A: 1.5 h, B: 30 s and 2 h 9 min (from its first arrival), D: from its id (over a day before),
-    # E: 10 s, F: 1 h 41 min
-    assert q["under 1m"] == (2, 2)  # B's first end and E's (E's remote delivery logged after its end)
-    assert q["1h to 3h"] == (3, 3)  # A, F, B's second
-    assert q["over 1d"] == (1, 0)  # D
-    assert sum(n for n, _ in q.values()) == 6
+    # A: 1.5 h, B: 30 s and 10 min, D: from its id (over a day before), E: 10 s, F: 1 h 41 min
+    assert q == {"under 1m": (2, 1), "5m to 15m": (1, 1), "1h to 3h": (2, 2), "over 1d": (1, 0)}
+    assert fold.totals()["delayed"] == 1  # F, counted at its end
+    if fold.qids._map is not None:
+        assert fold.qids._map.live == 2
+
+
+def test_an_end_read_before_its_arrival_keeps_the_message(exim_day):
+    """Rotated files read newest first: a message's 'Completed' line comes before its arrival and
+    failure; the message is kept (its end held) and counted failed from its arrival, as when the
+    files are read oldest first."""
+    ev = exim_day
+    f_rows = (ev["queue_id"] == "1vA0ff-000006-FF").to_numpy()
+    newest_first = pd.concat([ev[f_rows].iloc[-1:], ev[~f_rows], ev[f_rows].iloc[:-1]], ignore_index=True)
+    for cuts in ([], [1], [3]):
+        fold = _ex_fold(newest_first, cuts)
+        assert fold.totals()["delayed"] == 1  # F's deferral, counted with its arrival read after its end
+        assert _queue(fold)["1h to 3h"] == (2, 2)  # A, F (from its arrival: the end held)
+
+
+def test_a_line_after_its_message_end_is_a_new_message_wherever_the_day_is_cut(exim_day):
+    """E's remote delivery after its end, folded in the batch of the end or in a later one: the
+    same tables (the batch is folded in pieces, the delivery's a new message's)."""
+    ev = exim_day
+    late = int(np.flatnonzero((ev["queue_id"] == "1vA0ee-000005-EE").to_numpy() & (ev["event"] == "delivery").to_numpy())[0])
+    whole = _ex_fold(ev, [])
+    for cuts in ([late], [late - 1], [late + 1], list(range(1, len(ev)))):
+        split = _ex_fold(ev, cuts)
+        assert _queue(split) == _queue(whole)
+        assert split.totals() == whole.totals()
+        assert split.relayed_pairs()[0].equals(whole.relayed_pairs()[0])
 
 
 @pytest.mark.parametrize("cut", range(1, 18))
@@ -121,7 +152,7 @@ def test_an_end_out_of_int32_range_is_held_not_settled(exim_day):
     ev["ts"] = at.astype(ev["ts"].dtype)
     fold = _ex_fold(ev, [])
     held = _concat(fold.completed)
-    assert held is not None and len(held["h"]) == 3
+    assert held is not None and len(held["h"]) == 1  # D's (A's counted at its end: its arrival was read)
     assert _queue(fold)["over 1d"] == (2, 1)  # A's (remote) and D's (from its id: not remote)
 
 
@@ -154,3 +185,29 @@ def test_deferred_only_keeps_the_deferred_messages_first_times(day):
         pd.testing.assert_series_equal(got, all_[all_.index.isin(wanted)])
     pd.testing.assert_frame_equal(b.table, a.table)
     pd.testing.assert_frame_equal(b.senders, a.senders)
+
+
+def test_looked_up_only_keeps_the_senders_the_top_tables_read(day):
+    """Of a day cut into batches, ``Bulk.senders`` of the messages whose outbound delivery lines
+    name no sender only (an Exim day's local deliveries' messages left out): each looked-up queue
+    id's sender, as the top tables find it among the rows and the folded lines, is the full fold's."""
+    from analyzer.report.top import _senders_by_qid
+
+    ev = day
+    folded = counted_apart(ev)  # the queued and received lines, which name the senders
+    full, few = BulkFold(), BulkFold(looked_up_only=True)
+    for start in range(0, len(ev), 300):
+        b = ev.iloc[start:start + 300]
+        full.add(b, folded[start:start + 300])
+        few.add(b, folded[start:start + 300])
+    a, b = full.result(), few.result()
+    assert 0 < len(b.senders) <= len(a.senders)
+    out = (ev["event"].isin(["delivery", "expired"]) & (ev["direction"] == "outbound") & ev["sender"].isna()
+           & ev["queue_id"].notna()).to_numpy(dtype=bool)
+    wanted = np.unique(qid_hash(ev.loc[out, "queue_id"]))
+    assert np.isin(b.senders["qid"].to_numpy(), wanted).all()
+    rows = ev[~folded].reset_index(drop=True)
+    got, want = _senders_by_qid(rows, b, wanted), _senders_by_qid(rows, a, wanted)
+    assert len(want) and got.index.tolist() == want.index.tolist()
+    assert got.astype(object).tolist() == want.astype(object).tolist()
+    pd.testing.assert_frame_equal(b.table, a.table)

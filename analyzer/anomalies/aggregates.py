@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..peer_agg import new_vocab
-from .arrow_columns import as_arrow, flags, hash_arrow, seconds_ns_arrow
+from .arrow_columns import as_arrow, flags, hash_arrow, seconds_ns_arrow, taken
+from .batch_tests import tests_of
 from .bulk_masks import (  # (the masks were defined here: their importers still name this module)
     BULK_EVENTS,
     MESSAGE_EVENTS,
@@ -35,7 +36,7 @@ from .bulk_masks import (  # (the masks were defined here: their importers still
     is_queued,
     is_received,
 )
-from .bulk_read import _deferred_hashes, _Read
+from .bulk_read import _deferred_hashes, _Read, qid_hashes
 from .key_groups import group_sums, sorted_groups
 
 __all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "fold_masks", "in_window", "is_bulk",
@@ -113,7 +114,8 @@ class BulkFold:
     #: The key columns held as codes of :attr:`_values` (0: null).
     _CODED = ("source", "host", "reply_class")
 
-    def __init__(self, *, first_only: bool = False, split: Any = None, deferred_only: bool = False) -> None:
+    def __init__(self, *, first_only: bool = False, split: Any = None, deferred_only: bool = False,
+                 looked_up_only: bool = False) -> None:
         self._pieces: list[dict[str, np.ndarray]] = []
         self._chunks: list[dict[str, np.ndarray]] = []  # the pieces of COMPACT_EVERY batches, each aggregated
         # likewise Bulk.qids, each chunk's first entries only (held as numpy columns: _Held)
@@ -131,6 +133,11 @@ class BulkFold:
         # deferral detector, for those lines' queue ids (see _deferred_hashes); the others' entries
         # are dropped in result(), not joined and cut (at 10M Exim lines: 1.5M entries, 34 MiB)
         self._deferred: list[np.ndarray] | None = [] if deferred_only else None
+        # looked_up_only: Bulk.senders keeps only the messages whose sender the top tables may look
+        # up (_looked_up_hashes: an outbound delivery line naming no sender, in any batch): at 10M
+        # Exim lines a third of the 1.5M messages, the others' entries (36 bytes each) dropped in
+        # result(), before the report's build
+        self._looked_up: list[np.ndarray] | None = [] if looked_up_only else None
 
     def _codes(self, name: str, read: _Read) -> np.ndarray:
         """Column ``name`` of the rows read as codes of :attr:`_values` (1, 2, ... in order of first
@@ -145,6 +152,10 @@ class BulkFold:
             hashes = _deferred_hashes(batch)
             if len(hashes):
                 self._deferred.append(hashes)
+        if self._looked_up is not None:
+            hashes = _looked_up_hashes(batch)
+            if len(hashes):
+                self._looked_up.append(hashes)
         m = is_bulk(batch) if mask is None else mask
         if not m.any():
             return
@@ -210,6 +221,10 @@ class BulkFold:
         # entry of each, later than its first, which no reader of Bulk.qids tells apart (the
         # earliest time per queue id and side of the split: see _first_qids)
         qids = _with_sec(_joined(parts)) if parts else _empty_qids()
+        if self._looked_up is not None and self._senders:
+            wanted = np.unique(np.concatenate(self._looked_up)) if self._looked_up else np.zeros(0, np.uint64)
+            self._looked_up = []
+            self._senders = [_with_qids(_joined(self._senders), wanted)]
         senders = _with_sec(_joined(self._senders)) if self._senders else _empty_senders()
         self._senders = []
         if len(senders):  # the codes as a Categorical of the distinct senders (held as Arrow strings)
@@ -232,6 +247,25 @@ class BulkFold:
         cols.update({c: a.pop(c) for c in ["ts_min", "ts_max", "last_order", "last_line"]})
         # the arrays as the table's columns, not copied into one block per dtype (a copy of them all)
         return Bulk(pd.DataFrame(cols, copy=False), qids, senders)
+
+
+def _looked_up_hashes(batch: pd.DataFrame) -> np.ndarray:
+    """The queue ids' hashes (:func:`qid_hash`) of a batch's lines whose message's sender the
+    report's top tables look up (:func:`analyzer.report.top._top`: a delivery or expiry line, outbound
+    or not inbound with a cause taken from another line, naming no sender), each once: where no
+    such line names it, a message's entry in :attr:`Bulk.senders` is never read."""
+    if not {"event", "direction", "queue_id", "sender"} <= set(batch.columns):
+        return np.zeros(0, np.uint64)
+    t = tests_of(batch)
+    out = t.eq("direction", "outbound")
+    if "cause_ref" in t.columns:
+        out = out | (t.notnull("cause_ref") & ~t.eq("direction", "inbound"))
+    m = t.eq("event", ("delivery", "expired")) & out & t.null("sender") & t.notnull("queue_id")
+    if not m.any():
+        return np.zeros(0, np.uint64)
+    if t.table is not None:  # (the whole column's hashes, shared with BulkFold.add's)
+        return np.unique(qid_hashes(batch)[m])
+    return np.unique(hash_arrow(taken(batch, ("queue_id",), m)["queue_id"]))
 
 
 def _shared_strings(values: np.ndarray) -> Any:

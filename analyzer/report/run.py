@@ -108,8 +108,9 @@ class ReportFold:
     def __init__(self, columns: Any = ROW_COLUMNS, window: ReportWindow = ReportWindow()) -> None:
         self.rows = RowsFold(list(columns), few_values=_FEW_VALUES, order_column=ORDER_COLUMN,
                              categorical=_CATEGORICAL, blank_columns=QUIET_BLANK, texts=_TEXTS)
-        # a message's first line per side of the window start, of the deferred messages only
-        self.bulk = BulkFold(first_only=True, split=window.since, deferred_only=True)
+        # a message's first line per side of the window start, of the deferred messages only; the
+        # senders of the messages whose outbound lines name none only (what the top tables look up)
+        self.bulk = BulkFold(first_only=True, split=window.since, deferred_only=True, looked_up_only=True)
         self.logins = LoginFold(window.since, window.until)
         self.sent = SentFold(window)  # the sent outbound deliveries that say nothing: counted, not rows
         self.ends = EndsFold(window)  # the inbound session ends of no failure nor message: counted, not rows

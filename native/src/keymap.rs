@@ -4,15 +4,23 @@
 //! no sorted runs to merge and search one after the other. The keys are held once, in slot
 //! order; the table holds slots (open addressing, linear probes, doubling when 3/4 full; the
 //! keys' vector grows by an eighth, not doubling: a day's messages are most of its memory).
+//!
+//! A key can be removed (`remove`: a message whose last line was read): its bucket emptied by
+//! backward-shift deletion (no tombstones: a probe sequence never crosses a removed key's bucket,
+//! so lookups cost what they cost before any removal) and its slot put on a free list, given to the
+//! next new key (slots are then no longer in first-seen order: a map that removes nothing keeps
+//! that order). So the slots held, the keys' vector and the table are bounded by the keys held at
+//! once, not by every key ever added.
 
 /// An empty bucket of the table.
 const EMPTY: u32 = u32::MAX;
 
 #[derive(Default)]
 pub struct KeyMap {
-    keys: Vec<u64>,   // each slot's key
+    keys: Vec<u64>,   // each slot's key (a free slot's: the key it held last)
     table: Vec<u32>,  // EMPTY, or a slot
     shift: u32,       // 64 - log2(table's size)
+    free: Vec<u32>,   // the slots of removed keys, reused last-freed first
 }
 
 /// The table's bucket of ``key`` (Fibonacci hashing: the keys are hashes already, but a pair
@@ -26,26 +34,37 @@ impl KeyMap {
         Self::default()
     }
 
+    /// The slots in use or free: one more than the largest slot ever given.
     pub fn len(&self) -> usize {
         self.keys.len()
     }
 
+    /// The keys held (the slots in use).
+    pub fn live(&self) -> usize {
+        self.keys.len() - self.free.len()
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.live() == 0
     }
 
-    /// Bytes held (keys and table).
+    /// Bytes held (keys, table and free list).
     pub fn nbytes(&self) -> usize {
-        8 * self.keys.capacity() + 4 * self.table.capacity()
+        8 * self.keys.capacity() + 4 * self.table.capacity() + 4 * self.free.capacity()
     }
 
-    /// The keys held, in slot order.
+    /// Each slot's key, in slot order (a free slot's is the key it held last).
     pub fn keys(&self) -> &[u64] {
         &self.keys
     }
 
     /// The slot of ``key``, or None.
     pub fn get(&self, key: u64) -> Option<usize> {
+        self.bucket_of(key).map(|i| self.table[i] as usize)
+    }
+
+    /// The bucket holding ``key``, or None.
+    fn bucket_of(&self, key: u64) -> Option<usize> {
         if self.table.is_empty() {
             return None;
         }
@@ -57,16 +76,16 @@ impl KeyMap {
                 return None;
             }
             if self.keys[slot as usize] == key {
-                return Some(slot as usize);
+                return Some(i);
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// The slot of ``key``, added (the next slot) when not held; None when 2^31 - 1 keys are
-    /// held already (slots are i32-sized for Python's narrow arrays).
+    /// The slot of ``key``, added (a free slot, else the next one) when not held; None when
+    /// 2^31 - 1 slots are in use already (slots are i32-sized for Python's narrow arrays).
     pub fn slot(&mut self, key: u64) -> Option<usize> {
-        if self.table.is_empty() || 4 * (self.len() + 1) > 3 * self.table.len() {
+        if self.table.is_empty() || 4 * (self.live() + 1) > 3 * self.table.len() {
             self.grow();
         }
         let mask = self.table.len() - 1;
@@ -74,14 +93,20 @@ impl KeyMap {
         loop {
             let slot = self.table[i];
             if slot == EMPTY {
-                let new = self.len();
-                if new >= i32::MAX as usize {
-                    return None;
-                }
-                if self.keys.len() == self.keys.capacity() {
-                    self.keys.reserve_exact((self.keys.len() / 8).max(1024));
-                }
-                self.keys.push(key);
+                let new = if let Some(free) = self.free.pop() {
+                    self.keys[free as usize] = key;
+                    free as usize
+                } else {
+                    let new = self.len();
+                    if new >= i32::MAX as usize {
+                        return None;
+                    }
+                    if self.keys.len() == self.keys.capacity() {
+                        self.keys.reserve_exact((self.keys.len() / 8).max(1024));
+                    }
+                    self.keys.push(key);
+                    new
+                };
                 self.table[i] = new as u32;
                 return Some(new);
             }
@@ -92,26 +117,56 @@ impl KeyMap {
         }
     }
 
-    /// Twice the buckets (64 at first), every slot put back by its key.
+    /// Twice the buckets (64 at first), every slot in use put back by its key.
     fn grow(&mut self) {
         let size = (self.table.len() * 2).max(64);
         let shift = 64 - size.trailing_zeros();
         let mask = size - 1;
         let mut table = vec![EMPTY; size];
-        for (slot, &key) in self.keys.iter().enumerate() {
-            let mut i = bucket(key, shift);
+        for &slot in self.table.iter().filter(|&&s| s != EMPTY) {
+            let mut i = bucket(self.keys[slot as usize], shift);
             while table[i] != EMPTY {
                 i = (i + 1) & mask;
             }
-            table[i] = slot as u32;
+            table[i] = slot;
         }
         self.table = table;
         self.shift = shift;
     }
 
+    /// Remove ``key``: its slot (now free), or None when it is not held. The buckets after
+    /// its own, up to the next empty one, are shifted back where their key's probe allows.
+    pub fn remove_key(&mut self, key: u64) -> Option<usize> {
+        let mut hole = self.bucket_of(key)?;
+        let slot = self.table[hole];
+        let mask = self.table.len() - 1;
+        let mut j = hole;
+        loop {
+            j = (j + 1) & mask;
+            let s = self.table[j];
+            if s == EMPTY {
+                break;
+            }
+            // the entry at j may move back to the hole when its home bucket is not in (hole, j]
+            let home = bucket(self.keys[s as usize], self.shift);
+            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
+                self.table[hole] = s;
+                hole = j;
+            }
+        }
+        self.table[hole] = EMPTY;
+        self.free.push(slot);
+        Some(slot as usize)
+    }
+
     /// The slot of each key, -1 for a key not held.
     pub fn locate(&self, keys: &[u64]) -> Vec<i64> {
         keys.iter().map(|&k| self.get(k).map_or(-1, |s| s as i64)).collect()
+    }
+
+    /// Remove each key: the slot it held (now free), -1 for a key not held (or given twice).
+    pub fn remove(&mut self, keys: &[u64]) -> Vec<i64> {
+        keys.iter().map(|&k| self.remove_key(k).map_or(-1, |s| s as i64)).collect()
     }
 
     /// The slot of each key, the keys not held added first (in the order of ``keys``).
@@ -160,5 +215,64 @@ mod tests {
         }
         assert_eq!(m.len(), want.len());
         assert!(m.nbytes() >= 12 * m.len());
+    }
+
+    #[test]
+    fn removed_keys_free_their_slots() {
+        let mut m = KeyMap::new();
+        assert_eq!(m.ensure(&[7, 0, 9, 3]).unwrap(), vec![0, 1, 2, 3]);
+        assert_eq!(m.remove(&[0, 5, 0, 3]), vec![1, -1, -1, 3]);
+        assert_eq!((m.len(), m.live()), (4, 2));
+        assert_eq!(m.locate(&[7, 0, 9, 3]), vec![0, -1, 2, -1]);
+        // the last freed slot first, then the other, then a new one
+        assert_eq!(m.ensure(&[11, 0, 12, 7]).unwrap(), vec![3, 1, 4, 0]);
+        assert_eq!((m.len(), m.live()), (5, 5));
+        assert_eq!(m.remove(&[7, 0, 9, 3, 11, 12]), vec![0, 1, 2, -1, 3, 4]);
+        assert!(m.is_empty());
+        assert_eq!(m.locate(&[7, 0, 9, 11, 12]), vec![-1; 5]);
+    }
+
+    #[test]
+    fn removals_against_a_hashmap() {
+        // keys added and removed over many calls (some of them clustered: small keys, pairs), the
+        // slots in use never more than the keys held at once, every lookup as a HashMap's
+        let mut rng = XorShift(23);
+        let mut m = KeyMap::new();
+        let mut want: HashMap<u64, i64> = HashMap::new();
+        let mut most = 0;
+        for round in 0..80 {
+            let keys: Vec<u64> = (0..3000)
+                .map(|i| match round % 3 {
+                    0 => rng.next() % 20_000,
+                    1 => (rng.next() % 50) << 32 | (i % 300),
+                    _ => rng.next(),
+                })
+                .collect();
+            let got = m.ensure(&keys).unwrap();
+            let mut used: std::collections::HashSet<i64> = want.values().copied().collect();
+            for (k, g) in keys.iter().zip(&got) {
+                match want.get(k) {
+                    Some(s) => assert_eq!(s, g),
+                    None => {
+                        assert!(used.insert(*g), "a slot in use given again");
+                        want.insert(*k, *g);
+                    }
+                }
+            }
+            most = most.max(want.len());
+            // remove about half of the keys held, and some never held
+            let mut gone: Vec<u64> = want.keys().copied().filter(|_| rng.next() % 2 == 0).collect();
+            gone.extend((0..50).map(|_| rng.next()));
+            let freed = m.remove(&gone);
+            for (k, f) in gone.iter().zip(&freed) {
+                assert_eq!(*f, want.remove(k).unwrap_or(-1));
+            }
+            assert_eq!(m.live(), want.len());
+            let probe: Vec<u64> = keys.iter().copied().chain(gone.iter().copied()).collect();
+            for (k, s) in probe.iter().zip(m.locate(&probe)) {
+                assert_eq!(s, want.get(k).copied().unwrap_or(-1));
+            }
+        }
+        assert!(m.len() <= most, "slots {} beyond the most keys held at once {}", m.len(), most);
     }
 }

@@ -29,8 +29,15 @@ impl PyKeyMap {
         PyKeyMap(KeyMap::new())
     }
 
+    /// The slots in use or free (one more than the largest slot given).
     fn __len__(&self) -> usize {
         self.0.len()
+    }
+
+    /// The keys held.
+    #[getter]
+    fn live(&self) -> usize {
+        self.0.live()
     }
 
     /// Bytes held.
@@ -53,7 +60,14 @@ impl PyKeyMap {
         Ok(slots_out(py, got))
     }
 
-    /// The keys held, in slot order (little-endian u64).
+    /// Remove each key: the slot it held (now free, given to a later new key), -1 for a key not held.
+    fn remove<'py>(&mut self, py: Python<'py>, keys: ByteView) -> PyResult<Bound<'py, Owned>> {
+        let map = &mut self.0;
+        let got = py.detach(|| words(&keys).map(|k| map.remove(&k)))?;
+        Ok(slots_out(py, got))
+    }
+
+    /// Each slot's key, in slot order (little-endian u64; a free slot's: the key it held last).
     fn keys<'py>(&self, py: Python<'py>) -> Bound<'py, Owned> {
         owned(py, self.0.keys().iter().flat_map(|k| k.to_le_bytes()).collect())
     }
