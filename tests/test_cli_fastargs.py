@@ -28,13 +28,14 @@ def _typer_values(args: list[str], monkeypatch: pytest.MonkeyPatch, config: dict
 
     got: dict = {}
     monkeypatch.setattr(_app, "parse_command", lambda *a: got.update(zip(DEFAULTS, a, strict=True)))
-    if config is not None:
-        def fake_setup(*_a):
-            _common.CONFIG.clear()
-            _common.CONFIG.update(config)
-            return dict(config)
+    config = {} if config is None else config  # never the machine's own settings file: read_parse reads none
 
-        monkeypatch.setattr(_app, "setup", fake_setup)
+    def fake_setup(*_a):
+        _common.CONFIG.clear()
+        _common.CONFIG.update(config)
+        return dict(config)
+
+    monkeypatch.setattr(_app, "setup", fake_setup)
     result = CliRunner().invoke(_app.app, ["parse", *args])
     return got if result.exit_code == 0 and got else None
 
@@ -105,7 +106,8 @@ def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
             "print('RICH', 'rich' in sys.modules, file=sys.stderr)\n"
             "print('TYPER', 'typer' in sys.modules, 'CODE', code, file=sys.stderr)\n")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdin=subprocess.DEVNULL)
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(ROOT / "tests" / "no-such-dir"),
+                               **(env or {})}, stdin=subprocess.DEVNULL)
 
 
 def test_a_plain_parse_imports_no_typer_and_its_json_no_rich():

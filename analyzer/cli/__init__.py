@@ -54,7 +54,7 @@ def main() -> None:
 
 def run() -> None:
     """The ``maillens`` command (console script, ``python -m analyzer``): :func:`main`, then, where
-    the command said it left nothing open (:data:`analyzer.cli._common.NOTHING_OPEN`: ``parse``), the
+    the command said it left nothing open (:data:`analyzer.cli._common.NOTHING_OPEN`: ``parse``, ``report``), the
     output flushed and the process ended without the interpreter's teardown (freeing every
     module and object one by one: ~0.08 CPU-s after a 1M-line ``parse``). Callers that go on
     after the command (tests, bench/bench_main_cpu.py) call :func:`main`."""
@@ -155,7 +155,10 @@ def _plain_parse(args: list[str]) -> bool:
 
             if exc.errno != errno.EPIPE:
                 raise
-            from typer._click.utils import PacifyFlushWrapper
+            try:  # recent typer carries its own copy of click; older ones use the click package
+                from typer._click.utils import PacifyFlushWrapper
+            except ImportError:
+                from click.utils import PacifyFlushWrapper
 
             sys.stdout, sys.stderr = PacifyFlushWrapper(sys.stdout), PacifyFlushWrapper(sys.stderr)
             raise SystemExit(1) from None
