@@ -60,6 +60,14 @@ def test_round21_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("550 5.7.1 Message rejected: URL listed in multi.surbl.org", "reputation.domain_listed"),
     ("554 Service unavailable; Sender address [user@example.com] blocked using dbl.spamhaus.org; "
      "https://www.spamhaus.org/query/domain/example.com", "reputation.domain_listed"),
+    # review of round 21: a full mailbox the server 'cannot accept' a user for stays full; a
+    # sentence's article 'a' is not a record type; a badly formatted address is not a header;
+    # a URL on Invaluement's URI list is a listed domain
+    ("452 4.2.2 Cannot accept user: mailbox full", "mailbox.full"),
+    ("552 cannot accept user - mailbox over quota", "mailbox.full"),
+    ("450 4.7.1 Client host rejected: a lookup failed temporarily", "policy.rejected"),
+    ("553 5.1.7 Badly formatted from address", "sender.invalid"),
+    ("554 5.7.1 URL listed by invaluement ivmuri", "reputation.domain_listed"),
     # spam in the message with no list named stays a spam verdict
     ("554 Your message looks like spam", "content.spam"),
     # Yahoo's complaints deferral (no list named) keeps its poor reputation
