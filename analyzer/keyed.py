@@ -129,7 +129,8 @@ class QidTable:
         given to a later new key (the fields' arrays hold the keys held at once, not every key
         ever added); the slots freed get their defaults back now, so :meth:`column` reads a free
         slot as a key given nothing. In sorted runs the key stays, its fields set to the defaults
-        (the same values read)."""
+        (the same values read; :meth:`locate` still finds it there and not in a native map, so a
+        caller reads a removed key's fields, never whether it is held)."""
         if not len(h):
             return
         if self._map is not None:
