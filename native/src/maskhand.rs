@@ -285,8 +285,12 @@ mod tests {
     use regex::bytes::{NoExpand, Regex};
 
     fn by_regex(t: &[u8]) -> Vec<u8> {
-        let mask = Regex::new(&re2_to_rust(MASK).unwrap()).unwrap();
-        let first = Regex::new(&re2_to_rust(OPAQUE_FIRST).unwrap()).unwrap();
+        // compiled once for the whole test run: compiling them per text made the mutated-texts
+        // test take about a minute in a debug build
+        static COMPILED: std::sync::OnceLock<(Regex, Regex)> = std::sync::OnceLock::new();
+        let (mask, first) = COMPILED.get_or_init(|| {
+            (Regex::new(&re2_to_rust(MASK).unwrap()).unwrap(), Regex::new(&re2_to_rust(OPAQUE_FIRST).unwrap()).unwrap())
+        });
         let m = mask.replace_all(t, NoExpand(MASKED.as_bytes()));
         first.replace_all(&m, &b"${1}${3}~${2}"[..]).into_owned()
     }
