@@ -73,7 +73,7 @@ impl Default for Seed {
 
 /// The 128-bit product of two words folded to 64 bits (high xor low).
 #[inline]
-fn fold_mul(x: u64, y: u64) -> u64 {
+pub fn fold_mul(x: u64, y: u64) -> u64 {
     let p = u128::from(x) * u128::from(y);
     (p as u64) ^ ((p >> 64) as u64)
 }
@@ -104,6 +104,15 @@ pub fn keyed_hash(seed: &Seed, bytes: &[u8]) -> u64 {
         s = fold_mul(word(&last[..8]) ^ s, word(&last[8..]) ^ k2);
     }
     fold_mul(s ^ k1, k2)
+}
+
+impl Seed {
+    /// A word placed by the key (a table's bucket of a key that is an unkeyed hash already,
+    /// or a pair of small codes): which words share a bucket cannot be chosen from outside.
+    #[inline]
+    pub fn scramble(&self, v: u64) -> u64 {
+        fold_mul(v ^ self.0[0], self.0[2])
+    }
 }
 
 /// The hasher of map keys that are [`keyed_hash`]es already (their own bucket position).

@@ -12,6 +12,8 @@
 //! that order). So the slots held, the keys' vector and the table are bounded by the keys held at
 //! once, not by every key ever added.
 
+use crate::hash::Seed;
+
 /// An empty bucket of the table.
 const EMPTY: u32 = u32::MAX;
 
@@ -21,12 +23,16 @@ pub struct KeyMap {
     table: Vec<u32>,  // EMPTY, or a slot
     shift: u32,       // 64 - log2(table's size)
     free: Vec<u32>,   // the slots of removed keys, reused last-freed first
+    seed: Seed,       // the process's random key, that places keys in buckets
 }
 
-/// The table's bucket of ``key`` (Fibonacci hashing: the keys are hashes already, but a pair
-/// of small codes is not, so the high bits of a multiply are used).
-fn bucket(key: u64, shift: u32) -> usize {
-    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+/// The table's bucket of ``key``: its bits scrambled under the process's random key first
+/// (`hash::Seed`). The keys are unkeyed hashes of log texts (queue ids) or pairs of small codes,
+/// so a crafted log could otherwise choose keys that share one run of buckets and make every
+/// lookup walk it (quadratic time); the slots stay in first-seen order, so nothing else depends
+/// on where a key's bucket is.
+fn bucket(seed: &Seed, key: u64, shift: u32) -> usize {
+    (seed.scramble(key) >> shift) as usize
 }
 
 impl KeyMap {
@@ -69,7 +75,7 @@ impl KeyMap {
             return None;
         }
         let mask = self.table.len() - 1;
-        let mut i = bucket(key, self.shift);
+        let mut i = bucket(&self.seed, key, self.shift);
         loop {
             let slot = self.table[i];
             if slot == EMPTY {
@@ -89,7 +95,7 @@ impl KeyMap {
             self.grow();
         }
         let mask = self.table.len() - 1;
-        let mut i = bucket(key, self.shift);
+        let mut i = bucket(&self.seed, key, self.shift);
         loop {
             let slot = self.table[i];
             if slot == EMPTY {
@@ -124,7 +130,7 @@ impl KeyMap {
         let mask = size - 1;
         let mut table = vec![EMPTY; size];
         for &slot in self.table.iter().filter(|&&s| s != EMPTY) {
-            let mut i = bucket(self.keys[slot as usize], shift);
+            let mut i = bucket(&self.seed, self.keys[slot as usize], shift);
             while table[i] != EMPTY {
                 i = (i + 1) & mask;
             }
@@ -148,7 +154,7 @@ impl KeyMap {
                 break;
             }
             // the entry at j may move back to the hole when its home bucket is not in (hole, j]
-            let home = bucket(self.keys[s as usize], self.shift);
+            let home = bucket(&self.seed, self.keys[s as usize], self.shift);
             if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
                 self.table[hole] = s;
                 hole = j;
@@ -191,6 +197,33 @@ mod tests {
         assert_eq!(m.ensure(&[9, 3]).unwrap(), vec![4, 3]);
         assert_eq!(m.keys(), &[7, 0, u64::MAX, 3, 9]);
         assert_eq!(m.len(), 5);
+    }
+
+    /// Keys built to share bucket 0 of an unkeyed Fibonacci bucket (k * 0x9E37_79B9_7F4A_7C15
+    /// small: the multiples of the constant's inverse) spread over the table under the key: no
+    /// lookup walks a long run of buckets.
+    #[test]
+    fn keys_crafted_for_one_bucket_spread() {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut inv: u64 = K; // Newton's iteration for K's inverse modulo 2^64
+        for _ in 0..6 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(K.wrapping_mul(inv)));
+        }
+        assert_eq!(K.wrapping_mul(inv), 1);
+        let keys: Vec<u64> = (0..50_000u64).map(|j| j.wrapping_mul(inv)).collect();
+        assert!(keys.iter().all(|&k| k.wrapping_mul(K) >> 40 == 0)); // one bucket unkeyed
+        let mut m = KeyMap::new();
+        assert_eq!(m.ensure(&keys).unwrap(), (0..50_000i64).collect::<Vec<_>>());
+        let mask = m.table.len() - 1;
+        let longest = keys
+            .iter()
+            .map(|&k| {
+                let home = bucket(&m.seed, k, m.shift);
+                (m.bucket_of(k).unwrap() + m.table.len() - home) & mask
+            })
+            .max()
+            .unwrap();
+        assert!(longest < 200, "a key {longest} buckets from its own");
     }
 
     #[test]
