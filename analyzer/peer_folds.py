@@ -363,18 +363,19 @@ class ExFold(ExEnds, _Fold):
         bounds = [0, *end_cuts(h, has, end), rows_of(ev)]
         for lo, hi in pairwise(bounds):
             part = ev if hi - lo == rows_of(ev) else slice_rows(ev, lo, hi)
-            self._add(part, f if part is ev else _ex_frame(part), h[lo:hi][end[lo:hi]])
+            self._add(part, f if part is ev else _ex_frame(part), end[lo:hi], h[lo:hi][end[lo:hi]])
         return f
 
-    def _add(self, ev: pd.DataFrame, f: dict[str, Any], ends: np.ndarray) -> None:
-        """Fold rows none of which follows its message's end (``ends``: the queue-id hashes of
-        those ends, in row order); then the messages ended are counted and forgotten."""
+    def _add(self, ev: pd.DataFrame, f: dict[str, Any], end: np.ndarray, ends: np.ndarray) -> None:
+        """Fold rows none of which follows its message's end (``end``: the rows that end their
+        message; ``ends``: their queue-id hashes, in row order); then the messages ended are
+        counted and forgotten."""
         self._count(ev, f)
         seconds = np.floor_divide(pc.fill_null(pc.cast(col(ev, "ts"), pa.int64()), 0)
                                   .to_numpy(zero_copy_only=False), 10**6)
         self._arrivals(ev, f, seconds)
         self._deliveries(ev, f)
-        self._completed(f, seconds, ends)
+        self._completed(f, seconds, end, ends)
         self.rows += rows_of(ev)
         self._end(np.unique(ends))
 
@@ -497,8 +498,8 @@ class ExFold(ExEnds, _Fold):
         src = self.qids.get("src", run, pos)[ready]  # the sending host's code in self.srcs
         self.relayed.add([src, pairs["to"].filter(pa.array(ready))], count=1, first=pairs["first"][ready])
 
-    def _completed(self, f: dict[str, Any], seconds: np.ndarray, h: np.ndarray) -> None:
-        done = eq(f["event"], "removed") & eq(f["status"], "completed") & valid(f["qid"])
+    def _completed(self, f: dict[str, Any], seconds: np.ndarray, done: np.ndarray, h: np.ndarray) -> None:
+        """The 'Completed' lines (rows ``done``, their queue ids' hashes ``h``)."""
         if not done.any():
             return
         ids = f["qid"].filter(pa.array(done)).cast(pa.string())
