@@ -140,30 +140,27 @@ def _plain_parse(args: list[str]) -> bool:
     from ._common import setup
 
     try:
-        try:
-            settings = setup(None, False, None)
-            from ._parse import parse_command
+        settings = setup(None, False, None)
+        from ._parse import parse_command
 
-            parse_command(**with_settings(*got, settings))
-        except EOFError as exc:  # as click's standalone mode: "Aborted!", exit 1
-            print(file=sys.stderr)
-            raise _Aborted from exc
-        except KeyboardInterrupt:
-            raise SystemExit(130) from None
-        except OSError as exc:
-            import errno
-
-            if exc.errno != errno.EPIPE:
-                raise
-            try:  # recent typer carries its own copy of click; older ones use the click package
-                from typer._click.utils import PacifyFlushWrapper
-            except ImportError:
-                from click.utils import PacifyFlushWrapper
-
-            sys.stdout, sys.stderr = PacifyFlushWrapper(sys.stdout), PacifyFlushWrapper(sys.stderr)
-            raise SystemExit(1) from None
-    except _Aborted:
+        parse_command(**with_settings(*got, settings))
+    except EOFError:  # as click's standalone mode: "Aborted!", exit 1
+        print(file=sys.stderr)
         print("Aborted!", file=sys.stderr)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except OSError as exc:
+        import errno
+
+        if exc.errno != errno.EPIPE:
+            raise
+        try:  # recent typer carries its own copy of click; older ones use the click package
+            from typer._click.utils import PacifyFlushWrapper
+        except ImportError:
+            from click.utils import PacifyFlushWrapper
+
+        sys.stdout, sys.stderr = PacifyFlushWrapper(sys.stdout), PacifyFlushWrapper(sys.stderr)
         raise SystemExit(1) from None
     except Exception as exc:
         typer = sys.modules.get("typer")  # imported where a command raised its Exit (fail)
@@ -171,7 +168,3 @@ def _plain_parse(args: list[str]) -> bool:
             raise
         raise SystemExit(exc.exit_code) from None
     raise SystemExit(0)
-
-
-class _Aborted(Exception):
-    """click's Abort, raised and handled in :func:`_plain_parse`."""
