@@ -125,7 +125,9 @@ class StreamClassifier:
         coded: list[RowCodes | None] = [None] * len(tables)  # ... and their answers as codes per row
         done = self.classifier.classify_many(tables, keys, answered, coded)
         joined = self._waits_joined(done, answered, coded)
-        return [self._attribute(t, a, c, waited=joined) for t, a, c in zip(done, answered, coded, strict=True)]
+        last = max((i for i, t in enumerate(done) if t.num_rows), default=-1)  # (joined: only its tail is read)
+        return [self._attribute(t, a, c, waited=joined, tail=not joined or i == last)
+                for i, (t, a, c) in enumerate(zip(done, answered, coded, strict=True))]
 
     def _waits_joined(self, tables: list[pa.Table], answered: list[Answered | None],
                       coded: list[RowCodes | None]) -> bool:
@@ -179,10 +181,11 @@ class StreamClassifier:
         beside[key] = (weakref.ref(table, lambda _: beside.pop(key, None)), coded)
 
     def _attribute(self, table: pa.Table, answered: Answered | None = None, coded: RowCodes | None = None,
-                   waited: bool = False) -> pa.Table:
+                   waited: bool = False, tail: bool = True) -> pa.Table:
         """``coded``: the batch's answers as codes (``table`` without the classification columns):
         the waits are attributed on the codes, then the strings are made of them. ``waited``:
-        its waits were attributed already (:meth:`_waits_joined`)."""
+        its waits were attributed already (:meth:`_waits_joined`); ``tail``: its last line kept
+        for the next batch's bare rejects (not where a later batch of the same call has lines)."""
         isin = self._isin_of(table, answered)  # as classified, before attribution
         if not waited:
             table = self._waits(table, isin, coded)
@@ -198,8 +201,9 @@ class StreamClassifier:
                     coded.recode(name, table.column(name))
             # one row made anew: a slice would hold the batch's buffers (a worker's block mapped
             # from shared memory, ~5 MiB) to the end of the process; its columns as text
-            last = table.select(_BARE_READS).slice(table.num_rows - 1)
-            self.tail = pa.Table.from_pylist(last.to_pylist(), schema=_as_text(last.schema))
+            if tail:
+                last = table.select(_BARE_READS).slice(table.num_rows - 1)
+                self.tail = pa.Table.from_pylist(last.to_pylist(), schema=_as_text(last.schema))
         if coded is not None and self.keep_codes and not dictionaries:
             self._keep(table, coded)
         return table

@@ -60,6 +60,7 @@ def _run(batches: list[pa.Table], per_call: int, joined: bool, monkeypatch) -> t
         for t in clf.classify_many(group, [Groups.of(class_key(b)) for b in group]):
             codes = clf.codes_beside(t)
             out.append((t, None if codes is None else codes.table()))
+        out.append((clf.tail if clf.tail is not None else pa.table({}), None))  # (the last line kept)
     return out, calls
 
 
