@@ -504,8 +504,11 @@ _NEAR_HELD = 100_000
 #: Texts asked of the table at once: each text's answer is its own (scores and neighbours per
 #: text), but the table's scoring holds postings x texts and texts x known rows in memory; at 256
 #: a call (similar.CHUNK) ~40 MB of temporaries a call, 16 keep them in cache. The 1M Postfix
-#: day's 765 texts: 0.26-0.46 -> 0.08-0.12 CPU-s, 18k -> 0.8k page faults (r16-classify).
-_NEAR_STEP = 16
+#: day's 765 texts: 0.26-0.46 -> 0.08-0.12 CPU-s, 18k -> 0.8k page faults (r16-classify). 8: the
+#: scores (texts x 2.6k known rows, float64) stay below the report's 256 KiB mapping threshold
+#: (analyzer.heap.MAP_LARGE), where 16 mapped, faulted in and unmapped them at each slice (the
+#: 765 texts with that threshold: 0.082 -> 0.038 CPU-s, 32.6k -> ~0 page faults; r21-nattr).
+_NEAR_STEP = 8
 
 
 def _nearest(known: Any, texts: list[str]) -> Any:

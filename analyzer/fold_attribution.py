@@ -30,11 +30,26 @@ __all__ = ["attributed_in_order", "in_time_order"]
 def in_time_order(subs: list[pa.Table], since: int | None) -> tuple[bool, int | None]:
     """Whether the rows of ``subs`` (consecutive blocks' rows, in line order) are stamped in
     time order, none null and none before ``since`` (the last stamp attributed before; None:
-    none); and the last stamp of all (``since`` where there is none)."""
-    ts = pa.chunked_array([c for t in subs for c in t.column("ts").chunks], subs[0].schema.field("ts").type)
-    if not len(ts):
+    none); and the last stamp of all (``since`` where there is none). Read in place, chunk by
+    chunk (the stream's whole batches: no copy of their stamps, ~0.9 MB at 4 batches)."""
+    chunks = [c for t in subs for c in t.column("ts").chunks if len(c)]
+    if not chunks:
         return True, since
-    ns = ts.cast(pa.int64())
+    if any(c.null_count or not (pa.types.is_timestamp(c.type) or pa.types.is_int64(c.type)) for c in chunks):
+        return _in_time_order_cast(chunks, since)
+    ok, hi, prev = True, since, since
+    for c in chunks:
+        v = np.frombuffer(c.buffers()[1], np.int64, len(c), c.offset * 8)
+        top = int(v.max())
+        hi = top if hi is None else max(hi, top)
+        ok = ok and (prev is None or int(v[0]) >= prev) and bool(np.all(v[1:] >= v[:-1]))
+        prev = int(v[-1])
+    return ok, hi
+
+
+def _in_time_order_cast(chunks: list[pa.Array], since: int | None) -> tuple[bool, int | None]:
+    """:func:`in_time_order` of stamps with nulls (or not of 64 bits), cast."""
+    ns = pa.chunked_array(chunks, chunks[0].type).cast(pa.int64())
     hi = pc.max(ns).as_py()
     hi = since if hi is None else hi if since is None else max(since, hi)
     if ns.null_count:

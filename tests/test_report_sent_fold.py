@@ -104,3 +104,25 @@ def test_a_stream_batch_folds_as_its_table_does(day, cut):
         keys = ("domain", "relay_host", "sender", "qid", "h", "q") if same_units else ("domain", "relay_host", "sender", "qid")
         for k in keys:
             assert got[1]["top"][k].tolist() == other[1]["top"][k].tolist(), k
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_units_made_from_the_hashes_are_message_units(day, cut, monkeypatch):
+    """The folded lines' units made of the queue id's and recipient's hashes (sent_fold._units)
+    are those :func:`analyzer.report.units.message_units` gives of the same rows."""
+    import pyarrow as pa
+
+    from analyzer.report import sent_fold
+    from analyzer.report.fold import _Batch
+    from analyzer.report.run import REPORT_COLUMNS
+    from analyzer.schema import to_pandas
+
+    window = cut_window(day, cut)
+    table = pa.Table.from_pandas(day.events[[c for c in REPORT_COLUMNS if c in day.events.columns]], preserve_index=False)
+    slices = [table.slice(i, 2500) for i in range(0, table.num_rows, 2500)]
+    got = _sent_result([_Batch.of(t, to_pandas(t)) for t in slices], window)
+    monkeypatch.setattr(sent_fold, "_units", lambda cols, qid: (None, None))
+    want = _sent_result([_Batch.of(t, to_pandas(t)) for t in slices], window)
+    assert len(got[1]["top"]["h"]) > 100
+    for k in ("qid", "h", "q"):
+        assert got[1]["top"][k].tolist() == want[1]["top"][k].tolist(), k

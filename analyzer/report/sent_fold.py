@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..anomalies.arrow_columns import as_string, hash_arrow, seconds_ns_arrow, taken
+from ..anomalies.arrow_columns import _decoded, _one_array, as_string, hash_arrow, seconds_ns_arrow, taken
 from ..anomalies.batch_tests import tests_of
 from ..anomalies.sent import SENT_KEYS, empty, is_sent
 from ..peer_agg import new_vocab
@@ -116,7 +116,7 @@ class SentFold:
             return
         # the columns read, at the rows folded, as Arrow arrays: a stream batch's own (one filter per
         # column, no pandas table nor Series), another table's converted (:func:`taken`)
-        cols = taken(batch, _READS, mask)
+        cols = _taken(batch, mask)
         sec, ns = seconds_ns_arrow(cols["ts"])
         side = self._side(ns)
         domain = self._keys["domain"](_domain_arrow(cols["recipient"]))
@@ -138,10 +138,13 @@ class SentFold:
             vals, n = np.unique(d, return_counts=True)
             for v, k in zip(vals.tolist(), n.tolist(), strict=True):
                 self._delays[v] = self._delays.get(v, 0) + k
-        units = message_units(self._unit_rows(batch, mask, inside, cols))
+        qid = hash_arrow(cols["queue_id"])
+        h, q = _units(cols, qid)
+        if h is None:
+            units = message_units(self._unit_rows(batch, mask, inside, cols))
+            h, q = units.h, units.q
         self._top.append({"domain": domain, "relay_host": self._keys["relay_host"](cols["relay_host"]),
-                          "sender": self._keys["sender"](cols["sender"]),
-                          "qid": hash_arrow(cols["queue_id"]), "h": units.h, "q": units.q})
+                          "sender": self._keys["sender"](cols["sender"]), "qid": qid, "h": h, "q": q})
 
     @staticmethod
     def _unit_rows(batch: pd.DataFrame, mask: np.ndarray, inside: np.ndarray, cols: dict[str, Any]) -> pd.DataFrame:
@@ -169,6 +172,31 @@ class SentFold:
         self._top, self._counts = [], []
         delays = (np.array(list(self._delays), dtype=float), np.array(list(self._delays.values()), dtype=np.int64))
         return counts, {"delays": delays, "top": top, "values": values}
+
+
+def _taken(batch: pd.DataFrame, mask: np.ndarray) -> dict[str, pa.Array]:
+    """:func:`taken` of the columns :meth:`SentFold.add` reads: a stream batch's filtered as one
+    table (Arrow finds the rows once for all its columns, not once a column), dictionaries
+    decoded after (the rows folded only); another table's by :func:`taken`."""
+    table = batch.__dict__.get("arrow")
+    if table is None:
+        return taken(batch, _READS, mask)
+    names = [c for c in _READS if c in batch.columns]
+    sub = table.select(names).filter(pa.array(mask))
+    return {c: _decoded(_one_array(sub.column(c))) for c in names}
+
+
+def _units(cols: dict[str, pa.Array], qid: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The units' hashes (``h``, ``q``) of the lines folded, whose queue id and recipient are
+    never null (:func:`is_foldable_sent`): each a message-and-recipient unit, what
+    :func:`.units.message_units` gives of Arrow strings (:func:`.units.value_hash`: the queue
+    id's hash ``qid``, :func:`analyzer.anomalies.arrow_columns.hash_arrow`'s, is the same), made
+    without a pandas table. (None, None) where the columns are not such strings."""
+    q, r = cols.get("queue_id"), cols.get("recipient")
+    if q is None or r is None or q.type != pa.string() or r.type != pa.string() or q.null_count or r.null_count:
+        return None, None
+    with np.errstate(over="ignore"):
+        return qid * np.uint64(1000003) ^ hash_arrow(r), qid
 
 
 def _named(values: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -1,0 +1,118 @@
+"""StreamClassifier.classify_many attributes the waits of several batches in one call where their
+stamps allow (_waits_joined): the tables and the codes beside them equal those of one call a
+batch (its own _waits), on generated days with deferral build-ups, the sample logs, odd cuts,
+batches out of time order and bare rejects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analyzer.class_cache import Groups, class_key
+from analyzer.classify_stream import StreamClassifier
+from analyzer.reader import open_stream
+from bench.generate_logs import generate
+from tests.conftest import SAMPLES
+
+
+def _events(path: Path) -> pa.Table:
+    return pa.concat_tables([b.table for b in open_stream([str(path)], tz="UTC", year=2026, workers=1)])
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory) -> dict[str, pa.Table]:
+    d = tmp_path_factory.mktemp("joined-days")
+    out = {}
+    for mta, seed in (("exim", 7), ("postfix", 8)):
+        generate(mta, 6000, seed=seed, out=str(d / f"{mta}.log"), start="2026-11-25T20:00:00", hours=30,
+                 host="mx1", incidents=["deferral_buildup@4h+6h"])
+        out[mta] = _events(d / f"{mta}.log")
+    out["samples"] = pa.concat_tables([_events(SAMPLES / "exim" / "mainlog"), _events(SAMPLES / "postfix" / "mail.log")],
+                                      promote_options="permissive")
+    return out
+
+
+def _run(batches: list[pa.Table], per_call: int, joined: bool, monkeypatch) -> tuple[list[tuple], int]:
+    """Each batch classified (``per_call`` batches a classify_many call) and its codes' strings;
+    how many calls attributed joined."""
+    clf = StreamClassifier()
+    clf.keep_codes = True
+    calls = 0
+    real = StreamClassifier._waits_joined
+
+    def waits_joined(self, *args):
+        nonlocal calls
+        if not joined:  # (its stamps still kept: the same state either way)
+            self._attributed_to = None
+            return False
+        done = real(self, *args)
+        calls += done
+        return done
+
+    monkeypatch.setattr(StreamClassifier, "_waits_joined", waits_joined)
+    out = []
+    for i in range(0, len(batches), per_call):
+        group = batches[i: i + per_call]
+        for t in clf.classify_many(group, [Groups.of(class_key(b)) for b in group]):
+            codes = clf.codes_beside(t)
+            out.append((t, None if codes is None else codes.table()))
+        out.append((clf.tail if clf.tail is not None else pa.table({}), None))  # (the last line kept)
+    return out, calls
+
+
+def _same(events: pa.Table, cuts: list[int], per_call: int, monkeypatch) -> int:
+    batches = [events.slice(a, b - a) for a, b in zip([0, *cuts], [*cuts, events.num_rows], strict=True)]
+    got, calls = _run(batches, per_call, True, monkeypatch)
+    want, _ = _run(batches, per_call, False, monkeypatch)
+    assert len(got) == len(want)
+    for (g, gc), (w, wc) in zip(got, want, strict=True):
+        assert g.equals(w)
+        assert (gc is None) == (wc is None) and (gc is None or gc.equals(wc))
+    return calls
+
+
+@pytest.mark.parametrize("name", ["exim", "postfix", "samples"])
+@pytest.mark.parametrize("per_call", [3, 8])
+def test_joined_equals_one_call_a_batch(days, name, per_call, monkeypatch):
+    events = days[name]
+    step = max(1, events.num_rows // 23)
+    calls = _same(events, list(range(step, events.num_rows, step)), per_call, monkeypatch)
+    if name != "samples":  # (the samples' files go back in time from one to the next)
+        assert calls > 0
+
+
+def test_batches_out_of_time_order_and_empty_ones(days, monkeypatch):
+    events = days["exim"]
+    n = events.num_rows
+    parts = [events.slice(a, 500) for a in range(0, n, 500)]
+    shuffled = parts[3:6] + parts[:3] + [events.slice(0, 0)] + parts[6:]
+    _same(pa.concat_tables(shuffled), [500 * i for i in range(1, len(shuffled))], 4, monkeypatch)
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_odd_cuts(days, data):
+    events = days[data.draw(st.sampled_from(["exim", "postfix", "samples"]))]
+    n = events.num_rows
+    cuts = sorted(set(data.draw(st.lists(st.integers(0, n), min_size=1, max_size=30))))
+    per_call = data.draw(st.integers(1, 6))
+    with pytest.MonkeyPatch.context() as mp:
+        _same(events, cuts, per_call, mp)
+
+
+@settings(max_examples=60, deadline=None)
+@given(stamps=st.lists(st.lists(st.integers(-5, 5), max_size=6), min_size=1, max_size=5),
+       since=st.none() | st.integers(-5, 5), offset=st.integers(0, 2))
+def test_in_time_order_read_in_place_as_cast(stamps, since, offset):
+    """in_time_order reads the stamps' chunks in place (sliced ones too): the answer of the cast."""
+    from analyzer.fold_attribution import _in_time_order_cast, in_time_order
+
+    typ = pa.timestamp("ns", "UTC")
+    subs = [pa.table({"ts": pa.chunked_array([pa.array([0] * offset + s, typ).slice(offset)], typ)}) for s in stamps]
+    chunks = [c for t in subs for c in t.column("ts").chunks if len(c)]
+    want = _in_time_order_cast(chunks, since) if chunks else (True, since)
+    assert in_time_order(subs, since) == want
