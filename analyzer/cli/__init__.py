@@ -142,8 +142,9 @@ def _plain_parse(args: list[str]) -> bool:
         return False
     import sys
 
-    from ._common import setup
+    from ._common import pause_gc, resume_gc, setup
 
+    pause_gc()  # until the stream opens (_run_stream): start-up makes no garbage
     try:
         settings = setup(None, False, None)
         from ._parse import parse_command
@@ -172,4 +173,6 @@ def _plain_parse(args: list[str]) -> bool:
         if typer is None or not isinstance(exc, typer.Exit):
             raise
         raise SystemExit(exc.exit_code) from None
+    finally:
+        resume_gc()
     raise SystemExit(0)
