@@ -63,6 +63,7 @@ from .classify_stream import _BARE_READS, _READS, StreamClassifier
 from .fold_attribution import attributed_in_order
 from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
+from .summary_blocks import bigger_blocks, expected_blocks
 
 __all__ = ["META", "BlockSummariser", "FastSummaryFold"]
 
@@ -212,12 +213,6 @@ CLASS_FIELDS = [SCHEMA.field(c) for c in CLASS_KEY]
 ROW_COLUMNS = sorted(c for c in _OUT if c not in _CLASS and c not in CLASS_KEY)
 
 
-#: the summary's blocks (bytes) where its inputs are big plain files (FastSummaryFold._bigger_blocks):
-#: twice the stream's, half the blocks' fixed costs (a 1M-line Postfix day: 35 -> 18 blocks, the
-#: main process's CPU 0.65 -> 0.59 s, the workers' the same)
-BLOCK_BYTES = 8 << 20
-
-
 class FastSummaryFold(SummaryFold):
     """:class:`SummaryFold` of a stream whose classifier is :attr:`summariser`: classifies the
     summarised blocks' groups (a few consecutive blocks in one call, as
@@ -287,7 +282,7 @@ class FastSummaryFold(SummaryFold):
             return super().fold(stream)
         from . import native
 
-        self._bigger_blocks(stream)
+        bigger_blocks(stream)
         if stream.producer is None and native.fold_postfix() is not None:
             stream.producer = fold_batch  # the fast path's Postfix rows grouped in Rust
         # a block summarised in a worker is counted by the stream as its table's rows, which are
@@ -326,48 +321,8 @@ class FastSummaryFold(SummaryFold):
             self.last = pa.scalar(self._hi, pa.int64()).cast(ts_type).as_py()
         return self
 
-    @staticmethod
-    def _bigger_blocks(stream: Any) -> None:
-        """Blocks of :data:`BLOCK_BYTES` where every input is a plain file big enough for them
-        (:data:`analyzer.pipeline.PARALLEL_MIN_BLOCKS` of them): a block costs fixed work on
-        both sides (the worker's summary and its IPC stream, the main process's opening of it
-        and its dozen kernels in :meth:`_fold`), and the summary does not depend on the cuts.
-        Smaller inputs keep the stream's blocks (the workers still share them)."""
-        from .pipeline import PARALLEL_MIN_BLOCKS
-        from .sources import is_plain_file
-
-        bb = getattr(stream, "block_bytes", None)
-        inputs = getattr(stream, "inputs", None)
-        if not bb or bb >= BLOCK_BYTES or not inputs or getattr(stream, "batch_lines", None):
-            return
-        for inp in inputs:
-            try:
-                if not is_plain_file(inp) or inp.path.stat().st_size < PARALLEL_MIN_BLOCKS * BLOCK_BYTES:
-                    return
-            except OSError:
-                return
-        stream.block_bytes = BLOCK_BYTES
-
-    @staticmethod
-    def _expected(stream: Any) -> int | None:
-        """How many blocks the stream's inputs make (each plain file cut every ``block_bytes``:
-        its size over them, rounded up); None where that is not known (stdin, compressed
-        input, batches of lines, many files). Only when calls are made depends on it."""
-        from .sources import is_plain_file
-
-        bb = getattr(stream, "block_bytes", None)
-        inputs = getattr(stream, "inputs", None)
-        if not bb or not inputs or len(inputs) > 16 or getattr(stream, "batch_lines", None):
-            return None
-        n = 0
-        for inp in inputs:
-            if not is_plain_file(inp):
-                return None
-            try:
-                n += -(-inp.path.stat().st_size // bb)
-            except OSError:
-                return None
-        return n
+    #: how many blocks the stream's inputs make (None: not known)
+    _expected = staticmethod(expected_blocks)
 
     def _open(self, table: pa.Table) -> tuple[pa.Table, pa.Table | None, pa.Table | None]:
         """A summarised block's rows, groups (None: no events) and raw groups (:data:`RAW`, None:
