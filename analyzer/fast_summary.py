@@ -63,6 +63,7 @@ from .classify_stream import _BARE_READS, _READS, StreamClassifier
 from .fold_attribution import attributed_in_order
 from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
+from .summary_blocks import bigger_blocks, expected_blocks
 
 __all__ = ["META", "BlockSummariser", "FastSummaryFold"]
 
@@ -281,6 +282,7 @@ class FastSummaryFold(SummaryFold):
             return super().fold(stream)
         from . import native
 
+        bigger_blocks(stream)
         if stream.producer is None and native.fold_postfix() is not None:
             stream.producer = fold_batch  # the fast path's Postfix rows grouped in Rust
         # a block summarised in a worker is counted by the stream as its table's rows, which are
@@ -319,26 +321,8 @@ class FastSummaryFold(SummaryFold):
             self.last = pa.scalar(self._hi, pa.int64()).cast(ts_type).as_py()
         return self
 
-    @staticmethod
-    def _expected(stream: Any) -> int | None:
-        """How many blocks the stream's inputs make (each plain file cut every ``block_bytes``:
-        its size over them, rounded up); None where that is not known (stdin, compressed
-        input, batches of lines, many files). Only when calls are made depends on it."""
-        from .sources import is_plain_file
-
-        bb = getattr(stream, "block_bytes", None)
-        inputs = getattr(stream, "inputs", None)
-        if not bb or not inputs or len(inputs) > 16 or getattr(stream, "batch_lines", None):
-            return None
-        n = 0
-        for inp in inputs:
-            if not is_plain_file(inp):
-                return None
-            try:
-                n += -(-inp.path.stat().st_size // bb)
-            except OSError:
-                return None
-        return n
+    #: how many blocks the stream's inputs make (None: not known)
+    _expected = staticmethod(expected_blocks)
 
     def _open(self, table: pa.Table) -> tuple[pa.Table, pa.Table | None, pa.Table | None]:
         """A summarised block's rows, groups (None: no events) and raw groups (:data:`RAW`, None:

@@ -41,12 +41,16 @@ def _libc() -> Any:
 
     if not sys.platform.startswith("linux"):
         return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim  # noqa: B018 (musl has none: AttributeError)
-        return libc
-    except (OSError, AttributeError):
-        return None
+    # glibc's own name first: find_library runs `ldconfig -p` in a subprocess (~6 ms, and a fork
+    # of the whole process, in every parse worker as it starts, before its first block)
+    for name in ("libc.so.6", "find"):
+        try:
+            libc = ctypes.CDLL((ctypes.util.find_library("c") or "libc.so.6") if name == "find" else name)
+            libc.malloc_trim  # noqa: B018 (musl has none: AttributeError)
+            return libc
+        except (OSError, AttributeError):
+            continue
+    return None
 
 
 def keep_freed(trim_threshold: int, mmap_threshold: int) -> None:

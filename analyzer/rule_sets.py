@@ -72,20 +72,27 @@ def compile_ahead(knowledge: Any) -> None:
     """Compile the rules' text patterns of the knowledge base ``knowledge()`` gives on a thread,
     now. A fork (``os.register_at_fork``) stops it within :data:`CHUNK` patterns and waits for
     it (a fork while it compiled would leave the workers a lock it held); the classifier's
-    warm-up and first call compile what is left. ``knowledge`` runs on the thread: it must
-    import nothing (two threads importing at once may each hold a module the other needs, and
-    the import system then fails one of them). Nothing without the native engine; an error
-    only leaves the patterns to their first use."""
+    warm-up and first call compile what is left. ``knowledge`` runs here, before the thread
+    starts (the shipped rules: ~0.01 CPU-s, which `parse` loads anyway): run on the thread, it
+    waited for the GIL behind the main thread's imports, and the thread began compiling so late
+    that a 1M-line parse forked with 96-160 of the 859 patterns compiled (the warm-up compiled
+    the rest, ~0.09 CPU-s, while the workers parsed); now 480-830 (real-time priority runs,
+    bench/RESULTS.md r21-pmain). Nothing without the native engine; an error only leaves the
+    patterns to their first use."""
     import os
     from contextlib import suppress
 
     if not usable():
         return
+    try:
+        patterns = runner_patterns(knowledge())
+    except Exception:  # (the run reports it where it loads the rules)
+        return
     stop = threading.Event()
 
     def run() -> None:
         with suppress(Exception):
-            compile_all(runner_patterns(knowledge()), stop)
+            compile_all(patterns, stop)
 
     if not _HOOKED:
         os.register_at_fork(before=_stop_ahead)

@@ -73,3 +73,27 @@ def test_a_fork_stops_and_joins_the_thread() -> None:
 def test_join_ahead_without_a_thread_returns() -> None:
     rule_sets.join_ahead()
     assert not rule_sets._AHEAD
+
+
+def test_the_knowledge_is_read_before_the_thread_starts() -> None:
+    # on the thread, the rules' loading waited for the GIL behind the main thread's imports, and
+    # the compiling began so late that most patterns were left to after the workers forked
+    seen: list[threading.Thread] = []
+    kb = shipped_rules()
+
+    def knowledge():
+        seen.append(threading.current_thread())
+        return kb
+
+    rule_sets.compile_ahead(knowledge)
+    assert seen == [threading.current_thread()]
+    rule_sets.join_ahead()
+    assert not rule_sets._AHEAD
+
+
+def test_knowledge_that_fails_starts_no_thread() -> None:
+    def knowledge():
+        raise RuntimeError("a broken rules file: the run reports it where it loads the rules")
+
+    rule_sets.compile_ahead(knowledge)
+    assert not rule_sets._AHEAD

@@ -99,3 +99,17 @@ def test_the_report_maps_large_blocks_from_its_first_batch(monkeypatch):
     assert seen[end - 1] == ("trim", False)
     assert "batch" not in seen[end:]
     assert run.END_MAP_LARGE > heap.MAP_LARGE
+
+
+@pytest.mark.skipif(heap._libc() is None, reason="glibc's mallopt only")
+def test_glibc_is_found_without_ldconfig(monkeypatch):
+    # ctypes.util.find_library runs `ldconfig -p` in a subprocess: in every parse worker as it
+    # started (heap.keep_freed), before its first block; glibc is found by its own name first
+    import ctypes.util
+
+    def no(name: str) -> str:
+        raise AssertionError("find_library called")
+
+    monkeypatch.setattr(ctypes.util, "find_library", no)
+    libc = heap._libc.__wrapped__()
+    assert libc is not None and hasattr(libc, "malloc_trim")

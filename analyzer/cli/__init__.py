@@ -37,6 +37,11 @@ def main() -> None:
     # jemalloc (in pyarrow's Linux wheels) gives them back: a stream of batches peaks 25-35% lower
     # (bench/bench_ingest.py, bench_search.py). Set before pyarrow loads; the user's choice wins.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc" if sys.platform.startswith("linux") else "system")
+    # numpy's OpenBLAS starts a thread per core at import that spins ~0.035 CPU-s waiting for
+    # work; maillens never multiplies matrices (the spin took the core the rules compile on
+    # while this process imports). Set before numpy loads; the user's choice wins.
+    # (not OMP_NUM_THREADS: Arrow sizes its own thread pool by it)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         if not _plain_parse(sys.argv[1:]):
             _only_named(sys.argv[1:2])
@@ -137,8 +142,9 @@ def _plain_parse(args: list[str]) -> bool:
         return False
     import sys
 
-    from ._common import setup
+    from ._common import pause_gc, resume_gc, setup
 
+    pause_gc()  # until the stream opens (_run_stream): start-up makes no garbage
     try:
         settings = setup(None, False, None)
         from ._parse import parse_command
@@ -167,4 +173,6 @@ def _plain_parse(args: list[str]) -> bool:
         if typer is None or not isinstance(exc, typer.Exit):
             raise
         raise SystemExit(exc.exit_code) from None
+    finally:
+        resume_gc()
     raise SystemExit(0)
