@@ -561,8 +561,11 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
     limit = min(CLASSIFY_FIRST_ROWS, most)  # doubled after each call, up to ``most``
     many = getattr(classifier, "classify_many", None)
     attribute = getattr(classifier, "attribute", None)
+    # the consumer's row groups (the Parquet writer's): lots end where a group ends
+    group = getattr(classifier, "group_rows", 0) if many is not None else 0
     held: list[EventBatch] = []
     size = 0
+    grouped = 0  # rows since the consumer's last group ended (with ``group``)
 
     def flush() -> Iterator[EventBatch]:
         nonlocal size, limit
@@ -583,6 +586,7 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
 
     for b in batches:
         if b.classified or b.answered:
+            grouped = (grouped + b.table.num_rows) % group if group else 0
             yield from flush()
             if b.answered:  # the answers came from a worker; the attribution carries from batch to batch
                 b.table, b.answered = attribute(b.table), False
@@ -590,7 +594,12 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
             continue
         held.append(b)
         size += b.table.num_rows
-        if size >= limit or many is None:
+        if group:
+            grouped += b.table.num_rows
+            if grouped >= group or size >= most:
+                grouped = 0 if grouped >= group else grouped
+                yield from flush()
+        elif size >= limit or many is None:
             yield from flush()
     yield from flush()
 
