@@ -179,6 +179,8 @@ def split(data: bytes | memoryview) -> tuple[memoryview, list]:
         raise FooterError("not a Parquet file (or an encrypted one)")
     (n,) = struct.unpack("<I", view[-8:-4])
     start = len(view) - 8 - n
+    if start < len(MAGIC):
+        raise FooterError("a footer longer than the file")
     return view[4:start], decode(bytes(view[start:-8]))
 
 
@@ -210,7 +212,7 @@ def _moved_chunk(chunk: list, by: int) -> list:
         elif fid == _CHUNK_META:
             if _field(v, _META_BLOOM) is not None:
                 raise FooterError("a bloom filter (offsets outside the footer)")
-            v = [[f, t, x + by if f in _META_OFFSETS else x] for f, t, x in v]
+            v = [[f, t, x + by if f in _META_OFFSETS and x > 0 else x] for f, t, x in v]  # (0: none, an empty chunk's)
         out.append([fid, typ, v])
     return out
 
