@@ -104,6 +104,10 @@ CLASSIFY_ROWS = 160_000
 #: the workers parse, instead of after six blocks and the classifier's warm-up; a 1M-line day
 #: costs one or two more calls
 CLASSIFY_FIRST_ROWS = 25_000
+#: Classification lots per row group of a consumer that writes row groups (the classifier's
+#: ``group_rows``, set by the Parquet writer): a lot ends where a group ends, or at this share
+#: of a group
+GROUP_LOTS = 1
 #: Batches made ahead of the consumer, on a thread (with workers > 1; EventStream.ahead)
 AHEAD = 2
 #: Blocks handed to the worker processes and not yet taken, per worker
@@ -586,7 +590,8 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
 
     for b in batches:
         if b.classified or b.answered:
-            grouped = (grouped + b.table.num_rows) % group if group else 0
+            grouped += b.table.num_rows
+            grouped = 0 if grouped >= group else grouped
             yield from flush()
             if b.answered:  # the answers came from a worker; the attribution carries from batch to batch
                 b.table, b.answered = attribute(b.table), False
@@ -596,7 +601,7 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
         size += b.table.num_rows
         if group:
             grouped += b.table.num_rows
-            if grouped >= group or size >= most:
+            if grouped >= group or size >= min(most, group // GROUP_LOTS):
                 grouped = 0 if grouped >= group else grouped
                 yield from flush()
         elif size >= limit or many is None:
