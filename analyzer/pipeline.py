@@ -104,10 +104,6 @@ CLASSIFY_ROWS = 160_000
 #: the workers parse, instead of after six blocks and the classifier's warm-up; a 1M-line day
 #: costs one or two more calls
 CLASSIFY_FIRST_ROWS = 25_000
-#: Classification lots per row group of a consumer that writes row groups (the classifier's
-#: ``group_rows``, set by the Parquet writer): a lot ends where a group ends, or at this share
-#: of a group
-GROUP_LOTS = 1
 #: Batches made ahead of the consumer, on a thread (with workers > 1; EventStream.ahead)
 AHEAD = 2
 #: Blocks handed to the worker processes and not yet taken, per worker
@@ -556,20 +552,16 @@ def _size(lines: Any) -> int:
 
 
 def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int = 0) -> Iterator[EventBatch]:
-    """Classify batches (those a worker did not classify already), in order. Consecutive batches
-    are classified together, up to ``rows`` rows (:data:`CLASSIFY_ROWS`; the first call from
-    :data:`CLASSIFY_FIRST_ROWS`, the limit doubling), when the classifier
-    can (``classify_many``): its cost is mostly per call (each rule's pattern is compiled per
-    call), not per row, and its answers do not depend on the grouping."""
+    """Classify batches (those a worker did not classify already), in order; consecutive ones together when
+    the classifier can (``classify_many``: its cost is mostly per call, its answers do not depend on the
+    grouping), up to ``rows`` rows (:data:`CLASSIFY_ROWS`, the first call :data:`CLASSIFY_FIRST_ROWS`,
+    doubling) or where the Parquet writer's row groups end (its ``group_rows``, set on the classifier)."""
     most = rows or CLASSIFY_ROWS
     limit = min(CLASSIFY_FIRST_ROWS, most)  # doubled after each call, up to ``most``
     many = getattr(classifier, "classify_many", None)
-    attribute = getattr(classifier, "attribute", None)
-    # the consumer's row groups (the Parquet writer's): lots end where a group ends
-    group = getattr(classifier, "group_rows", 0) if many is not None else 0
+    attribute, group = getattr(classifier, "attribute", None), getattr(classifier, "group_rows", 0)
     held: list[EventBatch] = []
-    size = 0
-    grouped = 0  # rows since the consumer's last group ended (with ``group``)
+    size = grouped = 0  # (grouped: rows since the consumer's last row group ended)
 
     def flush() -> Iterator[EventBatch]:
         nonlocal size, limit
@@ -589,9 +581,8 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
         size, limit = 0, min(2 * limit, most)
 
     for b in batches:
+        grouped, ended = (0, True) if group and grouped + b.table.num_rows >= group else (grouped + b.table.num_rows, False)
         if b.classified or b.answered:
-            grouped += b.table.num_rows
-            grouped = 0 if grouped >= group else grouped
             yield from flush()
             if b.answered:  # the answers came from a worker; the attribution carries from batch to batch
                 b.table, b.answered = attribute(b.table), False
@@ -599,12 +590,7 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
             continue
         held.append(b)
         size += b.table.num_rows
-        if group:
-            grouped += b.table.num_rows
-            if grouped >= group or size >= min(most, group // GROUP_LOTS):
-                grouped = 0 if grouped >= group else grouped
-                yield from flush()
-        elif size >= limit or many is None:
+        if (ended or size >= most) if group else (size >= limit or many is None):
             yield from flush()
     yield from flush()
 

@@ -1,10 +1,11 @@
 """Sinks: consumers of event batches (see :mod:`analyzer.pipeline`).
 
-:class:`EventWriter` writes batches to Parquet (a ``ParquetWriter``), CSV or JSON lines as they
-come, to a temporary file renamed over the target when the stream ends (or to stdout for '-').
-:class:`SummaryFold` folds batches into the counts ``maillens parse`` prints. Neither holds more
-than one batch (Parquet: a row group's; CSV and JSON lines: a few pieces rendered ahead,
-:mod:`analyzer.sink_pieces`).
+:class:`EventWriter` writes batches to Parquet (row groups encoded side by side,
+:mod:`analyzer.sink_parquet`), CSV or JSON lines as they come, to a temporary file renamed over
+the target when the stream ends (or to stdout for '-'). :class:`SummaryFold` folds batches into
+the counts ``maillens parse`` prints. Neither holds more than a few batches (Parquet: the row
+group being gathered and the ones being encoded; CSV and JSON lines: a few pieces rendered
+ahead, :mod:`analyzer.sink_pieces`).
 """
 
 from __future__ import annotations
