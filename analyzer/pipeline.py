@@ -552,17 +552,16 @@ def _size(lines: Any) -> int:
 
 
 def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int = 0) -> Iterator[EventBatch]:
-    """Classify batches (those a worker did not classify already), in order. Consecutive batches
-    are classified together, up to ``rows`` rows (:data:`CLASSIFY_ROWS`; the first call from
-    :data:`CLASSIFY_FIRST_ROWS`, the limit doubling), when the classifier
-    can (``classify_many``): its cost is mostly per call (each rule's pattern is compiled per
-    call), not per row, and its answers do not depend on the grouping."""
+    """Classify batches (those a worker did not classify already), in order; consecutive ones together when
+    the classifier can (``classify_many``: its cost is mostly per call, its answers do not depend on the
+    grouping), up to ``rows`` rows (:data:`CLASSIFY_ROWS`, the first call :data:`CLASSIFY_FIRST_ROWS`,
+    doubling) or where the Parquet writer's row groups end (its ``group_rows``, set on the classifier)."""
     most = rows or CLASSIFY_ROWS
     limit = min(CLASSIFY_FIRST_ROWS, most)  # doubled after each call, up to ``most``
     many = getattr(classifier, "classify_many", None)
-    attribute = getattr(classifier, "attribute", None)
+    attribute, group = getattr(classifier, "attribute", None), getattr(classifier, "group_rows", 0)
     held: list[EventBatch] = []
-    size = 0
+    size = grouped = 0  # (grouped: rows since the consumer's last row group ended)
 
     def flush() -> Iterator[EventBatch]:
         nonlocal size, limit
@@ -582,6 +581,7 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
         size, limit = 0, min(2 * limit, most)
 
     for b in batches:
+        grouped, ended = (0, True) if group and grouped + b.table.num_rows >= group else (grouped + b.table.num_rows, False)
         if b.classified or b.answered:
             yield from flush()
             if b.answered:  # the answers came from a worker; the attribution carries from batch to batch
@@ -590,7 +590,7 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
             continue
         held.append(b)
         size += b.table.num_rows
-        if size >= limit or many is None:
+        if (ended or size >= most) if group else (size >= limit or many is None):
             yield from flush()
     yield from flush()
 

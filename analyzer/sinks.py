@@ -1,10 +1,11 @@
 """Sinks: consumers of event batches (see :mod:`analyzer.pipeline`).
 
-:class:`EventWriter` writes batches to Parquet (a ``ParquetWriter``), CSV or JSON lines as they
-come, to a temporary file renamed over the target when the stream ends (or to stdout for '-').
-:class:`SummaryFold` folds batches into the counts ``maillens parse`` prints. Neither holds more
-than one batch (Parquet: a row group's; CSV and JSON lines: a few pieces rendered ahead,
-:mod:`analyzer.sink_pieces`).
+:class:`EventWriter` writes batches to Parquet (row groups encoded side by side,
+:mod:`analyzer.sink_parquet`), CSV or JSON lines as they come, to a temporary file renamed over
+the target when the stream ends (or to stdout for '-'). :class:`SummaryFold` folds batches into
+the counts ``maillens parse`` prints. Neither holds more than a few batches (Parquet: the row
+group being gathered and the ones being encoded; CSV and JSON lines: a few pieces rendered
+ahead, :mod:`analyzer.sink_pieces`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .sink_codes import (
     stored_metadata,
 )
 from .sink_jsonl import jsonl_bytes, jsonl_pieces, jsonl_text
+from .sink_parquet import ENCODERS, GroupFiles
 from .sink_pieces import RENDER_THREADS, PieceWriter
 
 __all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_text", "write_stream"]
@@ -298,14 +300,14 @@ class EventWriter:
         return self._pieces
 
     def _write_group(self) -> None:
-        """The batches gathered, as one Parquet row group (their chunks as they are: no copy)."""
+        """The batches gathered, as one Parquet row group (their chunks as they are: no copy),
+        encoded beside the ones before (:class:`analyzer.sink_parquet.GroupFiles`)."""
         if self._group:
             group = pa.concat_tables(self._group) if len(self._group) > 1 else self._group[0]
             if self._coded:  # one dictionary a column chunk: Arrow writes the codes as they are
                 group = group.unify_dictionaries()
             batches, self._group, self._group_rows = self._group, [], 0
-            self._writer.write_table(group, row_group_size=group.num_rows)
-            self._release(group, batches)
+            self._writer.add(group, lambda: self._release(group, batches))
 
     def _open(self, schema: pa.Schema, first: pa.Table | None = None) -> None:
         if self._writer is not None:
@@ -313,15 +315,15 @@ class EventWriter:
         self._guard = _Guard(self._fh)
         self._sink = pa.BufferedOutputStream(pa.PythonFile(self._guard, mode="w"), buffer_size=WRITE_BUFFER)
         if self.fmt == "parquet":
-            import pyarrow.parquet as pq
 
             # with pandas' metadata, as pandas would write it: read back, the dtypes are Arrow's
             self._file_schema = schema = schema.with_metadata(_pandas_metadata(schema))
             self._coded = () if first is None else one_valued(first) + dictionary_columns(first)
             written = coded_schema(schema, self._coded)
             # coded: the plain schema's metadata is added at the end (read back, the columns are text)
-            self._writer = pq.ParquetWriter(self._sink, written, store_schema=not self._coded,
-                                            **parquet_options(schema, first))
+            self._writer = GroupFiles(self._sink, written, {"store_schema": not self._coded, **parquet_options(schema, first)},
+                                      stored_metadata(schema) if self._coded else None,
+                                      ENCODERS if self.threaded else 1)
         else:
             import pyarrow.csv as pacsv
 
@@ -361,8 +363,6 @@ class EventWriter:
             if self.fmt != "jsonl":
                 self._open(self._schema or schema)
                 self._write_group()
-                if self._coded:
-                    self._writer.add_key_value_metadata(stored_metadata(self._file_schema))
                 self._writer.close()
                 self._sink.detach()  # the rest of the buffer into the file, which stays open
             elif self._fh is not None:
@@ -378,7 +378,7 @@ class EventWriter:
             if self._guard is not None:
                 self._guard.dropped = True  # what Arrow still holds goes nowhere (the file is removed)
             with contextlib.suppress(Exception):
-                self._writer.close()
+                self._writer.abort() if self.fmt == "parquet" else self._writer.close()
         try:
             self._stack.__exit__(exc_type, exc, tb)
         except OSError as err:
@@ -441,6 +441,7 @@ def write_stream(batches: Iterable[EventBatch], path: str, *, classified: bool =
             if beside is not None and w.fmt == "parquet":
                 classifier.keep_codes = True
                 classifier.as_dictionaries = True  # (its batches: the classification's columns as codes)
+                classifier.group_rows = ROW_GROUP_ROWS
             else:
                 beside = None
             for b in _from_input(batches):
@@ -453,6 +454,7 @@ def write_stream(batches: Iterable[EventBatch], path: str, *, classified: bool =
     finally:
         if beside is not None:  # (the classifier's batches as any other consumer takes them again)
             classifier.as_dictionaries = False
+            classifier.group_rows = 0
     return w.rows
 
 

@@ -1,0 +1,116 @@
+"""A Parquet file's row groups encoded side by side (:class:`analyzer.sinks.EventWriter`).
+
+One ``ParquetWriter`` encodes a file's row groups one after the other on one thread: in
+``parse -o x.parquet`` that thread (~0.6 CPU-s per 1M rows, Arrow's floor for 45 nullable
+columns) got half a core beside the workers and the classification, and 3-4 row groups were
+left to it after the workers' last block, with the other core idle (bench/RESULTS.md,
+r19-r21-pout). :class:`GroupFiles` encodes each row group as a Parquet file of its own (the
+same schema and options), :data:`ENCODERS` at a time on threads (Arrow's writer releases the
+GIL), and writes their column chunks to the output in order, then one footer: the first
+file's with every file's row groups, their offsets moved (:mod:`analyzer.parquet_footer`).
+Read back, the file is the one a single writer makes: the same row groups, chunks, schema
+and metadata.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import pyarrow as pa
+
+from . import parquet_footer as footer
+
+__all__ = ["ENCODERS", "GroupFiles"]
+
+#: Row groups encoded at a time, each on a thread of its own (and the most waiting to be written)
+ENCODERS = 2
+
+
+class GroupFiles:
+    """Row groups of one Parquet file written to ``sink`` (an Arrow output stream): each table
+    :meth:`add` gets is one row group, encoded with ``schema`` and the ``ParquetWriter``
+    ``options`` on one of ``threads`` threads (1: in the caller's thread) and written in the
+    order given; ``metadata``: key/value metadata added to the footer. :meth:`close` writes the
+    footer (no row group: a ``ParquetWriter``'s empty file); :meth:`abort` drops what is left."""
+
+    def __init__(self, sink: Any, schema: pa.Schema, options: dict[str, Any],
+                 metadata: dict[bytes, bytes] | None = None, threads: int = ENCODERS) -> None:
+        self.sink = sink
+        self.schema = schema
+        self.options = options
+        self.metadata = metadata
+        self.threads = threads
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="maillens-parquet") if threads > 1 else None
+        self._pending: deque[tuple[Future, Callable[[], Any] | None]] = deque()
+        self._first: list | None = None  # the first file's footer
+        self._parts: list[footer.Groups] = []
+        self._at = 0  # bytes written to the sink
+
+    def add(self, table: pa.Table, done: Callable[[], Any] | None = None) -> None:
+        """Encode ``table`` as the next row group; ``done`` is called once it is written."""
+        if self._pool is None:
+            fut: Future = Future()
+            fut.set_result(self._encode(table))
+        else:
+            fut = self._pool.submit(self._encode, table)
+        self._pending.append((fut, done))
+        self._written(len(self._pending) - self.threads)
+
+    def _encode(self, table: pa.Table) -> tuple[memoryview, list]:
+        import pyarrow.parquet as pq
+
+        out = pa.BufferOutputStream()
+        writer = pq.ParquetWriter(out, self.schema, **self.options)
+        try:
+            writer.write_table(table, row_group_size=table.num_rows)
+            if self.metadata:
+                writer.add_key_value_metadata(self.metadata)
+        finally:
+            writer.close()
+        return footer.split(out.getvalue())
+
+    def _written(self, wait: int) -> None:
+        """Write the encoded row groups at the head of the queue: the first ``wait`` of them
+        waited for, the rest as long as they are done."""
+        while self._pending and (wait > 0 or self._pending[0][0].done()):
+            fut, done = self._pending.popleft()
+            wait -= 1
+            body, meta = fut.result()
+            if self._first is None:
+                self._first = meta
+                self.sink.write(footer.MAGIC)
+                self._at = len(footer.MAGIC)
+            self._parts.append(footer.moved(meta, self._at, sum(p.count for p in self._parts)))
+            self.sink.write(body)
+            self._at += len(body)
+            if done is not None:
+                done()
+
+    def close(self) -> None:
+        """Write what is left and the footer."""
+        self._written(len(self._pending))
+        self._end()
+        if self._first is None:
+            import pyarrow.parquet as pq
+
+            writer = pq.ParquetWriter(self.sink, self.schema, **self.options)
+            if self.metadata:
+                writer.add_key_value_metadata(self.metadata)
+            writer.close()
+            return
+        tail = footer.merged(self._first, self._parts)
+        self.sink.write(tail + struct.pack("<I", len(tail)) + footer.MAGIC)
+
+    def abort(self) -> None:
+        """Drop what is not written (the row groups being encoded are waited for)."""
+        self._pending.clear()
+        self._end()
+
+    def _end(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
