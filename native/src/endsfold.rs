@@ -76,30 +76,28 @@ pub struct Example {
 /// ties in the order folded (the Python fold's stable sorts).
 #[derive(Default)]
 pub struct Steps {
-    counts: HashMap<Key, Agg>,
-    examples: HashMap<Key, Vec<Example>>,
+    keys: HashMap<Key, (Agg, Vec<Example>)>,
 }
 
 impl Steps {
     fn add(&mut self, key: Key, ex: Example, keep: usize) {
-        let a = self.counts.entry(key).or_insert(Agg { n: 0, lo: i64::MAX, hi: i64::MIN });
+        let (a, examples) = self.keys.entry(key).or_insert((Agg { n: 0, lo: i64::MAX, hi: i64::MIN }, Vec::new()));
         a.n += 1;
         a.lo = a.lo.min(ex.ts);
         a.hi = a.hi.max(ex.ts);
-        insert_first(self.examples.entry(key).or_default(), ex, keep, |e| (e.ts, e.order));
+        insert_first(examples, ex, keep, |e| (e.ts, e.order));
     }
 
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
+        self.keys.is_empty()
     }
 
     /// The counts by key, and the examples by key and then (time, order).
     pub fn sorted(&self) -> (Vec<(Key, Agg)>, Vec<(Key, Example)>) {
-        let mut counts: Vec<(Key, Agg)> = self.counts.iter().map(|(k, a)| (*k, *a)).collect();
-        counts.sort_unstable_by_key(|(k, _)| *k);
-        let mut keys: Vec<&Key> = self.examples.keys().collect();
-        keys.sort_unstable();
-        let examples = keys.into_iter().flat_map(|k| self.examples[k].iter().map(move |e| (*k, *e))).collect();
+        let mut keys: Vec<(&Key, &(Agg, Vec<Example>))> = self.keys.iter().collect();
+        keys.sort_unstable_by_key(|(k, _)| **k);
+        let counts = keys.iter().map(|(k, (a, _))| (**k, *a)).collect();
+        let examples = keys.iter().flat_map(|(k, (_, ex))| ex.iter().map(move |e| (**k, *e))).collect();
         (counts, examples)
     }
 }

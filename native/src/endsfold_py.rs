@@ -73,8 +73,26 @@ fn code_rows(vocab: &mut Vocab, col: &ColArgs, rows: &[usize]) -> Result<Vec<i64
     let mut out = Vec::with_capacity(rows.len());
     match indices {
         None => {
+            // the last few distinct values and their codes (a column's folded lines repeat a
+            // handful of values: a comparison, not a hash and a probe, for most rows)
+            let mut recent: [(&[u8], i64); 4] = [(&[], -1); 4];
+            let mut next = 0;
             for &r in rows {
-                out.push(if r >= strings.len || valid_at(bits(valid), r) { vocab.code(strings.get(r)?).ok_or_else(full)? } else { -1 });
+                if r < strings.len && !valid_at(bits(valid), r) {
+                    out.push(-1);
+                    continue;
+                }
+                let s = strings.get(r)?;
+                let code = match recent.iter().find(|(w, c)| *c >= 0 && *w == s) {
+                    Some(&(_, c)) => c,
+                    None => {
+                        let c = vocab.code(s).ok_or_else(full)?;
+                        recent[next] = (s, c);
+                        next = (next + 1) % recent.len();
+                        c
+                    }
+                };
+                out.push(code);
             }
         }
         Some(idx) => {
