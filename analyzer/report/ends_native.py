@@ -181,7 +181,7 @@ class NativeEndsFold:
                 if texts:
                     c = np.frombuffer(cand, np.int64).reshape(-1, 3)
                     st["candidates"] = (c[:, 0].copy(), c[:, 1].copy(), names["source"][c[:, 2]],
-                                        np.frombuffer(line, np.float64).copy(), np.array(texts + [None], dtype=object)[:-1])
+                                        np.frombuffer(line, np.float64).copy(), np.array([*texts, None], dtype=object)[:-1])
                 entries[keys[kid]] = st
             part[name] = entries
         self._f = self.new_native(self._window)
