@@ -69,6 +69,9 @@ def stream_batch(frame: pd.DataFrame, dictionary: tuple[str, ...] = ()) -> pd.Da
     """``frame`` as a stream's batch: an Arrow table kept beside Arrow-backed columns, the
     columns ``dictionary`` dictionary-encoded."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    for i, field in enumerate(table.schema):  # (a column of nulls only: typed as the stream types it)
+        if pa.types.is_null(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.string()))
     for name in dictionary:
         i = table.schema.get_field_index(name)
         table = table.set_column(i, name, table.column(name).dictionary_encode())

@@ -109,6 +109,10 @@ fn insert_first<T, K: PartialOrd>(held: &mut Vec<T>, item: T, keep: usize, by: i
     if at >= keep {
         return false;
     }
+    if held.len() == held.capacity() {
+        // (grown by doubling up to `keep`, not past it: most keys hold a few examples)
+        held.reserve_exact((2 * held.len()).clamp(1, keep.max(1)).saturating_sub(held.len()).max(1));
+    }
     held.insert(at, item);
     held.truncate(keep);
     true
