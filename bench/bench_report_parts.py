@@ -207,6 +207,7 @@ SPEC = [
     ("analyzer.report.fold", "RowsFold._codes", "RowsFold._codes"),
     ("analyzer.report.fold", "RowsFold._kept_codes", "RowsFold._kept_codes"),
     ("analyzer.report.ends_fold", "EndsFold.add", "EndsFold.add"),
+    ("analyzer.report.ends_native", "NativeEndsFold.add", "EndsFold.add"),  # (r21-nends: its native twin)
     ("analyzer.anomalies.folded", "LoginFold.add", "LoginFold.add"),
     # sent thread
     ("analyzer.report.sent_fold", "SentFold.add", "SentFold.add"),
@@ -217,6 +218,7 @@ SPEC = [
     ("analyzer.report.fold", "RowsFold.result", "result.RowsFold"),
     ("analyzer.report.sent_fold", "SentFold.result", "result.SentFold"),
     ("analyzer.report.ends_fold", "EndsFold.result", "result.EndsFold"),
+    ("analyzer.report.ends_native", "NativeEndsFold.result", "result.EndsFold"),
     ("analyzer.anomalies.folded", "LoginFold.result", "result.LoginFold"),
     ("analyzer.report.peers", "WindowPeersFold.result", "result.peers"),
     ("analyzer.report.run", "make_report", "make_report"),

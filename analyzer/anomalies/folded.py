@@ -95,13 +95,16 @@ class LoginFold:
     """The report's fold of :func:`is_quiet_login` lines into a ``logins`` table (as
     :func:`login_counts`: per (hour step, client) the first and last time, ns), each key split
     apart on either side of ``since`` and ``until`` (the report window), so that cutting the
-    table at those limits by its first and last times is exact."""
+    table at those limits by its first and last times is exact. Held as numpy arrays, grouped by
+    a sort (what pandas' group-by of the keys, sorted, gives: lines without a client left out;
+    r21-nends: its set-up was most of the fold's ~6 ms a call)."""
 
     STEP = 3600
+    _KEYS = ("sec", "side", "client_ip")
 
     def __init__(self, since: Any = None, until: Any = None) -> None:
         self.limits = [pd.Timestamp(t).value for t in (since, until) if t is not None]
-        self._parts: list[pd.DataFrame] = []
+        self._parts: list[dict[str, np.ndarray]] = []
 
     def add(self, rows: pd.DataFrame) -> None:
         """``rows``: the folded lines' ``ts`` and ``client_ip``."""
@@ -111,23 +114,39 @@ class LoginFold:
         side = np.zeros(len(ns), dtype=np.int8)
         for limit in self.limits:
             side += (ns >= limit).astype(np.int8)
-        t = pd.DataFrame({"sec": (sec // self.STEP) * self.STEP, "side": side, "client_ip": _values(rows["client_ip"]),
-                          "ts_min": ns, "ts_max": ns})
+        t = {"sec": (sec // self.STEP) * self.STEP, "side": side, "client_ip": _values(rows["client_ip"]),
+             "ts_min": ns, "ts_max": ns}
         self._parts.append(self._group(t))
         if len(self._parts) >= 16:
-            self._parts = [self._group(pd.concat(self._parts, ignore_index=True))]
+            self._parts = [self._group(self._joined())]
 
-    @staticmethod
-    def _group(t: pd.DataFrame) -> pd.DataFrame:
-        return t.groupby(["sec", "side", "client_ip"], sort=True).agg(
-            ts_min=("ts_min", "min"), ts_max=("ts_max", "max")).reset_index()
+    def _joined(self) -> dict[str, np.ndarray]:
+        return {k: np.concatenate([p[k] for p in self._parts]) for k in self._parts[0]}
+
+    @classmethod
+    def _group(cls, t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One entry per (step, side, client), sorted so; the first and last time of each."""
+        keep = np.not_equal(t["client_ip"], None)
+        t = {k: v[keep] for k, v in t.items()}
+        names, client = np.unique(t["client_ip"], return_inverse=True)
+        idx = np.lexsort((client, t["side"], t["sec"]))
+        new = np.zeros(len(idx), dtype=bool)
+        new[:1] = True
+        for k in (t["sec"][idx], t["side"][idx], client[idx]):
+            new[1:] |= k[1:] != k[:-1]
+        starts = np.flatnonzero(new)
+        first = idx[starts]
+        return {"sec": t["sec"][first], "side": t["side"][first], "client_ip": names[client[first]],
+                "ts_min": np.minimum.reduceat(t["ts_min"][idx], starts) if len(idx) else t["ts_min"][:0],
+                "ts_max": np.maximum.reduceat(t["ts_max"][idx], starts) if len(idx) else t["ts_max"][:0]}
 
     def result(self) -> pd.DataFrame | None:
         if not self._parts:
             return None
-        t = self._group(pd.concat(self._parts, ignore_index=True))
+        t = self._group(self._joined())
         self._parts = []
-        return t.drop(columns=["side"])
+        return pd.DataFrame({"sec": t["sec"].astype(np.int64), "client_ip": t["client_ip"].astype(object),
+                             "ts_min": t["ts_min"].astype(np.int64), "ts_max": t["ts_max"].astype(np.int64)})
 
 
 def end_counts(rows: pd.DataFrame, step: int, order: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:

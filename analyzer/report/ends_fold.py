@@ -55,7 +55,7 @@ from ..anomalies.batch_tests import tests_of
 from ..anomalies.context import FAILURES
 from .sent_fold import SENT_STEP, SentFold
 
-__all__ = ["CANDIDATES", "END_EVENTS", "EndsFold", "is_foldable_end"]
+__all__ = ["CANDIDATES", "END_EVENTS", "EndsFold", "is_foldable_end", "new_ends_fold"]
 
 #: The session ends folded (inbound, no failure, of no message).
 END_EVENTS = ("disconnect", "lost_connection", "timeout", "too_many_errors", "protocol_error")
@@ -425,6 +425,20 @@ class EndsFold:
         self._stages, self._lists, self._keys = {}, {"states": _Entries(), "failed": _Entries()}, {}
         self._candidates = {"states": None, "failed": None}
         return tables, part
+
+
+def new_ends_fold(window: Any) -> Any:
+    """An :class:`EndsFold` for ``window``: its fold in the native core where the native engine
+    runs (:class:`.ends_native.NativeEndsFold`, the same results), else this module's."""
+    from .. import native
+
+    if native.engine() == "native":
+        from .ends_native import NativeEndsFold
+
+        fold = NativeEndsFold.new_native(window)
+        if fold is not None:
+            return NativeEndsFold(window, fold)
+    return EndsFold(window)
 
 
 def _mode(counts: dict[str, int]) -> str | None:

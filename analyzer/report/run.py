@@ -28,7 +28,7 @@ from ..later import InOrder
 from ..reader import ParseResult
 from ..report_columns import REPORT_COLUMNS  # (the CLI names them to the stream without importing this)
 from .build import ReportWindow, build_report, top_tables
-from .ends_fold import EndsFold, is_foldable_end
+from .ends_fold import is_foldable_end, new_ends_fold
 from .fold import SECTION_FOLDS, RowsFold, fold_frame, fold_stream, register_section
 from .peers import WindowPeersFold
 from .sent_fold import SENT_STEP, SentFold, is_foldable_sent
@@ -113,7 +113,7 @@ class ReportFold:
         self.bulk = BulkFold(first_only=True, split=window.since, deferred_only=True, looked_up_only=True)
         self.logins = LoginFold(window.since, window.until)
         self.sent = SentFold(window)  # the sent outbound deliveries that say nothing: counted, not rows
-        self.ends = EndsFold(window)  # the inbound session ends of no failure nor message: counted, not rows
+        self.ends = new_ends_fold(window)  # the inbound session ends of no failure nor message: counted, not rows
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
         self._jobs = InOrder("maillens-fold", ahead=1)  # one batch folded there while this one tests the next
         self._sent_jobs = InOrder("maillens-sent", ahead=1)  # the SentFold beside them (its own state)

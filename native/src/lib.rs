@@ -354,5 +354,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER, fields::CODE, maskhand::MASK, maskhand::OPAQUE_FIRST])?;
+    m.add_class::<endsfold_py::PyEndsFold>()?;
     Ok(())
 }
+
+pub mod endsfold;
+mod endsfold_py;
