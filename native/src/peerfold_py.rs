@@ -1,0 +1,84 @@
+//! `analyzer._native.PfFold`: [`crate::peerfold::PfFold`] for Python (`analyzer/peer_native.py`).
+//! The columns come as numpy buffers (`ByteView`: read once into typed vectors), the GIL released
+//! while a flush is folded; the state goes back as little-endian arrays (`owned.rs`).
+
+use crate::owned::{owned, Owned};
+use crate::peerfold::{Agg, PfFold, PfRows};
+use crate::ByteView;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+fn typed<const W: usize, T>(b: &[u8], from: fn([u8; W]) -> T) -> PyResult<Vec<T>> {
+    if b.len() % W != 0 {
+        return Err(PyValueError::new_err(format!("a column of {W}-byte values has {} bytes", b.len())));
+    }
+    Ok(b.chunks_exact(W).map(|c| from(c.try_into().expect("W bytes"))).collect())
+}
+
+fn out<'py, T: Copy, const W: usize>(py: Python<'py>, v: &[T], to: fn(T) -> [u8; W]) -> Bound<'py, Owned> {
+    owned(py, v.iter().flat_map(|&x| to(x)).collect())
+}
+
+type AggOut<'py> = (Bound<'py, Owned>, Vec<Bound<'py, Owned>>, Bound<'py, Owned>, Bound<'py, Owned>);
+
+fn agg_out<'py>(py: Python<'py>, a: &Agg) -> AggOut<'py> {
+    let ints = a.ints.iter().map(|v| out(py, v, i64::to_le_bytes)).collect();
+    (out(py, &a.codes, i32::to_le_bytes), ints, out(py, &a.delay_sum, f64::to_le_bytes), out(py, &a.max_delay, f64::to_le_bytes))
+}
+
+#[pyclass(name = "PfFold", module = "analyzer._native")]
+pub struct PyPfFold(PfFold);
+
+#[pymethods]
+impl PyPfFold {
+    #[new]
+    fn new() -> Self {
+        PyPfFold(PfFold::new())
+    }
+
+    /// Fold a flush: per row prog, event, status, bits (uint8), h (uint64), size (int64), sender,
+    /// client, rcpt, domain (int32), delay (float64); see `peerfold.rs`.
+    #[allow(clippy::too_many_arguments)]
+    fn add(&mut self, py: Python<'_>, prog: ByteView, event: ByteView, status: ByteView, bits: ByteView, h: ByteView,
+           size: ByteView, sender: ByteView, client: ByteView, rcpt: ByteView, domain: ByteView, delay: ByteView) -> PyResult<()> {
+        let fold = &mut self.0;
+        py.detach(|| {
+            let (h, size) = (typed(&h, u64::from_le_bytes)?, typed(&size, i64::from_le_bytes)?);
+            let (sender, client) = (typed(&sender, i32::from_le_bytes)?, typed(&client, i32::from_le_bytes)?);
+            let (rcpt, domain) = (typed(&rcpt, i32::from_le_bytes)?, typed(&domain, i32::from_le_bytes)?);
+            let delay = typed(&delay, f64::from_le_bytes)?;
+            let rows = PfRows { prog: &prog, event: &event, status: &status, bits: &bits, h: &h, size: &size, sender: &sender,
+                                client: &client, rcpt: &rcpt, domain: &domain, delay: &delay };
+            fold.add(&rows).map_err(PyValueError::new_err)
+        })
+    }
+
+    /// The lines still waiting folded (size 0 where never read): once, at the end.
+    fn finish(&mut self) {
+        self.0.finish()
+    }
+
+    /// Bytes held.
+    #[getter]
+    fn nbytes(&self) -> usize {
+        self.0.nbytes()
+    }
+
+    /// `PfFold.COUNTS`, in order.
+    fn counts(&self) -> Vec<i64> {
+        self.0.n.to_vec()
+    }
+
+    /// Per queue id (slot order): flags (uint8), size (int64), sender, client (int32).
+    fn qids<'py>(&self, py: Python<'py>) -> (Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>) {
+        let f = &self.0;
+        (owned(py, f.flags.clone()), out(py, &f.size, i64::to_le_bytes), out(py, &f.sender, i32::to_le_bytes),
+         out(py, &f.client, i32::to_le_bytes))
+    }
+
+    /// The recipients (``domains`` False) or domains: key codes (int32), integer sums (int64),
+    /// delays' sum and maximum (float64), in the order first folded.
+    fn agg<'py>(&self, py: Python<'py>, domains: bool) -> AggOut<'py> {
+        agg_out(py, if domains { &self.0.domains } else { &self.0.recipients })
+    }
+}
