@@ -1,0 +1,52 @@
+"""A column's strings coded once per distinct value, for the peers' native fold steps.
+
+:class:`Derived` codes a column of texts by a native vocabulary (:class:`analyzer.peer_vocab.NativeVocab`:
+codes 0, 1, 2 ... in first-seen order over the day) and keeps, per code, what a function of the
+Python specification makes of that string (the pflogsumm forms of a sender, a client, a recipient;
+a program's daemon; a reject text's reason): each distinct string goes through the Arrow/Python
+function once a day, not once per flush, and each row then takes its values by its code (numpy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .peer_vocab import NativeVocab
+
+__all__ = ["Derived"]
+
+#: Per-value tables of a batch of distinct strings: name -> one entry per string
+Derive = Callable[[pa.Array], dict[str, Any]]
+
+
+class Derived:
+    """Per distinct string of a column, ``derive``'s values (each a numpy array, one entry per
+    string); a null row reads the values of ``null`` (a string, or None: ``derive`` of a null)."""
+
+    def __init__(self, vocab: NativeVocab, derive: Derive, null: str | None) -> None:
+        self.vocab, self.derive = vocab, derive
+        self.null = {k: np.asarray(v) for k, v in derive(pa.array([null], pa.string())).items()}
+        self.tabs = {k: v[:0] for k, v in self.null.items()}  # per code
+        self._rows = {k: v for k, v in self.null.items()}  # the tables with the null's entry last (code -1)
+
+    def codes(self, values: Any) -> np.ndarray:
+        """Each row's code (int64, -1 for null), the new strings' values derived."""
+        codes = self.vocab.encode(values)
+        n = len(self.tabs[next(iter(self.tabs))]) if self.tabs else 0
+        if self.vocab.n > n:
+            new = self.derive(self.vocab.take(np.arange(n, self.vocab.n, dtype=np.int64)))
+            self.tabs = {k: np.concatenate([self.tabs[k], np.asarray(new[k], dtype=self.null[k].dtype)]) for k in self.tabs}
+            self._rows = {k: np.concatenate([self.tabs[k], self.null[k]]) for k in self.tabs}
+        return codes
+
+    def values(self, codes: np.ndarray) -> dict[str, np.ndarray]:
+        """The values of each row's code (a null row's, -1: the null's)."""
+        return {k: t[codes] for k, t in self._rows.items()}
+
+    def __call__(self, values: Any) -> dict[str, np.ndarray]:
+        """Each row's values (a null row's: the null's)."""
+        return self.values(self.codes(values))
