@@ -14,10 +14,22 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from .peer_vocab import NativeVocab
+from . import native
+from .peer_vocab import NativeVocab, _strings
 
 __all__ = ["Derived"]
+
+
+def _encode_rows(vocab: Any, values: pa.Array, rows: np.ndarray) -> np.ndarray:
+    """``vocab.encode(values)`` of the ``rows`` only (-1 elsewhere): in Rust where the vocabulary is
+    native (only those rows hashed, native/src/peerfold_py.rs), else the other rows made null."""
+    fn = getattr(native._module()[0], "encode_rows", None)
+    if isinstance(vocab, NativeVocab) and fn is not None and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        off, data, wide, valid = _strings(values)
+        return np.frombuffer(fn(vocab._v, off, data, wide, valid, np.ascontiguousarray(rows, dtype=np.uint8)), dtype=np.int64)
+    return vocab.encode(pc.if_else(pa.array(rows), values, pa.scalar(None, values.type)))
 
 #: Per-value tables of a batch of distinct strings: name -> one entry per string
 Derive = Callable[[pa.Array], dict[str, Any]]
@@ -33,9 +45,13 @@ class Derived:
         self.tabs = {k: v[:0] for k, v in self.null.items()}  # per code
         self._rows = {k: v for k, v in self.null.items()}  # the tables with the null's entry last (code -1)
 
-    def codes(self, values: Any) -> np.ndarray:
-        """Each row's code (int64, -1 for null), the new strings' values derived."""
-        codes = self.vocab.encode(values)
+    def codes(self, values: Any, rows: np.ndarray | None = None) -> np.ndarray:
+        """Each row's code (int64, -1 for null), the new strings' values derived; ``rows``: only
+        those rows' strings are read (the others' code is -1)."""
+        if rows is not None and len(values):
+            codes = _encode_rows(self.vocab, values, rows)
+        else:
+            codes = self.vocab.encode(values)
         n = len(self.tabs[next(iter(self.tabs))]) if self.tabs else 0
         if self.vocab.n > n:
             new = self.derive(self.vocab.take(np.arange(n, self.vocab.n, dtype=np.int64)))
@@ -47,6 +63,6 @@ class Derived:
         """The values of each row's code (a null row's, -1: the null's)."""
         return {k: t[codes] for k, t in self._rows.items()}
 
-    def __call__(self, values: Any) -> dict[str, np.ndarray]:
-        """Each row's values (a null row's: the null's)."""
-        return self.values(self.codes(values))
+    def __call__(self, values: Any, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Each row's values (a null row's, or one off ``rows``: the null's)."""
+        return self.values(self.codes(values, rows))

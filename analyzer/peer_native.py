@@ -26,7 +26,7 @@ from .keyed import key_hash
 from .peer_agg import new_vocab, texts
 from .peer_coded import Derived
 from .peer_folds import PfFold, _Fold, _pf_domain, _pf_sender
-from .peer_vocab import native_vocab
+from .peer_vocab import _strings, _texts, native_vocab
 from .totals import _PF_CMD, _client_domain, col, lower_domain, mask, valid
 
 __all__ = ["EVENTS", "STATUSES", "NativePfFold", "native_pf_fold"]
@@ -36,6 +36,7 @@ __all__ = ["EVENTS", "STATUSES", "NativePfFold", "native_pf_fold"]
 EVENTS = ("received", "queued", "delivery", "reject", "reject_warning", "filter_action",
           "warning", "auth_failure", "protocol_error", "dns")
 STATUSES = ("client before queue", "sent", "deferred", "bounced", "warning", "hold", "discard")
+_EV, _ST = ({n: i + 1 for i, n in enumerate(names)} for names in (EVENTS, STATUSES))
 #: A program's class bits (peerfold.rs PROG_*): a Postfix daemon; smtpd or postscreen; cleanup; pickup; master
 _PROG = ((1, None), (2, ("smtpd", "postscreen")), (4, ("cleanup",)), (8, ("pickup",)), (16, ("master",)))
 
@@ -121,22 +122,24 @@ class NativePfFold(PfFold):
         prog = c["program"](col(ev, "program"))
         events = c["event"].codes(col(ev, "event"))
         event = c["event"].values(events)["id"]
+        status = c["status"](col(ev, "status"))["id"]
         qid = col(ev, "queue_id")
         has = valid(qid)
         h = np.zeros(len(has), dtype=np.uint64)
         if has.any():
             h[has] = key_hash(qid.filter(pa.array(has)))
-        plain = c["detail"](col(ev, "detail"))["plain"]
-        forwarded = mask(pc.match_substring(col(ev, "reply_text"), "forwarded as"))
-        host, ip = c["client_host"](col(ev, "client_host")), c["client_ip"](col(ev, "client_ip"))
-        rcpt = c["recipient"](col(ev, "recipient"))
+        # each text read of the rows whose lines peerfold.rs reads it of only
+        plain = c["detail"](col(ev, "detail"), event == _EV["reject"])["plain"]
+        got = (event == _EV["received"]) | (status == _ST["client before queue"])
+        host, ip = c["client_host"](col(ev, "client_host"), got), c["client_ip"](col(ev, "client_ip"), got)
+        rcpt = c["recipient"](col(ev, "recipient"), event == _EV["delivery"])
         size = pc.fill_null(col(ev, "size"), 0).cast(pa.int64()).to_numpy(zero_copy_only=False)
         delay = pc.fill_null(pc.cast(col(ev, "delay"), pa.float64()), 0.0).to_numpy(zero_copy_only=False)
         i32 = np.int32
-        self.step.add(prog["bits"], event, c["status"](col(ev, "status"))["id"], _bits(has, plain, forwarded),
-                      h, np.ascontiguousarray(size, dtype=np.int64), c["sender"](col(ev, "sender"))["code"].astype(i32),
+        self.step.add(prog["bits"], event, status, _bits(has, plain),
+                      h, np.ascontiguousarray(size, dtype=np.int64), c["sender"](col(ev, "sender"), event == _EV["queued"])["code"].astype(i32),
                       np.where(host["unknown"], ip["code"], host["short"]).astype(i32), rcpt["rcpt"].astype(i32),
-                      rcpt["domain"].astype(i32), np.ascontiguousarray(delay, dtype=np.float64))
+                      rcpt["domain"].astype(i32), np.ascontiguousarray(delay, dtype=np.float64), _strings(_texts(col(ev, "reply_text"))))
         bits = prog["bits"]
         words = c["event"].vocab.take(np.arange(c["event"].vocab.n, dtype=np.int64))
         return {"seen": (bits & 1) > 0, "smtpd": (bits & 2) > 0, "cleanup": (bits & 4) > 0, "cmd": prog["cmd"],

@@ -121,7 +121,8 @@ class NativeRejects:
         self.agg = KeyAgg(["kind", "reason"], {"count": "sum"}, vocabs={"kind": self.words, "reason": self.words})
         self.cleanup = int(self.words.encode(pa.array(["cleanup"]))[0])
         self.stages = Derived(new_vocab(), self._stage, None)  # type: ignore[arg-type]
-        self.texts = Derived(new_vocab(), self._reasons, "")  # type: ignore[arg-type]
+        # the reply texts of MAIL rejects and of the others: each distinct one rewritten by its kind's rule once
+        self.texts = [Derived(new_vocab(), lambda a, mail=mail: self._reasons(a, mail), "") for mail in (False, True)]  # type: ignore[arg-type]
         self.parts = Derived(new_vocab(), self._part, None)  # type: ignore[arg-type]
 
     def _codes(self, words: list[Any]) -> np.ndarray:
@@ -133,10 +134,8 @@ class NativeRejects:
         return {"kind": self._codes(kind), "mail": np.array([k == "MAIL" for k in kind], dtype=bool),
                 "where": self._codes([_PF_KIND.get(v, "other") for v in s])}  # type: ignore[arg-type]
 
-    def _reasons(self, a: pa.Array) -> dict[str, np.ndarray]:
-        t = pc.fill_null(a, "")
-        return {"mail": self.words.encode(_pf_reject_reason_of(t, True).cast(pa.string())),
-                "other": self.words.encode(_pf_reject_reason_of(t, False).cast(pa.string()))}
+    def _reasons(self, a: pa.Array, mail: bool) -> dict[str, np.ndarray]:
+        return {"reason": self.words.encode(_pf_reject_reason_of(pc.fill_null(a, ""), mail).cast(pa.string()))}
 
     def _part(self, a: pa.Array) -> dict[str, np.ndarray]:
         part = [(m := _PF_PART.match(d or "")) and m.group(1) for d in a.to_pylist()]
@@ -150,8 +149,14 @@ class NativeRejects:
             return
         stage = self.stages(col(ev, "smtp_stage").filter(pa.array(rows)))
         mine = smtpd[rows]
-        text = self.texts(col(ev, "reply_text").filter(pa.array(smtpd)))
-        reason = np.where(stage["mail"][mine], text["mail"], text["other"])
+        is_mail = stage["mail"][mine]  # per smtpd reject, in row order
+        mail = np.zeros(len(rows), dtype=bool)
+        mail[np.flatnonzero(rows)[mine]] = is_mail
+        reply, reason = col(ev, "reply_text"), np.empty(len(is_mail), dtype=np.int64)
+        for m, texts in ((False, self.texts[0]), (True, self.texts[1])):
+            at = is_mail == m
+            if at.any():
+                reason[at] = texts(reply.filter(pa.array(smtpd & (mail == m))))["reason"]
         part = self.parts(col(ev, "detail").filter(pa.array(cleanup)))["part"]
         where = np.where(part >= 0, part, stage["where"][~mine])
         self.agg.add([np.concatenate([stage["kind"][mine], np.full(len(where), self.cleanup)]),

@@ -354,6 +354,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<vocab_py::PyVocab>()?;
     m.add_class::<keymap_py::PyKeyMap>()?;
     m.add_class::<peerfold_py::PyPfFold>()?;
+    m.add_function(wrap_pyfunction!(peerfold_py::encode_rows, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER, fields::CODE, maskhand::MASK, maskhand::OPAQUE_FIRST])?;

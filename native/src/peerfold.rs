@@ -15,6 +15,8 @@
 //! `PfFold._deliver_with_waiting` tries them; at the end they count size 0.
 
 use crate::keymap::KeyMap;
+use crate::vocab::{check_valid, Column};
+use memchr::memmem;
 
 pub const PROG_SEEN: u8 = 1;
 pub const PROG_SMTPD: u8 = 2;
@@ -39,7 +41,6 @@ pub const ST_DISCARD: u8 = 7;
 
 pub const BIT_QID: u8 = 1;
 pub const BIT_PLAIN: u8 = 2;
-pub const BIT_FORWARDED: u8 = 4;
 
 /// A queue id's flags (`peer_folds._SIZED`, `_RECV`, `_DEFERRED`).
 pub const SIZED: u8 = 1;
@@ -71,16 +72,26 @@ pub struct PfRows<'a> {
     pub rcpt: &'a [i32],
     pub domain: &'a [i32],
     pub delay: &'a [f64],
+    /// the reply texts (read where a line is sent: 'forwarded as'), their validity bitmap and first bit
+    pub reply: Column<'a>,
+    pub reply_valid: Option<(&'a [u8], usize)>,
 }
 
 impl PfRows<'_> {
+    /// Whether row ``i``'s reply says 'forwarded as' (`pc.match_substring`: a null one does not).
+    fn forwarded(&self, i: usize, finder: &memmem::Finder) -> bool {
+        let valid = self.reply_valid.is_none_or(|(bits, at)| bits[(at + i) / 8] >> ((at + i) % 8) & 1 == 1);
+        valid && finder.find(self.reply.get(i)).is_some()
+    }
+
     fn len(&self) -> Result<usize, String> {
         let n = self.prog.len();
         let lens = [self.event.len(), self.status.len(), self.bits.len(), self.h.len(), self.size.len(), self.sender.len(),
                     self.client.len(), self.rcpt.len(), self.domain.len(), self.delay.len()];
-        if lens.iter().any(|&l| l != n) {
+        if lens.iter().any(|&l| l != n) || self.reply.len() != n {
             return Err("the fold's columns differ in length".to_string());
         }
+        check_valid(self.reply_valid, n)?;
         Ok(n)
     }
 }
@@ -164,6 +175,7 @@ impl PfFold {
     /// Fold a flush (`PfFold._count`, `_sizes`, `_received`, `_deliveries`, in that order).
     pub fn add(&mut self, r: &PfRows) -> Result<(), String> {
         let n = r.len()?;
+        let finder = memmem::Finder::new(b"forwarded as");
         let mut recv_rows = Vec::new();
         let mut lines = Vec::new(); // delivered (sent, not forwarded) or deferred
         let mut deferred_rows = Vec::new();
@@ -179,7 +191,7 @@ impl PfFold {
             let agent = !smtpd && !cleanup && p & PROG_MASTER == 0;
             let delivery = agent && ev == EV_DELIVERY;
             let sent = delivery && st == ST_SENT;
-            let forwarded = sent && bits & BIT_FORWARDED != 0;
+            let forwarded = sent && r.forwarded(i, &finder);
             let deferred = delivery && st == ST_DEFERRED;
             let c = &mut self.n;
             c[RECEIVED] += recv as i64;
@@ -295,12 +307,14 @@ mod tests {
         rcpt: Vec<i32>,
         domain: Vec<i32>,
         delay: Vec<f64>,
+        off: Vec<u8>,
+        text: Vec<u8>,
     }
 
     impl Rows {
         fn new() -> Self {
             Rows { prog: vec![], event: vec![], status: vec![], bits: vec![], h: vec![], size: vec![], sender: vec![],
-                   client: vec![], rcpt: vec![], domain: vec![], delay: vec![] }
+                   client: vec![], rcpt: vec![], domain: vec![], delay: vec![], off: 0i32.to_le_bytes().to_vec(), text: vec![] }
         }
 
         #[allow(clippy::too_many_arguments)]
@@ -315,13 +329,24 @@ mod tests {
                 v.push(code);
             }
             self.delay.push(delay);
+            self.reply(b"250 2.0.0 Ok")
+        }
+
+        fn reply(&mut self, text: &[u8]) -> &mut Self {
+            if self.off.len() / 4 > self.prog.len() {
+                self.off.truncate(self.off.len() - 4);
+                let end = i32::from_le_bytes(self.off[self.off.len() - 4..].try_into().unwrap()) as usize;
+                self.text.truncate(end);
+            }
+            self.text.extend_from_slice(text);
+            self.off.extend_from_slice(&(self.text.len() as i32).to_le_bytes());
             self
         }
 
         fn rows(&self) -> PfRows<'_> {
             PfRows { prog: &self.prog, event: &self.event, status: &self.status, bits: &self.bits, h: &self.h,
                      size: &self.size, sender: &self.sender, client: &self.client, rcpt: &self.rcpt, domain: &self.domain,
-                     delay: &self.delay }
+                     delay: &self.delay, reply: Column::new(&self.off, &self.text, false).unwrap(), reply_valid: None }
         }
     }
 
@@ -369,15 +394,16 @@ mod tests {
         a.push(PROG_SEEN | PROG_CLEANUP, EV_REJECT, 0, 0, 0, 0, 0, 0.0);
         a.push(PROG_SEEN | PROG_CLEANUP, EV_FILTER_ACTION, ST_HOLD, 0, 0, 0, 0, 0.0);
         a.push(0, EV_DELIVERY, ST_SENT, BIT_QID, 9, 0, 0, 0.0); // not a Postfix daemon: unseen
-        a.push(AGENT, EV_DELIVERY, ST_SENT, BIT_QID | BIT_FORWARDED, 9, 0, 0, 0.0);
+        a.push(AGENT, EV_DELIVERY, ST_SENT, BIT_QID, 9, 0, 0, 0.0).reply(b"250 2.0.0 Ok: forwarded as 3F2A");
+        a.push(AGENT, EV_DELIVERY, ST_DEFERRED, BIT_QID, 9, 0, 0, 0.0).reply(b"forwarded as X"); // not sent
         f.add(&a.rows()).unwrap();
         assert_eq!(f.waiting(), 1);
         f.finish();
         assert_eq!(f.waiting(), 0);
         assert_eq!(f.recipients.ints[1], vec![0]);
-        assert_eq!(f.domains.max_delay, vec![f64::NEG_INFINITY]);
-        assert_eq!((f.client[0], f.flags[0]), (6, RECV));
-        assert_eq!(f.n, [3, 1, 1, 0, 0, 1, 0, 1, 0]);
+        assert_eq!(f.domains.max_delay, vec![0.0], "NaN left out");
+        assert_eq!((f.client[0], f.flags[0]), (6, RECV | DEFERRED));
+        assert_eq!(f.n, [3, 1, 1, 1, 0, 1, 0, 1, 0]);
         let bad = PfRows { prog: &[1], ..a.rows() };
         assert!(f.add(&bad).is_err());
     }

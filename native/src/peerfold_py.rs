@@ -4,6 +4,8 @@
 
 use crate::owned::{owned, Owned};
 use crate::peerfold::{Agg, PfFold, PfRows};
+use crate::vocab::{check_valid, Column};
+use crate::vocab_py::PyVocab;
 use crate::ByteView;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -37,18 +39,23 @@ impl PyPfFold {
     }
 
     /// Fold a flush: per row prog, event, status, bits (uint8), h (uint64), size (int64), sender,
-    /// client, rcpt, domain (int32), delay (float64); see `peerfold.rs`.
+    /// client, rcpt, domain (int32), delay (float64); ``reply``: the reply texts (offsets sliced to
+    /// the column, data, wide, validity bitmap and first bit or None); see `peerfold.rs`.
     #[allow(clippy::too_many_arguments)]
     fn add(&mut self, py: Python<'_>, prog: ByteView, event: ByteView, status: ByteView, bits: ByteView, h: ByteView,
-           size: ByteView, sender: ByteView, client: ByteView, rcpt: ByteView, domain: ByteView, delay: ByteView) -> PyResult<()> {
+           size: ByteView, sender: ByteView, client: ByteView, rcpt: ByteView, domain: ByteView, delay: ByteView,
+           reply: (ByteView, ByteView, bool, Option<(ByteView, usize)>)) -> PyResult<()> {
         let fold = &mut self.0;
         py.detach(|| {
             let (h, size) = (typed(&h, u64::from_le_bytes)?, typed(&size, i64::from_le_bytes)?);
             let (sender, client) = (typed(&sender, i32::from_le_bytes)?, typed(&client, i32::from_le_bytes)?);
             let (rcpt, domain) = (typed(&rcpt, i32::from_le_bytes)?, typed(&domain, i32::from_le_bytes)?);
             let delay = typed(&delay, f64::from_le_bytes)?;
+            let (off, data, wide, valid) = &reply;
+            let text = Column::new(off, data, *wide).map_err(PyValueError::new_err)?;
             let rows = PfRows { prog: &prog, event: &event, status: &status, bits: &bits, h: &h, size: &size, sender: &sender,
-                                client: &client, rcpt: &rcpt, domain: &domain, delay: &delay };
+                                client: &client, rcpt: &rcpt, domain: &domain, delay: &delay,
+                                reply: text, reply_valid: valid.as_ref().map(|(b, at)| (&b[..], *at)) };
             fold.add(&rows).map_err(PyValueError::new_err)
         })
     }
@@ -81,4 +88,31 @@ impl PyPfFold {
     fn agg<'py>(&self, py: Python<'py>, domains: bool) -> AggOut<'py> {
         agg_out(py, if domains { &self.0.domains } else { &self.0.recipients })
     }
+}
+
+/// The code in ``vocab`` of each row of a string column (offsets sliced to it, data, wide,
+/// validity) where ``rows`` (one byte per row) is set, -1 elsewhere and for null: only those rows
+/// are hashed and looked up (`Vocab.encode` of a column whose other rows are null).
+#[pyfunction]
+#[pyo3(signature = (vocab, offsets, data, wide, valid, rows))]
+pub fn encode_rows<'py>(py: Python<'py>, mut vocab: PyRefMut<'py, PyVocab>, offsets: ByteView, data: ByteView, wide: bool,
+                        valid: Option<(ByteView, usize)>, rows: ByteView) -> PyResult<Bound<'py, Owned>> {
+    let v = &mut vocab.0;
+    let got = py.detach(|| -> Result<Vec<i64>, String> {
+        let col = Column::new(&offsets, &data, wide)?;
+        let valid = valid.as_ref().map(|(b, at)| (&b[..], *at));
+        check_valid(valid, col.len())?;
+        if rows.len() != col.len() {
+            return Err("the rows' mask and the column differ in length".into());
+        }
+        let mut out = vec![-1i64; col.len()];
+        for (i, c) in out.iter_mut().enumerate() {
+            let ok = rows[i] != 0 && valid.is_none_or(|(bits, at)| bits[(at + i) / 8] >> ((at + i) % 8) & 1 == 1);
+            if ok {
+                *c = v.code(col.get(i)).ok_or("a vocabulary of 2^31 - 1 strings or 4 GiB")?;
+            }
+        }
+        Ok(out)
+    });
+    Ok(out(py, &got.map_err(PyValueError::new_err)?, i64::to_le_bytes))
 }
