@@ -29,13 +29,13 @@ from .peer_folds import PfFold, _Fold, _pf_domain, _pf_sender
 from .peer_vocab import _strings, _texts, native_vocab
 from .totals import _PF_CMD, _client_domain, col, lower_domain, mask, valid
 
-__all__ = ["EVENTS", "STATUSES", "NativePfFold", "native_pf_fold"]
+__all__ = ["EVENTS", "STATUSES", "NativePfFold", "native_pf_fold", "warning_texts"]
 
 #: The events and statuses the fold tells apart, by their ids in peerfold.rs (EV_*, ST_*: 1, 2, ...;
 #: 0 for any other); after the events it reads, the warnings' (report.peers: their rows from the ids)
 EVENTS = ("received", "queued", "delivery", "reject", "reject_warning", "filter_action",
           "warning", "auth_failure", "protocol_error", "dns")
-STATUSES = ("client before queue", "sent", "deferred", "bounced", "warning", "hold", "discard")
+STATUSES = ("client before queue", "sent", "deferred", "bounced", "warning", "hold", "discard", "non-smtp command")
 _EV, _ST = ({n: i + 1 for i, n in enumerate(names)} for names in (EVENTS, STATUSES))
 #: A program's class bits (peerfold.rs PROG_*): a Postfix daemon; smtpd or postscreen; cleanup; pickup; master
 _PROG = ((1, None), (2, ("smtpd", "postscreen")), (4, ("cleanup",)), (8, ("pickup",)), (16, ("master",)))
@@ -112,7 +112,8 @@ class NativePfFold(PfFold):
                      "client_host": coded(lambda a: {"unknown": mask(pc.is_in(a, pa.array(["", "unknown"]))),
                                                      "short": self.clients.encode(_client_domain(a, pa.nulls(len(a), pa.string())))}, ""),
                      "client_ip": coded(lambda a: {"code": self.clients.encode(a)}, ""),
-                     "recipient": coded(recipient, "")}
+                     "recipient": coded(recipient, ""),
+                     "direction": coded(lambda a: {"out": mask(pc.equal(a, "outbound"))})}
 
     def add(self, ev: Any, f: dict[str, Any] | None = None) -> dict[str, Any]:
         """Fold a flush of Postfix events; returns what the warnings and rejects read of it: the
@@ -141,10 +142,14 @@ class NativePfFold(PfFold):
                       np.where(host["unknown"], ip["code"], host["short"]).astype(i32), rcpt["rcpt"].astype(i32),
                       rcpt["domain"].astype(i32), np.ascontiguousarray(delay, dtype=np.float64), _strings(_texts(col(ev, "reply_text"))))
         bits = prog["bits"]
-        words = c["event"].vocab.take(np.arange(c["event"].vocab.n, dtype=np.int64))
-        return {"seen": (bits & 1) > 0, "smtpd": (bits & 2) > 0, "cleanup": (bits & 4) > 0, "cmd": prog["cmd"],
-                "plain": plain, "event_id": event,
-                "event": pa.DictionaryArray.from_arrays(pa.array(events, pa.int64(), mask=events < 0), words)}
+        seen = (bits & 1) > 0
+        # the warnings' kinds (peerfold_warn.rs): generic, SASL failure (not outbound), non-SMTP command, DNS check
+        sasl = event == _EV["auth_failure"]
+        sasl[sasl] = ~c["direction"](col(ev, "direction"), sasl)["out"][sasl]
+        kinds = np.select([event == _EV["warning"], sasl, (event == _EV["protocol_error"]) & (status == _ST["non-smtp command"]),
+                           event == _EV["dns"]], [1, 2, 3, 4], 0).astype(np.uint8)
+        return {"seen": seen, "smtpd": (bits & 2) > 0, "cleanup": (bits & 4) > 0, "cmd": prog["cmd"], "plain": plain,
+                "event_id": event, "warnings": seen & (event >= _EV["warning"]), "warning_kinds": kinds}
 
     def _finish_more(self) -> None:
         s = self.step
@@ -164,6 +169,18 @@ class NativePfFold(PfFold):
         codes, ints, sums, maxs = agg(True)
         self.domains = _Agg("domain", self._domains, codes, {"sent": ints[0], "bytes": ints[1], "defers": ints[2],  # type: ignore[assignment]
                                                              "delay_sum": sums, "max_delay": maxs})
+
+
+def warning_texts(ev: Any, f: dict[str, Any]) -> tuple[np.ndarray, pa.Array]:
+    """The warning lines of a flush :meth:`NativePfFold.add` read (``f``) and their texts
+    (``report.peers._pf_warning_text``'s, built in Rust: native/src/peerfold_warn.rs)."""
+    rows = f["warnings"]
+    at = np.flatnonzero(rows)
+    cols = [_strings(_texts(col(ev, n))) for n in ("detail", "client_host", "client_ip", "queue_id", "sasl_username",
+                                                     "reply_text")]
+    off, data, bits, nulls = native._module()[0].warning_texts(at.astype(np.int64), f["warning_kinds"][at], cols)
+    validity = pa.py_buffer(bits) if nulls else None
+    return rows, pa.Array.from_buffers(pa.large_string(), len(at), [validity, pa.py_buffer(off), pa.py_buffer(data)], nulls)
 
 
 def native_pf_fold() -> NativePfFold | None:

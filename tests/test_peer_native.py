@@ -92,12 +92,12 @@ _REPLY = st.sampled_from([None, "", "250 2.0.0 Ok: forwarded as 1A2B", "550 5.1.
                           "452 4.3.1 Insufficient system storage"])
 _ROW = st.fixed_dictionaries({
     "mta": st.just("postfix"), "program": _PROG, "event": _EVENT, "status": _STATUS,
-    "queue_id": st.sampled_from([None, "A1", "B2", "C3", "D4"]), "sender": _TEXT, "recipient": _TEXT,
+    "queue_id": st.sampled_from([None, "A1", "B2", "C3", "D4", "warning: E5"]), "sender": _TEXT, "recipient": _TEXT,
     "client_host": _TEXT, "client_ip": st.sampled_from([None, "", "10.0.0.1", "::1"]),
     "size": st.one_of(st.none(), st.integers(0, 2**40)),
     "delay": st.one_of(st.none(), st.floats(0, 1e5, allow_nan=False), st.just(float("nan"))),
     "reply_text": _REPLY, "detail": st.sampled_from([None, "", "milter-reject", "proxy-reject", "header Subject: x",
-                                                     "body spam", "->"]),
+                                                     "body spam", "->", "x warning: a warning: b\nwarning: c", "İ"]),
     "smtp_stage": st.sampled_from([None, "RCPT TO", "MAIL FROM", "connect", "DATA", "end of DATA", "HELO"]),
     "direction": st.sampled_from([None, "inbound", "outbound"]), "sasl_username": st.sampled_from([None, "u"])})
 _TYPES = {"size": pa.int64(), "delay": pa.float64()}

@@ -31,7 +31,7 @@ from ..later import Later
 from ..peer_agg import KeyAgg
 from ..peer_agg import rank as _rank
 from ..peer_folds import QUEUE_BUCKETS, ExFold, PfFold
-from ..peer_native import native_pf_fold
+from ..peer_native import native_pf_fold, warning_texts
 from ..totals import (
     _ex_frame,
     by_mta,
@@ -101,8 +101,11 @@ def _pf_warning_text(ev: pd.DataFrame, rows: np.ndarray) -> pa.Array:
 
 def _pf_warning_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[Any]:
     """The daemon and the text of each warning line (what :func:`_pf_warnings` counts)."""
-    rows = f["seen"] & isin(f["event"], _PF_WARNING_EVENTS)
-    text = _pf_warning_text(ev, rows)
+    if "warning_kinds" in f:  # a native fold step's (analyzer.peer_native)
+        rows, text = warning_texts(ev, f)
+    else:
+        rows = f["seen"] & isin(f["event"], _PF_WARNING_EVENTS)
+        text = _pf_warning_text(ev, rows)
     keep = valid(text)
     return [f["cmd"][rows][keep].astype(str), text.filter(pa.array(keep))]
 

@@ -24,6 +24,7 @@ pub mod lines;
 pub mod maskhand;
 pub mod owned;
 pub mod peerfold;
+pub mod peerfold_warn;
 mod peerfold_py;
 pub mod postfix;
 pub mod rows;
@@ -355,6 +356,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<keymap_py::PyKeyMap>()?;
     m.add_class::<peerfold_py::PyPfFold>()?;
     m.add_function(wrap_pyfunction!(peerfold_py::encode_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(peerfold_py::warning_texts, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER, fields::CODE, maskhand::MASK, maskhand::OPAQUE_FIRST])?;

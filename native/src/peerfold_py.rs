@@ -4,6 +4,7 @@
 
 use crate::owned::{owned, Owned};
 use crate::peerfold::{Agg, PfFold, PfRows};
+use crate::peerfold_warn::{texts, Fields, Texts};
 use crate::vocab::{check_valid, Column};
 use crate::vocab_py::PyVocab;
 use crate::ByteView;
@@ -115,4 +116,40 @@ pub fn encode_rows<'py>(py: Python<'py>, mut vocab: PyRefMut<'py, PyVocab>, offs
         Ok(out)
     });
     Ok(out(py, &got.map_err(PyValueError::new_err)?, i64::to_le_bytes))
+}
+
+type Strs = (ByteView, ByteView, bool, Option<(ByteView, usize)>);
+
+/// pflogsumm's warning texts (`peerfold_warn.rs`) of ``rows`` (int64 row numbers) of ``kinds``
+/// (uint8 per row given), from the columns detail, client host, client IP, queue id, SASL user
+/// and reply text (each: offsets sliced to it, data, wide, validity): (i64 offsets, data,
+/// validity bitmap, nulls) of an Arrow large_string column.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn warning_texts<'py>(py: Python<'py>, rows: ByteView, kinds: ByteView, cols: [Strs; 6])
+                          -> PyResult<(Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, usize)> {
+    let rows = typed(&rows, i64::from_le_bytes)?;
+    let got = py.detach(|| -> Result<_, String> {
+        let mut t = Vec::with_capacity(6);
+        for (off, data, wide, valid) in &cols {
+            let col = Column::new(off, data, *wide)?;
+            let valid = valid.as_ref().map(|(b, at)| (&b[..], *at));
+            check_valid(valid, col.len())?;
+            t.push(Texts { col, valid });
+        }
+        let n = t[0].col.len();
+        if t.iter().any(|c| c.col.len() != n) {
+            return Err("the warnings' columns differ in length".into());
+        }
+        if rows.len() != kinds.len() || rows.iter().any(|&r| r < 0 || r as usize >= n) {
+            return Err("a warning row out of range".into());
+        }
+        let rows: Vec<usize> = rows.into_iter().map(|r| r as usize).collect();
+        let mut t = t.into_iter();
+        let mut next = || t.next().expect("six columns");
+        let f = Fields { detail: next(), host: next(), ip: next(), qid: next(), user: next(), reply: next() };
+        Ok(texts(&f, &rows, &kinds))
+    });
+    let (off, data, valid, nulls) = got.map_err(PyValueError::new_err)?;
+    Ok((out(py, &off, i64::to_le_bytes), owned(py, data), owned(py, valid), nulls))
 }
