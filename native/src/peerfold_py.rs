@@ -19,7 +19,11 @@ fn typed<const W: usize, T>(b: &[u8], from: fn([u8; W]) -> T) -> PyResult<Vec<T>
 }
 
 fn out<'py, T: Copy, const W: usize>(py: Python<'py>, v: &[T], to: fn(T) -> [u8; W]) -> Bound<'py, Owned> {
-    owned(py, v.iter().flat_map(|&x| to(x)).collect())
+    let mut bytes = Vec::with_capacity(W * v.len());
+    for &x in v {
+        bytes.extend_from_slice(&to(x));
+    }
+    owned(py, bytes)
 }
 
 type AggOut<'py> = (Bound<'py, Owned>, Vec<Bound<'py, Owned>>, Bound<'py, Owned>, Bound<'py, Owned>);
