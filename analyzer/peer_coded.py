@@ -27,8 +27,7 @@ def _encode_rows(vocab: Any, values: pa.Array, rows: np.ndarray) -> np.ndarray:
     native (only those rows hashed, native/src/peerfold_py.rs), else the other rows made null."""
     fn = getattr(native._module()[0], "encode_rows", None)
     if isinstance(vocab, NativeVocab) and fn is not None and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        off, data, wide, valid = _strings(values)
-        return np.frombuffer(fn(vocab._v, off, data, wide, valid, np.ascontiguousarray(rows, dtype=np.uint8)), dtype=np.int64)
+        return np.frombuffer(fn(vocab._v, _strings(values), np.ascontiguousarray(rows, dtype=np.uint8)), dtype=np.int64)
     return vocab.encode(pc.if_else(pa.array(rows), values, pa.scalar(None, values.type)))
 
 #: Per-value tables of a batch of distinct strings: name -> one entry per string

@@ -15,7 +15,8 @@
 //! `PfFold._deliver_with_waiting` tries them; at the end they count size 0.
 
 use crate::keymap::KeyMap;
-use crate::vocab::{check_valid, Column};
+use crate::peerfold_warn::Texts;
+use crate::vocab::check_valid;
 use memchr::memmem;
 
 pub const PROG_SEEN: u8 = 1;
@@ -72,26 +73,24 @@ pub struct PfRows<'a> {
     pub rcpt: &'a [i32],
     pub domain: &'a [i32],
     pub delay: &'a [f64],
-    /// the reply texts (read where a line is sent: 'forwarded as'), their validity bitmap and first bit
-    pub reply: Column<'a>,
-    pub reply_valid: Option<(&'a [u8], usize)>,
+    /// the reply texts (read where a line is sent: 'forwarded as')
+    pub reply: Texts<'a>,
 }
 
 impl PfRows<'_> {
     /// Whether row ``i``'s reply says 'forwarded as' (`pc.match_substring`: a null one does not).
     fn forwarded(&self, i: usize, finder: &memmem::Finder) -> bool {
-        let valid = self.reply_valid.is_none_or(|(bits, at)| bits[(at + i) / 8] >> ((at + i) % 8) & 1 == 1);
-        valid && finder.find(self.reply.get(i)).is_some()
+        self.reply.get(i).is_some_and(|t| finder.find(t).is_some())
     }
 
     fn len(&self) -> Result<usize, String> {
         let n = self.prog.len();
         let lens = [self.event.len(), self.status.len(), self.bits.len(), self.h.len(), self.size.len(), self.sender.len(),
                     self.client.len(), self.rcpt.len(), self.domain.len(), self.delay.len()];
-        if lens.iter().any(|&l| l != n) || self.reply.len() != n {
+        if lens.iter().any(|&l| l != n) || self.reply.col.len() != n {
             return Err("the fold's columns differ in length".to_string());
         }
-        check_valid(self.reply_valid, n)?;
+        check_valid(self.reply.valid, n)?;
         Ok(n)
     }
 }
@@ -294,6 +293,7 @@ impl PfFold {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::Column;
 
     struct Rows {
         prog: Vec<u8>,
@@ -346,7 +346,7 @@ mod tests {
         fn rows(&self) -> PfRows<'_> {
             PfRows { prog: &self.prog, event: &self.event, status: &self.status, bits: &self.bits, h: &self.h,
                      size: &self.size, sender: &self.sender, client: &self.client, rcpt: &self.rcpt, domain: &self.domain,
-                     delay: &self.delay, reply: Column::new(&self.off, &self.text, false).unwrap(), reply_valid: None }
+                     delay: &self.delay, reply: Texts { col: Column::new(&self.off, &self.text, false).unwrap(), valid: None } }
         }
     }
 

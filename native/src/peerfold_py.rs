@@ -33,6 +33,18 @@ fn agg_out<'py>(py: Python<'py>, a: &Agg) -> AggOut<'py> {
     (out(py, &a.codes, i32::to_le_bytes), ints, out(py, &a.delay_sum, f64::to_le_bytes), out(py, &a.max_delay, f64::to_le_bytes))
 }
 
+/// A string column as Python hands it: offsets sliced to it, data, wide (i64 offsets), validity
+/// bitmap and first bit (or None).
+type Strs = (ByteView, ByteView, bool, Option<(ByteView, usize)>);
+
+fn texts_of(s: &Strs) -> Result<Texts<'_>, String> {
+    let (off, data, wide, valid) = s;
+    let col = Column::new(off, data, *wide)?;
+    let valid = valid.as_ref().map(|(b, at)| (&b[..], *at));
+    check_valid(valid, col.len())?;
+    Ok(Texts { col, valid })
+}
+
 #[pyclass(name = "PfFold", module = "analyzer._native")]
 pub struct PyPfFold(PfFold);
 
@@ -49,18 +61,17 @@ impl PyPfFold {
     #[allow(clippy::too_many_arguments)]
     fn add(&mut self, py: Python<'_>, prog: ByteView, event: ByteView, status: ByteView, bits: ByteView, h: ByteView,
            size: ByteView, sender: ByteView, client: ByteView, rcpt: ByteView, domain: ByteView, delay: ByteView,
-           reply: (ByteView, ByteView, bool, Option<(ByteView, usize)>)) -> PyResult<()> {
+           reply: Strs) -> PyResult<()> {
         let fold = &mut self.0;
         py.detach(|| {
             let (h, size) = (typed(&h, u64::from_le_bytes)?, typed(&size, i64::from_le_bytes)?);
             let (sender, client) = (typed(&sender, i32::from_le_bytes)?, typed(&client, i32::from_le_bytes)?);
             let (rcpt, domain) = (typed(&rcpt, i32::from_le_bytes)?, typed(&domain, i32::from_le_bytes)?);
             let delay = typed(&delay, f64::from_le_bytes)?;
-            let (off, data, wide, valid) = &reply;
-            let text = Column::new(off, data, *wide).map_err(PyValueError::new_err)?;
+            let reply = texts_of(&reply).map_err(PyValueError::new_err)?;
             let rows = PfRows { prog: &prog, event: &event, status: &status, bits: &bits, h: &h, size: &size, sender: &sender,
                                 client: &client, rcpt: &rcpt, domain: &domain, delay: &delay,
-                                reply: text, reply_valid: valid.as_ref().map(|(b, at)| (&b[..], *at)) };
+                                reply };
             fold.add(&rows).map_err(PyValueError::new_err)
         })
     }
@@ -95,26 +106,21 @@ impl PyPfFold {
     }
 }
 
-/// The code in ``vocab`` of each row of a string column (offsets sliced to it, data, wide,
-/// validity) where ``rows`` (one byte per row) is set, -1 elsewhere and for null: only those rows
+/// The code in ``vocab`` of each row of a string ``column`` (`Strs`) where ``rows`` (one byte
+/// per row) is set, -1 elsewhere and for null: only those rows
 /// are hashed and looked up (`Vocab.encode` of a column whose other rows are null).
 #[pyfunction]
-#[pyo3(signature = (vocab, offsets, data, wide, valid, rows))]
-pub fn encode_rows<'py>(py: Python<'py>, mut vocab: PyRefMut<'py, PyVocab>, offsets: ByteView, data: ByteView, wide: bool,
-                        valid: Option<(ByteView, usize)>, rows: ByteView) -> PyResult<Bound<'py, Owned>> {
+pub fn encode_rows<'py>(py: Python<'py>, mut vocab: PyRefMut<'py, PyVocab>, column: Strs, rows: ByteView) -> PyResult<Bound<'py, Owned>> {
     let v = &mut vocab.0;
     let got = py.detach(|| -> Result<Vec<i64>, String> {
-        let col = Column::new(&offsets, &data, wide)?;
-        let valid = valid.as_ref().map(|(b, at)| (&b[..], *at));
-        check_valid(valid, col.len())?;
-        if rows.len() != col.len() {
+        let col = texts_of(&column)?;
+        if rows.len() != col.col.len() {
             return Err("the rows' mask and the column differ in length".into());
         }
-        let mut out = vec![-1i64; col.len()];
+        let mut out = vec![-1i64; rows.len()];
         for (i, c) in out.iter_mut().enumerate() {
-            let ok = rows[i] != 0 && valid.is_none_or(|(bits, at)| bits[(at + i) / 8] >> ((at + i) % 8) & 1 == 1);
-            if ok {
-                *c = v.code(col.get(i)).ok_or("a vocabulary of 2^31 - 1 strings or 4 GiB")?;
+            if let Some(s) = col.get(i).filter(|_| rows[i] != 0) {
+                *c = v.code(s).ok_or("a vocabulary of 2^31 - 1 strings or 4 GiB")?;
             }
         }
         Ok(out)
@@ -122,7 +128,6 @@ pub fn encode_rows<'py>(py: Python<'py>, mut vocab: PyRefMut<'py, PyVocab>, offs
     Ok(out(py, &got.map_err(PyValueError::new_err)?, i64::to_le_bytes))
 }
 
-type Strs = (ByteView, ByteView, bool, Option<(ByteView, usize)>);
 
 /// pflogsumm's warning texts (`peerfold_warn.rs`) of ``rows`` (int64 row numbers) of ``kinds``
 /// (uint8 per row given), from the columns detail, client host, client IP, queue id, SASL user
@@ -134,13 +139,7 @@ pub fn warning_texts<'py>(py: Python<'py>, rows: ByteView, kinds: ByteView, cols
                           -> PyResult<(Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, usize)> {
     let rows = typed(&rows, i64::from_le_bytes)?;
     let got = py.detach(|| -> Result<_, String> {
-        let mut t = Vec::with_capacity(6);
-        for (off, data, wide, valid) in &cols {
-            let col = Column::new(off, data, *wide)?;
-            let valid = valid.as_ref().map(|(b, at)| (&b[..], *at));
-            check_valid(valid, col.len())?;
-            t.push(Texts { col, valid });
-        }
+        let t = cols.iter().map(texts_of).collect::<Result<Vec<_>, _>>()?;
         let n = t[0].col.len();
         if t.iter().any(|c| c.col.len() != n) {
             return Err("the warnings' columns differ in length".into());
