@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import native
+from .peer_agg import new_vocab
 from .peer_vocab import NativeVocab, _strings
 
 __all__ = ["Derived"]
@@ -30,23 +31,36 @@ def _encode_rows(vocab: Any, values: pa.Array, rows: np.ndarray) -> np.ndarray:
         return np.frombuffer(fn(vocab._v, _strings(values), np.ascontiguousarray(rows, dtype=np.uint8)), dtype=np.int64)
     return vocab.encode(pc.if_else(pa.array(rows), values, pa.scalar(None, values.type)))
 
+
 #: Per-value tables of a batch of distinct strings: name -> one entry per string
 Derive = Callable[[pa.Array], dict[str, Any]]
 
 
 class Derived:
     """Per distinct string of a column, ``derive``'s values (each a numpy array, one entry per
-    string); a null row reads the values of ``null`` (a string, or None: ``derive`` of a null)."""
+    string); a null row reads the values of ``null`` (a string, or None: ``derive`` of a null).
+    The values are flags or codes of vocabularies held elsewhere, so the strings need not be
+    held all day: past :attr:`LIMIT` of them the vocabulary starts afresh (``new``), and a string
+    seen again is derived again (the same values)."""
 
-    def __init__(self, vocab: NativeVocab, derive: Derive, null: str | None) -> None:
-        self.vocab, self.derive = vocab, derive
+    #: distinct strings held at most (a day's reject texts or senders grow with its lines)
+    LIMIT = 1 << 16
+
+    def __init__(self, derive: Derive, null: str | None, new: Callable[[], Any] = new_vocab) -> None:
+        self.new, self.derive = new, derive
         self.null = {k: np.asarray(v) for k, v in derive(pa.array([null], pa.string())).items()}
+        self._reset()
+
+    def _reset(self) -> None:
+        self.vocab = self.new()
         self.tabs = {k: v[:0] for k, v in self.null.items()}  # per code
-        self._rows = {k: v for k, v in self.null.items()}  # the tables with the null's entry last (code -1)
+        self._rows = dict(self.null)  # the tables with the null's entry last (code -1)
 
     def codes(self, values: Any, rows: np.ndarray | None = None) -> np.ndarray:
         """Each row's code (int64, -1 for null), the new strings' values derived; ``rows``: only
         those rows' strings are read (the others' code is -1)."""
+        if self.vocab.n > self.LIMIT:
+            self._reset()
         if rows is not None and len(values):
             codes = _encode_rows(self.vocab, values, rows)
         else:

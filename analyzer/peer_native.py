@@ -101,7 +101,7 @@ class NativePfFold(PfFold):
         self._rcpts, self._domains = new_vocab(), new_vocab()
 
         def coded(derive: Any, null: str | None = None) -> Derived:
-            return Derived(new_vocab(), derive, null)  # type: ignore[arg-type]
+            return Derived(derive, null)
 
         def recipient(a: pa.Array) -> dict[str, np.ndarray]:
             low = lower_domain(a)

@@ -78,6 +78,13 @@ def test_native_fold_equals_the_python_fold(monkeypatch, days, name, cuts):
     _same(monkeypatch, batches)
 
 
+def test_columns_coded_afresh_give_the_same_result(monkeypatch, days):
+    """Coded columns that start afresh every few strings (:attr:`Derived.LIMIT`) derive them again: the same result."""
+    monkeypatch.setattr(Derived, "LIMIT", 5)
+    ev = days["postfix"]
+    _same(monkeypatch, _cut(ev, list(range(997, len(ev), 997)), arrow=True))
+
+
 _TEXT = st.one_of(st.none(), st.sampled_from(["", "unknown", "a@B.Example", "X@Ünï.İT", "bob", "ok@x.org",
                                                "mail.Example.CO.UK", "1.2.3.4", "Q@"]))
 _PROG = st.sampled_from(["postfix/smtpd", "postfix/qmgr", "postfix/smtp", "postfix/local", "postfix/cleanup",
@@ -132,7 +139,7 @@ def test_coded_rows_are_the_vocabulary_codes(values, pick):
     others -1; the values derived per code are those of the strings."""
     rows = np.array((pick + [True] * len(values))[:len(values)], dtype=bool)
     arr = pa.array(values, pa.string())
-    d = Derived(new_vocab(), lambda a: {"len": np.array([-1 if v is None else len(v) for v in a.to_pylist()])}, None)
+    d = Derived(lambda a: {"len": np.array([-1 if v is None else len(v) for v in a.to_pylist()])}, None)
     codes = d.codes(arr, rows)
     plain = new_vocab().encode(pa.array([v if r else None for v, r in zip(values, rows, strict=True)], pa.string()))
     assert codes.tolist() == plain.tolist()

@@ -120,10 +120,10 @@ class NativeRejects:
         self.words = new_vocab()  # the kinds and reasons
         self.agg = KeyAgg(["kind", "reason"], {"count": "sum"}, vocabs={"kind": self.words, "reason": self.words})
         self.cleanup = int(self.words.encode(pa.array(["cleanup"]))[0])
-        self.stages = Derived(new_vocab(), self._stage, None)  # type: ignore[arg-type]
+        self.stages = Derived(self._stage, None)
         # the reply texts of MAIL rejects and of the others: each distinct one rewritten by its kind's rule once
-        self.texts = [Derived(new_vocab(), lambda a, mail=mail: self._reasons(a, mail), "") for mail in (False, True)]  # type: ignore[arg-type]
-        self.parts = Derived(new_vocab(), self._part, None)  # type: ignore[arg-type]
+        self.texts = [Derived(lambda a, mail=mail: self._reasons(a, mail), "") for mail in (False, True)]
+        self.parts = Derived(self._part, None)
 
     def _codes(self, words: list[Any]) -> np.ndarray:
         return self.words.encode(pa.array(words, pa.string()))
