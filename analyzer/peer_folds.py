@@ -55,6 +55,11 @@ def _pf_sender(sender: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(low, ""), "from=<>", low)
 
 
+def _pf_domain(rcpt: pa.Array) -> pa.Array:
+    """pflogsumm's recipient domain: the (lower-cased) recipient from its first '@' on, cut."""
+    return pc.replace_substring_regex(rcpt, r"^[^@]+@", "", max_replacements=1)
+
+
 def _per_value(a: pa.Array, fn: Any, coded: bool = False) -> pa.Array:
     """``fn`` (Arrow kernels) of each row, computed once per distinct value (null one of them);
     ``coded``: as a dictionary array (a vocabulary codes each distinct value once)."""
@@ -153,6 +158,9 @@ class _Fold:
 class PfFold(_Fold):
     """pflogsumm's totals and the state of its sections, folded batch by batch (Postfix events)."""
 
+    #: the rejects' fold of a native step (report.peers_pf_rejects.NativeRejects), None for the Python one
+    rejects: Any = None
+
     COUNTS = ("received", "delivered", "forwarded", "deferrals", "bounced", "rejected", "reject_warnings",
               "held", "discarded")
 
@@ -231,7 +239,7 @@ class PfFold(_Fold):
             return
         r = pa.array(rows)
         rcpt = _per_value(col(ev, "recipient").filter(r), lower_domain)
-        domain = _per_value(rcpt, lambda a: pc.replace_substring_regex(a, r"^[^@]+@", "", max_replacements=1))
+        domain = _per_value(rcpt, _pf_domain)
         delay = pc.fill_null(pc.cast(col(ev, "delay"), pa.float64()), 0.0).filter(r)
         qid = f["qid"].filter(r)
         known = valid(qid)

@@ -12,7 +12,8 @@ import pytest
 from analyzer.keyed import key_hash
 from analyzer.report.build import _example
 from analyzer.report.fold import _Batch
-from analyzer.report.peers import _pf_reject_reason, _rank
+from analyzer.report.peers import _rank
+from analyzer.report.peers_pf_rejects import _pf_reject_reason
 
 
 @pytest.mark.parametrize("seed", range(8))

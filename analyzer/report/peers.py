@@ -18,7 +18,6 @@ text, Markdown and HTML reports.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -32,30 +31,27 @@ from ..later import Later
 from ..peer_agg import KeyAgg
 from ..peer_agg import rank as _rank
 from ..peer_folds import QUEUE_BUCKETS, ExFold, PfFold
+from ..peer_native import native_pf_fold, warning_texts
 from ..totals import (
     _ex_frame,
-    _pf_frame,
     by_mta,
     col,
     eq,
     ex_fold,
     ex_frame,
     isin,
-    mask,
     peer_totals_of,
     pf_fold,
     pf_frame,
     valid,
 )
 from .peers_held import MTA_COLUMNS, MTA_EVENTS, PF_WARNING_EVENTS, selected
+from .peers_pf_rejects import NativeRejects, _dict_map, _pf_reject_rows
 
 __all__ = ["MTA_COLUMNS", "MTA_EVENTS", "QUEUE_BUCKETS", "TOP", "PeersFold", "WindowPeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
 
 #: Rows shown per section (per kind for the reject sections); the rest is "and N more".
 TOP = 10
-#: Postfix's reject word for each of our SMTP stages (pflogsumm groups rejects by that word).
-_PF_KIND = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "connect": "CONNECT", "DATA": "DATA",
-            "end of DATA": "END-OF-MESSAGE"}
 #: pflogsumm cuts warning texts to 66 characters (63 and "..."); maillens groups by the whole text.
 PF_WARNING_WIDTH = 66
 
@@ -105,8 +101,11 @@ def _pf_warning_text(ev: pd.DataFrame, rows: np.ndarray) -> pa.Array:
 
 def _pf_warning_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[Any]:
     """The daemon and the text of each warning line (what :func:`_pf_warnings` counts)."""
-    rows = f["seen"] & isin(f["event"], _PF_WARNING_EVENTS)
-    text = _pf_warning_text(ev, rows)
+    if "warning_kinds" in f:  # a native fold step's (analyzer.peer_native)
+        rows, text = warning_texts(ev, f)
+    else:
+        rows = f["seen"] & isin(f["event"], _PF_WARNING_EVENTS)
+        text = _pf_warning_text(ev, rows)
     keep = valid(text)
     return [f["cmd"][rows][keep].astype(str), text.filter(pa.array(keep))]
 
@@ -120,85 +119,6 @@ def _counted(keys: list[str], rows: list[Any]) -> pd.DataFrame:
 
 def _pf_warnings(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     return _counted(["daemon", "text"], _pf_warning_rows(ev, f))
-
-
-def _dict_map(a: pa.Array, fn: Any) -> pa.Array:
-    """``fn`` of each value (null included) as strings, called once per distinct value."""
-    enc = pc.dictionary_encode(a, null_encoding="encode")
-    return pa.array([fn(v) for v in enc.dictionary.to_pylist()], pa.string()).take(enc.indices)
-
-
-def _pf_reject_reason(text: pd.Series, kind: pd.Series) -> pd.Series:
-    """pflogsumm's reject "reason" of each reply text for the reject's kind (:func:`_pf_reasons`)."""
-    t = pa.array(text.astype(object).where(text.notna(), None), type=pa.string(), from_pandas=True)
-    reason = _pf_reasons(t, kind.eq("MAIL").to_numpy(dtype=bool))
-    return pd.Series(reason.to_numpy(zero_copy_only=False), index=text.index, dtype=object)
-
-
-def _pf_reasons(text: pa.Array, mail: np.ndarray) -> pa.Array:
-    """pflogsumm's reject "reason": the reply text rewritten by its rules for the reject's kind
-    (MAIL, or another): each distinct text of each rule rewritten once."""
-    t = pc.fill_null(text, "")
-    reasons, index, base = [], np.zeros(len(t), dtype=np.int64), 0
-    for is_mail in (False, True):
-        at = np.flatnonzero(mail == is_mail)
-        if len(at):
-            enc = pc.dictionary_encode(t.take(pa.array(at)))
-            reasons.append(_pf_reject_reason_of(enc.dictionary, is_mail).cast(pa.string()))
-            index[at] = base + enc.indices.to_numpy(zero_copy_only=False)
-            base += len(enc.dictionary)
-    return pa.concat_arrays(reasons).take(pa.array(index)) if reasons else pa.array([], pa.string())
-
-
-def _pf_reject_reason_of(text: pa.Array, mail: bool) -> pa.Array:
-    """The rules over Arrow arrays from start to end (most texts are distinct: no Python string
-    per step)."""
-    def re(a: pa.Array, pattern: str, repl: str) -> pa.Array:
-        return pc.replace_substring_regex(a, pattern=pattern, replacement=repl, max_replacements=1)
-
-    # the envelope maillens keeps apart ('; from=<...> to=<...>') ends the reason, as in the log line
-    reason = pc.binary_join_element_wise(text, "; from=<>", "")
-    if mail:
-        reason = re(reason, r"^\d{3} (?:<.+>: )?([^;:]+)[;:]?.*$", r"\1")
-    else:
-        # pflogsumm's rule for other kinds (HELO, VRFY, END-OF-MESSAGE ...) keeps the envelope tail
-        # ('from=<...> to=<...> proto=...'): maillens gives them the RCPT rule, which keeps the reason
-        reason = re(reason, r"^(\d{3} <).*?(>:)", r"\1\2")
-        reason = re(reason, r"^(?:\d{3} \d\.\d\.\d )(Protocol error);.*$", r"\1")
-        reason = re(reason, r"^(?:.*?[:;] )(?:\[[^\]]+\] )?([^;,]+)[;,].*$", r"\1")
-        reason = re(reason, r"^((?:Sender|Recipient) address rejected: [^:]+):.*$", r"\1")
-        reason = re(reason, r"(client|Client host|Sender address) .+? blocked", "blocked")
-    plain = pc.invert(pc.or_(pc.starts_with(reason, "Sender address rejected:"),
-                             pc.match_substring_regex(reason, r"^(Recipient address rejected:|User unknown( |$))")))
-    for pat, repl in ((r"^.*?\d{3} (Improper use of SMTP command pipelining);.*$", r"\1"),
-                      (r"^.*?\d{3} (Message size exceeds fixed limit);.*$", r"\1"),
-                      (r"^.*?\d{3} (Server configuration (?:error|problem));.*$", r"(Local) \1")):
-        hit = pc.and_(plain, pc.match_substring_regex(reason, pat))
-        if pc.any(hit).as_py():  # most days have none of these: no rewrite of every text
-            reason = pc.if_else(hit, re(reason, pat, repl), reason)
-            plain = pc.and_(plain, pc.invert(hit))
-    return reason
-
-
-_PF_PART = re.compile(r"^(header|body)\b")
-
-
-def _pf_reject_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[pa.Array]:
-    """The kind and reason of each reject line (what :func:`_pf_rejects` counts): smtpd/postscreen
-    rejects by the rejected command (RCPT, MAIL, CONNECT ...) and pflogsumm's reason; cleanup
-    rejects under 'cleanup' by header/body."""
-    reject = f["seen"] & eq(f["event"], "reject")
-    plain = ~isin(col(ev, "detail"), ["milter-reject", "proxy-reject"])
-    smtpd = pa.array(reject & f["smtpd"] & plain)
-    kind = _dict_map(col(ev, "smtp_stage").filter(smtpd), lambda s: "other" if s is None else _PF_KIND.get(s, s))
-    reason = _pf_reasons(col(ev, "reply_text").filter(smtpd), mask(pc.equal(kind, "MAIL")))
-    cleanup = pa.array(reject & f["cleanup"])
-    # header/body checks name the part in the detail; a milter's reject names the stage (END-OF-MESSAGE)
-    part = _dict_map(col(ev, "detail").filter(cleanup),
-                     lambda d: (m := _PF_PART.match(d or "")) and m.group(1))  # type: ignore[arg-type]
-    where = pc.coalesce(part, _dict_map(col(ev, "smtp_stage").filter(cleanup), lambda s: _PF_KIND.get(s, "other")))
-    return [pa.concat_arrays([kind, pa.array(["cleanup"] * len(where), pa.string())]),
-            pa.concat_arrays([reason, where])]
 
 
 def _pf_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
@@ -431,6 +351,15 @@ def peer_sections(events: pd.DataFrame, top: int = TOP) -> list[dict[str, Any]]:
     return out
 
 
+def _pf_fold() -> PfFold:
+    """pflogsumm's fold: its step in Rust where the native engine runs (:mod:`analyzer.peer_native`)."""
+    fold = native_pf_fold()
+    if fold is None:
+        return PfFold()
+    fold.rejects = NativeRejects()
+    return fold
+
+
 class PeersFold:
     """The report's ``peer_totals`` and ``peers`` folded batch by batch (the fold protocol of
     :mod:`analyzer.report.fold`: :meth:`add` each batch of classified events, then :meth:`result`
@@ -452,10 +381,13 @@ class PeersFold:
         parts = by_mta(batch)
         if "postfix" in parts:
             ev = parts["postfix"]
-            self.pf = self.pf or PfFold()
-            f = self.pf.add(ev, _pf_frame(ev))
+            self.pf = self.pf or _pf_fold()
+            f = self.pf.add(ev)
             self.pf_warnings.add(_pf_warning_rows(ev, f), count=1)
-            self.pf_rejects.add(_pf_reject_rows(ev, f), count=1)
+            if self.pf.rejects is not None:  # a native step's
+                self.pf.rejects.add(ev, f)
+            else:
+                self.pf_rejects.add(_pf_reject_rows(ev, f), count=1)
         if "exim" in parts:
             ev = parts["exim"]
             self.ex = self.ex or ExFold()
@@ -467,8 +399,9 @@ class PeersFold:
         peers: list[dict[str, Any]] = []
         totals: dict[str, dict[str, int]] = {}
         if self.pf is not None:
+            rejects = self.pf_rejects if self.pf.rejects is None else self.pf.rejects.agg
             peers += _sections("postfix", "pflogsumm", _pf_ranked(self.pf, self.pf_warnings.result(),
-                                                                 self.pf_rejects.result(), self.top),
+                                                                 rejects.result(), self.top),
                                 PF_SECTIONS, self.top)
             totals["pflogsumm"] = self.pf.totals()
         if self.ex is not None:

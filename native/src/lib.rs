@@ -23,6 +23,9 @@ mod keymap_py;
 pub mod lines;
 pub mod maskhand;
 pub mod owned;
+pub mod peerfold;
+pub mod peerfold_warn;
+mod peerfold_py;
 pub mod postfix;
 pub mod rows;
 pub mod rulematch;
@@ -351,6 +354,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(interleave_py::py_interleave, m)?)?;
     m.add_class::<vocab_py::PyVocab>()?;
     m.add_class::<keymap_py::PyKeyMap>()?;
+    m.add_class::<peerfold_py::PyPfFold>()?;
+    m.add_function(wrap_pyfunction!(peerfold_py::encode_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(peerfold_py::warning_texts, m)?)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER, fields::CODE, maskhand::MASK, maskhand::OPAQUE_FIRST])?;

@@ -24,7 +24,7 @@ fn codes_out(py: Python<'_>, codes: Result<Vec<i64>, String>) -> PyResult<Bound<
 }
 
 #[pyclass(name = "Vocab", module = "analyzer._native")]
-pub struct PyVocab(Vocab);
+pub struct PyVocab(pub(crate) Vocab);
 
 #[pymethods]
 impl PyVocab {

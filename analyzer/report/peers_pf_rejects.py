@@ -1,0 +1,164 @@
+"""pflogsumm's "message reject detail": each reject line's kind and reason (:func:`_pf_reject_rows`,
+the Python fold's), and :class:`NativeRejects`, the same keys made from a native fold step's codes.
+
+smtpd/postscreen rejects are grouped by the rejected command (RCPT, MAIL, CONNECT ...) and
+pflogsumm's reason (the reply text cut by its rules, :func:`_pf_reject_reason_of`); cleanup rejects
+under 'cleanup' by header/body. :class:`NativeRejects` rewrites each distinct reply text once a day
+(:class:`analyzer.peer_coded.Derived`), not once per flush.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..peer_agg import KeyAgg, new_vocab
+from ..peer_coded import Derived
+from ..peer_native import EVENTS
+from ..totals import col, eq, isin, mask
+
+__all__ = ["NativeRejects"]
+
+#: the reject event's id in a native fold step's event ids
+_REJECT = EVENTS.index("reject") + 1
+
+#: Postfix's reject word for each of our SMTP stages (pflogsumm groups rejects by that word).
+_PF_KIND = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "connect": "CONNECT", "DATA": "DATA",
+            "end of DATA": "END-OF-MESSAGE"}
+
+
+def _dict_map(a: pa.Array, fn: Any) -> pa.Array:
+    """``fn`` of each value (null included) as strings, called once per distinct value."""
+    enc = pc.dictionary_encode(a, null_encoding="encode")
+    return pa.array([fn(v) for v in enc.dictionary.to_pylist()], pa.string()).take(enc.indices)
+
+
+def _pf_reject_reason(text: pd.Series, kind: pd.Series) -> pd.Series:
+    """pflogsumm's reject "reason" of each reply text for the reject's kind (:func:`_pf_reasons`)."""
+    t = pa.array(text.astype(object).where(text.notna(), None), type=pa.string(), from_pandas=True)
+    reason = _pf_reasons(t, kind.eq("MAIL").to_numpy(dtype=bool))
+    return pd.Series(reason.to_numpy(zero_copy_only=False), index=text.index, dtype=object)
+
+
+def _pf_reasons(text: pa.Array, mail: np.ndarray) -> pa.Array:
+    """pflogsumm's reject "reason": the reply text rewritten by its rules for the reject's kind
+    (MAIL, or another): each distinct text of each rule rewritten once."""
+    t = pc.fill_null(text, "")
+    reasons, index, base = [], np.zeros(len(t), dtype=np.int64), 0
+    for is_mail in (False, True):
+        at = np.flatnonzero(mail == is_mail)
+        if len(at):
+            enc = pc.dictionary_encode(t.take(pa.array(at)))
+            reasons.append(_pf_reject_reason_of(enc.dictionary, is_mail).cast(pa.string()))
+            index[at] = base + enc.indices.to_numpy(zero_copy_only=False)
+            base += len(enc.dictionary)
+    return pa.concat_arrays(reasons).take(pa.array(index)) if reasons else pa.array([], pa.string())
+
+
+def _pf_reject_reason_of(text: pa.Array, mail: bool) -> pa.Array:
+    """The rules over Arrow arrays from start to end (most texts are distinct: no Python string
+    per step)."""
+    def re(a: pa.Array, pattern: str, repl: str) -> pa.Array:
+        return pc.replace_substring_regex(a, pattern=pattern, replacement=repl, max_replacements=1)
+
+    # the envelope maillens keeps apart ('; from=<...> to=<...>') ends the reason, as in the log line
+    reason = pc.binary_join_element_wise(text, "; from=<>", "")
+    if mail:
+        reason = re(reason, r"^\d{3} (?:<.+>: )?([^;:]+)[;:]?.*$", r"\1")
+    else:
+        # pflogsumm's rule for other kinds (HELO, VRFY, END-OF-MESSAGE ...) keeps the envelope tail
+        # ('from=<...> to=<...> proto=...'): maillens gives them the RCPT rule, which keeps the reason
+        reason = re(reason, r"^(\d{3} <).*?(>:)", r"\1\2")
+        reason = re(reason, r"^(?:\d{3} \d\.\d\.\d )(Protocol error);.*$", r"\1")
+        reason = re(reason, r"^(?:.*?[:;] )(?:\[[^\]]+\] )?([^;,]+)[;,].*$", r"\1")
+        reason = re(reason, r"^((?:Sender|Recipient) address rejected: [^:]+):.*$", r"\1")
+        reason = re(reason, r"(client|Client host|Sender address) .+? blocked", "blocked")
+    plain = pc.invert(pc.or_(pc.starts_with(reason, "Sender address rejected:"),
+                             pc.match_substring_regex(reason, r"^(Recipient address rejected:|User unknown( |$))")))
+    for pat, repl in ((r"^.*?\d{3} (Improper use of SMTP command pipelining);.*$", r"\1"),
+                      (r"^.*?\d{3} (Message size exceeds fixed limit);.*$", r"\1"),
+                      (r"^.*?\d{3} (Server configuration (?:error|problem));.*$", r"(Local) \1")):
+        hit = pc.and_(plain, pc.match_substring_regex(reason, pat))
+        if pc.any(hit).as_py():  # most days have none of these: no rewrite of every text
+            reason = pc.if_else(hit, re(reason, pat, repl), reason)
+            plain = pc.and_(plain, pc.invert(hit))
+    return reason
+
+
+_PF_PART = re.compile(r"^(header|body)\b")
+
+
+def _pf_reject_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[pa.Array]:
+    """The kind and reason of each reject line (what :func:`_pf_rejects` counts): smtpd/postscreen
+    rejects by the rejected command (RCPT, MAIL, CONNECT ...) and pflogsumm's reason; cleanup
+    rejects under 'cleanup' by header/body."""
+    reject = f["seen"] & eq(f["event"], "reject")
+    plain = ~isin(col(ev, "detail"), ["milter-reject", "proxy-reject"])
+    smtpd = pa.array(reject & f["smtpd"] & plain)
+    kind = _dict_map(col(ev, "smtp_stage").filter(smtpd), lambda s: "other" if s is None else _PF_KIND.get(s, s))
+    reason = _pf_reasons(col(ev, "reply_text").filter(smtpd), mask(pc.equal(kind, "MAIL")))
+    cleanup = pa.array(reject & f["cleanup"])
+    # header/body checks name the part in the detail; a milter's reject names the stage (END-OF-MESSAGE)
+    part = _dict_map(col(ev, "detail").filter(cleanup),
+                     lambda d: (m := _PF_PART.match(d or "")) and m.group(1))  # type: ignore[arg-type]
+    where = pc.coalesce(part, _dict_map(col(ev, "smtp_stage").filter(cleanup), lambda s: _PF_KIND.get(s, "other")))
+    return [pa.concat_arrays([kind, pa.array(["cleanup"] * len(where), pa.string())]),
+            pa.concat_arrays([reason, where])]
+
+
+class NativeRejects:
+    """:func:`_pf_reject_rows` counted by (kind, reason) from the masks of a native fold step
+    (:meth:`analyzer.peer_native.NativePfFold.add`): the stages' kinds, the details' parts and the
+    reply texts' reasons (both rules: MAIL's and the others') made once per distinct value."""
+
+    def __init__(self) -> None:
+        self.words = new_vocab()  # the kinds and reasons
+        self.agg = KeyAgg(["kind", "reason"], {"count": "sum"}, vocabs={"kind": self.words, "reason": self.words})
+        self.cleanup = int(self.words.encode(pa.array(["cleanup"]))[0])
+        self.stages = Derived(self._stage, None)
+        # the reply texts of MAIL rejects and of the others: each distinct one rewritten by its kind's rule once
+        self.texts = [Derived(lambda a, mail=mail: self._reasons(a, mail), "") for mail in (False, True)]
+        self.parts = Derived(self._part, None)
+
+    def _codes(self, words: list[Any]) -> np.ndarray:
+        return self.words.encode(pa.array(words, pa.string()))
+
+    def _stage(self, a: pa.Array) -> dict[str, np.ndarray]:
+        s = a.to_pylist()
+        kind = ["other" if v is None else _PF_KIND.get(v, v) for v in s]
+        return {"kind": self._codes(kind), "mail": np.array([k == "MAIL" for k in kind], dtype=bool),
+                "where": self._codes([_PF_KIND.get(v, "other") for v in s])}  # type: ignore[arg-type]
+
+    def _reasons(self, a: pa.Array, mail: bool) -> dict[str, np.ndarray]:
+        return {"reason": self.words.encode(_pf_reject_reason_of(pc.fill_null(a, ""), mail).cast(pa.string()))}
+
+    def _part(self, a: pa.Array) -> dict[str, np.ndarray]:
+        part = [(m := _PF_PART.match(d or "")) and m.group(1) for d in a.to_pylist()]
+        return {"part": np.array([-1 if p is None else self._codes([p])[0] for p in part], dtype=np.int64)}
+
+    def add(self, ev: Any, f: dict[str, Any]) -> None:
+        reject = f["seen"] & (f["event_id"] == _REJECT)
+        smtpd, cleanup = reject & f["smtpd"] & f["plain"], reject & f["cleanup"]
+        rows = smtpd | cleanup
+        if not rows.any():
+            return
+        stage = self.stages(col(ev, "smtp_stage").filter(pa.array(rows)))
+        mine = smtpd[rows]
+        is_mail = stage["mail"][mine]  # per smtpd reject, in row order
+        mail = np.zeros(len(rows), dtype=bool)
+        mail[np.flatnonzero(rows)[mine]] = is_mail
+        reply, reason = col(ev, "reply_text"), np.empty(len(is_mail), dtype=np.int64)
+        for m, texts in ((False, self.texts[0]), (True, self.texts[1])):
+            at = is_mail == m
+            if at.any():
+                reason[at] = texts(reply.filter(pa.array(smtpd & (mail == m))))["reason"]
+        part = self.parts(col(ev, "detail").filter(pa.array(cleanup)))["part"]
+        where = np.where(part >= 0, part, stage["where"][~mine])
+        self.agg.add([np.concatenate([stage["kind"][mine], np.full(len(where), self.cleanup)]),
+                      np.concatenate([reason, where])], count=1)
+
