@@ -22,10 +22,8 @@ from .batch_tests import tests_of
 
 __all__ = ["NativeBulk", "native_bulk"]
 
-#: The columns coded (their words and each row's code), in the order the native fold takes them.
-_CODED = ("event", "direction", "program", "status", "source", "host", "reply_class")
-#: Those the fold keys by: numbered in the order the Python fold numbers them (its tie-breaks).
-_KEYED = ("source", "host", "reply_class")
+#: Nanoseconds per unit of an Arrow timestamp.
+_UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 #: The columns without which a batch's folded lines cannot be read (as the Python fold, a KeyError).
 _NEEDS = ("ts", "line_no", "event", "direction", "program", "source", "host", "reply_class")
 
@@ -108,10 +106,29 @@ class _Columns:
     def prim(self, name: str, typ: pa.DataType, width: int) -> tuple[Any, int, tuple[Any, int] | None]:
         if name not in self.has:  # (only where no line is folded: all null)
             return bytes(width * self.n + 8), 0, (bytes(self.n // 8 + 1), 0)
-        return _prim(pc.cast(self.arrow(name), typ), width)
+        arr = self.arrow(name)
+        return _prim(arr if arr.type == typ else pc.cast(arr, typ), width)
+
+    def times(self) -> tuple[tuple[Any, int, tuple[Any, int] | None], int]:
+        """The times as they are (a timestamp's integers) and the nanoseconds of their unit."""
+        arr = self.arrow("ts") if "ts" in self.has else None
+        if arr is None or not pa.types.is_timestamp(arr.type):
+            return self.prim("ts", pa.timestamp("ns", "UTC"), 8), 1
+        return _prim(arr, 8), _UNITS[arr.type.unit]
+
+    def lines(self) -> tuple[tuple[Any, int, tuple[Any, int] | None], bool]:
+        """The line numbers as int64, or float64 (and True)."""
+        arr = self.arrow("line_no") if "line_no" in self.has else None
+        if arr is not None and arr.type == pa.int64():
+            return _prim(arr, 8), False
+        return self.prim("line_no", pa.float64(), 8), True
 
     def texts(self, name: str) -> tuple[Any, Any, bool, tuple[Any, int] | None] | None:
         return _texts(self.arrow(name)) if name in self.has else None
+
+    def strings(self, name: str) -> tuple[Any, Any, bool, tuple[Any, int] | None]:
+        """:meth:`texts`, all null where the batch has no such column."""
+        return _texts(self.arrow(name) if name in self.has else pa.nulls(self.n, pa.string()))
 
 
 class NativeBulk:
@@ -131,10 +148,10 @@ class NativeBulk:
         elif not self._notes or not c.has >= {"event", "queue_id"}:  # (nothing folded, no message to note)
             return
         has_cause = "cause_ref" in c.has
-        self._f.add(len(batch), m, order, c.prim("ts", pa.timestamp("ns", "UTC"), 8),
-                    c.prim("line_no", pa.float64(), 8), c.prim("quit", pa.bool_(), 0) if "quit" in c.has else None,
-                    *(c.coded(name) for name in _CODED[:3]), c.coded("status") if "status" in c.has else None,
-                    *(c.coded(name) for name in _KEYED), c.texts("queue_id"), c.texts("sender"),
+        self._f.add(len(batch), m, order, *c.times(), *c.lines(), c.prim("quit", pa.bool_(), 0) if "quit" in c.has else None,
+                    c.coded("event"), c.coded("direction"), c.strings("program"),
+                    c.coded("status") if "status" in c.has else None, c.strings("source"), c.strings("host"),
+                    c.table is not None, c.coded("reply_class"), c.texts("queue_id"), c.texts("sender"),
                     has_cause, _validity(c.arrow("cause_ref")) if has_cause else None)
 
     def result(self) -> Any:

@@ -3,7 +3,7 @@
 //! arrays and Arrow buffers, no copy) and small lists of words; the result goes back once, each
 //! column as little-endian bytes (`owned.rs`). The GIL is released while a batch is folded.
 
-use crate::bulkfold::{BulkFold, Coded, Entry, Folded, Ints, Options, Prim, Texts, NULL_SEC};
+use crate::bulkfold::{BulkFold, Coded, Entry, Folded, Ints, Options, Prim, Qid, Texts, NULL_SEC};
 use crate::owned::{owned, Owned};
 use crate::vocab::Column;
 use crate::ByteView;
@@ -34,10 +34,10 @@ fn texts(t: &TextsIn) -> Result<Texts<'_>, String> {
     Ok(Texts { col: Column::new(&t.0, &t.1, t.2)?, valid: bits(&t.3) })
 }
 
-fn le<T, const N: usize>(items: impl Iterator<Item = T>, f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(N * items.size_hint().0);
-    for x in items {
-        out.extend_from_slice(&f(x));
+fn le<T, const N: usize>(items: impl ExactSizeIterator<Item = T>, f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
+    let mut out = vec![0u8; N * items.len()];
+    for (o, x) in out.chunks_exact_mut(N).zip(items) {
+        o.copy_from_slice(&f(x));
     }
     out
 }
@@ -74,13 +74,13 @@ impl PyBulkFold {
     /// (int64 ns), ``line`` (float64) and ``quit`` (bits) as (values, first row, validity);
     /// the coded columns as (words, codes, width); ``queue_id``/``sender`` as (offsets, data,
     /// wide, validity); ``cause_ref``: whether the batch has that column, and its validity.
-    #[pyo3(signature = (n, mask, order, ts, line, quit, event, direction, program, status, source, host, reply_class,
-                        queue_id, sender, has_cause_ref, cause_ref))]
+    #[pyo3(signature = (n, mask, order, ts, ts_unit, line, line_float, quit, event, direction, program, status, source, host,
+                        all_rows, reply_class, queue_id, sender, has_cause_ref, cause_ref))]
     #[allow(clippy::too_many_arguments)]
-    fn add(&mut self, py: Python<'_>, n: usize, mask: ByteView, order: i64, ts: PrimIn, line: PrimIn, quit: Option<PrimIn>,
-           event: CodedIn, direction: CodedIn, program: CodedIn, status: Option<CodedIn>, source: CodedIn, host: CodedIn,
-           reply_class: CodedIn, queue_id: Option<TextsIn>, sender: Option<TextsIn>, has_cause_ref: bool, cause_ref: Valid)
-           -> PyResult<()> {
+    fn add(&mut self, py: Python<'_>, n: usize, mask: ByteView, order: i64, ts: PrimIn, ts_unit: i64, line: PrimIn, line_float: bool,
+           quit: Option<PrimIn>, event: CodedIn, direction: CodedIn, program: TextsIn, status: Option<CodedIn>, source: TextsIn,
+           host: TextsIn, all_rows: bool, reply_class: CodedIn, queue_id: Option<TextsIn>, sender: Option<TextsIn>,
+           has_cause_ref: bool, cause_ref: Valid) -> PyResult<()> {
         let fold = &mut self.0;
         py.detach(|| {
             let batch = crate::bulkfold::Batch {
@@ -88,14 +88,17 @@ impl PyBulkFold {
                 mask: &mask,
                 order,
                 ts: prim(&ts),
+                ts_unit,
                 line: prim(&line),
+                line_float,
                 quit: quit.as_ref().map(prim),
                 event: coded(&event, n)?,
                 direction: coded(&direction, n)?,
-                program: coded(&program, n)?,
+                program: texts(&program)?,
                 status: status.as_ref().map(|s| coded(s, n)).transpose()?,
-                source: coded(&source, n)?,
-                host: coded(&host, n)?,
+                source: texts(&source)?,
+                host: texts(&host)?,
+                all_rows,
                 reply_class: coded(&reply_class, n)?,
                 queue_id: queue_id.as_ref().map(texts).transpose()?,
                 sender: sender.as_ref().map(texts).transpose()?,
@@ -128,7 +131,11 @@ impl PyBulkFold {
             owned(py, le(r.iter(), |(_, a)| a.last_order.to_le_bytes())),
             owned(py, le(r.iter(), |(_, a)| a.last_line.to_le_bytes())),
         ];
-        (table, names, qids.map(|q| entries(py, &q)), senders.map(|s| entries(py, &s)))
+        let qids = qids.map(|q| {
+            let es: Vec<Entry> = q.iter().map(|e: &Qid| Entry { qid: e.qid, ts: e.ts, order: 0, sender: 0 }).collect();
+            entries(py, &es)[..3].to_vec()
+        });
+        (table, names, qids, senders.map(|s| entries(py, &s)))
     }
 
     /// The senders' words in code order: (offsets, data, wide) of an Arrow string column.

@@ -10,6 +10,7 @@ struct Cols {
     line: Vec<u8>,
     quit: Vec<u8>,
     codes: Vec<(Vec<Option<String>>, Vec<u8>)>, // event, direction, program, status, source, host, reply_class
+    texts: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,     // program, source, host
     qid: (Vec<u8>, Vec<u8>, Vec<u8>),
     sender: (Vec<u8>, Vec<u8>, Vec<u8>),
 }
@@ -65,6 +66,7 @@ fn cols(rows: &[Row]) -> Cols {
         quit: bitmap(&rows.iter().map(|r| r.10).collect::<Vec<_>>()),
         codes: vec![code_col(&|r| r.1), code_col(&|r| r.2), code_col(&|r| r.3), code_col(&|r| r.4), code_col(&|r| r.5),
                     code_col(&|r| r.6), code_col(&|r| r.7)],
+        texts: vec![text(&|r| r.3), text(&|r| r.5), text(&|r| r.6)],
         qid: text(&|r| r.8),
         sender: text(&|r| r.9),
     }
@@ -72,19 +74,23 @@ fn cols(rows: &[Row]) -> Cols {
 
 fn fold(f: &mut BulkFold, c: &Cols, order: i64) -> Result<(), String> {
     let coded = |j: usize| Coded { words: c.codes[j].0.clone(), codes: Ints::new(&c.codes[j].1, 4, c.n).unwrap() };
+    let text = |j: usize| Texts { col: Column::new(&c.texts[j].0, &c.texts[j].1, false).unwrap(), valid: Some((&c.texts[j].2, 0)) };
     let b = Batch {
         len: c.n,
         mask: &c.mask,
         order,
         ts: Prim { values: &c.ts, at: 0, valid: Some((&c.ts_valid, 0)) },
+        ts_unit: 1,
         line: Prim { values: &c.line, at: 0, valid: None },
+        line_float: true,
         quit: Some(Prim { values: &c.quit, at: 0, valid: None }),
         event: coded(0),
         direction: coded(1),
-        program: coded(2),
+        program: text(0),
         status: Some(coded(3)),
-        source: coded(4),
-        host: coded(5),
+        source: text(1),
+        host: text(2),
+        all_rows: true,
         reply_class: coded(6),
         queue_id: Some(Texts { col: Column::new(&c.qid.0, &c.qid.1, false).unwrap(), valid: Some((&c.qid.2, 0)) }),
         sender: Some(Texts { col: Column::new(&c.sender.0, &c.sender.1, false).unwrap(), valid: Some((&c.sender.2, 0)) }),
@@ -140,19 +146,20 @@ fn deferred_and_looked_up_keep_their_messages_only() {
     fold(&mut f, &c, 0).unwrap();
     let got = f.result();
     let q: Vec<u64> = got.qids.unwrap().iter().map(|e| e.qid).collect();
-    assert_eq!(q, vec![hash_bytes(b"Q2")]);
+    assert_eq!(q, vec![crate::hash::hash_bytes(b"Q2")]);
     let s: Vec<u64> = got.senders.unwrap().iter().map(|e| e.qid).collect();
-    assert_eq!(s, vec![hash_bytes(b"Q1")]);
+    assert_eq!(s, vec![crate::hash::hash_bytes(b"Q1")]);
 }
 
 #[test]
 fn first_qids_keeps_each_sides_earliest_in_order() {
-    let e = |qid, ts| Entry { qid, ts, order: 0, sender: -1 };
+    let e = |qid, ts| Qid { qid, ts };
     let entries = vec![e(1, 5_000_000_000), e(2, NULL_SEC), e(1, 3_000_000_000), e(1, 9_000_000_000), e(2, NULL_SEC),
                        e(1, 8_000_000_000), e(1, 3_000_000_000)];
     // split at second 6: qid 1 before (3 s, the first of two), from it on (8 s), qid 2 without a time
-    assert_eq!(first_qids(&entries, 6), vec![entries[1], entries[2], entries[5]]);
-    assert_eq!(first_qids(&entries[..1], 6), entries[..1].to_vec());
+    let mut best = HashMap::default();
+    assert_eq!(first_qids(&entries, 6, &mut best), vec![entries[1], entries[2], entries[5]]);
+    assert_eq!(first_qids(&entries[..1], 6, &mut best), entries[..1].to_vec());
 }
 
 #[test]
@@ -170,4 +177,35 @@ fn chunks_of_first_entries_and_bad_buffers() {
     let mut c = cols(&[(Some(1), "connect", "inbound", "x", "", "f", "h", "", "", "", false, true)]);
     c.ts.truncate(4);
     assert!(fold(&mut f, &c, 0).is_err());
+}
+
+#[test]
+fn queue_ids_hash_as_hash_bytes() {
+    let mut rng = XorShift(9);
+    for len in 0..40 {
+        for _ in 0..20 {
+            let s: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            assert_eq!(hash_qid(&s), crate::hash::hash_bytes(&s));
+        }
+    }
+}
+
+#[test]
+fn many_keys_in_one_second_and_far_seconds_stay_apart() {
+    // one second of many hosts (chains full: the table beside them), seconds far apart, none
+    let mut f = BulkFold::new(Options::default());
+    const HOSTS: [S; 12] = ["h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h9", "h10", "h11"];
+    let mut want = HashMap::new();
+    for round in 0..3 {
+        for (j, sec) in [Some(100), Some(100 + (1 << 23)), Some(50), None].into_iter().enumerate() {
+            let rows: Vec<Row> = HOSTS.iter().map(|h| (sec, "connect", "inbound", "smtpd", "", "f", *h, "", "", "", false, true)).collect();
+            fold(&mut f, &cols(&rows), (round * 4 + j as i64) * 100).unwrap();
+            for h in HOSTS {
+                *want.entry((sec, h)).or_insert(0) += 1;
+            }
+        }
+    }
+    let got = f.result();
+    assert_eq!(got.rows.len(), want.len());
+    assert!(got.rows.iter().all(|r| r.1.n == 3 && r.1.sessions == 3));
 }
