@@ -86,14 +86,16 @@ class _Columns:
             return _one_array(self.table.column(name))
         return as_arrow(self.batch[name])
 
-    def coded(self, name: str) -> tuple[list[Any], np.ndarray, int]:
-        """(words, each row's code: out of range or a None word for a null, the codes' width)."""
+    def coded(self, name: str, keyed: bool = False) -> tuple[list[Any], np.ndarray, int]:
+        """(words, each row's code: out of range or a None word for a null, the codes' width);
+        a ``keyed`` column of another table than a stream batch's numbered as the Python fold
+        numbers it (see below)."""
         if name not in self.has:
             return [], np.zeros(self.n, np.int8), 1
-        if self.table is not None:
-            got = self.tests.codes(name)
-            if got is not None:
-                return (list(got[0]), *_int_codes(got[1]))
+        got = self.tests.codes(name) if self.table is not None else None
+        if got is not None:
+            return (list(got[0]), *_int_codes(got[1]))
+        if self.table is not None or not keyed:
             enc = encoded(_decoded(self.arrow(name)))
             return (enc.dictionary.to_pylist(), *_int_codes(codes_of(enc)))
         # another table's: numbered by the lines folded, in their order (as the Python fold reads them)
@@ -151,7 +153,7 @@ class NativeBulk:
         self._f.add(len(batch), m, order, *c.times(), *c.lines(), c.prim("quit", pa.bool_(), 0) if "quit" in c.has else None,
                     c.coded("event"), c.coded("direction"), c.strings("program"),
                     c.coded("status") if "status" in c.has else None, c.strings("source"), c.strings("host"),
-                    c.table is not None, c.coded("reply_class"), c.texts("queue_id"), c.texts("sender"),
+                    c.table is not None, c.coded("reply_class", keyed=True), c.texts("queue_id"), c.texts("sender"),
                     has_cause, _validity(c.arrow("cause_ref")) if has_cause else None)
 
     def result(self) -> Any:
