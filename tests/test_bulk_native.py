@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzer import native
-from analyzer.anomalies.aggregates import Bulk, BulkFold, counted_apart, is_bulk
+from analyzer.anomalies.aggregates import Bulk, BulkFold, _coded_strings, _shared_strings, counted_apart, is_bulk
 from analyzer.classify import classify, default_rules
 from analyzer.reader import parse_logs
 from analyzer.report.fold import _Batch
@@ -111,3 +111,14 @@ def test_a_table_without_the_folds_columns_folds_nothing_in_either():
     python, rust = _both([(narrow, None), (narrow, np.zeros(2, dtype=bool))], {"deferred_only": True})
     _same(python, rust)
     assert len(rust) == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=4)), min_size=1, max_size=6).map(lambda w: [None, *w]),
+       st.lists(st.integers(0, 6), max_size=50))
+def test_a_key_column_taken_from_its_checked_words_is_pandas_own(words, at):
+    # table_of's strings (each word checked once, then taken) as pandas makes them of every row's value
+    code = np.array([i % len(words) for i in at], dtype=np.int32)
+    want = _shared_strings(np.array(words, dtype=object)[code])
+    got = _coded_strings(words, code)
+    pd.testing.assert_series_equal(pd.Series(got), pd.Series(want))

@@ -22,6 +22,8 @@ from .batch_tests import tests_of
 
 __all__ = ["NativeBulk", "native_bulk"]
 
+#: The table's columns of codes (read by :func:`~.aggregates.table_of`, not kept).
+_CODES = frozenset({"source", "host", "reply_class", "kind"})
 #: Nanoseconds per unit of an Arrow timestamp.
 _UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 #: The columns without which a batch's folded lines cannot be read (as the Python fold, a KeyError).
@@ -175,7 +177,9 @@ class NativeBulk:
             kinds = [np.int64, np.int32, np.int32, np.int32, np.int8] + [np.int64] * 7 + [np.float64]
             keys = ["sec", "source", "host", "reply_class", "kind", "n", "sessions", "closed", "unclosed", "ts_min",
                     "ts_max", "last_order", "last_line"]
-            out = {k: np.frombuffer(b, dtype=t).copy() for k, b, t in zip(keys, table, kinds, strict=True)}
+            # (the codes only read: the others copied, as the table's own arrays)
+            out = {k: np.frombuffer(b, dtype=t) if k in _CODES else np.frombuffer(b, dtype=t).copy()
+                   for k, b, t in zip(keys, table, kinds, strict=True)}
         q = None if qids is None else pd.DataFrame(_entries(qids, ("qid", "sec", "ts")), copy=False)
         s = None
         if senders is not None:
