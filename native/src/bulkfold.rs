@@ -385,13 +385,7 @@ pub struct BulkFold {
 /// half of the fold's time.
 #[inline]
 pub fn hash_qid(bytes: &[u8]) -> u64 {
-    #[inline]
-    fn mix(mut h: u64) -> u64 {
-        h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        h ^ (h >> 31)
-    }
+    use crate::hash::mix_step as mix;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
