@@ -23,8 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..peer_agg import new_vocab
-from .arrow_columns import as_arrow, flags, hash_arrow, seconds_ns_arrow, taken
-from .batch_tests import tests_of
+from .arrow_columns import as_arrow, flags, hash_arrow, seconds_ns_arrow
 from .bulk_masks import (  # (the masks were defined here: their importers still name this module)
     BULK_EVENTS,
     MESSAGE_EVENTS,
@@ -36,7 +35,8 @@ from .bulk_masks import (  # (the masks were defined here: their importers still
     is_queued,
     is_received,
 )
-from .bulk_read import _deferred_hashes, _Read, qid_hashes
+from .bulk_native import native_bulk
+from .bulk_read import _deferred_hashes, _looked_up_hashes, _Read
 from .key_groups import group_sums, sorted_groups
 
 __all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "fold_masks", "in_window", "is_bulk",
@@ -63,8 +63,12 @@ def row_order(batch: pd.DataFrame) -> np.ndarray:
     """The place of each row of a batch (see :mod:`analyzer.report.fold`) in the run's input
     order, one int64 per row: the input's position in the high bits, the row's number within its
     input in the low ones."""
-    base = (int(batch.attrs.get("input", 0)) << _ROW_BITS) + int(batch.attrs.get("first_row", 0))
-    return base + np.arange(len(batch), dtype=np.int64)
+    return _order_base(batch) + np.arange(len(batch), dtype=np.int64)
+
+
+def _order_base(batch: pd.DataFrame) -> int:
+    """:func:`row_order` of a batch's first row."""
+    return (int(batch.attrs.get("input", 0)) << _ROW_BITS) + int(batch.attrs.get("first_row", 0))
 
 
 def in_window(ts: pd.Series, window: Any) -> np.ndarray:
@@ -138,6 +142,8 @@ class BulkFold:
         # Exim lines a third of the 1.5M messages, the others' entries (36 bytes each) dropped in
         # result(), before the report's build
         self._looked_up: list[np.ndarray] | None = [] if looked_up_only else None
+        # where the native engine runs, the state is held and folded in Rust (.bulk_native)
+        self._native = native_bulk(self._split, deferred_only, looked_up_only)
 
     def _codes(self, name: str, read: _Read) -> np.ndarray:
         """Column ``name`` of the rows read as codes of :attr:`_values` (1, 2, ... in order of first
@@ -148,6 +154,9 @@ class BulkFold:
         return ids[codes]  # null takes None's 0 or the trailing one
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None) -> None:
+        if self._native is not None:
+            self._native.add(batch, is_bulk(batch) if mask is None else mask, _order_base(batch))
+            return
         if self._deferred is not None:
             hashes = _deferred_hashes(batch)
             if len(hashes):
@@ -206,6 +215,8 @@ class BulkFold:
                         "sender": self._sender_words.encode(read.strings("sender", said)).astype(np.int32)})
 
     def result(self) -> Bulk:
+        if self._native is not None:
+            return self._native.result()
         last = self._qids
         if self._deferred is not None:  # only the deferred messages' entries, before they are joined
             deferred = np.unique(np.concatenate(self._deferred)) if self._deferred else np.zeros(0, np.uint64)
@@ -236,36 +247,22 @@ class BulkFold:
             return Bulk(Bulk.empty().table, qids, senders)
         # (the pieces' columns freed as they are joined; the entries in their last lines' order)
         a = _aggregate(_concat(pieces), by_order=True)
-        cols: dict[str, Any] = {"sec": a.pop("sec")}
-        for c in self._CODED:  # the codes back to their values, one object per distinct value
-            names = np.array([None, *self._values[c]], dtype=object)
-            # a key that was null throughout comes out as a group-by gives it: NaN, float
-            code = a.pop(c)
-            cols[c] = _shared_strings(names[code]) if code.any() else np.full(len(code), np.nan)
-        cols["kind"] = _shared_strings(np.array(["", RECEIVED, DELIVERED], dtype=object)[a.pop("kind")])
-        cols.update({c: a.pop(c).astype(np.int64) for c in _COUNTS})
-        cols.update({c: a.pop(c) for c in ["ts_min", "ts_max", "last_order", "last_line"]})
-        # the arrays as the table's columns, not copied into one block per dtype (a copy of them all)
-        return Bulk(pd.DataFrame(cols, copy=False), qids, senders)
+        return Bulk(table_of(a, [list(self._values[c]) for c in self._CODED]), qids, senders)
 
 
-def _looked_up_hashes(batch: pd.DataFrame) -> np.ndarray:
-    """The queue ids' hashes (:func:`qid_hash`) of a batch's lines whose message's sender the
-    report's top tables look up (:func:`analyzer.report.top._top`: a delivery or expiry line, outbound
-    or not inbound with a cause taken from another line, naming no sender), each once: where no
-    such line names it, a message's entry in :attr:`Bulk.senders` is never read."""
-    if not {"event", "direction", "queue_id", "sender"} <= set(batch.columns):
-        return np.zeros(0, np.uint64)
-    t = tests_of(batch)
-    out = t.eq("direction", "outbound")
-    if "cause_ref" in t.columns:
-        out = out | (t.notnull("cause_ref") & ~t.eq("direction", "inbound"))
-    m = t.eq("event", ("delivery", "expired")) & out & t.null("sender") & t.notnull("queue_id")
-    if not m.any():
-        return np.zeros(0, np.uint64)
-    if t.table is not None:  # (the whole column's hashes, shared with BulkFold.add's)
-        return np.unique(qid_hashes(batch)[m])
-    return np.unique(hash_arrow(taken(batch, ("queue_id",), m)["queue_id"]))
+def table_of(a: dict[str, np.ndarray], names: list[list[Any]]) -> pd.DataFrame:
+    """The Bulk's table of the folded entries ``a`` (:data:`_KEYS` as codes, the counts, times and
+    last lines; consumed), ``names`` the values of the coded keys' codes 1, 2 ... (0: null)."""
+    cols: dict[str, Any] = {"sec": a.pop("sec")}
+    for c, values in zip(BulkFold._CODED, names, strict=True):  # the codes back to their values, one object per distinct value
+        # a key that was null throughout comes out as a group-by gives it: NaN, float
+        code = a.pop(c)
+        cols[c] = _coded_strings([None, *values], code) if code.any() else np.full(len(code), np.nan)
+    cols["kind"] = _coded_strings(["", RECEIVED, DELIVERED], a.pop("kind"))
+    cols.update({c: a.pop(c).astype(np.int64, copy=False) for c in _COUNTS})
+    cols.update({c: a.pop(c) for c in ["ts_min", "ts_max", "last_order", "last_line"]})
+    # the arrays as the table's columns, not copied into one block per dtype (a copy of them all)
+    return pd.DataFrame(cols, copy=False)
 
 
 def _shared_strings(values: np.ndarray) -> Any:
@@ -278,6 +275,17 @@ def _shared_strings(values: np.ndarray) -> Any:
     except TypeError:  # (a pandas before 2.3: its DataFrame keeps the object array)
         return values
     return pd.array(values, dtype=dtype)
+
+
+def _coded_strings(words: list[Any], code: np.ndarray) -> Any:
+    """:func:`_shared_strings` of ``words`` (strings and None) taken at ``code``: the few words
+    checked and converted once, then taken (pandas' check of every row's value was a fifth of
+    the Bulk's result at the 1M days)."""
+    few = _shared_strings(np.array(words, dtype=object))
+    simple = getattr(type(few), "_simple_new", None)
+    if simple is None or not isinstance(few, pd.arrays.StringArray):
+        return _shared_strings(np.array(words, dtype=object)[code])
+    return simple(np.asarray(few, dtype=object)[code], few.dtype)
 
 
 #: A held queue-id entry's ``ts`` for a line without a time (:func:`_held_qids`)

@@ -101,3 +101,22 @@ def _deferred_hashes(batch: pd.DataFrame) -> np.ndarray:
     if t.table is not None:  # (the whole column's hashes, shared with BulkFold.add's)
         return np.unique(qid_hashes(batch)[m])
     return np.unique(hash_arrow(taken(batch, ("queue_id",), m)["queue_id"]))
+
+
+def _looked_up_hashes(batch: pd.DataFrame) -> np.ndarray:
+    """The queue ids' hashes (:func:`~.aggregates.qid_hash`) of a batch's lines whose message's sender the
+    report's top tables look up (:func:`analyzer.report.top._top`: a delivery or expiry line, outbound
+    or not inbound with a cause taken from another line, naming no sender), each once: where no
+    such line names it, a message's entry in :attr:`Bulk.senders` is never read."""
+    if not {"event", "direction", "queue_id", "sender"} <= set(batch.columns):
+        return np.zeros(0, np.uint64)
+    t = tests_of(batch)
+    out = t.eq("direction", "outbound")
+    if "cause_ref" in t.columns:
+        out = out | (t.notnull("cause_ref") & ~t.eq("direction", "inbound"))
+    m = t.eq("event", ("delivery", "expired")) & out & t.null("sender") & t.notnull("queue_id")
+    if not m.any():
+        return np.zeros(0, np.uint64)
+    if t.table is not None:  # (the whole column's hashes, shared with BulkFold.add's)
+        return np.unique(qid_hashes(batch)[m])
+    return np.unique(hash_arrow(taken(batch, ("queue_id",), m)["queue_id"]))

@@ -193,6 +193,12 @@ impl Default for KeyIndex {
     }
 }
 
+/// [`hash_bytes`]' step, for a caller that reads the words itself (`bulkfold::hash_qid`).
+#[inline]
+pub fn mix_step(h: u64) -> u64 {
+    mix(h)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

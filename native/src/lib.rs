@@ -4,6 +4,8 @@
 
 pub mod arrow;
 pub mod batch;
+pub mod bulkfold;
+mod bulkfold_py;
 pub mod engine;
 pub mod exim;
 pub mod exim_cols;
@@ -357,6 +359,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<peerfold_py::PyPfFold>()?;
     m.add_function(wrap_pyfunction!(peerfold_py::encode_rows, m)?)?;
     m.add_function(wrap_pyfunction!(peerfold_py::warning_texts, m)?)?;
+
+    m.add_class::<bulkfold_py::PyBulkFold>()?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER, fields::CODE, maskhand::MASK, maskhand::OPAQUE_FIRST])?;
