@@ -125,3 +125,22 @@ def test_a_large_window_builds_one_part_after_the_other_the_same_report(monkeypa
     assert ran == [threading.current_thread().name]
     assert beside["findings"] and beside["top"]["destinations"]
     assert apart == beside
+
+
+def test_the_stream_with_many_rows_gives_the_bulk_then_the_rows_the_same_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from analyzer.pipeline import EventStream
+    from analyzer.report import run
+    from analyzer.sources import expand_inputs
+
+    now = pd.Timestamp("2026-12-01T06:00:00Z")
+
+    def folded() -> dict:
+        stream = EventStream(expand_inputs([str(Path(__file__).resolve().parent.parent / "sample_logs")]), tz="UTC",
+                             year=2026, batch_lines=333, workers=1)
+        return run.make_report(run.collect_report_events(stream), now=now, generated_at=now)
+
+    beside = folded()
+    monkeypatch.setattr(run, "APART_ROWS", 0)
+    assert folded() == beside

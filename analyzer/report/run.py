@@ -193,6 +193,11 @@ class ReportFold:
             folded_sent, sections["sent"] = self.sent.result()
             ends, sections["ends"] = self.ends.result()
             heap.give_back()
+            if self.rows.held_rows() >= APART_ROWS:
+                # many rows: the Bulk's result first, its temporaries given back, then the rows'
+                # (side by side their peaks added up: measured +100 MiB at 10M Exim lines)
+                self._jobs.wait()
+                heap.give_back()
             rows = self.rows.result()
         finally:
             self._jobs.wait()
