@@ -144,3 +144,22 @@ def test_the_stream_with_many_rows_gives_the_bulk_then_the_rows_the_same_report(
     beside = folded()
     monkeypatch.setattr(run, "APART_ROWS", 0)
     assert folded() == beside
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=6)), max_size=40), st.integers(0, 5))
+def test_value_hash_of_a_column_with_nulls_is_that_of_its_values(values: list, cut: int) -> None:
+    import pyarrow as pa
+
+    from analyzer.keyed import key_hash
+
+    arr = pa.array(values, pa.string())
+    if cut and len(values) > cut:  # (a slice: an offset into its buffers)
+        arr = arr.slice(cut)
+        values = values[cut:]
+    got = value_hash(pd.Series(pd.arrays.ArrowExtensionArray(arr)))
+    valid = np.array([v is not None for v in values], dtype=bool)
+    want = np.zeros(len(values), dtype=np.uint64)
+    if valid.any():
+        want[valid] = key_hash(pa.array([v for v in values if v is not None], pa.string()))
+    np.testing.assert_array_equal(got, want)

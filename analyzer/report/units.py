@@ -33,9 +33,13 @@ def value_hash(s: pd.Series) -> np.ndarray:
     arr = s.array.__arrow_array__()
     if not arr.null_count:
         return key_hash(arr)
+    # every slot hashed, the nulls' then set to 0: the strings as they lie, without their validity
+    # (not a copy of the valid ones: measured +20 MiB of recipients at 800k rows)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
     valid = pc.is_valid(arr).to_numpy(zero_copy_only=False)
-    out = np.zeros(len(arr), dtype=np.uint64)
-    out[valid] = key_hash(arr.filter(pa.array(valid)))
+    bare = pa.Array.from_buffers(arr.type, len(arr), [None, *arr.buffers()[1:]], null_count=0, offset=arr.offset)
+    out = np.array(key_hash(bare), dtype=np.uint64)  # (a copy: the native hashes are read only)
+    out[~valid] = 0
     return out
 
 
