@@ -163,3 +163,23 @@ def test_value_hash_of_a_column_with_nulls_is_that_of_its_values(values: list, c
     if valid.any():
         want[valid] = key_hash(pa.array([v for v in values if v is not None], pa.string()))
     np.testing.assert_array_equal(got, want)
+
+
+def test_the_detectors_give_back_between_them_only_for_a_large_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from analyzer.anomalies import detect
+    from analyzer.reader import parse_logs
+    from analyzer.report import run
+
+    now = pd.Timestamp("2026-12-01T06:00:00Z")
+    result = parse_logs([str(Path(__file__).resolve().parent.parent / "sample_logs" / "postfix")], tz="UTC",
+                        year=2026)
+    calls: list[int] = []
+    given = detect.heap.give_back
+    monkeypatch.setattr(detect.heap, "give_back", lambda: (calls.append(1), given())[1])
+    small = run.make_report(result, now=now, generated_at=now)
+    once = len(calls)  # (the one after the detectors)
+    monkeypatch.setattr(detect, "GIVE_BACK_ROWS", 0)
+    assert run.make_report(result, now=now, generated_at=now) == small
+    assert len(calls) - once >= once + len(detect.DETECTORS)

@@ -229,8 +229,9 @@ def _more_folded(batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 #: From this many rows in the window on, :func:`make_report` runs the detectors, the top tables and
 #: the sections one after the other rather than the first two beside the third: their temporaries
 #: (~100 MiB each at 800k rows) no longer add up at the end's peak; below it (a 1M-3M-line day keeps
-#: 40k-250k rows: the stream holds the peak there) they overlap for the end's wall.
-APART_ROWS = 400_000
+#: 40k-250k rows: the stream holds the peak there) they overlap for the end's wall. Likewise the
+#: Bulk's and the rows' results at the stream's end (:meth:`ReportFold.result`).
+APART_ROWS = 300_000
 
 
 #: After the stream, blocks from this size on are mapped apart (given back when freed); the
