@@ -37,6 +37,11 @@ DETECTORS: list[Callable[[Context], list[Finding]]] = [
 ]
 
 
+#: From this many rows in the window on, what each detector freed goes back to the system before the
+#: next runs (~2.5 CPU-ms a time: below it, a 1M-3M-line day's, the stream holds the report's peak).
+GIVE_BACK_ROWS = 300_000
+
+
 def _prepare(df: pd.DataFrame, kb: Any) -> pd.DataFrame:
     if "cause" not in df.columns:
         from ..classify import classify
@@ -79,8 +84,13 @@ def detect_anomalies(events: pd.DataFrame, baseline: pd.DataFrame | None = None,
                   bucket=pd.Timedelta(seconds=int(params["general"]["bucket"])), bulk=bulk,
                   bulk_history=bulk_history)
     found: list[Finding] = []
+    give_back = len(events) >= GIVE_BACK_ROWS
     for fn in (detectors or DETECTORS):
         found.extend(fn(ctx))
+        if give_back:
+            # what the detector freed back to the system before the next one's temporaries: left in
+            # the C heap, the detectors' peaks stacked up (measured at 10M Exim lines: 745 -> 675 MiB RSS)
+            heap.give_back()
     found = apply_severity_policy(merge_related(found), ctx)  # what severity means: anomalies.toml [severity]
     # the detectors' temporaries (and the context's cached tables) back to the system before the
     # caller goes on: what they freed stayed in the C heap, under the next phase's peak

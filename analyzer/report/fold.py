@@ -363,6 +363,10 @@ class RowsFold:
                 local[j] = seen.setdefault(distinct[j], len(seen))
         return local[own].astype(_narrow(len(seen)))
 
+    def held_rows(self) -> int:
+        """How many rows are kept so far."""
+        return sum(p[2].num_rows for p in self._pieces)
+
     def result(self) -> pd.DataFrame:
         import pyarrow as pa
 
