@@ -28,7 +28,9 @@ from tests.test_classify_phrasings import cause_of
     ("550 Your host is in the blacklist on this server", "policy.sender_blocked",
      "phr.policy.in_blacklist_on_this_server"),
     ("554 Access is denied for the sending host", "policy.sender_blocked", "phr.policy.access_denied_to_client"),
-    ("550 Sender domain not welcome", "policy.sender_blocked", "phr.policy.sender_not_accepted"),
+    # (since the review put sender_not_accepted below the named reasons, an older family of the
+    # same cause reads this one first)
+    ("550 Sender domain not welcome", "policy.sender_blocked", "phr.policy.access_list_family"),
     ("550 Blocking unsolicited mail from this sender", "policy.sender_blocked", "phr.policy.blocking_mail_from"),
     ("550 Outgoing messages from this account are suspended", "policy.sender_blocked",
      "phr.policy.outgoing_mail_suspended"),
@@ -88,6 +90,17 @@ def test_round22_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("550 5.1.1 <user@example.com>: Recipient address rejected: User unknown", "mailbox.unknown"),
     ("550 Destinataire inconnu", "mailbox.unknown"),
     ("550 收件人不存在", "mailbox.unknown"),
+    # (review) a mailbox's quota of messages stays a full mailbox, not a client's rate limit
+    ("552 5.2.2 Mailbox has exceeded its quota of messages", "mailbox.full"),
+    ("452 4.2.2 Mailbox has reached its limit of messages", "mailbox.full"),
+    ("550 5.2.2 mailbox reached the maximum of messages allowed in the mailbox", "mailbox.full"),
+    # (review) a block 'here' with a public list named keeps the listing
+    ("554 5.7.1 Your server is blocked here by Spamhaus", "reputation.ip_listed"),
+    ("550 5.7.1 this server has been blacklisted here, see http://www.spamcop.net/bl.shtml?192.0.2.1",
+     "reputation.ip_listed"),
+    # (review) a sender refused for a reason the reply names keeps that reason
+    ("550 sender domain not accepted: no MX record", "domain.not_found"),
+    ("550 Sender address not accepted: user unknown", "mailbox.unknown"),
 ])
 def test_look_alikes_keep_their_reading(text: str, cause: str) -> None:
     assert cause_of(text) == cause
