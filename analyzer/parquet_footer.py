@@ -120,11 +120,7 @@ def _put(out: bytearray, typ: int, v: Any) -> None:
         _put_struct(out, v)
     elif typ in (_LIST, _SET):
         elem, items = v
-        if len(items) < 15:
-            out.append(len(items) << 4 | elem)
-        else:
-            out.append(0xF0 | elem)
-            _put_varint(out, len(items))
+        _put_list_head(out, len(items), elem)
         for item in items:
             _put(out, elem, item)
     elif typ == _MAP:
@@ -141,14 +137,28 @@ def _put(out: bytearray, typ: int, v: Any) -> None:
         out += v
 
 
+def _put_list_head(out: bytearray, n: int, elem: int) -> None:
+    """A list's header: its size and its elements' type."""
+    if n < 15:
+        out.append(n << 4 | elem)
+    else:
+        out.append(0xF0 | elem)
+        _put_varint(out, n)
+
+
+def _put_field_head(out: bytearray, fid: int, last: int, typ: int) -> None:
+    """A struct field's header: its id (as a delta from the field before, ``last``, where it fits) and type."""
+    if 0 < fid - last <= 15:
+        out.append((fid - last) << 4 | typ)
+    else:
+        out.append(typ)
+        _put_varint(out, (fid << 1) ^ (fid >> 63))
+
+
 def _put_struct(out: bytearray, fields: list) -> None:
     last = 0
     for fid, typ, v in fields:
-        if 0 < fid - last <= 15:
-            out.append((fid - last) << 4 | typ)
-        else:
-            out.append(typ)
-            _put_varint(out, (fid << 1) ^ (fid >> 63))
+        _put_field_head(out, fid, last, typ)
         last = fid
         if typ not in (_TRUE, _FALSE):
             _put(out, typ, v)
@@ -247,17 +257,12 @@ def merged(first: list, parts: list[Groups]) -> bytes:
     out = bytearray()
     last = 0
     for fid, typ, v in first:
-        out.append((fid - last) << 4 | typ if 0 < fid - last <= 15 else typ)
-        if not 0 < fid - last <= 15:
-            _put_varint(out, fid << 1)
+        _put_field_head(out, fid, last, typ)
         last = fid
         if fid == _FILE_ROWS:
             _put(out, typ, sum(p.rows for p in parts))
         elif fid == _FILE_GROUPS:
-            n = sum(p.count for p in parts)
-            out.append(n << 4 | _STRUCT if n < 15 else 0xF0 | _STRUCT)
-            if n >= 15:
-                _put_varint(out, n)
+            _put_list_head(out, sum(p.count for p in parts), _STRUCT)
             for p in parts:
                 out += p
         elif typ not in (_TRUE, _FALSE):

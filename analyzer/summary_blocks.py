@@ -22,37 +22,35 @@ def bigger_blocks(stream: Any) -> None:
     dozen kernels in ``FastSummaryFold._fold``), and the summary does not depend on the cuts.
     Smaller inputs keep the stream's blocks (the workers still share them)."""
     from .pipeline import PARALLEL_MIN_BLOCKS
-    from .sources import is_plain_file
 
     bb = getattr(stream, "block_bytes", None)
     inputs = getattr(stream, "inputs", None)
     if not bb or bb >= BLOCK_BYTES or not inputs or getattr(stream, "batch_lines", None):
         return
-    for inp in inputs:
-        try:
-            if not is_plain_file(inp) or inp.path.stat().st_size < PARALLEL_MIN_BLOCKS * BLOCK_BYTES:
-                return
-        except OSError:
-            return
-    stream.block_bytes = BLOCK_BYTES
+    sizes = _plain_sizes(inputs)
+    if sizes is not None and min(sizes) >= PARALLEL_MIN_BLOCKS * BLOCK_BYTES:
+        stream.block_bytes = BLOCK_BYTES
 
 
 def expected_blocks(stream: Any) -> int | None:
     """How many blocks the stream's inputs make (each plain file cut every ``block_bytes``: its
     size over them, rounded up); None where that is not known (stdin, compressed input, batches
     of lines, many files)."""
-    from .sources import is_plain_file
-
     bb = getattr(stream, "block_bytes", None)
     inputs = getattr(stream, "inputs", None)
     if not bb or not inputs or len(inputs) > 16 or getattr(stream, "batch_lines", None):
         return None
-    n = 0
-    for inp in inputs:
-        if not is_plain_file(inp):
-            return None
-        try:
-            n += -(-inp.path.stat().st_size // bb)
-        except OSError:
-            return None
-    return n
+    sizes = _plain_sizes(inputs)
+    return None if sizes is None else sum(-(-size // bb) for size in sizes)
+
+
+def _plain_sizes(inputs: Any) -> list[int] | None:
+    """Each input's size in bytes, or None where one is not a plain file (or cannot be stat'ed)."""
+    from .sources import is_plain_file
+
+    if not all(is_plain_file(inp) for inp in inputs):
+        return None
+    try:
+        return [inp.path.stat().st_size for inp in inputs]
+    except OSError:
+        return None

@@ -89,6 +89,15 @@ def qid_hashes(batch: pd.DataFrame) -> np.ndarray:
     return got
 
 
+def _picked_qid_hashes(batch: pd.DataFrame, t, m: np.ndarray) -> np.ndarray:
+    """The distinct queue-id hashes of the rows ``m`` picks (``t``: the batch's :func:`tests_of`)."""
+    if not m.any():
+        return np.zeros(0, np.uint64)
+    if t.table is not None:  # (the whole column's hashes, shared with BulkFold.add's)
+        return np.unique(qid_hashes(batch)[m])
+    return np.unique(hash_arrow(taken(batch, ("queue_id",), m)["queue_id"]))
+
+
 def _deferred_hashes(batch: pd.DataFrame) -> np.ndarray:
     """The queue ids' hashes (:func:`~.aggregates.qid_hash`) of a batch's deferred delivery lines (event
     delivery, status deferred: what the deferral detector reads), each once."""
@@ -96,11 +105,7 @@ def _deferred_hashes(batch: pd.DataFrame) -> np.ndarray:
         return np.zeros(0, np.uint64)
     t = tests_of(batch)
     m = t.eq("event", "delivery") & t.eq("status", "deferred") & t.notnull("queue_id")
-    if not m.any():
-        return np.zeros(0, np.uint64)
-    if t.table is not None:  # (the whole column's hashes, shared with BulkFold.add's)
-        return np.unique(qid_hashes(batch)[m])
-    return np.unique(hash_arrow(taken(batch, ("queue_id",), m)["queue_id"]))
+    return _picked_qid_hashes(batch, t, m)
 
 
 def _looked_up_hashes(batch: pd.DataFrame) -> np.ndarray:
@@ -115,8 +120,4 @@ def _looked_up_hashes(batch: pd.DataFrame) -> np.ndarray:
     if "cause_ref" in t.columns:
         out = out | (t.notnull("cause_ref") & ~t.eq("direction", "inbound"))
     m = t.eq("event", ("delivery", "expired")) & out & t.null("sender") & t.notnull("queue_id")
-    if not m.any():
-        return np.zeros(0, np.uint64)
-    if t.table is not None:  # (the whole column's hashes, shared with BulkFold.add's)
-        return np.unique(qid_hashes(batch)[m])
-    return np.unique(hash_arrow(taken(batch, ("queue_id",), m)["queue_id"]))
+    return _picked_qid_hashes(batch, t, m)
