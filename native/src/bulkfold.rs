@@ -18,6 +18,8 @@ use std::hash::{BuildHasher, Hasher};
 pub const NULL_SEC: i64 = i64::MIN;
 /// Batches folded per chunk of `qids` (the Python fold's `COMPACT_EVERY`).
 pub const COMPACT_EVERY: usize = 16;
+/// What a broken fold (a batch failed part-way) answers.
+const BROKEN: &str = "an earlier batch failed part-way: this fold's state is incomplete";
 
 /// The hasher of the fold's tables: every word mixed under the process's random key
 /// ([`Seed::scramble`]), so which keys share a bucket cannot be chosen from a log.
@@ -378,6 +380,8 @@ pub struct BulkFold {
     pub sender_words: Vocab,
     deferred: HashSet<u64, Keyed>,
     looked_up: HashSet<u64, Keyed>,
+    /// set when a batch failed part-way (its state half folded): every later call fails
+    broken: bool,
 }
 
 /// [`crate::hash::hash_bytes`] of a queue id (the same hash), its last partial word read by
@@ -434,8 +438,21 @@ impl BulkFold {
         BulkFold { opts, ..Default::default() }
     }
 
-    /// Fold one batch (its columns checked first: nothing is folded from a batch that fails).
+    /// Fold one batch (its columns checked first: nothing is folded from a batch that fails its
+    /// checks; a batch that fails later — a full vocabulary — leaves the fold broken, and every
+    /// later call says so rather than answer from half a batch).
     pub fn add(&mut self, b: &Batch) -> Result<(), String> {
+        if self.broken {
+            return Err(BROKEN.into());
+        }
+        Self::check(b)?;
+        let done = self.add_checked(b);
+        self.broken = done.is_err();
+        done
+    }
+
+    /// The batch's columns against its length, and its times against the nanosecond range.
+    fn check(b: &Batch) -> Result<(), String> {
         let n = b.len;
         if b.mask.len() != n {
             return Err("the mask and the batch differ in length".into());
@@ -457,6 +474,15 @@ impl BulkFold {
         if let Some(Some(v)) = b.cause_ref {
             crate::vocab::check_valid(Some(v), n)?;
         }
+        if b.ts_unit != 1 && (0..n).any(|i| b.mask[i] != 0 && b.ts.valid(i) && i64::from_le_bytes(b.ts.word(i)).checked_mul(b.ts_unit).is_none()) {
+            return Err("a time outside the nanosecond range (years 1677 to 2262)".into());
+        }
+        Ok(())
+    }
+
+    /// Fold a batch whose columns [`Self::check`] passed.
+    fn add_checked(&mut self, b: &Batch) -> Result<(), String> {
+        let n = b.len;
         let event = b.event.map(&b.event.table(0u8, |w| match w {
             "received" => RECEIVED,
             "delivery" => DELIVERY,
@@ -526,7 +552,7 @@ impl BulkFold {
         let mut last: Option<(Key, usize)> = None;
         for i in (0..n).filter(|&i| b.mask[i] != 0) {
             let timed = b.ts.valid(i);
-            let ns = if timed { i64::from_le_bytes(b.ts.word(i)).wrapping_mul(b.ts_unit) } else { 0 };
+            let ns = if timed { i64::from_le_bytes(b.ts.word(i)).checked_mul(b.ts_unit).unwrap_or(0) } else { 0 };
             let sec = if timed { sec_of(ns) } else { NULL_SEC };
             let (ev, dir) = (event[i], direction[i]);
             let kind = if ev == RECEIVED {
@@ -650,7 +676,10 @@ impl BulkFold {
     }
 
     /// The folded table, entries and senders (the fold is emptied: its key columns' codes are kept).
-    pub fn result(&mut self) -> Folded {
+    pub fn result(&mut self) -> Result<Folded, String> {
+        if self.broken {
+            return Err(BROKEN.into());
+        }
         let mut qids = std::mem::take(&mut self.done);
         let chunk = std::mem::take(&mut self.chunk);
         match self.opts.split {
@@ -686,12 +715,12 @@ impl BulkFold {
         let rows: Vec<(Key, Acc)> = by.into_iter().map(|(_, i)| (keys[i as usize], accs[i as usize])).collect();
         self.pieces = 0;
         let any_qids = std::mem::take(&mut self.any_qids);
-        Folded {
+        Ok(Folded {
             rows,
             names: [self.names[0].names.clone(), self.names[1].names.clone(), self.names[2].names.clone()],
             qids: any_qids.then_some(qids),
             senders: any_senders.then_some(senders),
-        }
+        })
     }
 }
 

@@ -112,9 +112,9 @@ impl PyBulkFold {
     /// The folded table's columns (sec, source, host, reply_class as codes i32, kind i8, n,
     /// sessions, closed, unclosed, ts_min, ts_max, last_order, last_line f64), the key columns'
     /// values (code 1 on), and the qids' and senders' entries (None: no batch gave one).
-    fn result<'py>(&mut self, py: Python<'py>) -> Result3<'py> {
+    fn result<'py>(&mut self, py: Python<'py>) -> PyResult<Result3<'py>> {
         let fold = &mut self.0;
-        let Folded { rows, names, qids, senders } = py.detach(|| fold.result());
+        let Folded { rows, names, qids, senders } = py.detach(|| fold.result()).map_err(PyValueError::new_err)?;
         let r = &rows;
         let table = vec![
             owned(py, le(r.iter(), |(k, _)| k.sec.to_le_bytes())),
@@ -135,7 +135,7 @@ impl PyBulkFold {
             let es: Vec<Entry> = q.iter().map(|e: &Qid| Entry { qid: e.qid, ts: e.ts, order: 0, sender: 0 }).collect();
             entries(py, &es)[..3].to_vec()
         });
-        (table, names, qids, senders.map(|s| entries(py, &s)))
+        Ok((table, names, qids, senders.map(|s| entries(py, &s))))
     }
 
     /// The senders' words in code order: (offsets, data, wide) of an Arrow string column.

@@ -73,6 +73,11 @@ fn cols(rows: &[Row]) -> Cols {
 }
 
 fn fold(f: &mut BulkFold, c: &Cols, order: i64) -> Result<(), String> {
+    fold_in(f, c, order, 1)
+}
+
+/// [`fold`] with the times read as `unit` nanoseconds each.
+fn fold_in(f: &mut BulkFold, c: &Cols, order: i64, unit: i64) -> Result<(), String> {
     let coded = |j: usize| Coded { words: c.codes[j].0.clone(), codes: Ints::new(&c.codes[j].1, 4, c.n).unwrap() };
     let text = |j: usize| Texts { col: Column::new(&c.texts[j].0, &c.texts[j].1, false).unwrap(), valid: Some((&c.texts[j].2, 0)) };
     let b = Batch {
@@ -80,7 +85,7 @@ fn fold(f: &mut BulkFold, c: &Cols, order: i64) -> Result<(), String> {
         mask: &c.mask,
         order,
         ts: Prim { values: &c.ts, at: 0, valid: Some((&c.ts_valid, 0)) },
-        ts_unit: 1,
+        ts_unit: unit,
         line: Prim { values: &c.line, at: 0, valid: None },
         line_float: true,
         quit: Some(Prim { values: &c.quit, at: 0, valid: None }),
@@ -114,7 +119,7 @@ fn counts_per_key_in_the_order_of_their_last_lines() {
     let c = cols(&rows);
     let mut f = BulkFold::new(Options::default());
     fold(&mut f, &c, 100).unwrap();
-    let got = f.result();
+    let got = f.result().unwrap();
     assert_eq!(got.names[0], vec!["a.log".to_string()]);
     let k = |r: &(Key, Acc)| (r.0.sec, r.0.kind, r.1.n, r.1.sessions, r.1.closed, r.1.unclosed, r.1.last_order);
     let table: Vec<_> = got.rows.iter().map(k).collect();
@@ -144,7 +149,7 @@ fn deferred_and_looked_up_keep_their_messages_only() {
     let c = cols(&rows);
     let mut f = BulkFold::new(Options { split: None, deferred_only: true, looked_up_only: true });
     fold(&mut f, &c, 0).unwrap();
-    let got = f.result();
+    let got = f.result().unwrap();
     let q: Vec<u64> = got.qids.unwrap().iter().map(|e| e.qid).collect();
     assert_eq!(q, vec![crate::hash::hash_bytes(b"Q2")]);
     let s: Vec<u64> = got.senders.unwrap().iter().map(|e| e.qid).collect();
@@ -172,7 +177,7 @@ fn chunks_of_first_entries_and_bad_buffers() {
         fold(&mut f, &cols(&rows), b * 100).unwrap();
     }
     // 40 batches: chunks of batches 1-15, 16-31 and the rest (the 16th's entries after its chunk's cut)
-    let q = f.result().qids.unwrap();
+    let q = f.result().unwrap().qids.unwrap();
     assert!(q.len() <= 3 * 7 && q.len() > 7);
     let mut c = cols(&[(Some(1), "connect", "inbound", "x", "", "f", "h", "", "", "", false, true)]);
     c.ts.truncate(4);
@@ -205,7 +210,35 @@ fn many_keys_in_one_second_and_far_seconds_stay_apart() {
             }
         }
     }
-    let got = f.result();
+    let got = f.result().unwrap();
     assert_eq!(got.rows.len(), want.len());
     assert!(got.rows.iter().all(|r| r.1.n == 3 && r.1.sessions == 3));
+}
+
+#[test]
+fn a_time_past_the_nanosecond_range_fails_the_batch_before_anything_is_folded() {
+    let rows: Vec<Row> = vec![
+        (Some(10), "connect", "inbound", "postfix/smtpd", "", "a.log", "h", "", "", "", false, true),
+        (Some(20), "received", "inbound", "postfix/smtpd", "", "a.log", "h", "", "Q1", "s@x", false, true),
+    ];
+    let c = cols(&rows);
+    let mut f = BulkFold::new(Options::default());
+    // 10 s + 500 ns read as seconds: 10_000_000_500 s is far past 2262
+    let err = fold_in(&mut f, &c, 0, 1_000_000_000).unwrap_err();
+    assert!(err.contains("nanosecond range"), "{err}");
+    // nothing of it was folded: the same batch in nanoseconds is then the fold's only content
+    fold(&mut f, &c, 0).unwrap();
+    let got = f.result().unwrap();
+    assert_eq!(got.rows.iter().map(|r| r.1.n).sum::<i64>(), 2);
+}
+
+#[test]
+fn a_time_in_seconds_inside_the_range_is_read_as_its_nanoseconds() {
+    let rows: Vec<Row> = vec![(Some(0), "connect", "inbound", "postfix/smtpd", "", "a.log", "h", "", "", "", false, true)];
+    let mut c = cols(&rows);
+    c.ts = 1_700_000_000i64.to_le_bytes().to_vec();
+    let mut f = BulkFold::new(Options::default());
+    fold_in(&mut f, &c, 0, 1_000_000_000).unwrap();
+    let got = f.result().unwrap();
+    assert_eq!(got.rows[0].1.ts_min, 1_700_000_000_000_000_000);
 }
