@@ -153,7 +153,7 @@ def test_relayed_pairs_lowered_as_python_lowers_them(monkeypatch):
 
 def _strs(values: list) -> tuple:
     a = pa.array(values, pa.string())
-    return native._string_views_of(a) + (False, None)
+    return (*native._string_views_of(a), False, None)
 
 
 def test_bad_columns_are_errors_before_anything_is_folded():
@@ -164,11 +164,11 @@ def test_bad_columns_are_errors_before_anything_is_folded():
     with pytest.raises(ValueError, match="ASCII"):  # an Exim id's time is read from its ASCII characters
         step.add(texts, [None] * 8, *rows)
     with pytest.raises(ValueError):  # a column of another length
-        step.add(texts[:13] + [_strs(["a"])], [None] * 8, *rows)
+        step.add([*texts[:13], _strs(["a"])], [None] * 8, *rows)
     with pytest.raises(ValueError):  # an int64 column of 7 bytes
-        step.add(texts[:13] + [_strs(["a", "b"])], [None] * 8, *rows[:2], b"1234567", rows[3])
+        step.add([*texts[:13], _strs(["a", "b"])], [None] * 8, *rows[:2], b"1234567", rows[3])
     assert step.counts()[0] == 0 and step.held == 0
-    need, rejected = step.add(texts[:8] + [_strs(["Σ", None])] + texts[9:13] + [_strs(["a", "b"])], [None] * 8, *rows)
+    need, rejected = step.add([*texts[:8], _strs(["Σ", None]), *texts[9:13], _strs(["a", "b"])], [None] * 8, *rows)
     assert (need, rejected) == (1 << 3, None), "a column to lower-case in Python: nothing folded"
 
 
