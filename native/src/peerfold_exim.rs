@@ -436,9 +436,9 @@ impl ExFold {
 
     /// `ExFold._add` of rows ``lo .. hi``: none follows its message's end in them.
     fn piece(&mut self, r: &ExRows, cls: &[u16], lo: usize, hi: usize) -> Result<(), String> {
-        for i in lo..hi {
+        for (i, &c) in cls.iter().enumerate().take(hi).skip(lo) {
             for (bit, flag) in [(R_DEFER, DEFERRED), (R_FAILED, FAILED)] {
-                if cls[i] & bit != 0 {
+                if c & bit != 0 {
                     let s = self.slot(r.h[i])?;
                     self.flags[s] |= flag;
                 }
@@ -692,5 +692,97 @@ impl ExFold {
             + self.dest.nbytes() + self.local.nbytes() + self.transports.nbytes() + self.pairs.nbytes()
             + 8 * (self.pair_count.capacity() + self.pair_first.capacity()) + self.waiting.nbytes()
             + self.relay_waiting.nbytes() + self.completed.nbytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::Column;
+
+    /// A string column's buffers: i32 offsets, data, validity bits.
+    struct Col(Vec<u8>, Vec<u8>, Vec<u8>);
+
+    impl Col {
+        fn new(values: &[Option<&str>]) -> Col {
+            let (mut off, mut data, mut bits) = (0i32.to_le_bytes().to_vec(), Vec::new(), vec![0u8; values.len().div_ceil(8)]);
+            for (i, v) in values.iter().enumerate() {
+                if let Some(v) = v {
+                    data.extend_from_slice(v.as_bytes());
+                    bits[i / 8] |= 1 << (i % 8);
+                }
+                off.extend_from_slice(&(data.len() as i32).to_le_bytes());
+            }
+            Col(off, data, bits)
+        }
+
+        fn texts(&self) -> Texts<'_> {
+            Texts { col: Column::new(&self.0, &self.1, false).unwrap(), valid: Some((&self.2, 0)) }
+        }
+    }
+
+    /// Rows of (queue id, event, status, client host, relay host, recipient, size, seconds).
+    type Row<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>, i64, i64);
+
+    fn fold<'a>(f: &mut ExFold, rows: &[Row<'a>]) -> Vec<bool> {
+        let col = |g: &dyn Fn(&Row<'a>) -> Option<&'a str>| Col::new(&rows.iter().map(g).collect::<Vec<_>>());
+        let (ev, st) = (col(&|r| Some(r.1)), col(&|r| r.2));
+        let none = col(&|_| None);
+        let (host, rhost, rcpt, qid) = (col(&|r| r.3), col(&|r| r.4), col(&|r| r.5), col(&|r| Some(r.0)));
+        let h: Vec<u64> = rows.iter().map(|r| crate::hash::hash_bytes(r.0.as_bytes())).collect();
+        let has = vec![1u8; rows.len()];
+        let size: Vec<i64> = rows.iter().map(|r| r.6).collect();
+        let ts: Vec<i64> = rows.iter().map(|r| r.7 * 1_000_000).collect();
+        let text = [host.texts(), none.texts(), none.texts(), none.texts(), rhost.texts(), none.texts(), rcpt.texts(),
+                    none.texts()];
+        let r = ExRows { event: ev.texts(), status: st.texts(), detail: none.texts(), direction: none.texts(),
+                         reply: none.texts(), text, low: Default::default(), has: &has, h: &h, size: &size, ts: &ts,
+                         qid: qid.texts() };
+        f.add(&r).unwrap()
+    }
+
+    #[test]
+    fn id_seconds_read_six_characters() {
+        assert_eq!(id_seconds(b"000010-xyz"), Some(62));
+        assert_eq!(id_seconds(b"0z"), Some(61 * 62i64.pow(4)), "padded with '0'");
+        assert_eq!(id_seconds(b"\xc3\xa9abcd"), None);
+    }
+
+    #[test]
+    fn a_message_ends_its_state_dropped_and_a_line_after_it_is_a_new_one() {
+        let mut f = ExFold::new();
+        // a delivery before its message's arrival waits for its size
+        fold(&mut f, &[("A", "delivery", Some("sent"), None, Some("mx"), Some("u@x"), 0, 100)]);
+        assert_eq!(f.dest.codes.len(), 0);
+        let rejected = fold(&mut f, &[
+            ("A", "received", None, Some("Relay.Example"), None, None, 500, 40),
+            ("A", "reject", Some("rejected"), None, None, None, 0, 41),
+            ("A", "removed", Some("completed"), None, None, None, 0, 130),
+            ("A", "delivery", Some("deferred"), None, None, None, 0, 131), // a new message's (not ended: held)
+        ]);
+        assert_eq!(rejected, vec![false, true, false, false]);
+        assert_eq!(f.dest.vals, vec![[1, 1, 500]], "folded with its size at the end");
+        assert_eq!(f.pair_count, vec![1]);
+        assert_eq!(f.queue[0].iter().sum::<i64>(), 1, "its time on the queue: 90 s");
+        assert_eq!(f.queue[0][1], 1);
+        assert_eq!(f.held(), 1, "the ended message removed, the new one held");
+        assert_eq!(f.delayed_failed(), [0, 0], "the new message's deferral: no arrival read");
+        f.finish().unwrap();
+        assert_eq!(f.n[RECEIVED], 1);
+        assert_eq!(f.n[REJECTS], 1);
+    }
+
+    #[test]
+    fn held_items_come_back_in_the_order_held() {
+        let mut h: Held<u32> = Held::default();
+        for i in 0..3000u32 {
+            h.push(u64::from(i % 3), i);
+        }
+        let got: Vec<u32> = h.take([2, 0]).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(got.len(), 2000);
+        assert!(got.windows(2).all(|w| w[0] < w[1]));
+        assert!(h.holds(1) && !h.holds(0));
+        assert_eq!(h.items.len(), 1000, "compacted");
+        assert_eq!(h.all().into_iter().map(|(_, t)| t).collect::<Vec<_>>(), (0..1000).map(|i| 3 * i + 1).collect::<Vec<_>>());
     }
 }

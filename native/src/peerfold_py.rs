@@ -12,7 +12,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 pub(crate) fn typed<const W: usize, T>(b: &[u8], from: fn([u8; W]) -> T) -> PyResult<Vec<T>> {
-    if b.len() % W != 0 {
+    if !b.len().is_multiple_of(W) {
         return Err(PyValueError::new_err(format!("a column of {W}-byte values has {} bytes", b.len())));
     }
     Ok(b.chunks_exact(W).map(|c| from(c.try_into().expect("W bytes"))).collect())
