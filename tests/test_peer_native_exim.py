@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -19,20 +18,12 @@ from hypothesis import strategies as st
 from analyzer import native
 from analyzer.peer_native_exim import NativeExFold
 from analyzer.reader import parse_logs
-from analyzer.report.peers import PeersFold
 from tests.conftest import SAMPLES
+from tests.test_peer_native import _cut, _fold
 from tools.peers import generated_day
 
 pytestmark = pytest.mark.skipif(not native.available() or native._built("ExFold") is None,
                                 reason="the native engine with its Exim peers' fold step is not built")
-
-
-def _fold(monkeypatch, engine: str, batches: list) -> tuple[dict, PeersFold]:
-    monkeypatch.setenv("MAILLENS_ENGINE", engine)
-    fold = PeersFold()
-    for b in batches:
-        fold.add(b)
-    return fold.result(), fold
 
 
 def _same(monkeypatch, batches: list) -> None:
@@ -50,14 +41,6 @@ def days(tmp_path_factory):
     read = lambda files: parse_logs([str(f) for f in files], tz="UTC", year=2026).events  # noqa: E731
     return {"exim": read([generated_day(tmp / "ex.log", "exim", lines=8000, seed=7)]),
             "oldest": read(exim[::-1]), "newest": read(exim)}
-
-
-def _cut(ev: pd.DataFrame, cuts: list[int], arrow: bool) -> list:
-    out = []
-    for a, b in zip([0, *cuts], [*cuts, len(ev)], strict=True):
-        part = ev.iloc[a:b].reset_index(drop=True)
-        out.append(pa.Table.from_pandas(part, preserve_index=False) if arrow else part)
-    return out
 
 
 @pytest.mark.parametrize("name", ["exim", "oldest", "newest"])
