@@ -7,8 +7,6 @@ columns rejected before anything is folded."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -16,22 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzer import native
-from analyzer.peer_native_exim import NativeExFold
 from analyzer.reader import parse_logs
 from tests.conftest import SAMPLES
-from tests.test_peer_native import _cut, _fold
+from tests.test_peer_native import _batches, _same
 from tools.peers import generated_day
 
 pytestmark = pytest.mark.skipif(not native.available() or native._built("ExFold") is None,
                                 reason="the native engine with its Exim peers' fold step is not built")
-
-
-def _same(monkeypatch, batches: list) -> None:
-    got, fold = _fold(monkeypatch, "native", batches)
-    want, plain = _fold(monkeypatch, "python", batches)
-    if fold.ex is not None:
-        assert isinstance(fold.ex, NativeExFold) and not isinstance(plain.ex, NativeExFold)
-    assert json.dumps(got, default=str) == json.dumps(want, default=str)
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +35,7 @@ def days(tmp_path_factory):
 @pytest.mark.parametrize("name", ["exim", "oldest", "newest"])
 @pytest.mark.parametrize("cuts", ["one", "odd", "reversed", "lines"])
 def test_native_fold_equals_the_python_fold(monkeypatch, days, name, cuts):
-    ev = days[name]
-    if cuts == "one":
-        batches = _cut(ev, [], arrow=True)
-    elif cuts == "odd":
-        rng = np.random.default_rng(3)
-        batches = _cut(ev, sorted(set(rng.integers(1, len(ev), 40).tolist())), arrow=True)
-    elif cuts == "reversed":  # deliveries and ends folded before their arrivals
-        step = 701 if len(ev) > 2000 else 7
-        batches = _cut(ev, list(range(step, len(ev), step)), arrow=True)[::-1]
-    else:  # a line alone, pandas batches
-        batches = _cut(ev.iloc[:600], list(range(1, min(600, len(ev)))), arrow=False)
-    _same(monkeypatch, batches)
+    _same(monkeypatch, _batches(days[name], cuts))
 
 
 def test_the_day_twice_reads_ids_again_after_their_end(monkeypatch, days):

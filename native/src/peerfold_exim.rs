@@ -193,7 +193,8 @@ impl ExRows<'_> {
     }
 
     /// Each row's classes (`_ex_frame`), and the counts of `ExFold._count` added to ``n``.
-    fn classes(&self, n_rows: usize, n: &mut [i64; COUNTS]) -> Vec<u16> {
+    /// (An error, nothing counted in ``n``'s owner yet, where an end's id is not read by `id_seconds`.)
+    fn classes(&self, n_rows: usize, n: &mut [i64; COUNTS]) -> Result<Vec<u16>, String> {
         let words = [b"rejected".as_slice(), b"refused".as_slice(), b"dropped".as_slice()].map(memmem::Finder::new);
         let mentions = |t: Option<&[u8]>| t.is_some_and(|t| words.iter().any(|w| w.find(t).is_some()));
         let mut out = Vec::with_capacity(n_rows);
@@ -223,13 +224,16 @@ impl ExRows<'_> {
             n[TEMPORARY_REJECTS] += (reject && eqs(st, b"tempfailed")) as i64;
             n[MENTIONS] += (remote && (mentions(self.reply.get(i)) || mentions(Some(detail)))) as i64;
             let end = has && eqs(ev, b"removed") && eqs(st, b"completed");
+            if end && self.qid.get(i).is_some_and(|q| id_seconds(q).is_none()) {
+                return Err("an Exim id whose first characters are not ASCII".into());
+            }
             let bits = [(has, R_HAS), (arrival, R_ARRIVAL), (arrow, R_ARROW), (further, R_FURTHER), (blackhole, R_BLACKHOLE),
                         (end, R_END), (is(&self.direction, i, b"outbound"), R_OUT),
                         (delivery && eqs(st, b"deferred") && has, R_DEFER), (failed && has, R_FAILED),
                         (reject && eqs(st, b"rejected"), R_REJECTED)];
             out.push(bits.iter().filter(|(on, _)| *on).fold(0u16, |acc, (_, b)| acc | b));
         }
-        out
+        Ok(out)
     }
 }
 
@@ -360,6 +364,9 @@ pub struct ExFold {
     relay_waiting: Held<Pair>,
     completed: Held<(i64, i64)>,
     sized_since: Vec<u64>,
+    /// per vocabulary, the code of 'local' (the sending host of local arrivals, the destination
+    /// of local deliveries: most lines' key, looked up once)
+    local_code: [Option<u32>; 5],
     src_since: Vec<u64>,
     rows: i64,
     pub n: [i64; COUNTS],
@@ -396,6 +403,19 @@ impl ExFold {
         Ok(s)
     }
 
+    /// The code of ``s`` in vocabulary ``w`` ('local' looked up once).
+    fn code_of(&mut self, w: usize, s: &[u8]) -> Result<u32, String> {
+        if s != b"local" {
+            return code(&mut self.words[w], s);
+        }
+        if let Some(c) = self.local_code[w] {
+            return Ok(c);
+        }
+        let c = code(&mut self.words[w], s)?;
+        self.local_code[w] = Some(c);
+        Ok(c)
+    }
+
     fn sized(&self, h: u64) -> Option<usize> {
         self.qids.get(h).filter(|&s| self.flags[s] & SIZED != 0)
     }
@@ -406,18 +426,15 @@ impl ExFold {
         self.queue[1][b] += remote as i64;
     }
 
-    /// Whether every id of a 'Completed' line of ``r`` has its time read here (`id_seconds`).
-    pub fn ids_read(r: &ExRows) -> Result<bool, String> {
-        let n = r.len()?;
-        let end = |i: usize| r.has[i] != 0 && eqs(r.event.get(i), b"removed") && eqs(r.status.get(i), b"completed");
-        Ok((0..n).all(|i| !end(i) || r.qid.get(i).is_none_or(|q| id_seconds(q).is_some())))
-    }
-
     /// Fold a flush, cut into pieces at the lines that follow an end of their own id; returns
     /// the rows that are our rejects ('rejected' reject lines: `report.peers._ex_reject_rows`).
     pub fn add(&mut self, r: &ExRows) -> Result<Vec<bool>, String> {
         let n = r.len()?;
-        let cls = r.classes(n, &mut self.n);
+        let mut counts = [0; COUNTS];
+        let cls = r.classes(n, &mut counts)?;
+        for (a, b) in self.n.iter_mut().zip(counts) {
+            *a += b;
+        }
         let mut ended: HashSet<u64, Keyed> = HashSet::default();
         let mut lo = 0;
         for i in 0..n {
@@ -471,7 +488,7 @@ impl ExFold {
         for i in (lo..hi).filter(|&i| cls[i] & R_ARRIVAL != 0) {
             buf.clear();
             r.host(i, false, &mut buf);
-            let c = code(&mut self.words[W_SOURCES], &buf)?;
+            let c = self.code_of(W_SOURCES, &buf)?;
             self.sources.add(c as usize, [1, r.size[i]]);
             let h = r.h[i];
             let s = self.slot(h)?;
@@ -516,7 +533,7 @@ impl ExFold {
             let (c, arrow, known) = (cls[i], cls[i] & R_ARROW != 0, cls[i] & R_HAS != 0);
             let rhost = r.text[L_RHOST].get(i);
             let rcpt = r.text[L_RCPT].get(i).unwrap_or_default();
-            let dest = code(&mut self.words[W_DEST], rhost.unwrap_or(b"local"))?;
+            let dest = self.code_of(W_DEST, rhost.unwrap_or(b"local"))?;
             let mut local = -1;
             if rhost.is_none() {
                 buf.clear();

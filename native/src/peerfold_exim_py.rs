@@ -50,7 +50,7 @@ impl PyExFold {
     fn add<'py>(&mut self, py: Python<'py>, texts: [Strs; 14], low: [Option<Strs>; 8], has: ByteView, h: ByteView,
                 size: ByteView, ts: ByteView) -> PyResult<(u32, Option<Bound<'py, Owned>>)> {
         let fold = &mut self.0;
-        let got = py.detach(|| {
+        let got = py.detach(|| -> PyResult<(u32, Option<Vec<u8>>)> {
             let h = typed(&h, u64::from_le_bytes)?;
             let (size, ts) = (typed(&size, i64::from_le_bytes)?, typed(&ts, i64::from_le_bytes)?);
             let t = texts.iter().map(texts_of).collect::<Result<Vec<_>, _>>().map_err(PyValueError::new_err)?;
@@ -68,9 +68,6 @@ impl PyExFold {
             let low = std::array::from_fn(|_| l.next().expect("8 columns"));
             let rows = ExRows { event, status, detail, direction, reply, text, low, has: &has, h: &h, size: &size, ts: &ts,
                                 qid: next() };
-            if !ExFold::ids_read(&rows).map_err(PyValueError::new_err)? {
-                return Err(PyValueError::new_err("an Exim id whose first characters are not ASCII"));
-            }
             let rejected = fold.add(&rows).map_err(PyValueError::new_err)?;
             Ok((0, Some(rejected.into_iter().map(u8::from).collect::<Vec<u8>>())))
         });
