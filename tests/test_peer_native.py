@@ -19,6 +19,7 @@ from analyzer import native
 from analyzer.peer_agg import new_vocab
 from analyzer.peer_coded import Derived
 from analyzer.peer_native import NativePfFold
+from analyzer.peer_native_exim import NativeExFold
 from analyzer.reader import parse_logs
 from analyzer.report.peers import PeersFold
 from tests.conftest import SAMPLES
@@ -39,8 +40,9 @@ def _fold(monkeypatch, engine: str, batches: list) -> tuple[dict, PeersFold]:
 def _same(monkeypatch, batches: list) -> None:
     got, fold = _fold(monkeypatch, "native", batches)
     want, plain = _fold(monkeypatch, "python", batches)
-    if fold.pf is not None:
-        assert isinstance(fold.pf, NativePfFold) and not isinstance(plain.pf, NativePfFold)
+    for mine, spec, kind in ((fold.pf, plain.pf, NativePfFold), (fold.ex, plain.ex, NativeExFold)):
+        if mine is not None and native._built(kind.__name__[6:]) is not None:
+            assert isinstance(mine, kind) and not isinstance(spec, kind)
     # (as JSON: a NaN delay is equal to itself there)
     assert json.dumps(got, default=str) == json.dumps(want, default=str)
 
@@ -61,21 +63,24 @@ def _cut(ev: pd.DataFrame, cuts: list[int], arrow: bool) -> list:
     return out
 
 
+def _batches(ev: pd.DataFrame, cuts: str) -> list:
+    """``ev`` as flushes: whole, cut at 40 random places, in 701-line pieces folded last first (a
+    short table: 7-line), a line alone (pandas batches of its first 600)."""
+    if cuts == "one":
+        return _cut(ev, [], arrow=True)
+    if cuts == "odd":
+        rng = np.random.default_rng(3)
+        return _cut(ev, sorted(set(rng.integers(1, len(ev), 40).tolist())), arrow=True)
+    if cuts == "reversed":  # deliveries folded before their size lines, ends before arrivals
+        step = 701 if len(ev) > 2000 else 7
+        return _cut(ev, list(range(step, len(ev), step)), arrow=True)[::-1]
+    return _cut(ev.iloc[:600], list(range(1, min(600, len(ev)))), arrow=False)
+
+
 @pytest.mark.parametrize("name", ["postfix", "samples"])
 @pytest.mark.parametrize("cuts", ["one", "odd", "reversed", "lines"])
 def test_native_fold_equals_the_python_fold(monkeypatch, days, name, cuts):
-    ev = days[name]
-    if cuts == "one":
-        batches = _cut(ev, [], arrow=True)
-    elif cuts == "odd":
-        rng = np.random.default_rng(3)
-        batches = _cut(ev, sorted(set(rng.integers(1, len(ev), 40).tolist())), arrow=True)
-    elif cuts == "reversed":  # deliveries folded before their size lines
-        step = 701
-        batches = _cut(ev, list(range(step, len(ev), step)), arrow=True)[::-1]
-    else:  # a line alone, pandas batches
-        batches = _cut(ev.iloc[:600], list(range(1, 600)), arrow=False)
-    _same(monkeypatch, batches)
+    _same(monkeypatch, _batches(days[name], cuts))
 
 
 def test_columns_coded_afresh_give_the_same_result(monkeypatch, days):

@@ -32,8 +32,8 @@ from ..peer_agg import KeyAgg
 from ..peer_agg import rank as _rank
 from ..peer_folds import QUEUE_BUCKETS, ExFold, PfFold
 from ..peer_native import native_pf_fold, warning_texts
+from ..peer_native_exim import native_ex_fold
 from ..totals import (
-    _ex_frame,
     by_mta,
     col,
     eq,
@@ -165,7 +165,7 @@ _EX_KIND = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "end of DATA": "after DATA",
 
 def _ex_reject_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[pa.Array]:
     """The kind and reason of each of our rejects (what :func:`_ex_rejects` counts)."""
-    r = pa.array(eq(f["event"], "reject") & eq(f["status"], "rejected"))
+    r = pa.array(f["rejected"] if "rejected" in f else eq(f["event"], "reject") & eq(f["status"], "rejected"))
     kind = _dict_map(col(ev, "smtp_stage").filter(r), lambda s: _EX_KIND.get(s or "connection", s or "connection"))
     reason = _dict_map(col(ev, "reply_text").filter(r), lambda t: ("(no reason logged)" if t is None else t).split(":")[0])
     return [kind, reason]
@@ -360,6 +360,11 @@ def _pf_fold() -> PfFold:
     return fold
 
 
+def _ex_fold() -> ExFold:
+    """eximstats' fold: its step in Rust where the native engine runs (:mod:`analyzer.peer_native_exim`)."""
+    return native_ex_fold() or ExFold()
+
+
 class PeersFold:
     """The report's ``peer_totals`` and ``peers`` folded batch by batch (the fold protocol of
     :mod:`analyzer.report.fold`: :meth:`add` each batch of classified events, then :meth:`result`
@@ -390,8 +395,8 @@ class PeersFold:
                 self.pf_rejects.add(_pf_reject_rows(ev, f), count=1)
         if "exim" in parts:
             ev = parts["exim"]
-            self.ex = self.ex or ExFold()
-            f = self.ex.add(ev, _ex_frame(ev))
+            self.ex = self.ex or _ex_fold()
+            f = self.ex.add(ev)
             self.ex_rejects.add(_ex_reject_rows(ev, f), count=1)
 
     def result(self) -> dict[str, list[dict[str, Any]]]:

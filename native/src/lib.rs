@@ -365,8 +365,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER, fields::CODE, maskhand::MASK, maskhand::OPAQUE_FIRST])?;
     m.add_class::<endsfold_py::PyEndsFold>()?;
+    m.add_class::<peerfold_exim_py::PyExFold>()?;
     Ok(())
 }
 
 pub mod endsfold;
 mod endsfold_py;
+pub mod peerfold_exim;
+mod peerfold_exim_py;

@@ -91,6 +91,10 @@ impl PfRows<'_> {
             return Err("the fold's columns differ in length".to_string());
         }
         check_valid(self.reply.valid, n)?;
+        // (a code is a slot's index in `Agg::slot`: none negative, checked before anything is folded)
+        if self.rcpt.iter().chain(self.domain).any(|&c| c < 0) {
+            return Err("a negative recipient or domain code".to_string());
+        }
         Ok(n)
     }
 }
@@ -406,5 +410,9 @@ mod tests {
         assert_eq!(f.n, [3, 1, 1, 1, 0, 1, 0, 1, 0]);
         let bad = PfRows { prog: &[1], ..a.rows() };
         assert!(f.add(&bad).is_err());
+        let mut b = Rows::new();
+        b.push(AGENT, EV_DELIVERY, ST_SENT, 0, 0, 0, -1, 0.0);
+        assert_eq!(f.add(&b.rows()), Err("a negative recipient or domain code".to_string()), "no panic");
+        assert_eq!(f.recipients.codes, vec![0], "nothing folded");
     }
 }

@@ -11,14 +11,14 @@ use crate::ByteView;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-fn typed<const W: usize, T>(b: &[u8], from: fn([u8; W]) -> T) -> PyResult<Vec<T>> {
-    if b.len() % W != 0 {
+pub(crate) fn typed<const W: usize, T>(b: &[u8], from: fn([u8; W]) -> T) -> PyResult<Vec<T>> {
+    if !b.len().is_multiple_of(W) {
         return Err(PyValueError::new_err(format!("a column of {W}-byte values has {} bytes", b.len())));
     }
     Ok(b.chunks_exact(W).map(|c| from(c.try_into().expect("W bytes"))).collect())
 }
 
-fn out<'py, T: Copy, const W: usize>(py: Python<'py>, v: &[T], to: fn(T) -> [u8; W]) -> Bound<'py, Owned> {
+pub(crate) fn out<'py, T: Copy, const W: usize>(py: Python<'py>, v: &[T], to: fn(T) -> [u8; W]) -> Bound<'py, Owned> {
     let mut bytes = Vec::with_capacity(W * v.len());
     for &x in v {
         bytes.extend_from_slice(&to(x));
@@ -35,9 +35,9 @@ fn agg_out<'py>(py: Python<'py>, a: &Agg) -> AggOut<'py> {
 
 /// A string column as Python hands it: offsets sliced to it, data, wide (i64 offsets), validity
 /// bitmap and first bit (or None).
-type Strs = (ByteView, ByteView, bool, Option<(ByteView, usize)>);
+pub(crate) type Strs = (ByteView, ByteView, bool, Option<(ByteView, usize)>);
 
-fn texts_of(s: &Strs) -> Result<Texts<'_>, String> {
+pub(crate) fn texts_of(s: &Strs) -> Result<Texts<'_>, String> {
     let (off, data, wide, valid) = s;
     let col = Column::new(off, data, *wide)?;
     let valid = valid.as_ref().map(|(b, at)| (&b[..], *at));
