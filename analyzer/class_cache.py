@@ -346,24 +346,38 @@ class Answered:
     in a set, worked out per group, not per row. Good for the answers as classified and for
     the :data:`KEY_VERBATIM` columns (equal within a group), not for columns changed later."""
 
-    __slots__ = ("codes", "groups", "words")
+    __slots__ = ("_verbatim", "codes", "groups", "words")
 
     def __init__(self, codes: np.ndarray, groups: Groups, words: list[list[str | None]]) -> None:
         self.codes, self.groups, self.words = codes, groups, words  # codes: per answer column, per group
+        self._verbatim: dict[str, tuple[list[str | None], np.ndarray]] = {}  # a KEY_VERBATIM column per group
 
     def isin(self, table: pa.Table, name: str, values: frozenset[str]) -> np.ndarray:
         """Per row of ``table`` (the batch), whether its ``name`` is one of ``values`` (null: no)."""
-        j = next((j for j, f in enumerate(CLASS_SCHEMA) if f.name == name), None)
+        return self.group_isin(table, name, values)[self.groups.codes]
+
+    def group_isin(self, table: pa.Table, name: str, values: frozenset[str]) -> np.ndarray:
+        """:meth:`isin` per group (the rows of group ``g`` all have ``[g]``): masks combined per
+        group are taken to the rows once (a gather of the batch's rows per :meth:`isin`)."""
+        j = _ANSWER.get(name)
         if j is not None:
-            hit = np.array([w is not None and w in values for w in self.words[j]], dtype=bool)
-            per_group = hit[self.codes[j]]
+            words, codes = self.words[j], self.codes[j]
         elif name in KEY_VERBATIM:
-            col = table.column(name).take(pa.array(self.groups.reps))
-            per_group = pc.fill_null(pc.is_in(col, value_set=pa.array(sorted(values), col.type)), False).to_numpy(
-                zero_copy_only=False)
+            got = self._verbatim.get(name)
+            if got is None:  # the column's value at one row of each group, encoded once a batch
+                col = table.column(name).take(pa.array(self.groups.reps))
+                enc = pc.dictionary_encode(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
+                words = [None, *enc.dictionary.to_pylist()]  # (code 0: null)
+                got = self._verbatim[name] = words, pc.fill_null(pc.add(enc.indices, 1), 0).to_numpy(
+                    zero_copy_only=False)
+            words, codes = got
         else:
             raise KeyError(name)
-        return per_group[self.groups.codes]
+        return np.fromiter((w is not None and w in values for w in words), dtype=bool, count=len(words))[codes]
+
+
+#: the answer columns' places in :data:`analyzer.schema.CLASS_SCHEMA`
+_ANSWER = {f.name: j for j, f in enumerate(CLASS_SCHEMA)}
 
 
 def _warm_up(kb: Any) -> None:

@@ -256,12 +256,16 @@ def _provider_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
 
 
 def compile_patterns(kb: KnowledgeBase) -> None:
-    """Compile now the text patterns a classification call runs (the rules', the providers' and
-    the wait/give-up phrases) where the native core runs them: they are compiled when first
-    used otherwise, ~0.15 CPU-s in the first call (:meth:`analyzer.class_cache.Classifier.prepare`)."""
-    from analyzer.rulematch import compile_all, runner_patterns
+    """Ready now the text patterns of a classification call where the native core runs them: the providers' and
+    wait/give-up phrases compiled, the screen of the rules' patterns built (native/src/rulematch_screen.rs); a
+    rule's pattern compiles when the screen first lets a text through (~250 of ~600 in a 1M report)."""
+    from analyzer.rule_sets import compile_all, rule_set, runner_patterns, usable
 
-    compile_all(runner_patterns(kb))
+    rules = rule_set(runner_patterns(kb)) if usable() else None
+    if hasattr(rules, "compiled"):  # the screen only (an older core compiles every pattern for it)
+        rules.prepare_screen()
+    else:  # (nothing without the native engine)
+        compile_all(runner_patterns(kb))
     compile_all((*(p for _, p in _provider_texts(kb)), WAIT_TEXT, EXPIRE_TEXT))
 
 
@@ -501,13 +505,12 @@ def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], bes
 #: events), ~30 ms per call otherwise. Bounded: emptied past _NEAR_HELD texts.
 _NEAR: dict[int, tuple[Any, dict[str, tuple[int, float]]]] = {}
 _NEAR_HELD = 100_000
-#: Texts asked of the table at once: each text's answer is its own (scores and neighbours per
-#: text), but the table's scoring holds postings x texts and texts x known rows in memory; at 256
-#: a call (similar.CHUNK) ~40 MB of temporaries a call, 16 keep them in cache. The 1M Postfix
-#: day's 765 texts: 0.26-0.46 -> 0.08-0.12 CPU-s, 18k -> 0.8k page faults (r16-classify). 8: the
-#: scores (texts x 2.6k known rows, float64) stay below the report's 256 KiB mapping threshold
-#: (analyzer.heap.MAP_LARGE), where 16 mapped, faulted in and unmapped them at each slice (the
-#: 765 texts with that threshold: 0.082 -> 0.038 CPU-s, 32.6k -> ~0 page faults; r21-nattr).
+#: Texts asked of the table at once: each text's answer is its own (scores and neighbours per text), but the
+#: table's scoring holds postings x texts and texts x known rows in memory; at 256 a call (similar.CHUNK) ~40 MB
+#: of temporaries a call, 16 keep them in cache. The 1M Postfix day's 765 texts: 0.26-0.46 -> 0.08-0.12 CPU-s,
+#: 18k -> 0.8k page faults (r16-classify). 8: the scores (texts x 2.6k known rows, float64) stay below the
+#: report's 256 KiB mapping threshold (analyzer.heap.MAP_LARGE), where 16 mapped, faulted in and unmapped them
+#: at each slice (the 765 texts with that threshold: 0.082 -> 0.038 CPU-s, 32.6k -> ~0 page faults; r21-nattr).
 _NEAR_STEP = 8
 
 

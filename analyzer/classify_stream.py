@@ -152,10 +152,9 @@ class StreamClassifier:
         if any(not t.schema.equals(parts[0][0].schema) for t, _, _ in parts):
             return False
 
-        def isin(name: str, values: frozenset[str]) -> np.ndarray:
-            return np.concatenate([a.isin(t, name, values) for t, a, _ in parts])
-
-        self._waits(pa.concat_tables([t for t, _, _ in parts]), isin, _Parts([c for _, _, c in parts]))
+        masks = [_wait_masks(t, a) for t, a, _ in parts]
+        self._waits(pa.concat_tables([t for t, _, _ in parts]), tuple(np.concatenate(m) for m in zip(*masks, strict=True)),
+                    _Parts([c for _, _, c in parts]))
         return True
 
     @staticmethod
@@ -188,7 +187,7 @@ class StreamClassifier:
         for the next batch's bare rejects (not where a later batch of the same call has lines)."""
         isin = self._isin_of(table, answered)  # as classified, before attribution
         if not waited:
-            table = self._waits(table, isin, coded)
+            table = self._waits(table, _wait_masks(table, answered), coded)
         bare = np.zeros(table.num_rows, bool) if waited else self._bare_rows(table, isin)  # (joined: none)
         dictionaries = coded is not None and self.as_dictionaries and not bare.any()
         if coded is not None:
@@ -233,14 +232,14 @@ class StreamClassifier:
             table = table.set_column(i, table.schema.field(name), col)
         return table
 
-    def _waits(self, table: pa.Table, isin: Any, coded: RowCodes | None = None) -> pa.Table:
-        """``isin(name, values)``: which rows' column ``name`` as classified is in ``values``.
-        ``coded``: the classification columns' codes (``table`` has not got them), changed in place."""
+    def _waits(self, table: pa.Table, masks: tuple[np.ndarray, np.ndarray, np.ndarray],
+               coded: RowCodes | None = None) -> pa.Table:
+        """``masks``: the batch's :func:`_wait_masks`. ``coded``: the classification columns'
+        codes (``table`` has not got them), changed in place."""
         if not table.num_rows:
             return table
-        target = isin("cause", WAITING_CAUSES) & isin("action", WAITING_ACTIONS)
-        source = (isin("outcome", FAILED) & isin("event", ATTEMPT_EVENTS) & ~isin("cause", NOT_A_REASON) & ~target)
-        ends = self._ends(table, source | target, isin)
+        target, source, removed = masks
+        ends = self._ends(table, source | target, removed)
         rows = np.flatnonzero(source | target | ends)
         if not len(rows):
             return table
@@ -275,13 +274,15 @@ class StreamClassifier:
                             None if domains is None else domains.filter(pa.array(is_src)))
         return table
 
-    def _ends(self, table: pa.Table, errors: np.ndarray, isin: Any) -> np.ndarray:
+    def _ends(self, table: pa.Table, errors: np.ndarray, removed: np.ndarray) -> np.ndarray:
         """The lines that end a message (:func:`analyzer.attribution.message_ends`) whose queue id
         is one of the batch's ``errors`` (sources and targets) or of the carried errors: only
         those tell an error's message from a later one of the same queue id; the others (most
         of them: Exim's Completed lines) would only be taken, sorted and dropped."""
         qid = table.column("queue_id")
-        ends = isin("event", frozenset({"removed"})) & pc.is_valid(qid).to_numpy(zero_copy_only=False)
+        if not removed.any():
+            return removed
+        ends = removed & pc.is_valid(qid).to_numpy(zero_copy_only=False)
         if not ends.any():
             return ends
         ids = [qid.filter(pa.array(errors))] if errors.any() else []
@@ -336,6 +337,29 @@ class StreamClassifier:
             both = both.set_column(i, both.schema.field(i), pc.if_else(pa.array(ended), pa.nulls(n, q.type), q))
         self.carry = both.filter(pa.array(keep)).combine_chunks()
         self.carry_domains = domains.filter(pa.array(keep))
+
+
+def _wait_masks(table: pa.Table, answered: Answered | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(targets, sources, removed) of a batch as classified, before attribution: its wait and
+    give-up lines (:func:`analyzer.attribution.attribute`'s), the failed attempts whose error
+    they may take, and its lines of event removed (:meth:`StreamClassifier._ends`). Where its
+    rows came grouped (``answered``) the tests are made per group and taken to the rows once."""
+    if answered is None:
+        def isin(name: str, values: frozenset[str]) -> np.ndarray:
+            return _isin(table.column(name), values)
+    else:
+        def isin(name: str, values: frozenset[str]) -> np.ndarray:
+            return answered.group_isin(table, name, values)
+    target = isin("cause", WAITING_CAUSES) & isin("action", WAITING_ACTIONS)
+    source = isin("outcome", FAILED) & isin("event", ATTEMPT_EVENTS) & ~isin("cause", NOT_A_REASON) & ~target
+    removed = isin("event", _REMOVED)
+    if answered is None:
+        return target, source, removed
+    rows = answered.groups.codes
+    return target[rows], source[rows], removed[rows]
+
+
+_REMOVED = frozenset({"removed"})
 
 
 def _take(table: pa.Table, rows: np.ndarray) -> pa.Table:

@@ -43,12 +43,23 @@ struct Lazy {
     slow: OnceLock<PikeVM>,
 }
 
+/// The screen's literals of a pattern (`rulematch_screen`), read without compiling it: the
+/// screen folds case, so only a pattern that ignores it is screened, by the literals of its
+/// case-sensitive twin (a few each; ignoring case multiplies them by the variants). None: none,
+/// or the pattern cannot be rewritten or parsed (it is never screened, as before).
+fn screen_literals(source: &str, ignore_case: bool) -> Option<Vec<Vec<u8>>> {
+    if !ignore_case {
+        return None;
+    }
+    let t = re2_to_rust(source).ok()?;
+    syntax::parse_with(&t, &syntax::Config::new().utf8(false)).ok().and_then(|h| screen::literals(&h))
+}
+
 impl Engine {
-    /// The pattern compiled, and its literals for the screen (`rulematch_screen`; None: none).
-    fn build(source: &str, ignore_case: bool) -> Option<(Engine, Option<Vec<Vec<u8>>>)> {
+    /// The pattern compiled (its screen's literals apart: `screen_literals`).
+    fn build(source: &str, ignore_case: bool) -> Option<Engine> {
         let t = re2_to_rust(source).ok()?;
-        // the same syntax options as regex::bytes::RegexBuilder's (utf8 off in the bytes API);
-        // parsed once for the automaton and the screen's literals
+        // the same syntax options as regex::bytes::RegexBuilder's (utf8 off in the bytes API)
         let hir = syntax::parse_with(&t, &syntax::Config::new().case_insensitive(ignore_case).utf8(false)).ok()?;
         let nfa = thompson::Compiler::new()
             .configure(thompson::Config::new().which_captures(WhichCaptures::None).nfa_size_limit(Some(SIZE_LIMIT)))
@@ -58,14 +69,7 @@ impl Engine {
             Ok(dfa) => Engine::Lazy(Box::new(Lazy { dfa, nfa, caches: Mutex::new(Vec::new()), slow: OnceLock::new() })),
             Err(_) => Engine::Meta(RegexBuilder::new(&t).case_insensitive(ignore_case).size_limit(SIZE_LIMIT).build().ok()?),
         };
-        // the screen folds case: only a pattern that ignores it is screened, by the literals of
-        // its case-sensitive twin (a few each; ignoring case multiplies them by the variants)
-        let lits = if ignore_case {
-            syntax::parse_with(&t, &syntax::Config::new().utf8(false)).ok().and_then(|h| screen::literals(&h))
-        } else {
-            None
-        };
-        Some((engine, lits))
+        Some(engine)
     }
 
     /// Whether each text holds a match (in order).
@@ -102,8 +106,8 @@ impl Engine {
 pub struct RuleSet {
     sources: Vec<String>,
     ignore_case: bool,
-    /// each pattern compiled when first used (None: it cannot be), with its screen literals
-    compiled: Vec<OnceLock<Option<(Engine, Option<Vec<Vec<u8>>>)>>>,
+    /// each pattern compiled when first used (None: it cannot be)
+    compiled: Vec<OnceLock<Option<Engine>>>,
     /// every pattern's literals in one automaton, built when the walk first asks
     screen: OnceLock<Screen>,
 }
@@ -136,20 +140,28 @@ impl RuleSet {
 
     /// Pattern `i`, compiled on first use; None when it cannot be rewritten or compiled.
     fn engine(&self, i: usize) -> Option<&Engine> {
-        self.compiled(i).map(|(e, _)| e)
-    }
-
-    fn compiled(&self, i: usize) -> Option<&(Engine, Option<Vec<Vec<u8>>>)> {
         self.compiled[i].get_or_init(|| Engine::build(&self.sources[i], self.ignore_case)).as_ref()
     }
 
-    /// The screen of every pattern (each compiled now if it was not yet).
+    /// The screen of every pattern, built without compiling them: their literals are read from
+    /// their case-sensitive syntax trees (a parse ignoring case, the costliest part of a
+    /// compile, is not needed for them), and each pattern is compiled when the screen first
+    /// lets a text through to it. Most never meet one: a 1M-line day's walks compile ~250 of
+    /// the ~600 shipped text patterns (the warm-up compiled them all). A pattern the core
+    /// cannot compile is reported when a text reaches it (`hits`: None), as before; one the
+    /// screen keeps every text from could only have been found not to match.
     pub fn screen(&self) -> &Screen {
         self.screen.get_or_init(|| {
-            let lits: Vec<Option<&[Vec<u8>]>> =
-                (0..self.len()).map(|i| self.compiled(i).and_then(|(_, l)| l.as_deref())).collect();
+            let own: Vec<Option<Vec<Vec<u8>>>> =
+                self.sources.iter().map(|p| screen_literals(p, self.ignore_case)).collect();
+            let lits: Vec<Option<&[Vec<u8>]>> = own.iter().map(|l| l.as_deref()).collect();
             Screen::new(&lits)
         })
+    }
+
+    /// How many patterns are compiled so far (a pattern that could not be counts too).
+    pub fn compiled_count(&self) -> usize {
+        self.compiled.iter().filter(|c| c.get().is_some()).count()
     }
 
     /// Whether pattern `i` runs here (else the caller runs it).
@@ -202,6 +214,31 @@ mod tests {
     }
 
     #[test]
+    fn the_screen_compiles_nothing_and_screens_as_the_compiled_patterns_would() {
+        let pats = ["quota", r"mailbox (is )?full", r"\bOFR(_|\d)", "(unclosed", r"\pL+x", r"^\d+$", "",
+                    r"(?:over|exceed)(ed|s)? .{0,20}limit", "ab|c"];
+        let lazy = set(&pats, true);
+        let eager = set(&pats, true);
+        let usable: Vec<bool> = (0..pats.len()).map(|i| eager.usable(i)).collect();
+        assert_eq!(eager.compiled_count(), pats.len());
+        assert_eq!(usable, [true, true, true, false, false, true, true, true, true]);
+        let (off, data) = strings(&["Mailbox is FULL", "quota", "ofr_1", "42", "exceeded the limit", "nothing", "C"]);
+        let texts = Strings { offsets: &off, data: &data };
+        let (a, b) = (lazy.screen().marks(texts), eager.screen().marks(texts));
+        assert_eq!(lazy.compiled_count(), 0);
+        for p in 0..pats.len() {
+            assert_eq!(lazy.screen().screens(p), eager.screen().screens(p), "pattern {p}");
+            for t in 0..7 {
+                assert_eq!(a.may(t, p), b.may(t, p), "pattern {p}, text {t}");
+            }
+        }
+        // compiled when first asked, then usable as ever
+        assert_eq!(lazy.hits(0, texts, &[0, 1]), Some(vec![false, true]));
+        assert_eq!(lazy.compiled_count(), 1);
+        assert_eq!(lazy.hits(3, texts, &[0]), None);
+    }
+
+    #[test]
     fn lazy_dfa_answers_as_the_regex_crate() {
         use crate::testutil::{edit, XorShift};
         // case folding beyond ASCII (Kelvin sign, long s), anchors, ASCII \b beside non-ASCII
@@ -237,3 +274,4 @@ mod tests {
         }
     }
 }
+

@@ -55,12 +55,17 @@ impl PyRuleSet {
     }
 
     /// Build now, without the GIL, the screen the rule walk puts in front of the patterns
-    /// (`rulematch_screen`; compiles the patterns not compiled yet): ~3 ms once a process,
-    /// else in the first walk.
+    /// (`rulematch_screen`; the literals of the patterns not compiled yet read without
+    /// compiling them): once a process, else in the first walk.
     fn prepare_screen(&self, py: Python<'_>) {
         py.detach(|| {
             self.set.screen();
         });
+    }
+
+    /// How many patterns are compiled so far (each is when first used).
+    fn compiled(&self) -> usize {
+        self.set.compiled_count()
     }
 
     /// What the screen in front of the patterns (`rulematch_screen`, used by the rule walk)
