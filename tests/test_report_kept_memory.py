@@ -90,3 +90,17 @@ def test_the_units_of_rows_at_are_those_of_the_rows_taken(seed: int, share: floa
     for name in ("kind", "h", "q"):
         np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
     got.h[:1] = 0  # (writable: the callers mark units in place)
+
+
+@pytest.mark.parametrize("typ", [pa.float64(), pa.int64(), pa.int32(), pa.int8(), pa.timestamp("us", tz="UTC"),
+                                 pa.duration("s"), pa.date32(), pa.string(), pa.bool_(), pa.null()])
+@pytest.mark.parametrize("n", [0, 1, 9, 1000])
+def test_an_all_null_column_is_arrows_nulls(typ: pa.DataType, n: int) -> None:
+    from analyzer.report.fold import _nulls
+
+    got = _nulls(n, typ)
+    got.validate(full=True)
+    assert got.type == typ
+    assert got.null_count == n
+    assert got.equals(pa.nulls(n, typ))
+    assert to_pandas(pa.table({"c": got}))["c"].isna().all()

@@ -397,7 +397,7 @@ class RowsFold:
             table = table.append_column(pa.field(name, col.type), col)
         for name, typ in self._types.items():  # a column no batch's rows had a value in; one held narrow
             if name not in table.column_names:
-                table = table.append_column(pa.field(name, typ), pa.nulls(table.num_rows, typ))
+                table = table.append_column(pa.field(name, typ), _nulls(table.num_rows, typ))
             elif table.schema.field(name).type != typ and pa.types.is_integer(table.schema.field(name).type):
                 i = table.schema.get_field_index(name)
                 table = table.set_column(i, pa.field(name, typ), table.column(i).cast(typ))
@@ -421,6 +421,22 @@ class RowsFold:
             new[-1] = -1
             df[name] = pd.Categorical.from_codes(new[codes.pop(name)], categories=[values[j] for j in rank])
         return df[names]
+
+
+def _nulls(n: int, typ: Any) -> Any:
+    """``pa.nulls(n, typ)``; of a fixed-width type (a day's all-null Exim delays), its buffers
+    zeroed by the system's allocation (``calloc``: pages not written, so not resident until
+    read) rather than written with zeros by Arrow's (measured: 6.3 MiB at 812k rows, held to the
+    report's end)."""
+    import pyarrow as pa
+
+    width = typ.bit_width if pa.types.is_floating(typ) or pa.types.is_integer(typ) or pa.types.is_temporal(typ) \
+        else 0
+    if width < 8 or width % 8 or pa.types.is_dictionary(typ):
+        return pa.nulls(n, typ)
+    valid = pa.py_buffer(np.zeros((n + 7) // 8, dtype=np.uint8))
+    return pa.Array.from_buffers(typ, n, [valid, pa.py_buffer(np.zeros(n * (width // 8), dtype=np.uint8))],
+                                 null_count=n)
 
 
 def _narrow(n: int) -> type:
@@ -465,14 +481,16 @@ def _text_column(parts: list[tuple[np.ndarray, Any]], typ: Any) -> Any:
     del ends
     data = np.empty(int(offsets[-1]), dtype=np.uint8)
     at = 0
-    for idx, values in parts:
+    for k, (idx, values) in enumerate(parts):
         n = len(idx)
+        parts[k] = None  # each piece freed once copied (the list is its only holder)
         if values is not None and n:
             taken = values.take(pa.array(idx, mask=idx < 0))  # the piece's rows' strings, in order
             t_off = _offsets(taken, large)
             lo, hi = int(t_off[0]), int(t_off[-1])
             start = int(offsets[at])
             data[start:start + hi - lo] = np.frombuffer(taken.buffers()[2], dtype=np.uint8)[lo:hi] if hi > lo else 0
+            del taken, values
         at += n
     parts.clear()
     nulls = total - int(np.count_nonzero(valid))

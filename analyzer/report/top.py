@@ -122,8 +122,11 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
     order = np.concatenate([order, folded("order").astype(np.int64, copy=False)])
     # each queue id's first line by (time, order), stable as a sort of the table by both was; the
     # senders of those lines only are made Python strings (not one per line)
+    del sec, ns, take, keep
     idx = np.lexsort((order, ts))
+    del order, ts  # (every temporary row-sized array freed before the senders' strings are made)
     first = idx[~pd.Series(qid[idx]).duplicated().to_numpy()]
+    del idx
     mine = first < len(known)
     # the senders as a Categorical: each distinct sender's string made once, not once per message
     # (a Python string per message was the top tables' largest temporary at 10M lines)
