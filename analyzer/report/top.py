@@ -69,8 +69,10 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
     of_hit = failures[codes] > 0 if len(hit) < len(uniq) else None
     hit_units = (codes, units) if of_hit is None or of_hit.all() else (codes[of_hit], units[of_hit])
     del of_hit
+    messages = count_units(*hit_units).reindex(hit, fill_value=0).to_numpy()
+    del hit_units  # (before the failed lines' copies are made)
     agg = pd.DataFrame({"code": hit, "k": names, "attempts": attempts[hit], "failures": failures[hit],
-                        "messages": count_units(*hit_units).reindex(hit, fill_value=0).to_numpy(),
+                        "messages": messages,
                         "failed_messages": count_units(codes[failed], units[failed]).reindex(hit, fill_value=0)
                         .to_numpy()})
     agg = agg.sort_values(["failed_messages", "failures", "k"], ascending=[False, False, True]).head(TOP)

@@ -177,7 +177,7 @@ def count_units(keys: np.ndarray, units: Units) -> pd.Series:
     span = np.int64(len(u) + 1)
     # (key, kind, unit) as one int64: kind 1..3 in two bits, units < rows; sorted in place, the
     # first of each run is a distinct triple
-    triple = k[keep].astype(np.int64)  # (in place from here: one array, not one per operation)
+    triple = k[keep].astype(np.int64, copy=False)  # (in place from here: one array, not one per operation)
     triple *= 4
     triple += kind[keep]
     triple *= span
