@@ -106,6 +106,7 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
         take = pd.Series(b_qid).isin(wanted).to_numpy(dtype=bool)
         bpos = np.flatnonzero(take)
         b_qid = b_qid[bpos]
+        del take, keep
 
     def folded(name: str) -> np.ndarray:
         col = b[name].to_numpy()
@@ -124,7 +125,7 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
     order = np.concatenate([order, folded("order").astype(np.int64, copy=False)])
     # each queue id's first line by (time, order), stable as a sort of the table by both was; the
     # senders of those lines only are made Python strings (not one per line)
-    del sec, ns, take, keep
+    del sec, ns
     idx = np.lexsort((order, ts))
     del order, ts  # (every temporary row-sized array freed before the senders' strings are made)
     first = idx[~pd.Series(qid[idx]).duplicated().to_numpy()]
