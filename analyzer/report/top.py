@@ -69,8 +69,10 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
     of_hit = failures[codes] > 0 if len(hit) < len(uniq) else None
     hit_units = (codes, units) if of_hit is None or of_hit.all() else (codes[of_hit], units[of_hit])
     del of_hit
+    messages = count_units(*hit_units).reindex(hit, fill_value=0).to_numpy()
+    del hit_units  # (before the failed lines' copies are made)
     agg = pd.DataFrame({"code": hit, "k": names, "attempts": attempts[hit], "failures": failures[hit],
-                        "messages": count_units(*hit_units).reindex(hit, fill_value=0).to_numpy(),
+                        "messages": messages,
                         "failed_messages": count_units(codes[failed], units[failed]).reindex(hit, fill_value=0)
                         .to_numpy()})
     agg = agg.sort_values(["failed_messages", "failures", "k"], ascending=[False, False, True]).head(TOP)
@@ -104,6 +106,7 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
         take = pd.Series(b_qid).isin(wanted).to_numpy(dtype=bool)
         bpos = np.flatnonzero(take)
         b_qid = b_qid[bpos]
+        del take, keep
 
     def folded(name: str) -> np.ndarray:
         col = b[name].to_numpy()
@@ -122,8 +125,11 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
     order = np.concatenate([order, folded("order").astype(np.int64, copy=False)])
     # each queue id's first line by (time, order), stable as a sort of the table by both was; the
     # senders of those lines only are made Python strings (not one per line)
+    del sec, ns
     idx = np.lexsort((order, ts))
+    del order, ts  # (every temporary row-sized array freed before the senders' strings are made)
     first = idx[~pd.Series(qid[idx]).duplicated().to_numpy()]
+    del idx
     mine = first < len(known)
     # the senders as a Categorical: each distinct sender's string made once, not once per message
     # (a Python string per message was the top tables' largest temporary at 10M lines)
