@@ -47,13 +47,29 @@ def _server_codes(ev: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     (a name may come twice: two files of one folder)."""
     n = len(ev)
     none = np.full(n, -1, dtype=np.intp)
-    hc, hu = pd.factorize(ev["host"], use_na_sentinel=True) if "host" in ev.columns else (none, [])
-    sc, su = pd.factorize(ev["source"], use_na_sentinel=True) if "source" in ev.columns else (none, [])
+    hc, hu = _factorize(ev["host"]) if "host" in ev.columns else (none, [])
+    sc, su = _factorize(ev["source"]) if "source" in ev.columns else (none, [])
     width = len(su) + 1
     which, pairs = pd.factorize((np.asarray(hc, dtype=np.int64) + 1) * width + (np.asarray(sc, dtype=np.int64) + 1))
     names = [str(hu[h - 1]) if h else _folder_name(su[f - 1] if f else None)
              for h, f in zip(*np.divmod(np.asarray(pairs, dtype=np.int64), width), strict=True)]
     return which, names
+
+
+def _factorize(s: pd.Series) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(s, use_na_sentinel=True)``; of a column of Python strings (the Bulk's keys:
+    few values in long runs, each row a reference to its value's one string) by its runs' first
+    values: one comparison of neighbours, not a hash of every row (measured on the 1M-line Exim
+    day's Bulk, 400k rows of one file: 28 -> 3 CPU-ms)."""
+    if len(s) > 1 and (s.dtype == object or (isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "python")):
+        a = np.asarray(s.array, dtype=object)
+        try:
+            head = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+        except TypeError:  # (a value whose comparison is no bool: pd.NA)
+            return pd.factorize(s, use_na_sentinel=True)
+        codes, uniq = pd.factorize(a[head], use_na_sentinel=True)
+        return np.repeat(codes, np.diff(np.r_[head, len(a)])), uniq
+    return pd.factorize(s, use_na_sentinel=True)
 
 
 def _folded_per_server(bulk: Any) -> dict[str, tuple[int, int, int, int]]:
@@ -114,9 +130,11 @@ def _folded_servers(t: pd.DataFrame, line: str, pairs: set[tuple[str, int]]) -> 
     """The server names of the lines of ``t`` (lines folded apart from the rows: the Bulk's last
     line of each second, the folded examples) at the wanted (file, ``line`` number) ``pairs``,
     the table first cut to the lines at a wanted number of a wanted file (of thousands)."""
-    t = t.dropna(subset=["source", line])
-    t = t[t["source"].isin({f for f, _ in pairs}).to_numpy(dtype=bool)
-          & t[line].isin({ln for _, ln in pairs}).to_numpy(dtype=bool)]
+    # the wanted line numbers first (a number per row), then the wanted files of those rows only:
+    # no copy of the table (a dropna of every column of the Bulk's 220k-400k rows, as before)
+    at = np.flatnonzero(t[line].isin({ln for _, ln in pairs}).to_numpy(dtype=bool))
+    t = t.iloc[at]
+    t = t[t["source"].isin({f for f, _ in pairs}).to_numpy(dtype=bool)].dropna(subset=["source", line])
     return {(str(f), int(n)): str(s) for f, n, s in zip(t["source"], t[line], server_names(t), strict=True)
             if (str(f), int(n)) in pairs}
 
