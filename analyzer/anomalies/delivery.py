@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .aggregates import ORDER_COLUMN, _seconds_ns, _values, qid_hash
-from .baseline import _robust, _runs, _with_bucket
+from .baseline import _robust, _runs, _with_bucket, robust_rows
 from .bucket_counts import bucket_sums, floor_ns, group_codes, pair_sums
 from .client_counts import Lines, by_name, client_lines, per_key, runs, step_of
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
@@ -170,10 +170,14 @@ def _cause_spike(ctx: Context) -> list[Finding]:
     idx = np.arange(len(all_buckets))
     cand = (vals_all >= p["cause_min_count"]) & (np.asarray(all_buckets >= window_start) & (idx >= min_hist))[None, :]
     hits: dict[int, dict[pd.Timestamp, float]] = {}
-    for r, i in np.argwhere(cand):  # the busy (cause, bucket) cells only
-        med, sd = _robust(vals_all[r, :i])
-        if vals_all[r, i] >= p["cause_factor"] * max(med, 1.0) and vals_all[r, i] >= med + p["k"] * sd:
-            hits.setdefault(int(r), {})[all_buckets[i]] = med
+    for i in np.flatnonzero(cand.any(axis=0)):  # the busy (cause, bucket) cells only, a bucket's at once
+        rs = np.flatnonzero(cand[:, i])
+        med, sd = robust_rows(vals_all[rs, :i])
+        v = vals_all[rs, i]
+        hit = (v >= p["cause_factor"] * np.maximum(med, 1.0)) & (v >= med + p["k"] * sd)
+        for r, m in zip(rs[hit], med[hit], strict=True):
+            hits.setdefault(int(r), {})[all_buckets[i]] = float(m)
+    hits = {r: hits[r] for r in sorted(hits)}  # (by cause, each one's buckets in order)
     cols = ["ts", "cause", "source", "line_no"] + ([ORDER_COLUMN] if ORDER_COLUMN in df.columns else [])
     out: list[Finding] = []
     for r, exps in hits.items():
@@ -417,10 +421,14 @@ def detect_deferral_buildup(ctx: Context) -> list[Finding]:
     in_window = np.asarray(all_buckets >= window_start)
     # only the (domain, bucket) cells with enough deferred messages are looked at: few
     hits: dict[int, dict[pd.Timestamp, float]] = {}
-    for r, i in np.argwhere((vals_all >= p["min_messages"]) & in_window[None, :]):
-        med = _robust(vals_all[r, :i])[0] if i else 0.0
-        if vals_all[r, i] >= p["factor"] * max(med, 1.0):
-            hits.setdefault(int(r), {})[all_buckets[i]] = med
+    cand = (vals_all >= p["min_messages"]) & in_window[None, :]
+    for i in np.flatnonzero(cand.any(axis=0)):  # a bucket's cells at once
+        rs = np.flatnonzero(cand[:, i])
+        med = robust_rows(vals_all[rs, :i])[0]
+        hit = vals_all[rs, i] >= p["factor"] * np.maximum(med, 1.0)
+        for r, m in zip(rs[hit], med[hit], strict=True):
+            hits.setdefault(int(r), {})[all_buckets[i]] = float(m)
+    hits = {r: hits[r] for r in sorted(hits)}  # (by domain, each one's buckets in order)
     out: list[Finding] = []
     for r, exps in hits.items():
         dom, vals = counts.index[r], vals_all[r]
