@@ -1,6 +1,6 @@
 """The report end's readings on codes (r22-rend) against the pandas readings they replace:
 the cause lists' per-entry modes (report/entry_modes.py), the Bulk's keys factorized by runs
-(report/servers.py), the detectors' medians a bucket at a time (anomalies/baseline.py)."""
+(anomalies/health.py's, now also report/servers.py's), the detectors' medians a bucket at a time (anomalies/baseline.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzer.anomalies.baseline import _robust, robust_rows
+from analyzer.anomalies.health import _run_codes
 from analyzer.report.build import _directions, _unit
 from analyzer.report.entry_modes import modes_of
 from analyzer.report.rows_at import RowsAt
-from analyzer.report.servers import _factorize
 
 DIRECTIONS = ["inbound", "outbound", "local", "", None]
 OUTCOMES = ["failed", "deferred", "rejected", "ok", None]
@@ -82,7 +82,7 @@ def test_factorize_by_runs_equals_pandas(vals, kind, shared):
     else:  # equal strings as different objects
         vals = ["".join(list(v)) if isinstance(v, str) else v for v in vals]
     s = pd.Series(vals, dtype=pd.StringDtype("python", na_value=np.nan) if kind == "python" else object)
-    codes, uniq = _factorize(s)
+    codes, uniq = _run_codes(s)
     want_codes, want_uniq = pd.factorize(s, use_na_sentinel=True)
     assert np.array_equal(np.asarray(codes), np.asarray(want_codes))
     assert [str(u) for u in uniq] == [str(u) for u in want_uniq]
@@ -90,7 +90,7 @@ def test_factorize_by_runs_equals_pandas(vals, kind, shared):
 
 def test_factorize_by_runs_with_pandas_na():
     s = pd.Series(["a", pd.NA, "a", "b"], dtype=object)
-    codes, uniq = _factorize(s)
+    codes, uniq = _run_codes(s)
     assert list(codes) == [0, -1, 0, 1] and list(uniq) == ["a", "b"]
 
 

@@ -45,31 +45,17 @@ def server_names(ev: pd.DataFrame) -> pd.Series:
 def _server_codes(ev: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """:func:`server_names` as a code per row into the names of its distinct (host, file) pairs
     (a name may come twice: two files of one folder)."""
+    from ..anomalies.health import _run_codes  # (pd.factorize; of the Bulk's file names, by their runs)
+
     n = len(ev)
     none = np.full(n, -1, dtype=np.intp)
-    hc, hu = _factorize(ev["host"]) if "host" in ev.columns else (none, [])
-    sc, su = _factorize(ev["source"]) if "source" in ev.columns else (none, [])
+    hc, hu = _run_codes(ev["host"]) if "host" in ev.columns else (none, [])
+    sc, su = _run_codes(ev["source"]) if "source" in ev.columns else (none, [])
     width = len(su) + 1
     which, pairs = pd.factorize((np.asarray(hc, dtype=np.int64) + 1) * width + (np.asarray(sc, dtype=np.int64) + 1))
     names = [str(hu[h - 1]) if h else _folder_name(su[f - 1] if f else None)
              for h, f in zip(*np.divmod(np.asarray(pairs, dtype=np.int64), width), strict=True)]
     return which, names
-
-
-def _factorize(s: pd.Series) -> tuple[np.ndarray, Any]:
-    """``pd.factorize(s, use_na_sentinel=True)``; of a column of Python strings (the Bulk's keys:
-    few values in long runs, each row a reference to its value's one string) by its runs' first
-    values: one comparison of neighbours, not a hash of every row (measured on the 1M-line Exim
-    day's Bulk, 400k rows of one file: 28 -> 3 CPU-ms)."""
-    if len(s) > 1 and (s.dtype == object or (isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "python")):
-        a = np.asarray(s.array, dtype=object)
-        try:
-            head = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
-        except TypeError:  # (a value whose comparison is no bool: pd.NA)
-            return pd.factorize(s, use_na_sentinel=True)
-        codes, uniq = pd.factorize(a[head], use_na_sentinel=True)
-        return np.repeat(codes, np.diff(np.r_[head, len(a)])), uniq
-    return pd.factorize(s, use_na_sentinel=True)
 
 
 def _folded_per_server(bulk: Any) -> dict[str, tuple[int, int, int, int]]:
