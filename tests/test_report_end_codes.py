@@ -102,3 +102,64 @@ def test_robust_rows_equal_robust(seed):
                         np.zeros((6, width))])
         med, sd = robust_rows(v)
         assert [(float(m), float(s)) for m, s in zip(med, sd, strict=True)] == [_robust(r) for r in v]
+
+
+def test_top_tables_on_the_free_thread(monkeypatch):
+    """While the detectors still run, the main thread makes the top tables itself once its
+    sections are built (run.make_report's ``tops``); while it builds, the detectors' thread does
+    after them: the same report either way."""
+    import threading
+    from pathlib import Path
+
+    from analyzer.reader import parse_logs
+    from analyzer.report import run
+
+    now = pd.Timestamp("2026-12-01T06:00:00Z")
+    result = parse_logs([str(Path(__file__).resolve().parent.parent / "sample_logs")], tz="UTC", year=2026)
+    tops: list[str] = []
+    top_tables, detect, build = run.top_tables, run.detect_anomalies, run.build_report
+
+    def top_where(*args, **kwargs):
+        tops.append(threading.current_thread().name)
+        return top_tables(*args, **kwargs)
+
+    monkeypatch.setattr(run, "top_tables", top_where)
+    built = threading.Event()
+
+    def slow_detect(*args, **kwargs):  # the detectors end only once the sections are built
+        assert built.wait(60)
+        return detect(*args, **kwargs)
+
+    def build_then(*args, top=None, **kwargs):
+        def top_after():
+            built.set()
+            return top()
+        return build(*args, top=top_after, **kwargs)
+
+    monkeypatch.setattr(run, "detect_anomalies", slow_detect)
+    monkeypatch.setattr(run, "build_report", build_then)
+    here = run.make_report(result, now=now, generated_at=now)
+    assert tops == [threading.current_thread().name]
+    done = threading.Event()
+
+    def fast_detect(*args, **kwargs):
+        try:
+            return detect(*args, **kwargs)
+        finally:
+            done.set()
+
+    def build_late(*args, top=None, **kwargs):  # the sections end after the detectors and the top tables
+        def top_late():
+            assert done.wait(60)
+            for _ in range(6000):  # (the detectors' thread takes the top tables: up to a minute)
+                if tops[1:]:
+                    break
+                threading.Event().wait(0.01)
+            return top()
+        return build(*args, top=top_late, **kwargs)
+
+    monkeypatch.setattr(run, "detect_anomalies", fast_detect)
+    monkeypatch.setattr(run, "build_report", build_late)
+    there = run.make_report(result, now=now, generated_at=now)
+    assert tops[1].startswith("maillens-detect") and len(tops) == 2
+    assert here == there and here["top"]["destinations"]
