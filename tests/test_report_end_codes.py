@@ -55,6 +55,12 @@ def test_entry_modes_equal_pandas(rows, data, shuffled, apart):
     assert coded is not None
     want = _by_pandas(table, at)
     assert (coded.outcome(at), coded.direction(at), _unit(table, at, False, coded)) == want
+    # what merged_entry counts of a folded entry's rows: the same counts as of pandas' Series
+    dirs = _directions(table, at)
+    dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
+    assert dict(coded.directions(at).value_counts()) == dict(dirs.value_counts())
+    said = table["outcome"].iloc[at].dropna().astype(str).value_counts()
+    assert dict(coded.outcomes(at).dropna().astype(str).value_counts()) == {k: n for k, n in said.items() if n}
 
 
 def test_entry_modes_need_categoricals():

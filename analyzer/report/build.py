@@ -337,9 +337,12 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
         info = kb.causes.get(cause, {}) if kb is not None else {}
         advice = kb.causes.get(fix, info) if kb is not None else {}
         if str(k) in folded:  # the entry's rows and folded lines together
-            dirs = _directions(rows, at)
-            dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
-            entry = merged_entry(rows, at, outcome.iloc[at], dirs, folded[str(k)], apart, masks)
+            if coded is not None:
+                said, dirs = coded.outcomes(at), coded.directions(at)
+            else:
+                said, dirs = outcome.iloc[at], _directions(rows, at)
+                dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
+            entry = merged_entry(rows, at, said, dirs, folded[str(k)], apart, masks)
             unit = entry.pop("unit")
         else:
             unit = _unit(rows, at, not apart, coded)

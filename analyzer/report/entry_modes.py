@@ -51,6 +51,17 @@ class EntryModes:
             n[0] = 0
         return names[int(np.argmax(n))] or None
 
+    def outcomes(self, at: np.ndarray) -> pd.Series:
+        """The rows' outcomes as strings, None where none (what ``.ends_fold.merged_entry`` counts)."""
+        codes, cats = self._outcome
+        return pd.Series(np.array([*map(str, cats), None], dtype=object)[codes[at]], dtype=object)
+
+    def directions(self, at: np.ndarray) -> pd.Series:
+        """``_directions`` of the rows, those with one when any has one (what ``merged_entry`` counts)."""
+        codes, names = self._direction
+        d = codes[at]
+        return pd.Series(np.array(names, dtype=object)[d[d > 0] if (d > 0).any() else d], dtype=object)
+
     def events(self, at: np.ndarray) -> set[str] | None:
         if self._event is False:
             self._event = _codes(self._rows["event"]) if "event" in self._rows.columns else None
