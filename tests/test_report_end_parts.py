@@ -171,7 +171,8 @@ def test_the_detectors_on_their_thread_give_the_report_they_gave_inline(monkeypa
     monkeypatch.setattr(run, "top_tables", top_where)
     apart = run.make_report(result, now=NOW, generated_at=NOW)
     assert ran and ran[0].startswith("maillens-detect")
-    assert tops and tops[0].startswith("maillens-detect")  # the top tables there too, after the detectors
+    # the top tables there too, after the detectors, or on this thread when it is free first (r22-rend)
+    assert tops and (tops[0].startswith("maillens-detect") or tops[0] == threading.current_thread().name)
     monkeypatch.setattr(run, "ThreadPoolExecutor", _Inline)
     inline = run.make_report(result, now=NOW, generated_at=NOW)
     assert ran[1] == threading.current_thread().name == tops[1]

@@ -83,4 +83,9 @@ def test_vectorised_failure_spikes_equal_the_loop(seed):
     p = default_params()["failure_spike"]
     want = _spikes_by_loop(g, "domain", tot, hours[10], p, 3)
     assert want  # the data has spikes
-    assert _spikes(g, "domain", tot, hours[10], p, 3) == want
+    codes, names = pd.factorize(g["domain"])  # (sorted by domain: the codes in the names' order)
+    buckets = g["bucket"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    got = _spikes((codes, np.asarray(names, dtype=object), buckets), g["fail"].to_numpy(), g["n"].to_numpy(), tot,
+                  hours[10], p, 3)
+    assert got == want
+    assert {k: [b for b, *_ in v] for k, v in got.items()} == {k: [b for b, *_ in v] for k, v in want.items()}

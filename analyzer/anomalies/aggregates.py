@@ -482,17 +482,26 @@ class Bulk:
 
     def received(self, table: pd.DataFrame | None = None) -> np.ndarray:
         """The received lines (:func:`is_received`) of each row of ``table`` (default: this one's)."""
-        t = self.table if table is None else table
-        if "kind" not in t.columns:
-            return np.zeros(len(t), dtype=np.int64)
-        return np.where(_eq(t["kind"], RECEIVED), t["n"].to_numpy(dtype=np.int64), 0)
+        return self._of_kind(RECEIVED, table)
 
     def delivered(self, table: pd.DataFrame | None = None) -> np.ndarray:
         """The sent deliveries (kind :data:`DELIVERED`) of each row of ``table`` (default: this one's)."""
+        return self._of_kind(DELIVERED, table)
+
+    def _of_kind(self, kind: str, table: pd.DataFrame | None) -> np.ndarray:
+        """The lines of ``kind`` of each row of ``table``; of this one's own table worked out once
+        (the report's volumes, servers and headline each ask; the caller must not write to it)."""
         t = self.table if table is None else table
         if "kind" not in t.columns:
             return np.zeros(len(t), dtype=np.int64)
-        return np.where(_eq(t["kind"], DELIVERED), t["n"].to_numpy(dtype=np.int64), 0)
+        own = t is self.table
+        memo = self.__dict__.setdefault("_kind_lines", {}) if own else {}
+        got = memo.get(kind)
+        if got is None or got[0] is not t:
+            lines = np.where(_eq(t["kind"], kind), t["n"].to_numpy(dtype=np.int64), 0)
+            lines.flags.writeable = False  # (shared by the callers)
+            got = memo[kind] = (t, lines)
+        return got[1]
 
     @property
     def timed(self) -> pd.DataFrame:

@@ -33,6 +33,16 @@ def _robust(values: np.ndarray) -> tuple[float, float]:
     return med, MAD_SCALE * float(np.median(np.abs(values - med)))
 
 
+def robust_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_robust` of each row of a 2-D array (the same numbers: numpy's median along an axis
+    partitions each row as it does one), in two calls rather than two a row."""
+    if values.shape[1] == 0:
+        zero = np.zeros(len(values))
+        return zero, zero.copy()
+    med = np.median(values, axis=1)
+    return med, MAD_SCALE * np.median(np.abs(values - med[:, None]), axis=1)
+
+
 def _with_bucket(ctx: Context, df: pd.DataFrame) -> pd.DataFrame:
     # a new table sharing ``df``'s columns (copy-on-write: no copy of every column)
     return df.assign(bucket=df["ts"].dt.floor(ctx.bucket))

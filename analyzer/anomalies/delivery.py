@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .aggregates import ORDER_COLUMN, _seconds_ns, _values, qid_hash
-from .baseline import _robust, _runs, _with_bucket
+from .baseline import _robust, _runs, _with_bucket, robust_rows
 from .bucket_counts import bucket_sums, floor_ns, group_codes, pair_sums
 from .client_counts import Lines, by_name, client_lines, per_key, runs, step_of
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
@@ -67,8 +67,8 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
         kc, kb, (fails, sent_n) = pair_sums(code, ob.bucket, step, [ob.failed, ob.w])
         if not len(kc):
             continue
-        g = pd.DataFrame({dim: names[kc], "bucket": _times(kb), "fail": fails.astype(float), "n": sent_n.astype(float)})
-        flagged = _spikes(g, dim, tot, window_start.floor(ctx.bucket), p, min_hist)
+        flagged = _spikes((kc, names, kb), fails.astype(float), sent_n.astype(float), tot, window_start.floor(ctx.bucket),
+                          p, min_hist)
         code_of = _named(names, kc) if flagged else {}
         for entity, items in flagged.items():
             by_b = {b: (r, e, f) for b, r, e, f in items}
@@ -92,29 +92,32 @@ def detect_failure_spike(ctx: Context) -> list[Finding]:
     return findings
 
 
-def _spikes(g: pd.DataFrame, dim: str, tot: pd.DataFrame, window_start: pd.Timestamp, p: dict,
-            min_hist: int) -> dict[str, list[tuple[pd.Timestamp, float, float, float]]]:
-    """The (entity, bucket) rows of ``g`` (sorted by entity, bucket) whose failure rate is above
-    the entity's earlier buckets (or, with too little history, everything sent before).
+def _spikes(keys: tuple[np.ndarray, np.ndarray, np.ndarray], fails: np.ndarray, ns: np.ndarray, tot: pd.DataFrame,
+            window_start: pd.Timestamp, p: dict, min_hist: int) -> dict[str, list[tuple[pd.Timestamp, float, float, float]]]:
+    """The (entity, bucket) pairs (``keys``: the entities' codes, their names and the buckets' starts
+    in ns, :func:`.bucket_counts.pair_sums`' pairs, sorted by entity then bucket; ``fails`` and ``ns``
+    theirs) whose failure rate is above the entity's earlier buckets (or, with too little history,
+    everything sent before).
 
     Vectorised over entities: only buckets with enough failures in the window are looked at,
-    each against the rows of its own entity before it (contiguous in ``g``).
+    each against the pairs of its own entity before it (contiguous); on the pairs' arrays, not a
+    table of them (its entity names as strings: a third of the detector's cost).
     """
     flagged: dict[str, list[tuple[pd.Timestamp, float, float, float]]] = {}
-    if g.empty:
+    codes, names, buckets = keys
+    if not len(codes):
         return flagged
-    fails, ns = g["fail"].to_numpy(dtype=float), g["n"].to_numpy(dtype=float)
-    codes = pd.factorize(g[dim])[0]
     first = np.r_[True, codes[1:] != codes[:-1]]
-    start = np.maximum.accumulate(np.where(first, np.arange(len(g)), 0))
-    cand = np.flatnonzero((g["bucket"] >= window_start).to_numpy() & (fails >= p["min_failures"]))
+    start = np.maximum.accumulate(np.where(first, np.arange(len(codes)), 0))
+    cand = np.flatnonzero((buckets >= window_start.value) & (fails >= p["min_failures"]))
+    times = _times(buckets[cand])  # the candidates' bucket starts as times
     prior_rates: dict[pd.Timestamp, np.ndarray | None] = {}
-    for i in cand:  # candidate buckets only: few, whatever the number of entities
+    for j, i in enumerate(cand):  # candidate buckets only: few, whatever the number of entities
         s = start[i]
         f_prev, n_prev = fails[s:i], ns[s:i]
         keep = n_prev >= 3
         hist_rates = f_prev[keep] / n_prev[keep]
-        b = g["bucket"].iat[i]
+        b = times.iat[j]
         if len(hist_rates) >= min_hist:
             exp, sd = _robust(hist_rates)
         else:
@@ -129,7 +132,7 @@ def _spikes(g: pd.DataFrame, dim: str, tot: pd.DataFrame, window_start: pd.Times
             sd = 0.0
         rate = fails[i] / ns[i]
         if rate >= p["min_rate"] and rate >= exp + max(p["k"] * sd, p["min_increase"]):
-            flagged.setdefault(str(g[dim].iat[i]), []).append((b, rate, exp, fails[i]))
+            flagged.setdefault(str(names[codes[i]]), []).append((b, rate, exp, fails[i]))
     return flagged
 
 
@@ -167,10 +170,14 @@ def _cause_spike(ctx: Context) -> list[Finding]:
     idx = np.arange(len(all_buckets))
     cand = (vals_all >= p["cause_min_count"]) & (np.asarray(all_buckets >= window_start) & (idx >= min_hist))[None, :]
     hits: dict[int, dict[pd.Timestamp, float]] = {}
-    for r, i in np.argwhere(cand):  # the busy (cause, bucket) cells only
-        med, sd = _robust(vals_all[r, :i])
-        if vals_all[r, i] >= p["cause_factor"] * max(med, 1.0) and vals_all[r, i] >= med + p["k"] * sd:
-            hits.setdefault(int(r), {})[all_buckets[i]] = med
+    for i in np.flatnonzero(cand.any(axis=0)):  # the busy (cause, bucket) cells only, a bucket's at once
+        rs = np.flatnonzero(cand[:, i])
+        med, sd = robust_rows(vals_all[rs, :i])
+        v = vals_all[rs, i]
+        hit = (v >= p["cause_factor"] * np.maximum(med, 1.0)) & (v >= med + p["k"] * sd)
+        for r, m in zip(rs[hit], med[hit], strict=True):
+            hits.setdefault(int(r), {})[all_buckets[i]] = float(m)
+    hits = {r: hits[r] for r in sorted(hits)}  # (by cause, each one's buckets in order)
     cols = ["ts", "cause", "source", "line_no"] + ([ORDER_COLUMN] if ORDER_COLUMN in df.columns else [])
     out: list[Finding] = []
     for r, exps in hits.items():
@@ -414,10 +421,14 @@ def detect_deferral_buildup(ctx: Context) -> list[Finding]:
     in_window = np.asarray(all_buckets >= window_start)
     # only the (domain, bucket) cells with enough deferred messages are looked at: few
     hits: dict[int, dict[pd.Timestamp, float]] = {}
-    for r, i in np.argwhere((vals_all >= p["min_messages"]) & in_window[None, :]):
-        med = _robust(vals_all[r, :i])[0] if i else 0.0
-        if vals_all[r, i] >= p["factor"] * max(med, 1.0):
-            hits.setdefault(int(r), {})[all_buckets[i]] = med
+    cand = (vals_all >= p["min_messages"]) & in_window[None, :]
+    for i in np.flatnonzero(cand.any(axis=0)):  # a bucket's cells at once
+        rs = np.flatnonzero(cand[:, i])
+        med = robust_rows(vals_all[rs, :i])[0]
+        hit = vals_all[rs, i] >= p["factor"] * np.maximum(med, 1.0)
+        for r, m in zip(rs[hit], med[hit], strict=True):
+            hits.setdefault(int(r), {})[all_buckets[i]] = float(m)
+    hits = {r: hits[r] for r in sorted(hits)}  # (by domain, each one's buckets in order)
     out: list[Finding] = []
     for r, exps in hits.items():
         dom, vals = counts.index[r], vals_all[r]

@@ -117,7 +117,10 @@ def _run_codes(values: pd.Series) -> tuple[np.ndarray, Any]:
     if len(objects) < 2:
         return pd.factorize(objects, use_na_sentinel=True)
     new = np.ones(len(objects), dtype=bool)
-    np.not_equal(objects[1:], objects[:-1], out=new[1:])  # (a null is never equal: its own run)
+    try:
+        np.not_equal(objects[1:], objects[:-1], out=new[1:])  # (a null is never equal: its own run)
+    except TypeError:  # (a value whose comparison is no bool: pd.NA)
+        return pd.factorize(values, use_na_sentinel=True)
     start = np.flatnonzero(new)
     codes, names = pd.factorize(objects[start], use_na_sentinel=True)
     return np.repeat(codes, np.diff(np.r_[start, len(objects)])), names

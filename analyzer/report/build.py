@@ -18,6 +18,7 @@ from .. import __version__, heap
 from ..anomalies import FAILURES, Finding
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, _eq, span
 from .ends_fold import merged_entry, merged_example
+from .entry_modes import EntryModes, modes_of
 from .limits import LIMITS, cap
 from .peers import peer_report
 from .rows_at import RowsAt, notna, take
@@ -326,6 +327,7 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
     # entry's rows, not every column of them (measured: two thirds of the cause lists' cost)
     masks = _example_masks(rows)
     outcome = rows["outcome"]
+    coded = modes_of(rows, outcome)  # each entry's outcome, direction and events on codes
     top = agg.head(limit)
     ats = []  # each entry's rows
     for code, k, m, n, apart in zip(top["code"], top["k"], top["messages"], top["lines"], top["apart"], strict=True):
@@ -334,14 +336,23 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
         ats.append(at)
         info = kb.causes.get(cause, {}) if kb is not None else {}
         advice = kb.causes.get(fix, info) if kb is not None else {}
-        dirs = _directions(rows, at)
-        dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
         if str(k) in folded:  # the entry's rows and folded lines together
-            entry = merged_entry(rows, at, outcome.iloc[at], dirs, folded[str(k)], apart, masks)
+            if coded is not None:
+                said, dirs = coded.outcomes(at), coded.directions(at)
+            else:
+                said, dirs = outcome.iloc[at], _directions(rows, at)
+                dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
+            entry = merged_entry(rows, at, said, dirs, folded[str(k)], apart, masks)
             unit = entry.pop("unit")
         else:
-            unit = _unit(rows, at, not apart)
-            entry = {"outcome": str(outcome.iloc[at].mode().iloc[0]), "direction": str(dirs.mode().iloc[0]) or None}
+            unit = _unit(rows, at, not apart, coded)
+            said = coded.outcome(at) if coded is not None else None
+            if said is None:  # (no Categoricals: read through pandas)
+                dirs = _directions(rows, at)
+                dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
+                entry = {"outcome": str(outcome.iloc[at].mode().iloc[0]), "direction": str(dirs.mode().iloc[0]) or None}
+            else:
+                entry = {"outcome": said, "direction": coded.direction(at)}
             if unit != "messages" and "client_ip" in rows:
                 entry["clients"] = int(take(rows, "client_ip", at).nunique())
             entry["example"] = _example(rows, at, masks)
@@ -396,12 +407,14 @@ def _in_messages(rows: pd.DataFrame | RowsAt, units: Units, kcode: np.ndarray, n
     return (msg > 0) | (line == 0) | ((named > 0) & (other == 0))
 
 
-def _unit(rows: pd.DataFrame | RowsAt, at: np.ndarray, in_messages: bool) -> str:
+def _unit(rows: pd.DataFrame | RowsAt, at: np.ndarray, in_messages: bool, coded: EntryModes | None = None) -> str:
     """What the rows ``at`` of one cause count in: messages where :func:`_in_messages` says so,
     else :data:`CLIENT_UNITS`' unit of their events, else a client's "attempts"."""
     if in_messages:
         return "messages"
-    events = set(take(rows, "event", at).dropna().astype(str))
+    events = coded.events(at) if coded is not None else None
+    if events is None:
+        events = set(take(rows, "event", at).dropna().astype(str))
     return next((unit for unit, names in CLIENT_UNITS if events and events <= set(names)), "attempts")
 
 

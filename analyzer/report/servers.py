@@ -45,10 +45,12 @@ def server_names(ev: pd.DataFrame) -> pd.Series:
 def _server_codes(ev: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """:func:`server_names` as a code per row into the names of its distinct (host, file) pairs
     (a name may come twice: two files of one folder)."""
+    from ..anomalies.health import _run_codes  # (pd.factorize; of the Bulk's file names, by their runs)
+
     n = len(ev)
     none = np.full(n, -1, dtype=np.intp)
-    hc, hu = pd.factorize(ev["host"], use_na_sentinel=True) if "host" in ev.columns else (none, [])
-    sc, su = pd.factorize(ev["source"], use_na_sentinel=True) if "source" in ev.columns else (none, [])
+    hc, hu = _run_codes(ev["host"]) if "host" in ev.columns else (none, [])
+    sc, su = _run_codes(ev["source"]) if "source" in ev.columns else (none, [])
     width = len(su) + 1
     which, pairs = pd.factorize((np.asarray(hc, dtype=np.int64) + 1) * width + (np.asarray(sc, dtype=np.int64) + 1))
     names = [str(hu[h - 1]) if h else _folder_name(su[f - 1] if f else None)
@@ -114,9 +116,11 @@ def _folded_servers(t: pd.DataFrame, line: str, pairs: set[tuple[str, int]]) -> 
     """The server names of the lines of ``t`` (lines folded apart from the rows: the Bulk's last
     line of each second, the folded examples) at the wanted (file, ``line`` number) ``pairs``,
     the table first cut to the lines at a wanted number of a wanted file (of thousands)."""
-    t = t.dropna(subset=["source", line])
-    t = t[t["source"].isin({f for f, _ in pairs}).to_numpy(dtype=bool)
-          & t[line].isin({ln for _, ln in pairs}).to_numpy(dtype=bool)]
+    # the wanted line numbers first (a number per row), then the wanted files of those rows only:
+    # no copy of the table (a dropna of every column of the Bulk's 220k-400k rows, as before)
+    at = np.flatnonzero(t[line].isin({ln for _, ln in pairs}).to_numpy(dtype=bool))
+    t = t.iloc[at]
+    t = t[t["source"].isin({f for f, _ in pairs}).to_numpy(dtype=bool)].dropna(subset=["source", line])
     return {(str(f), int(n)): str(s) for f, n, s in zip(t["source"], t[line], server_names(t), strict=True)
             if (str(f), int(n)) in pairs}
 
