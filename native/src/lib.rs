@@ -365,6 +365,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER, fields::CODE, maskhand::MASK, maskhand::OPAQUE_FIRST])?;
     m.add_class::<endsfold_py::PyEndsFold>()?;
+    m.add_function(wrap_pyfunction!(fold_py::read_lines, m)?)?;
     Ok(())
 }
 
