@@ -12,8 +12,19 @@ pub fn split_lines(data: &[u8]) -> Option<(Vec<u8>, Vec<u8>, bool)> {
     let mut offsets = Vec::with_capacity(4 * (data.len() / 64 + 2));
     let mut body = Vec::with_capacity(data.len());
     offsets.extend_from_slice(&0i32.to_le_bytes());
-    let mut start = 0;
     let mut nul = false;
+    cut(data, &mut body, &mut offsets, &mut nul)?;
+    if data.last() != Some(&b'\n') {
+        offsets.extend_from_slice(&(body.len() as i32).to_le_bytes());
+    }
+    Some((offsets, body, nul))
+}
+
+/// `data`'s bytes but its newlines appended to `body`, an offset appended to `offsets` at each
+/// newline (the bytes after the last one continue a line the next bytes may end); `nul` set
+/// where a NUL byte is among them. None at a CR.
+fn cut(data: &[u8], body: &mut Vec<u8>, offsets: &mut Vec<u8>, nul: &mut bool) -> Option<()> {
+    let mut start = 0;
     for at in memchr::memchr3_iter(b'\n', b'\r', 0, data) {
         match data[at] {
             b'\n' => {
@@ -22,14 +33,11 @@ pub fn split_lines(data: &[u8]) -> Option<(Vec<u8>, Vec<u8>, bool)> {
                 start = at + 1;
             }
             b'\r' => return None,
-            _ => nul = true,
+            _ => *nul = true,
         }
     }
-    if start < data.len() {
-        body.extend_from_slice(&data[start..]);
-        offsets.extend_from_slice(&(body.len() as i32).to_le_bytes());
-    }
-    Some((offsets, body, nul))
+    body.extend_from_slice(&data[start..]);
+    Some(())
 }
 
 /// Bytes read from a file at a time by [`read_lines`]: the chunk stays in cache while it is
@@ -62,19 +70,9 @@ pub fn read_lines(file: &mut impl std::io::Read, len: u64) -> std::io::Result<Op
         };
         total += n;
         let fresh = &buf[carry..carry + n];
-        let mut start = 0;
-        for at in memchr::memchr3_iter(b'\n', b'\r', 0, fresh) {
-            match fresh[at] {
-                b'\n' => {
-                    body.extend_from_slice(&fresh[start..at]);
-                    offsets.extend_from_slice(&(body.len() as i32).to_le_bytes());
-                    start = at + 1;
-                }
-                b'\r' => return Ok(None),
-                _ => nul = true,
-            }
+        if cut(fresh, &mut body, &mut offsets, &mut nul).is_none() {
+            return Ok(None);
         }
-        body.extend_from_slice(&fresh[start..]);
         last = fresh[n - 1];
         // UTF-8 over the carried bytes and this chunk; an incomplete sequence at its end waits
         // for the next chunk (at most 3 bytes)
