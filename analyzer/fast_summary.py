@@ -51,6 +51,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -75,7 +76,17 @@ _OUT = sorted(set(_READS) | set(_BARE_READS))
 
 
 def _isin(values: Any, of: frozenset[str] | tuple[str, ...]) -> np.ndarray:
-    return pc.fill_null(pc.is_in(values, value_set=pa.array(sorted(of))), False).to_numpy(zero_copy_only=False)
+    return pc.fill_null(pc.is_in(values, value_set=_value_set(of)), False).to_numpy(zero_copy_only=False)
+
+
+@lru_cache(maxsize=32)
+def _value_set(of: frozenset[str] | tuple[str, ...]) -> pa.Array:
+    return pa.array(sorted(of), pa.string())
+
+
+_REJECT, _REMOVED = frozenset({"reject"}), frozenset({"removed"})
+#: a group's flags in :meth:`FastSummaryFold._fold`, one byte a row
+_READ, _BARE, _GONE, _AFTER = 1, 2, 4, 8
 
 
 def groups(table: pa.Table, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -211,6 +222,9 @@ CLASS_FIELDS = [SCHEMA.field(c) for c in CLASS_KEY]
 #: the columns of a summarised block's rows (with ``gid``): what attribution reads that is not
 #: a column of the classification key (nor the classification)
 ROW_COLUMNS = sorted(c for c in _OUT if c not in _CLASS and c not in CLASS_KEY)
+#: the columns of :data:`_OUT` taken from the groups (but the reply text) and from their answers
+_OUT_KEY = [c for c in _OUT if c in CLASS_KEY and c != "reply_text"]
+_OUT_CLASS = [c for c in _OUT if c in _CLASS]
 
 
 class FastSummaryFold(SummaryFold):
@@ -386,30 +400,32 @@ class FastSummaryFold(SummaryFold):
         g_target = _isin(cause, WAITING_CAUSES) & _isin(action, WAITING_ACTIONS)
         g_source = (_isin(outcome, FAILED) & _isin(event, ATTEMPT_EVENTS) & ~_isin(cause, NOT_A_REASON)
                     & ~g_target)
-        g_bare = _isin(event, frozenset({"reject"})) & pc.is_null(reply_text).to_numpy(zero_copy_only=False)
-        g_removed = _isin(event, frozenset({"removed"}))
+        g_bare = _isin(event, _REJECT) & pc.is_null(reply_text).to_numpy(zero_copy_only=False)
+        g_removed = _isin(event, _REMOVED)
         # the failures whose cause no attribution changes: counted by group
         kept = reps.column("n").to_numpy() * (g_failed & ~g_target & ~g_bare)
         for k, v in _counted(cause, kept):
             self.by_cause[k] += v
-        # the rows attribution reads (as StreamClassifier picks them) or writes
-        bare = g_bare[gid]
-        take = g_target[gid] | g_source[gid] | bare
+        # the rows attribution reads (as StreamClassifier picks them) or writes: each group's
+        # flags as bits, gathered once a row (1: read, 2: a bare reject, 4: removed, 8: counted after)
+        flags = (((g_target | g_source | g_bare) * _READ) | (g_bare * _BARE) | (g_removed * _GONE)
+                 | (((g_target | g_bare) & g_failed) * _AFTER)).astype(np.uint8)[gid]
+        take = (flags & _READ).astype(bool)
         has_queue = pc.is_valid(table.column("queue_id")).to_numpy(zero_copy_only=False)
-        take |= g_removed[gid] & (has_queue if order is None else has_queue[order])
-        take[:-1] |= bare[1:]  # the line above a bare reject (its error, if it is one)
+        take |= (flags & _GONE).astype(bool) & (has_queue if order is None else has_queue[order])
+        take[:-1] |= (flags[1:] & _BARE).astype(bool)  # the line above a bare reject (its error, if it is one)
         take[-1] = True  # the block's last line: the next block's first bare reject may take its error
         at = np.flatnonzero(take)
         on = pa.array(gid[at])
         rows = pa.array(at if order is None else order[at])
-        cols = {c: table.column(c).take(rows) for c in ROW_COLUMNS}
+        cols = dict(zip(ROW_COLUMNS, table.select(ROW_COLUMNS).take(rows).columns, strict=True))
         if pa.types.is_dictionary(cols["source"].type):  # as fold_batch sends it (_merged)
             cols["source"] = cols["source"].cast(pa.string())
-        cols.update({c: reps.column(c).take(on) for c in _OUT if c in CLASS_KEY and c != "reply_text"})
+        cols.update(zip(_OUT_KEY, reps.select(_OUT_KEY).take(on).columns, strict=True))
         cols["reply_text"] = texts.take(pa.array(rid[at]))
-        cols.update({c: answers.column(c).take(on) for c in _OUT if c in _CLASS})
+        cols.update(zip(_OUT_CLASS, answers.select(_OUT_CLASS).take(on).columns, strict=True))
         sub = pa.table({c: cols[c] for c in _OUT})
-        return sub, (g_target[gid[at]] | g_bare[gid[at]]) & g_failed[gid[at]]
+        return sub, (flags[at] & _AFTER).astype(bool)
 
 
 def fold_batch(lines: Any, first_line: int, ctx: Any) -> tuple[pa.Table, Any]:

@@ -313,6 +313,15 @@ def split_lines() -> Any:
     return getattr(_module()[0], "split_lines", None)
 
 
+def read_lines() -> Any:
+    """The native reading of a file's byte range as a block's lines (``read_lines(path, start,
+    end)`` -> (offsets, bytes, nul, bytes read) or None; native/src/lines.rs: read in chunks,
+    each cut while in cache), or None when the Python engine runs or the core has none."""
+    if engine() != "native":
+        return None
+    return getattr(_module()[0], "read_lines", None)
+
+
 def string_buffers(arr: Any) -> tuple[bytes, bytes]:
     """The offsets and data of a string array (see :func:`_string_buffers`)."""
     return _string_buffers(arr)

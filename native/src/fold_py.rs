@@ -124,3 +124,19 @@ pub fn naive_stamps<'py>(py: Python<'py>, months: crate::ByteView, days: crate::
     });
     Ok((owned(py, le(&ts, i64::to_le_bytes)), year, prev))
 }
+
+/// Bytes `start..end` of the file at `path` as a block's lines (`lines::read_lines`: read in
+/// chunks, each checked, cut and copied while in cache): (offsets, bytes without the newlines,
+/// whether a NUL is in them, the bytes read) for an Arrow string array, or None where Python
+/// reads and cuts the block (nothing read, a CR, not UTF-8, 2 GiB or more). OSError as Python's
+/// `open`/`read` would raise it.
+#[pyfunction]
+pub fn read_lines<'py>(py: Python<'py>, path: std::path::PathBuf, start: u64, end: u64) -> PyResult<Option<(Buf<'py>, Buf<'py>, bool, usize)>> {
+    use std::io::{Seek, SeekFrom};
+    let got = py.detach(|| -> std::io::Result<_> {
+        let mut f = std::fs::File::open(&path)?;
+        f.seek(SeekFrom::Start(start))?;
+        crate::lines::read_lines(&mut f, end.saturating_sub(start))
+    })?;
+    Ok(got.map(|(off, body, nul, n)| (owned(py, off), owned(py, body), nul, n)))
+}

@@ -366,6 +366,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FAST_PATTERNS", vec![syslog::HEADER, fields::CODE, maskhand::MASK, maskhand::OPAQUE_FIRST])?;
     m.add_class::<endsfold_py::PyEndsFold>()?;
     m.add_class::<peerfold_exim_py::PyExFold>()?;
+
+    m.add_function(wrap_pyfunction!(fold_py::read_lines, m)?)?;
     Ok(())
 }
 
