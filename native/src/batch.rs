@@ -8,7 +8,7 @@ use crate::engine::Strings;
 use crate::fields::is_space;
 use crate::postfix::Fast;
 use crate::rows::{concat, Row, Rows};
-use crate::syslog::header;
+use crate::syslog::header_pid;
 use std::borrow::Cow;
 
 /// What a line is, in [`Batch::kind`].
@@ -93,16 +93,32 @@ pub fn postfix_daemon(program: &[u8]) -> Option<&[u8]> {
     if !program.get(..7).is_some_and(|p| crate::postfix::same(p, b"postfix")) || program.ends_with(b"/") {
         return None;
     }
-    // one pass: the characters allowed, and no "//" (an empty part)
-    let mut prev = 0u8;
-    for &b in program {
-        if !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/')) || (b == b'/' && prev == b'/') {
+    // one pass: the characters allowed (a table look-up each), no "//" (an empty part), and
+    // where the last part starts
+    let (mut prev, mut last) = (0u8, 0);
+    for (i, &b) in program.iter().enumerate().skip(7) {
+        if !PROGRAM_BYTE[b as usize] || (b == b'/' && prev == b'/') {
             return None;
+        }
+        if b == b'/' {
+            last = i + 1;
         }
         prev = b;
     }
-    Some(program.rsplit(|&b| b == b'/').next().unwrap_or(program))
+    Some(&program[last..])
 }
+
+/// `[\w.-/]`, by byte.
+static PROGRAM_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'/');
+        b += 1;
+    }
+    t
+};
 
 /// One classic syslog line's header as [`read`] and `fold::fold` both take it: the stamp's
 /// month (1-12), day and seconds of the day, the host, program, pid and message, and the two
@@ -121,7 +137,7 @@ pub struct Head<'a> {
 
 /// The header of `line` (None: no classic syslog header). `months`: the month names, January first.
 pub fn head<'a>(line: &'a [u8], months: &[Vec<u8>]) -> Option<Head<'a>> {
-    let [_, host, tag, msg] = header(line)?;
+    let ([_, host, tag, msg], bracket) = header_pid(line)?;
     let stamp = &line[..15];
     let mut unusual = false;
     // three bytes compared by hand: a slice comparison is a memcmp call per month, per line
@@ -132,8 +148,10 @@ pub fn head<'a>(line: &'a [u8], months: &[Vec<u8>]) -> Option<Head<'a>> {
     });
     let (day, h, m, s) = (two(&stamp[4..6]), two(&stamp[7..9]), two(&stamp[10..12]), two(&stamp[13..15]));
     unusual |= day == 0 || day > u32::from(MDAYS[month]) || h > 23 || m > 59 || s > 59;
+    // the pid's `[` as the header's scan found it (no second search of the tag)
+    let open = bracket.map(|b| b - tag.0);
     let tag = &line[tag.0..tag.1];
-    let (program, pid) = match memchr::memchr(b'[', tag) {
+    let (program, pid) = match open {
         Some(p) => {
             let digits = &tag[p + 1..tag.len() - 1];
             let v = digits.iter().try_fold(0u64, |a, &d| a.checked_mul(10)?.checked_add(u64::from(d - b'0')));

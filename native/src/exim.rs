@@ -26,6 +26,8 @@ pub struct Spec {
     enh_any: Regex,
     stage_text: Regex,
     queued: Regex,
+    /// the queued-as pattern is `fields::QUEUED`: `fields::queued_id` reads it
+    queued_by_hand: bool,
     /// (upper-case key, canonical stage), in order: the first key inside the text wins
     stage_rules: Vec<(String, String)>,
     deny_codes: Vec<(String, i16)>,
@@ -64,6 +66,7 @@ impl Spec {
             enh_any: compile(&s.enh_any)?,
             stage_text: compile(&s.stage_text)?,
             queued: compile(&s.queued)?,
+            queued_by_hand: s.queued == crate::fields::QUEUED,
             stage_rules: s.stage_rules,
             deny_codes: s.deny_codes,
             deny_default: s.deny_default,
@@ -429,7 +432,9 @@ where
             }
         }
     }
-    if row.related_id.is_none() && find(text, b"queued as").is_some() {
+    if row.related_id.is_none() && spec.queued_by_hand && find(text, b"queued as").is_some() {
+        row.related_id = crate::fields::queued_id(text).map(|q| Cow::Owned(q.to_vec()));
+    } else if row.related_id.is_none() && find(text, b"queued as").is_some() {
         if let Some(c) = spec.queued.captures(text) {
             if let Some(m) = c.name("q").filter(|m| !m.as_bytes().is_empty()) {
                 row.related_id = Some(Cow::Owned(m.as_bytes().to_vec()));
@@ -1124,14 +1129,25 @@ pub const STR_COLUMNS: [&str; 24] = [
 
 impl Columns {
     pub fn new() -> Columns {
+        Columns::with_capacity(0)
+    }
+
+    /// Room for `n` rows in every column but the texts (which grow as they come): a batch's
+    /// columns grown from empty were copied over and over as they doubled.
+    pub fn with_capacity(n: usize) -> Columns {
+        let num = |name: &'static str, width: usize| (name, NumCol::with_capacity(n, width));
         Columns {
-            strs: STR_COLUMNS.iter().map(|&n| (n, StrCol::default())).collect(),
-            i16s: vec![("reply_code", NumCol::default())],
-            i32s: vec![("client_port", NumCol::default()), ("relay_port", NumCol::default())],
-            i64s: vec![("size", NumCol::default())],
-            f64s: vec![("delay", NumCol::default())],
-            bools: vec![("quit", BoolCol::default())],
-            ..Columns::default()
+            rows: Vec::with_capacity(8 * n),
+            n: 0,
+            ts: NumCol::with_capacity(n, 8),
+            local: Vec::with_capacity(n),
+            pid: NumCol::with_capacity(n, 4),
+            strs: STR_COLUMNS.iter().map(|&name| (name, StrCol::with_capacity(n))).collect(),
+            i16s: vec![num("reply_code", 2)],
+            i32s: vec![num("client_port", 4), num("relay_port", 4)],
+            i64s: vec![num("size", 8)],
+            f64s: vec![num("delay", 8)],
+            bools: vec![("quit", BoolCol::with_capacity(n))],
         }
     }
 
@@ -1238,7 +1254,7 @@ pub fn over_threads<T: Send>(n: usize, threads: usize, f: impl Fn(usize, usize) 
 /// Read rows `lo..hi` of a string column (Arrow offsets and data): the rows some reader is
 /// sure of, with all their columns.
 pub fn read(spec: &Spec, offsets: &[i32], data: &[u8], lo: usize, hi: usize) -> Columns {
-    let mut out = Columns::new();
+    let mut out = Columns::with_capacity(hi.saturating_sub(lo));
     each_row(spec, offsets, data, lo, hi, |row, ts, local, pid, r| out.push(row, ts, local, pid, &r));
     out
 }

@@ -11,6 +11,10 @@ pub struct Bits {
 }
 
 impl Bits {
+    /// Room for `n` bits.
+    pub fn with_capacity(n: usize) -> Bits {
+        Bits { bytes: Vec::with_capacity(n.div_ceil(8)), len: 0, nulls: 0 }
+    }
     pub fn push(&mut self, v: bool) {
         if self.len.is_multiple_of(8) {
             self.bytes.push(0);
@@ -59,6 +63,12 @@ impl Default for StrCol {
 }
 
 impl StrCol {
+    /// Room for `n` cells (their texts grow as they come).
+    pub fn with_capacity(n: usize) -> StrCol {
+        let mut offsets = Vec::with_capacity(4 * (n + 1));
+        offsets.extend_from_slice(&0i32.to_le_bytes());
+        StrCol { offsets, data: Vec::new(), valid: Bits::with_capacity(n) }
+    }
     pub fn append(&mut self, other: &StrCol) {
         let base = self.data.len() as i32;
         for c in other.offsets.chunks_exact(4).skip(1) {
@@ -86,6 +96,10 @@ pub struct NumCol {
 }
 
 impl NumCol {
+    /// Room for `n` values of `width` bytes.
+    pub fn with_capacity(n: usize, width: usize) -> NumCol {
+        NumCol { values: Vec::with_capacity(n * width), valid: Bits::with_capacity(n) }
+    }
     pub fn append(&mut self, other: &NumCol) {
         self.values.extend_from_slice(&other.values);
         self.valid.append(&other.valid);
@@ -116,6 +130,10 @@ pub struct BoolCol {
 }
 
 impl BoolCol {
+    /// Room for `n` values.
+    pub fn with_capacity(n: usize) -> BoolCol {
+        BoolCol { values: Bits::with_capacity(n), valid: Bits::with_capacity(n) }
+    }
     pub fn append(&mut self, other: &BoolCol) {
         self.values.append(&other.values);
         self.valid.append(&other.valid);

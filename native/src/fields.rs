@@ -81,6 +81,8 @@ pub struct Fields {
     enh_any: Regex,
     stage_text: Regex,
     queued_as: Regex,
+    /// the queued-as pattern is [`QUEUED`]: [`queued_id`] reads it by hand
+    queued_by_hand: bool,
     /// `_STAGE_RULES`: (key, stage), in order
     stages: Vec<(String, String)>,
 }
@@ -97,6 +99,7 @@ impl Fields {
             enh_any: compile(enh_any)?,
             stage_text: compile(stage_text)?,
             queued_as: compile(queued_as)?,
+            queued_by_hand: queued_as == QUEUED,
             stages,
         })
     }
@@ -106,6 +109,19 @@ impl Fields {
     pub fn stage(&self, raw: &[u8]) -> Option<&str> {
         let raw = nonempty(raw)?;
         let cut = raw.iter().position(|&b| b == b':' || b == b'<').unwrap_or(raw.len());
+        // the first 60 bytes, where those are ASCII, are the first 60 characters: upper-cased in
+        // place on the stack (three Strings a call before: the stage of every reject and lost line)
+        let head = &raw[..cut.min(60)];
+        if head.is_ascii() {
+            let mut buf = [0u8; 60];
+            let up = &mut buf[..head.len()];
+            for (o, &b) in up.iter_mut().zip(head) {
+                *o = if b == b'_' { b' ' } else { b.to_ascii_uppercase() };
+            }
+            let up = &*up;
+            let holds = |k: &[u8]| k.is_empty() || up.windows(k.len()).any(|w| w == k);
+            return Some(self.stages.iter().find(|(k, _)| holds(k.as_bytes())).map_or("other", |(_, s)| s.as_str()));
+        }
         let text = String::from_utf8_lossy(&raw[..cut]);
         let trimmed: String = text.chars().take(60).collect();
         // str.upper() of non-ASCII text may differ from Rust's; such stages go to Python
@@ -149,10 +165,29 @@ impl Fields {
 
     /// The queue id a reply says the next hop queued the message as.
     pub fn queued_as<'t>(&self, text: &'t [u8]) -> Option<&'t [u8]> {
-        crate::postfix::finder(&QUEUED, b"queued as").find(text)?;
+        crate::postfix::finder(&QUEUED_AT, b"queued as").find(text)?;
+        if self.queued_by_hand {
+            return queued_id(text);
+        }
         self.queued_as.captures(text).and_then(|c| c.name("q")).map(|m| m.as_bytes()).and_then(nonempty)
     }
 }
+
+/// fields.py's `_QUEUED_AS` (and exim_fast.py's `QUEUED_AS`), as [`queued_id`] reads it.
+pub const QUEUED: &str = r"queued as (?P<q>[0-9A-Za-z-]{5,})";
+
+/// [`QUEUED`] by hand, without a regex's captures (an allocation and a search per reply that
+/// names a queue id): the leftmost `queued as ` followed by five or more of `[0-9A-Za-z-]`,
+/// all of that run (greedy).
+pub fn queued_id(text: &[u8]) -> Option<&[u8]> {
+    crate::postfix::finder(&QUEUED_AS_SPACE, b"queued as ").find_iter(text).find_map(|p| {
+        let id = &text[p + 10..];
+        let n = id.iter().take_while(|&&b| b.is_ascii_alphanumeric() || b == b'-').count();
+        (n >= 5).then(|| &id[..n])
+    })
+}
+
+static QUEUED_AS_SPACE: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
 
 /// `_CODE` on a text that starts with a reply code and an enhanced code (`250 2.0.0 Ok ...`, the
 /// common shape): the match at the start, the leftmost, as the regex takes it (an optional
@@ -187,7 +222,7 @@ pub fn leading_codes(t: &[u8]) -> Option<(i16, (usize, usize))> {
     Some((code, (at, at + end)))
 }
 
-static QUEUED: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+static QUEUED_AT: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
 
 /// `Cow::Borrowed` of an optional slice.
 pub fn text(s: Option<&[u8]>) -> Option<Cow<'_, [u8]>> {
@@ -241,6 +276,65 @@ mod tests {
             }
         }
         assert!(read > 4000);
+    }
+
+    #[test]
+    fn queued_id_as_the_regex_reads_it() {
+        let re = Regex::new(&re2_to_rust(QUEUED).unwrap()).unwrap();
+        let seeds: [&[u8]; 5] = [b"250 2.0.0 Ok: queued as A4871A341B3", b"queued as 12-ab", b"x queued as abc queued as abcdef)", b"queued as  ABCDE", b"250 ok queued as 1234"];
+        let mut rng = crate::testutil::XorShift(0x1234_5678_9ABC_DEF1);
+        let mut found = 0;
+        for seed in seeds {
+            for i in 0..4000 {
+                let mut t = seed.to_vec();
+                if i > 0 {
+                    for _ in 0..(1 + rng.next() % 3) {
+                        crate::testutil::edit(&mut t, &mut rng, b" -.:_aZ09q\xc3");
+                    }
+                }
+                let want = re.captures(&t).and_then(|c| c.name("q")).map(|m| m.as_bytes()).and_then(nonempty);
+                assert_eq!(queued_id(&t), want, "{}", String::from_utf8_lossy(&t));
+                found += usize::from(want.is_some());
+            }
+        }
+        assert!(found > 2000);
+    }
+
+    #[test]
+    fn stage_as_the_string_path_reads_it() {
+        let rules: Vec<(String, String)> = [("END OF DATA", "end of DATA"), ("RCPT", "RCPT TO"), ("EHLO", "HELO/EHLO"), ("MAIL", "MAIL FROM"), ("DATA", "DATA"), ("CONNECT", "connect"), ("A B", "ab")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let f = Fields::new(CODE, r"x", r"x", QUEUED, rules.clone()).unwrap();
+        // the Python function as the code before the stack path wrote it
+        let by_strings = |raw: &[u8]| -> Option<String> {
+            let raw = nonempty(raw)?;
+            let cut = raw.iter().position(|&b| b == b':' || b == b'<').unwrap_or(raw.len());
+            let trimmed: String = String::from_utf8_lossy(&raw[..cut]).chars().take(60).collect();
+            if !trimmed.is_ascii() {
+                return None;
+            }
+            let up = trimmed.to_ascii_uppercase().replace('_', " ");
+            Some(rules.iter().find(|(k, _)| up.contains(k.as_str())).map_or("other".into(), |(_, s)| s.clone()))
+        };
+        let long = format!("{}RCPT", "x".repeat(58));
+        let seeds: [&[u8]; 6] = [b"RCPT", b"end_of_data", b"ehlo:x", b"<MAIL", long.as_bytes(), "a_b\u{e9}".as_bytes()];
+        let mut rng = crate::testutil::XorShift(0x5555_AAAA_1234_9876);
+        for seed in seeds {
+            for i in 0..3000 {
+                let mut t = seed.to_vec();
+                if i > 0 {
+                    for _ in 0..(1 + rng.next() % 3) {
+                        crate::testutil::edit(&mut t, &mut rng, b"_ :<aAtRCP\xc3\xa9");
+                    }
+                }
+                if std::str::from_utf8(&t).is_err() && i % 2 == 0 {
+                    continue;
+                }
+                assert_eq!(f.stage(&t).map(str::to_string), by_strings(&t), "{}", String::from_utf8_lossy(&t));
+            }
+        }
     }
 
     #[test]

@@ -14,6 +14,12 @@ fn is_space(b: u8) -> bool {
 
 /// The spans of (stamp, host, tag, msg), as `HEADER` captures them, or None where it does not match.
 pub fn header(h: &[u8]) -> Option<[(usize, usize); 4]> {
+    header_pid(h).map(|(spans, _)| spans)
+}
+
+/// [`header`], and where the tag's `[` is (the pid's digits follow it up to the tag's end): the
+/// scan that found the tag's end found it, so the caller need not look again.
+pub fn header_pid(h: &[u8]) -> Option<([(usize, usize); 4], Option<usize>)> {
     let d = |i: usize| h[i].is_ascii_digit();
     if h.len() < 16
         || !(h[0].is_ascii_uppercase() && h[1].is_ascii_lowercase() && h[2].is_ascii_lowercase() && h[3] == b' ')
@@ -40,7 +46,8 @@ pub fn header(h: &[u8]) -> Option<[(usize, usize); 4]> {
     if i == start || i >= h.len() {
         return None;
     }
-    if h[i] == b'[' {
+    let bracket = (h[i] == b'[').then_some(i);
+    if bracket.is_some() {
         let mut j = i + 1;
         while j < h.len() && h[j].is_ascii_digit() {
             j += 1;
@@ -58,7 +65,7 @@ pub fn header(h: &[u8]) -> Option<[(usize, usize); 4]> {
     if memchr::memchr(b'\n', &h[i + 2..]).is_some() {
         return None;
     }
-    Some([(0, 15), host, tag, (i + 2, h.len())])
+    Some(([(0, 15), host, tag, (i + 2, h.len())], bracket))
 }
 
 /// Yearless header stamps (month 1-12, day, seconds of the day) placed in years as
@@ -127,6 +134,9 @@ mod tests {
                     continue; // the engine only sees valid UTF-8 (Arrow strings)
                 }
                 assert_eq!(header(&line), by_regex(&re, &line), "{}", String::from_utf8_lossy(&line));
+                if let Some(([_, _, (a, b), _], bracket)) = header_pid(&line) {
+                    assert_eq!(bracket, memchr::memchr(b'[', &line[a..b]).map(|p| a + p));
+                }
                 checked += 1;
             }
         }
