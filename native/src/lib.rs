@@ -29,6 +29,8 @@ pub mod peerfold;
 pub mod peerfold_warn;
 mod peerfold_py;
 pub mod postfix;
+pub mod pqdict;
+mod pqdict_py;
 pub mod rows;
 pub mod rulematch;
 pub mod rulematch_screen;
@@ -365,6 +367,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // the patterns that have a hand-read twin (used only while the Python table has them verbatim)
     m.add("FAST_PATTERNS", vec![syslog::HEADER, fields::CODE, maskhand::MASK, maskhand::OPAQUE_FIRST])?;
     m.add_class::<endsfold_py::PyEndsFold>()?;
+    m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_codes, m)?)?;
     Ok(())
 }
 
