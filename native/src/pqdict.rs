@@ -128,28 +128,21 @@ fn bit_packed<T: Copy + Into<u32>>(values: &[T], width: u32, out: &mut Vec<u8>) 
     for run in values.chunks(GROUPS * 8) {
         let groups = run.len().div_ceil(8);
         put_varint(out, ((groups as u64) << 1) | 1);
-        let start = out.len();
-        out.resize(start + groups * width as usize, 0);
-        let mut bit = 0usize;
-        if width == 1 {
-            for (g, eight) in run.chunks(8).enumerate() {
-                out[start + g] = eight.iter().enumerate().fold(0u8, |b, (k, &v)| b | ((v.into() as u8 & 1) << k));
-            }
-            continue;
-        }
+        let end = out.len() + groups * width as usize;
+        let (mut acc, mut bits) = (0u64, 0u32); // (under 8 bits held between values: 40 at most)
         for &v in run {
-            let mut v = v.into() as u64;
-            let mut left = width as usize;
-            while left > 0 {
-                let byte = start + bit / 8;
-                let shift = bit % 8;
-                let take = left.min(8 - shift);
-                out[byte] |= ((v & ((1 << take) - 1)) << shift) as u8;
-                v >>= take;
-                bit += take;
-                left -= take;
+            acc |= (v.into() as u64) << bits;
+            bits += width;
+            while bits >= 8 {
+                out.push(acc as u8);
+                acc >>= 8;
+                bits -= 8;
             }
         }
+        if bits > 0 {
+            out.push(acc as u8);
+        }
+        out.resize(end, 0); // (the last group's padding)
     }
 }
 
@@ -279,7 +272,7 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
     Ok(Some(Pages { dict, words: index.len(), data, rows: rows.iter().map(|r| r.len).sum(), nulls, text_bytes }))
 }
 
-/// The words last numbered, in 1024 places, each with its length and its first and last 8
+/// The words last numbered, in 256 places, each with its length and its first and last 8
 /// bytes (up to 16 bytes, all its bytes; a longer word found there is compared whole): a
 /// few-valued column's words are found there with three compares, without hashing; the place is the three words' mix times the
 /// process's key (odd), so which words share one cannot be chosen from outside, and a place
@@ -291,7 +284,7 @@ struct Recent {
 
 impl Recent {
     fn new() -> Recent {
-        Recent { key: Seed::default().scramble(0x5851_F42D_4C95_7F2D) | 1, slots: vec![(0, 0, usize::MAX, 0); 1024] }
+        Recent { key: Seed::default().scramble(0x5851_F42D_4C95_7F2D) | 1, slots: vec![(0, 0, usize::MAX, 0); 256] }
     }
 
     /// `word`'s place and its (first 8 bytes, last 8 bytes): all its bytes up to 16 (longer
@@ -305,7 +298,7 @@ impl Recent {
             (word.iter().rev().fold(0u64, |h, &b| (h << 8) | b as u64), 0)
         };
         let mix = head ^ tail.rotate_left(29) ^ (n as u64).rotate_left(59);
-        Some(((mix.wrapping_mul(self.key) >> 54) as usize, head, tail))
+        Some(((mix.wrapping_mul(self.key) >> 56) as usize, head, tail))
     }
 }
 
