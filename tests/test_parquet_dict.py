@@ -23,6 +23,14 @@ SCHEMA = pa.schema([("kind", pa.string()), ("cls", CODES), ("n", pa.int64()), ("
 OPTIONS = {"use_dictionary": ["kind", "cls", "one"], "compression": {"kind": "none", "cls": "none", "one": "none",
                                                                         "n": "zstd", "free": "zstd"},
            "write_statistics": ["n"], "store_schema": False}
+
+
+@pytest.fixture(autouse=True)
+def _native_engine(monkeypatch):
+    """The native core's path (the whole suite also runs with ``MAILLENS_ENGINE=python``)."""
+    monkeypatch.setenv("MAILLENS_ENGINE", "native")
+
+
 WORDS = ["", "connect", "disconnect", "reject", "a much longer word than sixteen bytes", "été", "x" * 16, "x" * 17]
 
 
