@@ -9,7 +9,9 @@ same schema and options), :data:`ENCODERS` at a time on threads (Arrow's writer 
 GIL), and writes their column chunks to the output in order, then one footer: the first
 file's with every file's row groups, their offsets moved (:mod:`analyzer.parquet_footer`).
 Read back, the file is the one a single writer makes: the same row groups, chunks, schema
-and metadata.
+and metadata. Where the native core runs, the few-valued text columns' chunks are made by it
+(:mod:`analyzer.parquet_dict`) and the other columns' by Arrow, put together in the schema's
+order: read back the same; the bytes of those chunks are not Arrow's.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from . import parquet_dict
 from . import parquet_footer as footer
 
 __all__ = ["ENCODERS", "GroupFiles"]
@@ -49,6 +52,10 @@ class GroupFiles:
         self._first: list | None = None  # the first file's footer
         self._parts: list[footer.Groups] = []
         self._at = 0  # bytes written to the sink
+        # columns whose chunks the native core makes (analyzer.parquet_dict), and the footer of
+        # the whole schema without row groups that their row groups are put in
+        self._native = parquet_dict.native_columns(schema, options)
+        self._template = footer.split(self._empty())[1] if self._native else None
 
     def add(self, table: pa.Table, done: Callable[[], Any] | None = None) -> None:
         """Encode ``table`` as the next row group; ``done`` is called once it is written."""
@@ -60,18 +67,49 @@ class GroupFiles:
         self._pending.append((fut, done))
         self._written(len(self._pending) - self.threads)
 
-    def _encode(self, table: pa.Table) -> tuple[memoryview, list]:
+    def _encode(self, table: pa.Table) -> tuple[list, list]:
+        """``table`` as a file of one row group: its body (in pieces) and decoded footer."""
+        chunks = {}
+        for name in self._native:
+            got = parquet_dict.chunk(name, table.column(name))
+            if got is not None:
+                chunks[name] = got
+        if not chunks:
+            body, meta = self._arrow(table, self.schema, self.options)
+            return [body], meta
+        names = self.schema.names
+        rest = [n for n in names if n not in chunks]
+        # (the other columns' file: only its row group is kept, not its schema nor metadata)
+        body, meta = self._arrow(table.select(rest), pa.schema([self.schema.field(n) for n in rest]),
+                                 {**_options_of(self.options, rest), "store_schema": False}, whole=False) if rest else (None, None)
+        assert self._template is not None
+        return parquet_dict.assembled(names, self._template, table.num_rows, chunks, body, meta)
+
+    def _arrow(self, table: pa.Table, schema: pa.Schema, options: dict[str, Any], whole: bool = True) -> tuple[memoryview, list]:
+        """``table`` written by Arrow's ``ParquetWriter`` as a file of one row group (``whole``:
+        with the file's key/value metadata)."""
         import pyarrow.parquet as pq
 
         out = pa.BufferOutputStream()
-        writer = pq.ParquetWriter(out, self.schema, **self.options)
+        writer = pq.ParquetWriter(out, schema, **options)
         try:
             writer.write_table(table, row_group_size=table.num_rows)
-            if self.metadata:
+            if self.metadata and whole:
                 writer.add_key_value_metadata(self.metadata)
         finally:
             writer.close()
         return footer.split(out.getvalue())
+
+    def _empty(self, sink: Any = None) -> Any:
+        """A file of the schema without row groups (as the writer makes one), to ``sink``, else as bytes."""
+        import pyarrow.parquet as pq
+
+        out = pa.BufferOutputStream() if sink is None else sink
+        writer = pq.ParquetWriter(out, self.schema, **self.options)
+        if self.metadata:
+            writer.add_key_value_metadata(self.metadata)
+        writer.close()
+        return out.getvalue() if sink is None else None
 
     def _written(self, wait: int) -> None:
         """Write the encoded row groups at the head of the queue: the first ``wait`` of them
@@ -79,14 +117,15 @@ class GroupFiles:
         while self._pending and (wait > 0 or self._pending[0][0].done()):
             fut, done = self._pending.popleft()
             wait -= 1
-            body, meta = fut.result()
+            pieces, meta = fut.result()
             if self._first is None:
                 self._first = meta
                 self.sink.write(footer.MAGIC)
                 self._at = len(footer.MAGIC)
             self._parts.append(footer.moved(meta, self._at, sum(p.count for p in self._parts)))
-            self.sink.write(body)
-            self._at += len(body)
+            for piece in pieces:
+                self.sink.write(piece)
+                self._at += len(piece)
             if done is not None:
                 done()
 
@@ -95,12 +134,7 @@ class GroupFiles:
         self._written(len(self._pending))
         self._end()
         if self._first is None:
-            import pyarrow.parquet as pq
-
-            writer = pq.ParquetWriter(self.sink, self.schema, **self.options)
-            if self.metadata:
-                writer.add_key_value_metadata(self.metadata)
-            writer.close()
+            self._empty(self.sink)
             return
         tail = footer.merged(self._first, self._parts)
         self.sink.write(tail + struct.pack("<I", len(tail)) + footer.MAGIC)
@@ -114,3 +148,17 @@ class GroupFiles:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _options_of(options: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """``ParquetWriter`` options given per column (lists and dicts of names) for the columns ``names`` only."""
+    keep = set(names)
+    out: dict[str, Any] = {}
+    for key, v in options.items():
+        if isinstance(v, dict):
+            v = {n: x for n, x in v.items() if n in keep} or None
+        elif isinstance(v, list):
+            v = [n for n in v if n in keep]
+            v = v or False
+        out[key] = v
+    return out

@@ -29,6 +29,8 @@ pub mod peerfold;
 pub mod peerfold_warn;
 mod peerfold_py;
 pub mod postfix;
+pub mod pqdict;
+mod pqdict_py;
 pub mod rows;
 pub mod rulematch;
 pub mod rulematch_screen;
@@ -368,6 +370,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<peerfold_exim_py::PyExFold>()?;
 
     m.add_function(wrap_pyfunction!(fold_py::read_lines, m)?)?;
+
+    m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_codes, m)?)?;
     Ok(())
 }
 

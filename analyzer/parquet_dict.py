@@ -1,0 +1,176 @@
+"""Column chunks of a Parquet row group encoded by the native core, beside Arrow's writer
+(:class:`analyzer.sink_parquet.GroupFiles`).
+
+Arrow's writer spends most of its time per row, not per byte: a nullable column's definition
+levels, its dictionary's hashing (bench/RESULTS.md, r21/r22-pout). The event table's
+few-valued text columns (event kinds, statuses, stages, programs; the classification's, as
+dictionaries already) are written uncompressed, dictionary-encoded, without statistics: their
+pages are simple enough to make in Rust (``native/src/pqdict.rs``) in a fraction of the time.
+:func:`native_columns` says which columns of a file these are; :func:`chunk` makes one
+column's chunk (a dictionary page, PLAIN; one v1 data page, RLE_DICTIONARY with RLE
+definition levels: what Arrow writes for them, in the format's spec) and
+:func:`assembled` puts a row group's chunks, Arrow's and these, in the schema's order, as one
+file's body and footer would hold them. Read back, the columns are the ones Arrow writes.
+Without the native core (``MAILLENS_ENGINE=python``, not built) Arrow writes every column.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import parquet_footer as footer
+from .parquet_footer import _BINARY, _FALSE, _I32, _I64, _LIST, _STRUCT
+
+__all__ = ["DICTIONARY_LIMIT", "Chunk", "assembled", "chunk", "native_columns"]
+
+#: Bytes of a dictionary page past which Arrow's writer gives up the dictionary (its
+#: ``dictionary_pagesize_limit``): a column whose words pass it is left to Arrow.
+DICTIONARY_LIMIT = 1 << 20
+# parquet.thrift's enums
+_BYTE_ARRAY, _PLAIN, _RLE, _RLE_DICTIONARY, _DATA_PAGE, _DICTIONARY_PAGE, _UNCOMPRESSED = 6, 0, 3, 8, 0, 2, 0
+_CODES = pa.dictionary(pa.int32(), pa.string())
+
+
+def _native() -> Any:
+    from . import native
+
+    if native.engine() != "native":
+        return None
+    mod = native._module()[0]
+    return mod if hasattr(mod, "parquet_dict_codes") else None
+
+
+def native_columns(schema: pa.Schema, options: dict[str, Any]) -> tuple[str, ...]:
+    """The columns of ``schema`` whose chunks :func:`chunk` makes under the ``ParquetWriter``
+    ``options`` (:func:`analyzer.sinks.parquet_options`): nullable text or dictionaries of text,
+    dictionary-encoded, uncompressed, without statistics nor an encoding of their own; none
+    without the native core."""
+    if _native() is None:
+        return ()
+    opt = dict(options)
+
+    def per(key: str, name: str, default: Any) -> Any:
+        v = opt.get(key, default)
+        return v.get(name, default) if isinstance(v, dict) else (name in v) if isinstance(v, list) else v
+
+    return tuple(f.name for f in schema
+                 if f.nullable and (f.type == pa.string() or f.type == _CODES)
+                 and per("use_dictionary", f.name, True) is True
+                 and str(per("compression", f.name, "snappy")).lower() == "none"
+                 and per("write_statistics", f.name, True) is False
+                 and per("column_encoding", f.name, None) is None
+                 and opt.get("data_page_version", "1.0") == "1.0")
+
+
+class Chunk:
+    """A column chunk made here: its bytes (a dictionary page, then a data page, with their
+    headers) and its ``ColumnMetaData`` once placed (:meth:`meta`)."""
+
+    def __init__(self, name: str, dict_page: bytes, data_page: bytes, rows: int, nulls: int, text_bytes: int) -> None:
+        self.name = name
+        self.body = dict_page + data_page
+        self.dict_size = len(dict_page)
+        self.rows, self.nulls, self.text_bytes = rows, nulls, text_bytes
+
+    def meta(self, at: int) -> list:
+        """The ``ColumnChunk`` struct (as :func:`analyzer.parquet_footer.decode` gives one) of
+        this chunk written at offset ``at``: the fields Arrow's writer sets for such a chunk."""
+        size = len(self.body)
+        page_stats = [[[1, _I32, _DICTIONARY_PAGE], [2, _I32, _PLAIN], [3, _I32, 1]],
+                      [[1, _I32, _DATA_PAGE], [2, _I32, _RLE_DICTIONARY], [3, _I32, 1]]]
+        sizes = [[1, _I64, self.text_bytes], [2, _LIST, (_I64, [])], [3, _LIST, (_I64, [self.nulls, self.rows - self.nulls])]]
+        meta = [[1, _I32, _BYTE_ARRAY], [2, _LIST, (_I32, [_PLAIN, _RLE, _RLE_DICTIONARY])],
+                [3, _LIST, (_BINARY, [self.name.encode()])], [4, _I32, _UNCOMPRESSED], [5, _I64, self.rows],
+                [6, _I64, size], [7, _I64, size], [9, _I64, at + self.dict_size], [11, _I64, at],
+                [13, _LIST, (_STRUCT, page_stats)], [16, _STRUCT, sizes]]
+        return [[2, _I64, 0], [3, _STRUCT, meta]]
+
+
+def _page(kind: int, body: bytes, head: list) -> bytes:
+    """A page: its ``PageHeader`` (uncompressed: both sizes the body's) and ``body``."""
+    return footer.encode([[1, _I32, kind], [2, _I32, len(body)], [3, _I32, len(body)], *head]) + body
+
+
+def _valid(arr: pa.Array) -> tuple[Any, int] | None:
+    return (arr.buffers()[0], arr.offset) if arr.null_count else None
+
+
+def chunk(name: str, col: pa.ChunkedArray) -> Chunk | None:
+    """Column ``name``'s chunk of a row group (``col``: text, or dictionaries of text sharing
+    one dictionary), or None where Arrow is to write it (a dictionary past
+    :data:`DICTIONARY_LIMIT`, chunks with dictionaries of their own, no rows)."""
+    mod = _native()
+    if mod is None or not len(col):
+        return None
+    if col.type == pa.string():
+        got = mod.parquet_dict_texts([(len(a), _valid(a), a.buffers()[1], a.offset, a.buffers()[2] or b"")
+                                      for a in col.chunks], DICTIONARY_LIMIT)
+        if got is None:
+            return None
+    elif col.type == _CODES:
+        words = col.chunk(0).dictionary
+        if words.null_count or any(not a.dictionary.equals(words) for a in col.chunks[1:]):
+            return None
+        if (pc.sum(pc.binary_length(words)).as_py() or 0) + 4 * len(words) > DICTIONARY_LIMIT:
+            return None
+        _, w_off, w_data = words.buffers()
+        got = mod.parquet_dict_codes([(len(a), _valid(a), a.buffers()[1], a.offset) for a in col.chunks],
+                                     (w_off, words.offset, w_data or b""), len(words))
+    else:
+        return None
+    dict_body, count, data_body, rows, nulls, text_bytes = got
+    dict_page = _page(_DICTIONARY_PAGE, dict_body, [[7, _STRUCT, [[1, _I32, count], [2, _I32, _PLAIN], [3, _FALSE, _FALSE]]]])
+    data_page = _page(_DATA_PAGE, data_body, [[5, _STRUCT, [[1, _I32, rows], [2, _I32, _RLE_DICTIONARY], [3, _I32, _RLE],
+                                                           [4, _I32, _RLE], [5, _STRUCT, []]]]])
+    return Chunk(name, dict_page, data_page, rows, nulls, text_bytes)
+
+
+def _start(chunk_meta: list) -> tuple[int, int]:
+    """Where an Arrow-written column chunk's bytes start in its file, and how many they are."""
+    meta = footer._field(chunk_meta, 3)[2]
+    at = footer._field(meta, 9)[2]
+    got = footer._field(meta, 11)
+    if got is not None and 0 < got[2] < at:
+        at = got[2]
+    return at, footer._field(meta, 7)[2]
+
+
+def assembled(names: list[str], template: list, rows: int, chunks: dict[str, Chunk],
+              body: memoryview | None, meta: list | None) -> tuple[list, list]:
+    """One row group of ``rows`` rows as a file of the columns ``names`` would hold it: its body
+    (every column's chunk in that order, from the first byte after the magic: the pieces to
+    write one after the other) and its footer
+    (``template``: the footer of the whole schema with no row group; decoded). ``chunks``: the
+    columns made here; ``body`` and ``meta``: the file Arrow wrote of the others (in the same
+    order), or None when there are none."""
+    theirs: list = []
+    if meta is not None:
+        group = footer._field(meta, footer._FILE_GROUPS)[2][1][0]
+        theirs = footer._field(group, 1)[2][1]
+    pieces, columns, at, k = [], [], len(footer.MAGIC), 0
+    total = 0
+    for name in names:
+        got = chunks.get(name)
+        if got is not None:
+            columns.append(got.meta(at))
+            piece = got.body
+        else:
+            start, size = _start(theirs[k])
+            columns.append(footer._moved_chunk(theirs[k], at - start))
+            piece = body[start - len(footer.MAGIC): start - len(footer.MAGIC) + size]
+            k += 1
+        total += footer._field(footer._field(columns[-1], 3)[2], 6)[2]
+        pieces.append(piece)
+        at += len(piece)
+    if k != len(theirs):
+        raise footer.FooterError("Arrow's file has columns not asked for")
+    group = [[1, _LIST, (_STRUCT, columns)], [2, _I64, total], [3, _I64, rows], [5, _I64, len(footer.MAGIC)],
+             [6, _I64, at - len(footer.MAGIC)]]
+    fields = [f if f[0] != footer._FILE_GROUPS else [f[0], f[1], (_STRUCT, [group])] for f in template]
+    if footer._field(fields, footer._FILE_GROUPS) is None:
+        fields = sorted([*fields, [footer._FILE_GROUPS, _LIST, (_STRUCT, [group])]], key=lambda f: f[0])
+    fields = [f if f[0] != footer._FILE_ROWS else [f[0], f[1], rows] for f in fields]
+    return pieces, fields

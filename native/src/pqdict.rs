@@ -1,0 +1,497 @@
+//! The pages of a Parquet column chunk of dictionary-encoded text, made without Arrow's writer
+//! (`analyzer/parquet_dict.py` writes their headers and the chunk's metadata): a dictionary page
+//! (PLAIN: each word's length, 4 bytes little-endian, and its bytes) and one v1 data page
+//! (the definition levels, length-prefixed, then the indices' bit width and the indices of the
+//! rows that are not null), both in the RLE / bit-packed hybrid of the format's Encodings.md.
+//! Columns that are already dictionaries (the classification's codes) keep their dictionary as
+//! it is; text columns get one of their words in order of first sight ([`KeyIndex`]: keyed).
+//! Linear in the rows and the bytes.
+
+use crate::hash::{is_set, KeyIndex, Seed};
+
+/// A chunk's rows: how many, and Arrow's validity bitmap with the bit of its first row (None:
+/// no row is null).
+#[derive(Clone, Copy)]
+pub struct Rows<'a> {
+    pub len: usize,
+    pub valid: Option<(&'a [u8], usize)>,
+}
+
+impl Rows<'_> {
+    fn check(&self) -> Result<(), String> {
+        match self.valid {
+            Some((bits, at)) if bits.len() * 8 < at + self.len => Err("a validity bitmap shorter than its chunk".into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn is_valid(&self, i: usize) -> bool {
+        match self.valid {
+            Some((bits, at)) => is_set(bits, at + i),
+            None => true,
+        }
+    }
+}
+
+/// Arrow string values: int32 offsets (the bytes of the buffer, from the first row's) and data.
+#[derive(Clone, Copy)]
+pub struct Texts<'a> {
+    pub offsets: &'a [u8],
+    pub at: usize,
+    pub data: &'a [u8],
+}
+
+impl<'a> Texts<'a> {
+    #[inline]
+    fn offset(&self, i: usize) -> usize {
+        let p = (self.at + i) * 4;
+        i32::from_le_bytes([self.offsets[p], self.offsets[p + 1], self.offsets[p + 2], self.offsets[p + 3]]) as usize
+    }
+
+    /// The bounds of `len` values checked once: offsets in the buffer, not decreasing, in the data.
+    fn check(&self, len: usize) -> Result<(), String> {
+        if self.offsets.len() < (self.at + len + 1) * 4 {
+            return Err("an offsets buffer shorter than its chunk".into());
+        }
+        let mut last = self.offset(0);
+        for i in 1..=len {
+            let o = self.offset(i);
+            if o < last || o > self.data.len() || (o as i64) > i32::MAX as i64 {
+                return Err("offsets out of order or past the data".into());
+            }
+            last = o;
+        }
+        Ok(())
+    }
+
+    fn get(&self, i: usize) -> &'a [u8] {
+        &self.data[self.offset(i)..self.offset(i + 1)]
+    }
+}
+
+/// A column chunk's two page bodies and what its metadata says of them.
+#[derive(Debug, PartialEq)]
+pub struct Pages {
+    /// the dictionary page's body (PLAIN byte arrays)
+    pub dict: Vec<u8>,
+    pub words: usize,
+    /// the data page's body (v1: levels, then the indices)
+    pub data: Vec<u8>,
+    pub rows: usize,
+    pub nulls: usize,
+    /// the bytes of the rows' values (SizeStatistics.unencoded_byte_array_data_bytes)
+    pub text_bytes: u64,
+}
+
+/// Bits needed for `max` (at least one: readers take any width that holds the values).
+pub fn bit_width(max: u32) -> u32 {
+    (32 - max.leading_zeros()).max(1)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8 & 0x7F) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Most groups of eight values in one bit-packed run (its header then fits in one byte, as Arrow's)
+const GROUPS: usize = 63;
+
+/// `values` (each < 2^width) in the RLE / bit-packed hybrid: a run of 8 or more equal values
+/// starting at a group's place is one RLE run; other values go in groups of eight, bit-packed
+/// (LSB first), the last group padded with zeros (readers know the count).
+pub fn rle_hybrid<T: Copy + PartialEq + Into<u32>>(values: &[T], width: u32, out: &mut Vec<u8>) {
+    let n = values.len();
+    let (mut p, mut lit) = (0, 0); // values[lit..p]: bit-packed, not yet written (a multiple of 8)
+    while p < n {
+        let v = values[p];
+        let mut r = p + 1;
+        while r < n && values[r] == v {
+            r += 1;
+        }
+        if r - p >= 8 {
+            bit_packed(&values[lit..p], width, out);
+            put_varint(out, ((r - p) as u64) << 1);
+            out.extend_from_slice(&v.into().to_le_bytes()[..width.div_ceil(8) as usize]);
+            p = r;
+            lit = p;
+        } else {
+            p = (p + 8).min(n);
+        }
+    }
+    bit_packed(&values[lit..n], width, out);
+}
+
+fn bit_packed<T: Copy + Into<u32>>(values: &[T], width: u32, out: &mut Vec<u8>) {
+    for run in values.chunks(GROUPS * 8) {
+        let groups = run.len().div_ceil(8);
+        put_varint(out, ((groups as u64) << 1) | 1);
+        let end = out.len() + groups * width as usize;
+        let (mut acc, mut bits) = (0u64, 0u32); // (under 8 bits held between values: 40 at most)
+        for &v in run {
+            acc |= (v.into() as u64) << bits;
+            bits += width;
+            while bits >= 8 {
+                out.push(acc as u8);
+                acc >>= 8;
+                bits -= 8;
+            }
+        }
+        if bits > 0 {
+            out.push(acc as u8);
+        }
+        out.resize(end, 0); // (the last group's padding)
+    }
+}
+
+/// The data page's body: definition levels (0 null, 1 a value: 4-byte length, then the hybrid)
+/// of every row of `chunks`, then the bit width of `words` and the rows' `indices`.
+fn data_page(chunks: &[Rows], indices: &[u32], words: usize) -> Vec<u8> {
+    let rows: usize = chunks.iter().map(|c| c.len).sum();
+    let mut out = Vec::with_capacity(16 + indices.len() * bit_width(words.saturating_sub(1) as u32) as usize / 8);
+    out.extend_from_slice(&[0u8; 4]);
+    if chunks.iter().all(|c| c.valid.is_none()) {
+        if rows > 0 {
+            put_varint(&mut out, (rows as u64) << 1);
+            out.push(1);
+        }
+    } else {
+        let mut levels = Vec::with_capacity(rows);
+        for c in chunks {
+            match c.valid {
+                None => levels.extend(std::iter::repeat_n(1u8, c.len)),
+                Some((bits, at)) => levels.extend((0..c.len).map(|i| (bits[(at + i) / 8] >> ((at + i) % 8)) & 1)),
+            }
+        }
+        rle_hybrid(&levels, 1, &mut out);
+    }
+    let len = (out.len() - 4) as u32;
+    out[..4].copy_from_slice(&len.to_le_bytes());
+    let width = bit_width(words.saturating_sub(1) as u32);
+    out.push(width as u8);
+    rle_hybrid(indices, width, &mut out);
+    out
+}
+
+fn plain_word(out: &mut Vec<u8>, word: &[u8]) {
+    out.extend_from_slice(&(word.len() as u32).to_le_bytes());
+    out.extend_from_slice(word);
+}
+
+/// A chunk of dictionary arrays sharing one dictionary (`words`, `count` of them): each chunk's
+/// rows and its int32 indices (the bytes of the buffer, from its first row's index `at`).
+pub fn from_codes(chunks: &[(Rows, &[u8], usize)], words: Texts, count: usize) -> Result<Pages, String> {
+    words.check(count)?;
+    let mut dict = Vec::new();
+    let lens: Vec<u64> = (0..count).map(|i| words.get(i).len() as u64).collect();
+    for i in 0..count {
+        plain_word(&mut dict, words.get(i));
+    }
+    let mut indices = Vec::with_capacity(chunks.iter().map(|c| c.0.len).sum());
+    let mut seen = vec![0u64; count];
+    let mut nulls = 0;
+    for (rows, buf, at) in chunks {
+        rows.check()?;
+        if buf.len() < (at + rows.len) * 4 {
+            return Err("an indices buffer shorter than its chunk".into());
+        }
+        let mine = buf[at * 4..(at + rows.len) * 4].chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        for (i, k) in mine.enumerate() {
+            if !rows.is_valid(i) {
+                nulls += 1;
+                continue;
+            }
+            if k < 0 || k as usize >= count {
+                return Err(format!("index {k} outside a dictionary of {count}"));
+            }
+            seen[k as usize] += 1;
+            indices.push(k as u32);
+        }
+    }
+    let text_bytes = seen.iter().zip(&lens).map(|(n, l)| n * l).sum();
+    let rows: Vec<Rows> = chunks.iter().map(|c| c.0).collect();
+    let data = data_page(&rows, &indices, count);
+    Ok(Pages { dict, words: count, data, rows: rows.iter().map(|r| r.len).sum(), nulls, text_bytes })
+}
+
+/// A chunk of text arrays, dictionary-encoded here (words in order of first sight), or None when
+/// the dictionary page would pass `limit` bytes (Arrow's writer then falls back to plain pages:
+/// the caller leaves such a column to it).
+pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages>, String> {
+    let mut index = KeyIndex::with_capacity(64);
+    let mut recent = Recent::new();
+    let mut dict = Vec::new();
+    let mut indices = Vec::with_capacity(chunks.iter().map(|c| c.0.len).sum());
+    let (mut nulls, mut text_bytes) = (0, 0u64);
+    for (rows, texts) in chunks {
+        rows.check()?;
+        if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
+            return Err("an offsets buffer shorter than its chunk".into());
+        }
+        let ends = texts.offsets[(texts.at + 1) * 4..(texts.at + rows.len + 1) * 4].chunks_exact(4);
+        let mut start = texts.offset(0);
+        for (i, end) in ends.enumerate() {
+            let end = i32::from_le_bytes([end[0], end[1], end[2], end[3]]);
+            if end < 0 || (end as usize) < start || end as usize > texts.data.len() {
+                return Err("offsets out of order or past the data".into());
+            }
+            let end = end as usize;
+            let word = &texts.data[start..end];
+            start = end;
+            if !rows.is_valid(i) {
+                nulls += 1;
+                continue;
+            }
+            let place = recent.place(word);
+            if let Some((at, head, tail)) = place {
+                let (h, t, n, k) = recent.slots[at];
+                if (h, t, n) == (head, tail, word.len()) && (n <= 16 || *index.keys[k as usize] == *word) {
+                    text_bytes += n as u64;
+                    indices.push(k);
+                    continue;
+                }
+            }
+            let (k, new) = index.number(word);
+            if let Some((at, head, tail)) = place {
+                recent.slots[at] = (head, tail, word.len(), k);
+            }
+            if new {
+                plain_word(&mut dict, word);
+                if dict.len() > limit {
+                    return Ok(None);
+                }
+            }
+            text_bytes += word.len() as u64;
+            indices.push(k);
+        }
+    }
+    let rows: Vec<Rows> = chunks.iter().map(|c| c.0).collect();
+    let data = data_page(&rows, &indices, index.len());
+    Ok(Some(Pages { dict, words: index.len(), data, rows: rows.iter().map(|r| r.len).sum(), nulls, text_bytes }))
+}
+
+/// The words last numbered, in 256 places, each with its length and its first and last 8
+/// bytes (up to 16 bytes, all its bytes; a longer word found there is compared whole): a
+/// few-valued column's words are found there with three compares, without hashing; the place is the three words' mix times the
+/// process's key (odd), so which words share one cannot be chosen from outside, and a place
+/// taken by another word only sends the row to the [`KeyIndex`] (keyed, bytes compared).
+struct Recent {
+    key: u64,
+    slots: Vec<(u64, u64, usize, u32)>,
+}
+
+impl Recent {
+    fn new() -> Recent {
+        Recent { key: Seed::default().scramble(0x5851_F42D_4C95_7F2D) | 1, slots: vec![(0, 0, usize::MAX, 0); 256] }
+    }
+
+    /// `word`'s place and its (first 8 bytes, last 8 bytes): all its bytes up to 16 (longer
+    /// words found there are compared whole).
+    #[inline]
+    fn place(&self, word: &[u8]) -> Option<(usize, u64, u64)> {
+        let n = word.len();
+        let (head, tail) = if n >= 8 {
+            (u64::from_le_bytes(word[..8].try_into().unwrap()), u64::from_le_bytes(word[n - 8..].try_into().unwrap()))
+        } else {
+            (word.iter().rev().fold(0u64, |h, &b| (h << 8) | b as u64), 0)
+        };
+        let mix = head ^ tail.rotate_left(29) ^ (n as u64).rotate_left(59);
+        Some(((mix.wrapping_mul(self.key) >> 56) as usize, head, tail))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::XorShift;
+
+    /// The hybrid read back (the format's decoder): `n` values.
+    fn decode(buf: &[u8], width: u32, n: usize) -> Vec<u32> {
+        let (mut out, mut p) = (Vec::new(), 0);
+        while out.len() < n {
+            let (mut h, mut s) = (0u64, 0);
+            loop {
+                let b = buf[p];
+                p += 1;
+                h |= ((b & 0x7F) as u64) << s;
+                s += 7;
+                if b < 0x80 {
+                    break;
+                }
+            }
+            if h & 1 == 1 {
+                let groups = (h >> 1) as usize;
+                let bytes = &buf[p..p + groups * width as usize];
+                for k in 0..groups * 8 {
+                    let mut v = 0u32;
+                    for b in 0..width as usize {
+                        let bit = k * width as usize + b;
+                        v |= (((bytes[bit / 8] >> (bit % 8)) & 1) as u32) << b;
+                    }
+                    out.push(v);
+                }
+                p += groups * width as usize;
+            } else {
+                let nb = width.div_ceil(8) as usize;
+                let mut v = [0u8; 4];
+                v[..nb].copy_from_slice(&buf[p..p + nb]);
+                p += nb;
+                out.extend(std::iter::repeat_n(u32::from_le_bytes(v), (h >> 1) as usize));
+            }
+        }
+        out.truncate(n);
+        out
+    }
+
+    #[test]
+    fn hybrid_round_trips() {
+        let mut rng = XorShift(0x1234_5678);
+        for case in 0..400 {
+            let width = 1 + (case % 20) as u32;
+            let n = (rng.next() % 3000) as usize;
+            let runny = rng.next() % 3;
+            let mut values = Vec::with_capacity(n);
+            let mut last = 0u32;
+            for _ in 0..n {
+                if runny == 0 || rng.next() % 4 == 0 {
+                    last = (rng.next() & ((1u64 << width) - 1)) as u32;
+                }
+                values.push(last);
+            }
+            let mut out = Vec::new();
+            rle_hybrid(&values, width, &mut out);
+            assert_eq!(decode(&out, width, n), values, "width {width} n {n}");
+        }
+    }
+
+    #[test]
+    fn long_runs_are_rle_and_literals_cap_at_63_groups() {
+        let mut out = Vec::new();
+        rle_hybrid(&[1u32; 1000], 1, &mut out);
+        assert_eq!(out, vec![0xD0, 0x0F, 1]); // 1000 << 1, varint; the value in one byte
+        let alternating: Vec<u32> = (0..2000).map(|i| i % 2).collect();
+        out.clear();
+        rle_hybrid(&alternating, 1, &mut out);
+        assert_eq!(out[0], (63 << 1) | 1);
+        assert_eq!(decode(&out, 1, 2000), alternating);
+    }
+
+    fn texts_buf(words: &[&[u8]]) -> (Vec<u8>, Vec<u8>) {
+        let (mut off, mut data) = (vec![0u8; 4], Vec::new());
+        for w in words {
+            data.extend_from_slice(w);
+            off.extend_from_slice(&(data.len() as i32).to_le_bytes());
+        }
+        (off, data)
+    }
+
+    #[test]
+    fn texts_numbered_in_order_nulls_skipped() {
+        let (off, data) = texts_buf(&[b"b", b"a", b"", b"b", b"c"]);
+        let bits = [0b11011u8]; // row 2 null
+        let rows = Rows { len: 5, valid: Some((&bits, 0)) };
+        let got = from_texts(&[(rows, Texts { offsets: &off, at: 0, data: &data })], 1 << 20).unwrap().unwrap();
+        assert_eq!(got.words, 3);
+        assert_eq!(got.dict, b"\x01\0\0\0b\x01\0\0\0a\x01\0\0\0c".to_vec());
+        assert_eq!((got.rows, got.nulls, got.text_bytes), (5, 1, 4));
+        let len = u32::from_le_bytes(got.data[..4].try_into().unwrap()) as usize;
+        assert_eq!(decode(&got.data[4..4 + len], 1, 5), vec![1, 1, 0, 1, 1]);
+        assert_eq!(got.data[4 + len], 2);
+        assert_eq!(decode(&got.data[5 + len..], 2, 4), vec![0, 1, 0, 2]);
+        // a dictionary past the limit: none
+        assert_eq!(from_texts(&[(rows, Texts { offsets: &off, at: 0, data: &data })], 8).unwrap(), None);
+    }
+
+    #[test]
+    fn codes_checked_and_offsets_taken() {
+        let (off, data) = texts_buf(&[b"", b"x", b"yy"]);
+        let words = Texts { offsets: &off, at: 0, data: &data };
+        let idx: Vec<u8> = [9i32, 2, 1, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let bits = [0b1110u8];
+        // rows 1..4 of the buffer (offset 1): 2, 1, 0 all valid (bits 1..3)
+        let got = from_codes(&[(Rows { len: 3, valid: Some((&bits, 1)) }, &idx, 1)], words, 3).unwrap();
+        assert_eq!((got.rows, got.nulls, got.text_bytes, got.words), (3, 0, 3, 3));
+        // row 0 (index 9) valid: refused
+        assert!(from_codes(&[(Rows { len: 2, valid: None }, &idx, 0)], words, 3).is_err());
+        // a null row's index is not looked at
+        let got = from_codes(&[(Rows { len: 2, valid: Some((&[0b10u8], 0)) }, &idx, 0)], words, 3).unwrap();
+        assert_eq!((got.nulls, got.text_bytes), (1, 2));
+        assert!(from_codes(&[(Rows { len: 9, valid: None }, &idx, 0)], words, 3).is_err());
+    }
+
+    /// The dictionary page's words.
+    fn words_of(dict: &[u8]) -> Vec<Vec<u8>> {
+        let (mut out, mut p) = (Vec::new(), 0);
+        while p < dict.len() {
+            let n = u32::from_le_bytes(dict[p..p + 4].try_into().unwrap()) as usize;
+            out.push(dict[p + 4..p + 4 + n].to_vec());
+            p += 4 + n;
+        }
+        out
+    }
+
+    #[test]
+    fn texts_read_back_over_chunks_and_offsets() {
+        let mut rng = XorShift(0x9E37);
+        for case in 0..60 {
+            let kinds = [3u64, 40, 3000][case % 3];
+            let chunks: Vec<(Vec<Option<Vec<u8>>>, usize)> = (0..1 + case % 3)
+                .map(|_| {
+                    let n = (rng.next() % 500) as usize;
+                    let rows = (0..n)
+                        .map(|_| (rng.next() % 5 != 0).then(|| format!("w{}-{}", rng.next() % kinds, "x".repeat((rng.next() % 12) as usize)).into_bytes()))
+                        .collect();
+                    (rows, (rng.next() % 9) as usize)
+                })
+                .collect();
+            // each chunk as Arrow holds a slice: `skip` rows before it in its buffers
+            let bufs: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = chunks
+                .iter()
+                .map(|(rows, skip)| {
+                    let mut all: Vec<Option<Vec<u8>>> = vec![Some(b"before".to_vec()); *skip];
+                    all.extend(rows.iter().cloned());
+                    let words: Vec<&[u8]> = all.iter().map(|w| w.as_deref().unwrap_or(b"")).collect();
+                    let (off, data) = texts_buf(&words);
+                    let mut bits = vec![0u8; all.len().div_ceil(8) + 1];
+                    for (i, w) in all.iter().enumerate() {
+                        if w.is_some() {
+                            bits[i / 8] |= 1 << (i % 8);
+                        }
+                    }
+                    (off, data, bits)
+                })
+                .collect();
+            let input: Vec<(Rows, Texts)> = chunks
+                .iter()
+                .zip(&bufs)
+                .map(|((rows, skip), (off, data, bits))| {
+                    (Rows { len: rows.len(), valid: Some((&bits[..], *skip)) }, Texts { offsets: off, at: *skip, data })
+                })
+                .collect();
+            let got = from_texts(&input, 1 << 20).unwrap().unwrap();
+            let want: Vec<Option<Vec<u8>>> = chunks.iter().flat_map(|c| c.0.iter().cloned()).collect();
+            let words = words_of(&got.dict);
+            assert_eq!(words.len(), got.words);
+            let len = u32::from_le_bytes(got.data[..4].try_into().unwrap()) as usize;
+            let levels = decode(&got.data[4..4 + len], 1, want.len());
+            let values = want.iter().filter(|w| w.is_some()).count();
+            let idx = decode(&got.data[5 + len..], got.data[4 + len] as u32, values);
+            let mut it = idx.iter();
+            let back: Vec<Option<Vec<u8>>> =
+                levels.iter().map(|&l| (l == 1).then(|| words[*it.next().unwrap() as usize].clone())).collect();
+            assert_eq!(back, want, "case {case}");
+            assert_eq!(got.nulls, want.len() - values);
+            assert_eq!(got.text_bytes, want.iter().flatten().map(|w| w.len() as u64).sum::<u64>());
+        }
+    }
+
+    #[test]
+    fn bad_offsets_refused() {
+        let off: Vec<u8> = [0i32, 5, 2].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let t = Texts { offsets: &off, at: 0, data: b"abcdef" };
+        assert!(from_texts(&[(Rows { len: 2, valid: None }, t)], 1 << 20).is_err());
+        assert!(from_texts(&[(Rows { len: 3, valid: None }, t)], 1 << 20).is_err());
+    }
+}
