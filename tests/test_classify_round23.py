@@ -151,3 +151,34 @@ def test_the_mxroute_range_refusal_reads_one_way() -> None:
     assert cause_of("550 Unauthenticated mail not allowed from this range") == "policy.sender_blocked"
     assert cause_of("550 Unauthenticated mail not allowed from this range to protected domain, "
                     "nonspam senders request whitelisting at esf.mxroute.com") == "policy.sender_blocked"
+
+
+@pytest.mark.parametrize("text, cause", [
+    # the lead's review of round 23: each read this way at 6deeae6 and a round-23 rule took it
+    ("550 5.1.1 Utente non presente su example.it", "mailbox.unknown"),
+    ("550 5.1.1 Der Empfänger ist nicht eingetragen bei example.de", "mailbox.unknown"),
+    ("550 Ihr Server ist nicht gelistet bei dnswl.org", "mailbox.unavailable"),
+    ("550 Mail not accepted from this IP range, listed in Spamhaus PBL", "reputation.ip_listed"),
+    ("421 Connections refused from your IP: too many concurrent connections", "rate.limited"),
+    ("421 Connections not allowed from your IP, too many connections", "rate.limited"),
+    ("550 Sender address rejected: unable to verify, connection refused to your server", "sender.invalid"),
+    ("452 The number of recipients exceeded the daily sending limit", "rate.limited"),
+    ("452 The number of recipients exceeds your hourly quota", "mailbox.rate_limited"),
+    ("552 5.2.2 The size of the message exceeds the limit of the recipient's mailbox quota", "mailbox.full"),
+    ("552 Size of mail over the limit: mailbox full", "mailbox.full"),
+    ("554 The sending mail server appears to be impersonating another domain (SPF fail)", "auth.spf"),
+    ("421 Too many connections from your IP, will not talk to you now", "rate.limited"),
+    ("554 Macros detected in attachment: W97M/Downloader virus", "content.virus"),
+])
+def test_review_look_alikes_keep_the_base_reading(text: str, cause: str) -> None:
+    assert cause_of(text) == cause
+
+
+@pytest.mark.parametrize("text", [
+    "550 Ihr Server ist gesperrt, gelistet bei Spamhaus",
+    "550 gelistet bei uceprotect.net",
+    "550 Su IP está listada en zen.spamhaus.org",
+    "550 Votre serveur est listé sur bl.spamcop.net",
+])
+def test_a_named_list_or_blocklist_domain_is_still_a_listing(text: str) -> None:
+    assert cause_of(text) == "reputation.ip_listed"

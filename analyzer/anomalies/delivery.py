@@ -105,7 +105,7 @@ def _spikes(keys: tuple[np.ndarray, np.ndarray, np.ndarray], fails: np.ndarray, 
     """
     flagged: dict[str, list[tuple[pd.Timestamp, float, float, float]]] = {}
     codes, names, buckets = keys
-    if not len(codes):
+    if not len(codes) or pd.isna(window_start):  # (no window time: NaT's value would take every bucket)
         return flagged
     first = np.r_[True, codes[1:] != codes[:-1]]
     start = np.maximum.accumulate(np.where(first, np.arange(len(codes)), 0))

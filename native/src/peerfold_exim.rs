@@ -28,7 +28,7 @@ use crate::keymap::KeyMap;
 use crate::peerfold_warn::Texts;
 use crate::vocab::Vocab;
 use memchr::memmem;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
 /// The hasher of the maps and sets keyed by queue-id hashes (unkeyed hashes of log texts): the
@@ -311,7 +311,7 @@ impl<T> Held<T> {
 
     /// Every item, in the order held (none held after).
     fn all(&mut self) -> Vec<(u64, T)> {
-        self.by.clear();
+        self.by = Default::default(); // (not `clear`: that costs the peak capacity, each compaction)
         self.live = 0;
         std::mem::take(&mut self.items).into_iter().flatten().collect()
     }
@@ -435,16 +435,17 @@ impl ExFold {
         for (a, b) in self.n.iter_mut().zip(counts) {
             *a += b;
         }
-        let mut ended: HashSet<u64, Keyed> = HashSet::default();
+        // each id's last end row: an end before `lo` is of an earlier piece (no clearing per cut,
+        // which cost the set's whole capacity each time: quadratic on a flush of many cuts)
+        let mut ended: HashMap<u64, usize, Keyed> = HashMap::default();
         let mut lo = 0;
         for i in 0..n {
-            if cls[i] & R_HAS != 0 && ended.contains(&r.h[i]) {
+            if cls[i] & R_HAS != 0 && ended.get(&r.h[i]).is_some_and(|&e| e >= lo) {
                 self.piece(r, &cls, lo, i)?;
                 lo = i;
-                ended.clear();
             }
             if cls[i] & R_END != 0 {
-                ended.insert(r.h[i]);
+                ended.insert(r.h[i], i);
             }
         }
         self.piece(r, &cls, lo, n)?;
