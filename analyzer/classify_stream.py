@@ -56,12 +56,13 @@ def _as_text(schema: pa.Schema) -> pa.Schema:
     return schema
 
 
-def _isin(col: Any, values: frozenset[str]) -> np.ndarray:
+def _isin(col: Any, values: frozenset[str] | tuple[str, ...]) -> np.ndarray:
+    """Whether each value of ``col`` is one of ``values`` (null: no); also the summary's (fast_summary.py)."""
     return pc.fill_null(pc.is_in(col, value_set=_value_set(values)), False).to_numpy(zero_copy_only=False)
 
 
 @lru_cache(maxsize=32)
-def _value_set(values: frozenset[str]) -> pa.Array:
+def _value_set(values: frozenset[str] | tuple[str, ...]) -> pa.Array:
     return pa.array(sorted(values), pa.string())
 
 

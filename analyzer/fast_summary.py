@@ -51,7 +51,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -60,7 +59,7 @@ import pyarrow.compute as pc
 
 from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES
 from .class_cache import CLASS_KEY, Classifier, class_key, folded_key
-from .classify_stream import _BARE_READS, _READS, StreamClassifier
+from .classify_stream import _BARE_READS, _READS, _REMOVED, StreamClassifier, _isin
 from .fold_attribution import attributed_in_order
 from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
@@ -75,16 +74,7 @@ _CLASS = [f.name for f in CLASS_SCHEMA]
 _OUT = sorted(set(_READS) | set(_BARE_READS))
 
 
-def _isin(values: Any, of: frozenset[str] | tuple[str, ...]) -> np.ndarray:
-    return pc.fill_null(pc.is_in(values, value_set=_value_set(of)), False).to_numpy(zero_copy_only=False)
-
-
-@lru_cache(maxsize=32)
-def _value_set(of: frozenset[str] | tuple[str, ...]) -> pa.Array:
-    return pa.array(sorted(of), pa.string())
-
-
-_REJECT, _REMOVED = frozenset({"reject"}), frozenset({"removed"})
+_REJECT = frozenset({"reject"})
 #: a group's flags in :meth:`FastSummaryFold._fold`, one byte a row
 _READ, _BARE, _GONE, _AFTER = 1, 2, 4, 8
 

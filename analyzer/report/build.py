@@ -340,16 +340,14 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
             if coded is not None:
                 said, dirs = coded.outcomes(at), coded.directions(at)
             else:
-                said, dirs = outcome.iloc[at], _directions(rows, at)
-                dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
+                said, dirs = outcome.iloc[at], _stated_directions(rows, at)
             entry = merged_entry(rows, at, said, dirs, folded[str(k)], apart, masks)
             unit = entry.pop("unit")
         else:
             unit = _unit(rows, at, not apart, coded)
             said = coded.outcome(at) if coded is not None else None
             if said is None:  # (no Categoricals: read through pandas)
-                dirs = _directions(rows, at)
-                dirs = dirs[dirs != ""] if (dirs != "").any() else dirs
+                dirs = _stated_directions(rows, at)
                 entry = {"outcome": str(outcome.iloc[at].mode().iloc[0]), "direction": str(dirs.mode().iloc[0]) or None}
             else:
                 entry = {"outcome": said, "direction": coded.direction(at)}
@@ -390,6 +388,12 @@ def _directions(rows: pd.DataFrame | RowsAt, at: np.ndarray) -> pd.Series:
     if "cause_ref" in rows.columns:
         d = d.where(take(rows, "cause_ref", at).isna(), "")
     return d
+
+
+def _stated_directions(rows: pd.DataFrame | RowsAt, at: np.ndarray) -> pd.Series:
+    """:func:`_directions` of the rows ``at``, only those with one when any has one."""
+    dirs = _directions(rows, at)
+    return dirs[dirs != ""] if (dirs != "").any() else dirs
 
 
 def _in_messages(rows: pd.DataFrame | RowsAt, units: Units, kcode: np.ndarray, n: int,
