@@ -53,7 +53,6 @@ def test_round24_families_decide(text: str, cause: str, rule_id: str) -> None:
 LOOK_ALIKES = [
     ("550 5.7.1 Relay access denied", "relay.denied"),
     ("554 5.7.1 Access denied", "policy.rejected"),
-    ("550 no access", "policy.rejected"),
     ("550 Access denied for your network", "policy.sender_blocked"),
     ("550 5.7.1 Client host rejected: Access denied", "policy.sender_blocked"),
     ("550 5.7.1 Unable to relay for user@example.com", "relay.denied"),
