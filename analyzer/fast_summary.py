@@ -341,7 +341,7 @@ class FastSummaryFold(SummaryFold):
             return
         tables = [reps.drop_columns([c for c in (CKEY, "n") if c in reps.column_names]) for _, reps, _ in held]
         answers = self.classifier.classify_many(tables, self._keys([reps for _, reps, _ in held], tables))
-        marked = [self._fold(table, reps, raw, ans.select(_CLASS)) for (table, reps, raw), ans in zip(held, answers, strict=True)]
+        marked = self._fold(held, [ans.select(_CLASS) for ans in answers])
         wanted = _error_ids(marked, attribution.carry)
         attributed_in_order(self, [_taken(m, wanted) for m in marked], attribution)
 
@@ -362,19 +362,17 @@ class FastSummaryFold(SummaryFold):
                 key[rows] = class_key(both.take(pa.array(rows)), self.kb)
         return np.split(key, np.cumsum([t.num_rows for t in tables])[:-1])
 
-    def _fold(self, table: pa.Table, reps: pa.Table, raw: pa.Table | None, answers: pa.Table) -> _Marked:
-        """One block: the causes of its failures that no attribution changes counted; its rows
-        marked (in line order) by what attribution makes of them (:func:`_taken` takes them)."""
-        rid = table.column("gid").to_numpy()
-        # rows come in line order, or (fold_batch) the Python-parsed ones before the folded ones
-        line = table.column("line_no").to_numpy()
-        order = None if np.all(line[1:] >= line[:-1]) else np.argsort(line, kind="stable")
-        if order is not None:
-            rid = rid[order]
-        # each row's group (its class where the raw groups were merged by key)
-        gid = rid if raw is None else raw.column("cid").to_numpy()[rid]
-        event, reply_text = reps.column("event"), reps.column("reply_text")
-        outcome, cause, action = answers.column("outcome"), answers.column("cause"), answers.column("action")
+    def _fold(self, held: list[tuple[pa.Table, pa.Table, pa.Table | None]], answers: list[pa.Table]) -> list[_Marked]:
+        """Blocks ``held`` (rows, groups, raw groups) and their groups' ``answers``: the causes of
+        their failures that no attribution changes counted; each block's rows marked (in line
+        order) by what attribution makes of them (:func:`_taken` takes them). The groups' tests
+        are made once for all the blocks (a dozen kernels a call, not a block)."""
+        def joined(tables: list[pa.Table], name: str) -> pa.ChunkedArray:
+            return pa.chunked_array([c for t in tables for c in t.column(name).chunks], tables[0].schema.field(name).type)
+
+        reps = [r for _, r, _ in held]
+        event, reply_text = joined(reps, "event"), joined(reps, "reply_text")
+        outcome, cause, action = (joined(answers, c) for c in ("outcome", "cause", "action"))
         g_failed = _isin(outcome, FAILURES)
         g_target = _isin(cause, WAITING_CAUSES) & _isin(action, WAITING_ACTIONS)
         g_source = (_isin(outcome, FAILED) & _isin(event, ATTEMPT_EVENTS) & ~_isin(cause, NOT_A_REASON)
@@ -382,13 +380,29 @@ class FastSummaryFold(SummaryFold):
         g_bare = _isin(event, _REJECT) & pc.is_null(reply_text).to_numpy(zero_copy_only=False)
         g_removed = _isin(event, _REMOVED)
         # the failures whose cause no attribution changes: counted by group
-        kept = reps.column("n").to_numpy() * (g_failed & ~g_target & ~g_bare)
+        kept = np.concatenate([r.column("n").to_numpy() for r in reps]) * (g_failed & ~g_target & ~g_bare)
         for k, v in _counted(cause, kept):
             self.by_cause[k] += v
-        # each group's flags as bits, gathered once a row (:data:`_READ` ...)
+        # each group's flags as bits (:data:`_READ` ...), gathered once a row
         flags = (((g_target | g_source | g_bare) * _READ) | (g_bare * _BARE) | (g_removed * _GONE)
-                 | (((g_target | g_bare) & g_failed) * _AFTER) | ((g_target | g_source) * _ERROR)).astype(np.uint8)[gid]
-        return _Marked(table, reps, raw, answers, rid, order, gid, flags)
+                 | (((g_target | g_bare) & g_failed) * _AFTER) | ((g_target | g_source) * _ERROR)).astype(np.uint8)
+        cuts = np.cumsum([r.num_rows for r in reps])[:-1]
+        return [_marked(block, ans, f) for block, ans, f in zip(held, answers, np.split(flags, cuts), strict=True)]
+
+
+def _marked(block: tuple[pa.Table, pa.Table, pa.Table | None], answers: pa.Table, flags: np.ndarray) -> _Marked:
+    """A block (rows, groups, raw groups) marked: its rows in line order, each its raw group,
+    group and flags (its group's ``flags``)."""
+    table, reps, raw = block
+    rid = table.column("gid").to_numpy()
+    # rows come in line order, or (fold_batch) the Python-parsed ones before the folded ones
+    line = table.column("line_no").to_numpy()
+    order = None if np.all(line[1:] >= line[:-1]) else np.argsort(line, kind="stable")
+    if order is not None:
+        rid = rid[order]
+    # each row's group (its class where the raw groups were merged by key)
+    gid = rid if raw is None else raw.column("cid").to_numpy()[rid]
+    return _Marked(table, reps, raw, answers, rid, order, gid, flags[gid])
 
 
 def fold_batch(lines: Any, first_line: int, ctx: Any) -> tuple[pa.Table, Any]:
