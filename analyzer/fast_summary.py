@@ -64,7 +64,7 @@ from .fold_attribution import attributed_in_order
 from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
 from .summary_blocks import bigger_blocks, expected_blocks
-from .summary_rows import _AFTER, _BARE, _ERROR, _GONE, _READ, ROW_COLUMNS, _error_ids, _Marked, _taken
+from .summary_rows import _AFTER, _BARE, _ERROR, _GONE, _READ, ROW_COLUMNS, _error_ids, _kept_ends, _Marked, _taken
 
 __all__ = ["META", "BlockSummariser", "FastSummaryFold"]
 
@@ -342,8 +342,8 @@ class FastSummaryFold(SummaryFold):
         tables = [reps.drop_columns([c for c in (CKEY, "n") if c in reps.column_names]) for _, reps, _ in held]
         answers = self.classifier.classify_many(tables, self._keys([reps for _, reps, _ in held], tables))
         marked = self._fold(held, [ans.select(_CLASS) for ans in answers])
-        wanted = _error_ids(marked, attribution.carry)
-        attributed_in_order(self, [_taken(m, wanted) for m in marked], attribution)
+        ends = _kept_ends(marked, _error_ids(marked, attribution.carry))
+        attributed_in_order(self, [_taken(m, e) for m, e in zip(marked, ends, strict=True)], attribution)
 
     def _keys(self, reps: list[pa.Table], tables: list[pa.Table]) -> list[np.ndarray]:
         """The classification keys of blocks' groups (``tables``: their :data:`CLASS_KEY`

@@ -71,19 +71,27 @@ def _error_ids(marked: list[_Marked], carry: pa.Table | None) -> pa.Array:
     return pc.unique(pa.chunked_array([c.cast(pa.string()) for c in chunks], pa.string()).combine_chunks().drop_null())
 
 
-def _taken(m: _Marked, wanted: pa.Array) -> tuple[pa.Table, np.ndarray]:
+def _kept_ends(marked: list[_Marked], wanted: pa.Array) -> list[np.ndarray]:
+    """Of each marked block, its lines of event removed whose queue id is ``wanted``
+    (:func:`_error_ids`), places in line order: one lookup for all the blocks."""
+    gone = [np.flatnonzero(m.flags & _GONE) for m in marked]
+    if not len(wanted) or not any(len(g) for g in gone):
+        return [g[:0] for g in gone]
+    qid = pa.chunked_array([c for m, g in zip(marked, gone, strict=True)
+                            for c in m.table.column("queue_id").take(pa.array(m.rows(g))).cast(pa.string()).chunks],
+                           pa.string())
+    hit = pc.fill_null(pc.is_in(qid, value_set=wanted), False).to_numpy(zero_copy_only=False)
+    return [g[h] for g, h in zip(gone, np.split(hit, np.cumsum([len(g) for g in gone])[:-1]), strict=True)]
+
+
+def _taken(m: _Marked, ends: np.ndarray) -> tuple[pa.Table, np.ndarray]:
     """The rows of a marked block that attribution reads or writes (as StreamClassifier picks
-    them: but the ends of messages only where their queue id is ``wanted``, :func:`_error_ids`),
-    in line order, and which of them are counted after it (:func:`attributed_in_order`
-    attributes and counts them)."""
+    them: but of the ends of messages only ``ends``, :func:`_kept_ends`), in line order, and
+    which of them are counted after it (:func:`attributed_in_order` attributes and counts them)."""
     flags, rid, gid = m.flags, m.rid, m.gid
     table, reps, raw, answers = m.table, m.reps, m.raw, m.answers
     take = (flags & _READ).astype(bool)
-    gone = np.flatnonzero(flags & _GONE)
-    if len(gone) and len(wanted):
-        qid = table.column("queue_id").take(pa.array(m.rows(gone)))
-        hit = pc.fill_null(pc.is_in(qid.cast(pa.string()), value_set=wanted), False).to_numpy(zero_copy_only=False)
-        take[gone[hit]] = True
+    take[ends] = True
     take[:-1] |= (flags[1:] & _BARE).astype(bool)  # the line above a bare reject (its error, if it is one)
     take[-1] = True  # the block's last line: the next block's first bare reject may take its error
     at = np.flatnonzero(take)

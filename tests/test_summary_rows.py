@@ -53,8 +53,8 @@ def _spied(monkeypatch) -> tuple[list[int], list[dict | None]]:
     carried: list[dict | None] = []
     taken, classified = summary_rows._taken, FastSummaryFold._classified
 
-    def spy(m, wanted):
-        got = taken(m, wanted)
+    def spy(m, ends):
+        got = taken(m, ends)
         rows.append(got[0].num_rows)
         return got
 
