@@ -368,7 +368,9 @@ class FastSummaryFold(SummaryFold):
         order) by what attribution makes of them (:func:`_taken` takes them). The groups' tests
         are made once for all the blocks (a dozen kernels a call, not a block)."""
         def joined(tables: list[pa.Table], name: str) -> pa.ChunkedArray:
-            return pa.chunked_array([c for t in tables for c in t.column(name).chunks], tables[0].schema.field(name).type)
+            # (blocks of one run summarised by fold_batch and by BlockSummariser: cast alike)
+            t0 = tables[0].schema.field(name).type
+            return pa.chunked_array([c if c.type == t0 else c.cast(t0) for t in tables for c in t.column(name).chunks], t0)
 
         reps = [r for _, r, _ in held]
         event, reply_text = joined(reps, "event"), joined(reps, "reply_text")
