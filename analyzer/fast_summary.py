@@ -59,24 +59,21 @@ import pyarrow.compute as pc
 
 from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES
 from .class_cache import CLASS_KEY, Classifier, class_key, folded_key
-from .classify_stream import _BARE_READS, _READS, _REMOVED, StreamClassifier, _isin
+from .classify_stream import _REMOVED, StreamClassifier, _isin
 from .fold_attribution import attributed_in_order
 from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
 from .summary_blocks import bigger_blocks, expected_blocks
+from .summary_rows import _AFTER, _BARE, _ERROR, _GONE, _READ, ROW_COLUMNS, _error_ids, _kept_ends, _Marked, _taken
 
 __all__ = ["META", "BlockSummariser", "FastSummaryFold"]
 
 #: the schema metadata key of a summarised block's counts (JSON)
 META = b"maillens.summary"
 _CLASS = [f.name for f in CLASS_SCHEMA]
-#: the columns of a summarised block's rows
-_OUT = sorted(set(_READS) | set(_BARE_READS))
 
 
 _REJECT = frozenset({"reject"})
-#: a group's flags in :meth:`FastSummaryFold._fold`, one byte a row
-_READ, _BARE, _GONE, _AFTER = 1, 2, 4, 8
 
 
 def groups(table: pa.Table, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -209,12 +206,6 @@ RAW = b"maillens.raw"
 CKEY = "ckey"
 #: the schema's fields of the :data:`CLASS_KEY` columns (as :func:`analyzer.schema.conform` gives them)
 CLASS_FIELDS = [SCHEMA.field(c) for c in CLASS_KEY]
-#: the columns of a summarised block's rows (with ``gid``): what attribution reads that is not
-#: a column of the classification key (nor the classification)
-ROW_COLUMNS = sorted(c for c in _OUT if c not in _CLASS and c not in CLASS_KEY)
-#: the columns of :data:`_OUT` taken from the groups (but the reply text) and from their answers
-_OUT_KEY = [c for c in _OUT if c in CLASS_KEY and c != "reply_text"]
-_OUT_CLASS = [c for c in _OUT if c in _CLASS]
 
 
 class FastSummaryFold(SummaryFold):
@@ -350,8 +341,9 @@ class FastSummaryFold(SummaryFold):
             return
         tables = [reps.drop_columns([c for c in (CKEY, "n") if c in reps.column_names]) for _, reps, _ in held]
         answers = self.classifier.classify_many(tables, self._keys([reps for _, reps, _ in held], tables))
-        subs = [self._fold(table, reps, raw, ans.select(_CLASS)) for (table, reps, raw), ans in zip(held, answers, strict=True)]
-        attributed_in_order(self, subs, attribution)
+        marked = self._fold(held, [ans.select(_CLASS) for ans in answers])
+        ends = _kept_ends(marked, _error_ids(marked, attribution.carry))
+        attributed_in_order(self, [_taken(m, e) for m, e in zip(marked, ends, strict=True)], attribution)
 
     def _keys(self, reps: list[pa.Table], tables: list[pa.Table]) -> list[np.ndarray]:
         """The classification keys of blocks' groups (``tables``: their :data:`CLASS_KEY`
@@ -370,22 +362,19 @@ class FastSummaryFold(SummaryFold):
                 key[rows] = class_key(both.take(pa.array(rows)), self.kb)
         return np.split(key, np.cumsum([t.num_rows for t in tables])[:-1])
 
-    def _fold(self, table: pa.Table, reps: pa.Table, raw: pa.Table | None,
-              answers: pa.Table) -> tuple[pa.Table, np.ndarray]:
-        """One block: the causes of its failures that no attribution changes counted; the rows
-        attribution reads (as StreamClassifier picks them) or writes, in line order, and which of
-        them are counted after it (:func:`attributed_in_order` attributes and counts them)."""
-        rid = table.column("gid").to_numpy()
-        # rows come in line order, or (fold_batch) the Python-parsed ones before the folded ones
-        line = table.column("line_no").to_numpy()
-        order = None if np.all(line[1:] >= line[:-1]) else np.argsort(line, kind="stable")
-        if order is not None:
-            rid = rid[order]
-        # each row's group (its class where the raw groups were merged by key) and raw text
-        gid = rid if raw is None else raw.column("cid").to_numpy()[rid]
-        texts = reps.column("reply_text") if raw is None else raw.column("reply_text")
-        event, reply_text = reps.column("event"), reps.column("reply_text")
-        outcome, cause, action = answers.column("outcome"), answers.column("cause"), answers.column("action")
+    def _fold(self, held: list[tuple[pa.Table, pa.Table, pa.Table | None]], answers: list[pa.Table]) -> list[_Marked]:
+        """Blocks ``held`` (rows, groups, raw groups) and their groups' ``answers``: the causes of
+        their failures that no attribution changes counted; each block's rows marked (in line
+        order) by what attribution makes of them (:func:`_taken` takes them). The groups' tests
+        are made once for all the blocks (a dozen kernels a call, not a block)."""
+        def joined(tables: list[pa.Table], name: str) -> pa.ChunkedArray:
+            # (blocks of one run summarised by fold_batch and by BlockSummariser: cast alike)
+            t0 = tables[0].schema.field(name).type
+            return pa.chunked_array([c if c.type == t0 else c.cast(t0) for t in tables for c in t.column(name).chunks], t0)
+
+        reps = [r for _, r, _ in held]
+        event, reply_text = joined(reps, "event"), joined(reps, "reply_text")
+        outcome, cause, action = (joined(answers, c) for c in ("outcome", "cause", "action"))
         g_failed = _isin(outcome, FAILURES)
         g_target = _isin(cause, WAITING_CAUSES) & _isin(action, WAITING_ACTIONS)
         g_source = (_isin(outcome, FAILED) & _isin(event, ATTEMPT_EVENTS) & ~_isin(cause, NOT_A_REASON)
@@ -393,29 +382,29 @@ class FastSummaryFold(SummaryFold):
         g_bare = _isin(event, _REJECT) & pc.is_null(reply_text).to_numpy(zero_copy_only=False)
         g_removed = _isin(event, _REMOVED)
         # the failures whose cause no attribution changes: counted by group
-        kept = reps.column("n").to_numpy() * (g_failed & ~g_target & ~g_bare)
+        kept = np.concatenate([r.column("n").to_numpy() for r in reps]) * (g_failed & ~g_target & ~g_bare)
         for k, v in _counted(cause, kept):
             self.by_cause[k] += v
-        # the rows attribution reads (as StreamClassifier picks them) or writes: each group's
-        # flags as bits, gathered once a row (1: read, 2: a bare reject, 4: removed, 8: counted after)
+        # each group's flags as bits (:data:`_READ` ...), gathered once a row
         flags = (((g_target | g_source | g_bare) * _READ) | (g_bare * _BARE) | (g_removed * _GONE)
-                 | (((g_target | g_bare) & g_failed) * _AFTER)).astype(np.uint8)[gid]
-        take = (flags & _READ).astype(bool)
-        has_queue = pc.is_valid(table.column("queue_id")).to_numpy(zero_copy_only=False)
-        take |= (flags & _GONE).astype(bool) & (has_queue if order is None else has_queue[order])
-        take[:-1] |= (flags[1:] & _BARE).astype(bool)  # the line above a bare reject (its error, if it is one)
-        take[-1] = True  # the block's last line: the next block's first bare reject may take its error
-        at = np.flatnonzero(take)
-        on = pa.array(gid[at])
-        rows = pa.array(at if order is None else order[at])
-        cols = dict(zip(ROW_COLUMNS, table.select(ROW_COLUMNS).take(rows).columns, strict=True))
-        if pa.types.is_dictionary(cols["source"].type):  # as fold_batch sends it (_merged)
-            cols["source"] = cols["source"].cast(pa.string())
-        cols.update(zip(_OUT_KEY, reps.select(_OUT_KEY).take(on).columns, strict=True))
-        cols["reply_text"] = texts.take(pa.array(rid[at]))
-        cols.update(zip(_OUT_CLASS, answers.select(_OUT_CLASS).take(on).columns, strict=True))
-        sub = pa.table({c: cols[c] for c in _OUT})
-        return sub, (flags[at] & _AFTER).astype(bool)
+                 | (((g_target | g_bare) & g_failed) * _AFTER) | ((g_target | g_source) * _ERROR)).astype(np.uint8)
+        cuts = np.cumsum([r.num_rows for r in reps])[:-1]
+        return [_marked(block, ans, f) for block, ans, f in zip(held, answers, np.split(flags, cuts), strict=True)]
+
+
+def _marked(block: tuple[pa.Table, pa.Table, pa.Table | None], answers: pa.Table, flags: np.ndarray) -> _Marked:
+    """A block (rows, groups, raw groups) marked: its rows in line order, each its raw group,
+    group and flags (its group's ``flags``)."""
+    table, reps, raw = block
+    rid = table.column("gid").to_numpy()
+    # rows come in line order, or (fold_batch) the Python-parsed ones before the folded ones
+    line = table.column("line_no").to_numpy()
+    order = None if np.all(line[1:] >= line[:-1]) else np.argsort(line, kind="stable")
+    if order is not None:
+        rid = rid[order]
+    # each row's group (its class where the raw groups were merged by key)
+    gid = rid if raw is None else raw.column("cid").to_numpy()[rid]
+    return _Marked(table, reps, raw, answers, rid, order, gid, flags[gid])
 
 
 def fold_batch(lines: Any, first_line: int, ctx: Any) -> tuple[pa.Table, Any]:
