@@ -97,3 +97,35 @@ def test_knowledge_that_fails_starts_no_thread() -> None:
 
     rule_sets.compile_ahead(knowledge)
     assert not rule_sets._AHEAD
+
+
+@pytest.mark.parametrize("every", [False, True])
+def test_the_screen_first_then_every_pattern_only_where_asked(every) -> None:
+    pats = tuple(f"ahead{every}-{i}" for i in range(40)) + (None, "(unclosed")
+    rule_sets.compile_ahead(lambda: type("KB", (), {"rules": [type("R", (), {"text": p}) for p in pats]})(), every)
+    rule_sets.join_ahead()
+    rules = rule_sets.rule_set(pats)
+    assert rules.compiled() == (len(pats) if every else 0)  # (the screen compiles none)
+    # the patterns not compiled ahead compile when a text first reaches them: the same answers
+    run = rulematch.TextRunner(pats, pa.array([f"see ahead{every}-7 here", None, "nothing"]))
+    import numpy as np
+
+    assert run.hits(7, np.array([1, 2, 3])).tolist() == [True, False, False]
+    assert run.hits(8, np.array([1, 2, 3])).tolist() == [False, False, False]
+
+
+@pytest.mark.parametrize(("extra", "every"), [((), False), (("-o", "OUT"), True)])
+def test_parse_compiles_every_pattern_ahead_only_for_output(extra, every, monkeypatch, tmp_path) -> None:
+    # the summary classifies in the main process only (after the fork): patterns compile as met;
+    # -o's workers may classify (three or more) and inherit what was compiled
+    from analyzer.cli import _common, _plain_parse
+
+    asked: list[bool] = []
+    monkeypatch.setattr(rule_sets, "compile_ahead", lambda knowledge, every=False: asked.append(every))
+    monkeypatch.setattr(_common, "NOTHING_OPEN", False)
+    log = os.path.join(os.path.dirname(__file__), "..", "sample_logs", "postfix", "mail.log")
+    args = ["parse", log, "--tz", "UTC", "-f", "json", *(str(tmp_path / "x.jsonl") if a == "OUT" else a for a in extra)]
+    with pytest.raises(SystemExit) as exc:
+        _plain_parse(args)
+    assert exc.value.code == 0
+    assert asked == [every]
