@@ -101,7 +101,7 @@ def test_knowledge_that_fails_starts_no_thread() -> None:
 
 @pytest.mark.parametrize("every", [False, True])
 def test_the_screen_first_then_every_pattern_only_where_asked(every) -> None:
-    pats = tuple(f"ahead{every}-{i}" for i in range(40)) + (None, "(unclosed")
+    pats = (*(f"ahead{every}-{i}" for i in range(40)), None, "(unclosed")
     rule_sets.compile_ahead(lambda: type("KB", (), {"rules": [type("R", (), {"text": p}) for p in pats]})(), every)
     rule_sets.join_ahead()
     rules = rule_sets.rule_set(pats)
