@@ -1,11 +1,11 @@
 """The native core's compiled sets of text patterns (``analyzer._native.RuleSet``), one per
 tuple of patterns and process, and their compilation ahead of use.
 
-Light on purpose (no numpy, no pyarrow): ``maillens parse`` starts readying the shipped
-rules' patterns (:func:`compile_ahead`: their screen, and where workers may classify the
-patterns themselves) before it imports what it parses with, so that the native core does it
-(without the GIL) on the core that is idle while this process imports (~0.15 CPU-s) and before
-its workers fork; :mod:`analyzer.rulematch` runs the patterns from the same sets.
+Light on purpose (no numpy, no pyarrow): ``maillens parse`` starts compiling the shipped
+rules' patterns (:func:`compile_ahead`) before it imports what it parses with, so that the
+native core compiles them (~0.07 CPU-s, without the GIL) on the core that is idle while this
+process imports (~0.15 CPU-s) and before its workers fork; :mod:`analyzer.rulematch` runs the
+patterns from the same sets.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from . import native
 
-__all__ = ["CHUNK", "compile_ahead", "compile_all", "join_ahead", "rule_set", "runner_patterns", "screen_first"]
+__all__ = ["CHUNK", "compile_ahead", "compile_all", "join_ahead", "rule_set", "runner_patterns"]
 
 #: patterns compiled between two looks at :func:`compile_all`'s ``stop`` (a few ms)
 CHUNK = 32
@@ -40,8 +40,9 @@ def runner_patterns(kb: Any) -> tuple[str | None, ...]:
 
 def compile_all(patterns: tuple[str | None, ...], stop: threading.Event | None = None) -> None:
     """Compile every pattern of ``patterns`` in the native core now (what a run would compile
-    when first used); nothing without the native engine. ``stop``: looked at every
-    :data:`CHUNK` patterns, the rest left uncompiled once it is set."""
+    when first used), the rule walk's screen in front of them first; nothing without the native
+    engine. ``stop``: looked at every :data:`CHUNK` patterns, the rest left uncompiled once it is
+    set."""
     if not usable():
         return
     rules = rule_set(patterns)
@@ -52,6 +53,10 @@ def compile_all(patterns: tuple[str | None, ...], stop: threading.Event | None =
             if p is not None:
                 rules.usable(i)
         return
+    # the rule walk's screen (rulematch_screen.rs) first, off the main thread: a classification
+    # call needs it before any pattern (~0.04 CPU-s), and a fork that stops this leaves it made
+    if hasattr(rules, "prepare_screen") and not (stop is not None and stop.is_set()):
+        rules.prepare_screen()
     # many in one call without the GIL (a thread's call per pattern waited for the GIL ~500
     # times while another thread ran Python)
     step = CHUNK if stop is not None else max(1, len(patterns))
@@ -59,21 +64,6 @@ def compile_all(patterns: tuple[str | None, ...], stop: threading.Event | None =
         if stop is not None and stop.is_set():
             return
         rules.compile_all(start, start + step)
-    if hasattr(rules, "prepare_screen"):  # the rule walk's screen (rulematch_screen.rs), off the main thread
-        rules.prepare_screen()
-
-
-def screen_first(patterns: tuple[str | None, ...], stop: threading.Event, every: bool) -> None:
-    """:func:`compile_ahead`'s thread: the screen of ``patterns``, then with ``every`` the
-    patterns (:func:`compile_all`, until ``stop``)."""
-    if not usable():
-        return
-    rules = rule_set(patterns)
-    if hasattr(rules, "compiled"):  # (an older core compiles every pattern for its screen)
-        rules.prepare_screen()
-        if not every:
-            return
-    compile_all(patterns, stop)
 
 
 #: :func:`compile_ahead`'s thread and the event that stops it, while it runs
@@ -81,20 +71,17 @@ _AHEAD: list[tuple[threading.Thread, threading.Event]] = []
 _HOOKED: list[bool] = []
 
 
-def compile_ahead(knowledge: Any, every: bool = False) -> None:
-    """Ready the rules' text patterns of the knowledge base ``knowledge()`` gives on a thread,
-    now: the screen in front of them first (their literals, read without compiling them: what a
-    classification call needs before any pattern, ~0.04 CPU-s), then, with ``every``, each
-    pattern compiled. Without it the patterns compile when a text first reaches them (a 1M-line
-    day's summary meets ~250 of ~640: compiling all of them ahead cost ~0.09 CPU-s more, and
-    where no workers fork the summary waited for it). ``every`` where the workers may classify
-    (``parse -o`` with three workers or more): they inherit what was compiled. A fork
-    (``os.register_at_fork``) stops the thread within :data:`CHUNK` patterns and waits for it (a
-    fork while it compiled would leave the workers a lock it held); the classifier's warm-up and
-    first call ready what is left. ``knowledge`` runs here, before the thread starts (the
-    shipped rules: ~0.01 CPU-s, which `parse` loads anyway): run on the thread, it waited for the
-    GIL behind the main thread's imports (bench/RESULTS.md r21-pmain). Nothing without the
-    native engine; an error only leaves the patterns to their first use."""
+def compile_ahead(knowledge: Any) -> None:
+    """Compile the rules' text patterns of the knowledge base ``knowledge()`` gives on a thread,
+    now (their screen first: :func:`compile_all`). A fork (``os.register_at_fork``) stops it within :data:`CHUNK` patterns and waits for
+    it (a fork while it compiled would leave the workers a lock it held); the classifier's
+    warm-up and first call compile what is left. ``knowledge`` runs here, before the thread
+    starts (the shipped rules: ~0.01 CPU-s, which `parse` loads anyway): run on the thread, it
+    waited for the GIL behind the main thread's imports, and the thread began compiling so late
+    that a 1M-line parse forked with 96-160 of the 859 patterns compiled (the warm-up compiled
+    the rest, ~0.09 CPU-s, while the workers parsed); now 480-830 (real-time priority runs,
+    bench/RESULTS.md r21-pmain). Nothing without the native engine; an error only leaves the
+    patterns to their first use."""
     import os
     from contextlib import suppress
 
@@ -108,7 +95,7 @@ def compile_ahead(knowledge: Any, every: bool = False) -> None:
 
     def run() -> None:
         with suppress(Exception):
-            screen_first(patterns, stop, every)
+            compile_all(patterns, stop)
 
     if not _HOOKED:
         os.register_at_fork(before=_stop_ahead)

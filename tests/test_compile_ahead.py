@@ -99,33 +99,30 @@ def test_knowledge_that_fails_starts_no_thread() -> None:
     assert not rule_sets._AHEAD
 
 
-@pytest.mark.parametrize("every", [False, True])
-def test_the_screen_first_then_every_pattern_only_where_asked(every) -> None:
-    pats = (*(f"ahead{every}-{i}" for i in range(40)), None, "(unclosed")
-    rule_sets.compile_ahead(lambda: type("KB", (), {"rules": [type("R", (), {"text": p}) for p in pats]})(), every)
-    rule_sets.join_ahead()
-    rules = rule_sets.rule_set(pats)
-    assert rules.compiled() == (len(pats) if every else 0)  # (the screen compiles none)
-    # the patterns not compiled ahead compile when a text first reaches them: the same answers
-    run = rulematch.TextRunner(pats, pa.array([f"see ahead{every}-7 here", None, "nothing"]))
-    import numpy as np
+def test_the_screen_is_made_before_the_patterns_are_compiled(monkeypatch) -> None:
+    # a classification call needs the screen before any pattern: a fork that stops the thread
+    # early (a big input's workers) leaves it made, and the patterns to their first use
+    pats = tuple(f"screen-first-{i}" for i in range(80))
+    real = rule_sets.rule_set(pats)
+    calls: list[str] = []
+    stop = threading.Event()
 
-    assert run.hits(7, np.array([1, 2, 3])).tolist() == [True, False, False]
-    assert run.hits(8, np.array([1, 2, 3])).tolist() == [False, False, False]
+    class Spy:
+        def __getattr__(self, name: str):
+            attr = getattr(real, name)
+            if name not in ("prepare_screen", "compile_all"):
+                return attr
 
+            def called(*args):
+                calls.append(name)
+                if name == "prepare_screen":
+                    stop.set()  # the fork comes while the screen is made
+                return attr(*args)
+            return called
 
-@pytest.mark.parametrize(("extra", "every"), [((), False), (("-o", "OUT"), True)])
-def test_parse_compiles_every_pattern_ahead_only_for_output(extra, every, monkeypatch, tmp_path) -> None:
-    # the summary classifies in the main process only (after the fork): patterns compile as met;
-    # -o's workers may classify (three or more) and inherit what was compiled
-    from analyzer.cli import _common, _plain_parse
-
-    asked: list[bool] = []
-    monkeypatch.setattr(rule_sets, "compile_ahead", lambda knowledge, every=False: asked.append(every))
-    monkeypatch.setattr(_common, "NOTHING_OPEN", False)
-    log = os.path.join(os.path.dirname(__file__), "..", "sample_logs", "postfix", "mail.log")
-    args = ["parse", log, "--tz", "UTC", "-f", "json", *(str(tmp_path / "x.jsonl") if a == "OUT" else a for a in extra)]
-    with pytest.raises(SystemExit) as exc:
-        _plain_parse(args)
-    assert exc.value.code == 0
-    assert asked == [every]
+    monkeypatch.setattr(rule_sets, "rule_set", lambda patterns: Spy())
+    rule_sets.compile_all(pats, stop)
+    assert calls == ["prepare_screen"] and real.compiled() == 0
+    calls.clear()
+    rule_sets.compile_all(pats)  # not stopped: the screen (made already), then every pattern
+    assert calls[0] == "prepare_screen" and calls[1:] == ["compile_all"] and real.compiled() == len(pats)

@@ -42,13 +42,10 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
     from ..rule_sets import compile_ahead
     from ..rules import shipped_rules
 
-    # the summary classifies in this process only, after its workers forked: the rules' screen
-    # made ahead, each pattern compiled when first met; -o's workers may classify (3 or more)
-    every = output is not None
     if classify and not rules:
-        # the shipped rules' patterns readied on a thread (the native core, without the GIL) on
+        # the shipped rules' patterns compiled on a thread (the native core, without the GIL) on
         # the core that idles while this process imports what it parses with (check_tz on)
-        compile_ahead(shipped_rules, every)
+        compile_ahead(shipped_rules)
     check_tz(tz)
     try:
         redactor = make_redactor(redact, redact_ips, redact_key)
@@ -57,7 +54,7 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
     # the summary with the shipped rules loads them once its workers have forked (FastSummaryFold)
     kb = load_kb(rules) if classify and (rules or output is not None) else None
     if kb is not None and rules:  # a site's rules: their patterns compiled before the workers fork
-        compile_ahead(lambda: kb, every)
+        compile_ahead(lambda: kb)
     from ..classify_stream import StreamClassifier
     from ..reader import check_stream
     from ..sinks import SummaryFold, write_stream
