@@ -40,8 +40,9 @@ def runner_patterns(kb: Any) -> tuple[str | None, ...]:
 
 def compile_all(patterns: tuple[str | None, ...], stop: threading.Event | None = None) -> None:
     """Compile every pattern of ``patterns`` in the native core now (what a run would compile
-    when first used); nothing without the native engine. ``stop``: looked at every
-    :data:`CHUNK` patterns, the rest left uncompiled once it is set."""
+    when first used), the rule walk's screen in front of them first; nothing without the native
+    engine. ``stop``: looked at every :data:`CHUNK` patterns, the rest left uncompiled once it is
+    set."""
     if not usable():
         return
     rules = rule_set(patterns)
@@ -52,6 +53,10 @@ def compile_all(patterns: tuple[str | None, ...], stop: threading.Event | None =
             if p is not None:
                 rules.usable(i)
         return
+    # the rule walk's screen (rulematch_screen.rs) first, off the main thread: a classification
+    # call needs it before any pattern (~0.04 CPU-s), and a fork that stops this leaves it made
+    if hasattr(rules, "prepare_screen") and not (stop is not None and stop.is_set()):
+        rules.prepare_screen()
     # many in one call without the GIL (a thread's call per pattern waited for the GIL ~500
     # times while another thread ran Python)
     step = CHUNK if stop is not None else max(1, len(patterns))
@@ -59,8 +64,6 @@ def compile_all(patterns: tuple[str | None, ...], stop: threading.Event | None =
         if stop is not None and stop.is_set():
             return
         rules.compile_all(start, start + step)
-    if hasattr(rules, "prepare_screen"):  # the rule walk's screen (rulematch_screen.rs), off the main thread
-        rules.prepare_screen()
 
 
 #: :func:`compile_ahead`'s thread and the event that stops it, while it runs
@@ -70,7 +73,7 @@ _HOOKED: list[bool] = []
 
 def compile_ahead(knowledge: Any) -> None:
     """Compile the rules' text patterns of the knowledge base ``knowledge()`` gives on a thread,
-    now. A fork (``os.register_at_fork``) stops it within :data:`CHUNK` patterns and waits for
+    now (their screen first: :func:`compile_all`). A fork (``os.register_at_fork``) stops it within :data:`CHUNK` patterns and waits for
     it (a fork while it compiled would leave the workers a lock it held); the classifier's
     warm-up and first call compile what is left. ``knowledge`` runs here, before the thread
     starts (the shipped rules: ~0.01 CPU-s, which `parse` loads anyway): run on the thread, it

@@ -97,3 +97,32 @@ def test_knowledge_that_fails_starts_no_thread() -> None:
 
     rule_sets.compile_ahead(knowledge)
     assert not rule_sets._AHEAD
+
+
+def test_the_screen_is_made_before_the_patterns_are_compiled(monkeypatch) -> None:
+    # a classification call needs the screen before any pattern: a fork that stops the thread
+    # early (a big input's workers) leaves it made, and the patterns to their first use
+    pats = tuple(f"screen-first-{i}" for i in range(80))
+    real = rule_sets.rule_set(pats)
+    calls: list[str] = []
+    stop = threading.Event()
+
+    class Spy:
+        def __getattr__(self, name: str):
+            attr = getattr(real, name)
+            if name not in ("prepare_screen", "compile_all"):
+                return attr
+
+            def called(*args):
+                calls.append(name)
+                if name == "prepare_screen":
+                    stop.set()  # the fork comes while the screen is made
+                return attr(*args)
+            return called
+
+    monkeypatch.setattr(rule_sets, "rule_set", lambda patterns: Spy())
+    rule_sets.compile_all(pats, stop)
+    assert calls == ["prepare_screen"] and real.compiled() == 0
+    calls.clear()
+    rule_sets.compile_all(pats)  # not stopped: the screen (made already), then every pattern
+    assert calls[0] == "prepare_screen" and calls[1:] == ["compile_all"] and real.compiled() == len(pats)

@@ -74,6 +74,31 @@ def test_a_consumer_that_stops_ends_the_results_thread(days):
     assert stream._pool is None and stream._spool is None
 
 
+def test_pool_returns_with_its_workers_forked_not_started(monkeypatch):
+    """The pool forks every worker before it returns (no thread of the caller's may run while a
+    fork happens), without waiting for one to finish its set-up: the first blocks are handed
+    out meanwhile, and run once the workers are ready."""
+    import os
+    import time
+
+    slow = parallel._init_worker
+
+    def init(no_pandas: bool) -> None:
+        time.sleep(4)
+        slow(no_pandas)
+
+    monkeypatch.setattr(parallel, "_init_worker", init)
+    t = time.monotonic()
+    ex = parallel.pool(2, None, None)
+    took = time.monotonic() - t
+    try:
+        assert ex is not None and len(ex._processes) == 2
+        assert took < 3, f"the pool waited {took:.1f} s for its workers' set-up"
+        assert ex.submit(os.getpid).result(60) in ex._processes
+    finally:
+        parallel.end_pool(ex, None)
+
+
 @pytest.mark.parametrize("wait", [True, False])
 def test_end_pool_ends_the_workers_and_removes_the_spool(tmp_path, wait):
     """At a stream's normal end the pool is ended on a thread (``wait`` False, joined before

@@ -85,6 +85,19 @@ def test_site_rules_are_still_checked_in_re2(tmp_path):
         load_rules([site])
 
 
+def test_a_run_without_a_settings_file_reads_no_toml(tmp_path, monkeypatch):
+    """Without a settings file nothing reads TOML: tomllib (~4 CPU-ms) is not imported in the
+    serial start of `parse` (the shipped rules come from their cache)."""
+    from analyzer import config
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    if config.SYSTEM_FILE.exists():
+        pytest.skip("this machine has a system-wide settings file")
+    assert "tomllib" not in _imported("parse", "sample_logs/postfix/mail.log", "--tz", "UTC", "-f", "json")
+    (tmp_path / "maillens.toml").write_text('tz = "UTC"\n')
+    assert "tomllib" in _imported("parse", "sample_logs/postfix/mail.log", "-f", "json")
+
+
 def test_runtime_dependencies_hold_no_plotting_library():
     """`pip install .` pulls no plotting library: matplotlib & co. are not runtime dependencies
     (a `pip install . --dry-run --report` on 2026-12-01 listed none among 21 packages)."""
