@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..class_codes import pick
 from .arrow_columns import _one_array
 
 __all__ = ["BatchTests", "tests_of"]
@@ -48,7 +49,8 @@ class BatchTests:
         self.table = table  # the batch's own Arrow table (a stream batch), else None
         # its classification's codes (analyzer.class_codes.RowCodes, rows as table's), where the stream kept them
         self.class_codes = class_codes if table is not None else None
-        self.columns = frozenset(batch.columns)
+        # (a stream batch's names from its table: pandas' Index of them is read one element at a time)
+        self.columns = frozenset(table.column_names if table is not None else batch.columns)
         self.rows = len(batch)
         self._codes: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
         self._eq: dict[tuple[str, Any], np.ndarray] = {}
@@ -107,7 +109,7 @@ class BatchTests:
                 distinct, codes = coded
                 values = {value} if isinstance(value, str) else set(value)
                 # (a few dozen distinct values; None, the null's, equal to none of them)
-                m = np.fromiter((v in values for v in distinct), dtype=bool, count=len(distinct))[codes]
+                m = pick(np.fromiter((v in values for v in distinct), dtype=bool, count=len(distinct)), codes)
             m = self._eq[key] = _frozen(m)
         return m
 
