@@ -33,3 +33,21 @@ def test_pick_each_path(hits: list[int]) -> None:
     assert np.array_equal(pick(hit, codes), hit[codes])
     # a wrong compare (one code off) would differ
     assert not np.array_equal(pick(hit, codes), np.roll(hit, 1)[codes]) or hit.all() or not hit.any()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=40), st.integers(0, 10), st.integers(0, 10),
+       st.integers(1, 3))
+def test_batch_nulls_from_the_validity_bits(values: list, lo: int, cut: int, chunks: int) -> None:
+    """BatchTests' null test (validity bits unpacked) equals Arrow's is_null: slices at odd
+    offsets, several chunks, all null, none null."""
+    import pyarrow as pa
+
+    from analyzer.anomalies.batch_tests import _nulls
+
+    arr = pa.array(values, pa.string()).slice(min(lo, len(values)), max(len(values) - lo - cut, 0))
+    for data in (arr, pa.chunked_array([arr] * chunks, pa.string())):
+        want = data.is_null().to_numpy(zero_copy_only=False)
+        got = _nulls(data) if data.null_count else want
+        assert np.array_equal(got, want)
+    assert np.array_equal(_nulls(pa.nulls(5, pa.string())), np.ones(5, bool))

@@ -126,7 +126,7 @@ class BatchTests:
                 elif not data.null_count:
                     m = np.zeros(self.rows, dtype=bool)
                 else:
-                    m = data.is_null().to_numpy(zero_copy_only=False)
+                    m = _nulls(data)
                 m = np.array(m, dtype=bool)  # (its own array: frozen below)
             m = self._null[name] = _frozen(m)
         return m
@@ -134,6 +134,19 @@ class BatchTests:
     def notnull(self, name: str) -> np.ndarray:
         """Where column ``name`` is not null (nowhere when the batch has no such column)."""
         return ~self.null(name)
+
+
+def _nulls(data: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Where ``data`` (with nulls) is null: an array's validity bits unpacked (a fifth of
+    Arrow's ``is_null`` made into numpy), else as Arrow gives it."""
+    arr = data.chunk(0) if isinstance(data, pa.ChunkedArray) and data.num_chunks == 1 else data
+    bits = arr.buffers()[0] if isinstance(arr, pa.Array) and not pa.types.is_dictionary(arr.type) \
+        and arr.type != pa.null() else None
+    if bits is None:
+        return data.is_null().to_numpy(zero_copy_only=False)
+    n, at = len(arr), arr.offset
+    valid = np.unpackbits(np.frombuffer(bits, np.uint8, (at + n + 7) // 8), count=at + n, bitorder="little")[at:]
+    return valid == 0
 
 
 def _one_value(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
