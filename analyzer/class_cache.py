@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import native
-from .class_codes import RowCodes
+from .class_codes import RowCodes, pick
 from .lazy import lazy_module
 from .rowhash import row_hash
 from .rule_sets import join_ahead
@@ -354,7 +354,7 @@ class Answered:
 
     def isin(self, table: pa.Table, name: str, values: frozenset[str]) -> np.ndarray:
         """Per row of ``table`` (the batch), whether its ``name`` is one of ``values`` (null: no)."""
-        return self.group_isin(table, name, values)[self.groups.codes]
+        return pick(self.group_isin(table, name, values), self.groups.codes)
 
     def group_isin(self, table: pa.Table, name: str, values: frozenset[str]) -> np.ndarray:
         """:meth:`isin` per group (the rows of group ``g`` all have ``[g]``): masks combined per
@@ -460,13 +460,17 @@ class _Answers:
         each row's group), a table of :data:`CLASS_SCHEMA`."""
         # the words taken by code (~1.6x cheaper than a dictionary array cast to its values' type);
         # a column no group has a value in (cause_ref always, provider often): nulls, nothing taken
-        cols = [pa.array(self.words[j], type=f.type).take(pa.array(codes[j][rows])) if codes[j].any()
+        cols = [pa.array(self.words[j], type=f.type).take(pa.array(codes[j].take(rows))) if codes[j].any()
                 else pa.nulls(len(rows), f.type) for j, f in enumerate(CLASS_SCHEMA)]
         return pa.Table.from_arrays(cols, schema=CLASS_SCHEMA)
 
 
 def append_columns(table: pa.Table, values: pa.Table) -> pa.Table:
     """``table`` with ``values``' columns appended (replacing columns of the same names)."""
+    if table.num_columns and not set(values.column_names) & set(table.column_names):
+        # (a stream batch's: one table made, not one a column with its names listed each time)
+        return pa.Table.from_arrays([*table.columns, *values.columns],
+                                    schema=pa.schema([*table.schema, *values.schema], metadata=table.schema.metadata))
     for name in values.column_names:
         if name in table.column_names:
             table = table.drop_columns([name])

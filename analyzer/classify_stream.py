@@ -34,7 +34,7 @@ from .attribution import (
     wait_columns,
 )
 from .class_cache import CLASS_KEY, Answered, append_columns
-from .class_codes import CLASS_NAMES, RowCodes
+from .class_codes import CLASS_NAMES, RowCodes, pick
 from .schema import CLASS_SCHEMA
 
 #: The columns :func:`analyzer.attribution.attribute` reads.
@@ -213,8 +213,10 @@ class StreamClassifier:
         """The rejects that log no reason (see :meth:`_bare`)."""
         if not table.num_rows:
             return np.zeros(0, bool)
-        return isin("event", frozenset({"reject"})) & pc.is_null(table.column("reply_text")).to_numpy(
-            zero_copy_only=False)
+        rejects = isin("event", _REJECT)
+        if not rejects.any():  # (most batches: no reply text's nulls read)
+            return rejects
+        return rejects & pc.is_null(table.column("reply_text")).to_numpy(zero_copy_only=False)
 
     def _bare(self, table: pa.Table, bare: np.ndarray) -> pa.Table:
         """A reject that logs no reason (``bare``: :meth:`_bare_rows`) takes the error line just
@@ -357,10 +359,11 @@ def _wait_masks(table: pa.Table, answered: Answered | None) -> tuple[np.ndarray,
     if answered is None:
         return target, source, removed
     rows = answered.groups.codes
-    return target[rows], source[rows], removed[rows]
+    return pick(target, rows), pick(source, rows), pick(removed, rows)
 
 
 _REMOVED = frozenset({"removed"})
+_REJECT = frozenset({"reject"})
 
 
 def _take(table: pa.Table, rows: np.ndarray) -> pa.Table:

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..class_codes import pick
 from .arrow_columns import _one_array
 
 __all__ = ["BatchTests", "tests_of"]
@@ -48,7 +49,8 @@ class BatchTests:
         self.table = table  # the batch's own Arrow table (a stream batch), else None
         # its classification's codes (analyzer.class_codes.RowCodes, rows as table's), where the stream kept them
         self.class_codes = class_codes if table is not None else None
-        self.columns = frozenset(batch.columns)
+        # (a stream batch's names from its table: pandas' Index of them is read one element at a time)
+        self.columns = frozenset(table.column_names if table is not None else batch.columns)
         self.rows = len(batch)
         self._codes: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
         self._eq: dict[tuple[str, Any], np.ndarray] = {}
@@ -107,7 +109,7 @@ class BatchTests:
                 distinct, codes = coded
                 values = {value} if isinstance(value, str) else set(value)
                 # (a few dozen distinct values; None, the null's, equal to none of them)
-                m = np.fromiter((v in values for v in distinct), dtype=bool, count=len(distinct))[codes]
+                m = pick(np.fromiter((v in values for v in distinct), dtype=bool, count=len(distinct)), codes)
             m = self._eq[key] = _frozen(m)
         return m
 
@@ -124,7 +126,7 @@ class BatchTests:
                 elif not data.null_count:
                     m = np.zeros(self.rows, dtype=bool)
                 else:
-                    m = data.is_null().to_numpy(zero_copy_only=False)
+                    m = _nulls(data)
                 m = np.array(m, dtype=bool)  # (its own array: frozen below)
             m = self._null[name] = _frozen(m)
         return m
@@ -132,6 +134,19 @@ class BatchTests:
     def notnull(self, name: str) -> np.ndarray:
         """Where column ``name`` is not null (nowhere when the batch has no such column)."""
         return ~self.null(name)
+
+
+def _nulls(data: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Where ``data`` (with nulls) is null: an array's validity bits unpacked (a fifth of
+    Arrow's ``is_null`` made into numpy), else as Arrow gives it."""
+    arr = data.chunk(0) if isinstance(data, pa.ChunkedArray) and data.num_chunks == 1 else data
+    bits = arr.buffers()[0] if isinstance(arr, pa.Array) and not pa.types.is_dictionary(arr.type) \
+        and arr.type != pa.null() else None
+    if bits is None:
+        return data.is_null().to_numpy(zero_copy_only=False)
+    n, at = len(arr), arr.offset
+    valid = np.unpackbits(np.frombuffer(bits, np.uint8, (at + n + 7) // 8), count=at + n, bitorder="little")[at:]
+    return valid == 0
 
 
 def _one_value(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..class_codes import pick
 from .arrow_columns import categorical_eq, distinct_codes, eq_arrow
 from .batch_tests import tests_of
 
@@ -44,7 +45,7 @@ def _eq(s: pd.Series, value: str | tuple[str, ...]) -> np.ndarray:
     if data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
         if len(data) <= _CODED_ROWS:  # a stream batch: its columns are compared again and again
             distinct, codes = distinct_codes(data)
-            return np.append(np.isin(distinct, values), False)[codes]  # a null's code: the trailing False
+            return pick(np.append(np.isin(distinct, values), False), codes)  # a null's code: the trailing False
         return eq_arrow(data, value)
     if isinstance(s.dtype, pd.CategoricalDtype):
         return categorical_eq(s, values)

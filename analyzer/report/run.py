@@ -219,7 +219,9 @@ def _more_folded(batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     (the Bulk's delivered lines) and SASL-named arrivals that went well (received lines, their
     clients' login times into a :class:`LoginFold`), and the latter apart; none in a table that
     lacks a column they read."""
-    if not set(batch.columns) >= _MORE_NEEDS:
+    from ..anomalies.batch_tests import tests_of
+
+    if not tests_of(batch).columns >= _MORE_NEEDS:
         none = np.zeros(len(batch), dtype=bool)
         return none, none
     login = is_quiet_login(batch)
