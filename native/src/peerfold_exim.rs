@@ -798,6 +798,31 @@ mod tests {
     }
 
     #[test]
+    fn rows_not_selected_are_no_lines() {
+        let ev = Col::new(&[Some("received"), Some("removed"), Some("delivery")]);
+        let st = Col::new(&[None, Some("completed"), Some("sent")]);
+        let none = Col::new(&[None, None, None]);
+        let host = Col::new(&[Some("h"), None, None]);
+        let rhost = Col::new(&[None, None, Some("mx")]);
+        let rcpt = Col::new(&[None, None, Some("u@x")]);
+        let qid = Col::new(&[Some("A"), Some("A"), Some("A")]);
+        let h = vec![7u64; 3];
+        let (has, size, ts) = (vec![1u8; 3], vec![500i64, 0, 0], vec![40_000_000i64, 50_000_000, 60_000_000]);
+        let sel = [1u8, 0, 1];
+        let r = ExRows { event: ev.texts(), status: st.texts(), detail: none.texts(), direction: none.texts(),
+                         reply: none.texts(), text: [host.texts(), none.texts(), none.texts(), none.texts(), rhost.texts(),
+                                                     none.texts(), rcpt.texts(), none.texts()],
+                         low: Default::default(), has: &has, h: &h, size: &size, ts: &ts, qid: qid.texts(), sel: Some(&sel) };
+        let mut f = ExFold::new();
+        f.add(&r).unwrap();
+        assert_eq!(f.held(), 1, "the end not selected: the message stays");
+        assert_eq!(f.dest.vals, vec![[1, 1, 500]], "the delivery after it is the same message's");
+        assert_eq!(f.queue[0].iter().sum::<i64>(), 0);
+        let short = [1u8, 0];
+        assert!(f.add(&ExRows { sel: Some(&short), ..r }).is_err(), "a selection of another length");
+    }
+
+    #[test]
     fn held_items_come_back_in_the_order_held() {
         let mut h: Held<u32> = Held::default();
         for i in 0..3000u32 {
