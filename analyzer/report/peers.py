@@ -487,8 +487,10 @@ class WindowPeersFold(PeersFold):
         if self._rows >= self.FLUSH_ROWS:
             self._flush()
 
-    #: Batches handed to the fold's thread and not yet folded, at most (then this one waits).
-    AHEAD = 2
+    #: Batches handed to the fold's thread and not yet folded, at most (then this one waits): about
+    #: the slack of the flushes (two of :data:`FLUSH_ROWS` lines, 3-5 stream batches of kept lines
+    #: each), so that the main thread waits for the fold's no more often than with them
+    AHEAD = 4
 
     def _fold_rows(self, t: pa.Table, keep: np.ndarray, tests: Any) -> None:
         """The rows ``keep`` of a stream batch's table ``t`` to the fold's thread
