@@ -89,12 +89,16 @@ class NativeExFold(ExFold):
         self.step = step
         self._totals: dict[str, int] = {}
 
-    def add(self, ev: Any, f: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Fold a flush of Exim events; returns what the rejects read of it (``rejected``: the rows
-        of our rejects, :func:`analyzer.report.peers._ex_reject_rows`)."""
+    def add(self, ev: Any, f: dict[str, Any] | None = None, sel: np.ndarray | None = None) -> dict[str, Any]:
+        """Fold a flush of Exim events (``sel``: its rows folded, None: all; the others are read as
+        no line); returns what the rejects read of it (``rejected``: the rows of our rejects,
+        :func:`analyzer.report.peers._ex_reject_rows`)."""
         assert not self.done, "a fold gives its result once"
         cols = {n: col(ev, n) for n in _TEXTS}
         has = valid(cols["queue_id"])
+        if sel is not None:
+            sel = np.ascontiguousarray(sel, dtype=bool)
+            has &= sel
         h = np.zeros(len(has), dtype=np.uint64)
         if has.any():
             h[has] = key_hash(cols["queue_id"].filter(pa.array(has)))
@@ -102,10 +106,11 @@ class NativeExFold(ExFold):
         size = pc.fill_null(col(ev, "size"), 0).cast(pa.int64()).to_numpy(zero_copy_only=False)
         texts = [_strings(_texts(cols[n])) for n in _TEXTS]
         rows = (has.view(np.uint8), h, np.ascontiguousarray(size, dtype=np.int64), np.ascontiguousarray(ts, dtype=np.int64))
-        need, rejected = self.step.add(texts, [None] * len(_LOW), *rows)
+        picked = None if sel is None else sel.view(np.uint8)
+        need, rejected = self.step.add(texts, [None] * len(_LOW), *rows, picked)
         if need:  # columns with non-ASCII text: lower-cased by Python (the native step folded nothing)
             low = [_strings(_texts(_lower_values(cols[n]))) if need >> i & 1 else None for i, n in enumerate(_LOW)]
-            _, rejected = self.step.add(texts, low, *rows)
+            _, rejected = self.step.add(texts, low, *rows, picked)
         return {"rejected": np.frombuffer(rejected, dtype=np.bool_)}
 
     def words(self, which: int, codes: np.ndarray) -> pa.Array:

@@ -7,6 +7,8 @@ columns rejected before anything is folded."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -14,7 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzer import native
+from analyzer.peer_native_exim import NativeExFold
 from analyzer.reader import parse_logs
+from analyzer.report.peers import PeersFold
 from tests.conftest import SAMPLES
 from tests.test_peer_native import _batches, _same
 from tools.peers import generated_day
@@ -92,6 +96,24 @@ def test_made_batches_fold_alike(rows, cuts):
         mp.undo()
 
 
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(_ROW, max_size=60), picks=st.lists(st.booleans(), min_size=60, max_size=60),
+       cuts=st.lists(st.integers(0, 60), max_size=4))
+def test_rows_read_where_they_lie_fold_as_the_rows_taken(rows, picks, cuts):
+    """A batch's rows folded where they lie (``sel``: the others read as no line, non-ASCII texts
+    among them or not) fold as the same rows taken out first."""
+    t = _table(rows)
+    sel = np.array(picks[:len(rows)], dtype=bool)
+    bounds = sorted({min(c, len(rows)) for c in cuts})
+    where, taken = PeersFold(), PeersFold()
+    for a, b in zip([0, *bounds], [*bounds, len(rows)], strict=True):
+        piece, s = t.slice(a, b - a), sel[a:b]
+        where._add_parts({"exim": piece}, s)
+        taken._add_parts({"exim": piece.filter(pa.array(s))})
+    assert isinstance(where.ex, NativeExFold)
+    assert json.dumps(where.result(), default=str) == json.dumps(taken.result(), default=str)
+
+
 def test_relayed_pairs_lowered_as_python_lowers_them(monkeypatch):
     """The relayed pairs' texts lower-cased as ``str.lower`` (final sigma, dotted I), a flush with
     non-ASCII text beside flushes without."""
@@ -131,6 +153,11 @@ def test_bad_columns_are_errors_before_anything_is_folded():
     assert step.counts()[0] == 0 and step.held == 0
     need, rejected = step.add([*texts[:8], _strs(["Σ", None]), *texts[9:13], _strs(["a", "b"])], [None] * 8, *rows)
     assert (need, rejected) == (1 << 3, None), "a column to lower-case in Python: nothing folded"
+    with pytest.raises(ValueError, match="length"):  # rows folded of another length
+        step.add(texts, [None] * 8, *rows, np.ones(3, np.uint8))
+    need, _ = step.add([*texts[:8], _strs(["Σ", None]), *texts[9:13], _strs(["a", "b"])], [None] * 8, *rows,
+                       np.array([0, 1], np.uint8))
+    assert need == 0, "the non-ASCII text of a row not folded is not read"
 
 
 def test_a_negative_code_into_the_postfix_step_is_an_error():

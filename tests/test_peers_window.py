@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from analyzer import native
 from analyzer.anomalies.aggregates import in_window, is_bulk
 from analyzer.classify import classify, default_rules
 from analyzer.later import Later
@@ -55,6 +56,27 @@ def test_window_fold_over_flushes_equals_the_kept_rows_report(day, monkeypatch):
     want = peer_report(day[keep].reset_index(drop=True))
     assert isinstance(got, Later) and set(got) == set(want)
     assert dict(got) == want and got["peers"]
+
+
+@pytest.mark.parametrize("engine", ["native", "python"])
+def test_stream_batches_fold_as_the_kept_rows_report(day, monkeypatch, engine):
+    """Stream batches (their own Arrow tables, :meth:`_Batch.of`): where the native steps run, each
+    batch's Exim lines are folded where they lie and its Postfix lines held until a flush
+    (``_fold_batch``); else flushes of the lines held: both give the kept rows' report."""
+    monkeypatch.setenv("MAILLENS_ENGINE", engine)
+    monkeypatch.setattr(WindowPeersFold, "FLUSH_ROWS", 300)
+    ts = day["ts"].dropna()
+    window = ReportWindow(ts.quantile(0.1), ts.quantile(0.8))
+    fold = WindowPeersFold(window)
+    assert fold._by_rows == (engine == "native" and native.available())
+    step = 900
+    for a in range(0, len(day), step):
+        table = pa.Table.from_pandas(day.iloc[a:a + step], preserve_index=False)
+        batch = _Batch.of(table, to_pandas(table))
+        fold.add(batch, bulk=is_bulk(batch))
+    got = fold.result()
+    keep = ~is_bulk(day) & in_window(day["ts"], window)
+    assert dict(got) == peer_report(day[keep].reset_index(drop=True)) and got["peers"]
 
 
 def test_later_waits_for_its_future_and_raises_what_it_raised():

@@ -18,6 +18,7 @@ text, Markdown and HTML reports.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -45,7 +46,7 @@ from ..totals import (
     pf_frame,
     valid,
 )
-from .peers_held import MTA_COLUMNS, MTA_EVENTS, PF_WARNING_EVENTS, selected
+from .peers_held import MTA_COLUMNS, MTA_EVENTS, PF_WARNING_EVENTS, rows_by_mta, selected
 from .peers_pf_rejects import NativeRejects, _dict_map, _pf_reject_rows
 
 __all__ = ["MTA_COLUMNS", "MTA_EVENTS", "QUEUE_BUCKETS", "TOP", "PeersFold", "WindowPeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
@@ -360,6 +361,17 @@ def _pf_fold() -> PfFold:
     return fold
 
 
+def _native_steps() -> bool:
+    """Whether both MTAs' fold steps are native (:func:`_pf_fold`, :func:`_ex_fold`): they read a
+    batch's rows where they lie (``sel``)."""
+    from .. import native
+
+    if native.engine() != "native":
+        return False
+    mod = native._module()[0]
+    return all(getattr(mod, name, None) is not None for name in ("PfFold", "ExFold", "Vocab"))
+
+
 def _ex_fold() -> ExFold:
     """eximstats' fold: its step in Rust where the native engine runs (:mod:`analyzer.peer_native_exim`)."""
     return native_ex_fold() or ExFold()
@@ -383,7 +395,11 @@ class PeersFold:
     def add(self, batch: pd.DataFrame) -> None:
         if not len(batch):
             return
-        parts = by_mta(batch)
+        self._add_parts(by_mta(batch))
+
+    def _add_parts(self, parts: dict[str, Any], sel: np.ndarray | None = None) -> None:
+        """Fold each MTA's table of ``parts`` (``sel``: the rows of the Exim table folded, read
+        where they lie by the native step; None: all)."""
         if "postfix" in parts:
             ev = parts["postfix"]
             self.pf = self.pf or _pf_fold()
@@ -396,7 +412,7 @@ class PeersFold:
         if "exim" in parts:
             ev = parts["exim"]
             self.ex = self.ex or _ex_fold()
-            f = self.ex.add(ev)
+            f = self.ex.add(ev) if sel is None else self.ex.add(ev, sel=sel)  # type: ignore[call-arg]
             self.ex_rejects.add(_ex_reject_rows(ev, f), count=1)
 
     def result(self) -> dict[str, list[dict[str, Any]]]:
@@ -439,6 +455,12 @@ class WindowPeersFold(PeersFold):
         self._rows = 0
         self._pool: Any = None  # the fold's thread (_flush), and the flush it folds
         self._pending: Any = None
+        # where the native folds run, each stream batch is handed to the fold's thread as it is
+        # (_fold_batch): its jobs under way; the Postfix lines held there until a flush
+        self._by_rows = _native_steps()
+        self._jobs: deque[Future] = deque()
+        self._pf_held: list[pa.Table] = []
+        self._pf_rows = 0
 
     def add(self, batch: pd.DataFrame, bulk: np.ndarray | None = None) -> None:
         from ..anomalies.aggregates import in_window, is_bulk
@@ -448,6 +470,9 @@ class WindowPeersFold(PeersFold):
             return
         cols = [c for c in self.COLUMNS if c in batch.columns]
         table = batch.__dict__.get("arrow")  # a stream batch's own Arrow table (report.fold._Batch): no Series
+        if table is not None and self._by_rows:
+            self._fold_rows(table.select(cols), keep, batch.__dict__.get("_tests"))
+            return
         series = [] if table is not None else [batch[c] for c in cols]
         if all(isinstance(s.dtype, pd.ArrowDtype) for s in series):  # (not batch.dtypes: a Series per call)
             # Arrow-backed: the rows kept by one Arrow filter of the table (not a pandas take per
@@ -461,6 +486,38 @@ class WindowPeersFold(PeersFold):
         self._rows += int(keep.sum())
         if self._rows >= self.FLUSH_ROWS:
             self._flush()
+
+    #: Batches handed to the fold's thread and not yet folded, at most (then this one waits): about
+    #: the slack of the flushes (two of :data:`FLUSH_ROWS` lines, 3-5 stream batches of kept lines
+    #: each), so that the main thread waits for the fold's no more often than with them
+    AHEAD = 4
+
+    def _fold_rows(self, t: pa.Table, keep: np.ndarray, tests: Any) -> None:
+        """The rows ``keep`` of a stream batch's table ``t`` to the fold's thread
+        (:meth:`_fold_batch`), in order, at most :data:`AHEAD` batches behind this one."""
+        jobs = self._jobs
+        while jobs and (jobs[0].done() or len(jobs) >= self.AHEAD):
+            jobs.popleft().result()  # (raises what the fold raised)
+        jobs.append(self._thread().submit(self._fold_batch, t, keep, tests))
+
+    def _fold_batch(self, t: pa.Table, keep: np.ndarray, tests: Any) -> None:
+        """(On the fold's thread.) A stream batch's rows kept: the Exim lines folded where they
+        lie (the native step's ``sel``: not copied out, nor held), the Postfix lines taken and
+        held, folded :data:`FLUSH_ROWS` at a time (Postfix's step costs mostly per call: its
+        texts' rewrites per new value, bench/RESULTS.md r23-rfold)."""
+        t, rows = rows_by_mta(t, keep, tests)
+        if "exim" in rows:
+            self._add_parts({"exim": t}, rows["exim"])
+        if "postfix" in rows:
+            self._pf_held.append(t.filter(pa.array(rows["postfix"])))
+            self._pf_rows += int(np.count_nonzero(rows["postfix"]))
+            if self._pf_rows >= self.FLUSH_ROWS:
+                self._fold_pf_held()
+
+    def _fold_pf_held(self) -> None:
+        if self._pf_held:
+            held, self._pf_held, self._pf_rows = self._pf_held, [], 0
+            self._add_parts({"postfix": pa.concat_tables(held, promote_options="permissive").combine_chunks()})
 
     @staticmethod
     def _kept(t: pa.Table, keep: pa.Array | None, tests: Any = None) -> pa.Table:
@@ -505,17 +562,19 @@ class WindowPeersFold(PeersFold):
         it was these tables) and waits where it reads them."""
         self._flush()
         pending, pool, self._pending, self._pool = self._pending, self._pool, None, None
+        jobs, self._jobs = list(self._jobs), deque()
         if pool is None:
             return super().result()
         try:
-            later = pool.submit(self._result_after, pending)
+            later = pool.submit(self._result_after, pending, jobs)
         finally:
             pool.shutdown(wait=False)  # (the thread ends once the result is made)
         return Later(later)
 
-    def _result_after(self, pending: Any) -> dict[str, list[dict[str, Any]]]:
-        if pending is not None:  # (done: one thread, jobs in order; raises what the fold raised)
-            pending.result()
+    def _result_after(self, pending: Any, jobs: list[Future]) -> dict[str, list[dict[str, Any]]]:
+        for job in [*jobs, *([pending] if pending is not None else [])]:
+            job.result()  # (done: one thread, jobs in order; raises what the fold raised)
+        self._fold_pf_held()
         return PeersFold.result(self)
 
 

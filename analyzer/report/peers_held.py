@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["MTA_COLUMNS", "MTA_EVENTS", "PF_WARNING_EVENTS", "selected"]
+__all__ = ["MTA_COLUMNS", "MTA_EVENTS", "PF_WARNING_EVENTS", "rows_by_mta", "selected"]
 
 #: The columns the peers' folds read (peer_folds, totals, the warnings, the rejects) per MTA: a batch is held with its MTAs' only
 MTA_COLUMNS = {"postfix": ("mta", "program", "queue_id", "event", "direction", "client_host", "client_ip", "sender",
@@ -57,3 +57,20 @@ def selected(t: pa.Table, keep: pa.Array | None, tests: Any = None) -> tuple[pa.
             read = pc.is_in(event, value_set=pa.array(sorted(events), kind))
         keep = read if keep is None else pc.and_(keep, read)
     return t, keep
+
+
+def rows_by_mta(t: pa.Table, keep: np.ndarray, tests: Any = None) -> tuple[pa.Table, dict[str, np.ndarray]]:
+    """The rows of ``t`` that the fold of each MTA reads, as masks over ``t``'s rows (``t``'s
+    columns read of its MTAs, no row copied): those ``keep`` selects of the events read
+    (:func:`selected`), split by MTA as :func:`analyzer.totals.by_mta` splits a table of those
+    rows (one MTA among them: all of them its own; ``tests``: the batch's, as :func:`selected`)."""
+    from ..totals import col, eq
+
+    t, read = selected(t, None, tests)
+    rows = keep if read is None else keep & read.to_numpy(zero_copy_only=False)
+    if not rows.any():
+        return t, {}
+    mta = col(t, "mta")
+    parts = {name: rows & eq(mta, name) for name in ("postfix", "exim")}
+    present = [name for name, r in parts.items() if r.any()]
+    return t, ({name: rows for name in present} if len(present) < 2 else {name: parts[name] for name in present})

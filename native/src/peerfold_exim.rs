@@ -121,6 +121,9 @@ pub struct ExRows<'a> {
     pub ts: &'a [i64],
     /// the queue ids (the seconds in an ended message's id, `exim_ids.arrow_id_seconds`)
     pub qid: Texts<'a>,
+    /// the rows folded (one byte each, non-zero: folded), None: all; the others are read as no
+    /// line at all (a batch's lines handed over where they lie, not copied out first)
+    pub sel: Option<&'a [u8]>,
 }
 
 /// The seconds in an Exim id (`exim_ids._base62` of its first six characters, '0' after a
@@ -150,7 +153,7 @@ impl ExRows<'_> {
         let lens = [self.h.len(), self.size.len(), self.ts.len(), self.qid.col.len(), self.event.col.len(),
                     self.status.col.len(), self.detail.col.len(), self.direction.col.len(), self.reply.col.len()];
         let texts = self.text.iter().chain(self.low.iter().flatten()).map(|t| t.col.len());
-        if lens.into_iter().chain(texts).any(|l| l != n) {
+        if lens.into_iter().chain(texts).chain(self.sel.map(<[u8]>::len)).any(|l| l != n) {
             return Err("the fold's columns differ in length".into());
         }
         Ok(n)
@@ -199,6 +202,10 @@ impl ExRows<'_> {
         let mentions = |t: Option<&[u8]>| t.is_some_and(|t| words.iter().any(|w| w.find(t).is_some()));
         let mut out = Vec::with_capacity(n_rows);
         for i in 0..n_rows {
+            if self.sel.is_some_and(|s| s[i] == 0) {
+                out.push(0);
+                continue;
+            }
             let has = self.has[i] != 0;
             let (ev, st) = (self.event.get(i), self.status.get(i));
             let detail = self.detail.get(i).unwrap_or_default(); // (filled with "")
@@ -755,7 +762,7 @@ mod tests {
                     none.texts()];
         let r = ExRows { event: ev.texts(), status: st.texts(), detail: none.texts(), direction: none.texts(),
                          reply: none.texts(), text, low: Default::default(), has: &has, h: &h, size: &size, ts: &ts,
-                         qid: qid.texts() };
+                         qid: qid.texts(), sel: None };
         f.add(&r).unwrap()
     }
 
@@ -788,6 +795,31 @@ mod tests {
         f.finish().unwrap();
         assert_eq!(f.n[RECEIVED], 1);
         assert_eq!(f.n[REJECTS], 1);
+    }
+
+    #[test]
+    fn rows_not_selected_are_no_lines() {
+        let ev = Col::new(&[Some("received"), Some("removed"), Some("delivery")]);
+        let st = Col::new(&[None, Some("completed"), Some("sent")]);
+        let none = Col::new(&[None, None, None]);
+        let host = Col::new(&[Some("h"), None, None]);
+        let rhost = Col::new(&[None, None, Some("mx")]);
+        let rcpt = Col::new(&[None, None, Some("u@x")]);
+        let qid = Col::new(&[Some("A"), Some("A"), Some("A")]);
+        let h = vec![7u64; 3];
+        let (has, size, ts) = (vec![1u8; 3], vec![500i64, 0, 0], vec![40_000_000i64, 50_000_000, 60_000_000]);
+        let sel = [1u8, 0, 1];
+        let r = ExRows { event: ev.texts(), status: st.texts(), detail: none.texts(), direction: none.texts(),
+                         reply: none.texts(), text: [host.texts(), none.texts(), none.texts(), none.texts(), rhost.texts(),
+                                                     none.texts(), rcpt.texts(), none.texts()],
+                         low: Default::default(), has: &has, h: &h, size: &size, ts: &ts, qid: qid.texts(), sel: Some(&sel) };
+        let mut f = ExFold::new();
+        f.add(&r).unwrap();
+        assert_eq!(f.held(), 1, "the end not selected: the message stays");
+        assert_eq!(f.dest.vals, vec![[1, 1, 500]], "the delivery after it is the same message's");
+        assert_eq!(f.queue[0].iter().sum::<i64>(), 0);
+        let short = [1u8, 0];
+        assert!(f.add(&ExRows { sel: Some(&short), ..r }).is_err(), "a selection of another length");
     }
 
     #[test]

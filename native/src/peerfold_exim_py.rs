@@ -5,9 +5,16 @@
 use crate::owned::{owned, Owned};
 use crate::peerfold_exim::{ExFold, ExRows, Sums};
 use crate::peerfold_py::{out, texts_of, typed, Strs};
+use crate::peerfold_warn::Texts;
 use crate::ByteView;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+
+/// Whether the rows ``sel`` marks of a string column are all ASCII (each row's text read: the
+/// other rows of a batch handed over whole are not folded).
+fn ascii_rows(t: &Texts, sel: &[u8]) -> bool {
+    sel.iter().enumerate().all(|(i, &s)| s == 0 || t.get(i).is_none_or(<[u8]>::is_ascii))
+}
 
 /// Whether a string column's text (its data from the first offset to the last, checked by
 /// `texts_of`) is all ASCII.
@@ -46,9 +53,11 @@ impl PyExFold {
     /// (microseconds). Returns (0, the rows of our rejects: one byte each), or (the bits of the
     /// `LOW` columns that hold non-ASCII text and came without ``low``, None): nothing folded.
     /// An Exim id's first characters are ASCII (else ValueError before anything is folded).
+    /// ``sel`` (a byte per row, or None: all): the rows folded, the others read as no line.
     #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (texts, low, has, h, size, ts, sel=None))]
     fn add<'py>(&mut self, py: Python<'py>, texts: [Strs; 14], low: [Option<Strs>; 8], has: ByteView, h: ByteView,
-                size: ByteView, ts: ByteView) -> PyResult<(u32, Option<Bound<'py, Owned>>)> {
+                size: ByteView, ts: ByteView, sel: Option<ByteView>) -> PyResult<(u32, Option<Bound<'py, Owned>>)> {
         let fold = &mut self.0;
         let got = py.detach(|| -> PyResult<(u32, Option<Vec<u8>>)> {
             let h = typed(&h, u64::from_le_bytes)?;
@@ -56,7 +65,13 @@ impl PyExFold {
             let t = texts.iter().map(texts_of).collect::<Result<Vec<_>, _>>().map_err(PyValueError::new_err)?;
             let l = low.iter().map(|c| c.as_ref().map(texts_of).transpose()).collect::<Result<Vec<_>, _>>()
                 .map_err(PyValueError::new_err)?;
-            let need = (0..8).filter(|&c| l[c].is_none() && !ascii(&texts[5 + c])).fold(0, |acc, c| acc | 1 << c);
+            let sel = sel.as_deref();
+            if sel.is_some_and(|s| s.len() != has.len()) {
+                return Err(PyValueError::new_err("the rows folded and the columns differ in length"));
+            }
+            // (the whole column's text first: one pass over its bytes; its rows only where that is not all ASCII)
+            let plain = |c: usize| ascii(&texts[5 + c]) || sel.is_some_and(|s| ascii_rows(&t[5 + c], s));
+            let need = (0..8).filter(|&c| l[c].is_none() && !plain(c)).fold(0, |acc, c| acc | 1 << c);
             if need != 0 {
                 return Ok((need, None));
             }
@@ -67,7 +82,7 @@ impl PyExFold {
             let mut l = l.into_iter();
             let low = std::array::from_fn(|_| l.next().expect("8 columns"));
             let rows = ExRows { event, status, detail, direction, reply, text, low, has: &has, h: &h, size: &size, ts: &ts,
-                                qid: next() };
+                                qid: next(), sel };
             let rejected = fold.add(&rows).map_err(PyValueError::new_err)?;
             Ok((0, Some(rejected.into_iter().map(u8::from).collect::<Vec<u8>>())))
         });
