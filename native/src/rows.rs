@@ -171,6 +171,9 @@ impl StrCol {
     fn finish(self, n: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>, usize) {
         let mut offsets = vec![0u8; 4 * (n + 1)];
         let mut valid = vec![0u8; n.div_ceil(8)];
+        if self.at.is_empty() {
+            return (offsets, self.data, valid, n); // all null: the zeros are its offsets
+        }
         // each row's end after the leading 0: a null row's is the last value's end
         let mut cells = offsets.chunks_exact_mut(4).skip(1);
         let (mut end, mut next) = ([0u8; 4], 0usize);
