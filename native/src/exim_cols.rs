@@ -118,26 +118,7 @@ impl SparseStr {
 
     /// The column of `n` rows as [`StrCol`] holds it: offsets, data, validity.
     pub fn finish(self, n: usize) -> StrCol {
-        let mut offsets = vec![0u8; 4 * (n + 1)];
-        let mut bytes = vec![0u8; n.div_ceil(8)];
-        if self.at.is_empty() {
-            // all null: the zeros are its offsets
-            return StrCol { offsets, data: self.data, valid: Bits { bytes, len: n, nulls: n } };
-        }
-        // each row's end after the leading 0: a null row's is the last value's end
-        let mut cells = offsets.chunks_exact_mut(4).skip(1);
-        let (mut end, mut next) = ([0u8; 4], 0usize);
-        for (&r, &e) in self.at.iter().zip(&self.ends) {
-            let r = r as usize;
-            cells.by_ref().take(r - next).for_each(|c| c.copy_from_slice(&end));
-            end = e.to_le_bytes();
-            if let Some(c) = cells.next() {
-                c.copy_from_slice(&end);
-            }
-            bytes[r / 8] |= 1 << (r % 8);
-            next = r + 1;
-        }
-        cells.for_each(|c| c.copy_from_slice(&end));
+        let (offsets, bytes) = crate::rows::lay_out(&self.at, &self.ends, n);
         StrCol { offsets, data: self.data, valid: Bits { bytes, len: n, nulls: n - self.at.len() } }
     }
 }
