@@ -336,7 +336,7 @@ def _fast_split(arr: pa.Array, state: HeaderState) -> tuple[pa.Table, pa.Array, 
     fp = native.fast_postfix()
     if fp is None or not syslog_first(state):
         return None
-    offsets, data = native.string_buffers(arr)
+    offsets, data = native.string_views(arr)  # Arrow's buffers, not copied
     kind, months, days, secs, unusual, trailing, (h_rows, h_cols), (f_rows, f_cols) = fp.run(offsets, data, native.threads())
     got = classic_headers(arr, state, (kind, months, days, secs, unusual, trailing), h_rows, h_cols)
     if got is None:
@@ -512,7 +512,7 @@ def programs(headers: pa.Table) -> tuple[pa.Table, pa.ChunkedArray, pa.Array, pa
     other = pc.invert(pc.or_(is_pf, is_ex))
     if pc.any(other).as_py():
         msgs = headers.column("msg").combine_chunks()
-        wrapped = pc.and_(other, pc.fill_null(pc.match_substring_regex(msgs, exim.EXIM_WRAPPED), False))
+        wrapped = pc.and_(other, pc.fill_null(match_regex(msgs, exim.EXIM_WRAPPED), False))
         is_ex = pc.or_(is_ex, wrapped)
     return headers, prog, is_pf, is_ex
 
@@ -522,13 +522,28 @@ def foreign_key(prog: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(prog, r"[/\[].*$", "")
 
 
+#: (regex, program name) -> whether it matches: a day has a few names, met in every batch (bounded)
+_PROGRAM_MATCH: dict[tuple[str, str], bool] = {}
+_PROGRAMS_HELD = 10_000
+
+
 def _program_is(prog: pa.ChunkedArray | pa.Array, *regexes: str) -> list[pa.Array]:
     """``match_regex(prog, regex)`` for each regex, matched once per distinct program name (a
-    batch has a few; the names encoded once for all of them)."""
+    batch has a few, the same in every batch: those met before are not matched again)."""
     if isinstance(prog, pa.ChunkedArray):
         prog = prog.chunk(0) if prog.num_chunks == 1 else prog.combine_chunks()
     enc = pc.dictionary_encode(prog)
-    return [pc.take(match_regex(enc.dictionary, regex), enc.indices) for regex in regexes]
+    names = enc.dictionary.to_pylist()
+    out = []
+    for regex in regexes:
+        new = [s for s in names if (regex, s) not in _PROGRAM_MATCH]
+        if new:
+            if len(_PROGRAM_MATCH) + len(new) > _PROGRAMS_HELD:
+                _PROGRAM_MATCH.clear()
+            got = match_regex(pa.array(new, pa.string()), regex).to_pylist()
+            _PROGRAM_MATCH.update(zip([(regex, s) for s in new], got, strict=True))
+        out.append(pc.take(pa.array([_PROGRAM_MATCH.get((regex, s)) for s in names], pa.bool_()), enc.indices))
+    return out
 
 
 def _numbered(table: pa.Table, source: str, first_line: int) -> pa.Table:

@@ -79,7 +79,7 @@ def read_exim_rows(arr: pa.Array, tz: str) -> tuple[np.ndarray, pa.Table] | None
     r = reader()
     if r is None or len(arr) == 0:
         return None
-    offsets, data = native.string_buffers(arr)
+    offsets, data = native.string_views(arr)  # Arrow's buffers, not copied
     n, rows, local, cols = r.read(offsets, data, native.threads())
     positions = np.frombuffer(rows, dtype=np.int64)
     out = reader_columns(n, cols)

@@ -202,6 +202,7 @@ pub fn over_ranges<T: Send>(
 /// Read lines `lo..hi` of `lines`. `months`: the month names, January first.
 pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>]) -> Result<Batch, String> {
     let mut b = Batch::with_capacity(hi - lo, Rows::with_capacity(hi - lo));
+    b.stamps.reserve(hi - lo);
     for i in lo..hi {
         let line = lines.get(i);
         let Some(hd) = head(line, months) else {

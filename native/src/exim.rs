@@ -11,7 +11,7 @@
 //! in the plain shape whose reading is certain. A line the readers are not sure of gets `None`
 //! and goes to the Python path; differential tests hold the two equal.
 
-use crate::exim_cols::{BoolCol, NumCol, StrCol};
+use crate::exim_cols::{BoolCol, NumCol, SparseStr};
 use crate::fields::is_word;
 use crate::translate::re2_to_rust;
 use regex::bytes::Regex;
@@ -1113,7 +1113,7 @@ pub struct Columns {
     pub ts: NumCol,
     pub local: Vec<u8>, // one byte per row: the stamp had no offset (local time in the file's zone)
     pub pid: NumCol,
-    pub strs: Vec<(&'static str, StrCol)>,
+    pub strs: Vec<(&'static str, SparseStr)>, // laid out for all rows by `SparseStr::finish`
     pub i16s: Vec<(&'static str, NumCol)>,
     pub i32s: Vec<(&'static str, NumCol)>,
     pub i64s: Vec<(&'static str, NumCol)>,
@@ -1142,7 +1142,7 @@ impl Columns {
             ts: NumCol::with_capacity(n, 8),
             local: Vec::with_capacity(n),
             pid: NumCol::with_capacity(n, 4),
-            strs: STR_COLUMNS.iter().map(|&name| (name, StrCol::with_capacity(n))).collect(),
+            strs: STR_COLUMNS.iter().map(|&name| (name, SparseStr::default())).collect(),
             i16s: vec![num("reply_code", 2)],
             i32s: vec![num("client_port", 4), num("relay_port", 4)],
             i64s: vec![num("size", 8)],
@@ -1153,6 +1153,7 @@ impl Columns {
 
     pub fn push(&mut self, row_no: usize, ts: i64, local: bool, pid: Option<i32>, r: &Row) {
         self.rows.extend_from_slice(&(row_no as i64).to_le_bytes());
+        let k = self.n;
         self.n += 1;
         self.ts.push_i64(Some(ts));
         self.local.push(u8::from(local));
@@ -1187,7 +1188,9 @@ impl Columns {
             s("exim"),
         ];
         for ((_, col), v) in self.strs.iter_mut().zip(vals) {
-            col.push(v);
+            if let Some(v) = v {
+                col.set(k, v);
+            }
         }
         self.i16s[0].1.push_i16(r.reply_code);
         self.i32s[0].1.push_i32(r.client.port);
@@ -1202,13 +1205,13 @@ impl Columns {
     /// Append the rows another run read (rows after this one's).
     pub fn append(&mut self, o: Columns) {
         self.rows.extend_from_slice(&o.rows);
+        for ((_, a), (_, b)) in self.strs.iter_mut().zip(&o.strs) {
+            a.append(b, self.n);
+        }
         self.n += o.n;
         self.ts.append(&o.ts);
         self.local.extend_from_slice(&o.local);
         self.pid.append(&o.pid);
-        for ((_, a), (_, b)) in self.strs.iter_mut().zip(&o.strs) {
-            a.append(b);
-        }
         for (mine, theirs) in [(&mut self.i16s, &o.i16s), (&mut self.i32s, &o.i32s), (&mut self.i64s, &o.i64s), (&mut self.f64s, &o.f64s)] {
             for ((_, a), (_, b)) in mine.iter_mut().zip(theirs) {
                 a.append(b);
@@ -1475,6 +1478,7 @@ pub(crate) mod tests {
         assert_eq!(one.n, 15000);
         assert_eq!((one.rows, one.local), (four.rows, four.local));
         for ((_, a), (_, b)) in one.strs.into_iter().zip(four.strs) {
+            let (a, b) = (a.finish(one.n), b.finish(four.n));
             assert_eq!((a.offsets, a.data, a.valid.into_bytes()), (b.offsets, b.data, b.valid.into_bytes()));
         }
         assert_eq!(one.i16s[0].1.values, four.i16s[0].1.values);

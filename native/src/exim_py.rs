@@ -3,7 +3,6 @@
 use crate::exim::{read_threads, Columns, Spec, SpecSource};
 use crate::exim_cols::{Bits, NumCol, StrCol};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
 use crate::owned::{owned, Owned};
 
 /// (rows read, their positions int64, their 'local stamp' bytes, their columns)
@@ -44,7 +43,7 @@ impl EximReader {
     /// rows int64, local uint8, [(name, type, nulls, validity, values, data or None)]) for the
     /// rows read, "ts" and "pid" first.
     #[pyo3(signature = (offsets, data, threads=1))]
-    fn read<'py>(&self, py: Python<'py>, offsets: PyBackedBytes, data: PyBackedBytes, threads: usize) -> PyResult<Read<'py>> {
+    fn read<'py>(&self, py: Python<'py>, offsets: crate::ByteView, data: crate::ByteView, threads: usize) -> PyResult<Read<'py>> {
         if data.len() > i32::MAX as usize {
             return Err(pyo3::exceptions::PyValueError::new_err("a batch over 2 GiB"));
         }
@@ -66,7 +65,7 @@ pub(crate) fn columns_out<'py>(py: Python<'py>, cols: Columns) -> Read<'py> {
     };
     let mut out: Vec<Buffers<'py>> = vec![num("ts", "ts", cols.ts), num("pid", "int32", cols.pid)];
     for (name, c) in cols.strs {
-        let StrCol { offsets, data, valid } = c;
+        let StrCol { offsets, data, valid } = c.finish(cols.n);
         let nulls = valid.nulls;
         out.push((name, "string", nulls, b(valid.into_bytes()), b(offsets), Some(b(data))));
     }

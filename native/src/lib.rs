@@ -266,8 +266,8 @@ impl PyFast {
     fn run<'py>(
         &self,
         py: Python<'py>,
-        offsets: PyBackedBytes,
-        data: PyBackedBytes,
+        offsets: ByteView,
+        data: ByteView,
         threads: usize,
     ) -> PyResult<(Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, bool, bool, RowsOut<'py>, RowsOut<'py>)> {
         let b = py

@@ -169,24 +169,34 @@ impl StrCol {
 
     /// Arrow's buffers for `n` rows: offsets (i32 LE), data, validity bitmap, null count.
     fn finish(self, n: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>, usize) {
-        let mut offsets = vec![0u8; 4 * (n + 1)];
-        let mut valid = vec![0u8; n.div_ceil(8)];
-        // each row's end after the leading 0: a null row's is the last value's end
-        let mut cells = offsets.chunks_exact_mut(4).skip(1);
-        let (mut end, mut next) = ([0u8; 4], 0usize);
-        for (&r, &e) in self.at.iter().zip(&self.ends) {
-            let r = r as usize;
-            cells.by_ref().take(r - next).for_each(|c| c.copy_from_slice(&end));
-            end = e.to_le_bytes();
-            if let Some(c) = cells.next() {
-                c.copy_from_slice(&end);
-            }
-            valid[r / 8] |= 1 << (r % 8);
-            next = r + 1;
-        }
-        cells.for_each(|c| c.copy_from_slice(&end));
+        let (offsets, valid) = lay_out(&self.at, &self.ends, n);
         (offsets, self.data, valid, n - self.at.len())
     }
+}
+
+/// The Arrow offsets (i32 LE) and validity bitmap of `n` rows of which only rows `at` (in
+/// increasing order) have a value, ending at `ends` in the data: in one pass.
+pub fn lay_out(at: &[u32], ends: &[i32], n: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut offsets = vec![0u8; 4 * (n + 1)];
+    let mut valid = vec![0u8; n.div_ceil(8)];
+    if at.is_empty() {
+        return (offsets, valid); // all null: the zeros are its offsets
+    }
+    // each row's end after the leading 0: a null row's is the last value's end
+    let mut cells = offsets.chunks_exact_mut(4).skip(1);
+    let (mut end, mut next) = ([0u8; 4], 0usize);
+    for (&r, &e) in at.iter().zip(ends) {
+        let r = r as usize;
+        cells.by_ref().take(r - next).for_each(|c| c.copy_from_slice(&end));
+        end = e.to_le_bytes();
+        if let Some(c) = cells.next() {
+            c.copy_from_slice(&end);
+        }
+        valid[r / 8] |= 1 << (r % 8);
+        next = r + 1;
+    }
+    cells.for_each(|c| c.copy_from_slice(&end));
+    (offsets, valid)
 }
 
 struct NumCol {
