@@ -160,3 +160,31 @@ def test_senders_looked_up_by_queue_id_hash() -> None:
     assert s.of(q).tolist() == ["a@x", None, "b@y", None, None, None]
     none = Senders(np.zeros(0, np.uint64), np.zeros(0, np.int64), pa.array([], pa.large_string()))
     assert none.at(q).tolist() == [-1] * 6 and none.of(q).tolist() == [None] * 6
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_joined_units_are_those_concatenated_then_cut(data) -> None:
+    """The top tables' rows of the keys with failures and their folded lines, made in one copy
+    (``_joined``) = the two joined, then cut (as before)."""
+    from analyzer.report.top import _joined
+    from analyzer.report.units import Units
+
+    n, m = data.draw(st.integers(0, 40)), data.draw(st.integers(0, 40))
+
+    def units(k: int) -> Units:
+        ints = st.lists(st.integers(0, 5), min_size=k, max_size=k)
+        return Units(np.array(data.draw(st.lists(st.integers(0, 3), min_size=k, max_size=k)), dtype=np.int8),
+                     np.array(data.draw(ints), dtype=np.uint64), np.array(data.draw(ints), dtype=np.uint64))
+
+    codes = np.array(data.draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), dtype=np.int64)
+    mine, folded = units(n), units(m)
+    at = np.array(sorted(data.draw(st.sets(st.integers(0, max(m - 1, 0)), max_size=m))) if m else [], dtype=np.int64)
+    fk = np.array(data.draw(st.lists(st.integers(0, 4), min_size=len(at), max_size=len(at))), dtype=np.int64)
+    own = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool) \
+        if data.draw(st.booleans()) else None
+    got_codes, got = _joined(codes, mine, own, fk, folded, at)
+    keep = np.ones(n, dtype=bool) if own is None else own
+    assert got_codes.tolist() == [*codes[keep].tolist(), *fk.tolist()]
+    for a, b, c in ((got.kind, mine.kind, folded.kind), (got.h, mine.h, folded.h), (got.q, mine.q, folded.q)):
+        assert a.dtype == b.dtype and a.tolist() == [*b[keep].tolist(), *c[at].tolist()]
