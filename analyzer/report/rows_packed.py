@@ -29,6 +29,13 @@ def _codec() -> Any:
     return pa.Codec(CODEC, LEVEL)
 
 
+def _available() -> bool:
+    """Whether this pyarrow has the codec (its wheels do; a build without it holds the pieces as they are)."""
+    import pyarrow as pa
+
+    return bool(pa.Codec.is_available(CODEC))
+
+
 class Packed:
     """One batch's column, compressed: the index per row (numpy, its dtype) and, for a text, the
     distinct values' offsets and bytes (an Arrow string or binary type, no nulls)."""
@@ -61,7 +68,7 @@ def pack(idx: np.ndarray, values: Any) -> tuple[np.ndarray, Any] | Packed:
     :class:`Packed` frame, or as it is where that does not pay or apply (a small column, values
     of another type or with nulls). The frame holds the values' offsets first (aligned as they
     were when unpacked), then the index, then the values' bytes."""
-    if values is not None and not _packable(values):
+    if (values is not None and not _packable(values)) or not _AVAILABLE:
         return idx, values
     parts = []
     n_values = 0
@@ -113,3 +120,6 @@ def unpack_codes(held: np.ndarray | Packed) -> np.ndarray:
 def held_rows(held: tuple[np.ndarray, Any] | Packed) -> int:
     """The rows of a held column (packed or not)."""
     return held.n if isinstance(held, Packed) else len(held[0])
+
+
+_AVAILABLE = _available()
