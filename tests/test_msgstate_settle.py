@@ -208,6 +208,6 @@ def test_looked_up_only_keeps_the_senders_the_top_tables_read(day):
     assert np.isin(b.senders["qid"].to_numpy(), wanted).all()
     rows = ev[~folded].reset_index(drop=True)
     got, want = _senders_by_qid(rows, b, wanted), _senders_by_qid(rows, a, wanted)
-    assert len(want) and got.index.tolist() == want.index.tolist()
-    assert got.astype(object).tolist() == want.astype(object).tolist()
+    assert len(want) and got.qid.tolist() == want.qid.tolist()
+    assert got.of(got.qid).tolist() == want.of(want.qid).tolist()
     pd.testing.assert_frame_equal(b.table, a.table)

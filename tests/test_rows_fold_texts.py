@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from analyzer.report.fold import RowsFold
+from analyzer.report.rows_packed import Packed, unpack
 from analyzer.schema import to_pandas
 
 COLUMNS = ["ts", "text", "addr", "few", "line", "delay", "none"]
@@ -83,9 +84,9 @@ def test_what_is_held_is_narrow() -> None:
     _feed(fold, day, 500, keep, blank)
     first, last = fold._pieces[0], fold._pieces[-1]
     # texts: an index of one byte a row (40 distinct texts) and the batch's distinct values, not the texts
-    idx, values = first[4]["text"]
+    idx, values = unpack(first[4]["text"])  # (held packed: analyzer.report.rows_packed)
     assert idx.dtype == np.int8 and len(values) <= 40
-    assert first[4]["addr"][1] is None  # no address in the first batch: no values held
+    assert unpack(first[4]["addr"])[1] is None  # no address in the first batch: no values held
     assert "delay" in first[2].column_names and "delay" not in last[2].column_names
     assert "none" not in first[2].column_names  # a column of no value is not held
     assert first[2].schema.field("line").type == pa.int32()  # the line numbers fit
@@ -93,6 +94,8 @@ def test_what_is_held_is_narrow() -> None:
     assert first[5][1].dtype == np.uint16  # each row's number in its batch
     plain = pa.Table.from_pandas(day[["text"]].iloc[:500], preserve_index=False).nbytes
     assert idx.nbytes + values.nbytes < plain / 4
+    held = first[4]["text"]
+    assert isinstance(held, Packed) and held.nbytes < idx.nbytes + values.nbytes
 
 
 def test_a_column_of_none_alone_stays_of_no_type() -> None:

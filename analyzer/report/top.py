@@ -4,10 +4,13 @@ rejects and by failed logins."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..anomalies import FAILURES
 from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _eq, _seconds_ns, qid_hash
@@ -27,6 +30,33 @@ def _share(n: int, total: int) -> float:
 
 def _cols(ev: pd.DataFrame, names: tuple[str, ...]) -> list[str]:
     return [c for c in names if c in ev.columns]
+
+
+def _codes_in(names: Any, uniq: Any, hit: np.ndarray) -> np.ndarray:
+    """Per name of ``names`` its key's code among the keys ``uniq[hit]`` (by their strings), -1 for
+    a name of no such key (Arrow ``names``: looked up in Arrow, no Python string per name)."""
+    if isinstance(names, pa.Array):
+        at = pc.index_in(names, value_set=pa.array([str(u) for u in uniq[hit]], pa.large_string()))
+        return np.append(hit, -1)[at.fill_null(len(hit)).to_numpy()]
+    want = {str(uniq[i]): i for i in hit}
+    return np.array([want.get(str(n), -1) for n in names], dtype=np.int64)
+
+
+def _joined(codes: np.ndarray, units: Units, own: np.ndarray | None, fk: np.ndarray, fu: Units | None,
+            at: np.ndarray) -> tuple[np.ndarray, Units]:
+    """The keys' codes and units of the rows ``own`` (None: all) followed by those of the folded
+    lines ``at`` of ``fu`` (whose codes are ``fk``), each array made once at its final size."""
+    if not len(at) and (own is None or own.all()):
+        return codes, units
+    mine = np.arange(len(codes)) if own is None else np.flatnonzero(own)
+    r = len(mine)
+    out = [np.empty(r + len(at), dtype=a.dtype) for a in (codes, units.kind, units.h, units.q)]
+    for i, a in enumerate((codes, units.kind, units.h, units.q)):
+        np.take(a, mine, out=out[i][:r])
+        if i and fu is not None and len(at):  # (the folded lines' units taken straight into place)
+            np.take((fu.kind, fu.h, fu.q)[i - 1], at, out=out[i][r:])
+    out[0][r:] = fk
+    return out[0], Units(*out[1:])
 
 
 def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] | None = None,
@@ -49,28 +79,25 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
     codes, uniq = pd.factorize(rows[key], use_na_sentinel=True)
     failures = np.bincount(codes[failed], minlength=len(uniq))
     hit = np.flatnonzero(failures > 0)
+    attempts = np.bincount(codes, minlength=len(uniq))
+    fk, at, fu = np.zeros(0, np.int64), np.zeros(0, np.int64), None
     if extra is not None and len(hit):
         # the folded lines (never a failure) of the keys with failures only, under the rows' codes
         fc, fnames, fu = extra[0][key], extra[1][key], extra[2]
-        want = {str(uniq[i]): i for i in hit}
-        fmap = np.array([want.get(str(n), -1) for n in fnames] + [-1], dtype=np.int64)
+        fmap = np.append(_codes_in(fnames, uniq, hit), -1)
         fk = fmap[fc]  # code -1 (null) takes the trailing -1
         at = np.flatnonzero(fk >= 0)
-        if len(at):
-            codes = np.concatenate([codes, fk[at]])
-            units = Units(np.concatenate([units.kind, fu.kind[at]]), np.concatenate([units.h, fu.h[at]]),
-                          np.concatenate([units.q, fu.q[at]]))
-            failed = np.concatenate([failed, np.zeros(len(at), dtype=bool)])
-    attempts = np.bincount(codes, minlength=len(uniq))
+        fk = fk[at]
+        attempts += np.bincount(fk, minlength=len(uniq))
     names = np.array([str(u) for u in uniq[hit]], dtype=object)  # of the keys with failures only
     if full is not None:
         full[path] = len(hit)
-    # the messages of the keys with failures only (a key's count reads its own lines alone)
-    of_hit = failures[codes] > 0 if len(hit) < len(uniq) else None
-    hit_units = (codes, units) if of_hit is None or of_hit.all() else (codes[of_hit], units[of_hit])
-    del of_hit
-    messages = count_units(*hit_units).reindex(hit, fill_value=0).to_numpy()
-    del hit_units  # (before the failed lines' copies are made)
+    # the messages of the keys with failures only (a key's count reads its own lines alone): the
+    # rows of those keys and their folded lines, copied once into one set of arrays (not joined,
+    # then cut: two copies of ~1.35M units at 10M Postfix lines, the top tables' peak)
+    own = failures[codes] > 0 if len(hit) < len(uniq) else None
+    messages = count_units(*_joined(codes, units, own, fk, fu, at)).reindex(hit, fill_value=0).to_numpy()
+    del fk, at, own
     agg = pd.DataFrame({"code": hit, "k": names, "attempts": attempts[hit], "failures": failures[hit],
                         "messages": messages,
                         "failed_messages": count_units(codes[failed], units[failed]).reindex(hit, fill_value=0)
@@ -87,11 +114,49 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
             for r in agg.itertuples(index=False)]
 
 
-def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = None) -> pd.Series:
+@dataclass(frozen=True)
+class Senders:
+    """Each queue id's (hash's) sender (:func:`_senders_by_qid`): the hashes ``qid`` sorted, each
+    one's sender as a code (-1: none) into ``names`` (Arrow strings: no Python string per sender)."""
+
+    qid: np.ndarray
+    codes: np.ndarray
+    names: pa.Array
+
+    def __len__(self) -> int:
+        return len(self.qid)
+
+    def at(self, qids: np.ndarray) -> np.ndarray:
+        """The codes of the senders of the hashes ``qids`` (-1: not known)."""
+        pos = np.searchsorted(self.qid, qids)
+        pos[pos == len(self.qid)] = 0
+        return np.where(self.qid[pos] == qids, self.codes[pos], -1) if len(self.qid) else np.full(len(qids), -1)
+
+    def of(self, qids: np.ndarray) -> np.ndarray:
+        """The senders of the hashes ``qids`` as Python strings (None: not known)."""
+        codes = self.at(qids)
+        return self.names.take(pa.array(codes, mask=codes < 0)).to_numpy(zero_copy_only=False)
+
+
+def _strings(values: Any) -> pa.Array:
+    """``values`` (a pandas array or Index of strings, or Python objects) as Arrow large strings."""
+    arr = values.array if isinstance(values, pd.Index | pd.Series) else values
+    if isinstance(arr, pa.ChunkedArray | pa.Array) or hasattr(arr, "__arrow_array__"):
+        arr = pa.array(arr)
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            return arr.cast(pa.large_string())
+    return pa.array([None if v is None else str(v) for v in np.asarray(arr, dtype=object)], pa.large_string())
+
+
+def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = None) -> Senders:
     """Each queue id's (hash's) sender: the first line, in time and then input order, that names
     one, among the rows and the lines folded into ``bulk`` (its ``senders``); only of the hashes
     ``wanted``, when given (the lines of other messages are dropped before any is sorted or
-    made a Python string: measured +83 MiB for every message's sender at 3M Exim lines)."""
+    made a Python string: measured +83 MiB for every message's sender at 3M Exim lines). The
+    folded lines' senders are their codes into ``bulk``'s distinct senders (Arrow strings), the
+    rows' ones found there or appended: no Python string per sender (measured: +125 MiB for the
+    246k distinct senders of a 10M-line Postfix day, the top tables' peak)."""
     has = ev["queue_id"].notna().to_numpy(dtype=bool) & ev["sender"].notna().to_numpy(dtype=bool)
     rows_qid = qid_hash(ev["queue_id"][has])
     b = bulk.senders
@@ -109,7 +174,7 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
         del take, keep
 
     def folded(name: str) -> np.ndarray:
-        col = b[name].to_numpy()
+        col = b[name].cat.codes.to_numpy() if name == "sender" else b[name].to_numpy()
         return col if bpos is None else col[bpos]
 
     # the rows' times read here, their senders only at each queue id's first line (below): not a
@@ -123,42 +188,52 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
     ts = np.concatenate([np.where(sec == _NULL_SEC, late, ns), np.where(folded("sec") == _NULL_SEC, late,
                                                                          folded("ts"))])
     order = np.concatenate([order, folded("order").astype(np.int64, copy=False)])
-    # each queue id's first line by (time, order), stable as a sort of the table by both was; the
-    # senders of those lines only are made Python strings (not one per line)
     del sec, ns
-    idx = np.lexsort((order, ts))
-    del order, ts  # (every temporary row-sized array freed before the senders' strings are made)
-    first = idx[~pd.Series(qid[idx]).duplicated().to_numpy()]
-    del idx
+    # sorted by queue id, then time, then order: each id's first line heads its run (stable, as
+    # a sort of the table by time and order was), and the ids come out sorted for the look-ups
+    idx = np.lexsort((order, ts, qid))
+    del order, ts  # (every temporary row-sized array freed before the senders are read)
+    q = qid[idx]
+    head = np.ones(len(q), dtype=bool)
+    np.not_equal(q[1:], q[:-1], out=head[1:])
+    first = idx[head]
+    del idx, q, head
     mine = first < len(known)
-    # the senders as a Categorical: each distinct sender's string made once, not once per message
-    # (a Python string per message was the top tables' largest temporary at 10M lines)
-    space: dict[str, int] = {}
+    cats = b["sender"].cat.categories
+    names = _strings(cats) if len(cats) else pa.array([], pa.large_string())
     codes = np.full(len(first), -1, dtype=np.int64)
-    for sel, values in ((mine, ev["sender"].iloc[known[first[mine]]]),
-                        (~mine, b["sender"].iloc[(first[~mine] - len(known)) if bpos is None
-                                                 else bpos[first[~mine] - len(known)]])):
-        vc, vu = pd.factorize(values, use_na_sentinel=True)
-        ids = np.array([space.setdefault(str(v), len(space)) for v in vu] + [-1], dtype=np.int64)
-        codes[sel] = ids[vc]
-    return pd.Series(pd.Categorical.from_codes(codes, categories=list(space)), index=qid[first])
+    codes[~mine] = folded("sender")[first[~mine] - len(known)]
+    if mine.any():  # the rows' senders: found among the folded lines' or appended (each distinct once)
+        vals = _strings(ev["sender"].iloc[known[first[mine]]])
+        at = pc.index_in(vals, value_set=names)
+        new = at.is_null().to_numpy(zero_copy_only=False)
+        if new.any():
+            more = pc.unique(vals.filter(pa.array(new)))
+            names = pa.concat_arrays([names, more])
+        at = pc.index_in(vals, value_set=names).to_numpy(zero_copy_only=False)
+        codes[mine] = at
+    return Senders(qid[first], codes, names)
 
 
-def _fill_senders(more: dict[str, Any], missing: np.ndarray, by_qid: pd.Series) -> None:
+def _fill_senders(more: dict[str, Any], missing: np.ndarray, by_qid: Senders) -> None:
     """The senders of the folded lines ``missing`` one, by their queue id's hash (``by_qid``):
-    their codes into names appended to ``more``'s (each distinct sender's name once)."""
-    by_qid = by_qid[~by_qid.index.duplicated()]
-    pos = by_qid.index.get_indexer(more["qid"][missing])
-    if isinstance(by_qid.dtype, pd.CategoricalDtype):
-        vc, fu = by_qid.cat.codes.to_numpy(), by_qid.cat.categories.to_numpy(dtype=object)
-    else:
-        vc, fu = pd.factorize(by_qid.to_numpy(dtype=object), use_na_sentinel=True)
-    fc = np.where(pos >= 0, np.append(vc, -1)[pos], -1)  # (pos -1: not found, takes the trailing -1)
-    names = more["names"]["sender"]
+    their codes into names appended to ``more``'s (Arrow strings: each distinct sender's name
+    once, none a Python string)."""
+    fc = by_qid.at(more["qid"][missing])
+    names = _strings(more["names"]["sender"])
     codes = more["codes"]["sender"].copy()
     codes[missing] = np.where(fc >= 0, fc + len(names), -1)
     more["codes"]["sender"] = codes
-    more["names"]["sender"] = np.concatenate([names, np.asarray(fu, dtype=object)])
+    more["names"]["sender"] = pa.concat_arrays([names, by_qid.names])
+
+
+def _known_senders(ev: pd.DataFrame) -> Senders:
+    """Each queue id's (hash's) sender of the rows alone, the first row naming one."""
+    known = ev[["queue_id", "sender"]].dropna().drop_duplicates("queue_id")
+    qid = qid_hash(known["queue_id"])
+    o = np.argsort(qid, kind="stable")
+    codes, uniq = pd.factorize(known["sender"].to_numpy()[o], use_na_sentinel=True)
+    return Senders(qid[o], codes.astype(np.int64), _strings(uniq))
 
 
 def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None = None,
@@ -179,22 +254,18 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     extra = folded_outbound(folded)
     # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
     missing = out_rows["sender"].isna().to_numpy(dtype=bool) & out_rows["queue_id"].notna().to_numpy(dtype=bool)
-    qids = out_rows.loc[missing, "queue_id"]
     more_missing = extra["codes"]["sender"] < 0 if extra is not None else np.zeros(0, dtype=bool)
+    qids = qid_hash(out_rows.loc[missing, "queue_id"])
     if bulk is not None and len(bulk.senders):  # qmgr's lines were folded: their senders are in bulk
-        qids = pd.Series(qid_hash(qids))
         more_q = extra["qid"][more_missing] if extra is not None else np.zeros(0, np.uint64)
-        by_qid = _senders_by_qid(ev, bulk, wanted=np.concatenate([qids.to_numpy(dtype=np.uint64), more_q]))
-        if more_missing.any() and len(by_qid):
-            _fill_senders(extra, more_missing, by_qid)
+        by_qid = _senders_by_qid(ev, bulk, wanted=np.concatenate([qids, more_q]))
     else:
-        known = ev[["queue_id", "sender"]].dropna().drop_duplicates("queue_id")  # two columns, not a copy of all
-        by_qid = pd.Series(known["sender"].to_numpy(), index=known["queue_id"].to_numpy())
-        if more_missing.any() and len(known):
-            _fill_senders(extra, more_missing, pd.Series(known["sender"].to_numpy(), index=qid_hash(known["queue_id"])))
+        by_qid = _known_senders(ev)
+    if more_missing.any() and len(by_qid):
+        _fill_senders(extra, more_missing, by_qid)
     if len(by_qid) and missing.any():
         out_rows["sender"] = out_rows["sender"].astype(object)
-        out_rows.loc[missing, "sender"] = qids.map(by_qid).astype(object).to_numpy()
+        out_rows.loc[missing, "sender"] = by_qid.of(qids)
     units = message_units(out_rows)  # once for the three tables
     more = (extra["codes"], extra["names"], extra["units"]) if extra is not None else None
     # the clients' tables read three columns of their lines: not a copy of every column
