@@ -18,14 +18,15 @@ pub struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         match self.valid {
             Some((bits, at)) if bits.len() * 8 < at + self.len => Err("a validity bitmap shorter than its chunk".into()),
             _ => Ok(()),
         }
     }
 
-    fn is_valid(&self, i: usize) -> bool {
+    #[inline]
+    pub(crate) fn is_valid(&self, i: usize) -> bool {
         match self.valid {
             Some((bits, at)) => is_set(bits, at + i),
             None => true,
@@ -43,7 +44,7 @@ pub struct Texts<'a> {
 
 impl<'a> Texts<'a> {
     #[inline]
-    fn offset(&self, i: usize) -> usize {
+    pub(crate) fn offset(&self, i: usize) -> usize {
         let p = (self.at + i) * 4;
         i32::from_le_bytes([self.offsets[p], self.offsets[p + 1], self.offsets[p + 2], self.offsets[p + 3]]) as usize
     }
