@@ -234,18 +234,19 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
         let ends = texts.offsets[(texts.at + 1) * 4..(texts.at + rows.len + 1) * 4].chunks_exact(4);
         let mut start = texts.offset(0);
         for (i, end) in ends.enumerate() {
-            let end = i32::from_le_bytes([end[0], end[1], end[2], end[3]]);
+            let end = i32::from_le_bytes(end.try_into().unwrap());
             if end < 0 || (end as usize) < start || end as usize > texts.data.len() {
                 return Err("offsets out of order or past the data".into());
             }
             let end = end as usize;
             let word = &texts.data[start..end];
+            let at = start;
             start = end;
             if !rows.is_valid(i) {
                 nulls += 1;
                 continue;
             }
-            let place = recent.place(word);
+            let place = recent.place_in(texts.data, at, word);
             if let Some((at, head, tail)) = place {
                 let (h, t, n, k) = recent.slots[at];
                 if (h, t, n) == (head, tail, word.len()) && (n <= 16 || *index.keys[k as usize] == *word) {
@@ -290,10 +291,14 @@ impl Recent {
 
     /// `word`'s place and its (first 8 bytes, last 8 bytes): all its bytes up to 16 (longer
     /// words found there are compared whole).
+    /// (`word`: the bytes of `data` from `at`: a word under 8 bytes with 8 bytes of `data` from
+    /// its start is read in one load, its other bytes masked off)
     #[inline]
-    fn place(&self, word: &[u8]) -> Option<(usize, u64, u64)> {
+    fn place_in(&self, data: &[u8], at: usize, word: &[u8]) -> Option<(usize, u64, u64)> {
         let n = word.len();
-        let (head, tail) = if n >= 8 {
+        let (head, tail) = if n < 8 && at + 8 <= data.len() {
+            (u64::from_le_bytes(data[at..at + 8].try_into().unwrap()) & ((1u64 << (8 * n)) - 1), 0)
+        } else if n >= 8 {
             (u64::from_le_bytes(word[..8].try_into().unwrap()), u64::from_le_bytes(word[n - 8..].try_into().unwrap()))
         } else {
             (word.iter().rev().fold(0u64, |h, &b| (h << 8) | b as u64), 0)
@@ -344,6 +349,18 @@ mod tests {
         }
         out.truncate(n);
         out
+    }
+
+    #[test]
+    fn a_short_word_is_placed_alike_read_whole_or_byte_by_byte() {
+        let recent = Recent::new();
+        let data = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        for at in 0..data.len() {
+            for n in 0..(data.len() - at).min(20) {
+                let word = &data[at..at + n];
+                assert_eq!(recent.place_in(data, at, word), recent.place_in(word, 0, word), "at {at} n {n}");
+            }
+        }
     }
 
     #[test]
