@@ -309,12 +309,12 @@ impl Recent {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::testutil::XorShift;
 
     /// The hybrid read back (the format's decoder): `n` values.
-    fn decode(buf: &[u8], width: u32, n: usize) -> Vec<u32> {
+    pub(crate) fn decode(buf: &[u8], width: u32, n: usize) -> Vec<u32> {
         let (mut out, mut p) = (Vec::new(), 0);
         while out.len() < n {
             let (mut h, mut s) = (0u64, 0);

@@ -103,6 +103,7 @@ pub fn plain_pages(chunks: &[(Rows, Texts)], page_rows: usize, page_bytes: usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pqdict::tests::decode;
     use crate::testutil::XorShift;
 
     fn texts_buf(words: &[Option<Vec<u8>>]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
@@ -117,34 +118,11 @@ mod tests {
         (off, data, bits)
     }
 
-    /// A plain page read back: (levels, values), levels decoded by a plain reading of the hybrid.
+    /// A plain page read back (its levels by `pqdict`'s reading of the hybrid): each row's value or None.
     fn read_page(body: &[u8], rows: usize) -> Vec<Option<Vec<u8>>> {
         let n = u32::from_le_bytes(body[..4].try_into().unwrap()) as usize;
         let (lv, mut p) = (&body[4..4 + n], 4 + n);
-        let mut levels = Vec::new();
-        let mut q = 0;
-        while levels.len() < rows {
-            let (mut h, mut s) = (0u64, 0);
-            loop {
-                let b = lv[q];
-                q += 1;
-                h |= ((b & 0x7F) as u64) << s;
-                s += 7;
-                if b < 0x80 {
-                    break;
-                }
-            }
-            if h & 1 == 1 {
-                for k in 0..(h >> 1) as usize * 8 {
-                    levels.push((lv[q + k / 8] >> (k % 8)) & 1);
-                }
-                q += (h >> 1) as usize;
-            } else {
-                levels.extend(std::iter::repeat_n(lv[q], (h >> 1) as usize));
-                q += 1;
-            }
-        }
-        levels.truncate(rows);
+        let levels = decode(lv, 1, rows);
         levels
             .iter()
             .map(|&l| {
