@@ -18,15 +18,14 @@ pub struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    pub(crate) fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), String> {
         match self.valid {
             Some((bits, at)) if bits.len() * 8 < at + self.len => Err("a validity bitmap shorter than its chunk".into()),
             _ => Ok(()),
         }
     }
 
-    #[inline]
-    pub(crate) fn is_valid(&self, i: usize) -> bool {
+    fn is_valid(&self, i: usize) -> bool {
         match self.valid {
             Some((bits, at)) => is_set(bits, at + i),
             None => true,
@@ -44,7 +43,7 @@ pub struct Texts<'a> {
 
 impl<'a> Texts<'a> {
     #[inline]
-    pub(crate) fn offset(&self, i: usize) -> usize {
+    fn offset(&self, i: usize) -> usize {
         let p = (self.at + i) * 4;
         i32::from_le_bytes([self.offsets[p], self.offsets[p + 1], self.offsets[p + 2], self.offsets[p + 3]]) as usize
     }
@@ -217,6 +216,32 @@ pub fn from_codes(chunks: &[(Rows, &[u8], usize)], words: Texts, count: usize) -
     Ok(Pages { dict, words: count, data, rows: rows.iter().map(|r| r.len).sum(), nulls, text_bytes })
 }
 
+/// Each row of a chunk of text in order, its offsets checked as they are read: `f(where its
+/// bytes start in the data, its bytes, whether it is valid)`, which says whether to go on (Ok(false)
+/// once it says no).
+#[inline]
+pub(crate) fn each_word<'a>(rows: &Rows, texts: &Texts<'a>, mut f: impl FnMut(usize, &'a [u8], bool) -> Result<bool, String>)
+                            -> Result<bool, String> {
+    rows.check()?;
+    if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
+        return Err("an offsets buffer shorter than its chunk".into());
+    }
+    let ends = texts.offsets[(texts.at + 1) * 4..(texts.at + rows.len + 1) * 4].chunks_exact(4);
+    let mut start = texts.offset(0);
+    for (i, end) in ends.enumerate() {
+        let end = i32::from_le_bytes(end.try_into().unwrap());
+        if end < 0 || (end as usize) < start || end as usize > texts.data.len() {
+            return Err("offsets out of order or past the data".into());
+        }
+        let end = end as usize;
+        if !f(start, &texts.data[start..end], rows.is_valid(i))? {
+            return Ok(false);
+        }
+        start = end;
+    }
+    Ok(true)
+}
+
 /// A chunk of text arrays, dictionary-encoded here (words in order of first sight), or None when
 /// the dictionary page would pass `limit` bytes (Arrow's writer then falls back to plain pages:
 /// the caller leaves such a column to it).
@@ -227,32 +252,19 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
     let mut indices = Vec::with_capacity(chunks.iter().map(|c| c.0.len).sum());
     let (mut nulls, mut text_bytes) = (0, 0u64);
     for (rows, texts) in chunks {
-        rows.check()?;
-        if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
-            return Err("an offsets buffer shorter than its chunk".into());
-        }
-        let ends = texts.offsets[(texts.at + 1) * 4..(texts.at + rows.len + 1) * 4].chunks_exact(4);
-        let mut start = texts.offset(0);
-        for (i, end) in ends.enumerate() {
-            let end = i32::from_le_bytes(end.try_into().unwrap());
-            if end < 0 || (end as usize) < start || end as usize > texts.data.len() {
-                return Err("offsets out of order or past the data".into());
-            }
-            let end = end as usize;
-            let word = &texts.data[start..end];
-            let at = start;
-            start = end;
-            if !rows.is_valid(i) {
+        let data = texts.data;
+        let whole = each_word(rows, texts, |at, word, valid| {
+            if !valid {
                 nulls += 1;
-                continue;
+                return Ok(true);
             }
-            let place = recent.place_in(texts.data, at, word);
+            let place = recent.place_in(data, at, word);
             if let Some((at, head, tail)) = place {
                 let (h, t, n, k) = recent.slots[at];
                 if (h, t, n) == (head, tail, word.len()) && (n <= 16 || *index.keys[k as usize] == *word) {
                     text_bytes += n as u64;
                     indices.push(k);
-                    continue;
+                    return Ok(true);
                 }
             }
             let (k, new) = index.number(word);
@@ -262,11 +274,15 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
             if new {
                 plain_word(&mut dict, word);
                 if dict.len() > limit {
-                    return Ok(None);
+                    return Ok(false);
                 }
             }
             text_bytes += word.len() as u64;
             indices.push(k);
+            Ok(true)
+        })?;
+        if !whole {
+            return Ok(None);
         }
     }
     let rows: Vec<Rows> = chunks.iter().map(|c| c.0).collect();

@@ -7,7 +7,7 @@
 //! (length-prefixed, RLE / bit-packed hybrid) and the PLAIN values (each value's length, 4 bytes
 //! little-endian, then its bytes), the whole page compressed. Linear in the rows and the bytes.
 
-use crate::pqdict::{rle_hybrid, Rows, Texts};
+use crate::pqdict::{each_word, rle_hybrid, Rows, Texts};
 
 /// A page body as written (compressed, or as it is without a codec) and its size before.
 #[derive(Debug, PartialEq)]
@@ -65,34 +65,23 @@ pub fn plain_pages(chunks: &[(Rows, Texts)], page_rows: usize, page_bytes: usize
     let (mut levels, mut values) = (Vec::with_capacity(page_rows), Vec::new());
     let (mut nulls, mut text_bytes) = (0, 0u64);
     for (rows, texts) in chunks {
-        rows.check()?;
-        if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
-            return Err("an offsets buffer shorter than its chunk".into());
-        }
-        let ends = texts.offsets[(texts.at + 1) * 4..(texts.at + rows.len + 1) * 4].chunks_exact(4);
-        let mut start = texts.offset(0);
-        for (i, end) in ends.enumerate() {
-            let end = i32::from_le_bytes([end[0], end[1], end[2], end[3]]);
-            if end < 0 || (end as usize) < start || end as usize > texts.data.len() {
-                return Err("offsets out of order or past the data".into());
-            }
-            let end = end as usize;
-            if rows.is_valid(i) {
+        each_word(rows, texts, |_, word, valid| {
+            if valid {
                 levels.push(1u8);
-                values.extend_from_slice(&((end - start) as u32).to_le_bytes());
-                values.extend_from_slice(&texts.data[start..end]);
-                text_bytes += (end - start) as u64;
+                values.extend_from_slice(&(word.len() as u32).to_le_bytes());
+                values.extend_from_slice(word);
+                text_bytes += word.len() as u64;
             } else {
                 levels.push(0u8);
                 nulls += 1;
             }
-            start = end;
             if levels.len() == page_rows || values.len() >= page_bytes {
                 pages.push(squeeze.page(plain_page(&levels, &values), levels.len())?);
                 levels.clear();
                 values.clear();
             }
-        }
+            Ok(true)
+        })?;
     }
     if !levels.is_empty() {
         pages.push(squeeze.page(plain_page(&levels, &values), levels.len())?);
