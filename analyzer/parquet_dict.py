@@ -16,7 +16,7 @@ Without the native core (``MAILLENS_ENGINE=python``, not built) Arrow writes eve
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,13 +24,15 @@ import pyarrow.compute as pc
 from . import parquet_footer as footer
 from .parquet_footer import _BINARY, _FALSE, _I32, _I64, _LIST, _STRUCT
 
-__all__ = ["DICTIONARY_LIMIT", "Chunk", "assembled", "chunk", "native_columns"]
+__all__ = ["DICTIONARY_LIMIT", "Chunk", "Way", "assembled", "chunk", "native_columns"]
 
 #: Bytes of a dictionary page past which Arrow's writer gives up the dictionary (its
 #: ``dictionary_pagesize_limit``): a column whose words pass it is left to Arrow.
 DICTIONARY_LIMIT = 1 << 20
 # parquet.thrift's enums
-_BYTE_ARRAY, _PLAIN, _RLE, _RLE_DICTIONARY, _DATA_PAGE, _DICTIONARY_PAGE, _UNCOMPRESSED = 6, 0, 3, 8, 0, 2, 0
+_BYTE_ARRAY, _PLAIN, _RLE, _RLE_DICTIONARY, _DATA_PAGE, _DICTIONARY_PAGE, _UNCOMPRESSED, _ZSTD = 6, 0, 3, 8, 0, 2, 0, 6
+# Arrow's defaults: zstd's level, a data page's bytes and rows
+_ZSTD_DEFAULT, _PAGE_BYTES, _PAGE_ROWS = 1, 1 << 20, 20_000
 _CODES = pa.dictionary(pa.int32(), pa.string())
 
 
@@ -43,71 +45,103 @@ def _native() -> Any:
     return mod if hasattr(mod, "parquet_dict_codes") else None
 
 
-def native_columns(schema: pa.Schema, options: dict[str, Any]) -> tuple[str, ...]:
+def native_columns(schema: pa.Schema, options: dict[str, Any]) -> dict[str, Way]:
     """The columns of ``schema`` whose chunks :func:`chunk` makes under the ``ParquetWriter``
-    ``options`` (:func:`analyzer.sinks.parquet_options`): nullable text or dictionaries of text,
-    dictionary-encoded, uncompressed, without statistics nor an encoding of their own; none
-    without the native core."""
+    ``options`` (:func:`analyzer.sinks.parquet_options`), each with its :class:`Way`: nullable
+    text or dictionaries of text, dictionary-encoded (text also plain), uncompressed or zstd,
+    without statistics nor an encoding of their own, v1 pages; none without the native core."""
     if _native() is None:
-        return ()
+        return {}
     opt = dict(options)
 
     def per(key: str, name: str, default: Any) -> Any:
         v = opt.get(key, default)
         return v.get(name, default) if isinstance(v, dict) else (name in v) if isinstance(v, list) else v
 
-    return tuple(f.name for f in schema
-                 if f.nullable and (f.type == pa.string() or f.type == _CODES)
-                 and per("use_dictionary", f.name, True) is True
-                 and str(per("compression", f.name, "snappy")).lower() == "none"
-                 and per("write_statistics", f.name, True) is False
-                 and per("column_encoding", f.name, None) is None
-                 and opt.get("data_page_version", "1.0") == "1.0")
+    out = {}
+    for f in schema:
+        dictionary, codec = per("use_dictionary", f.name, True), str(per("compression", f.name, "snappy")).lower()
+        if (f.nullable and (f.type == pa.string() or (f.type == _CODES and dictionary is True))
+                and dictionary in (True, False) and codec in ("none", "zstd")
+                and per("write_statistics", f.name, True) is False and per("column_encoding", f.name, None) is None
+                and opt.get("data_page_version", "1.0") == "1.0"):
+            level = per("compression_level", f.name, None)
+            out[f.name] = Way(dictionary, None if codec == "none" else _ZSTD_DEFAULT if level is None else int(level),
+                              int(opt.get("data_page_size") or _PAGE_BYTES), int(opt.get("max_rows_per_page") or _PAGE_ROWS))
+    return out
+
+
+class Way(NamedTuple):
+    """How a column's chunks are made: dictionary-encoded or plain; the zstd level (None:
+    uncompressed); a plain page's bytes and rows (Arrow's ``data_page_size``, ``max_rows_per_page``)."""
+
+    dictionary: bool
+    level: int | None
+    page_bytes: int = 1 << 20
+    page_rows: int = 20_000
 
 
 class Chunk:
-    """A column chunk made here: its bytes (a dictionary page, then a data page, with their
-    headers) and its ``ColumnMetaData`` once placed (:meth:`meta`)."""
+    """A column chunk made here: its bytes (its pages with their headers: a dictionary page
+    first, if it has one), and its ``ColumnMetaData`` once placed (:meth:`meta`)."""
 
-    def __init__(self, name: str, dict_page: bytes, data_page: bytes, rows: int, nulls: int, text_bytes: int) -> None:
+    def __init__(self, name: str, pages: list[bytes], dict_size: int, size: int, way: Way, page_stats: list,
+                 rows: int, nulls: int, text_bytes: int) -> None:
         self.name = name
-        self.body = dict_page + data_page
-        self.dict_size = len(dict_page)
+        self.body = b"".join(pages)
+        self.dict_size = dict_size  # (0: no dictionary page)
+        self.size = size  # (uncompressed, headers included)
+        self.way, self.page_stats = way, page_stats
         self.rows, self.nulls, self.text_bytes = rows, nulls, text_bytes
 
     def meta(self, at: int) -> list:
         """The ``ColumnChunk`` struct (as :func:`analyzer.parquet_footer.decode` gives one) of
         this chunk written at offset ``at``: the fields Arrow's writer sets for such a chunk."""
-        size = len(self.body)
-        page_stats = [[[1, _I32, _DICTIONARY_PAGE], [2, _I32, _PLAIN], [3, _I32, 1]],
-                      [[1, _I32, _DATA_PAGE], [2, _I32, _RLE_DICTIONARY], [3, _I32, 1]]]
         sizes = [[1, _I64, self.text_bytes], [2, _LIST, (_I64, [])], [3, _LIST, (_I64, [self.nulls, self.rows - self.nulls])]]
-        meta = [[1, _I32, _BYTE_ARRAY], [2, _LIST, (_I32, [_PLAIN, _RLE, _RLE_DICTIONARY])],
-                [3, _LIST, (_BINARY, [self.name.encode()])], [4, _I32, _UNCOMPRESSED], [5, _I64, self.rows],
-                [6, _I64, size], [7, _I64, size], [9, _I64, at + self.dict_size], [11, _I64, at],
-                [13, _LIST, (_STRUCT, page_stats)], [16, _STRUCT, sizes]]
+        encodings = [_PLAIN, _RLE, _RLE_DICTIONARY] if self.way.dictionary else [_RLE, _PLAIN]
+        meta = [[1, _I32, _BYTE_ARRAY], [2, _LIST, (_I32, encodings)], [3, _LIST, (_BINARY, [self.name.encode()])],
+                [4, _I32, _UNCOMPRESSED if self.way.level is None else _ZSTD], [5, _I64, self.rows],
+                [6, _I64, self.size], [7, _I64, len(self.body)], [9, _I64, at + self.dict_size],
+                *([[11, _I64, at]] if self.dict_size else []),
+                [13, _LIST, (_STRUCT, self.page_stats)], [16, _STRUCT, sizes]]
         return [[2, _I64, 0], [3, _STRUCT, meta]]
 
 
-def _page(kind: int, body: bytes, head: list) -> bytes:
-    """A page: its ``PageHeader`` (uncompressed: both sizes the body's) and ``body``."""
-    return footer.encode([[1, _I32, kind], [2, _I32, len(body)], [3, _I32, len(body)], *head]) + body
+def _page(kind: int, body: bytes, size: int, head: list) -> tuple[bytes, int]:
+    """A page: its ``PageHeader`` and ``body`` (``size`` bytes before compression), and its size
+    so (the header's and ``size``)."""
+    head_bytes = footer.encode([[1, _I32, kind], [2, _I32, size], [3, _I32, len(body)], *head])
+    return head_bytes + body, len(head_bytes) + size
+
+
+def _data_head(rows: int, encoding: int) -> list:
+    return [[5, _STRUCT, [[1, _I32, rows], [2, _I32, encoding], [3, _I32, _RLE], [4, _I32, _RLE], [5, _STRUCT, []]]]]
 
 
 def _valid(arr: pa.Array) -> tuple[Any, int] | None:
     return (arr.buffers()[0], arr.offset) if arr.null_count else None
 
 
-def chunk(name: str, col: pa.ChunkedArray) -> Chunk | None:
+def _texts(col: pa.ChunkedArray) -> list:
+    return [(len(a), _valid(a), a.buffers()[1], a.offset, a.buffers()[2] or b"") for a in col.chunks]
+
+
+def chunk(name: str, col: pa.ChunkedArray, way: Way = Way(True, None)) -> Chunk | None:
     """Column ``name``'s chunk of a row group (``col``: text, or dictionaries of text sharing
-    one dictionary), or None where Arrow is to write it (a dictionary past
-    :data:`DICTIONARY_LIMIT`, chunks with dictionaries of their own, no rows)."""
+    one dictionary) made the :class:`Way` given, or None where Arrow is to write it (a
+    dictionary past :data:`DICTIONARY_LIMIT`, chunks with dictionaries of their own, no rows)."""
     mod = _native()
     if mod is None or not len(col):
         return None
+    if not way.dictionary:
+        if col.type != pa.string():
+            return None
+        got, nulls, text_bytes = mod.parquet_plain_texts(_texts(col), way.page_rows, way.page_bytes, way.level)
+        pages = [_page(_DATA_PAGE, body, size, _data_head(rows, _PLAIN)) for body, size, rows in got]
+        stats = [[[1, _I32, _DATA_PAGE], [2, _I32, _PLAIN], [3, _I32, len(pages)]]]
+        return Chunk(name, [p for p, _ in pages], 0, sum(n for _, n in pages), way, stats, len(col), nulls, text_bytes)
     if col.type == pa.string():
-        got = mod.parquet_dict_texts([(len(a), _valid(a), a.buffers()[1], a.offset, a.buffers()[2] or b"")
-                                      for a in col.chunks], DICTIONARY_LIMIT)
+        got = mod.parquet_dict_texts(_texts(col), DICTIONARY_LIMIT, way.level)
         if got is None:
             return None
     elif col.type == _CODES:
@@ -118,14 +152,16 @@ def chunk(name: str, col: pa.ChunkedArray) -> Chunk | None:
             return None
         _, w_off, w_data = words.buffers()
         got = mod.parquet_dict_codes([(len(a), _valid(a), a.buffers()[1], a.offset) for a in col.chunks],
-                                     (w_off, words.offset, w_data or b""), len(words))
+                                     (w_off, words.offset, w_data or b""), len(words), way.level)
     else:
         return None
-    dict_body, count, data_body, rows, nulls, text_bytes = got
-    dict_page = _page(_DICTIONARY_PAGE, dict_body, [[7, _STRUCT, [[1, _I32, count], [2, _I32, _PLAIN], [3, _FALSE, _FALSE]]]])
-    data_page = _page(_DATA_PAGE, data_body, [[5, _STRUCT, [[1, _I32, rows], [2, _I32, _RLE_DICTIONARY], [3, _I32, _RLE],
-                                                           [4, _I32, _RLE], [5, _STRUCT, []]]]])
-    return Chunk(name, dict_page, data_page, rows, nulls, text_bytes)
+    dict_body, dict_size, count, data_body, data_size, rows, nulls, text_bytes = got
+    dict_page, dict_all = _page(_DICTIONARY_PAGE, dict_body, dict_size,
+                                [[7, _STRUCT, [[1, _I32, count], [2, _I32, _PLAIN], [3, _FALSE, _FALSE]]]])
+    data_page, data_all = _page(_DATA_PAGE, data_body, data_size, _data_head(rows, _RLE_DICTIONARY))
+    stats = [[[1, _I32, _DICTIONARY_PAGE], [2, _I32, _PLAIN], [3, _I32, 1]],
+             [[1, _I32, _DATA_PAGE], [2, _I32, _RLE_DICTIONARY], [3, _I32, 1]]]
+    return Chunk(name, [dict_page, data_page], len(dict_page), dict_all + data_all, way, stats, rows, nulls, text_bytes)
 
 
 def _start(chunk_meta: list) -> tuple[int, int]:

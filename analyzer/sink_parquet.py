@@ -9,9 +9,10 @@ same schema and options), :data:`ENCODERS` at a time on threads (Arrow's writer 
 GIL), and writes their column chunks to the output in order, then one footer: the first
 file's with every file's row groups, their offsets moved (:mod:`analyzer.parquet_footer`).
 Read back, the file is the one a single writer makes: the same row groups, chunks, schema
-and metadata. Where the native core runs, the few-valued text columns' chunks are made by it
-(:mod:`analyzer.parquet_dict`) and the other columns' by Arrow, put together in the schema's
-order: read back the same; the bytes of those chunks are not Arrow's.
+and metadata. Where the native core runs, the text columns' chunks are made by it
+(:mod:`analyzer.parquet_dict`: dictionary-encoded or plain, uncompressed or zstd) and the other
+columns' by Arrow, put together in the schema's order: read back the same; the bytes of those
+chunks are not Arrow's.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ class GroupFiles:
     def _encode(self, table: pa.Table) -> tuple[list, list]:
         """``table`` as a file of one row group: its body (in pieces) and decoded footer."""
         chunks = {}
-        for name in self._native:
-            got = parquet_dict.chunk(name, table.column(name))
+        for name, way in self._native.items():
+            got = parquet_dict.chunk(name, table.column(name), way)
             if got is not None:
                 chunks[name] = got
         if not chunks:

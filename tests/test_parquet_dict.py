@@ -1,6 +1,7 @@
-"""analyzer.parquet_dict: the few-valued text columns' chunks made by the native core
-(native/src/pqdict.rs) beside Arrow's: the file read back is the one Arrow alone writes
-(``MAILLENS_ENGINE=python``), whatever the words, nulls, chunks and slices."""
+"""analyzer.parquet_dict: the text columns' chunks made by the native core (native/src/pqdict.rs,
+pqzstd.rs: dictionary-encoded or plain, uncompressed or zstd) beside Arrow's: the file read back
+is the one Arrow alone writes (``MAILLENS_ENGINE=python``), whatever the words, nulls, chunks,
+slices and page sizes."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ SCHEMA = pa.schema([("kind", pa.string()), ("cls", CODES), ("n", pa.int64()), ("
 OPTIONS = {"use_dictionary": ["kind", "cls", "one"], "compression": {"kind": "none", "cls": "none", "one": "none",
                                                                         "n": "zstd", "free": "zstd"},
            "write_statistics": ["n"], "store_schema": False}
+#: the same with zstd for the dictionaries too (levels 1 and 3), and small plain pages (by rows, by bytes)
+ZSTD_OPTIONS = {**OPTIONS, "compression": {"kind": "zstd", "cls": "zstd", "one": "none", "n": "zstd", "free": "zstd"},
+                "compression_level": {"kind": 3, "free": 1}, "max_rows_per_page": 7, "data_page_size": 64}
 
 
 @pytest.fixture(autouse=True)
@@ -69,8 +73,8 @@ def _counting(monkeypatch) -> list[str]:
     made: list[str] = []
     real = parquet_dict.chunk
 
-    def chunk(name, col):
-        got = real(name, col)
+    def chunk(name, col, *way):
+        got = real(name, col, *way)
         if got is not None:
             made.append(name)
         return got
@@ -95,36 +99,44 @@ def groups(draw):
                 codes = [c if c is None else 1 % len(dictionary) for c in codes]
             cls = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), dictionary)
             one = pa.DictionaryArray.from_arrays(pa.array([0] * (n + skip), pa.int32()), pa.array(["mx1"]))
+            free = draw(st.lists(st.one_of(st.none(), st.text(max_size=30)), min_size=n + skip, max_size=n + skip))
             t = pa.table({"kind": pa.array(kind, pa.string()), "cls": cls, "n": pa.array(range(n + skip), pa.int64()),
-                          "free": pa.array([f"t{i}" if i % 4 else None for i in range(n + skip)], pa.string()), "one": one})
+                          "free": pa.array(free, pa.string()), "one": one})
             chunks.append(t.slice(skip, n))
         out.append(pa.concat_tables(chunks))
     return out
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(groups(), st.sampled_from([1, 2]))
-def test_native_chunks_read_back_as_arrows(monkeypatch, gs, threads):
+@given(groups(), st.sampled_from([1, 2]), st.sampled_from([OPTIONS, ZSTD_OPTIONS]))
+def test_native_chunks_read_back_as_arrows(monkeypatch, gs, threads, options):
     with monkeypatch.context() as m:
         made = _counting(m)
-        ours = _file(gs, "native", m, threads)
-    _same_read_back(ours, _file(gs, "python", monkeypatch))
-    assert sorted(made) == sorted(["kind", "cls", "one"] * len(gs))
+        ours = _file(gs, "native", m, threads, options=options)
+    _same_read_back(ours, _file(gs, "python", monkeypatch, options=options))
+    assert sorted(made) == sorted(["kind", "cls", "free", "one"] * len(gs))
 
 
 def test_columns_taken_and_not(monkeypatch):
-    assert parquet_dict.native_columns(SCHEMA, OPTIONS) == ("kind", "cls", "one")
-    # statistics, a codec, no dictionary, an encoding of its own, not nullable, v2 pages: Arrow's
-    for change in ({"write_statistics": ["kind", "cls", "one"]}, {"compression": "zstd"}, {"use_dictionary": ["n"]},
-                   {"column_encoding": {"kind": "PLAIN", "cls": "PLAIN", "one": "PLAIN"}},
+    ways = parquet_dict.native_columns(SCHEMA, OPTIONS)
+    assert tuple(ways) == ("kind", "cls", "free", "one")
+    assert [(w.dictionary, w.level) for w in ways.values()] == [(True, None), (True, None), (False, 1), (True, None)]
+    ways = parquet_dict.native_columns(SCHEMA, ZSTD_OPTIONS)
+    assert [(w.dictionary, w.level, w.page_rows, w.page_bytes) for w in ways.values()] == \
+           [(True, 3, 7, 64), (True, 1, 7, 64), (False, 1, 7, 64), (True, None, 7, 64)]
+    # statistics, another codec, an encoding of its own, not nullable, v2 pages: Arrow's
+    for change in ({"write_statistics": ["kind", "cls", "free", "one"]}, {"compression": "snappy"},
+                   {"column_encoding": {"kind": "PLAIN", "cls": "PLAIN", "free": "PLAIN", "one": "PLAIN"}},
                    {"data_page_version": "2.0"}):
-        assert parquet_dict.native_columns(SCHEMA, {**OPTIONS, **change}) == ()
+        assert parquet_dict.native_columns(SCHEMA, {**OPTIONS, **change}) == {}
+    # dictionaries of text without a dictionary encoding: Arrow's; text so: plain
+    assert tuple(parquet_dict.native_columns(SCHEMA, {**OPTIONS, "use_dictionary": False})) == ("kind", "free")
     strict = pa.schema([pa.field("kind", pa.string(), nullable=False)])
-    assert parquet_dict.native_columns(strict, {"compression": "none", "write_statistics": False}) == ()
+    assert parquet_dict.native_columns(strict, {"compression": "none", "write_statistics": False}) == {}
     assert parquet_dict.native_columns(pa.schema([("kind", pa.large_string())]),
-                                       {"compression": "none", "write_statistics": False}) == ()
+                                       {"compression": "none", "write_statistics": False}) == {}
     monkeypatch.setenv("MAILLENS_ENGINE", "python")
-    assert parquet_dict.native_columns(SCHEMA, OPTIONS) == ()
+    assert parquet_dict.native_columns(SCHEMA, OPTIONS) == {}
 
 
 def test_left_to_arrow_read_back_the_same(monkeypatch):
@@ -141,24 +153,34 @@ def test_left_to_arrow_read_back_the_same(monkeypatch):
         made = _counting(m)
         ours = _file([t], "native", m)
     _same_read_back(ours, _file([t], "python", monkeypatch))
-    assert made == ["cls", "one"]
+    assert made == ["cls", "free", "one"]
     # chunks with dictionaries of their own: Arrow's
     two = pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array([0], pa.int32()), pa.array(["a"])),
                             pa.DictionaryArray.from_arrays(pa.array([0], pa.int32()), pa.array(["b"]))])
     assert parquet_dict.chunk("cls", two) is None
     assert parquet_dict.chunk("kind", pa.chunked_array([], pa.string())) is None
     assert parquet_dict.chunk("n", t.column("n")) is None
+    assert parquet_dict.chunk("cls", t.column("cls"), parquet_dict.Way(False, 1)) is None  # (plain: text only)
 
 
-def test_all_null_and_every_column_native(monkeypatch):
+@pytest.mark.parametrize("options", [{"use_dictionary": True, "compression": "none"},
+                                     {"use_dictionary": ["cls"], "compression": "zstd"},
+                                     {"use_dictionary": True, "compression": "zstd", "compression_level": 5}])
+def test_all_null_and_every_column_native(monkeypatch, options):
     schema = pa.schema([("kind", pa.string()), ("cls", CODES)])
-    options = {"use_dictionary": True, "compression": "none", "write_statistics": False}
+    options = {**options, "write_statistics": False}
     t = pa.table({"kind": pa.nulls(20, pa.string()),
                   "cls": pa.DictionaryArray.from_arrays(pa.nulls(20, pa.int32()), pa.array([], pa.string()))})
     u = pa.table({"kind": pa.array(["a"] * 9 + [None]), "cls": pa.DictionaryArray.from_arrays(
         pa.array([0, None] * 5, pa.int32()), pa.array(["z"]))})
-    ours = _file([t, u], "native", monkeypatch, schema=schema, options=options)
-    _same_read_back(ours, _file([t, u], "python", monkeypatch, schema=schema, options=options))
+    big = pa.table({"kind": pa.array([f"w{i % 5000}-" * (i % 7) or None for i in range(60_000)]),
+                    "cls": pa.DictionaryArray.from_arrays(pa.array([i % 3 for i in range(60_000)], pa.int32()),
+                                                          pa.array(["x", "y", "z"]))})
+    with monkeypatch.context() as m:
+        made = _counting(m)
+        ours = _file([t, u, big], "native", m, schema=schema, options=options)
+    assert sorted(made) == ["cls", "cls", "cls", "kind", "kind", "kind"]
+    _same_read_back(ours, _file([t, u, big], "python", monkeypatch, schema=schema, options=options))
 
 
 def test_bad_buffers_are_refused_not_read():
@@ -175,15 +197,22 @@ def test_bad_buffers_are_refused_not_read():
         mod.parquet_dict_codes([(2, None, idx, 0)], (w_off, 0, w_data), 2)
     with pytest.raises(ValueError):  # a validity bitmap too short
         mod.parquet_dict_codes([(20, (b"\xff", 0), idx, 0)], (w_off, 0, w_data), 2)
+    with pytest.raises(ValueError):  # plain pages: offsets out of order, more rows than offsets, short bitmap
+        mod.parquet_plain_texts([(2, None, off, 0, b"abcdef")], 10, 1 << 20, 1)
+    with pytest.raises(ValueError):
+        mod.parquet_plain_texts([(9, None, off, 0, b"abcdef")], 10, 1 << 20, None)
+    with pytest.raises(ValueError):
+        mod.parquet_plain_texts([(20, (b"\xff", 0), w_off, 0, w_data)], 10, 1 << 20, 1)
 
 
 def test_another_reader_reads_it(tmp_path, monkeypatch):
     duckdb = pytest.importorskip("duckdb")
     g = pa.table({"kind": pa.array(["a", None, "bb", "a"] * 50), "cls": pa.DictionaryArray.from_arrays(
         pa.array([1, 2, None, 1] * 50, pa.int32()), pa.array(["", "x", "yy"])), "n": pa.array(range(200), pa.int64()),
-        "free": pa.array(["f"] * 200), "one": pa.DictionaryArray.from_arrays(pa.array([0] * 200, pa.int32()), pa.array(["o"]))})
+        "free": pa.array(["f", None, "ggg", ""] * 50), "one": pa.DictionaryArray.from_arrays(pa.array([0] * 200, pa.int32()), pa.array(["o"]))})
     path = tmp_path / "x.parquet"
-    path.write_bytes(_file([g, g.slice(3, 50)], "native", monkeypatch))
-    got = duckdb.connect().execute(f"select kind, cls, n from '{path}'").fetchall()
-    want = pq.read_table(path, columns=["kind", "cls", "n"]).to_pylist()
-    assert got == [(r["kind"], r["cls"], r["n"]) for r in want]
+    for options in (OPTIONS, ZSTD_OPTIONS):
+        path.write_bytes(_file([g, g.slice(3, 50)], "native", monkeypatch, options=options))
+        got = duckdb.connect().execute(f"select kind, cls, n, free from '{path}'").fetchall()
+        want = pq.read_table(path, columns=["kind", "cls", "n", "free"]).to_pylist()
+        assert got == [(r["kind"], r["cls"], r["n"], r["free"]) for r in want]

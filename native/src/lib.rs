@@ -373,6 +373,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
     m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_texts, m)?)?;
     m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(pqzstd_py::parquet_plain_texts, m)?)?;
     Ok(())
 }
 
@@ -380,3 +381,6 @@ pub mod endsfold;
 mod endsfold_py;
 pub mod peerfold_exim;
 mod peerfold_exim_py;
+
+pub mod pqzstd;
+mod pqzstd_py;

@@ -216,6 +216,32 @@ pub fn from_codes(chunks: &[(Rows, &[u8], usize)], words: Texts, count: usize) -
     Ok(Pages { dict, words: count, data, rows: rows.iter().map(|r| r.len).sum(), nulls, text_bytes })
 }
 
+/// Each row of a chunk of text in order, its offsets checked as they are read: `f(where its
+/// bytes start in the data, its bytes, whether it is valid)`, which says whether to go on (Ok(false)
+/// once it says no).
+#[inline]
+pub(crate) fn each_word<'a>(rows: &Rows, texts: &Texts<'a>, mut f: impl FnMut(usize, &'a [u8], bool) -> Result<bool, String>)
+                            -> Result<bool, String> {
+    rows.check()?;
+    if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
+        return Err("an offsets buffer shorter than its chunk".into());
+    }
+    let ends = texts.offsets[(texts.at + 1) * 4..(texts.at + rows.len + 1) * 4].chunks_exact(4);
+    let mut start = texts.offset(0);
+    for (i, end) in ends.enumerate() {
+        let end = i32::from_le_bytes(end.try_into().unwrap());
+        if end < 0 || (end as usize) < start || end as usize > texts.data.len() {
+            return Err("offsets out of order or past the data".into());
+        }
+        let end = end as usize;
+        if !f(start, &texts.data[start..end], rows.is_valid(i))? {
+            return Ok(false);
+        }
+        start = end;
+    }
+    Ok(true)
+}
+
 /// A chunk of text arrays, dictionary-encoded here (words in order of first sight), or None when
 /// the dictionary page would pass `limit` bytes (Arrow's writer then falls back to plain pages:
 /// the caller leaves such a column to it).
@@ -226,31 +252,19 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
     let mut indices = Vec::with_capacity(chunks.iter().map(|c| c.0.len).sum());
     let (mut nulls, mut text_bytes) = (0, 0u64);
     for (rows, texts) in chunks {
-        rows.check()?;
-        if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
-            return Err("an offsets buffer shorter than its chunk".into());
-        }
-        let ends = texts.offsets[(texts.at + 1) * 4..(texts.at + rows.len + 1) * 4].chunks_exact(4);
-        let mut start = texts.offset(0);
-        for (i, end) in ends.enumerate() {
-            let end = i32::from_le_bytes([end[0], end[1], end[2], end[3]]);
-            if end < 0 || (end as usize) < start || end as usize > texts.data.len() {
-                return Err("offsets out of order or past the data".into());
-            }
-            let end = end as usize;
-            let word = &texts.data[start..end];
-            start = end;
-            if !rows.is_valid(i) {
+        let data = texts.data;
+        let whole = each_word(rows, texts, |at, word, valid| {
+            if !valid {
                 nulls += 1;
-                continue;
+                return Ok(true);
             }
-            let place = recent.place(word);
+            let place = recent.place_in(data, at, word);
             if let Some((at, head, tail)) = place {
                 let (h, t, n, k) = recent.slots[at];
                 if (h, t, n) == (head, tail, word.len()) && (n <= 16 || *index.keys[k as usize] == *word) {
                     text_bytes += n as u64;
                     indices.push(k);
-                    continue;
+                    return Ok(true);
                 }
             }
             let (k, new) = index.number(word);
@@ -260,11 +274,15 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
             if new {
                 plain_word(&mut dict, word);
                 if dict.len() > limit {
-                    return Ok(None);
+                    return Ok(false);
                 }
             }
             text_bytes += word.len() as u64;
             indices.push(k);
+            Ok(true)
+        })?;
+        if !whole {
+            return Ok(None);
         }
     }
     let rows: Vec<Rows> = chunks.iter().map(|c| c.0).collect();
@@ -289,10 +307,14 @@ impl Recent {
 
     /// `word`'s place and its (first 8 bytes, last 8 bytes): all its bytes up to 16 (longer
     /// words found there are compared whole).
+    /// (`word`: the bytes of `data` from `at`: a word under 8 bytes with 8 bytes of `data` from
+    /// its start is read in one load, its other bytes masked off)
     #[inline]
-    fn place(&self, word: &[u8]) -> Option<(usize, u64, u64)> {
+    fn place_in(&self, data: &[u8], at: usize, word: &[u8]) -> Option<(usize, u64, u64)> {
         let n = word.len();
-        let (head, tail) = if n >= 8 {
+        let (head, tail) = if n < 8 && at + 8 <= data.len() {
+            (u64::from_le_bytes(data[at..at + 8].try_into().unwrap()) & ((1u64 << (8 * n)) - 1), 0)
+        } else if n >= 8 {
             (u64::from_le_bytes(word[..8].try_into().unwrap()), u64::from_le_bytes(word[n - 8..].try_into().unwrap()))
         } else {
             (word.iter().rev().fold(0u64, |h, &b| (h << 8) | b as u64), 0)
@@ -303,12 +325,12 @@ impl Recent {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::testutil::XorShift;
 
     /// The hybrid read back (the format's decoder): `n` values.
-    fn decode(buf: &[u8], width: u32, n: usize) -> Vec<u32> {
+    pub(crate) fn decode(buf: &[u8], width: u32, n: usize) -> Vec<u32> {
         let (mut out, mut p) = (Vec::new(), 0);
         while out.len() < n {
             let (mut h, mut s) = (0u64, 0);
@@ -343,6 +365,18 @@ mod tests {
         }
         out.truncate(n);
         out
+    }
+
+    #[test]
+    fn a_short_word_is_placed_alike_read_whole_or_byte_by_byte() {
+        let recent = Recent::new();
+        let data = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        for at in 0..data.len() {
+            for n in 0..(data.len() - at).min(20) {
+                let word = &data[at..at + n];
+                assert_eq!(recent.place_in(data, at, word), recent.place_in(word, 0, word), "at {at} n {n}");
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,177 @@
+//! Parquet column chunks of text compressed with zstd, beside `pqdict.rs`'s uncompressed ones
+//! (`analyzer/parquet_dict.py` writes the page headers and the chunk's metadata): the pages of
+//! a dictionary-encoded chunk (`pqdict::from_texts` / `from_codes`) each compressed as Arrow's
+//! writer compresses them, and the v1 data pages of a chunk of plain text (no dictionary: ids,
+//! addresses, free text): per page of at most `page_rows` rows (cut once its values reach
+//! `page_bytes`, as Arrow's pages are), the definition levels
+//! (length-prefixed, RLE / bit-packed hybrid) and the PLAIN values (each value's length, 4 bytes
+//! little-endian, then its bytes), the whole page compressed. Linear in the rows and the bytes.
+
+use crate::pqdict::{each_word, rle_hybrid, Rows, Texts};
+
+/// A page body as written (compressed, or as it is without a codec) and its size before.
+#[derive(Debug, PartialEq)]
+pub struct Page {
+    pub body: Vec<u8>,
+    pub size: usize,
+    pub rows: usize,
+}
+
+/// Page bodies compressed at one zstd level (None: left as they are), one context for all.
+pub struct Squeeze(Option<zstd::bulk::Compressor<'static>>);
+
+impl Squeeze {
+    pub fn new(level: Option<i32>) -> Result<Squeeze, String> {
+        match level {
+            None => Ok(Squeeze(None)),
+            Some(l) => zstd::bulk::Compressor::new(l).map(|c| Squeeze(Some(c))).map_err(|e| format!("zstd: {e}")),
+        }
+    }
+
+    pub fn page(&mut self, body: Vec<u8>, rows: usize) -> Result<Page, String> {
+        let size = body.len();
+        match &mut self.0 {
+            None => Ok(Page { body, size, rows }),
+            Some(c) => Ok(Page { body: c.compress(&body).map_err(|e| format!("zstd: {e}"))?, size, rows }),
+        }
+    }
+}
+
+/// A plain chunk's pages, its null rows and the bytes of its values (SizeStatistics).
+#[derive(Debug, PartialEq)]
+pub struct Plain {
+    pub pages: Vec<Page>,
+    pub nulls: usize,
+    pub text_bytes: u64,
+}
+
+/// A v1 data page's body: the definition levels (0 null, 1 a value), then `values` (PLAIN).
+fn plain_page(levels: &[u8], values: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + levels.len() / 8 + values.len());
+    out.extend_from_slice(&[0u8; 4]);
+    rle_hybrid(levels, 1, &mut out);
+    let len = (out.len() - 4) as u32;
+    out[..4].copy_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(values);
+    out
+}
+
+/// The text arrays `chunks` as PLAIN data pages of at most `page_rows` rows (a page is cut once
+/// its values reach `page_bytes`), compressed by `squeeze`.
+pub fn plain_pages(chunks: &[(Rows, Texts)], page_rows: usize, page_bytes: usize, squeeze: &mut Squeeze)
+                   -> Result<Plain, String> {
+    let page_rows = page_rows.max(1);
+    let mut pages = Vec::new();
+    let (mut levels, mut values) = (Vec::with_capacity(page_rows), Vec::new());
+    let (mut nulls, mut text_bytes) = (0, 0u64);
+    for (rows, texts) in chunks {
+        each_word(rows, texts, |_, word, valid| {
+            if valid {
+                levels.push(1u8);
+                values.extend_from_slice(&(word.len() as u32).to_le_bytes());
+                values.extend_from_slice(word);
+                text_bytes += word.len() as u64;
+            } else {
+                levels.push(0u8);
+                nulls += 1;
+            }
+            if levels.len() == page_rows || values.len() >= page_bytes {
+                pages.push(squeeze.page(plain_page(&levels, &values), levels.len())?);
+                levels.clear();
+                values.clear();
+            }
+            Ok(true)
+        })?;
+    }
+    if !levels.is_empty() {
+        pages.push(squeeze.page(plain_page(&levels, &values), levels.len())?);
+    }
+    Ok(Plain { pages, nulls, text_bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pqdict::tests::decode;
+    use crate::testutil::XorShift;
+
+    fn texts_buf(words: &[Option<Vec<u8>>]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let (mut off, mut data, mut bits) = (vec![0u8; 4], Vec::new(), vec![0u8; words.len().div_ceil(8)]);
+        for (i, w) in words.iter().enumerate() {
+            if let Some(w) = w {
+                data.extend_from_slice(w);
+                bits[i / 8] |= 1 << (i % 8);
+            }
+            off.extend_from_slice(&(data.len() as i32).to_le_bytes());
+        }
+        (off, data, bits)
+    }
+
+    /// A plain page read back (its levels by `pqdict`'s reading of the hybrid): each row's value or None.
+    fn read_page(body: &[u8], rows: usize) -> Vec<Option<Vec<u8>>> {
+        let n = u32::from_le_bytes(body[..4].try_into().unwrap()) as usize;
+        let (lv, mut p) = (&body[4..4 + n], 4 + n);
+        let levels = decode(lv, 1, rows);
+        levels
+            .iter()
+            .map(|&l| {
+                (l == 1).then(|| {
+                    let k = u32::from_le_bytes(body[p..p + 4].try_into().unwrap()) as usize;
+                    p += 4 + k;
+                    body[p - k..p].to_vec()
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn plain_pages_read_back() {
+        let mut rng = XorShift(0x9E37_79B9);
+        for case in 0..200 {
+            let n = (rng.next() % 700) as usize;
+            let nulls = rng.next() % 3;
+            let words: Vec<Option<Vec<u8>>> = (0..n)
+                .map(|_| {
+                    (nulls == 0 || rng.next() % (1 + nulls) != 0).then(|| (0..rng.next() % 20).map(|_| rng.next() as u8).collect())
+                })
+                .collect();
+            let (off, data, bits) = texts_buf(&words);
+            let split = if n > 0 { (rng.next() as usize) % n } else { 0 };
+            let page_rows = 1 + (rng.next() % 300) as usize;
+            let valid = if nulls == 0 { None } else { Some(&bits[..]) };
+            // the rows in two chunks over the same buffers (the second from row `split`)
+            let chunks = [
+                (Rows { len: split, valid: valid.map(|b| (b, 0)) }, Texts { offsets: &off, at: 0, data: &data }),
+                (Rows { len: n - split, valid: valid.map(|b| (b, split)) }, Texts { offsets: &off, at: split, data: &data }),
+            ];
+            let level = if case % 2 == 0 { None } else { Some(1) };
+            let page_bytes = 1 + (rng.next() % 2000) as usize;
+            let got = plain_pages(&chunks, page_rows, page_bytes, &mut Squeeze::new(level).unwrap()).unwrap();
+            let mut back = Vec::new();
+            for p in &got.pages {
+                assert!(p.rows <= page_rows && p.rows > 0);
+                let body = if level.is_some() { zstd::bulk::decompress(&p.body, p.size).unwrap() } else { p.body.clone() };
+                assert_eq!(body.len(), p.size);
+                back.extend(read_page(&body, p.rows));
+            }
+            assert_eq!(back, words, "case {case}");
+            assert_eq!(got.nulls, words.iter().filter(|w| w.is_none()).count());
+            assert_eq!(got.text_bytes, words.iter().flatten().map(|w| w.len() as u64).sum::<u64>());
+        }
+    }
+
+    #[test]
+    fn bad_buffers_are_refused() {
+        let (off, data, _) = texts_buf(&[Some(b"ab".to_vec()), Some(b"cde".to_vec())]);
+        let mut sq = Squeeze::new(Some(1)).unwrap();
+        let short = [(Rows { len: 3, valid: None }, Texts { offsets: &off, at: 0, data: &data })];
+        assert!(plain_pages(&short, 10, 1 << 20, &mut sq).is_err());
+        let cut = [(Rows { len: 2, valid: None }, Texts { offsets: &off, at: 0, data: &data[..4] })];
+        assert!(plain_pages(&cut, 10, 1 << 20, &mut sq).is_err());
+        let bits = [0u8; 0];
+        let no_bits = [(Rows { len: 2, valid: Some((&bits[..], 0)) }, Texts { offsets: &off, at: 0, data: &data })];
+        assert!(plain_pages(&no_bits, 10, 1 << 20, &mut sq).is_err());
+        let none: [(Rows, Texts); 0] = [];
+        assert_eq!(plain_pages(&none, 10, 1 << 20, &mut sq).unwrap().pages.len(), 0);
+    }
+}
