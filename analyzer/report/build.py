@@ -355,9 +355,8 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
                 entry["clients"] = int(take(rows, "client_ip", at).nunique())
             entry["example"] = _example(rows, at, masks)
         out.append({
-            "cause": cause, "title": info.get("title", cause),
-            "outcome": entry["outcome"], "severity": info.get("severity", "info"),
-            "direction": entry["direction"], "fix_id": fix,
+            "cause": cause, "title": info.get("title", cause), "outcome": entry["outcome"],
+            "severity": info.get("severity", "info"), "direction": entry["direction"], "fix_id": fix,
             "messages": int(m) if unit == "messages" else 0, "unit": unit, "units": int(m),
             **({"clients": entry["clients"]} if "clients" in entry else {}),
             "lines": int(n), "count": int(n), "share": _share(int(m), total),
