@@ -36,7 +36,7 @@ from tests.test_classify_phrasings import cause_of
     ("451 4.3.0 Unable to connect to spamd", "server.error", "phr.server.filter_daemon_unreachable"),
     ("451 Failed to connect to the milter", "server.error", "phr.server.filter_daemon_unreachable"),
     ('Command died with status 75: "/usr/lib/dovecot/deliver"', "server.error", "phr.server.delivery_command_died"),
-    ("temporary failure. Command output: disk is full", "mailbox.full", "phr.mailbox.full_in_command_output"),
+    ("temporary failure. Command output: mail box full", "mailbox.full", "phr.mailbox.full_in_command_output"),
     ("Command output: Quota exceeded (mailbox for user is full)", "mailbox.full", "phr.mailbox.full_in_command_output"),
     ('Command died with status 1: "/usr/bin/maildrop". Command output: maildrop: maildir over quota.',
      "mailbox.full", "phr.mailbox.full_in_command_output"),
@@ -85,6 +85,20 @@ LOOK_ALIKES = [
     ("Host or domain name not found. Name service error for name=example.com type=A: Host not found",
      "domain.not_found"),
     ("550 Sender denied: sender domain is blocked", "reputation.domain_listed"),
+    # the review of round 24: a reason beside the new families' phrases decides
+    ("550 5.1.1 No access for this user: user unknown", "mailbox.unknown"),
+    ("550 No access for this domain: domain not found", "domain.not_found"),
+    ("421 No access from this IP: too many connections, try later", "rate.limited"),
+    ("550 5.7.1 Access not permitted from this host: invalid HELO", "helo.invalid"),
+    ("Access not allowed from this IP: your IP is not on our allow list", "relay.denied"),
+    ("421 4.7.0 Connection attempts exceeded for your IP, try again later", "server.unavailable"),
+    ("retry attempts exhausted: user unknown", "mailbox.unknown"),
+    ("Failed 5 attempts to connect: Connection refused", "network.refused"),
+    ("Message has been in the queue too long: Connection timed out", "network.timeout"),
+    ("421 Not accepting connections from this host: server shutting down", "server.unavailable"),
+    ("550 5.7.1 Not accepting mail from this address, recipient does not exist", "mailbox.unknown"),
+    ("temporary failure. Command output: write error: No space left on device", "server.unavailable"),
+    ("Command output: disk is full", "server.unavailable"),
 ]
 
 

@@ -203,6 +203,12 @@ def test_bad_buffers_are_refused_not_read():
         mod.parquet_plain_texts([(9, None, off, 0, b"abcdef")], 10, 1 << 20, None)
     with pytest.raises(ValueError):
         mod.parquet_plain_texts([(20, (b"\xff", 0), w_off, 0, w_data)], 10, 1 << 20, 1)
+    # a huge row count or page size from the caller is an error or a small page, never an allocation
+    # of that size up front (it aborted the process: review of round 23)
+    with pytest.raises(ValueError):
+        mod.parquet_dict_texts([(1 << 40, None, off, 0, b"abcdef")], 1 << 20)
+    ok = pa.py_buffer(pa.array([0, 2], pa.int32()).buffers()[1])
+    assert mod.parquet_plain_texts([(1, None, ok, 0, b"ab")], 1 << 36, 1 << 20, None)
 
 
 def test_another_reader_reads_it(tmp_path, monkeypatch):

@@ -168,3 +168,20 @@ def test_a_negative_code_into_the_postfix_step_is_an_error():
     with pytest.raises(ValueError, match="negative"):
         step.add(one, np.full(1, 3, np.uint8), np.full(1, 2, np.uint8), one, np.zeros(1, np.uint64),
                  np.zeros(1, np.int64), i32, i32, np.full(1, -1, np.int32), i32, np.zeros(1), reply)
+
+
+def test_rows_read_where_they_lie_refuse_columns_of_other_lengths():
+    """With ``sel``, a text column shorter than the rows is a ValueError, not a Rust panic (it read past
+    the column's end to test its rows for ASCII: review of round 23)."""
+    step = native._module()[0].ExFold()
+    n = 3
+
+    def strs(values):
+        arr = pa.array(values, pa.binary())
+        return (arr.buffers()[1].to_pybytes(), arr.buffers()[2].to_pybytes(), False, None)
+
+    texts = [strs([b"a"] * n)] * 14
+    texts[5] = strs(["\u00e9".encode()])  # one row, not ASCII
+    zeros = bytes(8 * n)
+    with pytest.raises(ValueError):
+        step.add(texts, [None] * 8, bytes(n), zeros, zeros, zeros, sel=bytes([0, 1, 1]))

@@ -55,3 +55,18 @@ def test_python_engine(monkeypatch):
     col = pa.array(NAMES, pa.string())
     (ex,) = _program_is(col, exim.EXIM_PROGRAM)
     assert ex.to_pylist() == _expected(col, exim.EXIM_PROGRAM)
+
+
+def test_names_met_before_keep_their_answer_when_the_cache_is_emptied():
+    """A batch with names the cache holds and new ones that overflow it: the cache is emptied, and
+    the names it held must still get their answer (they read as null, their lines neither parsed nor
+    counted as foreign: review of round 23)."""
+    parsers._PROGRAMS_HELD = 6
+    try:
+        _program_is(pa.array(["postfix/smtp", "exim"]), postfix.POSTFIX_PROGRAM)
+        col = pa.array(["postfix/smtp", "exim", "x1", "x2", "x3", "x4", "x5"])
+        (pf,) = _program_is(col, postfix.POSTFIX_PROGRAM)
+        assert pf.to_pylist() == _expected(col, postfix.POSTFIX_PROGRAM)
+        assert None not in pf.to_pylist()
+    finally:
+        parsers._PROGRAMS_HELD = 10_000

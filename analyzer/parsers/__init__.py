@@ -536,13 +536,17 @@ def _program_is(prog: pa.ChunkedArray | pa.Array, *regexes: str) -> list[pa.Arra
     names = enc.dictionary.to_pylist()
     out = []
     for regex in regexes:
-        new = [s for s in names if (regex, s) not in _PROGRAM_MATCH]
+        # (this batch's answers in a dict of its own: the shared cache may be cleared meanwhile, here
+        # when it is full or by another thread, and a name missing from it must not read as null)
+        answers = {s: _PROGRAM_MATCH.get((regex, s)) for s in names}
+        new = [s for s, a in answers.items() if a is None]
         if new:
+            got = match_regex(pa.array(new, pa.string()), regex).to_pylist()
+            answers.update(zip(new, got, strict=True))
             if len(_PROGRAM_MATCH) + len(new) > _PROGRAMS_HELD:
                 _PROGRAM_MATCH.clear()
-            got = match_regex(pa.array(new, pa.string()), regex).to_pylist()
-            _PROGRAM_MATCH.update(zip([(regex, s) for s in new], got, strict=True))
-        out.append(pc.take(pa.array([_PROGRAM_MATCH.get((regex, s)) for s in names], pa.bool_()), enc.indices))
+            _PROGRAM_MATCH.update(((regex, s), a) for s, a in zip(new, got, strict=True))
+        out.append(pc.take(pa.array([answers[s] for s in names], pa.bool_()), enc.indices))
     return out
 
 

@@ -189,7 +189,7 @@ pub fn from_codes(chunks: &[(Rows, &[u8], usize)], words: Texts, count: usize) -
     for i in 0..count {
         plain_word(&mut dict, words.get(i));
     }
-    let mut indices = Vec::with_capacity(chunks.iter().map(|c| c.0.len).sum());
+    let mut indices = Vec::with_capacity(reserve(chunks.iter().map(|c| c.0.len)));
     let mut seen = vec![0u64; count];
     let mut nulls = 0;
     for (rows, buf, at) in chunks {
@@ -249,7 +249,7 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
     let mut index = KeyIndex::with_capacity(64);
     let mut recent = Recent::new();
     let mut dict = Vec::new();
-    let mut indices = Vec::with_capacity(chunks.iter().map(|c| c.0.len).sum());
+    let mut indices = Vec::with_capacity(reserve(chunks.iter().map(|c| c.0.len)));
     let (mut nulls, mut text_bytes) = (0, 0u64);
     for (rows, texts) in chunks {
         let data = texts.data;
@@ -528,4 +528,10 @@ pub(crate) mod tests {
         assert!(from_texts(&[(Rows { len: 2, valid: None }, t)], 1 << 20).is_err());
         assert!(from_texts(&[(Rows { len: 3, valid: None }, t)], 1 << 20).is_err());
     }
+}
+
+/// The rows to reserve room for ahead: the chunks' lengths are the caller's word (checked against
+/// their buffers only row by row), so no more than 4M (the vector grows past it when the rows are there).
+fn reserve(lens: impl Iterator<Item = usize>) -> usize {
+    lens.fold(0usize, usize::saturating_add).min(1 << 22)
 }

@@ -62,7 +62,9 @@ pub fn plain_pages(chunks: &[(Rows, Texts)], page_rows: usize, page_bytes: usize
                    -> Result<Plain, String> {
     let page_rows = page_rows.max(1);
     let mut pages = Vec::new();
-    let (mut levels, mut values) = (Vec::with_capacity(page_rows), Vec::new());
+    // (capacity no more than the rows there are: `page_rows` is the caller's setting)
+    let total = chunks.iter().map(|c| c.0.len).fold(0usize, usize::saturating_add);
+    let (mut levels, mut values) = (Vec::with_capacity(page_rows.min(total)), Vec::new());
     let (mut nulls, mut text_bytes) = (0, 0u64);
     for (rows, texts) in chunks {
         each_word(rows, texts, |_, word, valid| {
