@@ -63,6 +63,12 @@ def _cut(ev: pd.DataFrame, cuts: list[int], arrow: bool) -> list:
     return out
 
 
+def _bounds(n: int, cuts: list[int]) -> list[tuple[int, int]]:
+    """The pieces ``(start, end)`` of ``n`` rows cut at ``cuts`` (out of range or repeated cuts kept once)."""
+    bounds = sorted({min(c, n) for c in cuts})
+    return list(zip([0, *bounds], [*bounds, n], strict=True))
+
+
 def _batches(ev: pd.DataFrame, cuts: str) -> list:
     """``ev`` as flushes: whole, cut at 40 random places, in 701-line pieces folded last first (a
     short table: 7-line), a line alone (pandas batches of its first 600)."""
@@ -130,8 +136,7 @@ def test_made_batches_fold_alike(rows, cuts):
     mp = pytest.MonkeyPatch()
     try:
         t = _table(rows)
-        bounds = sorted({min(c, len(rows)) for c in cuts})
-        batches = [t.slice(a, b - a) for a, b in zip([0, *bounds], [*bounds, len(rows)], strict=True)]
+        batches = [t.slice(a, b - a) for a, b in _bounds(len(rows), cuts)]
         _same(mp, batches)
     finally:
         mp.undo()

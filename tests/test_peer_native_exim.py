@@ -20,7 +20,7 @@ from analyzer.peer_native_exim import NativeExFold
 from analyzer.reader import parse_logs
 from analyzer.report.peers import PeersFold
 from tests.conftest import SAMPLES
-from tests.test_peer_native import _batches, _same
+from tests.test_peer_native import _batches, _bounds, _same
 from tools.peers import generated_day
 
 pytestmark = pytest.mark.skipif(not native.available() or native._built("ExFold") is None,
@@ -90,8 +90,7 @@ def test_made_batches_fold_alike(rows, cuts):
     mp = pytest.MonkeyPatch()
     try:
         t = _table(rows)
-        bounds = sorted({min(c, len(rows)) for c in cuts})
-        _same(mp, [t.slice(a, b - a) for a, b in zip([0, *bounds], [*bounds, len(rows)], strict=True)])
+        _same(mp, [t.slice(a, b - a) for a, b in _bounds(len(rows), cuts)])
     finally:
         mp.undo()
 
@@ -104,9 +103,8 @@ def test_rows_read_where_they_lie_fold_as_the_rows_taken(rows, picks, cuts):
     among them or not) fold as the same rows taken out first."""
     t = _table(rows)
     sel = np.array(picks[:len(rows)], dtype=bool)
-    bounds = sorted({min(c, len(rows)) for c in cuts})
     where, taken = PeersFold(), PeersFold()
-    for a, b in zip([0, *bounds], [*bounds, len(rows)], strict=True):
+    for a, b in _bounds(len(rows), cuts):
         piece, s = t.slice(a, b - a), sel[a:b]
         where._add_parts({"exim": piece}, s)
         taken._add_parts({"exim": piece.filter(pa.array(s))})
