@@ -432,12 +432,15 @@ where
             }
         }
     }
-    if row.related_id.is_none() && spec.queued_by_hand && find(text, b"queued as").is_some() {
-        row.related_id = crate::fields::queued_id(text).map(|q| Cow::Owned(q.to_vec()));
-    } else if row.related_id.is_none() && find(text, b"queued as").is_some() {
-        if let Some(c) = spec.queued.captures(text) {
-            if let Some(m) = c.name("q").filter(|m| !m.as_bytes().is_empty()) {
-                row.related_id = Some(Cow::Owned(m.as_bytes().to_vec()));
+    if row.related_id.is_none() {
+        if spec.queued_by_hand {
+            // (queued_id searches for "queued as" itself)
+            row.related_id = crate::fields::queued_id(text).map(|q| Cow::Owned(q.to_vec()));
+        } else if find(text, b"queued as").is_some() {
+            if let Some(c) = spec.queued.captures(text) {
+                if let Some(m) = c.name("q").filter(|m| !m.as_bytes().is_empty()) {
+                    row.related_id = Some(Cow::Owned(m.as_bytes().to_vec()));
+                }
             }
         }
     }

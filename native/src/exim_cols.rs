@@ -63,12 +63,6 @@ impl Default for StrCol {
 }
 
 impl StrCol {
-    /// Room for `n` cells (their texts grow as they come).
-    pub fn with_capacity(n: usize) -> StrCol {
-        let mut offsets = Vec::with_capacity(4 * (n + 1));
-        offsets.extend_from_slice(&0i32.to_le_bytes());
-        StrCol { offsets, data: Vec::new(), valid: Bits::with_capacity(n) }
-    }
     pub fn append(&mut self, other: &StrCol) {
         let base = self.data.len() as i32;
         for c in other.offsets.chunks_exact(4).skip(1) {

@@ -165,10 +165,10 @@ impl Fields {
 
     /// The queue id a reply says the next hop queued the message as.
     pub fn queued_as<'t>(&self, text: &'t [u8]) -> Option<&'t [u8]> {
-        crate::postfix::finder(&QUEUED_AT, b"queued as").find(text)?;
         if self.queued_by_hand {
-            return queued_id(text);
+            return queued_id(text); // (it searches for "queued as" itself)
         }
+        crate::postfix::finder(&QUEUED_AT, b"queued as").find(text)?;
         self.queued_as.captures(text).and_then(|c| c.name("q")).map(|m| m.as_bytes()).and_then(nonempty)
     }
 }

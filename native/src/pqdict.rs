@@ -175,7 +175,7 @@ fn data_page(chunks: &[Rows], indices: &[u32], words: usize) -> Vec<u8> {
     out
 }
 
-fn plain_word(out: &mut Vec<u8>, word: &[u8]) {
+pub(crate) fn plain_word(out: &mut Vec<u8>, word: &[u8]) {
     out.extend_from_slice(&(word.len() as u32).to_le_bytes());
     out.extend_from_slice(word);
 }

@@ -7,7 +7,7 @@
 //! (length-prefixed, RLE / bit-packed hybrid) and the PLAIN values (each value's length, 4 bytes
 //! little-endian, then its bytes), the whole page compressed. Linear in the rows and the bytes.
 
-use crate::pqdict::{each_word, rle_hybrid, Rows, Texts};
+use crate::pqdict::{each_word, plain_word, rle_hybrid, Rows, Texts};
 
 /// A page body as written (compressed, or as it is without a codec) and its size before.
 #[derive(Debug, PartialEq)]
@@ -70,8 +70,7 @@ pub fn plain_pages(chunks: &[(Rows, Texts)], page_rows: usize, page_bytes: usize
         each_word(rows, texts, |_, word, valid| {
             if valid {
                 levels.push(1u8);
-                values.extend_from_slice(&(word.len() as u32).to_le_bytes());
-                values.extend_from_slice(word);
+                plain_word(&mut values, word);
                 text_bytes += word.len() as u64;
             } else {
                 levels.push(0u8);
