@@ -59,7 +59,7 @@ import pyarrow.compute as pc
 
 from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES
 from .class_cache import CLASS_KEY, Classifier, class_key, folded_key
-from .classify_stream import _REMOVED, StreamClassifier, _isin
+from .classify_stream import _REJECT, _REMOVED, StreamClassifier, _isin
 from .fold_attribution import attributed_in_order
 from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
@@ -71,9 +71,6 @@ __all__ = ["META", "BlockSummariser", "FastSummaryFold"]
 #: the schema metadata key of a summarised block's counts (JSON)
 META = b"maillens.summary"
 _CLASS = [f.name for f in CLASS_SCHEMA]
-
-
-_REJECT = frozenset({"reject"})
 
 
 def groups(table: pa.Table, names: list[str]) -> tuple[np.ndarray, np.ndarray]:

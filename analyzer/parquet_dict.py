@@ -77,8 +77,8 @@ class Way(NamedTuple):
 
     dictionary: bool
     level: int | None
-    page_bytes: int = 1 << 20
-    page_rows: int = 20_000
+    page_bytes: int = _PAGE_BYTES
+    page_rows: int = _PAGE_ROWS
 
 
 class Chunk:

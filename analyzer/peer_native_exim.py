@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from . import native
 from .keyed import key_hash
 from .message_ends import QueueCounts
-from .peer_folds import _TRANSPORTS, ExFold, _Fold, _per_value
+from .peer_folds import _TRANSPORTS, ExFold, _Fold, _lower, _per_value
 from .peer_vocab import _strings, _texts
 from .totals import col, valid
 
@@ -36,11 +36,6 @@ _TEXTS = ("event", "status", "detail", "direction", "reply_text", "client_host",
 _LOW = _TEXTS[5:13]
 #: The native vocabularies (peerfold_exim.rs ``W_*``) and tables
 _W_SOURCES, _W_DEST, _W_LOCAL, _W_FROM, _W_TO = range(5)
-
-
-def _lower_values(a: pa.Array) -> pa.Array:
-    """Python's ``str.lower`` of each value (each distinct one once)."""
-    return _per_value(a, lambda d: pa.array([None if v is None else v.lower() for v in d.to_pylist()], pa.string()))
 
 
 class _Table:
@@ -109,7 +104,7 @@ class NativeExFold(ExFold):
         picked = None if sel is None else sel.view(np.uint8)
         need, rejected = self.step.add(texts, [None] * len(_LOW), *rows, picked)
         if need:  # columns with non-ASCII text: lower-cased by Python (the native step folded nothing)
-            low = [_strings(_texts(_lower_values(cols[n]))) if need >> i & 1 else None for i, n in enumerate(_LOW)]
+            low = [_strings(_texts(_per_value(cols[n], _lower))) if need >> i & 1 else None for i, n in enumerate(_LOW)]
             _, rejected = self.step.add(texts, low, *rows, picked)
         return {"rejected": np.frombuffer(rejected, dtype=np.bool_)}
 

@@ -31,8 +31,6 @@ def test_pick_each_path(hits: list[int]) -> None:
     hit[hits] = True
     codes = np.random.default_rng(7).integers(0, 6, 1000).astype(np.int32)
     assert np.array_equal(pick(hit, codes), hit[codes])
-    # a wrong compare (one code off) would differ
-    assert not np.array_equal(pick(hit, codes), np.roll(hit, 1)[codes]) or hit.all() or not hit.any()
 
 
 @settings(max_examples=200, deadline=None)
@@ -48,6 +46,6 @@ def test_batch_nulls_from_the_validity_bits(values: list, lo: int, cut: int, chu
     arr = pa.array(values, pa.string()).slice(min(lo, len(values)), max(len(values) - lo - cut, 0))
     for data in (arr, pa.chunked_array([arr] * chunks, pa.string())):
         want = data.is_null().to_numpy(zero_copy_only=False)
-        got = _nulls(data) if data.null_count else want
+        got = _nulls(data)
         assert np.array_equal(got, want)
     assert np.array_equal(_nulls(pa.nulls(5, pa.string())), np.ones(5, bool))

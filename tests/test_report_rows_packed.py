@@ -124,12 +124,24 @@ def test_a_report_is_the_same_with_every_piece_packed(tmp_path: Path, mta: str, 
     path = tmp_path / "mail.log"
     generate(mta=mta, lines=4000, seed=11, out=path)
     kb, now = default_rules(), pd.Timestamp("2026-11-29T06:00:00Z")
+    from analyzer.report import fold
+
+    packed: list[bool] = []
+
+    def counted(*args):  # the kept pieces that were packed: the second run must pack some
+        out = rows_packed.pack(*args)
+        packed.append(isinstance(out, rows_packed.Packed))
+        return out
+
+    monkeypatch.setattr(fold, "pack", counted)
     reports = []
     for small in (1 << 30, 0):
+        packed.clear()
         monkeypatch.setattr(rows_packed, "SMALL", small)
         stream = open_stream([str(path)], year=2026, tz="UTC", workers=1, batch_lines=700)
         reports.append(make_report(collect_report_events(stream, kb, ReportWindow()), kb=kb, window=ReportWindow(),
                                    now=now, generated_at=now))
+        assert any(packed) == (small == 0)
     assert reports[0] == reports[1]
 
 

@@ -207,11 +207,11 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
         vals = _strings(ev["sender"].iloc[known[first[mine]]])
         at = pc.index_in(vals, value_set=names)
         new = at.is_null().to_numpy(zero_copy_only=False)
-        if new.any():
+        if new.any():  # (looked up again, now every one is found)
             more = pc.unique(vals.filter(pa.array(new)))
             names = pa.concat_arrays([names, more])
-        at = pc.index_in(vals, value_set=names).to_numpy(zero_copy_only=False)
-        codes[mine] = at
+            at = pc.index_in(vals, value_set=names)
+        codes[mine] = at.to_numpy(zero_copy_only=False)
     return Senders(qid[first], codes, names)
 
 
