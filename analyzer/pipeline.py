@@ -183,6 +183,9 @@ class EventStream:
     #: (``columns`` None: ``parse -o``) and the inputs are plain files, else 0 (the report and
     #: summary keep their memory; a SIGTERM's stop waits for a blocked reader one thread deep)
     results_ahead: int | None = None
+    #: blocks on threads of this process, not forked workers, where the engine is native
+    #: (:mod:`analyzer.parallel_threads`; set by the summary's fold)
+    block_threads: bool = False
     #: the only columns the consumer (and the classifier) reads, or None: all. Batches then have
     #: only these (and line_no), and worker processes send back only these (less to put in line
     #: order, write and map). Runs that merge secondary logs or sets of files keep all columns
@@ -310,6 +313,7 @@ class EventStream:
         pending: deque[tuple[Future, Callable[[Any], Iterator[EventBatch]]]] = deque()
         limit = 1 if self.workers <= 1 else PENDING_PER_WORKER * self.workers
         self._pool: Any = None
+        self._inline = False  # the blocks parsed on threads of this process (_block_pool)
         self._spool: str | None = None  # parallel.spool_dir() while the pool runs
         self._recycle = parallel.Recycler(limit + AHEAD + 2)  # its files free for the next blocks
 
@@ -374,9 +378,7 @@ class EventStream:
                     if self._pool is None:
                         while pending:  # fork with no thread of ours in the middle of a batch
                             yield from results()
-                        self._pool = parallel.pool(self.workers, self.producer, self._worker_classifier(),
-                                                   warm=self._warm_job(inp, ref))
-                        self._spool = parallel.spool_dir()
+                        self._pool, self._spool = self._block_pool(inp, ref)
                         if not self._in_worker() and hasattr(self.classifier, "prepare"):
                             self.classifier.prepare()  # its one-time loads, while the workers start
                     for fut, take in self._blocks(index, inp, ref, size, summaries):
@@ -423,6 +425,17 @@ class EventStream:
         finally:  # (else: an error, a consumer that stopped: ended here, results never taken removed)
             self._endings.append(parallel.end_pool(self._pool, self._spool, wait=not taken))
             self._pool = self._spool = None
+
+    def _block_pool(self, inp: Input, ref: dt.datetime | None) -> tuple[Any, str | None]:
+        """Where the blocks are parsed: threads of this process (:mod:`analyzer.parallel_threads`),
+        or forked workers and their spool directory."""
+        from . import parallel_threads
+
+        self._inline = (self.block_threads or os.environ.get("MAILLENS_BLOCK_THREADS") == "all") and parallel_threads.usable()
+        if self._inline:
+            return parallel_threads.pool(self.workers, self.producer, self._worker_classifier()), None
+        return (parallel.pool(self.workers, self.producer, self._worker_classifier(), warm=self._warm_job(inp, ref)),
+                parallel.spool_dir())
 
     def _warm_job(self, inp: Input, ref: dt.datetime | None) -> Any:
         """A small block of the input's first lines for :func:`analyzer.parallel.pool` to parse
@@ -482,7 +495,8 @@ class EventStream:
             return BlockJob(inp.name, path, start, end, data, True, self.tz, self.year, ref, forced, panic,
                             Start() if first else state, self._in_worker(),
                             getattr(self.classifier, "uses_keys", False) and not self._in_worker(),
-                            self._spool, self._send_columns, self._recycle.take() if self._spool else None)
+                            self._spool, self._send_columns, self._recycle.take() if self._spool else None,
+                            self._inline)
 
         def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
             def take(r: Any) -> Iterator[EventBatch]:
