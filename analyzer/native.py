@@ -294,8 +294,8 @@ def naive_stamps(clock: Any, months: Any, days: Any, secs: Any) -> Any:
 
 
 def threads() -> int:
-    """Threads for one batch: :data:`THREADS` in the main process, one in a worker process (the
-    pipeline already runs one per core)."""
+    """Threads for one batch: :data:`THREADS` in the main process, one in a worker process or a
+    thread that parses one of several blocks (the pipeline already runs one per core)."""
     import multiprocessing
 
     if multiprocessing.parent_process() is not None or getattr(ONE_THREAD, "on", False):

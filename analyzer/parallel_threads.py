@@ -1,25 +1,29 @@
 """The blocks of a big input parsed on threads of the main process, not in forked workers.
 
 With the native engine a block's parse is mostly native calls that release the GIL (the Rust
-folds and readers, Arrow's and numpy's kernels), so two threads of one process parse two blocks
-side by side. Against :func:`analyzer.parallel.pool`'s forked workers nothing is done twice or
-sent: no worker imports numpy, pyarrow and the parsers again or faults in the pages it
-inherited, and a block's table is handed to the stream as it is (:attr:`BlockJob.inline`), not
-written as Arrow IPC into shared memory and mapped back. The blocks' jobs, the guessed and true
-states and the in-order checks are :mod:`analyzer.parallel`'s, unchanged.
+folds and readers, Arrow's and numpy's kernels: on a Postfix block of `parse`'s summary
+``fold_postfix`` and ``read_lines`` are ~90% of its CPU, the Python around them ~5 ms), so two
+threads of one process parse two blocks side by side. Against :func:`analyzer.parallel.pool`'s
+forked workers nothing is done twice or sent: no worker faults in the pages it inherited or
+parses a warm-up block, and a block's table is handed to the stream as it is
+(:attr:`~analyzer.parallel.BlockJob.inline`), not written as Arrow IPC into shared memory and
+mapped back. The blocks' jobs, the guessed and true states and the in-order checks are
+:mod:`analyzer.parallel`'s, unchanged.
 
-Used where :func:`usable` says so (the stream's ``block_threads``, the native engine); the
-Python engine's blocks, which hold the GIL nearly all the time, stay in processes.
+Used where the stream asks for it (``EventStream.block_threads``: `parse`'s summary and
+``parse -o``) and :func:`usable` says so; the Python engine's blocks, which hold the GIL nearly
+all the time, stay in processes, and so do a classifier's answers made per block (``by_key``,
+from :data:`analyzer.pipeline.ANSWER_IN_WORKERS` workers: each process keeps a cache of its own).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["ENV", "pool", "usable"]
+__all__ = ["ENV", "block_pool", "pool", "usable"]
 
 #: ``MAILLENS_BLOCK_THREADS=0`` keeps the forked workers where threads would run
 ENV = "MAILLENS_BLOCK_THREADS"
@@ -32,20 +36,37 @@ def usable() -> bool:
     return os.environ.get(ENV, "").strip() != "0" and native.engine() == "native"
 
 
+def block_pool(stream: Any, inp: Any, ref: dt.datetime | None) -> tuple[Executor | None, str | None, bool]:
+    """Where a stream's blocks are parsed: (pool, spool directory, whether on threads). Threads
+    (:func:`pool`) where the stream asks for them (``block_threads``), :func:`usable` and no
+    classifier answers in the workers (``stream._answer_in_worker``); else forked workers
+    (:func:`analyzer.parallel.pool`, warmed on the input's head) and their spool directory."""
+    from . import parallel
+
+    if stream.block_threads and not stream._answer_in_worker and usable():
+        return pool(stream.workers, stream.producer, stream._worker_classifier()), None, True
+    return (parallel.pool(stream.workers, stream.producer, stream._worker_classifier(), warm=stream._warm_job(inp, ref)),
+            parallel.spool_dir(), False)
+
+
 def _one_thread() -> None:
     from . import native
 
     native.ONE_THREAD.on = True  # the blocks run side by side: each native call on one thread
 
 
-def pool(workers: int, producer: Callable | None, classifier: Any) -> Executor:
+def pool(workers: int, producer: Any, classifier: Any) -> Executor:
     """``workers`` threads that parse blocks (:func:`analyzer.parallel.run_block`) with
     ``producer`` and ``classifier``."""
     from . import parallel
-    from .rule_sets import _stop_ahead
+    from .heap import keep_freed
+    from .rule_sets import stop_ahead
 
     # as a fork does: the rules' compilation ahead stops (the classifier compiles what it meets
     # on first use; compiled whole, ~0.09 CPU-s more on a 1M-line Postfix day)
-    _stop_ahead()
+    stop_ahead()
+    # as in a worker process (parallel._keep_heap): freed memory kept for the next blocks, not
+    # returned and faulted in again (sys CPU of a 1M-line Postfix `parse` 0.15 -> 0.12 s)
+    keep_freed(256 << 20, 64 << 20)
     parallel._WORKER["producer"], parallel._WORKER["classifier"] = producer, classifier
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="maillens-block", initializer=_one_thread)

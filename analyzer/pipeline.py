@@ -71,7 +71,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from . import parallel
+from . import parallel, parallel_threads
 from .ahead import run_ahead
 from .class_cache import CLASS_KEY, Classifier
 from .parsers import FileContext, LineCounts, split_batch
@@ -183,9 +183,7 @@ class EventStream:
     #: (``columns`` None: ``parse -o``) and the inputs are plain files, else 0 (the report and
     #: summary keep their memory; a SIGTERM's stop waits for a blocked reader one thread deep)
     results_ahead: int | None = None
-    #: blocks on threads of this process, not forked workers, where the engine is native
-    #: (:mod:`analyzer.parallel_threads`; set by the summary's fold)
-    block_threads: bool = False
+    block_threads: bool = False  # blocks on threads of this process where they may (analyzer.parallel_threads)
     #: the only columns the consumer (and the classifier) reads, or None: all. Batches then have
     #: only these (and line_no), and worker processes send back only these (less to put in line
     #: order, write and map). Runs that merge secondary logs or sets of files keep all columns
@@ -199,7 +197,7 @@ class EventStream:
         if self.workers <= 0:
             self.workers = parallel.default_workers()  # read now: $MAILLENS_WORKERS may have changed
         self._total = sum(i.path.stat().st_size for i in self.inputs if i.path is not None)
-        self._done = 0
+        self._done, self._inline = 0, False  # (_inline: the blocks on threads, parallel_threads.block_pool)
 
     def __iter__(self) -> Iterator[EventBatch]:
         if self.workers > 1 and self.ahead:
@@ -313,7 +311,6 @@ class EventStream:
         pending: deque[tuple[Future, Callable[[Any], Iterator[EventBatch]]]] = deque()
         limit = 1 if self.workers <= 1 else PENDING_PER_WORKER * self.workers
         self._pool: Any = None
-        self._inline = False  # the blocks parsed on threads of this process (_block_pool)
         self._spool: str | None = None  # parallel.spool_dir() while the pool runs
         self._recycle = parallel.Recycler(limit + AHEAD + 2)  # its files free for the next blocks
 
@@ -378,7 +375,7 @@ class EventStream:
                     if self._pool is None:
                         while pending:  # fork with no thread of ours in the middle of a batch
                             yield from results()
-                        self._pool, self._spool = self._block_pool(inp, ref)
+                        self._pool, self._spool, self._inline = parallel_threads.block_pool(self, inp, ref)
                         if not self._in_worker() and hasattr(self.classifier, "prepare"):
                             self.classifier.prepare()  # its one-time loads, while the workers start
                     for fut, take in self._blocks(index, inp, ref, size, summaries):
@@ -425,17 +422,6 @@ class EventStream:
         finally:  # (else: an error, a consumer that stopped: ended here, results never taken removed)
             self._endings.append(parallel.end_pool(self._pool, self._spool, wait=not taken))
             self._pool = self._spool = None
-
-    def _block_pool(self, inp: Input, ref: dt.datetime | None) -> tuple[Any, str | None]:
-        """Where the blocks are parsed: threads of this process (:mod:`analyzer.parallel_threads`),
-        or forked workers and their spool directory."""
-        from . import parallel_threads
-
-        self._inline = (self.block_threads or os.environ.get("MAILLENS_BLOCK_THREADS") == "all") and parallel_threads.usable()
-        if self._inline:
-            return parallel_threads.pool(self.workers, self.producer, self._worker_classifier()), None
-        return (parallel.pool(self.workers, self.producer, self._worker_classifier(), warm=self._warm_job(inp, ref)),
-                parallel.spool_dir())
 
     def _warm_job(self, inp: Input, ref: dt.datetime | None) -> Any:
         """A small block of the input's first lines for :func:`analyzer.parallel.pool` to parse
