@@ -18,12 +18,15 @@ from analyzer import native, parallel, parallel_threads, pipeline
 from analyzer.pipeline import Classifier, EventStream
 from analyzer.reader import collect
 from analyzer.sources import expand_inputs, plan_blocks
-from bench.generate_logs import generate
+
+from . import test_parallel
+from .test_parallel import _same
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
 BLOCK = 8192
 NATIVE = native.engine() == "native"
 needs_native = pytest.mark.skipif(not NATIVE, reason="blocks on threads need the native engine")
+days = test_parallel.days  # (the fixture: a generated Postfix day and Exim day)
 
 
 def _run(paths, workers: int, threads: bool, *, block_bytes: int = BLOCK, inputs=None, **kw):
@@ -31,21 +34,6 @@ def _run(paths, workers: int, threads: bool, *, block_bytes: int = BLOCK, inputs
                          block_bytes=block_bytes, **kw)
     stream.block_threads = threads
     return collect(stream), stream
-
-
-def _same(a, b) -> None:
-    pd.testing.assert_frame_equal(a.events, b.events)
-    assert a.counts == b.counts
-    assert a.files == b.files
-    assert a.warnings == b.warnings
-
-
-@pytest.fixture(scope="module")
-def days(tmp_path_factory):
-    d = tmp_path_factory.mktemp("days")
-    generate(mta="postfix", lines=4000, seed=5, out=d / "mail.log", start="2026-11-28T00:00:00", hours=24)
-    generate(mta="exim", lines=4000, seed=6, out=d / "mainlog", start="2026-11-28T00:00:00", hours=24)
-    return d
 
 
 @needs_native
