@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import threading
 from pathlib import Path
 
@@ -58,21 +57,24 @@ def test_classified_on_threads_equals_classified_here(days):
     _same(one, two)
 
 
+@pytest.fixture
+def threaded(monkeypatch):
+    """test_parallel's tests run with their streams' blocks on threads: the streams they made."""
+    made = []
+
+    def run(paths, workers: int, **kw):
+        got = _run(paths, workers, True, **kw)
+        made.append(got[1])
+        return got
+
+    monkeypatch.setattr(test_parallel, "_run", run)
+    return made
+
+
 @needs_native
-def test_new_year_inside_a_block_and_between_blocks(tmp_path):
-    lines = [f"Dec 31 23:{m:02d}:{s:02d} mx postfix/qmgr[7]: 4BCD{m:02d}{s:02d}: removed"
-             for m in range(50, 60) for s in range(60)]
-    lines += [f"Jan  1 00:{m:02d}:{s:02d} mx postfix/qmgr[7]: 5BCD{m:02d}{s:02d}: removed"
-              for m in range(10) for s in range(60)]
-    p = tmp_path / "mail.log"
-    p.write_text("\n".join(lines) + "\n")
-    jan = pd.Timestamp("2027-01-02T12:00:00Z").timestamp()
-    os.utime(p, (jan, jan))
-    one, _ = _run([p], 1, True, block_bytes=4096)
-    two, stream = _run([p], 2, True, block_bytes=4096)
-    assert stream._inline
-    _same(one, two)
-    assert list(two.events["ts"].dt.year) == [2026] * 600 + [2027] * 600
+def test_new_year_inside_a_block_and_between_blocks(tmp_path, threaded):
+    test_parallel.test_new_year_inside_a_block_and_between_blocks(tmp_path)
+    assert threaded[-1]._inline and threaded[-1].workers == 2
 
 
 @needs_native
