@@ -32,6 +32,7 @@ import datetime as dt
 import multiprocessing
 import os
 import re
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -219,6 +220,8 @@ def flavour(counts: dict[str, int]) -> str | None:
 
 # what the workers run with; set in the main process before the pool forks
 _WORKER: dict[str, Any] = {"producer": None, "classifier": None}
+#: ... and on a thread of :mod:`analyzer.parallel_threads`' pools, its pool's (``worker``): a later pool's
+THREAD = threading.local()
 
 
 def run_block(job: BlockJob) -> BlockResult:
@@ -243,9 +246,10 @@ def run_block(job: BlockJob) -> BlockResult:
     before = dict(hs.counts)
     loose_first = _loose_first(before)
     ctx = FileContext(job.name, hs, panic=job.panic, columns=None if job.columns is None else frozenset(job.columns))
-    producer: Callable = _WORKER["producer"] or parse_batch
+    worker = getattr(THREAD, "worker", None) or _WORKER
+    producer: Callable = worker["producer"] or parse_batch
     table, counts = producer(lines, 1, ctx)
-    classifier = _WORKER["classifier"]
+    classifier = worker["classifier"]
     if job.classify and classifier is not None:
         table = classifier(table)
     if job.columns is not None:

@@ -2,7 +2,7 @@
 
 With the native engine a block's parse is mostly native calls that release the GIL (the Rust
 folds and readers, Arrow's and numpy's kernels: on a Postfix block of `parse`'s summary
-``fold_postfix`` and ``read_lines`` are ~90% of its CPU, the Python around them ~5 ms), so two
+``fold_postfix`` and ``read_lines`` are 85-88% of its CPU, the Python around them 5-6 ms), so two
 threads of one process parse two blocks side by side. Against :func:`analyzer.parallel.pool`'s
 forked workers nothing is done twice or sent: no worker faults in the pages it inherited or
 parses a warm-up block, and a block's table is handed to the stream as it is
@@ -49,10 +49,11 @@ def block_pool(stream: Any, inp: Any, ref: dt.datetime | None) -> tuple[Executor
             parallel.spool_dir(), False)
 
 
-def _one_thread() -> None:
-    from . import native
+def _block_thread(worker: dict[str, Any]) -> None:
+    from . import native, parallel
 
     native.ONE_THREAD.on = True  # the blocks run side by side: each native call on one thread
+    parallel.THREAD.worker = worker  # this pool's producer and classifier, whatever pool comes later
 
 
 def pool(workers: int, producer: Any, classifier: Any) -> Executor:
@@ -68,5 +69,7 @@ def pool(workers: int, producer: Any, classifier: Any) -> Executor:
     # as in a worker process (parallel._keep_heap): freed memory kept for the next blocks, not
     # returned and faulted in again (sys CPU of a 1M-line Postfix `parse` 0.15 -> 0.12 s)
     keep_freed(256 << 20, 64 << 20)
+    # (and for a block parsed again here, in order, as with processes)
     parallel._WORKER["producer"], parallel._WORKER["classifier"] = producer, classifier
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="maillens-block", initializer=_one_thread)
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="maillens-block", initializer=_block_thread,
+                              initargs=({"producer": producer, "classifier": classifier},))

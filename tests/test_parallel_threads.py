@@ -150,3 +150,31 @@ def test_a_block_thread_calls_the_native_core_on_one_thread():
     t.start()
     t.join()
     assert seen == [1, native.THREADS]
+
+
+@needs_native
+def test_a_pool_s_blocks_keep_its_producer(days, monkeypatch):
+    """A pool made later (another stream) does not change what an earlier pool's threads run."""
+    from analyzer.parsers import parse_batch
+
+    monkeypatch.setitem(parallel._WORKER, "producer", None)  # (restored after)
+    monkeypatch.setitem(parallel._WORKER, "classifier", None)
+    used: list[str] = []
+
+    def producer(name):
+        def produce(lines, first, ctx):
+            used.append(name)
+            return parse_batch(lines, first, ctx)
+        return produce
+
+    path = days / "mail.log"
+    job = parallel.BlockJob(path.name, str(path), 0, BLOCK, None, False, "UTC", 2026, None, None, False,
+                            parallel.Start(), False, inline=True)
+    a = parallel_threads.pool(1, producer("a"), None)
+    b = parallel_threads.pool(1, producer("b"), None)
+    try:
+        got = [ex.submit(parallel.run_block, job).result() for ex in (a, b, a)]
+    finally:
+        a.shutdown()
+        b.shutdown()
+    assert used == ["a", "b", "a"] and all(r.kept is not None and r.kept.num_rows for r in got)
