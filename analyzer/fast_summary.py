@@ -275,6 +275,7 @@ class FastSummaryFold(SummaryFold):
         from . import native
 
         bigger_blocks(stream)
+        stream.block_threads = True
         if stream.producer is None and native.fold_postfix() is not None:
             stream.producer = fold_batch  # the fast path's Postfix rows grouped in Rust
         # a block summarised in a worker is counted by the stream as its table's rows, which are

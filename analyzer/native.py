@@ -18,6 +18,7 @@ native matcher of a pattern list, or None when the Python engine runs.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -28,6 +29,9 @@ __all__ = ["EngineError", "available", "class_keys", "engine", "engine_choice", 
 ENV = "MAILLENS_ENGINE"
 #: threads the native core splits one batch over (the GIL is released while it matches)
 THREADS = max(1, min(4, os.cpu_count() or 1))
+#: a thread that parses one block of several side by side (:mod:`analyzer.parallel_threads`)
+#: sets ``ONE_THREAD.on``: its native calls then take one thread, as a worker process's do
+ONE_THREAD = threading.local()
 
 
 class EngineError(RuntimeError):
@@ -290,11 +294,13 @@ def naive_stamps(clock: Any, months: Any, days: Any, secs: Any) -> Any:
 
 
 def threads() -> int:
-    """Threads for one batch: :data:`THREADS` in the main process, one in a worker process (the
-    pipeline already runs one per core)."""
+    """Threads for one batch: :data:`THREADS` in the main process, one in a worker process or a
+    thread that parses one of several blocks (the pipeline already runs one per core)."""
     import multiprocessing
 
-    return 1 if multiprocessing.parent_process() is not None else THREADS
+    if multiprocessing.parent_process() is not None or getattr(ONE_THREAD, "on", False):
+        return 1
+    return THREADS
 
 
 def hash_strings() -> Any:

@@ -32,6 +32,7 @@ import datetime as dt
 import multiprocessing
 import os
 import re
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -100,6 +101,7 @@ class BlockJob:
     spool: str | None = None  # a directory in shared memory for the result's table (see BlockResult)
     columns: tuple[str, ...] | None = None  # send only these columns (EventStream.columns); None: all
     reuse: str | None = None  # a spool file whose table the main process no longer holds: written over
+    inline: bool = False  # run on a thread of the main process: the table is handed back as it is (BlockResult.kept)
 
 
 @dataclass
@@ -118,11 +120,15 @@ class BlockResult:
     warning: str | None = None  # the block could not be read
     keys: bytes | None = None  # the rows grouped by classification key (class_cache.Groups), when the job asked
     path: str | None = None  # the table's IPC stream is this file (in shared memory), not ``ipc``
+    kept: pa.Table | None = None  # the table itself (a block parsed on a thread of the main process)
 
     def table(self, recycle: Recycler | None = None) -> pa.Table:
         """The block's table. From a spool file: mapped, not copied. Without ``recycle`` the file
         is removed at once (the mapping keeps its pages until the table is dropped); with it, the
         file goes to ``recycle`` when the table is dropped, for a later block to write over."""
+        if self.kept is not None:
+            table, self.kept = self.kept, None
+            return table
         if self.path is None:
             return pa.ipc.open_stream(self.ipc).read_all()
         if recycle is not None:
@@ -214,6 +220,8 @@ def flavour(counts: dict[str, int]) -> str | None:
 
 # what the workers run with; set in the main process before the pool forks
 _WORKER: dict[str, Any] = {"producer": None, "classifier": None}
+#: ... and on a thread of :mod:`analyzer.parallel_threads`' pools, its pool's (``worker``): a later pool's
+THREAD = threading.local()
 
 
 def run_block(job: BlockJob) -> BlockResult:
@@ -238,9 +246,10 @@ def run_block(job: BlockJob) -> BlockResult:
     before = dict(hs.counts)
     loose_first = _loose_first(before)
     ctx = FileContext(job.name, hs, panic=job.panic, columns=None if job.columns is None else frozenset(job.columns))
-    producer: Callable = _WORKER["producer"] or parse_batch
+    worker = getattr(THREAD, "worker", None) or _WORKER
+    producer: Callable = worker["producer"] or parse_batch
     table, counts = producer(lines, 1, ctx)
-    classifier = _WORKER["classifier"]
+    classifier = worker["classifier"]
     if job.classify and classifier is not None:
         table = classifier(table)
     if job.columns is not None:
@@ -249,11 +258,12 @@ def run_block(job: BlockJob) -> BlockResult:
     keys = None
     if job.keys:
         keys = _keys(table).to_bytes()  # grouped here: the main process answers groups
-    ipc, path = _send(table, job.spool, job.reuse)
+    kept = table if job.inline else None
+    ipc, path = (b"", None) if job.inline else _send(table, job.spool, job.reuse)
     delta = {k: v - before.get(k, 0) for k, v in hs.counts.items() if v != before.get(k, 0)}
     clock_end = None if clock._current is None else (int(clock._current), int(clock._prev_month or 0))
     return BlockResult(ipc, counts, len(lines), counts.headerless + sum(counts.foreign.values()), clock.first,
-                       clock_end, delta, flavour(hs.counts) == "exim", loose_first, warning, keys, path)
+                       clock_end, delta, flavour(hs.counts) == "exim", loose_first, warning, keys, path, kept)
 
 
 def _read_lines(job: BlockJob) -> Any:

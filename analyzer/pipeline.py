@@ -71,7 +71,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from . import parallel
+from . import parallel, parallel_threads
 from .ahead import run_ahead
 from .class_cache import CLASS_KEY, Classifier
 from .parsers import FileContext, LineCounts, split_batch
@@ -183,6 +183,7 @@ class EventStream:
     #: (``columns`` None: ``parse -o``) and the inputs are plain files, else 0 (the report and
     #: summary keep their memory; a SIGTERM's stop waits for a blocked reader one thread deep)
     results_ahead: int | None = None
+    block_threads: bool = False  # blocks on threads of this process where they may (analyzer.parallel_threads)
     #: the only columns the consumer (and the classifier) reads, or None: all. Batches then have
     #: only these (and line_no), and worker processes send back only these (less to put in line
     #: order, write and map). Runs that merge secondary logs or sets of files keep all columns
@@ -196,7 +197,7 @@ class EventStream:
         if self.workers <= 0:
             self.workers = parallel.default_workers()  # read now: $MAILLENS_WORKERS may have changed
         self._total = sum(i.path.stat().st_size for i in self.inputs if i.path is not None)
-        self._done = 0
+        self._done, self._inline = 0, False  # (_inline: the blocks on threads, parallel_threads.block_pool)
 
     def __iter__(self) -> Iterator[EventBatch]:
         if self.workers > 1 and self.ahead:
@@ -374,9 +375,7 @@ class EventStream:
                     if self._pool is None:
                         while pending:  # fork with no thread of ours in the middle of a batch
                             yield from results()
-                        self._pool = parallel.pool(self.workers, self.producer, self._worker_classifier(),
-                                                   warm=self._warm_job(inp, ref))
-                        self._spool = parallel.spool_dir()
+                        self._pool, self._spool, self._inline = parallel_threads.block_pool(self, inp, ref)
                         if not self._in_worker() and hasattr(self.classifier, "prepare"):
                             self.classifier.prepare()  # its one-time loads, while the workers start
                     for fut, take in self._blocks(index, inp, ref, size, summaries):
@@ -482,7 +481,8 @@ class EventStream:
             return BlockJob(inp.name, path, start, end, data, True, self.tz, self.year, ref, forced, panic,
                             Start() if first else state, self._in_worker(),
                             getattr(self.classifier, "uses_keys", False) and not self._in_worker(),
-                            self._spool, self._send_columns, self._recycle.take() if self._spool else None)
+                            self._spool, self._send_columns, self._recycle.take() if self._spool else None,
+                            self._inline)
 
         def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
             def take(r: Any) -> Iterator[EventBatch]:

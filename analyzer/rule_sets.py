@@ -16,7 +16,7 @@ from typing import Any
 
 from . import native
 
-__all__ = ["CHUNK", "compile_ahead", "compile_all", "join_ahead", "rule_set", "runner_patterns"]
+__all__ = ["CHUNK", "compile_ahead", "compile_all", "join_ahead", "rule_set", "runner_patterns", "stop_ahead"]
 
 #: patterns compiled between two looks at :func:`compile_all`'s ``stop`` (a few ms)
 CHUNK = 32
@@ -98,14 +98,16 @@ def compile_ahead(knowledge: Any) -> None:
             compile_all(patterns, stop)
 
     if not _HOOKED:
-        os.register_at_fork(before=_stop_ahead)
+        os.register_at_fork(before=stop_ahead)
         _HOOKED.append(True)
     thread = threading.Thread(target=run, name="maillens-compile", daemon=True)
     _AHEAD.append((thread, stop))
     thread.start()
 
 
-def _stop_ahead() -> None:
+def stop_ahead() -> None:
+    """Stop :func:`compile_ahead`'s thread within :data:`CHUNK` patterns and wait for it (before
+    a fork, or where the blocks are parsed on threads: the classifier compiles the rest on use)."""
     for _, stop in list(_AHEAD):
         stop.set()
     join_ahead()

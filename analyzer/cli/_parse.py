@@ -76,6 +76,7 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
 
     def consume(stream):
         if output is not None:
+            stream.block_threads = True  # with the native engine (analyzer.parallel_threads)
             # the line saying what was written needs rich: imported while the workers parse
             ahead = ("rich.console",) if not quiet and output != "-" else ()
             write_stream(_checked(stream, strict, log_format, ahead), output, classified=classifier is not None,
