@@ -259,7 +259,7 @@ def compile_patterns(kb: KnowledgeBase) -> None:
     """Ready now what the first classification call would work out once (the classifier's warm-up runs it on a
     thread): the rules' walk (:func:`analyzer.rulematch.prepare`: their order, the native walk, the screen of
     their patterns and the patterns it cannot screen compiled; the others compile when the screen first lets a
-    text through, ~80 of ~560 in a 1M report), the providers' host signatures, the verdict causes, and the
+    text through, ~80 of ~570 in a 1M report), the providers' host signatures, the verdict causes, and the
     providers' and wait/give-up phrases compiled where the native core runs them."""
     from analyzer.rule_sets import compile_all
     from analyzer.rulematch import prepare
