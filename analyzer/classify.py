@@ -256,16 +256,17 @@ def _provider_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
 
 
 def compile_patterns(kb: KnowledgeBase) -> None:
-    """Ready now the text patterns of a classification call where the native core runs them: the providers' and
-    wait/give-up phrases compiled, the screen of the rules' patterns built (native/src/rulematch_screen.rs); a
-    rule's pattern compiles when the screen first lets a text through (~250 of ~600 in a 1M report)."""
-    from analyzer.rule_sets import compile_all, rule_set, runner_patterns, usable
+    """Ready now what the first classification call would work out once (the classifier's warm-up runs it on a
+    thread): the rules' walk (:func:`analyzer.rulematch.prepare`: their order, the native walk, the screen of
+    their patterns and the patterns it cannot screen compiled; the others compile when the screen first lets a
+    text through, ~80 of ~570 in a 1M report), the providers' host signatures, the verdict causes, and the
+    providers' and wait/give-up phrases compiled where the native core runs them."""
+    from analyzer.rule_sets import compile_all
+    from analyzer.rulematch import prepare
 
-    rules = rule_set(runner_patterns(kb)) if usable() else None
-    if hasattr(rules, "compiled"):  # the screen only (an older core compiles every pattern for it)
-        rules.prepare_screen()
-    else:  # (nothing without the native engine)
-        compile_all(runner_patterns(kb))
+    prepare(kb)
+    _compiled_hosts(host_patterns(kb))
+    verdict_causes(kb.rules)
     compile_all((*(p for _, p in _provider_texts(kb)), WAIT_TEXT, EXPIRE_TEXT))
 
 
@@ -484,7 +485,7 @@ def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], bes
     if not len(known):
         return known, picks
     wanted = np.unique(u["text"][cand])
-    near = _nearest(known, texts.take(pa.array(wanted - 1)).to_pylist())
+    near = similar.kept_nearest(known, texts.take(pa.array(wanted - 1)).to_pylist())
     at = np.full(len(texts) + 1, -1, dtype=np.int64)
     at[wanted] = np.arange(len(wanted))
     for j in np.flatnonzero(cand):
@@ -498,46 +499,6 @@ def _known_picks(kb: KnowledgeBase, known_replies: Any, evidence: list[str], bes
                 evidence[j], rule_cause, row, float(near.similarity[k])):
             picks[j] = i
     return known, picks
-
-
-#: The nearest known reply of each text asked for, per table of known replies (its id: the table
-#: is kept beside): a stream's calls ask again for texts an earlier call had (other statuses,
-#: events), ~30 ms per call otherwise. Bounded: emptied past _NEAR_HELD texts.
-_NEAR: dict[int, tuple[Any, dict[str, tuple[int, float]]]] = {}
-_NEAR_HELD = 100_000
-#: Texts asked of the table at once: each text's answer is its own (scores and neighbours per text), but the
-#: table's scoring holds postings x texts and texts x known rows in memory; at 256 a call (similar.CHUNK) ~40 MB
-#: of temporaries a call, 16 keep them in cache. The 1M Postfix day's 765 texts: 0.26-0.46 -> 0.08-0.12 CPU-s,
-#: 18k -> 0.8k page faults (r16-classify). 8: the scores (texts x 2.6k known rows, float64) stay below the
-#: report's 256 KiB mapping threshold (analyzer.heap.MAP_LARGE), where 16 mapped, faulted in and unmapped them
-#: at each slice (the 765 texts with that threshold: 0.082 -> 0.038 CPU-s, 32.6k -> ~0 page faults; r21-nattr).
-_NEAR_STEP = 8
-
-
-def _nearest(known: Any, texts: list[str]) -> Any:
-    """``known.nearest(texts)``, each text's answer worked out once per process."""
-    from analyzer.similar import KnownReplies, Nearest, normalise
-
-    entry = _NEAR.get(id(known))
-    if entry is None or entry[0] is not known:
-        if len(_NEAR) > 8:
-            _NEAR.clear()
-        entry = _NEAR[id(known)] = (known, {})
-    held = entry[1]
-    new = [t for t in dict.fromkeys(texts) if t not in held]
-    if new:
-        if len(held) + len(new) > _NEAR_HELD:
-            held.clear()
-        # the shipped kind of table: the texts normalised once (its RE2 passes compile their
-        # patterns at each call); any other (bench/cv_known.py's recorder) is asked the texts
-        norm = normalise(new) if isinstance(known, KnownReplies) else None
-        for at in range(0, len(new), _NEAR_STEP):  # small slices: the score matrices stay in cache
-            got = (known.nearest(new[at: at + _NEAR_STEP]) if norm is None
-                   else known.nearest(norm[at: at + _NEAR_STEP], normalised=True))
-            held.update(zip(new[at: at + _NEAR_STEP], zip(got.index.tolist(), got.similarity.tolist(), strict=True),
-                            strict=True))
-    pairs = [held[t] for t in texts]
-    return Nearest(np.array([i for i, _ in pairs], dtype=np.int64), np.array([s for _, s in pairs], dtype=np.float64))
 
 
 def _action(event: str | None, status: str | None, wait: bool, expire: bool) -> str | None:

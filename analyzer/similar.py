@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["FIELDS", "INDEX", "MAX_CHARS", "NEAR_DUPLICATE", "NEIGHBOURS", "SIMILAR_ENOUGH", "WEAK_EVIDENCE",
-           "KnownReplies", "default_known_replies", "index_text", "normalise", "overrules", "read_index",
+           "KnownReplies", "default_known_replies", "index_text", "kept_nearest", "normalise", "overrules", "read_index",
            "rows_from_records", "tokens"]
 
 TABLE = Path(__file__).parent / "rules" / "known_replies.jsonl"
@@ -422,3 +422,45 @@ def default_known_replies() -> KnownReplies:
     if _DEFAULT is None:
         _DEFAULT = KnownReplies.load()
     return _DEFAULT
+
+
+#: The nearest known reply of each text asked for, per table of known replies (its id: the table
+#: is kept beside): a stream's calls ask again for texts an earlier call had (other statuses,
+#: events), ~30 ms per call otherwise. Bounded: emptied past _NEAR_HELD texts. The shipped kind
+#: of table is asked, and answers are kept, by the texts as it reads them (:func:`normalise`):
+#: Postfix's wrappers name the remote host, removed there, so replies that differ only in it are
+#: scored once (the 1M Postfix report's 765 texts asked are 411 so, r24-pclass).
+_NEAR: dict[int, tuple[Any, dict[str, tuple[int, float]]]] = {}
+_NEAR_HELD = 100_000
+#: Texts asked of the table at once: each text's answer is its own (scores and neighbours per text), but the
+#: table's scoring holds postings x texts and texts x known rows in memory; at 256 a call (:data:`CHUNK`) ~40 MB
+#: of temporaries a call, 16 keep them in cache. The 1M Postfix day's 765 texts: 0.26-0.46 -> 0.08-0.12 CPU-s,
+#: 18k -> 0.8k page faults (r16-classify). 8: the scores (texts x 2.6k known rows, float64) stay below the
+#: report's 256 KiB mapping threshold (analyzer.heap.MAP_LARGE), where 16 mapped, faulted in and unmapped them
+#: at each slice (the 765 texts with that threshold: 0.082 -> 0.038 CPU-s, 32.6k -> ~0 page faults; r21-nattr).
+_NEAR_STEP = 8
+
+
+def kept_nearest(known: Any, texts: list[str]) -> Nearest:
+    """``known.nearest(texts)``, each text's answer worked out once per process (the classifier
+    asks here: :func:`analyzer.classify.classify_table`)."""
+    entry = _NEAR.get(id(known))
+    if entry is None or entry[0] is not known:
+        if len(_NEAR) > 8:
+            _NEAR.clear()
+        entry = _NEAR[id(known)] = (known, {})
+    held = entry[1]
+    # the shipped kind of table: asked the texts normalised (once: its RE2 passes compile their
+    # patterns at each call); any other (bench/cv_known.py's recorder) is asked the texts
+    shipped = isinstance(known, KnownReplies)
+    keys = normalise(texts) if shipped and texts else list(texts)
+    new = [t for t in dict.fromkeys(keys) if t not in held]
+    if new:
+        if len(held) + len(new) > _NEAR_HELD:
+            held.clear()
+        for at in range(0, len(new), _NEAR_STEP):  # small slices: the score matrices stay in cache
+            part = new[at: at + _NEAR_STEP]
+            got = known.nearest(part, normalised=True) if shipped else known.nearest(part)
+            held.update(zip(part, zip(got.index.tolist(), got.similarity.tolist(), strict=True), strict=True))
+    pairs = [held[k] for k in keys]
+    return Nearest(np.array([i for i, _ in pairs], dtype=np.int64), np.array([s for _, s in pairs], dtype=np.float64))

@@ -45,6 +45,7 @@ for p in (str(ROOT), str(HERE)):
 
 import eval_classify as ev  # noqa: E402
 
+from analyzer import similar  # noqa: E402
 from analyzer.similar import THRESHOLDS  # noqa: E402
 from analyzer.similar import rows_from_records as table_rows  # noqa: E402  (the rows tools/build_known_replies.py writes)
 
@@ -168,7 +169,7 @@ def rule_answers(records: list[dict], kb: Any, kb_name: str, use_cache: bool = T
     classify_one = ev.maillens_classifier(stub, kb)
     out = []
     for rec in records:
-        classify._NEAR.clear()  # the classifier keeps answers per text; the stub must see each text
+        similar._NEAR.clear()  # the classifier keeps answers per text; the stub must see each text
         stub.texts, stub.asked = [], []
         got = classify_one(rec)
         ask = (*stub.asked[-1], stub.texts[-1]) if stub.asked and stub.texts else None

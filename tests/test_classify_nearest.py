@@ -1,18 +1,17 @@
-"""classify._nearest (the known replies asked in slices, the texts normalised once, answers kept
-per text) answers as one call of the table's own ``nearest`` over all the texts."""
+"""similar.kept_nearest, the classifier's question to the known replies (asked in slices, the texts
+normalised once, answers kept per text as the table reads it) answers as one call of the table's
+own ``nearest`` over all the texts."""
 
 from __future__ import annotations
 
-import importlib
 from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analyzer import similar
 from analyzer.similar import default_known_replies
-
-classify = importlib.import_module("analyzer.classify")  # (the package exports a function of that name)
 
 KNOWN = default_known_replies()
 SEEDS = [r["text"] for r in KNOWN.rows[::97]] + [
@@ -25,9 +24,9 @@ SEEDS = [r["text"] for r in KNOWN.rows[::97]] + [
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=60), st.integers(1, 40))
 def test_sliced_answers_equal_one_call(texts, step):
-    classify._NEAR.clear()
-    with mock.patch.object(classify, "_NEAR_STEP", step):
-        got = classify._nearest(KNOWN, texts)
+    similar._NEAR.clear()
+    with mock.patch.object(similar, "_NEAR_STEP", step):
+        got = similar.kept_nearest(KNOWN, texts)
     want = KNOWN.nearest(texts)
     assert np.array_equal(got.index, want.index)
     assert np.array_equal(got.similarity, want.similarity)  # bit for bit
@@ -35,10 +34,25 @@ def test_sliced_answers_equal_one_call(texts, step):
 
 def test_more_texts_than_a_slice_and_answers_kept():
     texts = SEEDS * 2
-    classify._NEAR.clear()
-    first = classify._nearest(KNOWN, texts)
-    assert len(set(texts)) > classify._NEAR_STEP
+    similar._NEAR.clear()
+    first = similar.kept_nearest(KNOWN, texts)
+    assert len(set(texts)) > similar._NEAR_STEP
     want = KNOWN.nearest(texts)
     assert np.array_equal(first.index, want.index) and np.array_equal(first.similarity, want.similarity)
-    again = classify._nearest(KNOWN, texts[::-1])  # from what is kept
+    again = similar.kept_nearest(KNOWN, texts[::-1])  # from what is kept
     assert np.array_equal(again.index, want.index[::-1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(["mx.a.example", "b-7.example.org", "relay", "~", "x"]), min_size=1, max_size=8),
+       st.sampled_from(SEEDS[-6:-3]))
+def test_texts_read_alike_are_scored_once(hosts, reply):
+    """Replies in wrappers that name other hosts (read alike: the wrapper removed) are scored once,
+    each answered as the table answers it alone."""
+    texts = [f"host {h}[~] said: {reply} (in reply to RCPT TO command)" for h in hosts] + [reply]
+    similar._NEAR.clear()
+    with mock.patch.object(KNOWN, "nearest", wraps=KNOWN.nearest) as asked:
+        got = similar.kept_nearest(KNOWN, texts)
+    assert sum(len(c.args[0]) for c in asked.call_args_list) == 1
+    want = KNOWN.nearest(texts)
+    assert np.array_equal(got.index, want.index) and np.array_equal(got.similarity, want.similarity)

@@ -374,6 +374,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_texts, m)?)?;
     m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_codes, m)?)?;
     m.add_function(wrap_pyfunction!(pqzstd_py::parquet_plain_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(pclass_words::py_words_by_code, m)?)?;
     Ok(())
 }
 
@@ -384,3 +385,4 @@ mod peerfold_exim_py;
 
 pub mod pqzstd;
 mod pqzstd_py;
+pub mod pclass_words;

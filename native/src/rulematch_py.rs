@@ -54,6 +54,12 @@ impl PyRuleSet {
         py.detach(|| (start.min(end)..end).filter(|&i| self.set.usable(i)).count())
     }
 
+    /// Build the screen (`prepare_screen`) and compile the patterns it does not screen, now,
+    /// without the GIL (`RuleSet::compile_unscreened`); the number of them that are usable.
+    fn compile_unscreened(&self, py: Python<'_>) -> usize {
+        py.detach(|| self.set.compile_unscreened())
+    }
+
     /// Build now, without the GIL, the screen the rule walk puts in front of the patterns
     /// (`rulematch_screen`; the literals of the patterns not compiled yet read without
     /// compiling them): once a process, else in the first walk.
