@@ -123,9 +123,12 @@ fn mid(m: &[u8]) -> Option<usize> {
 }
 
 /// Positions of `needle` in `hay`, in order. Needles here are a few bytes long and hay is one
-/// line, so a scan for the first byte beats building a substring searcher per call.
-fn find_iter<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-    memchr::memchr_iter(needle[0], hay).filter(move |&p| hay[p..].starts_with(needle))
+/// line, so a scan for one byte beats building a substring searcher per call: the first, or the
+/// second where the first is a space (a line's most frequent byte: each one was a comparison).
+pub(crate) fn find_iter<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let k = usize::from(needle.len() > 1 && needle[0] == b' ');
+    // a needle at p has that byte at p + k: the scan of hay[k..] finds it at p
+    memchr::memchr_iter(needle[k], hay.get(k..).unwrap_or_default()).filter(move |&p| hay[p..].starts_with(needle))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -415,7 +418,8 @@ where
         }
         enh = c.name("enh").filter(|m| !m.as_bytes().is_empty()).map(|m| (m.start(), m.end()));
     }
-    if enh.is_none() && text.contains(&b'.') {
+    // asked without captures first: most texts that reach here hold no enhanced code
+    if enh.is_none() && text.contains(&b'.') && spec.enh_any.is_match(text) {
         if let Some(c) = spec.enh_any.captures(text) {
             enh = c.name("enh").filter(|m| !m.as_bytes().is_empty()).map(|m| (m.start(), m.end()));
         }
@@ -1035,13 +1039,17 @@ fn num(s: &[u8]) -> i64 {
 pub fn header(line: &[u8]) -> Option<(i64, bool, Option<i32>, &[u8])> {
     let d = |i: usize| line.get(i).is_some_and(u8::is_ascii_digit);
     let at = |i: usize, c: u8| line.get(i) == Some(&c);
-    if !(d(0) && d(1) && d(2) && d(3) && at(4, b'-') && d(5) && d(6) && at(7, b'-') && d(8) && d(9) && at(10, b' '))
-        || !(d(11) && d(12) && at(13, b':') && d(14) && d(15) && at(16, b':') && d(17) && d(18))
+    // the stamp's 19 bytes at once (no bounds check a byte), then two digits a number
+    let h: &[u8; 19] = line.get(..19)?.try_into().ok()?;
+    let dg = |i: usize| h[i].is_ascii_digit();
+    if !(dg(0) && dg(1) && dg(2) && dg(3) && h[4] == b'-' && dg(5) && dg(6) && h[7] == b'-' && dg(8) && dg(9) && h[10] == b' ')
+        || !(dg(11) && dg(12) && h[13] == b':' && dg(14) && dg(15) && h[16] == b':' && dg(17) && dg(18))
     {
         return None;
     }
-    let (y, mo, dd) = (num(&line[0..4]), num(&line[5..7]), num(&line[8..10]));
-    let (hh, mi, ss) = (num(&line[11..13]), num(&line[14..16]), num(&line[17..19]));
+    let two = |i: usize| i64::from(h[i] - b'0') * 10 + i64::from(h[i + 1] - b'0');
+    let (y, mo, dd) = (two(0) * 100 + two(2), two(5), two(8));
+    let (hh, mi, ss) = (two(11), two(14), two(17));
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     if y < 1000 || !(1..=12).contains(&mo) || dd < 1 || dd > mdays[(mo - 1) as usize] || hh > 23 || mi > 59 || ss > 59 {
@@ -1145,7 +1153,7 @@ impl Columns {
             ts: NumCol::with_capacity(n, 8),
             local: Vec::with_capacity(n),
             pid: NumCol::with_capacity(n, 4),
-            strs: STR_COLUMNS.iter().map(|&name| (name, SparseStr::default())).collect(),
+            strs: STR_COLUMNS.iter().map(|&name| (name, SparseStr::with_hint(n))).collect(),
             i16s: vec![num("reply_code", 2)],
             i32s: vec![num("client_port", 4), num("relay_port", 4)],
             i64s: vec![num("size", 8)],

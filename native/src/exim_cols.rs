@@ -16,14 +16,12 @@ impl Bits {
         Bits { bytes: Vec::with_capacity(n.div_ceil(8)), len: 0, nulls: 0 }
     }
     pub fn push(&mut self, v: bool) {
-        if self.len.is_multiple_of(8) {
-            self.bytes.push(0);
+        let bit = u8::from(v) << (self.len % 8);
+        match self.bytes.last_mut() {
+            Some(last) if !self.len.is_multiple_of(8) => *last |= bit,
+            _ => self.bytes.push(bit),
         }
-        if v {
-            self.bytes[self.len / 8] |= 1 << (self.len % 8);
-        } else {
-            self.nulls += 1;
-        }
+        self.nulls += usize::from(!v);
         self.len += 1;
     }
     pub fn into_bytes(self) -> Vec<u8> {
@@ -91,11 +89,21 @@ pub struct SparseStr {
     at: Vec<u32>,
     ends: Vec<i32>,
     data: Vec<u8>,
+    /// the rows the columns were made for (`exim::Columns::with_capacity`)
+    hint: usize,
 }
 
 impl SparseStr {
+    /// A column for about `rows` rows.
+    pub fn with_hint(rows: usize) -> SparseStr {
+        SparseStr { hint: rows, ..SparseStr::default() }
+    }
+
     /// The value of row `row` (rows are set in increasing order; those between have none).
     pub fn set(&mut self, row: usize, v: &[u8]) {
+        if self.at.capacity() == 0 {
+            crate::rows::reserve_for(&mut self.at, &mut self.ends, &mut self.data, self.hint.saturating_sub(row), v.len());
+        }
         self.data.extend_from_slice(v);
         self.at.push(row as u32);
         // the reader refuses batches over 2 GiB (see exim::read)

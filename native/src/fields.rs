@@ -157,7 +157,8 @@ impl Fields {
             code = c.name("code").and_then(|m| digits(m.as_bytes(), 3)).map(|v| v as i16);
             enh = c.name("enh").map(|m| m.as_bytes()).and_then(nonempty);
         }
-        if enh.is_none() && text.contains(&b'.') {
+        // asked without captures first: most texts that reach here hold no enhanced code
+        if enh.is_none() && text.contains(&b'.') && self.enh_any.is_match(text) {
             enh = self.enh_any.captures(text).and_then(|c| c.name("enh")).map(|m| m.as_bytes()).and_then(nonempty);
         }
         (code, enh)
