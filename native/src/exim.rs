@@ -93,11 +93,9 @@ impl Spec {
     }
 }
 
-const SPACE: [u8; 5] = [b'\t', b'\n', 0x0C, b'\r', b' '];
-
-/// RE2's `\s`.
+/// RE2's `\s` (one bit test, not a comparison with each of the five).
 fn is_space(b: u8) -> bool {
-    SPACE.contains(&b)
+    crate::fields::is_space(b)
 }
 
 fn is_mid_char(b: u8) -> bool {
@@ -412,7 +410,7 @@ where
     if let Some((code, at)) = spec.code_by_hand.then(|| crate::fields::leading_codes(text)).flatten() {
         row.reply_code = Some(code);
         enh = Some(at);
-    } else if let Some(c) = spec.code.captures(text) {
+    } else if let Some(c) = spec.code.is_match(text).then(|| spec.code.captures(text)).flatten() {
         if let Some(m) = c.name("code").filter(|m| !m.as_bytes().is_empty()) {
             row.reply_code = std::str::from_utf8(m.as_bytes()).ok().and_then(|s| s.parse().ok());
         }

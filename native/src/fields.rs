@@ -153,7 +153,8 @@ impl Fields {
             return (Some(code), Some(&text[enh.0..enh.1]));
         }
         let (mut code, mut enh) = (None, None);
-        if let Some(c) = self.code.captures(text) {
+        // asked without captures first: an allocation and a second search saved where none is
+        if let Some(c) = self.code.is_match(text).then(|| self.code.captures(text)).flatten() {
             code = c.name("code").and_then(|m| digits(m.as_bytes(), 3)).map(|v| v as i16);
             enh = c.name("enh").map(|m| m.as_bytes()).and_then(nonempty);
         }
