@@ -79,9 +79,18 @@ impl Spec {
     }
 
     /// fields.canonical_stage of a raw stage, after `_stage_column`'s trim (at ':' or '<', 60 chars).
-    fn stage(&self, raw: &[u8]) -> &str {
+    pub(crate) fn stage(&self, raw: &[u8]) -> &str {
         let cut = raw.iter().position(|&b| b == b':' || b == b'<').unwrap_or(raw.len());
-        let text = String::from_utf8_lossy(&raw[..cut]);
+        // ASCII (every generated stage): on the stack, no Strings (~1,500 instructions a reject)
+        match crate::fields::ascii_stage(&raw[..cut], &self.stage_rules) {
+            Some(s) => s,
+            None => self.stage_of_text(&raw[..cut]),
+        }
+    }
+
+    /// [`Spec::stage`] of any text (cut), through Strings: the first 60 characters upper-cased.
+    pub(crate) fn stage_of_text(&self, cut: &[u8]) -> &str {
+        let text = String::from_utf8_lossy(cut);
         let short: String = text.chars().take(60).collect();
         let up = short.to_uppercase().replace('_', " ");
         for (key, stage) in &self.stage_rules {

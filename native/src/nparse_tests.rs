@@ -105,3 +105,25 @@ fn pids_of_any_length() {
         assert_eq!((h.pid, h.unusual), (want, want.is_none()), "{pid}");
     }
 }
+
+/// `exim::Spec::stage`'s ASCII path (on the stack) against the String path it skips, on
+/// mutated stage texts (short, long, with '_', ':', '<' and lower case).
+#[test]
+fn exim_stage_on_the_stack_as_through_strings() {
+    let spec = crate::exim::tests::spec();
+    let mut rng = XorShift(0x7777_1111_2222_3333);
+    let seeds: [&[u8]; 5] = [b"RCPT", b"after DATA", b"MAIL_FROM", b"end of data: x", b"connection greeting <a@b>"];
+    for seed in seeds {
+        for _ in 0..3000 {
+            let mut t = seed.to_vec();
+            for _ in 0..(rng.next() % 6) {
+                crate::testutil::edit(&mut t, &mut rng, b"_:< aDAtRcpMLx");
+            }
+            if rng.next() % 8 == 0 {
+                t.extend(std::iter::repeat_n(b'a', 70)); // past the 60 characters
+            }
+            let cut = t.iter().position(|&b| b == b':' || b == b'<').unwrap_or(t.len());
+            assert_eq!(spec.stage(&t), spec.stage_of_text(&t[..cut]), "{}", String::from_utf8_lossy(&t));
+        }
+    }
+}
