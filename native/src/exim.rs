@@ -1160,7 +1160,7 @@ impl Columns {
             ts: NumCol::with_capacity(n, 8),
             local: Vec::with_capacity(n),
             pid: NumCol::with_capacity(n, 4),
-            strs: STR_COLUMNS.iter().map(|&name| (name, SparseStr::with_hint(n))).collect(),
+            strs: STR_COLUMNS.iter().map(|&name| (name, SparseStr::default())).collect(),
             i16s: vec![num("reply_code", 2)],
             i32s: vec![num("client_port", 4), num("relay_port", 4)],
             i64s: vec![num("size", 8)],

@@ -89,21 +89,11 @@ pub struct SparseStr {
     at: Vec<u32>,
     ends: Vec<i32>,
     data: Vec<u8>,
-    /// the rows the columns were made for (`exim::Columns::with_capacity`)
-    hint: usize,
 }
 
 impl SparseStr {
-    /// A column for about `rows` rows.
-    pub fn with_hint(rows: usize) -> SparseStr {
-        SparseStr { hint: rows, ..SparseStr::default() }
-    }
-
     /// The value of row `row` (rows are set in increasing order; those between have none).
     pub fn set(&mut self, row: usize, v: &[u8]) {
-        if self.at.capacity() == 0 {
-            crate::rows::reserve_for(&mut self.at, &mut self.ends, &mut self.data, self.hint.saturating_sub(row), v.len());
-        }
         self.data.extend_from_slice(v);
         self.at.push(row as u32);
         // the reader refuses batches over 2 GiB (see exim::read)

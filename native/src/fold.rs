@@ -77,11 +77,6 @@ impl Col {
         }
         match v {
             Some(v) => {
-                if self.data.capacity() == 0 {
-                    // room for the cells it was made for, as long as the first (room only)
-                    let rows = self.offsets.capacity().saturating_sub(n + 1).max(1);
-                    self.data.reserve(rows.saturating_mul(v.len().max(8)).min(16 << 20));
-                }
                 self.data.extend_from_slice(v);
                 self.valid[n / 8] |= 1 << (n % 8);
             }

@@ -157,20 +157,11 @@ struct StrCol {
     at: Vec<u32>,
     ends: Vec<i32>,
     data: Vec<u8>,
-    /// the rows the builder was made for (`Rows::with_capacity`)
-    hint: usize,
 }
 
 impl StrCol {
-    fn new(hint: usize) -> StrCol {
-        StrCol { at: Vec::new(), ends: Vec::new(), data: Vec::new(), hint }
-    }
-
     /// The value of row `row` (rows are set in increasing order; those between have none).
     fn set(&mut self, row: usize, v: &[u8]) {
-        if self.at.capacity() == 0 {
-            reserve_for(&mut self.at, &mut self.ends, &mut self.data, self.hint.saturating_sub(row), v.len());
-        }
         self.data.extend_from_slice(v);
         self.at.push(row as u32);
         self.ends.push(self.data.len() as i32);
@@ -226,15 +217,6 @@ fn repeat(cells: &mut [u8], v: i32) {
     }
 }
 
-/// Room in a sparse string column, at its first value, for the `rows` rows that may follow,
-/// with texts as long as the first (room only: untouched, it costs no memory); grown from
-/// empty, the columns were copied over and over as they doubled (~6% of a Postfix batch).
-pub fn reserve_for(at: &mut Vec<u32>, ends: &mut Vec<i32>, data: &mut Vec<u8>, rows: usize, len: usize) {
-    at.reserve(rows.max(1));
-    ends.reserve(rows.max(1));
-    data.reserve(rows.saturating_mul(len.max(8)).min(16 << 20));
-}
-
 struct NumCol {
     values: Vec<u8>,
     valid: Validity,
@@ -283,7 +265,7 @@ impl Rows {
         let valid = || Validity { bits: Vec::with_capacity(n / 8 + 1), n: 0, nulls: 0 };
         for (_, kind) in COLUMNS {
             if *kind == Kind::Str {
-                strs.push(StrCol::new(n));
+                strs.push(StrCol { at: Vec::new(), ends: Vec::new(), data: Vec::new() });
             } else {
                 let width = match kind {
                     Kind::I16 => 2,
