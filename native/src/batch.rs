@@ -140,12 +140,17 @@ pub fn head<'a>(line: &'a [u8], months: &[Vec<u8>]) -> Option<Head<'a>> {
     let ([_, host, tag, msg], bracket) = header_pid(line)?;
     let stamp = &line[..15];
     let mut unusual = false;
-    // three bytes compared by hand: a slice comparison is a memcmp call per month, per line
+    // three bytes compared by hand: a slice comparison is a memcmp call per month, per line;
+    // the English name's place tried first, then every month (any table Python hands in)
     let name = [stamp[0], stamp[1], stamp[2]];
-    let month = months.iter().position(|m| m.len() == 3 && m[0] == name[0] && m[1] == name[1] && m[2] == name[2]).unwrap_or_else(|| {
-        unusual = true;
-        0
-    });
+    let is = |m: &Vec<u8>| m.len() == 3 && m[0] == name[0] && m[1] == name[1] && m[2] == name[2];
+    let month = match english_month(name).filter(|&g| months.get(g).is_some_and(is)) {
+        Some(g) => g,
+        None => months.iter().position(is).unwrap_or_else(|| {
+            unusual = true;
+            0
+        }),
+    };
     let (day, h, m, s) = (two(&stamp[4..6]), two(&stamp[7..9]), two(&stamp[10..12]), two(&stamp[13..15]));
     unusual |= day == 0 || day > u32::from(MDAYS[month]) || h > 23 || m > 59 || s > 59;
     // the pid's `[` as the header's scan found it (no second search of the tag)
@@ -154,8 +159,13 @@ pub fn head<'a>(line: &'a [u8], months: &[Vec<u8>]) -> Option<Head<'a>> {
     let (program, pid) = match open {
         Some(p) => {
             let digits = &tag[p + 1..tag.len() - 1];
-            let v = digits.iter().try_fold(0u64, |a, &d| a.checked_mul(10)?.checked_add(u64::from(d - b'0')));
-            let pid = v.filter(|&v| v <= i32::MAX as u64).map(|v| v as i32);
+            // ASCII digits (the header's scan checked them): nine fit an i32 as they are
+            let pid = if digits.len() <= 9 {
+                Some(digits.iter().fold(0i32, |a, &d| a * 10 + i32::from(d - b'0')))
+            } else {
+                let v = digits.iter().try_fold(0u64, |a, &d| a.checked_mul(10)?.checked_add(u64::from(d - b'0')));
+                v.filter(|&v| v <= i32::MAX as u64).map(|v| v as i32)
+            };
             unusual |= pid.is_none();
             (&tag[..p], pid)
         }
@@ -172,6 +182,25 @@ pub fn head<'a>(line: &'a [u8], months: &[Vec<u8>]) -> Option<Head<'a>> {
         msg,
         unusual,
         trailing_space: msg.last().is_some_and(|&c| is_space(c)),
+    })
+}
+
+/// The place of an English month's name (`Jan` 0 ... `Dec` 11), or None.
+fn english_month(n: [u8; 3]) -> Option<usize> {
+    Some(match &n {
+        b"Jan" => 0,
+        b"Feb" => 1,
+        b"Mar" => 2,
+        b"Apr" => 3,
+        b"May" => 4,
+        b"Jun" => 5,
+        b"Jul" => 6,
+        b"Aug" => 7,
+        b"Sep" => 8,
+        b"Oct" => 9,
+        b"Nov" => 10,
+        b"Dec" => 11,
+        _ => return None,
     })
 }
 

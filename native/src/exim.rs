@@ -79,9 +79,18 @@ impl Spec {
     }
 
     /// fields.canonical_stage of a raw stage, after `_stage_column`'s trim (at ':' or '<', 60 chars).
-    fn stage(&self, raw: &[u8]) -> &str {
+    pub(crate) fn stage(&self, raw: &[u8]) -> &str {
         let cut = raw.iter().position(|&b| b == b':' || b == b'<').unwrap_or(raw.len());
-        let text = String::from_utf8_lossy(&raw[..cut]);
+        // ASCII (every generated stage): on the stack, no Strings (~1,500 instructions a reject)
+        match crate::fields::ascii_stage(&raw[..cut], &self.stage_rules) {
+            Some(s) => s,
+            None => self.stage_of_text(&raw[..cut]),
+        }
+    }
+
+    /// [`Spec::stage`] of any text (cut), through Strings: the first 60 characters upper-cased.
+    pub(crate) fn stage_of_text(&self, cut: &[u8]) -> &str {
+        let text = String::from_utf8_lossy(cut);
         let short: String = text.chars().take(60).collect();
         let up = short.to_uppercase().replace('_', " ");
         for (key, stage) in &self.stage_rules {
@@ -93,11 +102,9 @@ impl Spec {
     }
 }
 
-const SPACE: [u8; 5] = [b'\t', b'\n', 0x0C, b'\r', b' '];
-
-/// RE2's `\s`.
+/// RE2's `\s` (one bit test, not a comparison with each of the five).
 fn is_space(b: u8) -> bool {
-    SPACE.contains(&b)
+    crate::fields::is_space(b)
 }
 
 fn is_mid_char(b: u8) -> bool {
@@ -123,9 +130,12 @@ fn mid(m: &[u8]) -> Option<usize> {
 }
 
 /// Positions of `needle` in `hay`, in order. Needles here are a few bytes long and hay is one
-/// line, so a scan for the first byte beats building a substring searcher per call.
-fn find_iter<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-    memchr::memchr_iter(needle[0], hay).filter(move |&p| hay[p..].starts_with(needle))
+/// line, so a scan for one byte beats building a substring searcher per call: the first, or the
+/// second where the first is a space (a line's most frequent byte: each one was a comparison).
+pub(crate) fn find_iter<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let k = usize::from(needle.len() > 1 && needle[0] == b' ');
+    // a needle at p has that byte at p + k: the scan of hay[k..] finds it at p
+    memchr::memchr_iter(needle[k], hay.get(k..).unwrap_or_default()).filter(move |&p| hay[p..].starts_with(needle))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -409,13 +419,14 @@ where
     if let Some((code, at)) = spec.code_by_hand.then(|| crate::fields::leading_codes(text)).flatten() {
         row.reply_code = Some(code);
         enh = Some(at);
-    } else if let Some(c) = spec.code.captures(text) {
+    } else if let Some(c) = spec.code.is_match(text).then(|| spec.code.captures(text)).flatten() {
         if let Some(m) = c.name("code").filter(|m| !m.as_bytes().is_empty()) {
             row.reply_code = std::str::from_utf8(m.as_bytes()).ok().and_then(|s| s.parse().ok());
         }
         enh = c.name("enh").filter(|m| !m.as_bytes().is_empty()).map(|m| (m.start(), m.end()));
     }
-    if enh.is_none() && text.contains(&b'.') {
+    // asked without captures first: most texts that reach here hold no enhanced code
+    if enh.is_none() && text.contains(&b'.') && spec.enh_any.is_match(text) {
         if let Some(c) = spec.enh_any.captures(text) {
             enh = c.name("enh").filter(|m| !m.as_bytes().is_empty()).map(|m| (m.start(), m.end()));
         }
@@ -1035,13 +1046,17 @@ fn num(s: &[u8]) -> i64 {
 pub fn header(line: &[u8]) -> Option<(i64, bool, Option<i32>, &[u8])> {
     let d = |i: usize| line.get(i).is_some_and(u8::is_ascii_digit);
     let at = |i: usize, c: u8| line.get(i) == Some(&c);
-    if !(d(0) && d(1) && d(2) && d(3) && at(4, b'-') && d(5) && d(6) && at(7, b'-') && d(8) && d(9) && at(10, b' '))
-        || !(d(11) && d(12) && at(13, b':') && d(14) && d(15) && at(16, b':') && d(17) && d(18))
+    // the stamp's 19 bytes at once (no bounds check a byte), then two digits a number
+    let h: &[u8; 19] = line.get(..19)?.try_into().ok()?;
+    let dg = |i: usize| h[i].is_ascii_digit();
+    if !(dg(0) && dg(1) && dg(2) && dg(3) && h[4] == b'-' && dg(5) && dg(6) && h[7] == b'-' && dg(8) && dg(9) && h[10] == b' ')
+        || !(dg(11) && dg(12) && h[13] == b':' && dg(14) && dg(15) && h[16] == b':' && dg(17) && dg(18))
     {
         return None;
     }
-    let (y, mo, dd) = (num(&line[0..4]), num(&line[5..7]), num(&line[8..10]));
-    let (hh, mi, ss) = (num(&line[11..13]), num(&line[14..16]), num(&line[17..19]));
+    let two = |i: usize| i64::from(h[i] - b'0') * 10 + i64::from(h[i + 1] - b'0');
+    let (y, mo, dd) = (two(0) * 100 + two(2), two(5), two(8));
+    let (hh, mi, ss) = (two(11), two(14), two(17));
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     if y < 1000 || !(1..=12).contains(&mo) || dd < 1 || dd > mdays[(mo - 1) as usize] || hh > 23 || mi > 59 || ss > 59 {

@@ -16,14 +16,12 @@ impl Bits {
         Bits { bytes: Vec::with_capacity(n.div_ceil(8)), len: 0, nulls: 0 }
     }
     pub fn push(&mut self, v: bool) {
-        if self.len.is_multiple_of(8) {
-            self.bytes.push(0);
+        let bit = u8::from(v) << (self.len % 8);
+        match self.bytes.last_mut() {
+            Some(last) if !self.len.is_multiple_of(8) => *last |= bit,
+            _ => self.bytes.push(bit),
         }
-        if v {
-            self.bytes[self.len / 8] |= 1 << (self.len % 8);
-        } else {
-            self.nulls += 1;
-        }
+        self.nulls += usize::from(!v);
         self.len += 1;
     }
     pub fn into_bytes(self) -> Vec<u8> {

@@ -91,6 +91,25 @@ fn compile(re2: &str) -> Result<Regex, String> {
     Regex::new(&re2_to_rust(re2)?).map_err(|e| format!("{re2:?}: {e}"))
 }
 
+/// The stage of `text` (already cut at its first ':' or '<') by `rules` (key, stage) where its
+/// first 60 bytes are ASCII (then they are its first 60 characters): upper-cased in place on
+/// the stack, '_' read as ' ', the first rule whose key it holds, else "other". None where
+/// they are not ASCII (the caller reads it the long way).
+pub fn ascii_stage<'r>(text: &[u8], rules: &'r [(String, String)]) -> Option<&'r str> {
+    let head = &text[..text.len().min(60)];
+    if !head.is_ascii() {
+        return None;
+    }
+    let mut buf = [0u8; 60];
+    let up = &mut buf[..head.len()];
+    for (o, &b) in up.iter_mut().zip(head) {
+        *o = if b == b'_' { b' ' } else { b.to_ascii_uppercase() };
+    }
+    let up = &*up;
+    let holds = |k: &[u8]| k.is_empty() || up.windows(k.len()).any(|w| w == k);
+    Some(rules.iter().find(|(k, _)| holds(k.as_bytes())).map_or("other", |(_, s)| s.as_str()))
+}
+
 impl Fields {
     pub fn new(code: &str, enh_any: &str, stage_text: &str, queued_as: &str, stages: Vec<(String, String)>) -> Result<Fields, String> {
         Ok(Fields {
@@ -111,16 +130,8 @@ impl Fields {
         let cut = raw.iter().position(|&b| b == b':' || b == b'<').unwrap_or(raw.len());
         // the first 60 bytes, where those are ASCII, are the first 60 characters: upper-cased in
         // place on the stack (three Strings a call before: the stage of every reject and lost line)
-        let head = &raw[..cut.min(60)];
-        if head.is_ascii() {
-            let mut buf = [0u8; 60];
-            let up = &mut buf[..head.len()];
-            for (o, &b) in up.iter_mut().zip(head) {
-                *o = if b == b'_' { b' ' } else { b.to_ascii_uppercase() };
-            }
-            let up = &*up;
-            let holds = |k: &[u8]| k.is_empty() || up.windows(k.len()).any(|w| w == k);
-            return Some(self.stages.iter().find(|(k, _)| holds(k.as_bytes())).map_or("other", |(_, s)| s.as_str()));
+        if let Some(s) = ascii_stage(&raw[..cut], &self.stages) {
+            return Some(s);
         }
         let text = String::from_utf8_lossy(&raw[..cut]);
         let trimmed: String = text.chars().take(60).collect();
@@ -153,11 +164,13 @@ impl Fields {
             return (Some(code), Some(&text[enh.0..enh.1]));
         }
         let (mut code, mut enh) = (None, None);
-        if let Some(c) = self.code.captures(text) {
+        // asked without captures first: an allocation and a second search saved where none is
+        if let Some(c) = self.code.is_match(text).then(|| self.code.captures(text)).flatten() {
             code = c.name("code").and_then(|m| digits(m.as_bytes(), 3)).map(|v| v as i16);
             enh = c.name("enh").map(|m| m.as_bytes()).and_then(nonempty);
         }
-        if enh.is_none() && text.contains(&b'.') {
+        // asked without captures first: most texts that reach here hold no enhanced code
+        if enh.is_none() && text.contains(&b'.') && self.enh_any.is_match(text) {
             enh = self.enh_any.captures(text).and_then(|c| c.name("enh")).map(|m| m.as_bytes()).and_then(nonempty);
         }
         (code, enh)

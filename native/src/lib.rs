@@ -40,6 +40,8 @@ mod rulewalk_py;
 pub mod syslog;
 #[cfg(test)]
 mod testutil;
+#[cfg(test)]
+mod nparse_tests;
 pub mod translate;
 pub mod vocab;
 mod vocab_py;

@@ -175,28 +175,46 @@ impl StrCol {
 }
 
 /// The Arrow offsets (i32 LE) and validity bitmap of `n` rows of which only rows `at` (in
-/// increasing order) have a value, ending at `ends` in the data: in one pass.
+/// increasing order, each below `n`) have a value, ending at `ends` in the data: in one pass.
+/// A column with a value in every row (host, program ...) is its ends as they are.
 pub fn lay_out(at: &[u32], ends: &[i32], n: usize) -> (Vec<u8>, Vec<u8>) {
     let mut offsets = vec![0u8; 4 * (n + 1)];
     let mut valid = vec![0u8; n.div_ceil(8)];
     if at.is_empty() {
         return (offsets, valid); // all null: the zeros are its offsets
     }
+    let cells = &mut offsets[4..];
+    if at.len() == n {
+        // every row set (rows are increasing and below n, so row i is at[i])
+        for (c, e) in cells.chunks_exact_mut(4).zip(ends) {
+            c.copy_from_slice(&e.to_le_bytes());
+        }
+        valid.fill(0xFF);
+        if n % 8 != 0 {
+            valid[n / 8] = (1u8 << (n % 8)) - 1;
+        }
+        return (offsets, valid);
+    }
     // each row's end after the leading 0: a null row's is the last value's end
-    let mut cells = offsets.chunks_exact_mut(4).skip(1);
-    let (mut end, mut next) = ([0u8; 4], 0usize);
+    let (mut end, mut next) = (0i32, 0usize);
     for (&r, &e) in at.iter().zip(ends) {
         let r = r as usize;
-        cells.by_ref().take(r - next).for_each(|c| c.copy_from_slice(&end));
-        end = e.to_le_bytes();
-        if let Some(c) = cells.next() {
-            c.copy_from_slice(&end);
-        }
+        repeat(&mut cells[4 * next..4 * r], end);
+        cells[4 * r..4 * r + 4].copy_from_slice(&e.to_le_bytes());
         valid[r / 8] |= 1 << (r % 8);
+        end = e;
         next = r + 1;
     }
-    cells.for_each(|c| c.copy_from_slice(&end));
+    repeat(&mut cells[4 * next..], end);
     (offsets, valid)
+}
+
+/// `v` (i32 LE) in every 4 bytes of `cells` (zeros already there for 0).
+fn repeat(cells: &mut [u8], v: i32) {
+    if v != 0 {
+        let b = v.to_le_bytes();
+        cells.chunks_exact_mut(4).for_each(|c| c.copy_from_slice(&b));
+    }
 }
 
 struct NumCol {

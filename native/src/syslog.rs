@@ -8,10 +8,6 @@
 /// `HEADERS["syslog"]` of analyzer/parsers/syslog.py, character for character.
 pub const HEADER: &str = r"^(?P<stamp>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) (?P<host>\S+) (?P<tag>[^\s\[\]:]+(?:\[\d+\])?): (?P<msg>.*)$";
 
-fn is_space(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | 0x0C | b'\r' | b' ') // RE2's \s
-}
-
 /// The spans of (stamp, host, tag, msg), as `HEADER` captures them, or None where it does not match.
 pub fn header(h: &[u8]) -> Option<[(usize, usize); 4]> {
     header_pid(h).map(|(spans, _)| spans)
@@ -28,45 +24,68 @@ pub fn header_pid(h: &[u8]) -> Option<([(usize, usize); 4], Option<usize>)> {
     {
         return None;
     }
-    // host: \S+ then a space (no space inside the run, so it is the whole run)
+    // host: \S+ then a space (no space inside the run, so it is the whole run); one table
+    // look-up a byte (`CLASS`), the tag's stops and the spaces told apart only where a run ends
+    let n = h.len();
     let mut i = 16;
-    while i < h.len() && !is_space(h[i]) {
+    while i < n && CLASS[h[i] as usize] & SPACE == 0 {
         i += 1;
     }
-    if i == 16 || i >= h.len() || h[i] != b' ' {
+    if i == 16 || i >= n || h[i] != b' ' {
         return None;
     }
     let host = (16, i);
     // tag: [^\s\[\]:]+ then an optional [digits], then ": "
     i += 1;
     let start = i;
-    while i < h.len() && !is_space(h[i]) && !matches!(h[i], b'[' | b']' | b':') {
+    while i < n && CLASS[h[i] as usize] == 0 {
         i += 1;
     }
-    if i == start || i >= h.len() {
+    if i == start || i >= n {
         return None;
     }
     let bracket = (h[i] == b'[').then_some(i);
     if bracket.is_some() {
         let mut j = i + 1;
-        while j < h.len() && h[j].is_ascii_digit() {
+        while j < n && h[j].is_ascii_digit() {
             j += 1;
         }
-        if j == i + 1 || j >= h.len() || h[j] != b']' {
+        if j == i + 1 || j >= n || h[j] != b']' {
             return None;
         }
         i = j + 1;
     }
     let tag = (start, i);
-    if i + 1 >= h.len() || h[i] != b':' || h[i + 1] != b' ' {
+    if i + 1 >= n || h[i] != b':' || h[i + 1] != b' ' {
         return None;
     }
     // msg: .*$ (RE2's dot takes anything but a newline)
     if memchr::memchr(b'\n', &h[i + 2..]).is_some() {
         return None;
     }
-    Some(([(0, 15), host, tag, (i + 2, h.len())], bracket))
+    Some(([(0, 15), host, tag, (i + 2, n)], bracket))
 }
+
+const SPACE: u8 = 1;
+const STOP: u8 = 2;
+
+/// Per byte: [`SPACE`] for RE2's `\s`, [`STOP`] for the tag's other ends (`[`, `]`, `:`).
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if matches!(c, b'\t' | b'\n' | 0x0C | b'\r' | b' ') {
+            SPACE
+        } else if matches!(c, b'[' | b']' | b':') {
+            STOP
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
 
 /// Yearless header stamps (month 1-12, day, seconds of the day) placed in years as
 /// `Clock.years` of analyzer/parsers/syslog.py places them (from `year`, the year of the month
