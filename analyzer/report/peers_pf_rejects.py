@@ -124,6 +124,7 @@ class NativeRejects:
         # the reply texts of MAIL rejects and of the others: each distinct one rewritten by its kind's rule once
         self.texts = [Derived(lambda a, mail=mail: self._reasons(a, mail), "") for mail in (False, True)]
         self.parts = Derived(self._part, None)
+        self._held: list[tuple[Any, ...]] = []  # per batch held (hold): kinds, MAIL or not, texts' codes, cleanup's
 
     def _codes(self, words: list[Any]) -> np.ndarray:
         return self.words.encode(pa.array(words, pa.string()))
@@ -142,23 +143,37 @@ class NativeRejects:
         return {"part": np.array([-1 if p is None else self._codes([p])[0] for p in part], dtype=np.int64)}
 
     def add(self, ev: Any, f: dict[str, Any]) -> None:
+        self.hold(ev, f)
+        self.fold()
+
+    def hold(self, ev: Any, f: dict[str, Any]) -> None:
+        """The reject lines of ``ev`` (``f``: what the fold step read of its lines) coded, their reasons
+        derived and counted at the next :meth:`fold` (several stream batches' at once)."""
         reject = f["seen"] & (f["event_id"] == _REJECT)
         smtpd, cleanup = reject & f["smtpd"] & f["plain"], reject & f["cleanup"]
         rows = smtpd | cleanup
         if not rows.any():
             return
-        stage = self.stages(col(ev, "smtp_stage").filter(pa.array(rows)))
+        at = f["at"]  # (the lines' rows in ev)
+        stage = self.stages(col(ev, "smtp_stage").take(pa.array(at[rows])))
         mine = smtpd[rows]
         is_mail = stage["mail"][mine]  # per smtpd reject, in row order
         mail = np.zeros(len(rows), dtype=bool)
         mail[np.flatnonzero(rows)[mine]] = is_mail
-        reply, reason = col(ev, "reply_text"), np.empty(len(is_mail), dtype=np.int64)
+        reply = col(ev, "reply_text")
+        texts = [self.texts[m].codes(reply.take(pa.array(at[smtpd & (mail == m)]))) for m in (False, True)]
+        part = self.parts(col(ev, "detail").take(pa.array(at[cleanup])))["part"]
+        self._held.append((stage["kind"][mine], is_mail, texts, np.where(part >= 0, part, stage["where"][~mine])))
+
+    def fold(self) -> None:
+        """Count the reject lines held: the smtpd rejects, then the cleanup rejects (as one flush)."""
+        if not self._held:
+            return
+        held, self._held = self._held, []
+        kind, is_mail, where = (np.concatenate([h[i] for h in held]) for i in (0, 1, 3))
+        reason = np.empty(len(is_mail), dtype=np.int64)
         for m, texts in ((False, self.texts[0]), (True, self.texts[1])):
             at = is_mail == m
             if at.any():
-                reason[at] = texts(reply.filter(pa.array(smtpd & (mail == m))))["reason"]
-        part = self.parts(col(ev, "detail").filter(pa.array(cleanup)))["part"]
-        where = np.where(part >= 0, part, stage["where"][~mine])
-        self.agg.add([np.concatenate([stage["kind"][mine], np.full(len(where), self.cleanup)]),
-                      np.concatenate([reason, where])], count=1)
-
+                reason[at] = texts.values(np.concatenate([h[2][m] for h in held]))["reason"]
+        self.agg.add([np.concatenate([kind, np.full(len(where), self.cleanup)]), np.concatenate([reason, where])], count=1)
