@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -135,3 +136,24 @@ def test_bad_rows_are_errors():
         fn(v, [bad] * 8, np.array([1], np.int64), u8, u8)
     codes, *_ = fn(v, [bad] * 8, np.array([0], np.int64), u8, u8)  # (a row read whose offsets are fine)
     assert np.frombuffer(codes[0], dtype=np.int64).tolist() == [0]
+
+
+_REPLY_PART = st.sampled_from(["550", "554", "553 ", "5.1.1 ", "5.7.1", " ", "<a@b>", "<", ">", ": ", ":", "; ", ";", ",",
+                               "[1.2.3.4] ", "[", "]", "Recipient address rejected: ", "Sender address rejected: ",
+                               "User unknown", "User unknown in local table", "Client host ", "client ", "Sender address",
+                               " blocked", "blocked using x", "Protocol error", "Improper use of SMTP command pipelining",
+                               "Message size exceeds fixed limit", "Server configuration error", "Server configuration problem",
+                               "from=<x>", "\n", "é", "İ", "Service unavailable", "x"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.lists(_REPLY_PART, max_size=12).map("".join)), max_size=20),
+       mail=st.booleans())
+def test_reject_reasons_are_the_arrow_rules(texts, mail):
+    """pflogsumm's reject reasons in Rust (native/src/peerreasons.rs) are those of the Arrow rules
+    (nulls read as empty, non-ASCII and line breaks included)."""
+    from analyzer.report.peers_pf_rejects import _pf_reject_reason_of, reject_reasons
+
+    a = pa.array(texts, pa.string())
+    want = _pf_reject_reason_of(pc.fill_null(a, ""), mail).to_pylist()
+    assert reject_reasons(a, mail).to_pylist() == want

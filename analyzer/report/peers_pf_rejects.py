@@ -17,9 +17,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import native
 from ..peer_agg import KeyAgg, new_vocab
 from ..peer_coded import Derived
 from ..peer_native import EVENTS
+from ..peer_vocab import _strings, _texts
 from ..totals import col, eq, isin, mask
 
 __all__ = ["NativeRejects"]
@@ -90,6 +92,16 @@ def _pf_reject_reason_of(text: pa.Array, mail: bool) -> pa.Array:
     return reason
 
 
+def reject_reasons(text: pa.Array, mail: bool) -> pa.Array:
+    """:func:`_pf_reject_reason_of` of each text (a null one read as empty), the rules compiled
+    once in Rust where the native engine runs (native/src/peerreasons.rs)."""
+    fn = getattr(native._module()[0], "pf_reject_reasons", None) if native.engine() == "native" else None
+    if fn is None:
+        return _pf_reject_reason_of(pc.fill_null(text, ""), mail).cast(pa.string())
+    off, data = fn(_strings(_texts(text)), mail)
+    return pa.Array.from_buffers(pa.large_string(), len(text), [None, pa.py_buffer(off), pa.py_buffer(data)])
+
+
 _PF_PART = re.compile(r"^(header|body)\b")
 
 
@@ -136,7 +148,7 @@ class NativeRejects:
                 "where": self._codes([_PF_KIND.get(v, "other") for v in s])}  # type: ignore[arg-type]
 
     def _reasons(self, a: pa.Array, mail: bool) -> dict[str, np.ndarray]:
-        return {"reason": self.words.encode(_pf_reject_reason_of(pc.fill_null(a, ""), mail).cast(pa.string()))}
+        return {"reason": self.words.encode(reject_reasons(a, mail))}
 
     def _part(self, a: pa.Array) -> dict[str, np.ndarray]:
         part = [(m := _PF_PART.match(d or "")) and m.group(1) for d in a.to_pylist()]

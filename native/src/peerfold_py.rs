@@ -188,3 +188,22 @@ pub fn encode_pf_rows<'py>(py: Python<'py>, vocabs: [PyRefMut<'py, PyVocab>; cra
     Ok((c.codes.iter().map(|v| out(py, v, i64::to_le_bytes)).collect(), out(py, &c.h, u64::to_le_bytes),
         owned(py, c.has), owned(py, c.forwarded)))
 }
+
+/// pflogsumm's reject reasons (`peerreasons.rs`) of a string ``column`` (`Strs`; a null read as
+/// empty) for MAIL rejects (``mail``) or others: (i64 offsets, data) of an Arrow large_string column.
+#[pyfunction]
+pub fn pf_reject_reasons<'py>(py: Python<'py>, column: Strs, mail: bool) -> PyResult<(Bound<'py, Owned>, Bound<'py, Owned>)> {
+    let got = py.detach(|| -> Result<(Vec<i64>, Vec<u8>), String> {
+        let (off, data, wide, valid) = &column;
+        let col = crate::peerrows::Lazy::new(off, data, *wide, valid.as_ref().map(|(b, at)| (&b[..], *at)))?;
+        let (mut offsets, mut text) = (Vec::with_capacity(col.len() + 1), Vec::new());
+        offsets.push(0i64);
+        for i in 0..col.len() {
+            text.extend_from_slice(&crate::peerreasons::reason(col.get(i)?.unwrap_or(b""), mail));
+            offsets.push(text.len() as i64);
+        }
+        Ok((offsets, text))
+    });
+    let (offsets, text) = got.map_err(PyValueError::new_err)?;
+    Ok((out(py, &offsets, i64::to_le_bytes), owned(py, text)))
+}
