@@ -136,18 +136,8 @@ pub fn encode(vocabs: &mut [&mut Vocab; CODED], cols: &[Lazy; 8], at: &[usize], 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::nullable_strings as col;
 
-    fn col(values: &[Option<&str>]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-        let (mut off, mut data, mut bits) = (vec![0u8; 4], Vec::new(), vec![0u8; values.len().div_ceil(8)]);
-        for (i, v) in values.iter().enumerate() {
-            if let Some(s) = v {
-                data.extend_from_slice(s.as_bytes());
-                bits[i / 8] |= 1 << (i % 8);
-            }
-            off.extend_from_slice(&(data.len() as i32).to_le_bytes());
-        }
-        (off, data, bits)
-    }
 
     #[test]
     fn codes_only_the_rows_and_texts_read() {
