@@ -57,24 +57,26 @@ class Derived:
         self._rows = dict(self.null)  # the tables with the null's entry last (code -1)
 
     def codes(self, values: Any, rows: np.ndarray | None = None) -> np.ndarray:
-        """Each row's code (int64, -1 for null), the new strings' values derived; ``rows``: only
-        those rows' strings are read (the others' code is -1)."""
-        if self.vocab.n > self.LIMIT:
-            self._reset()
+        """Each row's code (int64, -1 for null); ``rows``: only those rows' strings are read (the
+        others' code is -1). The new strings are derived when :meth:`values` is next asked (codes
+        of several batches held and valued at once: each new string derived in one call)."""
         if rows is not None and len(values):
-            codes = _encode_rows(self.vocab, values, rows)
-        else:
-            codes = self.vocab.encode(values)
+            return _encode_rows(self.vocab, values, rows)
+        return self.vocab.encode(values)
+
+    def values(self, codes: np.ndarray) -> dict[str, np.ndarray]:
+        """The values of each row's code (a null row's, -1: the null's); the codes are those
+        :meth:`codes` gave since the last call (past :attr:`LIMIT` strings the vocabulary starts
+        afresh after it)."""
         n = len(self.tabs[next(iter(self.tabs))]) if self.tabs else 0
         if self.vocab.n > n:
             new = self.derive(self.vocab.take(np.arange(n, self.vocab.n, dtype=np.int64)))
             self.tabs = {k: np.concatenate([self.tabs[k], np.asarray(new[k], dtype=self.null[k].dtype)]) for k in self.tabs}
             self._rows = {k: np.concatenate([self.tabs[k], self.null[k]]) for k in self.tabs}
-        return codes
-
-    def values(self, codes: np.ndarray) -> dict[str, np.ndarray]:
-        """The values of each row's code (a null row's, -1: the null's)."""
-        return {k: t[codes] for k, t in self._rows.items()}
+        out = {k: t[codes] for k, t in self._rows.items()}
+        if self.vocab.n > self.LIMIT:
+            self._reset()
+        return out
 
     def __call__(self, values: Any, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Each row's values (a null row's, or one off ``rows``: the null's)."""

@@ -305,11 +305,20 @@ class PfFold(_Fold):
             **{k: self.n[k] for k in ("deferrals", "bounced", "rejected", "reject_warnings", "held", "discarded")},
             "bytes_received": int(size.sum()),
             "bytes_delivered": int(t["recipients"]["bytes"].sum()),
-            "senders": len(np.unique(codes)),  # a code per distinct sender
+            "senders": _distinct(codes),  # a code per distinct sender
             "sending_hosts_domains": len(pc.unique(sending)),
             "recipients": len(t["recipients"]),
             "recipient_hosts_domains": int((t["domains"]["sent"] > 0).sum()),
         }
+
+
+def _distinct(codes: np.ndarray) -> int:
+    """How many distinct codes (dense vocabulary codes: counted by a mark per code, not sorted)."""
+    if not len(codes) or codes.min() < 0:
+        return len(np.unique(codes))
+    seen = np.zeros(int(codes.max()) + 1, dtype=bool)
+    seen[codes] = True
+    return int(np.count_nonzero(seen))
 
 
 def _str(a: pa.Array) -> pa.Array:

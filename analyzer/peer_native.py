@@ -37,6 +37,9 @@ EVENTS = ("received", "queued", "delivery", "reject", "reject_warning", "filter_
           "warning", "auth_failure", "protocol_error", "dns")
 STATUSES = ("client before queue", "sent", "deferred", "bounced", "warning", "hold", "discard", "non-smtp command")
 _EV, _ST = ({n: i + 1 for i, n in enumerate(names)} for names in (EVENTS, STATUSES))
+#: The columns a batch's rows are coded of (native/src/peerrows.rs): the six texts coded (each by
+#: its own coded column), the queue id and the reply text
+_ROW_TEXTS = ("program", "detail", "sender", "client_host", "client_ip", "recipient", "queue_id", "reply_text")
 #: A program's class bits (peerfold.rs PROG_*): a Postfix daemon; smtpd or postscreen; cleanup; pickup; master
 _PROG = ((1, None), (2, ("smtpd", "postscreen")), (4, ("cleanup",)), (8, ("pickup",)), (16, ("master",)))
 
@@ -69,6 +72,37 @@ def _bits(*masks: np.ndarray) -> np.ndarray:
     return out
 
 
+def _by_codes(tests: Any, name: str, ids: dict[str, int]) -> np.ndarray | None:
+    """``ids`` of each row's value of column ``name`` (0 for another or null) from the codes the
+    batch's ``tests`` made of it; None where it made none."""
+    coded = tests.cached_codes(name) if tests is not None else None
+    if coded is None:
+        return None
+    distinct, codes = coded
+    return np.array([ids.get(v, 0) for v in distinct], dtype=np.uint8)[codes]
+
+
+def _hashes(qid: pa.Array, has: np.ndarray) -> np.ndarray:
+    """The queue id's hash of the rows ``has`` (0 elsewhere)."""
+    h = np.zeros(len(has), dtype=np.uint64)
+    if has.any():
+        h[has] = key_hash(qid.filter(pa.array(has)))
+    return h
+
+
+def _numbers(ev: Any, name: str, null: Any, kind: pa.DataType, at: np.ndarray) -> np.ndarray:
+    """The rows ``at`` of a number column as numpy, null as ``null``."""
+    return pc.fill_null(pc.cast(col(ev, name).take(pa.array(at)), kind), null).to_numpy(zero_copy_only=False)
+
+
+def _forwarded(reply: pa.Array, rows: np.ndarray) -> np.ndarray:
+    """Whether the reply of each of ``rows`` says 'forwarded as' (False elsewhere, and for a null reply)."""
+    out = np.zeros(len(rows), dtype=bool)
+    if rows.any():
+        out[rows] = mask(pc.match_substring(reply.filter(pa.array(rows)), "forwarded as"))
+    return out
+
+
 class _State:
     """The native fold's state as ``PfFold``'s tables read it (its ``qids.column``)."""
 
@@ -97,6 +131,9 @@ class NativePfFold(PfFold):
         _Fold.__init__(self)
         self.n = dict.fromkeys(self.COUNTS, 0)
         self.step = step
+        # whether encode codes the rows in one native call (_coded_native), else by _coded (the
+        # specification: tests/test_peer_rows.py)
+        self.native_rows = getattr(native._module()[0], "encode_pf_rows", None) is not None
         self.senders, self.clients = new_vocab(), new_vocab()
         self._rcpts, self._domains = new_vocab(), new_vocab()
 
@@ -118,38 +155,96 @@ class NativePfFold(PfFold):
     def add(self, ev: Any, f: dict[str, Any] | None = None) -> dict[str, Any]:
         """Fold a flush of Postfix events; returns what the warnings and rejects read of it: the
         class masks, the event ids (and the events as a dictionary column), the daemons."""
+        coded, f = self.encode(ev)
+        self.fold([coded])
+        return f
+
+    def encode(self, ev: Any, rows: np.ndarray | None = None, tests: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The lines ``rows`` of ``ev`` (None: all) as :meth:`fold` reads them, each text by its
+        code (the new texts derived at the fold: a stream batch's lines are coded where they lie,
+        several batches folded at once), and what the warnings and rejects read of those lines
+        (``at``: their rows in ``ev``; the others, each an entry per line). ``tests``: the batch's
+        :class:`analyzer.anomalies.batch_tests.BatchTests`, whose codes of the few-valued columns
+        (events, statuses, directions) are read where it made them (nothing hashed again)."""
         assert not self.done, "a fold gives its result once"
         c = self.cols
-        prog = c["program"](col(ev, "program"))
-        events = c["event"].codes(col(ev, "event"))
-        event = c["event"].values(events)["id"]
-        status = c["status"](col(ev, "status"))["id"]
-        qid = col(ev, "queue_id")
-        has = valid(qid)
-        h = np.zeros(len(has), dtype=np.uint64)
-        if has.any():
-            h[has] = key_hash(qid.filter(pa.array(has)))
-        # each text read of the rows whose lines peerfold.rs reads it of only
-        plain = c["detail"](col(ev, "detail"), event == _EV["reject"])["plain"]
-        got = (event == _EV["received"]) | (status == _ST["client before queue"])
-        host, ip = c["client_host"](col(ev, "client_host"), got), c["client_ip"](col(ev, "client_ip"), got)
-        rcpt = c["recipient"](col(ev, "recipient"), event == _EV["delivery"])
-        size = pc.fill_null(col(ev, "size"), 0).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        delay = pc.fill_null(pc.cast(col(ev, "delay"), pa.float64()), 0.0).to_numpy(zero_copy_only=False)
-        i32 = np.int32
-        self.step.add(prog["bits"], event, status, _bits(has, plain),
-                      h, np.ascontiguousarray(size, dtype=np.int64), c["sender"](col(ev, "sender"), event == _EV["queued"])["code"].astype(i32),
-                      np.where(host["unknown"], ip["code"], host["short"]).astype(i32), rcpt["rcpt"].astype(i32),
-                      rcpt["domain"].astype(i32), np.ascontiguousarray(delay, dtype=np.float64), _strings(_texts(col(ev, "reply_text"))))
-        bits = prog["bits"]
+        event = _by_codes(tests, "event", _EV)
+        if event is None:
+            event = c["event"].values(c["event"].codes(col(ev, "event")))["id"]
+        status = _by_codes(tests, "status", _ST)
+        if status is None:
+            status = c["status"](col(ev, "status"))["id"]
+        n = len(event)
+        at = np.arange(n) if rows is None else np.flatnonzero(rows)
+        if rows is not None:
+            event, status = np.where(rows, event, np.uint8(0)), np.where(rows, status, np.uint8(0))
+        coded = (self._coded_native if self.native_rows else self._coded)(ev, at, event, status)
+        bits, event, status = coded["prog"], coded["event"], coded["status"]
         seen = (bits & 1) > 0
         # the warnings' kinds (peerfold_warn.rs): generic, SASL failure (not outbound), non-SMTP command, DNS check
         sasl = event == _EV["auth_failure"]
-        sasl[sasl] = ~c["direction"](col(ev, "direction"), sasl)["out"][sasl]
+        if sasl.any():
+            out = _by_codes(tests, "direction", {"outbound": 1})
+            outbound = c["direction"](col(ev, "direction").take(pa.array(at[sasl])))["out"] if out is None else out[at[sasl]] > 0
+            sasl[sasl] = ~outbound
         kinds = np.select([event == _EV["warning"], sasl, (event == _EV["protocol_error"]) & (status == _ST["non-smtp command"]),
                            event == _EV["dns"]], [1, 2, 3, 4], 0).astype(np.uint8)
-        return {"seen": seen, "smtpd": (bits & 2) > 0, "cleanup": (bits & 4) > 0, "cmd": prog["cmd"], "plain": plain,
-                "event_id": event, "warnings": seen & (event >= _EV["warning"]), "warning_kinds": kinds}
+        return coded, {"at": at, "seen": seen, "smtpd": (bits & 2) > 0, "cleanup": (bits & 4) > 0, "cmd": coded.pop("cmd"),
+                       "plain": coded.pop("plain"), "event_id": event, "warnings": seen & (event >= _EV["warning"]),
+                       "warning_kinds": kinds}
+
+    def _coded(self, ev: Any, at: np.ndarray, event: np.ndarray, status: np.ndarray) -> dict[str, Any]:
+        """The rows ``at`` of ``ev`` as :meth:`fold` reads them (``event``, ``status``: the ids of
+        every row, 0 off ``at``), with each row's daemon and whether a reject is plain."""
+        c, rows = self.cols, np.zeros(len(event), dtype=bool)
+        rows[at] = True
+        prog = c["program"](col(ev, "program"), rows)
+        qid = col(ev, "queue_id")
+        has = valid(qid) & rows
+        # each text read of the rows whose lines peerfold.rs reads it of only
+        plain = c["detail"](col(ev, "detail"), event == _EV["reject"])["plain"]
+        got = (event == _EV["received"]) | (status == _ST["client before queue"])
+        delivery = event == _EV["delivery"]
+        return {"prog": prog["bits"][at], "cmd": prog["cmd"][at], "plain": plain[at], "event": event[at],
+                "status": status[at], "bits": _bits(has, plain)[at], "h": _hashes(qid, has)[at],
+                "size": _numbers(ev, "size", 0, pa.int64(), at), "delay": _numbers(ev, "delay", 0.0, pa.float64(), at),
+                "sender": c["sender"].codes(col(ev, "sender"), event == _EV["queued"])[at],
+                "host": c["client_host"].codes(col(ev, "client_host"), got)[at],
+                "ip": c["client_ip"].codes(col(ev, "client_ip"), got)[at],
+                "rcpt": c["recipient"].codes(col(ev, "recipient"), delivery)[at],
+                "forwarded": _forwarded(col(ev, "reply_text"), delivery & (status == _ST["sent"]))[at]}
+
+    def _coded_native(self, ev: Any, at: np.ndarray, event: np.ndarray, status: np.ndarray) -> dict[str, Any]:
+        """:meth:`_coded` in one native call (native/src/peerrows.rs): the rows read where they lie."""
+        c = self.cols
+        coded = [c[n] for n in _ROW_TEXTS[:6]]
+        ev_at, st_at = event[at], status[at]
+        codes, h, has, fwd = native._module()[0].encode_pf_rows(
+            [d.vocab._v for d in coded], [_strings(_texts(col(ev, n))) for n in _ROW_TEXTS],
+            at.astype(np.int64), ev_at, st_at)
+        codes = [np.frombuffer(b, dtype=np.int64) for b in codes]
+        prog, plain = coded[0].values(codes[0]), coded[1].values(codes[1])["plain"]
+        return {"prog": prog["bits"], "cmd": prog["cmd"], "plain": plain, "event": ev_at, "status": st_at,
+                "bits": _bits(np.frombuffer(has, dtype=bool), plain), "h": np.frombuffer(h, dtype=np.uint64),
+                "size": _numbers(ev, "size", 0, pa.int64(), at), "delay": _numbers(ev, "delay", 0.0, pa.float64(), at),
+                "sender": codes[2], "host": codes[3], "ip": codes[4], "rcpt": codes[5],
+                "forwarded": np.frombuffer(fwd, dtype=bool)}
+
+    def fold(self, parts: list[dict[str, Any]]) -> None:
+        """Fold the lines :meth:`encode` coded (``parts``, in their order) in one native call."""
+        assert not self.done, "a fold gives its result once"
+        r = {k: np.concatenate([p[k] for p in parts]) if len(parts) > 1 else parts[0][k] for k in parts[0]}
+        c, i32 = self.cols, np.int32
+        # the new texts derived in the order the Python fold derives them: clients (names, then
+        # addresses: one vocabulary), recipients, senders
+        host, ip = c["client_host"].values(r["host"]), c["client_ip"].values(r["ip"])
+        rcpt = c["recipient"].values(r["rcpt"])
+        sender = c["sender"].values(r["sender"])["code"]
+        reply = pc.if_else(pa.array(r["forwarded"]), pa.scalar("forwarded as"), pa.scalar(None, pa.string()))
+        self.step.add(r["prog"], r["event"], r["status"], r["bits"], r["h"], np.ascontiguousarray(r["size"], dtype=np.int64),
+                      sender.astype(i32), np.where(host["unknown"], ip["code"], host["short"]).astype(i32),
+                      rcpt["rcpt"].astype(i32), rcpt["domain"].astype(i32), np.ascontiguousarray(r["delay"], dtype=np.float64),
+                      _strings(_texts(reply)))
 
     def _finish_more(self) -> None:
         s = self.step
@@ -172,13 +267,13 @@ class NativePfFold(PfFold):
 
 
 def warning_texts(ev: Any, f: dict[str, Any]) -> tuple[np.ndarray, pa.Array]:
-    """The warning lines of a flush :meth:`NativePfFold.add` read (``f``) and their texts
-    (``report.peers._pf_warning_text``'s, built in Rust: native/src/peerfold_warn.rs)."""
+    """The warning lines of the lines :meth:`NativePfFold.encode` read (``f``: a mask over them)
+    and their texts (``report.peers._pf_warning_text``'s, built in Rust: native/src/peerfold_warn.rs)."""
     rows = f["warnings"]
-    at = np.flatnonzero(rows)
+    at = f["at"][rows]
     cols = [_strings(_texts(col(ev, n))) for n in ("detail", "client_host", "client_ip", "queue_id", "sasl_username",
                                                      "reply_text")]
-    off, data, bits, nulls = native._module()[0].warning_texts(at.astype(np.int64), f["warning_kinds"][at], cols)
+    off, data, bits, nulls = native._module()[0].warning_texts(at.astype(np.int64), f["warning_kinds"][rows], cols)
     validity = pa.py_buffer(bits) if nulls else None
     return rows, pa.Array.from_buffers(pa.large_string(), len(at), [validity, pa.py_buffer(off), pa.py_buffer(data)], nulls)
 

@@ -459,7 +459,7 @@ class WindowPeersFold(PeersFold):
         # (_fold_batch): its jobs under way; the Postfix lines held there until a flush
         self._by_rows = _native_steps()
         self._jobs: deque[Future] = deque()
-        self._pf_held: list[pa.Table] = []
+        self._pf_held: list[dict[str, Any]] = []  # the Postfix lines coded (NativePfFold.encode), folded at a flush
         self._pf_rows = 0
 
     def add(self, batch: pd.DataFrame, bulk: np.ndarray | None = None) -> None:
@@ -502,22 +502,29 @@ class WindowPeersFold(PeersFold):
 
     def _fold_batch(self, t: pa.Table, keep: np.ndarray, tests: Any) -> None:
         """(On the fold's thread.) A stream batch's rows kept: the Exim lines folded where they
-        lie (the native step's ``sel``: not copied out, nor held), the Postfix lines taken and
-        held, folded :data:`FLUSH_ROWS` at a time (Postfix's step costs mostly per call: its
-        texts' rewrites per new value, bench/RESULTS.md r23-rfold)."""
+        lie (the native step's ``sel``: not copied out, nor held); the Postfix lines coded where
+        they lie (:meth:`analyzer.peer_native.NativePfFold.encode`: their texts' codes, nothing
+        copied out), their warnings' texts counted and their rejects coded, the codes held and
+        folded :data:`FLUSH_ROWS` lines at a time (the new texts' pflogsumm forms derived then:
+        Arrow's rewrites cost mostly per call, bench/RESULTS.md r23-rfold)."""
         t, rows = rows_by_mta(t, keep, tests)
         if "exim" in rows:
             self._add_parts({"exim": t}, rows["exim"])
         if "postfix" in rows:
-            self._pf_held.append(t.filter(pa.array(rows["postfix"])))
-            self._pf_rows += int(np.count_nonzero(rows["postfix"]))
+            self.pf = self.pf or _pf_fold()
+            coded, f = self.pf.encode(t, rows["postfix"], tests)
+            self.pf_warnings.add(_pf_warning_rows(t, f), count=1)
+            self.pf.rejects.hold(t, f)
+            self._pf_held.append(coded)
+            self._pf_rows += len(coded["event"])
             if self._pf_rows >= self.FLUSH_ROWS:
                 self._fold_pf_held()
 
     def _fold_pf_held(self) -> None:
         if self._pf_held:
             held, self._pf_held, self._pf_rows = self._pf_held, [], 0
-            self._add_parts({"postfix": pa.concat_tables(held, promote_options="permissive").combine_chunks()})
+            self.pf.fold(held)
+            self.pf.rejects.fold()
 
     @staticmethod
     def _kept(t: pa.Table, keep: pa.Array | None, tests: Any = None) -> pa.Table:

@@ -71,6 +71,10 @@ def rows_by_mta(t: pa.Table, keep: np.ndarray, tests: Any = None) -> tuple[pa.Ta
     if not rows.any():
         return t, {}
     mta = col(t, "mta")
+    bounds = pc.min_max(mta) if mta.null_count == 0 else None
+    if bounds is not None and bounds["min"] == bounds["max"]:  # (the batch of one MTA: no row compared)
+        name = bounds["min"].as_py()
+        return t, ({name: rows} if name in ("postfix", "exim") else {})
     parts = {name: rows & eq(mta, name) for name in ("postfix", "exim")}
     present = [name for name, r in parts.items() if r.any()]
     return t, ({name: rows for name in present} if len(present) < 2 else {name: parts[name] for name in present})

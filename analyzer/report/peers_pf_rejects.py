@@ -17,9 +17,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import native
 from ..peer_agg import KeyAgg, new_vocab
 from ..peer_coded import Derived
 from ..peer_native import EVENTS
+from ..peer_vocab import _strings, _texts
 from ..totals import col, eq, isin, mask
 
 __all__ = ["NativeRejects"]
@@ -90,6 +92,16 @@ def _pf_reject_reason_of(text: pa.Array, mail: bool) -> pa.Array:
     return reason
 
 
+def reject_reasons(text: pa.Array, mail: bool) -> pa.Array:
+    """:func:`_pf_reject_reason_of` of each text (a null one read as empty), the rules compiled
+    once in Rust where the native engine runs (native/src/peerreasons.rs)."""
+    fn = getattr(native._module()[0], "pf_reject_reasons", None) if native.engine() == "native" else None
+    if fn is None:
+        return _pf_reject_reason_of(pc.fill_null(text, ""), mail).cast(pa.string())
+    off, data = fn(_strings(_texts(text)), mail)
+    return pa.Array.from_buffers(pa.large_string(), len(text), [None, pa.py_buffer(off), pa.py_buffer(data)])
+
+
 _PF_PART = re.compile(r"^(header|body)\b")
 
 
@@ -124,6 +136,7 @@ class NativeRejects:
         # the reply texts of MAIL rejects and of the others: each distinct one rewritten by its kind's rule once
         self.texts = [Derived(lambda a, mail=mail: self._reasons(a, mail), "") for mail in (False, True)]
         self.parts = Derived(self._part, None)
+        self._held: list[tuple[Any, ...]] = []  # per batch held (hold): kinds, MAIL or not, texts' codes, cleanup's
 
     def _codes(self, words: list[Any]) -> np.ndarray:
         return self.words.encode(pa.array(words, pa.string()))
@@ -135,30 +148,44 @@ class NativeRejects:
                 "where": self._codes([_PF_KIND.get(v, "other") for v in s])}  # type: ignore[arg-type]
 
     def _reasons(self, a: pa.Array, mail: bool) -> dict[str, np.ndarray]:
-        return {"reason": self.words.encode(_pf_reject_reason_of(pc.fill_null(a, ""), mail).cast(pa.string()))}
+        return {"reason": self.words.encode(reject_reasons(a, mail))}
 
     def _part(self, a: pa.Array) -> dict[str, np.ndarray]:
         part = [(m := _PF_PART.match(d or "")) and m.group(1) for d in a.to_pylist()]
         return {"part": np.array([-1 if p is None else self._codes([p])[0] for p in part], dtype=np.int64)}
 
     def add(self, ev: Any, f: dict[str, Any]) -> None:
+        self.hold(ev, f)
+        self.fold()
+
+    def hold(self, ev: Any, f: dict[str, Any]) -> None:
+        """The reject lines of ``ev`` (``f``: what the fold step read of its lines) coded, their reasons
+        derived and counted at the next :meth:`fold` (several stream batches' at once)."""
         reject = f["seen"] & (f["event_id"] == _REJECT)
         smtpd, cleanup = reject & f["smtpd"] & f["plain"], reject & f["cleanup"]
         rows = smtpd | cleanup
         if not rows.any():
             return
-        stage = self.stages(col(ev, "smtp_stage").filter(pa.array(rows)))
+        at = f["at"]  # (the lines' rows in ev)
+        stage = self.stages(col(ev, "smtp_stage").take(pa.array(at[rows])))
         mine = smtpd[rows]
         is_mail = stage["mail"][mine]  # per smtpd reject, in row order
         mail = np.zeros(len(rows), dtype=bool)
         mail[np.flatnonzero(rows)[mine]] = is_mail
-        reply, reason = col(ev, "reply_text"), np.empty(len(is_mail), dtype=np.int64)
+        reply = col(ev, "reply_text")
+        texts = [self.texts[m].codes(reply.take(pa.array(at[smtpd & (mail == m)]))) for m in (False, True)]
+        part = self.parts(col(ev, "detail").take(pa.array(at[cleanup])))["part"]
+        self._held.append((stage["kind"][mine], is_mail, texts, np.where(part >= 0, part, stage["where"][~mine])))
+
+    def fold(self) -> None:
+        """Count the reject lines held: the smtpd rejects, then the cleanup rejects (as one flush)."""
+        if not self._held:
+            return
+        held, self._held = self._held, []
+        kind, is_mail, where = (np.concatenate([h[i] for h in held]) for i in (0, 1, 3))
+        reason = np.empty(len(is_mail), dtype=np.int64)
         for m, texts in ((False, self.texts[0]), (True, self.texts[1])):
             at = is_mail == m
             if at.any():
-                reason[at] = texts(reply.filter(pa.array(smtpd & (mail == m))))["reason"]
-        part = self.parts(col(ev, "detail").filter(pa.array(cleanup)))["part"]
-        where = np.where(part >= 0, part, stage["where"][~mine])
-        self.agg.add([np.concatenate([stage["kind"][mine], np.full(len(where), self.cleanup)]),
-                      np.concatenate([reason, where])], count=1)
-
+                reason[at] = texts.values(np.concatenate([h[2][m] for h in held]))["reason"]
+        self.agg.add([np.concatenate([kind, np.full(len(where), self.cleanup)]), np.concatenate([reason, where])], count=1)

@@ -363,6 +363,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<peerfold_py::PyPfFold>()?;
     m.add_function(wrap_pyfunction!(peerfold_py::encode_rows, m)?)?;
     m.add_function(wrap_pyfunction!(peerfold_py::warning_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(peerfold_py::encode_pf_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(peerfold_py::pf_reject_reasons, m)?)?;
 
     m.add_class::<bulkfold_py::PyBulkFold>()?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
@@ -388,3 +390,6 @@ mod peerfold_exim_py;
 pub mod pqzstd;
 mod pqzstd_py;
 pub mod pclass_words;
+
+pub mod peerrows;
+pub mod peerreasons;

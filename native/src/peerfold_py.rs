@@ -156,3 +156,54 @@ pub fn warning_texts<'py>(py: Python<'py>, rows: ByteView, kinds: ByteView, cols
     let (off, data, valid, nulls) = got.map_err(PyValueError::new_err)?;
     Ok((out(py, &off, i64::to_le_bytes), owned(py, data), owned(py, valid), nulls))
 }
+
+/// A stream batch's Postfix lines ``at`` (int64 row numbers) coded for the fold step
+/// (`peerrows.rs`): ``vocabs`` the six columns' vocabularies, ``cols`` the batch's program,
+/// detail, sender, client host, client IP, recipient, queue id and reply text (`Strs`),
+/// ``event`` and ``status`` the rows' ids (uint8 per row of ``at``). Returns the six columns'
+/// codes (int64 per row), the queue ids' hashes (uint64), has a queue id and forwarded (uint8).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn encode_pf_rows<'py>(py: Python<'py>, vocabs: [PyRefMut<'py, PyVocab>; crate::peerrows::CODED], cols: [Strs; 8],
+                           at: ByteView, event: ByteView, status: ByteView)
+                           -> PyResult<(Vec<Bound<'py, Owned>>, Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>)> {
+    let at = typed(&at, i64::from_le_bytes)?;
+    let mut vocabs = vocabs;
+    let got = {
+        let mut v: Vec<&mut crate::vocab::Vocab> = vocabs.iter_mut().map(|r| &mut r.0).collect();
+        py.detach(|| -> Result<_, String> {
+            let t = cols.iter().map(|(off, data, wide, valid)| {
+                crate::peerrows::Lazy::new(off, data, *wide, valid.as_ref().map(|(b, at)| (&b[..], *at)))
+            }).collect::<Result<Vec<_>, _>>()?;
+            let t: [crate::peerrows::Lazy; 8] = t.try_into().map_err(|_| "eight columns")?;
+            if at.iter().any(|&r| r < 0) {
+                return Err("a negative row".into());
+            }
+            let at: Vec<usize> = at.iter().map(|&r| r as usize).collect();
+            let v: &mut [&mut crate::vocab::Vocab; crate::peerrows::CODED] = (&mut v[..]).try_into().map_err(|_| "six vocabularies")?;
+            crate::peerrows::encode(v, &t, &at, &event, &status)
+        })
+    };
+    let c = got.map_err(PyValueError::new_err)?;
+    Ok((c.codes.iter().map(|v| out(py, v, i64::to_le_bytes)).collect(), out(py, &c.h, u64::to_le_bytes),
+        owned(py, c.has), owned(py, c.forwarded)))
+}
+
+/// pflogsumm's reject reasons (`peerreasons.rs`) of a string ``column`` (`Strs`; a null read as
+/// empty) for MAIL rejects (``mail``) or others: (i64 offsets, data) of an Arrow large_string column.
+#[pyfunction]
+pub fn pf_reject_reasons<'py>(py: Python<'py>, column: Strs, mail: bool) -> PyResult<(Bound<'py, Owned>, Bound<'py, Owned>)> {
+    let got = py.detach(|| -> Result<(Vec<i64>, Vec<u8>), String> {
+        let (off, data, wide, valid) = &column;
+        let col = crate::peerrows::Lazy::new(off, data, *wide, valid.as_ref().map(|(b, at)| (&b[..], *at)))?;
+        let (mut offsets, mut text) = (Vec::with_capacity(col.len() + 1), Vec::new());
+        offsets.push(0i64);
+        for i in 0..col.len() {
+            text.extend_from_slice(&crate::peerreasons::reason(col.get(i)?.unwrap_or(b""), mail));
+            offsets.push(text.len() as i64);
+        }
+        Ok((offsets, text))
+    });
+    let (offsets, text) = got.map_err(PyValueError::new_err)?;
+    Ok((out(py, &offsets, i64::to_le_bytes), owned(py, text)))
+}

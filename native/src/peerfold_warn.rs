@@ -95,18 +95,8 @@ pub fn texts(f: &Fields, rows: &[usize], kinds: &[u8]) -> (Vec<i64>, Vec<u8>, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::nullable_strings as col;
 
-    fn col(values: &[Option<&str>]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-        let (mut off, mut data, mut valid) = (vec![0u8; 4], Vec::new(), vec![0u8; values.len().div_ceil(8)]);
-        for (i, v) in values.iter().enumerate() {
-            if let Some(s) = v {
-                data.extend_from_slice(s.as_bytes());
-                valid[i / 8] |= 1 << (i % 8);
-            }
-            off.extend_from_slice(&(data.len() as i32).to_le_bytes());
-        }
-        (off, data, valid)
-    }
 
     #[test]
     fn texts_of_each_kind() {

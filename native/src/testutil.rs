@@ -39,3 +39,17 @@ pub fn strings(values: &[&str]) -> (Vec<i32>, Vec<u8>) {
     }
     (off, data)
 }
+
+/// A string column of ``values`` (None: null) as Arrow lays it out: i32 offsets, data, validity
+/// bitmap (LSB first).
+pub fn nullable_strings(values: &[Option<&str>]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let (mut off, mut data, mut valid) = (vec![0u8; 4], Vec::new(), vec![0u8; values.len().div_ceil(8)]);
+    for (i, v) in values.iter().enumerate() {
+        if let Some(s) = v {
+            data.extend_from_slice(s.as_bytes());
+            valid[i / 8] |= 1 << (i % 8);
+        }
+        off.extend_from_slice(&(data.len() as i32).to_le_bytes());
+    }
+    (off, data, valid)
+}
