@@ -152,7 +152,7 @@ class ReportFold:
     def _keep(self, batch: pd.DataFrame, m: np.ndarray, sent: np.ndarray, login: np.ndarray, blank: np.ndarray,
               ends: np.ndarray) -> None:
         if login.any():  # (a few rows a batch: grouped by LoginFold a few thousand at a time, not per batch)
-            self._logins.append(batch.loc[login, ["ts", "client_ip"]])
+            self._logins.append(_login_rows(batch, login))
             if sum(map(len, self._logins)) >= self.LOGIN_ROWS:
                 self._add_logins()
         if sent.any():  # into the Bulk (their seconds, queue ids, senders); the SentFold on its thread
@@ -206,6 +206,15 @@ class ReportFold:
         bulk.ends, bulk.end_examples, bulk.failures, bulk.failure_examples = ends
         heap.give_back()
         return rows, bulk, sections
+
+
+def _login_rows(batch: pd.DataFrame, login: np.ndarray) -> pd.DataFrame:
+    """The ``ts`` and ``client_ip`` of the rows ``login`` (what :class:`LoginFold` reads), taken
+    where they lie (a stream batch's Arrow columns: pandas' ``batch.loc[login, names]`` took every
+    column of the batch first, ~3 CPU-ms a batch, a seventh of the fold thread's CPU)."""
+    from ..anomalies.arrow_columns import taken
+
+    return pd.DataFrame({c: pd.arrays.ArrowExtensionArray(a) for c, a in taken(batch, ("ts", "client_ip"), login).items()})
 
 
 #: The columns :func:`_more_folded`'s tests and the Bulk's fold read (a history store's narrow rows lack some).
