@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .. import heap
-from ..anomalies.aggregates import row_order
+from ..anomalies.aggregates import _order_base, row_order
 from .rows_packed import Packed, held_rows, pack, pack_codes, unpack, unpack_codes
 
 __all__ = ["SECTION_FOLDS", "SLICE_ROWS", "Fold", "RowsFold", "fold_frame", "fold_stream", "register_section",
@@ -288,7 +288,7 @@ class RowsFold:
             t = pa.Table.from_arrays([blanked[c] if c in blanked else t.column(c) for c in schema.names], schema=schema)
         key = (int(batch.attrs.get("input", 0)), int(batch.attrs.get("first_row", 0)))
         # each row's place: the batch's first (row_order's base) and the row's number in the batch
-        place = (int(row_order(batch)[0]), np.arange(len(batch)) if kept is None else kept) \
+        place = (_order_base(batch), np.arange(len(batch)) if kept is None else kept) \
             if self.order_column is not None else None
         if self._waiting and (table is None or key[0] != self._waiting[-1][0][0] or key <= self._waiting[-1][0]
                               or t.schema != self._waiting[-1][1].schema):
