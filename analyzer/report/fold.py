@@ -222,7 +222,7 @@ class RowsFold:
     rows are kept, then is encoded and packed as one piece (:meth:`_hold`)."""
 
     #: Rows kept that wait as Arrow rows before they are encoded and packed as one piece.
-    HOLD_ROWS = 16_384
+    HOLD_ROWS = 4096
 
     def __init__(self, columns: Sequence[str], keep: Callable[[pd.DataFrame], np.ndarray] | None = None,
                  few_values: Iterable[str] = (), order_column: str | None = None,

@@ -95,7 +95,7 @@ class SentFold:
     #: Re-aggregate the per-batch counts once this many are held.
     COMPACT_EVERY = 16
     #: Stream batches' lines that wait (as the Arrow columns read) before they are folded together.
-    HOLD_ROWS = 16_384
+    HOLD_ROWS = 4096
 
     def __init__(self, window: Any) -> None:
         self.since = None if window.since is None else pd.Timestamp(window.since).value
