@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..anomalies.aggregates import row_order
+from ..anomalies.aggregates import _order_base
 from ..anomalies.arrow_columns import _decoded, _one_array, as_arrow, as_string
 from ..anomalies.context import FAILURES
 from ..peer_vocab import _strings, _texts, _valid
@@ -127,9 +127,9 @@ class NativeEndsFold:
     def add(self, batch: pd.DataFrame, mask: np.ndarray) -> None:
         if not mask.any():
             return
-        at = np.flatnonzero(mask)
+        at = np.flatnonzero(mask).astype(np.int64)
         cols = [_col_args(_column(batch, c)) for c in _COLUMNS]
-        failed, need = self._f.add(cols, at.astype(np.int64), row_order(batch)[mask].astype(np.int64),
+        failed, need = self._f.add(cols, at, at + _order_base(batch),  # (row_order of the rows folded)
                                    _times(_column(batch, "ts")), _numbers(_column(batch, "line_no")))
         failed, need = np.frombuffer(failed, dtype=np.int64), np.frombuffer(need, dtype=np.int64)
         texts = pa.array([], pa.string())

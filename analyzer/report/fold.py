@@ -42,6 +42,7 @@ it keeps only the rows and columns it is told to, compactly (dictionary-encoded 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -49,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .. import heap
-from ..anomalies.aggregates import row_order
+from ..anomalies.aggregates import _order_base, row_order
 from .rows_packed import Packed, held_rows, pack, pack_codes, unpack, unpack_codes
 
 __all__ = ["SECTION_FOLDS", "SLICE_ROWS", "Fold", "RowsFold", "fold_frame", "fold_stream", "register_section",
@@ -215,7 +216,13 @@ class RowsFold:
     senders) are held as each batch's distinct values and a narrow index per row (int8/int16
     while the batch has few), given back as the strings they were (Arrow, the type they came
     in). A column with no value in a batch's rows kept is not held for that batch at all (its
-    nulls are made again in ``result()``). (Measured: the kept rows of 3M Exim lines 43.7 -> 25.6 MiB.)"""
+    nulls are made again in ``result()``). (Measured: the kept rows of 3M Exim lines 43.7 -> 25.6 MiB.)
+
+    A run of one input's stream batches waits (as the Arrow rows kept) until :data:`HOLD_ROWS`
+    rows are kept, then is encoded and packed as one piece (:meth:`_hold`)."""
+
+    #: Rows kept that wait as Arrow rows before they are encoded and packed as one piece.
+    HOLD_ROWS = 4096
 
     def __init__(self, columns: Sequence[str], keep: Callable[[pd.DataFrame], np.ndarray] | None = None,
                  few_values: Iterable[str] = (), order_column: str | None = None,
@@ -233,6 +240,8 @@ class RowsFold:
         self._schema: Any = None
         self._types: dict[str, Any] = {}  # a text's or a column's type, from the first batch it had a value in
         self._values: dict[str, dict[Any, int]] = {c: {} for c in self.categorical}  # value -> code
+        self._waiting: list[tuple[tuple[int, int], Any, Any]] = []  # rows kept not yet held as a piece (_hold)
+        self._waiting_rows = 0
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None, blank: np.ndarray | None = None) -> None:
         """Keep the rows of ``batch`` that ``keep`` (or ``mask``, when given) selects; of those,
@@ -265,22 +274,6 @@ class RowsFold:
                 blank = blank[mask]
         if not t.num_rows:
             return
-        codes: dict[str, np.ndarray] = {}
-        # the classification's codes of a stream batch (analyzer.class_codes.RowCodes): its class
-        # columns' codes taken at the rows kept, before the rows are filtered (their strings are
-        # neither copied nor encoded again)
-        beside = batch.__dict__.get("class_codes") if table is not None else None
-        # and the codes the batch's tests made already of its other columns (the masks' event, status,
-        # direction; the Bulk's program, source, host: analyzer.anomalies.batch_tests), likewise
-        tests = batch.__dict__.get("_tests") if table is not None else None
-        for name in self.few_values if beside is not None or tests is not None else ():
-            if name in self.categorical and name not in self.blank_columns:
-                coded = beside.coded(name, table) if beside is not None else None
-                coded = coded if coded is not None or tests is None else tests.cached_codes(name)
-                if coded is not None:
-                    codes[name] = self._kept_codes(name, coded, kept)
-        if codes:
-            t = t.drop_columns(list(codes))
         schema, blanked = t.schema, {}
         if blank is not None and blank.any() and self.blank_columns:
             # the texts blanked (QUIET_BLANK) taken with their rows at once: a take whose index is
@@ -293,9 +286,39 @@ class RowsFold:
             t = pc.filter(t, pa.array(mask))
         if blanked:
             t = pa.Table.from_arrays([blanked[c] if c in blanked else t.column(c) for c in schema.names], schema=schema)
-        # each row's place: the batch's first (row_order's base) and the row's number in the batch, narrow
-        place = (int(row_order(batch)[0]), (np.arange(len(batch)) if kept is None else kept).astype(
-            np.uint16 if len(batch) <= 1 << 16 else np.int64)) if self.order_column is not None else None
+        key = (int(batch.attrs.get("input", 0)), int(batch.attrs.get("first_row", 0)))
+        # each row's place: the batch's first (row_order's base) and the row's number in the batch
+        place = (_order_base(batch), np.arange(len(batch)) if kept is None else kept) \
+            if self.order_column is not None else None
+        if self._waiting and (table is None or key[0] != self._waiting[-1][0][0] or key <= self._waiting[-1][0]
+                              or t.schema != self._waiting[-1][1].schema):
+            self._hold()
+        self._waiting.append((key, t, place))
+        self._waiting_rows += t.num_rows
+        if table is None or self._waiting_rows >= self.HOLD_ROWS:
+            self._hold()
+
+    def _hold(self) -> None:
+        """The rows waiting (a run of one input's stream batches, in order, or one other batch)
+        encoded and packed as one piece: a column's encoding, packing and Arrow calls made once for
+        the run, not once per batch (a 1M-line day's batches keep ~1.2k rows each, and the
+        per-column calls cost ~6 CPU-ms a batch whatever its rows: most of the fold thread's
+        RowsFold time)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        waiting, self._waiting, self._waiting_rows = self._waiting, [], 0
+        if not waiting:
+            return
+        t = waiting[0][1] if len(waiting) == 1 else pa.concat_tables([w[1] for w in waiting])
+        segments = [(*w[0], w[1].num_rows) for w in waiting]  # each batch's key and rows, for result()'s order
+        place = None
+        if self.order_column is not None:  # the run's first batch's base and each row's offset from it, narrow
+            base = waiting[0][2][0]
+            rel = np.concatenate([w[2][1].astype(np.int64) + (w[2][0] - base) for w in waiting])
+            top = int(rel.max()) if len(rel) else 0
+            place = (base, rel.astype(np.uint16 if top < 1 << 16 else np.uint32 if top < 1 << 32 else np.int64))
+        codes: dict[str, np.ndarray] = {}
         encoded = [name for name in self.few_values if name in self.categorical and name not in codes]
         for name in encoded:
             codes[name] = self._codes(name, t.column(name))
@@ -316,8 +339,8 @@ class RowsFold:
                 if low.is_valid and low.as_py() >= -(1 << 31) and high.as_py() < 1 << 31:
                     t = t.set_column(i, f.name, t.column(i).cast(pa.int32()))
                     self._types.setdefault(f.name, f.type)
-        self._pieces.append((int(batch.attrs.get("input", 0)), int(batch.attrs.get("first_row", 0)), t,
-                             {name: pack_codes(c) for name, c in codes.items()}, texts, place))
+        self._pieces.append((*segments[0][:2], t, {name: pack_codes(c) for name, c in codes.items()}, texts, place,
+                             segments))
 
     def _held_text(self, name: str, col: Any) -> tuple[np.ndarray, Any]:
         """Column ``name`` of the rows kept as (each row's index into the batch's distinct values,
@@ -352,29 +375,18 @@ class RowsFold:
         # than 127 values, one byte a row instead of four (measured: 32 -> 8 MiB at 1M Exim lines)
         return local[idx].astype(_narrow(len(seen)))  # index -1 (null) takes the trailing -1
 
-    def _kept_codes(self, name: str, coded: tuple[np.ndarray, np.ndarray], kept: np.ndarray | None) -> np.ndarray:
-        """As :meth:`_codes`, of the rows ``kept`` (or all) of a batch whose column ``name`` has
-        the codes ``coded`` ((distinct values, None the null's; each row's index into them)):
-        the values the rows have are taken in (their codes' order; the result orders them)."""
-        distinct, rows = coded
-        own = rows if kept is None else rows[kept]
-        seen = self._values[name]
-        local = np.full(len(distinct) + 1, -1, dtype=np.int32)
-        for j in np.flatnonzero(np.bincount(own, minlength=len(distinct))):
-            if distinct[j] is not None:
-                local[j] = seen.setdefault(distinct[j], len(seen))
-        return local[own].astype(_narrow(len(seen)))
-
     def held_rows(self) -> int:
         """How many rows are kept so far."""
-        return sum(p[2].num_rows for p in self._pieces)
+        return sum(p[2].num_rows for p in self._pieces) + self._waiting_rows
 
     def result(self) -> pd.DataFrame:
         import pyarrow as pa
 
         from ..schema import to_pandas
 
+        self._hold()
         self._pieces.sort(key=lambda p: (p[0], p[1]))
+        order = _batch_order([p[6] for p in self._pieces])
         if not self._pieces:
             if self._schema is None:  # no batch at all: the columns, the order column too
                 empty = {c: pd.Series([], dtype=object) for c in self.columns}
@@ -411,6 +423,9 @@ class RowsFold:
             if table.column(i).num_chunks > 1:
                 table = table.set_column(i, table.field(i), table.column(i).combine_chunks())
                 heap.trim()  # the column's pieces, before the next column is copied
+        if order is not None:
+            table = table.take(order)
+            codes = {c: v[order] for c, v in codes.items()}
         if not self.categorical:
             return to_pandas(table)
         df = table.to_pandas(types_mapper=lambda t: None if pa.types.is_dictionary(t) else pd.ArrowDtype(t),
@@ -423,6 +438,19 @@ class RowsFold:
             new[-1] = -1
             df[name] = pd.Categorical.from_codes(new[codes.pop(name)], categories=[values[j] for j in rank])
         return df[names]
+
+
+def _batch_order(segments: list[list[tuple[int, int, int]]]) -> np.ndarray | None:
+    """The rows' order by their batches' (input, first row) where the pieces (in order, each its
+    batches' (input, first row, rows kept)) do not give it already (stream batches of one input
+    that came out of order), else None."""
+    flat = [s for piece in segments for s in piece]
+    keys = [s[:2] for s in flat]
+    if all(a <= b for a, b in itertools.pairwise(keys)):
+        return None
+    starts = np.cumsum([0] + [s[2] for s in flat])
+    by = sorted(range(len(flat)), key=lambda i: keys[i])
+    return np.concatenate([np.arange(starts[i], starts[i + 1], dtype=np.int64) for i in by])
 
 
 def _nulls(n: int, typ: Any) -> Any:

@@ -18,10 +18,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .. import heap
 from ..anomalies import detect_anomalies
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, fold_masks, span
+from ..anomalies.arrow_columns import taken
 from ..anomalies.folded import LoginFold, is_quiet_login
 from ..anomalies.sent import is_quiet_local_sent
 from ..later import InOrder
@@ -117,7 +119,7 @@ class ReportFold:
         self.sections = {name: factory(window) for name, factory in SECTION_FOLDS.items()}
         self._jobs = InOrder("maillens-fold", ahead=1)  # one batch folded there while this one tests the next
         self._sent_jobs = InOrder("maillens-sent", ahead=1)  # the SentFold beside them (its own state)
-        self._logins: list[pd.DataFrame] = []  # the quiet logins' rows not yet given to self.logins
+        self._logins: list[dict[str, Any]] = []  # the quiet logins' rows not yet given to self.logins (Arrow)
 
     def prepare(self, batch: pd.DataFrame) -> None:
         """The batch's masks (functions of the batch alone), made ahead of :meth:`add` on the
@@ -152,8 +154,8 @@ class ReportFold:
     def _keep(self, batch: pd.DataFrame, m: np.ndarray, sent: np.ndarray, login: np.ndarray, blank: np.ndarray,
               ends: np.ndarray) -> None:
         if login.any():  # (a few rows a batch: grouped by LoginFold a few thousand at a time, not per batch)
-            self._logins.append(batch.loc[login, ["ts", "client_ip"]])
-            if sum(map(len, self._logins)) >= self.LOGIN_ROWS:
+            self._logins.append(taken(batch, ("ts", "client_ip"), login))
+            if sum(len(p["ts"]) for p in self._logins) >= self.LOGIN_ROWS:
                 self._add_logins()
         if sent.any():  # into the Bulk (their seconds, queue ids, senders); the SentFold on its thread
             m = m | sent
@@ -165,7 +167,7 @@ class ReportFold:
 
     def _add_logins(self) -> None:
         if self._logins:
-            self.logins.add(pd.concat(self._logins, ignore_index=True))
+            self.logins.add(_login_rows(self._logins))
             self._logins = []
 
     def result(self) -> tuple[pd.DataFrame, Bulk, dict[str, Any]]:
@@ -206,6 +208,19 @@ class ReportFold:
         bulk.ends, bulk.end_examples, bulk.failures, bulk.failure_examples = ends
         heap.give_back()
         return rows, bulk, sections
+
+
+def _login_rows(parts: list[dict[str, Any]]) -> pd.DataFrame:
+    """The ``ts`` and ``client_ip`` of the quiet logins' rows (what :class:`LoginFold` reads), taken
+    where they lay in each batch (:func:`taken`: a stream batch's Arrow columns; pandas'
+    ``batch.loc[login, names]`` took every column of the batch first) and made one table."""
+    def column(name: str) -> Any:
+        arrays = [p[name] for p in parts]
+        if any(a.type != arrays[0].type for a in arrays):  # (another table's columns: each as pandas has it)
+            return pd.concat([pd.Series(pd.arrays.ArrowExtensionArray(a)) for a in arrays], ignore_index=True).array
+        return pd.arrays.ArrowExtensionArray(pa.chunked_array(arrays, arrays[0].type))
+
+    return pd.DataFrame({name: column(name) for name in ("ts", "client_ip")})
 
 
 #: The columns :func:`_more_folded`'s tests and the Bulk's fold read (a history store's narrow rows lack some).
