@@ -315,3 +315,46 @@ def test_times_at_are_the_times_in_ns(dtype: str, nulls: bool):
     pos = np.array([3, 0, 1], dtype=np.int64)
     assert times_at(t, pos).tolist() == _seconds_ns(t.iloc[pos])[1].tolist()
     assert times_at(t, np.zeros(0, dtype=np.int64)).tolist() == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=80), st.data())
+def test_lines_of_each_client_are_its_lines_in_order(clients: list[int], data):
+    """abuse._lines_of: of some lines, each wanted client's, in line order (what the mask
+    ``lines & (client == c)`` selected before)."""
+    from analyzer.anomalies.abuse import _lines_of
+
+    client = np.array(clients, dtype=np.int64)
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=len(client), max_size=len(client))), dtype=bool)
+    wanted = data.draw(st.lists(st.integers(0, 7), unique=True))
+    got = _lines_of(np.flatnonzero(mask), client, wanted)
+    assert sorted(got) == sorted(wanted)
+    for c in wanted:
+        assert got[c].tolist() == np.flatnonzero(mask & (client == c)).tolist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lines_read_at_positions_as_at_a_mask(seed: int):
+    """Lines.distinct/span/mode/evidence given the positions of some lines say what they say
+    given those lines' mask."""
+    from analyzer.anomalies.client_counts import Lines
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    df = pd.DataFrame({
+        "ts": pd.Series(pd.Timestamp("2026-11-23", tz="UTC") + pd.to_timedelta(rng.integers(0, 86400, n), unit="s")),
+        "cause": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+        "sasl_username": pd.Series(rng.choice(["u1", "u2", None], n), dtype="string[pyarrow]"),
+        "source": pd.Series(rng.choice(["f", None], n, p=[0.8, 0.2]), dtype="string[pyarrow]"),
+        "line_no": pd.Series(np.arange(n), dtype="int64[pyarrow]"),
+    })
+    lines = Lines.of(df, rng.random(n) < 0.7)
+    for _ in range(20):
+        mask = rng.random(len(lines.pos)) < rng.random()
+        if not mask.any():
+            continue
+        at = np.flatnonzero(mask)
+        assert lines.distinct(df, "sasl_username", at) == lines.distinct(df, "sasl_username", mask)
+        assert lines.span(df, at) == lines.span(df, mask)
+        assert lines.mode(df, "cause", at) == lines.mode(df, "cause", mask)
+        assert lines.evidence(df, at, 5) == lines.evidence(df, mask, 5)

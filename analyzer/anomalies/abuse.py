@@ -39,15 +39,21 @@ def detect_abuse(ctx: Context) -> list[Finding]:
             continue
         # distinct recipients: their codes at this check's lines only
         recipient = lines.coded(src, "recipient")[mask] if distinct else None
+        at = np.flatnonzero(mask)  # (where each of the check's lines is among all)
         (kc, kb), n = per_key([client[mask], bucket[mask]], recipient)
         hit = n >= threshold
-        for c in by_name(ips, kc[hit]):
+        flagged = by_name(ips, kc[hit])
+        # the check's lines of each flagged client (in line order), found once: not a pass over
+        # every line per client and run (measured: most of the report's CPU at 10M Exim lines)
+        of_ips = _lines_of(at, client, flagged)
+        for c in flagged:
             ip = ips[c]
-            of_ip = mask & (client == c)
+            of_ip = of_ips[c]
             for run in runs(kb[hit & (kc == c)], step):
-                # a run's lines read on their codes and times: no copy of its rows but its evidence
-                sel = of_ip & np.isin(bucket, run)
-                n_run = count_distinct(recipient[sel[mask]]) if recipient is not None else int(sel.sum())
+                # a run's lines (positions among the lines, in order) read on their codes and
+                # times: no copy of its rows but its evidence
+                sel = of_ip[np.isin(bucket[of_ip], run)]
+                n_run = count_distinct(recipient[np.searchsorted(at, sel)]) if recipient is not None else len(sel)
                 crit = title == "SASL brute force" and n_run >= p["sasl_critical"]
                 users = lines.distinct(src, "sasl_username", sel) if "sasl_username" in src.columns else 0
                 start, end = lines.span(src, sel)
@@ -56,5 +62,16 @@ def detect_abuse(ctx: Context) -> list[Finding]:
                                     title=f"{title} from {ip}: {n_run} {what}",
                                     observed=float(n_run), expected=float(threshold),
                                     cause=lines.mode(src, "cause", sel), start=start, end=end,
-                                    detail=f"{int(sel.sum())} log lines" + (f", {users} user names tried" if users else "")))
+                                    detail=f"{len(sel)} log lines" + (f", {users} user names tried" if users else "")))
     return out
+
+
+def _lines_of(at: np.ndarray, client: np.ndarray, wanted: list[int]) -> dict[int, np.ndarray]:
+    """Of the lines ``at`` (positions, ascending), those of each client code ``wanted``, in order."""
+    if not wanted:
+        return {}
+    at = at[np.isin(client[at], wanted)]
+    at = at[np.argsort(client[at], kind="stable")]  # by client, each one's lines still in order
+    cut = np.searchsorted(client[at], wanted)
+    ends = np.searchsorted(client[at], wanted, side="right")
+    return {c: at[a:b] for c, a, b in zip(wanted, cut, ends, strict=True)}

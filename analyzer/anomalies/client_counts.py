@@ -219,12 +219,13 @@ class Lines:
         return self._coded[col]
 
     def distinct(self, df: pd.DataFrame, col: str, sel: np.ndarray) -> int:
-        """The distinct non-null values of ``col`` at the lines ``sel`` (``nunique`` of them)."""
+        """The distinct non-null values of ``col`` at the lines ``sel`` (``nunique`` of them;
+        ``sel`` here and below: a mask over these lines, or positions among them, ascending)."""
         return count_distinct(self.coded(df, col)[sel])
 
     def span(self, df: pd.DataFrame, sel: np.ndarray) -> tuple[Any, Any]:
         """The first and last time of the lines ``sel`` (some), as the column's own values."""
-        at = np.flatnonzero(sel)
+        at = _positions(sel)
         ns = self.ns[at]
         ts = df["ts"]
         return ts.iloc[self.pos[at[np.argmin(ns)]]], ts.iloc[self.pos[at[np.argmax(ns)]]]
@@ -252,9 +253,15 @@ class Lines:
             for c in ("source", "line_no"):
                 named &= df[c].iloc[self.pos].notna().to_numpy(dtype=bool)
             self._coded["named"] = named
-        at = self.pos[np.flatnonzero(sel & self._coded["named"])[:n]]
+        at = _positions(sel)
+        at = self.pos[at[self._coded["named"][at]][:n]]
         return tuple((str(s), int(x)) for s, x in zip(df["source"].iloc[at].tolist(), df["line_no"].iloc[at].tolist(),
                                                         strict=True))
+
+
+def _positions(sel: np.ndarray) -> np.ndarray:
+    """The positions ``sel`` gives (a mask, or positions already)."""
+    return np.flatnonzero(sel) if sel.dtype == bool else sel
 
 
 #: The key of :func:`client_lines`' client codes among a :class:`Lines`' codes.

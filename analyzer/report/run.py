@@ -397,7 +397,7 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
                                                 "delivered": int(base_bulk.delivered().sum())}
                                         if base_bulk is not None else None)
     has_base = baseline is not None and (len(baseline) or (base_bulk is not None and len(base_bulk)))
-    heap.release_arrow()  # what the cuts above left in Arrow's pool, before the detectors
+    heap.shed() if len(cur) >= APART_ROWS else heap.release_arrow()  # and the stream's cyclic garbage (peers' folds)
 
     def detect() -> list[Any]:
         found = detect_anomalies(cur, baseline=baseline if has_base else None,
