@@ -374,6 +374,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_texts, m)?)?;
     m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_codes, m)?)?;
     m.add_function(wrap_pyfunction!(pqzstd_py::parquet_plain_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(pqnum_py::parquet_numbers, m)?)?;
     Ok(())
 }
 
@@ -384,3 +385,6 @@ mod peerfold_exim_py;
 
 pub mod pqzstd;
 mod pqzstd_py;
+
+pub mod pqnum;
+mod pqnum_py;

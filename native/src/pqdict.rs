@@ -18,14 +18,15 @@ pub struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         match self.valid {
             Some((bits, at)) if bits.len() * 8 < at + self.len => Err("a validity bitmap shorter than its chunk".into()),
             _ => Ok(()),
         }
     }
 
-    fn is_valid(&self, i: usize) -> bool {
+    #[inline]
+    pub(crate) fn is_valid(&self, i: usize) -> bool {
         match self.valid {
             Some((bits, at)) => is_set(bits, at + i),
             None => true,
@@ -148,7 +149,7 @@ fn bit_packed<T: Copy + Into<u32>>(values: &[T], width: u32, out: &mut Vec<u8>) 
 
 /// The data page's body: definition levels (0 null, 1 a value: 4-byte length, then the hybrid)
 /// of every row of `chunks`, then the bit width of `words` and the rows' `indices`.
-fn data_page(chunks: &[Rows], indices: &[u32], words: usize) -> Vec<u8> {
+pub(crate) fn data_page(chunks: &[Rows], indices: &[u32], words: usize) -> Vec<u8> {
     let rows: usize = chunks.iter().map(|c| c.len).sum();
     let mut out = Vec::with_capacity(16 + indices.len() * bit_width(words.saturating_sub(1) as u32) as usize / 8);
     out.extend_from_slice(&[0u8; 4]);

@@ -46,7 +46,7 @@ pub struct Plain {
 }
 
 /// A v1 data page's body: the definition levels (0 null, 1 a value), then `values` (PLAIN).
-fn plain_page(levels: &[u8], values: &[u8]) -> Vec<u8> {
+pub(crate) fn plain_page(levels: &[u8], values: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + levels.len() / 8 + values.len());
     out.extend_from_slice(&[0u8; 4]);
     rle_hybrid(levels, 1, &mut out);

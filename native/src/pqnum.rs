@@ -1,0 +1,263 @@
+//! Parquet column chunks of numbers, times and booleans made without Arrow's writer, beside
+//! `pqdict.rs` (text) and `pqzstd.rs` (`analyzer/parquet_dict.py` writes the page headers and
+//! the chunk's metadata): dictionary-encoded (a dictionary page of PLAIN values in order of
+//! first sight, one v1 data page of RLE_DICTIONARY indices) or PLAIN v1 data pages (at most
+//! `page_rows` rows, cut once the values reach `page_bytes`), each page compressed at the
+//! column's zstd level if it has one; and the chunk's min/max statistics as Arrow's writer
+//! gives them (int16 widened to INT32; doubles without NaN, a zero min as -0.0 and a zero max
+//! as +0.0; none where no value counts). Booleans are never dictionary-encoded (nor by Arrow).
+//! Linear in the rows.
+
+use crate::hash::{is_set, KeyIndex, Seed};
+use crate::pqdict::{data_page, Rows};
+use crate::pqzstd::{plain_page, Page, Squeeze};
+
+/// Arrow's type of a chunk's values (its buffer), and so the Parquet physical type written.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    I16,
+    I32,
+    I64,
+    F64,
+    Bool,
+}
+
+impl Kind {
+    pub fn parse(name: &str) -> Result<Kind, String> {
+        Ok(match name {
+            "int16" => Kind::I16,
+            "int32" => Kind::I32,
+            "int64" => Kind::I64,
+            "double" => Kind::F64,
+            "bool" => Kind::Bool,
+            _ => return Err(format!("no native chunks of {name}")),
+        })
+    }
+
+    /// Bits of a value in Arrow's buffer (booleans: 1).
+    fn bits(self) -> usize {
+        match self {
+            Kind::I16 => 16,
+            Kind::I32 => 32,
+            Kind::I64 | Kind::F64 => 64,
+            Kind::Bool => 1,
+        }
+    }
+
+    /// Bytes of a PLAIN value (INT32, INT64, DOUBLE; a boolean's statistics: 1).
+    fn width(self) -> usize {
+        match self {
+            Kind::I16 | Kind::I32 => 4,
+            Kind::I64 | Kind::F64 => 8,
+            Kind::Bool => 1,
+        }
+    }
+}
+
+/// A chunk of one column: its rows and its values' buffer, with the index of its first row's value.
+#[derive(Clone, Copy)]
+pub struct Values<'a> {
+    pub rows: Rows<'a>,
+    pub data: &'a [u8],
+    pub at: usize,
+}
+
+/// Each row's value as the low bytes of a u64 (the PLAIN value's bytes, little-endian), and
+/// whether it is valid; buffers checked first.
+fn each_value(kind: Kind, chunks: &[Values], mut f: impl FnMut(u64, bool)) -> Result<(), String> {
+    for c in chunks {
+        c.rows.check()?;
+        let end = (c.at + c.rows.len).checked_mul(kind.bits()).ok_or("a chunk past any buffer")?;
+        if c.data.len() * 8 < end {
+            return Err("a values buffer shorter than its chunk".into());
+        }
+        let d = c.data;
+        for i in 0..c.rows.len {
+            let j = c.at + i;
+            let v = match kind {
+                Kind::I16 => i16::from_le_bytes([d[2 * j], d[2 * j + 1]]) as i32 as u32 as u64,
+                Kind::I32 => u32::from_le_bytes(d[4 * j..4 * j + 4].try_into().unwrap()) as u64,
+                Kind::I64 | Kind::F64 => u64::from_le_bytes(d[8 * j..8 * j + 8].try_into().unwrap()),
+                Kind::Bool => is_set(d, j) as u64,
+            };
+            f(v, c.rows.is_valid(i));
+        }
+    }
+    Ok(())
+}
+
+/// Min and max of the values seen, as Arrow's writer orders them.
+struct MinMax {
+    kind: Kind,
+    got: Option<(u64, u64)>,
+}
+
+impl MinMax {
+    fn key(kind: Kind, v: u64) -> Option<i128> {
+        Some(match kind {
+            Kind::I16 | Kind::I32 => v as u32 as i32 as i128,
+            Kind::I64 => v as i64 as i128,
+            Kind::Bool => v as i128,
+            Kind::F64 => return None,
+        })
+    }
+
+    #[inline]
+    fn add(&mut self, v: u64) {
+        let (lo, hi) = match self.got {
+            None => {
+                if self.kind == Kind::F64 && f64::from_bits(v).is_nan() {
+                    return;
+                }
+                self.got = Some((v, v));
+                return;
+            }
+            Some(g) => g,
+        };
+        let (less, more) = match Self::key(self.kind, v) {
+            Some(k) => (k < Self::key(self.kind, lo).unwrap(), k > Self::key(self.kind, hi).unwrap()),
+            None => {
+                let x = f64::from_bits(v);
+                (x < f64::from_bits(lo), x > f64::from_bits(hi))
+            }
+        };
+        if less {
+            self.got = Some((v, hi));
+        } else if more {
+            self.got = Some((lo, v));
+        }
+    }
+
+    /// (min, max) as PLAIN bytes, or None.
+    fn bytes(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+        let (mut lo, mut hi) = self.got?;
+        if self.kind == Kind::F64 {
+            if f64::from_bits(lo) == 0.0 {
+                lo = (-0.0f64).to_bits();
+            }
+            if f64::from_bits(hi) == 0.0 {
+                hi = 0.0f64.to_bits();
+            }
+        }
+        let w = self.kind.width();
+        Some((lo.to_le_bytes()[..w].to_vec(), hi.to_le_bytes()[..w].to_vec()))
+    }
+}
+
+/// A chunk made here: its pages (a dictionary page first, if any), the dictionary's values, its
+/// rows and nulls, and its (min, max).
+#[derive(Debug, PartialEq)]
+pub struct Made {
+    pub dict: Option<(Page, usize)>,
+    pub pages: Vec<Page>,
+    pub nulls: usize,
+    pub stats: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// The values last numbered, in 1024 places by their bits times the process's key (odd): a
+/// repeated value is found without hashing; a place taken by another only sends the row to
+/// the [`KeyIndex`] (keyed).
+struct Recent {
+    key: u64,
+    slots: Vec<(u64, u32)>,
+}
+
+impl Recent {
+    fn new() -> Recent {
+        Recent { key: Seed::default().scramble(0x2545_F491_4F6C_DD1D) | 1, slots: vec![(0, u32::MAX); 1024] }
+    }
+
+    #[inline]
+    fn place(&self, v: u64) -> usize {
+        ((v ^ (v >> 29)).wrapping_mul(self.key) >> 54) as usize
+    }
+}
+
+/// `chunks` dictionary-encoded, or None when the dictionary page would pass `limit` bytes
+/// (Arrow's writer then falls back to plain pages: the caller leaves such a column to it).
+pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, squeeze: &mut Squeeze) -> Result<Option<Made>, String> {
+    if kind == Kind::Bool {
+        return Err("booleans are not dictionary-encoded".into());
+    }
+    let w = kind.width();
+    let mut index = KeyIndex::with_capacity(64);
+    let mut recent = Recent::new();
+    let mut dict = Vec::new();
+    let mut indices = Vec::with_capacity(chunks.iter().map(|c| c.rows.len).fold(0usize, usize::saturating_add).min(1 << 22));
+    let (mut nulls, mut over) = (0, false);
+    let mut mm = MinMax { kind, got: None };
+    each_value(kind, chunks, |v, valid| {
+        if !valid {
+            nulls += 1;
+            return;
+        }
+        let at = recent.place(v);
+        let (b, k) = recent.slots[at];
+        if b == v && k != u32::MAX {
+            indices.push(k);
+            return;
+        }
+        let (k, new) = index.number(&v.to_le_bytes()[..w]);
+        recent.slots[at] = (v, k);
+        if new {
+            mm.add(v);
+            dict.extend_from_slice(&v.to_le_bytes()[..w]);
+            over |= dict.len() > limit;
+        }
+        indices.push(k);
+    })?;
+    if over {
+        return Ok(None);
+    }
+    let rows: Vec<Rows> = chunks.iter().map(|c| c.rows).collect();
+    let data = data_page(&rows, &indices, index.len());
+    let dict = squeeze.page(dict, index.len())?;
+    let words = index.len();
+    let page = squeeze.page(data, rows.iter().map(|r| r.len).sum())?;
+    Ok(Some(Made { dict: Some((dict, words)), pages: vec![page], nulls, stats: mm.bytes() }))
+}
+
+/// `chunks` as PLAIN v1 data pages of at most `page_rows` rows (a page is cut once its values
+/// reach `page_bytes`), compressed by `squeeze`.
+pub fn plain(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize, squeeze: &mut Squeeze) -> Result<Made, String> {
+    let page_rows = page_rows.max(1);
+    let w = kind.width();
+    let total = chunks.iter().map(|c| c.rows.len).fold(0usize, usize::saturating_add);
+    let (mut levels, mut values) = (Vec::with_capacity(page_rows.min(total)), Vec::new());
+    let (mut pages, mut nulls, mut bools, mut err) = (Vec::new(), 0, 0usize, None);
+    let mut mm = MinMax { kind, got: None };
+    each_value(kind, chunks, |v, valid| {
+        if valid {
+            levels.push(1u8);
+            mm.add(v);
+            if kind == Kind::Bool {
+                if bools % 8 == 0 {
+                    values.push(0u8);
+                }
+                *values.last_mut().unwrap() |= (v as u8) << (bools % 8);
+                bools += 1;
+            } else {
+                values.extend_from_slice(&v.to_le_bytes()[..w]);
+            }
+        } else {
+            levels.push(0u8);
+            nulls += 1;
+        }
+        if levels.len() == page_rows || values.len() >= page_bytes {
+            match squeeze.page(plain_page(&levels, &values), levels.len()) {
+                Ok(p) => pages.push(p),
+                Err(e) => err = Some(e),
+            }
+            levels.clear();
+            values.clear();
+            bools = 0;
+        }
+    })?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    if !levels.is_empty() {
+        pages.push(squeeze.page(plain_page(&levels, &values), levels.len())?);
+    }
+    Ok(Made { dict: None, pages, nulls, stats: mm.bytes() })
+}
