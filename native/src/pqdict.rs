@@ -149,7 +149,7 @@ fn bit_packed<T: Copy + Into<u32>>(values: &[T], width: u32, out: &mut Vec<u8>) 
 
 /// The data page's body: definition levels (0 null, 1 a value: 4-byte length, then the hybrid)
 /// of every row of `chunks`, then the bit width of `words` and the rows' `indices`.
-pub(crate) fn data_page(chunks: &[Rows], indices: &[u32], words: usize) -> Vec<u8> {
+fn data_page(chunks: &[Rows], indices: &[u32], words: usize) -> Vec<u8> {
     let rows: usize = chunks.iter().map(|c| c.len).sum();
     let mut out = Vec::with_capacity(16 + indices.len() * bit_width(words.saturating_sub(1) as u32) as usize / 8);
     out.extend_from_slice(&[0u8; 4]);

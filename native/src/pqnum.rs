@@ -9,7 +9,7 @@
 //! Linear in the rows.
 
 use crate::hash::{is_set, KeyIndex, Seed};
-use crate::pqdict::{data_page, Rows};
+use crate::pqdict::{bit_width, rle_hybrid, Rows};
 use crate::pqzstd::{plain_page, Page, Squeeze};
 
 /// Arrow's type of a chunk's values (its buffer), and so the Parquet physical type written.
@@ -64,71 +64,99 @@ pub struct Values<'a> {
 
 /// Each row's value as the low bytes of a u64 (the PLAIN value's bytes, little-endian), and
 /// whether it is valid; buffers checked first.
-fn each_value(kind: Kind, chunks: &[Values], mut f: impl FnMut(u64, bool)) -> Result<(), String> {
+#[inline]
+fn each_value(kind: Kind, chunks: &[Values], f: impl FnMut(u64, bool)) -> Result<(), String> {
     for c in chunks {
         c.rows.check()?;
         let end = (c.at + c.rows.len).checked_mul(kind.bits()).ok_or("a chunk past any buffer")?;
         if c.data.len() * 8 < end {
             return Err("a values buffer shorter than its chunk".into());
         }
-        let d = c.data;
-        for i in 0..c.rows.len {
-            let j = c.at + i;
-            let v = match kind {
-                Kind::I16 => i16::from_le_bytes([d[2 * j], d[2 * j + 1]]) as i32 as u32 as u64,
-                Kind::I32 => u32::from_le_bytes(d[4 * j..4 * j + 4].try_into().unwrap()) as u64,
-                Kind::I64 | Kind::F64 => u64::from_le_bytes(d[8 * j..8 * j + 8].try_into().unwrap()),
-                Kind::Bool => is_set(d, j) as u64,
-            };
-            f(v, c.rows.is_valid(i));
-        }
+    }
+    // (one loop for each kind: the read of a value inlined in it)
+    match kind {
+        Kind::I16 => each_read(chunks, f, |d, j| i16::from_le_bytes([d[2 * j], d[2 * j + 1]]) as i32 as u32 as u64),
+        Kind::I32 => each_read(chunks, f, |d, j| u32::from_le_bytes(d[4 * j..4 * j + 4].try_into().unwrap()) as u64),
+        Kind::I64 | Kind::F64 => each_read(chunks, f, |d, j| u64::from_le_bytes(d[8 * j..8 * j + 8].try_into().unwrap())),
+        Kind::Bool => each_read(chunks, f, |d, j| is_set(d, j) as u64),
     }
     Ok(())
 }
 
-/// Min and max of the values seen, as Arrow's writer orders them.
+#[inline(always)]
+fn each_read(chunks: &[Values], mut f: impl FnMut(u64, bool), read: impl Fn(&[u8], usize) -> u64) {
+    for c in chunks {
+        match c.rows.valid {
+            None => (c.at..c.at + c.rows.len).for_each(|j| f(read(c.data, j), true)),
+            Some(_) => (0..c.rows.len).for_each(|i| f(read(c.data, c.at + i), c.rows.is_valid(i))),
+        }
+    }
+}
+
+/// `v`'s low `w` bytes (a PLAIN value) added to `out`.
+#[inline(always)]
+fn put_value(out: &mut Vec<u8>, v: u64, w: usize) {
+    if w == 4 {
+        out.extend_from_slice(&(v as u32).to_le_bytes());
+    } else {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// Min and max of the values seen, as Arrow's writer orders them (ints signed, doubles without
+/// NaN, booleans false < true), as they are read (u64).
 struct MinMax {
     kind: Kind,
     got: Option<(u64, u64)>,
 }
 
 impl MinMax {
-    fn key(kind: Kind, v: u64) -> Option<i128> {
-        Some(match kind {
-            Kind::I16 | Kind::I32 => v as u32 as i32 as i128,
-            Kind::I64 => v as i64 as i128,
-            Kind::Bool => v as i128,
-            Kind::F64 => return None,
-        })
-    }
-
-    #[inline]
-    fn add(&mut self, v: u64) {
-        let (lo, hi) = match self.got {
-            None => {
-                if self.kind == Kind::F64 && f64::from_bits(v).is_nan() {
-                    return;
-                }
-                self.got = Some((v, v));
-                return;
-            }
-            Some(g) => g,
-        };
-        let (less, more) = match Self::key(self.kind, v) {
-            Some(k) => (k < Self::key(self.kind, lo).unwrap(), k > Self::key(self.kind, hi).unwrap()),
-            None => {
+    /// Of every valid row of `chunks`.
+    fn of(kind: Kind, chunks: &[Values]) -> Result<MinMax, String> {
+        let got = if kind == Kind::F64 {
+            let (mut lo, mut hi, mut any) = (f64::INFINITY, f64::NEG_INFINITY, false);
+            each_value(kind, chunks, |v, ok| {
                 let x = f64::from_bits(v);
-                (x < f64::from_bits(lo), x > f64::from_bits(hi))
-            }
+                if ok && !x.is_nan() {
+                    lo = lo.min(x);
+                    hi = hi.max(x);
+                    any = true;
+                }
+            })?;
+            any.then(|| (lo.to_bits(), hi.to_bits()))
+        } else {
+            let (mut lo, mut hi, mut any) = (i64::MAX, i64::MIN, false);
+            each_value(kind, chunks, |v, ok| {
+                if ok {
+                    let x = signed(kind, v);
+                    lo = lo.min(x);
+                    hi = hi.max(x);
+                    any = true;
+                }
+            })?;
+            any.then_some((lo as u64, hi as u64))
         };
-        if less {
-            self.got = Some((v, hi));
-        } else if more {
-            self.got = Some((lo, v));
-        }
+        Ok(MinMax { kind, got })
     }
 
-    /// (min, max) as PLAIN bytes, or None.
+    /// One more value (the dictionary's words, as they come).
+    fn add(&mut self, v: u64) {
+        let (lo, hi) = match (self.kind, self.got) {
+            (Kind::F64, _) if f64::from_bits(v).is_nan() => return,
+            (_, None) => (v, v),
+            (Kind::F64, Some((lo, hi))) => {
+                let x = f64::from_bits(v);
+                (if x < f64::from_bits(lo) { v } else { lo }, if x > f64::from_bits(hi) { v } else { hi })
+            }
+            (k, Some((lo, hi))) => {
+                let x = signed(k, v);
+                (if x < signed(k, lo) { v } else { lo }, if x > signed(k, hi) { v } else { hi })
+            }
+        };
+        self.got = Some((lo, hi));
+    }
+
+    /// (min, max) as PLAIN bytes (a zero double's min -0.0, its max +0.0, as Arrow's), or None.
     fn bytes(&self) -> Option<(Vec<u8>, Vec<u8>)> {
         let (mut lo, mut hi) = self.got?;
         if self.kind == Kind::F64 {
@@ -141,6 +169,15 @@ impl MinMax {
         }
         let w = self.kind.width();
         Some((lo.to_le_bytes()[..w].to_vec(), hi.to_le_bytes()[..w].to_vec()))
+    }
+}
+
+/// A value as read (INT32's bits, INT64's, a boolean's 0/1) as a signed number.
+#[inline(always)]
+fn signed(kind: Kind, v: u64) -> i64 {
+    match kind {
+        Kind::I16 | Kind::I32 => v as u32 as i32 as i64,
+        _ => v as i64,
     }
 }
 
@@ -174,47 +211,64 @@ impl Recent {
 }
 
 /// `chunks` dictionary-encoded, or None when the dictionary page would pass `limit` bytes
-/// (Arrow's writer then falls back to plain pages: the caller leaves such a column to it).
-pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, squeeze: &mut Squeeze) -> Result<Option<Made>, String> {
+/// (Arrow's writer then falls back to plain pages: the caller leaves such a column to it). The
+/// data pages hold `page_rows` rows each, their indices as wide as the words numbered by their
+/// last row need (as Arrow's are: a growing dictionary's first pages are narrower).
+pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, page_rows: usize, squeeze: &mut Squeeze)
+                  -> Result<Option<Made>, String> {
     if kind == Kind::Bool {
         return Err("booleans are not dictionary-encoded".into());
     }
-    let w = kind.width();
+    let (w, page_rows) = (kind.width(), page_rows.max(1));
+    let total = chunks.iter().map(|c| c.rows.len).fold(0usize, usize::saturating_add).min(1 << 22);
     let mut index = KeyIndex::with_capacity(64);
     let mut recent = Recent::new();
     let mut dict = Vec::new();
-    let mut indices = Vec::with_capacity(chunks.iter().map(|c| c.rows.len).fold(0usize, usize::saturating_add).min(1 << 22));
+    let (mut indices, mut levels) = (Vec::with_capacity(total), Vec::with_capacity(total));
+    let mut ends = Vec::new(); // each page's (rows, indices, words) at its end
     let (mut nulls, mut over) = (0, false);
     let mut mm = MinMax { kind, got: None };
     each_value(kind, chunks, |v, valid| {
+        levels.push(valid as u8);
         if !valid {
             nulls += 1;
-            return;
+        } else {
+            let at = recent.place(v);
+            let (b, k) = recent.slots[at];
+            if b == v && k != u32::MAX {
+                indices.push(k);
+            } else {
+                let (k, new) = if w == 4 { index.number(&(v as u32).to_le_bytes()) } else { index.number(&v.to_le_bytes()) };
+                recent.slots[at] = (v, k);
+                if new {
+                    mm.add(v);
+                    put_value(&mut dict, v, w);
+                    over |= dict.len() > limit;
+                }
+                indices.push(k);
+            }
         }
-        let at = recent.place(v);
-        let (b, k) = recent.slots[at];
-        if b == v && k != u32::MAX {
-            indices.push(k);
-            return;
+        if levels.len() % page_rows == 0 {
+            ends.push((levels.len(), indices.len(), index.len()));
         }
-        let (k, new) = index.number(&v.to_le_bytes()[..w]);
-        recent.slots[at] = (v, k);
-        if new {
-            mm.add(v);
-            dict.extend_from_slice(&v.to_le_bytes()[..w]);
-            over |= dict.len() > limit;
-        }
-        indices.push(k);
     })?;
     if over {
         return Ok(None);
     }
-    let rows: Vec<Rows> = chunks.iter().map(|c| c.rows).collect();
-    let data = data_page(&rows, &indices, index.len());
-    let dict = squeeze.page(dict, index.len())?;
+    if levels.len() % page_rows != 0 {
+        ends.push((levels.len(), indices.len(), index.len()));
+    }
+    let (mut pages, mut from) = (Vec::with_capacity(ends.len()), (0, 0));
+    for &(rows, k, words) in &ends {
+        let width = bit_width(words.saturating_sub(1) as u32);
+        let mut values = vec![width as u8];
+        rle_hybrid(&indices[from.1..k], width, &mut values);
+        pages.push(squeeze.page(plain_page(&levels[from.0..rows], &values), rows - from.0)?);
+        from = (rows, k);
+    }
     let words = index.len();
-    let page = squeeze.page(data, rows.iter().map(|r| r.len).sum())?;
-    Ok(Some(Made { dict: Some((dict, words)), pages: vec![page], nulls, stats: mm.bytes() }))
+    let dict = squeeze.page(dict, words)?;
+    Ok(Some(Made { dict: Some((dict, words)), pages, nulls, stats: mm.bytes() }))
 }
 
 /// `chunks` as PLAIN v1 data pages of at most `page_rows` rows (a page is cut once its values
@@ -225,11 +279,10 @@ pub fn plain(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize,
     let total = chunks.iter().map(|c| c.rows.len).fold(0usize, usize::saturating_add);
     let (mut levels, mut values) = (Vec::with_capacity(page_rows.min(total)), Vec::new());
     let (mut pages, mut nulls, mut bools, mut err) = (Vec::new(), 0, 0usize, None);
-    let mut mm = MinMax { kind, got: None };
+    let mm = MinMax::of(kind, chunks)?;
     each_value(kind, chunks, |v, valid| {
         if valid {
             levels.push(1u8);
-            mm.add(v);
             if kind == Kind::Bool {
                 if bools % 8 == 0 {
                     values.push(0u8);
@@ -237,7 +290,7 @@ pub fn plain(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize,
                 *values.last_mut().unwrap() |= (v as u8) << (bools % 8);
                 bools += 1;
             } else {
-                values.extend_from_slice(&v.to_le_bytes()[..w]);
+                put_value(&mut values, v, w);
             }
         } else {
             levels.push(0u8);

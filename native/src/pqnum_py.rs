@@ -29,7 +29,7 @@ pub fn parquet_numbers<'py>(py: Python<'py>, kind: &str, chunks: Vec<(usize, Val
         let c: Vec<Values> = chunks.iter().map(|(len, valid, data, at)| Values { rows: rows(*len, valid), data, at: *at }).collect();
         let mut sq = Squeeze::new(level)?;
         if dictionary_encoded {
-            dictionary(kind, &c, limit, &mut sq)
+            dictionary(kind, &c, limit, page_rows, &mut sq)
         } else {
             plain(kind, &c, page_rows, page_bytes, &mut sq).map(Some)
         }
