@@ -388,3 +388,4 @@ mod pqzstd_py;
 
 pub mod pqnum;
 mod pqnum_py;
+pub mod pqlevels;

@@ -8,6 +8,7 @@
 //! Linear in the rows and the bytes.
 
 use crate::hash::{is_set, KeyIndex, Seed};
+use crate::pqlevels::Levels;
 
 /// A chunk's rows: how many, and Arrow's validity bitmap with the bit of its first row (None:
 /// no row is null).
@@ -151,25 +152,8 @@ fn bit_packed<T: Copy + Into<u32>>(values: &[T], width: u32, out: &mut Vec<u8>) 
 /// of every row of `chunks`, then the bit width of `words` and the rows' `indices`.
 fn data_page(chunks: &[Rows], indices: &[u32], words: usize) -> Vec<u8> {
     let rows: usize = chunks.iter().map(|c| c.len).sum();
-    let mut out = Vec::with_capacity(16 + indices.len() * bit_width(words.saturating_sub(1) as u32) as usize / 8);
-    out.extend_from_slice(&[0u8; 4]);
-    if chunks.iter().all(|c| c.valid.is_none()) {
-        if rows > 0 {
-            put_varint(&mut out, (rows as u64) << 1);
-            out.push(1);
-        }
-    } else {
-        let mut levels = Vec::with_capacity(rows);
-        for c in chunks {
-            match c.valid {
-                None => levels.extend(std::iter::repeat_n(1u8, c.len)),
-                Some((bits, at)) => levels.extend((0..c.len).map(|i| (bits[(at + i) / 8] >> ((at + i) % 8)) & 1)),
-            }
-        }
-        rle_hybrid(&levels, 1, &mut out);
-    }
-    let len = (out.len() - 4) as u32;
-    out[..4].copy_from_slice(&len.to_le_bytes());
+    let mut out = Vec::with_capacity(16 + rows / 8 + indices.len() * bit_width(words.saturating_sub(1) as u32) as usize / 8);
+    Levels::new(chunks.iter().copied()).put(0, rows, &mut out);
     let width = bit_width(words.saturating_sub(1) as u32);
     out.push(width as u8);
     rle_hybrid(indices, width, &mut out);

@@ -10,7 +10,8 @@
 
 use crate::hash::{is_set, KeyIndex, Seed};
 use crate::pqdict::{bit_width, rle_hybrid, Rows};
-use crate::pqzstd::{plain_page, Page, Squeeze};
+use crate::pqlevels::{page_body, Levels};
+use crate::pqzstd::{Page, Squeeze};
 
 /// Arrow's type of a chunk's values (its buffer), and so the Parquet physical type written.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -224,12 +225,12 @@ pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, page_rows: usize,
     let mut index = KeyIndex::with_capacity(64);
     let mut recent = Recent::new();
     let mut dict = Vec::new();
-    let (mut indices, mut levels) = (Vec::with_capacity(total), Vec::with_capacity(total));
+    let mut indices = Vec::with_capacity(total);
     let mut ends = Vec::new(); // each page's (rows, indices, words) at its end
-    let (mut nulls, mut over) = (0, false);
+    let (mut nulls, mut over, mut row) = (0, false, 0);
     let mut mm = MinMax { kind, got: None };
     each_value(kind, chunks, |v, valid| {
-        levels.push(valid as u8);
+        row += 1;
         if !valid {
             nulls += 1;
         } else {
@@ -248,22 +249,23 @@ pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, page_rows: usize,
                 indices.push(k);
             }
         }
-        if levels.len() % page_rows == 0 {
-            ends.push((levels.len(), indices.len(), index.len()));
+        if row % page_rows == 0 {
+            ends.push((row, indices.len(), index.len()));
         }
     })?;
     if over {
         return Ok(None);
     }
-    if levels.len() % page_rows != 0 {
-        ends.push((levels.len(), indices.len(), index.len()));
+    if row % page_rows != 0 {
+        ends.push((row, indices.len(), index.len()));
     }
+    let levels = Levels::new(chunks.iter().map(|c| c.rows));
     let (mut pages, mut from) = (Vec::with_capacity(ends.len()), (0, 0));
     for &(rows, k, words) in &ends {
         let width = bit_width(words.saturating_sub(1) as u32);
         let mut values = vec![width as u8];
         rle_hybrid(&indices[from.1..k], width, &mut values);
-        pages.push(squeeze.page(plain_page(&levels[from.0..rows], &values), rows - from.0)?);
+        pages.push(squeeze.page(page_body(&levels, from.0, rows, &values), rows - from.0)?);
         from = (rows, k);
     }
     let words = index.len();
@@ -276,13 +278,12 @@ pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, page_rows: usize,
 pub fn plain(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize, squeeze: &mut Squeeze) -> Result<Made, String> {
     let page_rows = page_rows.max(1);
     let w = kind.width();
-    let total = chunks.iter().map(|c| c.rows.len).fold(0usize, usize::saturating_add);
-    let (mut levels, mut values) = (Vec::with_capacity(page_rows.min(total)), Vec::new());
-    let (mut pages, mut nulls, mut bools, mut err) = (Vec::new(), 0, 0usize, None);
+    let levels = Levels::new(chunks.iter().map(|c| c.rows));
+    let mut values = Vec::new();
+    let (mut pages, mut nulls, mut bools, mut err, mut row, mut first) = (Vec::new(), 0, 0usize, None, 0, 0);
     let mm = MinMax::of(kind, chunks)?;
     each_value(kind, chunks, |v, valid| {
         if valid {
-            levels.push(1u8);
             if kind == Kind::Bool {
                 if bools % 8 == 0 {
                     values.push(0u8);
@@ -293,15 +294,15 @@ pub fn plain(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize,
                 put_value(&mut values, v, w);
             }
         } else {
-            levels.push(0u8);
             nulls += 1;
         }
-        if levels.len() == page_rows || values.len() >= page_bytes {
-            match squeeze.page(plain_page(&levels, &values), levels.len()) {
+        row += 1;
+        if row - first == page_rows || values.len() >= page_bytes {
+            match squeeze.page(page_body(&levels, first, row, &values), row - first) {
                 Ok(p) => pages.push(p),
                 Err(e) => err = Some(e),
             }
-            levels.clear();
+            first = row;
             values.clear();
             bools = 0;
         }
@@ -309,8 +310,8 @@ pub fn plain(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize,
     if let Some(e) = err {
         return Err(e);
     }
-    if !levels.is_empty() {
-        pages.push(squeeze.page(plain_page(&levels, &values), levels.len())?);
+    if row > first {
+        pages.push(squeeze.page(page_body(&levels, first, row, &values), row - first)?);
     }
     Ok(Made { dict: None, pages, nulls, stats: mm.bytes() })
 }
