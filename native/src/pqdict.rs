@@ -130,6 +130,15 @@ fn bit_packed<T: Copy + Into<u32>>(values: &[T], width: u32, out: &mut Vec<u8>) 
     for run in values.chunks(GROUPS * 8) {
         let groups = run.len().div_ceil(8);
         put_varint(out, ((groups as u64) << 1) | 1);
+        if width <= 8 {
+            // (eight values of up to 8 bits: one u64, its low `width` bytes; a short last group padded)
+            let w = width as usize;
+            for g in run.chunks(8) {
+                let acc = g.iter().enumerate().fold(0u64, |acc, (i, &v)| acc | ((v.into() as u64) << (i * w)));
+                out.extend_from_slice(&acc.to_le_bytes()[..w]);
+            }
+            continue;
+        }
         let end = out.len() + groups * width as usize;
         let (mut acc, mut bits) = (0u64, 0u32); // (under 8 bits held between values: 40 at most)
         for &v in run {
