@@ -227,7 +227,7 @@ pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, page_rows: usize,
     let mut dict = Vec::new();
     let mut indices = Vec::with_capacity(total);
     let mut ends = Vec::new(); // each page's (rows, indices, words) at its end
-    let (mut nulls, mut over, mut row) = (0, false, 0);
+    let (mut nulls, mut over, mut row, mut cut) = (0, false, 0, page_rows);
     let mut mm = MinMax { kind, got: None };
     each_value(kind, chunks, |v, valid| {
         row += 1;
@@ -249,14 +249,15 @@ pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, page_rows: usize,
                 indices.push(k);
             }
         }
-        if row % page_rows == 0 {
+        if row == cut {
             ends.push((row, indices.len(), index.len()));
+            cut += page_rows;
         }
     })?;
     if over {
         return Ok(None);
     }
-    if row % page_rows != 0 {
+    if row + page_rows != cut {
         ends.push((row, indices.len(), index.len()));
     }
     let levels = Levels::new(chunks.iter().map(|c| c.rows));
