@@ -236,6 +236,44 @@ pub(crate) fn each_word<'a>(rows: &Rows, texts: &Texts<'a>, mut f: impl FnMut(us
     Ok(true)
 }
 
+/// The valid rows of a chunk of text in order, `f(where its bytes start in the data, its
+/// bytes)` (which says whether to go on), eight null rows at a time where a byte of the
+/// validity bitmap is clear (most rows of many columns are null); the offsets of each valid row
+/// checked as they are read. The null rows, or None once `f` said no.
+#[inline]
+pub(crate) fn each_valid_word<'a>(rows: &Rows, texts: &Texts<'a>, mut f: impl FnMut(usize, &'a [u8]) -> Result<bool, String>)
+                                  -> Result<Option<usize>, String> {
+    let Some((bits, at)) = rows.valid else {
+        return Ok(each_word(rows, texts, |s, word, _| f(s, word))?.then_some(0));
+    };
+    rows.check()?;
+    if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
+        return Err("an offsets buffer shorter than its chunk".into());
+    }
+    let (mut nulls, mut i) = (0, 0);
+    while i < rows.len {
+        let b = at + i;
+        if b % 8 == 0 && i + 8 <= rows.len && bits[b / 8] == 0 {
+            nulls += 8;
+            i += 8;
+            continue;
+        }
+        if is_set(bits, b) {
+            let (s, e) = (texts.offset(i), texts.offset(i + 1));
+            if s > e || e > texts.data.len() {
+                return Err("offsets out of order or past the data".into());
+            }
+            if !f(s, &texts.data[s..e])? {
+                return Ok(None);
+            }
+        } else {
+            nulls += 1;
+        }
+        i += 1;
+    }
+    Ok(Some(nulls))
+}
+
 /// A chunk of text arrays, dictionary-encoded here (words in order of first sight), or None when
 /// the dictionary page would pass `limit` bytes (Arrow's writer then falls back to plain pages:
 /// the caller leaves such a column to it).
@@ -247,11 +285,7 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
     let (mut nulls, mut text_bytes) = (0, 0u64);
     for (rows, texts) in chunks {
         let data = texts.data;
-        let whole = each_word(rows, texts, |at, word, valid| {
-            if !valid {
-                nulls += 1;
-                return Ok(true);
-            }
+        let whole = each_valid_word(rows, texts, |at, word| {
             let place = recent.place_in(data, at, word);
             if let Some((at, head, tail)) = place {
                 let (h, t, n, k) = recent.slots[at];
@@ -275,8 +309,9 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
             indices.push(k);
             Ok(true)
         })?;
-        if !whole {
-            return Ok(None);
+        match whole {
+            Some(n) => nulls += n,
+            None => return Ok(None),
         }
     }
     let rows: Vec<Rows> = chunks.iter().map(|c| c.0).collect();
