@@ -18,6 +18,8 @@ from analyzer import native, parquet_dict
 from analyzer import parquet_footer as footer
 from analyzer.sink_parquet import GroupFiles
 
+from .test_parquet_dict import _counting
+
 pytestmark = pytest.mark.skipif(not native.available(), reason="native engine not built")
 
 TS = pa.timestamp("us", "UTC")
@@ -77,20 +79,6 @@ def _same(a: bytes, b: bytes) -> None:
         assert _values(fa.read_row_group(g)) == _values(fb.read_row_group(g))
 
 
-def _made(monkeypatch) -> list[str]:
-    made: list[str] = []
-    real = parquet_dict.chunk
-
-    def chunk(name, col, *way):
-        got = real(name, col, *way)
-        if got is not None:
-            made.append(name)
-        return got
-
-    monkeypatch.setattr(parquet_dict, "chunk", chunk)
-    return made
-
-
 def _column(draw, n: int, values) -> list:
     if draw(st.booleans()):  # (some chunks without nulls: no validity bitmap)
         return draw(st.lists(values, min_size=n, max_size=n))
@@ -124,7 +112,7 @@ def groups(draw):
 @given(groups(), st.sampled_from([1, 2]), st.sampled_from([OPTIONS, ZSTD_OPTIONS, BARE_OPTIONS]))
 def test_native_numbers_read_back_as_arrows_with_its_statistics(monkeypatch, gs, threads, options):
     with monkeypatch.context() as m:
-        made = _made(m)
+        made = _counting(m)
         ours = _file(gs, "native", m, options, threads)
     _same(ours, _file(gs, "python", monkeypatch, options))
     assert sorted(made) == sorted(SCHEMA.names * len(gs))
@@ -141,7 +129,7 @@ def test_many_rows_many_pages_and_a_growing_dictionary(monkeypatch):
                   "text": pa.array(["x"] * n)})
     for options in (OPTIONS, {**OPTIONS, "use_dictionary": True}, ZSTD_OPTIONS):
         with monkeypatch.context() as m:
-            made = _made(m)
+            made = _counting(m)
             ours = _file([t, t.slice(5, 30_000)], "native", m, options, threads=2)
         _same(ours, _file([t, t.slice(5, 30_000)], "python", monkeypatch, options))
         assert sorted(made) == sorted(SCHEMA.names * 2)
@@ -182,7 +170,7 @@ def test_a_dictionary_past_the_limit_is_left_to_arrow(monkeypatch):
     assert parquet_dict.chunk("i32", t.column("i32"), ways["i32"]) is None  # (1600 bytes of words)
     assert parquet_dict.chunk("i16", t.slice(0, 200).column("i16"), ways["i16"]) is not None
     with monkeypatch.context() as m:
-        made = _made(m)
+        made = _counting(m)
         ours = _file([t], "native", m, options)
     _same(ours, _file([t], "python", monkeypatch, options))
     assert sorted(made) == ["b", "text"]
