@@ -18,21 +18,14 @@ pub struct Page {
     pub rows: usize,
 }
 
-/// Page bodies compressed at one zstd level (None: left as they are), one context for all; the
-/// context is kept for the thread's next chunk at that level (a new one's first pages cost its
-/// tables' allocation and first touch: ~0.1 ms a chunk).
-pub struct Squeeze(Option<(i32, zstd::bulk::Compressor<'static>)>);
-
-thread_local! {
-    static KEPT: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { std::cell::RefCell::new(None) };
-}
+/// Page bodies compressed at one zstd level (None: left as they are), one context for all.
+pub struct Squeeze(Option<zstd::bulk::Compressor<'static>>);
 
 impl Squeeze {
     pub fn new(level: Option<i32>) -> Result<Squeeze, String> {
-        let Some(l) = level else { return Ok(Squeeze(None)) };
-        match KEPT.with(|k| k.borrow_mut().take()) {
-            Some((kept, c)) if kept == l => Ok(Squeeze(Some((l, c)))),
-            _ => zstd::bulk::Compressor::new(l).map(|c| Squeeze(Some((l, c)))).map_err(|e| format!("zstd: {e}")),
+        match level {
+            None => Ok(Squeeze(None)),
+            Some(l) => zstd::bulk::Compressor::new(l).map(|c| Squeeze(Some(c))).map_err(|e| format!("zstd: {e}")),
         }
     }
 
@@ -40,15 +33,7 @@ impl Squeeze {
         let size = body.len();
         match &mut self.0 {
             None => Ok(Page { body, size, rows }),
-            Some((_, c)) => Ok(Page { body: c.compress(&body).map_err(|e| format!("zstd: {e}"))?, size, rows }),
-        }
-    }
-}
-
-impl Drop for Squeeze {
-    fn drop(&mut self) {
-        if let Some(kept) = self.0.take() {
-            KEPT.with(|k| *k.borrow_mut() = Some(kept));
+            Some(c) => Ok(Page { body: c.compress(&body).map_err(|e| format!("zstd: {e}"))?, size, rows }),
         }
     }
 }
