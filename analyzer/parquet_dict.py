@@ -11,6 +11,9 @@ column's chunk (a dictionary page, PLAIN; one v1 data page, RLE_DICTIONARY with 
 definition levels: what Arrow writes for them, in the format's spec) and
 :func:`assembled` puts a row group's chunks, Arrow's and these, in the schema's order, as one
 file's body and footer would hold them. Read back, the columns are the ones Arrow writes.
+The other text columns (plain or zstd: ``pqzstd.rs``) and the numbers, times and booleans
+(``pqnum.rs``: dictionary or PLAIN pages, with the min/max statistics Arrow gives them; r24)
+are made so too; Arrow's writer is left the columns of an encoding of their own (DELTA_BINARY_PACKED).
 Without the native core (``MAILLENS_ENGINE=python``, not built) Arrow writes every column.
 """
 
