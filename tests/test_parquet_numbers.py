@@ -36,6 +36,12 @@ ZSTD_OPTIONS = {"use_dictionary": True, "compression": "zstd", "compression_leve
 #: no statistics, none dictionary-encoded
 BARE_OPTIONS = {"use_dictionary": False, "compression": "none", "write_statistics": False, "store_schema": False}
 
+@pytest.fixture(autouse=True)
+def _native_engine(monkeypatch):
+    """The native core's path (the whole suite also runs with ``MAILLENS_ENGINE=python``)."""
+    monkeypatch.setenv("MAILLENS_ENGINE", "native")
+
+
 FLOATS = [0.0, -0.0, 1.5, -2.25, math.inf, -math.inf, math.nan, 1e300, 5e-324]
 
 
