@@ -11,6 +11,9 @@ column's chunk (a dictionary page, PLAIN; one v1 data page, RLE_DICTIONARY with 
 definition levels: what Arrow writes for them, in the format's spec) and
 :func:`assembled` puts a row group's chunks, Arrow's and these, in the schema's order, as one
 file's body and footer would hold them. Read back, the columns are the ones Arrow writes.
+The other text columns (plain or zstd: ``pqzstd.rs``) and the numbers, times and booleans
+(``pqnum.rs``: dictionary or PLAIN pages, with the min/max statistics Arrow gives them; r24)
+are made so too; Arrow's writer is left the columns of an encoding of their own (DELTA_BINARY_PACKED).
 Without the native core (``MAILLENS_ENGINE=python``, not built) Arrow writes every column.
 """
 
@@ -22,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import parquet_footer as footer
-from .parquet_footer import _BINARY, _FALSE, _I32, _I64, _LIST, _STRUCT
+from .parquet_footer import _BINARY, _FALSE, _I32, _I64, _LIST, _STRUCT, _TRUE
 
 __all__ = ["DICTIONARY_LIMIT", "Chunk", "Way", "assembled", "chunk", "native_columns"]
 
@@ -34,6 +37,8 @@ _BYTE_ARRAY, _PLAIN, _RLE, _RLE_DICTIONARY, _DATA_PAGE, _DICTIONARY_PAGE, _UNCOM
 # Arrow's defaults: zstd's level, a data page's bytes and rows
 _ZSTD_DEFAULT, _PAGE_BYTES, _PAGE_ROWS = 1, 1 << 20, 20_000
 _CODES = pa.dictionary(pa.int32(), pa.string())
+# parquet.thrift's physical types of the native core's kinds (analyzer.parquet_dict._kind)
+_PHYSICAL = {"bool": 0, "int16": 1, "int32": 1, "int64": 2, "double": 5}
 
 
 def _native() -> Any:
@@ -61,14 +66,26 @@ def native_columns(schema: pa.Schema, options: dict[str, Any]) -> dict[str, Way]
     out = {}
     for f in schema:
         dictionary, codec = per("use_dictionary", f.name, True), str(per("compression", f.name, "snappy")).lower()
-        if (f.nullable and (f.type == pa.string() or (f.type == _CODES and dictionary is True))
-                and dictionary in (True, False) and codec in ("none", "zstd")
-                and per("write_statistics", f.name, True) is False and per("column_encoding", f.name, None) is None
+        kind = _kind(f.type, opt)
+        stats = per("write_statistics", f.name, True)
+        if (f.nullable and (f.type == pa.string() or (f.type == _CODES and dictionary is True) or kind)
+                and dictionary in (True, False) and codec in ("none", "zstd") and stats in (True, False)
+                and (kind or stats is False) and per("column_encoding", f.name, None) is None
                 and opt.get("data_page_version", "1.0") == "1.0"):
             level = per("compression_level", f.name, None)
-            out[f.name] = Way(dictionary, None if codec == "none" else _ZSTD_DEFAULT if level is None else int(level),
-                              int(opt.get("data_page_size") or _PAGE_BYTES), int(opt.get("max_rows_per_page") or _PAGE_ROWS))
+            out[f.name] = Way(dictionary and kind != "bool", None if codec == "none" else _ZSTD_DEFAULT if level is None else int(level),
+                              int(opt.get("data_page_size") or _PAGE_BYTES), int(opt.get("max_rows_per_page") or _PAGE_ROWS),
+                              stats, kind)
     return out
+
+
+def _kind(t: pa.DataType, options: dict[str, Any]) -> str:
+    """The native core's name of a number, time or boolean type whose values Arrow's writer
+    writes as they are ('' for any other: text, or a time it would convert)."""
+    if t in (pa.int16(), pa.int32(), pa.int64(), pa.float64(), pa.bool_()):
+        return "double" if t == pa.float64() else str(t)
+    converts = options.get("coerce_timestamps") or options.get("use_deprecated_int96_timestamps")
+    return "int64" if pa.types.is_timestamp(t) and t.unit == "us" and not converts else ""
 
 
 class Way(NamedTuple):
@@ -79,6 +96,8 @@ class Way(NamedTuple):
     level: int | None
     page_bytes: int = _PAGE_BYTES
     page_rows: int = _PAGE_ROWS
+    stats: bool = False  # min/max and nulls in the chunk's metadata (numbers, times, booleans)
+    kind: str = ""  # the values' type for the native core (:func:`_kind`); '' text
 
 
 class Chunk:
@@ -86,8 +105,9 @@ class Chunk:
     first, if it has one), and its ``ColumnMetaData`` once placed (:meth:`meta`)."""
 
     def __init__(self, name: str, pages: list[bytes], dict_size: int, size: int, way: Way, page_stats: list,
-                 rows: int, nulls: int, text_bytes: int) -> None:
+                 rows: int, nulls: int, text_bytes: int | None, minmax: tuple[bytes, bytes] | None = None) -> None:
         self.name = name
+        self.minmax = minmax  # (numbers, times, booleans: PLAIN bytes; None: no value counts)
         self.body = b"".join(pages)
         self.dict_size = dict_size  # (0: no dictionary page)
         self.size = size  # (uncompressed, headers included)
@@ -97,14 +117,25 @@ class Chunk:
     def meta(self, at: int) -> list:
         """The ``ColumnChunk`` struct (as :func:`analyzer.parquet_footer.decode` gives one) of
         this chunk written at offset ``at``: the fields Arrow's writer sets for such a chunk."""
-        sizes = [[1, _I64, self.text_bytes], [2, _LIST, (_I64, [])], [3, _LIST, (_I64, [self.nulls, self.rows - self.nulls])]]
+        sizes = [*([[1, _I64, self.text_bytes]] if self.text_bytes is not None else []), [2, _LIST, (_I64, [])],
+                 [3, _LIST, (_I64, [self.nulls, self.rows - self.nulls])]]
         encodings = [_PLAIN, _RLE, _RLE_DICTIONARY] if self.way.dictionary else [_RLE, _PLAIN]
-        meta = [[1, _I32, _BYTE_ARRAY], [2, _LIST, (_I32, encodings)], [3, _LIST, (_BINARY, [self.name.encode()])],
+        meta = [[1, _I32, _PHYSICAL.get(self.way.kind, _BYTE_ARRAY)], [2, _LIST, (_I32, encodings)],
+                [3, _LIST, (_BINARY, [self.name.encode()])],
                 [4, _I32, _UNCOMPRESSED if self.way.level is None else _ZSTD], [5, _I64, self.rows],
                 [6, _I64, self.size], [7, _I64, len(self.body)], [9, _I64, at + self.dict_size],
-                *([[11, _I64, at]] if self.dict_size else []),
+                *([[11, _I64, at]] if self.dict_size else []), *([[12, _STRUCT, self._statistics()]] if self.way.stats else []),
                 [13, _LIST, (_STRUCT, self.page_stats)], [16, _STRUCT, sizes]]
         return [[2, _I64, 0], [3, _STRUCT, meta]]
+
+    def _statistics(self) -> list:
+        """The ``Statistics`` struct Arrow's writer gives such a chunk: min and max (in the
+        deprecated fields too, as their sort order is signed), nulls, both exact."""
+        if self.minmax is None:
+            return [[3, _I64, self.nulls]]
+        lo, hi = self.minmax
+        return [[1, _BINARY, hi], [2, _BINARY, lo], [3, _I64, self.nulls], [5, _BINARY, hi], [6, _BINARY, lo],
+                [7, _TRUE, _TRUE], [8, _TRUE, _TRUE]]
 
 
 def _page(kind: int, body: bytes, size: int, head: list) -> tuple[bytes, int]:
@@ -133,6 +164,8 @@ def chunk(name: str, col: pa.ChunkedArray, way: Way = Way(True, None)) -> Chunk 
     mod = _native()
     if mod is None or not len(col):
         return None
+    if way.kind:
+        return _numbers(mod, name, col, way)
     if not way.dictionary:
         if col.type != pa.string():
             return None
@@ -162,6 +195,25 @@ def chunk(name: str, col: pa.ChunkedArray, way: Way = Way(True, None)) -> Chunk 
     stats = [[[1, _I32, _DICTIONARY_PAGE], [2, _I32, _PLAIN], [3, _I32, 1]],
              [[1, _I32, _DATA_PAGE], [2, _I32, _RLE_DICTIONARY], [3, _I32, 1]]]
     return Chunk(name, [dict_page, data_page], len(dict_page), dict_all + data_all, way, stats, rows, nulls, text_bytes)
+
+
+def _numbers(mod: Any, name: str, col: pa.ChunkedArray, way: Way) -> Chunk | None:
+    """:func:`chunk` of numbers, times or booleans (``way.kind``): with the statistics Arrow's writer gives."""
+    got = mod.parquet_numbers(way.kind, [(len(a), _valid(a), a.buffers()[1], a.offset) for a in col.chunks], way.dictionary,
+                              DICTIONARY_LIMIT, way.page_rows, way.page_bytes, way.level)
+    if got is None:
+        return None
+    dict_page, data, nulls, minmax = got
+    pages = [_page(_DATA_PAGE, body, size, _data_head(rows, _RLE_DICTIONARY if dict_page else _PLAIN)) for body, size, rows in data]
+    stats = [[[1, _I32, _DATA_PAGE], [2, _I32, _RLE_DICTIONARY if dict_page else _PLAIN], [3, _I32, len(pages)]]]
+    dict_size = 0
+    if dict_page is not None:
+        body, size, count = dict_page
+        pages.insert(0, _page(_DICTIONARY_PAGE, body, size, [[7, _STRUCT, [[1, _I32, count], [2, _I32, _PLAIN], [3, _FALSE, _FALSE]]]]))
+        stats.insert(0, [[1, _I32, _DICTIONARY_PAGE], [2, _I32, _PLAIN], [3, _I32, 1]])
+        dict_size = len(pages[0][0])
+    return Chunk(name, [p for p, _ in pages], dict_size, sum(n for _, n in pages), way, stats, len(col), nulls, None,
+                 minmax if way.stats else None)
 
 
 def _start(chunk_meta: list) -> tuple[int, int]:

@@ -299,15 +299,16 @@ class EventWriter:
                                            RENDER_THREADS if self.threaded else 1)
         return self._pieces
 
-    def _write_group(self) -> None:
+    def _write_group(self, last: bool = False) -> None:
         """The batches gathered, as one Parquet row group (their chunks as they are: no copy),
-        encoded beside the ones before (:class:`analyzer.sink_parquet.GroupFiles`)."""
+        encoded beside the ones before (:class:`analyzer.sink_parquet.GroupFiles`); ``last``:
+        the file's last (then encoded on this thread and an encoder's)."""
         if self._group:
             group = pa.concat_tables(self._group) if len(self._group) > 1 else self._group[0]
             if self._coded:  # one dictionary a column chunk: Arrow writes the codes as they are
                 group = group.unify_dictionaries()
             batches, self._group, self._group_rows = self._group, [], 0
-            self._writer.add(group, lambda: self._release(group, batches))
+            self._writer.add(group, lambda: self._release(group, batches), last)
 
     def _open(self, schema: pa.Schema, first: pa.Table | None = None) -> None:
         if self._writer is not None:
@@ -362,7 +363,7 @@ class EventWriter:
         try:
             if self.fmt != "jsonl":
                 self._open(self._schema or schema)
-                self._write_group()
+                self._write_group(last=True)
                 self._writer.close()
                 self._sink.detach()  # the rest of the buffer into the file, which stays open
             elif self._fh is not None:

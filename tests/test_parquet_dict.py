@@ -1,5 +1,5 @@
 """analyzer.parquet_dict: the text columns' chunks made by the native core (native/src/pqdict.rs,
-pqzstd.rs: dictionary-encoded or plain, uncompressed or zstd) beside Arrow's: the file read back
+pqzstd.rs: dictionary-encoded or plain, uncompressed or zstd; the numbers': test_parquet_numbers.py) beside Arrow's: the file read back
 is the one Arrow alone writes (``MAILLENS_ENGINE=python``), whatever the words, nulls, chunks,
 slices and page sizes."""
 
@@ -114,23 +114,26 @@ def test_native_chunks_read_back_as_arrows(monkeypatch, gs, threads, options):
         made = _counting(m)
         ours = _file(gs, "native", m, threads, options=options)
     _same_read_back(ours, _file(gs, "python", monkeypatch, options=options))
-    assert sorted(made) == sorted(["kind", "cls", "free", "one"] * len(gs))
+    assert sorted(made) == sorted(["kind", "cls", "n", "free", "one"] * len(gs))
 
 
 def test_columns_taken_and_not(monkeypatch):
     ways = parquet_dict.native_columns(SCHEMA, OPTIONS)
-    assert tuple(ways) == ("kind", "cls", "free", "one")
-    assert [(w.dictionary, w.level) for w in ways.values()] == [(True, None), (True, None), (False, 1), (True, None)]
+    assert tuple(ways) == ("kind", "cls", "n", "free", "one")
+    assert [(w.dictionary, w.level, w.stats, w.kind) for w in ways.values()] == \
+           [(True, None, False, ""), (True, None, False, ""), (False, 1, True, "int64"), (False, 1, False, ""), (True, None, False, "")]
     ways = parquet_dict.native_columns(SCHEMA, ZSTD_OPTIONS)
     assert [(w.dictionary, w.level, w.page_rows, w.page_bytes) for w in ways.values()] == \
-           [(True, 3, 7, 64), (True, 1, 7, 64), (False, 1, 7, 64), (True, None, 7, 64)]
-    # statistics, another codec, an encoding of its own, not nullable, v2 pages: Arrow's
-    for change in ({"write_statistics": ["kind", "cls", "free", "one"]}, {"compression": "snappy"},
-                   {"column_encoding": {"kind": "PLAIN", "cls": "PLAIN", "free": "PLAIN", "one": "PLAIN"}},
-                   {"data_page_version": "2.0"}):
+           [(True, 3, 7, 64), (True, 1, 7, 64), (False, 1, 7, 64), (False, 1, 7, 64), (True, None, 7, 64)]
+    # text with statistics, another codec, an encoding of its own, not nullable, v2 pages: Arrow's
+    # (the numbers take statistics: tests/test_parquet_numbers.py)
+    for change in ({"write_statistics": ["kind", "cls", "free", "one"]},
+                   {"column_encoding": {"kind": "PLAIN", "cls": "PLAIN", "free": "PLAIN", "one": "PLAIN"}}):
+        assert tuple(parquet_dict.native_columns(SCHEMA, {**OPTIONS, **change})) == ("n",)
+    for change in ({"compression": "snappy"}, {"data_page_version": "2.0"}):
         assert parquet_dict.native_columns(SCHEMA, {**OPTIONS, **change}) == {}
     # dictionaries of text without a dictionary encoding: Arrow's; text so: plain
-    assert tuple(parquet_dict.native_columns(SCHEMA, {**OPTIONS, "use_dictionary": False})) == ("kind", "free")
+    assert tuple(parquet_dict.native_columns(SCHEMA, {**OPTIONS, "use_dictionary": False})) == ("kind", "n", "free")
     strict = pa.schema([pa.field("kind", pa.string(), nullable=False)])
     assert parquet_dict.native_columns(strict, {"compression": "none", "write_statistics": False}) == {}
     assert parquet_dict.native_columns(pa.schema([("kind", pa.large_string())]),
@@ -153,13 +156,13 @@ def test_left_to_arrow_read_back_the_same(monkeypatch):
         made = _counting(m)
         ours = _file([t], "native", m)
     _same_read_back(ours, _file([t], "python", monkeypatch))
-    assert made == ["cls", "free", "one"]
+    assert made == ["cls", "n", "free", "one"]
     # chunks with dictionaries of their own: Arrow's
     two = pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array([0], pa.int32()), pa.array(["a"])),
                             pa.DictionaryArray.from_arrays(pa.array([0], pa.int32()), pa.array(["b"]))])
     assert parquet_dict.chunk("cls", two) is None
     assert parquet_dict.chunk("kind", pa.chunked_array([], pa.string())) is None
-    assert parquet_dict.chunk("n", t.column("n")) is None
+    assert parquet_dict.chunk("n", t.column("n")) is None  # (not as text)
     assert parquet_dict.chunk("cls", t.column("cls"), parquet_dict.Way(False, 1)) is None  # (plain: text only)
 
 

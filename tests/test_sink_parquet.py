@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analyzer import pipeline, sinks
+from analyzer import native, pipeline, sinks
 from analyzer.parsers import LineCounts
 from analyzer.sink_parquet import GroupFiles
 
@@ -34,7 +34,8 @@ def _single(groups: list[pa.Table], options: dict, metadata: dict | None) -> byt
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("metadata", [None, {b"k": b"v"}])
-def test_group_files_write_the_single_writers_file(threads, metadata):
+def test_group_files_write_the_single_writers_file(threads, metadata, monkeypatch):
+    monkeypatch.setenv("MAILLENS_ENGINE", "python")  # (Arrow writes every chunk: the same bytes)
     groups = _groups()
     options = {"compression": "zstd", "use_dictionary": ["a"], "store_schema": metadata is None}
     out = pa.BufferOutputStream()
@@ -45,6 +46,34 @@ def test_group_files_write_the_single_writers_file(threads, metadata):
     files.close()
     assert out.getvalue().to_pybytes() == _single(groups, options, metadata)
     assert done == [0, 1, 2, 3]  # each group's `done` once, in order
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_last_group_split_between_threads_is_the_same_file(threads, monkeypatch):
+    """The last row group's native chunks made half on an encoder, half on the caller's thread:
+    the bytes of the file made group by group; read back, Arrow's alone."""
+    monkeypatch.setenv("MAILLENS_ENGINE", "native")
+    groups = _groups()
+    options = {"compression": "zstd", "use_dictionary": ["a"], "write_statistics": ["b"]}
+    made = []
+    for last in (False, True):
+        out = pa.BufferOutputStream()
+        done: list[int] = []
+        files = GroupFiles(out, groups[0].schema, options, {b"k": b"v"}, threads)
+        if native.available():
+            assert set(files._native) == {"a", "b"}
+        for i, g in enumerate(groups):
+            files.add(g, lambda i=i, done=done: done.append(i), last and i == len(groups) - 1)
+        files.close()
+        assert done == [0, 1, 2, 3]
+        made.append(out.getvalue().to_pybytes())
+    assert made[0] == made[1]
+    monkeypatch.setenv("MAILLENS_ENGINE", "python")
+    arrow = pq.ParquetFile(pa.BufferReader(_single(groups, options, {b"k": b"v"})))
+    ours = pq.ParquetFile(pa.BufferReader(made[1]))
+    assert ours.read().equals(arrow.read()) and ours.schema_arrow.equals(arrow.schema_arrow, check_metadata=True)
+    assert [ours.metadata.row_group(i).num_rows for i in range(4)] == [50, 1, 120, 33]
+    assert ours.metadata.row_group(3).column(1).statistics == arrow.metadata.row_group(3).column(1).statistics
 
 
 def test_no_groups_is_the_writers_empty_file():

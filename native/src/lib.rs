@@ -379,6 +379,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_codes, m)?)?;
     m.add_function(wrap_pyfunction!(pqzstd_py::parquet_plain_texts, m)?)?;
     m.add_function(wrap_pyfunction!(pclass_words::py_words_by_code, m)?)?;
+
+    m.add_function(wrap_pyfunction!(pqnum_py::parquet_numbers, m)?)?;
     Ok(())
 }
 
@@ -393,3 +395,8 @@ pub mod pclass_words;
 
 pub mod peerrows;
 pub mod peerreasons;
+
+
+pub mod pqnum;
+mod pqnum_py;
+pub mod pqlevels;

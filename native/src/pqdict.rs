@@ -8,6 +8,7 @@
 //! Linear in the rows and the bytes.
 
 use crate::hash::{is_set, KeyIndex, Seed};
+use crate::pqlevels::Levels;
 
 /// A chunk's rows: how many, and Arrow's validity bitmap with the bit of its first row (None:
 /// no row is null).
@@ -18,14 +19,15 @@ pub struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         match self.valid {
             Some((bits, at)) if bits.len() * 8 < at + self.len => Err("a validity bitmap shorter than its chunk".into()),
             _ => Ok(()),
         }
     }
 
-    fn is_valid(&self, i: usize) -> bool {
+    #[inline]
+    pub(crate) fn is_valid(&self, i: usize) -> bool {
         match self.valid {
             Some((bits, at)) => is_set(bits, at + i),
             None => true,
@@ -128,6 +130,15 @@ fn bit_packed<T: Copy + Into<u32>>(values: &[T], width: u32, out: &mut Vec<u8>) 
     for run in values.chunks(GROUPS * 8) {
         let groups = run.len().div_ceil(8);
         put_varint(out, ((groups as u64) << 1) | 1);
+        if width <= 8 {
+            // (eight values of up to 8 bits: one u64, its low `width` bytes; a short last group padded)
+            let w = width as usize;
+            for g in run.chunks(8) {
+                let acc = g.iter().enumerate().fold(0u64, |acc, (i, &v)| acc | ((v.into() as u64) << (i * w)));
+                out.extend_from_slice(&acc.to_le_bytes()[..w]);
+            }
+            continue;
+        }
         let end = out.len() + groups * width as usize;
         let (mut acc, mut bits) = (0u64, 0u32); // (under 8 bits held between values: 40 at most)
         for &v in run {
@@ -150,25 +161,8 @@ fn bit_packed<T: Copy + Into<u32>>(values: &[T], width: u32, out: &mut Vec<u8>) 
 /// of every row of `chunks`, then the bit width of `words` and the rows' `indices`.
 fn data_page(chunks: &[Rows], indices: &[u32], words: usize) -> Vec<u8> {
     let rows: usize = chunks.iter().map(|c| c.len).sum();
-    let mut out = Vec::with_capacity(16 + indices.len() * bit_width(words.saturating_sub(1) as u32) as usize / 8);
-    out.extend_from_slice(&[0u8; 4]);
-    if chunks.iter().all(|c| c.valid.is_none()) {
-        if rows > 0 {
-            put_varint(&mut out, (rows as u64) << 1);
-            out.push(1);
-        }
-    } else {
-        let mut levels = Vec::with_capacity(rows);
-        for c in chunks {
-            match c.valid {
-                None => levels.extend(std::iter::repeat_n(1u8, c.len)),
-                Some((bits, at)) => levels.extend((0..c.len).map(|i| (bits[(at + i) / 8] >> ((at + i) % 8)) & 1)),
-            }
-        }
-        rle_hybrid(&levels, 1, &mut out);
-    }
-    let len = (out.len() - 4) as u32;
-    out[..4].copy_from_slice(&len.to_le_bytes());
+    let mut out = Vec::with_capacity(16 + rows / 8 + indices.len() * bit_width(words.saturating_sub(1) as u32) as usize / 8);
+    Levels::new(chunks.iter().copied()).put(0, rows, &mut out);
     let width = bit_width(words.saturating_sub(1) as u32);
     out.push(width as u8);
     rle_hybrid(indices, width, &mut out);
@@ -242,6 +236,44 @@ pub(crate) fn each_word<'a>(rows: &Rows, texts: &Texts<'a>, mut f: impl FnMut(us
     Ok(true)
 }
 
+/// The valid rows of a chunk of text in order, `f(where its bytes start in the data, its
+/// bytes)` (which says whether to go on), eight null rows at a time where a byte of the
+/// validity bitmap is clear (most rows of many columns are null); the offsets of each valid row
+/// checked as they are read. The null rows, or None once `f` said no.
+#[inline]
+pub(crate) fn each_valid_word<'a>(rows: &Rows, texts: &Texts<'a>, mut f: impl FnMut(usize, &'a [u8]) -> Result<bool, String>)
+                                  -> Result<Option<usize>, String> {
+    let Some((bits, at)) = rows.valid else {
+        return Ok(each_word(rows, texts, |s, word, _| f(s, word))?.then_some(0));
+    };
+    rows.check()?;
+    if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
+        return Err("an offsets buffer shorter than its chunk".into());
+    }
+    let (mut nulls, mut i) = (0, 0);
+    while i < rows.len {
+        let b = at + i;
+        if b % 8 == 0 && i + 8 <= rows.len && bits[b / 8] == 0 {
+            nulls += 8;
+            i += 8;
+            continue;
+        }
+        if is_set(bits, b) {
+            let (s, e) = (texts.offset(i), texts.offset(i + 1));
+            if s > e || e > texts.data.len() {
+                return Err("offsets out of order or past the data".into());
+            }
+            if !f(s, &texts.data[s..e])? {
+                return Ok(None);
+            }
+        } else {
+            nulls += 1;
+        }
+        i += 1;
+    }
+    Ok(Some(nulls))
+}
+
 /// A chunk of text arrays, dictionary-encoded here (words in order of first sight), or None when
 /// the dictionary page would pass `limit` bytes (Arrow's writer then falls back to plain pages:
 /// the caller leaves such a column to it).
@@ -253,11 +285,7 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
     let (mut nulls, mut text_bytes) = (0, 0u64);
     for (rows, texts) in chunks {
         let data = texts.data;
-        let whole = each_word(rows, texts, |at, word, valid| {
-            if !valid {
-                nulls += 1;
-                return Ok(true);
-            }
+        let whole = each_valid_word(rows, texts, |at, word| {
             let place = recent.place_in(data, at, word);
             if let Some((at, head, tail)) = place {
                 let (h, t, n, k) = recent.slots[at];
@@ -281,8 +309,9 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
             indices.push(k);
             Ok(true)
         })?;
-        if !whole {
-            return Ok(None);
+        match whole {
+            Some(n) => nulls += n,
+            None => return Ok(None),
         }
     }
     let rows: Vec<Rows> = chunks.iter().map(|c| c.0).collect();

@@ -7,7 +7,8 @@
 //! (length-prefixed, RLE / bit-packed hybrid) and the PLAIN values (each value's length, 4 bytes
 //! little-endian, then its bytes), the whole page compressed. Linear in the rows and the bytes.
 
-use crate::pqdict::{each_word, plain_word, rle_hybrid, Rows, Texts};
+use crate::pqdict::{each_word, plain_word, Rows, Texts};
+use crate::pqlevels::{page_body, Levels};
 
 /// A page body as written (compressed, or as it is without a codec) and its size before.
 #[derive(Debug, PartialEq)]
@@ -45,47 +46,34 @@ pub struct Plain {
     pub text_bytes: u64,
 }
 
-/// A v1 data page's body: the definition levels (0 null, 1 a value), then `values` (PLAIN).
-fn plain_page(levels: &[u8], values: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + levels.len() / 8 + values.len());
-    out.extend_from_slice(&[0u8; 4]);
-    rle_hybrid(levels, 1, &mut out);
-    let len = (out.len() - 4) as u32;
-    out[..4].copy_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(values);
-    out
-}
-
 /// The text arrays `chunks` as PLAIN data pages of at most `page_rows` rows (a page is cut once
 /// its values reach `page_bytes`), compressed by `squeeze`.
 pub fn plain_pages(chunks: &[(Rows, Texts)], page_rows: usize, page_bytes: usize, squeeze: &mut Squeeze)
                    -> Result<Plain, String> {
     let page_rows = page_rows.max(1);
     let mut pages = Vec::new();
-    // (capacity no more than the rows there are: `page_rows` is the caller's setting)
-    let total = chunks.iter().map(|c| c.0.len).fold(0usize, usize::saturating_add);
-    let (mut levels, mut values) = (Vec::with_capacity(page_rows.min(total)), Vec::new());
-    let (mut nulls, mut text_bytes) = (0, 0u64);
+    let levels = Levels::new(chunks.iter().map(|c| c.0));
+    let mut values = Vec::new();
+    let (mut nulls, mut text_bytes, mut row, mut first) = (0, 0u64, 0, 0);
     for (rows, texts) in chunks {
         each_word(rows, texts, |_, word, valid| {
             if valid {
-                levels.push(1u8);
                 plain_word(&mut values, word);
                 text_bytes += word.len() as u64;
             } else {
-                levels.push(0u8);
                 nulls += 1;
             }
-            if levels.len() == page_rows || values.len() >= page_bytes {
-                pages.push(squeeze.page(plain_page(&levels, &values), levels.len())?);
-                levels.clear();
+            row += 1;
+            if row - first == page_rows || values.len() >= page_bytes {
+                pages.push(squeeze.page(page_body(&levels, first, row, &values), row - first)?);
+                first = row;
                 values.clear();
             }
             Ok(true)
         })?;
     }
-    if !levels.is_empty() {
-        pages.push(squeeze.page(plain_page(&levels, &values), levels.len())?);
+    if row > first {
+        pages.push(squeeze.page(page_body(&levels, first, row, &values), row - first)?);
     }
     Ok(Plain { pages, nulls, text_bytes })
 }
