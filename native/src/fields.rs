@@ -129,18 +129,10 @@ impl Fields {
         let raw = nonempty(raw)?;
         let cut = raw.iter().position(|&b| b == b':' || b == b'<').unwrap_or(raw.len());
         // the first 60 bytes, where those are ASCII, are the first 60 characters: upper-cased in
-        // place on the stack (three Strings a call before: the stage of every reject and lost line)
-        if let Some(s) = ascii_stage(&raw[..cut], &self.stages) {
-            return Some(s);
-        }
-        let text = String::from_utf8_lossy(&raw[..cut]);
-        let trimmed: String = text.chars().take(60).collect();
-        // str.upper() of non-ASCII text may differ from Rust's; such stages go to Python
-        if !trimmed.is_ascii() {
-            return None;
-        }
-        let up = trimmed.to_ascii_uppercase().replace('_', " ");
-        Some(self.stages.iter().find(|(k, _)| up.contains(k.as_str())).map_or("other", |(_, s)| s.as_str()))
+        // place on the stack (three Strings a call before: the stage of every reject and lost line);
+        // where they are not, neither are the first 60 characters, and str.upper() of non-ASCII
+        // text may differ from Rust's: such stages go to Python (None)
+        ascii_stage(&raw[..cut], &self.stages)
     }
 
     /// `stage_from_text`: Ok(None) where the text names no stage; Err where Python must decide.

@@ -20,10 +20,7 @@ pub struct Rows<'a> {
 
 impl Rows<'_> {
     pub(crate) fn check(&self) -> Result<(), String> {
-        match self.valid {
-            Some((bits, at)) if bits.len() * 8 < at + self.len => Err("a validity bitmap shorter than its chunk".into()),
-            _ => Ok(()),
-        }
+        crate::vocab::check_valid(self.valid, self.len)
     }
 
     #[inline]

@@ -69,7 +69,7 @@ pub struct Values<'a> {
 fn each_value(kind: Kind, chunks: &[Values], f: impl FnMut(u64, bool)) -> Result<(), String> {
     for c in chunks {
         c.rows.check()?;
-        let end = (c.at + c.rows.len).checked_mul(kind.bits()).ok_or("a chunk past any buffer")?;
+        let end = c.at.checked_add(c.rows.len).and_then(|n| n.checked_mul(kind.bits())).ok_or("a chunk past any buffer")?;
         if c.data.len() * 8 < end {
             return Err("a values buffer shorter than its chunk".into());
         }
@@ -231,6 +231,9 @@ pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, page_rows: usize,
     let mut mm = MinMax { kind, got: None };
     each_value(kind, chunks, |v, valid| {
         row += 1;
+        if over {
+            return; // too many values for a dictionary: the rest is not hashed
+        }
         if !valid {
             nulls += 1;
         } else {
@@ -257,7 +260,7 @@ pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, page_rows: usize,
     if over {
         return Ok(None);
     }
-    if row + page_rows != cut {
+    if cut - page_rows != row {
         ends.push((row, indices.len(), index.len()));
     }
     let levels = Levels::new(chunks.iter().map(|c| c.rows));
@@ -315,4 +318,38 @@ pub fn plain(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize,
         pages.push(squeeze.page(page_body(&levels, first, row, &values), row - first)?);
     }
     Ok(Made { dict: None, pages, nulls, stats: mm.bytes() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ints(values: &[i64]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn a_dictionary_past_its_limit_is_none_and_a_small_one_holds_its_distinct_values() {
+        let data = ints(&[5, 7, 5, 5, 7, 9]);
+        let chunk = [Values { rows: Rows { len: 6, valid: None }, data: &data, at: 0 }];
+        let mut sq = Squeeze::new(None).unwrap();
+        let made = dictionary(Kind::I64, &chunk, 1 << 20, 4, &mut sq).unwrap().expect("a dictionary");
+        assert_eq!(made.dict.as_ref().map(|d| d.1), Some(3)); // 5, 7, 9
+        assert_eq!(made.pages.len(), 2); // 4 rows, then 2
+        // 16 bytes is two values: the third distinct one is over the limit
+        assert!(dictionary(Kind::I64, &chunk, 16, 4, &mut sq).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_chunk_whose_first_value_is_past_any_buffer_is_an_error_not_a_wrap() {
+        let data = ints(&[1, 2]);
+        let mut sq = Squeeze::new(None).unwrap();
+        for at in [3, usize::MAX, usize::MAX / 8] {
+            let chunk = [Values { rows: Rows { len: 2, valid: None }, data: &data, at }];
+            assert!(dictionary(Kind::I64, &chunk, 1 << 20, 4, &mut sq).is_err(), "at {at}");
+        }
+        let bits = [0xffu8];
+        let chunk = [Values { rows: Rows { len: 2, valid: Some((&bits, usize::MAX)) }, data: &data, at: 0 }];
+        assert!(dictionary(Kind::I64, &chunk, 1 << 20, 4, &mut sq).is_err());
+    }
 }

@@ -72,7 +72,10 @@ impl<'a> Column<'a> {
 /// no row is null; checked to cover ``len`` rows.
 pub fn check_valid(valid: Option<(&[u8], usize)>, len: usize) -> Result<(), String> {
     match valid {
-        Some((bits, at)) if bits.len() as u64 * 8 < at as u64 + len as u64 => Err("the validity bitmap is shorter than the column".into()),
+        // (summed without wrapping: the bit and the length come from the caller)
+        Some((bits, at)) if at.checked_add(len).is_none_or(|end| bits.len().saturating_mul(8) < end) => {
+            Err("the validity bitmap is shorter than the column".into())
+        }
         _ => Ok(()),
     }
 }
@@ -259,6 +262,16 @@ mod tests {
     fn col_bytes(values: &[&str]) -> (Vec<u8>, Vec<u8>) {
         let (off, data) = strings(values);
         (off.iter().flat_map(|o| o.to_le_bytes()).collect(), data)
+    }
+
+    #[test]
+    fn a_validity_bit_past_any_bitmap_is_an_error_not_a_wrap() {
+        let bits = [0xffu8; 2];
+        assert!(check_valid(Some((&bits, 0)), 16).is_ok());
+        assert!(check_valid(Some((&bits, 1)), 16).is_err());
+        assert!(check_valid(Some((&bits, usize::MAX)), 2).is_err());
+        assert!(check_valid(Some((&bits, 2)), usize::MAX).is_err());
+        assert!(check_valid(None, usize::MAX).is_ok());
     }
 
     #[test]
