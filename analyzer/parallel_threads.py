@@ -60,15 +60,15 @@ def pool(workers: int, producer: Any, classifier: Any) -> Executor:
     """``workers`` threads that parse blocks (:func:`analyzer.parallel.run_block`) with
     ``producer`` and ``classifier``."""
     from . import parallel
-    from .heap import keep_freed
     from .rule_sets import stop_ahead
 
     # as a fork does: the rules' compilation ahead stops (the classifier compiles what it meets
     # on first use; compiled whole, ~0.09 CPU-s more on a 1M-line Postfix day)
     stop_ahead()
-    # as in a worker process (parallel._keep_heap): freed memory kept for the next blocks, not
-    # returned and faulted in again (sys CPU of a 1M-line Postfix `parse` 0.15 -> 0.12 s)
-    keep_freed(256 << 20, 64 << 20)
+    # (not as in a worker process, parallel._keep_heap: freed memory kept for the next blocks
+    # saved ~0.03 sys CPU-s on a 1M-line Postfix `parse` but, in the process that also writes
+    # Parquet, raised `parse -o`'s peak by 25-50 MiB and its growth from 1M to 10M lines past
+    # issue 12's 15% on Exim: bench_memory, 2026-12-06)
     # (and for a block parsed again here, in order, as with processes)
     parallel._WORKER["producer"], parallel._WORKER["classifier"] = producer, classifier
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="maillens-block", initializer=_block_thread,

@@ -47,7 +47,8 @@ def _native() -> Any:
     if native.engine() != "native":
         return None
     mod = native._module()[0]
-    return mod if hasattr(mod, "parquet_dict_codes") else None
+    # (a core built before the number chunks has the text ones only: Arrow writes all then)
+    return mod if hasattr(mod, "parquet_dict_codes") and hasattr(mod, "parquet_numbers") else None
 
 
 def native_columns(schema: pa.Schema, options: dict[str, Any]) -> dict[str, Way]:

@@ -215,3 +215,17 @@ def test_another_reader_reads_it(tmp_path, monkeypatch):
         got = duckdb.connect().execute(f"select i16, i32, i64, f64, b from '{path}' where i32 >= 100 and i32 < 120").fetchall()
         want = [r for r in pq.read_table(path).to_pylist() if 100 <= r["i32"] < 120]
         assert got == [(r["i16"], r["i32"], r["i64"], r["f64"], r["b"]) for r in want]
+
+
+def test_an_older_core_without_number_chunks_leaves_every_column_to_arrow(monkeypatch):
+    """A native core built before the number chunks (no ``parquet_numbers``) is not asked for
+    them: Arrow writes the file, as without a core (a stale build once failed `parse -o`)."""
+    mod = native._module()[0]
+    assert parquet_dict.native_columns(SCHEMA, OPTIONS)  # the core there takes some columns
+    monkeypatch.delattr(mod, "parquet_numbers")
+    assert parquet_dict.native_columns(SCHEMA, OPTIONS) == {}
+    g = pa.table({"i16": pa.array([1, None], pa.int16()), "i32": pa.array([2, 3], pa.int32()),
+                  "i64": pa.array([None, 4], pa.int64()), "f64": [0.5, -0.0], "b": [True, None],
+                  "ts": pa.array([0, 1], TS), "text": ["a", None]}, schema=SCHEMA)
+    got = pq.read_table(pa.BufferReader(_file([g], "native", monkeypatch, OPTIONS)))
+    assert _values(got) == _values(g)

@@ -157,3 +157,31 @@ def test_reject_reasons_are_the_arrow_rules(texts, mail):
     a = pa.array(texts, pa.string())
     want = _pf_reject_reason_of(pc.fill_null(a, ""), mail).to_pylist()
     assert reject_reasons(a, mail).to_pylist() == want
+
+
+def test_stream_batches_mixed_with_plain_ones_fold_as_plain_ones(monkeypatch, day):
+    """A run whose stream batches (their Postfix lines coded and held) are mixed with batches
+    that are not (folded whole, where the coded columns may start afresh: :attr:`Derived.LIMIT`)
+    gives what every batch folded whole gives: the held codes are valued before a plain batch's
+    fold can start their vocabulary afresh."""
+    from analyzer.report.build import ReportWindow
+    from analyzer.report.peers import WindowPeersFold
+    from analyzer.schema import to_pandas
+
+    monkeypatch.setenv("MAILLENS_ENGINE", "native")
+    monkeypatch.setattr(Derived, "LIMIT", 5)
+    cuts = _bounds(len(day), list(range(700, len(day), 700)))
+
+    def fold(stream: bool) -> dict:
+        f = WindowPeersFold(ReportWindow())
+        for i, (a, b) in enumerate(cuts):
+            t = day.slice(a, b - a)
+            df = to_pandas(t)
+            if stream and i % 3 != 2:  # two stream batches, then a plain one
+                df.__dict__["arrow"] = t
+            f.add(df)
+        got = f.result()
+        return json.loads(json.dumps(dict(got.items()) if hasattr(got, "items") else got, default=str))
+
+    mixed, plain = fold(True), fold(False)
+    assert mixed["peers"] and mixed == plain

@@ -561,6 +561,10 @@ class WindowPeersFold(PeersFold):
             held = [to_pandas(h) if isinstance(h, pa.Table) else h for h in held]
             rows = held[0] if len(held) == 1 else pd.concat(held, ignore_index=True)
         del held
+        # the stream batches' coded Postfix lines first (their codes are into the vocabulary
+        # that PeersFold.add may start afresh: peer_coded.Derived.LIMIT); empty but where a
+        # run mixes stream batches with others
+        self._fold_pf_held()
         PeersFold.add(self, rows)
 
     def result(self) -> Mapping[str, list[dict[str, Any]]]:
