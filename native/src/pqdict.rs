@@ -87,7 +87,7 @@ pub fn bit_width(max: u32) -> u32 {
     (32 - max.leading_zeros()).max(1)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8 & 0x7F) | 0x80);
         v >>= 7;
@@ -96,7 +96,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Most groups of eight values in one bit-packed run (its header then fits in one byte, as Arrow's)
-const GROUPS: usize = 63;
+pub(crate) const GROUPS: usize = 63;
 
 /// `values` (each < 2^width) in the RLE / bit-packed hybrid: a run of 8 or more equal values
 /// starting at a group's place is one RLE run; other values go in groups of eight, bit-packed

@@ -4,7 +4,7 @@
 //! bit-packed groups of eight levels as they are; runs of whole bytes all valid or all null
 //! become RLE runs. Linear in the rows / 8.
 
-use crate::pqdict::Rows;
+use crate::pqdict::{put_varint, Rows, GROUPS};
 
 /// Levels of the rows of a column chunk's arrays, by the chunk's row numbers.
 pub struct Levels<'a> {
@@ -61,14 +61,6 @@ pub fn page_body(levels: &Levels, from: usize, to: usize, values: &[u8]) -> Vec<
     out
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7F) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 /// Bits `to..to + n` of `dst` set (they are clear).
 fn set_ones(dst: &mut [u8], mut to: usize, mut n: usize) {
     while n > 0 && to % 8 != 0 {
@@ -103,9 +95,6 @@ fn copy_bits(dst: &mut [u8], to: usize, src: &[u8], from: usize, n: usize) {
         done += take;
     }
 }
-
-/// Most groups of eight values in one bit-packed run (its header then fits in one byte, as Arrow's)
-const GROUPS: usize = 63;
 
 /// `bits` (levels, LSB first, the last byte's high bits clear) in the hybrid of width 1: runs of
 /// two or more whole bytes 0x00 or 0xFF as RLE runs, the other bytes as bit-packed groups.
