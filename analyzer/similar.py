@@ -457,7 +457,8 @@ def kept_nearest(known: Any, texts: list[str]) -> Nearest:
     new = [t for t in dict.fromkeys(keys) if t not in held]
     if new:
         if len(held) + len(new) > _NEAR_HELD:
-            held.clear()
+            held.clear()  # (and every text asked now is new again: its answer is read below)
+            new = list(dict.fromkeys(keys))
         for at in range(0, len(new), _NEAR_STEP):  # small slices: the score matrices stay in cache
             part = new[at: at + _NEAR_STEP]
             got = known.nearest(part, normalised=True) if shipped else known.nearest(part)

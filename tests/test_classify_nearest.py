@@ -56,3 +56,15 @@ def test_texts_read_alike_are_scored_once(hosts, reply):
     assert sum(len(c.args[0]) for c in asked.call_args_list) == 1
     want = KNOWN.nearest(texts)
     assert np.array_equal(got.index, want.index) and np.array_equal(got.similarity, want.similarity)
+
+
+def test_answers_kept_past_the_bound_are_dropped_and_asked_again():
+    """Past :data:`similar._NEAR_HELD` texts the kept answers are dropped: a call that asks for a
+    kept text and enough new ones to pass the bound still answers every text it asked for."""
+    similar._NEAR.clear()
+    with mock.patch.object(similar, "_NEAR_HELD", 4):
+        similar.kept_nearest(KNOWN, SEEDS[:3])  # kept: 3
+        texts = SEEDS[:5]  # 3 kept, 2 new: 5 > 4
+        got = similar.kept_nearest(KNOWN, texts)
+    want = KNOWN.nearest(texts)
+    assert np.array_equal(got.index, want.index) and np.array_equal(got.similarity, want.similarity)
