@@ -283,3 +283,36 @@ def test_readme_main_command_prints_the_stated_figures():
     line = res.stdout.split("TOTALS AS PFLOGSUMM COUNTS THEM", 1)[1].splitlines()[1]
     shown = {k.replace(" ", "_"): int(v.replace(",", "")) for k, v in re.findall(r"([a-z][a-z ]*?) ([\d,]+)", line)}
     assert shown == stated
+
+
+def test_every_cause_of_both_servers_report_cites_a_line():
+    """Every failure cause the report on both sample servers lists shows an example line; Exim's
+    'unqualified sender/recipient rejected' lines (no reply text logged) gave none before their own
+    words were kept as the detail, and the recipient one was then read as an unknown mailbox."""
+    from analyzer.report import make_report
+    report = make_report(parse_logs([str(SAMPLES / "postfix"), str(SAMPLES / "exim")], tz="UTC"))
+    causes = {c["cause"]: c for c in report["outcomes"]["by_cause"]}
+    assert {"client.address_invalid", "client.sender_invalid"} <= set(causes)
+    assert [c for c, e in causes.items() if e["example"] is None] == []
+    assert causes["client.address_invalid"]["example"]["text"] == "unqualified recipient rejected"
+    assert causes["client.sender_invalid"]["example"]["text"] == "unqualified sender rejected"
+
+
+@pytest.mark.parametrize("line, cause", [
+    ("2026-12-01 21:18:09 unqualified sender rejected: <nodomain> H=(c.example) [127.0.0.66]:45173",
+     "client.sender_invalid"),
+    ("2026-12-01 21:18:09 unqualified recipient rejected: <alice> H=(c.example) [127.0.0.66]:45173",
+     "client.address_invalid"),
+    ("2026-12-01 21:18:09 unqualified verify rejected: <bob> H=(c.example) [127.0.0.66]:45173",
+     "client.address_invalid"),
+])
+def test_exim_unqualified_lines_keep_their_words(tmp_path, line, cause):
+    """The line's own words are its detail, and the cause is a malformed address or sender (Exim
+    answered '501 <x>: ... address must contain a domain'), never an unknown mailbox."""
+    log = tmp_path / "mainlog"
+    log.write_text(line + "\n")
+    ev = classify(parse_logs([str(log)], tz="UTC").events)
+    assert len(ev) == 1
+    row = ev.iloc[0]
+    assert row["detail"] == line.split(": <", 1)[0].split(" ", 2)[2]
+    assert (row["cause"], row["reply_code"], row["direction"]) == (cause, 501, "inbound")
