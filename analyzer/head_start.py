@@ -1,0 +1,296 @@
+"""`maillens parse FILE`'s first blocks read and folded by the native core while the process
+still imports what it parses with.
+
+A run's start (the interpreter, then pyarrow, numpy, the parsers and the classification:
+~0.2 s on a core) used to pass before the first block was read, with the second core all but
+idle. The blocks' costly part is two native calls that need none of those modules and release
+the GIL: ``read_lines`` (the block's bytes cut into lines) and ``fold_postfix`` (its Postfix
+lines grouped, native/src/fold.rs). :func:`begin`, called as soon as the command line is read,
+builds the fold's native objects (``FastPostfix``, ``Masker``, ``Foreign``) from a copy of what
+they are built from, kept in the user's cache directory (:func:`_cached`, plain values), and
+runs those two calls for the file's first blocks on a thread (:data:`_RUN`), until the blocks'
+threads start (at most :data:`BLOCKS`).
+
+The blocks are then parsed as before (:func:`analyzer.parallel.run_block`); a block thread
+:func:`take`\\ s a block's read and fold instead of making them where all of these hold: the
+same file (device and inode), the same byte range, the objects built from what the run builds
+its own from (compared once: :func:`_same_args`; a stale copy is written again, and nothing of
+this run is used), and the fold asked with what was asked here (one thread, classes, the same
+buffer: :func:`folded`). Anything else (a run that cuts other blocks, forks workers, reads with
+the Python engine, a fold that failed here) only leaves the results unused: the block is read
+and folded where it is parsed, as before, and the summary is the same either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BLOCKS", "begin", "end", "folded", "take"]
+
+#: at most this many blocks read and folded ahead (a Postfix block of 8 MiB: ~0.035 CPU-s, its
+#: read and fold ~20 MB): the thread stops at the first block a block thread asks for (the
+#: start's imports leave the second core time for three or four)
+BLOCKS = 5
+#: :data:`analyzer.pipeline.PARALLEL_MIN_BLOCKS` (tests hold them equal: pipeline imports pyarrow)
+MIN_BLOCKS = 2
+_MAGIC = b"maillens-native-args\n"
+_DIGEST = 32
+_NAME = "native-args-1.marshal"
+_ENV_OFF = "MAILLENS_HEAD_START"
+
+
+class _Block:
+    __slots__ = ("done", "got", "out")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.got: Any = None  # read_lines' (offsets, body, nul, bytes read), None: not read here
+        self.out: Any = None  # fold_postfix's result, None: not folded here
+
+
+class _Run:
+    """One run's head start: the file, the blocks by byte range, the thread."""
+
+    def __init__(self, path: str, ident: tuple[int, int], args: dict[str, Any]) -> None:
+        self.path, self.ident, self.args = path, ident, args
+        self.lock = threading.Lock()
+        self.blocks: dict[tuple[int, int], _Block] = {}
+        self.taken: set[tuple[int, int]] = set()  # asked for before this thread came to them
+        self.stop = False
+        self.checked: bool | None = None  # the args compared with the run's own (None: not yet)
+        self.thread: threading.Thread | None = None
+
+
+_RUN: _Run | None = None
+#: the cache was missing or stale where a run could have used it: :func:`take` writes it
+_WRITE: list[bool] = []
+
+
+def cache_path() -> Path | None:
+    """Where the copy of the native objects' arguments is kept (as the rules' cache)."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    try:
+        root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    except (RuntimeError, KeyError):
+        return None
+    return root / "maillens" / _NAME
+
+
+def _cached() -> dict[str, Any] | None:
+    """The kept arguments (``fast``, ``masker``, ``foreign``), or None where there are none
+    intact, or the file or its directory is another user's or writable by others."""
+    path = cache_path()
+    if path is None:
+        return None
+    try:
+        for p in (path.parent, path):
+            st = os.stat(p)
+            if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+                return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(_MAGIC) + _DIGEST
+    payload = memoryview(data)[head:]
+    if not data.startswith(_MAGIC) or hashlib.blake2b(payload, digest_size=_DIGEST).digest() != data[len(_MAGIC):head]:
+        return None
+    try:
+        got = marshal.loads(payload)
+    except (ValueError, EOFError, TypeError):
+        return None
+    return got if isinstance(got, dict) and set(got) == {"fast", "masker", "foreign"} else None
+
+
+def _store(args: dict[str, Any]) -> None:
+    """Keep ``args`` (atomically, the directory private to the user). Best effort."""
+    path = cache_path()
+    if path is None:
+        return
+    import tempfile
+
+    tmp = None
+    try:
+        payload = marshal.dumps(args)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".native-args-", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(_MAGIC + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload)
+        os.replace(tmp, path)
+        tmp = None
+    except (OSError, ValueError):
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _own_args() -> dict[str, Any]:
+    """The arguments this run builds its native objects from (:mod:`analyzer.native`)."""
+    from . import native
+
+    return {"fast": native.fast_postfix_args(), "masker": native.masker_args(), "foreign": native.foreign_args()}
+
+
+def _eligible(values: dict[str, Any]) -> str | None:
+    """The one log of a `parse` summary that the native fold may read in blocks on threads
+    (:func:`analyzer.parallel_threads.usable`, :func:`analyzer.summary_blocks.bigger_blocks`), else None."""
+    logs = values.get("logs") or []
+    if (values.get("output") is not None or not values.get("classify") or len(logs) != 1 or logs[0] == "-"
+            or values.get("log_format") not in ("auto", "syslog")):
+        return None
+    env = os.environ
+    if (env.get(_ENV_OFF, "").strip() == "0" or env.get("MAILLENS_ENGINE", "auto").strip().lower() not in ("", "auto", "native")
+            or env.get("MAILLENS_FAST", "1") == "0" or env.get("MAILLENS_BLOCK_THREADS", "").strip() == "0"):
+        return None
+    from .parallel_workers import default_workers
+
+    if default_workers() < 2:
+        return None
+    return logs[0]
+
+
+def begin(values: dict[str, Any]) -> None:
+    """Start reading and folding the first blocks of `parse`'s one log, where :func:`_eligible`
+    and the kept arguments are there (a run without them has :func:`take` keep its own)."""
+    global _RUN
+    end()
+    path = _eligible(values)
+    if path is None:
+        return
+    from .summary_blocks import BLOCK_BYTES
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    import stat
+
+    if not stat.S_ISREG(st.st_mode) or st.st_size < MIN_BLOCKS * BLOCK_BYTES:
+        return
+    args = _cached()
+    if args is None:
+        _WRITE.append(True)
+        return
+    try:
+        from . import _native  # type: ignore[attr-defined]
+
+        objects = (_native.FastPostfix(*args["fast"]), _native.Masker(*args["masker"]), _native.Foreign(*args["foreign"]))
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return
+    if not objects[0].enabled:
+        return
+    run = _Run(path, (st.st_dev, st.st_ino), args)
+    run.thread = threading.Thread(target=_ahead, args=(run, _native, objects, st.st_size, BLOCK_BYTES),
+                                  name="maillens-head", daemon=True)
+    _RUN = run
+    run.thread.start()
+
+
+def _ahead(run: _Run, native: Any, objects: tuple[Any, Any, Any], size: int, block_bytes: int) -> None:
+    """The thread: the file's first blocks read and folded, in order, until a block thread asks
+    for one (:func:`take`), at most :data:`BLOCKS`."""
+    from .sources import plan_blocks
+
+    fast, masker, foreign = objects
+    try:
+        ranges = plan_blocks(Path(run.path), block_bytes, size)[:BLOCKS]
+    except OSError:
+        return
+    for key in ranges:
+        block = _Block()
+        with run.lock:
+            if run.stop or key in run.taken:
+                continue
+            run.blocks[key] = block
+        try:
+            block.got = native.read_lines(run.path, *key)
+            if block.got is not None and not block.got[2]:  # (a NUL in a line: read otherwise, arrow_lines)
+                offsets, body = block.got[0], block.got[1]
+                block.out = native.fold_postfix(fast, offsets, body, 1, masker, foreign, True)
+        except (OSError, ValueError):
+            block.out = None
+        finally:
+            block.done.set()
+        if block.got is None:
+            break
+
+
+def _same_args(run: _Run) -> bool:
+    """Whether the kept arguments are this run's own (compared once); where not, they are kept anew."""
+    if run.checked is None:
+        own = _own_args()
+        run.checked = own == run.args
+        if not run.checked:
+            _store(own)
+    return run.checked
+
+
+def take(path: str | None, start: int, end_: int) -> Any:
+    """The block ``start``-``end_`` of ``path`` read (and folded) ahead: (read_lines' result,
+    fold_postfix's or None), or None where it was not (the block is then read where it is
+    parsed; a block not begun here is not begun later)."""
+    if _WRITE:
+        _WRITE.clear()
+        _store(_own_args())
+    run = _RUN
+    if run is None or path is None:
+        return None
+    key = (start, end_)
+    with run.lock:
+        run.stop = True  # the blocks are parsed now: the rest where they are
+        block = run.blocks.pop(key, None)
+        if block is None:
+            run.taken.add(key)
+            return None
+    block.done.wait()
+    if block.got is None or not _same_args(run):
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if (st.st_dev, st.st_ino) != run.ident:
+        return None
+    return block.got, block.out
+
+
+_FOLDED = threading.local()
+
+
+def hand_over(out: Any, data: Any) -> None:
+    """On a block thread: ``out``, the fold made ahead of the lines whose bytes are ``data`` (an
+    Arrow buffer), for :func:`folded` to give instead of folding them again (None: nothing)."""
+    _FOLDED.pending = None if out is None else (out, data.address, data.size)
+
+
+def folded(data: Any, threads: int, classes: bool) -> Any:
+    """The fold :func:`hand_over` left on this thread for the lines whose bytes are ``data``,
+    asked for as it was made here (one thread, the classes merged); else None."""
+    pending = getattr(_FOLDED, "pending", None)
+    if pending is None:
+        return None
+    _FOLDED.pending = None
+    out, address, size = pending
+    if out is None or threads != 1 or not classes or getattr(data, "address", None) != address or data.size != size:
+        return None
+    return out
+
+
+def end() -> None:
+    """The head start stopped and joined, what it kept let go (the end of a run, a fork)."""
+    global _RUN
+    run, _RUN = _RUN, None
+    if run is None:
+        return
+    with run.lock:
+        run.stop = True
+    if run.thread is not None and run.thread is not threading.current_thread():
+        run.thread.join()
+    run.blocks.clear()

@@ -1,0 +1,195 @@
+"""`maillens parse FILE`'s first blocks read and folded while the run imports (analyzer.head_start):
+taken by the block threads only where they are what those would make, and the summary the same
+with it, without it, with a stale or damaged copy of the native objects' arguments."""
+
+from __future__ import annotations
+
+import marshal
+import threading
+from pathlib import Path
+
+import pytest
+
+from analyzer import cli, head_start, native, pipeline
+from bench.generate_logs import generate
+
+pytestmark = pytest.mark.skipif(native.fold_postfix() is None or native.masker() is None,
+                                reason="needs the native fold")
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    """A Postfix day of three summary blocks (analyzer.summary_blocks.BLOCK_BYTES)."""
+    p = tmp_path_factory.mktemp("head-start") / "postfix.log"
+    generate("postfix", 125_000, seed=7, out=str(p), start="2026-12-31T20:00:00", hours=30, host="mx1")
+    return p
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MAILLENS_HEAD_START", raising=False)
+    monkeypatch.delenv("MAILLENS_WORKERS", raising=False)
+    monkeypatch.setattr("analyzer.parallel_workers.default_workers", lambda: 2)
+    return tmp_path / "cache" / "maillens" / head_start._NAME
+
+
+def _parse(monkeypatch, capsys, *args: str) -> str:
+    monkeypatch.setattr("sys.argv", ["maillens", "parse", "--tz", "UTC", "-f", "json", *args])
+    with pytest.raises(SystemExit) as got:
+        cli.main()
+    assert got.value.code == 0
+    return capsys.readouterr().out
+
+
+def _spied(monkeypatch) -> list[bool]:
+    """Whether each block took a read made ahead."""
+    took: list[bool] = []
+    take = head_start.take
+
+    def spy(*a):
+        got = take(*a)
+        took.append(got is not None)
+        return got
+
+    monkeypatch.setattr(head_start, "take", spy)
+    return took
+
+
+def test_the_blocks_read_ahead_are_taken_and_the_summary_is_the_same(big, cache, monkeypatch, capsys):
+    assert not cache.exists()
+    first = _parse(monkeypatch, capsys, str(big))  # no copy yet: kept for the next run
+    assert head_start._cached() == head_start._own_args()
+    took = _spied(monkeypatch)
+    second = _parse(monkeypatch, capsys, str(big))
+    assert any(took) and len(took) == 3
+    assert head_start._RUN is None  # ended with the command
+    monkeypatch.setenv("MAILLENS_HEAD_START", "0")
+    took.clear()
+    off = _parse(monkeypatch, capsys, str(big))
+    assert not any(took)
+    assert first == second == off
+
+
+def test_a_stale_copy_is_not_used_and_is_kept_anew(big, cache, monkeypatch, capsys):
+    own = head_start._own_args()
+    stale = dict(own, masker=(*own["masker"][:3], [*own["masker"][3], "smtp"]))
+    head_start._store(stale)
+    assert head_start._cached() == stale
+    took = _spied(monkeypatch)
+    got = _parse(monkeypatch, capsys, str(big))
+    assert took and not any(took)
+    assert head_start._cached() == own
+    monkeypatch.setenv("MAILLENS_HEAD_START", "0")
+    assert _parse(monkeypatch, capsys, str(big)) == got
+
+
+def test_a_damaged_or_foreign_copy_is_ignored(cache):
+    head_start._store(head_start._own_args())
+    data = bytearray(cache.read_bytes())
+    data[-1] ^= 1
+    cache.write_bytes(bytes(data))
+    assert head_start._cached() is None
+    cache.write_bytes(marshal.dumps({"fast": 1}))
+    assert head_start._cached() is None
+    head_start._store(head_start._own_args())
+    cache.chmod(0o666)
+    assert head_start._cached() is None
+
+
+def test_the_fold_made_ahead_is_the_block_threads(big, cache):
+    """Differential: each block's read and fold made on the head thread equal those made where the
+    block is parsed (one thread, classes merged)."""
+    from analyzer.sources import plan_blocks
+    from analyzer.summary_blocks import BLOCK_BYTES
+
+    head_start._store(head_start._own_args())
+    head_start.begin({"logs": [str(big)], "output": None, "classify": True, "log_format": "auto"})
+    run = head_start._RUN
+    assert run is not None
+    run.thread.join()
+    ranges = plan_blocks(big, BLOCK_BYTES)
+    assert len(ranges) == 3 and set(run.blocks) == set(ranges)
+    mod = native._module()[0]
+    for start, end in ranges:
+        got, out = head_start.take(str(big), start, end)
+        read = mod.read_lines(str(big), start, end)
+        assert _plain(got) == _plain(read)
+        assert _plain(out) == _plain(native.fold_postfix()(native.fast_postfix(), read[0], read[1], 1, native.masker(),
+                                                           native.foreign(), True))
+    head_start.end()
+
+
+def _plain(x):
+    """The native results' buffers as bytes, all the way down."""
+    if isinstance(x, (tuple, list)):
+        return type(x)(_plain(v) for v in x)
+    if isinstance(x, (str, int, float, bool, type(None))):
+        return x
+    return bytes(memoryview(x))
+
+
+def test_a_block_asked_for_first_is_not_read_ahead(big, cache):
+    from analyzer.sources import plan_blocks
+    from analyzer.summary_blocks import BLOCK_BYTES
+
+    head_start._store(head_start._own_args())
+    ranges = plan_blocks(big, BLOCK_BYTES)
+    gate = threading.Event()
+    real = head_start._ahead
+
+    def later(*a):
+        gate.wait()
+        real(*a)
+
+    head_start._ahead = later
+    try:
+        head_start.begin({"logs": [str(big)], "output": None, "classify": True, "log_format": "auto"})
+        assert head_start.take(str(big), *ranges[1]) is None  # asked before the thread came to it
+        gate.set()
+        head_start._RUN.thread.join()
+        assert not head_start._RUN.blocks  # (and the thread stopped: the blocks are parsed)
+        assert head_start.take(str(big), *ranges[1]) is None
+        assert head_start.take("/elsewhere", *ranges[0]) is None
+    finally:
+        head_start._ahead = real
+        head_start.end()
+
+
+def test_a_fold_is_handed_over_only_for_its_own_bytes():
+    import pyarrow as pa
+
+    mine, other = pa.py_buffer(bytes(bytearray(b"a\nb\n"))), pa.py_buffer(bytes(bytearray(b"a\nb\n")))
+    for data, threads, classes in ((other, 1, True), (mine, 4, True), (mine, 1, False)):
+        head_start.hand_over("folded", mine)
+        assert head_start.folded(data, threads, classes) is None
+    head_start.hand_over("folded", mine)
+    assert head_start.folded(mine, 1, True) == "folded"
+    assert head_start.folded(mine, 1, True) is None  # once
+    head_start.hand_over(None, None)
+    assert head_start.folded(mine, 1, True) is None
+
+
+@pytest.mark.parametrize("change", [
+    {"output": "x.parquet"}, {"classify": False}, {"logs": ["-"]}, {"log_format": "exim"}, {"logs": ["a", "b"]},
+    {"env": ("MAILLENS_ENGINE", "python")}, {"env": ("MAILLENS_FAST", "0")}, {"env": ("MAILLENS_BLOCK_THREADS", "0")},
+    {"env": ("MAILLENS_HEAD_START", "0")}, {"workers": 1}, {"small": True}])
+def test_not_begun_where_the_blocks_would_not_take_it(big, cache, monkeypatch, tmp_path, change):
+    head_start._store(head_start._own_args())
+    values = {"logs": [str(big)], "output": None, "classify": True, "log_format": "auto"}
+    if "env" in change:
+        monkeypatch.setenv(*change["env"])
+    elif "workers" in change:
+        monkeypatch.setattr("analyzer.parallel_workers.default_workers", lambda: 1)
+    elif "small" in change:
+        small = tmp_path / "small.log"
+        small.write_bytes(big.read_bytes()[: 1 << 20])
+        values["logs"] = [str(small)]
+    else:
+        values.update(change)
+    head_start.begin(values)
+    assert head_start._RUN is None
+
+
+def test_its_constants_are_the_runs():
+    assert head_start.MIN_BLOCKS == pipeline.PARALLEL_MIN_BLOCKS
