@@ -476,7 +476,7 @@ def _fold_split(arr: pa.Array, state: Any, classes: bool = False) -> tuple[pa.Ta
     offsets, data = native.string_views(arr)
     threads = native.threads()
     head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt, ckeys), foreign, merged = (
-        folded(data, threads, classes)  # (made while the run started: analyzer.head_start)
+        folded("postfix", data, threads, classes)  # (made while the run started: analyzer.head_start)
         or fold(native.fast_postfix(), offsets, data, threads, native.masker(), native.foreign(), classes))
     got = classic_headers(arr, state, head, h_rows, h_cols)
     if got is None:

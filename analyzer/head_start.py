@@ -6,7 +6,8 @@ A run's start (the interpreter, then pyarrow, numpy, the parsers and the classif
 idle. The blocks' costly part is two native calls that need none of those modules and release
 the GIL: ``read_lines`` (the block's bytes cut into lines) and ``fold_postfix`` (its Postfix
 lines grouped, native/src/fold.rs). :func:`begin`, called as soon as the command line is read,
-builds the fold's native objects (``FastPostfix``, ``Masker``, ``Foreign``) from a copy of what
+builds the fold's native objects (``FastPostfix``, ``Masker``, ``Foreign``; ``EximReader`` for
+Exim's own format: ``fold_exim``, :mod:`analyzer.fast_summary_exim`) from a copy of what
 they are built from, kept in the user's cache directory (:func:`_cached`, plain values), and
 runs those two calls for the file's first blocks on a thread (:data:`_RUN`), until the blocks'
 threads start (at most :data:`BLOCKS`).
@@ -24,9 +25,11 @@ and folded where it is parsed, as before, and the summary is the same either way
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import marshal
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,8 @@ _MAGIC = b"maillens-native-args\n"
 _DIGEST = 32
 _NAME = "native-args-1.marshal"
 _ENV_OFF = "MAILLENS_HEAD_START"
+#: a file that starts so is read as Exim's own format (the Exim fold ahead, else the Postfix one)
+_EXIM_HEAD = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
 
 class _Block:
@@ -51,7 +56,7 @@ class _Block:
     def __init__(self) -> None:
         self.done = threading.Event()
         self.got: Any = None  # read_lines' (offsets, body, nul, bytes read), None: not read here
-        self.out: Any = None  # fold_postfix's result, None: not folded here
+        self.out: Any = None  # (kind, fold_postfix's or fold_exim's result), None: not folded here
 
 
 class _Run:
@@ -104,7 +109,7 @@ def _cached() -> dict[str, Any] | None:
         got = marshal.loads(payload)
     except (ValueError, EOFError, TypeError):
         return None
-    return got if isinstance(got, dict) and set(got) == {"fast", "masker", "foreign"} else None
+    return got if isinstance(got, dict) and set(got) == {"fast", "masker", "foreign", "exim"} else None
 
 
 def _store(args: dict[str, Any]) -> None:
@@ -134,8 +139,10 @@ def _store(args: dict[str, Any]) -> None:
 def _own_args() -> dict[str, Any]:
     """The arguments this run builds its native objects from (:mod:`analyzer.native`)."""
     from . import native
+    from .parsers.exim_fast import reader_args
 
-    return {"fast": native.fast_postfix_args(), "masker": native.masker_args(), "foreign": native.foreign_args()}
+    return {"fast": native.fast_postfix_args(), "masker": native.masker_args(), "foreign": native.foreign_args(),
+            "exim": reader_args()}
 
 
 def _eligible(values: dict[str, Any]) -> str | None:
@@ -179,26 +186,33 @@ def begin(values: dict[str, Any]) -> None:
         _WRITE.append(True)
         return
     try:
+        with open(path, "rb") as f:
+            exim = _EXIM_HEAD.match(f.read(32)) is not None
         from . import _native  # type: ignore[attr-defined]
 
-        objects = (_native.FastPostfix(*args["fast"]), _native.Masker(*args["masker"]), _native.Foreign(*args["foreign"]))
-    except (ImportError, AttributeError, ValueError, TypeError):
-        return
-    if not objects[0].enabled:
+        if exim:  # Exim's own format: fast_summary_exim's fold
+            reader = _native.EximReader(*args["exim"])
+            fold: Any = functools.partial(_native.fold_exim, reader)
+        else:
+            fast, foreign = _native.FastPostfix(*args["fast"]), _native.Foreign(*args["foreign"])
+            if not fast.enabled:
+                return
+            fold = functools.partial(_native.fold_postfix, fast, foreign=foreign)
+        masker = _native.Masker(*args["masker"])
+    except (OSError, ImportError, AttributeError, ValueError, TypeError):
         return
     run = _Run(path, (st.st_dev, st.st_ino), args)
-    run.thread = threading.Thread(target=_ahead, args=(run, _native, objects, st.st_size, BLOCK_BYTES),
-                                  name="maillens-head", daemon=True)
+    run.thread = threading.Thread(target=_ahead, args=(run, _native.read_lines, fold, masker, "exim" if exim else "postfix",
+                                                       st.st_size, BLOCK_BYTES), name="maillens-head", daemon=True)
     _RUN = run
     run.thread.start()
 
 
-def _ahead(run: _Run, native: Any, objects: tuple[Any, Any, Any], size: int, block_bytes: int) -> None:
-    """The thread: the file's first blocks read and folded, in order, until a block thread asks
-    for one (:func:`take`), at most :data:`BLOCKS`."""
+def _ahead(run: _Run, read: Any, fold: Any, masker: Any, kind: str, size: int, block_bytes: int) -> None:
+    """The thread: the file's first blocks read (``read``) and folded (``fold``, of ``kind``), in
+    order, until a block thread asks for one (:func:`take`), at most :data:`BLOCKS`."""
     from .sources import plan_blocks
 
-    fast, masker, foreign = objects
     try:
         ranges = plan_blocks(Path(run.path), block_bytes, size)[:BLOCKS]
     except OSError:
@@ -210,10 +224,10 @@ def _ahead(run: _Run, native: Any, objects: tuple[Any, Any, Any], size: int, blo
                 continue
             run.blocks[key] = block
         try:
-            block.got = native.read_lines(run.path, *key)
+            block.got = read(run.path, *key)
             if block.got is not None and not block.got[2]:  # (a NUL in a line: read otherwise, arrow_lines)
                 offsets, body = block.got[0], block.got[1]
-                block.out = native.fold_postfix(fast, offsets, body, 1, masker, foreign, True)
+                block.out = kind, fold(offsets, body, 1, masker, classes=True)
         except (OSError, ValueError):
             block.out = None
         finally:
@@ -270,15 +284,16 @@ def hand_over(out: Any, data: Any) -> None:
     _FOLDED.pending = None if out is None else (out, data.address, data.size)
 
 
-def folded(data: Any, threads: int, classes: bool) -> Any:
-    """The fold :func:`hand_over` left on this thread for the lines whose bytes are ``data``,
-    asked for as it was made here (one thread, the classes merged); else None."""
+def folded(kind: str, data: Any, threads: int, classes: bool) -> Any:
+    """The fold of ``kind`` (postfix: ``fold_postfix``, exim: ``fold_exim``) :func:`hand_over`
+    left on this thread for the lines whose bytes are ``data``, asked for as it was made here
+    (one thread, the classes merged); else None."""
     pending = getattr(_FOLDED, "pending", None)
     if pending is None:
         return None
     _FOLDED.pending = None
-    out, address, size = pending
-    if out is None or threads != 1 or not classes or getattr(data, "address", None) != address or data.size != size:
+    (made, out), address, size = pending
+    if made != kind or threads != 1 or not classes or getattr(data, "address", None) != address or data.size != size:
         return None
     return out
 

@@ -18,11 +18,19 @@ pytestmark = pytest.mark.skipif(native.fold_postfix() is None or native.masker()
 
 
 @pytest.fixture(scope="module")
-def big(tmp_path_factory) -> Path:
-    """A Postfix day of three summary blocks (analyzer.summary_blocks.BLOCK_BYTES)."""
-    p = tmp_path_factory.mktemp("head-start") / "postfix.log"
-    generate("postfix", 125_000, seed=7, out=str(p), start="2026-12-31T20:00:00", hours=30, host="mx1")
-    return p
+def days(tmp_path_factory) -> dict[str, Path]:
+    """A Postfix and an Exim day of three summary blocks each (analyzer.summary_blocks.BLOCK_BYTES)."""
+    d = tmp_path_factory.mktemp("head-start")
+    out = {}
+    for mta, n in (("postfix", 125_000), ("exim", 120_000)):
+        out[mta] = d / f"{mta}.log"
+        generate(mta, n, seed=7, out=str(out[mta]), start="2026-12-31T20:00:00", hours=30, host="mx1")
+    return out
+
+
+@pytest.fixture(params=["postfix", "exim"])
+def big(days, request) -> Path:
+    return days[request.param]
 
 
 @pytest.fixture
@@ -100,6 +108,7 @@ def test_a_damaged_or_foreign_copy_is_ignored(cache):
 def test_the_fold_made_ahead_is_the_block_threads(big, cache):
     """Differential: each block's read and fold made on the head thread equal those made where the
     block is parsed (one thread, classes merged)."""
+    from analyzer.parsers.exim_fast import reader
     from analyzer.sources import plan_blocks
     from analyzer.summary_blocks import BLOCK_BYTES
 
@@ -109,14 +118,18 @@ def test_the_fold_made_ahead_is_the_block_threads(big, cache):
     assert run is not None
     run.thread.join()
     ranges = plan_blocks(big, BLOCK_BYTES)
-    assert len(ranges) == 3 and set(run.blocks) == set(ranges)
+    assert len(ranges) == 3 and set(run.blocks) == set(ranges) and all(run.blocks[r].out for r in ranges)
     mod = native._module()[0]
     for start, end in ranges:
         got, out = head_start.take(str(big), start, end)
         read = mod.read_lines(str(big), start, end)
         assert _plain(got) == _plain(read)
-        assert _plain(out) == _plain(native.fold_postfix()(native.fast_postfix(), read[0], read[1], 1, native.masker(),
-                                                           native.foreign(), True))
+        if "exim" in big.name:
+            own = ("exim", mod.fold_exim(reader(), read[0], read[1], 1, native.masker(), True))
+        else:
+            own = ("postfix", native.fold_postfix()(native.fast_postfix(), read[0], read[1], 1, native.masker(),
+                                                   native.foreign(), True))
+        assert _plain(out) == _plain(own)
     head_start.end()
 
 
@@ -160,14 +173,15 @@ def test_a_fold_is_handed_over_only_for_its_own_bytes():
     import pyarrow as pa
 
     mine, other = pa.py_buffer(bytes(bytearray(b"a\nb\n"))), pa.py_buffer(bytes(bytearray(b"a\nb\n")))
-    for data, threads, classes in ((other, 1, True), (mine, 4, True), (mine, 1, False)):
-        head_start.hand_over("folded", mine)
-        assert head_start.folded(data, threads, classes) is None
-    head_start.hand_over("folded", mine)
-    assert head_start.folded(mine, 1, True) == "folded"
-    assert head_start.folded(mine, 1, True) is None  # once
+    for kind, data, threads, classes in (("postfix", other, 1, True), ("postfix", mine, 4, True),
+                                         ("postfix", mine, 1, False), ("exim", mine, 1, True)):
+        head_start.hand_over(("postfix", "folded"), mine)
+        assert head_start.folded(kind, data, threads, classes) is None
+    head_start.hand_over(("postfix", "folded"), mine)
+    assert head_start.folded("postfix", mine, 1, True) == "folded"
+    assert head_start.folded("postfix", mine, 1, True) is None  # once
     head_start.hand_over(None, None)
-    assert head_start.folded(mine, 1, True) is None
+    assert head_start.folded("postfix", mine, 1, True) is None
 
 
 @pytest.mark.parametrize("change", [
