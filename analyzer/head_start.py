@@ -24,15 +24,14 @@ and folded where it is parsed, as before, and the summary is the same either way
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hashlib
-import marshal
 import os
 import re
 import threading
 from pathlib import Path
 from typing import Any
+
+from .kept_file import cache_dir, read_kept, write_kept
 
 __all__ = ["BLOCKS", "begin", "end", "folded", "take"]
 
@@ -43,7 +42,6 @@ BLOCKS = 5
 #: :data:`analyzer.pipeline.PARALLEL_MIN_BLOCKS` (tests hold them equal: pipeline imports pyarrow)
 MIN_BLOCKS = 2
 _MAGIC = b"maillens-native-args\n"
-_DIGEST = 32
 _NAME = "native-args-1.marshal"
 _ENV_OFF = "MAILLENS_HEAD_START"
 #: a file that starts so is read as Exim's own format (the Exim fold ahead, else the Postfix one)
@@ -78,62 +76,24 @@ _WRITE: list[bool] = []
 
 
 def cache_path() -> Path | None:
-    """Where the copy of the native objects' arguments is kept (as the rules' cache)."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    try:
-        root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
-    except (RuntimeError, KeyError):
-        return None
-    return root / "maillens" / _NAME
+    """Where the copy of the native objects' arguments is kept (:mod:`analyzer.kept_file`)."""
+    where = cache_dir()
+    return None if where is None else where / _NAME
 
 
 def _cached() -> dict[str, Any] | None:
-    """The kept arguments (``fast``, ``masker``, ``foreign``), or None where there are none
-    intact, or the file or its directory is another user's or writable by others."""
+    """The kept arguments (``fast``, ``masker``, ``foreign``, ``exim``), or None where there are
+    none intact (:func:`analyzer.kept_file.read_kept`)."""
     path = cache_path()
-    if path is None:
-        return None
-    try:
-        for p in (path.parent, path):
-            st = os.stat(p)
-            if st.st_uid != os.geteuid() or st.st_mode & 0o022:
-                return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    head = len(_MAGIC) + _DIGEST
-    payload = memoryview(data)[head:]
-    if not data.startswith(_MAGIC) or hashlib.blake2b(payload, digest_size=_DIGEST).digest() != data[len(_MAGIC):head]:
-        return None
-    try:
-        got = marshal.loads(payload)
-    except (ValueError, EOFError, TypeError):
-        return None
+    got = None if path is None else read_kept(path, _MAGIC)
     return got if isinstance(got, dict) and set(got) == {"fast", "masker", "foreign", "exim"} else None
 
 
 def _store(args: dict[str, Any]) -> None:
-    """Keep ``args`` (atomically, the directory private to the user). Best effort."""
+    """Keep ``args``. Best effort."""
     path = cache_path()
-    if path is None:
-        return
-    import tempfile
-
-    tmp = None
-    try:
-        payload = marshal.dumps(args)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".native-args-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(_MAGIC + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload)
-        os.replace(tmp, path)
-        tmp = None
-    except (OSError, ValueError):
-        pass
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    if path is not None:
+        write_kept(path, _MAGIC, args)
 
 
 def _own_args() -> dict[str, Any]:
