@@ -249,11 +249,11 @@ def folded(kind: str, data: Any, threads: int, classes: bool) -> Any:
     left on this thread for the lines whose bytes are ``data``, asked for as it was made here
     (one thread, the classes merged); else None."""
     pending = getattr(_FOLDED, "pending", None)
-    if pending is None:
+    if pending is None or pending[0][0] != kind:  # (kept for the other fold: a block may try both)
         return None
     _FOLDED.pending = None
-    (made, out), address, size = pending
-    if made != kind or threads != 1 or not classes or getattr(data, "address", None) != address or data.size != size:
+    (_, out), address, size = pending
+    if threads != 1 or not classes or getattr(data, "address", None) != address or data.size != size:
         return None
     return out
 

@@ -50,17 +50,27 @@ def _parse(monkeypatch, capsys, *args: str) -> str:
     return capsys.readouterr().out
 
 
-def _spied(monkeypatch) -> list[bool]:
-    """Whether each block took a read made ahead."""
+def _spied(monkeypatch, used: list[bool] | None = None) -> list[bool]:
+    """Whether each block took a read made ahead (and in ``used``, whether each fold asked for was made ahead)."""
+    from analyzer import fast_summary
+
     took: list[bool] = []
-    take = head_start.take
+    take, folded = head_start.take, head_start.folded
 
     def spy(*a):
         got = take(*a)
         took.append(got is not None)
         return got
 
+    def spy_folded(*a):
+        got = folded(*a)
+        if used is not None:
+            used.append(got is not None)
+        return got
+
     monkeypatch.setattr(head_start, "take", spy)
+    monkeypatch.setattr(head_start, "folded", spy_folded)
+    monkeypatch.setattr(fast_summary, "folded", spy_folded)
     return took
 
 
@@ -68,9 +78,11 @@ def test_the_blocks_read_ahead_are_taken_and_the_summary_is_the_same(big, cache,
     assert not cache.exists()
     first = _parse(monkeypatch, capsys, str(big))  # no copy yet: kept for the next run
     assert head_start._cached() == head_start._own_args()
-    took = _spied(monkeypatch)
+    used: list[bool] = []
+    took = _spied(monkeypatch, used)
     second = _parse(monkeypatch, capsys, str(big))
     assert any(took) and len(took) == 3
+    assert sum(used) == sum(took)  # each block read ahead was folded ahead, with the fold of its kind
     assert head_start._RUN is None  # ended with the command
     monkeypatch.setenv("MAILLENS_HEAD_START", "0")
     took.clear()
@@ -174,9 +186,12 @@ def test_a_fold_is_handed_over_only_for_its_own_bytes():
 
     mine, other = pa.py_buffer(bytes(bytearray(b"a\nb\n"))), pa.py_buffer(bytes(bytearray(b"a\nb\n")))
     for kind, data, threads, classes in (("postfix", other, 1, True), ("postfix", mine, 4, True),
-                                         ("postfix", mine, 1, False), ("exim", mine, 1, True)):
+                                         ("postfix", mine, 1, False)):
         head_start.hand_over(("postfix", "folded"), mine)
         assert head_start.folded(kind, data, threads, classes) is None
+    head_start.hand_over(("exim", "folded"), mine)
+    assert head_start.folded("postfix", mine, 1, True) is None  # (the block tries the Postfix fold first)
+    assert head_start.folded("exim", mine, 1, True) == "folded"
     head_start.hand_over(("postfix", "folded"), mine)
     assert head_start.folded("postfix", mine, 1, True) == "folded"
     assert head_start.folded("postfix", mine, 1, True) is None  # once
