@@ -33,7 +33,7 @@ from typing import Any
 
 from .kept_file import cache_dir, read_kept, write_kept
 
-__all__ = ["BLOCKS", "begin", "end", "folded", "take"]
+__all__ = ["BLOCKS", "begin", "end", "folded", "hand_over", "running", "take"]
 
 #: at most this many blocks read and folded ahead (a Postfix block of 8 MiB: ~0.035 CPU-s, its
 #: read and fold ~20 MB): the thread stops at the first block a block thread asks for (the
@@ -166,6 +166,11 @@ def begin(values: dict[str, Any]) -> None:
                                                        st.st_size, BLOCK_BYTES), name="maillens-head", daemon=True)
     _RUN = run
     run.thread.start()
+
+
+def running() -> bool:
+    """Whether a head start runs (the second core is its while the run imports)."""
+    return _RUN is not None
 
 
 def _ahead(run: _Run, read: Any, fold: Any, masker: Any, kind: str, size: int, block_bytes: int) -> None:

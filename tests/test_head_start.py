@@ -74,20 +74,30 @@ def _spied(monkeypatch, used: list[bool] | None = None) -> list[bool]:
     return took
 
 
+def _compiles(monkeypatch) -> list[object]:
+    """The rules' compilations ahead asked for (none made)."""
+    asked: list[object] = []
+    monkeypatch.setattr("analyzer.rule_sets.compile_ahead", asked.append)
+    return asked
+
+
 def test_the_blocks_read_ahead_are_taken_and_the_summary_is_the_same(big, cache, monkeypatch, capsys):
     assert not cache.exists()
     first = _parse(monkeypatch, capsys, str(big))  # no copy yet: kept for the next run
     assert head_start._cached() == head_start._own_args()
     used: list[bool] = []
     took = _spied(monkeypatch, used)
+    compiled = _compiles(monkeypatch)
     second = _parse(monkeypatch, capsys, str(big))
     assert any(took) and len(took) == 3
     assert sum(used) == sum(took)  # each block read ahead was folded ahead, with the fold of its kind
+    assert not compiled  # (the second core is the head start's)
     assert head_start._RUN is None  # ended with the command
     monkeypatch.setenv("MAILLENS_HEAD_START", "0")
     took.clear()
     off = _parse(monkeypatch, capsys, str(big))
     assert not any(took)
+    assert compiled
     assert first == second == off
 
 
