@@ -267,6 +267,7 @@ def end() -> None:
     """The head start stopped and joined, what it kept let go (the end of a run, a fork)."""
     global _RUN
     run, _RUN = _RUN, None
+    _WRITE.clear()  # (a run that forks keeps no copy: its workers would write it)
     if run is None:
         return
     with run.lock:
