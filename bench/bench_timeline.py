@@ -180,6 +180,46 @@ def child_main(args: list[str], log: str) -> None:
 
     threading.Thread.run = named_run  # type: ignore[method-assign]
     name_me("main")
+    if os.environ.get("TIMELINE_LAZY") == "1":  # the modules patched when the run imports them, not before
+        _patch_when_imported(lambda: _patch(name_me, logged))
+    else:
+        _patch(name_me, logged)
+    import analyzer.cli as cli
+    cli.main = logged("cli_main", cli.main)
+    for setting in filter(None, os.environ.get("TIMELINE_SET", "").split(",")):  # module.NAME=int
+        import importlib
+
+        target, value = setting.split("=")
+        mod, _, attr = target.rpartition(".")
+        setattr(importlib.import_module(mod), attr, int(value))
+    sys.argv = ["maillens", *args]
+    cli.run()  # as `python -m analyzer` (its end without the interpreter's teardown where it applies)
+
+
+def _patch_when_imported(patch) -> None:
+    """``patch()`` run once analyzer.pipeline has been imported (``TIMELINE_LAZY=1``: the run's
+    start imports pyarrow and the parsers when it would without the timeline)."""
+    import importlib.util
+
+    class Hook:
+        def find_spec(self, name, path=None, target=None):
+            if name != "analyzer.pipeline":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            exec_module = spec.loader.exec_module
+
+            def exec_and_patch(module) -> None:
+                exec_module(module)
+                patch()
+
+            spec.loader.exec_module = exec_and_patch
+            return spec
+
+    sys.meta_path.insert(0, Hook())
+
+
+def _patch(name_me, logged) -> None:
     from analyzer import parallel, sinks, sources
 
     init = parallel._init_worker
@@ -201,16 +241,6 @@ def child_main(args: list[str], log: str) -> None:
     from analyzer import classify_stream
 
     classify_stream.StreamClassifier.classify_many = logged("classify", classify_stream.StreamClassifier.classify_many)
-    import analyzer.cli as cli
-    cli.main = logged("cli_main", cli.main)
-    for setting in filter(None, os.environ.get("TIMELINE_SET", "").split(",")):  # module.NAME=int
-        import importlib
-
-        target, value = setting.split("=")
-        mod, _, attr = target.rpartition(".")
-        setattr(importlib.import_module(mod), attr, int(value))
-    sys.argv = ["maillens", *args]
-    cli.run()  # as `python -m analyzer` (its end without the interpreter's teardown where it applies)
 
 
 def main() -> None:
