@@ -506,7 +506,9 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
             q = q[np.isin(q["qid"].to_numpy(), deferred)].reset_index(drop=True)
         if len(q):
             qids.append(q)
-        heap.give_back()  # the day's batches and temporaries, before the next day is read
+        # the day's batches and temporaries, before the next day is read; their cyclic garbage too
+        # (frames referring to their own attrs and blocks: freed only by a collection)
+        heap.shed()
     ev = _unresident_nulls(week.result())
     del week  # its values' codes
     heap.give_back()
@@ -522,5 +524,5 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     del t, q
     # the days' compact tables (freed column by column as the week's were made) and what the
     # combines left, before the detectors (measured: 20 MiB of the heap at 7x1M Exim lines)
-    heap.give_back()
+    heap.shed()
     return ev, bulk
