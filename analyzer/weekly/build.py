@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__, heap
+from .. import __version__
 from ..store import load_manifest
 from .events import ORDER as ORDER  # the detectors' rows' order (re-exported)
 from .events import deferred_qids, week_events
@@ -231,26 +231,10 @@ def _findings(store: str | os.PathLike, monday: dt.date, base_mondays: list[dt.d
     until = monday + dt.timedelta(days=7)
     # the deferred messages of the week and its history: the only queue ids kept of the folded lines
     deferred = deferred_qids(store, base_mondays[-1] if base_mondays else monday, until)
-    heap.shed()  # the week's three-column read's garbage, under everything the week holds from here on
     ev, bulk = week_events(store, monday, until, deferred)
     hist, hist_bulk = week_events(store, base_mondays[-1], monday, deferred) if base_mondays else (None, None)
     return [f.to_dict() for f in detect_anomalies(ev, baseline=hist, now=pd.Timestamp(until, tz="UTC"), kb=kb,
-                                                  bulk=bulk, bulk_history=hist_bulk, detectors=_shedding())[:25]]
-
-
-def _shedding() -> list[Callable[[Any], list[Any]]]:
-    """The detectors (:data:`analyzer.anomalies.detect.DETECTORS`, in their order), each after a
-    collection of what the ones before left as cyclic garbage: the week's rows are held under
-    every detector, and what one left stacked under the next one's temporaries."""
-    from ..anomalies.detect import DETECTORS
-
-    def after_shed(fn: Callable[[Any], list[Any]]) -> Callable[[Any], list[Any]]:
-        def run(ctx: Any) -> list[Any]:
-            heap.shed()
-            return fn(ctx)
-        return run
-
-    return [after_shed(fn) for fn in DETECTORS]
+                                                  bulk=bulk, bulk_history=hist_bulk)[:25]]
 
 
 def build_weekly(

@@ -506,9 +506,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
             q = q[np.isin(q["qid"].to_numpy(), deferred)].reset_index(drop=True)
         if len(q):
             qids.append(q)
-        # the day's batches and temporaries, before the next day is read; their cyclic garbage too
-        # (frames referring to their own attrs and blocks: freed only by a collection)
-        heap.shed()
+        heap.give_back()  # the day's batches and temporaries, before the next day is read
     ev = _unresident_nulls(week.result())
     del week  # its values' codes
     heap.give_back()
@@ -524,5 +522,5 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     del t, q
     # the days' compact tables (freed column by column as the week's were made) and what the
     # combines left, before the detectors (measured: 20 MiB of the heap at 7x1M Exim lines)
-    heap.shed()
+    heap.give_back()
     return ev, bulk
