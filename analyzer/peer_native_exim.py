@@ -49,12 +49,20 @@ class _Table:
         return pd.DataFrame({self.key: keys, **self.columns})
 
 
-class _Pairs:
-    """The native relayed pairs as ``ExFold.relayed_pairs`` reads its ``KeyAgg``."""
+def _words(step: Any, which: int, codes: np.ndarray) -> pa.Array:
+    """The strings of ``codes`` in the native step's vocabulary ``which``."""
+    off, data, wide = step.words(which, np.ascontiguousarray(codes, dtype=np.int64))
+    kind = pa.large_string() if wide else pa.string()
+    return pa.Array.from_buffers(kind, len(codes), [None, pa.py_buffer(off), pa.py_buffer(data)])
 
-    def __init__(self, fold: NativeExFold) -> None:
-        self.fold = fold
-        self.src, self.to, count, first = (np.frombuffer(b, dtype=np.int64) for b in fold.step.pairs())
+
+class _Pairs:
+    """The native relayed pairs as ``ExFold.relayed_pairs`` reads its ``KeyAgg`` (it holds the
+    native step, not the fold: no reference cycle, the fold's tables freed when it goes)."""
+
+    def __init__(self, step: Any) -> None:
+        self.step = step
+        self.src, self.to, count, first = (np.frombuffer(b, dtype=np.int64) for b in step.pairs())
         self.vals = {"count": count, "first": first}
 
     def __len__(self) -> int:
@@ -68,9 +76,8 @@ class _Pairs:
         if not len(at):
             empty = pd.Series([], dtype=object)
             return pd.DataFrame({"from": empty, "to": empty, **{k: v[:0] for k, v in self.vals.items()}})
-        words = self.fold.words
-        return pd.DataFrame({"from": pd.Series(pd.arrays.ArrowExtensionArray(words(_W_FROM, self.src[at]))),
-                             "to": pd.Series(pd.arrays.ArrowExtensionArray(words(_W_TO, self.to[at]))),
+        return pd.DataFrame({"from": pd.Series(pd.arrays.ArrowExtensionArray(_words(self.step, _W_FROM, self.src[at]))),
+                             "to": pd.Series(pd.arrays.ArrowExtensionArray(_words(self.step, _W_TO, self.to[at]))),
                              **{k: v[at] for k, v in self.vals.items()}})
 
 
@@ -110,9 +117,7 @@ class NativeExFold(ExFold):
 
     def words(self, which: int, codes: np.ndarray) -> pa.Array:
         """The strings of ``codes`` in the native vocabulary ``which``."""
-        off, data, wide = self.step.words(which, np.ascontiguousarray(codes, dtype=np.int64))
-        kind = pa.large_string() if wide else pa.string()
-        return pa.Array.from_buffers(kind, len(codes), [None, pa.py_buffer(off), pa.py_buffer(data)])
+        return _words(self.step, which, codes)
 
     def _table(self, which: int, key: str, names: tuple[str, ...]) -> _Table:
         codes, vals = self.step.table(which)
@@ -130,7 +135,7 @@ class NativeExFold(ExFold):
         self.dest = self._table(1, "host", ("messages", "addresses", "bytes"))  # type: ignore[assignment]
         self.local = self._table(2, "recipient", ("messages", "addresses", "bytes"))  # type: ignore[assignment]
         self.transports = self._table(3, "transport", ("messages", "bytes"))  # type: ignore[assignment]
-        self.relayed = _Pairs(self)  # type: ignore[assignment]
+        self.relayed = _Pairs(s)  # type: ignore[assignment]
         self.queued = QueueCounts()
         self.queued.all, self.queued.remote = (np.array(v, dtype=np.int64) for v in s.queue())
 
