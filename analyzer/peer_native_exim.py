@@ -71,6 +71,13 @@ class _Pairs:
     def values(self, name: str) -> np.ndarray:
         return self.vals[name]
 
+    def codes_of(self, i: int, at: np.ndarray) -> np.ndarray:
+        """The sending hosts' (``i`` 0) or recipients' (1) codes of the pairs ``at``."""
+        return (self.src if i == 0 else self.to)[at]
+
+    def strings_of(self, i: int, codes: np.ndarray) -> pa.Array:
+        return _words(self.step, _W_TO if i else _W_FROM, codes)
+
     def result(self, rows: np.ndarray | None = None) -> pd.DataFrame:
         at = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
         if not len(at):
@@ -94,7 +101,7 @@ class NativeExFold(ExFold):
     def add(self, ev: Any, f: dict[str, Any] | None = None, sel: np.ndarray | None = None) -> dict[str, Any]:
         """Fold a flush of Exim events (``sel``: its rows folded, None: all; the others are read as
         no line); returns what the rejects read of it (``rejected``: the rows of our rejects,
-        :func:`analyzer.report.peers._ex_reject_rows`)."""
+        :func:`analyzer.peer_ex_rejects.ex_reject_rows`)."""
         assert not self.done, "a fold gives its result once"
         cols = {n: col(ev, n) for n in _TEXTS}
         has = valid(cols["queue_id"])
