@@ -33,6 +33,7 @@ from .exim_ids import id_seconds
 from .keyed import key_hash
 from .message_ends import QUEUE_BUCKETS, ExEnds, QueueCounts, end_cuts, rows_of, slice_rows
 from .peer_agg import KeyAgg, SortedTable, new_vocab, rank, texts
+from .peer_ranked import first_ties, sending_hosts
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
 
 __all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
@@ -290,28 +291,6 @@ class PfFold(_Fold):
                 "recipients": recipients.astype({"messages": "int64", "bytes": "int64"}),
                 "domains": dom[["domain", "sent", "bytes", "defers", "avg_delay", "max_delay"]]}
 
-    def _sending_hosts(self, codes: np.ndarray, client_codes: np.ndarray) -> int:
-        """pflogsumm's sending hosts/domains of the received messages (``codes``: their senders',
-        ``client_codes``: their clients'): a sender's domain, else its client (else the sender).
-        Each distinct sender's domain found once; (sender, client) pairs paired only for the
-        senders without one."""
-        senders = _distinct_codes(codes)
-        dom = pc.extract_regex(self.senders.take(senders), r"^[^@]+@(?P<d>.+)$")
-        has = mask(pc.is_valid(dom))
-        sending = [dom.field("d").filter(pa.array(has))]
-        if not has.all():
-            if senders.min() >= 0:
-                bare = np.zeros(int(senders.max()) + 1, dtype=bool)
-                bare[senders[~has]] = True
-                rows = bare[codes]
-            else:
-                rows = np.isin(codes, senders[~has])
-            m = self.clients.n + 1  # each distinct (sender, client) once: the count of distinct hosts is the same
-            pairs = np.unique(codes[rows].astype(np.int64) * m + client_codes[rows])
-            sender, client = self.senders.take(pairs // m), self.clients.take(pairs % m)
-            sending.append(pc.if_else(pc.equal(client, ""), sender, client).cast(sending[0].type))
-        return len(pc.unique(pa.concat_arrays(sending)))
-
     def totals(self) -> dict[str, int]:
         t = self.tables()
         codes, client_codes, size = self._got()
@@ -322,34 +301,10 @@ class PfFold(_Fold):
             "bytes_received": int(size.sum()),
             "bytes_delivered": int(t["recipients"]["bytes"].sum()),
             "senders": _distinct(codes),  # a code per distinct sender
-            "sending_hosts_domains": self._sending_hosts(codes, client_codes),
+            "sending_hosts_domains": sending_hosts(self.senders, self.clients, codes, client_codes),
             "recipients": len(t["recipients"]),
             "recipient_hosts_domains": int((t["domains"]["sent"] > 0).sum()),
         }
-
-
-def _first_ties(agg: Any, rows: np.ndarray, tied: np.ndarray, need: int) -> np.ndarray:
-    """Of the relayed pairs ``rows`` (``tied``: those whose count ties at the top-th largest),
-    those untied and the ``need`` tied ones that a ranking by count, sending host (by its
-    string: only the distinct hosts among the ties are named) and first line puts first."""
-    at = rows[tied]
-    src = agg.codes_of(0, at)
-    hosts, inv = np.unique(src, return_inverse=True)
-    order = np.asarray(pc.sort_indices(agg.strings_of(0, hosts)))
-    place = np.empty(len(hosts), dtype=np.int64)
-    place[order] = np.arange(len(hosts))
-    first = agg.values("first")[at]
-    kept = at[np.lexsort((first, place[inv.reshape(-1)]))[:need]]
-    return np.concatenate([rows[~tied], kept])
-
-
-def _distinct_codes(codes: np.ndarray) -> np.ndarray:
-    """The distinct codes, ascending (dense vocabulary codes: by a mark per code, not sorted)."""
-    if not len(codes) or codes.min() < 0:
-        return np.unique(codes)
-    seen = np.zeros(int(codes.max()) + 1, dtype=bool)
-    seen[codes] = True
-    return np.flatnonzero(seen)
 
 
 def _distinct(codes: np.ndarray) -> int:
@@ -600,7 +555,7 @@ class ExFold(ExEnds, _Fold):
             kth = np.partition(count, n - top)[n - top]
             rows = np.flatnonzero(count >= kth)
             if len(rows) > 4 * top:  # (a day's pairs mostly seen once: most tie at the top-th count)
-                rows = _first_ties(agg, rows, count[rows] == kth, top - int((count > kth).sum()))
+                rows = first_ties(agg, rows, count[rows] == kth, top - int((count > kth).sum()))
         rows = rows[np.argsort(agg.values("first")[rows], kind="stable")]
         pairs = agg.result(rows)[["from", "to", "count"]].reset_index(drop=True)
         return pairs.astype({"count": "int64"}), n

@@ -1,7 +1,7 @@
 """The peers' result made of codes (r25-rpeers) against the plain formulas it replaces: the relayed
 pairs ranked from the ties' hosts alone (``ExFold.relayed_ranked``) against the whole table
 ranked; pflogsumm's sending hosts/domains from each distinct sender's domain
-(``PfFold._sending_hosts``) against every distinct (sender, client) pair's. Both engines."""
+(``peer_ranked.sending_hosts``) against every distinct (sender, client) pair's. Both engines."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from analyzer import native
 from analyzer.peer_agg import rank
+from analyzer.peer_ranked import sending_hosts
 from analyzer.reader import parse_logs
 from analyzer.report.peers import PeersFold
 from tests.conftest import SAMPLES
@@ -84,4 +85,4 @@ def test_sending_hosts_mixed_senders(monkeypatch):
     rows = [(0, 0), (1, 0), (1, 1), (2, 2), (2, 0), (3, 0), (4, 2), (1, 1), (0, 2)]
     codes, clients = (np.array(v, dtype=np.int32) for v in zip(*rows, strict=True))
     pf._got = lambda: (codes, clients, np.zeros(len(codes), dtype=np.int64))  # type: ignore[method-assign]
-    assert pf._sending_hosts(codes, clients) == _sending_by_pairs(pf) == 5
+    assert sending_hosts(pf.senders, pf.clients, codes, clients) == _sending_by_pairs(pf) == 5
