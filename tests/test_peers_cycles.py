@@ -22,14 +22,18 @@ from tools.peers import generated_day
 ENGINES = ["python", *(["native"] if native.available() else [])]
 
 
+def parsed_days(tmp, lines: int) -> dict:
+    """Event tables: the sample logs of both MTAs together, a generated Postfix and Exim day."""
+    return {"samples": parse_logs([str(SAMPLES / "postfix"), str(SAMPLES / "exim")], tz="UTC", year=2026).events,
+            "postfix": parse_logs([str(generated_day(tmp / "pf.log", "postfix", lines=lines))], tz="UTC",
+                                  year=2026).events,
+            "exim": parse_logs([str(generated_day(tmp / "ex.log", "exim", lines=lines))], tz="UTC", year=2026,
+                               fmt="exim").events}
+
+
 @pytest.fixture(scope="module")
 def days(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cycles")
-    return {"samples": parse_logs([str(SAMPLES / "postfix"), str(SAMPLES / "exim")], tz="UTC", year=2026).events,
-            "postfix": parse_logs([str(generated_day(tmp / "pf.log", "postfix", lines=4000))], tz="UTC",
-                                  year=2026).events,
-            "exim": parse_logs([str(generated_day(tmp / "ex.log", "exim", lines=4000))], tz="UTC", year=2026,
-                               fmt="exim").events}
+    return parsed_days(tmp_path_factory.mktemp("cycles"), 4000)
 
 
 def _ours(o: object) -> bool:

@@ -14,22 +14,15 @@ import pytest
 from analyzer import native
 from analyzer.peer_agg import rank
 from analyzer.peer_ranked import sending_hosts
-from analyzer.reader import parse_logs
 from analyzer.report.peers import PeersFold
-from tests.conftest import SAMPLES
-from tools.peers import generated_day
+from tests.test_peers_cycles import parsed_days
 
 ENGINES = ["python", *(["native"] if native.available() else [])]
 
 
 @pytest.fixture(scope="module")
 def days(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("ranked")
-    return {"samples": parse_logs([str(SAMPLES / "postfix"), str(SAMPLES / "exim")], tz="UTC", year=2026).events,
-            "postfix": parse_logs([str(generated_day(tmp / "pf.log", "postfix", lines=8000))], tz="UTC",
-                                  year=2026).events,
-            "exim": parse_logs([str(generated_day(tmp / "ex.log", "exim", lines=8000))], tz="UTC", year=2026,
-                               fmt="exim").events}
+    return parsed_days(tmp_path_factory.mktemp("ranked"), 8000)
 
 
 def _fold(monkeypatch, ev: pd.DataFrame, engine: str) -> PeersFold:
