@@ -299,6 +299,14 @@ class KeyAgg:
         have = self.vals.get(name)
         return have[:self.n] if have is not None else np.zeros(self.n, dtype=np.int64)
 
+    def codes_of(self, i: int, at: np.ndarray) -> np.ndarray:
+        """Key column ``i``'s codes (in its vocabulary) of the keys ``at``."""
+        return at if self.pairs is None else self._key_codes(i, at)
+
+    def strings_of(self, i: int, codes: np.ndarray) -> pa.Array:
+        """The strings of key column ``i``'s ``codes``."""
+        return self.vocabs[i].take(np.asarray(codes, dtype=np.int64)) if len(codes) else pa.array([], pa.string())
+
     def _key_codes(self, i: int, at: np.ndarray) -> np.ndarray:
         """Key column ``i``'s codes of the keys ``at``."""
         if self.pairs is not None and self.pairs._map is not None:

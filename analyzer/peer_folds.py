@@ -33,6 +33,7 @@ from .exim_ids import id_seconds
 from .keyed import key_hash
 from .message_ends import QUEUE_BUCKETS, ExEnds, QueueCounts, end_cuts, rows_of, slice_rows
 from .peer_agg import KeyAgg, SortedTable, new_vocab, rank, texts
+from .peer_ranked import first_ties, sending_hosts
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
 
 __all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
@@ -293,12 +294,6 @@ class PfFold(_Fold):
     def totals(self) -> dict[str, int]:
         t = self.tables()
         codes, client_codes, size = self._got()
-        m = self.clients.n + 1  # each distinct (sender, client) once: the count of distinct hosts is the same
-        pairs = np.unique(codes.astype(np.int64) * m + client_codes)
-        sender, client = self.senders.take(pairs // m), self.clients.take(pairs % m)
-        dom = pc.extract_regex(sender, r"^[^@]+@(?P<d>.+)$")
-        by_client = pc.if_else(pc.equal(client, ""), sender, client)
-        sending = pc.if_else(pc.is_valid(dom), dom.field("d"), by_client)
         return {
             **{k: self.n[k] for k in ("received", "delivered", "forwarded")},
             "deferred": int(((self.qids.column("flags") & _DEFERRED) > 0).sum()),
@@ -306,7 +301,7 @@ class PfFold(_Fold):
             "bytes_received": int(size.sum()),
             "bytes_delivered": int(t["recipients"]["bytes"].sum()),
             "senders": _distinct(codes),  # a code per distinct sender
-            "sending_hosts_domains": len(pc.unique(sending)),
+            "sending_hosts_domains": sending_hosts(self.senders, self.clients, codes, client_codes),
             "recipients": len(t["recipients"]),
             "recipient_hosts_domains": int((t["domains"]["sent"] > 0).sum()),
         }
@@ -557,7 +552,10 @@ class ExFold(ExEnds, _Fold):
         count, n = agg.values("count"), len(agg)
         rows = np.arange(n)
         if top is not None and 0 < top < n:
-            rows = np.flatnonzero(count >= np.partition(count, n - top)[n - top])
+            kth = np.partition(count, n - top)[n - top]
+            rows = np.flatnonzero(count >= kth)
+            if len(rows) > 4 * top:  # (a day's pairs mostly seen once: most tie at the top-th count)
+                rows = first_ties(agg, rows, count[rows] == kth, top - int((count > kth).sum()))
         rows = rows[np.argsort(agg.values("first")[rows], kind="stable")]
         pairs = agg.result(rows)[["from", "to", "count"]].reset_index(drop=True)
         return pairs.astype({"count": "int64"}), n

@@ -134,21 +134,22 @@ class NativePfFold(PfFold):
         # whether encode codes the rows in one native call (_coded_native), else by _coded (the
         # specification: tests/test_peer_rows.py)
         self.native_rows = getattr(native._module()[0], "encode_pf_rows", None) is not None
-        self.senders, self.clients = new_vocab(), new_vocab()
-        self._rcpts, self._domains = new_vocab(), new_vocab()
+        # (the derivations hold the vocabularies, not the fold: no reference cycle through self)
+        self.senders, self.clients = senders, clients = new_vocab(), new_vocab()
+        self._rcpts, self._domains = rcpts, domains = new_vocab(), new_vocab()
 
         def coded(derive: Any, null: str | None = None) -> Derived:
             return Derived(derive, null)
 
         def recipient(a: pa.Array) -> dict[str, np.ndarray]:
             low = lower_domain(a)
-            return {"rcpt": self._rcpts.encode(low), "domain": self._domains.encode(_pf_domain(low))}
+            return {"rcpt": rcpts.encode(low), "domain": domains.encode(_pf_domain(low))}
 
         self.cols = {"program": coded(_program), "event": coded(_ids(EVENTS)), "status": coded(_ids(STATUSES)),
-                     "detail": coded(_detail), "sender": coded(lambda a: {"code": self.senders.encode(_pf_sender(a))}, ""),
+                     "detail": coded(_detail), "sender": coded(lambda a: {"code": senders.encode(_pf_sender(a))}, ""),
                      "client_host": coded(lambda a: {"unknown": mask(pc.is_in(a, pa.array(["", "unknown"]))),
-                                                     "short": self.clients.encode(_client_domain(a, pa.nulls(len(a), pa.string())))}, ""),
-                     "client_ip": coded(lambda a: {"code": self.clients.encode(a)}, ""),
+                                                     "short": clients.encode(_client_domain(a, pa.nulls(len(a), pa.string())))}, ""),
+                     "client_ip": coded(lambda a: {"code": clients.encode(a)}, ""),
                      "recipient": coded(recipient, ""),
                      "direction": coded(lambda a: {"out": mask(pc.equal(a, "outbound"))})}
 

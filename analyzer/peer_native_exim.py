@@ -49,12 +49,20 @@ class _Table:
         return pd.DataFrame({self.key: keys, **self.columns})
 
 
-class _Pairs:
-    """The native relayed pairs as ``ExFold.relayed_pairs`` reads its ``KeyAgg``."""
+def _words(step: Any, which: int, codes: np.ndarray) -> pa.Array:
+    """The strings of ``codes`` in the native step's vocabulary ``which``."""
+    off, data, wide = step.words(which, np.ascontiguousarray(codes, dtype=np.int64))
+    kind = pa.large_string() if wide else pa.string()
+    return pa.Array.from_buffers(kind, len(codes), [None, pa.py_buffer(off), pa.py_buffer(data)])
 
-    def __init__(self, fold: NativeExFold) -> None:
-        self.fold = fold
-        self.src, self.to, count, first = (np.frombuffer(b, dtype=np.int64) for b in fold.step.pairs())
+
+class _Pairs:
+    """The native relayed pairs as ``ExFold.relayed_pairs`` reads its ``KeyAgg`` (it holds the
+    native step, not the fold: no reference cycle, the fold's tables freed when it goes)."""
+
+    def __init__(self, step: Any) -> None:
+        self.step = step
+        self.src, self.to, count, first = (np.frombuffer(b, dtype=np.int64) for b in step.pairs())
         self.vals = {"count": count, "first": first}
 
     def __len__(self) -> int:
@@ -63,14 +71,20 @@ class _Pairs:
     def values(self, name: str) -> np.ndarray:
         return self.vals[name]
 
+    def codes_of(self, i: int, at: np.ndarray) -> np.ndarray:
+        """The sending hosts' (``i`` 0) or recipients' (1) codes of the pairs ``at``."""
+        return (self.src if i == 0 else self.to)[at]
+
+    def strings_of(self, i: int, codes: np.ndarray) -> pa.Array:
+        return _words(self.step, _W_TO if i else _W_FROM, codes)
+
     def result(self, rows: np.ndarray | None = None) -> pd.DataFrame:
         at = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
         if not len(at):
             empty = pd.Series([], dtype=object)
             return pd.DataFrame({"from": empty, "to": empty, **{k: v[:0] for k, v in self.vals.items()}})
-        words = self.fold.words
-        return pd.DataFrame({"from": pd.Series(pd.arrays.ArrowExtensionArray(words(_W_FROM, self.src[at]))),
-                             "to": pd.Series(pd.arrays.ArrowExtensionArray(words(_W_TO, self.to[at]))),
+        return pd.DataFrame({"from": pd.Series(pd.arrays.ArrowExtensionArray(_words(self.step, _W_FROM, self.src[at]))),
+                             "to": pd.Series(pd.arrays.ArrowExtensionArray(_words(self.step, _W_TO, self.to[at]))),
                              **{k: v[at] for k, v in self.vals.items()}})
 
 
@@ -87,7 +101,7 @@ class NativeExFold(ExFold):
     def add(self, ev: Any, f: dict[str, Any] | None = None, sel: np.ndarray | None = None) -> dict[str, Any]:
         """Fold a flush of Exim events (``sel``: its rows folded, None: all; the others are read as
         no line); returns what the rejects read of it (``rejected``: the rows of our rejects,
-        :func:`analyzer.report.peers._ex_reject_rows`)."""
+        :func:`analyzer.peer_ex_rejects.ex_reject_rows`)."""
         assert not self.done, "a fold gives its result once"
         cols = {n: col(ev, n) for n in _TEXTS}
         has = valid(cols["queue_id"])
@@ -110,9 +124,7 @@ class NativeExFold(ExFold):
 
     def words(self, which: int, codes: np.ndarray) -> pa.Array:
         """The strings of ``codes`` in the native vocabulary ``which``."""
-        off, data, wide = self.step.words(which, np.ascontiguousarray(codes, dtype=np.int64))
-        kind = pa.large_string() if wide else pa.string()
-        return pa.Array.from_buffers(kind, len(codes), [None, pa.py_buffer(off), pa.py_buffer(data)])
+        return _words(self.step, which, codes)
 
     def _table(self, which: int, key: str, names: tuple[str, ...]) -> _Table:
         codes, vals = self.step.table(which)
@@ -130,7 +142,7 @@ class NativeExFold(ExFold):
         self.dest = self._table(1, "host", ("messages", "addresses", "bytes"))  # type: ignore[assignment]
         self.local = self._table(2, "recipient", ("messages", "addresses", "bytes"))  # type: ignore[assignment]
         self.transports = self._table(3, "transport", ("messages", "bytes"))  # type: ignore[assignment]
-        self.relayed = _Pairs(self)  # type: ignore[assignment]
+        self.relayed = _Pairs(s)  # type: ignore[assignment]
         self.queued = QueueCounts()
         self.queued.all, self.queued.remote = (np.array(v, dtype=np.int64) for v in s.queue())
 

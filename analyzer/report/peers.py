@@ -31,9 +31,10 @@ import pyarrow.compute as pc
 from ..later import Later
 from ..peer_agg import KeyAgg
 from ..peer_agg import rank as _rank
+from ..peer_ex_rejects import ExRejects, ex_reject_rows
 from ..peer_folds import QUEUE_BUCKETS, ExFold, PfFold
 from ..peer_native import native_pf_fold, warning_texts
-from ..peer_native_exim import native_ex_fold
+from ..peer_native_exim import NativeExFold, native_ex_fold
 from ..totals import (
     by_mta,
     col,
@@ -47,7 +48,7 @@ from ..totals import (
     valid,
 )
 from .peers_held import MTA_COLUMNS, MTA_EVENTS, PF_WARNING_EVENTS, rows_by_mta, selected
-from .peers_pf_rejects import NativeRejects, _dict_map, _pf_reject_rows
+from .peers_pf_rejects import NativeRejects, _pf_reject_rows
 
 __all__ = ["MTA_COLUMNS", "MTA_EVENTS", "QUEUE_BUCKETS", "TOP", "PeersFold", "WindowPeersFold", "eximstats_tables", "peer_report", "peer_sections", "pflogsumm_tables"]
 
@@ -159,23 +160,10 @@ def pflogsumm_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
 # eximstats
 
 
-#: Exim's SMTP stages as eximstats names the command rejected.
-_EX_KIND = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "end of DATA": "after DATA", "DATA": "DATA",
-            "HELO/EHLO": "HELO/EHLO", "connect": "connection"}
-
-
-def _ex_reject_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[pa.Array]:
-    """The kind and reason of each of our rejects (what :func:`_ex_rejects` counts)."""
-    r = pa.array(f["rejected"] if "rejected" in f else eq(f["event"], "reject") & eq(f["status"], "rejected"))
-    kind = _dict_map(col(ev, "smtp_stage").filter(r), lambda s: _EX_KIND.get(s or "connection", s or "connection"))
-    reason = _dict_map(col(ev, "reply_text").filter(r), lambda t: ("(no reason logged)" if t is None else t).split(":")[0])
-    return [kind, reason]
-
-
 def _ex_rejects(ev: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     """Our rejects (rejected MAIL/RCPT/DATA/connection/HELO) by the command rejected and the reason
     Exim logged (its text up to the next colon, as eximstats cuts it)."""
-    return _counted(["kind", "reason"], _ex_reject_rows(ev, f))
+    return _counted(["kind", "reason"], ex_reject_rows(ev, f))
 
 
 def _ex_ranked(fold: ExFold, rejects: pd.DataFrame, top: int | None = None) -> dict[str, pd.DataFrame]:
@@ -391,6 +379,7 @@ class PeersFold:
         self.pf_warnings = KeyAgg(["daemon", "text"], {"count": "sum"})
         self.pf_rejects = KeyAgg(["kind", "reason"], {"count": "sum"})
         self.ex_rejects = KeyAgg(["kind", "reason"], {"count": "sum"})
+        self.ex_coded: ExRejects | bool | None = None  # (ExRejects where the Exim fold's step is native)
 
     def add(self, batch: pd.DataFrame) -> None:
         if not len(batch):
@@ -413,7 +402,12 @@ class PeersFold:
             ev = parts["exim"]
             self.ex = self.ex or _ex_fold()
             f = self.ex.add(ev) if sel is None else self.ex.add(ev, sel=sel)  # type: ignore[call-arg]
-            self.ex_rejects.add(_ex_reject_rows(ev, f), count=1)
+            if self.ex_coded is None:  # the Exim fold's step is native: its rejects read by their codes
+                self.ex_coded = ExRejects() if isinstance(self.ex, NativeExFold) else False
+            if self.ex_coded:
+                self.ex_coded.add(ev, f)
+            else:
+                self.ex_rejects.add(ex_reject_rows(ev, f), count=1)
 
     def result(self) -> dict[str, list[dict[str, Any]]]:
         """``{"peer_totals": ..., "peers": ...}`` as the report holds them."""
@@ -426,8 +420,8 @@ class PeersFold:
                                 PF_SECTIONS, self.top)
             totals["pflogsumm"] = self.pf.totals()
         if self.ex is not None:
-            peers += _sections("exim", "eximstats", _ex_ranked(self.ex, self.ex_rejects.result(), self.top), EX_SECTIONS,
-                               self.top)
+            rejects = self.ex_coded.agg if self.ex_coded else self.ex_rejects
+            peers += _sections("exim", "eximstats", _ex_ranked(self.ex, rejects.result(), self.top), EX_SECTIONS, self.top)
             totals["eximstats"] = self.ex.totals()
         return {"peer_totals": peer_totals_of(totals), "peers": peers}
 

@@ -13,6 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..totals import mask
+
 __all__ = ["MTA_COLUMNS", "MTA_EVENTS", "PF_WARNING_EVENTS", "rows_by_mta", "selected"]
 
 #: The columns the peers' folds read (peer_folds, totals, the warnings, the rejects) per MTA: a batch is held with its MTAs' only
@@ -38,25 +40,33 @@ def selected(t: pa.Table, keep: pa.Array | None, tests: Any = None) -> tuple[pa.
     (the batch's :class:`analyzer.anomalies.batch_tests.BatchTests`, rows as ``t``'s) where the
     masks made them already, else compared. A table of an MTA not known, or without an ``mta``
     column, is held whole."""
+    t, read, _ = _selected(t, tests)
+    if read is not None:
+        keep = pa.array(read) if keep is None else pc.and_(keep, pa.array(read))
+    return t, keep
+
+
+def _selected(t: pa.Table, tests: Any = None) -> tuple[pa.Table, np.ndarray | None, list[Any]]:
+    """:func:`selected`'s table and rows read (a mask, None: all), and the MTAs the table names
+    (its ``mta`` column's distinct values, a null among them; empty without the column)."""
     if "mta" not in t.column_names:
-        return t, keep
-    mtas = set(pc.unique(t.column("mta")).to_pylist())
+        return t, None, []
+    found = pc.unique(t.column("mta")).to_pylist()
+    mtas = set(found)
     if not mtas or not mtas <= set(MTA_COLUMNS):
-        return t, keep
+        return t, None, found
     names = {c for m in mtas for c in MTA_COLUMNS[m]}
     t = t.select([c for c in t.column_names if c in names])
-    if "event" in t.column_names:
-        events = {e for m in mtas for e in MTA_EVENTS[m]}
-        coded = tests.cached_codes("event") if tests is not None else None
-        if coded is not None:
-            distinct, rows = coded
-            read: Any = pa.array(np.fromiter((v in events for v in distinct), dtype=bool, count=len(distinct))[rows])
-        else:
-            event = t.column("event")
-            kind = event.type.value_type if pa.types.is_dictionary(event.type) else event.type
-            read = pc.is_in(event, value_set=pa.array(sorted(events), kind))
-        keep = read if keep is None else pc.and_(keep, read)
-    return t, keep
+    if "event" not in t.column_names:
+        return t, None, found
+    events = {e for m in mtas for e in MTA_EVENTS[m]}
+    coded = tests.cached_codes("event") if tests is not None else None
+    if coded is not None:
+        distinct, rows = coded
+        return t, np.fromiter((v in events for v in distinct), dtype=bool, count=len(distinct))[rows], found
+    event = t.column("event")
+    kind = event.type.value_type if pa.types.is_dictionary(event.type) else event.type
+    return t, mask(pc.is_in(event, value_set=pa.array(sorted(events), kind))), found
 
 
 def rows_by_mta(t: pa.Table, keep: np.ndarray, tests: Any = None) -> tuple[pa.Table, dict[str, np.ndarray]]:
@@ -66,15 +76,13 @@ def rows_by_mta(t: pa.Table, keep: np.ndarray, tests: Any = None) -> tuple[pa.Ta
     rows (one MTA among them: all of them its own; ``tests``: the batch's, as :func:`selected`)."""
     from ..totals import col, eq
 
-    t, read = selected(t, None, tests)
-    rows = keep if read is None else keep & read.to_numpy(zero_copy_only=False)
+    t, read, found = _selected(t, tests)
+    rows = keep if read is None else keep & read
     if not rows.any():
         return t, {}
+    if len(found) == 1 and found[0] is not None:  # (the batch of one MTA: no row compared)
+        return t, ({found[0]: rows} if found[0] in ("postfix", "exim") else {})
     mta = col(t, "mta")
-    bounds = pc.min_max(mta) if mta.null_count == 0 else None
-    if bounds is not None and bounds["min"] == bounds["max"]:  # (the batch of one MTA: no row compared)
-        name = bounds["min"].as_py()
-        return t, ({name: rows} if name in ("postfix", "exim") else {})
     parts = {name: rows & eq(mta, name) for name in ("postfix", "exim")}
     present = [name for name, r in parts.items() if r.any()]
     return t, ({name: rows for name in present} if len(present) < 2 else {name: parts[name] for name in present})

@@ -123,36 +123,41 @@ def _pf_reject_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[pa.Array]:
             pa.concat_arrays([reason, where])]
 
 
+def _codes(words: Any, texts: list[Any]) -> np.ndarray:
+    return words.encode(pa.array(texts, pa.string()))
+
+
+def _stage(words: Any, a: pa.Array) -> dict[str, np.ndarray]:
+    """Per SMTP stage (``NativeRejects.stages``): its kind's code in ``words``, whether it is MAIL,
+    and the code of a cleanup reject's stage."""
+    s = a.to_pylist()
+    kind = ["other" if v is None else _PF_KIND.get(v, v) for v in s]
+    return {"kind": _codes(words, kind), "mail": np.array([k == "MAIL" for k in kind], dtype=bool),
+            "where": _codes(words, [_PF_KIND.get(v, "other") for v in s])}  # type: ignore[arg-type]
+
+
+def _part(words: Any, a: pa.Array) -> dict[str, np.ndarray]:
+    """Per detail (``NativeRejects.parts``): the code of the part a header/body check names, -1 for none."""
+    part = [(m := _PF_PART.match(d or "")) and m.group(1) for d in a.to_pylist()]
+    return {"part": np.array([-1 if p is None else _codes(words, [p])[0] for p in part], dtype=np.int64)}
+
+
 class NativeRejects:
     """:func:`_pf_reject_rows` counted by (kind, reason) from the masks of a native fold step
     (:meth:`analyzer.peer_native.NativePfFold.add`): the stages' kinds, the details' parts and the
     reply texts' reasons (both rules: MAIL's and the others') made once per distinct value."""
 
     def __init__(self) -> None:
-        self.words = new_vocab()  # the kinds and reasons
-        self.agg = KeyAgg(["kind", "reason"], {"count": "sum"}, vocabs={"kind": self.words, "reason": self.words})
-        self.cleanup = int(self.words.encode(pa.array(["cleanup"]))[0])
-        self.stages = Derived(self._stage, None)
+        # (the derivations hold the vocabulary, not self: no reference cycle, freed when the fold goes)
+        self.words = words = new_vocab()  # the kinds and reasons
+        self.agg = KeyAgg(["kind", "reason"], {"count": "sum"}, vocabs={"kind": words, "reason": words})
+        self.cleanup = int(words.encode(pa.array(["cleanup"]))[0])
+        self.stages = Derived(lambda a: _stage(words, a), None)
         # the reply texts of MAIL rejects and of the others: each distinct one rewritten by its kind's rule once
-        self.texts = [Derived(lambda a, mail=mail: self._reasons(a, mail), "") for mail in (False, True)]
-        self.parts = Derived(self._part, None)
+        self.texts = [Derived(lambda a, mail=mail: {"reason": words.encode(reject_reasons(a, mail))}, "")
+                      for mail in (False, True)]
+        self.parts = Derived(lambda a: _part(words, a), None)
         self._held: list[tuple[Any, ...]] = []  # per batch held (hold): kinds, MAIL or not, texts' codes, cleanup's
-
-    def _codes(self, words: list[Any]) -> np.ndarray:
-        return self.words.encode(pa.array(words, pa.string()))
-
-    def _stage(self, a: pa.Array) -> dict[str, np.ndarray]:
-        s = a.to_pylist()
-        kind = ["other" if v is None else _PF_KIND.get(v, v) for v in s]
-        return {"kind": self._codes(kind), "mail": np.array([k == "MAIL" for k in kind], dtype=bool),
-                "where": self._codes([_PF_KIND.get(v, "other") for v in s])}  # type: ignore[arg-type]
-
-    def _reasons(self, a: pa.Array, mail: bool) -> dict[str, np.ndarray]:
-        return {"reason": self.words.encode(reject_reasons(a, mail))}
-
-    def _part(self, a: pa.Array) -> dict[str, np.ndarray]:
-        part = [(m := _PF_PART.match(d or "")) and m.group(1) for d in a.to_pylist()]
-        return {"part": np.array([-1 if p is None else self._codes([p])[0] for p in part], dtype=np.int64)}
 
     def add(self, ev: Any, f: dict[str, Any]) -> None:
         self.hold(ev, f)

@@ -16,7 +16,6 @@
 
 use crate::keymap::KeyMap;
 use crate::peerfold_warn::Texts;
-use crate::vocab::check_valid;
 use memchr::memmem;
 
 pub const PROG_SEEN: u8 = 1;
@@ -87,10 +86,9 @@ impl PfRows<'_> {
         let n = self.prog.len();
         let lens = [self.event.len(), self.status.len(), self.bits.len(), self.h.len(), self.size.len(), self.sender.len(),
                     self.client.len(), self.rcpt.len(), self.domain.len(), self.delay.len()];
-        if lens.iter().any(|&l| l != n) || self.reply.col.len() != n {
+        if lens.iter().any(|&l| l != n) || self.reply.len() != n {
             return Err("the fold's columns differ in length".to_string());
         }
-        check_valid(self.reply.valid, n)?;
         // (a code is a slot's index in `Agg::slot`: none negative, checked before anything is folded)
         if self.rcpt.iter().chain(self.domain).any(|&c| c < 0) {
             return Err("a negative recipient or domain code".to_string());
@@ -350,7 +348,7 @@ mod tests {
         fn rows(&self) -> PfRows<'_> {
             PfRows { prog: &self.prog, event: &self.event, status: &self.status, bits: &self.bits, h: &self.h,
                      size: &self.size, sender: &self.sender, client: &self.client, rcpt: &self.rcpt, domain: &self.domain,
-                     delay: &self.delay, reply: Texts { col: Column::new(&self.off, &self.text, false).unwrap(), valid: None } }
+                     delay: &self.delay, reply: Texts::new(&self.off, &self.text, false, None).unwrap() }
         }
     }
 

@@ -150,9 +150,9 @@ fn eqs(a: Option<&[u8]>, s: &[u8]) -> bool {
 impl ExRows<'_> {
     fn len(&self) -> Result<usize, String> {
         let n = self.has.len();
-        let lens = [self.h.len(), self.size.len(), self.ts.len(), self.qid.col.len(), self.event.col.len(),
-                    self.status.col.len(), self.detail.col.len(), self.direction.col.len(), self.reply.col.len()];
-        let texts = self.text.iter().chain(self.low.iter().flatten()).map(|t| t.col.len());
+        let lens = [self.h.len(), self.size.len(), self.ts.len(), self.qid.len(), self.event.len(),
+                    self.status.len(), self.detail.len(), self.direction.len(), self.reply.len()];
+        let texts = self.text.iter().chain(self.low.iter().flatten()).map(|t| t.len());
         if lens.into_iter().chain(texts).chain(self.sel.map(<[u8]>::len)).any(|l| l != n) {
             return Err("the fold's columns differ in length".into());
         }
@@ -742,7 +742,7 @@ mod tests {
         }
 
         fn texts(&self) -> Texts<'_> {
-            Texts { col: Column::new(&self.0, &self.1, false).unwrap(), valid: Some((&self.2, 0)) }
+            Texts::new(&self.0, &self.1, false, Some((&self.2, 0))).unwrap()
         }
     }
 

@@ -66,7 +66,7 @@ impl PyExFold {
             let l = low.iter().map(|c| c.as_ref().map(texts_of).transpose()).collect::<Result<Vec<_>, _>>()
                 .map_err(PyValueError::new_err)?;
             let sel = sel.as_deref();
-            if sel.is_some_and(|s| s.len() != has.len() || t.iter().any(|c| c.col.len() != s.len())) {
+            if sel.is_some_and(|s| s.len() != has.len() || t.iter().any(|c| c.len() != s.len())) {
                 return Err(PyValueError::new_err("the rows folded and the columns differ in length"));
             }
             // (the whole column's text first: one pass over its bytes; its rows only where that is not all ASCII)

@@ -5,7 +5,6 @@
 use crate::owned::{owned, Owned};
 use crate::peerfold::{Agg, PfFold, PfRows};
 use crate::peerfold_warn::{texts, Fields, Texts};
-use crate::vocab::{check_valid, Column};
 use crate::vocab_py::PyVocab;
 use crate::ByteView;
 use pyo3::exceptions::PyValueError;
@@ -39,10 +38,13 @@ pub(crate) type Strs = (ByteView, ByteView, bool, Option<(ByteView, usize)>);
 
 pub(crate) fn texts_of(s: &Strs) -> Result<Texts<'_>, String> {
     let (off, data, wide, valid) = s;
-    let col = Column::new(off, data, *wide)?;
-    let valid = valid.as_ref().map(|(b, at)| (&b[..], *at));
-    check_valid(valid, col.len())?;
-    Ok(Texts { col, valid })
+    Texts::new(off, data, *wide, valid.as_ref().map(|(b, at)| (&b[..], *at)))
+}
+
+/// `texts_of` with the offsets of the rows ``rows`` checked only (the others read as null).
+pub(crate) fn texts_at(s: &Strs, rows: impl IntoIterator<Item = usize>) -> Result<Texts<'_>, String> {
+    let (off, data, wide, valid) = s;
+    Texts::rows(off, data, *wide, valid.as_ref().map(|(b, at)| (&b[..], *at)), rows)
 }
 
 #[pyclass(name = "PfFold", module = "analyzer._native")]
@@ -114,7 +116,7 @@ pub fn encode_rows<'py>(py: Python<'py>, mut vocab: PyRefMut<'py, PyVocab>, colu
     let v = &mut vocab.0;
     let got = py.detach(|| -> Result<Vec<i64>, String> {
         let col = texts_of(&column)?;
-        if rows.len() != col.col.len() {
+        if rows.len() != col.len() {
             return Err("the rows' mask and the column differ in length".into());
         }
         let mut out = vec![-1i64; rows.len()];
@@ -139,15 +141,16 @@ pub fn warning_texts<'py>(py: Python<'py>, rows: ByteView, kinds: ByteView, cols
                           -> PyResult<(Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, usize)> {
     let rows = typed(&rows, i64::from_le_bytes)?;
     let got = py.detach(|| -> Result<_, String> {
-        let t = cols.iter().map(texts_of).collect::<Result<Vec<_>, _>>()?;
-        let n = t[0].col.len();
-        if t.iter().any(|c| c.col.len() != n) {
-            return Err("the warnings' columns differ in length".into());
-        }
-        if rows.len() != kinds.len() || rows.iter().any(|&r| r < 0 || r as usize >= n) {
+        if rows.len() != kinds.len() || rows.iter().any(|&r| r < 0) {
             return Err("a warning row out of range".into());
         }
         let rows: Vec<usize> = rows.into_iter().map(|r| r as usize).collect();
+        // (the warning lines' offsets checked only: a batch's few among its rows)
+        let t = cols.iter().map(|c| texts_at(c, rows.iter().copied())).collect::<Result<Vec<_>, _>>()?;
+        let n = t[0].len();
+        if t.iter().any(|c| c.len() != n) {
+            return Err("the warnings' columns differ in length".into());
+        }
         let mut t = t.into_iter();
         let mut next = || t.next().expect("six columns");
         let f = Fields { detail: next(), host: next(), ip: next(), qid: next(), user: next(), reply: next() };

@@ -4,7 +4,8 @@
 //! event of their own, then cut after the last 'warning: ' of its first line (as the pattern
 //! `^.*warning: ` cuts it: `.` does not cross a newline).
 
-use crate::vocab::Column;
+use crate::peerrows::Lazy;
+use crate::vocab::{check_valid, Column};
 
 /// A line's kind (Python gives it from the event, status and direction): no text; a generic
 /// warning; a SASL failure (not outbound); a non-SMTP command; a reverse-DNS check.
@@ -14,16 +15,64 @@ pub const SASL: u8 = 2;
 pub const NON_SMTP: u8 = 3;
 pub const DNS: u8 = 4;
 
-/// A string column and its validity (bitmap, first row's bit; None: no row null).
+/// A string column and its validity (bitmap, first row's bit; None: no row null), the offsets
+/// checked before anything is read: of every row (`Texts::new`), or of the rows the caller
+/// reads only (`Texts::rows`: a batch's lines read where they lie, the others not looked at).
 pub struct Texts<'a> {
-    pub col: Column<'a>,
-    pub valid: Option<(&'a [u8], usize)>,
+    col: Col<'a>,
+}
+
+enum Col<'a> {
+    /// every offset checked (`Column::new`), and the validity
+    All(Column<'a>, Option<(&'a [u8], usize)>),
+    /// those of some rows only: each read checked again (no row read past the data)
+    Rows(Lazy<'a>),
 }
 
 impl<'a> Texts<'a> {
+    /// ``off``: the column's n + 1 offsets (i32, or i64 where ``wide``), every one checked (in
+    /// order, none negative, none past the data).
+    pub fn new(off: &'a [u8], data: &'a [u8], wide: bool, valid: Option<(&'a [u8], usize)>) -> Result<Self, String> {
+        let col = Column::new(off, data, wide)?;
+        check_valid(valid, col.len())?;
+        Ok(Texts { col: Col::All(col, valid) })
+    }
+
+    /// The column with the offsets of the rows ``rows`` checked only (each below the length:
+    /// else an error); the others read as null.
+    pub fn rows(off: &'a [u8], data: &'a [u8], wide: bool, valid: Option<(&'a [u8], usize)>,
+                rows: impl IntoIterator<Item = usize>) -> Result<Self, String> {
+        let col = Lazy::new(off, data, wide, valid)?;
+        for i in rows {
+            if i >= col.len() {
+                return Err("a row past the column".into());
+            }
+            let (a, b) = (col.offset(i), col.offset(i + 1));
+            if a < 0 || b < a || b as u64 > data.len() as u64 {
+                return Err("a row's offsets out of order or past the data".into());
+            }
+        }
+        Ok(Texts { col: Col::Rows(col) })
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.col {
+            Col::All(c, _) => c.len(),
+            Col::Rows(c) => c.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Row ``i``'s text, None where null (and for a row whose offsets were not checked and are
+    /// not a part of the data: never read by the callers of `Texts::rows`).
     pub fn get(&self, i: usize) -> Option<&'a [u8]> {
-        let ok = self.valid.is_none_or(|(bits, at)| bits[(at + i) / 8] >> ((at + i) % 8) & 1 == 1);
-        ok.then(|| self.col.get(i))
+        match &self.col {
+            Col::All(c, valid) => valid.is_none_or(|(bits, at)| bits[(at + i) / 8] >> ((at + i) % 8) & 1 == 1).then(|| c.get(i)),
+            Col::Rows(c) => c.get(i).ok().flatten(),
+        }
     }
 }
 
@@ -99,6 +148,25 @@ mod tests {
 
 
     #[test]
+    fn rows_checked_alone_read_as_the_whole_column_reads_them() {
+        let (off, data, valid) = col(&[Some("ab"), None, Some(""), Some("cde")]);
+        let all = Texts::new(&off, &data, false, Some((&valid[..], 0))).unwrap();
+        let some = Texts::rows(&off, &data, false, Some((&valid[..], 0)), [0, 2, 3]).unwrap();
+        assert_eq!((0..4).map(|i| all.get(i)).collect::<Vec<_>>(), (0..4).map(|i| some.get(i)).collect::<Vec<_>>());
+        assert_eq!(some.len(), 4);
+        // row 1's offsets broken (past the data): an error where it is checked, null where it is not
+        let mut bad = off.clone();
+        bad[4..8].copy_from_slice(&100i32.to_le_bytes());
+        assert!(Texts::new(&bad, &data, false, None).is_err());
+        assert!(Texts::rows(&bad, &data, false, None, [1]).is_err());
+        assert!(Texts::rows(&bad, &data, false, None, [0]).is_err(), "row 0 ends where row 1 starts");
+        let t = Texts::rows(&bad, &data, false, None, [3]).unwrap();
+        assert_eq!((t.get(1), t.get(3)), (None, Some(&b"cde"[..])));
+        assert!(Texts::rows(&off, &data, false, None, [4]).is_err(), "a row past the column");
+        assert!(Texts::rows(&off, &data, false, Some((&valid[..0], 0)), [0]).is_err(), "a bitmap too short");
+    }
+
+    #[test]
     fn texts_of_each_kind() {
         let cols: Vec<_> = [
             [Some("x warning: y warning: disk full\nwarning: z"), Some("PLAIN"), Some("cmd"), Some("tail"), Some("t"), None, Some("d")],
@@ -108,7 +176,7 @@ mod tests {
             [None, Some("bob"), None, None, None, None, None],
             [None, Some("535 auth"), None, None, None, None, None],
         ].iter().map(|c| col(c)).collect();
-        let t = |k: usize| Texts { col: Column::new(&cols[k].0, &cols[k].1, false).unwrap(), valid: Some((&cols[k].2[..], 0)) };
+        let t = |k: usize| Texts::new(&cols[k].0, &cols[k].1, false, Some((&cols[k].2[..], 0))).unwrap();
         let f = Fields { detail: t(0), host: t(1), ip: t(2), qid: t(3), user: t(4), reply: t(5) };
         let (off, data, valid, nulls) = texts(&f, &[0, 1, 2, 3, 4, 5, 6, 6], &[WARNING, SASL, NON_SMTP, DNS, DNS, DNS, WARNING, NONE]);
         let got: Vec<Option<String>> = (0..8)

@@ -65,7 +65,7 @@ impl<'a> Lazy<'a> {
         self.len == 0
     }
 
-    fn offset(&self, i: usize) -> i64 {
+    pub(crate) fn offset(&self, i: usize) -> i64 {
         if self.wide {
             i64::from_le_bytes(self.off[8 * i..8 * i + 8].try_into().expect("8 bytes"))
         } else {
