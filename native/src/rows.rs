@@ -283,6 +283,20 @@ impl Rows {
         self.rows.len()
     }
 
+    /// Reserve in the string columns the room their last block took for `lines` lines.
+    pub fn reserve_from(&mut self, g: &crate::nparse_items::Growth, lines: usize) {
+        for (i, c) in self.strs.iter_mut().enumerate() {
+            g.reserve(i, lines, &mut c.at, &mut c.ends, &mut c.data);
+        }
+    }
+
+    /// Note the room the string columns took for `lines` lines.
+    pub fn note(&self, g: &crate::nparse_items::Growth, lines: usize) {
+        for (i, c) in self.strs.iter().enumerate() {
+            g.note(i, lines, c.at.len(), c.data.len());
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
