@@ -230,9 +230,7 @@ pub fn over_ranges<T: Send>(
 
 /// Read lines `lo..hi` of `lines`. `months`: the month names, January first.
 pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>]) -> Result<Batch, String> {
-    let mut rows = Rows::with_capacity(hi - lo);
-    rows.reserve_from(&fast.growth, hi - lo);
-    let mut b = Batch::with_capacity(hi - lo, rows);
+    let mut b = Batch::with_capacity(hi - lo, Rows::with_capacity(hi - lo));
     b.stamps.reserve(hi - lo);
     for i in lo..hi {
         let line = lines.get(i);
@@ -269,7 +267,6 @@ pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>
             b.kind.push(HEADER);
         }
     }
-    b.rows.note(&fast.growth, hi - lo);
     Ok(b)
 }
 

@@ -37,8 +37,6 @@ pub struct Spec {
     dropped_code: i16,
     auth_code: i16,
     sync_code: i16,
-    /// the room the last block's string columns took (`read` reserves it)
-    growth: crate::nparse_items::Growth,
 }
 
 pub struct SpecSource {
@@ -77,7 +75,6 @@ impl Spec {
             dropped_code: s.dropped_code,
             auth_code: s.auth_code,
             sync_code: s.sync_code,
-            growth: crate::nparse_items::Growth::new(STR_COLUMNS.len()),
         })
     }
 
@@ -1317,20 +1314,13 @@ pub fn over_threads<T: Send>(n: usize, threads: usize, f: impl Fn(usize, usize) 
 /// Read rows `lo..hi` of a string column (Arrow offsets and data): the rows some reader is
 /// sure of, with all their columns.
 pub fn read(spec: &Spec, offsets: &[i32], data: &[u8], lo: usize, hi: usize) -> Columns {
-    let lines = hi.saturating_sub(lo);
-    let mut out = Columns::with_capacity(lines);
-    for (i, (_, c)) in out.strs.iter_mut().enumerate() {
-        c.reserve_from(&spec.growth, i, lines);
-    }
+    let mut out = Columns::with_capacity(hi.saturating_sub(lo));
     // the row pushed where the reader left it (moved into a closure, each row was copied)
     each_message(offsets, data, lo, hi, |row, ts, local, pid, msg| {
         if let Some(r) = &message(spec, msg) {
             out.push(row, ts, local, pid, r);
         }
     });
-    for (i, (_, c)) in out.strs.iter().enumerate() {
-        c.note(&spec.growth, i, lines);
-    }
     out
 }
 

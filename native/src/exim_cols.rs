@@ -100,16 +100,6 @@ impl SparseStr {
         self.ends.push(self.data.len() as i32);
     }
 
-    /// Reserve the room column `i` took in the last block, for `lines` lines.
-    pub fn reserve_from(&mut self, g: &crate::nparse_items::Growth, i: usize, lines: usize) {
-        g.reserve(i, lines, &mut self.at, &mut self.ends, &mut self.data);
-    }
-
-    /// Note the room this column (column `i`) took for `lines` lines.
-    pub fn note(&self, g: &crate::nparse_items::Growth, i: usize, lines: usize) {
-        g.note(i, lines, self.at.len(), self.data.len());
-    }
-
     /// Append another column whose rows come after this one's `rows` rows.
     pub fn append(&mut self, other: &SparseStr, rows: usize) {
         let base = self.data.len() as i32;

@@ -1,5 +1,5 @@
 //! Round 25's cuts in the per-line work (r25-nparse): Exim arrival items found in one pass, the
-//! Postfix readers tried by a message's first byte, the string columns sized from the last block.
+//! Postfix readers tried by a message's first byte.
 
 use crate::fields::is_space;
 
@@ -105,39 +105,6 @@ impl Tries {
         match msg.first() {
             Some(&b) => &self.lists[self.at[b as usize] as usize],
             None => &self.all,
-        }
-    }
-}
-
-/// The room a block's string columns took, per column, kept between blocks as values and bytes
-/// per 1024 lines read: the next block's columns reserve it (and a 16th more) at their start,
-/// not grown by doubling (each doubling copied the column so far). Shared by the threads that
-/// read blocks with one reader: the last block noted wins.
-pub struct Growth(Vec<[AtomicUsize; 2]>);
-
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
-impl Growth {
-    pub fn new(columns: usize) -> Growth {
-        Growth((0..columns).map(|_| [AtomicUsize::new(0), AtomicUsize::new(0)]).collect())
-    }
-
-    /// Reserve in column `i`'s row list, ends and text the room its last block took for `lines`.
-    pub fn reserve(&self, i: usize, lines: usize, at: &mut Vec<u32>, ends: &mut Vec<i32>, data: &mut Vec<u8>) {
-        let Some(c) = self.0.get(i) else { return };
-        let room = |k: usize| (c[k].load(Relaxed).saturating_mul(lines) >> 10).saturating_mul(17) / 16;
-        let values = room(0);
-        at.reserve(values);
-        ends.reserve(values);
-        data.reserve(room(1));
-    }
-
-    /// Note that column `i` took `values` values and `bytes` bytes for `lines` lines (blocks of
-    /// under 1024 lines are not noted: too few to size the next from).
-    pub fn note(&self, i: usize, lines: usize, values: usize, bytes: usize) {
-        if let Some(c) = self.0.get(i).filter(|_| lines >= 1024) {
-            c[0].store((values << 10) / lines, Relaxed);
-            c[1].store((bytes << 10) / lines, Relaxed);
         }
     }
 }

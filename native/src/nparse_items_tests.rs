@@ -2,7 +2,7 @@
 //! random inputs, and near-misses it must leave to the slower path.
 
 use crate::exim::{arrival_by_scans, message, Host, Row};
-use crate::nparse_items::{arrival_items, may_start, Growth, Tries};
+use crate::nparse_items::{arrival_items, may_start, Tries};
 use crate::postfix::{patterns, reader, Read};
 use crate::testutil::{edit, XorShift};
 
@@ -166,23 +166,4 @@ fn tries_keep_the_order() {
     assert_eq!(t.of(b"D"), &[1, 2, 4]);
     assert_eq!(t.of(b" x"), &[1]);
     assert_eq!(t.of(b""), &[0, 1, 2, 3, 4]);
-}
-
-/// `Growth`: a block reserves what the last one noted (scaled to its lines, a 16th more); small
-/// blocks are not noted; an unknown column is left alone.
-#[test]
-fn growth_reserves_what_the_last_block_took() {
-    let g = Growth::new(2);
-    let (mut at, mut ends, mut data) = (Vec::new(), Vec::new(), Vec::new());
-    g.reserve(0, 4096, &mut at, &mut ends, &mut data);
-    assert_eq!((at.capacity(), data.capacity()), (0, 0));
-    g.note(0, 100, 50, 5000); // too few lines
-    g.reserve(0, 4096, &mut at, &mut ends, &mut data);
-    assert_eq!(at.capacity(), 0);
-    g.note(0, 2048, 1024, 20480);
-    g.reserve(0, 4096, &mut at, &mut ends, &mut data);
-    assert!(at.capacity() >= 2048 * 17 / 16 && ends.capacity() >= 2048 * 17 / 16 && data.capacity() >= 40960 * 17 / 16);
-    assert!(at.capacity() < 4096 && data.capacity() < 60000);
-    g.note(7, 4096, 1, 1);
-    g.reserve(7, 4096, &mut at, &mut ends, &mut data);
 }

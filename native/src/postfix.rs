@@ -10,7 +10,7 @@
 //! table can take (each kind starts with words no earlier pattern of its daemons accepts).
 
 use crate::fields::{digits, is_space, is_word, nonempty, split_hostport, strip_brackets, text, Fields};
-use crate::nparse_items::{Growth, Tries};
+use crate::nparse_items::Tries;
 use crate::rows::Row;
 use std::borrow::Cow;
 use memchr::memmem::Finder;
@@ -156,8 +156,6 @@ pub struct Fast {
     reject_actions: Vec<(Vec<u8>, &'static str)>,
     /// the names of the readers in use (those whose Python pattern is unchanged)
     pub enabled: Vec<&'static str>,
-    /// the room the last block's string columns took
-    pub growth: Growth,
 }
 
 pub(crate) fn reader(name: &str) -> Option<Reader> {
@@ -259,7 +257,7 @@ impl Fast {
             })
             .collect();
         let any_daemon = Tries::new((0..kinds.len()).filter(|&i| kinds[i].daemons.is_none()).collect(), |i| kinds[i].name);
-        Fast { kinds, fields, directions, daemons, any_daemon, reject_actions, enabled, growth: Growth::new(crate::rows::COLUMNS.len()) }
+        Fast { kinds, fields, directions, daemons, any_daemon, reject_actions, enabled }
     }
 
     /// Read one Postfix message (`daemon`: the program's last part) into `row` (which holds the

@@ -127,6 +127,7 @@ struct Validity {
 }
 
 impl Validity {
+    #[inline]
     fn push(&mut self, valid: bool) {
         if self.n.is_multiple_of(8) {
             self.bits.push(0);
@@ -161,6 +162,7 @@ struct StrCol {
 
 impl StrCol {
     /// The value of row `row` (rows are set in increasing order; those between have none).
+    #[inline]
     fn set(&mut self, row: usize, v: &[u8]) {
         self.data.extend_from_slice(v);
         self.at.push(row as u32);
@@ -231,6 +233,7 @@ impl NumCol {
         }
     }
 
+    #[inline]
     fn set(&mut self, row: usize, v: &[u8]) {
         self.fill(row);
         debug_assert_eq!(v.len(), self.width);
@@ -281,20 +284,6 @@ impl Rows {
 
     pub fn len(&self) -> usize {
         self.rows.len()
-    }
-
-    /// Reserve in the string columns the room their last block took for `lines` lines.
-    pub fn reserve_from(&mut self, g: &crate::nparse_items::Growth, lines: usize) {
-        for (i, c) in self.strs.iter_mut().enumerate() {
-            g.reserve(i, lines, &mut c.at, &mut c.ends, &mut c.data);
-        }
-    }
-
-    /// Note the room the string columns took for `lines` lines.
-    pub fn note(&self, g: &crate::nparse_items::Growth, lines: usize) {
-        for (i, c) in self.strs.iter().enumerate() {
-            g.note(i, lines, c.at.len(), c.data.len());
-        }
     }
 
     pub fn is_empty(&self) -> bool {
