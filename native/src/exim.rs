@@ -486,7 +486,46 @@ fn refuse(f: &[u8]) -> bool {
 }
 
 /// `MID <= sender fields` (exim.arrival).
-fn arrival<'a>(qid: &'a [u8], m: &'a [u8]) -> Option<Row<'a>> {
+pub(crate) fn arrival<'a>(qid: &'a [u8], m: &'a [u8]) -> Option<Row<'a>> {
+    let s_end = token_end(m, 0);
+    if s_end == 0 {
+        return None;
+    }
+    let f = &m[s_end..];
+    let mut row = Row { queue_id: Some(qid), event: "received", sender: strip_brackets(&m[..s_end]), ..Row::default() };
+    // the items' values found in one pass over the `=` signs (seven scans of the items before)
+    let [h, p, s, id, x, a, r] = crate::nparse_items::arrival_items(f);
+    row.client = match h {
+        None => Host::default(),
+        Some(v) => match host_at(f, v) {
+            Some((_, h)) if !h.bad => h,
+            _ => return None,
+        },
+    };
+    let token = |v: Option<usize>| v.map(|v| &f[v..token_end(f, v)]);
+    row.protocol = token(p);
+    if let Some(v) = s {
+        row.size = Some(parse_i64(&f[v..v + digits(&f[v..])])?);
+    }
+    row.message_id = token(id).and_then(strip_brackets);
+    row.tls = token(x);
+    if let Some(a) = token(a) {
+        row.sasl_username = a.iter().position(|&b| b == b':').map(|p| &a[p + 1..]);
+    }
+    if let Some(r) = token(r) {
+        let six = r.len() > 6 && r[..6].iter().all(|&b| is_mid_char(b)) && r[6] == b'-';
+        if six {
+            row.related_id = Some(Cow::Borrowed(r));
+        }
+    }
+    row.direction = Some(if row.client.ip.is_some() { "inbound" } else { "local" });
+    Some(row)
+}
+
+/// [`arrival`] as it read the items before (one scan per item): the reference the one pass is
+/// tested against.
+#[cfg(test)]
+pub(crate) fn arrival_by_scans<'a>(qid: &'a [u8], m: &'a [u8]) -> Option<Row<'a>> {
     let s_end = token_end(m, 0);
     if s_end == 0 {
         return None;
@@ -1276,13 +1315,27 @@ pub fn over_threads<T: Send>(n: usize, threads: usize, f: impl Fn(usize, usize) 
 /// sure of, with all their columns.
 pub fn read(spec: &Spec, offsets: &[i32], data: &[u8], lo: usize, hi: usize) -> Columns {
     let mut out = Columns::with_capacity(hi.saturating_sub(lo));
-    each_row(spec, offsets, data, lo, hi, |row, ts, local, pid, r| out.push(row, ts, local, pid, &r));
+    // the row pushed where the reader left it (moved into a closure, each row was copied)
+    each_message(offsets, data, lo, hi, |row, ts, local, pid, msg| {
+        if let Some(r) = &message(spec, msg) {
+            out.push(row, ts, local, pid, r);
+        }
+    });
     out
 }
 
 /// `f(position, stamp, local, pid, row)` of each of rows `lo..hi` some reader is sure of, in order.
 pub fn each_row<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: usize,
                     mut f: impl FnMut(usize, i64, bool, Option<i32>, Row<'a>)) {
+    each_message(offsets, data, lo, hi, |row, ts, local, pid, msg| {
+        if let Some(r) = message(spec, msg) {
+            f(row, ts, local, pid, r);
+        }
+    });
+}
+
+/// `f(position, stamp, local, pid, message)` of each of rows `lo..hi` with an Exim header.
+fn each_message<'a>(offsets: &[i32], data: &'a [u8], lo: usize, hi: usize, mut f: impl FnMut(usize, i64, bool, Option<i32>, &'a [u8])) {
     for row in lo..hi {
         let (a, b) = (offsets[row], offsets[row + 1]);
         if a < 0 || b < a || b as usize > data.len() {
@@ -1290,8 +1343,7 @@ pub fn each_row<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, 
         }
         let line = &data[a as usize..b as usize];
         let Some((ts, local, pid, msg)) = header(line) else { continue };
-        let Some(r) = message(spec, msg) else { continue };
-        f(row, ts, local, pid, r);
+        f(row, ts, local, pid, msg);
     }
 }
 

@@ -400,3 +400,7 @@ pub mod peerreasons;
 pub mod pqnum;
 mod pqnum_py;
 pub mod pqlevels;
+
+pub mod nparse_items;
+#[cfg(test)]
+mod nparse_items_tests;

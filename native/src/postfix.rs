@@ -10,6 +10,7 @@
 //! table can take (each kind starts with words no earlier pattern of its daemons accepts).
 
 use crate::fields::{digits, is_space, is_word, nonempty, split_hostport, strip_brackets, text, Fields};
+use crate::nparse_items::Tries;
 use crate::rows::Row;
 use std::borrow::Cow;
 use memchr::memmem::Finder;
@@ -133,7 +134,7 @@ pub enum Read<'a> {
     _Lifetime(std::marker::PhantomData<&'a ()>),
 }
 
-type Reader = for<'a> fn(&'a Fast, &'a [u8], &mut Row<'a>) -> Read<'a>;
+pub(crate) type Reader = for<'a> fn(&'a Fast, &'a [u8], &mut Row<'a>) -> Read<'a>;
 
 struct Kind {
     name: &'static str,
@@ -149,15 +150,15 @@ pub struct Fast {
     directions: Vec<(Vec<u8>, String)>,
     /// per daemon named by a kind or a direction, sorted by name: its direction and the kinds it
     /// may try, in order
-    daemons: Vec<(Vec<u8>, Option<usize>, Vec<usize>)>,
+    daemons: Vec<(Vec<u8>, Option<usize>, Tries)>,
     /// the kinds every daemon may try (those without a daemon list)
-    any_daemon: Vec<usize>,
+    any_daemon: Tries,
     reject_actions: Vec<(Vec<u8>, &'static str)>,
     /// the names of the readers in use (those whose Python pattern is unchanged)
     pub enabled: Vec<&'static str>,
 }
 
-fn reader(name: &str) -> Option<Reader> {
+pub(crate) fn reader(name: &str) -> Option<Reader> {
     Some(match name {
         "smtpd.connect" => read_connect,
         "smtpd.disconnect" => read_disconnect,
@@ -252,10 +253,10 @@ impl Fast {
             .map(|d| {
                 let dir = directions.iter().position(|(x, _)| *x == d);
                 let ks = (0..kinds.len()).filter(|&i| allowed(&kinds[i], &d)).collect();
-                (d, dir, ks)
+                (d, dir, Tries::new(ks, |i| kinds[i].name))
             })
             .collect();
-        let any_daemon = (0..kinds.len()).filter(|&i| kinds[i].daemons.is_none()).collect();
+        let any_daemon = Tries::new((0..kinds.len()).filter(|&i| kinds[i].daemons.is_none()).collect(), |i| kinds[i].name);
         Fast { kinds, fields, directions, daemons, any_daemon, reject_actions, enabled }
     }
 
@@ -270,9 +271,10 @@ impl Fast {
             return false;
         }
         // a few daemons: their names compared by hand (length first), not by memcmp calls
+        // the readers that may take a message starting with its first byte (the others say No)
         let (direction, kinds) = match self.daemons.iter().find(|(d, _, _)| same(d, daemon)) {
-            Some((_, dir, ks)) => (dir.map(|i| self.directions[i].1.as_str()), ks.as_slice()),
-            None => (None, self.any_daemon.as_slice()),
+            Some((_, dir, ks)) => (dir.map(|i| self.directions[i].1.as_str()), ks.of(msg)),
+            None => (None, self.any_daemon.of(msg)),
         };
         for &i in kinds {
             let k = &self.kinds[i];

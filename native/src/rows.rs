@@ -127,6 +127,7 @@ struct Validity {
 }
 
 impl Validity {
+    #[inline]
     fn push(&mut self, valid: bool) {
         if self.n.is_multiple_of(8) {
             self.bits.push(0);
@@ -161,6 +162,7 @@ struct StrCol {
 
 impl StrCol {
     /// The value of row `row` (rows are set in increasing order; those between have none).
+    #[inline]
     fn set(&mut self, row: usize, v: &[u8]) {
         self.data.extend_from_slice(v);
         self.at.push(row as u32);
@@ -231,6 +233,7 @@ impl NumCol {
         }
     }
 
+    #[inline]
     fn set(&mut self, row: usize, v: &[u8]) {
         self.fill(row);
         debug_assert_eq!(v.len(), self.width);
