@@ -136,6 +136,11 @@ class Senders:
         pos[pos == len(self.qid)] = 0
         return np.where(self.qid[pos] == qids, self.codes[pos], -1) if len(self.qid) else np.full(len(qids), -1)
 
+    def of(self, qids: np.ndarray) -> np.ndarray:
+        """The senders of the hashes ``qids`` as Python strings (None: not known)."""
+        codes = self.at(qids)
+        return self.names.take(pa.array(codes, mask=codes < 0)).to_numpy(zero_copy_only=False)
+
     def filled(self, col: pd.Series, missing: np.ndarray, qids: np.ndarray) -> pd.Series:
         """``col`` (senders) with its rows ``missing`` given the senders of their hashes ``qids``
         (null: not known), as Arrow strings (not a Python string per row: measured ~20 MiB of
