@@ -409,6 +409,8 @@ class RowsFold:
         for name in self.texts:  # a column at a time, its pieces freed as it is made
             col = _text_column([piece.pop(name) for piece in texts], self._types.get(name))
             table = table.append_column(pa.field(name, col.type), col)
+            if table.num_rows >= GIVE_BACK_ROWS:
+                heap.give_back()  # (the column's pieces and temporaries, before the next column is made)
         for name, typ in self._types.items():  # a column no batch's rows had a value in; one held narrow
             if name not in table.column_names:
                 table = table.append_column(pa.field(name, typ), _nulls(table.num_rows, typ))
@@ -438,6 +440,14 @@ class RowsFold:
             new[-1] = -1
             df[name] = pd.Categorical.from_codes(new[codes.pop(name)], categories=[values[j] for j in rank])
         return df[names]
+
+
+#: From this many rows kept on, :meth:`RowsFold.result` gives what each text column's making freed
+#: back to the system before the next is made: freed, it stayed in the heap and Arrow's pool, the
+#: next columns' bytes came on top (measured at 10M Postfix lines, 412k rows: the rows' result's
+#: peak 641 -> ~603 MiB RSS, the end's highest); below it (a 1M-line day's 40k-250k rows) the
+#: calls' time on the end's critical path is not paid.
+GIVE_BACK_ROWS = 300_000
 
 
 def _batch_order(segments: list[list[tuple[int, int, int]]]) -> np.ndarray | None:

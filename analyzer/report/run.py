@@ -190,7 +190,7 @@ class ReportFold:
             self._add_logins()
             sections = {name: f.result() for name, f in self.sections.items()}
             self.sections = {}
-            heap.give_back()
+            heap.shed() if self.rows.held_rows() >= APART_ROWS else heap.give_back()  # (and the peers' folds' cycles)
             logins = self.logins.result()
             folded_sent, sections["sent"] = self.sent.result()
             ends, sections["ends"] = self.ends.result()

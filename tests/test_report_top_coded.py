@@ -1,0 +1,61 @@
+"""The top tables' units numbered once (r25-rtop): :func:`analyzer.report.units.code_units` numbers
+the hashes of several parts together, :func:`analyzer.report.units.count_units` reading those
+numbers (``coded=True``) counts as it does over the hashes, and :func:`analyzer.report.units._dense_codes`
+by ranks through the sort's order numbers equal hashes alike and different ones apart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analyzer.report import units
+from analyzer.report.units import LINE, MESSAGE, NONE, QUEUE, Units, code_units, count_units
+
+
+def _units(rng: np.random.Generator, n: int) -> tuple[np.ndarray, Units]:
+    kind = rng.choice(np.array([NONE, MESSAGE, QUEUE, LINE], dtype=np.int8), n)
+    q = rng.integers(0, 12, n).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    h = np.where(kind == QUEUE, q, rng.integers(0, 30, n).astype(np.uint64) << np.uint64(40))
+    return rng.integers(0, 6, n), Units(kind, h, np.where(kind == NONE, np.uint64(0), q))
+
+
+def _join(a: Units, b: Units) -> Units:
+    return Units(*(np.concatenate([getattr(a, f), getattr(b, f)]) for f in ("kind", "h", "q")))
+
+
+@pytest.mark.parametrize("by_sort", [False, True])
+@pytest.mark.parametrize("seed", range(10))
+def test_counts_over_numbers_are_counts_over_hashes(seed: int, by_sort: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if by_sort:
+        monkeypatch.setattr(units, "DENSE_SORT_FROM", 0)
+    rng = np.random.default_rng(seed)
+    ka, a = _units(rng, int(rng.integers(0, 300)))
+    kb, b = _units(rng, int(rng.integers(0, 300)))
+    ca, cb = code_units(a, b)
+    assert len(ca) == len(a) and len(cb) == len(b)
+    keys = np.concatenate([ka, kb])
+    want = count_units(keys, _join(a, b))
+    got = count_units(keys, _join(ca, cb), coded=True)
+    pd.testing.assert_series_equal(got, want)
+    # a part alone, over the numbers made together
+    pd.testing.assert_series_equal(count_units(ka, ca, coded=True), count_units(ka, a))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**63, 2**64 - 1]), max_size=60),
+       st.booleans())
+def test_dense_codes_number_equal_hashes_alike(values: list[int], by_sort: bool) -> None:
+    h = np.array(values, dtype=np.uint64)
+    old = units.DENSE_SORT_FROM
+    units.DENSE_SORT_FROM = 0 if by_sort else old
+    try:
+        codes = units._dense_codes(h)
+    finally:
+        units.DENSE_SORT_FROM = old
+    assert len(codes) == len(h)
+    assert (codes >= 0).all() and (codes < max(len(h), 1)).all()
+    # equal hashes, equal numbers; different hashes, different numbers
+    assert (np.equal.outer(codes, codes) == np.equal.outer(h, h)).all()
