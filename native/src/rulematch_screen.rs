@@ -6,18 +6,21 @@
 //!
 //! Each pattern's literal prefixes (`regex_syntax`'s extractor over the syntax tree of the
 //! pattern with case kept: every match starts with one of them, or with a case variant of one
-//! when case is ignored) are folded to lower-case ASCII and cut at their first other byte; a pattern with no such set (a prefix may be anything, or
-//! a cut leaves nothing) is never screened out. A text is folded the same way, and one
-//! Aho-Corasick scan of it finds every literal it holds. Sound because the patterns ignore case:
-//! a text that holds a match holds its first literal, and its fold holds the literal's fold (the
-//! only characters outside ASCII whose case folding reaches an ASCII letter are the Kelvin sign
-//! and the long s, folded to k and s here; a test holds the regex crate to that).
+//! when case is ignored) are folded, character by character, to one member of their simple
+//! case-folding orbit (`fold`: the regex crate's orbits, so Cyrillic, Greek and accented
+//! letters fold too; r25-pclass, before only ASCII letters and literals' ASCII runs) and cut to
+//! `MAX_LEN` bytes; a pattern with no such set (a prefix may be anything, or a literal is shorter
+//! than `MIN_LEN`) is never screened out. A text is folded the same way, and one Aho-Corasick
+//! scan of it finds every literal it holds. Sound because the patterns ignore case: a text that
+//! holds a match holds its first literal's case variant, and its fold holds the literal's fold
+//! (a test holds `fold` to the regex crate's orbits for every character).
 
 use crate::engine::Strings;
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
-use regex_syntax::hir::Hir;
+use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange, Hir};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// A literal prefix shorter than this screens out too little to be worth a lookup.
 const MIN_LEN: usize = 2;
@@ -26,24 +29,83 @@ const MIN_LEN: usize = 2;
 /// a process, grows with them), as selective as the whole.
 const MAX_LEN: usize = 8;
 
-/// `text` folded: ASCII letters lower-cased, the Kelvin sign (U+212A) as `k` and the long s
-/// (U+017F) as `s`, every other byte as it is.
+/// Characters below this fold through a table made once (Latin, Greek, Cyrillic, Armenian);
+/// others are folded one by one (`canonical`).
+const TABLE: u32 = 0x600;
+
+/// The character every member of `c`'s simple case-folding orbit (the regex crate's: what a
+/// pattern ignoring case lets stand for `c`) folds to: the orbit's least character, lower-cased
+/// where that is an ASCII letter (the Kelvin sign and the long s fold to `k` and `s`).
+fn canonical(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
+    class.case_fold_simple();
+    let least = class.ranges().first().map_or(c, |r| r.start());
+    least.to_ascii_lowercase()
+}
+
+fn table() -> &'static [char] {
+    static T: OnceLock<Vec<char>> = OnceLock::new();
+    T.get_or_init(|| (0..TABLE).map(|u| char::from_u32(u).map_or('\0', canonical)).collect())
+}
+
+/// The length of the valid UTF-8 character at the start of `b` and the character (None: `b`
+/// starts with a byte that begins none).
+fn decode(b: &[u8]) -> Option<(char, usize)> {
+    let n = match b.first()? {
+        0x00..=0x7F => 1,
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return None,
+    };
+    let s = std::str::from_utf8(b.get(..n)?).ok()?;
+    s.chars().next().map(|c| (c, n))
+}
+
+/// `text` folded: each valid UTF-8 character as its orbit's `canonical` one (a text that holds
+/// a case variant of a string holds, folded, the string's fold: the characters of a match and
+/// of the string fold alike one by one, and a valid character of the text is never read across,
+/// whatever bytes come before it), every other byte as it is.
 pub fn fold(text: &[u8], out: &mut Vec<u8>) {
     out.clear();
+    let table = table();
     let mut i = 0;
     while i < text.len() {
         let b = text[i];
-        if b == 0xE2 && text.get(i + 1) == Some(&0x84) && text.get(i + 2) == Some(&0xAA) {
-            out.push(b'k');
-            i += 3;
-        } else if b == 0xC5 && text.get(i + 1) == Some(&0xBF) {
-            out.push(b's');
-            i += 2;
-        } else {
+        if b.is_ascii() {
             out.push(b.to_ascii_lowercase());
             i += 1;
+            continue;
+        }
+        match decode(&text[i..]) {
+            Some((c, n)) => {
+                let f = table.get(c as usize).copied().unwrap_or_else(|| canonical(c));
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(f.encode_utf8(&mut buf).as_bytes());
+                i += n;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
         }
     }
+}
+
+/// The longest piece of `lit` that is whole valid characters, folded (the first such; a byte
+/// outside them may be a character cut by the extractor, whose variants fold otherwise).
+fn folded_run(lit: &[u8], buf: &mut Vec<u8>) -> Vec<u8> {
+    let mut best: Vec<u8> = Vec::new();
+    for piece in lit.utf8_chunks() {
+        fold(piece.valid().as_bytes(), buf);
+        if buf.len() > best.len() {
+            best.clone_from(buf);
+        }
+    }
+    best
 }
 
 /// The folded literals one of which the fold of every text a pattern matches holds, case
@@ -69,19 +131,19 @@ fn side(hir: &Hir, kind: ExtractKind) -> Option<Vec<Vec<u8>>> {
     let mut out: Vec<Vec<u8>> = Vec::new();
     let mut buf = Vec::new();
     for lit in seq.literals()? {
-        fold(lit.as_bytes(), &mut buf);
-        // its longest run of ASCII (the first such; any piece of the literal is in the text, and a
-        // byte outside ASCII may be another in a case variant), cut to MAX_LEN at the side the
-        // literal is anchored to: reversed for a suffix, so that both are cut and deduplicated
-        // as prefixes
+        // its longest run of whole characters, folded (any piece of the literal is in the text),
+        // cut to MAX_LEN at the side the literal is anchored to: reversed for a suffix, so that
+        // both are cut and deduplicated as prefixes (a cut may split a character: a text that
+        // holds the fold holds any piece of it)
+        let mut run = folded_run(lit.as_bytes(), &mut buf);
         if suffix {
-            buf.reverse();
+            run.reverse();
         }
-        let run = buf.split(|b| !b.is_ascii()).fold(&buf[..0], |a, r| if r.len() > a.len() { r } else { a });
         if run.len() < MIN_LEN {
             return None;
         }
-        out.push(run[..run.len().min(MAX_LEN)].to_vec());
+        run.truncate(MAX_LEN);
+        out.push(run);
     }
     if out.is_empty() {
         return None; // (a pattern that matches nothing: left to its automaton)
@@ -200,20 +262,42 @@ mod tests {
         syntax::parse_with(&re2_to_rust(p).unwrap(), &syntax::Config::new().utf8(false)).unwrap()
     }
 
-    #[test]
-    fn only_the_kelvin_sign_and_the_long_s_fold_to_ascii_letters() {
-        // the regex crate's case folding (what the patterns ignore case by) of every character
-        let re = RegexBuilder::new(r"^[\x00-\x7F]$").case_insensitive(true).build().unwrap();
-        let mut buf = [0u8; 4];
-        let odd: Vec<u32> = (0x80..=0x10FFFFu32)
-            .filter_map(char::from_u32)
-            .filter(|c| re.is_match(c.encode_utf8(&mut buf).as_bytes()))
-            .map(|c| c as u32)
-            .collect();
-        assert_eq!(odd, vec![0x017F, 0x212A]);
+    /// `s` folded, as a string (the tests' literals)
+    fn f(s: &str) -> Vec<u8> {
         let mut out = Vec::new();
-        fold("Mailbox \u{212A}ELVIN \u{017F}pam é".as_bytes(), &mut out);
-        assert_eq!(out, "mailbox kelvin spam é".as_bytes());
+        fold(s.as_bytes(), &mut out);
+        out
+    }
+
+    #[test]
+    fn every_character_of_an_orbit_folds_alike() {
+        // the regex crate's simple case folding (what the patterns ignore case by) of every
+        // character: each member of its orbit folds to the same character, and only the members
+        // of an ASCII letter's orbit (the Kelvin sign, the long s) fold into ASCII
+        let mut buf = [0u8; 4];
+        let mut odd = Vec::new();
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
+            class.case_fold_simple();
+            let want = f(c.encode_utf8(&mut buf));
+            for r in class.ranges() {
+                for m in (r.start() as u32..=r.end() as u32).filter_map(char::from_u32) {
+                    assert_eq!(f(m.encode_utf8(&mut buf)), want, "{c:?} and {m:?}");
+                }
+            }
+            if !c.is_ascii() && want.is_ascii() {
+                odd.push(c as u32);
+            }
+        }
+        assert_eq!(odd, vec![0x017F, 0x212A]);
+        assert_eq!(f("Mailbox \u{212A}ELVIN \u{017F}pam"), b"mailbox kelvin spam");
+        assert_eq!(f("ПЕРЕПОЛНЕН"), f("переполнен"));
+        assert_eq!(f("ÉTÉ ΣΑΣ"), f("été σας"));
+        // bytes of no valid character as they are; the characters after them read whole
+        assert_eq!(f("\u{0}A"), b"\0a");
+        let mut out = Vec::new();
+        fold(b"\xFF\xC3\x89\xC3A\xE2\x84", &mut out);
+        assert_eq!(out, [&[0xFF][..], &f("é"), &[0xC3, b'a', 0xE2, 0x84]].concat());
     }
 
     #[test]
@@ -223,12 +307,17 @@ mod tests {
                    Some(vec![b"mailbox ".to_vec(), b"over quo".to_vec()]));
         // a literal that starts with another of the same pattern is dropped
         assert_eq!(literals(&hir("spam|spammer|ham")), Some(vec![b"ham".to_vec(), b"spam".to_vec()]));
-        // a prefix that may be anything, or too short once cut at its first non-ASCII byte
+        // a prefix that may be anything, or too short
         assert_eq!(literals(&hir(r"[^;]{0,20}blocked")), None);
-        assert_eq!(literals(&hir("é")), None);
-        // a literal's longest ASCII run stands for it (any piece of it is in a matching text)
-        assert_eq!(literals(&hir("ébloui")), Some(vec![b"bloui".to_vec()]));
-        assert_eq!(literals(&hir("réessayez plus tard|spät")), Some(vec![b"essayez ".to_vec(), b"sp".to_vec()]));
+        assert_eq!(literals(&hir("a")), None);
+        // letters outside ASCII fold too (cut at MAX_LEN bytes, maybe within a character)
+        assert_eq!(literals(&hir("é")), Some(vec![f("é")]));
+        assert_eq!(literals(&hir("ÉBLOUI")), Some(vec![f("ébloui")]));
+        assert_eq!(literals(&hir("réessayez plus tard|spät")), Some(vec![f("réessay")[..MAX_LEN].to_vec(), f("spät")]));
+        assert_eq!(literals(&hir("размер|サイズ")), Some(vec![f("разм"), "サイズ".as_bytes()[..MAX_LEN].to_vec()]));
+        // a literal's longest run of whole characters stands for it (a byte of none: cut there)
+        assert_eq!(folded_run(b"\xFFSpam\xC3", &mut Vec::new()), b"spam");
+        assert_eq!(folded_run(b"ab\xE2\x84Spam", &mut Vec::new()), b"spam");
         assert_eq!(literals(&hir(r"\bspam")), Some(vec![b"spam".to_vec()]));
     }
 
@@ -243,9 +332,9 @@ mod tests {
         assert_eq!(literals(&hir(r"[^;]{0,20}blocked")), None);
         assert_eq!(suffixes(&hir(r"[^;]{0,20}blocked")), Some(vec![b"blocked".to_vec()]));
         assert_eq!(suffixes(&hir(r"user .*")), None);
-        assert_eq!(suffixes(&hir("refusé")), Some(vec![b"refus".to_vec()]));
-        assert_eq!(suffixes(&hir("éé")), None);
-        assert_eq!(suffixes(&hir("éTRANGE")), Some(vec![b"trange".to_vec()]));
+        assert_eq!(suffixes(&hir("refusé")), Some(vec![f("refusé")]));
+        assert_eq!(suffixes(&hir("éé")), Some(vec![f("éé")]));
+        assert_eq!(suffixes(&hir("éTRANGE")), Some(vec![f("étrange")]));
     }
 
     #[test]
@@ -253,7 +342,8 @@ mod tests {
         let pats = [r"quota (usage |limit )?(is )?(exceed(ed)?|reached|full)", r"\bOXS(US|EU)?[0-9]*_514\b",
                     r"consid[eé]r[eé] comme (spam|ind[eé]sirable)|pourriel", r"(#|\b)(BL|ES)(~|0000\d*)($|[^a-z0-9])",
                     r"\bskip\b", r"kelvin|ſtop", r"^[45]\d\d ", r"user unknown", r"\(G30\)", r"x*",
-                    r"(r[eé])?essayez plus tard|spät", r"[^;]{0,20}überfüllt"];
+                    r"(r[eé])?essayez plus tard|spät", r"[^;]{0,20}überfüllt",
+                    r"переполнен|ящик полон|容量", r"\bΣΑΣ\b|été"];
         let res: Vec<_> = pats.iter().map(|p| RegexBuilder::new(&re2_to_rust(p).unwrap()).case_insensitive(true).build().unwrap()).collect();
         let lits: Vec<Option<Vec<Vec<u8>>>> = pats.iter().map(|p| literals(&hir(p))).collect();
         let ends: Vec<Option<Vec<Vec<u8>>>> = pats.iter().map(|p| suffixes(&hir(p))).collect();
@@ -262,14 +352,15 @@ mod tests {
         assert!(screen.screens(0) && screen.screens(6) && !screen.screens(9));
         let seeds = ["QUOTA limit is EXCEEDED", "OXSEU12_514 x", "considéré comme SPAM", "#BL~ here", "\u{212A}ELVIN",
                      "\u{017F}KIP", "STOP", "550 user unknown", "(g30)", "Quota reached", "es0000 ", "nothing at all",
-                     "RÉESSAYEZ PLUS TARD", "SPÄT", "Postfach ÜBERFÜLLT"];
+                     "RÉESSAYEZ PLUS TARD", "SPÄT", "Postfach ÜBERFÜLLT",
+                     "ПЕРЕПОЛНЕН", "Ящик ПОЛОН", "容量 full", "σας ÉTÉ", "ΣΑΣ"];
         let mut rng = XorShift(0x51_7cc1_b727_220a);
         let mut texts: Vec<String> = Vec::new();
         for s in seeds {
             let mut l = s.as_bytes().to_vec();
             texts.push(s.to_string());
             for _ in 0..60 {
-                edit(&mut l, &mut rng, "kKsSéE ~0#_".as_bytes());
+                edit(&mut l, &mut rng, "kKsSéEЯяσςΣ ~0#_".as_bytes());
                 if let Ok(t) = std::str::from_utf8(&l) {
                     texts.push(t.to_string());
                 }
