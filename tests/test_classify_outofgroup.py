@@ -17,6 +17,9 @@ the look-alikes are replies of neighbouring causes, each keeping the reading 709
 (checked beside that commit), except one: 'Recipient address is on the blacklist of this
 server' was read as a blocked sender by the folded 'blacklist on this server' rule; it names
 the recipient, which phr.policy.recipient_in_blacklist reads as a refusal of that recipient.
+And 'SRV record lookup failure' (local.config at 709a2ce, by 'lookup failure', which Postfix
+logs about its own tables) names a DNS record type: the folded lookup family reads it as a DNS
+failure, as 709a2ce read 'SRV record lookup failed temporarily'.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from tests.test_classify_phrasings import cause_of
     ("550 Faked sender address refused", "auth.spoofed", "auth.spoofed"),
     ("554 Your IP has been listed in one or more public RBLs", "reputation.ip_listed", "phr.reputation.listed_in_many"),
     ("550 Viral attachment removed", "content.virus", "content.virus"),
+    ("450 4.4.3 AAAA lookup failed temporarily", "dns.failure", "phr.dns.lookup_failure_family"),
 ])
 def test_folded_families_decide(text: str, cause: str, rule_id: str) -> None:
     assert _winner(text) == (cause, rule_id)
@@ -169,6 +173,12 @@ def test_folded_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("554 Your IP is listed in one of our internal lists", "reputation.ip_listed"),
     ("550 Sender listed on one internal block list", "reputation.ip_listed"),
     ("550 Domain listed in multiple URI blocklists", "reputation.domain_listed"),
+    ("451 4.3.0 Temporary lookup failure", "server.error"),
+    ("451 Recipient lookup failed", "server.error"),
+    ("550 PTR lookup failed", "auth.reverse_dns"),
+    ("451 4.3.0 Temporary lookup error", "server.error"),
+    ("554 Address lookup failed: no such user", "mailbox.unknown"),
+    ("451 Domain lookup failed, try again", "server.unavailable"),
 ])
 def test_look_alikes_keep_their_reading(text: str, cause: str) -> None:
     assert cause_of(text) == cause
@@ -177,3 +187,7 @@ def test_look_alikes_keep_their_reading(text: str, cause: str) -> None:
 def test_recipient_on_the_servers_blacklist_is_a_recipient_refusal() -> None:
     assert _winner("550 Recipient address is on the blacklist of this server") == (
         "policy.rejected", "phr.policy.recipient_in_blacklist")
+
+
+def test_a_dns_record_types_lookup_failure_is_dns() -> None:
+    assert _winner("451 SRV record lookup failure") == ("dns.failure", "phr.dns.lookup_failure_family")
