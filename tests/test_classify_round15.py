@@ -45,7 +45,7 @@ from tests.test_classify_phrasings import cause_of
     ("550 See http://postmaster.example.net/blockip.php?ip=192.0.2.1", "reputation.ip_listed", "phr.reputation.deny_ip_page"),
     ("421 Too many invalid command, bye", "session.too_many_errors", "phr.session.too_many_bad_command"),
     ("452 4.3.1 Mailsystem is full, try later", "server.unavailable", "phr.server.mail_system_full"),
-    ("451 Spool error, please retry", "server.error", "phr.server.spool_failed"),
+    ("451 Spool error, please retry", "server.error", "server.error_phrasings2"),
     ("554 Unwelcome connection rejected (2)", "policy.sender_blocked", "unwelcome_connection.numbered"),
     ("554 Unwelcome connection rejected (3)", "rate.limited", "unwelcome_connection.flood"),
     ("554 Unwelcome connection rejected (4)", "reputation.poor", "unwelcome_connection.outbound_spam"),

@@ -39,7 +39,7 @@ from tests.test_classify_phrasings import cause_of
      "phr.mailbox.recipient_periodic_quota"),
     ("452 Recipient domain per-hour message quota reached", "mailbox.rate_limited",
      "phr.mailbox.recipient_periodic_quota"),
-    ("554 Rejected: viral attachments are not accepted", "content.virus", "phr.content.viral"),
+    ("554 Rejected: viral attachments are not accepted", "content.virus", "content.virus"),
     ("550 5.7.1 Executable attachments refused because they are dangerous", "content.policy",
      "phr.content.rejected_as_dangerous"),
     ("554 HTML forms stripped as potentially harmful, message rejected", "content.policy",

@@ -17,7 +17,7 @@ from tests.test_classify_phrasings import cause_of
     "421 connection processing timed out",
 ])
 def test_smtp_step_timed_out(text: str) -> None:
-    assert _winner(text) == ("network.timeout", "phr.network.command_handle_timeout")
+    assert _winner(text) == ("network.timeout", "network.timeout_phrasings")
 
 
 @pytest.mark.parametrize("text, cause", [

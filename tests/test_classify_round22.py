@@ -24,9 +24,9 @@ from tests.test_classify_phrasings import cause_of
     ("550 EHLO hostname is a generic VPS name", "helo.invalid", "phr.helo.default_provider_name"),
     ("550 No mail from default assigned hostnames", "helo.invalid", "phr.helo.default_provider_name"),
     ("554 Your machine has been banned from connecting", "policy.sender_blocked",
-     "phr.policy.host_blocked_from_sending"),
+     "phr.policy.outgoing_mail_suspended"),
     ("550 Your host is in the blacklist on this server", "policy.sender_blocked",
-     "phr.policy.in_blacklist_on_this_server"),
+     "phr.policy.on_own_reject_list"),
     ("554 Access is denied for the sending host", "policy.sender_blocked", "phr.policy.access_denied_to_client"),
     # (since the review put sender_not_accepted below the named reasons, an older family of the
     # same cause reads this one first)
@@ -36,7 +36,7 @@ from tests.test_classify_phrasings import cause_of
      "phr.policy.outgoing_mail_suspended"),
     ("554 RCPT <user@example.com> is on the blocklist", "policy.rejected", "phr.policy.recipient_in_blacklist"),
     ("421 Our server hit its limit of connections from your network", "rate.limited",
-     "phr.rate.reached_limit_for_client"),
+     "rate.phrasings"),
     ("554 Too many MAIL transactions in a single connection", "rate.limited", "phr.rate.too_many_transactions_per_connection"),
     ("550 Number of invalid recipients exceeded", "reputation.poor", "phr.reputation.failed_recipients_exceeded"),
     ("421 Too much failure in this connection", "session.too_many_errors", "phr.session.too_much_failure"),

@@ -20,11 +20,11 @@ from tests.test_classify_phrasings import cause_of
 
 
 @pytest.mark.parametrize("text, cause, rule_id", [
-    ("550 No access for your IP address", "policy.sender_blocked", "phr.policy.no_access_for_sender"),
-    ("554 Access not allowed from this host", "policy.sender_blocked", "phr.policy.no_access_for_sender"),
-    ("550 Sorry, no access from this sender", "policy.sender_blocked", "phr.policy.no_access_for_sender"),
-    ("550 Host listed by one or more DNSBLs", "reputation.ip_listed", "phr.reputation.listed_by_a_block_list"),
-    ("421 Rejected: your IP is listed in a public RBL", "reputation.ip_listed", "phr.reputation.listed_by_a_block_list"),
+    ("550 No access for your IP address", "policy.sender_blocked", "phr.policy.access_forbidden_to_client"),
+    ("554 Access not allowed from this host", "policy.sender_blocked", "phr.policy.access_forbidden_to_client"),
+    ("550 Sorry, no access from this sender", "policy.sender_blocked", "phr.policy.access_forbidden_to_client"),
+    ("550 Host listed by one or more DNSBLs", "reputation.ip_listed", "phr.reputation.listed_in_many"),
+    ("421 Rejected: your IP is listed in a public RBL", "reputation.ip_listed", "phr.reputation.listed_in_many"),
     ("451 We are not accepting mail from your server", "reputation.poor", "phr.reputation.not_accepting_from_your_network"),
     ("421 Access from this IP is temporarily restricted", "reputation.poor", "phr.reputation.not_accepting_from_your_network"),
     ("450 Not accepting messages from your network address", "reputation.poor", "phr.reputation.not_accepting_from_your_network"),
@@ -40,8 +40,8 @@ from tests.test_classify_phrasings import cause_of
     ("Command output: Quota exceeded (mailbox for user is full)", "mailbox.full", "phr.mailbox.full_in_command_output"),
     ('Command died with status 1: "/usr/bin/maildrop". Command output: maildrop: maildir over quota.',
      "mailbox.full", "phr.mailbox.full_in_command_output"),
-    ("552 Domain quota exceeded", "mailbox.full", "phr.mailbox.domain_storage_exceeded"),
-    ("452 The domain has reached its storage limit", "mailbox.full", "phr.mailbox.domain_storage_exceeded"),
+    ("552 Domain quota exceeded", "mailbox.full", "mailbox.full"),
+    ("452 The domain has reached its storage limit", "mailbox.full", "phr.mailbox.size_exceeded_family"),
     ("joe@example.org... Unknown host", "domain.not_found", "phr.domain.address_unknown_host"),
     ("<bob@example.com>: unknown domain", "domain.not_found", "phr.domain.address_unknown_host"),
 ])

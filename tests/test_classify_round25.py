@@ -20,7 +20,7 @@ from tests.test_classify_generalise import _winner
 from tests.test_classify_phrasings import cause_of
 
 ANON = "phr.auth.anonymous_client_not_permitted"
-RATE_CONN = "phr.rate.too_frequent_connections"
+RATE_CONN = "rate.phrasings"
 RATE_RCPT = "phr.rate.recipients_per_period"
 RELAY = "phr.relay.remote_destinations_refused"
 

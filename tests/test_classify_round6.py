@@ -32,7 +32,7 @@ from tests.test_classify_phrasings import cause_of
     ("421 Relay not ready, come back later", "server.unavailable", "phr.server.not_ready"),
     ("554 Service refused: your machine appears to be compromised", "reputation.ip_listed", "phr.reputation.client_host_blocked"),
     ("553 Illegal characters in sender address", "address.invalid", "phr.address.improper_family"),
-    ("553 Faked MAIL FROM rejected", "auth.spoofed", "phr.auth.spoofed_sender_family"),
+    ("553 Faked MAIL FROM rejected", "auth.spoofed", "auth.spoofed"),
     ("451 Recipient verification failure, try again", "recipient.unverified", "phr.recipient.verification_failed"),
     ("550 Adress unknown", "mailbox.unknown", "phr.mailbox.address_unknown_family"),
     ("554 Refused. Sending to other domains (relaying) is not allowed.", "relay.denied", "phr.relay.denied_generic"),
