@@ -61,7 +61,6 @@ from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, 
 from .class_cache import CLASS_KEY, Classifier, class_key, folded_key
 from .classify_stream import _REJECT, _REMOVED, StreamClassifier, _isin
 from .fold_attribution import attributed_in_order
-from .head_start import folded
 from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
 from .summary_blocks import bigger_blocks, expected_blocks
@@ -474,10 +473,8 @@ def _fold_split(arr: pa.Array, state: Any, classes: bool = False) -> tuple[pa.Ta
     if fold is None or not syslog_first(state):
         return None
     offsets, data = native.string_views(arr)
-    threads = native.threads()
-    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt, ckeys), foreign, merged = (
-        folded("postfix", data, threads, classes)  # (made while the run started: analyzer.head_start)
-        or fold(native.fast_postfix(), offsets, data, threads, native.masker(), native.foreign(), classes))
+    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt, ckeys), foreign, merged = fold(
+        native.fast_postfix(), offsets, data, native.threads(), native.masker(), native.foreign(), classes)
     got = classic_headers(arr, state, head, h_rows, h_cols)
     if got is None:
         return None

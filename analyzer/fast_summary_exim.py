@@ -78,14 +78,11 @@ def _folded(fold: Any, arr: pa.Array, tz: str, classes: bool = False) -> dict[st
     each group's class and the groups' reply texts)."""
     from . import native
     from .fast_summary import CLASS_FIELDS, native_classes, with_ckeys
-    from .head_start import folded
     from .parsers.exim_fast import local_stamps, reader, reader_columns
 
     offsets, data = native.string_views(arr)
-    threads = native.threads()
-    rows, gid, ts, local, qid, rcpt, groups, ckeys, merged = (
-        folded("exim", data, threads, classes)  # (made while the run started)
-        or fold(reader(), offsets, data, threads, native.masker(), classes))
+    rows, gid, ts, local, qid, rcpt, groups, ckeys, merged = fold(reader(), offsets, data, native.threads(), native.masker(),
+                                                                  classes)
     n = len(rows) // 8
     if n == 0:
         return None

@@ -177,18 +177,13 @@ def matcher(regexes: Sequence[str], daemons: Sequence[frozenset[str] | None] | N
 
 @lru_cache(maxsize=1)
 def _fast_postfix() -> Any:
-    return _module()[0].FastPostfix(*fast_postfix_args())
-
-
-@lru_cache(maxsize=1)
-def fast_postfix_args() -> tuple:
-    """What ``FastPostfix`` is built from (plain values: :mod:`analyzer.head_start` keeps a copy)."""
     from .parsers import _REJECT_ACTIONS, fields, postfix, syslog
 
     table = [(p.name, p.regex, p.event, None if p.daemons is None else sorted(p.daemons)) for p in postfix.PATTERNS]
-    return (table, dict(postfix.DAEMON_DIRECTION), dict(_REJECT_ACTIONS),
-            (fields._CODE, fields._ENH_ANY, fields._STAGE_TEXT, fields._QUEUED_AS),
-            [tuple(r) for r in fields._STAGE_RULES], list(syslog.MONTHS))
+    return _module()[0].FastPostfix(
+        table, dict(postfix.DAEMON_DIRECTION), dict(_REJECT_ACTIONS),
+        (fields._CODE, fields._ENH_ANY, fields._STAGE_TEXT, fields._QUEUED_AS),
+        [tuple(r) for r in fields._STAGE_RULES], list(syslog.MONTHS))
 
 
 def fast_postfix() -> Any:
@@ -218,15 +213,9 @@ def foreign() -> Any:
 
 @lru_cache(maxsize=1)
 def _foreign() -> Any:
-    return _built("Foreign", *foreign_args())
-
-
-@lru_cache(maxsize=1)
-def foreign_args() -> tuple:
-    """What ``Foreign`` is built from (as :func:`fast_postfix_args`)."""
     from .parsers import _EXIM_RX, _POSTFIX_RX, exim
 
-    return _POSTFIX_RX, _EXIM_RX, exim.EXIM_WRAPPED
+    return _built("Foreign", _POSTFIX_RX, _EXIM_RX, exim.EXIM_WRAPPED)
 
 
 def _built(name: str, *args: Any) -> Any:
@@ -251,15 +240,9 @@ def masker() -> Any:
 
 @lru_cache(maxsize=1)
 def _masker() -> Any:
-    return _built("Masker", *masker_args())
-
-
-@lru_cache(maxsize=1)
-def masker_args() -> tuple:
-    """What ``Masker`` is built from (as :func:`fast_postfix_args`)."""
     from .classify import DETAIL_IGNORED, MASK, MASKED, OPAQUE
 
-    return MASK, MASKED, [tuple(p) for p in OPAQUE], list(DETAIL_IGNORED)
+    return _built("Masker", MASK, MASKED, [tuple(p) for p in OPAQUE], list(DETAIL_IGNORED))
 
 
 def string_column(n: int, col: tuple) -> Any:

@@ -45,7 +45,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .parallel_workers import default_workers
 from .parsers import FileContext, LineCounts, parse_batch
 from .parsers.syslog import MONTHS, Clock, HeaderState
 
@@ -57,6 +56,20 @@ _OVERLAP = ("syslog", "syslog_loose")
 _STAMP = re.compile(r"^(" + "|".join(MONTHS) + r") {1,2}(\d{1,2}) \d\d:\d\d:\d\d")
 _SAMPLE_BYTES = 4096
 _SAMPLE_LINES = 16
+
+
+def default_workers() -> int:
+    """Worker processes for parsing: ``$MAILLENS_WORKERS``, else the number of cores."""
+    env = os.environ.get("MAILLENS_WORKERS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -213,14 +226,10 @@ THREAD = threading.local()
 
 def run_block(job: BlockJob) -> BlockResult:
     """Parse one block (in a worker, or in the main process when a guess was wrong)."""
-    from . import head_start
     from .sources import block_array, read_range
 
     warning = None
-    ahead = head_start.take(job.path, job.start, job.end) if job.data is None else None
-    lines = _read_lines(job, None if ahead is None else ahead[0]) if job.data is None else None
-    if ahead is not None and lines is not None:
-        head_start.hand_over(ahead[1], lines.array.buffers()[2])
+    lines = _read_lines(job) if job.data is None else None
     if lines is None:
         try:
             data = job.data if job.data is not None else read_range(Path(job.path or ""), job.start, job.end)
@@ -239,10 +248,7 @@ def run_block(job: BlockJob) -> BlockResult:
     ctx = FileContext(job.name, hs, panic=job.panic, columns=None if job.columns is None else frozenset(job.columns))
     worker = getattr(THREAD, "worker", None) or _WORKER
     producer: Callable = worker["producer"] or parse_batch
-    try:
-        table, counts = producer(lines, 1, ctx)
-    finally:
-        head_start.hand_over(None, None)
+    table, counts = producer(lines, 1, ctx)
     classifier = worker["classifier"]
     if job.classify and classifier is not None:
         table = classifier(table)
@@ -260,20 +266,20 @@ def run_block(job: BlockJob) -> BlockResult:
                        clock_end, delta, flavour(hs.counts) == "exim", loose_first, warning, keys, path, kept)
 
 
-def _read_lines(job: BlockJob, got: Any = None) -> Any:
+def _read_lines(job: BlockJob) -> Any:
     """A file block's lines read and cut by the native core in one pass (``native.read_lines``:
     each chunk cut while in cache; ~20% of a worker's CPU went to reading the block into a
     ``bytes`` and then cutting it from there), the same :class:`~analyzer.lines.Lines` as
     :func:`~analyzer.sources.block_array` of :func:`~analyzer.sources.read_range`'s bytes; None
     where those two run (the Python engine, a CR, not UTF-8, nothing read, an error: they
-    report it). ``got``: the block read so already (:func:`analyzer.head_start.take`)."""
+    report it)."""
     from . import native
 
     read = native.read_lines()
     if read is None:
         return None
     try:
-        got = got or read(job.path or "", job.start, job.end)
+        got = read(job.path or "", job.start, job.end)
     except (OSError, ValueError):  # read again by Python, which tells what failed
         return None
     if got is None:
@@ -534,9 +540,6 @@ def pool(workers: int, producer: Callable | None, classifier: Any, warm: BlockJo
     of the parsers; ~0.07 CPU-s) is done once, before the fork, and shared."""
     import sys
 
-    from .head_start import end
-
-    end()  # (its thread ended before a fork)
     _WORKER["producer"], _WORKER["classifier"] = producer, classifier
     if "fork" not in multiprocessing.get_all_start_methods():
         return None

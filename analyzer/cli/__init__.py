@@ -147,13 +147,9 @@ def _plain_parse(args: list[str]) -> bool:
     pause_gc()  # until the stream opens (_run_stream): start-up makes no garbage
     try:
         settings = setup(None, False, None)
-        values = with_settings(*got, settings)
-        from ..head_start import begin
-
-        begin(values)  # the first blocks read and folded while the rest is imported
         from ._parse import parse_command
 
-        parse_command(**values)
+        parse_command(**with_settings(*got, settings))
     except EOFError:  # as click's standalone mode: "Aborted!", exit 1
         print(file=sys.stderr)
         print("Aborted!", file=sys.stderr)
@@ -179,7 +175,4 @@ def _plain_parse(args: list[str]) -> bool:
         raise SystemExit(exc.exit_code) from None
     finally:
         resume_gc()
-        from ..head_start import end
-
-        end()  # (nothing of it left where the blocks did not take it)
     raise SystemExit(0)

@@ -39,17 +39,12 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
              "format)", EXIT_USAGE)
     if log_format not in LINE_FORMATS:
         fail(f"--log-format: unknown line format {log_format!r}", f"use one of {', '.join(LINE_FORMATS)}", EXIT_USAGE)
-    from ..head_start import running
     from ..rule_sets import compile_ahead
     from ..rules import shipped_rules
 
-    if classify and not rules and not running():
+    if classify and not rules:
         # the shipped rules' patterns compiled on a thread (the native core, without the GIL) on
-        # the core that idles while this process imports what it parses with (check_tz on);
-        # not where the first blocks are read and folded there (analyzer.head_start): a third
-        # thread on two cores slowed the imports (Postfix 1M at real-time priority, wall
-        # 0.79-0.83 s with it, 0.69-0.75 without, base 0.72-0.77; the classifier compiles
-        # what it meets)
+        # the core that idles while this process imports what it parses with (check_tz on)
         compile_ahead(shipped_rules)
     check_tz(tz)
     try:

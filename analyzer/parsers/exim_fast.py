@@ -58,15 +58,11 @@ def _reader() -> Any:
     mod = native._module()[0]
     if mod is None or not hasattr(mod, "EximReader") or table_digest() != TABLE_DIGEST:
         return None
-    return mod.EximReader(*reader_args())
-
-
-def reader_args() -> tuple:
-    """What ``EximReader`` is built from (plain values: :mod:`analyzer.head_start` keeps a copy)."""
-    return (fields._CODE, fields._ENH_ANY, fields._STAGE_TEXT, QUEUED_AS,
-            [(k, v) for k, v in fields._STAGE_RULES],
-            list(exim.ACL_DENY_CODES.items()), exim.ACL_DENY_DEFAULT, exim.ACL_DEFER_CODE,
-            list(exim.TEXT_CODES), *(exim.FIXED_CODES[f"exim.{k}"] for k in ("dropped", "auth_failed", "sync_error")))
+    return mod.EximReader(
+        fields._CODE, fields._ENH_ANY, fields._STAGE_TEXT, QUEUED_AS,
+        [(k, v) for k, v in fields._STAGE_RULES],
+        list(exim.ACL_DENY_CODES.items()), exim.ACL_DENY_DEFAULT, exim.ACL_DEFER_CODE,
+        list(exim.TEXT_CODES), *(exim.FIXED_CODES[f"exim.{k}"] for k in ("dropped", "auth_failed", "sync_error")))
 
 
 def reader() -> Any:

@@ -23,17 +23,26 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import marshal
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..kept_file import DIGEST, cache_dir, read_kept, write_kept
-
 #: bump when what is stored changes meaning
 VERSION = 1
 _MAGIC = b"maillens-rules\n"
-_DIGEST = DIGEST
+_DIGEST = 32  # bytes of the payload's blake2b
+
+
+def cache_dir() -> Path | None:
+    """Where the cache lives (None: no home directory to put it in)."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    try:
+        root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    except (RuntimeError, KeyError):  # no home directory
+        return None
+    return root / "maillens"
 
 
 def _key(blobs: list[bytes]) -> str:
@@ -47,8 +56,26 @@ def _key(blobs: list[bytes]) -> str:
 
 def _loaded(path: Path, n: int) -> list[dict[str, Any]] | None:
     """The tables kept at ``path``, or None where there are none, or not ``n`` of them intact, or
-    the file or its directory is another user's or writable by others (:func:`analyzer.kept_file.read_kept`)."""
-    got = read_kept(path, _MAGIC)
+    the file or its directory is another user's or writable by others (marshal is not meant for
+    data someone else could have made: a root run whose HOME is a user's reads no file of theirs)."""
+    try:
+        for p in (path.parent, path):
+            st = os.stat(p)
+            if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+                return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(_MAGIC) + _DIGEST
+    if len(data) < head or not data.startswith(_MAGIC):
+        return None
+    payload = memoryview(data)[head:]
+    if hashlib.blake2b(payload, digest_size=_DIGEST).digest() != data[len(_MAGIC):head]:
+        return None
+    try:
+        got = marshal.loads(payload)
+    except (ValueError, EOFError, TypeError):
+        return None
     if not isinstance(got, list) or len(got) != n or not all(isinstance(d, dict) for d in got):
         return None
     return got
@@ -56,11 +83,30 @@ def _loaded(path: Path, n: int) -> list[dict[str, Any]] | None:
 
 def _store(where: Path, tables: list[dict[str, Any]]) -> None:
     """Keep ``tables`` at ``where`` (atomically); older keys' files removed. Best effort."""
-    if write_kept(where, _MAGIC, tables):
+    try:
+        payload = marshal.dumps(tables)
+    except ValueError:  # a value marshal cannot hold (a TOML date): parsed each run, as before
+        return
+    import tempfile
+
+    tmp = None
+    try:
+        where.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".rules-", suffix=".tmp", dir=where.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(_MAGIC + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload)
+        os.replace(tmp, where)
+        tmp = None
         for old in where.parent.glob("rules-*.marshal"):
             if old.name != where.name:
                 with contextlib.suppress(OSError):
                     old.unlink()
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def parsed_files(paths: list[Path], parse: Callable[[Path, bytes], dict[str, Any]]) -> list[dict[str, Any]] | None:
