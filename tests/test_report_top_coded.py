@@ -59,3 +59,24 @@ def test_dense_codes_number_equal_hashes_alike(values: list[int], by_sort: bool)
     assert (codes >= 0).all() and (codes < max(len(h), 1)).all()
     # equal hashes, equal numbers; different hashes, different numbers
     assert (np.equal.outer(codes, codes) == np.equal.outer(h, h)).all()
+
+
+@pytest.mark.parametrize("missing", [np.nan, pd.NA, None])
+def test_missing_senders_of_a_frame_of_objects_stay_null(missing):
+    """A frame of Python objects whose missing senders are NaN or pd.NA: the senders filled from
+    their queue ids (top.Senders.filled) keep them null, not a sender named "nan" or "<NA>" (the
+    conversion to Arrow strings read them as text after r25-rtop; the review's case)."""
+    from analyzer.report.build import top_tables
+
+    cols = ["event", "direction", "queue_id", "sender", "recipient", "relay_host", "outcome", "cause",
+            "cause_ref", "client_ip", "client_host", "sasl_username"]
+    rows = [
+        dict(event="queued", direction="inbound", queue_id="Q1", sender="a@x.example", outcome="ok"),
+        dict(event="delivery", direction="outbound", queue_id="Q1", sender=missing, recipient="r@d.example",
+             outcome="permanent_failure", cause="mailbox.unknown"),
+        dict(event="delivery", direction="outbound", queue_id=missing, sender=missing, recipient="s@d.example",
+             outcome="permanent_failure", cause="mailbox.unknown"),
+    ]
+    ev = pd.DataFrame([{c: r.get(c, missing) for c in cols} for r in rows], columns=cols).astype(object)
+    top, _ = top_tables(ev)
+    assert [(d.get("sender"), d.get("failed_messages")) for d in top["senders"]] == [("a@x.example", 1)]

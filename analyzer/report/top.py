@@ -159,7 +159,9 @@ def _strings(values: Any) -> pa.Array:
         arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
             return arr.cast(pa.large_string())
-    return pa.array([None if v is None else str(v) for v in np.asarray(arr, dtype=object)], pa.large_string())
+    objs = np.asarray(arr, dtype=object)
+    null = pd.isna(objs)  # None, NaN and pd.NA alike (a frame of Python objects, a Categorical's gaps)
+    return pa.array([None if n else str(v) for v, n in zip(objs, null, strict=True)], pa.large_string())
 
 
 def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = None) -> Senders:
