@@ -182,6 +182,24 @@ def empty_table() -> pa.Table:
     return SCHEMA.empty_table()
 
 
+def cast_or_null(arr: pa.Array | pa.ChunkedArray, typ: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    """``arr`` cast to ``typ``; where a value does not convert (a corrupt line's ``delay=0..5``, a
+    size past int64), that value is null and the rest of the batch is kept: one value at a time,
+    only in a batch that holds such a value (a good batch costs one cast, as before)."""
+    try:
+        return arr.cast(typ)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        if isinstance(arr, pa.ChunkedArray):
+            return pa.chunked_array([cast_or_null(c, typ) for c in arr.chunks], typ)
+        out = []
+        for v in arr.to_pylist():
+            try:
+                out.append(pa.array([v], arr.type).cast(typ)[0].as_py())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, OverflowError):
+                out.append(None)
+        return pa.array(out, typ)
+
+
 def conform(table: pa.Table) -> pa.Table:
     """Return ``table`` with exactly the schema's columns: missing ones null, types cast."""
     n = table.num_rows
@@ -190,7 +208,7 @@ def conform(table: pa.Table) -> pa.Table:
         if field.name in table.column_names:
             col = table.column(field.name)
             if col.type != field.type:
-                col = col.cast(field.type)
+                col = cast_or_null(col, field.type)
         else:
             col = pa.nulls(n, field.type)
         cols.append(col)

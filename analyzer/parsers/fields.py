@@ -10,6 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..schema import cast_or_null
 from .engine import map_uniques, nonempty, sparse_extract
 
 __all__ = ["canonical_stage", "finish", "reply_codes", "stage_from_text"]
@@ -203,7 +204,7 @@ def finish(cols: dict[str, pa.Array], mta: str, n: int) -> dict[str, pa.Array]:
         if "tls" in out:
             out["tls"] = pc.binary_join_element_wise(trust, out["tls"], " ")
     if "delay" in out and out["delay"].type == pa.string():
-        out["delay"] = pc.cast(nonempty(out["delay"]), pa.float64())
+        out["delay"] = cast_or_null(nonempty(out["delay"]), pa.float64())
     return out
 
 

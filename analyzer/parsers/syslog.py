@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import TS
+from ..schema import TS, cast_or_null
 from .engine import match_regex, nonempty
 
 __all__ = ["HEADERS", "MONTHS", "Clock", "split_files", "split_headers"]
@@ -160,26 +160,12 @@ def _iso_ts_each(stamp: pa.Array, off: pa.Array, tz: str) -> pa.Array:
     out = pa.nulls(len(stamp), TS)
     if pc.any(has_off).as_py():
         with_off = pc.binary_join_element_wise(stamp, pc.coalesce(off, "Z"), "")
-        exact = _cast_ts(with_off, TS)
+        exact = cast_or_null(with_off, TS)
         out = pc.if_else(has_off, exact, out)
     if not pc.all(has_off).as_py():
-        naive = _cast_ts(stamp, pa.timestamp("us"))
+        naive = cast_or_null(stamp, pa.timestamp("us"))
         out = pc.if_else(has_off, out, _local_to_utc(naive, tz))
     return out
-
-
-def _cast_ts(arr: pa.Array, typ: pa.DataType) -> pa.Array:
-    try:
-        return pc.cast(arr, typ)
-    except pa.ArrowInvalid:
-        # a malformed stamp (e.g. month 13) among good ones: convert one by one, null the bad
-        out = []
-        for s in arr.to_pylist():
-            try:
-                out.append(pc.cast(pa.array([s]), typ)[0].as_py())
-            except (pa.ArrowInvalid, TypeError):
-                out.append(None)
-        return pa.array(out, typ)
 
 
 def _stamps(flavour: str, g: pa.StructArray, clock: Clock, n: int) -> pa.Array:
