@@ -7,6 +7,7 @@ the native steps reading a batch's rows where they lie) and the per-table one (`
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 
 import numpy as np
@@ -43,7 +44,10 @@ def _ours(o: object) -> bool:
 
 def _refs(fold: PeersFold) -> list[weakref.ref]:
     """Weak references to the fold and to every object of the peers' modules it reaches."""
-    seen, out, todo = set(), [], [fold]
+    # (not into a module's namespace, which a function's globals reach: what a module holds, as
+    # schema.COLUMNS, lives on after any fold; whether a run had reached it through a callable
+    # depended on which tests ran before)
+    seen, out, todo = {id(vars(m)) for m in list(sys.modules.values()) if hasattr(m, "__dict__")}, [], [fold]
     while todo:
         o = todo.pop()
         if id(o) in seen:
