@@ -105,6 +105,12 @@ def reject_reasons(text: pa.Array, mail: bool) -> pa.Array:
 _PF_PART = re.compile(r"^(header|body)\b")
 
 
+def _part_of(detail: str | None) -> str | None:
+    """The part (header/body) a cleanup check's detail names, None for none."""
+    m = _PF_PART.match(detail or "")
+    return m.group(1) if m else None
+
+
 def _pf_reject_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[pa.Array]:
     """The kind and reason of each reject line (what :func:`_pf_rejects` counts): smtpd/postscreen
     rejects by the rejected command (RCPT, MAIL, CONNECT ...) and pflogsumm's reason; cleanup
@@ -116,8 +122,7 @@ def _pf_reject_rows(ev: pd.DataFrame, f: dict[str, Any]) -> list[pa.Array]:
     reason = _pf_reasons(col(ev, "reply_text").filter(smtpd), mask(pc.equal(kind, "MAIL")))
     cleanup = pa.array(reject & f["cleanup"])
     # header/body checks name the part in the detail; a milter's reject names the stage (END-OF-MESSAGE)
-    part = _dict_map(col(ev, "detail").filter(cleanup),
-                     lambda d: (m := _PF_PART.match(d or "")) and m.group(1))  # type: ignore[arg-type]
+    part = _dict_map(col(ev, "detail").filter(cleanup), _part_of)
     where = pc.coalesce(part, _dict_map(col(ev, "smtp_stage").filter(cleanup), lambda s: _PF_KIND.get(s, "other")))
     return [pa.concat_arrays([kind, pa.array(["cleanup"] * len(where), pa.string())]),
             pa.concat_arrays([reason, where])]
@@ -138,8 +143,7 @@ def _stage(words: Any, a: pa.Array) -> dict[str, np.ndarray]:
 
 def _part(words: Any, a: pa.Array) -> dict[str, np.ndarray]:
     """Per detail (``NativeRejects.parts``): the code of the part a header/body check names, -1 for none."""
-    part = [(m := _PF_PART.match(d or "")) and m.group(1) for d in a.to_pylist()]
-    return {"part": np.array([-1 if p is None else _codes(words, [p])[0] for p in part], dtype=np.int64)}
+    return {"part": _codes(words, [_part_of(d) for d in a.to_pylist()]).astype(np.int64)}  # (None: -1)
 
 
 class NativeRejects:
