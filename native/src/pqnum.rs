@@ -11,7 +11,7 @@
 use crate::hash::{is_set, KeyIndex, Seed};
 use crate::pqdict::{bit_width, rle_hybrid, Rows};
 use crate::pqlevels::{page_body, Levels};
-use crate::pqzstd::{Page, Squeeze};
+use crate::pqzstd::{Page, Pager, Squeeze};
 
 /// Arrow's type of a chunk's values (its buffer), and so the Parquet physical type written.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -280,44 +280,34 @@ pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, page_rows: usize,
 /// `chunks` as PLAIN v1 data pages of at most `page_rows` rows (a page is cut once its values
 /// reach `page_bytes`), compressed by `squeeze`.
 pub fn plain(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize, squeeze: &mut Squeeze) -> Result<Made, String> {
-    let page_rows = page_rows.max(1);
     let w = kind.width();
-    let levels = Levels::new(chunks.iter().map(|c| c.rows));
-    let mut values = Vec::new();
-    let (mut pages, mut nulls, mut bools, mut err, mut row, mut first) = (Vec::new(), 0, 0usize, None, 0, 0);
+    let mut pager = Pager::new(Levels::new(chunks.iter().map(|c| c.rows)), page_rows, page_bytes);
+    let (mut nulls, mut bools, mut err) = (0, 0usize, None);
     let mm = MinMax::of(kind, chunks)?;
     each_value(kind, chunks, |v, valid| {
         if valid {
             if kind == Kind::Bool {
                 if bools % 8 == 0 {
-                    values.push(0u8);
+                    pager.values.push(0u8);
                 }
-                *values.last_mut().unwrap() |= (v as u8) << (bools % 8);
+                *pager.values.last_mut().unwrap() |= (v as u8) << (bools % 8);
                 bools += 1;
             } else {
-                put_value(&mut values, v, w);
+                put_value(&mut pager.values, v, w);
             }
         } else {
             nulls += 1;
         }
-        row += 1;
-        if row - first == page_rows || values.len() >= page_bytes {
-            match squeeze.page(page_body(&levels, first, row, &values), row - first) {
-                Ok(p) => pages.push(p),
-                Err(e) => err = Some(e),
-            }
-            first = row;
-            values.clear();
-            bools = 0;
+        match pager.row_done(squeeze) {
+            Ok(true) => bools = 0,
+            Ok(false) => {}
+            Err(e) => err = Some(e),
         }
     })?;
     if let Some(e) = err {
         return Err(e);
     }
-    if row > first {
-        pages.push(squeeze.page(page_body(&levels, first, row, &values), row - first)?);
-    }
-    Ok(Made { dict: None, pages, nulls, stats: mm.bytes() })
+    Ok(Made { dict: None, pages: pager.finish(squeeze)?, nulls, stats: mm.bytes() })
 }
 
 #[cfg(test)]

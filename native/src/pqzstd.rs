@@ -38,6 +38,50 @@ impl Squeeze {
     }
 }
 
+/// A chunk's PLAIN v1 data pages as its rows come (`plain_pages`, `pqnum::plain`): the caller
+/// appends a row's value (if any) to `values`, then [`Pager::row_done`]; a page is cut at
+/// `page_rows` rows or once its values reach `page_bytes`, and compressed by the squeeze.
+pub struct Pager<'a> {
+    levels: Levels<'a>,
+    page_rows: usize,
+    page_bytes: usize,
+    pub values: Vec<u8>,
+    row: usize,
+    first: usize,
+    pages: Vec<Page>,
+}
+
+impl<'a> Pager<'a> {
+    pub fn new(levels: Levels<'a>, page_rows: usize, page_bytes: usize) -> Pager<'a> {
+        Pager { levels, page_rows: page_rows.max(1), page_bytes, values: Vec::new(), row: 0, first: 0, pages: Vec::new() }
+    }
+
+    /// One row more (its value already in `values`): whether a page was cut after it.
+    pub fn row_done(&mut self, squeeze: &mut Squeeze) -> Result<bool, String> {
+        self.row += 1;
+        if self.row - self.first < self.page_rows && self.values.len() < self.page_bytes {
+            return Ok(false);
+        }
+        self.cut(squeeze)?;
+        Ok(true)
+    }
+
+    fn cut(&mut self, squeeze: &mut Squeeze) -> Result<(), String> {
+        self.pages.push(squeeze.page(page_body(&self.levels, self.first, self.row, &self.values), self.row - self.first)?);
+        self.first = self.row;
+        self.values.clear();
+        Ok(())
+    }
+
+    /// The pages, the last one cut where it ends.
+    pub fn finish(mut self, squeeze: &mut Squeeze) -> Result<Vec<Page>, String> {
+        if self.row > self.first {
+            self.cut(squeeze)?;
+        }
+        Ok(self.pages)
+    }
+}
+
 /// A plain chunk's pages, its null rows and the bytes of its values (SizeStatistics).
 #[derive(Debug, PartialEq)]
 pub struct Plain {
@@ -50,32 +94,21 @@ pub struct Plain {
 /// its values reach `page_bytes`), compressed by `squeeze`.
 pub fn plain_pages(chunks: &[(Rows, Texts)], page_rows: usize, page_bytes: usize, squeeze: &mut Squeeze)
                    -> Result<Plain, String> {
-    let page_rows = page_rows.max(1);
-    let mut pages = Vec::new();
-    let levels = Levels::new(chunks.iter().map(|c| c.0));
-    let mut values = Vec::new();
-    let (mut nulls, mut text_bytes, mut row, mut first) = (0, 0u64, 0, 0);
+    let mut pager = Pager::new(Levels::new(chunks.iter().map(|c| c.0)), page_rows, page_bytes);
+    let (mut nulls, mut text_bytes) = (0, 0u64);
     for (rows, texts) in chunks {
         each_word(rows, texts, |_, word, valid| {
             if valid {
-                plain_word(&mut values, word);
+                plain_word(&mut pager.values, word);
                 text_bytes += word.len() as u64;
             } else {
                 nulls += 1;
             }
-            row += 1;
-            if row - first == page_rows || values.len() >= page_bytes {
-                pages.push(squeeze.page(page_body(&levels, first, row, &values), row - first)?);
-                first = row;
-                values.clear();
-            }
+            pager.row_done(squeeze)?;
             Ok(true)
         })?;
     }
-    if row > first {
-        pages.push(squeeze.page(page_body(&levels, first, row, &values), row - first)?);
-    }
-    Ok(Plain { pages, nulls, text_bytes })
+    Ok(Plain { pages: pager.finish(squeeze)?, nulls, text_bytes })
 }
 
 #[cfg(test)]
