@@ -146,6 +146,9 @@ def report(t0: float, end: float, series: dict, events: list[dict], width: float
             print(f"{p:7} {stage:14} n={len(spans):3} wall={tot:6.3f} cpu={cpu_of[p, stage]:6.3f} "
                   f"first={spans[0][0]:.2f} last={spans[-1][1]:.2f}"
                   + ("" if len(spans) > 12 else "  " + " ".join(f"{a:.2f}-{b:.2f}" for a, b in spans)))
+        blocks = [e["b"] for e in events if e["stage"] == "block"]
+        if blocks:  # the run's end after its blocks: the main process's last work, then its exit
+            print(f"after the last block: {end - max(blocks):.3f} s (of {end - t0:.2f} s)")
     return data
 
 
@@ -238,9 +241,12 @@ def _patch(name_me, logged) -> None:
     parallel.BlockResult.table = logged("map", parallel.BlockResult.table)
     sinks.EventWriter._write_group = logged("row_group", sinks.EventWriter._write_group)
     sinks.EventWriter.close_ok = logged("close_ok", sinks.EventWriter.close_ok)
-    from analyzer import classify_stream
+    from analyzer import classify_stream, fast_summary
 
     classify_stream.StreamClassifier.classify_many = logged("classify", classify_stream.StreamClassifier.classify_many)
+    # `parse`'s summary: its classification calls on the main thread (what is left of them when
+    # the last block is parsed is the run's end on one core)
+    fast_summary.FastSummaryFold._classified = logged("summary_call", fast_summary.FastSummaryFold._classified)
 
 
 def main() -> None:
