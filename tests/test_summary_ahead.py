@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from analyzer import parallel_threads
+from analyzer.classify import default_rules
+from analyzer.classify_stream import StreamClassifier
 from analyzer.fast_summary import FastSummaryFold
-from analyzer.sources import plan_blocks
+from analyzer.pipeline import EventStream
+from analyzer.sinks import SummaryFold
+from analyzer.sources import expand_inputs, plan_blocks
+from analyzer.summary import summarise_fold
 from analyzer.summary_ahead import Ahead
-
-from . import test_native_summary
-from .test_native_summary import _summaries
-
-days = test_native_summary.days  # the generated days (a module's fixture)
+from bench.generate_logs import generate
 
 
 def _until(cond, timeout: float = 5.0) -> bool:
@@ -82,6 +84,31 @@ def test_close_stops_the_thread_and_closes_the_stream():
     assert _until(lambda: not any(t.name == "maillens-summary" for t in threading.enumerate()))
 
 
+@pytest.fixture(scope="module")
+def days(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("ahead-days")
+    out = {}
+    for mta in ("postfix", "exim"):
+        p = d / f"{mta}.log"
+        generate(mta, 5000, seed=11, out=str(p), start="2026-12-31T20:00:00", hours=30, host="mx1",
+                 incidents=["deferral_buildup@2h+6h"])
+        out[mta] = p
+    return out
+
+
+def _summaries(path: Path, **kw) -> tuple:
+    got = []
+    for fast in (True, False):
+        general = StreamClassifier(default_rules())
+        fold = FastSummaryFold(general) if fast else SummaryFold()
+        clf = fold.summariser if fast else general
+        stream = EventStream(expand_inputs([str(path)]), tz="UTC", classifier=clf,
+                             columns=(*SummaryFold.READS, *clf.reads), year=2026, **kw)
+        fold.fold(stream)
+        got.append(summarise_fold(fold, stream.counts, stream.files, stream.warnings))
+    return tuple(got)
+
+
 @pytest.mark.parametrize("mta", ["postfix", "exim"])
 @pytest.mark.parametrize("waits", [False, True])
 def test_calls_when_none_waits_change_nothing(days, monkeypatch, mta, waits):
@@ -97,7 +124,7 @@ def test_calls_when_none_waits_change_nothing(days, monkeypatch, mta, waits):
     monkeypatch.setattr(FastSummaryFold, "IDLE_BLOCKS", 1)
     monkeypatch.setattr(FastSummaryFold, "LAST_BLOCKS", 0)
     monkeypatch.setattr(Ahead, "waiting", lambda self: waits)
-    fast, general = _summaries([days[mta]], workers=2, block_bytes=16384)
+    fast, general = _summaries(days[mta], workers=2, block_bytes=16384)
     assert fast == general
     held = [c for c in calls if c]
     blocks = len(plan_blocks(days[mta], 16384))
@@ -112,8 +139,8 @@ def test_not_used_with_one_worker_or_the_python_engine(days, monkeypatch):
     made: list[int] = []
     init = Ahead.__init__
     monkeypatch.setattr(Ahead, "__init__", lambda self, stream: made.append(1) or init(self, stream))
-    fast, general = _summaries([days["postfix"]], workers=1, block_bytes=16384)
+    fast, general = _summaries(days["postfix"], workers=1, block_bytes=16384)
     assert fast == general and not made
     monkeypatch.setenv("MAILLENS_ENGINE", "python")
-    fast, general = _summaries([days["postfix"]], workers=2, block_bytes=16384)
+    fast, general = _summaries(days["postfix"], workers=2, block_bytes=16384)
     assert fast == general and not made
