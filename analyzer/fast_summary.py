@@ -63,8 +63,6 @@ from .classify_stream import _REJECT, _REMOVED, StreamClassifier, _isin
 from .fold_attribution import attributed_in_order
 from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
-from .summary_ahead import Ahead
-from .summary_ahead import usable as ahead_usable
 from .summary_blocks import bigger_blocks, expected_blocks
 from .summary_rows import _AFTER, _BARE, _ERROR, _GONE, _READ, ROW_COLUMNS, _error_ids, _kept_ends, _Marked, _taken
 
@@ -230,15 +228,8 @@ class FastSummaryFold(SummaryFold):
     #: the input's last blocks (as many as its plain files' sizes make, :meth:`_expected`) each
     #: classified as it comes: what is held when the last block comes is classified after it,
     #: alone on the run's critical path (a 1M Exim day's last call held 18 blocks, ~0.2 CPU-s
-    #: after its last block; a call of one block ~0.02; 4 -> 2 with :data:`IDLE_WINDOW`)
-    LAST_BLOCKS = 2
-    #: in the input's last this many blocks (after the first call) the blocks held are classified
-    #: as soon as none waits and at least :data:`IDLE_BLOCKS` are held (:mod:`analyzer.summary_ahead`):
-    #: the main thread classifies while the block threads parse instead of after them (a 1M day:
-    #: ~0.08 s after its last block before); a window, not the whole input: a call costs ~0.01
-    #: CPU-s whatever its size, and a 10M day's main thread would make one every two blocks
-    IDLE_WINDOW = 12
-    IDLE_BLOCKS = 2
+    #: after its last block; a call of one block ~0.02)
+    LAST_BLOCKS = 4
 
     def __init__(self, classifier: StreamClassifier | Callable[[], StreamClassifier]) -> None:
         """``classifier``: the general path's (its knowledge base is the fold's), or a function
@@ -293,38 +284,28 @@ class FastSummaryFold(SummaryFold):
         held: list[tuple[pa.Table, pa.Table]] = []
         size, rows, limit = 0, 0, min(self.FIRST_GROUPS, self.GROUPS)
         warm = True
-        expected, seen, calls = self._expected(stream), 0, 0
-        idle_from = None if expected is None or not self.IDLE_BLOCKS else expected - self.IDLE_WINDOW
-        blocks = Ahead(stream) if idle_from is not None and ahead_usable(stream) else None
-        try:
-            for b in blocks if blocks is not None else stream:
-                seen += 1
-                if attribution is None:  # the first block: a big input's workers have forked
-                    self._ready()
-                    attribution = StreamClassifier(self.kb)
-                    warm = hasattr(self.classifier, "prepare")
-                if warm and getattr(stream, "_pool", None) is not None:
-                    warm = False
-                    # the classifier's one-time loads on a thread while the workers parse (the
-                    # stream does it only for a classifier of its own): once its pool has forked,
-                    # never before (a fork while the thread imports would leave the workers'
-                    # import lock held)
-                    self.classifier.prepare()
-                table, reps, raw = self._open(b.table)
-                if reps is None:
-                    continue
-                held.append((table, reps, raw))
-                size += reps.num_rows
-                rows += table.num_rows
-                idle = (blocks is not None and calls and seen > idle_from and len(held) >= self.IDLE_BLOCKS
-                        and not blocks.waiting())
-                if (idle or size >= limit or rows >= self.HELD_ROWS
-                        or (expected is not None and seen > expected - self.LAST_BLOCKS)):
-                    self._classified(held, attribution)
-                    held, size, rows, limit, calls = [], 0, 0, min(2 * limit, self.GROUPS), calls + 1
-        finally:
-            if blocks is not None:
-                blocks.close()
+        expected, seen = self._expected(stream), 0
+        for b in stream:
+            seen += 1
+            if attribution is None:  # the first block: a big input's workers have forked
+                self._ready()
+                attribution = StreamClassifier(self.kb)
+                warm = hasattr(self.classifier, "prepare")
+            if warm and getattr(stream, "_pool", None) is not None:
+                warm = False
+                # the classifier's one-time loads on a thread while the workers parse (the stream
+                # does it only for a classifier of its own): once its pool has forked, never before
+                # (a fork while the thread imports would leave the workers' import lock held)
+                self.classifier.prepare()
+            table, reps, raw = self._open(b.table)
+            if reps is None:
+                continue
+            held.append((table, reps, raw))
+            size += reps.num_rows
+            rows += table.num_rows
+            if size >= limit or rows >= self.HELD_ROWS or (expected is not None and seen > expected - self.LAST_BLOCKS):
+                self._classified(held, attribution)
+                held, size, rows, limit = [], 0, 0, min(2 * limit, self.GROUPS)
         if attribution is not None:
             self._classified(held, attribution)
         if self._lo is not None:  # datetimes, as SummaryFold's (no pandas)

@@ -313,7 +313,6 @@ def test_the_last_blocks_classified_a_call_each(days, monkeypatch, last):
     calls: list[int] = []
     classified = FastSummaryFold._classified
     monkeypatch.setattr(FastSummaryFold, "LAST_BLOCKS", last)
-    monkeypatch.setattr(FastSummaryFold, "IDLE_BLOCKS", 0)  # (no call because none waits: tests/test_summary_ahead.py)
     monkeypatch.setattr(FastSummaryFold, "_classified",
                         lambda self, held, attribution: calls.append(len(held)) or classified(self, held, attribution))
     for mta in ("postfix", "exim"):
