@@ -399,8 +399,13 @@ class _Parts:
                 yield p, rows[cut[i]: cut[i + 1]] - self.starts[i], cut[i], cut[i + 1]
 
     def column(self, name: str, rows: np.ndarray) -> pa.Array:
-        got = [p.column(name, r) for p, r, _, _ in self._split(np.asarray(rows))]
-        return pa.concat_arrays(got) if got else pa.nulls(0, CLASS_SCHEMA.field(name).type)
+        split = list(self._split(np.asarray(rows)))
+        if not split:
+            return pa.nulls(0, CLASS_SCHEMA.field(name).type)
+        first = split[0][0]
+        if all(p.shares(first, name) for p, _, _, _ in split[1:]):  # (most calls: one list of words)
+            return first.column(name, codes=np.concatenate([p.codes_of(name, r) for p, r, _, _ in split]))
+        return pa.concat_arrays([p.column(name, r) for p, r, _, _ in split])
 
     def put(self, name: str, at: np.ndarray, values: pa.Array | pa.ChunkedArray) -> None:
         for p, r, lo, hi in self._split(np.asarray(at)):
