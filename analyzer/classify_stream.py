@@ -256,12 +256,19 @@ class StreamClassifier:
         if target.any():
             ahead = 0 if self.carry is None else self.carry.num_rows
             both = sub if self.carry is None else pa.concat_tables([self.carry, sub])
-            # attribute()'s wait lines, on the Arrow table (its bare rejects are never wait lines)
-            waiting = _isin(both.column("cause"), WAITING_CAUSES) & _isin(both.column("action"), WAITING_ACTIONS)
+            # attribute()'s wait lines, sources and ends of messages, as wait_columns would find them
+            # on both's strings: the batch's are its masks' (the strings are its rows' as
+            # classified), the carried rows are sources (never wait lines nor ends: their
+            # strings are unchanged) -- test_stream_masks_as_the_strings_say holds it
+            known = np.zeros(ahead, bool)
+            waiting = np.concatenate([known, target[rows]])
+            sources = np.concatenate([~known, source[rows]])
+            ends_of = np.concatenate([known, removed[rows] & pc.is_valid(sub.column("queue_id")).to_numpy(zero_copy_only=False)])
             # the carried errors' domains are known (carry_domains): only the batch's are worked out
             domains = _domains(sub.select(["recipient", "reply_text"]), np.arange(sub.num_rows)).cast(pa.string())
             done = wait_columns(both, self.kb, waiting,
-                                domains if self.carry is None else pa.concat_arrays([self.carry_domains, domains]))
+                                domains if self.carry is None else pa.concat_arrays([self.carry_domains, domains]),
+                                (sources, ends_of))
             at = rows[target[rows]]
             pick = pa.array(np.flatnonzero(target[rows]) + ahead)
             for name in _WRITES:
