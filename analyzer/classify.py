@@ -129,12 +129,18 @@ def mask_texts(texts: pa.Array) -> pa.Array:
     return texts
 
 
+#: The patterns the native masker is built from (analyzer.native.masker): these, as they are at import.
+_MASKED_BY = (MASK, MASKED, OPAQUE)
+
+
 def _masked_natively(texts: Any) -> pa.Array | None:
     """:func:`mask_texts` of a string array by the native masker (the fold's: patterns compiled
     once, not at each call; native/src/pclass3_mask.rs); None where it does not run (the
     Python engine, no masker, another type)."""
     from . import native
 
+    if MASK is not _MASKED_BY[0] or MASKED is not _MASKED_BY[1] or OPAQUE is not _MASKED_BY[2]:
+        return None  # (the patterns changed since: a test's; the native masker is built once from these)
     m = native.masker()
     fn = getattr(native._module()[0], "mask_texts", None) if m is not None else None
     if fn is None or not isinstance(texts, pa.Array) or texts.type != pa.string():
