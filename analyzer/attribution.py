@@ -82,10 +82,14 @@ def _key_codes(arr: pa.Array) -> np.ndarray:
 
 
 def _domains(df: Frame, rows: np.ndarray) -> pa.Array:
-    """Recipient domain of ``rows``, lower-cased; else the domain a wait line quotes."""
+    """Recipient domain of ``rows``, lower-cased; else the domain a wait line quotes. (As it runs:
+    the regex's struct child is "" where the recipient has no domain, not null, so the quoted
+    domain is never taken and such rows share the domain "": kept, outputs rest on it.)"""
     take = pa.array(rows, pa.int64())
     rcpt = pc.utf8_lower(_arrow(df, "recipient").take(take))
     dom = pc.extract_regex(rcpt, r"@(?P<d>[^@>\s]+)>?$").field("d")
+    if not dom.null_count:  # (the struct's child: "" where none matched, never null: as pc.coalesce gives)
+        return dom
     text = pc.utf8_lower(_arrow(df, "reply_text").take(take))
     quoted = pc.extract_regex(text, _DOMAIN_IN_TEXT).field("d")
     return pc.coalesce(dom, quoted)
@@ -255,15 +259,20 @@ def _waits(df: pd.DataFrame, kb: KnowledgeBase, *, only_columns: bool = False) -
 
 
 def wait_columns(df: Frame, kb: KnowledgeBase, target: np.ndarray,
-                 domains: pa.Array | None = None) -> dict[str, pa.Array]:
+                 domains: pa.Array | None = None, known: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> dict[str, pa.Array]:
     """cause, fix_id, severity and cause_ref of ``df`` (a frame or an Arrow table) with the
     waiting lines ``target`` attributed (:func:`attribute`'s work, without pandas for a table).
-    ``domains``: :func:`_domains` of all of ``df``'s rows, where the caller has them."""
+    ``domains``: :func:`_domains` of all of ``df``'s rows, where the caller has them; ``known``:
+    its (sources, :func:`message_ends`), where the caller has them (the stream's classifier)."""
     n = len(df)
     cause = _arrow(df, "cause")
-    source = (_isin(_arrow(df, "outcome"), FAILED) & _isin(_arrow(df, "event"), ATTEMPT_EVENTS)
-              & ~_isin(cause, NOT_A_REASON) & ~target)
-    ends = message_ends(df)
+    if known is not None:
+        source, ends = known
+    else:
+        source = (_isin(_arrow(df, "outcome"), FAILED) & _isin(_arrow(df, "event"), ATTEMPT_EVENTS)
+                  & ~_isin(cause, NOT_A_REASON) & ~target)
+        ends = message_ends(df)
     # only sources, targets and the ends of messages take part: a small share of a day's lines
     rows = np.flatnonzero(source | target | ends)
     take = pa.array(rows, pa.int64())

@@ -112,7 +112,12 @@ def default_rules() -> KnowledgeBase:
 
 def mask_texts(texts: pa.Array) -> pa.Array:
     """Texts as the classifier reads them: :data:`MASK` then :data:`OPAQUE` masked (the
-    classification key hashes this form, :func:`analyzer.class_cache.class_key`)."""
+    classification key hashes this form, :func:`analyzer.class_cache.class_key`). Where the
+    native core runs, its masker does it (:func:`_masked_natively`); the passes below are the
+    specification."""
+    done = _masked_natively(texts)
+    if done is not None:
+        return done
     texts = pc.replace_substring_regex(texts, MASK, MASKED)
     for literal, pattern, replacement in OPAQUE:
         if literal is None:
@@ -122,6 +127,27 @@ def mask_texts(texts: pa.Array) -> pa.Array:
         if pc.any(hit).as_py():
             texts = pc.replace_with_mask(texts, hit, pc.replace_substring_regex(texts.filter(hit), pattern, replacement))
     return texts
+
+
+#: The patterns the native masker is built from (analyzer.native.masker): these, as they are at import.
+_MASKED_BY = (MASK, MASKED, OPAQUE)
+
+
+def _masked_natively(texts: Any) -> pa.Array | None:
+    """:func:`mask_texts` of a string array by the native masker (the fold's: patterns compiled
+    once, not at each call; native/src/pclass3_mask.rs); None where it does not run (the
+    Python engine, no masker, another type)."""
+    from . import native
+
+    if MASK is not _MASKED_BY[0] or MASKED is not _MASKED_BY[1] or OPAQUE is not _MASKED_BY[2]:
+        return None  # (the patterns changed since: a test's; the native masker is built once from these)
+    m = native.masker()
+    fn = getattr(native._module()[0], "mask_texts", None) if m is not None else None
+    if fn is None or not isinstance(texts, pa.Array) or texts.type != pa.string():
+        return None
+    off, data = fn(m, *native._string_views_of(texts))
+    out = pa.StringArray.from_buffers(len(texts), pa.py_buffer(off), pa.py_buffer(data))
+    return pc.if_else(pc.is_valid(texts), out, pa.scalar(None, pa.string())) if texts.null_count else out
 
 
 def reply_class(code: int | None) -> str | None:

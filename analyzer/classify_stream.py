@@ -256,12 +256,19 @@ class StreamClassifier:
         if target.any():
             ahead = 0 if self.carry is None else self.carry.num_rows
             both = sub if self.carry is None else pa.concat_tables([self.carry, sub])
-            # attribute()'s wait lines, on the Arrow table (its bare rejects are never wait lines)
-            waiting = _isin(both.column("cause"), WAITING_CAUSES) & _isin(both.column("action"), WAITING_ACTIONS)
+            # attribute()'s wait lines, sources and ends of messages, as wait_columns would find them
+            # on both's strings: the batch's are its masks' (the strings are its rows' as
+            # classified), the carried rows are sources (never wait lines nor ends: their
+            # strings are unchanged) -- test_stream_masks_as_the_strings_say holds it
+            known = np.zeros(ahead, bool)
+            waiting = np.concatenate([known, target[rows]])
+            sources = np.concatenate([~known, source[rows]])
+            ends_of = np.concatenate([known, removed[rows] & pc.is_valid(sub.column("queue_id")).to_numpy(zero_copy_only=False)])
             # the carried errors' domains are known (carry_domains): only the batch's are worked out
             domains = _domains(sub.select(["recipient", "reply_text"]), np.arange(sub.num_rows)).cast(pa.string())
             done = wait_columns(both, self.kb, waiting,
-                                domains if self.carry is None else pa.concat_arrays([self.carry_domains, domains]))
+                                domains if self.carry is None else pa.concat_arrays([self.carry_domains, domains]),
+                                (sources, ends_of))
             at = rows[target[rows]]
             pick = pa.array(np.flatnonzero(target[rows]) + ahead)
             for name in _WRITES:
@@ -399,8 +406,13 @@ class _Parts:
                 yield p, rows[cut[i]: cut[i + 1]] - self.starts[i], cut[i], cut[i + 1]
 
     def column(self, name: str, rows: np.ndarray) -> pa.Array:
-        got = [p.column(name, r) for p, r, _, _ in self._split(np.asarray(rows))]
-        return pa.concat_arrays(got) if got else pa.nulls(0, CLASS_SCHEMA.field(name).type)
+        split = list(self._split(np.asarray(rows)))
+        if not split:
+            return pa.nulls(0, CLASS_SCHEMA.field(name).type)
+        first = split[0][0]
+        if all(p.shares(first, name) for p, _, _, _ in split[1:]):  # (most calls: one list of words)
+            return first.column(name, codes=np.concatenate([p.codes_of(name, r) for p, r, _, _ in split]))
+        return pa.concat_arrays([p.column(name, r) for p, r, _, _ in split])
 
     def put(self, name: str, at: np.ndarray, values: pa.Array | pa.ChunkedArray) -> None:
         for p, r, lo, hi in self._split(np.asarray(at)):

@@ -379,6 +379,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_codes, m)?)?;
     m.add_function(wrap_pyfunction!(pqzstd_py::parquet_plain_texts, m)?)?;
     m.add_function(wrap_pyfunction!(pclass_words::py_words_by_code, m)?)?;
+    m.add_function(wrap_pyfunction!(pclass3_mask::py_mask_texts, m)?)?;
 
     m.add_function(wrap_pyfunction!(pqnum_py::parquet_numbers, m)?)?;
     Ok(())
@@ -404,3 +405,5 @@ pub mod pqlevels;
 pub mod nparse_items;
 #[cfg(test)]
 mod nparse_items_tests;
+
+pub mod pclass3_mask;
