@@ -1326,9 +1326,10 @@ pub fn read(spec: &Spec, offsets: &[i32], data: &[u8], lo: usize, hi: usize) -> 
 
 /// `f(position, stamp, local, pid, row)` of each of rows `lo..hi` some reader is sure of, in order.
 pub fn each_row<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: usize,
-                    mut f: impl FnMut(usize, i64, bool, Option<i32>, Row<'a>)) {
+                    mut f: impl FnMut(usize, i64, bool, Option<i32>, &Row<'a>)) {
+    // the row handed where the reader left it (by value, it was copied once more a line)
     each_message(offsets, data, lo, hi, |row, ts, local, pid, msg| {
-        if let Some(r) = message(spec, msg) {
+        if let Some(r) = &message(spec, msg) {
             f(row, ts, local, pid, r);
         }
     });
