@@ -404,3 +404,4 @@ pub mod pqlevels;
 pub mod nparse_items;
 #[cfg(test)]
 mod nparse_items_tests;
+pub mod nparse_scan;
