@@ -95,4 +95,40 @@ mod tests {
             assert_eq!(sp[b as usize] != 0, crate::fields::is_space(b));
         }
     }
+
+    #[test]
+    fn split_hostport_as_its_regex_on_mutated_specs() {
+        // fields.py's _HOSTPORT, and what split_hostport makes of its groups
+        let re = regex::bytes::Regex::new(r"^(?P<h>[^\[\]\t\n\x0C\r ]*)\[(?P<ip>[^\]]*)\](?::(?P<port>[0-9]+))?$").unwrap();
+        let reference = |spec: &[u8]| -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<i32>), ()> {
+            let Some(c) = re.captures(spec) else { return Ok((Some(spec.to_vec()), None, None)) };
+            let port = match c.name("port") {
+                None => None,
+                Some(m) if m.as_bytes().len() <= 9 => Some(std::str::from_utf8(m.as_bytes()).unwrap().parse::<i32>().unwrap()),
+                Some(_) => return Err(()),
+            };
+            let ip = c.name("ip").map(|m| m.as_bytes().to_vec()).filter(|v| !v.is_empty());
+            let h = c.name("h").map(|m| m.as_bytes().to_vec()).filter(|v| !v.is_empty());
+            Ok((if ip.is_some() { h } else { Some(spec.to_vec()) }, ip, port))
+        };
+        let mut rng = XorShift(0x5EED_0F_5CA7_7E57);
+        let alphabet: &[u8] = b"[]: \t.-a9_\x0b\xc3\xa9";
+        let seeds: [&[u8]; 5] = [b"mail-yw1-f170.google.example[203.0.113.5]:25", b"unknown[192.0.2.118]", b"[198.51.100.25]:47518", b"none", b"mx.x[2001:db8::1]:587"];
+        let mut checked = 0;
+        for seed in seeds {
+            for _ in 0..3000 {
+                let mut spec = seed.to_vec();
+                for _ in 0..(rng.next() % 4) {
+                    crate::testutil::edit(&mut spec, &mut rng, alphabet);
+                }
+                if std::str::from_utf8(&spec).is_err() {
+                    continue; // the engine only sees valid UTF-8 (Arrow strings)
+                }
+                let got = crate::fields::split_hostport(&spec).map(|(h, ip, p)| (h.map(<[u8]>::to_vec), ip.map(<[u8]>::to_vec), p));
+                assert_eq!(got, reference(&spec), "{}", String::from_utf8_lossy(&spec));
+                checked += 1;
+            }
+        }
+        assert!(checked > 8000, "{checked}");
+    }
 }
