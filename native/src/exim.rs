@@ -12,7 +12,8 @@
 //! and goes to the Python path; differential tests hold the two equal.
 
 use crate::exim_cols::{BoolCol, NumCol, SparseStr};
-use crate::fields::is_word;
+use crate::fields::{is_word, CLOSE};
+use crate::nparse_scan::{spaces_and, until, until_from, Stops, SPACES};
 use crate::translate::re2_to_rust;
 use regex::bytes::Regex;
 use std::borrow::Cow;
@@ -144,7 +145,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// `\S+` from `i`: its end.
 fn token_end(s: &[u8], i: usize) -> usize {
-    i + s[i..].iter().take_while(|&&b| !is_space(b)).count()
+    until_from(s, i, &SPACES)
 }
 
 fn digits(s: &[u8]) -> usize {
@@ -169,6 +170,9 @@ pub struct Host<'a> {
     pub bad: bool,
 }
 
+/// Where the name before an `H=` value's `(helo)`/`[ip]` ends (`[^\s()\[\]]+`).
+static NAME_ENDS: Stops = spaces_and(b"()[]");
+
 fn nonempty(s: &[u8]) -> Option<&[u8]> {
     (!s.is_empty()).then_some(s)
 }
@@ -178,7 +182,7 @@ fn nonempty(s: &[u8]) -> Option<&[u8]> {
 /// match, or where the port would not fit the schema's int32.
 fn host_at(s: &[u8], i: usize) -> Option<(usize, Host<'_>)> {
     let name_end = {
-        let n = s[i..].iter().take_while(|&&b| !is_space(b) && !matches!(b, b'(' | b')' | b'[' | b']')).count();
+        let n = until(&s[i..], &NAME_ENDS);
         (n > 0 && s.get(i + n) == Some(&b' ')).then_some(i + n)
     };
     for name in [name_end, None] {
@@ -196,7 +200,8 @@ fn host_at(s: &[u8], i: usize) -> Option<(usize, Host<'_>)> {
                 }
                 continue;
             }
-            let Some(close) = s[j + 1..].iter().position(|&b| b == b']') else {
+            let close = until(&s[j + 1..], &CLOSE);
+            let Some(close) = (j + 1 + close < s.len()).then_some(close) else {
                 if helo.is_none() {
                     break;
                 }
@@ -486,13 +491,15 @@ fn refuse(f: &[u8]) -> bool {
 }
 
 /// `MID <= sender fields` (exim.arrival).
-pub(crate) fn arrival<'a>(qid: &'a [u8], m: &'a [u8]) -> Option<Row<'a>> {
+pub(crate) fn arrival<'a>(qid: &'a [u8], m: &'a [u8], row: &mut Row<'a>) -> Option<()> {
     let s_end = token_end(m, 0);
     if s_end == 0 {
         return None;
     }
     let f = &m[s_end..];
-    let mut row = Row { queue_id: Some(qid), event: "received", sender: strip_brackets(&m[..s_end]), ..Row::default() };
+    row.queue_id = Some(qid);
+    row.event = "received";
+    row.sender = strip_brackets(&m[..s_end]);
     // the items' values found in one pass over the `=` signs (seven scans of the items before)
     let [h, p, s, id, x, a, r] = crate::nparse_items::arrival_items(f);
     row.client = match h {
@@ -519,7 +526,7 @@ pub(crate) fn arrival<'a>(qid: &'a [u8], m: &'a [u8]) -> Option<Row<'a>> {
         }
     }
     row.direction = Some(if row.client.ip.is_some() { "inbound" } else { "local" });
-    Some(row)
+    Some(())
 }
 
 /// [`arrival`] as it read the items before (one scan per item): the reference the one pass is
@@ -553,7 +560,7 @@ pub(crate) fn arrival_by_scans<'a>(qid: &'a [u8], m: &'a [u8]) -> Option<Row<'a>
 }
 
 /// `MID => rcpt <orig> fields` and `->` (exim.delivery).
-fn delivery<'a>(spec: &'a Spec, qid: &'a [u8], flag: &[u8], m: &'a [u8]) -> Option<Row<'a>> {
+fn delivery<'a>(spec: &'a Spec, qid: &'a [u8], flag: &[u8], m: &'a [u8], row: &mut Row<'a>) -> Option<()> {
     let r_end = token_end(m, 0);
     if r_end == 0 {
         return None;
@@ -563,7 +570,9 @@ fn delivery<'a>(spec: &'a Spec, qid: &'a [u8], flag: &[u8], m: &'a [u8]) -> Opti
         return None; // exim.blackhole comes first
     }
     let mut f = &m[r_end..];
-    let mut row = Row { queue_id: Some(qid), event: "delivery", status: Some("sent"), ..Row::default() };
+    row.queue_id = Some(qid);
+    row.event = "delivery";
+    row.status = Some("sent");
     row.recipient = strip_brackets(rcpt);
     if f.starts_with(b" <") {
         if let Some(p) = f.iter().position(|&b| b == b'>') {
@@ -588,10 +597,10 @@ fn delivery<'a>(spec: &'a Spec, qid: &'a [u8], flag: &[u8], m: &'a [u8]) -> Opti
     if flag == b"->" {
         row.detail = Some(b"->");
     }
-    from_text(spec, &mut row, true);
-    row.direction = Some(if outbound_t { "outbound" } else { delivery_direction(&row) });
+    from_text(spec, row, true);
+    row.direction = Some(if outbound_t { "outbound" } else { delivery_direction(row) });
     row.code_origin = row.reply_code.map(|_| "logged");
-    Some(row)
+    Some(())
 }
 
 fn strip_dt_cow(c: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
@@ -602,12 +611,14 @@ fn strip_dt_cow(c: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
 }
 
 /// `MID == rcpt <orig> fields: reason` (exim.deferral) and `**` (exim.failure).
-fn failed<'a>(spec: &'a Spec, qid: &'a [u8], status: &'static str, m: &'a [u8]) -> Option<Row<'a>> {
+fn failed<'a>(spec: &'a Spec, qid: &'a [u8], status: &'static str, m: &'a [u8], row: &mut Row<'a>) -> Option<()> {
     let r_end = token_end(m, 0);
     if r_end == 0 {
         return None;
     }
-    let mut row = Row { queue_id: Some(qid), event: "delivery", status: Some(status), ..Row::default() };
+    row.queue_id = Some(qid);
+    row.event = "delivery";
+    row.status = Some(status);
     if m[r_end - 1] == b':' {
         // "addr: reason": the shortest recipient ends before the colon, and there are no items
         if r_end < 2 || m.get(r_end) != Some(&b' ') {
@@ -615,10 +626,10 @@ fn failed<'a>(spec: &'a Spec, qid: &'a [u8], status: &'static str, m: &'a [u8]) 
         }
         row.recipient = strip_brackets(&m[..r_end - 1]);
         row.reply_text = nonempty(&m[r_end + 1..]).map(|t| Cow::Borrowed(strip_dt(t)));
-        from_text(spec, &mut row, true);
+        from_text(spec, row, true);
         row.direction = Some("local");
         row.code_origin = row.reply_code.map(|_| "logged");
-        return Some(row);
+        return Some(());
     }
     row.recipient = strip_brackets(&m[..r_end]);
     let mut rest = &m[r_end..];
@@ -658,15 +669,15 @@ fn failed<'a>(spec: &'a Spec, qid: &'a [u8], status: &'static str, m: &'a [u8]) 
         Some(t) => Some(Cow::Borrowed(strip_dt(t))),
         None => field_c(f).ok()?.filter(|c| !c.is_empty()).map(strip_dt_cow),
     };
-    from_text(spec, &mut row, true);
-    row.direction = Some(if outbound_t { "outbound" } else { delivery_direction(&row) });
+    from_text(spec, row, true);
+    row.direction = Some(if outbound_t { "outbound" } else { delivery_direction(row) });
     row.code_origin = row.reply_code.map(|_| "logged");
-    Some(row)
+    Some(())
 }
 
 /// `SMTP connection from HOST ...` (exim.quit, conn_lost, conn_closed, connect) and the lines
 /// with a HOST after a fixed lead (exim.no_mail, exim.unexpected).
-fn session<'a>(m: &'a [u8]) -> Option<Row<'a>> {
+fn session<'a>(m: &'a [u8], row: &mut Row<'a>) -> Option<()> {
     if let Some(rest) = m.strip_prefix(b"SMTP connection ") {
         let mut i = 0;
         if rest.starts_with(b"Ci=") {
@@ -678,7 +689,7 @@ fn session<'a>(m: &'a [u8]) -> Option<Row<'a>> {
         let at = rest[i..].strip_prefix(b"from ")?;
         let (end, host) = host_at(at, 0).filter(|(_, h)| !h.bad)?;
         let tail = &at[end..];
-        let mut row = Row { client: host, ..Row::default() };
+        row.client = host;
         if tail.ends_with(b" closed by QUIT") {
             let f = &tail[..tail.len() - 15];
             if refuse(f) {
@@ -697,7 +708,7 @@ fn session<'a>(m: &'a [u8]) -> Option<Row<'a>> {
             row.event = "lost_connection";
             row.quit = Some(false);
             row.detail = nonempty(&tail[p + 5..]);
-            row.direction = Some(delivery_direction(&row));
+            row.direction = Some(delivery_direction(row));
         } else if let Some(p) = find(tail, b" closed ") {
             if refuse(&tail[..p]) {
                 return None;
@@ -713,7 +724,7 @@ fn session<'a>(m: &'a [u8]) -> Option<Row<'a>> {
             row.event = "connect";
             row.direction = row.client.ip.map(|_| "inbound");
         }
-        return Some(row);
+        return Some(());
     }
     if let Some(at) = m.strip_prefix(b"no MAIL in SMTP connection from ") {
         let (end, host) = host_at(at, 0).filter(|(_, h)| !h.bad)?;
@@ -722,30 +733,34 @@ fn session<'a>(m: &'a [u8]) -> Option<Row<'a>> {
             return None;
         }
         let quit = key_starts(f, b"C=").any(|v| find(&f[v..token_end(f, v)], b"QUIT").is_some());
-        let mut row = Row { client: host, event: "disconnect", quit: Some(quit), ..Row::default() };
+        row.client = host;
+        row.event = "disconnect";
+        row.quit = Some(quit);
         if quit {
             row.smtp_stage = Some("QUIT");
             row.reply_code = Some(221);
             row.code_origin = Some("inferred");
         }
         row.direction = row.client.ip.map(|_| "inbound");
-        return Some(row);
+        return Some(());
     }
     if let Some(at) = m.strip_prefix(b"unexpected disconnection while reading SMTP command from ") {
         let (end, host) = host_at(at, 0).filter(|(_, h)| !h.bad)?;
         if refuse(&at[end..]) {
             return None;
         }
-        let mut row = Row { client: host, event: "lost_connection", quit: Some(false), ..Row::default() };
-        row.direction = Some(delivery_direction(&row));
-        return Some(row);
+        row.client = host;
+        row.event = "lost_connection";
+        row.quit = Some(false);
+        row.direction = Some(delivery_direction(row));
+        return Some(());
     }
     None
 }
 
 /// `MID Frozen ...`, `Message is frozen`, `unfrozen by root` ... (exim.frozen): the words are
 /// the status, the rest the detail.
-fn frozen<'a>(qid: &'a [u8], m: &'a [u8]) -> Option<Row<'a>> {
+fn frozen<'a>(qid: &'a [u8], m: &'a [u8], row: &mut Row<'a>) -> Option<()> {
     const WORDS: [(&[u8], bool); 7] = [
         (b"Frozen", false), (b"Unfrozen", false), (b"Message is frozen", false), (b"frozen by ", true),
         (b"Message frozen", false), (b"unfrozen by ", true), (b"cancelled by ", true),
@@ -753,23 +768,27 @@ fn frozen<'a>(qid: &'a [u8], m: &'a [u8]) -> Option<Row<'a>> {
     let &(word, to_end) = WORDS.iter().find(|(w, _)| m.starts_with(w))?;
     let cut = if to_end { m.len() } else { word.len() };
     let status = std::str::from_utf8(&m[..cut]).ok()?;
-    let mut row = Row { queue_id: Some(qid), event: "frozen", detail: nonempty(&m[cut..]), ..Row::default() };
+    row.queue_id = Some(qid);
+    row.event = "frozen";
+    row.detail = nonempty(&m[cut..]);
     row.status_text = Some(status);
-    Some(row)
+    Some(())
 }
 
 /// `SMTP command timeout on [TLS ]connection from HOST items` (exim.cmd_timeout) and `SMTP call
 /// from HOST[ I=...] dropped: why` (exim.dropped).
-fn session_end<'a>(spec: &Spec, m: &'a [u8]) -> Option<Row<'a>> {
+fn session_end<'a>(spec: &Spec, m: &'a [u8], row: &mut Row<'a>) -> Option<()> {
     if let Some(rest) = m.strip_prefix(b"SMTP command timeout on ") {
         let at = rest.strip_prefix(b"TLS ").unwrap_or(rest).strip_prefix(b"connection from ")?;
         let (end, host) = host_at(at, 0).filter(|(_, h)| !h.bad)?;
         if refuse(&at[end..]) {
             return None;
         }
-        let mut row = Row { client: host, event: "timeout", quit: Some(false), ..Row::default() };
-        row.direction = Some(delivery_direction(&row));
-        return Some(row);
+        row.client = host;
+        row.event = "timeout";
+        row.quit = Some(false);
+        row.direction = Some(delivery_direction(row));
+        return Some(());
     }
     let at = m.strip_prefix(b"SMTP call from ")?;
     let (mut end, host) = host_at(at, 0).filter(|(_, h)| !h.bad)?;
@@ -777,15 +796,18 @@ fn session_end<'a>(spec: &Spec, m: &'a [u8]) -> Option<Row<'a>> {
         end = token_end(at, end + 1);
     }
     let detail = at[end..].strip_prefix(b" dropped: ")?;
-    let mut row = Row { client: host, event: "too_many_errors", quit: Some(false), detail: nonempty(detail), ..Row::default() };
+    row.client = host;
+    row.event = "too_many_errors";
+    row.quit = Some(false);
+    row.detail = nonempty(detail);
     row.reply_code = Some(spec.dropped_code);
     row.code_origin = Some("inferred");
     row.direction = row.client.ip.map(|_| "inbound");
-    Some(row)
+    Some(())
 }
 
 /// `driver[ (tag)] authenticator failed for HOST[ ITEMS]: text[ (set_id=name)]` (exim.auth_failed).
-fn auth_failed<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
+fn auth_failed<'a>(spec: &'a Spec, m: &'a [u8], row: &mut Row<'a>) -> Option<()> {
     if mid(m).is_some() {
         return None;
     }
@@ -841,35 +863,41 @@ fn auth_failed<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
             }
         }
     }
-    let mut row = Row { client: host, event: "auth_failure", status: Some("failed"), smtp_stage: Some("AUTH"), ..Row::default() };
+    row.client = host;
+    row.event = "auth_failure";
+    row.status = Some("failed");
+    row.smtp_stage = Some("AUTH");
     row.detail = Some(&m[..d_end]);
     row.sasl_username = user;
     row.reply_text = nonempty(text).map(|t| Cow::Borrowed(strip_dt(t)));
-    from_text(spec, &mut row, false);
+    from_text(spec, row, false);
     row.code_origin = Some(if row.reply_code.is_some() { "logged" } else { "inferred" });
     row.reply_code = row.reply_code.or(Some(spec.auth_code));
     row.direction = row.client.ip.map(|_| "inbound");
-    Some(row)
+    Some(())
 }
 
 /// `TLS error on connection from HOST detail` (exim.tls_error).
-fn tls_error(m: &[u8]) -> Option<Row<'_>> {
+fn tls_error<'a>(m: &'a [u8], row: &mut Row<'a>) -> Option<()> {
     let mut rest = m.strip_prefix(b"TLS error on ")?;
     rest = rest.strip_prefix(b"connection ").unwrap_or(rest);
     rest = rest.strip_prefix(b"from ").or_else(|| rest.strip_prefix(b"to ")).unwrap_or(rest);
     let (end, host) = host_at(rest, 0).filter(|(_, h)| !h.bad)?;
     let d = rest[end..].iter().take_while(|&&b| is_space(b)).count();
-    let mut row = Row { client: host, event: "tls", status: Some("failed"), smtp_stage: Some("STARTTLS"), ..Row::default() };
+    row.client = host;
+    row.event = "tls";
+    row.status = Some("failed");
+    row.smtp_stage = Some("STARTTLS");
     row.detail = nonempty(&rest[end + d..]);
     row.direction = row.client.ip.map(|_| "inbound");
-    Some(row)
+    Some(())
 }
 
 /// `Start queue run: pid=N` / `End queue run: pid=N` (exim.queue_run:
 /// `^(?P<status>Start|End) (?:\w+ )?queue run:?(?P<detail>.*)$`). No earlier pattern of the table
 /// takes a line that starts so: theirs start with a message id, a fixed word, `[A-Z]=`/`Name=`
 /// items or (auth_failed) one word and then ` authenticator failed`.
-fn queue_run(m: &[u8]) -> Option<Row<'_>> {
+fn queue_run<'a>(m: &'a [u8], row: &mut Row<'a>) -> Option<()> {
     let (status, rest) = match m.strip_prefix(b"Start ") {
         Some(r) => ("Start", r),
         None => ("End", m.strip_prefix(b"End ")?),
@@ -887,12 +915,15 @@ fn queue_run(m: &[u8]) -> Option<Row<'_>> {
         }
     };
     let rest = rest.strip_prefix(b":").unwrap_or(rest);
-    Some(Row { event: "queue_run", status: Some(status), detail: nonempty(rest), ..Row::default() })
+    row.event = "queue_run";
+    row.status = Some(status);
+    row.detail = nonempty(rest);
+    Some(())
 }
 
 /// `SMTP protocol synchronization error (why): rejected connection from H=HOST items`
 /// (exim.sync_error).
-fn sync_error<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
+fn sync_error<'a>(spec: &'a Spec, m: &'a [u8], row: &mut Row<'a>) -> Option<()> {
     let rest = m.strip_prefix(b"SMTP protocol synchronization error (")?;
     let close = rest.iter().position(|&b| b == b')')?;
     let detail = &rest[..close];
@@ -912,17 +943,19 @@ fn sync_error<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
     if refuse(&rest[end..]) {
         return None;
     }
-    let mut row = Row { client: host, event: "protocol_error", status: Some("synchronization"), ..Row::default() };
+    row.client = host;
+    row.event = "protocol_error";
+    row.status = Some("synchronization");
     row.detail = nonempty(detail);
     row.smtp_stage = Some(spec.stage(stage));
     row.reply_code = Some(spec.sync_code);
     row.code_origin = Some("inferred");
     row.direction = row.client.ip.map(|_| "inbound");
-    Some(row)
+    Some(())
 }
 
 /// `[MID ]H=... F=<...> [temporarily ]rejected STAGE [<addr>][: text]` (exim.reject).
-fn reject<'a>(spec: &'a Spec, qid: Option<&'a [u8]>, m: &'a [u8]) -> Option<Row<'a>> {
+fn reject<'a>(spec: &'a Spec, qid: Option<&'a [u8]>, m: &'a [u8], row: &mut Row<'a>) -> Option<()> {
     // the items must start with a NAME=
     let k = m.iter().take_while(|b| b.is_ascii_alphabetic()).count();
     if k == 0 || !m[0].is_ascii_uppercase() || m.get(k) != Some(&b'=') {
@@ -973,7 +1006,8 @@ fn reject<'a>(spec: &'a Spec, qid: Option<&'a [u8]>, m: &'a [u8]) -> Option<Row<
     if t.starts_with(b" ") {
         t = &t[1..];
     }
-    let mut row = Row { queue_id: qid, event: "reject", ..Row::default() };
+    row.queue_id = qid;
+    row.event = "reject";
     row.client = field_host(f).ok()?;
     row.sender = field_f(f).and_then(strip_brackets);
     if let Some(a) = addr.and_then(strip_brackets) {
@@ -986,7 +1020,7 @@ fn reject<'a>(spec: &'a Spec, qid: Option<&'a [u8]>, m: &'a [u8]) -> Option<Row<
     row.status = Some(if temp { "tempfailed" } else { "rejected" });
     row.smtp_stage = Some(spec.stage(stage));
     row.reply_text = nonempty(t).map(|t| Cow::Borrowed(strip_dt(t)));
-    from_text(spec, &mut row, true);
+    from_text(spec, row, true);
     row.direction = row.client.ip.map(|_| "inbound");
     if row.reply_code.is_some() {
         row.code_origin = Some("logged");
@@ -1002,7 +1036,7 @@ fn reject<'a>(spec: &'a Spec, qid: Option<&'a [u8]>, m: &'a [u8]) -> Option<Row<
         row.reply_code = Some(if temp { spec.defer_code } else { deny });
         row.code_origin = Some("inferred");
     }
-    Some(row)
+    Some(())
 }
 
 /// Whether a message starts as `_WRAPPED` of parsers/__init__.py (`host program[pid]: `).
@@ -1023,45 +1057,69 @@ fn wrapped(m: &[u8]) -> bool {
 
 /// Read one message (the part after Exim's stamp and pid).
 pub fn message<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
-    if wrapped(m) {
-        return None; // a syslog line inside an Exim file (_unwrap_syslog_in_exim)
+    let mut row = Row::default();
+    message_into(spec, m, &mut row).then_some(row)
+}
+
+/// [`message`] into `row`, which must be `Row::default()`: whether some reader is sure of the
+/// message (the row is then its reading; otherwise it holds anything). The readers write their
+/// columns where the caller keeps the row (returned by value, each row was copied once or twice
+/// a line); one that says No after writing some is followed by a row set back to the default.
+pub fn message_into<'a>(spec: &'a Spec, m: &'a [u8], row: &mut Row<'a>) -> bool {
+    // the readers in the table's order, the row set back after each one that said No
+    macro_rules! first {
+        ($($read:expr),+) => {{
+            $( if $read.is_some() { return true; } *row = Row::default(); )+
+            false
+        }};
     }
     if let Some(n) = mid(m) {
         let qid = &m[..n];
         let rest = &m[n + 1..];
         if rest.len() >= 3 && rest[2] == b' ' {
+            // a three-byte flag then a space: never a wrapped syslog line (its tag would end in `[`)
             let body = &rest[3..];
             return match &rest[..2] {
-                b"<=" => arrival(qid, body),
-                b"=>" | b"->" => delivery(spec, qid, &rest[..2], body),
-                b"==" => failed(spec, qid, "deferred", body),
-                b"**" => failed(spec, qid, "bounced", body),
+                b"<=" => arrival(qid, body, row),
+                b"=>" | b"->" => delivery(spec, qid, &rest[..2], body, row),
+                b"==" => failed(spec, qid, "deferred", body, row),
+                b"**" => failed(spec, qid, "bounced", body, row),
                 _ => None,
-            };
+            }
+            .is_some();
+        }
+        if wrapped(m) {
+            return false; // a syslog line inside an Exim file (_unwrap_syslog_in_exim)
         }
         if rest == b"Completed" {
-            return Some(Row { queue_id: Some(qid), event: "removed", status: Some("completed"), ..Row::default() });
+            row.queue_id = Some(qid);
+            row.event = "removed";
+            row.status = Some("completed");
+            return true;
         }
-        if let Some(row) = frozen(qid, rest) {
-            return Some(row);
+        if frozen(qid, rest, row).is_some() {
+            return true;
         }
-        if rest.starts_with(b"H=") {
-            return reject(spec, Some(qid), rest);
-        }
-        return None;
+        *row = Row::default();
+        return rest.starts_with(b"H=") && reject(spec, Some(qid), rest, row).is_some();
+    }
+    if wrapped(m) {
+        return false; // a syslog line inside an Exim file (_unwrap_syslog_in_exim)
     }
     match m.first() {
-        Some(b'S' | b'n' | b'u') => session(m)
-            .or_else(|| session_end(spec, m))
-            .or_else(|| sync_error(spec, m))
-            .or_else(|| reject(spec, None, m))
-            .or_else(|| auth_failed(spec, m))
-            .or_else(|| queue_run(m)),
-        Some(b'T') => reject(spec, None, m).or_else(|| tls_error(m)).or_else(|| auth_failed(spec, m)),
-        Some(b'E') => reject(spec, None, m).or_else(|| auth_failed(spec, m)).or_else(|| queue_run(m)),
-        Some(b'A'..=b'Z') => reject(spec, None, m).or_else(|| auth_failed(spec, m)),
-        Some(_) => auth_failed(spec, m),
-        None => None,
+        Some(b'S' | b'n' | b'u') => first!(
+            session(m, row),
+            session_end(spec, m, row),
+            sync_error(spec, m, row),
+            reject(spec, None, m, row),
+            auth_failed(spec, m, row),
+            queue_run(m, row)
+        ),
+        Some(b'T') => first!(reject(spec, None, m, row), tls_error(m, row), auth_failed(spec, m, row)),
+        Some(b'E') => first!(reject(spec, None, m, row), auth_failed(spec, m, row), queue_run(m, row)),
+        Some(b'A'..=b'Z') => first!(reject(spec, None, m, row), auth_failed(spec, m, row)),
+        Some(_) => first!(auth_failed(spec, m, row)),
+        None => false,
     }
 }
 
@@ -1317,8 +1375,9 @@ pub fn read(spec: &Spec, offsets: &[i32], data: &[u8], lo: usize, hi: usize) -> 
     let mut out = Columns::with_capacity(hi.saturating_sub(lo));
     // the row pushed where the reader left it (moved into a closure, each row was copied)
     each_message(offsets, data, lo, hi, |row, ts, local, pid, msg| {
-        if let Some(r) = &message(spec, msg) {
-            out.push(row, ts, local, pid, r);
+        let mut r = Row::default();
+        if message_into(spec, msg, &mut r) {
+            out.push(row, ts, local, pid, &r);
         }
     });
     out
@@ -1326,10 +1385,12 @@ pub fn read(spec: &Spec, offsets: &[i32], data: &[u8], lo: usize, hi: usize) -> 
 
 /// `f(position, stamp, local, pid, row)` of each of rows `lo..hi` some reader is sure of, in order.
 pub fn each_row<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: usize,
-                    mut f: impl FnMut(usize, i64, bool, Option<i32>, Row<'a>)) {
+                    mut f: impl FnMut(usize, i64, bool, Option<i32>, &Row<'a>)) {
+    // the row handed where the reader left it (by value, it was copied once more a line)
     each_message(offsets, data, lo, hi, |row, ts, local, pid, msg| {
-        if let Some(r) = message(spec, msg) {
-            f(row, ts, local, pid, r);
+        let mut r = Row::default();
+        if message_into(spec, msg, &mut r) {
+            f(row, ts, local, pid, &r);
         }
     });
 }

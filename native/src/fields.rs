@@ -5,7 +5,12 @@
 
 use crate::translate::re2_to_rust;
 use regex::bytes::Regex;
+use crate::nparse_scan::{only, spaces_and, until, until_from, Stops};
 use std::borrow::Cow;
+
+/// Where a `host[ip]` spec's host part ends (`[^\[\]\s]*`), and the ip's `]`.
+pub static HOST_ENDS: Stops = spaces_and(b"[]");
+pub static CLOSE: Stops = only(b"]");
 
 /// RE2's `\s`: `[\t\n\f\r ]` (no `\v`).
 pub fn is_space(b: u8) -> bool {
@@ -47,15 +52,14 @@ pub fn digits(s: &[u8], max: usize) -> Option<i64> {
 pub fn split_hostport(spec: &[u8]) -> Result<(Option<&[u8]>, Option<&[u8]>, Option<i32>), ()> {
     // ^(?P<h>[^\[\]\s]*)\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?$
     let whole = (Some(spec), None, None);
-    let Some(open) = spec.iter().position(|&b| b == b'[' || b == b']' || is_space(b)) else {
-        return Ok(whole);
-    };
-    if spec[open] != b'[' {
+    let open = until(spec, &HOST_ENDS);
+    if spec.get(open) != Some(&b'[') {
         return Ok(whole);
     }
-    let Some(close) = spec[open + 1..].iter().position(|&b| b == b']').map(|p| p + open + 1) else {
+    let close = until_from(spec, open + 1, &CLOSE);
+    if close == spec.len() {
         return Ok(whole);
-    };
+    }
     let rest = &spec[close + 1..];
     let port = if rest.is_empty() {
         None

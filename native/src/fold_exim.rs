@@ -112,12 +112,12 @@ pub fn fold<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: 
     }
     let (mut buf, mut kbuf) = (Vec::new(), Vec::new());
     each_row(spec, offsets, data, lo, hi, |i, ts, local, pid, row| {
-        key(&row, &mut buf);
+        key(row, &mut buf);
         f.queue_id.push(row.queue_id);
         f.recipient.push(row.recipient);
         let g = f.groups.of(&buf, || {
-            let ckey = masker.map_or(0, |m| m.key_of(&fields(&row), &mut kbuf));
-            Rep { line: i as u32, ts, local, pid, row, ckey }
+            let ckey = masker.map_or(0, |m| m.key_of(&fields(row), &mut kbuf));
+            Rep { line: i as u32, ts, local, pid, row: row.clone(), ckey }
         });
         f.rows.push(i as u32);
         f.gid.push(g);

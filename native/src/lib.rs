@@ -407,3 +407,5 @@ pub mod nparse_items;
 mod nparse_items_tests;
 
 pub mod pclass3_mask;
+
+pub mod nparse_scan;

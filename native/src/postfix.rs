@@ -10,7 +10,9 @@
 //! table can take (each kind starts with words no earlier pattern of its daemons accepts).
 
 use crate::fields::{digits, is_space, is_word, nonempty, split_hostport, strip_brackets, text, Fields};
+use crate::fields::{CLOSE, HOST_ENDS};
 use crate::nparse_items::Tries;
+use crate::nparse_scan::{until, until_from};
 use crate::rows::Row;
 use std::borrow::Cow;
 use memchr::memmem::Finder;
@@ -325,11 +327,14 @@ fn qid_prefix(msg: &[u8]) -> Option<(&[u8], &[u8])> {
 /// `CLIENT` at the start of `s`: the end of the spec with its `:port` and without it (the
 /// regex tries the port first and gives it back if what follows does not match).
 fn client(s: &[u8]) -> Option<(usize, usize)> {
-    let open = s.iter().position(|&b| b == b'[' || b == b']' || is_space(b))?;
-    if s[open] != b'[' {
+    let open = until(s, &HOST_ENDS);
+    if s.get(open) != Some(&b'[') {
         return None;
     }
-    let close = s[open + 1..].iter().position(|&b| b == b']')? + open + 1;
+    let close = until_from(s, open + 1, &CLOSE);
+    if close == s.len() {
+        return None;
+    }
     let bare = close + 1;
     let mut end = bare;
     if s.get(end) == Some(&b':') {

@@ -5,6 +5,8 @@
 //! `HEADERS["syslog"]`): if the Python side changes that pattern, the engine runs the new
 //! pattern with the regex crate instead. Tests hold it equal to the regex on generated lines.
 
+use crate::nparse_scan::{spaces_and, until_from, Stops, SPACES};
+
 /// `HEADERS["syslog"]` of analyzer/parsers/syslog.py, character for character.
 pub const HEADER: &str = r"^(?P<stamp>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) (?P<host>\S+) (?P<tag>[^\s\[\]:]+(?:\[\d+\])?): (?P<msg>.*)$";
 
@@ -24,13 +26,10 @@ pub fn header_pid(h: &[u8]) -> Option<([(usize, usize); 4], Option<usize>)> {
     {
         return None;
     }
-    // host: \S+ then a space (no space inside the run, so it is the whole run); one table
-    // look-up a byte (`CLASS`), the tag's stops and the spaces told apart only where a run ends
+    // host: \S+ then a space (no space inside the run, so it is the whole run); the runs
+    // scanned eight bytes a step (`nparse_scan::until`)
     let n = h.len();
-    let mut i = 16;
-    while i < n && CLASS[h[i] as usize] & SPACE == 0 {
-        i += 1;
-    }
+    let mut i = until_from(h, 16, &SPACES);
     if i == 16 || i >= n || h[i] != b' ' {
         return None;
     }
@@ -38,9 +37,7 @@ pub fn header_pid(h: &[u8]) -> Option<([(usize, usize); 4], Option<usize>)> {
     // tag: [^\s\[\]:]+ then an optional [digits], then ": "
     i += 1;
     let start = i;
-    while i < n && CLASS[h[i] as usize] == 0 {
-        i += 1;
-    }
+    i = until_from(h, i, &TAG_STOPS);
     if i == start || i >= n {
         return None;
     }
@@ -66,26 +63,8 @@ pub fn header_pid(h: &[u8]) -> Option<([(usize, usize); 4], Option<usize>)> {
     Some(([(0, 15), host, tag, (i + 2, n)], bracket))
 }
 
-const SPACE: u8 = 1;
-const STOP: u8 = 2;
-
-/// Per byte: [`SPACE`] for RE2's `\s`, [`STOP`] for the tag's other ends (`[`, `]`, `:`).
-static CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = if matches!(c, b'\t' | b'\n' | 0x0C | b'\r' | b' ') {
-            SPACE
-        } else if matches!(c, b'[' | b']' | b':') {
-            STOP
-        } else {
-            0
-        };
-        b += 1;
-    }
-    t
-};
+/// The tag's ends: RE2's `\s`, `[`, `]`, `:`.
+static TAG_STOPS: Stops = spaces_and(b"[]:");
 
 /// Yearless header stamps (month 1-12, day, seconds of the day) placed in years as
 /// `Clock.years` of analyzer/parsers/syslog.py places them (from `year`, the year of the month
