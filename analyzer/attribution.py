@@ -82,16 +82,16 @@ def _key_codes(arr: pa.Array) -> np.ndarray:
 
 
 def _domains(df: Frame, rows: np.ndarray) -> pa.Array:
-    """Recipient domain of ``rows``, lower-cased; else the domain a wait line quotes. (As it runs:
-    the regex's struct child is "" where the recipient has no domain, not null, so the quoted
-    domain is never taken and such rows share the domain "": kept, outputs rest on it.)"""
+    """Recipient domain of ``rows``, lower-cased; else the domain a wait line quotes; else null.
+    (``pc.struct_field``, not ``.field``: the struct's child is "" where the regex did not match,
+    and rows without a domain must not share one key "" and take each other's errors.)"""
     take = pa.array(rows, pa.int64())
     rcpt = pc.utf8_lower(_arrow(df, "recipient").take(take))
-    dom = pc.extract_regex(rcpt, r"@(?P<d>[^@>\s]+)>?$").field("d")
-    if not dom.null_count:  # (the struct's child: "" where none matched, never null: as pc.coalesce gives)
+    dom = pc.struct_field(pc.extract_regex(rcpt, r"@(?P<d>[^@>\s]+)>?$"), "d")
+    if not dom.null_count:
         return dom
     text = pc.utf8_lower(_arrow(df, "reply_text").take(take))
-    quoted = pc.extract_regex(text, _DOMAIN_IN_TEXT).field("d")
+    quoted = pc.struct_field(pc.extract_regex(text, _DOMAIN_IN_TEXT), "d")
     return pc.coalesce(dom, quoted)
 
 
