@@ -10,7 +10,9 @@ sender against the login; a HELO impersonating the receiver), read new wordings 
 message that could not be queued; a component that failed to start; no correct recipients; a message
 looping) and the same reasons in the languages providers answer in (Exchange's localized NDR prose;
 the recipient's domain that does not exist; authentication failed; service unavailable; an account
-disabled; rejected by the recipient).
+disabled; rejected by the recipient), and a list or group that takes mail only from its members
+(phr.policy.members_only, new), a mailbox over its limit, sending from an account that has been
+disabled.
 
 Each family row is a wording no development reply uses and names the rule that must decide it. The
 look-alikes are replies of neighbouring causes with the same words; each keeps the reading 76dcb50
@@ -47,6 +49,9 @@ SASL_LANG = "phr.auth.sasl_failed_languages"
 UNAVAILABLE_LANG = "server.unavailable_languages"
 DISABLED_LANG = "phr.mailbox.disabled_languages"
 REJECTED_LANG = "phr.policy.rejected_languages"
+MEMBERS = "phr.policy.members_only"
+FULL = "phr.mailbox.full"
+SENDER_BLOCKED_RULE = "sender.blocked_phrasings2"
 
 
 @pytest.mark.parametrize("text, cause, rule_id", [
@@ -100,6 +105,15 @@ REJECTED_LANG = "phr.policy.rejected_languages"
     ("550 Votre message a été rejeté par le destinataire", "policy.rejected", REJECTED_LANG),
     ("550 Ihre Nachricht wurde vom Empfänger abgelehnt", "policy.rejected", REJECTED_LANG),
     ("550 Mensaje rechazado por el destinatario", "policy.rejected", REJECTED_LANG),
+    ("550 Only members can post to this list", "policy.rejected", MEMBERS),
+    ("550 You are not a member of this list", "policy.rejected", MEMBERS),
+    ("550 You are not allowed to send to this distribution group", "policy.rejected", MEMBERS),
+    ("550 Posting is restricted to list members", "policy.rejected", MEMBERS),
+    ("550 Seuls les membres de la liste peuvent écrire", "policy.rejected", MEMBERS),
+    ("550 Kein Mitglied dieser Liste", "policy.rejected", MEMBERS),
+    ("550 Recipient's mailbox is over its limit", "mailbox.full", FULL),
+    ("552 Inbox is over the storage limit", "mailbox.full", FULL),
+    ("550 Sending from this account has been disabled", "policy.sender_blocked", SENDER_BLOCKED_RULE),
 ])
 def test_families_decide(text: str, cause: str, rule_id: str) -> None:
     assert _winner(text) == (cause, rule_id)
@@ -167,6 +181,17 @@ def test_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("550 Vom Empfänger abgelehnt: Absender blockiert", "policy.sender_blocked"),
     ("550 Remitente deshabilitado", "mailbox.unavailable"),
     ("550 Conta de envio desabilitada por spam", "content.spam"),
+    ("550 You are not allowed to send to this recipient", "policy.sender_blocked"),
+    ("550 User not a member of domain: <xxxxx@yourdomain.com>", "mailbox.unknown"),
+    ("550 Recipient is not a member of this organization", "mailbox.unknown"),
+    ("550 Mailing list does not exist", "mailbox.unknown"),
+    ("550 Post to the list rejected: message too big", "message.too_big"),
+    ("550 Your IP is not a member of the allowed list", "mailbox.unknown"),
+    ("550 Account is over its sending limit", "rate.limited"),
+    ("550 Message size is over the limit", "message.too_big"),
+    ("550 Account has been disabled", "mailbox.disabled"),
+    ("550 Sending from this IP has been disabled", "mailbox.disabled"),
+    ("550 The recipient account has been disabled", "mailbox.disabled"),
 ])
 def test_look_alikes_keep_their_reading(text: str, cause: str) -> None:
     assert cause_of(text) == cause
