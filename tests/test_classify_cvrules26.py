@@ -10,7 +10,8 @@ sender against the login; a HELO impersonating the receiver), read new wordings 
 message that could not be queued; a component that failed to start; no correct recipients; a message
 looping) and the same reasons in the languages providers answer in (Exchange's localized NDR prose;
 the recipient's domain that does not exist; authentication failed; service unavailable; an account
-disabled; rejected by the recipient), and a list or group that takes mail only from its members
+disabled; rejected by the recipient), a host that appears on several lists or has been sending
+spam, and a list or group that takes mail only from its members
 (phr.policy.members_only, new), a mailbox over its limit, sending from an account that has been
 disabled.
 
@@ -52,6 +53,8 @@ REJECTED_LANG = "phr.policy.rejected_languages"
 MEMBERS = "phr.policy.members_only"
 FULL = "phr.mailbox.full"
 SENDER_BLOCKED_RULE = "sender.blocked_phrasings2"
+LISTED = "phr.reputation.listed_in_many"
+BEHAVIOUR = "phr.reputation.poor_behaviour_family"
 
 
 @pytest.mark.parametrize("text, cause, rule_id", [
@@ -114,6 +117,11 @@ SENDER_BLOCKED_RULE = "sender.blocked_phrasings2"
     ("550 Recipient's mailbox is over its limit", "mailbox.full", FULL),
     ("552 Inbox is over the storage limit", "mailbox.full", FULL),
     ("550 Sending from this account has been disabled", "policy.sender_blocked", SENDER_BLOCKED_RULE),
+    ("554 Your IP address appears on several spam lists", "reputation.ip_listed", LISTED),
+    ("550 Your server has been found on multiple spam lists", "reputation.ip_listed", LISTED),
+    ("550 Your server has been sending spam", "reputation.poor", BEHAVIOUR),
+    ("421 This host is relaying junk mail", "reputation.poor", BEHAVIOUR),
+    ("550 Sender isn't a group member", "policy.rejected", MEMBERS),
 ])
 def test_families_decide(text: str, cause: str, rule_id: str) -> None:
     assert _winner(text) == (cause, rule_id)
@@ -192,6 +200,14 @@ def test_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("550 Account has been disabled", "mailbox.disabled"),
     ("550 Sending from this IP has been disabled", "mailbox.disabled"),
     ("550 The recipient account has been disabled", "mailbox.disabled"),
+    ("550 Message content found in a spam list", "content.spam"),
+    ("550 URL found on several block lists", "reputation.ip_listed"),
+    ("550 Your domain appears in a URI block list", "reputation.domain_listed"),
+    ("550 Sender domain appears on several block lists", "reputation.domain_listed"),
+    ("550 Your account has been sending spam", "content.spam"),
+    ("550 Your message looks like spam sent from a compromised server", "content.spam"),
+    ("550 Recipient isn't a member of our domain", "mailbox.unknown"),
+    ("550 User isn't a member of this organization", "mailbox.unknown"),
 ])
 def test_look_alikes_keep_their_reading(text: str, cause: str) -> None:
     assert cause_of(text) == cause
