@@ -52,7 +52,7 @@ from tests.test_classify_phrasings import cause_of
     ("554 Your address is on my personal blocklist", "policy.sender_blocked", "phr.policy.recipient_own_block_list"),
     ("550 Messages from your domain are blocked by this organisation", "policy.sender_blocked",
      "phr.policy.recipient_own_block_list"),
-    ("554 Rejected: your IP is on the Validity block list", "reputation.ip_listed", "phr.reputation.validity_blocklist"),
+    ("554 Rejected: your IP is on the Validity block list", "reputation.ip_listed", "phr.reputation.client_blocked_using_list"),
 ])
 def test_round17_rule_reads_paraphrased_replies(text, cause, rule_id):
     """The rule id is checked, so each row fails without the rule written for it."""

@@ -18,7 +18,7 @@ from tests.test_classify_phrasings import cause_of
 
 @pytest.mark.parametrize("text, cause, rule_id", [
     ("554 5.7.1 EHLO refused - client impersonating mail.example.org", "helo.invalid",
-     "phr.helo.forged_or_impersonating"),
+     "phr.helo.impersonates_us"),
     ("550 Rejected: 203.0.113.9 is _my_ address", "helo.invalid", "phr.helo.claims_local_name"),
     ("550 EHLO matches our local domains but you did not log in", "helo.invalid", "phr.helo.claims_local_name"),
     ("550 EHLO hostname is a generic VPS name", "helo.invalid", "phr.helo.default_provider_name"),
@@ -43,10 +43,10 @@ from tests.test_classify_phrasings import cause_of
     ("454 This server only accepts mail over TLS", "tls.required", "phr.tls.accepts_only_tls"),
     ("500 Syntax error - command line too long", "protocol.syntax", "phr.protocol.command_line_syntax_too_long"),
     ("421 Server reply is not RFC 5321 conformant", "protocol.syntax", "phr.protocol.response_not_rfc_conformant"),
-    ("553 MAIL FROM must match the authenticated login", "sender.invalid", "phr.sender.must_match_login"),
-    ("554 Rejected: known spam source network", "reputation.ip_listed", "phr.reputation.known_spammer_source"),
+    ("553 MAIL FROM must match the authenticated login", "sender.invalid", "phr.sender.domain_not_match_auth"),
+    ("554 Rejected: known spam source network", "reputation.ip_listed", "phr.reputation.sent_to_spamtrap"),
     ("550 Mail for example.com only permitted from its registered servers", "auth.spoofed",
-     "phr.auth.only_from_authorized_ranges"),
+     "auth.spoofed"),
     ("451 4.4.0 Message failed to be made redundant, try again", "server.unavailable",
      "phr.server.shadow_redundancy_failed"),
     ("554 This message does not conform to the internet message format", "message.invalid",

@@ -50,7 +50,7 @@ RELAY = "phr.relay.remote_destinations_refused"
     ("550 5.7.1 IP in Spamhaus ZEN blacklist, see https://www.spamhaus.org/reputation/", "reputation.ip_listed",
      "phr.reputation.ip_in_named_list"),
     ("553 User alice may not use sender address bob@example.com", "sender.invalid",
-     "phr.sender.login_may_not_use_address"),
+     "phr.sender.domain_not_match_auth"),
     ("421 4.3.0 System resources exhausted, try later", "server.unavailable", "phr.server.resources_exhausted"),
     ("451 Temporary resource shortage, please retry", "server.unavailable", "phr.server.resources_exhausted"),
     ("451 No usable mail servers for example.com", "network.unreachable", "phr.network.no_usable_hosts"),

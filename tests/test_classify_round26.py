@@ -22,7 +22,7 @@ from analyzer.classify import classify, example_frame
 from tests.test_classify_generalise import _winner
 from tests.test_classify_phrasings import cause_of
 
-LOCAL = "phr.policy.locally_blacklisted"
+LOCAL = "sender.blocked_phrasings2"
 TRAP = "phr.reputation.sent_to_spamtrap"
 COUNTRY = "phr.policy.country_blocked"
 HELO = "phr.helo.impersonates_us"
@@ -180,7 +180,7 @@ def test_round26_replies_right_before_any_rule_stay_right(text: str, cause: str)
 #: Look-alikes the round's new and widened rules took from the reading they had at 709a2ce (the
 #: r25 review): each rule narrowed (r25-rnarrow) so these read as they did before it.
 @pytest.mark.parametrize("text, cause", [
-    # an IP masked like an address: a bare 'Sender ~' may be an IP (phr.policy.locally_blacklisted)
+    # an IP masked like an address: a bare 'Sender ~' may be an IP (sender.blocked_phrasings2, r26-cvrules)
     ("550 Sender 192.0.2.1 is locally blacklisted here", "reputation.ip_listed"),
     ("550 Sender 198.51.100.7 is locally denylisted", "reputation.ip_listed"),
     # a reason after 'no access from your IP' (phr.policy.access_forbidden_to_client)

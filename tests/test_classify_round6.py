@@ -29,7 +29,7 @@ from tests.test_classify_phrasings import cause_of
     ("550 DSN to multiple recipients refused", "message.too_many_recipients", "phr.message.too_many_recipients_family"),
     ("550 Banned MIME type in message", "content.policy", "phr.content.attachment_policy_family"),
     ("450 This inbox is receiving mail too fast", "mailbox.rate_limited", "phr.mailbox.rate_limited_family"),
-    ("421 Relay not ready, come back later", "server.unavailable", "phr.server.not_ready"),
+    ("421 Relay not ready, come back later", "server.unavailable", "server.phrasings"),
     ("554 Service refused: your machine appears to be compromised", "reputation.ip_listed", "phr.reputation.client_host_blocked"),
     ("553 Illegal characters in sender address", "address.invalid", "phr.address.improper_family"),
     ("553 Faked MAIL FROM rejected", "auth.spoofed", "auth.spoofed"),
