@@ -116,7 +116,9 @@ def _periods(ts: pd.Series, period: str) -> tuple[np.ndarray, np.ndarray]:
         present[p.view(np.int64) - low] = True
     rank = (np.cumsum(present) - 1).astype(np.int32)
     starts = (np.flatnonzero(present) + low).astype(np.int64).view(unit)
-    which = np.empty(len(ts), dtype=np.int32)
+    # (the index type np.bincount counts by: an int32 index was copied into one at each kind's count,
+    # with the weights' float64 copy beside it: measured +27 MiB at 10M Exim lines, the build's peak)
+    which = np.empty(len(ts), dtype=np.intp)
     at = 0
     for p in parts:
         which[at:at + len(p)] = rank[p.view(np.int64) - low]
