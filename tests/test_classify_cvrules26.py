@@ -208,6 +208,10 @@ def test_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("550 Your message looks like spam sent from a compromised server", "content.spam"),
     ("550 Recipient isn't a member of our domain", "mailbox.unknown"),
     ("550 User isn't a member of this organization", "mailbox.unknown"),
+    # the lead's probe after the merge: the folds raised two rules over these readings
+    ("550 HELO accepted, but sender claims to be us: spoofed From", "auth.spoofed"),
+    ("550 Envelope sender ~ is locally blacklisted by Spamhaus DBL", "reputation.domain_listed"),
+    ("550 sender envelope address a@example.com is locally blacklisted here.", "policy.sender_blocked"),
 ])
 def test_look_alikes_keep_their_reading(text: str, cause: str) -> None:
     assert cause_of(text) == cause
