@@ -181,27 +181,24 @@ pub fn from_codes(chunks: &[(Rows, &[u8], usize)], words: Texts, count: usize) -
         plain_word(&mut dict, words.get(i));
     }
     let mut indices = Vec::with_capacity(reserve(chunks.iter().map(|c| c.0.len)));
-    let mut seen = vec![0u64; count];
-    let mut nulls = 0;
+    let (mut nulls, mut text_bytes) = (0, 0u64);
     for (rows, buf, at) in chunks {
         rows.check()?;
         if buf.len() < (at + rows.len) * 4 {
             return Err("an indices buffer shorter than its chunk".into());
         }
-        let mine = buf[at * 4..(at + rows.len) * 4].chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        for (i, k) in mine.enumerate() {
-            if !rows.is_valid(i) {
-                nulls += 1;
-                continue;
-            }
+        let mine = &buf[at * 4..(at + rows.len) * 4];
+        let mut valid = ValidRows::new(rows);
+        for i in valid.by_ref() {
+            let k = i32::from_le_bytes(mine[i * 4..i * 4 + 4].try_into().unwrap());
             if k < 0 || k as usize >= count {
                 return Err(format!("index {k} outside a dictionary of {count}"));
             }
-            seen[k as usize] += 1;
+            text_bytes += lens[k as usize]; // (a sum in a register: no counter a word stored row after row)
             indices.push(k as u32);
         }
+        nulls += valid.nulls;
     }
-    let text_bytes = seen.iter().zip(&lens).map(|(n, l)| n * l).sum();
     let rows: Vec<Rows> = chunks.iter().map(|c| c.0).collect();
     let data = data_page(&rows, &indices, count);
     Ok(Pages { dict, words: count, data, rows: rows.iter().map(|r| r.len).sum(), nulls, text_bytes })
@@ -244,6 +241,47 @@ fn bits_at(bits: &[u8], pos: usize, take: usize) -> u64 {
     (v >> (pos % 8)) & ((1u64 << take) - 1)
 }
 
+/// The valid rows of a chunk (`Rows`, its bitmap checked), in order, taken 56 at a time from
+/// the validity bitmap (a null row costs a bit); `nulls`: the null rows passed so far.
+pub(crate) struct ValidRows<'a> {
+    valid: Option<(&'a [u8], usize)>,
+    len: usize,
+    base: usize, // (the first row of `mask`'s bits)
+    next: usize,
+    mask: u64,
+    pub nulls: usize,
+}
+
+impl<'a> ValidRows<'a> {
+    pub(crate) fn new(rows: &Rows<'a>) -> ValidRows<'a> {
+        ValidRows { valid: rows.valid, len: rows.len, base: 0, next: 0, mask: 0, nulls: 0 }
+    }
+}
+
+impl Iterator for ValidRows<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            if self.next >= self.len {
+                return None;
+            }
+            self.base = self.next;
+            let take = (self.len - self.base).min(56);
+            self.mask = match self.valid {
+                Some((bits, at)) => bits_at(bits, at + self.base, take),
+                None => (1u64 << take) - 1,
+            };
+            self.nulls += take - self.mask.count_ones() as usize;
+            self.next = self.base + take;
+        }
+        let i = self.base + self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        Some(i)
+    }
+}
+
 /// A chunk of text arrays, dictionary-encoded here (words in order of first sight), or None when
 /// the dictionary page would pass `limit` bytes (Arrow's writer then falls back to plain pages:
 /// the caller leaves such a column to it). The valid rows are taken 56 at a time from the
@@ -263,41 +301,32 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
         let data = texts.data;
         let offsets = &texts.offsets[texts.at * 4..(texts.at + rows.len + 1) * 4];
         let offset = |i: usize| i32::from_le_bytes(offsets[i * 4..i * 4 + 4].try_into().unwrap()) as usize;
-        let mut base = 0;
-        while base < rows.len {
-            let take = (rows.len - base).min(56);
-            let mut mask = match rows.valid {
-                Some((bits, at)) => bits_at(bits, at + base, take),
-                None => (1u64 << take) - 1,
-            };
-            nulls += take - mask.count_ones() as usize;
-            while mask != 0 {
-                let i = base + mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                let (s, e) = (offset(i), offset(i + 1));
-                if s > e || e > data.len() {
-                    return Err("offsets out of order or past the data".into());
-                }
-                let word = &data[s..e];
-                let (at, key) = recent.place_in(data, s, word);
-                let slot = recent.slots[at];
-                text_bytes += word.len() as u64;
-                if slot.key[0] == key[0] && slot.key[1] == key[1] && slot.key[2] == key[2] && slot.len == word.len() && (word.len() <= WHOLE || *index.keys[slot.k as usize] == *word) {
-                    indices.push(slot.k);
-                    continue;
-                }
-                let (k, new) = index.number(word);
-                recent.slots[at] = Slot { key, len: word.len(), k };
-                if new {
-                    plain_word(&mut dict, word);
-                    if dict.len() > limit {
-                        return Ok(None);
-                    }
-                }
-                indices.push(k);
+        let mut valid = ValidRows::new(rows);
+        for i in valid.by_ref() {
+            let (s, e) = (offset(i), offset(i + 1));
+            if s > e || e > data.len() {
+                return Err("offsets out of order or past the data".into());
             }
-            base += take;
+            let word = &data[s..e];
+            let (at, key) = recent.place_in(data, s, word);
+            let slot = recent.slots[at];
+            text_bytes += word.len() as u64;
+            if slot.key[0] == key[0] && slot.key[1] == key[1] && slot.key[2] == key[2] && slot.len == word.len()
+                && (word.len() <= WHOLE || *index.keys[slot.k as usize] == *word) {
+                indices.push(slot.k);
+                continue;
+            }
+            let (k, new) = index.number(word);
+            recent.slots[at] = Slot { key, len: word.len(), k };
+            if new {
+                plain_word(&mut dict, word);
+                if dict.len() > limit {
+                    return Ok(None);
+                }
+            }
+            indices.push(k);
         }
+        nulls += valid.nulls;
     }
     let rows: Vec<Rows> = chunks.iter().map(|c| c.0).collect();
     let data = data_page(&rows, &indices, index.len());
