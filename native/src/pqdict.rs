@@ -581,6 +581,52 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn valid_rows_are_the_set_bits_at_any_offset() {
+        let mut rng = XorShift(0xB17);
+        for case in 0..300 {
+            let bits: Vec<u8> = (0..1 + rng.next() % 40).map(|_| [0u8, 0xFF, rng.next() as u8][(rng.next() % 3) as usize]).collect();
+            let at = (rng.next() % 16) as usize;
+            let len = (rng.next() as usize) % (bits.len() * 8 - at.min(bits.len() * 8) + 1);
+            let rows = Rows { len, valid: if case % 5 == 0 { None } else { Some((&bits, at)) } };
+            let want: Vec<usize> = (0..len).filter(|&i| rows.is_valid(i)).collect();
+            let mut it = ValidRows::new(&rows);
+            let got: Vec<usize> = it.by_ref().collect();
+            assert_eq!(got, want, "case {case}");
+            assert_eq!(it.nulls, len - want.len(), "case {case}");
+        }
+    }
+
+    #[test]
+    fn words_sharing_their_first_bytes_are_told_apart_at_any_length_and_place() {
+        // words of 0..40 bytes, many alike but in their last byte, the last ones at the data's very end
+        let mut rng = XorShift(0x5EED);
+        let stems: Vec<Vec<u8>> = (0..40).map(|n| (0..n).map(|i| b'a' + (i % 3) as u8).collect()).collect();
+        let words: Vec<Vec<u8>> = (0..3000)
+            .map(|_| {
+                let mut w = stems[(rng.next() % 40) as usize].clone();
+                if let Some(last) = w.last_mut() {
+                    *last = b'x' + (rng.next() % 3) as u8;
+                }
+                w
+            })
+            .collect();
+        let refs: Vec<&[u8]> = words.iter().map(|w| &w[..]).collect();
+        let (off, data) = texts_buf(&refs);
+        let got = from_texts(&[(Rows { len: refs.len(), valid: None }, Texts { offsets: &off, at: 0, data: &data })], 1 << 20).unwrap().unwrap();
+        let dict = words_of(&got.dict);
+        let mut seen: Vec<&[u8]> = Vec::new();
+        for w in &refs {
+            if !seen.contains(w) {
+                seen.push(w);
+            }
+        }
+        assert_eq!(dict, seen.iter().map(|w| w.to_vec()).collect::<Vec<_>>());
+        let len = u32::from_le_bytes(got.data[..4].try_into().unwrap()) as usize;
+        let idx = decode(&got.data[5 + len..], got.data[4 + len] as u32, refs.len());
+        assert!(idx.iter().zip(&refs).all(|(&k, w)| dict[k as usize] == *w));
+    }
+
+    #[test]
     fn bad_offsets_refused() {
         let off: Vec<u8> = [0i32, 5, 2].iter().flat_map(|v| v.to_le_bytes()).collect();
         let t = Texts { offsets: &off, at: 0, data: b"abcdef" };
