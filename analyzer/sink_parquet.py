@@ -149,9 +149,9 @@ class GroupFiles:
                 self.sink.write(footer.MAGIC)
                 self._at = len(footer.MAGIC)
             self._parts.append(footer.moved(meta, self._at, sum(p.count for p in self._parts)))
-            for piece in pieces:
-                self.sink.write(piece)
-                self._at += len(piece)
+            body = b"".join(pieces)  # (one write a row group: each write lets the GIL go and waits to take it back)
+            self.sink.write(body)
+            self._at += len(body)
             if done is not None:
                 done()
 
