@@ -67,19 +67,25 @@ pub struct Values<'a> {
 /// whether it is valid; buffers checked first.
 #[inline]
 fn each_value(kind: Kind, chunks: &[Values], f: impl FnMut(u64, bool)) -> Result<(), String> {
-    checked(kind, chunks)?;
-    // (one loop for each kind: the read of a value inlined in it)
-    match kind {
-        Kind::I16 => each_read(chunks, f, |d, j| i16::from_le_bytes([d[2 * j], d[2 * j + 1]]) as i32 as u32 as u64),
-        Kind::I32 => each_read(chunks, f, |d, j| u32::from_le_bytes(d[4 * j..4 * j + 4].try_into().unwrap()) as u64),
-        Kind::I64 | Kind::F64 => each_read(chunks, f, |d, j| u64::from_le_bytes(d[8 * j..8 * j + 8].try_into().unwrap())),
-        Kind::Bool => each_read(chunks, f, |d, j| is_set(d, j) as u64),
-    }
-    Ok(())
+    by_kind(kind, chunks, EveryRow(f))
 }
 
-/// The bitmaps and values' buffers of `chunks` checked.
-fn checked(kind: Kind, chunks: &[Values]) -> Result<(), String> {
+/// Each valid row's value (as [`each_value`] reads it) with the row's number in the column
+/// chunk (from 0): the null rows passed 56 at a time ([`ValidRows`]); buffers checked first.
+#[inline(always)]
+fn each_valid_value(kind: Kind, chunks: &[Values], f: impl FnMut(usize, u64)) -> Result<(), String> {
+    by_kind(kind, chunks, ValidOnly(f))
+}
+
+/// A walk over the rows of chunks, given how a value is read (`read(buffer, index)`).
+trait Walk {
+    fn walk(self, chunks: &[Values], read: impl Fn(&[u8], usize) -> u64);
+}
+
+/// `walk` over `chunks` (their bitmaps and buffers checked first) with the read of `kind`'s
+/// values: one loop for each kind, the read inlined in it.
+#[inline(always)]
+fn by_kind(kind: Kind, chunks: &[Values], walk: impl Walk) -> Result<(), String> {
     for c in chunks {
         c.rows.check()?;
         let end = c.at.checked_add(c.rows.len).and_then(|n| n.checked_mul(kind.bits())).ok_or("a chunk past any buffer")?;
@@ -87,41 +93,43 @@ fn checked(kind: Kind, chunks: &[Values]) -> Result<(), String> {
             return Err("a values buffer shorter than its chunk".into());
         }
     }
-    Ok(())
-}
-
-/// Each valid row's value (as [`each_value`] reads it) with the row's number in the column
-/// chunk (from 0): the null rows passed 56 at a time ([`ValidRows`]); buffers checked first.
-#[inline(always)]
-fn each_valid_value(kind: Kind, chunks: &[Values], f: impl FnMut(usize, u64)) -> Result<(), String> {
-    checked(kind, chunks)?;
     match kind {
-        Kind::I16 => each_valid_read(chunks, f, |d, j| i16::from_le_bytes([d[2 * j], d[2 * j + 1]]) as i32 as u32 as u64),
-        Kind::I32 => each_valid_read(chunks, f, |d, j| u32::from_le_bytes(d[4 * j..4 * j + 4].try_into().unwrap()) as u64),
-        Kind::I64 | Kind::F64 => each_valid_read(chunks, f, |d, j| u64::from_le_bytes(d[8 * j..8 * j + 8].try_into().unwrap())),
-        Kind::Bool => each_valid_read(chunks, f, |d, j| is_set(d, j) as u64),
+        Kind::I16 => walk.walk(chunks, |d, j| i16::from_le_bytes([d[2 * j], d[2 * j + 1]]) as i32 as u32 as u64),
+        Kind::I32 => walk.walk(chunks, |d, j| u32::from_le_bytes(d[4 * j..4 * j + 4].try_into().unwrap()) as u64),
+        Kind::I64 | Kind::F64 => walk.walk(chunks, |d, j| u64::from_le_bytes(d[8 * j..8 * j + 8].try_into().unwrap())),
+        Kind::Bool => walk.walk(chunks, |d, j| is_set(d, j) as u64),
     }
     Ok(())
 }
 
-#[inline(always)]
-fn each_valid_read(chunks: &[Values], mut f: impl FnMut(usize, u64), read: impl Fn(&[u8], usize) -> u64) {
-    let mut first = 0;
-    for c in chunks {
-        match c.rows.valid {
-            None => (0..c.rows.len).for_each(|i| f(first + i, read(c.data, c.at + i))),
-            Some(_) => ValidRows::new(&c.rows).for_each(|i| f(first + i, read(c.data, c.at + i))),
+/// Every row: `f(value, valid)`.
+struct EveryRow<F>(F);
+
+impl<F: FnMut(u64, bool)> Walk for EveryRow<F> {
+    #[inline(always)]
+    fn walk(mut self, chunks: &[Values], read: impl Fn(&[u8], usize) -> u64) {
+        for c in chunks {
+            match c.rows.valid {
+                None => (c.at..c.at + c.rows.len).for_each(|j| (self.0)(read(c.data, j), true)),
+                Some(_) => (0..c.rows.len).for_each(|i| (self.0)(read(c.data, c.at + i), c.rows.is_valid(i))),
+            }
         }
-        first += c.rows.len;
     }
 }
 
-#[inline(always)]
-fn each_read(chunks: &[Values], mut f: impl FnMut(u64, bool), read: impl Fn(&[u8], usize) -> u64) {
-    for c in chunks {
-        match c.rows.valid {
-            None => (c.at..c.at + c.rows.len).for_each(|j| f(read(c.data, j), true)),
-            Some(_) => (0..c.rows.len).for_each(|i| f(read(c.data, c.at + i), c.rows.is_valid(i))),
+/// The valid rows: `f(row in the column chunk, value)`.
+struct ValidOnly<F>(F);
+
+impl<F: FnMut(usize, u64)> Walk for ValidOnly<F> {
+    #[inline(always)]
+    fn walk(mut self, chunks: &[Values], read: impl Fn(&[u8], usize) -> u64) {
+        let mut first = 0;
+        for c in chunks {
+            match c.rows.valid {
+                None => (0..c.rows.len).for_each(|i| (self.0)(first + i, read(c.data, c.at + i))),
+                Some(_) => ValidRows::new(&c.rows).for_each(|i| (self.0)(first + i, read(c.data, c.at + i))),
+            }
+            first += c.rows.len;
         }
     }
 }
