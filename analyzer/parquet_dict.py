@@ -102,14 +102,16 @@ class Way(NamedTuple):
 
 
 class Chunk:
-    """A column chunk made here: its bytes (its pages with their headers: a dictionary page
-    first, if it has one), and its ``ColumnMetaData`` once placed (:meth:`meta`)."""
+    """A column chunk made here: its bytes (``pieces``, written one after the other: each page's
+    header and body, a dictionary page first, if it has one; ``length`` of them), and its
+    ``ColumnMetaData`` once placed (:meth:`meta`)."""
 
-    def __init__(self, name: str, pages: list[bytes], dict_size: int, size: int, way: Way, page_stats: list,
+    def __init__(self, name: str, pieces: list[bytes], dict_size: int, size: int, way: Way, page_stats: list,
                  rows: int, nulls: int, text_bytes: int | None, minmax: tuple[bytes, bytes] | None = None) -> None:
         self.name = name
         self.minmax = minmax  # (numbers, times, booleans: PLAIN bytes; None: no value counts)
-        self.body = b"".join(pages)
+        self.pieces = pieces  # (not joined: one copy less of the file's bytes)
+        self.length = sum(map(len, pieces))
         self.dict_size = dict_size  # (0: no dictionary page)
         self.size = size  # (uncompressed, headers included)
         self.way, self.page_stats = way, page_stats
@@ -124,7 +126,7 @@ class Chunk:
         meta = [[1, _I32, _PHYSICAL.get(self.way.kind, _BYTE_ARRAY)], [2, _LIST, (_I32, encodings)],
                 [3, _LIST, (_BINARY, [self.name.encode()])],
                 [4, _I32, _UNCOMPRESSED if self.way.level is None else _ZSTD], [5, _I64, self.rows],
-                [6, _I64, self.size], [7, _I64, len(self.body)], [9, _I64, at + self.dict_size],
+                [6, _I64, self.size], [7, _I64, self.length], [9, _I64, at + self.dict_size],
                 *([[11, _I64, at]] if self.dict_size else []), *([[12, _STRUCT, self._statistics()]] if self.way.stats else []),
                 [13, _LIST, (_STRUCT, self.page_stats)], [16, _STRUCT, sizes]]
         return [[2, _I64, 0], [3, _STRUCT, meta]]
@@ -139,11 +141,11 @@ class Chunk:
                 [7, _TRUE, _TRUE], [8, _TRUE, _TRUE]]
 
 
-def _page(kind: int, body: bytes, size: int, head: list) -> tuple[bytes, int]:
+def _page(kind: int, body: bytes, size: int, head: list) -> tuple[list[bytes], int]:
     """A page: its ``PageHeader`` and ``body`` (``size`` bytes before compression), and its size
     so (the header's and ``size``)."""
     head_bytes = footer.encode([[1, _I32, kind], [2, _I32, size], [3, _I32, len(body)], *head])
-    return head_bytes + body, len(head_bytes) + size
+    return [head_bytes, body], len(head_bytes) + size
 
 
 def _data_head(rows: int, encoding: int) -> list:
@@ -158,11 +160,12 @@ def _texts(col: pa.ChunkedArray) -> list:
     return [(len(a), _valid(a), a.buffers()[1], a.offset, a.buffers()[2] or b"") for a in col.chunks]
 
 
-def chunk(name: str, col: pa.ChunkedArray, way: Way = Way(True, None)) -> Chunk | None:
+def chunk(name: str, col: pa.ChunkedArray, way: Way = Way(True, None), mod: Any = None) -> Chunk | None:
     """Column ``name``'s chunk of a row group (``col``: text, or dictionaries of text sharing
     one dictionary) made the :class:`Way` given, or None where Arrow is to write it (a
-    dictionary past :data:`DICTIONARY_LIMIT`, chunks with dictionaries of their own, no rows)."""
-    mod = _native()
+    dictionary past :data:`DICTIONARY_LIMIT`, chunks with dictionaries of their own, no rows).
+    ``mod``: the native core (looked up when not given: :class:`analyzer.sink_parquet.GroupFiles` gives it)."""
+    mod = _native() if mod is None else mod
     if mod is None or not len(col):
         return None
     if way.kind:
@@ -173,7 +176,7 @@ def chunk(name: str, col: pa.ChunkedArray, way: Way = Way(True, None)) -> Chunk 
         got, nulls, text_bytes = mod.parquet_plain_texts(_texts(col), way.page_rows, way.page_bytes, way.level)
         pages = [_page(_DATA_PAGE, body, size, _data_head(rows, _PLAIN)) for body, size, rows in got]
         stats = [[[1, _I32, _DATA_PAGE], [2, _I32, _PLAIN], [3, _I32, len(pages)]]]
-        return Chunk(name, [p for p, _ in pages], 0, sum(n for _, n in pages), way, stats, len(col), nulls, text_bytes)
+        return Chunk(name, [b for p, _ in pages for b in p], 0, sum(n for _, n in pages), way, stats, len(col), nulls, text_bytes)
     if col.type == pa.string():
         got = mod.parquet_dict_texts(_texts(col), DICTIONARY_LIMIT, way.level)
         if got is None:
@@ -195,7 +198,7 @@ def chunk(name: str, col: pa.ChunkedArray, way: Way = Way(True, None)) -> Chunk 
     data_page, data_all = _page(_DATA_PAGE, data_body, data_size, _data_head(rows, _RLE_DICTIONARY))
     stats = [[[1, _I32, _DICTIONARY_PAGE], [2, _I32, _PLAIN], [3, _I32, 1]],
              [[1, _I32, _DATA_PAGE], [2, _I32, _RLE_DICTIONARY], [3, _I32, 1]]]
-    return Chunk(name, [dict_page, data_page], len(dict_page), dict_all + data_all, way, stats, rows, nulls, text_bytes)
+    return Chunk(name, [*dict_page, *data_page], sum(map(len, dict_page)), dict_all + data_all, way, stats, rows, nulls, text_bytes)
 
 
 def _numbers(mod: Any, name: str, col: pa.ChunkedArray, way: Way) -> Chunk | None:
@@ -212,8 +215,8 @@ def _numbers(mod: Any, name: str, col: pa.ChunkedArray, way: Way) -> Chunk | Non
         body, size, count = dict_page
         pages.insert(0, _page(_DICTIONARY_PAGE, body, size, [[7, _STRUCT, [[1, _I32, count], [2, _I32, _PLAIN], [3, _FALSE, _FALSE]]]]))
         stats.insert(0, [[1, _I32, _DICTIONARY_PAGE], [2, _I32, _PLAIN], [3, _I32, 1]])
-        dict_size = len(pages[0][0])
-    return Chunk(name, [p for p, _ in pages], dict_size, sum(n for _, n in pages), way, stats, len(col), nulls, None,
+        dict_size = sum(map(len, pages[0][0]))
+    return Chunk(name, [b for p, _ in pages for b in p], dict_size, sum(n for _, n in pages), way, stats, len(col), nulls, None,
                  minmax if way.stats else None)
 
 
@@ -245,15 +248,15 @@ def assembled(names: list[str], template: list, rows: int, chunks: dict[str, Chu
         got = chunks.get(name)
         if got is not None:
             columns.append(got.meta(at))
-            piece = got.body
+            pieces.extend(got.pieces)
+            at += got.length
         else:
             start, size = _start(theirs[k])
             columns.append(footer._moved_chunk(theirs[k], at - start))
-            piece = body[start - len(footer.MAGIC): start - len(footer.MAGIC) + size]
+            pieces.append(body[start - len(footer.MAGIC): start - len(footer.MAGIC) + size])
+            at += size
             k += 1
         total += footer._field(footer._field(columns[-1], 3)[2], 6)[2]
-        pieces.append(piece)
-        at += len(piece)
     if k != len(theirs):
         raise footer.FooterError("Arrow's file has columns not asked for")
     group = [[1, _LIST, (_STRUCT, columns)], [2, _I64, total], [3, _I64, rows], [5, _I64, len(footer.MAGIC)],

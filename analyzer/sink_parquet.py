@@ -56,6 +56,7 @@ class GroupFiles:
         # columns whose chunks the native core makes (analyzer.parquet_dict), and the footer of
         # the whole schema without row groups that their row groups are put in
         self._native = parquet_dict.native_columns(schema, options)
+        self._mod = parquet_dict._native() if self._native else None
         self._template = footer.split(self._empty())[1] if self._native else None
 
     def add(self, table: pa.Table, done: Callable[[], Any] | None = None, last: bool = False) -> None:
@@ -92,7 +93,7 @@ class GroupFiles:
         """The chunks of the columns ``names`` of ``table`` the native core makes (not those it leaves to Arrow)."""
         chunks = {}
         for name in names:
-            got = parquet_dict.chunk(name, table.column(name), self._native[name])
+            got = parquet_dict.chunk(name, table.column(name), self._native[name], self._mod)
             if got is not None:
                 chunks[name] = got
         return chunks
@@ -148,9 +149,9 @@ class GroupFiles:
                 self.sink.write(footer.MAGIC)
                 self._at = len(footer.MAGIC)
             self._parts.append(footer.moved(meta, self._at, sum(p.count for p in self._parts)))
-            for piece in pieces:
-                self.sink.write(piece)
-                self._at += len(piece)
+            body = b"".join(pieces)  # (one write a row group: each write lets the GIL go and waits to take it back)
+            self.sink.write(body)
+            self._at += len(body)
             if done is not None:
                 done()
 

@@ -181,27 +181,24 @@ pub fn from_codes(chunks: &[(Rows, &[u8], usize)], words: Texts, count: usize) -
         plain_word(&mut dict, words.get(i));
     }
     let mut indices = Vec::with_capacity(reserve(chunks.iter().map(|c| c.0.len)));
-    let mut seen = vec![0u64; count];
-    let mut nulls = 0;
+    let (mut nulls, mut text_bytes) = (0, 0u64);
     for (rows, buf, at) in chunks {
         rows.check()?;
         if buf.len() < (at + rows.len) * 4 {
             return Err("an indices buffer shorter than its chunk".into());
         }
-        let mine = buf[at * 4..(at + rows.len) * 4].chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        for (i, k) in mine.enumerate() {
-            if !rows.is_valid(i) {
-                nulls += 1;
-                continue;
-            }
+        let mine = &buf[at * 4..(at + rows.len) * 4];
+        let mut valid = ValidRows::new(rows);
+        for i in valid.by_ref() {
+            let k = i32::from_le_bytes(mine[i * 4..i * 4 + 4].try_into().unwrap());
             if k < 0 || k as usize >= count {
                 return Err(format!("index {k} outside a dictionary of {count}"));
             }
-            seen[k as usize] += 1;
+            text_bytes += lens[k as usize]; // (a sum in a register: no counter a word stored row after row)
             indices.push(k as u32);
         }
+        nulls += valid.nulls;
     }
-    let text_bytes = seen.iter().zip(&lens).map(|(n, l)| n * l).sum();
     let rows: Vec<Rows> = chunks.iter().map(|c| c.0).collect();
     let data = data_page(&rows, &indices, count);
     Ok(Pages { dict, words: count, data, rows: rows.iter().map(|r| r.len).sum(), nulls, text_bytes })
@@ -233,47 +230,63 @@ pub(crate) fn each_word<'a>(rows: &Rows, texts: &Texts<'a>, mut f: impl FnMut(us
     Ok(true)
 }
 
-/// The valid rows of a chunk of text in order, `f(where its bytes start in the data, its
-/// bytes)` (which says whether to go on), eight null rows at a time where a byte of the
-/// validity bitmap is clear (most rows of many columns are null); the offsets of each valid row
-/// checked as they are read. The null rows, or None once `f` said no.
+/// Bits `pos..pos + take` of `bits` (`take` ≤ 56), LSB first (fewer bytes at its end: zeros).
 #[inline]
-pub(crate) fn each_valid_word<'a>(rows: &Rows, texts: &Texts<'a>, mut f: impl FnMut(usize, &'a [u8]) -> Result<bool, String>)
-                                  -> Result<Option<usize>, String> {
-    let Some((bits, at)) = rows.valid else {
-        return Ok(each_word(rows, texts, |s, word, _| f(s, word))?.then_some(0));
+fn bits_at(bits: &[u8], pos: usize, take: usize) -> u64 {
+    let b = pos / 8;
+    let v = match bits.get(b..b + 8) {
+        Some(w) => u64::from_le_bytes(w.try_into().unwrap()),
+        None => bits[b.min(bits.len())..].iter().rev().fold(0u64, |v, &x| (v << 8) | x as u64),
     };
-    rows.check()?;
-    if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
-        return Err("an offsets buffer shorter than its chunk".into());
+    (v >> (pos % 8)) & ((1u64 << take) - 1)
+}
+
+/// The valid rows of a chunk (`Rows`, its bitmap checked), in order, taken 56 at a time from
+/// the validity bitmap (a null row costs a bit); `nulls`: the null rows passed so far.
+pub(crate) struct ValidRows<'a> {
+    valid: Option<(&'a [u8], usize)>,
+    len: usize,
+    base: usize, // (the first row of `mask`'s bits)
+    next: usize,
+    mask: u64,
+    pub nulls: usize,
+}
+
+impl<'a> ValidRows<'a> {
+    pub(crate) fn new(rows: &Rows<'a>) -> ValidRows<'a> {
+        ValidRows { valid: rows.valid, len: rows.len, base: 0, next: 0, mask: 0, nulls: 0 }
     }
-    let (mut nulls, mut i) = (0, 0);
-    while i < rows.len {
-        let b = at + i;
-        if b % 8 == 0 && i + 8 <= rows.len && bits[b / 8] == 0 {
-            nulls += 8;
-            i += 8;
-            continue;
-        }
-        if is_set(bits, b) {
-            let (s, e) = (texts.offset(i), texts.offset(i + 1));
-            if s > e || e > texts.data.len() {
-                return Err("offsets out of order or past the data".into());
+}
+
+impl Iterator for ValidRows<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            if self.next >= self.len {
+                return None;
             }
-            if !f(s, &texts.data[s..e])? {
-                return Ok(None);
-            }
-        } else {
-            nulls += 1;
+            self.base = self.next;
+            let take = (self.len - self.base).min(56);
+            self.mask = match self.valid {
+                Some((bits, at)) => bits_at(bits, at + self.base, take),
+                None => (1u64 << take) - 1,
+            };
+            self.nulls += take - self.mask.count_ones() as usize;
+            self.next = self.base + take;
         }
-        i += 1;
+        let i = self.base + self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        Some(i)
     }
-    Ok(Some(nulls))
 }
 
 /// A chunk of text arrays, dictionary-encoded here (words in order of first sight), or None when
 /// the dictionary page would pass `limit` bytes (Arrow's writer then falls back to plain pages:
-/// the caller leaves such a column to it).
+/// the caller leaves such a column to it). The valid rows are taken 56 at a time from the
+/// validity bitmap (a null row costs a bit), each valid row's offsets checked as they are read;
+/// a word found in [`Recent`] by its first [`WHOLE`] bytes is not hashed.
 pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages>, String> {
     let mut index = KeyIndex::with_capacity(64);
     let mut recent = Recent::new();
@@ -281,72 +294,92 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
     let mut indices = Vec::with_capacity(reserve(chunks.iter().map(|c| c.0.len)));
     let (mut nulls, mut text_bytes) = (0, 0u64);
     for (rows, texts) in chunks {
+        rows.check()?;
+        if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
+            return Err("an offsets buffer shorter than its chunk".into());
+        }
         let data = texts.data;
-        let whole = each_valid_word(rows, texts, |at, word| {
-            let place = recent.place_in(data, at, word);
-            if let Some((at, head, tail)) = place {
-                let (h, t, n, k) = recent.slots[at];
-                if (h, t, n) == (head, tail, word.len()) && (n <= 16 || *index.keys[k as usize] == *word) {
-                    text_bytes += n as u64;
-                    indices.push(k);
-                    return Ok(true);
-                }
+        let offsets = &texts.offsets[texts.at * 4..(texts.at + rows.len + 1) * 4];
+        let offset = |i: usize| i32::from_le_bytes(offsets[i * 4..i * 4 + 4].try_into().unwrap()) as usize;
+        let mut valid = ValidRows::new(rows);
+        for i in valid.by_ref() {
+            let (s, e) = (offset(i), offset(i + 1));
+            if s > e || e > data.len() {
+                return Err("offsets out of order or past the data".into());
+            }
+            let word = &data[s..e];
+            let (at, key) = recent.place_in(data, s, word);
+            let slot = recent.slots[at];
+            text_bytes += word.len() as u64;
+            if slot.key[0] == key[0] && slot.key[1] == key[1] && slot.key[2] == key[2] && slot.len == word.len()
+                && (word.len() <= WHOLE || *index.keys[slot.k as usize] == *word) {
+                indices.push(slot.k);
+                continue;
             }
             let (k, new) = index.number(word);
-            if let Some((at, head, tail)) = place {
-                recent.slots[at] = (head, tail, word.len(), k);
-            }
+            recent.slots[at] = Slot { key, len: word.len(), k };
             if new {
                 plain_word(&mut dict, word);
                 if dict.len() > limit {
-                    return Ok(false);
+                    return Ok(None);
                 }
             }
-            text_bytes += word.len() as u64;
             indices.push(k);
-            Ok(true)
-        })?;
-        match whole {
-            Some(n) => nulls += n,
-            None => return Ok(None),
         }
+        nulls += valid.nulls;
     }
     let rows: Vec<Rows> = chunks.iter().map(|c| c.0).collect();
     let data = data_page(&rows, &indices, index.len());
     Ok(Some(Pages { dict, words: index.len(), data, rows: rows.iter().map(|r| r.len).sum(), nulls, text_bytes }))
 }
 
-/// The words last numbered, in 256 places, each with its length and its first and last 8
-/// bytes (up to 16 bytes, all its bytes; a longer word found there is compared whole): a
-/// few-valued column's words are found there with three compares, without hashing; the place is the three words' mix times the
-/// process's key (odd), so which words share one cannot be chosen from outside, and a place
-/// taken by another word only sends the row to the [`KeyIndex`] (keyed, bytes compared).
+/// Bytes of a word [`Recent`] holds: a word of up to as many is found there by them alone.
+const WHOLE: usize = 24;
+
+/// A place of [`Recent`]: a word's first [`WHOLE`] bytes (zeros past its end), its length, its number.
+#[derive(Clone, Copy)]
+struct Slot {
+    key: [u64; 3],
+    len: usize,
+    k: u32,
+}
+
+/// `(1 << 8k) - 1`: the low `k` bytes of a word (k ≤ 8)
+const LOW_BYTES: [u64; 9] = [0, 0xFF, 0xFFFF, 0xFF_FFFF, 0xFFFF_FFFF, 0xFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF, 0xFF_FFFF_FFFF_FFFF, u64::MAX];
+
+/// The words last numbered, in 256 places, each with its length and its first [`WHOLE`] bytes (a
+/// shorter word: all its bytes; a longer word found there is compared whole): a few-valued
+/// column's words are found there with four compares, without hashing; the place is
+/// the bytes' mix times the process's key (odd), so which words share one cannot be chosen from
+/// outside, and a place taken by another word only sends the row to the [`KeyIndex`] (keyed,
+/// bytes compared).
 struct Recent {
     key: u64,
-    slots: Vec<(u64, u64, usize, u32)>,
+    slots: Vec<Slot>,
 }
 
 impl Recent {
     fn new() -> Recent {
-        Recent { key: Seed::default().scramble(0x5851_F42D_4C95_7F2D) | 1, slots: vec![(0, 0, usize::MAX, 0); 256] }
+        Recent { key: Seed::default().scramble(0x5851_F42D_4C95_7F2D) | 1, slots: vec![Slot { key: [0; 3], len: usize::MAX, k: 0 }; 256] }
     }
 
-    /// `word`'s place and its (first 8 bytes, last 8 bytes): all its bytes up to 16 (longer
-    /// words found there are compared whole).
-    /// (`word`: the bytes of `data` from `at`: a word under 8 bytes with 8 bytes of `data` from
-    /// its start is read in one load, its other bytes masked off)
+    /// `word`'s place and its first [`WHOLE`] bytes as three words (LSB first), zeros past its end.
+    /// (`word`: the bytes of `data` from `at`; with [`WHOLE`] bytes of `data` from there, read in
+    /// three loads, the bytes past the word masked off)
     #[inline]
-    fn place_in(&self, data: &[u8], at: usize, word: &[u8]) -> Option<(usize, u64, u64)> {
+    fn place_in(&self, data: &[u8], at: usize, word: &[u8]) -> (usize, [u64; 3]) {
         let n = word.len();
-        let (head, tail) = if n < 8 && at + 8 <= data.len() {
-            (u64::from_le_bytes(data[at..at + 8].try_into().unwrap()) & ((1u64 << (8 * n)) - 1), 0)
-        } else if n >= 8 {
-            (u64::from_le_bytes(word[..8].try_into().unwrap()), u64::from_le_bytes(word[n - 8..].try_into().unwrap()))
-        } else {
-            (word.iter().rev().fold(0u64, |h, &b| (h << 8) | b as u64), 0)
+        let load = |b: &[u8], j: usize| u64::from_le_bytes(b[j * 8..j * 8 + 8].try_into().unwrap()) & LOW_BYTES[n.saturating_sub(j * 8).min(8)];
+        let key = match data.get(at..at + WHOLE) {
+            Some(w) => [load(w, 0), load(w, 1), load(w, 2)],
+            None => {
+                let mut w = [0u8; WHOLE];
+                w[..n.min(WHOLE)].copy_from_slice(&word[..n.min(WHOLE)]);
+                [load(&w, 0), load(&w, 1), load(&w, 2)]
+            }
         };
-        let mix = head ^ tail.rotate_left(29) ^ (n as u64).rotate_left(59);
-        Some(((mix.wrapping_mul(self.key) >> 56) as usize, head, tail))
+        let mix = key[0] ^ key[1].rotate_left(29) ^ key[2].rotate_left(43) ^ (n as u64).rotate_left(59);
+        ((mix.wrapping_mul(self.key) >> 56) as usize, key)
     }
 }
 
@@ -398,7 +431,7 @@ pub(crate) mod tests {
         let recent = Recent::new();
         let data = b"abcdefghijklmnopqrstuvwxyz0123456789";
         for at in 0..data.len() {
-            for n in 0..(data.len() - at).min(20) {
+            for n in 0..(data.len() - at).min(32) {
                 let word = &data[at..at + n];
                 assert_eq!(recent.place_in(data, at, word), recent.place_in(word, 0, word), "at {at} n {n}");
             }
@@ -545,6 +578,52 @@ pub(crate) mod tests {
             assert_eq!(got.nulls, want.len() - values);
             assert_eq!(got.text_bytes, want.iter().flatten().map(|w| w.len() as u64).sum::<u64>());
         }
+    }
+
+    #[test]
+    fn valid_rows_are_the_set_bits_at_any_offset() {
+        let mut rng = XorShift(0xB17);
+        for case in 0..300 {
+            let bits: Vec<u8> = (0..1 + rng.next() % 40).map(|_| [0u8, 0xFF, rng.next() as u8][(rng.next() % 3) as usize]).collect();
+            let at = (rng.next() % 16) as usize;
+            let len = (rng.next() as usize) % (bits.len() * 8 - at.min(bits.len() * 8) + 1);
+            let rows = Rows { len, valid: if case % 5 == 0 { None } else { Some((&bits, at)) } };
+            let want: Vec<usize> = (0..len).filter(|&i| rows.is_valid(i)).collect();
+            let mut it = ValidRows::new(&rows);
+            let got: Vec<usize> = it.by_ref().collect();
+            assert_eq!(got, want, "case {case}");
+            assert_eq!(it.nulls, len - want.len(), "case {case}");
+        }
+    }
+
+    #[test]
+    fn words_sharing_their_first_bytes_are_told_apart_at_any_length_and_place() {
+        // words of 0..40 bytes, many alike but in their last byte, the last ones at the data's very end
+        let mut rng = XorShift(0x5EED);
+        let stems: Vec<Vec<u8>> = (0..40).map(|n| (0..n).map(|i| b'a' + (i % 3) as u8).collect()).collect();
+        let words: Vec<Vec<u8>> = (0..3000)
+            .map(|_| {
+                let mut w = stems[(rng.next() % 40) as usize].clone();
+                if let Some(last) = w.last_mut() {
+                    *last = b'x' + (rng.next() % 3) as u8;
+                }
+                w
+            })
+            .collect();
+        let refs: Vec<&[u8]> = words.iter().map(|w| &w[..]).collect();
+        let (off, data) = texts_buf(&refs);
+        let got = from_texts(&[(Rows { len: refs.len(), valid: None }, Texts { offsets: &off, at: 0, data: &data })], 1 << 20).unwrap().unwrap();
+        let dict = words_of(&got.dict);
+        let mut seen: Vec<&[u8]> = Vec::new();
+        for w in &refs {
+            if !seen.contains(w) {
+                seen.push(w);
+            }
+        }
+        assert_eq!(dict, seen.iter().map(|w| w.to_vec()).collect::<Vec<_>>());
+        let len = u32::from_le_bytes(got.data[..4].try_into().unwrap()) as usize;
+        let idx = decode(&got.data[5 + len..], got.data[4 + len] as u32, refs.len());
+        assert!(idx.iter().zip(&refs).all(|(&k, w)| dict[k as usize] == *w));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! Linear in the rows.
 
 use crate::hash::{is_set, KeyIndex, Seed};
-use crate::pqdict::{bit_width, rle_hybrid, Rows};
+use crate::pqdict::{bit_width, rle_hybrid, Rows, ValidRows};
 use crate::pqlevels::{page_body, Levels};
 use crate::pqzstd::{Page, Pager, Squeeze};
 
@@ -67,6 +67,25 @@ pub struct Values<'a> {
 /// whether it is valid; buffers checked first.
 #[inline]
 fn each_value(kind: Kind, chunks: &[Values], f: impl FnMut(u64, bool)) -> Result<(), String> {
+    by_kind(kind, chunks, EveryRow(f))
+}
+
+/// Each valid row's value (as [`each_value`] reads it) with the row's number in the column
+/// chunk (from 0): the null rows passed 56 at a time ([`ValidRows`]); buffers checked first.
+#[inline(always)]
+fn each_valid_value(kind: Kind, chunks: &[Values], f: impl FnMut(usize, u64)) -> Result<(), String> {
+    by_kind(kind, chunks, ValidOnly(f))
+}
+
+/// A walk over the rows of chunks, given how a value is read (`read(buffer, index)`).
+trait Walk {
+    fn walk(self, chunks: &[Values], read: impl Fn(&[u8], usize) -> u64);
+}
+
+/// `walk` over `chunks` (their bitmaps and buffers checked first) with the read of `kind`'s
+/// values: one loop for each kind, the read inlined in it.
+#[inline(always)]
+fn by_kind(kind: Kind, chunks: &[Values], walk: impl Walk) -> Result<(), String> {
     for c in chunks {
         c.rows.check()?;
         let end = c.at.checked_add(c.rows.len).and_then(|n| n.checked_mul(kind.bits())).ok_or("a chunk past any buffer")?;
@@ -74,22 +93,43 @@ fn each_value(kind: Kind, chunks: &[Values], f: impl FnMut(u64, bool)) -> Result
             return Err("a values buffer shorter than its chunk".into());
         }
     }
-    // (one loop for each kind: the read of a value inlined in it)
     match kind {
-        Kind::I16 => each_read(chunks, f, |d, j| i16::from_le_bytes([d[2 * j], d[2 * j + 1]]) as i32 as u32 as u64),
-        Kind::I32 => each_read(chunks, f, |d, j| u32::from_le_bytes(d[4 * j..4 * j + 4].try_into().unwrap()) as u64),
-        Kind::I64 | Kind::F64 => each_read(chunks, f, |d, j| u64::from_le_bytes(d[8 * j..8 * j + 8].try_into().unwrap())),
-        Kind::Bool => each_read(chunks, f, |d, j| is_set(d, j) as u64),
+        Kind::I16 => walk.walk(chunks, |d, j| i16::from_le_bytes([d[2 * j], d[2 * j + 1]]) as i32 as u32 as u64),
+        Kind::I32 => walk.walk(chunks, |d, j| u32::from_le_bytes(d[4 * j..4 * j + 4].try_into().unwrap()) as u64),
+        Kind::I64 | Kind::F64 => walk.walk(chunks, |d, j| u64::from_le_bytes(d[8 * j..8 * j + 8].try_into().unwrap())),
+        Kind::Bool => walk.walk(chunks, |d, j| is_set(d, j) as u64),
     }
     Ok(())
 }
 
-#[inline(always)]
-fn each_read(chunks: &[Values], mut f: impl FnMut(u64, bool), read: impl Fn(&[u8], usize) -> u64) {
-    for c in chunks {
-        match c.rows.valid {
-            None => (c.at..c.at + c.rows.len).for_each(|j| f(read(c.data, j), true)),
-            Some(_) => (0..c.rows.len).for_each(|i| f(read(c.data, c.at + i), c.rows.is_valid(i))),
+/// Every row: `f(value, valid)`.
+struct EveryRow<F>(F);
+
+impl<F: FnMut(u64, bool)> Walk for EveryRow<F> {
+    #[inline(always)]
+    fn walk(mut self, chunks: &[Values], read: impl Fn(&[u8], usize) -> u64) {
+        for c in chunks {
+            match c.rows.valid {
+                None => (c.at..c.at + c.rows.len).for_each(|j| (self.0)(read(c.data, j), true)),
+                Some(_) => (0..c.rows.len).for_each(|i| (self.0)(read(c.data, c.at + i), c.rows.is_valid(i))),
+            }
+        }
+    }
+}
+
+/// The valid rows: `f(row in the column chunk, value)`.
+struct ValidOnly<F>(F);
+
+impl<F: FnMut(usize, u64)> Walk for ValidOnly<F> {
+    #[inline(always)]
+    fn walk(mut self, chunks: &[Values], read: impl Fn(&[u8], usize) -> u64) {
+        let mut first = 0;
+        for c in chunks {
+            match c.rows.valid {
+                None => (0..c.rows.len).for_each(|i| (self.0)(first + i, read(c.data, c.at + i))),
+                Some(_) => ValidRows::new(&c.rows).for_each(|i| (self.0)(first + i, read(c.data, c.at + i))),
+            }
+            first += c.rows.len;
         }
     }
 }
@@ -116,9 +156,9 @@ impl MinMax {
     fn of(kind: Kind, chunks: &[Values]) -> Result<MinMax, String> {
         let got = if kind == Kind::F64 {
             let (mut lo, mut hi, mut any) = (f64::INFINITY, f64::NEG_INFINITY, false);
-            each_value(kind, chunks, |v, ok| {
+            each_valid_value(kind, chunks, |_, v| {
                 let x = f64::from_bits(v);
-                if ok && !x.is_nan() {
+                if !x.is_nan() {
                     lo = lo.min(x);
                     hi = hi.max(x);
                     any = true;
@@ -127,13 +167,11 @@ impl MinMax {
             any.then(|| (lo.to_bits(), hi.to_bits()))
         } else {
             let (mut lo, mut hi, mut any) = (i64::MAX, i64::MIN, false);
-            each_value(kind, chunks, |v, ok| {
-                if ok {
-                    let x = signed(kind, v);
-                    lo = lo.min(x);
-                    hi = hi.max(x);
-                    any = true;
-                }
+            each_valid_value(kind, chunks, |_, v| {
+                let x = signed(kind, v);
+                lo = lo.min(x);
+                hi = hi.max(x);
+                any = true;
             })?;
             any.then_some((lo as u64, hi as u64))
         };
@@ -221,48 +259,49 @@ pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, page_rows: usize,
         return Err("booleans are not dictionary-encoded".into());
     }
     let (w, page_rows) = (kind.width(), page_rows.max(1));
-    let total = chunks.iter().map(|c| c.rows.len).fold(0usize, usize::saturating_add).min(1 << 22);
+    let rows = chunks.iter().map(|c| c.rows.len).fold(0usize, usize::saturating_add);
     let mut index = KeyIndex::with_capacity(64);
     let mut recent = Recent::new();
     let mut dict = Vec::new();
-    let mut indices = Vec::with_capacity(total);
+    let mut indices = Vec::with_capacity(rows.min(1 << 22));
     let mut ends = Vec::new(); // each page's (rows, indices, words) at its end
-    let (mut nulls, mut over, mut row, mut cut) = (0, false, 0, page_rows);
+    let (mut valid, mut over, mut cut) = (0, false, page_rows);
     let mut mm = MinMax { kind, got: None };
-    each_value(kind, chunks, |v, valid| {
-        row += 1;
+    each_valid_value(kind, chunks, |row, v| {
         if over {
             return; // too many values for a dictionary: the rest is not hashed
         }
-        if !valid {
-            nulls += 1;
-        } else {
-            let at = recent.place(v);
-            let (b, k) = recent.slots[at];
-            if b == v && k != u32::MAX {
-                indices.push(k);
-            } else {
-                let (k, new) = if w == 4 { index.number(&(v as u32).to_le_bytes()) } else { index.number(&v.to_le_bytes()) };
-                recent.slots[at] = (v, k);
-                if new {
-                    mm.add(v);
-                    put_value(&mut dict, v, w);
-                    over |= dict.len() > limit;
-                }
-                indices.push(k);
-            }
-        }
-        if row == cut {
-            ends.push((row, indices.len(), index.len()));
+        while cut <= row {
+            ends.push((cut, indices.len(), index.len())); // (the rows since the last valid one are null)
             cut += page_rows;
         }
+        valid += 1;
+        let at = recent.place(v);
+        let (b, k) = recent.slots[at];
+        if b == v && k != u32::MAX {
+            indices.push(k);
+            return;
+        }
+        let (k, new) = if w == 4 { index.number(&(v as u32).to_le_bytes()) } else { index.number(&v.to_le_bytes()) };
+        recent.slots[at] = (v, k);
+        if new {
+            mm.add(v);
+            put_value(&mut dict, v, w);
+            over |= dict.len() > limit;
+        }
+        indices.push(k);
     })?;
     if over {
         return Ok(None);
     }
-    if cut - page_rows != row {
-        ends.push((row, indices.len(), index.len()));
+    while cut <= rows {
+        ends.push((cut, indices.len(), index.len()));
+        cut += page_rows;
     }
+    if cut - page_rows != rows {
+        ends.push((rows, indices.len(), index.len()));
+    }
+    let nulls = rows - valid;
     let levels = Levels::new(chunks.iter().map(|c| c.rows));
     let (mut pages, mut from) = (Vec::with_capacity(ends.len()), (0, 0));
     for &(rows, k, words) in &ends {
