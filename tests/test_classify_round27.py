@@ -6,7 +6,11 @@ bare 'connection rate' a rate limit; an explicit block of the sender, or a recip
 blacklisted the sender, a sender block; a refusal for an attachment's content or by a compliance
 rule a content policy; a message refused by a (non-virus) scanner a spam verdict; a message over
 the content filter's size a message too big; a HELO name the client may not use a bad HELO; many
-bounces in a short time the sender's reputation; Daum's DAS5x tag the sender's reputation. Each
+bounces in a short time the sender's reputation; Daum's DAS5x tag the sender's reputation; (second
+batch) a connection blocked for a while the sender's reputation; a message that cannot be checked now
+or a content scanner's problem a server error; an address without a reverse name a reverse-DNS
+refusal; mail that must come encrypted TLS required; too many mails in a named time window a rate
+limit; a POP/APOP login required first an authentication requirement. Each
 family row is a paraphrase no record words that way and names the rule that must decide it; the
 look-alikes keep the readings they had at 76dcb50 (checked beside /tmp/base26).
 """
@@ -57,6 +61,27 @@ BOUNCES = "phr.reputation.many_bounces_blocked"
     ("550 Refused: large volume of bounced e-mails from your domain", "reputation.poor", BOUNCES),
     ("554 5.7.1 DAS52 198.51.100.7: Your mail is blocked automatically by anti-spam system.",
      "reputation.poor", "daum.das_antispam"),
+    # the second batch's families
+    ("421 Your SMTP access has been temporarily blocked", "reputation.poor",
+     "phr.reputation.connection_blocked_temporarily"),
+    ("421 Access to this server blocked temporarily, come back later", "reputation.poor",
+     "phr.reputation.connection_blocked_temporarily"),
+    ("451 We could not check your e-mail right now, retry", "server.error", "phr.server.cannot_validate_message_now"),
+    ("451 4.3.0 Unable to analyse the message at this time", "server.error", "phr.server.cannot_validate_message_now"),
+    ("421 Mail scanner fault, try again later", "server.error", "phr.server.content_scanner_problem"),
+    ("421 Message scanner malfunction, try later", "server.error", "phr.server.content_scanner_problem"),
+    ("550 Rejected: the connecting address did not have a reverse lookup entry", "auth.reverse_dns",
+     "phr.auth.no_reverse_name"),
+    ("550 Rejected: sending host does not have a reverse look name", "auth.reverse_dns", "phr.auth.no_reverse_name"),
+    ("554 Messages from your network must be delivered over TLS", "tls.required", "phr.tls.must_be_sent_encrypted"),
+    ("550 Mail from this host must be transmitted using an encrypted channel", "tls.required",
+     "phr.tls.must_be_sent_encrypted"),
+    ("450 Client sent too many mails to different recipients in the last 15 minutes", "rate.limited",
+     "phr.rate.sent_too_many_in_window"),
+    ("450 Client sent to many mails from different domains in the past 30 minutes", "rate.limited",
+     "phr.rate.sent_too_many_in_window"),
+    ("550 You must obtain POP3 authorization before relaying", "auth.required", "phr.auth.pop_authorization_first"),
+    ("553 sorry, you must have IMAP login first", "auth.required", "phr.auth.pop_authorization_first"),
 ])
 def test_round27_families_decide(text: str, cause: str, rule_id: str) -> None:
     assert _winner(text) == (cause, rule_id)
@@ -126,6 +151,34 @@ LOOK_ALIKES = [
     # Daum's other tags and an anti-spam block without a tag (daum.das_antispam)
     ("550 5.2.1 RACT 192.0.2.1: Mailbox is inactive: <user@hanmail.net>", "mailbox.disabled"),
     ("554 5.7.1 Your mail is blocked by anti-spam system", "content.spam"),
+    # blocks named otherwise: connections, a listing, a local policy (phr.reputation.connection_blocked_temporarily)
+    ("421 Too many connections from your IP, connection temporarily blocked", "rate.limited"),
+    ("421 Your IP is temporarily blocked, please try again later", "reputation.poor"),
+    ("421 4.7.0 Your IP is listed on zen.spamhaus.org and temporarily blocked", "reputation.ip_listed"),
+    ("421 Service temporarily unavailable, try again later", "server.unavailable"),
+    # local problems and scans that found something (phr.server.cannot_validate_message_now,
+    # phr.server.content_scanner_problem)
+    ("451 Temporary local problem - please try later", "server.error"),
+    ("554 Message could not be scanned and was rejected", "server.error"),
+    ("451 4.7.1 Service unavailable, try again later", "server.unavailable"),
+    ("554 Virus found by content scanner", "content.virus"),
+    ("554 Content scanner: message is spam", "content.spam"),
+    ("421 Mailbox access disabled", "mailbox.disabled"),
+    # reverse DNS and MX named otherwise (phr.auth.no_reverse_name)
+    ("550 Client host rejected: cannot find your reverse hostname", "auth.reverse_dns"),
+    ("550 Sender domain does not have an MX record", "sender.invalid"),
+    # TLS named otherwise, a relay, a message to be encrypted (phr.tls.must_be_sent_encrypted)
+    ("530 5.7.0 Must issue a STARTTLS command first", "tls.required"),
+    ("550 Mail must be sent through our relay server", "relay.denied"),
+    ("554 5.7.1 Message must be encrypted", "policy.rejected"),
+    # counts without a window (phr.rate.sent_too_many_in_window)
+    ("550 You sent too many invalid recipients", "reputation.poor"),
+    ("421 Too many messages in a short period of time", "rate.limited"),
+    ("452 Too many recipients in the last 10 minutes", "message.too_many_recipients"),
+    # logins failed or required otherwise (phr.auth.pop_authorization_first)
+    ("535 POP3 authentication failed", "auth.sasl_failed"),
+    ("550 Relaying requires POP before SMTP", "auth.required"),
+    ("553 You must authenticate before sending mail", "auth.required"),
 ]
 
 
