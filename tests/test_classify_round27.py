@@ -10,7 +10,8 @@ bounces in a short time the sender's reputation; Daum's DAS5x tag the sender's r
 batch) a connection blocked for a while the sender's reputation; a message that cannot be checked now
 or a content scanner's problem a server error; an address without a reverse name a reverse-DNS
 refusal; mail that must come encrypted TLS required; too many mails in a named time window a rate
-limit; a POP/APOP login required first an authentication requirement. Each
+limit; a POP/APOP login required first an authentication requirement; (third batch) a server that
+does not handle mail for the user an unknown mailbox; Windows' socket timeout text a timeout. Each
 family row is a paraphrase no record words that way and names the rule that must decide it; the
 look-alikes keep the readings they had at 76dcb50 (checked beside /tmp/base26).
 """
@@ -82,6 +83,15 @@ BOUNCES = "phr.reputation.many_bounces_blocked"
      "phr.rate.sent_too_many_in_window"),
     ("550 You must obtain POP3 authorization before relaying", "auth.required", "phr.auth.pop_authorization_first"),
     ("553 sorry, you must have IMAP login first", "auth.required", "phr.auth.pop_authorization_first"),
+    # the third batch's families
+    ("550 5.1.1 The server no longer handles mail for this mailbox", "mailbox.unknown",
+     "phr.mailbox.server_does_not_handle_user"),
+    ("550 Sorry, server does not handle e-mail for the account", "mailbox.unknown",
+     "phr.mailbox.server_does_not_handle_user"),
+    ("451 4.4.2 Delivery deferred: connected host has failed to respond", "network.timeout",
+     "phr.network.connected_party_did_not_respond"),
+    ("Unable to connect: the connected party did not properly respond after a period of time", "network.timeout",
+     "phr.network.connected_party_did_not_respond"),
 ])
 def test_round27_families_decide(text: str, cause: str, rule_id: str) -> None:
     assert _winner(text) == (cause, rule_id)
@@ -179,6 +189,15 @@ LOOK_ALIKES = [
     ("535 POP3 authentication failed", "auth.sasl_failed"),
     ("550 Relaying requires POP before SMTP", "auth.required"),
     ("553 You must authenticate before sending mail", "auth.required"),
+    # a server that takes no mail for a recipient or a domain (phr.mailbox.server_does_not_handle_user)
+    ("550 This server does not accept mail for this recipient", "relay.denied"),
+    ("550 This server does not accept mail for that domain", "relay.denied"),
+    ("550 Mailbox unavailable: user not handled here", "mailbox.unknown"),
+    # refusals, drops and no answer (phr.network.connected_party_did_not_respond)
+    ("451 Connection attempt failed: connection refused", "network.refused"),
+    ("421 Connection timed out", "network.timeout"),
+    ("451 4.4.1 No answer from host", "network.timeout"),
+    ("421 4.4.2 Connection dropped", "remote.connection_lost"),
 ]
 
 
