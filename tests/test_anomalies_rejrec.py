@@ -125,3 +125,31 @@ def test_lines_hold_narrow_codes():
     assert list(names) == ["10.0.0.1", "10.0.0.2"] and lines.pos.tolist() == [0, 2]
     assert lines.coded(df, "recipient").dtype == np.int32
     assert cc.narrow(np.array([1 << 40])).dtype == np.int64
+
+
+def _closes_by_unique(tables: list[pd.DataFrame], step: int) -> pd.Series:
+    secs = [t["sec"].to_numpy()[t["closed"].to_numpy() > 0] for t in tables]
+    counts = [t["closed"].to_numpy()[t["closed"].to_numpy() > 0] for t in tables]
+    buckets, at = np.unique((np.concatenate(secs) // step) * step, return_inverse=True)
+    sums = np.bincount(at, weights=np.concatenate(counts), minlength=len(buckets)).astype(np.int64)
+    return pd.Series(sums, index=pd.to_datetime(buckets, unit="s", utc=True), name="closed")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(1_700_000_000, 1_700_000_000 + 30 * 86_400), st.integers(0, 5)),
+                         min_size=1, max_size=40), min_size=1, max_size=2),
+       st.sampled_from([60, 3_600, 86_400]), st.booleans())
+def test_folded_closes_summed_by_bucket_number_equal_a_unique(parts, step, far):
+    from types import SimpleNamespace
+
+    from analyzer.anomalies.health import _folded_closes
+
+    tables = [pd.DataFrame({"sec": np.array([p[0] for p in part], dtype=np.int64),
+                            "closed": np.array([p[1] for p in part], dtype=np.int32)}) for part in parts]
+    if far:  # (a second far from the others: the sort's way)
+        tables[0].loc[0, ["sec", "closed"]] = [10**9, 1]
+    ctx = SimpleNamespace(bulk_history=None, bulk=None, bucket=pd.Timedelta(seconds=step))
+    ctx.bulk = SimpleNamespace(table=tables[-1])
+    if len(tables) > 1:
+        ctx.bulk_history = SimpleNamespace(table=tables[0])
+    pd.testing.assert_series_equal(_folded_closes(ctx), _closes_by_unique(tables, step))

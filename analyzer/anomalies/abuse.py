@@ -20,18 +20,23 @@ def detect_abuse(ctx: Context) -> list[Finding]:
     lines, ips = client_lines(ctx, src)
     if not len(lines.pos):
         return []
-    event, cause = src["event"].iloc[lines.pos], src["cause"].iloc[lines.pos]
+    event, cause = src["event"], src["cause"]
+
+    def at_lines(mask: np.ndarray) -> np.ndarray:  # (a mask over the window taken at the lines: no column copied)
+        return mask[lines.pos]
+
     client = lines.client
     step = int(ctx.bucket.value)
     bucket = step_index(lines.ns, step)  # (numbers of buckets: their starts are these times ``step``)
     out: list[Finding] = []
     checks: list[tuple[str, np.ndarray, bool, int, str]] = [
-        ("SASL brute force", _str_eq(event, "auth_failure"), False, int(p["sasl_failures"]),
+        ("SASL brute force", at_lines(_str_eq(event, "auth_failure")), False, int(p["sasl_failures"]),
          "authentication failures"),
-        ("Dictionary attack", _str_eq(event, "reject") & _str_eq(cause, ("mailbox.unknown", "client.recipient_unknown")),
+        ("Dictionary attack",
+         at_lines(_str_eq(event, "reject") & _str_eq(cause, ("mailbox.unknown", "client.recipient_unknown"))),
          True, int(p["unknown_recipients"]), "unknown recipients"),
-        ("Relay probing", _str_eq(event, "reject") & _str_eq(cause, ("relay.denied", "client.relay_denied")), False,
-         int(p["relay_attempts"]), "relay attempts refused"),
+        ("Relay probing", at_lines(_str_eq(event, "reject") & _str_eq(cause, ("relay.denied", "client.relay_denied"))),
+         False, int(p["relay_attempts"]), "relay attempts refused"),
     ]
     n_evidence = int(ctx.params["general"]["max_evidence"])
     for title, mask, distinct, threshold, what in checks:

@@ -282,8 +282,10 @@ class Lines:
         if col not in df.columns:
             return np.full(len(pos), -1, dtype=np.int64)
         s = df[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):  # (its codes at the lines: no Series taken, nor its index)
+            return s.cat.codes.to_numpy()[pos]
         data = getattr(s.array, "_pa_array", None)
-        if sel is None and data is not None and not isinstance(s.dtype, pd.CategoricalDtype):
+        if sel is None and data is not None:
             # the whole column coded and its codes taken at the lines (int32): not a copy of the
             # lines' texts (the dictionary attack's recipients: most of the abuse detector's peak)
             enc = pc.dictionary_encode(_one_array(data))

@@ -172,9 +172,10 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
                 nets = nets[(nets["ips"] >= p["network_min_ips"]) & flagged(nets)]
         covered = np.unique(client[in_net & np.isin(net_of[client], nets["code"].to_numpy())]) if len(nets) else []
         single = slow[flagged(slow) & ~slow["code"].isin(covered)]
-        found = [(str(n), "network", st, in_net & (net_of[client] == st["code"])) for n, st in nets.iterrows()]
-        found += [(str(ip), "address", st, of_kind & (client == st["code"])) for ip, st in single.iterrows()]
-        for entity, scope, st, sel in found:  # flagged clients only: few
+        found = [(str(n), "network", st) for n, st in nets.iterrows()]
+        found += [(str(ip), "address", st) for ip, st in single.iterrows()]
+        for entity, scope, st in found:  # flagged clients only: few (each one's lines a mask made in turn)
+            sel = in_net & (net_of[client] == st["code"]) if scope == "network" else of_kind & (client == st["code"])
             out.append(slow_finding(ctx, (title, what, per_hour_limit, per_span, distinct), entity, scope, st,
                                     df, lines, sel))
     return out
