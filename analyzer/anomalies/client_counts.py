@@ -115,25 +115,16 @@ def _slices(n: int) -> list[slice]:
     return [slice(i, min(i + _CHUNK, n)) for i in range(0, n, _CHUNK)]
 
 
-def _taken(c: np.ndarray, sel: np.ndarray | None, s: slice) -> np.ndarray:
-    """The lines of slice ``s`` of column ``c`` (those ``sel`` keeps of them, a mask over ``c``)."""
-    return c[s] if sel is None else c[s][sel[s]]
-
-
-def _field(c: np.ndarray, sel: np.ndarray | None) -> tuple[int, int, int]:
-    """(lo, g, bits) of a column's kept lines (:func:`_packed`), read a slice at a time."""
-    if sel is not None:
-        parts = [(int(v.min()), int(v.max())) for s in _slices(len(c)) if len(v := _taken(c, sel, s))]
-        lo, hi = min(p[0] for p in parts), max(p[1] for p in parts)
-    else:
-        lo, hi = int(c.min()), int(c.max())
+def _field(c: np.ndarray) -> tuple[int, int, int]:
+    """(lo, g, bits) of a column (:func:`_packed`), its common step found a slice at a time."""
+    lo, hi = int(c.min()), int(c.max())
     g = 1
     if hi - lo >= 1 << 16:
         g = 0
         for s in _slices(len(c)):
-            v = _taken(c, sel, s).astype(np.int64)
+            v = c[s].astype(np.int64)
             v -= lo
-            g = int(np.gcd(g, np.gcd.reduce(v))) if len(v) else g
+            g = int(np.gcd(g, np.gcd.reduce(v)))
         g = g or 1
     return lo, g, ((hi - lo) // g).bit_length()
 
@@ -143,19 +134,22 @@ def _packed(cols: list[np.ndarray], sel: np.ndarray | None = None
     """Each line's tuple of ``cols`` (the lines ``sel`` keeps, a mask; all without) packed into
     one int64 (sorting it sorts the tuples): each column as ``(value - lo) // g`` in ``bits`` bits
     (``g`` the columns' common step, as times of one bucket have), and the (lo, g, bits) of each;
-    None when the tuples need more than 63 bits. Packed a slice of lines at a time: the packed
-    array (8 bytes a line) and a slice's temporaries, not a whole column's per step."""
-    fields = [_field(c, sel) for c in cols]
+    None when the tuples need more than 63 bits. The (lo, g, bits) are those of the whole columns
+    (of the lines ``sel`` leaves out too: the same order and values back, read without a mask).
+    Packed a slice of lines at a time: the packed array (8 bytes a line) and a slice's
+    temporaries, not a whole column's per step."""
+    fields = [_field(c) for c in cols]
     if sum(f[2] for f in fields) > 63:
         return None
     n = len(cols[0]) if sel is None else int(np.count_nonzero(sel))
     packed = np.zeros(n, dtype=np.int64)
     at = 0
     for s in _slices(len(cols[0])):
-        m = len(_taken(cols[0], sel, s))
+        keep = None if sel is None else sel[s]
+        m = s.stop - s.start if keep is None else int(np.count_nonzero(keep))
         out = packed[at:at + m]
         for c, (lo, g, bits) in zip(cols, fields, strict=True):
-            v = _taken(c, sel, s).astype(np.int64)
+            v = (c[s] if keep is None else c[s][keep]).astype(np.int64)
             v -= lo
             if g > 1:
                 v //= g
