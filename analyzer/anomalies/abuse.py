@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .client_counts import by_name, client_lines, count_distinct, per_key, runs, step_of
+from .client_counts import by_name, client_lines, count_distinct, per_key, runs, step_index
 from .context import Context, _finding, _str_eq
 from .finding import Finding
 
@@ -20,27 +20,33 @@ def detect_abuse(ctx: Context) -> list[Finding]:
     lines, ips = client_lines(ctx, src)
     if not len(lines.pos):
         return []
-    event, cause = src["event"].iloc[lines.pos], src["cause"].iloc[lines.pos]
+    event, cause = src["event"], src["cause"]
+
+    def at_lines(mask: np.ndarray) -> np.ndarray:  # (a mask over the window taken at the lines: no column copied)
+        return mask[lines.pos]
+
     client = lines.client
     step = int(ctx.bucket.value)
-    bucket = step_of(lines.ns, step)
+    bucket = step_index(lines.ns, step)  # (numbers of buckets: their starts are these times ``step``)
     out: list[Finding] = []
     checks: list[tuple[str, np.ndarray, bool, int, str]] = [
-        ("SASL brute force", _str_eq(event, "auth_failure"), False, int(p["sasl_failures"]),
+        ("SASL brute force", at_lines(_str_eq(event, "auth_failure")), False, int(p["sasl_failures"]),
          "authentication failures"),
-        ("Dictionary attack", _str_eq(event, "reject") & _str_eq(cause, ("mailbox.unknown", "client.recipient_unknown")),
+        ("Dictionary attack",
+         at_lines(_str_eq(event, "reject") & _str_eq(cause, ("mailbox.unknown", "client.recipient_unknown"))),
          True, int(p["unknown_recipients"]), "unknown recipients"),
-        ("Relay probing", _str_eq(event, "reject") & _str_eq(cause, ("relay.denied", "client.relay_denied")), False,
-         int(p["relay_attempts"]), "relay attempts refused"),
+        ("Relay probing", at_lines(_str_eq(event, "reject") & _str_eq(cause, ("relay.denied", "client.relay_denied"))),
+         False, int(p["relay_attempts"]), "relay attempts refused"),
     ]
     n_evidence = int(ctx.params["general"]["max_evidence"])
     for title, mask, distinct, threshold, what in checks:
         if not mask.any():
             continue
-        # distinct recipients: their codes at this check's lines only
-        recipient = lines.coded(src, "recipient")[mask] if distinct else None
+        # distinct recipients: their codes at the lines (the check's lines counted in place: ``sel``)
+        recipient = lines.coded(src, "recipient") if distinct else None
         at = np.flatnonzero(mask)  # (where each of the check's lines is among all)
-        (kc, kb), n = per_key([client[mask], bucket[mask]], recipient)
+        (kc, kb), n = per_key([client, bucket], recipient, sel=mask)
+        kb = kb * step  # (the buckets' starts)
         hit = n >= threshold
         flagged = by_name(ips, kc[hit])
         # the check's lines of each flagged client (in line order), found once: not a pass over
@@ -52,8 +58,8 @@ def detect_abuse(ctx: Context) -> list[Finding]:
             for run in runs(kb[hit & (kc == c)], step):
                 # a run's lines (positions among the lines, in order) read on their codes and
                 # times: no copy of its rows but its evidence
-                sel = of_ip[np.isin(bucket[of_ip], run)]
-                n_run = count_distinct(recipient[np.searchsorted(at, sel)]) if recipient is not None else len(sel)
+                sel = of_ip[np.isin(bucket[of_ip], run // step)]
+                n_run = count_distinct(recipient[sel]) if recipient is not None else len(sel)
                 crit = title == "SASL brute force" and n_run >= p["sasl_critical"]
                 users = lines.distinct(src, "sasl_username", sel) if "sasl_username" in src.columns else 0
                 start, end = lines.span(src, sel)

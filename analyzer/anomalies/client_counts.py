@@ -79,21 +79,83 @@ def step_of(ns: np.ndarray, step_ns: int) -> np.ndarray:
     return (ns // step_ns) * step_ns
 
 
-def _packed(cols: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int, int]]] | None:
-    """Each line's tuple of ``cols`` packed into one int64 (sorting it sorts the tuples): each
-    column as ``(value - lo) // g`` in ``bits`` bits (``g`` the columns' common step, as times of
-    one bucket have), and the (lo, g, bits) of each; None when the tuples need more than 63 bits."""
-    fields = []
-    for c in cols:
-        lo, hi = int(c.min()), int(c.max())
-        g = int(np.gcd.reduce(c - lo)) or 1 if hi - lo >= 1 << 16 else 1
-        fields.append((lo, g, ((hi - lo) // g).bit_length()))
+def narrow(codes: np.ndarray) -> np.ndarray:
+    """Integer codes as int32 where they fit (4 bytes a line held, not 8), else as they are."""
+    if len(codes) and (int(codes.min()) < -(1 << 31) or int(codes.max()) >= 1 << 31):
+        return codes
+    return codes.astype(np.int32, copy=False)
+
+
+def step_index(ns: np.ndarray, step_ns: int) -> np.ndarray:
+    """The number of each time's step (``ns // step_ns``; :func:`step_of` is it times ``step_ns``),
+    as int32 where it fits: what a count per step groups by, at half the bytes of the starts."""
+    return narrow(ns // step_ns)
+
+
+def first_last(key: np.ndarray, sel: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per key code (``0 <= key < size``) of the lines ``sel`` keeps (a mask), its first and
+    last line (positions; -1 where none), read a slice at a time (no copy of the lines' keys)."""
+    first = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(size, -1, dtype=np.int64)
+    for s in _slices(len(key)):
+        at = np.flatnonzero(sel[s])
+        k = key[s][at]
+        at += s.start
+        np.minimum.at(first, k, at)
+        np.maximum.at(last, k, at)
+    first[last < 0] = -1
+    return first, last
+
+
+#: Lines packed a slice at a time (:func:`_packed`): the temporaries of a slice, not of every line.
+_CHUNK = 1 << 16
+
+
+def _slices(n: int) -> list[slice]:
+    return [slice(i, min(i + _CHUNK, n)) for i in range(0, n, _CHUNK)]
+
+
+def _field(c: np.ndarray) -> tuple[int, int, int]:
+    """(lo, g, bits) of a column (:func:`_packed`), its common step found a slice at a time."""
+    lo, hi = int(c.min()), int(c.max())
+    g = 1
+    if hi - lo >= 1 << 16:
+        g = 0
+        for s in _slices(len(c)):
+            v = c[s].astype(np.int64)
+            v -= lo
+            g = int(np.gcd(g, np.gcd.reduce(v)))
+        g = g or 1
+    return lo, g, ((hi - lo) // g).bit_length()
+
+
+def _packed(cols: list[np.ndarray], sel: np.ndarray | None = None
+            ) -> tuple[np.ndarray, list[tuple[int, int, int]]] | None:
+    """Each line's tuple of ``cols`` (the lines ``sel`` keeps, a mask; all without) packed into
+    one int64 (sorting it sorts the tuples): each column as ``(value - lo) // g`` in ``bits`` bits
+    (``g`` the columns' common step, as times of one bucket have), and the (lo, g, bits) of each;
+    None when the tuples need more than 63 bits. The (lo, g, bits) are those of the whole columns
+    (of the lines ``sel`` leaves out too: the same order and values back, read without a mask).
+    Packed a slice of lines at a time: the packed array (8 bytes a line) and a slice's
+    temporaries, not a whole column's per step."""
+    fields = [_field(c) for c in cols]
     if sum(f[2] for f in fields) > 63:
         return None
-    packed = np.zeros(len(cols[0]), dtype=np.int64)
-    for c, (lo, g, bits) in zip(cols, fields, strict=True):
-        packed <<= bits
-        packed |= (c - lo) // g if g > 1 else c - lo
+    n = len(cols[0]) if sel is None else int(np.count_nonzero(sel))
+    packed = np.zeros(n, dtype=np.int64)
+    at = 0
+    for s in _slices(len(cols[0])):
+        keep = None if sel is None else sel[s]
+        m = s.stop - s.start if keep is None else int(np.count_nonzero(keep))
+        out = packed[at:at + m]
+        for c, (lo, g, bits) in zip(cols, fields, strict=True):
+            v = (c[s] if keep is None else c[s][keep]).astype(np.int64)
+            v -= lo
+            if g > 1:
+                v //= g
+            out <<= bits
+            out |= v
+        at += m
     return packed, fields
 
 
@@ -106,18 +168,23 @@ def _unpacked(packed: np.ndarray, fields: list[tuple[int, int, int]]) -> list[np
     return out[::-1]
 
 
-def per_key(keys: list[np.ndarray], distinct: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray]:
-    """The distinct key tuples (``keys``: int64 arrays of one length, sorted as a tuple) and per
+def per_key(keys: list[np.ndarray], distinct: np.ndarray | None = None, sel: np.ndarray | None = None
+            ) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct key tuples (``keys``: integer arrays of one length, sorted as a tuple) and per
     tuple the number of lines, or with ``distinct`` (codes, -1 null) the number of distinct
-    non-null values (0 when every value is null, as ``nunique`` gives). The tuples are packed in
-    one int64 a line and sorted in place where they fit (8 bytes a line), else lexsorted."""
-    n = len(keys[0])
+    non-null values (0 when every value is null, as ``nunique`` gives); of the lines ``sel`` keeps
+    (a mask over the arrays), or of all. The tuples are packed in one int64 a line and sorted in
+    place where they fit (8 bytes a line: no copy of the keys), else lexsorted."""
+    cols = keys if distinct is None else [*keys, distinct]
+    n = len(keys[0]) if sel is None else int(np.count_nonzero(sel))
     if n == 0:
         return [k[:0] for k in keys], np.zeros(0, dtype=np.int64)
-    cols = keys if distinct is None else [*keys, distinct]
-    pk = _packed(cols)
+    pk = _packed(cols, sel)
     if pk is None:
-        return _per_key_lexsort(keys, distinct)
+        if sel is not None:
+            keys, distinct = [k[sel] for k in keys], None if distinct is None else distinct[sel]
+        return _per_key_lexsort([k.astype(np.int64, copy=False) for k in keys],
+                                None if distinct is None else distinct.astype(np.int64, copy=False))
     packed, fields = pk
     packed.sort()
     new = np.empty(n, dtype=bool)
@@ -128,11 +195,15 @@ def per_key(keys: list[np.ndarray], distinct: np.ndarray | None = None) -> tuple
         return _unpacked(packed[starts], fields), np.diff(np.r_[starts, n])
     uniq = packed[new]  # the distinct (keys, value) tuples
     del packed, new
-    dbits = fields[-1][2]
-    key_part = uniq >> dbits
-    starts = np.flatnonzero(np.r_[True, key_part[1:] != key_part[:-1]])
-    value = _unpacked(uniq, fields)[-1]
-    return _unpacked(key_part[starts], fields[:-1]), np.add.reduceat((value >= 0).astype(np.int64), starts)
+    lo, g, dbits = fields[-1]
+    value = uniq & ((1 << dbits) - 1)  # the value's field, as a value: non-null where >= 0
+    value *= g
+    value += lo
+    counted = value >= 0
+    del value
+    uniq >>= dbits  # the keys' part, in place
+    starts = np.flatnonzero(np.r_[True, uniq[1:] != uniq[:-1]])
+    return _unpacked(uniq[starts], fields[:-1]), np.add.reduceat(counted, starts, dtype=np.int64)
 
 
 def _per_key_lexsort(keys: list[np.ndarray], distinct: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:
@@ -187,7 +258,7 @@ class Lines:
     @classmethod
     def of(cls, df: pd.DataFrame, mask: np.ndarray) -> Lines:
         pos = np.flatnonzero(mask)
-        return cls(pos, times_at(df["ts"], pos))
+        return cls(narrow(pos), times_at(df["ts"], pos))
 
     def subset(self, sel: np.ndarray) -> Lines:
         """The lines ``sel`` (a mask over these) with what is known of them."""
@@ -204,7 +275,16 @@ class Lines:
         pos = self.pos if sel is None else self.pos[sel]
         if col not in df.columns:
             return np.full(len(pos), -1, dtype=np.int64)
-        return value_codes(df[col].iloc[pos])
+        s = df[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):  # (its codes at the lines: no Series taken, nor its index)
+            return s.cat.codes.to_numpy()[pos]
+        data = getattr(s.array, "_pa_array", None)
+        if sel is None and data is not None:
+            # the whole column coded and its codes taken at the lines (int32): not a copy of the
+            # lines' texts (the dictionary attack's recipients: most of the abuse detector's peak)
+            enc = pc.dictionary_encode(_one_array(data))
+            return pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)[pos]
+        return value_codes(s.iloc[pos])
 
 
     @property
@@ -215,7 +295,7 @@ class Lines:
     def coded(self, df: pd.DataFrame, col: str) -> np.ndarray:
         """:meth:`values` of column ``col`` at these lines, kept for the next reader."""
         if col not in self._coded:
-            self._coded[col] = self.values(df, col)
+            self._coded[col] = narrow(self.values(df, col))
         return self._coded[col]
 
     def distinct(self, df: pd.DataFrame, col: str, sel: np.ndarray) -> int:
@@ -238,7 +318,7 @@ class Lines:
             return s.iloc[self.pos[sel]].mode().iloc[0]
         key = f"categories of {col}"
         if key not in self._coded:
-            self._coded[key] = s.cat.codes.to_numpy()[self.pos].astype(np.int64)
+            self._coded[key] = s.cat.codes.to_numpy()[self.pos]
         codes = self._coded[key][sel]
         codes = codes[codes >= 0]
         if not len(codes):  # (no value: as pandas says it)
@@ -250,8 +330,8 @@ class Lines:
         evidence: :func:`.context._finding`), read at those lines alone."""
         if "named" not in self._coded:
             named = np.ones(len(self.pos), dtype=bool)
-            for c in ("source", "line_no"):
-                named &= df[c].iloc[self.pos].notna().to_numpy(dtype=bool)
+            for c in ("source", "line_no"):  # (the column's nulls taken at the lines: no copy of its values)
+                named &= df[c].notna().to_numpy(dtype=bool)[self.pos]
             self._coded["named"] = named
         at = _positions(sel)
         at = self.pos[at[self._coded["named"][at]][:n]]
@@ -280,6 +360,6 @@ def client_lines(ctx: Any, df: pd.DataFrame) -> tuple[Lines, np.ndarray]:
     if key not in held:
         lines = Lines.of(df, df["client_ip"].notna().to_numpy(dtype=bool) & _str_eq(df["event"], ("auth_failure", "reject")))
         client, names = lines.codes(df, "client_ip", sort=True)
-        lines._coded[CLIENT] = client
+        lines._coded[CLIENT] = narrow(client)
         held[key] = (lines, names)
     return held[key]

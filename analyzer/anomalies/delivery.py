@@ -10,7 +10,7 @@ import pandas as pd
 from .aggregates import ORDER_COLUMN, _seconds_ns, _values, qid_hash
 from .baseline import _robust, _runs, _with_bucket, robust_rows
 from .bucket_counts import bucket_sums, floor_ns, group_codes, pair_sums
-from .client_counts import Lines, by_name, client_lines, per_key, runs, step_of
+from .client_counts import Lines, by_name, client_lines, per_key, runs, step_index
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
 from .failed import FAIL_KEYS, bucket_of, folded_failures, with_examples
 from .finding import Finding
@@ -160,8 +160,7 @@ def _cause_spike(ctx: Context) -> list[Finding]:
         code, names = group_codes(df["cause"].iloc[pos])
         key, bucket, weight = code, row_bucket, np.ones(len(pos), np.int64)
     else:
-        code, names = group_codes(pd.Series(np.concatenate([_values(df["cause"].iloc[pos]),
-                                                            folded["cause"].to_numpy(dtype=object)])))
+        code, names = _joint_codes(df["cause"], pos, folded["cause"].to_numpy(dtype=object))
         key = code  # (the folded keys' step starts, in seconds, to their buckets in ns)
         bucket = np.r_[row_bucket, folded["sec"].to_numpy(dtype=np.int64) // (step // 10**9) * step]
         weight = np.r_[np.ones(len(pos), np.int64), folded["n"].to_numpy(dtype=np.int64)]
@@ -201,6 +200,25 @@ def _cause_spike(ctx: Context) -> list[Finding]:
                                 observed=n, expected=exp, cause=str(cause),
                                 detail=f"{lines} events with cause {cause} in the window"))
     return out
+
+
+def _joint_codes(col: pd.Series, pos: np.ndarray, more: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`.bucket_counts.group_codes` of the values of ``col`` at ``pos`` followed by the values
+    ``more`` (strings or None): the distinct values present, sorted, and each line's code. A
+    Categorical column is read on its codes and only its categories are made strings (a few
+    causes: not a Python string per line, then factorized)."""
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        return group_codes(pd.Series(np.concatenate([_values(col.iloc[pos]), more])))
+    cats = np.asarray(col.cat.categories, dtype=object)
+    at = col.cat.codes.to_numpy()[pos].astype(np.int32)
+    seen = np.flatnonzero(np.bincount(at[at >= 0], minlength=len(cats)))
+    extra = [str(v) for v in more if not pd.isna(v)]
+    names = np.array(sorted({str(v) for v in cats[seen]} | set(extra)), dtype=object)
+    lut = np.full(len(cats) + 1, -1, dtype=np.int64)  # category code + 1 -> code (0: null)
+    lut[seen + 1] = np.searchsorted(names, np.array([str(v) for v in cats[seen]], dtype=object))
+    at += 1
+    more_codes = np.array([-1 if pd.isna(v) else int(np.searchsorted(names, str(v))) for v in more], dtype=np.int64)
+    return np.concatenate([lut[at], more_codes]), names
 
 
 def _per_cause(key: np.ndarray, bucket: np.ndarray, n: np.ndarray, step: int, all_buckets: pd.DatetimeIndex
@@ -352,16 +370,17 @@ def _client_rejects(ctx: Context) -> list[Finding]:
     lines = every_line.subset(rejects)
     client = lines.client
     step = int(ctx.bucket.value)
-    bucket = step_of(lines.ns, step)
+    bucket = step_index(lines.ns, step)  # (numbers of buckets: their starts are these times ``step``)
     (tb,), tot = per_key([bucket])
     (kc, kb), n = per_key([client, bucket])
     share = n / tot[np.searchsorted(tb, kb)]
+    tb, kb = tb * step, kb * step
     hit = (n >= p["client_min_rejects"]) & (share >= p["client_min_share"])
     out: list[Finding] = []
     for c in by_name(ips, kc[hit]):
         ip = ips[c]
         for run in runs(kb[hit & (kc == c)], step):
-            sel = (client == c) & np.isin(bucket, run)
+            sel = (client == c) & np.isin(bucket, run // step)
             out.append(client_finding(ctx, str(ip), src, lines, sel, int(tot[np.isin(tb, run)].sum())))
     return out
 

@@ -405,8 +405,20 @@ def _folded_closes(ctx: Context) -> pd.Series:
         some = closed > 0
         secs.append(t["sec"].to_numpy()[some])
         counts.append(closed[some])
-    buckets, at = np.unique((np.concatenate(secs) // step) * step, return_inverse=True)
-    sums = np.bincount(at, weights=np.concatenate(counts), minlength=len(buckets)).astype(np.int64)
+    b = np.concatenate(secs) // step
+    weights = np.concatenate(counts)
+    lo = int(b.min()) if len(b) else 0
+    if len(b) and int(b.max()) - lo < 4 * len(b) + 1024:
+        # summed by the buckets' numbers from the first (a week of hours: a few hundred), not
+        # sorted: np.unique's sort of every folded second was the detector's peak at 7x3M lines;
+        # every line counted has closed > 0, so a bucket with lines has a sum > 0
+        b -= lo
+        per = np.bincount(b, weights=weights)
+        present = np.flatnonzero(per > 0)
+        buckets, sums = (present + lo) * step, per[present].astype(np.int64)
+    else:
+        buckets, at = np.unique(b * step, return_inverse=True)
+        sums = np.bincount(at, weights=weights, minlength=len(buckets)).astype(np.int64)
     return pd.Series(sums, index=pd.to_datetime(buckets, unit="s", utc=True), name="closed")
 
 

@@ -15,7 +15,7 @@ import ipaddress
 import numpy as np
 import pandas as pd
 
-from .client_counts import DAY_NS, Lines, client_lines, codes_of, per_key, step_of
+from .client_counts import DAY_NS, Lines, client_lines, codes_of, first_last, narrow, per_key, step_index
 from .context import Context, _finding, _str_eq
 from .finding import Finding
 
@@ -51,29 +51,50 @@ def _stats(df: pd.DataFrame, lines: Lines, sel: np.ndarray, key: np.ndarray, nam
     """Per key (codes ``key`` of the lines ``sel``, -1 left out; index: the keys' names, in code
     order; column ``code``): ``total`` (lines, or distinct ``distinct`` values), ``days`` with
     any, ``per_day`` (the most in one day), ``per_hour`` (the most in one ``step``), ``ips``
-    (distinct clients), ``first`` and ``last`` (times)."""
+    (distinct clients), ``first`` and ``last`` (times). Counted in place over the lines (``sel``
+    given to :func:`.client_counts.per_key`: no copy of their keys, times or values); the days and
+    steps as their numbers (int32)."""
     sel = sel & (key >= 0)
-    k, ns, cl = key[sel], lines.ns[sel], client[sel]
-    d = distinct[sel] if distinct is not None else None
-    day, hour = step_of(ns, DAY_NS), step_of(ns, step)
-    (codes,), total = per_key([k], d)
-    days = per_key([k], day)[1]
+    day, hour = step_index(lines.ns, DAY_NS), step_index(lines.ns, step)
+    (codes,), total = per_key([key], distinct, sel=sel)
+    days = per_key([key], day, sel=sel)[1]
 
     def most(within: np.ndarray) -> np.ndarray:
-        (kk, _), n = per_key([k, within], d)
+        (kk, _), n = per_key([key, within], distinct, sel=sel)
         return np.maximum.reduceat(n, np.flatnonzero(np.r_[True, kk[1:] != kk[:-1]]))
 
-    ips = per_key([k], cl)[1]
-    order = np.lexsort((ns, k))
-    starts = np.searchsorted(k[order], codes)
-    ends = np.r_[starts[1:], len(order)] - 1
-    at = lines.pos[np.flatnonzero(sel)]
+    per_day, per_hour = most(day), most(hour)
+    del day, hour
+    ips = per_key([key], client, sel=sel)[1]
+    first, last = _first_last(lines.ns, key, sel, len(names))
     ts = df["ts"]
     idx = pd.Index(names[codes], name=None)
-    return pd.DataFrame({"code": codes, "total": total, "days": days, "per_day": most(day),
-                         "per_hour": most(hour), "ips": ips,
-                         "first": ts.iloc[at[order[starts]]].array, "last": ts.iloc[at[order[ends]]].array},
+    return pd.DataFrame({"code": codes, "total": total, "days": days, "per_day": per_day,
+                         "per_hour": per_hour, "ips": ips,
+                         "first": ts.iloc[lines.pos[first[codes]]].array,
+                         "last": ts.iloc[lines.pos[last[codes]]].array},
                         index=idx)
+
+
+def _first_last(ns: np.ndarray, key: np.ndarray, sel: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per key code, the line (position among the lines) of its least time and of its greatest
+    (the first and the last of them in line order among equal times, as a stable sort by time
+    gives): where the lines' times never decrease (a window or history sorted by time, the
+    usual case), the key's first and last line (:func:`.client_counts.first_last`: no sort)."""
+    if len(ns) < 2 or bool((ns[1:] >= ns[:-1]).all()):
+        return first_last(key, sel, size)
+    at = np.flatnonzero(sel)
+    first = np.full(size, -1, dtype=np.int64)
+    last = np.full(size, -1, dtype=np.int64)
+    if not len(at):
+        return first, last
+    k = key[at]
+    order = np.lexsort((ns[at], k))
+    starts = np.flatnonzero(np.r_[True, k[order][1:] != k[order][:-1]])
+    ends = np.r_[starts[1:], len(order)] - 1
+    first[k[order[starts]]] = at[order[starts]]
+    last[k[order[ends]]] = at[order[ends]]
+    return first, last
 
 
 def slow_finding(ctx: Context, kind: tuple[str, str, int, int, bool], entity: str, scope: str, st: pd.Series,
@@ -118,17 +139,17 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
     ]
     out: list[Finding] = []
     for title, mask, distinct, per_hour_limit, what, per_day, per_span in kinds:
+        # the kind's lines as a mask over every line (no copy of their times and codes)
         of_kind = mask[every_line.pos]
         if not of_kind.any():
             continue
-        lines = every_line.subset(of_kind)
+        lines = every_line
         client = lines.client
-        recipient = every_line.coded(df, "recipient")[of_kind] if distinct else None
-        every = np.ones(len(lines.pos), dtype=bool)
-        ips = _stats(df, lines, every, client, names, client, recipient, step)
+        recipient = lines.coded(df, "recipient") if distinct else None
+        ips = _stats(df, lines, of_kind, client, names, client, recipient, step)
         # fast clients are the hourly detector's; persistent ones may join a network
         slow = ips[ips["per_hour"] < per_hour_limit]
-        of_slow = np.isin(client, slow["code"].to_numpy())
+        of_slow = of_kind & np.isin(client, slow["code"].to_numpy())
         if not of_slow.any():
             continue
 
@@ -144,16 +165,17 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
         if len(persistent):
             net_codes, net_names = codes_of(_networks(pd.Series(names[persistent], dtype=object)), sort=True)
             net_of[persistent] = net_codes
-            net = net_of[client]
+            net = narrow(net_of[client])
             in_net = of_slow & (net >= 0)
             if in_net.any():
                 nets = _stats(df, lines, in_net, net, net_names, client, recipient, step)
                 nets = nets[(nets["ips"] >= p["network_min_ips"]) & flagged(nets)]
         covered = np.unique(client[in_net & np.isin(net_of[client], nets["code"].to_numpy())]) if len(nets) else []
         single = slow[flagged(slow) & ~slow["code"].isin(covered)]
-        found = [(str(n), "network", st, in_net & (net_of[client] == st["code"])) for n, st in nets.iterrows()]
-        found += [(str(ip), "address", st, client == st["code"]) for ip, st in single.iterrows()]
-        for entity, scope, st, sel in found:  # flagged clients only: few
+        found = [(str(n), "network", st) for n, st in nets.iterrows()]
+        found += [(str(ip), "address", st) for ip, st in single.iterrows()]
+        for entity, scope, st in found:  # flagged clients only: few (each one's lines a mask made in turn)
+            sel = in_net & (net_of[client] == st["code"]) if scope == "network" else of_kind & (client == st["code"])
             out.append(slow_finding(ctx, (title, what, per_hour_limit, per_span, distinct), entity, scope, st,
                                     df, lines, sel))
     return out
