@@ -59,6 +59,6 @@ def test_stream_classifier_agrees(engine, monkeypatch, tmp_path):
     outs = clf.classify_many([table], [Groups.of(class_key(table))])
     if clf.tail is not None:  # (the last line may be held back to the next call: its table is narrower)
         outs.append(clf.tail)
-    causes = {n: c for t in outs for n, c in zip(t.column("line_no").to_pylist(), t.column("cause").to_pylist())}
+    causes = {n: c for t in outs for n, c in zip(t.column("line_no").to_pylist(), t.column("cause").to_pylist(), strict=True)}
     assert causes[1] == "mailbox.full"
     assert causes[2] == "queue.earlier_error_unseen"

@@ -167,8 +167,6 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
         ts = pd.concat([ts.reset_index(drop=True), more], ignore_index=True)
         kinds_tl = {k: np.concatenate([m, np.zeros(len(more), dtype=bool)]) for k, m in kinds.items()}
         for kind in folded:
-            # counts as the float64 weights the timeline's np.bincount sums (an int64 array was
-            # copied into them there), made at once (no int64 copy of the rows' mask first)
             got, folded[kind] = getattr(bulk, kind)(bulk.timed), int(getattr(bulk, kind)().sum())
             kinds_tl[kind] = np.concatenate([kinds[kind], got, np.zeros(len(got))], dtype=np.float64)
     else:
