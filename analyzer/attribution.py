@@ -345,8 +345,7 @@ def _history(store: object, keys: list[tuple[str | None, str | None]], before: p
         t = read(store, since=lo.to_pydatetime(), until=hi.to_pydatetime(), columns=list(HISTORY_COLUMNS))
         if not len(t):
             continue
-        dom = pc.utf8_lower(pc.extract_regex(pc.fill_null(_arrow(t, "recipient"), ""),
-                                             r"@(?P<d>[^@>\s]+)>?$").field("d"))
+        dom = pc.utf8_lower(pc.struct_field(pc.extract_regex(_arrow(t, "recipient"), r"@(?P<d>[^@>\s]+)>?$"), "d"))
         q = _arrow(t, "queue_id")
         match = (_isin(q, frozenset(want_q)) | _isin(dom, frozenset(want_d))) & _sources_mask(t)
         if not match.any():
