@@ -204,8 +204,10 @@ def test_domains_as_the_coalesce(rows):
                    "reply_text": pa.array([t for _, t in rows], pa.string())})
     at = np.arange(len(rows))
     take = pa.array(at, pa.int64())
-    dom = pc.extract_regex(pc.utf8_lower(df.column("recipient").combine_chunks().take(take)),
-                           r"@(?P<d>[^@>\s]+)>?$").field("d")
-    quoted = pc.extract_regex(pc.utf8_lower(df.column("reply_text").combine_chunks().take(take)),
-                              attribution._DOMAIN_IN_TEXT).field("d")
+    # (struct_field: null where the regex did not match, so a row without a domain takes the quoted
+    # one, and rows without either share no key; .field gave "" there)
+    dom = pc.struct_field(pc.extract_regex(pc.utf8_lower(df.column("recipient").combine_chunks().take(take)),
+                                           r"@(?P<d>[^@>\s]+)>?$"), "d")
+    quoted = pc.struct_field(pc.extract_regex(pc.utf8_lower(df.column("reply_text").combine_chunks().take(take)),
+                                              attribution._DOMAIN_IN_TEXT), "d")
     assert attribution._domains(df, at).equals(pc.coalesce(dom, quoted))
