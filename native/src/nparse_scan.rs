@@ -5,29 +5,24 @@
 /// Bytes a scan stops at, by value (1: stop).
 pub type Stops = [u8; 256];
 
-/// RE2's `\s` (`[\t\n\f\r ]`) and the bytes of `extra`.
-pub const fn spaces_and(extra: &[u8]) -> Stops {
-    let mut t = [0u8; 256];
-    let sp = [b'\t', b'\n', 0x0C, b'\r', b' '];
-    let mut i = 0;
-    while i < sp.len() {
-        t[sp[i] as usize] = 1;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < extra.len() {
-        t[extra[i] as usize] = 1;
-        i += 1;
-    }
-    t
-}
-
 /// The bytes of `list` only.
 pub const fn only(list: &[u8]) -> Stops {
     let mut t = [0u8; 256];
     let mut i = 0;
     while i < list.len() {
         t[list[i] as usize] = 1;
+        i += 1;
+    }
+    t
+}
+
+/// RE2's `\s` (`[\t\n\f\r ]`) and the bytes of `extra`.
+pub const fn spaces_and(extra: &[u8]) -> Stops {
+    let mut t = only(extra);
+    let sp = [b'\t', b'\n', 0x0C, b'\r', b' '];
+    let mut i = 0;
+    while i < sp.len() {
+        t[sp[i] as usize] = 1;
         i += 1;
     }
     t
