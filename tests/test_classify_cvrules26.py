@@ -144,7 +144,7 @@ def test_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("451 Recipient not ready to receive mail", "server.unavailable"),
     ("550 Domain no longer exists", "mailbox.moved"),
     ("550 The certificate is no longer valid", "mailbox.disabled"),
-    ("550 Mail from example.com is only accepted after authentication", "mailbox.unavailable"),
+    ("550 Mail from example.com is only accepted after authentication", "auth.required"),  # r27-replyk: now phr.auth.accepted_only_after_authentication
     ("550 Header From does not match the DKIM signing domain", "auth.dkim"),
     ("530 Client does not meet the required authentication level", "auth.required"),
     ("550 Sender domain fails to meet the SPF requirements", "auth.spf"),
