@@ -31,7 +31,7 @@ from tests.test_classify_phrasings import cause_of
 
 SPAM_SOURCE = "phr.reputation.sent_to_spamtrap"
 SENDERSCORE_LIST = "phr.reputation.client_blocked_using_list"
-SCORE = "reputation.poor_phrasings2"
+SCORE = "reputation.poor"
 NOT_READY = "server.phrasings"
 DISABLED = "phr.mailbox.disabled"
 SPOOFED = "auth.spoofed"

@@ -43,7 +43,7 @@ from tests.test_classify_phrasings import cause_of
     ("554 Twoje IP zostało zablokowane", "reputation.ip_listed", "phr.reputation.ip_blocked_languages3"),
     ("554 发信IP已被屏蔽", "reputation.ip_listed", "phr.reputation.ip_blocked_languages3"),
     ("550 See http://postmaster.example.net/blockip.php?ip=192.0.2.1", "reputation.ip_listed", "phr.reputation.deny_ip_page"),
-    ("421 Too many invalid command, bye", "session.too_many_errors", "phr.session.too_many_bad_command"),
+    ("421 Too many invalid command, bye", "session.too_many_errors", "session.too_many_errors_text"),
     ("452 4.3.1 Mailsystem is full, try later", "server.unavailable", "phr.server.mail_system_full"),
     ("451 Spool error, please retry", "server.error", "server.error_phrasings2"),
     ("554 Unwelcome connection rejected (2)", "policy.sender_blocked", "unwelcome_connection.numbered"),

@@ -18,11 +18,11 @@ from tests.test_classify_phrasings import cause_of
 @pytest.mark.parametrize("text, cause, rule_id", [
     # SPF's verdict in words that do not name SPF: a server, host or IP the domain does not authorise
     ("550 Rejected: you are not using a mail server that is permitted to send mail for this domain",
-     "auth.spf", "phr.auth.spf_unauthorised_sending_server"),
+     "auth.spf", "auth.spf"),
     ("550 5.7.1 Host 192.0.2.7 is not an authorized mail server for example.org", "auth.spf",
-     "phr.auth.spf_unauthorised_sending_server"),
+     "auth.spf"),
     ("554 Sending IP not permitted to send email on behalf of mail.example.net", "auth.spf",
-     "phr.auth.spf_unauthorised_sending_server"),
+     "auth.spf"),
     # a recipient account hedged as possibly non-existent
     ("550 Delivery failed: the user account or domain might not exist", "mailbox.unknown",
      "phr.mailbox.may_not_exist"),

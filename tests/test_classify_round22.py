@@ -31,7 +31,7 @@ from tests.test_classify_phrasings import cause_of
     # (since the review put sender_not_accepted below the named reasons, an older family of the
     # same cause reads this one first)
     ("550 Sender domain not welcome", "policy.sender_blocked", "phr.policy.access_list_family"),
-    ("550 Blocking unsolicited mail from this sender", "policy.sender_blocked", "phr.policy.blocking_mail_from"),
+    ("550 Blocking unsolicited mail from this sender", "policy.sender_blocked", "sender.blocked_phrasings2"),
     ("550 Outgoing messages from this account are suspended", "policy.sender_blocked",
      "phr.policy.outgoing_mail_suspended"),
     ("554 RCPT <user@example.com> is on the blocklist", "policy.rejected", "phr.policy.recipient_in_blacklist"),

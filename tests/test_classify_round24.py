@@ -35,7 +35,7 @@ from tests.test_classify_phrasings import cause_of
     ("Delivery attempts exceeded", "queue.expired", "phr.queue.gave_up_after_attempts"),
     ("451 4.3.0 Unable to connect to spamd", "server.error", "phr.server.filter_daemon_unreachable"),
     ("451 Failed to connect to the milter", "server.error", "phr.server.filter_daemon_unreachable"),
-    ('Command died with status 75: "/usr/lib/dovecot/deliver"', "server.error", "phr.server.delivery_command_died"),
+    ('Command died with status 75: "/usr/lib/dovecot/deliver"', "server.error", "phr.server.processing_failure_family"),
     ("temporary failure. Command output: mail box full", "mailbox.full", "phr.mailbox.full_in_command_output"),
     ("Command output: Quota exceeded (mailbox for user is full)", "mailbox.full", "phr.mailbox.full_in_command_output"),
     ('Command died with status 1: "/usr/bin/maildrop". Command output: maildrop: maildir over quota.',

@@ -27,13 +27,13 @@ TRAP = "phr.reputation.sent_to_spamtrap"
 COUNTRY = "phr.policy.country_blocked"
 HELO = "phr.helo.impersonates_us"
 RATE = "phr.rate.sent_count_over_limit"
-MALICIOUS = "phr.content.malicious_code"
+MALICIOUS = "content.virus"
 SCANNER = "phr.server.virus_scanner_unavailable"
 FILTER = "phr.content.filter_or_keyword"
 NOT_AUTH = "phr.sender.domain_not_match_auth"
-IDLE = "phr.session.commands_without_progress"
+IDLE = "session.too_many_errors_text"
 PIPE = "phr.protocol.pipelining_limit"
-ORDER = "phr.protocol.commands_out_of_order"
+ORDER = "phr.protocol.sequence_family"
 VERIFY = "phr.sender.could_not_verify_sender"
 
 
@@ -61,7 +61,7 @@ VERIFY = "phr.sender.could_not_verify_sender"
     ("553 Auth domain does not match envelope domain", "sender.invalid", NOT_AUTH),
     ("421 Too many commands before a mail transaction, bye", "session.too_many_errors", IDLE),
     ("421 4.7.0 Too many RSET commands", "session.too_many_errors", IDLE),
-    ("421 Pipelining queue size exceeded", "protocol.pipelining", PIPE),
+    ("421 Pipelining queue size exceeded", "protocol.pipelining", "protocol.pipelining"),
     ("503 Please send a single command at a time", "protocol.pipelining", PIPE),
     ("503 5.5.1 Command out of order", "protocol.sequence", ORDER),
     ("550 Cannot verify sender address.", "sender.invalid", VERIFY),
@@ -69,7 +69,7 @@ VERIFY = "phr.sender.could_not_verify_sender"
     ("550 5.2.4 Could not expand the distribution list", "server.misconfigured",
      "phr.server.list_expansion_problem"),
     ("501 5.1.3 Recipient in a single-label domain is not accepted", "address.invalid",
-     "phr.address.single_label_domain"),
+     "phr.address.invalid_family"),
     ("421 HL:IFQ 198.51.100.3", "rate.limited", "netease.ifq_rate"),
 ])
 def test_round26_families_decide(text: str, cause: str, rule_id: str) -> None:

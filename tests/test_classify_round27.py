@@ -23,17 +23,17 @@ import pytest
 from tests.test_classify_generalise import _winner
 from tests.test_classify_phrasings import cause_of
 
-LOOP = "phr.routing.loop_detection"
-MTA = "phr.server.temporary_failure_in_mta"
-CONN = "phr.rate.connection_rate"
-EXPLICIT = "phr.policy.explicit_block_of_sender"
-BLACKLISTED = "phr.policy.recipient_has_blacklisted_sender"
-ATTACH = "phr.content.attachment_content_rejected"
-COMPLIANCE = "phr.content.compliance_filter"
+LOOP = "routing.loop"
+MTA = "phr.server.processing_failure_family"
+CONN = "rate.phrasings"
+EXPLICIT = "sender.blocked_phrasings2"
+BLACKLISTED = "sender.blocked_phrasings2"
+ATTACH = "phr.content.attachment_policy_family"
+COMPLIANCE = "phr.content.filter_or_keyword"
 SCANNER = "phr.content.refused_by_scanner"
-SIZE = "phr.content.filter_size_limit"
-HELO = "phr.helo.not_authorized_helo_name"
-BOUNCES = "phr.reputation.many_bounces_blocked"
+SIZE = "phr.message.too_big_english"
+HELO = "helo.phrasings"
+BOUNCES = "phr.reputation.poor_behaviour_family"
 
 
 @pytest.mark.parametrize("text, cause, rule_id", [
@@ -67,22 +67,22 @@ BOUNCES = "phr.reputation.many_bounces_blocked"
      "phr.reputation.connection_blocked_temporarily"),
     ("421 Access to this server blocked temporarily, come back later", "reputation.poor",
      "phr.reputation.connection_blocked_temporarily"),
-    ("451 We could not check your e-mail right now, retry", "server.error", "phr.server.cannot_validate_message_now"),
-    ("451 4.3.0 Unable to analyse the message at this time", "server.error", "phr.server.cannot_validate_message_now"),
-    ("421 Mail scanner fault, try again later", "server.error", "phr.server.content_scanner_problem"),
-    ("421 Message scanner malfunction, try later", "server.error", "phr.server.content_scanner_problem"),
+    ("451 We could not check your e-mail right now, retry", "server.error", "phr.server.processing_failure_family"),
+    ("451 4.3.0 Unable to analyse the message at this time", "server.error", "phr.server.processing_failure_family"),
+    ("421 Mail scanner fault, try again later", "server.error", "phr.server.scanner_failure"),
+    ("421 Message scanner malfunction, try later", "server.error", "phr.server.scanner_failure"),
     ("550 Rejected: the connecting address did not have a reverse lookup entry", "auth.reverse_dns",
-     "phr.auth.no_reverse_name"),
-    ("550 Rejected: sending host does not have a reverse look name", "auth.reverse_dns", "phr.auth.no_reverse_name"),
-    ("554 Messages from your network must be delivered over TLS", "tls.required", "phr.tls.must_be_sent_encrypted"),
+     "phr.auth.reverse_dns"),
+    ("550 Rejected: sending host does not have a reverse look name", "auth.reverse_dns", "phr.auth.reverse_dns"),
+    ("554 Messages from your network must be delivered over TLS", "tls.required", "phr.tls.required"),
     ("550 Mail from this host must be transmitted using an encrypted channel", "tls.required",
-     "phr.tls.must_be_sent_encrypted"),
+     "phr.tls.required"),
     ("450 Client sent too many mails to different recipients in the last 15 minutes", "rate.limited",
-     "phr.rate.sent_too_many_in_window"),
+     "phr.rate.limit_per_period"),
     ("450 Client sent to many mails from different domains in the past 30 minutes", "rate.limited",
-     "phr.rate.sent_too_many_in_window"),
-    ("550 You must obtain POP3 authorization before relaying", "auth.required", "phr.auth.pop_authorization_first"),
-    ("553 sorry, you must have IMAP login first", "auth.required", "phr.auth.pop_authorization_first"),
+     "phr.rate.limit_per_period"),
+    ("550 You must obtain POP3 authorization before relaying", "auth.required", "phr.auth.pop_before_smtp"),
+    ("553 sorry, you must have IMAP login first", "auth.required", "phr.auth.pop_before_smtp"),
     # the third batch's families
     ("550 5.1.1 The server no longer handles mail for this mailbox", "mailbox.unknown",
      "phr.mailbox.server_does_not_handle_user"),
