@@ -128,7 +128,7 @@ def test_folded_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("550 This server is out of order", "protocol.sequence"),
     ("550 Reverse path is missing", "auth.reverse_dns"),
     ("550 HELO name does not have a reverse DNS entry", "auth.reverse_dns"),
-    ("550 Attachment must be sent with a password", "auth.required"),
+    ("550 Attachment must be sent with a password", "content.policy"),  # lead: neither auth (abd348c, by the table) nor the bare 550
     ("530 Authentication must be sent over TLS first", "tls.required"),
     ("451 You sent too many messages, try later", "rate.limited"),
     ("550 Too many messages with spam from this IP", "reputation.poor"),
