@@ -17,37 +17,21 @@ from analyzer.classify import default_rules
 from analyzer.classify_stream import StreamClassifier
 from analyzer.fast_summary import HAND, META, RAW, REPS, FastSummaryFold
 from analyzer.pipeline import EventStream
-from analyzer.sinks import SummaryFold
 from analyzer.sources import expand_inputs
-from analyzer.summary import summarise_fold
-from bench.generate_logs import generate
+from tests.test_native_summary import _summaries
+from tests.test_native_summary import days as days  # (the fixture: a Postfix and an Exim day)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
 
 
-@pytest.fixture(scope="module")
-def day(tmp_path_factory) -> Path:
-    p = tmp_path_factory.mktemp("handover") / "postfix.log"
-    generate("postfix", 5000, seed=3, out=str(p), start="2026-12-02T00:00:00", hours=20, host="mx1",
-             incidents=["deferral_buildup@2h+6h"])
-    return p
+@pytest.fixture
+def day(days) -> Path:
+    return days["postfix"]
 
 
 def _summary(path: Path, **kw):
-    fold = FastSummaryFold(StreamClassifier(default_rules()))
-    stream = EventStream(expand_inputs([str(path)]), tz="UTC", year=2026, classifier=fold.summariser,
-                         columns=(*SummaryFold.READS, *fold.summariser.reads), **kw)
-    fold.fold(stream)
-    return summarise_fold(fold, stream.counts, stream.files, stream.warnings)
-
-
-def _general(path: Path, **kw):
-    general = StreamClassifier(default_rules())
-    fold = SummaryFold()
-    stream = EventStream(expand_inputs([str(path)]), tz="UTC", year=2026, classifier=general,
-                         columns=(*SummaryFold.READS, *general.reads), **kw)
-    fold.fold(stream)
-    return summarise_fold(fold, stream.counts, stream.files, stream.warnings)
+    """The fast path's summary (and the general path's: ``_summaries``)."""
+    return _summaries([path], **kw)[0]
 
 
 def _a_block() -> pa.Table:
@@ -101,7 +85,8 @@ def test_handed_or_sent_the_summary_is_the_general_paths(day, monkeypatch, kw):
         return real(self, table)
 
     monkeypatch.setattr(FastSummaryFold, "_open", counted)
-    assert _summary(day, **kw) == _general(day, **kw)
+    fast, general = _summaries([day], **kw)
+    assert fast == general
     if forked:  # (the workers' blocks sent; one parsed again here, in order, is handed over)
         assert opened["sent"] > 3 and opened["handed"] < opened["sent"]
     else:  # (block threads: a block each; one worker: the stream's batches)
@@ -138,7 +123,7 @@ def test_blocks_that_wait_join_the_call(day, monkeypatch):
     monkeypatch.setattr(FastSummaryFold, "LAST_BLOCKS", 10**6)  # every block due
     kw = {"workers": 2, "block_bytes": 16384}
     monkeypatch.setattr(fast_summary, "waiting", lambda: 0)
-    alone = _summary(day, **kw)
+    alone, general = _summaries([day], **kw)
     each = [c for c in calls if c]
     assert len(each) > 6 and set(each) == {1}
     calls.clear()
@@ -146,7 +131,7 @@ def test_blocks_that_wait_join_the_call(day, monkeypatch):
     monkeypatch.setattr(fast_summary, "waiting", lambda: next(flips))
     joined = _summary(day, **kw)
     held = [c for c in calls if c]
-    assert joined == alone == _general(day, **kw)
+    assert joined == alone == general
     assert sum(held) == sum(each) and max(held) == 3 and len(held) < len(each)
     calls.clear()
     monkeypatch.setattr(FastSummaryFold, "HELD_ROWS", 1)  # (every block over it)
