@@ -184,6 +184,16 @@ _TOKENS = itertools.count()
 HAND = "hand"
 
 
+def carries_raw(table: pa.Table) -> bool:
+    """Whether a summarised block, not yet taken by the fold, holds raw groups (:data:`RAW`:
+    its groups are classes), sent or handed over."""
+    md = table.schema.metadata or {}
+    if RAW in md:
+        return True
+    meta = json.loads(md.get(META, b"{}"))
+    return HAND in meta and meta[HAND] in _HANDED and _HANDED[meta[HAND]][2] is not None
+
+
 def _ipc(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as w:

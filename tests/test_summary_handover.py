@@ -53,6 +53,7 @@ def test_a_block_of_this_process_is_handed_over_and_opened_alike(monkeypatch):
     handed = fold.summariser(table)
     hmd = handed.schema.metadata
     assert REPS not in hmd and RAW not in hmd and len(fast_summary._HANDED) == 1
+    assert fast_summary.carries_raw(handed) == fast_summary.carries_raw(sent)
     other = FastSummaryFold(StreamClassifier(default_rules()))
     rows_s, reps_s, raw_s = other._open(sent)
     rows_h, reps_h, raw_h = fold._open(handed)
