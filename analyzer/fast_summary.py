@@ -346,8 +346,9 @@ class FastSummaryFold(SummaryFold):
             rows += table.num_rows
             due = size >= limit or (expected is not None and seen > expected - self.LAST_BLOCKS)
             # (a block that is made already is taken first: it joins this call, not a call of its
-            # own after it, ~0.01-0.02 CPU-s a call; at the input's end the last blocks come together)
-            if rows >= self.HELD_ROWS or (due and not waiting()):
+            # own after it, ~0.01-0.02 CPU-s a call; at the input's end the last blocks come together;
+            # the bounds on what is held, HELD_ROWS and GROUPS, call at once)
+            if rows >= self.HELD_ROWS or size >= self.GROUPS or (due and not waiting()):
                 self._classified(held, attribution)
                 held, size, rows, limit = [], 0, 0, min(2 * limit, self.GROUPS)
         if attribution is not None:

@@ -116,7 +116,7 @@ def test_waiting_counts_what_the_producer_made_for_this_thread():
 
 def test_blocks_that_wait_join_the_call(day, monkeypatch):
     """A call that is due waits for the blocks made already (they join it): fewer calls, the
-    same summary; the limit on held rows still calls at once."""
+    same summary; the bounds on what is held (rows, groups) still call at once."""
     calls: list[int] = []
     classified = FastSummaryFold._classified
     monkeypatch.setattr(FastSummaryFold, "_classified",
@@ -134,8 +134,10 @@ def test_blocks_that_wait_join_the_call(day, monkeypatch):
     held = [c for c in calls if c]
     assert joined == alone == general
     assert sum(held) == sum(each) and max(held) == 3 and len(held) < len(each)
-    calls.clear()
-    monkeypatch.setattr(FastSummaryFold, "HELD_ROWS", 1)  # (every block over it)
-    monkeypatch.setattr(fast_summary, "waiting", lambda: 1)
-    assert _summary(day, **kw) == alone
-    assert set(c for c in calls if c) == {1}
+    monkeypatch.setattr(fast_summary, "waiting", lambda: 1)  # always a block waiting
+    for bound in ("HELD_ROWS", "GROUPS"):  # (every block over it)
+        calls.clear()
+        with monkeypatch.context() as m:
+            m.setattr(FastSummaryFold, bound, 1)
+            assert _summary(day, **kw) == alone
+        assert set(c for c in calls if c) == {1}, bound
