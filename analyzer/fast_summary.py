@@ -185,8 +185,7 @@ HAND = "hand"
 
 
 def carries_raw(table: pa.Table) -> bool:
-    """Whether a summarised block, not yet taken by the fold, holds raw groups (:data:`RAW`:
-    its groups are classes), sent or handed over."""
+    """Whether a summarised block not yet taken holds raw groups (:data:`RAW`), sent or handed over."""
     md = table.schema.metadata or {}
     if RAW in md:
         return True
@@ -262,6 +261,8 @@ class FastSummaryFold(SummaryFold):
     #: after its last block; a call of one block ~0.02), unless the next block is made already
     #: (:func:`analyzer.ahead.waiting`: then it joins the call)
     LAST_BLOCKS = 4
+    #: a call that is due takes at most this many blocks made already before it runs (:func:`waiting`)
+    JOIN_BLOCKS = 3
 
     def __init__(self, classifier: StreamClassifier | Callable[[], StreamClassifier]) -> None:
         """``classifier``: the general path's (its knowledge base is the fold's), or a function
@@ -325,7 +326,7 @@ class FastSummaryFold(SummaryFold):
         held: list[tuple[pa.Table, pa.Table]] = []
         size, rows, limit = 0, 0, min(self.FIRST_GROUPS, self.GROUPS)
         warm = True
-        expected, seen = self._expected(stream), 0
+        expected, seen, joined = self._expected(stream), 0, 0
         for b in stream:
             seen += 1
             if attribution is None:  # the first block: a big input's workers have forked
@@ -345,12 +346,12 @@ class FastSummaryFold(SummaryFold):
             size += reps.num_rows
             rows += table.num_rows
             due = size >= limit or (expected is not None and seen > expected - self.LAST_BLOCKS)
-            # (a block that is made already is taken first: it joins this call, not a call of its
-            # own after it, ~0.01-0.02 CPU-s a call; at the input's end the last blocks come together;
-            # the bounds on what is held, HELD_ROWS and GROUPS, call at once)
-            if rows >= self.HELD_ROWS or size >= self.GROUPS or (due and not waiting()):
+            joined = joined + 1 if due else 0  # blocks taken since the call fell due
+            # (blocks made already join a due call, up to JOIN_BLOCKS: not a call each, ~0.01-0.02
+            # CPU-s; the input's last blocks come together; HELD_ROWS and GROUPS call at once)
+            if rows >= self.HELD_ROWS or size >= self.GROUPS or (due and not (waiting() and joined < self.JOIN_BLOCKS)):
                 self._classified(held, attribution)
-                held, size, rows, limit = [], 0, 0, min(2 * limit, self.GROUPS)
+                held, size, rows, limit, joined = [], 0, 0, min(2 * limit, self.GROUPS), 0
         if attribution is not None:
             self._classified(held, attribution)
         if self._lo is not None:  # datetimes, as SummaryFold's (no pandas)

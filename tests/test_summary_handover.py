@@ -134,6 +134,11 @@ def test_blocks_that_wait_join_the_call(day, monkeypatch):
     held = [c for c in calls if c]
     assert joined == alone == general
     assert sum(held) == sum(each) and max(held) == 3 and len(held) < len(each)
+    calls.clear()
+    monkeypatch.setattr(fast_summary, "waiting", lambda: 1)  # always a block waiting: JOIN_BLOCKS a call
+    assert _summary(day, **kw) == alone
+    held = [c for c in calls if c]
+    assert max(held) == FastSummaryFold.JOIN_BLOCKS and sum(held) == sum(each)
     monkeypatch.setattr(fast_summary, "waiting", lambda: 1)  # always a block waiting
     for bound in ("HELD_ROWS", "GROUPS"):  # (every block over it)
         calls.clear()
