@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-__all__ = ["STOPPING", "run_ahead", "stop_all"]
+__all__ = ["STOPPING", "run_ahead", "stop_all", "waiting"]
 
 T = TypeVar("T")
 
@@ -56,6 +56,20 @@ def _get(q: queue.Queue) -> tuple[int, Any]:
                 raise SystemExit("stopped") from None
 
 
+#: per consumer thread, the queue of the :func:`run_ahead` that last handed it an item
+_CONSUMER = threading.local()
+
+
+def waiting() -> int:
+    """How many entries the :func:`run_ahead` that last handed this thread an item has made
+    and not handed yet (0: none, or no such producer): a consumer that has a choice between
+    working now and taking what is ready first (:class:`analyzer.fast_summary.FastSummaryFold`
+    takes the blocks that wait before a classification call) asks here. Counts the producer's
+    end too; approximate (``Queue.qsize``), never blocks."""
+    q = getattr(_CONSUMER, "queue", None)
+    return q.qsize() if q is not None else 0
+
+
 def run_ahead(items: Iterator[T], depth: int, name: str = "maillens-ahead") -> Iterator[T]:
     """``items``, produced on a thread up to ``depth`` items ahead of the caller, in order.
 
@@ -95,12 +109,15 @@ def run_ahead(items: Iterator[T], depth: int, name: str = "maillens-ahead") -> I
         while True:
             kind, value = _get(q)
             if kind == _ITEM:
+                _CONSUMER.queue = q
                 yield value
             elif kind == _ERROR:
                 raise value
             else:
                 return
     finally:
+        if getattr(_CONSUMER, "queue", None) is q:
+            _CONSUMER.queue = None
         stop.set()
         while t.is_alive() and not _give_up():
             t.join(0.1)

@@ -48,7 +48,9 @@ whole and summarised by :class:`BlockSummariser`, as before.
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -57,6 +59,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .ahead import waiting
 from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES
 from .class_cache import CLASS_KEY, Classifier, class_key, folded_key
 from .classify_stream import _REJECT, _REMOVED, StreamClassifier, _isin
@@ -143,12 +146,13 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table,
     if rows.num_rows == 0:
         return pa.table({}).replace_schema_metadata({META: json.dumps(meta)})
     md: dict[bytes, Any] = {}
+    raw = None
     if classes is None and CKEY in reps.column_names:  # raw groups of equal classification keys sent as one
         reps, cid, texts = _classes(reps)
         classes = (cid, texts)
     if classes is not None:
         cid, texts = classes
-        md[RAW] = _ipc(pa.table({"cid": pa.array(cid, pa.uint32()), "reply_text": texts}))
+        raw = pa.table({"cid": pa.array(cid, pa.uint32()), "reply_text": texts})
         n = np.bincount(cid[gid], minlength=reps.num_rows)
     else:
         n = np.bincount(gid, minlength=reps.num_rows)
@@ -160,7 +164,33 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table,
     if lo.is_valid:
         meta["ts"] = [lo.cast(pa.int64()).as_py(), hi.cast(pa.int64()).as_py()]
     out = rows.append_column("gid", pa.array(gid.astype(np.uint32)))
+    if _HAND_TO[0] == os.getpid():  # for a fold of this process: the groups as they are
+        token = next(_TOKENS)
+        _HANDED[token] = (meta, reps, raw)
+        return out.replace_schema_metadata({META: json.dumps({HAND: token})})
+    if raw is not None:
+        md[RAW] = _ipc(raw)
     return out.replace_schema_metadata({META: json.dumps(meta), REPS: _ipc(reps), **md})
+
+
+#: blocks summarised in the process of the fold that takes them (threads that parse blocks, a
+#: block parsed in order in the main process): their counts, groups and raw groups handed over
+#: as they are, by a number in :data:`META` (``{HAND: number}``), not written as Arrow IPC and
+#: read back (~0.03 CPU-s of a 1M-line day); a forked worker's blocks carry them as before.
+#: ``_HAND_TO``: the pid of a running :meth:`FastSummaryFold.fold` (None: none runs)
+_HANDED: dict[int, tuple[dict[str, Any], pa.Table, pa.Table | None]] = {}
+_HAND_TO: list[int | None] = [None]
+_TOKENS = itertools.count()
+HAND = "hand"
+
+
+def carries_raw(table: pa.Table) -> bool:
+    """Whether a summarised block not yet taken holds raw groups (:data:`RAW`), sent or handed over."""
+    md = table.schema.metadata or {}
+    if RAW in md:
+        return True
+    meta = json.loads(md.get(META, b"{}"))
+    return HAND in meta and meta[HAND] in _HANDED and _HANDED[meta[HAND]][2] is not None
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -228,8 +258,11 @@ class FastSummaryFold(SummaryFold):
     #: the input's last blocks (as many as its plain files' sizes make, :meth:`_expected`) each
     #: classified as it comes: what is held when the last block comes is classified after it,
     #: alone on the run's critical path (a 1M Exim day's last call held 18 blocks, ~0.2 CPU-s
-    #: after its last block; a call of one block ~0.02)
+    #: after its last block; a call of one block ~0.02), unless the next block is made already
+    #: (:func:`analyzer.ahead.waiting`: then it joins the call)
     LAST_BLOCKS = 4
+    #: a call that is due takes at most this many blocks made already before it runs (:func:`waiting`)
+    JOIN_BLOCKS = 3
 
     def __init__(self, classifier: StreamClassifier | Callable[[], StreamClassifier]) -> None:
         """``classifier``: the general path's (its knowledge base is the fold's), or a function
@@ -278,13 +311,22 @@ class FastSummaryFold(SummaryFold):
         stream.block_threads = True
         if stream.producer is None and native.fold_postfix() is not None:
             stream.producer = fold_batch  # the fast path's Postfix rows grouped in Rust
+        _HAND_TO[0] = os.getpid()
+        try:
+            self._fold_blocks(stream)
+        finally:
+            _HAND_TO[0] = None
+            _HANDED.clear()
+        return self
+
+    def _fold_blocks(self, stream: Any) -> None:
         # a block summarised in a worker is counted by the stream as its table's rows, which are
         # its events; one summarised here (small inputs) was counted from its LineCounts: the same
         attribution: StreamClassifier | None = None
         held: list[tuple[pa.Table, pa.Table]] = []
         size, rows, limit = 0, 0, min(self.FIRST_GROUPS, self.GROUPS)
         warm = True
-        expected, seen = self._expected(stream), 0
+        expected, seen, joined = self._expected(stream), 0, 0
         for b in stream:
             seen += 1
             if attribution is None:  # the first block: a big input's workers have forked
@@ -303,16 +345,19 @@ class FastSummaryFold(SummaryFold):
             held.append((table, reps, raw))
             size += reps.num_rows
             rows += table.num_rows
-            if size >= limit or rows >= self.HELD_ROWS or (expected is not None and seen > expected - self.LAST_BLOCKS):
+            due = size >= limit or (expected is not None and seen > expected - self.LAST_BLOCKS)
+            joined = joined + 1 if due else 0  # blocks taken since the call fell due
+            # (blocks made already join a due call, up to JOIN_BLOCKS: not a call each, ~0.01-0.02
+            # CPU-s; the input's last blocks come together; HELD_ROWS and GROUPS call at once)
+            if rows >= self.HELD_ROWS or size >= self.GROUPS or (due and not (waiting() and joined < self.JOIN_BLOCKS)):
                 self._classified(held, attribution)
-                held, size, rows, limit = [], 0, 0, min(2 * limit, self.GROUPS)
+                held, size, rows, limit, joined = [], 0, 0, min(2 * limit, self.GROUPS), 0
         if attribution is not None:
             self._classified(held, attribution)
         if self._lo is not None:  # datetimes, as SummaryFold's (no pandas)
             ts_type = SCHEMA.field("ts").type
             self.first = pa.scalar(self._lo, pa.int64()).cast(ts_type).as_py()
             self.last = pa.scalar(self._hi, pa.int64()).cast(ts_type).as_py()
-        return self
 
     #: how many blocks the stream's inputs make (None: not known)
     _expected = staticmethod(expected_blocks)
@@ -322,6 +367,9 @@ class FastSummaryFold(SummaryFold):
         the rows' groups are the groups); its counts added."""
         md = table.schema.metadata or {}
         meta = json.loads(md[META])
+        handed = _HANDED.pop(meta[HAND]) if HAND in meta else None
+        if handed is not None:
+            meta = handed[0]
         for into, name in ((self.by_event, "event"), (self.by_code, "code"), (self.by_status, "status")):
             for k, v in meta[name]:
                 into[k] += v
@@ -329,6 +377,8 @@ class FastSummaryFold(SummaryFold):
             lo, hi = meta["ts"]
             self._lo = lo if self._lo is None else min(self._lo, lo)
             self._hi = hi if self._hi is None else max(self._hi, hi)
+        if handed is not None:
+            return table.replace_schema_metadata(None), handed[1], handed[2]
         if REPS not in md:
             return table, None, None
         raw = pa.ipc.open_stream(md[RAW]).read_all() if RAW in md else None

@@ -35,7 +35,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -552,6 +552,9 @@ def pool(workers: int, producer: Callable | None, classifier: Any, warm: BlockJo
             run_block(warm)
     # Arrow's pa.array of an ndarray imports numpy.ma (numpy loads it lazily): once here, shared,
     # not in each worker's first block (~0.03 CPU-s a worker)
+    # (ProcessPoolExecutor imported here: blocks parsed on threads need none of it, ~5 ms to import)
+    from concurrent.futures import ProcessPoolExecutor
+
     import numpy.ma  # noqa: F401
 
     ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),

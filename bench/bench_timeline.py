@@ -17,7 +17,9 @@ Also printed: an estimate of the run's wall on an idle machine with 2 cores (eac
 interval's CPU over the number of the run's threads that wanted a core then, 1 to 2), and the
 CPU spent while fewer than 1.5 of them did (one core idle: the critical path). On a loaded
 machine the estimate stays near the idle wall (r17-pout: 2.3-2.6 s against 2.3 s measured idle
-at stop 31) where the sampled wall is 3-7 times it. ``TIMELINE_SET=module.NAME=int,...`` sets
+at stop 31) where the sampled wall is 3-7 times it. The run's modules are patched when it
+imports them (``TIMELINE_LAZY=0``: before it starts, as up to round 26; see
+:func:`_patch_when_imported`). ``TIMELINE_SET=module.NAME=int,...`` sets
 module constants first (e.g. ``analyzer.pipeline.AHEAD=8``), ``TIMELINE_WORKER_NICE=n`` runs
 the workers at that nice value: experiments on the schedule.
 
@@ -183,9 +185,9 @@ def child_main(args: list[str], log: str) -> None:
 
     threading.Thread.run = named_run  # type: ignore[method-assign]
     name_me("main")
-    if os.environ.get("TIMELINE_LAZY") == "1":  # the modules patched when the run imports them, not before
+    if os.environ.get("TIMELINE_LAZY", "1") != "0":  # the modules patched when the run imports them, not before
         _patch_when_imported(lambda: _patch(name_me, logged))
-    else:
+    else:  # TIMELINE_LAZY=0: imported here first (the run's start then has none of its imports)
         _patch(name_me, logged)
     import analyzer.cli as cli
     cli.main = logged("cli_main", cli.main)
@@ -200,8 +202,12 @@ def child_main(args: list[str], log: str) -> None:
 
 
 def _patch_when_imported(patch) -> None:
-    """``patch()`` run once analyzer.pipeline has been imported (``TIMELINE_LAZY=1``: the run's
-    start imports pyarrow and the parsers when it would without the timeline)."""
+    """``patch()`` run once analyzer.pipeline has been imported (the default; ``TIMELINE_LAZY=0``
+    patches before the run starts): the run's start imports pyarrow and the parsers when it
+    would without the timeline. Imported by the harness first, they were ~0.2-0.3 s on the main
+    thread alone before ``cli_main`` (the rules' compile thread, which a run starts before
+    them, had nothing to run beside), and numpy started OpenBLAS's thread before ``cli.main``
+    limits it: the start and the CPU of no real run."""
     import importlib.util
 
     class Hook:

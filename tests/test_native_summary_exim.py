@@ -184,7 +184,7 @@ def test_summary_with_and_without_native_keys(day, monkeypatch):
     raw = []
     packed = fast_summary._packed
     monkeypatch.setattr(fast_summary, "_packed", lambda *a: (lambda t: raw.append(
-        fast_summary.RAW in (t.schema.metadata or {})) or t)(packed(*a)))
+        fast_summary.carries_raw(t)) or t)(packed(*a)))
     on, _, general = _three([day], monkeypatch, workers=1, block_bytes=8192)
     assert any(raw)
     raw.clear()
