@@ -13,7 +13,7 @@
 
 use crate::exim_cols::{BoolCol, NumCol, SparseStr};
 use crate::fields::{is_word, CLOSE};
-use crate::nparse_scan::{spaces_and, until, until_from, Stops, SPACES};
+use crate::nparse_scan::{not_alnum_and, spaces_and, until, until_from, Stops, SPACES};
 use crate::translate::re2_to_rust;
 use regex::bytes::Regex;
 use std::borrow::Cow;
@@ -112,23 +112,27 @@ fn is_mid_char(b: u8) -> bool {
     b.is_ascii_alphanumeric()
 }
 
-/// `MID` of exim.py followed by a space: the id's length.
-fn mid(m: &[u8]) -> Option<usize> {
-    let run = |from: usize| m[from..].iter().take_while(|&&b| is_mid_char(b)).count();
-    let a = run(0);
-    if a != 6 || m.get(6) != Some(&b'-') {
+/// `MID` of exim.py followed by a space: the id's length. The runs of id characters scanned
+/// eight bytes a step (`nparse_scan::until`).
+pub(crate) fn mid(m: &[u8]) -> Option<usize> {
+    // the first run is six characters, then '-': six id characters and the '-' say the same
+    let first: &[u8; 7] = m.get(..7)?.try_into().ok()?;
+    if first[6] != b'-' || !first[..6].iter().all(|&b| is_mid_char(b)) {
         return None;
     }
-    let b = run(7);
+    let b = until_from(m, 7, &NOT_MID) - 7;
     if !(6..=11).contains(&b) || m.get(7 + b) != Some(&b'-') {
         return None;
     }
-    let c = run(8 + b);
+    let c = until_from(m, 8 + b, &NOT_MID) - (8 + b);
     if !(2..=4).contains(&c) || m.get(8 + b + c) != Some(&b' ') {
         return None;
     }
     Some(8 + b + c)
 }
+
+/// The end of a run of [`is_mid_char`]s.
+static NOT_MID: Stops = not_alnum_and(b"");
 
 /// Positions of `needle` in `hay`, in order. Needles here are a few bytes long and hay is one
 /// line, so a scan for one byte beats building a substring searcher per call: the first, or the
@@ -1040,13 +1044,13 @@ fn reject<'a>(spec: &'a Spec, qid: Option<&'a [u8]>, m: &'a [u8], row: &mut Row<
 }
 
 /// Whether a message starts as `_WRAPPED` of parsers/__init__.py (`host program[pid]: `).
-fn wrapped(m: &[u8]) -> bool {
-    let a = m.iter().take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')).count();
+pub(crate) fn wrapped(m: &[u8]) -> bool {
+    let a = until(m, &NOT_HOST_WORD);
     if a == 0 || m.get(a) != Some(&b' ') {
         return false;
     }
     let p = a + 1;
-    let b = m[p..].iter().take_while(|&&b| !is_space(b) && !matches!(b, b'[' | b']' | b':')).count();
+    let b = until_from(m, p, &TAG_ENDS) - p;
     if b == 0 || m.get(p + b) != Some(&b'[') {
         return false;
     }
@@ -1054,6 +1058,11 @@ fn wrapped(m: &[u8]) -> bool {
     let d = digits(&m[q..]);
     (1..=10).contains(&d) && m[q + d..].starts_with(b"]: ")
 }
+
+/// The end of `[\w.-]+` (ASCII: the bytes `wrapped` took one by one).
+static NOT_HOST_WORD: Stops = not_alnum_and(b"_.-");
+/// The end of `[^\s\[\]:]+`.
+static TAG_ENDS: Stops = spaces_and(b"[]:");
 
 /// Read one message (the part after Exim's stamp and pid).
 pub fn message<'a>(spec: &'a Spec, m: &'a [u8]) -> Option<Row<'a>> {
@@ -1138,25 +1147,60 @@ fn num(s: &[u8]) -> i64 {
     s.iter().fold(0i64, |a, &b| a * 10 + i64::from(b - b'0'))
 }
 
+/// Days in month `mo` (1-12) of year `y` (Gregorian leap years).
+pub(crate) fn month_days(y: i64, mo: i64) -> i64 {
+    const DAYS: [i64; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let leap = mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0);
+    DAYS[(mo - 1) as usize] + i64::from(leap)
+}
+
+/// A little-endian word with `byte` in each of the lanes `at` (0: the first byte), 0 elsewhere.
+const fn lanes(at: &[usize], byte: u8) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < at.len() {
+        w |= (byte as u64) << (8 * at[i]);
+        i += 1;
+    }
+    w
+}
+
+/// Whether `h` is shaped `dddd-dd-dd dd:dd:dd` (d an ASCII digit), eight bytes a test: bytes
+/// 0-7, 8-15 and 11-18 as little-endian words, each digit's lane tested at once (x = byte ^ '0'
+/// is a digit's value where x < 10: x + 0x76 and x both keep the lane's top bit clear exactly
+/// then), the other lanes compared with their literal. A lane can carry into the next only where
+/// x >= 0x8A, a lane that fails its own test; so the words' answer is the bytes' one.
+pub(crate) fn stamp_shape(h: &[u8; 19]) -> bool {
+    let word = |at: usize| u64::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3], h[at + 4], h[at + 5], h[at + 6], h[at + 7]]);
+    // per word: the digit lanes (0x80 in each), the literal lanes (0xFF each) and their bytes
+    const DIGITS_0: u64 = lanes(&[0, 1, 2, 3, 5, 6], 0x80); // bytes 0-3, 5, 6
+    const LIT_0: (u64, u64) = (lanes(&[4, 7], 0xFF), lanes(&[4, 7], b'-'));
+    const DIGITS_1: u64 = lanes(&[0, 1, 3, 4, 6, 7], 0x80); // bytes 8, 9, 11, 12, 14, 15
+    const LIT_1: (u64, u64) = (lanes(&[2, 5], 0xFF), lanes(&[2], b' ') | lanes(&[5], b':'));
+    const DIGITS_2: u64 = DIGITS_1; // bytes 11, 12, 14, 15, 17, 18
+    const LIT_2: (u64, u64) = (lanes(&[2, 5], 0xFF), lanes(&[2, 5], b':'));
+    let ok = |w: u64, digits: u64, (mask, lit): (u64, u64)| {
+        let x = w ^ 0x3030_3030_3030_3030;
+        (x.wrapping_add(0x7676_7676_7676_7676) | x) & digits == 0 && w & mask == lit
+    };
+    ok(word(0), DIGITS_0, LIT_0) && ok(word(8), DIGITS_1, LIT_1) && ok(word(11), DIGITS_2, LIT_2)
+}
+
 /// The stamp and pid of an Exim log line (`HEADERS["exim"]`): (micros, whether the stamp is
 /// local time, pid, message). None for anything the reader is not sure of.
 pub fn header(line: &[u8]) -> Option<(i64, bool, Option<i32>, &[u8])> {
     let d = |i: usize| line.get(i).is_some_and(u8::is_ascii_digit);
     let at = |i: usize, c: u8| line.get(i) == Some(&c);
-    // the stamp's 19 bytes at once (no bounds check a byte), then two digits a number
+    // the stamp's 19 bytes at once (no bounds check a byte), checked as three words
+    // (`stamp_shape`), then two digits a number
     let h: &[u8; 19] = line.get(..19)?.try_into().ok()?;
-    let dg = |i: usize| h[i].is_ascii_digit();
-    if !(dg(0) && dg(1) && dg(2) && dg(3) && h[4] == b'-' && dg(5) && dg(6) && h[7] == b'-' && dg(8) && dg(9) && h[10] == b' ')
-        || !(dg(11) && dg(12) && h[13] == b':' && dg(14) && dg(15) && h[16] == b':' && dg(17) && dg(18))
-    {
+    if !stamp_shape(h) {
         return None;
     }
     let two = |i: usize| i64::from(h[i] - b'0') * 10 + i64::from(h[i + 1] - b'0');
     let (y, mo, dd) = (two(0) * 100 + two(2), two(5), two(8));
     let (hh, mi, ss) = (two(11), two(14), two(17));
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if y < 1000 || !(1..=12).contains(&mo) || dd < 1 || dd > mdays[(mo - 1) as usize] || hh > 23 || mi > 59 || ss > 59 {
+    if y < 1000 || !(1..=12).contains(&mo) || dd < 1 || dd > month_days(y, mo) || hh > 23 || mi > 59 || ss > 59 {
         return None;
     }
     let mut i = 19;

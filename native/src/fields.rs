@@ -60,13 +60,21 @@ pub fn split_hostport(spec: &[u8]) -> Result<(Option<&[u8]>, Option<&[u8]>, Opti
     if close == spec.len() {
         return Ok(whole);
     }
+    split_hostport_at(spec, open, close)
+}
+
+/// [`split_hostport`] of a spec whose `[` (the first of `HOST_ENDS`) and then `]` are at `open`
+/// and `close` (a caller that scanned the spec for them already: `postfix::client`).
+#[allow(clippy::type_complexity, clippy::result_unit_err)]
+#[inline]
+pub fn split_hostport_at(spec: &[u8], open: usize, close: usize) -> Result<(Option<&[u8]>, Option<&[u8]>, Option<i32>), ()> {
     let rest = &spec[close + 1..];
     let port = if rest.is_empty() {
         None
     } else if rest[0] == b':' && rest.len() > 1 && rest[1..].iter().all(u8::is_ascii_digit) {
         Some(digits(&rest[1..], 9).ok_or(())? as i32)
     } else {
-        return Ok(whole);
+        return Ok((Some(spec), None, None));
     };
     let h = nonempty(&spec[..open]);
     let ip = nonempty(&spec[open + 1..close]);

@@ -28,6 +28,24 @@ pub const fn spaces_and(extra: &[u8]) -> Stops {
     t
 }
 
+/// Every byte but ASCII letters, digits and those of `extra`: the end of a run of them.
+pub const fn not_alnum_and(extra: &[u8]) -> Stops {
+    let mut t = [1u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if (b as u8).is_ascii_alphanumeric() {
+            t[b] = 0;
+        }
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = 0;
+        i += 1;
+    }
+    t
+}
+
 /// `\s`: the end of a `\S+` run.
 pub static SPACES: Stops = spaces_and(b"");
 
@@ -69,7 +87,7 @@ mod tests {
 
     #[test]
     fn until_is_the_first_stop_byte() {
-        let sets: [Stops; 4] = [SPACES, spaces_and(b"[]"), only(b"]"), spaces_and(b"()[]")];
+        let sets: [Stops; 6] = [SPACES, spaces_and(b"[]"), only(b"]"), spaces_and(b"()[]"), not_alnum_and(b""), not_alnum_and(b"_.-")];
         let mut rng = XorShift(0x0DDB_1A5E_5BAD_5EED);
         let alphabet: &[u8] = b"ab.-:[]() \t\n\x0b\x0c\r\xc3\xa90";
         for n in 0..200usize {

@@ -127,3 +127,124 @@ fn exim_stage_on_the_stack_as_through_strings() {
         }
     }
 }
+
+// Round 27 (r27-nparse): the Exim stamp's shape by words, the month's days without a table per
+// line, and the id and wrapped-header runs scanned eight bytes a step, each against the
+// byte-by-byte form it replaced.
+
+/// The stamp's shape as `exim::header` tested it before r27, a byte at a time.
+fn stamp_shape_by_bytes(h: &[u8; 19]) -> bool {
+    let dg = |i: usize| h[i].is_ascii_digit();
+    (dg(0) && dg(1) && dg(2) && dg(3) && h[4] == b'-' && dg(5) && dg(6) && h[7] == b'-' && dg(8) && dg(9) && h[10] == b' ')
+        && (dg(11) && dg(12) && h[13] == b':' && dg(14) && dg(15) && h[16] == b':' && dg(17) && dg(18))
+}
+
+#[test]
+fn exim_stamp_shape_as_byte_by_byte() {
+    let mut rng = XorShift(0x0027_57A3_9E11_D00D);
+    // the digits' neighbours (/ and :), the separators, bytes whose lane carries (>= 0x8A after
+    // the xor) and a few others
+    let alphabet: &[u8] = b"0123456789/:- .T\x00\x7f\x80\x8a\xb9\xba\xc9\xff";
+    let (mut seen_ok, mut seen_bad) = (0, 0);
+    for k in 0..200_000u32 {
+        let mut h: [u8; 19] = *b"2026-11-23 00:00:01";
+        let edits = match k % 4 {
+            0 => 0,
+            3 => 19,
+            e => e as usize,
+        };
+        for _ in 0..edits {
+            let at = (rng.next() % 19) as usize;
+            h[at] = if rng.next() % 2 == 0 { b'0' + (rng.next() % 10) as u8 } else { alphabet[(rng.next() % alphabet.len() as u64) as usize] };
+        }
+        let want = stamp_shape_by_bytes(&h);
+        assert_eq!(crate::exim::stamp_shape(&h), want, "{h:?}");
+        if want {
+            seen_ok += 1
+        } else {
+            seen_bad += 1
+        }
+    }
+    assert!(seen_ok > 50_000 && seen_bad > 50_000, "{seen_ok} {seen_bad}");
+    // every single byte in every place
+    for at in 0..19 {
+        for b in 0..=255u8 {
+            let mut h: [u8; 19] = *b"1999-12-31 23:59:59";
+            h[at] = b;
+            assert_eq!(crate::exim::stamp_shape(&h), stamp_shape_by_bytes(&h), "{at} {b}");
+        }
+    }
+}
+
+#[test]
+fn exim_month_days_as_the_table() {
+    for y in 1000..2600i64 {
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        for mo in 1..=12i64 {
+            assert_eq!(crate::exim::month_days(y, mo), mdays[(mo - 1) as usize], "{y}-{mo}");
+        }
+    }
+}
+
+/// `exim::mid` as it was before r27: each run by `take_while`.
+fn mid_by_bytes(m: &[u8]) -> Option<usize> {
+    let run = |from: usize| m[from..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+    if run(0) != 6 || m.get(6) != Some(&b'-') {
+        return None;
+    }
+    let b = run(7);
+    if !(6..=11).contains(&b) || m.get(7 + b) != Some(&b'-') {
+        return None;
+    }
+    let c = run(8 + b);
+    if !(2..=4).contains(&c) || m.get(8 + b + c) != Some(&b' ') {
+        return None;
+    }
+    Some(8 + b + c)
+}
+
+/// `exim::wrapped` as it was before r27: each run by `take_while`.
+fn wrapped_by_bytes(m: &[u8]) -> bool {
+    let is_space = |b: u8| matches!(b, b'\t' | b'\n' | 0x0C | b'\r' | b' ');
+    let a = m.iter().take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')).count();
+    if a == 0 || m.get(a) != Some(&b' ') {
+        return false;
+    }
+    let p = a + 1;
+    let b = m[p..].iter().take_while(|&&b| !is_space(b) && !matches!(b, b'[' | b']' | b':')).count();
+    if b == 0 || m.get(p + b) != Some(&b'[') {
+        return false;
+    }
+    let q = p + b + 1;
+    let d = m[q..].iter().take_while(|b| b.is_ascii_digit()).count();
+    (1..=10).contains(&d) && m[q + d..].starts_with(b"]: ")
+}
+
+#[test]
+fn exim_mid_and_wrapped_as_byte_by_byte() {
+    let mut rng = XorShift(0x0027_0A1D_77AB_3C5E);
+    let alphabet: &[u8] = b"aZ09-_. :[]\t\n\r\x0c\x0b\xc3\xa9/";
+    let seeds: [&[u8]; 6] = [
+        b"1vXyZa-0001AB-Cd <= a@b.example H=x [192.0.2.1] P=esmtp S=120",
+        b"1vXyZa-000000000AB-Cd => a@b.example R=dnslookup T=remote_smtp",
+        b"1vXyZa-0001AB-Cdef ** x",
+        b"mx1.example.org exim[1234]: 2026-11-23 00:00:01 msg",
+        b"mail_host-1 prog.name/sub[99]: text",
+        b"SMTP connection from [198.51.100.79]:44945 I=[192.0.2.10]:25",
+    ];
+    let (mut mids, mut wraps) = (0, 0);
+    for k in 0..60_000usize {
+        let mut m = seeds[k % seeds.len()].to_vec();
+        for _ in 0..(rng.next() % 4) {
+            crate::testutil::edit(&mut m, &mut rng, alphabet);
+        }
+        let want = mid_by_bytes(&m);
+        assert_eq!(crate::exim::mid(&m), want, "{:?}", String::from_utf8_lossy(&m));
+        mids += usize::from(want.is_some());
+        let want = wrapped_by_bytes(&m);
+        assert_eq!(crate::exim::wrapped(&m), want, "{:?}", String::from_utf8_lossy(&m));
+        wraps += usize::from(want);
+    }
+    assert!(mids > 5_000 && wraps > 2_000, "{mids} {wraps}");
+}

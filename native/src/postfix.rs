@@ -10,7 +10,7 @@
 //! table can take (each kind starts with words no earlier pattern of its daemons accepts).
 
 use crate::fields::{digits, is_space, is_word, nonempty, split_hostport, strip_brackets, text, Fields};
-use crate::fields::{CLOSE, HOST_ENDS};
+use crate::fields::{split_hostport_at, CLOSE, HOST_ENDS};
 use crate::nparse_items::Tries;
 use crate::nparse_scan::{until, until_from};
 use crate::rows::Row;
@@ -325,8 +325,9 @@ fn qid_prefix(msg: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// `CLIENT` at the start of `s`: the end of the spec with its `:port` and without it (the
-/// regex tries the port first and gives it back if what follows does not match).
-fn client(s: &[u8]) -> Option<(usize, usize)> {
+/// regex tries the port first and gives it back if what follows does not match), and the
+/// spec's `[` and `]`.
+fn client(s: &[u8]) -> Option<(usize, usize, usize, usize)> {
     let open = until(s, &HOST_ENDS);
     if s.get(open) != Some(&b'[') {
         return None;
@@ -343,24 +344,48 @@ fn client(s: &[u8]) -> Option<(usize, usize)> {
             end += 1 + d;
         }
     }
-    Some((end, bare))
+    Some((end, bare, open, close))
 }
 
-/// `CLIENT` followed by exactly `tail` (None: anything, accepted by `follow`): the spec's end.
-fn client_then(s: &[u8], follow: impl Fn(&[u8]) -> bool) -> Option<usize> {
-    let (with_port, bare) = client(s)?;
-    if follow(&s[with_port..]) {
-        Some(with_port)
+/// A client spec at the start of a text (`client_at`): its end, and its `[` and `]`.
+#[derive(Clone, Copy)]
+struct Spec {
+    end: usize,
+    open: usize,
+    close: usize,
+}
+
+/// `CLIENT` followed by exactly `tail` (None: anything, accepted by `follow`): the spec.
+fn client_at(s: &[u8], follow: impl Fn(&[u8]) -> bool) -> Option<Spec> {
+    let (with_port, bare, open, close) = client(s)?;
+    let end = if follow(&s[with_port..]) {
+        with_port
     } else if with_port != bare && follow(&s[bare..]) {
-        Some(bare)
+        bare
     } else {
-        None
-    }
+        return None;
+    };
+    Some(Spec { end, open, close })
+}
+
+/// [`client_at`]'s end.
+fn client_then(s: &[u8], follow: impl Fn(&[u8]) -> bool) -> Option<usize> {
+    client_at(s, follow).map(|c| c.end)
 }
 
 /// Set the client columns from a spec; false where Python must decide (a port too big).
 fn set_client<'a>(row: &mut Row<'a>, spec: &'a [u8]) -> bool {
     let Ok((h, ip, port)) = split_hostport(spec) else { return false };
+    row.client_host = text(h);
+    row.client_ip = text(ip);
+    row.client_port = port;
+    true
+}
+
+/// [`set_client`] of `&s[..c.end]`, the spec [`client_at`] found at the start of `s`: its
+/// brackets as that scan found them (r27-nparse: the spec was scanned twice).
+fn set_client_at<'a>(row: &mut Row<'a>, s: &'a [u8], c: Spec) -> bool {
+    let Ok((h, ip, port)) = split_hostport_at(&s[..c.end], c.open, c.close) else { return false };
     row.client_host = text(h);
     row.client_ip = text(ip);
     row.client_port = port;
@@ -381,8 +406,8 @@ fn done<'a>(_row: &mut Row<'a>) -> Read<'a> {
 
 /// `CLIENT` to the end of `s`, as the whole rest: the client columns.
 fn client_only<'a>(row: &mut Row<'a>, s: &'a [u8]) -> Read<'a> {
-    match client_then(s, <[u8]>::is_empty) {
-        Some(_) if set_client(row, s) => done(row),
+    match client_at(s, <[u8]>::is_empty) {
+        Some(c) if set_client_at(row, s, c) => done(row),
         _ => Read::Unsure,
     }
 }
@@ -394,8 +419,9 @@ fn read_connect<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
 
 fn read_disconnect<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     let Some(rest) = msg.strip_prefix(b"disconnect from ") else { return Read::No };
-    let Some(end) = client_then(rest, |t| t.is_empty() || t[0] == b' ') else { return Read::Unsure };
-    if !set_client(row, &rest[..end]) {
+    let Some(c) = client_at(rest, |t| t.is_empty() || t[0] == b' ') else { return Read::Unsure };
+    let end = c.end;
+    if !set_client_at(row, rest, c) {
         return Read::Unsure;
     }
     let detail = if end < rest.len() { nonempty(&rest[end + 1..]) } else { None };
@@ -445,8 +471,9 @@ fn kv<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
 fn read_client<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     let Some((id, rest)) = qid_prefix(msg) else { return Read::No };
     let Some(rest) = rest.strip_prefix(b"client=") else { return Read::No };
-    let Some(end) = client_then(rest, |t| t.is_empty() || t.starts_with(b", ")) else { return Read::Unsure };
-    if !set_client(row, &rest[..end]) {
+    let Some(c) = client_at(rest, |t| t.is_empty() || t.starts_with(b", ")) else { return Read::Unsure };
+    let end = c.end;
+    if !set_client_at(row, rest, c) {
         return Read::Unsure;
     }
     row.queue_id = Some(Cow::Borrowed(id));
@@ -558,8 +585,9 @@ fn read_reject<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     }
     let stage = &rest[..n];
     let rest = &rest[n + 6..];
-    let Some(end) = client_then(rest, |t| t.starts_with(b": ")) else { return Read::Unsure };
-    if !set_client(row, &rest[..end]) {
+    let Some(c) = client_at(rest, |t| t.starts_with(b": ")) else { return Read::Unsure };
+    let end = c.end;
+    if !set_client_at(row, rest, c) {
         return Read::Unsure;
     }
     let Some((reply, (sender, recipient, proto, helo))) = split_envelope(&rest[end + 2..]) else { return Read::Unsure };
@@ -666,8 +694,9 @@ fn read_pipelining<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a
     }
     let stage = &rest[..n];
     let Some(rest) = rest[n..].strip_prefix(b" from ") else { return Read::Unsure };
-    let Some(end) = client_then(rest, |_| true) else { return Read::Unsure };
-    if !set_client(row, &rest[..end]) {
+    let Some(c) = client_at(rest, |_| true) else { return Read::Unsure };
+    let end = c.end;
+    if !set_client_at(row, rest, c) {
         return Read::Unsure;
     }
     let tail = &rest[end..];
@@ -684,8 +713,9 @@ fn read_pipelining<'a>(f: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a
 /// cannot take such a line: its client is the first word after `warning: `).
 fn read_non_smtp<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Read<'a> {
     let Some(rest) = msg.strip_prefix(b"warning: non-SMTP command from ") else { return Read::No };
-    let Some(end) = client_then(rest, |t| t.starts_with(b": ")) else { return Read::Unsure };
-    if !set_client(row, &rest[..end]) {
+    let Some(c) = client_at(rest, |t| t.starts_with(b": ")) else { return Read::Unsure };
+    let end = c.end;
+    if !set_client_at(row, rest, c) {
         return Read::Unsure;
     }
     row.status = Some(Cow::Borrowed(b"non-smtp command"));
@@ -790,8 +820,8 @@ fn read_screen_connect<'a>(_: &'a Fast, msg: &'a [u8], row: &mut Row<'a>) -> Rea
         let t = &t[close + 1..];
         t.len() > 1 && t[0] == b':' && t[1..].iter().all(u8::is_ascii_digit)
     };
-    let Some(end) = client_then(rest, server) else { return Read::Unsure };
-    if !set_client(row, &rest[..end]) {
+    let Some(c) = client_at(rest, server) else { return Read::Unsure };
+    if !set_client_at(row, rest, c) {
         return Read::Unsure;
     }
     done(row)
@@ -1264,5 +1294,40 @@ mod tests {
             }
         }
         assert!(taken > 3000);
+    }
+
+    /// `set_client_at` with the brackets `client_at` found sets the columns `set_client` sets
+    /// from the spec alone (r27-nparse: the spec is no longer scanned twice).
+    #[test]
+    fn client_spans_set_the_columns_as_the_spec_does() {
+        let mut rng = XorShift(0x0027_C11E_5EED_0001);
+        let seeds: [&[u8]; 5] = [
+            b"mail.example.org[192.0.2.1]:25: x",
+            b"unknown[2001:db8::1]",
+            b"[198.51.100.7]:4294967296, sasl_method=PLAIN",
+            b"h[]:12 to [192.0.2.10]:25",
+            b"a b[1.2.3.4]:99999999999",
+        ];
+        let tails: [fn(&[u8]) -> bool; 4] = [<[u8]>::is_empty, |t| t.starts_with(b": "), |t| t.is_empty() || t.starts_with(b", "), |_| true];
+        let alphabet: &[u8] = b"[]:0123456789 ,.-a\t\xc3";
+        let mut found = 0;
+        for k in 0..40_000usize {
+            let mut s = seeds[k % seeds.len()].to_vec();
+            for _ in 0..(rng.next() % 3) {
+                edit(&mut s, &mut rng, alphabet);
+            }
+            for follow in tails {
+                let Some(c) = client_at(&s, follow) else { continue };
+                assert_eq!(client_then(&s, follow), Some(c.end));
+                found += 1;
+                let (mut a, mut b) = (Row::default(), Row::default());
+                let (ok_a, ok_b) = (set_client_at(&mut a, &s, c), set_client(&mut b, &s[..c.end]));
+                assert_eq!(ok_a, ok_b, "{:?}", String::from_utf8_lossy(&s));
+                if ok_a {
+                    assert_eq!((&a.client_host, &a.client_ip, a.client_port), (&b.client_host, &b.client_ip, b.client_port));
+                }
+            }
+        }
+        assert!(found > 20_000, "{found}");
     }
 }
