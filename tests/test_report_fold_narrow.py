@@ -49,4 +49,6 @@ def test_the_top_codes_come_back_int32_and_equal_in_any_batches(day):
     for k in ("domain", "relay_host", "sender"):
         assert whole[k].dtype == np.int32 and pieces[k].dtype == np.int32
         assert whole[k].tolist() == pieces[k].tolist()
+    for k in ("qid", "h", "q"):
+        assert whole[k].tolist() == pieces[k].tolist()
     assert whole["domain"].max() >= 0 and whole["relay_host"].max() >= 0  # (Postfix's sent lines name no sender)

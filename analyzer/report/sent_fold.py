@@ -190,8 +190,13 @@ class SentFold:
                                    "provider": _named(values["provider"], c["provider"]), "n": c["n"].astype(np.int64),
                                    "ts_min": c["ts_min"], "ts_max": c["ts_max"]})
             counts = counts.sort_values(SENT_KEYS, kind="stable", na_position="last", ignore_index=True)
-        top = {k: np.concatenate([p[k] for p in self._top]) for k in self._top[0]} if self._top else None
+        # (a message unit's queue-id hash is the line's own: one array for both where every piece's is)
+        same_q = all(p["q"] is p["qid"] for p in self._top)
+        top = {k: np.concatenate([p[k] for p in self._top]) for k in self._top[0] if not (same_q and k == "q")} \
+            if self._top else None
         if top is not None:
+            if same_q:
+                top["q"] = top["qid"]
             top.update({k: top[k].astype(np.int32, copy=False) for k in _TOP_CODES})
         self._top, self._counts = [], []
         # (by value: the same whatever batches the lines were folded in, held or not)
