@@ -707,6 +707,9 @@ impl BulkFold {
 
     /// Entry `at`'s sums.
     fn acc(&self, at: usize, sec: i64) -> Acc {
+        if self.wide.is_empty() {
+            return self.accs[at].acc(sec);
+        }
         match self.wide.get(&(at as u32)) {
             Some(a) => *a,
             None => self.accs[at].acc(sec),
@@ -715,7 +718,7 @@ impl BulkFold {
 
     /// Entry `at`'s sums set to `a` (narrow while they fit; once wide, wide).
     fn put(&mut self, at: u32, sec: i64, a: Acc) {
-        if let Some(w) = self.wide.get_mut(&at) {
+        if let Some(w) = (!self.wide.is_empty()).then(|| self.wide.get_mut(&at)).flatten() {
             *w = a;
             return;
         }
