@@ -52,3 +52,24 @@ def test_the_top_codes_come_back_int32_and_equal_in_any_batches(day):
     for k in ("qid", "h", "q"):
         assert whole[k].tolist() == pieces[k].tolist()
     assert whole["domain"].max() >= 0 and whole["relay_host"].max() >= 0  # (Postfix's sent lines name no sender)
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 50)), min_size=1, max_size=80), st.integers(1, 9))
+@settings(max_examples=200, deadline=None)
+def test_timeline_counts_a_slice_at_a_time_as_at_once(rows, step):
+    from analyzer.report import timeline
+
+    which = np.array([p for p, _ in rows], dtype=np.intp)
+    weights = np.array([w for _, w in rows], dtype=np.float64)
+    flags = weights % 2 == 1
+    want_flags = np.bincount(which[flags], minlength=7).astype(np.int64)
+    want_sums = np.bincount(which, weights=weights, minlength=7).astype(np.int64)
+    old = timeline._SLICE
+    try:
+        timeline._SLICE = step
+        for m, want in ((flags, want_flags), (flags.astype(object), want_flags), (weights, want_sums),
+                        (weights.astype(np.int64), want_sums)):
+            got = timeline._count(which, m, 7)
+            assert got.dtype == np.int64 and got.tolist() == want.tolist()
+    finally:
+        timeline._SLICE = old
