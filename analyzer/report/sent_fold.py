@@ -172,8 +172,11 @@ class SentFold:
         if h is None:
             units = message_units(_unit_rows(batch, mask, inside, cols))
             h, q = units.h, units.q
-        self._top.append({"domain": domain, "relay_host": self._keys["relay_host"](cols["relay_host"]),
-                          "sender": self._keys["sender"](cols["sender"]), "qid": qid, "h": h, "q": q})
+        # the codes held as narrow as their values allow (a day's relays fit a byte, its domains
+        # mostly two); int32 again in result()
+        self._top.append({"domain": _narrow_codes(domain),
+                          "relay_host": _narrow_codes(self._keys["relay_host"](cols["relay_host"])),
+                          "sender": _narrow_codes(self._keys["sender"](cols["sender"])), "qid": qid, "h": h, "q": q})
 
     def result(self) -> tuple[pd.DataFrame, dict[str, Any]]:
         """(the counts per step, domain and provider as :attr:`Bulk.sent` holds them; the part the
@@ -187,12 +190,29 @@ class SentFold:
                                    "provider": _named(values["provider"], c["provider"]), "n": c["n"].astype(np.int64),
                                    "ts_min": c["ts_min"], "ts_max": c["ts_max"]})
             counts = counts.sort_values(SENT_KEYS, kind="stable", na_position="last", ignore_index=True)
-        top = {k: np.concatenate([p[k] for p in self._top]) for k in self._top[0]} if self._top else None
+        # (a message unit's queue-id hash is the line's own: one array for both where every piece's is)
+        same_q = all(p["q"] is p["qid"] for p in self._top)
+        top = {k: np.concatenate([p[k] for p in self._top]) for k in self._top[0] if not (same_q and k == "q")} \
+            if self._top else None
+        if top is not None:
+            if same_q:
+                top["q"] = top["qid"]
+            top.update({k: top[k].astype(np.int32, copy=False) for k in _TOP_CODES})
         self._top, self._counts = [], []
         # (by value: the same whatever batches the lines were folded in, held or not)
         by = sorted(self._delays.items())
         delays = (np.array([v for v, _ in by], dtype=float), np.array([n for _, n in by], dtype=np.int64))
         return counts, {"delays": delays, "top": top, "values": values}
+
+
+#: The codes of :attr:`SentFold._top`, held narrow (:func:`_narrow_codes`), given as int32.
+_TOP_CODES = ("domain", "relay_host", "sender")
+
+
+def _narrow_codes(codes: np.ndarray) -> np.ndarray:
+    """int32 codes (-1: null) as the narrowest signed integers that hold them."""
+    top = int(codes.max()) if len(codes) else 0
+    return codes.astype(np.int8 if top < 1 << 7 else np.int16 if top < 1 << 15 else np.int32, copy=False)
 
 
 def _unit_rows(batch: pd.DataFrame | None, mask: np.ndarray | None, inside: np.ndarray,

@@ -232,9 +232,64 @@ pub struct Acc {
     pub last_line: f64,
 }
 
+/// An entry's sums as the fold holds them (40 bytes, not [`Acc`]'s 64): the counts as u32 and
+/// the first and last times as nanoseconds into the entry's second ([`Slim::base`]). An entry
+/// whose counts pass u32 is held as an [`Acc`] beside (`BulkFold::wide`) instead.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Slim {
+    n: u32,
+    sessions: u32,
+    closed: u32,
+    unclosed: u32,
+    lo: u32,
+    hi: u32,
+    last_order: i64,
+    last_line: f64,
+}
+
+impl Slim {
+    /// The time the offsets count from: the second's first nanosecond (wrapping: the offset of a
+    /// time in that second is its distance from it, below 10^9, whatever the second); a line
+    /// without a time is held at 0 (its key's second is `NULL_SEC`).
+    fn base(sec: i64) -> i64 {
+        if sec == NULL_SEC { 0 } else { sec.wrapping_mul(1_000_000_000) }
+    }
+
+    /// `a` held narrow, if its counts and times fit.
+    fn of(a: &Acc, sec: i64) -> Option<Slim> {
+        let base = Self::base(sec);
+        let off = |t: i64| u32::try_from(t.wrapping_sub(base)).ok().filter(|&o| o < 1_000_000_000);
+        let count = |c: i64| u32::try_from(c).ok();
+        Some(Slim { n: count(a.n)?, sessions: count(a.sessions)?, closed: count(a.closed)?, unclosed: count(a.unclosed)?,
+                    lo: off(a.ts_min)?, hi: off(a.ts_max)?, last_order: a.last_order, last_line: a.last_line })
+    }
+
+    fn acc(&self, sec: i64) -> Acc {
+        let base = Self::base(sec);
+        Acc { n: i64::from(self.n), sessions: i64::from(self.sessions), closed: i64::from(self.closed),
+              unclosed: i64::from(self.unclosed), ts_min: base.wrapping_add(i64::from(self.lo)),
+              ts_max: base.wrapping_add(i64::from(self.hi)), last_order: self.last_order, last_line: self.last_line }
+    }
+}
+
+/// Sums `l` into `a` (a batch's into the fold's).
+fn merge(a: &mut Acc, l: &Acc) {
+    a.n += l.n;
+    a.sessions += l.sessions;
+    a.closed += l.closed;
+    a.unclosed += l.unclosed;
+    a.ts_min = a.ts_min.min(l.ts_min);
+    a.ts_max = a.ts_max.max(l.ts_max);
+    if l.last_order >= a.last_order {
+        a.last_order = l.last_order;
+        a.last_line = l.last_line;
+    }
+}
+
 /// A message's entry: its queue id's hash, its time (ns; `NULL_SEC` without one) and, for a
 /// sender's, its place in the input and the sender's code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, packed(4))] // (28 bytes, not 32: one is held per message with a sender)
 pub struct Entry {
     pub qid: u64,
     pub ts: i64,
@@ -369,7 +424,9 @@ pub struct BulkFold {
     local: HashMap<Key, u32, Keyed>,
     local_rows: Vec<(Key, Acc)>,
     keys: Vec<Key>,
-    accs: Vec<Acc>,
+    accs: Vec<Slim>,
+    /// the entries whose sums do not fit a [`Slim`], by index (their `accs` slot unread)
+    wide: HashMap<u32, Acc, Keyed>,
     names: [Names; 3],
     pieces: usize,
     done: Vec<Qid>,
@@ -612,25 +669,65 @@ impl BulkFold {
         let rows = std::mem::take(&mut self.local_rows);
         for &(key, l) in &rows {
             let Some(at) = self.find(key) else {
+                let at = self.accs.len() as u32;
                 self.insert(key);
-                self.accs.push(l);
+                self.hold(at, key.sec, l);
                 continue;
             };
-            let a = &mut self.accs[at];
-            a.n += l.n;
-            a.sessions += l.sessions;
-            a.closed += l.closed;
-            a.unclosed += l.unclosed;
-            a.ts_min = a.ts_min.min(l.ts_min);
-            a.ts_max = a.ts_max.max(l.ts_max);
-            if l.last_order >= a.last_order {
-                a.last_order = l.last_order;
-                a.last_line = l.last_line;
-            }
+            let mut a = self.acc(at, key.sec);
+            merge(&mut a, &l);
+            self.put(at as u32, key.sec, a);
         }
         self.local_rows = rows;
         self.local_rows.clear();
         Ok(())
+    }
+
+    /// Bytes held, by part: the entries (keys, sums, chains and table), the messages' first
+    /// times, the senders' entries and words, the deferred and looked-up queue ids' sets.
+    pub fn nbytes(&self) -> [usize; 5] {
+        use std::mem::size_of;
+        let set = |c: usize, w: usize| c * (w + 1);
+        [size_of::<Key>() * self.keys.capacity() + size_of::<Slim>() * self.accs.capacity() + 4 * self.next.capacity()
+             + 4 * self.by_sec.heads.capacity() + set(self.index.capacity(), size_of::<(Key, u32)>()),
+         size_of::<Qid>() * (self.done.capacity() + self.chunk.capacity()),
+         size_of::<Entry>() * self.senders.capacity() + self.sender_words.nbytes(),
+         set(self.deferred.capacity(), 8),
+         set(self.looked_up.capacity(), 8)]
+    }
+
+    /// A new entry's sums (its index `at`, the next of `accs`).
+    fn hold(&mut self, at: u32, sec: i64, a: Acc) {
+        let slim = Slim::of(&a, sec);
+        self.accs.push(slim.unwrap_or(Slim { n: 0, sessions: 0, closed: 0, unclosed: 0, lo: 0, hi: 0, last_order: 0, last_line: 0.0 }));
+        if slim.is_none() {
+            self.wide.insert(at, a);
+        }
+    }
+
+    /// Entry `at`'s sums.
+    fn acc(&self, at: usize, sec: i64) -> Acc {
+        if self.wide.is_empty() {
+            return self.accs[at].acc(sec);
+        }
+        match self.wide.get(&(at as u32)) {
+            Some(a) => *a,
+            None => self.accs[at].acc(sec),
+        }
+    }
+
+    /// Entry `at`'s sums set to `a` (narrow while they fit; once wide, wide).
+    fn put(&mut self, at: u32, sec: i64, a: Acc) {
+        if let Some(w) = (!self.wide.is_empty()).then(|| self.wide.get_mut(&at)).flatten() {
+            *w = a;
+            return;
+        }
+        match Slim::of(&a, sec) {
+            Some(slim) => self.accs[at as usize] = slim,
+            None => {
+                self.wide.insert(at, a);
+            }
+        }
     }
 
     /// The fold's entry of `key`: in its second's chain ([`BySecond`]), or the table beside it.
@@ -694,10 +791,13 @@ impl BulkFold {
         let mut senders = std::mem::take(&mut self.senders);
         if self.opts.looked_up_only {
             let wanted = std::mem::take(&mut self.looked_up);
-            senders.retain(|e| wanted.contains(&e.qid));
+            senders.retain(|e| wanted.contains(&{ e.qid }));
         }
         self.best = HashMap::default();
-        let (keys, accs) = (std::mem::take(&mut self.keys), std::mem::take(&mut self.accs));
+        let (keys, slim, wide) = (std::mem::take(&mut self.keys), std::mem::take(&mut self.accs), std::mem::take(&mut self.wide));
+        let accs: Vec<Acc> = slim.iter().enumerate()
+            .map(|(i, a)| wide.get(&(i as u32)).copied().unwrap_or_else(|| a.acc(keys[i].sec))).collect();
+        drop(slim);
         self.by_sec = BySecond::default();
         self.next = Vec::new();
         self.index = HashMap::default();

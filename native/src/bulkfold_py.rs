@@ -160,6 +160,11 @@ impl PyBulkFold {
         Ok((owned(py, off), owned(py, data), wide))
     }
 
+    /// Bytes held by part (entries, first times, senders, deferred, looked up).
+    fn nbytes(&self) -> [usize; 5] {
+        self.0.nbytes()
+    }
+
     /// Empty the senders' words (after their result was taken).
     fn clear_senders(&mut self) {
         self.0.sender_words = crate::vocab::Vocab::new();

@@ -242,3 +242,39 @@ fn a_time_in_seconds_inside_the_range_is_read_as_its_nanoseconds() {
     let got = f.result().unwrap();
     assert_eq!(got.rows[0].1.ts_min, 1_700_000_000_000_000_000);
 }
+
+#[test]
+fn sums_held_narrow_give_back_what_they_were_and_wide_ones_stay_exact() {
+    // times at any second (before 1970, near the range's ends, without one) come back to the nanosecond
+    for (sec, ns) in [(0i64, 0i64), (-1, -1), (1_700_000_000, 1_700_000_000_999_999_999), (i64::MIN / 1_000_000_000 - 1, i64::MIN),
+                      (i64::MAX / 1_000_000_000, i64::MAX), (NULL_SEC, 0)] {
+        if sec != NULL_SEC {
+            assert_eq!(sec_of(ns), sec, "the test's second is the time's");
+        }
+        let a = Acc { n: 3, sessions: 1, closed: 1, unclosed: 0, ts_min: ns, ts_max: ns, last_order: 7, last_line: 2.5 };
+        let slim = Slim::of(&a, sec).expect("narrow");
+        assert_eq!(slim.acc(sec), a);
+    }
+    // a time outside the entry's second, or a count past u32, is not held narrow
+    let a = Acc { n: 1, sessions: 0, closed: 0, unclosed: 0, ts_min: 5, ts_max: 1_000_000_000, last_order: 0, last_line: 0.0 };
+    assert!(Slim::of(&a, 0).is_none());
+    let big = Acc { n: 1 << 33, ..Acc { ts_max: 5, ..a } };
+    assert!(Slim::of(&big, 0).is_none());
+    // the fold's entry past u32 lines: held wide from then on, its sums exact
+    let mut f = BulkFold::new(Options::default());
+    let key = Key { sec: 4, source: 1, host: 1, reply_class: 0, kind: 0 };
+    f.insert(key);
+    f.hold(0, 4, Acc { n: u32::MAX as i64, sessions: 0, closed: 0, unclosed: 0, ts_min: 4_000_000_001, ts_max: 4_000_000_001,
+                       last_order: 1, last_line: 1.0 });
+    assert!(f.wide.is_empty());
+    let mut a = f.acc(0, 4);
+    merge(&mut a, &Acc { n: 2, sessions: 1, closed: 0, unclosed: 1, ts_min: 4_000_000_000, ts_max: 4_999_999_999, last_order: 9,
+                         last_line: 3.0 });
+    f.put(0, 4, a);
+    assert_eq!(f.wide.len(), 1);
+    let got = f.result().unwrap().rows;
+    assert_eq!(got, vec![(key, Acc { n: u32::MAX as i64 + 2, sessions: 1, closed: 0, unclosed: 1, ts_min: 4_000_000_000,
+                                     ts_max: 4_999_999_999, last_order: 9, last_line: 3.0 })]);
+    assert_eq!(std::mem::size_of::<Slim>(), 40);
+    assert_eq!(std::mem::size_of::<Entry>(), 28);
+}

@@ -207,7 +207,28 @@ fn check(lines: &Lines) -> Result<usize, String> {
     Ok(n)
 }
 
+impl Steps {
+    /// Bytes held (the table's buckets and each key's examples).
+    pub fn nbytes(&self) -> usize {
+        use std::mem::size_of;
+        self.keys.capacity() * (size_of::<(Key, (Agg, Vec<Example>))>() + 1)
+            + self.keys.values().map(|(_, ex)| size_of::<Example>() * ex.capacity()).sum::<usize>()
+    }
+}
+
 impl EndsFold {
+    /// Bytes held, by part: the vocabularies, the detectors' steps (ends, failures), the lists.
+    pub fn nbytes(&self) -> [usize; 4] {
+        let list = |l: &List| {
+            8 * (l.order.capacity() + l.n.capacity()) + l.outcomes.iter().map(|m| 48 * m.len()).sum::<usize>()
+                + l.events.iter().map(|e| 9 * e.capacity()).sum::<usize>()
+                + l.clients.iter().map(|e| 9 * e.capacity()).sum::<usize>()
+                + l.candidates.iter().map(|c| std::mem::size_of::<Candidate>() * c.capacity()).sum::<usize>()
+        };
+        [self.vocabs.iter().map(Vocab::nbytes).sum(), self.ends.nbytes(), self.fails.nbytes(),
+         self.lists.iter().map(list).sum()]
+    }
+
     pub fn new(spec: Spec) -> Self {
         EndsFold {
             spec,

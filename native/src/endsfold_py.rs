@@ -294,6 +294,11 @@ impl PyEndsFold {
         .map_err(PyValueError::new_err)
     }
 
+    /// Bytes held by part (vocabularies, ends' steps, failures' steps, cause lists).
+    fn nbytes(&self) -> [usize; 4] {
+        self.0.nbytes()
+    }
+
     /// The strings of vocabulary ``k`` (0-8: event, smtp_stage, cause, fix_id, outcome, provider,
     /// source, host, masked text), in code order.
     fn words(&self, k: usize) -> PyResult<Vec<String>> {
