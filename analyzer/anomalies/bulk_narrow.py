@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["LINE_MAX", "PAIR_MAX", "SUB", "last_orders", "narrow_times", "ns", "order_key", "widen_times"]
+__all__ = ["LINE_MAX", "PAIR_COLUMN", "PAIR_MAX", "SUB", "last_orders", "narrow_times", "ns", "order_columns", "order_key",
+           "row_orders", "widen_times"]
 
 # the canonical order key of a line within its second: microseconds, (host, source) rank, line number
 _US_SHIFT, _PAIR_SHIFT = 43, 30
@@ -128,3 +129,30 @@ def widen_times(t: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(out, copy=False)
     frame.attrs.update(t.attrs)
     return frame
+
+
+#: The kept rows' narrow stand-in for their order key (``ORDER_COLUMN``, int64): the rank of the
+#: row's (host, source) pair (int16), the key made again from it, the row's time and line number.
+PAIR_COLUMN = "_pair"
+
+
+def order_columns(df: pd.DataFrame) -> list[str]:
+    """The column of ``df`` its rows' order keys are read from (:func:`row_orders`), if any."""
+    from .aggregates import ORDER_COLUMN
+
+    return [c for c in (ORDER_COLUMN, PAIR_COLUMN) if c in df.columns][:1]
+
+
+def row_orders(rows: pd.DataFrame) -> np.ndarray | None:
+    """The order key of each of ``rows`` (int64): their ``ORDER_COLUMN``, or made from their
+    :data:`PAIR_COLUMN`, ``ts`` (its integer, in its unit) and ``line_no`` as the weekly made it
+    (:func:`order_key`); None when the rows have neither."""
+    from .aggregates import ORDER_COLUMN
+
+    if ORDER_COLUMN in rows.columns:
+        return rows[ORDER_COLUMN].to_numpy(dtype=np.int64, na_value=0)
+    if PAIR_COLUMN not in rows.columns:
+        return None
+    us = rows["ts"].astype("int64[pyarrow]").to_numpy(dtype=np.int64, na_value=0)
+    return order_key(us, rows[PAIR_COLUMN].to_numpy(dtype=np.int64, na_value=0),
+                     rows["line_no"].to_numpy(dtype=np.int64, na_value=0))

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aggregates import _NULL_SEC, DELIVERED, ORDER_COLUMN, RECEIVED, Bulk, _eq
+from .aggregates import _NULL_SEC, DELIVERED, RECEIVED, Bulk, _eq
 from .aggregates import span as extent
 from .baseline import _robust, _runs, _with_bucket
-from .bulk_narrow import SUB, last_orders
+from .bulk_narrow import SUB, last_orders, order_columns, row_orders
 from .bulk_narrow import ns as bulk_ns
 from .client_counts import times_at
 from .context import Context, _finding, _str_eq, _truthy
@@ -300,7 +300,8 @@ def _last_line(last: pd.DataFrame, table: pd.DataFrame, rows: np.ndarray, ta: pd
     best = int(at[i])
     if len(last):
         row_sec = pd.Timestamp(last["ts"].iloc[0]).value // 1_000_000_000
-        row_order = int(last[ORDER_COLUMN].iloc[0]) if ORDER_COLUMN in last.columns else -1
+        orders = row_orders(last.iloc[:1])
+        row_order = int(orders[0]) if orders is not None else -1
         if (row_sec, row_order) >= (int(sec[best]), int(order[i])):
             return last
     return pd.DataFrame({"ts": [pd.Timestamp(int(bulk_ns(table, "ts_max", [best])[0]), tz="UTC")],
@@ -316,7 +317,7 @@ def detect_session_ends(ctx: Context) -> list[Finding]:
     closed = _str_eq(df["event"], "disconnect") & _truthy(df["quit"]) & inbound
     abnormal = _str_eq(df["event"], ("lost_connection", "timeout")) & inbound
     cols = ["ts", "event", "smtp_stage", "cause", "source", "line_no"]
-    ends = _with_bucket(ctx, df.loc[closed | abnormal, cols + ([ORDER_COLUMN] if ORDER_COLUMN in df.columns else [])])
+    ends = _with_bucket(ctx, df.loc[closed | abnormal, cols + order_columns(df)])
     folded = _folded_closes(ctx)  # normal closes folded apart from the rows, per bucket
     fends, fexamples = _folded_ends(ctx)  # abnormal ends folded apart from the rows (the weekly's)
     if ends.empty and folded.empty and fends is None:

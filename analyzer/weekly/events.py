@@ -33,7 +33,7 @@ import pandas as pd
 
 from .. import heap
 from ..anomalies import failed, folded
-from ..anomalies.bulk_narrow import PAIR_MAX, last_orders, narrow_times, order_key, widen_times
+from ..anomalies.bulk_narrow import PAIR_COLUMN, PAIR_MAX, last_orders, narrow_times, order_key, widen_times
 
 __all__ = ["ORDER", "READ_COLUMNS", "ROW_COLUMNS", "week_events"]
 
@@ -195,7 +195,7 @@ class _Day:
     """The fold of one day: its bulk lines per second, its kept rows (``RowsFold``, in read order)."""
 
     def __init__(self, rank: dict[tuple[Any, Any], int], deferred: np.ndarray | None = None) -> None:
-        from ..anomalies.aggregates import ORDER_COLUMN, BulkFold
+        from ..anomalies.aggregates import BulkFold
         from ..report.fold import RowsFold
         from ..report.run import QUIET_BLANK
 
@@ -203,7 +203,7 @@ class _Day:
         # codes while the day is read, given to the week's fold as Categoricals (categories sorted:
         # ORDER sorts them as their strings): the few-value columns are never made strings per row
         # (they were, then sorted, then coded again: most of the day's transient)
-        self.rows = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, categorical=_FEW,
+        self.rows = RowsFold([*ROW_COLUMNS, PAIR_COLUMN], few_values=_FEW, categorical=_FEW,
                              blank_columns=QUIET_BLANK)
         self.bulk = BulkFold()
         self.sent: list[pd.DataFrame] = []
@@ -214,7 +214,7 @@ class _Day:
         self.fails: list[pd.DataFrame] = []
 
     def add(self, df: pd.DataFrame) -> None:
-        from ..anomalies.aggregates import ORDER_COLUMN, fold_masks
+        from ..anomalies.aggregates import fold_masks
         from ..anomalies.sent import is_local_sent, is_sent, sent_counts
         from ..report.run import quiet_rows
 
@@ -243,7 +243,8 @@ class _Day:
         # reply classes of a second apart made its table several times longer)
         self.bulk.add(df.drop(columns=["sender"]).assign(reply_class=None, queue_id=self._deferred_ids(df, m)), m)
         keep = _as_read(df[~m])
-        keep = keep.assign(**{ORDER_COLUMN: self._order(keep)})
+        # the order key's (host, source) rank (2 bytes a row), the key made again where it is read
+        keep = keep.assign(**{PAIR_COLUMN: _pairs(keep["host"], keep["source"], self.rank).astype(np.int16)})
         keep.attrs.update(df.attrs)
         self.rows.add(keep, blank=quiet_rows(keep))  # texts nothing reads, as the report's rows
 
@@ -432,11 +433,12 @@ def deferred_qids(store: str | os.PathLike, since: dt.date, until: dt.date) -> n
 def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
                 deferred: np.ndarray | None = None) -> tuple[pd.DataFrame, Any]:
     """The events of ``[since, until)`` as the detectors read them (see the module docstring): the
-    kept rows in :data:`ORDER` with their order key (``ORDER_COLUMN``, the order within each
-    second), and a ``Bulk`` of the folded lines whose ``last_order`` is the same key. With
+    kept rows in :data:`ORDER` with the rank of their (host, source) pair (``PAIR_COLUMN``: their
+    order key within each second, :func:`~analyzer.anomalies.bulk_narrow.row_orders`), and a ``Bulk``
+    of the folded lines whose ``last_order`` is the same key. With
     ``deferred`` (:func:`deferred_qids` of every range the detectors read together), the Bulk's
     queue ids are only those: the others' first times are never looked up."""
-    from ..anomalies.aggregates import ORDER_COLUMN, Bulk
+    from ..anomalies.aggregates import Bulk
     from ..report.fold import RowsFold
     from ..store import iter_event_batches
 
@@ -444,7 +446,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     # left the heap fragmented (measured: RSS after a 3M-line day's adds 323 -> 277 MiB, less CPU)
     heap.trim(map_large=True)
     rank = _pair_ranks(store, since, until)
-    week = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, categorical=_FEW)
+    week = RowsFold([*ROW_COLUMNS, PAIR_COLUMN], few_values=_FEW, categorical=_FEW)
     tables, qids, sent, ends, logins, fails = [], [], [], [], [], []
     done = held = 0
     for lo, hi in _days(since, until):
