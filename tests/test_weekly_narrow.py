@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from analyzer.anomalies.aggregates import ORDER_COLUMN, Bulk
-from analyzer.anomalies.bulk_narrow import PAIR_COLUMN, narrow_times, order_columns, row_orders, widen_times
+from analyzer.anomalies.bulk_narrow import PAIR_COLUMN, extreme_ns, narrow_times, order_columns, row_orders, widen_times
 from analyzer.anomalies.health import _last_line
 from analyzer.weekly.events import _Day, _pairs
 
@@ -47,6 +47,11 @@ def test_a_narrow_bulk_reads_as_the_whole_one(seed):
     a, b = Bulk(whole), Bulk(narrow)
     assert a.first_ts() == b.first_ts() and a.last_ts() == b.last_ts()
     assert a.times().equals(b.times())
+    some = rng.random(len(whole)) < 0.3
+    for which, largest in (("ts_min", False), ("ts_max", True), ("ts_max", False)):
+        want = whole[which].to_numpy()[some]
+        want = int(want.max() if largest else want.min())
+        assert extreme_ns(narrow, which, some, largest=largest) == want == extreme_ns(whole, which, some, largest=largest)
     since = pd.Timestamp(int(rng.integers(whole["ts_min"].min(), whole["ts_max"].max())), tz="UTC")
     ca, cb = a.cut(since, None), b.cut(since, None)
     assert len(ca.table) == len(cb.table) and ca.first_ts() == cb.first_ts()

@@ -35,6 +35,7 @@ from .bulk_masks import (  # (the masks were defined here: their importers still
     is_queued,
     is_received,
 )
+from .bulk_narrow import extreme_ns
 from .bulk_narrow import ns as times_ns
 from .bulk_native import native_bulk
 from .bulk_read import _deferred_hashes, _looked_up_hashes, _Read
@@ -539,11 +540,11 @@ class Bulk:
 
     def first_ts(self) -> pd.Timestamp | None:
         t = self.timed
-        return pd.Timestamp(int(times_ns(t, "ts_min").min()), tz="UTC") if len(t) else None
+        return pd.Timestamp(extreme_ns(t, "ts_min"), tz="UTC") if len(t) else None
 
     def last_ts(self) -> pd.Timestamp | None:
         t = self.timed
-        return pd.Timestamp(int(times_ns(t, "ts_max").max()), tz="UTC") if len(t) else None
+        return pd.Timestamp(extreme_ns(t, "ts_max", largest=True), tz="UTC") if len(t) else None
 
     def times(self, dtype: Any = None) -> pd.Series:
         """The first and last time of each second with bulk lines (UTC): where the lines were; in

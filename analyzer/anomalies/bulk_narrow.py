@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["LINE_MAX", "PAIR_COLUMN", "PAIR_MAX", "SUB", "last_orders", "narrow_times", "ns", "order_columns", "order_key",
+__all__ = ["LINE_MAX", "PAIR_COLUMN", "PAIR_MAX", "SUB", "extreme_ns", "last_orders", "narrow_times", "ns", "order_columns", "order_key",
            "row_orders", "widen_times"]
 
 # the canonical order key of a line within its second: microseconds, (host, source) rank, line number
@@ -55,6 +55,19 @@ def ns(t: pd.DataFrame, which: str, rows: Any = None) -> np.ndarray:
     if which in t.columns:
         return _at(t[which].to_numpy(), rows).astype(np.int64, copy=False)
     return _at(t["sec"].to_numpy(), rows).astype(np.int64) * _NS + _at(t[SUB[which]].to_numpy(), rows)
+
+
+def extreme_ns(t: pd.DataFrame, which: str, rows: Any = None, *, largest: bool = False) -> int:
+    """The least (``largest``: the greatest) of column ``which`` (int64 nanoseconds) over ``rows``
+    of a Bulk's table (at least one), whichever form it holds; of a narrow one without making the
+    times whole: a time within its second orders as its second, then as its offset in it."""
+    if which in t.columns:
+        v = _at(t[which].to_numpy(), rows)
+        return int(v.max() if largest else v.min())
+    sec, sub = _at(t["sec"].to_numpy(), rows), _at(t[SUB[which]].to_numpy(), rows)
+    s = int(sec.max() if largest else sec.min())
+    at = sub[sec == s]
+    return s * _NS + int(at.max() if largest else at.min())
 
 
 def last_orders(t: pd.DataFrame, rows: Any = None) -> np.ndarray:

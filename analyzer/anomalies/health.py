@@ -12,7 +12,7 @@ import pandas as pd
 from .aggregates import _NULL_SEC, DELIVERED, RECEIVED, Bulk, _eq
 from .aggregates import span as extent
 from .baseline import _robust, _runs, _with_bucket
-from .bulk_narrow import SUB, last_orders, order_columns, row_orders
+from .bulk_narrow import SUB, extreme_ns, last_orders, order_columns, row_orders
 from .bulk_narrow import ns as bulk_ns
 from .client_counts import times_at
 from .context import Context, _finding, _str_eq, _truthy
@@ -265,7 +265,7 @@ def _days(rows: pd.DataFrame, in_rows: np.ndarray, table: pd.DataFrame | None, i
     if table is not None and in_table.any():
         timed = in_table & (table["sec"].to_numpy() != _NULL_SEC)
         if timed.any():
-            ends += [int(bulk_ns(table, "ts_min", timed).min()), int(bulk_ns(table, "ts_max", timed).max())]
+            ends += [extreme_ns(table, "ts_min", timed), extreme_ns(table, "ts_max", timed, largest=True)]
     return (max(ends) - min(ends)) / pd.Timedelta(days=1).value
 
 
