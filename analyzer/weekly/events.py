@@ -69,14 +69,25 @@ READ_COLUMNS, ROW_COLUMNS = _columns()
 
 def _pair_ranks(store: str | os.PathLike, since: dt.date, until: dt.date) -> dict[tuple[Any, Any], int]:
     """The (host, source) pairs of the range, ranked in the order of :data:`ORDER` (nulls last)."""
+    return _range_keys(store, since, until)[0]
+
+
+def _range_keys(store: str | os.PathLike, since: dt.date, until: dt.date) -> tuple[dict[tuple[Any, Any], int], bool]:
+    """:func:`_pair_ranks`, and whether every line number of the range fits int32 (the kept rows'
+    ``line_no`` then held as int32: 4 of a row's bytes), in one read of the range's three columns."""
+    import pyarrow.compute as pc
+
     from ..store import iter_event_batches
 
     pairs: set[tuple[Any, Any]] = set()
-    for t in iter_event_batches(store, since=since, until=until, columns=["host", "source"]):
+    fits = True
+    for t in iter_event_batches(store, since=since, until=until, columns=["host", "source", "line_no"]):
         u = t.group_by(["host", "source"]).aggregate([])
         pairs.update(zip(u.column("host").to_pylist(), u.column("source").to_pylist(), strict=True))
+        lo, hi = pc.min_max(t.column("line_no")).values()
+        fits = fits and (lo.as_py() is None or (lo.as_py() >= -(1 << 31) and hi.as_py() < 1 << 31))
     ordered = sorted(pairs, key=lambda p: (p[0] is None, p[0] or "", p[1] is None, p[1] or ""))
-    return {p: min(i, PAIR_MAX) for i, p in enumerate(ordered)}
+    return {p: min(i, PAIR_MAX) for i, p in enumerate(ordered)}, fits
 
 
 def _pairs(host: Any, source: Any, rank: dict[tuple[Any, Any], int]) -> np.ndarray:
@@ -181,6 +192,14 @@ def _as_read(keep: pd.DataFrame) -> pd.DataFrame:
     return keep.assign(**out)
 
 
+def _int32(s: pd.Series) -> pd.Series:
+    """An integer column (whose values fit) as Arrow int32, nulls kept."""
+    import pyarrow as pa
+
+    arr = s.array.__arrow_array__() if hasattr(s.array, "__arrow_array__") else pa.array(s, from_pandas=True)
+    return pd.Series(pd.arrays.ArrowExtensionArray(arr.cast(pa.int32())), index=s.index)
+
+
 def _first_seen_of_day(qids: pd.DataFrame) -> pd.DataFrame:
     """A day's folded queue-id lines cut to each queue id's first line (``first_seen`` reads the
     least ``ts`` per id; the day's lines lie in one day, so the cut holds for any cut at a day)."""
@@ -194,12 +213,13 @@ def _first_seen_of_day(qids: pd.DataFrame) -> pd.DataFrame:
 class _Day:
     """The fold of one day: its bulk lines per second, its kept rows (``RowsFold``, in read order)."""
 
-    def __init__(self, rank: dict[tuple[Any, Any], int], deferred: np.ndarray | None = None) -> None:
+    def __init__(self, rank: dict[tuple[Any, Any], int], deferred: np.ndarray | None = None,
+                 line32: bool = False) -> None:
         from ..anomalies.aggregates import BulkFold
         from ..report.fold import RowsFold
         from ..report.run import QUIET_BLANK
 
-        self.rank, self.deferred = rank, deferred
+        self.rank, self.deferred, self.line32 = rank, deferred, line32
         # codes while the day is read, given to the week's fold as Categoricals (categories sorted:
         # ORDER sorts them as their strings): the few-value columns are never made strings per row
         # (they were, then sorted, then coded again: most of the day's transient)
@@ -243,6 +263,8 @@ class _Day:
         # reply classes of a second apart made its table several times longer)
         self.bulk.add(df.drop(columns=["sender"]).assign(reply_class=None, queue_id=self._deferred_ids(df, m)), m)
         keep = _as_read(df[~m])
+        if self.line32:  # (every line number of the week fits: _range_keys)
+            keep = keep.assign(line_no=_int32(keep["line_no"]))
         # the order key's (host, source) rank (2 bytes a row), the key made again where it is read
         keep = keep.assign(**{PAIR_COLUMN: _pairs(keep["host"], keep["source"], self.rank).astype(np.int16)})
         keep.attrs.update(df.attrs)
@@ -445,12 +467,12 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     # big arrays mapped apart from the heap from now on, given back when freed: the days' temporaries
     # left the heap fragmented (measured: RSS after a 3M-line day's adds 323 -> 277 MiB, less CPU)
     heap.trim(map_large=True)
-    rank = _pair_ranks(store, since, until)
+    rank, line32 = _range_keys(store, since, until)
     week = RowsFold([*ROW_COLUMNS, PAIR_COLUMN], few_values=_FEW, categorical=_FEW)
     tables, qids, sent, ends, logins, fails = [], [], [], [], [], []
     done = held = 0
     for lo, hi in _days(since, until):
-        day = _Day(rank, deferred)
+        day = _Day(rank, deferred, line32)
         for t in iter_event_batches(store, since=lo, until=hi, columns=READ_COLUMNS):
             df = t.to_pandas(types_mapper=pd.ArrowDtype)
             df.attrs.update({"input": 0, "first_row": done})  # the last line of a folded second: read order
