@@ -102,23 +102,13 @@ def narrow_times(t: pd.DataFrame, pair: np.ndarray) -> pd.DataFrame | None:
     ``last_line``) in the narrow form, its other columns as they are; None when it does not fit."""
     if not _fits(t):
         return None
-    sec = t["sec"].to_numpy()
-    lo = sec.astype(np.int64) * _NS
-    out: dict[str, Any] = {}
-    for c in t.columns:
-        if c == "sec":
-            out[c] = sec.astype(np.int32)
-        elif c in SUB:
-            out[SUB[c]] = (t[c].to_numpy() - lo).astype(np.int32)
-        elif c == "last_order":
-            out["last_pair"] = np.asarray(pair).astype(np.int16)
-        elif c == "last_line":
-            out[c] = t[c].to_numpy().astype(np.float32)
-        else:
-            out[c] = t[c]
-    frame = pd.DataFrame(out, copy=False)
-    frame.attrs.update(t.attrs)
-    return frame
+    lo = t["sec"].to_numpy().astype(np.int64) * _NS
+    made = {"sec": lambda: ("sec", t["sec"].to_numpy().astype(np.int32)),
+            "last_order": lambda: ("last_pair", np.asarray(pair).astype(np.int16)),
+            "last_line": lambda: ("last_line", t["last_line"].to_numpy().astype(np.float32))}
+    for whole, sub in SUB.items():
+        made[whole] = lambda whole=whole, sub=sub: (sub, (t[whole].to_numpy() - lo).astype(np.int32))
+    return _replaced(t, made)
 
 
 def widen_times(t: pd.DataFrame) -> pd.DataFrame:
@@ -126,19 +116,21 @@ def widen_times(t: pd.DataFrame) -> pd.DataFrame:
     the narrow ones' places."""
     if "last_order" in t.columns:
         return t
+    made = {"sec": lambda: ("sec", t["sec"].to_numpy().astype(np.int64)),
+            "last_pair": lambda: ("last_order", last_orders(t)),
+            "last_line": lambda: ("last_line", t["last_line"].to_numpy().astype(np.float64))}
+    for whole, sub in SUB.items():
+        made[sub] = lambda whole=whole: (whole, ns(t, whole))
+    return _replaced(t, made)
+
+
+def _replaced(t: pd.DataFrame, made: dict[str, Any]) -> pd.DataFrame:
+    """``t``'s columns in their order, each one of ``made`` replaced by what its function gives (a
+    name and values), made as it is reached; ``t``'s ``attrs`` kept."""
     out: dict[str, Any] = {}
     for c in t.columns:
-        if c == "sec":
-            out[c] = t[c].to_numpy().astype(np.int64)
-        elif c in SUB.values():
-            whole = next(k for k, v in SUB.items() if v == c)
-            out[whole] = ns(t, whole)
-        elif c == "last_pair":
-            out["last_order"] = last_orders(t)
-        elif c == "last_line":
-            out[c] = t[c].to_numpy().astype(np.float64)
-        else:
-            out[c] = t[c]
+        name, values = made[c]() if c in made else (c, t[c])
+        out[name] = values
     frame = pd.DataFrame(out, copy=False)
     frame.attrs.update(t.attrs)
     return frame
