@@ -171,10 +171,10 @@ def test_cli_weekly(store, tmp_path):
 def test_week_events_hold_every_line_in_order(store):
     """The detectors' week: rows plus folded lines count every event of the week; the rows come in
     (ts, host, source, line) order and their order key grows with it within each second, as the
-    folded seconds' last lines do."""
+    folded seconds' last lines do (the keys read through :mod:`analyzer.anomalies.bulk_narrow`)."""
     import pandas as pd
 
-    from analyzer.anomalies.aggregates import ORDER_COLUMN
+    from analyzer.anomalies.bulk_narrow import last_orders, row_orders
     from analyzer.store import read_events
     from analyzer.weekly.build import ORDER, week_events
 
@@ -185,7 +185,7 @@ def test_week_events_hold_every_line_in_order(store):
     assert len(bulk) > 0 and len(rows) + len(bulk) == len(everything)
     assert rows[ORDER].equals(rows[ORDER].sort_values(ORDER, kind="stable").reset_index(drop=True))
     sec = rows["ts"].astype("int64[pyarrow]").to_numpy() // 10**6
-    key = rows[ORDER_COLUMN].to_numpy()
+    key = row_orders(rows)  # (made again from each row's pair rank, time and line)
     same = sec[1:] == sec[:-1]
     assert (key[1:][same] > key[:-1][same]).all()
     # a folded second's last line sorts where that line sits among the rows of its second
@@ -193,7 +193,7 @@ def test_week_events_hold_every_line_in_order(store):
     both = pd.concat([pd.DataFrame({"sec": sec, "key": key, "host": rows["host"].astype(object),
                                     "source": rows["source"].astype(object),
                                     "line": rows["line_no"].astype("int64")}),
-                      pd.DataFrame({"sec": t["sec"], "key": t["last_order"], "host": t["host"], "source": t["source"],
+                      pd.DataFrame({"sec": t["sec"], "key": last_orders(t), "host": t["host"], "source": t["source"],
                                     "line": t["last_line"].astype("int64")})])
     by_key = both.sort_values(["sec", "key"], kind="stable")[["host", "source", "line"]].to_numpy().tolist()
     by_order = both.sort_values(["sec", "host", "source", "line"], kind="stable")[["host", "source", "line"]]

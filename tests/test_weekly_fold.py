@@ -215,34 +215,78 @@ def test_a_days_rows_are_codes_in_order(store):
     assert as_str.equals(again)
 
 
-def _folded_day(rng: np.random.Generator, day: int, n: int) -> pd.DataFrame:
+def _folded_day(rng: np.random.Generator, day: int, n: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """A day's folded seconds as the fold gives them, and each row's (host, source) rank, of which
+    (with its last time and line) its ``last_order`` is made."""
+    from analyzer.anomalies.bulk_narrow import order_key
+
     sec = np.sort(rng.integers(0, 86_400, n)) + 1_795_000_000 + day * 86_400
     ts_min = sec * 10**9 + rng.integers(0, 10**9, n)
+    ts_max = np.maximum(ts_min, sec * 10**9 + rng.integers(0, 10**9, n))
+    pairs = rng.integers(0, 3, n)
+    line = rng.integers(0, 5_000_000, n).astype(float)
+    line[rng.random(n) < 0.1] = np.nan  # a line without a number
     return pd.DataFrame({
         "sec": sec, "source": np.array(["mail.log", "mail.warn"], dtype=object)[rng.integers(0, 2, n)],
         "host": "mx1", "reply_class": None, "kind": np.array(["", "received"], dtype=object)[rng.integers(0, 2, n)],
         "n": rng.integers(1, 9, n), "sessions": 0, "closed": rng.integers(0, 3, n), "unclosed": 0,
-        "ts_min": ts_min, "ts_max": np.maximum(ts_min, sec * 10**9 + rng.integers(0, 10**9, n)),
-        "last_order": rng.permutation(n).astype(np.int64) + day * n, "last_line": rng.random(n)})
+        "ts_min": ts_min, "ts_max": ts_max,
+        "last_order": order_key(ts_max // 1000, pairs, np.nan_to_num(line, nan=0).astype(np.int64)),
+        "last_line": line}), pairs
 
 
-def test_held_folded_seconds_come_back_whole():
-    """The days' folded seconds held with their times as 32-bit offsets come back as the fold
-    gave them (every column, in ``last_order``); a day whose times do not fit is held as it is."""
-    from analyzer.weekly.events import _compact, _concat_compact
-
-    rng = np.random.default_rng(7)
-    days = [_folded_day(rng, d, 500) for d in range(3)]
-    odd = _folded_day(rng, 3, 20)
-    odd.loc[5, "ts_min"] = odd.loc[5, "sec"] * 10**9 - 1  # a time outside its row's second
-    days.append(odd)
-    held = [_compact(t) for t in days]
-    assert [h["ts_max"].dtype.itemsize for h in held] == [4, 4, 4, 8]
-    got = _concat_compact(held)
+def _same_as_fold(got: pd.DataFrame, days: list[pd.DataFrame]) -> None:
     want = pd.concat(days, ignore_index=True).drop(columns=["reply_class", "sessions", "unclosed"])
     want = want.iloc[np.argsort(want["last_order"].to_numpy(), kind="stable")].reset_index(drop=True)
     assert list(got.columns) == list(want.columns)
     for c in want.columns:
-        if c in ("sec", "ts_min", "ts_max", "last_order"):
-            assert got[c].dtype == np.int64
-        assert (got[c].astype(object).to_numpy() == want[c].to_numpy()).all(), c
+        if c in ("sec", "ts_min", "ts_max", "last_order", "last_line"):
+            assert got[c].dtype == want[c].dtype, c
+        assert got[c].astype(object).equals(want[c].astype(object)), c
+
+
+def test_held_folded_seconds_narrow_come_back_whole():
+    """The days' folded seconds held narrow (int32 seconds and times within them, float32 line
+    numbers, the pair rank for the order key) come back as the fold gave them (every column, in
+    ``last_order``), read whole through the readers' accessors without being widened."""
+    from analyzer.anomalies.bulk_narrow import last_orders, ns, widen_times
+    from analyzer.weekly.events import _compact, _concat_compact
+
+    rng = np.random.default_rng(7)
+    made = [_folded_day(rng, d, 500) for d in range(3)]
+    days = [t for t, _ in made]
+    held = [_compact(t.copy(), p) for t, p in made]
+    assert all("ts_max" not in h.columns and h["ts_max_sub"].dtype == np.int32 and h["sec"].dtype == np.int32
+               and h["last_pair"].dtype == np.int16 and h["last_line"].dtype == np.float32 for h in held)
+    got = _concat_compact(held)
+    assert "last_order" not in got.columns
+    want = pd.concat(days, ignore_index=True)
+    want = want.iloc[np.argsort(want["last_order"].to_numpy(), kind="stable")].reset_index(drop=True)
+    assert (ns(got, "ts_min") == want["ts_min"].to_numpy()).all()
+    assert (ns(got, "ts_max", [3, 7]) == want["ts_max"].to_numpy()[[3, 7]]).all()
+    assert (last_orders(got) == want["last_order"].to_numpy()).all()
+    _same_as_fold(widen_times(got), days)
+
+
+@pytest.mark.parametrize("odd_at", ["time", "line", "second"])
+def test_held_folded_seconds_that_do_not_fit_are_held_whole(odd_at):
+    """A day whose times or line numbers do not fit the narrow form (a time outside its row's
+    second, a line number float32 does not hold exactly, a second past 2038) is held whole, and
+    then the week's table is whole, the same as the fold gave it."""
+    from analyzer.weekly.events import _compact, _concat_compact
+
+    rng = np.random.default_rng(11)
+    made = [_folded_day(rng, d, 300) for d in range(2)]
+    odd, pairs = _folded_day(rng, 2, 20)
+    if odd_at == "time":
+        odd.loc[5, "ts_min"] = odd.loc[5, "sec"] * 10**9 - 1
+    elif odd_at == "line":
+        odd.loc[5, "last_line"] = float((1 << 24) + 1)
+    else:
+        odd.loc[19, "sec"] = 1 << 31
+        odd.loc[19, ["ts_min", "ts_max"]] = (1 << 31) * 10**9
+    made.append((odd, pairs))
+    days = [t for t, _ in made]
+    held = [_compact(t.copy(), p) for t, p in made]
+    assert ["last_order" in h.columns for h in held] == [False, False, True]
+    _same_as_fold(_concat_compact(held), days)

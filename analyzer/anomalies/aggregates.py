@@ -35,6 +35,8 @@ from .bulk_masks import (  # (the masks were defined here: their importers still
     is_queued,
     is_received,
 )
+from .bulk_narrow import extreme_ns
+from .bulk_narrow import ns as times_ns
 from .bulk_native import native_bulk
 from .bulk_read import _deferred_hashes, _looked_up_hashes, _Read
 from .key_groups import group_sums, sorted_groups
@@ -538,11 +540,11 @@ class Bulk:
 
     def first_ts(self) -> pd.Timestamp | None:
         t = self.timed
-        return pd.Timestamp(int(t["ts_min"].min()), tz="UTC") if len(t) else None
+        return pd.Timestamp(extreme_ns(t, "ts_min"), tz="UTC") if len(t) else None
 
     def last_ts(self) -> pd.Timestamp | None:
         t = self.timed
-        return pd.Timestamp(int(t["ts_max"].max()), tz="UTC") if len(t) else None
+        return pd.Timestamp(extreme_ns(t, "ts_max", largest=True), tz="UTC") if len(t) else None
 
     def times(self, dtype: Any = None) -> pd.Series:
         """The first and last time of each second with bulk lines (UTC): where the lines were; in
@@ -550,11 +552,11 @@ class Bulk:
         import pyarrow as pa
 
         t = self.timed
-        ns = np.concatenate([t["ts_min"].to_numpy(dtype=np.int64), t["ts_max"].to_numpy(dtype=np.int64)])
+        both = np.concatenate([times_ns(t, "ts_min"), times_ns(t, "ts_max")])
         if isinstance(dtype, pd.ArrowDtype) and pa.types.is_timestamp(dtype.pyarrow_dtype):
-            arrow = pa.array(ns, pa.int64()).cast(pa.timestamp("ns", "UTC")).cast(dtype.pyarrow_dtype, safe=False)
+            arrow = pa.array(both, pa.int64()).cast(pa.timestamp("ns", "UTC")).cast(dtype.pyarrow_dtype, safe=False)
             return pd.Series(arrow, dtype=dtype)
-        return pd.Series(pd.to_datetime(ns, utc=True))
+        return pd.Series(pd.to_datetime(both, utc=True))
 
 
 def _inside(sec: np.ndarray, since: Any, until: Any, timed: bool) -> np.ndarray:

@@ -363,3 +363,10 @@ def client_lines(ctx: Any, df: pd.DataFrame) -> tuple[Lines, np.ndarray]:
         lines._coded[CLIENT] = narrow(client)
         held[key] = (lines, names)
     return held[key]
+
+
+def release_client_lines(ctx: Any) -> None:
+    """Drop what :func:`client_lines` keeps on ``ctx`` (the lines' positions and every column's
+    codes read at them): its last reader in :data:`~.detect.DETECTORS`' order gives it back for
+    the detectors after it (a reader run later makes it again)."""
+    ctx.__dict__.pop("_client_lines", None)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .aggregates import ORDER_COLUMN, _seconds_ns, _values, qid_hash
+from .aggregates import _seconds_ns, _values, qid_hash
 from .baseline import _robust, _runs, _with_bucket, robust_rows
 from .bucket_counts import bucket_sums, floor_ns, group_codes, pair_sums
+from .bulk_narrow import order_columns
 from .client_counts import Lines, by_name, client_lines, per_key, runs, step_index
 from .context import FAILURES, Context, _domain, _finding, _str_eq, _truthy
 from .failed import FAIL_KEYS, bucket_of, folded_failures, with_examples
@@ -177,7 +178,7 @@ def _cause_spike(ctx: Context) -> list[Finding]:
         for r, m in zip(rs[hit], med[hit], strict=True):
             hits.setdefault(int(r), {})[all_buckets[i]] = float(m)
     hits = {r: hits[r] for r in sorted(hits)}  # (by cause, each one's buckets in order)
-    cols = ["ts", "cause", "source", "line_no"] + ([ORDER_COLUMN] if ORDER_COLUMN in df.columns else [])
+    cols = ["ts", "cause", "source", "line_no", *order_columns(df)]
     out: list[Finding] = []
     for r, exps in hits.items():
         cause, vals = names[causes[r]], vals_all[r]
@@ -253,7 +254,7 @@ def detect_new_signature(ctx: Context) -> list[Finding]:
     p = ctx.params["new_signature"]
     hist, ev = ctx.history, ctx.events
     fm = _str_eq(ev["outcome"], FAILURES)
-    cols = _SIGNATURE_COLUMNS + ([ORDER_COLUMN] if ORDER_COLUMN in ev.columns else [])
+    cols = [*_SIGNATURE_COLUMNS, *order_columns(ev)]
     # the quiet failures folded apart from the rows (the weekly's: .failed), of the history and the window
     fw, examples = folded_failures([ctx.bulk])
     fh, _ = folded_failures([ctx.bulk_history])

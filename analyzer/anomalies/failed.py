@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aggregates import ORDER_COLUMN, _eq, _seconds_ns, _values
+from .aggregates import _eq, _seconds_ns, _values
+from .bulk_narrow import row_orders
 from .folded import _counts, _first, combine_ends
 
 __all__ = ["FAIL_KEYS", "ROW_EVENTS", "combine_failures", "failure_counts", "folded_failures", "is_quiet_failure",
@@ -90,8 +91,14 @@ def bucket_of(sec: np.ndarray, bucket: pd.Timedelta) -> pd.DatetimeIndex:
     return pd.to_datetime((np.asarray(sec, dtype=np.int64) // step) * step, unit="s", utc=True)
 
 
+def _orders_or_zeros(rows: pd.DataFrame) -> np.ndarray:
+    got = row_orders(rows)
+    return got if got is not None else np.zeros(len(rows), np.int64)
+
+
 def with_examples(rows: pd.DataFrame, counted: pd.DataFrame, examples: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """``rows`` (``ts``, ``source``, ``line_no``, and ``ORDER_COLUMN`` when there) with the folded
+    """``rows`` (``ts``, ``source``, ``line_no``, and their order key's column when there:
+    :func:`~.bulk_narrow.order_columns`) with the folded
     keys of ``counted``: their first lines (evidence, from ``examples``) and two lines without a
     file that carry their first and last time, in the rows' order (time, then order)."""
     ex = examples.merge(counted[keys].drop_duplicates(), on=keys, how="inner")
@@ -107,8 +114,7 @@ def with_examples(rows: pd.DataFrame, counted: pd.DataFrame, examples: pd.DataFr
     mine = pd.DataFrame({"ts": rows["ts"].reset_index(drop=True),
                          "source": pd.Series(rows["source"].astype(object).to_numpy(dtype=object), dtype=object),
                          "line_no": rows["line_no"].to_numpy(dtype=float, na_value=np.nan),
-                         "_o": (rows[ORDER_COLUMN].to_numpy(dtype=np.int64, na_value=0) if ORDER_COLUMN in rows.columns
-                                else np.zeros(len(rows), np.int64))})
+                         "_o": _orders_or_zeros(rows)})
     both = pd.concat([mine, add], ignore_index=True) if len(rows) else add
     both["_t"] = both["ts"].astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").astype(np.int64) \
         if len(both) else np.array([], np.int64)

@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aggregates import _NULL_SEC, DELIVERED, ORDER_COLUMN, RECEIVED, Bulk, _eq
+from .aggregates import _NULL_SEC, DELIVERED, RECEIVED, Bulk, _eq
 from .aggregates import span as extent
 from .baseline import _robust, _runs, _with_bucket
+from .bulk_narrow import SUB, extreme_ns, last_orders, order_columns, row_orders
+from .bulk_narrow import ns as bulk_ns
 from .client_counts import times_at
 from .context import Context, _finding, _str_eq, _truthy
 from .finding import Finding
@@ -242,8 +244,9 @@ def detect_silence(ctx: Context) -> list[Finding]:
     return out
 
 
-#: The columns of a Bulk's table the span of a stream reads (its first and last times).
-_SPAN = ["sec", "ts_min", "ts_max"]
+#: The columns of a Bulk's table the span of a stream reads (its first and last times), whole or
+#: narrow (:mod:`.bulk_narrow`).
+_SPAN = ["sec", "ts_min", "ts_max", *SUB.values()]
 
 
 def _days(rows: pd.DataFrame, in_rows: np.ndarray, table: pd.DataFrame | None, in_table: np.ndarray) -> float:
@@ -252,7 +255,8 @@ def _days(rows: pd.DataFrame, in_rows: np.ndarray, table: pd.DataFrame | None, i
     read as integers at those lines (no copy of the rows' times nor of the Bulk's columns)."""
     ts = rows["ts"]
     if ts.isna().any():
-        first, last = extent(rows.loc[in_rows, "ts"], Bulk(table.loc[in_table, _SPAN]) if in_table.any() else None)
+        span_cols = [c for c in _SPAN if c in table.columns] if table is not None else []
+        first, last = extent(rows.loc[in_rows, "ts"], Bulk(table.loc[in_table, span_cols]) if in_table.any() else None)
         return (last - first) / pd.Timedelta(days=1)
     ends = []
     if in_rows.any():
@@ -261,7 +265,7 @@ def _days(rows: pd.DataFrame, in_rows: np.ndarray, table: pd.DataFrame | None, i
     if table is not None and in_table.any():
         timed = in_table & (table["sec"].to_numpy() != _NULL_SEC)
         if timed.any():
-            ends += [int(table["ts_min"].to_numpy()[timed].min()), int(table["ts_max"].to_numpy()[timed].max())]
+            ends += [extreme_ns(table, "ts_min", timed), extreme_ns(table, "ts_max", timed, largest=True)]
     return (max(ends) - min(ends)) / pd.Timedelta(days=1).value
 
 
@@ -291,15 +295,17 @@ def _last_line(last: pd.DataFrame, table: pd.DataFrame, rows: np.ndarray, ta: pd
     if not len(at):
         return last
     # the last of them by (sec, last_order), the later in table order among equals (a stable sort's last)
-    order = table["last_order"].to_numpy()
-    best = table.iloc[int(at[np.lexsort((order[at], sec[at]))[-1]])]
+    order = last_orders(table, at)
+    i = int(np.lexsort((order, sec[at]))[-1])
+    best = int(at[i])
     if len(last):
         row_sec = pd.Timestamp(last["ts"].iloc[0]).value // 1_000_000_000
-        row_order = int(last[ORDER_COLUMN].iloc[0]) if ORDER_COLUMN in last.columns else -1
-        if (row_sec, row_order) >= (int(best["sec"]), int(best["last_order"])):
+        orders = row_orders(last.iloc[:1])
+        row_order = int(orders[0]) if orders is not None else -1
+        if (row_sec, row_order) >= (int(sec[best]), int(order[i])):
             return last
-    return pd.DataFrame({"ts": [pd.Timestamp(int(best["ts_max"]), tz="UTC")], "source": [best["source"]],
-                         "line_no": [int(best["last_line"])]})
+    return pd.DataFrame({"ts": [pd.Timestamp(int(bulk_ns(table, "ts_max", [best])[0]), tz="UTC")],
+                         "source": [table["source"].iloc[best]], "line_no": [int(table["last_line"].iloc[best])]})
 
 
 def detect_session_ends(ctx: Context) -> list[Finding]:
@@ -311,7 +317,7 @@ def detect_session_ends(ctx: Context) -> list[Finding]:
     closed = _str_eq(df["event"], "disconnect") & _truthy(df["quit"]) & inbound
     abnormal = _str_eq(df["event"], ("lost_connection", "timeout")) & inbound
     cols = ["ts", "event", "smtp_stage", "cause", "source", "line_no"]
-    ends = _with_bucket(ctx, df.loc[closed | abnormal, cols + ([ORDER_COLUMN] if ORDER_COLUMN in df.columns else [])])
+    ends = _with_bucket(ctx, df.loc[closed | abnormal, cols + order_columns(df)])
     folded = _folded_closes(ctx)  # normal closes folded apart from the rows, per bucket
     fends, fexamples = _folded_ends(ctx)  # abnormal ends folded apart from the rows (the weekly's)
     if ends.empty and folded.empty and fends is None:

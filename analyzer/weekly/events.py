@@ -33,6 +33,7 @@ import pandas as pd
 
 from .. import heap
 from ..anomalies import failed, folded
+from ..anomalies.bulk_narrow import PAIR_COLUMN, PAIR_MAX, last_orders, narrow_times, order_key, widen_times
 
 __all__ = ["ORDER", "READ_COLUMNS", "ROW_COLUMNS", "week_events"]
 
@@ -46,8 +47,6 @@ ORDER = ["ts", "host", "source", "line_no"]
 #: attacker tries a list of them over many lines) too: null on most rows, an offset a row as strings.
 _FEW = ("host", "program", "event", "direction", "relay_host", "status", "smtp_stage", "source", "reply_class",
         "outcome", "cause", "provider", "severity", "reply_text", "client_ip", "detail", "sasl_username")
-# the canonical order key of a line within its second: microseconds, (host, source) rank, line number
-_US_SHIFT, _PAIR_SHIFT, _PAIR_MAX, _LINE_MAX = 43, 30, (1 << 13) - 1, (1 << 30) - 1
 _NO_MATCH = object()
 #: Read by the fold only (what is folded, and where), never by a detector: not kept in the rows.
 _FOLD_ONLY = ("sender", "cause_ref", "reply_class")
@@ -70,33 +69,49 @@ READ_COLUMNS, ROW_COLUMNS = _columns()
 
 def _pair_ranks(store: str | os.PathLike, since: dt.date, until: dt.date) -> dict[tuple[Any, Any], int]:
     """The (host, source) pairs of the range, ranked in the order of :data:`ORDER` (nulls last)."""
+    return _range_keys(store, since, until)[0]
+
+
+def _range_keys(store: str | os.PathLike, since: dt.date, until: dt.date) -> tuple[dict[tuple[Any, Any], int], bool]:
+    """:func:`_pair_ranks`, and whether every line number of the range fits int32 (the kept rows'
+    ``line_no`` then held as int32: 4 of a row's bytes), in one read of the range's three columns."""
+    import pyarrow.compute as pc
+
     from ..store import iter_event_batches
 
     pairs: set[tuple[Any, Any]] = set()
-    for t in iter_event_batches(store, since=since, until=until, columns=["host", "source"]):
+    fits = True
+    for t in iter_event_batches(store, since=since, until=until, columns=["host", "source", "line_no"]):
         u = t.group_by(["host", "source"]).aggregate([])
         pairs.update(zip(u.column("host").to_pylist(), u.column("source").to_pylist(), strict=True))
+        lo, hi = pc.min_max(t.column("line_no")).values()
+        fits = fits and (lo.as_py() is None or (lo.as_py() >= -(1 << 31) and hi.as_py() < 1 << 31))
     ordered = sorted(pairs, key=lambda p: (p[0] is None, p[0] or "", p[1] is None, p[1] or ""))
-    return {p: min(i, _PAIR_MAX) for i, p in enumerate(ordered)}
+    return {p: min(i, PAIR_MAX) for i, p in enumerate(ordered)}, fits
 
 
-def _order_key(us: np.ndarray, host: Any, source: Any, line: np.ndarray,
-               rank: dict[tuple[Any, Any], int]) -> np.ndarray:
-    """Where each line falls in :data:`ORDER` among the lines of its second (one int64); the
-    (host, source) rank is looked up once per distinct pair (codes of each column, no tuple per row)."""
+def _pairs(host: Any, source: Any, rank: dict[tuple[Any, Any], int]) -> np.ndarray:
+    """The (host, source) rank of each line (int64; :data:`~analyzer.anomalies.bulk_narrow.PAIR_MAX`
+    for a pair not ranked), looked up once per distinct pair (codes of each column, no tuple per row)."""
     # a column is factorized as it is (an Arrow column's values are not made Python strings per row)
     hc, hu = pd.factorize(host if isinstance(host, pd.Series) else pd.Series(host, dtype=object), use_na_sentinel=False)
     sc, su = pd.factorize(source if isinstance(source, pd.Series) else pd.Series(source, dtype=object),
                           use_na_sentinel=False)
-    # a null host or source is ranked last (_PAIR_MAX), as a pair with a null never matches a rank
+    # a null host or source is ranked last (PAIR_MAX), as a pair with a null never matches a rank
     hv = [_NO_MATCH if pd.isna(v) else v for v in hu]
     sv = [_NO_MATCH if pd.isna(v) else v for v in su]
     pair = hc.astype(np.int64) * max(len(sv), 1) + sc
     pc_, pu = pd.factorize(pair)
-    ranks = np.array([rank.get((hv[int(p) // max(len(sv), 1)], sv[int(p) % max(len(sv), 1)]), _PAIR_MAX)
+    ranks = np.array([rank.get((hv[int(p) // max(len(sv), 1)], sv[int(p) % max(len(sv), 1)]), PAIR_MAX)
                       for p in pu], dtype=np.int64)
-    pr = ranks[pc_] if len(pc_) else np.zeros(0, dtype=np.int64)
-    return (np.mod(us, 10**6) << _US_SHIFT) | (pr << _PAIR_SHIFT) | np.clip(line, 0, _LINE_MAX)
+    return ranks[pc_] if len(pc_) else np.zeros(0, dtype=np.int64)
+
+
+def _order_key(us: np.ndarray, host: Any, source: Any, line: np.ndarray,
+               rank: dict[tuple[Any, Any], int]) -> np.ndarray:
+    """Where each line falls in :data:`ORDER` among the lines of its second (one int64:
+    :func:`~analyzer.anomalies.bulk_narrow.order_key`)."""
+    return order_key(us, _pairs(host, source, rank), line)
 
 
 def _days(since: dt.date, until: dt.date) -> list[tuple[dt.date, dt.date]]:
@@ -177,6 +192,14 @@ def _as_read(keep: pd.DataFrame) -> pd.DataFrame:
     return keep.assign(**out)
 
 
+def _int32(s: pd.Series) -> pd.Series:
+    """An integer column (whose values fit) as Arrow int32, nulls kept."""
+    import pyarrow as pa
+
+    arr = s.array.__arrow_array__() if hasattr(s.array, "__arrow_array__") else pa.array(s, from_pandas=True)
+    return pd.Series(pd.arrays.ArrowExtensionArray(arr.cast(pa.int32())), index=s.index)
+
+
 def _first_seen_of_day(qids: pd.DataFrame) -> pd.DataFrame:
     """A day's folded queue-id lines cut to each queue id's first line (``first_seen`` reads the
     least ``ts`` per id; the day's lines lie in one day, so the cut holds for any cut at a day)."""
@@ -190,16 +213,17 @@ def _first_seen_of_day(qids: pd.DataFrame) -> pd.DataFrame:
 class _Day:
     """The fold of one day: its bulk lines per second, its kept rows (``RowsFold``, in read order)."""
 
-    def __init__(self, rank: dict[tuple[Any, Any], int], deferred: np.ndarray | None = None) -> None:
-        from ..anomalies.aggregates import ORDER_COLUMN, BulkFold
+    def __init__(self, rank: dict[tuple[Any, Any], int], deferred: np.ndarray | None = None,
+                 line32: bool = False) -> None:
+        from ..anomalies.aggregates import BulkFold
         from ..report.fold import RowsFold
         from ..report.run import QUIET_BLANK
 
-        self.rank, self.deferred = rank, deferred
+        self.rank, self.deferred, self.line32 = rank, deferred, line32
         # codes while the day is read, given to the week's fold as Categoricals (categories sorted:
         # ORDER sorts them as their strings): the few-value columns are never made strings per row
         # (they were, then sorted, then coded again: most of the day's transient)
-        self.rows = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, categorical=_FEW,
+        self.rows = RowsFold([*ROW_COLUMNS, PAIR_COLUMN], few_values=_FEW, categorical=_FEW,
                              blank_columns=QUIET_BLANK)
         self.bulk = BulkFold()
         self.sent: list[pd.DataFrame] = []
@@ -210,7 +234,7 @@ class _Day:
         self.fails: list[pd.DataFrame] = []
 
     def add(self, df: pd.DataFrame) -> None:
-        from ..anomalies.aggregates import ORDER_COLUMN, fold_masks
+        from ..anomalies.aggregates import fold_masks
         from ..anomalies.sent import is_local_sent, is_sent, sent_counts
         from ..report.run import quiet_rows
 
@@ -239,7 +263,10 @@ class _Day:
         # reply classes of a second apart made its table several times longer)
         self.bulk.add(df.drop(columns=["sender"]).assign(reply_class=None, queue_id=self._deferred_ids(df, m)), m)
         keep = _as_read(df[~m])
-        keep = keep.assign(**{ORDER_COLUMN: self._order(keep)})
+        if self.line32:  # (every line number of the week fits: _range_keys)
+            keep = keep.assign(line_no=_int32(keep["line_no"]))
+        # the order key's (host, source) rank (2 bytes a row), the key made again where it is read
+        keep = keep.assign(**{PAIR_COLUMN: _pairs(keep["host"], keep["source"], self.rank).astype(np.int16)})
         keep.attrs.update(df.attrs)
         self.rows.add(keep, blank=quiet_rows(keep))  # texts nothing reads, as the report's rows
 
@@ -283,11 +310,11 @@ class _Day:
 
         b = self.bulk.result()
         t = b.table
+        pairs = np.zeros(0, dtype=np.int64)
         if len(t):  # the last line of each folded second by ORDER, comparable with the rows'
-            t = t.assign(last_order=_order_key(t["ts_max"].to_numpy() // 1000, t["host"].to_numpy(),
-                                               t["source"].to_numpy(),
-                                               np.nan_to_num(t["last_line"].to_numpy(), nan=0).astype(np.int64),
-                                               self.rank))
+            pairs = _pairs(t["host"].to_numpy(), t["source"].to_numpy(), self.rank)
+            t = t.assign(last_order=order_key(t["ts_max"].to_numpy() // 1000, pairs,
+                                              np.nan_to_num(t["last_line"].to_numpy(), nan=0).astype(np.int64)))
         ends, examples = None, None
         if self.ends:
             e = pd.concat(self.ends, ignore_index=True)
@@ -298,7 +325,7 @@ class _Day:
             f = pd.concat(self.fails, ignore_index=True)
             fails, fexamples = failed.failure_counts(f, SENT_STEP, f["_o"].to_numpy())
         more = {"ends": ends, "end_examples": examples, "logins": logins, "failures": fails,
-                "failure_examples": fexamples}
+                "failure_examples": fexamples, "pairs": pairs}
         return t, _first_seen_of_day(b.qids), combine(self.sent), more
 
 
@@ -315,82 +342,49 @@ _BULK_COUNTS = ("n", "closed")
 _BULK_UNREAD = ("reply_class", "sessions", "unclosed")
 
 
-#: The folded seconds' times, held while the week is read as 32-bit offsets (:func:`_compact`):
-#: ``sec`` from the day's first second, ``ts_min``/``ts_max`` within their second (ns).
-_BULK_TIMES = ("sec", "ts_min", "ts_max")
-_NS = 1_000_000_000
-
-
-def _compact(t: pd.DataFrame) -> pd.DataFrame:
+def _compact(t: pd.DataFrame, pairs: np.ndarray | None = None) -> pd.DataFrame:
     """A day's folded seconds with :data:`_BULK_FEW` as Categoricals and :data:`_BULK_COUNTS` as
     int32 (done as each day is read: the days' string columns were most of the held seconds),
     without :data:`_BULK_UNREAD`; each column an array of its own (no block copied at a concat).
-    Their times (:data:`_BULK_TIMES`) as int32 offsets (``attrs["sec0"]``: the day's first
-    second) when every line has a time in its row's second: 12 of a held row's 51 bytes, made
-    whole again by :func:`_concat_compact`."""
+    With ``pairs`` (each row's (host, source) rank, of which its ``last_order`` is made), their
+    times, line numbers and order keys narrow when they fit
+    (:func:`~analyzer.anomalies.bulk_narrow.narrow_times`: 18 of a held row's 40 bytes of them)."""
     out: dict[str, Any] = {}
-    sec0 = _offsets(t)
     for c in t.columns:
         if c in _BULK_UNREAD:
             continue
         if c in _BULK_FEW:
             out[c] = pd.Categorical(t[c])
-        elif sec0 is not None and c in _BULK_TIMES:
-            v = t[c].to_numpy(dtype=np.int64)
-            out[c] = (v - sec0 if c == "sec" else v - t["sec"].to_numpy(dtype=np.int64) * _NS).astype(np.int32)
         else:  # a copy of its own: a view would keep the day's whole 2-D block (every column) alive
             out[c] = t[c].to_numpy(dtype=np.int32 if c in _BULK_COUNTS else None, copy=True)
     frame = pd.DataFrame(out, copy=False)
-    if sec0 is not None:
-        frame.attrs["sec0"] = sec0
+    if pairs is not None and len(frame):
+        narrow = narrow_times(frame, pairs)
+        if narrow is not None:
+            return narrow
     return frame
-
-
-def _offsets(t: pd.DataFrame) -> int | None:
-    """The first second of a day's folded seconds when their times fit :func:`_compact`'s int32
-    offsets (every ``sec`` a real second within 2**31 of it, every time within its row's second), else None."""
-    if not len(t) or not all(c in t.columns for c in _BULK_TIMES):
-        return None
-    sec = t["sec"].to_numpy()
-    if sec.dtype.kind != "i":
-        return None
-    sec0 = int(sec.min())
-    lo = sec.astype(np.int64) * _NS
-    fits = sec.max() - sec0 < 2**31 and sec0 != np.iinfo(np.int64).min
-    for c in ("ts_min", "ts_max"):
-        v = t[c].to_numpy()
-        fits = fits and v.dtype.kind == "i" and bool(((v >= lo) & (v < lo + _NS)).all())
-    return sec0 if fits else None
-
-
-def _whole(t: pd.DataFrame, c: str) -> np.ndarray:
-    """Column ``c`` of a day's compact folded seconds as the fold gave it (:func:`_compact`'s offsets undone)."""
-    v = t[c].to_numpy()
-    sec0 = t.attrs.get("sec0")
-    if sec0 is None or c not in _BULK_TIMES:
-        return v
-    sec = t["sec"].to_numpy().astype(np.int64) + sec0
-    return sec if c == "sec" else sec * _NS + v
 
 
 def _concat_compact(tables: list[pd.DataFrame]) -> pd.DataFrame:
     """The days' compact folded seconds (:func:`_compact`) as one table, one category set for the
-    week, its rows by ``last_order`` (stably, as the whole week's fold gave them). Built a column
-    at a time, each taken in order as it is concatenated and the days' copy of it dropped: the
-    peak is the table and one column (a concat, then a take of the whole table, held three)."""
+    week, its rows by ``last_order`` (stably, as the whole week's fold gave them): narrow when
+    every day's is, else every day's made whole. Built a column at a time, each taken in order as
+    it is concatenated and the days' copy of it dropped: the peak is the table and one column (a
+    concat, then a take of the whole table, held three)."""
     from pandas.api.types import union_categoricals
 
+    if any("last_order" in t.columns for t in tables):
+        tables[:] = [widen_times(t) for t in tables]
     columns = list(tables[0].columns)
-    order = np.argsort(np.concatenate([t["last_order"].to_numpy() for t in tables]), kind="stable")
+    order = np.argsort(np.concatenate([last_orders(t) for t in tables]), kind="stable")
     out: dict[str, Any] = {}
-    # the times within their second before the seconds they are offsets from
-    for c in sorted(columns, key=lambda c: c == "sec"):
+    for c in columns:
         if c in _BULK_FEW:
             col = union_categoricals([pd.Categorical(t[c].astype(object)) if not isinstance(t[c].dtype, pd.CategoricalDtype)
                                       else t[c].array for t in tables])
             out[c] = pd.Categorical.from_codes(col.codes[order], dtype=col.dtype)
         else:
-            out[c] = np.concatenate([_whole(t, c) for t in tables])[order]
+            out[c] = np.concatenate([t[c].to_numpy() for t in tables])[order]
         for i, t in enumerate(tables):
             tables[i] = t.drop(columns=[c])
             tables[i].attrs.update(t.attrs)
@@ -461,23 +455,24 @@ def deferred_qids(store: str | os.PathLike, since: dt.date, until: dt.date) -> n
 def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
                 deferred: np.ndarray | None = None) -> tuple[pd.DataFrame, Any]:
     """The events of ``[since, until)`` as the detectors read them (see the module docstring): the
-    kept rows in :data:`ORDER` with their order key (``ORDER_COLUMN``, the order within each
-    second), and a ``Bulk`` of the folded lines whose ``last_order`` is the same key. With
+    kept rows in :data:`ORDER` with the rank of their (host, source) pair (``PAIR_COLUMN``: their
+    order key within each second, :func:`~analyzer.anomalies.bulk_narrow.row_orders`), and a ``Bulk``
+    of the folded lines whose ``last_order`` is the same key. With
     ``deferred`` (:func:`deferred_qids` of every range the detectors read together), the Bulk's
     queue ids are only those: the others' first times are never looked up."""
-    from ..anomalies.aggregates import ORDER_COLUMN, Bulk
+    from ..anomalies.aggregates import Bulk
     from ..report.fold import RowsFold
     from ..store import iter_event_batches
 
     # big arrays mapped apart from the heap from now on, given back when freed: the days' temporaries
     # left the heap fragmented (measured: RSS after a 3M-line day's adds 323 -> 277 MiB, less CPU)
     heap.trim(map_large=True)
-    rank = _pair_ranks(store, since, until)
-    week = RowsFold([*ROW_COLUMNS, ORDER_COLUMN], few_values=_FEW, categorical=_FEW)
+    rank, line32 = _range_keys(store, since, until)
+    week = RowsFold([*ROW_COLUMNS, PAIR_COLUMN], few_values=_FEW, categorical=_FEW)
     tables, qids, sent, ends, logins, fails = [], [], [], [], [], []
     done = held = 0
     for lo, hi in _days(since, until):
-        day = _Day(rank, deferred)
+        day = _Day(rank, deferred, line32)
         for t in iter_event_batches(store, since=lo, until=hi, columns=READ_COLUMNS):
             df = t.to_pandas(types_mapper=pd.ArrowDtype)
             df.attrs.update({"input": 0, "first_row": done})  # the last line of a folded second: read order
@@ -498,7 +493,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
             fails.append((more["failures"], more["failure_examples"]))
         del day
         if len(table):
-            tables.append(_compact(table))
+            tables.append(_compact(table, more["pairs"]))
         # the day's folded seconds as BulkFold gave them (a 2-D int64 block and object columns, ~30 MiB
         # at 3M lines) were held through the next day's read by this name
         del table
