@@ -48,7 +48,6 @@ whole and summarised by :class:`BlockSummariser`, as before.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 from collections import Counter
@@ -67,6 +66,7 @@ from .fold_attribution import attributed_in_order
 from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
 from .summary_blocks import bigger_blocks, expected_blocks
+from .summary_hand import _HAND_TO, _HANDED, _TOKENS, HAND, handing
 from .summary_rows import _AFTER, _BARE, _ERROR, _GONE, _READ, ROW_COLUMNS, _error_ids, _kept_ends, _Marked, _taken
 
 __all__ = ["META", "BlockSummariser", "FastSummaryFold"]
@@ -173,15 +173,6 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table,
     return out.replace_schema_metadata({META: json.dumps(meta), REPS: _ipc(reps), **md})
 
 
-#: blocks summarised in the process of the fold that takes them (threads that parse blocks, a
-#: block parsed in order in the main process): their counts, groups and raw groups handed over
-#: as they are, by a number in :data:`META` (``{HAND: number}``), not written as Arrow IPC and
-#: read back (~0.03 CPU-s of a 1M-line day); a forked worker's blocks carry them as before.
-#: ``_HAND_TO``: the pid of a running :meth:`FastSummaryFold.fold` (None: none runs)
-_HANDED: dict[int, tuple[dict[str, Any], pa.Table, pa.Table | None]] = {}
-_HAND_TO: list[int | None] = [None]
-_TOKENS = itertools.count()
-HAND = "hand"
 
 
 def carries_raw(table: pa.Table) -> bool:
@@ -311,12 +302,8 @@ class FastSummaryFold(SummaryFold):
         stream.block_threads = True
         if stream.producer is None and native.fold_postfix() is not None:
             stream.producer = fold_batch  # the fast path's Postfix rows grouped in Rust
-        _HAND_TO[0] = os.getpid()
-        try:
+        with handing():
             self._fold_blocks(stream)
-        finally:
-            _HAND_TO[0] = None
-            _HANDED.clear()
         return self
 
     def _fold_blocks(self, stream: Any) -> None:

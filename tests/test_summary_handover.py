@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from analyzer import ahead, fast_summary
+from analyzer import ahead, fast_summary, summary_hand
 from analyzer.classify import default_rules
 from analyzer.classify_stream import StreamClassifier
 from analyzer.fast_summary import HAND, META, RAW, REPS, FastSummaryFold
@@ -49,7 +49,7 @@ def test_a_block_of_this_process_is_handed_over_and_opened_alike(monkeypatch):
     sent = fold.summariser(table)
     md = sent.schema.metadata
     assert REPS in md and HAND.encode() not in md[META]  # no fold runs: sent as before
-    monkeypatch.setattr(fast_summary, "_HAND_TO", [os.getpid()])
+    monkeypatch.setattr(fast_summary, "_HAND_TO", [os.getpid(), 1])
     handed = fold.summariser(table)
     hmd = handed.schema.metadata
     assert REPS not in hmd and RAW not in hmd and len(fast_summary._HANDED) == 1
@@ -66,7 +66,7 @@ def test_a_block_of_this_process_is_handed_over_and_opened_alike(monkeypatch):
 
 def test_a_forked_worker_sends_its_blocks(monkeypatch):
     """A fold of another process (the pid a forked worker inherited): the block is sent as IPC."""
-    monkeypatch.setattr(fast_summary, "_HAND_TO", [os.getpid() + 1])
+    monkeypatch.setattr(fast_summary, "_HAND_TO", [os.getpid() + 1, 1])
     md = fast_summary.BlockSummariser()(_a_block()).schema.metadata
     assert REPS in md and not fast_summary._HANDED
 
@@ -92,7 +92,7 @@ def test_handed_or_sent_the_summary_is_the_general_paths(day, monkeypatch, kw):
         assert opened["sent"] > 3 and opened["handed"] < opened["sent"]
     else:  # (block threads: a block each; one worker: the stream's batches)
         assert opened["handed"] > (3 if kw["workers"] > 1 else 0) and opened["sent"] == 0
-    assert not fast_summary._HANDED and fast_summary._HAND_TO == [None]  # nothing left behind
+    assert not fast_summary._HANDED and fast_summary._HAND_TO == [None, 0]  # nothing left behind
 
 
 def test_waiting_counts_what_the_producer_made_for_this_thread():
@@ -146,3 +146,17 @@ def test_blocks_that_wait_join_the_call(day, monkeypatch):
             m.setattr(FastSummaryFold, bound, 1)
             assert _summary(day, **kw) == alone
         assert set(c for c in calls if c) == {1}, bound
+
+
+def test_a_fold_ending_leaves_another_running_folds_blocks():
+    """Two folds of one process (library use): the first to end keeps the blocks handed to the
+    other, which are cleared only when the last one ends."""
+    state = fast_summary._HAND_TO
+    assert state == [None, 0] and not fast_summary._HANDED
+    with summary_hand.handing():
+        with summary_hand.handing():
+            handed = fast_summary.BlockSummariser()(_a_block())
+            assert len(fast_summary._HANDED) == 1
+        assert state == [os.getpid(), 1] and len(fast_summary._HANDED) == 1
+        FastSummaryFold(StreamClassifier(default_rules()))._open(handed)  # still there to take
+    assert state == [None, 0] and not fast_summary._HANDED
