@@ -302,7 +302,6 @@ impl PfFold {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vocab::Column;
 
     struct Rows {
         prog: Vec<u8>,

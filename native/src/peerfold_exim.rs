@@ -723,7 +723,6 @@ impl ExFold {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vocab::Column;
 
     /// A string column's buffers: i32 offsets, data, validity bits.
     struct Col(Vec<u8>, Vec<u8>, Vec<u8>);
