@@ -195,10 +195,10 @@ def test_a_days_rows_are_codes_in_order(store):
     """A day's kept rows come out of its fold with the few-value columns as Categoricals (codes,
     never a string per row) of the values seen only, sorted; the rows in ORDER as their strings sort."""
     from analyzer.store import iter_event_batches
-    from analyzer.weekly.events import _FEW, ORDER, READ_COLUMNS, _Day, _pair_ranks
+    from analyzer.weekly.events import _FEW, ORDER, READ_COLUMNS, _Day, _range_keys
 
     lo, hi = dt.date(2026, 11, 24), dt.date(2026, 11, 25)
-    day = _Day(_pair_ranks(store, lo, hi))
+    day = _Day(_range_keys(store, lo, hi)[0])
     for t in iter_event_batches(store, since=lo, until=hi, columns=READ_COLUMNS):
         day.add(t.to_pandas(types_mapper=pd.ArrowDtype))
     rows = day.rows_result()

@@ -67,13 +67,9 @@ def _columns() -> tuple[list[str], list[str]]:
 READ_COLUMNS, ROW_COLUMNS = _columns()
 
 
-def _pair_ranks(store: str | os.PathLike, since: dt.date, until: dt.date) -> dict[tuple[Any, Any], int]:
-    """The (host, source) pairs of the range, ranked in the order of :data:`ORDER` (nulls last)."""
-    return _range_keys(store, since, until)[0]
-
-
 def _range_keys(store: str | os.PathLike, since: dt.date, until: dt.date) -> tuple[dict[tuple[Any, Any], int], bool]:
-    """:func:`_pair_ranks`, and whether every line number of the range fits int32 (the kept rows'
+    """The (host, source) pairs of the range, ranked in the order of :data:`ORDER` (nulls last),
+    and whether every line number of the range fits int32 (the kept rows'
     ``line_no`` then held as int32: 4 of a row's bytes), in one read of the range's three columns."""
     import pyarrow.compute as pc
 
