@@ -10,7 +10,8 @@ active a sequence error; bad MAIL/RCPT parameters a syntax error; forwarding to 
 refusal; the receiver's directory or database down, a maildir it cannot create or a quota race a server error;
 a broken account entry or delivery instruction a misconfigured server; a corrupted maildir an unavailable
 mailbox; a server too busy a temporary unavailability; a cancelled AUTH a failed authentication; a password
-transition an authentication requirement. Each family row is a paraphrase no record words that way and names the
+transition an authentication requirement; (the languages' pass) the same families in German, French, Spanish,
+Italian and Portuguese. Each family row is a paraphrase no record words that way and names the
 rule that must decide it; the look-alikes keep the readings they had at b120193 (checked beside /tmp/base28).
 """
 
@@ -89,6 +90,59 @@ from tests.test_classify_phrasings import cause_of
      "phr.auth.authentication_cancelled"),
     ("432 4.7.12 Password transition needed", "auth.required",
      "phr.auth.password_transition_needed"),
+    # the languages' pass: the same families in German, French, Spanish, Italian and Portuguese
+    ("550 Absenderadresse muss vollständig qualifiziert sein", "address.invalid",
+     "lang.address.too_long_or_unqualified"),
+    ("550 Empfängeradresse zu lang", "address.invalid",
+     "lang.address.too_long_or_unqualified"),
+    ("550 Adresse trop longue", "address.invalid",
+     "lang.address.too_long_or_unqualified"),
+    ("550 Betreff nicht erlaubt", "content.policy",
+     "lang.content.subject_not_allowed"),
+    ("550 Objet du message non autorisé", "content.policy",
+     "lang.content.subject_not_allowed"),
+    ("550 Asunto no permitido", "content.policy",
+     "lang.content.subject_not_allowed"),
+    ("550 Mittente nella blacklist locale", "policy.sender_blocked",
+     "lang.policy.sender_on_local_blacklist"),
+    ("550 Remetente na lista negra local", "policy.sender_blocked",
+     "lang.policy.sender_on_local_blacklist"),
+    ("550 Ihr Server versendet zu viel Spam", "reputation.poor",
+     "lang.reputation.sending_too_much_spam"),
+    ("550 Votre serveur envoie trop de spam", "reputation.poor",
+     "lang.reputation.sending_too_much_spam"),
+    ("550 Su servidor envía demasiado spam", "reputation.poor",
+     "lang.reputation.sending_too_much_spam"),
+    ("553 Benutzer alice darf diese Absenderadresse nicht verwenden", "sender.invalid",
+     "lang.sender.user_not_authorised_for_sender"),
+    ("553 L'utilisateur alice n'est pas autorisé à utiliser cette adresse d'expéditeur", "sender.invalid",
+     "lang.sender.user_not_authorised_for_sender"),
+    ("553 El usuario alice no está autorizado a usar esta dirección de remitente", "sender.invalid",
+     "lang.sender.user_not_authorised_for_sender"),
+    ("550 Weiterleitung an entfernte Server ist deaktiviert", "relay.denied",
+     "lang.relay.forwarding_to_remote_disabled"),
+    ("451 LDAP-Server nicht erreichbar", "server.error",
+     "lang.server.directory_unreachable"),
+    ("451 Impossible de contacter le serveur LDAP", "server.error",
+     "lang.server.directory_unreachable"),
+    ("451 No se puede contactar con el servidor LDAP", "server.error",
+     "lang.server.directory_unreachable"),
+    ("550 Rückruf-Verifizierung des Absenders fehlgeschlagen", "sender.invalid",
+     "lang.sender.callback_verification_failed"),
+    ("550 Échec de la vérification de l'expéditeur par rappel", "sender.invalid",
+     "lang.sender.callback_verification_failed"),
+    ("550 Postfach beschädigt", "mailbox.unavailable",
+     "lang.mailbox.corrupted"),
+    ("550 Boîte aux lettres corrompue", "mailbox.unavailable",
+     "lang.mailbox.corrupted"),
+    ("554 Remetente em blacklist local", "policy.sender_blocked",
+     "lang.policy.sender_on_local_blacklist"),
+    ("550 Weiterleitung zu externen Domains nicht erlaubt", "relay.denied",
+     "lang.relay.forwarding_to_remote_disabled"),
+    ("550 Rückrufprüfung für den Absender fehlgeschlagen", "sender.invalid",
+     "lang.sender.callback_verification_failed"),
+    ("452 Caixa de correio danificada", "mailbox.unavailable",
+     "lang.mailbox.corrupted"),
 ])
 def test_round29_families_decide(text: str, cause: str, rule_id: str) -> None:
     assert _winner(text) == (cause, rule_id)
@@ -143,6 +197,20 @@ LOOK_ALIKES = [
     ("550 5.7.1 Mailbox is locked", "mailbox.disabled"),
     ("450 4.2.1 Mailbox temporarily unavailable", "mailbox.unavailable"),
     ("451 Could not complete sender verify", "sender.invalid"),
+    # the languages' pass: unknown users, spam verdicts, busy servers, sizes, relays, full mailboxes, listings
+    ("550 Benutzer unbekannt", "mailbox.unknown"),
+    ("554 Nachricht als Spam eingestuft", "content.spam"),
+    ("451 Server überlastet, bitte später erneut versuchen", "server.unavailable"),
+    ("552 Nachricht zu groß", "message.too_big"),
+    ("550 Relais non autorisé", "relay.denied"),
+    ("552 Postfach voll", "mailbox.full"),
+    ("552 Casella piena", "mailbox.full"),
+    ("552 Buzón lleno", "mailbox.full"),
+    ("451 Base de données indisponible, réessayez plus tard", "server.unavailable"),
+    ("550 Adresse inconnue", "mailbox.unknown"),
+    ("550 Indirizzo non valido", "mailbox.unknown"),
+    ("550 Spam rilevato", "content.spam"),
+    ("554 Absender auf der Blacklist von Spamhaus", "reputation.ip_listed"),
 ]
 
 
