@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__, heap
+from .. import __version__
 from ..anomalies import FAILURES, Finding
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, _eq, span
 from .ends_fold import merged_entry, merged_example
@@ -23,7 +23,7 @@ from .limits import LIMITS, cap
 from .peers import peer_report
 from .rows_at import RowsAt, notna, take
 from .timeline import timeline
-from .top import _share, _top
+from .top import _share, _top, give_back
 from .units import LINE, MESSAGE, QUEUE, Units, count_units, message_units
 
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
@@ -522,7 +522,7 @@ def top_tables(ev: pd.DataFrame, bulk: Bulk | None = None,
     :func:`.run.make_report` has made on the detectors' thread."""
     full: dict[str, int] = {}
     top = _top(ev, full, bulk, (sections or {}).get("sent"))
-    heap.give_back()
+    give_back(ev)
     return top, full
 
 
@@ -558,11 +558,11 @@ def build_report(events: pd.DataFrame, findings: list[Finding] | Callable[[], li
     volumes = _volumes(ev, bulk, folded_delays((sections or {}).get("sent")))
     # the sections one after the other, what each freed given back to the system before the next
     # (their temporaries left in the C heap lay under the next one's peak)
-    heap.trim()
+    give_back(ev, trim_only=True)
     servers = by_server(ev, names, bulk, whole=volumes)
-    heap.trim()
+    give_back(ev, trim_only=True)
     outcomes = _outcomes(ev, kb, full, bulk, (sections or {}).get("ends"))
-    heap.give_back()
+    give_back(ev)
     session_ends = _session_ends(ev, bulk, (sections or {}).get("ends"))
     tops, top_full = top() if top is not None else top_tables(ev, bulk, sections)
     full.update(top_full)
