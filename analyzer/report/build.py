@@ -22,7 +22,7 @@ from .entry_modes import EntryModes, modes_of
 from .limits import LIMITS, cap
 from .peers import peer_report
 from .rows_at import RowsAt, notna, take
-from .timeline import timeline
+from .timeline import delay_stats, timeline
 from .top import _share, _top, give_back
 from .units import LINE, MESSAGE, QUEUE, Units, count_units, message_units
 
@@ -178,10 +178,7 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
     delays = ev.loc[kinds["delivered"], "delay"].dropna().astype(float)
     if more_delays is not None and len(more_delays):
         delays = pd.Series(np.concatenate([delays.to_numpy(dtype=float), more_delays]))
-    delay = {"count": len(delays)}
-    for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
-        delay[name] = round(float(delays.quantile(q)), 3) if len(delays) else None
-    delay["max"] = round(float(delays.max()), 3) if len(delays) else None
+    delay = {"count": len(delays), **delay_stats(delays.to_numpy(dtype=np.float64))}
     counts = {k: int(m.sum()) for k, m in kinds.items()}
     counts.update({k: counts[k] + n for k, n in folded.items()})
     # deferred counts messages (a message deferred 12 times is one), deferrals the lines, as pflogsumm
