@@ -1,7 +1,7 @@
 """The top tables' clients (:func:`analyzer.report.top._clients`, r28-rfold: each top client's
-host, top cause and user names read over its lines at once) against the loop per client it
-replaced, kept here as the reference: the same tables, ties and nulls included, whatever the
-causes' dtypes (the kept rows' Categoricals, Arrow strings, object strings; the addresses are
+host, top cause and user names read over its lines at once) against the same tables worked out
+row by row in plain Python: ties (of counts: first sight; of causes: the order ``Series.mode``
+takes) and nulls included, whatever the causes' dtypes (the kept rows' Categoricals, Arrow strings, object strings; the addresses are
 a text of the kept rows, never a Categorical, whose value_counts would name unseen ones)."""
 
 from __future__ import annotations
@@ -14,32 +14,49 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.anomalies.aggregates import _eq
 from analyzer.report.top import TOP, _clients
 
 
 def _reference(ev: pd.DataFrame, full: dict[str, int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rej = ev.loc[_eq(ev["event"], "reject"), ["client_ip", "client_host", "cause"]].dropna(subset=["client_ip"])
-    clients = []
-    if len(rej):
-        full["top.clients_by_rejects"] = int(rej["client_ip"].nunique())
-        most = rej["client_ip"].value_counts().head(TOP)
-        for ip, n in most.items():
-            sel = rej[_eq(rej["client_ip"], str(ip))]
-            host = sel["client_host"].dropna()
-            clients.append({"client_ip": str(ip), "client_host": str(host.iloc[0]) if len(host) else None,
-                            "rejects": int(n), "top_cause": str(sel["cause"].mode().iloc[0])})
-        clients.sort(key=lambda d: (-d["rejects"], d["client_ip"]))
-    auth = ev.loc[_eq(ev["event"], "auth_failure"), ["client_ip", "sasl_username"]].dropna(subset=["client_ip"])
-    auths = []
-    if len(auth):
-        full["top.clients_by_auth_failures"] = int(auth["client_ip"].nunique())
-        most = auth["client_ip"].value_counts().head(TOP)
-        for ip, n in most.items():
-            sel = auth[_eq(auth["client_ip"], str(ip))]
-            auths.append({"client_ip": str(ip), "failures": int(n),
-                          "user_names": int(sel["sasl_username"].dropna().nunique())})
-        auths.sort(key=lambda d: (-d["failures"], d["client_ip"]))
+    """The tables worked out row by row in plain Python: the clients counted in order of first
+    sight, the most first (value_counts' order: ties by first sight), the first TOP of them."""
+    cause_order = list(ev["cause"].cat.categories) if isinstance(ev["cause"].dtype, pd.CategoricalDtype) else None
+    rows = [tuple(None if pd.isna(v) else str(v) for v in r)
+            for r in zip(ev["event"], ev["client_ip"], ev["client_host"], ev["cause"], ev["sasl_username"], strict=True)]
+
+    def ranked(event: str) -> dict[str, list[tuple[str | None, ...]]]:
+        lines: dict[str, list[tuple[str | None, ...]]] = {}
+        for r in rows:
+            if r[0] == event and r[1] is not None:
+                lines.setdefault(r[1], []).append(r)
+        return lines
+
+    def top(lines: dict[str, list[Any]]) -> list[str]:
+        return sorted(lines, key=lambda ip: -len(lines[ip]))[:TOP]  # (stable: ties by first sight)
+
+    clients, auths = [], []
+    lines = ranked("reject")
+    if lines:
+        full["top.clients_by_rejects"] = len(lines)
+        for ip in top(lines):
+            hosts = [r[2] for r in lines[ip] if r[2] is not None]
+            n: dict[str, int] = {}
+            for r in lines[ip]:
+                if r[3] is not None:
+                    n[r[3]] = n.get(r[3], 0) + 1
+            best = max(n.values())
+            tied = [c for c in n if n[c] == best]
+            cause = min(tied, key=cause_order.index) if cause_order is not None else min(tied)
+            clients.append({"client_ip": ip, "client_host": hosts[0] if hosts else None, "rejects": len(lines[ip]),
+                            "top_cause": cause})
+    lines = ranked("auth_failure")
+    if lines:
+        full["top.clients_by_auth_failures"] = len(lines)
+        for ip in top(lines):
+            auths.append({"client_ip": ip, "failures": len(lines[ip]),
+                          "user_names": len({r[4] for r in lines[ip] if r[4] is not None})})
+    clients.sort(key=lambda d: (-d["rejects"], d["client_ip"]))
+    auths.sort(key=lambda d: (-d["failures"], d["client_ip"]))
     return clients, auths
 
 
