@@ -68,7 +68,11 @@ def test_rows_at_reads_columns_at_its_rows_only() -> None:
     r = RowsAt(ev, mask, ("queue_id", "reply_text", "absent"))
     assert len(r) == 3 and not r.empty and "queue_id" in r and "absent" not in r and "other" not in r
     pd.testing.assert_series_equal(r["queue_id"], ev.loc[mask, "queue_id"])
-    pd.testing.assert_series_equal(take(r, "reply_text", [2, 0]), ev["reply_text"].iloc[[7, 2]])
+    # a take's values are those of the rows, numbered from 0 (not labelled as the table's rows)
+    pd.testing.assert_series_equal(take(r, "reply_text", [2, 0]), ev["reply_text"].iloc[[7, 2]].reset_index(drop=True))
+    pd.testing.assert_series_equal(take(r, "queue_id", np.array([1])), ev["queue_id"].iloc[[5]].reset_index(drop=True))
+    with pytest.raises(KeyError):
+        take(r, "other", [0])
     assert notna(r, "queue_id").tolist() == ev.loc[mask, "queue_id"].notna().tolist()
     with pytest.raises(KeyError):
         r["other"]

@@ -87,6 +87,7 @@ def test_codes_and_values_of_other_types_are_held_as_they_are() -> None:
 
 def _fold_rows(monkeypatch, small: int) -> tuple[pd.DataFrame, bool]:
     monkeypatch.setattr(rows_packed, "SMALL", small)
+    monkeypatch.setattr(RowsFold, "PACK_FROM", 0)  # (every piece packed from the first)
     rng = np.random.default_rng(5)
     words = [f"user{i}@host{i % 7}.example" for i in range(300)]
     fold = RowsFold(["t", "c", "n"], few_values=["c"], categorical=["c"], texts=["t"], order_column="o")
@@ -134,6 +135,7 @@ def test_a_report_is_the_same_with_every_piece_packed(tmp_path: Path, mta: str, 
         return out
 
     monkeypatch.setattr(fold, "pack", counted)
+    monkeypatch.setattr(RowsFold, "PACK_FROM", 0)
     reports = []
     for small in (1 << 30, 0):
         packed.clear()
@@ -200,3 +202,31 @@ def test_joined_units_are_those_concatenated_then_cut(data) -> None:
     assert got_codes.tolist() == [*codes[keep].tolist(), *fk.tolist()]
     for a, b, c in ((got.kind, mine.kind, folded.kind), (got.h, mine.h, folded.h), (got.q, mine.q, folded.q)):
         assert a.dtype == b.dtype and a.tolist() == [*b[keep].tolist(), *c[at].tolist()]
+
+
+def test_pieces_are_held_as_they_are_until_pack_from(monkeypatch) -> None:
+    """RowsFold.PACK_FROM: the held pieces' bytes below it are held as they are (texts and codes),
+    the pieces after it packed; the result is the same as with every piece packed."""
+    held = {}
+    for pack_from in (0, 20_000, 1 << 30):
+        monkeypatch.setattr(RowsFold, "PACK_FROM", pack_from)
+        monkeypatch.setattr(RowsFold, "HOLD_ROWS", 1)  # (a piece per batch)
+        rng = np.random.default_rng(9)
+        words = [f"someone{i}@host{i % 11}.example" for i in range(400)]
+        fold = RowsFold(["t", "c", "n"], few_values=["c"], categorical=["c"], texts=["t"])
+        for b in range(12):
+            n = 500
+            batch = pd.DataFrame({
+                "t": pd.array([words[int(i)] for i in rng.integers(0, 400, n)], dtype=pd.ArrowDtype(pa.string())),
+                "c": pd.array([["x", "y", "z"][int(i)] for i in rng.integers(0, 3, n)], dtype=pd.ArrowDtype(pa.string())),
+                "n": pd.array(rng.integers(0, 9, n), dtype=pd.ArrowDtype(pa.int64())),
+            })
+            batch.attrs.update(input=0, first_row=b * n)
+            fold.add(batch)
+        kinds = [isinstance(p[4]["t"], Packed) for p in fold._pieces]
+        held[pack_from] = (kinds, fold.result())
+    assert all(held[0][0]) and not any(held[1 << 30][0])
+    some = held[20_000][0]
+    assert not some[0] and some[-1] and some == sorted(some)  # plain first, then packed
+    for pack_from in (20_000, 1 << 30):
+        pd.testing.assert_frame_equal(held[pack_from][1], held[0][1])

@@ -76,7 +76,8 @@ def test_the_narrow_holding_gives_the_rows_back(size: int, seed: int) -> None:
     assert got["line"].iloc[-1] == want["line"].iloc[-1]
 
 
-def test_what_is_held_is_narrow() -> None:
+def test_what_is_held_is_narrow(monkeypatch) -> None:
+    monkeypatch.setattr(RowsFold, "PACK_FROM", 0)  # (every piece packed from the first)
     day = _day(2000, 5)
     keep = np.ones(len(day), dtype=bool)
     blank = np.zeros(len(day), dtype=bool)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__, heap
+from .. import __version__
 from ..anomalies import FAILURES, Finding
 from ..anomalies.aggregates import ORDER_COLUMN, Bulk, _eq, span
 from .ends_fold import merged_entry, merged_example
@@ -22,8 +22,8 @@ from .entry_modes import EntryModes, modes_of
 from .limits import LIMITS, cap
 from .peers import peer_report
 from .rows_at import RowsAt, notna, take
-from .timeline import timeline
-from .top import _share, _top
+from .timeline import delay_stats, timeline
+from .top import _share, _top, give_back
 from .units import LINE, MESSAGE, QUEUE, Units, count_units, message_units
 
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
@@ -178,10 +178,7 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
     delays = ev.loc[kinds["delivered"], "delay"].dropna().astype(float)
     if more_delays is not None and len(more_delays):
         delays = pd.Series(np.concatenate([delays.to_numpy(dtype=float), more_delays]))
-    delay = {"count": len(delays)}
-    for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
-        delay[name] = round(float(delays.quantile(q)), 3) if len(delays) else None
-    delay["max"] = round(float(delays.max()), 3) if len(delays) else None
+    delay = {"count": len(delays), **delay_stats(delays.to_numpy(dtype=np.float64))}
     counts = {k: int(m.sum()) for k, m in kinds.items()}
     counts.update({k: counts[k] + n for k, n in folded.items()})
     # deferred counts messages (a message deferred 12 times is one), deferrals the lines, as pflogsumm
@@ -522,7 +519,7 @@ def top_tables(ev: pd.DataFrame, bulk: Bulk | None = None,
     :func:`.run.make_report` has made on the detectors' thread."""
     full: dict[str, int] = {}
     top = _top(ev, full, bulk, (sections or {}).get("sent"))
-    heap.give_back()
+    give_back(ev)
     return top, full
 
 
@@ -558,11 +555,11 @@ def build_report(events: pd.DataFrame, findings: list[Finding] | Callable[[], li
     volumes = _volumes(ev, bulk, folded_delays((sections or {}).get("sent")))
     # the sections one after the other, what each freed given back to the system before the next
     # (their temporaries left in the C heap lay under the next one's peak)
-    heap.trim()
+    give_back(ev, trim_only=True)
     servers = by_server(ev, names, bulk, whole=volumes)
-    heap.trim()
+    give_back(ev, trim_only=True)
     outcomes = _outcomes(ev, kb, full, bulk, (sections or {}).get("ends"))
-    heap.give_back()
+    give_back(ev)
     session_ends = _session_ends(ev, bulk, (sections or {}).get("ends"))
     tops, top_full = top() if top is not None else top_tables(ev, bulk, sections)
     full.update(top_full)

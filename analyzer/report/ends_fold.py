@@ -460,7 +460,8 @@ def merged_entry(rows: Any, at: np.ndarray, outcome: pd.Series, dirs: pd.Series,
     if not apart:
         unit = "messages"
     else:
-        events = set(take(rows, "event", at).dropna().astype(str)) | st["events"]
+        # (the distinct events named, not a string per row: an entry of clients' lines has thousands)
+        events = {str(e) for e in take(rows, "event", at).dropna().unique()} | st["events"]
         unit = next((u for u, names in CLIENT_UNITS if events and events <= set(names)), "attempts")
     said = outcome.dropna().astype(str).value_counts()
     outcomes = {str(k): int(n) for k, n in said.items() if n}

@@ -223,6 +223,12 @@ class RowsFold:
 
     #: Rows kept that wait as Arrow rows before they are encoded and packed as one piece.
     HOLD_ROWS = 4096
+    #: The held pieces' bytes (texts and codes as they are) from which on the next pieces are
+    #: packed (:mod:`.rows_packed`): below it a piece is held as it is, neither compressed while the
+    #: stream runs nor uncompressed (twice, :func:`_text_column`) at the result. A 1M-line day's kept
+    #: rows hold 5.7 (Postfix) to 7.2 (Exim) MB of them, packed 1.4 to 2.1: the first few MiB held
+    #: as they are cost that much memory and save the zstd calls of most of the pieces at that size.
+    PACK_FROM = 4 << 20
 
     def __init__(self, columns: Sequence[str], keep: Callable[[pd.DataFrame], np.ndarray] | None = None,
                  few_values: Iterable[str] = (), order_column: str | None = None,
@@ -242,6 +248,7 @@ class RowsFold:
         self._values: dict[str, dict[Any, int]] = {c: {} for c in self.categorical}  # value -> code
         self._waiting: list[tuple[tuple[int, int], Any, Any]] = []  # rows kept not yet held as a piece (_hold)
         self._waiting_rows = 0
+        self._plain_bytes = 0  # the held pieces' bytes not packed (PACK_FROM)
 
     def add(self, batch: pd.DataFrame, mask: np.ndarray | None = None, blank: np.ndarray | None = None) -> None:
         """Keep the rows of ``batch`` that ``keep`` (or ``mask``, when given) selects; of those,
@@ -324,8 +331,15 @@ class RowsFold:
             codes[name] = self._codes(name, t.column(name))
         if encoded:
             t = t.drop_columns(encoded)
-        # each text and coded column compressed while held (rows_packed: the held pieces ~3.5x smaller)
-        texts = {name: pack(*self._held_text(name, t.column(name))) for name in self.texts}
+        # each text and coded column compressed while held (rows_packed: the held pieces ~3.5x smaller),
+        # once the pieces held as they are reach PACK_FROM bytes
+        texts = {name: self._held_text(name, t.column(name)) for name in self.texts}
+        if self._plain_bytes >= self.PACK_FROM:
+            texts = {name: pack(*held) for name, held in texts.items()}
+            codes = {name: pack_codes(c) for name, c in codes.items()}
+        else:
+            self._plain_bytes += sum(idx.nbytes + (0 if v is None else v.nbytes) for idx, v in texts.values()) \
+                + sum(c.nbytes for c in codes.values())
         # the other columns with no value in these rows (a day's Exim delays): not held, their nulls made in result()
         empty = [f.name for f in t.schema if f.name not in texts and t.column(f.name).null_count == t.num_rows
                  and not pa.types.is_null(f.type) and not pa.types.is_dictionary(f.type)]
@@ -339,8 +353,7 @@ class RowsFold:
                 if low.is_valid and low.as_py() >= -(1 << 31) and high.as_py() < 1 << 31:
                     t = t.set_column(i, f.name, t.column(i).cast(pa.int32()))
                     self._types.setdefault(f.name, f.type)
-        self._pieces.append((*segments[0][:2], t, {name: pack_codes(c) for name, c in codes.items()}, texts, place,
-                             segments))
+        self._pieces.append((*segments[0][:2], t, codes, texts, place, segments))
 
     def _held_text(self, name: str, col: Any) -> tuple[np.ndarray, Any]:
         """Column ``name`` of the rows kept as (each row's index into the batch's distinct values,
@@ -402,7 +415,7 @@ class RowsFold:
         texts = [p[4] for p in self._pieces]
         places = [p[5] for p in self._pieces]
         table = pa.concat_tables([p[2] for p in self._pieces], promote_options="permissive")
-        self._pieces = []
+        self._pieces, self._plain_bytes = [], 0
         if self.order_column is not None:
             table = table.append_column(self.order_column, pa.array(
                 np.concatenate([base + rel.astype(np.int64) for base, rel in places])))
@@ -424,7 +437,8 @@ class RowsFold:
         for i in range(table.num_columns):
             if table.column(i).num_chunks > 1:
                 table = table.set_column(i, table.field(i), table.column(i).combine_chunks())
-                heap.trim()  # the column's pieces, before the next column is copied
+                if table.num_rows >= TRIM_ROWS:
+                    heap.trim()  # the column's pieces, before the next column is copied
         if order is not None:
             table = table.take(order)
             codes = {c: v[order] for c, v in codes.items()}
@@ -448,6 +462,10 @@ class RowsFold:
 #: peak 641 -> ~603 MiB RSS, the end's highest); below it (a 1M-line day's 40k-250k rows) the
 #: calls' time on the end's critical path is not paid.
 GIVE_BACK_ROWS = 300_000
+#: From this many rows kept on, :meth:`RowsFold.result` trims the heap after each column made one
+#: chunk; below it (a 1M-line day's 40k-80k rows: a few MiB a column) the ~1 CPU-ms calls and the
+#: pages faulted in again after them are not paid on the end's critical path.
+TRIM_ROWS = 100_000
 
 
 def _batch_order(segments: list[list[tuple[int, int, int]]]) -> np.ndarray | None:

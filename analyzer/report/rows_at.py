@@ -26,6 +26,15 @@ class RowsAt:
         self.table = table
         self.pos = np.flatnonzero(mask)
         self.columns = pd.Index([c for c in columns if c in table.columns])
+        self._series: dict[str, pd.Series] = {}  # the table's columns read (pandas makes a Series per read)
+
+    def _column(self, name: str) -> pd.Series:
+        if name not in self.columns:
+            raise KeyError(name)
+        got = self._series.get(name)
+        if got is None:
+            got = self._series[name] = self.table[name]
+        return got
 
     def __len__(self) -> int:
         return len(self.pos)
@@ -38,15 +47,14 @@ class RowsAt:
         return name in self.columns
 
     def __getitem__(self, name: str) -> pd.Series:
-        if name not in self.columns:
-            raise KeyError(name)
-        return self.table[name].iloc[self.pos]
+        return self._column(name).iloc[self.pos]
 
     def take(self, name: str, at: Any) -> pd.Series:
-        """Column ``name`` at the positions ``at`` of these rows."""
-        if name not in self.columns:
-            raise KeyError(name)
-        return self.table[name].iloc[self.pos[at]]
+        """Column ``name`` at the positions ``at`` of these rows, numbered from 0 (the values
+        taken from the column's array: a third of an ``iloc``'s cost, its index labels not taken;
+        the cause lists take a few values per entry, a hundred times per report)."""
+        col = self._column(name)
+        return pd.Series(col.array.take(self.pos[at]), name=col.name, copy=False)
 
 
 def take(rows: pd.DataFrame | RowsAt, name: str, at: Any) -> pd.Series:

@@ -18,11 +18,25 @@ from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _eq, _seconds_
 from ..anomalies.context import _domain
 from .units import Units, code_units, count_units, message_units
 
-__all__ = ["TOP"]
+__all__ = ["GIVE_BACK_FROM", "TOP", "give_back"]
 
 TOP = 10
 #: The columns the top tables read of the outbound rows (a subset is taken of these, not of the table).
 _TOP_COLUMNS = ("event", "direction", "cause_ref", "recipient", "sender", "queue_id", "relay_host", "outcome", "cause")
+
+
+#: From this many rows in the window on, the build's parts give what they freed back to the
+#: system between them (:func:`give_back`); below it (a 1M-line day's 40k-80k rows: their
+#: temporaries a few MiB, under the stream's peak) the calls (~1-2 CPU-ms each) and the pages
+#: faulted in again after them are not paid on the end's critical path.
+GIVE_BACK_FROM = 100_000
+
+
+def give_back(ev: pd.DataFrame, *, trim_only: bool = False) -> None:
+    """:func:`analyzer.heap.give_back` (or :func:`analyzer.heap.trim`) after a part of the build
+    over the rows ``ev``, from :data:`GIVE_BACK_FROM` rows on."""
+    if len(ev) >= GIVE_BACK_FROM:
+        heap.trim() if trim_only else heap.give_back()
 
 
 def _share(n: int, total: int) -> float:
@@ -259,25 +273,50 @@ def _clients(ev: pd.DataFrame, full: dict[str, int]) -> tuple[list[dict[str, Any
     if len(rej):
         full["top.clients_by_rejects"] = int(rej["client_ip"].nunique())
         most = rej["client_ip"].value_counts().head(TOP)
-        rej = rej[_eq(rej["client_ip"], tuple(str(ip) for ip in most.index))]  # (the top clients' lines, once)
-        for ip, n in most.items():
-            sel = rej[_eq(rej["client_ip"], str(ip))]
-            host = sel["client_host"].dropna()
-            clients.append({"client_ip": str(ip), "client_host": str(host.iloc[0]) if len(host) else None,
-                            "rejects": int(n), "top_cause": str(sel["cause"].mode().iloc[0])})
+        ips, rej, at = _top_lines(rej, most)
+        host, cause = rej["client_host"], rej["cause"]
+        has = np.flatnonzero(host.notna().to_numpy(dtype=bool))
+        first = np.full(len(ips), len(rej), dtype=np.int64)  # each client's first line naming a host
+        np.minimum.at(first, at[has], has)
+        top_cause = _modes(at, cause, len(ips))
+        for j, (ip, n) in enumerate(zip(ips, most.to_numpy(), strict=True)):
+            clients.append({"client_ip": ip, "client_host": str(host.iloc[first[j]]) if first[j] < len(rej) else None,
+                            "rejects": int(n), "top_cause": top_cause[j]})
         clients.sort(key=lambda d: (-d["rejects"], d["client_ip"]))
     auth = ev.loc[_eq(ev["event"], "auth_failure"), ["client_ip", "sasl_username"]].dropna(subset=["client_ip"])
     auths = []
     if len(auth):
         full["top.clients_by_auth_failures"] = int(auth["client_ip"].nunique())
         most = auth["client_ip"].value_counts().head(TOP)
-        auth = auth[_eq(auth["client_ip"], tuple(str(ip) for ip in most.index))]
-        for ip, n in most.items():
-            sel = auth[_eq(auth["client_ip"], str(ip))]
-            auths.append({"client_ip": str(ip), "failures": int(n),
-                          "user_names": int(sel["sasl_username"].dropna().nunique())})
+        ips, auth, at = _top_lines(auth, most)
+        codes = pd.factorize(auth["sasl_username"], use_na_sentinel=True)[0]
+        named = codes >= 0
+        pairs = np.unique(at[named].astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes[named])
+        users = np.bincount(pairs // (int(codes.max(initial=0)) + 1), minlength=len(ips))
+        for j, (ip, n) in enumerate(zip(ips, most.to_numpy(), strict=True)):
+            auths.append({"client_ip": ip, "failures": int(n), "user_names": int(users[j])})
         auths.sort(key=lambda d: (-d["failures"], d["client_ip"]))
     return clients, auths
+
+
+def _top_lines(rows: pd.DataFrame, most: pd.Series) -> tuple[list[str], pd.DataFrame, np.ndarray]:
+    """The top clients ``most`` (their lines per address, most first) as strings, their lines of
+    ``rows`` (read once, not once per client) and each line's client's place among them."""
+    ips = [str(ip) for ip in most.index]
+    rows = rows[_eq(rows["client_ip"], tuple(ips))]
+    at = pd.Index(ips, dtype=object).get_indexer(rows["client_ip"].astype(object).map(str).to_numpy())
+    return ips, rows, at
+
+
+def _modes(at: np.ndarray, values: pd.Series, n: int) -> list[str | None]:
+    """Per group ``0 .. n-1`` (``at``: each row's) the most frequent of its ``values`` (nulls
+    apart), the first in the values' order among equals, as ``Series.mode().iloc[0]`` chooses it
+    (a Categorical's categories' order, else the values sorted); None where a group has none."""
+    codes, uniq = pd.factorize(values, sort=True, use_na_sentinel=True)
+    known = codes >= 0
+    counts = np.bincount(at[known].astype(np.int64) * max(len(uniq), 1) + codes[known],
+                         minlength=n * max(len(uniq), 1)).reshape(n, max(len(uniq), 1))
+    return [str(uniq[int(c.argmax())]) if c.any() else None for c in counts]
 
 
 def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None = None,
@@ -291,7 +330,7 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     # the clients' tables first (their lines' copies freed, back to the system, before the outbound
     # rows' work: measured +22-27 MiB RSS at 10M Exim lines when they came after it)
     clients, auths = _clients(ev, full)
-    heap.give_back()
+    give_back(ev)
     # outbound lines, and the waits and give-ups that took their cause from an outbound attempt
     # (an Exim 'retry timeout exceeded' names no host: its own direction is not outbound)
     waited = ev["cause_ref"].notna().to_numpy(dtype=bool) & ~_eq(ev["direction"], "inbound") \
@@ -326,10 +365,10 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
         units = code_units(units)[0]
     # the senders' look-up, freed, back to the system before the tables below (Arrow's pools and
     # the C heap keep it)
-    heap.give_back()
+    give_back(ev)
     tables = {}
     for table, key, name in (("destinations", "domain", "domain"), ("relays", "relay_host", "relay"),
                              ("senders", "sender", "sender")):
         tables[table] = _top_failures(out_rows, key, name, full, f"top.{table}", units, more)
-        heap.give_back()  # (each table's temporaries, before the next's: measured -15 MiB RSS at 10M lines)
+        give_back(ev)  # (each table's temporaries, before the next's: measured -15 MiB RSS at 10M lines)
     return {**tables, "clients_by_rejects": clients, "clients_by_auth_failures": auths}
