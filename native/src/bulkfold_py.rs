@@ -3,7 +3,7 @@
 //! arrays and Arrow buffers, no copy) and small lists of words; the result goes back once, each
 //! column as little-endian bytes (`owned.rs`). The GIL is released while a batch is folded.
 
-use crate::bulkfold::{BulkFold, Coded, Entry, Folded, Ints, Options, Prim, Qid, Texts, NULL_SEC};
+use crate::bulkfold::{BulkFold, Coded, Entry, Ints, Options, Prim, Qid, Texts, NULL_SEC};
 use crate::owned::{owned, Owned};
 use crate::vocab::Column;
 use crate::ByteView;
@@ -38,25 +38,6 @@ fn le<T, const N: usize>(items: impl ExactSizeIterator<Item = T>, f: impl Fn(T) 
     let mut out = vec![0u8; N * items.len()];
     for (o, x) in out.chunks_exact_mut(N).zip(items) {
         o.copy_from_slice(&f(x));
-    }
-    out
-}
-
-/// The folded table's 13 columns as little-endian bytes, in one pass over its entries (a pass
-/// per column read the ~400k entries, 88 bytes each, 13 times: r24-rfold).
-fn columns(rows: &[(crate::bulkfold::Key, crate::bulkfold::Acc)]) -> Vec<Vec<u8>> {
-    const WIDTHS: [usize; 13] = [8, 4, 4, 4, 1, 8, 8, 8, 8, 8, 8, 8, 8];
-    let mut out: Vec<Vec<u8>> = WIDTHS.iter().map(|w| Vec::with_capacity(w * rows.len())).collect();
-    for (k, a) in rows {
-        out[0].extend_from_slice(&k.sec.to_le_bytes());
-        out[1].extend_from_slice(&k.source.to_le_bytes());
-        out[2].extend_from_slice(&k.host.to_le_bytes());
-        out[3].extend_from_slice(&k.reply_class.to_le_bytes());
-        out[4].push(k.kind);
-        for (o, v) in out[5..12].iter_mut().zip([a.n, a.sessions, a.closed, a.unclosed, a.ts_min, a.ts_max, a.last_order]) {
-            o.extend_from_slice(&v.to_le_bytes());
-        }
-        out[12].extend_from_slice(&a.last_line.to_le_bytes());
     }
     out
 }
@@ -139,8 +120,7 @@ impl PyBulkFold {
         let fold = &mut self.0;
         // (the columns made into bytes with the GIL released too: ~450k entries a 1M-line day)
         let (table, names, qids, senders) = py.detach(|| -> Result<_, String> {
-            let Folded { rows, names, qids, senders } = fold.result()?;
-            let table = columns(&rows);
+            let (table, names, qids, senders) = fold.result_columns()?;
             let qids = qids.map(|q| {
                 let es: Vec<Entry> = q.iter().map(|e: &Qid| Entry { qid: e.qid, ts: e.ts, order: 0, sender: 0 }).collect();
                 let mut got = entries(&es);

@@ -278,3 +278,58 @@ fn sums_held_narrow_give_back_what_they_were_and_wide_ones_stay_exact() {
     assert_eq!(std::mem::size_of::<Slim>(), 40);
     assert_eq!(std::mem::size_of::<Entry>(), 28);
 }
+
+/// The 13 columns of `rows` as `result_columns` gives them (written here field by field).
+fn columns_of(rows: &[(Key, Acc)]) -> Vec<Vec<u8>> {
+    let mut out = vec![Vec::new(); 13];
+    for (k, a) in rows {
+        out[0].extend(k.sec.to_le_bytes());
+        out[1].extend(k.source.to_le_bytes());
+        out[2].extend(k.host.to_le_bytes());
+        out[3].extend(k.reply_class.to_le_bytes());
+        out[4].push(k.kind);
+        for (j, v) in [a.n, a.sessions, a.closed, a.unclosed, a.ts_min, a.ts_max, a.last_order].into_iter().enumerate() {
+            out[5 + j].extend(v.to_le_bytes());
+        }
+        out[12].extend(a.last_line.to_le_bytes());
+    }
+    out
+}
+
+#[test]
+fn the_columns_made_from_the_held_entries_are_the_rows_columns() {
+    // two folds fed alike: one's rows, the other's columns (entries of many keys and seconds,
+    // equal last lines across keys, one entry wide, lines without a time)
+    let mut rng = XorShift(0x5eed_cafe);
+    let (mut f, mut g) = (BulkFold::new(Options::default()), BulkFold::new(Options::default()));
+    const HOSTS: [S; 5] = ["h0", "h1", "h2", "h3", "h4"];
+    for round in 0..40i64 {
+        let rows: Vec<Row> = (0..30).map(|_| {
+            let sec = if rng.next() % 9 == 0 { None } else { Some((rng.next() % 50) as i64 + round / 4) };
+            let ev = ["connect", "disconnect", "received"][(rng.next() % 3) as usize];
+            (sec, ev, "inbound", "postfix/smtpd", "", "f", HOSTS[(rng.next() % 5) as usize], "", "", "", rng.next() % 2 == 0, true)
+        }).collect();
+        let c = cols(&rows);
+        // (batches of one order base now and then: equal last lines across keys)
+        let base = if round % 3 == 0 { 7 } else { round * 100 };
+        fold(&mut f, &c, base).unwrap();
+        fold(&mut g, &c, base).unwrap();
+    }
+    for h in [&mut f, &mut g] {
+        let key = Key { sec: 4, source: 1, host: 1, reply_class: 0, kind: 0 };
+        let at = h.keys.len() as u32;
+        h.insert(key);
+        h.hold(at, 4, Acc { n: 1 << 40, sessions: 0, closed: 0, unclosed: 0, ts_min: 4_000_000_001, ts_max: 4_000_000_001,
+                            last_order: 9, last_line: 1.0 });
+    }
+    assert_eq!(g.wide.len(), 1);
+    let fr = f.result().unwrap();
+    let rows = fr.rows;
+    assert!(rows.len() > 100, "{}", rows.len());
+    assert!(rows.windows(2).any(|w| w[0].1.last_order == w[1].1.last_order), "equal last lines");
+    let (got, names, _, _) = g.result_columns().unwrap();
+    assert_eq!(got, columns_of(&rows));
+    assert_eq!(names, fr.names);
+    // the fold is empty after either
+    assert_eq!(g.result().unwrap().rows.len(), 0);
+}
