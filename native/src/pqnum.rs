@@ -11,6 +11,7 @@
 use crate::hash::{is_set, KeyIndex, Seed};
 use crate::pqdict::{bit_width, rle_hybrid, Rows, ValidRows};
 use crate::pqlevels::{page_body, Levels};
+use crate::pqnum_delta::Delta;
 use crate::pqzstd::{Page, Pager, Squeeze};
 
 /// Arrow's type of a chunk's values (its buffer), and so the Parquet physical type written.
@@ -347,6 +348,42 @@ pub fn plain(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize,
         return Err(e);
     }
     Ok(Made { dict: None, pages: pager.finish(squeeze)?, nulls, stats: mm.bytes() })
+}
+
+/// `chunks` (integers) as DELTA_BINARY_PACKED v1 data pages (`pqnum_delta`) of at most
+/// `page_rows` rows (a page is cut once its encoded values reach `page_bytes`), compressed by
+/// `squeeze`.
+pub fn delta(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize, squeeze: &mut Squeeze) -> Result<Made, String> {
+    if !matches!(kind, Kind::I16 | Kind::I32 | Kind::I64) {
+        return Err("only integers are delta-encoded".into());
+    }
+    let page_rows = page_rows.max(1);
+    let levels = Levels::new(chunks.iter().map(|c| c.rows));
+    let mm = MinMax::of(kind, chunks)?;
+    let mut enc = Delta::new(kind == Kind::I64);
+    let (mut pages, mut from, mut row, mut nulls, mut err) = (Vec::new(), 0, 0, 0, None);
+    each_value(kind, chunks, |v, valid| {
+        if valid {
+            enc.put(signed(kind, v));
+        } else {
+            nulls += 1;
+        }
+        row += 1;
+        if row - from >= page_rows || enc.bytes() >= page_bytes {
+            match squeeze.page(page_body(&levels, from, row, &enc.page()), row - from) {
+                Ok(p) => pages.push(p),
+                Err(e) => err = err.take().or(Some(e)),
+            }
+            from = row;
+        }
+    })?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    if row > from {
+        pages.push(squeeze.page(page_body(&levels, from, row, &enc.page()), row - from)?);
+    }
+    Ok(Made { dict: None, pages, nulls, stats: mm.bytes() })
 }
 
 #[cfg(test)]
