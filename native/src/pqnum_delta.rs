@@ -2,25 +2,25 @@
 //! pids, ports and sizes where a dictionary would not pay), beside `pqnum.rs`'s dictionary and
 //! PLAIN pages: Arrow's writer made these chunks in a Parquet file of their own for every row
 //! group (bench/RESULTS.md, r28-pqout). The encoding as the format's spec gives it and as
-//! Arrow's `DeltaBitPackEncoder` writes it: a page's valid values as a header (128 values a
-//! block, 4 miniblocks of 32 a block, the values' count, the first value as a zigzag varint),
+//! Arrow's `DeltaBitPackEncoder` writes it: a page's valid values as a header (blocks of 256
+//! values for INT64, 128 for INT32, each of 4 miniblocks, the values' count, the first value as a zigzag varint),
 //! then each block of the deltas between neighbours: its least delta (zigzag varint), the 4
 //! miniblocks' bit widths (a byte each; 0 for a miniblock past the page's last value) and the
 //! miniblocks, each delta less the least one bit-packed LSB first, a short last miniblock
-//! padded with zeros to 32 values. Deltas wrap in the column's width (INT32 or INT64), as
+//! padded with zeros to its length. Deltas wrap in the column's width (INT32 or INT64), as
 //! Arrow's do. A page without values repeats the first value of the chunk's page before it
 //! (Arrow's encoder keeps it). Linear in the rows.
 
 use crate::pqdict::put_varint;
 
-const BLOCK: usize = 128;
+const BLOCK: usize = 256; // (INT64's; INT32's is half)
 const MINIS: usize = 4;
-const MINI: usize = BLOCK / MINIS;
 
 /// One column chunk's pages of deltas, a page at a time: [`Delta::put`] each valid value of
 /// the page, then [`Delta::page`].
 pub struct Delta {
     wide: bool, // INT64 (else INT32: deltas wrap at 32 bits)
+    block: usize, // values a block
     deltas: [i64; BLOCK],
     n: usize, // deltas in the block so far
     count: u64,
@@ -31,7 +31,7 @@ pub struct Delta {
 
 impl Delta {
     pub fn new(wide: bool) -> Delta {
-        Delta { wide, deltas: [0; BLOCK], n: 0, count: 0, first: 0, last: 0, blocks: Vec::new() }
+        Delta { wide, block: if wide { BLOCK } else { BLOCK / 2 }, deltas: [0; BLOCK], n: 0, count: 0, first: 0, last: 0, blocks: Vec::new() }
     }
 
     /// The next valid value (an INT32's sign-extended).
@@ -42,7 +42,7 @@ impl Delta {
         } else {
             self.deltas[self.n] = if self.wide { v.wrapping_sub(self.last) } else { (v as i32).wrapping_sub(self.last as i32) as i64 };
             self.n += 1;
-            if self.n == BLOCK {
+            if self.n == self.block {
                 self.block();
             }
         }
@@ -61,7 +61,8 @@ impl Delta {
         put_varint(&mut self.blocks, zigzag(least));
         let widths_at = self.blocks.len();
         self.blocks.extend_from_slice(&[0u8; MINIS]);
-        for (i, mini) in d.chunks(MINI).enumerate() {
+        let size = self.block / MINIS;
+        for (i, mini) in d.chunks(size).enumerate() {
             let frame = |x: i64| (x as u64).wrapping_sub(least as u64);
             let top = mini.iter().map(|&x| frame(x)).max().unwrap_or(0);
             let width = 64 - top.leading_zeros() as usize;
@@ -70,7 +71,7 @@ impl Delta {
                 continue;
             }
             let (mut acc, mut bits) = (0u128, 0usize);
-            for j in 0..MINI {
+            for j in 0..size {
                 let x = mini.get(j).map_or(0, |&x| frame(x)); // (a short miniblock padded with zeros)
                 acc |= (x as u128) << bits;
                 bits += width;
@@ -80,7 +81,7 @@ impl Delta {
                     bits -= 64;
                 }
             }
-            self.blocks.extend_from_slice(&acc.to_le_bytes()[..bits / 8]); // (32 x width bits: whole bytes)
+            self.blocks.extend_from_slice(&acc.to_le_bytes()[..bits / 8]); // (32 or 64 x width bits: whole bytes)
         }
         self.n = 0;
     }
@@ -91,7 +92,7 @@ impl Delta {
             self.block();
         }
         let mut out = Vec::with_capacity(24 + self.blocks.len());
-        put_varint(&mut out, BLOCK as u64);
+        put_varint(&mut out, self.block as u64);
         put_varint(&mut out, MINIS as u64);
         put_varint(&mut out, self.count);
         put_varint(&mut out, zigzag(self.first));
@@ -113,7 +114,7 @@ mod tests {
     /// An independent reader of one page's values (the spec's layout, bit by bit).
     fn decode(page: &[u8], wide: bool) -> (Vec<i64>, usize) {
         let mut at = 0;
-        let mut varint = |at: &mut usize| {
+        let varint = |at: &mut usize| {
             let (mut v, mut shift) = (0u64, 0);
             loop {
                 let b = page[*at];
@@ -127,7 +128,8 @@ mod tests {
         };
         let unzig = |z: u64| ((z >> 1) as i64) ^ -((z & 1) as i64);
         let (block, minis, count) = (varint(&mut at) as usize, varint(&mut at) as usize, varint(&mut at) as usize);
-        assert_eq!((block, minis), (128, 4));
+        assert_eq!((block, minis), (if wide { 256 } else { 128 }, 4));
+        let mini = block / minis;
         let mut out = vec![unzig(varint(&mut at))];
         if count == 0 {
             return (vec![], at);
@@ -141,7 +143,7 @@ mod tests {
                     break; // (no bytes for a miniblock past the last value)
                 }
                 let mut bit = at * 8;
-                for _ in 0..32 {
+                for _ in 0..mini {
                     let mut x = 0u64;
                     for k in 0..w {
                         x |= (((page[bit / 8] >> (bit % 8)) & 1) as u64) << k;
@@ -157,7 +159,7 @@ mod tests {
                         out.push(next);
                     }
                 }
-                at += 4 * w;
+                at += mini / 8 * w;
             }
         }
         (out, at)
@@ -166,7 +168,7 @@ mod tests {
     fn pages_of(values: &[i64], wide: bool) -> Vec<Vec<i64>> {
         let mut d = Delta::new(wide);
         let mut got = vec![];
-        for chunk in values.chunks(300) {
+        for chunk in values.chunks(600) {
             chunk.iter().for_each(|&v| d.put(v));
             let page = d.page();
             let (vals, end) = decode(&page, wide);
@@ -185,13 +187,13 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        for len in [1usize, 2, 31, 32, 33, 127, 128, 129, 130, 257, 300, 1000] {
+        for len in [1usize, 2, 63, 64, 65, 255, 256, 257, 258, 513, 600, 2000] {
             for spread in [0u32, 1, 7, 31, 32, 63, 64] {
                 let wide: Vec<i64> = (0..len).map(|_| if spread == 0 { 5 } else { (next() >> (64 - spread)) as i64 }).collect();
-                let expect: Vec<Vec<i64>> = wide.chunks(300).map(|c| c.to_vec()).collect();
+                let expect: Vec<Vec<i64>> = wide.chunks(600).map(|c| c.to_vec()).collect();
                 assert_eq!(pages_of(&wide, true), expect, "int64 len {len} spread {spread}");
                 let narrow: Vec<i64> = wide.iter().map(|&v| v as i32 as i64).collect();
-                let expect: Vec<Vec<i64>> = narrow.chunks(300).map(|c| c.to_vec()).collect();
+                let expect: Vec<Vec<i64>> = narrow.chunks(600).map(|c| c.to_vec()).collect();
                 assert_eq!(pages_of(&narrow, false), expect, "int32 len {len} spread {spread}");
             }
         }
@@ -204,12 +206,12 @@ mod tests {
     #[test]
     fn a_run_of_ones_is_narrow_and_a_page_without_values_keeps_the_first() {
         let mut d = Delta::new(true);
-        (1..=200).for_each(|v| d.put(v));
+        (1..=400).for_each(|v| d.put(v));
         let page = d.page();
-        // header 128, 4, 200, zigzag(1) = 2; blocks of deltas all 1: least 1, widths 0, no miniblock bytes
-        assert_eq!(&page[..6], &[0x80, 0x01, 4, 0xC8, 0x01, 2]);
+        // header 256, 4, 400, zigzag(1) = 2; blocks of deltas all 1: least 1, widths 0, no miniblock bytes
+        assert_eq!(&page[..6], &[0x80, 0x02, 4, 0x90, 0x03, 2]);
         assert_eq!(page.len(), 6 + 2 * (1 + 4));
         let empty = d.page();
-        assert_eq!(empty, vec![0x80, 0x01, 4, 0, 2]); // (Arrow's: the first value stays)
+        assert_eq!(empty, vec![0x80, 0x02, 4, 0, 2]); // (Arrow's: the first value stays)
     }
 }
