@@ -13,8 +13,10 @@ definition levels: what Arrow writes for them, in the format's spec) and
 file's body and footer would hold them. Read back, the columns are the ones Arrow writes.
 The other text columns (plain or zstd: ``pqzstd.rs``) and the numbers, times and booleans
 (``pqnum.rs``: dictionary or PLAIN pages, with the min/max statistics Arrow gives them; r24)
-are made so too; Arrow's writer is left the columns of an encoding of their own (DELTA_BINARY_PACKED).
-Without the native core (``MAILLENS_ENGINE=python``, not built) Arrow writes every column.
+are made so too, and the integer columns written DELTA_BINARY_PACKED (``pqnum_delta.rs``: line
+numbers, Exim's pids, ports and sizes; r28: Arrow's writer was called for them alone, once a
+row group). Without the native core (``MAILLENS_ENGINE=python``, not built) Arrow writes every
+column.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ __all__ = ["DICTIONARY_LIMIT", "Chunk", "Way", "assembled", "chunk", "native_col
 #: ``dictionary_pagesize_limit``): a column whose words pass it is left to Arrow.
 DICTIONARY_LIMIT = 1 << 20
 # parquet.thrift's enums
-_BYTE_ARRAY, _PLAIN, _RLE, _RLE_DICTIONARY, _DATA_PAGE, _DICTIONARY_PAGE, _UNCOMPRESSED, _ZSTD = 6, 0, 3, 8, 0, 2, 0, 6
+_BYTE_ARRAY, _PLAIN, _RLE, _DELTA, _RLE_DICTIONARY, _DATA_PAGE, _DICTIONARY_PAGE, _UNCOMPRESSED, _ZSTD = 6, 0, 3, 5, 8, 0, 2, 0, 6
 # Arrow's defaults: zstd's level, a data page's bytes and rows
 _ZSTD_DEFAULT, _PAGE_BYTES, _PAGE_ROWS = 1, 1 << 20, 20_000
 _CODES = pa.dictionary(pa.int32(), pa.string())
@@ -51,14 +53,21 @@ def _native() -> Any:
     return mod if hasattr(mod, "parquet_dict_codes") and hasattr(mod, "parquet_numbers") else None
 
 
+def _delta_pages(mod: Any) -> bool:
+    """Whether the native core makes DELTA_BINARY_PACKED pages (a core built before r28 does not)."""
+    return "delta" in (getattr(mod.parquet_numbers, "__text_signature__", None) or "")
+
+
 def native_columns(schema: pa.Schema, options: dict[str, Any]) -> dict[str, Way]:
     """The columns of ``schema`` whose chunks :func:`chunk` makes under the ``ParquetWriter``
     ``options`` (:func:`analyzer.sinks.parquet_options`), each with its :class:`Way`: nullable
     text or dictionaries of text, dictionary-encoded (text also plain), uncompressed or zstd,
     without statistics nor an encoding of their own, v1 pages; none without the native core."""
-    if _native() is None:
+    mod = _native()
+    if mod is None:
         return {}
     opt = dict(options)
+    deltas = _delta_pages(mod)
 
     def per(key: str, name: str, default: Any) -> Any:
         v = opt.get(key, default)
@@ -69,14 +78,17 @@ def native_columns(schema: pa.Schema, options: dict[str, Any]) -> dict[str, Way]
         dictionary, codec = per("use_dictionary", f.name, True), str(per("compression", f.name, "snappy")).lower()
         kind = _kind(f.type, opt)
         stats = per("write_statistics", f.name, True)
+        encoding = per("column_encoding", f.name, None)
+        delta = (encoding == "DELTA_BINARY_PACKED" and deltas and dictionary is False
+                 and kind in ("int16", "int32", "int64") and pa.types.is_integer(f.type))
         if (f.nullable and (f.type == pa.string() or (f.type == _CODES and dictionary is True) or kind)
                 and dictionary in (True, False) and codec in ("none", "zstd") and stats in (True, False)
-                and (kind or stats is False) and per("column_encoding", f.name, None) is None
+                and (kind or stats is False) and (encoding is None or delta)
                 and opt.get("data_page_version", "1.0") == "1.0"):
             level = per("compression_level", f.name, None)
             out[f.name] = Way(dictionary and kind != "bool", None if codec == "none" else _ZSTD_DEFAULT if level is None else int(level),
                               int(opt.get("data_page_size") or _PAGE_BYTES), int(opt.get("max_rows_per_page") or _PAGE_ROWS),
-                              stats, kind)
+                              stats, kind, delta)
     return out
 
 
@@ -99,6 +111,7 @@ class Way(NamedTuple):
     page_rows: int = _PAGE_ROWS
     stats: bool = False  # min/max and nulls in the chunk's metadata (numbers, times, booleans)
     kind: str = ""  # the values' type for the native core (:func:`_kind`); '' text
+    delta: bool = False  # integers as DELTA_BINARY_PACKED pages (not dictionary-encoded)
 
 
 class Chunk:
@@ -122,7 +135,7 @@ class Chunk:
         this chunk written at offset ``at``: the fields Arrow's writer sets for such a chunk."""
         sizes = [*([[1, _I64, self.text_bytes]] if self.text_bytes is not None else []), [2, _LIST, (_I64, [])],
                  [3, _LIST, (_I64, [self.nulls, self.rows - self.nulls])]]
-        encodings = [_PLAIN, _RLE, _RLE_DICTIONARY] if self.way.dictionary else [_RLE, _PLAIN]
+        encodings = [_PLAIN, _RLE, _RLE_DICTIONARY] if self.way.dictionary else [_RLE, _DELTA if self.way.delta else _PLAIN]
         meta = [[1, _I32, _PHYSICAL.get(self.way.kind, _BYTE_ARRAY)], [2, _LIST, (_I32, encodings)],
                 [3, _LIST, (_BINARY, [self.name.encode()])],
                 [4, _I32, _UNCOMPRESSED if self.way.level is None else _ZSTD], [5, _I64, self.rows],
@@ -203,13 +216,17 @@ def chunk(name: str, col: pa.ChunkedArray, way: Way = Way(True, None), mod: Any 
 
 def _numbers(mod: Any, name: str, col: pa.ChunkedArray, way: Way) -> Chunk | None:
     """:func:`chunk` of numbers, times or booleans (``way.kind``): with the statistics Arrow's writer gives."""
-    got = mod.parquet_numbers(way.kind, [(len(a), _valid(a), a.buffers()[1], a.offset) for a in col.chunks], way.dictionary,
-                              DICTIONARY_LIMIT, way.page_rows, way.page_bytes, way.level)
+    arrays = [(len(a), _valid(a), a.buffers()[1], a.offset) for a in col.chunks]
+    if way.delta:
+        got = mod.parquet_numbers(way.kind, arrays, False, DICTIONARY_LIMIT, way.page_rows, way.page_bytes, way.level, delta=True)
+    else:
+        got = mod.parquet_numbers(way.kind, arrays, way.dictionary, DICTIONARY_LIMIT, way.page_rows, way.page_bytes, way.level)
     if got is None:
         return None
     dict_page, data, nulls, minmax = got
-    pages = [_page(_DATA_PAGE, body, size, _data_head(rows, _RLE_DICTIONARY if dict_page else _PLAIN)) for body, size, rows in data]
-    stats = [[[1, _I32, _DATA_PAGE], [2, _I32, _RLE_DICTIONARY if dict_page else _PLAIN], [3, _I32, len(pages)]]]
+    encoding = _RLE_DICTIONARY if dict_page else _DELTA if way.delta else _PLAIN
+    pages = [_page(_DATA_PAGE, body, size, _data_head(rows, encoding)) for body, size, rows in data]
+    stats = [[[1, _I32, _DATA_PAGE], [2, _I32, encoding], [3, _I32, len(pages)]]]
     dict_size = 0
     if dict_page is not None:
         body, size, count = dict_page

@@ -156,8 +156,10 @@ def test_columns_taken_and_not(monkeypatch):
     assert {n: (w.kind, w.dictionary, w.level, w.stats) for n, w in ways.items() if w.kind} == {
         "i16": ("int16", True, None, True), "i32": ("int32", True, None, True), "i64": ("int64", False, 1, True),
         "f64": ("double", True, None, True), "b": ("bool", False, None, True), "ts": ("int64", False, 1, True)}
-    # an encoding of their own (DELTA_BINARY_PACKED ...), another codec, times converted, other time units: Arrow's
-    assert "i64" not in parquet_dict.native_columns(SCHEMA, {**OPTIONS, "column_encoding": {"i64": "DELTA_BINARY_PACKED"}})
+    # an encoding of their own (but DELTA_BINARY_PACKED of integers), another codec, times converted, other time units: Arrow's
+    coded = {"i64": "DELTA_BINARY_PACKED", "ts": "DELTA_BINARY_PACKED", "i32": "BYTE_STREAM_SPLIT"}
+    ways = parquet_dict.native_columns(SCHEMA, {**OPTIONS, "column_encoding": coded, "use_dictionary": ["i16", "f64", "b"]})
+    assert ways["i64"].delta and "ts" not in ways and "i32" not in ways and not ways["i16"].delta
     assert not any(w.kind for w in parquet_dict.native_columns(SCHEMA, {**OPTIONS, "compression": "snappy"}).values())
     assert "ts" not in parquet_dict.native_columns(SCHEMA, {**OPTIONS, "coerce_timestamps": "ms"})
     assert "ts" not in parquet_dict.native_columns(SCHEMA, {**OPTIONS, "use_deprecated_int96_timestamps": True})

@@ -399,6 +399,7 @@ pub mod peerreasons;
 
 
 pub mod pqnum;
+mod pqnum_delta;
 mod pqnum_py;
 pub mod pqlevels;
 

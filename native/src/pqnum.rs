@@ -11,6 +11,7 @@
 use crate::hash::{is_set, KeyIndex, Seed};
 use crate::pqdict::{bit_width, rle_hybrid, Rows, ValidRows};
 use crate::pqlevels::{page_body, Levels};
+use crate::pqnum_delta::Delta;
 use crate::pqzstd::{Page, Pager, Squeeze};
 
 /// Arrow's type of a chunk's values (its buffer), and so the Parquet physical type written.
@@ -347,6 +348,50 @@ pub fn plain(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize,
         return Err(e);
     }
     Ok(Made { dict: None, pages: pager.finish(squeeze)?, nulls, stats: mm.bytes() })
+}
+
+/// `chunks` (integers) as DELTA_BINARY_PACKED v1 data pages (`pqnum_delta`) of at most
+/// `page_rows` rows (a page is cut once its encoded values reach `page_bytes`), compressed by
+/// `squeeze`. The valid rows only are walked ([`ValidRows`]); min and max in the same walk.
+pub fn delta(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize, squeeze: &mut Squeeze) -> Result<Made, String> {
+    if !matches!(kind, Kind::I16 | Kind::I32 | Kind::I64) {
+        return Err("only integers are delta-encoded".into());
+    }
+    let page_rows = page_rows.max(1);
+    let rows = chunks.iter().map(|c| c.rows.len).fold(0usize, usize::saturating_add);
+    let levels = Levels::new(chunks.iter().map(|c| c.rows));
+    let mut enc = Delta::new(kind == Kind::I64);
+    let (mut pages, mut from, mut valid, mut err) = (Vec::new(), 0, 0, None);
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    // the page of rows `from..to`: its levels and the values put since the last
+    let mut page = |from: &mut usize, to: usize, enc: &mut Delta, err: &mut Option<String>| {
+        match squeeze.page(page_body(&levels, *from, to, &enc.page()), to - *from) {
+            Ok(p) => pages.push(p),
+            Err(e) => *err = err.take().or(Some(e)),
+        }
+        *from = to;
+    };
+    each_valid_value(kind, chunks, |row, v| {
+        while from + page_rows <= row {
+            let to = from + page_rows;
+            page(&mut from, to, &mut enc, &mut err); // (its rows since the last value are null)
+        }
+        let x = signed(kind, v);
+        (lo, hi, valid) = (lo.min(x), hi.max(x), valid + 1);
+        enc.put(x);
+        if row + 1 - from >= page_rows || enc.bytes() >= page_bytes {
+            page(&mut from, row + 1, &mut enc, &mut err);
+        }
+    })?;
+    while from < rows {
+        let to = rows.min(from + page_rows);
+        page(&mut from, to, &mut enc, &mut err);
+    }
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let mm = MinMax { kind, got: (valid > 0).then_some((lo as u64, hi as u64)) };
+    Ok(Made { dict: None, pages, nulls: rows - valid, stats: mm.bytes() })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `pqnum.rs` for Python (`analyzer/parquet_dict.py`): a chunk of numbers, times or booleans.
 
 use crate::pqdict_py::{rows, Valid};
-use crate::pqnum::{dictionary, plain, Kind, Values};
+use crate::pqnum::{delta as delta_pages, dictionary, plain, Kind, Values};
 use crate::pqzstd::Squeeze;
 use crate::ByteView;
 use pyo3::exceptions::PyValueError;
@@ -18,17 +18,20 @@ type Got<'py> = (Option<PyPage<'py>>, Vec<PyPage<'py>>, usize, Option<(Bound<'py
 /// first row's value): dictionary-encoded (None when the dictionary page would pass ``limit``
 /// bytes) or PLAIN pages of at most ``page_rows`` rows / ``page_bytes`` bytes, each
 /// zstd-compressed at ``level`` if given: (dictionary page (body, size, values) or None,
-/// [(page body, size, rows)], nulls, (min, max) as PLAIN bytes or None).
+/// [(page body, size, rows)], nulls, (min, max) as PLAIN bytes or None). ``delta`` (integers,
+/// not ``dictionary_encoded``): DELTA_BINARY_PACKED pages in place of PLAIN ones.
 #[pyfunction]
-#[pyo3(signature = (kind, chunks, dictionary_encoded, limit, page_rows, page_bytes, level=None))]
+#[pyo3(signature = (kind, chunks, dictionary_encoded, limit, page_rows, page_bytes, level=None, delta=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn parquet_numbers<'py>(py: Python<'py>, kind: &str, chunks: Vec<(usize, Valid, ByteView, usize)>, dictionary_encoded: bool,
-                            limit: usize, page_rows: usize, page_bytes: usize, level: Option<i32>) -> PyResult<Option<Got<'py>>> {
+                            limit: usize, page_rows: usize, page_bytes: usize, level: Option<i32>, delta: bool) -> PyResult<Option<Got<'py>>> {
     let kind = Kind::parse(kind).map_err(PyValueError::new_err)?;
     let made = py.detach(|| {
         let c: Vec<Values> = chunks.iter().map(|(len, valid, data, at)| Values { rows: rows(*len, valid), data, at: *at }).collect();
         let mut sq = Squeeze::new(level)?;
-        if dictionary_encoded {
+        if delta {
+            delta_pages(kind, &c, page_rows, page_bytes, &mut sq).map(Some)
+        } else if dictionary_encoded {
             dictionary(kind, &c, limit, page_rows, &mut sq)
         } else {
             plain(kind, &c, page_rows, page_bytes, &mut sq).map(Some)
