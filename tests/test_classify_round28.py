@@ -27,7 +27,7 @@ from tests.test_classify_phrasings import cause_of
 NX_SENDER = "phr.sender.nonexistent_sender_or_domain"
 YOUR_MX = "phr.sender.your_mail_exchangers_unusable"
 BLOCKED_HERE = "phr.policy.sender_blocked_on_this_server"
-TEMP_BLOCKED = "phr.reputation.temporarily_blocked_on_server"
+TEMP_BLOCKED = "phr.reputation.ip_temporarily_blocked"
 SUSPECT = "lang.content.suspect_content"
 VIOLATES = "phr.content.part_violates_site_policy"
 ENCODED = "phr.content.subject_charset_script_or_mime_refused"

@@ -53,7 +53,7 @@ from tests.test_classify_phrasings import cause_of
     ("501 Invalid EHLO syntax from your client", "helo.invalid",
      "phr.helo.numeric_ip_or_invalid"),
     ("554 5.6.0 Multipart parse error in the message", "message.invalid",
-     "phr.message.parse_error_in_message"),
+     "message.invalid_header_phrasings"),
     ("550 DSNs are denied for this recipient", "policy.rejected",
      "phr.policy.bounces_refused"),
     ("554 Sender domain is locally blacklisted", "policy.sender_blocked",
