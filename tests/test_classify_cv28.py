@@ -11,7 +11,8 @@ bounces denied, the local blacklist, a host sending mostly spam, forwarding to r
 disabled, an IO error, a policy database problem, 8-bit characters, an address's unknown host, too
 many recipients for a null sender, encoded bodies refused. One rule is new: RFC 3463's X.1.3 (the
 destination address's syntax) with the text calling the address invalid reads address.invalid,
-where mailbox.unknown read 'invalid recipient address'.
+where mailbox.unknown read 'invalid recipient address' (and the same wording in four languages,
+where phr.mailbox.unknown_languages read an unknown user).
 
 Each family row is a wording no development reply uses; it must be read with the cause the folded
 rule gave and decided by the rule it was folded into. The look-alikes are replies of neighbouring
@@ -66,6 +67,10 @@ TLS_REQUIRED = "phr.tls.required"
      "phr.content.subject_charset_script_or_mime_refused"),
     ("553 5.1.3 Malformed destination address", "address.invalid", ADDRESS_X13),
     ("550 5.1.3 invalid address format", "address.invalid", ADDRESS_X13),
+    ("550 5.1.3 Adresse du destinataire invalide", "address.invalid", ADDRESS_X13),
+    ("550 5.1.3 Dirección de destinatario no válida", "address.invalid", ADDRESS_X13),
+    ("550 5.1.3 Indirizzo del destinatario non valido", "address.invalid", ADDRESS_X13),
+    ("550 5.1.3 Endereço de destinatário inválido", "address.invalid", ADDRESS_X13),
 ])
 def test_folded_families_decide(text: str, cause: str, rule_id: str) -> None:
     assert _winner(text) == (cause, rule_id)
@@ -79,6 +84,9 @@ def test_folded_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("550 Invalid recipient address", "mailbox.unknown"),
     ("550 5.1.3 Recipient does not exist", "mailbox.unknown"),
     ("553 5.1.3 User unknown", "mailbox.unknown"),
+    ("550 5.1.1 Adresse du destinataire invalide", "mailbox.unknown"),
+    ("550 5.1.1 Dirección de destinatario no válida", "mailbox.unknown"),
+    ("550 5.1.1 Ungültige Empfängeradresse", "mailbox.unknown"),
     # neighbours of the folded wordings
     ("535 5.7.8 Authentication credentials invalid", "auth.sasl_failed"),
     ("454 4.7.0 TLS not available due to local problem", "tls.failed"),
