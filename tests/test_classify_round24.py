@@ -42,8 +42,8 @@ from tests.test_classify_phrasings import cause_of
      "mailbox.full", "phr.mailbox.full_in_command_output"),
     ("552 Domain quota exceeded", "mailbox.full", "mailbox.full"),
     ("452 The domain has reached its storage limit", "mailbox.full", "phr.mailbox.size_exceeded_family"),
-    ("joe@example.org... Unknown host", "domain.not_found", "phr.domain.host_unknown"),
-    ("<bob@example.com>: unknown domain", "domain.not_found", "phr.domain.host_unknown"),
+    ("joe@example.org... Unknown host", "domain.not_found", "phr.domain.address_unknown_host"),
+    ("<bob@example.com>: unknown domain", "domain.not_found", "phr.domain.address_unknown_host"),
 ])
 def test_round24_families_decide(text: str, cause: str, rule_id: str) -> None:
     assert _winner(text) == (cause, rule_id)
