@@ -22,7 +22,7 @@ from tests.test_classify_phrasings import cause_of
      "phr.auth.spoofed_from_domain_not_allowed"),
     ("550 Message rejected: credential exposure", "content.policy", "phr.content.credential_leak"),
     ("452 4.2.2 Folder item limit exceeded for this recipient", "mailbox.full", "phr.mailbox.full_folder_item_limit"),
-    ("450 Temporarily rejected, please retry later", "greylisted", "phr.greylisted.retried_too_soon"),
+    ("450 Temporarily rejected, please retry later", "greylisted", "greylisted"),
     ("451 Internal storage failure", "server.error", "server.error"),
     ("452 No space left on device", "server.unavailable", "phr.server.out_of_disk_space"),
     ("550 Sender address is not permitted", "policy.sender_blocked", "phr.policy.sender_address_not_allowed"),

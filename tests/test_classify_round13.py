@@ -19,7 +19,7 @@ from tests.test_classify_phrasings import cause_of
     ("554 Message appeared to be SPAM or forged", "reputation.poor", "phr.reputation.weighted_spam_or_forged"),
     ("550 EHLO hostname unknown", "helo.invalid", "phr.helo.name_not_found"),
     ("550 HELO name does not exist in DNS", "helo.invalid", "phr.helo.name_not_found"),
-    ("553 Unresolvable envelope domain", "sender.invalid", "phr.sender.invalid_mailer_domain"),
+    ("553 Unresolvable envelope domain", "sender.invalid", "phr.sender.requires_valid_domain"),
     ("553 Sender refused by this server", "sender.invalid", "phr.sender.refused_verdict"),
     ("421 Too many clients at once, try later", "rate.limited", "rate.phrasings"),
     ("451 Try again later GL/GL", "greylisted", "bluehost.gl_markers"),

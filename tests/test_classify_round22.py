@@ -42,7 +42,7 @@ from tests.test_classify_phrasings import cause_of
     ("421 Too much failure in this connection", "session.too_many_errors", "phr.session.too_much_failure"),
     ("454 This server only accepts mail over TLS", "tls.required", "phr.tls.accepts_only_tls"),
     ("500 Syntax error - command line too long", "protocol.syntax", "phr.protocol.command_line_syntax_too_long"),
-    ("421 Server reply is not RFC 5321 conformant", "protocol.syntax", "phr.protocol.response_not_rfc_conformant"),
+    ("421 Server reply is not RFC 5321 conformant", "protocol.syntax", "protocol.syntax_text"),
     ("553 MAIL FROM must match the authenticated login", "sender.invalid", "phr.sender.domain_not_match_auth"),
     ("554 Rejected: known spam source network", "reputation.ip_listed", "phr.reputation.sent_to_spamtrap"),
     ("550 Mail for example.com only permitted from its registered servers", "auth.spoofed",

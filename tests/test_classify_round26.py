@@ -32,7 +32,7 @@ SCANNER = "phr.server.virus_scanner_unavailable"
 FILTER = "phr.content.filter_or_keyword"
 NOT_AUTH = "phr.sender.domain_not_match_auth"
 IDLE = "session.too_many_errors_text"
-PIPE = "phr.protocol.pipelining_limit"
+PIPE = "protocol.pipelining"
 ORDER = "phr.protocol.sequence_family"
 VERIFY = "phr.sender.could_not_verify_sender"
 
