@@ -20,7 +20,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// One masking pass after the first: run only over texts holding `literal` (None: all).
 struct Pass {
-    literal: Option<Vec<u8>>,
+    literal: Option<memchr::memmem::Finder<'static>>,
     regex: Regex,
     replacement: Vec<u8>,
 }
@@ -71,7 +71,7 @@ impl Masker {
             && passes.first().is_some_and(|(lit, pat, rw)| lit.is_none() && pat == maskhand::OPAQUE_FIRST && rw == maskhand::OPAQUE_FIRST_REWRITE);
         let passes = passes
             .into_iter()
-            .map(|(literal, pattern, rw)| Ok(Pass { literal: literal.map(String::into_bytes), regex: build(&pattern)?, replacement: rewrite(&rw)?.into_bytes() }))
+            .map(|(literal, pattern, rw)| Ok(Pass { literal: literal.map(|l| memchr::memmem::Finder::new(l.as_bytes()).into_owned()), regex: build(&pattern)?, replacement: rewrite(&rw)?.into_bytes() }))
             .collect::<Result<Vec<_>, String>>()?;
         let detail_ignored = detail_ignored.to_vec();
         Ok(Masker { mask: build(mask)?, masked: masked.as_bytes().to_vec(), passes, detail_ignored, by_hand })
@@ -89,7 +89,7 @@ impl Masker {
             None => (self.mask.replace_all(text, NoExpand(&self.masked)), 0),
         };
         for p in &self.passes[done..] {
-            if p.literal.as_ref().is_some_and(|l| memchr::memmem::find(&out, l).is_none()) {
+            if p.literal.as_ref().is_some_and(|l| l.find(&out).is_none()) {
                 continue;
             }
             if let Cow::Owned(v) = p.regex.replace_all(&out, p.replacement.as_slice()) {

@@ -38,6 +38,12 @@ impl<R> Default for Groups<R> {
 }
 
 impl<R> Groups<R> {
+    /// Room for `n` groups (their representatives are large: growing the vector from empty
+    /// copied them each time it doubled).
+    pub fn with_capacity(n: usize) -> Self {
+        Groups { index: KeyIndex::with_capacity(n), reps: Vec::with_capacity(n) }
+    }
+
     /// The group of `key` (a new one, represented by `rep()`, the first time it is seen).
     pub fn of(&mut self, key: &[u8], rep: impl FnOnce() -> R) -> u32 {
         let (g, new) = self.index.number(key);
@@ -105,7 +111,9 @@ pub fn key(r: &Row, out: &mut Vec<u8>) {
 /// classification keys too.
 pub fn fold<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: usize, masker: Option<&Masker>) -> Folded<'a> {
     let n = hi.saturating_sub(lo);
-    let mut f = Folded { rows: Vec::with_capacity(n), gid: Vec::with_capacity(n), ts: Vec::with_capacity(n), local: Vec::with_capacity(n), ..Folded::default() };
+    // a group per ~15 lines on a generated day: room for a group per 12
+    let mut f = Folded { rows: Vec::with_capacity(n), gid: Vec::with_capacity(n), ts: Vec::with_capacity(n), local: Vec::with_capacity(n),
+                         groups: Groups::with_capacity(n / 12), ..Folded::default() };
     for c in [&mut f.queue_id, &mut f.recipient] {
         c.offsets.reserve(4 * n);
         c.data.reserve(24 * n);
