@@ -179,10 +179,12 @@ class ReportFold:
         # beside it (the rows' result is mostly Arrow's concatenations and takes, outside the GIL:
         # not after the Bulk's, on the end's critical path, as before r20-rend)
         made: list[Bulk] = []
-        many = self.rows.held_rows() >= APART_ROWS
+        many = False
         try:
             self._jobs.submit(lambda: made.append(self.bulk.result()))
             sent = self._sent_jobs
+            # (read after the submit: it returns once the last batch's _keep has added its rows)
+            many = self.rows.held_rows() >= APART_ROWS
             if many:
                 # many rows: the Bulk's result alone first (its table's temporaries beside the
                 # small results' were the fold's end's peak: measured at 10M Postfix lines, main's
