@@ -1,8 +1,10 @@
 """analyzer.parquet_dict: integer columns written DELTA_BINARY_PACKED (the event table's line
 numbers; Exim's pids, ports and sizes) made by the native core (native/src/pqnum_delta.rs)
 beside Arrow's other chunks: read back, in each chunk's statistics and encodings, the file is
-the one Arrow alone writes (``MAILLENS_ENGINE=python``); with Arrow's page sizes the pages'
-encoded values are Arrow's byte for byte."""
+the one Arrow alone writes (``MAILLENS_ENGINE=python``); at the writer's page settings (20,000
+rows, pages far under the 1 MiB byte limit) the pages' encoded values are Arrow's byte for byte.
+With a small byte limit the pages are cut at other rows than Arrow's (it counts a reserved header
+and checks after each write batch; values and statistics still read back the same)."""
 
 from __future__ import annotations
 
