@@ -72,3 +72,70 @@ def test_step_index_as_the_quotient(values: list[int], step: int, repeat: int) -
     ns = np.array(values * (1 + repeat * 30000 // max(len(values), 1)), dtype=np.int64)  # (past one slice)
     got, want = cc.step_index(ns, step), cc.narrow(ns // step)
     assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def _pair_sums_by_unique(key: np.ndarray, bucket: np.ndarray, step: int, weights: list[np.ndarray]) -> tuple:
+    """pair_sums as it was: np.unique of the packed pairs, then bincount."""
+    has = key >= 0
+    key, bucket, weights = key[has], bucket[has], [w[has] for w in weights]
+    if not len(key):
+        return key, bucket, [np.zeros(0, np.int64) for _ in weights]
+    lo = int(bucket.min())
+    at = (bucket - lo) // step
+    uniq, inv = np.unique(key.astype(np.int64) * (int(at.max()) + 1) + at, return_inverse=True)
+    span = int(at.max()) + 1
+    return uniq // span, (uniq % span) * step + lo, [np.bincount(inv, weights=w, minlength=len(uniq)).astype(np.int64)
+                                                     for w in weights]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1 << 16, 200_000), st.integers(1, 40), st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_pair_sums_dense_as_by_unique(n: int, nkeys: int, seed: int, sparse_keys: bool, wide: bool) -> None:
+    """The sums per (key, bucket) counted per pair number, a slice at a time, equal the sort's:
+    the same pairs in the same order, the same sums (int32 and int64 weights), nulls left out;
+    buckets spread too wide for a table take the sort."""
+    from analyzer.anomalies.bucket_counts import pair_sums
+
+    rng = np.random.default_rng(seed)
+    step = 3600 * 10**9
+    key = rng.integers(-1, nkeys, n).astype(np.int32 if seed % 2 else np.int64)
+    if sparse_keys:
+        key[rng.random(n) < 0.99] = -1
+    hours = rng.integers(0, 10**7 if wide else 7 * 24, n)
+    bucket = (1_764_000_000 // 3600 + hours) * step
+    weights = [rng.integers(0, 2, n).astype(np.int32), rng.integers(1, 10**6, n)]
+    got, want = pair_sums(key, bucket, step, weights), _pair_sums_by_unique(key, bucket, step, weights)
+    for a, b in zip([*got[:2], *got[2]], [*want[:2], *want[2]], strict=True):
+        assert a.dtype == np.int64 and np.array_equal(a, b)
+
+
+def test_among_as_isin() -> None:
+    from analyzer.anomalies.longwindow import _among
+
+    rng = np.random.default_rng(11)
+    for size in (1, 5, 300):
+        codes = rng.integers(-1, size, 5000).astype(np.int32)
+        for wanted in (np.zeros(0, np.int64), rng.integers(0, size, 3), np.arange(size), np.array([-1, 0])):
+            assert np.array_equal(_among(codes, wanted, size), np.isin(codes, wanted[wanted >= 0]))
+
+
+def test_joint_codes_of_large_strings_as_of_python_strings() -> None:
+    """The outbound domains (pandas' Arrow strings are large_string) coded by Arrow with the folded
+    keys equal a group-by's codes of them as Python strings (sorted by code point)."""
+    from analyzer.anomalies.bucket_counts import group_codes
+    from analyzer.anomalies.outbound import _joint_codes
+
+    rng = np.random.default_rng(5)
+    names = np.array(["b.com", "a.org", "ä.de", "Z.net", "ß.at", "a.org2", ""], dtype=object)
+    for typ in (pa.large_string(), pa.string()):
+        for trial in range(30):
+            rows = names[rng.integers(0, len(names), 50)].astype(object)
+            rows[rng.random(50) < 0.2] = None
+            folded = names[rng.integers(0, len(names), 9)].astype(object)
+            folded[rng.random(9) < 0.2] = None
+            s = pd.Series(pd.arrays.ArrowStringArray(pa.array(list(rows), type=typ)))
+            fs = pd.Series(folded, dtype=object) if trial % 3 else None
+            got = _joint_codes(s, fs)
+            both = np.concatenate([rows, folded if fs is not None else np.zeros(0, dtype=object)])
+            want = group_codes(pd.Series(both, dtype=object))
+            assert np.array_equal(got[0], want[0]) and list(got[1]) == list(want[1])
