@@ -50,7 +50,12 @@ def pair_sums(key: np.ndarray, bucket: np.ndarray, step: int, weights: list[np.n
               ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """The distinct (key, bucket) pairs of the lines with a key (``key`` >= 0; ``bucket``: starts
     of ``step`` ns), sorted by key code then bucket, and per pair the sum of each of ``weights``
-    (int64)."""
+    (int64). Where the pairs that can be are few against the lines (keys x buckets: a few causes
+    over a week's hours), summed per pair number a slice of lines at a time (``bincount``): no
+    sort, nor whole-length temporaries, of the lines' pairs."""
+    dense = _dense_pair_sums(key, bucket, step, weights)
+    if dense is not None:
+        return dense
     has = key >= 0
     if not has.all():
         key, bucket, weights = key[has], bucket[has], [w[has] for w in weights]
@@ -62,6 +67,43 @@ def pair_sums(key: np.ndarray, bucket: np.ndarray, step: int, weights: list[np.n
     uniq, inv = np.unique(key * span + at, return_inverse=True)
     sums = [np.bincount(inv, weights=w, minlength=len(uniq)).astype(np.int64) for w in weights]
     return uniq // span, (uniq % span) * step + lo, sums
+
+
+#: Lines summed a slice at a time by :func:`_dense_pair_sums`.
+_SLICE = 1 << 16
+
+
+def _dense_pair_sums(key: np.ndarray, bucket: np.ndarray, step: int, weights: list[np.ndarray]
+                     ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None:
+    """:func:`pair_sums` by counts per pair number (``key * span + bucket number``) where there
+    are at most about as many pair numbers as lines, else None. The same pairs (those with a
+    line), in the same order (pair numbers ascending: by key, then bucket), the same sums (each
+    a float sum of integers, exact below 2**53, as ``np.unique`` + ``bincount`` gave them)."""
+    n = len(key)
+    if n < _SLICE:
+        return None
+    has = key >= 0
+    if not has.any():
+        return None
+    top = np.iinfo(np.int64).max
+    lo = int(bucket.min(where=has, initial=top))
+    hi = int(bucket.max(where=has, initial=-top - 1))
+    span = (hi - lo) // step + 1
+    size = (int(key.max()) + 1) * span
+    if size > 2 * n + (1 << 20):
+        return None
+    counts = np.zeros(size, dtype=np.int64)
+    sums = [np.zeros(size, dtype=np.float64) for _ in weights]
+    for i in range(0, n, _SLICE):
+        s = slice(i, min(i + _SLICE, n))
+        keep = has[s]
+        pair = key[s][keep].astype(np.int64) * span
+        pair += (bucket[s][keep] - lo) // step
+        counts += np.bincount(pair, minlength=size)
+        for total, w in zip(sums, weights, strict=True):
+            total += np.bincount(pair, weights=w[s][keep], minlength=size)
+    present = np.flatnonzero(counts)
+    return present // span, (present % span) * step + lo, [t[present].astype(np.int64) for t in sums]
 
 
 def bucket_sums(bucket: np.ndarray, weights: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:

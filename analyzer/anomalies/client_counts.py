@@ -46,6 +46,28 @@ def codes_of(s: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarra
     return codes.astype(np.int64, copy=False), np.asarray(uniq, dtype=object)
 
 
+def categorical_codes(s: pd.Series, pos: np.ndarray, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`codes_of` of a Categorical column at the lines ``pos``, read on its codes: the
+    categories those lines have, numbered in order of first appearance (or in category order,
+    ``sort``), as ``pd.factorize`` numbers them; no Series taken at the lines (its int64 index),
+    no hash table of its values."""
+    at = s.cat.codes.to_numpy()[pos]
+    cats = np.asarray(s.cat.categories, dtype=object)
+    if not len(at):
+        return np.zeros(0, dtype=np.int64), cats[:0]
+    if sort:  # (in category order, as pandas sorts a Categorical's values)
+        seen = np.flatnonzero(np.bincount(at[at >= 0].astype(np.int64), minlength=len(cats)))
+    else:  # (first appearance: the least position of each category among the lines)
+        first = np.full(len(cats), len(at), dtype=np.int64)
+        valid = np.flatnonzero(at >= 0)
+        np.minimum.at(first, at[valid].astype(np.int64), valid)
+        seen = np.flatnonzero(first < len(at))
+        seen = seen[np.argsort(first[seen], kind="stable")]
+    lut = np.full(len(cats) + 1, -1, dtype=np.int64)  # category code + 1 -> its number (0: null)
+    lut[seen + 1] = np.arange(len(seen))
+    return lut[at.astype(np.int64) + 1], cats[seen]
+
+
 def value_codes(s: pd.Series) -> np.ndarray:
     """Integer codes of a column (-1 for null), equal codes for equal values, without a Python
     object per distinct value (recipients are many: a dictionary attack's are all distinct)."""
@@ -65,6 +87,14 @@ def times_at(ts: pd.Series, pos: np.ndarray) -> np.ndarray:
     """The times ``ts`` at ``pos`` as int64 nanoseconds since the epoch (UTC; 0 where there is
     none): an Arrow column's values taken and read as integers (no pandas Series of them)."""
     data = getattr(ts.array, "_pa_array", None)
+    if data is not None and pa.types.is_timestamp(data.type) and data.num_chunks == 1 and not data.null_count:
+        # the column's one chunk read as integers where it lies, the lines' values taken from it:
+        # one array of the lines' times, not a taken Arrow array and its copy
+        v = data.chunk(0).view(pa.int64()).to_numpy()[pos]
+        per = _PER_UNIT[data.type.unit]
+        if per > 1:
+            v *= per
+        return v
     if data is not None and pa.types.is_timestamp(data.type):
         t = data.take(pa.array(pos, type=pa.int64()))
         if not t.null_count:
@@ -88,8 +118,17 @@ def narrow(codes: np.ndarray) -> np.ndarray:
 
 def step_index(ns: np.ndarray, step_ns: int) -> np.ndarray:
     """The number of each time's step (``ns // step_ns``; :func:`step_of` is it times ``step_ns``),
-    as int32 where it fits: what a count per step groups by, at half the bytes of the starts."""
-    return narrow(ns // step_ns)
+    as int32 where it fits: what a count per step groups by, at half the bytes of the starts.
+    Worked out a slice at a time into the int32 array (no whole int64 quotient first)."""
+    if not len(ns):
+        return narrow(ns // step_ns)
+    lo, hi = int(ns.min()) // step_ns, int(ns.max()) // step_ns  # (floor division keeps the order)
+    if lo < -(1 << 31) or hi >= 1 << 31:
+        return ns // step_ns
+    out = np.empty(len(ns), dtype=np.int32)
+    for s in _slices(len(ns)):
+        np.floor_divide(ns[s], step_ns, out=out[s], casting="unsafe")
+    return out
 
 
 def first_last(key: np.ndarray, sel: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -268,7 +307,10 @@ class Lines:
         """The codes of column ``col`` at these lines (-1 null) and its values."""
         if col not in df.columns:
             return np.full(len(self.pos), -1, dtype=np.int64), np.zeros(0, dtype=object)
-        return codes_of(df[col].iloc[self.pos], sort=sort)
+        s = df[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            return categorical_codes(s, self.pos, sort=sort)
+        return codes_of(s.iloc[self.pos], sort=sort)
 
     def values(self, df: pd.DataFrame, col: str, sel: np.ndarray | None = None) -> np.ndarray:
         """:func:`value_codes` of column ``col`` at these lines (or at those of them ``sel``)."""

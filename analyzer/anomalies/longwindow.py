@@ -107,6 +107,15 @@ def _first_last(ns: np.ndarray, key: np.ndarray, sel: np.ndarray, size: int) -> 
     return first, last
 
 
+def _among(codes: np.ndarray, wanted: np.ndarray, size: int) -> np.ndarray:
+    """``np.isin(codes, wanted)`` of codes in ``[-1, size)`` (-1: none, never wanted) by a table of
+    the ``size`` codes: no sort of the lines' codes (isin's int64 temporaries, three a line)."""
+    table = np.zeros(size + 1, dtype=bool)
+    wanted = np.asarray(wanted, dtype=np.int64)
+    table[wanted[wanted >= 0]] = True
+    return table[codes]  # (code -1 reads the last entry: False)
+
+
 def slow_finding(ctx: Context, kind: tuple[str, str, int, int, bool], entity: str, scope: str, st: pd.Series,
                  df: pd.DataFrame, lines: Lines, sel: np.ndarray) -> Finding:
     """The finding of a flagged address or network (``st``: its counts; ``sel``: its lines, a
@@ -159,7 +168,7 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
         ips = _stats(df, lines, of_kind, client, names, client, recipient, step)
         # fast clients are the hourly detector's; persistent ones may join a network
         slow = ips[ips["per_hour"] < per_hour_limit]
-        of_slow = of_kind & np.isin(client, slow["code"].to_numpy())
+        of_slow = of_kind & _among(client, slow["code"].to_numpy(), len(names))
         if not of_slow.any():
             continue
 
@@ -172,20 +181,23 @@ def detect_slow_abuse(ctx: Context) -> list[Finding]:
         net_of = np.full(len(names), -1, dtype=np.int64)
         nets = pd.DataFrame()
         in_net = np.zeros(len(lines.pos), dtype=bool)
+        net = np.full(0, -1, dtype=np.int32)  # (each line's network code, -1 none: read where in_net alone)
         if len(persistent):
             net_codes, net_names = codes_of(_networks(pd.Series(names[persistent], dtype=object)), sort=True)
             net_of[persistent] = net_codes
-            net = narrow(net_of[client])
+            net = narrow(net_of)[client]  # (the codes narrowed before they are taken per line)
             in_net = of_slow & (net >= 0)
             if in_net.any():
                 nets = _stats(df, lines, in_net, net, net_names, client, recipient, step)
                 nets = nets[(nets["ips"] >= p["network_min_ips"]) & flagged(nets)]
-        covered = np.unique(client[in_net & np.isin(net_of[client], nets["code"].to_numpy())]) if len(nets) else []
+        # (the lines' network codes as made above: not the clients' looked up again, int64 a line)
+        covered = np.unique(client[in_net & _among(net, nets["code"].to_numpy(), len(net_names))]) \
+            if len(nets) else []
         single = slow[flagged(slow) & ~slow["code"].isin(covered)]
         found = [(str(n), "network", st) for n, st in nets.iterrows()]
         found += [(str(ip), "address", st) for ip, st in single.iterrows()]
         for entity, scope, st in found:  # flagged clients only: few (each one's lines a mask made in turn)
-            sel = in_net & (net_of[client] == st["code"]) if scope == "network" else of_kind & (client == st["code"])
+            sel = in_net & (net == st["code"]) if scope == "network" else of_kind & (client == st["code"])
             out.append(slow_finding(ctx, (title, what, per_hour_limit, per_span, distinct), entity, scope, st,
                                     df, lines, sel))
     # the last of the detectors that read the clients' lines: not held under the later ones' peaks

@@ -95,10 +95,11 @@ def _joint_codes(rows: pd.Series, folded: pd.Series | None) -> tuple[np.ndarray,
     """Codes of string keys over the rows then the folded keys, the keys sorted (nulls -1): of
     an Arrow string column (the domains) by Arrow (:func:`.client_counts.codes_of`)."""
     data = getattr(rows.array, "_pa_array", None)
-    if data is not None and pa.types.is_string(data.type):
+    # (pandas' Arrow strings are large_string: the domains were made Python strings, then factorized)
+    if data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
         if folded is not None and len(folded):
-            data = pa.chunked_array([*_chunks(data), pa.array(folded.to_numpy(dtype=object), type=pa.string(),
-                                                              from_pandas=True)], type=pa.string())
+            data = pa.chunked_array([*_chunks(data), pa.array(folded.to_numpy(dtype=object), type=data.type,
+                                                              from_pandas=True)], type=data.type)
         return codes_of(pd.Series(pd.arrays.ArrowStringArray(data)), sort=True)
     if folded is None or not len(folded):
         return group_codes(rows)
