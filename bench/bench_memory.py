@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from bench.bench_pipeline import PY, label, maillens, measure, middle_queue_id, size  # noqa: E402
+from bench.bench_pipeline import PY, byte_compile, label, maillens, measure, middle_queue_id, size  # noqa: E402
 
 COMMANDS = ("parse", "parse-parquet", "parse-csv", "parse-jsonl", "report", "ingest", "search", "search-store",
             "trace", "weekly")
@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown commands {sorted(unknown)}")
     a.stores.mkdir(parents=True, exist_ok=True)
+    byte_compile(ROOT, *([a.before] if a.before else []))
     runs: list[dict] = []
     done = set()
     if a.resume and a.json and a.json.exists():

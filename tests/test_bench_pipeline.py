@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.bench_pipeline import Run, memory_verdicts, verdicts  # noqa: E402
+from bench.bench_pipeline import Run, byte_compile, memory_verdicts, verdicts  # noqa: E402
 
 
 def _run(mta, n, cmd, mib, status="ok"):
@@ -31,3 +31,17 @@ def test_every_mta_and_command_gets_its_line_with_every_size():
     assert "10M failed" in by[("exim", "search")] and "not measured" in by[("exim", "search")]
     assert "10M not run" in by[("exim", "trace")]
     assert all(any(x in line for line in verdicts(runs)) for x in lines)
+
+
+def test_each_checkout_is_byte_compiled_before_it_is_measured(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    for name in ("old", "new"):
+        (tmp_path / name / "analyzer" / "sub").mkdir(parents=True)
+        (tmp_path / name / "analyzer" / "sub" / "mod.py").write_text("X = 1\n")
+    (tmp_path / "none").mkdir()  # (no package: nothing to compile, no error)
+    done = byte_compile(tmp_path / "new", tmp_path / "old", tmp_path / "none")
+    assert done == [tmp_path / "new" / "analyzer", tmp_path / "old" / "analyzer"]
+    for name in ("old", "new"):
+        cached = list((tmp_path / name / "analyzer" / "sub" / "__pycache__").glob("mod.*.pyc"))
+        assert len(cached) == 1
