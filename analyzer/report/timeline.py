@@ -81,7 +81,7 @@ def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
             keys = keys if pos is None else keys[ok[mask]]
         else:
             keys = keys[mine if pos is None else pos[mine]]
-        counts[kind] = _distinct_per_period(which[mine], pd.Series(keys), len(starts))
+        counts[kind] = distinct_per_group(which[mine], pd.Series(keys), len(starts), missing_each=True)
     rows = [{"start": iso(pd.Timestamp(s.astype("datetime64[s]").item(), tz="UTC")),
              **{k: int(c[i]) for k, c in counts.items()}}
             for i, s in enumerate(starts[:max_rows])]
@@ -144,17 +144,20 @@ def _count(which: np.ndarray, m: Any, n: int) -> np.ndarray:
     return out.astype(np.int64, copy=False)
 
 
-def _distinct_per_period(periods: np.ndarray, keys: pd.Series, n: int) -> np.ndarray:
-    """How many distinct keys some rows have in each of ``n`` periods (``periods``: each row's
-    period); rows whose key is missing count one each."""
+def distinct_per_group(groups: np.ndarray, keys: pd.Series, n: int, *, missing_each: bool = False) -> np.ndarray:
+    """How many distinct keys some rows have in each of ``n`` groups (``groups``: each row's group,
+    ``0 .. n-1``: a timeline's periods, a top table's clients); rows whose key is missing count not
+    at all, or one each (``missing_each``)."""
     codes, _ = pd.factorize(keys, use_na_sentinel=True)
     known = codes >= 0
     width = int(codes.max(initial=-1)) + 1  # 0 when no row has a key
     distinct = np.zeros(n, dtype=np.int64)
     if width:
-        pairs = np.unique(periods[known].astype(np.int64) * width + codes[known])  # (period, key) once
+        pairs = np.unique(groups[known].astype(np.int64) * width + codes[known])  # (group, key) once
         distinct = np.bincount(pairs // width, minlength=n)
-    return (distinct + np.bincount(periods[~known], minlength=n)).astype(np.int64)
+    if missing_each:
+        distinct = distinct + np.bincount(groups[~known], minlength=n)
+    return distinct.astype(np.int64)
 
 
 def delay_stats(delays: np.ndarray) -> dict[str, float | None]:

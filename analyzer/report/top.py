@@ -16,6 +16,7 @@ from .. import heap
 from ..anomalies import FAILURES
 from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _eq, _seconds_ns, qid_hash
 from ..anomalies.context import _domain
+from .timeline import distinct_per_group
 from .units import Units, code_units, count_units, message_units
 
 __all__ = ["GIVE_BACK_FROM", "TOP", "give_back"]
@@ -289,10 +290,7 @@ def _clients(ev: pd.DataFrame, full: dict[str, int]) -> tuple[list[dict[str, Any
         full["top.clients_by_auth_failures"] = int(auth["client_ip"].nunique())
         most = auth["client_ip"].value_counts().head(TOP)
         ips, auth, at = _top_lines(auth, most)
-        codes = pd.factorize(auth["sasl_username"], use_na_sentinel=True)[0]
-        named = codes >= 0
-        pairs = np.unique(at[named].astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes[named])
-        users = np.bincount(pairs // (int(codes.max(initial=0)) + 1), minlength=len(ips))
+        users = distinct_per_group(at, auth["sasl_username"], len(ips))
         for j, (ip, n) in enumerate(zip(ips, most.to_numpy(), strict=True)):
             auths.append({"client_ip": ip, "failures": int(n), "user_names": int(users[j])})
         auths.sort(key=lambda d: (-d["failures"], d["client_ip"]))
@@ -313,9 +311,8 @@ def _modes(at: np.ndarray, values: pd.Series, n: int) -> list[str | None]:
     apart), the first in the values' order among equals, as ``Series.mode().iloc[0]`` chooses it
     (a Categorical's categories' order, else the values sorted); None where a group has none."""
     codes, uniq = pd.factorize(values, sort=True, use_na_sentinel=True)
-    known = codes >= 0
-    counts = np.bincount(at[known].astype(np.int64) * max(len(uniq), 1) + codes[known],
-                         minlength=n * max(len(uniq), 1)).reshape(n, max(len(uniq), 1))
+    known, width = codes >= 0, max(len(uniq), 1)
+    counts = np.bincount(at[known].astype(np.int64) * width + codes[known], minlength=n * width).reshape(n, width)
     return [str(uniq[int(c.argmax())]) if c.any() else None for c in counts]
 
 
