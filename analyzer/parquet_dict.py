@@ -217,10 +217,10 @@ def chunk(name: str, col: pa.ChunkedArray, way: Way = Way(True, None), mod: Any 
 def _numbers(mod: Any, name: str, col: pa.ChunkedArray, way: Way) -> Chunk | None:
     """:func:`chunk` of numbers, times or booleans (``way.kind``): with the statistics Arrow's writer gives."""
     arrays = [(len(a), _valid(a), a.buffers()[1], a.offset) for a in col.chunks]
-    if way.delta:
-        got = mod.parquet_numbers(way.kind, arrays, False, DICTIONARY_LIMIT, way.page_rows, way.page_bytes, way.level, delta=True)
-    else:
-        got = mod.parquet_numbers(way.kind, arrays, way.dictionary, DICTIONARY_LIMIT, way.page_rows, way.page_bytes, way.level)
+    # (``delta`` passed only when asked: a core built before r28 has no such argument; a delta
+    # column's way is never dictionary-encoded, see native_columns)
+    got = mod.parquet_numbers(way.kind, arrays, way.dictionary, DICTIONARY_LIMIT, way.page_rows, way.page_bytes,
+                              way.level, **({"delta": True} if way.delta else {}))
     if got is None:
         return None
     dict_page, data, nulls, minmax = got

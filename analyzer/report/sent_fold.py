@@ -32,6 +32,7 @@ from ..anomalies.arrow_columns import _decoded, _one_array, as_string, hash_arro
 from ..anomalies.batch_tests import tests_of
 from ..anomalies.sent import SENT_KEYS, empty, is_sent
 from ..peer_agg import new_vocab
+from .fold import _narrow
 from .units import MESSAGE, message_units
 
 __all__ = ["SENT_STEP", "SentFold", "is_foldable_sent"]
@@ -210,9 +211,8 @@ _TOP_CODES = ("domain", "relay_host", "sender")
 
 
 def _narrow_codes(codes: np.ndarray) -> np.ndarray:
-    """int32 codes (-1: null) as the narrowest signed integers that hold them."""
-    top = int(codes.max()) if len(codes) else 0
-    return codes.astype(np.int8 if top < 1 << 7 else np.int16 if top < 1 << 15 else np.int32, copy=False)
+    """int32 codes (-1: null) as the narrowest signed integers that hold them (:func:`.fold._narrow`)."""
+    return codes.astype(_narrow(int(codes.max()) + 1 if len(codes) else 0), copy=False)
 
 
 def _unit_rows(batch: pd.DataFrame | None, mask: np.ndarray | None, inside: np.ndarray,
