@@ -173,8 +173,6 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table,
     return out.replace_schema_metadata({META: json.dumps(meta), REPS: _ipc(reps), **md})
 
 
-
-
 def carries_raw(table: pa.Table) -> bool:
     """Whether a summarised block not yet taken holds raw groups (:data:`RAW`), sent or handed over."""
     md = table.schema.metadata or {}

@@ -208,4 +208,3 @@ def _entries(bufs: list[Any], names: tuple[str, ...]) -> dict[str, np.ndarray]:
 
 
 _ENTRY_TYPES = {"qid": np.uint64, "sec": np.int64, "ts": np.int64, "order": np.int64, "sender": np.int32}
-
