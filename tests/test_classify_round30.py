@@ -138,6 +138,16 @@ from tests.test_classify_phrasings import cause_of
      "kw.content.virus_accented"),
     ("554 Bloqueado por vírus", "content.virus",
      "kw.content.virus_accented"),
+    ("550 El remitente es inexistente", "sender.invalid",
+     "lang.sender.sender_does_not_exist"),
+    ("550 Adresse de l'expéditeur inexistante: l'expéditeur n'existe pas", "sender.invalid",
+     "lang.sender.sender_does_not_exist"),
+    ("552 Die Größe Ihres Postfachs hat das Limit überschritten", "mailbox.full",
+     "lang.mailbox.mailbox_size_over_limit"),
+    ("552 O tamanho da caixa postal ultrapassa a cota", "mailbox.full",
+     "lang.mailbox.mailbox_size_over_limit"),
+    ("550 Le domaine de destination est introuvable", "domain.not_found",
+     "lang.domain.not_found_french"),
 ]
 )
 def test_round30_families_decide(text: str, cause: str, rule_id: str) -> None:
