@@ -179,7 +179,7 @@ def test_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("550 Die Adresse des Empfängers existiert nicht", "mailbox.unknown"),
     ("550 Il destinatario non esiste", "mailbox.unknown"),
     ("550 Die Domäne wurde nicht gefunden", "mailbox.unknown"),
-    ("550 Le domaine est introuvable", "mailbox.disabled"),
+    ("550 Le domaine est introuvable", "domain.not_found"),
     ("530 Authentification requise", "auth.required"),
     ("550 Échec de l'authentification SPF", "auth.spf"),
     ("550 Falha na autenticação DKIM", "auth.dkim"),

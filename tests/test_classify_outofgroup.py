@@ -156,7 +156,7 @@ def test_folded_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("550 Retransmission denied: relaying not permitted", "relay.denied"),
     ("550 Mittente non valido", "sender.invalid"),
     ("550 Mittente sconosciuto", "sender.invalid"),
-    ("554 Remitente no existe", "policy.rejected"),
+    ("554 Remitente no existe", "sender.invalid"),
     ("550 Odesílatel neexistuje", "mailbox.unknown"),
     ("550 Expéditeur invalide", "sender.invalid"),
     ("550 Nadawca nieznany", "mailbox.unknown"),
