@@ -108,10 +108,10 @@ def _heavy_imports(fmt: str) -> None:
     """Import :data:`_HEAVY` and the renderer, the cycle collector off meanwhile; what they made
     is then frozen (``gc.freeze``), as the start-up's is when the stream opens. Their few hundred
     thousand objects are no garbage, but each collection while they were made walked them again:
-    measured on the 1M-line days, 210 young and 18 middle collections, 0.05 CPU-s on the threads
-    that share the GIL with the stream's, for ~850 objects collected in the whole run; 115 and 9
-    collections, 0.025 CPU-s, so. (A collection only finds garbage in cycles: an object frozen
-    with them is still freed when its last reference goes.)"""
+    measured on the 1M-line days, 203-220 young, 18-19 middle and at times a full collection,
+    0.05-0.09 CPU-s on threads that share the GIL with the stream's, for ~850 objects collected in
+    the whole run; 112-116 and 9 collections, 0.024 CPU-s, so. (A collection only finds garbage in
+    cycles: an object frozen with them is still freed when its last reference goes.)"""
     import gc
     import importlib
     from contextlib import suppress
