@@ -1,0 +1,77 @@
+"""`maillens report`'s own start and end: the heavy imports made without the cycle collector
+walking them (analyzer.cli.report._heavy_imports), and a report written without rich."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTFIX = ROOT / "sample_logs" / "postfix"
+
+
+def _python(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, check=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+
+
+_IMPORTS = """
+import gc, sys
+from analyzer.cli.report import _HEAVY, _heavy_imports
+assert not any(m in sys.modules for m in _HEAVY if m != "analyzer.output"), "imported already"
+if sys.argv[1] == "off":
+    gc.disable()
+seen = []
+gc.callbacks.append(lambda phase, info: seen.append(info["generation"]) if phase == "start" else None)
+frozen = gc.get_freeze_count()
+_heavy_imports("json")
+print(json.dumps({"collections": len(seen), "enabled": gc.isenabled(), "frozen": gc.get_freeze_count() - frozen,
+                  "pandas": "pandas" in sys.modules, "renderer": "analyzer.report.json" in sys.modules}))
+""".replace("import gc, sys", "import gc, json, sys")
+
+
+def test_heavy_imports_are_not_walked_by_the_collector():
+    got = json.loads(_python(_IMPORTS, "on").stdout)
+    assert got["pandas"] and got["renderer"]
+    assert got["collections"] == 0  # (without the pause: ~150 young collections while pandas is imported)
+    assert got["enabled"]
+    assert got["frozen"] > 50_000  # what the imports made, out of the collector's reach from now on
+
+
+def test_heavy_imports_leave_a_disabled_collector_as_it_was():
+    got = json.loads(_python(_IMPORTS, "off").stdout)
+    assert got["pandas"] and got["collections"] == 0
+    assert not got["enabled"]
+    assert got["frozen"] == 0
+
+
+_REPORT = """
+import sys
+from analyzer.cli import main
+sys.argv = ["maillens", "report", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+sys.stdout.flush()
+print("\\nRICH", "rich" in sys.modules, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown", "html"])
+def test_report_written_without_rich(tmp_path, fmt):
+    args = [str(POSTFIX), "-f", fmt, "--tz", "UTC", "--year", "2026", "--now", "2026-11-24T00:00:00"]
+    to_stdout = _python(_REPORT, *args)
+    assert to_stdout.stderr.rstrip().endswith("RICH False")
+    out = tmp_path / f"r.{fmt}"
+    to_file = _python(_REPORT, *args, "-o", str(out))
+    assert to_file.stderr.rstrip().endswith("RICH False")
+    assert to_file.stdout == ""
+    assert to_stdout.stdout == out.read_text(encoding="utf-8")  # the same report, whichever way written
+    if fmt == "json":
+        assert json.loads(to_stdout.stdout)["schema_version"]
