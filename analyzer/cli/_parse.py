@@ -25,24 +25,6 @@ from ._common import (
 from ._redactor import make_redactor
 
 
-def _arrow_without_cloudpickle() -> None:
-    """pyarrow imported (``check_tz`` imports it next) without cloudpickle: ``pyarrow.lib`` imports
-    it as its ``pickle`` (compat.pxi) and rebinds that name to the standard ``pickle`` a few
-    includes later (types.pxi), so it is never used, but its import (logging, uuid, platform ...)
-    cost ~0.009 CPU-s of the run's start, before any block. Refused for pyarrow's import only:
-    anything that imports cloudpickle later gets it."""
-    import sys
-
-    if "pyarrow" in sys.modules or "cloudpickle" in sys.modules:
-        return
-    sys.modules["cloudpickle"] = None  # type: ignore[assignment]  (an ImportError: pyarrow falls back to pickle)
-    try:
-        import pyarrow  # noqa: F401
-    finally:
-        if sys.modules.get("cloudpickle", False) is None:
-            del sys.modules["cloudpickle"]
-
-
 def parse_command(logs: list[str] | None = None, output: str | None = None, fmt: str = "text",
                   log_format: str = "auto", year: int | None = None, tz: str | None = None, strict: bool = False,
                   quiet: bool = False, classify: bool = True, rules: list[Path] | None = None, redact: bool = False,
@@ -64,7 +46,6 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
         # the shipped rules' patterns compiled on a thread (the native core, without the GIL) on
         # the core that idles while this process imports what it parses with (check_tz on)
         compile_ahead(shipped_rules)
-    _arrow_without_cloudpickle()
     check_tz(tz)
     try:
         redactor = make_redactor(redact, redact_ips, redact_key)
