@@ -319,7 +319,8 @@ impl Rows {
     }
 
     /// Room for `n` rows, the string columns made with the room `hints` give (what the last big
-    /// batch made with the same hints held), and their sizes noted there when laid out.
+    /// batch made with the same hints held, per row), and their sizes noted there when laid out.
+    /// (`n`: the lines the rows come from, at most a row each: fewer rows, a little more room.)
     pub fn hinted(n: usize, hints: &'static Hints<STR_COLUMNS>) -> Rows {
         Rows::made(n, Some(hints))
     }
