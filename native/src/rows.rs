@@ -558,6 +558,43 @@ mod tests {
     }
 
     #[test]
+    fn hinted_rows_are_made_with_room_and_lay_out_alike() {
+        // a batch noted in the hints; the next batch made with room for what that one held, its
+        // columns the same as a batch built without hints
+        static HINTS: Hints<STR_COLUMNS> = Hints::new();
+        let mut rng = crate::testutil::XorShift(0x0BAD_F00D_1234_9876);
+        let texts: [&[u8]; 3] = [b"mx.example", b"a-much-longer-host-name.example.org", b"x"];
+        let batch = |rng: &mut crate::testutil::XorShift, n: usize| -> Vec<Row<'static>> {
+            (0..n)
+                .map(|_| Row {
+                    host: Some(Cow::Borrowed(texts[(rng.next() % 3) as usize])),
+                    helo: (rng.next() % 4 == 0).then(|| Cow::Borrowed(texts[(rng.next() % 3) as usize])),
+                    ..Row::default()
+                })
+                .collect()
+        };
+        let n = 3000;
+        let first = batch(&mut rng, n);
+        let mut rows = Rows::hinted(n, &HINTS);
+        first.iter().enumerate().for_each(|(i, r)| rows.push(i as u32, r).unwrap());
+        let (host_bytes, helo_values) = (rows.strs[0].data.len(), rows.strs[8].at.len());
+        rows.columns();
+        let second = batch(&mut rng, n);
+        let (mut hinted, mut plain) = (Rows::hinted(n, &HINTS), Rows::new());
+        // room for the first batch's sizes (and a sixteenth more), nothing for the columns it left empty
+        assert!(hinted.strs[0].data.capacity() >= host_bytes && hinted.strs[0].at.capacity() >= n);
+        assert!(hinted.strs[8].at.capacity() >= helo_values && hinted.strs[8].at.capacity() < n);
+        assert_eq!(hinted.strs[25].data.capacity(), 0, "detail: never set");
+        for (i, r) in second.iter().enumerate() {
+            hinted.push(i as u32, r).unwrap();
+            plain.push(i as u32, r).unwrap();
+        }
+        for (a, b) in hinted.columns().iter().zip(plain.columns().iter()) {
+            assert_eq!((a.name, &a.values, &a.data, &a.validity, a.nulls), (b.name, &b.values, &b.data, &b.validity, b.nulls));
+        }
+    }
+
+    #[test]
     fn concat_keeps_rows_and_offsets() {
         let mut a = Rows::new();
         a.push(0, &Row { host: Some(Cow::Borrowed(b"a")), ..Row::default() }).unwrap();
