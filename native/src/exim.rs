@@ -12,7 +12,6 @@
 //! and goes to the Python path; differential tests hold the two equal.
 
 use crate::exim_cols::{BoolCol, NumCol, SparseStr};
-use crate::rows::Hints;
 use crate::fields::{is_word, CLOSE};
 use crate::nparse_scan::{not_alnum_and, spaces_and, until, until_from, Stops, SPACES};
 use crate::translate::re2_to_rust;
@@ -1295,23 +1294,6 @@ impl Columns {
     /// Room for `n` rows in every column but the texts (which grow as they come): a batch's
     /// columns grown from empty were copied over and over as they doubled.
     pub fn with_capacity(n: usize) -> Columns {
-        Columns::made(n, None)
-    }
-
-    /// [`Columns::with_capacity`], the texts made with the room `hints` give (see `rows::Hints`).
-    pub fn hinted(n: usize, hints: &Hints<24>) -> Columns {
-        Columns::made(n, Some(hints))
-    }
-
-    /// Note the texts' sizes in `hints` (for the next batch's [`Columns::hinted`]).
-    pub fn note(&self, hints: &Hints<24>) {
-        for (i, (_, c)) in self.strs.iter().enumerate() {
-            let (values, bytes) = c.size();
-            hints.note(i, self.n, values, bytes);
-        }
-    }
-
-    fn made(n: usize, hints: Option<&Hints<24>>) -> Columns {
         let num = |name: &'static str, width: usize| (name, NumCol::with_capacity(n, width));
         Columns {
             rows: Vec::with_capacity(8 * n),
@@ -1319,12 +1301,7 @@ impl Columns {
             ts: NumCol::with_capacity(n, 8),
             local: Vec::with_capacity(n),
             pid: NumCol::with_capacity(n, 4),
-            strs: (0..STR_COLUMNS.len())
-                .map(|i| {
-                    let (values, bytes) = hints.map_or((0, 0), |h| h.room(i, n));
-                    (STR_COLUMNS[i], SparseStr::with_capacity(values, bytes))
-                })
-                .collect(),
+            strs: STR_COLUMNS.iter().map(|&name| (name, SparseStr::default())).collect(),
             i16s: vec![num("reply_code", 2)],
             i32s: vec![num("client_port", 4), num("relay_port", 4)],
             i64s: vec![num("size", 8)],
@@ -1413,12 +1390,8 @@ pub fn read_threads(spec: &Spec, offsets: &[i32], data: &[u8], threads: usize) -
     for p in it {
         out.append(p);
     }
-    out.note(&READ_HINTS);
     out
 }
-
-/// The sizes of the texts of the last big batch [`read_threads`] read (see `rows::Hints`).
-static READ_HINTS: Hints<24> = Hints::new();
 
 /// `f(lo, hi)` over consecutive ranges of `0..n` on up to `threads` threads (one per 4096 rows
 /// at the most), the results in range order.
@@ -1443,7 +1416,7 @@ pub fn over_threads<T: Send>(n: usize, threads: usize, f: impl Fn(usize, usize) 
 /// Read rows `lo..hi` of a string column (Arrow offsets and data): the rows some reader is
 /// sure of, with all their columns.
 pub fn read(spec: &Spec, offsets: &[i32], data: &[u8], lo: usize, hi: usize) -> Columns {
-    let mut out = Columns::hinted(hi.saturating_sub(lo), &READ_HINTS);
+    let mut out = Columns::with_capacity(hi.saturating_sub(lo));
     // the row pushed where the reader left it (moved into a closure, each row was copied)
     each_message(offsets, data, lo, hi, |row, ts, local, pid, msg| {
         let mut r = Row::default();

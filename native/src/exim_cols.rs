@@ -92,16 +92,6 @@ pub struct SparseStr {
 }
 
 impl SparseStr {
-    /// Room for `values` values and `bytes` bytes of text.
-    pub fn with_capacity(values: usize, bytes: usize) -> SparseStr {
-        SparseStr { at: Vec::with_capacity(values), ends: Vec::with_capacity(values), data: Vec::with_capacity(bytes) }
-    }
-
-    /// (values, bytes of text) held.
-    pub fn size(&self) -> (usize, usize) {
-        (self.at.len(), self.data.len())
-    }
-
     /// The value of row `row` (rows are set in increasing order; those between have none).
     pub fn set(&mut self, row: usize, v: &[u8]) {
         self.data.extend_from_slice(v);

@@ -200,7 +200,7 @@ impl<const N: usize> Hints<N> {
     }
 
     /// Room for column `i` of a batch of `n` rows: (values, data bytes).
-    pub fn room(&self, i: usize, n: usize) -> (usize, usize) {
+    fn room(&self, i: usize, n: usize) -> (usize, usize) {
         let values = self.values[i].load(Relaxed) as usize;
         let bytes = self.bytes[i].load(Relaxed) as usize;
         // a sixteenth over the last batch's rates
@@ -208,7 +208,7 @@ impl<const N: usize> Hints<N> {
     }
 
     /// Note what column `i` held over `n` rows (only batches of 1024 rows or more).
-    pub fn note(&self, i: usize, n: usize, values: usize, bytes: usize) {
+    fn note(&self, i: usize, n: usize, values: usize, bytes: usize) {
         if n >= 1024 {
             self.values[i].store(((values << 16) / n).min(u32::MAX as usize) as u32, Relaxed);
             self.bytes[i].store(((bytes * 16) / n).min(u32::MAX as usize) as u32, Relaxed);
