@@ -233,7 +233,8 @@ static ROWS_HINTS: Hints<STR_COLUMNS> = Hints::new();
 
 /// Read lines `lo..hi` of `lines`. `months`: the month names, January first.
 pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>]) -> Result<Batch, String> {
-    let mut b = Batch::with_capacity(hi - lo, Rows::hinted(hi - lo, &ROWS_HINTS));
+    let text = lines.offsets.get(hi).zip(lines.offsets.get(lo)).map_or(0, |(&b, &a)| (b - a).max(0) as usize);
+    let mut b = Batch::with_capacity(hi - lo, Rows::hinted(hi - lo, text, &ROWS_HINTS));
     b.stamps.reserve(hi - lo);
     for i in lo..hi {
         let line = lines.get(i);

@@ -184,9 +184,10 @@ impl StrCol {
 
 /// What the string columns of the last big batch of a reader held per row: the share of rows
 /// with a value and the bytes a row, so that the next batch's columns are made with room for
-/// what they will likely hold (grown from empty, each doubled and was copied: realloc and the
-/// fresh pages' faults were ~20% of `FastPostfix.run`). Read and written relaxed: a guess,
-/// never a result (a batch that holds more grows as before).
+/// what they will likely hold (grown from empty, each doubled and was copied: the block threads'
+/// `memmove` samples of a 1M-line `parse -o` went 249/236 → 182/182 with the room made,
+/// bench/RESULTS.md r29-pqout). Read and written relaxed: a guess, never a result (a batch that
+/// holds more grows as before).
 pub struct Hints<const N: usize> {
     /// rows with a value per 2^16 rows
     values: [AtomicU32; N],
@@ -199,12 +200,14 @@ impl<const N: usize> Hints<N> {
         Hints { values: [const { AtomicU32::new(0) }; N], bytes: [const { AtomicU32::new(0) }; N] }
     }
 
-    /// Room for column `i` of a batch of `n` rows: (values, data bytes).
-    fn room(&self, i: usize, n: usize) -> (usize, usize) {
+    /// Room for column `i` of a batch of `n` rows whose text is at most `most` bytes: (values,
+    /// data bytes).
+    fn room(&self, i: usize, n: usize, most: usize) -> (usize, usize) {
         let values = self.values[i].load(Relaxed) as usize;
         let bytes = self.bytes[i].load(Relaxed) as usize;
-        // a sixteenth over the last batch's rates
-        ((values * n >> 16) * 17 / 16, (bytes * n / 16) * 17 / 16)
+        // a sixteenth over the last batch's rates (a batch of long lines after one of short ones
+        // reserves no more than this one's text)
+        ((values * n >> 16) * 17 / 16, ((bytes * n / 16) * 17 / 16).min(most))
     }
 
     /// Note what column `i` held over `n` rows (only batches of 1024 rows or more).
@@ -319,19 +322,20 @@ impl Rows {
     }
 
     /// Room for `n` rows, the string columns made with the room `hints` give (what the last big
-    /// batch made with the same hints held, per row), and their sizes noted there when laid out.
-    /// (`n`: the lines the rows come from, at most a row each: fewer rows, a little more room.)
-    pub fn hinted(n: usize, hints: &'static Hints<STR_COLUMNS>) -> Rows {
-        Rows::made(n, Some(hints))
+    /// batch made with the same hints held, per row; a column's text at most `most` bytes, the
+    /// lines' own), and their sizes noted there when laid out. (`n`: the lines the rows come
+    /// from, at most a row each: fewer rows, a little more room.)
+    pub fn hinted(n: usize, most: usize, hints: &'static Hints<STR_COLUMNS>) -> Rows {
+        Rows::made(n, Some((hints, most)))
     }
 
-    fn made(n: usize, hints: Option<&'static Hints<STR_COLUMNS>>) -> Rows {
+    fn made(n: usize, hints: Option<(&'static Hints<STR_COLUMNS>, usize)>) -> Rows {
         let mut strs = Vec::new();
         let mut nums = Vec::new();
         let valid = || Validity { bits: Vec::with_capacity(n / 8 + 1), n: 0, nulls: 0 };
         for (_, kind) in COLUMNS {
             if *kind == Kind::Str {
-                let (values, bytes) = hints.map_or((0, 0), |h| h.room(strs.len(), n));
+                let (values, bytes) = hints.map_or((0, 0), |(h, most)| h.room(strs.len(), n, most));
                 strs.push(StrCol::with_capacity(values, bytes));
             } else {
                 let width = match kind {
@@ -343,7 +347,7 @@ impl Rows {
                 nums.push(NumCol { values: Vec::with_capacity(width * n), valid: valid(), width });
             }
         }
-        Rows { rows: Vec::with_capacity(n), strs, nums, bytes: 0, hints }
+        Rows { rows: Vec::with_capacity(n), strs, nums, bytes: 0, hints: hints.map(|(h, _)| h) }
     }
 
     pub fn len(&self) -> usize {
@@ -575,12 +579,14 @@ mod tests {
         };
         let n = 3000;
         let first = batch(&mut rng, n);
-        let mut rows = Rows::hinted(n, &HINTS);
+        let mut rows = Rows::hinted(n, usize::MAX, &HINTS);
         first.iter().enumerate().for_each(|(i, r)| rows.push(i as u32, r).unwrap());
         let (host_bytes, helo_values) = (rows.strs[0].data.len(), rows.strs[8].at.len());
         rows.columns();
         let second = batch(&mut rng, n);
-        let (mut hinted, mut plain) = (Rows::hinted(n, &HINTS), Rows::new());
+        // (a batch of as many lines with less text gets no more room than its text)
+        assert_eq!(Rows::hinted(n, 100, &HINTS).strs[0].data.capacity(), 100);
+        let (mut hinted, mut plain) = (Rows::hinted(n, usize::MAX, &HINTS), Rows::new());
         // room for the first batch's sizes (and a sixteenth more), nothing for the columns it left empty
         assert!(hinted.strs[0].data.capacity() >= host_bytes && hinted.strs[0].at.capacity() >= n);
         assert!(hinted.strs[8].at.capacity() >= helo_values && hinted.strs[8].at.capacity() < n);
