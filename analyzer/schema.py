@@ -202,10 +202,10 @@ def cast_or_null(arr: pa.Array | pa.ChunkedArray, typ: pa.DataType) -> pa.Array 
 
 def conform(table: pa.Table) -> pa.Table:
     """Return ``table`` with exactly the schema's columns: missing ones null, types cast."""
-    n = table.num_rows
+    n, names = table.num_rows, set(table.column_names)  # (column_names is a new list each call)
     cols = []
     for field in SCHEMA:
-        if field.name in table.column_names:
+        if field.name in names:
             col = table.column(field.name)
             if col.type != field.type:
                 col = cast_or_null(col, field.type)

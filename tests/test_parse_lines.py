@@ -166,6 +166,23 @@ def test_foreign_and_unknown_are_counted():
     assert samples[0][:2] == ("mail.log", 2)
 
 
+def test_foreign_programs_counted_by_key_in_first_seen_order():
+    """Other programs' names that share a key (up to a '/' or '[') are counted together, the keys
+    in the order their first line came, as the per-line keys' counts had them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from analyzer.parsers import foreign_key
+
+    names = ["dovecot", "amavis/x", "dovecot/imap", "amavis", "cron/x", "dovecot", "opendkim", "amavis/y", "cron"]
+    lines = [f"Nov 29 10:00:{i:02d} mx {p}: something" for i, p in enumerate(names)]
+    lines.insert(3, "Nov 29 10:00:30 mx postfix/smtpd[1]: connect from a[192.0.2.1]")
+    res = parse_lines(lines)
+    want = {v["values"]: v["counts"] for v in pc.value_counts(foreign_key(pa.array(names))).to_pylist()}
+    assert list(res.counts.foreign.items()) == list(want.items())
+    assert list(res.counts.foreign.items()) == [("dovecot", 3), ("amavis", 3), ("cron", 2), ("opendkim", 1)]
+
+
 def test_debug_lines_are_counted_apart():
     """Postfix's verbose output (debug_peer_list, real smtpd 3.7 lines) is neither events nor unrecognised."""
     res = parse_lines([

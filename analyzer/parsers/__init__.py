@@ -438,10 +438,11 @@ def finish_batch(sp: Split) -> tuple[pa.Table, LineCounts]:
             headers = headers.set_column(headers.schema.get_field_index("pid"), "pid", pid)
         foreign_mask = pc.invert(pc.or_(is_pf, is_ex))
         if pc.any(foreign_mask).as_py():
-            progs = pc.filter(prog, foreign_mask)
-            vc = pc.value_counts(foreign_key(progs))
-            for item in vc.to_pylist():
-                counts.foreign[item["values"]] += item["counts"]
+            # each distinct program's key made once (a regex replace a line was ~3 ms a block); the
+            # names in order of first appearance, so the keys are counted in that order too
+            vc = pc.value_counts(pc.filter(prog, foreign_mask))
+            for key, n in zip(foreign_key(vc.field("values")).to_pylist(), vc.field("counts").to_pylist(), strict=True):
+                counts.foreign[key] += n
         for mta, mask in (("postfix", is_pf), ("exim", is_ex)):
             if not pc.any(mask).as_py():
                 continue

@@ -7,7 +7,7 @@
 use crate::engine::Strings;
 use crate::fields::is_space;
 use crate::postfix::Fast;
-use crate::rows::{concat, Row, Rows};
+use crate::rows::{concat, Hints, Row, Rows, STR_COLUMNS};
 use crate::syslog::header_pid;
 use std::borrow::Cow;
 
@@ -228,9 +228,13 @@ pub fn over_ranges<T: Send>(
     })
 }
 
+/// The sizes of the Postfix rows' string columns in the last big batch read (see [`Hints`]).
+static ROWS_HINTS: Hints<STR_COLUMNS> = Hints::new();
+
 /// Read lines `lo..hi` of `lines`. `months`: the month names, January first.
 pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>]) -> Result<Batch, String> {
-    let mut b = Batch::with_capacity(hi - lo, Rows::with_capacity(hi - lo));
+    let text = lines.offsets.get(hi).zip(lines.offsets.get(lo)).map_or(0, |(&b, &a)| (b - a).max(0) as usize);
+    let mut b = Batch::with_capacity(hi - lo, Rows::hinted(hi - lo, text, &ROWS_HINTS));
     b.stamps.reserve(hi - lo);
     for i in lo..hi {
         let line = lines.get(i);

@@ -9,6 +9,7 @@
 //! are [`COLUMNS`] (a test on the Python side holds them equal to the schema).
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 /// A string cell: borrowed from the line, or built (a stripped address, a joined TLS text).
 pub type Text<'a> = Option<Cow<'a, [u8]>>;
@@ -161,6 +162,11 @@ struct StrCol {
 }
 
 impl StrCol {
+    /// Room for `values` values and `bytes` bytes of text.
+    fn with_capacity(values: usize, bytes: usize) -> StrCol {
+        StrCol { at: Vec::with_capacity(values), ends: Vec::with_capacity(values), data: Vec::with_capacity(bytes) }
+    }
+
     /// The value of row `row` (rows are set in increasing order; those between have none).
     #[inline]
     fn set(&mut self, row: usize, v: &[u8]) {
@@ -175,6 +181,53 @@ impl StrCol {
         (offsets, self.data, valid, n - self.at.len())
     }
 }
+
+/// What the string columns of the last big batch of a reader held per row: the share of rows
+/// with a value and the bytes a row, so that the next batch's columns are made with room for
+/// what they will likely hold (grown from empty, each doubled and was copied: the block threads'
+/// `memmove` samples of a 1M-line `parse -o` went 249/236 → 182/182 with the room made,
+/// bench/RESULTS.md r29-pqout). Read and written relaxed: a guess, never a result (a batch that
+/// holds more grows as before).
+pub struct Hints<const N: usize> {
+    /// rows with a value per 2^16 rows
+    values: [AtomicU32; N],
+    /// bytes per 16 rows
+    bytes: [AtomicU32; N],
+}
+
+impl<const N: usize> Hints<N> {
+    pub const fn new() -> Self {
+        Hints { values: [const { AtomicU32::new(0) }; N], bytes: [const { AtomicU32::new(0) }; N] }
+    }
+
+    /// Room for column `i` of a batch of `n` rows whose text is at most `most` bytes: (values,
+    /// data bytes).
+    fn room(&self, i: usize, n: usize, most: usize) -> (usize, usize) {
+        let values = self.values[i].load(Relaxed) as usize;
+        let bytes = self.bytes[i].load(Relaxed) as usize;
+        // a sixteenth over the last batch's rates (a batch of long lines after one of short ones
+        // reserves no more than this one's text)
+        ((values * n >> 16) * 17 / 16, ((bytes * n / 16) * 17 / 16).min(most))
+    }
+
+    /// Note what column `i` held over `n` rows (only batches of 1024 rows or more).
+    fn note(&self, i: usize, n: usize, values: usize, bytes: usize) {
+        if n >= 1024 {
+            self.values[i].store(((values << 16) / n).min(u32::MAX as usize) as u32, Relaxed);
+            self.bytes[i].store(((bytes * 16) / n).min(u32::MAX as usize) as u32, Relaxed);
+        }
+    }
+}
+
+impl<const N: usize> Default for Hints<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The string columns of [`Rows`] (all of [`COLUMNS`] but the 9 numbers).
+pub const STR_COLUMNS: usize = 27;
+const _: () = assert!(COLUMNS.len() == STR_COLUMNS + 9);
 
 /// The Arrow offsets (i32 LE) and validity bitmap of `n` rows of which only rows `at` (in
 /// increasing order, each below `n`) have a value, ending at `ends` in the data: in one pass.
@@ -248,6 +301,8 @@ pub struct Rows {
     strs: Vec<StrCol>,
     nums: Vec<NumCol>,
     bytes: usize,
+    /// where the string columns' sizes are noted when laid out (see [`Rows::hinted`])
+    hints: Option<&'static Hints<STR_COLUMNS>>,
 }
 
 impl Default for Rows {
@@ -263,12 +318,25 @@ impl Rows {
 
     /// Room for `n` rows without growing (string data grows as it comes).
     pub fn with_capacity(n: usize) -> Rows {
+        Rows::made(n, None)
+    }
+
+    /// Room for `n` rows, the string columns made with the room `hints` give (what the last big
+    /// batch made with the same hints held, per row; a column's text at most `most` bytes, the
+    /// lines' own), and their sizes noted there when laid out. (`n`: the lines the rows come
+    /// from, at most a row each: fewer rows, a little more room.)
+    pub fn hinted(n: usize, most: usize, hints: &'static Hints<STR_COLUMNS>) -> Rows {
+        Rows::made(n, Some((hints, most)))
+    }
+
+    fn made(n: usize, hints: Option<(&'static Hints<STR_COLUMNS>, usize)>) -> Rows {
         let mut strs = Vec::new();
         let mut nums = Vec::new();
         let valid = || Validity { bits: Vec::with_capacity(n / 8 + 1), n: 0, nulls: 0 };
         for (_, kind) in COLUMNS {
             if *kind == Kind::Str {
-                strs.push(StrCol { at: Vec::new(), ends: Vec::new(), data: Vec::new() });
+                let (values, bytes) = hints.map_or((0, 0), |(h, most)| h.room(strs.len(), n, most));
+                strs.push(StrCol::with_capacity(values, bytes));
             } else {
                 let width = match kind {
                     Kind::I16 => 2,
@@ -279,7 +347,7 @@ impl Rows {
                 nums.push(NumCol { values: Vec::with_capacity(width * n), valid: valid(), width });
             }
         }
-        Rows { rows: Vec::with_capacity(n), strs, nums, bytes: 0 }
+        Rows { rows: Vec::with_capacity(n), strs, nums, bytes: 0, hints: hints.map(|(h, _)| h) }
     }
 
     pub fn len(&self) -> usize {
@@ -374,6 +442,9 @@ impl Rows {
     pub fn columns(mut self) -> Vec<Buffers> {
         self.fill();
         let n = self.rows.len();
+        if let Some(h) = self.hints {
+            self.strs.iter().enumerate().for_each(|(i, c)| h.note(i, n, c.at.len(), c.data.len()));
+        }
         let mut strs = self.strs.into_iter();
         let mut nums = self.nums.into_iter();
         COLUMNS
@@ -487,6 +558,45 @@ mod tests {
                     assert_eq!((offsets(&c.values), &c.data, &c.validity, c.nulls), (offs.clone(), &data, &bits, nulls), "{name} n={n}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn hinted_rows_are_made_with_room_and_lay_out_alike() {
+        // a batch noted in the hints; the next batch made with room for what that one held, its
+        // columns the same as a batch built without hints
+        static HINTS: Hints<STR_COLUMNS> = Hints::new();
+        let mut rng = crate::testutil::XorShift(0x0BAD_F00D_1234_9876);
+        let texts: [&[u8]; 3] = [b"mx.example", b"a-much-longer-host-name.example.org", b"x"];
+        let batch = |rng: &mut crate::testutil::XorShift, n: usize| -> Vec<Row<'static>> {
+            (0..n)
+                .map(|_| Row {
+                    host: Some(Cow::Borrowed(texts[(rng.next() % 3) as usize])),
+                    helo: (rng.next() % 4 == 0).then(|| Cow::Borrowed(texts[(rng.next() % 3) as usize])),
+                    ..Row::default()
+                })
+                .collect()
+        };
+        let n = 3000;
+        let first = batch(&mut rng, n);
+        let mut rows = Rows::hinted(n, usize::MAX, &HINTS);
+        first.iter().enumerate().for_each(|(i, r)| rows.push(i as u32, r).unwrap());
+        let (host_bytes, helo_values) = (rows.strs[0].data.len(), rows.strs[8].at.len());
+        rows.columns();
+        let second = batch(&mut rng, n);
+        // (a batch of as many lines with less text gets no more room than its text)
+        assert_eq!(Rows::hinted(n, 100, &HINTS).strs[0].data.capacity(), 100);
+        let (mut hinted, mut plain) = (Rows::hinted(n, usize::MAX, &HINTS), Rows::new());
+        // room for the first batch's sizes (and a sixteenth more), nothing for the columns it left empty
+        assert!(hinted.strs[0].data.capacity() >= host_bytes && hinted.strs[0].at.capacity() >= n);
+        assert!(hinted.strs[8].at.capacity() >= helo_values && hinted.strs[8].at.capacity() < n);
+        assert_eq!(hinted.strs[25].data.capacity(), 0, "detail: never set");
+        for (i, r) in second.iter().enumerate() {
+            hinted.push(i as u32, r).unwrap();
+            plain.push(i as u32, r).unwrap();
+        }
+        for (a, b) in hinted.columns().iter().zip(plain.columns().iter()) {
+            assert_eq!((a.name, &a.values, &a.data, &a.validity, a.nulls), (b.name, &b.values, &b.data, &b.validity, b.nulls));
         }
     }
 
