@@ -159,19 +159,20 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
     dq = ev["queue_id"][kinds["deferred"]]
     keys = dq.astype(object).where(dq.notna(), None).to_numpy()
     folded = {"received": 0, "delivered": 0}
+    more = []
     if bulk is not None and len(bulk.table):
         sessions += int(bulk.table["sessions"].sum())
         # the folded lines mark periods that had lines; of the kinds they count only receptions and
-        # quiet local deliveries (sent.is_quiet_local_sent): each folded second's lines, weighed at its first time
-        more = bulk.times(ts.dtype)  # in the rows' own type: no conversion of every row
-        ts = pd.concat([ts.reset_index(drop=True), more], ignore_index=True)
-        kinds_tl = {k: np.concatenate([m, np.zeros(len(more), dtype=bool)]) for k, m in kinds.items()}
+        # quiet local deliveries (sent.is_quiet_local_sent): each folded second's lines, weighed at
+        # its first time (its first and last times, Bulk.times, in the rows' own type: no
+        # conversion of every row), counted beside the rows' (not joined to them)
+        times = bulk.times(ts.dtype)
+        half = len(times) // 2
+        got = {}
         for kind in folded:
-            got, folded[kind] = getattr(bulk, kind)(bulk.timed), int(getattr(bulk, kind)().sum())
-            kinds_tl[kind] = np.concatenate([kinds[kind], got, np.zeros(len(got))], dtype=np.float64)
-    else:
-        kinds_tl = kinds
-    tl = timeline(ts, kinds_tl, iso=_iso, per_message={"deferred": (keys, "deferrals")})
+            got[kind], folded[kind] = getattr(bulk, kind)(bulk.timed), int(getattr(bulk, kind)().sum())
+        more = [(times.iloc[:half], got), (times.iloc[half:], {})]
+    tl = timeline(ts, kinds, iso=_iso, per_message={"deferred": (keys, "deferrals")}, more=more)
     # the hourly rows under their first name, for readers of earlier reports (only when hourly)
     per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
         if tl["granularity"] == "hour" else []
