@@ -155,9 +155,8 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
                     & ~_mask(ev["direction"], "outbound")).sum())
     ts = ev["ts"]
     # the timeline reads the queue ids of the deferred lines only (given as those alone: no
-    # object for every other row)
+    # object for every other row, nor for them: the timeline codes them)
     dq = ev["queue_id"][kinds["deferred"]]
-    keys = dq.astype(object).where(dq.notna(), None).to_numpy()
     folded = {"received": 0, "delivered": 0}
     more = []
     if bulk is not None and len(bulk.table):
@@ -172,7 +171,7 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
         for kind in folded:
             got[kind], folded[kind] = getattr(bulk, kind)(bulk.timed), int(getattr(bulk, kind)().sum())
         more = [(times.iloc[:half], got), (times.iloc[half:], {})]
-    tl = timeline(ts, kinds, iso=_iso, per_message={"deferred": (keys, "deferrals")}, more=more)
+    tl = timeline(ts, kinds, iso=_iso, per_message={"deferred": (dq, "deferrals")}, more=more)
     # the hourly rows under their first name, for readers of earlier reports (only when hourly)
     per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
         if tl["granularity"] == "hour" else []

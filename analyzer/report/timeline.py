@@ -94,12 +94,14 @@ def timeline(ts: pd.Series, kinds: Mapping[str, np.ndarray], *, iso: Any,
         counts[lines_name] = counts[kind]
         mask = np.asarray(kinds[kind], dtype=bool)
         mine = np.flatnonzero(mask if pos is None else mask[pos])  # of the rows with a time
-        keys = np.asarray(keys, dtype=object)
-        if len(keys) != len(mask):  # the kind's lines' keys only: those of the lines with a time
-            keys = keys if pos is None else keys[ok[mask]]
+        # the keys as codes (-1: none), not a Python object per key
+        codes = pd.factorize(keys if isinstance(keys, pd.Series) else np.asarray(keys, dtype=object),
+                             use_na_sentinel=True)[0]
+        if len(codes) != len(mask):  # the kind's lines' keys only: those of the lines with a time
+            codes = codes if pos is None else codes[ok[mask]]
         else:
-            keys = keys[mine if pos is None else pos[mine]]
-        counts[kind] = distinct_per_group(which[mine], pd.Series(keys), len(starts), missing_each=True)
+            codes = codes[mine if pos is None else pos[mine]]
+        counts[kind] = _distinct_coded(which[mine], codes, len(starts), missing_each=True)
     rows = [{"start": iso(pd.Timestamp(s.astype("datetime64[s]").item(), tz="UTC")),
              **{k: int(c[i]) for k, c in counts.items()}}
             for i, s in enumerate(starts[:max_rows])]
@@ -124,9 +126,9 @@ def _periods(parts: Sequence[pd.Series], period: str) -> tuple[np.ndarray, list[
     temporaries of the rows' length: measured +56 MiB in ``volumes`` at 3M Exim lines). Each
     slice's period starts are written where its indices go, then turned into them in place (no
     list of every slice's starts beside the indices)."""
-    # (the index type np.bincount counts by: an int32 index was copied into one at each kind's count,
-    # with the weights' float64 copy beside it: measured +27 MiB at 10M Exim lines, the build's peak)
-    whiches = [np.empty(len(t), dtype=np.intp) for t in parts]
+    # (int32: a period start in hours, days or months since 1970 fits, as does an index among them;
+    # np.bincount copies a slice of them at a time into its index type, :func:`_count`)
+    whiches = [np.empty(len(t), dtype=np.int32) for t in parts]
     unit, low, high = None, None, None
     for t, which in zip(parts, whiches, strict=True):
         for i in range(0, len(t), _SLICE):
@@ -141,12 +143,12 @@ def _periods(parts: Sequence[pd.Series], period: str) -> tuple[np.ndarray, list[
         starts, inv = np.unique(np.concatenate(whiches), return_inverse=True)
         inv = inv.reshape(-1)
         at = np.cumsum([0] + [len(w) for w in whiches])
-        return starts.view(unit), [inv[a:b] for a, b in pairwise(at)]
+        return starts.astype(np.int64).view(unit), [inv[a:b] for a, b in pairwise(at)]
     present = np.zeros(high - low + 1, dtype=bool)
     for which in whiches:
         for i in range(0, len(which), _SLICE):
             present[which[i:i + _SLICE] - low] = True
-    rank = np.cumsum(present, dtype=np.intp)
+    rank = np.cumsum(present, dtype=np.int32)
     rank -= 1
     starts = (np.flatnonzero(present) + low).astype(np.int64).view(unit)
     for which in whiches:
@@ -179,7 +181,11 @@ def distinct_per_group(groups: np.ndarray, keys: pd.Series, n: int, *, missing_e
     """How many distinct keys some rows have in each of ``n`` groups (``groups``: each row's group,
     ``0 .. n-1``: a timeline's periods, a top table's clients); rows whose key is missing count not
     at all, or one each (``missing_each``)."""
-    codes, _ = pd.factorize(keys, use_na_sentinel=True)
+    return _distinct_coded(groups, pd.factorize(keys, use_na_sentinel=True)[0], n, missing_each=missing_each)
+
+
+def _distinct_coded(groups: np.ndarray, codes: np.ndarray, n: int, *, missing_each: bool = False) -> np.ndarray:
+    """:func:`distinct_per_group` of keys given as codes from 0 (-1: missing)."""
     known = codes >= 0
     width = int(codes.max(initial=-1)) + 1  # 0 when no row has a key
     distinct = np.zeros(n, dtype=np.int64)
