@@ -24,7 +24,7 @@ from .peers import peer_report
 from .rows_at import RowsAt, notna, take
 from .timeline import delay_stats, timeline
 from .top import _share, _top, give_back
-from .units import LINE, MESSAGE, QUEUE, Units, count_units, message_units
+from .units import LINE, MESSAGE, QUEUE, Units, column, count_units, message_units
 
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
 
@@ -256,7 +256,7 @@ def _pair_codes(cause: pd.Series, fix_id: pd.Series) -> tuple[np.ndarray, np.nda
     span = (len(cu) + 1) * (len(fu) + 1)
     if span <= max(len(pair), 1 << 16):
         uniq = np.flatnonzero(np.bincount(pair, minlength=span))
-        at = np.zeros(span, dtype=np.intp)
+        at = np.zeros(span, dtype=np.int32 if len(uniq) < 1 << 31 else np.intp)  # (the codes: 4 bytes a row)
         at[uniq] = np.arange(len(uniq))
         inv = at[pair]
     else:
@@ -299,9 +299,10 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
     folded = folded or {}
     if rows.empty and not folded:
         return []
-    fix_id = rows["fix_id"] if "fix_id" in rows.columns else rows["cause"]
+    fix_id = column(rows, "fix_id" if "fix_id" in rows.columns else "cause")
     # each pair by an integer code (counted and compared as ints, its string made once)
-    kcode, kuniq = _pair_codes(rows["cause"], fix_id)
+    kcode, kuniq = _pair_codes(column(rows, "cause"), fix_id)
+    del fix_id
     more = np.zeros(len(kuniq), dtype=np.int64)  # the folded lines per key
     if folded:
         known = {str(k): i for i, k in enumerate(kuniq)}
@@ -316,21 +317,21 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
     # entries counted in logins or attempts (not _in_messages) after those in messages: failures lead with messages
     agg["apart"] = ~_in_messages(rows, units, kcode, len(kuniq), more)[seen]
     agg = agg.sort_values(["apart", "messages", "lines", "k"], ascending=[True, False, False, True])
-    total = int(count_units(np.zeros(len(rows), dtype=np.int64), units).sum()) + int(more.sum())
+    total = int(count_units(np.zeros(len(rows), dtype=np.int8), units).sum()) + int(more.sum())
+    del units  # (what is left is read per entry: its rows' codes)
     out = []
     if full is not None:
         full[path] = len(agg)
     # each entry reads its rows' outcome and direction and an example: those columns taken at the
     # entry's rows, not every column of them (measured: two thirds of the cause lists' cost)
     masks = _example_masks(rows)
-    outcome = rows["outcome"]
+    outcome = column(rows, "outcome")
     coded = modes_of(rows, outcome)  # each entry's outcome, direction and events on codes
     top = agg.head(limit)
-    ats = []  # each entry's rows
+    refs = {}  # the entries whose every line took its cause from one earlier line: that line
     for code, k, m, n, apart in zip(top["code"], top["k"], top["messages"], top["lines"], top["apart"], strict=True):
         cause, fix = str(k).split("\x00", 1)
-        at = np.flatnonzero(kcode == code)
-        ats.append(at)
+        at = np.flatnonzero(kcode == code)  # (the entry's rows, read here and dropped: not kept for every entry)
         info = kb.causes.get(cause, {}) if kb is not None else {}
         advice = kb.causes.get(fix, info) if kb is not None else {}
         if str(k) in folded:  # the entry's rows and folded lines together
@@ -359,14 +360,12 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
             "lines": int(n), "count": int(n), "share": _share(int(m), total),
             "example": entry["example"], "fix": list(advice.get("fix", [])),
         })
-    if ev is not None and "cause_ref" in rows.columns:
-        refs = {}
-        for entry, at, k in zip(out, ats, top["k"], strict=True):
-            if str(k) in folded:  # (its folded lines take no cause from another line)
-                continue
+        # (of an entry with folded lines: they take no cause from another line)
+        if ev is not None and "cause_ref" in rows.columns and str(k) not in folded:
             ref = take(rows, "cause_ref", at)
             if ref.notna().all():
-                refs[id(entry)] = str(ref.iloc[0])
+                refs[id(out[-1])] = str(ref.iloc[0])
+    if refs:
         found = _referred(ev, set(refs.values()))
         for entry in out:
             ex = found.get(refs.get(id(entry), ""))
@@ -399,8 +398,9 @@ def _in_messages(rows: pd.DataFrame | RowsAt, units: Units, kcode: np.ndarray, n
     ``more``: lines per key folded apart from the rows (clients' lines of no message, no rejects)."""
     if "event" not in rows:
         return np.ones(n, dtype=bool)
-    known = rows["event"].notna().to_numpy(dtype=bool)  # then: only "messages" events (NOQUEUE rejects)
-    w = (np.isin(units.kind, (MESSAGE, QUEUE)), units.kind == LINE, known, known & ~_mask(rows["event"], dict(CLIENT_UNITS)["messages"]))
+    event = column(rows, "event")
+    known = event.notna().to_numpy(dtype=bool)  # then: only "messages" events (NOQUEUE rejects)
+    w = (np.isin(units.kind, (MESSAGE, QUEUE)), units.kind == LINE, known, known & ~_mask(event, dict(CLIENT_UNITS)["messages"]))
     msg, line, named, other = (np.bincount(kcode, weights=x, minlength=n) for x in w)
     if more is not None:
         line, named, other = line + more, named + more, other + more

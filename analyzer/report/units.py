@@ -20,7 +20,15 @@ from .rows_at import RowsAt, notna
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["LINE", "MESSAGE", "NONE", "QUEUE", "Units", "code_units", "count_units", "message_units", "value_hash"]
+__all__ = ["LINE", "MESSAGE", "NONE", "QUEUE", "Units", "code_units", "column", "count_units", "message_units",
+           "value_hash"]
+
+
+def column(rows: pd.DataFrame | RowsAt, name: str) -> pd.Series:
+    """Column ``name`` of ``rows``; of a :class:`.rows_at.RowsAt`, its values at the rows under a
+    plain range index (what the cause lists read by position: not the rows' index labels, an int64
+    array of the rows' length per column read, measured +18 MiB at 10M Exim lines)."""
+    return rows.take(name, slice(None)) if isinstance(rows, RowsAt) else rows[name]
 
 #: Values hashed per slice in :func:`value_hash` (each slice's strings copied once for the hash).
 HASH_SLICE = 1 << 17
@@ -118,7 +126,7 @@ def message_units(rows: pd.DataFrame | RowsAt) -> Units:
     has_q, has_r = notna(rows, "queue_id"), notna(rows, "recipient")
     # without a queue id, only a client's attempt (a NOQUEUE reject, an auth failure) is a unit of
     # its own; an outbound connection's line or the MTA's own warning is no message
-    conn = ~_eq(rows["direction"], ("inbound",)) & ~_eq(rows["event"], ("reject", "reject_warning")) \
+    conn = ~_eq(column(rows, "direction"), ("inbound",)) & ~_eq(column(rows, "event"), ("reject", "reject_warning")) \
         if "event" in rows.columns and "direction" in rows.columns else np.zeros(len(rows), dtype=bool)
     # worked in place, one array of 8 bytes a row at a time (not a nested np.where's temporaries:
     # measured +58 MiB at 800k rows, the report's build peak at 10M Exim lines)
@@ -147,7 +155,7 @@ def _hashes(rows: pd.DataFrame | RowsAt, name: str) -> np.ndarray:
         col = rows.table[name]
         if isinstance(col.dtype, pd.ArrowDtype):
             return value_hash(col, rows.pos)
-    return _writable(value_hash(rows[name]))
+    return _writable(value_hash(column(rows, name)))
 
 
 def _writable(a: np.ndarray) -> np.ndarray:
