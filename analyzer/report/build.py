@@ -400,8 +400,12 @@ def _in_messages(rows: pd.DataFrame | RowsAt, units: Units, kcode: np.ndarray, n
         return np.ones(n, dtype=bool)
     event = column(rows, "event")
     known = event.notna().to_numpy(dtype=bool)  # then: only "messages" events (NOQUEUE rejects)
-    w = (np.isin(units.kind, (MESSAGE, QUEUE)), units.kind == LINE, known, known & ~_mask(event, dict(CLIENT_UNITS)["messages"]))
-    msg, line, named, other = (np.bincount(kcode, weights=x, minlength=n) for x in w)
+
+    def per_key(mask: np.ndarray) -> np.ndarray:  # (the rows' keys selected: not a float weight per row)
+        return np.bincount(kcode[mask], minlength=n)
+
+    msg, line = per_key(np.isin(units.kind, (MESSAGE, QUEUE))), per_key(units.kind == LINE)
+    named, other = per_key(known), per_key(known & ~_mask(event, dict(CLIENT_UNITS)["messages"]))
     if more is not None:
         line, named, other = line + more, named + more, other + more
     return (msg > 0) | (line == 0) | ((named > 0) & (other == 0))
@@ -449,6 +453,7 @@ def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
         n = np.bincount(codes[known], weights=bulk.table["n"].to_numpy(dtype=np.int64)[known], minlength=len(uniq))
         rc = rc.add(pd.Series(n.astype(np.int64), index=pd.Index([str(u) for u in uniq], dtype=object)),
                     fill_value=0)
+        del codes, known
     total_rc = int(rc.sum())
     by_class = [{"reply_class": str(k), "count": int(v), "share": _share(int(v), total_rc)}
                 for k, v in sorted(rc.items())]
