@@ -44,18 +44,41 @@ def server_names(ev: pd.DataFrame) -> pd.Series:
 
 def _server_codes(ev: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """:func:`server_names` as a code per row into the names of its distinct (host, file) pairs
-    (a name may come twice: two files of one folder)."""
-    from ..anomalies.health import _run_codes  # (pd.factorize; of the Bulk's file names, by their runs)
-
+    (a name may come twice: two files of one folder). A Categorical's codes are read as they are,
+    and the pairs (few: hosts by files) numbered by a count over their range: no hash table sized
+    for every row (measured: +45 MiB of the report's build at 10M Exim lines)."""
     n = len(ev)
-    none = np.full(n, -1, dtype=np.intp)
-    hc, hu = _run_codes(ev["host"]) if "host" in ev.columns else (none, [])
-    sc, su = _run_codes(ev["source"]) if "source" in ev.columns else (none, [])
+    none = np.full(n, -1, dtype=np.int8)
+    hc, hu = _column_codes(ev["host"]) if "host" in ev.columns else (none, [])
+    sc, su = _column_codes(ev["source"]) if "source" in ev.columns else (none, [])
     width = len(su) + 1
-    which, pairs = pd.factorize((np.asarray(hc, dtype=np.int64) + 1) * width + (np.asarray(sc, dtype=np.int64) + 1))
+    pair = hc.astype(np.int64)  # (host + 1) * width + (file + 1), made in place
+    pair += 1
+    pair *= width
+    pair += sc
+    pair += 1
+    del hc, sc
+    span = (len(hu) + 1) * width
+    if span <= max(n, 1 << 16):
+        pairs = np.flatnonzero(np.bincount(pair, minlength=span))
+        at = np.zeros(span, dtype=np.int32)
+        at[pairs] = np.arange(len(pairs))
+        which = at[pair]
+    else:
+        which, pairs = pd.factorize(pair)
     names = [str(hu[h - 1]) if h else _folder_name(su[f - 1] if f else None)
              for h, f in zip(*np.divmod(np.asarray(pairs, dtype=np.int64), width), strict=True)]
     return which, names
+
+
+def _column_codes(values: pd.Series) -> tuple[np.ndarray, Any]:
+    """A code per value (-1: null) and the values coded: a Categorical's own codes and categories,
+    else :func:`analyzer.anomalies.health._run_codes` (``pd.factorize``; of the Bulk's file names, by their runs)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), values.cat.categories
+    from ..anomalies.health import _run_codes
+
+    return _run_codes(values)
 
 
 def _folded_per_server(bulk: Any) -> dict[str, tuple[int, int, int, int]]:
