@@ -551,9 +551,9 @@ def build_report(events: pd.DataFrame, findings: list[Finding] | Callable[[], li
         "unrecognised": int(counts.unrecognised) if counts is not None else 0,
         "debug": int(getattr(counts, "debug", 0)) if counts is not None else 0,
     }
-    from .servers import attach_finding_servers, by_server, server_names
+    from .servers import attach_finding_servers, by_server, server_codes
 
-    names = server_names(ev)
+    names = server_codes(ev)  # each row's server, as a code into its (host, file) pair's name
     full: dict[str, int] = {}  # the top tables' lengths before their cut, for "… and N more"
     from .sent_fold import folded_delays
 
