@@ -165,20 +165,24 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
         # quiet local deliveries (sent.is_quiet_local_sent): each folded second's lines, weighed at
         # its first time (its first and last times, Bulk.times, in the rows' own type: no
         # conversion of every row), counted beside the rows' (not joined to them)
-        times = bulk.times(ts.dtype)
-        half = len(times) // 2
         got = {}
         for kind in folded:
             got[kind], folded[kind] = getattr(bulk, kind)(bulk.timed), int(getattr(bulk, kind)().sum())
-        more = [(times.iloc[:half], got), (times.iloc[half:], {})]
+        more = [(_folded_times(bulk, "ts_min", ts.dtype), got), (_folded_times(bulk, "ts_max", ts.dtype), {})]
     tl = timeline(ts, kinds, iso=_iso, per_message={"deferred": (dq, "deferrals")}, more=more)
     # the hourly rows under their first name, for readers of earlier reports (only when hourly)
     per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
         if tl["granularity"] == "hour" else []
-    delays = ev.loc[kinds["delivered"], "delay"].dropna().astype(float)
+    del more
+    # the delays of the rows and of the folded deliveries in one array, made once and ordered in
+    # place by the quantiles (not a Series, its array and a copy without NaN each)
+    delays = ev["delay"][kinds["delivered"]].dropna().to_numpy(dtype=np.float64)
     if more_delays is not None and len(more_delays):
-        delays = pd.Series(np.concatenate([delays.to_numpy(dtype=float), more_delays]))
-    delay = {"count": len(delays), **delay_stats(delays.to_numpy(dtype=np.float64))}
+        delays = np.concatenate([delays, more_delays], dtype=np.float64)
+    elif not delays.flags.writeable:
+        delays = delays.copy()
+    delay = {"count": len(delays), **delay_stats(delays, own=True)}
+    del delays
     counts = {k: int(m.sum()) for k, m in kinds.items()}
     counts.update({k: counts[k] + n for k, n in folded.items()})
     # deferred counts messages (a message deferred 12 times is one), deferrals the lines, as pflogsumm
@@ -186,6 +190,21 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
     counts["deferrals"] = counts["deferred"]
     counts["deferred"] = int(qid.nunique() + qid.isna().sum())
     return {"sessions": sessions, **counts, "timeline": tl, "per_hour": per_hour, "delay_seconds": delay}
+
+
+def _folded_times(bulk: Bulk, name: str, dtype: Any) -> pd.Series:
+    """The ``ts_min`` or ``ts_max`` of each timed second of ``bulk``, in the type of the rows'
+    times (as :meth:`..anomalies.aggregates.Bulk.times` gives both together: one at a time here,
+    half its temporaries)."""
+    import pyarrow as pa
+
+    from ..anomalies.bulk_narrow import ns
+
+    got = ns(bulk.timed, name)
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_timestamp(dtype.pyarrow_dtype):
+        return pd.Series(pa.array(got, pa.int64()).cast(pa.timestamp("ns", "UTC")).cast(dtype.pyarrow_dtype, safe=False),
+                         dtype=dtype)
+    return pd.Series(pd.to_datetime(got, utc=True))
 
 
 def _value_counts(s: pd.Series) -> pd.Series:
