@@ -100,13 +100,20 @@ def test_periods_are_np_unique_of_the_period_starts(period):
         old = tlm._SLICE
         tlm._SLICE = 777  # several slices
         try:
-            starts, which = tlm._periods(ts, period)
+            starts, (which,) = tlm._periods([ts], period)
+            # the same times in three parts, out of order: each part's indices, the same starts
+            cut = rng.permutation(len(ts))
+            parts = [ts.iloc[cut[:1_000]], ts.iloc[cut[1_000:1_001]], ts.iloc[cut[1_001:]]]
+            starts3, which3 = tlm._periods(parts, period)
         finally:
             tlm._SLICE = old
         want, inv = np.unique(tlm._period_start(ts.dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]"), period),
                               return_inverse=True)
         assert starts.dtype == want.dtype and (starts == want).all()
         assert (which == inv.reshape(-1)).all()
+        assert starts3.dtype == want.dtype and (starts3 == want).all()
+        assert [len(w) for w in which3] == [1_000, 1, len(ts) - 1_001]
+        assert (np.concatenate(which3) == inv.reshape(-1)[cut]).all()
 
 
 def test_pair_keys_as_the_concatenated_strings():
@@ -118,3 +125,32 @@ def test_pair_keys_as_the_concatenated_strings():
     want = (cause.astype(str) + "\x00" + fix.astype(object).where(fix.notna(), cause).astype(str)).tolist()
     assert _pair_keys(cause, fix).tolist() == want == ["a.x\x00f1", "b.y\x00b.y", "a.x\x00f2", "c.z\x00c.z",
                                                       "b.y\x00b.y"]
+
+
+@pytest.mark.parametrize("hours", [30, 24 * 20])
+def test_more_parts_count_as_the_times_joined(hours):
+    """Times given as further parts with their own counts (the folded seconds beside the rows)
+    make the table of all the times joined, counts 0 where a part has none of a kind; missing
+    times in any part are skipped; the per-message kind reads the rows' part only."""
+    rng = np.random.default_rng(11)
+    base = pd.Timestamp("2026-11-01T00:00:00Z")
+
+    def times(n):
+        t = pd.Series(base + pd.to_timedelta(rng.integers(0, hours * 3600, n), unit="s"))
+        t[rng.random(n) < 0.05] = pd.NaT
+        return t
+
+    ts, t1, t2 = times(400), times(300), times(200)
+    kinds = {"received": rng.random(400) < 0.5, "deferred": rng.random(400) < 0.3, "rejected": rng.random(400) < 0.1}
+    w1 = {"received": rng.integers(0, 9, 300)}
+    keys = pd.Series(rng.choice(["A", "B", "C", None], int(kinds["deferred"].sum())), dtype=object)
+    per = {"deferred": (keys, "deferrals")}
+    got = timeline(ts, kinds, iso=_iso, per_message=per, more=[(t1, w1), (t2, {})])
+    joined = pd.concat([ts, t1, t2], ignore_index=True)
+    jk = {"received": np.concatenate([kinds["received"], w1["received"], np.zeros(200)]),
+          **{k: np.concatenate([kinds[k], np.zeros(500, dtype=bool)]) for k in ("deferred", "rejected")}}
+    want = timeline(joined, jk, iso=_iso, per_message=per)
+    assert got == want
+    assert list(got["rows"][0]) == ["start", "received", "deferred", "rejected", "deferrals"]
+    assert sum(r["received"] for r in got["rows"]) == int(kinds["received"][ts.notna()].sum()
+                                                         + w1["received"][t1.notna()].sum())

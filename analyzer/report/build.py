@@ -20,11 +20,12 @@ from ..anomalies.aggregates import ORDER_COLUMN, Bulk, _eq, span
 from .ends_fold import merged_entry, merged_example
 from .entry_modes import EntryModes, modes_of
 from .limits import LIMITS, cap
+from .pair_codes import _pair_codes, _pair_keys, first_seen_codes  # noqa: F401  (_pair_keys, first_seen_codes: read by tests)
 from .peers import peer_report
 from .rows_at import RowsAt, notna, take
 from .timeline import delay_stats, timeline
 from .top import _share, _top, give_back
-from .units import LINE, MESSAGE, QUEUE, Units, count_units, message_units
+from .units import LINE, MESSAGE, QUEUE, Units, column, count_units, message_units
 
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
 
@@ -155,30 +156,34 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
                     & ~_mask(ev["direction"], "outbound")).sum())
     ts = ev["ts"]
     # the timeline reads the queue ids of the deferred lines only (given as those alone: no
-    # object for every other row)
+    # object for every other row, nor for them: the timeline codes them)
     dq = ev["queue_id"][kinds["deferred"]]
-    keys = dq.astype(object).where(dq.notna(), None).to_numpy()
     folded = {"received": 0, "delivered": 0}
+    more = []
     if bulk is not None and len(bulk.table):
         sessions += int(bulk.table["sessions"].sum())
         # the folded lines mark periods that had lines; of the kinds they count only receptions and
-        # quiet local deliveries (sent.is_quiet_local_sent): each folded second's lines, weighed at its first time
-        more = bulk.times(ts.dtype)  # in the rows' own type: no conversion of every row
-        ts = pd.concat([ts.reset_index(drop=True), more], ignore_index=True)
-        kinds_tl = {k: np.concatenate([m, np.zeros(len(more), dtype=bool)]) for k, m in kinds.items()}
+        # quiet local deliveries (sent.is_quiet_local_sent): each folded second's lines, weighed at
+        # its first time (its first and last times, Bulk.times, in the rows' own type: no
+        # conversion of every row), counted beside the rows' (not joined to them)
+        got = {}
         for kind in folded:
-            got, folded[kind] = getattr(bulk, kind)(bulk.timed), int(getattr(bulk, kind)().sum())
-            kinds_tl[kind] = np.concatenate([kinds[kind], got, np.zeros(len(got))], dtype=np.float64)
-    else:
-        kinds_tl = kinds
-    tl = timeline(ts, kinds_tl, iso=_iso, per_message={"deferred": (keys, "deferrals")})
+            got[kind], folded[kind] = getattr(bulk, kind)(bulk.timed), int(getattr(bulk, kind)().sum())
+        more = [(_folded_times(bulk, "ts_min", ts.dtype), got), (_folded_times(bulk, "ts_max", ts.dtype), {})]
+    tl = timeline(ts, kinds, iso=_iso, per_message={"deferred": (dq, "deferrals")}, more=more)
     # the hourly rows under their first name, for readers of earlier reports (only when hourly)
     per_hour = [{"hour": r["start"], **{k: r[k] for k in kinds}} for r in tl["rows"]] \
         if tl["granularity"] == "hour" else []
-    delays = ev.loc[kinds["delivered"], "delay"].dropna().astype(float)
+    del more
+    # the delays of the rows and of the folded deliveries in one array, made once and ordered in
+    # place by the quantiles (not a Series, its array and a copy without NaN each)
+    delays = ev["delay"][kinds["delivered"]].dropna().to_numpy(dtype=np.float64)
     if more_delays is not None and len(more_delays):
-        delays = pd.Series(np.concatenate([delays.to_numpy(dtype=float), more_delays]))
-    delay = {"count": len(delays), **delay_stats(delays.to_numpy(dtype=np.float64))}
+        delays = np.concatenate([delays, more_delays], dtype=np.float64)
+    elif not delays.flags.writeable:
+        delays = delays.copy()
+    delay = {"count": len(delays), **delay_stats(delays, own=True)}
+    del delays
     counts = {k: int(m.sum()) for k, m in kinds.items()}
     counts.update({k: counts[k] + n for k, n in folded.items()})
     # deferred counts messages (a message deferred 12 times is one), deferrals the lines, as pflogsumm
@@ -186,6 +191,21 @@ def _volumes(ev: pd.DataFrame, bulk: Bulk | None = None, more_delays: np.ndarray
     counts["deferrals"] = counts["deferred"]
     counts["deferred"] = int(qid.nunique() + qid.isna().sum())
     return {"sessions": sessions, **counts, "timeline": tl, "per_hour": per_hour, "delay_seconds": delay}
+
+
+def _folded_times(bulk: Bulk, name: str, dtype: Any) -> pd.Series:
+    """The ``ts_min`` or ``ts_max`` of each timed second of ``bulk``, in the type of the rows'
+    times (as :meth:`..anomalies.aggregates.Bulk.times` gives both together: one at a time here,
+    half its temporaries)."""
+    import pyarrow as pa
+
+    from ..anomalies.bulk_narrow import ns
+
+    got = ns(bulk.timed, name)
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_timestamp(dtype.pyarrow_dtype):
+        return pd.Series(pa.array(got, pa.int64()).cast(pa.timestamp("ns", "UTC")).cast(dtype.pyarrow_dtype, safe=False),
+                         dtype=dtype)
+    return pd.Series(pd.to_datetime(got, utc=True))
 
 
 def _value_counts(s: pd.Series) -> pd.Series:
@@ -224,68 +244,6 @@ def _referred(ev: pd.DataFrame, refs: set[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _pair_keys(cause: pd.Series, fix_id: pd.Series) -> np.ndarray:
-    """``cause + "\x00" + fix_id`` (the cause where there is no fix id) per row, as an object
-    array; each distinct pair's string made once and shared (not a new string per row: measured
-    +30 MiB in the cause lists at 3M Exim lines)."""
-    codes, names = _pair_codes(cause, fix_id)
-    return names[codes]
-
-
-def _pair_codes(cause: pd.Series, fix_id: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_pair_keys` as a code per row into the distinct pairs' strings (``names[codes]``
-    are the keys): the cause lists group by the codes, not by hashing a string per row."""
-    if cause.isna().any():  # how a null cause reads depends on the column's type: as it always did
-        keys = (cause.astype(str) + "\x00" + fix_id.astype(object).where(fix_id.notna(), cause).astype(str)
-                ).to_numpy(dtype=object)
-        codes, uniq = pd.factorize(keys)
-        return codes, np.asarray(uniq, dtype=object)
-    cc, cu = first_seen_codes(cause)
-    fc, fu = first_seen_codes(fix_id)
-    cn = np.array(cu, dtype=object)
-    fn = np.array([*fu, None], dtype=object)
-    # each row's pair as one integer, made in place (not an array per operation), coded in the order
-    # of the pairs' values as np.unique codes them: by a count over the pairs' range where it is
-    # small (their causes and fixes are few; measured: np.unique's sort +50 MiB at 800k rows)
-    pair = cc.astype(np.int64)
-    pair += 1
-    pair *= len(fu) + 1
-    pair += fc
-    pair += 1
-    del cc, fc
-    span = (len(cu) + 1) * (len(fu) + 1)
-    if span <= max(len(pair), 1 << 16):
-        uniq = np.flatnonzero(np.bincount(pair, minlength=span))
-        at = np.zeros(span, dtype=np.intp)
-        at[uniq] = np.arange(len(uniq))
-        inv = at[pair]
-    else:
-        uniq, inv = np.unique(pair, return_inverse=True)
-    ci, fi = np.divmod(uniq, len(fu) + 1)
-    names = np.array([cn[c - 1] + "\x00" + (fn[f - 1] if f else cn[c - 1]) for c, f in zip(ci, fi, strict=True)],
-                     dtype=object)
-    return inv.reshape(-1), names
-
-
-def first_seen_codes(s: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """``pd.factorize(s)``'s codes (-1 null; values numbered in the order they first appear) and
-    its values as strings; of a Categorical, from its small codes (no hash table over the rows)."""
-    if not isinstance(s.dtype, pd.CategoricalDtype):
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
-        return codes, [str(v) for v in uniq]
-    cat = s.cat.codes.to_numpy()
-    n, ncat = len(cat), len(s.cat.categories)
-    valid = np.flatnonzero(cat >= 0)
-    first = np.full(ncat, n, dtype=np.int64)  # each category's first row
-    np.minimum.at(first, cat[valid], valid)
-    del valid
-    seen = np.flatnonzero(first < n)
-    seen = seen[np.argsort(first[seen], kind="stable")]
-    rank = np.full(ncat + 1, -1, dtype=np.int32 if ncat < 1 << 31 else np.int64)  # (code -1 takes the last)
-    rank[seen] = np.arange(len(seen))
-    return rank[cat], [str(v) for v in s.cat.categories[seen]]
-
-
 def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFrame | None = None,
                 full: dict[str, int] | None = None, path: str = "",
                 folded: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
@@ -299,9 +257,10 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
     folded = folded or {}
     if rows.empty and not folded:
         return []
-    fix_id = rows["fix_id"] if "fix_id" in rows.columns else rows["cause"]
+    fix_id = column(rows, "fix_id" if "fix_id" in rows.columns else "cause")
     # each pair by an integer code (counted and compared as ints, its string made once)
-    kcode, kuniq = _pair_codes(rows["cause"], fix_id)
+    kcode, kuniq = _pair_codes(column(rows, "cause"), fix_id)
+    del fix_id
     more = np.zeros(len(kuniq), dtype=np.int64)  # the folded lines per key
     if folded:
         known = {str(k): i for i, k in enumerate(kuniq)}
@@ -316,21 +275,21 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
     # entries counted in logins or attempts (not _in_messages) after those in messages: failures lead with messages
     agg["apart"] = ~_in_messages(rows, units, kcode, len(kuniq), more)[seen]
     agg = agg.sort_values(["apart", "messages", "lines", "k"], ascending=[True, False, False, True])
-    total = int(count_units(np.zeros(len(rows), dtype=np.int64), units).sum()) + int(more.sum())
+    total = int(count_units(np.zeros(len(rows), dtype=np.int8), units).sum()) + int(more.sum())
+    del units  # (what is left is read per entry: its rows' codes)
     out = []
     if full is not None:
         full[path] = len(agg)
     # each entry reads its rows' outcome and direction and an example: those columns taken at the
     # entry's rows, not every column of them (measured: two thirds of the cause lists' cost)
     masks = _example_masks(rows)
-    outcome = rows["outcome"]
+    outcome = column(rows, "outcome")
     coded = modes_of(rows, outcome)  # each entry's outcome, direction and events on codes
     top = agg.head(limit)
-    ats = []  # each entry's rows
+    refs = {}  # the entries whose every line took its cause from one earlier line: that line
     for code, k, m, n, apart in zip(top["code"], top["k"], top["messages"], top["lines"], top["apart"], strict=True):
         cause, fix = str(k).split("\x00", 1)
-        at = np.flatnonzero(kcode == code)
-        ats.append(at)
+        at = np.flatnonzero(kcode == code)  # (the entry's rows, read here and dropped: not kept for every entry)
         info = kb.causes.get(cause, {}) if kb is not None else {}
         advice = kb.causes.get(fix, info) if kb is not None else {}
         if str(k) in folded:  # the entry's rows and folded lines together
@@ -359,14 +318,12 @@ def _cause_list(rows: pd.DataFrame | RowsAt, kb: Any, limit: int, ev: pd.DataFra
             "lines": int(n), "count": int(n), "share": _share(int(m), total),
             "example": entry["example"], "fix": list(advice.get("fix", [])),
         })
-    if ev is not None and "cause_ref" in rows.columns:
-        refs = {}
-        for entry, at, k in zip(out, ats, top["k"], strict=True):
-            if str(k) in folded:  # (its folded lines take no cause from another line)
-                continue
+        # (of an entry with folded lines: they take no cause from another line)
+        if ev is not None and "cause_ref" in rows.columns and str(k) not in folded:
             ref = take(rows, "cause_ref", at)
             if ref.notna().all():
-                refs[id(entry)] = str(ref.iloc[0])
+                refs[id(out[-1])] = str(ref.iloc[0])
+    if refs:
         found = _referred(ev, set(refs.values()))
         for entry in out:
             ex = found.get(refs.get(id(entry), ""))
@@ -399,9 +356,14 @@ def _in_messages(rows: pd.DataFrame | RowsAt, units: Units, kcode: np.ndarray, n
     ``more``: lines per key folded apart from the rows (clients' lines of no message, no rejects)."""
     if "event" not in rows:
         return np.ones(n, dtype=bool)
-    known = rows["event"].notna().to_numpy(dtype=bool)  # then: only "messages" events (NOQUEUE rejects)
-    w = (np.isin(units.kind, (MESSAGE, QUEUE)), units.kind == LINE, known, known & ~_mask(rows["event"], dict(CLIENT_UNITS)["messages"]))
-    msg, line, named, other = (np.bincount(kcode, weights=x, minlength=n) for x in w)
+    event = column(rows, "event")
+    known = event.notna().to_numpy(dtype=bool)  # then: only "messages" events (NOQUEUE rejects)
+
+    def per_key(mask: np.ndarray) -> np.ndarray:  # (the rows' keys selected: not a float weight per row)
+        return np.bincount(kcode[mask], minlength=n)
+
+    msg, line = per_key(np.isin(units.kind, (MESSAGE, QUEUE))), per_key(units.kind == LINE)
+    named, other = per_key(known), per_key(known & ~_mask(event, dict(CLIENT_UNITS)["messages"]))
     if more is not None:
         line, named, other = line + more, named + more, other + more
     return (msg > 0) | (line == 0) | ((named > 0) & (other == 0))
@@ -449,6 +411,7 @@ def _outcomes(ev: pd.DataFrame, kb: Any, full: dict[str, int] | None = None,
         n = np.bincount(codes[known], weights=bulk.table["n"].to_numpy(dtype=np.int64)[known], minlength=len(uniq))
         rc = rc.add(pd.Series(n.astype(np.int64), index=pd.Index([str(u) for u in uniq], dtype=object)),
                     fill_value=0)
+        del codes, known
     total_rc = int(rc.sum())
     by_class = [{"reply_class": str(k), "count": int(v), "share": _share(int(v), total_rc)}
                 for k, v in sorted(rc.items())]
@@ -546,9 +509,9 @@ def build_report(events: pd.DataFrame, findings: list[Finding] | Callable[[], li
         "unrecognised": int(counts.unrecognised) if counts is not None else 0,
         "debug": int(getattr(counts, "debug", 0)) if counts is not None else 0,
     }
-    from .servers import attach_finding_servers, by_server, server_names
+    from .servers import attach_finding_servers, by_server, server_codes
 
-    names = server_names(ev)
+    names = server_codes(ev)  # each row's server, as a code into its (host, file) pair's name
     full: dict[str, int] = {}  # the top tables' lengths before their cut, for "… and N more"
     from .sent_fold import folded_delays
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .rows_at import notna
+from .units import column
 
 __all__ = ["EntryModes", "modes_of"]
 
@@ -64,7 +65,7 @@ class EntryModes:
 
     def events(self, at: np.ndarray) -> set[str] | None:
         if self._event is False:
-            self._event = _codes(self._rows["event"]) if "event" in self._rows.columns else None
+            self._event = _codes(column(self._rows, "event")) if "event" in self._rows.columns else None
         if self._event is None:
             return None
         codes, cats = self._event
@@ -76,14 +77,15 @@ def modes_of(rows: Any, outcome: pd.Series) -> EntryModes | None:
     """:class:`EntryModes` of a cause list's ``rows`` (a table or :class:`.rows_at.RowsAt`) and
     their ``outcome`` column; None unless outcome and direction are Categoricals."""
     oc = _codes(outcome)
-    dc = _codes(rows["direction"]) if "direction" in rows.columns else None
+    dc = _codes(column(rows, "direction")) if "direction" in rows.columns else None
     if oc is None or dc is None:
         return None
     codes, cats = dc
     # the directions' strings sorted ("" first: the null's, a line's that took its cause from another)
     as_str = [str(c) for c in cats]
     names = sorted({"", *as_str})
-    rank = np.array([names.index(s) for s in as_str] + [0], dtype=np.intp)
+    # (as small integers: a byte or two a row, not eight)
+    rank = np.array([names.index(s) for s in as_str] + [0], dtype=np.min_scalar_type(len(names)))
     dcode = rank[codes]  # code -1 (null) takes the trailing 0, ""
     if "cause_ref" in rows.columns:
         dcode[notna(rows, "cause_ref")] = 0

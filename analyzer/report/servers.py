@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["SERVER_KEYS", "attach_finding_servers", "by_server", "server_label", "server_names"]
+__all__ = ["SERVER_KEYS", "attach_finding_servers", "by_server", "server_codes", "server_label", "server_names"]
 
 #: The per-server counts, in the order every format shows them.
 SERVER_KEYS = ("received", "delivered", "deferred", "bounced", "expired", "rejected", "sessions")
@@ -37,32 +37,55 @@ def server_names(ev: pd.DataFrame) -> pd.Series:
     """Each event's server name: ``host``, else the folder name of its ``source`` file. Named
     once per distinct (host, file) pair, from codes (the kept rows' are Categoricals): no string
     object per row (measured: +147 -> +13 MiB at 3M Exim lines, whose lines have no host)."""
-    which, names = _server_codes(ev)
+    which, names = server_codes(ev)
     # each row's name taken from the few names in Arrow (not a string array built from an object per row)
     return pd.Series(pd.array(pa.array(names, type=pa.string()).take(pa.array(which)), dtype="string"), index=ev.index)
 
 
-def _server_codes(ev: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+def server_codes(ev: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """:func:`server_names` as a code per row into the names of its distinct (host, file) pairs
-    (a name may come twice: two files of one folder)."""
-    from ..anomalies.health import _run_codes  # (pd.factorize; of the Bulk's file names, by their runs)
-
+    (a name may come twice: two files of one folder). A Categorical's codes are read as they are,
+    and the pairs (few: hosts by files) numbered by a count over their range: no hash table sized
+    for every row (measured: +45 MiB of the report's build at 10M Exim lines)."""
     n = len(ev)
-    none = np.full(n, -1, dtype=np.intp)
-    hc, hu = _run_codes(ev["host"]) if "host" in ev.columns else (none, [])
-    sc, su = _run_codes(ev["source"]) if "source" in ev.columns else (none, [])
+    none = np.full(n, -1, dtype=np.int8)
+    hc, hu = _column_codes(ev["host"]) if "host" in ev.columns else (none, [])
+    sc, su = _column_codes(ev["source"]) if "source" in ev.columns else (none, [])
     width = len(su) + 1
-    which, pairs = pd.factorize((np.asarray(hc, dtype=np.int64) + 1) * width + (np.asarray(sc, dtype=np.int64) + 1))
+    pair = hc.astype(np.int64)  # (host + 1) * width + (file + 1), made in place
+    pair += 1
+    pair *= width
+    pair += sc
+    pair += 1
+    del hc, sc
+    span = (len(hu) + 1) * width
+    if span <= max(n, 1 << 16):
+        pairs = np.flatnonzero(np.bincount(pair, minlength=span))
+        at = np.zeros(span, dtype=np.int32)
+        at[pairs] = np.arange(len(pairs))
+        which = at[pair]
+    else:
+        which, pairs = pd.factorize(pair)
     names = [str(hu[h - 1]) if h else _folder_name(su[f - 1] if f else None)
              for h, f in zip(*np.divmod(np.asarray(pairs, dtype=np.int64), width), strict=True)]
     return which, names
+
+
+def _column_codes(values: pd.Series) -> tuple[np.ndarray, Any]:
+    """A code per value (-1: null) and the values coded: a Categorical's own codes and categories,
+    else :func:`analyzer.anomalies.health._run_codes` (``pd.factorize``; of the Bulk's file names, by their runs)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), values.cat.categories
+    from ..anomalies.health import _run_codes
+
+    return _run_codes(values)
 
 
 def _folded_per_server(bulk: Any) -> dict[str, tuple[int, int, int, int]]:
     """Per server name (sorted), the lines folded into ``bulk`` and of them the sessions, received
     and delivered lines, summed over the codes of its table's (host, file) pairs (no name per row)."""
     t = bulk.table
-    which, names = _server_codes(t)
+    which, names = server_codes(t)
     name_codes, uniq = pd.factorize(np.array(names, dtype=object))
     code = name_codes[which] if len(which) else np.zeros(0, dtype=np.int64)
     sums = [np.bincount(code, weights=np.asarray(w, dtype=np.int64), minlength=len(uniq)) if len(code)
@@ -71,30 +94,40 @@ def _folded_per_server(bulk: Any) -> dict[str, tuple[int, int, int, int]]:
     return {str(uniq[i]): tuple(int(s[i]) for s in sums) for i in sorted(range(len(uniq)), key=lambda i: str(uniq[i]))}
 
 
-def by_server(ev: pd.DataFrame, names: pd.Series | None = None, bulk: Any = None,
+def _name_codes(names: pd.Series | tuple[np.ndarray, list[str]]) -> tuple[np.ndarray, Any]:
+    """Each row's code (-1: no name) into the distinct names, of the names per row or of
+    :func:`server_codes` (the names of its pairs made distinct: no string per row)."""
+    if not isinstance(names, tuple):
+        return pd.factorize(names, use_na_sentinel=True)
+    which, pair_names = names
+    name_codes, uniq = pd.factorize(np.array(pair_names, dtype=object))
+    return name_codes.astype(np.int32)[which] if len(which) else np.zeros(0, dtype=np.int32), uniq
+
+
+def by_server(ev: pd.DataFrame, names: pd.Series | tuple[np.ndarray, list[str]] | None = None, bulk: Any = None,
               whole: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Per server (by name): ``name``, ``events`` and the volume counts of :data:`SERVER_KEYS`,
-    each counted exactly as the report's ``volumes`` counts the whole run (``bulk``: the lines
-    folded apart from the rows, :class:`analyzer.anomalies.aggregates.Bulk`; ``whole``: the
-    run's volumes with ``bulk``, when already counted: a run of one server has those)."""
+    each counted exactly as the report's ``volumes`` counts the whole run (``names``: each row's
+    server name, or :func:`server_codes`; ``bulk``: the lines folded apart from the rows,
+    :class:`analyzer.anomalies.aggregates.Bulk`; ``whole``: the run's volumes with ``bulk``,
+    when already counted: a run of one server has those)."""
     from .build import _volumes
 
-    names = server_names(ev) if names is None else names
+    names = server_codes(ev) if names is None else names
     extra: dict[str, tuple[int, int, int, int]] = {}
     if bulk is not None and len(bulk.table):
         extra = _folded_per_server(bulk)
     out = []
     # Row positions per server in one pass (a central syslog may hold many hosts).
     # (codes, not a group-by of a string per row: measured +109 MiB at 3M Exim lines)
-    codes, uniq = pd.factorize(names, use_na_sentinel=True)
+    codes, uniq = _name_codes(names)
+    if whole is not None and len(uniq) == 1 and len(ev) and not (codes < 0).any() and set(extra) <= {str(uniq[0])}:
+        # one server holds every row (no order of the rows by server needed)
+        n = extra.get(str(uniq[0]), (0, 0, 0, 0))[0]
+        return [{"name": str(uniq[0]), "events": len(ev) + n, **{k: int(whole[k]) for k in SERVER_KEYS}}]
     order = np.argsort(codes, kind="stable")  # each server's rows together, in row order
     bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))  # (no name: code -1, sorted first)
     groups = {uniq[i]: order[bounds[i]:bounds[i + 1]] for i in sorted(range(len(uniq)), key=lambda i: str(uniq[i]))}
-    if whole is not None and len(groups) == 1 and len(next(iter(groups.values()))) == len(ev) \
-            and set(extra) <= {str(k) for k in groups}:
-        name = next(iter(groups))
-        n = extra.get(str(name), (0, 0, 0, 0))[0]
-        return [{"name": str(name), "events": len(ev) + n, **{k: int(whole[k]) for k in SERVER_KEYS}}]
     # only the columns _volumes reads, and no copy at all for a one-server run
     sub = ev[[c for c in ("ts", "event", "status", "program", "direction", "delay", "queue_id", "action")
               if c in ev.columns]]
@@ -125,8 +158,8 @@ def _folded_servers(t: pd.DataFrame, line: str, pairs: set[tuple[str, int]]) -> 
             if (str(f), int(n)) in pairs}
 
 
-def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, names: pd.Series,
-                           bulk: Any = None) -> None:
+def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame,
+                           names: pd.Series | tuple[np.ndarray, list[str]], bulk: Any = None) -> None:
     """Set each finding dict's ``servers``: the names of the servers its evidence lines came from
     (empty when it has no evidence line in the run). ``bulk``'s last lines of each second (the
     silence detector's evidence) count as lines of the run."""
@@ -147,12 +180,19 @@ def attach_finding_servers(findings: list[dict[str, Any]], ev: pd.DataFrame, nam
         if keep.any():
             rows = pd.DataFrame({"f": ev.loc[keep, "source"].astype(str).to_numpy(),
                                  "l": ev.loc[keep, "line_no"].astype("int64").to_numpy(),
-                                 "s": names[keep].astype(str).to_numpy()})
+                                 "s": _names_at(names, keep)})
             hit = want.merge(rows, on=["f", "l"], how="inner").drop_duplicates(["f", "l"])
             lookup.update({(f, int(line)): s for f, line, s in zip(hit["f"], hit["l"], hit["s"], strict=True)})
     for f in findings:
         found = {lookup.get((str(e["file"]), int(e["line"]))) for e in f.get("evidence") or []}
         f["servers"] = sorted(s for s in found if s is not None)
+
+
+def _names_at(names: pd.Series | tuple[np.ndarray, list[str]], keep: np.ndarray) -> np.ndarray:
+    """The server names of the rows ``keep`` (of the names per row, or of :func:`server_codes`)."""
+    if isinstance(names, tuple):
+        return np.array(names[1], dtype=object)[names[0][keep]]
+    return names[keep].astype(str).to_numpy()
 
 
 def server_label(servers: list[dict[str, Any]]) -> str:
