@@ -59,7 +59,7 @@ from tests.test_classify_phrasings import cause_of
     ("550 本邮件列表仅限成员发信", "policy.rejected",
      "lang.policy.list_posting_restricted"),
     ("550 You are not permitted to send this message", "policy.rejected",
-     "lang.policy.list_posting_restricted"),
+     "lang.policy.not_allowed_to_send_message"),
     ("550 HTML mail is not accepted here", "content.policy",
      "lang.content.multipart_or_html_refused"),
     ("550 Les messages HTML ne sont pas acceptés", "content.policy",
@@ -195,6 +195,12 @@ LOOK_ALIKES = [
     ("550 5.7.1 Message rejected due to content restrictions", "content.policy"),
     ("552 Message trop volumineux", "message.too_big"),
     ("550 Sender is not a member of the group", "policy.rejected"),
+    # (review of round 30) a bare 'not allowed to send this message' beside a more specific cue: the cue decides
+    ("550 5.7.1 Client not authorized to send this message; SASL authentication required", "auth.required"),
+    ("530 5.7.0 Authentication required: you are not authorized to send this message", "auth.required"),
+    ("550 5.7.1 You are not permitted to send this message: relay access denied", "relay.denied"),
+    ("550 Your mailbox storage is full; you are not permitted to send this message until you free space",
+     "mailbox.full"),
 ]
 
 
