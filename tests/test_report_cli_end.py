@@ -40,7 +40,7 @@ def test_heavy_imports_are_not_walked_by_the_collector():
     assert got["pandas"] and got["renderer"]
     assert got["collections"] == 0  # (without the pause: ~150 young collections while pandas is imported)
     assert got["enabled"]
-    assert got["frozen"] > 50_000  # what the imports made, out of the collector's reach from now on
+    assert got["frozen"] == 0  # nothing frozen: other threads' objects of that moment stay collectable
 
 
 def test_heavy_imports_leave_a_disabled_collector_as_it_was():

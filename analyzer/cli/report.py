@@ -105,13 +105,13 @@ _HEAVY = ("pandas", "analyzer.anomalies", "analyzer.report", "analyzer.report.ru
 
 
 def _heavy_imports(fmt: str) -> None:
-    """Import :data:`_HEAVY` and the renderer, the cycle collector off meanwhile; what they made
-    is then frozen (``gc.freeze``), as the start-up's is when the stream opens. Their few hundred
-    thousand objects are no garbage, but each collection while they were made walked them again:
-    measured on the 1M-line days, 203-220 young, 18-19 middle and at times a full collection,
-    0.05-0.09 CPU-s on threads that share the GIL with the stream's, for ~850 objects collected in
-    the whole run; 112-116 and 9 collections, 0.024 CPU-s, so. (A collection only finds garbage in
-    cycles: an object frozen with them is still freed when its last reference goes.)"""
+    """Import :data:`_HEAVY` and the renderer with the cycle collector off meanwhile: their few
+    hundred thousand objects are no garbage, but each collection while they were made walked them
+    again (measured on the 1M-line days: 203-220 young, 18-19 middle and at times a full
+    collection, 0.05-0.09 CPU-s on threads that share the GIL with the stream's). The collector is
+    turned back on, not told to freeze what exists then: a freeze would also take in the stream
+    threads' objects of that moment, and a cycle among them that became garbage later would never
+    be collected (review of r29-rend)."""
     import gc
     import importlib
     from contextlib import suppress
@@ -124,7 +124,6 @@ def _heavy_imports(fmt: str) -> None:
                 importlib.import_module(name)
     finally:
         if collecting:
-            gc.freeze()
             gc.enable()
 
 
