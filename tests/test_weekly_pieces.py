@@ -5,6 +5,7 @@ of the day whole (kept rows, folded seconds, counts, examples, messages' first t
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pandas as pd
 import pytest
@@ -25,7 +26,7 @@ def test_pieces_cut_days_at_whole_hours_and_cover_the_range(lines):
     bounds = [(start(a), start(b)) for a, b in got]
     assert bounds[0][0] == pd.Timestamp("2026-11-23", tz="UTC")
     assert bounds[-1][1] == pd.Timestamp("2026-11-26", tz="UTC")
-    for (_, b), (c, _) in zip(bounds, bounds[1:], strict=False):
+    for (_, b), (c, _) in itertools.pairwise(bounds):
         assert b == c  # contiguous, disjoint, in order
     for a, b in bounds:
         assert a < b and a.minute == a.second == a.microsecond == 0  # whole hours
