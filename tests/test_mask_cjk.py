@@ -114,3 +114,15 @@ def test_no_cjk_character_is_masked_away(text):
         return [c for c in s if c in CJK_CHARS]
 
     assert cjk(masked) == cjk(text)
+
+
+@pytest.mark.parametrize("reply", ["550 邮件列表news@lists.example.cn不存在", "550 郵件列表“team@example.tw”不存在",
+                                   "550 收件人a.b@example.cn不存在"])
+def test_the_rules_read_the_words_around_the_address(reply):
+    """Rules only (no known replies): the sentence's words decide, where the old mask left the code."""
+    from analyzer.classify import default_rules
+    from analyzer.explain import explain
+
+    kb = default_rules()
+    assert explain(reply, rules=kb, known_replies=False)["cause"] == "mailbox.unknown"
+    assert explain("550 ~", rules=kb, known_replies=False)["cause"] != "mailbox.unknown"  # (the code alone)
