@@ -12,8 +12,10 @@
 
 use std::borrow::Cow;
 
-/// classify.py's MASK, as the Python table spells it (RE2 syntax: `\d \s \b` ASCII).
-pub const MASK: &str = r#"(?i)[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+|\b\d{1,3}(?:\.\d{1,3}){3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b|\b[a-z0-9]*\d[a-z0-9]*[a-z][a-z0-9]*\d[a-z0-9._-]*|\d{6,}"#;
+/// classify.py's MASK, as the Python table spells it (RE2 syntax: `\d \s \b` ASCII). The CJK and
+/// fullwidth ranges its address alternative leaves out are non-ASCII: a text holding them is the
+/// regexes' (see [`mask`]), so nothing below reads them.
+pub const MASK: &str = r#"(?i)[^\s<>()\[\],;:\"'\x{1100}-\x{11FF}\x{2E80}-\x{9FFF}\x{A960}-\x{A97F}\x{AC00}-\x{D7FF}\x{F900}-\x{FAFF}\x{FE30}-\x{FE4F}\x{FF00}-\x{FFEF}\x{20000}-\x{3FFFF}]+@[^\s<>()\[\],;:\"'\x{1100}-\x{11FF}\x{2E80}-\x{9FFF}\x{A960}-\x{A97F}\x{AC00}-\x{D7FF}\x{F900}-\x{FAFF}\x{FE30}-\x{FE4F}\x{FF00}-\x{FFEF}\x{20000}-\x{3FFFF}]+|\b\d{1,3}(?:\.\d{1,3}){3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b|\b[a-z0-9]*\d[a-z0-9]*[a-z][a-z0-9]*\d[a-z0-9._-]*|\d{6,}"#;
 /// classify.py's MASKED.
 pub const MASKED: &str = "~";
 /// classify.py's first OPAQUE pass: (no literal), pattern, replacement.
@@ -370,6 +372,21 @@ mod tests {
         assert!(mask("\u{212a}1a2".as_bytes()).is_none());
         assert!(mask(b"a: b: c:").is_some());
         assert!(mask(b"a:bcdef:").is_some());
+    }
+
+    #[test]
+    fn an_address_stops_at_cjk_text_in_the_regexes() {
+        // non-ASCII: the regexes' text, whose address halves end at CJK and fullwidth characters
+        for (t, want) in [
+            ("收件人user@example.com不存在", "收件人~不存在"),
+            ("「staff@lists.example.org」というリストはありません。", "「~」というリストはありません。"),
+            ("사용자user@example.com은 없습니다", "사용자~은 없습니다"),
+            ("宛先a@b.jp：ｘ", "宛先~：ｘ"),
+            ("<café@exämple.de>: unknown 𠀀x@y", "<~>: unknown 𠀀~"),
+        ] {
+            assert!(mask(t.as_bytes()).is_none());
+            assert_eq!(String::from_utf8(by_regex(t.as_bytes())).unwrap(), want);
+        }
     }
 
     #[test]
