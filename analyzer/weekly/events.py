@@ -25,7 +25,6 @@ before the next is read.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import os
 from typing import Any
 
@@ -111,46 +110,11 @@ def _order_key(us: np.ndarray, host: Any, source: Any, line: np.ndarray,
     return order_key(us, _pairs(host, source, rank), line)
 
 
-#: A day of more lines than this is folded in pieces of whole hours (:func:`_pieces`), each of
-#: at most about this many lines: the piece's read state (its folded seconds, kept rows, session
-#: ends, logins) and its end's temporaries are the fold's peak over the days held before it
-#: (measured at a 3M-line Exim day: ~75 MiB of state, +45 at its end).
-PIECE_LINES = 1_000_000
-
-
 def _days(since: dt.date, until: dt.date) -> list[tuple[dt.date, dt.date]]:
     out, d = [], since
     while d < until:
         out.append((d, min(d + dt.timedelta(days=1), until)))
         d += dt.timedelta(days=1)
-    return out
-
-
-def _pieces(since: dt.date, until: dt.date, lines: dict[str, int]) -> list[tuple[Any, Any]]:
-    """``[since, until)`` as the ranges folded one at a time: each day whole, or a day of more than
-    :data:`PIECE_LINES` lines (``lines``: per ISO day) cut at whole hours into about equal spans.
-    The pieces are disjoint ranges of ``ts`` in order, cut where every count of the fold is cut
-    (seconds, and the :data:`SENT_STEP` steps: hours from midnight UTC), so their folds together
-    are the day's (a queue id's first line of each piece kept: the first of the day among them)."""
-    out: list[tuple[Any, Any]] = []
-    for lo, hi in _days(since, until):
-        n = min(-(-lines.get(lo.isoformat(), 0) // PIECE_LINES), 24)
-        if n <= 1:
-            out.append((lo, hi))
-            continue
-        start = dt.datetime.combine(lo, dt.time(), tzinfo=dt.UTC)
-        hours = [24 * i // n for i in range(n + 1)]
-        out += [(start + dt.timedelta(hours=a), start + dt.timedelta(hours=b)) for a, b in itertools.pairwise(hours)]
-    return out
-
-
-def _day_lines(store: str | os.PathLike) -> dict[str, int]:
-    """The store's lines per ISO day (its manifest's parts' rows)."""
-    from ..store import load_manifest
-
-    out: dict[str, int] = {}
-    for part in load_manifest(store).parts.values():
-        out[part["day"]] = out.get(part["day"], 0) + int(part.get("rows", 0))
     return out
 
 
@@ -507,7 +471,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     week = RowsFold([*ROW_COLUMNS, PAIR_COLUMN], few_values=_FEW, categorical=_FEW)
     tables, qids, sent, ends, logins, fails = [], [], [], [], [], []
     done = held = 0
-    for lo, hi in _pieces(since, until, _day_lines(store)):
+    for lo, hi in _days(since, until):
         day = _Day(rank, deferred, line32)
         for t in iter_event_batches(store, since=lo, until=hi, columns=READ_COLUMNS):
             df = t.to_pandas(types_mapper=pd.ArrowDtype)
