@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from analyzer.report import ReportWindow
@@ -19,12 +19,17 @@ from .report_folds import classified_day
 
 @given(st.lists(st.integers(-1, 1 << 31 - 1) | st.integers(-1, 200) | st.integers(-1, 40000), max_size=50))
 @settings(max_examples=200, deadline=None)
+@example([125]).via("the last int8 width")
+@example([126]).via("the first int16 width")
+@example([32765]).via("the last int16 width")
+@example([32766]).via("the first int32 width")
+@example([])
 def test_narrow_codes_keep_their_values(values):
     codes = np.array(values, dtype=np.int32)
     got = _narrow_codes(codes)
     assert got.tolist() == codes.tolist()
-    top = max(values, default=0)
-    assert got.dtype.itemsize == (1 if top < 128 else 2 if top < 32768 else 4)
+    n = max(values) + 1 if values else 0  # (fold._narrow's rule: n codes 0 .. n-1 and -1; n < 127 fits int8)
+    assert got.dtype.itemsize == (1 if n < 127 else 2 if n < 32767 else 4)
 
 
 @pytest.fixture(scope="module")
