@@ -2,8 +2,8 @@
 
 :func:`analyzer.report.units.count_units` numbering many hashes by a sort gives the counts of a
 hash table's numbering; :func:`analyzer.report.units.message_units` worked in place gives the
-units of the nested selection it replaced; :func:`analyzer.report.build.first_seen_codes` is
-``pd.factorize`` of a Categorical, and :func:`analyzer.report.build._pair_codes` the codes and
+units of the nested selection it replaced; :func:`analyzer.report.pair_codes.first_seen_codes` is
+``pd.factorize`` of a Categorical, and :func:`analyzer.report.pair_codes._pair_codes` the codes and
 names of pairs numbered through ``np.unique``; :func:`analyzer.report.run.make_report` gives the same
 report with the detectors beside the build and after it."""
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.report import build, units
+from analyzer.report import pair_codes, units
 from analyzer.report.units import LINE, MESSAGE, NONE, QUEUE, Units, count_units, message_units, value_hash
 
 
@@ -69,7 +69,7 @@ def test_message_units_in_place_are_the_nested_selection(rows: list, arrow: bool
 
 
 def _old_pair_codes(cause: pd.Series, fix_id: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """build._pair_codes' path for a cause with no null as it was before r21: the specification."""
+    """pair_codes._pair_codes' path for a cause with no null as it was before r21: the specification."""
     cc, cu = pd.factorize(cause, use_na_sentinel=True)
     fc, fu = pd.factorize(fix_id, use_na_sentinel=True)
     cn = np.array([str(v) for v in cu], dtype=object)
@@ -91,11 +91,11 @@ def test_pair_codes_and_first_seen_codes_are_factorize_and_unique(seed: int) -> 
     fix_values = rng.choice([*names, None], n)
     fix = pd.Series(pd.Categorical(fix_values, categories=[*sorted(names), "zz"])) if seed % 3 else \
         pd.Series(fix_values, dtype=object)
-    got, want = build._pair_codes(cause, fix), _old_pair_codes(cause, fix)
+    got, want = pair_codes._pair_codes(cause, fix), _old_pair_codes(cause, fix)
     np.testing.assert_array_equal(got[0], want[0])
     assert list(got[1]) == list(want[1])
     for s in (cause, fix):
-        codes, values = build.first_seen_codes(s)
+        codes, values = pair_codes.first_seen_codes(s)
         fcodes, fvalues = pd.factorize(s, use_na_sentinel=True)
         np.testing.assert_array_equal(codes, fcodes)
         assert values == [str(v) for v in fvalues]

@@ -118,7 +118,7 @@ def test_periods_are_np_unique_of_the_period_starts(period):
 
 def test_pair_keys_as_the_concatenated_strings():
     """The cause lists' keys are ``cause + NUL + fix_id`` (the cause where no fix id), per row."""
-    from analyzer.report.build import _pair_keys
+    from analyzer.report.pair_codes import _pair_keys
 
     cause = pd.Series(["a.x", "b.y", "a.x", "c.z", "b.y"], dtype="category")
     fix = pd.Series(["f1", None, "f2", None, None], dtype="category")

@@ -20,12 +20,12 @@ from ..anomalies.aggregates import ORDER_COLUMN, Bulk, _eq, span
 from .ends_fold import merged_entry, merged_example
 from .entry_modes import EntryModes, modes_of
 from .limits import LIMITS, cap
-from .pair_codes import _pair_codes, _pair_keys, first_seen_codes  # noqa: F401  (_pair_keys, first_seen_codes: read by tests)
+from .pair_codes import _pair_codes
 from .peers import peer_report
-from .rows_at import RowsAt, notna, take
+from .rows_at import RowsAt, column, notna, take
 from .timeline import delay_stats, timeline
 from .top import _share, _top, give_back
-from .units import LINE, MESSAGE, QUEUE, Units, column, count_units, message_units
+from .units import LINE, MESSAGE, QUEUE, Units, count_units, message_units
 
 __all__ = ["SCHEMA_VERSION", "ReportWindow", "build_report"]
 

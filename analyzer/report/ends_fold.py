@@ -328,7 +328,7 @@ class EndsFold:
         self._ends = _Steps(["event", "smtp_stage", "cause"])  # Bulk.ends (analyzer.anomalies.folded.END_KEYS)
         self._fails = _Steps(["cause", "provider", "text", "spike"])  # Bulk.failures (.failed.FAIL_KEYS)
         self._stages: dict[tuple[str, str], int] = {}
-        # per cause list ("states", "failed") and entry key (build._pair_codes' names)
+        # per cause list ("states", "failed") and entry key (pair_codes._pair_codes' names)
         self._lists = {"states": _Entries(), "failed": _Entries()}
         self._keys: dict[str, int] = {}  # entry key -> its number (the candidates' "k")
         self._candidates: dict[str, dict[str, np.ndarray] | None] = {"states": None, "failed": None}
@@ -383,7 +383,7 @@ class EndsFold:
     def _add_entries(self, name: str, a: dict[str, pa.Array], c: dict[str, np.ndarray], m: np.ndarray,
                      base: dict[str, np.ndarray], batch: pd.DataFrame, mask: np.ndarray) -> None:
         at = np.flatnonzero(m)
-        # the cause lists' key (build._pair_codes): cause and fix, the cause where there is no fix
+        # the cause lists' key (pair_codes._pair_codes): cause and fix, the cause where there is no fix
         pairs, inv = _pairs(c["cause"][at] + 1, c["fix_id"][at] + 1, return_inverse=True)
         pairs = pairs - 1
         causes, fixes = self._codes["cause"].names(pairs[0]), self._codes["fix_id"].names(pairs[1])

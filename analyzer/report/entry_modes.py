@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .rows_at import notna
-from .units import column
+from .rows_at import column, notna
 
 __all__ = ["EntryModes", "modes_of"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["first_seen_codes"]
+__all__ = ["dense_codes", "first_seen_codes", "pair_numbers"]
 
 
 def _pair_keys(cause: pd.Series, fix_id: pd.Series) -> np.ndarray:
@@ -30,27 +30,39 @@ def _pair_codes(cause: pd.Series, fix_id: pd.Series) -> tuple[np.ndarray, np.nda
     fc, fu = first_seen_codes(fix_id)
     cn = np.array(cu, dtype=object)
     fn = np.array([*fu, None], dtype=object)
-    # each row's pair as one integer, made in place (not an array per operation), coded in the order
-    # of the pairs' values as np.unique codes them: by a count over the pairs' range where it is
-    # small (their causes and fixes are few; measured: np.unique's sort +50 MiB at 800k rows)
-    pair = cc.astype(np.int64)
-    pair += 1
-    pair *= len(fu) + 1
-    pair += fc
-    pair += 1
+    pair = pair_numbers(cc, fc, len(fu))
     del cc, fc
-    span = (len(cu) + 1) * (len(fu) + 1)
-    if span <= max(len(pair), 1 << 16):
-        uniq = np.flatnonzero(np.bincount(pair, minlength=span))
-        at = np.zeros(span, dtype=np.int32 if len(uniq) < 1 << 31 else np.intp)  # (the codes: 4 bytes a row)
-        at[uniq] = np.arange(len(uniq))
-        inv = at[pair]
-    else:
-        uniq, inv = np.unique(pair, return_inverse=True)
+    inv, uniq = dense_codes(pair, (len(cu) + 1) * (len(fu) + 1))
     ci, fi = np.divmod(uniq, len(fu) + 1)
     names = np.array([cn[c - 1] + "\x00" + (fn[f - 1] if f else cn[c - 1]) for c, f in zip(ci, fi, strict=True)],
                      dtype=object)
-    return inv.reshape(-1), names
+    return inv, names
+
+
+def pair_numbers(first: np.ndarray, second: np.ndarray, n_second: int) -> np.ndarray:
+    """Each row's pair of codes (-1: none, in either) as one integer, ``(first + 1) * (n_second + 1)
+    + second + 1``, made in place (not an array per operation); the caller may drop its codes
+    before :func:`dense_codes` numbers the pairs."""
+    pair = first.astype(np.int64)
+    pair += 1
+    pair *= n_second + 1
+    pair += second
+    pair += 1
+    return pair
+
+
+def dense_codes(pair: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """(each row's code among the distinct ``pair`` numbers present, those numbers sorted), as
+    ``np.unique(pair, return_inverse=True)`` gives them; by a count over their range ``0 ..
+    span-1`` where it is small (pairs of few causes and fixes, hosts and files; measured: np.unique's
+    sort +50 MiB at 800k rows), the codes 4 bytes a row."""
+    if span <= max(len(pair), 1 << 16):
+        uniq = np.flatnonzero(np.bincount(pair, minlength=span))
+        at = np.zeros(span, dtype=np.int32 if len(uniq) < 1 << 31 else np.intp)
+        at[uniq] = np.arange(len(uniq))
+        return at[pair], uniq
+    uniq, inv = np.unique(pair, return_inverse=True)
+    return inv.reshape(-1), uniq
 
 
 def first_seen_codes(s: pd.Series) -> tuple[np.ndarray, list[str]]:

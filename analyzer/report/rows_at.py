@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["RowsAt", "notna", "take"]
+__all__ = ["RowsAt", "column", "notna", "take"]
 
 
 class RowsAt:
@@ -62,6 +62,13 @@ def take(rows: pd.DataFrame | RowsAt, name: str, at: Any) -> pd.Series:
     if isinstance(rows, RowsAt):
         return rows.take(name, at)
     return rows[name].iloc[at]
+
+
+def column(rows: pd.DataFrame | RowsAt, name: str) -> pd.Series:
+    """Column ``name`` of ``rows``; of a :class:`RowsAt`, its values at its rows under a plain
+    range index (what the cause lists read by position: not the rows' index labels, an int64 array
+    of the rows' length per column read, measured +18 MiB at 10M Exim lines)."""
+    return rows.take(name, slice(None)) if isinstance(rows, RowsAt) else rows[name]
 
 
 def notna(rows: pd.DataFrame | RowsAt, name: str) -> np.ndarray:

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .pair_codes import dense_codes, pair_numbers
+
 __all__ = ["SERVER_KEYS", "attach_finding_servers", "by_server", "server_codes", "server_label", "server_names"]
 
 #: The per-server counts, in the order every format shows them.
@@ -52,20 +54,9 @@ def server_codes(ev: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     hc, hu = _column_codes(ev["host"]) if "host" in ev.columns else (none, [])
     sc, su = _column_codes(ev["source"]) if "source" in ev.columns else (none, [])
     width = len(su) + 1
-    pair = hc.astype(np.int64)  # (host + 1) * width + (file + 1), made in place
-    pair += 1
-    pair *= width
-    pair += sc
-    pair += 1
+    pair = pair_numbers(hc, sc, len(su))  # (host + 1) * width + (file + 1)
     del hc, sc
-    span = (len(hu) + 1) * width
-    if span <= max(n, 1 << 16):
-        pairs = np.flatnonzero(np.bincount(pair, minlength=span))
-        at = np.zeros(span, dtype=np.int32)
-        at[pairs] = np.arange(len(pairs))
-        which = at[pair]
-    else:
-        which, pairs = pd.factorize(pair)
+    which, pairs = dense_codes(pair, (len(hu) + 1) * width)
     names = [str(hu[h - 1]) if h else _folder_name(su[f - 1] if f else None)
              for h, f in zip(*np.divmod(np.asarray(pairs, dtype=np.int64), width), strict=True)]
     return which, names
