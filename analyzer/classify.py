@@ -37,10 +37,9 @@ __all__ = ["KnowledgeBase", "RulesError", "classify", "load_rules", "reply_class
 #: with no space around it ('收件人user@example.com不存在'), and the sentence's words are what the
 #: rules read. Explicit ranges, not \p{Han}: RE2 and the regex crate read them alike (their Unicode
 #: tables' versions may differ), and native/src/translate.rs passes them through.
-MASK = (r"(?i)[^\s<>()\[\],;:\"'\x{1100}-\x{11FF}\x{2E80}-\x{9FFF}\x{A960}-\x{A97F}\x{AC00}-\x{D7FF}"
-        r"\x{F900}-\x{FAFF}\x{FE30}-\x{FE4F}\x{FF00}-\x{FFEF}\x{20000}-\x{3FFFF}]+"
-        r"@[^\s<>()\[\],;:\"'\x{1100}-\x{11FF}\x{2E80}-\x{9FFF}\x{A960}-\x{A97F}\x{AC00}-\x{D7FF}"
-        r"\x{F900}-\x{FAFF}\x{FE30}-\x{FE4F}\x{FF00}-\x{FFEF}\x{20000}-\x{3FFFF}]+"
+_ADDRESS_HALF = (r"[^\s<>()\[\],;:\"'\x{1100}-\x{11FF}\x{2E80}-\x{9FFF}\x{A960}-\x{A97F}\x{AC00}-\x{D7FF}"
+                 r"\x{F900}-\x{FAFF}\x{FE30}-\x{FE4F}\x{FF00}-\x{FFEF}\x{20000}-\x{3FFFF}]+")
+MASK = (rf"(?i){_ADDRESS_HALF}@{_ADDRESS_HALF}"
         r"|\b\d{1,3}(?:\.\d{1,3}){3}\b"
         r"|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b"
         r"|\b[a-z0-9]*\d[a-z0-9]*[a-z][a-z0-9]*\d[a-z0-9._-]*"
