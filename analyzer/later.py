@@ -21,6 +21,10 @@ class Later(Mapping[str, Any]):
         self._future: Future | None = future
         self._value: Mapping[str, Any] | None = None
 
+    def wait(self) -> None:
+        """Wait for the future (raising what it raised), without reading anything yet."""
+        self._got()
+
     def _got(self) -> Mapping[str, Any]:
         if self._value is None:
             assert self._future is not None

@@ -207,7 +207,7 @@ class ReportFold:
                 # MiB while the three ran, the fold's end's peak and main's highest)
                 for made_later in sections.values():
                     if isinstance(made_later, Later):
-                        len(made_later)
+                        made_later.wait()
             heap.shed() if many else heap.give_back()  # (and the peers' folds' cycles)
             logins = self.logins.result()
             folded_sent, sections["sent"] = self.sent.result()
