@@ -225,9 +225,17 @@ impl<const N: usize> Default for Hints<N> {
     }
 }
 
-/// The string columns of [`Rows`] (all of [`COLUMNS`] but the 9 numbers).
-pub const STR_COLUMNS: usize = 27;
-const _: () = assert!(COLUMNS.len() == STR_COLUMNS + 9);
+/// The string columns of [`Rows`]: those of [`COLUMNS`] of kind [`Kind::Str`], counted.
+pub const STR_COLUMNS: usize = {
+    let (mut i, mut n) = (0, 0);
+    while i < COLUMNS.len() {
+        if matches!(COLUMNS[i].1, Kind::Str) {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+};
 
 /// The Arrow offsets (i32 LE) and validity bitmap of `n` rows of which only rows `at` (in
 /// increasing order, each below `n`) have a value, ending at `ends` in the data: in one pass.
