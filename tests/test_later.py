@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Future
 
 import pytest
 
-from analyzer.later import InOrder
+from analyzer.later import InOrder, Later
 
 
 def test_jobs_run_in_order_on_one_other_thread():
@@ -67,3 +68,24 @@ def test_a_job_error_is_raised_by_the_next_submit_or_by_wait():
     with pytest.raises(ValueError, match="boom"):
         jobs.wait()
     jobs.wait()  # nothing left: returns
+
+
+def test_later_wait_waits_then_reads_and_raises_what_the_future_raised():
+    fut: Future = Future()
+    later = Later(fut)
+    done = threading.Event()
+
+    def waiter() -> None:
+        later.wait()
+        done.set()
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    assert not done.wait(0.05)  # the future not done yet: wait() blocks
+    fut.set_result({"a": 1})
+    t.join(5)
+    assert done.is_set() and dict(later) == {"a": 1}
+    bad: Future = Future()
+    bad.set_exception(ValueError("peers"))
+    with pytest.raises(ValueError, match="peers"):
+        Later(bad).wait()
