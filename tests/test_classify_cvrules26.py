@@ -150,7 +150,7 @@ def test_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("550 Sender domain fails to meet the SPF requirements", "auth.spf"),
     ("451 Your MX does not point to a valid host", "relay.denied"),
     ("550 Sender domain MX does not point to a mail server", "relay.denied"),
-    ("550 sender IP address 192.0.2.1 is locally blacklisted here", "reputation.ip_listed"),
+    ("550 sender IP address 192.0.2.1 is locally blacklisted here", "policy.sender_blocked"),  # r30-cvrules: the receiver's own list (dev label)
     ("550 Sender domain example.com is locally blacklisted", "reputation.domain_listed"),
     ("550 Recipient address <bob@example.org> is locally blacklisted", "reputation.ip_listed"),
     ("550 Sender ~ is locally blacklisted", "reputation.ip_listed"),

@@ -80,7 +80,7 @@ def test_round26_families_decide(text: str, cause: str, rule_id: str) -> None:
 LOOK_ALIKES = [
     # public lists named, a listing 'in our local RBL cache', a recipient's own block, content 'locally known'
     ("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", "reputation.ip_listed"),
-    ("550 sender IP address 192.0.2.1 is locally blacklisted here", "reputation.ip_listed"),
+    ("550 sender IP address 192.0.2.1 is locally blacklisted here", "policy.sender_blocked"),  # r30-cvrules: the receiver's own list (dev label)
     ("554 Your IP is on our local blocklist", "reputation.ip_listed"),
     ("550 Your IP 192.0.2.1 is blacklisted at bl.spamcop.net", "reputation.ip_listed"),
     ("550 5.7.1 Your server is listed in our local RBL cache of Spamhaus", "reputation.ip_listed"),
