@@ -25,7 +25,7 @@ from tests.test_classify_phrasings import cause_of
      "phr.server.own_scan_failed"),
     ("451 Could not spam scan this mail right now", "server.error",
      "phr.server.own_scan_failed"),
-    ("451 4.3.0 Failed to scan message with ClamAV", "server.error",
+    ("451 Cannot malware-scan the message now", "server.error",
      "phr.server.own_scan_failed"),
     ("451 4.5.0 spam_scan FAILED: timed out", "server.error",
      "phr.server.own_scan_failed"),
