@@ -7,7 +7,8 @@ domain or an empty recipient an invalid address; a server not set up for the rec
 sender a local policy; a DNS failure during a block-list lookup a DNS failure; commands pipelined after STARTTLS a
 pipelining violation; too many unimplemented or invalid commands too many errors; unchecked (encrypted, over
 limits) contents a content policy; malformed AUTH data a failed login; the other protocol's greeting an
-unsupported command; a bare 'invalid hostname' an invalid HELO; suspicious mail deferred for a retry greylisting.
+unsupported command; a bare 'invalid hostname' an invalid HELO; suspicious mail deferred for a retry greylisting;
+an authentication mechanism too weak a TLS requirement (as the set reads RFC 4954's 534).
 Each family row is a paraphrase no record words that way and names the rule that must decide it; the look-alikes
 keep the readings they had at ddf6a50 (checked beside /tmp/base30).
 """
@@ -45,9 +46,9 @@ from tests.test_classify_phrasings import cause_of
      "phr.server.own_config_broken"),
     ("451 4.3.0 Module version mismatch", "server.misconfigured",
      "phr.server.own_config_broken"),
-    ("451 Back-end error, please try again", "server.error",
+    ("451 Failed to hand off the message to the MTA, retry later", "server.error",
      "phr.server.own_processing_step_failed"),
-    ("451 4.3.0 Failed to store the message, try again later", "server.error",
+    ("451 4.3.0 Failed to submit the message, try again later", "server.error",
      "phr.server.own_processing_step_failed"),
     ("450 Error looking up the address, retry later", "server.error",
      "phr.server.own_processing_step_failed"),
@@ -79,7 +80,7 @@ from tests.test_classify_phrasings import cause_of
      "phr.session.too_many_unimplemented_commands"),
     ("550 5.7.1 Message UNCHECKED: scanner could not decode archive", "content.policy",
      "phr.content.unchecked_contents_refused"),
-    ("554 Encrypted attachments are rejected", "content.policy",
+    ("554 Unscannable archives are rejected", "content.policy",
      "phr.content.unchecked_contents_refused"),
     ("501 5.5.4 Malformed authentication response", "auth.sasl_failed",
      "phr.auth.malformed_auth_data"),
@@ -93,6 +94,8 @@ from tests.test_classify_phrasings import cause_of
      "phr.helo.bare_invalid_hostname"),
     ("451 4.7.1 Message looks suspicious, try again later", "greylisted",
      "phr.greylisted.suspicious_retry_later"),
+    ("535 5.7.9 SASL mechanism too weak for this account", "tls.required",
+     "phr.tls.auth_mechanism_too_weak"),
 ])
 def test_round31_families_decide(text: str, cause: str, rule_id: str) -> None:
     assert _winner(text) == (cause, rule_id)
@@ -140,6 +143,9 @@ LOOK_ALIKES = [
     ("451 4.3.0 Error: queue file write error", "server.error"),
     ("451 4.7.25 Temporary error validating reverse DNS.", "auth.reverse_dns"),
     ("554 5.5.0 Transaction failed - backend not running", "server.error"),
+    ("451 4.3.0 Backend failure", "server.unavailable"),
+    ("552 Encrypted attachments are not accepted", "content.policy"),
+    ("451 4.3.0 Temporary failure while storing the message", "server.error"),
     ("550 5.7.1 Sender address rejected: Access denied", "policy.sender_blocked"),
     ("550 5.1.0 Sender rejected", "sender.invalid"),
     ("550 5.1.1 Recipient address rejected: User unknown in local recipient table", "mailbox.unknown"),
