@@ -90,7 +90,7 @@ LOOK_ALIKES = [
     ("550 No access for this domain: domain not found", "domain.not_found"),
     ("421 No access from this IP: too many connections, try later", "rate.limited"),
     ("550 5.7.1 Access not permitted from this host: invalid HELO", "helo.invalid"),
-    ("Access not allowed from this IP: your IP is not on our allow list", "relay.denied"),
+    ("Access not allowed from this IP: your IP is not on our allow list", "policy.sender_blocked"),
     ("421 4.7.0 Connection attempts exceeded for your IP, try again later", "server.unavailable"),
     ("retry attempts exhausted: user unknown", "mailbox.unknown"),
     ("Failed 5 attempts to connect: Connection refused", "network.refused"),
