@@ -8,7 +8,7 @@ use crate::engine::Strings;
 use crate::fields::is_space;
 use crate::postfix::Fast;
 use crate::rows::{concat, Hints, Row, Rows, STR_COLUMNS};
-use crate::syslog::header_pid;
+use crate::syslog::header_pid_in;
 use std::borrow::Cow;
 
 /// What a line is, in [`Batch::kind`].
@@ -137,7 +137,36 @@ pub struct Head<'a> {
 
 /// The header of `line` (None: no classic syslog header). `months`: the month names, January first.
 pub fn head<'a>(line: &'a [u8], months: &[Vec<u8>]) -> Option<Head<'a>> {
-    let ([_, host, tag, msg], bracket) = header_pid(line)?;
+    head_in(line, months, true)
+}
+
+/// The byte span of lines `lo..hi` of `lines` where it holds no newline (one `memchr` over the
+/// span, not one a line): a line inside it need not be searched again ([`head_in`]). None where
+/// a newline is, or the offsets are not those of an Arrow array.
+pub fn newline_free(lines: Strings, lo: usize, hi: usize) -> Option<(usize, usize)> {
+    if lo >= hi || hi >= lines.offsets.len() {
+        return None;
+    }
+    let (a, b) = (lines.offsets[lo], lines.offsets[hi]);
+    if a < 0 || b < a || b as usize > lines.data.len() {
+        return None;
+    }
+    let (a, b) = (a as usize, b as usize);
+    memchr::memchr(b'\n', &lines.data[a..b]).is_none().then_some((a, b))
+}
+
+/// Whether line `i` of `lines` may hold a newline: it is not inside the span `free`
+/// ([`newline_free`]) of its range.
+#[inline]
+pub fn may_hold_newline(lines: Strings, i: usize, free: Option<(usize, usize)>) -> bool {
+    let (a, b) = (lines.offsets[i], lines.offsets[i + 1]);
+    free.is_none_or(|(lo, hi)| a < 0 || b < a || (a as usize) < lo || (b as usize) > hi)
+}
+
+/// [`head`] of a line known to hold no newline where `may_hold_newline` is false.
+#[inline]
+pub fn head_in<'a>(line: &'a [u8], months: &[Vec<u8>], may_hold_newline: bool) -> Option<Head<'a>> {
+    let ([_, host, tag, msg], bracket) = header_pid_in(line, may_hold_newline)?;
     let stamp = &line[..15];
     let mut unusual = false;
     // three bytes compared by hand: a slice comparison is a memcmp call per month, per line;
@@ -236,9 +265,10 @@ pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>
     let text = lines.offsets.get(hi).zip(lines.offsets.get(lo)).map_or(0, |(&b, &a)| (b - a).max(0) as usize);
     let mut b = Batch::with_capacity(hi - lo, Rows::hinted(hi - lo, text, &ROWS_HINTS));
     b.stamps.reserve(hi - lo);
+    let free = newline_free(lines, lo, hi);
     for i in lo..hi {
         let line = lines.get(i);
-        let Some(hd) = head(line, months) else {
+        let Some(hd) = head_in(line, months, may_hold_newline(lines, i, free)) else {
             b.kind.push(NO_HEADER);
             continue;
         };

@@ -7,7 +7,7 @@
 //! side parses them as before (`analyzer/fast_summary.py`). Threads over line ranges, no GIL.
 
 use crate::classkey::Masker;
-use crate::batch::{head, over_ranges, Stamps, postfix_daemon, HEADER, NO_HEADER, ROW};
+use crate::batch::{head_in, may_hold_newline, newline_free, over_ranges, Stamps, postfix_daemon, HEADER, NO_HEADER, ROW};
 use crate::engine::Strings;
 use crate::hash::KeyIndex;
 use crate::postfix::Fast;
@@ -168,7 +168,7 @@ pub struct Folded<'a> {
     pub queue_id: Col,
     pub recipient: Col,
     /// the groups' keys and representatives (their first row), by group number
-    pub keys: Vec<Box<[u8]>>,
+    pub keys: KeyIndex,
     pub reps: Vec<(u32, Row<'a>)>,
     /// the groups' classification keys (`classkey.rs`; 0 without a masker), by group number
     pub ckeys: Vec<u64>,
@@ -191,7 +191,7 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         gid: Vec::with_capacity(hi - lo),
         queue_id: Col::with_capacity(hi - lo),
         recipient: Col::with_capacity(hi - lo),
-        keys: Vec::new(),
+        keys: KeyIndex::default(),
         // a group per ~7.5 lines on a generated day: room for one per 6 (the representatives
         // are large, and growing their vector from empty copied them ~11 times a block)
         reps: Vec::with_capacity((hi - lo) / 6),
@@ -203,9 +203,10 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
     // a group per ~8 rows on a generated day: room for that many without rehashing
     let mut groups = KeyIndex::with_capacity((hi - lo) / 8);
     let mut buf = Vec::new();
+    let free = newline_free(lines, lo, hi);
     for i in lo..hi {
         let line = lines.get(i);
-        let Some(hd) = head(line, months) else {
+        let Some(hd) = head_in(line, months, may_hold_newline(lines, i, free)) else {
             f.kind.push(NO_HEADER);
             continue;
         };
@@ -238,7 +239,7 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         f.queue_id.push(row.queue_id.as_deref());
         f.recipient.push(row.recipient.as_deref());
     }
-    f.keys = groups.keys;
+    f.keys = groups;
     Ok(f)
 }
 
@@ -250,15 +251,13 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
     }
     let mut it = parts.into_iter();
     let mut out = it.next().expect("one part at least");
-    let mut groups = KeyIndex::with_capacity(out.keys.len());
-    for k in std::mem::take(&mut out.keys) {
-        groups.number(&k);
-    }
+    // the first part's groups keep their numbers (its index is taken as it is)
+    let mut groups = std::mem::take(&mut out.keys);
     let mut headers = vec![std::mem::take(&mut out.headers)];
     for p in it {
         let map: Vec<u32> = p
             .keys
-            .iter()
+            .keys()
             .zip(p.reps.into_iter().zip(p.ckeys))
             .map(|(k, (rep, ck))| {
                 let (g, new) = groups.number(k);
@@ -281,7 +280,7 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
         }
     }
     out.headers = concat(headers);
-    out.keys = groups.keys;
+    out.keys = groups;
     out
 }
 
@@ -393,7 +392,7 @@ mod tests {
         assert_eq!(one.kind, four.kind);
         assert_eq!(one.rows, four.rows);
         assert_eq!(one.gid, four.gid);
-        assert_eq!(one.keys, four.keys);
+        assert!(one.keys.keys().eq(four.keys.keys()));
         assert_eq!(one.queue_id.data, four.queue_id.data);
         assert_eq!(one.queue_id.valid, four.queue_id.valid);
         assert_eq!(one.headers.rows, four.headers.rows);
@@ -408,7 +407,7 @@ mod tests {
         }
         for (g, (_, r)) in one.reps.iter().enumerate() {
             key(r, &mut buf);
-            assert_eq!(&*one.keys[g], buf.as_slice());
+            assert_eq!(one.keys.key(g), buf.as_slice());
         }
         // every line is counted once, as batch::read counts it
         let b = crate::batch::read(&fast, s, 0, v.len(), &months).unwrap();

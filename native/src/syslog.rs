@@ -18,6 +18,14 @@ pub fn header(h: &[u8]) -> Option<[(usize, usize); 4]> {
 /// [`header`], and where the tag's `[` is (the pid's digits follow it up to the tag's end): the
 /// scan that found the tag's end found it, so the caller need not look again.
 pub fn header_pid(h: &[u8]) -> Option<([(usize, usize); 4], Option<usize>)> {
+    header_pid_in(h, true)
+}
+
+/// [`header_pid`] of a line that is known to hold no newline where `may_hold_newline` is false
+/// (a caller that searched its whole block once: the message's search, one `memchr` call a
+/// line, was ~4% of the Postfix fold).
+#[inline]
+pub fn header_pid_in(h: &[u8], may_hold_newline: bool) -> Option<([(usize, usize); 4], Option<usize>)> {
     let d = |i: usize| h[i].is_ascii_digit();
     if h.len() < 16
         || !(h[0].is_ascii_uppercase() && h[1].is_ascii_lowercase() && h[2].is_ascii_lowercase() && h[3] == b' ')
@@ -57,7 +65,7 @@ pub fn header_pid(h: &[u8]) -> Option<([(usize, usize); 4], Option<usize>)> {
         return None;
     }
     // msg: .*$ (RE2's dot takes anything but a newline)
-    if memchr::memchr(b'\n', &h[i + 2..]).is_some() {
+    if may_hold_newline && memchr::memchr(b'\n', &h[i + 2..]).is_some() {
         return None;
     }
     Some(([(0, 15), host, tag, (i + 2, n)], bracket))
