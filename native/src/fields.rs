@@ -93,16 +93,28 @@ pub const STAGE_TEXT: &str = concat!(
     r"|in response to (?P<f>.+))"
 );
 
-/// The first byte of a [`STAGE_TEXT`] alternative's phrase (`in reply to `, `in response to `,
-/// `refused to talk to me`, `remote mail server after `, `while `, `timed out while `).
-static STAGE_FIRST: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'i' as usize] = true;
-    t[b'r' as usize] = true;
-    t[b'w' as usize] = true;
-    t[b't' as usize] = true;
-    t
-};
+/// The phrases that start [`STAGE_TEXT`]'s alternatives, in its order (a, f, b, d, c, e by
+/// group), and each one's length to its group (`refused to talk to me` is its own group: 0).
+const STAGE_PHRASES: [(&str, usize, u8); 6] = [
+    ("in reply to ", 12, b'a'),
+    ("in response to ", 15, b'f'),
+    ("refused to talk to me", 0, b'b'),
+    ("remote mail server after ", 25, b'd'),
+    ("while ", 6, b'c'),
+    ("timed out while ", 16, b'e'),
+];
+
+/// A searcher of [`STAGE_PHRASES`] (no two start alike, so at most one starts at a place; the
+/// leftmost is reported), built once.
+fn stage_phrases() -> &'static aho_corasick::AhoCorasick {
+    static SEARCHER: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    SEARCHER.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(STAGE_PHRASES.iter().map(|p| p.0))
+            .expect("six short phrases")
+    })
+}
 
 /// What [`STAGE_TEXT`] captures in `text` (its first non-empty group: every alternative's group
 /// is non-empty where it matches), read by hand: Some(None) where it does not match, None where
@@ -117,25 +129,10 @@ pub fn stage_capture(text: &[u8]) -> Option<Option<&[u8]>> {
     let mut ascii_checked = false;
     // the first newline at or after `nl.0` is at `nl.1` (n: none); the same for ` command`
     let (mut nl, mut cmd) = ((usize::MAX, n), (usize::MAX, n));
-    let mut p = 0;
-    while p < n {
-        if !STAGE_FIRST[text[p] as usize] {
-            p += 1;
-            continue;
-        }
-        let rest = &text[p..];
-        let (skip, alt) = match text[p] {
-            b'i' if rest.starts_with(b"in reply to ") => (12, b'a'),
-            b'i' if rest.starts_with(b"in response to ") => (15, b'f'),
-            b'r' if rest.starts_with(b"refused to talk to me") => (0, b'b'),
-            b'r' if rest.starts_with(b"remote mail server after ") => (25, b'd'),
-            b'w' if rest.starts_with(b"while ") => (6, b'c'),
-            b't' if rest.starts_with(b"timed out while ") => (16, b'e'),
-            _ => {
-                p += 1;
-                continue;
-            }
-        };
+    let phrases = stage_phrases();
+    let mut from = 0;
+    while let Some(m) = phrases.find(aho_corasick::Input::new(text).span(from..n)) {
+        let (p, (_, skip, alt)) = (m.start(), STAGE_PHRASES[m.pattern().as_usize()]);
         if !ascii_checked {
             if !text.is_ascii() {
                 return None;
@@ -187,7 +184,7 @@ pub fn stage_capture(text: &[u8]) -> Option<Option<&[u8]>> {
         if got.is_some() {
             return Some(got);
         }
-        p += 1;
+        from = p + 1;
     }
     Some(None)
 }

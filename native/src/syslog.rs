@@ -26,14 +26,28 @@ pub fn header_pid(h: &[u8]) -> Option<([(usize, usize); 4], Option<usize>)> {
 /// line, was ~4% of the Postfix fold).
 #[inline]
 pub fn header_pid_in(h: &[u8], may_hold_newline: bool) -> Option<([(usize, usize); 4], Option<usize>)> {
-    let d = |i: usize| h[i].is_ascii_digit();
-    if h.len() < 16
-        || !(h[0].is_ascii_uppercase() && h[1].is_ascii_lowercase() && h[2].is_ascii_lowercase() && h[3] == b' ')
-        || !((h[4] == b' ' || d(4)) && d(5) && h[6] == b' ')
-        || !(d(7) && d(8) && h[9] == b':' && d(10) && d(11) && h[12] == b':' && d(13) && d(14) && h[15] == b' ')
-    {
+    if !stamp_shape(h) {
         return None;
     }
+    header_after_stamp(h, may_hold_newline)
+}
+
+/// Whether `h` starts with the header's stamp and the space after it (`[A-Z][a-z]{2} [ \d]\d
+/// \d\d:\d\d:\d\d `, 16 bytes).
+#[inline]
+pub fn stamp_shape(h: &[u8]) -> bool {
+    let d = |i: usize| h[i].is_ascii_digit();
+    h.len() >= 16
+        && (h[0].is_ascii_uppercase() && h[1].is_ascii_lowercase() && h[2].is_ascii_lowercase() && h[3] == b' ')
+        && ((h[4] == b' ' || d(4)) && d(5) && h[6] == b' ')
+        && (d(7) && d(8) && h[9] == b':' && d(10) && d(11) && h[12] == b':' && d(13) && d(14) && h[15] == b' ')
+}
+
+/// [`header_pid_in`] of a line whose first 16 bytes have the stamp's shape ([`stamp_shape`]:
+/// a caller that compared them with a line's that had it).
+#[inline]
+pub fn header_after_stamp(h: &[u8], may_hold_newline: bool) -> Option<([(usize, usize); 4], Option<usize>)> {
+    debug_assert!(stamp_shape(h));
     // host: \S+ then a space (no space inside the run, so it is the whole run); the runs
     // scanned eight bytes a step (`nparse_scan::until`)
     let n = h.len();
