@@ -466,8 +466,13 @@ mod tests {
 
     #[test]
     fn programs_table_gives_what_the_scan_and_search_give() {
-        let fast = fast();
-        let parts: [&str; 12] = ["postfix", "postfix-2", "postfixx", "/", "smtpd", "smtp", "qmgr", "cleanup", "local", "x y", "", "é"];
+        // daemons with a direction (so that `daemon_at` finds some)
+        let fields = fast().fields;
+        let table = crate::postfix::patterns().iter().map(|(n, e, r)| (n.to_string(), r.clone(), e.to_string(), None)).collect();
+        let directions = [("smtpd", "inbound"), ("smtp", "outbound"), ("local", "local")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let fast = Fast::new(table, directions, HashMap::new(), fields);
+        let parts: [&str; 16] = ["postfix", "postfix-2", "postfixx", "/", "smtpd", "smtp", "qmgr", "cleanup", "local", "x y", "", "é",
+                                 "postfix/smtpd", "postfix/submission/smtpd", "postfix-2/smtp", "postfix/local"];
         let mut rng = crate::testutil::XorShift(0xDAE_0005);
         let mut names = Vec::new();
         for _ in 0..400 {
@@ -482,7 +487,7 @@ mod tests {
             assert_eq!(programs.daemon(&fast, p), want, "{}", String::from_utf8_lossy(p));
             hits += usize::from(want.flatten().is_some());
         }
-        assert!(hits > 100);
+        assert!(hits > 100, "{hits}");
     }
 
     #[test]

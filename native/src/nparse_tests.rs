@@ -268,7 +268,10 @@ fn head_with_the_last_stamp_as_alone() {
         }
         let alone = crate::batch::head(&line, &months);
         let kept = crate::batch::head_at(&line, &months, true, &mut last);
-        let view = |h: Option<crate::batch::Head>| h.map(|h| (h.month, h.day, h.secs, h.host, h.program, h.pid, h.msg, h.unusual, h.trailing_space));
+        #[allow(clippy::type_complexity)]
+        fn view<'a>(h: Option<crate::batch::Head<'a>>) -> Option<(u8, u8, u32, &'a [u8], &'a [u8], Option<i32>, &'a [u8], bool, bool)> {
+            h.map(|h| (h.month, h.day, h.secs, h.host, h.program, h.pid, h.msg, h.unusual, h.trailing_space))
+        }
         seen += usize::from(alone.is_some());
         assert_eq!(view(kept), view(alone), "{}", String::from_utf8_lossy(&line));
     }
