@@ -8,7 +8,7 @@ use crate::engine::Strings;
 use crate::fields::is_space;
 use crate::postfix::Fast;
 use crate::rows::{concat, Hints, Row, Rows, STR_COLUMNS};
-use crate::syslog::header_pid;
+use crate::syslog::{header_after_stamp, header_pid_in};
 use std::borrow::Cow;
 
 /// What a line is, in [`Batch::kind`].
@@ -137,22 +137,61 @@ pub struct Head<'a> {
 
 /// The header of `line` (None: no classic syslog header). `months`: the month names, January first.
 pub fn head<'a>(line: &'a [u8], months: &[Vec<u8>]) -> Option<Head<'a>> {
-    let ([_, host, tag, msg], bracket) = header_pid(line)?;
-    let stamp = &line[..15];
-    let mut unusual = false;
-    // three bytes compared by hand: a slice comparison is a memcmp call per month, per line;
-    // the English name's place tried first, then every month (any table Python hands in)
-    let name = [stamp[0], stamp[1], stamp[2]];
-    let is = |m: &Vec<u8>| m.len() == 3 && m[0] == name[0] && m[1] == name[1] && m[2] == name[2];
-    let month = match english_month(name).filter(|&g| months.get(g).is_some_and(is)) {
-        Some(g) => g,
-        None => months.iter().position(is).unwrap_or_else(|| {
-            unusual = true;
-            0
-        }),
-    };
-    let (day, h, m, s) = (two(&stamp[4..6]), two(&stamp[7..9]), two(&stamp[10..12]), two(&stamp[13..15]));
-    unusual |= day == 0 || day > u32::from(MDAYS[month]) || h > 23 || m > 59 || s > 59;
+    head_in(line, months, true)
+}
+
+/// The byte span of lines `lo..hi` of `lines` where it holds no newline (one `memchr` over the
+/// span, not one a line): a line inside it need not be searched again ([`head_in`]). None where
+/// a newline is, or the offsets are not those of an Arrow array.
+pub fn newline_free(lines: Strings, lo: usize, hi: usize) -> Option<(usize, usize)> {
+    if lo >= hi || hi >= lines.offsets.len() {
+        return None;
+    }
+    let (a, b) = (lines.offsets[lo], lines.offsets[hi]);
+    if a < 0 || b < a || b as usize > lines.data.len() {
+        return None;
+    }
+    let (a, b) = (a as usize, b as usize);
+    memchr::memchr(b'\n', &lines.data[a..b]).is_none().then_some((a, b))
+}
+
+/// Whether line `i` of `lines` may hold a newline: it is not inside the span `free`
+/// ([`newline_free`]) of its range.
+#[inline]
+pub fn may_hold_newline(lines: Strings, i: usize, free: Option<(usize, usize)>) -> bool {
+    let (a, b) = (lines.offsets[i], lines.offsets[i + 1]);
+    free.is_none_or(|(lo, hi)| a < 0 || b < a || (a as usize) < lo || (b as usize) > hi)
+}
+
+/// [`head`] of a line known to hold no newline where `may_hold_newline` is false.
+pub fn head_in<'a>(line: &'a [u8], months: &[Vec<u8>], may_hold_newline: bool) -> Option<Head<'a>> {
+    head_at(line, months, may_hold_newline, &mut LastStamp::default())
+}
+
+/// The stamp of the last line [`head_at`] read (its first 16 bytes, the stamp and the space
+/// after it) and what was read of it: most lines of a log have their line before's stamp, and
+/// its checks, month and numbers were ~8% of the Postfix fold. For one `months` table only.
+#[derive(Default)]
+pub struct LastStamp {
+    bytes: Option<u128>,
+    month: usize,
+    day: u32,
+    secs: u32,
+    unusual: bool,
+}
+
+/// [`head_in`], the stamp read again only where it is not `last`'s.
+#[inline]
+pub fn head_at<'a>(line: &'a [u8], months: &[Vec<u8>], may_hold_newline: bool, last: &mut LastStamp) -> Option<Head<'a>> {
+    let first = line.get(..16).map(|b| u128::from_le_bytes(b.try_into().expect("16 bytes")));
+    let again = first.is_some() && first == last.bytes;
+    let spans = if again { header_after_stamp(line, may_hold_newline) } else { header_pid_in(line, may_hold_newline) };
+    let ([_, host, tag, msg], bracket) = spans?;
+    if !again {
+        let (month, day, secs, unusual) = stamp_of(&line[..15], months);
+        *last = LastStamp { bytes: first, month, day, secs, unusual };
+    }
+    let (month, day, secs, mut unusual) = (last.month, last.day, last.secs, last.unusual);
     // the pid's `[` as the header's scan found it (no second search of the tag)
     let open = bracket.map(|b| b - tag.0);
     let tag = &line[tag.0..tag.1];
@@ -175,7 +214,7 @@ pub fn head<'a>(line: &'a [u8], months: &[Vec<u8>]) -> Option<Head<'a>> {
     Some(Head {
         month: month as u8 + 1,
         day: day as u8,
-        secs: h * 3600 + m * 60 + s,
+        secs,
         host: &line[host.0..host.1],
         program,
         pid,
@@ -183,6 +222,27 @@ pub fn head<'a>(line: &'a [u8], months: &[Vec<u8>]) -> Option<Head<'a>> {
         unusual,
         trailing_space: msg.last().is_some_and(|&c| is_space(c)),
     })
+}
+
+/// A header stamp's (`Mmm dd hh:mm:ss`) month place (0: January; 0 where `months` does not
+/// name it), day, seconds of the day, and whether it is unusual (a month not named, a day or
+/// time out of range).
+fn stamp_of(stamp: &[u8], months: &[Vec<u8>]) -> (usize, u32, u32, bool) {
+    let mut unusual = false;
+    // three bytes compared by hand: a slice comparison is a memcmp call per month, per line;
+    // the English name's place tried first, then every month (any table Python hands in)
+    let name = [stamp[0], stamp[1], stamp[2]];
+    let is = |m: &Vec<u8>| m.len() == 3 && m[0] == name[0] && m[1] == name[1] && m[2] == name[2];
+    let month = match english_month(name).filter(|&g| months.get(g).is_some_and(is)) {
+        Some(g) => g,
+        None => months.iter().position(is).unwrap_or_else(|| {
+            unusual = true;
+            0
+        }),
+    };
+    let (day, h, m, s) = (two(&stamp[4..6]), two(&stamp[7..9]), two(&stamp[10..12]), two(&stamp[13..15]));
+    unusual |= day == 0 || day > u32::from(MDAYS[month]) || h > 23 || m > 59 || s > 59;
+    (month, day, h * 3600 + m * 60 + s, unusual)
 }
 
 /// The place of an English month's name (`Jan` 0 ... `Dec` 11), or None.
@@ -236,9 +296,11 @@ pub fn read(fast: &Fast, lines: Strings, lo: usize, hi: usize, months: &[Vec<u8>
     let text = lines.offsets.get(hi).zip(lines.offsets.get(lo)).map_or(0, |(&b, &a)| (b - a).max(0) as usize);
     let mut b = Batch::with_capacity(hi - lo, Rows::hinted(hi - lo, text, &ROWS_HINTS));
     b.stamps.reserve(hi - lo);
+    let free = newline_free(lines, lo, hi);
+    let mut last = LastStamp::default();
     for i in lo..hi {
         let line = lines.get(i);
-        let Some(hd) = head(line, months) else {
+        let Some(hd) = head_at(line, months, may_hold_newline(lines, i, free), &mut last) else {
             b.kind.push(NO_HEADER);
             continue;
         };

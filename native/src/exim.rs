@@ -26,6 +26,8 @@ pub struct Spec {
     code_by_hand: bool,
     enh_any: Regex,
     stage_text: Regex,
+    /// the stage pattern is `fields::STAGE_TEXT`: `fields::stage_capture` reads it
+    stage_by_hand: bool,
     queued: Regex,
     /// the queued-as pattern is `fields::QUEUED`: `fields::queued_id` reads it
     queued_by_hand: bool,
@@ -60,12 +62,27 @@ fn compile(re2: &str) -> Result<Regex, String> {
 }
 
 impl Spec {
+    /// What `fields::STAGE_TEXT` captures in `text` (the first non-empty group), by hand where
+    /// the pattern is that one and the hand-read decides, else by the regex.
+    fn stage_capture<'t>(&self, text: &'t [u8]) -> Option<&'t [u8]> {
+        if let Some(got) = self.stage_by_hand.then(|| crate::fields::stage_capture(text)).flatten() {
+            return got;
+        }
+        // most texts name no stage: asked without captures first (no allocation)
+        if !self.stage_text.is_match(text) {
+            return None;
+        }
+        let c = self.stage_text.captures(text)?;
+        ["a", "b", "c", "d", "e", "f"].iter().find_map(|g| c.name(g).map(|m| m.as_bytes()).filter(|b| !b.is_empty()))
+    }
+
     pub fn new(s: SpecSource) -> Result<Spec, String> {
         Ok(Spec {
             code: compile(&s.code)?,
             code_by_hand: s.code == crate::fields::CODE,
             enh_any: compile(&s.enh_any)?,
             stage_text: compile(&s.stage_text)?,
+            stage_by_hand: s.stage_text == crate::fields::STAGE_TEXT,
             queued: compile(&s.queued)?,
             queued_by_hand: s.queued == crate::fields::QUEUED,
             stage_rules: s.stage_rules,
@@ -441,15 +458,9 @@ where
         }
     }
     row.enhanced_code = enh;
-    // most texts name no stage: asked without captures first (no allocation)
-    if stage_from_text && row.smtp_stage.is_none() && spec.stage_text.is_match(text) {
-        if let Some(c) = spec.stage_text.captures(text) {
-            let raw = ["a", "b", "c", "d", "e", "f"]
-                .iter()
-                .find_map(|g| c.name(g).map(|m| m.as_bytes()).filter(|b| !b.is_empty()));
-            if let Some(raw) = raw {
-                row.smtp_stage = Some(spec.stage(raw));
-            }
+    if stage_from_text && row.smtp_stage.is_none() {
+        if let Some(raw) = spec.stage_capture(text) {
+            row.smtp_stage = Some(spec.stage(raw));
         }
     }
     if row.related_id.is_none() {

@@ -85,6 +85,116 @@ pub fn split_hostport_at(spec: &[u8], open: usize, close: usize) -> Result<(Opti
 /// leaves every text to its regex.
 pub const CODE: &str = r"(?:^|: |\(|\s)(?P<code>[2-5][0-9][0-9])(?:[ -]|$)(?:[2-5][0-9][0-9][ -])?(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3}\b)?";
 
+/// fields.py's `_STAGE_TEXT` as [`stage_capture`] reads it by hand: a reader given another
+/// pattern leaves every text to its regex.
+pub const STAGE_TEXT: &str = concat!(
+    r"(?:in reply to (?P<a>.+?) command|(?P<b>refused to talk to me)|while (?P<c>[^:()]+)",
+    r"|remote mail server after (?P<d>[^:]+?)(?::|$| [2-5]\d\d)|timed out while (?P<e>.+)",
+    r"|in response to (?P<f>.+))"
+);
+
+/// The phrases that start [`STAGE_TEXT`]'s alternatives, in its order (a, f, b, d, c, e by
+/// group), and each one's length to its group (`refused to talk to me` is its own group: 0).
+const STAGE_PHRASES: [(&str, usize, u8); 6] = [
+    ("in reply to ", 12, b'a'),
+    ("in response to ", 15, b'f'),
+    ("refused to talk to me", 0, b'b'),
+    ("remote mail server after ", 25, b'd'),
+    ("while ", 6, b'c'),
+    ("timed out while ", 16, b'e'),
+];
+
+/// A searcher of [`STAGE_PHRASES`] (no two start alike, so at most one starts at a place; the
+/// leftmost is reported), built once.
+fn stage_phrases() -> &'static aho_corasick::AhoCorasick {
+    static SEARCHER: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    SEARCHER.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(STAGE_PHRASES.iter().map(|p| p.0))
+            .expect("six short phrases")
+    })
+}
+
+/// What [`STAGE_TEXT`] captures in `text` (its first non-empty group: every alternative's group
+/// is non-empty where it matches), read by hand: Some(None) where it does not match, None where
+/// the regex must decide (a phrase found in a text that is not all ASCII: the regex's `.` and
+/// classes read characters, not bytes). As the regex, leftmost-first: the phrases' places tried
+/// from the left, at each place the one alternative whose phrase is there (no two phrases start
+/// alike), on to the next place where that alternative fails. Linear: a place that matches ends
+/// the scan, and the two searches a failing place makes (the next newline, the next ` command`)
+/// are remembered: a later place searches again only past what the last search found.
+pub fn stage_capture(text: &[u8]) -> Option<Option<&[u8]>> {
+    let n = text.len();
+    let mut ascii_checked = false;
+    // the first newline at or after `nl.0` is at `nl.1` (n: none); the same for ` command`
+    let (mut nl, mut cmd) = ((usize::MAX, n), (usize::MAX, n));
+    let phrases = stage_phrases();
+    let mut from = 0;
+    while let Some(m) = phrases.find(aho_corasick::Input::new(text).span(from..n)) {
+        let (p, (_, skip, alt)) = (m.start(), STAGE_PHRASES[m.pattern().as_usize()]);
+        if !ascii_checked {
+            if !text.is_ascii() {
+                return None;
+            }
+            ascii_checked = true;
+        }
+        let s = p + skip;
+        // the end of `.`'s run from `s` (RE2's dot takes anything but a newline)
+        let mut line_end = |s: usize| {
+            if !(nl.0 <= s && s <= nl.1) {
+                nl = (s, memchr::memchr(b'\n', &text[s..]).map_or(n, |k| s + k));
+            }
+            nl.1
+        };
+        let got = match alt {
+            // `(?P<a>.+?) command`: the first ` command` after one byte at least, no newline before it
+            b'a' => {
+                let from = (s + 1).min(n);
+                if !(cmd.0 <= from && from <= cmd.1) {
+                    cmd = (from, memchr::memmem::find(&text[from..], b" command").map_or(n, |k| from + k));
+                }
+                let q = cmd.1;
+                (q < n && q <= line_end(s)).then(|| &text[s..q])
+            }
+            b'b' => Some(&text[p..p + 21]),
+            // `(?P<c>[^:()]+)`: the longest run (a newline included)
+            b'c' => {
+                let e = text[s..].iter().position(|&b| matches!(b, b':' | b'(' | b')')).map_or(n, |k| s + k);
+                (e > s).then(|| &text[s..e])
+            }
+            // `(?P<d>[^:]+?)(?::|$| [2-5]\d\d)`: the shortest run up to a ':', the end, or a code
+            b'd' => {
+                if s >= n || text[s] == b':' {
+                    None
+                } else {
+                    let mut j = s + 1;
+                    while j < n && text[j] != b':' && !is_code_after_space(&text[j..]) {
+                        j += 1;
+                    }
+                    Some(&text[s..j])
+                }
+            }
+            // `(?P<e>.+)`, `(?P<f>.+)`: the rest of the line, one byte at least
+            _ => {
+                let e = line_end(s);
+                (e > s).then(|| &text[s..e])
+            }
+        };
+        if got.is_some() {
+            return Some(got);
+        }
+        from = p + 1;
+    }
+    Some(None)
+}
+
+/// ` [2-5]\d\d` at the start of `s`.
+#[inline]
+fn is_code_after_space(s: &[u8]) -> bool {
+    s.len() >= 4 && s[0] == b' ' && (b'2'..=b'5').contains(&s[1]) && s[2].is_ascii_digit() && s[3].is_ascii_digit()
+}
+
 /// The regexes and tables of fields.py the readers need.
 pub struct Fields {
     code: Regex,
@@ -92,6 +202,8 @@ pub struct Fields {
     code_by_hand: bool,
     enh_any: Regex,
     stage_text: Regex,
+    /// the stage pattern is [`STAGE_TEXT`]: [`stage_capture`] reads it by hand
+    stage_by_hand: bool,
     queued_as: Regex,
     /// the queued-as pattern is [`QUEUED`]: [`queued_id`] reads it by hand
     queued_by_hand: bool,
@@ -129,6 +241,7 @@ impl Fields {
             code_by_hand: code == CODE,
             enh_any: compile(enh_any)?,
             stage_text: compile(stage_text)?,
+            stage_by_hand: stage_text == STAGE_TEXT,
             queued_as: compile(queued_as)?,
             queued_by_hand: queued_as == QUEUED,
             stages,
@@ -150,16 +263,24 @@ impl Fields {
     /// `stage_from_text`: Ok(None) where the text names no stage; Err where Python must decide.
     #[allow(clippy::result_unit_err)]
     pub fn stage_from_text(&self, text: &[u8]) -> Result<Option<&str>, ()> {
-        // most texts name no stage: asked without captures first (no allocation)
-        if !self.stage_text.is_match(text) {
-            return Ok(None);
-        }
-        let Some(c) = self.stage_text.captures(text) else { return Ok(None) };
-        let raw = (1..c.len()).filter_map(|i| c.get(i)).map(|m| m.as_bytes()).find(|m| !m.is_empty());
+        let raw = match self.stage_by_hand.then(|| stage_capture(text)).flatten() {
+            Some(raw) => raw,
+            None => self.stage_capture_by_regex(text),
+        };
         match raw {
             None => Ok(None),
             Some(r) => self.stage(r).map(Some).ok_or(()),
         }
+    }
+
+    /// [`stage_capture`] by the regex (the first non-empty group, None where it does not match).
+    pub fn stage_capture_by_regex<'t>(&self, text: &'t [u8]) -> Option<&'t [u8]> {
+        // most texts name no stage: asked without captures first (no allocation)
+        if !self.stage_text.is_match(text) {
+            return None;
+        }
+        let c = self.stage_text.captures(text)?;
+        (1..c.len()).filter_map(|i| c.get(i)).map(|m| m.as_bytes()).find(|m| !m.is_empty())
     }
 
     /// `reply_codes`: (reply code, enhanced code) found in a reply text.
@@ -249,6 +370,96 @@ pub fn text(s: Option<&[u8]>) -> Option<Cow<'_, [u8]>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::XorShift;
+
+    /// `stage_capture` against the regex on `text`: equal where it decides; how it decided.
+    fn same_stage(re: &Regex, text: &[u8]) -> Option<bool> {
+        let by_regex = re.captures(text).and_then(|c| (1..c.len()).filter_map(|i| c.get(i)).map(|m| m.as_bytes()).find(|m| !m.is_empty()));
+        let got = stage_capture(text);
+        if let Some(got) = got {
+            assert_eq!(got, by_regex, "{:?}", String::from_utf8_lossy(text));
+        }
+        got.map(|g| g.is_some())
+    }
+
+    fn stage_regex() -> Regex {
+        Regex::new(&re2_to_rust(STAGE_TEXT).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn stage_by_hand_as_the_regex_on_random_texts() {
+        let re = stage_regex();
+        // the phrases, their look-alikes and the bytes each alternative's run stops at
+        let pieces: [&[u8]; 30] = [
+            b"in reply to ", b"in reply to", b" command", b"command", b"in response to ", b"in re", b"refused to talk to me",
+            b"refused to talk to m", b"remote mail server after ", b"remote mail server after", b"while ", b"whil",
+            b"timed out while ", b"timed out ", b":", b"(", b")", b"<", b" 550", b" 2", b" 49x", b" 250 ", b"\n", b" ",
+            b"RCPT TO", b"end of data", "\u{e9}".as_bytes(), b"i", b"r", b"tw",
+        ];
+        let mut rng = XorShift(0x5EED_0F_57A6E);
+        let (mut matched, mut unmatched, mut undecided) = (0, 0, 0);
+        for _ in 0..200_000 {
+            let k = (rng.next() % 9) as usize;
+            let mut text = Vec::new();
+            for _ in 0..k {
+                text.extend_from_slice(pieces[(rng.next() % pieces.len() as u64) as usize]);
+            }
+            match same_stage(&re, &text) {
+                Some(true) => matched += 1,
+                Some(false) => unmatched += 1,
+                None => undecided += 1,
+            }
+        }
+        assert!(matched > 50_000 && unmatched > 20_000 && undecided > 1_000, "{matched} {unmatched} {undecided}");
+        // the usual shapes, and the places after one that fails
+        for (t, want) in [
+            (&b"host a said: 550 5.1.1 no (in reply to RCPT TO command)"[..], Some(&b"RCPT TO"[..])),
+            (b"timed out while sending message body", Some(b"sending message body")),
+            (b"timed out while \nwhile x", Some(b"\nwhile x")),
+            (b"in reply to \n command in reply to end of DATA command", Some(b"end of DATA")),
+            (b"remote mail server after RCPT TO:<a@b>: 550", Some(b"RCPT TO")),
+            (b"remote mail server after end of data 451 later", Some(b"end of data")),
+            (b"in reply to x", None),
+            (b"250 2.0.0 Ok: queued as 4Xyz", None),
+        ] {
+            assert_eq!(stage_capture(t), Some(want), "{:?}", String::from_utf8_lossy(t));
+            assert_eq!(same_stage(&re, t), Some(want.is_some()));
+        }
+        assert_eq!(stage_capture("while \u{e9}t\u{e9}".as_bytes()), None);
+    }
+
+    #[test]
+    fn stage_by_hand_as_the_regex_over_the_corpus() {
+        // every line of the shared corpus's files where it is present (and each line's tail after
+        // its first ': ', as a reply text would be)
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+        let re = stage_regex();
+        let mut stack = vec![root];
+        let mut decided = 0;
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else { continue };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let Ok(bytes) = std::fs::read(&p) else { continue };
+                for line in bytes.split(|&b| b == b'\n') {
+                    let tail = memchr::memmem::find(line, b": ").map_or(line, |k| &line[k + 2..]);
+                    for t in [line, tail] {
+                        if std::str::from_utf8(t).is_ok() {
+                            decided += usize::from(same_stage(&re, t).is_some());
+                        }
+                    }
+                }
+            }
+        }
+        eprintln!("corpus texts decided by hand: {decided}");
+        if std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").is_dir() {
+            assert!(decided > 10_000, "{decided}");
+        }
+    }
 
     #[test]
     fn hostport_as_the_python_regex_splits_it() {

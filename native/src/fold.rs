@@ -7,7 +7,7 @@
 //! side parses them as before (`analyzer/fast_summary.py`). Threads over line ranges, no GIL.
 
 use crate::classkey::Masker;
-use crate::batch::{head, over_ranges, Stamps, postfix_daemon, HEADER, NO_HEADER, ROW};
+use crate::batch::{head_at, may_hold_newline, newline_free, over_ranges, LastStamp, Stamps, postfix_daemon, HEADER, NO_HEADER, ROW};
 use crate::engine::Strings;
 use crate::hash::KeyIndex;
 use crate::postfix::Fast;
@@ -150,6 +150,37 @@ impl<'a> Tally<'a> {
     }
 }
 
+/// The programs of the lines last read, each with its Postfix daemon's place among the readers'
+/// (`Fast::daemon_at`; None inside: a daemon no reader names; None: not a Postfix program), in
+/// a small table by length and a few bytes: a block's lines have a few programs, and
+/// `postfix_daemon`'s scan and the daemons' search were ~5% of the fold. A slot holds the
+/// program it was found for, compared whole before it is used.
+struct Programs<'a> {
+    slots: Vec<(&'a [u8], Option<Option<usize>>)>,
+}
+
+impl<'a> Programs<'a> {
+    const SLOTS: usize = 64;
+
+    fn new() -> Self {
+        Programs { slots: vec![(&[][..], None); Self::SLOTS] }
+    }
+
+    #[inline]
+    fn daemon(&mut self, fast: &Fast, program: &'a [u8]) -> Option<Option<usize>> {
+        let n = program.len();
+        let at = match n {
+            0 => 0,
+            _ => (n.wrapping_mul(31) ^ usize::from(program[n - 1]) ^ (usize::from(program[n / 2]) << 2)) % Self::SLOTS,
+        };
+        let slot = &mut self.slots[at];
+        if slot.0.len() != n || slot.0 != program || n == 0 {
+            *slot = (program, postfix_daemon(program).map(|d| fast.daemon_at(d)));
+        }
+        slot.1
+    }
+}
+
 /// The raw key of a row: its `CLASS_KEY` values, nulls told from empty texts.
 fn key(r: &Row, out: &mut Vec<u8>) {
     crate::classkey::encode(&crate::classkey::Fields::of(r), r.relay_host.as_deref(), r.reply_text.as_deref(), r.detail.as_deref(), out);
@@ -168,7 +199,7 @@ pub struct Folded<'a> {
     pub queue_id: Col,
     pub recipient: Col,
     /// the groups' keys and representatives (their first row), by group number
-    pub keys: Vec<Box<[u8]>>,
+    pub keys: KeyIndex,
     pub reps: Vec<(u32, Row<'a>)>,
     /// the groups' classification keys (`classkey.rs`; 0 without a masker), by group number
     pub ckeys: Vec<u64>,
@@ -191,7 +222,7 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         gid: Vec::with_capacity(hi - lo),
         queue_id: Col::with_capacity(hi - lo),
         recipient: Col::with_capacity(hi - lo),
-        keys: Vec::new(),
+        keys: KeyIndex::default(),
         // a group per ~7.5 lines on a generated day: room for one per 6 (the representatives
         // are large, and growing their vector from empty copied them ~11 times a block)
         reps: Vec::with_capacity((hi - lo) / 6),
@@ -203,9 +234,12 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
     // a group per ~8 rows on a generated day: room for that many without rehashing
     let mut groups = KeyIndex::with_capacity((hi - lo) / 8);
     let mut buf = Vec::new();
+    let free = newline_free(lines, lo, hi);
+    let mut programs = Programs::new();
+    let mut last = LastStamp::default();
     for i in lo..hi {
         let line = lines.get(i);
-        let Some(hd) = head(line, months) else {
+        let Some(hd) = head_at(line, months, may_hold_newline(lines, i, free), &mut last) else {
             f.kind.push(NO_HEADER);
             continue;
         };
@@ -214,7 +248,7 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         let host = Some(Cow::Borrowed(hd.host));
         let mut row = Row { host: host.clone(), mta: Some("postfix"), program: Some(Cow::Borrowed(program)), pid, ..Row::default() };
         let graphic_end = msg.last().is_some_and(|&c| (0x21..=0x7E).contains(&c));
-        let read = graphic_end && postfix_daemon(program).is_some_and(|d| fast.read(d, msg, &mut row));
+        let read = graphic_end && programs.daemon(fast, program).is_some_and(|d| fast.read_at(d, msg, &mut row));
         if !read {
             if let Some(k) = foreign.and_then(|fo| fo.key(program, msg)) {
                 f.foreign.add(k, 1, i as u32);
@@ -238,7 +272,7 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         f.queue_id.push(row.queue_id.as_deref());
         f.recipient.push(row.recipient.as_deref());
     }
-    f.keys = groups.keys;
+    f.keys = groups;
     Ok(f)
 }
 
@@ -250,15 +284,13 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
     }
     let mut it = parts.into_iter();
     let mut out = it.next().expect("one part at least");
-    let mut groups = KeyIndex::with_capacity(out.keys.len());
-    for k in std::mem::take(&mut out.keys) {
-        groups.number(&k);
-    }
+    // the first part's groups keep their numbers (its index is taken as it is)
+    let mut groups = std::mem::take(&mut out.keys);
     let mut headers = vec![std::mem::take(&mut out.headers)];
     for p in it {
         let map: Vec<u32> = p
             .keys
-            .iter()
+            .keys()
             .zip(p.reps.into_iter().zip(p.ckeys))
             .map(|(k, (rep, ck))| {
                 let (g, new) = groups.number(k);
@@ -281,7 +313,7 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
         }
     }
     out.headers = concat(headers);
-    out.keys = groups.keys;
+    out.keys = groups;
     out
 }
 
@@ -393,7 +425,7 @@ mod tests {
         assert_eq!(one.kind, four.kind);
         assert_eq!(one.rows, four.rows);
         assert_eq!(one.gid, four.gid);
-        assert_eq!(one.keys, four.keys);
+        assert!(one.keys.keys().eq(four.keys.keys()));
         assert_eq!(one.queue_id.data, four.queue_id.data);
         assert_eq!(one.queue_id.valid, four.queue_id.valid);
         assert_eq!(one.headers.rows, four.headers.rows);
@@ -408,7 +440,7 @@ mod tests {
         }
         for (g, (_, r)) in one.reps.iter().enumerate() {
             key(r, &mut buf);
-            assert_eq!(&*one.keys[g], buf.as_slice());
+            assert_eq!(one.keys.key(g), buf.as_slice());
         }
         // every line is counted once, as batch::read counts it
         let b = crate::batch::read(&fast, s, 0, v.len(), &months).unwrap();
@@ -430,6 +462,32 @@ mod tests {
         assert_eq!(f.reps.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![1, 2, 5]);
         assert_eq!(f.ckeys, vec![7, 3, 9]);
         assert_eq!((texts.data.as_slice(), texts.len()), (&b"abcd"[..], 4));
+    }
+
+    #[test]
+    fn programs_table_gives_what_the_scan_and_search_give() {
+        // daemons with a direction (so that `daemon_at` finds some)
+        let fields = fast().fields;
+        let table = crate::postfix::patterns().iter().map(|(n, e, r)| (n.to_string(), r.clone(), e.to_string(), None)).collect();
+        let directions = [("smtpd", "inbound"), ("smtp", "outbound"), ("local", "local")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let fast = Fast::new(table, directions, HashMap::new(), fields);
+        let parts: [&str; 16] = ["postfix", "postfix-2", "postfixx", "/", "smtpd", "smtp", "qmgr", "cleanup", "local", "x y", "", "é",
+                                 "postfix/smtpd", "postfix/submission/smtpd", "postfix-2/smtp", "postfix/local"];
+        let mut rng = crate::testutil::XorShift(0xDAE_0005);
+        let mut names = Vec::new();
+        for _ in 0..400 {
+            let k = 1 + (rng.next() % 4) as usize;
+            names.push((0..k).map(|_| parts[(rng.next() % parts.len() as u64) as usize]).collect::<String>());
+        }
+        let mut programs = Programs::new();
+        let mut hits = 0;
+        for _ in 0..20_000 {
+            let p = names[(rng.next() % names.len() as u64) as usize].as_bytes();
+            let want = postfix_daemon(p).map(|d| fast.daemon_at(d));
+            assert_eq!(programs.daemon(&fast, p), want, "{}", String::from_utf8_lossy(p));
+            hits += usize::from(want.flatten().is_some());
+        }
+        assert!(hits > 100, "{hits}");
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub struct Rep<'a> {
 /// Rows numbered by the distinct keys they have, in order of first sight: the groups of a
 /// fold, their keys and representatives (`R`).
 pub struct Groups<R> {
-    /// the keys, by group number (`index.keys`)
+    /// the keys, by group number (`index.key`)
     pub index: KeyIndex,
     pub reps: Vec<R>,
 }
@@ -54,14 +54,14 @@ impl<R> Groups<R> {
     }
 
     /// The keys, by group number.
-    pub fn keys(&self) -> &[Box<[u8]>] {
-        &self.index.keys
+    pub fn keys(&self) -> Vec<&[u8]> {
+        self.index.keys().collect()
     }
 
     /// Take in the groups of a later part: what each of its group numbers becomes here.
     pub fn absorb(&mut self, later: Groups<R>) -> Vec<u32> {
         let mut reps = later.reps.into_iter();
-        later.index.keys.iter().map(|k| {
+        later.index.keys().map(|k| {
             let rep = reps.next().expect("a representative per key");
             self.of(k, || rep)
         }).collect()
@@ -239,7 +239,7 @@ mod tests {
             let mut buf = Vec::new();
             for (g, r) in one.groups.reps.iter().enumerate() {
                 key(&r.row, &mut buf);
-                assert_eq!(&*one.groups.keys()[g], buf.as_slice());
+                assert_eq!(one.groups.keys()[g], buf.as_slice());
                 let at = one.rows.iter().position(|&x| x == r.line).unwrap();
                 assert_eq!(one.gid[at] as usize, g);
             }
@@ -256,7 +256,7 @@ mod tests {
                 let (a, b) = (o[line as usize] as usize, o[line as usize + 1] as usize);
                 let (_, _, _, msg) = header(&d[a..b]).unwrap();
                 key(&message(spec, msg).unwrap(), &mut buf);
-                assert_eq!(&*f.groups.keys()[f.gid[k] as usize], buf.as_slice());
+                assert_eq!(f.groups.keys()[f.gid[k] as usize], buf.as_slice());
             }
         });
     }

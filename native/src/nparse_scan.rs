@@ -2,7 +2,7 @@
 //! a table look-up a byte OR-ed over the eight and one branch (a run of a hostname, a tag, an
 //! Exim token was a compare-and-branch a byte, several compares for a set like `[\s\[\]]`).
 
-/// Bytes a scan stops at, by value (1: stop).
+/// Bytes a scan stops at, by value (1: stop; [`until`] reads no other value).
 pub type Stops = [u8; 256];
 
 /// The bytes of `list` only.
@@ -55,16 +55,19 @@ pub fn until(s: &[u8], stop: &Stops) -> usize {
     let mut i = 0;
     let mut chunks = s.chunks_exact(8);
     for c in &mut chunks {
-        let hit = stop[c[0] as usize]
-            | stop[c[1] as usize]
-            | stop[c[2] as usize]
-            | stop[c[3] as usize]
-            | stop[c[4] as usize]
-            | stop[c[5] as usize]
-            | stop[c[6] as usize]
-            | stop[c[7] as usize];
+        // the eight look-ups as the bytes of a word: the first stop is its lowest set byte
+        // (a hit in a chunk was read again byte by byte: ~3% of the Postfix fold, the hosts and
+        // tags being short)
+        let hit = u64::from(stop[c[0] as usize])
+            | u64::from(stop[c[1] as usize]) << 8
+            | u64::from(stop[c[2] as usize]) << 16
+            | u64::from(stop[c[3] as usize]) << 24
+            | u64::from(stop[c[4] as usize]) << 32
+            | u64::from(stop[c[5] as usize]) << 40
+            | u64::from(stop[c[6] as usize]) << 48
+            | u64::from(stop[c[7] as usize]) << 56;
         if hit != 0 {
-            break;
+            return i + (hit.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }

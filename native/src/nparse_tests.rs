@@ -248,3 +248,32 @@ fn exim_mid_and_wrapped_as_byte_by_byte() {
     }
     assert!(mids > 5_000 && wraps > 2_000, "{mids} {wraps}");
 }
+
+/// `batch::head_at`'s stamp kept from the line before: the same header as `head` reads alone,
+/// on runs of lines that share stamps, stamps edited (out of shape, out of range, another
+/// month), short lines, and lines whose header fails after a stamp seen before.
+#[test]
+fn head_with_the_last_stamp_as_alone() {
+    let months: Vec<Vec<u8>> =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].iter().map(|m| m.as_bytes().to_vec()).collect();
+    let mut rng = XorShift(0x1A57_57A3_9000_0001);
+    let stamps = ["Dec  3 10:00:01", "Dec  3 10:00:02", "Feb 29 23:59:59", "Xyz 10 10:00:00", "Dec 32 10:00:00", "Jan 01 24:00:00"];
+    let rests = [" mx postfix/smtpd[12]: connect from a[1.2.3.4]", " mx cron: x", " mx t[99999999999]: y", " mx t: ", " mx bad[: z", "", " "];
+    let mut last = crate::batch::LastStamp::default();
+    let mut seen = 0;
+    for _ in 0..30_000 {
+        let mut line = format!("{}{}", stamps[(rng.next() % 6) as usize], rests[(rng.next() % 7) as usize]).into_bytes();
+        if rng.next() % 5 == 0 {
+            crate::testutil::edit(&mut line, &mut rng, b" :0123456789Dec[]");
+        }
+        let alone = crate::batch::head(&line, &months);
+        let kept = crate::batch::head_at(&line, &months, true, &mut last);
+        #[allow(clippy::type_complexity)]
+        fn view<'a>(h: Option<crate::batch::Head<'a>>) -> Option<(u8, u8, u32, &'a [u8], &'a [u8], Option<i32>, &'a [u8], bool, bool)> {
+            h.map(|h| (h.month, h.day, h.secs, h.host, h.program, h.pid, h.msg, h.unusual, h.trailing_space))
+        }
+        seen += usize::from(alone.is_some());
+        assert_eq!(view(kept), view(alone), "{}", String::from_utf8_lossy(&line));
+    }
+    assert!(seen > 10_000);
+}

@@ -265,6 +265,17 @@ impl Fast {
     /// Read one Postfix message (`daemon`: the program's last part) into `row` (which holds the
     /// header's columns); false where Python reads it.
     pub fn read<'a>(&'a self, daemon: &[u8], msg: &'a [u8], row: &mut Row<'a>) -> bool {
+        self.read_at(self.daemon_at(daemon), msg, row)
+    }
+
+    /// Where `daemon` is among the daemons a reader or a direction names (None: another one);
+    /// [`Fast::read_at`] takes it (a caller that meets a program again need not look again).
+    pub fn daemon_at(&self, daemon: &[u8]) -> Option<usize> {
+        self.daemons.iter().position(|(d, _, _)| same(d, daemon))
+    }
+
+    /// [`Fast::read`] of a message whose daemon is at `daemon` ([`Fast::daemon_at`]).
+    pub fn read_at<'a>(&'a self, daemon: Option<usize>, msg: &'a [u8], row: &mut Row<'a>) -> bool {
         // the patterns for every daemon that come before the ones read here
         // (first byte tested first: a slice comparison is a memcmp call, three a line otherwise)
         if matches!(msg.first(), Some(b'i' | b'd'))
@@ -274,7 +285,7 @@ impl Fast {
         }
         // a few daemons: their names compared by hand (length first), not by memcmp calls
         // the readers that may take a message starting with its first byte (the others say No)
-        let (direction, kinds) = match self.daemons.iter().find(|(d, _, _)| same(d, daemon)) {
+        let (direction, kinds) = match daemon.map(|i| &self.daemons[i]) {
             Some((_, dir, ks)) => (dir.map(|i| self.directions[i].1.as_str()), ks.of(msg)),
             None => (None, self.any_daemon.of(msg)),
         };

@@ -312,7 +312,7 @@ pub fn from_texts(chunks: &[(Rows, Texts)], limit: usize) -> Result<Option<Pages
             let slot = recent.slots[at];
             text_bytes += word.len() as u64;
             if slot.key[0] == key[0] && slot.key[1] == key[1] && slot.key[2] == key[2] && slot.len == word.len()
-                && (word.len() <= WHOLE || *index.keys[slot.k as usize] == *word) {
+                && (word.len() <= WHOLE || index.key(slot.k as usize) == word) {
                 indices.push(slot.k);
                 continue;
             }

@@ -18,14 +18,36 @@ pub fn header(h: &[u8]) -> Option<[(usize, usize); 4]> {
 /// [`header`], and where the tag's `[` is (the pid's digits follow it up to the tag's end): the
 /// scan that found the tag's end found it, so the caller need not look again.
 pub fn header_pid(h: &[u8]) -> Option<([(usize, usize); 4], Option<usize>)> {
-    let d = |i: usize| h[i].is_ascii_digit();
-    if h.len() < 16
-        || !(h[0].is_ascii_uppercase() && h[1].is_ascii_lowercase() && h[2].is_ascii_lowercase() && h[3] == b' ')
-        || !((h[4] == b' ' || d(4)) && d(5) && h[6] == b' ')
-        || !(d(7) && d(8) && h[9] == b':' && d(10) && d(11) && h[12] == b':' && d(13) && d(14) && h[15] == b' ')
-    {
+    header_pid_in(h, true)
+}
+
+/// [`header_pid`] of a line that is known to hold no newline where `may_hold_newline` is false
+/// (a caller that searched its whole block once: the message's search, one `memchr` call a
+/// line, was ~4% of the Postfix fold).
+#[inline]
+pub fn header_pid_in(h: &[u8], may_hold_newline: bool) -> Option<([(usize, usize); 4], Option<usize>)> {
+    if !stamp_shape(h) {
         return None;
     }
+    header_after_stamp(h, may_hold_newline)
+}
+
+/// Whether `h` starts with the header's stamp and the space after it (`[A-Z][a-z]{2} [ \d]\d
+/// \d\d:\d\d:\d\d `, 16 bytes).
+#[inline]
+pub fn stamp_shape(h: &[u8]) -> bool {
+    let d = |i: usize| h[i].is_ascii_digit();
+    h.len() >= 16
+        && (h[0].is_ascii_uppercase() && h[1].is_ascii_lowercase() && h[2].is_ascii_lowercase() && h[3] == b' ')
+        && ((h[4] == b' ' || d(4)) && d(5) && h[6] == b' ')
+        && (d(7) && d(8) && h[9] == b':' && d(10) && d(11) && h[12] == b':' && d(13) && d(14) && h[15] == b' ')
+}
+
+/// [`header_pid_in`] of a line whose first 16 bytes have the stamp's shape ([`stamp_shape`]:
+/// a caller that compared them with a line's that had it).
+#[inline]
+pub fn header_after_stamp(h: &[u8], may_hold_newline: bool) -> Option<([(usize, usize); 4], Option<usize>)> {
+    debug_assert!(stamp_shape(h));
     // host: \S+ then a space (no space inside the run, so it is the whole run); the runs
     // scanned eight bytes a step (`nparse_scan::until`)
     let n = h.len();
@@ -57,7 +79,7 @@ pub fn header_pid(h: &[u8]) -> Option<([(usize, usize); 4], Option<usize>)> {
         return None;
     }
     // msg: .*$ (RE2's dot takes anything but a newline)
-    if memchr::memchr(b'\n', &h[i + 2..]).is_some() {
+    if may_hold_newline && memchr::memchr(b'\n', &h[i + 2..]).is_some() {
         return None;
     }
     Some(([(0, 15), host, tag, (i + 2, n)], bracket))
