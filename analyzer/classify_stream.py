@@ -148,7 +148,10 @@ class StreamClassifier:
         if not ok or len(live) < 2 or any(answered[i] is None or coded[i] is None for i in live):
             return False
         parts = [(tables[i], answered[i], coded[i]) for i in live]
-        if any(self._bare_rows(t, self._isin_of(t, a)).any() for t, a, _ in parts):
+        # a batch with a bare reject has a reject group (every group has rows): only such a batch's
+        # rows are looked at (most have none: no row mask made, no reply text read)
+        if any(a.group_isin(t, "event", _REJECT).any() and self._bare_rows(t, self._isin_of(t, a)).any()
+               for t, a, _ in parts):
             return False
         if any(not t.schema.equals(parts[0][0].schema) for t, _, _ in parts):
             return False

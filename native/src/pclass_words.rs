@@ -9,8 +9,8 @@
 use crate::arrow::{self, StringColumn};
 use crate::ByteView;
 use pyo3::exceptions::PyValueError;
+use crate::owned::{owned, Owned};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 
 /// The column whose row `i` is word `codes[i]` of the words (`offsets`, `data`: an Arrow string
 /// array's; `valid`: one byte per word, 0 for a null word; None: none is null). A code outside
@@ -72,14 +72,15 @@ pub fn py_words_by_code<'py>(
     data: ByteView,
     valid: Option<ByteView>,
     codes: ByteView,
-) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, usize)> {
+) -> PyResult<(Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, usize)> {
     if codes.len() % CODE != 0 {
         return Err(PyValueError::new_err("codes: int32 expected"));
     }
     let col = py
         .detach(|| words_by_code(&arrow::offsets(&offsets), &data, valid.as_deref(), &codes))
         .map_err(PyValueError::new_err)?;
-    Ok((PyBytes::new(py, &col.offsets), PyBytes::new(py, &col.data), PyBytes::new(py, &col.validity), col.nulls))
+    // the built buffers handed over as they are (analyzer._native.Owned): not copied into bytes, with the GIL held
+    Ok((owned(py, col.offsets), owned(py, col.data), owned(py, col.validity), col.nulls))
 }
 
 #[cfg(test)]
