@@ -32,6 +32,9 @@ _TOP_COLUMNS = ("event", "direction", "cause_ref", "recipient", "sender", "queue
 #: faulted in again after them are not paid on the end's critical path.
 GIVE_BACK_FROM = 100_000
 
+#: Queue-id hashes looked up at a time (:meth:`Senders.at`, :func:`_in_sorted`).
+AT_SLICE = 1 << 16
+
 
 def give_back(ev: pd.DataFrame, *, trim_only: bool = False) -> None:
     """:func:`analyzer.heap.give_back` (or :func:`analyzer.heap.trim`) after a part of the build
@@ -146,10 +149,20 @@ class Senders:
         return len(self.qid)
 
     def at(self, qids: np.ndarray) -> np.ndarray:
-        """The codes of the senders of the hashes ``qids`` (-1: not known)."""
-        pos = np.searchsorted(self.qid, qids)
-        pos[pos == len(self.qid)] = 0
-        return np.where(self.qid[pos] == qids, self.codes[pos], -1) if len(self.qid) else np.full(len(qids), -1)
+        """The codes of the senders of the hashes ``qids`` (-1: not known), looked up
+        :data:`AT_SLICE` hashes at a time (each slice's positions and compares alone, not
+        arrays of 8 bytes per hash beside each other: measured +30 MiB for the ~1M folded
+        lines' look-up at 10M Postfix lines, the top tables' peak)."""
+        out = np.full(len(qids), -1, dtype=self.codes.dtype)
+        if not len(self.qid):
+            return out
+        for i in range(0, len(qids), AT_SLICE):
+            q = qids[i:i + AT_SLICE]
+            pos = np.searchsorted(self.qid, q)
+            pos[pos == len(self.qid)] = 0
+            hit = self.qid[pos] == q
+            out[i:i + len(q)][hit] = self.codes[pos[hit]]
+        return out
 
     def of(self, qids: np.ndarray) -> np.ndarray:
         """The senders of the hashes ``qids`` as Python strings (None: not known)."""
@@ -179,60 +192,89 @@ def _strings(values: Any) -> pa.Array:
     return pa.array([None if n else str(v) for v, n in zip(objs, null, strict=True)], pa.large_string())
 
 
+def _in_sorted(values: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` is in ``table`` (sorted), :data:`AT_SLICE` values at a time."""
+    out = np.zeros(len(values), dtype=bool)
+    if not len(table):
+        return out
+    for i in range(0, len(values), AT_SLICE):
+        v = values[i:i + AT_SLICE]
+        pos = np.searchsorted(table, v)
+        pos[pos == len(table)] = 0
+        np.equal(table[pos], v, out=out[i:i + len(v)])
+    return out
+
+
 def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = None) -> Senders:
     """Each queue id's (hash's) sender: the first line, in time and then input order, that names
     one, among the rows and the lines folded into ``bulk`` (its ``senders``); only of the hashes
-    ``wanted``, when given (the lines of other messages are dropped before any is sorted or
-    made a Python string: measured +83 MiB for every message's sender at 3M Exim lines). The
-    folded lines' senders are their codes into ``bulk``'s distinct senders (Arrow strings), the
-    rows' ones found there or appended: no Python string per sender (measured: +125 MiB for the
-    246k distinct senders of a 10M-line Postfix day, the top tables' peak)."""
+    ``wanted`` (sorted here, in place), when given (the rows' lines of other messages dropped
+    before any is sorted, no sender made a string but of the wanted ids: measured +83 MiB for
+    every message's sender at 3M Exim lines). The folded lines' senders are their codes into
+    ``bulk``'s distinct senders (Arrow strings), the rows' ones found there or appended: no
+    Python string per sender (measured: +125 MiB for the 246k distinct senders of a 10M-line
+    Postfix day). The folded lines are sorted as they are held (their columns read in place,
+    the wanted ids kept among the first lines after the sort: a filter of the folded lines
+    before it copied each of their columns, beside a hash table of the ~1M wanted ids, measured
+    +40 MiB at 10M Postfix lines, the top tables' peak); the wanted ids are looked up sorted,
+    a slice at a time."""
     has = ev["queue_id"].notna().to_numpy(dtype=bool) & ev["sender"].notna().to_numpy(dtype=bool)
     rows_qid = qid_hash(ev["queue_id"][has])
-    b = bulk.senders
-    b_qid = b["qid"].to_numpy(dtype=np.uint64)
-    bpos = None  # the folded lines read (all): their columns taken there, the senders at first lines only
     if wanted is not None:
-        # a hash table of the wanted ids (pandas' isin), not numpy's sort of both arrays
-        # (measured: 45 -> 4 ms at 1M Postfix lines)
-        keep = pd.Series(rows_qid).isin(wanted).to_numpy(dtype=bool)
+        wanted.sort()
+        keep = _in_sorted(rows_qid, wanted)
         has[has] = keep
         rows_qid = rows_qid[keep]
-        take = pd.Series(b_qid).isin(wanted).to_numpy(dtype=bool)
-        bpos = np.flatnonzero(take)
-        b_qid = b_qid[bpos]
-        del take, keep
-
-    def folded(name: str) -> np.ndarray:
-        col = b[name].cat.codes.to_numpy() if name == "sender" else b[name].to_numpy()
-        return col if bpos is None else col[bpos]
-
+        del keep
+    b = bulk.senders
+    nb = len(b)
     # the rows' times read here, their senders only at each queue id's first line (below): not a
     # copy of the texts of every row that names a sender
     known = np.flatnonzero(has)
+    nr = len(known)
     # the rows' place in the input (make_report gives it; else the rows are in input order)
     order = ev[ORDER_COLUMN].to_numpy(dtype=np.int64)[has] if ORDER_COLUMN in ev.columns else known
     sec, ns = _seconds_ns(ev["ts"].iloc[known])
     late = np.iinfo(np.int64).max  # a line without a time sorts last, as the rows do
-    qid = np.concatenate([rows_qid, b_qid])
-    ts = np.concatenate([np.where(sec == _NULL_SEC, late, ns), np.where(folded("sec") == _NULL_SEC, late,
-                                                                         folded("ts"))])
-    order = np.concatenate([order, folded("order").astype(np.int64, copy=False)])
-    del sec, ns
+    ns = np.where(sec == _NULL_SEC, late, ns)
+    del sec
+    b_qid = b["qid"].to_numpy(dtype=np.uint64)
+    b_ts = b["ts"].to_numpy(dtype=np.int64)
+    b_null = b["sec"].to_numpy() == _NULL_SEC
+    if b_null.any():
+        b_ts = np.where(b_null, late, b_ts)
+    del b_null
+    b_order = b["order"].to_numpy(dtype=np.int64)
+
+    def joined(mine: np.ndarray, folded: np.ndarray) -> np.ndarray:
+        """The rows' values, then the folded lines' (these as held where there are no rows)."""
+        if not nr:
+            return folded
+        out = np.empty(nr + nb, dtype=folded.dtype)
+        out[:nr], out[nr:] = mine, folded
+        return out
+
+    qid = joined(rows_qid, b_qid)
     # sorted by queue id, then time, then order: each id's first line heads its run (stable, as
     # a sort of the table by time and order was), and the ids come out sorted for the look-ups
-    idx = np.lexsort((order, ts, qid))
-    del order, ts  # (every temporary row-sized array freed before the senders are read)
-    q = qid[idx]
-    head = np.ones(len(q), dtype=bool)
-    np.not_equal(q[1:], q[:-1], out=head[1:])
+    idx = np.lexsort((joined(order, b_order), joined(ns, b_ts), qid))
+    del order, ns, b_ts, b_order, rows_qid  # (every temporary row-sized array freed before the senders are read)
+    head = np.ones(len(idx), dtype=bool)
+    for i in range(1, len(idx), AT_SLICE):  # (each id's first line: its hash differs from the one before it)
+        q = qid[idx[i - 1:i + AT_SLICE]]
+        np.not_equal(q[1:], q[:-1], out=head[i:i + len(q) - 1])
     first = idx[head]
-    del idx, q, head
-    mine = first < len(known)
+    del idx, head
+    ids = qid[first]
+    if wanted is not None:  # the first lines of the wanted ids only
+        w = _in_sorted(ids, wanted)
+        first, ids = first[w], ids[w]
+        del w
+    mine = first < nr
     cats = b["sender"].cat.categories
     names = _strings(cats) if len(cats) else pa.array([], pa.large_string())
-    codes = np.full(len(first), -1, dtype=np.int64)
-    codes[~mine] = folded("sender")[first[~mine] - len(known)]
+    codes = np.full(len(first), -1, dtype=np.int64 if len(names) + len(first) >= 1 << 31 else np.int32)
+    codes[~mine] = b["sender"].cat.codes.to_numpy()[first[~mine] - nr]
     if mine.any():  # the rows' senders: found among the folded lines' or appended (each distinct once)
         vals = _strings(ev["sender"].iloc[known[first[mine]]])
         at = pc.index_in(vals, value_set=names)
@@ -242,17 +284,20 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
             names = pa.concat_arrays([names, more])
             at = pc.index_in(vals, value_set=names)
         codes[mine] = at.to_numpy(zero_copy_only=False)
-    return Senders(qid[first], codes, names)
+    return Senders(ids, codes, names)
 
 
 def _fill_senders(more: dict[str, Any], missing: np.ndarray, by_qid: Senders) -> None:
     """The senders of the folded lines ``missing`` one, by their queue id's hash (``by_qid``):
     their codes into names appended to ``more``'s (Arrow strings: each distinct sender's name
     once, none a Python string)."""
-    fc = by_qid.at(more["qid"][missing])
     names = _strings(more["names"]["sender"])
+    # (of every folded line, as at 10M lines all of them are: no copy of their hashes taken first)
+    fc = by_qid.at(more["qid"] if missing.all() else more["qid"][missing])
+    fc[fc >= 0] += len(names)
     codes = more["codes"]["sender"].copy()
-    codes[missing] = np.where(fc >= 0, fc + len(names), -1)
+    codes[missing] = fc
+    del fc
     more["codes"]["sender"] = codes
     more["names"]["sender"] = pa.concat_arrays([names, by_qid.names])
 
@@ -341,8 +386,13 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     more_missing = extra["codes"]["sender"] < 0 if extra is not None else np.zeros(0, dtype=bool)
     qids = qid_hash(out_rows.loc[missing, "queue_id"])
     if bulk is not None and len(bulk.senders):  # qmgr's lines were folded: their senders are in bulk
-        more_q = extra["qid"][more_missing] if extra is not None else np.zeros(0, np.uint64)
-        by_qid = _senders_by_qid(ev, bulk, wanted=np.concatenate([qids, more_q]))
+        # the wanted ids made once at their size (not the folded ones' copy, then both joined)
+        wanted = np.empty(len(qids) + int(more_missing.sum()), dtype=np.uint64)
+        wanted[:len(qids)] = qids
+        if extra is not None:
+            np.compress(more_missing, extra["qid"], out=wanted[len(qids):])
+        by_qid = _senders_by_qid(ev, bulk, wanted=wanted)
+        del wanted
     else:
         by_qid = _known_senders(ev)
     if more_missing.any() and len(by_qid):
