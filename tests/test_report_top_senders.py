@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analyzer.anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, qid_hash
-from analyzer.report import top
+from analyzer.report import top, units
 
 
 def _lines(seed: int):
@@ -66,6 +66,7 @@ def _reference(ev, folded, fq, wanted):
 @pytest.mark.parametrize("slice_", [1, 3, 1 << 16])
 def test_senders_by_qid_are_the_first_lines_of_the_wanted_ids(seed, slice_, monkeypatch):
     monkeypatch.setattr(top, "AT_SLICE", slice_)
+    monkeypatch.setattr(units, "LOOKUP_SLICE", slice_)
     ev, bulk, ids, fq, wanted = _lines(seed)
     want_h = qid_hash(pd.Series(wanted, dtype="string[pyarrow]")) if wanted else np.zeros(0, np.uint64)
     got = top._senders_by_qid(ev, bulk, wanted=want_h.copy())
@@ -92,9 +93,10 @@ def test_at_in_slices_is_one_look_up(seed, monkeypatch):
     want = np.array([pos.get(int(q), -1) for q in qids], dtype=np.int64)
     for n in (1, 2, 7, 1 << 16):
         monkeypatch.setattr(top, "AT_SLICE", n)
+        monkeypatch.setattr(units, "LOOKUP_SLICE", n)
         assert s.at(qids).tolist() == want.tolist()
         table = np.sort(rng.integers(0, 60, int(rng.integers(0, 20))).astype(np.uint64))
-        assert top._in_sorted(qids, table).tolist() == np.isin(qids, table).tolist()
+        assert units.in_sorted(qids, table).tolist() == np.isin(qids, table).tolist()
 
 
 def test_fill_senders_appends_the_names_and_codes_the_missing_lines():
@@ -115,3 +117,44 @@ def test_fill_senders_appends_the_names_and_codes_the_missing_lines():
     top._fill_senders(more, missing, by)  # (every line missing: the hashes read in place)
     names = more["names"]["sender"].to_pylist()
     assert [names[c] if c >= 0 else None for c in more["codes"]["sender"]] == ["a", None, "a"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("slice_", [1, 2, 5, 1 << 16])
+def test_dense_codes_in_slices_are_the_distinct_ranks(seed, slice_, monkeypatch):
+    monkeypatch.setattr(units, "DENSE_SORT_FROM", 0)
+    monkeypatch.setattr(units, "DENSE_SLICE", slice_)
+    rng = np.random.default_rng(seed)
+    h = rng.integers(0, int(rng.integers(1, 40)), int(rng.integers(1, 120))).astype(np.uint64) << np.uint64(50)
+    assert units._dense_codes(h).tolist() == np.unique(h, return_inverse=True)[1].tolist()
+
+
+def _count_reference(keys, u):
+    """Messages per key, plainly: distinct (kind, unit) per key, a queue-id-only unit not counted
+    where a unit of the same key names that queue id with a recipient."""
+    named = {(k, q) for k, kind, q in zip(keys, u.kind, u.q, strict=True) if kind == units.MESSAGE}
+    seen = {}
+    for k, kind, h, q in zip(keys, u.kind, u.h, u.q, strict=True):
+        if kind == units.NONE or (kind == units.QUEUE and (k, q) in named):
+            continue
+        seen.setdefault(int(k), set()).add((int(kind), int(h)))
+    return {k: len(v) for k, v in sorted(seen.items())}
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("slice_", [1, 3, 1 << 16])
+def test_count_units_with_the_named_pairs_looked_up_in_slices(seed, slice_, monkeypatch):
+    monkeypatch.setattr(units, "LOOKUP_SLICE", slice_)
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 200))
+    kind = rng.choice(np.array([units.NONE, units.MESSAGE, units.QUEUE, units.LINE], dtype=np.int8), n)
+    q = rng.integers(1, 9, n).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    h = np.where(kind == units.QUEUE, q, rng.integers(0, 20, n).astype(np.uint64) << np.uint64(40))
+    u = units.Units(kind, h, np.where(kind == units.NONE, np.uint64(0), q))
+    keys = rng.integers(0, 5, n)
+    want = _count_reference(keys, u)
+    got = units.count_units(keys, u)
+    assert dict(zip(got.index.tolist(), got.tolist(), strict=True)) == want
+    (coded,) = units.code_units(u)
+    got = units.count_units(keys, coded, coded=True)
+    assert dict(zip(got.index.tolist(), got.tolist(), strict=True)) == want

@@ -17,7 +17,7 @@ from ..anomalies import FAILURES
 from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _eq, _seconds_ns, qid_hash
 from ..anomalies.context import _domain
 from .timeline import distinct_per_group
-from .units import Units, code_units, count_units, message_units
+from .units import Units, code_units, count_units, in_sorted, message_units
 
 __all__ = ["GIVE_BACK_FROM", "TOP", "give_back"]
 
@@ -32,7 +32,7 @@ _TOP_COLUMNS = ("event", "direction", "cause_ref", "recipient", "sender", "queue
 #: faulted in again after them are not paid on the end's critical path.
 GIVE_BACK_FROM = 100_000
 
-#: Queue-id hashes looked up at a time (:meth:`Senders.at`, :func:`_in_sorted`).
+#: Queue-id hashes looked up at a time (:meth:`Senders.at`).
 AT_SLICE = 1 << 16
 
 
@@ -192,19 +192,6 @@ def _strings(values: Any) -> pa.Array:
     return pa.array([None if n else str(v) for v, n in zip(objs, null, strict=True)], pa.large_string())
 
 
-def _in_sorted(values: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Whether each of ``values`` is in ``table`` (sorted), :data:`AT_SLICE` values at a time."""
-    out = np.zeros(len(values), dtype=bool)
-    if not len(table):
-        return out
-    for i in range(0, len(values), AT_SLICE):
-        v = values[i:i + AT_SLICE]
-        pos = np.searchsorted(table, v)
-        pos[pos == len(table)] = 0
-        np.equal(table[pos], v, out=out[i:i + len(v)])
-    return out
-
-
 def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = None) -> Senders:
     """Each queue id's (hash's) sender: the first line, in time and then input order, that names
     one, among the rows and the lines folded into ``bulk`` (its ``senders``); only of the hashes
@@ -222,7 +209,7 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
     rows_qid = qid_hash(ev["queue_id"][has])
     if wanted is not None:
         wanted.sort()
-        keep = _in_sorted(rows_qid, wanted)
+        keep = in_sorted(rows_qid, wanted)
         has[has] = keep
         rows_qid = rows_qid[keep]
         del keep
@@ -267,7 +254,7 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
     del idx, head
     ids = qid[first]
     if wanted is not None:  # the first lines of the wanted ids only
-        w = _in_sorted(ids, wanted)
+        w = in_sorted(ids, wanted)
         first, ids = first[w], ids[w]
         del w
     mine = first < nr
