@@ -63,9 +63,10 @@ def _reference(ev, folded, fq, wanted):
 
 
 @pytest.mark.parametrize("seed", range(60))
-@pytest.mark.parametrize("slice_", [1, 3, 1 << 16])
-def test_senders_by_qid_are_the_first_lines_of_the_wanted_ids(seed, slice_, monkeypatch):
+@pytest.mark.parametrize(("slice_", "bits"), [(1, 1), (3, 8), (1 << 16, 4)])
+def test_senders_by_qid_are_the_first_lines_of_the_wanted_ids(seed, slice_, bits, monkeypatch):
     monkeypatch.setattr(top, "AT_SLICE", slice_)
+    monkeypatch.setattr(top, "SORT_PART_BITS", bits)
     monkeypatch.setattr(units, "LOOKUP_SLICE", slice_)
     ev, bulk, ids, fq, wanted = _lines(seed)
     want_h = qid_hash(pd.Series(wanted, dtype="string[pyarrow]")) if wanted else np.zeros(0, np.uint64)

@@ -34,6 +34,8 @@ GIVE_BACK_FROM = 100_000
 
 #: Queue-id hashes looked up at a time (:meth:`Senders.at`).
 AT_SLICE = 1 << 16
+#: The senders' lines are sorted in 2 ** this many parts of their queue ids' hashes (:func:`_senders_by_qid`).
+SORT_PART_BITS = 4
 
 
 def give_back(ev: pd.DataFrame, *, trim_only: bool = False) -> None:
@@ -214,7 +216,6 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
         rows_qid = rows_qid[keep]
         del keep
     b = bulk.senders
-    nb = len(b)
     # the rows' times read here, their senders only at each queue id's first line (below): not a
     # copy of the texts of every row that names a sender
     known = np.flatnonzero(has)
@@ -228,31 +229,34 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
     b_qid = b["qid"].to_numpy(dtype=np.uint64)
     b_ts = b["ts"].to_numpy(dtype=np.int64)
     b_null = b["sec"].to_numpy() == _NULL_SEC
-    if b_null.any():
-        b_ts = np.where(b_null, late, b_ts)
-    del b_null
     b_order = b["order"].to_numpy(dtype=np.int64)
-
-    def joined(mine: np.ndarray, folded: np.ndarray) -> np.ndarray:
-        """The rows' values, then the folded lines' (these as held where there are no rows)."""
-        if not nr:
-            return folded
-        out = np.empty(nr + nb, dtype=folded.dtype)
-        out[:nr], out[nr:] = mine, folded
-        return out
-
-    qid = joined(rows_qid, b_qid)
     # sorted by queue id, then time, then order: each id's first line heads its run (stable, as
-    # a sort of the table by time and order was), and the ids come out sorted for the look-ups
-    idx = np.lexsort((joined(order, b_order), joined(ns, b_ts), qid))
-    del order, ns, b_ts, b_order, rows_qid  # (every temporary row-sized array freed before the senders are read)
-    head = np.ones(len(idx), dtype=bool)
-    for i in range(1, len(idx), AT_SLICE):  # (each id's first line: its hash differs from the one before it)
-        q = qid[idx[i - 1:i + AT_SLICE]]
-        np.not_equal(q[1:], q[:-1], out=head[i:i + len(q) - 1])
-    first = idx[head]
-    del idx, head
-    ids = qid[first]
+    # a sort of the table by time and order was), and the ids come out sorted for the look-ups;
+    # a part of the ids at a time (by their hash's top bits: the parts' ids in order), each
+    # part's keys gathered alone (not every line's three keys, their order and run heads at
+    # once: measured +44 MiB at 10M Postfix lines, the top tables' peak)
+    shift = np.uint64(64 - SORT_PART_BITS)
+    r_part, b_part = (rows_qid >> shift).astype(np.uint8), (b_qid >> shift).astype(np.uint8)
+    firsts, idss = [], []
+    for part in range(1 << SORT_PART_BITS):
+        rs, bs = np.flatnonzero(r_part == part), np.flatnonzero(b_part == part)
+        if not len(rs) + len(bs):
+            continue
+        q = np.concatenate([rows_qid[rs], b_qid[bs]])
+        t = np.concatenate([ns[rs], np.where(b_null[bs], late, b_ts[bs])])
+        o = np.concatenate([order[rs], b_order[bs]])
+        at = np.lexsort((o, t, q))
+        del o, t
+        q = q[at]
+        head = np.ones(len(q), dtype=bool)
+        np.not_equal(q[1:], q[:-1], out=head[1:])
+        firsts.append(np.concatenate([rs, bs + nr])[at[head]])
+        idss.append(q[head])
+        del at, q, head, rs, bs
+    del r_part, b_part, b_null, order, ns, rows_qid  # (every temporary row-sized array freed before the senders are read)
+    first = np.concatenate(firsts) if firsts else np.zeros(0, np.int64)
+    ids = np.concatenate(idss) if idss else np.zeros(0, np.uint64)
+    del firsts, idss
     if wanted is not None:  # the first lines of the wanted ids only
         w = in_sorted(ids, wanted)
         first, ids = first[w], ids[w]
