@@ -350,10 +350,7 @@ def detect_new_signature(ctx: Context) -> list[Finding]:
         new = counts[(counts >= p["min_count"]).to_numpy() & ~counts.index.isin(old_values(col))
                      & (counts.index != "unknown")]
         for value, n in new.items():  # the new signatures only: few
-            if col == "text":
-                sel = tcode == tat.get(str(value), -2)
-            else:
-                sel = _truthy(values == value)
+            sel = tcode == tat.get(str(value), -2) if col == "text" else _truthy(values == value)
             rows = ev[cols].iloc[pos[sel]]
             fk = fw[(fw[col] == value).to_numpy(dtype=bool)] if fw is not None else None
             if col != "cause":
