@@ -391,6 +391,7 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     if len(by_qid) and missing.any():
         out_rows["sender"] = by_qid.filled(out_rows["sender"], missing, qids)
     del by_qid, qids, missing, more_missing  # (before the tables: the senders' look-up and its names)
+    give_back(ev)  # (and back to the system before the units are made: measured -10 MiB RSS at 10M Exim lines)
     # the units once for the three tables, the rows' and the folded lines' hashes numbered together
     # once (each table's count had numbered its joined hashes again: +18 MiB and ~0.2 CPU-s a
     # table at 10M Postfix lines), as int32

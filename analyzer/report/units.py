@@ -299,10 +299,16 @@ def count_units(keys: np.ndarray, units: Units, *, coded: bool = False) -> pd.Se
     triple.sort()
     first = np.ones(len(triple), dtype=bool)
     np.not_equal(triple[1:], triple[:-1], out=first[1:])
-    triple = triple[first]  # (the distinct triples; their keys worked out in place)
-    del first
+    # the keys in place, each key's distinct triples summed over its run (not a copy of the
+    # distinct triples beside them: the top tables' peak at 10M Exim lines)
     triple //= 4 * span
-    n = np.bincount(triple, minlength=nkeys)
+    n = np.zeros(nkeys, dtype=np.int64)
+    if len(triple):
+        starts = np.ones(len(triple), dtype=bool)
+        np.not_equal(triple[1:], triple[:-1], out=starts[1:])
+        starts = np.flatnonzero(starts)
+        n[triple[starts]] = np.add.reduceat(first, starts, dtype=np.int64)
+    del first, triple
     if uniq is None:
         at = np.flatnonzero(n)
         return pd.Series(n[at], index=pd.Index(at))
