@@ -17,7 +17,7 @@ from ..anomalies import FAILURES
 from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _eq, _seconds_ns, qid_hash
 from ..anomalies.context import _domain
 from .timeline import distinct_per_group
-from .units import Units, code_units, count_units, message_units
+from .units import Units, code_units, count_units, in_sorted, message_units
 
 __all__ = ["GIVE_BACK_FROM", "TOP", "give_back"]
 
@@ -31,6 +31,11 @@ _TOP_COLUMNS = ("event", "direction", "cause_ref", "recipient", "sender", "queue
 #: temporaries a few MiB, under the stream's peak) the calls (~1-2 CPU-ms each) and the pages
 #: faulted in again after them are not paid on the end's critical path.
 GIVE_BACK_FROM = 100_000
+
+#: Queue-id hashes looked up at a time (:meth:`Senders.at`).
+AT_SLICE = 1 << 16
+#: The senders' lines are sorted in 2 ** this many parts of their queue ids' hashes (:func:`_senders_by_qid`).
+SORT_PART_BITS = 4
 
 
 def give_back(ev: pd.DataFrame, *, trim_only: bool = False) -> None:
@@ -146,10 +151,20 @@ class Senders:
         return len(self.qid)
 
     def at(self, qids: np.ndarray) -> np.ndarray:
-        """The codes of the senders of the hashes ``qids`` (-1: not known)."""
-        pos = np.searchsorted(self.qid, qids)
-        pos[pos == len(self.qid)] = 0
-        return np.where(self.qid[pos] == qids, self.codes[pos], -1) if len(self.qid) else np.full(len(qids), -1)
+        """The codes of the senders of the hashes ``qids`` (-1: not known), looked up
+        :data:`AT_SLICE` hashes at a time (each slice's positions and compares alone, not
+        arrays of 8 bytes per hash beside each other: measured +30 MiB for the ~1M folded
+        lines' look-up at 10M Postfix lines, the top tables' peak)."""
+        out = np.full(len(qids), -1, dtype=self.codes.dtype)
+        if not len(self.qid):
+            return out
+        for i in range(0, len(qids), AT_SLICE):
+            q = qids[i:i + AT_SLICE]
+            pos = np.searchsorted(self.qid, q)
+            pos[pos == len(self.qid)] = 0
+            hit = self.qid[pos] == q
+            out[i:i + len(q)][hit] = self.codes[pos[hit]]
+        return out
 
     def of(self, qids: np.ndarray) -> np.ndarray:
         """The senders of the hashes ``qids`` as Python strings (None: not known)."""
@@ -182,57 +197,75 @@ def _strings(values: Any) -> pa.Array:
 def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = None) -> Senders:
     """Each queue id's (hash's) sender: the first line, in time and then input order, that names
     one, among the rows and the lines folded into ``bulk`` (its ``senders``); only of the hashes
-    ``wanted``, when given (the lines of other messages are dropped before any is sorted or
-    made a Python string: measured +83 MiB for every message's sender at 3M Exim lines). The
-    folded lines' senders are their codes into ``bulk``'s distinct senders (Arrow strings), the
-    rows' ones found there or appended: no Python string per sender (measured: +125 MiB for the
-    246k distinct senders of a 10M-line Postfix day, the top tables' peak)."""
+    ``wanted`` (sorted here, in place), when given (the rows' lines of other messages dropped
+    before any is sorted, no sender made a string but of the wanted ids: measured +83 MiB for
+    every message's sender at 3M Exim lines). The folded lines' senders are their codes into
+    ``bulk``'s distinct senders (Arrow strings), the rows' ones found there or appended: no
+    Python string per sender (measured: +125 MiB for the 246k distinct senders of a 10M-line
+    Postfix day). The folded lines are sorted as they are held (their columns read in place,
+    the wanted ids kept among the first lines after the sort: a filter of the folded lines
+    before it copied each of their columns, beside a hash table of the ~1M wanted ids, measured
+    +40 MiB at 10M Postfix lines, the top tables' peak); the wanted ids are looked up sorted,
+    a slice at a time."""
     has = ev["queue_id"].notna().to_numpy(dtype=bool) & ev["sender"].notna().to_numpy(dtype=bool)
     rows_qid = qid_hash(ev["queue_id"][has])
-    b = bulk.senders
-    b_qid = b["qid"].to_numpy(dtype=np.uint64)
-    bpos = None  # the folded lines read (all): their columns taken there, the senders at first lines only
     if wanted is not None:
-        # a hash table of the wanted ids (pandas' isin), not numpy's sort of both arrays
-        # (measured: 45 -> 4 ms at 1M Postfix lines)
-        keep = pd.Series(rows_qid).isin(wanted).to_numpy(dtype=bool)
+        wanted.sort()
+        keep = in_sorted(rows_qid, wanted)
         has[has] = keep
         rows_qid = rows_qid[keep]
-        take = pd.Series(b_qid).isin(wanted).to_numpy(dtype=bool)
-        bpos = np.flatnonzero(take)
-        b_qid = b_qid[bpos]
-        del take, keep
-
-    def folded(name: str) -> np.ndarray:
-        col = b[name].cat.codes.to_numpy() if name == "sender" else b[name].to_numpy()
-        return col if bpos is None else col[bpos]
-
+        del keep
+    b = bulk.senders
     # the rows' times read here, their senders only at each queue id's first line (below): not a
     # copy of the texts of every row that names a sender
     known = np.flatnonzero(has)
+    nr = len(known)
     # the rows' place in the input (make_report gives it; else the rows are in input order)
     order = ev[ORDER_COLUMN].to_numpy(dtype=np.int64)[has] if ORDER_COLUMN in ev.columns else known
     sec, ns = _seconds_ns(ev["ts"].iloc[known])
     late = np.iinfo(np.int64).max  # a line without a time sorts last, as the rows do
-    qid = np.concatenate([rows_qid, b_qid])
-    ts = np.concatenate([np.where(sec == _NULL_SEC, late, ns), np.where(folded("sec") == _NULL_SEC, late,
-                                                                         folded("ts"))])
-    order = np.concatenate([order, folded("order").astype(np.int64, copy=False)])
-    del sec, ns
+    ns = np.where(sec == _NULL_SEC, late, ns)
+    del sec
+    b_qid = b["qid"].to_numpy(dtype=np.uint64)
+    b_ts = b["ts"].to_numpy(dtype=np.int64)
+    b_null = b["sec"].to_numpy() == _NULL_SEC
+    b_order = b["order"].to_numpy(dtype=np.int64)
     # sorted by queue id, then time, then order: each id's first line heads its run (stable, as
-    # a sort of the table by time and order was), and the ids come out sorted for the look-ups
-    idx = np.lexsort((order, ts, qid))
-    del order, ts  # (every temporary row-sized array freed before the senders are read)
-    q = qid[idx]
-    head = np.ones(len(q), dtype=bool)
-    np.not_equal(q[1:], q[:-1], out=head[1:])
-    first = idx[head]
-    del idx, q, head
-    mine = first < len(known)
+    # a sort of the table by time and order was), and the ids come out sorted for the look-ups;
+    # a part of the ids at a time (by their hash's top bits: the parts' ids in order), each
+    # part's keys gathered alone (not every line's three keys, their order and run heads at
+    # once: measured +44 MiB at 10M Postfix lines, the top tables' peak)
+    shift = np.uint64(64 - SORT_PART_BITS)
+    r_part, b_part = (rows_qid >> shift).astype(np.uint8), (b_qid >> shift).astype(np.uint8)
+    firsts, idss = [], []
+    for part in range(1 << SORT_PART_BITS):
+        rs, bs = np.flatnonzero(r_part == part), np.flatnonzero(b_part == part)
+        if not len(rs) + len(bs):
+            continue
+        q = np.concatenate([rows_qid[rs], b_qid[bs]])
+        t = np.concatenate([ns[rs], np.where(b_null[bs], late, b_ts[bs])])
+        o = np.concatenate([order[rs], b_order[bs]])
+        at = np.lexsort((o, t, q))
+        del o, t
+        q = q[at]
+        head = np.ones(len(q), dtype=bool)
+        np.not_equal(q[1:], q[:-1], out=head[1:])
+        firsts.append(np.concatenate([rs, bs + nr])[at[head]])
+        idss.append(q[head])
+        del at, q, head, rs, bs
+    del r_part, b_part, b_null, order, ns, rows_qid  # (every temporary row-sized array freed before the senders are read)
+    first = np.concatenate(firsts) if firsts else np.zeros(0, np.int64)
+    ids = np.concatenate(idss) if idss else np.zeros(0, np.uint64)
+    del firsts, idss
+    if wanted is not None:  # the first lines of the wanted ids only
+        w = in_sorted(ids, wanted)
+        first, ids = first[w], ids[w]
+        del w
+    mine = first < nr
     cats = b["sender"].cat.categories
     names = _strings(cats) if len(cats) else pa.array([], pa.large_string())
-    codes = np.full(len(first), -1, dtype=np.int64)
-    codes[~mine] = folded("sender")[first[~mine] - len(known)]
+    codes = np.full(len(first), -1, dtype=np.int64 if len(names) + len(first) >= 1 << 31 else np.int32)
+    codes[~mine] = b["sender"].cat.codes.to_numpy()[first[~mine] - nr]
     if mine.any():  # the rows' senders: found among the folded lines' or appended (each distinct once)
         vals = _strings(ev["sender"].iloc[known[first[mine]]])
         at = pc.index_in(vals, value_set=names)
@@ -242,17 +275,20 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
             names = pa.concat_arrays([names, more])
             at = pc.index_in(vals, value_set=names)
         codes[mine] = at.to_numpy(zero_copy_only=False)
-    return Senders(qid[first], codes, names)
+    return Senders(ids, codes, names)
 
 
 def _fill_senders(more: dict[str, Any], missing: np.ndarray, by_qid: Senders) -> None:
     """The senders of the folded lines ``missing`` one, by their queue id's hash (``by_qid``):
     their codes into names appended to ``more``'s (Arrow strings: each distinct sender's name
     once, none a Python string)."""
-    fc = by_qid.at(more["qid"][missing])
     names = _strings(more["names"]["sender"])
+    # (of every folded line, as at 10M lines all of them are: no copy of their hashes taken first)
+    fc = by_qid.at(more["qid"] if missing.all() else more["qid"][missing])
+    fc[fc >= 0] += len(names)
     codes = more["codes"]["sender"].copy()
-    codes[missing] = np.where(fc >= 0, fc + len(names), -1)
+    codes[missing] = fc
+    del fc
     more["codes"]["sender"] = codes
     more["names"]["sender"] = pa.concat_arrays([names, by_qid.names])
 
@@ -341,8 +377,13 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     more_missing = extra["codes"]["sender"] < 0 if extra is not None else np.zeros(0, dtype=bool)
     qids = qid_hash(out_rows.loc[missing, "queue_id"])
     if bulk is not None and len(bulk.senders):  # qmgr's lines were folded: their senders are in bulk
-        more_q = extra["qid"][more_missing] if extra is not None else np.zeros(0, np.uint64)
-        by_qid = _senders_by_qid(ev, bulk, wanted=np.concatenate([qids, more_q]))
+        # the wanted ids made once at their size (not the folded ones' copy, then both joined)
+        wanted = np.empty(len(qids) + int(more_missing.sum()), dtype=np.uint64)
+        wanted[:len(qids)] = qids
+        if extra is not None:
+            np.compress(more_missing, extra["qid"], out=wanted[len(qids):])
+        by_qid = _senders_by_qid(ev, bulk, wanted=wanted)
+        del wanted
     else:
         by_qid = _known_senders(ev)
     if more_missing.any() and len(by_qid):
@@ -350,6 +391,7 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     if len(by_qid) and missing.any():
         out_rows["sender"] = by_qid.filled(out_rows["sender"], missing, qids)
     del by_qid, qids, missing, more_missing  # (before the tables: the senders' look-up and its names)
+    give_back(ev)  # (and back to the system before the units are made: measured -10 MiB RSS at 10M Exim lines)
     # the units once for the three tables, the rows' and the folded lines' hashes numbered together
     # once (each table's count had numbered its joined hashes again: +18 MiB and ~0.2 CPU-s a
     # table at 10M Postfix lines), as int32
