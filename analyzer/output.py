@@ -67,6 +67,23 @@ class OutputError(OSError):
     hint = "check that the directory exists and is writable"
 
 
+class UnknownOutputType(OutputError):
+    """``-o`` names a file whose suffix is not one of the event table's formats."""
+
+    hint = ("-o writes the event table; the summary itself goes to stdout, "
+            "e.g. maillens parse FILE -f json > summary.json")
+
+
+def event_format(path: str) -> str:
+    """The event table's format for ``path`` by its suffix (:data:`EVENT_FORMATS`); JSON lines for a
+    device, FIFO or fd link without one; :class:`UnknownOutputType` otherwise."""
+    suffix = Path(path).suffix.lower()
+    fmt = EVENT_FORMATS.get(suffix) or ("jsonl" if is_write_through(path) else None)
+    if fmt is None:
+        raise UnknownOutputType(f"{path}: unknown output type {suffix or '(none)'}; use .parquet, .csv or .jsonl")
+    return fmt
+
+
 # --------------------------------------------------------------------------------------------
 # where the bytes go
 
@@ -415,10 +432,7 @@ def write_events(df: pd.DataFrame, path: str) -> None:
     if path == "-":
         _jsonl(df, _JsonSafe(sys.stdout))
         return
-    suffix = Path(path).suffix.lower()
-    fmt = EVENT_FORMATS.get(suffix) or ("jsonl" if is_write_through(path) else None)
-    if fmt is None:
-        raise OutputError(f"{path}: unknown output type {suffix or '(none)'}; use .parquet, .csv or .jsonl")
+    fmt = event_format(path)
     if fmt == "jsonl":
         with open_output(path, "w") as fh:
             _jsonl(df, fh)

@@ -16,14 +16,13 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import sink_jsonl
-from .output import EVENT_FORMATS, OutputError, is_write_through, neutralise_csv_table, open_output, start_writeback
+from .output import OutputError, event_format, neutralise_csv_table, open_output, start_writeback
 from .pipeline import EventBatch, EventStream
 from .schema import CLASS_SCHEMA, SCHEMA, to_pandas
 from .schema import pandas_metadata as _pandas_metadata
@@ -176,11 +175,7 @@ class EventWriter:
         if path == "-":
             self.fmt = "jsonl"
         else:
-            suffix = Path(path).suffix.lower()
-            fmt = EVENT_FORMATS.get(suffix) or ("jsonl" if is_write_through(path) else None)
-            if fmt is None:
-                raise OutputError(f"{path}: unknown output type {suffix or '(none)'}; use .parquet, .csv or .jsonl")
-            self.fmt = fmt
+            self.fmt = event_format(path)
         self.threaded = threaded
         self._stack = contextlib.ExitStack()
         self._writer: Any = None

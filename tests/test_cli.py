@@ -104,6 +104,17 @@ def test_errors_are_one_line_with_exit_codes(log, tmp_path, args, code, needle):
     assert r.stderr.splitlines()[0].startswith("Error: ")
 
 
+@pytest.mark.parametrize("name", ["summary.json", "x.xlsx", "noext"])
+def test_unknown_output_type_hints_at_the_summary_not_the_directory(log, tmp_path, name):
+    """``-o summary.json`` is a wrong suffix, not an unwritable directory: the hint says where the
+    summary goes (stdout, ``-f json``) instead of asking to check the directory."""
+    r = subprocess.run([sys.executable, "-m", "analyzer", "parse", log, "--tz", "UTC", "-o", str(tmp_path / name)],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 5, r.stderr
+    hint = [line for line in r.stderr.splitlines() if line.startswith("Try: ")]
+    assert hint and "-f json" in hint[0] and "directory" not in hint[0], r.stderr
+    assert not (tmp_path / name).exists()
+
 def test_every_command_has_help_with_an_example():
     """Each command's --help teaches with an example and the README names the command."""
     with open(os.path.join(os.path.dirname(__file__), "..", "README.md")) as fh:
