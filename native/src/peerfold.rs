@@ -186,14 +186,6 @@ impl Sizes {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.narrow.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.narrow.is_empty()
-    }
-
     /// Every slot's size, in slot order, as int64 little-endian bytes.
     pub fn le_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(8 * self.narrow.len());
