@@ -10,6 +10,7 @@
 //! are log texts or derived from them), the table sorted once at the end.
 
 use crate::hash::{is_set, Seed};
+use held::Held;
 use crate::vocab::{Column, Vocab};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
@@ -429,11 +430,13 @@ pub struct BulkFold {
     wide: HashMap<u32, Acc, Keyed>,
     names: [Names; 3],
     pieces: usize,
-    done: Vec<Qid>,
+    /// the chunks' first times before this one's (held narrow: [`Held`])
+    done: Held,
     chunk: Vec<Qid>,
     best: HashMap<Side, usize, Keyed>,
     any_qids: bool,
-    senders: Vec<Entry>,
+    /// the senders' entries (held narrow: [`Held`])
+    senders: Held,
     pub sender_words: Vocab,
     deferred: HashSet<u64, Keyed>,
     looked_up: HashSet<u64, Keyed>,
@@ -492,7 +495,7 @@ pub fn first_qids(entries: &[Qid], split: i64, best: &mut HashMap<Side, usize, K
 
 impl BulkFold {
     pub fn new(opts: Options) -> Self {
-        BulkFold { opts, ..Default::default() }
+        BulkFold { opts, done: Held::new(false), senders: Held::new(true), ..Default::default() }
     }
 
     /// Fold one batch (its columns checked first: nothing is folded from a batch that fails its
@@ -602,7 +605,9 @@ impl BulkFold {
             if let Some(split) = self.opts.split {
                 if !self.chunk.is_empty() {
                     let chunk = std::mem::take(&mut self.chunk);
-                    self.done.extend(first_qids(&chunk, split, &mut self.best));
+                    for q in first_qids(&chunk, split, &mut self.best) {
+                        self.done.push(q.qid, q.ts, 0, 0);
+                    }
                 }
             }
         }
@@ -662,7 +667,7 @@ impl BulkFold {
             self.any_qids = true;
             if let Some(s) = b.sender.as_ref().filter(|s| s.valid(i)) {
                 let code = self.sender_words.code(s.col.get(i)).ok_or("the senders' vocabulary is full")?;
-                self.senders.push(Entry { qid, ts: held, order, sender: code as i32 });
+                self.senders.push(qid, held, order, code as i32);
             }
         }
         self.local.clear();
@@ -690,8 +695,8 @@ impl BulkFold {
         let set = |c: usize, w: usize| c * (w + 1);
         [size_of::<Key>() * self.keys.capacity() + size_of::<Slim>() * self.accs.capacity() + 4 * self.next.capacity()
              + 4 * self.by_sec.heads.capacity() + set(self.index.capacity(), size_of::<(Key, u32)>()),
-         size_of::<Qid>() * (self.done.capacity() + self.chunk.capacity()),
-         size_of::<Entry>() * self.senders.capacity() + self.sender_words.nbytes(),
+         self.done.nbytes() + size_of::<Qid>() * self.chunk.capacity(),
+         self.senders.nbytes() + self.sender_words.nbytes(),
          set(self.deferred.capacity(), 8),
          set(self.looked_up.capacity(), 8)]
     }
@@ -791,22 +796,20 @@ impl BulkFold {
         if self.broken {
             return Err(BROKEN.into());
         }
-        let mut qids = std::mem::take(&mut self.done);
+        // (the held entries read back as they were, those not kept dropped as they are read)
+        let deferred = std::mem::take(&mut self.deferred);
+        let kept = |q: u64| !self.opts.deferred_only || deferred.contains(&q);
+        let mut qids = self.done.qids(kept);
         let chunk = std::mem::take(&mut self.chunk);
         match self.opts.split {
-            Some(split) => qids.extend(first_qids(&chunk, split, &mut self.best)),
-            None => qids.extend(chunk),
+            Some(split) => qids.extend(first_qids(&chunk, split, &mut self.best).into_iter().filter(|e| kept(e.qid))),
+            None => qids.extend(chunk.into_iter().filter(|e| kept(e.qid))),
         }
-        if self.opts.deferred_only {
-            let deferred = std::mem::take(&mut self.deferred);
-            qids.retain(|e| deferred.contains(&e.qid));
-        }
+        drop(deferred);
         let any_senders = !self.senders.is_empty();
-        let mut senders = std::mem::take(&mut self.senders);
-        if self.opts.looked_up_only {
-            let wanted = std::mem::take(&mut self.looked_up);
-            senders.retain(|e| wanted.contains(&{ e.qid }));
-        }
+        let wanted = std::mem::take(&mut self.looked_up);
+        let senders = self.senders.entries(|q| !self.opts.looked_up_only || wanted.contains(&q));
+        drop(wanted);
         self.best = HashMap::default();
         // (the look-ups freed first: only the entries are read from here on)
         self.by_sec = BySecond::default();
@@ -891,6 +894,9 @@ struct Finished {
     qids: Option<Vec<Qid>>,
     senders: Option<Vec<Entry>>,
 }
+
+#[path = "bulkfold_held.rs"]
+mod held;
 
 #[cfg(test)]
 #[path = "bulkfold_tests.rs"]

@@ -149,11 +149,62 @@ struct Line {
     h: u64,
 }
 
+/// Each queue id's first size, held as u32 (a message's size in bytes fits): 4 bytes a message,
+/// not 8; one that does not fit (negative, or past 4 GiB: a log can say anything) is held in
+/// `wide` by its slot, its `narrow` entry unread.
+#[derive(Default)]
+pub struct Sizes {
+    narrow: Vec<u32>,
+    wide: std::collections::HashMap<u32, i64>,
+}
+
+impl Sizes {
+    fn push_zero(&mut self) {
+        self.narrow.push(0);
+    }
+
+    pub fn get(&self, s: usize) -> i64 {
+        if !self.wide.is_empty() {
+            if let Some(&v) = self.wide.get(&(s as u32)) {
+                return v;
+            }
+        }
+        i64::from(self.narrow[s])
+    }
+
+    fn set(&mut self, s: usize, v: i64) {
+        match u32::try_from(v) {
+            Ok(n) => {
+                self.narrow[s] = n;
+                if !self.wide.is_empty() {
+                    self.wide.remove(&(s as u32));
+                }
+            }
+            Err(_) => {
+                self.wide.insert(s as u32, v);
+            }
+        }
+    }
+
+    /// Every slot's size, in slot order, as int64 little-endian bytes.
+    pub fn le_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 * self.narrow.len());
+        for s in 0..self.narrow.len() {
+            out.extend_from_slice(&self.get(s).to_le_bytes());
+        }
+        out
+    }
+
+    fn nbytes(&self) -> usize {
+        4 * self.narrow.capacity() + 17 * self.wide.capacity()
+    }
+}
+
 #[derive(Default)]
 pub struct PfFold {
     qids: KeyMap,
     pub flags: Vec<u8>,
-    pub size: Vec<i64>,
+    pub size: Sizes,
     pub sender: Vec<i32>,
     pub client: Vec<i32>,
     pub recipients: Agg,
@@ -173,7 +224,7 @@ impl PfFold {
         let s = self.qids.slot(h).ok_or_else(|| "too many queue ids for a key map".to_string())?;
         if s >= self.flags.len() {
             self.flags.push(0);
-            self.size.push(0);
+            self.size.push_zero();
             self.sender.push(-1);
             self.client.push(-1);
         }
@@ -218,7 +269,7 @@ impl PfFold {
                 // each queue id's first size and sender (the batch's first line of it, if none yet)
                 let s = self.slot(r.h[i])?;
                 if self.flags[s] & SIZED == 0 {
-                    self.size[s] = r.size[i];
+                    self.size.set(s, r.size[i]);
                     self.sender[s] = r.sender[i];
                     self.flags[s] |= SIZED;
                 }
@@ -259,7 +310,7 @@ impl PfFold {
             if l.known && l.sent {
                 let at = self.qids.get(l.h).filter(|&s| self.flags[s] & SIZED != 0);
                 match at {
-                    Some(s) => size = self.size[s],
+                    Some(s) => size = self.size.get(s),
                     None if !last => {
                         self.waiting.push(*l);
                         continue;
@@ -294,7 +345,7 @@ impl PfFold {
 
     /// Bytes held.
     pub fn nbytes(&self) -> usize {
-        self.qids.nbytes() + self.flags.capacity() + 8 * self.size.capacity() + 4 * (self.sender.capacity() + self.client.capacity())
+        self.qids.nbytes() + self.flags.capacity() + self.size.nbytes() + 4 * (self.sender.capacity() + self.client.capacity())
             + self.recipients.nbytes() + self.domains.nbytes() + std::mem::size_of::<Line>() * self.waiting.capacity()
     }
 }
@@ -385,9 +436,30 @@ mod tests {
         assert_eq!(f.domains.ints[2], vec![1, 0, 0]);
         assert_eq!(f.domains.delay_sum, vec![0.0, 1.5, 0.5]);
         assert_eq!(f.domains.max_delay, vec![2.0, 1.5, 0.5]);
-        assert_eq!((f.size[0], f.sender[0], f.flags[0]), (900, 3, SIZED | DEFERRED));
+        assert_eq!((f.size.get(0), f.sender[0], f.flags[0]), (900, 3, SIZED | DEFERRED));
         assert_eq!(f.n[DELIVERED], 2);
         assert_eq!(f.n[DEFERRALS], 1);
+    }
+
+    #[test]
+    fn sizes_held_narrow_give_back_every_value_and_wide_ones_exactly() {
+        let mut f = PfFold::new();
+        let mut a = Rows::new();
+        let sizes = [0i64, 1, 900, u32::MAX as i64, u32::MAX as i64 + 1, -1, i64::MIN, i64::MAX, 77];
+        for (k, &v) in sizes.iter().enumerate() {
+            a.push(QMGR, EV_QUEUED, 0, BIT_QID, 100 + k as u64, v, 1, 0.0);
+        }
+        for k in 0..sizes.len() {
+            a.push(AGENT, EV_DELIVERY, ST_SENT, BIT_QID, 100 + k as u64, 0, k as i32, 0.0);
+        }
+        f.add(&a.rows()).unwrap();
+        let got: Vec<i64> = (0..sizes.len()).map(|s| f.size.get(s)).collect();
+        assert_eq!(got, sizes);
+        let le: Vec<i64> = f.size.le_bytes().chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
+        assert_eq!(le, sizes);
+        assert_eq!(f.size.wide.len(), 4, "only the values past u32 held wide");
+        // each recipient's bytes are its message's size, wide or not (summed as before)
+        assert_eq!(f.recipients.ints[1], sizes.to_vec());
     }
 
     #[test]

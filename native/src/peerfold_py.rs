@@ -97,7 +97,7 @@ impl PyPfFold {
     /// Per queue id (slot order): flags (uint8), size (int64), sender, client (int32).
     fn qids<'py>(&self, py: Python<'py>) -> (Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>) {
         let f = &self.0;
-        (owned(py, f.flags.clone()), out(py, &f.size, i64::to_le_bytes), out(py, &f.sender, i32::to_le_bytes),
+        (owned(py, f.flags.clone()), owned(py, f.size.le_bytes()), out(py, &f.sender, i32::to_le_bytes),
          out(py, &f.client, i32::to_le_bytes))
     }
 
