@@ -14,7 +14,7 @@
 //! crate runs in time linear in the text whatever it holds.
 
 use crate::engine::Strings;
-use crate::rulematch_screen::{self as screen, Screen};
+use crate::rulematch_screen::{self as screen, Screen, Sides};
 use crate::translate::re2_to_rust;
 use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::hybrid::dfa::{Cache, DFA};
@@ -48,7 +48,7 @@ struct Lazy {
 /// case-sensitive twin (a few each; ignoring case multiplies them by the variants): its
 /// prefixes' and its suffixes'. None: none, or the pattern cannot be rewritten or parsed (it is
 /// never screened, as before).
-fn screen_literals(source: &str, ignore_case: bool) -> [Option<Vec<Vec<u8>>>; 2] {
+fn screen_literals(source: &str, ignore_case: bool) -> Sides {
     let hir = ignore_case
         .then(|| re2_to_rust(source).ok())
         .flatten()
@@ -116,6 +116,13 @@ pub struct RuleSet {
     screen: OnceLock<Screen>,
 }
 
+/// The screen of patterns whose literals are `own` (one per pattern).
+fn screen_of(own: &[Sides]) -> Screen {
+    // the prefixes' sets, then the suffixes'
+    let lits: Vec<Option<&[Vec<u8>]>> = (0..2).flat_map(|k| own.iter().map(move |l| l[k].as_deref())).collect();
+    Screen::of_sets(&lits, own.len())
+}
+
 /// A column of texts, owned (offsets and data copied once from Arrow's buffers).
 pub struct Texts {
     pub offsets: Vec<i32>,
@@ -155,13 +162,23 @@ impl RuleSet {
     /// cannot compile is reported when a text reaches it (`hits`: None), as before; one the
     /// screen keeps every text from could only have been found not to match.
     pub fn screen(&self) -> &Screen {
-        self.screen.get_or_init(|| {
-            let own: Vec<[Option<Vec<Vec<u8>>>; 2]> =
-                self.sources.iter().map(|p| screen_literals(p, self.ignore_case)).collect();
-            // the prefixes' sets, then the suffixes'
-            let lits: Vec<Option<&[Vec<u8>]>> = (0..2).flat_map(|k| own.iter().map(move |l| l[k].as_deref())).collect();
-            Screen::of_sets(&lits, own.len())
-        })
+        self.screen.get_or_init(|| screen_of(&self.literal_sets()))
+    }
+
+    /// Every pattern's screen literals (`screen_literals`), as `screen` reads them.
+    pub fn literal_sets(&self) -> Vec<Sides> {
+        self.sources.iter().map(|p| screen_literals(p, self.ignore_case)).collect()
+    }
+
+    /// Build the screen from `own`, each pattern's literals as `literal_sets` gives them (kept
+    /// from an earlier run of the same patterns: reading them is ~80% of the build), unless it
+    /// is built already. False when `own` is not one per pattern (nothing is built).
+    pub fn screen_from(&self, own: &[Sides]) -> bool {
+        if own.len() != self.len() {
+            return false;
+        }
+        self.screen.get_or_init(|| screen_of(own));
+        true
     }
 
     /// Compile now every pattern the screen does not screen (its literals could not be read:
@@ -251,6 +268,66 @@ mod tests {
         assert_eq!(lazy.hits(0, texts, &[0, 1]), Some(vec![false, true]));
         assert_eq!(lazy.compiled_count(), 1);
         assert_eq!(lazy.hits(3, texts, &[0]), None);
+    }
+
+    #[test]
+    fn a_screen_from_kept_literals_screens_as_one_read_off_the_patterns() {
+        let pats = ["quota", r"[^;]{0,20}blocked", "réessayez|спам", r"a.*b", "", "(unclosed", r"mailbox (is )?full",
+                    r"\bOFR(_|\d)", r"x|.*y", "ab|c"];
+        let read = set(&pats, true);
+        let kept = screen::encode_sets(&read.literal_sets());
+        let back = screen::decode_sets(&kept, pats.len()).unwrap();
+        assert_eq!(back, read.literal_sets());
+        let from = set(&pats, true);
+        assert!(from.screen_from(&back));
+        assert_eq!(from.compiled_count(), 0);
+        let (off, data) = strings(&["Mailbox is FULL", "QUOTA", "ofr_1", "was blocked", "СПАМ", "abc", "C", ""]);
+        let texts = Strings { offsets: &off, data: &data };
+        let (a, b) = (read.screen().marks(texts), from.screen().marks(texts));
+        for p in 0..pats.len() {
+            assert_eq!(read.screen().screens(p), from.screen().screens(p), "pattern {p}");
+            for t in 0..8 {
+                assert_eq!(a.may(t, p), b.may(t, p), "pattern {p}, text {t}");
+            }
+        }
+        // literals of another number of patterns build nothing; a built screen stays
+        let other = set(&pats[..3], true);
+        assert!(!other.screen_from(&back) && other.screen.get().is_none());
+        assert!(from.screen_from(&back[..].to_vec()));
+    }
+
+    #[test]
+    fn kept_literals_are_read_only_whole_and_of_this_format() {
+        let pats = ["quota", r"a.*b", "spam|ham", "réessayez"];
+        let rs = set(&pats, true);
+        let kept = screen::encode_sets(&rs.literal_sets());
+        assert!(screen::decode_sets(&kept, 4).is_some());
+        assert!(screen::decode_sets(&kept, 3).is_none() && screen::decode_sets(&kept, 5).is_none());
+        for cut in 0..kept.len() {
+            assert!(screen::decode_sets(&kept[..cut], 4).is_none(), "cut at {cut}");
+        }
+        let mut longer = kept.clone();
+        longer.push(0);
+        assert!(screen::decode_sets(&longer, 4).is_none());
+        // another format tag; a literal shorter or longer than any pattern's could be
+        let mut other = kept.clone();
+        other[0] ^= 1;
+        assert!(screen::decode_sets(&other, 4).is_none());
+        let one = |len: u8| {
+            let mut b = screen::encode_sets(&[[None, None]]);
+            b.truncate(b.len() - 4);
+            b.extend_from_slice(&[1, 0, len]);
+            b.extend(std::iter::repeat_n(b'x', usize::from(len)));
+            b.extend_from_slice(&u16::MAX.to_le_bytes());
+            b
+        };
+        assert!(screen::decode_sets(&one(2), 1).is_some() && screen::decode_sets(&one(8), 1).is_some());
+        assert!(screen::decode_sets(&one(1), 1).is_none() && screen::decode_sets(&one(9), 1).is_none());
+        // a count of patterns the bytes cannot hold is refused before anything is made for it
+        let mut huge = screen::encode_sets(&[]);
+        let at = huge.len() - 4;
+        huge[at..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(screen::decode_sets(&huge, u32::MAX as usize).is_none());
     }
 
     #[test]

@@ -163,6 +163,83 @@ fn side(hir: &Hir, kind: ExtractKind) -> Option<Vec<Vec<u8>>> {
     Some(kept)
 }
 
+/// A pattern's screen literals: its prefixes' set, then its suffixes' (`literals`, `suffixes`;
+/// None: that side does not screen).
+pub type Sides = [Option<Vec<Vec<u8>>>; 2];
+
+/// The start of `encode_sets`'s bytes: changes whenever what a pattern's literals are changes
+/// (`MIN_LEN`, `MAX_LEN`, the fold, the extractor's settings), so that literals kept by an
+/// older build are never read as this one's.
+const FORMAT: &[u8] = b"maillens-screen 1 2 8\n";
+/// A side without a set (`None`) in `encode_sets`'s bytes.
+const NO_SET: u16 = u16::MAX;
+
+/// The literals of patterns as bytes (kept between runs: reading the literals off the patterns
+/// is ~80% of a screen's build, `RuleSet::screen`): `FORMAT`, the number of patterns (u32 LE),
+/// then per pattern and side its number of literals (u16 LE, `NO_SET` for None) and each one's
+/// length (a byte) and bytes.
+pub fn encode_sets(sets: &[Sides]) -> Vec<u8> {
+    let mut out = FORMAT.to_vec();
+    out.extend_from_slice(&(sets.len() as u32).to_le_bytes());
+    for side in sets.iter().flatten() {
+        match side {
+            None => out.extend_from_slice(&NO_SET.to_le_bytes()),
+            Some(lits) => {
+                out.extend_from_slice(&(lits.len() as u16).to_le_bytes());
+                for l in lits {
+                    out.push(l.len() as u8);
+                    out.extend_from_slice(l);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `encode_sets`'s bytes read back, for `n` patterns; None unless they are exactly that (another
+/// format, another number of patterns, a cut or a literal no pattern's could be).
+pub fn decode_sets(bytes: &[u8], n: usize) -> Option<Vec<Sides>> {
+    fn take<'a>(b: &mut &'a [u8], k: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (b.get(..k)?, b.get(k..)?);
+        *b = rest;
+        Some(head)
+    }
+    let mut b = bytes.strip_prefix(FORMAT)?;
+    let count = u32::from_le_bytes(take(&mut b, 4)?.try_into().ok()?) as usize;
+    if count != n || sets_too_many(count, b.len()) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut sides: Sides = [None, None];
+        for side in sides.iter_mut() {
+            let k = u16::from_le_bytes(take(&mut b, 2)?.try_into().ok()?);
+            if k == NO_SET {
+                continue;
+            }
+            let mut lits = Vec::with_capacity(usize::from(k));
+            for _ in 0..k {
+                let len = usize::from(*take(&mut b, 1)?.first()?);
+                if !(MIN_LEN..=MAX_LEN).contains(&len) {
+                    return None;
+                }
+                lits.push(take(&mut b, len)?.to_vec());
+            }
+            if lits.is_empty() {
+                return None;
+            }
+            *side = Some(lits);
+        }
+        out.push(sides);
+    }
+    b.is_empty().then_some(out)
+}
+
+/// Whether `n` patterns cannot fit in `left` bytes (each takes at least 4: two sides' counts).
+fn sets_too_many(n: usize, left: usize) -> bool {
+    n.checked_mul(4).is_none_or(|need| need > left)
+}
+
 /// The literals of a list of patterns in one automaton.
 pub struct Screen {
     ac: Option<AhoCorasick>,
@@ -385,4 +462,5 @@ mod tests {
         assert!(fewer > 0, "the suffixes keep out pairs the prefixes let through");
     }
 }
+
 
