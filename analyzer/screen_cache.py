@@ -60,47 +60,46 @@ def screen_path(module: Any, patterns: tuple[str | None, ...]) -> Path | None:
     return where / f"screen-{h.hexdigest()}.bin"
 
 
+def _private(st: os.stat_result) -> bool:
+    """Whether a file or directory is this user's and not writable by anyone else."""
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
 def _read(path: Path) -> bytes | None:
-    """The payload kept at ``path``: None where there is none intact, or the file or its
-    directory is another user's or writable by others."""
+    """The payload kept at ``path``: None where there is none intact, or the file (as opened) or
+    its directory is another user's or writable by others."""
     try:
-        for p in (path.parent, path):
-            st = os.stat(p)
-            if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        with open(path, "rb") as f:
+            if not (_private(os.fstat(f.fileno())) and _private(os.stat(path.parent))):
                 return None
-        data = path.read_bytes()
+            data = f.read()
     except OSError:
         return None
-    head = len(_MAGIC) + _DIGEST
-    if len(data) < head or not data.startswith(_MAGIC):
+    digest, payload = data[len(_MAGIC):len(_MAGIC) + _DIGEST], data[len(_MAGIC) + _DIGEST:]
+    if not data.startswith(_MAGIC) or len(digest) != _DIGEST:
         return None
-    payload = data[head:]
-    return payload if hashlib.blake2b(payload, digest_size=_DIGEST).digest() == data[len(_MAGIC):head] else None
+    return payload if hashlib.blake2b(payload, digest_size=_DIGEST).digest() == digest else None
 
 
 def _write(path: Path, payload: bytes) -> None:
-    """Keep ``payload`` at ``path`` (atomically), the :data:`KEPT` newest screen files with it."""
+    """Keep ``payload`` at ``path`` (written beside it, then renamed), the :data:`KEPT` newest
+    screen files with it. Best effort: any error leaves the screen to be read off the patterns."""
     import tempfile
 
-    tmp = None
-    try:
+    with contextlib.suppress(OSError):
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".screen-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(_MAGIC + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload)
-        os.replace(tmp, path)
-        tmp = None
-        kept = sorted(path.parent.glob("screen-*.bin"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in kept[KEPT:]:
-            if old != path:
-                with contextlib.suppress(OSError):
-                    old.unlink()
-    except OSError:
-        pass
-    finally:
-        if tmp is not None:
+        f = tempfile.NamedTemporaryFile(dir=path.parent, prefix=".screen-", suffix=".tmp", delete=False)
+        try:
+            with f:
+                f.write(_MAGIC + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload)
+            os.replace(f.name, path)
+        except OSError:
+            os.unlink(f.name)  # (an error here too is let pass)
+            raise
+        by_age = sorted(path.parent.glob("screen-*.bin"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in (p for p in by_age[KEPT:] if p != path):
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                old.unlink()
 
 
 def prepare_screen(module: Any, rules: Any, patterns: tuple[str | None, ...]) -> None:
