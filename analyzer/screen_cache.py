@@ -88,13 +88,14 @@ def _write(path: Path, payload: bytes) -> None:
 
     with contextlib.suppress(OSError):
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        f = tempfile.NamedTemporaryFile(dir=path.parent, prefix=".screen-", suffix=".tmp", delete=False)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".screen-", suffix=".tmp", delete=False) as made:
+            name = made.name  # (made private to this user)
         try:
-            with f:
+            with open(name, "wb") as f:
                 f.write(_MAGIC + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload)
-            os.replace(f.name, path)
+            os.replace(name, path)
         except OSError:
-            os.unlink(f.name)  # (an error here too is let pass)
+            os.unlink(name)  # (an error here too is let pass)
             raise
         by_age = sorted(path.parent.glob("screen-*.bin"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in (p for p in by_age[KEPT:] if p != path):
