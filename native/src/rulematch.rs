@@ -322,7 +322,7 @@ mod tests {
         assert!(screen::decode_sets(&other, 4).is_none());
         let one = |len: u8| {
             let mut b = screen::encode_sets(&[vec![[None, None]]]);
-            b.truncate(b.len() - 4);
+            b.truncate(b.len() - 4); // (the branch's two sides)
             b.extend_from_slice(&[1, 0, len]);
             b.extend(std::iter::repeat_n(b'x', usize::from(len)));
             b.extend_from_slice(&u16::MAX.to_le_bytes());
@@ -330,6 +330,10 @@ mod tests {
         };
         assert!(screen::decode_sets(&one(2), 1).is_some() && screen::decode_sets(&one(8), 1).is_some());
         assert!(screen::decode_sets(&one(1), 1).is_none() && screen::decode_sets(&one(9), 1).is_none());
+        // a side of more literals than a count holds is kept as one that does not screen
+        let many: Vec<Vec<u8>> = (0..70_000u32).map(|i| format!("x{i:06}").into_bytes()).collect();
+        let back = screen::decode_sets(&screen::encode_sets(&[vec![[Some(many), Some(vec![b"ab".to_vec()])]]]), 1).unwrap();
+        assert_eq!(back, vec![vec![[None, Some(vec![b"ab".to_vec()])]]]);
         // a count of patterns the bytes cannot hold is refused before anything is made for it
         let mut huge = screen::encode_sets(&[]);
         let at = huge.len() - 4;

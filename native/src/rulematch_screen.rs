@@ -170,29 +170,31 @@ pub type Sides = [Option<Vec<Vec<u8>>>; 2];
 /// The start of `encode_sets`'s bytes: changes whenever what a pattern's literals are changes
 /// (`MIN_LEN`, `MAX_LEN`, the fold, the extractor's settings, the branches), so that literals
 /// kept by an older build are never read as this one's.
-const FORMAT: &[u8] = b"maillens-screen 2 2 8\n";
+const FORMAT: &[u8] = b"maillens-screen 3 2 8\n";
 /// A side without a set (`None`) in `encode_sets`'s bytes.
 const NO_SET: u16 = u16::MAX;
 
 /// The literals of patterns as bytes (kept between runs: reading the literals off the patterns
 /// is ~80% of a screen's build, `RuleSet::screen`): `FORMAT`, the number of patterns (u32 LE),
-/// then per pattern its number of branches (u16 LE) and per branch and side its number of
+/// then per pattern its number of branches (u32 LE) and per branch and side its number of
 /// literals (u16 LE, `NO_SET` for None) and each one's length (a byte) and bytes.
 pub fn encode_sets(sets: &[Vec<Sides>]) -> Vec<u8> {
     let mut out = FORMAT.to_vec();
     out.extend_from_slice(&(sets.len() as u32).to_le_bytes());
     for pattern in sets {
-        out.extend_from_slice(&(pattern.len().min(usize::from(u16::MAX)) as u16).to_le_bytes());
-        for side in pattern.iter().take(usize::from(u16::MAX)).flatten() {
+        out.extend_from_slice(&(pattern.len() as u32).to_le_bytes());
+        for side in pattern.iter().flatten() {
             match side {
-                None => out.extend_from_slice(&NO_SET.to_le_bytes()),
-                Some(lits) => {
+                // (a side of more literals than a count holds is kept as one that does not
+                // screen: it lets more through, never less)
+                Some(lits) if lits.len() < usize::from(NO_SET) => {
                     out.extend_from_slice(&(lits.len() as u16).to_le_bytes());
                     for l in lits {
                         out.push(l.len() as u8);
                         out.extend_from_slice(l);
                     }
                 }
+                _ => out.extend_from_slice(&NO_SET.to_le_bytes()),
             }
         }
     }
@@ -217,7 +219,7 @@ pub fn decode_sets(bytes: &[u8], n: usize) -> Option<Vec<Vec<Sides>>> {
     }
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let k = count(&mut b)?;
+        let k = u32::from_le_bytes(take(&mut b, 4)?.try_into().ok()?);
         let mut branches = Vec::new();
         for _ in 0..k {
             let mut sides: Sides = [None, None];
@@ -246,9 +248,9 @@ pub fn decode_sets(bytes: &[u8], n: usize) -> Option<Vec<Vec<Sides>>> {
     b.is_empty().then_some(out)
 }
 
-/// Whether `n` patterns cannot fit in `left` bytes (each takes at least 2: its branches' count).
+/// Whether `n` patterns cannot fit in `left` bytes (each takes at least 4: its branches' count).
 fn sets_too_many(n: usize, left: usize) -> bool {
-    n.checked_mul(2).is_none_or(|need| need > left)
+    n.checked_mul(4).is_none_or(|need| need > left)
 }
 
 /// The literals of a list of patterns in one automaton.
