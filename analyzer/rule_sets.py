@@ -1,11 +1,12 @@
 """The native core's compiled sets of text patterns (``analyzer._native.RuleSet``), one per
 tuple of patterns and process, and their compilation ahead of use.
 
-Light on purpose (no numpy, no pyarrow): ``maillens parse`` starts compiling the shipped
+Light on purpose (no numpy, no pyarrow): ``maillens parse`` starts readying the shipped
 rules' patterns (:func:`compile_ahead`) before it imports what it parses with, so that the
-native core compiles them (~0.07 CPU-s, without the GIL) on the core that is idle while this
-process imports (~0.15 CPU-s) and before its workers fork; :mod:`analyzer.rulematch` runs the
-patterns from the same sets.
+native core builds the rule walk's screen and compiles the few patterns it cannot screen
+(without the GIL) on the core that is idle while this process imports (~0.15 CPU-s) and before
+its workers fork; the other patterns are compiled when the screen first lets a text through to
+them. :mod:`analyzer.rulematch` runs the patterns from the same sets.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 from . import native
 
-__all__ = ["CHUNK", "compile_ahead", "compile_all", "join_ahead", "rule_set", "runner_patterns", "stop_ahead"]
+__all__ = ["CHUNK", "compile_ahead", "compile_all", "compile_screened", "join_ahead", "prepare_screen", "rule_set",
+           "runner_patterns", "stop_ahead"]
 
 #: patterns compiled between two looks at :func:`compile_all`'s ``stop`` (a few ms)
 CHUNK = 32
@@ -38,6 +40,33 @@ def runner_patterns(kb: Any) -> tuple[str | None, ...]:
     return tuple(r.text for r in kb.rules)
 
 
+def prepare_screen(patterns: tuple[str | None, ...]) -> None:
+    """Build now the rule walk's screen in front of the native set of ``patterns`` (from the
+    literals an earlier run kept for them where it can: :mod:`analyzer.screen_cache`)."""
+    from .screen_cache import prepare_screen as ready
+
+    ready(native._module()[0], rule_set(patterns), patterns)
+
+
+def compile_screened(patterns: tuple[str | None, ...], stop: threading.Event | None = None) -> None:
+    """What a run of the rule walk over ``patterns`` needs before its first call: the screen
+    (:func:`prepare_screen`) and the few patterns it cannot screen compiled (every call reaches
+    them); each screened pattern is compiled when the screen first lets a text through to it
+    (~140 of the ~680 shipped in a 1M-line day: compiling them all cost ~0.13 CPU-s more).
+    Nothing without the native engine; ``stop`` set: nothing more is started."""
+    if not usable():
+        return
+    rules = rule_set(patterns)
+    if not hasattr(rules, "compile_unscreened"):  # an older core
+        compile_all(patterns, stop)
+        return
+    if stop is not None and stop.is_set():
+        return
+    prepare_screen(patterns)
+    if not (stop is not None and stop.is_set()):
+        rules.compile_unscreened()
+
+
 def compile_all(patterns: tuple[str | None, ...], stop: threading.Event | None = None) -> None:
     """Compile every pattern of ``patterns`` in the native core now (what a run would compile
     when first used), the rule walk's screen in front of them first; nothing without the native
@@ -54,9 +83,9 @@ def compile_all(patterns: tuple[str | None, ...], stop: threading.Event | None =
                 rules.usable(i)
         return
     # the rule walk's screen (rulematch_screen.rs) first, off the main thread: a classification
-    # call needs it before any pattern (~0.04 CPU-s), and a fork that stops this leaves it made
+    # call needs it before any pattern, and a fork that stops this leaves it made
     if hasattr(rules, "prepare_screen") and not (stop is not None and stop.is_set()):
-        rules.prepare_screen()
+        prepare_screen(patterns)
     # many in one call without the GIL (a thread's call per pattern waited for the GIL ~500
     # times while another thread ran Python)
     step = CHUNK if stop is not None else max(1, len(patterns))
@@ -72,8 +101,10 @@ _HOOKED: list[bool] = []
 
 
 def compile_ahead(knowledge: Any) -> None:
-    """Compile the rules' text patterns of the knowledge base ``knowledge()`` gives on a thread,
-    now (their screen first: :func:`compile_all`). A fork (``os.register_at_fork``) stops it within :data:`CHUNK` patterns and waits for
+    """Ready the rules' text patterns of the knowledge base ``knowledge()`` gives on a thread,
+    now: their screen and the patterns it cannot screen (:func:`compile_screened`; until r30
+    every pattern, :func:`compile_all`, ~0.13 CPU-s more for patterns a day mostly never
+    reaches). A fork (``os.register_at_fork``) stops it within :data:`CHUNK` patterns and waits for
     it (a fork while it compiled would leave the workers a lock it held); the classifier's
     warm-up and first call compile what is left. ``knowledge`` runs here, before the thread
     starts (the shipped rules: ~0.01 CPU-s, which `parse` loads anyway): run on the thread, it
@@ -95,7 +126,7 @@ def compile_ahead(knowledge: Any) -> None:
 
     def run() -> None:
         with suppress(Exception):
-            compile_all(patterns, stop)
+            compile_screened(patterns, stop)
 
     if not _HOOKED:
         os.register_at_fork(before=stop_ahead)

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import native
-from .rule_sets import compile_all, runner_patterns
+from .rule_sets import compile_all, prepare_screen, runner_patterns
 from .rule_sets import rule_set as _rule_set
 from .rule_sets import usable as _rule_sets_usable
 from .rules._load import parse_status
@@ -138,6 +138,7 @@ def prepare(kb: Any) -> None:
         return
     rules = _rule_set(runner_patterns(kb))
     if hasattr(rules, "compile_unscreened"):
+        prepare_screen(runner_patterns(kb))  # (from the literals kept for these patterns where it can)
         rules.compile_unscreened()
     elif hasattr(rules, "compiled"):  # (an older core: the screen only, or every pattern for it)
         rules.prepare_screen()

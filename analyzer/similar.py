@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -185,14 +185,14 @@ class KnownReplies:
                  near_duplicate: float = NEAR_DUPLICATE, thresholds: dict[str, float] | None = None,
                  neighbours: int = NEIGHBOURS, power: float = 2.0, index: dict[str, Any] | None = None,
                  **features: bool):
-        self.rows = list(rows)
+        self.rows: Sequence[dict[str, Any]] = rows if isinstance(rows, _Rows) else list(rows)
         self.similar_enough = similar_enough
         self.near_duplicate = near_duplicate
         self.thresholds = dict(THRESHOLDS if thresholds is None else thresholds)
         self.neighbours = neighbours
         self.power = power
         self.features = {**FEATURES, **features}
-        self._by_id = {r["id"]: i for i, r in enumerate(self.rows)}
+        self._by_id: dict[str, int] | None = None  # (made by the first row(): every row read)
         n = len(self.rows)
         #: the weight of a token no known reply holds (it still counts in a query's length)
         self.idf_unseen = math.log(n + 1) + 1.0
@@ -228,10 +228,12 @@ class KnownReplies:
         (default: :data:`INDEX` for :data:`TABLE`) where that was computed from this very text
         with these features, computed otherwise."""
         raw = path.read_bytes()
-        rows = _table_rows(raw)
         if index is None and path == TABLE:
             index = INDEX
-        return cls(rows, index=None if index is None else read_index(index, raw))
+        got = None if index is None else read_index(index, raw)
+        # with its index, a row is read when first asked (a classifying run asks a few hundred of
+        # ~3.6k: reading them all was ~0.018 CPU-s); without, all are read to index them
+        return cls(_Rows(raw) if got is not None else _table_rows(raw), index=got)
 
     def _tokens(self, text: str) -> list[str]:
         return tokens(text, **self.features)
@@ -246,6 +248,8 @@ class KnownReplies:
 
     def row(self, ident: str) -> dict[str, Any] | None:
         """The known reply with this id."""
+        if self._by_id is None:
+            self._by_id = {r["id"]: i for i, r in enumerate(self.rows)}
         i = self._by_id.get(ident)
         return None if i is None else self.rows[i]
 
@@ -368,6 +372,34 @@ _ARRAYS = (("idf", "<f8", np.float64), ("indptr", "<i4", np.int64), ("post_rows"
 def _table_rows(table: bytes) -> list[dict[str, Any]]:
     """The known replies of a table file's bytes (one JSON object a line)."""
     return [json.loads(line) for line in table.decode("utf-8").splitlines() if line.strip()]
+
+
+class _Rows(Sequence[dict[str, Any]]):
+    """The known replies of a table file's bytes as :func:`_table_rows` reads them, each line's
+    JSON read when its row is first asked for."""
+
+    __slots__ = ("_lines", "_read")
+
+    def __init__(self, table: bytes) -> None:
+        self._lines = [line for line in table.splitlines() if line.strip()]
+        self._read: list[dict[str, Any] | None] = [None] * len(self._lines)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        got = self._read[i]
+        if got is None:
+            got = self._read[i] = json.loads(self._lines[i])
+        return got
 
 
 def _index_stamp(table: bytes) -> dict[str, Any]:

@@ -225,3 +225,20 @@ def test_build_writes_table_and_index_and_checks_both(tmp_path, capsys):
     index.write_text(index.read_text().replace('"version": 1', '"version": 0'))
     assert build.main(["--dev", str(dev), "--out", str(table), "--check"]) == 1
     assert "known_replies.index.json" in capsys.readouterr().err
+
+
+def test_rows_read_when_first_asked_are_the_tables_rows():
+    """With its index, the shipped table's rows are read from their lines when first asked for:
+    the same rows, in the same order, as reading every line."""
+    from analyzer.similar import _Rows, _table_rows
+
+    raw = TABLE.read_bytes()
+    want = _table_rows(raw)
+    loaded = KnownReplies.load()
+    assert isinstance(loaded.rows, _Rows) and len(loaded) == len(want)
+    assert loaded.rows[7] == want[7] and loaded.rows[-1] == want[-1] and loaded.rows[3:40:9] == want[3:40:9]
+    assert list(loaded.rows) == want
+    some = want[len(want) // 2]
+    assert KnownReplies.load().row(some["id"]) == some and loaded.row("no such id") is None
+    lazy = _Rows(b'\n{"id": "a", "text": "x"}\n  \n{"id": "b", "text": "y\\u2028z"}\r\n')
+    assert len(lazy) == 2 and lazy[1]["text"] == "y\u2028z" and lazy[0]["id"] == "a"

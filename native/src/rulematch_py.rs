@@ -3,6 +3,7 @@
 
 use crate::arrow;
 use crate::rulematch::{RuleSet, Texts};
+use crate::rulematch_screen as screen;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
@@ -67,6 +68,25 @@ impl PyRuleSet {
         py.detach(|| {
             self.set.screen();
         });
+    }
+
+    /// The screen's literals of every pattern as bytes (`rulematch_screen::encode_sets`), to keep
+    /// for a later run of the same patterns (`screen_from`); the screen is built from them now
+    /// where it is not yet. Without the GIL.
+    fn screen_literals<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let got = py.detach(|| {
+            let own = self.set.literal_sets();
+            self.set.screen_from(&own);
+            screen::encode_sets(&own)
+        });
+        PyBytes::new(py, &got)
+    }
+
+    /// Build the screen from ``literals``, what `screen_literals` gave for these very patterns
+    /// (the caller keys them by the patterns and this build), unless it is built already.
+    /// False (nothing built) where they are not such bytes for this many patterns. Without the GIL.
+    fn screen_from(&self, py: Python<'_>, literals: &[u8]) -> bool {
+        py.detach(|| screen::decode_sets(literals, self.set.len()).is_some_and(|own| self.set.screen_from(&own)))
     }
 
     /// How many patterns are compiled so far (each is when first used).

@@ -163,15 +163,109 @@ fn side(hir: &Hir, kind: ExtractKind) -> Option<Vec<Vec<u8>>> {
     Some(kept)
 }
 
+/// A pattern's screen literals: its prefixes' set, then its suffixes' (`literals`, `suffixes`;
+/// None: that side does not screen).
+pub type Sides = [Option<Vec<Vec<u8>>>; 2];
+
+/// The start of `encode_sets`'s bytes: changes whenever what a pattern's literals are changes
+/// (`MIN_LEN`, `MAX_LEN`, the fold, the extractor's settings, the branches), so that literals
+/// kept by an older build are never read as this one's.
+const FORMAT: &[u8] = b"maillens-screen 3 2 8\n";
+/// A side without a set (`None`) in `encode_sets`'s bytes.
+const NO_SET: u16 = u16::MAX;
+
+/// The literals of patterns as bytes (kept between runs: reading the literals off the patterns
+/// is ~80% of a screen's build, `RuleSet::screen`): `FORMAT`, the number of patterns (u32 LE),
+/// then per pattern its number of branches (u32 LE) and per branch and side its number of
+/// literals (u16 LE, `NO_SET` for None) and each one's length (a byte) and bytes.
+pub fn encode_sets(sets: &[Vec<Sides>]) -> Vec<u8> {
+    let mut out = FORMAT.to_vec();
+    out.extend_from_slice(&(sets.len() as u32).to_le_bytes());
+    for pattern in sets {
+        out.extend_from_slice(&(pattern.len() as u32).to_le_bytes());
+        for side in pattern.iter().flatten() {
+            match side {
+                // (a side of more literals than a count holds is kept as one that does not
+                // screen: it lets more through, never less)
+                Some(lits) if lits.len() < usize::from(NO_SET) => {
+                    out.extend_from_slice(&(lits.len() as u16).to_le_bytes());
+                    for l in lits {
+                        out.push(l.len() as u8);
+                        out.extend_from_slice(l);
+                    }
+                }
+                _ => out.extend_from_slice(&NO_SET.to_le_bytes()),
+            }
+        }
+    }
+    out
+}
+
+/// `encode_sets`'s bytes read back, for `n` patterns; None unless they are exactly that
+/// (another format, another number of patterns, a cut or a literal no pattern's could be).
+pub fn decode_sets(bytes: &[u8], n: usize) -> Option<Vec<Vec<Sides>>> {
+    fn take<'a>(b: &mut &'a [u8], k: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (b.get(..k)?, b.get(k..)?);
+        *b = rest;
+        Some(head)
+    }
+    fn count(b: &mut &[u8]) -> Option<u16> {
+        Some(u16::from_le_bytes(take(b, 2)?.try_into().ok()?))
+    }
+    let mut b = bytes.strip_prefix(FORMAT)?;
+    let patterns = u32::from_le_bytes(take(&mut b, 4)?.try_into().ok()?) as usize;
+    if patterns != n || sets_too_many(patterns, b.len()) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let k = u32::from_le_bytes(take(&mut b, 4)?.try_into().ok()?);
+        let mut branches = Vec::new();
+        for _ in 0..k {
+            let mut sides: Sides = [None, None];
+            for side in sides.iter_mut() {
+                let k = count(&mut b)?;
+                if k == NO_SET {
+                    continue;
+                }
+                let mut lits = Vec::new();
+                for _ in 0..k {
+                    let len = usize::from(*take(&mut b, 1)?.first()?);
+                    if !(MIN_LEN..=MAX_LEN).contains(&len) {
+                        return None;
+                    }
+                    lits.push(take(&mut b, len)?.to_vec());
+                }
+                if lits.is_empty() {
+                    return None;
+                }
+                *side = Some(lits);
+            }
+            branches.push(sides);
+        }
+        out.push(branches);
+    }
+    b.is_empty().then_some(out)
+}
+
+/// Whether `n` patterns cannot fit in `left` bytes (each takes at least 4: its branches' count).
+fn sets_too_many(n: usize, left: usize) -> bool {
+    n.checked_mul(4).is_none_or(|need| need > left)
+}
+
 /// The literals of a list of patterns in one automaton.
 pub struct Screen {
     ac: Option<AhoCorasick>,
     /// per literal, the literal sets it stands for
     owners: Vec<Vec<u32>>,
-    /// per literal set, whether it screens (else it lets every text through)
-    screened: Vec<bool>,
-    /// the patterns: set `k * patterns + p` is one of pattern `p`'s
-    patterns: usize,
+    /// the number of literal sets (a bit each in a text's marks)
+    sets: usize,
+    /// per branch, the literal sets a text must hold a literal of each of (empty: the branch
+    /// does not screen, and no text is kept from its pattern)
+    branches: Vec<Vec<u32>>,
+    /// per pattern, its branches (a range of `branches`); a pattern may match a text where one
+    /// of its branches lets it through
+    of_pattern: Vec<std::ops::Range<usize>>,
 }
 
 /// Per text of a call, the literal sets it holds a literal of (a bit each).
@@ -191,6 +285,39 @@ impl Screen {
     /// is pattern `p`'s of kind `k` (None: it does not screen); a text may match a pattern only
     /// where it holds a literal of each of its sets that screen.
     pub fn of_sets(sets: &[Option<&[Vec<u8>]>], patterns: usize) -> Screen {
+        let patterns = patterns.max(1);
+        let branches = (0..patterns)
+            .map(|p| (p..sets.len()).step_by(patterns).filter(|&k| sets[k].is_some()).map(|k| k as u32).collect())
+            .collect();
+        Screen::build(sets, branches, (0..patterns).map(|p| p..p + 1).collect())
+    }
+
+    /// From each pattern's branches' literals (`RuleSet::literal_sets`: the top alternation's
+    /// branches, each with its prefixes and suffixes): a text may match a pattern where it holds,
+    /// for one of its branches, a literal of each of the branch's sides that screen.
+    pub fn of_branches(own: &[Vec<Sides>]) -> Screen {
+        let mut sets: Vec<Option<&[Vec<u8>]>> = Vec::new();
+        let mut branches = Vec::new();
+        let mut of_pattern = Vec::with_capacity(own.len());
+        for pattern in own {
+            let first = branches.len();
+            for sides in pattern {
+                let mut held = Vec::new();
+                for side in sides.iter().flatten() {
+                    held.push(sets.len() as u32);
+                    sets.push(Some(side.as_slice()));
+                }
+                branches.push(held);
+            }
+            if branches.len() == first {
+                branches.push(Vec::new()); // (no branch: never kept out)
+            }
+            of_pattern.push(first..branches.len());
+        }
+        Screen::build(&sets, branches, of_pattern)
+    }
+
+    fn build(sets: &[Option<&[Vec<u8>]>], branches: Vec<Vec<u32>>, of_pattern: Vec<std::ops::Range<usize>>) -> Screen {
         let mut index: HashMap<&[u8], usize> = HashMap::new();
         let mut lits: Vec<&[u8]> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
@@ -205,19 +332,18 @@ impl Screen {
             }
         }
         let ac = if lits.is_empty() { None } else { AhoCorasick::builder().match_kind(MatchKind::Standard).build(&lits).ok() };
-        // without an automaton (it could not be built) no pattern is screened
-        let screened = sets.iter().map(|p| p.is_some() && ac.is_some()).collect();
-        Screen { ac, owners, screened, patterns: patterns.max(1) }
+        Screen { ac, owners, sets: sets.len(), branches, of_pattern }
     }
 
-    /// Whether pattern `p` is screened.
+    /// Whether pattern `p` is screened: each of its branches screens (and the automaton could be
+    /// built: without it no pattern is screened).
     pub fn screens(&self, p: usize) -> bool {
-        p < self.patterns && self.screened.iter().skip(p).step_by(self.patterns).any(|&s| s)
+        self.ac.is_some() && self.of_pattern.get(p).is_some_and(|r| self.branches[r.clone()].iter().all(|b| !b.is_empty()))
     }
 
     /// The marks of `texts`: one overlapping scan of each one's fold.
     pub fn marks(&self, texts: Strings) -> Marks<'_> {
-        let words = self.screened.len().div_ceil(64);
+        let words = self.sets.div_ceil(64);
         let mut bits = vec![0u64; words * texts.len()];
         if let Some(ac) = &self.ac {
             let mut buf = Vec::new();
@@ -237,14 +363,14 @@ impl Screen {
 
 impl Marks<'_> {
     /// Whether pattern `p` may match text `t` (always, for a pattern not screened or a text
-    /// out of range): `t` holds a literal of each of `p`'s sets that screen.
+    /// out of range): for one of `p`'s branches, `t` holds a literal of each of its sets.
     pub fn may(&self, t: usize, p: usize) -> bool {
         let s = self.screen;
-        if p >= s.patterns || (t + 1) * self.words > self.bits.len() {
+        if !s.screens(p) || (t + 1) * self.words > self.bits.len() {
             return true;
         }
         let row = &self.bits[t * self.words..(t + 1) * self.words];
-        (p..s.screened.len()).step_by(s.patterns).all(|k| !s.screened[k] || row[k / 64] >> (k % 64) & 1 == 1)
+        s.branches[s.of_pattern[p].clone()].iter().any(|b| b.iter().all(|&k| row[k as usize / 64] >> (k % 64) & 1 == 1))
     }
 }
 
@@ -385,4 +511,5 @@ mod tests {
         assert!(fewer > 0, "the suffixes keep out pairs the prefixes let through");
     }
 }
+
 
