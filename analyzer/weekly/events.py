@@ -34,7 +34,6 @@ import pandas as pd
 from .. import heap
 from ..anomalies import failed, folded
 from ..anomalies.bulk_narrow import PAIR_COLUMN, PAIR_MAX, last_orders, narrow_times, order_key, widen_times
-from .rows import WeekRows
 
 __all__ = ["ORDER", "READ_COLUMNS", "ROW_COLUMNS", "week_events"]
 
@@ -48,8 +47,8 @@ ORDER = ["ts", "host", "source", "line_no"]
 #: attacker tries a list of them over many lines) too: null on most rows, an offset a row as strings.
 #: And the recipients kept (:func:`_as_read`: the deliveries' and the unknown recipients of
 #: dictionary attacks, whose words repeat: 69k distinct of 754k at 7x3M Exim lines): a code a row
-#: and the distinct addresses once (23.8 -> ~12 MiB there), and the abuse detectors count their
-#: distinct recipients on those codes (no dictionary of the column made per run).
+#: and the distinct addresses once (23.8 MiB of Arrow strings there), and the abuse detectors count
+#: their distinct recipients on those codes (no dictionary of the column made in each detector).
 _FEW = ("host", "program", "event", "direction", "relay_host", "status", "smtp_stage", "source", "reply_class",
         "outcome", "cause", "provider", "severity", "reply_text", "client_ip", "detail", "sasl_username",
         "recipient")
@@ -474,9 +473,9 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     # ones (the weekly's high at low load, when the seconds pass quickly)
     heap.hand_back_early()
     rank, line32 = _range_keys(store, since, until)
-    week = WeekRows([*ROW_COLUMNS, PAIR_COLUMN], _FEW)
+    week = RowsFold([*ROW_COLUMNS, PAIR_COLUMN], few_values=_FEW, categorical=_FEW)
     tables, qids, sent, ends, logins, fails = [], [], [], [], [], []
-    done = 0
+    done = held = 0
     for lo, hi in _days(since, until):
         day = _Day(rank, deferred, line32)
         for t in iter_event_batches(store, since=lo, until=hi, columns=READ_COLUMNS):
@@ -484,7 +483,12 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
             df.attrs.update({"input": 0, "first_row": done})  # the last line of a folded second: read order
             done += len(df)
             day.add(df)
-        week.add(day.rows_result())
+        ev = day.rows_result()
+        if len(ev):
+            ev.attrs.update({"input": 0, "first_row": held})
+            held += len(ev)
+            week.add(ev)
+        del ev
         table, q, s, more = day.result()
         sent.append(s)
         if more["ends"] is not None:
@@ -503,9 +507,8 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
         if len(q):
             qids.append(q)
         heap.give_back()  # the day's batches and temporaries, before the next day is read
-    ev = _unresident_nulls(week.result() if len(week) else
-                           RowsFold([*ROW_COLUMNS, PAIR_COLUMN], few_values=_FEW, categorical=_FEW).result())
-    del week
+    ev = _unresident_nulls(week.result())
+    del week  # its values' codes
     heap.give_back()
     t = _concat_compact(tables) if tables else _compact(Bulk.empty().table)
     del tables
