@@ -1,7 +1,7 @@
 """The abuse detectors counted on codes (analyzer/anomalies/client_counts.py) find what the
 group-bys over copies of the rows found: the same findings, field by field, on random tables
-with low thresholds (many findings), client addresses as strings and as Categoricals (the
-weekly's form), with and without a history."""
+with low thresholds (many findings), client addresses and recipients as strings and as
+Categoricals (the weekly's form), with and without a history."""
 
 from __future__ import annotations
 
@@ -233,6 +233,9 @@ def _ctx(seed: int, hourly: int, categorical: bool, history: bool) -> Context:
         both = pd.concat([hist["client_ip"], ev["client_ip"]]).dropna().unique()
         dtype = pd.CategoricalDtype(sorted(both))
         ev, hist = ev.assign(client_ip=ev["client_ip"].astype(dtype)), hist.assign(client_ip=hist["client_ip"].astype(dtype))
+        # and the recipients too (the dictionary attacks' distinct recipients counted on their codes)
+        rcpt = pd.CategoricalDtype(sorted(pd.concat([hist["recipient"], ev["recipient"]]).dropna().unique()))
+        ev, hist = ev.assign(recipient=ev["recipient"].astype(rcpt)), hist.assign(recipient=hist["recipient"].astype(rcpt))
         # and the causes as the report's rows hold them, categories not sorted (a mode's tie goes
         # to the first category)
         causes = pd.CategoricalDtype(_CAUSES[::-1])

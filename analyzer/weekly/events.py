@@ -45,8 +45,13 @@ ORDER = ["ts", "host", "source", "line_no"]
 #: copies and group-bys of the rejects' addresses were their peak (codes, not strings; same findings).
 #: The kept rows' ``detail`` (our own lines' texts only, :func:`_as_read`) and SASL user names (an
 #: attacker tries a list of them over many lines) too: null on most rows, an offset a row as strings.
+#: And the recipients kept (:func:`_as_read`: the deliveries' and the unknown recipients of
+#: dictionary attacks, whose words repeat: 69k distinct of 754k at 7x3M Exim lines): a code a row
+#: and the distinct addresses once (23.8 MiB of Arrow strings there), and the abuse detectors count
+#: their distinct recipients on those codes (no dictionary of the column made in each detector).
 _FEW = ("host", "program", "event", "direction", "relay_host", "status", "smtp_stage", "source", "reply_class",
-        "outcome", "cause", "provider", "severity", "reply_text", "client_ip", "detail", "sasl_username")
+        "outcome", "cause", "provider", "severity", "reply_text", "client_ip", "detail", "sasl_username",
+        "recipient")
 _NO_MATCH = object()
 #: Read by the fold only (what is folded, and where), never by a detector: not kept in the rows.
 _FOLD_ONLY = ("sender", "cause_ref", "reply_class")
