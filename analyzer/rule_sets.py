@@ -104,8 +104,9 @@ def compile_ahead(knowledge: Any) -> None:
     """Ready the rules' text patterns of the knowledge base ``knowledge()`` gives on a thread,
     now: their screen and the patterns it cannot screen (:func:`compile_screened`; until r30
     every pattern, :func:`compile_all`, ~0.13 CPU-s more for patterns a day mostly never
-    reaches). A fork (``os.register_at_fork``) stops it within :data:`CHUNK` patterns and waits for
-    it (a fork while it compiled would leave the workers a lock it held); the classifier's
+    reaches). A fork (``os.register_at_fork``) stops it and waits for it (a fork while it
+    compiled would leave the workers a lock it held): the screen's build and the unscreened
+    patterns are one call each, so the fork waits for the call under way to end; the classifier's
     warm-up and first call compile what is left. ``knowledge`` runs here, before the thread
     starts (the shipped rules: ~0.01 CPU-s, which `parse` loads anyway): run on the thread, it
     waited for the GIL behind the main thread's imports, and the thread began compiling so late
@@ -137,7 +138,8 @@ def compile_ahead(knowledge: Any) -> None:
 
 
 def stop_ahead() -> None:
-    """Stop :func:`compile_ahead`'s thread within :data:`CHUNK` patterns and wait for it (before
+    """Stop :func:`compile_ahead`'s thread after the call it is in (the screen's build, or the
+    patterns it cannot screen; :func:`compile_all`: within :data:`CHUNK` patterns) and wait for it (before
     a fork, or where the blocks are parsed on threads: the classifier compiles the rest on use)."""
     for _, stop in list(_AHEAD):
         stop.set()

@@ -8,8 +8,8 @@ on the native build, so they are kept, as the core writes them (``RuleSet.screen
 core (``RuleSet.screen_from``) by the next run of the same patterns, which then only builds the
 automaton (~0.015 CPU-s).
 
-- ``KEY`` hashes this format's version, the native extension file (its size and modification
-  time: a rebuilt core is another key) and every pattern: other patterns or another build never
+- ``KEY`` hashes this format's version, the native extension file (its size, modification and
+  change times and inode: a rebuilt or replaced core is another key, even with its old mtime) and every pattern: other patterns or another build never
   read a file kept for these. The core's bytes start with its own format tag and are read only
   for as many patterns as the set holds, whole.
 - The file holds a hash of its payload, checked before use; one that is not this user's own, or
@@ -52,7 +52,9 @@ def screen_path(module: Any, patterns: tuple[str | None, ...]) -> Path | None:
     if where is None:
         return None
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{VERSION} {st.st_size} {st.st_mtime_ns} {len(patterns)}\n".encode())
+    # (ctime and inode too: a rebuilt core copied with its old size and mtime kept, ``cp -p`` or a
+    # wheel's fixed times, is still another key; neither can be set back by hand)
+    h.update(f"{VERSION} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino} {len(patterns)}\n".encode())
     for p in patterns:
         b = ("" if p is None else p).encode("utf-8", "surrogatepass")
         h.update(len(b).to_bytes(8, "little"))

@@ -102,6 +102,23 @@ def test_other_patterns_are_another_file(cache: Path) -> None:
     assert _marks(got, len(other)) == _marks(fresh, len(other))
 
 
+def test_a_core_replaced_with_its_old_size_and_mtime_is_another_key(cache: Path, tmp_path: Path) -> None:
+    """A rebuilt core copied over with its size and mtime kept (``cp -p``, a wheel's fixed
+    times) must not read the literals kept for the old build: its change time and inode differ."""
+    import shutil
+    import types
+
+    old = tmp_path / "old.so"
+    old.write_bytes(b"x" * 4096)
+    new = tmp_path / "new.so"
+    shutil.copy2(old, new)  # same size, same mtime
+    assert new.stat().st_mtime_ns == old.stat().st_mtime_ns and new.stat().st_size == old.stat().st_size
+    pats = ("a(b|c)d",) * screen_cache.SMALL
+    key_old = screen_cache.screen_path(types.SimpleNamespace(__file__=str(old)), pats)
+    key_new = screen_cache.screen_path(types.SimpleNamespace(__file__=str(new)), pats)
+    assert key_old is not None and key_new is not None and key_old != key_new
+
+
 def test_a_damaged_or_foreign_file_is_not_read(cache: Path) -> None:
     pats = _shipped()
     want = _marks(_ready(pats), len(pats))
