@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import native
-from .rule_sets import compile_all, prepare_screen, runner_patterns
+from .rule_sets import compile_all, compile_screened, runner_patterns
 from .rule_sets import rule_set as _rule_set
 from .rule_sets import usable as _rule_sets_usable
 from .rules._load import parse_status
@@ -136,14 +136,14 @@ def prepare(kb: Any) -> None:
     prep = _prepared(kb)
     if not _rule_sets_usable():
         return
-    rules = _rule_set(runner_patterns(kb))
+    patterns = runner_patterns(kb)
+    rules = _rule_set(patterns)
     if hasattr(rules, "compile_unscreened"):
-        prepare_screen(runner_patterns(kb))  # (from the literals kept for these patterns where it can)
-        rules.compile_unscreened()
+        compile_screened(patterns)  # (the screen from the literals kept for these patterns where it can)
     elif hasattr(rules, "compiled"):  # (an older core: the screen only, or every pattern for it)
         rules.prepare_screen()
     else:
-        compile_all(runner_patterns(kb))
+        compile_all(patterns)
     if hasattr(native._module()[0], "RuleWalk"):
         _walk_of(prep)
 

@@ -179,3 +179,24 @@ def test_compile_ahead_compiles_only_what_the_screen_cannot_screen(cache: Path) 
     rule_sets.compile_screened(pats, stop)  # stopped: nothing made
     assert rule_sets.rule_set(pats).compiled() == 0
     rule_sets.rule_set.cache_clear()
+
+
+def test_the_screen_is_built_once_a_rule_set(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compile-ahead and the classifier's warm-up both ready the screen: the second asks for the
+    set already built and reads neither the cache file nor the patterns' literals again."""
+    from analyzer import rulematch
+
+    kb = shipped_rules()
+    pats = rule_sets.runner_patterns(kb)
+    rule_sets.rule_set.cache_clear()
+    built: list[int] = []
+    real = screen_cache.prepare_screen
+    monkeypatch.setattr(screen_cache, "prepare_screen", lambda *a: (built.append(1), real(*a))[1])
+    rule_sets.compile_screened(pats)
+    rulematch.prepare(kb)
+    rule_sets.prepare_screen(pats)
+    assert len(built) == 1
+    rule_sets.rule_set.cache_clear()  # another set of the same patterns is built again
+    rule_sets.prepare_screen(pats)
+    assert len(built) == 2
+    rule_sets.rule_set.cache_clear()
