@@ -117,6 +117,10 @@ from tests.test_classify_phrasings import cause_of
      'phr.policy.sender_or_domain_blacklisted_locally'),
     ('554 5.7.1 Your e-mail address is blacklisted', 'policy.sender_blocked',
      'phr.policy.sender_or_domain_blacklisted_locally'),
+    ('550 Mail blocked by the user\'s privacy preferences', 'policy.rejected',
+     'phr.policy.refused_by_privacy_settings'),
+    ('554 Not permitted due to mailbox privacy options', 'policy.rejected',
+     'phr.policy.refused_by_privacy_settings'),
 ])
 def test_round32_families_decide(text: str, cause: str, rule_id: str) -> None:
     assert _winner(text) == (cause, rule_id)
