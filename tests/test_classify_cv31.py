@@ -12,8 +12,9 @@ Two findings of the round, each with its rows:
 * a report reads a remote server's reply inside its MTA's line (Postfix's 'host mx[~] said: ...
   (in reply to RCPT TO command)', Exim's 'SMTP error from remote mail server after RCPT TO:<~>: ...'),
   and ``explain`` reads a pasted line the same way. Two keyword rules read the wrapper's own words
-  as the reply's subject (Exim's 'RCPT TO' as a recipient, Postfix's 'host' as the domain), and two
-  rules whose clause must end the reply missed Postfix's '(in reply to ...)' after it.
+  as the reply's subject (Exim's 'RCPT TO' as a recipient, Postfix's 'host' as the domain), two
+  rules whose clause must end the reply missed Postfix's '(in reply to ...)' after it, and the rule
+  for Postfix's own 'Temporary lookup failure' in a line took any 'lookup failure' (DNS, SPF).
 
 The look-alikes keep the reading 8f4cb39 gave them (checked beside that commit), except the rows
 under "changed on purpose", whose 8f4cb39 reading is in the comment.
@@ -123,7 +124,10 @@ def _exim(reply: str) -> str:
     # a sender's own list, the clause ending before Postfix's '(in reply to ...)'
     ("550 5.7.1 Sending domain has been blacklisted", "policy.sender_blocked"),
     ("550 5.7.1 Sorry; spammer.com is blacklisted", "policy.sender_blocked"),
-    # the wrapper's words still read nothing else
+    # a DNS lookup failure the reply names was read as the receiver's own table lookup (server.lookup_failure)
+    ("417 DNS lookup failure: example.com", "dns.failure"),
+    # the wrapper's words still read nothing else; Postfix's own table lookup failure stays the server's
+    ("451 4.3.0 <a@b.example>: Temporary lookup failure, please try again later", "server.error"),
     ("550 5.1.1 <a@b.example>: Recipient address rejected: User unknown in virtual mailbox table",
      "mailbox.unknown"),
     ("550 5.1.2 <a@b.example>... Host unknown (Name server: b.example.: host not found)", "domain.not_found"),
