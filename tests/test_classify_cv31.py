@@ -8,7 +8,9 @@ Two findings of the round, each with its rows:
   neuter) and Czech reverse DNS; the Japanese 'message too large' without its noun of measure;
   'connections in excess' in Portuguese, Spanish and Italian; the Chinese passive 'the sender has
   been blocked'. Each fell to a basic-code fallback before. And English 'archived recipient' (the
-  adjective before its noun), which only the table of known replies read.
+  adjective before its noun), which only the table of known replies read; a server, host, system or
+  gateway named any way that takes no mail for the domain (relaying refused), where
+  ``relay.phrasings`` read only 'we / this server'.
 * a report reads a remote server's reply inside its MTA's line (Postfix's 'host mx[~] said: ...
   (in reply to RCPT TO command)', Exim's 'SMTP error from remote mail server after RCPT TO:<~>: ...'),
   and ``explain`` reads a pasted line the same way. Two keyword rules read the wrapper's own words
@@ -58,6 +60,10 @@ from tests.test_classify_generalise import _winner
     # Chinese: the sender blocked, passive with 被
     ("554 发件人已被阻止", "policy.sender_blocked", "lang.policy.sender_blocked_chinese"),
     ("550 發件人地址已被封鎖", "policy.sender_blocked", "lang.policy.sender_blocked_chinese"),
+    # English: a server, host, system or gateway that takes no mail for the domain (relaying refused)
+    ("550 The mail server does not handle mail for this domain", "relay.denied", "relay.phrasings"),
+    ("550 This system does not serve that domain", "relay.denied", "relay.phrasings"),
+    ("550 Our mail gateway will not accept mail for the recipient's domain", "relay.denied", "relay.phrasings"),
     # English: an archived recipient, account or user (the adjective before its noun)
     ("550 Archived recipient", "mailbox.disabled", "mailbox.disabled"),
     ("550 5.2.1 The account has been archived", "mailbox.disabled", "mailbox.disabled"),
@@ -87,6 +93,11 @@ def test_language_forms(text: str, cause: str, rule_id: str) -> None:
     ("554 5.5.4 Invalid RCPT TO parameter", "protocol.syntax"),
     ("550 5.1.2 <a@b.example>... Host unknown (Name server: b.example.: host not found)", "domain.not_found"),
     ("550 Archived mail is not available", "mailbox.unavailable"),
+    ("550 This server doesn't handle mail for that user", "mailbox.unknown"),
+    ("521 This host does not accept mail", "host.no_mail"),
+    ("550 This host does not accept mail for example.com", "host.no_mail"),
+    ("550 We do not serve this domain's spam", "content.spam"),
+    ("556 Domain does not accept mail", "domain.no_mail"),
     # changed on purpose (8f4cb39's reading, from a table row, in the comment)
     ("451 Probeer het later opnieuw", "server.unavailable"),  # greylisted; '451 Try again later' reads server.unavailable
     ("550 Mailbox tijdelijk niet beschikbaar", "server.unavailable"),  # mailbox.unknown; as German, French
