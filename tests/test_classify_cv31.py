@@ -7,7 +7,7 @@ Two findings of the round, each with its rows:
   and a domain that does not exist; Czech adjective agreement ('neplatné jméno HELO': the noun is
   neuter) and Czech reverse DNS; the Japanese 'message too large' without its noun of measure;
   'connections in excess' in Portuguese, Spanish and Italian; the Chinese passive 'the sender has
-  been blocked'. Each fell to a basic-code fallback before. And English 'archived recipient' (the
+  been blocked'; too many recipients in eleven languages. Each fell to a basic-code fallback before. And English 'archived recipient' (the
   adjective before its noun), which only the table of known replies read; a server, host, system or
   gateway named any way that takes no mail for the domain (relaying refused), where
   ``relay.phrasings`` read only 'we / this server'.
@@ -60,6 +60,18 @@ from tests.test_classify_generalise import _winner
     # Chinese: the sender blocked, passive with 被
     ("554 发件人已被阻止", "policy.sender_blocked", "lang.policy.sender_blocked_chinese"),
     ("550 發件人地址已被封鎖", "policy.sender_blocked", "lang.policy.sender_blocked_chinese"),
+    # too many recipients in eleven languages (message.too_many_recipients read only English)
+    ("452 Trop de destinataires", "message.too_many_recipients", "lang.message.too_many_recipients"),
+    ("452 Zu viele Empfänger", "message.too_many_recipients", "lang.message.too_many_recipients"),
+    ("452 Demasiados destinatarios", "message.too_many_recipients", "lang.message.too_many_recipients"),
+    ("452 Troppi destinatari", "message.too_many_recipients", "lang.message.too_many_recipients"),
+    ("452 Destinatários em excesso", "message.too_many_recipients", "lang.message.too_many_recipients"),
+    ("452 Te veel ontvangers", "message.too_many_recipients", "lang.message.too_many_recipients"),
+    ("452 Zbyt wielu odbiorców", "message.too_many_recipients", "lang.message.too_many_recipients"),
+    ("452 Příliš mnoho příjemců", "message.too_many_recipients", "lang.message.too_many_recipients"),
+    ("452 Слишком много получателей", "message.too_many_recipients", "lang.message.too_many_recipients"),
+    ("452 4.5.3 错误：收件人过多", "message.too_many_recipients", "lang.message.too_many_recipients"),
+    ("452 宛先が多すぎます", "message.too_many_recipients", "lang.message.too_many_recipients"),
     # English: a server, host, system or gateway that takes no mail for the domain (relaying refused)
     ("550 The mail server does not handle mail for this domain", "relay.denied", "relay.phrasings"),
     ("550 This system does not serve that domain", "relay.denied", "relay.phrasings"),
@@ -98,6 +110,14 @@ def test_language_forms(text: str, cause: str, rule_id: str) -> None:
     ("550 This host does not accept mail for example.com", "host.no_mail"),
     ("550 We do not serve this domain's spam", "content.spam"),
     ("556 Domain does not accept mail", "domain.no_mail"),
+    ("452 Trop de destinataires inconnus", "reputation.poor"),
+    ("554 Demasiados destinatarios inválidos", "reputation.poor"),
+    ("550 Troppi destinatari non validi", "reputation.poor"),
+    ("550 无效收件人过多", "reputation.poor"),
+    ("550 無效收件人過多", "mailbox.unknown"),
+    ("550 無効な宛先が多すぎます", "reputation.poor"),
+    ("550 Zu viele Empfänger pro Stunde", "mailbox.unavailable"),
+    ("452 Too many recipients per hour", "rate.limited"),
     # changed on purpose (8f4cb39's reading, from a table row, in the comment)
     ("451 Probeer het later opnieuw", "server.unavailable"),  # greylisted; '451 Try again later' reads server.unavailable
     ("550 Mailbox tijdelijk niet beschikbaar", "server.unavailable"),  # mailbox.unknown; as German, French
