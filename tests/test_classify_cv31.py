@@ -7,7 +7,8 @@ Two findings of the round, each with its rows:
   and a domain that does not exist; Czech adjective agreement ('neplatné jméno HELO': the noun is
   neuter) and Czech reverse DNS; the Japanese 'message too large' without its noun of measure;
   'connections in excess' in Portuguese, Spanish and Italian; the Chinese passive 'the sender has
-  been blocked'; too many recipients in eleven languages. Each fell to a basic-code fallback before. And English 'archived recipient' (the
+  been blocked'; too many recipients in eleven languages; the sender's domain that does not exist
+  in Dutch and Japanese; an invalid header in Chinese. Each fell to a basic-code fallback before. And English 'archived recipient' (the
   adjective before its noun), which only the table of known replies read; a server, host, system or
   gateway named any way that takes no mail for the domain (relaying refused), where
   ``relay.phrasings`` read only 'we / this server'.
@@ -72,6 +73,12 @@ from tests.test_classify_generalise import _winner
     ("452 Слишком много получателей", "message.too_many_recipients", "lang.message.too_many_recipients"),
     ("452 4.5.3 错误：收件人过多", "message.too_many_recipients", "lang.message.too_many_recipients"),
     ("452 宛先が多すぎます", "message.too_many_recipients", "lang.message.too_many_recipients"),
+    # the sender's domain that does not exist (Dutch, Japanese); an invalid header (Chinese)
+    ("553 Domein van de afzender bestaat niet", "sender.invalid", "lang.sender.domain_missing_dutch_japanese"),
+    ("553 Afzenderdomein example.nl bestaat niet", "sender.invalid", "lang.sender.domain_missing_dutch_japanese"),
+    ("553 送信者のドメインが存在しません", "sender.invalid", "lang.sender.domain_missing_dutch_japanese"),
+    ("554 邮件头无效", "message.invalid", "lang.message.invalid_header_chinese"),
+    ("554 郵件頭格式錯誤", "message.invalid", "lang.message.invalid_header_chinese"),
     # English: a server, host, system or gateway that takes no mail for the domain (relaying refused)
     ("550 The mail server does not handle mail for this domain", "relay.denied", "relay.phrasings"),
     ("550 This system does not serve that domain", "relay.denied", "relay.phrasings"),
@@ -118,6 +125,9 @@ def test_language_forms(text: str, cause: str, rule_id: str) -> None:
     ("550 無効な宛先が多すぎます", "reputation.poor"),
     ("550 Zu viele Empfänger pro Stunde", "mailbox.unavailable"),
     ("452 Too many recipients per hour", "rate.limited"),
+    ("550 Domein van de ontvanger bestaat niet", "mailbox.unknown"),
+    ("550 宛先のドメインが存在しません", "domain.not_found"),
+    ("550 收件人地址无效", "mailbox.unknown"),
     # changed on purpose (8f4cb39's reading, from a table row, in the comment)
     ("451 Probeer het later opnieuw", "server.unavailable"),  # greylisted; '451 Try again later' reads server.unavailable
     ("550 Mailbox tijdelijk niet beschikbaar", "server.unavailable"),  # mailbox.unknown; as German, French
