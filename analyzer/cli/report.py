@@ -272,6 +272,11 @@ def report(
 
       maillens report /var/log/mail.log --store /var/lib/maillens --yesterday   # history as the baseline
     """
+    # the collector off until the stream opens, as for `parse` (analyzer.cli._plain_parse): what the
+    # start imports and loads (pyarrow, numpy, the parsers, the rules) is no garbage, and ~90 young
+    # and ~8 middle collections walked it (~0.015 CPU-s before the workers fork); _run_stream freezes
+    # it and turns the collector back on (an error before that ends the process)
+    _common.pause_gc()
     if fmt == "md":
         fmt = "markdown"
     if fmt not in REPORT_FORMATS:
