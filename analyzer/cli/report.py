@@ -101,7 +101,11 @@ def _attribute_from_store(result: Any, store: Path, kb: Any) -> Any:
 
 #: What the report needs once the logs are read and the parse does not: pandas, the detectors and
 #: the report's modules (~0.3 CPU-s). Imported after the workers fork (:func:`_report_classifier`).
-_HEAVY = ("pandas", "analyzer.anomalies", "analyzer.report", "analyzer.report.run", "analyzer.output")
+#: With them the modules the main thread would otherwise import on its own, serially: the native
+#: session-end fold's (at the fold's start) and the headline's and servers' (at the end; the
+#: renderers of markdown, text and html import those two already).
+_HEAVY = ("pandas", "analyzer.anomalies", "analyzer.report", "analyzer.report.run", "analyzer.output",
+          "analyzer.report.ends_native", "analyzer.report.headline", "analyzer.report.servers")
 
 
 def _heavy_imports(fmt: str) -> None:
