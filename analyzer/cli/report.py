@@ -276,11 +276,6 @@ def report(
 
       maillens report /var/log/mail.log --store /var/lib/maillens --yesterday   # history as the baseline
     """
-    # the collector off until the stream opens, as for `parse` (analyzer.cli._plain_parse): what the
-    # start imports and loads (pyarrow, numpy, the parsers, the rules) is no garbage, and ~90 young
-    # and ~8 middle collections walked it (~0.015 CPU-s before the workers fork); _run_stream freezes
-    # it and turns the collector back on (an error before that ends the process)
-    _common.pause_gc()
     if fmt == "md":
         fmt = "markdown"
     if fmt not in REPORT_FORMATS:
@@ -291,25 +286,33 @@ def report(
         fail("--redact-ips needs --redact", "add --redact", EXIT_USAGE)
     if log_format not in LINE_FORMATS:
         fail(f"--log-format: unknown line format {log_format!r}", f"use one of {', '.join(LINE_FORMATS)}", EXIT_USAGE)
-    zone = check_tz(tz)
-    wall = when(now, "--now", now=dt.datetime.now(dt.UTC), tz=zone) or dt.datetime.now(dt.UTC)
-    lo, hi = resolve_window(since=since, until=until, today=today, yesterday=yesterday, last=last, now=wall, tz=zone)
-    # a site's thresholds are checked before the logs are read (importing the detectors, and
-    # pandas, before the workers start); the defaults after (analyzer.anomalies: the package)
-    params = _load_params(anomalies) if anomalies is not None else None
-    kb = load_kb(rules)
-    from ..heap import hand_back_early
+    # the collector off until the stream opens, as for `parse` (analyzer.cli._plain_parse): what the
+    # start imports and loads (pyarrow, numpy, the parsers, the rules) is no garbage, and ~90 young
+    # and ~8 middle collections walked it (~0.01 CPU-s before the workers fork); _run_stream
+    # freezes it and turns the collector back on (here too, where an error came first)
+    _common.pause_gc()
+    try:
+        zone = check_tz(tz)
+        wall = when(now, "--now", now=dt.datetime.now(dt.UTC), tz=zone) or dt.datetime.now(dt.UTC)
+        lo, hi = resolve_window(since=since, until=until, today=today, yesterday=yesterday, last=last, now=wall, tz=zone)
+        # a site's thresholds are checked before the logs are read (importing the detectors, and
+        # pandas, before the workers start); the defaults after (analyzer.anomalies: the package)
+        params = _load_params(anomalies) if anomalies is not None else None
+        kb = load_kb(rules)
+        from ..heap import hand_back_early
 
-    hand_back_early()  # the fold's state grows while the batches pass: freed pages back at once
-    # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone;
-    # pandas and the report's modules are imported while its workers parse (_report_classifier)
-    classifier = _report_classifier(kb, fmt)
-    # the workers send only the columns the report and the classifier read (not the ports, pids,
-    # message ids, TLS ...): smaller blocks in shared memory while the stream is folded
-    from ..report_columns import REPORT_COLUMNS
+        hand_back_early()  # the fold's state grows while the batches pass: freed pages back at once
+        # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone;
+        # pandas and the report's modules are imported while its workers parse (_report_classifier)
+        classifier = _report_classifier(kb, fmt)
+        # the workers send only the columns the report and the classifier read (not the ports, pids,
+        # message ids, TLS ...): smaller blocks in shared memory while the stream is folded
+        from ..report_columns import REPORT_COLUMNS
 
-    result = run_stream(logs, lambda stream: _collect(stream, kb, classifier, lo, hi), year=year, tz=tz,
-                        fmt=log_format, classifier=classifier, columns=(*REPORT_COLUMNS, *classifier.reads))
+        result = run_stream(logs, lambda stream: _collect(stream, kb, classifier, lo, hi), year=year, tz=tz,
+                            fmt=log_format, classifier=classifier, columns=(*REPORT_COLUMNS, *classifier.reads))
+    finally:
+        _common.resume_gc()
     for w in result.warnings:
         warn(w)
     import pandas as pd
