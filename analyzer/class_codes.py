@@ -179,20 +179,22 @@ class RowCodes:
         return pa.Table.from_arrays([dictionary_array(self.codes[j], self.words[j], shared)
                                      for j in range(len(CLASS_NAMES))], names=list(CLASS_NAMES))
 
-    def _words(self, j: int) -> tuple[list[str | None], dict[str | None, int]]:
-        """Column ``j``'s own list of words (copied once) and each word's code."""
+    def _own_words(self, j: int) -> list[str | None]:
+        """Column ``j``'s own list of words (copied once, when a word is first added to it: a list
+        still shared keeps its Arrow array made once, :func:`_words_of`)."""
         if not self._own[j]:
             self.words[j] = list(self.words[j])
             self._own[j] = True
-        words = self.words[j]
-        return words, {w: i for i, w in reversed(list(enumerate(words)))}
+        return self.words[j]
 
     def _encode(self, j: int, values: list[str | None]) -> np.ndarray:
-        words, index = self._words(j)
+        words = self.words[j]
+        index = {w: i for i, w in reversed(list(enumerate(words)))}
         out = np.empty(len(values), np.int32)
         for i, v in enumerate(values):
             code = 0 if v is None else index.get(v)
             if code is None:
+                words = self._own_words(j)
                 code = index[v] = len(words)
                 words.append(v)
                 self._arrays.pop(j, None)

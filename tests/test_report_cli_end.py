@@ -75,3 +75,52 @@ def test_report_written_without_rich(tmp_path, fmt):
     assert to_stdout.stdout == out.read_text(encoding="utf-8")  # the same report, whichever way written
     if fmt == "json":
         assert json.loads(to_stdout.stdout)["schema_version"]
+
+
+_START = """
+import gc, json, sys
+import analyzer.cli._common as common
+from analyzer.cli import main
+seen, at_open = [], []
+gc.callbacks.append(lambda phase, info: seen.append(info["generation"]) if phase == "start" else None)
+opened, pause = common._run_stream, common.pause_gc
+
+
+def pause_gc():
+    at_open.append(len(seen))
+    pause()
+
+
+common.pause_gc = pause_gc
+
+
+def run_stream(*args, **kwargs):
+    at_open.append((len(seen), gc.isenabled()))
+    return opened(*args, **kwargs)
+
+
+common._run_stream = run_stream
+sys.argv = ["maillens", "report", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "at_open": at_open, "enabled": gc.isenabled()}))
+"""
+
+
+def test_report_start_runs_without_collections():
+    """From the command's start to the stream's opening (the imports of pyarrow, numpy and the
+    parsers, the rules loaded) the collector is off, and on again once the stream has opened."""
+    got = json.loads(_python(_START, str(POSTFIX), "-f", "json", "--tz", "UTC", "--year", "2026",
+                             "--now", "2026-11-24T00:00:00").stdout.splitlines()[-1])
+    assert got["code"] in (0, None)
+    started, (opened, enabled) = got["at_open"]
+    assert opened == started and not enabled  # (before: ~30 collections while the parsers were imported)
+    assert got["enabled"]
+
+
+def test_report_failing_before_its_stream_leaves_the_collector_on():
+    got = json.loads(_python(_START, str(POSTFIX), "-f", "json", "--tz", "Nowhere/Atlantis").stdout.splitlines()[-1])
+    assert got["code"] == 2 and len(got["at_open"]) == 1  # paused, then failed before the stream
+    assert got["enabled"]

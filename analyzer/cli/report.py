@@ -101,7 +101,11 @@ def _attribute_from_store(result: Any, store: Path, kb: Any) -> Any:
 
 #: What the report needs once the logs are read and the parse does not: pandas, the detectors and
 #: the report's modules (~0.3 CPU-s). Imported after the workers fork (:func:`_report_classifier`).
-_HEAVY = ("pandas", "analyzer.anomalies", "analyzer.report", "analyzer.report.run", "analyzer.output")
+#: With them the modules the main thread would otherwise import on its own, serially: the native
+#: session-end fold's (at the fold's start) and the headline's and servers' (at the end; the
+#: renderers of markdown, text and html import those two already).
+_HEAVY = ("pandas", "analyzer.anomalies", "analyzer.report", "analyzer.report.run", "analyzer.output",
+          "analyzer.report.ends_native", "analyzer.report.headline", "analyzer.report.servers")
 
 
 def _heavy_imports(fmt: str) -> None:
@@ -282,25 +286,33 @@ def report(
         fail("--redact-ips needs --redact", "add --redact", EXIT_USAGE)
     if log_format not in LINE_FORMATS:
         fail(f"--log-format: unknown line format {log_format!r}", f"use one of {', '.join(LINE_FORMATS)}", EXIT_USAGE)
-    zone = check_tz(tz)
-    wall = when(now, "--now", now=dt.datetime.now(dt.UTC), tz=zone) or dt.datetime.now(dt.UTC)
-    lo, hi = resolve_window(since=since, until=until, today=today, yesterday=yesterday, last=last, now=wall, tz=zone)
-    # a site's thresholds are checked before the logs are read (importing the detectors, and
-    # pandas, before the workers start); the defaults after (analyzer.anomalies: the package)
-    params = _load_params(anomalies) if anomalies is not None else None
-    kb = load_kb(rules)
-    from ..heap import hand_back_early
+    # the collector off until the stream opens, as for `parse` (analyzer.cli._plain_parse): what the
+    # start imports and loads (pyarrow, numpy, the parsers, the rules) is no garbage, and ~90 young
+    # and ~8 middle collections walked it (~0.01 CPU-s before the workers fork); _run_stream
+    # freezes it and turns the collector back on (here too, where an error came first)
+    _common.pause_gc()
+    try:
+        zone = check_tz(tz)
+        wall = when(now, "--now", now=dt.datetime.now(dt.UTC), tz=zone) or dt.datetime.now(dt.UTC)
+        lo, hi = resolve_window(since=since, until=until, today=today, yesterday=yesterday, last=last, now=wall, tz=zone)
+        # a site's thresholds are checked before the logs are read (importing the detectors, and
+        # pandas, before the workers start); the defaults after (analyzer.anomalies: the package)
+        params = _load_params(anomalies) if anomalies is not None else None
+        kb = load_kb(rules)
+        from ..heap import hand_back_early
 
-    hand_back_early()  # the fold's state grows while the batches pass: freed pages back at once
-    # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone;
-    # pandas and the report's modules are imported while its workers parse (_report_classifier)
-    classifier = _report_classifier(kb, fmt)
-    # the workers send only the columns the report and the classifier read (not the ports, pids,
-    # message ids, TLS ...): smaller blocks in shared memory while the stream is folded
-    from ..report_columns import REPORT_COLUMNS
+        hand_back_early()  # the fold's state grows while the batches pass: freed pages back at once
+        # the stream classifies (batches grouped: analyzer.pipeline.classify_grouped), not each batch alone;
+        # pandas and the report's modules are imported while its workers parse (_report_classifier)
+        classifier = _report_classifier(kb, fmt)
+        # the workers send only the columns the report and the classifier read (not the ports, pids,
+        # message ids, TLS ...): smaller blocks in shared memory while the stream is folded
+        from ..report_columns import REPORT_COLUMNS
 
-    result = run_stream(logs, lambda stream: _collect(stream, kb, classifier, lo, hi), year=year, tz=tz,
-                        fmt=log_format, classifier=classifier, columns=(*REPORT_COLUMNS, *classifier.reads))
+        result = run_stream(logs, lambda stream: _collect(stream, kb, classifier, lo, hi), year=year, tz=tz,
+                            fmt=log_format, classifier=classifier, columns=(*REPORT_COLUMNS, *classifier.reads))
+    finally:
+        _common.resume_gc()
     for w in result.warnings:
         warn(w)
     import pandas as pd
