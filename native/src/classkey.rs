@@ -9,7 +9,7 @@
 //! signatures are Python regexes of the knowledge base; the main process mixes the provider's
 //! hash in (`analyzer.fast_summary`). The `regex` crate runs in time linear in the text.
 
-use crate::hash::{hash_bytes, NULL};
+use crate::hash::{hash_bytes, mix_step as mix, NULL};
 use crate::maskhand;
 use crate::rows::Row;
 use crate::translate::re2_to_rust;
@@ -31,6 +31,8 @@ pub struct Masker {
     masked: Vec<u8>,
     passes: Vec<Pass>,
     detail_ignored: Vec<String>,
+    /// `detail_ignored` as [`Field`]s (the row keys compare the events' fields with them)
+    ignored: Vec<Field>,
     /// the mask and the first pass are `maskhand.rs`'s, verbatim: read by hand where it can
     by_hand: bool,
 }
@@ -74,7 +76,8 @@ impl Masker {
             .map(|(literal, pattern, rw)| Ok(Pass { literal: literal.map(|l| memchr::memmem::Finder::new(l.as_bytes()).into_owned()), regex: build(&pattern)?, replacement: rewrite(&rw)?.into_bytes() }))
             .collect::<Result<Vec<_>, String>>()?;
         let detail_ignored = detail_ignored.to_vec();
-        Ok(Masker { mask: build(mask)?, masked: masked.as_bytes().to_vec(), passes, detail_ignored, by_hand })
+        let ignored = detail_ignored.iter().map(|e| Field::of(Some(e.as_bytes()))).collect();
+        Ok(Masker { mask: build(mask)?, masked: masked.as_bytes().to_vec(), passes, detail_ignored, ignored, by_hand })
     }
 
     /// Whether the mask and the first pass are read by hand where they can be (`maskhand.rs`).
@@ -147,7 +150,118 @@ impl Hasher for Identity {
 impl MaskCache {
     /// The hash of `text` masked.
     fn masked(&mut self, m: &Masker, text: &[u8]) -> u64 {
-        *self.masked.entry(hash_bytes(text)).or_insert_with(|| hash_bytes(&m.mask(text)))
+        *self.masked.entry(hash_lanes(text)).or_insert_with(|| hash_lanes(&m.mask(text)))
+    }
+}
+
+/// The four lanes' starting states of [`hash_lanes`] and of a row's key (any distinct odd words).
+const LANES: [u64; 4] = [0x243F_6A88_85A3_08D3, 0x1319_8A2E_0370_7345, 0xA409_3822_299F_31D1, 0x082E_FA98_EC4E_6C89];
+
+#[inline]
+fn rd64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+#[inline]
+fn rd32(b: &[u8], at: usize) -> u64 {
+    u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()))
+}
+
+/// Up to 16 bytes as two words, one to one for a given length: 8 or more, the first eight
+/// and the last eight (overlapping below 16); 4 to 7, the first four and the last four in one
+/// word; 1 to 3, the first, middle and last byte. No byte read twice as another.
+#[inline]
+fn short_words(b: &[u8]) -> (u64, u64) {
+    let n = b.len();
+    if n >= 8 {
+        (rd64(b, 0), rd64(b, n - 8))
+    } else if n >= 4 {
+        (rd32(b, 0) | rd32(b, n - 4) << 32, 0)
+    } else if n > 0 {
+        (u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16, 0)
+    } else {
+        (0, 0)
+    }
+}
+
+/// The four lanes folded into one hash with the count of what went in.
+#[inline]
+fn finish(l: [u64; 4], count: u64) -> u64 {
+    let h = mix(l[0] ^ count);
+    let h = mix(h ^ l[1]);
+    let h = mix(h ^ l[2]);
+    mix(h ^ l[3])
+}
+
+/// A 64-bit hash of `b` as [`hash_bytes`] makes one (each step a bijection of the state for a
+/// given word, so two texts of one length collide only by chance), the words taken by four
+/// lanes side by side: a long text's steps do not wait for each other (~3x faster on reply
+/// texts of ~100 bytes). Another hash than `hash_bytes`'s.
+pub fn hash_lanes(b: &[u8]) -> u64 {
+    let mut l = LANES;
+    let mut blocks = b.chunks_exact(32);
+    for c in &mut blocks {
+        for (j, lane) in l.iter_mut().enumerate() {
+            *lane = mix(*lane ^ rd64(c, 8 * j));
+        }
+    }
+    let rest = blocks.remainder();
+    let mut words = rest.chunks_exact(8);
+    let mut j = 0;
+    for w in &mut words {
+        l[j] = mix(l[j] ^ rd64(w, 0));
+        j += 1;
+    }
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        l[j] = mix(l[j] ^ short_words(tail).0);
+    }
+    finish(l, b.len() as u64)
+}
+
+/// `(1 << 8k) - 1`: the low `k` bytes of a word (k ≤ 8)
+const LOW_BYTES: [u64; 9] = [0, 0xFF, 0xFFFF, 0xFF_FFFF, 0xFFFF_FFFF, 0xFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF, 0xFF_FFFF_FFFF_FFFF, u64::MAX];
+
+/// A field's tag in a row's key: null 0, a text of up to 16 bytes its length + 1 (its words
+/// its bytes, zeros past its end), a longer one [`LONG`] (its first word its hash).
+const LONG: u64 = 18;
+
+/// A text field as a row's key holds it: its tag and two words, one to one with its value but
+/// for a long text (hashed).
+#[derive(Clone, Copy, Default)]
+pub struct Field {
+    tag: u64,
+    w: [u64; 2],
+}
+
+impl Field {
+    /// A value (None: null).
+    pub fn of(v: Option<&[u8]>) -> Field {
+        match v {
+            None => Field::default(),
+            Some(b) if b.len() <= 16 => {
+                let mut w = [0u8; 16];
+                w[..b.len()].copy_from_slice(b);
+                Field { tag: b.len() as u64 + 1, w: [rd64(&w, 0), rd64(&w, 8)] }
+            }
+            Some(b) => Field { tag: LONG, w: [hash_lanes(b), 0] },
+        }
+    }
+
+    /// The value `data[s..e]` (`s ≤ e ≤ data.len()`): a short one read in two loads where 16
+    /// bytes of `data` follow its start, the bytes past its end masked off.
+    #[inline]
+    pub fn at(data: &[u8], s: usize, e: usize) -> Field {
+        let n = e - s;
+        match data.get(s..s + 16) {
+            Some(w) if n <= 16 => Field { tag: n as u64 + 1, w: [rd64(w, 0) & LOW_BYTES[n.min(8)], rd64(w, 8) & LOW_BYTES[n.saturating_sub(8)]] },
+            _ => Field::of(Some(&data[s..e])),
+        }
+    }
+
+    /// Whether this is the value `word`'s (a long one: by its hash).
+    fn is(&self, word: &Field) -> bool {
+        self.tag == word.tag && self.w == word.w
     }
 }
 
@@ -155,12 +269,44 @@ impl Masker {
     /// A key that parts rows as [`Masker::key`] does (equal keys, equal keys here), each
     /// distinct text masked once (`cache`) and put in by its masked text's hash: another hash
     /// than [`Masker::key`]'s.
-    pub fn key_cached(&self, f: &Fields, buf: &mut Vec<u8>, cache: &mut MaskCache) -> u64 {
-        let read = f.reply_text.is_none() && f.event.is_some_and(|e| !self.detail_ignored.iter().any(|d| d.as_bytes() == e));
-        let text = f.reply_text.map(|t| cache.masked(self, t).to_le_bytes());
-        let detail = if read { f.detail.map(|t| cache.masked(self, t).to_le_bytes()) } else { None };
-        encode(f, None, text.as_ref().map(|b| &b[..]), detail.as_ref().map(|b| &b[..]), buf);
-        match hash_bytes(buf) {
+    pub fn key_cached(&self, f: &Fields, cache: &mut MaskCache) -> u64 {
+        let short = [f.event, f.status, f.smtp_stage, f.mta, f.dsn, f.enhanced_code, f.direction].map(Field::of);
+        self.key_of_fields(&short, f.reply_code, f.quit, f.reply_text, f.detail, cache)
+    }
+
+    /// [`Masker::key_cached`] of a row whose event, status, stage, MTA, DSN, enhanced code and
+    /// direction are `short` ([`Field`]s, in this order): the words of the key (two of tags,
+    /// two a field, the masked texts' hashes) hashed four lanes side by side, without a row's
+    /// bytes laid out first. Each step of a lane is a bijection of its state for a given word.
+    #[inline]
+    pub fn key_of_fields(&self, short: &[Field; 7], reply_code: Option<i16>, quit: Option<bool>, reply_text: Option<&[u8]>,
+                         detail: Option<&[u8]>, cache: &mut MaskCache) -> u64 {
+        let text = reply_text.map(|t| cache.masked(self, t));
+        let detail = match (reply_text, detail) {
+            (None, Some(d)) if short[0].tag != 0 && !self.ignored.iter().any(|x| x.is(&short[0])) => Some(cache.masked(self, d)),
+            _ => None,
+        };
+        let mut tags = u64::from(text.is_some()) << 35 | u64::from(detail.is_some()) << 36;
+        for (k, f) in short.iter().enumerate() {
+            tags |= f.tag << (5 * k);
+        }
+        let code = reply_code.map_or(0, |c| u64::from(c as u16) | 1 << 16);
+        let quit = quit.map_or(0, |q| 1 | u64::from(q) << 1);
+        let w = [
+            tags, code | quit << 17, text.unwrap_or(0), detail.unwrap_or(0),
+            short[0].w[0], short[0].w[1], short[1].w[0], short[1].w[1],
+            short[2].w[0], short[2].w[1], short[3].w[0], short[3].w[1],
+            short[4].w[0], short[4].w[1], short[5].w[0], short[5].w[1],
+            short[6].w[0], short[6].w[1], 0, 0,
+        ];
+        let mut l = LANES;
+        for c in w.chunks_exact(4) {
+            l[0] = mix(l[0] ^ c[0]);
+            l[1] = mix(l[1] ^ c[1]);
+            l[2] = mix(l[2] ^ c[2]);
+            l[3] = mix(l[3] ^ c[3]);
+        }
+        match finish(l, w.len() as u64) {
             NULL => NULL ^ 1,
             h => h,
         }
@@ -291,13 +437,73 @@ mod tests {
             row("deliver", Some(b"250 2.0.0 Ok: queued as F83037DEDEA"), Some(b"d"), None),
         ];
         let plain: Vec<u64> = rows.iter().map(|r| m.key(r, &mut buf)).collect();
-        let cached: Vec<u64> = rows.iter().map(|r| m.key_cached(&Fields::of(r), &mut buf, &mut cache)).collect();
+        let cached: Vec<u64> = rows.iter().map(|r| m.key_cached(&Fields::of(r), &mut cache)).collect();
         for i in 0..rows.len() {
             for j in 0..rows.len() {
                 assert_eq!(plain[i] == plain[j], cached[i] == cached[j], "rows {i} and {j}");
             }
         }
         assert_eq!(cache.masked.len(), 6); // the details of "connect" are not read
+    }
+
+    #[test]
+    fn a_field_read_in_place_is_the_field_of_its_bytes() {
+        let data: Vec<u8> = (0u8..48).map(|i| b'a' + i % 26).chain(*b"x\xffy").collect();
+        for s in 0..data.len() {
+            for e in s..=data.len().min(s + 24) {
+                let (a, b) = (Field::at(&data, s, e), Field::of(Some(&data[s..e])));
+                assert!(a.is(&b) && b.is(&a), "{s}..{e}");
+            }
+        }
+        assert!(!Field::of(Some(b"")).is(&Field::of(None)));
+        assert!(!Field::of(Some(b"ab")).is(&Field::of(Some(b"ab\0"))));
+    }
+
+    #[test]
+    fn lanes_hash_every_byte_and_the_length() {
+        let mut rng = crate::testutil::XorShift(0x9e37_79b9);
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..100usize {
+            let text: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+            assert_eq!(hash_lanes(&text), hash_lanes(&text.clone()));
+            assert!(seen.insert(hash_lanes(&text)), "length {n}");
+            for at in 0..n {
+                let mut edited = text.clone();
+                edited[at] ^= 1 << (at % 8);
+                assert!(seen.insert(hash_lanes(&edited)), "length {n}, byte {at}");
+            }
+            let mut longer = text.clone();
+            longer.push(0);
+            assert_ne!(hash_lanes(&longer), hash_lanes(&text));
+        }
+    }
+
+    #[test]
+    fn keys_of_fields_tell_every_field_apart() {
+        let m = masker();
+        let mut cache = MaskCache::default();
+        let base = Fields { event: Some(b"reject"), status: Some(b"deferred"), mta: Some(b"postfix"), reply_code: Some(450), quit: Some(false),
+                            reply_text: Some(b"450 4.7.1 try later"), direction: Some(b"inbound"), ..Fields::default() };
+        let key = |f: &Fields, c: &mut MaskCache| m.key_cached(f, c);
+        let k0 = key(&base, &mut cache);
+        let variants = [
+            Fields { event: None, ..base }, Fields { event: Some(b"rejecT"), ..base }, Fields { status: Some(b""), ..base },
+            Fields { status: None, ..base }, Fields { smtp_stage: Some(b"RCPT"), ..base }, Fields { mta: Some(b"postfix-a-long-mta-name"), ..base },
+            Fields { dsn: Some(b"4.7.1"), ..base }, Fields { enhanced_code: Some(b"4.7.1"), ..base }, Fields { reply_code: None, ..base },
+            Fields { reply_code: Some(451), ..base }, Fields { quit: None, ..base }, Fields { quit: Some(true), ..base },
+            Fields { reply_text: None, ..base }, Fields { reply_text: Some(b"450 4.7.2 try later"), ..base },
+            Fields { direction: Some(b"outbound"), ..base }, Fields { direction: None, ..base },
+            // a field's bytes moved to the next field
+            Fields { event: Some(b"rejectdeferred"), status: Some(b""), ..base },
+        ];
+        let mut seen = std::collections::HashSet::from([k0]);
+        for (i, v) in variants.iter().enumerate() {
+            assert!(seen.insert(key(v, &mut cache)), "variant {i}");
+        }
+        // masked alike, keyed alike; the same row again, the same key
+        assert_eq!(key(&Fields { reply_text: Some(b"450 4.7.1 try later <a@b.c>"), ..base }, &mut cache),
+                   key(&Fields { reply_text: Some(b"450 4.7.1 try later <x@y.z>"), ..base }, &mut cache));
+        assert_eq!(key(&base, &mut MaskCache::default()), k0);
     }
 
     #[test]
