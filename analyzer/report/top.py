@@ -18,7 +18,7 @@ from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _eq, _seconds_
 from ..anomalies.context import _domain
 from .rows_at import RowsAt, notna
 from .timeline import distinct_per_group
-from .units import Units, code_units, count_units, in_sorted, message_units
+from .units import Units, code_units, count_coded, in_sorted, message_units
 
 __all__ = ["GIVE_BACK_FROM", "TOP", "give_back"]
 
@@ -59,30 +59,11 @@ def _cols(ev: pd.DataFrame, names: tuple[str, ...]) -> list[str]:
 def _codes_in(names: Any, uniq: Any, hit: np.ndarray) -> np.ndarray:
     """Per name of ``names`` its key's code among the keys ``uniq[hit]`` (by their strings), -1 for
     a name of no such key (Arrow ``names``: looked up in Arrow, no Python string per name)."""
-    if isinstance(names, pa.Array):
+    if isinstance(names, pa.Array | pa.ChunkedArray):
         at = pc.index_in(names, value_set=pa.array([str(u) for u in uniq[hit]], pa.large_string()))
         return np.append(hit, -1)[at.fill_null(len(hit)).to_numpy()]
     want = {str(uniq[i]): i for i in hit}
     return np.array([want.get(str(n), -1) for n in names], dtype=np.int64)
-
-
-def _joined(codes: np.ndarray, units: Units, own: np.ndarray | None, fk: np.ndarray, fu: Units | None,
-            at: np.ndarray) -> tuple[np.ndarray, Units]:
-    """The keys' codes and units of the rows ``own`` (None: all) followed by those of the folded
-    lines ``at`` of ``fu`` (whose codes are ``fk``), each array made once at its final size."""
-    if not len(at) and (own is None or own.all()):
-        return codes, units
-    mine = np.arange(len(codes)) if own is None else np.flatnonzero(own)
-    r = len(mine)
-    # (the keys' codes as int32: they number the distinct keys of the rows)
-    out = [np.empty(r + len(at), dtype=np.int32 if i == 0 else a.dtype)
-           for i, a in enumerate((codes, units.kind, units.h, units.q))]
-    for i, a in enumerate((codes, units.kind, units.h, units.q)):
-        np.take(a, mine, out=out[i][:r])
-        if i and fu is not None and len(at):  # (the folded lines' units taken straight into place)
-            np.take((fu.kind, fu.h, fu.q)[i - 1], at, out=out[i][r:])
-    out[0][r:] = fk
-    return out[0], Units(*out[1:])
 
 
 def _top_failures(key: tuple[np.ndarray, pa.Array], failed: np.ndarray, cause: pd.Series, pos: np.ndarray,
@@ -96,18 +77,16 @@ def _top_failures(key: tuple[np.ndarray, pa.Array], failed: np.ndarray, cause: p
     :func:`.sent_fold.folded_outbound`'s codes and names of this key and units (numbered with
     the rows'), counted as rows: only those of the keys with failures are read."""
     codes, uniq = key
-    has = codes >= 0
-    if not has.all():
-        codes, units, failed, pos = codes[has], units[has], failed[has], pos[has]
-    del has
-    if not len(codes):  # (folded lines alone have no failure: no key to show)
+    has = codes >= 0  # (the rows without a key passed over where read, not cut out: no copy of the units)
+    if not has.any():  # (folded lines alone have no failure: no key to show)
         return []
-    failures = np.bincount(codes[failed], minlength=len(uniq))
+    failures = np.bincount(codes[failed & has], minlength=len(uniq))
     hit = np.flatnonzero(failures > 0)
-    attempts = np.bincount(codes, minlength=len(uniq))
+    attempts = np.bincount(codes[has], minlength=len(uniq))
+    del has
     # the names of the keys with failures only (a Python string per such key, not per line)
     names = np.array(uniq.take(pa.array(hit, pa.int64())).to_pylist(), dtype=object)
-    fk, at, fu = np.zeros(0, np.int32), np.zeros(0, np.int64), None
+    parts = [(codes, units, failures[np.maximum(codes, 0)] > 0 if len(hit) < len(uniq) else None)]
     if extra is not None and len(hit):
         # the folded lines (never a failure) of the keys with failures only, under the rows' codes
         fc, fnames, fu = extra
@@ -115,21 +94,16 @@ def _top_failures(key: tuple[np.ndarray, pa.Array], failed: np.ndarray, cause: p
         fmap = np.append(np.where(found >= 0, hit[found], -1), -1).astype(np.int32)  # (4 bytes a folded line)
         del found
         fk = fmap[fc]  # code -1 (null) takes the trailing -1
-        at = np.flatnonzero(fk >= 0)
-        fk = fk[at]
-        attempts += np.bincount(fk, minlength=len(uniq))
+        attempts += np.bincount(fk[fk >= 0], minlength=len(uniq))
+        parts.append((fk, fu, None))
     if full is not None:
         full[path] = len(hit)
     # the messages of the keys with failures only (a key's count reads its own lines alone): the
-    # rows of those keys and their folded lines, copied once into one set of arrays (not joined,
-    # then cut: two copies of ~1.35M units at 10M Postfix lines, the top tables' peak)
-    own = failures[codes] > 0 if len(hit) < len(uniq) else None
-    messages = count_units(*_joined(codes, units, own, fk, fu, at), coded=True).reindex(hit, fill_value=0).to_numpy()
-    del fk, at, own
+    # rows of those keys and their folded lines, counted where they are (count_coded)
+    messages = count_coded(parts, len(uniq))[hit]
+    del parts
     agg = pd.DataFrame({"code": hit, "k": names, "attempts": attempts[hit], "failures": failures[hit],
-                        "messages": messages,
-                        "failed_messages": count_units(codes[failed], units[failed], coded=True).reindex(hit, fill_value=0)
-                        .to_numpy()})
+                        "messages": messages, "failed_messages": count_coded([(codes, units, failed)], len(uniq))[hit]})
     agg = agg.sort_values(["failed_messages", "failures", "k"], ascending=[False, False, True]).head(TOP)
     sel = failed & np.isin(codes, agg["code"].to_numpy())
     # (the causes of the top keys' failed rows alone read, at their positions in the table)
@@ -335,16 +309,20 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
 def _fill_senders(more: dict[str, Any], missing: np.ndarray, by_qid: Senders) -> None:
     """The senders of the folded lines ``missing`` one, by their queue id's hash (``by_qid``):
     their codes into names appended to ``more``'s (Arrow strings: each distinct sender's name
-    once, none a Python string)."""
+    once, none a Python string; the names of ``by_qid`` found only, a chunk of their own after
+    ``more``'s: not every one of them copied beside those, measured 13 MiB of Arrow's held
+    through the tables at 10M Exim lines)."""
     names = _strings(more["names"]["sender"])
     # (of every folded line, as at 10M lines all of them are: no copy of their hashes taken first)
     fc = by_qid.at(more["qid"] if missing.all() else more["qid"][missing])
-    fc[fc >= 0] += len(names)
+    used = np.unique(fc[fc >= 0])
+    to = np.full(len(by_qid.names) + 1, -1, dtype=fc.dtype)  # by_qid's code -> the code appended (last: -1)
+    to[used] = len(names) + np.arange(len(used))
     codes = more["codes"]["sender"].copy()
-    codes[missing] = fc
-    del fc
+    codes[missing] = to[fc]
+    del fc, to
     more["codes"]["sender"] = codes
-    more["names"]["sender"] = pa.concat_arrays([names, by_qid.names])
+    more["names"]["sender"] = pa.chunked_array([names, by_qid.names.take(pa.array(used, pa.int64()))], pa.large_string())
 
 
 def _known_senders(ev: pd.DataFrame) -> Senders:
