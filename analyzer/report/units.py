@@ -296,19 +296,8 @@ def count_units(keys: np.ndarray, units: Units, *, coded: bool = False) -> pd.Se
     triple *= span
     triple += u
     del u, keep
-    triple.sort()
-    first = np.ones(len(triple), dtype=bool)
-    np.not_equal(triple[1:], triple[:-1], out=first[1:])
-    # the keys in place, each key's distinct triples summed over its run (not a copy of the
-    # distinct triples beside them: the top tables' peak at 10M Exim lines)
-    triple //= 4 * span
-    n = np.zeros(nkeys, dtype=np.int64)
-    if len(triple):
-        starts = np.ones(len(triple), dtype=bool)
-        np.not_equal(triple[1:], triple[:-1], out=starts[1:])
-        starts = np.flatnonzero(starts)
-        n[triple[starts]] = np.add.reduceat(first, starts, dtype=np.int64)
-    del first, triple
+    n = _distinct_per_key(triple, span, nkeys)
+    del triple
     if uniq is None:
         at = np.flatnonzero(n)
         return pd.Series(n[at], index=pd.Index(at))
@@ -373,10 +362,18 @@ def count_coded(parts: list[tuple[np.ndarray, Units, np.ndarray | None]], nkeys:
             triple[at:at + len(t)] = t
             at += len(t)
     del picks, counted
+    return _distinct_per_key(triple, span, nkeys)
+
+
+def _distinct_per_key(triple: np.ndarray, span: np.int64, nkeys: int) -> np.ndarray:
+    """The distinct (key, kind, unit) triples ``(key * 4 + kind) * span + unit`` per key
+    ``0 .. nkeys-1``, the array sorted and then read in place (the first of each run is a
+    distinct triple; the keys in place, each key's distinct triples summed over its run: not a copy
+    of the distinct triples beside them, the top tables' peak at 10M Exim lines)."""
     triple.sort()
     first = np.ones(len(triple), dtype=bool)
     np.not_equal(triple[1:], triple[:-1], out=first[1:])
-    triple //= 4 * span  # (the keys in place, each key's distinct triples summed over its run)
+    triple //= 4 * span
     n = np.zeros(nkeys, dtype=np.int64)
     if len(triple):
         starts = np.ones(len(triple), dtype=bool)
