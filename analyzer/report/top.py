@@ -314,12 +314,17 @@ def _fill_senders(more: dict[str, Any], missing: np.ndarray, by_qid: Senders) ->
     through the tables at 10M Exim lines)."""
     names = _strings(more["names"]["sender"])
     # (of every folded line, as at 10M lines all of them are: no copy of their hashes taken first)
-    fc = by_qid.at(more["qid"] if missing.all() else more["qid"][missing])
-    used = np.unique(fc[fc >= 0])
+    every = bool(missing.all())
+    fc = by_qid.at(more["qid"] if every else more["qid"][missing])
+    # (the senders found, by a count per sender: not a sort of a copy of every line's code)
+    used = np.flatnonzero(np.bincount(fc + 1, minlength=len(by_qid.names) + 1)[1:])
     to = np.full(len(by_qid.names) + 1, -1, dtype=fc.dtype)  # by_qid's code -> the code appended (last: -1)
     to[used] = len(names) + np.arange(len(used))
-    codes = more["codes"]["sender"].copy()
-    codes[missing] = to[fc]
+    if every:  # (each line's code made in place of its look-up's: no copy of the folded codes first)
+        codes = np.take(to, fc, out=fc, mode="wrap")  # (-1 wraps to the last: -1; not buffered as "raise" is)
+    else:
+        codes = more["codes"]["sender"].copy()
+        codes[missing] = to[fc]
     del fc, to
     more["codes"]["sender"] = codes
     more["names"]["sender"] = pa.chunked_array([names, by_qid.names.take(pa.array(used, pa.int64()))], pa.large_string())
