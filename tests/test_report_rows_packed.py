@@ -176,32 +176,33 @@ def test_senders_looked_up_by_queue_id_hash() -> None:
     assert none.at(q).tolist() == [-1] * 6 and none.of(q).tolist() == [None] * 6
 
 
-@settings(max_examples=100, deadline=None)
-@given(data=st.data())
-def test_joined_units_are_those_concatenated_then_cut(data) -> None:
-    """The top tables' rows of the keys with failures and their folded lines, made in one copy
-    (``_joined``) = the two joined, then cut (as before)."""
-    from analyzer.report.top import _joined
-    from analyzer.report.units import Units
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), slice_=st.sampled_from([1, 3, 1 << 16]))
+def test_counts_of_parts_where_they_are_are_those_joined_then_cut(data, slice_) -> None:
+    """The top tables' messages per key over the rows and the folded lines where they are
+    (``count_coded``: the selected lines of each part, keys -1 passed over) = ``count_units`` of
+    the parts' selected lines joined, then cut (as before), at several slice sizes."""
+    from analyzer.report import units as U
+    from analyzer.report.units import Units, count_coded, count_units
 
-    n, m = data.draw(st.integers(0, 40)), data.draw(st.integers(0, 40))
+    def part(n: int) -> tuple[np.ndarray, Units, np.ndarray | None]:
+        ints = st.lists(st.integers(0, 5), min_size=n, max_size=n)
+        kind = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int8)
+        keys = np.array(data.draw(st.lists(st.integers(-1, 4), min_size=n, max_size=n)), dtype=np.int32)
+        sel = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool) \
+            if data.draw(st.booleans()) else None
+        return keys, Units(kind, np.array(data.draw(ints), dtype=np.int32), np.array(data.draw(ints), dtype=np.int32)), sel
 
-    def units(k: int) -> Units:
-        ints = st.lists(st.integers(0, 5), min_size=k, max_size=k)
-        return Units(np.array(data.draw(st.lists(st.integers(0, 3), min_size=k, max_size=k)), dtype=np.int8),
-                     np.array(data.draw(ints), dtype=np.uint64), np.array(data.draw(ints), dtype=np.uint64))
-
-    codes = np.array(data.draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), dtype=np.int64)
-    mine, folded = units(n), units(m)
-    at = np.array(sorted(data.draw(st.sets(st.integers(0, max(m - 1, 0)), max_size=m))) if m else [], dtype=np.int64)
-    fk = np.array(data.draw(st.lists(st.integers(0, 4), min_size=len(at), max_size=len(at))), dtype=np.int64)
-    own = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool) \
-        if data.draw(st.booleans()) else None
-    got_codes, got = _joined(codes, mine, own, fk, folded, at)
-    keep = np.ones(n, dtype=bool) if own is None else own
-    assert got_codes.tolist() == [*codes[keep].tolist(), *fk.tolist()]
-    for a, b, c in ((got.kind, mine.kind, folded.kind), (got.h, mine.h, folded.h), (got.q, mine.q, folded.q)):
-        assert a.dtype == b.dtype and a.tolist() == [*b[keep].tolist(), *c[at].tolist()]
+    parts = [part(data.draw(st.integers(0, 40))) for _ in range(data.draw(st.integers(1, 3)))]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(U, "COUNT_SLICE", slice_)
+        got = count_coded(parts, 5)
+    cut = [(k >= 0) & (np.ones(len(k), dtype=bool) if s is None else s) for k, _, s in parts]
+    keys = np.concatenate([k[c] for (k, _, _), c in zip(parts, cut, strict=True)])
+    joined = Units(*(np.concatenate([getattr(u, f)[c] for (_, u, _), c in zip(parts, cut, strict=True)])
+                     for f in ("kind", "h", "q")))
+    want = count_units(keys.astype(np.int64), joined, coded=True)
+    assert got.tolist() == [int(want.get(i, 0)) for i in range(5)]
 
 
 def test_pieces_are_held_as_they_are_until_pack_from(monkeypatch) -> None:

@@ -159,3 +159,58 @@ def test_count_units_with_the_named_pairs_looked_up_in_slices(seed, slice_, monk
     (coded,) = units.code_units(u)
     got = units.count_units(keys, coded, coded=True)
     assert dict(zip(got.index.tolist(), got.tolist(), strict=True)) == want
+
+
+def _key_frame(seed: int) -> pd.DataFrame:
+    """Addresses as Arrow strings, as Python objects and as a Categorical, with nulls, empty
+    texts and addresses without a domain among them."""
+    rng = np.random.default_rng(seed)
+    words = ["a@X.test", "b@x.test", "c@y.test", "", "nodomain", "d@<z.test>", "e@q.test"]
+    vals = [None if rng.random() < 0.2 else words[int(rng.integers(len(words)))] for _ in range(int(rng.integers(0, 90)))]
+    return pd.DataFrame({"arrow": pd.array(vals, dtype="string[pyarrow]"), "objects": pd.Series(vals, dtype=object),
+                         "cat": pd.Categorical(vals)})
+
+
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("slice_", [1, 4, 1 << 16])
+def test_key_codes_name_the_values_at_the_positions(seed, slice_, monkeypatch):
+    """``_key_codes``: each position's code names its value (null: -1), equal values one code and
+    different ones different codes, whatever the slices and the column's type; with the domain
+    made of the value (``how``) the names are the rows' domains."""
+    from analyzer.anomalies.context import _domain
+
+    monkeypatch.setattr(top, "KEY_SLICE", slice_)
+    df = _key_frame(seed)
+    rng = np.random.default_rng(seed + 1)
+    pos = np.sort(rng.choice(len(df), size=int(rng.integers(0, len(df) + 1)), replace=False)) if len(df) else \
+        np.zeros(0, np.int64)
+    for col in ("arrow", "objects", "cat"):
+        for how in (None, _domain):
+            codes, names = top._key_codes(df[col], pos, how)
+            names = names.to_pylist()
+            assert len(set(names)) == len(names)
+            want = df[col].iloc[pos]
+            want = (how(want) if how is not None else want).astype(object).tolist()
+            got = [names[c] if c >= 0 else None for c in codes]
+            assert got == [None if pd.isna(w) else str(w) for w in want], (col, how)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_senders_filled_as_codes_are_the_filled_texts(seed):
+    """``_with_senders``: the rows missing a sender given their queue id's one as codes = the
+    texts filled (as ``Senders.filled`` fills them), one code per distinct text."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    df = _key_frame(seed)
+    pos = np.arange(len(df))
+    key = top._key_codes(df["arrow"], pos)
+    missing = (key[0] < 0) & (rng.random(len(df)) < 0.8)
+    qids = rng.integers(0, 9, int(missing.sum())).astype(np.uint64)
+    by = top.Senders(np.arange(0, 8, 2, dtype=np.uint64), np.array([0, 2, -1, 1], np.int32),
+                     pa.array(["b@x.test", "new@n.test", "c@y.test"], pa.large_string()))
+    want = by.filled(df["arrow"], missing, qids).astype(object).tolist()
+    codes, names = top._with_senders(key, missing, qids, by)
+    names = names.to_pylist()
+    assert len(set(names)) == len(names)
+    assert [names[c] if c >= 0 else None for c in codes] == [None if pd.isna(w) else w for w in want]

@@ -16,12 +16,15 @@ from .. import heap
 from ..anomalies import FAILURES
 from ..anomalies.aggregates import _NULL_SEC, ORDER_COLUMN, Bulk, _eq, _seconds_ns, qid_hash
 from ..anomalies.context import _domain
+from .rows_at import RowsAt, notna
 from .timeline import distinct_per_group
-from .units import Units, code_units, count_units, in_sorted, message_units
+from .units import Units, code_units, count_coded, in_sorted, message_units
 
 __all__ = ["GIVE_BACK_FROM", "TOP", "give_back"]
 
 TOP = 10
+#: The outbound rows' tables: their key (the folded lines' too) and its name in a table's rows.
+_TABLES = {"destinations": ("domain", "domain"), "relays": ("relay_host", "relay"), "senders": ("sender", "sender")}
 #: The columns the top tables read of the outbound rows (a subset is taken of these, not of the table).
 _TOP_COLUMNS = ("event", "direction", "cause_ref", "recipient", "sender", "queue_id", "relay_host", "outcome", "cause")
 
@@ -56,79 +59,55 @@ def _cols(ev: pd.DataFrame, names: tuple[str, ...]) -> list[str]:
 def _codes_in(names: Any, uniq: Any, hit: np.ndarray) -> np.ndarray:
     """Per name of ``names`` its key's code among the keys ``uniq[hit]`` (by their strings), -1 for
     a name of no such key (Arrow ``names``: looked up in Arrow, no Python string per name)."""
-    if isinstance(names, pa.Array):
+    if isinstance(names, pa.Array | pa.ChunkedArray):
         at = pc.index_in(names, value_set=pa.array([str(u) for u in uniq[hit]], pa.large_string()))
         return np.append(hit, -1)[at.fill_null(len(hit)).to_numpy()]
     want = {str(uniq[i]): i for i in hit}
     return np.array([want.get(str(n), -1) for n in names], dtype=np.int64)
 
 
-def _joined(codes: np.ndarray, units: Units, own: np.ndarray | None, fk: np.ndarray, fu: Units | None,
-            at: np.ndarray) -> tuple[np.ndarray, Units]:
-    """The keys' codes and units of the rows ``own`` (None: all) followed by those of the folded
-    lines ``at`` of ``fu`` (whose codes are ``fk``), each array made once at its final size."""
-    if not len(at) and (own is None or own.all()):
-        return codes, units
-    mine = np.arange(len(codes)) if own is None else np.flatnonzero(own)
-    r = len(mine)
-    # (the keys' codes as int32: they number the distinct keys of the rows)
-    out = [np.empty(r + len(at), dtype=np.int32 if i == 0 else a.dtype)
-           for i, a in enumerate((codes, units.kind, units.h, units.q))]
-    for i, a in enumerate((codes, units.kind, units.h, units.q)):
-        np.take(a, mine, out=out[i][:r])
-        if i and fu is not None and len(at):  # (the folded lines' units taken straight into place)
-            np.take((fu.kind, fu.h, fu.q)[i - 1], at, out=out[i][r:])
-    out[0][r:] = fk
-    return out[0], Units(*out[1:])
-
-
-def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] | None = None,
-                  path: str = "", units: Units | None = None,
-                  extra: tuple[dict[str, np.ndarray], dict[str, np.ndarray], Units] | None = None
-                  ) -> list[dict[str, Any]]:
-    """The keys with failures, most failed messages first (``units``: :func:`message_units` of
-    ``rows`` numbered by :func:`.units.code_units`, when already made; ``extra``: lines of no
-    failure folded apart from the rows, :func:`.sent_fold.folded_outbound`'s codes and names per
-    key and units (numbered with the rows'), counted as rows: only those of the keys with
-    failures are read)."""
-    has = rows[key].notna().to_numpy(dtype=bool)
-    units = code_units(message_units(rows))[0] if units is None else units
-    rows = rows[[key, "outcome", "cause"]]  # what is read below: not a copy of every column
-    if not has.all():
-        rows, units = rows[has], units[has]
-    if rows.empty:  # (folded lines alone have no failure: no key to show)
+def _top_failures(key: tuple[np.ndarray, pa.Array], failed: np.ndarray, cause: pd.Series, pos: np.ndarray,
+                  name: str, full: dict[str, int] | None, path: str, units: Units,
+                  extra: tuple[np.ndarray, Any, Units] | None = None) -> list[dict[str, Any]]:
+    """The keys with failures, most failed messages first. ``key``: per outbound row its key's
+    code (-1: null) into the distinct keys (:func:`_key_codes`); ``failed``: the rows that failed;
+    ``cause``: the table's cause column, read at the rows' positions ``pos`` in it (of the failed
+    rows of the top keys only); ``units``: :func:`message_units` of the rows numbered by
+    :func:`.units.code_units`; ``extra``: lines of no failure folded apart from the rows,
+    :func:`.sent_fold.folded_outbound`'s codes and names of this key and units (numbered with
+    the rows'), counted as rows: only those of the keys with failures are read."""
+    codes, uniq = key
+    has = codes >= 0  # (the rows without a key passed over where read, not cut out: no copy of the units)
+    if not has.any():  # (folded lines alone have no failure: no key to show)
         return []
-    failed = _eq(rows["outcome"], FAILURES)
-    # the keys as integer codes (their strings made once per distinct key, not once per line)
-    codes, uniq = pd.factorize(rows[key], use_na_sentinel=True)
-    failures = np.bincount(codes[failed], minlength=len(uniq))
+    failures = np.bincount(codes[failed & has], minlength=len(uniq))
     hit = np.flatnonzero(failures > 0)
-    attempts = np.bincount(codes, minlength=len(uniq))
-    fk, at, fu = np.zeros(0, np.int64), np.zeros(0, np.int64), None
+    attempts = np.bincount(codes[has], minlength=len(uniq))
+    del has
+    # the names of the keys with failures only (a Python string per such key, not per line)
+    names = np.array(uniq.take(pa.array(hit, pa.int64())).to_pylist(), dtype=object)
+    parts = [(codes, units, failures[np.maximum(codes, 0)] > 0 if len(hit) < len(uniq) else None)]
     if extra is not None and len(hit):
         # the folded lines (never a failure) of the keys with failures only, under the rows' codes
-        fc, fnames, fu = extra[0][key], extra[1][key], extra[2]
-        fmap = np.append(_codes_in(fnames, uniq, hit), -1).astype(np.int32)  # (4 bytes a folded line)
+        fc, fnames, fu = extra
+        found = _codes_in(fnames, names, np.arange(len(hit)))
+        fmap = np.append(np.where(found >= 0, hit[found], -1), -1).astype(np.int32)  # (4 bytes a folded line)
+        del found
         fk = fmap[fc]  # code -1 (null) takes the trailing -1
-        at = np.flatnonzero(fk >= 0)
-        fk = fk[at]
-        attempts += np.bincount(fk, minlength=len(uniq))
-    names = np.array([str(u) for u in uniq[hit]], dtype=object)  # of the keys with failures only
+        attempts += np.bincount(fk[fk >= 0], minlength=len(uniq))
+        parts.append((fk, fu, None))
     if full is not None:
         full[path] = len(hit)
     # the messages of the keys with failures only (a key's count reads its own lines alone): the
-    # rows of those keys and their folded lines, copied once into one set of arrays (not joined,
-    # then cut: two copies of ~1.35M units at 10M Postfix lines, the top tables' peak)
-    own = failures[codes] > 0 if len(hit) < len(uniq) else None
-    messages = count_units(*_joined(codes, units, own, fk, fu, at), coded=True).reindex(hit, fill_value=0).to_numpy()
-    del fk, at, own
+    # rows of those keys and their folded lines, counted where they are (count_coded)
+    messages = count_coded(parts, len(uniq))[hit]
+    del parts
     agg = pd.DataFrame({"code": hit, "k": names, "attempts": attempts[hit], "failures": failures[hit],
-                        "messages": messages,
-                        "failed_messages": count_units(codes[failed], units[failed], coded=True).reindex(hit, fill_value=0)
-                        .to_numpy()})
+                        "messages": messages, "failed_messages": count_coded([(codes, units, failed)], len(uniq))[hit]})
     agg = agg.sort_values(["failed_messages", "failures", "k"], ascending=[False, False, True]).head(TOP)
     sel = failed & np.isin(codes, agg["code"].to_numpy())
-    fails = pd.DataFrame({"k": codes[sel], "cause": rows["cause"][sel[:len(rows)]].astype(str).to_numpy(),
+    # (the causes of the top keys' failed rows alone read, at their positions in the table)
+    fails = pd.DataFrame({"k": codes[sel], "cause": cause.iloc[pos[sel]].astype(str).to_numpy(),
                           "kind": units.kind[sel], "unit": units.h[sel]})
     causes = fails.drop_duplicates(["k", "cause", "kind", "unit"]).groupby(["k", "cause"]).size().reset_index(name="n")
     top = causes.sort_values(["n", "cause"], ascending=[False, True]).drop_duplicates("k").set_index("k")["cause"]
@@ -136,6 +115,55 @@ def _top_failures(rows: pd.DataFrame, key: str, name: str, full: dict[str, int] 
              "attempts": int(r.attempts), "failures": int(r.failures),
              "failure_rate": _share(int(r.failed_messages), int(r.messages)), "top_cause": str(top[r.code])}
             for r in agg.itertuples(index=False)]
+
+
+#: Rows whose key texts are taken at a time (:func:`_key_codes`): a slice's texts copied, encoded,
+#: then freed, not a copy of every outbound row's texts held through the tables.
+KEY_SLICE = 1 << 16
+
+
+def _key_codes(col: pd.Series, pos: np.ndarray, how: Any = None) -> tuple[np.ndarray, pa.Array]:
+    """The values of ``col`` at the positions ``pos`` (made by ``how`` of them, when given) as
+    int32 codes (-1: null) into their distinct values (Arrow strings): a Categorical's own codes,
+    other columns :data:`KEY_SLICE` rows at a time, each slice dictionary-encoded and the slices'
+    dictionaries unified (equal texts, equal codes, as a factorize of the rows' texts gives)."""
+    if how is None and isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        codes = col.cat.codes.to_numpy()[pos].astype(np.int32)
+        return codes, _strings(cats) if len(cats) else pa.array([], pa.large_string())
+    pieces = []
+    for i in range(0, len(pos), KEY_SLICE):
+        part = col.iloc[pos[i:i + KEY_SLICE]]
+        pieces.append(pc.dictionary_encode(_strings(how(part) if how is not None else part)))
+        del part
+    codes = np.empty(len(pos), dtype=np.int32)
+    if not pieces:
+        return codes, pa.array([], pa.large_string())
+    chunked = pa.chunked_array(pieces, pa.dictionary(pa.int32(), pa.large_string())).unify_dictionaries()
+    del pieces
+    at = 0
+    for chunk in chunked.chunks:
+        codes[at:at + len(chunk)] = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        at += len(chunk)
+    return codes, chunked.chunks[0].dictionary
+
+
+def _with_senders(key: tuple[np.ndarray, pa.Array], missing: np.ndarray, qids: np.ndarray,
+                  by_qid: Senders) -> tuple[np.ndarray, pa.Array]:
+    """The senders' codes ``key`` with the rows ``missing`` one given the sender of their queue
+    id's hash ``qids`` (-1: not known): those senders found among the names or appended (each
+    distinct one once), as codes (not the filled texts of every row held through the tables)."""
+    codes, names = key
+    found = by_qid.at(qids)
+    used = np.unique(found[found >= 0])
+    at = pc.index_in(by_qid.names.take(pa.array(used, pa.int64())), value_set=names)
+    new = at.is_null().to_numpy(zero_copy_only=False)
+    to = np.full(len(by_qid.names) + 1, -1, dtype=np.int32)  # by_qid's code -> the rows' code (last: -1)
+    to[used] = at.fill_null(-1).to_numpy(zero_copy_only=False)
+    to[used[new]] = len(names) + np.arange(int(new.sum()), dtype=np.int32)
+    names = pa.concat_arrays([names, by_qid.names.take(pa.array(used[new], pa.int64()))])
+    codes[missing] = to[found]
+    return codes, names
 
 
 @dataclass(frozen=True)
@@ -281,16 +309,25 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
 def _fill_senders(more: dict[str, Any], missing: np.ndarray, by_qid: Senders) -> None:
     """The senders of the folded lines ``missing`` one, by their queue id's hash (``by_qid``):
     their codes into names appended to ``more``'s (Arrow strings: each distinct sender's name
-    once, none a Python string)."""
+    once, none a Python string; the names of ``by_qid`` found only, a chunk of their own after
+    ``more``'s: not every one of them copied beside those, measured 13 MiB of Arrow's held
+    through the tables at 10M Exim lines)."""
     names = _strings(more["names"]["sender"])
     # (of every folded line, as at 10M lines all of them are: no copy of their hashes taken first)
-    fc = by_qid.at(more["qid"] if missing.all() else more["qid"][missing])
-    fc[fc >= 0] += len(names)
-    codes = more["codes"]["sender"].copy()
-    codes[missing] = fc
-    del fc
+    every = bool(missing.all())
+    fc = by_qid.at(more["qid"] if every else more["qid"][missing])
+    # (the senders found, by a count per sender: not a sort of a copy of every line's code)
+    used = np.flatnonzero(np.bincount(fc + 1, minlength=len(by_qid.names) + 1)[1:])
+    to = np.full(len(by_qid.names) + 1, -1, dtype=fc.dtype)  # by_qid's code -> the code appended (last: -1)
+    to[used] = len(names) + np.arange(len(used))
+    if every:  # (each line's code made in place of its look-up's: no copy of the folded codes first)
+        codes = np.take(to, fc, out=fc, mode="wrap")  # (-1 wraps to the last: -1; not buffered as "raise" is)
+    else:
+        codes = more["codes"]["sender"].copy()
+        codes[missing] = to[fc]
+    del fc, to
     more["codes"]["sender"] = codes
-    more["names"]["sender"] = pa.concat_arrays([names, by_qid.names])
+    more["names"]["sender"] = pa.chunked_array([names, by_qid.names.take(pa.array(used, pa.int64()))], pa.large_string())
 
 
 def _known_senders(ev: pd.DataFrame) -> Senders:
@@ -368,14 +405,19 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     # (an Exim 'retry timeout exceeded' names no host: its own direction is not outbound)
     waited = ev["cause_ref"].notna().to_numpy(dtype=bool) & ~_eq(ev["direction"], "inbound") \
         if "cause_ref" in ev.columns else np.zeros(len(ev), dtype=bool)
-    out_rows = ev.loc[_eq(ev["event"], ("delivery", "expired")) & (_eq(ev["direction"], "outbound") | waited),
-                      _cols(ev, _TOP_COLUMNS)]  # a new table already (copy-on-write: no .copy())
-    out_rows["domain"] = _domain(out_rows["recipient"])
+    # the outbound rows read at their positions in the table, a column at a time, their keys as
+    # codes (a copy of their nine columns, their domains and filled senders as texts, held through
+    # the tables: measured ~50 MiB at 10M Exim lines, the end's peak)
+    rows = RowsAt(ev, _eq(ev["event"], ("delivery", "expired")) & (_eq(ev["direction"], "outbound") | waited),
+                  _TOP_COLUMNS)
+    pos = rows.pos
+    del waited
     extra = folded_outbound(folded)
     # Postfix logs the sender once per message (qmgr from=), not on delivery lines.
-    missing = out_rows["sender"].isna().to_numpy(dtype=bool) & out_rows["queue_id"].notna().to_numpy(dtype=bool)
+    senders = _key_codes(ev["sender"], pos)
+    missing = (senders[0] < 0) & notna(rows, "queue_id")
     more_missing = extra["codes"]["sender"] < 0 if extra is not None else np.zeros(0, dtype=bool)
-    qids = qid_hash(out_rows.loc[missing, "queue_id"])
+    qids = qid_hash(ev["queue_id"].iloc[pos[missing]])
     if bulk is not None and len(bulk.senders):  # qmgr's lines were folded: their senders are in bulk
         # the wanted ids made once at their size (not the folded ones' copy, then both joined)
         wanted = np.empty(len(qids) + int(more_missing.sum()), dtype=np.uint64)
@@ -389,13 +431,13 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     if more_missing.any() and len(by_qid):
         _fill_senders(extra, more_missing, by_qid)
     if len(by_qid) and missing.any():
-        out_rows["sender"] = by_qid.filled(out_rows["sender"], missing, qids)
+        senders = _with_senders(senders, missing, qids, by_qid)
     del by_qid, qids, missing, more_missing  # (before the tables: the senders' look-up and its names)
     give_back(ev)  # (and back to the system before the units are made: measured -10 MiB RSS at 10M Exim lines)
     # the units once for the three tables, the rows' and the folded lines' hashes numbered together
     # once (each table's count had numbered its joined hashes again: +18 MiB and ~0.2 CPU-s a
     # table at 10M Postfix lines), as int32
-    units = message_units(out_rows)
+    units = message_units(rows)
     more = None
     if extra is not None:
         units, fu = code_units(units, extra["units"])
@@ -405,9 +447,14 @@ def _top(ev: pd.DataFrame, full: dict[str, int] | None = None, bulk: Bulk | None
     # the senders' look-up, freed, back to the system before the tables below (Arrow's pools and
     # the C heap keep it)
     give_back(ev)
+    failed = _eq(ev["outcome"], FAILURES)[pos]
+    keys = {"domain": lambda: _key_codes(ev["recipient"], pos, _domain),
+            "relay_host": lambda: _key_codes(ev["relay_host"], pos), "sender": lambda: senders}
     tables = {}
-    for table, key, name in (("destinations", "domain", "domain"), ("relays", "relay_host", "relay"),
-                             ("senders", "sender", "sender")):
-        tables[table] = _top_failures(out_rows, key, name, full, f"top.{table}", units, more)
+    for table, (key, name) in _TABLES.items():
+        code = keys[key]()  # (a table's keys made when it is counted, freed after it)
+        tables[table] = _top_failures(code, failed, ev["cause"], pos, name, full, f"top.{table}", units,
+                                      None if more is None else (more[0][key], more[1][key], more[2]))
+        del code
         give_back(ev)  # (each table's temporaries, before the next's: measured -15 MiB RSS at 10M lines)
     return {**tables, "clients_by_rejects": clients, "clients_by_auth_failures": auths}
