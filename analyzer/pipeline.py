@@ -555,30 +555,38 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
     """Classify batches (those a worker did not classify already), in order; consecutive ones together when
     the classifier can (``classify_many``: its cost is mostly per call, its answers do not depend on the
     grouping), up to ``rows`` rows (:data:`CLASSIFY_ROWS`, the first call :data:`CLASSIFY_FIRST_ROWS`,
-    doubling) or where the Parquet writer's row groups end (its ``group_rows``, set on the classifier)."""
+    doubling) or where the Parquet writer's row groups end (its ``group_rows``, set on the classifier); and,
+    when the classifier has a ``group_bytes`` (read at each batch: a consumer may set it once the stream
+    runs), once the held tables reach that many bytes (the report's fold: the batches a group holds are
+    the most of those in flight)."""
     most = rows or CLASSIFY_ROWS
     limit = min(CLASSIFY_FIRST_ROWS, most)  # doubled after each call, up to ``most``
     many = getattr(classifier, "classify_many", None)
     attribute, group = getattr(classifier, "attribute", None), getattr(classifier, "group_rows", 0)
     held: list[EventBatch] = []
-    size = grouped = 0  # (grouped: rows since the consumer's last row group ended)
+    size = grouped = nbytes = 0  # (grouped: rows since the consumer's last row group ended)
 
     def flush() -> Iterator[EventBatch]:
-        nonlocal size, limit
+        nonlocal size, nbytes, limit
         if not held:
             return
-        keys = [b.keys for b in held]
-        if many is None:
-            tables = [classifier(b.table) for b in held]
-        elif all(k is None for k in keys) or not getattr(classifier, "uses_keys", False):
-            tables = many([b.table for b in held])
-        else:
-            tables = many([b.table for b in held], keys)
-        for b, t in zip(held, tables, strict=True):
-            b.table, b.keys = t, None
-            yield b
+        out, keys = held[:], [one.keys for one in held]
         held.clear()
-        size, limit = 0, min(2 * limit, most)
+        if many is None:
+            tables = [classifier(one.table) for one in out]
+        elif all(k is None for k in keys) or not getattr(classifier, "uses_keys", False):
+            tables = many([one.table for one in out])
+        else:
+            tables = many([one.table for one in out], keys)
+        size, nbytes, limit, keys = 0, 0, min(2 * limit, most), None
+        # each batch handed on and let go of here at once, not held by this call until the group's
+        # last is taken: a batch the consumer has folded is freed while the next ones wait for it
+        out.reverse(), tables.reverse()
+        while out:
+            one = out.pop()
+            one.table, one.keys = tables.pop(), None
+            yield one
+            del one
 
     for b in batches:
         grouped, ended = (0, True) if group and grouped + b.table.num_rows >= group else (grouped + b.table.num_rows, False)
@@ -587,10 +595,14 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
             if b.answered:  # the answers came from a worker; the attribution carries from batch to batch
                 b.table, b.answered = attribute(b.table), False
             yield b
+            del b  # (not held while the next batch is awaited)
             continue
         held.append(b)
         size += b.table.num_rows
-        if (ended or size >= most) if group else (size >= limit or many is None):
+        bound = getattr(classifier, "group_bytes", 0)
+        nbytes += b.table.nbytes if bound else 0
+        del b
+        if (ended or size >= most) if group else (size >= limit or many is None or (bound and nbytes >= bound)):
             yield from flush()
     yield from flush()
 
