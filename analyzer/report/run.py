@@ -267,11 +267,12 @@ def _more_folded(batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 APART_ROWS = 300_000
 
 
-#: The stream's batches are classified together up to this many bytes of tables (about two blocks' of
-#: the report's columns; :func:`analyzer.pipeline.classify_grouped`), not its 160,000 rows (five or six):
-#: the batches a group holds were most of those in flight, each a spool file mapped (10M-line Postfix
-#: day: 8-12 of ~7 MiB), and the group's last ones waited for its first to be folded
-GROUP_BYTES = 12 << 20
+#: The stream's batches are classified together up to this many bytes of tables
+#: (:func:`analyzer.pipeline.classify_grouped`), not its 160,000 rows: a block's table of the report's
+#: columns (~7 MiB) is a call of its own, small files' batches are still grouped. The batches a group
+#: held, each a spool file mapped, were most of those in flight (10M-line Postfix day: 8-12 of ~7 MiB
+#: mapped; a call a block: 4-6), and the group's last waited for its first to be folded
+GROUP_BYTES = 4 << 20
 
 
 #: After the stream, blocks from this size on are mapped apart (given back when freed); the
