@@ -92,6 +92,7 @@ def run_ahead(items: Iterator[T], depth: int, name: str = "maillens-ahead") -> I
             for x in items:
                 if not put((_ITEM, x)):
                     break
+                del x  # (not held here while the next is made: the consumer may be done with it)
         except BaseException as exc:  # raised again in the consumer
             put((_ERROR, exc))
         finally:
@@ -111,6 +112,7 @@ def run_ahead(items: Iterator[T], depth: int, name: str = "maillens-ahead") -> I
             if kind == _ITEM:
                 _CONSUMER.queue = q
                 yield value
+                del value  # (nor here while the next is awaited)
             elif kind == _ERROR:
                 raise value
             else:

@@ -1,59 +1,53 @@
 """The batch pipeline: read → parse → (classify) → sinks, one Arrow batch at a time.
 
-**What a batch is.** An :class:`EventBatch`: ``table``, a :class:`pyarrow.Table` with exactly the
-columns of :data:`analyzer.schema.SCHEMA` (plus :data:`analyzer.schema.CLASS_SCHEMA`'s columns
-when the stream classifies; only those of ``EventStream.columns`` when a consumer names the few it
-reads), rows in file order; and ``counts``, the
-:class:`analyzer.parsers.LineCounts` of the lines that batch came from (lines read, events,
-foreign, unrecognised by kind with samples ...). ``source`` names the input. Batches of one input
-come in line order, inputs in the order :func:`analyzer.sources.expand_inputs` gives (rotated
-sets oldest first); an empty ``table`` with non-zero ``counts`` is a valid batch.
+**What a batch is.** An :class:`EventBatch`: ``table``, a :class:`pyarrow.Table` with exactly the columns of
+:data:`analyzer.schema.SCHEMA` (plus :data:`analyzer.schema.CLASS_SCHEMA`'s columns when the stream classifies;
+only those of ``EventStream.columns`` when a consumer names the few it reads), rows in file order; and ``counts``,
+the :class:`analyzer.parsers.LineCounts` of the lines that batch came from (lines read, events, foreign,
+unrecognised by kind with samples ...). ``source`` names the input. Batches of one input come in line order,
+inputs in the order :func:`analyzer.sources.expand_inputs` gives (rotated sets oldest first); an empty ``table``
+with non-zero ``counts`` is a valid batch.
 
-A batch holds the lines of one *block* of its input: the lines between the last newlines before
-two multiples of :data:`analyzer.sources.BLOCK_BYTES` (4 MiB, ~28,000 Postfix lines). The cuts
-depend only on the bytes, so a file read whole, read as ranges by worker processes, or
-decompressed on the fly gives the same batches, and every result that depends on batching (the
-per-batch attribution of :class:`Classifier`) is the same with any number of workers.
-(``batch_lines=N`` cuts every ~N lines instead: tests that split a day at awkward places.)
+A batch holds the lines of one *block* of its input: the lines between the last newlines before two multiples of
+:data:`analyzer.sources.BLOCK_BYTES` (4 MiB, ~28,000 Postfix lines). The cuts depend only on the bytes, so a file
+read whole, read as ranges by worker processes, or decompressed on the fly gives the same batches, and every
+result that depends on batching (the per-batch attribution of :class:`Classifier`) is the same with any number of
+workers. (``batch_lines=N`` cuts every ~N lines instead: tests that split a day at awkward places.)
 
-**Who produces batches.** :class:`EventStream` (and its generator form
-:func:`iter_event_batches`): today the pure-Python parser (:mod:`analyzer.parsers`) turns each
-batch of raw lines from :mod:`analyzer.sources` into an event batch. A native parser plugs in as
-another *producer*: anything callable as ``produce(lines, first_line, ctx) -> (table, counts)``
-with the same schema may replace :func:`analyzer.parsers.parse_batch` (``EventStream(producer=…)``).
-A producer takes the year of yearless stamps from ``ctx.headers.clock.years(months, days)`` and
-counts the header flavours it matched in ``ctx.headers.counts`` (as ``parse_batch`` does): that
-is the state that carries from batch to batch.
+**Who produces batches.** :class:`EventStream` (and its generator form :func:`iter_event_batches`): today the
+pure-Python parser (:mod:`analyzer.parsers`) turns each batch of raw lines from :mod:`analyzer.sources` into an
+event batch. A native parser plugs in as another *producer*: anything callable as ``produce(lines, first_line,
+ctx) -> (table, counts)`` with the same schema may replace :func:`analyzer.parsers.parse_batch`
+(``EventStream(producer=…)``). A producer takes the year of yearless stamps from ``ctx.headers.clock.years(months,
+days)`` and counts the header flavours it matched in ``ctx.headers.counts`` (as ``parse_batch`` does): that is the
+state that carries from batch to batch.
 
-**Both cores.** With ``workers`` > 1 (default ``$MAILLENS_WORKERS``, else the cores), an input
-of two blocks or more (a compressed one from 512 KiB, stdin always) is parsed block by block in
-forked worker processes (:mod:`analyzer.parallel`), each running the producer (and the
-classifier, when nothing downstream needs the unclassified table; a classifier that carries
-state across batches has its answers per key made there from :data:`ANSWER_IN_WORKERS` workers
-on — ``EventBatch.answered``: only its attribution is left, made in order here; else the worker
-computes the rows' classification keys, :func:`analyzer.class_cache.class_key`) and sending back Arrow IPC (a file
-in shared memory that the main process maps, where there is /dev/shm); the stream takes the
-results in order, checks each block's guessed starting state (year, header flavour) against the
-true one and parses a block again in-process when the guess was wrong. The batches are then
-made (taken, classified) on a thread, up to :data:`AHEAD` batches ahead of the consumer.
-Compressed input is decompressed on a thread of its own (:func:`analyzer.sources.iter_blocks`).
+**Both cores.** With ``workers`` > 1 (default ``$MAILLENS_WORKERS``, else the cores), an input of two blocks or
+more (a compressed one from 512 KiB, stdin always) is parsed block by block in forked worker processes
+(:mod:`analyzer.parallel`), each running the producer (and the classifier, when nothing downstream needs the
+unclassified table; a classifier that carries state across batches has its answers per key made there from
+:data:`ANSWER_IN_WORKERS` workers on — ``EventBatch.answered``: only its attribution is left, made in order here;
+else the worker computes the rows' classification keys, :func:`analyzer.class_cache.class_key`) and sending back
+Arrow IPC (a file in shared memory that the main process maps, where there is /dev/shm); the stream takes the
+results in order, checks each block's guessed starting state (year, header flavour) against the true one and
+parses a block again in-process when the guess was wrong. The batches are then made (taken, classified) on a
+thread, up to :data:`AHEAD` batches ahead of the consumer. Compressed input is decompressed on a thread of its own
+(:func:`analyzer.sources.iter_blocks`).
 
 Across batches the stream keeps: the year carry-over of yearless stamps (one
-:class:`~analyzer.parsers.FileContext` per input), and the merging of lines that a secondary
-log repeats (Exim's rejectlog, syslog's mail.warn/mail.err copies of mail.log): the secondary
-inputs of a run are parsed first and held (they are small); each primary batch marks which of
-their events it has; the secondary inputs' batches are emitted, minus those events, after the
-last primary batch (``EventBatch.index`` keeps each batch's place in the input order, which
-:func:`analyzer.reader.collect` restores). Memory is bounded by the batch size and the secondary
-logs, never by the primary logs' length. One exception: when the inputs hold more than one set
-of files (``mail.log*`` and ``other/mail.log*``), one set may be a copy of another in different
-stamps (:mod:`analyzer.overlap`), which only the whole table tells: such runs are held whole.
+:class:`~analyzer.parsers.FileContext` per input), and the merging of lines that a secondary log repeats (Exim's
+rejectlog, syslog's mail.warn/mail.err copies of mail.log): the secondary inputs of a run are parsed first and
+held (they are small); each primary batch marks which of their events it has; the secondary inputs' batches are
+emitted, minus those events, after the last primary batch (``EventBatch.index`` keeps each batch's place in the
+input order, which :func:`analyzer.reader.collect` restores). Memory is bounded by the batch size and the
+secondary logs, never by the primary logs' length. One exception: when the inputs hold more than one set of files
+(``mail.log*`` and ``other/mail.log*``), one set may be a copy of another in different stamps
+(:mod:`analyzer.overlap`), which only the whole table tells: such runs are held whole.
 
-**Who consumes batches.** Sinks (:mod:`analyzer.sinks`): the Parquet/CSV/JSON-lines writers of
-``parse -o``, the summary fold of ``parse``, the report and weekly folds; and
-:func:`analyzer.reader.parse_logs`, which collects them into one table for the library API.
-Classification (:class:`Classifier`, :mod:`analyzer.class_cache`) sits between producer and
-sinks and keeps a cache of answers keyed by the distinct classification key, shared across
+**Who consumes batches.** Sinks (:mod:`analyzer.sinks`): the Parquet/CSV/JSON-lines writers of ``parse -o``, the
+summary fold of ``parse``, the report and weekly folds; and :func:`analyzer.reader.parse_logs`, which collects
+them into one table for the library API. Classification (:class:`Classifier`, :mod:`analyzer.class_cache`) sits
+between producer and sinks and keeps a cache of answers keyed by the distinct classification key, shared across
 batches: its cost grows with the keys it has not seen, not with the rows.
 """
 
@@ -100,27 +94,24 @@ PARALLEL_MIN_BLOCKS = 2
 #: day 160k rows cost ~30 MiB more than 80k and save ~0.3 CPU-s; bench/bench_native.py).
 CLASSIFY_ROWS = 160_000
 #: ... the first call from this many (about one block), each next call's limit doubled up to
-#: CLASSIFY_ROWS: the first batches reach the consumer (report's fold, the Parquet writer) while
-#: the workers parse, instead of after six blocks and the classifier's warm-up; a 1M-line day
-#: costs one or two more calls
+#: CLASSIFY_ROWS: the first batches reach the consumer (report's fold, the Parquet writer) while the
+#: workers parse, not after six blocks and the classifier's warm-up; a 1M-line day: 1-2 more calls
 CLASSIFY_FIRST_ROWS = 25_000
 #: Batches made ahead of the consumer, on a thread (with workers > 1; EventStream.ahead)
 AHEAD = 2
 #: Blocks handed to the worker processes and not yet taken, per worker
 PENDING_PER_WORKER = 2
-#: Batches taken from the workers ahead of the classification (EventStream.results_ahead's
-#: default): the workers' results are taken, and the next blocks handed out, on a thread of
-#: their own (``maillens-results``), so that the workers do not wait while a classify call
-#: runs (r17-pout: they did, 0.1-0.5 CPU-s of a 1M-line day with one core idle); 0: on the
-#: batches thread, between its classify calls
+#: Batches taken from the workers ahead of the classification (EventStream.results_ahead's default):
+#: the workers' results are taken, and the next blocks handed out, on a thread of their own
+#: (``maillens-results``), so that the workers do not wait while a classify call runs (r17-pout:
+#: they did, 0.1-0.5 CPU-s of a 1M-line day with one core idle); 0: on the batches thread
 RESULTS_AHEAD = 4
 #: From this many worker processes on, a classifier that carries state from batch to batch
-#: (:class:`analyzer.classify_stream.StreamClassifier`) has its answers per key made in the
-#: workers (``by_key``, a cache in each) and only attributes here. Below, it classifies here: on
-#: two cores it costs the workers ~1.0 CPU-s per 1M Postfix lines (a call for new keys costs
-#: ~10 ms whatever its size, and each worker meets most keys: 35 calls instead of 6) to save the
-#: main process ~0.5 (bench/RESULTS.md, r8-stream); with spare cores the main process is the
-#: one to relieve.
+#: (:class:`analyzer.classify_stream.StreamClassifier`) has its answers per key made in the workers
+#: (``by_key``, a cache in each) and only attributes here. Below, it classifies here: on two cores
+#: it costs the workers ~1.0 CPU-s per 1M Postfix lines (a call for new keys costs ~10 ms whatever
+#: its size, and each worker meets most keys: 35 calls instead of 6) to save the main process ~0.5
+#: (bench/RESULTS.md, r8-stream); with spare cores the main process is the one to relieve.
 ANSWER_IN_WORKERS = 3
 
 #: Files that repeat lines another file of the same set already has: Exim's rejectlog (every
@@ -555,30 +546,34 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
     """Classify batches (those a worker did not classify already), in order; consecutive ones together when
     the classifier can (``classify_many``: its cost is mostly per call, its answers do not depend on the
     grouping), up to ``rows`` rows (:data:`CLASSIFY_ROWS`, the first call :data:`CLASSIFY_FIRST_ROWS`,
-    doubling) or where the Parquet writer's row groups end (its ``group_rows``, set on the classifier)."""
+    doubling) or where the Parquet writer's row groups end (its ``group_rows``, set on the classifier), or
+    once the held tables reach its ``group_bytes`` (read at each batch; the report's fold sets it)."""
     most = rows or CLASSIFY_ROWS
     limit = min(CLASSIFY_FIRST_ROWS, most)  # doubled after each call, up to ``most``
     many = getattr(classifier, "classify_many", None)
     attribute, group = getattr(classifier, "attribute", None), getattr(classifier, "group_rows", 0)
     held: list[EventBatch] = []
-    size = grouped = 0  # (grouped: rows since the consumer's last row group ended)
+    size = grouped = nbytes = 0  # (grouped: rows since the consumer's last row group ended)
 
     def flush() -> Iterator[EventBatch]:
-        nonlocal size, limit
+        nonlocal size, nbytes, limit
         if not held:
             return
-        keys = [b.keys for b in held]
-        if many is None:
-            tables = [classifier(b.table) for b in held]
-        elif all(k is None for k in keys) or not getattr(classifier, "uses_keys", False):
-            tables = many([b.table for b in held])
-        else:
-            tables = many([b.table for b in held], keys)
-        for b, t in zip(held, tables, strict=True):
-            b.table, b.keys = t, None
-            yield b
+        out: list[Any] = held[:]
+        keys = [one.keys for one in out]
         held.clear()
-        size, limit = 0, min(2 * limit, most)
+        if many is None:
+            tables = [classifier(one.table) for one in out]
+        elif all(k is None for k in keys) or not getattr(classifier, "uses_keys", False):
+            tables = many([one.table for one in out])
+        else:
+            tables = many([one.table for one in out], keys)
+        size, nbytes, limit, keys = 0, 0, min(2 * limit, most), None
+        for k in range(len(out)):  # each let go of once handed on, not held until the group's last is
+            one, out[k] = out[k], None
+            one.table, one.keys, tables[k] = tables[k], None, None
+            yield one
+            del one
 
     for b in batches:
         grouped, ended = (0, True) if group and grouped + b.table.num_rows >= group else (grouped + b.table.num_rows, False)
@@ -587,10 +582,14 @@ def classify_grouped(batches: Iterable[EventBatch], classifier: Any, rows: int =
             if b.answered:  # the answers came from a worker; the attribution carries from batch to batch
                 b.table, b.answered = attribute(b.table), False
             yield b
+            del b  # (not held while the next batch is awaited)
             continue
         held.append(b)
         size += b.table.num_rows
-        if (ended or size >= most) if group else (size >= limit or many is None):
+        bound = getattr(classifier, "group_bytes", 0)
+        nbytes += b.table.nbytes if bound else 0
+        del b
+        if (ended or size >= most) if group else (size >= limit or many is None or (bound and nbytes >= bound)):
             yield from flush()
     yield from flush()
 

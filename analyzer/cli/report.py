@@ -175,6 +175,7 @@ class _Resumed:
         if self._first is not None:
             first, self._first = self._first, None
             yield first
+            del first  # (not held while the rest are folded: its spool file's mapping goes with it)
         yield from self._rest
 
 
@@ -191,7 +192,8 @@ def _collect(stream: Any, kb: Any, classifier: Any, lo: dt.datetime | None, hi: 
         from ..report.run import collect_report_events
 
         window = ReportWindow(None if lo is None else pd.Timestamp(lo), None if hi is None else pd.Timestamp(hi))
-        return collect_report_events(_Resumed(stream, first, batches), kb, window)
+        resumed, first = _Resumed(stream, first, batches), None  # (the first batch not held here)
+        return collect_report_events(resumed, kb, window)
     finally:
         close = getattr(batches, "close", None)
         if close is not None:

@@ -97,7 +97,7 @@ def fold_frame(events: pd.DataFrame, folds: Sequence[Fold], *, rows: int = SLICE
 
 
 def fold_stream(stream: Any, folds: Sequence[Fold], *, kb: Any = None,
-                columns: Sequence[str] | None = None) -> None:
+                columns: Sequence[str] | None = None, group_bytes: int = 0) -> None:
     """Run ``folds`` over an event stream (:class:`analyzer.pipeline.EventStream`): each batch
     classified as it comes (:class:`analyzer.classify_stream.StreamClassifier`, whose cache and
     retry-wait attribution carry across batches, unless the stream classifies itself), cut to
@@ -105,7 +105,10 @@ def fold_stream(stream: Any, folds: Sequence[Fold], *, kb: Any = None,
 
     A batch is made ready on a thread of its own ("maillens-prep": classified, turned into pandas,
     and given to each fold's ``prepare(batch)`` if it has one: work that depends on the batch
-    alone, such as the report's masks) while the folds add the one before it, in order."""
+    alone, such as the report's masks) while the folds add the one before it, in order.
+
+    ``group_bytes``: the stream's classifier classifies its batches together up to about that many
+    bytes of tables (:func:`analyzer.pipeline.classify_grouped`; 0: up to its rows' limit)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from ..classify_stream import StreamClassifier
@@ -119,6 +122,8 @@ def fold_stream(stream: Any, folds: Sequence[Fold], *, kb: Any = None,
     beside = getattr(stream.classifier, "codes_beside", None)
     if beside is not None:
         stream.classifier.keep_codes = True
+    if group_bytes and stream.classifier is not None:
+        stream.classifier.group_bytes = group_bytes
 
     def ready(table: Any, index: int, first: int, codes: Any = None) -> _Batch:
         t = classify_batch(table) if classify_batch is not None else table

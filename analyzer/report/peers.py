@@ -481,10 +481,10 @@ class WindowPeersFold(PeersFold):
         if self._rows >= self.FLUSH_ROWS:
             self._flush()
 
-    #: Batches handed to the fold's thread and not yet folded, at most (then this one waits): about
-    #: the slack of the flushes (two of :data:`FLUSH_ROWS` lines, 3-5 stream batches of kept lines
-    #: each), so that the main thread waits for the fold's no more often than with them
-    AHEAD = 4
+    #: Batches handed to the fold's thread and not yet folded, at most (then this one waits): each
+    #: holds its stream batch's table (a spool file mapped, ~7 MiB at the 10M-line Postfix day); 4
+    #: (the slack of the flushes) held up to four of them while the fold's thread lagged at load
+    AHEAD = 1
 
     def _fold_rows(self, t: pa.Table, keep: np.ndarray, tests: Any) -> None:
         """The rows ``keep`` of a stream batch's table ``t`` to the fold's thread

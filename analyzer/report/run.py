@@ -267,6 +267,14 @@ def _more_folded(batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 APART_ROWS = 300_000
 
 
+#: The stream's batches are classified together up to this many bytes of tables
+#: (:func:`analyzer.pipeline.classify_grouped`), not its 160,000 rows: a block's table of the report's
+#: columns (~7 MiB) is a call of its own, small files' batches are still grouped. The batches a group
+#: held, each a spool file mapped, were most of those in flight (10M-line Postfix day: 8-12 of ~7 MiB
+#: mapped; a call a block: 4-6), and the group's last waited for its first to be folded
+GROUP_BYTES = 4 << 20
+
+
 #: After the stream, blocks from this size on are mapped apart (given back when freed); the
 #: stream's 256 KiB (:data:`analyzer.heap.MAP_LARGE`) made the end's temporaries of a few hundred
 #: thousand rows (the Bulk's table: 220k-320k rows at the 1M days) a mapping each, faulted in page
@@ -299,7 +307,7 @@ def collect_report_events(stream: Any, kb: Any = None, window: ReportWindow = Re
     aggregates, the others kept as rows of :data:`REPORT_COLUMNS`; the registered section folds
     keep what lies in ``window`` (the window :func:`make_report` is then given)."""
     fold = ReportFold(window=window)
-    fold_stream(stream, [_MapLargeFromFirst(), fold], kb=kb, columns=REPORT_COLUMNS)
+    fold_stream(stream, [_MapLargeFromFirst(), fold], kb=kb, columns=REPORT_COLUMNS, group_bytes=GROUP_BYTES)
     heap.release_arrow()
     # the stream's batches are gone: before the rows are put together; from now on the report's
     # large temporary tables are given back to the system when freed, not kept by the C heap
