@@ -164,11 +164,16 @@ pub struct KeyIndex {
 impl KeyIndex {
     /// Room for `n` keys.
     pub fn with_capacity(n: usize) -> KeyIndex {
+        KeyIndex::with_room(n, 0)
+    }
+
+    /// Room for `n` keys of `bytes` bytes in all.
+    pub fn with_room(n: usize, bytes: usize) -> KeyIndex {
         KeyIndex {
             seed: Seed::default(),
             slots: vec![0; (2 * n).next_power_of_two().max(16)],
             hashes: Vec::with_capacity(n),
-            data: Vec::new(),
+            data: Vec::with_capacity(bytes),
             ends: Vec::with_capacity(n),
         }
     }
