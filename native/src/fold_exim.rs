@@ -41,7 +41,7 @@ impl<R> Groups<R> {
     /// Room for `n` groups (their representatives are large: growing the vector from empty
     /// copied them each time it doubled).
     pub fn with_capacity(n: usize) -> Self {
-        Groups { index: KeyIndex::with_capacity(n), reps: Vec::with_capacity(n) }
+        Groups { index: KeyIndex::with_room(n, 128 * n), reps: Vec::with_capacity(n) }
     }
 
     /// The group of `key` (a new one, represented by `rep()`, the first time it is seen).
@@ -176,6 +176,7 @@ pub fn columns<'f, 'a: 'f>(reps: impl Iterator<Item = &'f Rep<'a>>) -> Columns {
 pub fn classes<'f, 'a>(f: &'f Folded<'a>) -> (Vec<&'f Rep<'a>>, Vec<u32>, Col) {
     let reps = &f.groups.reps;
     let mut texts = Col::default();
+    texts.data.reserve(reps.iter().map(|r| r.row.reply_text.as_ref().map_or(0, |t| t.len())).sum());
     for r in reps {
         texts.push(r.row.reply_text.as_deref());
     }

@@ -78,9 +78,9 @@ pub fn fold_mul(x: u64, y: u64) -> u64 {
     (p as u64) ^ ((p >> 64) as u64)
 }
 
-#[inline]
+#[inline(always)]
 fn word(b: &[u8]) -> u64 {
-    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    u64::from_le_bytes(b[..8].try_into().expect("eight bytes"))
 }
 
 /// A keyed hash of `bytes` for an in-memory index (never stored, shown or compared across
@@ -90,18 +90,29 @@ fn word(b: &[u8]) -> u64 {
 /// group keys. Without the key, the state each word meets is unknown, so inputs that collide
 /// cannot be built from outside as they can for an unkeyed hash; [`KeyIndex`] compares the keys
 /// themselves anyway, so a collision costs time, never a wrong group.
+#[inline]
 pub fn keyed_hash(seed: &Seed, bytes: &[u8]) -> u64 {
     let [k0, k1, k2] = seed.0;
-    let mut s = k0 ^ (bytes.len() as u64).wrapping_mul(k2);
-    let mut chunks = bytes.chunks_exact(16);
-    for c in &mut chunks {
-        s = fold_mul(word(&c[..8]) ^ s, word(&c[8..]) ^ k1);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut last = [0u8; 16];
-        last[..rest.len()].copy_from_slice(rest);
-        s = fold_mul(word(&last[..8]) ^ s, word(&last[8..]) ^ k2);
+    let n = bytes.len();
+    let mut s = k0 ^ (n as u64).wrapping_mul(k2);
+    if n > 16 {
+        let mut i = 0;
+        while i + 16 < n {
+            s = fold_mul(word(&bytes[i..]) ^ s, word(&bytes[i + 8..]) ^ k1);
+            i += 16;
+        }
+        // the last sixteen bytes, over the step before's where the length is no multiple of 16
+        // (the length is in the start state: the bytes read are a function of the key and
+        // determine it), with no copy into a padded word
+        s = fold_mul(word(&bytes[n - 16..]) ^ s, word(&bytes[n - 8..]) ^ k2);
+    } else if n >= 8 {
+        s = fold_mul(word(bytes) ^ s, word(&bytes[n - 8..]) ^ k2);
+    } else if n >= 4 {
+        let half = |b: &[u8]| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        s = fold_mul((half(bytes) << 32 | half(&bytes[n - 4..])) ^ s, k2);
+    } else if n > 0 {
+        let v = u64::from(bytes[0]) << 16 | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]);
+        s = fold_mul(v ^ s, k2);
     }
     fold_mul(s ^ k1, k2)
 }
@@ -131,18 +142,20 @@ impl std::hash::Hasher for Prehashed {
     }
 }
 
-/// No further key of the same hash (`KeyIndex::next`).
-const END: u32 = u32::MAX;
-
 /// Distinct byte strings numbered in order of first sight (the folds' groups): each key hashed
-/// once ([`keyed_hash`]), the number of the first key of each hash in a map, further keys of the
-/// same hash (rare: a 64-bit keyed hash) chained after it; a lookup compares the key bytes. The
-/// keys' bytes are kept end to end in one buffer (a fold numbers a new key every ~8 lines: one
-/// allocation each was ~2.5% of the Postfix fold).
+/// once ([`keyed_hash`]) and placed in an open-addressed table (linear probing, at most half
+/// full) whose slot holds the hash's high half and the key's number in one word: a lookup reads
+/// one slot (a std `HashMap` read its control bytes and its slot apart, two cache misses a row
+/// in the fold), then the key's bytes where the high halves agree. The keys' bytes are kept end
+/// to end in one buffer (a fold numbers a new key every ~8 lines: one allocation each was ~2.5%
+/// of the Postfix fold). Keys of one hash (a 64-bit keyed hash: by chance only) take the next
+/// free slots and are told apart by their bytes.
 pub struct KeyIndex {
     seed: Seed,
-    first: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<Prehashed>>,
-    next: Vec<u32>,
+    /// `tag << 32 | number + 1` (0: a free slot); `tag`: the hash's high 32 bits
+    slots: Vec<u64>,
+    /// the keys' hashes, by number (the table grown without hashing them again)
+    hashes: Vec<u64>,
     /// the keys' bytes, by number, end to end; `ends[i]`: where key `i` ends
     data: Vec<u8>,
     ends: Vec<usize>,
@@ -151,11 +164,16 @@ pub struct KeyIndex {
 impl KeyIndex {
     /// Room for `n` keys.
     pub fn with_capacity(n: usize) -> KeyIndex {
+        KeyIndex::with_room(n, 0)
+    }
+
+    /// Room for `n` keys of `bytes` bytes in all.
+    pub fn with_room(n: usize, bytes: usize) -> KeyIndex {
         KeyIndex {
             seed: Seed::default(),
-            first: std::collections::HashMap::with_capacity_and_hasher(n, Default::default()),
-            next: Vec::with_capacity(n),
-            data: Vec::new(),
+            slots: vec![0; (2 * n).next_power_of_two().max(16)],
+            hashes: Vec::with_capacity(n),
+            data: Vec::with_capacity(bytes),
             ends: Vec::with_capacity(n),
         }
     }
@@ -181,6 +199,7 @@ impl KeyIndex {
     }
 
     /// The number of `key`, and whether it is new (then numbered next).
+    #[inline]
     pub fn number(&mut self, key: &[u8]) -> (u32, bool) {
         let h = keyed_hash(&self.seed, key);
         self.number_at(h, key)
@@ -188,24 +207,47 @@ impl KeyIndex {
 
     /// [`KeyIndex::number`] of a key whose hash is `h`.
     fn number_at(&mut self, h: u64, key: &[u8]) -> (u32, bool) {
-        let new = self.ends.len() as u32;
-        let mut at = *self.first.entry(h).or_insert(new);
-        if at != new {
-            loop {
-                if self.key(at as usize) == key {
-                    return (at, false);
-                }
-                match self.next[at as usize] {
-                    END => break,
-                    n => at = n,
+        let mask = self.slots.len() - 1;
+        let tag = h >> 32;
+        let mut at = h as usize & mask;
+        loop {
+            let s = self.slots[at];
+            if s == 0 {
+                break;
+            }
+            if s >> 32 == tag {
+                let k = (s as u32 - 1) as usize;
+                if self.key(k) == key {
+                    return (k as u32, false);
                 }
             }
-            self.next[at as usize] = new;
+            at = (at + 1) & mask;
         }
-        self.next.push(END);
+        let new = self.ends.len();
+        self.slots[at] = tag << 32 | (new as u64 + 1);
+        self.hashes.push(h);
         self.data.extend_from_slice(key);
         self.ends.push(self.data.len());
-        (new, true)
+        if 2 * self.ends.len() > self.slots.len() {
+            self.grow();
+        }
+        (new as u32, true)
+    }
+
+    /// The table twice as large, the keys placed again by their hashes in order of number
+    /// (each lands in the first free slot from its place, as when it came).
+    fn grow(&mut self) {
+        let n = 2 * self.slots.len();
+        let mask = n - 1;
+        let mut slots = vec![0u64; n];
+        for (k, &h) in self.hashes.iter().enumerate() {
+            let mut at = h as usize & mask;
+            while slots[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            slots[at] = (h >> 32) << 32 | (k as u64 + 1);
+        }
+        self.slots = slots;
     }
 }
 
@@ -291,15 +333,35 @@ mod tests {
     }
 
     #[test]
-    fn keys_of_one_hash_chain_and_stay_apart() {
-        // every key forced onto one hash: the chain keeps them apart, numbered by first sight
+    fn keys_of_one_hash_stay_apart() {
+        // every key forced onto one hash: they take the next slots, told apart by their bytes,
+        // numbered by first sight, through the table's growth
         let mut ix = KeyIndex::default();
-        let add = |ix: &mut KeyIndex, k: &[u8]| ix.number_at(7, k);
-        assert_eq!(add(&mut ix, b"a"), (0, true));
-        assert_eq!(add(&mut ix, b"b"), (1, true));
-        assert_eq!(add(&mut ix, b"c"), (2, true));
-        assert_eq!(add(&mut ix, b"b"), (1, false));
-        assert_eq!(add(&mut ix, b"c"), (2, false));
-        assert_eq!(ix.next, vec![1, 2, END]);
+        let keys: Vec<Vec<u8>> = (0..100u32).map(|i| format!("k{i}").into_bytes()).collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(ix.number_at(7, k), (i as u32, true));
+            assert_eq!(ix.number_at(7, &keys[i / 2]), ((i / 2) as u32, false));
+        }
+        for (i, k) in keys.iter().enumerate().rev() {
+            assert_eq!(ix.number_at(7, k), (i as u32, false));
+        }
+        assert!(ix.slots.len() >= 200 && ix.slots.iter().filter(|&&s| s != 0).count() == 100);
+    }
+
+    #[test]
+    fn keyed_hash_reads_every_byte_of_every_length() {
+        // a byte changed anywhere in keys of 0..80 bytes changes the hash (the overlapping reads
+        // of the last words still read each byte)
+        let s = Seed::default();
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..80usize {
+            let base: Vec<u8> = (0..n).map(|i| (i * 7 + 3) as u8).collect();
+            assert!(seen.insert(keyed_hash(&s, &base)), "length {n}");
+            for i in 0..n {
+                let mut k = base.clone();
+                k[i] ^= 0x40;
+                assert!(seen.insert(keyed_hash(&s, &k)), "length {n} byte {i}");
+            }
+        }
     }
 }

@@ -45,7 +45,7 @@ pub fn stamp_shape(h: &[u8]) -> bool {
 
 /// [`header_pid_in`] of a line whose first 16 bytes have the stamp's shape ([`stamp_shape`]:
 /// a caller that compared them with a line's that had it).
-#[inline]
+#[inline(always)]
 pub fn header_after_stamp(h: &[u8], may_hold_newline: bool) -> Option<([(usize, usize); 4], Option<usize>)> {
     debug_assert!(stamp_shape(h));
     // host: \S+ then a space (no space inside the run, so it is the whole run); the runs
