@@ -27,13 +27,14 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["ENV", "forking", "run_apart"]
+__all__ = ["ENV", "call_apart", "forking", "run_apart"]
 
 T = TypeVar("T")
 #: ``0`` runs every call in-process (the same results; for a comparison or a system that forks badly).
 ENV = "MAILLENS_WEEKLY_FORK"
 _HEAD = struct.Struct("<BQQ")  # a value (1), raised (0) or the end (2); the pickle's length, its buffers
 _VALUE, _RAISED, _END = 1, 0, 2
+_NOTHING = object()
 _CHUNK = 1 << 20
 
 
@@ -100,29 +101,40 @@ def _receive(fd: int) -> tuple[int, Any]:
 
 
 def run_apart(fn: Callable[..., Iterator[T]], *args: Any) -> Iterator[T]:
-    """What the generator ``fn(*args)`` yields, run in a forked child (see the module docstring)."""
+    """What the generator ``fn(*args)`` yields, run in a forked child (see the module docstring).
+    The child makes each value after the first only when this side asks for it: what this side
+    does with a value (the week's fold of a day's rows) does not run beside the child's next step
+    (that day's Bulk), as the two ran one after the other in one process."""
     if not forking():
         yield from fn(*args)
         return
     r, w = os.pipe()
+    go_r, go_w = os.pipe()
     gc.freeze()  # the child's collections do not walk (so do not copy) this process's objects
     try:
         pid = os.fork()
     except OSError:
         gc.unfreeze()
-        os.close(r)
-        os.close(w)
+        for fd in (r, w, go_r, go_w):
+            os.close(fd)
         yield from fn(*args)
         return
     if pid == 0:  # the child: never returns
         code = 0
         try:
             os.close(r)
+            os.close(go_w)
             try:
-                for value in fn(*args):
+                values = fn(*args)
+                value = next(values, _NOTHING)
+                while value is not _NOTHING:
                     _send(w, _VALUE, value)
                     del value
-                _send(w, _END, None)
+                    if not os.read(go_r, 1):  # this side wants no more
+                        break
+                    value = next(values, _NOTHING)
+                else:
+                    _send(w, _END, None)
             except BaseException as exc:
                 _send(w, _RAISED, exc)
         except BaseException:
@@ -131,10 +143,13 @@ def run_apart(fn: Callable[..., Iterator[T]], *args: Any) -> Iterator[T]:
             os._exit(code)
     gc.unfreeze()
     os.close(w)
+    os.close(go_r)
     got = 0
     try:
         while True:
             try:
+                if got:
+                    os.write(go_w, b"+")
                 kind, value = _receive(r)
             except (EOFError, OSError, pickle.UnpicklingError):
                 if got:
@@ -150,6 +165,21 @@ def run_apart(fn: Callable[..., Iterator[T]], *args: Any) -> Iterator[T]:
             yield value
             del value
     finally:
+        os.close(go_w)  # the child, waiting to be asked, ends
         os.close(r)
         os.waitpid(pid, 0)
     yield from fn(*args)
+
+
+def _one(fn: Callable[..., T], args: tuple[Any, ...]) -> Iterator[T]:
+    yield fn(*args)
+
+
+def call_apart(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, made in a forked child (:func:`run_apart`): for a read whose temporaries
+    are large and its value small."""
+    parts = run_apart(_one, fn, args)
+    try:
+        return next(parts)
+    finally:
+        parts.close()

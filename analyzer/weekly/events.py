@@ -441,7 +441,14 @@ def _unresident_nulls(ev: pd.DataFrame) -> pd.DataFrame:
 def deferred_qids(store: str | os.PathLike, since: dt.date, until: dt.date) -> np.ndarray:
     """The queue ids (:func:`~analyzer.anomalies.aggregates.qid_hash`, sorted, distinct) of the
     deferred deliveries of ``[since, until)``: the only messages whose first time the deferral
-    detector looks up among the folded lines. Three columns read, batch by batch."""
+    detector looks up among the folded lines. Three columns read, batch by batch, in a child
+    process (:func:`.apart.call_apart`: the reads left ~23 MiB of heap under the week's fold)."""
+    from .apart import call_apart
+
+    return call_apart(_deferred_qids, store, since, until)
+
+
+def _deferred_qids(store: str | os.PathLike, since: dt.date, until: dt.date) -> np.ndarray:
     from ..anomalies.aggregates import _eq, qid_hash
     from ..store import iter_event_batches
 
@@ -492,6 +499,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     queue ids are only those: the others' first times are never looked up."""
     from ..anomalies.aggregates import Bulk
     from ..report.fold import RowsFold
+    from .apart import call_apart, run_apart
 
     # big arrays mapped apart from the heap from now on, given back when freed: the days' temporaries
     # left the heap fragmented (measured: RSS after a 3M-line day's adds 323 -> 277 MiB, less CPU)
@@ -500,11 +508,11 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     # days' reads and the detectors' Arrow temporaries were kept as dirty pages under the next
     # ones (the weekly's high at low load, when the seconds pass quickly)
     heap.hand_back_early()
-    rank, line32 = _range_keys(store, since, until)
+    # (read in a child, as the days: .apart)
+    rank, line32 = call_apart(_range_keys, store, since, until)
     week = RowsFold([*ROW_COLUMNS, PAIR_COLUMN], few_values=_FEW, categorical=_FEW)
     tables, qids, sent, ends, logins, fails = [], [], [], [], [], []
     done = held = 0
-    from .apart import run_apart
 
     for lo, hi in _days(since, until):
         # each day folded in a child process (.apart): its temporaries never fragment this heap
