@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -441,14 +440,7 @@ def _unresident_nulls(ev: pd.DataFrame) -> pd.DataFrame:
 def deferred_qids(store: str | os.PathLike, since: dt.date, until: dt.date) -> np.ndarray:
     """The queue ids (:func:`~analyzer.anomalies.aggregates.qid_hash`, sorted, distinct) of the
     deferred deliveries of ``[since, until)``: the only messages whose first time the deferral
-    detector looks up among the folded lines. Three columns read, batch by batch, in a child
-    process (:func:`.apart.call_apart`: the reads left ~23 MiB of heap under the week's fold)."""
-    from .apart import call_apart
-
-    return call_apart(_deferred_qids, store, since, until)
-
-
-def _deferred_qids(store: str | os.PathLike, since: dt.date, until: dt.date) -> np.ndarray:
+    detector looks up among the folded lines. Three columns read, batch by batch."""
     from ..anomalies.aggregates import _eq, qid_hash
     from ..store import iter_event_batches
 
@@ -461,34 +453,6 @@ def _deferred_qids(store: str | os.PathLike, since: dt.date, until: dt.date) -> 
     return np.unique(np.concatenate(parts))
 
 
-def _fold_day(store: str | os.PathLike, lo: dt.date, hi: dt.date, rank: dict[tuple[Any, Any], int],
-              deferred: np.ndarray | None, line32: bool, done: int) -> Iterator[Any]:
-    """One day of :func:`week_events` (``done``: the lines read before it): first its kept rows in
-    :data:`ORDER` (the week's fold holds them as codes before the Bulk's result is made, so the
-    day's peak holds one of them, not both), then its folded seconds (:func:`_compact`, or None),
-    its queue ids' first times, its sent counts, its other counts (:meth:`_Day.result`'s ``more``)
-    and ``done`` after it."""
-    from ..store import iter_event_batches
-
-    day = _Day(rank, deferred, line32)
-    for t in iter_event_batches(store, since=lo, until=hi, columns=READ_COLUMNS):
-        df = t.to_pandas(types_mapper=pd.ArrowDtype)
-        df.attrs.update({"input": 0, "first_row": done})  # the last line of a folded second: read order
-        done += len(df)
-        day.add(df)
-        del df, t
-    yield day.rows_result()
-    table, q, s, more = day.result()
-    del day
-    # the day's folded seconds as BulkFold gave them (a 2-D int64 block and object columns, ~30 MiB
-    # at 3M lines) compacted before they are handed on
-    compact = _compact(table, more.pop("pairs")) if len(table) else None
-    del table
-    if deferred is not None and len(q):
-        q = q[np.isin(q["qid"].to_numpy(), deferred)].reset_index(drop=True)
-    yield compact, q, s, more, done
-
-
 def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
                 deferred: np.ndarray | None = None) -> tuple[pd.DataFrame, Any]:
     """The events of ``[since, until)`` as the detectors read them (see the module docstring): the
@@ -499,7 +463,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     queue ids are only those: the others' first times are never looked up."""
     from ..anomalies.aggregates import Bulk
     from ..report.fold import RowsFold
-    from .apart import call_apart, run_apart
+    from ..store import iter_event_batches
 
     # big arrays mapped apart from the heap from now on, given back when freed: the days' temporaries
     # left the heap fragmented (measured: RSS after a 3M-line day's adds 323 -> 277 MiB, less CPU)
@@ -508,32 +472,38 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     # days' reads and the detectors' Arrow temporaries were kept as dirty pages under the next
     # ones (the weekly's high at low load, when the seconds pass quickly)
     heap.hand_back_early()
-    # (read in a child, as the days: .apart)
-    rank, line32 = call_apart(_range_keys, store, since, until)
+    rank, line32 = _range_keys(store, since, until)
     week = RowsFold([*ROW_COLUMNS, PAIR_COLUMN], few_values=_FEW, categorical=_FEW)
     tables, qids, sent, ends, logins, fails = [], [], [], [], [], []
     done = held = 0
-
     for lo, hi in _days(since, until):
-        # each day folded in a child process (.apart): its temporaries never fragment this heap
-        parts = run_apart(_fold_day, store, lo, hi, rank, deferred, line32, done)
-        ev = next(parts)
+        day = _Day(rank, deferred, line32)
+        for t in iter_event_batches(store, since=lo, until=hi, columns=READ_COLUMNS):
+            df = t.to_pandas(types_mapper=pd.ArrowDtype)
+            df.attrs.update({"input": 0, "first_row": done})  # the last line of a folded second: read order
+            done += len(df)
+            day.add(df)
+        ev = day.rows_result()
         if len(ev):
             ev.attrs.update({"input": 0, "first_row": held})
             held += len(ev)
             week.add(ev)
         del ev
-        table, q, s, more, done = next(parts)
-        parts.close()
+        table, q, s, more = day.result()
         sent.append(s)
         if more["ends"] is not None:
             ends.append((more["ends"], more["end_examples"]))
         logins.append(more["logins"])
         if more["failures"] is not None:
             fails.append((more["failures"], more["failure_examples"]))
-        if table is not None:
-            tables.append(table)
+        del day
+        if len(table):
+            tables.append(_compact(table, more["pairs"]))
+        # the day's folded seconds as BulkFold gave them (a 2-D int64 block and object columns, ~30 MiB
+        # at 3M lines) were held through the next day's read by this name
         del table
+        if deferred is not None and len(q):
+            q = q[np.isin(q["qid"].to_numpy(), deferred)].reset_index(drop=True)
         if len(q):
             qids.append(q)
         heap.give_back()  # the day's batches and temporaries, before the next day is read
