@@ -271,8 +271,11 @@ APART_ROWS = 300_000
 #: (:func:`analyzer.pipeline.classify_grouped`), not its 160,000 rows: a block's table of the report's
 #: columns (~7 MiB) is a call of its own, small files' batches are still grouped. The batches a group
 #: held, each a spool file mapped, were most of those in flight (10M-line Postfix day: 8-12 of ~7 MiB
-#: mapped; a call a block: 4-6), and the group's last waited for its first to be folded
-GROUP_BYTES = 4 << 20
+#: mapped; a call a block: 4-6), and the group's last waited for its first to be folded. 12 MiB (about
+#: two blocks a call), not 4 (one): the lead's idle pairs at stop 46 read a call a block +0.2-0.5 CPU-s
+#: and +0.2-0.4 s of wall on the 1M reports (peak -30 MiB), two blocks a call the same CPU and wall as
+#: before the bound (peak -14 to -26 MiB)
+GROUP_BYTES = 12 << 20
 
 
 #: After the stream, blocks from this size on are mapped apart (given back when freed); the
