@@ -370,8 +370,10 @@ _ARRAYS = (("idf", "<f8", np.float64), ("indptr", "<i4", np.int64), ("post_rows"
 
 
 def _table_rows(table: bytes) -> list[dict[str, Any]]:
-    """The known replies of a table file's bytes (one JSON object a line)."""
-    return [json.loads(line) for line in table.decode("utf-8").splitlines() if line.strip()]
+    """The known replies of a table file's bytes (one JSON object a line). Split as bytes, at
+    newlines only: a reply's U+2028 or NEL, which the table writes unescaped (``ensure_ascii=False``),
+    is no line break (``str.splitlines`` would cut the object there)."""
+    return [json.loads(line) for line in table.splitlines() if line.strip()]
 
 
 class _Rows(Sequence[dict[str, Any]]):

@@ -242,3 +242,16 @@ def test_rows_read_when_first_asked_are_the_tables_rows():
     assert KnownReplies.load().row(some["id"]) == some and loaded.row("no such id") is None
     lazy = _Rows(b'\n{"id": "a", "text": "x"}\n  \n{"id": "b", "text": "y\\u2028z"}\r\n')
     assert len(lazy) == 2 and lazy[1]["text"] == "y\u2028z" and lazy[0]["id"] == "a"
+
+
+def test_table_rows_keep_unescaped_line_separators_inside_a_reply():
+    """The table is written with ``ensure_ascii=False``: a reply's U+2028 or NEL stands raw in its
+    line, and both readers (every row, or each when first asked for) keep it inside the row."""
+    import json
+
+    from analyzer.similar import _Rows, _table_rows
+
+    rows = [{"id": "a", "text": "one\u2028two"}, {"id": "b", "text": "three\x85four"}]
+    raw = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    assert _table_rows(raw) == rows
+    assert list(_Rows(raw)) == rows
