@@ -13,7 +13,7 @@ automaton (~0.015 CPU-s).
   read a file kept for these. The core's bytes start with its own format tag and are read only
   for as many patterns as the set holds, whole.
 - The file holds a hash of its payload, checked before use; one that is not this user's own, or
-  that others may write (or its directory), is not read: as :mod:`analyzer.rules._cache`.
+  that others may write (or its directory), is not read (:mod:`analyzer.kept_file`, as the rules' cache).
 - Written atomically; the :data:`KEPT` newest files stay (a site's rules beside the shipped ones).
 - Only sets of at least :data:`SMALL` patterns (a few ms to read otherwise). Any problem means the
   screen is built from the patterns as before; the screen is the same either way.
@@ -21,11 +21,12 @@ automaton (~0.015 CPU-s).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from pathlib import Path
 from typing import Any
+
+from .kept_file import keep, read_kept
 
 __all__ = ["KEPT", "SMALL", "VERSION", "prepare_screen", "screen_path"]
 
@@ -36,7 +37,6 @@ SMALL = 100
 #: screen files kept in the directory (the newest)
 KEPT = 4
 _MAGIC = b"maillens-screen-cache\n"
-_DIGEST = 32
 
 
 def screen_path(module: Any, patterns: tuple[str | None, ...]) -> Path | None:
@@ -62,49 +62,6 @@ def screen_path(module: Any, patterns: tuple[str | None, ...]) -> Path | None:
     return where / f"screen-{h.hexdigest()}.bin"
 
 
-def _private(st: os.stat_result) -> bool:
-    """Whether a file or directory is this user's and not writable by anyone else."""
-    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
-
-
-def _read(path: Path) -> bytes | None:
-    """The payload kept at ``path``: None where there is none intact, or the file (as opened) or
-    its directory is another user's or writable by others."""
-    try:
-        with open(path, "rb") as f:
-            if not (_private(os.fstat(f.fileno())) and _private(os.stat(path.parent))):
-                return None
-            data = f.read()
-    except OSError:
-        return None
-    digest, payload = data[len(_MAGIC):len(_MAGIC) + _DIGEST], data[len(_MAGIC) + _DIGEST:]
-    if not data.startswith(_MAGIC) or len(digest) != _DIGEST:
-        return None
-    return payload if hashlib.blake2b(payload, digest_size=_DIGEST).digest() == digest else None
-
-
-def _write(path: Path, payload: bytes) -> None:
-    """Keep ``payload`` at ``path`` (written beside it, then renamed), the :data:`KEPT` newest
-    screen files with it. Best effort: any error leaves the screen to be read off the patterns."""
-    import tempfile
-
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".screen-", suffix=".tmp", delete=False) as made:
-            name = made.name  # (made private to this user)
-        try:
-            with open(name, "wb") as f:
-                f.write(_MAGIC + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload)
-            os.replace(name, path)
-        except OSError:
-            os.unlink(name)  # (an error here too is let pass)
-            raise
-        by_age = sorted(path.parent.glob("screen-*.bin"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in (p for p in by_age[KEPT:] if p != path):
-            with contextlib.suppress(OSError):
-                old.unlink()
-
-
 def prepare_screen(module: Any, rules: Any, patterns: tuple[str | None, ...]) -> None:
     """Build the screen of ``rules`` (the core's set of ``patterns``) now: from the literals kept
     for them where there are, else from the patterns, keeping their literals for the next run."""
@@ -113,9 +70,9 @@ def prepare_screen(module: Any, rules: Any, patterns: tuple[str | None, ...]) ->
         return
     path = screen_path(module, patterns)
     if path is not None:
-        kept = _read(path)
+        kept = read_kept(path, _MAGIC)
         if kept is not None and rules.screen_from(kept):
             return
     got = rules.screen_literals()
     if path is not None:
-        _write(path, got)
+        keep(path, _MAGIC, got, kind="screen-*.bin", others_kept=KEPT - 1)

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from analyzer import native, rule_sets, screen_cache
+from analyzer.kept_file import keep
 from analyzer.rules import shipped_rules
 
 pytestmark = pytest.mark.skipif(native.engine() != "native" or not hasattr(getattr(native._module()[0], "RuleSet", None), "screen_from"),
@@ -132,7 +133,7 @@ def test_a_damaged_or_foreign_file_is_not_read(cache: Path) -> None:
         assert path.read_bytes() == data  # written again
     # a payload of another number of patterns, stored intact: the core refuses it
     small = _set(pats[:150])
-    screen_cache._write(path, small.screen_literals())
+    keep(path, screen_cache._MAGIC, small.screen_literals(), kind="screen-*.bin", others_kept=screen_cache.KEPT - 1)
     assert _marks(_ready(pats), len(pats)) == want
     # a file others may write is never read (the screen is read off the patterns, the file kept)
     path.write_bytes(data)

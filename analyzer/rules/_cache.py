@@ -20,7 +20,6 @@ kept as one :mod:`marshal` file (plain dicts, lists, strings and numbers: no cod
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import marshal
 import os
@@ -29,10 +28,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..kept_file import DIGEST, keep, read_kept
+
 #: bump when what is stored changes meaning
 VERSION = 1
 _MAGIC = b"maillens-rules\n"
-_DIGEST = 32  # bytes of the payload's blake2b
+_DIGEST = DIGEST  # bytes of the payload's blake2b (a kept file: analyzer.kept_file)
 
 
 def cache_dir() -> Path | None:
@@ -57,20 +58,9 @@ def _key(blobs: list[bytes]) -> str:
 def _loaded(path: Path, n: int) -> list[dict[str, Any]] | None:
     """The tables kept at ``path``, or None where there are none, or not ``n`` of them intact, or
     the file or its directory is another user's or writable by others (marshal is not meant for
-    data someone else could have made: a root run whose HOME is a user's reads no file of theirs)."""
-    try:
-        for p in (path.parent, path):
-            st = os.stat(p)
-            if st.st_uid != os.geteuid() or st.st_mode & 0o022:
-                return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    head = len(_MAGIC) + _DIGEST
-    if len(data) < head or not data.startswith(_MAGIC):
-        return None
-    payload = memoryview(data)[head:]
-    if hashlib.blake2b(payload, digest_size=_DIGEST).digest() != data[len(_MAGIC):head]:
+    data someone else could have made: :func:`analyzer.kept_file.read_kept`)."""
+    payload = read_kept(path, _MAGIC)
+    if payload is None:
         return None
     try:
         got = marshal.loads(payload)
@@ -87,26 +77,7 @@ def _store(where: Path, tables: list[dict[str, Any]]) -> None:
         payload = marshal.dumps(tables)
     except ValueError:  # a value marshal cannot hold (a TOML date): parsed each run, as before
         return
-    import tempfile
-
-    tmp = None
-    try:
-        where.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".rules-", suffix=".tmp", dir=where.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(_MAGIC + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload)
-        os.replace(tmp, where)
-        tmp = None
-        for old in where.parent.glob("rules-*.marshal"):
-            if old.name != where.name:
-                with contextlib.suppress(OSError):
-                    old.unlink()
-    except OSError:
-        pass
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    keep(where, _MAGIC, payload, kind="rules-*.marshal")
 
 
 def parsed_files(paths: list[Path], parse: Callable[[Path, bytes], dict[str, Any]]) -> list[dict[str, Any]] | None:
