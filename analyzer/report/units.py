@@ -324,7 +324,8 @@ def count_coded(parts: list[tuple[np.ndarray, Units, np.ndarray | None]], nkeys:
         return np.flatnonzero(m if sel is None else m & sel)
 
     # a queue-id-only unit counts unless a unit of the same key names that queue id with a recipient
-    alone = [k[at].astype(np.int64) * qspan + u.q[at] for k, u, sel in parts for at in [lines(k, u, sel, QUEUE)]]
+    queued = [lines(k, u, sel, QUEUE) for k, u, sel in parts]  # (few lines: kept for the picks below)
+    alone = [k[at].astype(np.int64) * qspan + u.q[at] for (k, u, _), at in zip(parts, queued, strict=True)]
     told = np.unique(np.concatenate(alone)) if alone else np.zeros(0, np.int64)
     named = np.zeros(len(told), dtype=bool)
     if len(told):
@@ -343,12 +344,13 @@ def count_coded(parts: list[tuple[np.ndarray, Units, np.ndarray | None]], nkeys:
     # the counted lines' (key, kind, unit) as one int64 (kind 1..3 in two bits, units < span), written
     # a slice at a time into one array, sorted in place: the first of each run is a distinct triple
     picks = []
-    for (k, u, sel), more in zip(parts, counted, strict=True):
+    for (k, u, sel), at, more in zip(parts, queued, counted, strict=True):
         m = (u.kind != NONE) & (u.kind != QUEUE) & (k >= 0)
         if sel is not None:
             m &= sel
-        m[lines(k, u, sel, QUEUE)[more]] = True
+        m[at[more]] = True
         picks.append(m)
+    del queued
     triple = np.empty(sum(int(m.sum()) for m in picks), dtype=np.int64)
     at = 0
     for (k, u, _), m in zip(parts, picks, strict=True):

@@ -465,7 +465,6 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for n in 0..100usize {
             let text: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
-            assert_eq!(hash_lanes(&text), hash_lanes(&text.clone()));
             assert!(seen.insert(hash_lanes(&text)), "length {n}");
             for at in 0..n {
                 let mut edited = text.clone();
