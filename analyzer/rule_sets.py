@@ -29,10 +29,14 @@ def usable() -> bool:
     return native.engine() == "native" and hasattr(native._module()[0], "RuleSet")
 
 
+#: the rules' text patterns are matched ignoring case (the native set's flag; the screen cache's key)
+IGNORE_CASE = True
+
+
 @lru_cache(maxsize=8)
 def rule_set(patterns: tuple[str | None, ...]) -> Any:
     """The native set of ``patterns`` (each compiled when first used; None: no pattern)."""
-    return native._module()[0].RuleSet(["" if p is None else p for p in patterns], True)
+    return native._module()[0].RuleSet(["" if p is None else p for p in patterns], IGNORE_CASE)
 
 
 def runner_patterns(kb: Any) -> tuple[str | None, ...]:
@@ -55,7 +59,7 @@ def prepare_screen(patterns: tuple[str | None, ...]) -> None:
     rules = rule_set(patterns)
     if id(rules) in _SCREENED:
         return
-    ready(native._module()[0], rules, patterns)
+    ready(native._module()[0], rules, patterns, ignore_case=IGNORE_CASE)
     _SCREENED[id(rules)] = rules
 
 

@@ -103,6 +103,16 @@ def test_other_patterns_are_another_file(cache: Path) -> None:
     assert _marks(got, len(other)) == _marks(fresh, len(other))
 
 
+def test_the_case_flag_is_part_of_the_key(cache: Path) -> None:
+    """A set matched with case kept reads other literals than one ignoring case: the two never
+    share a kept file, and the shipped sets (all ignoring case) use the flag's key."""
+    pats = _shipped()
+    m = native._module()[0]
+    folded = screen_cache.screen_path(m, pats)
+    assert folded == screen_cache.screen_path(m, pats, ignore_case=rule_sets.IGNORE_CASE)
+    assert folded != screen_cache.screen_path(m, pats, ignore_case=False)
+
+
 def test_a_core_replaced_with_its_old_size_and_mtime_is_another_key(cache: Path, tmp_path: Path) -> None:
     """A rebuilt core copied over with its size and mtime kept (``cp -p``, a wheel's fixed
     times) must not read the literals kept for the old build: its change time and inode differ."""
@@ -192,7 +202,7 @@ def test_the_screen_is_built_once_a_rule_set(cache: Path, monkeypatch: pytest.Mo
     rule_sets.rule_set.cache_clear()
     built: list[int] = []
     real = screen_cache.prepare_screen
-    monkeypatch.setattr(screen_cache, "prepare_screen", lambda *a: (built.append(1), real(*a))[1])
+    monkeypatch.setattr(screen_cache, "prepare_screen", lambda *a, **k: (built.append(1), real(*a, **k))[1])
     rule_sets.compile_screened(pats)
     rulematch.prepare(kb)
     rule_sets.prepare_screen(pats)
