@@ -49,7 +49,7 @@ from tests.test_classify_phrasings import cause_of
      'phr.mailbox.recipient_rejected_quota_exceeded'),
     ('550 The address you sent to is not available here', 'mailbox.unknown',
      'phr.mailbox.address_not_available_here'),
-    ('553 Recipient jane@example.org is not hosted here', 'mailbox.unknown',
+    ('553 Recipient jane@example.org is not available here', 'mailbox.unknown',
      'phr.mailbox.address_not_available_here'),
     ('551 User - bob - is not available here, closing', 'mailbox.unknown',
      'phr.mailbox.address_not_available_here'),
@@ -65,6 +65,7 @@ def test_round33_families_decide(text: str, cause: str, rule_id: str) -> None:
 
 
 LOOK_ALIKES = [
+    ('550 Recipient domain is not hosted here', 'relay.denied'),
     ('503 5.5.1 Error: nested MAIL command', 'protocol.sequence'),
     ('503 Bad sequence of commands', 'protocol.sequence'),
     ('501 5.5.4 Invalid HELO state', 'helo.invalid'),
