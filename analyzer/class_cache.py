@@ -275,7 +275,8 @@ class Classifier:
             which = np.flatnonzero(new)[first]  # a group of each new key, in uniq's order
             starts = np.cumsum([0] + [len(g.uniq) for _, g in full])
             of = np.searchsorted(starts, which, side="right") - 1  # the batch of each
-            cols = [c for c in CLASS_KEY if c in full[0][0].column_names]
+            have = set(full[0][0].column_names)  # (a list made per call of .column_names: once)
+            cols = [c for c in CLASS_KEY if c in have]
             parts, order = [], []
             for i in np.unique(of):
                 at = np.flatnonzero(of == i)

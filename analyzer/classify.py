@@ -448,7 +448,7 @@ def classify_table(table: pa.Table, rules: KnowledgeBase | None = None, *, rule_
     vv = dict(event=vocab["event"], status=vocab["status"], stage=vocab["stage"],
               mta=vocab["mta"], dsn=vocab["dsn"], enh=list(enh_vocab), provider=list(p_vocab))
     rule_texts = pc.replace_substring_regex(texts, HOST_IN_WRAPPER, r"\1~\2")
-    best = best_with_quoted(kb, _match, uu, vv, rule_texts, _match(kb, uu, vv, rule_texts))
+    best = best_with_quoted(kb, _match, uu, vv, rule_texts)
     verdicts = verdict_causes(kb.rules)
     evidence = [rule_evidence(kb.rules[b], verdicts) if b >= 0 else "unknown" for b in best]
     known, picks = _known_picks(kb, known_replies, evidence, best, eff_code, texts, u,

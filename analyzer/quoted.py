@@ -47,35 +47,50 @@ def quoted_reply(text: str | None) -> str | None:
     return reply if reply and reply != text else None
 
 
+_RANKS: dict[int, tuple[Any, np.ndarray]] = {}  # id(rule list) -> (the walk's steps, their ranks)
+
+
 def _ranks(kb: Any) -> np.ndarray:
     """Each rule's place in the order the walk tries them (its score first, then its index);
-    -1 (no rule) ranks last."""
-    rules = kb.rules
-    order = sorted(range(len(rules)), key=lambda i: (-rules[i].score, i))
-    rank = np.empty(len(rules) + 1, dtype=np.int64)
-    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(rules))
-    rank[-1] = len(rules)  # best == -1 indexes the last slot
+    -1 (no rule) ranks last. Worked out once per rule list, from the walk's own order
+    (:func:`analyzer.rulematch._prepared`: 1,004 rules' scores sorted were ~2 ms a call)."""
+    from .rulematch import _prepared
+
+    prep = _prepared(kb)
+    got = _RANKS.get(id(prep.rules))
+    if got is not None and got[0] is prep.steps:
+        return got[1]
+    order = np.fromiter((step[0] for step in prep.steps), dtype=np.int64, count=len(prep.steps))
+    rank = np.empty(len(kb.rules) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = len(order)  # best == -1 indexes the last slot
+    if len(_RANKS) > 16:
+        _RANKS.clear()
+    _RANKS[id(prep.rules)] = (prep.steps, rank)
     return rank
 
 
 def best_with_quoted(kb: Any, match: Any, u: dict[str, np.ndarray], v: dict[str, list[Any]],
-                     texts: pa.Array, best: np.ndarray) -> np.ndarray:
-    """``best`` (``match(kb, u, v, texts)``: the first rule per combination) with the combinations
-    whose text quotes a reply walked again over the quoted replies; each keeps the earlier rule
-    of the two walks, which is the first rule whose pattern matches either text."""
+                     texts: pa.Array) -> np.ndarray:
+    """``match(kb, u, v, texts)`` (the first rule per combination), with each combination whose
+    text quotes a reply walked over the quoted reply as well, in the same call (the walk's fixed
+    cost paid once): it keeps the earlier rule of the two, which is the first rule whose pattern
+    matches either text. A combination's rule depends on its own values alone, so the quoted
+    ones ride along as extra combinations whose text codes name the quoted replies."""
     quoted = [quoted_reply(t) for t in texts.to_pylist()]
     has = np.array([False] + [q is not None for q in quoted])
     rows = np.flatnonzero(has[u["text"]])
     if not len(rows):
-        return best
-    at = np.zeros(len(quoted) + 1, dtype=np.int64)  # old text code -> the quoted replies' code
+        return match(kb, u, v, texts)
+    n = len(u["text"])
+    at = np.zeros(len(quoted) + 1, dtype=np.int64)  # old text code -> the quoted reply's code
     kept = [q for q in quoted if q is not None]
-    at[np.flatnonzero(has)] = np.arange(1, len(kept) + 1)
-    sub = {key: col[rows] for key, col in u.items()}
-    sub["text"] = at[sub["text"]]
-    again = match(kb, sub, v, pa.array(kept, pa.string()))
+    at[np.flatnonzero(has)] = np.arange(len(texts) + 1, len(texts) + len(kept) + 1)
+    both = {key: np.concatenate([col, col[rows]]) for key, col in u.items()}
+    both["text"][n:] = at[u["text"][rows]]
+    got = match(kb, both, v, pa.concat_arrays([texts.cast(pa.string()), pa.array(kept, pa.string())]))
+    best, again = got[:n].copy(), got[n:]
     rank = _ranks(kb)
-    out = best.copy()
     take = rank[again] < rank[best[rows]]
-    out[rows[take]] = again[take]
-    return out
+    best[rows[take]] = again[take]
+    return best
