@@ -45,7 +45,6 @@ def _rules_only(text: str) -> tuple[str, str]:
     ("530-5.7.0 Sorry 530 5.7.0 See the help page", "auth.required", "fallback.530_security"),
     # a 503 naming the greeting
     ("503 HELO/EHLO expected here", "protocol.sequence", "fallback.503_greeting"),  # was helo.invalid
-    ("503 5.5.0 EHLO was not sent", "protocol.sequence", "fallback.503_greeting"),  # same cause, was kw.protocol.sequence
 ])
 def test_fallbacks(text: str, cause: str, rule_id: str) -> None:
     assert _rules_only(text) == (cause, rule_id)
@@ -89,6 +88,7 @@ def test_a_phrase_beats_the_fallback(text: str, cause: str, rule_id: str) -> Non
     ("501 5.5.2 Invalid HELO name", "helo.invalid", "phr.helo.numeric_ip_or_invalid"),
     ("550 HELO name rejected", "helo.invalid", "helo.phrasings"),
     ("421 HELO first", "protocol.sequence", "kw.protocol.sequence"),
+    ("503 5.5.0 EHLO was not sent", "protocol.sequence", "kw.protocol.sequence"),  # the keyword rule over the 503's
     # verdicts still decide over a bare 550
     ("550 Access denied", "policy.rejected", "policy.rejected"),
     ("550 Sender address rejected", "sender.invalid", "sender.rejected_prefix"),
