@@ -101,9 +101,9 @@ def test_language_forms(text: str, cause: str, rule_id: str) -> None:
     ("552 メッセージの数が多すぎます", "mailbox.full"),
     ("421 Demasiadas conexiones", "rate.limited"),
     ("554 Too many connections in excess of limit", "rate.limited"),
-    ("550 Chybí záznam MX", "mailbox.unavailable"),
-    ("550 Neplatná adresa příjemce", "mailbox.unavailable"),
-    ("550 Zpětný DNS záznam neodpovídá", "mailbox.unavailable"),
+    ("550 Chybí záznam MX", "policy.rejected"),  # r32: code 550's fallback, was mailbox.unavailable
+    ("550 Neplatná adresa příjemce", "policy.rejected"),  # r32: code 550's fallback, was mailbox.unavailable
+    ("550 Zpětný DNS záznam neodpovídá", "policy.rejected"),  # r32: code 550's fallback, was mailbox.unavailable
     ("550 Neplatný HELO", "helo.invalid"),
     ("550 5.7.1 Sending domain has been blacklisted by dbl.spamhaus.org", "reputation.domain_listed"),
     ("550 Host: unknown", "domain.not_found"),
@@ -111,7 +111,7 @@ def test_language_forms(text: str, cause: str, rule_id: str) -> None:
     ("550 RCPT TO:<a@b.example> User unknown", "mailbox.unknown"),
     ("554 5.5.4 Invalid RCPT TO parameter", "protocol.syntax"),
     ("550 5.1.2 <a@b.example>... Host unknown (Name server: b.example.: host not found)", "domain.not_found"),
-    ("550 Archived mail is not available", "mailbox.unavailable"),
+    ("550 Archived mail is not available", "policy.rejected"),  # r32: code 550's fallback, was mailbox.unavailable
     ("550 This server doesn't handle mail for that user", "mailbox.unknown"),
     ("521 This host does not accept mail", "host.no_mail"),
     ("550 This host does not accept mail for example.com", "host.no_mail"),
@@ -123,7 +123,7 @@ def test_language_forms(text: str, cause: str, rule_id: str) -> None:
     ("550 无效收件人过多", "reputation.poor"),
     ("550 無效收件人過多", "mailbox.unknown"),
     ("550 無効な宛先が多すぎます", "reputation.poor"),
-    ("550 Zu viele Empfänger pro Stunde", "mailbox.unavailable"),
+    ("550 Zu viele Empfänger pro Stunde", "policy.rejected"),  # r32: code 550's fallback, was mailbox.unavailable
     ("452 Too many recipients per hour", "rate.limited"),
     ("550 Domein van de ontvanger bestaat niet", "mailbox.unknown"),
     ("550 宛先のドメインが存在しません", "domain.not_found"),

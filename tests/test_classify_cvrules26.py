@@ -187,7 +187,7 @@ def test_families_decide(text: str, cause: str, rule_id: str) -> None:
     ("550 Empfänger nicht verfügbar", "mailbox.unknown"),
     ("550 Message refusé par le destinataire: boîte pleine", "mailbox.full"),
     ("550 Vom Empfänger abgelehnt: Absender blockiert", "policy.sender_blocked"),
-    ("550 Remitente deshabilitado", "mailbox.unavailable"),
+    ("550 Remitente deshabilitado", "policy.rejected"),  # r32: code 550's fallback, was mailbox.unavailable
     ("550 Conta de envio desabilitada por spam", "content.spam"),
     ("550 You are not allowed to send to this recipient", "policy.sender_blocked"),
     ("550 User not a member of domain: <xxxxx@yourdomain.com>", "mailbox.unknown"),

@@ -39,7 +39,7 @@ def cause_of(text: str, direction: str | None = "outbound", known=TABLE, **kw) -
 def test_code_only_rule_loses_to_a_close_known_reply():
     """A reply the rules read only by its code takes the close known reply's cause."""
     assert TABLE.nearest([CODE_ONLY]).similarity[0] >= SIMILAR_ENOUGH
-    assert cause_of(CODE_ONLY, known=False) == ("mailbox.unavailable", "code.550")
+    assert cause_of(CODE_ONLY, known=False) == ("policy.rejected", "code.550")
     assert cause_of(CODE_ONLY) == ("mailbox.full", "known_reply:full1")
 
 

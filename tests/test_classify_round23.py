@@ -87,7 +87,7 @@ LOOK_ALIKES = [
     ("451 4.3.0 Temporary lookup failure", "server.error"),
     ("451 4.7.1 Greylisting in action, please come back later", "greylisted"),
     ("550 5.7.1 Service unavailable; client [192.0.2.1] blocked using sbl.spamhaus.org, listed in SBL", "reputation.ip_listed"),
-    ("550 Ihr Server wird von uns blockiert", "mailbox.unavailable"),
+    ("550 Ihr Server wird von uns blockiert", "policy.rejected"),  # r32: code 550's fallback, was mailbox.unavailable
     ("550 Votre adresse IP est bloquée", "reputation.ip_listed"),
     ("550 Su dirección IP ha sido bloqueada por spam", "reputation.ip_listed"),
     ("421 Sorry, too many recipients for this sender", "message.too_many_recipients"),
@@ -157,7 +157,7 @@ def test_the_mxroute_range_refusal_reads_one_way() -> None:
     # the lead's review of round 23: each read this way at 6deeae6 and a round-23 rule took it
     ("550 5.1.1 Utente non presente su example.it", "mailbox.unknown"),
     ("550 5.1.1 Der Empfänger ist nicht eingetragen bei example.de", "mailbox.unknown"),
-    ("550 Ihr Server ist nicht gelistet bei dnswl.org", "mailbox.unavailable"),
+    ("550 Ihr Server ist nicht gelistet bei dnswl.org", "policy.rejected"),  # r32: code 550's fallback, was mailbox.unavailable
     ("550 Mail not accepted from this IP range, listed in Spamhaus PBL", "reputation.ip_listed"),
     ("421 Connections refused from your IP: too many concurrent connections", "rate.limited"),
     ("421 Connections not allowed from your IP, too many connections", "rate.limited"),

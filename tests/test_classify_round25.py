@@ -134,7 +134,7 @@ LOOK_ALIKES = [
     ("550 5.7.1 Anonymous client does not have permission to send to this recipient (restricted "
      "by the recipient's delivery settings)", "policy.rejected"),
     ("550 5.7.1 Unauthenticated relaying denied; anonymous users are not allowed to relay", "relay.denied"),
-    ("550 Anonymous users may not access this mailbox", "mailbox.unavailable"),
+    ("550 Anonymous users may not access this mailbox", "policy.rejected"),  # r32: code 550's fallback, was mailbox.unavailable
     # round 25 review: no address for a HELO name or a sender domain's mail server
     ("550 5.7.1 Helo command rejected: no IP address found for host mail.local", "helo.invalid"),
     ("501 5.1.8 Sender address rejected: no address records found for mail server of sender "
