@@ -209,7 +209,7 @@ fn host_at(s: &[u8], i: usize) -> Option<(usize, Host<'_>)> {
     for name in [name_end, None] {
         let j0 = name.map_or(i, |e| e + 1);
         let helo_end = if s.get(j0) == Some(&b'(') {
-            s[j0..].iter().position(|&b| b == b')').map(|p| j0 + p).filter(|&e| s.get(e + 1) == Some(&b' '))
+            memchr::memchr(b')', &s[j0..]).map(|p| j0 + p).filter(|&e| s.get(e + 1) == Some(&b' '))
         } else {
             None
         };

@@ -78,10 +78,6 @@ fn digit(c: u8) -> bool {
     is(c, DIGIT)
 }
 
-fn alnum(c: u8) -> bool {
-    is(c, DIGIT | ALPHA)
-}
-
 fn word(c: u8) -> bool {
     is(c, WORD)
 }
@@ -103,25 +99,26 @@ fn may_be_ipv6(t: &[u8]) -> bool {
     })
 }
 
-/// Whether the alphanumeric run from `p` holds a digit, then a letter, then a digit (MASK's
-/// fourth alternative), whether it holds a digit at all, and where the reading stopped: the
-/// run's end, or (found) the end of the digit that completes the three (the run goes on from
-/// there). The run read as its parts: letters, digits, letters, a digit, each a tight loop.
-fn digit_letter_digit(t: &[u8], p: usize) -> (bool, bool, usize) {
+/// Whether the alphanumeric run from `p` (a letter) holds a digit, then a letter, then a digit
+/// (MASK's fourth alternative): Ok with the end of the digit that completes the three (the run
+/// goes on from there), else Err with the end of its first letters (where no digit follows
+/// them, the run's end). The run read as its parts: letters, digits, letters, a digit, each a
+/// tight loop.
+fn digit_letter_digit(t: &[u8], p: usize) -> Result<usize, usize> {
     let n = t.len();
-    let q = run(t, p, ALPHA);
-    if q == n || !digit(t[q]) {
-        return (false, false, q);
+    let letters = run(t, p, ALPHA);
+    if letters == n || !digit(t[letters]) {
+        return Err(letters);
     }
-    let q = run(t, q, DIGIT);
+    let q = run(t, letters, DIGIT);
     if q == n || !is(t[q], ALPHA) {
-        return (false, true, q);
+        return Err(letters);
     }
     let q = run(t, q, ALPHA);
     if q == n || !digit(t[q]) {
-        return (false, true, q);
+        return Err(letters);
     }
-    (true, true, q + 1)
+    Ok(q + 1)
 }
 
 /// What the scan finds at a candidate position.
@@ -154,56 +151,62 @@ fn mask_at(t: &[u8], p: usize, next_at: Option<usize>) -> At {
         }
     }
     let starts_word = before & WORD == 0; // \b before a word byte
-    if digit(c) && starts_word {
-        // 2. \b\d{1,3}(?:\.\d{1,3}){3}\b : giving back a digit leaves a digit where '.' or the
-        //    end's \b is wanted, so each number is a whole digit run of 1 to 3.
-        let mut q = p;
-        let mut ok = true;
-        for k in 0..4 {
-            if k > 0 {
-                if q < n && t[q] == b'.' {
-                    q += 1;
-                } else {
-                    ok = false;
-                    break;
+    if digit(c) {
+        // the digit run from p, read once for the three alternatives that may start at a digit
+        let e = run(t, p, DIGIT);
+        if starts_word {
+            // 2. \b\d{1,3}(?:\.\d{1,3}){3}\b : giving back a digit leaves a digit where '.' or
+            //    the end's \b is wanted, so each number is a whole digit run of 1 to 3.
+            if e - p <= 3 && e < n && t[e] == b'.' {
+                if let Some(q) = dotted_rest(t, e) {
+                    return At::Match(q);
                 }
             }
-            let e = run(t, q, DIGIT);
-            if e == q || e - q > 3 {
-                ok = false;
-                break;
+            // 3. (IPv6) cannot match: the caller checked may_be_ipv6.
+            // 4. (see below) from a digit: the digit run, then letters, then a digit
+            if e < n && is(t[e], ALPHA) {
+                let q = run(t, e, ALPHA);
+                if q < n && digit(t[q]) {
+                    return At::Match(run(t, q + 1, TAIL));
+                }
             }
-            q = e;
         }
-        if ok && (q == n || !word(t[q])) {
-            return At::Match(q);
-        }
+        // 5. \d{6,} : the digit run from p, whole; shorter, no digit of it starts one (and
+        //    inside it no word starts, nor an address run)
+        return if e - p >= 6 { At::Match(e) } else { At::Skip(e) };
     }
-    // 3. (IPv6) cannot match: the caller checked may_be_ipv6.
-    if alnum(c) && starts_word {
+    if is(c, ALPHA) && starts_word {
         // 4. \b[a-z0-9]*\d[a-z0-9]*[a-z][a-z0-9]*\d[a-z0-9._-]* : a digit, a letter, a digit in
         //    this order within the alphanumeric run from p; the last class then takes the run
         //    of [a-z0-9._-] bytes, which holds the whole alphanumeric run. (Word starts are
         //    apart by a non-word byte: the runs read here do not overlap.)
-        let (found, digits, r) = digit_letter_digit(t, p);
-        if found {
-            return At::Match(run(t, r, TAIL)); // the rest of the alphanumeric run is TAIL's too
-        }
-        if !digits {
-            // a run of letters: inside it no word starts, no digit, no address run
-            return At::Skip(r);
-        }
-    }
-    if digit(c) {
-        // 5. \d{6,} : the digit run from p, whole; shorter, no digit of it starts one (and
-        //    inside it no word starts, nor an address run)
-        let e = run(t, p, DIGIT);
-        if e - p >= 6 {
-            return At::Match(e);
-        }
-        return At::Skip(e);
+        return match digit_letter_digit(t, p) {
+            Ok(r) => At::Match(run(t, r, TAIL)), // the rest of the alphanumeric run is TAIL's too
+            // none: inside the run's first letters no word starts, no digit, no address run;
+            // where a digit ends them it is the next candidate (alternative 5 only: not a
+            // word's start)
+            Err(letters) => At::Skip(letters),
+        };
     }
     At::Skip(p + 1)
+}
+
+/// MASK's second alternative after its first number (the `.` at `e`): the three `.\d{1,3}`
+/// and the `\b` after them; the match's end, or None.
+#[inline]
+fn dotted_rest(t: &[u8], mut q: usize) -> Option<usize> {
+    let n = t.len();
+    for _ in 0..3 {
+        if q >= n || t[q] != b'.' {
+            return None;
+        }
+        let e = run(t, q + 1, DIGIT);
+        if e == q + 1 || e - (q + 1) > 3 {
+            return None;
+        }
+        q = e;
+    }
+    (q == n || !word(t[q])).then_some(q)
 }
 
 /// The first position from `p` at which a MASK match may start: a digit, a letter that starts
