@@ -356,6 +356,13 @@ def split_events(events: pd.DataFrame) -> tuple[pd.DataFrame, Bulk]:
     return rows, folded
 
 
+def _let_go_senders(bulks: tuple[Bulk | None, ...]) -> None:
+    """The Bulks' senders let go of (each Bulk's own: a cut of another holds a copy of them)."""
+    for b in bulks:
+        if b is not None and len(b.senders):
+            b.senders = _empty_senders()
+
+
 def _let_go_top_inputs(result: Any, bulks: tuple[Bulk | None, ...], sections: dict[str, Any] | None) -> None:
     """Once the top tables are made, let go of what only they read: the Bulk's senders (the folded
     queued lines' senders, :attr:`Bulk.senders`) and the sent fold's per-line codes and their names
@@ -363,9 +370,7 @@ def _let_go_top_inputs(result: Any, bulks: tuple[Bulk | None, ...], sections: di
     30-35 and 23-33 MiB at the 10M-line days, held under the detectors' and the sections' peaks
     before. They belong to ``result`` (the caller's): it is marked ``spent``, and
     :func:`make_report` refuses it again rather than make top tables without them."""
-    for b in bulks:
-        if b is not None and len(b.senders):
-            b.senders = _empty_senders()
+    _let_go_senders(bulks)
     sent = (sections or {}).get("sent")
     if sent:
         sections["sent"] = {k: v for k, v in sent.items() if k not in ("top", "values")}  # type: ignore[index]
@@ -462,8 +467,9 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
         # one's temporaries given back before the next (side by side their peaks add up: measured
         # +100-130 MiB at 10M Exim lines); the same work, on one thread. The top tables first: what
         # only they read is let go of before the detectors and the sections run
-        tops = top_tables(cur, cur_bulk, sections)
-        _let_go_top_inputs(result, (bulk, cur_bulk, base_bulk), sections)
+        held = (bulk, cur_bulk, base_bulk)
+        tops = top_tables(cur, cur_bulk, sections, let_go=lambda: _let_go_senders(held))
+        _let_go_top_inputs(result, held, sections)
         found = detect()
         report = build_report(cur, found, kb=kb, counts=result.counts, files=result.files,
                               warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
