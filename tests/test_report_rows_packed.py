@@ -201,7 +201,7 @@ def test_counts_of_parts_where_they_are_are_those_joined_then_cut(data, slice_) 
     keys = np.concatenate([k[c] for (k, _, _), c in zip(parts, cut, strict=True)])
     joined = Units(*(np.concatenate([getattr(u, f)[c] for (_, u, _), c in zip(parts, cut, strict=True)])
                      for f in ("kind", "h", "q")))
-    want = count_units(keys.astype(np.int64), joined, coded=True)
+    want = count_units(keys.astype(np.int64), joined)  # (the numbers read as hashes)
     assert got.tolist() == [int(want.get(i, 0)) for i in range(5)]
 
 

@@ -1,6 +1,6 @@
 """The top tables' units numbered once (r25-rtop): :func:`analyzer.report.units.code_units` numbers
-the hashes of several parts together, :func:`analyzer.report.units.count_units` reading those
-numbers (``coded=True``) counts as it does over the hashes, and :func:`analyzer.report.units._dense_codes`
+the hashes of several parts together, :func:`analyzer.report.units.count_coded` reading those
+numbers counts as :func:`analyzer.report.units.count_units` does over the hashes, and :func:`analyzer.report.units._dense_codes`
 by ranks through the sort's order numbers equal hashes alike and different ones apart."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzer.report import units
-from analyzer.report.units import LINE, MESSAGE, NONE, QUEUE, Units, code_units, count_units
+from analyzer.report.units import LINE, MESSAGE, NONE, QUEUE, Units, code_units, count_coded, count_units
 
 
 def _units(rng: np.random.Generator, n: int) -> tuple[np.ndarray, Units]:
@@ -38,10 +38,14 @@ def test_counts_over_numbers_are_counts_over_hashes(seed: int, by_sort: bool, mo
     assert len(ca) == len(a) and len(cb) == len(b)
     keys = np.concatenate([ka, kb])
     want = count_units(keys, _join(a, b))
-    got = count_units(keys, _join(ca, cb), coded=True)
-    pd.testing.assert_series_equal(got, want)
+    assert _per_key(count_coded([(ka, ca, None), (kb, cb, None)], 6)) == want.to_dict()
     # a part alone, over the numbers made together
-    pd.testing.assert_series_equal(count_units(ka, ca, coded=True), count_units(ka, a))
+    assert _per_key(count_coded([(ka, ca, None)], 6)) == count_units(ka, a).to_dict()
+
+
+def _per_key(n: np.ndarray) -> dict[int, int]:
+    """:func:`count_coded`'s counts as :func:`count_units` gives them: the keys counted only."""
+    return {i: int(c) for i, c in enumerate(n) if c}
 
 
 @settings(max_examples=80, deadline=None)
@@ -64,7 +68,7 @@ def test_dense_codes_number_equal_hashes_alike(values: list[int], by_sort: bool)
 @pytest.mark.parametrize("missing", [np.nan, pd.NA, None])
 def test_missing_senders_of_a_frame_of_objects_stay_null(missing):
     """A frame of Python objects whose missing senders are NaN or pd.NA: the senders filled from
-    their queue ids (top.Senders.filled) keep them null, not a sender named "nan" or "<NA>" (the
+    their queue ids (as the rows' senders are filled) keep them null, not a sender named "nan" or "<NA>" (the
     conversion to Arrow strings read them as text after r25-rtop; the review's case)."""
     from analyzer.report.build import top_tables
 

@@ -157,8 +157,8 @@ def test_count_units_with_the_named_pairs_looked_up_in_slices(seed, slice_, monk
     got = units.count_units(keys, u)
     assert dict(zip(got.index.tolist(), got.tolist(), strict=True)) == want
     (coded,) = units.code_units(u)
-    got = units.count_units(keys, coded, coded=True)
-    assert dict(zip(got.index.tolist(), got.tolist(), strict=True)) == want
+    got = units.count_coded([(keys, coded, None)], 5)
+    assert {i: int(c) for i, c in enumerate(got) if c} == want
 
 
 def _key_frame(seed: int) -> pd.DataFrame:
@@ -195,10 +195,22 @@ def test_key_codes_name_the_values_at_the_positions(seed, slice_, monkeypatch):
             assert got == [None if pd.isna(w) else str(w) for w in want], (col, how)
 
 
+def _filled(by: top.Senders, col: pd.Series, missing: np.ndarray, qids: np.ndarray) -> pd.Series:
+    """``col`` (senders) with its rows ``missing`` given the senders of their hashes ``qids`` (null: not
+    known), as texts: what ``_with_senders`` gives as codes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes = by.at(qids)
+    new = by.names.take(pa.array(codes, mask=codes < 0))
+    out = pc.replace_with_mask(top._strings(col), pa.array(missing), new)
+    return pd.Series(pd.arrays.ArrowExtensionArray(out), index=col.index, name=col.name)
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_senders_filled_as_codes_are_the_filled_texts(seed):
     """``_with_senders``: the rows missing a sender given their queue id's one as codes = the
-    texts filled (as ``Senders.filled`` fills them), one code per distinct text."""
+    texts filled (:func:`_filled`), one code per distinct text."""
     import pyarrow as pa
 
     rng = np.random.default_rng(seed)
@@ -209,7 +221,7 @@ def test_senders_filled_as_codes_are_the_filled_texts(seed):
     qids = rng.integers(0, 9, int(missing.sum())).astype(np.uint64)
     by = top.Senders(np.arange(0, 8, 2, dtype=np.uint64), np.array([0, 2, -1, 1], np.int32),
                      pa.array(["b@x.test", "new@n.test", "c@y.test"], pa.large_string()))
-    want = by.filled(df["arrow"], missing, qids).astype(object).tolist()
+    want = _filled(by, df["arrow"], missing, qids).astype(object).tolist()
     codes, names = top._with_senders(key, missing, qids, by)
     names = names.to_pylist()
     assert len(set(names)) == len(names)

@@ -475,13 +475,14 @@ def _unrecognised(counts: Any) -> dict[str, Any]:
             "headerless": int(counts.headerless)}
 
 
-def top_tables(ev: pd.DataFrame, bulk: Bulk | None = None,
-               sections: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, int]]:
+def top_tables(ev: pd.DataFrame, bulk: Bulk | None = None, sections: dict[str, Any] | None = None,
+               let_go: Callable[[], None] | None = None) -> tuple[dict[str, Any], dict[str, int]]:
     """The report's ``top`` section and each of its tables' length before the cut (for
     :func:`.limits.cap`): a part that reads no finding nor other section, which
-    :func:`.run.make_report` has made on the detectors' thread."""
+    :func:`.run.make_report` has made on the detectors' thread (``let_go``: called once ``bulk``'s
+    senders are read, :func:`.top._top`)."""
     full: dict[str, int] = {}
-    top = _top(ev, full, bulk, (sections or {}).get("sent"))
+    top = _top(ev, full, bulk, (sections or {}).get("sent"), let_go)
     give_back(ev)
     return top, full
 

@@ -216,7 +216,7 @@ def _dense_codes(h: np.ndarray) -> np.ndarray:
 def code_units(*parts: Units) -> list[Units]:
     """``parts`` with their hashes ``h`` and ``q`` numbered together (:func:`_dense_codes` over all
     the parts at once: equal hashes of any part, equal numbers), int32 where they fit: what
-    :func:`count_units` reads with ``coded=True``, numbered once for all its calls over these
+    :func:`count_coded` reads, numbered once for all its calls over these
     units (the top tables: three tables over the same rows and folded lines, each call had
     numbered its joined hashes again) and half their size."""
     sizes = np.cumsum([0] + [len(p) for p in parts])
@@ -228,22 +228,15 @@ def code_units(*parts: Units) -> list[Units]:
     return [Units(p.kind, out["h"][a:b], out["q"][a:b]) for p, a, b in zip(parts, sizes[:-1], sizes[1:], strict=True)]
 
 
-def _numbered(h: np.ndarray, coded: bool) -> tuple[np.ndarray, int]:
-    """``h`` as numbers from 0 (as they are when ``coded``) and a bound above them."""
-    if coded:
-        return h, int(h.max()) + 1 if len(h) else 1
-    return _dense_codes(h), len(h) + 1
-
-
-def count_units(keys: np.ndarray, units: Units, *, coded: bool = False) -> pd.Series:
+def count_units(keys: np.ndarray, units: Units) -> pd.Series:
     """Messages per key: distinct units, where a queue-id-only unit counts only when no unit of
     the same key names that queue id with a recipient (one message, not two). Keys without a
     unit are absent. (Integer work: each distinct (key, kind, unit) is one int64, each hash coded
     by a factorize, no pandas table nor MultiIndex per call.) Keys that are already codes (integers
     from 0: the cause lists' and top tables') are used as they are, and the result is then in
     ascending key order; the distinct triples are found by sorting one array in place, not in a
-    hash table (measured: the top tables' peak at 10M lines). ``coded``: the units' hashes are
-    already numbered from 0 (:func:`code_units`), read as they are."""
+    hash table (measured: the top tables' peak at 10M lines). Units already numbered
+    (:func:`code_units`) are counted by :func:`count_coded`."""
     keys = np.asarray(keys)
     if keys.dtype.kind in "iu" and (not len(keys) or keys.min() >= 0):
         codes, uniq = keys, None
@@ -263,7 +256,8 @@ def count_units(keys: np.ndarray, units: Units, *, coded: bool = False) -> pd.Se
         full = kind == MESSAGE
         if full.any():  # a queue-id-only unit named, with a recipient, under the same key: not counted
             both = only | full
-            q, qspan = _numbered((units.q if all_ok else units.q[ok])[both], coded)
+            q = _dense_codes((units.q if all_ok else units.q[ok])[both])
+            qspan = len(q) + 1
             kb, alone = k[both], only[both]
             del both
 
@@ -285,9 +279,9 @@ def count_units(keys: np.ndarray, units: Units, *, coded: bool = False) -> pd.Se
             keep[:] = True
     del only
     h = units.h if all_ok else units.h[ok]
-    u, span = _numbered(h if keep.all() else h[keep], coded)
+    u = _dense_codes(h if keep.all() else h[keep])
     del h
-    span = np.int64(span)
+    span = np.int64(len(u) + 1)
     # (key, kind, unit) as one int64: kind 1..3 in two bits, units < rows; sorted in place, the
     # first of each run is a distinct triple
     triple = k[keep].astype(np.int64, copy=False)  # (in place from here: one array, not one per operation)
@@ -309,8 +303,8 @@ COUNT_SLICE = 1 << 16
 
 
 def count_coded(parts: list[tuple[np.ndarray, Units, np.ndarray | None]], nkeys: int) -> np.ndarray:
-    """Messages per key code ``0 .. nkeys-1``, as :func:`count_units` (``coded=True``) counts them
-    over the parts' selected lines joined: each part is its lines' key codes (-1: no key, not
+    """Messages per key code ``0 .. nkeys-1``, as :func:`count_units` counts them over the parts'
+    selected lines joined (their hashes numbered): each part is its lines' key codes (-1: no key, not
     counted), their units numbered by :func:`code_units` and the lines selected (None: all). Not
     the parts joined, then cut (the top tables' copy of their rows' and folded lines' codes and
     units, 13 bytes a line, the top tables' peak at 10M lines): one int64 per counted line, made a
