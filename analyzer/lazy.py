@@ -19,7 +19,7 @@ import importlib.util
 import sys
 from typing import Any
 
-__all__ = ["arrow_without_pandas", "join_preload", "lazy_module", "preload_libraries", "refuse_arrow_pandas"]
+__all__ = ["arrow_without_pandas", "lazy_module", "refuse_arrow_pandas"]
 
 
 class _Lazy:
@@ -105,58 +105,3 @@ def refuse_arrow_pandas() -> None:
         pa.array([0])
     finally:
         sys.meta_path.remove(hook)
-
-
-#: the extension modules whose shared libraries :func:`preload_libraries` loads: (package, module
-#: file's stem), in the order the command imports them (numpy's core first: pyarrow imports numpy)
-PRELOAD = (("numpy", "_core/_multiarray_umath"), ("pyarrow", "lib"), ("pyarrow", "_compute"))
-_PRELOADING: list[Any] = []
-
-
-def preload_libraries() -> None:
-    """numpy's and pyarrow's shared libraries (``_multiarray_umath`` with OpenBLAS, ``lib`` with
-    libarrow and libarrow_python, ``_compute`` with libarrow_compute: ~90 MB of code) loaded and
-    relocated by the dynamic loader on a thread, while the main thread runs the command's first
-    Python (its settings, the rules, the zone): the loader's work for them, 15-25 CPU-ms, was the
-    main thread's alone at the start of `parse`, where the second core idles. ``dlopen`` releases
-    the GIL (ctypes' ``dlopen``); the import of the module later opens the same file, already
-    loaded (the same flags as the import's: ``RTLD_NOW``, local), and only runs its init. Nothing
-    is imported; a file not found (another layout, another platform) is skipped. Once a process;
-    :func:`join_preload` before a fork (a fork while the loader's lock is held would leave it held
-    in the child)."""
-    if _PRELOADING or any(pkg in sys.modules for pkg, _ in PRELOAD):
-        return
-    import os
-    import threading
-    from importlib.machinery import EXTENSION_SUFFIXES
-
-    files = []
-    for pkg, stem in PRELOAD:
-        try:
-            spec = importlib.util.find_spec(pkg)  # (a top-level package: found, not imported)
-        except (ImportError, ValueError):
-            continue
-        for where in (spec.submodule_search_locations or []) if spec is not None else []:
-            found = [f for f in (os.path.join(where, stem + sfx) for sfx in EXTENSION_SUFFIXES) if os.path.isfile(f)]
-            files.extend(found[:1])
-    if not files:
-        return
-
-    def load() -> None:
-        try:
-            import _ctypes  # (ctypes' own dlopen: ctypes' Python part is not needed)
-
-            for f in files:
-                _ctypes.dlopen(f, sys.getdlopenflags())
-        except Exception:  # only a head start: the imports load what is missing
-            pass
-
-    th = threading.Thread(target=load, name="maillens-preload", daemon=True)
-    _PRELOADING.append(th)
-    th.start()
-
-
-def join_preload() -> None:
-    """Wait for :func:`preload_libraries`' thread, if one was started (before a fork)."""
-    for th in _PRELOADING:
-        th.join()

@@ -550,9 +550,6 @@ def pool(workers: int, producer: Callable | None, classifier: Any, warm: BlockJo
         # only a head start: the blocks themselves report their errors
         with contextlib.suppress(Exception):
             run_block(warm)
-    from .lazy import join_preload
-
-    join_preload()  # no fork while a thread holds the dynamic loader's lock
     # Arrow's pa.array of an ndarray imports numpy.ma (numpy loads it lazily): once here, shared,
     # not in each worker's first block (~0.03 CPU-s a worker)
     # (ProcessPoolExecutor imported here: blocks parsed on threads need none of it, ~5 ms to import)

@@ -142,10 +142,8 @@ def _plain_parse(args: list[str]) -> bool:
         return False
     import sys
 
-    from ..lazy import preload_libraries
     from ._common import gc_paused, setup
 
-    preload_libraries()  # numpy's and pyarrow's libraries loaded on a thread meanwhile
     try:
         with gc_paused():  # until the stream opens (_run_stream): start-up makes no garbage
             settings = setup(None, False, None)

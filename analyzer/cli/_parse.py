@@ -30,9 +30,6 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
                   quiet: bool = False, classify: bool = True, rules: list[Path] | None = None, redact: bool = False,
                   redact_ips: bool = False, redact_key: str | None = None) -> None:
     """`maillens parse` with its options' values (see :func:`analyzer.cli._app.parse`)."""
-    from ..lazy import preload_libraries
-
-    preload_libraries()  # (started already on the plain-options path: analyzer.cli._plain_parse)
     if fmt in LINE_FORMATS:  # before 0.2, -f/--format was the line format here
         warn(f"-f/--format {fmt} as the line format is deprecated: -f is the output format in every command; "
              f"use --log-format {fmt}")
