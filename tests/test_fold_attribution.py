@@ -46,8 +46,9 @@ def _summary(path: Path, general: bool = False):
 @pytest.fixture
 def joined(monkeypatch) -> list[tuple[int, bool]]:
     """(blocks, joined) of each attribution call; every block of the day in one classification call
-    (the last blocks too: FastSummaryFold.LAST_BLOCKS off)."""
+    (the last blocks too: FastSummaryFold.LAST_BLOCKS and HALF_WAY off)."""
     monkeypatch.setattr(FastSummaryFold, "LAST_BLOCKS", 0)
+    monkeypatch.setattr(FastSummaryFold, "HALF_WAY", False)
     monkeypatch.setattr(FastSummaryFold, "FIRST_GROUPS", 10**9)
     monkeypatch.setattr(FastSummaryFold, "GROUPS", 10**9)
     monkeypatch.setattr(FastSummaryFold, "HELD_ROWS", 10**9)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import class_cache
+from analyzer import class_cache, fast_summary
 from analyzer.classify import default_rules
 from analyzer.classify_stream import StreamClassifier
 from analyzer.fast_summary import FastSummaryFold
@@ -28,7 +28,7 @@ def day(tmp_path_factory) -> Path:
     return out
 
 
-def _summary(path: Path, monkeypatch, first: int, groups: int, held_rows: int = 1 << 62) -> tuple:
+def _summary(path: Path, monkeypatch, first: int, groups: int, held_rows: int = 1 << 62, half_way: bool = False) -> tuple:
     """The summary, and the blocks of each classification call (the input's last blocks as the
     limits make them too: FastSummaryFold.LAST_BLOCKS off, tests/test_native_summary.py has it on)."""
     calls: list[int] = []
@@ -43,6 +43,8 @@ def _summary(path: Path, monkeypatch, first: int, groups: int, held_rows: int = 
         m.setattr(FastSummaryFold, "GROUPS", groups)
         m.setattr(FastSummaryFold, "HELD_ROWS", held_rows)
         m.setattr(FastSummaryFold, "LAST_BLOCKS", 0)
+        m.setattr(FastSummaryFold, "HALF_WAY", half_way)
+        m.setattr(fast_summary, "waiting", lambda: 0)  # (no block made already joins a call)
         m.setattr(class_cache.Classifier, "classify_many", counted)
         fold = FastSummaryFold(StreamClassifier(default_rules()))
         stream = EventStream(expand_inputs([str(path)]), tz="UTC", year=2026, workers=1, block_bytes=8192,
@@ -61,6 +63,22 @@ def test_calls_grow_and_answers_do_not_depend_on_them(day, monkeypatch):
     assert grown_calls[0] == 1 and max(grown_calls) >= 8 and 3 <= len(grown_calls) < len(each_calls) // 2
     assert sum(grown_calls) == len(each_calls)
     assert one.by_cause and one == each == grown
+
+
+def test_calls_half_way_to_the_last_block(day, monkeypatch):
+    """FastSummaryFold.HALF_WAY: with the blocks expected known, a call falls due half-way from
+    the last call to the last block, whatever the limits: calls of half the blocks left each
+    time, the last call the last block alone; the same summary as one call for all."""
+    one, one_calls = _summary(day, monkeypatch, 1 << 30, 1 << 30)
+    half, half_calls = _summary(day, monkeypatch, 1 << 30, 1 << 30, half_way=True)
+    n = one_calls[0]
+    assert n > 20 and sum(half_calls) == n
+    assert half_calls[0] == (n + 1) // 2 and half_calls[-1] == 1
+    left = n
+    for got in half_calls:  # each call: half the blocks left (rounded up), the rest after it
+        assert got == (left + 1) // 2
+        left -= got
+    assert one.by_cause and half == one
 
 
 def test_held_rows_bound_a_call_whatever_its_groups(day, monkeypatch):

@@ -142,14 +142,14 @@ def _plain_parse(args: list[str]) -> bool:
         return False
     import sys
 
-    from ._common import pause_gc, resume_gc, setup
+    from ._common import gc_paused, setup
 
-    pause_gc()  # until the stream opens (_run_stream): start-up makes no garbage
     try:
-        settings = setup(None, False, None)
-        from ._parse import parse_command
+        with gc_paused():  # until the stream opens (_run_stream): start-up makes no garbage
+            settings = setup(None, False, None)
+            from ._parse import parse_command
 
-        parse_command(**with_settings(*got, settings))
+            parse_command(**with_settings(*got, settings))
     except EOFError:  # as click's standalone mode: "Aborted!", exit 1
         print(file=sys.stderr)
         print("Aborted!", file=sys.stderr)
@@ -173,6 +173,4 @@ def _plain_parse(args: list[str]) -> bool:
         if typer is None or not isinstance(exc, typer.Exit):
             raise
         raise SystemExit(exc.exit_code) from None
-    finally:
-        resume_gc()
     raise SystemExit(0)

@@ -261,6 +261,19 @@ def resume_gc() -> None:
         gc.enable()
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """:func:`pause_gc` for the block, :func:`resume_gc` after it, however it ends (an error, an
+    exit): a command's start (its imports, the rules' load) with the collector off, as `parse`
+    and `report` want it. The stream's opening (:func:`_run_stream`) may turn the collector back
+    on earlier, after freezing what the start built; this then does nothing more."""
+    pause_gc()
+    try:
+        yield
+    finally:
+        resume_gc()
+
+
 def use_system_allocator() -> None:
     """Before a command parses logs: Arrow's system allocator, unless ARROW_DEFAULT_MEMORY_POOL is set.
 
