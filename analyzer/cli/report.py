@@ -292,8 +292,7 @@ def report(
     # start imports and loads (pyarrow, numpy, the parsers, the rules) is no garbage, and ~90 young
     # and ~8 middle collections walked it (~0.01 CPU-s before the workers fork); _run_stream
     # freezes it and turns the collector back on (here too, where an error came first)
-    _common.pause_gc()
-    try:
+    with _common.gc_paused():
         zone = check_tz(tz)
         wall = when(now, "--now", now=dt.datetime.now(dt.UTC), tz=zone) or dt.datetime.now(dt.UTC)
         lo, hi = resolve_window(since=since, until=until, today=today, yesterday=yesterday, last=last, now=wall, tz=zone)
@@ -313,8 +312,6 @@ def report(
 
         result = run_stream(logs, lambda stream: _collect(stream, kb, classifier, lo, hi), year=year, tz=tz,
                             fmt=log_format, classifier=classifier, columns=(*REPORT_COLUMNS, *classifier.reads))
-    finally:
-        _common.resume_gc()
     for w in result.warnings:
         warn(w)
     import pandas as pd
