@@ -18,14 +18,28 @@ pub struct Page {
     pub rows: usize,
 }
 
-/// Page bodies compressed at one zstd level (None: left as they are), one context for all.
-pub struct Squeeze(Option<zstd::bulk::Compressor<'static>>);
+/// Page bodies compressed at one zstd level (None: left as they are), one context for all. The
+/// context is taken from its thread's (made once a thread and level, [`KEPT`]) and given back
+/// when dropped: a row group's ~20 compressed columns a chunk each no longer make and set up
+/// a context (and fault in its tables) each.
+pub struct Squeeze(Option<(i32, zstd::bulk::Compressor<'static>)>);
+
+/// Contexts a thread keeps between chunks, at most this many levels.
+const KEPT_LEVELS: usize = 2;
+
+thread_local! {
+    /// The thread's contexts given back, by level (`compress` starts each page's frame anew:
+    /// what a context holds between pages is its tables' room, not their contents).
+    static KEPT: std::cell::RefCell<Vec<(i32, zstd::bulk::Compressor<'static>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 impl Squeeze {
     pub fn new(level: Option<i32>) -> Result<Squeeze, String> {
-        match level {
-            None => Ok(Squeeze(None)),
-            Some(l) => zstd::bulk::Compressor::new(l).map(|c| Squeeze(Some(c))).map_err(|e| format!("zstd: {e}")),
+        let Some(l) = level else { return Ok(Squeeze(None)) };
+        let kept = KEPT.try_with(|k| k.try_borrow_mut().ok().and_then(|mut k| k.iter().position(|c| c.0 == l).map(|i| k.swap_remove(i))));
+        match kept.ok().flatten() {
+            Some(c) => Ok(Squeeze(Some(c))),
+            None => zstd::bulk::Compressor::new(l).map(|c| Squeeze(Some((l, c)))).map_err(|e| format!("zstd: {e}")),
         }
     }
 
@@ -33,7 +47,22 @@ impl Squeeze {
         let size = body.len();
         match &mut self.0 {
             None => Ok(Page { body, size, rows }),
-            Some(c) => Ok(Page { body: c.compress(&body).map_err(|e| format!("zstd: {e}"))?, size, rows }),
+            Some((_, c)) => Ok(Page { body: c.compress(&body).map_err(|e| format!("zstd: {e}"))?, size, rows }),
+        }
+    }
+}
+
+impl Drop for Squeeze {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            // (a thread being torn down, or a full pool: the context is dropped)
+            let _ = KEPT.try_with(|k| {
+                if let Ok(mut k) = k.try_borrow_mut() {
+                    if k.len() < KEPT_LEVELS {
+                        k.push(c);
+                    }
+                }
+            });
         }
     }
 }
@@ -180,6 +209,23 @@ mod tests {
             assert_eq!(got.nulls, words.iter().filter(|w| w.is_none()).count());
             assert_eq!(got.text_bytes, words.iter().flatten().map(|w| w.len() as u64).sum::<u64>());
         }
+    }
+
+    #[test]
+    fn a_kept_context_compresses_as_a_fresh_one() {
+        let mut rng = XorShift(0xC0FFEE);
+        let bodies: Vec<Vec<u8>> = (0..6).map(|i| (0..(1usize << (8 + 2 * i))).map(|_| b"abcdefgh"[(rng.next() % 8) as usize]).collect()).collect();
+        for level in [1, 3] {
+            for body in bodies.iter().chain(bodies.iter().rev()) {
+                let got = Squeeze::new(Some(level)).unwrap().page(body.clone(), 1).unwrap();
+                assert_eq!(got.body, zstd::bulk::compress(body, level).unwrap());
+                assert_eq!(got.size, body.len());
+            }
+        }
+        assert!(KEPT.with(|k| k.borrow().len()) <= KEPT_LEVELS);
+        // two at once on one thread: the second is made anew, both given back
+        let (mut a, mut b) = (Squeeze::new(Some(1)).unwrap(), Squeeze::new(Some(1)).unwrap());
+        assert_eq!(a.page(bodies[2].clone(), 1).unwrap(), b.page(bodies[2].clone(), 1).unwrap());
     }
 
     #[test]
