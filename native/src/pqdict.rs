@@ -23,7 +23,7 @@ impl Rows<'_> {
         crate::vocab::check_valid(self.valid, self.len)
     }
 
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn is_valid(&self, i: usize) -> bool {
         match self.valid {
             Some((bits, at)) => is_set(bits, at + i),
@@ -220,32 +220,6 @@ pub fn from_codes(chunks: &[(Rows, &[u8], usize)], words: Texts, count: usize) -
     let rows: Vec<Rows> = chunks.iter().map(|c| c.0).collect();
     let data = data_page(&rows, &indices, count);
     Ok(Pages { dict, words: count, data, rows: rows.iter().map(|r| r.len).sum(), nulls, text_bytes })
-}
-
-/// Each row of a chunk of text in order, its offsets checked as they are read: `f(where its
-/// bytes start in the data, its bytes, whether it is valid)`, which says whether to go on (Ok(false)
-/// once it says no).
-#[inline]
-pub(crate) fn each_word<'a>(rows: &Rows, texts: &Texts<'a>, mut f: impl FnMut(usize, &'a [u8], bool) -> Result<bool, String>)
-                            -> Result<bool, String> {
-    rows.check()?;
-    if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
-        return Err("an offsets buffer shorter than its chunk".into());
-    }
-    let ends = texts.offsets[(texts.at + 1) * 4..(texts.at + rows.len + 1) * 4].chunks_exact(4);
-    let mut start = texts.offset(0);
-    for (i, end) in ends.enumerate() {
-        let end = i32::from_le_bytes(end.try_into().unwrap());
-        if end < 0 || (end as usize) < start || end as usize > texts.data.len() {
-            return Err("offsets out of order or past the data".into());
-        }
-        let end = end as usize;
-        if !f(start, &texts.data[start..end], rows.is_valid(i))? {
-            return Ok(false);
-        }
-        start = end;
-    }
-    Ok(true)
 }
 
 /// Bits `pos..pos + take` of `bits` (`take` ≤ 56), LSB first (fewer bytes at its end: zeros).
