@@ -7,7 +7,7 @@
 //! it is; text columns get one of their words in order of first sight ([`KeyIndex`]: keyed).
 //! Linear in the rows and the bytes.
 
-use crate::hash::{is_set, KeyIndex, Seed};
+use crate::hash::{KeyIndex, Seed};
 use crate::pqlevels::Levels;
 
 /// A chunk's rows: how many, and Arrow's validity bitmap with the bit of its first row (None:
@@ -26,7 +26,7 @@ impl Rows<'_> {
     #[cfg(test)]
     pub(crate) fn is_valid(&self, i: usize) -> bool {
         match self.valid {
-            Some((bits, at)) => is_set(bits, at + i),
+            Some((bits, at)) => crate::hash::is_set(bits, at + i),
             None => true,
         }
     }
