@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import parquet_footer as footer
-from .parquet_footer import _BINARY, _FALSE, _I32, _I64, _LIST, _STRUCT, _TRUE
+from .parquet_footer import _BINARY, _I32, _I64, _LIST, _STRUCT, _TRUE
 
 __all__ = ["DICTIONARY_LIMIT", "Chunk", "Way", "assembled", "chunk", "native_columns"]
 
@@ -154,15 +154,41 @@ class Chunk:
                 [7, _TRUE, _TRUE], [8, _TRUE, _TRUE]]
 
 
-def _page(kind: int, body: bytes, size: int, head: list) -> tuple[list[bytes], int]:
+def _page(kind: int, body: bytes, size: int, head: bytes) -> tuple[list[bytes], int]:
     """A page: its ``PageHeader`` and ``body`` (``size`` bytes before compression), and its size
-    so (the header's and ``size``)."""
-    head_bytes = footer.encode([[1, _I32, kind], [2, _I32, size], [3, _I32, len(body)], *head])
+    so (the header's and ``size``); ``head``: the header's struct of its kind (:func:`_data_head`,
+    :func:`_dict_head`). The header is what :func:`analyzer.parquet_footer.encode` makes of it
+    (its three sizes, then that struct), written here without the generic encoder: a day's
+    ~1,400 pages took it ~13 µs each."""
+    head_bytes = b"".join((b"\x15", _zz(kind), b"\x15", _zz(size), b"\x15", _zz(len(body)), head))
     return [head_bytes, body], len(head_bytes) + size
 
 
-def _data_head(rows: int, encoding: int) -> list:
-    return [[5, _STRUCT, [[1, _I32, rows], [2, _I32, encoding], [3, _I32, _RLE], [4, _I32, _RLE], [5, _STRUCT, []]]]]
+def _zz(v: int) -> bytes:
+    """``v`` (≥ 0) as Thrift's compact protocol writes an i32: zigzag, then a varint."""
+    v <<= 1
+    if v < 0x80:
+        return _SMALL[v]
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+_SMALL = [bytes((v,)) for v in range(0x80)]
+
+
+def _data_head(rows: int, encoding: int) -> bytes:
+    """A ``PageHeader``'s field 5 (``DataPageHeader``: rows, encoding, RLE levels, empty
+    statistics) and the header's end."""
+    return b"".join((b"\x2c\x15", _zz(rows), b"\x15", _zz(encoding), b"\x15\x06\x15\x06\x1c\x00\x00\x00"))
+
+
+def _dict_head(count: int) -> bytes:
+    """A ``PageHeader``'s field 7 (``DictionaryPageHeader``: words, PLAIN, not sorted) and the header's end."""
+    return b"".join((b"\x4c\x15", _zz(count), b"\x15\x00\x12\x00\x00"))
 
 
 def _valid(arr: pa.Array) -> tuple[Any, int] | None:
@@ -206,8 +232,7 @@ def chunk(name: str, col: pa.ChunkedArray, way: Way = Way(True, None), mod: Any 
     else:
         return None
     dict_body, dict_size, count, data_body, data_size, rows, nulls, text_bytes = got
-    dict_page, dict_all = _page(_DICTIONARY_PAGE, dict_body, dict_size,
-                                [[7, _STRUCT, [[1, _I32, count], [2, _I32, _PLAIN], [3, _FALSE, _FALSE]]]])
+    dict_page, dict_all = _page(_DICTIONARY_PAGE, dict_body, dict_size, _dict_head(count))
     data_page, data_all = _page(_DATA_PAGE, data_body, data_size, _data_head(rows, _RLE_DICTIONARY))
     stats = [[[1, _I32, _DICTIONARY_PAGE], [2, _I32, _PLAIN], [3, _I32, 1]],
              [[1, _I32, _DATA_PAGE], [2, _I32, _RLE_DICTIONARY], [3, _I32, 1]]]
@@ -230,7 +255,7 @@ def _numbers(mod: Any, name: str, col: pa.ChunkedArray, way: Way) -> Chunk | Non
     dict_size = 0
     if dict_page is not None:
         body, size, count = dict_page
-        pages.insert(0, _page(_DICTIONARY_PAGE, body, size, [[7, _STRUCT, [[1, _I32, count], [2, _I32, _PLAIN], [3, _FALSE, _FALSE]]]]))
+        pages.insert(0, _page(_DICTIONARY_PAGE, body, size, _dict_head(count)))
         stats.insert(0, [[1, _I32, _DICTIONARY_PAGE], [2, _I32, _PLAIN], [3, _I32, 1]])
         dict_size = sum(map(len, pages[0][0]))
     return Chunk(name, [b for p, _ in pages for b in p], dict_size, sum(n for _, n in pages), way, stats, len(col), nulls, None,

@@ -28,7 +28,7 @@ import pyarrow as pa
 from . import parquet_dict
 from . import parquet_footer as footer
 
-__all__ = ["ENCODERS", "GroupFiles"]
+__all__ = ["ENCODERS", "GroupFiles", "arrow_writer"]
 
 #: Row groups encoded at a time, each on a thread of its own (and the most waiting to be written)
 ENCODERS = 2
@@ -114,10 +114,10 @@ class GroupFiles:
     def _arrow(self, table: pa.Table, schema: pa.Schema, options: dict[str, Any], whole: bool = True) -> tuple[memoryview, list]:
         """``table`` written by Arrow's ``ParquetWriter`` as a file of one row group (``whole``:
         with the file's key/value metadata)."""
-        import pyarrow.parquet as pq
-
         out = pa.BufferOutputStream()
-        writer = pq.ParquetWriter(out, schema, **options)
+        if not table.schema.equals(schema, check_metadata=False):
+            raise ValueError(f"a table of another schema than the file's:\n{table.schema}\nvs. the file's:\n{schema}")
+        writer = arrow_writer(out, schema, options)
         try:
             writer.write_table(table, row_group_size=table.num_rows)
             if self.metadata and whole:
@@ -128,10 +128,8 @@ class GroupFiles:
 
     def _empty(self, sink: Any = None) -> Any:
         """A file of the schema without row groups (as the writer makes one), to ``sink``, else as bytes."""
-        import pyarrow.parquet as pq
-
         out = pa.BufferOutputStream() if sink is None else sink
-        writer = pq.ParquetWriter(out, self.schema, **self.options)
+        writer = arrow_writer(out, self.schema, self.options)
         if self.metadata:
             writer.add_key_value_metadata(self.metadata)
         writer.close()
@@ -174,6 +172,36 @@ class GroupFiles:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+#: What ``pyarrow.parquet.ParquetWriter`` hands Arrow's writer where not told otherwise (and
+#: never otherwise: the format's version 2.6, the writer's engine V2).
+_WRITER_DEFAULTS: dict[str, Any] = {
+    "version": "2.6", "use_dictionary": True, "compression": "snappy", "write_statistics": True,
+    "use_deprecated_int96_timestamps": False, "compression_level": None, "use_byte_stream_split": False,
+    "column_encoding": None, "data_page_version": "1.0", "use_compliant_nested_type": True,
+    "encryption_properties": None, "write_batch_size": None, "dictionary_pagesize_limit": None, "store_schema": True,
+    "write_page_index": False, "write_page_checksum": False, "sorting_columns": None, "store_decimal_as_integer": False,
+    "write_time_adjusted_to_utc": False, "max_rows_per_page": None, "bloom_filter_options": None,
+    "use_content_defined_chunking": False}
+
+
+def arrow_writer(sink: Any, schema: pa.Schema, options: dict[str, Any]) -> Any:
+    """Arrow's Parquet writer of ``schema`` to ``sink`` (an Arrow output stream) with the
+    ``ParquetWriter`` ``options``, made as ``pyarrow.parquet.ParquetWriter`` makes it (the same
+    file) but without importing ``pyarrow.parquet`` (its file systems: ~50 ms of imports on the
+    writer thread, holding the GIL the parse threads want, when ``parse -o`` opens its file). A
+    pyarrow whose writer takes other arguments gets ``pyarrow.parquet``'s."""
+    from pyarrow import _parquet
+
+    if "flavor" not in options and "filesystem" not in options:
+        try:
+            return _parquet.ParquetWriter(sink, schema, **{**_WRITER_DEFAULTS, **options, "writer_engine_version": "V2"})
+        except TypeError:
+            pass
+    import pyarrow.parquet as pq
+
+    return pq.ParquetWriter(sink, schema, **options)
 
 
 def _options_of(options: dict[str, Any], names: list[str]) -> dict[str, Any]:

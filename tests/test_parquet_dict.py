@@ -225,3 +225,22 @@ def test_another_reader_reads_it(tmp_path, monkeypatch):
         got = duckdb.connect().execute(f"select kind, cls, n, free from '{path}'").fetchall()
         want = pq.read_table(path, columns=["kind", "cls", "n", "free"]).to_pylist()
         assert got == [(r["kind"], r["cls"], r["n"], r["free"]) for r in want]
+
+
+@given(st.sampled_from([0, 2]), st.integers(0, 2**31 - 1), st.integers(0, 2**31 - 1), st.integers(0, 2**31 - 1),
+       st.sampled_from([0, 3, 5, 8]), st.binary(max_size=300))
+def test_page_headers_as_the_generic_encoder_writes_them(kind, size, rows, count, encoding, body):
+    """The pages' headers written by hand are the bytes :func:`analyzer.parquet_footer.encode` makes
+    of the ``PageHeader`` struct (data pages: rows, encoding, RLE levels, empty statistics;
+    dictionary pages: words, PLAIN, not sorted), at any sizes (varints of 1 to 5 bytes)."""
+    from analyzer import parquet_footer as footer
+    from analyzer.parquet_footer import _FALSE, _I32, _STRUCT
+
+    sizes = [[1, _I32, kind], [2, _I32, size], [3, _I32, len(body)]]
+    data = [[5, _STRUCT, [[1, _I32, rows], [2, _I32, encoding], [3, _I32, 3], [4, _I32, 3], [5, _STRUCT, []]]]]
+    words = [[7, _STRUCT, [[1, _I32, count], [2, _I32, 0], [3, _FALSE, _FALSE]]]]
+    for head, struct in ((parquet_dict._data_head(rows, encoding), data), (parquet_dict._dict_head(count), words)):
+        pieces, total = parquet_dict._page(kind, body, size, head)
+        assert pieces[0] == footer.encode([*sizes, *struct])
+        assert pieces[1] is body and total == len(pieces[0]) + size
+        assert footer.decode(pieces[0]) == [*sizes, *struct]

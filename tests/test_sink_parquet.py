@@ -171,3 +171,28 @@ def test_classification_lots_end_where_row_groups_end(sizes, monkeypatch):
         at += len(lot)
         assert at in ends
     assert sum(len(lot) for lot in clf.lots) == len(sizes)
+
+
+@pytest.mark.parametrize("rows", [0, 40])
+def test_arrow_writer_writes_pyarrow_parquets_file(rows):
+    """The writer made without ``pyarrow.parquet`` (``arrow_writer``) writes the bytes
+    ``pyarrow.parquet.ParquetWriter`` writes, under the event table's options (per-column
+    dictionaries, codecs, levels, encodings, statistics), schema stored or not; and refuses the
+    arguments pyarrow's writer refuses."""
+    from analyzer.schema import SCHEMA
+    from analyzer.sink_parquet import arrow_writer
+
+    table = SCHEMA.empty_table() if not rows else pa.table(
+        {f.name: pa.array([None] * rows, f.type) for f in SCHEMA}, schema=SCHEMA)
+    table = table.set_column(SCHEMA.get_field_index("line_no"), "line_no", pa.array(range(rows), pa.int64()))
+    for store in (True, False):
+        options = {"store_schema": store, **sinks.parquet_options(SCHEMA, table)}
+        got, want = pa.BufferOutputStream(), pa.BufferOutputStream()
+        for out, w in ((got, arrow_writer(got, SCHEMA, options)), (want, pq.ParquetWriter(want, SCHEMA, **options))):
+            if rows:
+                w.write_table(table, row_group_size=rows)
+            w.add_key_value_metadata({b"k": b"v"})
+            w.close()
+        assert got.getvalue().to_pybytes() == want.getvalue().to_pybytes()
+    with pytest.raises(pa.ArrowException):
+        arrow_writer(pa.BufferOutputStream(), SCHEMA, {"compression": "no such codec"})

@@ -167,20 +167,19 @@ fn rd32(b: &[u8], at: usize) -> u64 {
     u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()))
 }
 
-/// Up to 16 bytes as two words, one to one for a given length: 8 or more, the first eight
-/// and the last eight (overlapping below 16); 4 to 7, the first four and the last four in one
-/// word; 1 to 3, the first, middle and last byte. No byte read twice as another.
+/// Up to 7 bytes (a text's last ones, past its whole words) as one word, one to one for a
+/// given length: 4 to 7, the first four and the last four; 1 to 3, the first, middle and
+/// last byte.
 #[inline]
-fn short_words(b: &[u8]) -> (u64, u64) {
+fn tail_word(b: &[u8]) -> u64 {
     let n = b.len();
-    if n >= 8 {
-        (rd64(b, 0), rd64(b, n - 8))
-    } else if n >= 4 {
-        (rd32(b, 0) | rd32(b, n - 4) << 32, 0)
+    debug_assert!(n < 8);
+    if n >= 4 {
+        rd32(b, 0) | rd32(b, n - 4) << 32
     } else if n > 0 {
-        (u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16, 0)
+        u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16
     } else {
-        (0, 0)
+        0
     }
 }
 
@@ -214,7 +213,7 @@ pub fn hash_lanes(b: &[u8]) -> u64 {
     }
     let tail = words.remainder();
     if !tail.is_empty() {
-        l[j] = mix(l[j] ^ short_words(tail).0);
+        l[j] = mix(l[j] ^ tail_word(tail));
     }
     finish(l, b.len() as u64)
 }

@@ -7,7 +7,7 @@
 //! it is; text columns get one of their words in order of first sight ([`KeyIndex`]: keyed).
 //! Linear in the rows and the bytes.
 
-use crate::hash::{is_set, KeyIndex, Seed};
+use crate::hash::{KeyIndex, Seed};
 use crate::pqlevels::Levels;
 
 /// A chunk's rows: how many, and Arrow's validity bitmap with the bit of its first row (None:
@@ -23,10 +23,10 @@ impl Rows<'_> {
         crate::vocab::check_valid(self.valid, self.len)
     }
 
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn is_valid(&self, i: usize) -> bool {
         match self.valid {
-            Some((bits, at)) => is_set(bits, at + i),
+            Some((bits, at)) => crate::hash::is_set(bits, at + i),
             None => true,
         }
     }
@@ -100,27 +100,37 @@ pub(crate) const GROUPS: usize = 63;
 
 /// `values` (each < 2^width) in the RLE / bit-packed hybrid: a run of 8 or more equal values
 /// starting at a group's place is one RLE run; other values go in groups of eight, bit-packed
-/// (LSB first), the last group padded with zeros (readers know the count).
+/// (LSB first), the last group padded with zeros (readers know the count). (Runs are told eight
+/// values at a time: a group not all alike is passed over whole, as it is not a run's start.)
 pub fn rle_hybrid<T: Copy + PartialEq + Into<u32>>(values: &[T], width: u32, out: &mut Vec<u8>) {
     let n = values.len();
     let (mut p, mut lit) = (0, 0); // values[lit..p]: bit-packed, not yet written (a multiple of 8)
-    while p < n {
+    while p + 8 <= n {
         let v = values[p];
-        let mut r = p + 1;
+        if !alike(&values[p..p + 8], v) {
+            p += 8;
+            continue;
+        }
+        let mut r = p + 8;
+        while r + 8 <= n && alike(&values[r..r + 8], v) {
+            r += 8;
+        }
         while r < n && values[r] == v {
             r += 1;
         }
-        if r - p >= 8 {
-            bit_packed(&values[lit..p], width, out);
-            put_varint(out, ((r - p) as u64) << 1);
-            out.extend_from_slice(&v.into().to_le_bytes()[..width.div_ceil(8) as usize]);
-            p = r;
-            lit = p;
-        } else {
-            p = (p + 8).min(n);
-        }
+        bit_packed(&values[lit..p], width, out);
+        put_varint(out, ((r - p) as u64) << 1);
+        out.extend_from_slice(&v.into().to_le_bytes()[..width.div_ceil(8) as usize]);
+        p = r;
+        lit = p;
     }
     bit_packed(&values[lit..n], width, out);
+}
+
+/// Whether every one of eight values is `v` (no early exit: compared side by side).
+#[inline]
+fn alike<T: Copy + PartialEq>(group: &[T], v: T) -> bool {
+    group.iter().fold(true, |all, &x| all & (x == v))
 }
 
 fn bit_packed<T: Copy + Into<u32>>(values: &[T], width: u32, out: &mut Vec<u8>) {
@@ -128,11 +138,15 @@ fn bit_packed<T: Copy + Into<u32>>(values: &[T], width: u32, out: &mut Vec<u8>) 
         let groups = run.len().div_ceil(8);
         put_varint(out, ((groups as u64) << 1) | 1);
         if width <= 8 {
-            // (eight values of up to 8 bits: one u64, its low `width` bytes; a short last group padded)
+            // (eight values of up to 8 bits: one u64, its low `width` bytes; a short last group padded;
+            // all eight bytes copied, the ones past `width` cut after)
             let w = width as usize;
+            out.reserve(groups * w + 8);
             for g in run.chunks(8) {
                 let acc = g.iter().enumerate().fold(0u64, |acc, (i, &v)| acc | ((v.into() as u64) << (i * w)));
-                out.extend_from_slice(&acc.to_le_bytes()[..w]);
+                let at = out.len();
+                out.extend_from_slice(&acc.to_le_bytes());
+                out.truncate(at + w);
             }
             continue;
         }
@@ -180,54 +194,32 @@ pub fn from_codes(chunks: &[(Rows, &[u8], usize)], words: Texts, count: usize) -
     for i in 0..count {
         plain_word(&mut dict, words.get(i));
     }
-    let mut indices = Vec::with_capacity(reserve(chunks.iter().map(|c| c.0.len)));
-    let (mut nulls, mut text_bytes) = (0, 0u64);
+    let mut indices: Vec<u32> = Vec::with_capacity(reserve(chunks.iter().map(|c| c.0.len)));
+    let mut nulls = 0;
     for (rows, buf, at) in chunks {
         rows.check()?;
         if buf.len() < (at + rows.len) * 4 {
             return Err("an indices buffer shorter than its chunk".into());
         }
         let mine = &buf[at * 4..(at + rows.len) * 4];
-        let mut valid = ValidRows::new(rows);
-        for i in valid.by_ref() {
-            let k = i32::from_le_bytes(mine[i * 4..i * 4 + 4].try_into().unwrap());
-            if k < 0 || k as usize >= count {
-                return Err(format!("index {k} outside a dictionary of {count}"));
+        let code = |i: usize| u32::from_le_bytes(mine[i * 4..i * 4 + 4].try_into().unwrap());
+        match rows.valid {
+            None => indices.extend(mine.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().unwrap()))),
+            Some(_) => {
+                let mut valid = ValidRows::new(rows);
+                indices.extend(valid.by_ref().map(code));
+                nulls += valid.nulls;
             }
-            text_bytes += lens[k as usize]; // (a sum in a register: no counter a word stored row after row)
-            indices.push(k as u32);
         }
-        nulls += valid.nulls;
     }
+    // (a negative index is past `count` as u32; the first one outside told)
+    if let Some(&k) = indices.iter().find(|&&k| k as usize >= count) {
+        return Err(format!("index {} outside a dictionary of {count}", k as i32));
+    }
+    let text_bytes = indices.iter().map(|&k| lens[k as usize]).sum();
     let rows: Vec<Rows> = chunks.iter().map(|c| c.0).collect();
     let data = data_page(&rows, &indices, count);
     Ok(Pages { dict, words: count, data, rows: rows.iter().map(|r| r.len).sum(), nulls, text_bytes })
-}
-
-/// Each row of a chunk of text in order, its offsets checked as they are read: `f(where its
-/// bytes start in the data, its bytes, whether it is valid)`, which says whether to go on (Ok(false)
-/// once it says no).
-#[inline]
-pub(crate) fn each_word<'a>(rows: &Rows, texts: &Texts<'a>, mut f: impl FnMut(usize, &'a [u8], bool) -> Result<bool, String>)
-                            -> Result<bool, String> {
-    rows.check()?;
-    if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
-        return Err("an offsets buffer shorter than its chunk".into());
-    }
-    let ends = texts.offsets[(texts.at + 1) * 4..(texts.at + rows.len + 1) * 4].chunks_exact(4);
-    let mut start = texts.offset(0);
-    for (i, end) in ends.enumerate() {
-        let end = i32::from_le_bytes(end.try_into().unwrap());
-        if end < 0 || (end as usize) < start || end as usize > texts.data.len() {
-            return Err("offsets out of order or past the data".into());
-        }
-        let end = end as usize;
-        if !f(start, &texts.data[start..end], rows.is_valid(i))? {
-            return Ok(false);
-        }
-        start = end;
-    }
-    Ok(true)
 }
 
 /// Bits `pos..pos + take` of `bits` (`take` ≤ 56), LSB first (fewer bytes at its end: zeros).

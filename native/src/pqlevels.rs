@@ -102,6 +102,14 @@ fn hybrid_bits(bits: &[u8], out: &mut Vec<u8>) {
     let n = bits.len();
     let (mut p, mut lit) = (0, 0);
     while p < n {
+        // (eight bytes none of which is 0x00 or 0xFF start no run: passed over at once)
+        if let Some(w) = bits.get(p..p + 8) {
+            let w = u64::from_le_bytes(w.try_into().unwrap());
+            if !zero_byte(w) && !zero_byte(!w) {
+                p += 8;
+                continue;
+            }
+        }
         let b = bits[p];
         let mut r = p + 1;
         if b == 0 || b == 0xFF {
@@ -118,6 +126,12 @@ fn hybrid_bits(bits: &[u8], out: &mut Vec<u8>) {
         p = r;
     }
     literal(&bits[lit..n], out);
+}
+
+/// Whether a byte of `x` is zero.
+#[inline]
+fn zero_byte(x: u64) -> bool {
+    x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080 != 0
 }
 
 fn literal(groups: &[u8], out: &mut Vec<u8>) {
@@ -165,6 +179,20 @@ mod tests {
             let len = u32::from_le_bytes(out[1..5].try_into().unwrap()) as usize;
             assert_eq!(len, out.len() - 5, "case {case}");
             assert_eq!(decode(&out[5..], 1, to - from), want[from..to].to_vec(), "case {case}");
+        }
+    }
+
+    #[test]
+    fn a_zero_byte_is_told_at_any_place() {
+        let mut rng = XorShift(0x2E40);
+        for _ in 0..2000 {
+            let mut b = (rng.next() as u64).to_le_bytes();
+            for x in b.iter_mut() {
+                if rng.next() % 6 == 0 {
+                    *x = [0u8, 1, 0x80, 0xFF][(rng.next() % 4) as usize];
+                }
+            }
+            assert_eq!(zero_byte(u64::from_le_bytes(b)), b.contains(&0), "{b:?}");
         }
     }
 

@@ -64,15 +64,9 @@ pub struct Values<'a> {
     pub at: usize,
 }
 
-/// Each row's value as the low bytes of a u64 (the PLAIN value's bytes, little-endian), and
-/// whether it is valid; buffers checked first.
-#[inline]
-fn each_value(kind: Kind, chunks: &[Values], f: impl FnMut(u64, bool)) -> Result<(), String> {
-    by_kind(kind, chunks, EveryRow(f))
-}
-
-/// Each valid row's value (as [`each_value`] reads it) with the row's number in the column
-/// chunk (from 0): the null rows passed 56 at a time ([`ValidRows`]); buffers checked first.
+/// Each valid row's value (the low bytes of a u64: the PLAIN value's bytes, little-endian)
+/// with the row's number in the column chunk (from 0): the null rows passed 56 at a time
+/// ([`ValidRows`]); buffers checked first.
 #[inline(always)]
 fn each_valid_value(kind: Kind, chunks: &[Values], f: impl FnMut(usize, u64)) -> Result<(), String> {
     by_kind(kind, chunks, ValidOnly(f))
@@ -101,21 +95,6 @@ fn by_kind(kind: Kind, chunks: &[Values], walk: impl Walk) -> Result<(), String>
         Kind::Bool => walk.walk(chunks, |d, j| is_set(d, j) as u64),
     }
     Ok(())
-}
-
-/// Every row: `f(value, valid)`.
-struct EveryRow<F>(F);
-
-impl<F: FnMut(u64, bool)> Walk for EveryRow<F> {
-    #[inline(always)]
-    fn walk(mut self, chunks: &[Values], read: impl Fn(&[u8], usize) -> u64) {
-        for c in chunks {
-            match c.rows.valid {
-                None => (c.at..c.at + c.rows.len).for_each(|j| (self.0)(read(c.data, j), true)),
-                Some(_) => (0..c.rows.len).for_each(|i| (self.0)(read(c.data, c.at + i), c.rows.is_valid(i))),
-            }
-        }
-    }
 }
 
 /// The valid rows: `f(row in the column chunk, value)`.
@@ -318,27 +297,33 @@ pub fn dictionary(kind: Kind, chunks: &[Values], limit: usize, page_rows: usize,
 }
 
 /// `chunks` as PLAIN v1 data pages of at most `page_rows` rows (a page is cut once its values
-/// reach `page_bytes`), compressed by `squeeze`.
+/// reach `page_bytes`), compressed by `squeeze`. The valid rows only are walked ([`ValidRows`]).
 pub fn plain(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize, squeeze: &mut Squeeze) -> Result<Made, String> {
     let w = kind.width();
+    let rows = chunks.iter().map(|c| c.rows.len).fold(0usize, usize::saturating_add);
     let mut pager = Pager::new(Levels::new(chunks.iter().map(|c| c.rows)), page_rows, page_bytes);
-    let (mut nulls, mut bools, mut err) = (0, 0usize, None);
+    let (mut valid, mut bools, mut err) = (0usize, 0usize, None);
     let mm = MinMax::of(kind, chunks)?;
-    each_value(kind, chunks, |v, valid| {
-        if valid {
-            if kind == Kind::Bool {
-                if bools % 8 == 0 {
-                    pager.values.push(0u8);
-                }
-                *pager.values.last_mut().unwrap() |= (v as u8) << (bools % 8);
-                bools += 1;
-            } else {
-                put_value(&mut pager.values, v, w);
-            }
-        } else {
-            nulls += 1;
+    each_valid_value(kind, chunks, |row, v| {
+        if err.is_some() {
+            return;
         }
-        match pager.row_done(squeeze) {
+        match pager.before(row, squeeze) {
+            Ok(true) => bools = 0,
+            Ok(false) => {}
+            Err(e) => return err = Some(e),
+        }
+        valid += 1;
+        if kind == Kind::Bool {
+            if bools % 8 == 0 {
+                pager.values.push(0u8);
+            }
+            *pager.values.last_mut().unwrap() |= (v as u8) << (bools % 8);
+            bools += 1;
+        } else {
+            put_value(&mut pager.values, v, w);
+        }
+        match pager.after(row, squeeze) {
             Ok(true) => bools = 0,
             Ok(false) => {}
             Err(e) => err = Some(e),
@@ -347,7 +332,7 @@ pub fn plain(kind: Kind, chunks: &[Values], page_rows: usize, page_bytes: usize,
     if let Some(e) = err {
         return Err(e);
     }
-    Ok(Made { dict: None, pages: pager.finish(squeeze)?, nulls, stats: mm.bytes() })
+    Ok(Made { dict: None, pages: pager.finish(rows, squeeze)?, nulls: rows - valid, stats: mm.bytes() })
 }
 
 /// `chunks` (integers) as DELTA_BINARY_PACKED v1 data pages (`pqnum_delta`) of at most

@@ -7,7 +7,7 @@
 //! (length-prefixed, RLE / bit-packed hybrid) and the PLAIN values (each value's length, 4 bytes
 //! little-endian, then its bytes), the whole page compressed. Linear in the rows and the bytes.
 
-use crate::pqdict::{each_word, plain_word, Rows, Texts};
+use crate::pqdict::{plain_word, Rows, Texts, ValidRows};
 use crate::pqlevels::{page_body, Levels};
 
 /// A page body as written (compressed, or as it is without a codec) and its size before.
@@ -18,14 +18,28 @@ pub struct Page {
     pub rows: usize,
 }
 
-/// Page bodies compressed at one zstd level (None: left as they are), one context for all.
-pub struct Squeeze(Option<zstd::bulk::Compressor<'static>>);
+/// Page bodies compressed at one zstd level (None: left as they are), one context for all. The
+/// context is taken from its thread's (made once a thread and level, [`KEPT`]) and given back
+/// when dropped: a row group's ~20 compressed columns a chunk each no longer make and set up
+/// a context (and fault in its tables) each.
+pub struct Squeeze(Option<(i32, zstd::bulk::Compressor<'static>)>);
+
+/// Contexts a thread keeps between chunks, at most this many levels.
+const KEPT_LEVELS: usize = 2;
+
+thread_local! {
+    /// The thread's contexts given back, by level (`compress` starts each page's frame anew:
+    /// what a context holds between pages is its tables' room, not their contents).
+    static KEPT: std::cell::RefCell<Vec<(i32, zstd::bulk::Compressor<'static>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 impl Squeeze {
     pub fn new(level: Option<i32>) -> Result<Squeeze, String> {
-        match level {
-            None => Ok(Squeeze(None)),
-            Some(l) => zstd::bulk::Compressor::new(l).map(|c| Squeeze(Some(c))).map_err(|e| format!("zstd: {e}")),
+        let Some(l) = level else { return Ok(Squeeze(None)) };
+        let kept = KEPT.try_with(|k| k.try_borrow_mut().ok().and_then(|mut k| k.iter().position(|c| c.0 == l).map(|i| k.swap_remove(i))));
+        match kept.ok().flatten() {
+            Some(c) => Ok(Squeeze(Some(c))),
+            None => zstd::bulk::Compressor::new(l).map(|c| Squeeze(Some((l, c)))).map_err(|e| format!("zstd: {e}")),
         }
     }
 
@@ -33,14 +47,33 @@ impl Squeeze {
         let size = body.len();
         match &mut self.0 {
             None => Ok(Page { body, size, rows }),
-            Some(c) => Ok(Page { body: c.compress(&body).map_err(|e| format!("zstd: {e}"))?, size, rows }),
+            Some((_, c)) => Ok(Page { body: c.compress(&body).map_err(|e| format!("zstd: {e}"))?, size, rows }),
         }
     }
 }
 
-/// A chunk's PLAIN v1 data pages as its rows come (`plain_pages`, `pqnum::plain`): the caller
-/// appends a row's value (if any) to `values`, then [`Pager::row_done`]; a page is cut at
-/// `page_rows` rows or once its values reach `page_bytes`, and compressed by the squeeze.
+impl Drop for Squeeze {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            // (a thread being torn down, or a full pool: the context is dropped)
+            let _ = KEPT.try_with(|k| {
+                if let Ok(mut k) = k.try_borrow_mut() {
+                    if k.len() < KEPT_LEVELS {
+                        k.push(c);
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// A chunk's PLAIN v1 data pages as its valid rows come (`plain_pages`, `pqnum::plain`): for
+/// each valid row, in order, the caller tells [`Pager::before`] its row, appends its value to
+/// `values`, then tells [`Pager::after`]; [`Pager::finish`] at the chunk's end. A page is cut at
+/// `page_rows` rows or once its values reach `page_bytes` (after the value that reached them:
+/// null rows add no bytes, so those cuts fall after valid rows only, and the others every
+/// `page_rows` rows from the last cut, null rows or not), and compressed by the squeeze. The
+/// null rows are not walked.
 pub struct Pager<'a> {
     levels: Levels<'a>,
     page_rows: usize,
@@ -56,9 +89,23 @@ impl<'a> Pager<'a> {
         Pager { levels, page_rows: page_rows.max(1), page_bytes, values: Vec::new(), row: 0, first: 0, pages: Vec::new() }
     }
 
-    /// One row more (its value already in `values`): whether a page was cut after it.
-    pub fn row_done(&mut self, squeeze: &mut Squeeze) -> Result<bool, String> {
-        self.row += 1;
+    /// Before valid row `row`'s value: the pages of `page_rows` rows that end before it cut
+    /// (their rows since the last value null); whether any was.
+    #[inline]
+    pub fn before(&mut self, row: usize, squeeze: &mut Squeeze) -> Result<bool, String> {
+        let mut cut = false;
+        while self.first + self.page_rows <= row {
+            self.row = self.first + self.page_rows;
+            self.cut(squeeze)?;
+            cut = true;
+        }
+        Ok(cut)
+    }
+
+    /// After valid row `row`'s value (in `values`): whether a page was cut after it.
+    #[inline]
+    pub fn after(&mut self, row: usize, squeeze: &mut Squeeze) -> Result<bool, String> {
+        self.row = row + 1;
         if self.row - self.first < self.page_rows && self.values.len() < self.page_bytes {
             return Ok(false);
         }
@@ -73,9 +120,10 @@ impl<'a> Pager<'a> {
         Ok(())
     }
 
-    /// The pages, the last one cut where it ends.
-    pub fn finish(mut self, squeeze: &mut Squeeze) -> Result<Vec<Page>, String> {
-        if self.row > self.first {
+    /// The pages of a chunk of `rows` rows: the rest cut every `page_rows` rows, the last one where it ends.
+    pub fn finish(mut self, rows: usize, squeeze: &mut Squeeze) -> Result<Vec<Page>, String> {
+        while self.first < rows {
+            self.row = rows.min(self.first + self.page_rows);
             self.cut(squeeze)?;
         }
         Ok(self.pages)
@@ -91,24 +139,35 @@ pub struct Plain {
 }
 
 /// The text arrays `chunks` as PLAIN data pages of at most `page_rows` rows (a page is cut once
-/// its values reach `page_bytes`), compressed by `squeeze`.
+/// its values reach `page_bytes`), compressed by `squeeze`. The valid rows only are read
+/// ([`ValidRows`]), each one's offsets checked as they are.
 pub fn plain_pages(chunks: &[(Rows, Texts)], page_rows: usize, page_bytes: usize, squeeze: &mut Squeeze)
                    -> Result<Plain, String> {
     let mut pager = Pager::new(Levels::new(chunks.iter().map(|c| c.0)), page_rows, page_bytes);
-    let (mut nulls, mut text_bytes) = (0, 0u64);
+    let (mut first, mut nulls, mut text_bytes) = (0usize, 0, 0u64);
     for (rows, texts) in chunks {
-        each_word(rows, texts, |_, word, valid| {
-            if valid {
-                plain_word(&mut pager.values, word);
-                text_bytes += word.len() as u64;
-            } else {
-                nulls += 1;
+        rows.check()?;
+        if texts.offsets.len() < (texts.at + rows.len + 1) * 4 {
+            return Err("an offsets buffer shorter than its chunk".into());
+        }
+        let (offsets, data) = (&texts.offsets[texts.at * 4..(texts.at + rows.len + 1) * 4], texts.data);
+        let offset = |i: usize| i32::from_le_bytes(offsets[i * 4..i * 4 + 4].try_into().unwrap());
+        let mut valid = ValidRows::new(rows);
+        for i in valid.by_ref() {
+            let (s, e) = (offset(i), offset(i + 1));
+            if s < 0 || e < s || e as usize > data.len() {
+                return Err("offsets out of order or past the data".into());
             }
-            pager.row_done(squeeze)?;
-            Ok(true)
-        })?;
+            let word = &data[s as usize..e as usize];
+            pager.before(first + i, squeeze)?;
+            plain_word(&mut pager.values, word);
+            text_bytes += word.len() as u64;
+            pager.after(first + i, squeeze)?;
+        }
+        nulls += valid.nulls;
+        first += rows.len;
     }
-    Ok(Plain { pages: pager.finish(squeeze)?, nulls, text_bytes })
+    Ok(Plain { pages: pager.finish(first, squeeze)?, nulls, text_bytes })
 }
 
 #[cfg(test)]
@@ -180,6 +239,23 @@ mod tests {
             assert_eq!(got.nulls, words.iter().filter(|w| w.is_none()).count());
             assert_eq!(got.text_bytes, words.iter().flatten().map(|w| w.len() as u64).sum::<u64>());
         }
+    }
+
+    #[test]
+    fn a_kept_context_compresses_as_a_fresh_one() {
+        let mut rng = XorShift(0xC0FFEE);
+        let bodies: Vec<Vec<u8>> = (0..6).map(|i| (0..(1usize << (8 + 2 * i))).map(|_| b"abcdefgh"[(rng.next() % 8) as usize]).collect()).collect();
+        for level in [1, 3] {
+            for body in bodies.iter().chain(bodies.iter().rev()) {
+                let got = Squeeze::new(Some(level)).unwrap().page(body.clone(), 1).unwrap();
+                assert_eq!(got.body, zstd::bulk::compress(body, level).unwrap());
+                assert_eq!(got.size, body.len());
+            }
+        }
+        assert!(KEPT.with(|k| k.borrow().len()) <= KEPT_LEVELS);
+        // two at once on one thread: the second is made anew, both given back
+        let (mut a, mut b) = (Squeeze::new(Some(1)).unwrap(), Squeeze::new(Some(1)).unwrap());
+        assert_eq!(a.page(bodies[2].clone(), 1).unwrap(), b.page(bodies[2].clone(), 1).unwrap());
     }
 
     #[test]
