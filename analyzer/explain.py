@@ -54,6 +54,16 @@ _REPLY_IN_LINE = (
     # a bounce's Diagnostic-Code value: 'smtp; 550 5.1.1 ...', 'X-Postfix; unknown user' (RFC 3464)
     re.compile(r"^(?:Diagnostic-Code:\s*)?(?:smtp|x-[\w-]+)\s*;\s*(.*)$", re.I),
 )
+#: The words a bounce report (not a log line) wraps a reply in, peeled off by :func:`_unwrapped`
+#: with plain string tests (linear whatever the text holds): Exchange's ``Remote Server returned
+#: '...'``, its ``#550 5.1.1 ... ##`` (and the older ``#< ... > #SMTP#``), its ``< #5.0.0 smtp;
+#: 451 ...>`` whose own enhanced code is the report's, not the reply's, and sendmail's ``<<< 550
+#: ...`` transcript line; at most :data:`_PEEL` layers.
+_RETURNED = "remote server returned '"
+_HASH_ENDS = ("##", "#SMTP#")
+#: the report's own status before the reply: '#5.0.0 smtp; ', '< #5.1.1 smtp;' (anchored prefix)
+_REPORT_STATUS = re.compile(r"<?[ \t]*#?[245]\.\d{1,3}\.\d{1,3}[ \t]+smtp[ \t]*;[ \t]*", re.I)
+_PEEL = 4
 _REPLY_CODE = re.compile(r"^\s*([2-5]\d\d)(?:[ -]|$)")
 #: Who judged whom, from the daemon or the wording of a pasted line.
 _INBOUND_LINE = re.compile(r"postfix(?:/[\w.-]+)*/(?:smtpd|postscreen|dnsblog)\[|NOQUEUE: reject|"
@@ -125,8 +135,40 @@ def reply_in_line(line: str) -> str:
     for rx in _REPLY_IN_LINE:
         m = rx.search(text)
         if m and m[1].strip():
-            return m[1].strip()
-    return text
+            reply = m[1].strip()
+            if text[m.end(1):m.end()].endswith(")") and reply.count("(") > reply.count(")"):
+                reply += ")"  # the ')' taken as a status line's was the reply's own: '... (BL)'
+            return _unwrapped(reply)
+    return _unwrapped(text)
+
+
+def _unwrapped(reply: str) -> str:
+    """``reply`` without the bounce report's wrappers around it (:data:`_RETURNED` ...)."""
+    for _ in range(_PEEL):
+        inner = _peeled(reply)
+        if not inner or inner == reply:
+            return reply
+        reply = inner
+    return reply
+
+
+def _peeled(text: str) -> str | None:
+    """``text`` with its outermost bounce-report wrapper taken off; None where it has none."""
+    if text.lower().startswith(_RETURNED) and text.endswith("'") and len(text) > len(_RETURNED):
+        return text[len(_RETURNED):-1].strip()
+    m = _REPORT_STATUS.match(text)
+    if m:
+        rest = text[m.end():].strip()
+        return rest[:-1].rstrip() if text.startswith("<") and rest.endswith(">") else rest
+    if text.startswith("#") and not _ENH_ALONE.match(text):
+        ends = [at for at in (text.find(e, 1) for e in _HASH_ENDS) if at > 0]
+        return text[1:min(ends)].strip() if ends else None
+    if text.startswith("<<<"):
+        rest = text[3:].strip()
+        return rest if _REPLY_CODE.match(rest) else None
+    if text.startswith("<") and text.endswith(">") and _REPLY_CODE.match(text[1:]):
+        return text[1:-1].strip()
+    return None
 
 
 def line_direction(line: str) -> str | None:

@@ -133,6 +133,57 @@ def test_explain_pasted_line_finds_the_reply(line, code, enhanced, cause, direct
         assert e["class"] is None and e["outcome"] != "ok"
 
 
+#: (pasted bounce-report text, the reply inside it, code, enhanced code)
+BOUNCE_WRAPPED = [
+    ("Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'",
+     "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found", "550", "5.1.1"),
+    ("#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##", "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found",
+     "550", "5.1.1"),
+    # the report's own #5.0.0 is not the reply's enhanced code, and 451 is no 5xx
+    ("Remote Server returned '< #5.0.0 smtp; 451 Sorry, try again later>'", "451 Sorry, try again later", "451", None),
+    ("#< #5.1.1 smtp;550 5.1.1 <a@b.example>... User unknown> #SMTP#", "550 5.1.1 <a@b.example>... User unknown",
+     "550", "5.1.1"),
+    ("<<< 554 invalid hostname", "554 invalid hostname", "554", None),
+    # look-alikes left as they are
+    ("<user@example.com>", "<user@example.com>", None, None),
+    ("#5.1.1 mailbox unknown", "#5.1.1 mailbox unknown", None, "5.1.1"),
+    ("Remote Server returned ''", "Remote Server returned ''", None, None),
+    ("#" + " " * 40 + "##", "#" + " " * 40 + "##", None, None),
+]
+
+
+@pytest.mark.parametrize("text, reply, code, enhanced", BOUNCE_WRAPPED)
+def test_reply_inside_a_bounce_reports_wrapper(text, reply, code, enhanced):
+    """Exchange's and sendmail's words around a reply in a pasted bounce are peeled off, so the
+    reply's own code is read (rules anchored at its start then see it there)."""
+    from analyzer.explain import codes_of
+
+    assert reply_in_line(text) == reply
+    assert codes_of(reply_in_line(text)) == (code, enhanced)
+
+
+@pytest.mark.parametrize("line, reply", [
+    ("host mx.example[192.0.2.1] said: 554 Unwelcome connection rejected (3)", "554 Unwelcome connection rejected (3)"),
+    ("status=deferred (host mx.example[192.0.2.1] said: 450 try (later))", "450 try (later)"),
+    ("status=bounced (host mx.example[192.0.2.1] said: 554 x (BL) (in reply to end of DATA command))", "554 x (BL)"),
+    ("status=deferred (host mx.example[192.0.2.1] said: 450 busy)", "450 busy"),
+    ("status=deferred (host mx.example[192.0.2.1] refused to talk to me: 421 busy (G5))", "421 busy (G5)"),
+])
+def test_a_replys_own_closing_paren_is_kept(line, reply):
+    """The ')' that closes a status line's '(...)' is dropped; one that closes the reply's own
+    '(...)' (a provider's '(BL)', '(3)' at its end, where its signature anchors) is kept."""
+    assert reply_in_line(line) == reply
+
+
+def test_a_wrapped_reply_reads_as_the_reply_alone():
+    """A reply anchored at its code reads the same inside Exchange's and sendmail's wrappers."""
+    alone = explain("554 invalid hostname")
+    for wrapped in ("Remote Server returned '554 invalid hostname'", "#554 invalid hostname ##",
+                    "<<< 554 invalid hostname"):
+        e = explain(wrapped)
+        assert (e["code"], e["cause"]) == (alone["code"], alone["cause"]) == ("554", "helo.invalid")
+
+
 def test_reply_with_base64_padding_is_not_an_exim_line():
     """A reply quoting a base64 token ('...Q== IP: ...') is read whole, not cut at Exim's '==' marker."""
     reply = ('550 The "From" header is missing or invalid. Please follow RFC5322. '

@@ -188,7 +188,7 @@ def test_arrow_writer_writes_pyarrow_parquets_file(rows):
     for store in (True, False):
         options = {"store_schema": store, **sinks.parquet_options(SCHEMA, table)}
         got, want = pa.BufferOutputStream(), pa.BufferOutputStream()
-        for out, w in ((got, arrow_writer(got, SCHEMA, options)), (want, pq.ParquetWriter(want, SCHEMA, **options))):
+        for _out, w in ((got, arrow_writer(got, SCHEMA, options)), (want, pq.ParquetWriter(want, SCHEMA, **options))):
             if rows:
                 w.write_table(table, row_group_size=rows)
             w.add_key_value_metadata({b"k": b"v"})
