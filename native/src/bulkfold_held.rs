@@ -135,23 +135,16 @@ impl Held {
 mod tests {
     use super::*;
 
-    fn rng(seed: &mut u64) -> u64 {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        *seed
-    }
-
     #[test]
     fn entries_come_back_as_pushed_whatever_their_times_and_places() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut seed = crate::testutil::XorShift(0x9e37_79b9_7f4a_7c15);
         let edges = [NULL_SEC, NULL_SEC + 1, i64::MAX, i64::MAX - 1, 0, -1, 1, -NS, NS - 1, 1_764_000_000 * NS + 5];
         for round in 0..40 {
             let mut held = Held::new(round % 2 == 0);
             let mut want = Vec::new();
             let (mut ts, mut order) = (1_764_000_000 * NS, 0i64);
             for _ in 0..2000 {
-                let r = rng(&mut seed);
+                let r = seed.next();
                 // mostly a day's lines in order; now and then a jump, a step back, an edge, no time
                 ts = match r % 23 {
                     0 => edges[(r >> 8) as usize % edges.len()],

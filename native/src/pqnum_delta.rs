@@ -180,13 +180,8 @@ mod tests {
 
     #[test]
     fn values_read_back_across_blocks_widths_and_wraps() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::testutil::XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut next = move || rng.next();
         for len in [1usize, 2, 63, 64, 65, 255, 256, 257, 258, 513, 600, 2000] {
             for spread in [0u32, 1, 7, 31, 32, 63, 64] {
                 let wide: Vec<i64> = (0..len).map(|_| if spread == 0 { 5 } else { (next() >> (64 - spread)) as i64 }).collect();
