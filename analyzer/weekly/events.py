@@ -440,14 +440,7 @@ def _unresident_nulls(ev: pd.DataFrame) -> pd.DataFrame:
 def deferred_qids(store: str | os.PathLike, since: dt.date, until: dt.date) -> np.ndarray:
     """The queue ids (:func:`~analyzer.anomalies.aggregates.qid_hash`, sorted, distinct) of the
     deferred deliveries of ``[since, until)``: the only messages whose first time the deferral
-    detector looks up among the folded lines. Three columns read, batch by batch, in a child
-    process (:func:`.apart.call_apart`: what the read leaves behind is not held under the fold)."""
-    from .apart import call_apart
-
-    return call_apart(_deferred_qids, store, since, until)
-
-
-def _deferred_qids(store: str | os.PathLike, since: dt.date, until: dt.date) -> np.ndarray:
+    detector looks up among the folded lines. Three columns read, batch by batch."""
     from ..anomalies.aggregates import _eq, qid_hash
     from ..store import iter_event_batches
 
@@ -479,9 +472,7 @@ def week_events(store: str | os.PathLike, since: dt.date, until: dt.date,
     # days' reads and the detectors' Arrow temporaries were kept as dirty pages under the next
     # ones (the weekly's high at low load, when the seconds pass quickly)
     heap.hand_back_early()
-    from .apart import call_apart
-
-    rank, line32 = call_apart(_range_keys, store, since, until)  # (its read's leftovers in the child)
+    rank, line32 = _range_keys(store, since, until)
     week = RowsFold([*ROW_COLUMNS, PAIR_COLUMN], few_values=_FEW, categorical=_FEW)
     tables, qids, sent, ends, logins, fails = [], [], [], [], [], []
     done = held = 0
