@@ -303,6 +303,26 @@ def test_packed_counts_equal_the_lexsort(seed: int, wide: bool, nkeys: int, with
         assert _packed(keys) is None  # (with no common step to take out: two lines' one step fits)
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_distinct_counts_over_many_slices_equal_the_group_by(seed: int):
+    """Lines over several of the slices the packed tuples are made and compacted in (its distinct
+    tuples written over the packed array's start, the values' nulls counted a slice at a time),
+    some of them kept (``sel``): ``nunique`` per key of a group-by of the kept lines."""
+    from analyzer.anomalies.client_counts import _CHUNK
+
+    r = np.random.default_rng(seed)
+    n = 3 * _CHUNK + 1234
+    key, step = r.integers(0, 40, n).astype(np.int32), r.integers(0, 9, n).astype(np.int32)
+    value = r.integers(-1, 90_000, n).astype(np.int32)  # (a field over 16 bits; -1 null)
+    sel = r.random(n) < 0.7
+    (kk, ks), got = per_key([key, step], value, sel=sel)
+    frame = pd.DataFrame({"k": key[sel], "s": step[sel], "v": pd.Series(value[sel]).replace(-1, np.nan)})
+    want = frame.groupby(["k", "s"])["v"].nunique()
+    assert len(want) == 40 * 9
+    assert list(zip(kk.tolist(), ks.tolist(), strict=True)) == list(want.index)
+    assert got.tolist() == want.tolist()
+
+
 @pytest.mark.parametrize("dtype", ["datetime64[ns, UTC]", "datetime64[us, UTC]", "timestamp[us, tz=UTC][pyarrow]",
                                    "timestamp[ns, tz=UTC][pyarrow]", "timestamp[s, tz=UTC][pyarrow]"])
 @pytest.mark.parametrize("nulls", [False, True])

@@ -232,17 +232,29 @@ def per_key(keys: list[np.ndarray], distinct: np.ndarray | None = None, sel: np.
     if distinct is None:
         starts = np.flatnonzero(new)
         return _unpacked(packed[starts], fields), np.diff(np.r_[starts, n])
-    uniq = packed[new]  # the distinct (keys, value) tuples
+    uniq = _compacted(packed, new)  # the distinct (keys, value) tuples, in the packed array's room
     del packed, new
     lo, g, dbits = fields[-1]
-    value = uniq & ((1 << dbits) - 1)  # the value's field, as a value: non-null where >= 0
-    value *= g
-    value += lo
-    counted = value >= 0
-    del value
+    counted = np.empty(len(uniq), dtype=bool)
+    for s in _slices(len(uniq)):  # the value's field, as a value, a slice at a time: non-null where >= 0
+        value = uniq[s] & ((1 << dbits) - 1)
+        value *= g
+        value += lo
+        np.greater_equal(value, 0, out=counted[s])
     uniq >>= dbits  # the keys' part, in place
     starts = np.flatnonzero(np.r_[True, uniq[1:] != uniq[:-1]])
     return _unpacked(uniq[starts], fields[:-1]), np.add.reduceat(counted, starts, dtype=np.int64)
+
+
+def _compacted(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``values[keep]`` written over the start of ``values`` a slice at a time (a view of it is
+    returned): no second array of the kept values beside the first (8 bytes a kept line more)."""
+    at = 0
+    for s in _slices(len(values)):
+        part = values[s][keep[s]]  # (a slice's copy first: its room may be written over next)
+        values[at:at + len(part)] = part
+        at += len(part)
+    return values[:at]
 
 
 def _per_key_lexsort(keys: list[np.ndarray], distinct: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:

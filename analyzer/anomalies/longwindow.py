@@ -65,16 +65,17 @@ def _stats(df: pd.DataFrame, lines: Lines, sel: np.ndarray, key: np.ndarray, nam
     given to :func:`.client_counts.per_key`: no copy of their keys, times or values); the days and
     steps as their numbers (int32)."""
     sel = sel & (key >= 0)
-    day, hour = step_index(lines.ns, DAY_NS), step_index(lines.ns, step)
     (codes,), total = per_key([key], distinct, sel=sel)
-    days = per_key([key], day, sel=sel)[1]
 
     def most(within: np.ndarray) -> np.ndarray:
         (kk, _), n = per_key([key, within], distinct, sel=sel)
         return np.maximum.reduceat(n, np.flatnonzero(np.r_[True, kk[1:] != kk[:-1]]))
 
-    per_day, per_hour = most(day), most(hour)
-    del day, hour
+    # the lines' days, then their steps: one array of them at a time (4 bytes a line each)
+    day = step_index(lines.ns, DAY_NS)
+    days, per_day = per_key([key], day, sel=sel)[1], most(day)
+    del day
+    per_hour = most(step_index(lines.ns, step))
     ips = per_key([key], client, sel=sel)[1]
     first, last = _first_last(lines.ns, key, sel, len(names))
     ts = df["ts"]
