@@ -170,10 +170,7 @@ def _zz(v: int) -> bytes:
     if v < 0x80:
         return _SMALL[v]
     out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
+    footer._put_varint(out, v)
     return bytes(out)
 
 
