@@ -1291,11 +1291,16 @@ pub struct Columns {
     pub bools: Vec<(&'static str, BoolCol)>,
 }
 
-pub const STR_COLUMNS: [&str; 24] = [
+/// The text columns a row sets (`mta` and `program`, "exim" in every row, are laid out whole
+/// after them: [`exim_cols::constant`](crate::exim_cols::constant)).
+pub const STR_COLUMNS: [&str; 22] = [
     "queue_id", "event", "direction", "client_host", "client_ip", "helo", "relay_host", "relay_ip", "sender",
     "recipient", "orig_recipient", "status", "enhanced_code", "code_origin", "smtp_stage", "reply_text",
-    "message_id", "related_id", "sasl_username", "protocol", "tls", "detail", "mta", "program",
+    "message_id", "related_id", "sasl_username", "protocol", "tls", "detail",
 ];
+
+/// The text columns every row holds the same value of: `mta` and `program`.
+pub const CONSTANT_COLUMNS: [(&str, &[u8]); 2] = [("mta", b"exim"), ("program", b"exim")];
 
 impl Columns {
     pub fn new() -> Columns {
@@ -1331,7 +1336,7 @@ impl Columns {
         let text: Option<&[u8]> = r.reply_text.as_deref();
         let enh = r.enhanced_code.and_then(|(a, b)| text.map(|t| &t[a..b]));
         let s = |v: &'static str| Some(v.as_bytes());
-        let vals: [Option<&[u8]>; 24] = [
+        let vals: [Option<&[u8]>; 22] = [
             r.queue_id,
             s(r.event),
             r.direction.map(str::as_bytes),
@@ -1354,8 +1359,6 @@ impl Columns {
             r.protocol,
             r.tls,
             r.detail,
-            s("exim"),
-            s("exim"),
         ];
         for ((_, col), v) in self.strs.iter_mut().zip(vals) {
             if let Some(v) = v {

@@ -115,6 +115,18 @@ impl SparseStr {
     }
 }
 
+/// A text column of `n` rows each holding `v`, laid out whole (not set row by row: a set and the
+/// column's lay-out a row, for a value known before the first row).
+pub fn constant(n: usize, v: &[u8]) -> StrCol {
+    let mut offsets = Vec::with_capacity(4 * (n + 1));
+    (0..=n).for_each(|i| offsets.extend_from_slice(&((i * v.len()) as i32).to_le_bytes()));
+    let mut bytes = vec![0xFFu8; n.div_ceil(8)];
+    if n % 8 != 0 {
+        bytes[n / 8] = (1u8 << (n % 8)) - 1;
+    }
+    StrCol { offsets, data: v.repeat(n), valid: Bits { bytes, len: n, nulls: 0 } }
+}
+
 /// A fixed-width column (int16/32/64, float64, timestamp): little-endian values, validity.
 #[derive(Default)]
 pub struct NumCol {
@@ -224,6 +236,18 @@ mod tests {
                 a.append(&whole(&vals[cut..]), cut);
                 same(a.finish(n), &pushed);
             }
+        }
+    }
+
+    /// A constant column equals one pushed cell by cell.
+    #[test]
+    fn constant_equals_pushed() {
+        for n in [0usize, 1, 7, 8, 9, 17, 64, 100] {
+            let mut pushed = StrCol::default();
+            (0..n).for_each(|_| pushed.push(Some(b"exim")));
+            let c = constant(n, b"exim");
+            assert_eq!((&c.offsets, &c.data, c.valid.nulls, c.valid.len), (&pushed.offsets, &pushed.data, 0, n));
+            assert_eq!(c.valid.as_bytes(), pushed.valid.as_bytes());
         }
     }
 

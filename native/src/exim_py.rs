@@ -1,7 +1,7 @@
 //! The Python face of the Exim row readers (`exim`): `analyzer._native.EximReader`.
 
-use crate::exim::{read_threads, Columns, Spec, SpecSource};
-use crate::exim_cols::{Bits, NumCol, StrCol};
+use crate::exim::{read_threads, Columns, Spec, SpecSource, CONSTANT_COLUMNS};
+use crate::exim_cols::{constant, Bits, NumCol, StrCol};
 use pyo3::prelude::*;
 use crate::owned::{owned, Owned};
 
@@ -64,8 +64,9 @@ pub(crate) fn columns_out<'py>(py: Python<'py>, cols: Columns) -> Read<'py> {
         (name, ty, nulls, b(c.valid.into_bytes()), b(c.values), None)
     };
     let mut out: Vec<Buffers<'py>> = vec![num("ts", "ts", cols.ts), num("pid", "int32", cols.pid)];
-    for (name, c) in cols.strs {
-        let StrCol { offsets, data, valid } = c.finish(cols.n);
+    let strs = cols.strs.into_iter().map(|(name, c)| (name, c.finish(cols.n)));
+    let same = CONSTANT_COLUMNS.iter().map(|&(name, v)| (name, constant(cols.n, v)));
+    for (name, StrCol { offsets, data, valid }) in strs.chain(same) {
         let nulls = valid.nulls;
         out.push((name, "string", nulls, b(valid.into_bytes()), b(offsets), Some(b(data))));
     }

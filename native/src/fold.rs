@@ -167,14 +167,14 @@ impl<'a> Tally<'a> {
 /// a small table by length and a few bytes: a block's lines have a few programs, and
 /// `postfix_daemon`'s scan and the daemons' search were ~5% of the fold. A slot holds the
 /// program it was found for, compared whole before it is used.
-struct Programs<'a> {
+pub(crate) struct Programs<'a> {
     slots: Vec<(&'a [u8], Option<Option<usize>>, Option<bool>)>,
 }
 
 impl<'a> Programs<'a> {
     const SLOTS: usize = 64;
 
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Programs { slots: vec![(&[][..], None, None); Self::SLOTS] }
     }
 
@@ -194,7 +194,7 @@ impl<'a> Programs<'a> {
     }
 
     #[inline]
-    fn daemon(&mut self, fast: &Fast, program: &'a [u8]) -> Option<Option<usize>> {
+    pub(crate) fn daemon(&mut self, fast: &Fast, program: &'a [u8]) -> Option<Option<usize>> {
         self.slot(fast, program).1
     }
 

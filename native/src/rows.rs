@@ -294,11 +294,13 @@ impl NumCol {
         }
     }
 
+    /// The value of row `row` (its `W` bytes: the width known where it is called, so that the
+    /// copy is a store, not a `memcpy` call of a length read at run time).
     #[inline]
-    fn set(&mut self, row: usize, v: &[u8]) {
+    fn set<const W: usize>(&mut self, row: usize, v: [u8; W]) {
         self.fill(row);
-        debug_assert_eq!(v.len(), self.width);
-        self.values.extend_from_slice(v);
+        debug_assert_eq!(W, self.width);
+        self.values.extend_from_slice(&v);
         self.valid.push(true);
     }
 }
@@ -422,7 +424,7 @@ impl Rows {
         macro_rules! put {
             ($i:expr, $v:expr) => {
                 if let Some(v) = $v {
-                    n[$i].set(k, &v.to_le_bytes());
+                    n[$i].set(k, v.to_le_bytes());
                 }
             };
         }
@@ -435,7 +437,7 @@ impl Rows {
         put!(6, r.size);
         put!(7, r.nrcpt);
         if let Some(v) = r.quit {
-            n[8].set(k, &[u8::from(v)]);
+            n[8].set(k, [u8::from(v)]);
         }
         Ok(())
     }
