@@ -319,14 +319,13 @@ def _text_patterns(kb: KnowledgeBase, texts: pa.Array) -> tuple[list[str | None]
     expire = np.zeros(len(texts) + 1, dtype=bool)
     if not len(texts):
         return found, wait, expire
-    run = TextRunner((*(p for _, p in provs), WAIT_TEXT, EXPIRE_TEXT), texts)
-    every = np.arange(1, len(texts) + 1)
+    hits = TextRunner((*(p for _, p in provs), WAIT_TEXT, EXPIRE_TEXT), texts).hits_every()
     for i, (pid, _) in enumerate(provs):
-        for j in np.flatnonzero(run.hits(i, every)):
+        for j in np.flatnonzero(hits[i]):
             if found[j] is None:
                 found[j] = pid
-    wait[1:] = run.hits(len(provs), every)
-    expire[1:] = run.hits(len(provs) + 1, every)
+    wait[1:] = hits[len(provs)]
+    expire[1:] = hits[len(provs) + 1]
     return found, wait, expire
 
 
