@@ -319,14 +319,13 @@ def _text_patterns(kb: KnowledgeBase, texts: pa.Array) -> tuple[list[str | None]
     expire = np.zeros(len(texts) + 1, dtype=bool)
     if not len(texts):
         return found, wait, expire
-    run = TextRunner((*(p for _, p in provs), WAIT_TEXT, EXPIRE_TEXT), texts)
-    every = np.arange(1, len(texts) + 1)
+    hits = TextRunner((*(p for _, p in provs), WAIT_TEXT, EXPIRE_TEXT), texts).hits_every()
     for i, (pid, _) in enumerate(provs):
-        for j in np.flatnonzero(run.hits(i, every)):
+        for j in np.flatnonzero(hits[i]):
             if found[j] is None:
                 found[j] = pid
-    wait[1:] = run.hits(len(provs), every)
-    expire[1:] = run.hits(len(provs) + 1, every)
+    wait[1:] = hits[len(provs)]
+    expire[1:] = hits[len(provs) + 1]
     return found, wait, expire
 
 
@@ -457,13 +456,17 @@ def classify_table(table: pa.Table, rules: KnowledgeBase | None = None, *, rule_
     expire_hit = t_expire[u["text"]]
     dir_v = [None] + vocab["direction"]
 
-    # Answers per unique combination.
+    # Answers per distinct combination of what they are made of (many combinations differ only in
+    # their text and take the same rule: each answer is worked out once)
     ev_v = [None] + vocab["event"]
     st_v = [None] + vocab["status"]
     res: dict[str, list[Any]] = {c.name: [] for c in schema.CLASS_COLUMNS
                                  if c.name != "cause_ref"}
     res["rule_id"] = []
-    for j in range(len(best)):
+    made_of = np.stack([best, picks, u["direction"], eff_code, u["event"], u["status"], wait_hit, expire_hit,
+                        p_codes]).astype(np.int64, copy=False)
+    _, first, answer_of = np.unique(made_of, axis=1, return_index=True, return_inverse=True)
+    for j in first.tolist():
         rule = kb.rules[best[j]] if best[j] >= 0 else None
         base_id = rule.cause if rule else "unknown"
         rule_id = rule.id if rule else None
@@ -490,7 +493,7 @@ def classify_table(table: pa.Table, rules: KnowledgeBase | None = None, *, rule_
         res["rule_id"].append(rule_id)
 
     names = [c.name for c in schema.CLASS_COLUMNS if c.name in res] + (["rule_id"] if rule_ids else [])
-    inverse = pa.array(uq.inverse.astype(np.int32))
+    inverse = pa.array(answer_of.reshape(-1)[uq.inverse].astype(np.int32))
     arrays = {name: pc.take(pa.array(res[name], pa.string()), inverse) for name in names}
     arrays["cause_ref"] = pa.nulls(table.num_rows, pa.string())
     order = [c.name for c in schema.CLASS_COLUMNS if c.name in arrays] + (["rule_id"] if rule_ids else [])

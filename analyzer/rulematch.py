@@ -72,6 +72,22 @@ class TextRunner:
         return pc.fill_null(got, False).to_numpy(zero_copy_only=False)
 
 
+    def hits_every(self) -> np.ndarray:
+        """:meth:`hits` of every pattern over every text: (patterns, texts) booleans, in one call
+        into the native core where it runs them all (the GIL let go of once, not once a pattern)."""
+        n = len(self.texts)
+        every = np.arange(1, n + 1)
+        if not self.patterns or not n:
+            return np.zeros((len(self.patterns), n), dtype=bool)
+        got = None  # (None from the core too where a pattern does not run there: each then as hits runs it)
+        if self._set is not None and hasattr(self._set, "hits_every"):
+            got = self._set.hits_every(self._native_texts, np.arange(len(self.patterns), dtype="<u4").tobytes())
+        if got is None:
+            return np.stack([self.hits(i, every) for i in range(len(self.patterns))])
+        hit = np.frombuffer(got, dtype=np.uint8).astype(bool).reshape(len(self.patterns), n)
+        return hit if self._valid is None else hit & self._valid
+
+
 def runner(kb: Any, texts: pa.Array) -> TextRunner:
     """A :class:`TextRunner` for ``kb``'s rules (pattern ``i`` is ``kb.rules[i].text``)."""
     return TextRunner(runner_patterns(kb), texts)

@@ -29,35 +29,63 @@ pub fn words_by_code(offsets: &[i32], data: &[u8], valid: Option<&[u8]>, codes: 
         .collect::<Result<_, _>>()?;
     let word = |c: &[u8]| {
         let c = i32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
-        usize::try_from(c).ok().and_then(|i| words.get(i)).ok_or_else(|| format!("code {c} is not one of {} words", words.len()))
+        usize::try_from(c).ok().filter(|&i| i < words.len()).ok_or_else(|| format!("code {c} is not one of {} words", words.len()))
     };
     let (mut size, mut nulls) = (0usize, 0usize);
     for c in codes.chunks_exact(CODE) {
-        let (_, len, value) = word(c)?;
+        let (_, len, value) = words[word(c)?];
         size += len;
         nulls += usize::from(!value);
     }
     if size > i32::MAX as usize {
         return Err("the column's text exceeds 2 GiB".into());
     }
+    // (every code is one of the words from here on)
+    let at = codes.chunks_exact(CODE).map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]) as usize);
     let n = codes.len() / CODE;
-    let mut out = StringColumn {
-        offsets: Vec::with_capacity((n + 1) * 4),
-        data: Vec::with_capacity(size),
-        validity: vec![if nulls > 0 { 0 } else { 0xFF }; n.div_ceil(8)],
-        nulls,
-    };
-    out.offsets.extend_from_slice(&0i32.to_le_bytes());
-    for (i, c) in codes.chunks_exact(CODE).enumerate() {
-        let &(start, len, value) = word(c)?;
-        out.data.extend_from_slice(&data[start..start + len]);
-        if nulls > 0 && value {
-            out.validity[i / 8] |= 1 << (i % 8);
+    let mut offsets = vec![0u8; (n + 1) * 4];
+    let mut validity = vec![if nulls > 0 { 0 } else { 0xFF }; n.div_ceil(8)];
+    if nulls > 0 {
+        for (k, i) in at.clone().enumerate() {
+            validity[k / 8] |= u8::from(words[i].2) << (k % 8);
         }
-        out.offsets.extend_from_slice(&(out.data.len() as i32).to_le_bytes());
     }
-    Ok(out)
+    let out = if words.iter().all(|w| w.1 <= PAD) {
+        // every word copied as one fixed run of PAD bytes (its bytes, then zeros) where the row's
+        // text starts, the next row's text written over its tail: no copy of a variable length
+        // per row (a call to memcpy each); the data has PAD bytes of room past its end, cut off
+        let padded: Vec<[u8; PAD]> = words
+            .iter()
+            .map(|&(start, len, _)| {
+                let mut w = [0u8; PAD];
+                w[..len].copy_from_slice(&data[start..start + len]);
+                w
+            })
+            .collect();
+        let mut out = vec![0u8; size + PAD];
+        let mut end = 0usize;
+        for (k, i) in at.enumerate() {
+            out[end..end + PAD].copy_from_slice(&padded[i]);
+            end += words[i].1;
+            offsets[(k + 1) * 4..(k + 2) * 4].copy_from_slice(&(end as i32).to_le_bytes());
+        }
+        out.truncate(size);
+        out
+    } else {
+        let mut out = Vec::with_capacity(size);
+        for (k, i) in at.enumerate() {
+            let (start, len, _) = words[i];
+            out.extend_from_slice(&data[start..start + len]);
+            offsets[(k + 1) * 4..(k + 2) * 4].copy_from_slice(&(out.len() as i32).to_le_bytes());
+        }
+        out
+    };
+    Ok(StringColumn { offsets, data: out, validity, nulls })
 }
+
+/// Words up to this many bytes are copied as fixed runs (`words_by_code`): the classification's
+/// words (causes, fixes, outcomes ...) are shorter.
+const PAD: usize = 32;
 
 /// The bytes of one code (int32).
 const CODE: usize = 4;
@@ -106,5 +134,30 @@ mod tests {
         assert!(words_by_code(&off, &data, None, &bytes(&[-1])).is_err());
         assert!(words_by_code(&[0, 9], b"ab", None, &bytes(&[0])).is_err());
         assert_eq!(words_by_code(&off, &data, None, &bytes(&[])).unwrap().nulls, 0);
+    }
+
+    #[test]
+    fn short_and_long_words_laid_out_alike() {
+        // words of every length around PAD, with and without one longer than PAD (the two ways)
+        let long = "x".repeat(PAD + 5);
+        let all: Vec<String> = (0..=PAD + 1).map(|k| "abcdefghijklmnopqrstuvwxyz0123456789".chars().cycle().take(k).collect()).collect();
+        for with_long in [false, true] {
+            let words: Vec<&str> = all.iter().map(String::as_str).filter(|w| with_long || w.len() <= PAD)
+                .chain(with_long.then_some(long.as_str())).collect();
+            let (off, data) = strings(&words);
+            let valid: Vec<u8> = (0..words.len()).map(|w| u8::from(w % 7 != 3)).collect();
+            let codes: Vec<i32> = (0..500).map(|k| ((k * 7919 + k / 3) % words.len()) as i32).collect();
+            let col = words_by_code(&off, &data, Some(&valid), &bytes(&codes)).unwrap();
+            let offs = arrow::offsets(&col.offsets);
+            let mut nulls = 0;
+            for (r, &c) in codes.iter().enumerate() {
+                let w = words[c as usize].as_bytes();
+                assert_eq!(&col.data[offs[r] as usize..offs[r + 1] as usize], w, "row {r}");
+                let value = valid[c as usize] != 0;
+                nulls += usize::from(!value);
+                assert_eq!(col.validity[r / 8] >> (r % 8) & 1 == 1, value, "row {r}");
+            }
+            assert_eq!((col.nulls, col.data.len()), (nulls, *offs.last().unwrap() as usize));
+        }
     }
 }

@@ -107,6 +107,34 @@ impl PyRuleSet {
         PyBytes::new(py, &got)
     }
 
+    /// One byte per pattern of ``which`` (little-endian u32 indices) and text of ``texts``,
+    /// pattern-major: 1 where the pattern matches the text (``hits`` of each pattern over every
+    /// text, in one call: the GIL let go of once, not once a pattern). None when one of the
+    /// patterns is not usable.
+    fn hits_every<'py>(&self, py: Python<'py>, texts: &PyTexts, which: &[u8]) -> Option<Bound<'py, PyBytes>> {
+        let got = py.detach(|| {
+            let strs = texts.texts.strings();
+            // each text scanned once by the screen (`rulematch_screen`, as the rule walk does): a
+            // pattern's automaton runs only on the texts it lets through to it (a text it keeps
+            // out could only have been found not to match)
+            let screen = self.set.screen();
+            let marks = screen.marks(strs);
+            let mut out = vec![0u8; which.len() / 4 * strs.len()];
+            let mut cand: Vec<u32> = Vec::with_capacity(strs.len());
+            for (row, c) in out.chunks_exact_mut(strs.len().max(1)).zip(which.chunks_exact(4)) {
+                let i = u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize;
+                cand.clear();
+                cand.extend((0..strs.len() as u32).filter(|&t| !screen.screens(i) || marks.may(t as usize, i)));
+                let got = if cand.is_empty() && self.set.usable(i) { Vec::new() } else { self.set.hits(i, strs, &cand)? };
+                for (&t, hit) in cand.iter().zip(got) {
+                    row[t as usize] = u8::from(hit);
+                }
+            }
+            Some(out)
+        })?;
+        Some(PyBytes::new(py, &got))
+    }
+
     /// One byte per candidate (little-endian u32 indices into ``texts``): 1 where pattern ``i``
     /// matches the text. None when the pattern is not usable.
     fn hits<'py>(&self, py: Python<'py>, texts: &PyTexts, i: usize, cand: &[u8]) -> Option<Bound<'py, PyBytes>> {
