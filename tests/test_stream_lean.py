@@ -48,9 +48,8 @@ class _Counted:
 
     def most_ahead(self, stream: EventStream) -> int:
         """The most blocks handed out and not yet yielded as batches, over the stream."""
-        most = yielded = 0
-        for _ in stream:
-            yielded += 1
+        most = 0
+        for yielded, _ in enumerate(stream, 1):
             most = max(most, self.submitted - yielded)
         return most
 
