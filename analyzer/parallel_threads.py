@@ -23,7 +23,7 @@ import os
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["ENV", "block_pool", "pool", "usable"]
+__all__ = ["ENV", "block_pool", "pending", "pool", "usable"]
 
 #: ``MAILLENS_BLOCK_THREADS=0`` keeps the forked workers where threads would run
 ENV = "MAILLENS_BLOCK_THREADS"
@@ -47,6 +47,17 @@ def block_pool(stream: Any, inp: Any, ref: dt.datetime | None) -> tuple[Executor
         return pool(stream.workers, stream.producer, stream._worker_classifier()), None, True
     return (parallel.pool(stream.workers, stream.producer, stream._worker_classifier(), warm=stream._warm_job(inp, ref)),
             parallel.spool_dir(), False)
+
+
+def pending(stream: Any, per_worker: int) -> int:
+    """Blocks handed out and not yet taken, per worker: ``per_worker`` (what covers a forked
+    worker's send and the main process's map), one for a ``lean`` stream whose blocks run on
+    threads (:func:`block_pool`'s test): a block done and not taken is held in the main process,
+    beside a consumer whose own state grows (the report's fold), and a thread hands its table
+    over with nothing to cover. (Measured at 1M Exim lines: the report's peak PSS −15 MiB beside
+    two per thread, CPU and wall the same; bench/RESULTS.md, r33-r10rest.)"""
+    on_threads = stream.block_threads and not stream._answer_in_worker and usable()
+    return 1 if stream.lean and on_threads else per_worker
 
 
 def _block_thread(worker: dict[str, Any]) -> None:

@@ -99,7 +99,7 @@ CLASSIFY_ROWS = 160_000
 CLASSIFY_FIRST_ROWS = 25_000
 #: Batches made ahead of the consumer, on a thread (with workers > 1; EventStream.ahead)
 AHEAD = 2
-#: Blocks handed to the worker processes and not yet taken, per worker
+#: Blocks handed to the worker processes and not yet taken, per worker (on threads, EventStream.lean: 1)
 PENDING_PER_WORKER = 2
 #: Batches taken from the workers ahead of the classification (EventStream.results_ahead's default):
 #: the workers' results are taken, and the next blocks handed out, on a thread of their own
@@ -175,6 +175,7 @@ class EventStream:
     #: summary keep their memory; a SIGTERM's stop waits for a blocked reader one thread deep)
     results_ahead: int | None = None
     block_threads: bool = False  # blocks on threads of this process where they may (analyzer.parallel_threads)
+    lean: bool = False  # blocks on threads: one pending per thread, the heap trimmed (parallel.TRIM_BLOCKS)
     #: the only columns the consumer (and the classifier) reads, or None: all. Batches then have
     #: only these (and line_no), and worker processes send back only these (less to put in line
     #: order, write and map). Runs that merge secondary logs or sets of files keep all columns
@@ -300,7 +301,7 @@ class EventStream:
 
         small = SmallFiles()
         pending: deque[tuple[Future, Callable[[Any], Iterator[EventBatch]]]] = deque()
-        limit = 1 if self.workers <= 1 else PENDING_PER_WORKER * self.workers
+        limit = 1 if self.workers <= 1 else parallel_threads.pending(self, PENDING_PER_WORKER) * self.workers
         self._pool: Any = None
         self._spool: str | None = None  # parallel.spool_dir() while the pool runs
         self._recycle = parallel.Recycler(limit + AHEAD + 2)  # its files free for the next blocks
@@ -473,7 +474,7 @@ class EventStream:
                             Start() if first else state, self._in_worker(),
                             getattr(self.classifier, "uses_keys", False) and not self._in_worker(),
                             self._spool, self._send_columns, self._recycle.take() if self._spool else None,
-                            self._inline)
+                            self._inline, self._inline and self.lean)
 
         def taker(j: BlockJob, last: bool) -> Callable[[Any], Iterator[EventBatch]]:
             def take(r: Any) -> Iterator[EventBatch]:

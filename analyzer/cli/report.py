@@ -182,6 +182,8 @@ class _Resumed:
 def _collect(stream: Any, kb: Any, classifier: Any, lo: dt.datetime | None, hi: dt.datetime | None) -> Any:
     """The report's fold of the stream (:func:`analyzer.report.run.collect_report_events`), its
     heavy imports made once the stream has started: the workers fork at its first batch."""
+    # blocks parsed on threads where they may, few in flight (analyzer.parallel_threads.pending)
+    stream.block_threads = stream.lean = True
     batches = iter(stream)
     try:
         first = next(batches, None)
