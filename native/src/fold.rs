@@ -216,13 +216,6 @@ fn key(r: &Row, out: &mut Vec<u8>) {
 /// often different first; a value of the readers' tables is the same bytes at the same place,
 /// and is not compared byte by byte).
 fn same_key(a: &Row, b: &Row) -> bool {
-    fn same(x: Option<&[u8]>, y: Option<&[u8]>) -> bool {
-        match (x, y) {
-            (None, None) => true,
-            (Some(x), Some(y)) => x.len() == y.len() && (std::ptr::eq(x.as_ptr(), y.as_ptr()) || x == y),
-            _ => false,
-        }
-    }
     fn word(s: Option<&str>) -> Option<&[u8]> {
         s.map(str::as_bytes)
     }
@@ -238,6 +231,25 @@ fn same_key(a: &Row, b: &Row) -> bool {
         && same(word(a.smtp_stage), word(b.smtp_stage))
         && same(word(a.direction), word(b.direction))
         && same(word(a.mta), word(b.mta))
+}
+
+/// Whether two values are equal (both null, or the same bytes: at the same place, or compared).
+#[inline]
+pub fn same(x: Option<&[u8]>, y: Option<&[u8]>) -> bool {
+    match (x, y) {
+        (None, None) => true,
+        (Some(x), Some(y)) => x.len() == y.len() && (std::ptr::eq(x.as_ptr(), y.as_ptr()) || x == y),
+        _ => false,
+    }
+}
+
+/// A small table's slot (of 256) by a word (a reader's or an event's address) and the lengths
+/// of four values (0: null): [`LastGroup`]'s and `fold_exim`'s hint.
+#[inline]
+pub fn hint_slot(p: usize, lens: [Option<usize>; 4]) -> usize {
+    let len = |n: Option<usize>| n.map_or(0, |n| n as u64 + 1);
+    let h = (p as u64 ^ len(lens[0]) << 32 ^ len(lens[1]) << 16 ^ len(lens[2]) << 48 ^ len(lens[3]) << 8).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 56) as usize
 }
 
 /// The group of the last row read with the same reader and the same lengths of the values that
@@ -258,10 +270,8 @@ impl LastGroup {
     #[inline]
     fn at(row: &Row) -> (usize, usize) {
         let p = row.pattern.map_or(0, |p| p.as_ptr() as usize);
-        let len = |t: &crate::rows::Text| t.as_ref().map_or(0, |t| t.len() + 1) as u64;
-        let h = (p as u64 ^ len(&row.reply_text) << 32 ^ len(&row.relay_host) << 16 ^ len(&row.status) << 48 ^ len(&row.detail) << 8)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (p, (h >> 56) as usize)
+        let len = |t: &crate::rows::Text| t.as_ref().map(|t| t.len());
+        (p, hint_slot(p, [len(&row.reply_text), len(&row.relay_host), len(&row.status), len(&row.detail)]))
     }
 
     /// The group of the last row in `row`'s slot, where `row` has its representative's values.
