@@ -211,82 +211,6 @@ fn key(r: &Row, out: &mut Vec<u8>) {
     crate::classkey::encode(&crate::classkey::Fields::of(r), r.relay_host.as_deref(), r.reply_text.as_deref(), r.detail.as_deref(), out);
 }
 
-/// Whether two rows have the same raw key ([`key`]): the same `CLASS_KEY` values (those
-/// `classkey::Fields::of` reads, and the relay host), compared value by value (those most
-/// often different first; a value of the readers' tables is the same bytes at the same place,
-/// and is not compared byte by byte).
-fn same_key(a: &Row, b: &Row) -> bool {
-    fn word(s: Option<&str>) -> Option<&[u8]> {
-        s.map(str::as_bytes)
-    }
-    same(a.reply_text.as_deref(), b.reply_text.as_deref())
-        && same(a.relay_host.as_deref(), b.relay_host.as_deref())
-        && same(a.detail.as_deref(), b.detail.as_deref())
-        && a.reply_code == b.reply_code
-        && a.quit == b.quit
-        && same(a.status.as_deref(), b.status.as_deref())
-        && same(a.dsn.as_deref(), b.dsn.as_deref())
-        && same(a.enhanced_code.as_deref(), b.enhanced_code.as_deref())
-        && same(word(a.event), word(b.event))
-        && same(word(a.smtp_stage), word(b.smtp_stage))
-        && same(word(a.direction), word(b.direction))
-        && same(word(a.mta), word(b.mta))
-}
-
-/// Whether two values are equal (both null, or the same bytes: at the same place, or compared).
-#[inline]
-pub fn same(x: Option<&[u8]>, y: Option<&[u8]>) -> bool {
-    match (x, y) {
-        (None, None) => true,
-        (Some(x), Some(y)) => x.len() == y.len() && (std::ptr::eq(x.as_ptr(), y.as_ptr()) || x == y),
-        _ => false,
-    }
-}
-
-/// A small table's slot (of 256) by a word (a reader's or an event's address) and the lengths
-/// of four values (0: null): [`LastGroup`]'s and `fold_exim`'s hint.
-#[inline]
-pub fn hint_slot(p: usize, lens: [Option<usize>; 4]) -> usize {
-    let len = |n: Option<usize>| n.map_or(0, |n| n as u64 + 1);
-    let h = (p as u64 ^ len(lens[0]) << 32 ^ len(lens[1]) << 16 ^ len(lens[2]) << 48 ^ len(lens[3]) << 8).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (h >> 56) as usize
-}
-
-/// The group of the last row read with the same reader and the same lengths of the values that
-/// differ most (in a small table by these): a row whose values are that group's representative's
-/// is in that group, found without its key built, hashed and looked up (~500 instructions a
-/// row). Only a hint: the values are compared whole ([`same_key`]).
-struct LastGroup {
-    slots: Vec<(usize, u32)>,
-}
-
-impl LastGroup {
-    const SLOTS: usize = 256;
-
-    fn new() -> Self {
-        LastGroup { slots: vec![(0, 0); Self::SLOTS] }
-    }
-
-    #[inline]
-    fn at(row: &Row) -> (usize, usize) {
-        let p = row.pattern.map_or(0, |p| p.as_ptr() as usize);
-        let len = |t: &crate::rows::Text| t.as_ref().map(|t| t.len());
-        (p, hint_slot(p, [len(&row.reply_text), len(&row.relay_host), len(&row.status), len(&row.detail)]))
-    }
-
-    /// The group of the last row in `row`'s slot, where `row` has its representative's values.
-    #[inline]
-    fn of(&self, row: &Row, reps: &[(u32, Row)]) -> (Option<u32>, usize) {
-        let (p, at) = Self::at(row);
-        let (q, g) = self.slots[at];
-        ((p != 0 && p == q && same_key(row, &reps[g as usize].1)).then_some(g), at)
-    }
-
-    fn set(&mut self, row: &Row, at: usize, g: u32) {
-        self.slots[at] = (row.pattern.map_or(0, |p| p.as_ptr() as usize), g);
-    }
-}
-
 /// A block (or a part of one) folded.
 pub struct Folded<'a> {
     /// as `batch::Batch`: per line NO_HEADER / HEADER / ROW; stamps of the lines with a header
@@ -340,16 +264,16 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
     let mut buf = Vec::new();
     let free = newline_free(lines, lo, hi);
     let mut programs = Programs::new();
-    let mut last_stamp = LastStamp::default();
-    let mut last = LastGroup::new();
+    let mut last = LastStamp::default();
     for i in lo..hi {
         let line = lines.get(i);
-        let Some(hd) = head_at(line, months, may_hold_newline(lines, i, free), &mut last_stamp) else {
+        let Some(hd) = head_at(line, months, may_hold_newline(lines, i, free), &mut last) else {
             f.kind.push(NO_HEADER);
             continue;
         };
         f.stamps.push(&hd);
         let (program, pid, msg) = (hd.program, hd.pid, hd.msg);
+        // (the header's host as a new `Cow` where needed: `Option<Cow>::clone` was a call a line)
         let mut row = Row { host: Some(Cow::Borrowed(hd.host)), mta: Some("postfix"), program: Some(Cow::Borrowed(program)), pid, ..Row::default() };
         let graphic_end = msg.last().is_some_and(|&c| (0x21..=0x7E).contains(&c));
         let read = graphic_end && programs.daemon(fast, program).is_some_and(|d| fast.read_at(d, msg, &mut row));
@@ -365,19 +289,12 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
             continue;
         }
         f.kind.push(ROW);
-        let g = match last.of(&row, &f.reps) {
-            (Some(g), _) => g,
-            (None, at) => {
-                key(&row, &mut buf);
-                let (g, new) = groups.number(&buf);
-                if new {
-                    f.ckeys.push(masker.map_or(0, |m| m.key(&row, &mut kbuf)));
-                    f.reps.push((i as u32, row.clone()));
-                }
-                last.set(&row, at, g);
-                g
-            }
-        };
+        key(&row, &mut buf);
+        let (g, new) = groups.number(&buf);
+        if new {
+            f.ckeys.push(masker.map_or(0, |m| m.key(&row, &mut kbuf)));
+            f.reps.push((i as u32, row.clone()));
+        }
         f.rows.push(i as u32);
         f.gid.push(g);
         f.queue_id.push(row.queue_id.as_deref());
@@ -600,61 +517,6 @@ mod tests {
             hits += usize::from(want.flatten().is_some());
         }
         assert!(hits > 100, "{hits}");
-    }
-
-    /// `same_key` is "the keys are equal": rows of values drawn from a few (each value twice,
-    /// at two places, so that equal values are told by their bytes and by their place), each
-    /// with a twin that has one value drawn again.
-    #[test]
-    fn same_key_where_the_keys_are_equal() {
-        let texts: Vec<Vec<u8>> = [0usize, 1, 3, 8, 17, 60].iter().flat_map(|&n| [vec![b'a'; n], vec![b'b'; n]]).collect();
-        let copies = texts.clone();
-        let statics: [&'static str; 3] = ["sent", "bounced", ""];
-        let mut rng = crate::testutil::XorShift(0x5A3E_0033);
-        let text = |rng: &mut crate::testutil::XorShift| -> crate::rows::Text {
-            let k = (rng.next() % (2 * texts.len() as u64 + 1)) as usize;
-            match k {
-                0 => None,
-                k if k <= texts.len() => Some(Cow::Borrowed(texts[k - 1].as_slice())),
-                k => Some(Cow::Borrowed(copies[k - 1 - texts.len()].as_slice())),
-            }
-        };
-        let word = |rng: &mut crate::testutil::XorShift| (rng.next() % 4 != 0).then(|| statics[(rng.next() % 3) as usize]);
-        let (mut ka, mut kb) = (Vec::new(), Vec::new());
-        let (mut same, mut differ) = (0, 0);
-        for _ in 0..20_000 {
-            let a = Row {
-                event: word(&mut rng), status: text(&mut rng), smtp_stage: word(&mut rng), mta: word(&mut rng), dsn: text(&mut rng),
-                enhanced_code: text(&mut rng), reply_code: (rng.next() % 3 != 0).then(|| (rng.next() % 2) as i16 + 250),
-                quit: (rng.next() % 3 != 0).then(|| rng.next() % 2 == 0), relay_host: text(&mut rng), reply_text: text(&mut rng),
-                detail: text(&mut rng), direction: word(&mut rng), queue_id: text(&mut rng), ..Row::default()
-            };
-            let mut b = a.clone();
-            match rng.next() % 14 {
-                0 => b.event = word(&mut rng),
-                1 => b.status = text(&mut rng),
-                2 => b.smtp_stage = word(&mut rng),
-                3 => b.mta = word(&mut rng),
-                4 => b.dsn = text(&mut rng),
-                5 => b.enhanced_code = text(&mut rng),
-                6 => b.reply_code = (rng.next() % 2 == 0).then_some(250),
-                7 => b.quit = (rng.next() % 2 == 0).then_some(true),
-                8 => b.relay_host = text(&mut rng),
-                9 => b.reply_text = text(&mut rng),
-                10 => b.detail = text(&mut rng),
-                11 => b.direction = word(&mut rng),
-                // a column the key leaves out
-                12 => b.queue_id = text(&mut rng),
-                _ => {}
-            }
-            key(&a, &mut ka);
-            key(&b, &mut kb);
-            assert_eq!(same_key(&a, &b), ka == kb);
-            assert!(same_key(&a, &a) && same_key(&b, &b));
-            same += usize::from(ka == kb);
-            differ += usize::from(ka != kb);
-        }
-        assert!(same > 3000 && differ > 3000, "{same} {differ}");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use crate::classkey::{encode, Fields, Masker};
 use crate::exim::{each_row, over_threads, Columns, Row, Spec};
 use crate::exim_cols::StrCol;
-use crate::fold::{first_seen, hint_slot, same, Col};
+use crate::fold::{first_seen, Col};
 use crate::hash::KeyIndex;
 
 /// A group's representative: its first row, with the header's stamp and pid.
@@ -107,26 +107,6 @@ pub fn key(r: &Row, out: &mut Vec<u8>) {
     encode(&f, r.relay.host, f.reply_text, f.detail, out);
 }
 
-/// Whether two rows have the same raw key ([`key`]): the same `CLASS_KEY` values (as
-/// `fold::same_key` compares the Postfix fold's).
-fn same_key(a: &Row, b: &Row) -> bool {
-    let (fa, fb) = (fields(a), fields(b));
-    same(fa.reply_text, fb.reply_text)
-        && same(a.relay.host, b.relay.host)
-        && same(fa.detail, fb.detail)
-        && (fa.reply_code, fa.quit) == (fb.reply_code, fb.quit)
-        && [(fa.status, fb.status), (fa.enhanced_code, fb.enhanced_code), (fa.event, fb.event), (fa.smtp_stage, fb.smtp_stage),
-            (fa.direction, fb.direction), (fa.mta, fb.mta), (fa.dsn, fb.dsn)].iter().all(|&(x, y)| same(x, y))
-}
-
-/// The slot of a row in the fold's table of last groups: by its event and the lengths of the
-/// values that differ most (a hint only: the values are compared whole).
-fn last_slot(r: &Row) -> (usize, usize) {
-    let p = r.event.as_ptr() as usize;
-    (p, hint_slot(p, [r.reply_text.as_ref().map(|t| t.len()), r.relay.host.map(<[u8]>::len), r.detail.map(<[u8]>::len),
-                      r.status_text.map(str::len)]))
-}
-
 /// Fold lines `lo..hi` of a string column (Arrow offsets and data); with a `masker`, the groups'
 /// classification keys too.
 pub fn fold<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: usize, masker: Option<&Masker>) -> Folded<'a> {
@@ -139,25 +119,14 @@ pub fn fold<'a>(spec: &'a Spec, offsets: &[i32], data: &'a [u8], lo: usize, hi: 
         c.data.reserve(24 * n);
     }
     let (mut buf, mut kbuf) = (Vec::new(), Vec::new());
-    // the group of the last row by event and some values' lengths (`last_slot`): a row with
-    // its representative's values is in it, found without its key built, hashed and looked up
-    let mut last = vec![(0usize, 0u32); 256];
     each_row(spec, offsets, data, lo, hi, |i, ts, local, pid, row| {
+        key(row, &mut buf);
         f.queue_id.push(row.queue_id);
         f.recipient.push(row.recipient);
-        let (p, at) = last_slot(row);
-        let (q, g) = last[at];
-        let g = if p == q && same_key(row, &f.groups.reps[g as usize].row) {
-            g
-        } else {
-            key(row, &mut buf);
-            let g = f.groups.of(&buf, || {
-                let ckey = masker.map_or(0, |m| m.key_of(&fields(row), &mut kbuf));
-                Rep { line: i as u32, ts, local, pid, row: row.clone(), ckey }
-            });
-            last[at] = (p, g);
-            g
-        };
+        let g = f.groups.of(&buf, || {
+            let ckey = masker.map_or(0, |m| m.key_of(&fields(row), &mut kbuf));
+            Rep { line: i as u32, ts, local, pid, row: row.clone(), ckey }
+        });
         f.rows.push(i as u32);
         f.gid.push(g);
         f.ts.push(ts);
@@ -218,7 +187,6 @@ pub fn classes<'f, 'a>(f: &'f Folded<'a>) -> (Vec<&'f Rep<'a>>, Vec<u32>, Col) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::borrow::Cow;
     use crate::exim::{header, message, read};
 
     fn day() -> Vec<String> {
@@ -292,59 +260,6 @@ mod tests {
                 assert_eq!(f.groups.keys()[f.gid[k] as usize], buf.as_slice());
             }
         });
-    }
-
-    /// `same_key` is "the keys are equal", on rows of values drawn from a few (each twice, at
-    /// two places), each with a twin that has one value drawn again.
-    #[test]
-    fn same_key_where_the_keys_are_equal() {
-        let texts: Vec<Vec<u8>> = [0usize, 1, 3, 8, 17, 60].iter().flat_map(|&n| [vec![b'a'; n], vec![b'b'; n]]).collect();
-        let copies = texts.clone();
-        let words: [&'static str; 3] = ["frozen", "RCPT", ""];
-        let mut rng = crate::testutil::XorShift(0xE1E1_0033);
-        let text = |rng: &mut crate::testutil::XorShift| -> Option<&[u8]> {
-            match (rng.next() % (2 * texts.len() as u64 + 1)) as usize {
-                0 => None,
-                k if k <= texts.len() => Some(texts[k - 1].as_slice()),
-                k => Some(copies[k - 1 - texts.len()].as_slice()),
-            }
-        };
-        let word = |rng: &mut crate::testutil::XorShift| (rng.next() % 4 != 0).then(|| words[(rng.next() % 3) as usize]);
-        let (mut ka, mut kb) = (Vec::new(), Vec::new());
-        let (mut equal, mut differ) = (0, 0);
-        for _ in 0..20_000 {
-            let mut a = Row {
-                event: ["delivery", "reject"][(rng.next() % 2) as usize], direction: word(&mut rng), status: word(&mut rng),
-                status_text: word(&mut rng), reply_code: (rng.next() % 3 != 0).then(|| (rng.next() % 2) as i16 + 250),
-                smtp_stage: word(&mut rng), reply_text: text(&mut rng).map(Cow::Borrowed), quit: (rng.next() % 3 != 0).then(|| rng.next() % 2 == 0),
-                detail: text(&mut rng), recipient: text(&mut rng), ..Row::default()
-            };
-            a.relay.host = text(&mut rng);
-            a.enhanced_code = a.reply_text.as_ref().filter(|t| t.len() > 2).map(|_| (1, 2 + (rng.next() % 2) as usize));
-            let mut b = a.clone();
-            match rng.next() % 10 {
-                0 => b.status = word(&mut rng),
-                1 => b.status_text = word(&mut rng),
-                2 => b.smtp_stage = word(&mut rng),
-                3 => b.relay.host = text(&mut rng),
-                4 => b.reply_text = text(&mut rng).map(Cow::Borrowed),
-                5 => b.detail = text(&mut rng),
-                6 => b.quit = None,
-                7 => b.direction = word(&mut rng),
-                // a column the key leaves out
-                8 => b.recipient = text(&mut rng),
-                _ => {}
-            }
-            if b.enhanced_code.is_some_and(|(_, e)| b.reply_text.as_ref().is_none_or(|t| t.len() < e)) {
-                b.enhanced_code = None;
-            }
-            key(&a, &mut ka);
-            key(&b, &mut kb);
-            assert_eq!(same_key(&a, &b), ka == kb);
-            equal += usize::from(ka == kb);
-            differ += usize::from(ka != kb);
-        }
-        assert!(equal > 3000 && differ > 3000, "{equal} {differ}");
     }
 
     #[test]
