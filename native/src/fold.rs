@@ -273,8 +273,8 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         };
         f.stamps.push(&hd);
         let (program, pid, msg) = (hd.program, hd.pid, hd.msg);
-        // (the header's host as a new `Cow` where needed: `Option<Cow>::clone` was a call a line)
-        let mut row = Row { host: Some(Cow::Borrowed(hd.host)), mta: Some("postfix"), program: Some(Cow::Borrowed(program)), pid, ..Row::default() };
+        let host = Some(Cow::Borrowed(hd.host));
+        let mut row = Row { host: host.clone(), mta: Some("postfix"), program: Some(Cow::Borrowed(program)), pid, ..Row::default() };
         let graphic_end = msg.last().is_some_and(|&c| (0x21..=0x7E).contains(&c));
         let read = graphic_end && programs.daemon(fast, program).is_some_and(|d| fast.read_at(d, msg, &mut row));
         if !read {
@@ -283,7 +283,7 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
                 f.kind.push(FOREIGN);
                 continue;
             }
-            let r = Row { host: Some(Cow::Borrowed(hd.host)), program: Some(Cow::Borrowed(program)), pid, detail: Some(Cow::Borrowed(msg)), ..Row::default() };
+            let r = Row { host, program: Some(Cow::Borrowed(program)), pid, detail: Some(Cow::Borrowed(msg)), ..Row::default() };
             f.headers.push(i as u32, &r)?;
             f.kind.push(HEADER);
             continue;
