@@ -323,6 +323,27 @@ mod tests {
     }
 
     #[test]
+    fn decreasing_offsets_anywhere_are_errors_narrow_and_wide() {
+        let narrow = |o: &[i32]| o.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let wide = |o: &[i64]| o.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let data = [b'x'; 64];
+        for n in [2usize, 3, 17, 40] {
+            let ok: Vec<i64> = (0..n as i64).map(|i| i.min(30)).collect(); // (equal offsets: empty strings)
+            assert!(Column::new(&narrow(&ok.iter().map(|&x| x as i32).collect::<Vec<_>>()), &data, false).is_ok());
+            assert!(Column::new(&wide(&ok), &data, true).is_ok());
+            for at in 1..n {
+                let mut bad = ok.clone();
+                bad[at] = bad[at - 1] - 1;
+                if bad[at] < 0 {
+                    continue;
+                }
+                assert!(Column::new(&narrow(&bad.iter().map(|&x| x as i32).collect::<Vec<_>>()), &data, false).is_err());
+                assert!(Column::new(&wide(&bad), &data, true).is_err());
+            }
+        }
+    }
+
+    #[test]
     fn bad_buffers_are_errors() {
         assert!(Column::new(&[0, 0, 0], b"", false).is_err());
         let off: Vec<u8> = [0i32, 3, 2].iter().flat_map(|x| x.to_le_bytes()).collect();
