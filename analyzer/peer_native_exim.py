@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import native
-from .keyed import key_hash
 from .message_ends import QueueCounts
 from .peer_folds import _TRANSPORTS, ExFold, _Fold, _lower, _per_value
 from .peer_vocab import _strings, _texts
@@ -108,9 +107,9 @@ class NativeExFold(ExFold):
         if sel is not None:
             sel = np.ascontiguousarray(sel, dtype=bool)
             has &= sel
-        h = np.zeros(len(has), dtype=np.uint64)
-        if has.any():
-            h[has] = key_hash(cols["queue_id"].filter(pa.array(has)))
+        # the queue ids hashed by the native step where it reads them (h empty: keyed.key_hash's
+        # hash of each row ``has`` marks; no column filtered and copied out for it here)
+        h = np.zeros(0, dtype=np.uint64)
         ts = pc.fill_null(pc.cast(col(ev, "ts"), pa.int64()), 0).to_numpy(zero_copy_only=False)
         size = pc.fill_null(col(ev, "size"), 0).cast(pa.int64()).to_numpy(zero_copy_only=False)
         texts = [_strings(_texts(cols[n])) for n in _TEXTS]

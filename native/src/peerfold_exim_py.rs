@@ -6,6 +6,7 @@ use crate::owned::{owned, Owned};
 use crate::peerfold_exim::{ExFold, ExRows, Sums};
 use crate::peerfold_py::{out, texts_of, typed, Strs};
 use crate::peerfold_warn::Texts;
+use crate::hash::hash_bytes;
 use crate::ByteView;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -54,17 +55,26 @@ impl PyExFold {
     /// `LOW` columns that hold non-ASCII text and came without ``low``, None): nothing folded.
     /// An Exim id's first characters are ASCII (else ValueError before anything is folded).
     /// ``sel`` (a byte per row, or None: all): the rows folded, the others read as no line.
+    /// ``h`` empty: each row's queue id hashed here (`hash::hash_bytes`, as `keyed.key_hash`
+    /// hashes it) where ``has`` marks one, 0 elsewhere.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (texts, low, has, h, size, ts, sel=None))]
     fn add<'py>(&mut self, py: Python<'py>, texts: [Strs; 14], low: [Option<Strs>; 8], has: ByteView, h: ByteView,
                 size: ByteView, ts: ByteView, sel: Option<ByteView>) -> PyResult<(u32, Option<Bound<'py, Owned>>)> {
         let fold = &mut self.0;
         let got = py.detach(|| -> PyResult<(u32, Option<Vec<u8>>)> {
-            let h = typed(&h, u64::from_le_bytes)?;
+            let mut h = typed(&h, u64::from_le_bytes)?;
             let (size, ts) = (typed(&size, i64::from_le_bytes)?, typed(&ts, i64::from_le_bytes)?);
             let t = texts.iter().map(texts_of).collect::<Result<Vec<_>, _>>().map_err(PyValueError::new_err)?;
             let l = low.iter().map(|c| c.as_ref().map(texts_of).transpose()).collect::<Result<Vec<_>, _>>()
                 .map_err(PyValueError::new_err)?;
+            if h.is_empty() {
+                if t[13].len() != has.len() {
+                    return Err(PyValueError::new_err("the queue ids and the rows differ in length"));
+                }
+                h = has.iter().enumerate()
+                    .map(|(i, &on)| if on != 0 { t[13].get(i).map_or(0, hash_bytes) } else { 0 }).collect();
+            }
             let sel = sel.as_deref();
             if sel.is_some_and(|s| s.len() != has.len() || t.iter().any(|c| c.len() != s.len())) {
                 return Err(PyValueError::new_err("the rows folded and the columns differ in length"));

@@ -55,6 +55,7 @@ impl<'a> Texts<'a> {
         Ok(Texts { col: Col::Rows(col) })
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         match &self.col {
             Col::All(c, _) => c.len(),
@@ -68,6 +69,7 @@ impl<'a> Texts<'a> {
 
     /// Row ``i``'s text, None where null (and for a row whose offsets were not checked and are
     /// not a part of the data: never read by the callers of `Texts::rows`).
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&'a [u8]> {
         match &self.col {
             Col::All(c, valid) => valid.is_none_or(|(bits, at)| bits[(at + i) / 8] >> ((at + i) % 8) & 1 == 1).then(|| c.get(i)),
