@@ -42,6 +42,46 @@ impl Held {
         self.qid.is_empty()
     }
 
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.qid.len()
+    }
+
+    /// Drop, in place, the entries `dead` names (by queue id and index: dead where `dead` gives
+    /// the queue id a bound above the entry's index); the others keep their order, their base
+    /// and offsets (a run none of whose entries is left is dropped). The columns keep their
+    /// capacity: what is freed is taken by the next entries, not grown into.
+    pub fn drop_dead(&mut self, dead: impl Fn(u64, usize) -> bool) {
+        let placed = self.placed;
+        let (mut w, mut b, mut last) = (0, 0, usize::MAX);
+        let old = std::mem::take(&mut self.bases);
+        for i in 0..self.qid.len() {
+            while b + 1 < old.len() && old[b + 1].from <= i {
+                b += 1;
+            }
+            if dead(self.qid[i], i) {
+                continue;
+            }
+            if last != b {
+                self.bases.push(Base { from: w, ..old[b] });
+                last = b;
+            }
+            self.qid[w] = self.qid[i];
+            self.sec[w] = self.sec[i];
+            self.ns[w] = self.ns[i];
+            if placed {
+                self.order[w] = self.order[i];
+                self.sender[w] = self.sender[i];
+            }
+            w += 1;
+        }
+        self.qid.truncate(w);
+        self.sec.truncate(w);
+        self.ns.truncate(w);
+        self.order.truncate(w);
+        self.sender.truncate(w);
+    }
+
     /// A time's (second, nanoseconds into it); None without a time.
     fn split(ts: i64) -> Option<(i64, u32)> {
         (ts != NULL_SEC).then(|| (ts.div_euclid(NS), ts.rem_euclid(NS) as u32))
