@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from ..peer_agg import new_vocab
 from .arrow_columns import as_arrow, flags, hash_arrow, seconds_ns_arrow
+from .bulk_ends import SenderEnds
 from .bulk_masks import (  # (the masks were defined here: their importers still name this module)
     BULK_EVENTS,
     MESSAGE_EVENTS,
@@ -38,7 +39,7 @@ from .bulk_masks import (  # (the masks were defined here: their importers still
 from .bulk_narrow import extreme_ns
 from .bulk_narrow import ns as times_ns
 from .bulk_native import native_bulk
-from .bulk_read import _deferred_hashes, _looked_up_hashes, _Read
+from .bulk_read import _deferred_hashes, _Read
 from .key_groups import group_sums, sorted_groups
 
 __all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "fold_masks", "in_window", "is_bulk",
@@ -139,11 +140,9 @@ class BulkFold:
         # deferral detector, for those lines' queue ids (see _deferred_hashes); the others' entries
         # are dropped in result(), not joined and cut (at 10M Exim lines: 1.5M entries, 34 MiB)
         self._deferred: list[np.ndarray] | None = [] if deferred_only else None
-        # looked_up_only: Bulk.senders keeps only the messages whose sender the top tables may look
-        # up (_looked_up_hashes: an outbound delivery line naming no sender, in any batch): at 10M
-        # Exim lines a third of the 1.5M messages, the others' entries (36 bytes each) dropped in
-        # result(), before the report's build
-        self._looked_up: list[np.ndarray] | None = [] if looked_up_only else None
+        # looked_up_only: Bulk.senders keeps only the messages whose sender the top tables may look up
+        # (an outbound delivery line naming no sender before the message's end: .bulk_ends)
+        self._ends = SenderEnds() if looked_up_only else None
         # where the native engine runs, the state is held and folded in Rust (.bulk_native)
         self._native = native_bulk(self._split, deferred_only, looked_up_only)
 
@@ -159,17 +158,18 @@ class BulkFold:
         if self._native is not None:
             self._native.add(batch, is_bulk(batch) if mask is None else mask, _order_base(batch))
             return
+        entries = self._add(batch, mask)  # (the positions of the senders' entries it gave)
+        if self._ends is not None:
+            self._ends.add(batch, entries)
+
+    def _add(self, batch: pd.DataFrame, mask: np.ndarray | None) -> np.ndarray | None:
         if self._deferred is not None:
             hashes = _deferred_hashes(batch)
             if len(hashes):
                 self._deferred.append(hashes)
-        if self._looked_up is not None:
-            hashes = _looked_up_hashes(batch)
-            if len(hashes):
-                self._looked_up.append(hashes)
         m = is_bulk(batch) if mask is None else mask
         if not m.any():
-            return
+            return None
         read = _Read(batch, m)
         rows = read.rows
         n = int(np.count_nonzero(m))
@@ -215,6 +215,8 @@ class BulkFold:
                         "qid": qid[said], "ts": _held_ts(sec[said], ns[said]),
                         "order": order[said],
                         "sender": self._sender_words.encode(read.strings("sender", said)).astype(np.int32)})
+                    return np.flatnonzero(m)[said]
+        return None
 
     def result(self) -> Bulk:
         if self._native is not None:
@@ -234,10 +236,10 @@ class BulkFold:
         # entry of each, later than its first, which no reader of Bulk.qids tells apart (the
         # earliest time per queue id and side of the split: see _first_qids)
         qids = _with_sec(_joined(parts)) if parts else _empty_qids()
-        if self._looked_up is not None and self._senders:
-            wanted = np.unique(np.concatenate(self._looked_up)) if self._looked_up else np.zeros(0, np.uint64)
-            self._looked_up = []
-            self._senders = [_with_qids(_joined(self._senders), wanted)]
+        if self._ends is not None and self._senders:
+            s = _joined(self._senders)
+            keep = self._ends.kept(s["qid"])
+            self._senders = [{k: v[keep] for k, v in s.items()}]
         senders = _with_sec(_joined(self._senders)) if self._senders else _empty_senders()
         self._senders = []
         if len(senders):  # the codes as a Categorical of the distinct senders (held as Arrow strings)

@@ -113,11 +113,32 @@ def _looked_up_hashes(batch: pd.DataFrame) -> np.ndarray:
     report's top tables look up (:func:`analyzer.report.top._top`: a delivery or expiry line, outbound
     or not inbound with a cause taken from another line, naming no sender), each once: where no
     such line names it, a message's entry in :attr:`Bulk.senders` is never read."""
+    m = looked_up_rows(batch)
+    return np.zeros(0, np.uint64) if m is None else _picked_qid_hashes(batch, tests_of(batch), m)
+
+
+def looked_up_rows(batch: pd.DataFrame) -> np.ndarray | None:
+    """The lines of :func:`_looked_up_hashes` (None: the batch has not the columns to tell)."""
     if not {"event", "direction", "queue_id", "sender"} <= set(batch.columns):
-        return np.zeros(0, np.uint64)
+        return None
     t = tests_of(batch)
     out = t.eq("direction", "outbound")
     if "cause_ref" in t.columns:
         out = out | (t.notnull("cause_ref") & ~t.eq("direction", "inbound"))
-    m = t.eq("event", ("delivery", "expired")) & out & t.null("sender") & t.notnull("queue_id")
-    return _picked_qid_hashes(batch, t, m)
+    return t.eq("event", ("delivery", "expired")) & out & t.null("sender") & t.notnull("queue_id")
+
+
+def end_rows(batch: pd.DataFrame) -> np.ndarray | None:
+    """A batch's lines that end a message (event ``removed``: Postfix's removed, Exim's Completed)
+    and name its queue id (None: the batch has not the columns)."""
+    if not {"event", "queue_id"} <= set(batch.columns):
+        return None
+    t = tests_of(batch)
+    return t.eq("event", "removed") & t.notnull("queue_id")
+
+
+def row_hashes(batch: pd.DataFrame, m: np.ndarray) -> np.ndarray:
+    """:func:`~.aggregates.qid_hash` of the queue ids of the lines ``m`` (a mask), in order."""
+    if tests_of(batch).table is not None:
+        return qid_hashes(batch)[m]
+    return hash_arrow(taken(batch, ("queue_id",), m)["queue_id"])

@@ -197,6 +197,7 @@ const DELIVERY: u8 = 2;
 const CONNECT: u8 = 4;
 const DISCONNECT: u8 = 8;
 const EXPIRED: u8 = 16;
+const REMOVED: u8 = 32;
 const OUTBOUND: u8 = 1;
 const LOCAL: u8 = 2;
 const INBOUND: u8 = 4;
@@ -440,6 +441,13 @@ pub struct BulkFold {
     pub sender_words: Vocab,
     deferred: HashSet<u64, Keyed>,
     looked_up: HashSet<u64, Keyed>,
+    /// with `looked_up_only`: the messages ended (a `removed` line: Postfix's removed, Exim's
+    /// Completed) before any look-up of their queue id, each queue id's bound: its sender's
+    /// entries below it are never read ([`Self::ended`]); dropped from `senders` in place once
+    /// they are many ([`Self::let_go`])
+    ended: HashMap<u64, usize, Keyed>,
+    /// whether a batch gave a sender's entry (all of them may have been let go of)
+    any_senders: bool,
     /// set when a batch failed part-way (its state half folded): every later call fails
     broken: bool,
 }
@@ -549,6 +557,7 @@ impl BulkFold {
             "connect" => CONNECT,
             "disconnect" => DISCONNECT,
             "expired" => EXPIRED,
+            "removed" => REMOVED,
             _ => 0,
         }), n);
         let direction = b.direction.map(&b.direction.table(0u8, |w| match w {
@@ -575,23 +584,7 @@ impl BulkFold {
                 }
             }
         }
-        if self.opts.looked_up_only {
-            if let (Some(q), Some(s)) = (&b.queue_id, &b.sender) {
-                for i in 0..n {
-                    if event[i] & (DELIVERY | EXPIRED) == 0 || s.valid(i) || !q.valid(i) {
-                        continue;
-                    }
-                    let d = direction[i];
-                    let caused = match b.cause_ref {
-                        Some(v) => v.is_none_or(|(bits, at)| is_set(bits, at + i)) && d != INBOUND,
-                        None => false,
-                    };
-                    if d == OUTBOUND || caused {
-                        self.looked_up.insert(hash_qid(q.col.get(i)));
-                    }
-                }
-            }
-        }
+        self.senders_of(b, &event, &direction)?;
         if !b.mask.iter().any(|&m| m != 0) {
             return Ok(());
         }
@@ -665,10 +658,6 @@ impl BulkFold {
             let held = if timed { ns } else { NULL_SEC };
             self.chunk.push(Qid { qid, ts: held });
             self.any_qids = true;
-            if let Some(s) = b.sender.as_ref().filter(|s| s.valid(i)) {
-                let code = self.sender_words.code(s.col.get(i)).ok_or("the senders' vocabulary is full")?;
-                self.senders.push(qid, held, order, code as i32);
-            }
         }
         self.local.clear();
         let rows = std::mem::take(&mut self.local_rows);
@@ -696,7 +685,7 @@ impl BulkFold {
         [size_of::<Key>() * self.keys.capacity() + size_of::<Slim>() * self.accs.capacity() + 4 * self.next.capacity()
              + 4 * self.by_sec.heads.capacity() + set(self.index.capacity(), size_of::<(Key, u32)>()),
          self.done.nbytes() + size_of::<Qid>() * self.chunk.capacity(),
-         self.senders.nbytes() + self.sender_words.nbytes(),
+         self.senders.nbytes() + self.sender_words.nbytes() + set(self.ended.capacity(), 16),
          set(self.deferred.capacity(), 8),
          set(self.looked_up.capacity(), 8)]
     }
@@ -806,7 +795,8 @@ impl BulkFold {
             None => qids.extend(chunk.into_iter().filter(|e| kept(e.qid))),
         }
         drop(deferred);
-        let any_senders = !self.senders.is_empty();
+        self.let_go();
+        let any_senders = std::mem::take(&mut self.any_senders);
         let wanted = std::mem::take(&mut self.looked_up);
         let senders = self.senders.entries(|q| !self.opts.looked_up_only || wanted.contains(&q));
         drop(wanted);
@@ -897,6 +887,9 @@ struct Finished {
 
 #[path = "bulkfold_held.rs"]
 mod held;
+
+#[path = "bulkfold_ends.rs"]
+mod ends;
 
 #[cfg(test)]
 #[path = "bulkfold_tests.rs"]

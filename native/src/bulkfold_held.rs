@@ -42,6 +42,46 @@ impl Held {
         self.qid.is_empty()
     }
 
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.qid.len()
+    }
+
+    /// Drop, in place, the entries `dead` names (by queue id and index: dead where `dead` gives
+    /// the queue id a bound above the entry's index); the others keep their order, their base
+    /// and offsets (a run none of whose entries is left is dropped). The columns keep their
+    /// capacity: what is freed is taken by the next entries, not grown into.
+    pub fn drop_dead(&mut self, dead: impl Fn(u64, usize) -> bool) {
+        let placed = self.placed;
+        let (mut w, mut b, mut last) = (0, 0, usize::MAX);
+        let old = std::mem::take(&mut self.bases);
+        for i in 0..self.qid.len() {
+            while b + 1 < old.len() && old[b + 1].from <= i {
+                b += 1;
+            }
+            if dead(self.qid[i], i) {
+                continue;
+            }
+            if last != b {
+                self.bases.push(Base { from: w, ..old[b] });
+                last = b;
+            }
+            self.qid[w] = self.qid[i];
+            self.sec[w] = self.sec[i];
+            self.ns[w] = self.ns[i];
+            if placed {
+                self.order[w] = self.order[i];
+                self.sender[w] = self.sender[i];
+            }
+            w += 1;
+        }
+        self.qid.truncate(w);
+        self.sec.truncate(w);
+        self.ns.truncate(w);
+        self.order.truncate(w);
+        self.sender.truncate(w);
+    }
+
     /// A time's (second, nanoseconds into it); None without a time.
     fn split(ts: i64) -> Option<(i64, u32)> {
         (ts != NULL_SEC).then(|| (ts.div_euclid(NS), ts.rem_euclid(NS) as u32))
@@ -176,6 +216,43 @@ mod tests {
                 assert_eq!(got, exp);
             }
             assert!(held.is_empty(), "drained");
+        }
+    }
+
+    #[test]
+    fn entries_dropped_in_place_leave_the_others_as_pushed_in_order() {
+        let mut seed = crate::testutil::XorShift(0x2545_f491_4f6c_dd1d);
+        for round in 0..30 {
+            let mut held = Held::new(round % 2 == 0);
+            let mut want = Vec::new();
+            let (mut ts, mut order) = (1_764_000_000 * NS, 0i64);
+            for step in 0..6 {
+                for _ in 0..(seed.next() % 900) {
+                    let r = seed.next();
+                    // now and then a far time, or a place far on: entries of many runs
+                    ts = if r % 17 == 0 { ts.wrapping_add((r >> 20) as i64 % (80_000 * NS)) } else { ts + (r >> 40) as i64 % NS };
+                    ts = if r % 29 == 0 { NULL_SEC } else { ts };
+                    order += if r % 23 == 0 { 1 << 33 } else { 1 + (r >> 50) as i64 % 9 };
+                    let e = Entry { qid: r % 37, ts, order, sender: (r >> 5) as i32 % 1000 };
+                    held.push(e.qid, e.ts, e.order, e.sender);
+                    want.push(if round % 2 == 0 { e } else { Entry { order: 0, sender: 0, ..e } });
+                    if ts == NULL_SEC {
+                        ts = 1_764_000_000 * NS;
+                    }
+                }
+                // the entries of a few queue ids below a bound dropped; all of them at the last step
+                let bound = if step == 5 { want.len() } else { (seed.next() as usize) % (want.len() + 1) };
+                let gone = |q: u64, i: usize| i < bound && (q % 5 == step as u64 || step == 5 && q % 2 == 0);
+                held.drop_dead(gone);
+                want = want.iter().enumerate().filter(|&(i, e)| !gone(e.qid, i)).map(|(_, &e)| e).collect();
+                assert_eq!(held.len(), want.len());
+            }
+            if round % 2 == 0 {
+                assert_eq!(held.entries(|_| true), want);
+            } else {
+                let exp: Vec<Qid> = want.iter().map(|e| Qid { qid: e.qid, ts: e.ts }).collect();
+                assert_eq!(held.qids(|_| true), exp);
+            }
         }
     }
 
