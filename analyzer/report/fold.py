@@ -416,7 +416,8 @@ class RowsFold:
                 t = t.append_column(self.order_column, pa.array([], pa.int64()))
             return to_pandas(t)
         names = [*self.columns, *([self.order_column] if self.order_column is not None else [])]
-        codes = {c: np.concatenate([unpack_codes(p[3][c]) for p in self._pieces]) for c in self.categorical}
+        # the Categoricals' codes stay in their pieces (packed) until each column is made, at the end
+        coded = [p[3] for p in self._pieces]
         texts = [p[4] for p in self._pieces]
         places = [p[5] for p in self._pieces]
         table = pa.concat_tables([p[2] for p in self._pieces], promote_options="permissive")
@@ -446,7 +447,6 @@ class RowsFold:
                     heap.trim()  # the column's pieces, before the next column is copied
         if order is not None:
             table = table.take(order)
-            codes = {c: v[order] for c, v in codes.items()}
         if not self.categorical:
             return to_pandas(table)
         df = table.to_pandas(types_mapper=lambda t: None if pa.types.is_dictionary(t) else pd.ArrowDtype(t),
@@ -454,10 +454,18 @@ class RowsFold:
         for name in self.categorical:  # categories in sorted order: groupby and mode order as strings do
             values = list(self._values[name])
             rank = np.argsort(np.array(values, dtype=object), kind="stable") if values else np.array([], np.int64)
-            new = np.empty(len(values) + 1, dtype=np.int32)
-            new[rank] = np.arange(len(values), dtype=np.int32)
+            # a column's codes unpacked and joined only as it is made, its pieces' codes dropped: one
+            # column's at a time beside the table, not every column's (the week's end at 7x3M lines)
+            codes = np.concatenate([unpack_codes(part.pop(name)) for part in coded])
+            if order is not None:
+                codes = codes[order]
+            # recoded straight to the narrow codes a Categorical of this many values holds (no int32 copy)
+            new = np.empty(len(values) + 1, dtype=_narrow(len(values)))
+            new[rank] = np.arange(len(values))
             new[-1] = -1
-            df[name] = pd.Categorical.from_codes(new[codes.pop(name)], categories=[values[j] for j in rank])
+            codes = new[codes]
+            df[name] = pd.Categorical.from_codes(codes, categories=[values[j] for j in rank])
+            del codes
         return df[names]
 
 
