@@ -51,6 +51,8 @@ import pandas as pd
 
 from .. import heap
 from ..anomalies.aggregates import _order_base, row_order
+from .fold_categories import narrowest as _narrow
+from .fold_categories import sorted_categories
 from .rows_packed import Packed, held_rows, pack, pack_codes, unpack, unpack_codes
 
 __all__ = ["SECTION_FOLDS", "SLICE_ROWS", "Fold", "RowsFold", "fold_frame", "fold_stream", "register_section",
@@ -224,7 +226,9 @@ class RowsFold:
     nulls are made again in ``result()``). (Measured: the kept rows of 3M Exim lines 43.7 -> 25.6 MiB.)
 
     A run of one input's stream batches waits (as the Arrow rows kept) until :data:`HOLD_ROWS`
-    rows are kept, then is encoded and packed as one piece (:meth:`_hold`)."""
+    rows are kept, then is encoded and packed as one piece (:meth:`_hold`).
+
+    ``result()`` lets go of what it holds, the values seen too: rows added after it are coded afresh."""
 
     #: Rows kept that wait as Arrow rows before they are encoded and packed as one piece.
     HOLD_ROWS = 4096
@@ -393,23 +397,6 @@ class RowsFold:
         # than 127 values, one byte a row instead of four (measured: 32 -> 8 MiB at 1M Exim lines)
         return local[idx].astype(_narrow(len(seen)))  # index -1 (null) takes the trailing -1
 
-    def _sorted_values(self, name: str) -> tuple[Any, np.ndarray]:
-        """The values seen of ``name`` in sorted order (strings as one Arrow array: the Python
-        strings let go of) and the recoding of its codes to their ranks (the narrow codes a
-        Categorical of that many values holds; -1 stays -1); its values seen are dropped."""
-        import pyarrow as pa
-
-        values = list(self._values.pop(name))
-        rank = np.argsort(np.array(values, dtype=object), kind="stable") if values else np.array([], np.int64)
-        new = np.empty(len(values) + 1, dtype=_narrow(len(values)))
-        new[rank] = np.arange(len(values))
-        new[-1] = -1
-        categories: Any = [values[j] for j in rank]
-        del values
-        if categories and all(type(v) is str for v in categories):
-            categories = pa.array(categories, pa.large_string())
-        return categories, new
-
     def held_rows(self) -> int:
         """How many rows are kept so far."""
         return sum(p[2].num_rows for p in self._pieces) + self._waiting_rows
@@ -468,11 +455,9 @@ class RowsFold:
             return to_pandas(table)
         df = table.to_pandas(types_mapper=lambda t: None if pa.types.is_dictionary(t) else pd.ArrowDtype(t),
                              self_destruct=True)
-        # every column's categories in sorted order (groupby and mode order as strings do) and its
-        # recoding, before any column is made: the values seen (Python strings made as the rows were
-        # read, each among that read's temporaries, which they kept from being given back) are let
-        # go of first, the categories made again as fresh strings (measured at 7x1M Exim lines: 13 MiB)
-        sorted_values = {name: self._sorted_values(name) for name in self.categorical}
+        # every column's categories and recoding before any column is made: the values seen let go
+        # of first, the categories made again as fresh strings (fold_categories)
+        sorted_values = {name: sorted_categories(self._values.pop(name)) for name in self.categorical}
         self._values = {c: {} for c in self.categorical}
         for name in self.categorical:
             categories, new = sorted_values.pop(name)
@@ -528,11 +513,6 @@ def _nulls(n: int, typ: Any) -> Any:
     valid = pa.py_buffer(np.zeros((n + 7) // 8, dtype=np.uint8))
     return pa.Array.from_buffers(typ, n, [valid, pa.py_buffer(np.zeros(n * (width // 8), dtype=np.uint8))],
                                  null_count=n)
-
-
-def _narrow(n: int) -> type:
-    """The narrowest signed integer type that holds the indices 0 .. n-1 and -1."""
-    return np.int8 if n < 127 else np.int16 if n < 32767 else np.int32
 
 
 def _text_column(parts: list[tuple[np.ndarray, Any]], typ: Any) -> Any:
