@@ -51,6 +51,8 @@ import pandas as pd
 
 from .. import heap
 from ..anomalies.aggregates import _order_base, row_order
+from .fold_categories import narrowest as _narrow
+from .fold_categories import sorted_categories
 from .rows_packed import Packed, held_rows, pack, pack_codes, unpack, unpack_codes
 
 __all__ = ["SECTION_FOLDS", "SLICE_ROWS", "Fold", "RowsFold", "fold_frame", "fold_stream", "register_section",
@@ -224,7 +226,9 @@ class RowsFold:
     nulls are made again in ``result()``). (Measured: the kept rows of 3M Exim lines 43.7 -> 25.6 MiB.)
 
     A run of one input's stream batches waits (as the Arrow rows kept) until :data:`HOLD_ROWS`
-    rows are kept, then is encoded and packed as one piece (:meth:`_hold`)."""
+    rows are kept, then is encoded and packed as one piece (:meth:`_hold`).
+
+    ``result()`` lets go of what it holds, the values seen too: rows added after it are coded afresh."""
 
     #: Rows kept that wait as Arrow rows before they are encoded and packed as one piece.
     HOLD_ROWS = 4096
@@ -416,7 +420,8 @@ class RowsFold:
                 t = t.append_column(self.order_column, pa.array([], pa.int64()))
             return to_pandas(t)
         names = [*self.columns, *([self.order_column] if self.order_column is not None else [])]
-        codes = {c: np.concatenate([unpack_codes(p[3][c]) for p in self._pieces]) for c in self.categorical}
+        # the Categoricals' codes stay in their pieces (packed) until each column is made, at the end
+        coded = [p[3] for p in self._pieces]
         texts = [p[4] for p in self._pieces]
         places = [p[5] for p in self._pieces]
         table = pa.concat_tables([p[2] for p in self._pieces], promote_options="permissive")
@@ -446,18 +451,26 @@ class RowsFold:
                     heap.trim()  # the column's pieces, before the next column is copied
         if order is not None:
             table = table.take(order)
-            codes = {c: v[order] for c, v in codes.items()}
         if not self.categorical:
             return to_pandas(table)
         df = table.to_pandas(types_mapper=lambda t: None if pa.types.is_dictionary(t) else pd.ArrowDtype(t),
                              self_destruct=True)
-        for name in self.categorical:  # categories in sorted order: groupby and mode order as strings do
-            values = list(self._values[name])
-            rank = np.argsort(np.array(values, dtype=object), kind="stable") if values else np.array([], np.int64)
-            new = np.empty(len(values) + 1, dtype=np.int32)
-            new[rank] = np.arange(len(values), dtype=np.int32)
-            new[-1] = -1
-            df[name] = pd.Categorical.from_codes(new[codes.pop(name)], categories=[values[j] for j in rank])
+        # every column's categories and recoding before any column is made: the values seen let go
+        # of first, the categories made again as fresh strings (fold_categories)
+        sorted_values = {name: sorted_categories(self._values.pop(name)) for name in self.categorical}
+        self._values = {c: {} for c in self.categorical}
+        for name in self.categorical:
+            categories, new = sorted_values.pop(name)
+            # a column's codes unpacked and joined only as it is made, its pieces' codes dropped: one
+            # column's at a time beside the table, not every column's (the week's end at 7x3M lines)
+            codes = np.concatenate([unpack_codes(part.pop(name)) for part in coded])
+            if order is not None:
+                codes = codes[order]
+            codes = new[codes]
+            if isinstance(categories, pa.Array):
+                categories = categories.to_pylist()
+            df[name] = pd.Categorical.from_codes(codes, categories=categories)
+            del codes, categories
         return df[names]
 
 
@@ -500,11 +513,6 @@ def _nulls(n: int, typ: Any) -> Any:
     valid = pa.py_buffer(np.zeros((n + 7) // 8, dtype=np.uint8))
     return pa.Array.from_buffers(typ, n, [valid, pa.py_buffer(np.zeros(n * (width // 8), dtype=np.uint8))],
                                  null_count=n)
-
-
-def _narrow(n: int) -> type:
-    """The narrowest signed integer type that holds the indices 0 .. n-1 and -1."""
-    return np.int8 if n < 127 else np.int16 if n < 32767 else np.int32
 
 
 def _text_column(parts: list[tuple[np.ndarray, Any]], typ: Any) -> Any:
