@@ -272,6 +272,7 @@ def run_block(job: BlockJob) -> BlockResult:
 #: Blocks parsed on threads (:attr:`BlockJob.trim`) between two trims of the heap
 TRIM_BLOCKS = 8
 _TRIMMED = [0]
+_TRIM_LOCK = threading.Lock()
 
 
 def _trim_now() -> None:
@@ -281,8 +282,10 @@ def _trim_now() -> None:
     pages freed between that state's blocks stayed in the process (measured at 10M Exim lines: the
     report's peak PSS −25 MiB; every 8 blocks rather than 4 kept that for half the trims' CPU,
     ~0.7 of 1.4 s; bench/RESULTS.md r33-r10rest)."""
-    _TRIMMED[0] += 1
-    if _TRIMMED[0] % TRIM_BLOCKS == 0:
+    with _TRIM_LOCK:  # (the block threads count together)
+        _TRIMMED[0] += 1
+        due = _TRIMMED[0] % TRIM_BLOCKS == 0
+    if due:
         from .heap import trim
 
         trim()

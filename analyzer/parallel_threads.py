@@ -43,7 +43,7 @@ def block_pool(stream: Any, inp: Any, ref: dt.datetime | None) -> tuple[Executor
     (:func:`analyzer.parallel.pool`, warmed on the input's head) and their spool directory."""
     from . import parallel
 
-    if stream.block_threads and not stream._answer_in_worker and usable():
+    if on_threads(stream):
         return pool(stream.workers, stream.producer, stream._worker_classifier()), None, True
     return (parallel.pool(stream.workers, stream.producer, stream._worker_classifier(), warm=stream._warm_job(inp, ref)),
             parallel.spool_dir(), False)
@@ -56,8 +56,12 @@ def pending(stream: Any, per_worker: int) -> int:
     beside a consumer whose own state grows (the report's fold), and a thread hands its table
     over with nothing to cover. (Measured at 1M Exim lines: the report's peak PSS −15 MiB beside
     two per thread, CPU and wall the same; bench/RESULTS.md, r33-r10rest.)"""
-    on_threads = stream.block_threads and not stream._answer_in_worker and usable()
-    return 1 if stream.lean and on_threads else per_worker
+    return 1 if stream.lean and on_threads(stream) else per_worker
+
+
+def on_threads(stream: Any) -> bool:
+    """Whether ``stream``'s blocks are parsed on threads (:func:`block_pool`'s choice)."""
+    return bool(stream.block_threads and not stream._answer_in_worker and usable())
 
 
 def _block_thread(worker: dict[str, Any]) -> None:

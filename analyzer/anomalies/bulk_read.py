@@ -93,9 +93,7 @@ def _picked_qid_hashes(batch: pd.DataFrame, t, m: np.ndarray) -> np.ndarray:
     """The distinct queue-id hashes of the rows ``m`` picks (``t``: the batch's :func:`tests_of`)."""
     if not m.any():
         return np.zeros(0, np.uint64)
-    if t.table is not None:  # (the whole column's hashes, shared with BulkFold.add's)
-        return np.unique(qid_hashes(batch)[m])
-    return np.unique(hash_arrow(taken(batch, ("queue_id",), m)["queue_id"]))
+    return np.unique(row_hashes(batch, m, t))
 
 
 def _deferred_hashes(batch: pd.DataFrame) -> np.ndarray:
@@ -108,17 +106,11 @@ def _deferred_hashes(batch: pd.DataFrame) -> np.ndarray:
     return _picked_qid_hashes(batch, t, m)
 
 
-def _looked_up_hashes(batch: pd.DataFrame) -> np.ndarray:
-    """The queue ids' hashes (:func:`~.aggregates.qid_hash`) of a batch's lines whose message's sender the
-    report's top tables look up (:func:`analyzer.report.top._top`: a delivery or expiry line, outbound
-    or not inbound with a cause taken from another line, naming no sender), each once: where no
-    such line names it, a message's entry in :attr:`Bulk.senders` is never read."""
-    m = looked_up_rows(batch)
-    return np.zeros(0, np.uint64) if m is None else _picked_qid_hashes(batch, tests_of(batch), m)
-
-
 def looked_up_rows(batch: pd.DataFrame) -> np.ndarray | None:
-    """The lines of :func:`_looked_up_hashes` (None: the batch has not the columns to tell)."""
+    """A batch's lines whose message's sender the report's top tables look up
+    (:func:`analyzer.report.top._top`: a delivery or expiry line, outbound or not inbound with a cause
+    taken from another line, naming no sender; None: the batch has not the columns to tell). Where no
+    such line names a queue id, its message's entry in :attr:`Bulk.senders` is never read."""
     if not {"event", "direction", "queue_id", "sender"} <= set(batch.columns):
         return None
     t = tests_of(batch)
@@ -137,8 +129,9 @@ def end_rows(batch: pd.DataFrame) -> np.ndarray | None:
     return t.eq("event", "removed") & t.notnull("queue_id")
 
 
-def row_hashes(batch: pd.DataFrame, m: np.ndarray) -> np.ndarray:
-    """:func:`~.aggregates.qid_hash` of the queue ids of the lines ``m`` (a mask), in order."""
-    if tests_of(batch).table is not None:
+def row_hashes(batch: pd.DataFrame, m: np.ndarray, t=None) -> np.ndarray:
+    """:func:`~.aggregates.qid_hash` of the queue ids of the lines ``m`` (a mask), in order (``t``: the
+    batch's :func:`tests_of`, when at hand)."""
+    if (tests_of(batch) if t is None else t).table is not None:  # the whole column's, shared with BulkFold.add's
         return qid_hashes(batch)[m]
     return hash_arrow(taken(batch, ("queue_id",), m)["queue_id"])
