@@ -190,16 +190,16 @@ def test_pyarrow_sees_pandas_once_it_is_imported():
 REPORT_HEAVY = ("pandas", "analyzer.anomalies", "analyzer.report", "analyzer.report.run")
 
 
-def _report_forks(log: Path, workers: int) -> tuple[list[list[str]], str]:
+def _report_forks(log: Path, workers: int, **more_env: str) -> tuple[list[list[str]], str]:
     """(for each fork of the main process of `maillens report - -f json`, which of REPORT_HEAVY it
-    had imported then; the report)."""
+    had imported then; the report). ``more_env``: further environment variables."""
     code = ("import os, sys\nfrom analyzer.cli import main\nheld = []\n"
             f"os.register_at_fork(before=lambda: held.append(sorted(m for m in {REPORT_HEAVY!r} if m in sys.modules)))\n"
             "sys.argv = ['maillens', 'report', '-', '--year', '2026', '--tz', 'UTC', '-f', 'json',"
             " '--now', '2026-11-29T00:00:00Z']\n"
             "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
             "print()\nprint(held)\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "MAILLENS_WORKERS": str(workers)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "MAILLENS_WORKERS": str(workers), **more_env}
     with open(log, "rb") as fh:
         r = subprocess.run([sys.executable, "-c", code], stdin=fh, capture_output=True, text=True, cwd=ROOT,
                            check=True, env=env, timeout=300)
@@ -209,16 +209,20 @@ def _report_forks(log: Path, workers: int) -> tuple[list[list[str]], str]:
 
 @pytest.mark.parametrize("mta", ["postfix", "exim"])
 def test_report_forks_its_workers_before_its_heavy_imports(tmp_path, mta):
-    """`report` starts its parse workers before it imports pandas and the report's modules (a
-    thread imports them while the workers parse): at every fork the main process held none of
-    them. The report is the one a single process (no fork) makes."""
+    """With forked workers (``MAILLENS_BLOCK_THREADS=0``), `report` starts them before it imports
+    pandas and the report's modules (a thread imports them while the workers parse): at every fork
+    the main process held none of them. By default (native engine) its blocks are parsed on threads
+    of its own process and it forks nothing. The report is the same either way, and the one a single
+    process makes."""
     _native_engine()
     from bench.generate_logs import generate
 
     log = tmp_path / "day.log"
     generate(mta=mta, lines=3000, seed=5, out=log, start="2026-11-28T00:00:00", hours=24)
-    forks, two = _report_forks(log, 2)
+    forks, two = _report_forks(log, 2, MAILLENS_BLOCK_THREADS="0")
     assert forks and all(held == [] for held in forks), forks
+    no_forks, threads = _report_forks(log, 2)
+    assert no_forks == [] and threads == two
     _, one = _report_forks(log, 1)
     assert one == two and '"schema_version"' in two
 
