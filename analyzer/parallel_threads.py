@@ -25,7 +25,8 @@ from typing import Any
 
 __all__ = ["ENV", "block_pool", "pending", "pool", "usable"]
 
-#: ``MAILLENS_BLOCK_THREADS=0`` keeps the forked workers where threads would run
+#: ``MAILLENS_BLOCK_THREADS=0`` keeps the forked workers where threads would run; ``=1`` puts the
+#: report's blocks on threads too (lean: analyzer.cli.report.lean_report)
 ENV = "MAILLENS_BLOCK_THREADS"
 
 

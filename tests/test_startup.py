@@ -209,19 +209,18 @@ def _report_forks(log: Path, workers: int, **more_env: str) -> tuple[list[list[s
 
 @pytest.mark.parametrize("mta", ["postfix", "exim"])
 def test_report_forks_its_workers_before_its_heavy_imports(tmp_path, mta):
-    """With forked workers (``MAILLENS_BLOCK_THREADS=0``), `report` starts them before it imports
-    pandas and the report's modules (a thread imports them while the workers parse): at every fork
-    the main process held none of them. By default (native engine) its blocks are parsed on threads
-    of its own process and it forks nothing. The report is the same either way, and the one a single
-    process makes."""
+    """`report` starts its parse workers before it imports pandas and the report's modules (a
+    thread imports them while the workers parse): at every fork the main process held none of
+    them. With ``MAILLENS_BLOCK_THREADS=1`` its blocks are parsed on threads of its own process and
+    it forks nothing. The report is the same either way, and the one a single process makes."""
     _native_engine()
     from bench.generate_logs import generate
 
     log = tmp_path / "day.log"
     generate(mta=mta, lines=3000, seed=5, out=log, start="2026-11-28T00:00:00", hours=24)
-    forks, two = _report_forks(log, 2, MAILLENS_BLOCK_THREADS="0")
+    forks, two = _report_forks(log, 2)
     assert forks and all(held == [] for held in forks), forks
-    no_forks, threads = _report_forks(log, 2)
+    no_forks, threads = _report_forks(log, 2, MAILLENS_BLOCK_THREADS="1")
     assert no_forks == [] and threads == two
     _, one = _report_forks(log, 1)
     assert one == two and '"schema_version"' in two

@@ -110,9 +110,16 @@ def test_the_heap_is_trimmed_every_few_blocks_of_a_lean_stream(days, monkeypatch
         assert parallel._TRIMMED[0] == 0 and not trims
 
 
-def test_the_report_cli_folds_a_lean_stream_on_threads(monkeypatch):
-    """The report's collect asks its stream for blocks on threads, lean, before the stream starts."""
+@pytest.mark.parametrize(("env", "want"), [(None, (False, False)), ("1", (True, True)), ("0", (False, False))])
+def test_the_report_cli_folds_a_lean_stream_on_threads_when_asked(monkeypatch, env, want):
+    """The report's collect asks its stream for blocks on threads, lean, before the stream starts,
+    when MAILLENS_BLOCK_THREADS=1; by default (and with 0) it keeps the forked workers."""
     from analyzer.cli import report
+
+    if env is None:
+        monkeypatch.delenv("MAILLENS_BLOCK_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("MAILLENS_BLOCK_THREADS", env)
 
     seen = {}
 
@@ -129,4 +136,4 @@ def test_the_report_cli_folds_a_lean_stream_on_threads(monkeypatch):
 
     with pytest.raises(RuntimeError):
         report._collect(Stream(), None, Classifier(), None, None)
-    assert seen["asked"] == (True, True)
+    assert seen["asked"] == want
