@@ -71,7 +71,6 @@ class TextRunner:
         got = pc.match_substring_regex(self.texts.take(pa.array(cand - 1)), self.patterns[i], ignore_case=True)
         return pc.fill_null(got, False).to_numpy(zero_copy_only=False)
 
-
     def hits_every(self) -> np.ndarray:
         """:meth:`hits` of every pattern over every text: (patterns, texts) booleans, in one call
         into the native core where it runs them all (the GIL let go of once, not once a pattern)."""
