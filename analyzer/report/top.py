@@ -284,6 +284,9 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
         q = q[at]
         head = np.ones(len(q), dtype=bool)
         np.not_equal(q[1:], q[:-1], out=head[1:])
+        if wanted is not None:  # the first lines of the wanted ids only, a part at a time (not every id's
+            # first line and id kept, then cut: measured +23 MiB at 10M Exim lines, the top tables' peak)
+            head[head] = in_sorted(q[head], wanted)
         firsts.append(np.concatenate([rs, bs + nr])[at[head]])
         idss.append(q[head])
         del at, q, head, rs, bs
@@ -291,25 +294,33 @@ def _senders_by_qid(ev: pd.DataFrame, bulk: Bulk, wanted: np.ndarray | None = No
     first = np.concatenate(firsts) if firsts else np.zeros(0, np.int64)
     ids = np.concatenate(idss) if idss else np.zeros(0, np.uint64)
     del firsts, idss
-    if wanted is not None:  # the first lines of the wanted ids only
-        w = in_sorted(ids, wanted)
-        first, ids = first[w], ids[w]
-        del w
     mine = first < nr
     cats = b["sender"].cat.categories
     names = _strings(cats) if len(cats) else pa.array([], pa.large_string())
     codes = np.full(len(first), -1, dtype=np.int64 if len(names) + len(first) >= 1 << 31 else np.int32)
     codes[~mine] = b["sender"].cat.codes.to_numpy()[first[~mine] - nr]
     if mine.any():  # the rows' senders: found among the folded lines' or appended (each distinct once)
-        vals = _strings(ev["sender"].iloc[known[first[mine]]])
-        at = pc.index_in(vals, value_set=names)
-        new = at.is_null().to_numpy(zero_copy_only=False)
-        if new.any():  # (looked up again, now every one is found)
-            more = pc.unique(vals.filter(pa.array(new)))
-            names = pa.concat_arrays([names, more])
-            at = pc.index_in(vals, value_set=names)
-        codes[mine] = at.to_numpy(zero_copy_only=False)
+        vals = pc.dictionary_encode(_strings(ev["sender"].iloc[known[first[mine]]]))
+        to, names = _placed(vals.dictionary, names)
+        codes[mine] = to[vals.indices.to_numpy(zero_copy_only=False)]
     return Senders(ids, codes, names)
+
+
+def _placed(uniq: pa.Array, names: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Each of the distinct texts ``uniq``'s code among ``names`` (distinct texts), those not there
+    appended (in their order in ``uniq``): (the codes, the names). The names are read against a
+    hash table of ``uniq``, not ``uniq`` against one of every name (measured +26 MiB at 10M Postfix
+    lines for the ~250k senders' table, the top tables' peak)."""
+    hit = pc.index_in(names, value_set=uniq).fill_null(-1).to_numpy(zero_copy_only=False)
+    ok = np.flatnonzero(hit >= 0)
+    to = np.full(len(uniq), -1, dtype=np.int64)
+    to[hit[ok][::-1]] = ok[::-1]  # (the first name of a text, as a look-up among the names finds it)
+    del hit, ok
+    new = to < 0
+    if new.any():
+        to[new] = len(names) + np.arange(int(new.sum()))
+        names = pa.concat_arrays([names, uniq.filter(pa.array(new))])
+    return to, names
 
 
 def _fill_senders(more: dict[str, Any], missing: np.ndarray, by_qid: Senders) -> None:
