@@ -13,28 +13,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzer.report import top
-from analyzer.report.top import TOP, _clients, _top_lines
-from tests.test_report_top_clients import _column, _reference, rows
+from analyzer.report.top import TOP, _top_lines
+from tests import test_report_top_clients as by_rows
 
 
 @settings(max_examples=150, deadline=None)
-@given(rows, st.sampled_from(["arrow", "categorical", "object"]), st.sampled_from(["arrow", "object"]),
+@given(by_rows.rows, st.sampled_from(["arrow", "categorical", "object"]), st.sampled_from(["arrow", "object"]),
        st.sampled_from([1, 3, 7, 1 << 16]))
 def test_clients_in_slices_equal_the_loop_per_client(data, cause_kind: str, ip_kind: str, piece: int) -> None:
-    cols = list(zip(*data, strict=True)) if data else [[] for _ in range(5)]
-    ev = pd.DataFrame({"event": _column(list(cols[0]), "categorical"),
-                       "client_ip": _column(list(cols[1]), ip_kind),
-                       "client_host": _column(list(cols[2]), "arrow"),
-                       "cause": _column(list(cols[3]), cause_kind),
-                       "sasl_username": _column(list(cols[4]), "arrow")})
-    rejects = ev["event"].astype(object).eq("reject").to_numpy(dtype=bool)
-    ev = ev[~(rejects & ev["cause"].isna().to_numpy(dtype=bool))].reset_index(drop=True)
-    got_full: dict[str, int] = {}
-    want_full: dict[str, int] = {}
+    """tests/test_report_top_clients.py's comparison with the reference, the clients' lines read
+    ``piece`` rows at a time."""
     with mock.patch.object(top, "KEY_SLICE", piece):
-        got = _clients(ev, got_full)
-    assert got == _reference(ev, want_full)
-    assert got_full == want_full
+        by_rows.test_clients_equal_the_loop_per_client.hypothesis.inner_test(data, cause_kind, ip_kind)
 
 
 def test_ties_by_first_sight_across_slices() -> None:
