@@ -7,23 +7,17 @@ items that :mod:`analyzer.parsers.fields` reads (H= F= P= S= X= C= QT= R= T= U= 
 
 from __future__ import annotations
 
+from ..line_patterns import EXIM_PROGRAM, EXIM_WRAPPED, MID  # (held without pyarrow, re-exported)
 from .engine import Pattern
 
 __all__ = ["ACL_DEFER_CODE", "ACL_DENY_CODES", "EXIM_PROGRAM", "EXIM_WRAPPED", "FIXED_CODES", "MID", "PATTERNS",
            "TEXT_CODES"]
 
-# Old ids 1vXyZa-000AbC-1x; Exim 4.97+ ids 1vXyZa-00000000AbC-1xyz.
-MID = r"[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}"
 H = r"(?:[^\s()\[\]]+ )?(?:\([^)]*\) )?\[[^\]]+\](?::\d+)?"  # name (helo) [ip]:port
 HOST = rf"(?:{H}|\S+)"
-EXIM_PROGRAM = r"^exim[\w.-]*$"
 
 _ADDR = r"(?P<orig_recipient><[^>]*>)"
 
-# An Exim line passed through syslog/journald under another program name (a container's or
-# wrapper's): the message still starts with Exim's own stamp, or with a message id and a flag.
-EXIM_WRAPPED = (rf"^(?:\[\d+[\\/]\d+\] |\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{{3}})? "
-                rf"|{MID} (?:<=|=>|->|==|\*\*|\*>|Completed|Frozen|\(=) )")
 
 # ---- the reply code Exim sent for its own rejects, which it does not log -------------------------
 # By Exim's ACL rules (spec, "Access control lists"; acl_wherecodes in Exim's globals.c): a

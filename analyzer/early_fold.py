@@ -1,0 +1,200 @@
+"""`maillens parse FILE`'s first blocks folded in Rust while the main thread still imports.
+
+From the command line read to the first block, the main thread of `maillens parse FILE` imports
+what the stream, the parsers and the classifier need (pyarrow with numpy, pyarrow.compute's
+wrappers, the pipeline, the rules: ~0.18 CPU-s, all under the GIL) and the second core idles.
+The native Postfix fold of a block (``analyzer._native.read_lines`` then ``fold_postfix``,
+native/src/fold.rs, ~35 ms a 8 MiB block, the GIL released) needs none of that: only the
+extension and the pattern tables it is built from, which are held without pyarrow
+(:mod:`analyzer.postfix_patterns`, :mod:`analyzer.line_patterns`, :mod:`analyzer.mask_patterns`).
+
+:func:`start` (from :func:`analyzer.cli._plain_parse`, once the options are read) folds the
+file's first blocks on a thread of its own, as the summary's stream will cut them
+(:func:`analyzer.sources.plan_blocks` every :data:`analyzer.summary_blocks.BLOCK_BYTES`), and holds
+each block's lines and fold as they come (bytes and tuples: no pyarrow). The stream's block jobs
+take them where they would read and fold the same block: :func:`reading` wraps the native reader
+(:func:`analyzer.native.read_lines`: the held lines of the same file's same byte range, waited for
+if the thread is on that block), and :func:`taken` gives the held fold where the fold is called on
+those very lines (the same buffers) with the same fold and objects
+(:func:`analyzer.fast_summary._fold_split`); anything else reads and folds as before. So the
+summary is the one the stream makes without it (tests/test_early_fold.py).
+
+The thread stops taking blocks when the summary's fold starts (:func:`stop`, from
+:meth:`analyzer.fast_summary.FastSummaryFold.fold`: the stream's threads then take the cores),
+after :data:`MOST` blocks, and at the end of the command (:func:`drop` lets go of what no job
+took). It runs only where it can pay: the native engine with its fast path, one uncompressed
+file of at least :data:`MIN_BYTES` whose first line has a classic syslog stamp, the summary (no
+``-o``, classification on), more than one core and the stream's blocks on threads (not forked
+workers: a fork would copy blocks the thread had not finished).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from .summary_blocks import BLOCK_BYTES
+
+__all__ = ["MIN_BYTES", "MOST", "drop", "reading", "start", "stop", "taken"]
+
+#: the blocks folded ahead at most: the start is ~0.18 CPU-s on the main thread, a block ~35 ms;
+#: a block's lines (~8 MiB) are held until its job takes them
+MOST = 6
+#: the smallest file folded ahead: where the summary's blocks are :data:`BLOCK_BYTES`
+#: (:func:`analyzer.summary_blocks.bigger_blocks`: ``pipeline.PARALLEL_MIN_BLOCKS`` of them)
+MIN_BYTES = 2 * BLOCK_BYTES
+
+
+class _Block:
+    """A block taken by the thread: ``done`` once its lines and fold are there (None: failed)."""
+
+    __slots__ = ("done", "folded", "lines")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.lines: tuple[bytes, bytes, bool, int] | None = None
+        self.folded: Any = None
+
+
+_LOCK = threading.Lock()
+_STOP = threading.Event()
+#: the file's path as given, its identity (device, inode, size, mtime), the starting process, the
+#: fold and the objects it was given; the blocks by (start, end)
+_RUN: dict[str, Any] = {}
+_BLOCKS: dict[tuple[int, int], _Block] = {}
+
+
+def start(path: str) -> bool:
+    """Fold ``path``'s first blocks on a thread (see the module doc); False where it does not."""
+    if _RUN or not _wanted():
+        return False
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):  # the stream says what is wrong
+        return False
+    import stat
+
+    if not stat.S_ISREG(st.st_mode) or st.st_size < MIN_BYTES:
+        return False
+    _STOP.clear()
+    _RUN.update(path=path, file=_identity(st), pid=os.getpid())
+    threading.Thread(target=_fold_ahead, args=(path, st.st_size), name="maillens-early").start()
+    return True
+
+
+def _wanted() -> bool:
+    """The settings it pays under, from the environment (the engine is checked on the thread)."""
+    env = os.environ.get
+    return ((os.cpu_count() or 1) > 1 and env("MAILLENS_FAST", "1") != "0"
+            and env("MAILLENS_BLOCK_THREADS", "").strip() != "0" and env("MAILLENS_WORKERS", "").strip() != "1"
+            and env("MAILLENS_ENGINE", "auto").strip().lower() in ("", "auto", "native"))
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _fold_ahead(path: str, size: int) -> None:
+    try:
+        from . import native
+
+        fold = native.fold_postfix()  # (None: the Python engine, MAILLENS_FAST=0, no fold built)
+        read = getattr(native._module()[0], "read_lines", None)
+        if fold is None or read is None or not _classic_head(path):
+            return
+        objects = (native.fast_postfix(), native.masker(), native.foreign())
+        _RUN.update(fold=fold, objects=objects)
+        from pathlib import Path
+
+        from .sources import plan_blocks
+
+        for s, e in plan_blocks(Path(path), BLOCK_BYTES, size)[:MOST]:
+            with _LOCK:
+                if _STOP.is_set():
+                    return
+                block = _BLOCKS[(s, e)] = _Block()
+            try:
+                lines = read(path, s, e)
+                if lines is not None:
+                    block.folded = fold(objects[0], lines[0], lines[1], 1, objects[1], objects[2], True)
+                    block.lines = lines
+            except (OSError, ValueError):  # read and folded again by the job, which says what failed
+                block.lines = block.folded = None
+            finally:
+                block.done.set()
+    finally:
+        with _LOCK:  # (a block taken and not done can only be one whose thread raised: done above)
+            for block in _BLOCKS.values():
+                block.done.set()
+
+
+def _classic_head(path: str) -> bool:
+    """Whether the file's first line starts with a classic syslog stamp (``Nov 29 10:00:00 ``):
+    the summary's stream then tries the Postfix fold first."""
+    from .line_patterns import MONTHS
+
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    return (len(head) == 16 and head[:3].decode("ascii", "replace") in MONTHS and head[3:4] == b" "
+            and head[4:6].strip().isdigit() and head[6:7] == b" " and head[9:10] == head[12:13] == b":")
+
+
+def stop() -> None:
+    """No more blocks taken by the thread (the one it is on is finished and held)."""
+    _STOP.set()
+
+
+def drop() -> None:
+    """The thread stopped and what no job took let go of (the end of the command)."""
+    with _LOCK:
+        _STOP.set()
+        _BLOCKS.clear()
+
+
+def reading(read: Any) -> Any:
+    """The native reader ``read(path, start, end)``, or where blocks were folded ahead in this
+    process, a reader that gives a held block's lines (waited for) before reading."""
+    if not _BLOCKS or _RUN.get("pid") != os.getpid():
+        return read
+
+    def held_or_read(path: str, start: int, end: int) -> Any:
+        block = _BLOCKS.get((start, end))
+        if block is not None and _same_file(path):
+            block.done.wait()
+            if block.lines is not None:
+                return block.lines  # (held until its fold is taken: taken finds it by its buffers)
+        return read(path, start, end)
+
+    return held_or_read
+
+
+def _same_file(path: str) -> bool:
+    """Whether ``path`` is the file the thread read, unchanged since (as its identity says)."""
+    try:
+        return _identity(os.stat(path)) == _RUN.get("file")
+    except (OSError, ValueError):
+        return False
+
+
+def taken(fold: Any, offsets: Any, data: Any, objects: tuple[Any, ...]) -> Any:
+    """The held fold of the block whose lines are ``offsets`` and ``data`` (Arrow buffers over
+    the very bytes :func:`reading` gave), where ``fold`` and ``objects`` (the fast reader, the
+    masker, the foreign programs, ``classes``) are the thread's and ``classes`` is on; else None.
+    The block is let go of."""
+    if not _BLOCKS or fold is not _RUN.get("fold") or objects[-1] is not True or not hasattr(data, "address"):
+        return None
+    if any(a is not b for a, b in zip(objects[:-1], _RUN["objects"], strict=True)):
+        return None
+    import pyarrow as pa
+
+    with _LOCK:
+        for key, block in _BLOCKS.items():
+            if block.lines is None or not block.done.is_set():
+                continue
+            off, body = pa.py_buffer(block.lines[0]), pa.py_buffer(block.lines[1])
+            if (off.address, off.size, body.address, body.size) == (offsets.address, offsets.size, data.address,
+                                                                    data.size):
+                del _BLOCKS[key]
+                return block.folded
+    return None
