@@ -53,21 +53,31 @@ class _Block:
 
     def __init__(self) -> None:
         self.done = threading.Event()
-        self.lines: tuple[bytes, bytes, bool, int] | None = None
+        self.lines: tuple[Any, Any, bool, int] | None = None
         self.folded: Any = None
 
 
+class _Run:
+    """One command's blocks folded ahead: the file (as given, and its identity: device, inode,
+    size, mtime), the process, the fold and the objects it was given, the blocks by (start, end)."""
+
+    def __init__(self, path: str, st: os.stat_result) -> None:
+        self.path, self.file, self.pid = path, _identity(st), os.getpid()
+        self.stop = threading.Event()
+        self.blocks: dict[tuple[int, int], _Block] = {}
+        self.fold: Any = None
+        self.objects: tuple[Any, ...] = ()
+        self.thread: threading.Thread | None = None
+
+
 _LOCK = threading.Lock()
-_STOP = threading.Event()
-#: the file's path as given, its identity (device, inode, size, mtime), the starting process, the
-#: fold and the objects it was given; the blocks by (start, end)
-_RUN: dict[str, Any] = {}
-_BLOCKS: dict[tuple[int, int], _Block] = {}
+#: the command's run (None: none, or let go of by :func:`drop`)
+_CURRENT: list[_Run | None] = [None]
 
 
 def start(path: str) -> bool:
     """Fold ``path``'s first blocks on a thread (see the module doc); False where it does not."""
-    if _RUN or not _wanted():
+    if _CURRENT[0] is not None or not _wanted():
         return False
     try:
         st = os.stat(path)
@@ -77,9 +87,9 @@ def start(path: str) -> bool:
 
     if not stat.S_ISREG(st.st_mode) or st.st_size < MIN_BYTES:
         return False
-    _STOP.clear()
-    _RUN.update(path=path, file=_identity(st), pid=os.getpid())
-    threading.Thread(target=_fold_ahead, args=(path, st.st_size), name="maillens-early").start()
+    run = _CURRENT[0] = _Run(path, st)
+    run.thread = threading.Thread(target=_fold_ahead, args=(run, st.st_size), name="maillens-early")
+    run.thread.start()
     return True
 
 
@@ -95,37 +105,37 @@ def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _fold_ahead(path: str, size: int) -> None:
+def _fold_ahead(run: _Run, size: int) -> None:
     try:
         from . import native
 
         fold = native.fold_postfix()  # (None: the Python engine, MAILLENS_FAST=0, no fold built)
         read = getattr(native._module()[0], "read_lines", None)
-        if fold is None or read is None or not _classic_head(path):
+        if fold is None or read is None or not _classic_head(run.path):
             return
-        objects = (native.fast_postfix(), native.masker(), native.foreign())
-        _RUN.update(fold=fold, objects=objects)
+        run.objects = (native.fast_postfix(), native.masker(), native.foreign())
+        run.fold = fold
         from pathlib import Path
 
         from .sources import plan_blocks
 
-        for s, e in plan_blocks(Path(path), BLOCK_BYTES, size)[:MOST]:
+        for s, e in plan_blocks(Path(run.path), BLOCK_BYTES, size)[:MOST]:
             with _LOCK:
-                if _STOP.is_set():
+                if run.stop.is_set():
                     return
-                block = _BLOCKS[(s, e)] = _Block()
+                block = run.blocks[(s, e)] = _Block()
             try:
-                lines = read(path, s, e)
+                lines = read(run.path, s, e)
                 if lines is not None:
-                    block.folded = fold(objects[0], lines[0], lines[1], 1, objects[1], objects[2], True)
+                    block.folded = fold(run.objects[0], lines[0], lines[1], 1, run.objects[1], run.objects[2], True)
                     block.lines = lines
             except (OSError, ValueError):  # read and folded again by the job, which says what failed
                 block.lines = block.folded = None
             finally:
                 block.done.set()
     finally:
-        with _LOCK:  # (a block taken and not done can only be one whose thread raised: done above)
-            for block in _BLOCKS.values():
+        with _LOCK:  # (no job waits for a block the thread left: every block taken is done)
+            for block in run.blocks.values():
                 block.done.set()
 
 
@@ -142,25 +152,36 @@ def _classic_head(path: str) -> bool:
 
 def stop() -> None:
     """No more blocks taken by the thread (the one it is on is finished and held)."""
-    _STOP.set()
+    run = _CURRENT[0]
+    if run is not None:
+        run.stop.set()
 
 
 def drop() -> None:
     """The thread stopped and what no job took let go of (the end of the command)."""
     with _LOCK:
-        _STOP.set()
-        _BLOCKS.clear()
+        run, _CURRENT[0] = _CURRENT[0], None
+        if run is not None:
+            run.stop.set()
+            run.blocks.clear()
+
+
+def _held() -> _Run | None:
+    """This process's run, where it holds blocks."""
+    run = _CURRENT[0]
+    return run if run is not None and run.blocks and run.pid == os.getpid() else None
 
 
 def reading(read: Any) -> Any:
     """The native reader ``read(path, start, end)``, or where blocks were folded ahead in this
     process, a reader that gives a held block's lines (waited for) before reading."""
-    if not _BLOCKS or _RUN.get("pid") != os.getpid():
+    run = _held()
+    if run is None:
         return read
 
     def held_or_read(path: str, start: int, end: int) -> Any:
-        block = _BLOCKS.get((start, end))
-        if block is not None and _same_file(path):
+        block = run.blocks.get((start, end))
+        if block is not None and _same_file(run, path):
             block.done.wait()
             if block.lines is not None:
                 return block.lines  # (held until its fold is taken: taken finds it by its buffers)
@@ -169,32 +190,33 @@ def reading(read: Any) -> Any:
     return held_or_read
 
 
-def _same_file(path: str) -> bool:
+def _same_file(run: _Run, path: str) -> bool:
     """Whether ``path`` is the file the thread read, unchanged since (as its identity says)."""
     try:
-        return _identity(os.stat(path)) == _RUN.get("file")
+        return _identity(os.stat(path)) == run.file
     except (OSError, ValueError):
         return False
 
 
 def taken(fold: Any, offsets: Any, data: Any, objects: tuple[Any, ...]) -> Any:
     """The held fold of the block whose lines are ``offsets`` and ``data`` (Arrow buffers over
-    the very bytes :func:`reading` gave), where ``fold`` and ``objects`` (the fast reader, the
+    the very buffers :func:`reading` gave), where ``fold`` and ``objects`` (the fast reader, the
     masker, the foreign programs, ``classes``) are the thread's and ``classes`` is on; else None.
     The block is let go of."""
-    if not _BLOCKS or fold is not _RUN.get("fold") or objects[-1] is not True or not hasattr(data, "address"):
+    run = _held()
+    if run is None or fold is not run.fold or objects[-1] is not True or not hasattr(data, "address"):
         return None
-    if any(a is not b for a, b in zip(objects[:-1], _RUN["objects"], strict=True)):
+    if len(objects) != 4 or any(a is not b for a, b in zip(objects[:-1], run.objects, strict=True)):
         return None
     import pyarrow as pa
 
+    want = (offsets.address, offsets.size, data.address, data.size)
     with _LOCK:
-        for key, block in _BLOCKS.items():
+        for key, block in run.blocks.items():
             if block.lines is None or not block.done.is_set():
                 continue
             off, body = pa.py_buffer(block.lines[0]), pa.py_buffer(block.lines[1])
-            if (off.address, off.size, body.address, body.size) == (offsets.address, offsets.size, data.address,
-                                                                    data.size):
-                del _BLOCKS[key]
+            if (off.address, off.size, body.address, body.size) == want:
+                del run.blocks[key]
                 return block.folded
     return None

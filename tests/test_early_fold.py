@@ -1,0 +1,160 @@
+"""`maillens parse FILE`'s first blocks folded ahead on a thread (analyzer.early_fold): the
+tables it is built from load without pyarrow and are the parsers' own (re-exported), and the
+summary is the same whether the stream's jobs took the held blocks or read and folded them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analyzer import early_fold, native
+from analyzer.classify import default_rules
+from analyzer.classify_stream import StreamClassifier
+from analyzer.fast_summary import FastSummaryFold
+from analyzer.pipeline import EventStream
+from analyzer.sinks import SummaryFold
+from analyzer.sources import expand_inputs, plan_blocks
+from analyzer.summary import summarise_fold
+from bench.generate_logs import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+NATIVE = pytest.mark.skipif(not native.available(), reason="the native engine is not built")
+BLOCK = 16384
+_TAKEN = early_fold.taken
+
+
+def test_the_fold_is_built_without_pyarrow():
+    code = ("import sys\nfrom analyzer import early_fold, native\n"
+            "assert native._fast_postfix() is not None and native._masker() is not None "
+            "and native._foreign() is not None\n"
+            "print(sorted(m for m in ('pyarrow', 'numpy', 'analyzer.parsers', 'analyzer.classify') if m in sys.modules))")
+    if not native.available():
+        pytest.skip("the native engine is not built")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    assert got.stdout.strip() == "[]"
+
+
+def test_the_tables_are_the_parsers_own():
+    import importlib
+
+    from analyzer import line_patterns, mask_patterns, pattern_spec, postfix_patterns
+    from analyzer.parsers import _EXIM_RX, _POSTFIX_RX, _REJECT_ACTIONS, engine, exim, fields, postfix, syslog
+
+    assert postfix.PATTERNS is postfix_patterns.PATTERNS and postfix.DAEMON_DIRECTION is postfix_patterns.DAEMON_DIRECTION
+    assert _REJECT_ACTIONS is postfix_patterns.REJECT_ACTIONS and _POSTFIX_RX is postfix_patterns.POSTFIX_PROGRAM
+    assert (fields._CODE, fields._ENH_ANY, fields._STAGE_TEXT, fields._QUEUED_AS, fields._STAGE_RULES) == (
+        line_patterns.CODE, line_patterns.ENH_ANY, line_patterns.STAGE_TEXT, line_patterns.QUEUED_AS,
+        line_patterns.STAGE_RULES)
+    assert syslog.MONTHS is line_patterns.MONTHS and exim.EXIM_WRAPPED is line_patterns.EXIM_WRAPPED
+    assert _EXIM_RX is line_patterns.EXIM_PROGRAM and exim.MID is line_patterns.MID
+    classify = importlib.import_module("analyzer.classify")  # (analyzer.classify is also a function's name)
+    assert (classify.MASK, classify.MASKED, classify.OPAQUE, classify.DETAIL_IGNORED) == (
+        mask_patterns.MASK, mask_patterns.MASKED, mask_patterns.OPAQUE, mask_patterns.DETAIL_IGNORED)
+    assert engine.Pattern is pattern_spec.Pattern and isinstance(postfix.PATTERNS[0], engine.Pattern)
+
+
+def test_min_bytes_is_where_the_summary_cuts_bigger_blocks():
+    from analyzer.pipeline import PARALLEL_MIN_BLOCKS
+    from analyzer.summary_blocks import BLOCK_BYTES
+
+    assert early_fold.MIN_BYTES == PARALLEL_MIN_BLOCKS * BLOCK_BYTES
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("early-day") / "postfix.log"
+    generate("postfix", 3000, seed=11, out=str(p), start="2026-12-31T20:00:00", hours=30, host="mx1",
+             incidents=["deferral_buildup@2h+6h"])
+    return p
+
+
+def _summary(path: Path, ahead: bool, monkeypatch, taken: list[bool], **kw):
+    """The summary of ``path`` as `parse` folds it, its blocks folded ahead first (all of them,
+    the thread let finish) or not; ``taken`` gets whether each job's fold was a held one."""
+    monkeypatch.setattr(early_fold, "BLOCK_BYTES", BLOCK)
+    monkeypatch.setattr(early_fold, "MIN_BYTES", 0)
+    monkeypatch.setattr(early_fold, "MOST", 1000)
+    monkeypatch.setattr(early_fold, "taken", lambda *a: _count(_TAKEN, taken, *a))
+    early_fold.drop()
+    if ahead:
+        assert early_fold.start(str(path))
+        early_fold._CURRENT[0].thread.join()
+    fold = FastSummaryFold(StreamClassifier(default_rules()))
+    stream = EventStream(expand_inputs([str(path)]), tz="UTC", classifier=fold.summariser,
+                         columns=(*SummaryFold.READS, *fold.summariser.reads), year=2026, block_bytes=BLOCK, **kw)
+    fold.fold(stream)
+    assert early_fold._CURRENT[0] is None  # let go of at the fold's end
+    return summarise_fold(fold, stream.counts, stream.files, stream.warnings)
+
+
+def _count(real, taken: list[bool], *a):
+    got = real(*a)
+    taken.append(got is not None)
+    return got
+
+
+@NATIVE
+def test_held_blocks_make_the_same_summary(day, monkeypatch):
+    blocks = len(plan_blocks(day, BLOCK))
+    assert blocks > 4
+    with_held: list[bool] = []
+    without: list[bool] = []
+    ahead = _summary(day, True, monkeypatch, with_held, workers=2)
+    read = _summary(day, False, monkeypatch, without, workers=2)
+    assert with_held == [True] * blocks  # every job took its held block ...
+    assert without == [False] * blocks
+    assert ahead == read  # ... and the summary is the one the jobs make themselves
+    assert read.by_cause and read.events
+
+
+@NATIVE
+def test_a_changed_file_is_read_again(day, monkeypatch, tmp_path):
+    copy = tmp_path / "copy.log"
+    copy.write_bytes(day.read_bytes())
+    taken: list[bool] = []
+    real_start = early_fold.start
+
+    def start_then_touch(path: str) -> bool:
+        ok = real_start(path)
+        early_fold._CURRENT[0].thread.join()
+        os.utime(path, ns=(1, 1))  # (the file's identity changes: its held blocks are not used)
+        return ok
+
+    monkeypatch.setattr(early_fold, "start", start_then_touch)
+    got = _summary(copy, True, monkeypatch, taken, workers=2)
+    assert taken and not any(taken)
+    assert got == _summary(copy, False, monkeypatch, [], workers=2)
+
+
+@NATIVE
+def test_not_started_where_it_cannot_pay(day, monkeypatch, tmp_path):
+    monkeypatch.setattr(early_fold, "MIN_BYTES", 0)
+    early_fold.drop()
+    for env in ("MAILLENS_FAST=0", "MAILLENS_BLOCK_THREADS=0", "MAILLENS_WORKERS=1", "MAILLENS_ENGINE=python"):
+        name, value = env.split("=")
+        monkeypatch.setenv(name, value)
+        assert not early_fold.start(str(day)), env
+        monkeypatch.delenv(name)
+    assert not early_fold.start(str(tmp_path / "missing.log"))
+    assert not early_fold.start(str(tmp_path))  # a directory
+    monkeypatch.setattr(early_fold, "MIN_BYTES", day.stat().st_size + 1)
+    assert not early_fold.start(str(day))  # too small to pay
+    assert early_fold._CURRENT[0] is None
+
+
+@NATIVE
+def test_an_exim_log_is_not_folded_ahead(tmp_path, monkeypatch):
+    p = tmp_path / "mainlog"
+    generate("exim", 500, seed=3, out=str(p))
+    monkeypatch.setattr(early_fold, "MIN_BYTES", 0)
+    early_fold.drop()
+    assert early_fold.start(str(p))
+    run = early_fold._CURRENT[0]
+    run.thread.join()
+    assert run.blocks == {} and run.fold is None
+    early_fold.drop()
