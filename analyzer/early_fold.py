@@ -30,13 +30,15 @@ workers: a fork would copy blocks the thread had not finished).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from .summary_blocks import BLOCK_BYTES
 
-__all__ = ["MIN_BYTES", "MOST", "drop", "reading", "start", "stop", "taken"]
+__all__ = ["MIN_BYTES", "MOST", "drop", "dropped", "reading", "start", "stop", "taken"]
 
 #: the blocks folded ahead at most: the start is ~0.18 CPU-s on the main thread, a block ~35 ms;
 #: a block's lines (~8 MiB) are held until its job takes them
@@ -164,13 +166,25 @@ def stop() -> None:
         run.stop.set()
 
 
-def drop() -> None:
-    """The thread stopped and what no job took let go of (the end of the command)."""
+def drop(wait: bool = False) -> None:
+    """The thread stopped and what no job took let go of (the end of the command); ``wait``:
+    the thread's block finished first (before a stream that may fork its workers)."""
     with _LOCK:
         run, _CURRENT[0] = _CURRENT[0], None
         if run is not None:
             run.stop.set()
             run.blocks.clear()
+    if wait and run is not None and run.thread is not None:
+        run.thread.join()
+
+
+@contextlib.contextmanager
+def dropped() -> Iterator[None]:
+    """:func:`drop` at the end of the block (the summary's fold)."""
+    try:
+        yield
+    finally:
+        drop()
 
 
 def _held() -> _Run | None:

@@ -301,6 +301,7 @@ class FastSummaryFold(SummaryFold):
     def fold(self, stream: Any) -> SummaryFold:
         early_fold.stop()  # (the blocks folded ahead are held for the stream's jobs; its threads take the cores)
         if not self.eligible(stream):
+            early_fold.drop(wait=True)  # (the general path's workers may fork)
             self._ready()
             stream.classifier = self.general
             return super().fold(stream)
@@ -310,11 +311,8 @@ class FastSummaryFold(SummaryFold):
         stream.block_threads = True
         if stream.producer is None and native.fold_postfix() is not None:
             stream.producer = fold_batch  # the fast path's Postfix rows grouped in Rust
-        try:
-            with handing():
-                self._fold_blocks(stream)
-        finally:
-            early_fold.drop()
+        with handing(), early_fold.dropped():  # (what no job took let go of at the end)
+            self._fold_blocks(stream)
         return self
 
     def _fold_blocks(self, stream: Any) -> None:

@@ -144,9 +144,10 @@ def _plain_parse(args: list[str]) -> bool:
 
     from .. import early_fold
 
-    logs, output, classify, line_format = (got[0][k] for k in ("logs", "output", "classify", "log_format"))
-    if logs and len(logs) == 1 and logs[0] != "-" and output is None and classify and line_format in ("auto", "syslog"):
-        early_fold.start(logs[0])  # the first blocks folded while the rest is imported
+    logs, output, classify, fmt, line_format = (got[0][k] for k in ("logs", "output", "classify", "fmt", "log_format"))
+    if (logs and len(logs) == 1 and logs[0] != "-" and output is None and classify and fmt in ("text", "json")
+            and line_format in ("auto", "syslog")):
+        early_fold.start(logs[0])  # the summary's first blocks folded while the rest is imported
     from ._common import gc_paused, setup
 
     try:
