@@ -3,29 +3,31 @@
 From the command line read to the first block, the main thread of `maillens parse FILE` imports
 what the stream, the parsers and the classifier need (pyarrow with numpy, pyarrow.compute's
 wrappers, the pipeline, the rules: ~0.18 CPU-s, all under the GIL) and the second core idles.
-The native Postfix fold of a block (``analyzer._native.read_lines`` then ``fold_postfix``,
-native/src/fold.rs, ~35 ms a 8 MiB block, the GIL released) needs none of that: only the
-extension and the pattern tables it is built from, which are held without pyarrow
-(:mod:`analyzer.postfix_patterns`, :mod:`analyzer.line_patterns`, :mod:`analyzer.mask_patterns`).
+The native fold of a block (``analyzer._native.read_lines``, then ``fold_postfix``,
+native/src/fold.rs, or ``fold_exim``, native/src/fold_exim.rs: ~35 ms a 8 MiB block, the GIL
+released) needs none of that: only the extension and the tables it is built from, held without
+pyarrow (:mod:`analyzer.postfix_patterns`, :mod:`analyzer.line_patterns`,
+:mod:`analyzer.mask_patterns`, :mod:`analyzer.exim_codes`).
 
-:func:`start` (from :func:`analyzer.cli._plain_parse`, once the options are read) folds the
-file's first blocks on a thread of its own, as the summary's stream will cut them
-(:func:`analyzer.sources.plan_blocks` every :data:`analyzer.summary_blocks.BLOCK_BYTES`), and holds
-each block's lines and fold as they come (bytes and tuples: no pyarrow). The stream's block jobs
-take them where they would read and fold the same block: :func:`reading` wraps the native reader
-(:func:`analyzer.native.read_lines`: the held lines of the same file's same byte range, waited for
-if the thread is on that block), and :func:`taken` gives the held fold where the fold is called on
-those very lines (the same buffers) with the same fold and objects
-(:func:`analyzer.fast_summary._fold_split`); anything else reads and folds as before. So the
-summary is the one the stream makes without it (tests/test_early_fold.py).
+:func:`start` (from :func:`analyzer.cli._plain_parse`, once the options are read) makes the fold
+the file's first line calls for (a classic syslog stamp: Postfix's; Exim's own stamp: Exim's) and
+the places of its first blocks as the summary's stream will cut them
+(:func:`analyzer.sources.plan_blocks` every :data:`analyzer.summary_blocks.BLOCK_BYTES`), then
+folds them on a thread of its own, holding each block's lines and fold as they come (no pyarrow).
+The stream's block jobs take them where they would read and fold the same block: :func:`reading`
+wraps the native reader (:func:`analyzer.native.read_lines`: the held lines of the same file's
+same byte range, waited for if the thread is on that block), and :func:`taken` gives the held
+fold where the fold is called on those very lines (the same buffers) with the same fold and
+objects (:func:`analyzer.fast_summary._fold_split`, :func:`analyzer.fast_summary_exim._folded`);
+anything else reads and folds as before. So the summary is the one the stream makes without it
+(tests/test_early_fold.py).
 
 The thread stops taking blocks when the summary's fold starts (:func:`stop`, from
-:meth:`analyzer.fast_summary.FastSummaryFold.fold`: the stream's threads then take the cores),
-after :data:`MOST` blocks, and at the end of the command (:func:`drop` lets go of what no job
-took). It runs only where it can pay: the native engine with its fast path, one uncompressed
-file of at least :data:`MIN_BYTES` whose first line has a classic syslog stamp, the summary (no
-``-o``, classification on), more than one core and the stream's blocks on threads (not forked
-workers: a fork would copy blocks the thread had not finished).
+:meth:`analyzer.fast_summary.FastSummaryFold.fold`: the stream's threads then take the cores) or
+after :data:`MOST` blocks; :func:`drop` lets go of what no job took. It runs only where it can
+pay: the native engine with its fast path, one uncompressed file of at least :data:`MIN_BYTES`,
+the summary (no ``-o``, classification on), more than one core and the stream's blocks on threads
+(not forked workers: a fork would copy blocks the thread had not finished).
 """
 
 from __future__ import annotations
@@ -89,14 +91,12 @@ def start(path: str) -> bool:
         st = os.stat(path)
         import stat
 
-        if not stat.S_ISREG(st.st_mode) or st.st_size < MIN_BYTES or not _classic_head(path):
+        if not stat.S_ISREG(st.st_mode) or st.st_size < MIN_BYTES:
             return False
-        from . import native
-
-        fold = native.fold_postfix()  # (None: the Python engine, MAILLENS_FAST=0, no fold built)
-        read = getattr(native._module()[0], "read_lines", None)
-        if fold is None or read is None:
+        got = _fold_of(path)
+        if got is None:
             return False
+        fold, objects, read = got
         from pathlib import Path
 
         from .sources import plan_blocks
@@ -106,8 +106,7 @@ def start(path: str) -> bool:
     except (OSError, ValueError):  # the stream says what is wrong
         return False
     run = _CURRENT[0] = _Run(path, st)
-    run.objects = (native.fast_postfix(), native.masker(), native.foreign())
-    run.fold = fold
+    run.fold, run.objects = fold, objects
     run.thread = threading.Thread(target=_fold_ahead, args=(run, read, ranges), name="maillens-early")
     run.thread.start()
     return True
@@ -125,8 +124,27 @@ def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
+def _fold_of(path: str) -> tuple[Any, tuple[Any, ...], Any] | None:
+    """The fold the summary's stream will give the file's blocks, by its first line: a classic
+    syslog stamp, the Postfix fold (``fold_postfix``, with its fast reader, masker and foreign
+    programs); an Exim stamp, the Exim fold (``fold_exim``, with its reader and masker); and the
+    native reader of lines. None where neither (or the native engine, its fast path off)."""
+    from . import native
+
+    read = getattr(native._module()[0], "read_lines", None)
+    if read is None:
+        return None
+    head = _head(path)
+    if _classic_stamp(head):
+        fold = native.fold_postfix()  # (None: the Python engine, MAILLENS_FAST=0, no fold built)
+        return None if fold is None else (fold, (native.fast_postfix(), native.masker(), native.foreign()), read)
+    if _exim_stamp(head) and native.engine() == "native":
+        fold, reader = getattr(native._module()[0], "fold_exim", None), native.exim_reader()
+        return None if fold is None or reader is None else (fold, (reader, native.masker()), read)
+    return None
+
+
 def _fold_ahead(run: _Run, read: Any, ranges: list[tuple[int, int]]) -> None:
-    fast, masker, foreign = run.objects
     try:
         for s, e in ranges:
             with _LOCK:
@@ -136,9 +154,9 @@ def _fold_ahead(run: _Run, read: Any, ranges: list[tuple[int, int]]) -> None:
             try:
                 lines = read(run.path, s, e)
                 if lines is not None:
-                    block.folded = run.fold(fast, lines[0], lines[1], 1, masker, foreign, True)
+                    block.folded = run.fold(run.objects[0], lines[0], lines[1], 1, *run.objects[1:], True)
                     block.lines = lines
-            except (OSError, ValueError):  # read and folded again by the job, which says what failed
+            except Exception:  # read and folded again by the job, which says what failed
                 block.lines = block.folded = None
             finally:
                 block.done.set()
@@ -148,15 +166,23 @@ def _fold_ahead(run: _Run, read: Any, ranges: list[tuple[int, int]]) -> None:
                 block.done.set()
 
 
-def _classic_head(path: str) -> bool:
-    """Whether the file's first line starts with a classic syslog stamp (``Nov 29 10:00:00 ``):
-    the summary's stream then tries the Postfix fold first."""
+def _head(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(20)
+
+
+def _classic_stamp(head: bytes) -> bool:
+    """A classic syslog stamp (``Nov 29 10:00:00 ``): the summary's stream tries the Postfix fold."""
     from .line_patterns import MONTHS
 
-    with open(path, "rb") as fh:
-        head = fh.read(16)
-    return (len(head) == 16 and head[:3].decode("ascii", "replace") in MONTHS and head[3:4] == b" "
+    return (len(head) >= 16 and head[:3].decode("ascii", "replace") in MONTHS and head[3:4] == b" "
             and head[4:6].strip().isdigit() and head[6:7] == b" " and head[9:10] == head[12:13] == b":")
+
+
+def _exim_stamp(head: bytes) -> bool:
+    """An Exim log's own stamp (``2026-11-29 10:00:00``): its lines are Exim's fold's."""
+    return (len(head) >= 19 and head[4:5] == head[7:8] == b"-" and head[10:11] == b" "
+            and head[13:14] == head[16:17] == b":" and head[:4].isdigit())
 
 
 def stop() -> None:
@@ -222,12 +248,13 @@ def _same_file(run: _Run, path: str) -> bool:
 def taken(fold: Any, offsets: Any, data: Any, objects: tuple[Any, ...]) -> Any:
     """The held fold of the block whose lines are ``offsets`` and ``data`` (Arrow buffers over
     the very buffers :func:`reading` gave), where ``fold`` and ``objects`` (the fast reader, the
-    masker, the foreign programs, ``classes``) are the thread's and ``classes`` is on; else None.
+    masker, the foreign programs, ``classes``; Exim's: its reader, the masker, ``classes``) are the
+    thread's and ``classes`` is on; else None.
     The block is let go of."""
     run = _held()
     if run is None or fold is not run.fold or objects[-1] is not True or not hasattr(data, "address"):
         return None
-    if len(objects) != 4 or any(a is not b for a, b in zip(objects[:-1], run.objects, strict=True)):
+    if len(objects) != len(run.objects) + 1 or any(a is not b for a, b in zip(objects, run.objects, strict=False)):
         return None
     import pyarrow as pa
 

@@ -266,6 +266,28 @@ def _masker() -> Any:
     return _built("Masker", MASK, MASKED, [tuple(p) for p in OPAQUE], list(DETAIL_IGNORED))
 
 
+def exim_reader() -> Any:
+    """The native Exim row reader (``EximReader``, native/src/exim.rs) built from the reply-text
+    patterns and Exim's own codes (:mod:`analyzer.line_patterns`, :mod:`analyzer.exim_codes`,
+    without pyarrow), or None where the build has none. Whether it may run (the engine, the
+    Exim table it was written against) is :func:`analyzer.parsers.exim_fast.reader`'s to say."""
+    return _exim_reader()
+
+
+@_once
+def _exim_reader() -> Any:
+    from . import exim_codes as ec
+    from . import line_patterns as lp
+
+    mod = _module()[0]
+    if mod is None or not hasattr(mod, "EximReader"):
+        return None
+    return mod.EximReader(
+        lp.CODE, lp.ENH_ANY, lp.STAGE_TEXT, lp.QUEUED_AS, [(k, v) for k, v in lp.STAGE_RULES],
+        list(ec.ACL_DENY_CODES.items()), ec.ACL_DENY_DEFAULT, ec.ACL_DEFER_CODE, list(ec.TEXT_CODES),
+        *(ec.FIXED_CODES[f"exim.{k}"] for k in ("dropped", "auth_failed", "sync_error")))
+
+
 def string_column(n: int, col: tuple) -> Any:
     """An Arrow string array from (offsets, data, validity, nulls) buffers built in Rust."""
     import pyarrow as pa
