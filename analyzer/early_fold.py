@@ -81,10 +81,9 @@ _CURRENT: list[_Run | None] = [None]
 
 def start(path: str) -> bool:
     """Fold ``path``'s first blocks on a thread (see the module doc); False where it does not.
-    What the thread needs is made here first (the fold's objects, the blocks' places: ~0.01 s,
-    what the main thread would make later), so that the thread runs nearly no Python: a thread
-    that imports beside the main thread's imports made these take ~0.03 s longer (each waiting
-    for the GIL the other held)."""
+    What the thread needs is made here first (the fold's objects and the blocks' places: ~0.02
+    CPU-s, nearly all of it what the main thread makes later anyway), so that the thread runs
+    nearly no Python beside the main thread's imports (the GIL)."""
     if _CURRENT[0] is not None or not _wanted():
         return False
     try:
@@ -103,7 +102,7 @@ def start(path: str) -> bool:
 
         # (the first MOST cuts: plan_blocks' of the whole file, where no line is longer than a block)
         ranges = plan_blocks(Path(path), BLOCK_BYTES, min(st.st_size, MOST * BLOCK_BYTES))[:MOST]
-    except (OSError, ValueError):  # the stream says what is wrong
+    except (OSError, ValueError, RuntimeError):  # the stream says what is wrong (RuntimeError: the engine's)
         return False
     run = _CURRENT[0] = _Run(path, st)
     run.fold, run.objects = fold, objects
