@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import early_fold, native
+from analyzer import early_fold, native, parallel
 from analyzer.classify import default_rules
 from analyzer.classify_stream import StreamClassifier
 from analyzer.fast_summary import FastSummaryFold
@@ -84,6 +84,7 @@ def day(days) -> Path:
 def _summary(path: Path, ahead: bool, monkeypatch, taken: list[bool], **kw):
     """The summary of ``path`` as `parse` folds it, its blocks folded ahead first (all of them,
     the thread let finish) or not; ``taken`` gets whether each job's fold was a held one."""
+    monkeypatch.setattr(parallel, "_WORKER", dict(parallel._WORKER))  # (the block threads' pool sets its producer there)
     monkeypatch.setattr(early_fold, "BLOCK_BYTES", BLOCK)
     monkeypatch.setattr(early_fold, "MIN_BYTES", 0)
     monkeypatch.setattr(early_fold, "MOST", 1000)
