@@ -58,6 +58,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import early_fold
 from .ahead import waiting
 from .attribution import ATTEMPT_EVENTS, FAILED, NOT_A_REASON, WAITING_ACTIONS, WAITING_CAUSES
 from .class_cache import CLASS_KEY, Classifier, class_key, folded_key
@@ -298,7 +299,9 @@ class FastSummaryFold(SummaryFold):
         return not any(is_secondary(n) for n in names) and len({rotation_key(n)[0] for n in names}) <= 1
 
     def fold(self, stream: Any) -> SummaryFold:
+        early_fold.stop()  # (the blocks folded ahead are held for the stream's jobs; its threads take the cores)
         if not self.eligible(stream):
+            early_fold.drop(wait=True)  # (the general path's workers may fork)
             self._ready()
             stream.classifier = self.general
             return super().fold(stream)
@@ -308,7 +311,7 @@ class FastSummaryFold(SummaryFold):
         stream.block_threads = True
         if stream.producer is None and native.fold_postfix() is not None:
             stream.producer = fold_batch  # the fast path's Postfix rows grouped in Rust
-        with handing():
+        with handing(), early_fold.dropped():  # (what no job took let go of at the end)
             self._fold_blocks(stream)
         return self
 
@@ -517,8 +520,11 @@ def _fold_split(arr: pa.Array, state: Any, classes: bool = False) -> tuple[pa.Ta
     if fold is None or not syslog_first(state):
         return None
     offsets, data = native.string_views(arr)
-    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt, ckeys), foreign, merged = fold(
-        native.fast_postfix(), offsets, data, native.threads(), native.masker(), native.foreign(), classes)
+    objects = (native.fast_postfix(), native.masker(), native.foreign(), classes)
+    got = early_fold.taken(fold, offsets, data, objects)  # folded while the command started
+    if got is None:
+        got = fold(objects[0], offsets, data, native.threads(), *objects[1:])
+    head, (h_rows, h_cols), (f_rows, gid, (g_rows, g_cols), qid, rcpt, ckeys), foreign, merged = got
     got = classic_headers(arr, state, head, h_rows, h_cols)
     if got is None:
         return None

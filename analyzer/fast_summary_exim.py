@@ -76,13 +76,16 @@ def _folded(fold: Any, arr: pa.Array, tz: str, classes: bool = False) -> dict[st
     None when it read no line. ``classes``: the groups merged by key in Rust, as
     ``fast_summary._fold_split(..., classes=True)`` gives them (``reps`` the classes', ``classes``
     each group's class and the groups' reply texts)."""
-    from . import native
+    from . import early_fold, native
     from .fast_summary import CLASS_FIELDS, native_classes, with_ckeys
     from .parsers.exim_fast import local_stamps, reader, reader_columns
 
     offsets, data = native.string_views(arr)
-    rows, gid, ts, local, qid, rcpt, groups, ckeys, merged = fold(reader(), offsets, data, native.threads(), native.masker(),
-                                                                  classes)
+    objects = (reader(), native.masker(), classes)
+    got = early_fold.taken(fold, offsets, data, objects)  # folded while the command started
+    if got is None:
+        got = fold(objects[0], offsets, data, native.threads(), *objects[1:])
+    rows, gid, ts, local, qid, rcpt, groups, ckeys, merged = got
     n = len(rows) // 8
     if n == 0:
         return None

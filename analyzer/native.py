@@ -175,15 +175,35 @@ def matcher(regexes: Sequence[str], daemons: Sequence[frozenset[str] | None] | N
 
 # ---- the whole-row fast path for Postfix lines (native/src/batch.rs, postfix.rs, rows.rs) ----
 
-@lru_cache(maxsize=1)
-def _fast_postfix() -> Any:
-    from .parsers import _REJECT_ACTIONS, fields, postfix, syslog
+#: the native fold's objects (:func:`_fast_postfix`, :func:`_foreign`, :func:`_masker`) built once,
+#: by whichever thread asks first (:mod:`analyzer.early_fold`'s or the main thread): the blocks
+#: folded early are taken only where the fold is given the same objects
+_BUILD = threading.Lock()
 
-    table = [(p.name, p.regex, p.event, None if p.daemons is None else sorted(p.daemons)) for p in postfix.PATTERNS]
+
+def _once(build: Any) -> Any:
+    """``build`` cached (``lru_cache``: ``cache_clear`` as before) and built under :data:`_BUILD`."""
+    cached = lru_cache(maxsize=1)(build)
+
+    def get() -> Any:
+        with _BUILD:
+            return cached()
+
+    get.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    get.__doc__ = build.__doc__
+    return get
+
+
+@_once
+def _fast_postfix() -> Any:
+    # (the tables without pyarrow: built on analyzer.early_fold's thread while pyarrow is imported)
+    from . import line_patterns as lp
+    from .postfix_patterns import DAEMON_DIRECTION, PATTERNS, REJECT_ACTIONS
+
+    table = [(p.name, p.regex, p.event, None if p.daemons is None else sorted(p.daemons)) for p in PATTERNS]
     return _module()[0].FastPostfix(
-        table, dict(postfix.DAEMON_DIRECTION), dict(_REJECT_ACTIONS),
-        (fields._CODE, fields._ENH_ANY, fields._STAGE_TEXT, fields._QUEUED_AS),
-        [tuple(r) for r in fields._STAGE_RULES], list(syslog.MONTHS))
+        table, dict(DAEMON_DIRECTION), dict(REJECT_ACTIONS), (lp.CODE, lp.ENH_ANY, lp.STAGE_TEXT, lp.QUEUED_AS),
+        [tuple(r) for r in lp.STAGE_RULES], list(lp.MONTHS))
 
 
 def fast_postfix() -> Any:
@@ -211,11 +231,12 @@ def foreign() -> Any:
     return _foreign() if engine() == "native" else None
 
 
-@lru_cache(maxsize=1)
+@_once
 def _foreign() -> Any:
-    from .parsers import _EXIM_RX, _POSTFIX_RX, exim
+    from .line_patterns import EXIM_PROGRAM, EXIM_WRAPPED
+    from .postfix_patterns import POSTFIX_PROGRAM
 
-    return _built("Foreign", _POSTFIX_RX, _EXIM_RX, exim.EXIM_WRAPPED)
+    return _built("Foreign", POSTFIX_PROGRAM, EXIM_PROGRAM, EXIM_WRAPPED)
 
 
 def _built(name: str, *args: Any) -> Any:
@@ -238,11 +259,33 @@ def masker() -> Any:
     return _masker() if engine() == "native" else None
 
 
-@lru_cache(maxsize=1)
+@_once
 def _masker() -> Any:
-    from .classify import DETAIL_IGNORED, MASK, MASKED, OPAQUE
+    from .mask_patterns import DETAIL_IGNORED, MASK, MASKED, OPAQUE
 
     return _built("Masker", MASK, MASKED, [tuple(p) for p in OPAQUE], list(DETAIL_IGNORED))
+
+
+def exim_reader() -> Any:
+    """The native Exim row reader (``EximReader``, native/src/exim.rs) built from the reply-text
+    patterns and Exim's own codes (:mod:`analyzer.line_patterns`, :mod:`analyzer.exim_codes`,
+    without pyarrow), or None where the build has none. Whether it may run (the engine, the
+    Exim table it was written against) is :func:`analyzer.parsers.exim_fast.reader`'s to say."""
+    return _exim_reader()
+
+
+@_once
+def _exim_reader() -> Any:
+    from . import exim_codes as ec
+    from . import line_patterns as lp
+
+    mod = _module()[0]
+    if mod is None or not hasattr(mod, "EximReader"):
+        return None
+    return mod.EximReader(
+        lp.CODE, lp.ENH_ANY, lp.STAGE_TEXT, lp.QUEUED_AS, [(k, v) for k, v in lp.STAGE_RULES],
+        list(ec.ACL_DENY_CODES.items()), ec.ACL_DENY_DEFAULT, ec.ACL_DEFER_CODE, list(ec.TEXT_CODES),
+        *(ec.FIXED_CODES[f"exim.{k}"] for k in ("dropped", "auth_failed", "sync_error")))
 
 
 def string_column(n: int, col: tuple) -> Any:
@@ -325,7 +368,12 @@ def read_lines() -> Any:
     each cut while in cache), or None when the Python engine runs or the core has none."""
     if engine() != "native":
         return None
-    return getattr(_module()[0], "read_lines", None)
+    read = getattr(_module()[0], "read_lines", None)
+    if read is None:
+        return None
+    from .early_fold import reading
+
+    return reading(read)  # (blocks folded ahead: analyzer.early_fold)
 
 
 def string_buffers(arr: Any) -> tuple[bytes, bytes]:

@@ -142,6 +142,12 @@ def _plain_parse(args: list[str]) -> bool:
         return False
     import sys
 
+    from .. import early_fold
+
+    logs, output, classify, fmt, line_format = (got[0][k] for k in ("logs", "output", "classify", "fmt", "log_format"))
+    if (logs and len(logs) == 1 and logs[0] != "-" and output is None and classify and fmt in ("text", "json")
+            and line_format in ("auto", "syslog")):
+        early_fold.start(logs[0])  # the summary's first blocks folded while the rest is imported
     from ._common import gc_paused, setup
 
     try:
@@ -173,4 +179,6 @@ def _plain_parse(args: list[str]) -> bool:
         if typer is None or not isinstance(exc, typer.Exit):
             raise
         raise SystemExit(exc.exit_code) from None
+    finally:
+        early_fold.drop()  # (an error before the summary's fold: the thread stops after its block)
     raise SystemExit(0)

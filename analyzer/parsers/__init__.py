@@ -114,8 +114,7 @@ class FileContext:
 _MTA_PATTERNS: dict[str, list[Pattern]] = {"postfix": postfix.PATTERNS, "exim": exim.PATTERNS}
 _POSTFIX_RX = postfix.POSTFIX_PROGRAM
 _EXIM_RX = exim.EXIM_PROGRAM
-_REJECT_ACTIONS = {"reject": "reject", "milter-reject": "reject", "proxy-reject": "reject",
-                   "reject_warning": "reject_warning"}
+_REJECT_ACTIONS = postfix.REJECT_ACTIONS  # (held without pyarrow: analyzer.postfix_patterns)
 
 
 def _mask_shape(msg: pa.Array) -> pa.Array:

@@ -11,31 +11,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..pattern_spec import Pattern  # (defined without pyarrow: analyzer.early_fold)
+
 __all__ = ["Matched", "Pattern", "extract", "map_uniques", "match_patterns", "match_regex", "nonempty"]
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """One kind of log message.
-
-    ``regex`` is RE2 syntax, anchored by the author, with named groups whose names are event
-    columns or one of the derived names the parser understands (client, relay, stage ...).
-    ``consts`` are column values every match gets. ``daemons`` limits the pattern to some
-    programs (None: every program of the MTA).
-    """
-
-    name: str
-    regex: str
-    event: str
-    consts: dict[str, Any] = field(default_factory=dict)
-    daemons: frozenset[str] | None = None
 
 
 @dataclass

@@ -7,50 +7,18 @@ items that :mod:`analyzer.parsers.fields` reads (H= F= P= S= X= C= QT= R= T= U= 
 
 from __future__ import annotations
 
+from ..exim_codes import ACL_DEFER_CODE, ACL_DENY_CODES, ACL_DENY_DEFAULT, FIXED_CODES, TEXT_CODES  # noqa: F401 (re-exported)
+from ..line_patterns import EXIM_PROGRAM, EXIM_WRAPPED, MID  # (held without pyarrow, re-exported)
 from .engine import Pattern
 
 __all__ = ["ACL_DEFER_CODE", "ACL_DENY_CODES", "EXIM_PROGRAM", "EXIM_WRAPPED", "FIXED_CODES", "MID", "PATTERNS",
            "TEXT_CODES"]
 
-# Old ids 1vXyZa-000AbC-1x; Exim 4.97+ ids 1vXyZa-00000000AbC-1xyz.
-MID = r"[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}"
 H = r"(?:[^\s()\[\]]+ )?(?:\([^)]*\) )?\[[^\]]+\](?::\d+)?"  # name (helo) [ip]:port
 HOST = rf"(?:{H}|\S+)"
-EXIM_PROGRAM = r"^exim[\w.-]*$"
 
 _ADDR = r"(?P<orig_recipient><[^>]*>)"
 
-# An Exim line passed through syslog/journald under another program name (a container's or
-# wrapper's): the message still starts with Exim's own stamp, or with a message id and a flag.
-EXIM_WRAPPED = (rf"^(?:\[\d+[\\/]\d+\] |\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{{3}})? "
-                rf"|{MID} (?:<=|=>|->|==|\*\*|\*>|Completed|Frozen|\(=) )")
-
-# ---- the reply code Exim sent for its own rejects, which it does not log -------------------------
-# By Exim's ACL rules (spec, "Access control lists"; acl_wherecodes in Exim's globals.c): a
-# 'deny' (or 'drop') answers 550 in every SMTP ACL but AUTH (503) and ETRN (458); 'defer'
-# ("temporarily rejected") answers 451 everywhere. A code at the start of the ACL's message
-# replaces the default, and then it is in the logged text (code_origin 'logged').
-ACL_DENY_CODES: dict[str, int] = {"AUTH": 503, "ETRN": 458}  # by smtp_stage; else 550
-ACL_DENY_DEFAULT = 550
-ACL_DEFER_CODE = 451
-#: pattern -> the code Exim's SMTP code sends with that line's event
-FIXED_CODES: dict[str, int] = {
-    "exim.unqualified_sender": 501,       # "501 <x>: sender address must contain a domain"
-    "exim.unqualified_recipient": 501,    # "501 <x>: recipient address must contain a domain"
-    "exim.unqualified_verify": 501,
-    "exim.sync_error": 554,               # "554 SMTP synchronization error"
-    "exim.refused": 554,                  # host_reject_connection: "554 <text>"
-    "exim.too_many_recipients": 452,      # recipients_max reached: "452 too many recipients"
-    "exim.auth_failed": 535,              # "535 Incorrect authentication data"
-    "exim.dropped": 421,                  # too many syntax/protocol/unknown commands
-    "exim.acl_dropped": 550,              # 'drop' verb: the deny code, then the connection closes
-}
-#: (substring of the reject text, code): Exim's own fixed replies for some rejects
-TEXT_CODES: tuple[tuple[str, int], ...] = (
-    ("message too big", 552),             # message_size_limit: "552 Message size exceeds maximum permitted"
-    ("SIZE", 552),                        # MAIL FROM SIZE= over message_size_limit
-    ("syntactically invalid argument", 501),  # HELO/EHLO syntax check
-)
 
 PATTERNS: list[Pattern] = [
     # ---- message lines -------------------------------------------------------------------

@@ -58,11 +58,7 @@ def _reader() -> Any:
     mod = native._module()[0]
     if mod is None or not hasattr(mod, "EximReader") or table_digest() != TABLE_DIGEST:
         return None
-    return mod.EximReader(
-        fields._CODE, fields._ENH_ANY, fields._STAGE_TEXT, QUEUED_AS,
-        [(k, v) for k, v in fields._STAGE_RULES],
-        list(exim.ACL_DENY_CODES.items()), exim.ACL_DENY_DEFAULT, exim.ACL_DEFER_CODE,
-        list(exim.TEXT_CODES), *(exim.FIXED_CODES[f"exim.{k}"] for k in ("dropped", "auth_failed", "sync_error")))
+    return native.exim_reader()  # (built without pyarrow: analyzer.early_fold folds with the same reader)
 
 
 def reader() -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..line_patterns import CODE, ENH_ANY, QUEUED_AS, STAGE_RULES, STAGE_TEXT
 from ..schema import cast_or_null
 from .engine import map_uniques, nonempty, sparse_extract
 
@@ -17,12 +18,7 @@ __all__ = ["canonical_stage", "finish", "reply_codes", "stage_from_text"]
 
 _HOSTPORT = r"^(?P<h>[^\[\]\s]*)\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?$"
 _EXIM_H = r"^(?P<h>[^\s()\[\]]+)?\s*(?:\((?P<helo>[^)]*)\))?\s*(?:\[(?P<ip>[^\]]+)\](?:[:.](?P<port>\d+))?)?$"
-_CODE = r"(?:^|: |\(|\s)(?P<code>[2-5][0-9][0-9])(?:[ -]|$)(?:[2-5][0-9][0-9][ -])?(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3}\b)?"
-_ENH_ANY = r"(?:^|[\s(\[-])(?P<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3})(?:$|[\s,;:)\].])"
-_STAGE_TEXT = (r"(?:in reply to (?P<a>.+?) command|(?P<b>refused to talk to me)|while (?P<c>[^:()]+)"
-               r"|remote mail server after (?P<d>[^:]+?)(?::|$| [2-5]\d\d)|timed out while (?P<e>.+)"
-               r"|in response to (?P<f>.+))")
-_QUEUED_AS = r"queued as (?P<q>[0-9A-Za-z-]{5,})"
+_CODE, _ENH_ANY, _STAGE_TEXT, _QUEUED_AS = CODE, ENH_ANY, STAGE_TEXT, QUEUED_AS  # (analyzer.line_patterns)
 
 # Exim NAME=value items (value quoted or not); first occurrence wins.
 _EXIM_FIELDS = {  # matched against " " + the items, so each key is preceded by a space
@@ -49,16 +45,7 @@ _EXIM_FIELD_EVENTS = {
     "C": ("delivery",), "QT": ("delivery",), "T": ("delivery",), "errno": ("delivery",), "CQUIT": ("disconnect",),
 }
 
-_STAGE_RULES = [
-    ("END OF DATA", "end of DATA"), ("END-OF-MESSAGE", "end of DATA"), ("AFTER DATA", "end of DATA"),
-    ("END OF MESSAGE", "end of DATA"), ("LOCAL_SCAN", "end of DATA"), ("DATA BLOCK", "DATA"),
-    ("MESSAGE BODY", "DATA"), ("MESSAGE CONTENT", "DATA"), ("GREETING", "greeting"),
-    ("REFUSED TO TALK", "greeting"), ("INITIAL CONNECTION", "greeting"), ("BANNER", "greeting"),
-    ("STARTTLS", "STARTTLS"), ("TLS", "STARTTLS"), ("EHLO", "HELO/EHLO"), ("HELO", "HELO/EHLO"),
-    ("LHLO", "HELO/EHLO"), ("AUTH", "AUTH"), ("MAIL", "MAIL FROM"), ("RCPT", "RCPT TO"),
-    ("BDAT", "BDAT"), ("DATA", "DATA"), ("QUIT", "QUIT"), ("RSET", "RSET"), ("VRFY", "VRFY"),
-    ("ETRN", "ETRN"), ("NOOP", "NOOP"), ("CONNECT", "connect"),
-]
+_STAGE_RULES = STAGE_RULES  # (analyzer.line_patterns)
 
 
 def canonical_stage(raw: str) -> str:

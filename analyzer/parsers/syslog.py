@@ -23,12 +23,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..line_patterns import MONTHS  # (held without pyarrow, re-exported)
 from ..schema import TS, cast_or_null
 from .engine import match_regex, nonempty
 
 __all__ = ["HEADERS", "MONTHS", "Clock", "split_files", "split_headers"]
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MON = "|".join(MONTHS)
 _PROG = r"(?P<program>[^\s\[\]:]+)(?:\[(?P<pid>\d{1,10})\])?"
 
