@@ -816,6 +816,36 @@ mod tests {
     }
 
     #[test]
+    fn a_sending_host_is_coded_only_when_a_relayed_pair_reads_it() {
+        let mut f = ExFold::new();
+        fold(&mut f, &[
+            ("B", "received", None, Some("Other.Host"), None, None, 10, 1), // delivered locally: no pair
+            ("B", "delivery", Some("sent"), None, None, Some("me"), 0, 2),
+            ("B", "removed", Some("completed"), None, None, None, 0, 3),
+            ("C", "delivery", Some("sent"), None, Some("mx"), Some("u@x"), 0, 4), // before its arrival: waits
+            ("E", "received", None, Some("Third.Host"), None, None, 30, 4), // not ended: held as text
+        ]);
+        assert_eq!(f.words[W_FROM].len(), 0, "no pair yet: nothing coded");
+        assert_eq!(f.pair_count.len(), 0);
+        fold(&mut f, &[
+            ("C", "received", None, Some("Relay.Example"), None, None, 20, 5),
+            ("C", "removed", Some("completed"), None, None, None, 0, 6),
+            ("D", "received", None, Some("Relay.Example"), None, None, 40, 7),
+            ("D", "delivery", Some("sent"), None, Some("mx"), Some("u@x"), 0, 8),
+            ("D", "delivery", Some("sent"), None, Some("mx"), Some("v@x"), 0, 9),
+        ]);
+        assert_eq!(f.words[W_FROM].len(), 1, "one sending host and sender in pairs, coded once");
+        assert_eq!(f.pair_count, vec![2, 1], "C's waiting pair and D's first: the same pair");
+        let (from, _) = f.pair_codes();
+        assert_eq!(from, vec![0, 0]);
+        let (_, data, _) = f.words[W_FROM].take(&[0]).unwrap();
+        assert_eq!(data, b"relay.example <>".to_vec());
+        assert_eq!(f.held(), 2, "D and E held; B and C removed");
+        f.finish().unwrap();
+        assert_eq!(f.words[W_FROM].len(), 1, "E's never coded");
+    }
+
+    #[test]
     fn rows_not_selected_are_no_lines() {
         let ev = Col::new(&[Some("received"), Some("removed"), Some("delivery")]);
         let st = Col::new(&[None, Some("completed"), Some("sent")]);
