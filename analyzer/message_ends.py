@@ -121,6 +121,7 @@ class ExEnds:
     waiting: list[dict[str, Any]]
     relay_waiting: list[dict[str, Any]]
     completed: list[dict[str, Any]]
+    held_srcs: Any  # (analyzer.peer_srcs.HeldSources)
     ended: dict[str, int]
     queued: QueueCounts
 
@@ -173,6 +174,7 @@ class ExEnds:
         self.ended["delayed"] += int(((flags & _DEFERRED) > 0).sum())
         self.ended["failed"] += int(((flags & _FAILED) > 0).sum())
         self.qids.remove(h)
+        self.held_srcs.drop(h)
 
     def _queue_times(self, c: dict[str, Any] | None, h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per 'Completed' line held (``c``), its time minus the message's arrival ('<=' line read,

@@ -34,6 +34,7 @@ from .keyed import key_hash
 from .message_ends import QUEUE_BUCKETS, ExEnds, QueueCounts, end_cuts, rows_of, slice_rows
 from .peer_agg import KeyAgg, SortedTable, new_vocab, rank, texts
 from .peer_ranked import first_ties, sending_hosts
+from .peer_srcs import HeldSources
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
 
 __all__ = ["QUEUE_BUCKETS", "ExFold", "PfFold", "id_seconds"]
@@ -351,6 +352,7 @@ class ExFold(ExEnds, _Fold):
         self.qids = SortedTable({"flags": 0, "size": 0, "arrived": 0, "src": -1, "queued": _UNSETTLED},
                                 {**_NARROW, "queued": np.int32})
         self.srcs = new_vocab()
+        self.held_srcs = HeldSources(self.srcs)  # each message's, coded in srcs when a pair reads it
         self.sources = KeyAgg(["host"], {"messages": "sum", "bytes": "sum"})
         self.dest = KeyAgg(["host"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
         self.local = KeyAgg(["recipient"], {"messages": "sum", "addresses": "sum", "bytes": "sum"})
@@ -449,7 +451,7 @@ class ExFold(ExEnds, _Fold):
                 host.take(at), _ip_suffix(ip.take(at)), " ", pc.if_else(pc.equal(said, ""), "<>", said), ""))
             run, pos = self.qids.locate(hr[one])  # (held: every arrival's queue id was ensured above)
             fresh = (self.qids.get("flags", run, pos) & _SRC) == 0
-            self.qids.put("src", run, pos, self.srcs.encode(src), fresh)
+            self.held_srcs.hold(hr[one][fresh], src.filter(pa.array(fresh)))
             self.qids.flag(_SRC, run, pos, fresh)
 
     def _deliveries(self, ev: pd.DataFrame, f: dict[str, Any]) -> None:
@@ -507,7 +509,12 @@ class ExFold(ExEnds, _Fold):
         ready = (self.qids.get("flags", run, pos) & _SRC) > 0
         if not final and not ready.all():
             self.relay_waiting.append(_sel(pairs, ~ready))
-        src = self.qids.get("src", run, pos)[ready]  # the sending host's code in self.srcs
+        src = self.qids.get("src", run, pos)  # the sending host's code in self.srcs, -1: not coded yet
+        new = ready & (src < 0)
+        if new.any():
+            src[new] = self.held_srcs.code(pairs["h"][new])
+            self.qids.put("src", run, pos, src, new)
+        src = src[ready]
         self.relayed.add([src, pairs["to"].filter(pa.array(ready))], count=1, first=pairs["first"][ready])
 
     def _completed(self, f: dict[str, Any], seconds: np.ndarray, done: np.ndarray, h: np.ndarray) -> None:

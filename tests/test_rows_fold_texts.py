@@ -10,7 +10,8 @@ import pyarrow as pa
 import pytest
 
 from analyzer.report.fold import RowsFold
-from analyzer.report.rows_packed import Packed, unpack
+from analyzer.report.rows_packed import Packed, unpack, unpack_codes
+from analyzer.report.rows_table import table_of
 from analyzer.schema import to_pandas
 
 COLUMNS = ["ts", "text", "addr", "few", "line", "delay", "none"]
@@ -84,15 +85,16 @@ def test_what_is_held_is_narrow(monkeypatch) -> None:
     fold = RowsFold(COLUMNS, few_values=["few"], order_column="o", texts=["text", "addr"])
     _feed(fold, day, 500, keep, blank)
     first, last = fold._pieces[0], fold._pieces[-1]
+    (t_first, t_last), rel = (table_of(p[2]) for p in (first, last)), unpack_codes(first[5][1])  # (packed: .rows_table)
     # texts: an index of one byte a row (40 distinct texts) and the batch's distinct values, not the texts
     idx, values = unpack(first[4]["text"])  # (held packed: analyzer.report.rows_packed)
     assert idx.dtype == np.int8 and len(values) <= 40
     assert unpack(first[4]["addr"])[1] is None  # no address in the first batch: no values held
-    assert "delay" in first[2].column_names and "delay" not in last[2].column_names
-    assert "none" not in first[2].column_names  # a column of no value is not held
-    assert first[2].schema.field("line").type == pa.int32()  # the line numbers fit
-    assert last[2].schema.field("line").type == pa.int64()  # 2**33 does not
-    assert first[5][1].dtype == np.uint16  # each row's number in its batch
+    assert "delay" in t_first.column_names and "delay" not in t_last.column_names
+    assert "none" not in t_first.column_names  # a column of no value is not held
+    assert t_first.schema.field("line").type == pa.int32()  # the line numbers fit
+    assert t_last.schema.field("line").type == pa.int64()  # 2**33 does not
+    assert rel.dtype == np.uint16  # each row's number in its batch
     plain = pa.Table.from_pandas(day[["text"]].iloc[:500], preserve_index=False).nbytes
     assert idx.nbytes + values.nbytes < plain / 4
     held = first[4]["text"]

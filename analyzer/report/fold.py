@@ -54,6 +54,7 @@ from ..anomalies.aggregates import _order_base, row_order
 from .fold_categories import narrowest as _narrow
 from .fold_categories import sorted_categories
 from .rows_packed import Packed, held_rows, pack, pack_codes, unpack, unpack_codes
+from .rows_table import pack_place, pack_table, place_of, table_of
 
 __all__ = ["SECTION_FOLDS", "SLICE_ROWS", "Fold", "RowsFold", "fold_frame", "fold_stream", "register_section",
            "row_order"]
@@ -343,7 +344,8 @@ class RowsFold:
         # each text and coded column compressed while held (rows_packed: the held pieces ~3.5x smaller),
         # once the pieces held as they are reach PACK_FROM bytes
         texts = {name: self._held_text(name, t.column(name)) for name in self.texts}
-        if self._plain_bytes >= self.PACK_FROM:
+        packed = self._plain_bytes >= self.PACK_FROM  # (the table and places too: .rows_table)
+        if packed:
             texts = {name: pack(*held) for name, held in texts.items()}
             codes = {name: pack_codes(c) for name, c in codes.items()}
         else:
@@ -362,7 +364,8 @@ class RowsFold:
                 if low.is_valid and low.as_py() >= -(1 << 31) and high.as_py() < 1 << 31:
                     t = t.set_column(i, f.name, t.column(i).cast(pa.int32()))
                     self._types.setdefault(f.name, f.type)
-        self._pieces.append((*segments[0][:2], t, codes, texts, place, segments))
+        self._pieces.append((*segments[0][:2], pack_table(t) if packed else t, codes, texts,
+                             pack_place(place) if packed else place, segments))
 
     def _held_text(self, name: str, col: Any) -> tuple[np.ndarray, Any]:
         """Column ``name`` of the rows kept as (each row's index into the batch's distinct values,
@@ -424,11 +427,11 @@ class RowsFold:
         coded = [p[3] for p in self._pieces]
         texts = [p[4] for p in self._pieces]
         places = [p[5] for p in self._pieces]
-        table = pa.concat_tables([p[2] for p in self._pieces], promote_options="permissive")
+        table = pa.concat_tables([table_of(p[2]) for p in self._pieces], promote_options="permissive")
         self._pieces, self._plain_bytes = [], 0
         if self.order_column is not None:
             table = table.append_column(self.order_column, pa.array(
-                np.concatenate([base + rel.astype(np.int64) for base, rel in places])))
+                np.concatenate([place_of(place) for place in places])))
         for name in self.texts:  # a column at a time, its pieces freed as it is made
             col = _text_column([piece.pop(name) for piece in texts], self._types.get(name))
             table = table.append_column(pa.field(name, col.type), col)
