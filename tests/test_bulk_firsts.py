@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzer import native
-from analyzer.anomalies.aggregates import _NULL_SEC, BulkFold, qid_hash
+from analyzer.anomalies.aggregates import _NULL_SEC, Bulk, BulkFold, qid_hash
 from analyzer.report.fold import _Batch
 from analyzer.schema import to_pandas
 
@@ -62,20 +62,27 @@ def _reference(lines: list[tuple[str, str, bool]]) -> list[tuple[str, int | None
     return kept
 
 
-def _fold(lines, cuts, stream: bool, engine: str, first_only: bool) -> pd.DataFrame:
-    fold = BulkFold(first_only=first_only, split=SPLIT, deferred_only=True)
+def fold_cut(fold: BulkFold, engine: str, rows: list[dict], folded: list[bool], cuts: list[int],
+             stream: bool = True) -> Bulk:
+    """The Bulk of ``fold`` run by ``engine`` over ``rows`` (those ``folded`` folded), cut into
+    batches at ``cuts``: stream batches (their own Arrow tables) or plain frames."""
     if engine == "python":
         fold._native = None
     elif fold._native is None:
         pytest.skip("the native engine is not built")
-    rows = [_row(i, line) for i, line in enumerate(lines)]
     edges = [0, *sorted(set(cuts)), len(rows)]
     for lo, hi in itertools.pairwise(edges):
         t = _table(rows[lo:hi])
         batch = _Batch.of(t, to_pandas(t)) if stream else to_pandas(t)
         batch.attrs.update(input=0, first_row=lo)
-        fold.add(batch, np.array([_folded(line) for line in lines[lo:hi]], dtype=bool))
-    return fold.result().qids
+        fold.add(batch, np.array(folded[lo:hi], dtype=bool))
+    return fold.result()
+
+
+def _fold(lines, cuts, stream: bool, engine: str, first_only: bool) -> pd.DataFrame:
+    fold = BulkFold(first_only=first_only, split=SPLIT, deferred_only=True)
+    rows = [_row(i, line) for i, line in enumerate(lines)]
+    return fold_cut(fold, engine, rows, [_folded(line) for line in lines], cuts, stream).qids
 
 
 def _firsts(q: pd.DataFrame) -> dict[tuple[int, int], int]:
@@ -161,22 +168,11 @@ def test_many_ends_let_go_of_in_place_keep_the_others_in_both_engines():
 
 def _senders(lines: list[tuple[str, str]], cuts: list[int], engine: str) -> pd.DataFrame:
     """The senders of ("entry", qid, sender), ("look", qid), ("end", qid) lines, folded as the report does."""
-    fold = BulkFold(looked_up_only=True)
-    if engine == "python":
-        fold._native = None
-    elif fold._native is None:
-        pytest.skip("the native engine is not built")
     rows = [{"ts": i, "quit": None, "program": "postfix/qmgr", "source": "/var/log/mail.log", "host": "mx1",
              "reply_class": None, "queue_id": line[1], "sender": line[2] if line[0] == "entry" else None,
              "direction": "outbound" if line[0] == "look" else None, "status": "sent" if line[0] == "look" else None,
              "event": {"entry": "received", "look": "delivery"}.get(line[0], "removed")} for i, line in enumerate(lines)]
-    edges = [0, *sorted(set(cuts)), len(rows)]
-    for lo, hi in itertools.pairwise(edges):
-        t = _table(rows[lo:hi])
-        batch = _Batch.of(t, to_pandas(t))
-        batch.attrs.update(input=0, first_row=lo)
-        fold.add(batch, np.array([r["sender"] is not None for r in rows[lo:hi]], dtype=bool))
-    return fold.result().senders
+    return fold_cut(BulkFold(looked_up_only=True), engine, rows, [r["sender"] is not None for r in rows], cuts).senders
 
 
 def test_the_senders_words_are_those_kept_in_the_order_of_their_entries_in_both_engines():
