@@ -195,3 +195,19 @@ def test_the_senders_words_are_those_kept_in_the_order_of_their_entries_in_both_
         assert s["sender"].cat.categories.tolist() == list(dict.fromkeys(want))
     if len(got) == 2:
         pd.testing.assert_frame_equal(got["python"], got["native"])
+
+
+@pytest.mark.parametrize("engine", ["python", "native"])
+def test_a_chunk_drops_its_ended_entries_before_it_picks_its_first(engine):
+    # a queue id's entry, its end, the queue id again (another message) and its deferral, in the
+    # first chunk (16 batches with folded lines): the ended entry is let go of before the chunk's
+    # first entries are picked, so the later message's entry is the one kept (picking first then
+    # dropping would keep the ended one and lose the later)
+    if engine == "native" and native.engine() != "native":
+        pytest.skip("the native engine is not built")
+    lines = [("entry", "A1", True), ("end", "A1", True), ("entry", "A1", True), ("defer", "A1", True),
+             *[("other", "C3", True)] * 20]
+    for first_only in (True, False):
+        q = _fold(lines, list(range(len(lines))), True, engine, first_only)
+        assert q["qid"].tolist() == qid_hash(pd.Series(["A1"], dtype=object)).tolist()
+        assert q["ts"].tolist() == [START + 2_000_000_000]
