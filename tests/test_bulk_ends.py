@@ -6,9 +6,6 @@ that walks the lines one by one."""
 
 from __future__ import annotations
 
-import itertools
-
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -16,10 +13,8 @@ from hypothesis import strategies as st
 
 from analyzer import native
 from analyzer.anomalies.aggregates import BulkFold, qid_hash
-from analyzer.report.fold import _Batch
-from analyzer.schema import to_pandas
 
-from .test_report_end_parts import _table
+from .test_bulk_firsts import fold_cut
 
 QIDS = ["A1", "B2", "C3"]
 # (kind, queue id, sender): an entry (a folded line naming a sender), a look-up (an outbound
@@ -56,19 +51,9 @@ def _reference(lines: list[tuple[str, str, str]]) -> list[tuple[int, str]]:
 
 
 def _folds(lines, cuts, stream: bool, engine: str) -> pd.DataFrame:
-    fold = BulkFold(looked_up_only=True)
-    if engine == "python":
-        fold._native = None
-    elif fold._native is None:
-        pytest.skip("the native engine is not built")
     rows = [_row(i, line) for i, line in enumerate(lines)]
-    edges = [0, *sorted(set(cuts)), len(rows)]
-    for lo, hi in itertools.pairwise(edges):
-        t = _table(rows[lo:hi])
-        batch = _Batch.of(t, to_pandas(t)) if stream else to_pandas(t)
-        batch.attrs.update(input=0, first_row=lo)
-        fold.add(batch, np.array([r["sender"] is not None for r in rows[lo:hi]], dtype=bool))
-    return fold.result().senders
+    folded = [r["sender"] is not None for r in rows]
+    return fold_cut(BulkFold(looked_up_only=True), engine, rows, folded, cuts, stream).senders
 
 
 @settings(max_examples=80, deadline=None)

@@ -24,7 +24,19 @@ import pyarrow.compute as pc
 
 from ..peer_agg import new_vocab
 from .arrow_columns import as_arrow, flags, hash_arrow, seconds_ns_arrow
-from .bulk_ends import SenderEnds
+from .bulk_ends import DEFERRALS, LOOKS, MessageEnds
+from .bulk_firsts import FirstTimes
+from .bulk_held import (
+    _NULL_SEC,
+    _concat,
+    _empty_qids,
+    _empty_senders,
+    _first_qids,  # noqa: F401  (its importers still name this module)
+    _held_ts,
+    _joined,
+    _with_sec,
+    senders_categorical,
+)
 from .bulk_masks import (  # (the masks were defined here: their importers still name this module)
     BULK_EVENTS,
     MESSAGE_EVENTS,
@@ -39,13 +51,12 @@ from .bulk_masks import (  # (the masks were defined here: their importers still
 from .bulk_narrow import extreme_ns
 from .bulk_narrow import ns as times_ns
 from .bulk_native import native_bulk
-from .bulk_read import _deferred_hashes, _Read
+from .bulk_read import _Read
 from .key_groups import group_sums, sorted_groups
 
 __all__ = ["BULK_EVENTS", "MESSAGE_EVENTS", "ORDER_COLUMN", "RECEIVED", "Bulk", "BulkFold", "counted_apart", "fold_masks", "in_window", "is_bulk",
            "is_completed", "is_queued", "is_received", "qid_hash", "row_order"]
 
-_NULL_SEC = np.iinfo(np.int64).min  # the "second" of a line without a time
 _KEYS = ["sec", "source", "host", "reply_class", "kind"]
 #: The ``kind`` of a Bulk row of received lines (:func:`is_received`); the other lines' is "".
 RECEIVED = "received"
@@ -125,26 +136,24 @@ class BulkFold:
                  looked_up_only: bool = False) -> None:
         self._pieces: list[dict[str, np.ndarray]] = []
         self._chunks: list[dict[str, np.ndarray]] = []  # the pieces of COMPACT_EVERY batches, each aggregated
-        # likewise Bulk.qids, each chunk's first entries only (held as numpy columns: _Held)
-        self._qids_done: list[_Held] = []
         self._values: dict[str, dict[Any, int]] = {c: {} for c in self._CODED}
-        self._qids: list[_Held] = []
-        self._senders: list[_Held] = []  # their sender as a code of _sender_words (int32)
+        self._senders: list[dict[str, np.ndarray]] = []  # their sender as a code of _sender_words (int32)
         self._sender_words = new_vocab()  # the distinct senders (in Rust, or Arrow strings: none a Python object)
         # first_only: of each queue id, only its first line on either side of ``split`` (a time:
         # the report window's start) is kept in Bulk.qids (see _first_qids), not one entry per line
         # (per chunk of COMPACT_EVERY batches: one entry per chunk a message is seen in)
-        self._split = None if not first_only else (_NULL_SEC if split is None else _sec_of(split, up=True))
-        # deferred_only: Bulk.qids keeps only the messages with a deferred delivery line anywhere in
-        # the batches folded (kept as a row or not): the one reader of a message's first time is the
-        # deferral detector, for those lines' queue ids (see _deferred_hashes); the others' entries
-        # are dropped in result(), not joined and cut (at 10M Exim lines: 1.5M entries, 34 MiB)
-        self._deferred: list[np.ndarray] | None = [] if deferred_only else None
+        split = None if not first_only else (_NULL_SEC if split is None else _sec_of(split, up=True))
+        # deferred_only: Bulk.qids keeps only the messages with a deferred delivery line (kept as a
+        # row or not) before their end: the one reader of a message's first time is the deferral
+        # detector, for those lines' queue ids; the others' entries are let go of (.bulk_firsts).
         # looked_up_only: Bulk.senders keeps only the messages whose sender the top tables may look up
         # (an outbound delivery line naming no sender before the message's end: .bulk_ends)
-        self._ends = SenderEnds() if looked_up_only else None
+        self._looked_up_only = looked_up_only
+        marks = (*((DEFERRALS,) if deferred_only else ()), *((LOOKS,) if looked_up_only else ()))
+        self._ends = MessageEnds(marks) if marks else None
+        self._firsts = FirstTimes(split, self._ends if deferred_only else None)
         # where the native engine runs, the state is held and folded in Rust (.bulk_native)
-        self._native = native_bulk(self._split, deferred_only, looked_up_only)
+        self._native = native_bulk(split, deferred_only, looked_up_only)
 
     def _codes(self, name: str, read: _Read) -> np.ndarray:
         """Column ``name`` of the rows read as codes of :attr:`_values` (1, 2, ... in order of first
@@ -158,18 +167,13 @@ class BulkFold:
         if self._native is not None:
             self._native.add(batch, is_bulk(batch) if mask is None else mask, _order_base(batch))
             return
-        entries = self._add(batch, mask)  # (the positions of the senders' entries it gave)
-        if self._ends is not None:
-            self._ends.add(batch, entries)
+        self._add(batch, is_bulk(batch) if mask is None else mask)
+        if self._ends is not None:  # (the batch's entries placed from its first line's place on)
+            self._ends.add(batch)
 
-    def _add(self, batch: pd.DataFrame, mask: np.ndarray | None) -> np.ndarray | None:
-        if self._deferred is not None:
-            hashes = _deferred_hashes(batch)
-            if len(hashes):
-                self._deferred.append(hashes)
-        m = is_bulk(batch) if mask is None else mask
+    def _add(self, batch: pd.DataFrame, m: np.ndarray) -> None:
         if not m.any():
-            return None
+            return
         read = _Read(batch, m)
         rows = read.rows
         n = int(np.count_nonzero(m))
@@ -201,50 +205,38 @@ class BulkFold:
         if len(self._pieces) >= self.COMPACT_EVERY:
             pieces, self._pieces = self._pieces, []
             self._chunks.append(_aggregate(_concat(pieces)))
-            if self._split is not None and self._qids:
-                self._qids_done.append(_first_qids(_joined(self._qids), self._split))
+            self._firsts.compact()
         if read.has("queue_id"):
             has = read.valid("queue_id")
             qid = read.qid_hash() if has.any() else None  # (nulls hash alike: kept apart by has)
+            at = (self._ends.lines if self._ends is not None else 0) + np.flatnonzero(m)  # (each line's place)
             if qid is not None:  # a message's first time: one (hash, time) per line, 16 bytes (_held_qids)
-                self._qids.append(_held_qids(qid[has], sec[has], ns[has]))
+                self._firsts.hold(qid[has], sec[has], ns[has], at[has])
             if read.has("sender"):
                 said = has & read.valid("sender")
                 if qid is not None and said.any():  # a message's sender (qmgr's queued lines): the top senders' tables read it
                     self._senders.append({  # (its second made in result(): _with_sec)
                         "qid": qid[said], "ts": _held_ts(sec[said], ns[said]),
                         "order": order[said],
-                        "sender": self._sender_words.encode(read.strings("sender", said)).astype(np.int32)})
-                    return np.flatnonzero(m)[said]
-        return None
+                        "sender": self._sender_words.encode(read.strings("sender", said)).astype(np.int32),
+                        **({"at": at[said]} if self._looked_up_only else {})})
 
     def result(self) -> Bulk:
         if self._native is not None:
             return self._native.result()
-        last = self._qids
-        if self._deferred is not None:  # only the deferred messages' entries, before they are joined
-            deferred = np.unique(np.concatenate(self._deferred)) if self._deferred else np.zeros(0, np.uint64)
-            self._deferred = []
-            self._qids_done = [_with_qids(q, deferred) for q in self._qids_done]
-            last = [_with_qids(q, deferred) for q in last]
-        if self._split is not None and last:
-            last = [_first_qids(_joined(last), self._split)]
-        parts = [*self._qids_done, *last]
-        self._qids_done, self._qids = [], []
-        # with first_only, each chunk's first entries, not cut again over the whole (a sort of every
-        # message's entry: the 10M report's peak, +170 MiB): a message seen in two chunks keeps an
-        # entry of each, later than its first, which no reader of Bulk.qids tells apart (the
-        # earliest time per queue id and side of the split: see _first_qids)
-        qids = _with_sec(_joined(parts)) if parts else _empty_qids()
-        if self._ends is not None and self._senders:
+        qids = self._firsts.result()
+        if self._looked_up_only and self._senders:
             s = _joined(self._senders)
-            keep = self._ends.kept(s["qid"])
+            at = s.pop("at")
+            keep = self._ends.kept(LOOKS, s["qid"], at)
+            del at
             self._senders = [{k: v[keep] for k, v in s.items()}]
+        if self._ends is not None:
+            self._ends.clear()
         senders = _with_sec(_joined(self._senders)) if self._senders else _empty_senders()
         self._senders = []
-        if len(senders):  # the codes as a Categorical of the distinct senders (held as Arrow strings)
-            words = pd.Index(pd.array(self._sender_words.words(), dtype="string[pyarrow]"))
-            senders["sender"] = pd.Categorical.from_codes(senders["sender"].to_numpy(), categories=words)
+        if len(senders):  # the codes as a Categorical of the senders kept (held as Arrow strings)
+            senders["sender"] = senders_categorical(senders["sender"].to_numpy(), self._sender_words.words())
         self._sender_words = new_vocab()
         pieces, self._chunks, self._pieces = [*self._chunks, *self._pieces], [], []
         if not pieces:
@@ -292,68 +284,6 @@ def _coded_strings(words: list[Any], code: np.ndarray) -> Any:
     return simple(np.asarray(few, dtype=object)[code], few.dtype)
 
 
-#: A held queue-id entry's ``ts`` for a line without a time (:func:`_held_qids`)
-_NULL_TS = np.iinfo(np.int64).min
-
-
-#: Entries as the fold holds them (:func:`_held_qids`, the senders'): a numpy array per column,
-#: not a small DataFrame per batch (joining 35 of those a column at a time cost more than the rest
-#: of the Bulk's result: each frame's column looked up by name and deleted).
-_Held = dict[str, np.ndarray]
-
-
-def _held_qids(qid: np.ndarray, sec: np.ndarray, ns: np.ndarray) -> _Held:
-    """:attr:`Bulk.qids` entries as the fold holds them: the hash and the time, :data:`_NULL_TS`
-    for a line without one (its second follows from the time: 16 bytes an entry, not 24)."""
-    return {"qid": qid, "ts": _held_ts(sec, ns)}
-
-
-def _held_ts(sec: np.ndarray, ns: np.ndarray) -> np.ndarray:
-    """Lines' times as held entries keep them: :data:`_NULL_TS` where the line had none (``sec``
-    :data:`_NULL_SEC`), so that the second follows from the time (:func:`_held_sec`)."""
-    return np.where(sec == _NULL_SEC, _NULL_TS, ns)
-
-
-def _held_sec(ts: np.ndarray) -> np.ndarray:
-    """The second of held entries' times (:func:`_held_qids`), :data:`_NULL_SEC` for none."""
-    return np.where(ts == _NULL_TS, _NULL_SEC, np.floor_divide(ts, 1_000_000_000))
-
-
-def _with_sec(q: _Held) -> pd.DataFrame:
-    """Held entries (``qid``, ``ts`` as :func:`_held_qids` holds it, more columns) as the Bulk's
-    (:attr:`Bulk.qids`, :attr:`Bulk.senders`): ``qid``, ``sec``, ``ts`` (0 without a time), the others."""
-    qid, ts = q.pop("qid"), q.pop("ts")
-    sec = _held_sec(ts)
-    cols = {"qid": qid, "sec": sec, "ts": np.where(sec == _NULL_SEC, 0, ts)}
-    cols.update({c: q.pop(c) for c in list(q)})
-    return pd.DataFrame(cols, copy=False)
-
-
-def _with_qids(q: _Held, wanted: np.ndarray) -> _Held:
-    """The held entries of ``q`` whose queue id's hash is ``wanted`` (sorted)."""
-    keep = np.isin(q["qid"], wanted)
-    return q if keep.all() else {k: v[keep] for k, v in q.items()}
-
-
-def _first_qids(q: pd.DataFrame | _Held, split: int) -> pd.DataFrame | _Held:
-    """Of ``q`` (:attr:`Bulk.qids`, or held: :func:`_held_qids`), each queue id's earliest entry among the lines without a
-    time, those before second ``split`` and those from it on (r12-rmem: one entry per message,
-    not per line). Exact for what reads them: :meth:`Bulk.first_seen` (the earliest time of the
-    timed entries) after :meth:`Bulk.cut` at ``split`` and at any upper limit (an entry's second
-    grows with its time, so a side's earliest entry is kept by an upper limit whenever any of
-    that side's entries is)."""
-    if len(q["qid"]) < 2:
-        return q
-    sec = np.asarray(q["sec"]) if "sec" in q else _held_sec(np.asarray(q["ts"]))
-    side = np.where(sec == _NULL_SEC, 0, np.where(sec < split, 1, 2)).astype(np.int8)
-    qid = np.asarray(q["qid"], dtype=np.uint64)
-    idx = np.lexsort((np.asarray(q["ts"]), side, qid))
-    first = np.ones(len(idx), dtype=bool)
-    first[1:] = (qid[idx][1:] != qid[idx][:-1]) | (side[idx][1:] != side[idx][:-1])
-    keep = np.sort(idx[first])
-    return {k: v[keep] for k, v in q.items()} if isinstance(q, dict) else q.iloc[keep].reset_index(drop=True)
-
-
 def _steps_inside(t: pd.DataFrame | None, since: Any, until: Any) -> tuple[pd.DataFrame | None, bool]:
     """The rows of a table counted per step (``ts_min``/``ts_max``, ns) whose lines lie inside
     ``[since, until)``, and whether that is all of them: a step is kept when its lines lie inside,
@@ -376,20 +306,6 @@ def _examples_inside(examples: pd.DataFrame | None, whole: bool, since: Any, unt
         return examples
     inside, _ = _steps_inside(examples.assign(ts_min=examples["ts"], ts_max=examples["ts"]), since, until)
     return inside.drop(columns=["ts_min", "ts_max"]) if inside is not None else None
-
-
-def _concat(pieces: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """The pieces joined, a column at a time: each piece's column is dropped from it as the
-    joined one is made (the pieces are consumed: one column more than them at most, not twice)."""
-    return {k: np.concatenate([p.pop(k) for p in pieces]) for k in list(pieces[0])}
-
-
-def _joined(held: list[_Held]) -> _Held:
-    """Held entries (same columns) joined a column at a time, the list emptied (each piece's
-    column freed as the joined one is made, not all of them held beside the result)."""
-    out = _concat(held)
-    held.clear()
-    return out
 
 
 def _aggregate(p: dict[str, np.ndarray], *, by_order: bool = False) -> dict[str, np.ndarray]:
@@ -570,15 +486,6 @@ def _inside(sec: np.ndarray, since: Any, until: Any, timed: bool) -> np.ndarray:
     if until is not None:
         keep &= sec < _sec_of(until, up=True)
     return keep
-
-
-def _empty_qids() -> pd.DataFrame:
-    return pd.DataFrame({"qid": np.array([], np.uint64), "sec": np.array([], np.int64), "ts": np.array([], np.int64)})
-
-
-def _empty_senders() -> pd.DataFrame:
-    return pd.DataFrame({"qid": np.array([], np.uint64), "sec": np.array([], np.int64), "ts": np.array([], np.int64),
-                         "order": np.array([], np.int64), "sender": pd.array([], dtype="string[pyarrow]")})
 
 
 def _sec_of(ts: Any, *, up: bool) -> int:

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from .arrow_columns import _decoded, _one_array, as_arrow, as_string, codes_of, encoded
 from .batch_tests import tests_of
+from .bulk_held import senders_categorical
 
 __all__ = ["NativeBulk", "native_bulk"]
 
@@ -188,8 +189,7 @@ class NativeBulk:
                 kind = pa.large_string() if wide else pa.string()
                 n = len(off) // (8 if wide else 4) - 1
                 words = pa.Array.from_buffers(kind, n, [None, pa.py_buffer(off), pa.py_buffer(data)])
-                categories = pd.Index(pd.array(words, dtype="string[pyarrow]"))
-                s["sender"] = pd.Categorical.from_codes(s["sender"].to_numpy(), categories=categories)
+                s["sender"] = senders_categorical(s["sender"].to_numpy(), words)
         self._f.clear_senders()
         return out, names, q, s
 

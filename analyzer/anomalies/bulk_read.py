@@ -1,5 +1,6 @@
 """What :class:`~.aggregates.BulkFold` reads of a batch's folded lines (:class:`_Read`), and the
-queue ids of its deferred delivery lines (:func:`_deferred_hashes`)."""
+lines that mark, end or look up a message (:func:`deferred_rows`, :func:`end_rows`,
+:func:`looked_up_rows`)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class _Read:
     Arrow table) are compared by the batch's shared tests (:func:`.batch_tests.tests_of`: most of
     them made for its masks already), encoded by them (:meth:`.batch_tests.BatchTests.codes`: the
     classification's codes, or one dictionary encoding per batch shared with the masks), the queue
-    ids hashed whole once (:func:`qid_hashes`, shared with :func:`_deferred_hashes`) and the senders
+    ids hashed whole once (:func:`qid_hashes`, shared with :func:`row_hashes`) and the senders
     taken at the few lines that name one: only the columns read as they are (:data:`_READS_TAKEN`)
     are filtered (a filter of its twelve columns, the string ones copied, was a fifth of the fold's
     CPU at the 1M days). Another table's are taken at the lines and compared, encoded and hashed
@@ -89,21 +90,13 @@ def qid_hashes(batch: pd.DataFrame) -> np.ndarray:
     return got
 
 
-def _picked_qid_hashes(batch: pd.DataFrame, t, m: np.ndarray) -> np.ndarray:
-    """The distinct queue-id hashes of the rows ``m`` picks (``t``: the batch's :func:`tests_of`)."""
-    if not m.any():
-        return np.zeros(0, np.uint64)
-    return np.unique(row_hashes(batch, m, t))
-
-
-def _deferred_hashes(batch: pd.DataFrame) -> np.ndarray:
-    """The queue ids' hashes (:func:`~.aggregates.qid_hash`) of a batch's deferred delivery lines (event
-    delivery, status deferred: what the deferral detector reads), each once."""
+def deferred_rows(batch: pd.DataFrame) -> np.ndarray | None:
+    """A batch's deferred delivery lines (event delivery, status deferred) that name a queue id
+    (None: the batch has not the columns)."""
     if not {"event", "status", "queue_id"} <= set(batch.columns):
-        return np.zeros(0, np.uint64)
+        return None
     t = tests_of(batch)
-    m = t.eq("event", "delivery") & t.eq("status", "deferred") & t.notnull("queue_id")
-    return _picked_qid_hashes(batch, t, m)
+    return t.eq("event", "delivery") & t.eq("status", "deferred") & t.notnull("queue_id")
 
 
 def looked_up_rows(batch: pd.DataFrame) -> np.ndarray | None:

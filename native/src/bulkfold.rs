@@ -448,6 +448,12 @@ pub struct BulkFold {
     ended: HashMap<u64, usize, Keyed>,
     /// whether a batch gave a sender's entry (all of them may have been let go of)
     any_senders: bool,
+    /// the sender's words' count when they were last renumbered ([`Self::let_go`])
+    words_kept: usize,
+    /// with `deferred_only`: the messages ended before any deferral of their queue id, each
+    /// queue id's bounds in `done` and `chunk`: its first-time entries below them are never read;
+    /// dropped in place at a chunk's reduction, or once they are many ([`Self::let_go_firsts`])
+    firsts_ended: HashMap<u64, (usize, usize), Keyed>,
     /// set when a batch failed part-way (its state half folded): every later call fails
     broken: bool,
 }
@@ -575,17 +581,9 @@ impl BulkFold {
             None => vec![0u8; n],
         };
         let qid_valid = |i: usize| b.queue_id.as_ref().is_some_and(|q| q.valid(i));
-        if self.opts.deferred_only && b.status.is_some() {
-            if let Some(q) = &b.queue_id {
-                for i in 0..n {
-                    if event[i] == DELIVERY && status[i] == DEFERRED && q.valid(i) {
-                        self.deferred.insert(hash_qid(q.col.get(i)));
-                    }
-                }
-            }
-        }
         self.senders_of(b, &event, &direction)?;
         if !b.mask.iter().any(|&m| m != 0) {
+            self.firsts_of(b, &event, &status, self.chunk.len());
             return Ok(());
         }
         let [sources, hosts, replies] = &mut self.names;
@@ -596,6 +594,7 @@ impl BulkFold {
         if self.pieces >= COMPACT_EVERY {
             self.pieces = 0;
             if let Some(split) = self.opts.split {
+                self.let_go_firsts();
                 if !self.chunk.is_empty() {
                     let chunk = std::mem::take(&mut self.chunk);
                     for q in first_qids(&chunk, split, &mut self.best) {
@@ -604,6 +603,7 @@ impl BulkFold {
                 }
             }
         }
+        let start = self.chunk.len();
         let mut last: Option<(Key, usize)> = None;
         for i in (0..n).filter(|&i| b.mask[i] != 0) {
             let timed = b.ts.valid(i);
@@ -674,6 +674,7 @@ impl BulkFold {
         }
         self.local_rows = rows;
         self.local_rows.clear();
+        self.firsts_of(b, &event, &status, start);
         Ok(())
     }
 
@@ -684,7 +685,7 @@ impl BulkFold {
         let set = |c: usize, w: usize| c * (w + 1);
         [size_of::<Key>() * self.keys.capacity() + size_of::<Slim>() * self.accs.capacity() + 4 * self.next.capacity()
              + 4 * self.by_sec.heads.capacity() + set(self.index.capacity(), size_of::<(Key, u32)>()),
-         self.done.nbytes() + size_of::<Qid>() * self.chunk.capacity(),
+         self.done.nbytes() + size_of::<Qid>() * self.chunk.capacity() + set(self.firsts_ended.capacity(), 24),
          self.senders.nbytes() + self.sender_words.nbytes() + set(self.ended.capacity(), 16),
          set(self.deferred.capacity(), 8),
          set(self.looked_up.capacity(), 8)]
@@ -786,6 +787,8 @@ impl BulkFold {
             return Err(BROKEN.into());
         }
         // (the held entries read back as they were, those not kept dropped as they are read)
+        self.let_go_firsts();
+        self.firsts_ended = HashMap::default();
         let deferred = std::mem::take(&mut self.deferred);
         let kept = |q: u64| !self.opts.deferred_only || deferred.contains(&q);
         let mut qids = self.done.qids(kept);
@@ -890,6 +893,9 @@ mod held;
 
 #[path = "bulkfold_ends.rs"]
 mod ends;
+
+#[path = "bulkfold_firsts.rs"]
+mod firsts;
 
 #[cfg(test)]
 #[path = "bulkfold_tests.rs"]

@@ -8,11 +8,12 @@
 
 use super::{Batch, BulkFold, DELIVERY, EXPIRED, INBOUND, NULL_SEC, OUTBOUND, REMOVED};
 use crate::hash::is_set;
+use crate::vocab::Vocab;
 use super::hash_qid;
 
 /// The ends that let go of entries, counted before they are dropped in place (and a quarter of
 /// the entries held at least: each drop walks them all once).
-const LET_GO_FROM: usize = 4096;
+pub(super) const LET_GO_FROM: usize = 4096;
 
 impl BulkFold {
     /// A batch's lines in order: the senders' entries pushed, the look-ups and ends read (the
@@ -62,6 +63,10 @@ impl BulkFold {
         }
         if self.ended.len() >= LET_GO_FROM && 4 * self.ended.len() >= self.senders.len() {
             self.let_go();
+            let words = self.sender_words.len();
+            if words >= LET_GO_FROM && 2 * words >= 3 * self.words_kept {
+                self.renumber_words();
+            }
         }
         Ok(())
     }
@@ -74,5 +79,25 @@ impl BulkFold {
             ended.clear();
         }
         self.ended = ended;
+    }
+
+    /// The senders' words of the entries held only, numbered anew in the order of their entries
+    /// (the words of the entries let go of freed; the result's categories are made in that order
+    /// whatever the codes: `senders_categorical`, analyzer/anomalies/bulk_held.py).
+    fn renumber_words(&mut self) {
+        let old = &self.sender_words;
+        let mut to = vec![-1i32; old.len()];
+        let mut words = Vocab::new();
+        for &c in self.senders.sender_codes() {
+            let t = &mut to[c as usize];
+            if *t < 0 {
+                // (fewer words than held: never full)
+                let Some(k) = words.code(old.word(c as usize)) else { return };
+                *t = k as i32;
+            }
+        }
+        self.senders.recode(&to);
+        self.sender_words = words;
+        self.words_kept = self.sender_words.len();
     }
 }

@@ -82,6 +82,18 @@ impl Held {
         self.sender.truncate(w);
     }
 
+    /// The senders' codes, in order.
+    pub fn sender_codes(&self) -> &[i32] {
+        &self.sender
+    }
+
+    /// Each sender's code `c` made `to[c]`.
+    pub fn recode(&mut self, to: &[i32]) {
+        for c in &mut self.sender {
+            *c = to[*c as usize];
+        }
+    }
+
     /// A time's (second, nanoseconds into it); None without a time.
     fn split(ts: i64) -> Option<(i64, u32)> {
         (ts != NULL_SEC).then(|| (ts.div_euclid(NS), ts.rem_euclid(NS) as u32))

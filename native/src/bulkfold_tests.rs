@@ -333,3 +333,32 @@ fn the_columns_made_from_the_held_entries_are_the_rows_columns() {
     // the fold is empty after either
     assert_eq!(g.result().unwrap().rows.len(), 0);
 }
+
+#[test]
+fn the_words_of_senders_let_go_of_are_renumbered_away_and_the_kept_entries_still_name_theirs() {
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let names: Vec<&'static str> = (0..20_000).map(|i| leak(format!("s{i}@example.org"))).collect();
+    let qids: Vec<&'static str> = (0..20_000).map(|i| leak(format!("Q{i:05}"))).collect();
+    let mut f = BulkFold::new(Options { split: None, deferred_only: false, looked_up_only: true });
+    let mut order = 0;
+    for (ns, qs) in names.chunks(1000).zip(qids.chunks(1000)) {
+        let mut rows: Vec<Row> = Vec::new();
+        for (&s, &q) in ns.iter().zip(qs) {
+            rows.push((Some(1), "received", "inbound", "smtpd", "", "f", "h", "", q, s, false, true));
+            if q.ends_with('0') {  // (every tenth message looked up before its end)
+                rows.push((Some(2), "delivery", "outbound", "smtp", "sent", "f", "h", "", q, "", false, false));
+            }
+            rows.push((Some(3), "removed", "", "qmgr", "", "f", "h", "", q, "", false, false));
+        }
+        fold(&mut f, &cols(&rows), order).unwrap();
+        order += rows.len() as i64;
+    }
+    assert!(f.sender_words.len() < 10_000, "{} words held", f.sender_words.len());
+    let s = f.result().unwrap().senders.unwrap();
+    assert_eq!(s.len(), 2000);
+    for (k, e) in s.iter().enumerate() {
+        let (code, qid) = (e.sender, e.qid);
+        assert_eq!(f.sender_words.word(code as usize), names[10 * k].as_bytes());
+        assert_eq!(qid, crate::hash::hash_bytes(qids[10 * k].as_bytes()));
+    }
+}
