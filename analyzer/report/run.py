@@ -26,6 +26,7 @@ from ..anomalies.aggregates import ORDER_COLUMN, Bulk, BulkFold, _empty_senders,
 from ..anomalies.arrow_columns import taken
 from ..anomalies.folded import LoginFold, is_quiet_login
 from ..anomalies.sent import is_quiet_local_sent
+from ..forked import Forked
 from ..later import InOrder, Later
 from ..reader import ParseResult
 from ..report_columns import REPORT_COLUMNS  # (the CLI names them to the stream without importing this)
@@ -475,12 +476,13 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
                               warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
                               bulk=cur_bulk, sections=sections or {}, top=lambda: tops)
         return redact(report) if redact is not None else report
-    # the detectors on a thread of their own, then the top tables there (or here: tops), while this one builds the
-    # sections that do not read their findings (all read the window's rows and Bulk, none writes
-    # them): what of either runs outside the GIL (numpy's sorts and loops, Arrow's kernels, the
-    # page faults) overlaps
-    with ThreadPoolExecutor(1, thread_name_prefix="maillens-detect") as pool:
-        findings = pool.submit(detect)
+    # the detectors in a forked child (FORK_ROWS) or on a thread of their own, then the top tables
+    # on that thread (or here: tops), while this one builds the sections that do not read their
+    # findings (all read the window's rows and Bulk, none writes them). On a thread, what of either
+    # runs outside the GIL (numpy's sorts and loops, Arrow's kernels, the page faults) overlaps; the
+    # rest took turns on one core while the other was idle (the report's end: r34-rtail)
+    with ThreadPoolExecutor(1, thread_name_prefix="maillens-detect") as pool, \
+            (Forked(detect) if _fork_detectors(len(cur)) else _NotForked(pool, detect)) as findings:
         top = pool.submit(top_tables, cur, cur_bulk, sections)
 
         def tops() -> tuple[dict[str, Any], dict[str, int]]:
@@ -493,3 +495,35 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
                               warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
                               bulk=cur_bulk, sections=sections or {}, top=tops)
     return redact(report) if redact is not None else report
+
+
+#: From this many rows in a window below :data:`APART_ROWS`, :func:`make_report` runs the detectors in
+#: a forked child (:class:`analyzer.forked.Forked`), beside the sections and the top tables on the
+#: other core, rather than on a thread that takes turns with them for the GIL (r34-rtail, measured
+#: at the 1M-line days, 42k and 82k rows: see bench/RESULTS.md). Below it the detectors take
+#: milliseconds: a fork would cost more than it saves.
+FORK_ROWS = 20_000
+
+
+def _fork_detectors(rows: int) -> bool:
+    """Whether :func:`make_report` runs the detectors of a window of ``rows`` rows in a forked child:
+    from :data:`FORK_ROWS` rows on, when this process runs no other thread of Python (the CLI's
+    report: the stream's threads have ended; a caller's own threads might hold a lock the child
+    would wait for)."""
+    import threading
+
+    return FORK_ROWS <= rows and threading.active_count() == 1
+
+
+class _NotForked:
+    """The detectors on the make_report's thread pool instead: :class:`analyzer.forked.Forked`'s
+    ``result`` and ``close``."""
+
+    def __init__(self, pool: ThreadPoolExecutor, detect: Callable[[], list[Any]]) -> None:
+        self.result = pool.submit(detect).result
+
+    def __enter__(self) -> _NotForked:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None

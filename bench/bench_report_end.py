@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""The report's end on a timeline: :mod:`bench_timeline` with stage marks in the report's own code.
+
+    PYTHONPATH=. python bench/bench_report_end.py [--bin 0.1] [--json OUT] -- report DAY --tz UTC -f json -o /tmp/r.json
+
+As ``bench_timeline.py`` (the same sampling, the same lines printed), with these stages logged
+besides the workers' and the classifier's: the fold's end (``fold_result`` and its parts), the
+report's window and baseline (``make_report`` less the rest), the detectors (``detect``), the top
+tables (``top``), the sections of :func:`analyzer.report.build.build_report` one by one, the
+headline, the rendering (``render``) and the write. Each stage's CPU is its thread's
+(``time.thread_time``), so a stage that waits for another thread's work shows a wall above its CPU.
+The modules are patched as they are imported (not before: the run's schedule is the run's own).
+Ends with each stage's span measured from the last parsed block.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bench_timeline  # noqa: E402
+
+#: module -> (attribute path, stage): patched right after the module is executed.
+STAGES: dict[str, list[tuple[str, str]]] = {
+    "analyzer.report.fold": [("fold_stream", "fold_stream"), ("RowsFold.result", "rows_result")],
+    "analyzer.anomalies.aggregates": [("BulkFold.result", "bulk_result")],
+    "analyzer.report.sent_fold": [("SentFold.result", "sent_result")],
+    "analyzer.report.peers": [("WindowPeersFold.result", "peers_result")],
+    "analyzer.report.build": [("_volumes", "s_volumes"), ("_outcomes", "s_outcomes"),
+                              ("_session_ends", "s_session_ends"), ("cap", "s_cap"), ("_top", "top"),
+                              ("build_report", "build_report")],
+    "analyzer.report.servers": [("by_server", "s_servers"), ("attach_finding_servers", "s_attach"),
+                                ("server_codes", "s_server_codes")],
+    "analyzer.report.headline": [("add_headline", "s_headline"), ("expected_volumes", "expected")],
+    "analyzer.report.run": [("ReportFold.result", "fold_result"), ("detect_anomalies", "detect"),
+                            ("make_report", "make_report"), ("collect_report_events", "collect")],
+    "analyzer.report": [("render", "render")],
+    "analyzer.output": [("atomic_write_text", "write")],
+}
+
+
+def _install(logged) -> None:
+    class Hook:
+        def find_spec(self, name, path=None, target=None):
+            if name not in STAGES:
+                return None
+            sys.meta_path.remove(self)
+            try:
+                spec = importlib.util.find_spec(name)
+            finally:
+                sys.meta_path.insert(0, self)
+            exec_module = spec.loader.exec_module
+
+            def exec_and_patch(module) -> None:
+                exec_module(module)
+                for attr, stage in STAGES[name]:
+                    owner = module
+                    *heads, last = attr.split(".")
+                    for h in heads:
+                        owner = getattr(owner, h)
+                    setattr(owner, last, logged(stage, getattr(owner, last)))
+
+            spec.loader.exec_module = exec_and_patch
+            return spec
+
+    sys.meta_path.insert(0, Hook())
+
+
+def _logger(log: str):
+    import functools
+    import threading
+
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def logged(stage: str, fn):
+        @functools.wraps(fn)
+        def wrapper(*a, **k):
+            t, c = time.monotonic(), time.thread_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                os.write(fd, (json.dumps({"pid": os.getpid(), "stage": stage, "a": t, "b": time.monotonic(),
+                                          "cpu": time.thread_time() - c,
+                                          "thread": threading.current_thread().name}) + "\n").encode())
+        return wrapper
+
+    return logged
+
+
+def _tail(events: list[dict], end: float) -> None:
+    blocks = [e["b"] for e in events if e["stage"] == "block"]
+    if not blocks:
+        return
+    last = max(blocks)
+    print(f"\nthe end, seconds after the last block ({last:.3f}; run ended +{end - last:.3f}), per stage call:")
+    for e in sorted(events, key=lambda e: e["a"]):
+        if e["b"] < last - 0.05 or e["stage"] in ("block", "parse", "keys", "spool", "split", "map"):
+            continue
+        print(f"  {e['stage']:16} {e.get('thread', '')[:20]:20} {e['a'] - last:+7.3f} .. {e['b'] - last:+7.3f}"
+              f"  wall {e['b'] - e['a']:6.3f} cpu {e['cpu']:6.3f}")
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if argv and argv[0] == "--child":
+        _install(_logger(argv[1]))
+        bench_timeline.child_main(argv[2:], argv[1])
+        return
+    width, out = 0.1, None
+    while argv and argv[0] != "--":
+        opt = argv.pop(0)
+        if opt == "--bin":
+            width = float(argv.pop(0))
+        elif opt == "--json":
+            out = argv.pop(0)
+    args = argv[1:]
+    from bench_main_cpu import _compile_bytecode
+
+    _compile_bytecode()
+    log = f"/tmp/timeline-end-{os.getpid()}.jsonl"
+    with open(log, "w"):
+        pass
+    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", log, *args])
+    t0, series = bench_timeline.sample(child)
+    end = time.monotonic()
+    with open(log) as fh:
+        events = [json.loads(x) for x in fh if x.strip()]
+    os.unlink(log)
+    bench_timeline.report(t0, end, series, events, width, out)
+    _tail(events, end)
+    sys.exit(child.returncode)
+
+
+if __name__ == "__main__":
+    main()
