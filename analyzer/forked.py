@@ -14,6 +14,7 @@ report forks once its stream's threads have ended (:func:`analyzer.report.run.ma
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -77,10 +78,8 @@ class Forked:
         os.close(self._fd)
         self._fd = -1
         if kill:
-            try:
+            with contextlib.suppress(ProcessLookupError):  # (it ended already: reaped below)
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:  # (it ended already; reaped below)
-                pass
         return os.waitpid(pid, 0)[1]
 
     def close(self) -> None:
@@ -108,7 +107,7 @@ def _child(fn: Callable[[], Any], w: int) -> None:
         while view:
             view = view[os.write(w, view):]
         code = 0
-    except BaseException:  # noqa: BLE001, S110 - the parent makes the call itself and meets the error
+    except BaseException:  # (the parent makes the call itself and meets the error)
         pass
     finally:
         os._exit(code)

@@ -2,6 +2,7 @@
 """The report's end on a timeline: :mod:`bench_timeline` with stage marks in the report's own code.
 
     PYTHONPATH=. python bench/bench_report_end.py [--bin 0.1] [--json OUT] -- report DAY --tz UTC -f json -o /tmp/r.json
+    python bench/bench_report_end.py --pairs 3 --before /tmp/base -- report DAY --tz UTC -f json -o /tmp/r.json
 
 As ``bench_timeline.py`` (the same sampling, the same lines printed), with these stages logged
 besides the workers' and the classifier's: the fold's end (``fold_result`` and its parts), the
@@ -10,12 +11,15 @@ tables (``top``), the sections of :func:`analyzer.report.build.build_report` one
 headline, the rendering (``render``) and the write. Each stage's CPU is its thread's
 (``time.thread_time``), so a stage that waits for another thread's work shows a wall above its CPU.
 The modules are patched as they are imported (not before: the run's schedule is the run's own).
-Ends with each stage's span measured from the last parsed block.
+Ends with each stage's span measured from the last parsed block, and the figures of the part after
+it (its wall, CPU, idle 2-core estimate and CPU with one core idle: :func:`after`). With ``--pairs N
+--before DIR``: N runs of DIR's checkout and of this one, alternating, their figures and means.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import os
 import subprocess
@@ -24,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import bench_timeline  # noqa: E402
+import bench_timeline
 
 #: module -> (attribute path, stage): patched right after the module is executed.
 STAGES: dict[str, list[tuple[str, str]]] = {
@@ -62,9 +66,12 @@ def _install(logged) -> None:
                 for attr, stage in STAGES[name]:
                     owner = module
                     *heads, last = attr.split(".")
-                    for h in heads:
-                        owner = getattr(owner, h)
-                    setattr(owner, last, logged(stage, getattr(owner, last)))
+                    try:
+                        for h in heads:
+                            owner = getattr(owner, h)
+                        setattr(owner, last, logged(stage, getattr(owner, last)))
+                    except AttributeError:  # (another checkout's code: not there)
+                        continue
 
             spec.loader.exec_module = exec_and_patch
             return spec
@@ -106,36 +113,104 @@ def _tail(events: list[dict], end: float) -> None:
               f"  wall {e['b'] - e['a']:6.3f} cpu {e['cpu']:6.3f}")
 
 
+def after(series: dict, events: list[dict]) -> dict[str, float]:
+    """Of the run's intervals after its last parsed block: the wall, the CPU (every thread of the
+    run's processes, a forked child's too), bench_timeline's idle 2-core estimate of that part
+    (each interval's CPU over how many threads wanted a core then, 1 to 2) and the CPU spent while
+    fewer than 1.5 did (one core idle)."""
+    blocks = [e["b"] for e in events if e["stage"] == "block"]
+    if not blocks:
+        return {}
+    last = max(blocks)
+    steps: dict[float, list[tuple[float, float]]] = {}
+    end = last
+    for pts in series.values():
+        for (a, _, r0, w0), (b, _, r1, w1) in itertools.pairwise(pts):
+            end = max(end, b)
+            if b <= last:
+                continue
+            share = 1.0 if a >= last else (b - last) / max(b - a, 1e-6)  # (the interval astride: its part after)
+            steps.setdefault(round(b, 4), []).append(((r1 - r0) / 1e9 * share,
+                                                     min(1.0, (r1 - r0 + w1 - w0) / 1e9 / max(b - a, 1e-6))))
+    idle = serial = cpu = 0.0
+    for parts in steps.values():
+        work = sum(r for r, _ in parts)
+        conc = sum(c for _, c in parts)
+        cpu += work
+        idle += work / min(2.0, max(1.0, conc))
+        serial += work if conc < 1.5 else 0.0
+    return {"wall": end - last, "cpu": cpu, "idle": idle, "serial": serial}
+
+
+def run_once(args: list[str], pythonpath: str, width: float, out: str | None, show: bool) -> dict[str, float]:
+    """One run of ``maillens ARGS`` with the analyzer of ``pythonpath``, sampled; its figures."""
+    log = f"/tmp/timeline-end-{os.getpid()}.jsonl"
+    with open(log, "w"):
+        pass
+    env = {**os.environ, "PYTHONPATH": pythonpath}
+    load = os.getloadavg()[0]
+    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", log, *args], env=env,
+                             cwd=pythonpath)
+    t0, series = bench_timeline.sample(child)
+    end = time.monotonic()
+    with open(log) as fh:
+        events = [json.loads(x) for x in fh if x.strip()]
+    os.unlink(log)
+    if show:
+        data = bench_timeline.report(t0, end, series, events, width, out)
+        _tail(events, end)
+    else:
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            data = bench_timeline.report(t0, end, series, events, width, out)
+    if child.returncode:
+        raise SystemExit(f"the run failed: rc {child.returncode}")
+    cpu = sum(r["cpu"] for r in data["threads"])
+    return {"load": load, "wall_all": end - t0, "cpu_all": cpu, "idle_all": data["idle_wall"],
+            "serial_all": data["serial"], **{f"{k}_end": v for k, v in after(series, events).items()}}
+
+
 def main() -> None:
     argv = sys.argv[1:]
     if argv and argv[0] == "--child":
         _install(_logger(argv[1]))
         bench_timeline.child_main(argv[2:], argv[1])
         return
-    width, out = 0.1, None
+    width, out, pairs, before = 0.1, None, 0, None
     while argv and argv[0] != "--":
         opt = argv.pop(0)
         if opt == "--bin":
             width = float(argv.pop(0))
         elif opt == "--json":
             out = argv.pop(0)
+        elif opt == "--pairs":  # --pairs N --before DIR: N runs of DIR's checkout and of this one, alternating
+            pairs = int(argv.pop(0))
+        elif opt == "--before":
+            before = os.path.abspath(argv.pop(0))
     args = argv[1:]
-    from bench_main_cpu import _compile_bytecode
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not pairs:
+        from bench_main_cpu import _compile_bytecode
 
-    _compile_bytecode()
-    log = f"/tmp/timeline-end-{os.getpid()}.jsonl"
-    with open(log, "w"):
-        pass
-    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", log, *args])
-    t0, series = bench_timeline.sample(child)
-    end = time.monotonic()
-    with open(log) as fh:
-        events = [json.loads(x) for x in fh if x.strip()]
-    os.unlink(log)
-    bench_timeline.report(t0, end, series, events, width, out)
-    _tail(events, end)
-    sys.exit(child.returncode)
-
-
-if __name__ == "__main__":
-    main()
+        _compile_bytecode()
+        figures = run_once(args, os.environ.get("PYTHONPATH", here), width, out, show=True)
+        print("\n" + " ".join(f"{k}={v:.3f}" for k, v in figures.items()))
+        return
+    if before is None:
+        raise SystemExit("--pairs needs --before DIR")
+    for path in (before, here):
+        subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(path, "analyzer")], check=False,
+                       stdout=subprocess.DEVNULL)
+    got: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+    keys = ("load", "cpu_all", "idle_all", "serial_all", "wall_end", "cpu_end", "idle_end", "serial_end")
+    print(f"{'side':7} " + " ".join(f"{k:>10}" for k in keys))
+    for _ in range(pairs):
+        for side, path in (("before", before), ("after", here)):
+            f = run_once(args, path, width, None, show=False)
+            got[side].append(f)
+            print(f"{side:7} " + " ".join(f"{f.get(k, float('nan')):10.3f}" for k in keys), flush=True)
+    for side in got:
+        print(f"{side + ' mean':12} " + " ".join(f"{k}={sum(f.get(k, 0) for f in got[side]) / len(got[side]):.3f}"
+                                          for k in keys))

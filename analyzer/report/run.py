@@ -512,7 +512,7 @@ def _fork_detectors(rows: int) -> bool:
     would wait for)."""
     import threading
 
-    return FORK_ROWS <= rows and threading.active_count() == 1
+    return rows >= FORK_ROWS and threading.active_count() == 1
 
 
 class _NotForked:
