@@ -114,14 +114,20 @@ def _tail(events: list[dict], end: float) -> None:
 
 
 def after(series: dict, events: list[dict]) -> dict[str, float]:
-    """Of the run's intervals after its last parsed block: the wall, the CPU (every thread of the
-    run's processes, a forked child's too), bench_timeline's idle 2-core estimate of that part
-    (each interval's CPU over how many threads wanted a core then, 1 to 2) and the CPU spent while
-    fewer than 1.5 did (one core idle)."""
+    """Of the run's intervals after its last parsed block, and of each phase of that part (the
+    stream's last batches folded: ``tail``, to ``fold_stream``'s end; the fold's results:
+    ``result``, to ``collect``'s; the report made: ``make``, to ``make_report``'s; the rest:
+    ``exit``): the wall, the CPU (every thread of the run's processes, a forked child's too),
+    bench_timeline's idle 2-core estimate (each sampling interval's CPU over how many threads
+    wanted a core then, 1 to 2) and the CPU spent while fewer than 1.5 did (one core idle).
+    Keys ``wall``, ``cpu``, ``idle``, ``serial`` for the whole part, ``idle_tail`` ... for the phases."""
     blocks = [e["b"] for e in events if e["stage"] == "block"]
     if not blocks:
         return {}
     last = max(blocks)
+    ends = {e["stage"]: e["b"] for e in events if e["stage"] in ("fold_stream", "collect", "make_report")}
+    cuts = [("tail", ends.get("fold_stream")), ("result", ends.get("collect")), ("make", ends.get("make_report")),
+            ("exit", float("inf"))]
     steps: dict[float, list[tuple[float, float]]] = {}
     end = last
     for pts in series.values():
@@ -132,25 +138,35 @@ def after(series: dict, events: list[dict]) -> dict[str, float]:
             share = 1.0 if a >= last else (b - last) / max(b - a, 1e-6)  # (the interval astride: its part after)
             steps.setdefault(round(b, 4), []).append(((r1 - r0) / 1e9 * share,
                                                      min(1.0, (r1 - r0 + w1 - w0) / 1e9 / max(b - a, 1e-6))))
-    idle = serial = cpu = 0.0
-    for parts in steps.values():
+    out = dict.fromkeys(("wall", "cpu", "idle", "serial"), 0.0)
+    for name, _ in cuts:
+        out.update(dict.fromkeys((f"idle_{name}", f"cpu_{name}"), 0.0))
+    for at, parts in steps.items():
         work = sum(r for r, _ in parts)
         conc = sum(c for _, c in parts)
-        cpu += work
-        idle += work / min(2.0, max(1.0, conc))
-        serial += work if conc < 1.5 else 0.0
-    return {"wall": end - last, "cpu": cpu, "idle": idle, "serial": serial}
+        idle = work / min(2.0, max(1.0, conc))
+        out["cpu"] += work
+        out["idle"] += idle
+        out["serial"] += work if conc < 1.5 else 0.0
+        phase = next(name for name, cut in cuts if cut is None or at <= cut)
+        out[f"idle_{phase}"] += idle
+        out[f"cpu_{phase}"] += work
+    out["wall"] = end - last
+    return out
 
 
-def run_once(args: list[str], pythonpath: str, width: float, out: str | None, show: bool) -> dict[str, float]:
-    """One run of ``maillens ARGS`` with the analyzer of ``pythonpath``, sampled; its figures."""
+def run_once(args: list[str], pythonpath: str, width: float, out: str | None, show: bool,
+             rt: bool = False) -> dict[str, float]:
+    """One run of ``maillens ARGS`` with the analyzer of ``pythonpath``, sampled; its figures
+    (``rt``: the run at real-time round-robin priority, ``chrt -r 10``, its walls those of a machine
+    where nothing else runs; the sampler is not)."""
     log = f"/tmp/timeline-end-{os.getpid()}.jsonl"
     with open(log, "w"):
         pass
     env = {**os.environ, "PYTHONPATH": pythonpath}
     load = os.getloadavg()[0]
-    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", log, *args], env=env,
-                             cwd=pythonpath)
+    child = subprocess.Popen([*(["chrt", "-r", "10"] if rt else []), sys.executable, os.path.abspath(__file__),
+                              "--child", log, *args], env=env, cwd=pythonpath)
     t0, series = bench_timeline.sample(child)
     end = time.monotonic()
     with open(log) as fh:
@@ -168,7 +184,8 @@ def run_once(args: list[str], pythonpath: str, width: float, out: str | None, sh
     if child.returncode:
         raise SystemExit(f"the run failed: rc {child.returncode}")
     cpu = sum(r["cpu"] for r in data["threads"])
-    return {"load": load, "wall_all": end - t0, "cpu_all": cpu, "idle_all": data["idle_wall"],
+    walls = {f"wall_{e['stage']}": e["b"] - e["a"] for e in events if e["stage"] in ("make_report", "fold_result")}
+    return {"load": load, **walls, "wall_all": end - t0, "cpu_all": cpu, "idle_all": data["idle_wall"],
             "serial_all": data["serial"], **{f"{k}_end": v for k, v in after(series, events).items()}}
 
 
@@ -178,7 +195,7 @@ def main() -> None:
         _install(_logger(argv[1]))
         bench_timeline.child_main(argv[2:], argv[1])
         return
-    width, out, pairs, before = 0.1, None, 0, None
+    width, out, pairs, before, rt = 0.1, None, 0, None, False
     while argv and argv[0] != "--":
         opt = argv.pop(0)
         if opt == "--bin":
@@ -189,13 +206,15 @@ def main() -> None:
             pairs = int(argv.pop(0))
         elif opt == "--before":
             before = os.path.abspath(argv.pop(0))
+        elif opt == "--rt":  # the runs at real-time round-robin priority (chrt -r 10): walls as on an idle machine
+            rt = True
     args = argv[1:]
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if not pairs:
         from bench_main_cpu import _compile_bytecode
 
         _compile_bytecode()
-        figures = run_once(args, os.environ.get("PYTHONPATH", here), width, out, show=True)
+        figures = run_once(args, os.environ.get("PYTHONPATH", here), width, out, show=True, rt=rt)
         print("\n" + " ".join(f"{k}={v:.3f}" for k, v in figures.items()))
         return
     if before is None:
@@ -204,13 +223,18 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(path, "analyzer")], check=False,
                        stdout=subprocess.DEVNULL)
     got: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
-    keys = ("load", "cpu_all", "idle_all", "serial_all", "wall_end", "cpu_end", "idle_end", "serial_end")
-    print(f"{'side':7} " + " ".join(f"{k:>10}" for k in keys))
+    keys = ("load", "wall_all", "cpu_all", "idle_all", "wall_end", "cpu_end", "idle_end", "serial_end",
+            "idle_tail_end", "idle_result_end", "idle_make_end", "cpu_make_end", "wall_make_report")
+    print(f"{'side':7} " + " ".join(f"{k.removesuffix('_end').removeprefix('wall_make_'):>8}" for k in keys))
     for _ in range(pairs):
         for side, path in (("before", before), ("after", here)):
-            f = run_once(args, path, width, None, show=False)
+            f = run_once(args, path, width, None, show=False, rt=rt)
             got[side].append(f)
-            print(f"{side:7} " + " ".join(f"{f.get(k, float('nan')):10.3f}" for k in keys), flush=True)
+            print(f"{side:7} " + " ".join(f"{f.get(k, float('nan')):8.3f}" for k in keys), flush=True)
     for side in got:
         print(f"{side + ' mean':12} " + " ".join(f"{k}={sum(f.get(k, 0) for f in got[side]) / len(got[side]):.3f}"
                                           for k in keys))
+
+
+if __name__ == "__main__":
+    main()
