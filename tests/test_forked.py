@@ -117,6 +117,35 @@ def test_the_detectors_in_a_child_give_the_report_the_thread_gave(monkeypatch):
     assert there == here
 
 
+def test_the_fork_waits_for_the_peers_tables_and_their_thread_only(monkeypatch):
+    """The peers' tables made on their own thread (a Later section) are waited for, and that
+    thread's end, before the fork; any other thread of Python alive then means no fork."""
+    from concurrent.futures import Future
+
+    from analyzer.later import Later
+    from analyzer.report import run
+
+    # (the parse pool's idle threads of this test process, if an earlier test started them, aside)
+    monkeypatch.setattr(threading, "active_count",
+                        lambda: sum(not t.name.startswith("maillens-parse") for t in threading.enumerate()))
+    monkeypatch.setattr(run, "FORK_ROWS", 10)
+    assert not run._fork_ready(9, {})
+    made: Future = Future()
+    peers = threading.Thread(target=lambda: (threading.Event().wait(0.2), made.set_result({"peers": []})),
+                             name="maillens-peers_0")
+    peers.start()
+    assert run._fork_ready(10, {"peers": Later(made), "sent": {}})
+    assert made.done() and not peers.is_alive()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="maillens-other")
+    other.start()
+    try:
+        assert not run._fork_ready(10, {})
+    finally:
+        stop.set()
+        other.join()
+
+
 def test_no_fork_while_another_thread_runs(monkeypatch):
     stop = threading.Event()
     other = threading.Thread(target=stop.wait, name="a caller's own")

@@ -463,6 +463,12 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
         heap.release_arrow()  # the detectors' temporaries
         return found
 
+    def build(findings: Any, top: Callable[[], tuple[dict[str, Any], dict[str, int]]]) -> dict[str, Any]:
+        report = build_report(cur, findings, kb=kb, counts=result.counts, files=result.files,
+                              warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
+                              bulk=cur_bulk, sections=sections or {}, top=top)
+        return redact(report) if redact is not None else report
+
     if len(cur) >= APART_ROWS:
         # a large window: the detectors, the top tables and the sections one after the other, each
         # one's temporaries given back before the next (side by side their peaks add up: measured
@@ -471,18 +477,20 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
         held = (bulk, cur_bulk, base_bulk)
         tops = top_tables(cur, cur_bulk, sections, let_go=lambda: _let_go_senders(held))
         _let_go_top_inputs(result, held, sections)
-        found = detect()
-        report = build_report(cur, found, kb=kb, counts=result.counts, files=result.files,
-                              warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
-                              bulk=cur_bulk, sections=sections or {}, top=lambda: tops)
-        return redact(report) if redact is not None else report
-    # the detectors in a forked child (FORK_ROWS) or on a thread of their own, then the top tables
-    # on that thread (or here: tops), while this one builds the sections that do not read their
-    # findings (all read the window's rows and Bulk, none writes them). On a thread, what of either
-    # runs outside the GIL (numpy's sorts and loops, Arrow's kernels, the page faults) overlaps; the
-    # rest took turns on one core while the other was idle (the report's end: r34-rtail)
-    with ThreadPoolExecutor(1, thread_name_prefix="maillens-detect") as pool, \
-            (Forked(detect) if _fork_detectors(len(cur)) else _NotForked(pool, detect)) as findings:
+        return build(detect(), lambda: tops)
+    if _fork_ready(len(cur), sections):
+        # the detectors in a forked child, beside this process's sections and top tables on the
+        # other core: on a thread, the two took turns for the GIL with that core idle (r34-rtail:
+        # the 1M-line reports' make_report 0.37-0.42 -> 0.23-0.26 s wall at real-time priority).
+        # The top tables here, after the sections (in a second child: no shorter, measured)
+        with Forked(detect) as findings:
+            return build(findings.result, lambda: top_tables(cur, cur_bulk, sections))
+    # the detectors on a thread of their own, then the top tables there (or here: tops), while this one builds the
+    # sections that do not read their findings (all read the window's rows and Bulk, none writes
+    # them): what of either runs outside the GIL (numpy's sorts and loops, Arrow's kernels, the
+    # page faults) overlaps
+    with ThreadPoolExecutor(1, thread_name_prefix="maillens-detect") as pool:
+        findings = pool.submit(detect)
         top = pool.submit(top_tables, cur, cur_bulk, sections)
 
         def tops() -> tuple[dict[str, Any], dict[str, int]]:
@@ -491,10 +499,7 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
             # the two threads: measured 0.35-0.40 against 0.22-0.28 CPU-s at 1M lines, r22-rend)
             return top_tables(cur, cur_bulk, sections) if top.cancel() else top.result()
 
-        report = build_report(cur, findings.result, kb=kb, counts=result.counts, files=result.files,
-                              warnings=result.warnings, window=window, generated_at=generated_at, baseline_info=info,
-                              bulk=cur_bulk, sections=sections or {}, top=tops)
-    return redact(report) if redact is not None else report
+        return build(findings.result, tops)
 
 
 #: From this many rows in a window below :data:`APART_ROWS`, :func:`make_report` runs the detectors in
@@ -505,25 +510,19 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
 FORK_ROWS = 20_000
 
 
-def _fork_detectors(rows: int) -> bool:
+def _fork_ready(rows: int, sections: dict[str, Any] | None) -> bool:
     """Whether :func:`make_report` runs the detectors of a window of ``rows`` rows in a forked child:
-    from :data:`FORK_ROWS` rows on, when this process runs no other thread of Python (the CLI's
-    report: the stream's threads have ended; a caller's own threads might hold a lock the child
-    would wait for)."""
+    from :data:`FORK_ROWS` rows on, when this process runs no other thread of Python then (the
+    CLI's report: the stream's threads have ended, the peers' thread once its tables are made,
+    waited for here; a caller's own threads might hold a lock the child would wait for)."""
     import threading
 
-    return rows >= FORK_ROWS and threading.active_count() == 1
-
-
-class _NotForked:
-    """The detectors on the make_report's thread pool instead: :class:`analyzer.forked.Forked`'s
-    ``result`` and ``close``."""
-
-    def __init__(self, pool: ThreadPoolExecutor, detect: Callable[[], list[Any]]) -> None:
-        self.result = pool.submit(detect).result
-
-    def __enter__(self) -> _NotForked:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    if rows < FORK_ROWS:
+        return False
+    for made_later in (sections or {}).values():
+        if isinstance(made_later, Later):
+            made_later.wait()
+    for t in threading.enumerate():  # (the peers' thread: its tables made, it is ending)
+        if t.name.startswith("maillens-peers"):
+            t.join(0.05)
+    return threading.active_count() == 1
