@@ -47,9 +47,28 @@ STAGES: dict[str, list[tuple[str, str]]] = {
     "analyzer.report": [("render", "render")],
     "analyzer.output": [("atomic_write_text", "write")],
 }
+#: analyzer.heap's calls (imported before the pipeline: patched when bench_timeline patches its own;
+#: their callers look them up as ``heap.NAME``, and give_back's own calls are logged too)
+HEAP = [("give_back", "heap_give_back"), ("trim", "heap_trim"), ("release_arrow", "heap_release"), ("shed", "heap_shed")]
 
 
-def _install(logged) -> None:
+def _install() -> None:
+    """The stages of :data:`STAGES` logged by bench_timeline's own wrapper (``logged``, which its
+    child hands to ``_patch`` once analyzer.pipeline is imported): each module patched as it is
+    executed after that (the report's modules are: its warm-up imports them once the workers run)."""
+    logged_by: list = []
+    patch = bench_timeline._patch
+
+    def patch_and_keep(name_me, logged) -> None:
+        logged_by.append(logged)
+        patch(name_me, logged)
+        from analyzer import heap
+
+        for attr, stage in HEAP:
+            setattr(heap, attr, logged(stage, getattr(heap, attr)))
+
+    bench_timeline._patch = patch_and_keep
+
     class Hook:
         def find_spec(self, name, path=None, target=None):
             if name not in STAGES:
@@ -63,13 +82,15 @@ def _install(logged) -> None:
 
             def exec_and_patch(module) -> None:
                 exec_module(module)
+                if not logged_by:  # (imported before the pipeline: not logged)
+                    return
                 for attr, stage in STAGES[name]:
                     owner = module
                     *heads, last = attr.split(".")
                     try:
                         for h in heads:
                             owner = getattr(owner, h)
-                        setattr(owner, last, logged(stage, getattr(owner, last)))
+                        setattr(owner, last, logged_by[0](stage, getattr(owner, last)))
                     except AttributeError:  # (another checkout's code: not there)
                         continue
 
@@ -77,27 +98,6 @@ def _install(logged) -> None:
             return spec
 
     sys.meta_path.insert(0, Hook())
-
-
-def _logger(log: str):
-    import functools
-    import threading
-
-    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-
-    def logged(stage: str, fn):
-        @functools.wraps(fn)
-        def wrapper(*a, **k):
-            t, c = time.monotonic(), time.thread_time()
-            try:
-                return fn(*a, **k)
-            finally:
-                os.write(fd, (json.dumps({"pid": os.getpid(), "stage": stage, "a": t, "b": time.monotonic(),
-                                          "cpu": time.thread_time() - c,
-                                          "thread": threading.current_thread().name}) + "\n").encode())
-        return wrapper
-
-    return logged
 
 
 def _tail(events: list[dict], end: float) -> None:
@@ -109,7 +109,7 @@ def _tail(events: list[dict], end: float) -> None:
     for e in sorted(events, key=lambda e: e["a"]):
         if e["b"] < last - 0.05 or e["stage"] in ("block", "parse", "keys", "spool", "split", "map"):
             continue
-        print(f"  {e['stage']:16} {e.get('thread', '')[:20]:20} {e['a'] - last:+7.3f} .. {e['b'] - last:+7.3f}"
+        print(f"  {e['stage']:16} {e['pid']:8} {e['a'] - last:+7.3f} .. {e['b'] - last:+7.3f}"
               f"  wall {e['b'] - e['a']:6.3f} cpu {e['cpu']:6.3f}")
 
 
@@ -192,7 +192,7 @@ def run_once(args: list[str], pythonpath: str, width: float, out: str | None, sh
 def main() -> None:
     argv = sys.argv[1:]
     if argv and argv[0] == "--child":
-        _install(_logger(argv[1]))
+        _install()
         bench_timeline.child_main(argv[2:], argv[1])
         return
     width, out, pairs, before, rt = 0.1, None, 0, None, False
