@@ -18,6 +18,7 @@ import contextlib
 import os
 import pickle
 import signal
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +41,12 @@ class Forked:
             return
         r, w = os.pipe()
         try:
-            pid = fork()
+            with warnings.catch_warnings():
+                # Python 3.12+ warns at a fork while the process has other threads: here native
+                # ones only (the allocator's, Arrow's: each library readies its own child), or
+                # threads of Python the caller knows hold nothing the call takes (see the module)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = fork()
         except OSError:  # (no memory or processes left for a child: the call is made here)
             os.close(r)
             os.close(w)
