@@ -481,7 +481,8 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
     if _fork_ready(len(cur), sections):
         # the detectors in a forked child, beside this process's sections and top tables on the
         # other core: on a thread, the two took turns for the GIL with that core idle (r34-rtail:
-        # the 1M-line reports' make_report 0.37-0.42 -> 0.23-0.26 s wall at real-time priority).
+        # the 1M-line reports' make_report 0.32-0.40 -> 0.21-0.31 s wall at real-time priority,
+        # +0.04-0.08 CPU-s: the child's pages faulted in).
         # The top tables here, after the sections (in a second child: no shorter, measured)
         with Forked(detect) as findings:
             return build(findings.result, lambda: top_tables(cur, cur_bulk, sections))
@@ -505,8 +506,9 @@ def make_report(result: Any, *, kb: Any = None, window: ReportWindow = ReportWin
 #: From this many rows in a window below :data:`APART_ROWS`, :func:`make_report` runs the detectors in
 #: a forked child (:class:`analyzer.forked.Forked`), beside the sections and the top tables on the
 #: other core, rather than on a thread that takes turns with them for the GIL (r34-rtail, measured
-#: at the 1M-line days, 42k and 82k rows: see bench/RESULTS.md). Below it the detectors take
-#: milliseconds: a fork would cost more than it saves.
+#: at the 1M-line days, 42k and 82k rows: see bench/RESULTS.md). Below it the detectors are short
+#: and the fork's own cost (~6 ms, and the child's pages faulted in) weighs more (not measured there);
+#: a small log's report forks nothing but its parse workers.
 FORK_ROWS = 20_000
 
 
