@@ -195,20 +195,17 @@ def main() -> None:
         _install()
         bench_timeline.child_main(argv[2:], argv[1])
         return
-    width, out, pairs, before, rt = 0.1, None, 0, None, False
-    while argv and argv[0] != "--":
-        opt = argv.pop(0)
-        if opt == "--bin":
-            width = float(argv.pop(0))
-        elif opt == "--json":
-            out = argv.pop(0)
-        elif opt == "--pairs":  # --pairs N --before DIR: N runs of DIR's checkout and of this one, alternating
-            pairs = int(argv.pop(0))
-        elif opt == "--before":
-            before = os.path.abspath(argv.pop(0))
-        elif opt == "--rt":  # the runs at real-time round-robin priority (chrt -r 10): walls as on an idle machine
-            rt = True
-    args = argv[1:]
+    import argparse
+
+    ap = argparse.ArgumentParser(description="bench_timeline with the report's end marked; -- then maillens' arguments")
+    ap.add_argument("--bin", type=float, default=0.1)
+    ap.add_argument("--json", dest="out")
+    ap.add_argument("--pairs", type=int, default=0, help="N runs of --before's checkout and of this one, alternating")
+    ap.add_argument("--before", type=os.path.abspath)
+    ap.add_argument("--rt", action="store_true", help="the runs at real-time round-robin priority (chrt -r 10)")
+    split = argv.index("--") if "--" in argv else len(argv)
+    opts, args = ap.parse_args(argv[:split]), argv[split + 1:]
+    width, out, pairs, before, rt = opts.bin, opts.out, opts.pairs, opts.before, opts.rt
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if not pairs:
         from bench_main_cpu import _compile_bytecode
