@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .heap import shed
+from .narrow_links import LinkRuns, closure
 from .narrow_sets import _key, _LineSet, _member, _Sorted
 from .parsers import LineCounts
 from .pipeline import EventStream
@@ -167,11 +168,14 @@ def read_store_matching(store: Any, wanted: Wanted, since: Any = None, until: An
 
 
 def _first_pass(first: Iterable[tuple[int, pa.Table]], wanted: Wanted, seen: _LastSeen | None = None,
-                ) -> tuple[np.ndarray, _LineSet, np.ndarray]:
+                links_too: bool = True) -> tuple[np.ndarray, _LineSet, np.ndarray | None]:
     """Pass 1: the keys of every message that can match (closed over the links between queue ids),
     the lines that match without a queue id (and the line above each), and the links themselves
-    (distinct pairs). With ``seen``, where each key was last seen (rows counted in the order read)."""
-    keys, lines, edges = _Sorted(), _LineSet(), _Sorted(2)
+    (distinct pairs; None without ``links_too``: then each batch's links are only kept for the
+    closure, :mod:`analyzer.narrow_links`). With ``seen``, where each key was last seen (rows counted
+    in the order read)."""
+    keys, lines = _Sorted(), _LineSet()
+    edges: _Sorted | LinkRuns = _Sorted(2) if links_too else LinkRuns()
     done = 0
     for _, t in first:
         if not t.num_rows:
@@ -192,6 +196,8 @@ def _first_pass(first: Iterable[tuple[int, pa.Table]], wanted: Wanted, seen: _La
             if lone.any():
                 # the line, and the line above (an MTA error explains a reject logged right after it: attribution)
                 lines.add(t, lone)
+    if isinstance(edges, LinkRuns):
+        return closure(keys.take(), edges), lines.done(), None
     links = edges.take()
     keep_keys = _closure(keys.take(), links)
     return keep_keys, lines.done(), links
@@ -211,7 +217,7 @@ def _two_passes(first: Iterable[tuple[int, pa.Table]], second: Callable[[], Iter
                 wanted: Wanted) -> list[tuple[int, pa.Table]]:
     """Pass 1 over ``first`` finds the keys (and links) of matching messages; pass 2 over ``second()``
     keeps their lines, as (input index, table) pieces in the order read."""
-    keep_keys, keep_lines, _ = _first_pass(first, wanted)
+    keep_keys, keep_lines, _ = _first_pass(first, wanted, links_too=False)
     shed()  # pass 1's transients back before pass 2 (and before a stream's second read forks its workers)
     pieces: list[tuple[int, pa.Table]] = []
     if len(keep_keys) or len(keep_lines):
