@@ -63,7 +63,7 @@ class _Block:
 
 class _Run:
     """One command's blocks folded ahead: the file (as given, and its identity: device, inode,
-    size, mtime), the process, the fold and the objects it was given, the blocks by (start, end)."""
+    size, mtime, ctime), the process, the fold and the objects it was given, the blocks by (start, end)."""
 
     def __init__(self, path: str, st: os.stat_result) -> None:
         self.path, self.file, self.pid = path, _identity(st), os.getpid()
@@ -79,7 +79,7 @@ _LOCK = threading.Lock()
 _CURRENT: list[_Run | None] = [None]
 
 
-def start(path: str) -> bool:
+def start(path: str, line_format: str = "auto") -> bool:
     """Fold ``path``'s first blocks on a thread (see the module doc); False where it does not.
     What the thread needs is made here first (the fold's objects and the blocks' places: ~0.02
     CPU-s, nearly all of it what the main thread makes later anyway), so that the thread runs
@@ -92,7 +92,7 @@ def start(path: str) -> bool:
 
         if not stat.S_ISREG(st.st_mode) or st.st_size < MIN_BYTES:
             return False
-        got = _fold_of(path)
+        got = _fold_of(path, line_format)
         if got is None:
             return False
         fold, objects, read = got
@@ -119,15 +119,15 @@ def _wanted() -> bool:
             and env("MAILLENS_ENGINE", "auto").strip().lower() in ("", "auto", "native"))
 
 
-def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def _fold_of(path: str) -> tuple[Any, tuple[Any, ...], Any] | None:
+def _fold_of(path: str, line_format: str = "auto") -> tuple[Any, tuple[Any, ...], Any] | None:
     """The fold the summary's stream will give the file's blocks, by its first line: a classic
     syslog stamp, the Postfix fold (``fold_postfix``, with its fast reader, masker and foreign
-    programs); an Exim stamp, the Exim fold (``fold_exim``, with its reader and masker); and the
-    native reader of lines. None where neither (or the native engine, its fast path off)."""
+    programs); an Exim stamp, the Exim fold (``fold_exim``, with its reader and masker; only with
+    ``--log-format auto``: a forced format makes the stream not call it); and the native reader of lines. None where neither (or the native engine, its fast path off)."""
     from . import native
 
     read = getattr(native._module()[0], "read_lines", None)
@@ -137,7 +137,7 @@ def _fold_of(path: str) -> tuple[Any, tuple[Any, ...], Any] | None:
     if _classic_stamp(head):
         fold = native.fold_postfix()  # (None: the Python engine, MAILLENS_FAST=0, no fold built)
         return None if fold is None else (fold, (native.fast_postfix(), native.masker(), native.foreign()), read)
-    if _exim_stamp(head) and native.engine() == "native":
+    if line_format == "auto" and _exim_stamp(head) and native.engine() == "native":
         fold, reader = getattr(native._module()[0], "fold_exim", None), native.exim_reader()
         return None if fold is None or reader is None else (fold, (reader, native.masker()), read)
     return None
@@ -155,7 +155,7 @@ def _fold_ahead(run: _Run, read: Any, ranges: list[tuple[int, int]]) -> None:
                 if lines is not None:
                     block.folded = run.fold(run.objects[0], lines[0], lines[1], 1, *run.objects[1:], True)
                     block.lines = lines
-            except Exception:  # read and folded again by the job, which says what failed
+            except BaseException:  # (a Rust panic too) read and folded again by the job, which says what failed
                 block.lines = block.folded = None
             finally:
                 block.done.set()
@@ -227,10 +227,13 @@ def reading(read: Any) -> Any:
 
     def held_or_read(path: str, start: int, end: int) -> Any:
         block = run.blocks.get((start, end))
-        if block is not None and _same_file(run, path):
-            block.done.wait()
-            if block.lines is not None:
-                return block.lines  # (held until its fold is taken: taken finds it by its buffers)
+        if block is not None:
+            if not _same_file(run, path):  # (written to or replaced since: no held block is of use)
+                drop()
+            else:
+                block.done.wait()
+                if block.lines is not None:
+                    return block.lines  # (held until its fold is taken: taken finds it by its buffers)
         return read(path, start, end)
 
     return held_or_read

@@ -173,3 +173,36 @@ def test_a_log_of_other_stamps_is_not_folded_ahead(tmp_path, monkeypatch):
     early_fold.drop()
     assert not early_fold.start(str(p))  # (neither a classic syslog nor an Exim stamp first)
     assert early_fold._CURRENT[0] is None
+
+
+@NATIVE
+def test_a_file_written_to_lets_go_of_every_held_block(day, monkeypatch, tmp_path):
+    """A read of a file appended to since the start reads afresh and lets go of every block held
+    (not only the one read): they would otherwise stay until the fold's end (review of r34-pstart)."""
+    copy = tmp_path / "growing.log"
+    copy.write_bytes(day.read_bytes())
+    monkeypatch.setattr(early_fold, "BLOCK_BYTES", BLOCK)
+    monkeypatch.setattr(early_fold, "MIN_BYTES", 0)
+    early_fold.drop()
+    assert early_fold.start(str(copy))
+    run = early_fold._CURRENT[0]
+    run.thread.join()
+    assert len(run.blocks) > 1
+    s, e = next(iter(run.blocks))
+    with open(copy, "ab") as fh:
+        fh.write(b"Nov 29 23:59:59 mx postfix/smtpd[12]: connect from a[192.0.2.1]\n")
+    calls = []
+    got = early_fold.reading(lambda *a: calls.append(a) or "fresh")(str(copy), s, e)
+    assert got == "fresh" and calls == [(str(copy), s, e)]
+    assert early_fold._CURRENT[0] is None and not run.blocks
+
+
+@NATIVE
+def test_an_exim_log_under_a_forced_format_is_not_folded_ahead(days, monkeypatch):
+    monkeypatch.setattr(early_fold, "MIN_BYTES", 0)
+    early_fold.drop()
+    exim = days["exim"]
+    assert not early_fold.start(str(exim), "syslog")  # (the stream then never calls the Exim fold)
+    assert early_fold._CURRENT[0] is None
+    assert early_fold.start(str(exim), "auto")
+    early_fold.drop(wait=True)

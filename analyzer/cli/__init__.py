@@ -147,7 +147,7 @@ def _plain_parse(args: list[str]) -> bool:
     logs, output, classify, fmt, line_format = (got[0][k] for k in ("logs", "output", "classify", "fmt", "log_format"))
     if (logs and len(logs) == 1 and logs[0] != "-" and output is None and classify and fmt in ("text", "json")
             and line_format in ("auto", "syslog")):
-        early_fold.start(logs[0])  # the summary's first blocks folded while the rest is imported
+        early_fold.start(logs[0], line_format)  # the summary's first blocks folded while the rest is imported
     from ._common import gc_paused, setup
 
     try:
