@@ -176,7 +176,7 @@ def matcher(regexes: Sequence[str], daemons: Sequence[frozenset[str] | None] | N
 # ---- the whole-row fast path for Postfix lines (native/src/batch.rs, postfix.rs, rows.rs) ----
 
 #: the native fold's objects (:func:`_fast_postfix`, :func:`_foreign`, :func:`_masker`) built once,
-#: by whichever thread asks first (:mod:`analyzer.early_fold`'s or the main thread): the blocks
+#: under this lock (:func:`analyzer.early_fold.start` builds them on the main thread): the blocks
 #: folded early are taken only where the fold is given the same objects
 _BUILD = threading.Lock()
 

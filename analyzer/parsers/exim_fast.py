@@ -19,13 +19,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import native
+from ..line_patterns import QUEUED_AS  # (fields.py's "queued as" id, re-exported: one table)
 from ..schema import SCHEMA, TS
 from . import exim, fields
 
 __all__ = ["QUEUED_AS", "read_exim_rows", "reader", "table_digest"]
-
-#: fields.py's "queued as" id (finish)
-QUEUED_AS = r"queued as (?P<q>[0-9A-Za-z-]{5,})"
 
 _TYPES = {"string": pa.string(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
           "float64": pa.float64(), "bool": pa.bool_(), "ts": pa.int64()}
