@@ -62,10 +62,6 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
     # the classification of the whole stream: the cache, and retry-waits attributed across batches
     classifier = StreamClassifier(kb) if kb is not None else None
     fold = SummaryFold()
-    if not (output is None and classify):  # (no summary: the blocks folded ahead are not read, analyzer.early_fold)
-        from ..early_fold import drop
-
-        drop()
     if output is None and classify:  # the summary folded where blocks are parsed
         from ..fast_summary import FastSummaryFold
 

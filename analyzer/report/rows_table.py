@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import rows_packed
-from .rows_packed import CODEC, _available, pack_codes, unpack_codes
+from .rows_packed import _codec, pack_codes, unpack_codes
 
 __all__ = ["PackedTable", "pack_place", "pack_table", "place_of", "table_of"]
 
@@ -38,10 +38,10 @@ def pack_table(t: Any) -> Any:
     small table, or no codec)."""
     import pyarrow as pa
 
-    if t.nbytes < rows_packed.SMALL or not t.num_columns or not _AVAILABLE:
+    if t.nbytes < rows_packed.SMALL or not t.num_columns or not rows_packed._AVAILABLE:
         return t
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, t.schema, options=pa.ipc.IpcWriteOptions(compression=pa.Codec(CODEC, 1))) as w:
+    with pa.ipc.new_stream(sink, t.schema, options=pa.ipc.IpcWriteOptions(compression=_codec())) as w:
         w.write_table(t)
     blob = sink.getvalue().to_pybytes()  # (its own bytes: not the stream's buffer, grown by doubling)
     return t if len(blob) >= t.nbytes else PackedTable(blob, t.num_rows)
@@ -66,5 +66,3 @@ def place_of(place: tuple[int, Any]) -> np.ndarray:
     base, rel = place
     return base + unpack_codes(rel).astype(np.int64)
 
-
-_AVAILABLE = _available()
