@@ -22,6 +22,7 @@ from .. import native
 from ..line_patterns import QUEUED_AS  # (fields.py's "queued as" id, re-exported: one table)
 from ..schema import SCHEMA, TS
 from . import exim, fields
+from .classic import _UTC
 
 __all__ = ["QUEUED_AS", "read_exim_rows", "reader", "table_digest"]
 
@@ -102,7 +103,7 @@ def local_stamps(micros: pa.Array, local: Any, tz: str) -> pa.Array:
     (``local``: one byte per row) is local time in the file's zone (syslog._local_to_utc)."""
     ts = micros.view(TS)
     is_local = np.frombuffer(local, dtype=np.uint8).astype(bool)
-    if tz != "UTC" and is_local.any():
+    if tz not in _UTC and is_local.any():  # (a zone whose wall clock is UTC's: the stamps as they are)
         naive = micros.view(pa.timestamp("us"))
         there = pc.assume_timezone(naive, timezone=tz, ambiguous="earliest", nonexistent="earliest").cast(TS)
         ts = pc.if_else(pa.array(is_local), there, ts)
