@@ -18,6 +18,10 @@ checkout. The child wraps a few functions of the summary's path and counts, in C
   Rust fold called there (``fold_postfix``/``fold_exim``; the blocks folded ahead by
   ``analyzer.early_fold`` are counted on their own thread: ``early`` is that thread's CPU).
 
+The modules with pyarrow are wrapped as they are imported (an import hook), not before the run:
+imported first, they would leave the main thread nothing to import while the early fold runs,
+and it would fold one block, not six.
+
 Figures are per thread, so they hold under load better than the wall, though CPU seconds still grow
 with it (caches shared with other processes): compare checkouts in the same run only, and
 byte-compile both first. Nothing of the command's output is kept (stdout to /dev/null).
@@ -34,11 +38,9 @@ import sys
 
 #: the child's harness (run with ``python -c``; the command's arguments follow)
 CHILD = r'''
-import json, os, resource, sys, threading, time
+import importlib, importlib.abc, json, os, resource, sys, threading, time
 sys.argv = ["maillens"] + sys.argv[1:]
-import importlib
-fs = importlib.import_module("analyzer.fast_summary")
-native = importlib.import_module("analyzer.native")
+native = importlib.import_module("analyzer.native")  # (light: the start imports them anyway)
 early_fold = importlib.import_module("analyzer.early_fold")
 REC = {"calls": 0, "call_cpu": 0.0, "table": 0.0, "walk": 0.0, "near": 0.0, "blocks": 0.0, "native": 0.0}
 LOCK = threading.Lock()
@@ -60,16 +62,6 @@ def timed(owner, name, key, count=None):
     setattr(owner, name, wrapper)
     return orig
 
-orig_fold = fs.FastSummaryFold.fold
-def fold(self, stream):
-    REC["start"] = time.thread_time()
-    return orig_fold(self, stream)
-fs.FastSummaryFold.fold = fold
-timed(fs.FastSummaryFold, "_classified", "call_cpu", "calls")
-timed(fs, "fold_batch", "blocks")
-timed(importlib.import_module("analyzer.classify"), "classify_table", "table")
-timed(importlib.import_module("analyzer.rulematch"), "_native_walk", "walk")
-timed(importlib.import_module("analyzer.similar"), "kept_nearest", "near")
 # the Rust folds where the block threads call them (one wrapper per fold: early_fold.taken
 # holds a block folded ahead for the very fold object the stream's job asks with)
 WRAPS = {}
@@ -92,7 +84,6 @@ def wrap_fold(owner, name):
         return WRAPS[id(f)][1]
     setattr(owner, name, get)
 wrap_fold(native, "fold_postfix")
-wrap_fold(importlib.import_module("analyzer.fast_summary_exim"), "fold_exim")
 # (the Exim fold ahead is the extension's own function, not the wrapper the stream asks with)
 orig_taken = early_fold.taken
 def taken(fold, *a):
@@ -102,14 +93,50 @@ def taken(fold, *a):
     return got
 early_fold.taken = taken
 EARLY = {}
-orig_ahead = getattr(early_fold, "_fold_ahead", None)
-if orig_ahead is not None:
-    def ahead(*a, **k):
-        try:
-            return orig_ahead(*a, **k)
-        finally:
-            EARLY["cpu"] = time.thread_time()
-    early_fold._fold_ahead = ahead
+orig_ahead = early_fold._fold_ahead
+def ahead(*a, **k):
+    try:
+        return orig_ahead(*a, **k)
+    finally:
+        EARLY["cpu"] = time.thread_time()
+early_fold._fold_ahead = ahead
+
+def patch_fast_summary(fs):
+    orig_fold = fs.FastSummaryFold.fold
+    def fold(self, stream):
+        REC["start"] = time.thread_time()
+        return orig_fold(self, stream)
+    fs.FastSummaryFold.fold = fold
+    timed(fs.FastSummaryFold, "_classified", "call_cpu", "calls")
+    timed(fs, "fold_batch", "blocks")
+
+# the heavy modules patched as they are imported (importing them here would move their imports
+# before the early fold starts, and the fold ahead would find the main thread at the fold)
+PATCH = {"analyzer.fast_summary": patch_fast_summary,
+         "analyzer.fast_summary_exim": lambda m: wrap_fold(m, "fold_exim"),
+         "analyzer.classify": lambda m: timed(m, "classify_table", "table"),
+         "analyzer.rulematch": lambda m: timed(m, "_native_walk", "walk"),
+         "analyzer.similar": lambda m: timed(m, "kept_nearest", "near")}
+
+class Patcher(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name not in PATCH:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        run = spec.loader.exec_module
+        def exec_module(module):
+            run(module)
+            PATCH[name](module)
+        spec.loader.exec_module = exec_module
+        return spec
+sys.meta_path.insert(0, Patcher())
 from analyzer import cli
 out = sys.stdout
 sys.stdout = open(os.devnull, "w")
