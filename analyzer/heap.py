@@ -36,15 +36,17 @@ ARROW_DECAY_MS = 200
 def _libc() -> Any:
     """glibc, or None where the C library is another (or has no ``malloc_trim``)."""
     import ctypes
-    import ctypes.util
     import sys
 
     if not sys.platform.startswith("linux"):
         return None
     # glibc's own name first: find_library runs `ldconfig -p` in a subprocess (~6 ms, and a fork
-    # of the whole process, in every parse worker as it starts, before its first block)
+    # of the whole process, in every parse worker as it starts, before its first block); its
+    # module only then (it imports subprocess, shutil and tempfile: ~10 ms of `parse -o`'s CPU)
     for name in ("libc.so.6", "find"):
         try:
+            if name == "find":
+                import ctypes.util
             libc = ctypes.CDLL((ctypes.util.find_library("c") or "libc.so.6") if name == "find" else name)
             libc.malloc_trim  # noqa: B018 (musl has none: AttributeError)
             return libc
