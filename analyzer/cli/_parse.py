@@ -77,7 +77,7 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
     def consume(stream):
         if output is not None:
             stream.block_threads = True  # with the native engine (analyzer.parallel_threads)
-            if Path(output).suffix.lower() == ".parquet":  # (its table and row groups do not depend on the cuts)
+            if Path(output).suffix.lower() == ".parquet":  # (the table's bytes do not depend on the cuts)
                 from ..summary_blocks import bigger_blocks
 
                 bigger_blocks(stream)  # half the blocks' fixed costs (bench/RESULTS.md, r35-pqfast)
