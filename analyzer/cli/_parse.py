@@ -77,10 +77,6 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
     def consume(stream):
         if output is not None:
             stream.block_threads = True  # with the native engine (analyzer.parallel_threads)
-            if Path(output).suffix.lower() == ".parquet":  # (the table's bytes do not depend on the cuts)
-                from ..summary_blocks import bigger_blocks
-
-                bigger_blocks(stream)  # half the blocks' fixed costs (bench/RESULTS.md, r35-pqfast)
             # the line saying what was written needs rich: imported while the workers parse
             ahead = ("rich.console",) if not quiet and output != "-" else ()
             write_stream(_checked(stream, strict, log_format, ahead), output, classified=classifier is not None,
