@@ -67,7 +67,7 @@ from .fold_attribution import attributed_in_order
 from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
 from .summary_blocks import bigger_blocks, expected_blocks
-from .summary_hand import _HAND_TO, _HANDED, HAND, hand_over, handing
+from .summary_hand import _HAND_TO, _HANDED, _TOKENS, HAND, handing
 from .summary_rows import _AFTER, _BARE, _ERROR, _GONE, _READ, ROW_COLUMNS, _error_ids, _kept_ends, _Marked, _taken
 
 __all__ = ["META", "BlockSummariser", "FastSummaryFold"]
@@ -166,7 +166,9 @@ def _packed(rows: pa.Table, gid: np.ndarray, reps: pa.Table,
         meta["ts"] = [lo.cast(pa.int64()).as_py(), hi.cast(pa.int64()).as_py()]
     out = rows.append_column("gid", pa.array(gid.astype(np.uint32)))
     if _HAND_TO[0] == os.getpid():  # for a fold of this process: the groups as they are
-        return hand_over(out, meta, reps, raw, META)
+        token = next(_TOKENS)
+        _HANDED[token] = (meta, reps, raw)
+        return out.replace_schema_metadata({META: json.dumps({HAND: token})})
     if raw is not None:
         md[RAW] = _ipc(raw)
     return out.replace_schema_metadata({META: json.dumps(meta), REPS: _ipc(reps), **md})
