@@ -510,6 +510,35 @@ mod tests {
     }
 
     #[test]
+    fn a_removed_message_frees_its_slot_and_a_line_after_it_is_a_new_one() {
+        const SMTPD: u8 = PROG_SEEN | PROG_SMTPD;
+        let mut f = PfFold::new();
+        let mut a = Rows::new();
+        a.push(SMTPD, EV_RECEIVED, 0, BIT_QID, 7, 0, 5, 0.0);
+        a.push(QMGR, EV_QUEUED, 0, BIT_QID, 7, 900, 3, 0.0);
+        a.push(AGENT, EV_DELIVERY, ST_DEFERRED, BIT_QID, 7, 0, 1, 2.0);
+        a.push(QMGR, EV_REMOVED, 0, BIT_QID, 7, 0, 0, 0.0);
+        // the id again in the same flush: a new message (its own size and sender), its end not read
+        a.push(SMTPD, EV_RECEIVED, 0, BIT_QID, 7, 0, 6, 0.0);
+        a.push(QMGR, EV_QUEUED, 0, BIT_QID | BIT_BARE, 7, 40, 4, 0.0);
+        a.push(AGENT, EV_DELIVERY, ST_SENT, BIT_QID, 7, 0, 2, 1.0);
+        a.push(QMGR, EV_REMOVED, 0, BIT_QID, 8, 0, 0, 0.0); // an id never sized: nothing ended
+        f.add(&a.rows()).unwrap();
+        assert_eq!(f.ended.senders(), (vec![3], vec![1], vec![900]));
+        assert_eq!(f.ended.deferred, 1);
+        assert_eq!(f.qids.live(), 1, "the new message held (an end of an id not held adds none)");
+        assert_eq!(f.flags.len(), 1, "the freed slot given to the new message");
+        assert_eq!((f.size.get(0), f.sender[0], f.client[0], f.flags[0]), (40, 4, 6, SIZED | RECV | BARE));
+        assert_eq!(f.recipients.ints[1], vec![40], "the delivery takes the new message's size");
+        let mut b = Rows::new();
+        b.push(QMGR, EV_REMOVED, 0, BIT_QID, 7, 0, 0, 0.0);
+        f.add(&b.rows()).unwrap();
+        assert_eq!(f.ended.senders(), (vec![3, 4], vec![1, 1], vec![900, 40]));
+        assert_eq!(f.ended.pairs(), (vec![4], vec![6]), "the sender without a domain with its client");
+        assert_eq!(f.qids.live(), 0);
+    }
+
+    #[test]
     fn sizes_held_narrow_give_back_every_value_and_wide_ones_exactly() {
         let mut f = PfFold::new();
         let mut a = Rows::new();
