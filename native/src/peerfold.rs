@@ -8,7 +8,8 @@
 //! `ST_*`), `BIT_*` (queue id present, reject not by a milter/proxy, reply 'forwarded as'), the
 //! queue id's hash, the qmgr size, the sender's and the client's codes (pflogsumm's forms), the
 //! recipient's and its domain's codes, the delay. Per queue id (a [`KeyMap`] slot): flags, the
-//! first size and sender, the client of the last receive line. Per recipient and domain (in the
+//! first size and sender, the client of the last receive line; freed at the message's qmgr
+//! `removed` line, what the end reads of it kept in [`PfEnded`]. Per recipient and domain (in the
 //! order first folded, as `KeyAgg` orders them): messages and bytes; sent, bytes, deferrals, the
 //! delays' sum (added in `numpy.add.at`'s order: the same float) and maximum. Delivery lines
 //! whose size is not read yet wait, and are tried again with the next flush's delivery lines, as
