@@ -33,6 +33,7 @@ from .exim_ids import id_seconds
 from .keyed import key_hash
 from .message_ends import QUEUE_BUCKETS, ExEnds, QueueCounts, end_cuts, rows_of, slice_rows
 from .peer_agg import KeyAgg, SortedTable, new_vocab, rank, texts
+from .peer_ended import Ended, PfEnds
 from .peer_ranked import first_ties, sending_hosts
 from .peer_srcs import HeldSources
 from .totals import _client_domain, _ex_frame, _pf_frame, col, eq, isin, lower_domain, mask, valid
@@ -157,8 +158,9 @@ class _Fold:
         pass
 
 
-class PfFold(_Fold):
-    """pflogsumm's totals and the state of its sections, folded batch by batch (Postfix events)."""
+class PfFold(PfEnds, _Fold):
+    """pflogsumm's totals and the state of its sections, folded batch by batch (Postfix events);
+    a message's slot let go of at its ``removed`` line (:mod:`analyzer.peer_ended`)."""
 
     #: the rejects' fold of a native step (report.peers_pf_rejects.NativeRejects), None for the Python one
     rejects: Any = None
@@ -174,16 +176,20 @@ class PfFold(_Fold):
         self.recipients = KeyAgg(["recipient"], {"messages": "sum", "bytes": "sum"})
         self.domains = KeyAgg(["domain"], {"sent": "sum", "bytes": "sum", "defers": "sum", "delay_sum": "sum",
                                            "max_delay": "max"})
+        self.ended = Ended()  # the messages ended at their 'removed' line
 
     def add(self, ev: pd.DataFrame, f: dict[str, Any] | None = None) -> dict[str, Any]:
         """Fold a batch of Postfix events; returns the batch's masks (:func:`analyzer.totals.pf_frame`)."""
         assert not self.done, "a fold gives its result once"
         f = f if f is not None else _pf_frame(ev)
+        self._pieces(ev, f)
+        return f
+
+    def _add(self, ev: pd.DataFrame, f: dict[str, Any]) -> None:
         self._count(ev, f)
         self._sizes(ev, f)
         self._received(ev, f)
         self._deliveries(ev, f)
-        return f
 
     def _count(self, ev: pd.DataFrame, f: dict[str, Any]) -> None:
         seen, smtpd, cleanup, event, status = f["seen"], f["smtpd"], f["cleanup"], f["event"], f["status"]
@@ -258,29 +264,17 @@ class PfFold(_Fold):
                          defers=(~sent).astype("int64"), delay_sum=np.where(sent, delay, 0.0), max_delay=delay)
 
     def _got(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The received messages whose size was read: their sender's and client's codes, their size."""
+        """The received messages whose size was read, not ended: their sender's and client's codes, their size."""
         flags = self.qids.column("flags")
         got = (flags & (_SIZED | _RECV)) == (_SIZED | _RECV)
         return self.qids.column("sender")[got], self.qids.column("client")[got], self.qids.column("size")[got].astype(np.int64)
 
-    def got(self) -> pd.DataFrame:
-        """The received messages whose size was read: sender, client (pflogsumm's domain), size."""
-        sender, client, size = self._got()
-        return pd.DataFrame({"sender": self.senders.decode(sender), "client": self.clients.decode(client), "size": size})
-
     def _make_tables(self) -> dict[str, pd.DataFrame]:
         """The sections' tables before ranking: senders, recipients (messages, bytes), domains."""
         sender, _, size = self._got()
-        # per sender code (one per distinct sender), in first-seen order: messages and bytes
-        uniq, first, inv = np.unique(sender, return_index=True, return_inverse=True)
-        order = np.argsort(first, kind="stable")
-        rank = np.empty(len(uniq), dtype=np.int64)
-        rank[order] = np.arange(len(uniq))
-        at = rank[inv.reshape(-1)]
-        nbytes = np.zeros(len(uniq), dtype=np.int64)
-        np.add.at(nbytes, at, size)
-        senders = pd.DataFrame({"sender": texts(self.senders, uniq[order]),
-                                "messages": np.bincount(at, minlength=len(uniq)), "bytes": nbytes})
+        # per sender code (one per distinct sender), ascending: messages and bytes, ended or not
+        codes, messages, nbytes = self.ended.senders(sender, size)
+        senders = pd.DataFrame({"sender": texts(self.senders, codes), "messages": messages, "bytes": nbytes})
         recipients = self.recipients.result()
         dom = self.domains.result()
         sent = dom["sent"].to_numpy()
@@ -294,27 +288,18 @@ class PfFold(_Fold):
 
     def totals(self) -> dict[str, int]:
         t = self.tables()
-        codes, client_codes, size = self._got()
+        codes, client_codes, _ = self._got()
         return {
             **{k: self.n[k] for k in ("received", "delivered", "forwarded")},
-            "deferred": int(((self.qids.column("flags") & _DEFERRED) > 0).sum()),
+            "deferred": int(((self.qids.column("flags") & _DEFERRED) > 0).sum()) + self.ended.deferred,
             **{k: self.n[k] for k in ("deferrals", "bounced", "rejected", "reject_warnings", "held", "discarded")},
-            "bytes_received": int(size.sum()),
+            "bytes_received": int(t["senders"]["bytes"].sum()),
             "bytes_delivered": int(t["recipients"]["bytes"].sum()),
-            "senders": _distinct(codes),  # a code per distinct sender
-            "sending_hosts_domains": sending_hosts(self.senders, self.clients, codes, client_codes),
+            "senders": len(t["senders"]),  # a code per distinct sender
+            "sending_hosts_domains": sending_hosts(self.senders, self.clients, *self.ended.sending(codes, client_codes)),
             "recipients": len(t["recipients"]),
             "recipient_hosts_domains": int((t["domains"]["sent"] > 0).sum()),
         }
-
-
-def _distinct(codes: np.ndarray) -> int:
-    """How many distinct codes (dense vocabulary codes: counted by a mark per code, not sorted)."""
-    if not len(codes) or codes.min() < 0:
-        return len(np.unique(codes))
-    seen = np.zeros(int(codes.max()) + 1, dtype=bool)
-    seen[codes] = True
-    return int(np.count_nonzero(seen))
 
 
 def _str(a: pa.Array) -> pa.Array:

@@ -25,6 +25,7 @@ from . import native
 from .keyed import key_hash
 from .peer_agg import new_vocab, texts
 from .peer_coded import Derived
+from .peer_ended import Ended, bare
 from .peer_folds import PfFold, _Fold, _pf_domain, _pf_sender
 from .peer_vocab import _strings, _texts, native_vocab
 from .totals import _PF_CMD, _client_domain, col, lower_domain, mask, valid
@@ -33,7 +34,7 @@ __all__ = ["EVENTS", "STATUSES", "NativePfFold", "native_pf_fold", "warning_text
 
 #: The events and statuses the fold tells apart, by their ids in peerfold.rs (EV_*, ST_*: 1, 2, ...;
 #: 0 for any other); after the events it reads, the warnings' (report.peers: their rows from the ids)
-EVENTS = ("received", "queued", "delivery", "reject", "reject_warning", "filter_action",
+EVENTS = ("received", "queued", "delivery", "reject", "reject_warning", "filter_action", "removed",
           "warning", "auth_failure", "protocol_error", "dns")
 STATUSES = ("client before queue", "sent", "deferred", "bounced", "warning", "hold", "discard", "non-smtp command")
 _EV, _ST = ({n: i + 1 for i, n in enumerate(names)} for names in (EVENTS, STATUSES))
@@ -62,6 +63,12 @@ def _program(a: pa.Array) -> dict[str, np.ndarray]:
 def _detail(a: pa.Array) -> dict[str, np.ndarray]:
     """Whether a reject is plain (not a milter's or a proxy's)."""
     return {"plain": np.array([v not in ("milter-reject", "proxy-reject") for v in a.to_pylist()], dtype=bool)}
+
+
+def _sender(senders: Any, a: pa.Array) -> dict[str, np.ndarray]:
+    """Each sender's code in ``senders`` (pflogsumm's form) and whether it has no domain."""
+    s = _pf_sender(a)
+    return {"code": senders.encode(s), "bare": bare(s)}
 
 
 def _bits(*masks: np.ndarray) -> np.ndarray:
@@ -146,7 +153,7 @@ class NativePfFold(PfFold):
             return {"rcpt": rcpts.encode(low), "domain": domains.encode(_pf_domain(low))}
 
         self.cols = {"program": coded(_program), "event": coded(_ids(EVENTS)), "status": coded(_ids(STATUSES)),
-                     "detail": coded(_detail), "sender": coded(lambda a: {"code": senders.encode(_pf_sender(a))}, ""),
+                     "detail": coded(_detail), "sender": coded(lambda a: _sender(senders, a), ""),
                      "client_host": coded(lambda a: {"unknown": mask(pc.is_in(a, pa.array(["", "unknown"]))),
                                                      "short": clients.encode(_client_domain(a, pa.nulls(len(a), pa.string())))}, ""),
                      "client_ip": coded(lambda a: {"code": clients.encode(a)}, ""),
@@ -240,9 +247,11 @@ class NativePfFold(PfFold):
         # addresses: one vocabulary), recipients, senders
         host, ip = c["client_host"].values(r["host"]), c["client_ip"].values(r["ip"])
         rcpt = c["recipient"].values(r["rcpt"])
-        sender = c["sender"].values(r["sender"])["code"]
+        sender = c["sender"].values(r["sender"])
+        bits = r["bits"] | (sender["bare"].astype(np.uint8) << np.uint8(2))  # peerfold.rs BIT_BARE
+        sender = sender["code"]
         reply = pc.if_else(pa.array(r["forwarded"]), pa.scalar("forwarded as"), pa.scalar(None, pa.string()))
-        self.step.add(r["prog"], r["event"], r["status"], r["bits"], r["h"], np.ascontiguousarray(r["size"], dtype=np.int64),
+        self.step.add(r["prog"], r["event"], r["status"], bits, r["h"], np.ascontiguousarray(r["size"], dtype=np.int64),
                       sender.astype(i32), np.where(host["unknown"], ip["code"], host["short"]).astype(i32),
                       rcpt["rcpt"].astype(i32), rcpt["domain"].astype(i32), np.ascontiguousarray(r["delay"], dtype=np.float64),
                       _strings(_texts(reply)))
@@ -254,6 +263,10 @@ class NativePfFold(PfFold):
         flags, size, sender, client = (np.frombuffer(b, dtype=t) for b, t in zip(
             s.qids(), (np.uint8, np.int64, np.int32, np.int32), strict=True))
         self.qids = _State({"flags": flags, "size": size, "sender": sender, "client": client})  # type: ignore[assignment]
+        *got, deferred = s.ended()
+        self.ended = Ended()
+        self.ended.held(*(np.frombuffer(b, dtype=t) for b, t in zip(got, (np.int32, np.int64, np.int64, np.int32, np.int32),
+                                                                    strict=True)), deferred)
 
         def agg(domains: bool) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray]:
             codes, ints, sums, maxs = s.agg(domains)

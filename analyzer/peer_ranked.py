@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .peer_ended import DOMAIN
 from .totals import mask
 
 __all__ = ["first_ties", "sending_hosts"]
@@ -50,7 +51,7 @@ def sending_hosts(senders: Any, clients: Any, codes: np.ndarray, client_codes: n
     domain, else its client (else the sender). Each distinct sender's domain found once;
     (sender, client) pairs paired only for the senders without one."""
     distinct = _distinct_codes(codes)
-    dom = pc.extract_regex(senders.take(distinct), r"^[^@]+@(?P<d>.+)$")
+    dom = pc.extract_regex(senders.take(distinct), DOMAIN)
     has = mask(pc.is_valid(dom))
     sending = [dom.field("d").filter(pa.array(has))]
     if not has.all():

@@ -101,7 +101,7 @@ _TEXT = st.one_of(st.none(), st.sampled_from(["", "unknown", "a@B.Example", "X@Ã
 _PROG = st.sampled_from(["postfix/smtpd", "postfix/qmgr", "postfix/smtp", "postfix/local", "postfix/cleanup",
                          "postfix/pickup", "postfix/master", "postfix/submission/smtpd", "postfix/postscreen",
                          "sendmail", None])
-_EVENT = st.sampled_from(["received", "queued", "delivery", "reject", "reject_warning", "filter_action", "warning",
+_EVENT = st.sampled_from(["received", "queued", "delivery", "reject", "reject_warning", "filter_action", "removed", "warning",
                           "auth_failure", "protocol_error", "dns", "info", None])
 _STATUS = st.sampled_from(["sent", "deferred", "bounced", "client before queue", "warning", "hold", "discard",
                            "non-smtp command", None])

@@ -458,8 +458,15 @@ class WindowPeersFold(PeersFold):
 
     def add(self, batch: pd.DataFrame, bulk: np.ndarray | None = None) -> None:
         from ..anomalies.aggregates import in_window, is_bulk
+        from ..anomalies.batch_tests import tests_of
 
-        keep = ~(is_bulk(batch) if bulk is None else bulk) & in_window(batch["ts"], self.window)
+        # the Bulk's lines left out, but a message's 'removed' line (Postfix's is one of them): the
+        # peers' fold lets go of its slot there (analyzer.peer_ended)
+        bulk = is_bulk(batch) if bulk is None else bulk
+        if bulk.any():
+            t = tests_of(batch)
+            bulk = bulk & ~(t.eq("event", "removed") & t.notnull("queue_id"))
+        keep = ~bulk & in_window(batch["ts"], self.window)
         if not keep.any():
             return
         cols = [c for c in self.COLUMNS if c in batch.columns]

@@ -26,9 +26,9 @@ MTA_COLUMNS = {"postfix": ("mta", "program", "queue_id", "event", "direction", "
 #: The events that Postfix 'warning:' lines become (the generic one and those parsed further).
 PF_WARNING_EVENTS = ("warning", "auth_failure", "protocol_error", "dns")
 #: The events the peers' folds read per MTA (peer_folds, totals, the warnings, the rejects; Postfix's 'info' for
-#: smtpd's 'client before queue'): the lines held are these only (a fifth of a Postfix day's kept lines are
+#: smtpd's 'client before queue'; qmgr's 'removed': a message's slot let go of): the lines held are these only (a fifth of a Postfix day's kept lines are
 #: others: dnsbl, disconnect, lost_connection ... that none of pflogsumm's counts reads)
-MTA_EVENTS = {"postfix": ("received", "queued", "delivery", "reject", "reject_warning", "filter_action", "info",
+MTA_EVENTS = {"postfix": ("received", "queued", "delivery", "reject", "reject_warning", "filter_action", "info", "removed",
                           *PF_WARNING_EVENTS),
               "exim": ("received", "delivery", "reject", "protocol_error", "too_many_errors", "reply",
                        "connect_failure", "lost_connection", "timeout", "removed")}

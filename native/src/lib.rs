@@ -26,6 +26,7 @@ pub mod lines;
 pub mod maskhand;
 pub mod owned;
 pub mod peerfold;
+pub mod peerfold_ended;
 pub mod peerfold_warn;
 mod peerfold_py;
 pub mod postfix;

@@ -8,13 +8,17 @@
 //! `ST_*`), `BIT_*` (queue id present, reject not by a milter/proxy, reply 'forwarded as'), the
 //! queue id's hash, the qmgr size, the sender's and the client's codes (pflogsumm's forms), the
 //! recipient's and its domain's codes, the delay. Per queue id (a [`KeyMap`] slot): flags, the
-//! first size and sender, the client of the last receive line. Per recipient and domain (in the
+//! first size and sender, the client of the last receive line; freed at the message's qmgr
+//! `removed` line, what the end reads of it kept in [`PfEnded`]. Per recipient and domain (in the
 //! order first folded, as `KeyAgg` orders them): messages and bytes; sent, bytes, deferrals, the
 //! delays' sum (added in `numpy.add.at`'s order: the same float) and maximum. Delivery lines
 //! whose size is not read yet wait, and are tried again with the next flush's delivery lines, as
 //! `PfFold._deliver_with_waiting` tries them; at the end they count size 0.
 
 use crate::keymap::KeyMap;
+use crate::peerfold_ended::PfEnded;
+use crate::peerfold_exim::Keyed;
+use std::collections::HashMap;
 use crate::peerfold_warn::Texts;
 use memchr::memmem;
 
@@ -30,6 +34,8 @@ pub const EV_DELIVERY: u8 = 3;
 pub const EV_REJECT: u8 = 4;
 pub const EV_REJECT_WARNING: u8 = 5;
 pub const EV_FILTER_ACTION: u8 = 6;
+/// qmgr's `removed`: the message's last line (its slot freed: `PfEnded`)
+pub const EV_REMOVED: u8 = 7;
 
 pub const ST_CLIENT_BEFORE_QUEUE: u8 = 1;
 pub const ST_SENT: u8 = 2;
@@ -41,11 +47,15 @@ pub const ST_DISCARD: u8 = 7;
 
 pub const BIT_QID: u8 = 1;
 pub const BIT_PLAIN: u8 = 2;
+/// a queued line's sender has no domain (`peer_ended.bare`)
+pub const BIT_BARE: u8 = 4;
 
 /// A queue id's flags (`peer_folds._SIZED`, `_RECV`, `_DEFERRED`).
 pub const SIZED: u8 = 1;
 pub const RECV: u8 = 2;
 pub const DEFERRED: u8 = 4;
+/// its sender has no domain
+pub const BARE: u8 = 8;
 
 /// `PfFold.COUNTS`, in its order.
 pub const COUNTS: usize = 9;
@@ -211,6 +221,8 @@ pub struct PfFold {
     pub domains: Agg,
     waiting: Vec<Line>,
     pub n: [i64; COUNTS],
+    /// the messages ended at their `removed` line, their slots freed
+    pub ended: PfEnded,
 }
 
 impl PfFold {
@@ -231,17 +243,41 @@ impl PfFold {
         Ok(s)
     }
 
-    /// Fold a flush (`PfFold._count`, `_sizes`, `_received`, `_deliveries`, in that order).
+    /// Fold a flush, in pieces none of which holds a line of a queue id after that id's
+    /// `removed` line (`PfFold.add`, `message_ends.end_cuts`): a line after it is a new message's.
     pub fn add(&mut self, r: &PfRows) -> Result<(), String> {
         let n = r.len()?;
+        let end = |i: usize| r.prog[i] & PROG_SEEN != 0 && r.event[i] == EV_REMOVED && r.bits[i] & BIT_QID != 0;
+        // each id's last end row: an end before `lo` is of an earlier piece
+        let mut ended: HashMap<u64, usize, Keyed> = HashMap::default();
+        let mut lo = 0;
+        for i in 0..n {
+            if r.bits[i] & BIT_QID != 0 && ended.get(&r.h[i]).is_some_and(|&e| e >= lo) {
+                self.piece(r, lo, i)?;
+                lo = i;
+            }
+            if end(i) {
+                ended.insert(r.h[i], i);
+            }
+        }
+        self.piece(r, lo, n)?;
+        Ok(())
+    }
+
+    /// Rows ``lo .. hi`` (`PfFold._count`, `_sizes`, `_received`, `_deliveries`, `_end`, in that order).
+    fn piece(&mut self, r: &PfRows, lo: usize, hi: usize) -> Result<(), String> {
         let finder = memmem::Finder::new(b"forwarded as");
         let mut recv_rows = Vec::new();
         let mut lines = Vec::new(); // delivered (sent, not forwarded) or deferred
         let mut deferred_rows = Vec::new();
-        for i in 0..n {
+        let mut ends = Vec::new();
+        for i in lo..hi {
             let (p, ev, st, bits) = (r.prog[i], r.event[i], r.status[i], r.bits[i]);
             if p & PROG_SEEN == 0 {
                 continue;
+            }
+            if ev == EV_REMOVED && bits & BIT_QID != 0 {
+                ends.push(r.h[i]);
             }
             let (smtpd, cleanup) = (p & PROG_SMTPD != 0, p & PROG_CLEANUP != 0);
             let has = bits & BIT_QID != 0;
@@ -271,7 +307,7 @@ impl PfFold {
                 if self.flags[s] & SIZED == 0 {
                     self.size.set(s, r.size[i]);
                     self.sender[s] = r.sender[i];
-                    self.flags[s] |= SIZED;
+                    self.flags[s] |= SIZED | if bits & BIT_BARE != 0 { BARE } else { 0 };
                 }
             }
             if recv && has {
@@ -300,7 +336,41 @@ impl PfFold {
             all.extend(lines);
             self.deliver(&all, false);
         }
+        self.end(&ends);
         Ok(())
+    }
+
+    /// `PfFold._end`: the messages ``hs`` ended whose size was read (an end read before it, as
+    /// in files read newest first, is not one: their slots stay) — their delivery lines waiting
+    /// folded, their sender, client and size kept in `ended` where received, their slots freed.
+    fn end(&mut self, hs: &[u64]) {
+        let mut gone: Vec<u64> = hs.iter().copied().filter(|&h| self.sized(h).is_some()).collect();
+        if gone.is_empty() {
+            return;
+        }
+        gone.sort_unstable();
+        gone.dedup();
+        if !self.waiting.is_empty() {
+            let (now, wait): (Vec<Line>, Vec<Line>) =
+                std::mem::take(&mut self.waiting).into_iter().partition(|l| l.known && gone.binary_search(&l.h).is_ok());
+            self.waiting = wait;
+            self.deliver(&now, true);
+        }
+        for &h in &gone {
+            let s = self.qids.remove_key(h).expect("an ended message is held");
+            let f = self.flags[s];
+            if f & RECV != 0 {
+                self.ended.got(self.sender[s], self.client[s], self.size.get(s), f & BARE != 0);
+            }
+            self.ended.deferred += (f & DEFERRED != 0) as i64;
+            self.flags[s] = 0;
+            self.size.set(s, 0);
+            (self.sender[s], self.client[s]) = (-1, -1);
+        }
+    }
+
+    fn sized(&self, h: u64) -> Option<usize> {
+        self.qids.get(h).filter(|&s| self.flags[s] & SIZED != 0)
     }
 
     /// `PfFold._deliver`: the lines whose size is read (all when ``last``) folded, the others wait.
@@ -308,8 +378,7 @@ impl PfFold {
         for l in lines {
             let mut size = 0;
             if l.known && l.sent {
-                let at = self.qids.get(l.h).filter(|&s| self.flags[s] & SIZED != 0);
-                match at {
+                match self.sized(l.h) {
                     Some(s) => size = self.size.get(s),
                     None if !last => {
                         self.waiting.push(*l);
@@ -345,7 +414,7 @@ impl PfFold {
 
     /// Bytes held.
     pub fn nbytes(&self) -> usize {
-        self.qids.nbytes() + self.flags.capacity() + self.size.nbytes() + 4 * (self.sender.capacity() + self.client.capacity())
+        self.qids.nbytes() + self.ended.nbytes() + self.flags.capacity() + self.size.nbytes() + 4 * (self.sender.capacity() + self.client.capacity())
             + self.recipients.nbytes() + self.domains.nbytes() + std::mem::size_of::<Line>() * self.waiting.capacity()
     }
 }
@@ -439,6 +508,35 @@ mod tests {
         assert_eq!((f.size.get(0), f.sender[0], f.flags[0]), (900, 3, SIZED | DEFERRED));
         assert_eq!(f.n[DELIVERED], 2);
         assert_eq!(f.n[DEFERRALS], 1);
+    }
+
+    #[test]
+    fn a_removed_message_frees_its_slot_and_a_line_after_it_is_a_new_one() {
+        const SMTPD: u8 = PROG_SEEN | PROG_SMTPD;
+        let mut f = PfFold::new();
+        let mut a = Rows::new();
+        a.push(SMTPD, EV_RECEIVED, 0, BIT_QID, 7, 0, 5, 0.0);
+        a.push(QMGR, EV_QUEUED, 0, BIT_QID, 7, 900, 3, 0.0);
+        a.push(AGENT, EV_DELIVERY, ST_DEFERRED, BIT_QID, 7, 0, 1, 2.0);
+        a.push(QMGR, EV_REMOVED, 0, BIT_QID, 7, 0, 0, 0.0);
+        // the id again in the same flush: a new message (its own size and sender), its end not read
+        a.push(SMTPD, EV_RECEIVED, 0, BIT_QID, 7, 0, 6, 0.0);
+        a.push(QMGR, EV_QUEUED, 0, BIT_QID | BIT_BARE, 7, 40, 4, 0.0);
+        a.push(AGENT, EV_DELIVERY, ST_SENT, BIT_QID, 7, 0, 2, 1.0);
+        a.push(QMGR, EV_REMOVED, 0, BIT_QID, 8, 0, 0, 0.0); // an id never sized: nothing ended
+        f.add(&a.rows()).unwrap();
+        assert_eq!(f.ended.senders(), (vec![3], vec![1], vec![900]));
+        assert_eq!(f.ended.deferred, 1);
+        assert_eq!(f.qids.live(), 1, "the new message held (an end of an id not held adds none)");
+        assert_eq!(f.flags.len(), 1, "the freed slot given to the new message");
+        assert_eq!((f.size.get(0), f.sender[0], f.client[0], f.flags[0]), (40, 4, 6, SIZED | RECV | BARE));
+        assert_eq!(f.recipients.ints[1], vec![40], "the delivery takes the new message's size");
+        let mut b = Rows::new();
+        b.push(QMGR, EV_REMOVED, 0, BIT_QID, 7, 0, 0, 0.0);
+        f.add(&b.rows()).unwrap();
+        assert_eq!(f.ended.senders(), (vec![3, 4], vec![1, 1], vec![900, 40]));
+        assert_eq!(f.ended.pairs(), (vec![4], vec![6]), "the sender without a domain with its client");
+        assert_eq!(f.qids.live(), 0);
     }
 
     #[test]

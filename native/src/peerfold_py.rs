@@ -101,6 +101,19 @@ impl PyPfFold {
          out(py, &f.client, i32::to_le_bytes))
     }
 
+    /// The messages ended at their `removed` line (`peerfold_ended.rs`): the senders with one
+    /// (codes int32 ascending, messages, bytes int64), the pairs of the senders without a domain
+    /// (sender, client codes int32), and how many had a deferral.
+    #[allow(clippy::type_complexity)]
+    fn ended<'py>(&self, py: Python<'py>) -> (Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>, Bound<'py, Owned>,
+                                              Bound<'py, Owned>, i64) {
+        let e = &self.0.ended;
+        let (codes, messages, bytes) = e.senders();
+        let (ps, pc) = e.pairs();
+        (out(py, &codes, i32::to_le_bytes), out(py, &messages, i64::to_le_bytes), out(py, &bytes, i64::to_le_bytes),
+         out(py, &ps, i32::to_le_bytes), out(py, &pc, i32::to_le_bytes), e.deferred)
+    }
+
     /// The recipients (``domains`` False) or domains: key codes (int32), integer sums (int64),
     /// delays' sum and maximum (float64), in the order first folded.
     fn agg<'py>(&self, py: Python<'py>, domains: bool) -> AggOut<'py> {
