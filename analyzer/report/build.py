@@ -448,7 +448,8 @@ def _session_ends(ev: pd.DataFrame, bulk: Bulk | None = None, ends: dict[str, An
     bad = ev[_mask(ev["event"], ABNORMAL_ENDS) & inbound]
     per: dict[tuple[str, str], int] = dict((ends or {}).get("stages") or {})
     if len(bad):
-        g = bad.assign(stage=bad["smtp_stage"].fillna("unknown")).groupby("stage")["event"].value_counts()
+        # (a Categorical's values as objects first: "unknown" is none of its categories)
+        g = bad.assign(stage=bad["smtp_stage"].astype(object).fillna("unknown")).groupby("stage")["event"].value_counts()
         for (stage, event), n in g.items():
             per[(str(stage), str(event))] = per.get((str(stage), str(event)), 0) + int(n)
     for (_stage, event), n in ((ends or {}).get("stages") or {}).items():  # the folded ones
