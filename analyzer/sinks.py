@@ -87,6 +87,9 @@ ROW_GROUP_ROWS = 100_000
 WRITE_BUFFER = 4 << 20
 #: Rows of a CSV piece rendered at a time (:class:`analyzer.sink_pieces.PieceWriter`; ~5 MB of text)
 CSV_ROWS = 16_384
+#: The text outputs (CSV, JSON lines) hand freed memory back as they go (:func:`_hand_back`): 0, 1
+#: or 2 (and map large blocks apart from the first batch on)
+TEXT_HEAP = 2
 _STOP = object()
 #: Hand-overs waiting for the ``maillens-free`` thread beyond which :meth:`_Freer.release` drops in place.
 RELEASE_BEHIND = 1
@@ -201,6 +204,10 @@ class EventWriter:
             self._fh = sys.stdout.buffer
         else:
             self._fh = self._stack.enter_context(open_output(self.path, "wb"))
+        if self.threaded and self.fmt != "parquet" and TEXT_HEAP:
+            from .heap import hand_back_early
+
+            hand_back_early()
         if self.threaded:
             self._queue = queue.Queue(maxsize=WRITE_QUEUE)
             self._freer = _Freer()
@@ -229,6 +236,10 @@ class EventWriter:
             table = class_dictionaries(table, codes, self._words) if self._class_codes else table
         elif text is not schema:  # (the file's classification columns are text: these too)
             table = table.cast(text)
+        if not self.rows and table.num_rows and self.threaded and self.fmt != "parquet" and TEXT_HEAP > 1:
+            from .heap import map_large_from_now
+
+            map_large_from_now()
         self.rows += table.num_rows
         if self._queue is None:
             self._encode(table)
