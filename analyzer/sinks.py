@@ -39,7 +39,7 @@ from .sink_jsonl import jsonl_bytes, jsonl_pieces, jsonl_text
 from .sink_parquet import ENCODERS, GroupFiles
 from .sink_pieces import RENDER_THREADS, PieceWriter
 
-__all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_text", "write_stream"]
+__all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_text", "pace", "write_stream"]
 
 FAILURES = ("transient_failure", "permanent_failure")
 
@@ -90,6 +90,8 @@ CSV_ROWS = 16_384
 #: The text outputs (CSV, JSON lines) hand freed memory back as they go (:func:`_hand_back`): 0, 1
 #: or 2 (and map large blocks apart from the first batch on)
 TEXT_HEAP = 2
+#: Whether :func:`pace` paces a stream written to a text output
+TEXT_PACE = True
 _STOP = object()
 #: Hand-overs waiting for the ``maillens-free`` thread beyond which :meth:`_Freer.release` drops in place.
 RELEASE_BEHIND = 1
@@ -425,6 +427,19 @@ def _error(path: str, exc: OSError) -> OutputError:
     if isinstance(exc, OutputError):
         return exc
     return OutputError(f"{path}: {exc.strerror or exc}")
+
+
+def pace(stream: EventStream, path: str) -> None:
+    """Before ``stream`` is written to ``path``: a text output (CSV, JSON lines), rendered slower
+    than the stream is parsed, has the stream make few batches ahead of it (``paced``, ``lean``:
+    :data:`analyzer.pipeline.PACED_AHEAD`, one block pending per thread, the heap trimmed every few
+    blocks); more would only wait for the writer, in memory (bench/RESULTS.md, r35-jsonl)."""
+    try:
+        text = path == "-" or event_format(path) != "parquet"
+    except OutputError:  # (an unknown type: the writer says so)
+        return
+    if TEXT_PACE and text:
+        stream.paced = stream.lean = True
 
 
 def write_stream(batches: Iterable[EventBatch], path: str, *, classified: bool = False,
