@@ -106,8 +106,6 @@ PENDING_PER_WORKER = 2
 #: (``maillens-results``), so that the workers do not wait while a classify call runs (r17-pout:
 #: they did, 0.1-0.5 CPU-s of a 1M-line day with one core idle); 0: on the batches thread
 RESULTS_AHEAD = 4
-#: AHEAD and RESULTS_AHEAD of a ``paced`` stream (its consumer slower than the parse)
-PACED_AHEAD = 1
 #: From this many worker processes on, a classifier that carries state from batch to batch
 #: (:class:`analyzer.classify_stream.StreamClassifier`) has its answers per key made in the workers
 #: (``by_key``, a cache in each) and only attributes here. Below, it classifies here: on two cores
@@ -178,7 +176,7 @@ class EventStream:
     results_ahead: int | None = None
     block_threads: bool = False  # blocks on threads of this process where they may (analyzer.parallel_threads)
     lean: bool = False  # blocks on threads: one pending per thread, the heap trimmed (parallel.TRIM_BLOCKS)
-    paced: bool = False  # a consumer slower than the parse (text outputs): PACED_AHEAD batches ahead of it
+    paced: bool = False  # a consumer slower than the parse (text outputs): AHEAD and RESULTS_AHEAD 1
     #: the only columns the consumer (and the classifier) reads, or None: all. Batches then have
     #: only these (and line_no), and worker processes send back only these (less to put in line
     #: order, write and map). Runs that merge secondary logs or sets of files keep all columns
@@ -196,10 +194,9 @@ class EventStream:
 
     def __iter__(self) -> Iterator[EventBatch]:
         if self.workers > 1 and self.ahead:
-            # the batches are made (parsed, classified) on a thread of their own, one or two
-            # ahead of the consumer: a consumer that releases the GIL (the Parquet writer)
-            # works while the next batches are classified
-            yield from run_ahead(self._batches(), PACED_AHEAD if self.paced else AHEAD, "maillens-batches")
+            # the batches are made (parsed, classified) on a thread of their own, one or two ahead of the
+            # consumer: a consumer that releases the GIL (the Parquet writer) works while the next are classified
+            yield from run_ahead(self._batches(), 1 if self.paced else AHEAD, "maillens-batches")
             return
         yield from self._batches()
 
@@ -238,8 +235,7 @@ class EventStream:
         results = self.results_ahead
         if results is None:  # (plain files: a reader that may block for ever, stdin, stays one thread from main)
             plain = all(i.path is not None and is_plain_file(i) for i in self.inputs)
-            results = RESULTS_AHEAD if self.columns is None and not self._in_worker() and plain else 0
-            results = min(results, PACED_AHEAD) if self.paced else results
+            results = (1 if self.paced else RESULTS_AHEAD) if self.columns is None and not self._in_worker() and plain else 0
         if results > 0 and self.workers > 1 and self.ahead:
             batches = run_ahead(batches, results, "maillens-results")
         yield from classify_grouped(batches, self.classifier, self.classify_rows)

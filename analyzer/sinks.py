@@ -87,9 +87,13 @@ ROW_GROUP_ROWS = 100_000
 WRITE_BUFFER = 4 << 20
 #: Rows of a CSV piece rendered at a time (:class:`analyzer.sink_pieces.PieceWriter`; ~5 MB of text)
 CSV_ROWS = 16_384
-#: The text outputs (CSV, JSON lines) hand freed memory back as they go (:func:`_hand_back`): 0, 1
-#: or 2 (and map large blocks apart from the first batch on)
-TEXT_HEAP = 2
+#: How the text outputs (CSV, JSON lines) hand freed memory back: 0, as the rest of ``parse``; 1,
+#: from the start (:func:`analyzer.heap.hand_back_early`: two C heap arenas, Arrow's freed pages back
+#: after 200 ms); 2, and blocks of 256 KiB and more mapped apart from the first batch on
+#: (:func:`analyzer.heap.map_large_from_now`). Measured beside the pacing (:func:`pace`), Postfix 1M
+#: JSON lines at load ~30: 2 lowers the peak by ~55 MiB more but costs ~0.4 CPU-s (+7%) of system
+#: time; 1 ~20 MiB for as much CPU (bench/RESULTS.md, r35-jsonl). Not on: the CPU.
+TEXT_HEAP = 0
 #: Whether :func:`pace` paces a stream written to a text output
 TEXT_PACE = True
 _STOP = object()
@@ -432,7 +436,7 @@ def _error(path: str, exc: OSError) -> OutputError:
 def pace(stream: EventStream, path: str) -> None:
     """Before ``stream`` is written to ``path``: a text output (CSV, JSON lines), rendered slower
     than the stream is parsed, has the stream make few batches ahead of it (``paced``, ``lean``:
-    :data:`analyzer.pipeline.PACED_AHEAD`, one block pending per thread, the heap trimmed every few
+    one batch ahead of it and of the classification, one block pending per thread, the heap trimmed every few
     blocks); more would only wait for the writer, in memory (bench/RESULTS.md, r35-jsonl)."""
     try:
         text = path == "-" or event_format(path) != "parquet"

@@ -8,6 +8,7 @@ thread of the run's own process; prints the peak and what was live then.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
 import time
@@ -58,10 +59,8 @@ def main() -> None:
     from analyzer.cli import main as run
 
     sys.argv = ["maillens", "parse", args.log, "-o", args.out, "-q"]
-    try:
+    with contextlib.suppress(SystemExit):
         run()
-    except SystemExit:
-        pass
     done.set()
     th.join()
     import ctypes

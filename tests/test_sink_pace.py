@@ -69,10 +69,11 @@ def test_a_paced_stream_writes_the_same_file(day, tmp_path, monkeypatch, suffix)
     assert plain.count(b"\n") > 2000 and paced == plain
     # (the batches made ahead, and those taken from the block threads ahead of the classification)
     assert plain_depths == [pipeline.AHEAD, pipeline.RESULTS_AHEAD]
-    assert paced_depths == [pipeline.PACED_AHEAD, pipeline.PACED_AHEAD]
+    assert paced_depths == [1, 1]
 
 
 def test_text_writers_hand_memory_back_from_the_first_batch(tmp_path, monkeypatch):
+    monkeypatch.setattr(sinks, "TEXT_HEAP", 2)
     calls: list[str] = []
     monkeypatch.setattr(heap, "hand_back_early", lambda: calls.append("early"))
     monkeypatch.setattr(heap, "map_large_from_now", lambda: calls.append("map"))
