@@ -176,6 +176,7 @@ class EventStream:
     results_ahead: int | None = None
     block_threads: bool = False  # blocks on threads of this process where they may (analyzer.parallel_threads)
     lean: bool = False  # blocks on threads: one pending per thread, the heap trimmed (parallel.TRIM_BLOCKS)
+    paced: bool = False  # a consumer slower than the parse (text outputs): AHEAD and RESULTS_AHEAD 1
     #: the only columns the consumer (and the classifier) reads, or None: all. Batches then have
     #: only these (and line_no), and worker processes send back only these (less to put in line
     #: order, write and map). Runs that merge secondary logs or sets of files keep all columns
@@ -193,10 +194,9 @@ class EventStream:
 
     def __iter__(self) -> Iterator[EventBatch]:
         if self.workers > 1 and self.ahead:
-            # the batches are made (parsed, classified) on a thread of their own, one or two
-            # ahead of the consumer: a consumer that releases the GIL (the Parquet writer)
-            # works while the next batches are classified
-            yield from run_ahead(self._batches(), AHEAD, "maillens-batches")
+            # the batches are made (parsed, classified) on a thread of their own, one or two ahead of the
+            # consumer: a consumer that releases the GIL (the Parquet writer) works while the next are classified
+            yield from run_ahead(self._batches(), 1 if self.paced else AHEAD, "maillens-batches")
             return
         yield from self._batches()
 
@@ -235,7 +235,7 @@ class EventStream:
         results = self.results_ahead
         if results is None:  # (plain files: a reader that may block for ever, stdin, stays one thread from main)
             plain = all(i.path is not None and is_plain_file(i) for i in self.inputs)
-            results = RESULTS_AHEAD if self.columns is None and not self._in_worker() and plain else 0
+            results = (1 if self.paced else RESULTS_AHEAD) if self.columns is None and not self._in_worker() and plain else 0
         if results > 0 and self.workers > 1 and self.ahead:
             batches = run_ahead(batches, results, "maillens-results")
         yield from classify_grouped(batches, self.classifier, self.classify_rows)

@@ -39,7 +39,7 @@ from .sink_jsonl import jsonl_bytes, jsonl_pieces, jsonl_text
 from .sink_parquet import ENCODERS, GroupFiles
 from .sink_pieces import RENDER_THREADS, PieceWriter
 
-__all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_text", "write_stream"]
+__all__ = ["EventWriter", "SummaryFold", "jsonl_bytes", "jsonl_pieces", "jsonl_text", "pace", "write_stream"]
 
 FAILURES = ("transient_failure", "permanent_failure")
 
@@ -87,6 +87,15 @@ ROW_GROUP_ROWS = 100_000
 WRITE_BUFFER = 4 << 20
 #: Rows of a CSV piece rendered at a time (:class:`analyzer.sink_pieces.PieceWriter`; ~5 MB of text)
 CSV_ROWS = 16_384
+#: How the text outputs (CSV, JSON lines) hand freed memory back: 0, as the rest of ``parse``; 1,
+#: from the start (:func:`analyzer.heap.hand_back_early`: two C heap arenas, Arrow's freed pages back
+#: after 200 ms); 2, and blocks of 256 KiB and more mapped apart from the first batch on
+#: (:func:`analyzer.heap.map_large_from_now`). Measured beside the pacing (:func:`pace`), Postfix 1M
+#: JSON lines at load ~30: 2 lowers the peak by ~55 MiB more but costs ~0.4 CPU-s (+7%) of system
+#: time; 1 ~20 MiB for as much CPU (bench/RESULTS.md, r35-jsonl). Not on: the CPU.
+TEXT_HEAP = 0
+#: Whether :func:`pace` paces a stream written to a text output
+TEXT_PACE = True
 _STOP = object()
 #: Hand-overs waiting for the ``maillens-free`` thread beyond which :meth:`_Freer.release` drops in place.
 RELEASE_BEHIND = 1
@@ -201,6 +210,10 @@ class EventWriter:
             self._fh = sys.stdout.buffer
         else:
             self._fh = self._stack.enter_context(open_output(self.path, "wb"))
+        if self.threaded and self.fmt != "parquet" and TEXT_HEAP:
+            from .heap import hand_back_early
+
+            hand_back_early()
         if self.threaded:
             self._queue = queue.Queue(maxsize=WRITE_QUEUE)
             self._freer = _Freer()
@@ -229,6 +242,10 @@ class EventWriter:
             table = class_dictionaries(table, codes, self._words) if self._class_codes else table
         elif text is not schema:  # (the file's classification columns are text: these too)
             table = table.cast(text)
+        if not self.rows and table.num_rows and self.threaded and self.fmt != "parquet" and TEXT_HEAP > 1:
+            from .heap import map_large_from_now
+
+            map_large_from_now()
         self.rows += table.num_rows
         if self._queue is None:
             self._encode(table)
@@ -414,6 +431,19 @@ def _error(path: str, exc: OSError) -> OutputError:
     if isinstance(exc, OutputError):
         return exc
     return OutputError(f"{path}: {exc.strerror or exc}")
+
+
+def pace(stream: EventStream, path: str) -> None:
+    """Before ``stream`` is written to ``path``: a text output (CSV, JSON lines), rendered slower
+    than the stream is parsed, has the stream make few batches ahead of it (``paced``, ``lean``:
+    one batch ahead of it and of the classification, one block pending per thread, the heap trimmed every few
+    blocks); more would only wait for the writer, in memory (bench/RESULTS.md, r35-jsonl)."""
+    try:
+        text = path == "-" or event_format(path) != "parquet"
+    except OutputError:  # (an unknown type: the writer says so)
+        return
+    if TEXT_PACE and text:
+        stream.paced = stream.lean = True
 
 
 def write_stream(batches: Iterable[EventBatch], path: str, *, classified: bool = False,

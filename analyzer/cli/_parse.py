@@ -57,7 +57,7 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
         compile_ahead(lambda: kb)
     from ..classify_stream import StreamClassifier
     from ..reader import check_stream
-    from ..sinks import SummaryFold, write_stream
+    from ..sinks import SummaryFold, pace, write_stream
 
     # the classification of the whole stream: the cache, and retry-waits attributed across batches
     classifier = StreamClassifier(kb) if kb is not None else None
@@ -77,6 +77,7 @@ def parse_command(logs: list[str] | None = None, output: str | None = None, fmt:
     def consume(stream):
         if output is not None:
             stream.block_threads = True  # with the native engine (analyzer.parallel_threads)
+            pace(stream, output)  # (a text output: few batches ahead of its writer)
             # the line saying what was written needs rich: imported while the workers parse
             ahead = ("rich.console",) if not quiet and output != "-" else ()
             write_stream(_checked(stream, strict, log_format, ahead), output, classified=classifier is not None,
