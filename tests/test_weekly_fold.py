@@ -164,27 +164,6 @@ def test_only_the_deferred_messages_queue_ids_are_kept(store):
     pd.testing.assert_series_equal(kept.first_seen(), every.first_seen().loc[kept.first_seen().index])
 
 
-def test_kept_rows_name_the_deferred_messages_queue_ids_only(store):
-    """The kept rows keep a queue id only where it is a deferred message's (the deferral detector's
-    first times read no other); without ``deferred``, every one; the rows themselves the same."""
-    from analyzer.anomalies.aggregates import qid_hash
-    from analyzer.weekly.events import deferred_qids, week_events
-
-    lo, hi = dt.date(2026, 11, 23), dt.date(2026, 11, 30)
-    wanted = deferred_qids(store, dt.date(2026, 11, 16), hi)
-    every, _ = week_events(store, lo, hi)
-    kept, _ = week_events(store, lo, hi, wanted)
-    assert len(kept) == len(every)
-    q, qe = kept["queue_id"], every["queue_id"]
-    has = qe.notna().to_numpy(dtype=bool)
-    deferred = np.zeros(len(qe), dtype=bool)
-    deferred[has] = np.isin(qid_hash(qe[has]), wanted)
-    assert deferred.any() and (has & ~deferred).any()
-    assert q.notna().to_numpy(dtype=bool).tolist() == deferred.tolist()
-    assert q[deferred].tolist() == qe[deferred].tolist()
-    pd.testing.assert_frame_equal(kept.drop(columns=["queue_id"]), every.drop(columns=["queue_id"]))
-
-
 def test_kept_rows_hold_the_texts_as_the_detectors_read_them(store):
     """The kept rows' reply texts are masked as the new-signature detector masks them (masking
     again changes nothing) but on our own lines; details and recipients only where a detector

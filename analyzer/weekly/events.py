@@ -264,8 +264,6 @@ class _Day:
         # reply classes of a second apart made its table several times longer)
         self.bulk.add(df.drop(columns=["sender"]).assign(reply_class=None, queue_id=self._deferred_ids(df, m)), m)
         keep = _as_read(df[~m])
-        if self.deferred is not None:  # the deferral detector's first times read only the deferred messages' ids
-            keep = keep.assign(queue_id=self._deferred_ids(keep, np.ones(len(keep), dtype=bool)))
         if self.line32:  # (every line number of the week fits: _range_keys)
             keep = keep.assign(line_no=_int32(keep["line_no"]))
         # the order key's (host, source) rank (2 bytes a row), the key made again where it is read
