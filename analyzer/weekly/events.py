@@ -333,7 +333,8 @@ class _Day:
 #: The folded seconds' columns of few values, held as Categoricals over the week (a code per row,
 #: not a string: the week's table has a row per second, file, host and kind, ~1M at 7x1M lines).
 _BULK_FEW = ("source", "host", "kind")
-#: Their line counts, held as int32 (a second's count of one kind of line).
+#: Their line counts (a second's count of one kind of line), held as narrow as a day's fit
+#: (:func:`_count_type`: a second's closed sessions fit a byte, its lines most often two).
 _BULK_COUNTS = ("n", "closed")
 
 
@@ -343,9 +344,20 @@ _BULK_COUNTS = ("n", "closed")
 _BULK_UNREAD = ("reply_class", "sessions", "unclosed")
 
 
+def _count_type(v: np.ndarray) -> type:
+    """The narrowest signed integer type that holds every count ``v`` (int8, int16, else int32:
+    the detectors read the counts as int64 or as weights, never summed in their own type; the
+    days' concatenated take the widest of them)."""
+    lo, hi = (int(v.min()), int(v.max())) if len(v) else (0, 0)
+    for typ in (np.int8, np.int16):
+        if np.iinfo(typ).min <= lo and hi <= np.iinfo(typ).max:
+            return typ
+    return np.int32
+
+
 def _compact(t: pd.DataFrame, pairs: np.ndarray | None = None) -> pd.DataFrame:
     """A day's folded seconds with :data:`_BULK_FEW` as Categoricals and :data:`_BULK_COUNTS` as
-    int32 (done as each day is read: the days' string columns were most of the held seconds),
+    narrow as they fit (done as each day is read: the days' string columns were most of the held seconds),
     without :data:`_BULK_UNREAD`; each column an array of its own (no block copied at a concat).
     With ``pairs`` (each row's (host, source) rank, of which its ``last_order`` is made), their
     times, line numbers and order keys narrow when they fit
@@ -357,7 +369,8 @@ def _compact(t: pd.DataFrame, pairs: np.ndarray | None = None) -> pd.DataFrame:
         if c in _BULK_FEW:
             out[c] = pd.Categorical(t[c])
         else:  # a copy of its own: a view would keep the day's whole 2-D block (every column) alive
-            out[c] = t[c].to_numpy(dtype=np.int32 if c in _BULK_COUNTS else None, copy=True)
+            v = t[c].to_numpy()
+            out[c] = v.astype(_count_type(v)) if c in _BULK_COUNTS else v.copy()
     frame = pd.DataFrame(out, copy=False)
     if pairs is not None and len(frame):
         narrow = narrow_times(frame, pairs)
