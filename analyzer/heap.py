@@ -10,15 +10,18 @@ to the system and when. Nothing happens where the C library is not glibc (musl, 
 * :func:`shed` — also Python's garbage, before worker processes fork: a page they inherit and this
   process then writes again is copied, and the worker's unused copy counts in full;
 * :func:`hand_back_early` — from the start of a run whose main process folds a stream (the report):
-  what it frees goes back sooner rather than being kept for reuse.
+  what it frees goes back sooner rather than being kept for reuse;
+* :func:`two_arenas` — at most two arenas for ``parse``'s threads, unless the user set glibc's limit.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
-__all__ = ["give_back", "hand_back_early", "keep_freed", "map_large_from_now", "release_arrow", "shed", "trim"]
+__all__ = ["give_back", "hand_back_early", "keep_freed", "map_large_from_now", "release_arrow", "shed", "trim",
+           "two_arenas"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -111,6 +114,22 @@ def hand_back_early() -> None:
 
     if pa.default_memory_pool().backend_name == "jemalloc":
         pa.jemalloc_set_decay_ms(ARROW_DECAY_MS)
+
+
+def two_arenas() -> None:
+    """At most two malloc arenas from now on (threads started later share them), unless the
+    environment sets glibc's arena limit itself; nothing where the C library is not glibc.
+
+    For ``parse``, before its first thread starts: its blocks are parsed on threads of the one
+    process (:mod:`analyzer.parallel_threads`, the early fold's beside them), and glibc gives each
+    thread that allocates an arena of its own, which keeps the free space between the pieces of
+    blocks the main thread still holds (~33 MiB a block thread at 1M Postfix lines, ~45 at 10M;
+    bench/RESULTS.md, r35-growth). :func:`hand_back_early` sets the same limit for the report."""
+    if "MALLOC_ARENA_MAX" in os.environ or "arena_max" in os.environ.get("GLIBC_TUNABLES", ""):
+        return
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(_M_ARENA_MAX, 2)
 
 
 def release_arrow() -> None:

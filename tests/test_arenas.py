@@ -1,10 +1,10 @@
-"""analyzer.arenas: two malloc arenas for `parse`, unless the user set glibc's limit."""
+"""analyzer.heap.two_arenas: two malloc arenas for `parse`, unless the user set glibc's limit."""
 
 from __future__ import annotations
 
 import pytest
 
-from analyzer import arenas, heap
+from analyzer import heap
 
 
 class _Libc:
@@ -26,7 +26,7 @@ def libc(monkeypatch: pytest.MonkeyPatch) -> _Libc:
 
 
 def test_two_arenas(libc: _Libc) -> None:
-    arenas.two_arenas()
+    heap.two_arenas()
     assert libc.calls == [(heap._M_ARENA_MAX, 2)]
 
 
@@ -34,17 +34,17 @@ def test_two_arenas(libc: _Libc) -> None:
                                              ("GLIBC_TUNABLES", "glibc.malloc.arena_max=1")])
 def test_the_users_setting_wins(libc: _Libc, monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
-    arenas.two_arenas()
+    heap.two_arenas()
     assert libc.calls == []
 
 
 def test_other_tunables_do_not_stop_it(libc: _Libc, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0")
-    arenas.two_arenas()
+    heap.two_arenas()
     assert libc.calls == [(heap._M_ARENA_MAX, 2)]
 
 
 def test_no_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(heap, "_libc", lambda: None)
     monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
-    arenas.two_arenas()  # nothing to call, nothing raised
+    heap.two_arenas()  # nothing to call, nothing raised
