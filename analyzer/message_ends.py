@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["QUEUE_BUCKETS", "ExEnds", "QueueCounts", "end_cuts", "rows_of", "slice_rows"]
+__all__ = ["QUEUE_BUCKETS", "ExEnds", "QueueCounts", "deliver_ended", "end_cuts", "rows_of", "slice_rows"]
 
 #: eximstats' default "Time spent on the queue" bucket limits, in seconds (under each; then "over 1d").
 QUEUE_BUCKETS: tuple[tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (900, "15m"), (1800, "30m"), (3600, "1h"),
@@ -74,6 +74,24 @@ def slice_rows(ev: pd.DataFrame | pa.Table, lo: int, hi: int) -> pd.DataFrame | 
     if isinstance(ev, pa.Table):
         return ev.slice(lo, hi - lo)
     return ev.iloc[lo:hi].reset_index(drop=True)
+
+
+def deliver_ended(fold: Any, h: np.ndarray) -> None:
+    """A peers fold's delivery lines waiting for their message's size (``fold.waiting``) whose
+    message (a queue-id hash in ``h``) has ended: folded now, as at the end (size 0 where it was
+    never read); the others wait on. Both MTAs' folds, at a message's end (Exim's 'Completed',
+    :class:`ExEnds`; Postfix's 'removed', :class:`analyzer.peer_ended.PfEnds`)."""
+    from .peer_folds import _concat, _sel
+
+    waiting = _concat(fold.waiting)
+    fold.waiting = []
+    if waiting is None:
+        return
+    gone = np.isin(waiting["h"], h) & waiting["known"]
+    if gone.any():
+        fold._deliver(_sel(waiting, gone), final=True)
+    if not gone.all():
+        fold.waiting.append(_sel(waiting, ~gone))
 
 
 class QueueCounts:
@@ -148,14 +166,7 @@ class ExEnds:
         h, flags = h[arrived], flags[arrived]
         if not len(h):
             return
-        waiting = _concat(self.waiting)
-        self.waiting = []
-        if waiting is not None:
-            gone = np.isin(waiting["h"], h) & waiting["known"]
-            if gone.any():
-                self._deliver(_sel(waiting, gone), final=True)
-            if not gone.all():
-                self.waiting.append(_sel(waiting, ~gone))
+        deliver_ended(self, h)
         relay = _concat(self.relay_waiting)
         self.relay_waiting = []
         if relay is not None:

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .keyed import key_hash
-from .message_ends import end_cuts, rows_of, slice_rows
+from .message_ends import deliver_ended, end_cuts, rows_of, slice_rows
 from .totals import eq, mask
 
 __all__ = ["DOMAIN", "Ended", "PfEnds", "bare"]
@@ -149,7 +149,7 @@ class PfEnds:
         their queue ids forgotten (a later line of the id: a new message)."""
         if not len(h):
             return
-        from .peer_folds import _DEFERRED, _RECV, _SIZED, _concat, _sel
+        from .peer_folds import _DEFERRED, _RECV, _SIZED
 
         h = np.unique(h)
         run, pos = self.qids.locate(h)
@@ -158,14 +158,7 @@ class PfEnds:
         h, run, pos, flags = h[sized], run[sized], pos[sized], flags[sized]
         if not len(h):
             return
-        waiting = _concat(self.waiting)
-        self.waiting = []
-        if waiting is not None:
-            now = np.isin(waiting["h"], h) & waiting["known"]
-            if now.any():
-                self._deliver(_sel(waiting, now), final=True)
-            if not now.all():
-                self.waiting.append(_sel(waiting, ~now))
+        deliver_ended(self, h)
         got = (flags & _RECV) > 0
         sender, client, size = (self.qids.get(k, run, pos)[got] for k in ("sender", "client", "size"))
         no_domain = np.ones(len(sender), dtype=bool)
