@@ -11,8 +11,7 @@ to the system and when. Nothing happens where the C library is not glibc (musl, 
   process then writes again is copied, and the worker's unused copy counts in full;
 * :func:`hand_back_early` — from the start of a run whose main process folds a stream (the report):
   what it frees goes back sooner rather than being kept for reuse;
-* :func:`two_arenas` — at most two arenas for ``parse``'s threads, unless the user set glibc's limit;
-* :func:`huge_bodies` — the blocks' bodies the native reader fills asked for as transparent huge pages.
+* :func:`two_arenas` — at most two arenas for ``parse``'s threads, unless the user set glibc's limit.
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ import functools
 import os
 from typing import Any
 
-__all__ = ["give_back", "hand_back_early", "huge_bodies", "huge_pages", "keep_freed", "map_large_from_now",
-           "release_arrow", "shed", "trim", "two_arenas"]
+__all__ = ["give_back", "hand_back_early", "keep_freed", "map_large_from_now", "release_arrow", "shed", "trim",
+           "two_arenas"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -34,11 +33,6 @@ MAP_LARGE = 256 * 1024
 TRIM_DEFAULT = 128 * 1024
 #: How long Arrow's jemalloc pool keeps freed pages once :func:`hand_back_early` ran.
 ARROW_DECAY_MS = 200
-#: A transparent huge page (x86-64, arm64 with 4 KiB pages), and madvise's ask for them
-HUGE_PAGE = 2 << 20
-_MADV_HUGEPAGE = 14
-#: Where the kernel says when it gives transparent huge pages: ``[madvise]`` — only where asked
-THP_MODE = "/sys/kernel/mm/transparent_hugepage/enabled"
 
 
 @functools.cache
@@ -169,57 +163,3 @@ def shed() -> None:
 
     gc.collect()
     give_back()
-
-
-@functools.cache
-def _madvise() -> Any:
-    """glibc's ``madvise`` with its argument types, or None (another C library)."""
-    import ctypes
-
-    libc = _libc()
-    if libc is None:
-        return None
-    fn = libc.madvise
-    fn.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-    fn.restype = ctypes.c_int
-    return fn
-
-
-def huge_pages(address: int, size: int) -> None:
-    """Ask for the :data:`HUGE_PAGE`-sized, -aligned pages wholly inside ``size`` bytes at
-    ``address`` as transparent huge pages (``madvise(MADV_HUGEPAGE)``), before anything is
-    written there: each is then one page fault, not 512. The pages around them stay as they
-    are, so nothing outside the range becomes resident. Nothing where there is no whole huge
-    page in the range or no glibc; a refusal (an old kernel) is ignored: it is only advice."""
-    lo = -(-address // HUGE_PAGE) * HUGE_PAGE
-    hi = (address + size) // HUGE_PAGE * HUGE_PAGE
-    if hi > lo and (fn := _madvise()) is not None:
-        fn(lo, hi - lo, _MADV_HUGEPAGE)
-
-
-def _thp_asked_only() -> bool:
-    """Whether the kernel gives transparent huge pages where they are asked for and not
-    otherwise (``[madvise]``; ``[always]`` needs no asking, ``[never]`` gives none)."""
-    try:
-        with open(THP_MODE, encoding="ascii") as fh:
-            return "[madvise]" in fh.read()
-    except OSError:
-        return False
-
-
-def huge_bodies(on: bool = True) -> None:
-    """The bodies of the blocks the native reader fills (``read_lines``: 4-8 MiB each, written
-    once from start to end) asked for as transparent huge pages (:func:`huge_pages`), where the
-    kernel gives them when asked; ``on=False``: no longer. A fresh body in 4 KiB pages costs
-    ~2,000 minor page faults (the blocks folded ahead and each thread's first blocks, whose
-    memory is new). Nothing without the native core's ``advise_bodies`` or glibc."""
-    from . import native
-
-    core = native._module()[0]
-    advise = getattr(core, "advise_bodies", None)
-    if advise is None:
-        return
-    if not on:
-        advise(None)
-    elif _madvise() is not None and _thp_asked_only():
-        advise(huge_pages)

@@ -143,10 +143,9 @@ def _plain_parse(args: list[str]) -> bool:
     import sys
 
     from .. import early_fold
-    from ..heap import huge_bodies, two_arenas
+    from ..heap import two_arenas
 
     two_arenas()  # before the command's threads start (analyzer.heap)
-    huge_bodies()
     logs, output, classify, fmt, line_format = (got[0][k] for k in ("logs", "output", "classify", "fmt", "log_format"))
     if (logs and len(logs) == 1 and logs[0] != "-" and output is None and classify and fmt in ("text", "json")
             and line_format in ("auto", "syslog")):

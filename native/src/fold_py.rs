@@ -133,11 +133,10 @@ pub fn naive_stamps<'py>(py: Python<'py>, months: crate::ByteView, days: crate::
 #[pyfunction]
 pub fn read_lines<'py>(py: Python<'py>, path: std::path::PathBuf, start: u64, end: u64) -> PyResult<Option<(Buf<'py>, Buf<'py>, bool, usize)>> {
     use std::io::{Seek, SeekFrom};
-    let body = crate::bodies::room(py, end.saturating_sub(start))?;
     let got = py.detach(|| -> std::io::Result<_> {
         let mut f = std::fs::File::open(&path)?;
         f.seek(SeekFrom::Start(start))?;
-        crate::lines::read_lines_into(&mut f, end.saturating_sub(start), body)
+        crate::lines::read_lines(&mut f, end.saturating_sub(start))
     })?;
     Ok(got.map(|(off, body, nul, n)| (owned(py, off), owned(py, body), nul, n)))
 }

@@ -4,7 +4,6 @@
 
 pub mod arrow;
 pub mod batch;
-mod bodies;
 pub mod bulkfold;
 mod bulkfold_py;
 pub mod engine;
@@ -376,7 +375,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<peerfold_exim_py::PyExFold>()?;
 
     m.add_function(wrap_pyfunction!(fold_py::read_lines, m)?)?;
-    m.add_function(wrap_pyfunction!(bodies::advise_bodies, m)?)?;
 
     m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_texts, m)?)?;
     m.add_function(wrap_pyfunction!(pqdict_py::parquet_dict_codes, m)?)?;

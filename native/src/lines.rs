@@ -63,20 +63,12 @@ pub const READ_CHUNK: usize = 256 << 10;
 /// Returns (offsets, body, whether a NUL is in it, the bytes read), or None where
 /// [`split_lines`] gives None (nothing read, 2 GiB or more, a CR, not UTF-8). Linear in the bytes.
 pub fn read_lines(file: &mut impl std::io::Read, len: u64) -> std::io::Result<Option<(Vec<u8>, Vec<u8>, bool, usize)>> {
-    let room = if len < (1 << 31) { Vec::with_capacity(len as usize) } else { Vec::new() };
-    read_lines_into(file, len, room)
-}
-
-/// [`read_lines`] with the body written into `body` (empty; room made beforehand, e.g. by
-/// `bodies::room`, so that its pages could be advised before their first write).
-pub fn read_lines_into(file: &mut impl std::io::Read, len: u64, mut body: Vec<u8>) -> std::io::Result<Option<(Vec<u8>, Vec<u8>, bool, usize)>> {
     if len >= (1 << 31) {
         return Ok(None);
     }
     let len = len as usize;
-    body.clear();
-    body.reserve(len);
     let mut offsets = Vec::with_capacity(4 * (len / 64 + 2));
+    let mut body = Vec::with_capacity(len);
     offsets.extend_from_slice(&0i32.to_le_bytes());
     let mut buf = vec![0u8; READ_CHUNK.min(len) + 4];
     let (mut carry, mut total, mut nul, mut last) = (0usize, 0usize, false, b'\n');
