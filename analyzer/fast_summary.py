@@ -66,7 +66,7 @@ from .classify_stream import _REJECT, _REMOVED, StreamClassifier, _isin
 from .fold_attribution import attributed_in_order
 from .schema import CLASS_SCHEMA, SCHEMA
 from .sinks import FAILURES, SummaryFold
-from .summary_blocks import bigger_blocks, expected_blocks
+from .summary_blocks import bigger_blocks, classified, expected_blocks
 from .summary_hand import _HAND_TO, _HANDED, _TOKENS, HAND, handing
 from .summary_rows import _AFTER, _BARE, _ERROR, _GONE, _READ, ROW_COLUMNS, _error_ids, _kept_ends, _Marked, _taken
 
@@ -347,10 +347,10 @@ class FastSummaryFold(SummaryFold):
             # (blocks made already join a due call, up to JOIN_BLOCKS: not a call each, ~0.01-0.02
             # CPU-s; the input's last blocks come together; HELD_ROWS and GROUPS call at once)
             if rows >= self.HELD_ROWS or size >= self.GROUPS or (due and not (waiting() and joined < self.JOIN_BLOCKS)):
-                self._classified(held, attribution)
+                classified(self._classified, held, attribution, seen)
                 held, size, rows, limit, joined, called = [], 0, 0, min(2 * limit, self.GROUPS), 0, seen
         if attribution is not None:
-            self._classified(held, attribution)
+            classified(self._classified, held, attribution, seen)
         if self._lo is not None:  # datetimes, as SummaryFold's (no pandas)
             ts_type = SCHEMA.field("ts").type
             self.first = pa.scalar(self._lo, pa.int64()).cast(ts_type).as_py()

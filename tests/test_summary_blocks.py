@@ -50,3 +50,32 @@ def test_the_summary_is_the_same_with_the_bigger_blocks(days, monkeypatch, mta):
     monkeypatch.setattr(summary_blocks, "BLOCK_BYTES", size // 5)
     fast, general = _summaries([days[mta]], workers=2, block_bytes=size // 40)
     assert fast == general
+
+
+def test_a_long_runs_calls_give_the_heap_back_around_them(monkeypatch):
+    events = []
+    monkeypatch.setattr(summary_blocks, "trim", lambda: events.append("trim"))
+
+    def call(held, attribution):
+        events.append(("call", held, attribution))
+
+    for seen in (1, summary_blocks.LONG_RUN_BLOCKS):  # a 1M-line day's calls: none given back
+        summary_blocks.classified(call, [seen], "a", seen)
+    assert events == [("call", [1], "a"), ("call", [summary_blocks.LONG_RUN_BLOCKS], "a")]
+    events.clear()
+    summary_blocks.classified(call, ["b"], None, summary_blocks.LONG_RUN_BLOCKS + 1)
+    assert events == ["trim", ("call", ["b"], None), "trim"]
+
+
+@pytest.mark.parametrize("mta", ["postfix", "exim"])
+def test_the_summary_is_the_same_with_the_heap_given_back(days, monkeypatch, mta):  # noqa: F811
+    from analyzer import heap
+
+    trims = []
+    monkeypatch.setattr(summary_blocks, "trim", lambda: (trims.append(1), heap.trim()))
+    size = days[mta].stat().st_size
+    monkeypatch.setattr(summary_blocks, "BLOCK_BYTES", size // 12)
+    monkeypatch.setattr(summary_blocks, "LONG_RUN_BLOCKS", 3)  # every call after the third block
+    fast, general = _summaries([days[mta]], workers=2, block_bytes=size // 40)
+    assert trims
+    assert fast == general
