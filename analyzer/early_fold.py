@@ -22,9 +22,11 @@ objects (:func:`analyzer.fast_summary._fold_split`, :func:`analyzer.fast_summary
 anything else reads and folds as before. So the summary is the one the stream makes without it
 (tests/test_early_fold.py).
 
-The thread stops taking blocks when the summary's fold starts (:func:`stop`, from
-:meth:`analyzer.fast_summary.FastSummaryFold.fold`: the stream's threads then take the cores) or
-after :data:`MOST` blocks; :func:`drop` lets go of what no job took. It runs only where it can
+The thread goes on taking blocks once the summary's fold has started, while the stream's first
+jobs take the held blocks (their Python part, under the GIL: the thread's fold, without it, keeps
+the second core busy), until a job asks for a block the thread has not taken (:func:`reading`:
+the stream's threads then have every block to come) or after :data:`MOST` blocks; :func:`drop`
+lets go of what no job took. It runs only where it can
 pay: the native engine with its fast path, one uncompressed file of at least :data:`MIN_BYTES`,
 the summary (no ``-o``, classification on), more than one core and the stream's blocks on threads
 (not forked workers: a fork would copy blocks the thread had not finished).
@@ -40,7 +42,7 @@ from typing import Any
 
 from .summary_blocks import BLOCK_BYTES
 
-__all__ = ["MIN_BYTES", "MOST", "drop", "dropped", "reading", "start", "stop", "taken"]
+__all__ = ["MIN_BYTES", "MOST", "drop", "dropped", "reading", "start", "taken"]
 
 #: the blocks folded ahead at most: the start is ~0.18 CPU-s on the main thread, a block ~35 ms;
 #: a block's lines (~8 MiB) are held until its job takes them
@@ -201,14 +203,6 @@ def _exim_stamp(head: bytes) -> bool:
             and head[13:14] == head[16:17] == b":" and head[:4].isdigit())
 
 
-def stop() -> None:
-    """No more blocks taken by the thread (the one it is on is finished and held)."""
-    run = _CURRENT[0]
-    if run is not None:
-        run.stop.set()
-        run.ready.set()
-
-
 def drop(wait: bool = False) -> None:
     """The thread stopped and what no job took let go of (the end of the command); ``wait``:
     the thread's block finished first (before a stream that may fork its workers)."""
@@ -232,9 +226,9 @@ def dropped() -> Iterator[None]:
 
 
 def _held() -> _Run | None:
-    """This process's run, where it holds blocks."""
+    """This process's run, where it holds blocks or its thread may still take some."""
     run = _CURRENT[0]
-    return run if run is not None and run.blocks and run.pid == os.getpid() else None
+    return run if run is not None and run.pid == os.getpid() and (run.blocks or not run.stop.is_set()) else None
 
 
 def reading(read: Any) -> Any:
@@ -245,7 +239,10 @@ def reading(read: Any) -> Any:
         return read
 
     def held_or_read(path: str, start: int, end: int) -> Any:
-        block = run.blocks.get((start, end))
+        with _LOCK:
+            block = run.blocks.get((start, end))
+            if block is None:  # the jobs have come to the blocks the thread has not taken: it takes no more
+                run.stop.set()
         if block is not None:
             if not _same_file(run, path):  # (written to or replaced since: no held block is of use)
                 drop()
