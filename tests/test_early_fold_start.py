@@ -26,7 +26,8 @@ from analyzer.summary import summarise_fold
 from bench.generate_logs import generate
 
 ROOT = Path(__file__).resolve().parent.parent
-NATIVE = pytest.mark.skipif(not native.available(), reason="the native engine is not built")
+NATIVE = pytest.mark.skipif(not native.available() or native.engine_choice() == "python",
+                            reason="the native engine is not built, or not the one asked for (MAILLENS_ENGINE)")
 BLOCK = 16384
 
 
