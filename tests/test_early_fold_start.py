@@ -33,9 +33,9 @@ BLOCK = 16384
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:
+    """A generated Postfix day of ~25 blocks of :data:`BLOCK` bytes."""
     p = tmp_path_factory.mktemp("early-start") / "postfix.log"
-    generate("postfix", 3000, seed=5, out=str(p), start="2026-12-31T20:00:00", hours=30, host="mx1",
-             incidents=["deferral_buildup@2h+6h"])
+    generate("postfix", 3000, seed=5, out=str(p))
     return p
 
 
