@@ -12,7 +12,7 @@ pyarrow (:mod:`analyzer.postfix_patterns`, :mod:`analyzer.line_patterns`,
 :func:`start` (from :func:`analyzer.cli._plain_parse`, once the options are read) makes the fold
 the file's first line calls for (a classic syslog stamp: Postfix's; Exim's own stamp: Exim's) and
 the places of its first blocks as the summary's stream will cut them
-(:func:`analyzer.sources.plan_blocks` every :data:`analyzer.summary_blocks.BLOCK_BYTES`), then
+(:func:`analyzer.block_plan.plan_blocks` every :data:`analyzer.summary_blocks.BLOCK_BYTES`), then
 folds them on a thread of its own, holding each block's lines and fold as they come (no pyarrow).
 The stream's block jobs take them where they would read and fold the same block: :func:`reading`
 wraps the native reader (:func:`analyzer.native.read_lines`: the held lines of the same file's
@@ -22,9 +22,11 @@ objects (:func:`analyzer.fast_summary._fold_split`, :func:`analyzer.fast_summary
 anything else reads and folds as before. So the summary is the one the stream makes without it
 (tests/test_early_fold.py).
 
-The thread stops taking blocks when the summary's fold starts (:func:`stop`, from
-:meth:`analyzer.fast_summary.FastSummaryFold.fold`: the stream's threads then take the cores) or
-after :data:`MOST` blocks; :func:`drop` lets go of what no job took. It runs only where it can
+The thread goes on taking blocks once the summary's fold has started, while the stream's first
+jobs take the held blocks (their Python part, under the GIL: the thread's fold, without it, keeps
+the second core busy), until a job asks for a block the thread has not taken (:func:`reading`:
+the stream's threads then have every block to come) or after :data:`MOST` blocks; :func:`drop`
+lets go of what no job took. It runs only where it can
 pay: the native engine with its fast path, one uncompressed file of at least :data:`MIN_BYTES`,
 the summary (no ``-o``, classification on), more than one core and the stream's blocks on threads
 (not forked workers: a fork would copy blocks the thread had not finished).
@@ -40,7 +42,7 @@ from typing import Any
 
 from .summary_blocks import BLOCK_BYTES
 
-__all__ = ["MIN_BYTES", "MOST", "drop", "dropped", "reading", "start", "stop", "taken"]
+__all__ = ["MIN_BYTES", "MOST", "drop", "dropped", "reading", "start", "taken"]
 
 #: the blocks folded ahead at most: the start is ~0.18 CPU-s on the main thread, a block ~35 ms;
 #: a block's lines (~8 MiB) are held until its job takes them
@@ -68,6 +70,7 @@ class _Run:
     def __init__(self, path: str, st: os.stat_result) -> None:
         self.path, self.file, self.pid = path, _identity(st), os.getpid()
         self.stop = threading.Event()
+        self.ready = threading.Event()  # set once the fold and its objects are (None: none to run)
         self.blocks: dict[tuple[int, int], _Block] = {}
         self.fold: Any = None
         self.objects: tuple[Any, ...] = ()
@@ -81,9 +84,10 @@ _CURRENT: list[_Run | None] = [None]
 
 def start(path: str, line_format: str = "auto") -> bool:
     """Fold ``path``'s first blocks on a thread (see the module doc); False where it does not.
-    What the thread needs is made here first (the fold's objects and the blocks' places: ~0.02
-    CPU-s, nearly all of it what the main thread makes later anyway), so that the thread runs
-    nearly no Python beside the main thread's imports (the GIL)."""
+    The thread starts as soon as the file's kind and its first blocks' places are known (~1 CPU-ms
+    after the options are read) and reads its first block while this thread builds the fold's
+    objects (~4 CPU-ms; :func:`_fold_of`); they are built here, not on the thread, so that the
+    thread runs nearly no Python beside the main thread's imports (the GIL)."""
     if _CURRENT[0] is not None or not _wanted():
         return False
     try:
@@ -92,22 +96,30 @@ def start(path: str, line_format: str = "auto") -> bool:
 
         if not stat.S_ISREG(st.st_mode) or st.st_size < MIN_BYTES:
             return False
-        got = _fold_of(path, line_format)
-        if got is None:
-            return False
-        fold, objects, read = got
-        from pathlib import Path
+        from . import native
 
-        from .sources import plan_blocks
+        read = getattr(native._module()[0], "read_lines", None)
+        kind = None if read is None else _kind(_head(path), line_format)
+        if kind is None:
+            return False
+        from .block_plan import plan_blocks
 
         # (the first MOST cuts: plan_blocks' of the whole file, where no line is longer than a block)
-        ranges = plan_blocks(Path(path), BLOCK_BYTES, min(st.st_size, MOST * BLOCK_BYTES))[:MOST]
+        ranges = plan_blocks(path, BLOCK_BYTES, min(st.st_size, MOST * BLOCK_BYTES))[:MOST]
     except (OSError, ValueError, RuntimeError):  # the stream says what is wrong (RuntimeError: the engine's)
         return False
     run = _CURRENT[0] = _Run(path, st)
-    run.fold, run.objects = fold, objects
     run.thread = threading.Thread(target=_fold_ahead, args=(run, read, ranges), name="maillens-early")
     run.thread.start()
+    try:
+        got = _fold_of(kind)
+    except (ValueError, RuntimeError):
+        got = None
+    if got is None:  # (no fold to run: the thread stops after its read, what it read is let go of)
+        drop()
+        return False
+    run.fold, run.objects = got
+    run.ready.set()
     return True
 
 
@@ -123,24 +135,30 @@ def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def _fold_of(path: str, line_format: str = "auto") -> tuple[Any, tuple[Any, ...], Any] | None:
+def _kind(head: bytes, line_format: str = "auto") -> str | None:
     """The fold the summary's stream will give the file's blocks, by its first line: a classic
-    syslog stamp, the Postfix fold (``fold_postfix``, with its fast reader, masker and foreign
-    programs); an Exim stamp, the Exim fold (``fold_exim``, with its reader and masker; only with
-    ``--log-format auto``: a forced format makes the stream not call it); and the native reader of lines. None where neither (or the native engine, its fast path off)."""
+    syslog stamp, the Postfix fold; an Exim stamp, the Exim fold (only with ``--log-format auto``:
+    a forced format makes the stream not call it). None where neither."""
+    if _classic_stamp(head):
+        return "postfix"
+    if line_format == "auto" and _exim_stamp(head):
+        return "exim"
+    return None
+
+
+def _fold_of(kind: str) -> tuple[Any, tuple[Any, ...]] | None:
+    """The fold of ``kind`` (:func:`_kind`) and its objects: Postfix's ``fold_postfix`` with its
+    fast reader, masker and foreign programs; Exim's ``fold_exim`` with its reader and masker.
+    None where the engine does not run it (the Python engine, ``MAILLENS_FAST=0``, no fold built)."""
     from . import native
 
-    read = getattr(native._module()[0], "read_lines", None)
-    if read is None:
+    if kind == "postfix":
+        fold = native.fold_postfix()
+        return None if fold is None else (fold, (native.fast_postfix(), native.masker(), native.foreign()))
+    if native.engine() != "native":
         return None
-    head = _head(path)
-    if _classic_stamp(head):
-        fold = native.fold_postfix()  # (None: the Python engine, MAILLENS_FAST=0, no fold built)
-        return None if fold is None else (fold, (native.fast_postfix(), native.masker(), native.foreign()), read)
-    if line_format == "auto" and _exim_stamp(head) and native.engine() == "native":
-        fold, reader = getattr(native._module()[0], "fold_exim", None), native.exim_reader()
-        return None if fold is None or reader is None else (fold, (reader, native.masker()), read)
-    return None
+    fold, reader = getattr(native._module()[0], "fold_exim", None), native.exim_reader()
+    return None if fold is None or reader is None else (fold, (reader, native.masker()))
 
 
 def _fold_ahead(run: _Run, read: Any, ranges: list[tuple[int, int]]) -> None:
@@ -152,7 +170,8 @@ def _fold_ahead(run: _Run, read: Any, ranges: list[tuple[int, int]]) -> None:
                 block = run.blocks[(s, e)] = _Block()
             try:
                 lines = read(run.path, s, e)
-                if lines is not None:
+                run.ready.wait()  # (the fold's objects: built by start() while the first block is read)
+                if lines is not None and run.fold is not None:
                     block.folded = run.fold(run.objects[0], lines[0], lines[1], 1, *run.objects[1:], True)
                     block.lines = lines
             except BaseException:  # (a Rust panic too) read and folded again by the job, which says what failed
@@ -184,13 +203,6 @@ def _exim_stamp(head: bytes) -> bool:
             and head[13:14] == head[16:17] == b":" and head[:4].isdigit())
 
 
-def stop() -> None:
-    """No more blocks taken by the thread (the one it is on is finished and held)."""
-    run = _CURRENT[0]
-    if run is not None:
-        run.stop.set()
-
-
 def drop(wait: bool = False) -> None:
     """The thread stopped and what no job took let go of (the end of the command); ``wait``:
     the thread's block finished first (before a stream that may fork its workers)."""
@@ -198,6 +210,7 @@ def drop(wait: bool = False) -> None:
         run, _CURRENT[0] = _CURRENT[0], None
         if run is not None:
             run.stop.set()
+            run.ready.set()
             run.blocks.clear()
     if wait and run is not None and run.thread is not None:
         run.thread.join()
@@ -213,9 +226,9 @@ def dropped() -> Iterator[None]:
 
 
 def _held() -> _Run | None:
-    """This process's run, where it holds blocks."""
+    """This process's run, where it holds blocks or its thread may still take some."""
     run = _CURRENT[0]
-    return run if run is not None and run.blocks and run.pid == os.getpid() else None
+    return run if run is not None and run.pid == os.getpid() and (run.blocks or not run.stop.is_set()) else None
 
 
 def reading(read: Any) -> Any:
@@ -226,7 +239,10 @@ def reading(read: Any) -> Any:
         return read
 
     def held_or_read(path: str, start: int, end: int) -> Any:
-        block = run.blocks.get((start, end))
+        with _LOCK:
+            block = run.blocks.get((start, end))
+            if block is None:  # the jobs have come to the blocks the thread has not taken: it takes no more
+                run.stop.set()
         if block is not None:
             if not _same_file(run, path):  # (written to or replaced since: no held block is of use)
                 drop()

@@ -299,7 +299,6 @@ class FastSummaryFold(SummaryFold):
         return not any(is_secondary(n) for n in names) and len({rotation_key(n)[0] for n in names}) <= 1
 
     def fold(self, stream: Any) -> SummaryFold:
-        early_fold.stop()  # (the blocks folded ahead are held for the stream's jobs; its threads take the cores)
         if not self.eligible(stream):
             early_fold.drop(wait=True)  # (the general path's workers may fork)
             self._ready()

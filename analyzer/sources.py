@@ -420,33 +420,11 @@ def _last_newline(parts: list[bytes], lo: int, limit: int) -> tuple[int, int]:
 
 
 def plan_blocks(path: Path, block_bytes: int = BLOCK_BYTES, size: int | None = None) -> list[tuple[int, int]]:
-    """The (start, end) byte ranges :func:`cut_blocks` would cut an uncompressed file into,
-    found by reading a little before each multiple of ``block_bytes``."""
-    size = path.stat().st_size if size is None else size
-    out: list[tuple[int, int]] = []
-    start = 0
-    with open(path, "rb") as fh:
-        mark = block_bytes
-        while mark <= size:
-            window = 1 << 16
-            cut = -1
-            while True:
-                lo = max(start, mark - window)
-                fh.seek(lo)
-                p = fh.read(mark - lo).rfind(b"\n")
-                if p >= 0:
-                    cut = lo + p + 1
-                    break
-                if lo == start:
-                    break
-                window *= 4
-            if cut > start:
-                out.append((start, cut))
-                start = cut
-            mark += block_bytes
-    if start < size:
-        out.append((start, size))
-    return out
+    """The (start, end) byte ranges :func:`cut_blocks` would cut an uncompressed file into
+    (:func:`analyzer.block_plan.plan_blocks`, which imports nothing heavy)."""
+    from .block_plan import plan_blocks as planned
+
+    return planned(path, block_bytes, size)
 
 
 def read_range(path: Path, start: int, end: int) -> bytes:

@@ -66,15 +66,15 @@ def run() -> None:
     import os
     import sys
 
-    from ..ahead import STOPPING
-    from . import _common
-
     _stop_on_sigterm()
     try:
         main()
         code: object = 0
     except SystemExit as exc:
         code = exc.code
+    from ..ahead import STOPPING  # (after: `parse FILE`'s early fold starts ~4 CPU-ms sooner without them)
+    from . import _common
+
     if (code in (0, None) and _common.NOTHING_OPEN) or STOPPING.is_set():
         try:
             for f in (sys.stdout, sys.stderr):
