@@ -328,10 +328,12 @@ class KnownReplies:
 
         queries = [t if t.isascii() else self._tokens(t) for t in (x or "" for x in norm)]
         rows_b, sims_b = core.neighbours(queries, k)
-        rows = np.frombuffer(rows_b, "<i8")
+        # each distinct row's cause read once (a row is read from its line when first asked)
+        uniq, at = np.unique(np.frombuffer(rows_b, "<i8"), return_inverse=True)
         codes: dict[str, int] = {}
-        causes = np.array([codes.setdefault(self.rows[r]["cause"], len(codes)) if r >= 0 else -1
-                           for r in rows.tolist()], dtype="<i8")
+        of_uniq = np.array([codes.setdefault(self.rows[r]["cause"], len(codes)) if r >= 0 else -1
+                            for r in uniq.tolist()], dtype="<i8")
+        causes = of_uniq[at.reshape(-1)]
         idx_b, sim_b = native._module()[0].near_vote(rows_b, sims_b, causes.tobytes(), k, float(self.power))
         return Nearest(np.frombuffer(idx_b, "<i8").astype(np.int64), np.frombuffer(sim_b, "<f8").astype(np.float64))
 
