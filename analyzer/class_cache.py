@@ -389,7 +389,7 @@ def _warm_up(kb: Any) -> None:
         from .classify import compile_patterns
         from .similar import default_known_replies
 
-        default_known_replies()
+        default_known_replies().native_index()  # (the native core's copy of its index, where it runs)
         compile_patterns(kb)  # (the native core compiles without the GIL)
 
 

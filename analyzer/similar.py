@@ -279,6 +279,9 @@ class KnownReplies:
         if not n or not q:
             return Nearest(index, sim)
         k = min(self.neighbours, n)
+        core = self.native_index()
+        if core is not None:
+            return self._nearest_native(core, norm, k)
         for start in range(0, q, CHUNK):
             size = min(CHUNK, q - start)
             qi, t_arr, wt = self._query_weights(norm[start:start + size])
@@ -297,8 +300,42 @@ class KnownReplies:
             near = np.argpartition(-scores, k - 1, axis=1)[:, :k]
             near_sims = np.take_along_axis(scores, near, axis=1)
             for r, (rows_r, sims_r) in enumerate(zip(near.tolist(), near_sims.tolist(), strict=True)):
-                index[start + r], sim[start + r] = self._vote(rows_r, sims_r)
+                index[start + r], sim[start + r] = self._vote(*_lowest_of_ties(scores[r], rows_r, sims_r))
         return Nearest(index, sim)
+
+    def native_index(self) -> Any:
+        """The native core's copy of this table's index (``analyzer._native.KnownIndex``, made once), None
+        where the Python engine runs or the core cannot read these replies' tokens (other features)."""
+        if self.features != FEATURES:
+            return None
+        from analyzer import native
+
+        mod = native._module()[0] if native.engine() == "native" else None
+        if mod is None or not hasattr(mod, "KnownIndex"):
+            return None
+        core = self.__dict__.get("_native")
+        if core is None:
+            vocab = sorted(self.vocab, key=self.vocab.__getitem__)
+            core = self._native = mod.KnownIndex(
+                vocab, _le(self.idf, "<f8"), _le(self.indptr, "<i8"), _le(self.post_rows, "<i8"),
+                _le(self.post_vals, "<f8"), len(self.rows), float(self.idf_unseen))
+        return core
+
+    def _nearest_native(self, core: Any, norm: list[str], k: int) -> Nearest:
+        """:meth:`nearest`'s answers from the native core (pclass_near.rs): ASCII texts read into
+        tokens there, others here; the neighbours' causes read here (rows are read when asked)."""
+        from analyzer import native
+
+        queries = [t if t.isascii() else self._tokens(t) for t in (x or "" for x in norm)]
+        rows_b, sims_b = core.neighbours(queries, k)
+        # each distinct row's cause read once (a row is read from its line when first asked)
+        uniq, at = np.unique(np.frombuffer(rows_b, "<i8"), return_inverse=True)
+        codes: dict[str, int] = {}
+        of_uniq = np.array([codes.setdefault(self.rows[r]["cause"], len(codes)) if r >= 0 else -1
+                            for r in uniq.tolist()], dtype="<i8")
+        causes = of_uniq[at.reshape(-1)]
+        idx_b, sim_b = native._module()[0].near_vote(rows_b, sims_b, causes.tobytes(), k, float(self.power))
+        return Nearest(np.frombuffer(idx_b, "<i8").astype(np.int64), np.frombuffer(sim_b, "<f8").astype(np.float64))
 
     def _query_weights(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Normalised queries' weights as :meth:`_weights` gives them, for all at once: each
@@ -322,10 +359,11 @@ class KnownReplies:
         return query[known], ids[known], w[known] / norm[query[known]]
 
     def _vote(self, rows: list[int], sims: list[float]) -> tuple[int, float]:
-        """(row, support) for one query from its nearest rows and their similarities."""
+        """(row, support) for one query from its nearest rows and their similarities (voting in order
+        of similarity, then row: the sums do not depend on the order the rows come in)."""
         votes: dict[str, float] = {}
         best: dict[str, tuple[float, int]] = {}
-        for i, s in zip(rows, sims, strict=True):
+        for i, s in sorted(zip(rows, sims, strict=True), key=lambda p: (-p[1], p[0])):
             if s <= 0:
                 continue
             cause = self.rows[i]["cause"]
@@ -337,6 +375,25 @@ class KnownReplies:
         cause = max(votes, key=lambda c: (votes[c], best[c][0], -best[c][1]))
         s, i = best[cause]
         return i, min(1.0, s * votes[cause] / sum(votes.values()))
+
+
+def _lowest_of_ties(scores: np.ndarray, rows: list[int], sims: list[float]) -> tuple[list[int], list[float]]:
+    """A query's ``k`` best rows as ``argpartition`` picked them (``rows``, ``sims``), those equal to the
+    k-th best score being the lowest rows of that score (argpartition picks any of them)."""
+    kth = min(sims)
+    if kth <= 0:  # (rows not above 0 do not vote)
+        return rows, sims
+    tied = np.flatnonzero(scores == kth)
+    have = sum(1 for s in sims if s == kth)
+    if len(tied) <= have:
+        return rows, sims
+    above = [(i, s) for i, s in zip(rows, sims, strict=True) if s > kth]
+    rest = tied[:len(rows) - len(above)].tolist()
+    return [i for i, _ in above] + rest, [s for _, s in above] + [kth] * len(rest)
+
+
+def _le(values: np.ndarray, dtype: str) -> bytes:
+    return np.ascontiguousarray(values, dtype).tobytes()
 
 
 def overrules(evidence: str, rule_cause: str, row: dict[str, Any], similarity: float, *,
@@ -493,8 +550,10 @@ def kept_nearest(known: Any, texts: list[str]) -> Nearest:
         if len(held) + len(new) > _NEAR_HELD:
             held.clear()  # (and every text asked now is new again: its answer is read below)
             new = list(dict.fromkeys(keys))
-        for at in range(0, len(new), _NEAR_STEP):  # small slices: the score matrices stay in cache
-            part = new[at: at + _NEAR_STEP]
+        # small slices: the score matrices stay in cache (the native core scores a text at a time)
+        step = len(new) if shipped and known.native_index() is not None else _NEAR_STEP
+        for at in range(0, len(new), step):
+            part = new[at: at + step]
             got = known.nearest(part, normalised=True) if shipped else known.nearest(part)
             held.update(zip(part, zip(got.index.tolist(), got.similarity.tolist(), strict=True), strict=True))
     pairs = [held[k] for k in keys]

@@ -381,6 +381,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pqzstd_py::parquet_plain_texts, m)?)?;
     m.add_function(wrap_pyfunction!(pclass_words::py_words_by_code, m)?)?;
     m.add_function(wrap_pyfunction!(pclass3_mask::py_mask_texts, m)?)?;
+    m.add_class::<pclass_near::PyKnownIndex>()?;
+    m.add_function(wrap_pyfunction!(pclass_near::py_near_vote, m)?)?;
 
     m.add_function(wrap_pyfunction!(pqnum_py::parquet_numbers, m)?)?;
     Ok(())
@@ -409,5 +411,6 @@ pub mod nparse_items;
 mod nparse_items_tests;
 
 pub mod pclass3_mask;
+pub mod pclass_near;
 
 pub mod nparse_scan;
