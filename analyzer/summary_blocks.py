@@ -73,7 +73,8 @@ def classified(call: Callable[[Any, Any], None], held: Any, attribution: Any, se
     until glibc reuses it: at 10M Exim lines, load 12-20, the C heap reached 148 MiB with 71 in
     use, the process's RSS 273-281 MiB against ~200 at 1M (bench/RESULTS.md, r36-growth). A trim
     costs the pages it gave back faulted in again when used (~+0.6-0.7 CPU-s, ~9%, at 10M lines, ~40
-    trims); a 1M-line day, whose peak is its last call's and whose CPU #13 counts, makes none."""
+    trims). A short run makes none: its free space has not built up (a 1M-line day's peak is its
+    last call's, with or without a trim), so it would pay the faults for nothing."""
     long = seen > LONG_RUN_BLOCKS
     if long:
         trim()
