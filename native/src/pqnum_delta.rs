@@ -56,29 +56,34 @@ impl Delta {
     }
 
     fn block(&mut self) {
-        let d = &self.deltas[..self.n];
-        let least = d.iter().copied().min().unwrap_or(0);
+        let (n, size) = (self.n, self.block / MINIS);
+        let least = self.deltas[..n].iter().copied().fold(i64::MAX, i64::min);
+        let least = if n == 0 { 0 } else { least };
+        // (a short block padded with its least delta: frames of 0, what the spec pads with)
+        self.deltas[n..self.block].fill(least);
         put_varint(&mut self.blocks, zigzag(least));
         let widths_at = self.blocks.len();
         self.blocks.extend_from_slice(&[0u8; MINIS]);
-        let size = self.block / MINIS;
-        for (i, mini) in d.chunks(size).enumerate() {
+        for i in 0..n.div_ceil(size) {
+            let mini = &self.deltas[i * size..(i + 1) * size];
             let frame = |x: i64| (x as u64).wrapping_sub(least as u64);
-            let top = mini.iter().map(|&x| frame(x)).max().unwrap_or(0);
-            let width = 64 - top.leading_zeros() as usize;
+            // (the bits of every frame or'ed: as wide as the largest)
+            let width = 64 - mini.iter().fold(0u64, |a, &x| a | frame(x)).leading_zeros() as usize;
             self.blocks[widths_at + i] = width as u8;
             if width == 0 {
                 continue;
             }
-            let (mut acc, mut bits) = (0u128, 0usize);
-            for j in 0..size {
-                let x = mini.get(j).map_or(0, |&x| frame(x)); // (a short miniblock padded with zeros)
-                acc |= (x as u128) << bits;
+            self.blocks.reserve(size * width / 8);
+            let (mut acc, mut bits) = (0u64, 0usize);
+            for &x in mini {
+                let f = frame(x);
+                acc |= f << bits;
                 bits += width;
                 if bits >= 64 {
-                    self.blocks.extend_from_slice(&(acc as u64).to_le_bytes());
-                    acc >>= 64;
+                    self.blocks.extend_from_slice(&acc.to_le_bytes());
                     bits -= 64;
+                    // (the frame's bits that did not fit)
+                    acc = if bits == 0 { 0 } else { f >> (width - bits) };
                 }
             }
             self.blocks.extend_from_slice(&acc.to_le_bytes()[..bits / 8]); // (32 or 64 x width bits: whole bytes)
