@@ -42,6 +42,7 @@ def test_window_fold_over_flushes_equals_the_kept_rows_report(day, monkeypatch):
     """Cut into stream batches with a window inside the day, folded in flushes of a few hundred
     lines: the result equals the peers' report of the window's rows that are not bulk lines."""
     monkeypatch.setattr(WindowPeersFold, "FLUSH_ROWS", 300)
+    monkeypatch.setattr(WindowPeersFold, "PF_FLUSH_ROWS", 300)  # (the native engine's coded Postfix lines)
     ts = day["ts"].dropna()
     window = ReportWindow(ts.quantile(0.2), ts.quantile(0.7))
     fold = WindowPeersFold(window)
@@ -65,6 +66,7 @@ def test_stream_batches_fold_as_the_kept_rows_report(day, monkeypatch, engine):
     (``_fold_batch``); else flushes of the lines held: both give the kept rows' report."""
     monkeypatch.setenv("MAILLENS_ENGINE", engine)
     monkeypatch.setattr(WindowPeersFold, "FLUSH_ROWS", 300)
+    monkeypatch.setattr(WindowPeersFold, "PF_FLUSH_ROWS", 300)  # (the native engine's coded Postfix lines)
     ts = day["ts"].dropna()
     window = ReportWindow(ts.quantile(0.1), ts.quantile(0.8))
     fold = WindowPeersFold(window)

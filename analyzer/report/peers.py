@@ -435,10 +435,10 @@ class WindowPeersFold(PeersFold):
     one per stream batch; memory stays bounded by twice that many rows (one flush folded on the
     fold's thread while the next is gathered, :meth:`_flush`)."""
 
-    #: :class:`analyzer.report.run.ReportFold` passes each batch's :func:`is_bulk` mask as ``bulk``
-    takes_bulk = True
-    #: Lines held before they are folded.
-    FLUSH_ROWS = 50_000
+    takes_bulk = True  # (analyzer.report.run.ReportFold passes each batch's is_bulk mask as ``bulk``)
+    FLUSH_ROWS = 50_000  # (lines held before they are folded)
+    #: The native coded Postfix lines held before they are folded (:meth:`_fold_batch`; 50k: the 10M peak +12 MiB)
+    PF_FLUSH_ROWS = 20_000
     #: The columns the peers' folds read (:data:`MTA_COLUMNS`): only those are held.
     COLUMNS = tuple(dict.fromkeys(c for cols in MTA_COLUMNS.values() for c in cols))
 
@@ -506,7 +506,7 @@ class WindowPeersFold(PeersFold):
         lie (the native step's ``sel``: not copied out, nor held); the Postfix lines coded where
         they lie (:meth:`analyzer.peer_native.NativePfFold.encode`: their texts' codes, nothing
         copied out), their warnings' texts counted and their rejects coded, the codes held and
-        folded :data:`FLUSH_ROWS` lines at a time (the new texts' pflogsumm forms derived then:
+        folded :data:`PF_FLUSH_ROWS` lines at a time (the new texts' pflogsumm forms derived then:
         Arrow's rewrites cost mostly per call, bench/RESULTS.md r23-rfold)."""
         t, rows = rows_by_mta(t, keep, tests)
         if "exim" in rows:
@@ -518,7 +518,7 @@ class WindowPeersFold(PeersFold):
             self.pf.rejects.hold(t, f)
             self._pf_held.append(coded)
             self._pf_rows += len(coded["event"])
-            if self._pf_rows >= self.FLUSH_ROWS:
+            if self._pf_rows >= self.PF_FLUSH_ROWS:
                 self._fold_pf_held()
 
     def _fold_pf_held(self) -> None:
