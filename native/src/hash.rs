@@ -117,6 +117,102 @@ pub fn keyed_hash(seed: &Seed, bytes: &[u8]) -> u64 {
     fold_mul(s ^ k1, k2)
 }
 
+/// One value of a key hashed onto the state `s` of the values before it ([`keyed_hash`]'s
+/// steps, the value's length, or a null, in the state first): a key of several values hashed
+/// as they are read, with no buffer they are copied into first (`fold.rs`'s groups).
+#[inline]
+pub fn keyed_step(seed: &Seed, s: u64, v: Option<&[u8]>) -> u64 {
+    let [k0, k1, k2] = seed.0;
+    let Some(bytes) = v else { return fold_mul(s ^ k0, k2) };
+    let n = bytes.len();
+    let mut s = s ^ (n as u64 + 1).wrapping_mul(k2);
+    if n > 16 {
+        let mut i = 0;
+        while i + 16 < n {
+            s = fold_mul(word(&bytes[i..]) ^ s, word(&bytes[i + 8..]) ^ k1);
+            i += 16;
+        }
+        s = fold_mul(word(&bytes[n - 16..]) ^ s, word(&bytes[n - 8..]) ^ k2);
+    } else if n >= 8 {
+        s = fold_mul(word(bytes) ^ s, word(&bytes[n - 8..]) ^ k2);
+    } else if n >= 4 {
+        let half = |b: &[u8]| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        s = fold_mul((half(bytes) << 32 | half(&bytes[n - 4..])) ^ s, k1);
+    } else {
+        let v = if n == 0 { 0 } else { u64::from(bytes[0]) << 16 | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) };
+        s = fold_mul(v ^ s, k1);
+    }
+    s
+}
+
+/// Things numbered in order of first sight by a hash and an equality the caller gives (a
+/// [`KeyIndex`] without the keys' bytes: the folds' groups, told apart by comparing a row with
+/// its group's first row). Open-addressed as [`KeyIndex`]: a slot holds the hash's high half
+/// and the number + 1.
+pub struct Numbering {
+    slots: Vec<u64>,
+    hashes: Vec<u64>,
+}
+
+impl Numbering {
+    /// Room for `n` things.
+    pub fn with_capacity(n: usize) -> Numbering {
+        Numbering { slots: vec![0; (2 * n).next_power_of_two().max(16)], hashes: Vec::with_capacity(n) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// The number of the thing whose hash is `h` and for whose number `same` is true, and
+    /// whether it is new (then numbered next: `same` was false for every number of its hash).
+    #[inline]
+    pub fn number(&mut self, h: u64, mut same: impl FnMut(u32) -> bool) -> (u32, bool) {
+        let mask = self.slots.len() - 1;
+        let tag = h >> 32;
+        let mut at = h as usize & mask;
+        loop {
+            let s = self.slots[at];
+            if s == 0 {
+                break;
+            }
+            if s >> 32 == tag {
+                let k = s as u32 - 1;
+                if same(k) {
+                    return (k, false);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+        let new = self.hashes.len();
+        self.slots[at] = tag << 32 | (new as u64 + 1);
+        self.hashes.push(h);
+        if 2 * self.hashes.len() > self.slots.len() {
+            self.slots = regrown(&self.hashes, 2 * self.slots.len());
+        }
+        (new as u32, true)
+    }
+}
+
+/// A table of `n` slots with the things of `hashes` placed again in order of number (each in
+/// the first free slot from its place, as when it came).
+fn regrown(hashes: &[u64], n: usize) -> Vec<u64> {
+    let mask = n - 1;
+    let mut slots = vec![0u64; n];
+    for (k, &h) in hashes.iter().enumerate() {
+        let mut at = h as usize & mask;
+        while slots[at] != 0 {
+            at = (at + 1) & mask;
+        }
+        slots[at] = (h >> 32) << 32 | (k as u64 + 1);
+    }
+    slots
+}
+
 impl Seed {
     /// A word placed by the key (a table's bucket of a key that is an unkeyed hash already,
     /// or a pair of small codes): which words share a bucket cannot be chosen from outside.
@@ -237,17 +333,7 @@ impl KeyIndex {
     /// The table twice as large, the keys placed again by their hashes in order of number
     /// (each lands in the first free slot from its place, as when it came).
     fn grow(&mut self) {
-        let n = 2 * self.slots.len();
-        let mask = n - 1;
-        let mut slots = vec![0u64; n];
-        for (k, &h) in self.hashes.iter().enumerate() {
-            let mut at = h as usize & mask;
-            while slots[at] != 0 {
-                at = (at + 1) & mask;
-            }
-            slots[at] = (h >> 32) << 32 | (k as u64 + 1);
-        }
-        self.slots = slots;
+        self.slots = regrown(&self.hashes, 2 * self.slots.len());
     }
 }
 
