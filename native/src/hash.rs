@@ -214,6 +214,12 @@ fn regrown(hashes: &[u64], n: usize) -> Vec<u64> {
 }
 
 impl Seed {
+    /// Word `i` (0-2) of the key, for a caller that mixes its own words with it.
+    #[inline]
+    pub fn word(&self, i: usize) -> u64 {
+        self.0[i]
+    }
+
     /// A word placed by the key (a table's bucket of a key that is an unkeyed hash already,
     /// or a pair of small codes): which words share a bucket cannot be chosen from outside.
     #[inline]
