@@ -12,7 +12,7 @@
 use crate::fields::{digits, is_space, is_word, nonempty, split_hostport, strip_brackets, text, Fields};
 use crate::fields::{split_hostport_at, CLOSE, HOST_ENDS};
 use crate::nparse_items::Tries;
-use crate::nparse_scan::{until, until_from};
+use crate::nparse_scan::{until_any_from, until_low_from};
 use crate::rows::Row;
 use std::borrow::Cow;
 use memchr::memmem::Finder;
@@ -365,11 +365,11 @@ fn qid_prefix(msg: &[u8]) -> Option<(&[u8], &[u8])> {
 /// regex tries the port first and gives it back if what follows does not match), and the
 /// spec's `[` and `]`.
 fn client(s: &[u8]) -> Option<(usize, usize, usize, usize)> {
-    let open = until(s, &HOST_ENDS);
+    let open = until_low_from(s, 0, &HOST_ENDS, *b"[]");
     if s.get(open) != Some(&b'[') {
         return None;
     }
-    let close = until_from(s, open + 1, &CLOSE);
+    let close = until_any_from(s, open + 1, &CLOSE, *b"]");
     if close == s.len() {
         return None;
     }
