@@ -68,20 +68,26 @@ impl Col {
         Col { offsets: Vec::with_capacity(n + 1), data: Vec::with_capacity(bytes), valid: Vec::with_capacity(n / 8 + 1), nulls: 0 }
     }
 
+    #[inline]
     pub fn push(&mut self, v: Option<&[u8]>) {
-        let n = self.offsets.len().saturating_sub(1);
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
-        if n.is_multiple_of(8) {
-            self.valid.push(0);
-        }
-        match v {
+        let n = self.offsets.len() - 1;
+        let bit = match v {
             Some(v) => {
                 self.data.extend_from_slice(v);
-                self.valid[n / 8] |= 1 << (n % 8);
+                1 << (n % 8)
             }
-            None => self.nulls += 1,
+            None => {
+                self.nulls += 1;
+                0
+            }
+        };
+        // cell n's bit in the last byte (a new byte every eight cells)
+        match self.valid.last_mut() {
+            Some(last) if !n.is_multiple_of(8) => *last |= bit,
+            _ => self.valid.push(bit),
         }
         self.offsets.push(self.data.len() as i32);
     }

@@ -120,7 +120,7 @@ pub fn keyed_hash(seed: &Seed, bytes: &[u8]) -> u64 {
 /// One value of a key hashed onto the state `s` of the values before it ([`keyed_hash`]'s
 /// steps, the value's length, or a null, in the state first): a key of several values hashed
 /// as they are read, with no buffer they are copied into first (`fold.rs`'s groups).
-#[inline]
+#[inline(always)]
 pub fn keyed_step(seed: &Seed, s: u64, v: Option<&[u8]>) -> u64 {
     let [k0, k1, k2] = seed.0;
     let Some(bytes) = v else { return fold_mul(s ^ k0, k2) };
