@@ -93,8 +93,15 @@ fn word(b: &[u8]) -> u64 {
 #[inline]
 pub fn keyed_hash(seed: &Seed, bytes: &[u8]) -> u64 {
     let [k0, k1, k2] = seed.0;
+    let s = keyed_words(seed, k0 ^ (bytes.len() as u64).wrapping_mul(k2), bytes);
+    fold_mul(s ^ k1, k2)
+}
+
+/// [`keyed_hash`]'s steps over `bytes` from the state `s` (which holds the length).
+#[inline(always)]
+fn keyed_words(seed: &Seed, mut s: u64, bytes: &[u8]) -> u64 {
+    let [_, k1, k2] = seed.0;
     let n = bytes.len();
-    let mut s = k0 ^ (n as u64).wrapping_mul(k2);
     if n > 16 {
         let mut i = 0;
         while i + 16 < n {
@@ -114,7 +121,7 @@ pub fn keyed_hash(seed: &Seed, bytes: &[u8]) -> u64 {
         let v = u64::from(bytes[0]) << 16 | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]);
         s = fold_mul(v ^ s, k2);
     }
-    fold_mul(s ^ k1, k2)
+    s
 }
 
 /// One value of a key hashed onto the state `s` of the values before it ([`keyed_hash`]'s
@@ -122,27 +129,11 @@ pub fn keyed_hash(seed: &Seed, bytes: &[u8]) -> u64 {
 /// as they are read, with no buffer they are copied into first (`fold.rs`'s groups).
 #[inline(always)]
 pub fn keyed_step(seed: &Seed, s: u64, v: Option<&[u8]>) -> u64 {
-    let [k0, k1, k2] = seed.0;
-    let Some(bytes) = v else { return fold_mul(s ^ k0, k2) };
-    let n = bytes.len();
-    let mut s = s ^ (n as u64 + 1).wrapping_mul(k2);
-    if n > 16 {
-        let mut i = 0;
-        while i + 16 < n {
-            s = fold_mul(word(&bytes[i..]) ^ s, word(&bytes[i + 8..]) ^ k1);
-            i += 16;
-        }
-        s = fold_mul(word(&bytes[n - 16..]) ^ s, word(&bytes[n - 8..]) ^ k2);
-    } else if n >= 8 {
-        s = fold_mul(word(bytes) ^ s, word(&bytes[n - 8..]) ^ k2);
-    } else if n >= 4 {
-        let half = |b: &[u8]| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        s = fold_mul((half(bytes) << 32 | half(&bytes[n - 4..])) ^ s, k1);
-    } else {
-        let v = if n == 0 { 0 } else { u64::from(bytes[0]) << 16 | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) };
-        s = fold_mul(v ^ s, k1);
+    let [k0, _, k2] = seed.0;
+    match v {
+        None => fold_mul(s ^ k0, k2),
+        Some(bytes) => keyed_words(seed, s ^ (bytes.len() as u64 + 1).wrapping_mul(k2), bytes),
     }
-    s
 }
 
 /// Things numbered in order of first sight by a hash and an equality the caller gives (a
