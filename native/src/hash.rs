@@ -245,10 +245,9 @@ impl std::hash::Hasher for Prehashed {
 /// free slots and are told apart by their bytes.
 pub struct KeyIndex {
     seed: Seed,
-    /// `tag << 32 | number + 1` (0: a free slot); `tag`: the hash's high 32 bits
-    slots: Vec<u64>,
-    /// the keys' hashes, by number (the table grown without hashing them again)
-    hashes: Vec<u64>,
+    /// the keys' numbers by hash (slots of `tag << 32 | number + 1`, `tag` the hash's high 32
+    /// bits; the hashes by number, the table grown without hashing them again)
+    numbers: Numbering,
     /// the keys' bytes, by number, end to end; `ends[i]`: where key `i` ends
     data: Vec<u8>,
     ends: Vec<usize>,
@@ -264,8 +263,7 @@ impl KeyIndex {
     pub fn with_room(n: usize, bytes: usize) -> KeyIndex {
         KeyIndex {
             seed: Seed::default(),
-            slots: vec![0; (2 * n).next_power_of_two().max(16)],
-            hashes: Vec::with_capacity(n),
+            numbers: Numbering::with_capacity(n),
             data: Vec::with_capacity(bytes),
             ends: Vec::with_capacity(n),
         }
@@ -282,8 +280,7 @@ impl KeyIndex {
     /// Key number `i`.
     #[inline]
     pub fn key(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.data[start..self.ends[i]]
+        key_in(&self.data, &self.ends, i)
     }
 
     /// The keys, by number.
@@ -300,38 +297,21 @@ impl KeyIndex {
 
     /// [`KeyIndex::number`] of a key whose hash is `h`.
     fn number_at(&mut self, h: u64, key: &[u8]) -> (u32, bool) {
-        let mask = self.slots.len() - 1;
-        let tag = h >> 32;
-        let mut at = h as usize & mask;
-        loop {
-            let s = self.slots[at];
-            if s == 0 {
-                break;
-            }
-            if s >> 32 == tag {
-                let k = (s as u32 - 1) as usize;
-                if self.key(k) == key {
-                    return (k as u32, false);
-                }
-            }
-            at = (at + 1) & mask;
+        let (data, ends) = (&self.data, &self.ends);
+        let got = self.numbers.number(h, |k| key_in(data, ends, k as usize) == key);
+        if got.1 {
+            self.data.extend_from_slice(key);
+            self.ends.push(self.data.len());
         }
-        let new = self.ends.len();
-        self.slots[at] = tag << 32 | (new as u64 + 1);
-        self.hashes.push(h);
-        self.data.extend_from_slice(key);
-        self.ends.push(self.data.len());
-        if 2 * self.ends.len() > self.slots.len() {
-            self.grow();
-        }
-        (new as u32, true)
+        got
     }
+}
 
-    /// The table twice as large, the keys placed again by their hashes in order of number
-    /// (each lands in the first free slot from its place, as when it came).
-    fn grow(&mut self) {
-        self.slots = regrown(&self.hashes, 2 * self.slots.len());
-    }
+/// Key `i` of keys kept end to end in `data` (`ends[i]`: where key `i` ends).
+#[inline]
+fn key_in<'d>(data: &'d [u8], ends: &[usize], i: usize) -> &'d [u8] {
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    &data[start..ends[i]]
 }
 
 impl Default for KeyIndex {
@@ -428,7 +408,7 @@ mod tests {
         for (i, k) in keys.iter().enumerate().rev() {
             assert_eq!(ix.number_at(7, k), (i as u32, false));
         }
-        assert!(ix.slots.len() >= 200 && ix.slots.iter().filter(|&&s| s != 0).count() == 100);
+        assert!(ix.numbers.slots.len() >= 200 && ix.numbers.slots.iter().filter(|&&s| s != 0).count() == 100);
     }
 
     #[test]
