@@ -5,7 +5,7 @@
 
 use crate::translate::re2_to_rust;
 use regex::bytes::Regex;
-use crate::nparse_scan::{only, spaces_and, until, until_from, Stops};
+use crate::nparse_scan::{only, spaces_and, until_any_from, until_low_from, Stops};
 use std::borrow::Cow;
 
 /// Where a `host[ip]` spec's host part ends (`[^\[\]\s]*`), and the ip's `]`.
@@ -52,11 +52,11 @@ pub fn digits(s: &[u8], max: usize) -> Option<i64> {
 pub fn split_hostport(spec: &[u8]) -> Result<(Option<&[u8]>, Option<&[u8]>, Option<i32>), ()> {
     // ^(?P<h>[^\[\]\s]*)\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?$
     let whole = (Some(spec), None, None);
-    let open = until(spec, &HOST_ENDS);
+    let open = until_low_from(spec, 0, &HOST_ENDS, *b"[]");
     if spec.get(open) != Some(&b'[') {
         return Ok(whole);
     }
-    let close = until_from(spec, open + 1, &CLOSE);
+    let close = until_any_from(spec, open + 1, &CLOSE, *b"]");
     if close == spec.len() {
         return Ok(whole);
     }

@@ -9,7 +9,7 @@
 use crate::classkey::Masker;
 use crate::batch::{head_at, may_hold_newline, newline_free, over_ranges, LastStamp, Stamps, postfix_daemon, HEADER, NO_HEADER, ROW};
 use crate::engine::Strings;
-use crate::hash::KeyIndex;
+use crate::hash::{keyed_step, KeyIndex, Numbering, Seed};
 use crate::postfix::Fast;
 use crate::rows::{concat, Row, Rows};
 use std::borrow::Cow;
@@ -68,20 +68,26 @@ impl Col {
         Col { offsets: Vec::with_capacity(n + 1), data: Vec::with_capacity(bytes), valid: Vec::with_capacity(n / 8 + 1), nulls: 0 }
     }
 
+    #[inline]
     pub fn push(&mut self, v: Option<&[u8]>) {
-        let n = self.offsets.len().saturating_sub(1);
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
-        if n.is_multiple_of(8) {
-            self.valid.push(0);
-        }
-        match v {
+        let n = self.offsets.len() - 1;
+        let bit = match v {
             Some(v) => {
                 self.data.extend_from_slice(v);
-                self.valid[n / 8] |= 1 << (n % 8);
+                1 << (n % 8)
             }
-            None => self.nulls += 1,
+            None => {
+                self.nulls += 1;
+                0
+            }
+        };
+        // cell n's bit in the last byte (a new byte every eight cells)
+        match self.valid.last_mut() {
+            Some(last) if !n.is_multiple_of(8) => *last |= bit,
+            _ => self.valid.push(bit),
         }
         self.offsets.push(self.data.len() as i32);
     }
@@ -211,6 +217,68 @@ fn key(r: &Row, out: &mut Vec<u8>) {
     crate::classkey::encode(&crate::classkey::Fields::of(r), r.relay_host.as_deref(), r.reply_text.as_deref(), r.detail.as_deref(), out);
 }
 
+/// A hash of a row's raw key: rows of equal keys hash alike ([`same_key`] tells them apart).
+/// The texts are hashed whole ([`keyed_step`] on each: the key is not built for a row whose
+/// group is known, ~300 instructions and a dozen copies a row); the names (event, stage, MTA,
+/// direction: a few literals and table strings), the code and quit by a few bytes each, in
+/// one step.
+#[inline]
+fn key_hash(seed: &Seed, r: &Row) -> u64 {
+    #[inline(always)]
+    fn name(v: Option<&str>) -> u64 {
+        v.map_or(0, |s| {
+            let b = s.as_bytes();
+            let (first, last) = match b {
+                [] => (0, 0),
+                [f, .., l] => (*f, *l),
+                [f] => (*f, *f),
+            };
+            (b.len() as u64 & 0xFF) + 1 | u64::from(first) << 9 | u64::from(last) << 17
+        })
+    }
+    let code = r.reply_code.map_or(0, |c| u64::from(c as u16) + 1);
+    let quit = r.quit.map_or(0, |q| 1 + u64::from(q));
+    let names = name(r.event) | name(r.smtp_stage) << 25;
+    let more = name(r.mta) | name(r.direction) << 25 | code << 50 ^ quit << 62 ^ code >> 14;
+    let s = crate::hash::fold_mul(names ^ seed.word(0), more ^ seed.word(1));
+    let s = keyed_step(seed, s, r.status.as_deref());
+    let s = keyed_step(seed, s, r.dsn.as_deref());
+    let s = keyed_step(seed, s, r.enhanced_code.as_deref());
+    let s = keyed_step(seed, s, r.relay_host.as_deref());
+    let s = keyed_step(seed, s, r.reply_text.as_deref());
+    keyed_step(seed, s, r.detail.as_deref())
+}
+
+/// Equal values (both null, or the same bytes; where they are the same slice, not read).
+#[inline]
+fn same_value(a: Option<&[u8]>, b: Option<&[u8]>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(x), Some(y)) => x.len() == y.len() && (std::ptr::eq(x.as_ptr(), y.as_ptr()) || x == y),
+        _ => false,
+    }
+}
+
+/// Whether two rows have the same raw key ([`key`]'s bytes equal, compared value by value).
+#[inline]
+fn same_key(a: &Row, b: &Row) -> bool {
+    fn st(r: Option<&str>) -> Option<&[u8]> {
+        r.map(str::as_bytes)
+    }
+    a.reply_code == b.reply_code
+        && a.quit == b.quit
+        && same_value(st(a.event), st(b.event))
+        && same_value(a.status.as_deref(), b.status.as_deref())
+        && same_value(st(a.smtp_stage), st(b.smtp_stage))
+        && same_value(st(a.mta), st(b.mta))
+        && same_value(a.dsn.as_deref(), b.dsn.as_deref())
+        && same_value(a.enhanced_code.as_deref(), b.enhanced_code.as_deref())
+        && same_value(a.relay_host.as_deref(), b.relay_host.as_deref())
+        && same_value(a.reply_text.as_deref(), b.reply_text.as_deref())
+        && same_value(a.detail.as_deref(), b.detail.as_deref())
+        && same_value(st(a.direction), st(b.direction))
+}
+
 /// A block (or a part of one) folded.
 pub struct Folded<'a> {
     /// as `batch::Batch`: per line NO_HEADER / HEADER / ROW; stamps of the lines with a header
@@ -223,13 +291,22 @@ pub struct Folded<'a> {
     pub gid: Vec<u32>,
     pub queue_id: Col,
     pub recipient: Col,
-    /// the groups' keys and representatives (their first row), by group number
-    pub keys: KeyIndex,
+    /// the groups' representatives (their first row), by group number: rows of one group have
+    /// equal raw keys ([`Folded::key`])
     pub reps: Vec<(u32, Row<'a>)>,
     /// the groups' classification keys (`classkey.rs`; 0 without a masker), by group number
     pub ckeys: Vec<u64>,
     /// the FOREIGN lines counted by program (see [`Foreign`])
     pub foreign: Tally<'a>,
+}
+
+impl Folded<'_> {
+    /// Group `g`'s raw key (its representative's: `classkey::encode`'s bytes).
+    pub fn key(&self, g: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        key(&self.reps[g].1, &mut out);
+        out
+    }
 }
 
 /// A line of another program, counted (`Folded::foreign`), not handed to Python; it has a header
@@ -249,7 +326,6 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
         // the parse's peak PSS by 10-20 MiB)
         queue_id: Col::with_capacity(hi - lo, 0),
         recipient: Col::with_capacity(hi - lo, 0),
-        keys: KeyIndex::default(),
         // a group per ~7.5 lines on a generated day: room for one per 6 (the representatives
         // are large, and growing their vector from empty copied them ~11 times a block)
         reps: Vec::with_capacity((hi - lo) / 6),
@@ -259,9 +335,8 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
     f.stamps.reserve(hi - lo);
     let mut kbuf = Vec::new();
     // a group per ~8 rows on a generated day: room for that many without rehashing
-    // (a generated day's raw keys are ~150 bytes)
-    let mut groups = KeyIndex::with_room((hi - lo) / 8, (hi - lo) / 8 * 160);
-    let mut buf = Vec::new();
+    let mut groups = Numbering::with_capacity((hi - lo) / 8);
+    let seed = Seed::default();
     let free = newline_free(lines, lo, hi);
     let mut programs = Programs::new();
     let mut last = LastStamp::default();
@@ -289,18 +364,17 @@ pub fn fold<'a>(fast: &'a Fast, lines: Strings<'a>, lo: usize, hi: usize, months
             continue;
         }
         f.kind.push(ROW);
-        key(&row, &mut buf);
-        let (g, new) = groups.number(&buf);
-        if new {
-            f.ckeys.push(masker.map_or(0, |m| m.key(&row, &mut kbuf)));
-            f.reps.push((i as u32, row.clone()));
-        }
+        let reps = &f.reps;
+        let (g, new) = groups.number(key_hash(&seed, &row), |k| same_key(&reps[k as usize].1, &row));
         f.rows.push(i as u32);
         f.gid.push(g);
         f.queue_id.push(row.queue_id.as_deref());
         f.recipient.push(row.recipient.as_deref());
+        if new {
+            f.ckeys.push(masker.map_or(0, |m| m.key(&row, &mut kbuf)));
+            f.reps.push((i as u32, row));
+        }
     }
-    f.keys = groups;
     Ok(f)
 }
 
@@ -312,16 +386,22 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
     }
     let mut it = parts.into_iter();
     let mut out = it.next().expect("one part at least");
-    // the first part's groups keep their numbers (its index is taken as it is)
-    let mut groups = std::mem::take(&mut out.keys);
+    // the first part's groups keep their numbers (its keys numbered in order)
+    let mut groups = KeyIndex::with_capacity(out.reps.len());
+    let mut buf = Vec::new();
+    for (_, r) in &out.reps {
+        key(r, &mut buf);
+        groups.number(&buf);
+    }
     let mut headers = vec![std::mem::take(&mut out.headers)];
     for p in it {
         let map: Vec<u32> = p
-            .keys
-            .keys()
-            .zip(p.reps.into_iter().zip(p.ckeys))
-            .map(|(k, (rep, ck))| {
-                let (g, new) = groups.number(k);
+            .reps
+            .into_iter()
+            .zip(p.ckeys)
+            .map(|(rep, ck)| {
+                key(&rep.1, &mut buf);
+                let (g, new) = groups.number(&buf);
                 if new {
                     out.reps.push(rep);
                     out.ckeys.push(ck);
@@ -341,7 +421,6 @@ pub fn join<'a>(parts: Vec<Folded<'a>>) -> Folded<'a> {
         }
     }
     out.headers = concat(headers);
-    out.keys = groups;
     out
 }
 
@@ -454,23 +533,22 @@ mod tests {
         assert_eq!(one.kind, four.kind);
         assert_eq!(one.rows, four.rows);
         assert_eq!(one.gid, four.gid);
-        assert!(one.keys.keys().eq(four.keys.keys()));
+        assert_eq!(one.reps.len(), four.reps.len());
+        assert!((0..one.reps.len()).all(|g| one.key(g) == four.key(g)));
         assert_eq!(one.queue_id.data, four.queue_id.data);
         assert_eq!(one.queue_id.valid, four.queue_id.valid);
         assert_eq!(one.headers.rows, four.headers.rows);
-        assert!(!one.rows.is_empty() && one.keys.len() < one.rows.len());
+        assert!(!one.rows.is_empty() && one.reps.len() < one.rows.len());
         // groups numbered by first row; a row's group has the row's key
         let firsts: Vec<u32> = one.reps.iter().map(|(i, _)| *i).collect();
         assert!(firsts.windows(2).all(|w| w[0] < w[1]));
-        let mut buf = Vec::new();
         for (k, (i, _)) in one.reps.iter().enumerate() {
             let at = one.rows.iter().position(|r| r == i).unwrap();
             assert_eq!(one.gid[at] as usize, k);
         }
-        for (g, (_, r)) in one.reps.iter().enumerate() {
-            key(r, &mut buf);
-            assert_eq!(one.keys.key(g), buf.as_slice());
-        }
+        // the groups' keys are distinct
+        let distinct: std::collections::HashSet<_> = (0..one.reps.len()).map(|g| one.key(g)).collect();
+        assert_eq!(distinct.len(), one.reps.len());
         // every line is counted once, as batch::read counts it
         let b = crate::batch::read(&fast, s, 0, v.len(), &months).unwrap();
         assert_eq!(b.kind, one.kind);
@@ -517,6 +595,86 @@ mod tests {
             hits += usize::from(want.flatten().is_some());
         }
         assert!(hits > 100, "{hits}");
+    }
+
+    /// Rows of a few values a field (null, empty, short and long texts, each also at another
+    /// place), and each beside a twin of the same values at other places, one of them changed
+    /// half the time: two rows are [`same_key`] where their [`key`]s are equal, and then hash alike.
+    #[test]
+    fn same_key_and_key_hash_agree_with_the_encoded_key() {
+        let words: [&[u8]; 6] = [b"sent", b"a", b"", b"2.0.0", b"250 2.0.0 Ok: queued as ABC", b"mx.example.com[192.0.2.1]:25 long enough"];
+        let twins: Vec<Vec<u8>> = words.iter().map(|w| w.to_vec()).collect();
+        let names: [&'static str; 4] = ["delivery", "reject", "", "inbound"];
+        let mut rng = crate::testutil::XorShift(0xF01D_5EED);
+        let mut n = |k: u64| (rng.next() % k) as usize;
+        let make = |texts: &[Option<usize>; 8], strs: &[Option<usize>; 4], twin: bool, reply_code: Option<i16>, quit: Option<bool>| {
+            let t = |i: usize| texts[i].map(|w| Cow::Borrowed(if twin { twins[w].as_slice() } else { words[w] }));
+            let st = |i: usize| strs[i].map(|w| names[w]);
+            Row {
+                event: st(0),
+                status: t(0),
+                smtp_stage: st(1),
+                mta: st(2),
+                dsn: t(1),
+                enhanced_code: t(2),
+                reply_code,
+                quit,
+                relay_host: t(3),
+                reply_text: t(4),
+                detail: t(5),
+                direction: st(3),
+                // outside the key
+                queue_id: t(6),
+                recipient: t(7),
+                ..Row::default()
+            }
+        };
+        let mut rows: Vec<(Row, Row)> = Vec::new();
+        for _ in 0..4000 {
+            // each field: a value (None or a word's place), set in the row and its twin
+            let mut texts = [None; 8];
+            for t in &mut texts {
+                *t = (n(4) != 0).then(|| n(6));
+            }
+            let mut strs = [None; 4];
+            for t in &mut strs {
+                *t = (n(3) != 0).then(|| n(4));
+            }
+            let code = (n(3) != 0).then(|| [250i16, 550, 0x0102][n(3)]);
+            let quit = (n(3) != 0).then(|| n(2) == 0);
+            let row = make(&texts, &strs, false, code, quit);
+            // the twin: the same values at other places, one changed half the time
+            let (mut texts2, mut strs2, mut code2, mut quit2) = (texts, strs, code, quit);
+            if n(2) == 0 {
+                match n(14) {
+                    k @ 0..8 => texts2[k] = if texts2[k].is_some() && n(2) == 0 { None } else { Some(n(6)) },
+                    k @ 8..12 => strs2[k - 8] = Some(n(4)),
+                    12 => code2 = code2.map_or(Some(250), |c| Some(c + 1)),
+                    _ => quit2 = quit2.map_or(Some(true), |q| Some(!q)),
+                }
+            }
+            let twin = make(&texts2, &strs2, true, code2, quit2);
+            rows.push((row, twin));
+        }
+        let seed = Seed::default();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let (mut equal, mut apart) = (0, 0);
+        let mut check = |x: &Row, y: &Row| {
+            key(x, &mut a);
+            key(y, &mut b);
+            assert_eq!(same_key(x, y), a == b);
+            if a == b {
+                equal += 1;
+                assert_eq!(key_hash(&seed, x), key_hash(&seed, y));
+            } else {
+                apart += 1;
+            }
+        };
+        for (i, (x, twin)) in rows.iter().enumerate() {
+            check(x, twin);
+            check(x, &rows[(i * 7 + 1) % rows.len()].0);
+        }
+        assert!(equal > 1000 && apart > 1000, "{equal} {apart}");
     }
 
     #[test]

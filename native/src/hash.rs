@@ -93,8 +93,15 @@ fn word(b: &[u8]) -> u64 {
 #[inline]
 pub fn keyed_hash(seed: &Seed, bytes: &[u8]) -> u64 {
     let [k0, k1, k2] = seed.0;
+    let s = keyed_words(seed, k0 ^ (bytes.len() as u64).wrapping_mul(k2), bytes);
+    fold_mul(s ^ k1, k2)
+}
+
+/// [`keyed_hash`]'s steps over `bytes` from the state `s` (which holds the length).
+#[inline(always)]
+fn keyed_words(seed: &Seed, mut s: u64, bytes: &[u8]) -> u64 {
+    let [_, k1, k2] = seed.0;
     let n = bytes.len();
-    let mut s = k0 ^ (n as u64).wrapping_mul(k2);
     if n > 16 {
         let mut i = 0;
         while i + 16 < n {
@@ -114,10 +121,96 @@ pub fn keyed_hash(seed: &Seed, bytes: &[u8]) -> u64 {
         let v = u64::from(bytes[0]) << 16 | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]);
         s = fold_mul(v ^ s, k2);
     }
-    fold_mul(s ^ k1, k2)
+    s
+}
+
+/// One value of a key hashed onto the state `s` of the values before it ([`keyed_hash`]'s
+/// steps, the value's length, or a null, in the state first): a key of several values hashed
+/// as they are read, with no buffer they are copied into first (`fold.rs`'s groups).
+#[inline(always)]
+pub fn keyed_step(seed: &Seed, s: u64, v: Option<&[u8]>) -> u64 {
+    let [k0, _, k2] = seed.0;
+    match v {
+        None => fold_mul(s ^ k0, k2),
+        Some(bytes) => keyed_words(seed, s ^ (bytes.len() as u64 + 1).wrapping_mul(k2), bytes),
+    }
+}
+
+/// Things numbered in order of first sight by a hash and an equality the caller gives (a
+/// [`KeyIndex`] without the keys' bytes: the folds' groups, told apart by comparing a row with
+/// its group's first row). Open-addressed as [`KeyIndex`]: a slot holds the hash's high half
+/// and the number + 1.
+pub struct Numbering {
+    slots: Vec<u64>,
+    hashes: Vec<u64>,
+}
+
+impl Numbering {
+    /// Room for `n` things.
+    pub fn with_capacity(n: usize) -> Numbering {
+        Numbering { slots: vec![0; (2 * n).next_power_of_two().max(16)], hashes: Vec::with_capacity(n) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// The number of the thing whose hash is `h` and for whose number `same` is true, and
+    /// whether it is new (then numbered next: `same` was false for every number of its hash).
+    #[inline]
+    pub fn number(&mut self, h: u64, mut same: impl FnMut(u32) -> bool) -> (u32, bool) {
+        let mask = self.slots.len() - 1;
+        let tag = h >> 32;
+        let mut at = h as usize & mask;
+        loop {
+            let s = self.slots[at];
+            if s == 0 {
+                break;
+            }
+            if s >> 32 == tag {
+                let k = s as u32 - 1;
+                if same(k) {
+                    return (k, false);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+        let new = self.hashes.len();
+        self.slots[at] = tag << 32 | (new as u64 + 1);
+        self.hashes.push(h);
+        if 2 * self.hashes.len() > self.slots.len() {
+            self.slots = regrown(&self.hashes, 2 * self.slots.len());
+        }
+        (new as u32, true)
+    }
+}
+
+/// A table of `n` slots with the things of `hashes` placed again in order of number (each in
+/// the first free slot from its place, as when it came).
+fn regrown(hashes: &[u64], n: usize) -> Vec<u64> {
+    let mask = n - 1;
+    let mut slots = vec![0u64; n];
+    for (k, &h) in hashes.iter().enumerate() {
+        let mut at = h as usize & mask;
+        while slots[at] != 0 {
+            at = (at + 1) & mask;
+        }
+        slots[at] = (h >> 32) << 32 | (k as u64 + 1);
+    }
+    slots
 }
 
 impl Seed {
+    /// Word `i` (0-2) of the key, for a caller that mixes its own words with it.
+    #[inline]
+    pub fn word(&self, i: usize) -> u64 {
+        self.0[i]
+    }
+
     /// A word placed by the key (a table's bucket of a key that is an unkeyed hash already,
     /// or a pair of small codes): which words share a bucket cannot be chosen from outside.
     #[inline]
@@ -152,10 +245,9 @@ impl std::hash::Hasher for Prehashed {
 /// free slots and are told apart by their bytes.
 pub struct KeyIndex {
     seed: Seed,
-    /// `tag << 32 | number + 1` (0: a free slot); `tag`: the hash's high 32 bits
-    slots: Vec<u64>,
-    /// the keys' hashes, by number (the table grown without hashing them again)
-    hashes: Vec<u64>,
+    /// the keys' numbers by hash (slots of `tag << 32 | number + 1`, `tag` the hash's high 32
+    /// bits; the hashes by number, the table grown without hashing them again)
+    numbers: Numbering,
     /// the keys' bytes, by number, end to end; `ends[i]`: where key `i` ends
     data: Vec<u8>,
     ends: Vec<usize>,
@@ -171,8 +263,7 @@ impl KeyIndex {
     pub fn with_room(n: usize, bytes: usize) -> KeyIndex {
         KeyIndex {
             seed: Seed::default(),
-            slots: vec![0; (2 * n).next_power_of_two().max(16)],
-            hashes: Vec::with_capacity(n),
+            numbers: Numbering::with_capacity(n),
             data: Vec::with_capacity(bytes),
             ends: Vec::with_capacity(n),
         }
@@ -189,8 +280,7 @@ impl KeyIndex {
     /// Key number `i`.
     #[inline]
     pub fn key(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.data[start..self.ends[i]]
+        key_in(&self.data, &self.ends, i)
     }
 
     /// The keys, by number.
@@ -207,48 +297,21 @@ impl KeyIndex {
 
     /// [`KeyIndex::number`] of a key whose hash is `h`.
     fn number_at(&mut self, h: u64, key: &[u8]) -> (u32, bool) {
-        let mask = self.slots.len() - 1;
-        let tag = h >> 32;
-        let mut at = h as usize & mask;
-        loop {
-            let s = self.slots[at];
-            if s == 0 {
-                break;
-            }
-            if s >> 32 == tag {
-                let k = (s as u32 - 1) as usize;
-                if self.key(k) == key {
-                    return (k as u32, false);
-                }
-            }
-            at = (at + 1) & mask;
+        let (data, ends) = (&self.data, &self.ends);
+        let got = self.numbers.number(h, |k| key_in(data, ends, k as usize) == key);
+        if got.1 {
+            self.data.extend_from_slice(key);
+            self.ends.push(self.data.len());
         }
-        let new = self.ends.len();
-        self.slots[at] = tag << 32 | (new as u64 + 1);
-        self.hashes.push(h);
-        self.data.extend_from_slice(key);
-        self.ends.push(self.data.len());
-        if 2 * self.ends.len() > self.slots.len() {
-            self.grow();
-        }
-        (new as u32, true)
+        got
     }
+}
 
-    /// The table twice as large, the keys placed again by their hashes in order of number
-    /// (each lands in the first free slot from its place, as when it came).
-    fn grow(&mut self) {
-        let n = 2 * self.slots.len();
-        let mask = n - 1;
-        let mut slots = vec![0u64; n];
-        for (k, &h) in self.hashes.iter().enumerate() {
-            let mut at = h as usize & mask;
-            while slots[at] != 0 {
-                at = (at + 1) & mask;
-            }
-            slots[at] = (h >> 32) << 32 | (k as u64 + 1);
-        }
-        self.slots = slots;
-    }
+/// Key `i` of keys kept end to end in `data` (`ends[i]`: where key `i` ends).
+#[inline]
+fn key_in<'d>(data: &'d [u8], ends: &[usize], i: usize) -> &'d [u8] {
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    &data[start..ends[i]]
 }
 
 impl Default for KeyIndex {
@@ -345,7 +408,7 @@ mod tests {
         for (i, k) in keys.iter().enumerate().rev() {
             assert_eq!(ix.number_at(7, k), (i as u32, false));
         }
-        assert!(ix.slots.len() >= 200 && ix.slots.iter().filter(|&&s| s != 0).count() == 100);
+        assert!(ix.numbers.slots.len() >= 200 && ix.numbers.slots.iter().filter(|&&s| s != 0).count() == 100);
     }
 
     #[test]

@@ -83,6 +83,45 @@ pub fn until_from(s: &[u8], from: usize, stop: &Stops) -> usize {
     from + until(&s[from..], stop)
 }
 
+/// [`until_from`] for a `stop` set whose bytes are all below 0x21 or among `extra`: eight bytes
+/// a step as a word, with no look-up a byte (the syslog header's host and tag, two scans a
+/// line, were ~7% of the Postfix fold). The bytes below 0x21 and those equal to one of `extra`
+/// are flagged (the lowest flag of each test is exact: a borrow only runs up from a flagged
+/// byte), and the first flagged byte is looked up: a control byte that is no stop (rare) has
+/// the rest read by [`until_from`].
+#[inline(always)]
+pub fn until_low_from<const K: usize>(s: &[u8], from: usize, stop: &Stops, extra: [u8; K]) -> usize {
+    until_words::<true, K>(s, from, stop, extra)
+}
+
+/// [`until_low_from`] for a `stop` set that is exactly the ASCII bytes of `extra` (a host
+/// spec's `[` and `]`, an ip's `]`).
+#[inline(always)]
+pub fn until_any_from<const K: usize>(s: &[u8], from: usize, stop: &Stops, extra: [u8; K]) -> usize {
+    until_words::<false, K>(s, from, stop, extra)
+}
+
+#[inline(always)]
+fn until_words<const LOW: bool, const K: usize>(s: &[u8], from: usize, stop: &Stops, extra: [u8; K]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while let Some(c) = s.get(i..i + 8) {
+        let w = u64::from_le_bytes(c.try_into().expect("eight bytes"));
+        let mut hit = if LOW { w.wrapping_sub(ONES * 0x21) & !w & HIGH } else { 0 };
+        for e in extra {
+            let x = w ^ (ONES * u64::from(e));
+            hit |= x.wrapping_sub(ONES) & !x & HIGH;
+        }
+        if hit != 0 {
+            let at = i + (hit.trailing_zeros() / 8) as usize;
+            return if stop[s[at] as usize] != 0 { at } else { until_from(s, at + 1, stop) };
+        }
+        i += 8;
+    }
+    until_from(s, i, stop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +142,18 @@ mod tests {
                         assert_eq!(until_from(&s, from, set), from + s[from..].iter().position(|&b| set[b as usize] != 0).unwrap_or(s.len() - from));
                     }
                 }
+            }
+        }
+        // the word scan, on the sets it is used for (bytes below 0x21 and a few others)
+        let tag = spaces_and(b"[]:");
+        let alphabet: &[u8] = b"ab[]:( \t\n\x0b\x0c\r\x00\x1f\x20\x21\x5a\x5c\xc3\xa9\xdb\xfa0";
+        for n in 0..3000usize {
+            let s: Vec<u8> = (0..n % 40).map(|_| alphabet[(rng.next() % alphabet.len() as u64) as usize]).collect();
+            for from in 0..=s.len() {
+                assert_eq!(until_low_from(&s, from, &SPACES, []), until_from(&s, from, &SPACES), "{:?}", s);
+                assert_eq!(until_low_from(&s, from, &tag, *b"[]:"), until_from(&s, from, &tag), "{:?}", s);
+                assert_eq!(until_low_from(&s, from, &crate::fields::HOST_ENDS, *b"[]"), until_from(&s, from, &crate::fields::HOST_ENDS));
+                assert_eq!(until_any_from(&s, from, &crate::fields::CLOSE, *b"]"), until_from(&s, from, &crate::fields::CLOSE));
             }
         }
         // the sets as their callers read them

@@ -5,7 +5,7 @@
 //! `HEADERS["syslog"]`): if the Python side changes that pattern, the engine runs the new
 //! pattern with the regex crate instead. Tests hold it equal to the regex on generated lines.
 
-use crate::nparse_scan::{spaces_and, until_from, Stops, SPACES};
+use crate::nparse_scan::{spaces_and, until_low_from, Stops, SPACES};
 
 /// `HEADERS["syslog"]` of analyzer/parsers/syslog.py, character for character.
 pub const HEADER: &str = r"^(?P<stamp>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) (?P<host>\S+) (?P<tag>[^\s\[\]:]+(?:\[\d+\])?): (?P<msg>.*)$";
@@ -49,9 +49,9 @@ pub fn stamp_shape(h: &[u8]) -> bool {
 pub fn header_after_stamp(h: &[u8], may_hold_newline: bool) -> Option<([(usize, usize); 4], Option<usize>)> {
     debug_assert!(stamp_shape(h));
     // host: \S+ then a space (no space inside the run, so it is the whole run); the runs
-    // scanned eight bytes a step (`nparse_scan::until`)
+    // scanned eight bytes a step as words (`nparse_scan::until_low_from`)
     let n = h.len();
-    let mut i = until_from(h, 16, &SPACES);
+    let mut i = until_low_from(h, 16, &SPACES, []);
     if i == 16 || i >= n || h[i] != b' ' {
         return None;
     }
@@ -59,7 +59,7 @@ pub fn header_after_stamp(h: &[u8], may_hold_newline: bool) -> Option<([(usize, 
     // tag: [^\s\[\]:]+ then an optional [digits], then ": "
     i += 1;
     let start = i;
-    i = until_from(h, i, &TAG_STOPS);
+    i = until_low_from(h, i, &TAG_STOPS, *b"[]:");
     if i == start || i >= n {
         return None;
     }
