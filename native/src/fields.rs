@@ -5,7 +5,7 @@
 
 use crate::translate::re2_to_rust;
 use regex::bytes::Regex;
-use crate::nparse_scan::{only, spaces_and, until_any_from, until_low_from, Stops};
+use crate::nparse_scan::{only, spaces_and, byte_from, until_low_from, Stops};
 use std::borrow::Cow;
 
 /// Where a `host[ip]` spec's host part ends (`[^\[\]\s]*`), and the ip's `]`.
@@ -56,7 +56,7 @@ pub fn split_hostport(spec: &[u8]) -> Result<(Option<&[u8]>, Option<&[u8]>, Opti
     if spec.get(open) != Some(&b'[') {
         return Ok(whole);
     }
-    let close = until_any_from(spec, open + 1, &CLOSE, *b"]");
+    let close = byte_from(spec, open + 1, b']');
     if close == spec.len() {
         return Ok(whole);
     }

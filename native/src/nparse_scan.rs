@@ -91,24 +91,12 @@ pub fn until_from(s: &[u8], from: usize, stop: &Stops) -> usize {
 /// the rest read by [`until_from`].
 #[inline(always)]
 pub fn until_low_from<const K: usize>(s: &[u8], from: usize, stop: &Stops, extra: [u8; K]) -> usize {
-    until_words::<true, K>(s, from, stop, extra)
-}
-
-/// [`until_low_from`] for a `stop` set that is exactly the ASCII bytes of `extra` (a host
-/// spec's `[` and `]`, an ip's `]`).
-#[inline(always)]
-pub fn until_any_from<const K: usize>(s: &[u8], from: usize, stop: &Stops, extra: [u8; K]) -> usize {
-    until_words::<false, K>(s, from, stop, extra)
-}
-
-#[inline(always)]
-fn until_words<const LOW: bool, const K: usize>(s: &[u8], from: usize, stop: &Stops, extra: [u8; K]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = from;
     while let Some(c) = s.get(i..i + 8) {
         let w = u64::from_le_bytes(c.try_into().expect("eight bytes"));
-        let mut hit = if LOW { w.wrapping_sub(ONES * 0x21) & !w & HIGH } else { 0 };
+        let mut hit = w.wrapping_sub(ONES * 0x21) & !w & HIGH;
         for e in extra {
             let x = w ^ (ONES * u64::from(e));
             hit |= x.wrapping_sub(ONES) & !x & HIGH;
@@ -120,6 +108,13 @@ fn until_words<const LOW: bool, const K: usize>(s: &[u8], from: usize, stop: &St
         i += 8;
     }
     until_from(s, i, stop)
+}
+
+/// Where the byte `b` first is in `s` from `from` on (`s.len()`: nowhere): [`until_from`] for a
+/// one-byte stop set such as `fields::CLOSE` (a host spec's `]`), by `memchr`.
+#[inline(always)]
+pub fn byte_from(s: &[u8], from: usize, b: u8) -> usize {
+    memchr::memchr(b, &s[from..]).map_or(s.len(), |p| from + p)
 }
 
 #[cfg(test)]
@@ -153,7 +148,7 @@ mod tests {
                 assert_eq!(until_low_from(&s, from, &SPACES, []), until_from(&s, from, &SPACES), "{:?}", s);
                 assert_eq!(until_low_from(&s, from, &tag, *b"[]:"), until_from(&s, from, &tag), "{:?}", s);
                 assert_eq!(until_low_from(&s, from, &crate::fields::HOST_ENDS, *b"[]"), until_from(&s, from, &crate::fields::HOST_ENDS));
-                assert_eq!(until_any_from(&s, from, &crate::fields::CLOSE, *b"]"), until_from(&s, from, &crate::fields::CLOSE));
+                assert_eq!(byte_from(&s, from, b']'), until_from(&s, from, &crate::fields::CLOSE));
             }
         }
         // the sets as their callers read them

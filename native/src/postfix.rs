@@ -10,9 +10,9 @@
 //! table can take (each kind starts with words no earlier pattern of its daemons accepts).
 
 use crate::fields::{digits, is_space, is_word, nonempty, split_hostport, strip_brackets, text, Fields};
-use crate::fields::{split_hostport_at, CLOSE, HOST_ENDS};
+use crate::fields::{split_hostport_at, HOST_ENDS};
 use crate::nparse_items::Tries;
-use crate::nparse_scan::{until_any_from, until_low_from};
+use crate::nparse_scan::{byte_from, until_low_from};
 use crate::rows::Row;
 use std::borrow::Cow;
 use memchr::memmem::Finder;
@@ -369,7 +369,7 @@ fn client(s: &[u8]) -> Option<(usize, usize, usize, usize)> {
     if s.get(open) != Some(&b'[') {
         return None;
     }
-    let close = until_any_from(s, open + 1, &CLOSE, *b"]");
+    let close = byte_from(s, open + 1, b']');
     if close == s.len() {
         return None;
     }
